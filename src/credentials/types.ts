@@ -1,0 +1,138 @@
+import type { Reason } from '../errors.js';
+import type { Signer } from '../keys/types.js';
+import type { CharterResolver, DidKeyRef } from '../did/types.js';
+
+export const VC_CONTEXT_V2 = 'https://www.w3.org/ns/credentials/v2';
+export const VC_CONTEXT_V1 = 'https://www.w3.org/2018/credentials/v1';
+
+/** A signing identity: the DID, the method id used as `kid`, and the signer. */
+export interface Issuer extends DidKeyRef {
+  signer: Signer;
+}
+
+export type CredentialFormat = 'vc+jwt' | 'vc-jwt-1.1';
+
+export interface CredentialStatusEntry {
+  id?: string;
+  type: 'BitstringStatusListEntry';
+  statusPurpose: 'revocation' | 'suspension' | 'refresh' | 'message';
+  statusListIndex: string;
+  statusListCredential: string;
+  [k: string]: unknown;
+}
+
+export interface CredentialSchemaRef {
+  id: string;
+  type: 'JsonSchema';
+}
+
+/** A VCDM 2.0 credential as it appears in a `vc+jwt` payload (or normalised from 1.1). */
+export interface Credential {
+  '@context': string[];
+  id?: string;
+  type: string[];
+  issuer: string | { id: string; [k: string]: unknown };
+  validFrom?: string;
+  validUntil?: string;
+  credentialSubject: { id?: string; [k: string]: unknown };
+  credentialSchema?: CredentialSchemaRef | CredentialSchemaRef[];
+  credentialStatus?: CredentialStatusEntry | CredentialStatusEntry[];
+  [k: string]: unknown;
+}
+
+export interface IssueCredentialInput {
+  issuer: Issuer;
+  subject: string;
+  /** Extra types after `VerifiableCredential`. */
+  type: string | string[];
+  /** Claims placed in `credentialSubject` next to `id`. */
+  claims: Record<string, unknown>;
+  id?: string;
+  validFrom?: Date;
+  validUntil?: Date;
+  credentialSchema?: CredentialSchemaRef;
+  credentialStatus?: CredentialStatusEntry;
+  /** Extra top-level credential properties (e.g. `evidence`). */
+  extra?: Record<string, unknown>;
+  format?: CredentialFormat;
+}
+
+export interface IssuedCredential {
+  id: string;
+  jwt: string;
+  credential: Credential;
+  format: CredentialFormat;
+}
+
+/** Checks `credentialStatus`; supplied by the status layer (credentials sits below it). */
+export type StatusChecker = (
+  credential: Credential,
+  ctx: { issuer: string; now: Date },
+) => Promise<Reason[]>;
+
+/** Validates a credential against its `credentialSchema`; returns refusals. */
+export type SchemaChecker = (credential: Credential) => Reason[];
+
+export interface VerifyCredentialOptions {
+  resolver: CharterResolver;
+  /** Defaults to the current time. */
+  now?: Date;
+  /** Allowed clock skew in seconds. Default 300, capped at 300. */
+  skewSeconds?: number;
+  /**
+   * Checks `credentialStatus`. When a credential carries a status and no
+   * checker is given, verification fails closed with STATUS_UNAVAILABLE.
+   */
+  status?: StatusChecker;
+  /** Defaults to Charter's schemas/ registry; unknown schema ids are refused. */
+  schemas?: SchemaChecker;
+  /** Also accept VCDM 1.1 `vc` JWTs (did-jwt-vc, Veramo). Default true. */
+  acceptV1?: boolean;
+  /** Require these types (e.g. `DataAccessGrant`). */
+  requireType?: string;
+}
+
+export interface CredentialVerification {
+  ok: boolean;
+  reasons: Reason[];
+  /** Present once the JWT parsed, even when refused, so a caller can explain. */
+  issuer?: string;
+  subject?: string;
+  credential?: Credential;
+  id?: string;
+  format?: CredentialFormat;
+  jwt: string;
+}
+
+export interface CreatePresentationInput {
+  holder: Issuer;
+  credentials: string[];
+  aud: string;
+  nonce?: string;
+  /** Seconds the presentation stays valid. Default 300. */
+  expiresInSeconds?: number;
+  /** Extra JWT claims (e.g. `htm`, `htu`, `jti`). */
+  claims?: Record<string, unknown>;
+  format?: 'vp+jwt' | 'vp-jwt-1.1';
+}
+
+export interface VerifyPresentationOptions extends Omit<VerifyCredentialOptions, 'requireType'> {
+  aud: string;
+  /** Required unless `allowMissingNonce` (the HTTP layer uses iat + jti instead). */
+  nonce?: string;
+  allowMissingNonce?: boolean;
+  /** Accept credentials whose subject is not the holder. Default false. */
+  allowHolderMismatch?: boolean;
+  /** Most seconds since `iat`. Default 300. */
+  maxAgeSeconds?: number;
+}
+
+export interface PresentationVerification {
+  ok: boolean;
+  reasons: Reason[];
+  holder?: string;
+  /** The decoded JWT payload (claims such as htm, htu, jti). */
+  payload?: Record<string, unknown>;
+  credentials: CredentialVerification[];
+  jwt: string;
+}

@@ -1,0 +1,48 @@
+import { CharterError } from '../errors.js';
+
+/**
+ * ISO 8601 durations (`P30D`, `PT1H`, `P1W`) to seconds. Calendar units are
+ * fixed-length here (a month is 30 days, a year 365) so that a rolling window
+ * has one meaning everywhere; documented in README.
+ */
+const ISO = /^P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?!$)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/;
+const UNITS = [365 * 86400, 30 * 86400, 7 * 86400, 86400, 3600, 60, 1] as const;
+
+export function parseDuration(s: string): number {
+  const m = typeof s === 'string' ? ISO.exec(s) : null;
+  if (!m) throw new CharterError('INVALID_ARGUMENT', `"${String(s).slice(0, 40)}" is not an ISO 8601 duration such as P30D or PT1H`);
+  let total = 0;
+  for (let i = 0; i < UNITS.length; i++) {
+    const g = m[i + 1];
+    if (g !== undefined) total += Number(g) * UNITS[i]!;
+  }
+  if (!Number.isSafeInteger(total) || total <= 0) throw new CharterError('INVALID_ARGUMENT', `duration "${s}" must be positive`);
+  return total;
+}
+
+export function isDuration(s: unknown): s is string {
+  try {
+    parseDuration(s as string);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * CLI shorthand or ISO date to an absolute time: `30d`, `12h`, `45m`, `90s`,
+ * `2w`, an ISO 8601 duration (`P30D`), or an ISO 8601 date-time.
+ */
+export function parseExpiry(s: string, now: Date = new Date()): Date {
+  const short = /^(\d+)([smhdw])$/.exec(s);
+  if (short) {
+    const mult = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[short[2] as 's' | 'm' | 'h' | 'd' | 'w'];
+    return new Date(now.getTime() + Number(short[1]) * mult * 1000);
+  }
+  if (s.startsWith('P')) return new Date(now.getTime() + parseDuration(s) * 1000);
+  const t = Date.parse(s);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(s) || Number.isNaN(t)) {
+    throw new CharterError('INVALID_ARGUMENT', `"${s.slice(0, 40)}" is neither a duration (30d, 12h, P30D) nor an ISO 8601 date`);
+  }
+  return new Date(t);
+}

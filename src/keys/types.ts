@@ -1,0 +1,37 @@
+import type { KeyObject } from 'node:crypto';
+
+export type KeyType = 'Ed25519' | 'P-256' | 'secp256k1';
+export type JwsAlg = 'EdDSA' | 'ES256' | 'ES256K';
+
+/** RFC 7517 public JWK for the three supported key types (OKP/Ed25519 or EC). */
+export interface PublicJwk {
+  kty: 'OKP' | 'EC';
+  crv: 'Ed25519' | 'P-256' | 'secp256k1';
+  x: string;
+  y?: string;
+}
+
+export interface PrivateJwk extends PublicJwk {
+  d: string;
+}
+
+export interface KeyPair {
+  type: KeyType;
+  publicJwk: PublicJwk;
+  privateJwk: PrivateJwk;
+}
+
+/** Signs a JWS signing input. Synchronous: every backend used here is. */
+export interface Signer {
+  readonly alg: JwsAlg;
+  readonly keyType: KeyType;
+  sign(data: Uint8Array): Uint8Array;
+}
+
+/** A public key ready for the hot verification path (parsed once, cached). */
+export interface VerificationKey {
+  readonly alg: JwsAlg;
+  readonly keyType: KeyType;
+  readonly publicJwk: PublicJwk;
+  readonly keyObject: KeyObject;
+}

@@ -1,0 +1,176 @@
+import type { KeyType, PublicJwk } from '../keys/types.js';
+
+/**
+ * Everything Charter keeps. One interface, two backends (SQLite embedded,
+ * PostgreSQL for a fleet), one contract test suite. All methods are async so
+ * both backends fit; each method is atomic on its own.
+ * Failures throw CharterError: ALREADY_EXISTS, NOT_FOUND, STORE_ERROR, STORE_UNAVAILABLE.
+ */
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  close(): Promise<void>;
+
+  // ---- configuration (public-url, passphrase check value, ...) ----
+  getConfig(key: string): Promise<string | undefined>;
+  setConfig(key: string, value: string): Promise<void>;
+
+  // ---- identities and their (encrypted) keys ----
+  /** Throws ALREADY_EXISTS when the alias or DID is taken. */
+  putIdentity(rec: IdentityRecord): Promise<void>;
+  /** By alias or by DID. */
+  getIdentity(aliasOrDid: string): Promise<IdentityRecord | undefined>;
+  listIdentities(): Promise<IdentityRecord[]>;
+
+  // ---- credentials issued by or held in this home ----
+  /** Throws ALREADY_EXISTS on a duplicate id. */
+  putCredential(rec: CredentialRecord): Promise<void>;
+  getCredential(id: string): Promise<CredentialRecord | undefined>;
+  listCredentials(filter?: CredentialFilter): Promise<CredentialRecord[]>;
+
+  // ---- Bitstring status lists (issuer side) ----
+  createStatusList(rec: NewStatusList): Promise<StatusListRecord>;
+  getStatusList(id: string): Promise<StatusListRecord | undefined>;
+  listStatusLists(filter?: { issuerDid?: string; purpose?: string }): Promise<StatusListRecord[]>;
+  /**
+   * Allocate an index never handed out before in this list, chosen with
+   * `pick(size)` (random; retried on collision), recorded with the credential id,
+   * in one transaction. Throws STORE_ERROR when the list is full.
+   */
+  allocateStatusIndex(listId: string, credentialId: string, pick: (size: number) => number): Promise<number>;
+  /** Where a credential's status entry points (list and index), if allocated here. */
+  findStatusAllocation(credentialId: string): Promise<{ listId: string; index: number }[]>;
+  /**
+   * Set or clear one bit; bumps the list's `version`. Committed before it returns,
+   * so the change is durable before the signed list is regenerated.
+   */
+  setStatusBit(listId: string, index: number, value: boolean): Promise<StatusListRecord>;
+  /**
+   * Store the signed list credential for `version`. Ignored if a newer signed
+   * version is already stored (two publishers racing never roll back).
+   */
+  putSignedStatusList(listId: string, version: number, jwt: string): Promise<void>;
+
+  // ---- spend ledger (agents) ----
+  /**
+   * Reserve one spend against every link of a mandate chain, atomically:
+   * either every entry fits its budget and rate over its rolling window and all
+   * are recorded under `reservationId`, or nothing is recorded.
+   * Parallel calls never both pass when only one fits.
+   */
+  reserve(req: ReservationRequest): Promise<ReservationResult>;
+  /** Check without recording (same arithmetic as reserve). */
+  usage(req: ReservationRequest): Promise<ReservationResult>;
+  /** reserved -> committed. Throws RESERVATION_NOT_FOUND. */
+  commitReservation(reservationId: string): Promise<void>;
+  /** reserved -> released (its amount and count no longer count). Throws RESERVATION_NOT_FOUND. */
+  releaseReservation(reservationId: string): Promise<void>;
+
+  // ---- replay protection ----
+  /**
+   * Record `value` in `scope` until `expiresAt`. Returns true the first time,
+   * false if already seen and not expired. Expired entries may be purged.
+   */
+  consumeNonce(scope: string, value: string, expiresAt: Date): Promise<boolean>;
+}
+
+export interface IdentityRecord {
+  alias: string;
+  did: string;
+  /** Absolute DID URL of the signing verification method. */
+  kid: string;
+  keyType: KeyType;
+  method: 'key' | 'jwk' | 'web';
+  publicJwk: PublicJwk;
+  /** Sealed private JWK (see store/keystore.ts); never the plain key. */
+  sealedPrivateKey: string;
+  /** The DID document, for did:web (what `did web init` publishes). */
+  document?: Record<string, unknown>;
+  /** Free-form labels, e.g. `{ role: 'agent', operator: did }`. */
+  meta?: Record<string, unknown>;
+  createdAt: string;
+}
+
+export type CredentialDirection = 'issued' | 'held';
+
+export interface CredentialRecord {
+  id: string;
+  jwt: string;
+  direction: CredentialDirection;
+  issuer: string;
+  subject?: string;
+  /** Credential types without `VerifiableCredential`. */
+  types: string[];
+  validFrom?: string;
+  validUntil?: string;
+  /** Parent mandate id for delegated AgentAuthorityCredentials, etc. */
+  parentId?: string;
+  createdAt: string;
+}
+
+export interface CredentialFilter {
+  direction?: CredentialDirection;
+  issuer?: string;
+  subject?: string;
+  type?: string;
+  parentId?: string;
+}
+
+export interface NewStatusList {
+  id: string;
+  issuerDid: string;
+  purpose: 'revocation' | 'suspension';
+  /** Number of entries (bits); Bitstring Status List §2.1: at least 131,072. */
+  size: number;
+  /** Seconds verifiers may cache the list (the credential's `ttl`, in ms there). */
+  ttlSeconds: number;
+  /** Full public URL of the list credential. */
+  url: string;
+}
+
+export interface StatusListRecord extends NewStatusList {
+  /** Raw bitstring, `size / 8` bytes, most significant bit first (index 0 = bit 7 of byte 0). */
+  bits: Uint8Array;
+  /** Incremented on every bit change. */
+  version: number;
+  /** Latest signed list credential and the version it encodes. */
+  signedJwt?: string;
+  signedVersion?: number;
+  allocated: number;
+  createdAt: string;
+}
+
+export interface LedgerEntry {
+  /** Mandate (AgentAuthorityCredential) id this spend is charged to. */
+  mandateId: string;
+  /** Decimal string, e.g. "49.99"; "0" for a rate-only check. */
+  amount: string;
+  currency: string;
+  /** Cumulative budget over a rolling window, if the link has one. */
+  budget?: { amount: string; currency: string; periodSeconds: number };
+  /** At most `count` reservations per rolling window, if the link has one. */
+  rate?: { count: number; periodSeconds: number };
+}
+
+export interface ReservationRequest {
+  reservationId: string;
+  at: Date;
+  entries: LedgerEntry[];
+}
+
+export interface LedgerUsage {
+  mandateId: string;
+  /** Spent (reserved + committed) in the window before this request, decimal string. */
+  spent: string;
+  currency: string;
+  /** Budget left after this request (if it fits), decimal string; undefined without a budget. */
+  remaining?: string;
+  count: number;
+  /** Rate left after this request; undefined without a rate. */
+  rateRemaining?: number;
+}
+
+export interface ReservationResult {
+  ok: boolean;
+  usage: LedgerUsage[];
+  failures: { mandateId: string; code: 'BUDGET_EXCEEDED' | 'RATE_EXCEEDED' | 'CURRENCY_MISMATCH'; message: string }[];
+}
