@@ -1,0 +1,6 @@
+export * from './types.js';
+export { signJwt, decodeJwt, type DecodedJwt, type JwtHeader } from './jws.js';
+export { issueCredential } from './issue.js';
+export { verifyCredential, assertCredential, decodeCredential, checkJwtSignature } from './verify.js';
+export { createPresentation, verifyPresentation } from './present.js';
+export { createSchemaChecker, defaultSchemaChecker, schemaIdFor, SCHEMA_BASE } from './schemas.js';

@@ -1,0 +1,89 @@
+import { CharterError, toReason, type Reason } from '../errors.js';
+import { verifySignature } from '../keys/index.js';
+import type { CharterResolver, VerificationRelationship } from '../did/types.js';
+import { decodeJwt, type DecodedJwt } from './jws.js';
+import { normalizeCredential } from './normalize.js';
+import { defaultSchemaChecker } from './schemas.js';
+import { skewOf, windowReasons } from './time.js';
+import type { CredentialVerification, VerifyCredentialOptions } from './types.js';
+
+/**
+ * Checks a JWS signature against the signer's DID: the `kid` must belong to
+ * `did` and be authorized for `relationship`, and `alg` must be the one the
+ * key type signs with. Returns refusals (empty when valid).
+ */
+export async function checkJwtSignature(d: DecodedJwt, did: string, resolver: CharterResolver, relationship: VerificationRelationship): Promise<Reason[]> {
+  let key;
+  try {
+    key = await resolver.resolveKey(did, d.header.kid, relationship);
+  } catch (e) {
+    return [toReason(e, 'DID_RESOLUTION_FAILED')];
+  }
+  if (key.alg !== d.header.alg) {
+    return [{ code: 'ALG_KEY_MISMATCH', message: `alg ${d.header.alg} does not fit the ${key.keyType} key ${key.id.slice(0, 100)}` }];
+  }
+  if (!verifySignature(key, d.header.alg, d.signingInput, d.signature)) {
+    return [{ code: 'INVALID_SIGNATURE', message: `the signature does not verify with ${key.id.slice(0, 100)}` }];
+  }
+  return [];
+}
+
+/**
+ * Verifies a credential JWT (VCDM 2.0 `vc+jwt`, or VCDM 1.1 JWT) and returns
+ * a decision with every reason. Fails closed: a credential carrying a status
+ * entry is refused unless a status checker is given and passes.
+ */
+export async function verifyCredential(jwt: string, options: VerifyCredentialOptions): Promise<CredentialVerification> {
+  if (!options || typeof options.resolver?.resolveKey !== 'function') throw new TypeError('verifyCredential needs options.resolver');
+  const skewMs = skewOf(options.skewSeconds) * 1000;
+  const now = options.now ?? new Date();
+  let d: DecodedJwt;
+  let n: ReturnType<typeof normalizeCredential>;
+  try {
+    d = decodeJwt(jwt);
+    n = normalizeCredential(d, options.acceptV1 ?? true);
+  } catch (e) {
+    return { ok: false, reasons: [toReason(e, 'MALFORMED_JWT')], jwt };
+  }
+  const { credential, issuer, subject, format } = n;
+  const base = { issuer, ...(subject !== undefined ? { subject } : {}), credential, format, ...(credential.id !== undefined ? { id: credential.id } : {}), jwt };
+
+  const reasons = await checkJwtSignature(d, issuer, options.resolver, 'assertionMethod');
+  const t = now.getTime();
+  const from = credential.validFrom !== undefined ? Date.parse(credential.validFrom) : n.nbf !== undefined ? n.nbf * 1000 : undefined;
+  let until = credential.validUntil !== undefined ? Date.parse(credential.validUntil) : undefined;
+  if (n.exp !== undefined) until = Math.min(until ?? Infinity, n.exp * 1000);
+  reasons.push(...windowReasons(t, skewMs, { from, until, iat: n.iat !== undefined ? n.iat * 1000 : undefined }, 'the credential'));
+  reasons.push(...(options.schemas ?? defaultSchemaChecker())(credential));
+  if (options.requireType !== undefined && !credential.type.includes(options.requireType)) {
+    reasons.push({ code: 'INVALID_CREDENTIAL', message: `expected a ${options.requireType}` });
+  }
+  // Status last, and only for an authentic credential: no network for forgeries.
+  if (credential.credentialStatus !== undefined && reasons.length === 0) {
+    if (!options.status) {
+      reasons.push({ code: 'STATUS_UNAVAILABLE', message: 'the credential has a status entry but no status checker is configured' });
+    } else {
+      try {
+        reasons.push(...(await options.status(credential, { issuer, now })));
+      } catch (e) {
+        reasons.push(toReason(e, 'STATUS_UNAVAILABLE'));
+      }
+    }
+  }
+  return { ok: reasons.length === 0, reasons, ...base };
+}
+
+/** verifyCredential for callers who want an exception: throws a CharterError with the first reason's code. */
+export async function assertCredential(jwt: string, options: VerifyCredentialOptions): Promise<CredentialVerification> {
+  const v = await verifyCredential(jwt, options);
+  if (!v.ok) {
+    const r = v.reasons[0]!;
+    throw new CharterError(r.code, r.message, { details: { reasons: v.reasons } });
+  }
+  return v;
+}
+
+/** Decodes a credential without verifying it (for display and storage). */
+export function decodeCredential(jwt: string) {
+  return normalizeCredential(decodeJwt(jwt), true).credential;
+}

@@ -1,0 +1,49 @@
+import { CharterError } from '../errors.js';
+import { validatePublicJwk } from '../keys/index.js';
+import type { PublicJwk } from '../keys/types.js';
+import type { DIDDocument } from './types.js';
+
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(?:%3A\d{1,5})?$/;
+const SEGMENT = /^[A-Za-z0-9._~%-]+$/;
+
+/** did:web method-specific id -> host and path segments, validated. */
+function parse(did: string): { host: string; path: string[] } {
+  if (!did.startsWith('did:web:')) throw new CharterError('INVALID_DID', `not a did:web: ${did.slice(0, 80)}`);
+  const [host, ...path] = did.slice('did:web:'.length).split(':');
+  if (!host || !HOST.test(host) || path.some((p) => !SEGMENT.test(p) || p === '.' || p === '..')) {
+    throw new CharterError('INVALID_DID', `malformed did:web: ${did.slice(0, 80)}`);
+  }
+  return { host, path };
+}
+
+/** did:web spec §3.2 "Read": the https URL of the DID document. */
+export function didWebToUrl(did: string, opts: { allowHttp?: boolean } = {}): string {
+  const { host, path } = parse(did);
+  const scheme = opts.allowHttp ? 'http' : 'https';
+  const h = decodeURIComponent(host);
+  return path.length === 0 ? `${scheme}://${h}/.well-known/did.json` : `${scheme}://${h}/${path.map(decodeURIComponent).join('/')}/did.json`;
+}
+
+/** did:web spec §3.1 "Create": the DID for a domain (`example.com` or `example.com:users:alice`). */
+export function didWebFromDomain(domain: string): string {
+  // A port right after the host must be percent-encoded (did:web §3.1).
+  const did = `did:web:${domain.replace(/^([^:]+):(\d{1,5})(?=$|:)/, '$1%3A$2')}`;
+  parse(did);
+  return did;
+}
+
+export function createDidWeb(input: { domain: string; publicJwk: PublicJwk }): { did: string; document: DIDDocument; url: string; kid: string } {
+  const did = input.domain.startsWith('did:web:') ? input.domain : didWebFromDomain(input.domain);
+  const jwk = validatePublicJwk(input.publicJwk);
+  const kid = `${did}#key-1`;
+  const document: DIDDocument = {
+    '@context': ['https://www.w3.org/ns/did/v1', 'https://w3id.org/security/suites/jws-2020/v1'],
+    id: did,
+    verificationMethod: [{ id: kid, type: 'JsonWebKey2020', controller: did, publicKeyJwk: jwk as never }],
+    authentication: [kid],
+    assertionMethod: [kid],
+    capabilityInvocation: [kid],
+    capabilityDelegation: [kid],
+  };
+  return { did, document, url: didWebToUrl(did), kid };
+}

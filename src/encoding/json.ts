@@ -1,0 +1,26 @@
+import { createHash } from 'node:crypto';
+
+/** RFC 8785 (JCS) canonical JSON for the values JSON.parse produces. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value === 'boolean') return JSON.stringify(value);
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new TypeError('non-finite number in canonical JSON');
+    return JSON.stringify(value);
+  }
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return '[' + value.map(canonicalJson).join(',') + ']';
+  if (typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      // RFC 8785 §3.2.3: sort by UTF-16 code units, which is JS's default string order.
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return '{' + entries.map(([k, v]) => JSON.stringify(k) + ':' + canonicalJson(v)).join(',') + '}';
+  }
+  throw new TypeError(`cannot canonicalize ${typeof value}`);
+}
+
+/** `sha256-<base64url>` of a string's UTF-8 bytes (or of canonical JSON for objects). */
+export function sha256Digest(value: string | Uint8Array | object): string {
+  const data = typeof value === 'string' || value instanceof Uint8Array ? value : canonicalJson(value);
+  return 'sha256-' + createHash('sha256').update(data).digest('base64url');
+}

@@ -1,0 +1,13 @@
+export type { JwsAlg, KeyPair, KeyType, PrivateJwk, PublicJwk, Signer, VerificationKey } from './types.js';
+export { algForKeyType, keyTypeForAlg, keyTypeOfJwk, publicJwkOf, validatePrivateJwk, validatePublicJwk } from './jwk.js';
+export { generateKeyPair } from './generate.js';
+export { createSigner } from './sign.js';
+export { importVerificationKey, verifySignature } from './verify.js';
+export {
+  multibaseToPrivateJwk,
+  multibaseToPublicJwk,
+  privateJwkToMultibase,
+  publicJwkFromBytes,
+  publicJwkToMultibase,
+  publicKeyBytes,
+} from './multibase.js';
