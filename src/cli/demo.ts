@@ -1,0 +1,62 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Command } from 'commander';
+import { openHome } from '../home/home.js';
+import { leaf, runCommand, type CliContext, type CommonOptions } from './io.js';
+import type { DemoStep } from './demo/types.js';
+import { foundationWalk } from './demo/foundation.js';
+
+const WALKS = [{ name: 'foundation', run: foundationWalk }];
+
+export interface DemoResult {
+  ok: boolean;
+  home: string;
+  steps: DemoStep[];
+}
+
+/** Runs every walk on a throwaway home (or --home) and reports each step. */
+export async function runDemo(ctx: CliContext, opts: { home?: string; keep?: boolean }, onStep: (s: DemoStep) => void): Promise<DemoResult> {
+  const dir = opts.home ?? mkdtempSync(join(tmpdir(), 'charter-demo-'));
+  const passphrase = ctx.env.CHARTER_PASSPHRASE ?? randomBytes(18).toString('base64url');
+  const home = await openHome({ home: dir, env: ctx.env, passphrase: async () => passphrase, allowLoopback: true });
+  const steps: DemoStep[] = [];
+  try {
+    await home.init();
+    for (const walk of WALKS) {
+      await walk.run({
+        home,
+        step: (s) => {
+          const full = { walk: walk.name, ...s };
+          steps.push(full);
+          onStep(full);
+        },
+      });
+    }
+  } finally {
+    await home.close();
+    if (!opts.home && !opts.keep) rmSync(dir, { recursive: true, force: true });
+  }
+  return { ok: steps.every((s) => s.ok), home: dir, steps };
+}
+
+export function registerDemo(program: Command, ctx: CliContext): void {
+  leaf(
+    program
+      .command('demo')
+      .description('walk through the whole toolkit on a throwaway home and print what happened')
+      .option('--keep', 'keep the throwaway home and print its path'),
+    ['npx charter demo', 'charter demo --json | jq .ok'],
+  ).action((opts: CommonOptions & { keep?: boolean }) =>
+    runCommand(
+      ctx,
+      opts,
+      () =>
+        runDemo(ctx, { ...(opts.home ? { home: opts.home } : {}), keep: opts.keep === true }, (s) => {
+          if (!opts.json) ctx.stdout(`${s.ok ? '✓' : '✗'} [${s.walk}] ${s.title}${s.code ? ` (${s.code})` : ''}${s.detail ? `\n    ${s.detail}` : ''}`);
+        }),
+      (r) => `\n${r.ok ? 'Demo complete: every step behaved as expected.' : 'Demo FAILED: a step did not behave as expected.'}${opts.keep || opts.home ? `\nhome: ${r.home}` : ''}`,
+    ),
+  );
+}

@@ -1,0 +1,15 @@
+import type { Home } from '../../home/home.js';
+
+export interface DemoStep {
+  walk: string;
+  title: string;
+  /** Whether what happened is what the walk expects (a refusal can be expected). */
+  ok: boolean;
+  detail?: string;
+  code?: string;
+}
+
+export interface DemoContext {
+  home: Home;
+  step: (s: Omit<DemoStep, 'walk'>) => void;
+}

@@ -1,0 +1,60 @@
+import { dirname, join } from 'node:path';
+import type { Command } from 'commander';
+import { CharterError } from '../errors.js';
+import { writeFileAtomic } from '../store/atomic.js';
+import { leaf, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { parseKeyType } from './id.js';
+
+/** did:web path to the file a static host must serve (did:web spec, "Read"). */
+export function didWebFilePath(did: string): string {
+  const parts = did.split(':').slice(2);
+  const path = parts.slice(1).map(decodeURIComponent);
+  return path.length === 0 ? join('.well-known', 'did.json') : join(...path, 'did.json');
+}
+
+export function registerDid(program: Command, ctx: CliContext): void {
+  const did = program.command('did').description('resolve DIDs and publish did:web documents');
+
+  leaf(
+    did
+      .command('resolve')
+      .description('resolve a DID to its DID document (did:key, did:jwk, did:web)')
+      .argument('<did>')
+      .option('--allow-loopback', 'allow did:web hosts on loopback over http (local testing)'),
+    ['charter did resolve did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK', 'charter did resolve did:web:example.com --json'],
+  ).action((d: string, opts: CommonOptions) =>
+    runCommand(
+      ctx,
+      opts,
+      () => withHome(ctx, opts, (home) => home.resolver.resolve(d)),
+      (doc) => JSON.stringify(doc, null, 2),
+    ),
+  );
+
+  const web = did.command('web').description('did:web identities');
+  leaf(
+    web
+      .command('init')
+      .description('create a did:web identity and write the did.json to publish')
+      .requiredOption('--domain <domain>', 'example.com, example.com:users:alice, or 127.0.0.1%3A8080')
+      .option('--alias <name>', 'local name of the identity (default: the domain)')
+      .option('--key <type>', 'ed25519 | p256 | secp256k1', 'ed25519')
+      .option('--out <dir>', 'directory of the web root to write into', '.'),
+    ['charter did web init --domain example.com --out ./public', 'charter did web init --domain example.com:users:alice --alias alice'],
+  ).action((opts: CommonOptions & { domain: string; alias?: string; key: string; out: string }) =>
+    runCommand(
+      ctx,
+      opts,
+      () =>
+        withHome(ctx, opts, async (home) => {
+          const alias = opts.alias ?? opts.domain.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64);
+          const rec = await home.createIdentity({ alias, keyType: parseKeyType(opts.key), method: 'web', domain: opts.domain });
+          if (!rec.document) throw new CharterError('INTERNAL', 'did:web identity has no document');
+          const file = join(opts.out, didWebFilePath(rec.did));
+          writeFileAtomic(file, JSON.stringify(rec.document, null, 2) + '\n', 0o644);
+          return { alias: rec.alias, did: rec.did, file, publishAt: dirname(file) };
+        }),
+      (r) => `${r.alias}  ${r.did}\nwrote ${r.file}: publish it so that it is served over https at the did:web URL`,
+    ),
+  );
+}

@@ -1,0 +1,115 @@
+import type { Command } from 'commander';
+import { CharterError } from '../errors.js';
+import type { KeyType } from '../keys/types.js';
+import type { IdentityRecord } from '../store/types.js';
+import { leaf, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { table } from './format.js';
+import { promptLine } from './prompt.js';
+
+const KEY_TYPES: Record<string, KeyType> = { ed25519: 'Ed25519', p256: 'P-256', secp256k1: 'secp256k1' };
+
+interface CreateOptions extends CommonOptions {
+  alias: string;
+  key: string;
+  method: string;
+  domain?: string;
+}
+
+export function parseKeyType(s: string): KeyType {
+  const t = KEY_TYPES[s.toLowerCase()];
+  if (!t) throw new CharterError('INVALID_ARGUMENT', `unknown key type "${s}" (use ed25519, p256 or secp256k1)`);
+  return t;
+}
+
+export function parseMethod(s: string): 'key' | 'jwk' | 'web' {
+  if (s === 'key' || s === 'jwk' || s === 'web') return s;
+  throw new CharterError('INVALID_ARGUMENT', `unknown DID method "${s}" (use key, jwk or web)`);
+}
+
+function publicView(r: IdentityRecord) {
+  return { alias: r.alias, did: r.did, kid: r.kid, keyType: r.keyType, method: r.method, createdAt: r.createdAt, ...(r.meta ? { meta: r.meta } : {}) };
+}
+
+export function registerId(program: Command, ctx: CliContext): void {
+  const id = program.command('id').description('identities (DIDs with keys) kept in this home');
+
+  leaf(
+    id
+      .command('create')
+      .description('generate a key and a DID for it')
+      .requiredOption('--alias <name>', 'local name of the identity')
+      .option('--key <type>', 'ed25519 | p256 | secp256k1', 'ed25519')
+      .option('--method <method>', 'key | jwk | web', 'key')
+      .option('--domain <domain>', 'for did:web: example.com or example.com:users:alice'),
+    ['charter id create --alias alice', 'charter id create --alias shop --key p256 --method web --domain shop.example'],
+  ).action((opts: CreateOptions) =>
+    runCommand(
+      ctx,
+      opts,
+      () =>
+        withHome(ctx, opts, async (home) => {
+          const rec = await home.createIdentity({
+            alias: opts.alias,
+            keyType: parseKeyType(opts.key),
+            method: parseMethod(opts.method),
+            ...(opts.domain !== undefined ? { domain: opts.domain } : {}),
+          });
+          return { alias: rec.alias, did: rec.did };
+        }),
+      (r) => `${r.alias}  ${r.did}`,
+    ),
+  );
+
+  leaf(id.command('list').description('list identities'), ['charter id list', 'charter id list --json']).action((opts: CommonOptions) =>
+    runCommand(
+      ctx,
+      opts,
+      () => withHome(ctx, opts, async (home) => (await home.store.listIdentities()).map(publicView)),
+      (rows) => table(['ALIAS', 'METHOD', 'KEY', 'DID'], rows.map((r) => [r.alias, r.method, r.keyType, r.did])),
+    ),
+  );
+
+  leaf(id.command('show').description('show one identity and its DID document').argument('<name-or-did>'), [
+    'charter id show alice',
+  ]).action((name: string, opts: CommonOptions) =>
+    runCommand(
+      ctx,
+      opts,
+      () =>
+        withHome(ctx, opts, async (home) => {
+          const rec = await home.identity(name);
+          return { ...publicView(rec), document: rec.document ?? (await home.resolver.resolve(rec.did)) };
+        }),
+      (r) => `alias:   ${r.alias}\ndid:     ${r.did}\nkid:     ${r.kid}\nkey:     ${r.keyType}\nmethod:  did:${r.method}\n\n${JSON.stringify(r.document, null, 2)}`,
+    ),
+  );
+
+  leaf(
+    id
+      .command('export')
+      .description('print the public DID document (or, with --private and a confirmation, the private JWK)')
+      .argument('<name>')
+      .option('--private', 'export the PRIVATE key (asks for confirmation)')
+      .option('--confirm <alias>', 'confirm a --private export without a prompt by repeating the alias'),
+    ['charter id export alice > alice.did.json', 'charter id export alice --private --confirm alice > alice.key.jwk'],
+  ).action((name: string, opts: CommonOptions & { private?: boolean; confirm?: string }) =>
+    runCommand(
+      ctx,
+      opts,
+      () =>
+        withHome(ctx, opts, async (home) => {
+          const rec = await home.identity(name);
+          if (!opts.private) return rec.document ?? (await home.resolver.resolve(rec.did));
+          let confirmed = opts.confirm === rec.alias;
+          if (!confirmed && ctx.stdin.isTTY) {
+            confirmed = (await promptLine(`Type "${rec.alias}" to print its PRIVATE key: `)) === rec.alias;
+          }
+          if (!confirmed) {
+            throw new CharterError('INVALID_ARGUMENT', `exporting a private key needs confirmation: add --confirm ${rec.alias}`);
+          }
+          return { alias: rec.alias, did: rec.did, kid: rec.kid, privateJwk: await home.privateKey(rec) };
+        }),
+      (r) => JSON.stringify(r, null, 2),
+    ),
+  );
+}

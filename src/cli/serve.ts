@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { CharterError } from '../errors.js';
+import { serveHome, isLoopbackHost } from '../http/serve.js';
+import { leaf, reportError, type CliContext, type CommonOptions } from './io.js';
+
+export function registerServe(program: Command, ctx: CliContext): void {
+  leaf(
+    program
+      .command('serve')
+      .description('serve status lists, did:web documents and (on loopback) the consent page')
+      .option('--port <port>', 'TCP port', '8080')
+      .option('--host <host>', 'address to listen on', '127.0.0.1')
+      .option('--expose-consent', 'also serve the consent page on a non-loopback host (it can revoke grants)'),
+    ['charter serve --port 8080', 'charter init --public-url http://127.0.0.1:8080 && charter serve --port 8080'],
+  ).action(async (opts: CommonOptions & { port: string; host: string; exposeConsent?: boolean }) => {
+    const port = Number(opts.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) return reportError(ctx, opts, new CharterError('INVALID_ARGUMENT', `--port must be 0-65535`));
+    try {
+      const home = await ctx.openHome(opts.home !== undefined ? { home: opts.home } : {});
+      const running = await serveHome(home, { port, host: opts.host, exposeConsent: opts.exposeConsent === true });
+      const consent = isLoopbackHost(opts.host) || opts.exposeConsent ? `${running.url}/consent` : null;
+      if (opts.json) ctx.stdout(JSON.stringify({ url: running.url, consent }));
+      else ctx.stdout(`serving ${home.dir} at ${running.url}${consent ? `\nconsent page: ${consent}` : ''}\n(Ctrl-C to stop)`);
+      const stop = async () => {
+        await running.close();
+        await home.close();
+      };
+      process.once('SIGINT', () => void stop());
+      process.once('SIGTERM', () => void stop());
+    } catch (e) {
+      reportError(ctx, opts, e);
+    }
+  });
+}

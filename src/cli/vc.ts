@@ -1,0 +1,122 @@
+import type { Command } from 'commander';
+import { CharterError } from '../errors.js';
+import { parseExpiry } from '../encoding/duration.js';
+import { issueCredential, verifyCredential, schemaIdFor } from '../credentials/index.js';
+import type { CredentialFormat, CredentialVerification } from '../credentials/types.js';
+import type { Home } from '../home/home.js';
+import { formatReasons, leaf, parseJsonArg, readJwtArg, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+
+interface IssueOptions extends CommonOptions {
+  issuer: string;
+  subject: string;
+  type: string;
+  claims: string;
+  validUntil?: string;
+  validFrom?: string;
+  format?: string;
+}
+
+export function parseFormat(s: string | undefined): CredentialFormat {
+  if (s === undefined || s === 'vc+jwt') return 'vc+jwt';
+  if (s === 'vc-jwt-1.1') return 'vc-jwt-1.1';
+  throw new CharterError('INVALID_ARGUMENT', `unknown format "${s}" (use vc+jwt or vc-jwt-1.1)`);
+}
+
+export function renderVerification(v: CredentialVerification): string {
+  const head = v.ok ? '✓ valid credential' : '✗ credential refused';
+  const lines = [head];
+  if (v.id) lines.push(`  id:      ${v.id}`);
+  if (v.credential) lines.push(`  type:    ${v.credential.type.filter((t) => t !== 'VerifiableCredential').join(', ')}`);
+  if (v.issuer) lines.push(`  issuer:  ${v.issuer}`);
+  if (v.subject) lines.push(`  subject: ${v.subject}`);
+  if (v.credential?.validUntil) lines.push(`  until:   ${v.credential.validUntil}`);
+  if (!v.ok) lines.push(formatReasons(v.reasons));
+  return lines.join('\n');
+}
+
+/** The verification result as printed: without the JWT echoed back. */
+export function verificationView(v: CredentialVerification) {
+  const { jwt: _jwt, ...rest } = v;
+  return rest;
+}
+
+export async function verifyWith(home: Home, jwt: string): Promise<CredentialVerification> {
+  return verifyCredential(jwt, { resolver: home.resolver, status: home.status });
+}
+
+export function registerVc(program: Command, ctx: CliContext): void {
+  const vc = program.command('vc').description('issue and verify W3C Verifiable Credentials (VC-JOSE-COSE vc+jwt)');
+
+  leaf(
+    vc
+      .command('issue')
+      .description('sign a credential about a subject')
+      .requiredOption('--issuer <name>', 'alias or DID of an identity in this home')
+      .requiredOption('--subject <did>', 'DID the credential is about')
+      .requiredOption('--type <type>', 'credential type, e.g. EmailCredential')
+      .requiredOption('--claims <file|->', 'JSON object of claims for credentialSubject (file, inline JSON, or - for stdin)')
+      .option('--valid-until <when>', 'expiry: 30d, 12h, P30D or an ISO date')
+      .option('--valid-from <when>', 'start of validity: ISO date (default now)')
+      .option('--format <format>', 'vc+jwt (VCDM 2.0, default) | vc-jwt-1.1 (did-jwt-vc / Veramo)'),
+    [
+      `echo '{"email":"alice@example.com"}' | charter vc issue --issuer alice --subject did:key:z6Mk... --type EmailCredential --claims - --valid-until 30d`,
+      'charter vc issue --issuer alice --subject did:key:z6Mk... --type EmailCredential --claims claims.json --format vc-jwt-1.1',
+    ],
+  ).action((opts: IssueOptions) =>
+    runCommand(
+      ctx,
+      opts,
+      () =>
+        withHome(ctx, opts, async (home) => {
+          const claims = parseJsonArg(await readTextArg(ctx, opts.claims, 'claims'), 'claims');
+          if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) {
+            throw new CharterError('INVALID_ARGUMENT', 'claims must be a JSON object');
+          }
+          const issuer = await home.issuer(opts.issuer);
+          const schemaId = schemaIdFor(opts.type);
+          const issued = await issueCredential({
+            issuer,
+            subject: opts.subject,
+            type: opts.type,
+            claims: claims as Record<string, unknown>,
+            format: parseFormat(opts.format),
+            ...(opts.validUntil !== undefined ? { validUntil: parseExpiry(opts.validUntil) } : {}),
+            ...(opts.validFrom !== undefined ? { validFrom: parseExpiry(opts.validFrom) } : {}),
+            ...(schemaId !== undefined ? { credentialSchema: { id: schemaId, type: 'JsonSchema' as const } } : {}),
+          });
+          await home.store.putCredential({
+            id: issued.id,
+            jwt: issued.jwt,
+            direction: 'issued',
+            issuer: issuer.did,
+            subject: opts.subject,
+            types: issued.credential.type.filter((t) => t !== 'VerifiableCredential'),
+            ...(issued.credential.validFrom ? { validFrom: issued.credential.validFrom } : {}),
+            ...(issued.credential.validUntil ? { validUntil: issued.credential.validUntil } : {}),
+            createdAt: new Date().toISOString(),
+          });
+          return { id: issued.id, jwt: issued.jwt };
+        }),
+      (r) => r.jwt,
+    ),
+  );
+
+  leaf(
+    vc
+      .command('verify')
+      .description('verify a credential: signature, issuer key, validity, schema and status')
+      .argument('<jwt|file|->', 'the credential JWT, a file holding it, or - for stdin')
+      .option('--allow-loopback', 'allow loopback/http DID and status URLs (local testing; or CHARTER_ALLOW_LOOPBACK=1)'),
+    ['charter vc verify cred.jwt', 'charter vc issue ... --json | jq -r .jwt | charter vc verify - --json'],
+  ).action((arg: string, opts: CommonOptions) =>
+    runCommand(
+      ctx,
+      opts,
+      async () => {
+        const jwt = await readJwtArg(ctx, arg, 'credential');
+        return withHome(ctx, opts, async (home) => verificationView(await verifyWith(home, jwt)));
+      },
+      (v) => renderVerification({ ...v, jwt: '' }),
+    ),
+  );
+}

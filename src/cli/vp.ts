@@ -1,0 +1,90 @@
+import type { Command } from 'commander';
+import { createPresentation, verifyPresentation } from '../credentials/index.js';
+import type { PresentationVerification } from '../credentials/types.js';
+import type { Home } from '../home/home.js';
+import { formatReasons, leaf, readJwtArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { renderVerification } from './vc.js';
+
+/** A credential argument: a JWT, a file, or the id of a credential in the store. */
+export async function credentialArg(ctx: CliContext, home: Home, arg: string): Promise<string> {
+  const rec = arg.includes('.') ? undefined : await home.store.getCredential(arg);
+  return rec ? rec.jwt : readJwtArg(ctx, arg, 'credential');
+}
+
+export function presentationView(v: PresentationVerification) {
+  return {
+    ok: v.ok,
+    reasons: v.reasons,
+    holder: v.holder,
+    credentials: v.credentials.map(({ jwt: _j, ...rest }) => rest),
+  };
+}
+
+export function renderPresentation(v: ReturnType<typeof presentationView>): string {
+  const lines = [v.ok ? '✓ valid presentation' : '✗ presentation refused'];
+  if (v.holder) lines.push(`  holder: ${v.holder}`);
+  if (!v.ok && v.reasons.length) lines.push(formatReasons(v.reasons));
+  for (const c of v.credentials) lines.push(renderVerification({ ...c, jwt: '' }).replace(/^/gm, '  '));
+  return lines.join('\n');
+}
+
+export function registerVp(program: Command, ctx: CliContext): void {
+  const vp = program.command('vp').description('presentations: credentials wrapped and signed by their holder (vp+jwt)');
+
+  leaf(
+    vp
+      .command('create')
+      .description('present credentials to one audience, bound to a nonce')
+      .requiredOption('--holder <name>', 'alias or DID of the presenting identity')
+      .requiredOption('--aud <aud>', 'the verifier (DID or URL)')
+      .requiredOption('--nonce <nonce>', 'the verifier\'s challenge')
+      .option('--expires-in <seconds>', 'seconds the presentation is valid', '300')
+      .argument('<credential...>', 'credential JWTs, files, or ids of credentials in this home'),
+    ['charter vp create --holder bob --aud did:web:shop.example --nonce 8f2c cred.jwt > vp.jwt'],
+  ).action((creds: string[], opts: CommonOptions & { holder: string; aud: string; nonce: string; expiresIn: string }) =>
+    runCommand(
+      ctx,
+      opts,
+      () =>
+        withHome(ctx, opts, async (home) => {
+          const holder = await home.issuer(opts.holder);
+          const credentials = await Promise.all(creds.map((c) => credentialArg(ctx, home, c)));
+          const jwt = await createPresentation({ holder, credentials, aud: opts.aud, nonce: opts.nonce, expiresInSeconds: Number(opts.expiresIn) });
+          return { holder: holder.did, jwt };
+        }),
+      (r) => r.jwt,
+    ),
+  );
+
+  leaf(
+    vp
+      .command('verify')
+      .description('verify a presentation: holder signature, audience, nonce, holder binding and every credential')
+      .argument('<jwt|file|->')
+      .requiredOption('--aud <aud>', 'this verifier (must match the presentation\'s aud)')
+      .requiredOption('--nonce <nonce>', 'the challenge that was sent')
+      .option('--allow-holder-mismatch', 'accept credentials whose subject is not the holder')
+      .option('--allow-loopback', 'allow loopback/http DID and status URLs (local testing)'),
+    ['charter vp verify vp.jwt --aud did:web:shop.example --nonce 8f2c'],
+  ).action((arg: string, opts: CommonOptions & { aud: string; nonce: string; allowHolderMismatch?: boolean }) =>
+    runCommand(
+      ctx,
+      opts,
+      async () => {
+        const jwt = await readJwtArg(ctx, arg, 'presentation');
+        return withHome(ctx, opts, async (home) =>
+          presentationView(
+            await verifyPresentation(jwt, {
+              resolver: home.resolver,
+              status: home.status,
+              aud: opts.aud,
+              nonce: opts.nonce,
+              allowHolderMismatch: opts.allowHolderMismatch === true,
+            }),
+          ),
+        );
+      },
+      renderPresentation,
+    ),
+  );
+}

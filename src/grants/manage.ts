@@ -1,0 +1,70 @@
+import { CharterError } from '../errors.js';
+import { decodeCredential } from '../credentials/index.js';
+import { getBit, setStatus, type IssuerFor } from '../status/index.js';
+import type { Store } from '../store/types.js';
+import { GRANT_TYPE } from './issue.js';
+
+export type GrantState = 'active' | 'revoked' | 'suspended' | 'expired';
+
+export interface GrantSummary {
+  id: string;
+  grantor: string;
+  grantee: string;
+  resources: string[];
+  actions: string[];
+  purpose: string;
+  expires?: string;
+  state: GrantState;
+}
+
+async function bitsOf(store: Store, id: string): Promise<{ revocation?: { listId: string; index: number; set: boolean }; suspension?: { listId: string; index: number; set: boolean } }> {
+  const out: Awaited<ReturnType<typeof bitsOf>> = {};
+  for (const a of await store.findStatusAllocation(id)) {
+    const list = await store.getStatusList(a.listId);
+    if (list) out[list.purpose] = { listId: a.listId, index: a.index, set: getBit(list.bits, a.index) };
+  }
+  return out;
+}
+
+/** Every grant issued from this store, with its state as the issuer knows it. */
+export async function listGrants(store: Store, filter: { grantor?: string; grantee?: string } = {}, now = new Date()): Promise<GrantSummary[]> {
+  const recs = await store.listCredentials({ direction: 'issued', type: GRANT_TYPE, ...(filter.grantor ? { issuer: filter.grantor } : {}), ...(filter.grantee ? { subject: filter.grantee } : {}) });
+  const out: GrantSummary[] = [];
+  for (const r of recs) {
+    const c = decodeCredential(r.jwt);
+    const g = (c.credentialSubject.grant ?? {}) as { resources?: string[]; actions?: string[]; purpose?: string };
+    const bits = await bitsOf(store, r.id);
+    const expired = r.validUntil !== undefined && Date.parse(r.validUntil) <= now.getTime();
+    const state: GrantState = bits.revocation?.set ? 'revoked' : expired ? 'expired' : bits.suspension?.set ? 'suspended' : 'active';
+    out.push({ id: r.id, grantor: r.issuer, grantee: r.subject ?? '', resources: g.resources ?? [], actions: g.actions ?? [], purpose: g.purpose ?? '', ...(r.validUntil ? { expires: r.validUntil } : {}), state });
+  }
+  return out;
+}
+
+async function change(store: Store, id: string, purpose: 'revocation' | 'suspension', value: boolean, issuerFor: IssuerFor): Promise<void> {
+  const rec = await store.getCredential(id);
+  if (!rec || rec.direction !== 'issued' || !rec.types.includes(GRANT_TYPE)) throw new CharterError('NOT_FOUND', `no grant ${id.slice(0, 80)} issued from this home`);
+  const bits = await bitsOf(store, id);
+  const entry = bits[purpose];
+  if (!entry) throw new CharterError('NOT_FOUND', `grant ${id.slice(0, 80)} has no ${purpose} entry`);
+  if (purpose === 'suspension' && bits.revocation?.set) throw new CharterError('INVALID_ARGUMENT', 'that grant is revoked for good');
+  await setStatus(store, entry.listId, entry.index, value, issuerFor);
+}
+
+/** Revokes for good: the bit is committed, then the list is re-signed. */
+export const revokeGrant = (store: Store, id: string, issuerFor: IssuerFor) => change(store, id, 'revocation', true, issuerFor);
+export const suspendGrant = (store: Store, id: string, issuerFor: IssuerFor) => change(store, id, 'suspension', true, issuerFor);
+export const resumeGrant = (store: Store, id: string, issuerFor: IssuerFor) => change(store, id, 'suspension', false, issuerFor);
+
+/** Revokes every live grant to one grantee; returns their ids. */
+export async function revokeGrantsTo(store: Store, grantee: string, issuerFor: IssuerFor): Promise<string[]> {
+  const ids: string[] = [];
+  for (const g of await listGrants(store, { grantee })) {
+    if (g.state === 'revoked') continue;
+    await revokeGrant(store, g.id, issuerFor);
+    ids.push(g.id);
+  }
+  return ids;
+}
+
+export { GRANT_TYPE };

@@ -1,0 +1,181 @@
+import { CharterError } from '../errors.js';
+import type { KeyType, PrivateJwk } from '../keys/types.js';
+import { createSigner, generateKeyPair } from '../keys/index.js';
+import { createResolver, didKeyRef } from '../did/index.js';
+import type { CharterResolver } from '../did/types.js';
+import type { Issuer, StatusChecker } from '../credentials/types.js';
+import type { IdentityRecord, Store } from '../store/types.js';
+import { openStore } from '../store/open.js';
+import { resolveHome } from '../store/home.js';
+import {
+  createPassphraseCheck,
+  getPassphrase,
+  sealPrivateKey,
+  unsealPrivateKey,
+  verifyPassphrase,
+} from '../store/keystore.js';
+import { createStatusChecker } from '../status/index.js';
+
+const PASSPHRASE_CHECK = 'passphrase-check';
+const PUBLIC_URL = 'public-url';
+const ALIAS = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export interface HomeOptions {
+  /** Directory; defaults to $CHARTER_HOME or ~/.charter. */
+  home?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Supplies the passphrase when a key must be unlocked (default: env, then TTY prompt). */
+  passphrase?: () => Promise<string>;
+  /** Allow loopback and plain-http DID and status URLs (tests, `charter serve` on 127.0.0.1). */
+  allowLoopback?: boolean;
+}
+
+export interface CreateIdentityInput {
+  alias: string;
+  keyType?: KeyType;
+  method?: 'key' | 'jwk' | 'web';
+  /** For did:web: `example.com` or `example.com:path`. */
+  domain?: string;
+  meta?: Record<string, unknown>;
+}
+
+/**
+ * An opened Charter home: the store, a resolver and a status checker wired with
+ * the home's settings, and the unlocked signers of its identities. This is the
+ * store-backed service layer the CLI and `charter serve` stand on.
+ */
+export class Home {
+  readonly dir: string;
+  readonly store: Store;
+  readonly resolver: CharterResolver;
+  readonly status: StatusChecker;
+  readonly allowLoopback: boolean;
+  readonly #askPassphrase: () => Promise<string>;
+  #passphrase: string | undefined;
+  readonly #issuers = new Map<string, Issuer>();
+
+  constructor(dir: string, store: Store, options: HomeOptions) {
+    this.dir = dir;
+    this.store = store;
+    const env = options.env ?? process.env;
+    this.allowLoopback = options.allowLoopback ?? env.CHARTER_ALLOW_LOOPBACK === '1';
+    const net = { allowLoopback: this.allowLoopback, allowHttp: this.allowLoopback };
+    this.resolver = createResolver(net);
+    this.status = createStatusChecker({ resolver: this.resolver, ...net });
+    this.#askPassphrase = options.passphrase ?? (() => getPassphrase({ env }));
+  }
+
+  /** The passphrase, asked once and checked against the home's check value. */
+  async passphrase(): Promise<string> {
+    if (this.#passphrase !== undefined) return this.#passphrase;
+    const check = await this.store.getConfig(PASSPHRASE_CHECK);
+    if (check === undefined) throw new CharterError('NOT_INITIALIZED', `no Charter home at ${this.dir}: run \`charter init\` first`);
+    const p = await this.#askPassphrase();
+    if (!verifyPassphrase(check, p)) throw new CharterError('WRONG_PASSPHRASE', 'the passphrase does not unlock this Charter home');
+    this.#passphrase = p;
+    return p;
+  }
+
+  async isInitialized(): Promise<boolean> {
+    return (await this.store.getConfig(PASSPHRASE_CHECK)) !== undefined;
+  }
+
+  /** Create the home's passphrase check. Idempotent: an initialized home is only re-checked. */
+  async init(publicUrl?: string): Promise<{ created: boolean }> {
+    let created = false;
+    if (await this.isInitialized()) {
+      await this.passphrase();
+    } else {
+      const p = await this.#askPassphrase();
+      if (p.length < 8) throw new CharterError('INVALID_ARGUMENT', 'the passphrase must have at least 8 characters');
+      await this.store.setConfig(PASSPHRASE_CHECK, createPassphraseCheck(p));
+      this.#passphrase = p;
+      created = true;
+    }
+    if (publicUrl !== undefined) await this.setPublicUrl(publicUrl);
+    return { created };
+  }
+
+  async publicUrl(): Promise<string | undefined> {
+    return this.store.getConfig(PUBLIC_URL);
+  }
+
+  async setPublicUrl(url: string): Promise<void> {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw new CharterError('INVALID_ARGUMENT', `"${url}" is not an absolute URL such as https://example.com`);
+    }
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new CharterError('INVALID_ARGUMENT', 'the public URL must use https (or http on loopback)');
+    await this.store.setConfig(PUBLIC_URL, u.href.replace(/\/+$/, ''));
+  }
+
+  /** The public URL, or a clear error naming how to set it. */
+  async requirePublicUrl(): Promise<string> {
+    const u = await this.publicUrl();
+    if (u === undefined) {
+      throw new CharterError('NOT_INITIALIZED', 'no public URL for status lists: run `charter config set public-url URL` (or `charter init --public-url URL`)');
+    }
+    return u;
+  }
+
+  async createIdentity(input: CreateIdentityInput): Promise<IdentityRecord> {
+    if (!ALIAS.test(input.alias)) {
+      throw new CharterError('INVALID_ARGUMENT', `alias "${input.alias.slice(0, 64)}" must be 1-64 letters, digits, '.', '_' or '-'`);
+    }
+    const method = input.method ?? 'key';
+    if (method === 'web' && !input.domain) throw new CharterError('INVALID_ARGUMENT', 'a did:web identity needs --domain (e.g. example.com or example.com:users:alice)');
+    const passphrase = await this.passphrase();
+    if (await this.store.getIdentity(input.alias)) throw new CharterError('ALREADY_EXISTS', `an identity named "${input.alias}" already exists`);
+    const pair = generateKeyPair(input.keyType ?? 'Ed25519');
+    const ref = didKeyRef(method, pair.publicJwk, input.domain);
+    const rec: IdentityRecord = {
+      alias: input.alias,
+      did: ref.did,
+      kid: ref.kid,
+      keyType: pair.type,
+      method,
+      publicJwk: pair.publicJwk,
+      sealedPrivateKey: sealPrivateKey(pair.privateJwk, passphrase, ref.did),
+      createdAt: new Date().toISOString(),
+      ...(ref.document ? { document: ref.document as unknown as Record<string, unknown> } : {}),
+      ...(input.meta ? { meta: input.meta } : {}),
+    };
+    await this.store.putIdentity(rec);
+    return rec;
+  }
+
+  async identity(aliasOrDid: string): Promise<IdentityRecord> {
+    const rec = await this.store.getIdentity(aliasOrDid);
+    if (!rec) throw new CharterError('NOT_FOUND', `no identity "${aliasOrDid.slice(0, 80)}" in this home (see \`charter id list\`)`);
+    return rec;
+  }
+
+  /** An unlocked signing identity. */
+  async issuer(aliasOrDid: string): Promise<Issuer> {
+    const cached = this.#issuers.get(aliasOrDid);
+    if (cached) return cached;
+    const rec = await this.identity(aliasOrDid);
+    const jwk = await this.privateKey(rec);
+    const issuer: Issuer = { did: rec.did, kid: rec.kid, keyType: rec.keyType, publicJwk: rec.publicJwk, signer: createSigner(jwk) };
+    this.#issuers.set(rec.alias, issuer);
+    this.#issuers.set(rec.did, issuer);
+    return issuer;
+  }
+
+  /** The private JWK, for `id export --private` only. */
+  async privateKey(rec: IdentityRecord): Promise<PrivateJwk> {
+    return unsealPrivateKey(rec.sealedPrivateKey, await this.passphrase(), rec.did);
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+}
+
+export async function openHome(options: HomeOptions = {}): Promise<Home> {
+  const dir = options.home ?? resolveHome(options.env ?? process.env);
+  const store = await openStore({ home: dir, env: options.env ?? process.env });
+  return new Home(dir, store, options);
+}

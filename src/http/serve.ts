@@ -1,0 +1,104 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CharterError } from '../errors.js';
+import type { Home } from '../home/home.js';
+import { currentStatusListJwt } from '../status/index.js';
+import { didWebPath } from './did-web-path.js';
+import { createConsentHandler, type ConsentHandler } from './consent.js';
+import { problem } from './problem.js';
+
+export interface ServeOptions {
+  port?: number;
+  host?: string;
+  /** Serve the consent page on a non-loopback host too (it can revoke grants). */
+  exposeConsent?: boolean;
+}
+
+export interface RunningServer {
+  server: Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK.has(host) || host.startsWith('127.');
+}
+
+/**
+ * `charter serve`: status list credentials (always current: a revocation is
+ * visible to the next fetch), did:web documents, and the consent page.
+ * Status lists are re-signed on demand when the stored signed version is
+ * older than the bits (this also repairs a crash between commit and re-sign).
+ */
+export async function serveHome(home: Home, options: ServeOptions = {}): Promise<RunningServer> {
+  const host = options.host ?? '127.0.0.1';
+  const consentEnabled = isLoopbackHost(host) || options.exposeConsent === true;
+  // Unlock now: serving must re-sign lists without prompting mid-request.
+  await home.passphrase();
+  let consent: ConsentHandler | undefined;
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (!res.headersSent) {
+        const code = e instanceof CharterError ? e.code : 'INTERNAL';
+        const status = code === 'NOT_FOUND' ? 404 : 500;
+        problem(res, status, code, e instanceof CharterError ? e.message : 'internal error');
+      } else res.destroy();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      const status = /^\/status\/([A-Za-z0-9_-]{1,128})$/.exec(path);
+      if (status) {
+        const list = await home.store.getStatusList(status[1]!);
+        if (!list) return problem(res, 404, 'NOT_FOUND', 'no such status list');
+        const jwt = await currentStatusListJwt(home.store, list.id, (did) => home.issuer(did));
+        res.writeHead(200, {
+          'content-type': 'application/vc+jwt',
+          // Bitstring Status List §2.2: ttl is advisory; let HTTP caches follow it too.
+          'cache-control': `public, max-age=${Math.max(0, Math.floor(list.ttlSeconds))}`,
+        });
+        res.end(req.method === 'HEAD' ? undefined : jwt);
+        return;
+      }
+      if (path.endsWith('/did.json')) {
+        for (const rec of await home.store.listIdentities()) {
+          if (rec.method === 'web' && rec.document && didWebPath(rec.did) === path) {
+            res.writeHead(200, { 'content-type': 'application/did+json' });
+            res.end(req.method === 'HEAD' ? undefined : JSON.stringify(rec.document));
+            return;
+          }
+        }
+        return problem(res, 404, 'NOT_FOUND', 'no did:web document at this path');
+      }
+    }
+    if (path === '/' || path.startsWith('/consent')) {
+      if (!consentEnabled || !consent) return problem(res, 404, 'NOT_FOUND', 'the consent page is served on loopback only');
+      return consent(req, res, url);
+    }
+    return problem(res, 404, 'NOT_FOUND', 'not found');
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const hostPart = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${hostPart}:${addr.port}`;
+  if (consentEnabled) consent = createConsentHandler(home, { origin: url, port: addr.port });
+  return {
+    server,
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,13 @@
+export { encodeBitstring, decodeBitstring, getBit, setBit, MIN_LIST_SIZE } from './codec.js';
+export {
+  allocateStatusEntry,
+  createStatusList,
+  currentStatusListJwt,
+  ensureStatusList,
+  setStatus,
+  signStatusList,
+  type CreateListInput,
+  type IssuerFor,
+  type StatusPurpose,
+} from './issuer.js';
+export { createStatusChecker, type StatusCheckerOptions } from './checker.js';

@@ -1,0 +1,77 @@
+import { CharterError } from '../errors.js';
+import { formatDecimal, parseDecimal } from '../encoding/decimal.js';
+import { parseDuration } from '../encoding/duration.js';
+import type { LedgerUsage, ReservationRequest, ReservationResult } from './types.js';
+
+/** One live (reserved or committed) ledger row, amount scaled by 10^18. */
+export interface LedgerRow {
+  amount: bigint;
+  currency: string;
+  at: number;
+}
+
+const CURRENCY = /^[A-Z]{3}$/;
+
+export function validateReservation(req: ReservationRequest): void {
+  if (typeof req.reservationId !== 'string' || req.reservationId.length === 0 || req.reservationId.length > 200) {
+    throw new CharterError('INVALID_ARGUMENT', 'a reservation needs an id of 1-200 characters');
+  }
+  if (!(req.at instanceof Date) || Number.isNaN(req.at.getTime())) throw new CharterError('INVALID_ARGUMENT', 'a reservation needs a valid time');
+  const seen = new Set<string>();
+  for (const e of req.entries) {
+    if (seen.has(e.mandateId)) throw new CharterError('INVALID_ARGUMENT', 'a reservation names each mandate once');
+    seen.add(e.mandateId);
+    parseDecimal(e.amount);
+    if (!CURRENCY.test(e.currency)) throw new CharterError('INVALID_ARGUMENT', 'currency must be an ISO 4217 code such as USD');
+    if (e.budget && (!(e.budget.periodSeconds > 0) || !CURRENCY.test(e.budget.currency))) throw new CharterError('INVALID_ARGUMENT', 'a budget needs a currency and a positive period');
+    if (e.budget) parseDecimal(e.budget.amount);
+    if (e.rate && (!Number.isInteger(e.rate.count) || e.rate.count < 0 || !(e.rate.periodSeconds > 0))) throw new CharterError('INVALID_ARGUMENT', 'a rate needs a count and a positive period');
+  }
+}
+
+/**
+ * The ledger arithmetic both backends share: for every link, what was spent
+ * and counted in its rolling windows before `at`, and whether this request
+ * fits every budget and rate. `rowsSince(mandateId, sinceMs)` returns the live
+ * rows of a mandate with `at > sinceMs` (read inside the caller's transaction).
+ */
+export function computeReservation(req: ReservationRequest, rowsSince: (mandateId: string, sinceMs: number) => LedgerRow[]): ReservationResult {
+  const at = req.at.getTime();
+  const usage: LedgerUsage[] = [];
+  const failures: ReservationResult['failures'] = [];
+  for (const e of req.entries) {
+    const windows = [e.budget?.periodSeconds ?? 0, e.rate?.periodSeconds ?? 0];
+    const longest = Math.max(...windows);
+    const rows = longest > 0 ? rowsSince(e.mandateId, at - longest * 1000).filter((r) => r.at <= at) : [];
+    const amount = parseDecimal(e.amount);
+    const u: LedgerUsage = { mandateId: e.mandateId, spent: '0', currency: e.budget?.currency ?? e.currency, count: 0 };
+    if (e.budget) {
+      const since = at - e.budget.periodSeconds * 1000;
+      const inWindow = rows.filter((r) => r.at > since);
+      const limit = parseDecimal(e.budget.amount);
+      const spent = inWindow.reduce((s, r) => s + r.amount, 0n);
+      u.spent = formatDecimal(spent);
+      if (e.currency !== e.budget.currency || inWindow.some((r) => r.currency !== e.budget!.currency)) {
+        failures.push({ mandateId: e.mandateId, code: 'CURRENCY_MISMATCH', message: `the budget is in ${e.budget.currency}, the spend in ${e.currency}` });
+        u.remaining = formatDecimal(limit - spent);
+      } else if (spent + amount > limit) {
+        failures.push({ mandateId: e.mandateId, code: 'BUDGET_EXCEEDED', message: `${formatDecimal(amount)} ${e.currency} would exceed the budget: ${formatDecimal(limit - spent)} of ${e.budget.amount} left` });
+        u.remaining = formatDecimal(limit - spent);
+      } else u.remaining = formatDecimal(limit - spent - amount);
+    }
+    if (e.rate) {
+      const since = at - e.rate.periodSeconds * 1000;
+      const count = rows.filter((r) => r.at > since).length;
+      u.count = count;
+      if (count + 1 > e.rate.count) {
+        failures.push({ mandateId: e.mandateId, code: 'RATE_EXCEEDED', message: `${count} of ${e.rate.count} transactions already used in the window` });
+        u.rateRemaining = Math.max(0, e.rate.count - count);
+      } else u.rateRemaining = e.rate.count - count - 1;
+    }
+    usage.push(u);
+  }
+  return { ok: failures.length === 0, usage, failures };
+}
+
+/** "P30D" -> seconds, for callers building ledger entries from mandates. */
+export const periodSeconds = parseDuration;

@@ -1,0 +1,36 @@
+/** Schema migrations, applied in order; PRAGMA user_version records how many ran. */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE identities (
+    alias TEXT PRIMARY KEY, did TEXT NOT NULL UNIQUE, kid TEXT NOT NULL, key_type TEXT NOT NULL,
+    method TEXT NOT NULL, public_jwk TEXT NOT NULL, sealed TEXT NOT NULL, document TEXT, meta TEXT,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE credentials (
+    id TEXT PRIMARY KEY, jwt TEXT NOT NULL, direction TEXT NOT NULL CHECK (direction IN ('issued', 'held')),
+    issuer TEXT NOT NULL, subject TEXT, types TEXT NOT NULL, valid_from TEXT, valid_until TEXT,
+    parent_id TEXT, created_at TEXT NOT NULL
+  );
+  CREATE INDEX credentials_issuer ON credentials (issuer);
+  CREATE INDEX credentials_subject ON credentials (subject);
+  CREATE INDEX credentials_parent ON credentials (parent_id);
+  CREATE TABLE status_lists (
+    id TEXT PRIMARY KEY, issuer_did TEXT NOT NULL, purpose TEXT NOT NULL, size INTEGER NOT NULL,
+    ttl_seconds INTEGER NOT NULL, url TEXT NOT NULL, bits BLOB NOT NULL, version INTEGER NOT NULL,
+    signed_jwt TEXT, signed_version INTEGER, allocated INTEGER NOT NULL, created_at TEXT NOT NULL
+  );
+  CREATE TABLE status_allocations (
+    list_id TEXT NOT NULL REFERENCES status_lists (id), idx INTEGER NOT NULL, credential_id TEXT NOT NULL,
+    PRIMARY KEY (list_id, idx)
+  );
+  CREATE INDEX status_allocations_credential ON status_allocations (credential_id);
+  CREATE TABLE ledger (
+    reservation_id TEXT NOT NULL, mandate_id TEXT NOT NULL, amount TEXT NOT NULL, currency TEXT NOT NULL,
+    at INTEGER NOT NULL, state TEXT NOT NULL CHECK (state IN ('reserved', 'committed', 'released')),
+    PRIMARY KEY (reservation_id, mandate_id)
+  );
+  CREATE INDEX ledger_mandate_at ON ledger (mandate_id, at);
+  CREATE TABLE nonces (scope TEXT NOT NULL, value TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (scope, value));
+  `,
+];

@@ -1,0 +1,61 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, dirname, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * Layers point one way (DESIGN.md): a folder may import only folders of a
+ * lower or equal rank. Equal rank is allowed only within the same folder,
+ * except the rank-5 domain folders, which stay independent of each other
+ * save for agents <- reputation (reputation scores agents).
+ */
+const RANK: Record<string, number> = {
+  'errors.ts': 0,
+  encoding: 0,
+  keys: 1,
+  did: 2,
+  store: 2,
+  credentials: 3,
+  status: 4,
+  grants: 5,
+  agents: 5,
+  reputation: 6,
+  home: 7,
+  http: 8,
+  integrations: 9,
+  cli: 10,
+  'index.ts': 11,
+};
+
+const SRC = resolve(__dirname, '..', 'src');
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? files(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+function top(path: string): string {
+  return relative(SRC, path).split('/')[0]!;
+}
+
+describe('layering', () => {
+  it('no folder under src/ imports a higher layer', () => {
+    const violations: string[] = [];
+    for (const file of files(SRC)) {
+      const from = top(file);
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/(?:from|import)\s*\(?\s*'(\.[^']+)'/g)) {
+        const target = top(resolve(dirname(file), m[1]!));
+        const rf = RANK[from];
+        const rt = RANK[target];
+        if (rf === undefined || rt === undefined) {
+          violations.push(`${relative(SRC, file)}: unranked folder ${rf === undefined ? from : target}`);
+        } else if (rt > rf || (rt === rf && target !== from && from !== 'errors.ts')) {
+          violations.push(`${relative(SRC, file)} imports ${m[1]} (${from} -> ${target})`);
+        }
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+});
