@@ -95,9 +95,12 @@ export async function verifyPresentation(jwt: string, options: VerifyPresentatio
   }
   if (options.nonce !== undefined && p.nonce !== options.nonce) reasons.push({ code: 'NONCE_MISMATCH', message: 'the presentation answers another nonce' });
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v * 1000 : undefined);
-  const iat = num(p.iat);
-  if (iat === undefined) reasons.push({ code: 'INVALID_PRESENTATION', message: 'the presentation has no "iat"' });
-  else if (now - iat > (options.maxAgeSeconds ?? 300) * 1000 + skewMs) {
+  // VCDM 1.1 VP JWTs (did-jwt-vc) may carry only nbf as the issuance time.
+  const iat = num(p.iat) ?? (d.header.typ === 'vp+jwt' ? undefined : num(p.nbf));
+  // did-jwt-vc writes VCDM 1.1 VPs with no time claim; there the matched nonce alone proves freshness.
+  const legacyNonceBound = d.header.typ !== 'vp+jwt' && options.nonce !== undefined;
+  if (iat === undefined && !legacyNonceBound) reasons.push({ code: 'INVALID_PRESENTATION', message: 'the presentation has no "iat"' });
+  else if (iat !== undefined && now - iat > (options.maxAgeSeconds ?? 300) * 1000 + skewMs) {
     reasons.push({ code: 'CREDENTIAL_EXPIRED', message: 'the presentation is too old' });
   }
   for (const r of windowReasons(now, skewMs, { from: num(p.nbf), until: num(p.exp), iat }, 'the presentation')) reasons.push(r);

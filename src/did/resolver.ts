@@ -38,11 +38,16 @@ export function createResolver(options: ResolveOptions = {}): CharterResolver {
     web: (did: string, _parsed: ParsedDID) => asResult(() => resolveDidWeb(did, options))(),
   });
 
-  async function load(did: string): Promise<DIDDocument> {
+  /** Syntax and method, checked before any lookup or network. */
+  function checkDid(did: string): void {
     if (typeof did !== 'string' || did.length > MAX_DID) throw new CharterError('INVALID_DID', 'a DID must be a string of at most 4096 characters');
     const m = DID.exec(did);
     if (!m) throw new CharterError('INVALID_DID', `malformed DID: ${did.slice(0, 80)}`);
     if (!['key', 'jwk', 'web'].includes(m[1]!)) throw new CharterError('UNSUPPORTED_DID_METHOD', `DID method "${m[1]}" is not supported (key, jwk, web)`);
+  }
+
+  async function load(did: string): Promise<DIDDocument> {
+    checkDid(did);
     const res = await registry.resolve(did);
     const meta = res.didResolutionMetadata as { error?: string; charter?: unknown };
     if (meta.charter) throw isCharterError(meta.charter) ? meta.charter : new CharterError('DID_RESOLUTION_FAILED', `could not resolve ${did.slice(0, 80)}`);
@@ -66,6 +71,7 @@ export function createResolver(options: ResolveOptions = {}): CharterResolver {
     const cacheKey = `${relationship}|${did}|${kid ?? ''}`;
     const hit = keys.get(cacheKey);
     if (hit) return hit;
+    checkDid(did);
     const absolute = kid === undefined ? undefined : kid.startsWith('#') ? did + kid : kid;
     if (absolute !== undefined && absolute.split('#')[0] !== did) {
       throw new CharterError('KID_MISMATCH', `key ${absolute.slice(0, 100)} does not belong to ${did.slice(0, 80)}`);

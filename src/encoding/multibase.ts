@@ -39,7 +39,7 @@ export function multibaseEncode(bytes: Uint8Array): string {
 }
 
 export function multibaseDecode(s: string): Uint8Array {
-  if (typeof s !== 'string' || s[0] !== 'z' || s.length < 2) {
+  if (typeof s !== 'string' || s[0] !== 'z') {
     throw new CharterError('INVALID_ARGUMENT', 'only base58btc multibase (prefix "z") is supported here');
   }
   return base58btcDecode(s.slice(1));

@@ -1,0 +1,86 @@
+import { compareDecimal } from '../encoding/decimal.js';
+import { parseDuration } from '../encoding/duration.js';
+import { actionCovers } from './actions.js';
+import type { Authority, NarrowingDimension, NarrowingReason, ValidityWindow } from './types.js';
+
+/**
+ * A delegated mandate may only narrow its parent (DESIGN.md, "a mandate").
+ * A limit absent in the parent is unlimited there, so the child may set any;
+ * a limit present in the parent must be present in the child and no looser.
+ *
+ * Cumulative limits are compared as "at most `amount` per any rolling window
+ * of `period`": the child must have amount <= and period >= the parent's.
+ * A shorter child period would let it spend its amount again and again within
+ * one parent window (100 per P1D allows 3,000 per P30D), so it is widening
+ * even with a smaller amount. The same holds for rates (count <=, period >=).
+ */
+export function checkNarrowing(parent: Authority, child: Authority, parentWindow: ValidityWindow = {}, childWindow: ValidityWindow = {}): NarrowingReason[] {
+  const out: NarrowingReason[] = [];
+  const widened = (dimension: NarrowingDimension, message: string) => out.push({ code: 'AUTHORITY_WIDENED', dimension, message: `${dimension}: ${message}` });
+
+  const loose = child.actions.filter((c) => !parent.actions.some((p) => actionCovers(p, c)));
+  if (loose.length > 0) widened('actions', `${loose.slice(0, 5).join(', ')} not allowed by the parent mandate`);
+
+  const pl = parent.limits ?? {};
+  const cl = child.limits ?? {};
+
+  if (pl.perTransaction) {
+    const p = pl.perTransaction;
+    const c = cl.perTransaction;
+    if (!c) widened('perTransaction', `the parent limits each transaction to ${p.amount} ${p.currency}; the child sets no limit`);
+    else if (c.currency !== p.currency) widened('perTransaction', `the child is in ${c.currency}, the parent in ${p.currency} (never converted)`);
+    else if (compareDecimal(c.amount, p.amount) > 0) widened('perTransaction', `${c.amount} ${c.currency} is more than the parent's ${p.amount}`);
+  }
+
+  if (pl.budget) {
+    const p = pl.budget;
+    const c = cl.budget;
+    if (!c) widened('budget', `the parent has a budget of ${p.amount} ${p.currency} per ${p.period}; the child sets none`);
+    else if (c.currency !== p.currency) widened('budget', `the child is in ${c.currency}, the parent in ${p.currency} (never converted)`);
+    else {
+      if (compareDecimal(c.amount, p.amount) > 0) widened('budget', `${c.amount} ${c.currency} is more than the parent's ${p.amount}`);
+      if (parseDuration(c.period) < parseDuration(p.period)) widened('budget', `a period of ${c.period} is shorter than the parent's ${p.period}, allowing more per ${p.period}`);
+    }
+  }
+
+  if (pl.counterparties) {
+    const p = pl.counterparties;
+    const c = cl.counterparties;
+    if (!c) widened('counterparties', 'the parent limits counterparties; the child allows any');
+    else {
+      const extra = c.filter((d) => !p.includes(d));
+      if (extra.length > 0) widened('counterparties', `${extra.length} counterpart${extra.length === 1 ? 'y is' : 'ies are'} not allowed by the parent`);
+    }
+  }
+
+  if (pl.rate) {
+    const p = pl.rate;
+    const c = cl.rate;
+    if (!c) widened('rate', `the parent allows ${p.count} per ${p.period}; the child sets no rate`);
+    else {
+      if (c.count > p.count) widened('rate', `${c.count} is more than the parent's ${p.count}`);
+      if (parseDuration(c.period) < parseDuration(p.period)) widened('rate', `a period of ${c.period} is shorter than the parent's ${p.period}, allowing more per ${p.period}`);
+    }
+  }
+
+  const pFrom = ms(parentWindow.validFrom);
+  const cFrom = ms(childWindow.validFrom);
+  const pUntil = ms(parentWindow.validUntil);
+  const cUntil = ms(childWindow.validUntil);
+  if (pFrom !== undefined && (cFrom === undefined || cFrom < pFrom)) widened('validity', 'the child becomes valid before its parent');
+  if (pUntil !== undefined && (cUntil === undefined || cUntil > pUntil)) widened('validity', 'the child stays valid after its parent expires');
+
+  if (parent.maxDelegationDepth < 1) {
+    out.push({ code: 'DELEGATION_DEPTH_EXCEEDED', dimension: 'maxDelegationDepth', message: 'maxDelegationDepth: the parent mandate may not be delegated (depth 0)' });
+  } else if (child.maxDelegationDepth >= parent.maxDelegationDepth) {
+    widened('maxDelegationDepth', `${child.maxDelegationDepth} must be smaller than the parent's ${parent.maxDelegationDepth}`);
+  }
+  return out;
+}
+
+function ms(t: Date | string | undefined): number | undefined {
+  if (t === undefined) return undefined;
+  const v = t instanceof Date ? t.getTime() : Date.parse(t);
+  if (Number.isNaN(v)) throw new TypeError('a validity window needs valid dates');
+  return v;
+}

@@ -1,0 +1,129 @@
+import type { Reason } from '../errors.js';
+import { verifyCredential } from '../credentials/index.js';
+import type { CredentialVerification, VerifyCredentialOptions } from '../credentials/types.js';
+import { checkNarrowing } from './attenuation.js';
+import { MAX_DELEGATION_DEPTH, mandateDigest, readAuthority } from './authority.js';
+import { AGENT_AUTHORITY_TYPE, type AgentTrust, type ChainLinkResult, type MandateLink } from './types.js';
+
+export interface ChainCheckOptions {
+  trust: AgentTrust;
+  /** The agent acting: the leaf mandate must be about it. */
+  agent?: string;
+}
+
+export interface ChainCheck {
+  /** Root first. `checks` include each link's own verification reasons. */
+  links: ChainLinkResult[];
+  /** The links whose authority could be read, in order (for request and ledger checks). */
+  mandates: MandateLink[];
+  /** Refusals found here (linkage, narrowing, depth, trust), not the links' own verification reasons. */
+  reasons: Reason[];
+  principal?: string;
+  principalTrust?: 'listed' | 'any';
+}
+
+/**
+ * The chain rules over links already verified one by one (signature,
+ * validity, status): root first, each link issued by its parent's subject
+ * and naming the parent's id and digest (DELEGATION_BROKEN), never widening
+ * (AUTHORITY_WIDENED), within depth (DELEGATION_DEPTH_EXCEEDED), rooted in a
+ * trusted principal (UNTRUSTED_PRINCIPAL). Every link must be revocable and
+ * expire, since revoking a link must cut off everything below it.
+ */
+export function checkChainLinks(verified: readonly CredentialVerification[], options: ChainCheckOptions): ChainCheck {
+  if (!options || typeof options.trust !== 'object' || options.trust === null) throw new TypeError('chain verification needs options.trust');
+  const reasons: Reason[] = [];
+  const links: ChainLinkResult[] = [];
+  const mandates: MandateLink[] = [];
+  const add = (i: number, r: Reason) => {
+    const ref = links[i]?.id ?? `mandate ${i}`;
+    reasons.push({ ...r, ref });
+    links[i]?.checks.push({ ...r, ref });
+  };
+
+  if (verified.length === 0) {
+    return { links, mandates, reasons: [{ code: 'DELEGATION_BROKEN', message: 'no mandate (AgentAuthorityCredential) was presented' }] };
+  }
+  verified.forEach((v, i) => {
+    const c = v.credential;
+    const id = v.id ?? `mandate ${i}`;
+    links.push({
+      id,
+      issuer: v.issuer ?? '',
+      subject: v.subject ?? '',
+      ...(c?.validFrom ? { validFrom: c.validFrom } : {}),
+      ...(c?.validUntil ? { validUntil: c.validUntil } : {}),
+      checks: v.reasons.map((r) => ({ ...r, ref: id })),
+    });
+    if (!c || v.issuer === undefined) return; // unreadable: its own reasons say why
+    if (!c.type.includes(AGENT_AUTHORITY_TYPE)) add(i, { code: 'INVALID_CREDENTIAL', message: 'a delegation chain holds only AgentAuthorityCredentials' });
+    if (v.id === undefined || v.subject === undefined) add(i, { code: 'INVALID_CREDENTIAL', message: 'a mandate needs an id and a subject' });
+    if (c.validUntil === undefined) add(i, { code: 'INVALID_CREDENTIAL', message: 'a mandate must expire (validUntil)' });
+    const entries = c.credentialStatus === undefined ? [] : Array.isArray(c.credentialStatus) ? c.credentialStatus : [c.credentialStatus];
+    if (!entries.some((e) => e.statusPurpose === 'revocation')) add(i, { code: 'STATUS_INVALID', message: 'a mandate without a revocation status entry cannot be revoked, so it is refused' });
+    const read = readAuthority(c.credentialSubject.authority);
+    for (const r of read.reasons) add(i, r);
+    if (read.authority) {
+      links[i]!.authority = read.authority;
+      mandates.push({ id, jwt: v.jwt, issuer: v.issuer, subject: v.subject ?? '', credential: c, authority: read.authority });
+    }
+  });
+
+  if (new Set(links.map((l) => l.id)).size !== links.length) {
+    reasons.push({ code: 'DELEGATION_BROKEN', message: 'the chain names one mandate twice' });
+  }
+  if (verified.length - 1 > MAX_DELEGATION_DEPTH) {
+    reasons.push({ code: 'DELEGATION_DEPTH_EXCEEDED', message: `a chain has at most ${MAX_DELEGATION_DEPTH} delegations` });
+  }
+
+  // Root: issued by the principal, naming no parent.
+  const root = links[0]!;
+  if (root.authority?.parent) add(0, { code: 'DELEGATION_BROKEN', message: 'the first mandate is delegated from one not presented; present the chain from its root' });
+  let principalTrust: ChainCheck['principalTrust'];
+  if (root.issuer) {
+    if (options.trust.principals?.includes(root.issuer)) principalTrust = 'listed';
+    else if (options.trust.anyPrincipal === true) principalTrust = 'any';
+    else add(0, { code: 'UNTRUSTED_PRINCIPAL', message: `the chain is rooted in ${root.issuer.slice(0, 100)}, not a principal this verifier trusts` });
+  }
+
+  for (let i = 1; i < links.length; i++) {
+    const parent = links[i - 1]!;
+    const child = links[i]!;
+    const parentJwt = verified[i - 1]!.jwt;
+    const ref = child.authority?.parent;
+    if (child.authority && !ref) add(i, { code: 'DELEGATION_BROKEN', message: 'a delegated mandate must name its parent (authority.parent)' });
+    if (ref && ref.id !== parent.id) add(i, { code: 'DELEGATION_BROKEN', message: 'the mandate names another parent than the one before it in the chain' });
+    if (ref && ref.digest !== mandateDigest(parentJwt)) add(i, { code: 'DELEGATION_BROKEN', message: "the parent's digest does not match the parent presented" });
+    if (child.issuer !== parent.subject) add(i, { code: 'DELEGATION_BROKEN', message: "the mandate is not issued by its parent's subject" });
+    if (parent.authority && child.authority) {
+      const window = (l: ChainLinkResult) => ({ ...(l.validFrom ? { validFrom: l.validFrom } : {}), ...(l.validUntil ? { validUntil: l.validUntil } : {}) });
+      for (const r of checkNarrowing(parent.authority, child.authority, window(parent), window(child))) add(i, { code: r.code, message: r.message });
+    }
+  }
+
+  const leaf = links[links.length - 1]!;
+  if (options.agent !== undefined && leaf.subject !== options.agent) {
+    add(links.length - 1, { code: 'HOLDER_MISMATCH', message: 'the last mandate of the chain is not about the agent presenting it' });
+  }
+  return { links, mandates, reasons, ...(root.issuer ? { principal: root.issuer } : {}), ...(principalTrust ? { principalTrust } : {}) };
+}
+
+export interface VerifyChainOptions extends Omit<VerifyCredentialOptions, 'requireType'>, ChainCheckOptions {}
+
+export interface ChainVerification extends ChainCheck {
+  ok: boolean;
+}
+
+/**
+ * Verifies a delegation chain given as mandate JWTs, root first: each link
+ * with verifyCredential (signature, validity, status through `status`), then
+ * the chain rules (checkChainLinks). `reasons` holds every refusal.
+ */
+export async function verifyChain(chain: readonly string[], options: VerifyChainOptions): Promise<ChainVerification> {
+  const { trust, agent, ...credentialOptions } = options;
+  const verified = await Promise.all(chain.map((jwt) => verifyCredential(jwt, credentialOptions)));
+  const check = checkChainLinks(verified, { trust, ...(agent !== undefined ? { agent } : {}) });
+  const own = verified.flatMap((v, i) => v.reasons.map((r) => ({ ...r, ref: check.links[i]?.id ?? `mandate ${i}` })));
+  const reasons = [...own, ...check.reasons];
+  return { ...check, reasons, ok: reasons.length === 0 };
+}

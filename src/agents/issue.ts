@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import { CharterError } from '../errors.js';
+import { decodeCredential, issueCredential, schemaIdFor } from '../credentials/index.js';
+import type { Credential, IssuedCredential, Issuer } from '../credentials/types.js';
+import { allocateStatusEntry } from '../status/index.js';
+import type { Store } from '../store/types.js';
+import { checkNarrowing } from './attenuation.js';
+import { mandateDigest, parseAuthority } from './authority.js';
+import { AGENT_AUTHORITY_TYPE, AGENT_IDENTITY_TYPE, type AgentInfo, type Authority } from './types.js';
+
+export interface IssueAgentIdentityInput {
+  /** The agent's DID (the credential subject). */
+  agent: string;
+  name: string;
+  software?: { name: string; version: string; digest?: string };
+  model?: string;
+  homepage?: string;
+  validUntil?: Date;
+}
+
+export interface IssueMandateInput {
+  /** The agent's DID (the credential subject). */
+  agent: string;
+  /** Without `parent`: a root mandate. */
+  authority: Authority;
+  validUntil: Date;
+  /** Base URL under which this home's status lists are published. */
+  baseUrl: string;
+}
+
+export interface DelegateMandateInput {
+  /** The mandate being delegated, held by `from`. */
+  parentJwt: string;
+  /** The sub-agent's DID. */
+  to: string;
+  /** Must narrow the parent's; `parent` is filled in here. */
+  authority: Omit<Authority, 'parent'>;
+  validUntil: Date;
+  baseUrl: string;
+}
+
+export interface IssuedMandate {
+  id: string;
+  jwt: string;
+  credential: Credential;
+  /** Index in the issuer's revocation list. */
+  statusIndex: number;
+  parentId?: string;
+}
+
+const second = (d: Date) => new Date(Math.floor(d.getTime() / 1000) * 1000);
+
+function checkExpiry(validUntil: unknown, now: Date): Date {
+  if (!(validUntil instanceof Date) || Number.isNaN(validUntil.getTime())) throw new CharterError('INVALID_ARGUMENT', 'a mandate needs an expiry (validUntil)');
+  if (validUntil.getTime() <= now.getTime()) throw new CharterError('INVALID_ARGUMENT', 'a mandate must expire in the future');
+  return validUntil;
+}
+
+async function store(st: Store | undefined, issued: IssuedCredential, type: string, issuer: string, subject: string, parentId?: string): Promise<void> {
+  if (!st) return;
+  const c = issued.credential;
+  await st.putCredential({
+    id: issued.id,
+    jwt: issued.jwt,
+    direction: 'issued',
+    issuer,
+    subject,
+    types: [type],
+    ...(c.validFrom ? { validFrom: c.validFrom } : {}),
+    ...(c.validUntil ? { validUntil: c.validUntil } : {}),
+    ...(parentId ? { parentId } : {}),
+    createdAt: new Date().toISOString(),
+  });
+}
+
+/** An AgentIdentityCredential: the operator vouches for the agent DID and answers for it. Stored when a store is given. */
+export async function issueAgentIdentity(st: Store | undefined, operator: Issuer, input: IssueAgentIdentityInput): Promise<IssuedCredential> {
+  const agent: AgentInfo = {
+    name: input.name,
+    operator: operator.did,
+    ...(input.software ? { software: input.software } : {}),
+    ...(input.model !== undefined ? { model: input.model } : {}),
+    ...(input.homepage !== undefined ? { homepage: input.homepage } : {}),
+  };
+  if (input.validUntil !== undefined) checkExpiry(input.validUntil, new Date());
+  const issued = await issueCredential({
+    issuer: operator,
+    subject: input.agent,
+    type: AGENT_IDENTITY_TYPE,
+    claims: { agent },
+    ...(input.validUntil ? { validUntil: input.validUntil } : {}),
+    credentialSchema: { id: schemaIdFor(AGENT_IDENTITY_TYPE)!, type: 'JsonSchema' },
+  });
+  await store(st, issued, AGENT_IDENTITY_TYPE, operator.did, input.agent);
+  return issued;
+}
+
+async function signMandate(st: Store, issuer: Issuer, subject: string, authority: Authority, validFrom: Date, validUntil: Date, baseUrl: string): Promise<IssuedMandate> {
+  const id = `urn:uuid:${randomUUID()}`;
+  const status = await allocateStatusEntry(st, { issuerDid: issuer.did, baseUrl, purpose: 'revocation', credentialId: id });
+  const issued = await issueCredential({
+    issuer,
+    id,
+    subject,
+    type: AGENT_AUTHORITY_TYPE,
+    claims: { authority },
+    validFrom,
+    validUntil,
+    credentialSchema: { id: schemaIdFor(AGENT_AUTHORITY_TYPE)!, type: 'JsonSchema' },
+    credentialStatus: status,
+  });
+  await store(st, issued, AGENT_AUTHORITY_TYPE, issuer.did, subject, authority.parent?.id);
+  return { id, jwt: issued.jwt, credential: issued.credential, statusIndex: Number(status.statusListIndex), ...(authority.parent ? { parentId: authority.parent.id } : {}) };
+}
+
+/** A root mandate: the principal authorizes the agent, with a revocation status entry. */
+export async function issueMandate(st: Store, principal: Issuer, input: IssueMandateInput): Promise<IssuedMandate> {
+  const now = second(new Date());
+  const validUntil = checkExpiry(input.validUntil, now);
+  const authority = parseAuthority(input.authority);
+  if (authority.parent) throw new CharterError('INVALID_ARGUMENT', 'a root mandate has no parent; use delegateMandate to delegate one');
+  return signMandate(st, principal, input.agent, authority, now, validUntil, input.baseUrl);
+}
+
+/**
+ * A delegated mandate: the holder of `parentJwt` hands part of it to a
+ * sub-agent. Refuses at issuance what a verifier would refuse: a delegator
+ * other than the parent's subject (DELEGATION_BROKEN), a parent that may not
+ * be delegated (DELEGATION_DEPTH_EXCEEDED), any widening (AUTHORITY_WIDENED,
+ * `details.dimension`). The parent is only decoded here; verifiers check it.
+ */
+export async function delegateMandate(st: Store, from: Issuer, input: DelegateMandateInput): Promise<IssuedMandate> {
+  const parent = decodeCredential(input.parentJwt);
+  if (!parent.type.includes(AGENT_AUTHORITY_TYPE) || typeof parent.id !== 'string') {
+    throw new CharterError('INVALID_ARGUMENT', 'the parent must be an AgentAuthorityCredential with an id');
+  }
+  if (parent.credentialSubject.id !== from.did) {
+    throw new CharterError('DELEGATION_BROKEN', 'only the subject of a mandate may delegate it', { details: { parent: parent.id } });
+  }
+  const parentAuthority = parseAuthority(parent.credentialSubject.authority);
+  if ((input.authority as Partial<Authority>).parent !== undefined) throw new CharterError('INVALID_ARGUMENT', 'authority.parent is set by delegateMandate');
+  const now = second(new Date());
+  const validUntil = checkExpiry(input.validUntil, now);
+  const child = parseAuthority({ ...input.authority, parent: { id: parent.id, digest: mandateDigest(input.parentJwt) } });
+  const reasons = checkNarrowing(parentAuthority, child, { ...(parent.validFrom ? { validFrom: parent.validFrom } : {}), ...(parent.validUntil ? { validUntil: parent.validUntil } : {}) }, { validFrom: now, validUntil });
+  if (reasons.length > 0) {
+    // A parent that may not be delegated at all is the clearer refusal.
+    const first = reasons.find((r) => r.code === 'DELEGATION_DEPTH_EXCEEDED') ?? reasons[0]!;
+    throw new CharterError(first.code, `the delegated mandate would not narrow its parent: ${reasons.map((r) => r.message).join('; ')}`, {
+      details: { dimension: first.dimension, dimensions: [...new Set(reasons.map((r) => r.dimension))], parent: parent.id },
+    });
+  }
+  return signMandate(st, from, input.to, child, now, validUntil, input.baseUrl);
+}

@@ -1,0 +1,134 @@
+import { CharterError, type Reason } from '../errors.js';
+import { compareDecimal, isDecimal } from '../encoding/decimal.js';
+import { parseDuration } from '../encoding/duration.js';
+import type { AgentRequest, Budget, Limits, Money, Rate } from './types.js';
+
+/**
+ * Mandate limits: parsing (CLI shorthands and credential JSON) and the
+ * stateless checks of one request against one link. Amounts are decimal
+ * strings compared exactly (encoding/decimal.ts); a currency never converts:
+ * a request in another currency than a limit is refused (CURRENCY_MISMATCH).
+ * Cumulative budget and rate live in the ledger (ledger.ts).
+ */
+const CURRENCY = /^[A-Z]{3}$/;
+const DID = /^did:[a-z0-9]+:[A-Za-z0-9._%:-]+$/;
+const MAX_COUNTERPARTIES = 256;
+const MAX_RATE = 1_000_000_000;
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const bad = (path: string, what: string) => new CharterError('INVALID_ARGUMENT', `${path} ${what}`, { details: { field: path } });
+const show = (s: string) => JSON.stringify(s.slice(0, 40));
+
+function money(v: unknown, path: string): Money {
+  if (!isObj(v)) throw bad(path, 'must be { amount, currency }');
+  if (!isDecimal(v.amount)) throw bad(`${path}.amount`, 'must be a decimal string such as "49.99"');
+  if (typeof v.currency !== 'string' || !CURRENCY.test(v.currency)) throw bad(`${path}.currency`, 'must be an ISO 4217 code such as USD');
+  return { amount: v.amount, currency: v.currency };
+}
+
+function period(v: unknown, path: string): string {
+  if (typeof v !== 'string') throw bad(path, 'must be an ISO 8601 duration such as P30D');
+  try {
+    parseDuration(v);
+  } catch {
+    throw bad(path, 'must be a positive ISO 8601 duration such as P30D');
+  }
+  return v;
+}
+
+/** Validates `{ amount, currency }` (decimal string, ISO 4217 code). */
+export const validateMoney = (v: unknown, path = 'amount'): Money => money(v, path);
+
+export function validateBudget(v: unknown, path = 'budget'): Budget {
+  const m = money(v, path);
+  return { ...m, period: period((v as Record<string, unknown>).period, `${path}.period`) };
+}
+
+export function validateRate(v: unknown, path = 'rate'): Rate {
+  if (!isObj(v)) throw bad(path, 'must be { count, period }');
+  const count = v.count;
+  if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1 || count > MAX_RATE) throw bad(`${path}.count`, `must be an integer from 1 to ${MAX_RATE}`);
+  return { count, period: period(v.period, `${path}.period`) };
+}
+
+/**
+ * Validates known limit fields and returns a copy. Unknown fields are the
+ * caller's concern (authority.ts refuses them as UNKNOWN_CONSTRAINT first).
+ */
+export function validateLimits(v: unknown, path = 'authority.limits'): Limits {
+  if (!isObj(v)) throw bad(path, 'must be an object');
+  const out: Limits = {};
+  if (v.perTransaction !== undefined) out.perTransaction = money(v.perTransaction, `${path}.perTransaction`);
+  if (v.budget !== undefined) out.budget = validateBudget(v.budget, `${path}.budget`);
+  if (v.rate !== undefined) out.rate = validateRate(v.rate, `${path}.rate`);
+  if (v.counterparties !== undefined) {
+    const c = v.counterparties;
+    if (!Array.isArray(c) || c.length > MAX_COUNTERPARTIES || c.some((d) => typeof d !== 'string' || !DID.test(d))) {
+      throw bad(`${path}.counterparties`, `must be a list of at most ${MAX_COUNTERPARTIES} DIDs`);
+    }
+    if (new Set(c).size !== c.length) throw bad(`${path}.counterparties`, 'must not repeat a DID');
+    out.counterparties = [...(c as string[])];
+  }
+  return out;
+}
+
+// ---- CLI shorthands ----
+
+const MONEY_TEXT = /^\s*([0-9][0-9.]*)\s*([A-Za-z]{3})\s*$/;
+
+/** `"50USD"`, `"50 USD"`, `"49.99 usd"` -> `{ amount: "50", currency: "USD" }`. Throws INVALID_ARGUMENT. */
+export function parseMoney(s: string): Money {
+  const m = typeof s === 'string' ? MONEY_TEXT.exec(s) : null;
+  if (!m || !isDecimal(m[1])) throw new CharterError('INVALID_ARGUMENT', `${show(String(s))} is not an amount with a currency such as "50 USD"`);
+  return { amount: m[1], currency: m[2]!.toUpperCase() };
+}
+
+/** `"500USD/P30D"` -> `{ amount: "500", currency: "USD", period: "P30D" }`. */
+export function parseBudget(s: string): Budget {
+  const i = typeof s === 'string' ? s.lastIndexOf('/') : -1;
+  if (i < 0) throw new CharterError('INVALID_ARGUMENT', `${show(String(s))} is not a budget such as "500USD/P30D"`);
+  const m = parseMoney(s.slice(0, i));
+  return { ...m, period: period(s.slice(i + 1).trim(), 'the budget period') };
+}
+
+/** `"10/PT1H"` -> `{ count: 10, period: "PT1H" }`. */
+export function parseRate(s: string): Rate {
+  const m = typeof s === 'string' ? /^\s*(\d{1,10})\s*\/\s*(\S+)\s*$/.exec(s) : null;
+  if (!m) throw new CharterError('INVALID_ARGUMENT', `${show(String(s))} is not a rate such as "10/PT1H"`);
+  return validateRate({ count: Number(m[1]), period: m[2] }, 'the rate');
+}
+
+/** A request amount given as `"49.99 USD"` or `{ amount, currency }`. */
+export function toMoney(v: string | Money): Money {
+  return typeof v === 'string' ? parseMoney(v) : validateMoney(v);
+}
+
+// ---- one request against one link's limits ----
+
+/**
+ * Stateless limit checks: per-transaction amount, a single spend larger than
+ * the whole budget, currencies, counterparties. A request without an amount
+ * spends nothing (it still counts against a rate, in the ledger).
+ */
+export function checkLimits(limits: Limits | undefined, req: AgentRequest): Reason[] {
+  const out: Reason[] = [];
+  if (!limits) return out;
+  const amt = req.amount;
+  const pt = limits.perTransaction;
+  if (amt && pt) {
+    if (amt.currency !== pt.currency) out.push({ code: 'CURRENCY_MISMATCH', message: `the per-transaction limit is in ${pt.currency}, the request in ${amt.currency}` });
+    else if (compareDecimal(amt.amount, pt.amount) > 0) out.push({ code: 'AUTHORITY_EXCEEDED', message: `${amt.amount} ${amt.currency} is over the per-transaction limit of ${pt.amount} ${pt.currency}` });
+  }
+  const b = limits.budget;
+  if (amt && b) {
+    if (amt.currency !== b.currency) out.push({ code: 'CURRENCY_MISMATCH', message: `the budget is in ${b.currency}, the request in ${amt.currency}` });
+    else if (compareDecimal(amt.amount, b.amount) > 0) out.push({ code: 'BUDGET_EXCEEDED', message: `${amt.amount} ${amt.currency} is more than the whole budget of ${b.amount} ${b.currency} per ${b.period}` });
+  }
+  if (limits.counterparties && (req.counterparty === undefined || !limits.counterparties.includes(req.counterparty))) {
+    out.push({
+      code: 'COUNTERPARTY_NOT_ALLOWED',
+      message: req.counterparty === undefined ? 'the mandate limits counterparties and the request names none' : `the mandate does not allow dealing with ${req.counterparty.slice(0, 100)}`,
+    });
+  }
+  return out;
+}

@@ -1,0 +1,68 @@
+import { CharterError } from '../errors.js';
+import { decodeCredential } from '../credentials/index.js';
+import { getBit, setStatus, type IssuerFor } from '../status/index.js';
+import type { Store } from '../store/types.js';
+import { readAuthority } from './authority.js';
+import { AGENT_AUTHORITY_TYPE, type Authority } from './types.js';
+
+export type MandateState = 'active' | 'revoked' | 'expired';
+
+export interface MandateSummary {
+  id: string;
+  issuer: string;
+  agent: string;
+  authority?: Authority;
+  parentId?: string;
+  expires?: string;
+  state: MandateState;
+}
+
+async function revocationOf(store: Store, id: string): Promise<{ listId: string; index: number; set: boolean } | undefined> {
+  for (const a of await store.findStatusAllocation(id)) {
+    const list = await store.getStatusList(a.listId);
+    if (list?.purpose === 'revocation') return { listId: a.listId, index: a.index, set: getBit(list.bits, a.index) };
+  }
+  return undefined;
+}
+
+/** Mandates issued from this store (root and delegated), with their state as the issuer knows it. */
+export async function listMandates(store: Store, filter: { issuer?: string; agent?: string; parentId?: string } = {}, now = new Date()): Promise<MandateSummary[]> {
+  const recs = await store.listCredentials({
+    direction: 'issued',
+    type: AGENT_AUTHORITY_TYPE,
+    ...(filter.issuer ? { issuer: filter.issuer } : {}),
+    ...(filter.agent ? { subject: filter.agent } : {}),
+    ...(filter.parentId ? { parentId: filter.parentId } : {}),
+  });
+  const out: MandateSummary[] = [];
+  for (const r of recs) {
+    const { authority } = readAuthority(decodeCredential(r.jwt).credentialSubject.authority);
+    const expired = r.validUntil !== undefined && Date.parse(r.validUntil) <= now.getTime();
+    const state: MandateState = (await revocationOf(store, r.id))?.set ? 'revoked' : expired ? 'expired' : 'active';
+    out.push({
+      id: r.id,
+      issuer: r.issuer,
+      agent: r.subject ?? '',
+      ...(authority ? { authority } : {}),
+      ...(r.parentId ? { parentId: r.parentId } : {}),
+      ...(r.validUntil ? { expires: r.validUntil } : {}),
+      state,
+    });
+  }
+  return out;
+}
+
+/**
+ * Revokes a mandate issued from this store: the bit is committed, then the
+ * list re-signed. Every link delegated below it is cut off too, because a
+ * verifier checks the status of every link of a chain.
+ */
+export async function revokeMandate(store: Store, id: string, issuerFor: IssuerFor): Promise<void> {
+  const rec = await store.getCredential(id);
+  if (!rec || rec.direction !== 'issued' || !rec.types.includes(AGENT_AUTHORITY_TYPE)) {
+    throw new CharterError('NOT_FOUND', `no mandate ${id.slice(0, 80)} issued from this home`);
+  }
+  const entry = await revocationOf(store, id);
+  if (!entry) throw new CharterError('NOT_FOUND', `mandate ${id.slice(0, 80)} has no revocation entry`);
+  await setStatus(store, entry.listId, entry.index, true, issuerFor);
+}

@@ -1,0 +1,181 @@
+import type { Reason } from '../errors.js';
+import type { Credential, StatusChecker } from '../credentials/types.js';
+import type { CharterResolver } from '../did/types.js';
+import type { Store } from '../store/types.js';
+
+export const AGENT_IDENTITY_TYPE = 'AgentIdentityCredential';
+export const AGENT_AUTHORITY_TYPE = 'AgentAuthorityCredential';
+
+/** An amount in one ISO 4217 currency; `amount` is a decimal string ("49.99"), never a float. */
+export interface Money {
+  amount: string;
+  currency: string;
+}
+
+/** At most `amount` spent over any rolling window of `period` (ISO 8601 duration). */
+export interface Budget extends Money {
+  period: string;
+}
+
+/** At most `count` transactions over any rolling window of `period` (ISO 8601 duration). */
+export interface Rate {
+  count: number;
+  period: string;
+}
+
+/** Every limit is optional; an absent limit is unlimited in that dimension. */
+export interface Limits {
+  perTransaction?: Money;
+  budget?: Budget;
+  /** DIDs the agent may deal with; absent = any. */
+  counterparties?: string[];
+  rate?: Rate;
+}
+
+/** A delegated link names its parent mandate: its id and `sha256-<b64u>` of the parent's compact JWS. */
+export interface ParentRef {
+  id: string;
+  digest: string;
+}
+
+/** `credentialSubject.authority` of an AgentAuthorityCredential (a mandate). */
+export interface Authority {
+  /** Exact actions (`payments:card`) or prefix patterns ending in `*` (`payments:*`, `*`). */
+  actions: string[];
+  limits?: Limits;
+  /** How many further delegation steps may follow this link; 0 = may not delegate. */
+  maxDelegationDepth: number;
+  parent?: ParentRef;
+}
+
+/** `credentialSubject.agent` of an AgentIdentityCredential. */
+export interface AgentInfo {
+  name: string;
+  /** DID of the operator, the party accountable for the agent (the credential's issuer). */
+  operator: string;
+  software?: { name: string; version: string; digest?: string };
+  model?: string;
+  homepage?: string;
+}
+
+/** A validity window; strings are ISO 8601 date-times as in a credential. */
+export interface ValidityWindow {
+  validFrom?: Date | string;
+  validUntil?: Date | string;
+}
+
+/** One request an agent makes, as checked against a single mandate. */
+export interface AgentRequest {
+  action: string;
+  amount?: Money;
+  counterparty?: string;
+}
+
+export type NarrowingDimension =
+  | 'actions'
+  | 'perTransaction'
+  | 'budget'
+  | 'counterparties'
+  | 'rate'
+  | 'validity'
+  | 'maxDelegationDepth';
+
+/** A narrowing refusal: AUTHORITY_WIDENED (or DELEGATION_DEPTH_EXCEEDED) and the dimension. */
+export interface NarrowingReason extends Reason {
+  dimension: NarrowingDimension;
+}
+
+export interface AgentTrust {
+  /** Principal DIDs whose root mandates this verifier accepts. */
+  principals?: string[];
+  /** Accept a chain rooted in any principal (reported as `principalTrust: 'any'`). */
+  anyPrincipal?: boolean;
+  /** Operators whose AgentIdentityCredentials are trusted; absent = any operator. */
+  identityIssuers?: string[];
+  /** Require an AgentIdentityCredential. Default true. */
+  requireIdentity?: boolean;
+}
+
+export interface VerifyAgentOptions {
+  resolver: CharterResolver;
+  /** Checks every link's (and the identity's) revocation status; required: mandates are revocable. */
+  status: StatusChecker;
+  /** This verifier, as bound in the presentation. */
+  aud: string;
+  /** The challenge this verifier sent. */
+  nonce?: string;
+  /** Accept a presentation without a nonce (the HTTP layer binds iat + jti instead; check `payload`). */
+  allowMissingNonce?: boolean;
+  /** Most seconds since the presentation's `iat`. Default 300. */
+  maxAgeSeconds?: number;
+  action: string;
+  /** "49.99 USD", "49.99USD" or `{ amount, currency }`. */
+  amount?: string | Money;
+  /** The DID the agent deals with (usually this verifier). Required when a link limits counterparties. */
+  counterparty?: string;
+  /** Verification time. Default now. */
+  at?: Date;
+  skewSeconds?: number;
+  trust: AgentTrust;
+  /**
+   * Spend ledger for budgets and rates. Without it, a chain with a budget or
+   * rate is refused (STORE_UNAVAILABLE) unless `allowUnenforcedLimits`.
+   */
+  ledger?: Store;
+  /** Accept budgets and rates without enforcing them (no ledger); reported as `ledgerChecked: false`. */
+  allowUnenforcedLimits?: boolean;
+  /** Reserve the spend against every link in the same step (needs `ledger`). */
+  record?: boolean;
+  /** Id for the reservation (idempotency key); default a random UUID. */
+  reservationId?: string;
+}
+
+export interface ChainLinkResult {
+  id: string;
+  issuer: string;
+  subject: string;
+  authority?: Authority;
+  validFrom?: string;
+  validUntil?: string;
+  /** Refusals about this link (empty when every check on it passed). */
+  checks: Reason[];
+}
+
+export interface AgentRemaining {
+  /** The least budget left over all links after this request. */
+  budget?: Money;
+  /** The fewest transactions left over all links after this request. */
+  rate?: number;
+}
+
+export interface AgentDecision {
+  ok: boolean;
+  reasons: Reason[];
+  /** The agent DID (presentation holder). */
+  agent?: string;
+  operator?: string;
+  agentInfo?: AgentInfo;
+  /** The root mandate's issuer. */
+  principal?: string;
+  /** How the principal was accepted: listed in `trust.principals`, or by `trust.anyPrincipal`. */
+  principalTrust?: 'listed' | 'any';
+  /** Root first, leaf (the agent's own mandate) last. */
+  chain: ChainLinkResult[];
+  remaining: AgentRemaining;
+  /** Set when `record: true` and the spend was reserved. */
+  reservationId?: string;
+  /** Whether budgets and rates were checked against a ledger. */
+  ledgerChecked: boolean;
+  /** The presentation's JWT claims (htm, htu, jti, iat) for the caller's request binding and replay checks. */
+  payload?: Record<string, unknown>;
+}
+
+/** A mandate whose authority could be read, as request and ledger checks see it. */
+export interface MandateLink {
+  id: string;
+  jwt: string;
+  issuer: string;
+  subject: string;
+  credential: Credential;
+  authority: Authority;
+}

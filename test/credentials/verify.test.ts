@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import { createResolver } from '../../src/did/index.js';
+import { assertCredential, createPresentation, issueCredential, signJwt, verifyCredential, verifyPresentation } from '../../src/credentials/index.js';
+import { isCharterError } from '../../src/errors.js';
+import { makeIssuer, tamper } from '../helpers.js';
+
+const resolver = createResolver();
+const alice = makeIssuer('Ed25519');
+const bob = makeIssuer('P-256');
+const carol = makeIssuer('secp256k1', 'jwk');
+const day = 86_400_000;
+const issue = (over: Partial<Parameters<typeof issueCredential>[0]> = {}) =>
+  issueCredential({ issuer: alice, subject: bob.did, type: 'EmailCredential', claims: { email: 'bob@example.com' }, validUntil: new Date(Date.now() + day), ...over });
+const codes = async (jwt: string, opts: Partial<Parameters<typeof verifyCredential>[1]> = {}) => (await verifyCredential(jwt, { resolver, ...opts })).reasons.map((r) => r.code);
+
+describe('issue and verify vc+jwt', () => {
+  it('a fresh credential verifies with issuer, subject and every field', async () => {
+    for (const issuer of [alice, bob, carol]) {
+      const vc = await issue({ issuer });
+      const v = await verifyCredential(vc.jwt, { resolver });
+      expect(v.ok).toBe(true);
+      expect(v).toMatchObject({ issuer: issuer.did, subject: bob.did, id: vc.id, format: 'vc+jwt' });
+      expect(v.credential!['@context']).toEqual(['https://www.w3.org/ns/credentials/v2']);
+      const header = JSON.parse(Buffer.from(vc.jwt.split('.')[0]!, 'base64url').toString());
+      expect(header).toMatchObject({ typ: 'vc+jwt', kid: issuer.kid, alg: issuer.signer.alg });
+    }
+  });
+  it('a VCDM 1.1 JWT (vc-jwt-1.1) verifies and normalises to the same shape', async () => {
+    const vc = await issue({ format: 'vc-jwt-1.1' });
+    const v = await verifyCredential(vc.jwt, { resolver });
+    expect(v.ok).toBe(true);
+    expect(v).toMatchObject({ issuer: alice.did, subject: bob.did, format: 'vc-jwt-1.1', id: vc.id });
+    expect(await codes(vc.jwt, { acceptV1: false })).toEqual(['INVALID_TYP']);
+  });
+  it('assertCredential throws a CharterError with the first code', async () => {
+    const vc = await issue({ validFrom: new Date(Date.now() - 3 * day), validUntil: new Date(Date.now() - day) });
+    await expect(assertCredential(vc.jwt, { resolver })).rejects.toMatchObject({ code: 'CREDENTIAL_EXPIRED' });
+  });
+});
+
+describe('every rejection path has its code', () => {
+  it('tampered payload: INVALID_SIGNATURE', async () => {
+    const vc = await issue();
+    expect(await codes(tamper(vc.jwt, 1, (p) => ((p.credentialSubject as Record<string, unknown>).email = 'mallory@example.com')))).toEqual(['INVALID_SIGNATURE']);
+  });
+  it('signed by another key under the issuer DID: INVALID_SIGNATURE', async () => {
+    const vc = await issue();
+    const payload = JSON.parse(Buffer.from(vc.jwt.split('.')[1]!, 'base64url').toString());
+    const forged = signJwt({ typ: 'vc+jwt' }, payload, makeIssuer().signer, alice.kid);
+    expect(await codes(forged)).toEqual(['INVALID_SIGNATURE']);
+  });
+  it('alg none and unknown algs: UNSUPPORTED_ALG', async () => {
+    const vc = await issue();
+    const [, p] = vc.jwt.split('.');
+    const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'vc+jwt' })).toString('base64url')}.${p}.`;
+    expect(await codes(none)).toEqual(['MALFORMED_JWT']);
+    expect(await codes(`${Buffer.from(JSON.stringify({ alg: 'none', typ: 'vc+jwt' })).toString('base64url')}.${p}.AAAA`)).toEqual(['UNSUPPORTED_ALG']);
+    expect(await codes(tamper(vc.jwt, 0, (h) => (h.alg = 'HS256')))).toEqual(['UNSUPPORTED_ALG']);
+  });
+  it('algorithm that does not fit the key type: ALG_KEY_MISMATCH', async () => {
+    const vc = await issue();
+    expect(await codes(tamper(vc.jwt, 0, (h) => (h.alg = 'ES256')))).toEqual(['ALG_KEY_MISMATCH']);
+  });
+  it('kid of another DID: KID_MISMATCH', async () => {
+    const vc = await issue();
+    expect(await codes(tamper(vc.jwt, 0, (h) => (h.kid = bob.kid)))).toEqual(['KID_MISMATCH']);
+  });
+  it('unknown critical header: UNKNOWN_CRITICAL', async () => {
+    const vc = await issue();
+    expect(await codes(tamper(vc.jwt, 0, (h) => ((h.crit = ['exp']), (h.exp = 1))))).toEqual(['UNKNOWN_CRITICAL']);
+  });
+  it('expired, and not yet valid, with skew honoured and capped at 300 s', async () => {
+    const now = Date.now();
+    const vc = await issue({ validFrom: new Date(now - 2 * day), validUntil: new Date(now - 400_000) });
+    expect(await codes(vc.jwt)).toEqual(['CREDENTIAL_EXPIRED']);
+    const soon = await issue({ validFrom: new Date(now + 200_000), validUntil: new Date(now + day) });
+    expect(await codes(soon.jwt)).toEqual([]);
+    expect(await codes(soon.jwt, { skewSeconds: 60 })).toEqual(['CREDENTIAL_NOT_YET_VALID']);
+    const later = await issue({ validFrom: new Date(now + 400_000), validUntil: new Date(now + day) });
+    expect(await codes(later.jwt, { skewSeconds: 10_000 })).toEqual(['CREDENTIAL_NOT_YET_VALID']);
+  });
+  it('unknown DID method of the issuer: UNSUPPORTED_DID_METHOD', async () => {
+    const vc = await issue();
+    expect(await codes(tamper(vc.jwt, 1, (p) => (p.issuer = 'did:example:123')))).toEqual(['UNSUPPORTED_DID_METHOD']);
+  });
+  it('malformed JWTs, non-JSON payloads and absurdly large input', async () => {
+    expect(await codes('abc')).toEqual(['MALFORMED_JWT']);
+    expect(await codes('a.b.c.d')).toEqual(['MALFORMED_JWT']);
+    const h = Buffer.from(JSON.stringify({ alg: 'EdDSA', typ: 'vc+jwt' })).toString('base64url');
+    expect(await codes(`${h}.${Buffer.from('not json').toString('base64url')}.AAAA`)).toEqual(['MALFORMED_JWT']);
+    expect(await codes(`${h}.${Buffer.from('[1,2]').toString('base64url')}.AAAA`)).toEqual(['MALFORMED_JWT']);
+    expect(await codes(`${h}.${'A'.repeat(5_000_000)}.AAAA`)).toEqual(['INPUT_TOO_LARGE']);
+  });
+  it('wrong typ and broken credential shape', async () => {
+    const vc = await issue();
+    expect(await codes(tamper(vc.jwt, 0, (h) => (h.typ = 'vp+jwt')))).toEqual(['INVALID_TYP']);
+    const noCtx = signJwt({ typ: 'vc+jwt' }, { type: ['VerifiableCredential'], issuer: alice.did, credentialSubject: {} }, alice.signer, alice.kid);
+    expect(await codes(noCtx)).toEqual(['INVALID_CREDENTIAL']);
+  });
+  it('a subject that breaks its JSON Schema, or an unknown schema: SCHEMA_INVALID', async () => {
+    await expect(
+      issueCredential({ issuer: alice, subject: bob.did, type: 'DataAccessGrant', claims: { grant: { resources: [] } }, credentialSchema: { id: 'https://charter.dev/schemas/DataAccessGrant.json', type: 'JsonSchema' } }),
+    ).rejects.toMatchObject({ code: 'SCHEMA_INVALID' });
+    const vc = await issue({ credentialSchema: { id: 'https://example.org/unknown.json', type: 'JsonSchema' } }).catch((e) => e);
+    expect(isCharterError(vc) && vc.code).toBe('SCHEMA_INVALID');
+    const raw = signJwt(
+      { typ: 'vc+jwt' },
+      { '@context': ['https://www.w3.org/ns/credentials/v2'], type: ['VerifiableCredential', 'DataAccessGrant'], issuer: alice.did, credentialSubject: { id: bob.did, grant: { resources: ['a'], actions: ['read'] } }, credentialSchema: { id: 'https://charter.dev/schemas/DataAccessGrant.json', type: 'JsonSchema' } },
+      alice.signer,
+      alice.kid,
+    );
+    expect(await codes(raw)).toEqual(['SCHEMA_INVALID']);
+  });
+  it('a status entry without a status checker fails closed: STATUS_UNAVAILABLE', async () => {
+    const vc = await issue({ credentialStatus: { type: 'BitstringStatusListEntry', statusPurpose: 'revocation', statusListIndex: '7', statusListCredential: 'https://example.org/status/1' } });
+    expect(await codes(vc.jwt)).toEqual(['STATUS_UNAVAILABLE']);
+    expect(await codes(vc.jwt, { status: async () => [] })).toEqual([]);
+  });
+});
+
+describe('presentations (vp+jwt)', () => {
+  const aud = 'did:web:shop.example';
+  it('a holder presents its credential bound to audience and nonce', async () => {
+    const vc = await issue();
+    const vp = await createPresentation({ holder: bob, credentials: [vc.jwt], aud, nonce: 'n-1' });
+    const v = await verifyPresentation(vp, { resolver, aud, nonce: 'n-1' });
+    expect(v.ok).toBe(true);
+    expect(v.holder).toBe(bob.did);
+    expect(v.credentials.map((c) => c.ok)).toEqual([true]);
+  });
+  it('wrong aud, wrong nonce, holder mismatch, stale and tampered presentations are refused', async () => {
+    const vc = await issue();
+    const vp = await createPresentation({ holder: bob, credentials: [vc.jwt], aud, nonce: 'n-1' });
+    const reasons = async (jwt: string, o: Partial<Parameters<typeof verifyPresentation>[1]> = {}) =>
+      (await verifyPresentation(jwt, { resolver, aud, nonce: 'n-1', ...o })).reasons.map((r) => r.code);
+    expect(await reasons(vp, { aud: 'did:web:other.example' })).toEqual(['AUDIENCE_MISMATCH']);
+    expect(await reasons(vp, { nonce: 'n-2' })).toEqual(['NONCE_MISMATCH']);
+    const stolen = await createPresentation({ holder: carol, credentials: [vc.jwt], aud, nonce: 'n-1' });
+    expect(await reasons(stolen)).toEqual(['HOLDER_MISMATCH']);
+    expect(await reasons(stolen, { allowHolderMismatch: true })).toEqual([]);
+    expect(await reasons(vp, { now: new Date(Date.now() + 3_600_000) })).toContain('CREDENTIAL_EXPIRED');
+    expect(await reasons(tamper(vp, 1, (p) => (p.nonce = 'n-3')), { nonce: 'n-3' })).toEqual(['INVALID_SIGNATURE']);
+    const future = tamper(vp, 1, (p) => (p.iat = Math.floor(Date.now() / 1000) + 3600));
+    expect(await reasons(future)).toContain('ISSUED_IN_FUTURE');
+  });
+  it('a refused credential inside refuses the presentation, naming it', async () => {
+    const vc = await issue();
+    const bad = tamper(vc.jwt, 1, (p) => ((p.credentialSubject as Record<string, unknown>).email = 'x'));
+    const vp = await createPresentation({ holder: bob, credentials: [bad], aud, nonce: 'n' });
+    const v = await verifyPresentation(vp, { resolver, aud, nonce: 'n' });
+    expect(v.ok).toBe(false);
+    expect(v.reasons).toEqual([expect.objectContaining({ code: 'INVALID_SIGNATURE', ref: vc.id })]);
+  });
+});
