@@ -1,0 +1,65 @@
+import fc from 'fast-check';
+import type { AgentRequest, Authority, Budget, Limits, Money, Rate } from '../../src/agents/index.js';
+
+/** Small universes so that random parents, children and requests collide often. */
+export const PATTERNS = ['pay:card', 'pay:bank', 'refund:card', 'read', 'pay:*', 'refund:*', 'p*', '*'];
+export const ACTIONS = ['pay:card', 'pay:bank', 'refund:card', 'read', 'pay', 'px', 'write'];
+export const CURRENCIES = ['USD', 'EUR'];
+export const PERIODS = ['PT1H', 'P1D', 'P7D', 'P30D'];
+export const PARTIES = ['did:web:a.example', 'did:web:b.example', 'did:web:c.example'];
+
+export const decimal = fc
+  .tuple(fc.integer({ min: 0, max: 120 }), fc.integer({ min: 0, max: 99 }))
+  .map(([i, f]) => (f === 0 ? String(i) : `${i}.${String(f).padStart(2, '0')}`));
+export const currency = fc.constantFrom(...CURRENCIES);
+export const money: fc.Arbitrary<Money> = fc.record({ amount: decimal, currency });
+export const budget: fc.Arbitrary<Budget> = fc.record({ amount: decimal, currency, period: fc.constantFrom(...PERIODS) });
+export const rate: fc.Arbitrary<Rate> = fc.record({ count: fc.integer({ min: 1, max: 6 }), period: fc.constantFrom(...PERIODS) });
+
+export const limits: fc.Arbitrary<Limits> = fc.record(
+  { perTransaction: money, budget, counterparties: fc.uniqueArray(fc.constantFrom(...PARTIES), { maxLength: 3 }), rate },
+  { requiredKeys: [] },
+);
+
+export const authority: fc.Arbitrary<Authority> = fc
+  .record({
+    actions: fc.uniqueArray(fc.constantFrom(...PATTERNS), { minLength: 1, maxLength: 4 }),
+    limits: fc.option(limits, { nil: undefined }),
+    maxDelegationDepth: fc.integer({ min: 0, max: 4 }),
+  })
+  .map(({ limits: l, ...a }) => (l === undefined ? a : { ...a, limits: l }));
+
+const pick = <T>(xs: readonly T[]) => fc.subarray([...xs]);
+const lower = (d: string) => fc.constantFrom(d, '0', d.split('.')[0]!);
+const longer = (p: string) => fc.constantFrom(...PERIODS.slice(PERIODS.indexOf(p)));
+
+/**
+ * A child derived from `parent`: usually a narrowing (subset of actions,
+ * limits kept or lowered), sometimes with a random twist that may widen.
+ * Property tests then check the implication only where checkNarrowing passes.
+ */
+export function childOf(parent: Authority): fc.Arbitrary<Authority> {
+  const pl = parent.limits ?? {};
+  const narrow = fc.record({
+    actions: pick(parent.actions).filter((a) => a.length > 0),
+    perTransaction: pl.perTransaction ? lower(pl.perTransaction.amount).map((amount) => ({ ...pl.perTransaction!, amount })) : fc.option(money, { nil: undefined }),
+    budget: pl.budget
+      ? fc.tuple(lower(pl.budget.amount), longer(pl.budget.period)).map(([amount, period]) => ({ ...pl.budget!, amount, period }))
+      : fc.option(budget, { nil: undefined }),
+    counterparties: pl.counterparties ? pick(pl.counterparties) : fc.option(fc.uniqueArray(fc.constantFrom(...PARTIES), { maxLength: 3 }), { nil: undefined }),
+    rate: pl.rate
+      ? fc.tuple(fc.integer({ min: 1, max: pl.rate.count }), longer(pl.rate.period)).map(([count, period]) => ({ count, period }))
+      : fc.option(rate, { nil: undefined }),
+    depth: fc.integer({ min: 0, max: Math.max(0, parent.maxDelegationDepth - 1) }),
+  });
+  const derived = narrow.map(({ actions, depth, ...l }) => {
+    const lim: Limits = {};
+    for (const [k, v] of Object.entries(l)) if (v !== undefined) (lim as Record<string, unknown>)[k] = v;
+    return { actions, maxDelegationDepth: depth, ...(Object.keys(lim).length ? { limits: lim } : {}) } as Authority;
+  });
+  return fc.oneof({ arbitrary: derived, weight: 4 }, { arbitrary: authority, weight: 1 });
+}
+
+export const request: fc.Arbitrary<AgentRequest> = fc
+  .record({ action: fc.constantFrom(...ACTIONS), amount: fc.option(money, { nil: undefined }), counterparty: fc.option(fc.constantFrom(...PARTIES), { nil: undefined }) })
+  .map((r) => ({ action: r.action, ...(r.amount ? { amount: r.amount } : {}), ...(r.counterparty ? { counterparty: r.counterparty } : {}) }));

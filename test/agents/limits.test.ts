@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import { isCharterError } from '../../src/errors.js';
+import { actionCovers, actionMatches, checkRequest, parseAuthority, parseBudget, parseMoney, parseRate, readAuthority, toMoney } from '../../src/agents/index.js';
+import type { Authority } from '../../src/agents/index.js';
+
+const codeOf = (f: () => unknown): string | undefined => {
+  try {
+    f();
+  } catch (e) {
+    return isCharterError(e) ? e.code : 'not a CharterError';
+  }
+  return undefined;
+};
+const codes = (rs: { code: string }[]) => rs.map((r) => r.code).sort();
+
+describe('CLI shorthands', () => {
+  it('parses money with or without a space, upper-casing the currency', () => {
+    expect(parseMoney('50USD')).toEqual({ amount: '50', currency: 'USD' });
+    expect(parseMoney('49.99 usd')).toEqual({ amount: '49.99', currency: 'USD' });
+    expect(toMoney('0.5 EUR')).toEqual({ amount: '0.5', currency: 'EUR' });
+    expect(toMoney({ amount: '3', currency: 'GBP' })).toEqual({ amount: '3', currency: 'GBP' });
+  });
+
+  it.each(['50', 'USD', '-5 USD', '1e3 USD', '05 USD', '1.2.3 USD', '50 US', '50 USDT', ''])('refuses money %j', (s) => {
+    expect(codeOf(() => parseMoney(s))).toBe('INVALID_ARGUMENT');
+  });
+
+  it('refuses a float amount object (amounts are decimal strings)', () => {
+    expect(codeOf(() => toMoney({ amount: 49.99 as unknown as string, currency: 'USD' }))).toBe('INVALID_ARGUMENT');
+  });
+
+  it('parses budgets and rates', () => {
+    expect(parseBudget('500USD/P30D')).toEqual({ amount: '500', currency: 'USD', period: 'P30D' });
+    expect(parseBudget('12.5 EUR/PT12H')).toEqual({ amount: '12.5', currency: 'EUR', period: 'PT12H' });
+    expect(parseRate('10/PT1H')).toEqual({ count: 10, period: 'PT1H' });
+  });
+
+  it.each(['500USD', '500USD/30d', '500USD/P0D', '/P30D'])('refuses budget %j', (s) => {
+    expect(codeOf(() => parseBudget(s))).toBe('INVALID_ARGUMENT');
+  });
+
+  it.each(['10', '0/PT1H', '-1/PT1H', '1.5/PT1H', '10/1h', 'x/PT1H'])('refuses rate %j', (s) => {
+    expect(codeOf(() => parseRate(s))).toBe('INVALID_ARGUMENT');
+  });
+});
+
+describe('actions', () => {
+  it('matches exact names and trailing-* prefixes', () => {
+    expect(actionMatches('payments:card', 'payments:card')).toBe(true);
+    expect(actionMatches('payments:*', 'payments:card')).toBe(true);
+    expect(actionMatches('*', 'anything')).toBe(true);
+    expect(actionMatches('payments:card', 'payments:cards')).toBe(false);
+    expect(actionMatches('payments:*', 'refunds:card')).toBe(false);
+  });
+
+  it('a pattern covers only what it allows', () => {
+    expect(actionCovers('payments:*', 'payments:card')).toBe(true);
+    expect(actionCovers('payments:*', 'payments:c*')).toBe(true);
+    expect(actionCovers('*', 'payments:*')).toBe(true);
+    expect(actionCovers('payments:card', 'payments:*')).toBe(false);
+    expect(actionCovers('payments:c*', 'payments:*')).toBe(false);
+  });
+});
+
+describe('parseAuthority', () => {
+  const base = { actions: ['payments:card'], maxDelegationDepth: 1 };
+
+  it('reads a full authority', () => {
+    const a = {
+      ...base,
+      limits: {
+        perTransaction: { amount: '50', currency: 'USD' },
+        budget: { amount: '500', currency: 'USD', period: 'P30D' },
+        counterparties: ['did:web:shop.example'],
+        rate: { count: 10, period: 'PT1H' },
+      },
+      parent: { id: 'urn:uuid:1', digest: 'sha256-' + 'A'.repeat(43) },
+    };
+    expect(parseAuthority(a)).toEqual(a);
+  });
+
+  it.each([
+    [{ ...base, spendCap: 1 }, 'authority.spendCap'],
+    [{ ...base, limits: { geofence: 'EU' } }, 'authority.limits.geofence'],
+    [{ ...base, limits: { budget: { amount: '1', currency: 'USD', period: 'P1D', resetAt: 'midnight' } } }, 'authority.limits.budget.resetAt'],
+    [{ ...base, limits: { rate: { count: 1, period: 'P1D', burst: 1 } } }, 'authority.limits.rate.burst'],
+    [{ ...base, parent: { id: 'x', digest: 'sha256-' + 'A'.repeat(43), alg: 'x' } }, 'authority.parent.alg'],
+  ])('refuses a field it does not understand with UNKNOWN_CONSTRAINT (%#)', (a, field) => {
+    let err: unknown;
+    try {
+      parseAuthority(a);
+    } catch (e) {
+      err = e;
+    }
+    expect(isCharterError(err, 'UNKNOWN_CONSTRAINT')).toBe(true);
+    expect((err as { details: { fields: string[] } }).details.fields).toEqual([field]);
+    expect(readAuthority(a).reasons.map((r) => r.code)).toEqual(['UNKNOWN_CONSTRAINT']);
+  });
+
+  it.each([
+    [{ actions: [], maxDelegationDepth: 0 }],
+    [{ actions: ['pay*ments'], maxDelegationDepth: 0 }],
+    [{ actions: ['a', 'a'], maxDelegationDepth: 0 }],
+    [{ actions: ['a'], maxDelegationDepth: -1 }],
+    [{ actions: ['a'], maxDelegationDepth: 17 }],
+    [{ actions: ['a'], maxDelegationDepth: 1.5 }],
+    [{ actions: ['a'] }],
+    [{ ...base, limits: { perTransaction: { amount: 50, currency: 'USD' } } }],
+    [{ ...base, limits: { perTransaction: { amount: '50', currency: 'usd' } } }],
+    [{ ...base, limits: { budget: { amount: '50', currency: 'USD', period: '30 days' } } }],
+    [{ ...base, limits: { rate: { count: 0, period: 'P1D' } } }],
+    [{ ...base, limits: { counterparties: ['https://shop.example'] } }],
+    [{ ...base, parent: { id: 'x', digest: 'md5-abc' } }],
+    [null],
+  ])('refuses a malformed authority with INVALID_ARGUMENT (%#)', (a) => {
+    expect(codeOf(() => parseAuthority(a))).toBe('INVALID_ARGUMENT');
+    expect(readAuthority(a).reasons.map((r) => r.code)).toEqual(['INVALID_CREDENTIAL']);
+  });
+});
+
+describe('checkRequest (one link, stateless)', () => {
+  const a: Authority = {
+    actions: ['payments:*'],
+    maxDelegationDepth: 0,
+    limits: {
+      perTransaction: { amount: '50', currency: 'USD' },
+      budget: { amount: '40', currency: 'USD', period: 'P1D' },
+      counterparties: ['did:web:shop.example'],
+    },
+  };
+  const ok = { action: 'payments:card', counterparty: 'did:web:shop.example' };
+
+  it('accepts a request within every limit, amounts compared exactly', () => {
+    expect(checkRequest(a, { ...ok, amount: { amount: '40', currency: 'USD' } })).toEqual([]);
+    expect(checkRequest(a, { ...ok, amount: { amount: '39.999999999999999999', currency: 'USD' } })).toEqual([]);
+    expect(checkRequest(a, ok)).toEqual([]);
+  });
+
+  it('refuses each violation with its code', () => {
+    expect(codes(checkRequest(a, { ...ok, action: 'refunds:card' }))).toEqual(['ACTION_NOT_ALLOWED']);
+    expect(codes(checkRequest({ ...a, limits: { perTransaction: { amount: '50', currency: 'USD' } } }, { ...ok, amount: { amount: '50.01', currency: 'USD' } }))).toEqual(['AUTHORITY_EXCEEDED']);
+    expect(codes(checkRequest(a, { ...ok, amount: { amount: '45', currency: 'USD' } }))).toEqual(['BUDGET_EXCEEDED']);
+    expect(codes(checkRequest(a, { ...ok, amount: { amount: '1', currency: 'EUR' } }))).toEqual(['CURRENCY_MISMATCH', 'CURRENCY_MISMATCH']);
+    expect(codes(checkRequest(a, { ...ok, counterparty: 'did:web:other.example' }))).toEqual(['COUNTERPARTY_NOT_ALLOWED']);
+    expect(codes(checkRequest(a, { action: 'payments:card' }))).toEqual(['COUNTERPARTY_NOT_ALLOWED']);
+  });
+});
