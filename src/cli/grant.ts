@@ -95,6 +95,9 @@ export function registerGrant(program: Command, ctx: CliContext): void {
         ),
     );
   };
+  change('revoke', revokeGrant, 'revoke a grant for good (or every grant to one grantee with --to)');
+  change('suspend', suspendGrant, 'suspend a grant until resumed');
+  change('resume', resumeGrant, 'resume a suspended grant');
   leaf(
     grant
       .command('verify')

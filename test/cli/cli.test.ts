@@ -1,0 +1,168 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, charter, freshEnv, json } from './harness.js';
+
+describe('charter CLI (built binary, as a user runs it)', () => {
+  const env = freshEnv();
+  let alice = '';
+  let bob = '';
+
+  beforeAll(async () => {
+    expect((await charter(['init'], env)).code).toBe(0);
+    alice = json<{ did: string }>(await charter(['id', 'create', '--alias', 'alice', '--json'], env)).did;
+    bob = json<{ did: string }>(await charter(['id', 'create', '--alias', 'bob', '--key', 'p256', '--json'], env)).did;
+  });
+
+  it('init is idempotent and the keystore files are private', async () => {
+    const r = await charter(['init', '--json'], env);
+    expect(r.code).toBe(0);
+    expect(json(r)).toMatchObject({ created: false });
+    expect(statSync(join(env.CHARTER_HOME!, 'charter.db')).mode & 0o777).toBe(0o600);
+    expect(statSync(env.CHARTER_HOME!).mode & 0o777).toBe(0o700);
+  });
+
+  it('a wrong passphrase is refused with its code and changes nothing', async () => {
+    const r = await charter(['id', 'create', '--alias', 'mallory'], { ...env, CHARTER_PASSPHRASE: 'not the passphrase' });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/WRONG_PASSPHRASE/);
+    expect(json<unknown[]>(await charter(['id', 'list', '--json'], env)).length).toBe(2);
+  });
+
+  it('without a passphrase and a terminal it names CHARTER_PASSPHRASE', async () => {
+    const { CHARTER_PASSPHRASE: _p, ...noPass } = env;
+    const r = await charter(['id', 'create', '--alias', 'x'], noPass);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/CHARTER_PASSPHRASE.*\[PASSPHRASE_REQUIRED\]/);
+    expect(r.stderr.split('\n').filter(Boolean).length).toBe(1);
+  });
+
+  it('id list / show / export; a private export needs confirmation', async () => {
+    const list = await charter(['id', 'list'], env);
+    expect(list.stdout).toMatch(/^ALIAS\s+METHOD\s+KEY\s+DID/m);
+    expect(list.stdout).toContain(alice);
+    expect(json<{ did: string; document: { id: string } }>(await charter(['id', 'show', 'bob', '--json'], env)).document.id).toBe(bob);
+    const pub = json<{ id: string }>(await charter(['id', 'export', 'alice', '--json'], env));
+    expect(pub.id).toBe(alice);
+    expect(JSON.stringify(pub)).not.toMatch(/"d"/);
+    const refused = await charter(['id', 'export', 'alice', '--private'], env);
+    expect(refused.code).toBe(2);
+    const priv = json<{ privateJwk: { d: string } }>(await charter(['id', 'export', 'alice', '--private', '--confirm', 'alice', '--json'], env));
+    expect(priv.privateJwk.d).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('vc issue (claims on stdin) and vc verify: exit 0 valid, 1 refused with reasons', async () => {
+    const issued = json<{ id: string; jwt: string }>(
+      await charter(['vc', 'issue', '--issuer', 'alice', '--subject', bob, '--type', 'EmailCredential', '--claims', '-', '--valid-until', '30d', '--json'], env, '{"email":"bob@example.com"}'),
+    );
+    const ok = await charter(['vc', 'verify', issued.jwt, '--json'], env);
+    expect(ok.code).toBe(0);
+    expect(json(ok)).toMatchObject({ ok: true, issuer: alice, subject: bob });
+    const file = join(env.HOME!, 'cred.jwt');
+    writeFileSync(file, issued.jwt + '\n');
+    expect((await charter(['vc', 'verify', file], env)).stdout).toMatch(/✓ valid credential/);
+    expect((await charter(['vc', 'verify', '-'], env, issued.jwt)).code).toBe(0);
+    const [h, p, s] = issued.jwt.split('.') as [string, string, string];
+    const forged = JSON.parse(Buffer.from(p, 'base64url').toString());
+    forged.credentialSubject.email = 'mallory@example.com';
+    const bad = await charter(['vc', 'verify', `${h}.${Buffer.from(JSON.stringify(forged)).toString('base64url')}.${s}`, '--json'], env);
+    expect(bad.code).toBe(1);
+    expect(json<{ reasons: { code: string }[] }>(bad).reasons.map((r) => r.code)).toEqual(['INVALID_SIGNATURE']);
+    const legacy = json<{ jwt: string }>(await charter(['vc', 'issue', '--issuer', 'alice', '--subject', bob, '--type', 'EmailCredential', '--claims', '{"email":"b@x"}', '--format', 'vc-jwt-1.1', '--json'], env));
+    expect((await charter(['vc', 'verify', legacy.jwt], env)).code).toBe(0);
+  });
+
+  it('vp create / verify binds audience and nonce', async () => {
+    const vc = json<{ jwt: string }>(await charter(['vc', 'issue', '--issuer', 'alice', '--subject', bob, '--type', 'EmailCredential', '--claims', '{"email":"b@x"}', '--json'], env));
+    const vp = json<{ jwt: string }>(await charter(['vp', 'create', '--holder', 'bob', '--aud', 'did:web:shop.example', '--nonce', 'n-42', vc.jwt, '--json'], env));
+    expect((await charter(['vp', 'verify', vp.jwt, '--aud', 'did:web:shop.example', '--nonce', 'n-42'], env)).code).toBe(0);
+    const wrong = await charter(['vp', 'verify', vp.jwt, '--aud', 'did:web:shop.example', '--nonce', 'n-43', '--json'], env);
+    expect(wrong.code).toBe(1);
+    expect(json<{ reasons: { code: string }[] }>(wrong).reasons.map((r) => r.code)).toEqual(['NONCE_MISMATCH']);
+  });
+
+  it('usage errors exit 2; bad input is one line on stderr, never a stack trace', async () => {
+    const missing = await charter(['vc', 'issue', '--issuer', 'alice'], env);
+    expect(missing.code).toBe(2);
+    const junk = await charter(['vc', 'verify', 'not-a-jwt'], env);
+    expect(junk.code).toBe(2);
+    expect(junk.stderr).not.toMatch(/\n\s+at /);
+    const unknownKey = await charter(['id', 'create', '--alias', 'k', '--key', 'rsa'], env);
+    expect(unknownKey.code).toBe(2);
+    expect((await charter(['did', 'resolve', 'did:example:1'], env)).code).toBe(3);
+  });
+
+  it('--help shows examples', async () => {
+    const r = await charter(['vc', 'issue', '--help'], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Examples:/);
+  });
+
+  it('did resolve and did web init', async () => {
+    expect(json<{ id: string }>(await charter(['did', 'resolve', alice, '--json'], env)).id).toBe(alice);
+    const out = join(env.HOME!, 'www');
+    const web = json<{ did: string; file: string }>(await charter(['did', 'web', 'init', '--domain', 'example.com:users:alice', '--alias', 'webby', '--out', out, '--json'], env));
+    expect(web.did).toBe('did:web:example.com:users:alice');
+    expect(web.file).toBe(join(out, 'users', 'alice', 'did.json'));
+  });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+describe('grants walk: the person revokes from the CLI, the platform is refused against charter serve', () => {
+  let server: ChildProcess | undefined;
+  afterAll(() => {
+    server?.kill('SIGTERM');
+  });
+
+  it('issue -> verify (allowed) -> revoke -> verify (refused: revoked)', async () => {
+    const port = await freePort();
+    const env = freshEnv({ CHARTER_ALLOW_LOOPBACK: '1' });
+    expect((await charter(['init', '--public-url', `http://127.0.0.1:${port}`], env)).code).toBe(0);
+    await charter(['id', 'create', '--alias', 'alice'], env);
+    const shop = json<{ did: string }>(await charter(['id', 'create', '--alias', 'shop', '--json'], env)).did;
+    server = spawn(process.execPath, [BIN, 'serve', '--port', String(port)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    await new Promise<void>((resolve, reject) => {
+      server!.stdout!.on('data', (d: Buffer) => d.toString().includes('serving') && resolve());
+      server!.on('exit', (c) => reject(new Error(`serve exited ${c}`)));
+    });
+    const g = json<{ id: string; jwt: string; statusIndex: number }>(
+      await charter(['grant', 'issue', '--from', 'alice', '--to', shop, '--resource', 'profile/email', '--action', 'read', '--purpose', 'receipts', '--expires', '30d', '--json'], env),
+    );
+    expect(g.statusIndex).toBeGreaterThanOrEqual(0);
+    const verify = () => charter(['grant', 'verify', g.jwt, '--resource', 'profile/email', '--action', 'read', '--grantee', shop, '--json'], env);
+    expect((await verify()).code).toBe(0);
+    expect((await charter(['grant', 'verify', g.jwt, '--resource', 'profile/phone', '--action', 'read'], env)).code).toBe(1);
+    const list = await charter(['grant', 'list'], env);
+    expect(list.stdout).toMatch(/ID\s+GRANTEE\s+RESOURCES\s+ACTIONS\s+EXPIRES\s+STATE/);
+    expect(list.stdout).toMatch(/active/);
+    expect((await charter(['grant', 'revoke', g.id], env)).code).toBe(0);
+    const refused = await verify();
+    expect(refused.code).toBe(1);
+    expect(json<{ reasons: { code: string }[] }>(refused).reasons.map((r) => r.code)).toEqual(['CREDENTIAL_REVOKED']);
+    expect((await charter(['grant', 'list', '--json'], env)).stdout).toMatch(/"state": "revoked"/);
+    const pub = join(env.HOME!, 'public');
+    const published = json<{ files: string[] }>(await charter(['status', 'publish', '--out', pub, '--json'], env));
+    expect(published.files.length).toBe(2);
+  });
+});
+
+describe('charter demo', () => {
+  it('runs every walk on a throwaway home and exits 0', async () => {
+    const r = await charter(['demo'], freshEnv());
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Demo complete/);
+    expect(r.stdout).not.toMatch(/✗/);
+  }, 60_000);
+});
