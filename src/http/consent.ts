@@ -28,7 +28,8 @@ export function createConsentHandler(home: Home, opts: { origin: string; port: n
     const security = {
       'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
       'x-frame-options': 'DENY',
-      'referrer-policy': 'no-referrer',
+      // same-origin (not no-referrer): with no-referrer browsers send `Origin: null` on our own form posts.
+      'referrer-policy': 'same-origin',
       'cache-control': 'no-store',
       'x-content-type-options': 'nosniff',
     };
@@ -47,7 +48,8 @@ export function createConsentHandler(home: Home, opts: { origin: string; port: n
     const action = /^\/consent\/(revoke|suspend|resume)$/.exec(url.pathname)?.[1] as keyof typeof ACTIONS | undefined;
     if (req.method === 'POST' && action) {
       const origin = req.headers.origin;
-      if (origin !== undefined && origin !== opts.origin && origin !== `http://localhost:${opts.port}`) {
+      const site = req.headers['sec-fetch-site'];
+      if ((origin !== undefined && origin !== opts.origin && origin !== `http://localhost:${opts.port}`) || (site !== undefined && site !== 'same-origin' && site !== 'none')) {
         return problem(res, 403, 'INVALID_ARGUMENT', 'cross-site request refused');
       }
       const session = readCookie(req, COOKIE);
