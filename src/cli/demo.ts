@@ -7,8 +7,13 @@ import { openHome } from '../home/home.js';
 import { leaf, runCommand, type CliContext, type CommonOptions } from './io.js';
 import type { DemoStep } from './demo/types.js';
 import { foundationWalk } from './demo/foundation.js';
+import { grantsWalk } from './demo/grants.js';
+import { serveHome } from '../http/serve.js';
 
-const WALKS = [{ name: 'foundation', run: foundationWalk }];
+const WALKS = [
+  { name: 'foundation', run: foundationWalk },
+  { name: 'grants', run: grantsWalk },
+];
 
 export interface DemoResult {
   ok: boolean;
@@ -22,11 +27,15 @@ export async function runDemo(ctx: CliContext, opts: { home?: string; keep?: boo
   const passphrase = ctx.env.CHARTER_PASSPHRASE ?? randomBytes(18).toString('base64url');
   const home = await openHome({ home: dir, env: ctx.env, passphrase: async () => passphrase, allowLoopback: true });
   const steps: DemoStep[] = [];
+  let server: Awaited<ReturnType<typeof serveHome>> | undefined;
   try {
     await home.init();
+    server = await serveHome(home, { port: 0 });
+    await home.setPublicUrl(server.url);
     for (const walk of WALKS) {
       await walk.run({
         home,
+        publicUrl: server.url,
         step: (s) => {
           const full = { walk: walk.name, ...s };
           steps.push(full);
@@ -35,6 +44,7 @@ export async function runDemo(ctx: CliContext, opts: { home?: string; keep?: boo
       });
     }
   } finally {
+    await server?.close();
     await home.close();
     if (!opts.home && !opts.keep) rmSync(dir, { recursive: true, force: true });
   }

@@ -11,5 +11,7 @@ export interface DemoStep {
 
 export interface DemoContext {
   home: Home;
+  /** Base URL of the `charter serve` instance the demo runs on loopback. */
+  publicUrl: string;
   step: (s: Omit<DemoStep, 'walk'>) => void;
 }
