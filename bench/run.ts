@@ -1,0 +1,7 @@
+// `npm run bench`: every section in one run, figures side by side as ratios.
+import { benchCredentials } from './credentials.js';
+import { benchStatus } from './status.js';
+
+console.log(`Charter benchmarks: node ${process.version}, ${new Date().toISOString()}`);
+await benchCredentials();
+await benchStatus();
