@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
  * save for agents <- reputation (reputation scores agents).
  */
 const RANK: Record<string, number> = {
-  'errors.ts': 0,
+  'errors.ts': -1,
   encoding: 0,
   keys: 1,
   did: 2,
@@ -36,7 +36,7 @@ function files(dir: string): string[] {
 }
 
 function top(path: string): string {
-  return relative(SRC, path).split('/')[0]!;
+  return relative(SRC, path).split('/')[0]!.replace(/\.js$/, '.ts');
 }
 
 describe('layering', () => {
@@ -51,7 +51,7 @@ describe('layering', () => {
         const rt = RANK[target];
         if (rf === undefined || rt === undefined) {
           violations.push(`${relative(SRC, file)}: unranked folder ${rf === undefined ? from : target}`);
-        } else if (rt > rf || (rt === rf && target !== from && from !== 'errors.ts')) {
+        } else if (rt > rf || (rt === rf && target !== from)) {
           violations.push(`${relative(SRC, file)} imports ${m[1]} (${from} -> ${target})`);
         }
       }

@@ -126,7 +126,7 @@ export interface VerifyAgentOptions {
   allowUnenforcedLimits?: boolean;
   /** Reserve the spend against every link in the same step (needs `ledger`). */
   record?: boolean;
-  /** Id for the reservation (idempotency key); default a random UUID. */
+  /** Id for the reservation, e.g. the request's id; default a random UUID. A reused id is refused (REPLAY_DETECTED). */
   reservationId?: string;
 }
 

@@ -42,7 +42,8 @@ export function computeReservation(req: ReservationRequest, rowsSince: (mandateI
   for (const e of req.entries) {
     const windows = [e.budget?.periodSeconds ?? 0, e.rate?.periodSeconds ?? 0];
     const longest = Math.max(...windows);
-    const rows = longest > 0 ? rowsSince(e.mandateId, at - longest * 1000).filter((r) => r.at <= at) : [];
+    // Rows stamped after `at` count too: a verifier whose clock read earlier must still see a later spend.
+    const rows = longest > 0 ? rowsSince(e.mandateId, at - longest * 1000) : [];
     const amount = parseDecimal(e.amount);
     const u: LedgerUsage = { mandateId: e.mandateId, spent: '0', currency: e.budget?.currency ?? e.currency, count: 0 };
     if (e.budget) {

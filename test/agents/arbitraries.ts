@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import type { AgentRequest, Authority, Budget, Limits, Money, Rate } from '../../src/agents/index.js';
+import { addDecimal } from '../../src/encoding/decimal.js';
+import { actionCovers, type AgentRequest, type Authority, type Budget, type Limits, type Money, type NarrowingDimension, type Rate } from '../../src/agents/index.js';
 
 /** Small universes so that random parents, children and requests collide often. */
 export const PATTERNS = ['pay:card', 'pay:bank', 'refund:card', 'read', 'pay:*', 'refund:*', 'p*', '*'];
@@ -63,3 +64,30 @@ export function childOf(parent: Authority): fc.Arbitrary<Authority> {
 export const request: fc.Arbitrary<AgentRequest> = fc
   .record({ action: fc.constantFrom(...ACTIONS), amount: fc.option(money, { nil: undefined }), counterparty: fc.option(fc.constantFrom(...PARTIES), { nil: undefined }) })
   .map((r) => ({ action: r.action, ...(r.amount ? { amount: r.amount } : {}), ...(r.counterparty ? { counterparty: r.counterparty } : {}) }));
+
+/** Drops keys whose value is undefined (as JSON would). */
+const clean = (l: Limits): Limits => Object.fromEntries(Object.entries(l).filter(([, v]) => v !== undefined)) as Limits;
+const lim = (p: Authority, l: Partial<Limits>): Authority => ({ ...p, maxDelegationDepth: p.maxDelegationDepth - 1, limits: clean({ ...p.limits, ...l }) });
+const other = (c: string) => (c === 'USD' ? 'EUR' : 'USD');
+
+/**
+ * One widening per entry, applied to a parent of depth >= 1 (each otherwise
+ * keeps the parent's authority one depth lower): the dimension it widens and
+ * the child, or undefined when the parent leaves nothing to widen there.
+ */
+export const WIDENINGS: [NarrowingDimension, (p: Authority) => Authority | undefined][] = [
+  ['actions', (p) => (p.actions.some((a) => actionCovers(a, 'zz:new')) ? undefined : { ...p, maxDelegationDepth: p.maxDelegationDepth - 1, actions: [...p.actions, 'zz:new'] })],
+  ['perTransaction', (p) => (p.limits?.perTransaction ? lim(p, { perTransaction: { ...p.limits.perTransaction, amount: addDecimal(p.limits.perTransaction.amount, '0.01') } }) : undefined)],
+  ['perTransaction', (p) => (p.limits?.perTransaction ? lim(p, { perTransaction: undefined }) : undefined)],
+  ['perTransaction', (p) => (p.limits?.perTransaction ? lim(p, { perTransaction: { ...p.limits.perTransaction, currency: other(p.limits.perTransaction.currency) } }) : undefined)],
+  ['budget', (p) => (p.limits?.budget ? lim(p, { budget: { ...p.limits.budget, amount: addDecimal(p.limits.budget.amount, '0.000001') } }) : undefined)],
+  ['budget', (p) => (p.limits?.budget ? lim(p, { budget: { ...p.limits.budget, period: 'PT1M' } }) : undefined)],
+  ['budget', (p) => (p.limits?.budget ? lim(p, { budget: { ...p.limits.budget, currency: other(p.limits.budget.currency) } }) : undefined)],
+  ['budget', (p) => (p.limits?.budget ? lim(p, { budget: undefined }) : undefined)],
+  ['counterparties', (p) => (p.limits?.counterparties ? lim(p, { counterparties: [...p.limits.counterparties, 'did:web:zz.example'] }) : undefined)],
+  ['counterparties', (p) => (p.limits?.counterparties ? lim(p, { counterparties: undefined }) : undefined)],
+  ['rate', (p) => (p.limits?.rate ? lim(p, { rate: { ...p.limits.rate, count: p.limits.rate.count + 1 } }) : undefined)],
+  ['rate', (p) => (p.limits?.rate ? lim(p, { rate: { ...p.limits.rate, period: 'PT1M' } }) : undefined)],
+  ['rate', (p) => (p.limits?.rate ? lim(p, { rate: undefined }) : undefined)],
+  ['maxDelegationDepth', (p) => ({ ...p, maxDelegationDepth: p.maxDelegationDepth })],
+];

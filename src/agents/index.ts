@@ -1,0 +1,19 @@
+export * from './types.js';
+export { actionAllowed, actionCovers, actionMatches, isAction, isActionPattern } from './actions.js';
+export { parseMoney, parseBudget, parseRate, toMoney, validateMoney, validateBudget, validateRate, validateLimits, checkLimits } from './limits.js';
+export { parseAuthority, readAuthority, checkRequest, unknownConstraints, mandateDigest, MAX_DELEGATION_DEPTH } from './authority.js';
+export { checkNarrowing } from './attenuation.js';
+export { ledgerKey, ledgerEntries, commitSpend, releaseSpend, type LedgerLink } from './ledger.js';
+export {
+  issueAgentIdentity,
+  issueMandate,
+  delegateMandate,
+  type IssueAgentIdentityInput,
+  type IssueMandateInput,
+  type DelegateMandateInput,
+  type IssuedMandate,
+} from './issue.js';
+export { listMandates, revokeMandate, type MandateState, type MandateSummary } from './manage.js';
+export { checkChainLinks, verifyChain, type ChainCheck, type ChainCheckOptions, type ChainVerification, type VerifyChainOptions } from './chain.js';
+export { createAgentPresentation, orderChain, type CreateAgentPresentationInput } from './present.js';
+export { verifyAgent } from './verify.js';

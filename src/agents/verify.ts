@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import { isCharterError, type Reason } from '../errors.js';
+import { verifyPresentation } from '../credentials/index.js';
+import type { CredentialVerification } from '../credentials/types.js';
+import type { ReservationResult } from '../store/types.js';
+import { assertAction } from './actions.js';
+import { checkRequest } from './authority.js';
+import { checkChainLinks } from './chain.js';
+import { ledgerEntries, ledgerKey, ledgerReasons, remainingOf } from './ledger.js';
+import { toMoney } from './limits.js';
+import {
+  AGENT_AUTHORITY_TYPE,
+  AGENT_IDENTITY_TYPE,
+  type AgentDecision,
+  type AgentInfo,
+  type AgentRemaining,
+  type ChainLinkResult,
+  type VerifyAgentOptions,
+} from './types.js';
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const ofType = (t: string) => (c: CredentialVerification) => c.credential?.type.includes(t) === true;
+
+function checkOptions(o: VerifyAgentOptions): void {
+  if (!o || typeof o.resolver?.resolveKey !== 'function') throw new TypeError('verifyAgent needs options.resolver');
+  if (typeof o.status !== 'function') throw new TypeError('verifyAgent needs options.status (mandates are revocable)');
+  if (typeof o.aud !== 'string' || o.aud.length === 0) throw new TypeError('verifyAgent needs options.aud');
+  if (!isObj(o.trust)) throw new TypeError('verifyAgent needs options.trust ({ principals } or { anyPrincipal: true })');
+  if (o.record === true && !o.ledger) throw new TypeError('verifyAgent({ record: true }) needs options.ledger');
+}
+
+/** The identity step: an AgentIdentityCredential about the agent, from the operator it names, trusted if a list is given. */
+function checkIdentity(ids: CredentialVerification[], agent: string | undefined, o: VerifyAgentOptions, reasons: Reason[]): { operator?: string; info?: AgentInfo } {
+  const mine = ids.find((c) => c.subject === agent);
+  if (!mine) {
+    if (ids.length > 0) reasons.push({ code: 'HOLDER_MISMATCH', message: 'the identity credential is about another agent', ref: ids[0]!.id ?? 'identity' });
+    else if (o.trust.requireIdentity !== false) reasons.push({ code: 'IDENTITY_MISSING', message: 'the presentation carries no AgentIdentityCredential' });
+    return {};
+  }
+  const ref = mine.id ?? 'identity';
+  const a = mine.credential?.credentialSubject.agent;
+  const info = isObj(a) && typeof a.name === 'string' && typeof a.operator === 'string' ? (a as unknown as AgentInfo) : undefined;
+  const operator = mine.issuer;
+  if (info && info.operator !== operator) reasons.push({ code: 'INVALID_CREDENTIAL', message: 'the identity credential names an operator other than its issuer', ref });
+  if (operator !== undefined && o.trust.identityIssuers !== undefined && !o.trust.identityIssuers.includes(operator)) {
+    reasons.push({ code: 'UNTRUSTED_ISSUER', message: `the agent's operator ${operator.slice(0, 100)} is not one this verifier trusts`, ref });
+  }
+  return { ...(operator !== undefined ? { operator } : {}), ...(info ? { info } : {}) };
+}
+
+/**
+ * Know Your Agent: may the agent that signed this presentation do `action`
+ * (for `amount`, with `counterparty`) now? Every step adds its refusals:
+ * (1) the presentation is the agent's, for this audience and nonce, and each
+ * credential in it verifies (signature, validity, status); (2) the identity
+ * credential names a (trusted) operator; (3) the mandate chain is linked,
+ * never widens, stays within depth and is rooted in a trusted principal;
+ * (4) every link allows the action, amount and counterparty; (5) every
+ * link's budget and rate fit, reserved atomically when `record: true`.
+ * `ok` only when there is no reason at all.
+ *
+ * Throws only for misuse: TypeError for missing options, INVALID_ARGUMENT for
+ * a malformed `action` or `amount`.
+ */
+export async function verifyAgent(presentationJwt: string, options: VerifyAgentOptions): Promise<AgentDecision> {
+  checkOptions(options);
+  const action = assertAction(options.action);
+  const amount = options.amount !== undefined ? toMoney(options.amount) : undefined;
+  const at = options.at ?? new Date();
+
+  // (1) Holder binding is checked below for the identity and the leaf only: the links above are about other agents.
+  const pres = await verifyPresentation(presentationJwt, {
+    resolver: options.resolver,
+    status: options.status,
+    aud: options.aud,
+    ...(options.nonce !== undefined ? { nonce: options.nonce } : {}),
+    ...(options.allowMissingNonce ? { allowMissingNonce: true } : {}),
+    ...(options.maxAgeSeconds !== undefined ? { maxAgeSeconds: options.maxAgeSeconds } : {}),
+    ...(options.skewSeconds !== undefined ? { skewSeconds: options.skewSeconds } : {}),
+    now: at,
+    allowHolderMismatch: true,
+  });
+  const reasons: Reason[] = [...pres.reasons];
+  const agent = pres.holder;
+
+  // (2)
+  const identity = checkIdentity(pres.credentials.filter(ofType(AGENT_IDENTITY_TYPE)), agent, options, reasons);
+
+  // (3)
+  const chain = checkChainLinks(pres.credentials.filter(ofType(AGENT_AUTHORITY_TYPE)), { trust: options.trust, ...(agent !== undefined ? { agent } : {}) });
+  reasons.push(...chain.reasons);
+  const linkById = new Map<string, ChainLinkResult>(chain.links.map((l) => [l.id, l]));
+  const add = (r: Reason) => {
+    reasons.push(r);
+    if (r.ref !== undefined) linkById.get(r.ref)?.checks.push(r);
+  };
+
+  // (4)
+  const request = { action, ...(amount ? { amount } : {}), ...(options.counterparty !== undefined ? { counterparty: options.counterparty } : {}) };
+  for (const m of chain.mandates) for (const r of checkRequest(m.authority, request)) add({ ...r, ref: m.id });
+
+  // (5) Only over a fully readable chain of distinct links: a partial one would charge the wrong links.
+  let remaining: AgentRemaining = {};
+  let reservationId: string | undefined;
+  let ledgerChecked = false;
+  const keys = new Set(chain.mandates.map((m) => ledgerKey(m.issuer, m.id)));
+  const complete = chain.mandates.length > 0 && chain.mandates.length === chain.links.length && keys.size === chain.mandates.length;
+  const cumulative = chain.mandates.some((m) => m.authority.limits?.budget !== undefined || m.authority.limits?.rate !== undefined);
+  if (options.ledger && complete) {
+    const req = { reservationId: options.reservationId ?? randomUUID(), at, entries: ledgerEntries(chain.mandates, amount) };
+    const record = options.record === true && reasons.length === 0;
+    let result: ReservationResult;
+    try {
+      result = record ? await options.ledger.reserve(req) : await options.ledger.usage(req);
+    } catch (e) {
+      // A reused reservation id: the same request recorded twice.
+      if (!isCharterError(e, 'ALREADY_EXISTS')) throw e;
+      result = { ok: false, usage: [], failures: [] };
+      reasons.push({ code: 'REPLAY_DETECTED', message: 'that reservation id was already used' });
+    }
+    ledgerChecked = true;
+    const seen = new Set(reasons.map((r) => `${r.code} ${r.ref ?? ''}`));
+    for (const r of ledgerReasons(result, chain.mandates)) if (!seen.has(`${r.code} ${r.ref ?? ''}`)) add(r);
+    remaining = remainingOf(result);
+    if (record && result.ok && reasons.length === 0) reservationId = req.reservationId;
+  } else if (!options.ledger && cumulative && !options.allowUnenforcedLimits) {
+    reasons.push({ code: 'STORE_UNAVAILABLE', message: 'the mandate chain has a budget or rate and no ledger was given to enforce it' });
+  }
+
+  return {
+    ok: reasons.length === 0,
+    reasons,
+    ...(agent !== undefined ? { agent } : {}),
+    ...(identity.operator !== undefined ? { operator: identity.operator } : {}),
+    ...(identity.info ? { agentInfo: identity.info } : {}),
+    ...(chain.principal !== undefined ? { principal: chain.principal } : {}),
+    ...(chain.principalTrust ? { principalTrust: chain.principalTrust } : {}),
+    chain: chain.links,
+    remaining,
+    ...(reservationId !== undefined ? { reservationId } : {}),
+    ledgerChecked,
+    ...(pres.payload ? { payload: pres.payload } : {}),
+  };
+}

@@ -1,0 +1,329 @@
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isCharterError } from '../../src/errors.js';
+import { decodeCredential } from '../../src/credentials/index.js';
+import {
+  commitSpend,
+  createAgentPresentation,
+  delegateMandate,
+  issueAgentIdentity,
+  issueMandate,
+  mandateDigest,
+  releaseSpend,
+  revokeMandate,
+  verifyAgent,
+  verifyChain,
+} from '../../src/agents/index.js';
+import { tamper } from '../helpers.js';
+import { openWorld, type World } from './fixture.js';
+import { attempt, AUD, buildChain, codes, days, ROOT, signLink, step } from './setup.js';
+import { authority, WIDENINGS } from './arbitraries.js';
+
+let w: World;
+beforeAll(async () => {
+  w = await openWorld();
+});
+afterAll(async () => {
+  await w.close();
+});
+
+describe('verifyAgent: chains that verify', () => {
+  it.each([1, 2, 3])('a chain of depth %i verifies, naming agent, operator and principal', async (depth) => {
+    const c = await buildChain(w, depth);
+    const leaf = c.agents[depth - 1]!;
+    const d = await attempt(w, { agent: leaf, identity: c.identity, chain: [...c.mandates.map((m) => m.jwt)].reverse(), options: { trust: { principals: [c.principal.did] } } });
+    expect(d.reasons).toEqual([]);
+    expect(d.ok).toBe(true);
+    expect(d.agent).toBe(leaf.did);
+    expect(d.operator).toBe(c.operator.did);
+    expect(d.agentInfo?.name).toBe('shopper');
+    expect(d.principal).toBe(c.principal.did);
+    expect(d.principalTrust).toBe('listed');
+    expect(d.chain.map((l) => l.id)).toEqual(c.mandates.map((m) => m.id));
+    expect(d.chain.map((l) => l.issuer)).toEqual([c.principal.did, ...c.agents.slice(0, -1).map((a) => a.did)]);
+    expect(d.chain.every((l) => l.checks.length === 0)).toBe(true);
+    expect(d.ledgerChecked).toBe(true);
+    expect(d.remaining).toEqual({ budget: { amount: '90', currency: 'USD' }, rate: 19 });
+  });
+
+  it('reports a chain accepted through anyPrincipal', async () => {
+    const c = await buildChain(w, 1);
+    const d = await attempt(w, { agent: c.agents[0]!, identity: c.identity, chain: [c.mandates[0]!.jwt], options: { trust: { anyPrincipal: true } } });
+    expect(d.ok).toBe(true);
+    expect(d.principalTrust).toBe('any');
+  });
+
+  it('accepts a missing identity only when told, and trusted operators only when listed', async () => {
+    const c = await buildChain(w, 1);
+    const agent = c.agents[0]!;
+    const chain = [c.mandates[0]!.jwt];
+    expect(codes(await attempt(w, { agent, chain }))).toEqual(['IDENTITY_MISSING']);
+    expect((await attempt(w, { agent, chain, options: { trust: { anyPrincipal: true, requireIdentity: false } } })).ok).toBe(true);
+    expect(codes(await attempt(w, { agent, identity: c.identity, chain, options: { trust: { anyPrincipal: true, identityIssuers: [c.principal.did] } } }))).toEqual(['UNTRUSTED_ISSUER']);
+    expect((await attempt(w, { agent, identity: c.identity, chain, options: { trust: { anyPrincipal: true, identityIssuers: [c.operator.did] } } })).ok).toBe(true);
+  });
+
+  it('verifyChain checks a chain of JWTs on its own', async () => {
+    const c = await buildChain(w, 3);
+    const v = await verifyChain(c.mandates.map((m) => m.jwt), { resolver: w.resolver, status: w.status(), trust: { principals: [c.principal.did] }, agent: c.agents[2]!.did });
+    expect(v.reasons).toEqual([]);
+    expect(v.ok).toBe(true);
+  });
+});
+
+describe('revocation', () => {
+  it('revoking the middle link cuts off the leaf; the link above still verifies', async () => {
+    const c = await buildChain(w, 3);
+    const jwts = c.mandates.map((m) => m.jwt);
+    expect((await attempt(w, { agent: c.agents[2]!, identity: c.identity, chain: jwts })).ok).toBe(true);
+    await revokeMandate(w.store, c.mandates[1]!.id, w.issuerFor);
+    const d = await attempt(w, { agent: c.agents[2]!, identity: c.identity, chain: jwts });
+    expect(codes(d)).toEqual(['CREDENTIAL_REVOKED']);
+    expect(d.reasons[0]!.ref).toBe(c.mandates[1]!.id);
+    expect(d.chain[1]!.checks.map((r) => r.code)).toEqual(['CREDENTIAL_REVOKED']);
+    const above = await attempt(w, { agent: c.agents[0]!, chain: [jwts[0]!], options: { trust: { anyPrincipal: true, requireIdentity: false } } });
+    expect(above.ok).toBe(true);
+  });
+
+  it('revokeMandate refuses what this home did not issue', async () => {
+    await expect(revokeMandate(w.store, 'urn:uuid:nope', w.issuerFor)).rejects.toSatisfy((e) => isCharterError(e, 'NOT_FOUND'));
+  });
+});
+
+describe('verifyAgent: every refusal has its code', () => {
+  it('UNTRUSTED_PRINCIPAL: a root the verifier does not trust', async () => {
+    const c = await buildChain(w, 2);
+    const d = await attempt(w, { agent: c.agents[1]!, identity: c.identity, chain: c.mandates.map((m) => m.jwt), options: { trust: { principals: ['did:web:bank.example'] } } });
+    expect(codes(d)).toEqual(['UNTRUSTED_PRINCIPAL']);
+    expect(codes(await attempt(w, { agent: c.agents[1]!, identity: c.identity, chain: c.mandates.map((m) => m.jwt), options: { trust: {} } }))).toEqual(['UNTRUSTED_PRINCIPAL']);
+  });
+
+  it('AUDIENCE_MISMATCH, NONCE_MISMATCH and INVALID_SIGNATURE on the presentation', async () => {
+    const c = await buildChain(w, 1);
+    const base = { agent: c.agents[0]!, identity: c.identity, chain: [c.mandates[0]!.jwt] };
+    expect(codes(await attempt(w, { ...base, aud: 'did:web:evil.example' }))).toEqual(['AUDIENCE_MISMATCH']);
+    expect(codes(await attempt(w, { ...base, options: { nonce: 'another' } }))).toEqual(['NONCE_MISMATCH']);
+    const nonce = randomUUID();
+    const vp = await createAgentPresentation({ ...base, aud: AUD, nonce });
+    const forged = tamper(vp, 1, (p) => void (p.aud = AUD + ':x'));
+    const d = await verifyAgent(forged, { resolver: w.resolver, status: w.status(), aud: AUD + ':x', nonce, action: 'pay:card', counterparty: AUD, ledger: w.store, trust: { anyPrincipal: true } });
+    expect(codes(d)).toContain('INVALID_SIGNATURE');
+  });
+
+  it('HOLDER_MISMATCH: an agent presenting a mandate or identity given to another', async () => {
+    const c = await buildChain(w, 2);
+    const jwts = c.mandates.map((m) => m.jwt);
+    // agent 0 presents the whole chain: the leaf is about agent 1, and so is the identity.
+    const d = await attempt(w, { agent: c.agents[0]!, identity: c.identity, chain: jwts });
+    expect(codes(d)).toEqual(['HOLDER_MISMATCH']);
+    expect(d.reasons).toHaveLength(2);
+  });
+
+  it('DELEGATION_BROKEN: links out of order, a missing root, a wrong delegator, a digest that does not match', async () => {
+    const c = await buildChain(w, 3);
+    const [a, b, leaf] = c.mandates.map((m) => m.jwt) as [string, string, string];
+    const agent = c.agents[2]!;
+    expect(codes(await attempt(w, { agent, identity: c.identity, chain: [b, a, leaf], raw: true }))).toContain('DELEGATION_BROKEN');
+    expect(codes(await attempt(w, { agent, identity: c.identity, chain: [b, leaf] }))).toEqual(['DELEGATION_BROKEN']);
+    expect(codes(await attempt(w, { agent, identity: c.identity, chain: [a, leaf], raw: true }))).toEqual(['DELEGATION_BROKEN']);
+    expect(codes(await attempt(w, { agent, identity: c.identity, chain: [], raw: true }))).toEqual(['DELEGATION_BROKEN']);
+
+    // A link signed by someone other than its parent's subject, naming the right parent.
+    const parent = decodeCredential(a);
+    const stranger = w.issuer('stranger');
+    const rogue = await signLink(w, stranger, agent.did, { ...step(ROOT), parent: { id: parent.id, digest: mandateDigest(a) } });
+    expect(codes(await attempt(w, { agent, identity: c.identity, chain: [a, rogue] }))).toEqual(['DELEGATION_BROKEN']);
+
+    // The right delegator naming the parent with a wrong digest (another mandate with the same id would pass the id check).
+    const badDigest = await signLink(w, c.agents[0]!, agent.did, { ...step(ROOT), parent: { id: parent.id, digest: mandateDigest(b) } });
+    expect(codes(await attempt(w, { agent, identity: c.identity, chain: [a, badDigest] }))).toEqual(['DELEGATION_BROKEN']);
+  });
+
+  it('AUTHORITY_WIDENED: a link that widens is refused by the verifier even though it was signed', async () => {
+    const c = await buildChain(w, 1);
+    const [root] = c.mandates;
+    const sub = w.issuer('sub-' + randomUUID());
+    const parent = { id: root!.id, digest: mandateDigest(root!.jwt) };
+    const widened = await signLink(w, c.agents[0]!, sub.did, { ...step(ROOT), limits: { ...ROOT.limits, perTransaction: { amount: '5000', currency: 'USD' } }, parent });
+    const identity = (await issueAgentIdentity(undefined, c.operator, { agent: sub.did, name: 'sub' })).jwt;
+    const d = await attempt(w, { agent: sub, identity, chain: [root!.jwt, widened] });
+    expect(codes(d)).toEqual(['AUTHORITY_WIDENED']);
+    expect(d.chain[1]!.checks[0]!.message).toMatch(/^perTransaction/);
+
+    const late = await signLink(w, c.agents[0]!, sub.did, { ...step(ROOT), parent }, { validUntil: days(60) });
+    expect(codes(await attempt(w, { agent: sub, identity, chain: [root!.jwt, late] }))).toEqual(['AUTHORITY_WIDENED']);
+  });
+
+  it('DELEGATION_DEPTH_EXCEEDED: delegating a mandate of depth 0', async () => {
+    const c = await buildChain(w, 1, { ...ROOT, maxDelegationDepth: 0 });
+    const sub = w.issuer('sub-' + randomUUID());
+    const root = c.mandates[0]!;
+    const link = await signLink(w, c.agents[0]!, sub.did, { ...ROOT, maxDelegationDepth: 0, parent: { id: root.id, digest: mandateDigest(root.jwt) } });
+    const identity = (await issueAgentIdentity(undefined, c.operator, { agent: sub.did, name: 'sub' })).jwt;
+    expect(codes(await attempt(w, { agent: sub, identity, chain: [root.jwt, link] }))).toEqual(['DELEGATION_DEPTH_EXCEEDED']);
+  });
+
+  it('UNKNOWN_CONSTRAINT: a mandate with a field this verifier does not understand fails closed', async () => {
+    const principal = w.issuer('p-' + randomUUID());
+    const agent = w.issuer('a-' + randomUUID());
+    const identity = (await issueAgentIdentity(undefined, principal, { agent: agent.did, name: 'x' })).jwt;
+    const tighter = await signLink(w, principal, agent.did, { ...ROOT, limits: { ...ROOT.limits, geofence: ['EU'] } });
+    const d = await attempt(w, { agent, identity, chain: [tighter] });
+    expect(codes(d)).toEqual(['UNKNOWN_CONSTRAINT']);
+    const top = await signLink(w, principal, agent.did, { ...ROOT, requiresHumanApproval: true });
+    expect(codes(await attempt(w, { agent, identity, chain: [top] }))).toEqual(['UNKNOWN_CONSTRAINT']);
+  });
+
+  it('INVALID_CREDENTIAL / STATUS_INVALID: a mandate that never expires or cannot be revoked', async () => {
+    const principal = w.issuer('p-' + randomUUID());
+    const agent = w.issuer('a-' + randomUUID());
+    const identity = (await issueAgentIdentity(undefined, principal, { agent: agent.did, name: 'x' })).jwt;
+    expect(codes(await attempt(w, { agent, identity, chain: [await signLink(w, principal, agent.did, ROOT, { validUntil: null })] }))).toEqual(['INVALID_CREDENTIAL']);
+    expect(codes(await attempt(w, { agent, identity, chain: [await signLink(w, principal, agent.did, ROOT, { status: false })] }))).toEqual(['STATUS_INVALID']);
+  });
+
+  it('CREDENTIAL_EXPIRED: an expired link', async () => {
+    const c = await buildChain(w, 2);
+    const d = await attempt(w, { agent: c.agents[1]!, identity: c.identity, chain: c.mandates.map((m) => m.jwt), options: { at: days(29) } });
+    expect(codes(d)).toContain('CREDENTIAL_EXPIRED');
+  });
+
+  it('ACTION_NOT_ALLOWED, AUTHORITY_EXCEEDED, CURRENCY_MISMATCH, COUNTERPARTY_NOT_ALLOWED, checked in every link', async () => {
+    const c = await buildChain(w, 2);
+    const base = { agent: c.agents[1]!, identity: c.identity, chain: c.mandates.map((m) => m.jwt) };
+    const act = await attempt(w, { ...base, options: { action: 'refund:card' } });
+    expect(codes(act)).toEqual(['ACTION_NOT_ALLOWED']);
+    expect(act.reasons.map((r) => r.ref)).toEqual(c.mandates.map((m) => m.id));
+    expect(codes(await attempt(w, { ...base, options: { amount: '50.01 USD' } }))).toEqual(['AUTHORITY_EXCEEDED']);
+    expect(codes(await attempt(w, { ...base, options: { amount: { amount: '10', currency: 'EUR' } } }))).toEqual(['CURRENCY_MISMATCH']);
+    expect(codes(await attempt(w, { ...base, options: { counterparty: 'did:web:evil.example' } }))).toEqual(['COUNTERPARTY_NOT_ALLOWED']);
+    const none = await attempt(w, { ...base, options: { counterparty: undefined } });
+    expect(codes(none)).toEqual(['COUNTERPARTY_NOT_ALLOWED']);
+  });
+
+  it('a narrower child refuses what only its parent would allow', async () => {
+    const principal = w.issuer('p-' + randomUUID());
+    const [a1, a2] = [w.issuer('a1-' + randomUUID()), w.issuer('a2-' + randomUUID())];
+    const root = await issueMandate(w.store, principal, { agent: a1.did, authority: ROOT, validUntil: days(30), baseUrl: w.baseUrl });
+    const child = await delegateMandate(w.store, a1, {
+      parentJwt: root.jwt,
+      to: a2.did,
+      authority: step(ROOT, { actions: ['pay:card'], limits: { ...ROOT.limits, perTransaction: { amount: '5', currency: 'USD' }, counterparties: [AUD] } }),
+      validUntil: days(10),
+      baseUrl: w.baseUrl,
+    });
+    const identity = (await issueAgentIdentity(undefined, principal, { agent: a2.did, name: 'x' })).jwt;
+    const base = { agent: a2, identity, chain: [root.jwt, child.jwt] };
+    const d = await attempt(w, { ...base, options: { action: 'pay:bank', amount: '6 USD', counterparty: 'did:web:other.example' } });
+    expect(codes(d)).toEqual(['ACTION_NOT_ALLOWED', 'AUTHORITY_EXCEEDED', 'COUNTERPARTY_NOT_ALLOWED']);
+    expect(new Set(d.reasons.map((r) => r.ref))).toEqual(new Set([child.id]));
+    expect((await attempt(w, { ...base, options: { amount: '5 USD' } })).ok).toBe(true);
+  });
+
+  it('STORE_UNAVAILABLE: budgets and rates without a ledger, unless allowed', async () => {
+    const c = await buildChain(w, 1);
+    const base = { agent: c.agents[0]!, identity: c.identity, chain: [c.mandates[0]!.jwt] };
+    expect(codes(await attempt(w, { ...base, options: { ledger: undefined } }))).toEqual(['STORE_UNAVAILABLE']);
+    const lenient = await attempt(w, { ...base, options: { ledger: undefined, allowUnenforcedLimits: true } });
+    expect(lenient.ok).toBe(true);
+    expect(lenient.ledgerChecked).toBe(false);
+  });
+
+  it('refuses misuse with exceptions, not decisions', async () => {
+    const c = await buildChain(w, 1);
+    const base = { agent: c.agents[0]!, identity: c.identity, chain: [c.mandates[0]!.jwt] };
+    await expect(attempt(w, { ...base, options: { amount: '10' } })).rejects.toSatisfy((e) => isCharterError(e, 'INVALID_ARGUMENT'));
+    await expect(attempt(w, { ...base, options: { action: 'pay:*' } })).rejects.toSatisfy((e) => isCharterError(e, 'INVALID_ARGUMENT'));
+    await expect(attempt(w, { ...base, options: { record: true, ledger: undefined } })).rejects.toThrow(TypeError);
+    await expect(verifyAgent('x', { resolver: w.resolver, status: w.status(), aud: AUD, nonce: 'n', action: 'pay:card' } as never)).rejects.toThrow(TypeError);
+  });
+
+  it('a malformed presentation is a refusal', async () => {
+    const d = await verifyAgent('not-a-jwt', { resolver: w.resolver, status: w.status(), aud: AUD, nonce: 'n', action: 'pay:card', trust: { anyPrincipal: true } });
+    expect(d.ok).toBe(false);
+    expect(codes(d)).toContain('MALFORMED_JWT');
+  });
+});
+
+describe('budgets and rates through the ledger', () => {
+  it('BUDGET_EXCEEDED: spends recorded under a sub-agent count against its parent', async () => {
+    const c = await buildChain(w, 2);
+    // The sub-agent's own budget equals the root's; a direct spend by agent 0 shares the root's.
+    const sub = { agent: c.agents[1]!, identity: c.identity, chain: c.mandates.map((m) => m.jwt) };
+    const r1 = await attempt(w, { ...sub, options: { amount: '45 USD', record: true } });
+    expect(r1.ok).toBe(true);
+    expect(r1.reservationId).toBeDefined();
+    await commitSpend(w.store, r1.reservationId!);
+    const direct = { agent: c.agents[0]!, chain: [c.mandates[0]!.jwt], options: { trust: { anyPrincipal: true, requireIdentity: false }, record: true } };
+    const r2 = await attempt(w, { ...direct, options: { ...direct.options, amount: '45 USD' } });
+    expect(r2.ok).toBe(true);
+    expect(r2.remaining.budget).toEqual({ amount: '10', currency: 'USD' });
+    const r3 = await attempt(w, { ...sub, options: { amount: '11 USD', record: true } });
+    expect(codes(r3)).toEqual(['BUDGET_EXCEEDED']);
+    expect(r3.reasons.map((r) => r.ref)).toEqual([c.mandates[0]!.id]);
+    expect(r3.reservationId).toBeUndefined();
+    // Releasing gives it back.
+    await releaseSpend(w.store, r2.reservationId!);
+    expect((await attempt(w, { ...sub, options: { amount: '11 USD' } })).ok).toBe(true);
+  });
+
+  it('RATE_EXCEEDED: the tightest rate of the chain applies', async () => {
+    const c = await buildChain(w, 1, { ...ROOT, limits: { rate: { count: 2, period: 'PT1H' } } });
+    const base = { agent: c.agents[0]!, identity: c.identity, chain: [c.mandates[0]!.jwt], options: { record: true, amount: undefined } };
+    expect((await attempt(w, base)).remaining.rate).toBe(1);
+    expect((await attempt(w, base)).remaining.rate).toBe(0);
+    expect(codes(await attempt(w, base))).toEqual(['RATE_EXCEEDED']);
+    // Without record, usage only: nothing is reserved.
+    expect(codes(await attempt(w, { ...base, options: { amount: undefined } }))).toEqual(['RATE_EXCEEDED']);
+  });
+
+  it('nothing is reserved when any other check fails', async () => {
+    const c = await buildChain(w, 1, { ...ROOT, limits: { rate: { count: 1, period: 'PT1H' } } });
+    const base = { agent: c.agents[0]!, identity: c.identity, chain: [c.mandates[0]!.jwt] };
+    const refused = await attempt(w, { ...base, options: { record: true, action: 'refund:x', amount: undefined } });
+    expect(codes(refused)).toEqual(['ACTION_NOT_ALLOWED']);
+    expect(refused.reservationId).toBeUndefined();
+    expect((await attempt(w, { ...base, options: { record: true, amount: undefined } })).ok).toBe(true);
+  });
+
+  it('REPLAY_DETECTED: a reservation id recorded twice', async () => {
+    const c = await buildChain(w, 1);
+    const base = { agent: c.agents[0]!, identity: c.identity, chain: [c.mandates[0]!.jwt] };
+    const reservationId = randomUUID();
+    const first = await attempt(w, { ...base, options: { record: true, reservationId } });
+    expect(first.reservationId).toBe(reservationId);
+    const again = await attempt(w, { ...base, options: { record: true, reservationId } });
+    expect(codes(again)).toEqual(['REPLAY_DETECTED']);
+    expect(again.reservationId).toBeUndefined();
+  });
+
+  it('commitSpend and releaseSpend refuse an unknown reservation', async () => {
+    await expect(commitSpend(w.store, 'nope')).rejects.toSatisfy((e) => isCharterError(e, 'RESERVATION_NOT_FOUND'));
+    await expect(releaseSpend(w.store, 'nope')).rejects.toSatisfy((e) => isCharterError(e, 'RESERVATION_NOT_FOUND'));
+  });
+});
+
+describe('properties with real signatures', () => {
+  it('every widening link is refused by the verifier, even when properly signed', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        authority.filter((a) => a.maxDelegationDepth >= 1),
+        fc.integer({ min: 0, max: WIDENINGS.length - 1 }),
+        async (parentAuthority, m) => {
+          const child = WIDENINGS[m]![1](parentAuthority);
+          fc.pre(child !== undefined);
+          const tag = randomUUID();
+          const [p, a1, a2] = [w.issuer(`p-${tag}`), w.issuer(`a1-${tag}`), w.issuer(`a2-${tag}`)];
+          const root = await issueMandate(w.store, p, { agent: a1.did, authority: parentAuthority, validUntil: days(30), baseUrl: w.baseUrl });
+          const link = await signLink(w, a1, a2.did, { ...child, parent: { id: root.id, digest: mandateDigest(root.jwt) } });
+          const v = await verifyChain([root.jwt, link], { resolver: w.resolver, status: w.status(), trust: { principals: [p.did] }, agent: a2.did });
+          expect(v.ok).toBe(false);
+          expect(codes(v)).toEqual(['AUTHORITY_WIDENED']);
+          expect(v.reasons.every((r) => r.ref === v.links[1]!.id)).toBe(true);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
