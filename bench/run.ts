@@ -1,7 +1,9 @@
 // `npm run bench`: every section in one run, figures side by side as ratios.
 import { benchCredentials } from './credentials.js';
 import { benchStatus } from './status.js';
+import { benchAgents } from './agents.js';
 
 console.log(`Charter benchmarks: node ${process.version}, ${new Date().toISOString()}`);
 await benchCredentials();
 await benchStatus();
+await benchAgents();

@@ -8,11 +8,13 @@ import { leaf, runCommand, type CliContext, type CommonOptions } from './io.js';
 import type { DemoStep } from './demo/types.js';
 import { foundationWalk } from './demo/foundation.js';
 import { grantsWalk } from './demo/grants.js';
+import { agentsWalk } from './demo/agents.js';
 import { serveHome } from '../http/serve.js';
 
 const WALKS = [
   { name: 'foundation', run: foundationWalk },
   { name: 'grants', run: grantsWalk },
+  { name: 'agents', run: agentsWalk },
 ];
 
 export interface DemoResult {

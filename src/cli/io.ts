@@ -38,7 +38,7 @@ export interface CommonOptions {
 }
 
 /** Codes that mean the caller asked wrongly, not that something broke. */
-const USAGE_CODES: ReadonlySet<CharterErrorCode> = new Set(['INVALID_ARGUMENT', 'INPUT_TOO_LARGE']);
+const USAGE_CODES: ReadonlySet<CharterErrorCode> = new Set(['INVALID_ARGUMENT', 'INPUT_TOO_LARGE', 'AUTHORITY_WIDENED', 'SCHEMA_INVALID']);
 
 export function exitCodeFor(e: unknown): number {
   if (e instanceof CharterError) return USAGE_CODES.has(e.code) ? EXIT.USAGE : EXIT.FAULT;

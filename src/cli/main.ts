@@ -8,6 +8,7 @@ import { registerVp } from './vp.js';
 import { registerGrant } from './grant.js';
 import { registerStatus } from './status.js';
 import { registerServe } from './serve.js';
+import { registerAgent } from './agent.js';
 import { registerDemo } from './demo.js';
 
 export const VERSION = '0.1.0';
@@ -31,6 +32,7 @@ export function makeProgram(ctx: CliContext = defaultContext()): Command {
   registerGrant(program, ctx);
   registerStatus(program, ctx);
   registerServe(program, ctx);
+  registerAgent(program, ctx);
   registerDemo(program, ctx);
   for (const c of allCommands(program)) c.exitOverride().configureOutput(program.configureOutput());
   return program;

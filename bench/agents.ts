@@ -1,0 +1,82 @@
+import { createPublicKey, verify as nodeVerify } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import type { Credential } from '../src/credentials/types.js';
+import { createResolver, didKeyRef } from '../src/did/index.js';
+import { createSigner, generateKeyPair } from '../src/keys/index.js';
+import { createAgentPresentation, issueAgentIdentity, mandateDigest, verifyAgent, type Authority } from '../src/agents/index.js';
+import { issueCredential } from '../src/credentials/index.js';
+import { opsPerSecond, printTable } from './measure.js';
+
+const party = () => {
+  const kp = generateKeyPair();
+  return { ...didKeyRef('key', kp.publicJwk), signer: createSigner(kp.privateJwk), kp };
+};
+
+/**
+ * Issue 4: verifyAgent on chains of depth 1-3, with DIDs and status cached
+ * (a status checker that answers from memory, as a warm cache does), next to
+ * the bare signature verifications the decision contains (presentation +
+ * identity + one per link).
+ */
+export async function benchAgents(): Promise<Record<string, number>> {
+  const resolver = createResolver();
+  const status = async (_c: Credential) => [];
+  const shop = party();
+  const operator = party();
+  const rows = [];
+  const out: Record<string, number> = {};
+  for (const depth of [1, 2, 3]) {
+    const principal = party();
+    const agents = Array.from({ length: depth }, party);
+    const chain: string[] = [];
+    let parent: { id: string; jwt: string } | undefined;
+    for (let i = 0; i < depth; i++) {
+      const issuer = i === 0 ? principal : agents[i - 1]!;
+      const id = `urn:uuid:${randomUUID()}`;
+      const authority: Authority = {
+        actions: ['purchase'],
+        maxDelegationDepth: depth - i - 1,
+        limits: { perTransaction: { amount: String(100 - i), currency: 'USD' }, counterparties: [shop.did] },
+        ...(parent ? { parent: { id: parent.id, digest: mandateDigest(parent.jwt) } } : {}),
+      };
+      const vc = await issueCredential({
+        issuer,
+        id,
+        subject: agents[i]!.did,
+        type: 'AgentAuthorityCredential',
+        claims: { authority },
+        validUntil: new Date(Date.now() + 86_400_000),
+        credentialSchema: { id: 'https://charter.dev/schemas/AgentAuthorityCredential.json', type: 'JsonSchema' },
+        credentialStatus: { type: 'BitstringStatusListEntry', statusPurpose: 'revocation', statusListIndex: String(i), statusListCredential: 'https://status.example/1' },
+      });
+      chain.push(vc.jwt);
+      parent = { id, jwt: vc.jwt };
+    }
+    const agent = agents[depth - 1]!;
+    const identity = await issueAgentIdentity(undefined, operator, { agent: agent.did, name: 'bench agent' });
+    const nonce = 'bench-nonce';
+    const vp = await createAgentPresentation({ agent, identity: identity.jwt, chain, aud: shop.did, nonce, expiresInSeconds: 3600 });
+    const opts = { resolver, status, aud: shop.did, nonce, action: 'purchase', amount: '10 USD', counterparty: shop.did, trust: { principals: [principal.did] } };
+    const check = await verifyAgent(vp, opts);
+    if (!check.ok) throw new Error(`bench setup: depth ${depth} refused: ${JSON.stringify(check.reasons)}`);
+
+    // The floor: the same number of bare Ed25519 verifications, back to back.
+    const jwts = [vp, identity.jwt, ...chain];
+    const signers = [agent, operator, principal, ...agents.slice(0, depth - 1)];
+    const inputs = jwts.map((j, i) => {
+      const [h, p, s] = j.split('.') as [string, string, string];
+      return { data: Buffer.from(`${h}.${p}`), sig: Buffer.from(s, 'base64url'), key: createPublicKey({ key: { ...signers[i]!.kp.publicJwk }, format: 'jwk' }) };
+    });
+    if (!inputs.every((x) => nodeVerify(null, x.data, x.key, x.sig))) throw new Error('bench setup: floor signatures do not verify');
+    const floor = await opsPerSecond(() => {
+      for (const x of inputs) nodeVerify(null, x.data, x.key, x.sig);
+    });
+    const ops = await opsPerSecond(() => verifyAgent(vp, opts));
+    rows.push({ name: `verifyAgent, chain depth ${depth} (${inputs.length} signatures)`, opsPerSec: ops, note: `${(ops / floor).toFixed(2)} of the floor` });
+    rows.push({ name: `  floor: ${inputs.length} bare Ed25519 verifies`, opsPerSec: floor });
+    out[`depth${depth}`] = ops;
+    out[`floor${depth}`] = floor;
+  }
+  printTable('Know Your Agent (cached DIDs and status; target ≥ 0.6 of the floor)', rows);
+  return out;
+}

@@ -1,0 +1,318 @@
+import { randomUUID } from 'node:crypto';
+import type { Command } from 'commander';
+import { CharterError } from '../errors.js';
+import { parseExpiry } from '../encoding/duration.js';
+import {
+  createAgentPresentation,
+  delegateMandate,
+  issueAgentIdentity,
+  issueMandate,
+  listMandates,
+  parseBudget,
+  parseMoney,
+  parseRate,
+  revokeMandate,
+  verifyAgent,
+  type AgentDecision,
+  type Authority,
+  type Limits,
+} from '../agents/index.js';
+import type { Home } from '../home/home.js';
+import { formatReasons, leaf, readJwtArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { mark, shortDid, table, tree } from './format.js';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+interface LimitFlags {
+  action: string[];
+  max?: string;
+  budget?: string;
+  counterparty?: string[];
+  rate?: string;
+  expires: string;
+  maxDepth: string;
+}
+
+function authorityFrom(f: LimitFlags): Omit<Authority, 'parent'> {
+  const limits: Limits = {
+    ...(f.max ? { perTransaction: parseMoney(f.max) } : {}),
+    ...(f.budget ? { budget: parseBudget(f.budget) } : {}),
+    ...(f.counterparty?.length ? { counterparties: f.counterparty } : {}),
+    ...(f.rate ? { rate: parseRate(f.rate) } : {}),
+  };
+  const depth = Number(f.maxDepth);
+  if (!Number.isInteger(depth) || depth < 0) throw new CharterError('INVALID_ARGUMENT', '--max-depth must be a whole number ≥ 0');
+  return { actions: f.action, maxDelegationDepth: depth, ...(Object.keys(limits).length ? { limits } : {}) };
+}
+
+function limitOptions(cmd: Command, defaultDepth: string): Command {
+  return cmd
+    .requiredOption('--action <action>', 'an allowed action, e.g. purchase or pay:* (repeatable)', collect)
+    .option('--max <money>', 'per-transaction limit, e.g. 50USD')
+    .option('--budget <budget>', 'cumulative limit over a rolling period, e.g. 500USD/P30D')
+    .option('--counterparty <did>', 'an allowed counterparty (repeatable; default any)', collect)
+    .option('--rate <rate>', 'at most COUNT transactions per period, e.g. 10/PT1H')
+    .option('--expires <when>', '7d, 12h, P7D or an ISO date', '7d')
+    .option('--max-depth <n>', 'further delegation steps allowed', defaultDepth);
+}
+
+/** A mandate argument: an id in this home, a JWT, or a file. */
+async function mandateJwt(ctx: CliContext, home: Home, arg: string): Promise<string> {
+  const rec = arg.includes('.') ? undefined : await home.store.getCredential(arg);
+  return rec ? rec.jwt : readJwtArg(ctx, arg, 'mandate');
+}
+
+/** The agent's mandate (the newest one about it, or `--mandate`) and every link above it, from the store. */
+async function chainFor(home: Home, agentDid: string, mandateId?: string): Promise<string[]> {
+  const mandates = await home.store.listCredentials({ type: 'AgentAuthorityCredential', subject: agentDid });
+  const leafRec = mandateId ? await home.store.getCredential(mandateId) : mandates[mandates.length - 1];
+  if (!leafRec) throw new CharterError('NOT_FOUND', `no mandate for ${shortDid(agentDid)} in this home (see \`charter agent authorize\`)`);
+  const chain = [leafRec.jwt];
+  let parent = leafRec.parentId;
+  while (parent) {
+    const rec = await home.store.getCredential(parent);
+    if (!rec) throw new CharterError('NOT_FOUND', `the parent mandate ${parent} is not in this home`);
+    chain.unshift(rec.jwt);
+    parent = rec.parentId;
+  }
+  return chain;
+}
+
+export function decisionView(d: AgentDecision) {
+  const { payload: _p, ...rest } = d;
+  return rest;
+}
+
+export function renderDecision(d: ReturnType<typeof decisionView>, request: string): string {
+  const root = {
+    label: `${d.ok ? '✓ allowed' : '✗ refused'}: ${request}`,
+    children: [
+      { label: `${mark(!!d.agent)} agent     ${d.agent ?? '?'}${d.agentInfo ? ` (${d.agentInfo.name})` : ''}` },
+      { label: `${mark(!!d.operator)} operator  ${d.operator ?? '?'}` },
+      { label: `${mark(!!d.principal)} principal ${d.principal ?? '?'}${d.principalTrust === 'any' ? ' (not on a trust list: any principal accepted)' : ''}` },
+      {
+        label: 'chain (root first)',
+        children: d.chain.map((l) => ({
+          label: `${mark(l.checks.length === 0)} ${l.id}  ${shortDid(l.issuer)} → ${shortDid(l.subject)}  [${l.authority?.actions.join(', ') ?? '?'}]`,
+          children: l.checks.map((c) => ({ label: `✗ ${c.code}: ${c.message}` })),
+        })),
+      },
+      ...(d.remaining.budget || d.remaining.rate !== undefined
+        ? [{ label: `remaining: ${d.remaining.budget ? `${d.remaining.budget.amount} ${d.remaining.budget.currency}` : ''}${d.remaining.rate !== undefined ? ` ${d.remaining.rate} transactions` : ''}`.trim() }]
+        : []),
+      ...(d.reservationId ? [{ label: `reserved as ${d.reservationId}` }] : []),
+    ],
+  };
+  const linkCodes = new Set(d.chain.flatMap((l) => l.checks.map((c) => `${c.code}:${c.message}`)));
+  const other = d.reasons.filter((r) => !linkCodes.has(`${r.code}:${r.message}`));
+  return tree(root) + (d.ok || other.length === 0 ? '' : '\n' + formatReasons(other));
+}
+
+export function registerAgent(program: Command, ctx: CliContext): void {
+  const agent = program.command('agent').description('Know Your Agent: agent identities, authority mandates, delegation, verification');
+
+  leaf(
+    agent
+      .command('create')
+      .description('create an agent DID and its identity credential, signed by its operator')
+      .requiredOption('--alias <name>', 'local name of the agent')
+      .requiredOption('--operator <name>', 'identity in this home that answers for the agent')
+      .option('--name <text>', 'display name (default: the alias)')
+      .option('--software <name@version>', 'software the agent runs')
+      .option('--model <model>', 'model the agent uses')
+      .option('--homepage <url>', 'homepage of the agent'),
+    ['charter agent create --alias shopper --operator acme --name "Acme Shopper" --software shopper@1.4.2'],
+  ).action((o: CommonOptions & { alias: string; operator: string; name?: string; software?: string; model?: string; homepage?: string }) =>
+    runCommand(
+      ctx,
+      o,
+      () =>
+        withHome(ctx, o, async (home) => {
+          const operator = await home.issuer(o.operator);
+          let software: { name: string; version: string } | undefined;
+          if (o.software) {
+            const m = /^(.+)@([^@]+)$/.exec(o.software);
+            if (!m) throw new CharterError('INVALID_ARGUMENT', '--software must be NAME@VERSION');
+            software = { name: m[1]!, version: m[2]! };
+          }
+          const rec = await home.createIdentity({ alias: o.alias, meta: { role: 'agent', operator: operator.did } });
+          const identity = await issueAgentIdentity(home.store, operator, {
+            agent: rec.did,
+            name: o.name ?? o.alias,
+            ...(software ? { software } : {}),
+            ...(o.model ? { model: o.model } : {}),
+            ...(o.homepage ? { homepage: o.homepage } : {}),
+          });
+          return { alias: rec.alias, did: rec.did, operator: operator.did, identity: { id: identity.id, jwt: identity.jwt } };
+        }),
+      (r) => `${r.alias}  ${r.did}\noperator ${r.operator}\nidentity credential ${r.identity.id}`,
+    ),
+  );
+
+  leaf(
+    limitOptions(
+      agent
+        .command('authorize')
+        .description('give an agent a mandate: what it may do for you, and within which limits')
+        .requiredOption('--principal <name>', 'your identity (the principal)')
+        .requiredOption('--agent <did>', 'the agent DID'),
+      '1',
+    ),
+    ['charter agent authorize --principal alice --agent did:key:z6Mk... --action purchase --max 50USD --budget 500USD/P30D --rate 10/PT1H --expires 7d --max-depth 1'],
+  ).action((o: CommonOptions & LimitFlags & { principal: string; agent: string }) =>
+    runCommand(
+      ctx,
+      o,
+      () =>
+        withHome(ctx, o, async (home) => {
+          const m = await issueMandate(home.store, await home.issuer(o.principal), {
+            agent: o.agent,
+            authority: authorityFrom(o),
+            validUntil: parseExpiry(o.expires),
+            baseUrl: await home.requirePublicUrl(),
+          });
+          return { id: m.id, jwt: m.jwt, statusIndex: m.statusIndex };
+        }),
+      (r) => `mandate ${r.id}\n${r.jwt}`,
+    ),
+  );
+
+  leaf(
+    limitOptions(
+      agent
+        .command('delegate')
+        .description('hand a narrower part of your mandate to a sub-agent (refuses any widening)')
+        .requiredOption('--from <name>', 'the delegating agent (subject of the parent mandate)')
+        .requiredOption('--parent <id|jwt|file>', 'the parent mandate')
+        .requiredOption('--to <did>', 'the sub-agent DID'),
+      '0',
+    ),
+    ['charter agent delegate --from shopper --parent urn:uuid:... --to did:key:z6Mk... --action purchase --max 20USD --budget 100USD/P30D'],
+  ).action((o: CommonOptions & LimitFlags & { from: string; parent: string; to: string }) =>
+    runCommand(
+      ctx,
+      o,
+      () =>
+        withHome(ctx, o, async (home) => {
+          const m = await delegateMandate(home.store, await home.issuer(o.from), {
+            parentJwt: await mandateJwt(ctx, home, o.parent),
+            to: o.to,
+            authority: authorityFrom(o),
+            validUntil: parseExpiry(o.expires),
+            baseUrl: await home.requirePublicUrl(),
+          });
+          return { id: m.id, jwt: m.jwt, statusIndex: m.statusIndex, parentId: m.parentId };
+        }),
+      (r) => `mandate ${r.id} (delegated from ${r.parentId})\n${r.jwt}`,
+    ),
+  );
+
+  leaf(
+    agent
+      .command('present')
+      .description('the presentation an agent sends before a transaction: identity, mandate chain, proof')
+      .requiredOption('--agent <name>', 'the agent in this home')
+      .requiredOption('--aud <did>', 'the verifier')
+      .requiredOption('--nonce <nonce>', "the verifier's challenge")
+      .option('--mandate <id>', 'which of its mandates (default: the newest)'),
+    ['charter agent present --agent shopper --aud did:web:shop.example --nonce 4f1c > vp.jwt'],
+  ).action((o: CommonOptions & { agent: string; aud: string; nonce: string; mandate?: string }) =>
+    runCommand(
+      ctx,
+      o,
+      () =>
+        withHome(ctx, o, async (home) => {
+          const me = await home.issuer(o.agent);
+          const ids = await home.store.listCredentials({ type: 'AgentIdentityCredential', subject: me.did });
+          const jwt = await createAgentPresentation({
+            agent: me,
+            ...(ids.length ? { identity: ids[ids.length - 1]!.jwt } : {}),
+            chain: await chainFor(home, me.did, o.mandate),
+            aud: o.aud,
+            nonce: o.nonce,
+          });
+          return { agent: me.did, jwt };
+        }),
+      (r) => r.jwt,
+    ),
+  );
+
+  leaf(
+    agent
+      .command('verify')
+      .description('the KYA decision: who the agent is, who answers for it, and whether this action is within its authority')
+      .argument('<vp|file|->')
+      .requiredOption('--aud <did>', 'this verifier')
+      .requiredOption('--nonce <nonce>', 'the challenge sent')
+      .requiredOption('--action <action>', 'the action requested')
+      .option('--amount <money>', 'the amount, e.g. 20USD')
+      .option('--counterparty <did>', 'who the agent deals with (default: --aud)')
+      .option('--record', 'reserve the spend in the ledger if allowed')
+      .option('--trust-principal <did>', 'a principal this verifier trusts (repeatable)', collect)
+      .option('--any-principal', 'accept any principal (reported in the result)')
+      .option('--trust-operator <did>', 'an operator whose identity credentials are trusted (repeatable)', collect)
+      .option('--allow-loopback', 'allow loopback/http DID and status URLs (local testing)'),
+    ['charter agent verify vp.jwt --aud did:web:shop.example --nonce 4f1c --action purchase --amount 20USD --record --trust-principal did:key:z6Mk...'],
+  ).action(
+    (
+      arg: string,
+      o: CommonOptions & { aud: string; nonce: string; action: string; amount?: string; counterparty?: string; record?: boolean; trustPrincipal?: string[]; anyPrincipal?: boolean; trustOperator?: string[] },
+    ) =>
+      runCommand(
+        ctx,
+        o,
+        async () => {
+          const vp = await readJwtArg(ctx, arg, 'presentation');
+          if (!o.trustPrincipal?.length && !o.anyPrincipal) throw new CharterError('INVALID_ARGUMENT', 'name the principals you trust with --trust-principal DID (or accept any with --any-principal)');
+          return withHome(ctx, o, async (home) =>
+            decisionView(
+              await verifyAgent(vp, {
+                resolver: home.resolver,
+                status: home.status,
+                aud: o.aud,
+                nonce: o.nonce,
+                action: o.action,
+                ...(o.amount ? { amount: o.amount } : {}),
+                counterparty: o.counterparty ?? o.aud,
+                trust: {
+                  ...(o.trustPrincipal?.length ? { principals: o.trustPrincipal } : {}),
+                  ...(o.anyPrincipal ? { anyPrincipal: true } : {}),
+                  ...(o.trustOperator?.length ? { identityIssuers: o.trustOperator } : {}),
+                },
+                ledger: home.store,
+                ...(o.record ? { record: true, reservationId: `urn:uuid:${randomUUID()}` } : {}),
+              }),
+            ),
+          );
+        },
+        (d) => renderDecision(d, `${o.action}${o.amount ? ` ${o.amount}` : ''} with ${shortDid(o.counterparty ?? o.aud)}`),
+      ),
+  );
+
+  leaf(agent.command('list').description('mandates issued from this home and their state'), ['charter agent list']).action((o: CommonOptions) =>
+    runCommand(
+      ctx,
+      o,
+      () => withHome(ctx, o, (home) => listMandates(home.store)),
+      (rows) =>
+        table(
+          ['ID', 'ISSUER', 'AGENT', 'ACTIONS', 'PARENT', 'EXPIRES', 'STATE'],
+          rows.map((m) => [m.id, shortDid(m.issuer, 8), shortDid(m.agent, 8), m.authority?.actions.join(',') ?? '', m.parentId ?? '', m.expires ?? '', m.state]),
+        ),
+    ),
+  );
+
+  leaf(agent.command('revoke').description('revoke a mandate; every link delegated below it stops working too').argument('<id>'), ['charter agent revoke urn:uuid:...']).action(
+    (id: string, o: CommonOptions) =>
+      runCommand(
+        ctx,
+        o,
+        () =>
+          withHome(ctx, o, async (home) => {
+            await revokeMandate(home.store, id, (did) => home.issuer(did));
+            return { revoked: id };
+          }),
+        (r) => `revoked ${r.revoked}`,
+      ),
+  );
+}

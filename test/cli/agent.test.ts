@@ -1,0 +1,70 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BIN, charter, freshEnv, json } from './harness.js';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+describe('charter agent: authorize, delegate, present, verify with the chain as a tree, revoke', () => {
+  let server: ChildProcess | undefined;
+  afterAll(() => {
+    server?.kill('SIGTERM');
+  });
+
+  it('walks the KYA flow from the CLI with exit codes a script can rely on', async () => {
+    const port = await freePort();
+    const env = freshEnv({ CHARTER_ALLOW_LOOPBACK: '1' });
+    await charter(['init', '--public-url', `http://127.0.0.1:${port}`], env);
+    const did = async (alias: string) => json<{ did: string }>(await charter(['id', 'create', '--alias', alias, '--json'], env)).did;
+    const alice = await did('alice');
+    await did('acme');
+    const shop = await did('shop');
+    server = spawn(process.execPath, [BIN, 'serve', '--port', String(port)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    await new Promise<void>((resolve) => server!.stdout!.on('data', (d: Buffer) => d.toString().includes('serving') && resolve()));
+
+    const agent = json<{ did: string; identity: { id: string } }>(await charter(['agent', 'create', '--alias', 'shopper', '--operator', 'acme', '--software', 'shopper@1.0.0', '--json'], env));
+    const sub = json<{ did: string }>(await charter(['agent', 'create', '--alias', 'sub', '--operator', 'acme', '--json'], env));
+    const root = json<{ id: string }>(
+      await charter(['agent', 'authorize', '--principal', 'alice', '--agent', agent.did, '--action', 'purchase', '--max', '50USD', '--budget', '100USD/P30D', '--counterparty', shop, '--rate', '10/PT1H', '--max-depth', '1', '--json'], env),
+    );
+    const widen = await charter(['agent', 'delegate', '--from', 'shopper', '--parent', root.id, '--to', sub.did, '--action', 'purchase', '--max', '80USD', '--budget', '40USD/P30D', '--counterparty', shop, '--rate', '5/PT1H'], env);
+    expect(widen.code).toBe(2);
+    expect(widen.stderr).toMatch(/perTransaction.*\[AUTHORITY_WIDENED\]/);
+    const link = json<{ id: string }>(
+      await charter(['agent', 'delegate', '--from', 'shopper', '--parent', root.id, '--to', sub.did, '--action', 'purchase', '--max', '20USD', '--budget', '40USD/P30D', '--counterparty', shop, '--rate', '5/PT1H', '--expires', '1d', '--json'], env),
+    );
+    const vp = json<{ jwt: string }>(await charter(['agent', 'present', '--agent', 'sub', '--aud', shop, '--nonce', 'n-1', '--json'], env)).jwt;
+    const verify = (amount: string, ...extra: string[]) =>
+      charter(['agent', 'verify', vp, '--aud', shop, '--nonce', 'n-1', '--action', 'purchase', '--amount', amount, '--trust-principal', alice, ...extra], env);
+
+    const ok = await verify('15USD', '--record');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/✓ allowed: purchase 15USD/);
+    expect(ok.stdout).toMatch(/chain \(root first\)\n│  ├─ ✓ urn:uuid:.*\n│  └─ ✓ urn:uuid:/);
+    const tooBig = await verify('30USD', '--json');
+    expect(tooBig.code).toBe(1);
+    expect(json<{ reasons: { code: string }[] }>(tooBig).reasons.map((r) => r.code)).toEqual(expect.arrayContaining(['AUTHORITY_EXCEEDED']));
+    expect((await verify('20USD', '--record')).code).toBe(0);
+    const over = await verify('10USD', '--json');
+    expect(over.code).toBe(1);
+    expect(json<{ reasons: { code: string }[] }>(over).reasons.map((r) => r.code)).toEqual(['BUDGET_EXCEEDED']);
+    const untrusted = await charter(['agent', 'verify', vp, '--aud', shop, '--nonce', 'n-1', '--action', 'purchase', '--amount', '1USD', '--trust-principal', shop, '--json'], env);
+    expect(json<{ reasons: { code: string }[] }>(untrusted).reasons.map((r) => r.code)).toEqual(['UNTRUSTED_PRINCIPAL']);
+    expect((await charter(['agent', 'verify', vp, '--aud', shop, '--nonce', 'n-1', '--action', 'purchase'], env)).code).toBe(2);
+
+    expect((await charter(['agent', 'revoke', root.id], env)).code).toBe(0);
+    const cut = await verify('1USD', '--json');
+    expect(cut.code).toBe(1);
+    expect(json<{ chain: { id: string; checks: { code: string }[] }[] }>(cut).chain.find((l) => l.id === root.id)!.checks.map((c) => c.code)).toEqual(['CREDENTIAL_REVOKED']);
+    const list = await charter(['agent', 'list', '--json'], env);
+    expect(json<{ id: string; state: string }[]>(list).map((m) => [m.id, m.state])).toEqual(expect.arrayContaining([[root.id, 'revoked'], [link.id, 'active']]));
+  }, 90_000);
+});
