@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import type { KeyType } from '../keys/types.js';
 import type { IdentityRecord } from '../store/types.js';
-import { leaf, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { leaf, parseJsonArg, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { multibaseToPrivateJwk } from '../keys/index.js';
 import { table } from './format.js';
 import { promptLine } from './prompt.js';
 
@@ -56,6 +57,34 @@ export function registerId(program: Command, ctx: CliContext): void {
           });
           return { alias: rec.alias, did: rec.did };
         }),
+      (r) => `${r.alias}  ${r.did}`,
+    ),
+  );
+
+  leaf(
+    id
+      .command('import')
+      .description('import an existing private key (JWK or multibase) as a new identity')
+      .requiredOption('--alias <name>', 'local name of the identity')
+      .option('--jwk <file|->', 'private JWK (Ed25519, P-256 or secp256k1), a file or - for stdin')
+      .option('--multibase <file|->', 'multicodec private key in base58btc multibase (z…), a file or - for stdin')
+      .option('--method <method>', 'key | jwk | web', 'key')
+      .option('--domain <domain>', 'for did:web'),
+    ['charter id import --alias alice --jwk alice.key.jwk', 'charter id import --alias bob --multibase - < bob.key'],
+  ).action((opts: CommonOptions & { alias: string; jwk?: string; multibase?: string; method: string; domain?: string }) =>
+    runCommand(
+      ctx,
+      opts,
+      async () => {
+        if (!opts.jwk === !opts.multibase) throw new CharterError('INVALID_ARGUMENT', 'give exactly one of --jwk or --multibase');
+        const privateJwk = opts.jwk
+          ? parseJsonArg(await readTextArg(ctx, opts.jwk, 'JWK'), 'the JWK')
+          : multibaseToPrivateJwk(await readTextArg(ctx, opts.multibase!, 'multibase key'));
+        return withHome(ctx, opts, async (home) => {
+          const rec = await home.importIdentity({ alias: opts.alias, privateJwk, method: parseMethod(opts.method), ...(opts.domain ? { domain: opts.domain } : {}) });
+          return { alias: rec.alias, did: rec.did };
+        });
+      },
       (r) => `${r.alias}  ${r.did}`,
     ),
   );

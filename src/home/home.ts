@@ -1,6 +1,6 @@
 import { CharterError } from '../errors.js';
-import type { KeyType, PrivateJwk } from '../keys/types.js';
-import { createSigner, generateKeyPair } from '../keys/index.js';
+import type { KeyPair, KeyType, PrivateJwk } from '../keys/types.js';
+import { createSigner, generateKeyPair, publicJwkOf, validatePrivateJwk } from '../keys/index.js';
 import { createResolver, didKeyRef } from '../did/index.js';
 import type { CharterResolver } from '../did/types.js';
 import type { Issuer, StatusChecker } from '../credentials/types.js';
@@ -120,7 +120,13 @@ export class Home {
     return u;
   }
 
-  async createIdentity(input: CreateIdentityInput): Promise<IdentityRecord> {
+  /** Like createIdentity, with an existing private key (JWK) instead of a fresh one. */
+  async importIdentity(input: Omit<CreateIdentityInput, 'keyType'> & { privateJwk: unknown }): Promise<IdentityRecord> {
+    const privateJwk = validatePrivateJwk(input.privateJwk);
+    return this.createIdentity({ ...input, keyType: privateJwk.crv }, { type: privateJwk.crv, privateJwk, publicJwk: publicJwkOf(privateJwk) });
+  }
+
+  async createIdentity(input: CreateIdentityInput, existing?: KeyPair): Promise<IdentityRecord> {
     if (!ALIAS.test(input.alias)) {
       throw new CharterError('INVALID_ARGUMENT', `alias "${input.alias.slice(0, 64)}" must be 1-64 letters, digits, '.', '_' or '-'`);
     }
@@ -128,8 +134,10 @@ export class Home {
     if (method === 'web' && !input.domain) throw new CharterError('INVALID_ARGUMENT', 'a did:web identity needs --domain (e.g. example.com or example.com:users:alice)');
     const passphrase = await this.passphrase();
     if (await this.store.getIdentity(input.alias)) throw new CharterError('ALREADY_EXISTS', `an identity named "${input.alias}" already exists`);
-    const pair = generateKeyPair(input.keyType ?? 'Ed25519');
+    const pair = existing ?? generateKeyPair(input.keyType ?? 'Ed25519');
     const ref = didKeyRef(method, pair.publicJwk, input.domain);
+    const same = await this.store.getIdentity(ref.did);
+    if (same) throw new CharterError('ALREADY_EXISTS', `that key is already in this home as "${same.alias}"`);
     const rec: IdentityRecord = {
       alias: input.alias,
       did: ref.did,

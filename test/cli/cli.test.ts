@@ -166,3 +166,23 @@ describe('charter demo', () => {
     expect(r.stdout).not.toMatch(/✗/);
   }, 60_000);
 });
+
+describe('charter id import', () => {
+  it('imports a private JWK or multibase key as an identity; the same key twice is refused', async () => {
+    const { generateKeyPair, privateJwkToMultibase } = await import('../../src/keys/index.js');
+    const { didKeyFromJwk } = await import('../../src/did/index.js');
+    const env = freshEnv();
+    await charter(['init'], env);
+    const p256 = generateKeyPair('P-256');
+    const r = await charter(['id', 'import', '--alias', 'imported', '--jwk', '-', '--json'], env, JSON.stringify(p256.privateJwk));
+    expect(r.code).toBe(0);
+    expect(json<{ did: string }>(r).did).toBe(didKeyFromJwk(p256.publicJwk));
+    const k1 = generateKeyPair('secp256k1');
+    const mb = await charter(['id', 'import', '--alias', 'mb', '--multibase', privateJwkToMultibase(k1.privateJwk), '--json'], env);
+    expect(json<{ did: string }>(mb).did).toBe(didKeyFromJwk(k1.publicJwk));
+    const again = await charter(['id', 'import', '--alias', 'twice', '--jwk', '-'], env, JSON.stringify(p256.privateJwk));
+    expect(again.code).toBe(3);
+    expect(again.stderr).toMatch(/already in this home as "imported" \[ALREADY_EXISTS\]/);
+    expect((await charter(['id', 'import', '--alias', 'bad', '--jwk', '{"kty":"RSA"}'], env)).code).toBe(3);
+  });
+});

@@ -29,15 +29,19 @@ describe('sqlite store files', () => {
     expect(statSync(join(home, 'charter.db')).mode & 0o777).toBe(0o600);
   });
 
-  it('real parallel processes never overspend one budget and never share a status index', async () => {
+  it('real parallel processes never overspend any link of a chain and never share a status index', async () => {
     const db = join(tempDir(), 'shared.db');
     const init = await openSqliteStore(db);
     await init.createStatusList({ id: 'l', issuerDid: 'did:key:zi', purpose: 'revocation', size: 131072, ttlSeconds: 60, url: 'https://x/status/l' });
     await init.close();
-    // 4 processes x 15 reservations of 7 USD against a budget of 100: exactly 14 fit.
+    // 4 processes x 15 reservations of 7 USD against a chain whose tighter link allows 60: exactly 8 fit.
     const outs = await Promise.all([0, 1, 2, 3].map((w) => run('sqlite-worker.ts', [db, String(w), '15'])));
     const results = outs.map((o) => JSON.parse(o) as { ok: number; indices: number[] });
-    expect(results.reduce((a, r) => a + r.ok, 0)).toBe(14);
+    expect(results.reduce((a, r) => a + r.ok, 0)).toBe(8);
+    const check = await openSqliteStore(db);
+    const usage = await check.usage({ reservationId: 'q', at: new Date(), entries: [{ mandateId: 'parent', amount: '0', currency: 'USD', budget: { amount: '100', currency: 'USD', periodSeconds: 3600 } }] });
+    expect(usage.usage[0]!.spent).toBe('56');
+    await check.close();
     const all = results.flatMap((r) => r.indices);
     expect(all.length).toBe(60);
     expect(new Set(all).size).toBe(60);
