@@ -1,17 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, charter, freshEnv, json } from './harness.js';
+import { charter, freePort, freshEnv, json, startServe } from './harness.js';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 describe('charter agent: authorize, delegate, present, verify with the chain as a tree, revoke', () => {
   let server: ChildProcess | undefined;
@@ -27,8 +17,7 @@ describe('charter agent: authorize, delegate, present, verify with the chain as 
     const alice = await did('alice');
     await did('acme');
     const shop = await did('shop');
-    server = spawn(process.execPath, [BIN, 'serve', '--port', String(port)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    await new Promise<void>((resolve) => server!.stdout!.on('data', (d: Buffer) => d.toString().includes('serving') && resolve()));
+    server = await startServe(env, port);
 
     const agent = json<{ did: string; identity: { id: string } }>(await charter(['agent', 'create', '--alias', 'shopper', '--operator', 'acme', '--software', 'shopper@1.0.0', '--json'], env));
     const sub = json<{ did: string }>(await charter(['agent', 'create', '--alias', 'sub', '--operator', 'acme', '--json'], env));

@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, charter, freshEnv, json } from './harness.js';
+import { charter, freePort, freshEnv, json, startServe } from './harness.js';
 
 describe('charter CLI (built binary, as a user runs it)', () => {
   const env = freshEnv();
@@ -109,15 +108,6 @@ describe('charter CLI (built binary, as a user runs it)', () => {
   });
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 describe('grants walk: the person revokes from the CLI, the platform is refused against charter serve', () => {
   let server: ChildProcess | undefined;
@@ -131,11 +121,7 @@ describe('grants walk: the person revokes from the CLI, the platform is refused 
     expect((await charter(['init', '--public-url', `http://127.0.0.1:${port}`], env)).code).toBe(0);
     await charter(['id', 'create', '--alias', 'alice'], env);
     const shop = json<{ did: string }>(await charter(['id', 'create', '--alias', 'shop', '--json'], env)).did;
-    server = spawn(process.execPath, [BIN, 'serve', '--port', String(port)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    await new Promise<void>((resolve, reject) => {
-      server!.stdout!.on('data', (d: Buffer) => d.toString().includes('serving') && resolve());
-      server!.on('exit', (c) => reject(new Error(`serve exited ${c}`)));
-    });
+    server = await startServe(env, port);
     const g = json<{ id: string; jwt: string; statusIndex: number }>(
       await charter(['grant', 'issue', '--from', 'alice', '--to', shop, '--resource', 'profile/email', '--action', 'read', '--purpose', 'receipts', '--expires', '30d', '--json'], env),
     );
