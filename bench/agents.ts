@@ -1,11 +1,18 @@
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
-import type { Credential } from '../src/credentials/types.js';
 import { createResolver, didKeyRef } from '../src/did/index.js';
 import { createSigner, generateKeyPair } from '../src/keys/index.js';
 import { createAgentPresentation, issueAgentIdentity, mandateDigest, verifyAgent, type Authority } from '../src/agents/index.js';
 import { issueCredential } from '../src/credentials/index.js';
 import { opsPerSecond, printTable } from './measure.js';
+import { join } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { allocateStatusEntry, createStatusChecker, currentStatusListJwt } from '../src/status/index.js';
+import { openSqliteStore } from '../src/store/sqlite.js';
+import type { Issuer } from '../src/credentials/types.js';
 
 const party = () => {
   const kp = generateKeyPair();
@@ -20,7 +27,12 @@ const party = () => {
  */
 export async function benchAgents(): Promise<Record<string, number>> {
   const resolver = createResolver();
-  const status = async (_c: Credential) => [];
+  const store = await openSqliteStore(join(mkdtempSync(join(tmpdir(), 'charter-bench-')), 'a.db'));
+  const listSigners = new Map<string, Issuer>();
+  const server = createServer(async (req, res) => res.end(await currentStatusListJwt(store, (req.url ?? '').split('/').pop()!, async (did) => listSigners.get(did)!)));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const status = createStatusChecker({ resolver, allowLoopback: true, allowHttp: true });
   const shop = party();
   const operator = party();
   const rows = [];
@@ -32,6 +44,7 @@ export async function benchAgents(): Promise<Record<string, number>> {
     let parent: { id: string; jwt: string } | undefined;
     for (let i = 0; i < depth; i++) {
       const issuer = i === 0 ? principal : agents[i - 1]!;
+      listSigners.set(issuer.did, issuer);
       const id = `urn:uuid:${randomUUID()}`;
       const authority: Authority = {
         actions: ['purchase'],
@@ -47,7 +60,7 @@ export async function benchAgents(): Promise<Record<string, number>> {
         claims: { authority },
         validUntil: new Date(Date.now() + 86_400_000),
         credentialSchema: { id: 'https://charter.dev/schemas/AgentAuthorityCredential.json', type: 'JsonSchema' },
-        credentialStatus: { type: 'BitstringStatusListEntry', statusPurpose: 'revocation', statusListIndex: String(i), statusListCredential: 'https://status.example/1' },
+        credentialStatus: await allocateStatusEntry(store, { issuerDid: issuer.did, purpose: 'revocation', baseUrl, credentialId: id }),
       });
       chain.push(vc.jwt);
       parent = { id, jwt: vc.jwt };
@@ -77,6 +90,8 @@ export async function benchAgents(): Promise<Record<string, number>> {
     out[`depth${depth}`] = ops;
     out[`floor${depth}`] = floor;
   }
-  printTable('Know Your Agent (cached DIDs and status; target ≥ 0.6 of the floor)', rows);
+  server.close();
+  await store.close();
+  printTable('Know Your Agent (cached DIDs and status lists; target ≥ 0.6 of the floor)', rows);
   return out;
 }
