@@ -5,6 +5,7 @@ export {
   currentStatusListJwt,
   ensureStatusList,
   setStatus,
+  setCredentialStatus,
   signStatusList,
   type CreateListInput,
   type IssuerFor,

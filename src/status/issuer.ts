@@ -89,3 +89,16 @@ export async function setStatus(store: Store, listId: string, index: number, val
   await currentStatusListJwt(store, listId, issuerFor);
   return list;
 }
+
+/**
+ * Sets the `purpose` bit of a credential issued from this store (found by its
+ * allocation), commits it, then re-signs the list. Throws NOT_FOUND when the
+ * credential has no entry of that purpose here.
+ */
+export async function setCredentialStatus(store: Store, credentialId: string, purpose: StatusPurpose, value: boolean, issuerFor: IssuerFor): Promise<StatusListRecord> {
+  for (const a of await store.findStatusAllocation(credentialId)) {
+    const list = await store.getStatusList(a.listId);
+    if (list?.purpose === purpose) return setStatus(store, a.listId, a.index, value, issuerFor);
+  }
+  throw new CharterError('NOT_FOUND', `no ${purpose} entry for ${credentialId.slice(0, 80)} in this home`);
+}
