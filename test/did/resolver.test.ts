@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import didJwkVector from '../vectors/did-jwk.json' with { type: 'json' };
 import didKey from '../vectors/did-key.json' with { type: 'json' };
-import { createResolver, createDidWeb, didKeyRef, didWebToUrl, didWebFromDomain, resolveDidJwk, resolveDidKey, classifyAddress } from '../../src/did/index.js';
+import { createResolver, createDidWeb, didKeyRef, didWebToUrl, didWebFromDomain, resolveDidJwk, resolveDidKey, classifyAddress, safeFetch } from '../../src/did/index.js';
 import { generateKeyPair } from '../../src/keys/index.js';
 import { isCharterError, type CharterErrorCode } from '../../src/errors.js';
 import { serve } from '../helpers.js';
@@ -97,6 +97,12 @@ describe('resolver', () => {
   it('refuses loopback did:web hosts by default (FORBIDDEN_ADDRESS)', async () => {
     expect(await codeOf(createResolver({ allowHttp: true }).resolve(doc.did))).toBe('FORBIDDEN_ADDRESS');
     expect(await codeOf(createResolver().resolve(doc.did))).toBe('FORBIDDEN_ADDRESS');
+  });
+  it('checks the addresses a host name resolves to, not only IP literals', async () => {
+    const url = `http://localhost:${srv.port}/.well-known/did.json`;
+    expect(await codeOf(safeFetch(url, { allowHttp: true }))).toBe('FORBIDDEN_ADDRESS');
+    expect((await safeFetch(url, { allowHttp: true, allowLoopback: true })).status).toBe(200);
+    expect(await codeOf(safeFetch(url))).toBe('FORBIDDEN_ADDRESS');
   });
   it('refuses an oversized document (DID_DOCUMENT_TOO_LARGE)', async () => {
     routes['/big/did.json'] = (res) => res.end('{"id":"' + 'x'.repeat(200_000) + '"}');
