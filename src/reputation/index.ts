@@ -1,0 +1,4 @@
+export * from './types.js';
+export { issueReceipt, issueAttestation, type ReceiptInput, type AttestationInput } from './issue.js';
+export { scoreAgent, checkReputation, type ReputationCheck } from './score.js';
+export { aggregate, oneRatingPerReceipt, type VerifiedRating, type WeightPolicy } from './aggregate.js';

@@ -1,0 +1,45 @@
+import type { Reason } from '../errors.js';
+import type { StatusChecker } from '../credentials/types.js';
+import type { CharterResolver } from '../did/types.js';
+
+export const RECEIPT_TYPE = 'InteractionReceipt';
+export const ATTESTATION_TYPE = 'ReputationAttestation';
+
+export interface ScorePolicy {
+  resolver: CharterResolver;
+  status: StatusChecker;
+  now?: Date;
+  /** Age at which an attestation counts half. Default: no decay. */
+  halfLifeSeconds?: number;
+  /** Attesters whose word counts fully (weight 1): e.g. counterparties this verifier knows. */
+  trustedAttesters?: string[];
+  /** Weight of any other attester. Default 0: strangers' feedback counts for nothing. */
+  unknownAttesterWeight?: number;
+  /** The agent's operator (from its AgentIdentityCredential): its feedback is self-attestation. */
+  operator?: string;
+}
+
+export interface CountedAttestation {
+  id: string;
+  attester: string;
+  receipt: string;
+  score: number;
+  dimension?: string;
+  /** Trust weight times decay. */
+  weight: number;
+  issuedAt: string;
+}
+
+export interface ReputationScore {
+  /** Weighted mean in [0, 1]; null when nothing counted (no evidence is not a zero). */
+  score: number | null;
+  /** Attestations given. */
+  count: number;
+  /** Attestations that counted (weight may still be 0 for unknown attesters). */
+  counted: number;
+  /** Distinct attesters with a positive weight. */
+  attesters: number;
+  ignored: { id: string; code: Reason['code']; message: string }[];
+  byDimension: Record<string, { score: number | null; counted: number }>;
+  attestations: CountedAttestation[];
+}
