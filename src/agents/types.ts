@@ -94,6 +94,16 @@ export interface AgentTrust {
   identityIssuers?: string[];
   /** Require an AgentIdentityCredential. Default true. */
   requireIdentity?: boolean;
+  /** Refuse (REPUTATION_TOO_LOW) below this reputation score in [0, 1]; needs `reputation` in the options. */
+  minReputation?: number;
+  /** With minReputation: at least this many distinct trusted attesters. Default 1. */
+  minAttesters?: number;
+}
+
+/** What a reputation source reports for an agent (see src/reputation scoreAgent). */
+export interface AgentReputation {
+  score: number | null;
+  attesters: number;
 }
 
 export interface VerifyAgentOptions {
@@ -128,6 +138,12 @@ export interface VerifyAgentOptions {
   record?: boolean;
   /** Id for the reservation, e.g. the request's id; default a random UUID. A reused id is refused (REPLAY_DETECTED). */
   reservationId?: string;
+  /**
+   * The agent's reputation, for `trust.minReputation`: e.g.
+   * `(agent, operator) => scoreAgent(agent, attestationsHeld, { ...policy, operator })`.
+   * A plug point, so agents/ does not depend on reputation/.
+   */
+  reputation?: (agent: string, operator: string | undefined) => Promise<AgentReputation>;
 }
 
 export interface ChainLinkResult {
@@ -166,6 +182,8 @@ export interface AgentDecision {
   reservationId?: string;
   /** Whether budgets and rates were checked against a ledger. */
   ledgerChecked: boolean;
+  /** The reputation consulted for `trust.minReputation`. */
+  reputation?: AgentReputation;
   /** The presentation's JWT claims (htm, htu, jti, iat) for the caller's request binding and replay checks. */
   payload?: Record<string, unknown>;
 }

@@ -27,6 +27,7 @@ function checkOptions(o: VerifyAgentOptions): void {
   if (typeof o.aud !== 'string' || o.aud.length === 0) throw new TypeError('verifyAgent needs options.aud');
   if (!isObj(o.trust)) throw new TypeError('verifyAgent needs options.trust ({ principals } or { anyPrincipal: true })');
   if (o.record === true && !o.ledger) throw new TypeError('verifyAgent({ record: true }) needs options.ledger');
+  if (o.trust.minReputation !== undefined && typeof o.reputation !== 'function') throw new TypeError('trust.minReputation needs options.reputation (a reputation source)');
 }
 
 /** The identity step: an AgentIdentityCredential about the agent, from the operator it names, trusted if a list is given. */
@@ -99,6 +100,19 @@ export async function verifyAgent(presentationJwt: string, options: VerifyAgentO
   const request = { action, ...(amount ? { amount } : {}), ...(options.counterparty !== undefined ? { counterparty: options.counterparty } : {}) };
   for (const m of chain.mandates) for (const r of checkRequest(m.authority, request)) add({ ...r, ref: m.id });
 
+  // (4b) Reputation, before anything is reserved.
+  let reputation: AgentDecision['reputation'];
+  if (options.trust.minReputation !== undefined && agent !== undefined) {
+    const rep = await options.reputation!(agent, identity.operator);
+    reputation = rep;
+    const min = options.trust.minAttesters ?? 1;
+    if (rep.attesters < min) {
+      reasons.push({ code: 'REPUTATION_TOO_LOW', message: `${rep.attesters} trusted attesters vouch for the agent; at least ${min} required` });
+    } else if (rep.score === null || rep.score < options.trust.minReputation) {
+      reasons.push({ code: 'REPUTATION_TOO_LOW', message: `reputation ${rep.score?.toFixed(3) ?? 'none'} is below ${options.trust.minReputation}` });
+    }
+  }
+
   // (5) Only over a fully readable chain of distinct links: a partial one would charge the wrong links.
   let remaining: AgentRemaining = {};
   let reservationId: string | undefined;
@@ -139,6 +153,7 @@ export async function verifyAgent(presentationJwt: string, options: VerifyAgentO
     remaining,
     ...(reservationId !== undefined ? { reservationId } : {}),
     ledgerChecked,
+    ...(reputation ? { reputation } : {}),
     ...(pres.payload ? { payload: pres.payload } : {}),
   };
 }
