@@ -9,12 +9,14 @@ import type { DemoStep } from './demo/types.js';
 import { foundationWalk } from './demo/foundation.js';
 import { grantsWalk } from './demo/grants.js';
 import { agentsWalk } from './demo/agents.js';
+import { reputationWalk } from './demo/reputation.js';
 import { serveHome } from '../http/serve.js';
 
 const WALKS = [
   { name: 'foundation', run: foundationWalk },
   { name: 'grants', run: grantsWalk },
   { name: 'agents', run: agentsWalk },
+  { name: 'reputation', run: reputationWalk },
 ];
 
 export interface DemoResult {

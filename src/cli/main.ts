@@ -9,6 +9,7 @@ import { registerGrant } from './grant.js';
 import { registerStatus } from './status.js';
 import { registerServe } from './serve.js';
 import { registerAgent } from './agent.js';
+import { registerRep } from './rep.js';
 import { registerDemo } from './demo.js';
 
 export const VERSION = '0.1.0';
@@ -33,6 +34,7 @@ export function makeProgram(ctx: CliContext = defaultContext()): Command {
   registerStatus(program, ctx);
   registerServe(program, ctx);
   registerAgent(program, ctx);
+  registerRep(program, ctx);
   registerDemo(program, ctx);
   for (const c of allCommands(program)) c.exitOverride().configureOutput(program.configureOutput());
   return program;
