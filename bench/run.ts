@@ -2,8 +2,10 @@
 import { benchCredentials } from './credentials.js';
 import { benchStatus } from './status.js';
 import { benchAgents } from './agents.js';
+import { benchReputation } from './reputation.js';
 
 console.log(`Charter benchmarks: node ${process.version}, ${new Date().toISOString()}`);
 await benchCredentials();
 await benchStatus();
 await benchAgents();
+await benchReputation();
