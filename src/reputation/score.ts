@@ -41,6 +41,15 @@ async function check(jwt: string, agent: string, policy: ScorePolicy): Promise<V
 
 const pick = (r: Reason) => ({ code: r.code, message: r.message });
 
+/** Subjects of valid credentials from a trusted identity issuer: attesters someone accountable vouches for. */
+async function vouchedAttesters(policy: ScorePolicy): Promise<string[]> {
+  const issuers = new Set(policy.trustedIdentityIssuers ?? []);
+  if (issuers.size === 0 || !policy.attesterCredentials?.length) return [];
+  const opts = { resolver: policy.resolver, status: policy.status, ...(policy.now ? { now: policy.now } : {}) };
+  const checked = await Promise.all(policy.attesterCredentials.map((j) => verifyCredential(j, opts)));
+  return checked.filter((v) => v.ok && v.issuer !== undefined && issuers.has(v.issuer) && v.subject !== undefined).map((v) => v.subject!);
+}
+
 /** Runs `fn` over `items` with at most `limit` in flight. */
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
@@ -70,11 +79,11 @@ export async function scoreAgent(agentDid: string, attestations: readonly string
   for (const c of checked) ('code' in c ? ignored.push(c) : ratings.push(c));
   const { kept, reused } = oneRatingPerReceipt(ratings);
   for (const id of reused) ignored.push({ id, code: 'RECEIPT_REUSED', message: 'another attestation already used this receipt' });
-  const trusted = new Set(policy.trustedAttesters ?? []);
+  const trusted = new Set([...(policy.trustedAttesters ?? []), ...(await vouchedAttesters(policy))]);
   const weightPolicy = {
     now: (policy.now ?? new Date()).getTime(),
     ...(policy.halfLifeSeconds ? { halfLifeSeconds: policy.halfLifeSeconds } : {}),
-    attesterWeight: (did: string) => (trusted.has(did) ? 1 : policy.unknownAttesterWeight ?? 0),
+    attesterWeight: (did: string) => policy.attesterWeight?.(did) ?? (trusted.has(did) ? 1 : policy.unknownAttesterWeight ?? 0),
   };
   const all = aggregate(kept, weightPolicy);
   const byDimension: ReputationScore['byDimension'] = {};

@@ -13,6 +13,15 @@ export interface ScorePolicy {
   halfLifeSeconds?: number;
   /** Attesters whose word counts fully (weight 1): e.g. counterparties this verifier knows. */
   trustedAttesters?: string[];
+  /**
+   * Identity issuers this verifier trusts: an attester that shows a valid
+   * credential about itself from one of them (in `attesterCredentials`) counts fully.
+   */
+  trustedIdentityIssuers?: string[];
+  /** Credentials attesters presented about themselves (JWTs), checked against trustedIdentityIssuers. */
+  attesterCredentials?: string[];
+  /** Full control: the weight in [0, 1] of each attester (overrides the lists above when it returns a number). */
+  attesterWeight?: (did: string) => number | undefined;
   /** Weight of any other attester. Default 0: strangers' feedback counts for nothing. */
   unknownAttesterWeight?: number;
   /** The agent's operator (from its AgentIdentityCredential): its feedback is self-attestation. */

@@ -177,3 +177,21 @@ describe('aggregation invariants (property, over verified ratings)', () => {
     );
   });
 });
+
+describe('attester trust through identity issuers', () => {
+  it('an attester vouched for by a trusted identity issuer counts; without the credential it weighs 0', async () => {
+    const { issueCredential } = await import('../../src/credentials/index.js');
+    const resolver = createResolver();
+    const agent = makeIssuer();
+    const registry = makeIssuer('P-256');
+    const shop = makeIssuer();
+    const receipt = await issueReceipt(agent, { counterparty: shop.did, interactionId: 'x' });
+    const att = await issueAttestation(shop, { receiptJwt: receipt.jwt, score: 0.6 });
+    const kyb = await issueCredential({ issuer: registry, subject: shop.did, type: 'BusinessRegistration', claims: { name: 'Shop Ltd' } });
+    const base = { resolver, status: async () => [] };
+    expect((await scoreAgent(agent.did, [att.jwt], base)).score).toBeNull();
+    expect((await scoreAgent(agent.did, [att.jwt], { ...base, trustedIdentityIssuers: [registry.did], attesterCredentials: [kyb.jwt] })).score).toBe(0.6);
+    expect((await scoreAgent(agent.did, [att.jwt], { ...base, trustedIdentityIssuers: [shop.did], attesterCredentials: [kyb.jwt] })).score).toBeNull();
+    expect((await scoreAgent(agent.did, [att.jwt], { ...base, attesterWeight: () => 0.5 })).score).toBe(0.6);
+  });
+});
