@@ -18,7 +18,7 @@ import {
   type Limits,
 } from '../agents/index.js';
 import type { Home } from '../home/home.js';
-import { formatReasons, leaf, readJwtArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { formatReasons, homeCommand, leaf, readJwtArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 import { mark, shortDid, table, tree } from './format.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -123,28 +123,27 @@ export function registerAgent(program: Command, ctx: CliContext): void {
       .option('--homepage <url>', 'homepage of the agent'),
     ['charter agent create --alias shopper --operator acme --name "Acme Shopper" --software shopper@1.4.2'],
   ).action((o: CommonOptions & { alias: string; operator: string; name?: string; software?: string; model?: string; homepage?: string }) =>
-    runCommand(
+    homeCommand(
       ctx,
       o,
-      () =>
-        withHome(ctx, o, async (home) => {
-          const operator = await home.issuer(o.operator);
-          let software: { name: string; version: string } | undefined;
-          if (o.software) {
-            const m = /^(.+)@([^@]+)$/.exec(o.software);
-            if (!m) throw new CharterError('INVALID_ARGUMENT', '--software must be NAME@VERSION');
-            software = { name: m[1]!, version: m[2]! };
-          }
-          const rec = await home.createIdentity({ alias: o.alias, meta: { role: 'agent', operator: operator.did } });
-          const identity = await issueAgentIdentity(home.store, operator, {
-            agent: rec.did,
-            name: o.name ?? o.alias,
-            ...(software ? { software } : {}),
-            ...(o.model ? { model: o.model } : {}),
-            ...(o.homepage ? { homepage: o.homepage } : {}),
-          });
-          return { alias: rec.alias, did: rec.did, operator: operator.did, identity: { id: identity.id, jwt: identity.jwt } };
-        }),
+      async (home) => {
+        const operator = await home.issuer(o.operator);
+        let software: { name: string; version: string } | undefined;
+        if (o.software) {
+          const m = /^(.+)@([^@]+)$/.exec(o.software);
+          if (!m) throw new CharterError('INVALID_ARGUMENT', '--software must be NAME@VERSION');
+          software = { name: m[1]!, version: m[2]! };
+        }
+        const rec = await home.createIdentity({ alias: o.alias, meta: { role: 'agent', operator: operator.did } });
+        const identity = await issueAgentIdentity(home.store, operator, {
+          agent: rec.did,
+          name: o.name ?? o.alias,
+          ...(software ? { software } : {}),
+          ...(o.model ? { model: o.model } : {}),
+          ...(o.homepage ? { homepage: o.homepage } : {}),
+        });
+        return { alias: rec.alias, did: rec.did, operator: operator.did, identity: { id: identity.id, jwt: identity.jwt } };
+      },
       (r) => `${r.alias}  ${r.did}\noperator ${r.operator}\nidentity credential ${r.identity.id}`,
     ),
   );
@@ -160,19 +159,18 @@ export function registerAgent(program: Command, ctx: CliContext): void {
     ),
     ['charter agent authorize --principal alice --agent did:key:z6Mk... --action purchase --max 50USD --budget 500USD/P30D --rate 10/PT1H --expires 7d --max-depth 1'],
   ).action((o: CommonOptions & LimitFlags & { principal: string; agent: string }) =>
-    runCommand(
+    homeCommand(
       ctx,
       o,
-      () =>
-        withHome(ctx, o, async (home) => {
-          const m = await issueMandate(home.store, await home.issuer(o.principal), {
-            agent: o.agent,
-            authority: authorityFrom(o),
-            validUntil: parseExpiry(o.expires),
-            baseUrl: await home.requirePublicUrl(),
-          });
-          return { id: m.id, jwt: m.jwt, statusIndex: m.statusIndex };
-        }),
+      async (home) => {
+        const m = await issueMandate(home.store, await home.issuer(o.principal), {
+          agent: o.agent,
+          authority: authorityFrom(o),
+          validUntil: parseExpiry(o.expires),
+          baseUrl: await home.requirePublicUrl(),
+        });
+        return { id: m.id, jwt: m.jwt, statusIndex: m.statusIndex };
+      },
       (r) => `mandate ${r.id}\n${r.jwt}`,
     ),
   );
@@ -189,20 +187,19 @@ export function registerAgent(program: Command, ctx: CliContext): void {
     ),
     ['charter agent delegate --from shopper --parent urn:uuid:... --to did:key:z6Mk... --action purchase --max 20USD --budget 100USD/P30D'],
   ).action((o: CommonOptions & LimitFlags & { from: string; parent: string; to: string }) =>
-    runCommand(
+    homeCommand(
       ctx,
       o,
-      () =>
-        withHome(ctx, o, async (home) => {
-          const m = await delegateMandate(home.store, await home.issuer(o.from), {
-            parentJwt: await mandateJwt(ctx, home, o.parent),
-            to: o.to,
-            authority: authorityFrom(o),
-            validUntil: parseExpiry(o.expires),
-            baseUrl: await home.requirePublicUrl(),
-          });
-          return { id: m.id, jwt: m.jwt, statusIndex: m.statusIndex, parentId: m.parentId };
-        }),
+      async (home) => {
+        const m = await delegateMandate(home.store, await home.issuer(o.from), {
+          parentJwt: await mandateJwt(ctx, home, o.parent),
+          to: o.to,
+          authority: authorityFrom(o),
+          validUntil: parseExpiry(o.expires),
+          baseUrl: await home.requirePublicUrl(),
+        });
+        return { id: m.id, jwt: m.jwt, statusIndex: m.statusIndex, parentId: m.parentId };
+      },
       (r) => `mandate ${r.id} (delegated from ${r.parentId})\n${r.jwt}`,
     ),
   );
@@ -217,22 +214,21 @@ export function registerAgent(program: Command, ctx: CliContext): void {
       .option('--mandate <id>', 'which of its mandates (default: the newest)'),
     ['charter agent present --agent shopper --aud did:web:shop.example --nonce 4f1c > vp.jwt'],
   ).action((o: CommonOptions & { agent: string; aud: string; nonce: string; mandate?: string }) =>
-    runCommand(
+    homeCommand(
       ctx,
       o,
-      () =>
-        withHome(ctx, o, async (home) => {
-          const me = await home.issuer(o.agent);
-          const ids = await home.store.listCredentials({ type: 'AgentIdentityCredential', subject: me.did });
-          const jwt = await createAgentPresentation({
-            agent: me,
-            ...(ids.length ? { identity: ids[ids.length - 1]!.jwt } : {}),
-            chain: await chainFor(home, me.did, o.mandate),
-            aud: o.aud,
-            nonce: o.nonce,
-          });
-          return { agent: me.did, jwt };
-        }),
+      async (home) => {
+        const me = await home.issuer(o.agent);
+        const ids = await home.store.listCredentials({ type: 'AgentIdentityCredential', subject: me.did });
+        const jwt = await createAgentPresentation({
+          agent: me,
+          ...(ids.length ? { identity: ids[ids.length - 1]!.jwt } : {}),
+          chain: await chainFor(home, me.did, o.mandate),
+          aud: o.aud,
+          nonce: o.nonce,
+        });
+        return { agent: me.did, jwt };
+      },
       (r) => r.jwt,
     ),
   );
@@ -304,14 +300,13 @@ export function registerAgent(program: Command, ctx: CliContext): void {
 
   leaf(agent.command('revoke').description('revoke a mandate; every link delegated below it stops working too').argument('<id>'), ['charter agent revoke urn:uuid:...']).action(
     (id: string, o: CommonOptions) =>
-      runCommand(
+      homeCommand(
         ctx,
         o,
-        () =>
-          withHome(ctx, o, async (home) => {
-            await revokeMandate(home.store, id, (did) => home.issuer(did));
-            return { revoked: id };
-          }),
+        async (home) => {
+          await revokeMandate(home.store, id, (did) => home.issuer(did));
+          return { revoked: id };
+        },
         (r) => `revoked ${r.revoked}`,
       ),
   );

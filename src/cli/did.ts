@@ -2,7 +2,7 @@ import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import { writeFileAtomic } from '../store/atomic.js';
-import { leaf, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { homeCommand, leaf, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 import { parseKeyType } from './id.js';
 
 /** did:web path to the file a static host must serve (did:web spec, "Read"). */
@@ -42,18 +42,17 @@ export function registerDid(program: Command, ctx: CliContext): void {
       .option('--out <dir>', 'directory of the web root to write into', '.'),
     ['charter did web init --domain example.com --out ./public', 'charter did web init --domain example.com:users:alice --alias alice'],
   ).action((opts: CommonOptions & { domain: string; alias?: string; key: string; out: string }) =>
-    runCommand(
+    homeCommand(
       ctx,
       opts,
-      () =>
-        withHome(ctx, opts, async (home) => {
-          const alias = opts.alias ?? opts.domain.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64);
-          const rec = await home.createIdentity({ alias, keyType: parseKeyType(opts.key), method: 'web', domain: opts.domain });
-          if (!rec.document) throw new CharterError('INTERNAL', 'did:web identity has no document');
-          const file = join(opts.out, didWebFilePath(rec.did));
-          writeFileAtomic(file, JSON.stringify(rec.document, null, 2) + '\n', 0o644);
-          return { alias: rec.alias, did: rec.did, file, publishAt: dirname(file) };
-        }),
+      async (home) => {
+        const alias = opts.alias ?? opts.domain.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64);
+        const rec = await home.createIdentity({ alias, keyType: parseKeyType(opts.key), method: 'web', domain: opts.domain });
+        if (!rec.document) throw new CharterError('INTERNAL', 'did:web identity has no document');
+        const file = join(opts.out, didWebFilePath(rec.did));
+        writeFileAtomic(file, JSON.stringify(rec.document, null, 2) + '\n', 0o644);
+        return { alias: rec.alias, did: rec.did, file, publishAt: dirname(file) };
+      },
       (r) => `${r.alias}  ${r.did}\nwrote ${r.file}: publish it so that it is served over https at the did:web URL`,
     ),
   );

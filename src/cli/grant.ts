@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import { parseExpiry } from '../encoding/duration.js';
 import { issueGrant, listGrants, resumeGrant, revokeGrant, revokeGrantsTo, suspendGrant, verifyGrant } from '../grants/index.js';
-import { formatReasons, leaf, readJwtArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { formatReasons, homeCommand, leaf, readJwtArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 import { shortDid, table } from './format.js';
 
 interface IssueOptions extends CommonOptions {
@@ -32,23 +32,22 @@ export function registerGrant(program: Command, ctx: CliContext): void {
       .requiredOption('--expires <when>', '30d, 12h, P30D or an ISO date'),
     ['charter grant issue --from alice --to did:web:shop.example --resource profile/email --action read --purpose "order updates" --expires 30d'],
   ).action((opts: IssueOptions) =>
-    runCommand(
+    homeCommand(
       ctx,
       opts,
-      () =>
-        withHome(ctx, opts, async (home) => {
-          const issuer = await home.issuer(opts.from);
-          const baseUrl = await home.requirePublicUrl();
-          const g = await issueGrant(home.store, issuer, {
-            grantee: opts.to,
-            resources: opts.resource,
-            actions: opts.action,
-            purpose: opts.purpose ?? 'unspecified',
-            validUntil: parseExpiry(opts.expires),
-            baseUrl,
-          });
-          return { id: g.id, jwt: g.jwt, statusIndex: g.statusIndex };
-        }),
+      async (home) => {
+        const issuer = await home.issuer(opts.from);
+        const baseUrl = await home.requirePublicUrl();
+        const g = await issueGrant(home.store, issuer, {
+          grantee: opts.to,
+          resources: opts.resource,
+          actions: opts.action,
+          purpose: opts.purpose ?? 'unspecified',
+          validUntil: parseExpiry(opts.expires),
+          baseUrl,
+        });
+        return { id: g.id, jwt: g.jwt, statusIndex: g.statusIndex };
+      },
       (r) => r.jwt,
     ),
   );
@@ -77,20 +76,19 @@ export function registerGrant(program: Command, ctx: CliContext): void {
     if (verb === 'revoke') cmd.option('--to <did>', 'revoke every grant to this grantee');
     leaf(cmd, [`charter grant ${verb} urn:uuid:...`, ...(verb === 'revoke' ? ['charter grant revoke --to did:web:shop.example'] : [])]).action(
       (id: string | undefined, opts: CommonOptions & { to?: string }) =>
-        runCommand(
+        homeCommand(
           ctx,
           opts,
-          () =>
-            withHome(ctx, opts, async (home) => {
-              const issuerFor = (did: string) => home.issuer(did);
-              if (opts.to) {
-                if (id) throw new CharterError('INVALID_ARGUMENT', 'give either a grant id or --to, not both');
-                return { revoked: await revokeGrantsTo(home.store, opts.to, issuerFor) };
-              }
-              if (!id) throw new CharterError('INVALID_ARGUMENT', 'name the grant to revoke, or --to DID (see `charter grant list`)');
-              await fn(home.store, id, issuerFor);
-              return { [PAST[verb]]: [id] };
-            }),
+          async (home) => {
+            const issuerFor = (did: string) => home.issuer(did);
+            if (opts.to) {
+              if (id) throw new CharterError('INVALID_ARGUMENT', 'give either a grant id or --to, not both');
+              return { revoked: await revokeGrantsTo(home.store, opts.to, issuerFor) };
+            }
+            if (!id) throw new CharterError('INVALID_ARGUMENT', 'name the grant to revoke, or --to DID (see `charter grant list`)');
+            await fn(home.store, id, issuerFor);
+            return { [PAST[verb]]: [id] };
+          },
           (r) => Object.entries(r).map(([k, ids]) => (ids.length ? ids.map((i) => `${k} ${i}`).join('\n') : `nothing to ${verb}`)).join('\n'),
         ),
     );

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import type { KeyType } from '../keys/types.js';
 import type { IdentityRecord } from '../store/types.js';
-import { leaf, parseJsonArg, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { homeCommand, leaf, parseJsonArg, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 import { multibaseToPrivateJwk } from '../keys/index.js';
 import { table } from './format.js';
 import { promptLine } from './prompt.js';
@@ -44,19 +44,18 @@ export function registerId(program: Command, ctx: CliContext): void {
       .option('--domain <domain>', 'for did:web: example.com or example.com:users:alice'),
     ['charter id create --alias alice', 'charter id create --alias shop --key p256 --method web --domain shop.example'],
   ).action((opts: CreateOptions) =>
-    runCommand(
+    homeCommand(
       ctx,
       opts,
-      () =>
-        withHome(ctx, opts, async (home) => {
-          const rec = await home.createIdentity({
-            alias: opts.alias,
-            keyType: parseKeyType(opts.key),
-            method: parseMethod(opts.method),
-            ...(opts.domain !== undefined ? { domain: opts.domain } : {}),
-          });
-          return { alias: rec.alias, did: rec.did };
-        }),
+      async (home) => {
+        const rec = await home.createIdentity({
+          alias: opts.alias,
+          keyType: parseKeyType(opts.key),
+          method: parseMethod(opts.method),
+          ...(opts.domain !== undefined ? { domain: opts.domain } : {}),
+        });
+        return { alias: rec.alias, did: rec.did };
+      },
       (r) => `${r.alias}  ${r.did}`,
     ),
   );
@@ -101,14 +100,13 @@ export function registerId(program: Command, ctx: CliContext): void {
   leaf(id.command('show').description('show one identity and its DID document').argument('<name-or-did>'), [
     'charter id show alice',
   ]).action((name: string, opts: CommonOptions) =>
-    runCommand(
+    homeCommand(
       ctx,
       opts,
-      () =>
-        withHome(ctx, opts, async (home) => {
-          const rec = await home.identity(name);
-          return { ...publicView(rec), document: rec.document ?? (await home.resolver.resolve(rec.did)) };
-        }),
+      async (home) => {
+        const rec = await home.identity(name);
+        return { ...publicView(rec), document: rec.document ?? (await home.resolver.resolve(rec.did)) };
+      },
       (r) => `alias:   ${r.alias}\ndid:     ${r.did}\nkid:     ${r.kid}\nkey:     ${r.keyType}\nmethod:  did:${r.method}\n\n${JSON.stringify(r.document, null, 2)}`,
     ),
   );
@@ -122,22 +120,21 @@ export function registerId(program: Command, ctx: CliContext): void {
       .option('--confirm <alias>', 'confirm a --private export without a prompt by repeating the alias'),
     ['charter id export alice > alice.did.json', 'charter id export alice --private --confirm alice > alice.key.jwk'],
   ).action((name: string, opts: CommonOptions & { private?: boolean; confirm?: string }) =>
-    runCommand(
+    homeCommand(
       ctx,
       opts,
-      () =>
-        withHome(ctx, opts, async (home) => {
-          const rec = await home.identity(name);
-          if (!opts.private) return rec.document ?? (await home.resolver.resolve(rec.did));
-          let confirmed = opts.confirm === rec.alias;
-          if (!confirmed && ctx.stdin.isTTY) {
-            confirmed = (await promptLine(`Type "${rec.alias}" to print its PRIVATE key: `)) === rec.alias;
-          }
-          if (!confirmed) {
-            throw new CharterError('INVALID_ARGUMENT', `exporting a private key needs confirmation: add --confirm ${rec.alias}`);
-          }
-          return { alias: rec.alias, did: rec.did, kid: rec.kid, privateJwk: await home.privateKey(rec) };
-        }),
+      async (home) => {
+        const rec = await home.identity(name);
+        if (!opts.private) return rec.document ?? (await home.resolver.resolve(rec.did));
+        let confirmed = opts.confirm === rec.alias;
+        if (!confirmed && ctx.stdin.isTTY) {
+          confirmed = (await promptLine(`Type "${rec.alias}" to print its PRIVATE key: `)) === rec.alias;
+        }
+        if (!confirmed) {
+          throw new CharterError('INVALID_ARGUMENT', `exporting a private key needs confirmation: add --confirm ${rec.alias}`);
+        }
+        return { alias: rec.alias, did: rec.did, kid: rec.kid, privateJwk: await home.privateKey(rec) };
+      },
       (r) => JSON.stringify(r, null, 2),
     ),
   );

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
-import { leaf, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { homeCommand, leaf, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 
 interface InitOptions extends CommonOptions {
   publicUrl?: string;
@@ -14,14 +14,13 @@ export function registerInit(program: Command, ctx: CliContext): void {
       .option('--public-url <url>', 'base URL under which this home publishes status lists'),
     ['CHARTER_PASSPHRASE=... charter init', 'charter init --public-url https://id.example.com'],
   ).action((opts: InitOptions) =>
-    runCommand(
+    homeCommand(
       ctx,
       opts,
-      () =>
-        withHome(ctx, opts, async (home) => {
-          const { created } = await home.init(opts.publicUrl);
-          return { home: home.dir, created, publicUrl: (await home.publicUrl()) ?? null };
-        }),
+      async (home) => {
+        const { created } = await home.init(opts.publicUrl);
+        return { home: home.dir, created, publicUrl: (await home.publicUrl()) ?? null };
+      },
       (r) => `${r.created ? 'Created' : 'Already initialized:'} Charter home at ${r.home}` + (r.publicUrl ? `\npublic URL: ${r.publicUrl}` : ''),
     ),
   );
@@ -30,16 +29,15 @@ export function registerInit(program: Command, ctx: CliContext): void {
   leaf(config.command('set').description('set a setting (public-url)').argument('<key>').argument('<value>'), [
     'charter config set public-url https://id.example.com',
   ]).action((key: string, value: string, opts: CommonOptions) =>
-    runCommand(
+    homeCommand(
       ctx,
       opts,
-      () =>
-        withHome(ctx, opts, async (home) => {
-          await home.passphrase();
-          if (key !== 'public-url') throw new CharterError('INVALID_ARGUMENT', `unknown setting "${key}" (known: public-url)`);
-          await home.setPublicUrl(value);
-          return { [key]: await home.publicUrl() };
-        }),
+      async (home) => {
+        await home.passphrase();
+        if (key !== 'public-url') throw new CharterError('INVALID_ARGUMENT', `unknown setting "${key}" (known: public-url)`);
+        await home.setPublicUrl(value);
+        return { [key]: await home.publicUrl() };
+      },
       (r) => Object.entries(r).map(([k, v]) => `${k} = ${v}`).join('\n'),
     ),
   );

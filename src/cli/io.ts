@@ -147,3 +147,8 @@ export function parseJsonArg(text: string, what: string): unknown {
 export function formatReasons(reasons: Reason[]): string {
   return reasons.map((r) => `  ✗ ${r.code}: ${r.message}${r.ref ? ` (${r.ref})` : ''}`).join('\n');
 }
+
+/** runCommand over an opened home: the common shape of a command that reads or writes the keystore. */
+export function homeCommand<T>(ctx: CliContext, opts: CommonOptions, collect: (home: Home) => Promise<T>, render: (result: T) => string): Promise<void> {
+  return runCommand(ctx, opts, () => withHome(ctx, opts, collect), render);
+}

@@ -6,7 +6,7 @@ import { setCredentialStatus } from '../status/index.js';
 import { parseMoney } from '../agents/index.js';
 import { ATTESTATION_TYPE, issueAttestation, issueReceipt, scoreAgent, type ReputationScore } from '../reputation/index.js';
 import type { Home } from '../home/home.js';
-import { leaf, readJwtArg, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { homeCommand, leaf, readJwtArg, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 import { shortDid, table } from './format.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -46,18 +46,17 @@ export function registerRep(program: Command, ctx: CliContext): void {
       .option('--digest <digest>', 'digest of what was exchanged'),
     ['charter rep receipt --agent shopper --counterparty did:web:shop.example --interaction order-1842 --amount 20USD > receipt.jwt'],
   ).action((o: CommonOptions & { agent: string; counterparty: string; interaction: string; amount?: string; digest?: string }) =>
-    runCommand(
+    homeCommand(
       ctx,
       o,
-      () =>
-        withHome(ctx, o, async (home) => {
-          const r = await issueReceipt(
-            await home.issuer(o.agent),
-            { counterparty: o.counterparty, interactionId: o.interaction, ...(o.amount ? { amount: parseMoney(o.amount) } : {}), ...(o.digest ? { digest: o.digest } : {}) },
-            home.store,
-          );
-          return { id: r.id, jwt: r.jwt };
-        }),
+      async (home) => {
+        const r = await issueReceipt(
+          await home.issuer(o.agent),
+          { counterparty: o.counterparty, interactionId: o.interaction, ...(o.amount ? { amount: parseMoney(o.amount) } : {}), ...(o.digest ? { digest: o.digest } : {}) },
+          home.store,
+        );
+        return { id: r.id, jwt: r.jwt };
+      },
       (r) => r.jwt,
     ),
   );
@@ -157,39 +156,37 @@ export function registerRep(program: Command, ctx: CliContext): void {
       .option('--allow-loopback', 'allow loopback/http DID and status URLs (local testing)'),
     ['charter rep score did:key:z6Mk... --trust did:web:shop.example --half-life P90D'],
   ).action((did: string, o: CommonOptions & { halfLife?: string; trust?: string[]; unknownWeight: string; operator?: string }) =>
-    runCommand(
+    homeCommand(
       ctx,
       o,
-      () =>
-        withHome(ctx, o, async (home) => {
-          const unknown = Number(o.unknownWeight);
-          if (!(unknown >= 0 && unknown <= 1)) throw new CharterError('INVALID_ARGUMENT', '--unknown-weight must be from 0 to 1');
-          const operator = o.operator ?? (await operatorOf(home, did));
-          const s = await scoreAgent(did, await attestationsAbout(home, did), {
-            resolver: home.resolver,
-            status: home.status,
-            trustedAttesters: o.trust ?? [],
-            unknownAttesterWeight: unknown,
-            ...(o.halfLife ? { halfLifeSeconds: parseDuration(o.halfLife) } : {}),
-            ...(operator ? { operator } : {}),
-          });
-          return { agent: did, ...s };
-        }),
+      async (home) => {
+        const unknown = Number(o.unknownWeight);
+        if (!(unknown >= 0 && unknown <= 1)) throw new CharterError('INVALID_ARGUMENT', '--unknown-weight must be from 0 to 1');
+        const operator = o.operator ?? (await operatorOf(home, did));
+        const s = await scoreAgent(did, await attestationsAbout(home, did), {
+          resolver: home.resolver,
+          status: home.status,
+          trustedAttesters: o.trust ?? [],
+          unknownAttesterWeight: unknown,
+          ...(o.halfLife ? { halfLifeSeconds: parseDuration(o.halfLife) } : {}),
+          ...(operator ? { operator } : {}),
+        });
+        return { agent: did, ...s };
+      },
       renderScore,
     ),
   );
 
   leaf(rep.command('revoke').description('withdraw an attestation you issued').argument('<id>'), ['charter rep revoke urn:uuid:...']).action((id: string, o: CommonOptions) =>
-    runCommand(
+    homeCommand(
       ctx,
       o,
-      () =>
-        withHome(ctx, o, async (home) => {
-          const rec = await home.store.getCredential(id);
-          if (!rec || rec.direction !== 'issued' || !rec.types.includes(ATTESTATION_TYPE)) throw new CharterError('NOT_FOUND', `no attestation ${id.slice(0, 80)} issued from this home`);
-          await setCredentialStatus(home.store, id, 'revocation', true, (d) => home.issuer(d));
-          return { revoked: id };
-        }),
+      async (home) => {
+        const rec = await home.store.getCredential(id);
+        if (!rec || rec.direction !== 'issued' || !rec.types.includes(ATTESTATION_TYPE)) throw new CharterError('NOT_FOUND', `no attestation ${id.slice(0, 80)} issued from this home`);
+        await setCredentialStatus(home.store, id, 'revocation', true, (d) => home.issuer(d));
+        return { revoked: id };
+      },
       (r) => `revoked ${r.revoked}`,
     ),
   );

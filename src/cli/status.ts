@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { currentStatusListJwt } from '../status/index.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { didWebPath } from '../http/did-web-path.js';
-import { leaf, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { homeCommand, leaf, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 import { table } from './format.js';
 
 export function registerStatus(program: Command, ctx: CliContext): void {
@@ -37,26 +37,25 @@ export function registerStatus(program: Command, ctx: CliContext): void {
       .requiredOption('--out <dir>', 'web root to write into'),
     ['charter status publish --out ./public && rsync -a ./public/ host:/var/www/'],
   ).action((opts: CommonOptions & { out: string }) =>
-    runCommand(
+    homeCommand(
       ctx,
       opts,
-      () =>
-        withHome(ctx, opts, async (home) => {
-          const files: string[] = [];
-          for (const list of await home.store.listStatusLists()) {
-            const jwt = await currentStatusListJwt(home.store, list.id, (did) => home.issuer(did));
-            const file = join(opts.out, 'status', list.id);
-            writeFileAtomic(file, jwt, 0o644);
-            files.push(file);
-          }
-          for (const rec of await home.store.listIdentities()) {
-            if (rec.method !== 'web' || !rec.document) continue;
-            const file = join(opts.out, ...didWebPath(rec.did).split('/').filter(Boolean));
-            writeFileAtomic(file, JSON.stringify(rec.document, null, 2) + '\n', 0o644);
-            files.push(file);
-          }
-          return { out: opts.out, files };
-        }),
+      async (home) => {
+        const files: string[] = [];
+        for (const list of await home.store.listStatusLists()) {
+          const jwt = await currentStatusListJwt(home.store, list.id, (did) => home.issuer(did));
+          const file = join(opts.out, 'status', list.id);
+          writeFileAtomic(file, jwt, 0o644);
+          files.push(file);
+        }
+        for (const rec of await home.store.listIdentities()) {
+          if (rec.method !== 'web' || !rec.document) continue;
+          const file = join(opts.out, ...didWebPath(rec.did).split('/').filter(Boolean));
+          writeFileAtomic(file, JSON.stringify(rec.document, null, 2) + '\n', 0o644);
+          files.push(file);
+        }
+        return { out: opts.out, files };
+      },
       (r) => (r.files.length ? r.files.map((f) => `wrote ${f}`).join('\n') : 'nothing to publish'),
     ),
   );

@@ -4,7 +4,7 @@ import { parseExpiry } from '../encoding/duration.js';
 import { issueCredential, verifyCredential, schemaIdFor } from '../credentials/index.js';
 import type { CredentialFormat, CredentialVerification } from '../credentials/types.js';
 import type { Home } from '../home/home.js';
-import { formatReasons, leaf, parseJsonArg, readJwtArg, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { formatReasons, homeCommand, leaf, parseJsonArg, readJwtArg, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 
 interface IssueOptions extends CommonOptions {
   issuer: string;
@@ -63,40 +63,39 @@ export function registerVc(program: Command, ctx: CliContext): void {
       'charter vc issue --issuer alice --subject did:key:z6Mk... --type EmailCredential --claims claims.json --format vc-jwt-1.1',
     ],
   ).action((opts: IssueOptions) =>
-    runCommand(
+    homeCommand(
       ctx,
       opts,
-      () =>
-        withHome(ctx, opts, async (home) => {
-          const claims = parseJsonArg(await readTextArg(ctx, opts.claims, 'claims'), 'claims');
-          if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) {
-            throw new CharterError('INVALID_ARGUMENT', 'claims must be a JSON object');
-          }
-          const issuer = await home.issuer(opts.issuer);
-          const schemaId = schemaIdFor(opts.type);
-          const issued = await issueCredential({
-            issuer,
-            subject: opts.subject,
-            type: opts.type,
-            claims: claims as Record<string, unknown>,
-            format: parseFormat(opts.format),
-            ...(opts.validUntil !== undefined ? { validUntil: parseExpiry(opts.validUntil) } : {}),
-            ...(opts.validFrom !== undefined ? { validFrom: parseExpiry(opts.validFrom) } : {}),
-            ...(schemaId !== undefined ? { credentialSchema: { id: schemaId, type: 'JsonSchema' as const } } : {}),
-          });
-          await home.store.putCredential({
-            id: issued.id,
-            jwt: issued.jwt,
-            direction: 'issued',
-            issuer: issuer.did,
-            subject: opts.subject,
-            types: issued.credential.type.filter((t) => t !== 'VerifiableCredential'),
-            ...(issued.credential.validFrom ? { validFrom: issued.credential.validFrom } : {}),
-            ...(issued.credential.validUntil ? { validUntil: issued.credential.validUntil } : {}),
-            createdAt: new Date().toISOString(),
-          });
-          return { id: issued.id, jwt: issued.jwt };
-        }),
+      async (home) => {
+        const claims = parseJsonArg(await readTextArg(ctx, opts.claims, 'claims'), 'claims');
+        if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) {
+          throw new CharterError('INVALID_ARGUMENT', 'claims must be a JSON object');
+        }
+        const issuer = await home.issuer(opts.issuer);
+        const schemaId = schemaIdFor(opts.type);
+        const issued = await issueCredential({
+          issuer,
+          subject: opts.subject,
+          type: opts.type,
+          claims: claims as Record<string, unknown>,
+          format: parseFormat(opts.format),
+          ...(opts.validUntil !== undefined ? { validUntil: parseExpiry(opts.validUntil) } : {}),
+          ...(opts.validFrom !== undefined ? { validFrom: parseExpiry(opts.validFrom) } : {}),
+          ...(schemaId !== undefined ? { credentialSchema: { id: schemaId, type: 'JsonSchema' as const } } : {}),
+        });
+        await home.store.putCredential({
+          id: issued.id,
+          jwt: issued.jwt,
+          direction: 'issued',
+          issuer: issuer.did,
+          subject: opts.subject,
+          types: issued.credential.type.filter((t) => t !== 'VerifiableCredential'),
+          ...(issued.credential.validFrom ? { validFrom: issued.credential.validFrom } : {}),
+          ...(issued.credential.validUntil ? { validUntil: issued.credential.validUntil } : {}),
+          createdAt: new Date().toISOString(),
+        });
+        return { id: issued.id, jwt: issued.jwt };
+      },
       (r) => r.jwt,
     ),
   );

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { createPresentation, verifyPresentation } from '../credentials/index.js';
 import type { PresentationVerification } from '../credentials/types.js';
 import type { Home } from '../home/home.js';
-import { formatReasons, leaf, readJwtArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { formatReasons, homeCommand, leaf, readJwtArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 import { renderVerification } from './vc.js';
 
 /** A credential argument: a JWT, a file, or the id of a credential in the store. */
@@ -42,16 +42,15 @@ export function registerVp(program: Command, ctx: CliContext): void {
       .argument('<credential...>', 'credential JWTs, files, or ids of credentials in this home'),
     ['charter vp create --holder bob --aud did:web:shop.example --nonce 8f2c cred.jwt > vp.jwt'],
   ).action((creds: string[], opts: CommonOptions & { holder: string; aud: string; nonce: string; expiresIn: string }) =>
-    runCommand(
+    homeCommand(
       ctx,
       opts,
-      () =>
-        withHome(ctx, opts, async (home) => {
-          const holder = await home.issuer(opts.holder);
-          const credentials = await Promise.all(creds.map((c) => credentialArg(ctx, home, c)));
-          const jwt = await createPresentation({ holder, credentials, aud: opts.aud, nonce: opts.nonce, expiresInSeconds: Number(opts.expiresIn) });
-          return { holder: holder.did, jwt };
-        }),
+      async (home) => {
+        const holder = await home.issuer(opts.holder);
+        const credentials = await Promise.all(creds.map((c) => credentialArg(ctx, home, c)));
+        const jwt = await createPresentation({ holder, credentials, aud: opts.aud, nonce: opts.nonce, expiresInSeconds: Number(opts.expiresIn) });
+        return { holder: holder.did, jwt };
+      },
       (r) => r.jwt,
     ),
   );
