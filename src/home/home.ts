@@ -51,6 +51,8 @@ export class Home {
   readonly status: StatusChecker;
   readonly allowLoopback: boolean;
   readonly #askPassphrase: () => Promise<string>;
+  /** Asks again on a terminal when a new passphrase is chosen; undefined without a terminal. */
+  readonly #confirmPassphrase: (() => Promise<string>) | undefined;
   #passphrase: string | undefined;
   readonly #issuers = new Map<string, Issuer>();
 
@@ -63,6 +65,8 @@ export class Home {
     this.resolver = createResolver(net);
     this.status = createStatusChecker({ resolver: this.resolver, ...net });
     this.#askPassphrase = options.passphrase ?? (() => getPassphrase({ env }));
+    this.#confirmPassphrase =
+      options.passphrase === undefined && !env.CHARTER_PASSPHRASE && process.stdin.isTTY ? () => getPassphrase({ env, prompt: 'Repeat the passphrase: ' }) : undefined;
   }
 
   /** The passphrase, asked once and checked against the home's check value. */
@@ -87,6 +91,9 @@ export class Home {
       await this.passphrase();
     } else {
       const p = await this.#askPassphrase();
+      if (this.#confirmPassphrase && (await this.#confirmPassphrase()) !== p) {
+        throw new CharterError('INVALID_ARGUMENT', 'the two passphrases differ: nothing was created');
+      }
       if (p.length < 8) throw new CharterError('INVALID_ARGUMENT', 'the passphrase must have at least 8 characters');
       await this.store.setConfig(PASSPHRASE_CHECK, createPassphraseCheck(p));
       this.#passphrase = p;
