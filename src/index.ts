@@ -11,6 +11,8 @@ export * from './did/index.js';
 export * from './credentials/index.js';
 export * from './status/index.js';
 export * from './grants/index.js';
+export * from './agents/index.js';
+export * from './reputation/index.js';
 export * from './store/index.js';
 export { Home, openHome, type HomeOptions, type CreateIdentityInput } from './home/home.js';
 export { serveHome, type ServeOptions, type RunningServer } from './http/serve.js';
