@@ -51,8 +51,8 @@ export async function runCli(argv: string[], ctx: CliContext = defaultContext())
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) {
-      const ok = e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help';
-      ctx.setExitCode(ok ? EXIT.OK : EXIT.USAGE);
+      // --help and --version exit 0; a noun without its verb shows help and is a usage error.
+      ctx.setExitCode(e.exitCode === 0 ? EXIT.OK : EXIT.USAGE);
       return;
     }
     ctx.stderr(`charter: ${e instanceof Error ? e.message : String(e)} [INTERNAL]`);

@@ -93,6 +93,12 @@ describe('charter CLI (built binary, as a user runs it)', () => {
     expect((await charter(['did', 'resolve', 'did:example:1'], env)).code).toBe(3);
   });
 
+  it('a noun without its verb is a usage error; --help and --version exit 0', async () => {
+    expect((await charter(['grant'], env)).code).toBe(2);
+    expect((await charter(['nosuch'], env)).code).toBe(2);
+    expect((await charter(['--version'], env)).code).toBe(0);
+  });
+
   it('--help shows examples', async () => {
     const r = await charter(['vc', 'issue', '--help'], env);
     expect(r.code).toBe(0);
