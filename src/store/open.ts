@@ -15,5 +15,14 @@ export interface OpenStoreOptions {
 export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
   const env = options.env ?? process.env;
   const home = ensureHome(options.home ?? resolveHome(env));
+  // ---- PostgreSQL branch (owner: postgres store) ----
+  const url = env.CHARTER_STORE;
+  if (url !== undefined && /^postgres(?:ql)?:\/\//.test(url)) {
+    // Loaded on demand: an embedded (SQLite) home never loads the pg driver.
+    const { openPostgresStore } = await import('./postgres.js');
+    const schema = env.CHARTER_STORE_SCHEMA;
+    return openPostgresStore(url, schema !== undefined && schema.length > 0 ? { schema } : {});
+  }
+  // ---- end PostgreSQL branch ----
   return openSqliteStore(join(home, 'charter.db'));
 }

@@ -1,0 +1,54 @@
+import type { CredentialRecord, IdentityRecord, StatusListRecord } from './types.js';
+
+/** PostgreSQL rows -> store records, the same shapes the SQLite store returns (absent, not null). */
+export type Row = Record<string, unknown>;
+
+const parse = <T>(v: unknown): T | undefined => (typeof v === 'string' ? (JSON.parse(v) as T) : undefined);
+const opt = <K extends string, V>(k: K, v: V | null | undefined): { [P in K]?: V } => (v === null || v === undefined ? {} : ({ [k]: v } as { [P in K]?: V }));
+
+export function identityRow(r: Row): IdentityRecord {
+  return {
+    alias: r.alias as string,
+    did: r.did as string,
+    kid: r.kid as string,
+    keyType: r.key_type as IdentityRecord['keyType'],
+    method: r.method as IdentityRecord['method'],
+    publicJwk: JSON.parse(r.public_jwk as string) as IdentityRecord['publicJwk'],
+    sealedPrivateKey: r.sealed as string,
+    ...opt('document', parse<Record<string, unknown>>(r.document)),
+    ...opt('meta', parse<Record<string, unknown>>(r.meta)),
+    createdAt: r.created_at as string,
+  };
+}
+
+export function credentialRow(r: Row): CredentialRecord {
+  return {
+    id: r.id as string,
+    jwt: r.jwt as string,
+    direction: r.direction as CredentialRecord['direction'],
+    issuer: r.issuer as string,
+    ...opt('subject', r.subject as string | null),
+    types: r.types as string[],
+    ...opt('validFrom', r.valid_from as string | null),
+    ...opt('validUntil', r.valid_until as string | null),
+    ...opt('parentId', r.parent_id as string | null),
+    createdAt: r.created_at as string,
+  };
+}
+
+export function statusListRow(r: Row): StatusListRecord {
+  return {
+    id: r.id as string,
+    issuerDid: r.issuer_did as string,
+    purpose: r.purpose as StatusListRecord['purpose'],
+    size: r.size as number,
+    ttlSeconds: r.ttl_seconds as number,
+    url: r.url as string,
+    bits: new Uint8Array(r.bits as Buffer),
+    version: r.version as number,
+    ...opt('signedJwt', r.signed_jwt as string | null),
+    ...opt('signedVersion', r.signed_version as number | null),
+    allocated: r.allocated as number,
+    createdAt: r.created_at as string,
+  };
+}

@@ -1,0 +1,144 @@
+import type { Pool, PoolClient } from 'pg';
+import { CharterError } from '../errors.js';
+
+/**
+ * Running one store operation against a pool, with the fault rules of the
+ * PostgreSQL store:
+ * - a connection fault before COMMIT was sent leaves nothing behind (the
+ *   server rolls back a transaction whose connection dies), so it is retried
+ *   a bounded number of times;
+ * - a fault while COMMIT is in flight leaves the outcome unknown: the
+ *   operation is confirmed by reading back what it wrote, and when that is
+ *   not possible it fails with STORE_UNAVAILABLE. It never reports success
+ *   for a write that was not committed.
+ * - serialization failures and deadlocks are retried too.
+ */
+export interface RetryPolicy {
+  /** Attempts in all, including the first (default 6). */
+  attempts: number;
+  /** First back-off in ms, doubled each time with jitter (default 50). */
+  baseDelayMs: number;
+  /** Longest back-off in ms (default 1000). */
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 6, baseDelayMs: 50, maxDelayMs: 1000 };
+
+export interface RunOptions<T> {
+  /** Wrap in BEGIN/COMMIT. */
+  tx: boolean;
+  /** Safe to run twice (reads, upserts): an unknown outcome is simply retried. */
+  idempotent?: boolean;
+  /** After an unknown COMMIT outcome: does the database hold what the attempt wrote? */
+  confirm?: (q: PoolClient, value: T) => Promise<boolean>;
+  /** Also retry on unique violations (a race the operation resolves by trying again). */
+  retryOnConflict?: boolean;
+}
+
+type Fault = 'connection' | 'busy' | 'refused' | 'conflict' | 'other';
+
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED']);
+const CONNECTION_MESSAGES = /Connection terminated|not queryable|timeout exceeded when trying to connect/;
+
+/** Sorts a driver error by what the store should do about it. */
+export function classify(e: unknown): Fault {
+  const code = typeof (e as { code?: unknown }).code === 'string' ? (e as { code: string }).code : '';
+  // SQLSTATE class 08 (connection exception), 57P01-03 (server shutting down or starting up), 53300 (too many connections).
+  if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300') return 'connection';
+  if (CONNECTION_CODES.has(code)) return 'connection';
+  if (code === '' && e instanceof Error && CONNECTION_MESSAGES.test(e.message)) return 'connection';
+  if (code === '40001' || code === '40P01') return 'busy';
+  // 28xxx authentication, 3D000 no such database: the store cannot be used as configured.
+  if (code.startsWith('28') || code === '3D000') return 'refused';
+  if (code === '23505') return 'conflict';
+  // 57014: statement_timeout (a lock held too long, an overloaded server): reported, not retried.
+  if (code === '57014') return 'refused';
+  return 'other';
+}
+
+/** Maps a driver error to a CharterError; never echoes the URL, values or SQL. */
+export function toCharterError(e: unknown): CharterError {
+  if (e instanceof CharterError) return e;
+  const code = typeof (e as { code?: unknown }).code === 'string' ? (e as { code: string }).code : 'unknown';
+  switch (classify(e)) {
+    case 'connection':
+    case 'refused':
+      return new CharterError('STORE_UNAVAILABLE', `the PostgreSQL store is unavailable (${code})`, { cause: e });
+    case 'busy':
+      return new CharterError('STORE_UNAVAILABLE', 'the store is busy: try again', { cause: e });
+    case 'conflict':
+      return new CharterError('ALREADY_EXISTS', 'that record already exists', { cause: e });
+    default:
+      return new CharterError('STORE_ERROR', `store operation failed (${code})`, { cause: e });
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function backoff(policy: RetryPolicy, attempt: number): Promise<void> {
+  const d = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
+  return sleep(d / 2 + Math.random() * (d / 2));
+}
+
+const unknownOutcome = (cause: unknown) =>
+  new CharterError('STORE_UNAVAILABLE', 'the PostgreSQL connection failed while committing: the outcome is unknown, nothing was confirmed', { cause });
+
+export function createRunner(pool: Pool, policy: RetryPolicy) {
+  async function run<T>(opts: RunOptions<T>, fn: (q: PoolClient) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const last = attempt + 1 >= policy.attempts;
+      let client: PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (e) {
+        if (classify(e) === 'connection' && !last) {
+          await backoff(policy, attempt);
+          continue;
+        }
+        throw toCharterError(e);
+      }
+      let committing = false;
+      let value: T;
+      try {
+        if (opts.tx) await client.query('BEGIN');
+        value = await fn(client);
+        if (opts.tx) {
+          committing = true;
+          await client.query('COMMIT');
+        }
+        client.release();
+        return value;
+      } catch (e) {
+        const fault = e instanceof CharterError ? 'charter' : classify(e);
+        if (fault === 'connection') client.release(e instanceof Error ? e : true);
+        else {
+          if (opts.tx) await client.query('ROLLBACK').catch(() => undefined);
+          client.release();
+        }
+        if (fault === 'charter') throw e;
+        if (fault === 'connection' && (committing || !opts.tx) && !opts.idempotent) {
+          if (opts.confirm && (await confirmed(opts.confirm, value!))) return value!;
+          throw unknownOutcome(e);
+        }
+        const retry = fault === 'connection' || fault === 'busy' || (fault === 'conflict' && opts.retryOnConflict === true);
+        if (retry && !last) {
+          await backoff(policy, attempt);
+          continue;
+        }
+        throw toCharterError(e);
+      }
+    }
+  }
+
+  async function confirmed<T>(confirm: (q: PoolClient, value: T) => Promise<boolean>, value: T): Promise<boolean> {
+    try {
+      return await run({ tx: false, idempotent: true }, (q) => confirm(q, value));
+    } catch {
+      return false;
+    }
+  }
+
+  return run;
+}
+
+export type Runner = ReturnType<typeof createRunner>;

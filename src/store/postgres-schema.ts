@@ -1,0 +1,86 @@
+import { escapeIdentifier, type PoolClient } from 'pg';
+import { CharterError } from '../errors.js';
+
+/**
+ * Schema migrations of the PostgreSQL store, applied in order; the table
+ * `charter_migrations` records each version applied. `s` is the quoted
+ * schema name. Text that is sorted or compared for order is COLLATE "C" so
+ * lists come back in the same (bytewise) order as from SQLite, whatever the
+ * database's locale. Amounts are scaled by 10^18 (encoding/decimal.ts) and
+ * kept as NUMERIC(78,0): exact, and wide enough for any 18.18 decimal.
+ */
+export const PG_MIGRATIONS: readonly ((s: string) => string)[] = [
+  (s) => `
+  CREATE TABLE ${s}.config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE ${s}.identities (
+    alias TEXT COLLATE "C" PRIMARY KEY, did TEXT NOT NULL UNIQUE, kid TEXT NOT NULL, key_type TEXT NOT NULL,
+    method TEXT NOT NULL, public_jwk TEXT NOT NULL, sealed TEXT NOT NULL, document TEXT, meta TEXT,
+    created_at TEXT COLLATE "C" NOT NULL
+  );
+  CREATE TABLE ${s}.credentials (
+    id TEXT COLLATE "C" PRIMARY KEY, jwt TEXT NOT NULL, direction TEXT NOT NULL CHECK (direction IN ('issued', 'held')),
+    issuer TEXT NOT NULL, subject TEXT, types TEXT[] NOT NULL, valid_from TEXT, valid_until TEXT,
+    parent_id TEXT, created_at TEXT COLLATE "C" NOT NULL
+  );
+  CREATE INDEX credentials_issuer ON ${s}.credentials (issuer);
+  CREATE INDEX credentials_subject ON ${s}.credentials (subject);
+  CREATE INDEX credentials_parent ON ${s}.credentials (parent_id);
+  CREATE INDEX credentials_types ON ${s}.credentials USING GIN (types);
+  CREATE TABLE ${s}.status_lists (
+    id TEXT COLLATE "C" PRIMARY KEY, issuer_did TEXT NOT NULL, purpose TEXT NOT NULL, size INTEGER NOT NULL,
+    ttl_seconds INTEGER NOT NULL, url TEXT NOT NULL, bits BYTEA NOT NULL, version INTEGER NOT NULL,
+    signed_jwt TEXT, signed_version INTEGER, allocated INTEGER NOT NULL, created_at TEXT COLLATE "C" NOT NULL
+  );
+  CREATE TABLE ${s}.status_allocations (
+    list_id TEXT COLLATE "C" NOT NULL REFERENCES ${s}.status_lists (id), idx INTEGER NOT NULL, credential_id TEXT NOT NULL,
+    PRIMARY KEY (list_id, idx)
+  );
+  CREATE INDEX status_allocations_credential ON ${s}.status_allocations (credential_id);
+  -- One row per mandate ever charged: the row reserve() locks (FOR UPDATE) to serialise spends on that mandate.
+  CREATE TABLE ${s}.mandates (id TEXT COLLATE "C" PRIMARY KEY);
+  -- A reservation id is used once, even by reservations over disjoint mandates.
+  CREATE TABLE ${s}.reservations (id TEXT PRIMARY KEY);
+  CREATE TABLE ${s}.ledger (
+    reservation_id TEXT NOT NULL REFERENCES ${s}.reservations (id), mandate_id TEXT NOT NULL,
+    amount NUMERIC(78, 0) NOT NULL, currency TEXT NOT NULL, at BIGINT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('reserved', 'committed', 'released')),
+    PRIMARY KEY (reservation_id, mandate_id)
+  );
+  CREATE INDEX ledger_mandate_at ON ${s}.ledger (mandate_id, at);
+  CREATE TABLE ${s}.nonces (scope TEXT NOT NULL, value TEXT NOT NULL, expires_at BIGINT NOT NULL, PRIMARY KEY (scope, value));
+  CREATE INDEX nonces_expires ON ${s}.nonces (expires_at);
+  `,
+];
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** The quoted schema name; only plain lower-case identifiers, so no quoting surprises. */
+export function quoteSchema(schema: string): string {
+  if (!SCHEMA_NAME.test(schema)) throw new CharterError('INVALID_ARGUMENT', 'a PostgreSQL schema name is 1-63 of a-z, 0-9 and _, not starting with a digit');
+  return escapeIdentifier(schema);
+}
+
+/**
+ * Brings the schema up to date, inside the caller's transaction. Safe when
+ * many instances start at once: a transaction-scoped advisory lock per schema
+ * lets one migrate while the others wait, then find nothing left to do; DDL
+ * is transactional, so a crash leaves either the old or the new version.
+ */
+export async function migrate(q: PoolClient, schema: string, migrations: readonly ((s: string) => string)[] = PG_MIGRATIONS): Promise<void> {
+  const s = quoteSchema(schema);
+  await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`charter.migrate:${schema}`]);
+  // Create the schema only when missing: CREATE SCHEMA IF NOT EXISTS still needs CREATE on the database.
+  const ns = await q.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+  if (ns.rowCount === 0) await q.query(`CREATE SCHEMA ${s}`);
+  await q.query(`CREATE TABLE IF NOT EXISTS ${s}.charter_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
+  const r = await q.query<{ v: number }>(`SELECT coalesce(max(version), 0)::int AS v FROM ${s}.charter_migrations`);
+  const current = r.rows[0]!.v;
+  if (current > migrations.length) {
+    // Fail closed: a newer Charter changed the tables; reading them with older rules could overspend.
+    throw new CharterError('STORE_ERROR', `the PostgreSQL schema is at version ${current}, newer than this Charter knows (${migrations.length}): upgrade Charter`);
+  }
+  for (let v = current; v < migrations.length; v++) {
+    await q.query(migrations[v]!(s));
+    await q.query(`INSERT INTO ${s}.charter_migrations (version) VALUES ($1)`, [v + 1]);
+  }
+}

@@ -1,0 +1,104 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CharterError } from '../../src/errors.js';
+import { openPostgresStore } from '../../src/store/postgres.js';
+import type { LedgerEntry, Store } from '../../src/store/types.js';
+import { tempDir } from '../helpers.js';
+import { pgScript, pgUrlOrReport, sql } from './fixtures/pg-env.js';
+
+// Restarts a PostgreSQL server under load, so it runs a throwaway cluster of its
+// own (scripts/pg-test.sh with a separate state file), not the shared test server.
+const shared = pgUrlOrReport('postgres store, server restart');
+
+interface Outcome {
+  id: string;
+  ok?: boolean;
+  code?: string;
+  /** Finished after the last restart completed. */
+  late: boolean;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const chain = (amount: string): LedgerEntry[] => [
+  { mandateId: 'parent', amount, currency: 'USD', budget: { amount: '1000000', currency: 'USD', periodSeconds: 3600 } },
+  { mandateId: 'child', amount, currency: 'USD', budget: { amount: '1000000', currency: 'USD', periodSeconds: 3600 }, rate: { count: 1_000_000, periodSeconds: 3600 } },
+];
+
+/** `clients` loops reserving on one store until stopped; records every outcome. */
+function hammer(store: Store, tag: string, clients: number, phase: { stop: boolean; late: boolean }): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  let n = 0;
+  const loop = async () => {
+    while (!phase.stop) {
+      const id = `${tag}-${n++}`;
+      try {
+        const r = await store.reserve({ reservationId: id, at: new Date(), entries: chain('1') });
+        outcomes.push({ id, ok: r.ok, late: phase.late });
+      } catch (e) {
+        outcomes.push({ id, code: e instanceof CharterError ? e.code : `not a CharterError: ${String(e)}`, late: phase.late });
+        await sleep(5);
+      }
+    }
+  };
+  return Promise.all(Array.from({ length: clients }, loop)).then(() => outcomes);
+}
+
+if (shared) {
+  describe('postgres store across server restarts', () => {
+    const state = join(tempDir(), 'pg.state');
+    let url = '';
+    beforeAll(async () => {
+      const out = await pgScript(state, 'start');
+      url = /CHARTER_TEST_PG_URL=(\S+)/.exec(out)![1]!;
+    }, 120_000);
+    afterAll(() => pgScript(state, 'stop'), 60_000);
+
+    it('reservations in flight: every ok is in the ledger, every failure is STORE_UNAVAILABLE, and the store recovers', async () => {
+      // One store retries transient faults (the default); one gives up at once, so failures surely happen.
+      const patient = await openPostgresStore(url, { poolSize: 8 });
+      const hasty = await openPostgresStore(url, { poolSize: 8, retry: { attempts: 1 } });
+      const bootedAt = async () => (await sql<{ t: string }>(url, 'SELECT pg_postmaster_start_time()::text AS t'))[0]!.t;
+      const before = await bootedAt();
+
+      const phase = { stop: false, late: false };
+      const runs = [hammer(patient, 'patient', 8, phase), hammer(hasty, 'hasty', 8, phase)];
+      await sleep(400);
+      await pgScript(state, 'restart', 'fast');
+      await sleep(500);
+      // A crash-like stop too: committed entries must come back through WAL recovery.
+      await pgScript(state, 'restart', 'immediate');
+      phase.late = true;
+      await sleep(1500);
+      phase.stop = true;
+      const [p, h] = await Promise.all(runs);
+      expect(await bootedAt()).not.toBe(before);
+
+      const all = [...p!, ...h!];
+      const rows = await sql<{ reservation_id: string; n: number }>(url, 'SELECT reservation_id, count(*)::int AS n FROM ledger GROUP BY reservation_id');
+      const inLedger = new Map(rows.map((r) => [r.reservation_id, r.n]));
+      const oks = all.filter((o) => o.ok === true);
+      // Never a wrong ok: everything reported reserved survived both restarts, on every link.
+      expect(oks.filter((o) => inLedger.get(o.id) !== 2)).toEqual([]);
+      // A reservation is all-or-nothing even when the server dies mid-transaction.
+      expect(rows.filter((r) => r.n !== 2)).toEqual([]);
+      // No refusals (the budget is ample), and every failure is the fault code.
+      expect(all.filter((o) => o.ok === false)).toEqual([]);
+      expect(new Set(all.filter((o) => o.code !== undefined).map((o) => o.code))).toEqual(new Set(['STORE_UNAVAILABLE']));
+      expect(h!.some((o) => o.code === 'STORE_UNAVAILABLE')).toBe(true);
+      // Recovery: both stores reserved again after the last restart, with no new pool needed.
+      expect(p!.filter((o) => o.late && o.ok).length).toBeGreaterThan(10);
+      expect(h!.filter((o) => o.late && o.ok).length).toBeGreaterThan(10);
+      expect((await patient.reserve({ reservationId: 'after', at: new Date(), entries: chain('1') })).ok).toBe(true);
+      // The ledger's sums agree with what was reported: every ok plus at most the failures whose commit was unknown.
+      const spent = await patient.usage({ reservationId: 'q', at: new Date(), entries: chain('0') });
+      const spentCount = Number(spent.usage[0]!.spent);
+      expect(spentCount).toBeGreaterThanOrEqual(oks.length + 1);
+      expect(spentCount).toBeLessThanOrEqual(oks.length + 1 + all.filter((o) => o.code).length);
+      console.log(
+        `restart test: ${oks.length} ok, ${all.length - oks.length} STORE_UNAVAILABLE (patient ${p!.filter((o) => o.code).length}, hasty ${h!.filter((o) => o.code).length}), ` +
+          `${rows.length - oks.length} committed but reported failed`,
+      );
+      await Promise.all([patient.close(), hasty.close()]);
+    }, 90_000);
+  });
+}

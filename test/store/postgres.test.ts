@@ -1,0 +1,155 @@
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Client } from 'pg';
+import { openPostgresStore } from '../../src/store/postgres.js';
+import { openStore } from '../../src/store/open.js';
+import type { LedgerEntry, Store } from '../../src/store/types.js';
+import { tempDir } from '../helpers.js';
+import { runStoreContract } from './contract.js';
+import { dropSchemas, freshSchema, pgUrlOrReport, sql } from './fixtures/pg-env.js';
+
+const url = pgUrlOrReport('postgres store');
+
+if (url) {
+  const schemas = new Set<string>();
+  const open = (schema = freshSchema(), options = {}) => {
+    schemas.add(schema);
+    return openPostgresStore(url, { schema, ...options });
+  };
+  afterAll(() => dropSchemas(url, schemas));
+
+  runStoreContract('postgres', () => open());
+
+  describe('postgres store', () => {
+    const budget = (mandateId: string, amount: string, limit: string): LedgerEntry => ({ mandateId, amount, currency: 'USD', budget: { amount: limit, currency: 'USD', periodSeconds: 3600 } });
+
+    it('many instances starting at once migrate a new schema exactly once', async () => {
+      const schema = freshSchema();
+      const stores = await Promise.all(Array.from({ length: 8 }, () => open(schema, { poolSize: 1 })));
+      await Promise.all(stores.map((s) => s.close()));
+      expect(await sql(url, `SELECT version FROM "${schema}".charter_migrations`)).toEqual([{ version: 1 }]);
+    });
+
+    it('refuses a schema newer than it knows (fails closed rather than misread the ledger)', async () => {
+      const schema = freshSchema();
+      await (await open(schema)).close();
+      await sql(url, `INSERT INTO "${schema}".charter_migrations (version) VALUES (99)`);
+      await expect(open(schema)).rejects.toMatchObject({ code: 'STORE_ERROR' });
+    });
+
+    it('an unreachable server is STORE_UNAVAILABLE after bounded retries, and the URL stays out of the error', async () => {
+      const probe = createServer();
+      await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+      const port = (probe.address() as AddressInfo).port;
+      await new Promise<void>((r) => probe.close(() => r()));
+      const started = Date.now();
+      const err = await openPostgresStore(`postgres://charter:s3cret-pw@127.0.0.1:${port}/x`, { retry: { attempts: 3, baseDelayMs: 10 } }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      expect(String((err as Error).message)).not.toContain('s3cret');
+      expect(Date.now() - started).toBeLessThan(5000);
+    });
+
+    it('rejects a URL that is not postgres:// and a schema name that needs quoting', async () => {
+      await expect(openPostgresStore('mysql://x/y')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(openPostgresStore(url, { schema: 'Robert"; DROP' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    });
+
+    it('openStore selects PostgreSQL when CHARTER_STORE is a postgres URL', async () => {
+      const schema = freshSchema();
+      schemas.add(schema);
+      for (const u of [url, url.replace(/^postgres:/, 'postgresql:')]) {
+        const s = await openStore({ home: tempDir(), env: { CHARTER_STORE: u, CHARTER_STORE_SCHEMA: schema } });
+        expect(s.kind).toBe('postgres');
+        await s.close();
+      }
+      const s = await openStore({ home: tempDir(), env: {} });
+      expect(s.kind).toBe('sqlite');
+      await s.close();
+    });
+
+    it('amounts are exact to 18 decimals and sums go past 2^63', async () => {
+      const s = await open();
+      const big = '500000000000000000.000000000000000001';
+      const limit = '999999999999999999.999999999999999999';
+      expect((await s.reserve({ reservationId: 'a', at: new Date(), entries: [budget('m', big, limit)] })).usage[0]!.remaining).toBe('499999999999999999.999999999999999998');
+      const r = await s.reserve({ reservationId: 'b', at: new Date(), entries: [budget('m', big, limit)] });
+      expect(r.failures.map((f) => f.code)).toEqual(['BUDGET_EXCEEDED']);
+      for (const id of ['c', 'd', 'e']) await s.reserve({ reservationId: id, at: new Date(), entries: [budget('tiny', '0.000000000000000001', '1')] });
+      expect((await s.usage({ reservationId: 'q', at: new Date(), entries: [budget('tiny', '0', '1')] })).usage[0]!.spent).toBe('0.000000000000000003');
+      await s.close();
+    });
+
+    it('parallel reservations through several pools never overspend (exactly the ones that fit succeed)', async () => {
+      const schema = freshSchema();
+      const stores = await Promise.all([1, 2, 3, 4].map(() => open(schema, { poolSize: 5 })));
+      // 80 reservations of 7 against links of 100 and 60 shared in opposite entry orders: exactly 8 fit.
+      const results = await Promise.all(
+        Array.from({ length: 80 }, (_, i) =>
+          stores[i % 4]!.reserve({
+            reservationId: `r${i}`,
+            at: new Date(),
+            entries: i % 2 ? [budget('parent', '7', '100'), budget('child', '7', '60')] : [budget('child', '7', '60'), budget('parent', '7', '100')],
+          }),
+        ),
+      );
+      expect(results.filter((r) => r.ok).length).toBe(8);
+      const spent = await stores[0]!.usage({ reservationId: 'q', at: new Date(), entries: [budget('parent', '0', '100'), budget('child', '0', '60')] });
+      expect(spent.usage.map((u) => u.spent)).toEqual(['56', '56']);
+      await Promise.all(stores.map((s) => s.close()));
+    });
+
+    it('a mandate locked too long fails the reservation with STORE_UNAVAILABLE and records nothing', async () => {
+      const schema = freshSchema();
+      const s = await open(schema, { statementTimeoutMs: 300 });
+      expect((await s.reserve({ reservationId: 'first', at: new Date(), entries: [budget('m', '1', '10')] })).ok).toBe(true);
+      const holder = new Client({ connectionString: url });
+      await holder.connect();
+      await holder.query('BEGIN');
+      await holder.query(`SELECT id FROM "${schema}".mandates WHERE id = 'm' FOR UPDATE`);
+      await expect(s.reserve({ reservationId: 'blocked', at: new Date(), entries: [budget('m', '1', '10')] })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      await holder.query('ROLLBACK');
+      await holder.end();
+      expect(await sql(url, `SELECT reservation_id FROM "${schema}".ledger`)).toEqual([{ reservation_id: 'first' }]);
+      expect((await s.reserve({ reservationId: 'after', at: new Date(), entries: [budget('m', '1', '10')] })).ok).toBe(true);
+      await s.close();
+    });
+
+    it('a reservation id is used once, even by racing reservations over different mandates', async () => {
+      const schema = freshSchema();
+      const [a, b] = await Promise.all([open(schema), open(schema)]);
+      const outcomes = await Promise.allSettled([
+        a!.reserve({ reservationId: 'same', at: new Date(), entries: [budget('m-a', '1', '10')] }),
+        b!.reserve({ reservationId: 'same', at: new Date(), entries: [budget('m-b', '1', '10')] }),
+      ]);
+      expect(outcomes.filter((o) => o.status === 'fulfilled').length).toBe(1);
+      expect(outcomes.find((o) => o.status === 'rejected')).toMatchObject({ reason: { code: 'ALREADY_EXISTS' } });
+      await Promise.all([a!.close(), b!.close()]);
+    });
+
+    it('a nonce raced by many instances is accepted exactly once', async () => {
+      const schema = freshSchema();
+      const stores: Store[] = await Promise.all([1, 2, 3, 4].map(() => open(schema)));
+      const soon = new Date(Date.now() + 60_000);
+      const firsts = await Promise.all(Array.from({ length: 40 }, (_, i) => stores[i % 4]!.consumeNonce('aud', 'once', soon)));
+      expect(firsts.filter(Boolean).length).toBe(1);
+      await Promise.all(stores.map((s) => s.close()));
+    });
+
+    it('concurrent bit changes on one list are never lost, and each bumps the version', async () => {
+      const schema = freshSchema();
+      const [a, b] = await Promise.all([open(schema), open(schema)]);
+      await a!.createStatusList({ id: 'l', issuerDid: 'did:key:zi', purpose: 'revocation', size: 131072, ttlSeconds: 60, url: 'https://x/l' });
+      await Promise.all(Array.from({ length: 64 }, (_, i) => (i % 2 ? a! : b!).setStatusBit('l', i * 1000 + (i % 8), true)));
+      const list = (await b!.getStatusList('l'))!;
+      expect(list.version).toBe(64);
+      for (let i = 0; i < 64; i++) {
+        const idx = i * 1000 + (i % 8);
+        expect((list.bits[idx >> 3]! >> (7 - (idx % 8))) & 1).toBe(1);
+      }
+      await expect(a!.setStatusBit('nope', 1, true)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      for (const bad of [-1, 131072, 2 ** 40, 1.5]) await expect(a!.setStatusBit('l', bad, true)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await Promise.all([a!.close(), b!.close()]);
+    });
+  });
+}
