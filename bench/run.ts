@@ -3,9 +3,13 @@ import { benchCredentials } from './credentials.js';
 import { benchStatus } from './status.js';
 import { benchAgents } from './agents.js';
 import { benchReputation } from './reputation.js';
+import { benchHttp } from './http.js';
+import { benchPostgres } from './postgres.js';
 
 console.log(`Charter benchmarks: node ${process.version}, ${new Date().toISOString()}`);
 await benchCredentials();
 await benchStatus();
 await benchAgents();
 await benchReputation();
+await benchHttp();
+await benchPostgres();

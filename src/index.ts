@@ -16,3 +16,10 @@ export * from './reputation/index.js';
 export * from './store/index.js';
 export { Home, openHome, type HomeOptions, type CreateIdentityInput } from './home/home.js';
 export { serveHome, type ServeOptions, type RunningServer } from './http/serve.js';
+// The framework-neutral HTTP core; the adapters are sub-path exports (charter/express, charter/fastify, charter/hono).
+export { createVerifier, type Verifier, type VerifierOptions } from './http/verifier.js';
+export { requireGrant, requireAgent, type Guard, type GrantGuard, type AgentGuard, type GrantGuardOptions, type AgentGuardOptions, type FromRequest } from './http/guards.js';
+export { verifyRequest, verifyNodeRequest, type RequestDecision, type BoundRequest } from './http/request.js';
+export { httpStatusFor } from './http/status-map.js';
+export type { CharterContext } from './http/context.js';
+export { charterFetch, type CharterFetchOptions } from './http/client.js';

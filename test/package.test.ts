@@ -10,12 +10,25 @@ const DOCUMENTED = [
   'issueAgentIdentity', 'issueMandate', 'delegateMandate', 'revokeMandate', 'listMandates', 'createAgentPresentation', 'verifyAgent',
   'commitSpend', 'releaseSpend', 'checkNarrowing', 'parseMoney', 'parseBudget', 'parseRate',
   'issueReceipt', 'issueAttestation', 'scoreAgent', 'checkReputation', 'openHome', 'openStore', 'openSqliteStore', 'serveHome',
+  'createVerifier', 'requireGrant', 'requireAgent', 'verifyRequest', 'verifyNodeRequest', 'charterFetch', 'httpStatusFor',
 ];
+
+/** Sub-path exports: the heavy or optional parts, each with the calls README shows. */
+const SUBPATHS: Record<string, string[]> = {
+  'charter/express': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent', 'charterFetch'],
+  'charter/fastify': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent'],
+  'charter/hono': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent'],
+  'charter/postgres': ['openPostgresStore'],
+};
 
 describe('package entry', () => {
   it('exports every documented call from "charter" (the built dist, via the exports map)', async () => {
     const mod = (await import('charter')) as Record<string, unknown>;
     const missing = DOCUMENTED.filter((n) => typeof mod[n] !== 'function');
     expect(missing).toEqual([]);
+  });
+  it.each(Object.entries(SUBPATHS))('exports what README shows from "%s"', async (entry, names) => {
+    const mod = (await import(entry)) as Record<string, unknown>;
+    expect(names.filter((n) => typeof mod[n] !== 'function')).toEqual([]);
   });
 });

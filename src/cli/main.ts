@@ -11,6 +11,7 @@ import { registerServe } from './serve.js';
 import { registerAgent } from './agent.js';
 import { registerRep } from './rep.js';
 import { registerDemo } from './demo.js';
+import { registerHttp } from './http.js';
 
 export const VERSION = '0.1.0';
 
@@ -36,6 +37,7 @@ export function makeProgram(ctx: CliContext = defaultContext()): Command {
   registerAgent(program, ctx);
   registerRep(program, ctx);
   registerDemo(program, ctx);
+  registerHttp(program, ctx);
   for (const c of allCommands(program)) c.exitOverride().configureOutput(program.configureOutput());
   return program;
 }

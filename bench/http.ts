@@ -1,0 +1,132 @@
+import { fork } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createPublicKey, verify as nodeVerify } from 'node:crypto';
+import express from 'express';
+import { openHome } from '../src/home/home.js';
+import { serveHome } from '../src/http/serve.js';
+import { issueGrant } from '../src/grants/index.js';
+import { createPresentation } from '../src/credentials/index.js';
+import { openSqliteStore } from '../src/store/index.js';
+import type { Store } from '../src/store/types.js';
+import { charter, createVerifier, requireGrant } from '../src/http/adapters/express.js';
+import { opsPerSecond, printTable, ratio } from './measure.js';
+
+/** The part of autocannon's API used here (it ships no types). */
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  non2xx: number;
+  errors: number;
+}
+type Autocannon = (o: {
+  url: string;
+  connections: number;
+  duration: number;
+  requests?: { method?: string; setupRequest?: (r: { headers?: Record<string, string> }) => unknown }[];
+}) => Promise<AutocannonResult>;
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+const AUD = 'did:web:api.example';
+const SECONDS = 5;
+const CONNECTIONS = 10;
+
+/** Child process: the API on its own core, so the load generator does not share its event loop. */
+async function serveApi(): Promise<void> {
+  const store = await openSqliteStore(process.env.CHARTER_BENCH_DB!);
+  const verifier = createVerifier({ aud: AUD, store, allowLoopback: true });
+  // The same checks with the replay cache in memory (one process only): shows what the durable SQLite write costs.
+  const seen = new Map<string, number>();
+  const memory: Store = { ...store, consumeNonce: async (scope, value, until) => {
+    const k = `${scope} ${value}`;
+    if ((seen.get(k) ?? 0) > Date.now()) return false;
+    seen.set(k, until.getTime());
+    return true;
+  } };
+  const inMemory = createVerifier({ aud: AUD, store: memory, resolver: verifier.resolver, status: verifier.status });
+  const guard = requireGrant({ resource: 'profile/email', action: 'read' });
+  const app = express();
+  app.get('/plain', (_req, res) => void res.json({ ok: true }));
+  app.get('/guarded', charter(verifier, guard), (_req, res) => void res.json({ ok: true }));
+  app.get('/guarded-memory', charter(inMemory, guard), (_req, res) => void res.json({ ok: true }));
+  const server = app.listen(0, '127.0.0.1', () => process.send!({ port: (server.address() as { port: number }).port }));
+}
+if (process.env.CHARTER_BENCH_HTTP === 'server') await serveApi();
+
+/**
+ * Issue "Platform middleware": requests/s of a guarded Express route
+ * (requireGrant: a vp+jwt bound to method, URL and a fresh jti, one holder and
+ * one grant signature, a cached status list, one replay-cache write in
+ * SQLite) against the same trivial route unguarded, at the same
+ * concurrency, and against the bare Ed25519 verifications per request.
+ * Every guarded request carries its own pre-generated presentation, as a real
+ * client's would; the server runs in a child process (one core), autocannon
+ * in this one.
+ */
+export async function benchHttp(): Promise<Record<string, number>> {
+  const dir = mkdtempSync(join(tmpdir(), 'charter-bench-http-'));
+  const home = await openHome({ home: join(dir, 'home'), passphrase: async () => 'bench passphrase', allowLoopback: true });
+  await home.init();
+  const lists = await serveHome(home, { port: 0 });
+  await home.setPublicUrl(lists.url);
+  await home.createIdentity({ alias: 'alice' });
+  await home.createIdentity({ alias: 'app' });
+  const app = await home.issuer('app');
+  const grant = await issueGrant(home.store, await home.issuer('alice'), {
+    grantee: app.did, resources: ['profile/email'], actions: ['read'], purpose: 'bench', validUntil: new Date(Date.now() + 86_400_000), baseUrl: lists.url,
+  });
+
+  const child = fork(fileURLToPath(import.meta.url), { env: { ...process.env, CHARTER_BENCH_HTTP: 'server', CHARTER_BENCH_DB: join(dir, 'api.db') }, stdio: 'inherit' });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      child.once('message', (m) => resolve((m as { port: number }).port));
+      child.once('exit', (c) => reject(new Error(`bench server exited ${c}`)));
+    });
+    const base = `http://127.0.0.1:${port}`;
+    const N = 40_000;
+    const t0 = performance.now();
+    const vps: string[] = [];
+    for (let i = 0; i < N; i++) {
+      const path = i < N / 2 ? '/guarded' : '/guarded-memory';
+      vps.push(await createPresentation({ holder: app, credentials: [grant.jwt], aud: AUD, claims: { htm: 'GET', htu: `${base}${path}` } }));
+    }
+    const genMs = performance.now() - t0;
+    let next = 0;
+    // Wrapping round would replay (401s, counted as non-2xx): N is several times what 5 s can use.
+    const presented = () => [{ setupRequest: (r: { headers?: Record<string, string> }) => ({ ...r, headers: { ...r.headers, authorization: `Bearer ${vps[next++ % N]}` } }) }];
+    // Warm-up: DID and status list caches, JIT.
+    await autocannon({ url: `${base}/plain`, connections: CONNECTIONS, duration: 1 });
+    const warm = await fetch(`${base}/guarded`, { headers: { authorization: `Bearer ${vps[next++]}` } });
+    if (warm.status !== 200) throw new Error(`bench setup: guarded route answered ${warm.status}`);
+
+    const plain = await autocannon({ url: `${base}/plain`, connections: CONNECTIONS, duration: SECONDS });
+    const guarded = await autocannon({ url: `${base}/guarded`, connections: CONNECTIONS, duration: SECONDS, requests: presented() });
+    const used = next;
+    next = N / 2;
+    const memo = await autocannon({ url: `${base}/guarded-memory`, connections: CONNECTIONS, duration: SECONDS, requests: presented() });
+
+    // The floor: the two Ed25519 verifications each guarded request contains, on one core.
+    const [h, p, s] = grant.jwt.split('.') as [string, string, string];
+    const key = createPublicKey({ key: { ...(await home.identity('alice')).publicJwk }, format: 'jwk' });
+    const input = Buffer.from(`${h}.${p}`);
+    const sig = Buffer.from(s, 'base64url');
+    const bare = await opsPerSecond(() => nodeVerify(null, input, key, sig) && nodeVerify(null, input, key, sig));
+
+    const g = guarded.requests.average;
+    const u = plain.requests.average;
+    printTable(`HTTP middleware (Express 5, ${CONNECTIONS} connections, ${SECONDS} s each, server on its own core)`, [
+      { name: '(u) GET /plain, unguarded, trivial handler', opsPerSec: u },
+      { name: '(g) GET /guarded, requireGrant, fresh jti per request', opsPerSec: g, note: `${guarded.non2xx} non-2xx of ${guarded.requests.total}` },
+      { name: "(m) same, replay cache in memory (not a fleet's store)", opsPerSec: memo.requests.average, note: `${memo.non2xx} non-2xx of ${memo.requests.total}` },
+      { name: '(s) the 2 bare Ed25519 verifies per request (one core)', opsPerSec: bare },
+    ]);
+    console.log(`  ratios: g/u = ${ratio(g, u)} (target >= 0.5), m/u = ${ratio(memo.requests.average, u)}, g/s = ${ratio(g, bare)}; ${used} presentations used of ${N / 2} pre-generated per route in ${(genMs / 1000).toFixed(1)} s`);
+    return { unguarded: u, guarded: g, memory: memo.requests.average, bare };
+  } finally {
+    child.kill();
+    await lists.close();
+    await home.close();
+  }
+}

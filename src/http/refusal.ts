@@ -1,0 +1,63 @@
+import type { ServerResponse } from 'node:http';
+import type { CharterErrorCode } from '../errors.js';
+import { problemBody, type ProblemDetails } from './problem.js';
+import type { DecisionStatus } from './status-map.js';
+import type { Verifier } from './verifier.js';
+
+/** RFC 6750 §3: quoted-string values; realm and nonce are checked or generated to need no escaping. */
+const q = (s: string) => `"${s.replace(/["\\]/g, '')}"`;
+
+/**
+ * `WWW-Authenticate: Bearer realm="…", error="…", charter-nonce="…"`.
+ * RFC 6750 §3.1: no error code when the request carried no credentials;
+ * invalid_token on a 401, insufficient_scope on a 403, invalid_request on a
+ * 400. `error_description` is the Charter code (never token content).
+ */
+export function wwwAuthenticate(v: Verifier, status: DecisionStatus, code: CharterErrorCode | undefined, nonce?: string): string {
+  const parts = [`realm=${q(v.realm)}`];
+  const error = status === 400 ? 'invalid_request' : status === 403 ? 'insufficient_scope' : code !== undefined ? 'invalid_token' : undefined;
+  if (error !== undefined) parts.push(`error=${q(error)}`);
+  if (error !== undefined && code !== undefined) parts.push(`error_description=${q(code)}`);
+  if (nonce !== undefined) parts.push(`charter-nonce=${q(nonce)}`);
+  return `Bearer ${parts.join(', ')}`;
+}
+
+/** The parts of a refusal any framework can send: status, headers, RFC 9457 body. */
+export interface Refusal {
+  status: number;
+  headers: Record<string, string>;
+  body: ProblemDetails;
+}
+
+export function refusalOf(d: { status: number; reasons: { code: CharterErrorCode; message: string; ref?: string }[]; wwwAuthenticate?: string }): Refusal {
+  const first = d.reasons[0] ?? { code: 'INTERNAL' as const, message: 'refused' };
+  const detail = d.status === 401 ? `authentication failed: ${first.message}` : d.status === 403 ? `not allowed: ${first.message}` : first.message;
+  return {
+    status: d.status,
+    headers: {
+      'content-type': 'application/problem+json',
+      'cache-control': 'no-store',
+      ...(d.wwwAuthenticate !== undefined ? { 'www-authenticate': d.wwwAuthenticate } : {}),
+    },
+    body: problemBody(d.status, first.code, detail, d.reasons),
+  };
+}
+
+/** A refusal as a web Response (Hono, fetch handlers). */
+export function refusalResponse(d: Parameters<typeof refusalOf>[0]): Response {
+  const r = refusalOf(d);
+  return new Response(JSON.stringify(r.body), { status: r.status, headers: r.headers });
+}
+
+/** A refusal written to a Node response (node:http, Express, Fastify's raw reply). */
+export function writeRefusal(res: ServerResponse, d: Parameters<typeof refusalOf>[0]): void {
+  const r = refusalOf(d);
+  res.writeHead(r.status, r.headers);
+  res.end(JSON.stringify(r.body));
+}
+
+/** The optional challenge route's answer: a fresh nonce, remembered until used or expired. */
+export async function challengeBody(v: Verifier): Promise<{ nonce: string; expiresAt: string }> {
+  const { nonce, expiresAt } = await v.issueNonce();
+  return { nonce, expiresAt: expiresAt.toISOString() };
+}

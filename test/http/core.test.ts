@@ -1,0 +1,197 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPresentation } from '../../src/credentials/index.js';
+import { bound, URL_ } from './present.js';
+import { createVerifier } from '../../src/http/verifier.js';
+import { requireAgent, requireGrant } from '../../src/http/guards.js';
+import { verifyRequest } from '../../src/http/request.js';
+import { httpStatusFor } from '../../src/http/status-map.js';
+import { challengeNonce } from '../../src/http/client.js';
+import { tamper } from '../helpers.js';
+import { API, openWorld, type World } from './world.js';
+
+const req = (vp: string | undefined, o: { method?: string; url?: string } = {}) =>
+  new Request(o.url ?? URL_, { method: o.method ?? 'GET', headers: vp === undefined ? {} : { authorization: `Bearer ${vp}` } });
+const codes = (d: { reasons: { code: string }[] }) => d.reasons.map((r) => r.code);
+
+describe('createVerifier and guards check their options when built', () => {
+  let w: World;
+  beforeAll(async () => {
+    w = await openWorld();
+  });
+  afterAll(() => w.close());
+
+  it('refuses bad options with a TypeError, before any request', () => {
+    const store = w.apiStore;
+    expect(() => createVerifier({ aud: '', store })).toThrow(TypeError);
+    expect(() => createVerifier({ aud: API, store: {} as never })).toThrow(TypeError);
+    expect(() => createVerifier({ aud: API, store, nonces: 'sometimes' as never })).toThrow(TypeError);
+    expect(() => createVerifier({ aud: API, store, maxAgeSeconds: -1 })).toThrow(TypeError);
+    expect(() => createVerifier({ aud: API, store, skewSeconds: 301 })).toThrow(TypeError);
+    expect(() => createVerifier({ aud: API, store, realm: 'a"b' })).toThrow(TypeError);
+    expect(() => createVerifier({ aud: API, store, publicOrigin: 'ftp://x' })).toThrow(TypeError);
+    expect(() => createVerifier({ aud: API, store, resolver: {} as never })).toThrow(TypeError);
+    expect(createVerifier({ aud: API, store, publicOrigin: 'https://API.example.com:443/base' }).publicOrigin).toBe('https://api.example.com');
+  });
+
+  it('guards refuse missing scope, amount or trust when built', () => {
+    expect(() => requireGrant({ resource: '', action: 'read' })).toThrow(TypeError);
+    expect(() => requireGrant({ resource: 'x' } as never)).toThrow(TypeError);
+    expect(() => requireAgent({ action: 'purchase', trust: {} })).toThrow(TypeError);
+    expect(() => requireAgent({ action: 'purchase', trust: { anyPrincipal: true }, amount: '5 USD' as never })).toThrow(TypeError);
+    expect(() => requireAgent({ action: 'purchase', trust: { anyPrincipal: true }, counterparty: 'shop' })).toThrow(TypeError);
+    expect(() => requireAgent({ action: 'purchase', trust: { anyPrincipal: true, minReputation: 0.5 } })).toThrow(TypeError);
+    expect(requireAgent({ action: 'purchase', trust: { principals: ['did:key:z6Mk'] } }).kind).toBe('agent');
+  });
+});
+
+describe('verifyRequest (web Request)', () => {
+  let w: World;
+  let grant: string;
+  beforeAll(async () => {
+    w = await openWorld();
+    grant = (await w.grant()).jwt;
+  });
+  afterAll(() => w.close());
+  const guard = requireGrant<Request>({ resource: (r) => new URL(r.url).pathname.slice(1), action: 'read' });
+
+  it('allows a presentation bound to this verifier and request; the holder and grant are in the decision', async () => {
+    const d = await verifyRequest(req(await bound(w.app, [grant]), { url: URL_ + '?utm=1#top' }), w.verifier(), guard);
+    expect(d).toMatchObject({ ok: true, status: 200, holder: w.app.did, grant: { ok: true, grantor: w.alice.did } });
+    expect(d.claims?.htm).toBe('GET');
+  });
+
+  it('no Authorization header: 401 with a bare Bearer challenge (RFC 6750 §3.1: no error code)', async () => {
+    const d = await verifyRequest(req(undefined), w.verifier(), guard);
+    expect(d).toMatchObject({ ok: false, status: 401 });
+    expect(d.wwwAuthenticate).toBe(`Bearer realm="${API}"`);
+    const other = await verifyRequest(new Request(URL_, { headers: { authorization: 'Basic YTpi' } }), w.verifier(), guard);
+    expect(other.status).toBe(401);
+  });
+
+  it('a re-targeted presentation is refused before any signature check: method, URL, audience', async () => {
+    const v = w.verifier();
+    const post = await verifyRequest(req(await bound(w.app, [grant], { method: 'POST' })), v, guard);
+    expect([post.status, codes(post)]).toEqual([401, ['REQUEST_MISMATCH']]);
+    const other = await verifyRequest(req(await bound(w.app, [grant], { url: 'http://127.0.0.1:9999/profile/phone' })), v, guard);
+    expect(codes(other)).toEqual(['REQUEST_MISMATCH']);
+    const host = await verifyRequest(req(await bound(w.app, [grant], { url: 'http://evil.example/profile/email' })), v, guard);
+    expect(codes(host)).toEqual(['REQUEST_MISMATCH']);
+    const aud = await verifyRequest(req(await bound(w.app, [grant], { aud: 'did:web:other.example' })), v, guard);
+    expect([aud.status, codes(aud)]).toEqual([401, ['AUDIENCE_MISMATCH']]);
+    expect(aud.wwwAuthenticate).toBe(`Bearer realm="${API}", error="invalid_token", error_description="AUDIENCE_MISMATCH"`);
+  });
+
+  it('a stale presentation is refused (iat outside the window), as is one without htm/htu', async () => {
+    const v = w.verifier();
+    const old = await bound(w.app, [grant], { claims: { iat: Math.floor(Date.now() / 1000) - 120, exp: Math.floor(Date.now() / 1000) + 60 } });
+    expect(codes(await verifyRequest(req(old), v, guard))).toEqual(['CREDENTIAL_EXPIRED']);
+    const future = await bound(w.app, [grant], { claims: { iat: Math.floor(Date.now() / 1000) + 120 } });
+    expect(codes(await verifyRequest(req(future), v, guard))).toContain('ISSUED_IN_FUTURE');
+    const unbound = await createPresentation({ holder: w.app, credentials: [grant], aud: API });
+    expect(codes(await verifyRequest(req(unbound), v, guard))).toEqual(['REQUEST_MISMATCH', 'REQUEST_MISMATCH']);
+  });
+
+  it('a replayed presentation is refused (jti kept in the store)', async () => {
+    const v = w.verifier();
+    const vp = await bound(w.app, [grant]);
+    expect((await verifyRequest(req(vp), v, guard)).status).toBe(200);
+    const again = await verifyRequest(req(vp), v, guard);
+    expect([again.status, codes(again)]).toEqual([401, ['REPLAY_DETECTED']]);
+    // A second verifier instance sharing the store (a fleet) refuses it too.
+    expect(codes(await verifyRequest(req(vp), w.verifier(), guard))).toEqual(['REPLAY_DETECTED']);
+  });
+
+  it('a forged signature is a 401 and does not burn the jti', async () => {
+    const v = w.verifier();
+    const vp = await bound(w.app, [grant]);
+    const forged = tamper(vp, 1, (p) => (p.exp = (p.exp as number) + 1));
+    const d = await verifyRequest(req(forged), v, guard);
+    expect(d.status).toBe(401);
+    expect(d.holder).toBeUndefined();
+    expect(codes(d)).toContain('INVALID_SIGNATURE');
+    expect((await verifyRequest(req(vp), v, guard)).status).toBe(200);
+  });
+
+  it('an authentic presentation that does not allow the request is a 403 with insufficient_scope', async () => {
+    const v = w.verifier();
+    const url = 'http://127.0.0.1:9999/settings';
+    const d = await verifyRequest(req(await bound(w.app, [grant], { url }), { url }), v, guard);
+    expect([d.status, codes(d)]).toEqual([403, ['GRANT_SCOPE']]);
+    expect(d.holder).toBe(w.app.did);
+    expect(d.wwwAuthenticate).toContain('error="insufficient_scope"');
+    const stolen = await verifyRequest(req(await bound(w.alice, [grant])), v, guard);
+    expect([stolen.status, codes(stolen)]).toContain(403);
+    expect(codes(stolen)).toContain('HOLDER_MISMATCH');
+  });
+
+  it('without a guard, only authenticates: the holder and the presentation', async () => {
+    const d = await verifyRequest(req(await bound(w.app, [])), w.verifier());
+    expect(d).toMatchObject({ ok: true, status: 200, holder: w.app.did });
+    expect(d.presentation?.credentials).toEqual([]);
+  });
+
+  it('publicOrigin: htu is compared with the public origin and the request path (behind a proxy)', async () => {
+    const v = w.verifier({ publicOrigin: 'https://api.example.com' });
+    const vp = await bound(w.app, [grant], { url: 'https://api.example.com/profile/email' });
+    expect((await verifyRequest(req(vp), v, guard)).status).toBe(200);
+    expect(codes(await verifyRequest(req(await bound(w.app, [grant])), v, guard))).toEqual(['REQUEST_MISMATCH']);
+  });
+
+  it('an amount the request makes malformed is a 400, not a fault', async () => {
+    const v = w.verifier();
+    const agentGuard = requireAgent<Request>({ action: 'purchase', amount: () => 'lots', trust: { principals: [w.principal.did] } });
+    const vp = await bound(w.agent, [w.agentIdentity, await w.mandate()]);
+    const d = await verifyRequest(req(vp), v, agentGuard);
+    expect([d.status, codes(d)]).toEqual([400, ['INVALID_ARGUMENT']]);
+  });
+});
+
+describe('challenge mode: nonces issued by the verifier, each usable once', () => {
+  let w: World;
+  let grant: string;
+  beforeAll(async () => {
+    w = await openWorld();
+    grant = (await w.grant()).jwt;
+  });
+  afterAll(() => w.close());
+  const guard = requireGrant({ resource: 'profile/email', action: 'read' });
+
+  it('a 401 carries a fresh nonce; a presentation answering it passes once', async () => {
+    const v = w.verifier({ nonces: 'challenge' });
+    const first = await verifyRequest(req(await bound(w.app, [grant])), v, guard);
+    expect([first.status, codes(first)]).toEqual([401, ['NONCE_MISMATCH']]);
+    const nonce = challengeNonce(first.wwwAuthenticate!);
+    expect(nonce).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    const vp = await bound(w.app, [grant], { nonce });
+    expect((await verifyRequest(req(vp), v, guard)).status).toBe(200);
+    const again = await verifyRequest(req(vp), v, guard);
+    expect(codes(again)).toEqual(['REPLAY_DETECTED']);
+    const fresh = await bound(w.app, [grant], { nonce });
+    expect(codes(await verifyRequest(req(fresh), v, guard))).toEqual(['REPLAY_DETECTED']);
+  });
+
+  it('a nonce the verifier never issued never passes, even when tried twice', async () => {
+    const v = w.verifier({ nonces: 'challenge' });
+    const madeUp = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+    const a = await verifyRequest(req(await bound(w.app, [grant], { nonce: madeUp })), v, guard);
+    expect(codes(a)).toEqual(['NONCE_MISMATCH']);
+    const b = await verifyRequest(req(await bound(w.app, [grant], { nonce: madeUp })), v, guard);
+    expect(b.ok).toBe(false);
+  });
+
+  it('issueNonce gives nonces that expire', async () => {
+    const v = w.verifier({ nonces: 'challenge', nonceTtlSeconds: 1 });
+    const { nonce, expiresAt } = await v.issueNonce();
+    expect(expiresAt.getTime()).toBeGreaterThan(Date.now());
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(codes(await verifyRequest(req(await bound(w.app, [grant], { nonce })), v, guard))).toEqual(['NONCE_MISMATCH']);
+  });
+});
+
+describe('error code → HTTP status', () => {
+  it('authentication failures are 401, refusals of an authentic proof 403, malformed requests 400', () => {
+    for (const c of ['REPLAY_DETECTED', 'REQUEST_MISMATCH', 'AUDIENCE_MISMATCH', 'INVALID_SIGNATURE', 'NONCE_MISMATCH', 'MALFORMED_JWT'] as const) expect(httpStatusFor(c)).toBe(401);
+    for (const c of ['GRANT_SCOPE', 'CREDENTIAL_REVOKED', 'CREDENTIAL_EXPIRED', 'BUDGET_EXCEEDED', 'UNTRUSTED_PRINCIPAL', 'HOLDER_MISMATCH'] as const) expect(httpStatusFor(c)).toBe(403);
+    expect(httpStatusFor('INVALID_ARGUMENT')).toBe(400);
+  });
+});

@@ -1,0 +1,46 @@
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { challenge, charter, requireAgent, requireGrant } from '../../src/http/adapters/express.js';
+import { adapterSuite } from './suite.js';
+
+adapterSuite('Express', async ({ verifier, challengeVerifier, trust, ran }) => {
+  const app = express();
+  app.get('/profile/email', charter(verifier, requireGrant({ resource: 'profile/email', action: 'read' })), (req, res) => {
+    ran.push('email');
+    res.json({ holder: req.charter!.holder, grantor: req.charter!.grant!.grantor });
+  });
+  app.get('/photos/:id', charter(verifier, requireGrant({ resource: (req) => `photos/${req.params.id}`, action: 'read' })), (_req, res) => {
+    ran.push('photos');
+    res.json({});
+  });
+  app.get('/whoami', charter(verifier), (req, res) => {
+    ran.push('whoami');
+    res.json({ holder: req.charter!.holder });
+  });
+  const guard = requireAgent({ action: 'purchase', amount: (req) => req.get('x-amount'), trust, record: true });
+  app.post('/orders', charter(verifier, guard), async (req, res) => {
+    ran.push('order');
+    if (req.get('x-fail')) return void res.status(500).json({ error: 'payment failed' });
+    if (req.get('x-release')) {
+      await req.charter!.release();
+      return void res.json({ released: true });
+    }
+    res.status(201).json({ agent: req.charter!.holder, remaining: req.charter!.agent!.remaining });
+  });
+  const c = express.Router();
+  c.get('/profile/email', charter(challengeVerifier, requireGrant({ resource: 'profile/email', action: 'read' })), (_req, res) => {
+    ran.push('email');
+    res.json({});
+  });
+  c.post('/challenge', challenge(challengeVerifier));
+  app.use('/c', c);
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((r) => server.once('listening', () => r()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+  };
+});

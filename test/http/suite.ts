@@ -1,0 +1,223 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { charterFetch } from '../../src/http/client.js';
+import type { Verifier } from '../../src/http/verifier.js';
+import type { AgentTrust } from '../../src/agents/types.js';
+import type { Issuer } from '../../src/credentials/types.js';
+import { bound } from './present.js';
+import { API, openWorld, type World } from './world.js';
+
+/**
+ * One behaviour, three frameworks: each adapter test builds the same app
+ * and runs this suite against it on 127.0.0.1, through fetch. `ran` records
+ * every handler that ran, so a refusal is shown to stop the request before
+ * the handler, not only to set a status.
+ *
+ * Routes: GET /profile/email and GET /photos/:id (requireGrant, read),
+ * POST /orders (requireAgent purchase, amount from `x-amount`, record; the
+ * handler answers 500 on `x-fail`, releases on `x-release`), GET /whoami (no
+ * guard), and under /c the same email route and POST /c/challenge with a
+ * verifier in challenge mode.
+ */
+export interface AppSpec {
+  verifier: Verifier;
+  challengeVerifier: Verifier;
+  trust: AgentTrust;
+  ran: string[];
+}
+
+export type BuildApp = (spec: AppSpec) => Promise<{ url: string; close: () => Promise<void> }>;
+
+const codeOf = async (r: Response) => {
+  expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  const body = (await r.json()) as { code: string; status: number; reasons: { code: string }[] };
+  expect(body.status).toBe(r.status);
+  return body.code;
+};
+
+export function adapterSuite(name: string, build: BuildApp): void {
+  describe(`${name} adapter, real server on 127.0.0.1`, () => {
+    let w: World;
+    let url: string;
+    let close: () => Promise<void>;
+    const ran: string[] = [];
+    let grant: string;
+    const as = (holder: Issuer, credentials: string[]) => ({ holder, credentials, aud: API });
+    const auth = (vp: string) => ({ authorization: `Bearer ${vp}` });
+
+    beforeAll(async () => {
+      w = await openWorld();
+      grant = (await w.grant()).jwt;
+      const app = await build({ verifier: w.verifier(), challengeVerifier: w.verifier({ nonces: 'challenge' }), trust: { principals: [w.principal.did] }, ran });
+      url = app.url;
+      close = app.close;
+    });
+    afterAll(async () => {
+      await close();
+      await w.close();
+    });
+    const runs = async (fn: () => Promise<void>) => {
+      ran.length = 0;
+      await fn();
+      return [...ran];
+    };
+
+    it('allows a request carrying a bound grant; the handler sees the holder and the grant', async () => {
+      expect(
+        await runs(async () => {
+          const r = await charterFetch(`${url}/profile/email?x=1`, {}, as(w.app, [grant]));
+          expect(r.status).toBe(200);
+          expect(await r.json()).toEqual({ holder: w.app.did, grantor: w.alice.did });
+          const p = await charterFetch(`${url}/photos/2024`, {}, as(w.app, [grant]));
+          expect(p.status).toBe(200);
+          const who = await charterFetch(`${url}/whoami`, {}, as(w.app, []));
+          expect(await who.json()).toEqual({ holder: w.app.did });
+        }),
+      ).toEqual(['email', 'photos', 'whoami']);
+    });
+
+    it('no presentation: 401 problem details and a Bearer challenge; the handler never runs', async () => {
+      expect(
+        await runs(async () => {
+          const r = await fetch(`${url}/profile/email`);
+          expect(r.status).toBe(401);
+          expect(r.headers.get('www-authenticate')).toBe(`Bearer realm="${API}"`);
+          expect(await codeOf(r)).toBe('INVALID_PRESENTATION');
+          const junk = await fetch(`${url}/profile/email`, { headers: auth('not.a.jwt') });
+          expect([junk.status, await codeOf(junk)]).toEqual([401, 'MALFORMED_JWT']);
+        }),
+      ).toEqual([]);
+    });
+
+    it('a replayed presentation is refused (REPLAY_DETECTED); the handler ran once', async () => {
+      expect(
+        await runs(async () => {
+          const vp = await bound(w.app, [grant], { url: `${url}/profile/email` });
+          expect((await fetch(`${url}/profile/email`, { headers: auth(vp) })).status).toBe(200);
+          const again = await fetch(`${url}/profile/email`, { headers: auth(vp) });
+          expect([again.status, await codeOf(again)]).toEqual([401, 'REPLAY_DETECTED']);
+          expect(again.headers.get('www-authenticate')).toContain('error="invalid_token"');
+        }),
+      ).toEqual(['email']);
+    });
+
+    it('a presentation for another method or URL is refused (REQUEST_MISMATCH)', async () => {
+      expect(
+        await runs(async () => {
+          const post = await bound(w.app, [grant], { url: `${url}/profile/email`, method: 'POST' });
+          const r1 = await fetch(`${url}/profile/email`, { headers: auth(post) });
+          expect([r1.status, await codeOf(r1)]).toEqual([401, 'REQUEST_MISMATCH']);
+          const photos = await bound(w.app, [grant], { url: `${url}/photos/1` });
+          const r2 = await fetch(`${url}/profile/email`, { headers: auth(photos) });
+          expect([r2.status, await codeOf(r2)]).toEqual([401, 'REQUEST_MISMATCH']);
+          const stale = await bound(w.app, [grant], { url: `${url}/profile/email`, claims: { iat: Math.floor(Date.now() / 1000) - 600 } });
+          const r3 = await fetch(`${url}/profile/email`, { headers: auth(stale) });
+          expect([r3.status, await codeOf(r3)]).toEqual([401, 'CREDENTIAL_EXPIRED']);
+        }),
+      ).toEqual([]);
+    });
+
+    it('a grant that does not cover the resource is a 403 (GRANT_SCOPE)', async () => {
+      const narrow = (await w.grant({ resources: ['profile/email'] })).jwt;
+      expect(
+        await runs(async () => {
+          const r = await charterFetch(`${url}/photos/1`, {}, as(w.app, [narrow]));
+          expect([r.status, await codeOf(r)]).toEqual([403, 'GRANT_SCOPE']);
+          expect(r.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
+        }),
+      ).toEqual([]);
+    });
+
+    it('an expired grant is a 403 (CREDENTIAL_EXPIRED)', async () => {
+      const short = (await w.grant({ validMs: 1000 })).jwt;
+      await new Promise((r) => setTimeout(r, 1100));
+      expect(
+        await runs(async () => {
+          const r = await charterFetch(`${url}/profile/email`, {}, as(w.app, [short]));
+          expect([r.status, await codeOf(r)]).toEqual([403, 'CREDENTIAL_EXPIRED']);
+        }),
+      ).toEqual([]);
+    });
+
+    it('a revoked grant is a 403 (CREDENTIAL_REVOKED), status served by serveHome', async () => {
+      const g = await w.grant();
+      expect(
+        await runs(async () => {
+          expect((await charterFetch(`${url}/profile/email`, {}, as(w.app, [g.jwt]))).status).toBe(200);
+          await w.revoke(g.id);
+          w.freshStatus(); // a verifier whose cached list has expired
+          const r = await charterFetch(`${url}/profile/email`, {}, as(w.app, [g.jwt]));
+          expect([r.status, await codeOf(r)]).toEqual([403, 'CREDENTIAL_REVOKED']);
+        }),
+      ).toEqual(['email']);
+    });
+
+    it('an agent within its mandate buys until the budget is spent across requests (BUDGET_EXCEEDED)', async () => {
+      const creds = [w.agentIdentity, await w.mandate()];
+      const order = (amount: string, headers: Record<string, string> = {}) =>
+        charterFetch(`${url}/orders`, { method: 'POST', headers: { 'x-amount': amount, ...headers } }, as(w.agent, creds));
+      expect(
+        await runs(async () => {
+          const a = await order('40 USD');
+          expect(a.status).toBe(201);
+          expect(await a.json()).toMatchObject({ agent: w.agent.did, remaining: { budget: { amount: '60', currency: 'USD' } } });
+          expect((await order('40 USD')).status).toBe(201);
+          const c = await order('40 USD');
+          expect([c.status, await codeOf(c)]).toEqual([403, 'BUDGET_EXCEEDED']);
+          const big = await order('60 USD');
+          expect([big.status, await codeOf(big)]).toEqual([403, 'AUTHORITY_EXCEEDED']);
+        }),
+      ).toEqual(['order', 'order']);
+    });
+
+    it('a failed or released order gives its reservation back; a committed one stays spent', async () => {
+      const creds = [w.agentIdentity, await w.mandate()];
+      const order = (headers: Record<string, string> = {}) =>
+        charterFetch(`${url}/orders`, { method: 'POST', headers: { 'x-amount': '50 USD', ...headers } }, as(w.agent, creds));
+      expect(
+        await runs(async () => {
+          expect((await order({ 'x-fail': '1' })).status).toBe(500);
+          expect((await order({ 'x-release': '1' })).status).toBe(200);
+          expect((await order()).status).toBe(201);
+          expect((await order()).status).toBe(201);
+          // Settled after the response is sent: give the ledger a moment.
+          await new Promise((r) => setTimeout(r, 50));
+          const r = await order();
+          expect([r.status, await codeOf(r)]).toEqual([403, 'BUDGET_EXCEEDED']);
+        }),
+      ).toEqual(['order', 'order', 'order', 'order']);
+    });
+
+    it('an agent of an untrusted principal, or without an amount the mandate needs, is refused', async () => {
+      const creds = [w.agentIdentity, await w.mandate()];
+      expect(
+        await runs(async () => {
+          const r = await charterFetch(`${url}/orders`, { method: 'POST', headers: { 'x-amount': 'lots' } }, as(w.agent, creds));
+          expect([r.status, await codeOf(r)]).toEqual([400, 'INVALID_ARGUMENT']);
+          const grantHolder = await charterFetch(`${url}/orders`, { method: 'POST', headers: { 'x-amount': '5 USD' } }, as(w.app, [grant]));
+          expect(grantHolder.status).toBe(403);
+        }),
+      ).toEqual([]);
+    });
+
+    it('challenge mode: charterFetch answers the 401 nonce challenge once; the challenge route issues nonces', async () => {
+      expect(
+        await runs(async () => {
+          const first = await fetch(`${url}/c/profile/email`);
+          expect(first.status).toBe(401);
+          expect(first.headers.get('www-authenticate')).toMatch(/^Bearer realm="[^"]+", charter-nonce="[A-Za-z0-9_-]+"$/);
+          await first.body?.cancel();
+          const r = await charterFetch(`${url}/c/profile/email`, {}, as(w.app, [grant]));
+          expect(r.status).toBe(200);
+          const c = await fetch(`${url}/c/challenge`, { method: 'POST' });
+          const { nonce, expiresAt } = (await c.json()) as { nonce: string; expiresAt: string };
+          expect(Date.parse(expiresAt)).toBeGreaterThan(Date.now());
+          const vp = await bound(w.app, [grant], { url: `${url}/c/profile/email`, nonce });
+          expect((await fetch(`${url}/c/profile/email`, { headers: auth(vp) })).status).toBe(200);
+          const again = await fetch(`${url}/c/profile/email`, { headers: auth(vp) });
+          expect([again.status, await codeOf(again)]).toEqual([401, 'REPLAY_DETECTED']);
+          expect(again.headers.get('www-authenticate')).toContain('charter-nonce="');
+        }),
+      ).toEqual(['email', 'email']);
+    });
+  });
+}
