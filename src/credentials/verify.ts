@@ -1,6 +1,7 @@
 import { CharterError, toReason, type Reason } from '../errors.js';
 import { verifySignature } from '../keys/index.js';
 import type { CharterResolver, VerificationRelationship } from '../did/types.js';
+import { TtlCache } from '../did/cache.js';
 import { decodeJwt, type DecodedJwt } from './jws.js';
 import { normalizeCredential } from './normalize.js';
 import { defaultSchemaChecker } from './schemas.js';
@@ -12,7 +13,7 @@ import type { CredentialVerification, VerifyCredentialOptions } from './types.js
  * `did` and be authorized for `relationship`, and `alg` must be the one the
  * key type signs with. Returns refusals (empty when valid).
  */
-export async function checkJwtSignature(d: DecodedJwt, did: string, resolver: CharterResolver, relationship: VerificationRelationship): Promise<Reason[]> {
+export async function checkJwtSignature(d: DecodedJwt, did: string, resolver: CharterResolver, relationship: VerificationRelationship, memoKey?: string): Promise<Reason[]> {
   let key;
   try {
     key = await resolver.resolveKey(did, d.header.kid, relationship);
@@ -22,10 +23,33 @@ export async function checkJwtSignature(d: DecodedJwt, did: string, resolver: Ch
   if (key.alg !== d.header.alg) {
     return [{ code: 'ALG_KEY_MISMATCH', message: `alg ${d.header.alg} does not fit the ${key.keyType} key ${key.id.slice(0, 100)}` }];
   }
+  const memo = memoKey === undefined ? undefined : memoFor(key);
+  if (memo?.get(memoKey!) === true) return [];
   if (!verifySignature(key, d.header.alg, d.signingInput, d.signature)) {
     return [{ code: 'INVALID_SIGNATURE', message: `the signature does not verify with ${key.id.slice(0, 100)}` }];
   }
+  memo?.set(memoKey!, true);
   return [];
+}
+
+/**
+ * Credentials whose signature already verified, per resolved key object. A
+ * platform sees the same grant or mandate on every request while only the
+ * presentation around it changes; this skips re-verifying the same bytes
+ * with the same key. The key is the whole compact JWS (header, payload and
+ * signature), so nothing altered can hit. Entries live only as long as the
+ * resolver keeps that key cached: a re-resolved (rotated) key is a new object
+ * with an empty memo, and a resolver without a cache never hits. Only the
+ * signature is memoised; validity, schema and status are checked every time.
+ */
+const verifiedByKey = new WeakMap<object, TtlCache<string, true>>();
+const MEMO_TTL_MS = 300_000;
+const MEMO_MAX_PER_KEY = 1024;
+
+function memoFor(key: object): TtlCache<string, true> {
+  let m = verifiedByKey.get(key);
+  if (m === undefined) verifiedByKey.set(key, (m = new TtlCache<string, true>(MEMO_TTL_MS, MEMO_MAX_PER_KEY)));
+  return m;
 }
 
 /**
@@ -48,7 +72,7 @@ export async function verifyCredential(jwt: string, options: VerifyCredentialOpt
   const { credential, issuer, subject, format } = n;
   const base = { issuer, ...(subject !== undefined ? { subject } : {}), credential, format, ...(credential.id !== undefined ? { id: credential.id } : {}), jwt };
 
-  const reasons = await checkJwtSignature(d, issuer, options.resolver, 'assertionMethod');
+  const reasons = await checkJwtSignature(d, issuer, options.resolver, 'assertionMethod', jwt);
   const t = now.getTime();
   const from = credential.validFrom !== undefined ? Date.parse(credential.validFrom) : n.nbf !== undefined ? n.nbf * 1000 : undefined;
   let until = credential.validUntil !== undefined ? Date.parse(credential.validUntil) : undefined;

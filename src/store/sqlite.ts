@@ -268,21 +268,45 @@ export async function openSqliteStore(path: string): Promise<Store> {
     async releaseReservation(id) {
       setState(id, 'released');
     },
-    async consumeNonce(scope, value, expiresAt) {
-      const now = Date.now();
-      return wrap(() =>
-        db
-          .transaction(() => {
-            if (++nonceCalls % 256 === 0) db.prepare('DELETE FROM nonces WHERE expires_at <= ?').run(now);
-            const r = db.prepare('SELECT expires_at FROM nonces WHERE scope = ? AND value = ?').get(scope, value) as Row | undefined;
-            if (r && (r.expires_at as number) > now) return false;
-            db.prepare('INSERT INTO nonces (scope, value, expires_at) VALUES (?, ?, ?) ON CONFLICT(scope, value) DO UPDATE SET expires_at = excluded.expires_at').run(scope, value, expiresAt.getTime());
-            return true;
-          })
-          .immediate(),
-      );
+    consumeNonce(scope, value, expiresAt) {
+      return new Promise<boolean>((resolve, reject) => {
+        nonceQueue.push({ scope, value, expiresAt: expiresAt.getTime(), resolve, reject });
+        if (nonceQueue.length === 1) setImmediate(flushNonces);
+      });
     },
   };
+
+  /*
+   * Group commit of the replay cache: every consumeNonce of one event-loop
+   * turn goes into one transaction, so concurrent requests share one fsync
+   * (synchronous=FULL) instead of paying one each. Each call resolves only
+   * after the transaction holding its row has committed; values repeated in
+   * one batch are seen in order (the second one is a replay).
+   */
+  type PendingNonce = { scope: string; value: string; expiresAt: number; resolve: (fresh: boolean) => void; reject: (e: unknown) => void };
+  let nonceQueue: PendingNonce[] = [];
+  const nonceGet = db.prepare('SELECT expires_at FROM nonces WHERE scope = ? AND value = ?');
+  const nonceSet = db.prepare('INSERT INTO nonces (scope, value, expires_at) VALUES (?, ?, ?) ON CONFLICT(scope, value) DO UPDATE SET expires_at = excluded.expires_at');
+  const nonceSweep = db.prepare('DELETE FROM nonces WHERE expires_at <= ?');
+  const consumeBatch = db.transaction((batch: PendingNonce[], now: number) =>
+    batch.map((n) => {
+      if (++nonceCalls % 256 === 0) nonceSweep.run(now);
+      const r = nonceGet.get(n.scope, n.value) as Row | undefined;
+      if (r && (r.expires_at as number) > now) return false;
+      nonceSet.run(n.scope, n.value, n.expiresAt);
+      return true;
+    }),
+  );
+  function flushNonces(): void {
+    const batch = nonceQueue;
+    nonceQueue = [];
+    try {
+      const fresh = wrap(() => consumeBatch.immediate(batch, Date.now()));
+      batch.forEach((n, i) => n.resolve(fresh[i]!));
+    } catch (e) {
+      for (const n of batch) n.reject(e);
+    }
+  }
 
   function setState(id: string, state: 'committed' | 'released'): void {
     wrap(() =>

@@ -43,10 +43,25 @@ describe('every rejection path has its code', () => {
     const vc = await issue();
     expect(await codes(tamper(vc.jwt, 1, (p) => ((p.credentialSubject as Record<string, unknown>).email = 'mallory@example.com')))).toEqual(['INVALID_SIGNATURE']);
   });
+  it('a memoised signature covers only the exact bytes verified, and only while the resolver keeps that key', async () => {
+    const vc = await issue();
+    expect(await codes(vc.jwt)).toEqual([]);
+    expect(await codes(vc.jwt)).toEqual([]); // second time from the memo
+    // Same signature, altered payload or header: never a memo hit.
+    expect(await codes(tamper(vc.jwt, 1, (p) => ((p.credentialSubject as Record<string, unknown>).email = 'mallory@example.com')))).toEqual(['INVALID_SIGNATURE']);
+    const [h, p, sig] = vc.jwt.split('.') as [string, string, string];
+    expect(await codes(`${h}.${p}.${sig.slice(0, -4)}AAAA`)).toEqual(['INVALID_SIGNATURE']);
+    // A resolver that resolves the issuer's DID to another key (a rotation) re-verifies and refuses.
+    const rotated = { ...resolver, resolveKey: async (did: string, kid: string | undefined, rel: Parameters<typeof resolver.resolveKey>[2]) => {
+      const real = await resolver.resolveKey(did, kid, rel);
+      return did === alice.did ? { ...(await resolver.resolveKey(bob.did, undefined, rel)), id: real.id, alg: real.alg, keyType: real.keyType } : real;
+    } };
+    expect((await verifyCredential(vc.jwt, { resolver: rotated })).reasons.map((r) => r.code)).toEqual(['INVALID_SIGNATURE']);
+  });
   it('signed by another key under the issuer DID: INVALID_SIGNATURE', async () => {
     const vc = await issue();
     const payload = JSON.parse(Buffer.from(vc.jwt.split('.')[1]!, 'base64url').toString());
-    const forged = signJwt({ typ: 'vc+jwt' }, payload, makeIssuer().signer, alice.kid);
+    const forged = await signJwt({ typ: 'vc+jwt' }, payload, makeIssuer().signer, alice.kid);
     expect(await codes(forged)).toEqual(['INVALID_SIGNATURE']);
   });
   it('alg none and unknown algs: UNSUPPORTED_ALG', async () => {
@@ -94,7 +109,7 @@ describe('every rejection path has its code', () => {
   it('wrong typ and broken credential shape', async () => {
     const vc = await issue();
     expect(await codes(tamper(vc.jwt, 0, (h) => (h.typ = 'vp+jwt')))).toEqual(['INVALID_TYP']);
-    const noCtx = signJwt({ typ: 'vc+jwt' }, { type: ['VerifiableCredential'], issuer: alice.did, credentialSubject: {} }, alice.signer, alice.kid);
+    const noCtx = await signJwt({ typ: 'vc+jwt' }, { type: ['VerifiableCredential'], issuer: alice.did, credentialSubject: {} }, alice.signer, alice.kid);
     expect(await codes(noCtx)).toEqual(['INVALID_CREDENTIAL']);
   });
   it('a subject that breaks its JSON Schema, or an unknown schema: SCHEMA_INVALID', async () => {
@@ -103,7 +118,7 @@ describe('every rejection path has its code', () => {
     ).rejects.toMatchObject({ code: 'SCHEMA_INVALID' });
     const vc = await issue({ credentialSchema: { id: 'https://example.org/unknown.json', type: 'JsonSchema' } }).catch((e) => e);
     expect(isCharterError(vc) && vc.code).toBe('SCHEMA_INVALID');
-    const raw = signJwt(
+    const raw = await signJwt(
       { typ: 'vc+jwt' },
       { '@context': ['https://www.w3.org/ns/credentials/v2'], type: ['VerifiableCredential', 'DataAccessGrant'], issuer: alice.did, credentialSubject: { id: bob.did, grant: { resources: ['a'], actions: ['read'] } }, credentialSchema: { id: 'https://charter.dev/schemas/DataAccessGrant.json', type: 'JsonSchema' } },
       alice.signer,

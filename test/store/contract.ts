@@ -147,5 +147,13 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       expect(await store.consumeNonce('aud', 'old', new Date(Date.now() - 1))).toBe(true);
       expect(await store.consumeNonce('aud', 'old', soon)).toBe(true);
     });
+
+    it('nonces: calls in one turn of the event loop (one group commit) still accept each value once', async () => {
+      const soon = new Date(Date.now() + 60_000);
+      const values = ['a', 'b', 'a', 'c', 'b', 'a'];
+      const fresh = await Promise.all(values.map((v) => store.consumeNonce('batch', v, soon)));
+      expect(fresh).toEqual([true, true, false, true, false, false]);
+      expect(await store.consumeNonce('batch', 'c', soon)).toBe(false);
+    });
   });
 }
