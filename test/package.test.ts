@@ -19,6 +19,7 @@ const SUBPATHS: Record<string, string[]> = {
   'charter/fastify': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent'],
   'charter/hono': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent'],
   'charter/postgres': ['openPostgresStore'],
+  'charter/veramo': ['CharterVeramoPlugin', 'veramoResolver'],
 };
 
 describe('package entry', () => {

@@ -45,7 +45,7 @@ export async function issueCredential(input: IssueCredentialInput): Promise<Issu
   if (schemaErrors.length > 0) throw new CharterError('SCHEMA_INVALID', schemaErrors[0]!.message);
 
   if (format === 'vc+jwt') {
-    const jwt = signJwt({ typ: 'vc+jwt', cty: 'vc' }, credential, issuer.signer, issuer.kid);
+    const jwt = await signJwt({ typ: 'vc+jwt', cty: 'vc' }, credential, issuer.signer, issuer.kid);
     return { id, jwt, credential, format };
   }
   const { id: _id, issuer: _iss, validFrom: _vf, validUntil: _vu, ...rest } = credential;
@@ -58,6 +58,6 @@ export async function issueCredential(input: IssueCredentialInput): Promise<Issu
     nbf: nd(validFrom),
     ...(input.validUntil ? { exp: nd(input.validUntil) } : {}),
   };
-  const jwt = signJwt({ typ: 'JWT' }, payload, issuer.signer, issuer.kid);
+  const jwt = await signJwt({ typ: 'JWT' }, payload, issuer.signer, issuer.kid);
   return { id, jwt, credential, format };
 }

@@ -25,11 +25,11 @@ export interface DecodedJwt {
 const enc = new TextEncoder();
 const B64U = /^[A-Za-z0-9_-]+$/;
 
-export function signJwt(header: Record<string, unknown>, payload: object, signer: Signer, kid: string): string {
+export async function signJwt(header: Record<string, unknown>, payload: object, signer: Signer, kid: string): Promise<string> {
   const h = Buffer.from(JSON.stringify({ ...header, alg: signer.alg, kid })).toString('base64url');
   const p = Buffer.from(JSON.stringify(payload)).toString('base64url');
   const input = `${h}.${p}`;
-  return `${input}.${Buffer.from(signer.sign(enc.encode(input))).toString('base64url')}`;
+  return `${input}.${Buffer.from(await signer.sign(enc.encode(input))).toString('base64url')}`;
 }
 
 function part(s: string, what: string): Record<string, unknown> {

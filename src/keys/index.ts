@@ -1,4 +1,4 @@
-export type { JwsAlg, KeyPair, KeyType, PrivateJwk, PublicJwk, Signer, VerificationKey } from './types.js';
+export type { JwsAlg, KeyPair, KeyType, PrivateJwk, PublicJwk, Signer, LocalSigner, VerificationKey } from './types.js';
 export { algForKeyType, keyTypeForAlg, keyTypeOfJwk, publicJwkOf, validatePrivateJwk, validatePublicJwk } from './jwk.js';
 export { generateKeyPair } from './generate.js';
 export { createSigner } from './sign.js';

@@ -1,6 +1,6 @@
 import { createPrivateKey, sign as nodeSign } from 'node:crypto';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
-import type { PrivateJwk, Signer } from './types.js';
+import type { LocalSigner, PrivateJwk } from './types.js';
 import { algForKeyType, validatePrivateJwk } from './jwk.js';
 
 /**
@@ -8,7 +8,7 @@ import { algForKeyType, validatePrivateJwk } from './jwk.js';
  * r||s, RFC 7518 §3.4); secp256k1 signs with @noble/curves, which emits low-S
  * signatures that did-jwt and other noble-based verifiers require.
  */
-export function createSigner(privateJwk: PrivateJwk): Signer {
+export function createSigner(privateJwk: PrivateJwk): LocalSigner {
   const jwk = validatePrivateJwk(privateJwk);
   const keyType = jwk.crv;
   const alg = algForKeyType(keyType);

@@ -25,6 +25,15 @@ export interface KeyPair {
 export interface Signer {
   readonly alg: JwsAlg;
   readonly keyType: KeyType;
+  /**
+   * Signs the JWS signing input. Local keys answer synchronously; a remote
+   * key manager (Veramo's, a KMS, an HSM) may answer with a promise.
+   */
+  sign(data: Uint8Array): Uint8Array | Promise<Uint8Array>;
+}
+
+/** A signer holding its private key in this process: it answers at once. */
+export interface LocalSigner extends Signer {
   sign(data: Uint8Array): Uint8Array;
 }
 

@@ -1,0 +1,272 @@
+import type { IAgentPlugin } from '@veramo/core';
+import { CharterError } from '../../errors.js';
+import {
+  createAgentPresentation,
+  delegateMandate,
+  issueAgentIdentity,
+  issueMandate,
+  revokeMandate,
+  verifyAgent,
+  type AgentDecision,
+  type IssuedMandate,
+} from '../../agents/index.js';
+import { verifyCredential } from '../../credentials/index.js';
+import type { CredentialVerification, IssuedCredential, Issuer, StatusChecker } from '../../credentials/types.js';
+import { createResolver } from '../../did/index.js';
+import type { CharterResolver, VerificationRelationship } from '../../did/types.js';
+import { issueGrant, revokeGrant, verifyGrant, type GrantDecision, type IssuedGrant } from '../../grants/index.js';
+import { checkReputation, scoreAgent, type ReputationCheck, type ReputationScore, type ScorePolicy } from '../../reputation/index.js';
+import { createStatusChecker, currentStatusListJwt, type IssuerFor } from '../../status/index.js';
+import type { Store } from '../../store/types.js';
+import { veramoResolver } from './resolver.js';
+import { charterVeramoSchema } from './schema.js';
+import { veramoIssuer } from './signer.js';
+import type {
+  CharterCheckReputationArgs,
+  CharterContext,
+  CharterCreateAgentPresentationArgs,
+  CharterDelegateMandateArgs,
+  CharterIssueAgentIdentityArgs,
+  CharterIssueGrantArgs,
+  CharterIssueMandateArgs,
+  CharterRevokeArgs,
+  CharterScoreAgentArgs,
+  CharterVerifyAgentArgs,
+  CharterVerifyCredentialArgs,
+  CharterVerifyGrantArgs,
+  CharterVeramoOptions,
+  DateInput,
+  ICharterVeramo,
+  SigningArgs,
+} from './types.js';
+
+interface Tools {
+  resolver: CharterResolver;
+  status: StatusChecker;
+}
+
+const has = (context: CharterContext, ...methods: string[]) => {
+  const available = context.agent.availableMethods();
+  return methods.every((m) => available.includes(m));
+};
+/** Charter checks the date itself (INVALID_ARGUMENT); strings come from remote agents. */
+const toDate = (v: DateInput) => (typeof v === 'string' ? new Date(v) : v);
+
+/**
+ * Charter as a Veramo agent plugin: any Veramo agent can verify credentials,
+ * grants and agents (KYA) with Charter's rules, and issue grants, mandates
+ * and agent identities signed by keys in its own key manager. Decisions come
+ * back as data (`{ ok, reasons }` with Charter codes); only misuse throws.
+ */
+export class CharterVeramoPlugin implements IAgentPlugin {
+  readonly methods: ICharterVeramo;
+  readonly schema = charterVeramoSchema;
+  readonly #options: CharterVeramoOptions;
+  /** Resolver and status checker per calling agent, so their caches live as long as the agent. */
+  readonly #tools = new WeakMap<object, Tools>();
+  #fixed: Tools | undefined;
+
+  constructor(options: CharterVeramoOptions = {}) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('CharterVeramoPlugin options must be an object');
+    if (options.store !== undefined && typeof options.store.putCredential !== 'function') throw new TypeError('options.store must be a Charter Store');
+    if (options.baseUrl !== undefined && !/^https?:\/\/[^/]/.test(options.baseUrl)) throw new TypeError('options.baseUrl must be an http(s) URL');
+    if (options.resolver !== undefined && typeof options.resolver.resolveKey !== 'function') throw new TypeError('options.resolver must be a CharterResolver');
+    if (options.status !== undefined && typeof options.status !== 'function') throw new TypeError('options.status must be a status checker (createStatusChecker)');
+    if (options.issuerFor !== undefined && typeof options.issuerFor !== 'function') throw new TypeError('options.issuerFor must be a function of a DID');
+    this.#options = { ...options };
+    this.methods = {
+      charterVerifyCredential: this.charterVerifyCredential.bind(this),
+      charterVerifyGrant: this.charterVerifyGrant.bind(this),
+      charterVerifyAgent: this.charterVerifyAgent.bind(this),
+      charterScoreAgent: this.charterScoreAgent.bind(this),
+      charterCheckReputation: this.charterCheckReputation.bind(this),
+      charterIssueGrant: this.charterIssueGrant.bind(this),
+      charterIssueMandate: this.charterIssueMandate.bind(this),
+      charterDelegateMandate: this.charterDelegateMandate.bind(this),
+      charterIssueAgentIdentity: this.charterIssueAgentIdentity.bind(this),
+      charterCreateAgentPresentation: this.charterCreateAgentPresentation.bind(this),
+      charterRevokeGrant: this.charterRevokeGrant.bind(this),
+      charterRevokeMandate: this.charterRevokeMandate.bind(this),
+    };
+  }
+
+  /** A CredentialVerification for a `vc+jwt` or VCDM 1.1 JWT credential. */
+  async charterVerifyCredential(args: CharterVerifyCredentialArgs, context: CharterContext): Promise<CredentialVerification> {
+    const { resolver, status } = this.#toolsFor(context);
+    return verifyCredential(args.credential, { resolver, status, requireType: args.requireType, acceptV1: args.acceptV1 });
+  }
+
+  /** Does the grant (or a presentation of it) allow `action` on `resource` now? */
+  async charterVerifyGrant(args: CharterVerifyGrantArgs, context: CharterContext): Promise<GrantDecision> {
+    const { resolver, status } = this.#toolsFor(context);
+    return verifyGrant(args.grant, {
+      resolver,
+      status,
+      resource: args.resource,
+      action: args.action,
+      grantee: args.grantee,
+      aud: args.aud ?? this.#options.aud,
+      nonce: args.nonce,
+      allowMissingNonce: args.allowMissingNonce,
+    });
+  }
+
+  /** Know Your Agent: Charter's verifyAgent with this plugin's trust, ledger and reputation source. */
+  async charterVerifyAgent(args: CharterVerifyAgentArgs, context: CharterContext): Promise<AgentDecision> {
+    const { resolver, status } = this.#toolsFor(context);
+    const o = this.#options;
+    // Without an aud or trust from the call or the options, verifyAgent throws TypeError (misuse).
+    return verifyAgent(args.presentation, {
+      resolver,
+      status,
+      aud: (args.aud ?? o.aud)!,
+      trust: (args.trust ?? o.trust)!,
+      action: args.action,
+      amount: args.amount,
+      counterparty: args.counterparty,
+      nonce: args.nonce,
+      allowMissingNonce: args.allowMissingNonce,
+      record: args.record,
+      reservationId: args.reservationId,
+      ledger: o.ledger ?? o.store,
+      reputation: o.reputation,
+    });
+  }
+
+  async charterScoreAgent(args: CharterScoreAgentArgs, context: CharterContext): Promise<ReputationScore> {
+    return scoreAgent(args.agent, args.attestations, this.#policy(args, context));
+  }
+
+  async charterCheckReputation(args: CharterCheckReputationArgs, context: CharterContext): Promise<ReputationCheck> {
+    return checkReputation(args.agent, args.attestations, { minScore: args.minScore, minCount: args.minCount, policy: this.#policy(args, context) });
+  }
+
+  async charterIssueGrant(args: CharterIssueGrantArgs, context: CharterContext): Promise<IssuedGrant> {
+    return this.#issue(context, args, (store, issuer, baseUrl) =>
+      issueGrant(store, issuer, {
+        grantee: args.grantee,
+        resources: args.resources,
+        actions: args.actions,
+        purpose: args.purpose,
+        validUntil: toDate(args.validUntil),
+        ...(args.validFrom !== undefined ? { validFrom: toDate(args.validFrom) } : {}),
+        ...(args.constraints !== undefined ? { constraints: args.constraints } : {}),
+        baseUrl,
+      }),
+    );
+  }
+
+  /** A root AgentAuthorityCredential from `issuer` (the principal) to `agent`. */
+  async charterIssueMandate(args: CharterIssueMandateArgs, context: CharterContext): Promise<IssuedMandate> {
+    return this.#issue(context, args, (store, issuer, baseUrl) => issueMandate(store, issuer, { agent: args.agent, authority: args.authority, validUntil: toDate(args.validUntil), baseUrl }));
+  }
+
+  /** A delegated mandate: `issuer` (the parent's subject) hands a narrower part of `parent` to `to`. */
+  async charterDelegateMandate(args: CharterDelegateMandateArgs, context: CharterContext): Promise<IssuedMandate> {
+    return this.#issue(context, args, (store, issuer, baseUrl) =>
+      delegateMandate(store, issuer, { parentJwt: args.parent, to: args.to, authority: args.authority, validUntil: toDate(args.validUntil), baseUrl }),
+    );
+  }
+
+  /** An AgentIdentityCredential: `issuer` (the operator) answers for `agent`. Stored when the plugin has a store. */
+  async charterIssueAgentIdentity(args: CharterIssueAgentIdentityArgs, context: CharterContext): Promise<IssuedCredential> {
+    const issuer = await this.#signer(context, args);
+    return issueAgentIdentity(this.#options.store, issuer, {
+      agent: args.agent,
+      name: args.name,
+      ...(args.software ? { software: args.software } : {}),
+      ...(args.model !== undefined ? { model: args.model } : {}),
+      ...(args.homepage !== undefined ? { homepage: args.homepage } : {}),
+      ...(args.validUntil !== undefined ? { validUntil: toDate(args.validUntil) } : {}),
+    });
+  }
+
+  /** The agent's presentation of its identity and mandate chain, signed with its authentication key in Veramo. */
+  async charterCreateAgentPresentation(args: CharterCreateAgentPresentationArgs, context: CharterContext): Promise<string> {
+    const agent = await this.#signer(context, { issuer: args.agent, keyRef: args.keyRef }, 'authentication');
+    return createAgentPresentation({
+      agent,
+      chain: args.chain,
+      aud: args.aud,
+      nonce: args.nonce,
+      ...(args.identity !== undefined ? { identity: args.identity } : {}),
+      ...(args.expiresInSeconds !== undefined ? { expiresInSeconds: args.expiresInSeconds } : {}),
+    });
+  }
+
+  async charterRevokeGrant(args: CharterRevokeArgs, context: CharterContext): Promise<boolean> {
+    return this.#revoke(context, args.id, revokeGrant);
+  }
+
+  /** Revokes a mandate issued from the plugin's store; every link delegated below it is cut off too. */
+  async charterRevokeMandate(args: CharterRevokeArgs, context: CharterContext): Promise<boolean> {
+    return this.#revoke(context, args.id, revokeMandate);
+  }
+
+  #toolsFor(context: CharterContext): Tools {
+    const o = this.#options;
+    if (o.resolver) return (this.#fixed ??= { resolver: o.resolver, status: o.status ?? createStatusChecker({ resolver: o.resolver }) });
+    let tools = this.#tools.get(context.agent);
+    if (!tools) {
+      const resolver = has(context, 'resolveDid') ? veramoResolver(context.agent) : createResolver();
+      tools = { resolver, status: o.status ?? createStatusChecker({ resolver }) };
+      this.#tools.set(context.agent, tools);
+    }
+    return tools;
+  }
+
+  #policy(args: CharterScoreAgentArgs, context: CharterContext): ScorePolicy {
+    const { resolver, status } = this.#toolsFor(context);
+    return {
+      resolver,
+      status,
+      operator: args.operator,
+      trustedAttesters: args.trustedAttesters,
+      trustedIdentityIssuers: args.trustedIdentityIssuers,
+      attesterCredentials: args.attesterCredentials,
+      unknownAttesterWeight: args.unknownAttesterWeight,
+      halfLifeSeconds: args.halfLifeSeconds,
+    };
+  }
+
+  /** The key for `issuer`: in the calling agent's key manager when it manages the DID, else from `options.issuerFor`. */
+  async #signer(context: CharterContext, who: SigningArgs, relationship: VerificationRelationship = 'assertionMethod'): Promise<Issuer> {
+    if (typeof who.issuer !== 'string' || !who.issuer.startsWith('did:')) throw new TypeError('the issuer must be a DID');
+    if (has(context, 'didManagerGet', 'keyManagerSign')) {
+      const identifier = await context.agent.didManagerGet({ did: who.issuer }).catch(() => undefined);
+      if (identifier) {
+        return veramoIssuer(context.agent, this.#toolsFor(context).resolver, identifier, { ...(who.keyRef !== undefined ? { keyRef: who.keyRef } : {}), relationship });
+      }
+    }
+    if (this.#options.issuerFor) return this.#options.issuerFor(who.issuer);
+    throw new CharterError('NOT_FOUND', `the Veramo agent manages no DID ${who.issuer.slice(0, 80)} and no issuerFor was given`);
+  }
+
+  /**
+   * Issues, then signs the status lists the new credential was given an
+   * entry in: the stored list is then current, so a server publishing this
+   * store never needs the Veramo key.
+   */
+  async #issue<T extends { id: string; jwt: string }>(context: CharterContext, who: SigningArgs, run: (store: Store, issuer: Issuer, baseUrl: string) => Promise<T>): Promise<T> {
+    const { store, baseUrl } = this.#options;
+    if (!store || baseUrl === undefined) throw new TypeError('issuing grants and mandates needs options.store and options.baseUrl');
+    const issuer = await this.#signer(context, who);
+    const issued = await run(store, issuer, baseUrl);
+    for (const a of await store.findStatusAllocation(issued.id)) await currentStatusListJwt(store, a.listId, async () => issuer);
+    return issued;
+  }
+
+  async #revoke(context: CharterContext, id: string, revoke: (store: Store, id: string, issuerFor: IssuerFor) => Promise<void>): Promise<boolean> {
+    const store = this.#options.store;
+    if (!store) throw new TypeError('revoking needs options.store');
+    if (typeof id !== 'string') throw new TypeError('id must be a credential id');
+    const rec = await store.getCredential(id);
+    if (!rec || rec.direction !== 'issued') throw new CharterError('NOT_FOUND', `no credential ${id.slice(0, 80)} issued from this store`);
+    const issuer = await this.#signer(context, { issuer: rec.issuer });
+    await revoke(store, id, async (did) => {
+      if (did !== issuer.did) throw new CharterError('NOT_FOUND', `no key for the status list issuer ${did.slice(0, 80)}`);
+      return issuer;
+    });
+    return true;
+  }
+}

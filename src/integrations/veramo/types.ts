@@ -1,0 +1,165 @@
+import type { IAgentContext, IDIDManager, IKeyManager, IPluginMethodMap, IResolver } from '@veramo/core';
+import type { AgentDecision, AgentTrust, Authority, IssuedMandate, Money, VerifyAgentOptions } from '../../agents/index.js';
+import type { CredentialVerification, IssuedCredential, StatusChecker } from '../../credentials/types.js';
+import type { CharterResolver } from '../../did/types.js';
+import type { GrantDecision, IssuedGrant } from '../../grants/index.js';
+import type { ReputationCheck, ReputationScore } from '../../reputation/index.js';
+import type { IssuerFor } from '../../status/index.js';
+import type { Store } from '../../store/types.js';
+
+export interface CharterVeramoOptions {
+  /** Where issued grants and mandates, their status lists and (by default) the spend ledger live. Needed to issue and revoke. */
+  store?: Store;
+  /** Base URL under which the store's status lists are published (`<baseUrl>/status/<id>`). Needed to issue grants and mandates. */
+  baseUrl?: string;
+  /**
+   * Resolves DIDs for every check. Default: the calling agent's `resolveDid`
+   * when it has one (so Charter sees the DID methods Veramo is configured
+   * for), else Charter's resolver (did:key, did:jwk, did:web).
+   */
+  resolver?: CharterResolver;
+  /** Revocation checks. Default: Charter's status checker over the resolver in use. */
+  status?: StatusChecker;
+  /** This verifier, as agents bind their presentations to it; a call's `aud` overrides it. */
+  aud?: string;
+  /** Which principals and operators this verifier trusts; a call's `trust` overrides it. */
+  trust?: AgentTrust;
+  /** Spend ledger for budgets and rates. Default `store`. */
+  ledger?: Store;
+  /** Reputation source for `trust.minReputation` (see verifyAgent). */
+  reputation?: VerifyAgentOptions['reputation'];
+  /** Keys for DIDs the calling agent does not manage (e.g. `home.issuerFor`). */
+  issuerFor?: IssuerFor;
+}
+
+/** Dates travel as ISO 8601 strings when the agent is remote; Date objects work in-process. */
+export type DateInput = string | Date;
+
+export interface CharterVerifyCredentialArgs {
+  credential: string;
+  /** Require this type, e.g. `DataAccessGrant`. */
+  requireType?: string;
+  /** Accept VCDM 1.1 JWTs (what Veramo's `proofFormat: 'jwt'` writes). Default true. */
+  acceptV1?: boolean;
+}
+
+export interface CharterVerifyGrantArgs {
+  /** A DataAccessGrant JWT, or a presentation of one by its grantee. */
+  grant: string;
+  resource: string;
+  action: string;
+  grantee?: string;
+  aud?: string;
+  nonce?: string;
+  allowMissingNonce?: boolean;
+}
+
+export interface CharterVerifyAgentArgs {
+  /** The agent's presentation (identity and mandate chain). */
+  presentation: string;
+  action: string;
+  /** "49.99 USD" or `{ amount, currency }`. */
+  amount?: string | Money;
+  counterparty?: string;
+  aud?: string;
+  nonce?: string;
+  allowMissingNonce?: boolean;
+  trust?: AgentTrust;
+  /** Reserve the spend in the ledger when allowed. */
+  record?: boolean;
+  reservationId?: string;
+}
+
+export interface CharterScoreAgentArgs {
+  agent: string;
+  /** ReputationAttestation JWTs this verifier holds. */
+  attestations: string[];
+  /** The agent's operator: its ratings count as self-attestation. */
+  operator?: string;
+  trustedAttesters?: string[];
+  trustedIdentityIssuers?: string[];
+  attesterCredentials?: string[];
+  unknownAttesterWeight?: number;
+  halfLifeSeconds?: number;
+}
+
+export interface CharterCheckReputationArgs extends CharterScoreAgentArgs {
+  minScore: number;
+  /** Fewest distinct trusted attesters. Default 1. */
+  minCount?: number;
+}
+
+/** Who signs: a DID the agent manages (or `issuerFor` holds), and optionally which of its keys (Veramo `kid`). */
+export interface SigningArgs {
+  issuer: string;
+  keyRef?: string;
+}
+
+export interface CharterIssueGrantArgs extends SigningArgs {
+  grantee: string;
+  resources: string[];
+  actions: string[];
+  purpose: string;
+  validUntil: DateInput;
+  validFrom?: DateInput;
+  constraints?: Record<string, unknown>;
+}
+
+export interface CharterIssueMandateArgs extends SigningArgs {
+  /** The agent's DID. */
+  agent: string;
+  authority: Authority;
+  validUntil: DateInput;
+}
+
+export interface CharterDelegateMandateArgs extends SigningArgs {
+  /** The mandate being delegated; `issuer` must be its subject. */
+  parent: string;
+  to: string;
+  authority: Omit<Authority, 'parent'>;
+  validUntil: DateInput;
+}
+
+export interface CharterIssueAgentIdentityArgs extends SigningArgs {
+  agent: string;
+  name: string;
+  software?: { name: string; version: string; digest?: string };
+  model?: string;
+  homepage?: string;
+  validUntil?: DateInput;
+}
+
+export interface CharterCreateAgentPresentationArgs {
+  /** The agent's DID, managed by the calling Veramo agent; signs with an authentication key. */
+  agent: string;
+  keyRef?: string;
+  identity?: string;
+  chain: string[];
+  aud: string;
+  nonce: string;
+  expiresInSeconds?: number;
+}
+
+export interface CharterRevokeArgs {
+  /** Id of a grant or mandate issued from the plugin's store. */
+  id: string;
+}
+
+/** Context the methods use; each capability is checked with `availableMethods()` before use. */
+export type CharterContext = IAgentContext<IResolver & IKeyManager & IDIDManager>;
+
+/** The methods CharterVeramoPlugin adds to a Veramo agent. */
+export interface ICharterVeramo extends IPluginMethodMap {
+  charterVerifyCredential(args: CharterVerifyCredentialArgs, context: CharterContext): Promise<CredentialVerification>;
+  charterVerifyGrant(args: CharterVerifyGrantArgs, context: CharterContext): Promise<GrantDecision>;
+  charterVerifyAgent(args: CharterVerifyAgentArgs, context: CharterContext): Promise<AgentDecision>;
+  charterScoreAgent(args: CharterScoreAgentArgs, context: CharterContext): Promise<ReputationScore>;
+  charterCheckReputation(args: CharterCheckReputationArgs, context: CharterContext): Promise<ReputationCheck>;
+  charterIssueGrant(args: CharterIssueGrantArgs, context: CharterContext): Promise<IssuedGrant>;
+  charterIssueMandate(args: CharterIssueMandateArgs, context: CharterContext): Promise<IssuedMandate>;
+  charterDelegateMandate(args: CharterDelegateMandateArgs, context: CharterContext): Promise<IssuedMandate>;
+  charterIssueAgentIdentity(args: CharterIssueAgentIdentityArgs, context: CharterContext): Promise<IssuedCredential>;
+  charterCreateAgentPresentation(args: CharterCreateAgentPresentationArgs, context: CharterContext): Promise<string>;
+  charterRevokeGrant(args: CharterRevokeArgs, context: CharterContext): Promise<boolean>;
+  charterRevokeMandate(args: CharterRevokeArgs, context: CharterContext): Promise<boolean>;
+}
