@@ -23,3 +23,5 @@ export { verifyRequest, verifyNodeRequest, type RequestDecision, type BoundReque
 export { httpStatusFor } from './http/status-map.js';
 export type { CharterContext } from './http/context.js';
 export { charterFetch, type CharterFetchOptions } from './http/client.js';
+// The generic KYA guard for any framework; MCP and Veramo are sub-path exports (charter/mcp, charter/veramo).
+export { guardTransaction, type TransactionRequest, type TransactionOutcome, type Settlement } from './integrations/transaction.js';

@@ -11,6 +11,7 @@ const DOCUMENTED = [
   'commitSpend', 'releaseSpend', 'checkNarrowing', 'parseMoney', 'parseBudget', 'parseRate',
   'issueReceipt', 'issueAttestation', 'scoreAgent', 'checkReputation', 'openHome', 'openStore', 'openSqliteStore', 'serveHome',
   'createVerifier', 'requireGrant', 'requireAgent', 'verifyRequest', 'verifyNodeRequest', 'charterFetch', 'httpStatusFor',
+  'guardTransaction',
 ];
 
 /** Sub-path exports: the heavy or optional parts, each with the calls README shows. */
@@ -20,6 +21,7 @@ const SUBPATHS: Record<string, string[]> = {
   'charter/hono': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent'],
   'charter/postgres': ['openPostgresStore'],
   'charter/veramo': ['CharterVeramoPlugin', 'veramoResolver'],
+  'charter/mcp': ['guardTool', 'callGuardedTool', 'presentForTool', 'toolRefusal', 'guardTransaction', 'createVerifier'],
 };
 
 describe('package entry', () => {

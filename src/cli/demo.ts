@@ -10,6 +10,7 @@ import { foundationWalk } from './demo/foundation.js';
 import { grantsWalk } from './demo/grants.js';
 import { agentsWalk } from './demo/agents.js';
 import { reputationWalk } from './demo/reputation.js';
+import { mcpWalk } from './demo/mcp.js';
 import { serveHome } from '../http/serve.js';
 
 const WALKS = [
@@ -17,6 +18,7 @@ const WALKS = [
   { name: 'grants', run: grantsWalk },
   { name: 'agents', run: agentsWalk },
   { name: 'reputation', run: reputationWalk },
+  { name: 'mcp', run: mcpWalk },
 ];
 
 export interface DemoResult {

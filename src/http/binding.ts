@@ -38,18 +38,20 @@ export function htuOf(url: string | URL): string | undefined {
 const MAX_ID = 256;
 const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_ID;
 
-/** Refusals of the presentation's binding claims; each one is a 401. */
-export function bindingReasons(header: Record<string, unknown>, p: Record<string, unknown>, c: BindingContext): Reason[] {
+/** What binds a presentation to this verifier and to now, whatever carries it (HTTP, an MCP tool call, a queue). */
+export type FreshnessContext = Omit<BindingContext, 'method' | 'url'>;
+
+/**
+ * Refusals of `typ`, `aud`, `iat`/`exp` and the jti or nonce a freshness
+ * mode needs; each one is a 401. Shared by every transport.
+ */
+export function freshnessReasons(header: Record<string, unknown>, p: Record<string, unknown>, c: FreshnessContext): Reason[] {
   const reasons: Reason[] = [];
-  if (header.typ !== 'vp+jwt') reasons.push({ code: 'INVALID_TYP', message: 'the Authorization header must carry a vp+jwt presentation' });
+  if (header.typ !== 'vp+jwt') reasons.push({ code: 'INVALID_TYP', message: 'the proof must be a vp+jwt presentation' });
   const aud = p.aud;
   if (!(aud === c.aud || (Array.isArray(aud) && aud.length === 1 && aud[0] === c.aud))) {
     reasons.push({ code: 'AUDIENCE_MISMATCH', message: 'the presentation is meant for another audience' });
   }
-  if (p.htm !== c.method) reasons.push({ code: 'REQUEST_MISMATCH', message: `the presentation is bound to another method (htm), not ${c.method.slice(0, 16)}` });
-  const htu = typeof p.htu === 'string' ? htuOf(p.htu) : undefined;
-  if (htu === undefined || htu !== htuOf(c.url)) reasons.push({ code: 'REQUEST_MISMATCH', message: 'the presentation is bound to another URL (htu)' });
-
   const skew = c.skewSeconds * 1000;
   const iat = typeof p.iat === 'number' && Number.isFinite(p.iat) ? p.iat * 1000 : undefined;
   if (iat === undefined) reasons.push({ code: 'INVALID_PRESENTATION', message: 'the presentation has no "iat"' });
@@ -60,6 +62,16 @@ export function bindingReasons(header: Record<string, unknown>, p: Record<string
   }
   if (c.mode === 'iat' && !isId(p.jti)) reasons.push({ code: 'INVALID_PRESENTATION', message: 'the presentation needs a "jti" of at most 256 characters' });
   if (c.mode === 'challenge' && !isId(p.nonce)) reasons.push({ code: 'NONCE_MISMATCH', message: 'this verifier requires a nonce from its challenge' });
+  return reasons;
+}
+
+/** Refusals of the presentation's binding claims for an HTTP request: freshness plus `htm` and `htu`; each one is a 401. */
+export function bindingReasons(header: Record<string, unknown>, p: Record<string, unknown>, c: BindingContext): Reason[] {
+  const reasons = freshnessReasons(header, p, c);
+  if (header.typ !== 'vp+jwt') reasons[0] = { code: 'INVALID_TYP', message: 'the Authorization header must carry a vp+jwt presentation' };
+  if (p.htm !== c.method) reasons.push({ code: 'REQUEST_MISMATCH', message: `the presentation is bound to another method (htm), not ${c.method.slice(0, 16)}` });
+  const htu = typeof p.htu === 'string' ? htuOf(p.htu) : undefined;
+  if (htu === undefined || htu !== htuOf(c.url)) reasons.push({ code: 'REQUEST_MISMATCH', message: 'the presentation is bound to another URL (htu)' });
   return reasons;
 }
 

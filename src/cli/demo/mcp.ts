@@ -1,0 +1,74 @@
+import { issueAgentIdentity, issueMandate, type AgentDecision } from '../../agents/index.js';
+import { createVerifier } from '../../http/verifier.js';
+import { callGuardedTool, guardTool, toolRefusal } from '../../integrations/mcp/index.js';
+import type { DemoContext } from './types.js';
+
+/** The optional MCP SDK, loaded only when this walk runs (charter does not depend on it). */
+async function loadSdk() {
+  try {
+    const [{ McpServer }, { Client }, { InMemoryTransport }, { z }] = await Promise.all([
+      import('@modelcontextprotocol/sdk/server/mcp.js'),
+      import('@modelcontextprotocol/sdk/client/index.js'),
+      import('@modelcontextprotocol/sdk/inMemory.js'),
+      import('zod'),
+    ]);
+    return { McpServer, Client, InMemoryTransport, z };
+  } catch {
+    return undefined;
+  }
+}
+
+/** An agent calls a shop's MCP `purchase` tool, guarded by Charter, inside and beyond its mandate. */
+export async function mcpWalk({ home, step, publicUrl }: DemoContext): Promise<void> {
+  const sdk = await loadSdk();
+  if (!sdk) {
+    step({ title: 'MCP walk skipped: install @modelcontextprotocol/sdk and zod to run it', ok: true });
+    return;
+  }
+  const frank = await home.createIdentity({ alias: 'frank' });
+  const operator = await home.createIdentity({ alias: 'mcp-operator' });
+  const shop = await home.createIdentity({ alias: 'tea-shop' });
+  const agent = await home.createIdentity({ alias: 'tea-agent', meta: { role: 'agent', operator: operator.did } });
+  const identity = await issueAgentIdentity(home.store, await home.issuer(operator.alias), { agent: agent.did, name: 'Tea Agent', software: { name: 'tea-agent', version: '1.0.0' } });
+  const mandate = await issueMandate(home.store, await home.issuer('frank'), {
+    agent: agent.did,
+    authority: { actions: ['purchase'], maxDelegationDepth: 0, limits: { perTransaction: { amount: '30', currency: 'EUR' }, budget: { amount: '50', currency: 'EUR', period: 'P30D' }, counterparties: [shop.did] } },
+    validUntil: new Date(Date.now() + 86_400_000),
+    baseUrl: publicUrl,
+  });
+  step({ title: 'frank authorizes tea-agent: purchase at tea-shop, ≤ 30 EUR each, 50 EUR per 30 days', ok: true, detail: mandate.id });
+
+  const verifier = createVerifier({ aud: shop.did, store: home.store, resolver: home.resolver, status: home.status });
+  const server = new sdk.McpServer({ name: 'tea-shop', version: '1.0.0' });
+  let last: AgentDecision | undefined;
+  const shipped: string[] = [];
+  server.registerTool(
+    'purchase',
+    { description: 'Buy tea', inputSchema: { item: sdk.z.string(), price: sdk.z.string(), currency: sdk.z.string() } },
+    guardTool('purchase', { verifier, action: 'purchase', amount: (a) => `${a.price} ${a.currency}`, trust: { principals: [frank.did], identityIssuers: [operator.did] } }, (args, _extra, decision) => {
+      shipped.push(args.item);
+      last = decision;
+      return { content: [{ type: 'text', text: `shipped ${args.item}` }] };
+    }),
+  );
+  const [clientSide, serverSide] = sdk.InMemoryTransport.createLinkedPair();
+  const client = new sdk.Client({ name: 'tea-agent', version: '1.0.0' });
+  await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
+  step({ title: "tea-shop's MCP server guards its purchase tool with Charter; tea-agent connects as an MCP client", ok: true });
+
+  try {
+    const presenter = { agent: await home.issuer('tea-agent'), identity: identity.jwt, chain: [mandate.jwt], aud: shop.did };
+    const buy = (item: string, price: string) => callGuardedTool(client, { name: 'purchase', arguments: { item, price, currency: 'EUR' } }, presenter);
+
+    const ok = await buy('sencha', '25');
+    step({ title: 'tea-agent buys sencha for 25 EUR: the tool runs and the spend is committed', ok: toolRefusal(ok) === undefined && shipped.length === 1, detail: `remaining ${last?.remaining.budget?.amount} ${last?.remaining.budget?.currency}` });
+    const big = toolRefusal(await buy('samovar', '40'));
+    step({ title: 'tea-agent tries a 40 EUR samovar: refused before the tool runs, over its per-transaction limit', ok: big?.code === 'AUTHORITY_EXCEEDED' && shipped.length === 1, code: big?.code });
+    const over = toolRefusal(await buy('matcha', '26'));
+    step({ title: 'after 25 EUR, 26 EUR more would pass 50 EUR: refused', ok: over?.code === 'BUDGET_EXCEEDED' && shipped.length === 1, code: over?.code });
+    const anon = toolRefusal(await client.callTool({ name: 'purchase', arguments: { item: 'oolong', price: '5', currency: 'EUR' } }));
+    step({ title: 'a call without a presentation: refused', ok: anon?.code === 'INVALID_PRESENTATION' && shipped.length === 1, code: anon?.code });
+  } finally {
+    await Promise.all([client.close(), server.close()]);
+  }
+}

@@ -1,0 +1,61 @@
+import { createPresentation } from '../../credentials/index.js';
+import type { Issuer } from '../../credentials/types.js';
+import { orderChain } from '../../agents/index.js';
+import { PRESENTATION_META, REFUSAL_META, toolBinding, type ToolRefusal } from './binding.js';
+
+export interface ToolPresenter {
+  /** The agent, signing with its authentication key (a Home gives it: `await home.issuer('shopper')`). */
+  agent: Issuer;
+  /** Its AgentIdentityCredential (JWT). */
+  identity?: string;
+  /** Its mandate and every link above it, in any order. */
+  chain: string[];
+  /** The MCP server's verifier identifier (its `aud`). */
+  aud: string;
+  /** Seconds each presentation stays valid. Default 60. */
+  expiresInSeconds?: number;
+}
+
+export interface ToolCall {
+  name: string;
+  arguments?: Record<string, unknown>;
+  _meta?: Record<string, unknown>;
+}
+
+/** The part of the SDK's `Client` used: `callTool`. */
+export interface ToolCaller<R> {
+  callTool(params: ToolCall & { _meta: Record<string, unknown> }): Promise<R>;
+}
+
+/** A presentation of the agent's identity and mandate chain bound to this tool call (name and arguments) and used once. */
+export function presentForTool(call: ToolCall, presenter: ToolPresenter, nonce?: string): Promise<string> {
+  if (!presenter?.agent?.signer || !Array.isArray(presenter.chain)) throw new TypeError('presentForTool needs { agent, chain, aud }');
+  return createPresentation({
+    holder: presenter.agent,
+    credentials: [...(presenter.identity !== undefined ? [presenter.identity] : []), ...orderChain(presenter.chain)],
+    aud: presenter.aud,
+    ...(nonce !== undefined ? { nonce } : {}),
+    expiresInSeconds: presenter.expiresInSeconds ?? 60,
+    claims: toolBinding(call.name, call.arguments ?? {}),
+  });
+}
+
+/** The refusal a guarded tool returned, if it was refused by Charter (not by the tool itself). */
+export function toolRefusal(result: unknown): ToolRefusal | undefined {
+  const meta = (result as { _meta?: Record<string, unknown> } | null)?._meta;
+  const r = meta?.[REFUSAL_META] as ToolRefusal | undefined;
+  return r && typeof r.code === 'string' && Array.isArray(r.reasons) ? r : undefined;
+}
+
+/**
+ * `client.callTool` with a fresh presentation in `_meta`, bound to this call.
+ * Retried once with the server's nonce when it requires one (challenge mode).
+ * Send every argument explicitly: the binding covers the arguments the
+ * server's tool receives, so a default the server fills in would not match.
+ */
+export async function callGuardedTool<R>(client: ToolCaller<R>, call: ToolCall, presenter: ToolPresenter): Promise<R> {
+  const send = async (nonce?: string) => client.callTool({ ...call, _meta: { ...call._meta, [PRESENTATION_META]: await presentForTool(call, presenter, nonce) } });
+  const first = await send();
+  const refusal = toolRefusal(first);
+  return refusal?.status === 401 && refusal.nonce !== undefined ? send(refusal.nonce) : first;
+}

@@ -1,0 +1,10 @@
+/**
+ * `charter/mcp`: Know Your Agent for Model Context Protocol servers. A tool
+ * marked as a transaction runs only for an agent whose presentation allows
+ * it; a client helper attaches the presentation to each call.
+ */
+export { guardTool, type ToolGuardOptions, type ToolExtra, type GuardedToolHandler } from './server.js';
+export { callGuardedTool, presentForTool, toolRefusal, type ToolPresenter, type ToolCall, type ToolCaller } from './client.js';
+export { PRESENTATION_META, REFUSAL_META, toolBinding, type ToolRefusal } from './binding.js';
+export { guardTransaction, type TransactionRequest, type TransactionOutcome, type Settlement } from '../transaction.js';
+export { createVerifier, type Verifier, type VerifierOptions } from '../../http/verifier.js';

@@ -1,0 +1,166 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { decodeCredential } from '../../src/credentials/index.js';
+import { issueMandate, ledgerKey, revokeMandate } from '../../src/agents/index.js';
+import { callGuardedTool, guardTool, PRESENTATION_META, presentForTool, toolRefusal, type ToolPresenter } from '../../src/integrations/mcp/index.js';
+import type { Verifier } from '../../src/http/verifier.js';
+import { API, openWorld, type World } from '../http/world.js';
+
+/**
+ * A real MCP server (McpServer) with a `purchase` tool guarded by Charter,
+ * and a real MCP client, connected in-process through the SDK's in-memory
+ * transport. Status lists are served by serveHome on 127.0.0.1.
+ */
+let w: World;
+
+interface Shop {
+  client: Client;
+  verifier: Verifier;
+  /** Every purchase the tool body actually carried out. */
+  bodyRuns: { item: string; price: number }[];
+  close(): Promise<void>;
+}
+
+async function openShop(verifier: Verifier, opts: { failItem?: string } = {}): Promise<Shop> {
+  const bodyRuns: Shop['bodyRuns'] = [];
+  const server = new McpServer({ name: 'shop', version: '1.0.0' });
+  server.registerTool(
+    'purchase',
+    { description: 'Buy an item', inputSchema: { item: z.string(), price: z.number(), currency: z.string() } },
+    guardTool('purchase', { verifier, action: 'purchase', amount: (a) => `${a.price} ${a.currency}`, trust: { principals: [w.principal.did] } }, (args, _extra, decision) => {
+      if (args.item === opts.failItem) return { isError: true, content: [{ type: 'text', text: 'out of stock' }] };
+      bodyRuns.push({ item: args.item, price: args.price });
+      return { content: [{ type: 'text', text: `bought ${args.item} for ${decision.agent}` }] };
+    }),
+  );
+  server.registerTool('browse', { description: 'Not a transaction', inputSchema: { q: z.string() } }, ({ q }) => ({ content: [{ type: 'text', text: `results for ${q}` }] }));
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  const client = new Client({ name: 'agent', version: '1.0.0' });
+  await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
+  return { client, verifier, bodyRuns, close: async () => void (await Promise.all([client.close(), server.close()])) };
+}
+
+const presenter = async (chain: string[], over: Partial<ToolPresenter> = {}): Promise<ToolPresenter> => ({ agent: w.agent, identity: w.agentIdentity, chain, aud: API, ...over });
+const buy = (item: string, price: number) => ({ name: 'purchase', arguments: { item, price, currency: 'USD' } });
+const codes = (r: unknown) => toolRefusal(r)?.reasons.map((x) => x.code);
+
+/** What the API's ledger holds against a mandate: spent (reserved + committed) in its 30-day window. */
+async function spent(mandateJwt: string): Promise<string> {
+  const c = decodeCredential(mandateJwt);
+  const r = await w.apiStore.usage({
+    reservationId: 'probe',
+    at: new Date(),
+    entries: [{ mandateId: ledgerKey(c.issuer as string, c.id!), amount: '0', currency: 'USD', budget: { amount: '100', currency: 'USD', periodSeconds: 30 * 86_400 } }],
+  });
+  return r.usage[0]!.spent;
+}
+
+beforeAll(async () => {
+  w = await openWorld();
+});
+afterAll(async () => w.close());
+
+describe('MCP tool guard (real client and server, in-memory transport)', () => {
+  it('allowed: the tool runs, the spend is committed in the ledger, other tools are untouched', async () => {
+    const shop = await openShop(w.verifier());
+    const mandate = await w.mandate();
+    const r = (await callGuardedTool(shop.client, buy('book', 30), await presenter([mandate]))) as CallToolResult;
+    expect(r.isError).toBeFalsy();
+    expect(r.content[0]).toMatchObject({ type: 'text', text: `bought book for ${w.agent.did}` });
+    expect(shop.bodyRuns).toEqual([{ item: 'book', price: 30 }]);
+    expect(await spent(mandate)).toBe('30');
+    const browse = (await shop.client.callTool({ name: 'browse', arguments: { q: 'lamps' } })) as CallToolResult;
+    expect(browse.content[0]).toMatchObject({ text: 'results for lamps' });
+    await shop.close();
+  });
+
+  it('over budget: refused with BUDGET_EXCEEDED, the body does not run, nothing more is spent', async () => {
+    const shop = await openShop(w.verifier());
+    const mandate = await w.mandate();
+    const p = await presenter([mandate]);
+    for (const price of [40, 45]) expect(((await callGuardedTool(shop.client, buy('lamp', price), p)) as CallToolResult).isError).toBeFalsy();
+    const third = (await callGuardedTool(shop.client, buy('desk', 20), p)) as CallToolResult;
+    expect(third.isError).toBe(true);
+    expect(toolRefusal(third)).toMatchObject({ status: 403, code: 'BUDGET_EXCEEDED' });
+    expect((third.content[0] as { text: string }).text).toContain('BUDGET_EXCEEDED');
+    expect(shop.bodyRuns.map((b) => b.item)).toEqual(['lamp', 'lamp']);
+    expect(await spent(mandate)).toBe('85');
+    // Over the per-transaction limit: AUTHORITY_EXCEEDED.
+    expect(codes(await callGuardedTool(shop.client, buy('sofa', 60), p))).toContain('AUTHORITY_EXCEEDED');
+    await shop.close();
+  });
+
+  it('revoked mandate (status served on loopback): refused with CREDENTIAL_REVOKED', async () => {
+    const shop = await openShop(w.verifier());
+    const mandate = await w.mandate();
+    expect(((await callGuardedTool(shop.client, buy('pen', 5), await presenter([mandate]))) as CallToolResult).isError).toBeFalsy();
+    await revokeMandate(w.home.store, decodeCredential(mandate).id!, (did) => w.home.issuer(did));
+    w.freshStatus(); // as after the status list's ttl
+    const r = await callGuardedTool(shop.client, buy('pen', 5), await presenter([mandate]));
+    expect(toolRefusal(r)).toMatchObject({ status: 403, code: 'CREDENTIAL_REVOKED' });
+    expect(shop.bodyRuns).toHaveLength(1);
+    await shop.close();
+  });
+
+  it('unknown agent: no presentation, an untrusted principal, or a stranger holding the mandate', async () => {
+    const shop = await openShop(w.verifier());
+    const none = await shop.client.callTool(buy('cup', 3));
+    expect(toolRefusal(none)).toMatchObject({ status: 401, code: 'INVALID_PRESENTATION' });
+    const rogue = await issueMandate(w.home.store, w.alice, {
+      agent: w.agent.did, authority: { actions: ['purchase'], maxDelegationDepth: 0, limits: { perTransaction: { amount: '50', currency: 'USD' } } },
+      validUntil: new Date(Date.now() + 86_400_000), baseUrl: w.server.url,
+    });
+    expect(codes(await callGuardedTool(shop.client, buy('cup', 3), await presenter([rogue.jwt])))).toContain('UNTRUSTED_PRINCIPAL');
+    // Someone else presents the agent's mandate with their own key.
+    expect(codes(await callGuardedTool(shop.client, buy('cup', 3), await presenter([await w.mandate()], { agent: w.app })))).toContain('HOLDER_MISMATCH');
+    expect(shop.bodyRuns).toEqual([]);
+    await shop.close();
+  });
+
+  it('replayed, re-targeted, or meant for another server: refused with 401', async () => {
+    const shop = await openShop(w.verifier());
+    const p = await presenter([await w.mandate()]);
+    const vp = await presentForTool(buy('mug', 10), p);
+    const send = (call: ReturnType<typeof buy>, presentation: string) => shop.client.callTool({ ...call, _meta: { [PRESENTATION_META]: presentation } });
+    expect(((await send(buy('mug', 10), vp)) as CallToolResult).isError).toBeFalsy();
+    expect(toolRefusal(await send(buy('mug', 10), vp))).toMatchObject({ status: 401, code: 'REPLAY_DETECTED' });
+    // The same presentation cannot be moved to other arguments (a dearer item).
+    expect(toolRefusal(await send(buy('mug', 49), await presentForTool(buy('mug', 10), p)))).toMatchObject({ status: 401, code: 'REQUEST_MISMATCH' });
+    expect(toolRefusal(await send(buy('mug', 10), await presentForTool(buy('mug', 10), { ...p, aud: 'did:web:other.example' })))).toMatchObject({ status: 401, code: 'AUDIENCE_MISMATCH' });
+    expect(shop.bodyRuns).toHaveLength(1);
+    await shop.close();
+  });
+
+  it('a tool that fails (isError or throws) releases its reservation', async () => {
+    const shop = await openShop(w.verifier(), { failItem: 'ghost' });
+    const mandate = await w.mandate();
+    const r = (await callGuardedTool(shop.client, buy('ghost', 50), await presenter([mandate]))) as CallToolResult;
+    expect(r.isError).toBe(true);
+    expect(toolRefusal(r)).toBeUndefined(); // the tool's own failure, not Charter's refusal
+    expect(await spent(mandate)).toBe('0');
+    await shop.close();
+  });
+
+  it('challenge mode: the refusal carries a nonce and the client helper presents again with it', async () => {
+    const shop = await openShop(w.verifier({ nonces: 'challenge' }));
+    const mandate = await w.mandate();
+    const r = (await callGuardedTool(shop.client, buy('tea', 4), await presenter([mandate]))) as CallToolResult;
+    expect(r.isError).toBeFalsy();
+    expect(shop.bodyRuns).toEqual([{ item: 'tea', price: 4 }]);
+    const bare = await shop.client.callTool({ ...buy('tea', 4), _meta: { [PRESENTATION_META]: await presentForTool(buy('tea', 4), await presenter([mandate])) } });
+    expect(toolRefusal(bare)).toMatchObject({ status: 401, code: 'NONCE_MISMATCH', nonce: expect.any(String) });
+    await shop.close();
+  });
+
+  it('guardTool checks its options when built', () => {
+    const verifier = w.verifier();
+    const ok = () => ({ content: [] });
+    expect(() => guardTool('', { verifier, action: 'purchase', trust: { anyPrincipal: true } }, ok)).toThrow(TypeError);
+    expect(() => guardTool('purchase', { verifier, action: 'purchase', trust: {} }, ok)).toThrow(TypeError);
+    expect(() => guardTool('purchase', { verifier: {} as Verifier, action: 'purchase', trust: { anyPrincipal: true } }, ok)).toThrow(TypeError);
+  });
+});

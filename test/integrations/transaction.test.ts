@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAgentPresentation } from '../../src/agents/index.js';
+import { createPresentation, decodeCredential } from '../../src/credentials/index.js';
+import { orderChain } from '../../src/agents/index.js';
+import { guardTransaction } from '../../src/integrations/transaction.js';
+import { API, openWorld, type World } from '../http/world.js';
+
+/** guardTransaction: the framework-free KYA guard (verify, reserve, run, commit or release). */
+let w: World;
+beforeAll(async () => {
+  w = await openWorld();
+});
+afterAll(async () => w.close());
+
+const present = async (chain: string[], claims: Record<string, unknown> = {}) =>
+  createPresentation({ holder: w.agent, credentials: [w.agentIdentity, ...orderChain(chain)], aud: API, claims });
+const trust = () => ({ principals: [w.principal.did] });
+
+describe('guardTransaction', () => {
+  it('allowed: runs fn with the decision and commits; the remaining budget shrinks', async () => {
+    const mandate = await w.mandate();
+    const verifier = w.verifier();
+    const r = await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '30 USD', trust: trust() }, (d) => `charged ${d.agent}`);
+    expect(r).toMatchObject({ ok: true, value: `charged ${w.agent.did}`, committed: true });
+    const r2 = await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '10 USD', trust: trust() }, (d) => d.remaining.budget);
+    expect(r2).toMatchObject({ ok: true, value: { amount: '60', currency: 'USD' } });
+  });
+
+  it('fn throws: the spend is released and the error rethrown', async () => {
+    const mandate = await w.mandate();
+    const verifier = w.verifier();
+    const boom = new Error('card declined');
+    await expect(guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '50 USD', trust: trust() }, () => { throw boom; })).rejects.toBe(boom);
+    // Released: two further 50 USD purchases still fit the 100 USD budget.
+    for (let i = 0; i < 2; i++) {
+      expect((await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '50 USD', trust: trust() }, () => 'ok')).ok).toBe(true);
+    }
+    const over = await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '1 USD', trust: trust() }, () => 'ok');
+    expect(over).toMatchObject({ ok: false, status: 403, reasons: [{ code: 'BUDGET_EXCEEDED' }] });
+  });
+
+  it('succeeded(value) false releases the spend but still returns the value', async () => {
+    const mandate = await w.mandate();
+    const verifier = w.verifier();
+    const r = await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '50 USD', trust: trust(), succeeded: (v: { status: number }) => v.status < 400 }, () => ({ status: 502 }));
+    expect(r).toMatchObject({ ok: true, committed: false, value: { status: 502 } });
+    for (let i = 0; i < 2; i++) {
+      const again = await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '50 USD', trust: trust() }, () => 'ok');
+      expect(again).toMatchObject({ ok: true, committed: true });
+    }
+  });
+
+  it('a refusal never runs fn: wrong action, untrusted principal, malformed amount, malformed JWT', async () => {
+    const mandate = await w.mandate();
+    const verifier = w.verifier();
+    let runs = 0;
+    const fn = () => void runs++;
+    expect(await guardTransaction(await present([mandate]), { verifier, action: 'refund', amount: '1 USD', trust: trust() }, fn)).toMatchObject({ ok: false, status: 403, reasons: [{ code: 'ACTION_NOT_ALLOWED' }] });
+    const untrusted = await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '1 USD', trust: { principals: [w.alice.did] } }, fn);
+    expect(untrusted).toMatchObject({ ok: false, status: 403 });
+    expect(untrusted.ok ? [] : untrusted.reasons.map((r) => r.code)).toContain('UNTRUSTED_PRINCIPAL');
+    expect(await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: 'lots', trust: trust() }, fn)).toMatchObject({ ok: false, status: 400, reasons: [{ code: 'INVALID_ARGUMENT' }] });
+    expect(await guardTransaction('not.a.jwt', { verifier, action: 'purchase', trust: trust() }, fn)).toMatchObject({ ok: false, status: 401, reasons: [{ code: 'MALFORMED_JWT' }] });
+    expect(runs).toBe(0);
+  });
+
+  it('a presentation is used once, also across two instances sharing the store; binding claims must match', async () => {
+    const mandate = await w.mandate();
+    const [a, b] = [w.verifier(), w.verifier()];
+    const vp = await present([mandate], { order: 'o-1' });
+    const req = { action: 'purchase', amount: '5 USD', trust: trust(), binding: { order: 'o-1' } };
+    expect((await guardTransaction(vp, { ...req, verifier: a }, () => 'ok')).ok).toBe(true);
+    expect(await guardTransaction(vp, { ...req, verifier: b }, () => 'ok')).toMatchObject({ ok: false, status: 401, reasons: [{ code: 'REPLAY_DETECTED' }] });
+    expect(await guardTransaction(await present([mandate], { order: 'o-1' }), { ...req, verifier: a, binding: { order: 'o-2' } }, () => 'ok')).toMatchObject({ ok: false, status: 401, reasons: [{ code: 'REQUEST_MISMATCH' }] });
+  });
+
+  it('concurrent transactions never spend past the budget', async () => {
+    const mandate = await w.mandate();
+    const verifier = w.verifier();
+    const vps = await Promise.all(Array.from({ length: 8 }, () => present([mandate])));
+    const results = await Promise.all(vps.map((vp) => guardTransaction(vp, { verifier, action: 'purchase', amount: '30 USD', trust: trust() }, () => 'ok')));
+    expect(results.filter((r) => r.ok)).toHaveLength(3);
+    expect(results.filter((r) => !r.ok).every((r) => !r.ok && r.reasons[0]!.code === 'BUDGET_EXCEEDED')).toBe(true);
+    // The agent presentation helper's output works as is (nonce-less presentations carry iat and jti).
+    const viaHelper = await createAgentPresentation({ agent: w.agent, identity: w.agentIdentity, chain: [mandate], aud: API, nonce: 'n' });
+    expect(await guardTransaction(viaHelper, { verifier, action: 'purchase', amount: '10 USD', trust: trust() }, () => 'ok')).toMatchObject({ ok: true });
+    expect(decodeCredential(mandate).id).toBeDefined();
+  });
+
+  it('misuse is a TypeError', async () => {
+    const verifier = w.verifier();
+    await expect(guardTransaction(42 as unknown as string, { verifier, action: 'x', trust: trust() }, () => 1)).rejects.toThrow(TypeError);
+    await expect(guardTransaction('a.b.c', { action: 'x', trust: trust() } as never, () => 1)).rejects.toThrow(TypeError);
+  });
+});
