@@ -35,14 +35,19 @@ export async function benchCredentials(): Promise<Record<string, number>> {
 
   const a = await opsPerSecond(() => nodeVerify(null, input, keyObject, sig));
   const b = await opsPerSecond(() => jwtVerify(vc.jwt, keyObject));
-  const c = await opsPerSecond(() => verifyCredential(vc.jwt, { resolver }));
+  // Every signature checked: a fresh copy of the cached key on each resolution, so the per-key
+  // memo of verified credentials never hits. (c') is the same credential seen again.
+  const cold = { ...resolver, resolveKey: async (...x: Parameters<typeof resolver.resolveKey>) => ({ ...(await resolver.resolveKey(...x)) }) };
+  const c = await opsPerSecond(() => verifyCredential(vc.jwt, { resolver: cold }));
+  const seen = await opsPerSecond(() => verifyCredential(vc.jwt, { resolver }));
   const dd = await opsPerSecond(() => djvVerify(legacy, peerResolver), 1000);
   printTable('Credential verification (Ed25519, one core)', [
     { name: '(a) node:crypto Ed25519 verify of the same signing input', opsPerSec: a, note: 'the floor' },
     { name: '(b) jose jwtVerify', opsPerSec: b },
     { name: '(c) Charter verifyCredential, vc+jwt, cached did:key', opsPerSec: c },
     { name: '(d) did-jwt-vc verifyCredential, equivalent VCDM 1.1 JWT', opsPerSec: dd },
+    { name: "(c') Charter, the same credential seen again (signature memoised)", opsPerSec: seen },
   ]);
   console.log(`  ratios: c/a = ${ratio(c, a)} (target >= 0.8), c/b = ${ratio(c, b)} (>= 1.5), c/d = ${ratio(c, dd)} (>= 15)`);
-  return { a, b, c, d: dd };
+  return { a, b, c, d: dd, seen };
 }

@@ -31,7 +31,7 @@ const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 const AUD = 'did:web:api.example';
 const SECONDS = 5;
-const CONNECTIONS = 10;
+const CONNECTIONS = Number(process.env.CHARTER_BENCH_HTTP_CONNECTIONS ?? 10);
 
 /** Child process: the API on its own core, so the load generator does not share its event loop. */
 async function serveApi(): Promise<void> {
@@ -57,10 +57,11 @@ if (process.env.CHARTER_BENCH_HTTP === 'server') await serveApi();
 
 /**
  * Issue "Platform middleware": requests/s of a guarded Express route
- * (requireGrant: a vp+jwt bound to method, URL and a fresh jti, one holder and
- * one grant signature, a cached status list, one replay-cache write in
- * SQLite) against the same trivial route unguarded, at the same
- * concurrency, and against the bare Ed25519 verifications per request.
+ * (requireGrant: a vp+jwt bound to method, URL and a fresh jti, the holder's
+ * signature, the grant's memoised signature, a cached status list, one
+ * replay-cache write in SQLite, group-committed) against the same trivial
+ * route unguarded, at the same concurrency, and against the bare Ed25519
+ * verification each request needs.
  * Every guarded request carries its own pre-generated presentation, as a real
  * client's would; the server runs in a child process (one core), autocannon
  * in this one.
@@ -107,22 +108,28 @@ export async function benchHttp(): Promise<Record<string, number>> {
     next = N / 2;
     const memo = await autocannon({ url: `${base}/guarded-memory`, connections: CONNECTIONS, duration: SECONDS, requests: presented() });
 
-    // The floor: the two Ed25519 verifications each guarded request contains, on one core.
+    // The floor: the one Ed25519 verification a guarded request cannot skip (its presentation's; the
+    // grant inside is the same on every request, its signature memoised per resolved key).
     const [h, p, s] = grant.jwt.split('.') as [string, string, string];
     const key = createPublicKey({ key: { ...(await home.identity('alice')).publicJwk }, format: 'jwk' });
     const input = Buffer.from(`${h}.${p}`);
     const sig = Buffer.from(s, 'base64url');
-    const bare = await opsPerSecond(() => nodeVerify(null, input, key, sig) && nodeVerify(null, input, key, sig));
+    const bare = await opsPerSecond(() => nodeVerify(null, input, key, sig));
 
     const g = guarded.requests.average;
     const u = plain.requests.average;
+    // What any guard checking one signature per request could reach on this core: the unguarded
+    // route's cost plus one bare verify, nothing else.
+    const ceiling = 1 / (1 / u + 1 / bare);
     printTable(`HTTP middleware (Express 5, ${CONNECTIONS} connections, ${SECONDS} s each, server on its own core)`, [
       { name: '(u) GET /plain, unguarded, trivial handler', opsPerSec: u },
       { name: '(g) GET /guarded, requireGrant, fresh jti per request', opsPerSec: g, note: `${guarded.non2xx} non-2xx of ${guarded.requests.total}` },
       { name: "(m) same, replay cache in memory (not a fleet's store)", opsPerSec: memo.requests.average, note: `${memo.non2xx} non-2xx of ${memo.requests.total}` },
-      { name: '(s) the 2 bare Ed25519 verifies per request (one core)', opsPerSec: bare },
+      { name: '(v) one bare Ed25519 verify (one core)', opsPerSec: bare },
+      { name: '(c) ceiling: (u) plus one bare verify per request', opsPerSec: ceiling },
     ]);
-    console.log(`  ratios: g/u = ${ratio(g, u)} (target >= 0.5), m/u = ${ratio(memo.requests.average, u)}, g/s = ${ratio(g, bare)}; ${used} presentations used of ${N / 2} pre-generated per route in ${(genMs / 1000).toFixed(1)} s`);
+    console.log(`  ratios: g/u = ${ratio(g, u)} (target >= 0.5), g/c = ${ratio(g, ceiling)}, m/u = ${ratio(memo.requests.average, u)}; ${used} presentations used of ${N / 2} pre-generated per route in ${(genMs / 1000).toFixed(1)} s`);
+    console.log(`  even a guard doing nothing but one verify would reach only c/u = ${ratio(ceiling, u)}: a 0.5 target leaves no time for decoding, status and the replay write`);
     return { unguarded: u, guarded: g, memory: memo.requests.average, bare };
   } finally {
     child.kill();
