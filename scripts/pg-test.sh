@@ -5,6 +5,7 @@
 #
 #   eval "$(scripts/pg-test.sh start)"   # exports CHARTER_TEST_PG_URL, CHARTER_TEST_PG_DIR
 #   scripts/pg-test.sh restart [fast|immediate]
+#   scripts/pg-test.sh pause | resume     # stop the server keeping its data; start it again on the same port
 #   scripts/pg-test.sh stop              # stops the server and deletes the dir
 #
 # CHARTER_PG_STATE names the state file (default $TMPDIR/charter-pg-test.state),
@@ -87,12 +88,21 @@ case "${1:-}" in
     load_state
     as_pg "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -m "${2:-fast}" -w -t 60 restart >/dev/null
     ;;
+  pause)
+    load_state
+    as_pg "$BIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null
+    ;;
+  resume)
+    load_state
+    as_pg "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 \
+      -o "-c listen_addresses=127.0.0.1 -p $PORT -k $DIR/sock -c max_connections=300" start >/dev/null
+    ;;
   env)
     load_state
     print_env
     ;;
   *)
-    echo "usage: $0 start|stop|restart [fast|immediate]|env" >&2
+    echo "usage: $0 start|stop|restart [fast|immediate]|pause|resume|env" >&2
     exit 2
     ;;
 esac

@@ -31,13 +31,16 @@ export interface Refusal {
 
 export function refusalOf(d: { status: number; reasons: { code: CharterErrorCode; message: string; ref?: string }[]; wwwAuthenticate?: string }): Refusal {
   const first = d.reasons[0] ?? { code: 'INTERNAL' as const, message: 'refused' };
-  const detail = d.status === 401 ? `authentication failed: ${first.message}` : d.status === 403 ? `not allowed: ${first.message}` : first.message;
+  const detail =
+    d.status === 401 ? `authentication failed: ${first.message}` : d.status === 403 ? `not allowed: ${first.message}` : d.status === 503 ? `try again shortly: ${first.message}` : first.message;
   return {
     status: d.status,
     headers: {
       'content-type': 'application/problem+json',
       'cache-control': 'no-store',
       ...(d.wwwAuthenticate !== undefined ? { 'www-authenticate': d.wwwAuthenticate } : {}),
+      // RFC 9110 §10.2.3: a store fault is transient; ask for a retry.
+      ...(d.status === 503 && first.code === 'STORE_UNAVAILABLE' ? { 'retry-after': '1' } : {}),
     },
     body: problemBody(d.status, first.code, detail, d.reasons),
   };

@@ -7,7 +7,7 @@ import { releaseSpend, verifyAgent } from '../agents/index.js';
 import type { AgentDecision } from '../agents/types.js';
 import { bearerToken, bindingReasons } from './binding.js';
 import { valueOf, type AgentGuard, type GrantGuard, type Guard } from './guards.js';
-import { statusOf, type DecisionStatus } from './status-map.js';
+import { statusOf, STORE_FAULTS, type DecisionStatus } from './status-map.js';
 import { redeem, type Verifier } from './verifier.js';
 import { wwwAuthenticate } from './refusal.js';
 
@@ -56,6 +56,16 @@ function urlFor(v: Verifier, url: string): string {
  * faults (store down); a bad amount or action from the request is a 400.
  */
 export async function authorize<R>(input: BoundRequest, verifier: Verifier, guard: Guard<R> | undefined, req: R): Promise<RequestDecision> {
+  try {
+    return await decide(input, verifier, guard, req);
+  } catch (e) {
+    // Fail closed: with the replay cache or ledger unreachable nothing is allowed; 503 tells the client to retry.
+    if (isCharterError(e) && STORE_FAULTS.has(e.code)) return { ok: false, status: 503, reasons: [{ code: e.code, message: e.message }] };
+    throw e;
+  }
+}
+
+async function decide<R>(input: BoundRequest, verifier: Verifier, guard: Guard<R> | undefined, req: R): Promise<RequestDecision> {
   const token = bearerToken(input.authorization);
   if (token === undefined) {
     return refuse(verifier, 401, [{ code: 'INVALID_PRESENTATION', message: 'send a presentation as Authorization: Bearer <vp+jwt>' }], {}, false);
@@ -93,7 +103,15 @@ export async function authorize<R>(input: BoundRequest, verifier: Verifier, guar
   }
 
   // Authentic: the presentation is now used, whatever the outcome.
-  const used = await redeem(verifier, result.holder!, d.payload, now);
+  let used: Awaited<ReturnType<typeof redeem>>;
+  try {
+    used = await redeem(verifier, result.holder!, d.payload, now);
+  } catch (e) {
+    // Give the spend back if the store lets us; otherwise it stays reserved, which still counts against the budget.
+    const reservation = result.agent?.reservationId;
+    if (reservation !== undefined) await releaseSpend(verifier.store, reservation).catch(() => undefined);
+    throw e;
+  }
   if (used !== 'ok') {
     const reservation = result.agent?.reservationId;
     if (reservation !== undefined) await releaseSpend(verifier.store, reservation);

@@ -1,6 +1,9 @@
 import type { CharterErrorCode, Reason } from '../errors.js';
 
-export type DecisionStatus = 200 | 400 | 401 | 403;
+export type DecisionStatus = 200 | 400 | 401 | 403 | 503;
+
+/** Faults of the store (replay cache, ledger): the request can be neither allowed nor refused on its merits. */
+export const STORE_FAULTS: ReadonlySet<CharterErrorCode> = new Set<CharterErrorCode>(['STORE_UNAVAILABLE', 'STORE_ERROR']);
 
 /**
  * 401: the proof is missing or cannot be authenticated (RFC 6750 §3.1
@@ -8,6 +11,8 @@ export type DecisionStatus = 200 | 400 | 401 | 403;
  * nonce, stale, or replayed. 403 (insufficient_scope): an authentic proof
  * whose credentials do not allow this request (expired, revoked, out of
  * scope, over budget, untrusted, ...). 400: the request itself is malformed.
+ * 503 (not from a reason, see request.ts): the store failed, so the request
+ * is refused without a decision, and may be retried.
  */
 const UNAUTHENTICATED: ReadonlySet<CharterErrorCode> = new Set<CharterErrorCode>([
   'MALFORMED_JWT',

@@ -4,7 +4,7 @@ import { decodeJwt, type DecodedJwt } from '../credentials/index.js';
 import { commitSpend, releaseSpend, verifyAgent } from '../agents/index.js';
 import type { AgentDecision, AgentReputation, AgentTrust, Money } from '../agents/types.js';
 import { freshnessReasons } from '../http/binding.js';
-import { statusOf, type DecisionStatus } from '../http/status-map.js';
+import { statusOf } from '../http/status-map.js';
 import { redeem, type Verifier } from '../http/verifier.js';
 
 /**
@@ -52,13 +52,13 @@ export type TransactionOutcome<T> =
   | {
       ok: false;
       /** 401: no authentic, fresh, bound proof; 403: authentic but not allowed; 400: the request is malformed. */
-      status: Exclude<DecisionStatus, 200>;
+      status: 400 | 401 | 403;
       reasons: Reason[];
       /** The KYA decision, when the presentation got that far. */
       decision?: AgentDecision;
     };
 
-const refuse = (status: Exclude<DecisionStatus, 200>, reasons: Reason[], decision?: AgentDecision): TransactionOutcome<never> => ({
+const refuse = (status: 400 | 401 | 403, reasons: Reason[], decision?: AgentDecision): TransactionOutcome<never> => ({
   ok: false,
   status,
   reasons,
@@ -87,6 +87,8 @@ function bindingMismatch(payload: Record<string, unknown>, binding: Record<strin
  * whatever the outcome, so it can be replayed neither here nor on another
  * instance sharing the store. If the commit itself fails (store down), the
  * reservation stays held, so the spend still counts, and the error is thrown.
+ * Store faults (STORE_UNAVAILABLE, STORE_ERROR) are thrown, never allowed:
+ * fn does not run.
  */
 export async function guardTransaction<T>(
   presentation: string,
@@ -133,8 +135,14 @@ export async function guardTransaction<T>(
   const status = statusOf(decision.reasons);
   if (status === 401 || status === 400) return refuse(status, decision.reasons, decision);
 
-  const used = await redeem(v, decision.agent!, d.payload, now);
   const reservationId = decision.reservationId;
+  let used: Awaited<ReturnType<typeof redeem>>;
+  try {
+    used = await redeem(v, decision.agent!, d.payload, now);
+  } catch (e) {
+    if (reservationId !== undefined) await releaseSpend(v.store, reservationId).catch(() => undefined);
+    throw e;
+  }
   if (used !== 'ok') {
     if (reservationId !== undefined) await releaseSpend(v.store, reservationId);
     const { reservationId: _r, ...rest } = decision;

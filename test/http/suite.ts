@@ -88,6 +88,23 @@ export function adapterSuite(name: string, build: BuildApp): void {
       ).toEqual([]);
     });
 
+    it('the store unreachable: 503 problem details with Retry-After, nothing allowed; served again once it is back', async () => {
+      expect(
+        await runs(async () => {
+          w.storeDown(true);
+          try {
+            const r = await charterFetch(`${url}/profile/email`, {}, as(w.app, [grant]));
+            expect([r.status, r.headers.get('retry-after'), await codeOf(r)]).toEqual([503, '1', 'STORE_UNAVAILABLE']);
+            const order = await charterFetch(`${url}/orders`, { method: 'POST', headers: { 'x-amount': '5 USD' } }, as(w.agent, [w.agentIdentity, await w.mandate()]));
+            expect(order.status).toBe(503);
+          } finally {
+            w.storeDown(false);
+          }
+          expect((await charterFetch(`${url}/profile/email`, {}, as(w.app, [grant]))).status).toBe(200);
+        }),
+      ).toEqual(['email']);
+    });
+
     it('a replayed presentation is refused (REPLAY_DETECTED); the handler ran once', async () => {
       expect(
         await runs(async () => {

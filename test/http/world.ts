@@ -11,6 +11,7 @@ import { openSqliteStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/types.js';
 import { createVerifier, type Verifier, type VerifierOptions } from '../../src/http/verifier.js';
 import { tempDir } from '../helpers.js';
+import { CharterError } from '../../src/errors.js';
 
 /** The API's identifier: presentations name it in `aud`, and agents' mandates name it as counterparty. */
 export const API = 'did:web:api.example';
@@ -40,6 +41,11 @@ export interface World {
   /** A fresh root mandate for the agent (so each test has its own budget). */
   mandate(authority?: Partial<Authority>): Promise<string>;
   verifier(o?: Partial<VerifierOptions>): Verifier;
+  /**
+   * Makes the API's store fail as an unreachable database does (STORE_UNAVAILABLE on the replay
+   * cache and ledger); the real PostgreSQL outage is in test/store/postgres-fault.test.ts.
+   */
+  storeDown(down: boolean): void;
   close(): Promise<void>;
 }
 
@@ -51,7 +57,15 @@ export async function openWorld(): Promise<World> {
   await home.setPublicUrl(server.url);
   for (const alias of ['alice', 'app', 'agent', 'principal', 'operator']) await home.createIdentity({ alias });
   const [alice, app, agent, principal, operator] = await Promise.all(['alice', 'app', 'agent', 'principal', 'operator'].map((a) => home.issuer(a))) as [Issuer, Issuer, Issuer, Issuer, Issuer];
-  const apiStore = await openSqliteStore(join(dir, 'api.db'));
+  const realApiStore = await openSqliteStore(join(dir, 'api.db'));
+  let down = false;
+  const fault = () => Promise.reject(new CharterError('STORE_UNAVAILABLE', 'the store is unreachable: try again'));
+  const apiStore: Store = {
+    ...realApiStore,
+    consumeNonce: (...a) => (down ? fault() : realApiStore.consumeNonce(...a)),
+    reserve: (...a) => (down ? fault() : realApiStore.reserve(...a)),
+    usage: (...a) => (down ? fault() : realApiStore.usage(...a)),
+  };
   const resolver = createResolver({ allowLoopback: true, allowHttp: true });
   let checker = createStatusChecker({ resolver, allowLoopback: true, allowHttp: true });
   const identity = await issueAgentIdentity(home.store, operator, { agent: agent.did, name: 'shopper', software: { name: 'bot', version: '1.0.0' } });
@@ -97,6 +111,9 @@ export async function openWorld(): Promise<World> {
         })
       ).jwt,
     verifier: (o = {}) => createVerifier({ aud: API, store: apiStore, resolver, status: (c, ctx) => checker(c, ctx), skewSeconds: 0, maxAgeSeconds: 30, ...o }),
+    storeDown: (d) => {
+      down = d;
+    },
     close: async () => {
       await server.close();
       await apiStore.close();

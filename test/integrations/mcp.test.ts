@@ -156,6 +156,21 @@ describe('MCP tool guard (real client and server, in-memory transport)', () => {
     await shop.close();
   });
 
+  it('the store unreachable: refused with 503 STORE_UNAVAILABLE before the body runs (fail closed)', async () => {
+    const shop = await openShop(w.verifier());
+    const mandate = await w.mandate();
+    w.storeDown(true);
+    try {
+      const r = await callGuardedTool(shop.client, buy('kettle', 20), await presenter([mandate]));
+      expect(toolRefusal(r)).toMatchObject({ status: 503, code: 'STORE_UNAVAILABLE' });
+    } finally {
+      w.storeDown(false);
+    }
+    expect(shop.bodyRuns).toEqual([]);
+    expect(((await callGuardedTool(shop.client, buy('kettle', 20), await presenter([mandate]))) as CallToolResult).isError).toBeFalsy();
+    await shop.close();
+  });
+
   it('guardTool checks its options when built', () => {
     const verifier = w.verifier();
     const ok = () => ({ content: [] });

@@ -87,6 +87,19 @@ describe('guardTransaction', () => {
     expect(decodeCredential(mandate).id).toBeDefined();
   });
 
+  it('a store fault is thrown, and fn never runs', async () => {
+    const mandate = await w.mandate();
+    const verifier = w.verifier();
+    let runs = 0;
+    w.storeDown(true);
+    try {
+      await expect(guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '5 USD', trust: trust() }, () => void runs++)).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    } finally {
+      w.storeDown(false);
+    }
+    expect(runs).toBe(0);
+  });
+
   it('misuse is a TypeError', async () => {
     const verifier = w.verifier();
     await expect(guardTransaction(42 as unknown as string, { verifier, action: 'x', trust: trust() }, () => 1)).rejects.toThrow(TypeError);

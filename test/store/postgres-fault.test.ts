@@ -4,6 +4,11 @@ import { CharterError } from '../../src/errors.js';
 import { openPostgresStore } from '../../src/store/postgres.js';
 import type { LedgerEntry, Store } from '../../src/store/types.js';
 import { tempDir } from '../helpers.js';
+import { createPresentation, decodeCredential } from '../../src/credentials/index.js';
+import { ledgerKey } from '../../src/agents/index.js';
+import { requireAgent } from '../../src/http/guards.js';
+import { verifyRequest } from '../../src/http/request.js';
+import { API, openWorld } from '../http/world.js';
 import { pgScript, pgUrlOrReport, sql } from './fixtures/pg-env.js';
 
 // Restarts a PostgreSQL server under load, so it runs a throwaway cluster of its
@@ -99,6 +104,36 @@ if (shared) {
           `${rows.length - oks.length} committed but reported failed`,
       );
       await Promise.all([patient.close(), hasty.close()]);
+    }, 90_000);
+
+    it('a guarded request while the database is down is a 503 (fail closed, nothing reserved), and allowed once it is back', async () => {
+      const w = await openWorld();
+      const store = await openPostgresStore(url, { schema: 'http_fault', retry: { attempts: 2 } });
+      try {
+        const verifier = w.verifier({ store });
+        const guard = requireAgent({ action: 'purchase', amount: () => '10 USD', trust: { principals: [w.principal.did] }, record: true });
+        const mandate = await w.mandate();
+        const request = async () => {
+          const vp = await createPresentation({ holder: w.agent, credentials: [w.agentIdentity, mandate], aud: API, claims: { htm: 'POST', htu: 'https://shop.example/orders' } });
+          return new Request('https://shop.example/orders', { method: 'POST', headers: { authorization: `Bearer ${vp}` } });
+        };
+        expect(await verifyRequest(await request(), verifier, guard)).toMatchObject({ ok: true, status: 200 });
+        await pgScript(state, 'pause');
+        try {
+          expect(await verifyRequest(await request(), verifier, guard)).toMatchObject({ ok: false, status: 503, reasons: [{ code: 'STORE_UNAVAILABLE' }] });
+        } finally {
+          await pgScript(state, 'resume');
+        }
+        const back = await verifyRequest(await request(), verifier, guard);
+        expect(back).toMatchObject({ ok: true, status: 200 });
+        // Two reservations held (the allowed requests), none from the refused one.
+        const budget = { amount: '100', currency: 'USD', periodSeconds: 30 * 86_400 };
+        const spent = await store.usage({ reservationId: 'q', at: new Date(), entries: [{ mandateId: ledgerKey(w.principal.did, decodeCredential(mandate).id!), amount: '0', currency: 'USD', budget }] });
+        expect(spent.usage[0]!.spent).toBe('20');
+      } finally {
+        await store.close();
+        await w.close();
+      }
     }, 90_000);
   });
 }

@@ -2,6 +2,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { isCharterError, type Reason } from '../../errors.js';
 import type { AgentDecision, AgentReputation, AgentTrust, Money } from '../../agents/types.js';
 import type { Verifier } from '../../http/verifier.js';
+import { STORE_FAULTS } from '../../http/status-map.js';
 import { guardTransaction } from '../transaction.js';
 import { PRESENTATION_META, REFUSAL_META, toolBinding, type ToolRefusal } from './binding.js';
 
@@ -75,20 +76,29 @@ export function guardTool<Args extends Record<string, unknown>, Extra extends To
     } catch (e) {
       return refuse(400, [{ code: 'INVALID_ARGUMENT', message: isCharterError(e) ? e.message : 'the arguments do not describe a transaction' }]);
     }
-    const outcome = await guardTransaction(
-      vp,
-      {
-        verifier,
-        action,
-        ...(amount !== undefined ? { amount } : {}),
-        ...(counterparty !== undefined ? { counterparty } : {}),
-        trust: options.trust,
-        ...(options.reputation ? { reputation: options.reputation } : {}),
-        binding: toolBinding(name, args),
-        succeeded: (r: CallToolResult) => r.isError !== true,
-      },
-      (decision) => handler(args, extra, decision),
-    );
+    const request = {
+      verifier,
+      action,
+      ...(amount !== undefined ? { amount } : {}),
+      ...(counterparty !== undefined ? { counterparty } : {}),
+      trust: options.trust,
+      ...(options.reputation ? { reputation: options.reputation } : {}),
+      binding: toolBinding(name, args),
+      succeeded: (r: CallToolResult) => r.isError !== true,
+    };
+    let started = false;
+    let outcome;
+    try {
+      outcome = await guardTransaction(vp, request, (decision) => {
+        started = true;
+        return handler(args, extra, decision);
+      });
+    } catch (e) {
+      // Fail closed: without the replay cache or ledger nothing runs; the agent may retry. A fault
+      // after the body started (its own, or the commit's) is not a refusal: it propagates.
+      if (!started && isCharterError(e) && STORE_FAULTS.has(e.code)) return refuse(503, [{ code: e.code, message: e.message }]);
+      throw e;
+    }
     return outcome.ok ? outcome.value : refuse(outcome.status, outcome.reasons);
   };
 }
