@@ -1,0 +1,54 @@
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openHome } from '../../src/home/home.js';
+import { serveHome } from '../../src/http/serve.js';
+import { issueGrant, revokeGrant, verifyGrant } from '../../src/grants/index.js';
+import { createResolver } from '../../src/did/index.js';
+import { createStatusChecker } from '../../src/status/index.js';
+import { tempDir } from '../helpers.js';
+import { dropSchemas, freshSchema, pgUrlOrReport } from './fixtures/pg-env.js';
+
+const url = pgUrlOrReport('postgres fleet');
+
+if (url) {
+  const schema = freshSchema('fleet');
+  afterAll(() => dropSchemas(url, new Set([schema])));
+
+  describe('a fleet of Charter instances on one PostgreSQL schema', () => {
+    it('a revocation made through one instance is seen by a verifier reading the lists another instance serves, within the list ttl', async () => {
+      const env = { ...process.env, CHARTER_STORE: url, CHARTER_STORE_SCHEMA: schema };
+      const passphrase = async () => 'fleet passphrase';
+      // Instance A issues and revokes; instance B publishes the status lists (charter serve).
+      const a = await openHome({ home: join(tempDir(), 'a'), env, passphrase, allowLoopback: true });
+      const b = await openHome({ home: join(tempDir(), 'b'), env, passphrase, allowLoopback: true });
+      await a.init();
+      expect((await b.init()).created).toBe(false); // the same home, reached through the shared store
+      const server = await serveHome(b, { port: 0 });
+      try {
+        await a.setPublicUrl(server.url);
+        await a.createIdentity({ alias: 'alice' });
+        await a.createIdentity({ alias: 'app' });
+        const app = await b.issuer('app'); // keys created on A unlock on B
+        const grant = await issueGrant(a.store, await a.issuer('alice'), {
+          grantee: app.did, resources: ['profile/email'], actions: ['read'], purpose: 'fleet', validUntil: new Date(Date.now() + 86_400_000), baseUrl: server.url,
+        });
+        // A verifier elsewhere, with its own list cache and clock.
+        let clock = Date.now();
+        const resolver = createResolver({ allowLoopback: true, allowHttp: true });
+        const status = createStatusChecker({ resolver, allowLoopback: true, allowHttp: true, now: () => clock });
+        const check = async () => (await verifyGrant(grant.jwt, { resolver, status, resource: 'profile/email', action: 'read', grantee: app.did, at: new Date(clock) })).reasons.map((r) => r.code);
+        expect(await check()).toEqual([]);
+
+        await revokeGrant(a.store, grant.id, (did) => a.issuer(did));
+        // Within the ttl the verifier may still answer from its cache; once it has passed, it must see it.
+        expect(await check()).toEqual([]);
+        const ttlMs = (await b.store.getStatusList((await b.store.findStatusAllocation(grant.id))[0]!.listId))!.ttlSeconds * 1000;
+        clock += ttlMs + 1;
+        expect(await check()).toEqual(['CREDENTIAL_REVOKED']);
+      } finally {
+        await server.close();
+        await Promise.all([a.close(), b.close()]);
+      }
+    }, 60_000);
+  });
+}
