@@ -207,6 +207,21 @@ describe('CharterVeramoPlugin: Know Your Agent with keys in Veramo', () => {
     expect(refused.reservationId).toBeUndefined();
   });
 
+  it('charterReleaseSpend gives a reservation back, charterCommitSpend keeps it; each only once', async () => {
+    const m = await wallet.charterIssueMandate({ issuer: principal.did, agent: ai.did, authority, validUntil: inDays(30) });
+    const shop = verifier();
+    const vp = await present('n-5', [m.jwt]);
+    const spend = () => shop.charterVerifyAgent({ presentation: vp, nonce: 'n-5', action: 'payments:card', amount: '45 USD', record: true });
+    const first = await spend();
+    expect(await shop.charterReleaseSpend({ reservationId: first.reservationId! })).toBe(true);
+    await expect(shop.charterReleaseSpend({ reservationId: first.reservationId! })).rejects.toMatchObject({ code: 'RESERVATION_NOT_FOUND' });
+    const second = await spend();
+    expect(second.remaining.budget).toEqual({ amount: '55', currency: 'USD' }); // the released 45 no longer counts
+    expect(await shop.charterCommitSpend({ reservationId: second.reservationId! })).toBe(true);
+    await expect(shop.charterReleaseSpend({ reservationId: second.reservationId! })).rejects.toMatchObject({ code: 'RESERVATION_NOT_FOUND' });
+    expect((await spend()).remaining.budget).toEqual({ amount: '10', currency: 'USD' });
+  });
+
   it('a delegation through the plugin verifies, widening is refused, and revoking the root cuts off both', async () => {
     const root = await wallet.charterIssueMandate({ issuer: principal.did, agent: ai.did, authority, validUntil: inDays(30) });
     const sub = await wallet.didManagerCreate({ provider: 'did:key', options: { keyType: 'Ed25519' } });

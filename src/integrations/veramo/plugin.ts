@@ -7,6 +7,8 @@ import {
   issueMandate,
   revokeMandate,
   verifyAgent,
+  commitSpend,
+  releaseSpend,
   type AgentDecision,
   type IssuedMandate,
 } from '../../agents/index.js';
@@ -31,6 +33,7 @@ import type {
   CharterIssueMandateArgs,
   CharterRevokeArgs,
   CharterScoreAgentArgs,
+  CharterSpendArgs,
   CharterVerifyAgentArgs,
   CharterVerifyCredentialArgs,
   CharterVerifyGrantArgs,
@@ -77,6 +80,8 @@ export class CharterVeramoPlugin implements IAgentPlugin {
     this.methods = {
       charterVerifyCredential: this.charterVerifyCredential.bind(this),
       charterVerifyGrant: this.charterVerifyGrant.bind(this),
+      charterCommitSpend: this.charterCommitSpend.bind(this),
+      charterReleaseSpend: this.charterReleaseSpend.bind(this),
       charterVerifyAgent: this.charterVerifyAgent.bind(this),
       charterScoreAgent: this.charterScoreAgent.bind(this),
       charterCheckReputation: this.charterCheckReputation.bind(this),
@@ -109,6 +114,29 @@ export class CharterVeramoPlugin implements IAgentPlugin {
       nonce: args.nonce,
       allowMissingNonce: args.allowMissingNonce,
     });
+  }
+
+  /** Commits the spend a recorded charterVerifyAgent reserved (the transaction happened). Throws RESERVATION_NOT_FOUND. */
+  async charterCommitSpend(args: CharterSpendArgs): Promise<boolean> {
+    await commitSpend(this.#ledger(), this.#reservation(args));
+    return true;
+  }
+
+  /** Releases the spend a recorded charterVerifyAgent reserved (the transaction did not happen). Throws RESERVATION_NOT_FOUND. */
+  async charterReleaseSpend(args: CharterSpendArgs): Promise<boolean> {
+    await releaseSpend(this.#ledger(), this.#reservation(args));
+    return true;
+  }
+
+  #ledger(): Store {
+    const ledger = this.#options.ledger ?? this.#options.store;
+    if (!ledger) throw new TypeError('spends need options.ledger or options.store');
+    return ledger;
+  }
+
+  #reservation(args: CharterSpendArgs): string {
+    if (typeof args?.reservationId !== 'string' || args.reservationId.length === 0) throw new TypeError('reservationId must be the id from a recorded charterVerifyAgent decision');
+    return args.reservationId;
   }
 
   /** Know Your Agent: Charter's verifyAgent with this plugin's trust, ledger and reputation source. */

@@ -78,6 +78,8 @@ export const charterVeramoSchema = {
       ),
       charterRevokeGrant: method('Revokes a grant issued from the plugin store', args(['id'], { id: str }), bool),
       charterRevokeMandate: method('Revokes a mandate issued from the plugin store', args(['id'], { id: str }), bool),
+      charterCommitSpend: method('Turns the spend reserved by charterVerifyAgent({ record: true }) into a spend', args(['reservationId'], { reservationId: str }), bool),
+      charterReleaseSpend: method('Gives back the spend reserved by charterVerifyAgent({ record: true }) (the transaction did not happen)', args(['reservationId'], { reservationId: str }), bool),
     },
   },
 };

@@ -140,6 +140,11 @@ export interface CharterCreateAgentPresentationArgs {
   expiresInSeconds?: number;
 }
 
+export interface CharterSpendArgs {
+  /** The `reservationId` of an allowed `charterVerifyAgent({ record: true })` decision. */
+  reservationId: string;
+}
+
 export interface CharterRevokeArgs {
   /** Id of a grant or mandate issued from the plugin's store. */
   id: string;
@@ -162,4 +167,6 @@ export interface ICharterVeramo extends IPluginMethodMap {
   charterCreateAgentPresentation(args: CharterCreateAgentPresentationArgs, context: CharterContext): Promise<string>;
   charterRevokeGrant(args: CharterRevokeArgs, context: CharterContext): Promise<boolean>;
   charterRevokeMandate(args: CharterRevokeArgs, context: CharterContext): Promise<boolean>;
+  charterCommitSpend(args: CharterSpendArgs, context: CharterContext): Promise<boolean>;
+  charterReleaseSpend(args: CharterSpendArgs, context: CharterContext): Promise<boolean>;
 }
