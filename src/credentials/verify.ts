@@ -13,7 +13,16 @@ import type { CredentialVerification, VerifyCredentialOptions } from './types.js
  * `did` and be authorized for `relationship`, and `alg` must be the one the
  * key type signs with. Returns refusals (empty when valid).
  */
-export async function checkJwtSignature(d: DecodedJwt, did: string, resolver: CharterResolver, relationship: VerificationRelationship, memoKey?: string): Promise<Reason[]> {
+export function checkJwtSignature(d: DecodedJwt, did: string, resolver: CharterResolver, relationship: VerificationRelationship): Promise<Reason[]> {
+  return checkSignature(d, did, resolver, relationship);
+}
+
+/**
+ * checkJwtSignature, memoised when `memoKey` is given: it must be the very
+ * compact JWS `d` was decoded from (verifyCredential passes its input), so
+ * the memo never records a string other than the one verified.
+ */
+async function checkSignature(d: DecodedJwt, did: string, resolver: CharterResolver, relationship: VerificationRelationship, memoKey?: string): Promise<Reason[]> {
   let key;
   try {
     key = await resolver.resolveKey(did, d.header.kid, relationship);
@@ -72,7 +81,7 @@ export async function verifyCredential(jwt: string, options: VerifyCredentialOpt
   const { credential, issuer, subject, format } = n;
   const base = { issuer, ...(subject !== undefined ? { subject } : {}), credential, format, ...(credential.id !== undefined ? { id: credential.id } : {}), jwt };
 
-  const reasons = await checkJwtSignature(d, issuer, options.resolver, 'assertionMethod', jwt);
+  const reasons = await checkSignature(d, issuer, options.resolver, 'assertionMethod', jwt);
   const t = now.getTime();
   const from = credential.validFrom !== undefined ? Date.parse(credential.validFrom) : n.nbf !== undefined ? n.nbf * 1000 : undefined;
   let until = credential.validUntil !== undefined ? Date.parse(credential.validUntil) : undefined;

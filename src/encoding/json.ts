@@ -10,6 +10,9 @@ export function canonicalJson(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (Array.isArray(value)) return '[' + value.map(canonicalJson).join(',') + ']';
   if (typeof value === 'object') {
+    // Only what JSON.parse produces: a Date, Map or URL has no own entries and would collapse to {}.
+    const proto = Object.getPrototypeOf(value) as unknown;
+    if (proto !== Object.prototype && proto !== null) throw new TypeError('canonical JSON takes plain objects and arrays only');
     const entries = Object.entries(value as Record<string, unknown>)
       .filter(([, v]) => v !== undefined)
       // RFC 8785 §3.2.3: sort by UTF-16 code units, which is JS's default string order.

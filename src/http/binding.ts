@@ -72,6 +72,7 @@ export function bindingReasons(header: Record<string, unknown>, p: Record<string
   if (p.htm !== c.method) reasons.push({ code: 'REQUEST_MISMATCH', message: `the presentation is bound to another method (htm), not ${c.method.slice(0, 16)}` });
   const htu = typeof p.htu === 'string' ? htuOf(p.htu) : undefined;
   if (htu === undefined || htu !== htuOf(c.url)) reasons.push({ code: 'REQUEST_MISMATCH', message: 'the presentation is bound to another URL (htu)' });
+  if (p.mcp !== undefined) reasons.push({ code: 'REQUEST_MISMATCH', message: 'the presentation is bound to an MCP tool call' });
   return reasons;
 }
 

@@ -44,8 +44,12 @@ async function refuse(v: Verifier, status: DecisionStatus, reasons: Reason[], re
 
 function urlFor(v: Verifier, url: string): string {
   if (v.publicOrigin === undefined) return url;
-  const u = new URL(url);
-  return v.publicOrigin + u.pathname;
+  try {
+    return v.publicOrigin + new URL(url).pathname;
+  } catch {
+    // A malformed Host header: no URL a presentation could be bound to (REQUEST_MISMATCH, 401).
+    return url;
+  }
 }
 
 /**

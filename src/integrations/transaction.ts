@@ -46,8 +46,13 @@ export type TransactionOutcome<T> =
       /** What fn returned. */
       value: T;
       decision: AgentDecision;
-      /** Whether the spend was committed (fn succeeded) rather than released. */
-      committed: boolean;
+      /**
+       * What became of the reserved spend: committed (fn succeeded), released (it did not), or
+       * held: the store failed while settling, so the reservation stays and still counts
+       * against every budget (never an overspend); `settleError` says why.
+       */
+      spend: 'committed' | 'released' | 'held';
+      settleError?: unknown;
     }
   | {
       ok: false;
@@ -65,8 +70,13 @@ const refuse = (status: 400 | 401 | 403, reasons: Reason[], decision?: AgentDeci
   ...(decision ? { decision } : {}),
 });
 
-/** Refusals of the call-binding claims. */
+/** Claims that bind a presentation to one HTTP request or one MCP call: never accepted elsewhere. */
+const TRANSPORT_CLAIMS = ['htm', 'htu', 'mcp'];
+
+/** Refusals of the call-binding claims, and of another transport's binding claims. */
 function bindingMismatch(payload: Record<string, unknown>, binding: Record<string, unknown> | undefined): Reason[] {
+  const foreign = TRANSPORT_CLAIMS.filter((k) => payload[k] !== undefined && !(binding !== undefined && k in binding));
+  if (foreign.length > 0) return [{ code: 'REQUEST_MISMATCH', message: `the presentation is bound to another request (${foreign.join(', ')})` }];
   if (binding === undefined) return [];
   const same = (a: unknown, b: unknown) => {
     try {
@@ -85,8 +95,10 @@ function bindingMismatch(payload: Record<string, unknown>, binding: Record<strin
  * threw, and the error is rethrown; or `succeeded(value)` said no). A refusal never runs `fn`. The
  * presentation's jti (or challenge nonce) is used up once it is authentic,
  * whatever the outcome, so it can be replayed neither here nor on another
- * instance sharing the store. If the commit itself fails (store down), the
- * reservation stays held, so the spend still counts, and the error is thrown.
+ * instance sharing the store. If settling fails after fn ran (store down),
+ * the value is still returned with `spend: 'held'`: the reservation stays
+ * and still counts. A presentation bound to an HTTP request or an MCP call
+ * (htm, htu, mcp claims) is refused unless `binding` names those claims.
  * Store faults (STORE_UNAVAILABLE, STORE_ERROR) are thrown, never allowed:
  * fn does not run.
  */
@@ -161,7 +173,20 @@ export async function guardTransaction<T>(
     if (reservationId !== undefined) await releaseSpend(v.store, reservationId).catch(() => undefined);
     throw e;
   }
-  const committed = request.succeeded?.(value) ?? true;
-  if (reservationId !== undefined) await (committed ? commitSpend : releaseSpend)(v.store, reservationId);
-  return { ok: true, value, decision, committed };
+  let succeeded: boolean;
+  try {
+    succeeded = request.succeeded?.(value) ?? true;
+  } catch (e) {
+    if (reservationId !== undefined) await releaseSpend(v.store, reservationId).catch(() => undefined);
+    throw e;
+  }
+  const spend = succeeded ? 'committed' : 'released';
+  if (reservationId === undefined) return { ok: true, value, decision, spend };
+  try {
+    await (succeeded ? commitSpend : releaseSpend)(v.store, reservationId);
+    return { ok: true, value, decision, spend };
+  } catch (e) {
+    // fn has run: report its value, never a failure the caller might retry (and so pay twice).
+    return { ok: true, value, decision, spend: 'held', settleError: e };
+  }
 }

@@ -21,7 +21,7 @@ export interface KeyPair {
   privateJwk: PrivateJwk;
 }
 
-/** Signs a JWS signing input. Synchronous: every backend used here is. */
+/** Signs a JWS signing input, locally (LocalSigner) or through a key manager. */
 export interface Signer {
   readonly alg: JwsAlg;
   readonly keyType: KeyType;

@@ -269,6 +269,10 @@ export async function openSqliteStore(path: string): Promise<Store> {
       setState(id, 'released');
     },
     consumeNonce(scope, value, expiresAt) {
+      // Checked before queueing: one bad call must not fail the batch it would share.
+      if (typeof scope !== 'string' || typeof value !== 'string' || !(expiresAt instanceof Date) || !Number.isFinite(expiresAt.getTime())) {
+        return Promise.reject(new CharterError('INVALID_ARGUMENT', 'consumeNonce needs a scope, a value and a valid expiry date'));
+      }
       return new Promise<boolean>((resolve, reject) => {
         nonceQueue.push({ scope, value, expiresAt: expiresAt.getTime(), resolve, reject });
         if (nonceQueue.length === 1) setImmediate(flushNonces);

@@ -3,7 +3,7 @@ import { createPresentation } from '../../src/credentials/index.js';
 import { bound, URL_ } from './present.js';
 import { createVerifier } from '../../src/http/verifier.js';
 import { requireAgent, requireGrant } from '../../src/http/guards.js';
-import { verifyRequest } from '../../src/http/request.js';
+import { authorize, verifyRequest } from '../../src/http/request.js';
 import { httpStatusFor } from '../../src/http/status-map.js';
 import { challengeNonce } from '../../src/http/client.js';
 import { tamper } from '../helpers.js';
@@ -79,6 +79,18 @@ describe('verifyRequest (web Request)', () => {
     const aud = await verifyRequest(req(await bound(w.app, [grant], { aud: 'did:web:other.example' })), v, guard);
     expect([aud.status, codes(aud)]).toEqual([401, ['AUDIENCE_MISMATCH']]);
     expect(aud.wwwAuthenticate).toBe(`Bearer realm="${API}", error="invalid_token", error_description="AUDIENCE_MISMATCH"`);
+  });
+
+  it('a presentation made for an MCP tool call is refused over HTTP (REQUEST_MISMATCH)', async () => {
+    const v = w.verifier();
+    const mcp = await verifyRequest(req(await bound(w.app, [grant], { claims: { mcp: { tool: 'purchase', args: 'sha256-x' } } })), v, guard);
+    expect([mcp.status, codes(mcp)]).toEqual([401, ['REQUEST_MISMATCH']]);
+  });
+
+  it('behind a proxy, a malformed Host header is a 401, not a fault', async () => {
+    const v = w.verifier({ publicOrigin: 'https://api.example' });
+    const d = await authorize({ method: 'GET', url: 'http://a b/profile/email', authorization: `Bearer ${await bound(w.app, [grant])}` }, v, guard, new Request('http://x/'));
+    expect([d.status, codes(d)]).toEqual([401, ['REQUEST_MISMATCH']]);
   });
 
   it('a stale presentation is refused (iat outside the window), as is one without htm/htu', async () => {

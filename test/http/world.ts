@@ -65,6 +65,8 @@ export async function openWorld(): Promise<World> {
     consumeNonce: (...a) => (down ? fault() : realApiStore.consumeNonce(...a)),
     reserve: (...a) => (down ? fault() : realApiStore.reserve(...a)),
     usage: (...a) => (down ? fault() : realApiStore.usage(...a)),
+    commitReservation: (...a) => (down ? fault() : realApiStore.commitReservation(...a)),
+    releaseReservation: (...a) => (down ? fault() : realApiStore.releaseReservation(...a)),
   };
   const resolver = createResolver({ allowLoopback: true, allowHttp: true });
   let checker = createStatusChecker({ resolver, allowLoopback: true, allowHttp: true });

@@ -33,6 +33,7 @@ async function openShop(verifier: Verifier, opts: { failItem?: string } = {}): P
     { description: 'Buy an item', inputSchema: { item: z.string(), price: z.number(), currency: z.string() } },
     guardTool('purchase', { verifier, action: 'purchase', amount: (a) => `${a.price} ${a.currency}`, trust: { principals: [w.principal.did] } }, (args, _extra, decision) => {
       if (args.item === opts.failItem) return { isError: true, content: [{ type: 'text', text: 'out of stock' }] };
+      if (args.item === 'nothing') return undefined as unknown as CallToolResult; // a body that returns no result
       bodyRuns.push({ item: args.item, price: args.price });
       return { content: [{ type: 'text', text: `bought ${args.item} for ${decision.agent}` }] };
     }),
@@ -142,6 +143,8 @@ describe('MCP tool guard (real client and server, in-memory transport)', () => {
     expect(r.isError).toBe(true);
     expect(toolRefusal(r)).toBeUndefined(); // the tool's own failure, not Charter's refusal
     expect(await spent(mandate)).toBe('0');
+    await callGuardedTool(shop.client, buy('nothing', 50), await presenter([mandate])).catch(() => undefined);
+    expect(await spent(mandate)).toBe('0');
     await shop.close();
   });
 
@@ -168,6 +171,18 @@ describe('MCP tool guard (real client and server, in-memory transport)', () => {
     }
     expect(shop.bodyRuns).toEqual([]);
     expect(((await callGuardedTool(shop.client, buy('kettle', 20), await presenter([mandate]))) as CallToolResult).isError).toBeFalsy();
+    await shop.close();
+  });
+
+  it('challenge mode with the store unreachable: a 503 refusal, not a thrown fault', async () => {
+    const shop = await openShop(w.verifier({ nonces: 'challenge' }));
+    w.storeDown(true);
+    try {
+      const r = await shop.client.callTool({ ...buy('tea', 4), _meta: { [PRESENTATION_META]: await presentForTool(buy('tea', 4), await presenter([await w.mandate()])) } });
+      expect(toolRefusal(r)).toMatchObject({ status: 503, code: 'STORE_UNAVAILABLE' });
+    } finally {
+      w.storeDown(false);
+    }
     await shop.close();
   });
 

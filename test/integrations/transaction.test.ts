@@ -21,7 +21,7 @@ describe('guardTransaction', () => {
     const mandate = await w.mandate();
     const verifier = w.verifier();
     const r = await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '30 USD', trust: trust() }, (d) => `charged ${d.agent}`);
-    expect(r).toMatchObject({ ok: true, value: `charged ${w.agent.did}`, committed: true });
+    expect(r).toMatchObject({ ok: true, value: `charged ${w.agent.did}`, spend: 'committed' });
     const r2 = await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '10 USD', trust: trust() }, (d) => d.remaining.budget);
     expect(r2).toMatchObject({ ok: true, value: { amount: '60', currency: 'USD' } });
   });
@@ -43,10 +43,10 @@ describe('guardTransaction', () => {
     const mandate = await w.mandate();
     const verifier = w.verifier();
     const r = await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '50 USD', trust: trust(), succeeded: (v: { status: number }) => v.status < 400 }, () => ({ status: 502 }));
-    expect(r).toMatchObject({ ok: true, committed: false, value: { status: 502 } });
+    expect(r).toMatchObject({ ok: true, spend: 'released', value: { status: 502 } });
     for (let i = 0; i < 2; i++) {
       const again = await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '50 USD', trust: trust() }, () => 'ok');
-      expect(again).toMatchObject({ ok: true, committed: true });
+      expect(again).toMatchObject({ ok: true, spend: 'committed' });
     }
   });
 
@@ -98,6 +98,30 @@ describe('guardTransaction', () => {
       w.storeDown(false);
     }
     expect(runs).toBe(0);
+  });
+
+  it('a presentation bound to an HTTP request or an MCP call is refused without that binding', async () => {
+    const mandate = await w.mandate();
+    const verifier = w.verifier();
+    for (const claims of [{ htm: 'POST', htu: 'https://shop.example/orders' }, { mcp: { tool: 'purchase', args: 'sha256-x' } }]) {
+      expect(await guardTransaction(await present([mandate], claims), { verifier, action: 'purchase', amount: '45 USD', trust: trust() }, () => 'ok')).toMatchObject({ ok: false, status: 401, reasons: [{ code: 'REQUEST_MISMATCH' }] });
+    }
+  });
+
+  it('succeeded() throwing releases the spend; a store failing while settling returns the value with the spend held', async () => {
+    const mandate = await w.mandate();
+    const verifier = w.verifier();
+    const bad = guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '50 USD', trust: trust(), succeeded: () => { throw new Error('bad check'); } }, () => 'ran');
+    await expect(bad).rejects.toThrow('bad check');
+    const held = await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '50 USD', trust: trust() }, () => {
+      w.storeDown(true); // the database goes away while the payment runs
+      return 'paid';
+    });
+    w.storeDown(false);
+    expect(held).toMatchObject({ ok: true, value: 'paid', spend: 'held', settleError: { code: 'STORE_UNAVAILABLE' } });
+    // The released 50 no longer counts; the held 50 still does: exactly one more 50 fits.
+    expect((await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '50 USD', trust: trust() }, () => 'ok')).ok).toBe(true);
+    expect(await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '1 USD', trust: trust() }, () => 'ok')).toMatchObject({ ok: false, reasons: [{ code: 'BUDGET_EXCEEDED' }] });
   });
 
   it('misuse is a TypeError', async () => {

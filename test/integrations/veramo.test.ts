@@ -255,13 +255,30 @@ describe('CharterVeramoPlugin: Know Your Agent with keys in Veramo', () => {
   });
 });
 
+/** A VCDM 1.1 JWT re-labelled with another issuer (its signature no longer matters: resolution comes first). */
+const forgedIssuer = (jwt: string, did: string) => {
+  const [h, p, sig] = jwt.split('.') as [string, string, string];
+  const payload = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
+  const header = JSON.parse(Buffer.from(h, 'base64url').toString()) as Record<string, unknown>;
+  const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  return `${enc({ ...header, kid: `${did}#key-1` })}.${enc({ ...payload, iss: did })}.${sig}`;
+};
+
 describe('resolution through the Veramo agent', () => {
-  it("the plugin resolves DIDs through the calling agent's resolveDid", async () => {
+  it("the plugin resolves did:key, did:jwk and did:web itself (SSRF-safe) and other methods through the agent's resolveDid", async () => {
     const shop = verifier();
     const spy = vi.spyOn(shop, 'resolveDid');
     const vc = await wallet.createVerifiableCredential({ credential: { issuer: { id: owner.did }, credentialSubject: { id: ai.did, degree: 'BSc' } }, proofFormat: 'jwt' });
     expect((await shop.charterVerifyCredential({ credential: vc.proof.jwt as string })).ok).toBe(true);
-    expect(spy).toHaveBeenCalledWith({ didUrl: owner.did });
+    expect(spy).not.toHaveBeenCalled();
+    // A did:web pointing at a link-local address (cloud metadata) is refused before any request.
+    const web = await shop.charterVerifyCredential({ credential: forgedIssuer(vc.proof.jwt as string, 'did:web:169.254.169.254') });
+    expect(web.reasons.map((r) => r.code)).toContain('FORBIDDEN_ADDRESS');
+    expect(spy).not.toHaveBeenCalled();
+    // A method Charter does not implement goes to the agent (which has no resolver for it here).
+    const other = await shop.charterVerifyCredential({ credential: forgedIssuer(vc.proof.jwt as string, 'did:example:123') });
+    expect(spy).toHaveBeenCalledWith({ didUrl: 'did:example:123' });
+    expect(other.ok).toBe(false);
   });
 
   it('veramoResolver applies Charter key rules to what the agent returns', async () => {

@@ -16,7 +16,10 @@ export const REFUSAL_META = 'charter.dev/refusal';
  * amount, another item) no longer match.
  */
 export function toolBinding(tool: string, args: unknown): { mcp: { tool: string; args: string } } {
-  return { mcp: { tool, args: sha256Digest(args ?? {}) } };
+  // The arguments as JSON carries them (a Date as its ISO string, a URL as its href), so client
+  // and server hash the same value; what JSON cannot carry (a BigInt) throws a TypeError.
+  const json: unknown = JSON.parse(JSON.stringify(args ?? {}) ?? 'null');
+  return { mcp: { tool, args: sha256Digest(json ?? {}) } };
 }
 
 /** What a refused tool call carries in `result._meta["charter.dev/refusal"]`. */

@@ -56,8 +56,16 @@ export function guardTool<Args extends Record<string, unknown>, Extra extends To
   if (typeof handler !== 'function') throw new TypeError('guardTool: handler must be a function');
   const { verifier } = options;
 
-  const refuse = async (status: ToolRefusal['status'], reasons: Reason[]) => {
-    const nonce = status === 401 && verifier.nonces === 'challenge' ? (await verifier.issueNonce()).nonce : undefined;
+  const refuse = async (status: ToolRefusal['status'], reasons: Reason[]): Promise<CallToolResult> => {
+    let nonce: string | undefined;
+    if (status === 401 && verifier.nonces === 'challenge') {
+      try {
+        nonce = (await verifier.issueNonce()).nonce;
+      } catch (e) {
+        if (isCharterError(e) && STORE_FAULTS.has(e.code)) return refuse(503, [{ code: e.code, message: e.message }]);
+        throw e;
+      }
+    }
     return refusal({ status, code: reasons[0]!.code, reasons, ...(nonce !== undefined ? { nonce } : {}) });
   };
 
@@ -69,10 +77,12 @@ export function guardTool<Args extends Record<string, unknown>, Extra extends To
     let action: string;
     let amount: string | Money | undefined;
     let counterparty: string | undefined;
+    let binding: ReturnType<typeof toolBinding>;
     try {
       action = typeof options.action === 'function' ? options.action(args) : options.action;
       amount = options.amount?.(args);
       counterparty = typeof options.counterparty === 'function' ? options.counterparty(args) : options.counterparty;
+      binding = toolBinding(name, args);
     } catch (e) {
       return refuse(400, [{ code: 'INVALID_ARGUMENT', message: isCharterError(e) ? e.message : 'the arguments do not describe a transaction' }]);
     }
@@ -83,8 +93,9 @@ export function guardTool<Args extends Record<string, unknown>, Extra extends To
       ...(counterparty !== undefined ? { counterparty } : {}),
       trust: options.trust,
       ...(options.reputation ? { reputation: options.reputation } : {}),
-      binding: toolBinding(name, args),
-      succeeded: (r: CallToolResult) => r.isError !== true,
+      binding,
+      // A body that returns no result object has not succeeded: its spend is released.
+      succeeded: (r: CallToolResult | undefined) => typeof r === 'object' && r !== null && r.isError !== true,
     };
     let started = false;
     let outcome;
@@ -95,7 +106,7 @@ export function guardTool<Args extends Record<string, unknown>, Extra extends To
       });
     } catch (e) {
       // Fail closed: without the replay cache or ledger nothing runs; the agent may retry. A fault
-      // after the body started (its own, or the commit's) is not a refusal: it propagates.
+      // from the body itself is not a refusal: it propagates.
       if (!started && isCharterError(e) && STORE_FAULTS.has(e.code)) return refuse(503, [{ code: e.code, message: e.message }]);
       throw e;
     }

@@ -3,7 +3,7 @@
  * over a Veramo agent's DID resolution.
  */
 export { CharterVeramoPlugin } from './plugin.js';
-export { veramoResolver, type DidResolvingAgent, type VeramoResolverOptions } from './resolver.js';
+export { veramoResolver, routedResolver, type DidResolvingAgent, type VeramoResolverOptions } from './resolver.js';
 export { charterVeramoSchema } from './schema.js';
 export type {
   CharterCheckReputationArgs,

@@ -20,7 +20,7 @@ import { issueGrant, revokeGrant, verifyGrant, type GrantDecision, type IssuedGr
 import { checkReputation, scoreAgent, type ReputationCheck, type ReputationScore, type ScorePolicy } from '../../reputation/index.js';
 import { createStatusChecker, currentStatusListJwt, type IssuerFor } from '../../status/index.js';
 import type { Store } from '../../store/types.js';
-import { veramoResolver } from './resolver.js';
+import { routedResolver, veramoResolver } from './resolver.js';
 import { charterVeramoSchema } from './schema.js';
 import { veramoIssuer } from './signer.js';
 import type {
@@ -236,7 +236,7 @@ export class CharterVeramoPlugin implements IAgentPlugin {
     if (o.resolver) return (this.#fixed ??= { resolver: o.resolver, status: o.status ?? createStatusChecker({ resolver: o.resolver }) });
     let tools = this.#tools.get(context.agent);
     if (!tools) {
-      const resolver = has(context, 'resolveDid') ? veramoResolver(context.agent) : createResolver();
+      const resolver = has(context, 'resolveDid') ? routedResolver(createResolver(), veramoResolver(context.agent)) : createResolver();
       tools = { resolver, status: o.status ?? createStatusChecker({ resolver }) };
       this.#tools.set(context.agent, tools);
     }
@@ -261,7 +261,11 @@ export class CharterVeramoPlugin implements IAgentPlugin {
   async #signer(context: CharterContext, who: SigningArgs, relationship: VerificationRelationship = 'assertionMethod'): Promise<Issuer> {
     if (typeof who.issuer !== 'string' || !who.issuer.startsWith('did:')) throw new TypeError('the issuer must be a DID');
     if (has(context, 'didManagerGet', 'keyManagerSign')) {
-      const identifier = await context.agent.didManagerGet({ did: who.issuer }).catch(() => undefined);
+      // Only "not found" means the agent does not manage this DID; any other failure is a fault.
+      const identifier = await context.agent.didManagerGet({ did: who.issuer }).catch((e: unknown) => {
+        if (/not.?found/i.test(String((e as { message?: unknown })?.message ?? e))) return undefined;
+        throw e;
+      });
       if (identifier) {
         return veramoIssuer(context.agent, this.#toolsFor(context).resolver, identifier, { ...(who.keyRef !== undefined ? { keyRef: who.keyRef } : {}), relationship });
       }

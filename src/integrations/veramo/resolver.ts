@@ -132,3 +132,24 @@ export function veramoResolver(agent: DidResolvingAgent, options: VeramoResolver
     },
   };
 }
+
+/** DID methods Charter resolves itself: did:key and did:jwk offline, did:web with its SSRF defences. */
+const OWN_METHODS = new Set(['key', 'jwk', 'web']);
+
+/**
+ * Charter's resolver for the methods it implements (so did:web stays
+ * https-only, size-capped and barred from private, loopback and link-local
+ * addresses whatever resolver the agent was built with), and the Veramo
+ * agent's `resolveDid` for every other method (did:ethr, did:ion, ...).
+ */
+export function routedResolver(own: CharterResolver, agent: CharterResolver): CharterResolver {
+  const pick = (did: string) => (OWN_METHODS.has(typeof did === 'string' ? (did.split(':')[1] ?? '') : '') ? own : agent);
+  return {
+    resolve: (did) => pick(did).resolve(did),
+    resolveKey: (did, kid, relationship) => pick(did).resolveKey(did, kid, relationship),
+    clear: (did) => {
+      own.clear(did);
+      agent.clear(did);
+    },
+  };
+}

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { canonicalJson, sha256Digest } from '../../src/encoding/json.js';
+import { toolBinding } from '../../src/integrations/mcp/binding.js';
+
+describe('canonical JSON (RFC 8785)', () => {
+  it('sorts keys by UTF-16 code units at every level, drops undefined members, keeps array order', () => {
+    expect(canonicalJson({ b: 1, a: [3, { d: true, c: null }], 'é': 'x', A: undefined })).toBe('{"a":[3,{"c":null,"d":true}],"b":1,"é":"x"}');
+    // RFC 8785 §3.2.3: "\\u20ac" (€) sorts after "\\r" and "1" by code unit.
+    expect(canonicalJson({ '€': 1, '\r': 2, '1': 3 })).toBe('{"\\r":2,"1":3,"€":1}');
+  });
+  it('refuses what JSON.parse cannot produce instead of collapsing it to {}', () => {
+    for (const v of [new Date(0), new URL('https://a.example/'), new Map(), { nested: new Date(1) }]) expect(() => canonicalJson(v)).toThrow(TypeError);
+    expect(() => canonicalJson(Number.NaN)).toThrow(TypeError);
+    expect(canonicalJson(Object.create(null) as object)).toBe('{}');
+  });
+  it('sha256Digest of an object is the digest of its canonical form', () => {
+    expect(sha256Digest({ b: 1, a: 2 })).toBe(sha256Digest('{"a":2,"b":1}'));
+  });
+});
+
+describe('MCP tool binding', () => {
+  it('hashes the arguments as JSON carries them: a Date binds as its ISO string, distinct values never collide', () => {
+    const at = new Date('2026-12-02T00:00:00.000Z');
+    expect(toolBinding('t', { when: at })).toEqual(toolBinding('t', { when: '2026-12-02T00:00:00.000Z' }));
+    expect(toolBinding('t', { when: at })).not.toEqual(toolBinding('t', { when: new Date(0) }));
+    expect(toolBinding('t', { url: new URL('https://a.example/pay') })).not.toEqual(toolBinding('t', { url: new URL('https://evil.example/steal') }));
+    expect(toolBinding('t', { a: 1, b: 2 })).toEqual(toolBinding('t', { b: 2, a: 1 }));
+    expect(toolBinding('t', {})).not.toEqual(toolBinding('u', {}));
+    expect(() => toolBinding('t', { n: 1n })).toThrow(TypeError);
+  });
+});
