@@ -8,7 +8,7 @@ const DOCUMENTED = [
   'createStatusChecker', 'allocateStatusEntry', 'setStatus', 'currentStatusListJwt', 'encodeBitstring', 'decodeBitstring',
   'issueGrant', 'verifyGrant', 'revokeGrant', 'suspendGrant', 'resumeGrant', 'revokeGrantsTo', 'listGrants',
   'issueAgentIdentity', 'issueMandate', 'delegateMandate', 'revokeMandate', 'listMandates', 'createAgentPresentation', 'verifyAgent',
-  'commitSpend', 'releaseSpend', 'checkNarrowing', 'parseMoney', 'parseBudget', 'parseRate',
+  'reserveSpend', 'commitSpend', 'releaseSpend', 'checkNarrowing', 'parseMoney', 'parseBudget', 'parseRate',
   'issueReceipt', 'issueAttestation', 'scoreAgent', 'checkReputation', 'openHome', 'openStore', 'openSqliteStore', 'serveHome',
   'createVerifier', 'requireGrant', 'requireAgent', 'verifyRequest', 'verifyNodeRequest', 'charterFetch', 'httpStatusFor',
   'guardTransaction',

@@ -3,7 +3,7 @@ export { actionAllowed, actionCovers, actionMatches, isAction, isActionPattern }
 export { parseMoney, parseBudget, parseRate, toMoney, validateMoney, validateBudget, validateRate, validateLimits, checkLimits } from './limits.js';
 export { parseAuthority, readAuthority, checkRequest, unknownConstraints, mandateDigest, MAX_DELEGATION_DEPTH } from './authority.js';
 export { checkNarrowing } from './attenuation.js';
-export { ledgerKey, ledgerEntries, commitSpend, releaseSpend, type LedgerLink } from './ledger.js';
+export { ledgerKey, ledgerEntries, commitSpend, releaseSpend, reserveSpend, type LedgerLink, type ReserveSpendOptions, type SpendReservation } from './ledger.js';
 export {
   issueAgentIdentity,
   issueMandate,

@@ -1,8 +1,10 @@
-import type { Reason } from '../errors.js';
+import { randomUUID } from 'node:crypto';
+import { isCharterError, type Reason } from '../errors.js';
 import { compareDecimal } from '../encoding/decimal.js';
 import { parseDuration } from '../encoding/duration.js';
 import type { LedgerEntry, ReservationResult, Store } from '../store/types.js';
-import type { AgentRemaining, Authority, Money } from './types.js';
+import type { AgentDecision, AgentRemaining, Authority, Money } from './types.js';
+import { toMoney } from './limits.js';
 
 /**
  * Cumulative limits (budget, rate) through the store's spend ledger. One
@@ -80,4 +82,48 @@ export function commitSpend(store: Store, reservationId: string): Promise<void> 
 /** Gives a reservation back (the action did not happen). Throws RESERVATION_NOT_FOUND. */
 export function releaseSpend(store: Store, reservationId: string): Promise<void> {
   return store.releaseReservation(reservationId);
+}
+
+export interface ReserveSpendOptions {
+  /** The amount the decision was made for ("20 USD" or { amount, currency }); absent for an action without one. */
+  amount?: string | Money;
+  /** Default a random UUID. A reused id is refused (REPLAY_DETECTED). */
+  reservationId?: string;
+  at?: Date;
+}
+
+export interface SpendReservation {
+  ok: boolean;
+  /** BUDGET_EXCEEDED, RATE_EXCEEDED or CURRENCY_MISMATCH (naming the link), or REPLAY_DETECTED. */
+  reasons: Reason[];
+  reservationId?: string;
+  remaining: AgentRemaining;
+}
+
+/**
+ * Reserves the spend of an allowed `verifyAgent` decision (made without
+ * `record`) on every link of its chain, in one store transaction. For
+ * callers that must run their own check between deciding and reserving,
+ * as the HTTP and transaction guards use up the presentation's jti first:
+ * a replayed presentation then never holds budget, even for a moment. The
+ * decision's own budget check was a read; this reservation is the one that
+ * counts, so it may still refuse (a concurrent spend got there first).
+ */
+export async function reserveSpend(ledger: Store, decision: AgentDecision, options: ReserveSpendOptions = {}): Promise<SpendReservation> {
+  if (!decision?.ok) throw new TypeError('reserveSpend needs an allowed decision');
+  const links: LedgerLink[] = decision.chain.map((l) => {
+    if (l.authority === undefined) throw new TypeError('reserveSpend needs a decision whose every link has its authority');
+    return { id: l.id, issuer: l.issuer, authority: l.authority };
+  });
+  const amount = options.amount !== undefined ? toMoney(options.amount) : undefined;
+  const reservationId = options.reservationId ?? randomUUID();
+  let result: ReservationResult;
+  try {
+    result = await ledger.reserve({ reservationId, at: options.at ?? new Date(), entries: ledgerEntries(links, amount) });
+  } catch (e) {
+    if (!isCharterError(e, 'ALREADY_EXISTS')) throw e;
+    return { ok: false, reasons: [{ code: 'REPLAY_DETECTED', message: 'that reservation id was already used' }], remaining: decision.remaining };
+  }
+  if (!result.ok) return { ok: false, reasons: ledgerReasons(result, links), remaining: remainingOf(result) };
+  return { ok: true, reasons: [], reservationId, remaining: remainingOf(result) };
 }

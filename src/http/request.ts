@@ -3,7 +3,7 @@ import { isCharterError, type Reason } from '../errors.js';
 import { decodeJwt, verifyPresentation, type DecodedJwt } from '../credentials/index.js';
 import type { PresentationVerification } from '../credentials/types.js';
 import { verifyGrant, type GrantDecision } from '../grants/index.js';
-import { releaseSpend, verifyAgent } from '../agents/index.js';
+import { reserveSpend, verifyAgent } from '../agents/index.js';
 import type { AgentDecision } from '../agents/types.js';
 import { bearerToken, bindingReasons } from './binding.js';
 import { valueOf, type AgentGuard, type GrantGuard, type Guard } from './guards.js';
@@ -92,13 +92,14 @@ async function decide<R>(input: BoundRequest, verifier: Verifier, guard: Guard<R
   });
   if (binding.length > 0) return refuse(verifier, 401, binding);
 
-  let result: Pick<RequestDecision, 'reasons' | 'holder' | 'presentation' | 'grant' | 'agent'>;
+  let checked: Pick<RequestDecision, 'reasons' | 'holder' | 'presentation' | 'grant' | 'agent'> & { amount?: string };
   try {
-    result = await check(token, d.payload, verifier, guard, req, now);
+    checked = await check(token, d.payload, verifier, guard, req, now);
   } catch (e) {
     if (isCharterError(e, 'INVALID_ARGUMENT')) return refuse(verifier, 400, [{ code: e.code, message: e.message }]);
     throw e;
   }
+  const { amount, ...result } = checked;
   const status = statusOf(result.reasons);
   if (status === 401 || status === 400) {
     // Not authentic: name no holder.
@@ -106,28 +107,24 @@ async function decide<R>(input: BoundRequest, verifier: Verifier, guard: Guard<R
     return refuse(verifier, status, result.reasons, rest);
   }
 
-  // Authentic: the presentation is now used, whatever the outcome.
-  let used: Awaited<ReturnType<typeof redeem>>;
-  try {
-    used = await redeem(verifier, result.holder!, d.payload, now);
-  } catch (e) {
-    // Give the spend back if the store lets us; otherwise it stays reserved, which still counts against the budget.
-    const reservation = result.agent?.reservationId;
-    if (reservation !== undefined) await releaseSpend(verifier.store, reservation).catch(() => undefined);
-    throw e;
-  }
+  // Authentic: the presentation is now used, whatever the outcome. Only then is any spend
+  // reserved, so a replayed presentation never holds budget, not even for a moment.
+  const used = await redeem(verifier, result.holder!, d.payload, now);
   if (used !== 'ok') {
-    const reservation = result.agent?.reservationId;
-    if (reservation !== undefined) await releaseSpend(verifier.store, reservation);
     const reason: Reason =
       used === 'replayed'
         ? { code: 'REPLAY_DETECTED', message: 'this presentation (its jti or nonce) was already used' }
         : { code: 'NONCE_MISMATCH', message: 'the nonce was not issued by this verifier, or has expired' };
-    if (result.agent) delete result.agent.reservationId;
     return refuse(verifier, 401, [reason], result);
   }
   const base = { ...result, claims: d.payload };
   if (status === 403) return refuse(verifier, 403, result.reasons, base);
+  if (guard?.kind === 'agent' && guard.record === true && result.agent) {
+    const spend = await reserveSpend(verifier.store, result.agent, { ...(amount !== undefined ? { amount } : {}), at: new Date(now) });
+    const agent = { ...result.agent, remaining: spend.remaining, ...(spend.reservationId !== undefined ? { reservationId: spend.reservationId } : {}) };
+    if (!spend.ok) return refuse(verifier, 403, spend.reasons, { ...base, reasons: spend.reasons, agent: { ...agent, ok: false, reasons: spend.reasons } });
+    return { ok: true, status: 200, ...base, agent };
+  }
   return { ok: true, status: 200, ...base };
 }
 
@@ -174,12 +171,12 @@ async function checkAgent<R>(token: string, g: AgentGuard<R>, req: R, v: Verifie
     ...(amount !== undefined ? { amount } : {}),
     counterparty: g.counterparty ?? v.aud,
     trust: g.trust,
+    // Checked here, reserved after the jti is used up (see decide).
     ledger: v.store,
-    record: g.record === true,
     ...(g.reputation ? { reputation: g.reputation } : {}),
     at,
   });
-  return { reasons: agent.reasons, ...(agent.agent !== undefined ? { holder: agent.agent } : {}), agent };
+  return { reasons: agent.reasons, ...(agent.agent !== undefined ? { holder: agent.agent } : {}), agent, ...(amount !== undefined ? { amount } : {}) };
 }
 
 /** verifyRequest over a web-standard Request (Hono, Bun, Deno, undici). */

@@ -1,7 +1,7 @@
 import { isCharterError, type Reason } from '../errors.js';
 import { canonicalJson } from '../encoding/json.js';
 import { decodeJwt, type DecodedJwt } from '../credentials/index.js';
-import { commitSpend, releaseSpend, verifyAgent } from '../agents/index.js';
+import { commitSpend, releaseSpend, reserveSpend, verifyAgent } from '../agents/index.js';
 import type { AgentDecision, AgentReputation, AgentTrust, Money } from '../agents/types.js';
 import { freshnessReasons } from '../http/binding.js';
 import { statusOf } from '../http/status-map.js';
@@ -135,8 +135,8 @@ export async function guardTransaction<T>(
       ...(request.amount !== undefined ? { amount: request.amount } : {}),
       counterparty: request.counterparty ?? v.aud,
       trust: request.trust,
+      // Checked now, reserved below once the jti is used up: a replay never holds budget.
       ledger: v.store,
-      record: true,
       ...(request.reputation ? { reputation: request.reputation } : {}),
       at: new Date(now),
     });
@@ -147,41 +147,36 @@ export async function guardTransaction<T>(
   const status = statusOf(decision.reasons);
   if (status === 401 || status === 400) return refuse(status, decision.reasons, decision);
 
-  const reservationId = decision.reservationId;
-  let used: Awaited<ReturnType<typeof redeem>>;
-  try {
-    used = await redeem(v, decision.agent!, d.payload, now);
-  } catch (e) {
-    if (reservationId !== undefined) await releaseSpend(v.store, reservationId).catch(() => undefined);
-    throw e;
-  }
+  const used = await redeem(v, decision.agent!, d.payload, now);
   if (used !== 'ok') {
-    if (reservationId !== undefined) await releaseSpend(v.store, reservationId);
-    const { reservationId: _r, ...rest } = decision;
     const reason: Reason =
       used === 'replayed'
         ? { code: 'REPLAY_DETECTED', message: 'this presentation (its jti or nonce) was already used' }
         : { code: 'NONCE_MISMATCH', message: 'the nonce was not issued by this verifier, or has expired' };
-    return refuse(401, [reason], { ...rest, ok: false, reasons: [reason] });
+    return refuse(401, [reason], { ...decision, ok: false, reasons: [reason] });
   }
   if (status === 403) return refuse(403, decision.reasons, decision);
+
+  const reserved = await reserveSpend(v.store, decision, { ...(request.amount !== undefined ? { amount: request.amount } : {}), at: new Date(now) });
+  if (!reserved.ok) return refuse(403, reserved.reasons, { ...decision, ok: false, reasons: reserved.reasons, remaining: reserved.remaining });
+  const reservationId = reserved.reservationId!;
+  decision = { ...decision, reservationId, remaining: reserved.remaining };
 
   let value: T;
   try {
     value = await fn(decision);
   } catch (e) {
-    if (reservationId !== undefined) await releaseSpend(v.store, reservationId).catch(() => undefined);
+    await releaseSpend(v.store, reservationId).catch(() => undefined);
     throw e;
   }
   let succeeded: boolean;
   try {
     succeeded = request.succeeded?.(value) ?? true;
   } catch (e) {
-    if (reservationId !== undefined) await releaseSpend(v.store, reservationId).catch(() => undefined);
+    await releaseSpend(v.store, reservationId).catch(() => undefined);
     throw e;
   }
   const spend = succeeded ? 'committed' : 'released';
-  if (reservationId === undefined) return { ok: true, value, decision, spend };
   try {
     await (succeeded ? commitSpend : releaseSpend)(v.store, reservationId);
     return { ok: true, value, decision, spend };

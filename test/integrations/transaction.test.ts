@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAgentPresentation } from '../../src/agents/index.js';
+import { createAgentPresentation, reserveSpend, verifyAgent } from '../../src/agents/index.js';
 import { createPresentation, decodeCredential } from '../../src/credentials/index.js';
 import { orderChain } from '../../src/agents/index.js';
 import { guardTransaction } from '../../src/integrations/transaction.js';
@@ -122,6 +122,31 @@ describe('guardTransaction', () => {
     // The released 50 no longer counts; the held 50 still does: exactly one more 50 fits.
     expect((await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '50 USD', trust: trust() }, () => 'ok')).ok).toBe(true);
     expect(await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '1 USD', trust: trust() }, () => 'ok')).toMatchObject({ ok: false, reasons: [{ code: 'BUDGET_EXCEEDED' }] });
+  });
+
+  it('copies of one presentation never hold budget: one wins, the rest are replays, a fresh request still fits', async () => {
+    const mandate = await w.mandate(); // 50 USD per transaction, 100 USD in all
+    const verifier = w.verifier();
+    const vp = await present([mandate]);
+    const req = { verifier, action: 'purchase', amount: '50 USD', trust: trust() };
+    const results = await Promise.all([...Array.from({ length: 6 }, () => guardTransaction(vp, req, () => 'copy')), guardTransaction(await present([mandate]), req, () => 'fresh')]);
+    expect(results.filter((r) => r.ok).map((r) => r.ok && r.value).sort()).toEqual(['copy', 'fresh']);
+    expect(results.filter((r) => !r.ok).map((r) => !r.ok && r.reasons[0]!.code)).toEqual(Array(5).fill('REPLAY_DETECTED'));
+  });
+
+  it('reserveSpend reserves an allowed decision on every link, and refuses past the budget or a reused id', async () => {
+    const mandate = await w.mandate();
+    const decide = async (amount: string) =>
+      verifyAgent(await present([mandate]), { resolver: w.resolver, status: w.status, aud: API, allowMissingNonce: true, action: 'purchase', amount, counterparty: API, trust: trust(), ledger: w.apiStore });
+    const d = await decide('40 USD');
+    expect(d.reservationId).toBeUndefined(); // a decision without record reserves nothing
+    const a = await reserveSpend(w.apiStore, d, { amount: '40 USD', reservationId: 'fixed-id' });
+    expect(a).toMatchObject({ ok: true, reservationId: 'fixed-id', remaining: { budget: { amount: '60', currency: 'USD' } } });
+    expect(await reserveSpend(w.apiStore, d, { amount: '40 USD', reservationId: 'fixed-id' })).toMatchObject({ ok: false, reasons: [{ code: 'REPLAY_DETECTED' }] });
+    await reserveSpend(w.apiStore, await decide('40 USD'), { amount: '40 USD' });
+    const over = await reserveSpend(w.apiStore, await decide('10 USD'), { amount: '30 USD' }); // decided for 10, reserving 30: the store decides
+    expect(over).toMatchObject({ ok: false, reasons: [{ code: 'BUDGET_EXCEEDED', ref: decodeCredential(mandate).id }] });
+    await expect(reserveSpend(w.apiStore, { ...d, ok: false })).rejects.toThrow(TypeError);
   });
 
   it('misuse is a TypeError', async () => {
