@@ -4,7 +4,10 @@ import type { CredentialFilter, NewStatusList, StatusListRecord, Store } from '.
 import { migrate, quoteSchema } from './postgres-schema.js';
 import { createRunner, DEFAULT_RETRY, type RetryPolicy } from './postgres-run.js';
 import { createLedger } from './postgres-ledger.js';
-import { credentialRow, identityRow, statusListRow, type Row } from './postgres-rows.js';
+import { credentialRow, identityRow, statusListRow, type Row } from './rows.js';
+
+/** The types column is a TEXT[]. */
+const credential = (r: Row) => credentialRow(r, r.types as string[]);
 
 export interface PostgresStoreOptions {
   /** Schema holding Charter's tables, created if missing (default `public`); several homes may share a database. */
@@ -133,7 +136,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     },
     async getCredential(id) {
       const r = await rows(`SELECT * FROM ${t.credentials} WHERE id = $1`, [id]);
-      return r[0] ? credentialRow(r[0]) : undefined;
+      return r[0] ? credential(r[0]) : undefined;
     },
     async listCredentials(f: CredentialFilter = {}) {
       const where: string[] = [];
@@ -149,7 +152,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
         where.push(`types @> $${args.length}::text[]`);
       }
       const sql = `SELECT * FROM ${t.credentials}${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY created_at, id`;
-      return (await rows(sql, args)).map(credentialRow);
+      return (await rows(sql, args)).map(credential);
     },
     async createStatusList(rec: NewStatusList) {
       if (!Number.isInteger(rec.size) || rec.size < 8 || rec.size % 8 !== 0) throw new CharterError('INVALID_ARGUMENT', 'a status list size must be a positive multiple of 8');

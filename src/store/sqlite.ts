@@ -4,18 +4,14 @@ import { CharterError } from '../errors.js';
 import { parseDecimal } from '../encoding/decimal.js';
 import type {
   CredentialFilter,
-  CredentialRecord,
-  IdentityRecord,
   NewStatusList,
   ReservationRequest,
   ReservationResult,
-  StatusListRecord,
   Store,
 } from './types.js';
 import { MIGRATIONS } from './sqlite-schema.js';
 import { computeReservation, validateReservation, type LedgerRow } from './ledger.js';
-
-type Row = Record<string, unknown>;
+import { credentialRow, identityRow, statusListRow, type Row } from './rows.js';
 
 /** Maps driver errors to Charter codes without echoing values. */
 function wrap<T>(fn: () => T): T {
@@ -31,55 +27,8 @@ function wrap<T>(fn: () => T): T {
 }
 
 const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
-const parse = <T>(v: unknown): T | undefined => (typeof v === 'string' ? (JSON.parse(v) as T) : undefined);
-const opt = <K extends string, V>(k: K, v: V | null | undefined): { [P in K]?: V } => (v === null || v === undefined ? {} : ({ [k]: v } as { [P in K]?: V }));
-
-function identity(r: Row): IdentityRecord {
-  return {
-    alias: r.alias as string,
-    did: r.did as string,
-    kid: r.kid as string,
-    keyType: r.key_type as IdentityRecord['keyType'],
-    method: r.method as IdentityRecord['method'],
-    publicJwk: JSON.parse(r.public_jwk as string) as IdentityRecord['publicJwk'],
-    sealedPrivateKey: r.sealed as string,
-    ...opt('document', parse<Record<string, unknown>>(r.document)),
-    ...opt('meta', parse<Record<string, unknown>>(r.meta)),
-    createdAt: r.created_at as string,
-  };
-}
-
-function credential(r: Row): CredentialRecord {
-  return {
-    id: r.id as string,
-    jwt: r.jwt as string,
-    direction: r.direction as CredentialRecord['direction'],
-    issuer: r.issuer as string,
-    ...opt('subject', r.subject as string | null),
-    types: JSON.parse(r.types as string) as string[],
-    ...opt('validFrom', r.valid_from as string | null),
-    ...opt('validUntil', r.valid_until as string | null),
-    ...opt('parentId', r.parent_id as string | null),
-    createdAt: r.created_at as string,
-  };
-}
-
-function statusList(r: Row): StatusListRecord {
-  return {
-    id: r.id as string,
-    issuerDid: r.issuer_did as string,
-    purpose: r.purpose as StatusListRecord['purpose'],
-    size: r.size as number,
-    ttlSeconds: r.ttl_seconds as number,
-    url: r.url as string,
-    bits: new Uint8Array(r.bits as Buffer),
-    version: r.version as number,
-    ...opt('signedJwt', r.signed_jwt as string | null),
-    ...opt('signedVersion', r.signed_version as number | null),
-    allocated: r.allocated as number,
-    createdAt: r.created_at as string,
-  };
-}
+/** The types column holds a JSON array. */
+const credential = (r: Row) => credentialRow(r, JSON.parse(r.types as string) as string[]);
 
 /** The embedded store: one SQLite file (WAL, busy timeout) that several processes may share. */
 export async function openSqliteStore(path: string): Promise<Store> {
@@ -129,10 +78,10 @@ export async function openSqliteStore(path: string): Promise<Store> {
     },
     async getIdentity(aliasOrDid) {
       const r = wrap(() => db.prepare('SELECT * FROM identities WHERE alias = ? OR did = ?').get(aliasOrDid, aliasOrDid) as Row | undefined);
-      return r ? identity(r) : undefined;
+      return r ? identityRow(r) : undefined;
     },
     async listIdentities() {
-      return wrap(() => (db.prepare('SELECT * FROM identities ORDER BY created_at, alias').all() as Row[]).map(identity));
+      return wrap(() => (db.prepare('SELECT * FROM identities ORDER BY created_at, alias').all() as Row[]).map(identityRow));
     },
     async putCredential(rec) {
       wrap(() =>
@@ -173,11 +122,11 @@ export async function openSqliteStore(path: string): Promise<Store> {
     },
     async getStatusList(id) {
       const r = wrap(() => db.prepare('SELECT * FROM status_lists WHERE id = ?').get(id) as Row | undefined);
-      return r ? statusList(r) : undefined;
+      return r ? statusListRow(r) : undefined;
     },
     async listStatusLists(f = {}) {
       const rows = wrap(() => db.prepare('SELECT * FROM status_lists ORDER BY created_at, id').all() as Row[]);
-      return rows.map(statusList).filter((l) => (f.issuerDid === undefined || l.issuerDid === f.issuerDid) && (f.purpose === undefined || l.purpose === f.purpose));
+      return rows.map(statusListRow).filter((l) => (f.issuerDid === undefined || l.issuerDid === f.issuerDid) && (f.purpose === undefined || l.purpose === f.purpose));
     },
     async allocateStatusIndex(listId, credentialId, pick) {
       return wrap(() =>

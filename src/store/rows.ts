@@ -1,6 +1,6 @@
 import type { CredentialRecord, IdentityRecord, StatusListRecord } from './types.js';
 
-/** PostgreSQL rows -> store records, the same shapes the SQLite store returns (absent, not null). */
+/** Database rows -> store records, shared by the SQLite and PostgreSQL stores (absent, not null). */
 export type Row = Record<string, unknown>;
 
 const parse = <T>(v: unknown): T | undefined => (typeof v === 'string' ? (JSON.parse(v) as T) : undefined);
@@ -21,14 +21,15 @@ export function identityRow(r: Row): IdentityRecord {
   };
 }
 
-export function credentialRow(r: Row): CredentialRecord {
+/** `types` decoded by the caller: a JSON text column in SQLite, a TEXT[] in PostgreSQL. */
+export function credentialRow(r: Row, types: string[]): CredentialRecord {
   return {
     id: r.id as string,
     jwt: r.jwt as string,
     direction: r.direction as CredentialRecord['direction'],
     issuer: r.issuer as string,
     ...opt('subject', r.subject as string | null),
-    types: r.types as string[],
+    types,
     ...opt('validFrom', r.valid_from as string | null),
     ...opt('validUntil', r.valid_until as string | null),
     ...opt('parentId', r.parent_id as string | null),
