@@ -1,7 +1,7 @@
 import { CharterError } from '../errors.js';
 import { formatDecimal, parseDecimal } from '../encoding/decimal.js';
 import { parseDuration } from '../encoding/duration.js';
-import type { LedgerUsage, ReservationRequest, ReservationResult } from './types.js';
+import type { LedgerEntry, LedgerUsage, ReservationRequest, ReservationResult } from './types.js';
 
 /** One live (reserved or committed) ledger row, amount scaled by 10^18. */
 export interface LedgerRow {
@@ -29,30 +29,34 @@ export function validateReservation(req: ReservationRequest): void {
   }
 }
 
+/** What a link has used in its windows before a request. */
+export interface LinkTotals {
+  /** Sum of live amounts in the budget window (scaled by 10^18). */
+  spent: bigint;
+  /** A live row in the budget window is in another currency than the budget. */
+  otherCurrency: boolean;
+  /** Live rows in the rate window. */
+  count: number;
+}
+
 /**
- * The ledger arithmetic both backends share: for every link, what was spent
- * and counted in its rolling windows before `at`, and whether this request
- * fits every budget and rate. `rowsSince(mandateId, sinceMs)` returns the live
- * rows of a mandate with `at > sinceMs` (read inside the caller's transaction).
+ * The ledger arithmetic both backends share: given what every limited link
+ * has used in its rolling windows, whether this request fits every budget
+ * and rate, and what is left. `totals` is asked only for links with a budget
+ * or a rate (SQLite sums rows, PostgreSQL asks the server for the sums).
  */
-export function computeReservation(req: ReservationRequest, rowsSince: (mandateId: string, sinceMs: number) => LedgerRow[]): ReservationResult {
-  const at = req.at.getTime();
+export function decideReservation(req: ReservationRequest, totals: (e: LedgerEntry) => LinkTotals): ReservationResult {
   const usage: LedgerUsage[] = [];
   const failures: ReservationResult['failures'] = [];
   for (const e of req.entries) {
-    const windows = [e.budget?.periodSeconds ?? 0, e.rate?.periodSeconds ?? 0];
-    const longest = Math.max(...windows);
-    // Rows stamped after `at` count too: a verifier whose clock read earlier must still see a later spend.
-    const rows = longest > 0 ? rowsSince(e.mandateId, at - longest * 1000) : [];
+    const t = e.budget || e.rate ? totals(e) : { spent: 0n, otherCurrency: false, count: 0 };
     const amount = parseDecimal(e.amount);
     const u: LedgerUsage = { mandateId: e.mandateId, spent: '0', currency: e.budget?.currency ?? e.currency, count: 0 };
     if (e.budget) {
-      const since = at - e.budget.periodSeconds * 1000;
-      const inWindow = rows.filter((r) => r.at > since);
       const limit = parseDecimal(e.budget.amount);
-      const spent = inWindow.reduce((s, r) => s + r.amount, 0n);
+      const spent = t.spent;
       u.spent = formatDecimal(spent);
-      if (e.currency !== e.budget.currency || inWindow.some((r) => r.currency !== e.budget!.currency)) {
+      if (e.currency !== e.budget.currency || t.otherCurrency) {
         failures.push({ mandateId: e.mandateId, code: 'CURRENCY_MISMATCH', message: `the budget is in ${e.budget.currency}, the spend in ${e.currency}` });
         u.remaining = formatDecimal(limit - spent);
       } else if (spent + amount > limit) {
@@ -61,8 +65,7 @@ export function computeReservation(req: ReservationRequest, rowsSince: (mandateI
       } else u.remaining = formatDecimal(limit - spent - amount);
     }
     if (e.rate) {
-      const since = at - e.rate.periodSeconds * 1000;
-      const count = rows.filter((r) => r.at > since).length;
+      const count = t.count;
       u.count = count;
       if (count + 1 > e.rate.count) {
         failures.push({ mandateId: e.mandateId, code: 'RATE_EXCEEDED', message: `${count} of ${e.rate.count} transactions already used in the window` });
@@ -72,6 +75,25 @@ export function computeReservation(req: ReservationRequest, rowsSince: (mandateI
     usage.push(u);
   }
   return { ok: failures.length === 0, usage, failures };
+}
+
+/**
+ * decideReservation over rows: `rowsSince(mandateId, sinceMs)` returns the
+ * live rows of a mandate with `at > sinceMs` (read inside the caller's
+ * transaction), fetched once per link for its longest window.
+ */
+export function computeReservation(req: ReservationRequest, rowsSince: (mandateId: string, sinceMs: number) => LedgerRow[]): ReservationResult {
+  const at = req.at.getTime();
+  return decideReservation(req, (e) => {
+    // Rows stamped after `at` count too: a verifier whose clock read earlier must still see a later spend.
+    const rows = rowsSince(e.mandateId, at - Math.max(e.budget?.periodSeconds ?? 0, e.rate?.periodSeconds ?? 0) * 1000);
+    const inBudget = e.budget ? rows.filter((r) => r.at > at - e.budget!.periodSeconds * 1000) : [];
+    return {
+      spent: inBudget.reduce((s, r) => s + r.amount, 0n),
+      otherCurrency: inBudget.some((r) => r.currency !== e.budget!.currency),
+      count: e.rate ? rows.filter((r) => r.at > at - e.rate!.periodSeconds * 1000).length : 0,
+    };
+  });
 }
 
 /** "P30D" -> seconds, for callers building ledger entries from mandates. */

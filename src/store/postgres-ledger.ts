@@ -3,7 +3,8 @@ import { CharterError } from '../errors.js';
 import { parseDecimal } from '../encoding/decimal.js';
 import type { ReservationRequest, ReservationResult } from './types.js';
 import { validateReservation } from './ledger.js';
-import { decideReservation, windowBounds, type LinkTotals } from './postgres-totals.js';
+import { windowBounds } from './postgres-totals.js';
+import { decideReservation, type LinkTotals } from './ledger.js';
 import type { Runner } from './postgres-run.js';
 
 /** Qualified table names of one schema. */
@@ -20,7 +21,7 @@ export interface Tables {
  * checks and writes under those locks in one READ COMMITTED transaction. Each
  * statement after the lock sees every spend committed by whoever held the
  * lock before, which is what makes parallel verifiers unable to overspend.
- * The arithmetic is the SQLite backend's (see postgres-totals.ts).
+ * The arithmetic is the SQLite backend's (decideReservation in ledger.ts).
  */
 export function createLedger(run: Runner, t: Tables) {
   // Named statements: parsed and planned once per connection (the reserve path runs them all the time).
@@ -63,7 +64,7 @@ export function createLedger(run: Runner, t: Tables) {
         totals.set(row.mandate_id, { spent: BigInt(row.spent), otherCurrency: row.other, count: row.n });
       }
     }
-    return decideReservation(req, (mandateId) => totals.get(mandateId)!);
+    return decideReservation(req, (e) => totals.get(e.mandateId)!);
   }
 
   async function reserve(req: ReservationRequest): Promise<ReservationResult> {

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Client } from 'pg';
-import { computeReservation, type LedgerRow } from '../../src/store/ledger.js';
-import { decideReservation, totalsFromRows } from '../../src/store/postgres-totals.js';
+import { computeReservation, decideReservation, type LedgerRow } from '../../src/store/ledger.js';
+import { totalsFromRows } from '../../src/store/postgres-totals.js';
 import { openPostgresStore } from '../../src/store/postgres.js';
 import type { LedgerEntry, ReservationRequest, Store } from '../../src/store/types.js';
 import { formatDecimal } from '../../src/encoding/decimal.js';
@@ -34,7 +34,7 @@ describe('postgres ledger arithmetic', () => {
         const req: ReservationRequest = { reservationId: 'r', at: new Date(AT), entries: [a, b] };
         const rows = { a: live(rowsA), b: live(rowsB) } as Record<string, LedgerRow[]>;
         const expected = computeReservation(req, (m, since) => rows[m]!.filter((r) => r.at > since));
-        const actual = decideReservation(req, (m) => totalsFromRows(req, req.entries.find((e) => e.mandateId === m)!, rows[m]!));
+        const actual = decideReservation(req, (e) => totalsFromRows(req, e, rows[e.mandateId]!));
         expect(actual).toEqual(expected);
       }),
       { numRuns: 2000 },
