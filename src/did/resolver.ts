@@ -1,12 +1,10 @@
 import { Resolver, type DIDResolutionResult, type ParsedDID } from 'did-resolver';
 import { CharterError, isCharterError } from '../errors.js';
-import { importVerificationKey, keyTypeOfJwk, multibaseToPublicJwk, validatePublicJwk } from '../keys/index.js';
-import type { PublicJwk } from '../keys/types.js';
 import { resolveDidKey } from './key.js';
 import { resolveDidJwk } from './jwk.js';
 import { resolveDidWeb } from './web-resolve.js';
-import { TtlCache } from './cache.js';
-import type { CharterResolver, DIDDocument, ResolvedKey, ResolveOptions, VerificationRelationship } from './types.js';
+import { documentResolver } from './document-resolver.js';
+import type { CharterResolver, DIDDocument, ResolveOptions } from './types.js';
 
 const DID = /^did:([a-z0-9]+):([A-Za-z0-9._%:-]+)$/;
 const MAX_DID = 4096;
@@ -25,13 +23,9 @@ function asResult(fn: () => DIDDocument | Promise<DIDDocument>) {
 /**
  * One resolver for did:key, did:jwk and did:web on top of did-resolver's
  * method registry, with a bounded TTL cache of documents and parsed keys so
- * the hot path (resolveKey on a known kid) is a Map lookup.
+ * the hot path (resolveKey on a known kid) is a Map lookup (documentResolver).
  */
 export function createResolver(options: ResolveOptions = {}): CharterResolver {
-  const ttl = options.cacheTtlMs ?? 300_000;
-  const max = options.cacheMaxEntries ?? 10_000;
-  const docs = new TtlCache<string, Promise<DIDDocument>>(ttl, max);
-  const keys = new TtlCache<string, ResolvedKey>(ttl, max);
   const registry = new Resolver({
     key: (did: string) => asResult(() => resolveDidKey(did))(),
     jwk: (did: string) => asResult(() => resolveDidJwk(did))(),
@@ -58,65 +52,5 @@ export function createResolver(options: ResolveOptions = {}): CharterResolver {
     return res.didDocument;
   }
 
-  function resolve(did: string): Promise<DIDDocument> {
-    const hit = docs.get(did);
-    if (hit) return hit;
-    const p = load(did);
-    docs.set(did, p);
-    p.catch(() => docs.delete(did));
-    return p;
-  }
-
-  async function resolveKey(did: string, kid: string | undefined, relationship: VerificationRelationship): Promise<ResolvedKey> {
-    const cacheKey = `${relationship}|${did}|${kid ?? ''}`;
-    const hit = keys.get(cacheKey);
-    if (hit) return hit;
-    checkDid(did);
-    const absolute = kid === undefined ? undefined : kid.startsWith('#') ? did + kid : kid;
-    if (absolute !== undefined && absolute.split('#')[0] !== did) {
-      throw new CharterError('KID_MISMATCH', `key ${absolute.slice(0, 100)} does not belong to ${did.slice(0, 80)}`);
-    }
-    const doc = await resolve(did);
-    const rel = (doc[relationship] ?? []).map((r) => (typeof r === 'string' ? (r.startsWith('#') ? did + r : r) : r));
-    const relIds = rel.map((r) => (typeof r === 'string' ? r : r.id.startsWith('#') ? did + r.id : r.id));
-    const methods = [...(doc.verificationMethod ?? []), ...rel.filter((r): r is Exclude<typeof r, string> => typeof r !== 'string')];
-    const norm = (id: string) => (id.startsWith('#') ? did + id : id);
-    let id = absolute;
-    if (id === undefined) {
-      if (relIds.length !== 1) {
-        throw new CharterError('VERIFICATION_METHOD_NOT_FOUND', `${did.slice(0, 80)} has ${relIds.length} ${relationship} methods; the JWT must name one with "kid"`);
-      }
-      id = relIds[0]!;
-    }
-    const vm = methods.find((m) => norm(m.id) === id);
-    if (!vm) throw new CharterError('VERIFICATION_METHOD_NOT_FOUND', `${id.slice(0, 100)} is not in the DID document`);
-    if (!relIds.includes(id)) throw new CharterError('VERIFICATION_METHOD_NOT_AUTHORIZED', `${id.slice(0, 100)} is not authorized for ${relationship}`);
-    if (vm.controller !== undefined && vm.controller !== did) {
-      throw new CharterError('VERIFICATION_METHOD_NOT_AUTHORIZED', `${id.slice(0, 100)} is controlled by another DID`);
-    }
-    let jwk: PublicJwk;
-    try {
-      jwk = vm.publicKeyJwk ? validatePublicJwk(vm.publicKeyJwk) : multibaseToPublicJwk(String(vm.publicKeyMultibase));
-    } catch (e) {
-      throw new CharterError('INVALID_KEY', `${id.slice(0, 100)} carries no supported public key`, { cause: e });
-    }
-    const vk = importVerificationKey(jwk);
-    const resolved: ResolvedKey = Object.freeze({ ...vk, id, controller: did, did, keyType: keyTypeOfJwk(jwk) });
-    keys.set(cacheKey, resolved);
-    return resolved;
-  }
-
-  return {
-    resolve,
-    resolveKey,
-    clear(did?: string) {
-      if (did === undefined) {
-        docs.clear();
-        keys.clear();
-      } else {
-        docs.delete(did);
-        keys.deleteWhere((k) => k.split('|')[1] === did);
-      }
-    },
-  };
+  return documentResolver(load, { ...options, check: checkDid });
 }

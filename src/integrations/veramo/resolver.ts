@@ -1,8 +1,6 @@
-import { CharterError, isCharterError } from '../../errors.js';
-import { TtlCache } from '../../did/index.js';
-import type { CharterResolver, DIDDocument, ResolvedKey, VerificationRelationship } from '../../did/types.js';
-import { importVerificationKey, keyTypeOfJwk, multibaseToPublicJwk, validatePublicJwk } from '../../keys/index.js';
-import type { PublicJwk } from '../../keys/types.js';
+import { CharterError } from '../../errors.js';
+import { documentResolver } from '../../did/index.js';
+import type { CharterResolver, DIDDocument } from '../../did/types.js';
 
 /** What the adapter needs of a Veramo agent: `IResolver.resolveDid`. */
 export interface DidResolvingAgent {
@@ -26,8 +24,12 @@ const ERRORS: Record<string, 'DID_NOT_FOUND' | 'INVALID_DID' | 'UNSUPPORTED_DID_
   unsupportedDidMethod: 'UNSUPPORTED_DID_METHOD',
 };
 
-async function load(agent: DidResolvingAgent, did: string): Promise<DIDDocument> {
+function checkSyntax(did: string): void {
   if (typeof did !== 'string' || did.length > MAX_DID || !DID.test(did)) throw new CharterError('INVALID_DID', `malformed DID: ${String(did).slice(0, 80)}`);
+}
+
+async function load(agent: DidResolvingAgent, did: string): Promise<DIDDocument> {
+  checkSyntax(did);
   let res: unknown;
   try {
     res = await agent.resolveDid({ didUrl: did });
@@ -45,92 +47,15 @@ async function load(agent: DidResolvingAgent, did: string): Promise<DIDDocument>
 }
 
 /**
- * Picks the verification method as Charter's own resolver does: `kid` must
- * belong to `did`, be listed under `relationship` and be controlled by `did`;
- * without a kid the relationship must list exactly one method.
- */
-function selectKey(doc: DIDDocument, did: string, kid: string | undefined, relationship: VerificationRelationship): ResolvedKey {
-  const norm = (id: string) => (id.startsWith('#') ? did + id : id);
-  const absolute = kid === undefined ? undefined : norm(kid);
-  if (absolute !== undefined && absolute.split('#')[0] !== did) {
-    throw new CharterError('KID_MISMATCH', `key ${absolute.slice(0, 100)} does not belong to ${did.slice(0, 80)}`);
-  }
-  const rel: unknown[] = Array.isArray(doc[relationship]) ? doc[relationship] : [];
-  const embedded = rel.filter((r): r is Record<string, unknown> => isObj(r) && typeof r.id === 'string');
-  const relIds = rel.flatMap((r) => (typeof r === 'string' ? [norm(r)] : isObj(r) && typeof r.id === 'string' ? [norm(r.id)] : []));
-  const listed: unknown[] = Array.isArray(doc.verificationMethod) ? doc.verificationMethod : [];
-  const methods = [...listed, ...embedded].filter((m): m is Record<string, unknown> => isObj(m) && typeof m.id === 'string');
-  let id = absolute;
-  if (id === undefined) {
-    if (relIds.length !== 1) {
-      throw new CharterError('VERIFICATION_METHOD_NOT_FOUND', `${did.slice(0, 80)} has ${relIds.length} ${relationship} methods; the JWT must name one with "kid"`);
-    }
-    id = relIds[0]!;
-  }
-  const vm = methods.find((m) => norm(m.id as string) === id);
-  if (!vm) throw new CharterError('VERIFICATION_METHOD_NOT_FOUND', `${id.slice(0, 100)} is not in the DID document`);
-  if (!relIds.includes(id)) throw new CharterError('VERIFICATION_METHOD_NOT_AUTHORIZED', `${id.slice(0, 100)} is not authorized for ${relationship}`);
-  if (vm.controller !== undefined && vm.controller !== did) {
-    throw new CharterError('VERIFICATION_METHOD_NOT_AUTHORIZED', `${id.slice(0, 100)} is controlled by another DID`);
-  }
-  let jwk: PublicJwk;
-  try {
-    jwk = vm.publicKeyJwk !== undefined ? validatePublicJwk(vm.publicKeyJwk) : multibaseToPublicJwk(String(vm.publicKeyMultibase));
-  } catch (e) {
-    throw new CharterError('INVALID_KEY', `${id.slice(0, 100)} carries no supported public key (publicKeyJwk or publicKeyMultibase)`, { cause: e });
-  }
-  return Object.freeze({ ...importVerificationKey(jwk), id, controller: did, did, keyType: keyTypeOfJwk(jwk) });
-}
-
-/**
  * A CharterResolver over a Veramo agent's `resolveDid`, so Charter verifies
  * with whatever DID methods the agent is configured for. Documents come back
  * as data from the agent and are checked as Charter checks its own: the
- * document must name the DID, and keys are chosen by the same rules.
+ * document must name the DID, and keys are chosen by the same rules and
+ * cached the same way (documentResolver).
  */
 export function veramoResolver(agent: DidResolvingAgent, options: VeramoResolverOptions = {}): CharterResolver {
   if (typeof agent?.resolveDid !== 'function') throw new TypeError('veramoResolver needs an agent with resolveDid (the DIDResolverPlugin)');
-  const ttl = options.cacheTtlMs ?? 300_000;
-  const max = options.cacheMaxEntries ?? 10_000;
-  const docs = new TtlCache<string, Promise<DIDDocument>>(ttl, max);
-  const keys = new TtlCache<string, ResolvedKey>(ttl, max);
-
-  function resolve(did: string): Promise<DIDDocument> {
-    const hit = docs.get(did);
-    if (hit) return hit;
-    const p = load(agent, did);
-    docs.set(did, p);
-    p.catch(() => docs.delete(did));
-    return p;
-  }
-
-  async function resolveKey(did: string, kid: string | undefined, relationship: VerificationRelationship): Promise<ResolvedKey> {
-    const cacheKey = `${relationship}|${did}|${kid ?? ''}`;
-    const hit = keys.get(cacheKey);
-    if (hit) return hit;
-    let key: ResolvedKey;
-    try {
-      key = selectKey(await resolve(did), did, kid, relationship);
-    } catch (e) {
-      throw isCharterError(e) ? e : new CharterError('DID_RESOLUTION_FAILED', `could not read the document of ${did.slice(0, 80)}`, { cause: e });
-    }
-    keys.set(cacheKey, key);
-    return key;
-  }
-
-  return {
-    resolve,
-    resolveKey,
-    clear(did?: string) {
-      if (did === undefined) {
-        docs.clear();
-        keys.clear();
-      } else {
-        docs.delete(did);
-        keys.deleteWhere((k) => k.split('|')[1] === did);
-      }
-    },
-  };
+  return documentResolver((did) => load(agent, did), { ...options, check: checkSyntax });
 }
 
 /** DID methods Charter resolves itself: did:key and did:jwk offline, did:web with its SSRF defences. */
