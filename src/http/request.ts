@@ -109,14 +109,8 @@ async function decide<R>(input: BoundRequest, verifier: Verifier, guard: Guard<R
 
   // Authentic: the presentation is now used, whatever the outcome. Only then is any spend
   // reserved, so a replayed presentation never holds budget, not even for a moment.
-  const used = await redeem(verifier, result.holder!, d.payload, now);
-  if (used !== 'ok') {
-    const reason: Reason =
-      used === 'replayed'
-        ? { code: 'REPLAY_DETECTED', message: 'this presentation (its jti or nonce) was already used' }
-        : { code: 'NONCE_MISMATCH', message: 'the nonce was not issued by this verifier, or has expired' };
-    return refuse(verifier, 401, [reason], result);
-  }
+  const unused = await redeem(verifier, result.holder!, d.payload, now);
+  if (unused) return refuse(verifier, 401, [unused], result);
   const base = { ...result, claims: d.payload };
   if (status === 403) return refuse(verifier, 403, result.reasons, base);
   if (guard?.kind === 'agent' && guard.record === true && result.agent) {

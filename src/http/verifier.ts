@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Reason } from '../errors.js';
 import { createResolver } from '../did/index.js';
 import type { CharterResolver } from '../did/types.js';
 import type { StatusChecker } from '../credentials/types.js';
@@ -110,21 +111,24 @@ export function createVerifier(options: VerifierOptions): Verifier {
 }
 
 /**
- * Marks a presented value used; false when it was used before (a replay) or,
- * in challenge mode, never issued. Using first and checking issuance second
+ * Marks a presented value used; a refusal when it was used before
+ * (REPLAY_DETECTED) or, in challenge mode, never issued (NONCE_MISMATCH). Using first and checking issuance second
  * keeps a made-up nonce from ever passing: the one request that wins the
  * "used" slot finds it not issued (and the check records it, harmlessly,
  * since its "used" slot is already taken).
  */
-export async function redeem(v: Verifier, holder: string, p: Record<string, unknown>, now: number): Promise<'ok' | 'replayed' | 'unknown-nonce'> {
+export async function redeem(v: Verifier, holder: string, p: Record<string, unknown>, now: number): Promise<Reason | undefined> {
   const s = scopes(v.aud);
   if (v.nonces === 'challenge') {
     const nonce = String(p.nonce);
     const until = new Date(now + v.nonceTtlSeconds * 1000);
-    if (!(await v.store.consumeNonce(s.used, nonce, until))) return 'replayed';
-    return (await v.store.consumeNonce(s.issued, nonce, until)) ? 'unknown-nonce' : 'ok';
+    if (!(await v.store.consumeNonce(s.used, nonce, until))) return replayed();
+    return (await v.store.consumeNonce(s.issued, nonce, until)) ? unknownNonce() : undefined;
   }
   // Kept until the presentation is stale anyway: iat + maxAge + skew.
   const until = new Date((p.iat as number) * 1000 + (v.maxAgeSeconds + v.skewSeconds) * 1000 + 1000);
-  return (await v.store.consumeNonce(s.jti, `${holder} ${String(p.jti)}`, until)) ? 'ok' : 'replayed';
+  return (await v.store.consumeNonce(s.jti, `${holder} ${String(p.jti)}`, until)) ? undefined : replayed();
 }
+
+const replayed = (): Reason => ({ code: 'REPLAY_DETECTED', message: 'this presentation (its jti or nonce) was already used' });
+const unknownNonce = (): Reason => ({ code: 'NONCE_MISMATCH', message: 'the nonce was not issued by this verifier, or has expired' });

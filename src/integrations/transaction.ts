@@ -147,14 +147,8 @@ export async function guardTransaction<T>(
   const status = statusOf(decision.reasons);
   if (status === 401 || status === 400) return refuse(status, decision.reasons, decision);
 
-  const used = await redeem(v, decision.agent!, d.payload, now);
-  if (used !== 'ok') {
-    const reason: Reason =
-      used === 'replayed'
-        ? { code: 'REPLAY_DETECTED', message: 'this presentation (its jti or nonce) was already used' }
-        : { code: 'NONCE_MISMATCH', message: 'the nonce was not issued by this verifier, or has expired' };
-    return refuse(401, [reason], { ...decision, ok: false, reasons: [reason] });
-  }
+  const unused = await redeem(v, decision.agent!, d.payload, now);
+  if (unused) return refuse(401, [unused], { ...decision, ok: false, reasons: [unused] });
   if (status === 403) return refuse(403, decision.reasons, decision);
 
   const reserved = await reserveSpend(v.store, decision, { ...(request.amount !== undefined ? { amount: request.amount } : {}), at: new Date(now) });
