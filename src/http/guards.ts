@@ -55,13 +55,17 @@ export function requireAgent<R = Request>(options: AgentGuardOptions<R>): AgentG
   if (options.counterparty !== undefined && (typeof options.counterparty !== 'string' || !options.counterparty.startsWith('did:'))) {
     throw new TypeError('requireAgent: counterparty must be a DID');
   }
-  const t = options.trust;
-  if (!t || typeof t !== 'object') throw new TypeError('requireAgent: trust is required ({ principals } or { anyPrincipal: true })');
-  if (!t.anyPrincipal && !(Array.isArray(t.principals) && t.principals.length > 0)) {
-    throw new TypeError('requireAgent: trust needs principals (DIDs) or anyPrincipal: true');
-  }
-  if (t.minReputation !== undefined && typeof options.reputation !== 'function') throw new TypeError('requireAgent: trust.minReputation needs a reputation source');
+  checkTrust('requireAgent', options.trust, options.reputation);
   return Object.freeze({ ...options, kind: 'agent' as const });
+}
+
+/** The trust a KYA guard needs, checked when the guard is built (`who` names the caller in the TypeError). */
+export function checkTrust(who: string, t: AgentTrust | undefined, reputation: AgentGuardOptions<unknown>['reputation']): void {
+  if (!t || typeof t !== 'object') throw new TypeError(`${who}: trust is required ({ principals } or { anyPrincipal: true })`);
+  if (!t.anyPrincipal && !(Array.isArray(t.principals) && t.principals.length > 0)) {
+    throw new TypeError(`${who}: trust needs principals (DIDs) or anyPrincipal: true`);
+  }
+  if (t.minReputation !== undefined && typeof reputation !== 'function') throw new TypeError(`${who}: trust.minReputation needs a reputation source`);
 }
 
 export function valueOf<R, T>(v: FromRequest<R, T>, req: R): T {

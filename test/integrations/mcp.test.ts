@@ -191,6 +191,7 @@ describe('MCP tool guard (real client and server, in-memory transport)', () => {
     const ok = () => ({ content: [] });
     expect(() => guardTool('', { verifier, action: 'purchase', trust: { anyPrincipal: true } }, ok)).toThrow(TypeError);
     expect(() => guardTool('purchase', { verifier, action: 'purchase', trust: {} }, ok)).toThrow(TypeError);
+    expect(() => guardTool('purchase', { verifier, action: 'purchase', trust: { anyPrincipal: true, minReputation: 0.5 } }, ok)).toThrow(TypeError);
     expect(() => guardTool('purchase', { verifier: {} as Verifier, action: 'purchase', trust: { anyPrincipal: true } }, ok)).toThrow(TypeError);
   });
 });

@@ -3,6 +3,7 @@ import { isCharterError, type Reason } from '../../errors.js';
 import type { AgentDecision, AgentReputation, AgentTrust, Money } from '../../agents/types.js';
 import type { Verifier } from '../../http/verifier.js';
 import { STORE_FAULTS } from '../../http/status-map.js';
+import { checkTrust } from '../../http/guards.js';
 import { guardTransaction } from '../transaction.js';
 import { PRESENTATION_META, REFUSAL_META, toolBinding, type ToolRefusal } from './binding.js';
 
@@ -51,8 +52,7 @@ export function guardTool<Args extends Record<string, unknown>, Extra extends To
   if (typeof name !== 'string' || name.length === 0) throw new TypeError('guardTool: name must be the tool name it is registered under');
   if (!options?.verifier || typeof options.verifier.issueNonce !== 'function') throw new TypeError('guardTool: options.verifier must come from createVerifier()');
   if (!(typeof options.action === 'function' || (typeof options.action === 'string' && options.action.length > 0))) throw new TypeError('guardTool: action must be a string or a function of the arguments');
-  const t = options.trust;
-  if (!t || (!t.anyPrincipal && !(Array.isArray(t.principals) && t.principals.length > 0))) throw new TypeError('guardTool: trust needs principals (DIDs) or anyPrincipal: true');
+  checkTrust('guardTool', options.trust, options.reputation);
   if (typeof handler !== 'function') throw new TypeError('guardTool: handler must be a function');
   const { verifier } = options;
 
