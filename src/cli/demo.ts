@@ -11,11 +11,13 @@ import { grantsWalk } from './demo/grants.js';
 import { agentsWalk } from './demo/agents.js';
 import { reputationWalk } from './demo/reputation.js';
 import { mcpWalk } from './demo/mcp.js';
+import { httpWalk } from './demo/http.js';
 import { serveHome } from '../http/serve.js';
 
 const WALKS = [
   { name: 'foundation', run: foundationWalk },
   { name: 'grants', run: grantsWalk },
+  { name: 'http', run: httpWalk },
   { name: 'agents', run: agentsWalk },
   { name: 'reputation', run: reputationWalk },
   { name: 'mcp', run: mcpWalk },
