@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 /** The names README documents, as a user imports them from the built package. */
 const DOCUMENTED = [
   'CharterError', 'generateKeyPair', 'createSigner', 'importVerificationKey', 'verifySignature', 'publicJwkToMultibase', 'multibaseToPublicJwk',
-  'privateJwkToMultibase', 'multibaseToPrivateJwk', 'didKeyFromJwk', 'didJwkFromJwk', 'createDidWeb', 'didKeyRef', 'createResolver',
+  'privateJwkToMultibase', 'multibaseToPrivateJwk', 'didKeyFromJwk', 'didJwkFromJwk', 'createDidWeb', 'didKeyRef', 'createResolver', 'documentResolver',
   'issueCredential', 'verifyCredential', 'assertCredential', 'createPresentation', 'verifyPresentation',
   'createStatusChecker', 'allocateStatusEntry', 'setStatus', 'currentStatusListJwt', 'encodeBitstring', 'decodeBitstring',
   'issueGrant', 'verifyGrant', 'revokeGrant', 'suspendGrant', 'resumeGrant', 'revokeGrantsTo', 'listGrants',
@@ -20,7 +20,7 @@ const SUBPATHS: Record<string, string[]> = {
   'charter/fastify': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent'],
   'charter/hono': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent'],
   'charter/postgres': ['openPostgresStore'],
-  'charter/veramo': ['CharterVeramoPlugin', 'veramoResolver'],
+  'charter/veramo': ['CharterVeramoPlugin', 'veramoResolver', 'routedResolver'],
   'charter/mcp': ['guardTool', 'callGuardedTool', 'presentForTool', 'toolRefusal', 'guardTransaction', 'createVerifier'],
 };
 
