@@ -9,11 +9,13 @@ describe('charter CLI (built binary, as a user runs it)', () => {
   let alice = '';
   let bob = '';
 
+  // Three CLI processes, each with a scrypt unlock and fsynced SQLite commits: about 1.5 s alone, but
+  // once (1 run in ~13) over 30 s while the PostgreSQL restart tests loaded the disk in parallel.
   beforeAll(async () => {
     expect((await charter(['init'], env)).code).toBe(0);
     alice = json<{ did: string }>(await charter(['id', 'create', '--alias', 'alice', '--json'], env)).did;
     bob = json<{ did: string }>(await charter(['id', 'create', '--alias', 'bob', '--key', 'p256', '--json'], env)).did;
-  });
+  }, 90_000);
 
   it('init is idempotent and the keystore files are private', async () => {
     const r = await charter(['init', '--json'], env);
