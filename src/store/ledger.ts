@@ -1,7 +1,7 @@
 import { CharterError } from '../errors.js';
 import { formatDecimal, parseDecimal } from '../encoding/decimal.js';
-import { parseDuration } from '../encoding/duration.js';
 import type { LedgerEntry, LedgerUsage, ReservationRequest, ReservationResult } from './types.js';
+import { checkWindow, windowSince } from './window.js';
 
 /** One live (reserved or committed) ledger row, amount scaled by 10^18. */
 export interface LedgerRow {
@@ -17,15 +17,18 @@ export function validateReservation(req: ReservationRequest): void {
     throw new CharterError('INVALID_ARGUMENT', 'a reservation needs an id of 1-200 characters');
   }
   if (!(req.at instanceof Date) || Number.isNaN(req.at.getTime())) throw new CharterError('INVALID_ARGUMENT', 'a reservation needs a valid time');
+  if (req.holdUntil !== undefined && (!(req.holdUntil instanceof Date) || !(req.holdUntil.getTime() > req.at.getTime()))) {
+    throw new CharterError('INVALID_ARGUMENT', 'a hold timeout must be a time after the reservation');
+  }
   const seen = new Set<string>();
   for (const e of req.entries) {
     if (seen.has(e.mandateId)) throw new CharterError('INVALID_ARGUMENT', 'a reservation names each mandate once');
     seen.add(e.mandateId);
     parseDecimal(e.amount);
     if (!CURRENCY.test(e.currency)) throw new CharterError('INVALID_ARGUMENT', 'currency must be an ISO 4217 code such as USD');
-    if (e.budget && (!(e.budget.periodSeconds > 0) || !CURRENCY.test(e.budget.currency))) throw new CharterError('INVALID_ARGUMENT', 'a budget needs a currency and a positive period');
+    if (e.budget && (!checkWindow(e.budget) || !CURRENCY.test(e.budget.currency))) throw new CharterError('INVALID_ARGUMENT', 'a budget needs a currency and a window (a positive period or a calendar unit and time zone)');
     if (e.budget) parseDecimal(e.budget.amount);
-    if (e.rate && (!Number.isInteger(e.rate.count) || e.rate.count < 0 || !(e.rate.periodSeconds > 0))) throw new CharterError('INVALID_ARGUMENT', 'a rate needs a count and a positive period');
+    if (e.rate && (!Number.isInteger(e.rate.count) || e.rate.count < 0 || !checkWindow(e.rate))) throw new CharterError('INVALID_ARGUMENT', 'a rate needs a count and a window');
   }
 }
 
@@ -41,7 +44,7 @@ export interface LinkTotals {
 
 /**
  * The ledger arithmetic both backends share: given what every limited link
- * has used in its rolling windows, whether this request fits every budget
+ * has used in its windows, whether this request fits every budget
  * and rate, and what is left. `totals` is asked only for links with a budget
  * or a rate (SQLite sums rows, PostgreSQL asks the server for the sums).
  */
@@ -86,15 +89,14 @@ export function computeReservation(req: ReservationRequest, rowsSince: (mandateI
   const at = req.at.getTime();
   return decideReservation(req, (e) => {
     // Rows stamped after `at` count too: a verifier whose clock read earlier must still see a later spend.
-    const rows = rowsSince(e.mandateId, at - Math.max(e.budget?.periodSeconds ?? 0, e.rate?.periodSeconds ?? 0) * 1000);
-    const inBudget = e.budget ? rows.filter((r) => r.at > at - e.budget!.periodSeconds * 1000) : [];
+    const budgetSince = e.budget ? windowSince(at, e.budget) : Infinity;
+    const rateSince = e.rate ? windowSince(at, e.rate) : Infinity;
+    const rows = rowsSince(e.mandateId, Math.min(budgetSince, rateSince));
+    const inBudget = e.budget ? rows.filter((r) => r.at > budgetSince) : [];
     return {
       spent: inBudget.reduce((s, r) => s + r.amount, 0n),
       otherCurrency: inBudget.some((r) => r.currency !== e.budget!.currency),
-      count: e.rate ? rows.filter((r) => r.at > at - e.rate!.periodSeconds * 1000).length : 0,
+      count: e.rate ? rows.filter((r) => r.at > rateSince).length : 0,
     };
   });
 }
-
-/** "P30D" -> seconds, for callers building ledger entries from mandates. */
-export const periodSeconds = parseDuration;

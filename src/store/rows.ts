@@ -1,4 +1,4 @@
-import type { CredentialRecord, IdentityRecord, StatusListRecord } from './types.js';
+import type { CredentialRecord, IdentityRecord, ReservationRecord, ReservationState, StatusListRecord } from './types.js';
 
 /** Database rows -> store records, shared by the SQLite and PostgreSQL stores (absent, not null). */
 export type Row = Record<string, unknown>;
@@ -52,4 +52,27 @@ export function statusListRow(r: Row): StatusListRecord {
     allocated: r.allocated as number,
     createdAt: r.created_at as string,
   };
+}
+
+/** Ledger rows (one per reservation and link, newest first) -> reservations, for both stores. */
+export function reservationRows(rows: Row[], scale: (amount: unknown) => string): ReservationRecord[] {
+  const out = new Map<string, ReservationRecord>();
+  for (const r of rows) {
+    const id = r.reservation_id as string;
+    let rec = out.get(id);
+    if (!rec) {
+      rec = {
+        reservationId: id,
+        at: new Date(Number(r.at)).toISOString(),
+        state: r.state as ReservationState,
+        entries: [],
+        ...opt('holdUntil', r.hold_until === null || r.hold_until === undefined ? undefined : new Date(Number(r.hold_until)).toISOString()),
+        ...opt('settledAt', r.settled_at === null || r.settled_at === undefined ? undefined : new Date(Number(r.settled_at)).toISOString()),
+        ...opt('settledBy', r.settled_by as ReservationRecord['settledBy'] | null),
+      };
+      out.set(id, rec);
+    }
+    rec.entries.push({ mandateId: r.mandate_id as string, amount: scale(r.amount), currency: r.currency as string });
+  }
+  return [...out.values()];
 }

@@ -1,33 +1,40 @@
 import type { KeyType, PublicJwk } from '../keys/types.js';
 
-/**
- * Everything Charter keeps. One interface, two backends (SQLite embedded,
- * PostgreSQL for a fleet), one contract test suite. All methods are async so
- * both backends fit; each method is atomic on its own.
- * Failures throw CharterError: ALREADY_EXISTS, NOT_FOUND, STORE_ERROR, STORE_UNAVAILABLE.
+/*
+ * The store port. Each layer above depends only on the narrow interface it
+ * needs (the guard on NonceStore and Ledger, issuers on CredentialStore and
+ * StatusStore, the home on IdentityStore and ConfigStore); `Store` is all of
+ * them, implemented twice (SQLite embedded, PostgreSQL for a fleet) and
+ * checked by one contract test suite. All methods are async so both backends
+ * fit; each method is atomic on its own. Failures throw CharterError:
+ * ALREADY_EXISTS, NOT_FOUND, RESERVATION_NOT_FOUND, INVALID_ARGUMENT, and the
+ * faults STORE_ERROR and STORE_UNAVAILABLE.
  */
-export interface Store {
-  readonly kind: 'sqlite' | 'postgres';
-  close(): Promise<void>;
 
-  // ---- configuration (public-url, passphrase check value, ...) ----
+export interface ConfigStore {
+  /** Settings such as the public URL and the passphrase check value. */
   getConfig(key: string): Promise<string | undefined>;
   setConfig(key: string, value: string): Promise<void>;
+}
 
-  // ---- identities and their (encrypted) keys ----
+export interface IdentityStore {
   /** Throws ALREADY_EXISTS when the alias or DID is taken. */
   putIdentity(rec: IdentityRecord): Promise<void>;
   /** By alias or by DID. */
   getIdentity(aliasOrDid: string): Promise<IdentityRecord | undefined>;
   listIdentities(): Promise<IdentityRecord[]>;
+}
 
-  // ---- credentials issued by or held in this home ----
+/** Credentials issued by or held in this home. */
+export interface CredentialStore {
   /** Throws ALREADY_EXISTS on a duplicate id. */
   putCredential(rec: CredentialRecord): Promise<void>;
   getCredential(id: string): Promise<CredentialRecord | undefined>;
   listCredentials(filter?: CredentialFilter): Promise<CredentialRecord[]>;
+}
 
-  // ---- Bitstring status lists (issuer side) ----
+/** Status lists, issuer side. */
+export interface StatusStore {
   createStatusList(rec: NewStatusList): Promise<StatusListRecord>;
   getStatusList(id: string): Promise<StatusListRecord | undefined>;
   listStatusLists(filter?: { issuerDid?: string; purpose?: string }): Promise<StatusListRecord[]>;
@@ -49,28 +56,46 @@ export interface Store {
    * version is already stored (two publishers racing never roll back).
    */
   putSignedStatusList(listId: string, version: number, jwt: string): Promise<void>;
+}
 
-  // ---- spend ledger (agents) ----
+/** The spend ledger: cumulative budgets and rates over every link of a mandate chain. */
+export interface Ledger {
   /**
    * Reserve one spend against every link of a mandate chain, atomically:
-   * either every entry fits its budget and rate over its rolling window and all
-   * are recorded under `reservationId`, or nothing is recorded.
-   * Parallel calls never both pass when only one fits.
+   * either every entry fits its budget and rate over its window and all are
+   * recorded under `reservationId`, or nothing is recorded. Parallel calls
+   * never both pass when only one fits. Reservations of these links whose
+   * hold ran out are released first (recorded as released by timeout).
+   * Throws ALREADY_EXISTS for a reused reservation id.
    */
   reserve(req: ReservationRequest): Promise<ReservationResult>;
-  /** Check without recording (same arithmetic as reserve). */
-  usage(req: ReservationRequest): Promise<ReservationResult>;
-  /** reserved -> committed. Throws RESERVATION_NOT_FOUND. */
+  /** A read-only budget preview: the same arithmetic as reserve, nothing recorded. */
+  previewReservation(req: ReservationRequest): Promise<ReservationResult>;
+  /**
+   * reserved -> committed: the spend happened. A reservation released by its
+   * hold timeout is committed all the same (the spend did happen; it counts
+   * again). Throws RESERVATION_NOT_FOUND for an unknown or released one.
+   */
   commitReservation(reservationId: string): Promise<void>;
-  /** reserved -> released (its amount and count no longer count). Throws RESERVATION_NOT_FOUND. */
+  /** reserved -> released (its amount and count no longer count). Idempotent for a timed-out one. Throws RESERVATION_NOT_FOUND. */
   releaseReservation(reservationId: string): Promise<void>;
+  /** Reservations, newest first; `state: 'reserved', before` lists the stale ones. */
+  listReservations(filter?: ReservationFilter): Promise<ReservationRecord[]>;
+}
 
-  // ---- replay protection ----
+/** The replay cache. */
+export interface NonceStore {
   /**
    * Record `value` in `scope` until `expiresAt`. Returns true the first time,
    * false if already seen and not expired. Expired entries may be purged.
    */
   consumeNonce(scope: string, value: string, expiresAt: Date): Promise<boolean>;
+}
+
+/** Everything Charter keeps, in one backend. */
+export interface Store extends ConfigStore, IdentityStore, CredentialStore, StatusStore, Ledger, NonceStore {
+  readonly kind: 'sqlite' | 'postgres';
+  close(): Promise<void>;
 }
 
 export interface IdentityRecord {
@@ -139,22 +164,55 @@ export interface StatusListRecord extends NewStatusList {
   createdAt: string;
 }
 
+/**
+ * The window a cumulative limit counts over: the last `periodSeconds`
+ * (rolling), or the current calendar day, week (ISO, from Monday), month or
+ * year in `timeZone` (an IANA zone such as Europe/Paris).
+ */
+export type LedgerWindow = { periodSeconds: number } | { calendar: CalendarUnit; timeZone: string };
+export type CalendarUnit = 'day' | 'week' | 'month' | 'year';
+
 export interface LedgerEntry {
-  /** Mandate (AgentAuthorityCredential) id this spend is charged to. */
+  /** Ledger key of the mandate (issuer DID and credential id) this spend is charged to. */
   mandateId: string;
   /** Decimal string, e.g. "49.99"; "0" for a rate-only check. */
   amount: string;
   currency: string;
-  /** Cumulative budget over a rolling window, if the link has one. */
-  budget?: { amount: string; currency: string; periodSeconds: number };
-  /** At most `count` reservations per rolling window, if the link has one. */
-  rate?: { count: number; periodSeconds: number };
+  /** Cumulative budget over its window, if the link has one. */
+  budget?: { amount: string; currency: string } & LedgerWindow;
+  /** At most `count` reservations per window, if the link has one. */
+  rate?: { count: number } & LedgerWindow;
 }
 
 export interface ReservationRequest {
   reservationId: string;
   at: Date;
   entries: LedgerEntry[];
+  /** Opt-in hold timeout: after this time an unsettled reservation is released (and recorded as such). */
+  holdUntil?: Date;
+}
+
+export type ReservationState = 'reserved' | 'committed' | 'released';
+
+export interface ReservationFilter {
+  state?: ReservationState;
+  /** Only reservations made before this time (with state 'reserved': the stale ones). */
+  before?: Date;
+  /** Only reservations charging this ledger key. */
+  mandateId?: string;
+  /** Most rows returned. Default 1000. */
+  limit?: number;
+}
+
+export interface ReservationRecord {
+  reservationId: string;
+  at: string;
+  state: ReservationState;
+  entries: { mandateId: string; amount: string; currency: string }[];
+  holdUntil?: string;
+  /** When and how it was settled: committed, released by a caller, or released by its hold timeout. */
+  settledAt?: string;
+  settledBy?: 'commit' | 'release' | 'timeout';
 }
 
 export interface LedgerUsage {

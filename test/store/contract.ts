@@ -97,7 +97,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       await expect(store.reserve({ reservationId: 'r3', at, entries: [entry('0')] })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
       // the window rolls: a day later the budget is free again
       const later = new Date(at.getTime() + 86_401_000);
-      expect((await store.usage({ reservationId: 'q', at: later, entries: [entry('100')] })).ok).toBe(true);
+      expect((await store.previewReservation({ reservationId: 'q', at: later, entries: [entry('100')] })).ok).toBe(true);
       // rate: 3 per hour
       const rate = (id: string) => store.reserve({ reservationId: id, at: later, entries: [{ mandateId: 'm2', amount: '0', currency: 'USD', rate: { count: 2, periodSeconds: 3600 } }] });
       expect((await rate('a')).ok).toBe(true);
@@ -113,7 +113,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       expect((await store.reserve({ reservationId: 'x1', at, entries: [link('parent', '50'), link('child', '100')] })).ok).toBe(true);
       const r = await store.reserve({ reservationId: 'x2', at, entries: [link('parent', '50'), link('child', '100')] });
       expect(r.failures).toEqual([expect.objectContaining({ mandateId: 'parent', code: 'BUDGET_EXCEEDED' })]);
-      const child = await store.usage({ reservationId: 'q', at, entries: [link('child', '100')] });
+      const child = await store.previewReservation({ reservationId: 'q', at, entries: [link('child', '100')] });
       expect(child.usage[0]!.spent).toBe('30');
     });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PassThrough } from 'node:stream';
 import { generateKeyPair } from '../../src/keys/index.js';
-import { createPassphraseCheck, getPassphrase, sealPrivateKey, unsealPrivateKey, verifyPassphrase } from '../../src/store/keystore.js';
+import { createPassphraseCheck, getPassphrase, sealPrivateKey, unsealPrivateKey, verifyPassphrase } from '../../src/home/keystore.js';
 
 describe('keystore encryption', () => {
   it('seals and unseals a private key; the sealed form does not contain the key', () => {

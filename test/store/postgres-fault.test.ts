@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CharterError } from '../../src/errors.js';
-import { openPostgresStore } from '../../src/store/postgres.js';
+import { openPostgresStore } from '../../src/store/postgres/store.js';
 import type { LedgerEntry, Store } from '../../src/store/types.js';
 import { tempDir } from '../helpers.js';
 import { createPresentation, decodeCredential } from '../../src/credentials/index.js';
@@ -95,7 +95,7 @@ if (shared) {
       expect(h!.filter((o) => o.late && o.ok).length).toBeGreaterThan(10);
       expect((await patient.reserve({ reservationId: 'after', at: new Date(), entries: chain('1') })).ok).toBe(true);
       // The ledger's sums agree with what was reported: every ok plus at most the failures whose commit was unknown.
-      const spent = await patient.usage({ reservationId: 'q', at: new Date(), entries: chain('0') });
+      const spent = await patient.previewReservation({ reservationId: 'q', at: new Date(), entries: chain('0') });
       const spentCount = Number(spent.usage[0]!.spent);
       expect(spentCount).toBeGreaterThanOrEqual(oks.length + 1);
       expect(spentCount).toBeLessThanOrEqual(oks.length + 1 + all.filter((o) => o.code).length);
@@ -110,8 +110,8 @@ if (shared) {
       const w = await openWorld();
       const store = await openPostgresStore(url, { schema: 'http_fault', retry: { attempts: 2 } });
       try {
-        const verifier = w.verifier({ store });
-        const guard = requireAgent({ action: 'purchase', amount: () => '10 USD', trust: { principals: [w.principal.did] }, record: true });
+        const verifier = w.verifier({ store, publicOrigin: 'https://shop.example' });
+        const guard = requireAgent({ action: 'purchase', amount: () => '10 USD', trust: { principals: [w.principal.did] } });
         const mandate = await w.mandate();
         const request = async () => {
           const vp = await createPresentation({ holder: w.agent, credentials: [w.agentIdentity, mandate], aud: API, claims: { htm: 'POST', htu: 'https://shop.example/orders' } });
@@ -128,7 +128,7 @@ if (shared) {
         expect(back).toMatchObject({ ok: true, status: 200 });
         // Two reservations held (the allowed requests), none from the refused one.
         const budget = { amount: '100', currency: 'USD', periodSeconds: 30 * 86_400 };
-        const spent = await store.usage({ reservationId: 'q', at: new Date(), entries: [{ mandateId: ledgerKey(w.principal.did, decodeCredential(mandate).id!), amount: '0', currency: 'USD', budget }] });
+        const spent = await store.previewReservation({ reservationId: 'q', at: new Date(), entries: [{ mandateId: ledgerKey(w.principal.did, decodeCredential(mandate).id!), amount: '0', currency: 'USD', budget }] });
         expect(spent.usage[0]!.spent).toBe('20');
       } finally {
         await store.close();

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { openPostgresStore } from '../../src/store/postgres.js';
+import { openPostgresStore } from '../../src/store/postgres/store.js';
 import { dropSchemas, freshSchema, pgUrlOrReport, runWorkers, sql } from './fixtures/pg-env.js';
 
 // A fleet of verifiers: separate node processes sharing one PostgreSQL database.
@@ -19,7 +19,7 @@ if (url) {
       const schema = fresh();
       const outs = await runWorkers('pg-worker.ts', [1, 2, 3, 4, 5, 6].map((w) => [url, schema, 'migrate', String(w), '0']));
       expect(outs).toEqual(Array(6).fill({ opened: true }));
-      expect(await sql(url, `SELECT version FROM "${schema}".charter_migrations`)).toEqual([{ version: 1 }]);
+      expect(await sql(url, `SELECT version FROM "${schema}".charter_migrations`)).toEqual([{ version: 1 }, { version: 2 }]);
     }, 60_000);
 
     it('never overspend any link, accept each nonce once, and never hand out a status index twice', async () => {
@@ -34,7 +34,7 @@ if (url) {
       const all = outs.flatMap((r) => r.indices);
       expect(all.length).toBe(60);
       expect(new Set(all).size).toBe(60);
-      const usage = await init.usage({
+      const usage = await init.previewReservation({
         reservationId: 'q',
         at: new Date(),
         entries: [

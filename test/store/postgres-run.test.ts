@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { describe, expect, it } from 'vitest';
 import { CharterError } from '../../src/errors.js';
-import { classify, createRunner } from '../../src/store/postgres-run.js';
+import { classify, createRunner } from '../../src/store/postgres/run.js';
 
 // The fault rules of the PostgreSQL store, driven by a scripted pool (no server needed):
 // which faults are retried, and what an unknown COMMIT outcome turns into.

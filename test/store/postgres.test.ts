@@ -2,8 +2,8 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Client } from 'pg';
-import { openPostgresStore } from '../../src/store/postgres.js';
-import { openStore } from '../../src/store/open.js';
+import { openPostgresStore } from '../../src/store/postgres/store.js';
+import { openStore } from '../../src/home/open-store.js';
 import type { LedgerEntry, Store } from '../../src/store/types.js';
 import { tempDir } from '../helpers.js';
 import { runStoreContract } from './contract.js';
@@ -28,7 +28,7 @@ if (url) {
       const schema = freshSchema();
       const stores = await Promise.all(Array.from({ length: 8 }, () => open(schema, { poolSize: 1 })));
       await Promise.all(stores.map((s) => s.close()));
-      expect(await sql(url, `SELECT version FROM "${schema}".charter_migrations`)).toEqual([{ version: 1 }]);
+      expect(await sql(url, `SELECT version FROM "${schema}".charter_migrations`)).toEqual([{ version: 1 }, { version: 2 }]);
     });
 
     it('refuses a schema newer than it knows (fails closed rather than misread the ledger)', async () => {
@@ -76,7 +76,7 @@ if (url) {
       const r = await s.reserve({ reservationId: 'b', at: new Date(), entries: [budget('m', big, limit)] });
       expect(r.failures.map((f) => f.code)).toEqual(['BUDGET_EXCEEDED']);
       for (const id of ['c', 'd', 'e']) await s.reserve({ reservationId: id, at: new Date(), entries: [budget('tiny', '0.000000000000000001', '1')] });
-      expect((await s.usage({ reservationId: 'q', at: new Date(), entries: [budget('tiny', '0', '1')] })).usage[0]!.spent).toBe('0.000000000000000003');
+      expect((await s.previewReservation({ reservationId: 'q', at: new Date(), entries: [budget('tiny', '0', '1')] })).usage[0]!.spent).toBe('0.000000000000000003');
       await s.close();
     });
 
@@ -94,7 +94,7 @@ if (url) {
         ),
       );
       expect(results.filter((r) => r.ok).length).toBe(8);
-      const spent = await stores[0]!.usage({ reservationId: 'q', at: new Date(), entries: [budget('parent', '0', '100'), budget('child', '0', '60')] });
+      const spent = await stores[0]!.previewReservation({ reservationId: 'q', at: new Date(), entries: [budget('parent', '0', '100'), budget('child', '0', '60')] });
       expect(spent.usage.map((u) => u.spent)).toEqual(['56', '56']);
       await Promise.all(stores.map((s) => s.close()));
     });

@@ -2,8 +2,8 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { openSqliteStore } from '../../src/store/sqlite.js';
-import { ensureHome } from '../../src/store/home.js';
+import { openSqliteStore } from '../../src/store/sqlite/store.js';
+import { ensureHome } from '../../src/home/dir.js';
 import { tempDir } from '../helpers.js';
 import { runStoreContract } from './contract.js';
 
@@ -39,7 +39,7 @@ describe('sqlite store files', () => {
     const results = outs.map((o) => JSON.parse(o) as { ok: number; indices: number[] });
     expect(results.reduce((a, r) => a + r.ok, 0)).toBe(8);
     const check = await openSqliteStore(db);
-    const usage = await check.usage({ reservationId: 'q', at: new Date(), entries: [{ mandateId: 'parent', amount: '0', currency: 'USD', budget: { amount: '100', currency: 'USD', periodSeconds: 3600 } }] });
+    const usage = await check.previewReservation({ reservationId: 'q', at: new Date(), entries: [{ mandateId: 'parent', amount: '0', currency: 'USD', budget: { amount: '100', currency: 'USD', periodSeconds: 3600 } }] });
     expect(usage.usage[0]!.spent).toBe('56');
     await check.close();
     const all = results.flatMap((r) => r.indices);

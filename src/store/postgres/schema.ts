@@ -1,5 +1,5 @@
 import { escapeIdentifier, type PoolClient } from 'pg';
-import { CharterError } from '../errors.js';
+import { CharterError } from '../../errors.js';
 
 /**
  * Schema migrations of the PostgreSQL store, applied in order; the table
@@ -49,6 +49,13 @@ export const PG_MIGRATIONS: readonly ((s: string) => string)[] = [
   CREATE INDEX ledger_mandate_at ON ${s}.ledger (mandate_id, at);
   CREATE TABLE ${s}.nonces (scope TEXT NOT NULL, value TEXT NOT NULL, expires_at BIGINT NOT NULL, PRIMARY KEY (scope, value));
   CREATE INDEX nonces_expires ON ${s}.nonces (expires_at);
+  `,
+  // 2: reservations can be listed, held with a timeout, and say how they were settled.
+  (s) => `
+  ALTER TABLE ${s}.ledger ADD COLUMN hold_until BIGINT;
+  ALTER TABLE ${s}.ledger ADD COLUMN settled_at BIGINT;
+  ALTER TABLE ${s}.ledger ADD COLUMN settled_by TEXT CHECK (settled_by IN ('commit', 'release', 'timeout'));
+  CREATE INDEX ledger_open ON ${s}.ledger (state, at);
   `,
 ];
 

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { CharterError } from '../errors.js';
+import { CharterError } from '../../errors.js';
 
 /**
  * Running one store operation against a pool, with the fault rules of the

@@ -1,14 +1,15 @@
 import type { PoolClient } from 'pg';
-import { CharterError } from '../errors.js';
-import { parseDecimal } from '../encoding/decimal.js';
-import type { ReservationRequest, ReservationResult } from './types.js';
-import { validateReservation } from './ledger.js';
-import { windowBounds } from './postgres-totals.js';
-import { decideReservation, type LinkTotals } from './ledger.js';
-import type { Runner } from './postgres-run.js';
+import { CharterError } from '../../errors.js';
+import { formatDecimal, parseDecimal } from '../../encoding/decimal.js';
+import type { Ledger, ReservationRequest, ReservationResult } from '../types.js';
+import { reservationRows, type Row } from '../rows.js';
+import { validateReservation } from '../ledger.js';
+import { windowBounds } from './totals.js';
+import { decideReservation, type LinkTotals } from '../ledger.js';
+import type { Runner } from './run.js';
 
 /** Qualified table names of one schema. */
-export interface Tables {
+export interface LedgerTables {
   ledger: string;
   mandates: string;
   reservations: string;
@@ -23,7 +24,7 @@ export interface Tables {
  * lock before, which is what makes parallel verifiers unable to overspend.
  * The arithmetic is the SQLite backend's (decideReservation in ledger.ts).
  */
-export function createLedger(run: Runner, t: Tables) {
+export function createLedger(run: Runner, t: LedgerTables): Ledger {
   // Named statements: parsed and planned once per connection (the reserve path runs them all the time).
   // The names need no schema: a pool, and so each connection, belongs to one store and its schema.
   const named = (name: string, text: string) => (values: unknown[]) => ({ name: `charter.${name}`, text, values });
@@ -45,8 +46,14 @@ export function createLedger(run: Runner, t: Tables) {
     record: named(
       'record',
       `WITH r AS (INSERT INTO ${t.reservations} (id) VALUES ($1))
-       INSERT INTO ${t.ledger} (reservation_id, mandate_id, amount, currency, at, state)
-       SELECT $1, m, a::numeric, c, $5, 'reserved' FROM unnest($2::text[], $3::text[], $4::text[]) AS e(m, a, c)`,
+       INSERT INTO ${t.ledger} (reservation_id, mandate_id, amount, currency, at, state, hold_until)
+       SELECT $1, m, a::numeric, c, $5, 'reserved', $6 FROM unnest($2::text[], $3::text[], $4::text[]) AS e(m, a, c)`,
+    ),
+    // Under the mandates' locks: their reservations whose hold ran out stop counting, recorded as released by timeout.
+    expire: named(
+      'expire',
+      `UPDATE ${t.ledger} SET state = 'released', settled_by = 'timeout', settled_at = $2
+       WHERE mandate_id = ANY($1::text[]) AND state = 'reserved' AND hold_until IS NOT NULL AND hold_until <= $2`,
     ),
   };
 
@@ -86,16 +93,19 @@ export function createLedger(run: Runner, t: Tables) {
           await q.query(sql.lock([mandates]));
         }
       }
+      if (mandates.length > 0) await q.query(sql.expire([mandates, Date.now()]));
       // Read after the locks: this statement sees every spend committed by earlier holders.
       const result = await compute(q, req, true);
       if (result.ok && mandates.length > 0) {
-        await q.query(sql.record([req.reservationId, req.entries.map((e) => e.mandateId), req.entries.map((e) => parseDecimal(e.amount).toString()), req.entries.map((e) => e.currency), req.at.getTime()]));
+        await q.query(
+          sql.record([req.reservationId, req.entries.map((e) => e.mandateId), req.entries.map((e) => parseDecimal(e.amount).toString()), req.entries.map((e) => e.currency), req.at.getTime(), req.holdUntil?.getTime() ?? null]),
+        );
       }
       return result;
     });
   }
 
-  async function usage(req: ReservationRequest): Promise<ReservationResult> {
+  async function previewReservation(req: ReservationRequest): Promise<ReservationResult> {
     validateReservation(req);
     return run({ tx: false, idempotent: true }, (q) => compute(q, req, false));
   }
@@ -106,17 +116,48 @@ export function createLedger(run: Runner, t: Tables) {
       return r.rowCount === 1;
     };
     await run({ tx: true, confirm }, async (q) => {
-      const r = await q.query<{ state: string }>(`SELECT state FROM ${t.ledger} WHERE reservation_id = $1 FOR UPDATE`, [id]);
-      if (r.rows.length === 0 || r.rows.some((x) => x.state === 'released')) throw new CharterError('RESERVATION_NOT_FOUND', 'no live reservation with that id');
+      const r = await q.query<{ state: string; settled_by: string | null }>(`SELECT state, settled_by FROM ${t.ledger} WHERE reservation_id = $1 FOR UPDATE`, [id]);
+      if (r.rows.length === 0) throw new CharterError('RESERVATION_NOT_FOUND', 'no reservation with that id');
+      const timedOut = r.rows.every((x) => x.state === 'released' && x.settled_by === 'timeout');
+      if (state === 'released' && timedOut) return;
+      if (r.rows.some((x) => x.state === 'released') && !timedOut) throw new CharterError('RESERVATION_NOT_FOUND', 'that reservation was already released');
       if (state === 'released' && r.rows.some((x) => x.state === 'committed')) throw new CharterError('RESERVATION_NOT_FOUND', 'that reservation is already committed');
-      await q.query(`UPDATE ${t.ledger} SET state = $2 WHERE reservation_id = $1`, [id, state]);
+      if (state === 'committed' && r.rows.every((x) => x.state === 'committed')) return;
+      await q.query(`UPDATE ${t.ledger} SET state = $2, settled_by = $3, settled_at = $4 WHERE reservation_id = $1`, [id, state, state === 'committed' ? 'commit' : 'release', Date.now()]);
     });
+  }
+
+  async function listReservations(f: Parameters<Ledger['listReservations']>[0] = {}) {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (f.state !== undefined) {
+      args.push(f.state);
+      where.push(`state = $${args.length}`);
+    }
+    if (f.before !== undefined) {
+      args.push(f.before.getTime());
+      where.push(`at < $${args.length}`);
+    }
+    if (f.mandateId !== undefined) {
+      args.push(f.mandateId);
+      where.push(`reservation_id IN (SELECT reservation_id FROM ${t.ledger} WHERE mandate_id = $${args.length})`);
+    }
+    const limit = Math.max(1, Math.min(f.limit ?? 1000, 100_000));
+    const r = await run({ tx: false, idempotent: true }, (q) =>
+      q.query<Row>(
+        `SELECT * FROM ${t.ledger} WHERE reservation_id IN (SELECT reservation_id FROM ${t.ledger}${where.length ? ' WHERE ' + where.join(' AND ') : ''} GROUP BY reservation_id ORDER BY max(at) DESC LIMIT ${limit})
+         ORDER BY at DESC, reservation_id, mandate_id`,
+        args,
+      ),
+    );
+    return reservationRows(r.rows, (v) => formatDecimal(BigInt(String(v))));
   }
 
   return {
     reserve,
-    usage,
+    previewReservation,
     commitReservation: (id: string) => setState(id, 'committed'),
     releaseReservation: (id: string) => setState(id, 'released'),
+    listReservations,
   };
 }

@@ -33,4 +33,11 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX ledger_mandate_at ON ledger (mandate_id, at);
   CREATE TABLE nonces (scope TEXT NOT NULL, value TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (scope, value));
   `,
+  // 2: reservations can be listed, held with a timeout, and say how they were settled.
+  `
+  ALTER TABLE ledger ADD COLUMN hold_until INTEGER;
+  ALTER TABLE ledger ADD COLUMN settled_at INTEGER;
+  ALTER TABLE ledger ADD COLUMN settled_by TEXT CHECK (settled_by IN ('commit', 'release', 'timeout'));
+  CREATE INDEX ledger_open ON ledger (state, at);
+  `,
 ];

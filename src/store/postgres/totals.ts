@@ -1,5 +1,6 @@
-import type { LedgerEntry, ReservationRequest } from './types.js';
-import type { LedgerRow, LinkTotals } from './ledger.js';
+import type { LedgerEntry, ReservationRequest } from '../types.js';
+import type { LedgerRow, LinkTotals } from '../ledger.js';
+import { windowSince } from '../window.js';
 
 /*
  * Window bounds for the totals PostgreSQL computes (SUM over NUMERIC, COUNT)
@@ -20,11 +21,8 @@ export const NO_WINDOW = '9000000000000000000';
 export function windowBounds(req: ReservationRequest, e: LedgerEntry): { budgetSince: string; rateSince: string } {
   const at = req.at.getTime();
   // Clamped into BIGINT: a window reaching before 1970 (or an infinite one) admits every row all the same.
-  const since = (periodSeconds: number) => {
-    const x = at - periodSeconds * 1000;
-    return x <= -9e18 ? '-9000000000000000000' : BigInt(Math.floor(x)).toString();
-  };
-  return { budgetSince: e.budget ? since(e.budget.periodSeconds) : NO_WINDOW, rateSince: e.rate ? since(e.rate.periodSeconds) : NO_WINDOW };
+  const since = (x: number) => (x <= -9e18 ? '-9000000000000000000' : BigInt(Math.floor(x)).toString());
+  return { budgetSince: e.budget ? since(windowSince(at, e.budget)) : NO_WINDOW, rateSince: e.rate ? since(windowSince(at, e.rate)) : NO_WINDOW };
 }
 
 /** What the SQL computes, from rows: the reference for the property test. */

@@ -1,0 +1,27 @@
+import { CharterError } from '../../errors.js';
+import type { NonceStore } from '../types.js';
+import type { Access } from './access.js';
+
+const noop = () => undefined;
+
+/** The replay cache: one upsert decides whether a value is new (or its old entry expired). */
+export function postgresNonces({ run, read, t }: Access): NonceStore {
+  let nonceCalls = 0;
+  return {
+    async consumeNonce(scope, value, expiresAt) {
+      if (!(expiresAt instanceof Date) || Number.isNaN(expiresAt.getTime())) throw new CharterError('INVALID_ARGUMENT', 'a nonce needs a valid expiry time');
+      const now = Date.now();
+      // One upsert decides: a row is returned when the nonce is new or its old entry had expired.
+      // In a transaction, so a connection lost before COMMIT is retried; lost during COMMIT it fails closed.
+      const r = await run({ tx: true }, (q) =>
+        q.query(
+          `INSERT INTO ${t.nonces} (scope, value, expires_at) VALUES ($1, $2, $3)
+           ON CONFLICT (scope, value) DO UPDATE SET expires_at = excluded.expires_at WHERE ${t.nonces}.expires_at <= $4 RETURNING 1`,
+          [scope, value, expiresAt.getTime(), now],
+        ),
+      );
+      if (++nonceCalls % 256 === 0) await read((q) => q.query(`DELETE FROM ${t.nonces} WHERE expires_at <= $1`, [now])).catch(noop);
+      return r.rowCount === 1;
+    },
+  };
+}

@@ -1,0 +1,93 @@
+import { Pool, type PoolClient } from 'pg';
+import { CharterError } from '../../errors.js';
+import type { Store } from '../types.js';
+import { migrate, quoteSchema } from './schema.js';
+import { createRunner, DEFAULT_RETRY, type RetryPolicy } from './run.js';
+import { createLedger } from './ledger.js';
+import type { Row } from '../rows.js';
+import type { Access, Tables } from './access.js';
+import { postgresRecords } from './records.js';
+import { postgresStatus } from './status.js';
+import { postgresNonces } from './nonces.js';
+
+export interface PostgresStoreOptions {
+  /** Schema holding Charter's tables, created if missing (default `public`); several homes may share a database. */
+  schema?: string;
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+  /** How long to wait for a connection, in ms (default 5000). */
+  connectTimeoutMs?: number;
+  /** Retries of transient faults (connection lost, server restarting, deadlock). */
+  retry?: Partial<RetryPolicy>;
+  /**
+   * Longest a statement may run, in ms (default 30000), including a wait for a mandate's lock;
+   * beyond it the operation fails with STORE_UNAVAILABLE instead of hanging.
+   */
+  statementTimeoutMs?: number;
+}
+
+const URL_SCHEME = /^postgres(?:ql)?:\/\//;
+const noop = () => undefined;
+
+/**
+ * The fleet store: PostgreSQL shared by many verifier instances, with the
+ * semantics of the SQLite store for every method (one contract test suite
+ * runs against both). Faults surface as STORE_UNAVAILABLE after bounded
+ * retries; a write whose COMMIT outcome is unknown is confirmed by reading it
+ * back, or reported as STORE_UNAVAILABLE, never as a success.
+ */
+export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<Store> {
+  if (typeof url !== 'string' || !URL_SCHEME.test(url)) throw new CharterError('INVALID_ARGUMENT', 'a PostgreSQL store needs a postgres:// or postgresql:// URL');
+  const schema = options.schema ?? 'public';
+  const s = quoteSchema(schema);
+  const pool = new Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+    application_name: 'charter',
+    statement_timeout: options.statementTimeoutMs ?? 30_000,
+    // A verifier frozen inside a transaction must not hold a mandate's lock for ever.
+    idle_in_transaction_session_timeout: 60_000,
+  });
+  // A server restart kills idle and checked-out connections alike; without listeners
+  // their 'error' events would crash the process. The failed query reports the fault.
+  pool.on('error', noop);
+  pool.on('connect', (c) => c.on('error', noop));
+  const run = createRunner(pool, { ...DEFAULT_RETRY, ...options.retry });
+  try {
+    await run({ tx: true, idempotent: true }, (q) => migrate(q, schema));
+  } catch (e) {
+    await pool.end().catch(noop);
+    throw e;
+  }
+
+  const t: Tables = {
+    config: `${s}.config`,
+    identities: `${s}.identities`,
+    credentials: `${s}.credentials`,
+    lists: `${s}.status_lists`,
+    allocations: `${s}.status_allocations`,
+    ledger: `${s}.ledger`,
+    mandates: `${s}.mandates`,
+    reservations: `${s}.reservations`,
+    nonces: `${s}.nonces`,
+  };
+  const read = <T>(fn: (q: PoolClient) => Promise<T>) => run({ tx: false, idempotent: true }, fn);
+  const rows = async (sql: string, args: unknown[]): Promise<Row[]> => (await read((q) => q.query<Row>(sql, args))).rows;
+  const access: Access = { run, read, rows, t };
+  let closed = false;
+  return {
+    kind: 'postgres',
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool.end();
+    },
+    ...postgresRecords(access),
+    ...postgresStatus(access),
+    ...createLedger(run, t),
+    ...postgresNonces(access),
+  };
+}

@@ -1,0 +1,44 @@
+import { closeSync, chmodSync, openSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { CharterError } from '../../errors.js';
+import type { Store } from '../types.js';
+import { MIGRATIONS } from './schema.js';
+import { wrap } from './wrap.js';
+import { sqliteRecords } from './records.js';
+import { sqliteStatus } from './status.js';
+import { sqliteLedger } from './ledger.js';
+import { sqliteNonces } from './nonces.js';
+
+/** The embedded store: one SQLite file (WAL, busy timeout, synchronous=FULL) that several processes may share. */
+export async function openSqliteStore(path: string): Promise<Store> {
+  if (path !== ':memory:') {
+    wrap(() => {
+      closeSync(openSync(path, 'a', 0o600));
+      chmodSync(path, 0o600);
+    });
+  }
+  const db = wrap(() => new Database(path));
+  wrap(() => {
+    db.pragma('journal_mode = WAL');
+    db.pragma('busy_timeout = 10000');
+    db.pragma('foreign_keys = ON');
+    db.pragma('synchronous = FULL');
+    db.transaction(() => {
+      const v = db.pragma('user_version', { simple: true }) as number;
+      // Fail closed: a newer Charter changed the tables; reading them with older rules could overspend.
+      if (v > MIGRATIONS.length) throw new CharterError('STORE_ERROR', `the store's schema is at version ${v}, newer than this Charter knows (${MIGRATIONS.length}): upgrade Charter`);
+      for (let i = v; i < MIGRATIONS.length; i++) db.exec(MIGRATIONS[i]!);
+      if (v < MIGRATIONS.length) db.pragma(`user_version = ${MIGRATIONS.length}`);
+    }).immediate();
+  });
+  return {
+    kind: 'sqlite',
+    async close() {
+      if (db.open) db.close();
+    },
+    ...sqliteRecords(db),
+    ...sqliteStatus(db),
+    ...sqliteLedger(db),
+    ...sqliteNonces(db),
+  };
+}

@@ -1,0 +1,76 @@
+import { CharterError } from '../errors.js';
+import type { CalendarUnit, LedgerWindow } from './types.js';
+
+/**
+ * Where a cumulative limit's window starts, for both backends: `at` minus
+ * the period for a rolling window, or the start of the current calendar
+ * day, ISO week (Monday), month or year in an IANA time zone (as Verifiable
+ * Intent's proposed `payment.cumulative` periods DAILY..YEARLY ask). Rows
+ * with `at > since` count, so a calendar window's `since` is its first
+ * millisecond minus one.
+ */
+export function windowSince(at: number, w: LedgerWindow): number {
+  if ('periodSeconds' in w) return at - w.periodSeconds * 1000;
+  return calendarStart(at, w.calendar, w.timeZone) - 1;
+}
+
+const UNITS: ReadonlySet<string> = new Set<CalendarUnit>(['day', 'week', 'month', 'year']);
+const formats = new Map<string, Intl.DateTimeFormat>();
+
+function formatFor(timeZone: string): Intl.DateTimeFormat {
+  let f = formats.get(timeZone);
+  if (!f) {
+    try {
+      f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', weekday: 'short' });
+    } catch {
+      throw new CharterError('INVALID_ARGUMENT', `"${String(timeZone).slice(0, 40)}" is not an IANA time zone such as Europe/Paris or UTC`);
+    }
+    if (formats.size > 256) formats.clear();
+    formats.set(timeZone, f);
+  }
+  return f;
+}
+
+export function checkWindow(w: unknown): w is LedgerWindow {
+  if (typeof w !== 'object' || w === null) return false;
+  const o = w as Record<string, unknown>;
+  if ('periodSeconds' in o) return typeof o.periodSeconds === 'number' && Number.isFinite(o.periodSeconds) && o.periodSeconds > 0;
+  if (typeof o.calendar !== 'string' || !UNITS.has(o.calendar) || typeof o.timeZone !== 'string') return false;
+  formatFor(o.timeZone);
+  return true;
+}
+
+const WEEKDAY: Record<string, number> = { Mon: 0, Tue: 1, Wed: 2, Thu: 3, Fri: 4, Sat: 5, Sun: 6 };
+
+/** Wall-clock fields of instant `t` in `timeZone`. */
+function local(t: number, timeZone: string) {
+  const parts = Object.fromEntries(formatFor(timeZone).formatToParts(new Date(t)).map((p) => [p.type, p.value]));
+  return { y: +parts.year!, m: +parts.month!, d: +parts.day!, h: +parts.hour!, min: +parts.minute!, s: +parts.second!, wd: WEEKDAY[parts.weekday!] ?? 0 };
+}
+
+/** Offset of `timeZone` from UTC at instant `t`, in ms. */
+function offset(t: number, timeZone: string): number {
+  const l = local(t, timeZone);
+  return Date.UTC(l.y, l.m - 1, l.d, l.h, l.min, l.s) - Math.floor(t / 1000) * 1000;
+}
+
+/** The first instant of the calendar `unit` holding `at`, in `timeZone`. */
+export function calendarStart(at: number, unit: CalendarUnit, timeZone: string): number {
+  const l = local(at, timeZone);
+  let y = l.y;
+  let m = l.m;
+  let d = l.d;
+  if (unit === 'week') [y, m, d] = ymd(Date.UTC(y, m - 1, d) - l.wd * 86_400_000);
+  if (unit === 'month' || unit === 'year') d = 1;
+  if (unit === 'year') m = 1;
+  // Local midnight of (y, m, d) as an instant: correct the guess by the zone's offset, twice for DST edges.
+  const guess = Date.UTC(y, m - 1, d);
+  let t = guess - offset(guess, timeZone);
+  t = guess - offset(t, timeZone);
+  return t;
+}
+
+function ymd(t: number): [number, number, number] {
+  const x = new Date(t);
+  return [x.getUTCFullYear(), x.getUTCMonth() + 1, x.getUTCDate()];
+}
