@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { allocateStatusEntry, createStatusChecker, currentStatusListJwt } from '../src/status/index.js';
-import { openSqliteStore } from '../src/store/sqlite.js';
+import { openSqliteStore } from '../src/store/sqlite/store.js';
 import type { Issuer } from '../src/credentials/types.js';
 
 const party = () => {

@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { Client } from 'pg';
-import { openPostgresStore } from '../src/store/postgres.js';
-import { openSqliteStore } from '../src/store/sqlite.js';
+import { openPostgresStore } from '../src/store/postgres/store.js';
+import { openSqliteStore } from '../src/store/sqlite/store.js';
 import type { LedgerEntry, Store } from '../src/store/types.js';
 import { printTable } from './measure.js';
 

@@ -8,7 +8,7 @@ import { createResolver, didKeyRef } from '../src/did/index.js';
 import { createSigner, generateKeyPair } from '../src/keys/index.js';
 import { issueCredential } from '../src/credentials/index.js';
 import { allocateStatusEntry, createStatusChecker, currentStatusListJwt, decodeBitstring, encodeBitstring } from '../src/status/index.js';
-import { openSqliteStore } from '../src/store/sqlite.js';
+import { openSqliteStore } from '../src/store/sqlite/store.js';
 import { opsPerSecond, printTable, ratio } from './measure.js';
 
 /** Issue 3: a status check against a cached 131,072-entry list, and decoding a 1,000,000-entry list. */

@@ -11,26 +11,30 @@ import { listen, show, throwawayHome } from './setup.js';
 const { home, baseUrl, apiStore, done } = await throwawayHome(['alice', 'app']);
 const API = 'did:web:api.example';
 
+const alice = await home.issuer('alice');
+const appId = await home.issuer('app');
+
 // ---- the API ----
+const app = express();
+const api = await listen(app);
 const resolver = createResolver({ allowLoopback: true, allowHttp: true });
 let skipped = 0; // lets the demo skip past the status list's cache lifetime
 const verifier = createVerifier({
   aud: API,
   store: apiStore,
+  publicOrigin: api.url, // the origin clients address: presentations are bound to it, never to the Host header
   resolver,
   status: createStatusChecker({ resolver, allowLoopback: true, allowHttp: true, now: () => Date.now() + skipped }),
 });
-const app = express();
+// Whose data each path is: a grant counts only from the owner of the data asked for.
+const users: Record<string, string> = { alice: alice!.did };
 app.get(
   '/users/:user/email',
-  charter(verifier, requireGrant({ resource: (req) => `profile/${req.params.user}/email`, action: 'read' })),
+  charter(verifier, requireGrant({ resource: (req) => `profile/${req.params.user}/email`, action: 'read', owner: (req) => users[String(req.params.user)] ?? '' })),
   (req, res) => res.json({ email: `${req.params.user}@example.com`, grantedBy: req.charter!.grant!.grantor }),
 );
-const api = await listen(app);
 
 // ---- Alice grants the app read access to her email for 30 days ----
-const alice = await home.issuer('alice');
-const appId = await home.issuer('app');
 const grant = await issueGrant(home.store, alice, {
   grantee: appId.did,
   resources: ['profile/alice/email'],
@@ -43,7 +47,7 @@ const grant = await issueGrant(home.store, alice, {
 // ---- the app calls the API: each request carries a presentation bound to it ----
 const asApp = { holder: appId, credentials: [grant.jwt], aud: API };
 await show('app reads alice\'s email', await charterFetch(`${api.url}/users/alice/email`, {}, asApp));
-await show('app reads bob\'s email', await charterFetch(`${api.url}/users/bob/email`, {}, asApp));
+await show("app reads bob's email (a grant from alice covers only alice's data)", await charterFetch(`${api.url}/users/bob/email`, {}, asApp));
 await show('no presentation', await fetch(`${api.url}/users/alice/email`));
 await revokeGrant(home.store, grant.id, (did) => home.issuer(did));
 skipped = 301_000; // five minutes later, the API's cached status list has expired

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { openHome, type Home } from '../src/home/home.js';
-import { serveHome } from '../src/http/serve.js';
-import { openSqliteStore } from '../src/store/index.js';
+import { serveHome } from '../src/server/serve.js';
+import { openSqliteStore } from '../src/store/sqlite/index.js';
 import type { Store } from '../src/store/types.js';
 
 export async function throwawayHome(aliases: string[]): Promise<{ home: Home; baseUrl: string; apiStore: Store; done: () => Promise<void> }> {

@@ -11,18 +11,19 @@ const SHOP = 'did:web:shop.example';
 const [alice, acme, shopper] = await Promise.all(['alice', 'acme', 'shopper'].map((a) => home.issuer(a)));
 
 // ---- the shop ----
-const verifier = createVerifier({ aud: SHOP, store: apiStore, allowLoopback: true });
 const app = express();
 app.use(express.json());
+const shop = await listen(app);
+const verifier = createVerifier({ aud: SHOP, store: apiStore, publicOrigin: shop.url, allowLoopback: true });
 app.post(
   '/orders',
   charter(
     verifier,
     requireAgent({
       action: 'purchase',
-      amount: (req) => (req.body as { amount?: string }).amount, // "40 USD"
+      // "40 USD": the mandate limits money, so a request without an amount is refused (AMOUNT_REQUIRED)
+      amount: (req) => (req.body as { amount?: string }).amount,
       trust: { principals: [alice!.did], identityIssuers: [acme!.did] },
-      record: true, // reserve the spend on every link of the mandate chain, atomically
     }),
   ),
   async (req, res) => {
@@ -31,11 +32,10 @@ app.post(
       await req.charter!.release(); // the order did not happen: give the budget back
       return void res.status(409).json({ code: 'OUT_OF_STOCK' });
     }
-    await req.charter!.commit();
-    res.status(201).json({ order: 'ok', agent: req.charter!.holder, budgetLeft: req.charter!.agent!.remaining.budget });
+    await req.charter!.commit(); // the spend is recorded before the order ships (a store fault answers 503 instead)
+    res.status(201).json({ order: 'ok', agent: req.charter!.holder, budgetLeft: req.charter!.spend?.remaining.budget });
   },
 );
-const shop = await listen(app);
 
 // ---- Alice lets her shopping agent (operated by acme) spend 50 USD per order, 100 USD per 30 days, here only ----
 const identity = await issueAgentIdentity(home.store, acme!, { agent: shopper!.did, name: 'shopper', software: { name: 'shopper', version: '2.1.0' } });
@@ -52,13 +52,14 @@ const mandate = await issueMandate(home.store, alice!, {
 
 // ---- the agent buys ----
 const asAgent = { holder: shopper!, credentials: [identity.jwt, mandate.jwt], aud: SHOP };
-const order = (sku: string, amount: string) =>
+const order = (sku: string, amount: string | undefined) =>
   charterFetch(`${shop.url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sku, amount }) }, asAgent);
 await show('order tea for 40 USD', await order('tea', '40 USD'));
 await show('order a lamp for 60 USD (over 50/order)', await order('lamp', '60 USD'));
 await show('out-of-stock for 40 USD (released)', await order('out-of-stock', '40 USD'));
 await show('order cups for 40 USD', await order('cups', '40 USD'));
 await show('order jam for 40 USD (budget spent)', await order('jam', '40 USD'));
+await show('order jam, leaving the amount out', await order('jam', undefined));
 
 shop.close();
 await done();

@@ -1,12 +1,16 @@
 /**
- * The one error type of Charter. `code` is stable and documented in README;
- * tests and callers match on it, never on `message`. Messages are for people
- * and never contain a key, token or credential body.
+ * The one error type of Charter, the closed list of its codes, and the two
+ * edge tables (code -> HTTP status, code -> CLI exit code). `code` is stable
+ * and documented in README; tests and callers match on it, never on
+ * `message`. Messages are for people and never contain a key, token or
+ * credential body. The tables are `Record`s over the closed union, so the
+ * compiler asks for a decision whenever a code is added.
  */
 export const ERROR_CODES = [
   // misuse and input
   'INVALID_ARGUMENT',
   'INPUT_TOO_LARGE',
+  'CONFIG_INVALID',
   // JOSE layer
   'MALFORMED_JWT',
   'UNSUPPORTED_ALG',
@@ -34,6 +38,7 @@ export const ERROR_CODES = [
   'CREDENTIAL_NOT_YET_VALID',
   'ISSUED_IN_FUTURE',
   'INVALID_PRESENTATION',
+  'PRESENTATION_STALE',
   'AUDIENCE_MISMATCH',
   'NONCE_MISMATCH',
   'HOLDER_MISMATCH',
@@ -45,13 +50,18 @@ export const ERROR_CODES = [
   'STATUS_UNAVAILABLE',
   'STATUS_INVALID',
   // grants
+  'GRANT_MISSING',
   'GRANT_SCOPE',
+  'GRANT_NOT_OWNER',
   'GRANTEE_MISMATCH',
+  'RESOURCE_INVALID',
   // agents
+  'AMOUNT_REQUIRED',
   'AUTHORITY_EXCEEDED',
   'AUTHORITY_WIDENED',
   'UNKNOWN_CONSTRAINT',
   'DELEGATION_BROKEN',
+  'DELEGATION_CYCLE',
   'DELEGATION_DEPTH_EXCEEDED',
   'ACTION_NOT_ALLOWED',
   'COUNTERPARTY_NOT_ALLOWED',
@@ -67,12 +77,13 @@ export const ERROR_CODES = [
   'RECEIPT_REUSED',
   'SELF_ATTESTATION',
   'REPUTATION_TOO_LOW',
-  // keystore and store
+  // home, keystore and store
   'NOT_INITIALIZED',
   'ALREADY_EXISTS',
   'NOT_FOUND',
   'WRONG_PASSPHRASE',
   'PASSPHRASE_REQUIRED',
+  'ADDRESS_IN_USE',
   'STORE_ERROR',
   'STORE_UNAVAILABLE',
   // anything else
@@ -98,9 +109,7 @@ export class CharterError extends Error {
   }
 
   toJSON(): { code: CharterErrorCode; message: string; details?: Record<string, unknown> } {
-    return this.details === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, details: this.details };
+    return this.details === undefined ? { code: this.code, message: this.message } : { code: this.code, message: this.message, details: this.details };
   }
 }
 
@@ -120,4 +129,182 @@ export interface Reason {
 export function toReason(e: unknown, fallback: CharterErrorCode = 'INTERNAL'): Reason {
   if (e instanceof CharterError) return { code: e.code, message: e.message };
   return { code: fallback, message: e instanceof Error ? e.message : String(e) };
+}
+
+// ---- the edge tables ----
+
+export type HttpStatus = 400 | 401 | 403 | 404 | 409 | 500 | 503;
+
+/**
+ * The HTTP status of a refusal or error with this code (README "Error
+ * codes"). 401 (RFC 6750 invalid_token): the proof is missing or cannot be
+ * authenticated, or is not bound to this verifier, request and moment. 403
+ * (insufficient_scope): an authentic proof that does not allow the request.
+ * 400 (invalid_request): the request itself is malformed. 503 (with
+ * Retry-After): a store fault, so nothing could be decided; retry.
+ */
+export const HTTP_STATUS: Record<CharterErrorCode, HttpStatus> = {
+  INVALID_ARGUMENT: 400,
+  INPUT_TOO_LARGE: 401,
+  CONFIG_INVALID: 500,
+  MALFORMED_JWT: 401,
+  UNSUPPORTED_ALG: 401,
+  ALG_KEY_MISMATCH: 401,
+  INVALID_SIGNATURE: 401,
+  UNKNOWN_CRITICAL: 401,
+  INVALID_TYP: 401,
+  INVALID_KEY: 401,
+  UNSUPPORTED_KEY_TYPE: 401,
+  INVALID_DID: 401,
+  UNSUPPORTED_DID_METHOD: 401,
+  DID_NOT_FOUND: 401,
+  DID_RESOLUTION_FAILED: 401,
+  DID_DOCUMENT_TOO_LARGE: 401,
+  FORBIDDEN_ADDRESS: 401,
+  KID_MISMATCH: 401,
+  VERIFICATION_METHOD_NOT_FOUND: 401,
+  VERIFICATION_METHOD_NOT_AUTHORIZED: 401,
+  INVALID_CREDENTIAL: 403,
+  SCHEMA_INVALID: 403,
+  CREDENTIAL_EXPIRED: 403,
+  CREDENTIAL_NOT_YET_VALID: 403,
+  ISSUED_IN_FUTURE: 401,
+  INVALID_PRESENTATION: 401,
+  PRESENTATION_STALE: 401,
+  AUDIENCE_MISMATCH: 401,
+  NONCE_MISMATCH: 401,
+  HOLDER_MISMATCH: 403,
+  REPLAY_DETECTED: 401,
+  REQUEST_MISMATCH: 401,
+  CREDENTIAL_REVOKED: 403,
+  CREDENTIAL_SUSPENDED: 403,
+  STATUS_UNAVAILABLE: 403,
+  STATUS_INVALID: 403,
+  GRANT_MISSING: 403,
+  GRANT_SCOPE: 403,
+  GRANT_NOT_OWNER: 403,
+  GRANTEE_MISMATCH: 403,
+  RESOURCE_INVALID: 400,
+  AMOUNT_REQUIRED: 400,
+  AUTHORITY_EXCEEDED: 403,
+  AUTHORITY_WIDENED: 403,
+  UNKNOWN_CONSTRAINT: 403,
+  DELEGATION_BROKEN: 403,
+  DELEGATION_CYCLE: 403,
+  DELEGATION_DEPTH_EXCEEDED: 403,
+  ACTION_NOT_ALLOWED: 403,
+  COUNTERPARTY_NOT_ALLOWED: 403,
+  CURRENCY_MISMATCH: 403,
+  BUDGET_EXCEEDED: 403,
+  RATE_EXCEEDED: 403,
+  UNTRUSTED_ISSUER: 403,
+  UNTRUSTED_PRINCIPAL: 403,
+  IDENTITY_MISSING: 403,
+  RESERVATION_NOT_FOUND: 404,
+  RECEIPT_INVALID: 403,
+  RECEIPT_REUSED: 403,
+  SELF_ATTESTATION: 403,
+  REPUTATION_TOO_LOW: 403,
+  NOT_INITIALIZED: 500,
+  ALREADY_EXISTS: 409,
+  NOT_FOUND: 404,
+  WRONG_PASSPHRASE: 500,
+  PASSPHRASE_REQUIRED: 500,
+  ADDRESS_IN_USE: 500,
+  STORE_ERROR: 503,
+  STORE_UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+/** CLI exit codes (README "Exit codes"): 0 ok, 1 refused, 2 usage, 3 fault. */
+export const EXIT = { OK: 0, REFUSED: 1, USAGE: 2, FAULT: 3 } as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/**
+ * The exit code of a command that fails with this code. A decision that
+ * refuses exits 1 whatever its reasons (the decision is printed); this table
+ * is for errors: 1 when the code is a refusal raised as an error, 2 when the
+ * caller asked wrongly (fix the command line, the home or the input), 3 when
+ * something broke (store, network, bug).
+ */
+export const EXIT_CODE: Record<CharterErrorCode, ExitCode> = {
+  INVALID_ARGUMENT: 2,
+  INPUT_TOO_LARGE: 2,
+  CONFIG_INVALID: 2,
+  MALFORMED_JWT: 2,
+  UNSUPPORTED_ALG: 1,
+  ALG_KEY_MISMATCH: 1,
+  INVALID_SIGNATURE: 1,
+  UNKNOWN_CRITICAL: 1,
+  INVALID_TYP: 1,
+  INVALID_KEY: 2,
+  UNSUPPORTED_KEY_TYPE: 2,
+  INVALID_DID: 2,
+  UNSUPPORTED_DID_METHOD: 2,
+  DID_NOT_FOUND: 1,
+  DID_RESOLUTION_FAILED: 3,
+  DID_DOCUMENT_TOO_LARGE: 1,
+  FORBIDDEN_ADDRESS: 2,
+  KID_MISMATCH: 1,
+  VERIFICATION_METHOD_NOT_FOUND: 1,
+  VERIFICATION_METHOD_NOT_AUTHORIZED: 1,
+  INVALID_CREDENTIAL: 1,
+  SCHEMA_INVALID: 2,
+  CREDENTIAL_EXPIRED: 1,
+  CREDENTIAL_NOT_YET_VALID: 1,
+  ISSUED_IN_FUTURE: 1,
+  INVALID_PRESENTATION: 1,
+  PRESENTATION_STALE: 1,
+  AUDIENCE_MISMATCH: 1,
+  NONCE_MISMATCH: 1,
+  HOLDER_MISMATCH: 1,
+  REPLAY_DETECTED: 1,
+  REQUEST_MISMATCH: 1,
+  CREDENTIAL_REVOKED: 1,
+  CREDENTIAL_SUSPENDED: 1,
+  STATUS_UNAVAILABLE: 3,
+  STATUS_INVALID: 1,
+  GRANT_MISSING: 1,
+  GRANT_SCOPE: 1,
+  GRANT_NOT_OWNER: 1,
+  GRANTEE_MISMATCH: 1,
+  RESOURCE_INVALID: 2,
+  AMOUNT_REQUIRED: 2,
+  AUTHORITY_EXCEEDED: 1,
+  AUTHORITY_WIDENED: 2,
+  UNKNOWN_CONSTRAINT: 1,
+  DELEGATION_BROKEN: 2,
+  DELEGATION_CYCLE: 2,
+  DELEGATION_DEPTH_EXCEEDED: 2,
+  ACTION_NOT_ALLOWED: 1,
+  COUNTERPARTY_NOT_ALLOWED: 1,
+  CURRENCY_MISMATCH: 1,
+  BUDGET_EXCEEDED: 1,
+  RATE_EXCEEDED: 1,
+  UNTRUSTED_ISSUER: 1,
+  UNTRUSTED_PRINCIPAL: 1,
+  IDENTITY_MISSING: 1,
+  RESERVATION_NOT_FOUND: 2,
+  RECEIPT_INVALID: 1,
+  RECEIPT_REUSED: 1,
+  SELF_ATTESTATION: 1,
+  REPUTATION_TOO_LOW: 1,
+  NOT_INITIALIZED: 2,
+  ALREADY_EXISTS: 2,
+  NOT_FOUND: 2,
+  WRONG_PASSPHRASE: 2,
+  PASSPHRASE_REQUIRED: 2,
+  ADDRESS_IN_USE: 2,
+  STORE_ERROR: 3,
+  STORE_UNAVAILABLE: 3,
+  INTERNAL: 3,
+};
+
+/** The HTTP status of a decision: the most telling of its reasons' statuses (200 with none). */
+export function statusOfReasons(reasons: readonly Reason[]): HttpStatus | 200 {
+  if (reasons.length === 0) return 200;
+  const statuses = new Set(reasons.map((r) => HTTP_STATUS[r.code]));
+  // A fault decides nothing; an unauthenticated caller learns nothing more; then a malformed request; then the merits.
+  for (const s of [503, 500, 401, 400, 404, 409, 403] as const) if (statuses.has(s)) return s;
+  return 403;
 }

@@ -1,27 +1,108 @@
 /**
  * Charter: DIDs, W3C Verifiable Credentials (VC-JOSE-COSE), revocable data
  * grants (Bitstring Status List), agent authority (KYA) and reputation.
+ *
+ * The package entry, listed by hand: the calls and types README documents,
+ * nothing internal (test/package.test.ts holds both lists equal). It loads no
+ * native module and no server code; the stores, the home (keystore) and
+ * `charter serve` are sub-path entries: charter/sqlite, charter/postgres,
+ * charter/home, charter/server; the framework adapters are charter/express,
+ * charter/fastify, charter/hono, charter/mcp, charter/veramo.
  */
-export { CharterError, ERROR_CODES, isCharterError, type CharterErrorCode, type Reason } from './errors.js';
-export * from './encoding/decimal.js';
-export { parseDuration, parseExpiry } from './encoding/duration.js';
-export { canonicalJson, sha256Digest } from './encoding/json.js';
-export * from './keys/index.js';
-export * from './did/index.js';
-export * from './credentials/index.js';
-export * from './status/index.js';
-export * from './grants/index.js';
-export * from './agents/index.js';
-export * from './reputation/index.js';
-export * from './store/index.js';
-export { Home, openHome, type HomeOptions, type CreateIdentityInput } from './home/home.js';
-export { serveHome, type ServeOptions, type RunningServer } from './http/serve.js';
-// The framework-neutral HTTP core; the adapters are sub-path exports (charter/express, charter/fastify, charter/hono).
-export { createVerifier, type Verifier, type VerifierOptions } from './http/verifier.js';
+
+// ---- errors and the edge tables ----
+export { CharterError, isCharterError, ERROR_CODES, HTTP_STATUS, EXIT_CODE } from './errors.js';
+export type { CharterErrorCode, Reason, HttpStatus, ExitCode } from './errors.js';
+
+// ---- keys ----
+export { generateKeyPair } from './keys/generate.js';
+export { createSigner } from './keys/sign.js';
+export { importVerificationKey, verifySignature } from './keys/verify.js';
+export { validatePublicJwk, validatePrivateJwk } from './keys/jwk.js';
+export { publicJwkToMultibase, multibaseToPublicJwk, privateJwkToMultibase, multibaseToPrivateJwk } from './keys/multibase.js';
+export type { JwsAlg, KeyPair, KeyType, PrivateJwk, PublicJwk, Signer, LocalSigner, VerificationKey } from './keys/types.js';
+
+// ---- DIDs ----
+export { didKeyFromJwk } from './did/key.js';
+export { didJwkFromJwk } from './did/jwk.js';
+export { createDidWeb } from './did/web.js';
+export { didKeyRef } from './did/ref.js';
+export { createResolver } from './did/resolver.js';
+export { documentResolver, type DocumentResolverOptions } from './did/document-resolver.js';
+export type { CharterResolver, DIDDocument, DidKeyRef, ResolvedKey, ResolveOptions, VerificationRelationship } from './did/types.js';
+
+// ---- credentials and presentations ----
+export { issueCredential } from './credentials/issue.js';
+export { verifyCredential, assertCredential, decodeCredential } from './credentials/verify.js';
+export { createPresentation, verifyPresentation } from './credentials/present.js';
+export type {
+  Credential,
+  CredentialFormat,
+  CredentialStatusEntry,
+  CredentialVerification,
+  CreatePresentationInput,
+  IssueCredentialInput,
+  IssuedCredential,
+  Issuer,
+  PresentationVerification,
+  StatusChecker,
+  VerifyCredentialOptions,
+  VerifyPresentationOptions,
+} from './credentials/types.js';
+
+// ---- status lists ----
+export { createStatusChecker, type StatusCheckerOptions } from './status/checker.js';
+export { allocateStatusEntry, setStatus, currentStatusListJwt, type IssuerFor, type StatusPurpose } from './status/issuer.js';
+export { encodeBitstring, decodeBitstring } from './status/codec.js';
+
+// ---- data grants ----
+export { issueGrant, type IssueGrantInput, type IssuedGrant } from './grants/issue.js';
+export { verifyGrant, type GrantDecision, type VerifyGrantOptions } from './grants/verify.js';
+export { listGrants, revokeGrant, suspendGrant, resumeGrant, revokeGrantsTo, type GrantSummary, type GrantState } from './grants/manage.js';
+export { normalizeResource } from './grants/scope.js';
+export type { GrantClaims } from './grants/claims.js';
+
+// ---- Know Your Agent ----
+export { issueAgentIdentity, issueMandate, delegateMandate, type IssueAgentIdentityInput, type IssueMandateInput, type DelegateMandateInput, type IssuedMandate } from './agents/issue.js';
+export { listMandates, revokeMandate, type MandateState, type MandateSummary } from './agents/manage.js';
+export { createAgentPresentation, type CreateAgentPresentationInput } from './agents/present.js';
+export { verifyAgent } from './agents/verify.js';
+export { checkNarrowing } from './agents/attenuation.js';
+export { parseMoney, parseBudget, parseRate, type AmountInput } from './agents/limits.js';
+export { commitSpend, releaseSpend, previewSpend, staleReservations, type SpendReservation } from './agents/ledger.js';
+export type {
+  AgentDecision,
+  AgentInfo,
+  AgentRemaining,
+  AgentReputation,
+  AgentTrust,
+  Authority,
+  Budget,
+  ChainLinkResult,
+  Limits,
+  Money,
+  Rate,
+  VerifyAgentOptions,
+} from './agents/types.js';
+
+// ---- reputation ----
+export { issueReceipt, issueAttestation, type ReceiptInput, type AttestationInput } from './reputation/issue.js';
+export { scoreAgent, checkReputation, type ReputationCheck } from './reputation/score.js';
+export type { ReputationScore, ScorePolicy } from './reputation/types.js';
+
+// ---- the store port (adapters: charter/sqlite, charter/postgres) ----
+export type { Store, Ledger, NonceStore, CredentialStore, StatusStore, ReservationRecord } from './store/types.js';
+
+// ---- the guard: one decision pipeline under every transport ----
+export { createVerifier, type Verifier, type VerifierOptions } from './guard/verifier.js';
+export { decide, type GuardDecision } from './guard/decide.js';
+export { authorizeTransaction, guardTransaction, type TransactionRequest, type TransactionOutcome, type Settlement } from './guard/transaction.js';
+export type { Binding } from './guard/binding.js';
+export type { Policy, ReputationSource } from './guard/policy.js';
+export type { SpendHold, SpendState } from './guard/spend.js';
+
+// ---- HTTP: the framework-neutral core (adapters: charter/express, charter/fastify, charter/hono) ----
 export { requireGrant, requireAgent, type Guard, type GrantGuard, type AgentGuard, type GrantGuardOptions, type AgentGuardOptions, type FromRequest } from './http/guards.js';
-export { verifyRequest, verifyNodeRequest, type RequestDecision, type BoundRequest } from './http/request.js';
-export { httpStatusFor } from './http/status-map.js';
+export { verifyRequest, verifyNodeRequest, type RequestDecision } from './http/request.js';
 export type { CharterContext } from './http/context.js';
 export { charterFetch, type CharterFetchOptions } from './http/client.js';
-// The generic KYA guard for any framework; MCP and Veramo are sub-path exports (charter/mcp, charter/veramo).
-export { guardTransaction, type TransactionRequest, type TransactionOutcome, type Settlement } from './integrations/transaction.js';

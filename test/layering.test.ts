@@ -19,11 +19,13 @@ const RANK: Record<string, number> = {
   grants: 5,
   agents: 5,
   reputation: 6,
-  home: 7,
-  http: 8,
-  integrations: 9,
-  cli: 10,
-  'index.ts': 11,
+  guard: 7,
+  home: 8,
+  http: 9,
+  server: 9,
+  integrations: 10,
+  cli: 11,
+  'index.ts': 12,
 };
 
 const SRC = resolve(__dirname, '..', 'src');

@@ -8,10 +8,10 @@ const DOCUMENTED = [
   'createStatusChecker', 'allocateStatusEntry', 'setStatus', 'currentStatusListJwt', 'encodeBitstring', 'decodeBitstring',
   'issueGrant', 'verifyGrant', 'revokeGrant', 'suspendGrant', 'resumeGrant', 'revokeGrantsTo', 'listGrants',
   'issueAgentIdentity', 'issueMandate', 'delegateMandate', 'revokeMandate', 'listMandates', 'createAgentPresentation', 'verifyAgent',
-  'reserveSpend', 'commitSpend', 'releaseSpend', 'checkNarrowing', 'parseMoney', 'parseBudget', 'parseRate',
-  'issueReceipt', 'issueAttestation', 'scoreAgent', 'checkReputation', 'openHome', 'openStore', 'openSqliteStore', 'serveHome',
-  'createVerifier', 'requireGrant', 'requireAgent', 'verifyRequest', 'verifyNodeRequest', 'charterFetch', 'httpStatusFor',
-  'guardTransaction',
+  'commitSpend', 'releaseSpend', 'previewSpend', 'staleReservations', 'checkNarrowing', 'parseMoney', 'parseBudget', 'parseRate',
+  'issueReceipt', 'issueAttestation', 'scoreAgent', 'checkReputation',
+  'createVerifier', 'decide', 'requireGrant', 'requireAgent', 'verifyRequest', 'verifyNodeRequest', 'charterFetch',
+  'authorizeTransaction', 'guardTransaction',
 ];
 
 /** Sub-path exports: the heavy or optional parts, each with the calls README shows. */
@@ -20,6 +20,9 @@ const SUBPATHS: Record<string, string[]> = {
   'charter/fastify': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent'],
   'charter/hono': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent'],
   'charter/postgres': ['openPostgresStore'],
+  'charter/sqlite': ['openSqliteStore'],
+  'charter/home': ['openHome', 'openStore'],
+  'charter/server': ['serveHome'],
   'charter/veramo': ['CharterVeramoPlugin', 'veramoResolver', 'routedResolver'],
   'charter/mcp': ['guardTool', 'callGuardedTool', 'presentForTool', 'toolRefusal', 'guardTransaction', 'createVerifier'],
 };

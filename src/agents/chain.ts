@@ -86,6 +86,14 @@ export function checkChainLinks(verified: readonly CredentialVerification[], opt
     else add(0, { code: 'UNTRUSTED_PRINCIPAL', message: `the chain is rooted in ${root.issuer.slice(0, 100)}, not a principal this verifier trusts` });
   }
 
+  // A party appears once: no link may hand authority back to the principal or to an agent above it (a cycle).
+  const parties = new Set<string>(root.issuer ? [root.issuer] : []);
+  links.forEach((l, i) => {
+    if (!l.subject) return;
+    if (parties.has(l.subject)) add(i, { code: 'DELEGATION_CYCLE', message: `the mandate hands authority back to ${l.subject.slice(0, 100)}, already in the chain` });
+    parties.add(l.subject);
+  });
+
   for (let i = 1; i < links.length; i++) {
     const parent = links[i - 1]!;
     const child = links[i]!;

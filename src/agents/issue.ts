@@ -119,6 +119,7 @@ export async function issueMandate(st: Store, principal: Issuer, input: IssueMan
   const validUntil = checkExpiry(input.validUntil, now);
   const authority = parseAuthority(input.authority);
   if (authority.parent) throw new CharterError('INVALID_ARGUMENT', 'a root mandate has no parent; use delegateMandate to delegate one');
+  if (input.agent === principal.did) throw new CharterError('DELEGATION_CYCLE', 'a principal cannot be its own agent');
   return signMandate(st, principal, input.agent, authority, now, validUntil, input.baseUrl);
 }
 
@@ -136,6 +137,10 @@ export async function delegateMandate(st: Store, from: Issuer, input: DelegateMa
   }
   if (parent.credentialSubject.id !== from.did) {
     throw new CharterError('DELEGATION_BROKEN', 'only the subject of a mandate may delegate it', { details: { parent: parent.id } });
+  }
+  const parentIssuer = typeof parent.issuer === 'string' ? parent.issuer : parent.issuer.id;
+  if (input.to === from.did || input.to === parentIssuer) {
+    throw new CharterError('DELEGATION_CYCLE', 'a mandate cannot be delegated back to a party already in its chain', { details: { parent: parent.id } });
   }
   const parentAuthority = parseAuthority(parent.credentialSubject.authority);
   if ((input.authority as Partial<Authority>).parent !== undefined) throw new CharterError('INVALID_ARGUMENT', 'authority.parent is set by delegateMandate');

@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { isCharterError, type Reason } from '../errors.js';
 import { compareDecimal } from '../encoding/decimal.js';
 import { parseDuration } from '../encoding/duration.js';
-import type { LedgerEntry, ReservationResult, Store } from '../store/types.js';
+import type { Ledger, LedgerEntry, ReservationResult } from '../store/types.js';
 import type { AgentDecision, AgentRemaining, Authority, Money } from './types.js';
-import { toMoney } from './limits.js';
 
 /**
  * Cumulative limits (budget, rate) through the store's spend ledger. One
@@ -74,22 +73,12 @@ function compareSigned(a: string, b: string): number {
   return na ? -c : c;
 }
 
-/** Turns a reservation made by `verifyAgent({ record: true })` into a spend. Throws RESERVATION_NOT_FOUND. */
-export function commitSpend(store: Store, reservationId: string): Promise<void> {
-  return store.commitReservation(reservationId);
-}
-
-/** Gives a reservation back (the action did not happen). Throws RESERVATION_NOT_FOUND. */
-export function releaseSpend(store: Store, reservationId: string): Promise<void> {
-  return store.releaseReservation(reservationId);
-}
-
 export interface ReserveSpendOptions {
-  /** The amount the decision was made for ("20 USD" or { amount, currency }); absent for an action without one. */
-  amount?: string | Money;
   /** Default a random UUID. A reused id is refused (REPLAY_DETECTED). */
   reservationId?: string;
-  at?: Date;
+  now?: Date;
+  /** Opt-in hold timeout: after this time an unsettled reservation is released (recorded as released by timeout). */
+  holdUntil?: Date;
 }
 
 export interface SpendReservation {
@@ -101,29 +90,61 @@ export interface SpendReservation {
 }
 
 /**
- * Reserves the spend of an allowed `verifyAgent` decision (made without
- * `record`) on every link of its chain, in one store transaction. For
- * callers that must run their own check between deciding and reserving,
- * as the HTTP and transaction guards use up the presentation's jti first:
- * a replayed presentation then never holds budget, even for a moment. The
- * decision's own budget check was a read; this reservation is the one that
- * counts, so it may still refuse (a concurrent spend got there first).
+ * The one way spend is reserved: the amount of an allowed `verifyAgent`
+ * decision, on every link of its chain, in one store transaction (parallel
+ * requests cannot overspend any link). The guard pipeline calls it after the
+ * presentation's jti or nonce is used up, so a replay never holds budget.
+ * It may still refuse: the decision checked only stateless limits.
  */
-export async function reserveSpend(ledger: Store, decision: AgentDecision, options: ReserveSpendOptions = {}): Promise<SpendReservation> {
+export async function reserveSpend(ledger: Ledger, decision: AgentDecision, options: ReserveSpendOptions = {}): Promise<SpendReservation> {
   if (!decision?.ok) throw new TypeError('reserveSpend needs an allowed decision');
   const links: LedgerLink[] = decision.chain.map((l) => {
     if (l.authority === undefined) throw new TypeError('reserveSpend needs a decision whose every link has its authority');
     return { id: l.id, issuer: l.issuer, authority: l.authority };
   });
-  const amount = options.amount !== undefined ? toMoney(options.amount) : undefined;
   const reservationId = options.reservationId ?? randomUUID();
   let result: ReservationResult;
   try {
-    result = await ledger.reserve({ reservationId, at: options.at ?? new Date(), entries: ledgerEntries(links, amount) });
+    result = await ledger.reserve({
+      reservationId,
+      at: options.now ?? new Date(),
+      entries: ledgerEntries(links, decision.amount),
+      ...(options.holdUntil ? { holdUntil: options.holdUntil } : {}),
+    });
   } catch (e) {
     if (!isCharterError(e, 'ALREADY_EXISTS')) throw e;
-    return { ok: false, reasons: [{ code: 'REPLAY_DETECTED', message: 'that reservation id was already used' }], remaining: decision.remaining };
+    return { ok: false, reasons: [{ code: 'REPLAY_DETECTED', message: 'that reservation id was already used' }], remaining: {} };
   }
   if (!result.ok) return { ok: false, reasons: ledgerReasons(result, links), remaining: remainingOf(result) };
   return { ok: true, reasons: [], reservationId, remaining: remainingOf(result) };
+}
+
+/** A read-only preview of what reserving would say now (nothing is recorded; another request may get there first). */
+export async function previewSpend(ledger: Ledger, decision: AgentDecision, now: Date = new Date()): Promise<SpendReservation> {
+  const links: LedgerLink[] = decision.chain.flatMap((l) => (l.authority ? [{ id: l.id, issuer: l.issuer, authority: l.authority }] : []));
+  const result = await ledger.previewReservation({ reservationId: 'preview', at: now, entries: ledgerEntries(links, decision.amount) });
+  return { ok: result.ok, reasons: ledgerReasons(result, links), remaining: remainingOf(result) };
+}
+
+/** Turns a reserved spend into a spend (the transaction happened). Throws RESERVATION_NOT_FOUND. */
+export function commitSpend(ledger: Ledger, reservationId: string): Promise<void> {
+  return ledger.commitReservation(reservationId);
+}
+
+/** Gives a reserved spend back (the transaction did not happen). Throws RESERVATION_NOT_FOUND. */
+export function releaseSpend(ledger: Ledger, reservationId: string): Promise<void> {
+  return ledger.releaseReservation(reservationId);
+}
+
+/**
+ * Reservations still held (neither committed nor released) that were made
+ * more than `olderThanSeconds` ago (default 300): transactions that crashed
+ * or were lost. They still count against every budget until someone commits
+ * or releases them (`commitSpend` / `releaseSpend`), or a hold timeout does.
+ */
+export function staleReservations(ledger: Ledger, options: { olderThanSeconds?: number; now?: Date; limit?: number } = {}) {
+  const older = options.olderThanSeconds ?? 300;
+  if (!Number.isFinite(older) || older < 0) throw new TypeError('olderThanSeconds must be a non-negative number');
+  const before = new Date((options.now ?? new Date()).getTime() - older * 1000);
+  return ledger.listReservations({ state: 'reserved', before, ...(options.limit !== undefined ? { limit: options.limit } : {}) });
 }

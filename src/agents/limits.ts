@@ -1,6 +1,7 @@
 import { CharterError, type Reason } from '../errors.js';
 import { compareDecimal, isDecimal } from '../encoding/decimal.js';
 import { parseDuration } from '../encoding/duration.js';
+import { isCurrency } from '../encoding/currency.js';
 import type { AgentRequest, Budget, Limits, Money, Rate } from './types.js';
 
 /**
@@ -10,7 +11,8 @@ import type { AgentRequest, Budget, Limits, Money, Rate } from './types.js';
  * a request in another currency than a limit is refused (CURRENCY_MISMATCH).
  * Cumulative budget and rate live in the ledger (ledger.ts).
  */
-const CURRENCY = /^[A-Z]{3}$/;
+/** The longest budget or rate period: a window longer than this is a typo or an attempt to never reset. */
+export const MAX_PERIOD_SECONDS = 10 * 365 * 86_400;
 const DID = /^did:[a-z0-9]+:[A-Za-z0-9._%:-]+$/;
 const MAX_COUNTERPARTIES = 256;
 const MAX_RATE = 1_000_000_000;
@@ -22,17 +24,19 @@ const show = (s: string) => JSON.stringify(s.slice(0, 40));
 function money(v: unknown, path: string): Money {
   if (!isObj(v)) throw bad(path, 'must be { amount, currency }');
   if (!isDecimal(v.amount)) throw bad(`${path}.amount`, 'must be a decimal string such as "49.99"');
-  if (typeof v.currency !== 'string' || !CURRENCY.test(v.currency)) throw bad(`${path}.currency`, 'must be an ISO 4217 code such as USD');
+  if (!isCurrency(v.currency)) throw bad(`${path}.currency`, 'must be an ISO 4217 code such as USD');
   return { amount: v.amount, currency: v.currency };
 }
 
 function period(v: unknown, path: string): string {
   if (typeof v !== 'string') throw bad(path, 'must be an ISO 8601 duration such as P30D');
+  let seconds: number;
   try {
-    parseDuration(v);
+    seconds = parseDuration(v);
   } catch {
     throw bad(path, 'must be a positive ISO 8601 duration such as P30D');
   }
+  if (seconds > MAX_PERIOD_SECONDS) throw bad(path, 'must be at most 10 years (P10Y)');
   return v;
 }
 
@@ -74,13 +78,26 @@ export function validateLimits(v: unknown, path = 'authority.limits'): Limits {
 
 // ---- CLI shorthands ----
 
-const MONEY_TEXT = /^\s*([0-9][0-9.]*)\s*([A-Za-z]{3})\s*$/;
+const MONEY_TEXT = /^[ \t]*([0-9][0-9.]*)[ \t]*([A-Za-z]{3})[ \t]*$/;
 
 /** `"50USD"`, `"50 USD"`, `"49.99 usd"` -> `{ amount: "50", currency: "USD" }`. Throws INVALID_ARGUMENT. */
 export function parseMoney(s: string): Money {
   const m = typeof s === 'string' ? MONEY_TEXT.exec(s) : null;
   if (!m || !isDecimal(m[1])) throw new CharterError('INVALID_ARGUMENT', `${show(String(s))} is not an amount with a currency such as "50 USD"`);
-  return { amount: m[1], currency: m[2]!.toUpperCase() };
+  const currency = m[2]!.toUpperCase();
+  if (!isCurrency(currency)) throw new CharterError('INVALID_ARGUMENT', `${show(m[2]!)} is not an ISO 4217 currency code such as USD or EUR`);
+  return { amount: m[1], currency };
+}
+
+/**
+ * A number amount as the exact decimal it prints as (49.99 -> "49.99"): only
+ * finite, non-negative numbers whose shortest form has no exponent and at
+ * most 18 fraction digits; anything else is refused, never rounded.
+ */
+function numberAmount(n: number): string | undefined {
+  if (!Number.isFinite(n) || n < 0 || Object.is(n, -0)) return undefined;
+  const text = String(n);
+  return isDecimal(text) ? text : undefined;
 }
 
 /** `"500USD/P30D"` -> `{ amount: "500", currency: "USD", period: "P30D" }`. */
@@ -98,22 +115,40 @@ export function parseRate(s: string): Rate {
   return validateRate({ count: Number(m[1]), period: m[2] }, 'the rate');
 }
 
-/** A request amount given as `"49.99 USD"` or `{ amount, currency }`. */
-export function toMoney(v: string | Money): Money {
-  return typeof v === 'string' ? parseMoney(v) : validateMoney(v);
+/** What a caller may give as a request's amount. */
+export type AmountInput = string | Money | { amount: number; currency: string };
+
+/**
+ * A request amount given as `"49.99 USD"`, `{ amount: "49.99", currency }`
+ * or `{ amount: 49.99, currency }`. Throws INVALID_ARGUMENT for anything
+ * else: a bare number (no currency), NaN, Infinity, a negative or exponent
+ * amount, a currency that is not ISO 4217.
+ */
+export function toMoney(v: AmountInput): Money {
+  if (typeof v === 'string') return parseMoney(v);
+  if (isObj(v) && typeof v.amount === 'number') {
+    const amount = numberAmount(v.amount);
+    if (amount === undefined) throw bad('amount.amount', 'must be a finite, non-negative number without an exponent, such as 49.99');
+    return validateMoney({ amount, currency: v.currency });
+  }
+  return validateMoney(v);
 }
 
 // ---- one request against one link's limits ----
 
 /**
  * Stateless limit checks: per-transaction amount, a single spend larger than
- * the whole budget, currencies, counterparties. A request without an amount
- * spends nothing (it still counts against a rate, in the ledger).
+ * the whole budget, currencies, counterparties. A link with a money limit
+ * (per transaction or budget) refuses a request that names no amount
+ * (AMOUNT_REQUIRED): leaving the amount out must never be a way around it.
  */
 export function checkLimits(limits: Limits | undefined, req: AgentRequest): Reason[] {
   const out: Reason[] = [];
   if (!limits) return out;
   const amt = req.amount;
+  if (!amt && (limits.perTransaction || limits.budget)) {
+    out.push({ code: 'AMOUNT_REQUIRED', message: 'the mandate limits spending, so the request must state its amount and currency (e.g. "0 USD" for an action that spends nothing)' });
+  }
   const pt = limits.perTransaction;
   if (amt && pt) {
     if (amt.currency !== pt.currency) out.push({ code: 'CURRENCY_MISMATCH', message: `the per-transaction limit is in ${pt.currency}, the request in ${amt.currency}` });

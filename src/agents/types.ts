@@ -1,7 +1,7 @@
 import type { Reason } from '../errors.js';
 import type { Credential, StatusChecker } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
-import type { Store } from '../store/types.js';
+import type { AmountInput } from './limits.js';
 
 export const AGENT_IDENTITY_TYPE = 'AgentIdentityCredential';
 export const AGENT_AUTHORITY_TYPE = 'AgentAuthorityCredential';
@@ -114,33 +114,27 @@ export interface VerifyAgentOptions {
   aud: string;
   /** The challenge this verifier sent. */
   nonce?: string;
-  /** Accept a presentation without a nonce (the HTTP layer binds iat + jti instead; check `payload`). */
+  /** Accept a presentation without a nonce (the guard binds iat + jti instead and uses the jti up). */
   allowMissingNonce?: boolean;
   /** Most seconds since the presentation's `iat`. Default 300. */
   maxAgeSeconds?: number;
   action: string;
-  /** "49.99 USD", "49.99USD" or `{ amount, currency }`. */
-  amount?: string | Money;
+  /**
+   * What the request spends: "49.99 USD", `{ amount: "49.99", currency }` or
+   * `{ amount: 49.99, currency }`. Required when any link limits money
+   * (AMOUNT_REQUIRED otherwise).
+   */
+  amount?: AmountInput;
   /** The DID the agent deals with (usually this verifier). Required when a link limits counterparties. */
   counterparty?: string;
   /** Verification time. Default now. */
-  at?: Date;
+  now?: Date;
+  /** Clock skew, seconds. Default 60, at most 300. */
   skewSeconds?: number;
   trust: AgentTrust;
   /**
-   * Spend ledger for budgets and rates. Without it, a chain with a budget or
-   * rate is refused (STORE_UNAVAILABLE) unless `allowUnenforcedLimits`.
-   */
-  ledger?: Store;
-  /** Accept budgets and rates without enforcing them (no ledger); reported as `ledgerChecked: false`. */
-  allowUnenforcedLimits?: boolean;
-  /** Reserve the spend against every link in the same step (needs `ledger`). */
-  record?: boolean;
-  /** Id for the reservation, e.g. the request's id; default a random UUID. A reused id is refused (REPLAY_DETECTED). */
-  reservationId?: string;
-  /**
-   * The agent's reputation, for `trust.minReputation`: e.g.
-   * `(agent, operator) => scoreAgent(agent, attestationsHeld, { ...policy, operator })`.
+   * The agent's reputation, for `trust.minReputation`: e.g. a store-backed
+   * source (`reputationSource(store, policy)`) or your own function.
    * A plug point, so agents/ does not depend on reputation/.
    */
   reputation?: (agent: string, operator: string | undefined) => Promise<AgentReputation>;
@@ -177,11 +171,14 @@ export interface AgentDecision {
   principalTrust?: 'listed' | 'any';
   /** Root first, leaf (the agent's own mandate) last. */
   chain: ChainLinkResult[];
-  remaining: AgentRemaining;
-  /** Set when `record: true` and the spend was reserved. */
-  reservationId?: string;
-  /** Whether budgets and rates were checked against a ledger. */
-  ledgerChecked: boolean;
+  /** The request's amount, as checked. */
+  amount?: Money;
+  /**
+   * Whether a link has a budget or a rate: then "ok" means "within every
+   * stateless limit", and the spend must still be reserved on the ledger
+   * (the guard pipeline does this) before the transaction runs.
+   */
+  cumulativeLimits: boolean;
   /** The reputation consulted for `trust.minReputation`. */
   reputation?: AgentReputation;
   /** The presentation's JWT claims (htm, htu, jti, iat) for the caller's request binding and replay checks. */

@@ -1,19 +1,16 @@
-import { randomUUID } from 'node:crypto';
-import { isCharterError, type Reason } from '../errors.js';
+import { type Reason } from '../errors.js';
 import { verifyPresentation } from '../credentials/index.js';
 import type { CredentialVerification } from '../credentials/types.js';
-import type { ReservationResult } from '../store/types.js';
+import { DEFAULT_MAX_AGE_SECONDS } from '../credentials/time.js';
 import { assertAction } from './actions.js';
 import { checkRequest } from './authority.js';
 import { checkChainLinks } from './chain.js';
-import { ledgerEntries, ledgerKey, ledgerReasons, remainingOf } from './ledger.js';
 import { toMoney } from './limits.js';
 import {
   AGENT_AUTHORITY_TYPE,
   AGENT_IDENTITY_TYPE,
   type AgentDecision,
   type AgentInfo,
-  type AgentRemaining,
   type ChainLinkResult,
   type VerifyAgentOptions,
 } from './types.js';
@@ -26,8 +23,12 @@ function checkOptions(o: VerifyAgentOptions): void {
   if (typeof o.status !== 'function') throw new TypeError('verifyAgent needs options.status (mandates are revocable)');
   if (typeof o.aud !== 'string' || o.aud.length === 0) throw new TypeError('verifyAgent needs options.aud');
   if (!isObj(o.trust)) throw new TypeError('verifyAgent needs options.trust ({ principals } or { anyPrincipal: true })');
-  if (o.record === true && !o.ledger) throw new TypeError('verifyAgent({ record: true }) needs options.ledger');
   if (o.trust.minReputation !== undefined && typeof o.reputation !== 'function') throw new TypeError('trust.minReputation needs options.reputation (a reputation source)');
+  for (const gone of ['ledger', 'record', 'reservationId', 'at'] as const) {
+    if ((o as unknown as Record<string, unknown>)[gone] !== undefined) {
+      throw new TypeError(`verifyAgent no longer takes "${gone}": it is a pure decision (use "now"; spend is reserved by guardTransaction / authorizeTransaction)`);
+    }
+  }
 }
 
 /** The identity step: an AgentIdentityCredential about the agent, from the operator it names, trusted if a list is given. */
@@ -50,15 +51,18 @@ function checkIdentity(ids: CredentialVerification[], agent: string | undefined,
 }
 
 /**
- * Know Your Agent: may the agent that signed this presentation do `action`
- * (for `amount`, with `counterparty`) now? Every step adds its refusals:
- * (1) the presentation is the agent's, for this audience and nonce, and each
- * credential in it verifies (signature, validity, status); (2) the identity
- * credential names a (trusted) operator; (3) the mandate chain is linked,
- * never widens, stays within depth and is rooted in a trusted principal;
- * (4) every link allows the action, amount and counterparty; (5) every
- * link's budget and rate fit, reserved atomically when `record: true`.
- * `ok` only when there is no reason at all.
+ * Know Your Agent, as a pure decision: may the agent that signed this
+ * presentation do `action` (for `amount`, with `counterparty`) now? Every
+ * step adds its refusals: (1) the presentation is the agent's, for this
+ * audience and nonce, and each credential in it verifies (signature,
+ * validity, status); (2) the identity credential names a (trusted)
+ * operator; (3) the mandate chain is linked, never widens, has no cycle,
+ * stays within depth and is rooted in a trusted principal; (4) every link
+ * allows the action, amount and counterparty (a link with a money limit
+ * needs an amount); (5) the reputation threshold. `ok` only when there is
+ * no reason at all. Nothing is written: cumulative budgets and rates are
+ * reserved by the guard pipeline (guardTransaction, the HTTP and MCP
+ * guards) after the presentation is used up.
  *
  * Throws only for misuse: TypeError for missing options, INVALID_ARGUMENT for
  * a malformed `action` or `amount`.
@@ -67,7 +71,7 @@ export async function verifyAgent(presentationJwt: string, options: VerifyAgentO
   checkOptions(options);
   const action = assertAction(options.action);
   const amount = options.amount !== undefined ? toMoney(options.amount) : undefined;
-  const at = options.at ?? new Date();
+  const now = options.now ?? new Date();
 
   // (1) Holder binding is checked below for the identity and the leaf only: the links above are about other agents.
   const pres = await verifyPresentation(presentationJwt, {
@@ -76,9 +80,9 @@ export async function verifyAgent(presentationJwt: string, options: VerifyAgentO
     aud: options.aud,
     ...(options.nonce !== undefined ? { nonce: options.nonce } : {}),
     ...(options.allowMissingNonce ? { allowMissingNonce: true } : {}),
-    ...(options.maxAgeSeconds !== undefined ? { maxAgeSeconds: options.maxAgeSeconds } : {}),
+    maxAgeSeconds: options.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS,
     ...(options.skewSeconds !== undefined ? { skewSeconds: options.skewSeconds } : {}),
-    now: at,
+    now,
     allowHolderMismatch: true,
   });
   const reasons: Reason[] = [...pres.reasons];
@@ -100,7 +104,7 @@ export async function verifyAgent(presentationJwt: string, options: VerifyAgentO
   const request = { action, ...(amount ? { amount } : {}), ...(options.counterparty !== undefined ? { counterparty: options.counterparty } : {}) };
   for (const m of chain.mandates) for (const r of checkRequest(m.authority, request)) add({ ...r, ref: m.id });
 
-  // (4b) Reputation, before anything is reserved.
+  // (5)
   let reputation: AgentDecision['reputation'];
   if (options.trust.minReputation !== undefined && agent !== undefined) {
     const rep = await options.reputation!(agent, identity.operator);
@@ -113,34 +117,8 @@ export async function verifyAgent(presentationJwt: string, options: VerifyAgentO
     }
   }
 
-  // (5) Only over a fully readable chain of distinct links: a partial one would charge the wrong links.
-  let remaining: AgentRemaining = {};
-  let reservationId: string | undefined;
-  let ledgerChecked = false;
-  const keys = new Set(chain.mandates.map((m) => ledgerKey(m.issuer, m.id)));
-  const complete = chain.mandates.length > 0 && chain.mandates.length === chain.links.length && keys.size === chain.mandates.length;
+  // Cumulative limits need the ledger; say so, so a caller never mistakes "allowed" for "within budget".
   const cumulative = chain.mandates.some((m) => m.authority.limits?.budget !== undefined || m.authority.limits?.rate !== undefined);
-  if (options.ledger && complete) {
-    const req = { reservationId: options.reservationId ?? randomUUID(), at, entries: ledgerEntries(chain.mandates, amount) };
-    const record = options.record === true && reasons.length === 0;
-    let result: ReservationResult;
-    try {
-      result = record ? await options.ledger.reserve(req) : await options.ledger.usage(req);
-    } catch (e) {
-      // A reused reservation id: the same request recorded twice.
-      if (!isCharterError(e, 'ALREADY_EXISTS')) throw e;
-      result = { ok: false, usage: [], failures: [] };
-      reasons.push({ code: 'REPLAY_DETECTED', message: 'that reservation id was already used' });
-    }
-    ledgerChecked = true;
-    const seen = new Set(reasons.map((r) => `${r.code} ${r.ref ?? ''}`));
-    for (const r of ledgerReasons(result, chain.mandates)) if (!seen.has(`${r.code} ${r.ref ?? ''}`)) add(r);
-    remaining = remainingOf(result);
-    if (record && result.ok && reasons.length === 0) reservationId = req.reservationId;
-  } else if (!options.ledger && cumulative && !options.allowUnenforcedLimits) {
-    reasons.push({ code: 'STORE_UNAVAILABLE', message: 'the mandate chain has a budget or rate and no ledger was given to enforce it' });
-  }
-
   return {
     ok: reasons.length === 0,
     reasons,
@@ -150,9 +128,8 @@ export async function verifyAgent(presentationJwt: string, options: VerifyAgentO
     ...(chain.principal !== undefined ? { principal: chain.principal } : {}),
     ...(chain.principalTrust ? { principalTrust: chain.principalTrust } : {}),
     chain: chain.links,
-    remaining,
-    ...(reservationId !== undefined ? { reservationId } : {}),
-    ledgerChecked,
+    ...(amount ? { amount } : {}),
+    cumulativeLimits: cumulative,
     ...(reputation ? { reputation } : {}),
     ...(pres.payload ? { payload: pres.payload } : {}),
   };

@@ -11,13 +11,17 @@ import {
   parseBudget,
   parseMoney,
   parseRate,
+  previewSpend,
   revokeMandate,
   verifyAgent,
   type AgentDecision,
+  type AgentRemaining,
   type Authority,
   type Limits,
 } from '../agents/index.js';
 import type { Home } from '../home/home.js';
+import { createVerifier } from '../guard/verifier.js';
+import { authorizeTransaction } from '../guard/transaction.js';
 import { formatReasons, homeCommand, leaf, readJwtArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 import { mark, shortDid, table, tree } from './format.js';
 
@@ -78,12 +82,13 @@ async function chainFor(home: Home, agentDid: string, mandateId?: string): Promi
   return chain;
 }
 
-export function decisionView(d: AgentDecision) {
+export function decisionView(d: AgentDecision, spend?: { reservationId: string; remaining: AgentRemaining; state: string }) {
   const { payload: _p, ...rest } = d;
-  return rest;
+  return { ...rest, ...(spend ? { spend: { reservationId: spend.reservationId, remaining: spend.remaining, state: spend.state } } : {}) };
 }
 
 export function renderDecision(d: ReturnType<typeof decisionView>, request: string): string {
+  const remaining = d.spend?.remaining ?? {};
   const root = {
     label: `${d.ok ? '✓ allowed' : '✗ refused'}: ${request}`,
     children: [
@@ -97,10 +102,10 @@ export function renderDecision(d: ReturnType<typeof decisionView>, request: stri
           children: l.checks.map((c) => ({ label: `✗ ${c.code}: ${c.message}` })),
         })),
       },
-      ...(d.remaining.budget || d.remaining.rate !== undefined
-        ? [{ label: `remaining: ${d.remaining.budget ? `${d.remaining.budget.amount} ${d.remaining.budget.currency}` : ''}${d.remaining.rate !== undefined ? ` ${d.remaining.rate} transactions` : ''}`.trim() }]
+      ...(remaining.budget || remaining.rate !== undefined
+        ? [{ label: `remaining: ${remaining.budget ? `${remaining.budget.amount} ${remaining.budget.currency}` : ''}${remaining.rate !== undefined ? ` ${remaining.rate} transactions` : ''}`.trim() }]
         : []),
-      ...(d.reservationId ? [{ label: `reserved as ${d.reservationId}` }] : []),
+      ...(d.spend ? [{ label: `spend ${d.spend.state} as ${d.spend.reservationId}` }] : []),
     ],
   };
   const linkCodes = new Set(d.chain.flatMap((l) => l.checks.map((c) => `${c.code}:${c.message}`)));
@@ -260,26 +265,29 @@ export function registerAgent(program: Command, ctx: CliContext): void {
         async () => {
           const vp = await readJwtArg(ctx, arg, 'presentation');
           if (!o.trustPrincipal?.length && !o.anyPrincipal) throw new CharterError('INVALID_ARGUMENT', 'name the principals you trust with --trust-principal DID (or accept any with --any-principal)');
-          return withHome(ctx, o, async (home) =>
-            decisionView(
-              await verifyAgent(vp, {
-                resolver: home.resolver,
-                status: home.status,
-                aud: o.aud,
-                nonce: o.nonce,
-                action: o.action,
-                ...(o.amount ? { amount: o.amount } : {}),
-                counterparty: o.counterparty ?? o.aud,
-                trust: {
-                  ...(o.trustPrincipal?.length ? { principals: o.trustPrincipal } : {}),
-                  ...(o.anyPrincipal ? { anyPrincipal: true } : {}),
-                  ...(o.trustOperator?.length ? { identityIssuers: o.trustOperator } : {}),
-                },
-                ledger: home.store,
-                ...(o.record ? { record: true, reservationId: `urn:uuid:${randomUUID()}` } : {}),
-              }),
-            ),
-          );
+          const trust = {
+            ...(o.trustPrincipal?.length ? { principals: o.trustPrincipal } : {}),
+            ...(o.anyPrincipal ? { anyPrincipal: true } : {}),
+            ...(o.trustOperator?.length ? { identityIssuers: o.trustOperator } : {}),
+          };
+          return withHome(ctx, o, async (home) => {
+            const request = { action: o.action, ...(o.amount ? { amount: o.amount } : {}), counterparty: o.counterparty ?? o.aud, trust };
+            const pure = await verifyAgent(vp, { resolver: home.resolver, status: home.status, aud: o.aud, nonce: o.nonce, ...request });
+            if (!pure.ok) return decisionView(pure);
+            if (!o.record) {
+              // What the ledger would say now (read-only): nothing is reserved without --record.
+              if (!pure.cumulativeLimits) return decisionView(pure);
+              const preview = await previewSpend(home.store, pure);
+              return { ...decisionView(pure), ok: preview.ok, reasons: preview.reasons, preview: { remaining: preview.remaining } };
+            }
+            // Recording runs the guard pipeline on this home's store: the presentation is used once, and the
+            // spend is reserved on every link and committed (the transaction is taken to have happened).
+            const verifier = createVerifier({ aud: o.aud, store: home.store, resolver: home.resolver, status: home.status, http: false });
+            const d = await authorizeTransaction(vp, { verifier, ...request });
+            if (!d.ok || !d.agent) return { ...decisionView(pure), ok: false, reasons: d.reasons };
+            if (d.spend) await d.spend.commit();
+            return decisionView(d.agent, d.spend);
+          });
         },
         (d) => renderDecision(d, `${o.action}${o.amount ? ` ${o.amount}` : ''} with ${shortDid(o.counterparty ?? o.aud)}`),
       ),

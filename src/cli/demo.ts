@@ -12,7 +12,7 @@ import { agentsWalk } from './demo/agents.js';
 import { reputationWalk } from './demo/reputation.js';
 import { mcpWalk } from './demo/mcp.js';
 import { httpWalk } from './demo/http.js';
-import { serveHome } from '../http/serve.js';
+import { serveHome } from '../server/serve.js';
 
 const WALKS = [
   { name: 'foundation', run: foundationWalk },

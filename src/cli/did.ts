@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
-import { writeFileAtomic } from '../store/atomic.js';
+import { writeFileAtomic } from '../home/atomic.js';
 import { homeCommand, leaf, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 import { parseKeyType } from './id.js';
 

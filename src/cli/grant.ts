@@ -104,11 +104,12 @@ export function registerGrant(program: Command, ctx: CliContext): void {
       .requiredOption('--resource <r>', 'the resource requested')
       .requiredOption('--action <a>', 'the action requested')
       .option('--grantee <did>', 'the party asking (must be the grant subject)')
+      .option('--owner <did>', 'whose data is asked for: the grant must be theirs (without it, any grantor is accepted and the output says so)')
       .option('--aud <aud>', 'for a presentation: this verifier')
       .option('--nonce <nonce>', 'for a presentation: the challenge sent')
       .option('--allow-loopback', 'allow loopback/http DID and status URLs (local testing)'),
     ['charter grant verify grant.jwt --resource profile/email --action read --grantee did:web:shop.example'],
-  ).action((arg: string, opts: CommonOptions & { resource: string; action: string; grantee?: string; aud?: string; nonce?: string }) =>
+  ).action((arg: string, opts: CommonOptions & { resource: string; action: string; grantee?: string; owner?: string; aud?: string; nonce?: string }) =>
     runCommand(
       ctx,
       opts,
@@ -121,16 +122,17 @@ export function registerGrant(program: Command, ctx: CliContext): void {
             resource: opts.resource,
             action: opts.action,
             ...(opts.grantee ? { grantee: opts.grantee } : {}),
+            ...(opts.owner ? { owner: opts.owner } : { anyOwner: true }),
             ...(opts.aud ? { aud: opts.aud } : {}),
             ...(opts.nonce ? { nonce: opts.nonce } : {}),
           });
-          return { ok: d.ok, reasons: d.reasons, grantor: d.grantor, grantee: d.grantee, grant: d.grant };
+          return { ok: d.ok, reasons: d.reasons, grantor: d.grantor, grantee: d.grantee, grant: d.grant, ownerChecked: opts.owner !== undefined };
         });
       },
       (d) =>
         [
           d.ok ? `✓ allowed: ${opts.action} ${opts.resource}` : `✗ refused: ${opts.action} ${opts.resource}`,
-          d.grantor ? `  grantor: ${d.grantor}` : '',
+          d.grantor ? `  grantor: ${d.grantor}${d.ownerChecked ? ' (the owner)' : ' (not checked against an owner: add --owner DID)'}` : '',
           d.grantee ? `  grantee: ${d.grantee}` : '',
           d.ok ? '' : formatReasons(d.reasons),
         ]

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
-import { serveHome, isLoopbackHost } from '../http/serve.js';
+import { serveHome, isLoopbackHost } from '../server/serve.js';
 import { leaf, reportError, type CliContext, type CommonOptions } from './io.js';
 
 export function registerServe(program: Command, ctx: CliContext): void {

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { currentStatusListJwt } from '../status/index.js';
-import { writeFileAtomic } from '../store/atomic.js';
-import { didWebPath } from '../http/did-web-path.js';
+import { writeFileAtomic } from '../home/atomic.js';
+import { didWebPath } from '../server/did-web-path.js';
 import { homeCommand, leaf, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 import { table } from './format.js';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CharterError, toReason, type Reason } from '../errors.js';
 import { decodeJwt, signJwt, type DecodedJwt } from './jws.js';
-import { skewOf, windowReasons } from './time.js';
+import { DEFAULT_MAX_AGE_SECONDS, skewOf, windowReasons } from './time.js';
 import { checkJwtSignature, verifyCredential } from './verify.js';
 import {
   VC_CONTEXT_V1,
@@ -100,8 +100,8 @@ export async function verifyPresentation(jwt: string, options: VerifyPresentatio
   // did-jwt-vc writes VCDM 1.1 VPs with no time claim; there the matched nonce alone proves freshness.
   const legacyNonceBound = d.header.typ !== 'vp+jwt' && options.nonce !== undefined;
   if (iat === undefined && !legacyNonceBound) reasons.push({ code: 'INVALID_PRESENTATION', message: 'the presentation has no "iat"' });
-  else if (iat !== undefined && now - iat > (options.maxAgeSeconds ?? 300) * 1000 + skewMs) {
-    reasons.push({ code: 'CREDENTIAL_EXPIRED', message: 'the presentation is too old' });
+  else if (iat !== undefined && now - iat > (options.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS) * 1000 + skewMs) {
+    reasons.push({ code: 'PRESENTATION_STALE', message: 'the presentation is too old' });
   }
   for (const r of windowReasons(now, skewMs, { from: num(p.nbf), until: num(p.exp), iat }, 'the presentation')) reasons.push(r);
 

@@ -1,10 +1,14 @@
 import type { Reason } from '../errors.js';
 
+/** DESIGN.md "Time": a default skew of 60 s, configurable up to 300 s. */
+export const DEFAULT_SKEW_SECONDS = 60;
 export const MAX_SKEW_SECONDS = 300;
+/** How old (since its iat) a presentation may be, wherever one is verified. */
+export const DEFAULT_MAX_AGE_SECONDS = 300;
 
-/** Clock skew actually applied: default 300 s, never more (DESIGN.md "Time"). */
+/** Clock skew actually applied: default 60 s, never more than 300 s. */
 export function skewOf(s: number | undefined): number {
-  if (s === undefined) return MAX_SKEW_SECONDS;
+  if (s === undefined) return DEFAULT_SKEW_SECONDS;
   if (!Number.isFinite(s) || s < 0) throw new TypeError('skewSeconds must be a non-negative number');
   return Math.min(s, MAX_SKEW_SECONDS);
 }

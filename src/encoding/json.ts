@@ -27,3 +27,8 @@ export function sha256Digest(value: string | Uint8Array | object): string {
   const data = typeof value === 'string' || value instanceof Uint8Array ? value : canonicalJson(value);
   return 'sha256-' + createHash('sha256').update(data).digest('base64url');
 }
+
+/** A plain JSON object (not null, not an array). */
+export function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -3,6 +3,7 @@ import { CharterError } from '../errors.js';
 import { issueCredential, schemaIdFor } from '../credentials/index.js';
 import type { Credential, Issuer } from '../credentials/types.js';
 import { allocateStatusEntry } from '../status/index.js';
+import { readGrantClaims } from './claims.js';
 import type { Store } from '../store/types.js';
 
 export const GRANT_TYPE = 'DataAccessGrant';
@@ -35,6 +36,8 @@ export interface IssuedGrant {
 export async function issueGrant(store: Store, owner: Issuer, input: IssueGrantInput): Promise<IssuedGrant> {
   if (!(input.validUntil instanceof Date) || Number.isNaN(input.validUntil.getTime())) throw new CharterError('INVALID_ARGUMENT', 'a grant needs an expiry (validUntil)');
   if (input.validUntil.getTime() <= Date.now()) throw new CharterError('INVALID_ARGUMENT', 'a grant must expire in the future');
+  const claims = readGrantClaims({ resources: input.resources, actions: input.actions, purpose: input.purpose, ...(input.constraints ? { constraints: input.constraints } : {}) });
+  if (!claims.grant) throw new CharterError('INVALID_ARGUMENT', claims.reasons[0]!.message);
   const id = `urn:uuid:${randomUUID()}`;
   const status = { issuerDid: owner.did, baseUrl: input.baseUrl, credentialId: id };
   const revocation = await allocateStatusEntry(store, { ...status, purpose: 'revocation' });
@@ -44,7 +47,7 @@ export async function issueGrant(store: Store, owner: Issuer, input: IssueGrantI
     id,
     subject: input.grantee,
     type: GRANT_TYPE,
-    claims: { grant: { resources: input.resources, actions: input.actions, purpose: input.purpose, ...(input.constraints ? { constraints: input.constraints } : {}) } },
+    claims: { grant: claims.grant },
     validUntil: input.validUntil,
     ...(input.validFrom ? { validFrom: input.validFrom } : {}),
     credentialSchema: { id: schemaIdFor(GRANT_TYPE)!, type: 'JsonSchema' },

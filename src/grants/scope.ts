@@ -1,8 +1,58 @@
+import { CharterError } from '../errors.js';
+
 /**
- * Resource matching for grants: exact, or a grant resource ending in `/*`
- * covers every path below that prefix (`photos/*` covers `photos/2024/a.jpg`,
- * not `photos` itself). No other wildcards: a grant means what it says.
+ * Grant scope on normalised resource paths. A requested resource (usually
+ * built from a request path) and every resource a grant names are
+ * normalised the same way before they are compared: percent-decoded once,
+ * empty and "." segments dropped (repeated, leading and trailing slashes
+ * collapse), and refused outright (RESOURCE_INVALID) when a ".." segment, a
+ * backslash, a control character or a still-encoded "%XX" (double encoding)
+ * remains: such a path means different things to different servers, so it
+ * never matches anything. A grant resource ending in "/*" covers every path
+ * strictly below its prefix ("photos/*" covers "photos/2024/a.jpg", not
+ * "photos"); no other wildcard exists.
  */
+const MAX_RESOURCE = 2048;
+const STILL_ENCODED = /%[0-9A-Fa-f]{2}/;
+// C0 and C1 controls, DEL, and Unicode separators/format characters that render invisibly.
+const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\\]/;
+
+function invalid(why: string): CharterError {
+  return new CharterError('RESOURCE_INVALID', `the resource path ${why}`);
+}
+
+/** The canonical form of a resource path (no leading or trailing slash). Throws RESOURCE_INVALID. */
+export function normalizeResource(resource: unknown): string {
+  if (typeof resource !== 'string') throw invalid('must be a string');
+  if (resource.length === 0 || resource.length > MAX_RESOURCE) throw invalid(`must have 1 to ${MAX_RESOURCE} characters`);
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(resource);
+  } catch {
+    throw invalid('has a malformed percent-encoding');
+  }
+  if (STILL_ENCODED.test(decoded)) throw invalid('is percent-encoded twice');
+  decoded = decoded.normalize('NFC');
+  if (FORBIDDEN.test(decoded)) throw invalid('contains a backslash or a control character');
+  const segments: string[] = [];
+  for (const s of decoded.split('/')) {
+    if (s === '' || s === '.') continue;
+    if (s === '..') throw invalid('contains a ".." segment');
+    segments.push(s);
+  }
+  if (segments.length === 0) throw invalid('names nothing');
+  return segments.join('/');
+}
+
+/** A grant's resource: a normalised path, optionally ending in "/*". Throws RESOURCE_INVALID. */
+export function normalizeGrantResource(resource: unknown): string {
+  if (typeof resource === 'string' && resource.endsWith('/*')) return `${normalizeResource(resource.slice(0, -2))}/*`;
+  const r = normalizeResource(resource);
+  if (r.split('/').includes('*')) throw invalid('may use "*" only as its last segment ("photos/*")');
+  return r;
+}
+
+/** Is `requested` (normalised) covered by one of `granted` (normalised grant resources)? */
 export function resourceCovered(granted: readonly string[], requested: string): boolean {
   return granted.some((g) => g === requested || (g.endsWith('/*') && requested.startsWith(g.slice(0, -1)) && requested.length > g.length - 1));
 }

@@ -1,23 +1,38 @@
 import { decodeJwt, verifyCredential, verifyPresentation } from '../credentials/index.js';
 import type { Credential, CredentialVerification, StatusChecker } from '../credentials/types.js';
+import { DEFAULT_MAX_AGE_SECONDS } from '../credentials/time.js';
 import type { CharterResolver } from '../did/types.js';
 import type { Reason } from '../errors.js';
 import { GRANT_TYPE } from './issue.js';
-import { actionCovered, resourceCovered } from './scope.js';
+import { readGrantClaims, type GrantClaims } from './claims.js';
+import { actionCovered, normalizeResource, resourceCovered } from './scope.js';
 
 export interface VerifyGrantOptions {
   resolver: CharterResolver;
   status: StatusChecker;
+  /** The resource asked for (normalised here; RESOURCE_INVALID when it cannot be). */
   resource: string;
   action: string;
-  /** The party asking; must be the grant's subject. */
+  /**
+   * Who owns the requested resource: a grant allows access only to its
+   * issuer's own data, so a grant issued by anyone else is refused
+   * (GRANT_NOT_OWNER). Give `owner` or, explicitly, `anyOwner: true`.
+   */
+  owner?: string;
+  /** Accept a grant from any issuer (the resource belongs to no one person). Never the default. */
+  anyOwner?: boolean;
+  /** The party asking; must be the grant's subject. For a presentation, the holder must be too. */
   grantee?: string;
-  at?: Date;
+  /** Verification time. Default now. */
+  now?: Date;
+  /** Clock skew, seconds. Default 60, at most 300. */
   skewSeconds?: number;
   /** For a presentation: this verifier and the nonce it sent. */
   aud?: string;
   nonce?: string;
   allowMissingNonce?: boolean;
+  /** For a presentation: most seconds since its iat. Default 300. */
+  maxAgeSeconds?: number;
 }
 
 export interface GrantDecision {
@@ -26,59 +41,102 @@ export interface GrantDecision {
   id?: string;
   grantor?: string;
   grantee?: string;
-  grant?: { resources: string[]; actions: string[]; purpose: string; validUntil?: string };
+  /** The presentation's holder, when a presentation was verified. */
+  holder?: string;
+  /** The requested resource, normalised. */
+  resource?: string;
+  grant?: GrantClaims & { validUntil?: string };
   credential?: Credential;
+  /** The presentation's claims (jti, iat, htm, htu, nonce), when a presentation was verified. */
+  payload?: Record<string, unknown>;
 }
 
 function isPresentation(jwt: string): boolean {
   try {
     const d = decodeJwt(jwt, { maxBytes: 512 * 1024 });
-    return d.header.typ === 'vp+jwt' || typeof d.payload.vp === 'object';
+    return typeof d.header.typ === 'string' ? /^(application\/)?vp\+jwt$/i.test(d.header.typ) : typeof d.payload.vp === 'object';
   } catch {
     return false;
   }
 }
 
-function decide(v: CredentialVerification, options: VerifyGrantOptions, extra: Reason[]): GrantDecision {
+function checkOptions(o: VerifyGrantOptions): void {
+  if (!o || typeof o.resolver?.resolveKey !== 'function') throw new TypeError('verifyGrant needs options.resolver');
+  if (typeof o.status !== 'function') throw new TypeError('verifyGrant needs options.status (grants are revocable)');
+  if (typeof o.action !== 'string') throw new TypeError('verifyGrant needs options.action');
+  if ((o.owner !== undefined) === (o.anyOwner === true)) {
+    throw new TypeError('verifyGrant needs exactly one of options.owner (the DID whose data is asked for) or anyOwner: true');
+  }
+  if ((o as unknown as Record<string, unknown>).at !== undefined) throw new TypeError('verifyGrant takes "now", not "at"');
+}
+
+function decide(v: CredentialVerification, o: VerifyGrantOptions, resource: string, extra: Reason[]): GrantDecision {
   const reasons = [...extra, ...v.reasons];
   const c = v.credential;
-  const g = (c?.credentialSubject.grant ?? {}) as { resources?: string[]; actions?: string[]; purpose?: string };
+  let grant: GrantClaims | undefined;
   if (c) {
     if (!c.type.includes(GRANT_TYPE)) reasons.push({ code: 'INVALID_CREDENTIAL', message: 'not a DataAccessGrant' });
     if (c.validUntil === undefined) reasons.push({ code: 'INVALID_CREDENTIAL', message: 'a grant must expire (validUntil)' });
     const entries = c.credentialStatus === undefined ? [] : Array.isArray(c.credentialStatus) ? c.credentialStatus : [c.credentialStatus];
-    if (!entries.some((e) => e.statusPurpose === 'revocation')) reasons.push({ code: 'STATUS_INVALID', message: 'a grant without a revocation status entry cannot be revoked, so it is refused' });
-    if (options.grantee !== undefined && v.subject !== options.grantee) reasons.push({ code: 'GRANTEE_MISMATCH', message: 'the grant was given to someone else' });
-    if (!resourceCovered(g.resources ?? [], options.resource) || !actionCovered(g.actions ?? [], options.action)) {
-      reasons.push({ code: 'GRANT_SCOPE', message: `the grant does not cover ${options.action.slice(0, 64)} on ${options.resource.slice(0, 200)}` });
+    if (!entries.some((e) => e?.statusPurpose === 'revocation')) reasons.push({ code: 'STATUS_INVALID', message: 'a grant without a revocation status entry cannot be revoked, so it is refused' });
+    const read = readGrantClaims(c.credentialSubject.grant);
+    reasons.push(...read.reasons);
+    grant = read.grant;
+    if (o.owner !== undefined && (typeof o.owner !== 'string' || !o.owner.startsWith('did:'))) {
+      reasons.push({ code: 'GRANT_NOT_OWNER', message: `no owner is known for ${resource.slice(0, 200)}, so no grant covers it` });
+    } else if (o.owner !== undefined && v.issuer !== o.owner) {
+      reasons.push({ code: 'GRANT_NOT_OWNER', message: `the grant was issued by ${String(v.issuer).slice(0, 100)}, not by the owner of ${resource.slice(0, 200)}` });
+    }
+    if (o.grantee !== undefined && v.subject !== o.grantee) reasons.push({ code: 'GRANTEE_MISMATCH', message: 'the grant was given to someone else' });
+    if (grant && (!resourceCovered(grant.resources, resource) || !actionCovered(grant.actions, o.action))) {
+      reasons.push({ code: 'GRANT_SCOPE', message: `the grant does not cover ${o.action.slice(0, 64)} on ${resource.slice(0, 200)}` });
     }
   }
   return {
     ok: reasons.length === 0,
     reasons,
+    resource,
     ...(v.id ? { id: v.id } : {}),
     ...(v.issuer ? { grantor: v.issuer } : {}),
     ...(v.subject ? { grantee: v.subject } : {}),
-    ...(c ? { grant: { resources: g.resources ?? [], actions: g.actions ?? [], purpose: g.purpose ?? '', ...(c.validUntil ? { validUntil: c.validUntil } : {}) }, credential: c } : {}),
+    ...(c && grant ? { grant: { ...grant, ...(c.validUntil ? { validUntil: c.validUntil } : {}) } } : {}),
+    ...(c ? { credential: c } : {}),
   };
 }
 
 /**
  * Does this grant (a DataAccessGrant JWT, or a presentation of one by its
- * grantee) allow `action` on `resource` now? A decision with every reason.
+ * grantee) allow `action` on `resource`, owned by `owner`, now? A decision
+ * with every reason. The resource is normalised first: a path that cannot
+ * be (a ".." segment, double encoding) throws RESOURCE_INVALID, as a
+ * malformed request.
  */
 export async function verifyGrant(jwt: string, options: VerifyGrantOptions): Promise<GrantDecision> {
-  const common = { resolver: options.resolver, status: options.status, ...(options.at ? { now: options.at } : {}), ...(options.skewSeconds !== undefined ? { skewSeconds: options.skewSeconds } : {}) };
-  if (!isPresentation(jwt)) return decide(await verifyCredential(jwt, common), options, []);
+  checkOptions(options);
+  const resource = normalizeResource(options.resource);
+  const common = { resolver: options.resolver, status: options.status, ...(options.now ? { now: options.now } : {}), ...(options.skewSeconds !== undefined ? { skewSeconds: options.skewSeconds } : {}) };
+  if (!isPresentation(jwt)) return decide(await verifyCredential(jwt, common), options, resource, []);
   if (options.aud === undefined) throw new TypeError('verifying a presented grant needs options.aud (and nonce)');
-  const p = await verifyPresentation(jwt, { ...common, aud: options.aud, ...(options.nonce !== undefined ? { nonce: options.nonce } : {}), allowMissingNonce: options.allowMissingNonce === true });
+  const p = await verifyPresentation(jwt, {
+    ...common,
+    aud: options.aud,
+    ...(options.nonce !== undefined ? { nonce: options.nonce } : {}),
+    allowMissingNonce: options.allowMissingNonce === true,
+    maxAgeSeconds: options.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS,
+  });
   const presentationReasons = p.reasons.filter((r) => r.ref === undefined);
   if (options.grantee !== undefined && p.holder !== undefined && p.holder !== options.grantee) {
     presentationReasons.push({ code: 'GRANTEE_MISMATCH', message: 'the presentation is signed by someone other than the grantee' });
   }
-  const grants = p.credentials.filter((c) => c.credential?.type.includes(GRANT_TYPE));
-  if (grants.length === 0) return { ok: false, reasons: [...presentationReasons, { code: 'GRANT_SCOPE', message: 'the presentation holds no DataAccessGrant' }] };
-  const holderReasons = (c: CredentialVerification) => p.reasons.filter((r) => r.code === 'HOLDER_MISMATCH' && r.ref === (c.id ?? ''));
-  const decisions = grants.map((c) => decide(c, options, [...presentationReasons, ...holderReasons(c)]));
+  const base = { ...(p.holder !== undefined ? { holder: p.holder } : {}), ...(p.payload ? { payload: p.payload } : {}) };
+  const grants = p.credentials.flatMap((c, i) => (c.credential?.type.includes(GRANT_TYPE) ? [i] : []));
+  if (grants.length === 0) return { ok: false, reasons: [...presentationReasons, { code: 'GRANT_MISSING', message: 'the presentation holds no DataAccessGrant' }], resource, ...base };
+  // Each grant is judged with the presentation's own reasons and its own holder binding, checked here on
+  // the credential itself: whatever its id (or none), a grant is usable only by its subject.
+  const decisions = grants.map((i) => {
+    const c = p.credentials[i]!;
+    const binding: Reason[] = c.credential !== undefined && (c.subject === undefined || c.subject !== p.holder) ? [{ code: 'HOLDER_MISMATCH', message: 'the grant is about someone other than the holder' }] : [];
+    return { ...decide(c, options, resource, [...presentationReasons, ...binding]), ...base };
+  });
   return decisions.find((d) => d.ok) ?? decisions[0]!;
 }

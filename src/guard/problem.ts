@@ -1,5 +1,4 @@
-import type { ServerResponse } from 'node:http';
-import type { CharterErrorCode, Reason } from '../errors.js';
+import { HTTP_STATUS, type CharterErrorCode, type Reason } from '../errors.js';
 
 /** RFC 9457 problem details; `code` carries the Charter error code. */
 export interface ProblemDetails {
@@ -13,7 +12,8 @@ export interface ProblemDetails {
 
 export const PROBLEM_BASE = 'https://charter.dev/problems/';
 
-export function problemBody(status: number, code: CharterErrorCode, detail: string, reasons?: Reason[]): ProblemDetails {
+/** The body of a refusal or error, with its status from the one edge table unless given. */
+export function problemBody(code: CharterErrorCode, detail: string, reasons?: Reason[], status: number = HTTP_STATUS[code]): ProblemDetails {
   return {
     // RFC 9457 §3.1.1: a URI reference identifying the problem type.
     type: PROBLEM_BASE + code.toLowerCase().replace(/_/g, '-'),
@@ -25,7 +25,7 @@ export function problemBody(status: number, code: CharterErrorCode, detail: stri
   };
 }
 
-export function problem(res: ServerResponse, status: number, code: CharterErrorCode, detail: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/problem+json', ...headers });
-  res.end(JSON.stringify(problemBody(status, code, detail)));
+/** Response headers every problem carries; a 503 (a store fault) asks for a retry (RFC 9110 §10.2.3). */
+export function problemHeaders(status: number, extra: Record<string, string> = {}): Record<string, string> {
+  return { 'content-type': 'application/problem+json', 'cache-control': 'no-store', ...(status === 503 ? { 'retry-after': '1' } : {}), ...extra };
 }

@@ -1,26 +1,35 @@
 import { randomBytes } from 'node:crypto';
-import type { Reason } from '../errors.js';
 import { createResolver } from '../did/index.js';
 import type { CharterResolver } from '../did/types.js';
 import type { StatusChecker } from '../credentials/types.js';
+import { DEFAULT_MAX_AGE_SECONDS, DEFAULT_SKEW_SECONDS, MAX_SKEW_SECONDS } from '../credentials/time.js';
 import { createStatusChecker } from '../status/index.js';
-import type { Store } from '../store/types.js';
-import type { FreshnessMode } from './binding.js';
+import type { Ledger, NonceStore } from '../store/types.js';
+
+/** 'iat' (default): a recent iat and a jti used once. 'challenge': a nonce this verifier issued, used once. */
+export type FreshnessMode = 'iat' | 'challenge';
+
+/** What the guard keeps: the replay cache (and issued nonces) and the spend ledger; a fleet shares one store. */
+export type GuardStore = NonceStore & Ledger;
 
 export interface VerifierOptions {
   /** This verifier's identifier, which presentations must name in `aud` (a DID or an origin URL). */
   aud: string;
-  /** Replay cache, issued nonces and (for requireAgent) the spend ledger; a fleet shares one store. */
-  store: Store;
+  /** Replay cache, issued nonces and the spend ledger (any Charter store: SQLite, PostgreSQL). */
+  store: GuardStore;
   /** Default: createResolver() with its bounded TTL cache. */
   resolver?: CharterResolver;
-  /** Default: createStatusChecker() over the resolver, lists cached by their ttl. */
+  /** Default: createStatusChecker() over the resolver (lists trusted for at most 300 s). */
   status?: StatusChecker;
-  /** Allow loopback and plain-http did:web and status URLs for the default resolver and status checker (local testing). */
+  /**
+   * Allow loopback and plain-http did:web and status URLs for the default
+   * resolver and status checker (local testing only). The CLI's
+   * CHARTER_ALLOW_LOOPBACK is not read here: a library never relaxes its
+   * network rules from the environment.
+   */
   allowLoopback?: boolean;
-  /** 'iat' (default): a recent iat and a jti used once. 'challenge': a nonce this verifier issued, used once. */
   nonces?: FreshnessMode;
-  /** Most seconds since the presentation's iat. Default 60. */
+  /** Most seconds since the presentation's iat. Default 300. */
   maxAgeSeconds?: number;
   /** Clock skew allowed, seconds. Default 60, at most 300. */
   skewSeconds?: number;
@@ -29,16 +38,29 @@ export interface VerifierOptions {
   /** The `realm` of WWW-Authenticate (RFC 6750 §3). Default `aud`. */
   realm?: string;
   /**
-   * The origin clients address (e.g. `https://api.example.com` behind a proxy);
-   * `htu` is compared with it plus the request's path. Default: the request's own URL.
+   * The origin clients address (e.g. `https://api.example.com`), which a
+   * presentation's `htu` must name: the request's path is appended to it.
+   * Required for HTTP use unless `trustHostHeader` (behind a proxy that sets
+   * Host itself) or `http: false` (a verifier for MCP calls and transactions only).
    */
   publicOrigin?: string;
+  /** Bind `htu` to the request's own Host header and scheme. Only behind a proxy that overwrites Host. */
+  trustHostHeader?: boolean;
+  /** `false`: this verifier never guards HTTP requests (the HTTP adapters refuse it). */
+  http?: boolean;
+  /**
+   * Opt-in: release a reservation left unsettled for this many seconds (a
+   * crashed or lost transaction). Only for callers whose transactions are
+   * known to finish within it; every such release is recorded. Default:
+   * held until settled (a held amount always counts, never an overspend).
+   */
+  holdTimeoutSeconds?: number;
 }
 
 /** A verifier built once; options checked here, not on the first request. */
 export interface Verifier {
   readonly aud: string;
-  readonly store: Store;
+  readonly store: GuardStore;
   readonly resolver: CharterResolver;
   readonly status: StatusChecker;
   readonly nonces: FreshnessMode;
@@ -46,45 +68,60 @@ export interface Verifier {
   readonly skewSeconds: number;
   readonly nonceTtlSeconds: number;
   readonly realm: string;
-  readonly publicOrigin?: string;
+  /** How `htu` is bound: to this origin, to the Host header (explicit opt-in), or never (no HTTP). */
+  readonly http: { origin: string } | 'host-header' | false;
+  readonly holdTimeoutSeconds?: number;
   /** A fresh nonce, remembered in the store until used or expired. */
   issueNonce(): Promise<{ nonce: string; expiresAt: Date }>;
 }
 
-const posInt = (v: unknown, name: string, max = 86_400): number => {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > max) throw new TypeError(`createVerifier: ${name} must be a number in (0, ${max}]`);
+const inRange = (v: unknown, name: string, min: number, max: number): number => {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw new TypeError(`createVerifier: ${name} must be a number in [${min}, ${max}]`);
   return v;
 };
 
 /** Store scopes, per audience so two verifiers sharing a store never see each other's values. */
 export const scopes = (aud: string) => ({ issued: `http-nonce-issued ${aud}`, used: `http-nonce-used ${aud}`, jti: `http-jti ${aud}` });
 
+function httpBinding(options: VerifierOptions): Verifier['http'] {
+  const { publicOrigin, trustHostHeader, http } = options;
+  const set = [publicOrigin !== undefined, trustHostHeader === true, http === false].filter(Boolean).length;
+  if (set !== 1) {
+    throw new TypeError(
+      'createVerifier: say which URL presentations are bound to: publicOrigin (the origin clients address, e.g. https://api.example.com), ' +
+        'or trustHostHeader: true (behind a proxy that sets Host), or http: false (MCP calls and transactions only)',
+    );
+  }
+  if (http === false) return false;
+  if (trustHostHeader === true) return 'host-header';
+  let u: URL;
+  try {
+    u = new URL(publicOrigin!);
+  } catch {
+    throw new TypeError('createVerifier: publicOrigin must be an absolute http(s) URL');
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new TypeError('createVerifier: publicOrigin must be an absolute http(s) URL');
+  return { origin: u.origin };
+}
+
 export function createVerifier(options: VerifierOptions): Verifier {
   if (!options || typeof options !== 'object') throw new TypeError('createVerifier needs options');
   const { aud, store } = options;
-  if (typeof aud !== 'string' || aud.length === 0 || aud.length > 2048) throw new TypeError('createVerifier: aud must be a non-empty string (this verifier\'s DID or URL)');
-  if (!store || typeof store.consumeNonce !== 'function') throw new TypeError('createVerifier: store must be a Charter Store (replay cache and ledger)');
-  if (options.resolver !== undefined && typeof options.resolver.resolveKey !== 'function') throw new TypeError('createVerifier: resolver must be a CharterResolver');
+  if (typeof aud !== 'string' || aud.length === 0 || aud.length > 2048) throw new TypeError("createVerifier: aud must be a non-empty string (this verifier's DID or URL)");
+  if (!store || typeof store.consumeNonce !== 'function' || typeof store.reserve !== 'function') {
+    throw new TypeError('createVerifier: store must be a Charter store (replay cache and ledger)');
+  }
+  if (options.resolver !== undefined && typeof options.resolver?.resolveKey !== 'function') throw new TypeError('createVerifier: resolver must be a CharterResolver');
   if (options.status !== undefined && typeof options.status !== 'function') throw new TypeError('createVerifier: status must be a StatusChecker');
   const nonces = options.nonces ?? 'iat';
   if (nonces !== 'iat' && nonces !== 'challenge') throw new TypeError("createVerifier: nonces must be 'iat' or 'challenge'");
-  const maxAgeSeconds = posInt(options.maxAgeSeconds ?? 60, 'maxAgeSeconds', 3600);
-  const skewSeconds = options.skewSeconds ?? 60;
-  if (typeof skewSeconds !== 'number' || !(skewSeconds >= 0 && skewSeconds <= 300)) throw new TypeError('createVerifier: skewSeconds must be in [0, 300]');
-  const nonceTtlSeconds = posInt(options.nonceTtlSeconds ?? 120, 'nonceTtlSeconds', 3600);
+  const maxAgeSeconds = inRange(options.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS, 'maxAgeSeconds', 1, 3600);
+  const skewSeconds = inRange(options.skewSeconds ?? DEFAULT_SKEW_SECONDS, 'skewSeconds', 0, MAX_SKEW_SECONDS);
+  const nonceTtlSeconds = inRange(options.nonceTtlSeconds ?? 120, 'nonceTtlSeconds', 1, 3600);
+  const holdTimeoutSeconds = options.holdTimeoutSeconds === undefined ? undefined : inRange(options.holdTimeoutSeconds, 'holdTimeoutSeconds', 1, 366 * 86_400);
   const realm = options.realm ?? aud;
   if (typeof realm !== 'string' || /["\\\r\n]/.test(realm)) throw new TypeError('createVerifier: realm must be a string without quotes, backslashes or line breaks');
-  let publicOrigin: string | undefined;
-  if (options.publicOrigin !== undefined) {
-    let u: URL;
-    try {
-      u = new URL(options.publicOrigin);
-    } catch {
-      throw new TypeError('createVerifier: publicOrigin must be an absolute http(s) URL');
-    }
-    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new TypeError('createVerifier: publicOrigin must be an absolute http(s) URL');
-    publicOrigin = u.origin;
-  }
+  const http = httpBinding(options);
   const net = { allowLoopback: options.allowLoopback === true, allowHttp: options.allowLoopback === true };
   const resolver = options.resolver ?? createResolver(net);
   const status = options.status ?? createStatusChecker({ resolver, ...net });
@@ -100,7 +137,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
     skewSeconds,
     nonceTtlSeconds,
     realm,
-    ...(publicOrigin !== undefined ? { publicOrigin } : {}),
+    http,
+    ...(holdTimeoutSeconds !== undefined ? { holdTimeoutSeconds } : {}),
     async issueNonce() {
       const nonce = randomBytes(24).toString('base64url');
       const expiresAt = new Date(Date.now() + nonceTtlSeconds * 1000);
@@ -109,26 +147,3 @@ export function createVerifier(options: VerifierOptions): Verifier {
     },
   });
 }
-
-/**
- * Marks a presented value used; a refusal when it was used before
- * (REPLAY_DETECTED) or, in challenge mode, never issued (NONCE_MISMATCH). Using first and checking issuance second
- * keeps a made-up nonce from ever passing: the one request that wins the
- * "used" slot finds it not issued (and the check records it, harmlessly,
- * since its "used" slot is already taken).
- */
-export async function redeem(v: Verifier, holder: string, p: Record<string, unknown>, now: number): Promise<Reason | undefined> {
-  const s = scopes(v.aud);
-  if (v.nonces === 'challenge') {
-    const nonce = String(p.nonce);
-    const until = new Date(now + v.nonceTtlSeconds * 1000);
-    if (!(await v.store.consumeNonce(s.used, nonce, until))) return replayed();
-    return (await v.store.consumeNonce(s.issued, nonce, until)) ? unknownNonce() : undefined;
-  }
-  // Kept until the presentation is stale anyway: iat + maxAge + skew.
-  const until = new Date((p.iat as number) * 1000 + (v.maxAgeSeconds + v.skewSeconds) * 1000 + 1000);
-  return (await v.store.consumeNonce(s.jti, `${holder} ${String(p.jti)}`, until)) ? undefined : replayed();
-}
-
-const replayed = (): Reason => ({ code: 'REPLAY_DETECTED', message: 'this presentation (its jti or nonce) was already used' });
-const unknownNonce = (): Reason => ({ code: 'NONCE_MISMATCH', message: 'the nonce was not issued by this verifier, or has expired' });

@@ -5,15 +5,15 @@ import { createResolver, didKeyRef } from '../did/index.js';
 import type { CharterResolver } from '../did/types.js';
 import type { Issuer, StatusChecker } from '../credentials/types.js';
 import type { IdentityRecord, Store } from '../store/types.js';
-import { openStore } from '../store/open.js';
-import { resolveHome } from '../store/home.js';
+import { openStore } from './open-store.js';
+import { resolveHome } from './dir.js';
 import {
   createPassphraseCheck,
   getPassphrase,
   sealPrivateKey,
   unsealPrivateKey,
   verifyPassphrase,
-} from '../store/keystore.js';
+} from './keystore.js';
 import { createStatusChecker } from '../status/index.js';
 
 const PASSPHRASE_CHECK = 'passphrase-check';

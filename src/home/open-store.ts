@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import type { Store } from './types.js';
-import { ensureHome, resolveHome } from './home.js';
-import { openSqliteStore } from './sqlite.js';
+import type { Store } from '../store/types.js';
+import { ensureHome, resolveHome } from './dir.js';
+import { openSqliteStore } from '../store/sqlite/store.js';
 
 export interface OpenStoreOptions {
   home?: string;
@@ -19,7 +19,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   const url = env.CHARTER_STORE;
   if (url !== undefined && /^postgres(?:ql)?:\/\//.test(url)) {
     // Loaded on demand: an embedded (SQLite) home never loads the pg driver.
-    const { openPostgresStore } = await import('./postgres.js');
+    const { openPostgresStore } = await import('../store/postgres/store.js');
     const schema = env.CHARTER_STORE_SCHEMA;
     return openPostgresStore(url, schema !== undefined && schema.length > 0 ? { schema } : {});
   }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createPresentation } from '../credentials/index.js';
 import type { Issuer } from '../credentials/types.js';
-import { htuOf } from './binding.js';
+import { htuOf } from '../guard/binding.js';
 
 export interface CharterFetchOptions {
   /** The presenting identity (a Home gives it: `await home.issuer('alice')`). */

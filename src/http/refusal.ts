@@ -1,8 +1,7 @@
 import type { ServerResponse } from 'node:http';
-import type { CharterErrorCode } from '../errors.js';
-import { problemBody, type ProblemDetails } from './problem.js';
-import type { DecisionStatus } from './status-map.js';
-import type { Verifier } from './verifier.js';
+import type { CharterErrorCode, Reason } from '../errors.js';
+import { problemBody, problemHeaders, type ProblemDetails } from '../guard/problem.js';
+import type { Verifier } from '../guard/verifier.js';
 
 /** RFC 6750 §3: quoted-string values; realm and nonce are checked or generated to need no escaping. */
 const q = (s: string) => `"${s.replace(/["\\]/g, '')}"`;
@@ -13,7 +12,7 @@ const q = (s: string) => `"${s.replace(/["\\]/g, '')}"`;
  * invalid_token on a 401, insufficient_scope on a 403, invalid_request on a
  * 400. `error_description` is the Charter code (never token content).
  */
-export function wwwAuthenticate(v: Verifier, status: DecisionStatus, code: CharterErrorCode | undefined, nonce?: string): string {
+export function wwwAuthenticate(v: Pick<Verifier, 'realm'>, status: number, code: CharterErrorCode | undefined, nonce?: string): string {
   const parts = [`realm=${q(v.realm)}`];
   const error = status === 400 ? 'invalid_request' : status === 403 ? 'insufficient_scope' : code !== undefined ? 'invalid_token' : undefined;
   if (error !== undefined) parts.push(`error=${q(error)}`);
@@ -29,31 +28,31 @@ export interface Refusal {
   body: ProblemDetails;
 }
 
-export function refusalOf(d: { status: number; reasons: { code: CharterErrorCode; message: string; ref?: string }[]; wwwAuthenticate?: string }): Refusal {
+export interface Refused {
+  status: number;
+  reasons: Reason[];
+  wwwAuthenticate?: string;
+}
+
+export function refusalOf(d: Refused): Refusal {
   const first = d.reasons[0] ?? { code: 'INTERNAL' as const, message: 'refused' };
   const detail =
     d.status === 401 ? `authentication failed: ${first.message}` : d.status === 403 ? `not allowed: ${first.message}` : d.status === 503 ? `try again shortly: ${first.message}` : first.message;
   return {
     status: d.status,
-    headers: {
-      'content-type': 'application/problem+json',
-      'cache-control': 'no-store',
-      ...(d.wwwAuthenticate !== undefined ? { 'www-authenticate': d.wwwAuthenticate } : {}),
-      // RFC 9110 §10.2.3: a store fault is transient; ask for a retry.
-      ...(d.status === 503 && first.code === 'STORE_UNAVAILABLE' ? { 'retry-after': '1' } : {}),
-    },
-    body: problemBody(d.status, first.code, detail, d.reasons),
+    headers: problemHeaders(d.status, d.wwwAuthenticate !== undefined ? { 'www-authenticate': d.wwwAuthenticate } : {}),
+    body: problemBody(first.code, detail, d.reasons, d.status),
   };
 }
 
 /** A refusal as a web Response (Hono, fetch handlers). */
-export function refusalResponse(d: Parameters<typeof refusalOf>[0]): Response {
+export function refusalResponse(d: Refused): Response {
   const r = refusalOf(d);
   return new Response(JSON.stringify(r.body), { status: r.status, headers: r.headers });
 }
 
 /** A refusal written to a Node response (node:http, Express, Fastify's raw reply). */
-export function writeRefusal(res: ServerResponse, d: Parameters<typeof refusalOf>[0]): void {
+export function writeRefusal(res: ServerResponse, d: Refused): void {
   const r = refusalOf(d);
   res.writeHead(r.status, r.headers);
   res.end(JSON.stringify(r.body));

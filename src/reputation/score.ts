@@ -103,10 +103,12 @@ export interface ReputationCheck {
 }
 
 /** A threshold on scoreAgent, as a decision (REPUTATION_TOO_LOW). */
-export async function checkReputation(agentDid: string, attestations: readonly string[], opts: { minScore: number; minCount?: number; policy: ScorePolicy }): Promise<ReputationCheck> {
+export async function checkReputation(agentDid: string, attestations: readonly string[], opts: { minReputation: number; minAttesters?: number; policy: ScorePolicy }): Promise<ReputationCheck> {
+  if (typeof opts?.minReputation !== 'number') throw new TypeError('checkReputation needs minReputation (a score in [0, 1])');
   const s = await scoreAgent(agentDid, attestations, opts.policy);
   const reasons: Reason[] = [];
-  if (s.attesters < (opts.minCount ?? 1)) reasons.push({ code: 'REPUTATION_TOO_LOW', message: `${s.attesters} trusted attesters; at least ${opts.minCount ?? 1} required` });
-  else if (s.score === null || s.score < opts.minScore) reasons.push({ code: 'REPUTATION_TOO_LOW', message: `reputation ${s.score?.toFixed(3) ?? 'none'} is below ${opts.minScore}` });
+  const min = opts.minAttesters ?? 1;
+  if (s.attesters < min) reasons.push({ code: 'REPUTATION_TOO_LOW', message: `${s.attesters} trusted attesters; at least ${min} required` });
+  else if (s.score === null || s.score < opts.minReputation) reasons.push({ code: 'REPUTATION_TOO_LOW', message: `reputation ${s.score?.toFixed(3) ?? 'none'} is below ${opts.minReputation}` });
   return { ok: reasons.length === 0, reasons, score: s.score, counted: s.counted };
 }

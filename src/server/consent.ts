@@ -4,7 +4,7 @@ import { CharterError } from '../errors.js';
 import type { Home } from '../home/home.js';
 import { listGrants, resumeGrant, revokeGrant, suspendGrant } from '../grants/index.js';
 import { renderConsentPage } from './consent-page.js';
-import { problem } from './problem.js';
+import { problem } from './reply.js';
 
 export type ConsentHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
 
@@ -24,7 +24,7 @@ export function createConsentHandler(home: Home, opts: { origin: string; port: n
   const tokenFor = (session: string) => createHmac('sha256', secret).update(session).digest('base64url');
 
   return async (req, res, url) => {
-    if (!allowedHosts.has(req.headers.host ?? '')) return problem(res, 421, 'INVALID_ARGUMENT', 'unexpected Host header');
+    if (!allowedHosts.has(req.headers.host ?? '')) return problem(res, 'INVALID_ARGUMENT', 'unexpected Host header', 421);
     const security = {
       'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
       'x-frame-options': 'DENY',
@@ -50,24 +50,24 @@ export function createConsentHandler(home: Home, opts: { origin: string; port: n
       const origin = req.headers.origin;
       const site = req.headers['sec-fetch-site'];
       if ((origin !== undefined && origin !== opts.origin && origin !== `http://localhost:${opts.port}`) || (site !== undefined && site !== 'same-origin' && site !== 'none')) {
-        return problem(res, 403, 'INVALID_ARGUMENT', 'cross-site request refused');
+        return problem(res, 'INVALID_ARGUMENT', 'cross-site request refused', 403);
       }
       const session = readCookie(req, COOKIE);
       const form = new URLSearchParams(await readBody(req));
       const token = form.get('token') ?? '';
-      if (!session || !safeEqual(token, tokenFor(session))) return problem(res, 403, 'INVALID_ARGUMENT', 'missing or wrong page token: reload the page');
+      if (!session || !safeEqual(token, tokenFor(session))) return problem(res, 'INVALID_ARGUMENT', 'missing or wrong page token: reload the page', 403);
       const id = form.get('id') ?? '';
       try {
         await ACTIONS[action](home.store, id, (did: string) => home.issuer(did));
       } catch (e) {
-        if (e instanceof CharterError) return problem(res, e.code === 'NOT_FOUND' ? 404 : 400, e.code, e.message);
+        if (e instanceof CharterError) return problem(res, e.code, e.message, e.code === 'NOT_FOUND' ? 404 : 400);
         throw e;
       }
       res.writeHead(303, { ...security, location: `/consent?done=${action}d` });
       res.end();
       return;
     }
-    problem(res, 405, 'INVALID_ARGUMENT', 'method not allowed');
+    problem(res, 'INVALID_ARGUMENT', 'method not allowed', 405);
   };
 }
 

@@ -5,7 +5,7 @@ import type { Home } from '../home/home.js';
 import { currentStatusListJwt } from '../status/index.js';
 import { didWebPath } from './did-web-path.js';
 import { createConsentHandler, type ConsentHandler } from './consent.js';
-import { problem } from './problem.js';
+import { problem } from './reply.js';
 
 export interface ServeOptions {
   port?: number;
@@ -42,9 +42,9 @@ export async function serveHome(home: Home, options: ServeOptions = {}): Promise
   const server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
       if (!res.headersSent) {
-        const code = e instanceof CharterError ? e.code : 'INTERNAL';
-        const status = code === 'NOT_FOUND' ? 404 : 500;
-        problem(res, status, code, e instanceof CharterError ? e.message : 'internal error');
+        // The status from the one edge table: a store fault is a 503 with Retry-After, never a bare 500.
+        if (e instanceof CharterError) problem(res, e.code, e.message);
+        else problem(res, 'INTERNAL', 'internal error');
       } else res.destroy();
     });
   });
@@ -56,7 +56,7 @@ export async function serveHome(home: Home, options: ServeOptions = {}): Promise
       const status = /^\/status\/([A-Za-z0-9_-]{1,128})$/.exec(path);
       if (status) {
         const list = await home.store.getStatusList(status[1]!);
-        if (!list) return problem(res, 404, 'NOT_FOUND', 'no such status list');
+        if (!list) return problem(res, 'NOT_FOUND', 'no such status list', 404);
         const jwt = await currentStatusListJwt(home.store, list.id, (did) => home.issuer(did));
         res.writeHead(200, {
           'content-type': 'application/vc+jwt',
@@ -74,14 +74,14 @@ export async function serveHome(home: Home, options: ServeOptions = {}): Promise
             return;
           }
         }
-        return problem(res, 404, 'NOT_FOUND', 'no did:web document at this path');
+        return problem(res, 'NOT_FOUND', 'no did:web document at this path', 404);
       }
     }
     if (path === '/' || path.startsWith('/consent')) {
-      if (!consentEnabled || !consent) return problem(res, 404, 'NOT_FOUND', 'the consent page is served on loopback only');
+      if (!consentEnabled || !consent) return problem(res, 'NOT_FOUND', 'the consent page is served on loopback only', 404);
       return consent(req, res, url);
     }
-    return problem(res, 404, 'NOT_FOUND', 'not found');
+    return problem(res, 'NOT_FOUND', 'not found', 404);
   }
 
   await new Promise<void>((resolve, reject) => {

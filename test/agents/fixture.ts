@@ -3,7 +3,7 @@ import { createResolver } from '../../src/did/index.js';
 import type { CharterResolver } from '../../src/did/types.js';
 import type { Issuer, StatusChecker } from '../../src/credentials/types.js';
 import { createStatusChecker, currentStatusListJwt } from '../../src/status/index.js';
-import { openSqliteStore } from '../../src/store/index.js';
+import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import type { Store } from '../../src/store/types.js';
 import { makeIssuer, serve, tempDir } from '../helpers.js';
 

@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDecimal, compareDecimal } from '../../src/encoding/decimal.js';
-import { openSqliteStore } from '../../src/store/index.js';
+import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import type { Store } from '../../src/store/types.js';
 import { createAgentPresentation, delegateMandate, issueMandate, ledgerEntries, ledgerKey, verifyAgent, type Authority } from '../../src/agents/index.js';
 import { tempDir } from '../helpers.js';
 import { openWorld, type World } from './fixture.js';
-import { AUD, days } from './setup.js';
+import { attempt, AUD, days } from './setup.js';
 
 let w: World;
 beforeAll(async () => {
@@ -74,11 +74,8 @@ describe('concurrent reservations', () => {
     const [p, a] = [w.issuer(`p-${tag}`), w.issuer(`a-${tag}`)];
     const m = await issueMandate(w.store, p, { agent: a.did, authority: { actions: ['*'], maxDelegationDepth: 0, limits: { budget: { amount: '10', currency: 'USD', period: 'P1D' } } }, validUntil: days(30), baseUrl: w.baseUrl });
     const t = Date.now();
-    const spend = async (at: number) => {
-      const nonce = randomUUID();
-      const vp = await createAgentPresentation({ agent: a, chain: [m.jwt], aud: AUD, nonce });
-      return verifyAgent(vp, { resolver: w.resolver, status: w.status(), aud: AUD, nonce, action: 'pay', amount: '8 USD', trust: { anyPrincipal: true, requireIdentity: false }, ledger: w.store, record: true, at: new Date(at) });
-    };
+    const spend = async (at: number) =>
+      attempt(w, { agent: a, chain: [m.jwt], options: { action: 'pay', amount: '8 USD', trust: { anyPrincipal: true, requireIdentity: false }, record: true, now: new Date(at) } });
     expect((await spend(t)).ok).toBe(true);
     const late = await spend(t - 5000);
     expect(late.reasons.map((r) => r.code)).toEqual(['BUDGET_EXCEEDED']);
@@ -108,19 +105,18 @@ describe('concurrent reservations', () => {
 
           const decisions = await Promise.all(
             p.requests.map(async (r, i) => {
-              const nonce = randomUUID();
-              const vp = await createAgentPresentation({ agent: agents[r.who]!, chain: chain.slice(0, r.who + 1), aud: AUD, nonce });
-              const d = await verifyAgent(vp, {
-                resolver: w.resolver,
-                status,
-                aud: AUD,
-                nonce,
-                action: 'pay:card',
-                amount: { amount: r.amount, currency: 'USD' },
-                trust: { principals: [principal.did], requireIdentity: false },
-                ledger: ledgers[i % ledgers.length]!,
-                record: true,
-                at: new Date(now - r.lag * 1000),
+              const d = await attempt(w, {
+                agent: agents[r.who]!,
+                chain: chain.slice(0, r.who + 1),
+                options: {
+                  status,
+                  action: 'pay:card',
+                  amount: { amount: r.amount, currency: 'USD' },
+                  trust: { principals: [principal.did], requireIdentity: false },
+                  store: ledgers[i % ledgers.length]!,
+                  record: true,
+                  now: new Date(now - r.lag * 1000),
+                },
               });
               return { ...r, d };
             }),

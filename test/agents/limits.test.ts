@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { isCurrency } from '../../src/encoding/currency.js';
 import { isCharterError } from '../../src/errors.js';
 import { actionCovers, actionMatches, checkRequest, parseAuthority, parseBudget, parseMoney, parseRate, readAuthority, toMoney } from '../../src/agents/index.js';
 import type { Authority } from '../../src/agents/index.js';
@@ -25,8 +27,44 @@ describe('CLI shorthands', () => {
     expect(codeOf(() => parseMoney(s))).toBe('INVALID_ARGUMENT');
   });
 
-  it('refuses a float amount object (amounts are decimal strings)', () => {
-    expect(codeOf(() => toMoney({ amount: 49.99 as unknown as string, currency: 'USD' }))).toBe('INVALID_ARGUMENT');
+  it('reads a number amount as the exact decimal it prints as, and refuses every number that is not one', () => {
+    expect(toMoney({ amount: 49.99, currency: 'USD' })).toEqual({ amount: '49.99', currency: 'USD' });
+    expect(toMoney({ amount: 0, currency: 'EUR' })).toEqual({ amount: '0', currency: 'EUR' });
+    for (const n of [NaN, Infinity, -Infinity, -1, -0.01, 1e21, 1e-7, 0.1 + 0.2 - 0.3, Number.MAX_VALUE]) {
+      expect(codeOf(() => toMoney({ amount: n, currency: 'USD' }))).toBe('INVALID_ARGUMENT');
+    }
+  });
+
+  it('property: any amount shape either reads as a non-negative decimal in an ISO 4217 currency, or is INVALID_ARGUMENT', () => {
+    const shape = fc.oneof(
+      fc.string(),
+      fc.double(),
+      fc.constantFrom('49.99 USD', '1e3 USD', '0x10 USD', '-5 USD', ' 5 usd ', '5 US', '5 ABC', '5USD ', '５ USD', '5.USD', '.5 USD', '5,00 EUR', '5 EUR EUR', 'NaN USD', 'Infinity USD'),
+      fc.record({ amount: fc.oneof(fc.string(), fc.double(), fc.constant(undefined), fc.constant(null), fc.array(fc.nat())), currency: fc.oneof(fc.constantFrom('USD', 'usd', 'EUR', 'XXX', 'ABC', 'US', ''), fc.string()) }),
+      fc.anything(),
+    );
+    fc.assert(
+      fc.property(shape, (v) => {
+        let m: { amount: string; currency: string } | undefined;
+        try {
+          m = toMoney(v as never);
+        } catch (e) {
+          expect(isCharterError(e, 'INVALID_ARGUMENT')).toBe(true);
+          return;
+        }
+        expect(m.amount).toMatch(/^(0|[1-9]\d*)(\.\d+)?$/);
+        expect(isCurrency(m.currency)).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('accepts only ISO 4217 currencies, and periods of at most 10 years', () => {
+    expect(codeOf(() => parseMoney('5 ABC'))).toBe('INVALID_ARGUMENT');
+    expect(parseMoney('5 jpy')).toEqual({ amount: '5', currency: 'JPY' });
+    expect(parseBudget('5 USD/P10Y').period).toBe('P10Y');
+    for (const p of ['P11Y', 'P3651D', 'P600M', 'P99999999D']) expect(codeOf(() => parseBudget(`5 USD/${p}`))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => parseRate('5/P11Y'))).toBe('INVALID_ARGUMENT');
   });
 
   it('parses budgets and rates', () => {
@@ -129,19 +167,28 @@ describe('checkRequest (one link, stateless)', () => {
     },
   };
   const ok = { action: 'payments:card', counterparty: 'did:web:shop.example' };
+  const paid = { ...ok, amount: { amount: '1', currency: 'USD' } };
 
   it('accepts a request within every limit, amounts compared exactly', () => {
     expect(checkRequest(a, { ...ok, amount: { amount: '40', currency: 'USD' } })).toEqual([]);
     expect(checkRequest(a, { ...ok, amount: { amount: '39.999999999999999999', currency: 'USD' } })).toEqual([]);
-    expect(checkRequest(a, ok)).toEqual([]);
+    expect(checkRequest({ ...a, limits: { counterparties: ['did:web:shop.example'] } }, ok)).toEqual([]);
+  });
+
+  it('AMOUNT_REQUIRED: a link limiting money refuses a request that names no amount', () => {
+    expect(codes(checkRequest(a, ok))).toEqual(['AMOUNT_REQUIRED']);
+    expect(codes(checkRequest({ ...a, limits: { perTransaction: { amount: '50', currency: 'USD' } } }, ok))).toEqual(['AMOUNT_REQUIRED']);
+    expect(codes(checkRequest({ ...a, limits: { budget: { amount: '50', currency: 'USD', period: 'P1D' } } }, ok))).toEqual(['AMOUNT_REQUIRED']);
+    expect(codes(checkRequest({ ...a, limits: { rate: { count: 1, period: 'P1D' } } }, ok))).toEqual([]);
+    expect(codes(checkRequest({ ...a, limits: { perTransaction: { amount: '50', currency: 'USD' } } }, { ...ok, amount: { amount: '0', currency: 'USD' } }))).toEqual([]);
   });
 
   it('refuses each violation with its code', () => {
-    expect(codes(checkRequest(a, { ...ok, action: 'refunds:card' }))).toEqual(['ACTION_NOT_ALLOWED']);
+    expect(codes(checkRequest(a, { ...paid, action: 'refunds:card' }))).toEqual(['ACTION_NOT_ALLOWED']);
     expect(codes(checkRequest({ ...a, limits: { perTransaction: { amount: '50', currency: 'USD' } } }, { ...ok, amount: { amount: '50.01', currency: 'USD' } }))).toEqual(['AUTHORITY_EXCEEDED']);
     expect(codes(checkRequest(a, { ...ok, amount: { amount: '45', currency: 'USD' } }))).toEqual(['BUDGET_EXCEEDED']);
     expect(codes(checkRequest(a, { ...ok, amount: { amount: '1', currency: 'EUR' } }))).toEqual(['CURRENCY_MISMATCH', 'CURRENCY_MISMATCH']);
-    expect(codes(checkRequest(a, { ...ok, counterparty: 'did:web:other.example' }))).toEqual(['COUNTERPARTY_NOT_ALLOWED']);
-    expect(codes(checkRequest(a, { action: 'payments:card' }))).toEqual(['COUNTERPARTY_NOT_ALLOWED']);
+    expect(codes(checkRequest(a, { ...paid, counterparty: 'did:web:other.example' }))).toEqual(['COUNTERPARTY_NOT_ALLOWED']);
+    expect(codes(checkRequest(a, { action: 'payments:card', amount: { amount: '1', currency: 'USD' } }))).toEqual(['COUNTERPARTY_NOT_ALLOWED']);
   });
 });

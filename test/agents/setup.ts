@@ -7,12 +7,17 @@ import {
   delegateMandate,
   issueAgentIdentity,
   issueMandate,
+  previewSpend,
   verifyAgent,
   type AgentDecision,
+  type AgentRemaining,
   type Authority,
   type IssuedMandate,
   type VerifyAgentOptions,
 } from '../../src/agents/index.js';
+import { createVerifier } from '../../src/guard/verifier.js';
+import { authorizeTransaction } from '../../src/guard/transaction.js';
+import type { Ledger, NonceStore } from '../../src/store/types.js';
 import type { World } from './fixture.js';
 
 export const AUD = 'did:web:shop.example';
@@ -78,24 +83,39 @@ export async function signLink(w: World, issuer: Issuer, subject: string, author
   return issued.jwt;
 }
 
+/** verifyAgent's options, plus how the test runs it: `record` goes through the guard pipeline (reserving the spend). */
+export type AttemptOptions = Partial<VerifyAgentOptions> & { record?: boolean; store?: Ledger & NonceStore };
+
+/** A decision as the tests read it: the pure decision, plus the reservation and what is left. */
+export interface Outcome extends AgentDecision {
+  reservationId?: string;
+  remaining: AgentRemaining;
+}
+
 export interface Attempt {
   agent: Issuer;
   identity?: string;
   chain: string[];
-  options?: Partial<VerifyAgentOptions>;
+  options?: AttemptOptions;
   aud?: string;
   nonce?: string;
   /** Present the chain exactly in this order (skip createAgentPresentation's ordering). */
   raw?: boolean;
 }
 
-/** Presents and verifies in one go, with a fresh status checker (a new verifier). */
-export async function attempt(w: World, a: Attempt): Promise<AgentDecision> {
+/**
+ * Presents and verifies in one go, with a fresh status checker (a new
+ * verifier). Without `record`: the pure decision plus a read-only budget
+ * preview (what reserving would say). With `record`: the guard pipeline,
+ * which uses the presentation up and reserves the spend on every link.
+ */
+export async function attempt(w: World, a: Attempt): Promise<Outcome> {
   const nonce = a.nonce ?? randomUUID();
   const jwt = a.raw
     ? await createPresentation({ holder: a.agent, credentials: [...(a.identity ? [a.identity] : []), ...a.chain], aud: a.aud ?? AUD, nonce })
     : await createAgentPresentation({ agent: a.agent, ...(a.identity ? { identity: a.identity } : {}), chain: a.chain, aud: a.aud ?? AUD, nonce });
-  return verifyAgent(jwt, {
+  const { record, store, ...opts } = a.options ?? {};
+  const options: VerifyAgentOptions = {
     resolver: w.resolver,
     status: w.status(),
     aud: AUD,
@@ -103,10 +123,26 @@ export async function attempt(w: World, a: Attempt): Promise<AgentDecision> {
     action: 'pay:card',
     amount: '10 USD',
     counterparty: AUD,
-    ledger: w.store,
-    ...a.options,
-    trust: a.options?.trust ?? { anyPrincipal: true },
-  });
+    ...opts,
+    trust: opts.trust ?? { anyPrincipal: true },
+  };
+  if (record) {
+    const verifier = createVerifier({ aud: AUD, store: store ?? w.store, resolver: options.resolver, status: options.status, http: false });
+    const d = await authorizeTransaction(jwt, {
+      verifier,
+      action: options.action,
+      ...(options.amount !== undefined ? { amount: options.amount } : {}),
+      ...(options.counterparty !== undefined ? { counterparty: options.counterparty } : {}),
+      trust: options.trust,
+      ...(options.now ? { now: options.now } : {}),
+    });
+    const base = d.agent ?? { chain: [], cumulativeLimits: false };
+    return { ...base, ok: d.ok, reasons: d.reasons, ...(d.spend ? { reservationId: d.spend.reservationId } : {}), remaining: d.spend?.remaining ?? {} };
+  }
+  const d = await verifyAgent(jwt, options);
+  if (!d.ok || !d.cumulativeLimits) return { ...d, remaining: {} };
+  const preview = await previewSpend(store ?? w.store, d, options.now);
+  return { ...d, ok: preview.ok, reasons: preview.reasons, remaining: preview.remaining };
 }
 
 export const codes = (d: { reasons: { code: string }[] }) => [...new Set(d.reasons.map((r) => r.code))].sort();

@@ -16,6 +16,8 @@ import {
   verifyChain,
 } from '../../src/agents/index.js';
 import { tamper } from '../helpers.js';
+import { createVerifier } from '../../src/guard/verifier.js';
+import { authorizeTransaction } from '../../src/guard/transaction.js';
 import { openWorld, type World } from './fixture.js';
 import { attempt, AUD, buildChain, codes, days, ROOT, signLink, step } from './setup.js';
 import { authority, WIDENINGS } from './arbitraries.js';
@@ -43,7 +45,7 @@ describe('verifyAgent: chains that verify', () => {
     expect(d.chain.map((l) => l.id)).toEqual(c.mandates.map((m) => m.id));
     expect(d.chain.map((l) => l.issuer)).toEqual([c.principal.did, ...c.agents.slice(0, -1).map((a) => a.did)]);
     expect(d.chain.every((l) => l.checks.length === 0)).toBe(true);
-    expect(d.ledgerChecked).toBe(true);
+    expect(d.cumulativeLimits).toBe(true);
     expect(d.remaining).toEqual({ budget: { amount: '90', currency: 'USD' }, rate: 19 });
   });
 
@@ -107,7 +109,7 @@ describe('verifyAgent: every refusal has its code', () => {
     const nonce = randomUUID();
     const vp = await createAgentPresentation({ ...base, aud: AUD, nonce });
     const forged = tamper(vp, 1, (p) => void (p.aud = AUD + ':x'));
-    const d = await verifyAgent(forged, { resolver: w.resolver, status: w.status(), aud: AUD + ':x', nonce, action: 'pay:card', counterparty: AUD, ledger: w.store, trust: { anyPrincipal: true } });
+    const d = await verifyAgent(forged, { resolver: w.resolver, status: w.status(), aud: AUD + ':x', nonce, action: 'pay:card', counterparty: AUD, trust: { anyPrincipal: true } });
     expect(codes(d)).toContain('INVALID_SIGNATURE');
   });
 
@@ -185,7 +187,7 @@ describe('verifyAgent: every refusal has its code', () => {
 
   it('CREDENTIAL_EXPIRED: an expired link', async () => {
     const c = await buildChain(w, 2);
-    const d = await attempt(w, { agent: c.agents[1]!, identity: c.identity, chain: c.mandates.map((m) => m.jwt), options: { at: days(29) } });
+    const d = await attempt(w, { agent: c.agents[1]!, identity: c.identity, chain: c.mandates.map((m) => m.jwt), options: { now: days(29) } });
     expect(codes(d)).toContain('CREDENTIAL_EXPIRED');
   });
 
@@ -221,13 +223,37 @@ describe('verifyAgent: every refusal has its code', () => {
     expect((await attempt(w, { ...base, options: { amount: '5 USD' } })).ok).toBe(true);
   });
 
-  it('STORE_UNAVAILABLE: budgets and rates without a ledger, unless allowed', async () => {
+  it('verifyAgent is a pure decision: it reports cumulative limits and writes nothing', async () => {
     const c = await buildChain(w, 1);
-    const base = { agent: c.agents[0]!, identity: c.identity, chain: [c.mandates[0]!.jwt] };
-    expect(codes(await attempt(w, { ...base, options: { ledger: undefined } }))).toEqual(['STORE_UNAVAILABLE']);
-    const lenient = await attempt(w, { ...base, options: { ledger: undefined, allowUnenforcedLimits: true } });
-    expect(lenient.ok).toBe(true);
-    expect(lenient.ledgerChecked).toBe(false);
+    const nonce = randomUUID();
+    const vp = await createAgentPresentation({ agent: c.agents[0]!, identity: c.identity, chain: [c.mandates[0]!.jwt], aud: AUD, nonce });
+    const before = await w.store.listReservations({});
+    const d = await verifyAgent(vp, { resolver: w.resolver, status: w.status(), aud: AUD, nonce, action: 'pay:card', amount: '10 USD', counterparty: AUD, trust: { anyPrincipal: true } });
+    expect(d.ok).toBe(true);
+    expect(d.cumulativeLimits).toBe(true);
+    expect(await w.store.listReservations({})).toEqual(before);
+    // The options of the old recording verifyAgent are refused, not silently ignored.
+    for (const gone of [{ ledger: w.store }, { record: true }, { reservationId: 'r' }, { at: new Date() }]) {
+      await expect(verifyAgent(vp, { resolver: w.resolver, status: w.status(), aud: AUD, nonce, action: 'pay:card', amount: '10 USD', trust: { anyPrincipal: true }, ...gone } as never)).rejects.toThrow(TypeError);
+    }
+  });
+
+  it('AMOUNT_REQUIRED: a money-limited link refuses a request without an amount, in any shape of the chain', async () => {
+    const c = await buildChain(w, 2);
+    const base = { agent: c.agents[1]!, identity: c.identity, chain: c.mandates.map((m) => m.jwt) };
+    const none = await attempt(w, { ...base, options: { amount: undefined } });
+    expect(codes(none)).toEqual(['AMOUNT_REQUIRED']);
+    expect(none.reasons.map((r) => r.ref)).toEqual(c.mandates.map((m) => m.id));
+    // A per-transaction limit alone, or a budget alone, is enough to require it.
+    for (const limits of [{ perTransaction: { amount: '5', currency: 'USD' } }, { budget: { amount: '5', currency: 'USD', period: 'P1D' } }]) {
+      const one = await buildChain(w, 1, { ...ROOT, limits });
+      const d = await attempt(w, { agent: one.agents[0]!, identity: one.identity, chain: [one.mandates[0]!.jwt], options: { amount: undefined, record: true } });
+      expect(codes(d)).toEqual(['AMOUNT_REQUIRED']);
+      expect(d.reservationId).toBeUndefined();
+    }
+    // A rate alone limits how often, not how much: no amount needed.
+    const rate = await buildChain(w, 1, { ...ROOT, limits: { rate: { count: 5, period: 'PT1H' } } });
+    expect((await attempt(w, { agent: rate.agents[0]!, identity: rate.identity, chain: [rate.mandates[0]!.jwt], options: { amount: undefined, record: true } })).ok).toBe(true);
   });
 
   it('refuses misuse with exceptions, not decisions', async () => {
@@ -235,7 +261,6 @@ describe('verifyAgent: every refusal has its code', () => {
     const base = { agent: c.agents[0]!, identity: c.identity, chain: [c.mandates[0]!.jwt] };
     await expect(attempt(w, { ...base, options: { amount: '10' } })).rejects.toSatisfy((e) => isCharterError(e, 'INVALID_ARGUMENT'));
     await expect(attempt(w, { ...base, options: { action: 'pay:*' } })).rejects.toSatisfy((e) => isCharterError(e, 'INVALID_ARGUMENT'));
-    await expect(attempt(w, { ...base, options: { record: true, ledger: undefined } })).rejects.toThrow(TypeError);
     await expect(verifyAgent('x', { resolver: w.resolver, status: w.status(), aud: AUD, nonce: 'n', action: 'pay:card' } as never)).rejects.toThrow(TypeError);
   });
 
@@ -287,15 +312,19 @@ describe('budgets and rates through the ledger', () => {
     expect((await attempt(w, { ...base, options: { record: true, amount: undefined } })).ok).toBe(true);
   });
 
-  it('REPLAY_DETECTED: a reservation id recorded twice', async () => {
+  it('REPLAY_DETECTED: a presentation used twice holds no budget the second time', async () => {
     const c = await buildChain(w, 1);
-    const base = { agent: c.agents[0]!, identity: c.identity, chain: [c.mandates[0]!.jwt] };
-    const reservationId = randomUUID();
-    const first = await attempt(w, { ...base, options: { record: true, reservationId } });
-    expect(first.reservationId).toBe(reservationId);
-    const again = await attempt(w, { ...base, options: { record: true, reservationId } });
-    expect(codes(again)).toEqual(['REPLAY_DETECTED']);
-    expect(again.reservationId).toBeUndefined();
+    const nonce = randomUUID();
+    const vp = await createAgentPresentation({ agent: c.agents[0]!, identity: c.identity, chain: [c.mandates[0]!.jwt], aud: AUD, nonce });
+    const verifier = createVerifier({ aud: AUD, store: w.store, resolver: w.resolver, status: w.status(), http: false });
+    const request = { verifier, action: 'pay:card', amount: '10 USD', counterparty: AUD, trust: { anyPrincipal: true } };
+    const first = await authorizeTransaction(vp, request);
+    expect(first.ok).toBe(true);
+    const again = await authorizeTransaction(vp, request);
+    expect(again.reasons.map((r) => r.code)).toEqual(['REPLAY_DETECTED']);
+    expect(again.spend).toBeUndefined();
+    const held = (await w.store.listReservations({ state: 'reserved' })).filter((r) => r.entries.some((e) => e.mandateId.endsWith(c.mandates[0]!.id)));
+    expect(held.map((r) => r.reservationId)).toEqual([first.spend!.reservationId]);
   });
 
   it('commitSpend and releaseSpend refuse an unknown reservation', async () => {

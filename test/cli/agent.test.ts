@@ -30,9 +30,11 @@ describe('charter agent: authorize, delegate, present, verify with the chain as 
     const link = json<{ id: string }>(
       await charter(['agent', 'delegate', '--from', 'shopper', '--parent', root.id, '--to', sub.did, '--action', 'purchase', '--max', '20USD', '--budget', '40USD/P30D', '--counterparty', shop, '--rate', '5/PT1H', '--expires', '1d', '--json'], env),
     );
-    const vp = json<{ jwt: string }>(await charter(['agent', 'present', '--agent', 'sub', '--aud', shop, '--nonce', 'n-1', '--json'], env)).jwt;
-    const verify = (amount: string, ...extra: string[]) =>
-      charter(['agent', 'verify', vp, '--aud', shop, '--nonce', 'n-1', '--action', 'purchase', '--amount', amount, '--trust-principal', alice, ...extra], env);
+    const present = async () => json<{ jwt: string }>(await charter(['agent', 'present', '--agent', 'sub', '--aud', shop, '--nonce', 'n-1', '--json'], env)).jwt;
+    const vp = await present();
+    // Recording uses a presentation up (as a guard does): each recorded verification gets a fresh one.
+    const verify = async (amount: string, ...extra: string[]) =>
+      charter(['agent', 'verify', extra.includes('--record') ? await present() : vp, '--aud', shop, '--nonce', 'n-1', '--action', 'purchase', '--amount', amount, '--trust-principal', alice, ...extra], env);
 
     const ok = await verify('15USD', '--record');
     expect(ok.code).toBe(0);
@@ -47,7 +49,13 @@ describe('charter agent: authorize, delegate, present, verify with the chain as 
     expect(json<{ reasons: { code: string }[] }>(over).reasons.map((r) => r.code)).toEqual(['BUDGET_EXCEEDED']);
     const untrusted = await charter(['agent', 'verify', vp, '--aud', shop, '--nonce', 'n-1', '--action', 'purchase', '--amount', '1USD', '--trust-principal', shop, '--json'], env);
     expect(json<{ reasons: { code: string }[] }>(untrusted).reasons.map((r) => r.code)).toEqual(['UNTRUSTED_PRINCIPAL']);
-    expect((await charter(['agent', 'verify', vp, '--aud', shop, '--nonce', 'n-1', '--action', 'purchase'], env)).code).toBe(2);
+    const noAmount = await charter(['agent', 'verify', vp, '--aud', shop, '--nonce', 'n-1', '--action', 'purchase', '--trust-principal', alice, '--json'], env);
+    expect([noAmount.code, json<{ reasons: { code: string }[] }>(noAmount).reasons.map((r) => r.code)]).toEqual([1, ['AMOUNT_REQUIRED', 'AMOUNT_REQUIRED']]);
+    const replayed = vp; // a recorded presentation cannot be recorded again
+    const first = await charter(['agent', 'verify', replayed, '--aud', shop, '--nonce', 'n-1', '--action', 'purchase', '--amount', '1USD', '--trust-principal', alice, '--record', '--json'], env);
+    const second = await charter(['agent', 'verify', replayed, '--aud', shop, '--nonce', 'n-1', '--action', 'purchase', '--amount', '1USD', '--trust-principal', alice, '--record', '--json'], env);
+    expect(first.code).toBe(0); // 15 + 20 + 1 of the sub-agent's 40
+    expect([second.code, json<{ reasons: { code: string }[] }>(second).reasons.map((r) => r.code)]).toEqual([1, ['REPLAY_DETECTED']]);
 
     expect((await charter(['agent', 'revoke', root.id], env)).code).toBe(0);
     const cut = await verify('1USD', '--json');

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openHome, type Home } from '../../src/home/home.js';
-import { serveHome, type RunningServer } from '../../src/http/serve.js';
+import { serveHome, type RunningServer } from '../../src/server/serve.js';
 import { issueGrant, listGrants, revokeGrant, resumeGrant, suspendGrant, verifyGrant, revokeGrantsTo, resourceCovered } from '../../src/grants/index.js';
 import { createPresentation } from '../../src/credentials/index.js';
 import { createStatusChecker } from '../../src/status/index.js';
@@ -48,7 +48,7 @@ describe('data grants end to end (charter serve on loopback)', () => {
       baseUrl: server.url,
     });
   const decide = async (jwt: string, o: Partial<Parameters<typeof verifyGrant>[1]> = {}, status = fresh()) =>
-    verifyGrant(jwt, { resolver, status, resource: 'profile/email', action: 'read', ...o });
+    verifyGrant(jwt, { resolver, status, resource: 'profile/email', action: 'read', owner: (await home.identity('alice')).did, ...o });
 
   it('a grant allows exactly its scope, to its grantee', async () => {
     const g = await grant();
@@ -58,7 +58,7 @@ describe('data grants end to end (charter serve on loopback)', () => {
     expect((await decide(g.jwt, { resource: 'profile/phone' })).reasons.map((r) => r.code)).toEqual(['GRANT_SCOPE']);
     expect((await decide(g.jwt, { action: 'write' })).reasons.map((r) => r.code)).toEqual(['GRANT_SCOPE']);
     expect((await decide(g.jwt, { grantee: (await home.identity('alice')).did })).reasons.map((r) => r.code)).toEqual(['GRANTEE_MISMATCH']);
-    expect((await decide(g.jwt, { at: new Date(Date.now() + 31 * 86_400_000) })).reasons.map((r) => r.code)).toContain('CREDENTIAL_EXPIRED');
+    expect((await decide(g.jwt, { now: new Date(Date.now() + 31 * 86_400_000) })).reasons.map((r) => r.code)).toContain('CREDENTIAL_EXPIRED');
   });
 
   it('a presentation of the grant by the grantee is checked for audience and nonce', async () => {

@@ -20,11 +20,11 @@ describe('charter http get|post', () => {
     const v = w.verifier();
     const app = express();
     app.use(express.json());
-    app.get('/profile/email', charter(v, requireGrant({ resource: 'profile/email', action: 'read' })), (req, res) => {
+    app.get('/profile/email', charter(v, requireGrant({ resource: 'profile/email', action: 'read', owner: w.alice.did })), (req, res) => {
       ran.push('email');
       res.json({ email: 'alice@example.com', for: req.charter!.holder });
     });
-    app.post('/orders', charter(v, requireAgent({ action: 'purchase', amount: (req) => (req.body as { amount?: string }).amount, trust: { principals: [w.principal.did] }, record: true })), (req, res) => {
+    app.post('/orders', charter(v, requireAgent({ action: 'purchase', amount: (req) => (req.body as { amount?: string }).amount, trust: { principals: [w.principal.did] } })), (req, res) => {
       ran.push(req.body);
       res.status(201).json({ ordered: (req.body as { sku: string }).sku });
     });

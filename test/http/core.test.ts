@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPresentation } from '../../src/credentials/index.js';
 import { bound, URL_ } from './present.js';
-import { createVerifier } from '../../src/http/verifier.js';
+import { createVerifier } from '../../src/guard/verifier.js';
 import { requireAgent, requireGrant } from '../../src/http/guards.js';
 import { authorize, verifyRequest } from '../../src/http/request.js';
-import { httpStatusFor } from '../../src/http/status-map.js';
+import { HTTP_STATUS } from '../../src/errors.js';
 import { challengeNonce } from '../../src/http/client.js';
 import { tamper } from '../helpers.js';
 import { API, openWorld, type World } from './world.js';
@@ -22,20 +22,32 @@ describe('createVerifier and guards check their options when built', () => {
 
   it('refuses bad options with a TypeError, before any request', () => {
     const store = w.apiStore;
-    expect(() => createVerifier({ aud: '', store })).toThrow(TypeError);
-    expect(() => createVerifier({ aud: API, store: {} as never })).toThrow(TypeError);
-    expect(() => createVerifier({ aud: API, store, nonces: 'sometimes' as never })).toThrow(TypeError);
-    expect(() => createVerifier({ aud: API, store, maxAgeSeconds: -1 })).toThrow(TypeError);
-    expect(() => createVerifier({ aud: API, store, skewSeconds: 301 })).toThrow(TypeError);
-    expect(() => createVerifier({ aud: API, store, realm: 'a"b' })).toThrow(TypeError);
+    const o = { publicOrigin: 'https://api.example' };
+    // Which URL presentations are bound to must be said: a public origin, the Host header (explicitly), or no HTTP.
+    expect(() => createVerifier({ aud: API, store })).toThrow(TypeError);
+    expect(() => createVerifier({ aud: API, store, publicOrigin: 'https://a.example', trustHostHeader: true })).toThrow(TypeError);
+    expect(() => createVerifier({ aud: API, store, trustHostHeader: false })).toThrow(TypeError);
+    expect(createVerifier({ aud: API, store, trustHostHeader: true }).http).toBe('host-header');
+    expect(createVerifier({ aud: API, store, http: false }).http).toBe(false);
+    expect(() => createVerifier({ aud: '', store, ...o })).toThrow(TypeError);
+    expect(() => createVerifier({ aud: API, store: {} as never , ...o })).toThrow(TypeError);
+    expect(() => createVerifier({ aud: API, store, nonces: 'sometimes' as never , ...o })).toThrow(TypeError);
+    expect(() => createVerifier({ aud: API, store, maxAgeSeconds: -1 , ...o })).toThrow(TypeError);
+    expect(() => createVerifier({ aud: API, store, skewSeconds: 301 , ...o })).toThrow(TypeError);
+    expect(() => createVerifier({ aud: API, store, realm: 'a"b' , ...o })).toThrow(TypeError);
     expect(() => createVerifier({ aud: API, store, publicOrigin: 'ftp://x' })).toThrow(TypeError);
-    expect(() => createVerifier({ aud: API, store, resolver: {} as never })).toThrow(TypeError);
-    expect(createVerifier({ aud: API, store, publicOrigin: 'https://API.example.com:443/base' }).publicOrigin).toBe('https://api.example.com');
+    expect(() => createVerifier({ aud: API, store, resolver: {} as never , ...o })).toThrow(TypeError);
+    expect(createVerifier({ aud: API, store, publicOrigin: 'https://API.example.com:443/base' }).http).toEqual({ origin: 'https://api.example.com' });
   });
 
   it('guards refuse missing scope, amount or trust when built', () => {
-    expect(() => requireGrant({ resource: '', action: 'read' })).toThrow(TypeError);
-    expect(() => requireGrant({ resource: 'x' } as never)).toThrow(TypeError);
+    expect(() => requireGrant({ resource: '', action: 'read', anyOwner: true })).toThrow(TypeError);
+    expect(() => requireGrant({ resource: 'x', anyOwner: true } as never)).toThrow(TypeError);
+    // Whose data the route serves must be said: an owner, or explicitly any.
+    expect(() => requireGrant({ resource: 'x', action: 'read' })).toThrow(TypeError);
+    expect(() => requireGrant({ resource: 'x', action: 'read', owner: 'alice' })).toThrow(TypeError);
+    expect(() => requireGrant({ resource: 'x', action: 'read', owner: 'did:key:z6Mk', anyOwner: true })).toThrow(TypeError);
+    expect(requireGrant({ resource: 'x', action: 'read', owner: () => 'did:key:z6Mk' }).kind).toBe('grant');
     expect(() => requireAgent({ action: 'purchase', trust: {} })).toThrow(TypeError);
     expect(() => requireAgent({ action: 'purchase', trust: { anyPrincipal: true }, amount: '5 USD' as never })).toThrow(TypeError);
     expect(() => requireAgent({ action: 'purchase', trust: { anyPrincipal: true }, counterparty: 'shop' })).toThrow(TypeError);
@@ -52,7 +64,10 @@ describe('verifyRequest (web Request)', () => {
     grant = (await w.grant()).jwt;
   });
   afterAll(() => w.close());
-  const guard = requireGrant<Request>({ resource: (r) => new URL(r.url).pathname.slice(1), action: 'read' });
+  let guard: ReturnType<typeof requireGrant<Request>>;
+  beforeAll(() => {
+    guard = requireGrant<Request>({ resource: (r) => new URL(r.url).pathname, action: 'read', owner: w.alice.did });
+  });
 
   it('allows a presentation bound to this verifier and request; the holder and grant are in the decision', async () => {
     const d = await verifyRequest(req(await bound(w.app, [grant]), { url: URL_ + '?utm=1#top' }), w.verifier(), guard);
@@ -87,16 +102,28 @@ describe('verifyRequest (web Request)', () => {
     expect([mcp.status, codes(mcp)]).toEqual([401, ['REQUEST_MISMATCH']]);
   });
 
-  it('behind a proxy, a malformed Host header is a 401, not a fault', async () => {
+  it('with a public origin, the Host header is never trusted: a presentation bound to the client-sent host is refused', async () => {
     const v = w.verifier({ publicOrigin: 'https://api.example' });
-    const d = await authorize({ method: 'GET', url: 'http://a b/profile/email', authorization: `Bearer ${await bound(w.app, [grant])}` }, v, guard, new Request('http://x/'));
+    const vp = await bound(w.app, [grant], { url: 'https://api.example/profile/email' });
+    for (const host of ['evil.example', 'a b', undefined]) {
+      const d = await authorize({ method: 'GET', path: '/profile/email', host, authorization: `Bearer ${await bound(w.app, [grant], { url: 'https://api.example/profile/email' })}` }, v, guard, new Request('http://x/profile/email'));
+      expect(d.status).toBe(200);
+    }
+    const spoofed = await authorize({ method: 'GET', path: '/profile/email', host: 'evil.example', authorization: `Bearer ${await bound(w.app, [grant], { url: 'http://evil.example/profile/email' })}` }, v, guard, new Request('http://x/profile/email'));
+    expect([spoofed.status, codes(spoofed)]).toEqual([401, ['REQUEST_MISMATCH']]);
+    expect((await verifyRequest(req(vp), v, guard)).status).toBe(200);
+  });
+
+  it('trusting the Host header is an explicit opt-in; without a Host it binds nothing', async () => {
+    const v = w.verifier({ trustHostHeader: true });
+    const d = await authorize({ method: 'GET', path: '/profile/email', host: undefined, authorization: `Bearer ${await bound(w.app, [grant])}` }, v, guard, new Request('http://x/profile/email'));
     expect([d.status, codes(d)]).toEqual([401, ['REQUEST_MISMATCH']]);
   });
 
   it('a stale presentation is refused (iat outside the window), as is one without htm/htu', async () => {
     const v = w.verifier();
     const old = await bound(w.app, [grant], { claims: { iat: Math.floor(Date.now() / 1000) - 120, exp: Math.floor(Date.now() / 1000) + 60 } });
-    expect(codes(await verifyRequest(req(old), v, guard))).toEqual(['CREDENTIAL_EXPIRED']);
+    expect(codes(await verifyRequest(req(old), v, guard))).toEqual(['PRESENTATION_STALE']);
     const future = await bound(w.app, [grant], { claims: { iat: Math.floor(Date.now() / 1000) + 120 } });
     expect(codes(await verifyRequest(req(future), v, guard))).toContain('ISSUED_IN_FUTURE');
     const unbound = await createPresentation({ holder: w.app, credentials: [grant], aud: API });
@@ -166,7 +193,7 @@ describe('challenge mode: nonces issued by the verifier, each usable once', () =
     grant = (await w.grant()).jwt;
   });
   afterAll(() => w.close());
-  const guard = requireGrant({ resource: 'profile/email', action: 'read' });
+  const guard = requireGrant({ resource: 'profile/email', action: 'read', anyOwner: true });
 
   it('a 401 carries a fresh nonce; a presentation answering it passes once', async () => {
     const v = w.verifier({ nonces: 'challenge' });
@@ -202,8 +229,9 @@ describe('challenge mode: nonces issued by the verifier, each usable once', () =
 
 describe('error code → HTTP status', () => {
   it('authentication failures are 401, refusals of an authentic proof 403, malformed requests 400', () => {
-    for (const c of ['REPLAY_DETECTED', 'REQUEST_MISMATCH', 'AUDIENCE_MISMATCH', 'INVALID_SIGNATURE', 'NONCE_MISMATCH', 'MALFORMED_JWT'] as const) expect(httpStatusFor(c)).toBe(401);
-    for (const c of ['GRANT_SCOPE', 'CREDENTIAL_REVOKED', 'CREDENTIAL_EXPIRED', 'BUDGET_EXCEEDED', 'UNTRUSTED_PRINCIPAL', 'HOLDER_MISMATCH'] as const) expect(httpStatusFor(c)).toBe(403);
-    expect(httpStatusFor('INVALID_ARGUMENT')).toBe(400);
+    for (const c of ['REPLAY_DETECTED', 'REQUEST_MISMATCH', 'AUDIENCE_MISMATCH', 'INVALID_SIGNATURE', 'NONCE_MISMATCH', 'MALFORMED_JWT', 'PRESENTATION_STALE'] as const) expect(HTTP_STATUS[c]).toBe(401);
+    for (const c of ['GRANT_SCOPE', 'GRANT_MISSING', 'GRANT_NOT_OWNER', 'CREDENTIAL_REVOKED', 'CREDENTIAL_EXPIRED', 'BUDGET_EXCEEDED', 'UNTRUSTED_PRINCIPAL', 'HOLDER_MISMATCH'] as const) expect(HTTP_STATUS[c]).toBe(403);
+    for (const c of ['INVALID_ARGUMENT', 'AMOUNT_REQUIRED', 'RESOURCE_INVALID'] as const) expect(HTTP_STATUS[c]).toBe(400);
+    for (const c of ['STORE_UNAVAILABLE', 'STORE_ERROR'] as const) expect(HTTP_STATUS[c]).toBe(503);
   });
 });

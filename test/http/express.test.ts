@@ -3,13 +3,13 @@ import express from 'express';
 import { challenge, charter, requireAgent, requireGrant } from '../../src/http/adapters/express.js';
 import { adapterSuite } from './suite.js';
 
-adapterSuite('Express', async ({ verifier, challengeVerifier, trust, ran }) => {
+adapterSuite('Express', async ({ verifier, challengeVerifier, trust, owner, ran }) => {
   const app = express();
-  app.get('/profile/email', charter(verifier, requireGrant({ resource: 'profile/email', action: 'read' })), (req, res) => {
+  app.get('/profile/email', charter(verifier, requireGrant({ resource: 'profile/email', action: 'read', owner })), (req, res) => {
     ran.push('email');
     res.json({ holder: req.charter!.holder, grantor: req.charter!.grant!.grantor });
   });
-  app.get('/photos/:id', charter(verifier, requireGrant({ resource: (req) => `photos/${req.params.id}`, action: 'read' })), (_req, res) => {
+  app.get('/photos/:id', charter(verifier, requireGrant({ resource: (req) => `photos/${req.params.id}`, action: 'read', owner })), (_req, res) => {
     ran.push('photos');
     res.json({});
   });
@@ -17,7 +17,7 @@ adapterSuite('Express', async ({ verifier, challengeVerifier, trust, ran }) => {
     ran.push('whoami');
     res.json({ holder: req.charter!.holder });
   });
-  const guard = requireAgent({ action: 'purchase', amount: (req) => req.get('x-amount'), trust, record: true });
+  const guard = requireAgent({ action: 'purchase', amount: (req) => req.get('x-amount'), trust });
   app.post('/orders', charter(verifier, guard), async (req, res) => {
     ran.push('order');
     if (req.get('x-fail')) return void res.status(500).json({ error: 'payment failed' });
@@ -25,10 +25,15 @@ adapterSuite('Express', async ({ verifier, challengeVerifier, trust, ran }) => {
       await req.charter!.release();
       return void res.json({ released: true });
     }
-    res.status(201).json({ agent: req.charter!.holder, remaining: req.charter!.agent!.remaining });
+    res.status(201).json({ agent: req.charter!.holder, remaining: req.charter!.spend?.remaining });
+  });
+  app.post('/orders/commit-first', charter(verifier, guard), async (req, res) => {
+    ran.push('order');
+    await req.charter!.commit(); // the spend is recorded before anything irreversible happens
+    res.status(201).json({ shipped: true });
   });
   const c = express.Router();
-  c.get('/profile/email', charter(challengeVerifier, requireGrant({ resource: 'profile/email', action: 'read' })), (_req, res) => {
+  c.get('/profile/email', charter(challengeVerifier, requireGrant({ resource: 'profile/email', action: 'read', owner })), (_req, res) => {
     ran.push('email');
     res.json({});
   });

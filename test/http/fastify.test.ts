@@ -2,13 +2,13 @@ import Fastify from 'fastify';
 import { challenge, charter, requireAgent, requireGrant } from '../../src/http/adapters/fastify.js';
 import { adapterSuite } from './suite.js';
 
-adapterSuite('Fastify', async ({ verifier, challengeVerifier, trust, ran }) => {
+adapterSuite('Fastify', async ({ verifier, challengeVerifier, trust, owner, ran }) => {
   const app = Fastify();
-  app.get('/profile/email', { preHandler: charter(verifier, requireGrant({ resource: 'profile/email', action: 'read' })) }, async (request) => {
+  app.get('/profile/email', { preHandler: charter(verifier, requireGrant({ resource: 'profile/email', action: 'read', owner })) }, async (request) => {
     ran.push('email');
     return { holder: request.charter!.holder, grantor: request.charter!.grant!.grantor };
   });
-  app.get<{ Params: { id: string } }>('/photos/:id', { preHandler: charter(verifier, requireGrant({ resource: (r) => `photos/${(r.params as { id: string }).id}`, action: 'read' })) }, async () => {
+  app.get<{ Params: { id: string } }>('/photos/:id', { preHandler: charter(verifier, requireGrant({ resource: (r) => `photos/${(r.params as { id: string }).id}`, action: 'read', owner })) }, async () => {
     ran.push('photos');
     return {};
   });
@@ -17,18 +17,23 @@ adapterSuite('Fastify', async ({ verifier, challengeVerifier, trust, ran }) => {
     return { holder: request.charter!.holder };
   });
   const amount = (r: { headers: Record<string, string | string[] | undefined> }) => r.headers['x-amount'] as string | undefined;
-  app.post('/orders', { preHandler: charter(verifier, requireAgent({ action: 'purchase', amount, trust, record: true })) }, async (request, reply) => {
+  app.post('/orders', { preHandler: charter(verifier, requireAgent({ action: 'purchase', amount, trust })) }, async (request, reply) => {
     ran.push('order');
     if (request.headers['x-fail']) return reply.code(500).send({ error: 'payment failed' });
     if (request.headers['x-release']) {
       await request.charter!.release();
       return { released: true };
     }
-    return reply.code(201).send({ agent: request.charter!.holder, remaining: request.charter!.agent!.remaining });
+    return reply.code(201).send({ agent: request.charter!.holder, remaining: request.charter!.spend?.remaining });
+  });
+  app.post('/orders/commit-first', { preHandler: charter(verifier, requireAgent({ action: 'purchase', amount, trust })) }, async (request, reply) => {
+    ran.push('order');
+    await request.charter!.commit();
+    return reply.code(201).send({ shipped: true });
   });
   await app.register(
     async (c) => {
-      c.get('/profile/email', { preHandler: charter(challengeVerifier, requireGrant({ resource: 'profile/email', action: 'read' })) }, async () => {
+      c.get('/profile/email', { preHandler: charter(challengeVerifier, requireGrant({ resource: 'profile/email', action: 'read', owner })) }, async () => {
         ran.push('email');
         return {};
       });

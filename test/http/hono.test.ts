@@ -4,13 +4,13 @@ import { serve } from '@hono/node-server';
 import { challenge, charter, requireAgent, requireGrant, type CharterEnv } from '../../src/http/adapters/hono.js';
 import { adapterSuite } from './suite.js';
 
-adapterSuite('Hono', async ({ verifier, challengeVerifier, trust, ran }) => {
+adapterSuite('Hono', async ({ verifier, challengeVerifier, trust, owner, ran }) => {
   const app = new Hono<CharterEnv>();
-  app.get('/profile/email', charter(verifier, requireGrant({ resource: 'profile/email', action: 'read' })), (c) => {
+  app.get('/profile/email', charter(verifier, requireGrant({ resource: 'profile/email', action: 'read', owner })), (c) => {
     ran.push('email');
     return c.json({ holder: c.get('charter').holder, grantor: c.get('charter').grant!.grantor });
   });
-  app.get('/photos/:id', charter(verifier, requireGrant({ resource: (c) => `photos/${c.req.param('id')}`, action: 'read' })), (c) => {
+  app.get('/photos/:id', charter(verifier, requireGrant({ resource: (c) => `photos/${c.req.param('id')}`, action: 'read', owner })), (c) => {
     ran.push('photos');
     return c.json({});
   });
@@ -18,17 +18,22 @@ adapterSuite('Hono', async ({ verifier, challengeVerifier, trust, ran }) => {
     ran.push('whoami');
     return c.json({ holder: c.get('charter').holder });
   });
-  app.post('/orders', charter(verifier, requireAgent({ action: 'purchase', amount: (c) => c.req.header('x-amount'), trust, record: true })), async (c) => {
+  app.post('/orders', charter(verifier, requireAgent({ action: 'purchase', amount: (c) => c.req.header('x-amount'), trust })), async (c) => {
     ran.push('order');
     if (c.req.header('x-fail')) return c.json({ error: 'payment failed' }, 500);
     if (c.req.header('x-release')) {
       await c.get('charter').release();
       return c.json({ released: true });
     }
-    return c.json({ agent: c.get('charter').holder, remaining: c.get('charter').agent!.remaining }, 201);
+    return c.json({ agent: c.get('charter').holder, remaining: c.get('charter').spend?.remaining }, 201);
+  });
+  app.post('/orders/commit-first', charter(verifier, requireAgent({ action: 'purchase', amount: (c) => c.req.header('x-amount'), trust })), async (c) => {
+    ran.push('order');
+    await c.get('charter').commit();
+    return c.json({ shipped: true }, 201);
   });
   const sub = new Hono<CharterEnv>();
-  sub.get('/profile/email', charter(challengeVerifier, requireGrant({ resource: 'profile/email', action: 'read' })), (c) => {
+  sub.get('/profile/email', charter(challengeVerifier, requireGrant({ resource: 'profile/email', action: 'read', owner })), (c) => {
     ran.push('email');
     return c.json({});
   });

@@ -1,10 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { charterFetch } from '../../src/http/client.js';
-import type { Verifier } from '../../src/http/verifier.js';
+import type { Verifier } from '../../src/guard/verifier.js';
 import type { AgentTrust } from '../../src/agents/types.js';
 import type { Issuer } from '../../src/credentials/types.js';
 import { bound } from './present.js';
 import { API, openWorld, type World } from './world.js';
+import { issueGrant } from '../../src/grants/index.js';
+
+/** A grant signed by another identity of the home than alice (the data's owner). */
+async function issueGrantAs(w: World, alias: string, grantee: string) {
+  return issueGrant(w.home.store, await w.home.issuer(alias), {
+    grantee,
+    resources: ['profile/email', 'photos/*'],
+    actions: ['read'],
+    purpose: 'tests',
+    validUntil: new Date(Date.now() + 86_400_000),
+    baseUrl: w.server.url,
+  });
+}
 
 /**
  * One behaviour, three frameworks: each adapter test builds the same app
@@ -22,6 +35,8 @@ export interface AppSpec {
   verifier: Verifier;
   challengeVerifier: Verifier;
   trust: AgentTrust;
+  /** The owner of every resource the routes serve (alice): only her grants count. */
+  owner: string;
   ran: string[];
 }
 
@@ -47,7 +62,7 @@ export function adapterSuite(name: string, build: BuildApp): void {
     beforeAll(async () => {
       w = await openWorld();
       grant = (await w.grant()).jwt;
-      const app = await build({ verifier: w.verifier(), challengeVerifier: w.verifier({ nonces: 'challenge' }), trust: { principals: [w.principal.did] }, ran });
+      const app = await build({ verifier: w.verifier(), challengeVerifier: w.verifier({ nonces: 'challenge' }), trust: { principals: [w.principal.did] }, owner: w.alice.did, ran });
       url = app.url;
       close = app.close;
     });
@@ -128,7 +143,7 @@ export function adapterSuite(name: string, build: BuildApp): void {
           expect([r2.status, await codeOf(r2)]).toEqual([401, 'REQUEST_MISMATCH']);
           const stale = await bound(w.app, [grant], { url: `${url}/profile/email`, claims: { iat: Math.floor(Date.now() / 1000) - 600 } });
           const r3 = await fetch(`${url}/profile/email`, { headers: auth(stale) });
-          expect([r3.status, await codeOf(r3)]).toEqual([401, 'CREDENTIAL_EXPIRED']);
+          expect([r3.status, await codeOf(r3)]).toEqual([401, 'PRESENTATION_STALE']);
         }),
       ).toEqual([]);
     });
@@ -202,6 +217,47 @@ export function adapterSuite(name: string, build: BuildApp): void {
           expect([r.status, await codeOf(r)]).toEqual([403, 'BUDGET_EXCEEDED']);
         }),
       ).toEqual(['order', 'order', 'order', 'order']);
+    });
+
+    it("a grant from anyone but the data's owner is refused (GRANT_NOT_OWNER), whatever it covers", async () => {
+      // app grants itself access to alice's email: a valid, unrevoked grant, but not alice's.
+      const self = await w.home.createIdentity({ alias: `mallory-${Date.now()}` });
+      const forged = (await issueGrantAs(w, self.alias, w.app.did)).jwt;
+      expect(
+        await runs(async () => {
+          const r = await charterFetch(`${url}/profile/email`, {}, as(w.app, [forged]));
+          expect([r.status, await codeOf(r)]).toEqual([403, 'GRANT_NOT_OWNER']);
+        }),
+      ).toEqual([]);
+    });
+
+    it('an order without an amount, to a money-limited mandate, is refused (AMOUNT_REQUIRED); nothing is reserved', async () => {
+      const creds = [w.agentIdentity, await w.mandate({ limits: { budget: { amount: '10', currency: 'USD', period: 'P30D' } } })];
+      expect(
+        await runs(async () => {
+          for (let i = 0; i < 3; i++) {
+            const r = await charterFetch(`${url}/orders`, { method: 'POST' }, as(w.agent, creds));
+            expect([r.status, await codeOf(r)]).toEqual([400, 'AMOUNT_REQUIRED']);
+          }
+          expect((await charterFetch(`${url}/orders`, { method: 'POST', headers: { 'x-amount': '10 USD' } }, as(w.agent, creds))).status).toBe(201);
+        }),
+      ).toEqual(['order']);
+    });
+
+    it('a commit that fails after the guard allowed the request answers 503 with Retry-After, and the spend is released once the store is back', async () => {
+      const creds = [w.agentIdentity, await w.mandate()];
+      const order = () => charterFetch(`${url}/orders/commit-first`, { method: 'POST', headers: { 'x-amount': '50 USD' } }, as(w.agent, creds));
+      w.faults.commit = true;
+      try {
+        const r = await order();
+        expect([r.status, r.headers.get('retry-after'), await codeOf(r)]).toEqual([503, '1', 'STORE_UNAVAILABLE']);
+      } finally {
+        w.faults.commit = false;
+      }
+      // The held 50 USD is released in the background: the whole 100 USD budget is usable again.
+      await expect.poll(async () => (await w.apiStore.listReservations({ state: 'reserved' })).length, { timeout: 5000, interval: 100 }).toBe(0);
+      expect((await order()).status).toBe(201);
+      expect((await order()).status).toBe(201);
     });
 
     it('an agent of an untrusted principal, or without an amount the mandate needs, is refused', async () => {

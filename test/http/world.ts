@@ -1,15 +1,15 @@
 import { join } from 'node:path';
 import { openHome, type Home } from '../../src/home/home.js';
-import { serveHome, type RunningServer } from '../../src/http/serve.js';
+import { serveHome, type RunningServer } from '../../src/server/serve.js';
 import { issueGrant, revokeGrant } from '../../src/grants/index.js';
 import { issueAgentIdentity, issueMandate, type Authority } from '../../src/agents/index.js';
 import { createResolver } from '../../src/did/index.js';
 import type { CharterResolver } from '../../src/did/types.js';
 import type { Issuer, StatusChecker } from '../../src/credentials/types.js';
 import { createStatusChecker } from '../../src/status/index.js';
-import { openSqliteStore } from '../../src/store/index.js';
+import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import type { Store } from '../../src/store/types.js';
-import { createVerifier, type Verifier, type VerifierOptions } from '../../src/http/verifier.js';
+import { createVerifier, type Verifier, type VerifierOptions } from '../../src/guard/verifier.js';
 import { tempDir } from '../helpers.js';
 import { CharterError } from '../../src/errors.js';
 
@@ -46,6 +46,8 @@ export interface World {
    * cache and ledger); the real PostgreSQL outage is in test/store/postgres-fault.test.ts.
    */
   storeDown(down: boolean): void;
+  /** Finer faults: only the ledger's commit fails (the store answers everything else). */
+  faults: { commit: boolean };
   close(): Promise<void>;
 }
 
@@ -59,13 +61,14 @@ export async function openWorld(): Promise<World> {
   const [alice, app, agent, principal, operator] = await Promise.all(['alice', 'app', 'agent', 'principal', 'operator'].map((a) => home.issuer(a))) as [Issuer, Issuer, Issuer, Issuer, Issuer];
   const realApiStore = await openSqliteStore(join(dir, 'api.db'));
   let down = false;
+  const faults = { commit: false };
   const fault = () => Promise.reject(new CharterError('STORE_UNAVAILABLE', 'the store is unreachable: try again'));
   const apiStore: Store = {
     ...realApiStore,
     consumeNonce: (...a) => (down ? fault() : realApiStore.consumeNonce(...a)),
     reserve: (...a) => (down ? fault() : realApiStore.reserve(...a)),
-    usage: (...a) => (down ? fault() : realApiStore.usage(...a)),
-    commitReservation: (...a) => (down ? fault() : realApiStore.commitReservation(...a)),
+    previewReservation: (...a) => (down ? fault() : realApiStore.previewReservation(...a)),
+    commitReservation: (...a) => (down || faults.commit ? fault() : realApiStore.commitReservation(...a)),
     releaseReservation: (...a) => (down ? fault() : realApiStore.releaseReservation(...a)),
   };
   const resolver = createResolver({ allowLoopback: true, allowHttp: true });
@@ -112,7 +115,20 @@ export async function openWorld(): Promise<World> {
           baseUrl: server.url,
         })
       ).jwt,
-    verifier: (o = {}) => createVerifier({ aud: API, store: apiStore, resolver, status: (c, ctx) => checker(c, ctx), skewSeconds: 0, maxAgeSeconds: 30, ...o }),
+    // Test servers listen on random loopback ports, so by default their verifier binds htu to the Host
+    // header (the explicit opt-in); tests of publicOrigin pass their own.
+    verifier: (o = {}) =>
+      createVerifier({
+        aud: API,
+        store: apiStore,
+        resolver,
+        status: (c, ctx) => checker(c, ctx),
+        skewSeconds: 0,
+        maxAgeSeconds: 30,
+        ...(o.publicOrigin !== undefined || o.http === false ? {} : { trustHostHeader: true }),
+        ...o,
+      }),
+    faults,
     storeDown: (d) => {
       down = d;
     },

@@ -7,7 +7,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { decodeCredential } from '../../src/credentials/index.js';
 import { issueMandate, ledgerKey, revokeMandate } from '../../src/agents/index.js';
 import { callGuardedTool, guardTool, PRESENTATION_META, presentForTool, toolRefusal, type ToolPresenter } from '../../src/integrations/mcp/index.js';
-import type { Verifier } from '../../src/http/verifier.js';
+import type { Verifier } from '../../src/guard/verifier.js';
 import { API, openWorld, type World } from '../http/world.js';
 
 /**
@@ -52,7 +52,7 @@ const codes = (r: unknown) => toolRefusal(r)?.reasons.map((x) => x.code);
 /** What the API's ledger holds against a mandate: spent (reserved + committed) in its 30-day window. */
 async function spent(mandateJwt: string): Promise<string> {
   const c = decodeCredential(mandateJwt);
-  const r = await w.apiStore.usage({
+  const r = await w.apiStore.previewReservation({
     reservationId: 'probe',
     at: new Date(),
     entries: [{ mandateId: ledgerKey(c.issuer as string, c.id!), amount: '0', currency: 'USD', budget: { amount: '100', currency: 'USD', periodSeconds: 30 * 86_400 } }],

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgentPresentation, reserveSpend, verifyAgent } from '../../src/agents/index.js';
 import { createPresentation, decodeCredential } from '../../src/credentials/index.js';
 import { orderChain } from '../../src/agents/index.js';
-import { guardTransaction } from '../../src/integrations/transaction.js';
+import { authorizeTransaction, guardTransaction } from '../../src/guard/transaction.js';
 import { API, openWorld, type World } from '../http/world.js';
 
 /** guardTransaction: the framework-free KYA guard (verify, reserve, run, commit or release). */
@@ -22,8 +22,11 @@ describe('guardTransaction', () => {
     const verifier = w.verifier();
     const r = await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '30 USD', trust: trust() }, (d) => `charged ${d.agent}`);
     expect(r).toMatchObject({ ok: true, value: `charged ${w.agent.did}`, spend: 'committed' });
-    const r2 = await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '10 USD', trust: trust() }, (d) => d.remaining.budget);
-    expect(r2).toMatchObject({ ok: true, value: { amount: '60', currency: 'USD' } });
+    const r2 = await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '10 USD', trust: trust() }, (d) => d.amount);
+    expect(r2).toMatchObject({ ok: true, value: { amount: '10', currency: 'USD' }, spend: 'committed' });
+    const left = await authorizeTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '1 USD', trust: trust() });
+    expect(left.spend?.remaining.budget).toEqual({ amount: '59', currency: 'USD' });
+    await left.spend!.release();
   });
 
   it('fn throws: the spend is released and the error rethrown', async () => {
@@ -87,13 +90,14 @@ describe('guardTransaction', () => {
     expect(decodeCredential(mandate).id).toBeDefined();
   });
 
-  it('a store fault is thrown, and fn never runs', async () => {
+  it('a store fault is a 503 refusal (the documented one), and fn never runs', async () => {
     const mandate = await w.mandate();
     const verifier = w.verifier();
     let runs = 0;
     w.storeDown(true);
     try {
-      await expect(guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '5 USD', trust: trust() }, () => void runs++)).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      const r = await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '5 USD', trust: trust() }, () => void runs++);
+      expect(r).toMatchObject({ ok: false, status: 503, reasons: [{ code: 'STORE_UNAVAILABLE' }] });
     } finally {
       w.storeDown(false);
     }
@@ -134,17 +138,17 @@ describe('guardTransaction', () => {
     expect(results.filter((r) => !r.ok).map((r) => !r.ok && r.reasons[0]!.code)).toEqual(Array(5).fill('REPLAY_DETECTED'));
   });
 
-  it('reserveSpend reserves an allowed decision on every link, and refuses past the budget or a reused id', async () => {
+  it('reserveSpend (the one way spend is reserved) charges the decided amount on every link, and refuses past the budget or a reused id', async () => {
     const mandate = await w.mandate();
     const decide = async (amount: string) =>
-      verifyAgent(await present([mandate]), { resolver: w.resolver, status: w.status, aud: API, allowMissingNonce: true, action: 'purchase', amount, counterparty: API, trust: trust(), ledger: w.apiStore });
+      verifyAgent(await present([mandate]), { resolver: w.resolver, status: w.status, aud: API, allowMissingNonce: true, action: 'purchase', amount, counterparty: API, trust: trust() });
     const d = await decide('40 USD');
-    expect(d.reservationId).toBeUndefined(); // a decision without record reserves nothing
-    const a = await reserveSpend(w.apiStore, d, { amount: '40 USD', reservationId: 'fixed-id' });
+    expect(d.cumulativeLimits).toBe(true); // a pure decision: nothing reserved yet
+    const a = await reserveSpend(w.apiStore, d, { reservationId: 'fixed-id' });
     expect(a).toMatchObject({ ok: true, reservationId: 'fixed-id', remaining: { budget: { amount: '60', currency: 'USD' } } });
-    expect(await reserveSpend(w.apiStore, d, { amount: '40 USD', reservationId: 'fixed-id' })).toMatchObject({ ok: false, reasons: [{ code: 'REPLAY_DETECTED' }] });
-    await reserveSpend(w.apiStore, await decide('40 USD'), { amount: '40 USD' });
-    const over = await reserveSpend(w.apiStore, await decide('10 USD'), { amount: '30 USD' }); // decided for 10, reserving 30: the store decides
+    expect(await reserveSpend(w.apiStore, d, { reservationId: 'fixed-id' })).toMatchObject({ ok: false, reasons: [{ code: 'REPLAY_DETECTED' }] });
+    await reserveSpend(w.apiStore, await decide('40 USD'));
+    const over = await reserveSpend(w.apiStore, await decide('30 USD'));
     expect(over).toMatchObject({ ok: false, reasons: [{ code: 'BUDGET_EXCEEDED', ref: decodeCredential(mandate).id }] });
     await expect(reserveSpend(w.apiStore, { ...d, ok: false })).rejects.toThrow(TypeError);
   });

@@ -15,8 +15,9 @@ import { createResolver } from '../../src/did/index.js';
 import { verifyGrant } from '../../src/grants/index.js';
 import { CharterVeramoPlugin, veramoResolver, type CharterVeramoOptions, type ICharterVeramo } from '../../src/integrations/veramo/index.js';
 import { createStatusChecker, currentStatusListJwt } from '../../src/status/index.js';
-import { openSqliteStore } from '../../src/store/index.js';
+import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import type { Store } from '../../src/store/types.js';
+import { createVerifier } from '../../src/guard/verifier.js';
 import { makeIssuer, serve, tamper, tempDir } from '../helpers.js';
 
 type Agent = TAgent<IResolver & IKeyManager & IDIDManager & ICredentialPlugin & ICharterVeramo>;
@@ -49,7 +50,17 @@ const status = () => createStatusChecker({ resolver, allowLoopback: true, allowH
 /** The Veramo agent of the principal, the operator, the data owner and the AI agent: their keys never leave its KMS. */
 let wallet: Agent;
 /** A verifier (a shop) running Veramo with the plugin, trusting `principal` and `operator`. */
-const verifier = (extra: CharterVeramoOptions = {}) => veramo(new CharterVeramoPlugin({ status: status(), aud: AUD, trust: { principals: [principal.did], identityIssuers: [operator.did] }, ledger: store, ...extra }));
+const verifier = (extra: CharterVeramoOptions = {}) =>
+  veramo(
+    new CharterVeramoPlugin({
+      status: status(),
+      aud: AUD,
+      trust: { principals: [principal.did], identityIssuers: [operator.did] },
+      // The guard for charterAuthorizeTransaction: its store is the replay cache and the ledger.
+      verifier: createVerifier({ aud: AUD, store, resolver, status: status(), http: false }),
+      ...extra,
+    }),
+  );
 let principal: IIdentifier;
 let operator: IIdentifier;
 let owner: IIdentifier;
@@ -128,7 +139,7 @@ describe('credentials and presentations between Veramo and Charter', () => {
 });
 
 describe('CharterVeramoPlugin: grants signed by keys in Veramo', () => {
-  const request = { resource: 'https://files.example/photos/2024/a.jpg', action: 'read' };
+  const request = { resource: 'https://files.example/photos/2024/a.jpg', action: 'read', anyOwner: true };
 
   it.each(['Ed25519', 'Secp256k1'] as const)('a grant issued with a Veramo %s key verifies in Charter and is refused out of scope', async (keyType) => {
     const grantor = keyType === 'Ed25519' ? owner : await wallet.didManagerCreate({ provider: 'did:key', options: { keyType } });
@@ -177,31 +188,41 @@ describe('CharterVeramoPlugin: Know Your Agent with keys in Veramo', () => {
   });
 
   it("Charter's verifyAgent accepts a mandate, identity and presentation all signed in Veramo", async () => {
-    const d = await verifyAgent(await present('n-1'), { resolver, status: status(), aud: AUD, nonce: 'n-1', action: 'payments:card', amount: '20 USD', trust: { principals: [principal.did] }, ledger: store });
+    const d = await verifyAgent(await present('n-1'), { resolver, status: status(), aud: AUD, nonce: 'n-1', action: 'payments:card', amount: '20 USD', trust: { principals: [principal.did] } });
     expect(d.reasons).toEqual([]);
-    expect(d).toMatchObject({ ok: true, agent: ai.did, operator: operator.did, principal: principal.did, agentInfo: { name: 'shopper' } });
-    expect(d.remaining.budget).toEqual({ amount: '80', currency: 'USD' });
+    expect(d).toMatchObject({ ok: true, agent: ai.did, operator: operator.did, principal: principal.did, agentInfo: { name: 'shopper' }, cumulativeLimits: true });
   });
 
   it('agent.charterVerifyAgent returns refusals as decisions with Charter codes', async () => {
     const shop = verifier();
     const vp = await present('n-2');
-    const check = (args: { action?: string; amount?: string; nonce?: string; record?: boolean }) =>
+    const check = (args: { action?: string; amount?: string; nonce?: string }) =>
       shop.charterVerifyAgent({ presentation: vp, nonce: 'n-2', action: 'payments:card', amount: '20 USD', ...args });
-    expect(await check({})).toMatchObject({ ok: true, principalTrust: 'listed', ledgerChecked: true });
+    expect(await check({})).toMatchObject({ ok: true, principalTrust: 'listed', cumulativeLimits: true });
     expect(codes(await check({ action: 'payments:wire' }))).toEqual(['ACTION_NOT_ALLOWED']);
     expect(codes(await check({ amount: '70 USD' }))).toEqual(['AUTHORITY_EXCEEDED']);
     expect(codes(await check({ nonce: 'n-3' }))).toEqual(['NONCE_MISMATCH']);
-    expect(codes(await verifier({ trust: { principals: [owner.did] } }).charterVerifyAgent({ presentation: vp, nonce: 'n-2', action: 'payments:card' }))).toEqual(['UNTRUSTED_PRINCIPAL']);
+    expect(codes(await verifier({ trust: { principals: [owner.did] } }).charterVerifyAgent({ presentation: vp, nonce: 'n-2', action: 'payments:card', amount: '20 USD' }))).toEqual(['UNTRUSTED_PRINCIPAL']);
+  });
+
+  it('charterAuthorizeTransaction uses a presentation once (REPLAY_DETECTED) and holds no budget for the replay', async () => {
+    const m = await wallet.charterIssueMandate({ issuer: principal.did, agent: ai.did, authority, validUntil: inDays(30) });
+    const shop = verifier();
+    const vp = await present('n-6', [m.jwt]);
+    const first = await shop.charterAuthorizeTransaction({ presentation: vp, action: 'payments:card', amount: '45 USD' });
+    expect(first).toMatchObject({ ok: true, status: 200 });
+    const again = await shop.charterAuthorizeTransaction({ presentation: vp, action: 'payments:card', amount: '45 USD' });
+    expect([again.status, codes(again)]).toEqual([401, ['REPLAY_DETECTED']]);
+    expect(again.reservationId).toBeUndefined();
   });
 
   it('budgets are enforced through the ledger across calls (BUDGET_EXCEEDED)', async () => {
     const m = await wallet.charterIssueMandate({ issuer: principal.did, agent: ai.did, authority, validUntil: inDays(30) });
     const shop = verifier();
-    const vp = await present('n-4', [m.jwt]);
-    const spend = () => shop.charterVerifyAgent({ presentation: vp, nonce: 'n-4', action: 'payments:card', amount: '45 USD', record: true });
+    // Each transaction with its own presentation: the pipeline uses each one up.
+    const spend = async () => shop.charterAuthorizeTransaction({ presentation: await present(`n-4-${Math.random()}`, [m.jwt]), action: 'payments:card', amount: '45 USD' });
     expect((await spend()).ok).toBe(true);
-    expect((await spend()).remaining.budget).toEqual({ amount: '10', currency: 'USD' });
+    expect((await spend()).remaining?.budget).toEqual({ amount: '10', currency: 'USD' });
     const refused = await spend();
     expect(codes(refused)).toEqual(['BUDGET_EXCEEDED']);
     expect(refused.reservationId).toBeUndefined();
@@ -210,16 +231,15 @@ describe('CharterVeramoPlugin: Know Your Agent with keys in Veramo', () => {
   it('charterReleaseSpend gives a reservation back, charterCommitSpend keeps it; each only once', async () => {
     const m = await wallet.charterIssueMandate({ issuer: principal.did, agent: ai.did, authority, validUntil: inDays(30) });
     const shop = verifier();
-    const vp = await present('n-5', [m.jwt]);
-    const spend = () => shop.charterVerifyAgent({ presentation: vp, nonce: 'n-5', action: 'payments:card', amount: '45 USD', record: true });
+    const spend = async () => shop.charterAuthorizeTransaction({ presentation: await present(`n-5-${Math.random()}`, [m.jwt]), action: 'payments:card', amount: '45 USD' });
     const first = await spend();
     expect(await shop.charterReleaseSpend({ reservationId: first.reservationId! })).toBe(true);
     await expect(shop.charterReleaseSpend({ reservationId: first.reservationId! })).rejects.toMatchObject({ code: 'RESERVATION_NOT_FOUND' });
     const second = await spend();
-    expect(second.remaining.budget).toEqual({ amount: '55', currency: 'USD' }); // the released 45 no longer counts
+    expect(second.remaining?.budget).toEqual({ amount: '55', currency: 'USD' }); // the released 45 no longer counts
     expect(await shop.charterCommitSpend({ reservationId: second.reservationId! })).toBe(true);
     await expect(shop.charterReleaseSpend({ reservationId: second.reservationId! })).rejects.toMatchObject({ code: 'RESERVATION_NOT_FOUND' });
-    expect((await spend()).remaining.budget).toEqual({ amount: '10', currency: 'USD' });
+    expect((await spend()).remaining?.budget).toEqual({ amount: '10', currency: 'USD' });
   });
 
   it('a delegation through the plugin verifies, widening is refused, and revoking the root cuts off both', async () => {

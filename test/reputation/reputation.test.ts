@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { issueAttestation, issueReceipt, scoreAgent, checkReputation, aggregate, oneRatingPerReceipt, type ScorePolicy, type VerifiedRating } from '../../src/reputation/index.js';
 import { createResolver } from '../../src/did/index.js';
 import { createStatusChecker, currentStatusListJwt, setCredentialStatus } from '../../src/status/index.js';
-import { openSqliteStore } from '../../src/store/sqlite.js';
+import { openSqliteStore } from '../../src/store/sqlite/store.js';
 import type { Store } from '../../src/store/types.js';
 import type { Issuer } from '../../src/credentials/types.js';
 import { issueCredential } from '../../src/credentials/index.js';
@@ -106,9 +106,9 @@ describe('reputation attestations and scoring', () => {
   it('checkReputation refuses below a threshold or a minimum number of attesters', async () => {
     const a = await rate(shopA, 0.4);
     const b = await rate(shopB, 0.6);
-    expect((await checkReputation(agent.did, [a.jwt, b.jwt], { minScore: 0.5, minCount: 2, policy: policy() })).ok).toBe(true);
-    expect((await checkReputation(agent.did, [a.jwt, b.jwt], { minScore: 0.6, policy: policy() })).reasons.map((r) => r.code)).toEqual(['REPUTATION_TOO_LOW']);
-    expect((await checkReputation(agent.did, [a.jwt], { minScore: 0.1, minCount: 2, policy: policy() })).reasons.map((r) => r.code)).toEqual(['REPUTATION_TOO_LOW']);
+    expect((await checkReputation(agent.did, [a.jwt, b.jwt], { minReputation: 0.5, minAttesters: 2, policy: policy() })).ok).toBe(true);
+    expect((await checkReputation(agent.did, [a.jwt, b.jwt], { minReputation: 0.6, policy: policy() })).reasons.map((r) => r.code)).toEqual(['REPUTATION_TOO_LOW']);
+    expect((await checkReputation(agent.did, [a.jwt], { minReputation: 0.1, minAttesters: 2, policy: policy() })).reasons.map((r) => r.code)).toEqual(['REPUTATION_TOO_LOW']);
   });
 
   it('half-life decay weighs old feedback less', async () => {

@@ -5,7 +5,7 @@ import vector from '../vectors/bitstring-status-list.json' with { type: 'json' }
 import { decodeBitstring, encodeBitstring, getBit, setBit, allocateStatusEntry, currentStatusListJwt, setStatus, createStatusChecker, MIN_LIST_SIZE } from '../../src/status/index.js';
 import { issueCredential, verifyCredential } from '../../src/credentials/index.js';
 import { createResolver } from '../../src/did/index.js';
-import { openSqliteStore } from '../../src/store/sqlite.js';
+import { openSqliteStore } from '../../src/store/sqlite/store.js';
 import type { Store } from '../../src/store/types.js';
 import type { Issuer } from '../../src/credentials/types.js';
 import { makeIssuer, serve, tempDir } from '../helpers.js';

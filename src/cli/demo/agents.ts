@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createAgentPresentation, delegateMandate, issueAgentIdentity, issueMandate, revokeMandate, verifyAgent } from '../../agents/index.js';
+import { createAgentPresentation, delegateMandate, issueAgentIdentity, issueMandate, revokeMandate } from '../../agents/index.js';
+import { createVerifier } from '../../guard/verifier.js';
+import { authorizeTransaction } from '../../guard/transaction.js';
 import { createStatusChecker } from '../../status/index.js';
 import type { DemoContext } from './types.js';
 
@@ -48,13 +50,16 @@ export async function agentsWalk({ home, step, publicUrl }: DemoContext): Promis
   });
   step({ title: 'shopper delegates to courier-bot: ≤ 20 EUR each, 40 EUR in total, 3 a day', ok: true, detail: sub.id });
 
-  const buy = async (amount: string, record = true, status = home.status) => {
-    const nonce = randomUUID();
-    const vp = await createAgentPresentation({ agent: await home.issuer('courier-bot'), identity: courierId.jwt, chain: [root.jwt, sub.jwt], aud: shop.did, nonce });
-    return verifyAgent(vp, { resolver: home.resolver, status, aud: shop.did, nonce, action: 'purchase', amount, counterparty: shop.did, trust: { principals: [erin.did], identityIssuers: [operator.did] }, ledger: home.store, record });
+  // The bookshop's guard: the one decision pipeline, with this home's store as its replay cache and ledger.
+  const guard = (status = home.status) => createVerifier({ aud: shop.did, store: home.store, resolver: home.resolver, status, http: false });
+  const buy = async (amount: string, status = home.status) => {
+    const vp = await createAgentPresentation({ agent: await home.issuer('courier-bot'), identity: courierId.jwt, chain: [root.jwt, sub.jwt], aud: shop.did, nonce: randomUUID() });
+    const d = await authorizeTransaction(vp, { verifier: guard(status), action: 'purchase', amount, counterparty: shop.did, trust: { principals: [erin.did], identityIssuers: [operator.did] } });
+    await d.spend?.commit();
+    return d;
   };
   const first = await buy('15 EUR');
-  step({ title: 'bookshop checks courier-bot buying for 15 EUR: allowed, spend reserved on both links', ok: first.ok, detail: `remaining ${first.remaining.budget?.amount} ${first.remaining.budget?.currency}` });
+  step({ title: 'bookshop checks courier-bot buying for 15 EUR: allowed, spend reserved on both links', ok: first.ok, detail: `remaining ${first.spend?.remaining.budget?.amount} ${first.spend?.remaining.budget?.currency}` });
   const big = await buy('25 EUR');
   step({ title: 'courier-bot tries 25 EUR: refused, over its per-transaction limit', ok: !big.ok, code: big.reasons[0]?.code });
   await buy('20 EUR');
@@ -62,6 +67,6 @@ export async function agentsWalk({ home, step, publicUrl }: DemoContext): Promis
   step({ title: 'after 15 + 20 EUR, another 10 EUR would pass 40 EUR: refused', ok: !over.ok, code: over.reasons[0]?.code });
   await revokeMandate(home.store, root.id, (did) => home.issuer(did));
   // A verifier that has not cached the list yet (a cached one sees it after the list's ttl).
-  const cut = await buy('1 EUR', false, createStatusChecker({ resolver: home.resolver, allowLoopback: true, allowHttp: true }));
+  const cut = await buy('1 EUR', createStatusChecker({ resolver: home.resolver, allowLoopback: true, allowHttp: true }));
   step({ title: "erin revokes shopper's mandate: courier-bot's link below it stops working too", ok: !cut.ok, code: cut.reasons[0]?.code });
 }

@@ -21,6 +21,7 @@ export async function grantsWalk({ home, step, publicUrl }: DemoContext): Promis
       resolver: home.resolver,
       status: cached ? cachedChecker : createStatusChecker({ resolver: home.resolver, allowLoopback: true, allowHttp: true }),
       grantee: platform.did,
+      owner: dana.did,
       resource,
       action: 'read',
     });

@@ -6,7 +6,7 @@ import { charterFetch } from '../../http/client.js';
 import { requireGrant } from '../../http/guards.js';
 import { writeRefusal } from '../../http/refusal.js';
 import { verifyNodeRequest } from '../../http/request.js';
-import { createVerifier } from '../../http/verifier.js';
+import { createVerifier } from '../../guard/verifier.js';
 import type { DemoContext } from './types.js';
 
 /** A person grants an app read access to her photos; a platform API checks every request (the HTTP middleware core). */
@@ -19,18 +19,21 @@ export async function httpWalk({ home, step, publicUrl }: DemoContext): Promise<
   });
   step({ title: 'erika grants photo-app read access to photos/* for a day', ok: true, detail: grant.id });
 
-  // A verifier per status-list cache: a fresh one stands for "after the list's ttl".
-  const verifier = () => createVerifier({ aud: api, store: home.store, resolver: home.resolver, status: createStatusChecker({ resolver: home.resolver, allowLoopback: true, allowHttp: true }) });
-  let current = verifier();
-  const guard = requireGrant<IncomingMessage>({ resource: (req) => (req.url ?? '/').slice(1), action: 'read' });
+  // Every photo here is erika's: the route names its owner, so only erika's own grants count.
+  const erika = (await home.identity('erika')).did;
+  const guard = requireGrant<IncomingMessage>({ resource: (req) => new URL(req.url ?? '/', 'http://x').pathname, action: 'read', owner: erika });
+  let current: ReturnType<typeof createVerifier> | undefined;
   const server = createServer((req, res) => {
-    verifyNodeRequest(req, current, guard).then(
+    verifyNodeRequest(req, current!, guard).then(
       (d) => (d.ok ? res.end(JSON.stringify({ photo: req.url, for: d.holder })) : writeRefusal(res, d)),
       () => res.writeHead(500).end(),
     );
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // Presentations are bound to the origin clients address; a verifier per status-list cache: a fresh one stands for "after the list's ttl".
+  const verifier = () => createVerifier({ aud: api, store: home.store, publicOrigin: base, resolver: home.resolver, status: createStatusChecker({ resolver: home.resolver, allowLoopback: true, allowHttp: true }) });
+  current = verifier();
   step({ title: 'a photo API on 127.0.0.1 checks every request: a grant, bound to this request, used once', ok: true });
 
   try {

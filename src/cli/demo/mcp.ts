@@ -1,5 +1,5 @@
 import { issueAgentIdentity, issueMandate, type AgentDecision } from '../../agents/index.js';
-import { createVerifier } from '../../http/verifier.js';
+import { createVerifier } from '../../guard/verifier.js';
 import { callGuardedTool, guardTool, toolRefusal } from '../../integrations/mcp/index.js';
 import type { DemoContext } from './types.js';
 
@@ -38,7 +38,7 @@ export async function mcpWalk({ home, step, publicUrl }: DemoContext): Promise<v
   });
   step({ title: 'frank authorizes tea-agent: purchase at tea-shop, ≤ 30 EUR each, 50 EUR per 30 days', ok: true, detail: mandate.id });
 
-  const verifier = createVerifier({ aud: shop.did, store: home.store, resolver: home.resolver, status: home.status });
+  const verifier = createVerifier({ aud: shop.did, store: home.store, resolver: home.resolver, status: home.status, http: false });
   const server = new sdk.McpServer({ name: 'tea-shop', version: '1.0.0' });
   let last: AgentDecision | undefined;
   const shipped: string[] = [];
@@ -61,7 +61,7 @@ export async function mcpWalk({ home, step, publicUrl }: DemoContext): Promise<v
     const buy = (item: string, price: string) => callGuardedTool(client, { name: 'purchase', arguments: { item, price, currency: 'EUR' } }, presenter);
 
     const ok = await buy('sencha', '25');
-    step({ title: 'tea-agent buys sencha for 25 EUR: the tool runs and the spend is committed', ok: toolRefusal(ok) === undefined && shipped.length === 1, detail: `remaining ${last?.remaining.budget?.amount} ${last?.remaining.budget?.currency}` });
+    step({ title: 'tea-agent buys sencha for 25 EUR: the tool runs and the spend is committed', ok: toolRefusal(ok) === undefined && shipped.length === 1, detail: `${last?.amount?.amount} ${last?.amount?.currency} committed` });
     const big = toolRefusal(await buy('samovar', '40'));
     step({ title: 'tea-agent tries a 40 EUR samovar: refused before the tool runs, over its per-transaction limit', ok: big?.code === 'AUTHORITY_EXCEEDED' && shipped.length === 1, code: big?.code });
     const over = toolRefusal(await buy('matcha', '26'));

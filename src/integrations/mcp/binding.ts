@@ -25,7 +25,7 @@ export function toolBinding(tool: string, args: unknown): { mcp: { tool: string;
 /** What a refused tool call carries in `result._meta["charter.dev/refusal"]`. */
 export interface ToolRefusal {
   /** 401: no authentic, fresh, bound presentation; 403: authentic but not allowed; 400: malformed arguments; 503: the store failed (retry). */
-  status: 400 | 401 | 403 | 503;
+  status: number;
   /** The first reason's code. */
   code: Reason['code'];
   reasons: Reason[];

@@ -6,5 +6,5 @@
 export { guardTool, type ToolGuardOptions, type ToolExtra, type GuardedToolHandler } from './server.js';
 export { callGuardedTool, presentForTool, toolRefusal, type ToolPresenter, type ToolCall, type ToolCaller } from './client.js';
 export { PRESENTATION_META, REFUSAL_META, toolBinding, type ToolRefusal } from './binding.js';
-export { guardTransaction, type TransactionRequest, type TransactionOutcome, type Settlement } from '../transaction.js';
-export { createVerifier, type Verifier, type VerifierOptions } from '../../http/verifier.js';
+export { guardTransaction, type TransactionRequest, type TransactionOutcome, type Settlement } from '../../guard/transaction.js';
+export { createVerifier, type Verifier, type VerifierOptions } from '../../guard/verifier.js';

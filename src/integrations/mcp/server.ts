@@ -1,10 +1,10 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { isCharterError, type Reason } from '../../errors.js';
-import type { AgentDecision, AgentReputation, AgentTrust, Money } from '../../agents/types.js';
-import type { Verifier } from '../../http/verifier.js';
-import { STORE_FAULTS } from '../../http/status-map.js';
-import { checkTrust } from '../../http/guards.js';
-import { guardTransaction } from '../transaction.js';
+import { HTTP_STATUS, isCharterError, type Reason } from '../../errors.js';
+import type { AgentDecision, AgentTrust } from '../../agents/types.js';
+import type { AmountInput } from '../../agents/limits.js';
+import type { Verifier } from '../../guard/verifier.js';
+import { checkTrust, type ReputationSource } from '../../guard/policy.js';
+import { guardTransaction } from '../../guard/transaction.js';
 import { PRESENTATION_META, REFUSAL_META, toolBinding, type ToolRefusal } from './binding.js';
 
 export interface ToolGuardOptions<Args> {
@@ -12,11 +12,11 @@ export interface ToolGuardOptions<Args> {
   /** The action this tool performs (e.g. `purchase`), or a function of its arguments. */
   action: string | ((args: Args) => string);
   /** What a call spends, e.g. `(a) => \`${a.price} ${a.currency}\``; undefined for a call without an amount. */
-  amount?: (args: Args) => string | Money | undefined;
+  amount?: (args: Args) => AmountInput | undefined;
   /** The DID the agent deals with. Default: the verifier's `aud`. */
   counterparty?: string | ((args: Args) => string | undefined);
   trust: AgentTrust;
-  reputation?: (agent: string, operator: string | undefined) => Promise<AgentReputation>;
+  reputation?: ReputationSource;
 }
 
 /** The part of the SDK's `RequestHandlerExtra` the guard reads: the request's `_meta`. */
@@ -56,13 +56,12 @@ export function guardTool<Args extends Record<string, unknown>, Extra extends To
   if (typeof handler !== 'function') throw new TypeError('guardTool: handler must be a function');
   const { verifier } = options;
 
-  const refuse = async (status: ToolRefusal['status'], reasons: Reason[]): Promise<CallToolResult> => {
-    let nonce: string | undefined;
-    if (status === 401 && verifier.nonces === 'challenge') {
+  const refuse = async (status: ToolRefusal['status'], reasons: Reason[], nonce?: string): Promise<CallToolResult> => {
+    if (status === 401 && nonce === undefined && verifier.nonces === 'challenge') {
       try {
         nonce = (await verifier.issueNonce()).nonce;
       } catch (e) {
-        if (isCharterError(e) && STORE_FAULTS.has(e.code)) return refuse(503, [{ code: e.code, message: e.message }]);
+        if (isCharterError(e) && HTTP_STATUS[e.code] === 503) return refuse(503, [{ code: e.code, message: e.message }]);
         throw e;
       }
     }
@@ -75,7 +74,7 @@ export function guardTool<Args extends Record<string, unknown>, Extra extends To
       return refuse(401, [{ code: 'INVALID_PRESENTATION', message: `${name} is a transaction: send the agent's presentation in _meta["${PRESENTATION_META}"]` }]);
     }
     let action: string;
-    let amount: string | Money | undefined;
+    let amount: AmountInput | undefined;
     let counterparty: string | undefined;
     let binding: ReturnType<typeof toolBinding>;
     try {
@@ -97,19 +96,9 @@ export function guardTool<Args extends Record<string, unknown>, Extra extends To
       // A body that returns no result object has not succeeded: its spend is released.
       succeeded: (r: CallToolResult | undefined) => typeof r === 'object' && r !== null && r.isError !== true,
     };
-    let started = false;
-    let outcome;
-    try {
-      outcome = await guardTransaction(vp, request, (decision) => {
-        started = true;
-        return handler(args, extra, decision);
-      });
-    } catch (e) {
-      // Fail closed: without the replay cache or ledger nothing runs; the agent may retry. A fault
-      // from the body itself is not a refusal: it propagates.
-      if (!started && isCharterError(e) && STORE_FAULTS.has(e.code)) return refuse(503, [{ code: e.code, message: e.message }]);
-      throw e;
-    }
-    return outcome.ok ? outcome.value : refuse(outcome.status, outcome.reasons);
+    // The pipeline answers a store fault as a 503 refusal (fail closed: nothing runs; the agent may
+    // retry); a fault from the body itself is not a refusal and propagates.
+    const outcome = await guardTransaction(vp, request, (decision) => handler(args, extra, decision));
+    return outcome.ok ? outcome.value : refuse(outcome.status as ToolRefusal['status'], outcome.reasons, outcome.nonce);
   };
 }

@@ -12,6 +12,8 @@ import {
   type AgentDecision,
   type IssuedMandate,
 } from '../../agents/index.js';
+import { authorizeTransaction } from '../../guard/transaction.js';
+import type { Verifier } from '../../guard/verifier.js';
 import { verifyCredential } from '../../credentials/index.js';
 import type { CredentialVerification, IssuedCredential, Issuer, StatusChecker } from '../../credentials/types.js';
 import { createResolver } from '../../did/index.js';
@@ -24,6 +26,8 @@ import { routedResolver, veramoResolver } from './resolver.js';
 import { charterVeramoSchema } from './schema.js';
 import { veramoIssuer } from './signer.js';
 import type {
+  CharterAuthorization,
+  CharterAuthorizeTransactionArgs,
   CharterCheckReputationArgs,
   CharterContext,
   CharterCreateAgentPresentationArgs,
@@ -76,6 +80,8 @@ export class CharterVeramoPlugin implements IAgentPlugin {
     if (options.resolver !== undefined && typeof options.resolver.resolveKey !== 'function') throw new TypeError('options.resolver must be a CharterResolver');
     if (options.status !== undefined && typeof options.status !== 'function') throw new TypeError('options.status must be a status checker (createStatusChecker)');
     if (options.issuerFor !== undefined && typeof options.issuerFor !== 'function') throw new TypeError('options.issuerFor must be a function of a DID');
+    if (options.verifier !== undefined && typeof options.verifier?.issueNonce !== 'function') throw new TypeError('options.verifier must come from createVerifier()');
+    if ((options as { ledger?: unknown }).ledger !== undefined) throw new TypeError('options.ledger is gone: pass verifier (createVerifier({ aud, store, http: false })) for charterAuthorizeTransaction');
     this.#options = { ...options };
     this.methods = {
       charterVerifyCredential: this.charterVerifyCredential.bind(this),
@@ -83,6 +89,7 @@ export class CharterVeramoPlugin implements IAgentPlugin {
       charterCommitSpend: this.charterCommitSpend.bind(this),
       charterReleaseSpend: this.charterReleaseSpend.bind(this),
       charterVerifyAgent: this.charterVerifyAgent.bind(this),
+      charterAuthorizeTransaction: this.charterAuthorizeTransaction.bind(this),
       charterScoreAgent: this.charterScoreAgent.bind(this),
       charterCheckReputation: this.charterCheckReputation.bind(this),
       charterIssueGrant: this.charterIssueGrant.bind(this),
@@ -109,6 +116,8 @@ export class CharterVeramoPlugin implements IAgentPlugin {
       status,
       resource: args.resource,
       action: args.action,
+      ...(args.owner !== undefined ? { owner: args.owner } : {}),
+      ...(args.anyOwner === true ? { anyOwner: true } : {}),
       grantee: args.grantee,
       aud: args.aud ?? this.#options.aud,
       nonce: args.nonce,
@@ -128,10 +137,10 @@ export class CharterVeramoPlugin implements IAgentPlugin {
     return true;
   }
 
-  #ledger(): Store {
-    const ledger = this.#options.ledger ?? this.#options.store;
-    if (!ledger) throw new TypeError('spends need options.ledger or options.store');
-    return ledger;
+  #ledger(): Verifier['store'] {
+    const v = this.#options.verifier;
+    if (!v) throw new TypeError('spends need options.verifier (createVerifier({ aud, store, http: false }))');
+    return v.store;
   }
 
   #reservation(args: CharterSpendArgs): string {
@@ -139,7 +148,32 @@ export class CharterVeramoPlugin implements IAgentPlugin {
     return args.reservationId;
   }
 
-  /** Know Your Agent: Charter's verifyAgent with this plugin's trust, ledger and reputation source. */
+  /**
+   * Charter's guard pipeline for a transaction: verifies the presentation, uses its jti (or nonce) up
+   * in the verifier's store, and reserves the spend on every link; settle with charterCommitSpend or
+   * charterReleaseSpend. Needs options.verifier.
+   */
+  async charterAuthorizeTransaction(args: CharterAuthorizeTransactionArgs): Promise<CharterAuthorization> {
+    const o = this.#options;
+    if (!o.verifier) throw new TypeError('charterAuthorizeTransaction needs options.verifier (createVerifier({ aud, store, http: false }))');
+    const d = await authorizeTransaction(args.presentation, {
+      verifier: o.verifier,
+      action: args.action,
+      ...(args.amount !== undefined ? { amount: args.amount } : {}),
+      ...(args.counterparty !== undefined ? { counterparty: args.counterparty } : {}),
+      trust: (args.trust ?? o.trust)!,
+      ...(o.reputation ? { reputation: o.reputation } : {}),
+    });
+    return {
+      ok: d.ok,
+      status: d.status,
+      reasons: d.reasons,
+      ...(d.agent ? { decision: d.agent } : {}),
+      ...(d.spend ? { reservationId: d.spend.reservationId, remaining: d.spend.remaining } : {}),
+    };
+  }
+
+  /** Know Your Agent: Charter's verifyAgent (a pure decision) with this plugin's trust and reputation source. */
   async charterVerifyAgent(args: CharterVerifyAgentArgs, context: CharterContext): Promise<AgentDecision> {
     const { resolver, status } = this.#toolsFor(context);
     const o = this.#options;
@@ -154,9 +188,6 @@ export class CharterVeramoPlugin implements IAgentPlugin {
       counterparty: args.counterparty,
       nonce: args.nonce,
       allowMissingNonce: args.allowMissingNonce,
-      record: args.record,
-      reservationId: args.reservationId,
-      ledger: o.ledger ?? o.store,
       reputation: o.reputation,
     });
   }
@@ -166,7 +197,7 @@ export class CharterVeramoPlugin implements IAgentPlugin {
   }
 
   async charterCheckReputation(args: CharterCheckReputationArgs, context: CharterContext): Promise<ReputationCheck> {
-    return checkReputation(args.agent, args.attestations, { minScore: args.minScore, minCount: args.minCount, policy: this.#policy(args, context) });
+    return checkReputation(args.agent, args.attestations, { minReputation: args.minReputation, ...(args.minAttesters !== undefined ? { minAttesters: args.minAttesters } : {}), policy: this.#policy(args, context) });
   }
 
   async charterIssueGrant(args: CharterIssueGrantArgs, context: CharterContext): Promise<IssuedGrant> {

@@ -38,14 +38,18 @@ export const charterVeramoSchema = {
       charterVerifyCredential: method('Verifies a credential JWT (vc+jwt or VCDM 1.1) with Charter', args(['credential'], { credential: str, requireType: str, acceptV1: bool })),
       charterVerifyGrant: method(
         'Decides whether a DataAccessGrant allows an action on a resource',
-        args(['grant', 'resource', 'action'], { grant: str, resource: str, action: str, grantee: str, ...presented }),
+        args(['grant', 'resource', 'action'], { grant: str, resource: str, action: str, owner: str, anyOwner: bool, grantee: str, ...presented }),
       ),
       charterVerifyAgent: method(
-        'Know Your Agent: decides whether the agent that signed the presentation may act',
-        args(['presentation', 'action'], { presentation: str, action: str, amount: money, counterparty: str, ...presented, trust: obj, record: bool, reservationId: str }),
+        'Know Your Agent: decides whether the agent that signed the presentation may act (a pure decision: nothing is reserved)',
+        args(['presentation', 'action'], { presentation: str, action: str, amount: money, counterparty: str, ...presented, trust: obj }),
+      ),
+      charterAuthorizeTransaction: method(
+        "Charter's guard pipeline for a transaction: verify, use the presentation up, reserve the spend (settle it with charterCommitSpend or charterReleaseSpend)",
+        args(['presentation', 'action'], { presentation: str, action: str, amount: money, counterparty: str, trust: obj }),
       ),
       charterScoreAgent: method('Scores an agent from reputation attestations', args(['agent', 'attestations'], scoring)),
-      charterCheckReputation: method('Checks an agent reputation against a threshold', args(['agent', 'attestations', 'minScore'], { ...scoring, minScore: num, minCount: num })),
+      charterCheckReputation: method('Checks an agent reputation against a threshold', args(['agent', 'attestations', 'minReputation'], { ...scoring, minReputation: num, minAttesters: num })),
       charterIssueGrant: method(
         'Issues a revocable DataAccessGrant signed by a key of this agent',
         args(['issuer', 'grantee', 'resources', 'actions', 'purpose', 'validUntil'], {
@@ -78,8 +82,8 @@ export const charterVeramoSchema = {
       ),
       charterRevokeGrant: method('Revokes a grant issued from the plugin store', args(['id'], { id: str }), bool),
       charterRevokeMandate: method('Revokes a mandate issued from the plugin store', args(['id'], { id: str }), bool),
-      charterCommitSpend: method('Turns the spend reserved by charterVerifyAgent({ record: true }) into a spend', args(['reservationId'], { reservationId: str }), bool),
-      charterReleaseSpend: method('Gives back the spend reserved by charterVerifyAgent({ record: true }) (the transaction did not happen)', args(['reservationId'], { reservationId: str }), bool),
+      charterCommitSpend: method('Turns the spend reserved by charterAuthorizeTransaction into a spend', args(['reservationId'], { reservationId: str }), bool),
+      charterReleaseSpend: method('Gives back the spend reserved by charterAuthorizeTransaction (the transaction did not happen)', args(['reservationId'], { reservationId: str }), bool),
     },
   },
 };

@@ -1,5 +1,7 @@
 import type { IAgentContext, IDIDManager, IKeyManager, IPluginMethodMap, IResolver } from '@veramo/core';
-import type { AgentDecision, AgentTrust, Authority, IssuedMandate, Money, VerifyAgentOptions } from '../../agents/index.js';
+import type { AgentDecision, AgentRemaining, AgentTrust, AmountInput, Authority, IssuedMandate, VerifyAgentOptions } from '../../agents/index.js';
+import type { Verifier } from '../../guard/verifier.js';
+import type { Reason } from '../../errors.js';
 import type { CredentialVerification, IssuedCredential, StatusChecker } from '../../credentials/types.js';
 import type { CharterResolver } from '../../did/types.js';
 import type { GrantDecision, IssuedGrant } from '../../grants/index.js';
@@ -24,8 +26,11 @@ export interface CharterVeramoOptions {
   aud?: string;
   /** Which principals and operators this verifier trusts; a call's `trust` overrides it. */
   trust?: AgentTrust;
-  /** Spend ledger for budgets and rates. Default `store`. */
-  ledger?: Store;
+  /**
+   * The guard for charterAuthorizeTransaction (createVerifier({ aud, store, http: false })): its store is
+   * the replay cache and the spend ledger, so a presentation is used once and budgets hold across instances.
+   */
+  verifier?: Verifier;
   /** Reputation source for `trust.minReputation` (see verifyAgent). */
   reputation?: VerifyAgentOptions['reputation'];
   /** Keys for DIDs the calling agent does not manage (e.g. `home.issuerFor`). */
@@ -48,6 +53,10 @@ export interface CharterVerifyGrantArgs {
   grant: string;
   resource: string;
   action: string;
+  /** The DID whose data is asked for: the grant must be its issuer's (GRANT_NOT_OWNER). */
+  owner?: string;
+  /** Explicitly accept a grant from any issuer. One of owner / anyOwner is required. */
+  anyOwner?: boolean;
   grantee?: string;
   aud?: string;
   nonce?: string;
@@ -58,16 +67,31 @@ export interface CharterVerifyAgentArgs {
   /** The agent's presentation (identity and mandate chain). */
   presentation: string;
   action: string;
-  /** "49.99 USD" or `{ amount, currency }`. */
-  amount?: string | Money;
+  /** "49.99 USD" or `{ amount, currency }`. Required by a money-limited mandate. */
+  amount?: AmountInput;
   counterparty?: string;
   aud?: string;
   nonce?: string;
   allowMissingNonce?: boolean;
   trust?: AgentTrust;
-  /** Reserve the spend in the ledger when allowed. */
-  record?: boolean;
+}
+
+export interface CharterAuthorizeTransactionArgs {
+  presentation: string;
+  action: string;
+  amount?: AmountInput;
+  counterparty?: string;
+  trust?: AgentTrust;
+}
+
+/** A serialisable guard decision: settle `reservationId` with charterCommitSpend / charterReleaseSpend. */
+export interface CharterAuthorization {
+  ok: boolean;
+  status: number;
+  reasons: Reason[];
+  decision?: AgentDecision;
   reservationId?: string;
+  remaining?: AgentRemaining;
 }
 
 export interface CharterScoreAgentArgs {
@@ -84,9 +108,9 @@ export interface CharterScoreAgentArgs {
 }
 
 export interface CharterCheckReputationArgs extends CharterScoreAgentArgs {
-  minScore: number;
+  minReputation: number;
   /** Fewest distinct trusted attesters. Default 1. */
-  minCount?: number;
+  minAttesters?: number;
 }
 
 /** Who signs: a DID the agent manages (or `issuerFor` holds), and optionally which of its keys (Veramo `kid`). */
@@ -141,7 +165,7 @@ export interface CharterCreateAgentPresentationArgs {
 }
 
 export interface CharterSpendArgs {
-  /** The `reservationId` of an allowed `charterVerifyAgent({ record: true })` decision. */
+  /** The `reservationId` of an allowed charterAuthorizeTransaction. */
   reservationId: string;
 }
 
@@ -158,6 +182,7 @@ export interface ICharterVeramo extends IPluginMethodMap {
   charterVerifyCredential(args: CharterVerifyCredentialArgs, context: CharterContext): Promise<CredentialVerification>;
   charterVerifyGrant(args: CharterVerifyGrantArgs, context: CharterContext): Promise<GrantDecision>;
   charterVerifyAgent(args: CharterVerifyAgentArgs, context: CharterContext): Promise<AgentDecision>;
+  charterAuthorizeTransaction(args: CharterAuthorizeTransactionArgs, context: CharterContext): Promise<CharterAuthorization>;
   charterScoreAgent(args: CharterScoreAgentArgs, context: CharterContext): Promise<ReputationScore>;
   charterCheckReputation(args: CharterCheckReputationArgs, context: CharterContext): Promise<ReputationCheck>;
   charterIssueGrant(args: CharterIssueGrantArgs, context: CharterContext): Promise<IssuedGrant>;

@@ -1,0 +1,88 @@
+import { isCharterError } from '../errors.js';
+import type { AgentRemaining } from '../agents/types.js';
+import type { Ledger } from '../store/types.js';
+
+export type SpendState = 'reserved' | 'committed' | 'released' | 'held';
+
+/**
+ * The spend a guarded call reserved, until it is settled. `commit` and
+ * `release` settle it (idempotent; the first settlement wins) and throw a
+ * store fault. `settle` never throws: when the store fails it keeps trying
+ * in the background (with backoff, for up to `retryForMs`), so a reservation
+ * is settled once the store is back, never left held for ever; meanwhile it
+ * still counts against every budget (never an overspend), and it is listed
+ * by `staleReservations` should the process die first.
+ */
+export interface SpendHold {
+  readonly reservationId: string;
+  /** What is left on the tightest link after this spend. */
+  readonly remaining: AgentRemaining;
+  readonly state: SpendState;
+  commit(): Promise<void>;
+  release(): Promise<void>;
+  settle(success: boolean): Promise<SpendState>;
+}
+
+const RETRY_FOR_MS = 10 * 60_000;
+
+export function holdSpend(ledger: Ledger, reservationId: string, remaining: AgentRemaining, options: { retryForMs?: number } = {}): SpendHold {
+  let state: SpendState = 'reserved';
+  let pending: Promise<void> | undefined;
+  let wanted: 'committed' | 'released' | undefined;
+
+  const apply = (to: 'committed' | 'released') => (to === 'committed' ? ledger.commitReservation(reservationId) : ledger.releaseReservation(reservationId));
+
+  function settleOnce(to: 'committed' | 'released'): Promise<void> {
+    if (wanted !== undefined && wanted !== to) return pending ?? Promise.resolve();
+    wanted = to;
+    pending ??= apply(to).then(
+      () => {
+        state = to;
+      },
+      (e: unknown) => {
+        // Not settled (the store said so): the next attempt may settle the other way.
+        pending = undefined;
+        wanted = undefined;
+        throw e;
+      },
+    );
+    return pending;
+  }
+
+  function retryInBackground(to: 'committed' | 'released'): void {
+    state = 'held';
+    const deadline = Date.now() + (options.retryForMs ?? RETRY_FOR_MS);
+    let delay = 250;
+    const attempt = () => {
+      settleOnce(to).catch((e: unknown) => {
+        // A reservation gone (released by its hold timeout, then settled elsewhere) needs nothing more.
+        if (isCharterError(e, 'RESERVATION_NOT_FOUND')) return;
+        if (Date.now() + delay > deadline) return;
+        setTimeout(attempt, delay).unref();
+        delay = Math.min(delay * 2, 30_000);
+      });
+    };
+    setTimeout(attempt, delay).unref();
+  }
+
+  return {
+    reservationId,
+    remaining,
+    get state() {
+      return state;
+    },
+    commit: () => settleOnce('committed'),
+    release: () => settleOnce('released'),
+    async settle(success) {
+      if (state === 'committed' || state === 'released') return state;
+      const to = wanted ?? (success ? 'committed' : 'released');
+      try {
+        await settleOnce(to);
+        return state;
+      } catch {
+        retryInBackground(to);
+        return 'held';
+      }
+    },
+  };
+}
