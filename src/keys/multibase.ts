@@ -14,6 +14,9 @@ export const PRIV_CODEC: Record<KeyType, number> = { Ed25519: 0x1300, 'P-256': 0
  */
 export const MULTIKEY_PUBLIC_LENGTH: Record<KeyType, number> = { Ed25519: 32, 'P-256': 33, secp256k1: 33 };
 
+/** The longest key here is 2 + 33 bytes, about 48 base58 characters. */
+const MAX_MULTIBASE_KEY = 128;
+
 const b64u = (b: Uint8Array) => Buffer.from(b).toString('base64url');
 const bytes = (s: string) => new Uint8Array(Buffer.from(s, 'base64url'));
 const typeOfCode = (table: Record<KeyType, number>, code: number) => (Object.keys(table) as KeyType[]).find((t) => table[t] === code);
@@ -53,6 +56,8 @@ export function publicJwkToMultibase(jwk: PublicJwk): string {
 
 /** Multibase + multicodec framing, refused with INVALID_KEY when malformed or not in its one canonical spelling. */
 function decodeFramed(mb: string, what: string): { code: number; raw: Uint8Array } {
+  // base58 decoding is quadratic: a 90 kB publicKeyMultibase in a did:web document costs seconds of CPU.
+  if (typeof mb !== 'string' || mb.length > MAX_MULTIBASE_KEY) throw new CharterError('INVALID_KEY', `a multibase ${what} is a string of at most ${MAX_MULTIBASE_KEY} characters`);
   let code: number;
   let raw: Uint8Array;
   try {

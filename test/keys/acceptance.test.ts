@@ -353,3 +353,12 @@ describe('published did:key vectors still resolve (w3c-ccg/did-method-key test-v
     for (const [did, entry] of Object.entries(v)) check('secp256k1', did, entry);
   });
 });
+
+describe('cost of refusing', () => {
+  it('an oversized publicKeyMultibase is refused before base58 decoding (quadratic in its length)', () => {
+    const start = performance.now();
+    expect(codeOf(() => multibaseToPublicJwk('z' + '2'.repeat(90_000)))).toBe('INVALID_KEY');
+    expect(codeOf(() => multibaseToPrivateJwk('z' + '2'.repeat(90_000)))).toBe('INVALID_KEY');
+    expect(performance.now() - start).toBeLessThan(500);
+  });
+});
