@@ -5,6 +5,6 @@ export { createDidWeb, didWebFromDomain, didWebToUrl } from './web.js';
 export { createResolver } from './resolver.js';
 export { documentResolver, type DocumentResolverOptions } from './document-resolver.js';
 export { didKeyRef } from './ref.js';
-export { DEFAULT_FETCH_DEADLINE_MS, safeFetch, type SafeFetchOptions, type SafeResponse } from './fetch.js';
+export { safeFetch, type SafeFetchOptions, type SafeResponse } from './fetch.js';
 export { addressAllowed, classifyAddress, type AddressClass, type AddressPolicy } from './address.js';
 export { TtlCache } from './cache.js';

@@ -1,5 +1,6 @@
 import { CharterError } from '../errors.js';
-import { publicPartOf, validatePublicJwk } from '../keys/index.js';
+import { validatePublicJwk } from '../keys/index.js';
+import { publicPartOf } from '../keys/jwk.js';
 import type { PublicJwk } from '../keys/types.js';
 import type { DIDDocument } from './types.js';
 
