@@ -70,6 +70,17 @@ describe('alg is bound to the key type (EdDSA-Ed25519, ES256-P-256, ES256K-secp2
     }
   });
 
+  it('EdDSA: the S + L twin of a valid signature is refused (RFC 8032 §5.1.7: S < L)', () => {
+    const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+    const { key, signer } = keys[0]!;
+    const data = enc.encode('malleable?');
+    const sig = signer.sign(data);
+    const s = BigInt('0x' + Buffer.from(sig.slice(32)).reverse().toString('hex'));
+    const twin = new Uint8Array([...sig.slice(0, 32), ...Buffer.from((s + L).toString(16).padStart(64, '0'), 'hex').reverse()]);
+    expect(verifySignature(key, 'EdDSA', data, sig)).toBe(true);
+    expect(verifySignature(key, 'EdDSA', data, twin)).toBe(false);
+  });
+
   it('keyTypeForAlg refuses none, unknown and prototype-named algs with UNSUPPORTED_ALG', () => {
     for (const alg of ['none', 'HS256', 'RS256', 'ES384', '', '__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
       expect(codeOf(() => keyTypeForAlg(alg))).toBe('UNSUPPORTED_ALG');
