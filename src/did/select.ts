@@ -18,7 +18,9 @@ import type { DIDDocument, ResolvedKey, VerificationRelationship } from './types
  *    in relationships, after relative ids are made absolute (two definitions
  *    of one id are ambiguous, DID Core §5.2);
  *  - a string in a relationship refers to an entry of `verificationMethod`; an
- *    embedded method serves only the relationship that embeds it (DID Core §5.3);
+ *    embedded method serves only the relationship that embeds it (DID Core
+ *    §5.3 lets a method be embedded for one relationship; Charter does not let
+ *    other relationships borrow it by reference);
  *  - ids and kids are compared as exact strings, and their fragments may not
  *    use percent-encoding, so no two spellings name one method;
  *  - a method carries exactly one form of key material (DID Core §5.2.1), and
