@@ -8,29 +8,50 @@ import { addressAllowed, type AddressPolicy } from './address.js';
 export interface SafeFetchOptions extends AddressPolicy {
   /** Allow `http:` URLs (only meaningful for loopback testing). */
   allowHttp?: boolean;
+  /**
+   * Wall-clock deadline in ms for the whole exchange: DNS, connect, TLS, the
+   * response headers and the last byte of the body. Default 5000. A server
+   * that keeps the socket busy (one byte a second) is cut off all the same.
+   */
   timeoutMs?: number;
   maxBytes?: number;
   accept?: string;
   /** Code for a body over maxBytes. */
   tooLargeCode?: CharterErrorCode;
-  /** Code for every other failure (unreachable, status, redirect). */
+  /** Code for every other failure (unreachable, status, redirect, deadline). */
   failCode?: CharterErrorCode;
 }
 
 export interface SafeResponse {
   status: number;
   contentType: string;
+  /** Response headers by lower-case name; repeated fields joined with ", " (RFC 9110 §5.3). */
+  headers: Readonly<Record<string, string>>;
   body: Buffer;
+}
+
+export const DEFAULT_FETCH_DEADLINE_MS = 5000;
+
+/** Header fields into a null-prototype record, so a field named `__proto__` is only a field. */
+function headerRecord(distinct: Record<string, string[] | undefined>): Readonly<Record<string, string>> {
+  const out = Object.create(null) as Record<string, string>;
+  for (const [name, values] of Object.entries(distinct)) if (values !== undefined) out[name.toLowerCase()] = values.join(', ');
+  return Object.freeze(out);
 }
 
 /**
  * GET over https with SSRF defences: every resolved address is checked and the
  * socket connects to the checked address (no DNS rebinding window), no
- * redirects, a timeout, and a body cap enforced while streaming.
+ * redirects, a wall-clock deadline for the whole response, and a body cap
+ * enforced while streaming.
  */
 export function safeFetch(url: string, opts: SafeFetchOptions = {}): Promise<SafeResponse> {
   const failCode = opts.failCode ?? 'DID_RESOLUTION_FAILED';
   const maxBytes = opts.maxBytes ?? 100 * 1024;
+  const deadlineMs = opts.timeoutMs ?? DEFAULT_FETCH_DEADLINE_MS;
+  if (typeof deadlineMs !== 'number' || !Number.isFinite(deadlineMs) || deadlineMs <= 0) {
+    return Promise.reject(new CharterError('INVALID_ARGUMENT', 'timeoutMs must be a positive number of milliseconds'));
+  }
   let u: URL;
   try {
     u = new URL(url);
@@ -63,44 +84,55 @@ export function safeFetch(url: string, opts: SafeFetchOptions = {}): Promise<Saf
   };
 
   return new Promise((resolve, reject) => {
+    let settled = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      fn();
+    };
+    const fail = (e: CharterError) =>
+      settle(() => {
+        req.destroy();
+        reject(e);
+      });
     const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(
       u,
-      { method: 'GET', lookup, headers: { accept: opts.accept ?? 'application/json', 'user-agent': 'charter' }, timeout: opts.timeoutMs ?? 5000 },
+      // `timeout` is only the socket's idle timer; the deadline below bounds the whole exchange.
+      { method: 'GET', lookup, headers: { accept: opts.accept ?? 'application/json', 'user-agent': 'charter' }, timeout: deadlineMs },
       (res) => {
         const status = res.statusCode ?? 0;
         if (status >= 300 && status < 400) {
-          res.destroy();
-          return reject(new CharterError(failCode, `${u.host} answered with a redirect (${status}); redirects are not followed`));
+          return fail(new CharterError(failCode, `${u.host} answered with a redirect (${status}); redirects are not followed`));
         }
-        if (status !== 200) {
-          res.destroy();
-          return reject(new CharterError(failCode, `${u.host} answered HTTP ${status}`, { details: { status } }));
-        }
+        if (status !== 200) return fail(new CharterError(failCode, `${u.host} answered HTTP ${status}`, { details: { status } }));
         const declared = Number(res.headers['content-length'] ?? NaN);
         if (declared > maxBytes) {
-          res.destroy();
-          return reject(new CharterError(opts.tooLargeCode ?? 'INPUT_TOO_LARGE', `response from ${u.host} is larger than ${maxBytes} bytes`));
+          return fail(new CharterError(opts.tooLargeCode ?? 'INPUT_TOO_LARGE', `response from ${u.host} is larger than ${maxBytes} bytes`));
         }
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (c: Buffer) => {
           size += c.length;
-          if (size > maxBytes) {
-            res.destroy();
-            reject(new CharterError(opts.tooLargeCode ?? 'INPUT_TOO_LARGE', `response from ${u.host} is larger than ${maxBytes} bytes`));
-          } else chunks.push(c);
+          if (size > maxBytes) fail(new CharterError(opts.tooLargeCode ?? 'INPUT_TOO_LARGE', `response from ${u.host} is larger than ${maxBytes} bytes`));
+          else chunks.push(c);
         });
-        res.on('end', () => resolve({ status, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks) }));
-        res.on('error', (e) => reject(new CharterError(failCode, `reading from ${u.host} failed`, { cause: e })));
+        res.on('end', () => {
+          if (!res.complete) return fail(new CharterError(failCode, `${u.host} closed the connection before the end of the response`));
+          settle(() => resolve({ status, contentType: String(res.headers['content-type'] ?? ''), headers: headerRecord(res.headersDistinct), body: Buffer.concat(chunks) }));
+        });
+        res.on('error', (e) => fail(new CharterError(failCode, `reading from ${u.host} failed`, { cause: e })));
+        res.on('close', () => {
+          if (!res.complete) fail(new CharterError(failCode, `${u.host} closed the connection before the end of the response`));
+        });
       },
     );
-    req.on('timeout', () => {
-      req.destroy();
-      reject(new CharterError(failCode, `${u.host} did not answer within ${opts.timeoutMs ?? 5000} ms`));
-    });
+    timer = setTimeout(() => fail(new CharterError(failCode, `${u.host} did not deliver its response within ${deadlineMs} ms`)), deadlineMs);
+    req.on('timeout', () => fail(new CharterError(failCode, `${u.host} went silent for ${deadlineMs} ms`)));
     req.on('error', (e) => {
-      if (forbidden) reject(new CharterError('FORBIDDEN_ADDRESS', `refusing ${forbidden} (allow it explicitly for local testing)`));
-      else reject(new CharterError(failCode, `could not reach ${u.host}`, { cause: e }));
+      if (forbidden) fail(new CharterError('FORBIDDEN_ADDRESS', `refusing ${forbidden} (allow it explicitly for local testing)`));
+      else fail(new CharterError(failCode, `could not reach ${u.host}`, { cause: e }));
     });
     req.end();
   });

@@ -1,33 +1,41 @@
 import { CharterError } from '../errors.js';
 import { validatePublicJwk } from '../keys/index.js';
+import { publicPartOf } from '../keys/jwk.js';
 import type { PublicJwk } from '../keys/types.js';
 import type { DIDDocument } from './types.js';
 
 const DID_JWK = /^did:jwk:([A-Za-z0-9_-]{20,2000})$/;
+/** RFC 7518 §6.2.2, §6.3.2, §6.4, RFC 8037 §2: members of the "Private" information class. */
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
-/** did:jwk spec §2.1: base64url of the UTF-8 JSON of the public JWK. */
+/** did:jwk spec §2.1: base64url of the UTF-8 JSON of the public JWK (never its private members). */
 export function didJwkFromJwk(publicJwk: PublicJwk): string {
-  const j = validatePublicJwk(publicJwk);
+  const j = publicPartOf(publicJwk);
   return `did:jwk:${Buffer.from(JSON.stringify(j)).toString('base64url')}`;
 }
 
-/** did:jwk spec §2.3 "Read": one JsonWebKey2020 method `#0`. */
+/**
+ * did:jwk spec §2.3 "Read": one JsonWebKey2020 method `#0`. The DID's syntax
+ * (base64url in its canonical spelling, a JSON object, no private members)
+ * fails with INVALID_DID; the key itself fails as a key would anywhere else
+ * (INVALID_KEY, UNSUPPORTED_KEY_TYPE).
+ */
 export function resolveDidJwk(did: string): DIDDocument {
-  const m = DID_JWK.exec(did);
-  if (!m) throw new CharterError('INVALID_DID', `malformed did:jwk: ${did.slice(0, 80)}`);
+  const m = typeof did === 'string' ? DID_JWK.exec(did) : null;
+  if (!m) throw new CharterError('INVALID_DID', `malformed did:jwk: ${String(did).slice(0, 80)}`);
+  const bytes = Buffer.from(m[1]!, 'base64url');
+  // Stray low bits in the last character would let two DIDs carry one JWK.
+  if (bytes.toString('base64url') !== m[1]) throw new CharterError('INVALID_DID', 'did:jwk is not in its canonical base64url encoding');
   let raw: unknown;
   try {
-    raw = JSON.parse(Buffer.from(m[1]!, 'base64url').toString('utf8'));
+    raw = JSON.parse(bytes.toString('utf8'));
   } catch {
     throw new CharterError('INVALID_DID', 'did:jwk does not encode JSON');
   }
-  if (typeof raw === 'object' && raw !== null && 'd' in raw) throw new CharterError('INVALID_DID', 'did:jwk must not contain a private key');
-  let jwk: PublicJwk;
-  try {
-    jwk = validatePublicJwk(raw);
-  } catch (e) {
-    throw new CharterError('INVALID_DID', 'did:jwk does not encode a supported public JWK', { cause: e });
-  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new CharterError('INVALID_DID', 'did:jwk does not encode a JSON object');
+  // did:jwk §2.1: the JWK MUST NOT contain private key material.
+  if (PRIVATE_MEMBERS.some((k) => Object.prototype.hasOwnProperty.call(raw, k))) throw new CharterError('INVALID_DID', 'did:jwk must not contain a private key');
+  validatePublicJwk(raw);
   const use = (raw as { use?: unknown }).use;
   const vmId = `${did}#0`;
   const doc: DIDDocument = {
@@ -42,6 +50,5 @@ export function resolveDidJwk(did: string): DIDDocument {
     doc.capabilityDelegation = [vmId];
   }
   if (use !== 'sig') doc.keyAgreement = [vmId];
-  void jwk;
   return doc;
 }

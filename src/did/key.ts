@@ -1,5 +1,7 @@
 import { CharterError } from '../errors.js';
 import { multibaseToPublicJwk, publicJwkToMultibase } from '../keys/index.js';
+import { PUB_CODEC } from '../keys/multibase.js';
+import { decodeMulticodec, encodeMulticodec, multibaseDecode, multibaseEncode } from '../encoding/multibase.js';
 import type { PublicJwk } from '../keys/types.js';
 import type { DIDDocument } from './types.js';
 
@@ -13,18 +15,25 @@ export function didKeyFromJwk(publicJwk: PublicJwk): string {
 /**
  * W3C did:key v0.9 §3.1.2 "Document creation": one Multikey verification method
  * whose fragment is the multibase value, referenced by every signing relationship.
+ * The DID's syntax and framing (base58btc, a minimal multicodec varint, the
+ * canonical spelling) fail with INVALID_DID; the key it carries fails as a key
+ * would anywhere else (did:key's invalidPublicKeyLength and invalidPublicKey
+ * errors): INVALID_KEY. A codec other than Ed25519, P-256 and secp256k1 is INVALID_DID.
  */
 export function resolveDidKey(did: string): DIDDocument {
-  const m = DID_KEY.exec(did);
-  if (!m) throw new CharterError('INVALID_DID', `malformed did:key: ${did.slice(0, 80)}`);
+  const m = typeof did === 'string' ? DID_KEY.exec(did) : null;
+  if (!m) throw new CharterError('INVALID_DID', `malformed did:key: ${String(did).slice(0, 80)}`);
   const mb = m[1]!;
-  let jwk: PublicJwk;
+  let framed: { code: number; bytes: Uint8Array };
   try {
-    jwk = multibaseToPublicJwk(mb);
+    framed = decodeMulticodec(multibaseDecode(mb));
   } catch (e) {
-    throw new CharterError('INVALID_DID', `did:key does not encode a supported public key`, { cause: e });
+    throw new CharterError('INVALID_DID', 'did:key is not a multicodec-prefixed base58btc value', { cause: e });
   }
-  // did:key §3.1.5: the encoded key must round-trip exactly (no alternative encodings).
+  // did:key §3.1.5: one key, one DID (no alternative encodings of the same bytes).
+  if (multibaseEncode(encodeMulticodec(framed.code, framed.bytes)) !== mb) throw new CharterError('INVALID_DID', 'did:key is not in its canonical encoding');
+  if (!(Object.values(PUB_CODEC) as number[]).includes(framed.code)) throw new CharterError('INVALID_DID', `did:key of an unsupported key type (multicodec 0x${framed.code.toString(16)})`);
+  const jwk = multibaseToPublicJwk(mb);
   if (publicJwkToMultibase(jwk) !== mb) throw new CharterError('INVALID_DID', 'did:key is not in its canonical encoding');
   const vmId = `${did}#${mb}`;
   const doc: DIDDocument = {

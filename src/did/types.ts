@@ -25,7 +25,7 @@ export interface ResolveOptions {
   allowPrivate?: boolean;
   /** Allow `http:` for did:web (only together with allowLoopback, for tests). */
   allowHttp?: boolean;
-  /** Milliseconds before a did:web fetch is abandoned. Default 5000. */
+  /** Wall-clock deadline in ms for a whole did:web fetch (connect, headers, body). Default 5000. */
   timeoutMs?: number;
   /** Largest did.json accepted, in bytes. Default 100 KiB. */
   maxBytes?: number;

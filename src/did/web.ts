@@ -6,11 +6,30 @@ import type { DIDDocument } from './types.js';
 const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(?:%3A\d{1,5})?$/;
 const SEGMENT = /^[A-Za-z0-9._~%-]+$/;
 
+function decoded(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A path segment that stays one path segment once decoded: not a dot segment
+ * (WHATWG URL reads %2e%2e as ".."), and no "/", "\\", "?" or "#" that would move
+ * the fetch to another path, a query or a fragment of the same host.
+ */
+function safeSegment(segment: string): boolean {
+  const d = decoded(segment);
+  return SEGMENT.test(segment) && d !== undefined && d !== '.' && d !== '..' && !/[/\\?#\u0000-\u001f\u007f]/.test(d);
+}
+
 /** did:web method-specific id -> host and path segments, validated. */
 function parse(did: string): { host: string; path: string[] } {
-  if (!did.startsWith('did:web:')) throw new CharterError('INVALID_DID', `not a did:web: ${did.slice(0, 80)}`);
+  if (typeof did !== 'string' || !did.startsWith('did:web:')) throw new CharterError('INVALID_DID', `not a did:web: ${String(did).slice(0, 80)}`);
   const [host, ...path] = did.slice('did:web:'.length).split(':');
-  if (!host || !HOST.test(host) || path.some((p) => !SEGMENT.test(p) || p === '.' || p === '..')) {
+  const port = host ? /%3A(\d{1,5})$/.exec(host)?.[1] : undefined;
+  if (!host || !HOST.test(host) || (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) || !path.every(safeSegment)) {
     throw new CharterError('INVALID_DID', `malformed did:web: ${did.slice(0, 80)}`);
   }
   return { host, path };

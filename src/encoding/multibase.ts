@@ -65,13 +65,17 @@ export function encodeMulticodec(code: number, bytes: Uint8Array): Uint8Array {
   return out;
 }
 
+/** A multicodec prefix and the bytes after it. The varint must be minimal (multiformats unsigned-varint: one value, one encoding). */
 export function decodeMulticodec(bytes: Uint8Array): { code: number; bytes: Uint8Array } {
   let code = 0;
   let shift = 0;
   for (let i = 0; i < Math.min(bytes.length, 4); i++) {
     const b = bytes[i]!;
     code |= (b & 0x7f) << shift;
-    if ((b & 0x80) === 0) return { code, bytes: bytes.subarray(i + 1) };
+    if ((b & 0x80) === 0) {
+      if (b === 0 && i > 0) break;
+      return { code, bytes: bytes.subarray(i + 1) };
+    }
     shift += 7;
   }
   throw new CharterError('INVALID_ARGUMENT', 'bad multicodec prefix');

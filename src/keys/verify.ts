@@ -1,26 +1,43 @@
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
-import type { PublicJwk, VerificationKey } from './types.js';
+import type { JwsAlg, PublicJwk, VerificationKey } from './types.js';
 import { algForKeyType, validatePublicJwk } from './jwk.js';
 
 /** secp256k1 group order / 2: a larger S is the malleable twin (BIP 62 low-S rule). */
 const SECP256K1_HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
 
-/** Parses a public JWK once into a native key for the hot verification path. */
+/**
+ * The alg of each native key this module built, so verifySignature never runs
+ * crypto with a key that skipped the acceptance rule (a hand-built object
+ * holding a small-order Ed25519 key, say). Spreading a VerificationKey keeps
+ * its keyObject, so keys the resolver decorates still qualify.
+ */
+const imported = new WeakMap<object, JwsAlg>();
+const ALGS = new Set<string>(['EdDSA', 'ES256', 'ES256K']);
+
+/** Parses a public JWK once into a native key for the hot verification path. INVALID_KEY unless the key is acceptable. */
 export function importVerificationKey(publicJwk: PublicJwk): VerificationKey {
   const jwk = validatePublicJwk(publicJwk);
+  const alg = algForKeyType(jwk.crv);
   const keyObject = createPublicKey({ key: { ...jwk }, format: 'jwk' });
-  return Object.freeze({ alg: algForKeyType(jwk.crv), keyType: jwk.crv, publicJwk: jwk, keyObject });
+  imported.set(keyObject, alg);
+  return Object.freeze({ alg, keyType: jwk.crv, publicJwk: jwk, keyObject });
+}
+
+/** The alg, the key type, the JWK and the native key all name one algorithm (EdDSA-Ed25519, ES256-P-256, ES256K-secp256k1). */
+function consistent(key: VerificationKey, alg: string): boolean {
+  return imported.get(key.keyObject) === alg && key.alg === alg && algForKeyType(key.keyType) === alg && key.publicJwk?.crv === key.keyType;
 }
 
 /**
  * Verifies a JWS signature. Returns false (never throws) on a bad signature,
- * a wrong length, or an alg that does not belong to the key type.
+ * a wrong length, an alg that does not belong to the key type, or a key that
+ * importVerificationKey did not produce.
  */
 export function verifySignature(key: VerificationKey, alg: string, data: Uint8Array, sig: Uint8Array): boolean {
-  if (alg !== key.alg) return false;
   try {
-    if (alg === 'EdDSA') return sig.length === 64 && nodeVerify(null, data, key.keyObject, sig);
+    if (typeof alg !== 'string' || !ALGS.has(alg) || !consistent(key, alg)) return false;
     if (sig.length !== 64) return false;
+    if (alg === 'EdDSA') return nodeVerify(null, data, key.keyObject, sig);
     if (alg === 'ES256K') {
       let s = 0n;
       for (let i = 32; i < 64; i++) s = (s << 8n) | BigInt(sig[i]!);

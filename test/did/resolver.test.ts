@@ -56,6 +56,24 @@ describe('did:web mapping (did:web spec §3.2)', () => {
     expect(() => didWebToUrl('did:web:exa mple.com')).toThrow(expect.objectContaining({ code: 'INVALID_DID' }));
     expect(() => didWebToUrl('did:web:example.com:..:etc')).toThrow(expect.objectContaining({ code: 'INVALID_DID' }));
   });
+  it('refuses segments that would decode into another path, a query or a fragment, and ports out of range', async () => {
+    for (const did of [
+      'did:web:example.com:%2e%2e:alice',
+      'did:web:example.com:%2E:alice',
+      'did:web:example.com:a%2Fb',
+      'did:web:example.com:a%5Cb',
+      'did:web:example.com:a%3Fb',
+      'did:web:example.com:a%23b',
+      'did:web:example.com:a%0Ab',
+      'did:web:example.com:%zz',
+      'did:web:example.com%3A0',
+      'did:web:example.com%3A65536',
+    ]) {
+      expect(() => didWebToUrl(did)).toThrow(expect.objectContaining({ code: 'INVALID_DID' }));
+      expect(await codeOf(createResolver({ allowLoopback: true, allowHttp: true }).resolve(did))).toBe('INVALID_DID');
+    }
+    expect(new URL(didWebToUrl('did:web:example.com%3A65535:user%20name')).href).toBe('https://example.com:65535/user%20name/did.json');
+  });
   it('classifies addresses for SSRF checks', () => {
     expect(classifyAddress('127.0.0.1')).toBe('loopback');
     expect(classifyAddress('::1')).toBe('loopback');
