@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isCharterError, type Reason } from '../errors.js';
-import { verifyPresentation } from '../credentials/index.js';
+import { soleSubject, verifyPresentation } from '../credentials/index.js';
 import type { CredentialVerification } from '../credentials/types.js';
 import type { ReservationResult } from '../store/types.js';
 import { assertAction } from './actions.js';
@@ -39,7 +39,7 @@ function checkIdentity(ids: CredentialVerification[], agent: string | undefined,
     return {};
   }
   const ref = mine.id ?? 'identity';
-  const a = mine.credential?.credentialSubject.agent;
+  const a = (mine.credential && soleSubject(mine.credential))?.agent;
   const info = isObj(a) && typeof a.name === 'string' && typeof a.operator === 'string' ? (a as unknown as AgentInfo) : undefined;
   const operator = mine.issuer;
   if (info && info.operator !== operator) reasons.push({ code: 'INVALID_CREDENTIAL', message: 'the identity credential names an operator other than its issuer', ref });

@@ -1,4 +1,4 @@
-import { decodeJwt, verifyCredential, verifyPresentation } from '../credentials/index.js';
+import { decodeJwt, soleSubject, verifyCredential, verifyPresentation } from '../credentials/index.js';
 import type { Credential, CredentialVerification, StatusChecker } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
 import type { Reason } from '../errors.js';
@@ -42,7 +42,7 @@ function isPresentation(jwt: string): boolean {
 function decide(v: CredentialVerification, options: VerifyGrantOptions, extra: Reason[]): GrantDecision {
   const reasons = [...extra, ...v.reasons];
   const c = v.credential;
-  const g = (c?.credentialSubject.grant ?? {}) as { resources?: string[]; actions?: string[]; purpose?: string };
+  const g = ((c && soleSubject(c))?.grant ?? {}) as { resources?: string[]; actions?: string[]; purpose?: string };
   if (c) {
     if (!c.type.includes(GRANT_TYPE)) reasons.push({ code: 'INVALID_CREDENTIAL', message: 'not a DataAccessGrant' });
     if (c.validUntil === undefined) reasons.push({ code: 'INVALID_CREDENTIAL', message: 'a grant must expire (validUntil)' });

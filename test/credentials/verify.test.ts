@@ -84,15 +84,23 @@ describe('every rejection path has its code', () => {
     const vc = await issue();
     expect(await codes(tamper(vc.jwt, 0, (h) => ((h.crit = ['exp']), (h.exp = 1))))).toEqual(['UNKNOWN_CRITICAL']);
   });
-  it('expired, and not yet valid, with skew honoured and capped at 300 s', async () => {
+  it('expired, and not yet valid: default skew 60 s, configurable, capped at 300 s', async () => {
     const now = Date.now();
     const vc = await issue({ validFrom: new Date(now - 2 * day), validUntil: new Date(now - 400_000) });
     expect(await codes(vc.jwt)).toEqual(['CREDENTIAL_EXPIRED']);
+    // Expired 90 s ago: refused by default (60 s), accepted with 120 s of skew.
+    const lately = await issue({ validFrom: new Date(now - 2 * day), validUntil: new Date(now - 90_000) });
+    expect(await codes(lately.jwt)).toEqual(['CREDENTIAL_EXPIRED']);
+    expect(await codes(lately.jwt, { skewSeconds: 120 })).toEqual([]);
     const soon = await issue({ validFrom: new Date(now + 200_000), validUntil: new Date(now + day) });
-    expect(await codes(soon.jwt)).toEqual([]);
-    expect(await codes(soon.jwt, { skewSeconds: 60 })).toEqual(['CREDENTIAL_NOT_YET_VALID']);
+    expect(await codes(soon.jwt)).toEqual(['CREDENTIAL_NOT_YET_VALID']);
+    expect(await codes(soon.jwt, { skewSeconds: 300 })).toEqual([]);
+    const near = await issue({ validFrom: new Date(now + 30_000), validUntil: new Date(now + day) });
+    expect(await codes(near.jwt)).toEqual([]);
+    expect(await codes(near.jwt, { skewSeconds: 0 })).toEqual(['CREDENTIAL_NOT_YET_VALID']);
     const later = await issue({ validFrom: new Date(now + 400_000), validUntil: new Date(now + day) });
     expect(await codes(later.jwt, { skewSeconds: 10_000 })).toEqual(['CREDENTIAL_NOT_YET_VALID']);
+    for (const bad of [-1, Number.NaN, Infinity, '60' as unknown as number]) await expect(verifyCredential(vc.jwt, { resolver, skewSeconds: bad })).rejects.toThrow(TypeError);
   });
   it('unknown DID method of the issuer: UNSUPPORTED_DID_METHOD', async () => {
     const vc = await issue();
