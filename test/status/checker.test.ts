@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
 import vector from '../vectors/bitstring-status-list.json' with { type: 'json' };
 import { createStatusChecker, encodeBitstring, MIN_LIST_SIZE, readStatus, setBit, type StatusListChecker } from '../../src/status/index.js';
 import { issueCredential, signJwt, verifyCredential } from '../../src/credentials/index.js';
@@ -341,5 +342,24 @@ describe('freshness: maxStalenessSeconds caps any ttl; refresh and clear', () =>
     const { path, jwt } = await revocable();
     await Promise.all(Array.from({ length: 8 }, () => codes(jwt, status)));
     expect(hits.get(path)).toBe(1);
+  });
+});
+
+describe('hostile status entries', () => {
+  it('random entry fields never throw and only refuse with status codes (property)', async () => {
+    const url = await publish();
+    const status = checker();
+    const field = <T>(good: T) => fc.oneof({ weight: 3, arbitrary: fc.constant(good) }, { weight: 1, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.jsonValue() });
+    // statusListCredential stays on the local server: a random URL must not reach the network.
+    const raw = fc.record({ type: field('BitstringStatusListEntry'), statusPurpose: field('revocation'), statusListIndex: field('7'), statusSize: field(1), statusMessage: field([{ status: '0x0', message: 'a' }, { status: '0x1', message: 'b' }]), id: field('urn:x'), statusListCredential: fc.constantFrom(url, `${url}x`, `${srv.url}/lists/none`) });
+    const allowed = new Set(['STATUS_INVALID', 'STATUS_UNAVAILABLE', 'CREDENTIAL_REVOKED']);
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(raw, fc.jsonValue()), async (e) => {
+        const credential = { '@context': [V2], type: ['VerifiableCredential'], issuer: issuer.did, credentialSubject: {}, credentialStatus: JSON.parse(JSON.stringify(e ?? null)) };
+        const reasons = await status(credential as never, { issuer: issuer.did, now: new Date() });
+        for (const r of reasons) expect(allowed.has(r.code)).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
