@@ -1,6 +1,6 @@
 import { CharterError, type Reason } from '../errors.js';
 import { VC_CONTEXT_V1, VC_CONTEXT_V2, type Credential, type CredentialFormat, type CredentialSubject } from './types.js';
-import type { DecodedJwt } from './jws.js';
+import { replicatedClaimConflicts, type DecodedJwt } from './jws.js';
 import { isMediaType } from './media.js';
 import { soleSubject, subjectIds } from './subjects.js';
 import { earliest, latest, readDateTime, readNumericDates, type Bounds } from './time.js';
@@ -74,7 +74,8 @@ function checkSub(sub: unknown, credential: Credential, problems: Reason[]): voi
   if (!ok) problems.push({ code: 'INVALID_CREDENTIAL', message: 'the JWT "sub" claim names another subject than credentialSubject' });
 }
 
-function done(format: CredentialFormat, credential: Credential, issuer: string, bounds: Bounds, problems: Reason[]): Normalized {
+function done(d: DecodedJwt, format: CredentialFormat, credential: Credential, issuer: string, bounds: Bounds, problems: Reason[]): Normalized {
+  for (const k of replicatedClaimConflicts(d)) problems.push({ code: 'INVALID_CREDENTIAL', message: `the header parameter "${k}" differs from the JWT claim (RFC 7519 §5.3)` });
   return { format, credential, issuer, subject: soleSubject(credential)?.id, subjects: subjectIds(credential), bounds, problems };
 }
 
@@ -102,7 +103,7 @@ function readV2(d: DecodedJwt): Normalized {
   const t = readNumericDates(payload, 'INVALID_CREDENTIAL', problems);
   const v = validity(payload, problems);
   const bounds = { from: latest(v.from, t.nbf), until: earliest(v.until, t.exp), iat: t.iat };
-  return done('vc+jwt', credential, issuer, bounds, problems);
+  return done(d, 'vc+jwt', credential, issuer, bounds, problems);
 }
 
 /**
@@ -149,7 +150,7 @@ function readV1(d: DecodedJwt): Normalized {
     VC_CONTEXT_V1,
   );
   if (!(isObj(vc.credentialSubject) && typeof payload.sub === 'string')) checkSub(payload.sub, credential, problems);
-  return done('vc-jwt-1.1', credential, issuerId(iss), { from, until, iat: t.iat }, problems);
+  return done(d, 'vc-jwt-1.1', credential, issuerId(iss), { from, until, iat: t.iat }, problems);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CharterError, toReason, type Reason } from '../errors.js';
-import { decodeJwt, signJwt, type DecodedJwt } from './jws.js';
+import { decodeJwt, replicatedClaimConflicts, signJwt, type DecodedJwt } from './jws.js';
 import { isMediaType } from './media.js';
 import { earliest, latest, readDateTime, readNumericDates, skewOf, windowReasons, type Bounds } from './time.js';
 import { checkJwtSignature, verifyCredential } from './verify.js';
@@ -95,6 +95,7 @@ function unwrap(d: DecodedJwt): Unwrapped {
   } else {
     throw new CharterError('INVALID_TYP', `typ "${String(d.header.typ).slice(0, 20)}" is not a presentation (expected vp+jwt)`);
   }
+  for (const k of replicatedClaimConflicts(d)) problems.push({ code: 'INVALID_PRESENTATION', message: `the header parameter "${k}" differs from the JWT claim (RFC 7519 §5.3)` });
   if (typeof holder !== 'string' || !holder.startsWith('did:')) throw badVp('the presentation holder must be a DID');
   if (!Array.isArray(list) || list.length > MAX_CREDENTIALS || list.some((c) => typeof c !== 'string')) {
     throw badVp(`a presentation carries at most ${MAX_CREDENTIALS} credentials, as JWTs`);

@@ -313,3 +313,43 @@ describe('valid VCDM 2.0 shapes are accepted', () => {
     }
   });
 });
+
+describe('encodings peers read differently', () => {
+  const base = () => JSON.stringify(credential()).slice(0, -1);
+  it('a member name given twice (anywhere, escaped or not) is MALFORMED_JWT: JSON.parse keeps the last, other parsers the first', async () => {
+    expect(await codes(await signRaw(`${base()}}`, { typ: 'vc+jwt' }))).toEqual([]);
+    const dups = [
+      `${base()},"exp":${nowS() + 3600},"exp":"never"}`,
+      `${base()},"iss":"${bob.did}","iss":"${alice.did}"}`,
+      `${base()},"\\u0069ssuer":"${bob.did}"}`,
+      JSON.stringify(credential()).replace('"email":', '"id":"did:example:other","email":'),
+    ];
+    for (const json of dups) expect([json.slice(-60), await codes(await signRaw(json, { typ: 'vc+jwt' }))]).toEqual([json.slice(-60), ['MALFORMED_JWT']]);
+    // In the header too.
+    const h = `{"alg":"EdDSA","kid":"${alice.kid}","typ":"vc+jwt","typ":"JWT"}`;
+    const input = `${Buffer.from(h).toString('base64url')}.${Buffer.from(JSON.stringify(credential())).toString('base64url')}`;
+    const sig = Buffer.from(await alice.signer.sign(new TextEncoder().encode(input))).toString('base64url');
+    expect(await codes(`${input}.${sig}`)).toEqual(['MALFORMED_JWT']);
+  });
+  it('a payload that is not valid UTF-8 is MALFORMED_JWT, not read with replacement characters', async () => {
+    const json = Buffer.concat([Buffer.from(base()), Buffer.from(',"note":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
+    const h = Buffer.from(JSON.stringify({ alg: 'EdDSA', kid: alice.kid, typ: 'vc+jwt' })).toString('base64url');
+    const input = `${h}.${json.toString('base64url')}`;
+    const sig = Buffer.from(await alice.signer.sign(new TextEncoder().encode(input))).toString('base64url');
+    expect(await codes(`${input}.${sig}`)).toEqual(['MALFORMED_JWT']);
+  });
+  it('a claim replicated in the header must equal the claim (RFC 7519 §5.3)', async () => {
+    const exp = nowS() + 3600;
+    expect(await codes(await sign({ ...credential(), exp, iss: alice.did }, { typ: 'vc+jwt', exp, iss: alice.did }))).toEqual([]);
+    expect(await codes(await sign({ ...credential(), exp }, { typ: 'vc+jwt', exp: exp + 86_400 * 365 }))).toEqual(['INVALID_CREDENTIAL']);
+    expect(await codes(await sign(credential(), { typ: 'vc+jwt', iss: bob.did }))).toEqual(['INVALID_CREDENTIAL']);
+    expect(await codes(await sign(credential(), { typ: 'vc+jwt', exp: nowS() + 60 }))).toEqual(['INVALID_CREDENTIAL']);
+    const vc = await sign(credential());
+    const vp = await createPresentation({ holder: bob, credentials: [vc], aud, nonce: 'n' });
+    const [h, p, s] = vp.split('.') as [string, string, string];
+    const header = { ...JSON.parse(Buffer.from(h, 'base64url').toString()), aud: 'did:web:other.example' };
+    const forged = await signJwt(header, JSON.parse(Buffer.from(p, 'base64url').toString()), bob.signer, bob.kid);
+    expect(s).toBeDefined();
+    expect((await verifyPresentation(forged, { resolver, aud, nonce: 'n' })).reasons.map((r) => r.code)).toEqual(['INVALID_PRESENTATION']);
+  });
+});
