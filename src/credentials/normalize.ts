@@ -25,13 +25,13 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 const bad = (message: string) => new CharterError('INVALID_CREDENTIAL', message);
 
 function issuerId(issuer: unknown): string {
-  // VCDM 2.0 §4.7: a URL, or an object whose `id` is one; Charter resolves DIDs only.
+  // VCDM 2.0 "Issuer": a URL, or an object whose `id` is one; Charter resolves DIDs only.
   const id = typeof issuer === 'string' ? issuer : isObj(issuer) ? issuer.id : undefined;
   if (typeof id !== 'string' || !id.startsWith('did:')) throw bad('the credential issuer must be a DID');
   return id;
 }
 
-/** VCDM 2.0 §4.5: one type or several; a credential's include VerifiableCredential. */
+/** VCDM 2.0 "Types": one type or several; a credential's include VerifiableCredential. */
 function typesOf(type: unknown): string[] {
   const types = typeof type === 'string' ? [type] : type;
   if (!Array.isArray(types) || !types.includes('VerifiableCredential') || types.some((t) => typeof t !== 'string')) {
@@ -40,7 +40,7 @@ function typesOf(type: unknown): string[] {
   return types as string[];
 }
 
-/** VCDM 2.0 §4.8: one subject object or a non-empty set of them; an id, when present, is a string. */
+/** VCDM 2.0 "Credential Subject": one subject object or a non-empty set of them; an id, when present, is a string. */
 function checkSubjects(s: unknown): CredentialSubject | CredentialSubject[] {
   const list = Array.isArray(s) ? s : [s];
   if (list.length === 0 || !list.every(isObj)) throw bad('credentialSubject must be an object or a non-empty array of objects');
@@ -58,7 +58,7 @@ function checkShape(c: Record<string, unknown>, context: string): Credential {
   return { ...c, type, credentialSubject } as Credential;
 }
 
-/** validFrom and validUntil: strict date-times, in order (VCDM 2.0 §4.9). */
+/** validFrom and validUntil: strict date-times, in order (VCDM 2.0 "Validity Period"). */
 function validity(c: Record<string, unknown>, problems: Reason[], from = 'validFrom', until = 'validUntil'): Bounds {
   const f = readDateTime(c, from, 'INVALID_CREDENTIAL', problems);
   const u = readDateTime(c, until, 'INVALID_CREDENTIAL', problems);

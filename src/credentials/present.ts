@@ -41,11 +41,11 @@ export async function createPresentation(input: CreatePresentationInput): Promis
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const badVp = (message: string) => new CharterError('INVALID_PRESENTATION', message);
-/** `id` of a holder given as a string or (VCDM 2.0 §4.14) as an object with an id. */
+/** `id` of a holder given as a string or (VCDM 2.0 "Verifiable Presentations") as an object with an id. */
 const idOf = (v: unknown): unknown => (isObj(v) ? v.id : v);
 const hasType = (type: unknown, t: string) => type === t || (Array.isArray(type) && type.includes(t));
 
-/** An EnvelopedVerifiableCredential (VCDM 2.0 §4.13.1) of a vc+jwt; the media type compares case-insensitively. */
+/** An EnvelopedVerifiableCredential (VCDM 2.0 "Enveloped Verifiable Credentials") of a vc+jwt; the media type compares case-insensitively. */
 function envelopedJwt(e: unknown): string {
   if (!isObj(e) || !hasType(e.type, 'EnvelopedVerifiableCredential') || typeof e.id !== 'string' || e.id.slice(0, ENVELOPE_PREFIX.length).toLowerCase() !== ENVELOPE_PREFIX) {
     throw badVp('each credential must be an EnvelopedVerifiableCredential with a data:application/vc+jwt URL');

@@ -44,7 +44,7 @@ export function createSchemaChecker(dir: string = SCHEMA_DIR): SchemaChecker {
         out.push({ code: 'SCHEMA_INVALID', message: `unknown credential schema ${ref.id.slice(0, 120)}` });
         continue;
       }
-      // Each subject of a credential about several (VCDM 2.0 §4.8) meets the schema on its own.
+      // Each subject of a credential about several (VCDM 2.0 "Credential Subject") meets the schema on its own.
       subjectsOf(credential).forEach((subject, i, all) => {
         if (v(subject)) return;
         const e = v.errors?.[0];

@@ -1,6 +1,6 @@
 import type { Credential, CredentialSubject } from './types.js';
 
-/** Every subject of a credential, in order (VCDM 2.0 §4.8: one object or a set of them). */
+/** Every subject of a credential, in order (VCDM 2.0 "Credential Subject": one object or a set of them). */
 export function subjectsOf(credential: Pick<Credential, 'credentialSubject'>): CredentialSubject[] {
   const s = credential.credentialSubject;
   return Array.isArray(s) ? s : [s];

@@ -44,7 +44,7 @@ export function readNumericDates(payload: Record<string, unknown>, code: Charter
 
 /**
  * The named date-time properties that are present, in ms; each must be a
- * strict RFC 3339 date-time with a time zone (VCDM 2.0 §4.9 dateTimeStamp,
+ * strict RFC 3339 date-time with a time zone (VCDM 2.0 "Validity Period" dateTimeStamp,
  * encoding/time.ts). Returns undefined for a malformed one and records why.
  */
 export function readDateTime(obj: Record<string, unknown>, name: string, code: CharterErrorCode, problems: Reason[]): number | undefined {

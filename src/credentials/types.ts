@@ -34,10 +34,10 @@ export interface CredentialSubject {
 
 /**
  * A VCDM 2.0 credential as it appears in a `vc+jwt` payload (or normalised
- * from 1.1). `type` is always an array here: VCDM 2.0 §4.5 lets a credential
+ * from 1.1). `type` is always an array here: VCDM 2.0 "Types" lets a credential
  * write a single string, which verification turns into a one-element array
  * so that `type.includes(t)` is a set test, never a substring test.
- * `credentialSubject` is one object or, VCDM 2.0 §4.8, several: use
+ * `credentialSubject` is one object or, VCDM 2.0 "Credential Subject", several: use
  * `soleSubject` where exactly one is required.
  */
 export interface Credential {

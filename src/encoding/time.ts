@@ -1,6 +1,6 @@
 /**
  * Strict date-times for credentials: the intersection of RFC 3339 §5.6
- * `date-time` and XML Schema 1.1 `dateTimeStamp`, which VCDM 2.0 §4.9
+ * `date-time` and XML Schema 1.1 `dateTimeStamp`, which VCDM 2.0 "Validity Period"
  * requires for `validFrom` and `validUntil`. `Date.parse` is not a
  * validator: it takes "Jan 1 2999", bare dates, zone-less times (read as
  * local time) and rolls "2024-02-30" over to March, so two verifiers could

@@ -141,7 +141,7 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
       const r = toReason(e, 'STATUS_UNAVAILABLE');
       return { code: isCharterError(e) && e.code === 'STATUS_INVALID' ? 'STATUS_INVALID' : 'STATUS_UNAVAILABLE', message: r.message };
     }
-    // §3.2 step 4 lets another party publish the list; Charter requires the credential's issuer.
+    // §2.2 lets another party publish the list (issuer MAY differ); Charter requires the credential's own issuer.
     if (list.issuer !== ctx.issuer) return { code: 'STATUS_INVALID', message: 'the status list was issued by someone other than the credential issuer' };
     // §3.2 step 5: the entry's purpose is one of the list's.
     if (!list.purposes.includes(entry.purpose)) return { code: 'STATUS_INVALID', message: `the status list's purpose is ${list.purposes.join(', ')}, the entry's ${entry.purpose}` };

@@ -12,13 +12,13 @@ export const MAX_STATUS_SIZE = 16;
 /** Default cap on a decoded list: 16 Mi entries (2 MiB); larger is treated as a decompression bomb. */
 export const DEFAULT_MAX_BITS_BYTES = 2 * 1024 * 1024;
 
-/** §4.2 "Generate Algorithm": GZIP, then base64url without padding, with the multibase prefix `u`. */
+/** Bitstring Status List v1.0 §3.3 "Bitstring Generation Algorithm": GZIP, then base64url without padding, with the multibase prefix `u`. */
 export function encodeBitstring(bits: Uint8Array): string {
   return 'u' + gzipSync(bits).toString('base64url');
 }
 
 /**
- * §4.3 "Expand Algorithm", with a hard cap on the inflated size: zlib stops
+ * §3.4 "Bitstring Expansion Algorithm", with a hard cap on the inflated size: zlib stops
  * at `maxBytes`, so a gzip bomb costs at most that much memory.
  */
 export function decodeBitstring(encoded: string, opts: { maxBytes?: number } = {}): Uint8Array {
@@ -36,7 +36,7 @@ export function decodeBitstring(encoded: string, opts: { maxBytes?: number } = {
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
-/** §4.1: the first index is the left-most (most significant) bit of the first byte. */
+/** §2.2 encodedList (and §7.1): the first index is the left-most (most significant) bit of the first byte. */
 export function getBit(bits: Uint8Array, index: number): boolean {
   return ((bits[index >> 3]! >> (7 - (index & 7))) & 1) === 1;
 }

@@ -7,7 +7,7 @@ import { makeIssuer } from '../helpers.js';
 
 /**
  * Attacks on the time, claim and media-type rules of vc+jwt / vp+jwt
- * (VC-JOSE-COSE §3.1.3, RFC 7519 §4.1, VCDM 2.0 §4.9): every signature here
+ * (VC-JOSE-COSE §3.1.3, RFC 7519 §4.1, VCDM 2.0 "Validity Period"): every signature here
  * is valid, so each refusal comes from the rule under test.
  */
 const resolver = createResolver();
@@ -139,7 +139,7 @@ describe('validFrom and validUntil are RFC 3339 date-times with a time zone', ()
     expect(await codes(await sign(credential({ validFrom: local })))).toEqual([]);
     expect(await codes(await sign(credential({ validUntil: new Date(Date.now() - 3_600_000).toISOString().slice(0, 19) + '-00:00' })))).toEqual(['CREDENTIAL_EXPIRED']);
   });
-  it('validFrom after validUntil is INVALID_CREDENTIAL (VCDM 2.0 §4.9)', async () => {
+  it('validFrom after validUntil is INVALID_CREDENTIAL (VCDM 2.0 "Validity Period")', async () => {
     const c = await sign(credential({ validFrom: iso(Date.now() + 2 * day), validUntil: iso(Date.now() + day) }));
     expect(await codes(c)).toContain('INVALID_CREDENTIAL');
   });
