@@ -132,7 +132,7 @@ function readV1(d: DecodedJwt): Normalized {
     subject = { ...subject, id: payload.sub };
   }
   const t = readNumericDates(payload, 'INVALID_CREDENTIAL', problems);
-  // VCDM 1.1 §4.6-4.7: issuanceDate is when the credential becomes valid, expirationDate when it ceases to be.
+  // VCDM 1.1 "Issuance Date" and "Expiration": issuanceDate is when the credential becomes valid, expirationDate when it ceases to be.
   const v1 = validity(vc, problems, 'issuanceDate', 'expirationDate');
   const v2 = validity(vc, problems);
   const from = latest(t.nbf, v1.from, v2.from);
