@@ -346,10 +346,9 @@ describe('encodings peers read differently', () => {
     expect(await codes(await sign(credential(), { typ: 'vc+jwt', exp: nowS() + 60 }))).toEqual(['INVALID_CREDENTIAL']);
     const vc = await sign(credential());
     const vp = await createPresentation({ holder: bob, credentials: [vc], aud, nonce: 'n' });
-    const [h, p, s] = vp.split('.') as [string, string, string];
+    const [h, p] = vp.split('.') as [string, string];
     const header = { ...JSON.parse(Buffer.from(h, 'base64url').toString()), aud: 'did:web:other.example' };
     const forged = await signJwt(header, JSON.parse(Buffer.from(p, 'base64url').toString()), bob.signer, bob.kid);
-    expect(s).toBeDefined();
     expect((await verifyPresentation(forged, { resolver, aud, nonce: 'n' })).reasons.map((r) => r.code)).toEqual(['INVALID_PRESENTATION']);
   });
 });
