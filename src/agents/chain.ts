@@ -1,5 +1,5 @@
 import type { Reason } from '../errors.js';
-import { verifyCredential } from '../credentials/index.js';
+import { soleSubject, verifyCredential } from '../credentials/index.js';
 import type { CredentialVerification, VerifyCredentialOptions } from '../credentials/types.js';
 import { checkNarrowing } from './attenuation.js';
 import { MAX_DELEGATION_DEPTH, mandateDigest, readAuthority } from './authority.js';
@@ -61,7 +61,7 @@ export function checkChainLinks(verified: readonly CredentialVerification[], opt
     if (c.validUntil === undefined) add(i, { code: 'INVALID_CREDENTIAL', message: 'a mandate must expire (validUntil)' });
     const entries = c.credentialStatus === undefined ? [] : Array.isArray(c.credentialStatus) ? c.credentialStatus : [c.credentialStatus];
     if (!entries.some((e) => e.statusPurpose === 'revocation')) add(i, { code: 'STATUS_INVALID', message: 'a mandate without a revocation status entry cannot be revoked, so it is refused' });
-    const read = readAuthority(c.credentialSubject.authority);
+    const read = readAuthority(soleSubject(c)?.authority);
     for (const r of read.reasons) add(i, r);
     if (read.authority) {
       links[i]!.authority = read.authority;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CharterError } from '../errors.js';
-import { decodeCredential, issueCredential, schemaIdFor } from '../credentials/index.js';
+import { decodeCredential, issueCredential, schemaIdFor, soleSubject } from '../credentials/index.js';
 import type { Credential, IssuedCredential, Issuer } from '../credentials/types.js';
 import { allocateStatusEntry } from '../status/index.js';
 import type { Store } from '../store/types.js';
@@ -135,14 +135,14 @@ export async function delegateMandate(st: Store, from: Issuer, input: DelegateMa
   if (!parent.type.includes(AGENT_AUTHORITY_TYPE) || typeof parent.id !== 'string') {
     throw new CharterError('INVALID_ARGUMENT', 'the parent must be an AgentAuthorityCredential with an id');
   }
-  if (parent.credentialSubject.id !== from.did) {
+  if (soleSubject(parent)?.id !== from.did) {
     throw new CharterError('DELEGATION_BROKEN', 'only the subject of a mandate may delegate it', { details: { parent: parent.id } });
   }
   const parentIssuer = typeof parent.issuer === 'string' ? parent.issuer : parent.issuer.id;
   if (input.to === from.did || input.to === parentIssuer) {
     throw new CharterError('DELEGATION_CYCLE', 'a mandate cannot be delegated back to a party already in its chain', { details: { parent: parent.id } });
   }
-  const parentAuthority = parseAuthority(parent.credentialSubject.authority);
+  const parentAuthority = parseAuthority(soleSubject(parent)?.authority);
   if ((input.authority as Partial<Authority>).parent !== undefined) throw new CharterError('INVALID_ARGUMENT', 'authority.parent is set by delegateMandate');
   const now = second(new Date());
   const validUntil = checkExpiry(input.validUntil, now);

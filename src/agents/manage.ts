@@ -1,5 +1,5 @@
 import { CharterError } from '../errors.js';
-import { decodeCredential } from '../credentials/index.js';
+import { decodeCredential, soleSubject } from '../credentials/index.js';
 import { getBit, setStatus, type IssuerFor } from '../status/index.js';
 import type { Store } from '../store/types.js';
 import { readAuthority } from './authority.js';
@@ -36,7 +36,7 @@ export async function listMandates(store: Store, filter: { issuer?: string; agen
   });
   const out: MandateSummary[] = [];
   for (const r of recs) {
-    const { authority } = readAuthority(decodeCredential(r.jwt).credentialSubject.authority);
+    const { authority } = readAuthority(soleSubject(decodeCredential(r.jwt))?.authority);
     const expired = r.validUntil !== undefined && Date.parse(r.validUntil) <= now.getTime();
     const state: MandateState = (await revocationOf(store, r.id))?.set ? 'revoked' : expired ? 'expired' : 'active';
     out.push({

@@ -1,5 +1,5 @@
 import { CharterError } from '../errors.js';
-import { createPresentation, decodeCredential } from '../credentials/index.js';
+import { createPresentation, decodeCredential, soleSubject } from '../credentials/index.js';
 import type { Issuer } from '../credentials/types.js';
 
 export interface CreateAgentPresentationInput {
@@ -26,7 +26,7 @@ interface Node {
 export function orderChain(chain: readonly string[]): string[] {
   const nodes: Node[] = chain.map((jwt) => {
     const c = decodeCredential(jwt);
-    const p = (c.credentialSubject.authority as { parent?: { id?: unknown } } | undefined)?.parent?.id;
+    const p = (soleSubject(c)?.authority as { parent?: { id?: unknown } } | undefined)?.parent?.id;
     return { jwt, id: c.id, parentId: typeof p === 'string' ? p : undefined };
   });
   const ids = new Set(nodes.map((n) => n.id));

@@ -1,5 +1,5 @@
 import { type Reason } from '../errors.js';
-import { verifyPresentation } from '../credentials/index.js';
+import { soleSubject, verifyPresentation } from '../credentials/index.js';
 import type { CredentialVerification } from '../credentials/types.js';
 import { DEFAULT_MAX_AGE_SECONDS } from '../credentials/time.js';
 import { assertAction } from './actions.js';
@@ -40,7 +40,7 @@ function checkIdentity(ids: CredentialVerification[], agent: string | undefined,
     return {};
   }
   const ref = mine.id ?? 'identity';
-  const a = mine.credential?.credentialSubject.agent;
+  const a = (mine.credential && soleSubject(mine.credential))?.agent;
   const info = isObj(a) && typeof a.name === 'string' && typeof a.operator === 'string' ? (a as unknown as AgentInfo) : undefined;
   const operator = mine.issuer;
   if (info && info.operator !== operator) reasons.push({ code: 'INVALID_CREDENTIAL', message: 'the identity credential names an operator other than its issuer', ref });

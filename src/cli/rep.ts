@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
-import { decodeCredential } from '../credentials/index.js';
+import { decodeCredential, soleSubject } from '../credentials/index.js';
 import { parseDuration } from '../encoding/duration.js';
 import { setCredentialStatus } from '../status/index.js';
 import { parseMoney } from '../agents/index.js';
@@ -130,7 +130,7 @@ export function registerRep(program: Command, ctx: CliContext): void {
               jwt,
               direction: 'held',
               issuer,
-              ...(typeof c.credentialSubject.id === 'string' ? { subject: c.credentialSubject.id } : {}),
+              ...(typeof soleSubject(c)?.id === 'string' ? { subject: soleSubject(c)!.id } : {}),
               types: c.type.filter((t) => t !== 'VerifiableCredential'),
               ...(c.validFrom ? { validFrom: c.validFrom } : {}),
               createdAt: new Date().toISOString(),

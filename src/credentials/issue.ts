@@ -49,7 +49,9 @@ export async function issueCredential(input: IssueCredentialInput): Promise<Issu
     return { id, jwt, credential, format };
   }
   const { id: _id, issuer: _iss, validFrom: _vf, validUntil: _vu, ...rest } = credential;
-  const { id: _sub, ...subjectClaims } = credential.credentialSubject;
+  // VCDM 1.1 §6.3.1: the subject's id travels as `sub`.
+  const cs = credential.credentialSubject;
+  const subjectClaims = Array.isArray(cs) ? cs : (({ id: _sub, ...claims }) => claims)(cs);
   const payload = {
     vc: { ...rest, credentialSubject: subjectClaims },
     iss: issuer.did,

@@ -1,5 +1,6 @@
 import { CharterError } from '../errors.js';
 import type { Signer } from '../keys/types.js';
+import { findDuplicateKey } from '../encoding/json.js';
 
 /** Header parameters we understand; `crit` naming anything else is refused (RFC 7515 §4.1.11). */
 const UNDERSTOOD_CRIT = new Set<string>();
@@ -32,16 +33,37 @@ export async function signJwt(header: Record<string, unknown>, payload: object, 
   return `${input}.${Buffer.from(await signer.sign(enc.encode(input))).toString('base64url')}`;
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 function part(s: string, what: string): Record<string, unknown> {
   if (!B64U.test(s)) throw new CharterError('MALFORMED_JWT', `JWT ${what} is not base64url`);
+  let text: string;
   let v: unknown;
   try {
-    v = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
+    // RFC 7515 §5.2 step 3-4 / RFC 7519 §7.2 step 10: UTF-8 JSON. Invalid bytes are refused, not replaced by U+FFFD.
+    text = utf8.decode(Buffer.from(s, 'base64url'));
+    v = JSON.parse(text);
   } catch {
-    throw new CharterError('MALFORMED_JWT', `JWT ${what} is not JSON`);
+    throw new CharterError('MALFORMED_JWT', `JWT ${what} is not UTF-8 JSON`);
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new CharterError('MALFORMED_JWT', `JWT ${what} is not a JSON object`);
+  // RFC 7515 §5.2 step 4 / RFC 7519 §4: duplicate names are refused, since parsers disagree on which one counts.
+  const dup = findDuplicateKey(text);
+  if (dup !== undefined) throw new CharterError('MALFORMED_JWT', `JWT ${what} names "${dup.slice(0, 40)}" twice`);
   return v as Record<string, unknown>;
+}
+
+/** Registered claims RFC 7519 §5.3 lets a header replicate. */
+const REPLICABLE = ['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti'] as const;
+
+/**
+ * RFC 7519 §5.3 (which VC-JOSE-COSE §3.1.3 applies): a claim replicated as a
+ * header parameter must equal the claim; a library that reads the header copy
+ * would otherwise see another issuer, audience or expiry. Returns the names
+ * that differ.
+ */
+export function replicatedClaimConflicts(d: Pick<DecodedJwt, 'header' | 'payload'>): string[] {
+  return REPLICABLE.filter((k) => Object.hasOwn(d.header, k) && JSON.stringify(d.header[k]) !== JSON.stringify(d.payload[k]));
 }
 
 /**

@@ -1,87 +1,170 @@
-import { CharterError } from '../errors.js';
-import { VC_CONTEXT_V1, VC_CONTEXT_V2, type Credential, type CredentialFormat } from './types.js';
-import type { DecodedJwt } from './jws.js';
+import { CharterError, type Reason } from '../errors.js';
+import { VC_CONTEXT_V1, VC_CONTEXT_V2, type Credential, type CredentialFormat, type CredentialSubject } from './types.js';
+import { replicatedClaimConflicts, type DecodedJwt } from './jws.js';
+import { isMediaType } from './media.js';
+import { soleSubject, subjectIds } from './subjects.js';
+import { earliest, latest, readDateTime, readNumericDates, type Bounds } from './time.js';
 
 export interface Normalized {
   format: CredentialFormat;
   credential: Credential;
   issuer: string;
+  /** The sole subject's id; undefined when there are several subjects or it has none. */
   subject: string | undefined;
-  /** JWT NumericDate claims, in seconds, when present. */
-  nbf?: number;
-  exp?: number;
-  iat?: number;
+  subjects: string[];
+  /** Every time bound the token carries, the strictest of each kind (ms). */
+  bounds: Bounds;
+  /**
+   * Refusals found while reading that still leave issuer and shape known, so
+   * verification goes on to check the signature and reports them all.
+   */
+  problems: Reason[];
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const num = (v: unknown, name: string): number | undefined => {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new CharterError('INVALID_CREDENTIAL', `JWT "${name}" must be a number`);
-  return v;
-};
+const bad = (message: string) => new CharterError('INVALID_CREDENTIAL', message);
 
 function issuerId(issuer: unknown): string {
+  // VCDM 2.0 "Issuer": a URL, or an object whose `id` is one; Charter resolves DIDs only.
   const id = typeof issuer === 'string' ? issuer : isObj(issuer) ? issuer.id : undefined;
-  if (typeof id !== 'string' || !id.startsWith('did:')) throw new CharterError('INVALID_CREDENTIAL', 'the credential issuer must be a DID');
+  if (typeof id !== 'string' || !id.startsWith('did:')) throw bad('the credential issuer must be a DID');
   return id;
 }
 
+/** VCDM 2.0 "Types": one type or several; a credential's include VerifiableCredential. */
+function typesOf(type: unknown): string[] {
+  const types = typeof type === 'string' ? [type] : type;
+  if (!Array.isArray(types) || !types.includes('VerifiableCredential') || types.some((t) => typeof t !== 'string')) {
+    throw bad('type must include VerifiableCredential (one string or an array of strings)');
+  }
+  return types as string[];
+}
+
+/** VCDM 2.0 "Credential Subject": one subject object or a non-empty set of them; an id, when present, is a string. */
+function checkSubjects(s: unknown): CredentialSubject | CredentialSubject[] {
+  const list = Array.isArray(s) ? s : [s];
+  if (list.length === 0 || !list.every(isObj)) throw bad('credentialSubject must be an object or a non-empty array of objects');
+  if (list.some((x) => x.id !== undefined && typeof x.id !== 'string')) throw bad('a credentialSubject id must be a URL string');
+  return s as CredentialSubject | CredentialSubject[];
+}
+
+/** The shape every credential must have; returns a copy with `type` as an array. */
 function checkShape(c: Record<string, unknown>, context: string): Credential {
   const ctx = c['@context'];
-  if (!Array.isArray(ctx) || ctx[0] !== context) throw new CharterError('INVALID_CREDENTIAL', `@context must start with ${context}`);
-  const type = c.type;
-  if (!Array.isArray(type) || !type.includes('VerifiableCredential') || type.some((t) => typeof t !== 'string')) {
-    throw new CharterError('INVALID_CREDENTIAL', 'type must be an array including VerifiableCredential');
-  }
-  if (!isObj(c.credentialSubject)) throw new CharterError('INVALID_CREDENTIAL', 'credentialSubject must be one JSON object');
-  for (const k of ['validFrom', 'validUntil'] as const) {
-    if (c[k] !== undefined && (typeof c[k] !== 'string' || Number.isNaN(Date.parse(c[k] as string)))) {
-      throw new CharterError('INVALID_CREDENTIAL', `${k} must be an XML Schema dateTime`);
-    }
-  }
-  if (c.id !== undefined && typeof c.id !== 'string') throw new CharterError('INVALID_CREDENTIAL', 'id must be a URL string');
-  return c as Credential;
+  if (!Array.isArray(ctx) || ctx[0] !== context) throw bad(`@context must start with ${context}`);
+  const type = typesOf(c.type);
+  const credentialSubject = checkSubjects(c.credentialSubject);
+  if (c.id !== undefined && typeof c.id !== 'string') throw bad('id must be a URL string');
+  return { ...c, type, credentialSubject } as Credential;
+}
+
+/** validFrom and validUntil: strict date-times, in order (VCDM 2.0 "Validity Period"). */
+function validity(c: Record<string, unknown>, problems: Reason[], from = 'validFrom', until = 'validUntil'): Bounds {
+  const f = readDateTime(c, from, 'INVALID_CREDENTIAL', problems);
+  const u = readDateTime(c, until, 'INVALID_CREDENTIAL', problems);
+  if (f !== undefined && u !== undefined && f > u) problems.push({ code: 'INVALID_CREDENTIAL', message: `${from} is later than ${until}` });
+  return { ...(f !== undefined ? { from: f } : {}), ...(u !== undefined ? { until: u } : {}) };
+}
+
+/** `sub` must name the subject (or, with several, one of them): VC-JOSE-COSE §3.1.3 pairs sub with credentialSubject.id. */
+function checkSub(sub: unknown, credential: Credential, problems: Reason[]): void {
+  if (sub === undefined) return;
+  const sole = soleSubject(credential);
+  const ok = typeof sub === 'string' && (sole !== undefined ? sole.id === sub : subjectIds(credential).includes(sub));
+  if (!ok) problems.push({ code: 'INVALID_CREDENTIAL', message: 'the JWT "sub" claim names another subject than credentialSubject' });
+}
+
+function done(d: DecodedJwt, format: CredentialFormat, credential: Credential, issuer: string, bounds: Bounds, problems: Reason[]): Normalized {
+  for (const k of replicatedClaimConflicts(d)) problems.push({ code: 'INVALID_CREDENTIAL', message: `the header parameter "${k}" differs from the JWT claim (RFC 7519 §5.3)` });
+  return { format, credential, issuer, subject: soleSubject(credential)?.id, subjects: subjectIds(credential), bounds, problems };
 }
 
 /**
- * Maps a decoded JWT to the VCDM 2.0 shape: a `vc+jwt` payload is the
- * credential itself (VC-JOSE-COSE §3.1.1); a VCDM 1.1 JWT carries it in `vc`
- * with iss/sub/nbf/exp/jti standing for issuer, subject id, validity and id
- * (VC Data Model 1.1 §6.3.1).
+ * `vc+jwt` (VC-JOSE-COSE §3.1.1): the payload is the credential itself. The
+ * JWT claims must not contradict it (§3.1.3: iss/issuer, jti/id,
+ * sub/credentialSubject.id are the same entities; `vc` and `vp` MUST NOT be
+ * present), since a JWT library reading the claims and a VC library reading
+ * the properties would otherwise see two different credentials.
+ */
+function readV2(d: DecodedJwt): Normalized {
+  const { header, payload } = d;
+  const problems: Reason[] = [];
+  if (header.cty !== undefined && !isMediaType(header.cty, 'vc')) problems.push({ code: 'INVALID_TYP', message: 'cty must be "vc" when present' });
+  for (const claim of ['vc', 'vp']) {
+    if (Object.hasOwn(payload, claim)) problems.push({ code: 'INVALID_CREDENTIAL', message: `a vc+jwt must not carry a "${claim}" claim (VC-JOSE-COSE §3.1.3)` });
+  }
+  const credential = checkShape(payload, VC_CONTEXT_V2);
+  const issuer = issuerId(credential.issuer);
+  if (payload.iss !== undefined && payload.iss !== issuer) problems.push({ code: 'INVALID_CREDENTIAL', message: 'the JWT "iss" claim names another issuer than the credential' });
+  if (payload.jti !== undefined && (typeof payload.jti !== 'string' || (credential.id !== undefined && payload.jti !== credential.id))) {
+    problems.push({ code: 'INVALID_CREDENTIAL', message: 'the JWT "jti" claim differs from the credential id' });
+  }
+  checkSub(payload.sub, credential, problems);
+  const t = readNumericDates(payload, 'INVALID_CREDENTIAL', problems);
+  const v = validity(payload, problems);
+  const bounds = { from: latest(v.from, t.nbf), until: earliest(v.until, t.exp), iat: t.iat };
+  return done(d, 'vc+jwt', credential, issuer, bounds, problems);
+}
+
+/**
+ * A VCDM 1.1 JWT carries the credential in `vc`, with iss/sub/nbf/exp/jti
+ * standing for issuer, subject id, validity and id (VC Data Model 1.1
+ * §6.3.1). Where both a claim and its property are present they must agree,
+ * and every date bound in either place applies.
+ */
+function readV1(d: DecodedJwt): Normalized {
+  const { payload } = d;
+  const vc = payload.vc as Record<string, unknown>;
+  const problems: Reason[] = [];
+  if (Object.hasOwn(payload, 'vp')) problems.push({ code: 'INVALID_CREDENTIAL', message: 'a credential JWT must not carry a "vp" claim' });
+  const iss = payload.iss;
+  if (typeof iss !== 'string') throw bad('a VCDM 1.1 JWT needs "iss"');
+  if (vc.issuer !== undefined && (typeof vc.issuer === 'string' ? vc.issuer : isObj(vc.issuer) ? vc.issuer.id : undefined) !== iss) {
+    throw bad('vc.issuer and iss disagree');
+  }
+  if (payload.jti !== undefined && (typeof payload.jti !== 'string' || (vc.id !== undefined && vc.id !== payload.jti))) {
+    problems.push({ code: 'INVALID_CREDENTIAL', message: 'the JWT "jti" claim differs from vc.id' });
+  }
+  let subject = vc.credentialSubject;
+  // §6.3.1: `sub` is the id of the (single) subject.
+  if (isObj(subject) && typeof payload.sub === 'string') {
+    if (subject.id !== undefined && subject.id !== payload.sub) problems.push({ code: 'INVALID_CREDENTIAL', message: 'the JWT "sub" claim differs from credentialSubject.id' });
+    subject = { ...subject, id: payload.sub };
+  }
+  const t = readNumericDates(payload, 'INVALID_CREDENTIAL', problems);
+  // VCDM 1.1 "Issuance Date" and "Expiration": issuanceDate is when the credential becomes valid, expirationDate when it ceases to be.
+  const v1 = validity(vc, problems, 'issuanceDate', 'expirationDate');
+  const v2 = validity(vc, problems);
+  const from = latest(t.nbf, v1.from, v2.from);
+  const until = earliest(t.exp, v1.until, v2.until);
+  const id = typeof payload.jti === 'string' ? payload.jti : vc.id;
+  const credential = checkShape(
+    {
+      ...vc,
+      ...(id !== undefined ? { id } : {}),
+      issuer: iss,
+      credentialSubject: subject,
+      ...(from !== undefined ? { validFrom: new Date(from).toISOString() } : {}),
+      ...(until !== undefined ? { validUntil: new Date(until).toISOString() } : {}),
+    },
+    VC_CONTEXT_V1,
+  );
+  if (!(isObj(vc.credentialSubject) && typeof payload.sub === 'string')) checkSub(payload.sub, credential, problems);
+  return done(d, 'vc-jwt-1.1', credential, issuerId(iss), { from, until, iat: t.iat }, problems);
+}
+
+/**
+ * Maps a decoded JWT to the VCDM 2.0 shape. Throws CharterError when the
+ * token is not a credential Charter can attribute to an issuer (wrong typ,
+ * broken shape, issuer not a DID); claim conflicts and malformed time claims
+ * come back as `problems`.
  */
 export function normalizeCredential(d: DecodedJwt, acceptV1: boolean): Normalized {
   const { header, payload } = d;
-  if (header.typ === 'vc+jwt') {
-    if (header.cty !== undefined && header.cty !== 'vc') throw new CharterError('INVALID_TYP', 'cty must be "vc" when present');
-    const credential = checkShape(payload, VC_CONTEXT_V2);
-    const issuer = issuerId(credential.issuer);
-    const sub = credential.credentialSubject.id;
-    return { format: 'vc+jwt', credential, issuer, subject: typeof sub === 'string' ? sub : undefined, nbf: num(payload.nbf, 'nbf'), exp: num(payload.exp, 'exp'), iat: num(payload.iat, 'iat') };
-  }
-  if ((header.typ === undefined || header.typ === 'JWT') && isObj(payload.vc)) {
+  if (isMediaType(header.typ, 'vc+jwt')) return readV2(d);
+  if ((header.typ === undefined || isMediaType(header.typ, 'jwt')) && isObj(payload.vc)) {
     if (!acceptV1) throw new CharterError('INVALID_TYP', 'VCDM 1.1 JWT credentials are not accepted here');
-    const vc = payload.vc;
-    const iss = payload.iss;
-    if (typeof iss !== 'string') throw new CharterError('INVALID_CREDENTIAL', 'a VCDM 1.1 JWT needs "iss"');
-    const nbf = num(payload.nbf, 'nbf');
-    const exp = num(payload.exp, 'exp');
-    const subject = isObj(vc.credentialSubject) ? { ...vc.credentialSubject } : vc.credentialSubject;
-    if (isObj(subject) && typeof payload.sub === 'string') subject.id = payload.sub;
-    const credential = checkShape(
-      {
-        ...vc,
-        '@context': vc['@context'],
-        ...(typeof payload.jti === 'string' ? { id: payload.jti } : {}),
-        issuer: iss,
-        credentialSubject: subject,
-        ...(nbf !== undefined ? { validFrom: new Date(nbf * 1000).toISOString() } : {}),
-        ...(exp !== undefined ? { validUntil: new Date(exp * 1000).toISOString() } : {}),
-      },
-      VC_CONTEXT_V1,
-    );
-    if (isObj(vc.issuer) && vc.issuer.id !== undefined && vc.issuer.id !== iss) throw new CharterError('INVALID_CREDENTIAL', 'vc.issuer and iss disagree');
-    const sub = credential.credentialSubject.id;
-    return { format: 'vc-jwt-1.1', credential, issuer: issuerId(iss), subject: typeof sub === 'string' ? sub : undefined, nbf, exp, iat: num(payload.iat, 'iat') };
+    return readV1(d);
   }
   throw new CharterError('INVALID_TYP', `typ "${String(header.typ).slice(0, 20)}" is not a credential (expected vc+jwt)`);
 }

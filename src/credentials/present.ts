@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { CharterError, toReason, type Reason } from '../errors.js';
-import { decodeJwt, signJwt, type DecodedJwt } from './jws.js';
-import { DEFAULT_MAX_AGE_SECONDS, skewOf, windowReasons } from './time.js';
+import { decodeJwt, replicatedClaimConflicts, signJwt, type DecodedJwt } from './jws.js';
+import { isMediaType } from './media.js';
+import { earliest, latest, readDateTime, readNumericDates, skewOf, windowReasons, DEFAULT_MAX_AGE_SECONDS, type Bounds } from './time.js';
 import { checkJwtSignature, verifyCredential } from './verify.js';
 import {
   VC_CONTEXT_V1,
@@ -39,34 +40,67 @@ export async function createPresentation(input: CreatePresentationInput): Promis
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const badVp = (message: string) => new CharterError('INVALID_PRESENTATION', message);
+/** `id` of a holder given as a string or (VCDM 2.0 "Verifiable Presentations") as an object with an id. */
+const idOf = (v: unknown): unknown => (isObj(v) ? v.id : v);
+const hasType = (type: unknown, t: string) => type === t || (Array.isArray(type) && type.includes(t));
+
+/** An EnvelopedVerifiableCredential (VCDM 2.0 "Enveloped Verifiable Credentials") of a vc+jwt; the media type compares case-insensitively. */
+function envelopedJwt(e: unknown): string {
+  if (!isObj(e) || !hasType(e.type, 'EnvelopedVerifiableCredential') || typeof e.id !== 'string' || e.id.slice(0, ENVELOPE_PREFIX.length).toLowerCase() !== ENVELOPE_PREFIX) {
+    throw badVp('each credential must be an EnvelopedVerifiableCredential with a data:application/vc+jwt URL');
+  }
+  return e.id.slice(ENVELOPE_PREFIX.length);
+}
+
+interface Unwrapped {
+  holder: string;
+  credentials: string[];
+  /** vp+jwt (VCDM 2.0) or a VCDM 1.1 VP JWT. */
+  v2: boolean;
+  problems: Reason[];
+  bounds: Bounds;
+}
 
 /** The holder DID and the credential JWTs of a vp+jwt or a VCDM 1.1 VP JWT. */
-function unwrap(d: DecodedJwt): { holder: string; credentials: string[] } {
+function unwrap(d: DecodedJwt): Unwrapped {
   const p = d.payload;
+  const problems: Reason[] = [];
   let holder: unknown;
   let list: unknown;
-  if (d.header.typ === 'vp+jwt') {
-    if (!Array.isArray(p['@context']) || p['@context'][0] !== VC_CONTEXT_V2) throw new CharterError('INVALID_PRESENTATION', `@context must start with ${VC_CONTEXT_V2}`);
-    holder = p.holder;
-    list = (Array.isArray(p.verifiableCredential) ? p.verifiableCredential : p.verifiableCredential === undefined ? [] : [p.verifiableCredential]).map((e: unknown) => {
-      if (!isObj(e) || e.type !== 'EnvelopedVerifiableCredential' || typeof e.id !== 'string' || !e.id.startsWith(ENVELOPE_PREFIX)) {
-        throw new CharterError('INVALID_PRESENTATION', 'each credential must be an EnvelopedVerifiableCredential with a data:application/vc+jwt URL');
-      }
-      return e.id.slice(ENVELOPE_PREFIX.length);
-    });
-  } else if ((d.header.typ === undefined || d.header.typ === 'JWT') && isObj(p.vp)) {
+  let bounds: Bounds = {};
+  const v2 = isMediaType(d.header.typ, 'vp+jwt');
+  if (v2) {
+    if (d.header.cty !== undefined && !isMediaType(d.header.cty, 'vp')) problems.push({ code: 'INVALID_TYP', message: 'cty must be "vp" when present' });
+    // VC-JOSE-COSE §3.1.3: the JWT claim names vc and vp MUST NOT be present.
+    for (const claim of ['vc', 'vp']) {
+      if (Object.hasOwn(p, claim)) problems.push({ code: 'INVALID_PRESENTATION', message: `a vp+jwt must not carry a "${claim}" claim (VC-JOSE-COSE §3.1.3)` });
+    }
+    if (!Array.isArray(p['@context']) || p['@context'][0] !== VC_CONTEXT_V2) throw badVp(`@context must start with ${VC_CONTEXT_V2}`);
+    if (!hasType(p.type, 'VerifiablePresentation')) throw badVp('type must include VerifiablePresentation');
+    holder = idOf(p.holder);
+    if (p.iss !== undefined && p.iss !== holder) problems.push({ code: 'INVALID_PRESENTATION', message: 'the JWT "iss" claim names another holder than the presentation' });
+    const vc = p.verifiableCredential;
+    list = (Array.isArray(vc) ? vc : vc === undefined ? [] : [vc]).map(envelopedJwt);
+    // A presentation has no validity period in VCDM 2.0; if it states one anyway, it binds too.
+    const f = readDateTime(p, 'validFrom', 'INVALID_PRESENTATION', problems);
+    const u = readDateTime(p, 'validUntil', 'INVALID_PRESENTATION', problems);
+    bounds = { from: f, until: u };
+  } else if ((d.header.typ === undefined || isMediaType(d.header.typ, 'jwt')) && isObj(p.vp)) {
+    if (Object.hasOwn(p, 'vc')) problems.push({ code: 'INVALID_PRESENTATION', message: 'a presentation JWT must not carry a "vc" claim' });
     holder = p.iss;
-    if (p.vp.holder !== undefined && p.vp.holder !== p.iss) throw new CharterError('INVALID_PRESENTATION', 'vp.holder and iss disagree');
+    if (p.vp.holder !== undefined && idOf(p.vp.holder) !== p.iss) throw badVp('vp.holder and iss disagree');
     const vc = p.vp.verifiableCredential;
     list = Array.isArray(vc) ? vc : vc === undefined ? [] : [vc];
   } else {
     throw new CharterError('INVALID_TYP', `typ "${String(d.header.typ).slice(0, 20)}" is not a presentation (expected vp+jwt)`);
   }
-  if (typeof holder !== 'string' || !holder.startsWith('did:')) throw new CharterError('INVALID_PRESENTATION', 'the presentation holder must be a DID');
+  for (const k of replicatedClaimConflicts(d)) problems.push({ code: 'INVALID_PRESENTATION', message: `the header parameter "${k}" differs from the JWT claim (RFC 7519 §5.3)` });
+  if (typeof holder !== 'string' || !holder.startsWith('did:')) throw badVp('the presentation holder must be a DID');
   if (!Array.isArray(list) || list.length > MAX_CREDENTIALS || list.some((c) => typeof c !== 'string')) {
-    throw new CharterError('INVALID_PRESENTATION', `a presentation carries at most ${MAX_CREDENTIALS} credentials, as JWTs`);
+    throw badVp(`a presentation carries at most ${MAX_CREDENTIALS} credentials, as JWTs`);
   }
-  return { holder, credentials: list as string[] };
+  return { holder, credentials: list as string[], v2, problems, bounds };
 }
 
 /**
@@ -80,7 +114,7 @@ export async function verifyPresentation(jwt: string, options: VerifyPresentatio
   const skewMs = skewOf(options.skewSeconds) * 1000;
   const now = (options.now ?? new Date()).getTime();
   let d: DecodedJwt;
-  let u: ReturnType<typeof unwrap>;
+  let u: Unwrapped;
   try {
     d = decodeJwt(jwt, { maxBytes: MAX_VP });
     u = unwrap(d);
@@ -89,28 +123,37 @@ export async function verifyPresentation(jwt: string, options: VerifyPresentatio
   }
   const p = d.payload;
   const reasons: Reason[] = await checkJwtSignature(d, u.holder, options.resolver, 'authentication');
+  reasons.push(...u.problems);
   const aud = p.aud;
   if (!(aud === options.aud || (Array.isArray(aud) && aud.length === 1 && aud[0] === options.aud))) {
     reasons.push({ code: 'AUDIENCE_MISMATCH', message: 'the presentation is meant for another audience' });
   }
   if (options.nonce !== undefined && p.nonce !== options.nonce) reasons.push({ code: 'NONCE_MISMATCH', message: 'the presentation answers another nonce' });
-  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v * 1000 : undefined);
+  // A present nbf, exp or iat of the wrong type refuses the presentation (RFC 7519 §4.1.4-6).
+  const t = readNumericDates(p, 'INVALID_PRESENTATION', reasons);
+  const malformedIat = Object.hasOwn(p, 'iat') && t.iat === undefined;
   // VCDM 1.1 VP JWTs (did-jwt-vc) may carry only nbf as the issuance time.
-  const iat = num(p.iat) ?? (d.header.typ === 'vp+jwt' ? undefined : num(p.nbf));
+  const iat = t.iat ?? (u.v2 || malformedIat ? undefined : t.nbf);
   // did-jwt-vc writes VCDM 1.1 VPs with no time claim; there the matched nonce alone proves freshness.
-  const legacyNonceBound = d.header.typ !== 'vp+jwt' && options.nonce !== undefined;
-  if (iat === undefined && !legacyNonceBound) reasons.push({ code: 'INVALID_PRESENTATION', message: 'the presentation has no "iat"' });
+  const legacyNonceBound = !u.v2 && options.nonce !== undefined;
+  if (iat === undefined && !legacyNonceBound && !malformedIat) reasons.push({ code: 'INVALID_PRESENTATION', message: 'the presentation has no "iat"' });
   else if (iat !== undefined && now - iat > (options.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS) * 1000 + skewMs) {
     reasons.push({ code: 'PRESENTATION_STALE', message: 'the presentation is too old' });
   }
-  for (const r of windowReasons(now, skewMs, { from: num(p.nbf), until: num(p.exp), iat }, 'the presentation')) reasons.push(r);
+  const bounds = { from: latest(u.bounds.from, t.nbf), until: earliest(u.bounds.until, t.exp), iat };
+  // One meaning per code: a presentation out of its time window is stale (or from the future), not an expired credential.
+  const presentationCode = { CREDENTIAL_EXPIRED: 'PRESENTATION_STALE', CREDENTIAL_NOT_YET_VALID: 'ISSUED_IN_FUTURE' } as const;
+  for (const r of windowReasons(now, skewMs, bounds, 'the presentation')) {
+    reasons.push({ ...r, code: presentationCode[r.code as keyof typeof presentationCode] ?? r.code });
+  }
 
   const { holder } = u;
   const credentials: CredentialVerification[] = await Promise.all(u.credentials.map((c) => verifyCredential(c, options)));
   credentials.forEach((c, i) => {
     const ref = c.id ?? `credential ${i}`;
     for (const r of c.reasons) reasons.push({ ...r, ref });
-    if (!options.allowHolderMismatch && c.credential !== undefined && c.subject !== holder) {
+    // With several subjects, the holder must be one of them.
+    if (!options.allowHolderMismatch && c.credential !== undefined && !(c.subjects ?? []).includes(holder)) {
       reasons.push({ code: 'HOLDER_MISMATCH', message: 'the credential is about someone other than the holder', ref });
     }
   });

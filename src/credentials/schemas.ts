@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import * as formatsModule from 'ajv-formats';
 import type { Reason } from '../errors.js';
+import { subjectsOf } from './subjects.js';
 import type { Credential, SchemaChecker } from './types.js';
 
 export const SCHEMA_BASE = 'https://charter.dev/schemas/';
@@ -43,10 +44,13 @@ export function createSchemaChecker(dir: string = SCHEMA_DIR): SchemaChecker {
         out.push({ code: 'SCHEMA_INVALID', message: `unknown credential schema ${ref.id.slice(0, 120)}` });
         continue;
       }
-      if (!v(credential.credentialSubject)) {
+      // Each subject of a credential about several (VCDM 2.0 "Credential Subject") meets the schema on its own.
+      subjectsOf(credential).forEach((subject, i, all) => {
+        if (v(subject)) return;
         const e = v.errors?.[0];
-        out.push({ code: 'SCHEMA_INVALID', message: `credentialSubject${e?.instancePath ?? ''} ${e?.message ?? 'does not match its schema'} (${ref.id.slice(SCHEMA_BASE.length)})` });
-      }
+        const at = all.length > 1 ? `[${i}]` : '';
+        out.push({ code: 'SCHEMA_INVALID', message: `credentialSubject${at}${e?.instancePath ?? ''} ${e?.message ?? 'does not match its schema'} (${ref.id.slice(SCHEMA_BASE.length)})` });
+      });
     }
     return out;
   };

@@ -26,7 +26,20 @@ export interface CredentialSchemaRef {
   type: 'JsonSchema';
 }
 
-/** A VCDM 2.0 credential as it appears in a `vc+jwt` payload (or normalised from 1.1). */
+/** One subject of a credential: the claims about it, and its id when it has one. */
+export interface CredentialSubject {
+  id?: string;
+  [k: string]: unknown;
+}
+
+/**
+ * A VCDM 2.0 credential as it appears in a `vc+jwt` payload (or normalised
+ * from 1.1). `type` is always an array here: VCDM 2.0 "Types" lets a credential
+ * write a single string, which verification turns into a one-element array
+ * so that `type.includes(t)` is a set test, never a substring test.
+ * `credentialSubject` is one object or, VCDM 2.0 "Credential Subject", several: use
+ * `soleSubject` where exactly one is required.
+ */
 export interface Credential {
   '@context': string[];
   id?: string;
@@ -34,7 +47,7 @@ export interface Credential {
   issuer: string | { id: string; [k: string]: unknown };
   validFrom?: string;
   validUntil?: string;
-  credentialSubject: { id?: string; [k: string]: unknown };
+  credentialSubject: CredentialSubject | CredentialSubject[];
   credentialSchema?: CredentialSchemaRef | CredentialSchemaRef[];
   credentialStatus?: CredentialStatusEntry | CredentialStatusEntry[];
   [k: string]: unknown;
@@ -64,11 +77,31 @@ export interface IssuedCredential {
   format: CredentialFormat;
 }
 
-/** Checks `credentialStatus`; supplied by the status layer (credentials sits below it). */
-export type StatusChecker = (
-  credential: Credential,
-  ctx: { issuer: string; now: Date },
-) => Promise<Reason[]>;
+/**
+ * What one status entry said (Bitstring Status List v1.0 §3.2 steps 11-14):
+ * the entry's value read as an integer of `statusSize` bits, whether it is 0
+ * (`valid`), and the matching `statusMessage` when the entry has one.
+ * Reported for every purpose; only revocation and suspension refuse.
+ */
+export interface StatusReport {
+  purpose: string;
+  statusListCredential: string;
+  index: number;
+  statusSize: number;
+  status: number;
+  valid: boolean;
+  message?: string;
+}
+
+/** Context a status checker gets: the verified issuer, the decision time, and where to report entry values. */
+export interface StatusContext {
+  issuer: string;
+  now: Date;
+  report?: (r: StatusReport) => void;
+}
+
+/** Checks `credentialStatus`; supplied by the status layer (credentials sits below it). Returns refusals. */
+export type StatusChecker = (credential: Credential, ctx: StatusContext) => Promise<Reason[]>;
 
 /** Validates a credential against its `credentialSchema`; returns refusals. */
 export type SchemaChecker = (credential: Credential) => Reason[];
@@ -77,7 +110,7 @@ export interface VerifyCredentialOptions {
   resolver: CharterResolver;
   /** Defaults to the current time. */
   now?: Date;
-  /** Allowed clock skew in seconds. Default 300, capped at 300. */
+  /** Allowed clock skew in seconds. Default 60, capped at 300. */
   skewSeconds?: number;
   /**
    * Checks `credentialStatus`. When a credential carries a status and no
@@ -97,7 +130,12 @@ export interface CredentialVerification {
   reasons: Reason[];
   /** Present once the JWT parsed, even when refused, so a caller can explain. */
   issuer?: string;
+  /** The subject's id when the credential has exactly one subject (undefined when it has several). */
   subject?: string;
+  /** The ids of every subject that has one, in order. */
+  subjects?: string[];
+  /** What each status entry said, when a status checker ran (also for purposes that never refuse). */
+  status?: StatusReport[];
   credential?: Credential;
   id?: string;
   format?: CredentialFormat;

@@ -6,7 +6,7 @@ import { decodeJwt, type DecodedJwt } from './jws.js';
 import { normalizeCredential } from './normalize.js';
 import { defaultSchemaChecker } from './schemas.js';
 import { skewOf, windowReasons } from './time.js';
-import type { CredentialVerification, VerifyCredentialOptions } from './types.js';
+import type { CredentialVerification, StatusReport, VerifyCredentialOptions } from './types.js';
 
 /**
  * Checks a JWS signature against the signer's DID: the `kid` must belong to
@@ -78,32 +78,30 @@ export async function verifyCredential(jwt: string, options: VerifyCredentialOpt
   } catch (e) {
     return { ok: false, reasons: [toReason(e, 'MALFORMED_JWT')], jwt };
   }
-  const { credential, issuer, subject, format } = n;
-  const base = { issuer, ...(subject !== undefined ? { subject } : {}), credential, format, ...(credential.id !== undefined ? { id: credential.id } : {}), jwt };
+  const { credential, issuer, subject, subjects, format } = n;
+  const base = { issuer, ...(subject !== undefined ? { subject } : {}), subjects, credential, format, ...(credential.id !== undefined ? { id: credential.id } : {}), jwt };
 
   const reasons = await checkSignature(d, issuer, options.resolver, 'assertionMethod', jwt);
-  const t = now.getTime();
-  const from = credential.validFrom !== undefined ? Date.parse(credential.validFrom) : n.nbf !== undefined ? n.nbf * 1000 : undefined;
-  let until = credential.validUntil !== undefined ? Date.parse(credential.validUntil) : undefined;
-  if (n.exp !== undefined) until = Math.min(until ?? Infinity, n.exp * 1000);
-  reasons.push(...windowReasons(t, skewMs, { from, until, iat: n.iat !== undefined ? n.iat * 1000 : undefined }, 'the credential'));
+  reasons.push(...n.problems);
+  reasons.push(...windowReasons(now.getTime(), skewMs, n.bounds, 'the credential'));
   reasons.push(...(options.schemas ?? defaultSchemaChecker())(credential));
   if (options.requireType !== undefined && !credential.type.includes(options.requireType)) {
     reasons.push({ code: 'INVALID_CREDENTIAL', message: `expected a ${options.requireType}` });
   }
   // Status last, and only for an authentic credential: no network for forgeries.
+  const status: StatusReport[] = [];
   if (credential.credentialStatus !== undefined && reasons.length === 0) {
     if (!options.status) {
       reasons.push({ code: 'STATUS_UNAVAILABLE', message: 'the credential has a status entry but no status checker is configured' });
     } else {
       try {
-        reasons.push(...(await options.status(credential, { issuer, now })));
+        reasons.push(...(await options.status(credential, { issuer, now, report: (r) => status.push(r) })));
       } catch (e) {
         reasons.push(toReason(e, 'STATUS_UNAVAILABLE'));
       }
     }
   }
-  return { ok: reasons.length === 0, reasons, ...base };
+  return { ok: reasons.length === 0, reasons, ...base, ...(status.length > 0 ? { status } : {}) };
 }
 
 /** verifyCredential for callers who want an exception: throws a CharterError with the first reason's code. */

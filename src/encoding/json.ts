@@ -28,6 +28,44 @@ export function sha256Digest(value: string | Uint8Array | object): string {
   return 'sha256-' + createHash('sha256').update(data).digest('base64url');
 }
 
+/**
+ * The first member name that appears twice in one object of a JSON text
+ * (compared after unescaping, so "exp" and "\u0065xp" are the same name), or
+ * undefined. Call it on text JSON.parse accepted. JSON.parse keeps the last
+ * duplicate while other parsers keep the first, so a token carrying
+ * {"exp":1,"exp":"x"} reads differently in each; RFC 7515 §5.2 and RFC 7519
+ * §4 allow rejecting it, which is what JWT decoding does with this.
+ */
+export function findDuplicateKey(text: string): string | undefined {
+  const stack: (Set<string> | null)[] = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const top = stack[stack.length - 1];
+      if (top && expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.has(key)) return key;
+        top.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (ch === '{') {
+      stack.push(new Set());
+      expectKey = true;
+    } else if (ch === '[') {
+      stack.push(null);
+    } else if (ch === '}' || ch === ']') {
+      stack.pop();
+    } else if (ch === ',') {
+      expectKey = stack.length > 0 && stack[stack.length - 1] !== null;
+    }
+  }
+  return undefined;
+}
+
 /** A plain JSON object (not null, not an array). */
 export function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -1,5 +1,5 @@
 import { CharterError } from '../errors.js';
-import { decodeCredential } from '../credentials/index.js';
+import { decodeCredential, soleSubject } from '../credentials/index.js';
 import { getBit, setStatus, type IssuerFor } from '../status/index.js';
 import type { Store } from '../store/types.js';
 import { GRANT_TYPE } from './issue.js';
@@ -32,7 +32,7 @@ export async function listGrants(store: Store, filter: { grantor?: string; grant
   const out: GrantSummary[] = [];
   for (const r of recs) {
     const c = decodeCredential(r.jwt);
-    const g = (c.credentialSubject.grant ?? {}) as { resources?: string[]; actions?: string[]; purpose?: string };
+    const g = (soleSubject(c)?.grant ?? {}) as { resources?: string[]; actions?: string[]; purpose?: string };
     const bits = await bitsOf(store, r.id);
     const expired = r.validUntil !== undefined && Date.parse(r.validUntil) <= now.getTime();
     const state: GrantState = bits.revocation?.set ? 'revoked' : expired ? 'expired' : bits.suspension?.set ? 'suspended' : 'active';

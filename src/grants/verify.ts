@@ -1,4 +1,4 @@
-import { decodeJwt, verifyCredential, verifyPresentation } from '../credentials/index.js';
+import { decodeJwt, soleSubject, verifyCredential, verifyPresentation } from '../credentials/index.js';
 import type { Credential, CredentialVerification, StatusChecker } from '../credentials/types.js';
 import { DEFAULT_MAX_AGE_SECONDS } from '../credentials/time.js';
 import type { CharterResolver } from '../did/types.js';
@@ -79,7 +79,7 @@ function decide(v: CredentialVerification, o: VerifyGrantOptions, resource: stri
     if (c.validUntil === undefined) reasons.push({ code: 'INVALID_CREDENTIAL', message: 'a grant must expire (validUntil)' });
     const entries = c.credentialStatus === undefined ? [] : Array.isArray(c.credentialStatus) ? c.credentialStatus : [c.credentialStatus];
     if (!entries.some((e) => e?.statusPurpose === 'revocation')) reasons.push({ code: 'STATUS_INVALID', message: 'a grant without a revocation status entry cannot be revoked, so it is refused' });
-    const read = readGrantClaims(c.credentialSubject.grant);
+    const read = readGrantClaims(soleSubject(c)?.grant);
     reasons.push(...read.reasons);
     grant = read.grant;
     if (o.owner !== undefined && (typeof o.owner !== 'string' || !o.owner.startsWith('did:'))) {

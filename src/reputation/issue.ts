@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CharterError } from '../errors.js';
-import { decodeCredential, issueCredential, schemaIdFor } from '../credentials/index.js';
+import { decodeCredential, issueCredential, schemaIdFor, soleSubject } from '../credentials/index.js';
 import type { IssuedCredential, Issuer } from '../credentials/types.js';
 import { allocateStatusEntry } from '../status/index.js';
 import type { Store } from '../store/types.js';
@@ -53,7 +53,7 @@ export async function issueAttestation(attester: Issuer, input: AttestationInput
   if (typeof input.score !== 'number' || !(input.score >= 0 && input.score <= 1)) throw new CharterError('INVALID_ARGUMENT', 'a score is a number from 0 to 1');
   const receipt = decodeCredential(input.receiptJwt);
   if (!receipt.type.includes(RECEIPT_TYPE) || typeof receipt.id !== 'string') throw new CharterError('INVALID_ARGUMENT', 'the evidence must be an InteractionReceipt with an id');
-  if (receipt.credentialSubject.id !== attester.did) throw new CharterError('INVALID_ARGUMENT', 'only the counterparty the receipt names may rate this interaction');
+  if (soleSubject(receipt)?.id !== attester.did) throw new CharterError('INVALID_ARGUMENT', 'only the counterparty the receipt names may rate this interaction');
   const agent = typeof receipt.issuer === 'string' ? receipt.issuer : receipt.issuer.id;
   const id = `urn:uuid:${randomUUID()}`;
   const status = input.store && input.baseUrl ? await allocateStatusEntry(input.store, { issuerDid: attester.did, purpose: 'revocation', baseUrl: input.baseUrl, credentialId: id }) : undefined;

@@ -1,5 +1,5 @@
 import type { Reason } from '../errors.js';
-import { verifyCredential } from '../credentials/index.js';
+import { soleSubject, verifyCredential } from '../credentials/index.js';
 import type { CredentialVerification } from '../credentials/types.js';
 import { aggregate, oneRatingPerReceipt, type VerifiedRating } from './aggregate.js';
 import { ATTESTATION_TYPE, RECEIPT_TYPE, type ReputationScore, type ScorePolicy } from './types.js';
@@ -24,11 +24,11 @@ async function check(jwt: string, agent: string, policy: ScorePolicy): Promise<V
   if (!evidence) return { id, code: 'RECEIPT_INVALID', message: 'no interaction receipt in evidence' };
   const r = await verifyCredential(evidence.receipt as string, { ...opts, requireType: RECEIPT_TYPE });
   if (!r.ok || !r.credential || typeof r.credential.id !== 'string') return { id, code: 'RECEIPT_INVALID', message: `the receipt does not verify (${first(r).code})` };
-  const interaction = r.credential.credentialSubject.interaction as Record<string, unknown> | undefined;
+  const interaction = soleSubject(r.credential)?.interaction as Record<string, unknown> | undefined;
   if (r.issuer !== agent || interaction?.agent !== agent) return { id, code: 'RECEIPT_INVALID', message: 'the receipt is not signed by the rated agent' };
   if (r.subject !== attester) return { id, code: 'RECEIPT_INVALID', message: 'the receipt names another counterparty' };
-  if (c.credentialSubject.interaction !== r.credential.id || evidence.id !== r.credential.id) return { id, code: 'RECEIPT_INVALID', message: 'the attestation and its receipt disagree on the interaction' };
-  const rating = c.credentialSubject.rating as { score: number; dimension?: string };
+  if (soleSubject(c)?.interaction !== r.credential.id || evidence.id !== r.credential.id) return { id, code: 'RECEIPT_INVALID', message: 'the attestation and its receipt disagree on the interaction' };
+  const rating = soleSubject(c)?.rating as { score: number; dimension?: string };
   return {
     id,
     attester,

@@ -1,9 +1,11 @@
-import { CharterError, toReason, type Reason } from '../errors.js';
+import { CharterError, isCharterError, toReason, type CharterErrorCode, type Reason } from '../errors.js';
 import { safeFetch } from '../did/index.js';
 import type { CharterResolver } from '../did/types.js';
-import { verifyCredential } from '../credentials/index.js';
-import type { Credential, CredentialStatusEntry, StatusChecker } from '../credentials/types.js';
-import { decodeBitstring, getBit } from './codec.js';
+import { decodeJwt, verifyCredential } from '../credentials/index.js';
+import type { Credential, StatusChecker, StatusContext } from '../credentials/types.js';
+import { DEFAULT_MAX_BITS_BYTES, MIN_LIST_SIZE, readStatus } from './codec.js';
+import { readEntry, type StatusEntry } from './entry.js';
+import { readStatusList, type StatusList } from './list.js';
 
 export interface StatusCheckerOptions {
   resolver: CharterResolver;
@@ -15,35 +17,62 @@ export interface StatusCheckerOptions {
   maxBytes?: number;
   /** Largest inflated bitstring, in bytes. Default 2 MiB. */
   maxBitsBytes?: number;
-  /** Cache lifetime when the list gives no `ttl`. Default 300 s. */
+  /**
+   * The longest any fetched list is trusted, in seconds, whatever `ttl` it
+   * claims: a list saying "cache me for a year" would hide a revocation for
+   * a year. Default 300.
+   */
+  maxStalenessSeconds?: number;
+  /** Cache lifetime when the list gives no `ttl`. Default: maxStalenessSeconds. */
   defaultTtlMs?: number;
+  /** Clock skew applied to the list credential's own validity. Default 60 s, at most 300. */
+  skewSeconds?: number;
   /** Most cached lists. Default 1000. */
   cacheMaxEntries?: number;
-  /** Clock for cache expiry (tests). */
+  /** Clock for cache expiry and list validity (tests). */
   now?: () => number;
 }
 
-interface CachedList {
-  issuer: string;
-  purpose: string;
-  bits: Uint8Array;
+/**
+ * A StatusChecker (pass it as `status` to verifyCredential and the layers
+ * above) with control over its cache: `refresh(url)` fetches a list again now
+ * (after a revocation the verifier was told about) and rejects with the
+ * CharterError when the list cannot be had; `clear()` forgets every list.
+ */
+export type StatusListChecker = StatusChecker & {
+  refresh(url: string): Promise<void>;
+  clear(): void;
+};
+
+interface Cached {
+  list: StatusList;
   expires: number;
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** Most status entries read per credential: each may cost a fetch. */
+const MAX_ENTRIES = 16;
+/** Failures of the list's signature check that mean "could not reach", not "is wrong". */
+const RETRIEVAL: ReadonlySet<CharterErrorCode> = new Set(['DID_RESOLUTION_FAILED', 'DID_NOT_FOUND', 'STATUS_UNAVAILABLE']);
 
 /**
  * The verifier side of Bitstring Status List v1.0 §3.2 "Validate Algorithm":
- * fetch, verify and cache each list; a cache hit is a Map lookup and a bit test.
- * Unreachable or invalid lists fail closed with STATUS_UNAVAILABLE.
+ * fetch, verify and cache each list; a cache hit is a Map lookup and a read
+ * of statusSize bits. A list that cannot be fetched is STATUS_UNAVAILABLE; a
+ * list or entry that is wrong (bad signature, expired, short, other issuer or
+ * purpose, malformed statusSize) is STATUS_INVALID. Both fail closed.
  */
-export function createStatusChecker(options: StatusCheckerOptions): StatusChecker {
-  const cache = new Map<string, CachedList>();
-  const inflight = new Map<string, Promise<CachedList>>();
+export function createStatusChecker(options: StatusCheckerOptions): StatusListChecker {
+  const cache = new Map<string, Cached>();
+  const inflight = new Map<string, Promise<Cached>>();
   const now = options.now ?? Date.now;
   const max = options.cacheMaxEntries ?? 1000;
+  const maxStaleMs = (options.maxStalenessSeconds ?? 300) * 1000;
+  if (!Number.isFinite(maxStaleMs) || maxStaleMs < 0) throw new TypeError('maxStalenessSeconds must be a non-negative number');
+  const defaultTtlMs = options.defaultTtlMs ?? maxStaleMs;
+  const maxBitsBytes = options.maxBitsBytes ?? DEFAULT_MAX_BITS_BYTES;
 
-  async function load(url: string): Promise<CachedList> {
+  async function load(url: string): Promise<Cached> {
     const res = await safeFetch(url, {
       allowLoopback: options.allowLoopback === true,
       allowPrivate: options.allowPrivate === true,
@@ -54,80 +83,104 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusChecke
       failCode: 'STATUS_UNAVAILABLE',
       tooLargeCode: 'STATUS_UNAVAILABLE',
     });
+    const fetched = now();
     const jwt = res.body.toString('utf8').trim();
-    const v = await verifyCredential(jwt, { resolver: options.resolver, requireType: 'BitstringStatusListCredential' });
+    // §2.2: the list is itself a credential and must be valid now, by the same rules as any other.
+    const v = await verifyCredential(jwt, {
+      resolver: options.resolver,
+      requireType: 'BitstringStatusListCredential',
+      now: new Date(fetched),
+      ...(options.skewSeconds !== undefined ? { skewSeconds: options.skewSeconds } : {}),
+    });
     if (!v.ok || !v.credential || !v.issuer) {
-      throw new CharterError('STATUS_UNAVAILABLE', `the status list at ${new URL(url).host} does not verify (${v.reasons[0]?.code ?? 'invalid'})`);
+      const first = v.reasons[0]?.code ?? 'INVALID_CREDENTIAL';
+      throw new CharterError(RETRIEVAL.has(first) ? 'STATUS_UNAVAILABLE' : 'STATUS_INVALID', `the status list at ${new URL(url).host} does not verify (${first})`);
     }
-    const c = v.credential;
-    const subject = c.credentialSubject as Record<string, unknown>;
-    if (c.id !== undefined && c.id !== url) throw new CharterError('STATUS_UNAVAILABLE', 'the status list credential names another URL');
-    if (subject.type !== 'BitstringStatusList' || typeof subject.statusPurpose !== 'string') {
-      throw new CharterError('STATUS_UNAVAILABLE', 'not a BitstringStatusList credential');
-    }
-    let bits: Uint8Array;
-    try {
-      bits = decodeBitstring(String(subject.encodedList), { maxBytes: options.maxBitsBytes ?? 2 * 1024 * 1024 });
-    } catch (e) {
-      throw new CharterError('STATUS_UNAVAILABLE', e instanceof Error ? e.message : 'invalid encodedList', { cause: e });
-    }
-    // §2.2: ttl in milliseconds; never cache past validUntil.
-    const ttl = typeof subject.ttl === 'number' && subject.ttl >= 0 ? subject.ttl : options.defaultTtlMs ?? 300_000;
-    let expires = now() + ttl;
-    if (c.validUntil !== undefined) expires = Math.min(expires, Date.parse(c.validUntil));
-    return { issuer: v.issuer, purpose: subject.statusPurpose, bits, expires };
+    const list = readStatusList(url, v, maxBitsBytes);
+    // §2.2: ttl is advice and never outlives the list's validity; maxStaleness caps it for this verifier.
+    const exp = decodeJwt(jwt).payload.exp;
+    const expires = Math.min(fetched + Math.min(list.ttl ?? defaultTtlMs, maxStaleMs), list.validUntil ?? Infinity, typeof exp === 'number' ? exp * 1000 : Infinity);
+    return { list, expires };
   }
 
-  function get(url: string): Promise<CachedList> {
+  /** Fetches `url` unless a fresh copy is cached; concurrent callers share one fetch. */
+  function get(url: string, force = false): Promise<Cached> {
     const hit = cache.get(url);
-    if (hit && hit.expires > now()) return Promise.resolve(hit);
-    let p = inflight.get(url);
+    if (!force && hit && hit.expires > now()) return Promise.resolve(hit);
+    let p = force ? undefined : inflight.get(url);
     if (!p) {
-      p = load(url)
-        .then((l) => {
-          if (cache.size >= max) cache.delete(cache.keys().next().value as string);
-          cache.set(url, l);
-          return l;
+      const mine: Promise<Cached> = load(url)
+        .then((c) => {
+          // A slower, older fetch never overwrites what a later refresh stored.
+          if (inflight.get(url) === mine) {
+            cache.delete(url);
+            if (cache.size >= max) cache.delete(cache.keys().next().value as string);
+            cache.set(url, c);
+          }
+          return c;
         })
-        .finally(() => inflight.delete(url));
-      inflight.set(url, p);
+        .finally(() => {
+          if (inflight.get(url) === mine) inflight.delete(url);
+        });
+      inflight.set(url, mine);
+      p = mine;
     }
     return p;
   }
 
-  async function checkEntry(entry: unknown, credential: Credential, issuer: string): Promise<Reason | undefined> {
-    if (!isObj(entry) || entry.type !== 'BitstringStatusListEntry') {
+  async function checkEntry(raw: unknown, credential: Credential, ctx: StatusContext): Promise<Reason | undefined> {
+    if (!isObj(raw) || raw.type !== 'BitstringStatusListEntry') {
       return { code: 'STATUS_UNAVAILABLE', message: 'unsupported credentialStatus type (only BitstringStatusListEntry)' };
     }
-    const e = entry as unknown as CredentialStatusEntry;
-    if (typeof e.statusListCredential !== 'string' || typeof e.statusListIndex !== 'string' || !/^(0|[1-9]\d{0,9})$/.test(e.statusListIndex)) {
-      return { code: 'STATUS_INVALID', message: 'credentialStatus needs statusListCredential and a decimal statusListIndex' };
-    }
-    if (e.statusPurpose !== 'revocation' && e.statusPurpose !== 'suspension') {
-      return undefined; // refresh/message purposes carry no validity meaning (§2.1)
-    }
-    let list: CachedList;
+    let entry: StatusEntry;
+    let list: StatusList;
     try {
-      list = await get(e.statusListCredential);
-    } catch (err) {
-      const r = toReason(err, 'STATUS_UNAVAILABLE');
-      return { code: 'STATUS_UNAVAILABLE', message: r.message };
+      entry = readEntry(raw);
+      list = (await get(entry.statusListCredential)).list;
+    } catch (e) {
+      const r = toReason(e, 'STATUS_UNAVAILABLE');
+      return { code: isCharterError(e) && e.code === 'STATUS_INVALID' ? 'STATUS_INVALID' : 'STATUS_UNAVAILABLE', message: r.message };
     }
-    // §3.2 step 6: the list must come from the credential's issuer.
-    if (list.issuer !== issuer) return { code: 'STATUS_INVALID', message: 'the status list was issued by someone other than the credential issuer' };
-    if (list.purpose !== e.statusPurpose) return { code: 'STATUS_INVALID', message: `the status list's purpose is ${list.purpose}, the entry's ${e.statusPurpose}` };
-    const index = Number(e.statusListIndex);
-    // §3.2 step 8: an index beyond the list is an error (STATUS_VERIFICATION_ERROR in the spec).
-    if (index >= list.bits.length * 8) return { code: 'STATUS_INVALID', message: 'statusListIndex is beyond the end of the list' };
-    if (!getBit(list.bits, index)) return undefined;
-    return e.statusPurpose === 'revocation'
-      ? { code: 'CREDENTIAL_REVOKED', message: `the credential ${credential.id ?? ''} was revoked by its issuer`.replace('  ', ' ') }
-      : { code: 'CREDENTIAL_SUSPENDED', message: `the credential ${credential.id ?? ''} is suspended by its issuer`.replace('  ', ' ') };
+    // §2.2 lets another party publish the list (issuer MAY differ); Charter requires the credential's own issuer.
+    if (list.issuer !== ctx.issuer) return { code: 'STATUS_INVALID', message: 'the status list was issued by someone other than the credential issuer' };
+    // §3.2 step 5: the entry's purpose is one of the list's.
+    if (!list.purposes.includes(entry.purpose)) return { code: 'STATUS_INVALID', message: `the status list's purpose is ${list.purposes.join(', ')}, the entry's ${entry.purpose}` };
+    // §2.1-2.2: both sides read entries of the same width, or the index lands on another credential's bits.
+    if ((list.statusSize ?? 1) !== entry.statusSize) return { code: 'STATUS_INVALID', message: `the entry's statusSize (${entry.statusSize}) differs from the list's (${list.statusSize ?? 1})` };
+    const entries = Math.floor((list.bits.length * 8) / entry.statusSize);
+    // §3.2 step 9: STATUS_LIST_LENGTH_ERROR below the herd-privacy minimum.
+    if (entries < MIN_LIST_SIZE) return { code: 'STATUS_INVALID', message: `the status list holds ${entries} entries, fewer than the ${MIN_LIST_SIZE} required` };
+    // §3.2 step 10: RANGE_ERROR beyond the list.
+    if (entry.index >= entries) return { code: 'STATUS_INVALID', message: 'statusListIndex is beyond the end of the list' };
+    const status = readStatus(list.bits, entry.index, entry.statusSize);
+    // §2.1: without statusMessage, a 1-bit value reads "set" or "unset".
+    const message = entry.messages ? entry.messages.get(status) : entry.statusSize === 1 ? (status === 1 ? 'set' : 'unset') : undefined;
+    ctx.report?.({ purpose: entry.purpose, statusListCredential: entry.statusListCredential, index: entry.index, statusSize: entry.statusSize, status, valid: status === 0, ...(message !== undefined ? { message } : {}) });
+    if (status === 0) return undefined;
+    const which = credential.id ? ` ${credential.id.slice(0, 120)}` : '';
+    if (entry.purpose === 'revocation') return { code: 'CREDENTIAL_REVOKED', message: `the credential${which} was revoked by its issuer` };
+    if (entry.purpose === 'suspension') return { code: 'CREDENTIAL_SUSPENDED', message: `the credential${which} is suspended by its issuer` };
+    // refresh, message and other purposes carry no validity meaning (§2.1): reported, not refused.
+    return undefined;
   }
 
-  return async (credential, ctx) => {
+  const check: StatusChecker = async (credential, ctx) => {
     const entries = Array.isArray(credential.credentialStatus) ? credential.credentialStatus : [credential.credentialStatus];
-    const results = await Promise.all(entries.map((e) => checkEntry(e, credential, ctx.issuer)));
+    if (entries.length === 0 || entries.length > MAX_ENTRIES) {
+      return [{ code: 'STATUS_INVALID', message: `credentialStatus must hold 1 to ${MAX_ENTRIES} entries` }];
+    }
+    const results = await Promise.all(entries.map((e) => checkEntry(e, credential, ctx)));
     return results.filter((r): r is Reason => r !== undefined);
   };
+
+  return Object.assign(check, {
+    async refresh(url: string): Promise<void> {
+      if (typeof url !== 'string') throw new TypeError('refresh needs a status list URL');
+      await get(url, true);
+    },
+    clear(): void {
+      cache.clear();
+      inflight.clear();
+    },
+  });
 }

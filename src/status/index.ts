@@ -1,4 +1,4 @@
-export { encodeBitstring, decodeBitstring, getBit, setBit, MIN_LIST_SIZE } from './codec.js';
+export { encodeBitstring, decodeBitstring, getBit, setBit, readStatus, MIN_LIST_SIZE, MAX_STATUS_SIZE } from './codec.js';
 export {
   allocateStatusEntry,
   createStatusList,
@@ -7,8 +7,9 @@ export {
   setStatus,
   setCredentialStatus,
   signStatusList,
+  DEFAULT_LIST_TTL_SECONDS,
   type CreateListInput,
   type IssuerFor,
   type StatusPurpose,
 } from './issuer.js';
-export { createStatusChecker, type StatusCheckerOptions } from './checker.js';
+export { createStatusChecker, type StatusCheckerOptions, type StatusListChecker } from './checker.js';

@@ -8,24 +8,34 @@ import { encodeBitstring, MIN_LIST_SIZE } from './codec.js';
 export type StatusPurpose = 'revocation' | 'suspension';
 export type IssuerFor = (did: string) => Promise<Issuer>;
 
+/**
+ * How long verifiers may cache a published list (its `ttl`, and the HTTP
+ * max-age `charter serve` sends): a revocation reaches every verifier within
+ * about this long. Short by default; raise it per list for load.
+ */
+export const DEFAULT_LIST_TTL_SECONDS = 60;
+
 export interface CreateListInput {
   issuerDid: string;
   purpose: StatusPurpose;
   baseUrl: string;
   size?: number;
+  /** The list's `ttl`. Default DEFAULT_LIST_TTL_SECONDS (60). */
   ttlSeconds?: number;
 }
 
 export async function createStatusList(store: Store, input: CreateListInput): Promise<StatusListRecord> {
   const size = input.size ?? MIN_LIST_SIZE;
   if (size < MIN_LIST_SIZE || size % 8 !== 0) throw new CharterError('INVALID_ARGUMENT', `a status list needs at least ${MIN_LIST_SIZE} entries, a multiple of 8`);
+  const ttlSeconds = input.ttlSeconds ?? DEFAULT_LIST_TTL_SECONDS;
+  if (typeof ttlSeconds !== 'number' || !Number.isFinite(ttlSeconds) || ttlSeconds < 0) throw new CharterError('INVALID_ARGUMENT', 'ttlSeconds must be a non-negative number');
   const id = randomUUID().replace(/-/g, '').slice(0, 22);
   return store.createStatusList({
     id,
     issuerDid: input.issuerDid,
     purpose: input.purpose,
     size,
-    ttlSeconds: input.ttlSeconds ?? 300,
+    ttlSeconds,
     url: `${input.baseUrl.replace(/\/+$/, '')}/status/${id}`,
   });
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCharterError, type CharterError } from '../../src/errors.js';
-import { decodeCredential, verifyCredential } from '../../src/credentials/index.js';
+import { decodeCredential, soleSubject, verifyCredential } from '../../src/credentials/index.js';
 import {
   createAgentPresentation,
   delegateMandate,
@@ -79,7 +79,7 @@ describe('delegateMandate', () => {
     const [p, a1, a2] = [w.issuer('principal'), w.issuer('a1'), w.issuer('a2')];
     const root = await issueMandate(w.store, p, { agent: a1.did, authority: ROOT, validUntil: days(30), baseUrl: w.baseUrl });
     const child = await delegateMandate(w.store, a1, { parentJwt: root.jwt, to: a2.did, authority: step(ROOT), validUntil: days(10), baseUrl: w.baseUrl });
-    const auth = child.credential.credentialSubject.authority as Authority;
+    const auth = soleSubject(child.credential)!.authority as Authority;
     expect(auth.parent).toEqual({ id: root.id, digest: mandateDigest(root.jwt) });
     expect(auth.parent!.digest).toMatch(/^sha256-[A-Za-z0-9_-]{43}$/);
     expect(child.credential.issuer).toBe(a1.did);

@@ -84,15 +84,23 @@ describe('every rejection path has its code', () => {
     const vc = await issue();
     expect(await codes(tamper(vc.jwt, 0, (h) => ((h.crit = ['exp']), (h.exp = 1))))).toEqual(['UNKNOWN_CRITICAL']);
   });
-  it('expired, and not yet valid, with skew honoured and capped at 300 s', async () => {
+  it('expired, and not yet valid: default skew 60 s, configurable, capped at 300 s', async () => {
     const now = Date.now();
     const vc = await issue({ validFrom: new Date(now - 2 * day), validUntil: new Date(now - 400_000) });
     expect(await codes(vc.jwt)).toEqual(['CREDENTIAL_EXPIRED']);
+    // Expired 90 s ago: refused by default (60 s), accepted with 120 s of skew.
+    const lately = await issue({ validFrom: new Date(now - 2 * day), validUntil: new Date(now - 90_000) });
+    expect(await codes(lately.jwt)).toEqual(['CREDENTIAL_EXPIRED']);
+    expect(await codes(lately.jwt, { skewSeconds: 120 })).toEqual([]);
     const soon = await issue({ validFrom: new Date(now + 200_000), validUntil: new Date(now + day) });
-    expect(await codes(soon.jwt)).toEqual([]);
-    expect(await codes(soon.jwt, { skewSeconds: 60 })).toEqual(['CREDENTIAL_NOT_YET_VALID']);
+    expect(await codes(soon.jwt)).toEqual(['CREDENTIAL_NOT_YET_VALID']);
+    expect(await codes(soon.jwt, { skewSeconds: 300 })).toEqual([]);
+    const near = await issue({ validFrom: new Date(now + 30_000), validUntil: new Date(now + day) });
+    expect(await codes(near.jwt)).toEqual([]);
+    expect(await codes(near.jwt, { skewSeconds: 0 })).toEqual(['CREDENTIAL_NOT_YET_VALID']);
     const later = await issue({ validFrom: new Date(now + 400_000), validUntil: new Date(now + day) });
     expect(await codes(later.jwt, { skewSeconds: 10_000 })).toEqual(['CREDENTIAL_NOT_YET_VALID']);
+    for (const bad of [-1, Number.NaN, Infinity, '60' as unknown as number]) await expect(verifyCredential(vc.jwt, { resolver, skewSeconds: bad })).rejects.toThrow(TypeError);
   });
   it('unknown DID method of the issuer: UNSUPPORTED_DID_METHOD', async () => {
     const vc = await issue();
@@ -153,7 +161,7 @@ describe('presentations (vp+jwt)', () => {
     const stolen = await createPresentation({ holder: carol, credentials: [vc.jwt], aud, nonce: 'n-1' });
     expect(await reasons(stolen)).toEqual(['HOLDER_MISMATCH']);
     expect(await reasons(stolen, { allowHolderMismatch: true })).toEqual([]);
-    expect(await reasons(vp, { now: new Date(Date.now() + 3_600_000) })).toContain('CREDENTIAL_EXPIRED');
+    expect(await reasons(vp, { now: new Date(Date.now() + 3_600_000) })).toContain('PRESENTATION_STALE');
     expect(await reasons(tamper(vp, 1, (p) => (p.nonce = 'n-3')), { nonce: 'n-3' })).toEqual(['INVALID_SIGNATURE']);
     const future = tamper(vp, 1, (p) => (p.iat = Math.floor(Date.now() / 1000) + 3600));
     expect(await reasons(future)).toContain('ISSUED_IN_FUTURE');

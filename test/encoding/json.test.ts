@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, sha256Digest } from '../../src/encoding/json.js';
+import fc from 'fast-check';
+import { canonicalJson, findDuplicateKey, sha256Digest } from '../../src/encoding/json.js';
 import { toolBinding } from '../../src/integrations/mcp/binding.js';
 
 describe('canonical JSON (RFC 8785)', () => {
@@ -27,5 +28,36 @@ describe('MCP tool binding', () => {
     expect(toolBinding('t', { a: 1, b: 2 })).toEqual(toolBinding('t', { b: 2, a: 1 }));
     expect(toolBinding('t', {})).not.toEqual(toolBinding('u', {}));
     expect(() => toolBinding('t', { n: 1n })).toThrow(TypeError);
+  });
+});
+
+describe('findDuplicateKey', () => {
+  it('finds a name repeated in one object, at any depth, escaped or not', () => {
+    expect(findDuplicateKey('{"exp":1,"exp":"x"}')).toBe('exp');
+    expect(findDuplicateKey('{"exp":1,"\\u0065xp":2}')).toBe('exp');
+    expect(findDuplicateKey('{"a":{"id":"x","id":"y"}}')).toBe('id');
+    expect(findDuplicateKey('{"a":[{"k":1},{"k":1,"k":2}]}')).toBe('k');
+    expect(findDuplicateKey(' { "a" : 1 , "a" : 2 } ')).toBe('a');
+  });
+  it('does not confuse values, strings with quotes or braces, or sibling objects with names', () => {
+    for (const t of ['{"a":"a","b":"a"}', '{"a":{"x":1},"b":{"x":1}}', '["a","a"]', '{"s":"\\"a\\":1,\\"a\\"","a":2}', '{"a":"{\\"b\\":1}","b":"}"}', '{}', '[]', '"x"', '1', '{"a":[1,{"a":2}],"b":null}']) {
+      expect([t, findDuplicateKey(t)]).toEqual([t, undefined]);
+    }
+  });
+  it('agrees with a reference on random JSON (property)', () => {
+    // Reference: re-serialise each object from its entries; a duplicate shows up as fewer keys than the text names.
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.boolean(), (v, dup) => {
+        const text = JSON.stringify(v);
+        if (!dup || typeof v !== 'object' || v === null || Array.isArray(v) || Object.keys(v).length === 0) {
+          expect(findDuplicateKey(text)).toBeUndefined();
+          return;
+        }
+        const first = Object.keys(v)[0]!;
+        const withDup = `{${JSON.stringify(first)}:0,${text.slice(1)}`;
+        expect(findDuplicateKey(withDup)).toBe(first);
+      }),
+      { numRuns: 500 },
+    );
   });
 });

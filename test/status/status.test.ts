@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import vector from '../vectors/bitstring-status-list.json' with { type: 'json' };
-import { decodeBitstring, encodeBitstring, getBit, setBit, allocateStatusEntry, currentStatusListJwt, setStatus, createStatusChecker, MIN_LIST_SIZE } from '../../src/status/index.js';
+import { decodeBitstring, encodeBitstring, getBit, setBit, allocateStatusEntry, createStatusList, currentStatusListJwt, setStatus, createStatusChecker, DEFAULT_LIST_TTL_SECONDS, MAX_STATUS_SIZE, MIN_LIST_SIZE, readStatus } from '../../src/status/index.js';
 import { issueCredential, verifyCredential } from '../../src/credentials/index.js';
 import { createResolver } from '../../src/did/index.js';
 import { openSqliteStore } from '../../src/store/sqlite/store.js';
@@ -28,6 +29,21 @@ describe('bitstring codec (Bitstring Status List v1.0 §4)', () => {
     expect(getBit(back, 0)).toBe(true);
     expect(getBit(back, 1)).toBe(false);
     expect(getBit(back, 131071)).toBe(true);
+  });
+  it('an entry of statusSize bits reads back the integer written, left-most bit first, leaving its neighbours alone (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: MAX_STATUS_SIZE }), fc.integer({ min: 1, max: 1000 }), fc.nat(), (size, index, raw) => {
+        const value = raw % 2 ** size;
+        const bits = new Uint8Array(Math.ceil(((index + 2) * size) / 8));
+        for (let i = 0; i < size; i++) setBit(bits, index * size + i, ((value >> (size - 1 - i)) & 1) === 1);
+        expect(readStatus(bits, index, size)).toBe(value);
+        expect(readStatus(bits, index - 1, size)).toBe(0);
+        expect(readStatus(bits, index + 1, size)).toBe(0);
+        // The first bit written is the most significant one.
+        expect(getBit(bits, index * size)).toBe(value >= 2 ** (size - 1));
+      }),
+      { numRuns: 300 },
+    );
   });
   it('refuses a gzip bomb instead of inflating it', () => {
     const bomb = 'u' + gzipSync(Buffer.alloc(64 * 1024 * 1024)).toString('base64url');
@@ -92,7 +108,7 @@ describe('status lists end to end over loopback HTTP', () => {
     expect(await codes(s.vc.jwt)).toEqual([]);
   });
 
-  it('a cached list is reused until its ttl, then refetched (a revocation shows after ttl, not before)', async () => {
+  it('a cached list is reused until its ttl (60 s by default), then refetched: a revocation shows within a minute', async () => {
     let clock = Date.now();
     const status = checker({ now: () => clock });
     const { vc, entry } = await issueWith('revocation');
@@ -101,9 +117,26 @@ describe('status lists end to end over loopback HTTP', () => {
     expect(await codes(vc.jwt, status)).toEqual([]);
     expect(hits).toBe(before);
     await setStatus(store, entry.statusListCredential.split('/').pop()!, Number(entry.statusListIndex), true, issuerFor);
+    clock += 59_000;
     expect(await codes(vc.jwt, status)).toEqual([]);
-    clock += 301_000;
+    clock += 2_000;
     expect(await codes(vc.jwt, status)).toEqual(['CREDENTIAL_REVOKED']);
+  });
+
+  it('the issuer publishes ttl 60 s unless told otherwise; a bad ttlSeconds is refused', async () => {
+    const ttlOf = async (listId: string) => {
+      const jwt = await currentStatusListJwt(store, listId, issuerFor);
+      return (JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as { credentialSubject: { ttl: number } }).credentialSubject.ttl;
+    };
+    expect(DEFAULT_LIST_TTL_SECONDS).toBe(60);
+    const dflt = await createStatusList(store, { issuerDid: issuer.did, purpose: 'revocation', baseUrl: srv.url });
+    expect(dflt.ttlSeconds).toBe(60);
+    expect(await ttlOf(dflt.id)).toBe(60_000);
+    const slow = await createStatusList(store, { issuerDid: issuer.did, purpose: 'suspension', baseUrl: srv.url, ttlSeconds: 3600 });
+    expect(await ttlOf(slow.id)).toBe(3_600_000);
+    for (const ttlSeconds of [-1, Number.NaN, Infinity]) {
+      await expect(createStatusList(store, { issuerDid: issuer.did, purpose: 'revocation', baseUrl: srv.url, ttlSeconds })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    }
   });
 
   it('unreachable lists, loopback without permission, and lists of another issuer fail closed', async () => {

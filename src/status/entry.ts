@@ -1,0 +1,60 @@
+import { CharterError } from '../errors.js';
+import { MAX_STATUS_SIZE } from './codec.js';
+
+/** A BitstringStatusListEntry (Bitstring Status List v1.0 §2.1), checked. */
+export interface StatusEntry {
+  purpose: string;
+  statusListCredential: string;
+  index: number;
+  statusSize: number;
+  /** Message per status value, from `statusMessage` when present. */
+  messages?: Map<number, string>;
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const invalid = (message: string) => new CharterError('STATUS_INVALID', message);
+
+/** `statusSize` of an entry or a list: absent means 1 (§2.1); otherwise an integer > 0, at most MAX_STATUS_SIZE. */
+export function readStatusSize(v: unknown, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_STATUS_SIZE) {
+    throw invalid(`${what} statusSize must be an integer from 1 to ${MAX_STATUS_SIZE}`);
+  }
+  return v;
+}
+
+/**
+ * §2.1 statusMessage: an array of exactly 2^statusSize objects, each with a
+ * `status` ("0x" + hex) and a `message` string; Charter also requires each
+ * value once, so every value the list can hold has its one message.
+ */
+function readMessages(v: unknown, statusSize: number): Map<number, string> {
+  const count = 2 ** statusSize;
+  if (!Array.isArray(v) || v.length !== count) throw invalid(`statusMessage must list ${count} messages for a statusSize of ${statusSize}`);
+  const out = new Map<number, string>();
+  for (const m of v) {
+    if (!isObj(m) || typeof m.status !== 'string' || !/^0x[0-9a-fA-F]{1,8}$/.test(m.status) || typeof m.message !== 'string') {
+      throw invalid('each statusMessage needs a "status" such as "0x1" and a "message" string');
+    }
+    const value = Number.parseInt(m.status.slice(2), 16);
+    if (value >= count || out.has(value)) throw invalid(`statusMessage values must be distinct and below ${count}`);
+    out.set(value, m.message);
+  }
+  return out;
+}
+
+/** Reads one `credentialStatus` entry of type BitstringStatusListEntry; throws STATUS_INVALID when malformed. */
+export function readEntry(entry: Record<string, unknown>): StatusEntry {
+  const { statusPurpose, statusListCredential, statusListIndex } = entry;
+  if (typeof statusPurpose !== 'string' || statusPurpose.length === 0) throw invalid('statusPurpose must be a string');
+  if (typeof statusListCredential !== 'string' || statusListCredential.length === 0) throw invalid('statusListCredential must be a URL');
+  // §2.1: the entry id MUST NOT be the URL of the status list.
+  if (entry.id !== undefined && (typeof entry.id !== 'string' || entry.id === statusListCredential)) throw invalid('the entry id must be a URL other than the status list');
+  // §2.1: an integer >= 0 as a base-10 string; ten digits bound any list that fits in memory.
+  if (typeof statusListIndex !== 'string' || !/^(0|[1-9]\d{0,9})$/.test(statusListIndex)) throw invalid('statusListIndex must be a decimal string');
+  const statusSize = readStatusSize(entry.statusSize, 'the entry') ?? 1;
+  // §2.1: statusMessage MUST be present when statusSize > 1, MAY be when it is 1.
+  if (statusSize > 1 && entry.statusMessage === undefined) throw invalid('an entry with statusSize above 1 needs statusMessage');
+  const messages = entry.statusMessage === undefined ? undefined : readMessages(entry.statusMessage, statusSize);
+  return { purpose: statusPurpose, statusListCredential, index: Number(statusListIndex), statusSize, ...(messages ? { messages } : {}) };
+}

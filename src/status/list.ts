@@ -1,0 +1,58 @@
+import { CharterError } from '../errors.js';
+import { parseDateTime } from '../encoding/time.js';
+import { soleSubject } from '../credentials/index.js';
+import type { CredentialVerification } from '../credentials/types.js';
+import { decodeBitstring } from './codec.js';
+import { readStatusSize } from './entry.js';
+
+/** A verified BitstringStatusListCredential, reduced to what checking an entry needs. */
+export interface StatusList {
+  url: string;
+  issuer: string;
+  /** §2.2: one or more purposes. */
+  purposes: string[];
+  /** §2.2: the list's statusSize when it states one. */
+  statusSize?: number;
+  bits: Uint8Array;
+  /** The list's own validUntil (ms), when it has one. */
+  validUntil?: number;
+  /** §2.2: the ttl the list claims (ms), when it has one. */
+  ttl?: number;
+}
+
+const invalid = (message: string) => new CharterError('STATUS_INVALID', message);
+const hasType = (t: unknown, name: string) => t === name || (Array.isArray(t) && t.includes(name));
+
+/**
+ * Reads a status list credential that verified (signature, validity,
+ * BitstringStatusListCredential type) into a StatusList; throws
+ * STATUS_INVALID for anything §2.2 does not allow. The minimum length is
+ * checked per entry, since it depends on the entry's statusSize (§3.2 step 9).
+ */
+export function readStatusList(url: string, v: CredentialVerification, maxBitsBytes: number): StatusList {
+  const c = v.credential!;
+  if (c.id !== undefined && c.id !== url) throw invalid('the status list credential names another URL');
+  const subject = soleSubject(c);
+  if (subject === undefined || !hasType(subject.type, 'BitstringStatusList')) throw invalid('not a BitstringStatusList credential');
+  const p = subject.statusPurpose;
+  const purposes = typeof p === 'string' ? [p] : p;
+  if (!Array.isArray(purposes) || purposes.length === 0 || purposes.some((x) => typeof x !== 'string' || x.length === 0)) {
+    throw invalid('statusPurpose must be one or more strings');
+  }
+  const statusSize = readStatusSize(subject.statusSize, 'the list');
+  // §2.2: a list for the message purpose MUST state its statusSize.
+  if (purposes.includes('message') && statusSize === undefined) throw invalid('a message status list must state its statusSize');
+  const ttl = subject.ttl;
+  if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 0)) throw invalid('ttl must be a number of milliseconds');
+  const bits = decodeBitstring(subject.encodedList as string, { maxBytes: maxBitsBytes });
+  const validUntil = c.validUntil === undefined ? undefined : parseDateTime(c.validUntil);
+  return {
+    url,
+    issuer: v.issuer!,
+    purposes: purposes as string[],
+    ...(statusSize !== undefined ? { statusSize } : {}),
+    bits,
+    ...(validUntil !== undefined ? { validUntil } : {}),
+    ...(ttl !== undefined ? { ttl } : {}),
+  };
+}

@@ -1,0 +1,365 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import vector from '../vectors/bitstring-status-list.json' with { type: 'json' };
+import { createStatusChecker, encodeBitstring, MIN_LIST_SIZE, readStatus, setBit, type StatusListChecker } from '../../src/status/index.js';
+import { issueCredential, signJwt, verifyCredential } from '../../src/credentials/index.js';
+import type { CredentialStatusEntry, Issuer, StatusReport } from '../../src/credentials/types.js';
+import { createResolver } from '../../src/did/index.js';
+import { makeIssuer, serve } from '../helpers.js';
+
+/**
+ * The verifier side of Bitstring Status List v1.0 against lists served by a
+ * real HTTP server on 127.0.0.1: every list here is a signed vc+jwt whose
+ * fields a test sets, so each rule of §2-3 is attacked on its own.
+ */
+const V2 = 'https://www.w3.org/ns/credentials/v2';
+const resolver = createResolver();
+const issuer = makeIssuer();
+const holder = makeIssuer();
+const iso = (ms: number) => new Date(ms).toISOString();
+
+let srv: Awaited<ReturnType<typeof serve>>;
+const lists = new Map<string, string>();
+const hits = new Map<string, number>();
+beforeAll(async () => {
+  srv = await serve((req, res) => {
+    const path = req.url ?? '';
+    hits.set(path, (hits.get(path) ?? 0) + 1);
+    const jwt = lists.get(path);
+    if (jwt === undefined) res.writeHead(404).end();
+    else res.writeHead(200, { 'content-type': 'application/vc+jwt' }).end(jwt);
+  });
+});
+afterAll(() => srv.close());
+
+let n = 0;
+interface ListSpec {
+  purpose?: unknown;
+  /** Bits in the list (default the minimum). */
+  bits?: Uint8Array;
+  statusSize?: unknown;
+  ttl?: unknown;
+  by?: Issuer;
+  subject?: Record<string, unknown>;
+  credential?: Record<string, unknown>;
+}
+/** Signs a list credential and serves it; returns its URL. */
+async function publish(spec: ListSpec = {}, path = `/lists/${++n}`): Promise<string> {
+  const url = srv.url + path;
+  const by = spec.by ?? issuer;
+  const subject = {
+    id: `${url}#list`,
+    type: 'BitstringStatusList',
+    statusPurpose: spec.purpose ?? 'revocation',
+    encodedList: encodeBitstring(spec.bits ?? new Uint8Array(MIN_LIST_SIZE / 8)),
+    ...(spec.statusSize !== undefined ? { statusSize: spec.statusSize } : {}),
+    ...(spec.ttl !== undefined ? { ttl: spec.ttl } : {}),
+    ...spec.subject,
+  };
+  const payload = { '@context': [V2], id: url, type: ['VerifiableCredential', 'BitstringStatusListCredential'], issuer: by.did, validFrom: iso(Date.now() - 3_600_000), credentialSubject: subject, ...spec.credential };
+  lists.set(path, await signJwt({ typ: 'vc+jwt', cty: 'vc' }, payload, by.signer, by.kid));
+  return url;
+}
+/** Sets `value` in the statusSize bits of entry `index`, left-most bit first. */
+function put(bits: Uint8Array, index: number, statusSize: number, value: number): Uint8Array {
+  for (let i = 0; i < statusSize; i++) setBit(bits, index * statusSize + i, ((value >> (statusSize - 1 - i)) & 1) === 1);
+  return bits;
+}
+const entry = (url: string, over: Record<string, unknown> = {}) =>
+  ({ type: 'BitstringStatusListEntry', statusPurpose: 'revocation', statusListIndex: '7', statusListCredential: url, ...over }) as unknown as CredentialStatusEntry;
+const credentialWith = async (status: CredentialStatusEntry | CredentialStatusEntry[], by: Issuer = issuer) =>
+  (await issueCredential({ issuer: by, subject: holder.did, type: 'TestCredential', claims: {}, credentialStatus: status as CredentialStatusEntry })).jwt;
+const checker = (o: Partial<Parameters<typeof createStatusChecker>[0]> = {}) => createStatusChecker({ resolver, allowLoopback: true, allowHttp: true, ...o });
+async function check(jwt: string, status: StatusListChecker = checker()): Promise<{ codes: string[]; reports: StatusReport[] }> {
+  const v = await verifyCredential(jwt, { resolver, status });
+  return { codes: v.reasons.map((r) => r.code), reports: v.status ?? [] };
+}
+const codes = async (jwt: string, status?: StatusListChecker) => (await check(jwt, status)).codes;
+
+describe('the spec examples (Bitstring Status List v1.0)', () => {
+  it('Example 1 and 3: a revocation entry at index 94567 of the example list (all zero) passes, reported "unset"', async () => {
+    const url = await publish({ subject: { encodedList: vector.encodedList } });
+    const r = await check(await credentialWith(entry(url, { id: 'https://example.com/credentials/status/3#94567', statusListIndex: '94567' })));
+    expect(r.codes).toEqual([]);
+    expect(r.reports).toEqual([{ purpose: 'revocation', statusListCredential: url, index: 94567, statusSize: 1, status: 0, valid: true, message: 'unset' }]);
+  });
+  it('Example 2: statusSize 2 with statusMessage; the 2-bit value is read as an integer and its message reported, without refusing', async () => {
+    const statusMessage = [
+      { status: '0x0', message: 'pending_review' },
+      { status: '0x1', message: 'accepted' },
+      { status: '0x2', message: 'rejected' },
+      { status: '0x3', message: 'undefined' },
+    ];
+    const index = 492847;
+    const bits = put(new Uint8Array((524288 * 2) / 8), index, 2, 2);
+    // Its neighbours are untouched, and the same bits read 1 bit per entry would say something else.
+    expect(readStatus(bits, index, 2)).toBe(2);
+    expect(readStatus(bits, index - 1, 2)).toBe(0);
+    expect(readStatus(bits, index + 1, 2)).toBe(0);
+    expect(readStatus(bits, index, 1)).toBe(0);
+    const url = await publish({ purpose: 'message', statusSize: 2, bits });
+    const jwt = await credentialWith(entry(url, { id: 'https://example.com/credentials/status/8#492847', statusPurpose: 'message', statusListIndex: String(index), statusSize: 2, statusMessage, statusReference: 'https://example.org/status-dictionary/' }));
+    const r = await check(jwt);
+    expect(r.codes).toEqual([]);
+    expect(r.reports).toEqual([{ purpose: 'message', statusListCredential: url, index, statusSize: 2, status: 2, valid: false, message: 'rejected' }]);
+  });
+  it('Example 3 with statusPurpose as an array (A.4: one list, several purposes): each purpose of the list is accepted', async () => {
+    const bits = new Uint8Array(MIN_LIST_SIZE / 8);
+    setBit(bits, 12345, true);
+    const url = await publish({ purpose: ['revocation', 'suspension'], bits });
+    expect(await codes(await credentialWith([entry(url, { statusListIndex: '94567' }), entry(url, { statusPurpose: 'suspension', statusListIndex: '12346' })]))).toEqual([]);
+    expect(await codes(await credentialWith(entry(url, { statusPurpose: 'suspension', statusListIndex: '12345' })))).toEqual(['CREDENTIAL_SUSPENDED']);
+    expect(await codes(await credentialWith(entry(url, { statusPurpose: 'refresh' })))).toEqual(['STATUS_INVALID']);
+  });
+});
+
+describe('statusSize above 1 is read as statusSize bits, never one bit per entry', () => {
+  const messages = (size: number) => Array.from({ length: 2 ** size }, (_, i) => ({ status: `0x${i.toString(16)}`, message: `m${i}` }));
+  it('revocation with 2-bit entries: any non-zero value revokes, zero passes, the value and message are reported', async () => {
+    const bits = new Uint8Array((MIN_LIST_SIZE * 2) / 8);
+    put(bits, 10, 2, 1);
+    put(bits, 11, 2, 2);
+    put(bits, 12, 2, 3);
+    const url = await publish({ statusSize: 2, bits });
+    for (const [i, value] of [[10, 1], [11, 2], [12, 3]] as const) {
+      const r = await check(await credentialWith(entry(url, { statusListIndex: String(i), statusSize: 2, statusMessage: messages(2) })));
+      expect(r.codes).toEqual(['CREDENTIAL_REVOKED']);
+      expect(r.reports[0]).toMatchObject({ status: value, valid: false, message: `m${value}` });
+    }
+    // Bit 20 (entry 10's first bit) read as a 1-bit entry index 20 would be set; read as entry 9 of 2 bits it is 0.
+    expect(await codes(await credentialWith(entry(url, { statusListIndex: '9', statusSize: 2, statusMessage: messages(2) })))).toEqual([]);
+  });
+  it('a 3-bit message list reports values up to 7', async () => {
+    const bits = put(new Uint8Array((MIN_LIST_SIZE * 3) / 8), 5, 3, 7);
+    const url = await publish({ purpose: 'message', statusSize: 3, bits });
+    const r = await check(await credentialWith(entry(url, { statusPurpose: 'message', statusListIndex: '5', statusSize: 3, statusMessage: messages(3) })));
+    expect(r.codes).toEqual([]);
+    expect(r.reports[0]).toMatchObject({ status: 7, message: 'm7', statusSize: 3 });
+  });
+  it('entry and list must agree on statusSize (absent means 1)', async () => {
+    const one = await publish();
+    const two = await publish({ statusSize: 2, bits: new Uint8Array((MIN_LIST_SIZE * 2) / 8) });
+    expect(await codes(await credentialWith(entry(one, { statusSize: 2, statusMessage: messages(2) })))).toEqual(['STATUS_INVALID']);
+    expect(await codes(await credentialWith(entry(two)))).toEqual(['STATUS_INVALID']);
+    expect(await codes(await credentialWith(entry(two, { statusSize: 1 })))).toEqual(['STATUS_INVALID']);
+    expect(await codes(await credentialWith(entry(one, { statusSize: 1 })))).toEqual([]);
+  });
+  it('malformed statusSize or statusMessage is STATUS_INVALID', async () => {
+    const url = await publish({ statusSize: 2, bits: new Uint8Array((MIN_LIST_SIZE * 2) / 8) });
+    const bad: Record<string, unknown>[] = [
+      { statusSize: 2 }, // statusMessage missing
+      { statusSize: 2, statusMessage: messages(1) }, // wrong length
+      { statusSize: 2, statusMessage: [...messages(1), ...messages(1)] }, // duplicate values
+      { statusSize: 2, statusMessage: messages(2).map((m, i) => (i === 3 ? { ...m, status: '0x4' } : m)) }, // out of range
+      { statusSize: 2, statusMessage: messages(2).map((m, i) => (i === 1 ? { status: 1, message: 'x' } : m)) },
+      { statusSize: 2, statusMessage: messages(2).map((m, i) => (i === 1 ? { status: '0x1' } : m)) },
+      { statusSize: 2, statusMessage: 'accepted' },
+      { statusSize: 0 },
+      { statusSize: -1 },
+      { statusSize: 1.5 },
+      { statusSize: '2', statusMessage: messages(2) },
+      { statusSize: 17 },
+      { statusSize: 1, statusMessage: messages(2) },
+    ];
+    for (const over of bad) expect([over, await codes(await credentialWith(entry(url, over)))]).toEqual([over, ['STATUS_INVALID']]);
+  });
+  it('a message list that does not state its statusSize, or states a bad one, is STATUS_INVALID', async () => {
+    const url = await publish({ purpose: 'message' });
+    expect(await codes(await credentialWith(entry(url, { statusPurpose: 'message', statusMessage: messages(1) })))).toEqual(['STATUS_INVALID']);
+    for (const statusSize of [0, 2.5, '1', 99]) {
+      const bad = await publish({ statusSize });
+      expect([statusSize, await codes(await credentialWith(entry(bad)))]).toEqual([statusSize, ['STATUS_INVALID']]);
+    }
+  });
+});
+
+describe('lists shorter than the minimum, and entries beyond them', () => {
+  it('a list of fewer than 131,072 entries is STATUS_INVALID (§3.2 step 9), counted in entries of statusSize bits', async () => {
+    const short = await publish({ bits: new Uint8Array(MIN_LIST_SIZE / 8 - 1) });
+    expect(await codes(await credentialWith(entry(short)))).toEqual(['STATUS_INVALID']);
+    const tiny = await publish({ bits: new Uint8Array(16) });
+    expect(await codes(await credentialWith(entry(tiny, { statusListIndex: '0' })))).toEqual(['STATUS_INVALID']);
+    // 16 KiB holds 131,072 one-bit entries but only 65,536 two-bit ones.
+    const halved = await publish({ statusSize: 2, bits: new Uint8Array(MIN_LIST_SIZE / 8) });
+    expect(await codes(await credentialWith(entry(halved, { statusSize: 2, statusMessage: [{ status: '0x0', message: 'a' }, { status: '0x1', message: 'b' }, { status: '0x2', message: 'c' }, { status: '0x3', message: 'd' }] })))).toEqual(['STATUS_INVALID']);
+    const exact = await publish({ bits: new Uint8Array(MIN_LIST_SIZE / 8) });
+    expect(await codes(await credentialWith(entry(exact, { statusListIndex: String(MIN_LIST_SIZE - 1) })))).toEqual([]);
+    expect(await codes(await credentialWith(entry(exact, { statusListIndex: String(MIN_LIST_SIZE) })))).toEqual(['STATUS_INVALID']);
+  });
+  it('malformed entries are STATUS_INVALID', async () => {
+    const url = await publish();
+    for (const over of [{ statusListIndex: '007' }, { statusListIndex: '-1' }, { statusListIndex: 7 }, { statusListIndex: '7.0' }, { statusListIndex: '99999999999' }, { statusListCredential: undefined }, { statusListCredential: 42 }, { statusPurpose: undefined }, { statusPurpose: ['revocation'] }, { id: url }]) {
+      expect([over, await codes(await credentialWith(entry(url, over)))]).toEqual([over, ['STATUS_INVALID']]);
+    }
+  });
+  it('an encodedList that is no multibase gzip, or inflates past the cap, is STATUS_INVALID', async () => {
+    for (const encodedList of ['H4sIAAAA', 'uAAAA', 42, null, 'u' + gzipSync(Buffer.alloc(8 * 1024 * 1024)).toString('base64url')]) {
+      const url = await publish({ subject: { encodedList } });
+      expect(await codes(await credentialWith(entry(url)))).toEqual(['STATUS_INVALID']);
+    }
+  });
+});
+
+describe('the list credential must itself be valid', () => {
+  it('expired, not yet valid, zone-less dates, mistyped time claims: STATUS_INVALID', async () => {
+    const now = Date.now();
+    const bad: Record<string, unknown>[] = [
+      { validUntil: iso(now - 3_600_000) },
+      { validFrom: iso(now + 3_600_000) },
+      { validUntil: '2999-01-01T00:00:00' },
+      { validFrom: 'Jan 1 2020' },
+      { exp: Math.floor(now / 1000) - 3600 },
+      { nbf: String(Math.floor(now / 1000)) },
+      { iat: { when: 'now' } },
+      { iss: holder.did },
+      { vc: {} },
+    ];
+    for (const credential of bad) {
+      const url = await publish({ credential });
+      expect([credential, await codes(await credentialWith(entry(url)))]).toEqual([credential, ['STATUS_INVALID']]);
+    }
+  });
+  it('issued by someone else, another purpose, or not a BitstringStatusList: STATUS_INVALID', async () => {
+    expect(await codes(await credentialWith(entry(await publish({ by: holder }))))).toEqual(['STATUS_INVALID']);
+    expect(await codes(await credentialWith(entry(await publish({ purpose: 'suspension' }))))).toEqual(['STATUS_INVALID']);
+    for (const purpose of [[], ['revocation', 7], 7, '']) expect([purpose, await codes(await credentialWith(entry(await publish({ purpose }))))]).toEqual([purpose, ['STATUS_INVALID']]);
+    expect(await codes(await credentialWith(entry(await publish({ subject: { type: 'StatusList2021' } }))))).toEqual(['STATUS_INVALID']);
+    expect(await codes(await credentialWith(entry(await publish({ credential: { type: ['VerifiableCredential'] } }))))).toEqual(['STATUS_INVALID']);
+    expect(await codes(await credentialWith(entry(await publish({ credential: { id: 'https://elsewhere.example/list' } }))))).toEqual(['STATUS_INVALID']);
+    const url = await publish();
+    lists.set(new URL(url).pathname, lists.get(new URL(url).pathname)!.replace(/.{4}$/, 'AAAA'));
+    expect(await codes(await credentialWith(entry(url)))).toEqual(['STATUS_INVALID']);
+  });
+  it('unreachable lists and lists that are not there: STATUS_UNAVAILABLE', async () => {
+    expect(await codes(await credentialWith(entry(`${srv.url}/lists/none`)))).toEqual(['STATUS_UNAVAILABLE']);
+    expect(await codes(await credentialWith(entry(await publish())), createStatusChecker({ resolver }))).toEqual(['STATUS_UNAVAILABLE']);
+  });
+  it('a ttl of the wrong type is STATUS_INVALID', async () => {
+    for (const ttl of ['60000', -1, null, {}]) expect([ttl, await codes(await credentialWith(entry(await publish({ ttl }))))]).toEqual([ttl, ['STATUS_INVALID']]);
+  });
+});
+
+describe('purposes that carry no validity meaning are reported, not refused', () => {
+  it('refresh, message and an unknown purpose with a set bit', async () => {
+    const bits = new Uint8Array(MIN_LIST_SIZE / 8);
+    setBit(bits, 7, true);
+    for (const purpose of ['refresh', 'custom-purpose']) {
+      const url = await publish({ purpose, bits });
+      const r = await check(await credentialWith(entry(url, { statusPurpose: purpose })));
+      expect(r.codes).toEqual([]);
+      expect(r.reports).toEqual([{ purpose, statusListCredential: url, index: 7, statusSize: 1, status: 1, valid: false, message: 'set' }]);
+    }
+  });
+  it('too many entries in one credential are refused before any fetch', async () => {
+    const url = await publish();
+    const before = hits.get(new URL(url).pathname) ?? 0;
+    expect(await codes(await credentialWith(Array.from({ length: 17 }, (_, i) => entry(url, { statusListIndex: String(i) }))))).toEqual(['STATUS_INVALID']);
+    expect(hits.get(new URL(url).pathname) ?? 0).toBe(before);
+  });
+});
+
+describe('freshness: maxStalenessSeconds caps any ttl; refresh and clear', () => {
+  async function revocable(ttl?: number) {
+    const path = `/fresh/${++n}`;
+    const url = await publish({ ...(ttl !== undefined ? { ttl } : {}) }, path);
+    const jwt = await credentialWith(entry(url));
+    const revoke = async () => {
+      const bits = new Uint8Array(MIN_LIST_SIZE / 8);
+      setBit(bits, 7, true);
+      await publish({ bits, ...(ttl !== undefined ? { ttl } : {}) }, path);
+    };
+    return { url, path, jwt, revoke };
+  }
+  it('a list claiming a ttl of a year is trusted for 300 s by default, then fetched again', async () => {
+    let clock = Date.now();
+    const status = checker({ now: () => clock });
+    const { path, jwt, revoke } = await revocable(365 * 86_400_000);
+    expect(await codes(jwt, status)).toEqual([]);
+    await revoke();
+    clock += 299_000;
+    expect(await codes(jwt, status)).toEqual([]);
+    expect(hits.get(path)).toBe(1);
+    clock += 2_000;
+    expect(await codes(jwt, status)).toEqual(['CREDENTIAL_REVOKED']);
+    expect(hits.get(path)).toBe(2);
+  });
+  it('maxStalenessSeconds is the verifier\'s to set; a shorter ttl is honoured; no ttl means maxStaleness', async () => {
+    let clock = Date.now();
+    const strict = checker({ now: () => clock, maxStalenessSeconds: 30 });
+    const a = await revocable(365 * 86_400_000);
+    expect(await codes(a.jwt, strict)).toEqual([]);
+    await a.revoke();
+    clock += 31_000;
+    expect(await codes(a.jwt, strict)).toEqual(['CREDENTIAL_REVOKED']);
+
+    const short = checker({ now: () => clock });
+    const b = await revocable(10_000);
+    expect(await codes(b.jwt, short)).toEqual([]);
+    await b.revoke();
+    clock += 11_000;
+    expect(await codes(b.jwt, short)).toEqual(['CREDENTIAL_REVOKED']);
+
+    const none = checker({ now: () => clock });
+    const c = await revocable();
+    expect(await codes(c.jwt, none)).toEqual([]);
+    await c.revoke();
+    clock += 299_000;
+    expect(await codes(c.jwt, none)).toEqual([]);
+    clock += 2_000;
+    expect(await codes(c.jwt, none)).toEqual(['CREDENTIAL_REVOKED']);
+    expect(() => checker({ maxStalenessSeconds: -1 })).toThrow(TypeError);
+  });
+  it('a cached list is never used past its own validUntil', async () => {
+    let clock = Date.now();
+    const status = checker({ now: () => clock });
+    const path = `/fresh/${++n}`;
+    const url = await publish({ ttl: 3_600_000, credential: { validUntil: iso(clock + 100_000) } }, path);
+    const jwt = await credentialWith(entry(url));
+    expect(await codes(jwt, status)).toEqual([]);
+    clock += 101_000;
+    await status(JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()), { issuer: issuer.did, now: new Date(clock) }).catch(() => undefined);
+    expect(hits.get(path)).toBe(2);
+  });
+  it('refresh(url) makes a revocation bite at once; clear() forgets every list; the checker stays callable', async () => {
+    const status = checker();
+    expect(typeof status).toBe('function');
+    const { url, path, jwt, revoke } = await revocable(3_600_000);
+    expect(await codes(jwt, status)).toEqual([]);
+    await revoke();
+    expect(await codes(jwt, status)).toEqual([]);
+    await status.refresh(url);
+    expect(await codes(jwt, status)).toEqual(['CREDENTIAL_REVOKED']);
+    const count = hits.get(path)!;
+    status.clear();
+    expect(await codes(jwt, status)).toEqual(['CREDENTIAL_REVOKED']);
+    expect(hits.get(path)).toBe(count + 1);
+    await expect(status.refresh(`${srv.url}/lists/none`)).rejects.toMatchObject({ code: 'STATUS_UNAVAILABLE' });
+    await expect(status.refresh(await publish({ by: holder, purpose: 7 }))).rejects.toMatchObject({ code: 'STATUS_INVALID' });
+  });
+  it('concurrent checks of one list share one fetch', async () => {
+    const status = checker();
+    const { path, jwt } = await revocable();
+    await Promise.all(Array.from({ length: 8 }, () => codes(jwt, status)));
+    expect(hits.get(path)).toBe(1);
+  });
+});
+
+describe('hostile status entries', () => {
+  it('random entry fields never throw and only refuse with status codes (property)', async () => {
+    const url = await publish();
+    const status = checker();
+    const field = <T>(good: T) => fc.oneof({ weight: 3, arbitrary: fc.constant(good) }, { weight: 1, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.jsonValue() });
+    // statusListCredential stays on the local server: a random URL must not reach the network.
+    const raw = fc.record({ type: field('BitstringStatusListEntry'), statusPurpose: field('revocation'), statusListIndex: field('7'), statusSize: field(1), statusMessage: field([{ status: '0x0', message: 'a' }, { status: '0x1', message: 'b' }]), id: field('urn:x'), statusListCredential: fc.constantFrom(url, `${url}x`, `${srv.url}/lists/none`) });
+    const allowed = new Set(['STATUS_INVALID', 'STATUS_UNAVAILABLE', 'CREDENTIAL_REVOKED']);
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(raw, fc.jsonValue()), async (e) => {
+        const credential = { '@context': [V2], type: ['VerifiableCredential'], issuer: issuer.did, credentialSubject: {}, credentialStatus: JSON.parse(JSON.stringify(e ?? null)) };
+        const reasons = await status(credential as never, { issuer: issuer.did, now: new Date() });
+        for (const r of reasons) expect(allowed.has(r.code)).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
