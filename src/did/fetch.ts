@@ -20,6 +20,8 @@ export interface SafeFetchOptions extends AddressPolicy {
 export interface SafeResponse {
   status: number;
   contentType: string;
+  /** Response header fields, names in lower case (as node:http gives them). */
+  headers: Record<string, string | string[] | undefined>;
   body: Buffer;
 }
 
@@ -90,7 +92,7 @@ export function safeFetch(url: string, opts: SafeFetchOptions = {}): Promise<Saf
             reject(new CharterError(opts.tooLargeCode ?? 'INPUT_TOO_LARGE', `response from ${u.host} is larger than ${maxBytes} bytes`));
           } else chunks.push(c);
         });
-        res.on('end', () => resolve({ status, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks) }));
+        res.on('end', () => resolve({ status, contentType: String(res.headers['content-type'] ?? ''), headers: res.headers, body: Buffer.concat(chunks) }));
         res.on('error', (e) => reject(new CharterError(failCode, `reading from ${u.host} failed`, { cause: e })));
       },
     );
