@@ -20,9 +20,13 @@ export interface SignDirectoryOptions {
   /** The authority the directory was requested at (host[:port]): `"@authority";req`. */
   authority: string;
   now?: Date;
-  /** Lifetime of the directory signatures. Default 300 s, at most 86400. */
+  /**
+   * Lifetime of the directory signatures. Default 300 s: a server signs per
+   * request (directoryFor). Longer only for key sets redistributed by others
+   * (the draft's "Directory Response Signature Lifetimes").
+   */
   expiresInSeconds?: number;
-  /** Cache-Control max-age; default and at most expiresInSeconds. */
+  /** Cache-Control max-age; default the lifetime capped at 3600, never above it. */
   cacheSeconds?: number;
 }
 
@@ -57,8 +61,8 @@ export async function signDirectory(options: SignDirectoryOptions): Promise<Dire
   if (!options || !Array.isArray(options.keys) || options.keys.length === 0) throw new TypeError('signDirectory needs at least one { jwk, signer }');
   const authority = normaliseAuthority(options.authority);
   const expiresIn = options.expiresInSeconds ?? 300;
-  if (!Number.isInteger(expiresIn) || expiresIn <= 0 || expiresIn > 86400) throw new TypeError('expiresInSeconds must be an integer in [1, 86400]');
-  const cacheSeconds = Math.min(options.cacheSeconds ?? expiresIn, expiresIn);
+  if (!Number.isSafeInteger(expiresIn) || expiresIn <= 0) throw new TypeError('expiresInSeconds must be a positive integer');
+  const cacheSeconds = Math.min(options.cacheSeconds ?? Math.min(expiresIn, 3600), expiresIn);
   if (!Number.isInteger(cacheSeconds) || cacheSeconds < 0) throw new TypeError('cacheSeconds must be a non-negative integer');
 
   const entries = options.keys.map(({ jwk, signer }) => {
