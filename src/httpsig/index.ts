@@ -12,7 +12,7 @@ export { createDirectoryResolver } from './directory-fetch.js';
 export type { DirectoryResolver, DirectoryResolverOptions } from './directory-fetch.js';
 export { checkRequestSignature, signatureGuardOptions, signatureGuardDecision, acceptSignature } from './guard.js';
 export type { SignedRequestInput, SignatureGuardOptions, SignatureGuardDecision, SignatureOutcome } from './guard.js';
-export { contentDigest } from './digest.js';
+export { contentDigest, contentDigestMismatch } from './digest.js';
 export { jwkThumbprint } from './thumbprint.js';
 export type { HeaderSource } from './fields.js';
 export type { JwkSet, KeysOption } from './key-sources.js';
