@@ -4,6 +4,7 @@ import { benchStatus } from './status.js';
 import { benchAgents } from './agents.js';
 import { benchReputation } from './reputation.js';
 import { benchHttp } from './http.js';
+import { benchHttpsig } from './httpsig.js';
 import { benchPostgres } from './postgres.js';
 
 console.log(`Charter benchmarks: node ${process.version}, ${new Date().toISOString()}`);
@@ -11,5 +12,6 @@ await benchCredentials();
 await benchStatus();
 await benchAgents();
 await benchReputation();
+await benchHttpsig();
 await benchHttp();
 await benchPostgres();

@@ -18,6 +18,7 @@ const RANK: Record<string, number> = {
   status: 4,
   grants: 5,
   agents: 5,
+  httpsig: 5,
   reputation: 6,
   guard: 7,
   home: 8,

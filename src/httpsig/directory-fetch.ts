@@ -1,0 +1,105 @@
+import { CharterError } from '../errors.js';
+import { safeFetch } from '../did/fetch.js';
+import { combinedFieldValue, fieldGetter } from './fields.js';
+import { DIRECTORY_MEDIA_TYPE, DIRECTORY_PATH, verifyDirectoryResponse, type VerifiedDirectory } from './directory-verify.js';
+
+export interface DirectoryResolverOptions {
+  /** Allow loopback addresses and plain http on them (local testing only). */
+  allowLoopback?: boolean;
+  /** Wall-clock deadline of one fetch, connect to last byte. Default 5000 ms (as did:web). */
+  timeoutMs?: number;
+  /** Body cap. Default 64 KiB. */
+  maxBytes?: number;
+  /** See VerifyDirectoryOptions.requireSignature (default true: Charter's policy). */
+  requireSignature?: boolean;
+  /** Longest a directory is cached, whatever its Cache-Control says. Default 3600 s. */
+  maxCacheSeconds?: number;
+  /** Most directories held. Default 1000. */
+  maxEntries?: number;
+  skewSeconds?: number;
+}
+
+/** Resolves a Signature-Agent origin to its verified key directory. */
+export interface DirectoryResolver {
+  resolve(origin: string, now?: Date): Promise<VerifiedDirectory>;
+}
+
+/** Cache-Control max-age in seconds (0 for no-store / no-cache), or undefined. */
+function maxAgeOf(cacheControl: string | undefined): number | undefined {
+  if (cacheControl === undefined) return undefined;
+  if (/(?:^|,)\s*(?:no-store|no-cache|private)\b/i.test(cacheControl)) return 0;
+  const m = /(?:^|,)\s*(?:s-maxage|max-age)\s*=\s*"?(\d+)"?/i.exec(cacheControl);
+  return m ? Number(m[1]) : undefined;
+}
+
+function positive(v: number | undefined, dflt: number, name: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > max) throw new TypeError(`${name} must be a positive number (at most ${max})`);
+  return v;
+}
+
+/**
+ * Fetches `/.well-known/http-message-signatures-directory` with Charter's one
+ * SSRF-safe fetch (address checks in the socket lookup, no redirects, only a
+ * 200, size cap) under a wall-clock deadline, verifies it, and caches it, never
+ * past the expiry of its directory signatures (the draft signs directories
+ * per request with a short `expires`) nor its Cache-Control. Concurrent
+ * requests for one directory share one fetch (draft, "Bounded Directory
+ * Fetches"). A failed fetch is not cached.
+ */
+export function createDirectoryResolver(options: DirectoryResolverOptions = {}): DirectoryResolver {
+  const timeoutMs = positive(options.timeoutMs, 5000, 'timeoutMs', 60_000);
+  const maxBytes = positive(options.maxBytes, 64 * 1024, 'maxBytes', 1024 * 1024);
+  const maxCacheMs = positive(options.maxCacheSeconds, 3600, 'maxCacheSeconds') * 1000;
+  const maxEntries = positive(options.maxEntries, 1000, 'maxEntries');
+  const cache = new Map<string, { dir: VerifiedDirectory; until: number }>();
+  const inflight = new Map<string, Promise<VerifiedDirectory>>();
+
+  async function fetchDirectory(origin: string, now: Date): Promise<VerifiedDirectory> {
+    const url = `${origin}${DIRECTORY_PATH}`;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new CharterError('DIRECTORY_UNAVAILABLE', `the directory at ${new URL(origin).host} did not answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      const res = await Promise.race([
+        safeFetch(url, {
+          allowLoopback: options.allowLoopback === true,
+          allowHttp: options.allowLoopback === true,
+          timeoutMs,
+          maxBytes,
+          accept: DIRECTORY_MEDIA_TYPE,
+          failCode: 'DIRECTORY_UNAVAILABLE',
+          tooLargeCode: 'DIRECTORY_INVALID',
+        }),
+        deadline,
+      ]);
+      const dir = verifyDirectoryResponse(
+        { url, status: res.status, headers: res.headers, body: res.body },
+        { now, skewSeconds: options.skewSeconds, requireSignature: options.requireSignature },
+      );
+      const cc = maxAgeOf(res.headers['cache-control'] === undefined ? undefined : combinedFieldValue(fieldGetter(res.headers)('cache-control')!));
+      const until = Math.min(now.getTime() + Math.min((cc ?? 300) * 1000, maxCacheMs), dir.expiresAt ?? Infinity);
+      if (until > now.getTime()) {
+        if (cache.size >= maxEntries) cache.delete(cache.keys().next().value!);
+        cache.set(origin, { dir, until });
+      }
+      return dir;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return {
+    resolve(origin, now = new Date()) {
+      const hit = cache.get(origin);
+      if (hit && hit.until > now.getTime()) return Promise.resolve(hit.dir);
+      if (hit) cache.delete(origin);
+      const pending = inflight.get(origin);
+      if (pending) return pending;
+      const p = fetchDirectory(origin, now).finally(() => inflight.delete(origin));
+      inflight.set(origin, p);
+      return p;
+    },
+  };
+}

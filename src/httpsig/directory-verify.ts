@@ -1,0 +1,144 @@
+import { CharterError } from '../errors.js';
+import { signatureBase, parseSignatureInput } from './base.js';
+import { componentId, type MessageContext } from './components.js';
+import { contentDigestMismatch } from './digest.js';
+import { combinedFieldValue, fieldGetter, type HeaderSource } from './fields.js';
+import { importHttpSigKey, verifyBase, type HttpSigKey } from './keys.js';
+import { readSignatureFields } from './signature-fields.js';
+
+export const DIRECTORY_PATH = '/.well-known/http-message-signatures-directory';
+export const DIRECTORY_MEDIA_TYPE = 'application/http-message-signatures-directory+json';
+export const DIRECTORY_TAG = 'http-message-signatures-directory';
+
+/** A directory response as received. */
+export interface DirectoryResponseInput {
+  /** The URL that was fetched: its authority is what `"@authority";req` covers. */
+  url: string | URL;
+  status?: number;
+  headers: HeaderSource;
+  body: Uint8Array | string;
+}
+
+export interface DirectoryKey extends HttpSigKey {
+  /** A valid directory response signature (the draft's possession proof) covers this key. */
+  bound: boolean;
+}
+
+export interface VerifiedDirectory {
+  url: string;
+  keys: DirectoryKey[];
+  /** Epoch ms after which a binding signature of this response has expired (the cache must not outlive it). */
+  expiresAt?: number;
+}
+
+export interface VerifyDirectoryOptions {
+  now?: Date;
+  skewSeconds?: number;
+  /**
+   * Charter's policy (default true): every key the directory lists must carry
+   * a valid possession-proof signature. Draft -02 made those signatures
+   * optional for directly resolved keys ("Make directory response signatures
+   * optional"); false follows the draft.
+   */
+  requireSignature?: boolean;
+  /** The draft ("Key count"): bound the work a directory can cause. Default 16. */
+  maxKeys?: number;
+}
+
+const BINDING_LABEL = /^binding\d*$/;
+
+function invalid(message: string): CharterError {
+  return new CharterError('DIRECTORY_INVALID', message);
+}
+
+/**
+ * Checks a key directory response (Web Bot Auth draft, "Directory Format" and
+ * Appendix "Validating the Domain Binding"): media type, a JWKS whose `kid`s
+ * are the keys' thumbprints, and one signature per key labelled `binding` or
+ * `binding<i>`, covering `("@authority";req "content-digest")` with
+ * `created`, `expires`, `keyid` and tag `http-message-signatures-directory`,
+ * with the Content-Digest (RFC 9530) checked against the body. Throws
+ * CharterError DIRECTORY_INVALID.
+ */
+export function verifyDirectoryResponse(res: DirectoryResponseInput, options: VerifyDirectoryOptions = {}): VerifiedDirectory {
+  const now = (options.now ?? new Date()).getTime();
+  const skewMs = (options.skewSeconds ?? 60) * 1000;
+  const url = new URL(String(res.url));
+  if ((res.status ?? 200) !== 200) throw new CharterError('DIRECTORY_UNAVAILABLE', `the directory at ${url.host} answered HTTP ${res.status}`);
+  const field = fieldGetter(res.headers);
+  const type = combinedFieldValue(field('content-type') ?? []).split(';')[0]!.trim().toLowerCase();
+  if (type !== DIRECTORY_MEDIA_TYPE) throw invalid(`the directory at ${url.host} is not served as ${DIRECTORY_MEDIA_TYPE}`);
+  const body = typeof res.body === 'string' ? Buffer.from(res.body, 'utf8') : res.body;
+
+  let doc: unknown;
+  try {
+    doc = JSON.parse(Buffer.from(body).toString('utf8'));
+  } catch {
+    throw invalid(`the directory at ${url.host} is not JSON`);
+  }
+  const list = (doc as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(list)) throw invalid(`the directory at ${url.host} has no "keys" array`);
+  if (list.length > (options.maxKeys ?? 16)) throw invalid(`the directory at ${url.host} lists more than ${options.maxKeys ?? 16} keys`);
+  const keys: DirectoryKey[] = [];
+  for (const entry of list) {
+    let k: HttpSigKey;
+    try {
+      k = importHttpSigKey(entry);
+    } catch (e) {
+      // A key type Charter cannot verify with (RSA, ...) is left aside; a broken key of a supported type is refused.
+      if (e instanceof CharterError && e.code === 'UNSUPPORTED_KEY_TYPE') continue;
+      throw invalid(`the directory at ${url.host} lists a malformed key`);
+    }
+    // The draft ("Key Distribution and Discovery"): a directory's `kid`, when present, is the key's thumbprint.
+    if (k.kid !== undefined && k.kid !== k.thumbprint) throw invalid(`the directory at ${url.host} labels a key with a kid that is not its thumbprint`);
+    keys.push({ ...k, bound: false });
+  }
+  if (keys.length === 0) throw invalid(`the directory at ${url.host} lists no Ed25519 or P-256 key`);
+
+  const expiresAt = checkBindings(keys, url, field, body, now, skewMs);
+  if (options.requireSignature !== false) {
+    const unbound = keys.filter((k) => !k.bound).length;
+    if (unbound > 0) throw invalid(`${unbound} key(s) of the directory at ${url.host} carry no valid directory signature`);
+  }
+  const out: VerifiedDirectory = { url: url.href, keys };
+  if (expiresAt !== undefined) out.expiresAt = expiresAt;
+  return out;
+}
+
+/** Marks each key a valid binding signature covers; returns the earliest expiry of those signatures. */
+function checkBindings(keys: DirectoryKey[], url: URL, field: ReturnType<typeof fieldGetter>, body: Uint8Array, now: number, skewMs: number): number | undefined {
+  const sigs = readSignatureFields(field);
+  if (sigs === 'missing') return undefined;
+  if (typeof sigs === 'string') throw invalid(`the directory signatures at ${url.host} are malformed: ${sigs}`);
+  const digestProblem = contentDigestMismatch(field('content-digest') ? combinedFieldValue(field('content-digest')!) : undefined, body);
+  const request: MessageContext = { kind: 'request', method: 'GET', url, field: () => undefined };
+  const msg: MessageContext = { kind: 'response', status: 200, field, request };
+  let expiresAt: number | undefined;
+  for (const [label, member] of sigs.inputs) {
+    if (!BINDING_LABEL.test(label)) continue;
+    let input;
+    try {
+      input = parseSignatureInput(member);
+    } catch {
+      continue;
+    }
+    const p = input.params;
+    const ids = input.components.map(componentId);
+    if (p.tag !== DIRECTORY_TAG || p.created === undefined || p.expires === undefined || p.keyid === undefined) continue;
+    if (!ids.includes('"@authority";req') || !ids.includes('"content-digest"') || digestProblem !== null) continue;
+    // The draft: a directory signature dated in the future is refused, as a not-yet-valid certificate would be.
+    if (p.created * 1000 > now + skewMs || p.expires * 1000 <= now - skewMs || p.expires < p.created) continue;
+    const key = keys.find((k) => k.thumbprint === p.keyid);
+    if (!key || (p.alg !== undefined && p.alg !== key.alg)) continue;
+    let base: string;
+    try {
+      base = signatureBase(input, msg);
+    } catch {
+      continue;
+    }
+    if (!verifyBase(key, base, sigs.signatures.get(label)!)) continue;
+    key.bound = true;
+    expiresAt = Math.min(expiresAt ?? Infinity, p.expires * 1000);
+  }
+  return expiresAt;
+}

@@ -1,0 +1,91 @@
+import { parseDictionary, type Dictionary } from 'structured-headers';
+
+/**
+ * Where header fields come from: a web `Headers`, a plain record (node:http's
+ * `IncomingMessage.headers`, any case of names), or a getter. A getter or a
+ * record may give several field lines as an array; `Headers` has already
+ * combined them with ", " (RFC 9110 §5.3).
+ */
+export type HeaderSource =
+  | Headers
+  | Record<string, string | readonly string[] | number | undefined>
+  | ((name: string) => string | readonly string[] | null | undefined);
+
+/** Field lines by lower-case name; undefined when the field is absent. */
+export type FieldGetter = (name: string) => string[] | undefined;
+
+function isHeaders(h: unknown): h is Headers {
+  return typeof h === 'object' && h !== null && typeof (h as Headers).get === 'function' && typeof (h as Headers).has === 'function';
+}
+
+export function fieldGetter(source: HeaderSource): FieldGetter {
+  if (typeof source === 'function') {
+    return (name) => {
+      const v = source(name);
+      if (v === null || v === undefined) return undefined;
+      return typeof v === 'string' ? [v] : [...v];
+    };
+  }
+  if (isHeaders(source)) {
+    return (name) => {
+      const v = source.get(name);
+      return v === null ? undefined : [v];
+    };
+  }
+  if (typeof source !== 'object' || source === null) throw new TypeError('headers must be a Headers, a record or a getter');
+  const lower = new Map<string, string[]>();
+  for (const [k, v] of Object.entries(source)) {
+    if (v === undefined) continue;
+    const lines = Array.isArray(v) ? v.map(String) : [String(v)];
+    const key = k.toLowerCase();
+    lower.set(key, [...(lower.get(key) ?? []), ...lines]);
+  }
+  return (name) => lower.get(name);
+}
+
+/**
+ * RFC 9421 §2.1: strip each line, replace obsolete line folding by one space,
+ * join the lines with ", ".
+ */
+export function combinedFieldValue(lines: readonly string[]): string {
+  return lines.map((l) => l.trim().replace(/\r?\n[ \t]+/g, ' ')).join(', ');
+}
+
+export class FieldError extends Error {}
+
+/**
+ * Parses a Dictionary field (RFC 9651 §4.2.2) and refuses a key that occurs
+ * twice. RFC 9651 lets the last member win, but RFC 9421 §4.1 and §4.2
+ * require labels unique across all field lines, and a repeated
+ * Signature-Agent key is an ambiguity no signer needs.
+ */
+export function parseUniqueDictionary(value: string, what: string): Dictionary {
+  let dict: Dictionary;
+  try {
+    dict = parseDictionary(value);
+  } catch {
+    throw new FieldError(`${what} is not a valid structured-field Dictionary`);
+  }
+  if (topLevelMemberCount(value) !== dict.size) throw new FieldError(`${what} names the same member twice`);
+  return dict;
+}
+
+/**
+ * Counts the top-level members of a value that already parsed as a
+ * Dictionary: commas outside sf-strings (the only place RFC 9651 allows a
+ * comma or a quote inside a member) separate members.
+ */
+function topLevelMemberCount(value: string): number {
+  if (value.trim() === '') return 0;
+  let n = 1;
+  let inString = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === ',') n++;
+  }
+  return n;
+}

@@ -1,0 +1,248 @@
+import type { InnerList, Item } from 'structured-headers';
+import { toReason, type Reason } from '../errors.js';
+import type { PublicJwk } from '../keys/types.js';
+import { parseSignatureInput, signatureBase, type ParsedSignatureInput } from './base.js';
+import { ComponentError, componentId, type MessageContext } from './components.js';
+import { createDirectoryResolver, type DirectoryResolver } from './directory-fetch.js';
+import { checkKeysOption, keyIndex, type JwkSet, type KeysOption } from './key-sources.js';
+import { unsupportedAlgorithm, verifyBase, type HttpSigAlgorithm, type HttpSigKey } from './keys.js';
+import { requestContext, type RequestLike } from './sign.js';
+import { coveredAgentMember, parseSignatureAgent, SignatureAgentError, type AgentMember } from './signature-agent.js';
+import { readSignatureFields } from './signature-fields.js';
+import { PUBLISHED_TEST_KEY_THUMBPRINTS } from './test-keys.js';
+
+/** The one store call a verifier needs: use a nonce once (Charter's Store has it). */
+export interface NonceStore {
+  consumeNonce(scope: string, value: string, expiresAt: Date): Promise<boolean>;
+}
+
+export interface VerifyRequestSignatureOptions {
+  /**
+   * Where keys named by a covered Signature-Agent member come from: 'fetch'
+   * (its well-known directory, fetched and cached), directories the caller
+   * already holds by origin, or a resolver from createDirectoryResolver().
+   */
+  directories?: 'fetch' | Readonly<Record<string, JwkSet>> | DirectoryResolver;
+  /** Keys the caller holds, matched by record key, JWK `kid` or thumbprint. Tried before any directory. */
+  keys?: KeysOption;
+  /** Replay cache: a `nonce` is accepted once. */
+  store?: NonceStore;
+  /** Refuse a signature without a nonce (needs `store`). */
+  requireNonce?: boolean;
+  /** Oldest `created` accepted, in seconds. Default 300, at most 86400. */
+  maxAgeSeconds?: number;
+  /** Only signatures with this `tag` count (`web-bot-auth`, `agent-browser-auth`, `agent-payer-auth`, ...). */
+  requiredTag?: string;
+  /** Verify only the signature with this label. */
+  label?: string;
+  /** Allow loopback Signature-Agent origins over http (local testing). */
+  allowLoopback?: boolean;
+  /** Accept the legacy sf-string Signature-Agent (draft-meunier-web-bot-auth-architecture-03 and earlier). */
+  legacySignatureAgent?: boolean;
+  /** With directories: 'fetch': require directory signatures (default true, Charter's policy). */
+  requireDirectorySignature?: boolean;
+  now?: Date;
+  /** Default 60, at most 300 (DESIGN.md "Time"). */
+  skewSeconds?: number;
+}
+
+/** The outcome, with every reason; on success, who signed and under which parameters. */
+export interface RequestSignatureDecision {
+  ok: boolean;
+  reasons: Reason[];
+  label?: string;
+  keyId?: string;
+  /** RFC 7638 thumbprint of the verifying key: the identifier when no URL is attributed (draft "When No URL Is Available"). */
+  thumbprint?: string;
+  /** The Signature-Agent origin the request is attributed to: set only when the key came from that origin's directory. */
+  signatureAgent?: string;
+  /** The directory URL the key was found in. */
+  directory?: string;
+  tag?: string;
+  alg?: HttpSigAlgorithm;
+  created?: Date;
+  expires?: Date;
+  nonce?: string;
+  key?: PublicJwk;
+  /** The covered components, serialised. */
+  components?: string[];
+}
+
+const defaultResolvers = new Map<string, DirectoryResolver>();
+const recordDirectories = new WeakMap<object, Map<string, ReturnType<typeof keyIndex>>>();
+
+/** Checks options once (TypeError for misuse), as a middleware does when it is built. */
+export function checkVerifyOptions(o: VerifyRequestSignatureOptions): void {
+  if (!o || typeof o !== 'object') throw new TypeError('verifyRequestSignature needs options');
+  if (o.keys === undefined && o.directories === undefined) throw new TypeError('verifyRequestSignature needs keys, directories, or both');
+  if (o.keys !== undefined) checkKeysOption(o.keys, 'keys');
+  const d = o.directories;
+  if (d !== undefined && d !== 'fetch' && typeof d !== 'object') throw new TypeError("directories must be 'fetch', a record of JWK Sets by origin, or a DirectoryResolver");
+  if (d && typeof d === 'object' && typeof (d as DirectoryResolver).resolve !== 'function') {
+    for (const [origin, set] of Object.entries(d)) checkKeysOption(set, `directories[${origin.slice(0, 60)}]`);
+  }
+  if (o.store !== undefined && typeof o.store?.consumeNonce !== 'function') throw new TypeError('store must have consumeNonce(scope, value, expiresAt)');
+  if (o.requireNonce && !o.store) throw new TypeError('requireNonce needs a store to use nonces once');
+  if (o.skewSeconds !== undefined && !(typeof o.skewSeconds === 'number' && o.skewSeconds >= 0 && o.skewSeconds <= 300)) throw new TypeError('skewSeconds must be in [0, 300]');
+  if (o.maxAgeSeconds !== undefined && !(Number.isInteger(o.maxAgeSeconds) && o.maxAgeSeconds > 0 && o.maxAgeSeconds <= 86400)) throw new TypeError('maxAgeSeconds must be an integer in [1, 86400]');
+  if (o.now !== undefined && !(o.now instanceof Date && Number.isFinite(o.now.getTime()))) throw new TypeError('now must be a valid Date');
+  if (o.requiredTag !== undefined && typeof o.requiredTag !== 'string') throw new TypeError('requiredTag must be a string');
+}
+
+function refuse(code: Reason['code'], message: string, ref?: string): Reason {
+  return ref === undefined ? { code, message } : { code, message, ref };
+}
+
+/**
+ * Verifies an HTTP message signature on a request (RFC 9421 §3.2) with Web
+ * Bot Auth's rules: the signature base rebuilt as §2.5 says, Ed25519 or
+ * ECDSA P-256 through Charter's key import, created / expires / age with a
+ * clock skew, a future `created` refused, `nonce` used once, `tag` required
+ * when asked, `@authority` (or `@target-uri`) and the Signature-Agent member
+ * covered. Never throws for a bad request: every refusal is a reason with a
+ * stable code. Several signatures are tried in order; the first that
+ * verifies wins.
+ */
+export async function verifyRequestSignature(request: RequestLike, options: VerifyRequestSignatureOptions): Promise<RequestSignatureDecision> {
+  checkVerifyOptions(options);
+  const msg = requestContext(request);
+  const fields = readSignatureFields(msg.field);
+  if (fields === 'missing') return { ok: false, reasons: [refuse('SIGNATURE_MISSING', 'the request carries no HTTP message signature')] };
+  if (typeof fields === 'string') return { ok: false, reasons: [refuse('SIGNATURE_INVALID', fields)] };
+  let labels = [...fields.inputs.keys()];
+  if (options.label !== undefined) labels = labels.filter((l) => l === options.label);
+  if (labels.length === 0) return { ok: false, reasons: [refuse('SIGNATURE_MISSING', options.label ? `no signature labelled ${options.label.slice(0, 40)}` : 'the signature fields are empty')] };
+
+  const failures: RequestSignatureDecision[] = [];
+  for (const label of labels) {
+    const d = await verifyOne(label, fields.inputs.get(label)!, fields.signatures.get(label)!, msg, options);
+    if (d === undefined) continue; // another tag
+    if (d.ok) return d;
+    failures.push(d);
+  }
+  if (failures.length === 0) return { ok: false, reasons: [refuse('SIGNATURE_TAG_MISMATCH', `no signature has the tag ${String(options.requiredTag).slice(0, 60)}`)] };
+  const first = failures[0]!;
+  return { ...first, reasons: failures.length === 1 ? first.reasons : failures.flatMap((f) => f.reasons) };
+}
+
+async function verifyOne(label: string, member: Item | InnerList, signature: Uint8Array, msg: MessageContext, o: VerifyRequestSignatureOptions): Promise<RequestSignatureDecision | undefined> {
+  let input: ParsedSignatureInput;
+  try {
+    input = parseSignatureInput(member);
+  } catch (e) {
+    return { ok: false, label, reasons: [refuse('SIGNATURE_INVALID', e instanceof ComponentError ? e.message : 'malformed Signature-Input', label)] };
+  }
+  const p = input.params;
+  if (o.requiredTag !== undefined && p.tag !== o.requiredTag) return undefined;
+  const d: RequestSignatureDecision = { ok: false, reasons: [], label, components: input.components.map(componentId) };
+  if (p.keyid !== undefined) d.keyId = p.keyid;
+  if (p.tag !== undefined) d.tag = p.tag;
+  if (p.created !== undefined) d.created = new Date(p.created * 1000);
+  if (p.expires !== undefined) d.expires = new Date(p.expires * 1000);
+  if (p.nonce !== undefined) d.nonce = p.nonce;
+  const no = (code: Reason['code'], message: string) => ({ ...d, reasons: [refuse(code, message, label)] });
+
+  const unsupported = unsupportedAlgorithm(p.alg);
+  if (unsupported) return no('UNSUPPORTED_ALG', unsupported);
+  if (p.keyid === undefined) return no('SIGNATURE_INVALID', 'the signature names no keyid');
+
+  // Time: created required; skew applies both ways (DESIGN.md "Time").
+  const now = (o.now ?? new Date()).getTime();
+  const skewMs = (o.skewSeconds ?? 60) * 1000;
+  const maxAgeMs = (o.maxAgeSeconds ?? 300) * 1000;
+  if (p.created === undefined) return no('SIGNATURE_INVALID', 'the signature has no created time');
+  const created = p.created * 1000;
+  if (p.expires !== undefined && p.expires < p.created) return no('SIGNATURE_INVALID', 'the signature expires before it was created');
+  if (created > now + skewMs) return no('ISSUED_IN_FUTURE', 'the signature was created in the future');
+  if (p.expires !== undefined && now - skewMs >= p.expires * 1000) return no('SIGNATURE_EXPIRED', 'the signature has expired');
+  if (now - skewMs > created + maxAgeMs) return no('SIGNATURE_EXPIRED', `the signature is older than ${maxAgeMs / 1000} s`);
+  if (o.requireNonce && p.nonce === undefined) return no('SIGNATURE_INVALID', 'the signature carries no nonce');
+
+  // Coverage: the draft requires @authority or @target-uri, and the agent's Signature-Agent member.
+  const ids = d.components!;
+  if (!ids.includes('"@authority"') && !ids.includes('"@target-uri"')) return no('SIGNATURE_INVALID', 'the signature does not cover @authority');
+  let agent: AgentMember | undefined;
+  const agentLines = msg.field('signature-agent');
+  if (agentLines !== undefined) {
+    try {
+      const field = parseSignatureAgent(agentLines, label, { legacy: o.legacySignatureAgent === true, allowLoopback: o.allowLoopback === true });
+      agent = coveredAgentMember(field, input.components, label);
+    } catch (e) {
+      return no('SIGNATURE_INVALID', e instanceof SignatureAgentError ? e.message : 'Signature-Agent is malformed');
+    }
+    if (!agent) return no('SIGNATURE_INVALID', 'the signature does not cover its Signature-Agent member');
+  }
+
+  let base: string;
+  try {
+    base = signatureBase(input, msg);
+  } catch (e) {
+    return no('SIGNATURE_INVALID', e instanceof ComponentError ? e.message : 'the signature base cannot be built');
+  }
+
+  const found = await findKey(p.keyid, agent, o, new Date(now));
+  if ('reason' in found) return { ...d, reasons: [{ ...found.reason, ref: label }] };
+  const { key } = found;
+  // RFC 9421 §3.2 step 6.4: an alg parameter must name the key's own algorithm.
+  if (p.alg !== undefined && p.alg !== key.alg) return no('ALG_KEY_MISMATCH', `alg ${p.alg} does not fit the ${key.key.keyType} key`);
+  if (!verifyBase(key, base, signature)) return no('SIGNATURE_INVALID', 'the signature does not verify');
+
+  if (p.nonce !== undefined && o.store) {
+    // Kept only as long as the signature could be accepted at all.
+    const until = Math.min(p.expires !== undefined ? p.expires * 1000 : Infinity, created + maxAgeMs) + skewMs;
+    try {
+      if (!(await o.store.consumeNonce(`httpsig-nonce ${key.thumbprint}`, p.nonce, new Date(until)))) return no('SIGNATURE_REPLAYED', 'the signature nonce was used before');
+    } catch (e) {
+      return { ...d, reasons: [{ ...toReason(e, 'STORE_UNAVAILABLE'), ref: label }] };
+    }
+  }
+  const out: RequestSignatureDecision = { ...d, ok: true, thumbprint: key.thumbprint, alg: key.alg, key: key.publicJwk };
+  if (found.origin) out.signatureAgent = found.origin;
+  if (found.directory) out.directory = found.directory;
+  return out;
+}
+
+type Found = { key: HttpSigKey; origin?: string; directory?: string } | { reason: Reason };
+
+async function findKey(keyId: string, agent: AgentMember | undefined, o: VerifyRequestSignatureOptions, now: Date): Promise<Found> {
+  const own = o.keys ? keyIndex(o.keys).find(keyId) : undefined;
+  if (own) return { key: own };
+  if (!o.directories || !agent) return { reason: refuse('SIGNATURE_KEY_UNKNOWN', 'the keyid names no key this verifier holds') };
+  if (!agent.origin) return { reason: agent.problem ?? refuse('SIGNATURE_INVALID', 'the Signature-Agent member cannot be resolved') };
+  const origin = agent.origin;
+  const d = o.directories;
+  if (d !== 'fetch' && typeof (d as DirectoryResolver).resolve !== 'function') {
+    // Directories the caller holds: the caller made the URL-key association itself.
+    const record = d as Readonly<Record<string, JwkSet>>;
+    let byOrigin = recordDirectories.get(record);
+    if (!byOrigin) {
+      byOrigin = new Map(Object.entries(record).map(([k, v]) => [new URL(k).origin, keyIndex(v)]));
+      recordDirectories.set(record, byOrigin);
+    }
+    const key = byOrigin.get(origin)?.find(keyId);
+    return key ? { key, origin } : { reason: refuse('SIGNATURE_KEY_UNKNOWN', `the directory of ${origin} has no key ${keyId.slice(0, 60)}`) };
+  }
+  const resolver = d === 'fetch' ? defaultResolver(o) : (d as DirectoryResolver);
+  let dir;
+  try {
+    dir = await resolver.resolve(origin, now);
+  } catch (e) {
+    return { reason: toReason(e, 'DIRECTORY_UNAVAILABLE') };
+  }
+  // The draft: a directory's keys are selected by thumbprint (its kid is the thumbprint).
+  const key = dir.keys.find((k) => k.thumbprint === keyId);
+  if (!key) return { reason: refuse('SIGNATURE_KEY_UNKNOWN', `the directory of ${origin} has no key ${keyId.slice(0, 60)}`) };
+  // The draft, "Test and Demonstration Keys": RFC 9421's example keys are public; refuse them from a directory.
+  if (PUBLISHED_TEST_KEY_THUMBPRINTS.has(key.thumbprint)) return { reason: refuse('INVALID_KEY', `the directory of ${origin} serves a published test key`) };
+  return { key, origin, directory: dir.url };
+}
+
+function defaultResolver(o: VerifyRequestSignatureOptions): DirectoryResolver {
+  const id = `${o.allowLoopback === true} ${o.requireDirectorySignature !== false} ${o.skewSeconds ?? 60}`;
+  let r = defaultResolvers.get(id);
+  if (!r) {
+    r = createDirectoryResolver({ allowLoopback: o.allowLoopback === true, requireSignature: o.requireDirectorySignature !== false, skewSeconds: o.skewSeconds ?? 60 });
+    defaultResolvers.set(id, r);
+  }
+  return r;
+}

@@ -1,0 +1,216 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSigner, generateKeyPair } from '../../src/keys/index.js';
+import type { PrivateJwk, PublicJwk } from '../../src/keys/types.js';
+import {
+  createDirectoryResolver,
+  directoryFor,
+  jwkThumbprint,
+  signRequest,
+  verifyRequestSignature,
+  DIRECTORY_PATH,
+  type DirectoryResponse,
+  type VerifyRequestSignatureOptions,
+} from '../../src/httpsig/index.js';
+import { serve } from '../helpers.js';
+import { vectors } from './vectors.js';
+
+const SHOP = 'https://shop.example/search?q=tea';
+const codes = (d: { reasons: { code: string }[] }) => d.reasons.map((r) => r.code);
+
+function agent() {
+  const kp = generateKeyPair('Ed25519');
+  return { jwk: kp.publicJwk, signer: createSigner(kp.privateJwk), keyId: jwkThumbprint(kp.publicJwk) };
+}
+
+interface Agent {
+  jwk: PublicJwk;
+  signer: ReturnType<typeof createSigner>;
+  keyId: string;
+}
+
+/** A directory server on 127.0.0.1 counting connections and fetches; `shape` may alter each response. */
+async function directoryServer(keys: Agent[], shape: (r: DirectoryResponse, req: IncomingMessage, res: ServerResponse) => boolean | void = () => {}, expiresInSeconds = 300) {
+  const directory = directoryFor({ keys: keys.map((k) => ({ jwk: k.jwk, signer: k.signer })), expiresInSeconds });
+  let fetches = 0;
+  let connections = 0;
+  const srv = await serve((req, res) => {
+    if (req.url !== DIRECTORY_PATH) {
+      res.statusCode = 404;
+      return res.end();
+    }
+    fetches++;
+    void directory(req.headers.host!).then((r) => {
+      if (shape(r, req, res) === true) return; // the shaper answered itself
+      res.writeHead(r.status, r.headers);
+      res.end(r.body);
+    });
+  });
+  srv.server.on('connection', () => connections++);
+  servers.push(srv);
+  return { ...srv, origin: srv.url, fetches: () => fetches, connections: () => connections };
+}
+const servers: Array<{ close: () => Promise<void> }> = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function signedBy(a: Agent, signatureAgent: string) {
+  return signRequest({ method: 'GET', url: SHOP, headers: {} as Record<string, string> }, { signer: a.signer, publicJwk: a.jwk, signatureAgent });
+}
+function options(extra: Partial<VerifyRequestSignatureOptions> = {}): VerifyRequestSignatureOptions {
+  return { directories: createDirectoryResolver({ allowLoopback: true, timeoutMs: 1000 }), allowLoopback: true, ...extra };
+}
+
+describe('key directories fetched from Signature-Agent (real servers on 127.0.0.1)', () => {
+  it('a request signed by a key of the signed directory verifies and is attributed to that origin; the directory is cached', async () => {
+    const a = agent();
+    const dir = await directoryServer([agent(), a]);
+    const opts = options();
+    const d = await verifyRequestSignature(await signedBy(a, dir.origin), opts);
+    expect(d.reasons).toEqual([]);
+    expect(d).toMatchObject({ ok: true, signatureAgent: dir.origin, directory: `${dir.origin}${DIRECTORY_PATH}`, keyId: a.keyId });
+    expect((await verifyRequestSignature(await signedBy(a, dir.origin), opts)).ok).toBe(true);
+    expect(dir.fetches()).toBe(1);
+  });
+
+  it('concurrent requests naming one directory share one fetch', async () => {
+    const a = agent();
+    const dir = await directoryServer([a]);
+    const opts = options();
+    const ds = await Promise.all([1, 2, 3, 4].map(async () => verifyRequestSignature(await signedBy(a, dir.origin), opts)));
+    expect(ds.every((d) => d.ok)).toBe(true);
+    expect(dir.fetches()).toBe(1);
+  });
+
+  it('the cache never outlives the directory signatures: past their expiry the directory is fetched again', async () => {
+    const a = agent();
+    const dir = await directoryServer([a], (r) => {
+      r.headers['cache-control'] = 'max-age=86400'; // the server's cache header is longer than its signatures
+    }, 2);
+    const opts = options();
+    expect((await verifyRequestSignature(await signedBy(a, dir.origin), opts)).ok).toBe(true);
+    expect((await verifyRequestSignature(await signedBy(a, dir.origin), { ...opts, now: new Date(Date.now() + 1000) })).ok).toBe(true);
+    expect(dir.fetches()).toBe(1);
+    expect((await verifyRequestSignature(await signedBy(a, dir.origin), { ...opts, now: new Date(Date.now() + 2500) })).ok).toBe(true);
+    expect(dir.fetches()).toBe(2);
+  });
+
+  it('a directory without its signatures is refused (Charter policy); a caller may relax it as the draft does', async () => {
+    const a = agent();
+    const dir = await directoryServer([a], (r) => {
+      delete r.headers.signature;
+      delete r.headers['signature-input'];
+    });
+    expect(codes(await verifyRequestSignature(await signedBy(a, dir.origin), options()))).toEqual(['DIRECTORY_INVALID']);
+    const relaxed = options({ directories: createDirectoryResolver({ allowLoopback: true, requireSignature: false }) });
+    expect((await verifyRequestSignature(await signedBy(a, dir.origin), relaxed)).ok).toBe(true);
+  });
+
+  it('a directory signature made for another authority is refused', async () => {
+    const a = agent();
+    const other = directoryFor({ keys: [{ jwk: a.jwk, signer: a.signer }] });
+    const dir = await directoryServer([a], (_r, _req, res) => {
+      void other('elsewhere.example').then((r) => {
+        res.writeHead(200, r.headers);
+        res.end(r.body);
+      });
+      return true;
+    });
+    expect(codes(await verifyRequestSignature(await signedBy(a, dir.origin), options()))).toEqual(['DIRECTORY_INVALID']);
+  });
+
+  it('a keyid the directory does not list: SIGNATURE_KEY_UNKNOWN', async () => {
+    const dir = await directoryServer([agent()]);
+    expect(codes(await verifyRequestSignature(await signedBy(agent(), dir.origin), options()))).toEqual(['SIGNATURE_KEY_UNKNOWN']);
+  });
+
+  it('a directory serving RFC 9421\'s published test key is refused (INVALID_KEY), though the same key passed explicitly is the caller\'s choice', async () => {
+    const rfc = vectors('rfc9421.json');
+    const { d: _d, kid: _k, ...jwk } = rfc.keys['test-key-ed25519'].jwk;
+    const test = { jwk: jwk as PublicJwk, signer: createSigner(rfc.keys['test-key-ed25519'].jwk as PrivateJwk), keyId: jwkThumbprint(jwk) };
+    const dir = await directoryServer([test]);
+    const r = await signedBy(test, dir.origin);
+    expect(codes(await verifyRequestSignature(r, options()))).toEqual(['INVALID_KEY']);
+    expect((await verifyRequestSignature(r, { keys: { keys: [jwk] } })).ok).toBe(true);
+  });
+
+  it('a Signature-Agent on a non-public address is refused without connecting', async () => {
+    const a = agent();
+    const dir = await directoryServer([a]);
+    const strict = { directories: createDirectoryResolver({ timeoutMs: 1000 }) };
+    const host = dir.origin.replace('http://', '');
+    for (const target of [dir.origin, `https://${host}`, `https://localhost:${dir.port}`]) {
+      const d = await verifyRequestSignature(await signedBy(a, target), strict);
+      expect(codes(d)).toEqual(['FORBIDDEN_ADDRESS']);
+    }
+    expect(codes(await verifyRequestSignature(await signedBy(a, 'https://10.1.2.3'), strict))).toEqual(['FORBIDDEN_ADDRESS']);
+    expect(dir.connections()).toBe(0);
+    expect(dir.fetches()).toBe(0);
+  });
+
+  it('a directory over the size cap: DIRECTORY_INVALID', async () => {
+    const a = agent();
+    const dir = await directoryServer([a], (_r, _req, res) => {
+      res.writeHead(200, { 'content-type': 'application/http-message-signatures-directory+json' });
+      res.end(JSON.stringify({ keys: [], pad: 'x'.repeat(70 * 1024) }));
+      return true;
+    });
+    expect(codes(await verifyRequestSignature(await signedBy(a, dir.origin), options()))).toEqual(['DIRECTORY_INVALID']);
+  });
+
+  it('a directory served with another media type: DIRECTORY_INVALID', async () => {
+    const a = agent();
+    const dir = await directoryServer([a], (r) => {
+      r.headers['content-type'] = 'application/json';
+    });
+    expect(codes(await verifyRequestSignature(await signedBy(a, dir.origin), options()))).toEqual(['DIRECTORY_INVALID']);
+  });
+
+  it('a redirect is not followed: DIRECTORY_UNAVAILABLE, and its target is never fetched', async () => {
+    const a = agent();
+    const target = await directoryServer([a]);
+    const dir = await directoryServer([a], (_r, _req, res) => {
+      res.writeHead(302, { location: `${target.origin}${DIRECTORY_PATH}` });
+      res.end();
+      return true;
+    });
+    expect(codes(await verifyRequestSignature(await signedBy(a, dir.origin), options()))).toEqual(['DIRECTORY_UNAVAILABLE']);
+    expect(target.fetches()).toBe(0);
+  });
+
+  it('only a 200 counts: a 404 or 500 is DIRECTORY_UNAVAILABLE', async () => {
+    const a = agent();
+    for (const status of [404, 500]) {
+      const dir = await directoryServer([a], (_r, _req, res) => {
+        res.writeHead(status);
+        res.end();
+        return true;
+      });
+      expect(codes(await verifyRequestSignature(await signedBy(a, dir.origin), options()))).toEqual(['DIRECTORY_UNAVAILABLE']);
+    }
+  });
+
+  it('a slow server that keeps sending is cut off by the wall-clock deadline: DIRECTORY_UNAVAILABLE', async () => {
+    const a = agent();
+    const dir = await directoryServer([a], (_r, _req, res) => {
+      res.writeHead(200, { 'content-type': 'application/http-message-signatures-directory+json' });
+      res.write('{"keys":[');
+      const drip = setInterval(() => res.write(' '), 50); // never idle long enough for a socket timeout
+      res.on('close', () => clearInterval(drip));
+      return true;
+    });
+    const started = Date.now();
+    const d = await verifyRequestSignature(await signedBy(a, dir.origin), { ...options(), directories: createDirectoryResolver({ allowLoopback: true, timeoutMs: 400 }) });
+    expect(codes(d)).toEqual(['DIRECTORY_UNAVAILABLE']);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it("directories given by the caller, by origin: the request is attributed to that origin without a fetch", async () => {
+    const a = agent();
+    const d = await verifyRequestSignature(await signedBy(a, 'https://agent.example'), { directories: { 'https://agent.example': { keys: [a.jwk] } } });
+    expect(d).toMatchObject({ ok: true, signatureAgent: 'https://agent.example' });
+    const elsewhere = await verifyRequestSignature(await signedBy(a, 'https://impostor.example'), { directories: { 'https://agent.example': { keys: [a.jwk] } } });
+    expect(codes(elsewhere)).toEqual(['SIGNATURE_KEY_UNKNOWN']); // keys are looked up by (URL, key), never by key alone
+  });
+});
