@@ -39,6 +39,10 @@ export const ERROR_CODES = [
   'HOLDER_MISMATCH',
   'REPLAY_DETECTED',
   'REQUEST_MISMATCH',
+  // SD-JWT (RFC 9901): a disclosure that is malformed, unreferenced, repeated or
+  // reserved; a key binding (KB-JWT) that is missing, badly signed or for other bytes
+  'DISCLOSURE_INVALID',
+  'KEY_BINDING_INVALID',
   // status
   'CREDENTIAL_REVOKED',
   'CREDENTIAL_SUSPENDED',
