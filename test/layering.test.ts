@@ -18,6 +18,8 @@ const RANK: Record<string, number> = {
   status: 4,
   grants: 5,
   agents: 5,
+  // SD-JWT VC mechanics sit on credentials, its grant profile on grants and the Token Status List.
+  sdjwt: 5.5,
   reputation: 6,
   home: 7,
   http: 8,
