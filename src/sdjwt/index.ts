@@ -7,6 +7,8 @@ export * from './types.js';
 export { issueSdJwtVc } from './issue.js';
 export { presentSdJwtVc } from './present.js';
 export { verifySdJwtVc, assertSdJwtVc, splitSdJwt, type SplitSdJwt } from './verify.js';
+export { issueStoredSdJwtVc, revokeSdJwtVc, SD_JWT_RECORD_TYPE, type IssueStoredSdJwtVcInput, type StoredSdJwtVc } from './manage.js';
+export { issueSdJwtGrant, verifySdJwtGrant, GRANT_VCT, type IssueSdJwtGrantInput, type IssuedSdJwtGrant, type VerifySdJwtGrantOptions, type SdJwtGrantDecision } from './grant.js';
 export {
   createTokenStatusChecker,
   type TokenStatusChecker,
