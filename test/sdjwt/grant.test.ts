@@ -15,7 +15,7 @@ import {
   type VerifySdJwtGrantOptions,
 } from '../../src/sdjwt/index.js';
 import { makeIssuer } from '../helpers.js';
-import { statusWorld, type StatusWorld } from './fixture.js';
+import { statusWorld, type StatusWorld } from '../status/token-world.js';
 
 const resolver = createResolver();
 const API = 'did:web:api.example';

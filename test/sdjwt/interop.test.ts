@@ -7,7 +7,7 @@ import { createResolver, safeFetch } from '../../src/did/index.js';
 import type { PublicJwk } from '../../src/keys/types.js';
 import { allocateTokenStatus, createTokenStatusChecker, issueSdJwtVc, presentSdJwtVc, setTokenStatus, verifySdJwtVc } from '../../src/sdjwt/index.js';
 import { makeIssuer } from '../helpers.js';
-import { statusWorld, type StatusWorld } from './fixture.js';
+import { statusWorld, type StatusWorld } from '../status/token-world.js';
 
 /** @sd-jwt/sd-jwt-vc as an independent peer: its tokens verify in Charter, Charter's verify in it. */
 const resolver = createResolver();

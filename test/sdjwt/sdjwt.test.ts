@@ -10,7 +10,7 @@ import { libSigner } from '../../src/sdjwt/issue.js';
 import { sdJwtHasher } from '../../src/sdjwt/hash.js';
 import { makeIssuer } from '../helpers.js';
 import { basePayload, craft, disclosure, salt, withHeader } from './craft.js';
-import { statusWorld, type StatusWorld } from './fixture.js';
+import { statusWorld, type StatusWorld } from '../status/token-world.js';
 
 const resolver = createResolver();
 const VCT = 'https://example.com/vct/Profile';

@@ -18,7 +18,7 @@ import {
 import { allocateTokenStatus, currentTokenStatusListJwt, setTokenStatus, signTokenStatusList, tokenStatusListUrl } from '../../src/status/token-issuer.js';
 import { createTokenStatusChecker, type TokenStatusCheckerOptions, type TokenStatusContext } from '../../src/status/token-checker.js';
 import { makeIssuer } from '../helpers.js';
-import { statusWorld, type StatusWorld } from '../sdjwt/fixture.js';
+import { statusWorld, type StatusWorld } from './token-world.js';
 
 describe('Token Status List codec (draft-ietf-oauth-status-list §4)', () => {
   it('decodes the §4.1 one-bit example: 0xB9 0xA3, index 0 the least significant bit', () => {
