@@ -131,10 +131,11 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
     } catch (e) {
       throw unavailable(e instanceof Error ? e.message : 'invalid lst');
     }
+    // A DID signer is named by a DID URL kid, or by a DID iss with no kid (its single assertion key).
     const kid = d.header.kid;
-    let signerDid: string | undefined;
-    if (typeof kid === 'string' && kid.startsWith('did:')) {
-      signerDid = kid.split('#')[0]!;
+    const didIss = typeof p.iss === 'string' && p.iss.startsWith('did:') ? p.iss : undefined;
+    const signerDid: string | undefined = typeof kid === 'string' && kid.startsWith('did:') ? kid.split('#')[0]! : kid === undefined ? didIss : undefined;
+    if (signerDid !== undefined) {
       if (p.iss !== undefined && p.iss !== signerDid) throw unavailable('the Status List Token "iss" and its key disagree');
       let key;
       try {

@@ -206,6 +206,18 @@ describe('Status List Tokens over loopback HTTP', () => {
     expect(await codes(await allocate(), checker(), ctx(makeIssuer()))).toEqual(['STATUS_INVALID']);
   });
 
+  it('a DID issuer may name itself by iss alone (no kid): its single assertion key signs the list', async () => {
+    const path = `/statuslists/nokid-${n++}`;
+    const url = `${w.url}${path}`;
+    const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const input = `${enc({ typ: 'statuslist+jwt', alg: 'EdDSA' })}.${enc({ iss: issuer.did, sub: url, iat: Math.floor(Date.now() / 1000), status_list: { bits: 1, lst: encodeTokenStatusList(new Uint8Array([2])) } })}`;
+    const sig = Buffer.from(issuer.signer.sign(new TextEncoder().encode(input)) as Uint8Array).toString('base64url');
+    w.override(path, `${input}.${sig}`);
+    expect(await codes({ status_list: { idx: 0, uri: url } })).toEqual([]);
+    expect(await codes({ status_list: { idx: 1, uri: url } })).toEqual(['CREDENTIAL_REVOKED']);
+    expect(await codes({ status_list: { idx: 1, uri: url } }, checker(), ctx(makeIssuer()))).toEqual(['STATUS_INVALID']);
+  });
+
   it('a list signed with a plain JWK counts for a JWK issuer whose keys the verifier holds, or a trusted key', async () => {
     const other = makeIssuer('P-256');
     const path = `/statuslists/jwk-${n++}`;
