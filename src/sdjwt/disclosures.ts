@@ -21,10 +21,10 @@ export interface Disclosure {
 
 const B64U = /^[A-Za-z0-9_-]+$/;
 const MAX_DEPTH = 32;
-/** RFC 9901 §4.2.2: never a disclosed claim name. */
+/** RFC 9901 §4.2.1, §7.1 step 3.2.2: never a disclosed claim name. */
 const RESERVED_NAMES = new Set(['_sd', '...']);
 /**
- * draft-ietf-oauth-sd-jwt-vc §3.2.2.1: these top-level claims are never selectively
+ * draft-ietf-oauth-sd-jwt-vc "Registered JWT Claims": these top-level claims are never selectively
  * disclosable. A holder who could withhold `status`, `exp` or `cnf` could hide a
  * revocation, an expiry or the key binding, so a disclosure of one is refused.
  * (A withheld one looks like a decoy; `requireStatus` is the verifier's guard there.)
@@ -120,7 +120,7 @@ export function processDisclosures(payload: Record<string, unknown>, disclosures
         if (d === undefined) continue;
         if (d.name === undefined) throw invalid('an array element disclosure is referenced from "_sd"');
         if (depth === 0 && NEVER_DISCLOSED.has(d.name)) throw invalid(`"${d.name}" must not be selectively disclosable`);
-        // §7.1 step 3.2.2.3: a disclosed name must not already exist at its level.
+        // §7.1 step 3.2.3: a disclosed name must not already exist at its level.
         if (Object.prototype.hasOwnProperty.call(out, d.name)) throw invalid(`the disclosed claim "${d.name.slice(0, 60)}" already exists at its level`);
         const p = path ? `${path}.${d.name}` : d.name;
         disclosed.push(p);

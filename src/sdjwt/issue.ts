@@ -9,7 +9,7 @@ import { claimPaths, disclosureFrame } from './paths.js';
 import { SD_JWT_VC_TYP, type IssueSdJwtVcInput, type IssuedSdJwtVc } from './types.js';
 
 const DID = /^did:[a-z0-9]+:[A-Za-z0-9._%:-]+$/;
-/** Claims Charter sets itself (RFC 7519 §4.1, SD-JWT VC §3.2.2, RFC 9901 §4.2.2): never given in `claims`. */
+/** Claims Charter sets itself (RFC 7519 §4.1, SD-JWT VC "Registered JWT Claims", RFC 9901 §4.2.1): never given in `claims`. */
 const RESERVED = new Set(['iss', 'sub', 'iat', 'nbf', 'exp', 'jti', 'cnf', 'vct', 'vct#integrity', 'status', '_sd', '_sd_alg', '...']);
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 

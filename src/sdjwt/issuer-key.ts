@@ -11,7 +11,7 @@ export interface IssuerCheck {
 }
 
 /**
- * draft-ietf-oauth-sd-jwt-vc §3.5: the issuer-signed JWT must be verified with
+ * draft-ietf-oauth-sd-jwt-vc "Issuer Signature Mechanisms": the issuer-signed JWT must be verified with
  * a key that belongs to `iss` by a mechanism the verifier's policy permits.
  * Charter permits two: a DID `iss`, whose `kid` must be one of its
  * assertionMethod keys (CharterResolver.resolveKey), and an issuer the caller

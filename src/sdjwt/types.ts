@@ -5,7 +5,7 @@ import type { Issuer } from '../credentials/types.js';
 import type { TokenStatusContext } from '../status/token-checker.js';
 import type { TokenStatusReference } from '../status/token-issuer.js';
 
-/** draft-ietf-oauth-sd-jwt-vc §3.2.1: the `typ` Charter writes, and the older one it still reads. */
+/** draft-ietf-oauth-sd-jwt-vc "JOSE Header": the `typ` Charter writes, and the older one it still reads. */
 export const SD_JWT_VC_TYP = 'dc+sd-jwt';
 export const SD_JWT_VC_TYP_LEGACY = 'vc+sd-jwt';
 /** RFC 9901 §4.3: the `typ` of a Key Binding JWT. */

@@ -57,7 +57,7 @@ function statusRef(v: unknown): TokenStatusReference | undefined {
 
 /**
  * Verifies an SD-JWT VC or a presentation of one (RFC 9901 §7,
- * draft-ietf-oauth-sd-jwt-vc §3.4) and returns a decision with every reason.
+ * draft-ietf-oauth-sd-jwt-vc "Verification and Processing") and returns a decision with every reason.
  * Fails closed: a token with `cnf` needs a valid KB-JWT (unless
  * `allowMissingKeyBinding`), and one with `status` needs a status checker
  * that passes.
