@@ -6,9 +6,11 @@ import { benchReputation } from './reputation.js';
 import { benchHttp } from './http.js';
 import { benchHttpsig } from './httpsig.js';
 import { benchPostgres } from './postgres.js';
+import { benchSdJwt } from './sdjwt.js';
 
 console.log(`Charter benchmarks: node ${process.version}, ${new Date().toISOString()}`);
 await benchCredentials();
+await benchSdJwt();
 await benchStatus();
 await benchAgents();
 await benchReputation();

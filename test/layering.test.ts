@@ -19,6 +19,8 @@ const RANK: Record<string, number> = {
   grants: 5,
   agents: 5,
   httpsig: 5,
+  // SD-JWT VC mechanics sit on credentials, its grant profile on grants and the Token Status List.
+  sdjwt: 5.5,
   reputation: 6,
   guard: 7,
   home: 8,

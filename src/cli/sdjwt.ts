@@ -1,0 +1,184 @@
+import type { Command } from 'commander';
+import { CharterError } from '../errors.js';
+import { parseExpiry } from '../encoding/duration.js';
+import type { Home } from '../home/home.js';
+import { createTokenStatusChecker, issueStoredSdJwtVc, presentSdJwtVc, revokeSdJwtVc, verifySdJwtVc, type SdJwtVcVerification } from '../sdjwt/index.js';
+import { formatReasons, homeCommand, leaf, parseJsonArg, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+
+interface IssueOptions extends CommonOptions {
+  issuer: string;
+  subject: string;
+  type: string;
+  claims: string;
+  disclosable?: string[];
+  expires?: string;
+  status: boolean;
+}
+
+interface PresentOptions extends CommonOptions {
+  holder: string;
+  disclose?: string[];
+  aud: string;
+  nonce: string;
+}
+
+interface VerifyOptions extends CommonOptions {
+  aud?: string;
+  nonce?: string;
+  vct?: string;
+  allowMissingKeyBinding?: boolean;
+  requireStatus?: boolean;
+}
+
+const SD_JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+~[A-Za-z0-9_.~-]*$/;
+/** `--disclose a,b --disclose c` → [a, b, c]. */
+const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+
+/** An SD-JWT given inline, as a file, or `-` for stdin. */
+async function readSdJwtArg(ctx: CliContext, arg: string, what: string): Promise<string> {
+  const text = await readTextArg(ctx, arg, what);
+  if (!SD_JWT_SHAPE.test(text)) throw new CharterError('INVALID_ARGUMENT', `${what} argument is neither an SD-JWT (issuer JWT~disclosures~), a readable file, nor "-" for stdin`);
+  return text;
+}
+
+async function verifyWith(home: Home, token: string, opts: VerifyOptions): Promise<SdJwtVcVerification> {
+  const status = createTokenStatusChecker({ resolver: home.resolver, allowLoopback: home.allowLoopback, allowHttp: home.allowLoopback });
+  return verifySdJwtVc(token, {
+    resolver: home.resolver,
+    status,
+    ...(opts.aud !== undefined ? { aud: opts.aud } : {}),
+    ...(opts.nonce !== undefined ? { nonce: opts.nonce } : {}),
+    ...(opts.vct !== undefined ? { vct: opts.vct } : {}),
+    ...(opts.allowMissingKeyBinding ? { allowMissingKeyBinding: true } : {}),
+    ...(opts.requireStatus ? { requireStatus: true } : {}),
+  });
+}
+
+/** The decision as printed: without the token echoed back. */
+function verificationView(v: SdJwtVcVerification) {
+  const { token: _token, ...rest } = v;
+  return rest;
+}
+
+function renderVerification(v: ReturnType<typeof verificationView>): string {
+  const lines = [v.ok ? '✓ valid SD-JWT VC' : '✗ SD-JWT VC refused'];
+  if (v.vct) lines.push(`  vct:       ${v.vct}`);
+  if (v.id) lines.push(`  id:        ${v.id}`);
+  if (v.issuer) lines.push(`  issuer:    ${v.issuer}`);
+  if (v.subject) lines.push(`  subject:   ${v.subject}`);
+  if (v.validUntil) lines.push(`  until:     ${v.validUntil}`);
+  if (v.keyBinding) lines.push(`  bound to:  ${v.keyBinding.aud} (nonce ${v.keyBinding.nonce})`);
+  if (v.disclosed) lines.push(`  disclosed: ${v.disclosed.length > 0 ? v.disclosed.join(', ') : '(nothing)'}`);
+  if (v.claims) {
+    const { iss: _i, sub: _s, vct: _v, jti: _j, iat: _t, nbf: _n, exp: _e, cnf: _c, status: _st, ...rest } = v.claims;
+    lines.push(`  claims:    ${JSON.stringify(rest)}`);
+  }
+  if (!v.ok) lines.push(formatReasons(v.reasons));
+  return lines.join('\n');
+}
+
+export function registerSdJwt(program: Command, ctx: CliContext): void {
+  const sdjwt = program.command('sd-jwt').description('SD-JWT VCs: selective disclosure, key binding, Token Status List revocation');
+
+  leaf(
+    sdjwt
+      .command('issue')
+      .description('issue an SD-JWT VC whose holder chooses which claims to reveal')
+      .requiredOption('--issuer <name>', 'alias or DID of an identity in this home')
+      .requiredOption('--subject <did>', 'the holder: its DID authentication key is bound into the credential (cnf)')
+      .requiredOption('--type <vct>', 'credential type (vct), e.g. https://example.com/vct/Email')
+      .requiredOption('--claims <file|json|->', 'JSON object of claims (a file, inline JSON, or - for stdin)')
+      .option('--disclosable <paths>', 'claims the holder may withhold, comma-separated; nested paths with dots (address.street, tags.0)', list)
+      .option('--expires <when>', 'expiry: 30d, 12h, P30D or an ISO date')
+      .option('--no-status', 'no revocation entry (by default one is allocated when a public URL is set)'),
+    [
+      `charter sd-jwt issue --issuer alice --subject did:key:zDna... --type https://example.com/vct/Email --claims '{"email":"bob@example.com","name":"Bob"}' --disclosable email,name --expires 30d`,
+      'charter sd-jwt issue --issuer alice --subject did:key:zDna... --type https://example.com/vct/Address --claims address.json --disclosable address,address.street --json',
+    ],
+  ).action((opts: IssueOptions) =>
+    homeCommand(
+      ctx,
+      opts,
+      async (home) => {
+        const claims = parseJsonArg(await readTextArg(ctx, opts.claims, 'claims'), 'claims');
+        if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw new CharterError('INVALID_ARGUMENT', 'claims must be a JSON object');
+        const issuer = await home.issuer(opts.issuer);
+        const baseUrl = opts.status ? await home.publicUrl() : undefined;
+        const issued = await issueStoredSdJwtVc(home.store, issuer, {
+          subject: opts.subject,
+          vct: opts.type,
+          claims: claims as Record<string, unknown>,
+          disclosable: opts.disclosable ?? [],
+          resolver: home.resolver,
+          ...(opts.expires !== undefined ? { validUntil: parseExpiry(opts.expires) } : {}),
+          ...(baseUrl !== undefined ? { baseUrl } : {}),
+        });
+        return { id: issued.id, token: issued.token };
+      },
+      (r) => r.token,
+    ),
+  );
+
+  leaf(
+    sdjwt
+      .command('present')
+      .description('reveal some claims of an SD-JWT VC to one verifier, bound to its nonce (KB-JWT)')
+      .argument('<token|file|->', 'the issued SD-JWT, a file holding it, or - for stdin')
+      .requiredOption('--holder <name>', 'your identity: the key the credential is bound to')
+      .option('--disclose <paths>', 'claims to reveal, comma-separated (a path reveals everything under it)', list)
+      .requiredOption('--aud <aud>', 'the verifier this presentation is for')
+      .requiredOption('--nonce <nonce>', "the verifier's challenge"),
+    ['charter sd-jwt present email.sdjwt --holder bob --disclose email --aud did:web:shop.example --nonce 4f1c > presentation.txt'],
+  ).action((arg: string, opts: PresentOptions) =>
+    runCommand(
+      ctx,
+      opts,
+      async () => {
+        const token = await readSdJwtArg(ctx, arg, 'SD-JWT');
+        return withHome(ctx, opts, async (home) => ({
+          presentation: await presentSdJwtVc(token, { holder: await home.issuer(opts.holder), disclose: opts.disclose ?? [], aud: opts.aud, nonce: opts.nonce }),
+        }));
+      },
+      (r) => r.presentation,
+    ),
+  );
+
+  leaf(
+    sdjwt
+      .command('verify')
+      .description('verify an SD-JWT VC or a presentation: issuer, disclosures, key binding, validity, status')
+      .argument('<token|file|->', 'the SD-JWT or presentation, a file holding it, or - for stdin')
+      .option('--aud <aud>', 'this verifier (checked against the key binding)')
+      .option('--nonce <nonce>', 'the challenge sent (checked against the key binding)')
+      .option('--vct <vct>', 'require this credential type')
+      .option('--allow-missing-key-binding', 'accept a key-bound credential without a KB-JWT (a holder checking what it received)')
+      .option('--require-status', 'refuse a credential that carries no revocation status')
+      .option('--allow-loopback', 'allow loopback/http DID and status URLs (local testing; or CHARTER_ALLOW_LOOPBACK=1)'),
+    ['charter sd-jwt verify presentation.txt --aud did:web:shop.example --nonce 4f1c', 'charter sd-jwt verify email.sdjwt --allow-missing-key-binding --json'],
+  ).action((arg: string, opts: VerifyOptions) =>
+    runCommand(
+      ctx,
+      opts,
+      async () => {
+        const token = await readSdJwtArg(ctx, arg, 'SD-JWT');
+        return withHome(ctx, opts, async (home) => verificationView(await verifyWith(home, token, opts)));
+      },
+      renderVerification,
+    ),
+  );
+
+  leaf(
+    sdjwt.command('revoke').description('revoke an SD-JWT VC issued from this home, for good').argument('<id>', 'the credential id (jti) printed by `sd-jwt issue --json`'),
+    ['charter sd-jwt revoke urn:uuid:...'],
+  ).action((id: string, opts: CommonOptions) =>
+    homeCommand(
+      ctx,
+      opts,
+      async (home) => {
+        await revokeSdJwtVc(home.store, id, (did) => home.issuer(did));
+        return { revoked: [id] };
+      },
+      (r) => r.revoked.map((i) => `revoked ${i}`).join('\n'),
+    ),
+  );
+}

@@ -1,0 +1,137 @@
+import { CharterError } from '../errors.js';
+import { sdDigest } from './hash.js';
+import type { SdHashAlg } from './types.js';
+
+/**
+ * RFC 9901 §7.1 step 3, done here rather than with @sd-jwt/decode's unpack:
+ * unpack silently ignores a disclosure no digest references, a digest or a
+ * disclosure that appears twice, a disclosed `_sd` or `...` claim name, an
+ * object disclosure in an array and the other way round, and drops a claim
+ * named `__proto__` (test/sdjwt/peer-differences.test.ts shows each). Every
+ * one of those is a refusal (DISCLOSURE_INVALID) here.
+ */
+
+export interface Disclosure {
+  encoded: string;
+  digest: string;
+  /** Present for an object property (three elements), absent for an array element (two). */
+  name?: string;
+  value: unknown;
+}
+
+const B64U = /^[A-Za-z0-9_-]+$/;
+const MAX_DEPTH = 32;
+/** RFC 9901 §4.2.1, §7.1 step 3.2.2: never a disclosed claim name. */
+const RESERVED_NAMES = new Set(['_sd', '...']);
+/**
+ * draft-ietf-oauth-sd-jwt-vc "Registered JWT Claims": these top-level claims are never selectively
+ * disclosable. A holder who could withhold `status`, `exp` or `cnf` could hide a
+ * revocation, an expiry or the key binding, so a disclosure of one is refused.
+ * (A withheld one looks like a decoy; `requireStatus` is the verifier's guard there.)
+ */
+const NEVER_DISCLOSED = new Set(['iss', 'nbf', 'exp', 'cnf', 'vct', 'vct#integrity', 'status', '_sd_alg']);
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const invalid = (message: string) => new CharterError('DISCLOSURE_INVALID', message);
+
+/** Sets an own property, so a claim named `__proto__` stays a claim instead of replacing the prototype. */
+function put(o: Record<string, unknown>, k: string, v: unknown): void {
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
+/** RFC 9901 §4.2.1 / §4.2.2: a base64url JSON array [salt, name, value] or [salt, value]. */
+export function parseDisclosure(encoded: string, alg: SdHashAlg): Disclosure {
+  if (!B64U.test(encoded)) throw invalid('a disclosure is not base64url');
+  let arr: unknown;
+  try {
+    arr = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid('a disclosure is not JSON');
+  }
+  if (!Array.isArray(arr) || (arr.length !== 2 && arr.length !== 3)) throw invalid('a disclosure must be a JSON array of two or three elements');
+  if (typeof arr[0] !== 'string') throw invalid('a disclosure salt must be a string');
+  const digest = sdDigest(alg, encoded);
+  if (arr.length === 2) return { encoded, digest, value: arr[1] };
+  if (typeof arr[1] !== 'string') throw invalid('a disclosed claim name must be a string');
+  if (RESERVED_NAMES.has(arr[1])) throw invalid(`"${arr[1]}" is reserved and cannot be a disclosed claim name`);
+  return { encoded, digest, name: arr[1], value: arr[2] };
+}
+
+export interface Processed {
+  claims: Record<string, unknown>;
+  /** Paths of the claims that came from disclosures. */
+  disclosed: string[];
+}
+
+/**
+ * Replaces each digest the payload (or a disclosed value) references with its
+ * disclosure, removes `_sd`, `_sd_alg` and the undisclosed array elements, and
+ * refuses anything ambiguous: a digest seen twice, a disclosure given twice or
+ * never referenced, a name that collides with a claim at its level, a reserved
+ * or never-disclosable name, the wrong disclosure shape for its place.
+ */
+export function processDisclosures(payload: Record<string, unknown>, disclosures: readonly Disclosure[]): Processed {
+  const byDigest = new Map<string, Disclosure>();
+  for (const d of disclosures) {
+    if (byDigest.has(d.digest)) throw invalid('the same disclosure is given twice');
+    byDigest.set(d.digest, d);
+  }
+  const seen = new Set<string>();
+  const disclosed: string[] = [];
+
+  function reference(digest: unknown): Disclosure | undefined {
+    if (typeof digest !== 'string') throw invalid('an embedded digest must be a string');
+    // §7.1 step 4: a digest value may appear only once in the payload and the disclosures together.
+    if (seen.has(digest)) throw invalid('a digest appears more than once');
+    seen.add(digest);
+    return byDigest.get(digest);
+  }
+
+  function walk(value: unknown, path: string, depth: number): unknown {
+    if (depth > MAX_DEPTH) throw invalid(`claims nest more than ${MAX_DEPTH} levels deep`);
+    if (Array.isArray(value)) {
+      const out: unknown[] = [];
+      value.forEach((el, i) => {
+        const p = path ? `${path}.${i}` : String(i);
+        if (isObj(el) && Object.prototype.hasOwnProperty.call(el, '...')) {
+          // §4.2.4.2: an array element digest is an object with the one key "...".
+          if (Object.keys(el).length !== 1) throw invalid('an array element digest must be an object with "..." alone');
+          const d = reference(el['...']);
+          if (d === undefined) return; // a decoy or an element the holder withheld
+          if (d.name !== undefined) throw invalid('an object property disclosure is referenced as an array element');
+          disclosed.push(p);
+          out.push(walk(d.value, p, depth + 1));
+        } else {
+          out.push(walk(el, p, depth + 1));
+        }
+      });
+      return out;
+    }
+    if (!isObj(value)) return value;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      if (k === '_sd' || (depth === 0 && k === '_sd_alg')) continue;
+      put(out, k, walk(v, path ? `${path}.${k}` : k, depth + 1));
+    }
+    if (value._sd !== undefined) {
+      if (!Array.isArray(value._sd)) throw invalid('"_sd" must be an array of digests');
+      for (const digest of value._sd) {
+        const d = reference(digest);
+        if (d === undefined) continue;
+        if (d.name === undefined) throw invalid('an array element disclosure is referenced from "_sd"');
+        if (depth === 0 && NEVER_DISCLOSED.has(d.name)) throw invalid(`"${d.name}" must not be selectively disclosable`);
+        // §7.1 step 3.2.3: a disclosed name must not already exist at its level.
+        if (Object.prototype.hasOwnProperty.call(out, d.name)) throw invalid(`the disclosed claim "${d.name.slice(0, 60)}" already exists at its level`);
+        const p = path ? `${path}.${d.name}` : d.name;
+        disclosed.push(p);
+        put(out, d.name, walk(d.value, p, depth + 1));
+      }
+    }
+    return out;
+  }
+
+  const claims = walk(payload, '', 0) as Record<string, unknown>;
+  // §7.1 step 5: every disclosure must be referenced from the payload or another disclosure.
+  for (const d of disclosures) if (!seen.has(d.digest)) throw invalid('a disclosure is not referenced by any digest');
+  return { claims, disclosed: disclosed.sort() };
+}

@@ -1,0 +1,184 @@
+import { CharterError, toReason, type Reason } from '../errors.js';
+import { decodeJwt, type DecodedJwt } from '../credentials/index.js';
+import { MAX_SKEW_SECONDS, windowReasons } from '../credentials/time.js';
+import type { TokenStatusReference } from '../status/token-issuer.js';
+import { isSdHashAlg } from './hash.js';
+import { parseDisclosure, processDisclosures, type Processed } from './disclosures.js';
+import { checkIssuerSignature } from './issuer-key.js';
+import { checkKeyBinding, holderKeyOf } from './keybinding.js';
+import { SD_JWT_VC_TYP, SD_JWT_VC_TYP_LEGACY, type SdHashAlg, type SdJwtVcVerification, type VerifySdJwtVcOptions } from './types.js';
+
+export const DEFAULT_MAX_SD_JWT = 256 * 1024;
+const MAX_DISCLOSURES = 1024;
+const DEFAULT_SKEW = 60;
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/** Charter's skew rule (DESIGN.md "Time"): default 60 s, never more than 300 s. */
+function skewOf(s: number | undefined): number {
+  if (s === undefined) return DEFAULT_SKEW;
+  if (!Number.isFinite(s) || s < 0) throw new TypeError('skewSeconds must be a non-negative number');
+  return Math.min(s, MAX_SKEW_SECONDS);
+}
+
+export interface SplitSdJwt {
+  jwt: string;
+  disclosures: string[];
+  /** The KB-JWT, when the last component is not empty. */
+  kbJwt?: string;
+  /** Everything up to and including the last `~` (what sd_hash covers). */
+  presented: string;
+}
+
+/**
+ * RFC 9901 §4: `<issuer-jwt>~<disclosure>~...~<disclosure>~[<kb-jwt>]`. A
+ * token without a `~`, or with an empty disclosure, is malformed.
+ */
+export function splitSdJwt(token: string, maxBytes = DEFAULT_MAX_SD_JWT): SplitSdJwt {
+  if (typeof token !== 'string') throw new CharterError('MALFORMED_JWT', 'an SD-JWT must be a string');
+  if (token.length > maxBytes) throw new CharterError('INPUT_TOO_LARGE', `the SD-JWT is larger than ${maxBytes} bytes`);
+  const last = token.lastIndexOf('~');
+  if (last < 0) throw new CharterError('MALFORMED_JWT', 'not an SD-JWT: it has no "~" (a plain JWT?)');
+  const parts = token.slice(0, last).split('~');
+  const jwt = parts[0]!;
+  const disclosures = parts.slice(1);
+  if (disclosures.length > MAX_DISCLOSURES) throw new CharterError('INPUT_TOO_LARGE', `an SD-JWT carries at most ${MAX_DISCLOSURES} disclosures`);
+  if (disclosures.some((d) => d.length === 0)) throw new CharterError('MALFORMED_JWT', 'an SD-JWT has an empty disclosure ("~~")');
+  const kb = token.slice(last + 1);
+  return { jwt, disclosures, ...(kb.length > 0 ? { kbJwt: kb } : {}), presented: token.slice(0, last + 1) };
+}
+
+function statusRef(v: unknown): TokenStatusReference | undefined {
+  if (!isObj(v) || !isObj(v.status_list)) return undefined;
+  const { idx, uri } = v.status_list;
+  return Number.isSafeInteger(idx) && typeof uri === 'string' ? { idx: idx as number, uri } : undefined;
+}
+
+/**
+ * Verifies an SD-JWT VC or a presentation of one (RFC 9901 §7,
+ * draft-ietf-oauth-sd-jwt-vc "Verification and Processing") and returns a decision with every reason.
+ * Fails closed: a token with `cnf` needs a valid KB-JWT (unless
+ * `allowMissingKeyBinding`), and one with `status` needs a status checker
+ * that passes.
+ */
+export async function verifySdJwtVc(token: string, options: VerifySdJwtVcOptions): Promise<SdJwtVcVerification> {
+  if (!options || typeof options.resolver?.resolveKey !== 'function') throw new TypeError('verifySdJwtVc needs options.resolver');
+  const skewMs = skewOf(options.skewSeconds) * 1000;
+  const now = (options.now ?? new Date()).getTime();
+  let split: SplitSdJwt;
+  let d: DecodedJwt;
+  try {
+    split = splitSdJwt(token, options.maxBytes);
+    d = decodeJwt(split.jwt, { maxBytes: options.maxBytes ?? DEFAULT_MAX_SD_JWT });
+  } catch (e) {
+    return { ok: false, reasons: [toReason(e, 'MALFORMED_JWT')], token };
+  }
+  const p = d.payload;
+  const reasons: Reason[] = [];
+  const base: Partial<SdJwtVcVerification> = {};
+  if (typeof p.iss === 'string') base.issuer = p.iss;
+  if (typeof p.vct === 'string') base.vct = p.vct;
+  if (typeof p.jti === 'string') base.id = p.jti;
+
+  if (d.header.typ !== SD_JWT_VC_TYP && d.header.typ !== SD_JWT_VC_TYP_LEGACY) {
+    reasons.push({ code: 'INVALID_TYP', message: `typ "${String(d.header.typ).slice(0, 20)}" is not an SD-JWT VC (expected ${SD_JWT_VC_TYP})` });
+  }
+  if (typeof p.vct !== 'string' || p.vct.length === 0) reasons.push({ code: 'INVALID_CREDENTIAL', message: 'an SD-JWT VC needs a "vct" string' });
+  else if (options.vct !== undefined && p.vct !== options.vct) reasons.push({ code: 'INVALID_CREDENTIAL', message: `expected a ${options.vct.slice(0, 100)} credential` });
+  // §4.1.1: no _sd_alg means sha-256; anything else must be one the verifier chose to accept.
+  const sdAlg = p._sd_alg ?? 'sha-256';
+  const accepted: readonly SdHashAlg[] = options.sdAlgs ?? ['sha-256'];
+  const alg: SdHashAlg | undefined = isSdHashAlg(sdAlg) && accepted.includes(sdAlg) ? sdAlg : undefined;
+  if (alg === undefined) reasons.push({ code: 'UNSUPPORTED_ALG', message: `_sd_alg "${String(sdAlg).slice(0, 20)}" is not accepted (${accepted.join(', ')})` });
+
+  let issuerKeys: Awaited<ReturnType<typeof checkIssuerSignature>>['issuerKeys'];
+  if (typeof p.iss !== 'string' || p.iss.length === 0) {
+    reasons.push({ code: 'INVALID_CREDENTIAL', message: 'Charter needs the issuer in "iss" (a DID or a trusted issuer)' });
+  } else {
+    const c = await checkIssuerSignature(d, p.iss, options);
+    reasons.push(...c.reasons);
+    issuerKeys = c.issuerKeys;
+  }
+
+  let processed: Processed | undefined;
+  if (alg !== undefined) {
+    try {
+      processed = processDisclosures(p, split.disclosures.map((s) => parseDisclosure(s, alg)));
+    } catch (e) {
+      reasons.push(toReason(e, 'DISCLOSURE_INVALID'));
+    }
+  }
+  if (processed) {
+    const c = processed.claims;
+    if (typeof c.sub === 'string') base.subject = c.sub;
+    // §7.1 step 6 on the processed payload; a time claim of the wrong type is refused, never ignored.
+    for (const k of ['exp', 'nbf', 'iat'] as const) {
+      if (c[k] !== undefined && !num(c[k])) reasons.push({ code: 'INVALID_CREDENTIAL', message: `"${k}" must be a number (seconds since the epoch)` });
+    }
+    const ms = (v: unknown) => (num(v) ? v * 1000 : undefined);
+    reasons.push(...windowReasons(now, skewMs, { from: ms(c.nbf), until: ms(c.exp), iat: ms(c.iat) }, 'the credential'));
+    if (num(c.nbf)) base.validFrom = new Date(c.nbf * 1000).toISOString();
+    if (num(c.exp)) base.validUntil = new Date(c.exp * 1000).toISOString();
+    const status = statusRef(c.status);
+    if (status) base.status = status;
+    if (options.requireStatus && c.status === undefined) reasons.push({ code: 'STATUS_INVALID', message: 'the credential carries no status, so it cannot be revoked' });
+  }
+
+  // Key binding (RFC 9901 §7.3), required whenever the issuer bound the credential to a key.
+  const cnf = processed?.claims.cnf;
+  if (cnf === undefined) {
+    if (split.kbJwt !== undefined) reasons.push({ code: 'KEY_BINDING_INVALID', message: 'a key binding JWT was given for a credential without "cnf"' });
+  } else {
+    const { key, reason } = holderKeyOf(cnf);
+    if (key) base.holderKey = key.publicJwk;
+    if (reason) reasons.push(reason);
+    else if (split.kbJwt === undefined) {
+      if (!options.allowMissingKeyBinding) reasons.push({ code: 'KEY_BINDING_INVALID', message: 'the credential is bound to a holder key but the presentation has no key binding JWT' });
+    } else if (alg !== undefined) {
+      const kb = checkKeyBinding({
+        kbJwt: split.kbJwt,
+        holder: key!,
+        presented: split.presented,
+        sdAlg: alg,
+        aud: options.aud,
+        nonce: options.nonce,
+        now,
+        skewMs,
+        maxAgeMs: (options.maxKeyBindingAgeSeconds ?? 300) * 1000,
+      });
+      reasons.push(...kb.reasons);
+      if (kb.claims) base.keyBinding = kb.claims;
+    }
+  }
+
+  // Status last, and only for an authentic, valid token: no network for forgeries.
+  if (processed && processed.claims.status !== undefined && reasons.length === 0) {
+    if (!options.status) {
+      reasons.push({ code: 'STATUS_UNAVAILABLE', message: 'the credential has a status claim but no status checker is configured' });
+    } else {
+      try {
+        reasons.push(...(await options.status(processed.claims.status, { issuer: p.iss as string, ...(issuerKeys ? { issuerKeys } : {}), now: new Date(now) })));
+      } catch (e) {
+        reasons.push(toReason(e, 'STATUS_UNAVAILABLE'));
+      }
+    }
+  }
+  return {
+    ok: reasons.length === 0,
+    reasons,
+    ...base,
+    ...(processed ? { claims: processed.claims, disclosed: processed.disclosed } : {}),
+    token,
+  };
+}
+
+/** verifySdJwtVc for callers who want an exception: throws a CharterError with the first reason's code. */
+export async function assertSdJwtVc(token: string, options: VerifySdJwtVcOptions): Promise<SdJwtVcVerification> {
+  const v = await verifySdJwtVc(token, options);
+  if (!v.ok) {
+    const r = v.reasons[0]!;
+    throw new CharterError(r.code, r.message, { details: { reasons: v.reasons } });
+  }
+  return v;
+}

@@ -1,0 +1,234 @@
+import { CharterError, toReason, type Reason } from '../errors.js';
+import { canonicalJson } from '../encoding/json.js';
+import { importVerificationKey, verifySignature } from '../keys/index.js';
+import type { PublicJwk, VerificationKey } from '../keys/types.js';
+import { safeFetch } from '../did/index.js';
+import type { CharterResolver } from '../did/types.js';
+import { decodeJwt, type DecodedJwt } from '../credentials/index.js';
+import { decodeTokenStatusList, readTokenStatus, isStatusBits, tokenStatusCount, TOKEN_STATUS, type StatusBits } from './token-codec.js';
+import { STATUS_LIST_JWT_TYP, STATUS_LIST_MEDIA_TYPE } from './token-issuer.js';
+
+/** Who issued the Referenced Token whose status is checked. */
+export interface TokenStatusContext {
+  /** The token's `iss`: a DID, or the identifier of a caller-trusted JWK issuer. */
+  issuer: string;
+  /** For a JWK issuer (not a DID): its trusted public keys; a list signed by one of them is the issuer's. */
+  issuerKeys?: readonly PublicJwk[];
+  now: Date;
+}
+
+/**
+ * Checks a Referenced Token's `status` claim (Token Status List §6.2) and
+ * returns refusals (empty when the token is VALID). `refresh(url)` drops a
+ * cached list and fetches it again; `clear()` drops every cached list.
+ */
+export interface TokenStatusChecker {
+  (status: unknown, ctx: TokenStatusContext): Promise<Reason[]>;
+  refresh(url: string): Promise<void>;
+  clear(): void;
+}
+
+export interface TokenStatusCheckerOptions {
+  resolver: CharterResolver;
+  allowLoopback?: boolean;
+  allowPrivate?: boolean;
+  allowHttp?: boolean;
+  timeoutMs?: number;
+  /** Largest Status List Token accepted, in bytes. Default 1 MiB. */
+  maxBytes?: number;
+  /** Largest inflated list, in bytes. Default 2 MiB. */
+  maxListBytes?: number;
+  /** Longest a fetched list is trusted, whatever its `ttl` says. Default 300 s. */
+  maxStalenessSeconds?: number;
+  /** Clock skew for the list's `iat` and `exp`. Default 60 s, at most 300. */
+  skewSeconds?: number;
+  /** Most cached lists. Default 1000. */
+  cacheMaxEntries?: number;
+  /**
+   * DIDs trusted to sign status lists for tokens of any issuer (a status
+   * provider). Without this, a list must be signed by the token's own issuer.
+   */
+  trustedListSigners?: readonly string[];
+  /** Public keys (not DIDs) trusted the same way, e.g. a third-party provider's. */
+  trustedListKeys?: readonly PublicJwk[];
+  /** Clock for cache expiry and token times (tests). */
+  now?: () => number;
+}
+
+interface CachedList {
+  bits: StatusBits;
+  bytes: Uint8Array;
+  expires: number;
+  /** Set when the token names a DID key (`kid` a DID URL): checked at load. */
+  signerDid?: string;
+  /** Otherwise the signature is checked against the caller's keys at use, remembered per key. */
+  decoded?: DecodedJwt;
+  verifiedWith: Set<string>;
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const unavailable = (message: string) => new CharterError('STATUS_UNAVAILABLE', message);
+
+/** A key's identity for the per-key memo: its canonical JWK. */
+const keyId = (k: VerificationKey) => canonicalJson(k.publicJwk);
+
+/**
+ * The verifier side of the IETF Token Status List (draft-ietf-oauth-status-list
+ * §8.3 "Validation Rules"), with the fail-closed rules of the Bitstring
+ * checker: SSRF-safe fetch with size and inflate caps, lists that cannot be
+ * fetched or verified are STATUS_UNAVAILABLE, and a list counts only when
+ * signed by the token's issuer or a signer the caller trusts by name. A cache
+ * hit is a Map lookup and a bit read; an entry lives until the first of the
+ * token's `exp`, its `ttl` and `maxStalenessSeconds`.
+ */
+export function createTokenStatusChecker(options: TokenStatusCheckerOptions): TokenStatusChecker {
+  if (!options || typeof options.resolver?.resolveKey !== 'function') throw new TypeError('createTokenStatusChecker needs options.resolver');
+  const staleness = options.maxStalenessSeconds ?? 300;
+  if (!num(staleness) || staleness < 0) throw new TypeError('maxStalenessSeconds must be a non-negative number');
+  const skew = Math.min(options.skewSeconds ?? 60, 300);
+  if (!num(skew) || skew < 0) throw new TypeError('skewSeconds must be a non-negative number');
+  const trustedSigners = new Set(options.trustedListSigners ?? []);
+  // Parsed once, through the keys layer, so every key rule (curve, small-order points) applies.
+  const trustedKeys = (options.trustedListKeys ?? []).map((k) => importVerificationKey(k));
+  const cache = new Map<string, CachedList>();
+  const inflight = new Map<string, Promise<CachedList>>();
+  const now = options.now ?? Date.now;
+  const max = options.cacheMaxEntries ?? 1000;
+
+  async function load(url: string): Promise<CachedList> {
+    const res = await safeFetch(url, {
+      allowLoopback: options.allowLoopback === true,
+      allowPrivate: options.allowPrivate === true,
+      allowHttp: options.allowHttp === true,
+      timeoutMs: options.timeoutMs ?? 5000,
+      maxBytes: options.maxBytes ?? 1024 * 1024,
+      accept: STATUS_LIST_MEDIA_TYPE,
+      failCode: 'STATUS_UNAVAILABLE',
+      tooLargeCode: 'STATUS_UNAVAILABLE',
+    });
+    let d: DecodedJwt;
+    try {
+      d = decodeJwt(res.body.toString('utf8').trim(), { maxBytes: options.maxBytes ?? 1024 * 1024 });
+    } catch (e) {
+      throw unavailable(`the status list at ${new URL(url).host} is not a valid JWT (${toReason(e).code})`);
+    }
+    // §5.1: typ statuslist+jwt, sub the URL it was fetched from, iat, optional exp and ttl.
+    if (d.header.typ !== STATUS_LIST_JWT_TYP) throw unavailable(`the document at ${new URL(url).host} is not a Status List Token (typ ${String(d.header.typ).slice(0, 30)})`);
+    const p = d.payload;
+    if (p.sub !== url) throw unavailable('the Status List Token names another URL in "sub"');
+    if (!num(p.iat)) throw unavailable('the Status List Token has no numeric "iat"');
+    if (p.exp !== undefined && !num(p.exp)) throw unavailable('the Status List Token "exp" is not a number');
+    if (p.ttl !== undefined && (!num(p.ttl) || p.ttl <= 0)) throw unavailable('the Status List Token "ttl" is not a positive number');
+    const t = now();
+    if (p.exp !== undefined && t - skew * 1000 >= (p.exp as number) * 1000) throw unavailable('the Status List Token has expired');
+    if (t + skew * 1000 < p.iat * 1000) throw unavailable('the Status List Token claims to be issued in the future');
+    const sl = p.status_list;
+    if (!isObj(sl) || !isStatusBits(sl.bits) || typeof sl.lst !== 'string') throw unavailable('status_list must carry bits (1, 2, 4 or 8) and lst');
+    let bytes: Uint8Array;
+    try {
+      bytes = decodeTokenStatusList(sl.lst, { maxBytes: options.maxListBytes ?? 2 * 1024 * 1024 });
+    } catch (e) {
+      throw unavailable(e instanceof Error ? e.message : 'invalid lst');
+    }
+    // A DID signer is named by a DID URL kid, or by a DID iss with no kid (its single assertion key).
+    const kid = d.header.kid;
+    const didIss = typeof p.iss === 'string' && p.iss.startsWith('did:') ? p.iss : undefined;
+    const signerDid: string | undefined = typeof kid === 'string' && kid.startsWith('did:') ? kid.split('#')[0]! : kid === undefined ? didIss : undefined;
+    if (signerDid !== undefined) {
+      if (p.iss !== undefined && p.iss !== signerDid) throw unavailable('the Status List Token "iss" and its key disagree');
+      let key;
+      try {
+        key = await options.resolver.resolveKey(signerDid, kid, 'assertionMethod');
+      } catch (e) {
+        throw unavailable(`the status list signer's key does not resolve (${toReason(e).code})`);
+      }
+      if (key.alg !== d.header.alg || !verifySignature(key, d.header.alg, d.signingInput, d.signature)) {
+        throw unavailable(`the status list at ${new URL(url).host} does not verify`);
+      }
+    }
+    // §8.3 step 4.4: cache at most ttl (the verifier's own bound wins when shorter), never past exp.
+    let expires = t + Math.min(num(p.ttl) ? p.ttl : Infinity, staleness) * 1000;
+    if (num(p.exp)) expires = Math.min(expires, p.exp * 1000);
+    return { bits: sl.bits, bytes, expires, ...(signerDid !== undefined ? { signerDid } : { decoded: d }), verifiedWith: new Set() };
+  }
+
+  function fetchList(url: string): Promise<CachedList> {
+    let p = inflight.get(url);
+    if (!p) {
+      p = load(url)
+        .then((l) => {
+          cache.delete(url);
+          if (cache.size >= max) cache.delete(cache.keys().next().value as string);
+          cache.set(url, l);
+          return l;
+        })
+        .finally(() => inflight.delete(url));
+      inflight.set(url, p);
+    }
+    return p;
+  }
+
+  function get(url: string): Promise<CachedList> {
+    const hit = cache.get(url);
+    if (hit && hit.expires > now()) return Promise.resolve(hit);
+    return fetchList(url);
+  }
+
+  /** Is the list the issuer's, or signed by someone the caller trusts? Returns a refusal otherwise. */
+  function signerReason(list: CachedList, ctx: TokenStatusContext): Reason | undefined {
+    if (list.signerDid !== undefined) {
+      if (list.signerDid === ctx.issuer || trustedSigners.has(list.signerDid)) return undefined;
+      return { code: 'STATUS_INVALID', message: 'the status list is signed by someone other than the credential issuer (trust a status provider with trustedListSigners)' };
+    }
+    const d = list.decoded!;
+    let issuerKeys: VerificationKey[];
+    try {
+      issuerKeys = (ctx.issuerKeys ?? []).map((k) => importVerificationKey(k));
+    } catch (e) {
+      return toReason(e, 'INVALID_KEY');
+    }
+    for (const key of [...issuerKeys, ...trustedKeys]) {
+      if (key.alg !== d.header.alg) continue;
+      const id = keyId(key);
+      if (list.verifiedWith.has(id) || verifySignature(key, d.header.alg, d.signingInput, d.signature)) {
+        list.verifiedWith.add(id);
+        return undefined;
+      }
+    }
+    return { code: 'STATUS_INVALID', message: 'the status list is not signed by the credential issuer or a trusted status provider' };
+  }
+
+  async function check(status: unknown, ctx: TokenStatusContext): Promise<Reason[]> {
+    // §6.2: status.status_list = { idx: a non-negative integer, uri: a URI }.
+    if (!isObj(status) || !isObj(status.status_list)) return [{ code: 'STATUS_UNAVAILABLE', message: 'unsupported status mechanism (only status_list, the Token Status List)' }];
+    const { idx, uri } = status.status_list;
+    if (!Number.isSafeInteger(idx) || (idx as number) < 0 || typeof uri !== 'string' || !URL.canParse(uri)) {
+      return [{ code: 'STATUS_INVALID', message: 'status.status_list needs a non-negative integer idx and a uri' }];
+    }
+    let list: CachedList;
+    try {
+      list = await get(uri);
+    } catch (e) {
+      return [{ code: 'STATUS_UNAVAILABLE', message: toReason(e, 'STATUS_UNAVAILABLE').message }];
+    }
+    const signer = signerReason(list, ctx);
+    if (signer) return [signer];
+    // §8.3 step 6: an index beyond the list is an error.
+    if ((idx as number) >= tokenStatusCount(list.bytes, list.bits)) return [{ code: 'STATUS_INVALID', message: 'status_list.idx is beyond the end of the list' }];
+    const value = readTokenStatus(list.bytes, list.bits, idx as number);
+    if (value === TOKEN_STATUS.VALID) return [];
+    if (value === TOKEN_STATUS.INVALID) return [{ code: 'CREDENTIAL_REVOKED', message: 'the credential was revoked by its issuer' }];
+    if (value === TOKEN_STATUS.SUSPENDED) return [{ code: 'CREDENTIAL_SUSPENDED', message: 'the credential is suspended by its issuer' }];
+    // §7.1: 0x03 and up are application-specific; a value Charter cannot interpret is not a VALID one.
+    return [{ code: 'STATUS_INVALID', message: `the credential has status 0x${value.toString(16).padStart(2, '0')}, which Charter does not interpret` }];
+  }
+
+  return Object.assign(check, {
+    refresh: async (url: string) => {
+      cache.delete(url);
+      await fetchList(url);
+    },
+    clear: () => cache.clear(),
+  });
+}

@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Issuer } from '../../src/credentials/types.js';
+import { createResolver } from '../../src/did/index.js';
+import { listGrants, type GrantDecision } from '../../src/grants/index.js';
+import {
+  createTokenStatusChecker,
+  GRANT_VCT,
+  issueSdJwtGrant,
+  issueSdJwtVc,
+  presentSdJwtVc,
+  revokeSdJwtVc,
+  SD_JWT_RECORD_TYPE,
+  verifySdJwtGrant,
+  type IssuedSdJwtGrant,
+  type VerifySdJwtGrantOptions,
+} from '../../src/sdjwt/index.js';
+import { makeIssuer } from '../helpers.js';
+import { statusWorld, type StatusWorld } from '../status/token-world.js';
+
+const resolver = createResolver();
+const API = 'did:web:api.example';
+const NONCE = 'grant-nonce-1';
+
+describe('DataAccessGrant as an SD-JWT VC', () => {
+  let w: StatusWorld;
+  let owner: Issuer;
+  let platform: Issuer;
+  let g: IssuedSdJwtGrant;
+  const status = () => createTokenStatusChecker({ resolver, allowLoopback: true, allowHttp: true });
+  const verify = (token: string, o: Partial<VerifySdJwtGrantOptions> = {}) =>
+    verifySdJwtGrant(token, { resolver, status: status(), resource: 'profile/email', action: 'read', grantee: platform.did, aud: API, nonce: NONCE, ...o });
+  const present = (disclose: string[], token = g.token, holder = platform) => presentSdJwtVc(token, { holder, disclose, aud: API, nonce: NONCE });
+
+  beforeAll(async () => {
+    w = await statusWorld();
+    owner = w.issuer();
+    platform = makeIssuer('P-256');
+    g = await issueSdJwtGrant(w.store, owner, {
+      grantee: platform.did,
+      resources: ['profile/email', 'photos/*'],
+      actions: ['read', 'write'],
+      purpose: 'order updates',
+      constraints: { region: 'EU' },
+      validUntil: new Date(Date.now() + 30 * 86_400_000),
+      baseUrl: w.url,
+    });
+  });
+  afterAll(() => w.close());
+
+  it('makes each resource and action a disclosure of its own; purpose and constraints stay in clear', () => {
+    expect(g.disclosable).toEqual(['grant.resources.0', 'grant.resources.1', 'grant.actions.0', 'grant.actions.1']);
+    const payload = JSON.parse(Buffer.from(g.token.split('.')[1]!, 'base64url').toString()) as { vct: string; grant: Record<string, unknown>; status: unknown; exp: number; cnf: unknown };
+    expect(payload).toMatchObject({ vct: GRANT_VCT, grant: { purpose: 'order updates', constraints: { region: 'EU' } }, status: { status_list: { idx: g.statusIndex } }, cnf: { jwk: platform.publicJwk } });
+    expect(payload.grant.resources).toHaveLength(2);
+    expect(JSON.stringify(payload.grant.resources)).not.toContain('profile/email');
+  });
+
+  it('allows what the presentation discloses and nothing it withholds; the decision has the GrantDecision shape', async () => {
+    const p = await present(['grant.resources.0', 'grant.actions.0']);
+    const d: GrantDecision = await verify(p);
+    expect(d.reasons).toEqual([]);
+    expect(d).toMatchObject({ ok: true, id: g.id, grantor: owner.did, grantee: platform.did, grant: { resources: ['profile/email'], actions: ['read'], purpose: 'order updates' } });
+    expect(d.grant?.validUntil).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    expect((await verify(p, { resource: 'photos/2024/a.jpg' })).reasons.map((r) => r.code)).toEqual(['GRANT_SCOPE']);
+    expect((await verify(p, { action: 'write' })).reasons.map((r) => r.code)).toEqual(['GRANT_SCOPE']);
+    expect((await verify(await present(['grant.resources.1', 'grant.actions']), { resource: 'photos/2024/a.jpg', action: 'write' })).ok).toBe(true);
+    expect((await verify(await present([]))).reasons.map((r) => r.code)).toEqual(['GRANT_SCOPE']);
+  });
+
+  it('refuses another grantee, a missing key binding, another audience, and a credential that is not a grant', async () => {
+    const p = await present(['grant']);
+    expect((await verify(p, { grantee: 'did:web:other.example' })).reasons.map((r) => r.code)).toEqual(['GRANTEE_MISMATCH']);
+    expect((await verify(g.token)).reasons.map((r) => r.code)).toEqual(['KEY_BINDING_INVALID']);
+    expect((await verify(g.token, { allowMissingKeyBinding: true })).ok).toBe(true);
+    expect((await verify(p, { aud: 'did:web:elsewhere.example' })).reasons.map((r) => r.code)).toEqual(['AUDIENCE_MISMATCH']);
+    const other = await issueSdJwtVc({ issuer: owner, subject: platform.did, vct: 'https://example.com/vct/Email', claims: { grant: { resources: ['profile/email'], actions: ['read'], purpose: 'x' } } });
+    expect((await verify(await present([], other.token))).reasons.map((r) => r.code)).toContain('INVALID_CREDENTIAL');
+  });
+
+  it('a grant without a status or an expiry is refused', async () => {
+    const bare = await issueSdJwtVc({ issuer: owner, subject: platform.did, vct: GRANT_VCT, claims: { grant: { resources: ['profile/email'], actions: ['read'], purpose: 'x' } } });
+    expect((await verify(await present([], bare.token))).reasons.map((r) => r.code).sort()).toEqual(['INVALID_CREDENTIAL', 'STATUS_INVALID']);
+    const odd = await issueSdJwtVc({ issuer: owner, subject: platform.did, vct: GRANT_VCT, validUntil: new Date(Date.now() + 60_000), status: { idx: 1, uri: `${w.url}/statuslists/x` }, claims: { grant: { resources: ['profile/email'], actions: ['read'], purpose: 'x', scope: 'all' } } });
+    expect((await verify(await present([], odd.token))).reasons.map((r) => r.code)).toEqual(['SCHEMA_INVALID']);
+  });
+
+  it('revocation: revokeSdJwtVc sets the bit and the next check refuses with CREDENTIAL_REVOKED', async () => {
+    const h = await issueSdJwtGrant(w.store, owner, { grantee: platform.did, resources: ['profile/name'], actions: ['read'], purpose: 'greeting', validUntil: new Date(Date.now() + 86_400_000), baseUrl: w.url });
+    const p = await present(['grant'], h.token);
+    expect((await verify(p, { resource: 'profile/name' })).ok).toBe(true);
+    await revokeSdJwtVc(w.store, h.id, w.issuerFor);
+    expect((await verify(p, { resource: 'profile/name' })).reasons.map((r) => r.code)).toEqual(['CREDENTIAL_REVOKED']);
+    await expect(revokeSdJwtVc(w.store, 'urn:uuid:unknown', w.issuerFor)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('is kept as an issued SD-JWT VC, out of the way of the vc+jwt grant listing', async () => {
+    const rec = await w.store.getCredential(g.id);
+    expect(rec).toMatchObject({ direction: 'issued', issuer: owner.did, subject: platform.did, types: [SD_JWT_RECORD_TYPE, GRANT_VCT] });
+    await expect(listGrants(w.store)).resolves.toEqual([]);
+  });
+
+  it('issuing refuses what the DataAccessGrant schema refuses, and a past expiry', async () => {
+    const base = { grantee: platform.did, resources: ['profile/email'], actions: ['read'], purpose: 'x', validUntil: new Date(Date.now() + 60_000), baseUrl: w.url };
+    await expect(issueSdJwtGrant(w.store, owner, { ...base, resources: [] })).rejects.toMatchObject({ code: 'SCHEMA_INVALID' });
+    await expect(issueSdJwtGrant(w.store, owner, { ...base, actions: ['read everything'] })).rejects.toMatchObject({ code: 'SCHEMA_INVALID' });
+    await expect(issueSdJwtGrant(w.store, owner, { ...base, validUntil: new Date(Date.now() - 1000) })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+});
