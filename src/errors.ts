@@ -62,6 +62,9 @@ export const ERROR_CODES = [
   'UNTRUSTED_PRINCIPAL',
   'IDENTITY_MISSING',
   'RESERVATION_NOT_FOUND',
+  // external payment mandates (Verifiable Intent, AP2)
+  'CHECKOUT_MISMATCH',
+  'CONSTRAINT_VIOLATED',
   // reputation
   'RECEIPT_INVALID',
   'RECEIPT_REUSED',

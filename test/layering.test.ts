@@ -19,6 +19,7 @@ const RANK: Record<string, number> = {
   grants: 5,
   agents: 5,
   reputation: 6,
+  mandates: 6,
   home: 7,
   http: 8,
   integrations: 9,
