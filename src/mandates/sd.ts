@@ -41,6 +41,8 @@ export interface SdLayer {
 const sha256 = (data: string | Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(data).digest());
 const HASH = { hasher: (data: string | ArrayBuffer) => sha256(typeof data === 'string' ? data : new Uint8Array(data)), alg: 'sha-256' };
 
+const canonicalB64u = (s: string): boolean => Buffer.from(s, 'base64url').toString('base64url') === s;
+
 const bad = (what: string, message: string) => new CharterError('INVALID_CREDENTIAL', `${what}: ${message}`);
 
 /** `B64U(SHA-256(ASCII(s)))`: VI `sd_hash`, `checkout_hash`, disclosure digests (RFC 9901 §4.2.3). */
@@ -57,10 +59,12 @@ export function parseSdJwt(serialized: string, what: string): SdLayer {
   const { jwt, disclosures, kbJwt } = splitSdJwt(serialized);
   if (kbJwt !== undefined && kbJwt !== '') throw new CharterError('MALFORMED_JWT', `${what} carries a trailing JWT`);
   if (serialized.slice(jwt.length).includes('~~')) throw new CharterError('MALFORMED_JWT', `${what} has an empty disclosure`);
+  // RFC 7515 §2 / RFC 4648 §3.5: one spelling per byte string; a non-canonical segment would let bytes change unseen.
+  if (!jwt.split('.').every(canonicalB64u)) throw new CharterError('MALFORMED_JWT', `${what} has a non-canonical base64url segment`);
   const d = decodeJwt(jwt, { maxBytes: MAX_LAYER_BYTES });
   const seen = new Set<string>();
   const parsed = disclosures.map((encoded) => {
-    if (!B64U.test(encoded)) throw bad(what, 'a disclosure is not base64url');
+    if (!B64U.test(encoded) || !canonicalB64u(encoded)) throw bad(what, 'a disclosure is not canonical base64url');
     let item: unknown;
     try {
       item = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'));
