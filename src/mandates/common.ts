@@ -142,5 +142,6 @@ export async function verifyRoot(ctx: Ctx, layer: SdLayer, what: string, selfNam
     }
   });
   if (self) refuse('UNTRUSTED_ISSUER', `${what} is signed by a key it names itself, not by a pinned issuer`, what);
+  if (layer.header.x5c !== undefined && !keys.some((k) => k.viaX5c)) refuse('UNTRUSTED_ISSUER', `${what} carries a certificate chain that does not end in a pinned certificate`, what);
   refuse('INVALID_SIGNATURE', `${what} signature verification failed`, what);
 }

@@ -264,6 +264,8 @@ export interface IssueAp2OpenMandateInput {
   now?: Date;
   /** Seconds; the AP2 specification recommends the smallest that completes the task. Default 3600. */
   expiresIn?: number;
+  /** The issuer's certificate chain (RFC 7515 §4.1.6, base64 DER, leaf first), for verifiers that pin its root. */
+  x5c?: string[];
 }
 
 /** Writes an AP2 v0.2 open payment or checkout mandate as a root SD-JWT (AP2 SDK `MandateClient.create` shape). */
@@ -297,7 +299,7 @@ export async function issueAp2OpenMandate(input: IssueAp2OpenMandateInput): Prom
   };
   const m = disclose(mandate);
   const payload = { iss: input.issuer.did, iat: now, delegate_payload: [ref(m)], _sd_alg: 'sha-256' };
-  return sdJwt({ typ: 'dc+sd-jwt' }, payload, [...nested, m], input.issuer.signer, input.issuer.kid);
+  return sdJwt({ typ: 'dc+sd-jwt', ...(input.x5c ? { x5c: input.x5c } : {}) }, payload, [...nested, m], input.issuer.signer, input.issuer.kid);
 }
 
 export interface CloseAp2MandateInput {

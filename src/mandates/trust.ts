@@ -18,6 +18,8 @@ export interface TrustedKey {
   /** JWK thumbprint URN, or the DID URL of the method. */
   id: string;
   source: 'jwk' | 'jwks' | 'did' | 'certificate' | 'public-key';
+  /** The leaf of the token's own x5c chain, anchored in a pinned certificate. */
+  viaX5c?: true;
 }
 
 /** RFC 7638 thumbprint as an RFC 9278 URN. */
@@ -150,7 +152,7 @@ export async function trustedKeysFor(
   }
   if (certs.length > 0 && header.x5c !== undefined) {
     const leaf = x5cLeaf(header.x5c, certs, opts.now);
-    if (leaf) out.push({ key: leaf, id: jwkThumbprint(leaf.publicJwk), source: 'certificate' });
+    if (leaf) out.push({ key: leaf, id: jwkThumbprint(leaf.publicJwk), source: 'certificate', viaX5c: true });
   }
   return out;
 }
