@@ -12,6 +12,7 @@ import { registerAgent } from './agent.js';
 import { registerRep } from './rep.js';
 import { registerDemo } from './demo.js';
 import { registerHttp } from './http.js';
+import { registerMandate } from './mandate.js';
 
 export const VERSION = '0.1.0';
 
@@ -38,6 +39,7 @@ export function makeProgram(ctx: CliContext = defaultContext()): Command {
   registerRep(program, ctx);
   registerDemo(program, ctx);
   registerHttp(program, ctx);
+  registerMandate(program, ctx);
   for (const c of allCommands(program)) c.exitOverride().configureOutput(program.configureOutput());
   return program;
 }
