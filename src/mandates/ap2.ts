@@ -159,65 +159,61 @@ function presetProblems(open: Record<string, unknown>, closed: Record<string, un
 }
 
 export async function verifyAp2(ctx: Ctx, input: Ap2ChainInput | string): Promise<void> {
-  const d = ctx.decision;
   const o = ctx.opts;
-  let payChain: string | undefined;
-  let coChain: string | undefined;
-  let detached: Record<string, unknown> | undefined;
   if (typeof input === 'string') {
-    // One chain: payment or checkout, told apart by its mandates; aud/nonce from --aud/--nonce.
+    // One chain: payment or checkout, told apart by its mandates; aud/nonce from the plain options.
     const v = await verifyChain(ctx, input, 'AP2', { aud: o.aud, nonce: o.nonce });
-    return finish(ctx, v.kind === 'payment' ? v : undefined, v.kind === 'checkout' ? v : undefined, undefined);
+    return settle(ctx, v.kind === 'payment' ? v : undefined, v.kind === 'checkout' ? v : undefined, undefined);
   }
-  payChain = input.payment;
-  coChain = input.checkout;
-  detached = input.checkout_object;
-  const co = coChain ? await verifyChain(ctx, coChain, 'AP2 checkout', { aud: o.checkoutAud ?? o.aud, nonce: o.checkoutNonce ?? o.nonce }) : undefined;
-  const pay = payChain ? await verifyChain(ctx, payChain, 'AP2 payment', { aud: o.paymentAud ?? o.aud, nonce: o.paymentNonce ?? o.nonce }) : undefined;
+  const co = input.checkout ? await verifyChain(ctx, input.checkout, 'AP2 checkout', { aud: o.checkoutAud ?? o.aud, nonce: o.checkoutNonce ?? o.nonce }) : undefined;
+  const pay = input.payment ? await verifyChain(ctx, input.payment, 'AP2 payment', { aud: o.paymentAud ?? o.aud, nonce: o.paymentNonce ?? o.nonce }) : undefined;
   if (co && co.kind !== 'checkout') refuse('INVALID_ARGUMENT', 'the checkout chain holds payment mandates');
   if (pay && pay.kind !== 'payment') refuse('INVALID_ARGUMENT', 'the payment chain holds checkout mandates');
-  return finish(ctx, pay, co, detached);
+  return settle(ctx, pay, co, input.checkout_object);
+}
 
-  async function finish(ctx: Ctx, pay: VerifiedChain | undefined, co: VerifiedChain | undefined, detached: Record<string, unknown> | undefined): Promise<void> {
-    const chains = [pay, co].filter((x): x is VerifiedChain => x !== undefined);
-    d.mode = chains.some((c) => c.hops.length > 1) ? 'human-not-present' : 'human-present';
-    let checkoutHash = o.checkoutHash;
-    let merchant: Record<string, unknown> | undefined;
-    if (co) {
-      const closed = co.hops[co.hops.length - 1]!;
-      const m = closed.mandate;
-      if (typeof m.checkout_jwt !== 'string' || typeof m.checkout_hash !== 'string') refuse('INVALID_CREDENTIAL', `${closed.name} needs checkout_jwt and checkout_hash`, closed.name);
-      // checkout mandate §Mandate Schema: checkout_hash = B64U(SHA-256(checkout_jwt))
-      if (guard(() => hashAscii(m.checkout_jwt as string), closed.name, 'INVALID_CREDENTIAL') !== m.checkout_hash) refuse('CHECKOUT_MISMATCH', `${closed.name} checkout_hash is not the hash of checkout_jwt`, closed.name);
-      if (o.checkoutHash !== undefined && o.checkoutHash !== m.checkout_hash) refuse('CHECKOUT_MISMATCH', 'the checkout mandate is for another checkout than the one being processed', closed.name);
-      checkoutHash = m.checkout_hash;
-      const payload = await readCheckout(ctx, m.checkout_jwt, closed.name, detached);
-      merchant = checkoutMerchant(payload);
-      const lines = checkoutLines(payload);
-      d.checkout = { hash: m.checkout_hash, ...(merchant ? { merchant } : {}), ...(lines ? { lineItems: lines } : {}) };
-      co.hops.slice(0, -1).forEach((h, i) => report(ctx, checkAp2Checkout(h.mandate.constraints, { ...(merchant ? { merchant } : {}), ...(lines ? { lines } : {}) }), h.mandate.constraints as unknown[], `AP2 open checkout mandate #${i}`));
-    }
-    if (pay) {
-      const closed = pay.hops[pay.hops.length - 1]!;
-      const payment = closedPayment(closed.mandate, closed.name);
-      d.payment = payment;
-      // payment mandate §Mandate Schema: transaction_id is the hash of the checkout JWT being paid for; never read from this chain.
-      if (!checkoutHash) refuse('CHECKOUT_MISMATCH', 'the payment cannot be bound to a checkout: give the checkout chain or checkoutHash', closed.name);
-      if (payment.transactionId !== checkoutHash) refuse('CHECKOUT_MISMATCH', 'the payment mandate is for another checkout (transaction_id)', closed.name);
-      if (merchant && typeof merchant.id === 'string' && !ap2IdMatches(merchant, payment.payee)) refuse('CHECKOUT_MISMATCH', 'the payee is not the merchant of the checkout', closed.name);
-      const openCheckoutHash = co && co.hops.length > 1 ? co.rootHash : o.openCheckoutHash;
-      pay.hops.slice(0, -1).forEach((h, i) => {
-        const ref = `AP2 open payment mandate #${i}`;
-        presetProblems(h.mandate, closed.mandate, ref, ctx);
-        report(ctx, checkAp2Payment(h.mandate.constraints, closed.mandate, openCheckoutHash), h.mandate.constraints as unknown[], ref);
-      });
-    }
-    const lead = pay ?? co!;
-    const lastOpen = lead.hops.length > 1 ? lead.hops[lead.hops.length - 2]! : undefined;
-    if (lastOpen && isObj(lastOpen.mandate.cnf)) d.agent = guard(() => party(lastOpen.mandate.cnf && (lastOpen.mandate.cnf as Record<string, unknown>).jwk), lastOpen.name);
-    record(ctx, pay);
-    record(ctx, co);
+/** Across the verified chains: the checkout's hash and signature, the payment's binding to it, every open mandate's constraints. */
+async function settle(ctx: Ctx, pay: VerifiedChain | undefined, co: VerifiedChain | undefined, detached: Record<string, unknown> | undefined): Promise<void> {
+  const d = ctx.decision;
+  const o = ctx.opts;
+  const chains = [pay, co].filter((x): x is VerifiedChain => x !== undefined);
+  d.mode = chains.some((c) => c.hops.length > 1) ? 'human-not-present' : 'human-present';
+  let checkoutHash = o.checkoutHash;
+  let merchant: Record<string, unknown> | undefined;
+  if (co) {
+    const closed = co.hops[co.hops.length - 1]!;
+    const m = closed.mandate;
+    if (typeof m.checkout_jwt !== 'string' || typeof m.checkout_hash !== 'string') refuse('INVALID_CREDENTIAL', `${closed.name} needs checkout_jwt and checkout_hash`, closed.name);
+    // checkout mandate §Mandate Schema: checkout_hash = B64U(SHA-256(checkout_jwt))
+    if (guard(() => hashAscii(m.checkout_jwt as string), closed.name, 'INVALID_CREDENTIAL') !== m.checkout_hash) refuse('CHECKOUT_MISMATCH', `${closed.name} checkout_hash is not the hash of checkout_jwt`, closed.name);
+    if (o.checkoutHash !== undefined && o.checkoutHash !== m.checkout_hash) refuse('CHECKOUT_MISMATCH', 'the checkout mandate is for another checkout than the one being processed', closed.name);
+    checkoutHash = m.checkout_hash;
+    const payload = await readCheckout(ctx, m.checkout_jwt, closed.name, detached);
+    merchant = checkoutMerchant(payload);
+    const lines = checkoutLines(payload);
+    d.checkout = { hash: m.checkout_hash, ...(merchant ? { merchant } : {}), ...(lines ? { lineItems: lines } : {}) };
+    co.hops.slice(0, -1).forEach((h, i) => report(ctx, checkAp2Checkout(h.mandate.constraints, { ...(merchant ? { merchant } : {}), ...(lines ? { lines } : {}) }), h.mandate.constraints as unknown[], `AP2 open checkout mandate #${i}`));
   }
+  if (pay) {
+    const closed = pay.hops[pay.hops.length - 1]!;
+    const payment = closedPayment(closed.mandate, closed.name);
+    d.payment = payment;
+    // payment mandate §Mandate Schema: transaction_id is the hash of the checkout JWT being paid for; never read from this chain.
+    if (!checkoutHash) refuse('CHECKOUT_MISMATCH', 'the payment cannot be bound to a checkout: give the checkout chain or checkoutHash', closed.name);
+    if (payment.transactionId !== checkoutHash) refuse('CHECKOUT_MISMATCH', 'the payment mandate is for another checkout (transaction_id)', closed.name);
+    if (merchant && typeof merchant.id === 'string' && !ap2IdMatches(merchant, payment.payee)) refuse('CHECKOUT_MISMATCH', 'the payee is not the merchant of the checkout', closed.name);
+    const openCheckoutHash = co && co.hops.length > 1 ? co.rootHash : o.openCheckoutHash;
+    pay.hops.slice(0, -1).forEach((h, i) => {
+      const ref = `AP2 open payment mandate #${i}`;
+      presetProblems(h.mandate, closed.mandate, ref, ctx);
+      report(ctx, checkAp2Payment(h.mandate.constraints, closed.mandate, openCheckoutHash), h.mandate.constraints as unknown[], ref);
+    });
+  }
+  const lead = pay ?? co!;
+  const lastOpen = lead.hops.length > 1 ? lead.hops[lead.hops.length - 2]! : undefined;
+  if (lastOpen && isObj(lastOpen.mandate.cnf)) d.agent = guard(() => party(lastOpen.mandate.cnf && (lastOpen.mandate.cnf as Record<string, unknown>).jwk), lastOpen.name);
+  record(ctx, pay);
+  record(ctx, co);
 }
 
 function record(ctx: Ctx, chain: VerifiedChain | undefined): void {

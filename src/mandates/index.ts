@@ -32,16 +32,13 @@ export {
   issueViIntent,
   issueViAction,
   viPresentation,
-  issueAp2OpenMandate,
-  closeAp2Mandate,
   type IssueViIntentInput,
   type IssuedViIntent,
   type IssueViActionInput,
   type IssuedViAction,
-  type IssueAp2OpenMandateInput,
-  type CloseAp2MandateInput,
   type Merchant,
   type PaymentInstrument,
   type AcceptableItem,
   type LineItemRequirement,
-} from './issue.js';
+} from './issue-vi.js';
+export { issueAp2OpenMandate, closeAp2Mandate, type IssueAp2OpenMandateInput, type CloseAp2MandateInput } from './issue-ap2.js';
