@@ -64,7 +64,7 @@ export function checkAp2Payment(constraints: unknown, closed: Record<string, unk
     r.checked.push(type);
     switch (type) {
       case 'payment.amount_range':
-        if (!isInt(c.max) || (c.min !== undefined && !isInt(c.min)) || typeof c.currency !== 'string') {
+        if (!isInt(c.max) || c.max < 0 || (c.min !== undefined && (!isInt(c.min) || c.min < 0)) || typeof c.currency !== 'string' || !/^[A-Z]{3}$/.test(c.currency)) {
           violate(r, type, 'CONSTRAINT_VIOLATED', 'amount_range needs currency and integer max (and min)');
           break;
         }
@@ -122,6 +122,7 @@ export function checkAp2Payment(constraints: unknown, closed: Record<string, unk
       }
       case 'payment.agent_recurrence':
         r.network.push(c);
+        if (c.max_occurrences !== undefined && (!isInt(c.max_occurrences) || c.max_occurrences < 1)) violate(r, type, 'CONSTRAINT_VIOLATED', 'agent_recurrence max_occurrences must be a positive integer');
         if (typeof c.frequency !== 'string' || !FREQUENCIES.has(c.frequency)) violate(r, type, 'CONSTRAINT_VIOLATED', 'agent_recurrence frequency is not one AP2 defines');
         // constraints.py: a recurrence without amount_range and budget would be unbounded.
         if (!types.has('payment.amount_range') || !types.has('payment.budget')) violate(r, type, 'CONSTRAINT_VIOLATED', 'payment.agent_recurrence requires payment.amount_range and payment.budget');

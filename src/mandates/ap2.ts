@@ -5,6 +5,7 @@ import { checkAp2Checkout, checkAp2Payment, ap2IdMatches, AP2_NETWORK_TYPES } fr
 import { readCheckout, checkoutLines, checkoutMerchant } from './checkout.js';
 import { isInt, isObj, type ConstraintCheck } from './constraint-check.js';
 import { fromMinorUnits } from './money.js';
+import { canonicalJson } from '../encoding/json.js';
 import type { Ap2ChainInput, ConstraintReport, FinalPayment, MandateRecord } from './types.js';
 
 /**
@@ -150,7 +151,7 @@ function closedPayment(m: Record<string, unknown>, what: string): FinalPayment {
 
 /** Pre-set claims of an open payment mandate must reach the closed one unchanged (agent authorization §Verification 2). */
 function presetProblems(open: Record<string, unknown>, closed: Record<string, unknown>, ref: string, ctx: Ctx): void {
-  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b);
   const push = (code: 'COUNTERPARTY_NOT_ALLOWED' | 'CONSTRAINT_VIOLATED' | 'AUTHORITY_EXCEEDED', message: string) => ctx.decision.reasons.push({ code, message: `${ref}: ${message}`, ref });
   if (open.payee !== undefined && !ap2IdMatches(open.payee, closed.payee)) push('COUNTERPARTY_NOT_ALLOWED', 'the payee is not the one the open mandate set');
   if (open.payment_amount !== undefined && !same(open.payment_amount, closed.payment_amount)) push('AUTHORITY_EXCEEDED', 'the amount is not the one the open mandate set');

@@ -43,6 +43,13 @@ export function makeCtx(profile: MandateProfile, opts: VerifyMandateOptions): Ct
   const at = opts.now ?? new Date();
   if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new CharterError('INVALID_ARGUMENT', 'now must be a valid Date');
   if (opts.trust === null || typeof opts.trust !== 'object') throw new TypeError('verifyMandateChain needs options.trust');
+  if (opts.calendarTimeZone !== undefined) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: opts.calendarTimeZone });
+    } catch {
+      throw new CharterError('INVALID_ARGUMENT', `unknown time zone ${JSON.stringify(String(opts.calendarTimeZone).slice(0, 40))}`);
+    }
+  }
   return {
     opts,
     now: Math.floor(at.getTime() / 1000),

@@ -5,6 +5,8 @@ export interface ConstraintViolation {
   type: string;
   code: CharterErrorCode;
   message: string;
+  /** The constraint itself is malformed (not the fulfillment): refused even with nothing to evaluate. */
+  malformed?: true;
 }
 
 export interface ConstraintCheck {
@@ -24,9 +26,9 @@ export function newCheck(): ConstraintCheck {
   return { satisfied: true, violations: [], checked: [], skipped: [], network: [] };
 }
 
-export function violate(r: ConstraintCheck, type: string, code: CharterErrorCode, message: string): void {
+export function violate(r: ConstraintCheck, type: string, code: CharterErrorCode, message: string, malformed = false): void {
   r.satisfied = false;
-  r.violations.push({ type, code, message });
+  r.violations.push(malformed ? { type, code, message, malformed } : { type, code, message });
 }
 
 export const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -76,10 +76,19 @@ export async function verifyMandateChain(input: unknown, options: VerifyMandateO
   const d = ctx.decision;
   d.ok = d.reasons.length === 0;
   if (d.ok) {
-    d.links = mandateLimits(d, { calendarTimeZone: options.calendarTimeZone ?? 'UTC' });
+    try {
+      d.links = mandateLimits(d, { calendarTimeZone: options.calendarTimeZone ?? 'UTC' });
+    } catch (e) {
+      // A figure the evaluators let through but the ledger cannot hold: refuse rather than map it loosely.
+      if (!(e instanceof CharterError)) throw e;
+      d.ok = false;
+      d.reasons.push({ code: 'CONSTRAINT_VIOLATED', message: `the mandate's limits cannot be mapped to the ledger: ${e.message}` });
+    }
     const leaf = d.links.filter((l) => !l.id.endsWith('#lifetime')).at(-1);
     if (leaf) d.authority = leaf.authority;
   }
+  // Each reason also on the layer it is about.
+  for (const r of d.reasons) d.layers.find((l) => r.ref !== undefined && (l.name === r.ref || r.ref.startsWith(l.name + ' ')))?.checks.push({ code: r.code, message: r.message });
   return d;
 }
 

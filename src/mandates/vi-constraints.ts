@@ -80,6 +80,11 @@ export function checkViConstraints(constraints: unknown, fulfillment: unknown, o
       violate(r, type, 'UNKNOWN_CONSTRAINT', `${type} sets ${extra.slice(0, 3).map(show).join(', ')}, which this verifier does not understand`);
       continue;
     }
+    const shape = shapeProblem(type, c);
+    if (shape) {
+      violate(r, type, 'CONSTRAINT_VIOLATED', shape, true);
+      continue;
+    }
     switch (type) {
       case 'mandate.payment.amount_range':
         amountRange(c, fulfillment, r);
@@ -100,6 +105,32 @@ export function checkViConstraints(constraints: unknown, fulfillment: unknown, o
     }
   }
   return r;
+}
+
+const CURRENCY = /^[A-Z]{3}$/;
+const PERIODS = new Set(['DAILY', 'WEEKLY', 'MONTHLY', 'YEARLY']);
+const optInt = (v: unknown, min: number) => v === undefined || v === null || (isInt(v) && v >= min);
+
+/**
+ * The money-bearing constraints must be well formed even where nothing is
+ * evaluated against them: their figures become ledger limits.
+ */
+function shapeProblem(type: string, c: Record<string, unknown>): string | undefined {
+  switch (type) {
+    case 'mandate.payment.amount_range':
+      return typeof c.currency === 'string' && CURRENCY.test(c.currency) && optInt(c.min, 0) && optInt(c.max, 0) ? undefined : 'amount_range needs an ISO 4217 currency and integer min/max in minor units';
+    case 'mandate.payment.budget':
+      return typeof c.currency === 'string' && CURRENCY.test(c.currency) && isInt(c.max) && c.max > 0 && optInt(c.min, 1) ? undefined : 'budget needs an ISO 4217 currency and a positive integer max in minor units';
+    case 'mandate.payment.cumulative':
+    case 'payment.cumulative':
+      return typeof c.currency === 'string' && CURRENCY.test(c.currency) && isInt(c.max_total) && c.max_total >= 0 && typeof c.period === 'string' && PERIODS.has(c.period)
+        ? undefined
+        : 'cumulative needs max_total (minor units), an ISO 4217 currency and a period DAILY, WEEKLY, MONTHLY or YEARLY';
+    case 'mandate.payment.agent_recurrence':
+      return optInt(c.max_occurrences, 1) ? undefined : 'agent_recurrence max_occurrences must be a positive integer';
+    default:
+      return undefined;
+  }
 }
 
 function amountRange(c: Record<string, unknown>, f: Record<string, unknown>, r: ConstraintCheck): void {

@@ -292,7 +292,7 @@ function evaluateOpen(
         d.constraints.push(report);
       }
       for (const v of result.violations) {
-        if (!fulfillment && v.code !== 'UNKNOWN_CONSTRAINT') continue;
+        if (!fulfillment && v.code !== 'UNKNOWN_CONSTRAINT' && !v.malformed) continue;
         d.reasons.push({ code: v.code, message: `${ref}: ${v.message}`, ref });
       }
     }

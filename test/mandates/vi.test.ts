@@ -273,6 +273,17 @@ describe('Verifiable Intent: constraints, modes and fail-closed rules', () => {
     expect(codes(await verifyMandateChain({ l1: w.l1, l2: extraField.l2 }, opts(w)))).toEqual(['UNKNOWN_CONSTRAINT']);
   });
 
+  it('refuses a malformed money constraint even with nothing to evaluate it against (CONSTRAINT_VIOLATED), on its layer', async () => {
+    const it0 = await intent(w, { extraPaymentConstraints: [{ type: 'payment.cumulative', max_total: 500.5, currency: 'USD', period: 'MONTHLY' }] });
+    const d = await verifyMandateChain({ l1: w.l1, l2: it0.l2 }, opts(w));
+    expect(codes(d)).toEqual(['CONSTRAINT_VIOLATED']);
+    expect(d.layers.map((l) => [l.name, l.checks.map((c) => c.code)])).toEqual([
+      ['L1', []],
+      ['L2', ['CONSTRAINT_VIOLATED']],
+    ]);
+    await expect(verifyMandateChain({ l1: w.l1, l2: it0.l2 }, opts(w, { calendarTimeZone: 'Mars/Olympus' }))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
   it('immediate mode: a final checkout and payment the user confirmed; one link of exactly that amount', async () => {
     const jwt = await checkoutJwt(w.merchant, { iat: T0, items: [{ id: 'BAB86345', quantity: 1 }] });
     const im = await issueViIntent({ issuer: w.user.issuer, l1: w.l1, aud: 'https://network.example.com', nonce: 'n-im', now: new Date(T0 * 1000), immediate: { checkoutJwt: jwt, instrument: INSTRUMENT, payee: MERCHANTS[0]!, amount: { amount: '279.99', currency: 'USD' } } });
