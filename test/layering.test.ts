@@ -22,6 +22,7 @@ const RANK: Record<string, number> = {
   // SD-JWT VC mechanics sit on credentials, its grant profile on grants and the Token Status List.
   sdjwt: 5.5,
   reputation: 6,
+  mandates: 6,
   guard: 7,
   home: 8,
   http: 9,

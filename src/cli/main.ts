@@ -13,6 +13,7 @@ import { registerRep } from './rep.js';
 import { registerDemo } from './demo.js';
 import { registerHttp } from './http.js';
 import { registerSdJwt } from './sdjwt.js';
+import { registerMandate } from './mandate.js';
 
 export const VERSION = '0.1.0';
 
@@ -40,6 +41,7 @@ export function makeProgram(ctx: CliContext = defaultContext()): Command {
   registerDemo(program, ctx);
   registerHttp(program, ctx);
   registerSdJwt(program, ctx);
+  registerMandate(program, ctx);
   for (const c of allCommands(program)) c.exitOverride().configureOutput(program.configureOutput());
   return program;
 }

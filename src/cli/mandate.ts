@@ -1,0 +1,129 @@
+import { Option, type Command } from 'commander';
+import { CharterError } from '../errors.js';
+import { createResolver } from '../did/index.js';
+import { parseTrustAnchor, readAp2Input, readViInput, verifyMandateChain, type MandateDecision, type MandateProfile, type TrustAnchor, type VerifyMandateOptions } from '../mandates/index.js';
+import { tree, mark } from './format.js';
+import { formatReasons, leaf, readTextArg, runCommand, type CliContext, type CommonOptions } from './io.js';
+
+/** `charter mandate verify`: Verifiable Intent and AP2 payment mandate chains. */
+interface VerifyOpts extends CommonOptions {
+  profile: MandateProfile;
+  aud?: string;
+  nonce?: string;
+  paymentAud?: string;
+  paymentNonce?: string;
+  checkoutAud?: string;
+  checkoutNonce?: string;
+  checkoutHash?: string;
+  openCheckoutHash?: string;
+  now?: string;
+  trustIssuer?: string[];
+  trustMerchant?: string[];
+  skipIssuerVerification?: boolean;
+  allowMissingNonce?: boolean;
+  timeZone?: string;
+  allowLoopback?: boolean;
+}
+
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
+async function anchors(ctx: CliContext, files: string[] | undefined, what: string): Promise<TrustAnchor[]> {
+  return Promise.all((files ?? []).map(async (f) => parseTrustAnchor(await readTextArg(ctx, f, what))));
+}
+
+export async function collectMandateVerify(ctx: CliContext, file: string, o: VerifyOpts): Promise<MandateDecision> {
+  const text = await readTextArg(ctx, file, 'mandate');
+  let now: Date | undefined;
+  if (o.now !== undefined) {
+    if (!ISO.test(o.now) || Number.isNaN(Date.parse(o.now))) throw new CharterError('INVALID_ARGUMENT', '--now must be an RFC 3339 date-time with a time zone, e.g. 2025-06-15T15:11:00Z');
+    now = new Date(o.now);
+  }
+  const input = o.profile === 'verifiable-intent' ? readViInput(text) : readAp2Input(text);
+  const issuers = await anchors(ctx, o.trustIssuer, 'trust issuer');
+  const merchants = await anchors(ctx, o.trustMerchant, 'trust merchant');
+  const needsResolver = [...issuers, ...merchants].some((a) => typeof a === 'string' && a.startsWith('did:'));
+  const options: VerifyMandateOptions = {
+    profile: o.profile,
+    trust: { issuers, merchants, ...(needsResolver ? { resolver: createResolver({ allowLoopback: o.allowLoopback === true, allowHttp: o.allowLoopback === true }) } : {}) },
+    ...(now ? { now } : {}),
+  };
+  for (const k of ['aud', 'nonce', 'paymentAud', 'paymentNonce', 'checkoutAud', 'checkoutNonce', 'checkoutHash', 'openCheckoutHash'] as const) {
+    if (o[k] !== undefined) options[k] = o[k];
+  }
+  if (o.skipIssuerVerification) options.skipIssuerVerification = true;
+  if (o.allowMissingNonce) options.allowMissingNonce = true;
+  if (o.timeZone) options.calendarTimeZone = o.timeZone;
+  return verifyMandateChain(input, options);
+}
+
+export function renderMandateDecision(d: MandateDecision): string {
+  const lines = [`${mark(d.ok)} ${d.profile} chain ${d.ok ? 'valid' : 'refused'}${d.mode ? ` (${d.mode})` : ''}`];
+  if (!d.ok) lines.push(formatReasons(d.reasons));
+  if (d.issuerVerification === 'skipped') lines.push('  ⚠ the root issuer was NOT verified (--skip-issuer-verification)');
+  if (d.principal) lines.push(`  principal: ${d.principal.key}${d.principal.id ? ` (${d.principal.id}${d.principal.issuer ? ` from ${d.principal.issuer}` : ''})` : ''}`);
+  if (d.agent) lines.push(`  agent:     ${d.agent.key}${d.agent.kid ? ` (kid ${d.agent.kid})` : ''}`);
+  if (d.payment) {
+    const payee = d.payment.payee ? ` to ${String(d.payment.payee.name ?? d.payment.payee.id ?? '')}` : '';
+    lines.push(`  payment:   ${d.payment.amount.amount} ${d.payment.amount.currency}${payee}`);
+  }
+  if (d.checkout) lines.push(`  checkout:  ${d.checkout.hash} (merchant signature ${d.merchantSignature})`);
+  lines.push(tree({ label: 'layers', children: d.layers.map((l) => ({ label: `${mark(l.checks.length === 0 && !d.reasons.some((r) => r.ref === l.name))} ${l.name}${l.typ ? ` [${l.typ}]` : ''}${l.aud ? ` aud ${l.aud}` : ''}` })) }));
+  if (d.constraints.length > 0) {
+    const sym = { satisfied: '✓', violated: '✗', reported: '•', skipped: '–' } as const;
+    lines.push(tree({ label: 'constraints', children: d.constraints.map((c) => ({ label: `${sym[c.status]} ${c.type} (${c.enforcedBy === 'network' ? 'network-enforced, reported' : c.status}) in ${c.ref}` })) }));
+  }
+  if (d.links.length > 0) {
+    const money = (m?: { amount: string; currency: string }) => (m ? `${m.amount} ${m.currency}` : undefined);
+    lines.push(
+      tree({
+        label: 'ledger links',
+        children: d.links.map((l) => {
+          const lim = l.authority.limits;
+          const b = lim.budget;
+          const period = b ? (typeof b.period === 'string' ? b.period : `per ${b.period.calendar} (${b.period.timeZone})`) : '';
+          const parts = [
+            money(lim.perTransaction) && `max ${money(lim.perTransaction)} each`,
+            b && `budget ${money(b)} ${period}`,
+            lim.rate && `${lim.rate.count} per ${lim.rate.period}`,
+            lim.counterparties && `to ${lim.counterparties.join(', ')}`,
+          ].filter(Boolean);
+          return { label: `${l.id}: ${parts.join('; ') || 'no money limits'}` };
+        }),
+      }),
+    );
+  }
+  return lines.join('\n');
+}
+
+export function registerMandate(program: Command, ctx: CliContext): void {
+  const mandate = program.command('mandate').description('external agent payment mandates: Mastercard/Google Verifiable Intent, Google AP2');
+  const collect = (value: string, prev: string[] | undefined) => [...(prev ?? []), value];
+  leaf(
+    mandate
+      .command('verify')
+      .description('verify a mandate chain statelessly and map its money limits to ledger links (exit 0 valid, 1 refused, 2 usage)')
+      .argument('<file|->', 'VI: JSON { l1, l2, l3_payment?, l3_checkout?, l2_payment_serialized?, l2_checkout_serialized? }; AP2: a "~~"-joined chain or JSON { payment?, checkout?, checkout_object? }')
+      .addOption(new Option('--profile <profile>', 'mandate protocol').choices(['verifiable-intent', 'ap2']).makeOptionMandatory())
+      .option('--aud <aud>', 'VI: expected L2 aud; AP2: expected aud of the single chain')
+      .option('--nonce <nonce>', 'VI: expected L2 nonce; AP2: expected nonce of the single chain')
+      .option('--payment-aud <aud>', 'VI: expected L3a aud; AP2: of the payment chain')
+      .option('--payment-nonce <nonce>', 'VI: expected L3a nonce; AP2: of the payment chain')
+      .option('--checkout-aud <aud>', 'VI: expected L3b aud; AP2: of the checkout chain')
+      .option('--checkout-nonce <nonce>', 'VI: expected L3b nonce; AP2: of the checkout chain')
+      .option('--checkout-hash <hash>', 'AP2 payment chain alone: hash of the checkout JWT being paid for')
+      .option('--open-checkout-hash <hash>', 'AP2 payment chain alone: hash of the open checkout mandate (payment.reference)')
+      .option('--now <iso>', 'verification time (RFC 3339), default now')
+      .option('--trust-issuer <file>', 'pinned root of trust: a public JWK, a JWKS, a DID, or (AP2) a PEM certificate or public key; repeatable', collect)
+      .option('--trust-merchant <file>', 'pinned merchant key for checkout signatures (same forms); repeatable', collect)
+      .option('--skip-issuer-verification', 'accept a root whose signature is not checked (tests only; reported)')
+      .option('--allow-missing-nonce', 'AP2: accept a closed mandate without checking aud and nonce')
+      .option('--time-zone <tz>', 'time zone of calendar budgets (IANA name), default UTC')
+      .option('--allow-loopback', 'allow loopback/http did:web anchors (local testing)'),
+    [
+      'charter mandate verify chain.json --profile verifiable-intent --trust-issuer issuer.jwk --aud https://agent.example.com --nonce n-1',
+      'charter mandate verify chain.json --profile verifiable-intent --trust-issuer issuer.jwk --payment-aud https://network.example --payment-nonce n-2 --json',
+      'charter mandate verify payment.chain --profile ap2 --trust-issuer provider.pem --aud psp --nonce n-3 --checkout-hash 86jeB8fq... --open-checkout-hash rhURWZMY...',
+      'charter mandate verify ap2.json --profile ap2 --trust-issuer provider.jwk --trust-merchant merchant.jwk --payment-aud psp --payment-nonce n-4 --checkout-aud shop --checkout-nonce n-5',
+    ],
+  ).action((file: string, opts: VerifyOpts) => runCommand(ctx, opts, () => collectMandateVerify(ctx, file, opts), renderMandateDecision));
+}

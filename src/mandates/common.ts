@@ -1,0 +1,154 @@
+import { CharterError, type CharterErrorCode, type Reason } from '../errors.js';
+import type { JwsAlg } from '../keys/types.js';
+import { keyFromJwk, trustedKeysFor, jwkThumbprint, type TrustedKey } from './trust.js';
+import { verifyLayer, type SdLayer } from './sd.js';
+import type { MandateDecision, MandateLayer, MandateParty, MandateProfile, VerifyMandateOptions } from './types.js';
+
+/** A refusal that ends the walk of a chain: later checks would build on a layer that failed. */
+export class Refusal extends Error {
+  constructor(readonly reason: Reason) {
+    super(reason.message);
+  }
+}
+
+export function refuse(code: CharterErrorCode, message: string, ref?: string): never {
+  throw new Refusal(ref === undefined ? { code, message } : { code, message, ref });
+}
+
+/** Runs `fn`, turning a thrown CharterError into a refusal with its code (or `fallback`). */
+export function guard<T>(fn: () => T, ref: string, fallback?: CharterErrorCode): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof Refusal) throw e;
+    if (e instanceof CharterError) refuse(fallback ?? e.code, e.message, ref);
+    throw e;
+  }
+}
+
+export interface Ctx {
+  opts: VerifyMandateOptions;
+  /** Seconds since the epoch. */
+  now: number;
+  skew: number;
+  algorithms: readonly JwsAlg[];
+  decision: MandateDecision;
+}
+
+const MAX_SKEW = 300;
+
+export function makeCtx(profile: MandateProfile, opts: VerifyMandateOptions): Ctx {
+  const skew = opts.skewSeconds ?? 60;
+  if (!Number.isFinite(skew) || skew < 0 || skew > MAX_SKEW) throw new CharterError('INVALID_ARGUMENT', `skewSeconds must be from 0 to ${MAX_SKEW}`);
+  const at = opts.now ?? new Date();
+  if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new CharterError('INVALID_ARGUMENT', 'now must be a valid Date');
+  if (opts.trust === null || typeof opts.trust !== 'object') throw new TypeError('verifyMandateChain needs options.trust');
+  if (opts.calendarTimeZone !== undefined) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: opts.calendarTimeZone });
+    } catch {
+      throw new CharterError('INVALID_ARGUMENT', `unknown time zone ${JSON.stringify(String(opts.calendarTimeZone).slice(0, 40))}`);
+    }
+  }
+  return {
+    opts,
+    now: Math.floor(at.getTime() / 1000),
+    skew,
+    algorithms: opts.algorithms ?? ['ES256'],
+    decision: {
+      ok: false,
+      profile,
+      reasons: [],
+      issuerVerification: 'failed',
+      merchantSignature: 'not-checked',
+      layers: [],
+      constraints: [],
+      mandates: [],
+      links: [],
+    },
+  };
+}
+
+export function addLayer(ctx: Ctx, layer: SdLayer, name: string): MandateLayer {
+  const p = layer.payload;
+  const l: MandateLayer = { name, checks: [] };
+  if (typeof layer.header.typ === 'string') l.typ = layer.header.typ;
+  if (typeof p.iat === 'number') l.iat = p.iat;
+  if (typeof p.exp === 'number') l.exp = p.exp;
+  if (typeof p.aud === 'string') l.aud = p.aud;
+  if (typeof p.nonce === 'string') l.nonce = p.nonce;
+  ctx.decision.layers.push(l);
+  return l;
+}
+
+function timeClaim(p: Record<string, unknown>, claim: string, what: string, required: boolean): number | undefined {
+  const v = p[claim];
+  if (v === undefined) {
+    if (required) refuse('INVALID_CREDENTIAL', `${what} has no ${claim}`, what);
+    return undefined;
+  }
+  // DESIGN.md "Time": a time claim of the wrong type is refused, never ignored.
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) refuse('INVALID_CREDENTIAL', `${what} ${claim} must be an integer NumericDate`, what);
+  return v;
+}
+
+export function checkExp(ctx: Ctx, p: Record<string, unknown>, what: string, required = true): void {
+  const exp = timeClaim(p, 'exp', what, required);
+  if (exp !== undefined && ctx.now > exp + ctx.skew) refuse('CREDENTIAL_EXPIRED', `${what} expired at ${exp}`, what);
+  const nbf = timeClaim(p, 'nbf', what, false);
+  if (nbf !== undefined && nbf > ctx.now + ctx.skew) refuse('CREDENTIAL_NOT_YET_VALID', `${what} is not valid before ${nbf}`, what);
+}
+
+export function checkIat(ctx: Ctx, p: Record<string, unknown>, what: string, required = true): void {
+  const iat = timeClaim(p, 'iat', what, required);
+  if (iat !== undefined && iat > ctx.now + ctx.skew) refuse('ISSUED_IN_FUTURE', `${what} iat is in the future: ${iat}`, what);
+}
+
+export function checkAud(p: Record<string, unknown>, what: string, expected: string | undefined): void {
+  if (expected === undefined) return;
+  if (p.aud !== expected) refuse('AUDIENCE_MISMATCH', `${what} is for another audience than ${JSON.stringify(expected.slice(0, 100))}`, what);
+}
+
+export function checkNonce(p: Record<string, unknown>, what: string, expected: string | undefined): void {
+  if (expected === undefined) return;
+  if (p.nonce !== expected) refuse('NONCE_MISMATCH', `${what} nonce is not the expected one`, what);
+}
+
+export function party(jwk: unknown, extra: Partial<MandateParty> = {}): MandateParty {
+  const key = keyFromJwk(jwk);
+  return { ...extra, key: jwkThumbprint(key.publicJwk), jwk: key.publicJwk };
+}
+
+/**
+ * The root layer's signature under a key the caller pinned. A root that
+ * verifies only under a key it names itself (its own `cnf` or a header
+ * `jwk`) is refused as UNTRUSTED_ISSUER: that is self-signed, not trusted.
+ */
+export async function verifyRoot(ctx: Ctx, layer: SdLayer, what: string, selfNamed: unknown[]): Promise<TrustedKey | undefined> {
+  if (ctx.opts.skipIssuerVerification === true) {
+    if (!ctx.algorithms.includes(layer.header.alg as JwsAlg)) refuse('UNSUPPORTED_ALG', `${what} alg ${String(layer.header.alg).slice(0, 10)} is not accepted`, what);
+    ctx.decision.issuerVerification = 'skipped';
+    return undefined;
+  }
+  const anchors = ctx.opts.trust.issuers ?? [];
+  if (anchors.length === 0) {
+    refuse('UNTRUSTED_ISSUER', `no issuer key is pinned (trust.issuers) to verify ${what}; pass skipIssuerVerification: true only in tests`, what);
+  }
+  const keys = await trustedKeysFor(anchors, layer.header, { resolver: ctx.opts.trust.resolver, now: new Date(ctx.now * 1000) });
+  if (keys.length === 0) refuse('UNTRUSTED_ISSUER', `${what} names a key (kid ${JSON.stringify(String(layer.header.kid ?? '').slice(0, 60))}) that is not among the pinned issuers`, what);
+  const ok = keys.find((k) => verifyLayer(layer, k.key, ctx.algorithms));
+  if (ok) {
+    ctx.decision.issuerVerification = 'verified';
+    return ok;
+  }
+  const self = [...selfNamed, layer.header.jwk].some((j) => {
+    try {
+      return j !== undefined && verifyLayer(layer, keyFromJwk(j), ctx.algorithms);
+    } catch {
+      return false;
+    }
+  });
+  if (self) refuse('UNTRUSTED_ISSUER', `${what} is signed by a key it names itself, not by a pinned issuer`, what);
+  if (layer.header.x5c !== undefined && !keys.some((k) => k.viaX5c)) refuse('UNTRUSTED_ISSUER', `${what} carries a certificate chain that does not end in a pinned certificate`, what);
+  refuse('INVALID_SIGNATURE', `${what} signature verification failed`, what);
+}

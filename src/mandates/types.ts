@@ -1,0 +1,226 @@
+import type { Reason } from '../errors.js';
+import type { Money, Rate } from '../agents/types.js';
+import type { CharterResolver } from '../did/types.js';
+import type { JwsAlg, PublicJwk } from '../keys/types.js';
+
+export type MandateProfile = 'verifiable-intent' | 'ap2';
+
+/**
+ * A root of trust the caller pins: a public JWK, a JWKS (`{ keys: [...] }`,
+ * a key chosen by the token's `kid`), a DID (resolved through
+ * `trust.resolver`, assertionMethod keys), or, for AP2, a PEM certificate or
+ * PEM public key. Never taken from the chain itself.
+ */
+export type TrustAnchor = PublicJwk | { keys: unknown[] } | string;
+
+export interface MandateTrust {
+  /** Who may sign the root: the VI L1 issuer, the AP2 open (root) mandate signer. */
+  issuers?: TrustAnchor[];
+  /** Who may sign checkout JWTs; when given, every checkout JWT's signature is checked. */
+  merchants?: TrustAnchor[];
+  /** Resolves DID anchors. */
+  resolver?: CharterResolver;
+}
+
+/**
+ * A calendar budget window: "per calendar month in Europe/Paris". VI's
+ * proposed `payment.cumulative` and AP2's recurrences count spend per
+ * calendar period, which a rolling ISO 8601 duration cannot express.
+ */
+export interface CalendarPeriod {
+  calendar: 'day' | 'week' | 'month' | 'year';
+  timeZone: string;
+}
+
+/** A budget: at most `amount` per `period` (a rolling ISO 8601 duration, or a calendar period). */
+export interface MandateBudget extends Money {
+  period: string | CalendarPeriod;
+}
+
+export interface MandateLimits {
+  perTransaction?: Money;
+  /** The smallest single payment allowed (VI/AP2 `amount_range.min`); checked here, not by the ledger. */
+  minPerTransaction?: Money;
+  budget?: MandateBudget;
+  /** Merchant or payee identifiers of the profile (its `id`, or the website when there is none); not DIDs. */
+  counterparties?: string[];
+  rate?: Rate;
+}
+
+/** A Charter `Authority`-like record of one external mandate, ready for the ledger. */
+export interface MandateAuthority {
+  actions: string[];
+  limits: MandateLimits;
+  maxDelegationDepth: number;
+}
+
+/** One link for the ledger: every spend is charged to every link of the chain. */
+export interface MandateLedgerLink {
+  /** Stable across presentations: `<profile>:<issuer key thumbprint>:<digest of the mandate>`. */
+  id: string;
+  /** Who set these limits (JWK thumbprint URN of the signing key, or the DID anchor). */
+  issuer: string;
+  /** The key the mandate delegates to (JWK thumbprint URN). */
+  subject?: string;
+  parent?: string;
+  validFrom?: string;
+  validUntil?: string;
+  authority: MandateAuthority;
+  /** Constraint types reported in `constraints` that these limits cannot express. */
+  unmapped: string[];
+}
+
+export type ConstraintStatus = 'satisfied' | 'violated' | 'reported' | 'skipped';
+
+/** One constraint of a verified mandate and what happened to it. */
+export interface ConstraintReport {
+  type: string;
+  /** `verifier` (evaluated here) or `network` (stateful: budgets, recurrences, cumulative spend). */
+  enforcedBy: 'verifier' | 'network';
+  status: ConstraintStatus;
+  /** Which mandate it came from (layer or link name). */
+  ref: string;
+  constraint: Record<string, unknown>;
+  /** Why it failed, when `violated`. */
+  messages?: string[];
+}
+
+/** A party of the chain, identified by its key. */
+export interface MandateParty {
+  /** `urn:ietf:params:oauth:jwk-thumbprint:sha-256:<b64u>` (RFC 9278). */
+  key: string;
+  jwk: PublicJwk;
+  kid?: string;
+  /** The profile's identifier for the party (VI L1 `sub`), when it has one. */
+  id?: string;
+  /** Who vouched for the party (VI L1 `iss`). */
+  issuer?: string;
+}
+
+/** One verified layer (VI) or link (AP2). */
+export interface MandateLayer {
+  name: string;
+  typ?: string;
+  signer?: string;
+  iat?: number;
+  exp?: number;
+  aud?: string;
+  nonce?: string;
+  /** Refusals about this layer; empty when it passed. */
+  checks: Reason[];
+}
+
+export interface FinalPayment {
+  amount: Money;
+  /** The amount as the mandate carries it: integer minor units. */
+  minorUnits: number;
+  payee?: Record<string, unknown>;
+  instrument?: Record<string, unknown>;
+  transactionId?: string;
+}
+
+/** One mandate of the chain as the ledger mapping needs it (see `mandateLimits`). */
+export interface MandateRecord {
+  /** Matches `ConstraintReport.ref`. */
+  ref: string;
+  /** Stable link id (see `MandateLedgerLink.id`). */
+  id: string;
+  issuer: string;
+  subject?: string;
+  parent?: string;
+  kind: 'payment' | 'checkout';
+  /** An open mandate carries constraints; a closed (final) one carries the values. */
+  open: boolean;
+  iat?: number;
+  exp?: number;
+  /** A closed payment mandate's values. */
+  payment?: FinalPayment;
+}
+
+export interface MandateDecision {
+  ok: boolean;
+  profile: MandateProfile;
+  reasons: Reason[];
+  /** VI: immediate | autonomous. AP2: human-present (closed mandate signed by the root) | human-not-present. */
+  mode?: 'immediate' | 'autonomous' | 'human-present' | 'human-not-present';
+  /** The person (VI: the L1-bound user key) or the AP2 root signer. */
+  principal?: MandateParty;
+  /** The delegated agent key (VI L2 cnf, AP2 open mandate cnf). */
+  agent?: MandateParty;
+  /** How the root was accepted. `skipped` only with `skipIssuerVerification: true`. */
+  issuerVerification: 'verified' | 'skipped' | 'failed';
+  /** `checked` when `trust.merchants` verified the checkout JWT signature. */
+  merchantSignature: 'checked' | 'not-checked' | 'failed';
+  layers: MandateLayer[];
+  constraints: ConstraintReport[];
+  payment?: FinalPayment;
+  checkout?: { hash: string; merchant?: Record<string, unknown>; lineItems?: { id: string; quantity: number }[] };
+  /** Every mandate of the chain, root first. */
+  mandates: MandateRecord[];
+  /** The mandates for the ledger (`mandateLimits(decision)`); empty unless ok. */
+  links: MandateLedgerLink[];
+  /** The narrowest authority of the chain (the leaf link's), present when ok. */
+  authority?: MandateAuthority;
+}
+
+export interface VerifyMandateOptions {
+  profile: MandateProfile;
+  trust: MandateTrust;
+  /** VI: expected L2 aud. AP2: expected aud of the last link. */
+  aud?: string;
+  nonce?: string;
+  /** VI L3a (payment) expected aud / nonce. AP2: expected aud / nonce of the payment chain's last link. */
+  paymentAud?: string;
+  paymentNonce?: string;
+  /** VI L3b (checkout) expected aud / nonce. AP2: of the checkout chain's last link. */
+  checkoutAud?: string;
+  checkoutNonce?: string;
+  /** Verification time. Default now. */
+  now?: Date;
+  /** Seconds of clock skew. Default 60, at most 300. */
+  skewSeconds?: number;
+  /**
+   * Accept a root whose signature is not checked (the VI reference's test
+   * mode). Must be explicit; reported as `issuerVerification: 'skipped'`.
+   */
+  skipIssuerVerification?: boolean;
+  /** JWS algorithms accepted on every layer. Default ['ES256'] (VI v0.1 §12, AP2 v0.2 P-256 keys). */
+  algorithms?: JwsAlg[];
+  /** VI: the L1 `vct`. Default the Mastercard reference profile's. */
+  l1Vct?: string;
+  /** Time zone of calendar budget periods when the mandate names none. Default "UTC". */
+  calendarTimeZone?: string;
+  /**
+   * AP2 payment chain without its checkout chain: the hash of the checkout
+   * JWT this verifier is processing (`transaction_id` must equal it), and of
+   * the open checkout mandate (`payment.reference`). Never read from the chain.
+   */
+  checkoutHash?: string;
+  openCheckoutHash?: string;
+  /**
+   * AP2: the closed mandate of each chain is checked against this verifier's
+   * aud and nonce, so both must be given; this accepts a chain without them
+   * (replay is then the caller's to stop).
+   */
+  allowMissingNonce?: boolean;
+}
+
+/** The VI input, with the reference implementation's field names. */
+export interface ViChainInput {
+  l1: string;
+  l2: string;
+  l3_payment?: string | null;
+  l3_checkout?: string | null;
+  l2_payment_serialized?: string | null;
+  l2_checkout_serialized?: string | null;
+}
+
+/** The AP2 input: `~~`-joined chains as the AP2 SDK writes them. */
+export interface Ap2ChainInput {
+  /** Open payment mandate ~~ closed payment mandate. */
+  payment?: string;
+  /** Open checkout mandate ~~ closed checkout mandate. */
+  checkout?: string;
+  /** The checkout object, when the closed checkout mandate's `checkout_jwt` is a detached JWS (`header..signature`). */
+  checkout_object?: Record<string, unknown>;
+}
