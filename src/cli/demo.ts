@@ -59,20 +59,30 @@ export async function runDemo(ctx: CliContext, opts: { home?: string; keep?: boo
   return { ok: steps.every((s) => s.ok), home: dir, steps };
 }
 
+/** One step as a person reads it: ✓ allowed, ✗ refused (with why, and whether that was expected), skipped with why. */
+export function renderStep(s: DemoStep, verbose: boolean): string {
+  const detail = verbose && s.detail ? `\n    ${s.detail}` : '';
+  if (s.skipped !== undefined) return `- [${s.walk}] ${s.title}: skipped (${s.skipped})`;
+  if (!s.ok) return `!! [${s.walk}] ${s.title}: NOT as expected${s.code ? ` (${s.code})` : ''}${detail}`;
+  if (s.expect === 'refused') return `✗ [${s.walk}] ${s.title}: refused${s.code ? ` (${s.code})` : ''}, as expected${detail}`;
+  return `✓ [${s.walk}] ${s.title}${detail}`;
+}
+
 export function registerDemo(program: Command, ctx: CliContext): void {
   leaf(
     program
       .command('demo')
       .description('walk through the whole toolkit on a throwaway home and print what happened')
-      .option('--keep', 'keep the throwaway home and print its path'),
+      .option('--keep', 'keep the throwaway home and print its path')
+      .option('--verbose', 'also print the technical detail of each step (ids, formats, status indices)'),
     ['npx charter demo', 'charter demo --json | jq .ok'],
-  ).action((opts: CommonOptions & { keep?: boolean }) =>
+  ).action((opts: CommonOptions & { keep?: boolean; verbose?: boolean }) =>
     runCommand(
       ctx,
       opts,
       () =>
         runDemo(ctx, { ...(opts.home ? { home: opts.home } : {}), keep: opts.keep === true }, (s) => {
-          if (!opts.json) ctx.stdout(`${s.ok ? '✓' : '✗'} [${s.walk}] ${s.title}${s.code ? ` (${s.code})` : ''}${s.detail ? `\n    ${s.detail}` : ''}`);
+          if (!opts.json) ctx.stdout(renderStep(s, opts.verbose === true));
         }),
       (r) => `\n${r.ok ? 'Demo complete: every step behaved as expected.' : 'Demo FAILED: a step did not behave as expected.'}${opts.keep || opts.home ? `\nhome: ${r.home}` : ''}`,
     ),

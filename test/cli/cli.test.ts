@@ -157,7 +157,9 @@ describe('charter demo', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Demo complete/);
-    expect(r.stdout).not.toMatch(/✗/);
+    // Expected refusals read as refusals (✗ … as expected); nothing behaved otherwise.
+    expect(r.stdout).not.toMatch(/NOT as expected/);
+    expect(r.stdout).toMatch(/✗ .*refused.*as expected/);
   }, 60_000);
 });
 

@@ -61,12 +61,12 @@ export async function agentsWalk({ home, step, publicUrl }: DemoContext): Promis
   const first = await buy('15 EUR');
   step({ title: 'bookshop checks courier-bot buying for 15 EUR: allowed, spend reserved on both links', ok: first.ok, detail: `remaining ${first.spend?.remaining.budget?.amount} ${first.spend?.remaining.budget?.currency}` });
   const big = await buy('25 EUR');
-  step({ title: 'courier-bot tries 25 EUR: refused, over its per-transaction limit', ok: !big.ok, code: big.reasons[0]?.code });
+  step({ title: 'courier-bot tries 25 EUR: refused, over its per-transaction limit', expect: 'refused', ok: !big.ok, code: big.reasons[0]?.code });
   await buy('20 EUR');
   const over = await buy('10 EUR');
-  step({ title: 'after 15 + 20 EUR, another 10 EUR would pass 40 EUR: refused', ok: !over.ok, code: over.reasons[0]?.code });
+  step({ title: 'after 15 + 20 EUR, another 10 EUR would pass 40 EUR: refused', expect: 'refused', ok: !over.ok, code: over.reasons[0]?.code });
   await revokeMandate(home.store, root.id, (did) => home.issuer(did));
   // A verifier that has not cached the list yet (a cached one sees it after the list's ttl).
   const cut = await buy('1 EUR', createStatusChecker({ resolver: home.resolver, allowLoopback: true, allowHttp: true }));
-  step({ title: "erin revokes shopper's mandate: courier-bot's link below it stops working too", ok: !cut.ok, code: cut.reasons[0]?.code });
+  step({ title: "erin revokes shopper's mandate: courier-bot's link below it stops working too", expect: 'refused', ok: !cut.ok, code: cut.reasons[0]?.code });
 }

@@ -26,7 +26,7 @@ export async function foundationWalk({ home, step }: DemoContext): Promise<void>
   forged.credentialSubject.email = 'mallory@example.com';
   const tampered = `${h}.${Buffer.from(JSON.stringify(forged)).toString('base64url')}.${sig}`;
   const vt = await verifyCredential(tampered, { resolver: home.resolver, status: home.status });
-  step({ title: 'a copy with a changed email is refused', ok: !vt.ok, code: vt.reasons[0]?.code });
+  step({ title: 'a copy with a changed email is refused', expect: 'refused', ok: !vt.ok, code: vt.reasons[0]?.code });
 
   const aud = 'did:web:shop.example';
   const nonce = randomUUID();
@@ -34,8 +34,8 @@ export async function foundationWalk({ home, step }: DemoContext): Promise<void>
   const pv = await verifyPresentation(vp, { resolver: home.resolver, status: home.status, aud, nonce });
   step({ title: 'bob presents it to a shop, bound to its audience and nonce', ok: pv.ok });
   const replay = await verifyPresentation(vp, { resolver: home.resolver, status: home.status, aud, nonce: randomUUID() });
-  step({ title: 'the same presentation against another nonce is refused', ok: !replay.ok, code: replay.reasons[0]?.code });
+  step({ title: 'the same presentation against another nonce is refused', expect: 'refused', ok: !replay.ok, code: replay.reasons[0]?.code });
   const stolen = await createPresentation({ holder: await home.issuer('carol'), credentials: [vc.jwt], aud, nonce });
   const sv = await verifyPresentation(stolen, { resolver: home.resolver, status: home.status, aud, nonce });
-  step({ title: "carol cannot present bob's credential as her own", ok: !sv.ok, code: sv.reasons[0]?.code });
+  step({ title: "carol cannot present bob's credential as her own", expect: 'refused', ok: !sv.ok, code: sv.reasons[0]?.code });
 }
