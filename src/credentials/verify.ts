@@ -1,5 +1,5 @@
 import { CharterError, toReason, type Reason } from '../errors.js';
-import { verifySignature } from '../keys/index.js';
+import { verifySignature, verifySignatureAsync } from '../keys/index.js';
 import type { CharterResolver, VerificationRelationship } from '../did/types.js';
 import { TtlCache } from '../did/cache.js';
 import { decodeJwt, type DecodedJwt } from './jws.js';
@@ -22,7 +22,7 @@ export function checkJwtSignature(d: DecodedJwt, did: string, resolver: CharterR
  * compact JWS `d` was decoded from (verifyCredential passes its input), so
  * the memo never records a string other than the one verified.
  */
-async function checkSignature(d: DecodedJwt, did: string, resolver: CharterResolver, relationship: VerificationRelationship, memoKey?: string): Promise<Reason[]> {
+async function checkSignature(d: DecodedJwt, did: string, resolver: CharterResolver, relationship: VerificationRelationship, memoKey?: string, offThread = false): Promise<Reason[]> {
   let key;
   try {
     key = await resolver.resolveKey(did, d.header.kid, relationship);
@@ -34,7 +34,8 @@ async function checkSignature(d: DecodedJwt, did: string, resolver: CharterResol
   }
   const memo = memoKey === undefined ? undefined : memoFor(key);
   if (memo?.get(memoKey!) === true) return [];
-  if (!verifySignature(key, d.header.alg, d.signingInput, d.signature)) {
+  const ok = offThread ? await verifySignatureAsync(key, d.header.alg, d.signingInput, d.signature) : verifySignature(key, d.header.alg, d.signingInput, d.signature);
+  if (!ok) {
     return [{ code: 'INVALID_SIGNATURE', message: `the signature does not verify with ${key.id.slice(0, 100)}` }];
   }
   memo?.set(memoKey!, true);
@@ -81,7 +82,7 @@ export async function verifyCredential(jwt: string, options: VerifyCredentialOpt
   const { credential, issuer, subject, subjects, format } = n;
   const base = { issuer, ...(subject !== undefined ? { subject } : {}), subjects, credential, format, ...(credential.id !== undefined ? { id: credential.id } : {}), jwt };
 
-  const reasons = await checkSignature(d, issuer, options.resolver, 'assertionMethod', jwt);
+  const reasons = await checkSignature(d, issuer, options.resolver, 'assertionMethod', jwt, options.offThread === true);
   reasons.push(...n.problems);
   reasons.push(...windowReasons(now.getTime(), skewMs, n.bounds, 'the credential'));
   reasons.push(...(options.schemas ?? defaultSchemaChecker())(credential));
