@@ -1,4 +1,5 @@
-import type { CredentialRecord, IdentityRecord, ReservationRecord, ReservationState, StatusListRecord } from './types.js';
+import { CharterError } from '../errors.js';
+import type { CredentialRecord, IdentityRecord, RatingRecord, ReservationRecord, ReservationState, StatusListRecord } from './types.js';
 
 /** Database rows -> store records, shared by the SQLite and PostgreSQL stores (absent, not null). */
 export type Row = Record<string, unknown>;
@@ -75,4 +76,37 @@ export function reservationRows(rows: Row[], scale: (amount: unknown) => string)
     rec.entries.push({ mandateId: r.mandate_id as string, amount: scale(r.amount), currency: r.currency as string });
   }
   return [...out.values()];
+}
+
+const isTime = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * A rating as both stores write it, or INVALID_ARGUMENT: the store never
+ * holds a score a scorer could turn into NaN. -0 is written as 0.
+ */
+export function checkRating(r: RatingRecord): RatingRecord {
+  const text = (v: unknown) => typeof v === 'string' && v.length > 0;
+  if (typeof r !== 'object' || r === null || !text(r.id) || !text(r.attester) || !text(r.agent) || !text(r.receipt)) {
+    throw new CharterError('INVALID_ARGUMENT', 'a rating needs an id, attester, agent and receipt');
+  }
+  if (typeof r.score !== 'number' || !Number.isFinite(r.score) || r.score < 0 || r.score > 1) throw new CharterError('INVALID_ARGUMENT', 'a rating score is a finite number in [0, 1]');
+  if (!isTime(r.issuedAt) || !isTime(r.importedAt) || (r.validUntil !== undefined && !isTime(r.validUntil))) throw new CharterError('INVALID_ARGUMENT', 'rating times are finite numbers (ms)');
+  if ((r.dimension !== undefined && !text(r.dimension)) || (r.status !== undefined && typeof r.status !== 'string')) throw new CharterError('INVALID_ARGUMENT', 'a rating dimension and status are strings');
+  return r.score === 0 ? { ...r, score: 0 } : r;
+}
+
+/** A ratings row (as listRatings selects it) -> record; BIGINT columns may come back as strings (pg). */
+export function ratingRow(r: Row, agent: string): RatingRecord {
+  return {
+    id: r.id as string,
+    attester: r.attester as string,
+    agent,
+    receipt: r.receipt as string,
+    score: r.score as number,
+    ...opt('dimension', r.dimension as string | null),
+    issuedAt: Number(r.issued_at),
+    ...opt('validUntil', r.valid_until === null || r.valid_until === undefined ? undefined : Number(r.valid_until)),
+    ...opt('status', r.status as string | null),
+    importedAt: Number(r.imported_at),
+  };
 }

@@ -92,8 +92,28 @@ export interface NonceStore {
   consumeNonce(scope: string, value: string, expiresAt: Date): Promise<boolean>;
 }
 
+/**
+ * Ratings src/reputation verified once, when they were imported (signatures,
+ * receipt, schema and the score's range), read back for scoring without
+ * verifying again. Revocation is not settled here: each rating keeps its
+ * status entries, which the scorer re-checks against cached status lists.
+ */
+export interface ReputationStore {
+  /**
+   * Records ratings, all or none, in one transaction. A rating already held
+   * (the same attester and id) stays as it was; returns the keys of those
+   * newly added. INVALID_ARGUMENT (nothing recorded) for a score that is not
+   * a finite number in [0, 1], or a time that is not a finite number.
+   */
+  putRatings(ratings: readonly RatingRecord[]): Promise<RatingKey[]>;
+  /** Those of `keys` already held. */
+  findRatings(keys: readonly RatingKey[]): Promise<RatingKey[]>;
+  /** Every rating about `agent`, in one query, ordered by issuedAt, then attester, then id (bytewise). */
+  listRatings(agent: string): Promise<RatingRecord[]>;
+}
+
 /** Everything Charter keeps, in one backend. */
-export interface Store extends ConfigStore, IdentityStore, CredentialStore, StatusStore, Ledger, NonceStore {
+export interface Store extends ConfigStore, IdentityStore, CredentialStore, StatusStore, Ledger, NonceStore, ReputationStore {
   readonly kind: 'sqlite' | 'postgres';
   close(): Promise<void>;
 }
@@ -231,4 +251,28 @@ export interface ReservationResult {
   ok: boolean;
   usage: LedgerUsage[];
   failures: { mandateId: string; code: 'BUDGET_EXCEEDED' | 'RATE_EXCEEDED' | 'CURRENCY_MISMATCH'; message: string }[];
+}
+
+/** A rating is one attester's attestation: its id is unique per attester (an id is only its issuer's promise). */
+export interface RatingKey {
+  attester: string;
+  id: string;
+}
+
+export interface RatingRecord extends RatingKey {
+  /** The rated agent (the attestation's subject). */
+  agent: string;
+  /** The interaction proof it rests on (e.g. the receipt's id): one rating counts per proof. */
+  receipt: string;
+  /** In [0, 1]. */
+  score: number;
+  dimension?: string;
+  /** When the rating became valid, in ms since the epoch (its age, for decay). */
+  issuedAt: number;
+  /** When it stops being valid, in ms since the epoch. */
+  validUntil?: number;
+  /** The attestation's `credentialStatus` as JSON text, re-checked when scoring (parsed only then). */
+  status?: string;
+  /** When it was imported, in ms since the epoch. */
+  importedAt: number;
 }

@@ -13,6 +13,7 @@ export interface Tables {
   mandates: string;
   reservations: string;
   nonces: string;
+  ratings: string;
 }
 
 /** How the parts of the store reach the pool: retried runs, plain reads and row queries. */

@@ -9,6 +9,7 @@ import type { Access, Tables } from './access.js';
 import { postgresRecords } from './records.js';
 import { postgresStatus } from './status.js';
 import { postgresNonces } from './nonces.js';
+import { postgresRatings } from './ratings.js';
 
 export interface PostgresStoreOptions {
   /** Schema holding Charter's tables, created if missing (default `public`); several homes may share a database. */
@@ -73,6 +74,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     mandates: `${s}.mandates`,
     reservations: `${s}.reservations`,
     nonces: `${s}.nonces`,
+    ratings: `${s}.ratings`,
   };
   const read = <T>(fn: (q: PoolClient) => Promise<T>) => run({ tx: false, idempotent: true }, fn);
   const rows = async (sql: string, args: unknown[]): Promise<Row[]> => (await read((q) => q.query<Row>(sql, args))).rows;
@@ -89,5 +91,6 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     ...postgresStatus(access),
     ...createLedger(run, t),
     ...postgresNonces(access),
+    ...postgresRatings(access),
   };
 }

@@ -1,0 +1,34 @@
+import type { Database } from 'better-sqlite3';
+import type { RatingKey, RatingRecord, ReputationStore } from '../types.js';
+import { checkRating, ratingRow, type Row } from '../rows.js';
+import { wrap } from './wrap.js';
+
+/** Verified reputation ratings: written in one transaction per batch, read with one indexed query per agent. */
+export function sqliteRatings(db: Database): ReputationStore {
+  const insert = db.prepare(
+    'INSERT INTO ratings (attester, id, agent, receipt, score, dimension, issued_at, valid_until, status, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (attester, id) DO NOTHING',
+  );
+  const held = db.prepare('SELECT 1 FROM ratings WHERE attester = ? AND id = ?').pluck();
+  const list = db.prepare('SELECT id, attester, receipt, score, dimension, issued_at, valid_until, status, imported_at FROM ratings WHERE agent = ? ORDER BY issued_at, attester, id');
+  const putAll = db.transaction((rows: RatingRecord[]) => {
+    const added: RatingKey[] = [];
+    for (const r of rows) {
+      const done = insert.run(r.attester, r.id, r.agent, r.receipt, r.score, r.dimension ?? null, r.issuedAt, r.validUntil ?? null, r.status ?? null, r.importedAt);
+      if (done.changes === 1) added.push({ attester: r.attester, id: r.id });
+    }
+    return added;
+  });
+  const findAll = db.transaction((keys: readonly RatingKey[]) => keys.filter((k) => held.get(k.attester, k.id) !== undefined).map((k) => ({ attester: k.attester, id: k.id })));
+  return {
+    async putRatings(ratings) {
+      const rows = ratings.map(checkRating);
+      return wrap(() => putAll.immediate(rows));
+    },
+    async findRatings(keys) {
+      return wrap(() => findAll(keys));
+    },
+    async listRatings(agent) {
+      return wrap(() => (list.all(agent) as Row[]).map((r) => ratingRow(r, agent)));
+    },
+  };
+}
