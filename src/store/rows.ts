@@ -95,18 +95,18 @@ export function checkRating(r: RatingRecord): RatingRecord {
   return r.score === 0 ? { ...r, score: 0 } : r;
 }
 
-/** A ratings row (as listRatings selects it) -> record; BIGINT columns may come back as strings (pg). */
-export function ratingRow(r: Row, agent: string): RatingRecord {
-  return {
-    id: r.id as string,
-    attester: r.attester as string,
-    agent,
-    receipt: r.receipt as string,
-    score: r.score as number,
-    ...opt('dimension', r.dimension as string | null),
-    issuedAt: Number(r.issued_at),
-    ...opt('validUntil', r.valid_until === null || r.valid_until === undefined ? undefined : Number(r.valid_until)),
-    ...opt('status', r.status as string | null),
-    importedAt: Number(r.imported_at),
-  };
+/** The columns listRatings selects, in this order (ratingFromArray reads them by position). */
+export const RATING_COLUMNS = 'id, attester, receipt, score, dimension, issued_at, valid_until, status, imported_at';
+
+/**
+ * One listRatings row, as an array of RATING_COLUMNS, -> record: built
+ * field by field (no spreads), since scoring reads 100,000 of them at once.
+ * BIGINT columns may come back as strings (pg).
+ */
+export function ratingFromArray(c: readonly unknown[], agent: string): RatingRecord {
+  const r: RatingRecord = { id: c[0] as string, attester: c[1] as string, agent, receipt: c[2] as string, score: c[3] as number, issuedAt: Number(c[5]), importedAt: Number(c[8]) };
+  if (c[4] !== null && c[4] !== undefined) r.dimension = c[4] as string;
+  if (c[6] !== null && c[6] !== undefined) r.validUntil = Number(c[6]);
+  if (c[7] !== null && c[7] !== undefined) r.status = c[7] as string;
+  return r;
 }

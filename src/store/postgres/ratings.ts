@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
 import type { RatingKey, RatingRecord, ReputationStore } from '../types.js';
-import { checkRating, ratingRow } from '../rows.js';
+import { checkRating, ratingFromArray, RATING_COLUMNS } from '../rows.js';
 import type { Access } from './access.js';
 
 /** Rows per INSERT: parameters are arrays (unnest), so a batch of any size is a few statements. */
@@ -8,7 +8,7 @@ const CHUNK = 5000;
 const keyOf = (k: RatingKey) => `${k.attester}\n${k.id}`;
 
 /** Verified reputation ratings; a batch is one transaction, confirmed by reading back when its COMMIT outcome is unknown. */
-export function postgresRatings({ run, rows, t }: Access): ReputationStore {
+export function postgresRatings({ run, read, t }: Access): ReputationStore {
   async function held(q: PoolClient, keys: readonly RatingKey[]): Promise<Set<string>> {
     const found = new Set<string>();
     for (let i = 0; i < keys.length; i += CHUNK) {
@@ -63,8 +63,8 @@ export function postgresRatings({ run, rows, t }: Access): ReputationStore {
       return keys.filter((k) => found.has(keyOf(k))).map((k) => ({ attester: k.attester, id: k.id }));
     },
     async listRatings(agent) {
-      const r = await rows(`SELECT id, attester, receipt, score, dimension, issued_at, valid_until, status, imported_at FROM ${t.ratings} WHERE agent = $1 ORDER BY issued_at, attester, id`, [agent]);
-      return r.map((x) => ratingRow(x, agent));
+      const r = await read((q) => q.query<unknown[]>({ text: `SELECT ${RATING_COLUMNS} FROM ${t.ratings} WHERE agent = $1 ORDER BY issued_at, attester, id`, values: [agent], rowMode: 'array' }));
+      return r.rows.map((c) => ratingFromArray(c, agent));
     },
   };
 }

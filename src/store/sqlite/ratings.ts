@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { RatingKey, RatingRecord, ReputationStore } from '../types.js';
-import { checkRating, ratingRow, type Row } from '../rows.js';
+import { checkRating, ratingFromArray, RATING_COLUMNS } from '../rows.js';
 import { wrap } from './wrap.js';
 
 /** Verified reputation ratings: written in one transaction per batch, read with one indexed query per agent. */
@@ -9,7 +9,7 @@ export function sqliteRatings(db: Database): ReputationStore {
     'INSERT INTO ratings (attester, id, agent, receipt, score, dimension, issued_at, valid_until, status, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (attester, id) DO NOTHING',
   );
   const held = db.prepare('SELECT 1 FROM ratings WHERE attester = ? AND id = ?').pluck();
-  const list = db.prepare('SELECT id, attester, receipt, score, dimension, issued_at, valid_until, status, imported_at FROM ratings WHERE agent = ? ORDER BY issued_at, attester, id');
+  const list = db.prepare(`SELECT ${RATING_COLUMNS} FROM ratings WHERE agent = ? ORDER BY issued_at, attester, id`).raw(true);
   const putAll = db.transaction((rows: RatingRecord[]) => {
     const added: RatingKey[] = [];
     for (const r of rows) {
@@ -28,7 +28,7 @@ export function sqliteRatings(db: Database): ReputationStore {
       return wrap(() => findAll(keys));
     },
     async listRatings(agent) {
-      return wrap(() => (list.all(agent) as Row[]).map((r) => ratingRow(r, agent)));
+      return wrap(() => (list.all(agent) as unknown[][]).map((c) => ratingFromArray(c, agent)));
     },
   };
 }
