@@ -88,10 +88,13 @@ export type {
 // ---- reputation ----
 export { issueReceipt, issueAttestation, type ReceiptInput, type AttestationInput } from './reputation/issue.js';
 export { scoreAgent, checkReputation, type ReputationCheck } from './reputation/score.js';
-export type { ReputationScore, ScorePolicy } from './reputation/types.js';
+export { importAttestations, type ImportOptions, type ImportResult } from './reputation/import.js';
+export { scoreFromStore, reputationSource } from './reputation/stored.js';
+export { receiptEvidence, type EvidenceCheck, type EvidenceContext, type InteractionProof } from './reputation/evidence.js';
+export type { ReputationScore, ScorePolicy, StoreScorePolicy } from './reputation/types.js';
 
 // ---- the store port (adapters: charter/sqlite, charter/postgres) ----
-export type { Store, Ledger, NonceStore, CredentialStore, StatusStore, ReservationRecord } from './store/types.js';
+export type { Store, Ledger, NonceStore, CredentialStore, StatusStore, ReputationStore, RatingRecord, RatingKey, ReservationRecord } from './store/types.js';
 
 // ---- the guard: one decision pipeline under every transport ----
 export { createVerifier, type Verifier, type VerifierOptions } from './guard/verifier.js';

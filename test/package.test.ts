@@ -9,7 +9,7 @@ const DOCUMENTED = [
   'issueGrant', 'verifyGrant', 'revokeGrant', 'suspendGrant', 'resumeGrant', 'revokeGrantsTo', 'listGrants',
   'issueAgentIdentity', 'issueMandate', 'delegateMandate', 'revokeMandate', 'listMandates', 'createAgentPresentation', 'verifyAgent',
   'commitSpend', 'releaseSpend', 'previewSpend', 'staleReservations', 'checkNarrowing', 'parseMoney', 'parseBudget', 'parseRate',
-  'issueReceipt', 'issueAttestation', 'scoreAgent', 'checkReputation',
+  'issueReceipt', 'issueAttestation', 'scoreAgent', 'checkReputation', 'importAttestations', 'scoreFromStore', 'reputationSource', 'receiptEvidence',
   'createVerifier', 'decide', 'requireGrant', 'requireAgent', 'verifyRequest', 'verifyNodeRequest', 'charterFetch',
   'authorizeTransaction', 'guardTransaction',
 ];

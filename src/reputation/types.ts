@@ -26,6 +26,20 @@ export interface ScorePolicy {
   unknownAttesterWeight?: number;
   /** The agent's operator (from its AgentIdentityCredential): its feedback is self-attestation. */
   operator?: string;
+  /** Allowed clock skew in seconds for validity windows. Default 60, capped at 300. */
+  skewSeconds?: number;
+}
+
+/** Scoring from a ReputationStore (scoreFromStore, reputationSource). */
+export interface StoreScorePolicy extends ScorePolicy {
+  /**
+   * How long a rating's status answer is reused, in seconds (default 60):
+   * a revoked rating stops counting within this plus the status checker's
+   * own bound on a cached list (its maxStalenessSeconds). 0 asks every time.
+   */
+  statusFreshnessSeconds?: number;
+  /** Most status answers remembered (default 250,000); the oldest go first. */
+  statusMemoEntries?: number;
 }
 
 export interface CountedAttestation {

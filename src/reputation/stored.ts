@@ -1,0 +1,134 @@
+import type { Reason } from '../errors.js';
+import type { AgentReputation } from '../agents/types.js';
+import type { Credential, StatusChecker } from '../credentials/types.js';
+import type { RatingRecord, ReputationStore } from '../store/types.js';
+import { checkScorePolicy, scoreRatings, weightPolicy, type ScoredRating } from './scoring.js';
+import { ATTESTATION_TYPE, type ReputationScore, type StoreScorePolicy } from './types.js';
+import type { Ignored } from './verify.js';
+
+/**
+ * Status answers per rating: `null` when its entries read valid, else the
+ * refusal, each kept `statusFreshnessSeconds`, so a steady stream of
+ * decisions costs no status work at all, while the lists behind it are
+ * fetched once per list by the checker's own cache. Keyed by the rating id
+ * and checked against the attester and the entries it was asked for (the
+ * answer depends on nothing else), so no key string is built per row.
+ */
+class StatusMemo {
+  readonly #map = new Map<string, { attester: string; status: string; expires: number; answer: Reason | null }>();
+  constructor(readonly max: number) {}
+  get(r: RatingRecord, now: number): Reason | null | undefined {
+    const e = this.#map.get(r.id);
+    return e !== undefined && e.expires > now && e.attester === r.attester && e.status === r.status ? e.answer : undefined;
+  }
+  set(r: RatingRecord, answer: Reason | null, expires: number): void {
+    if (this.max <= 0) return;
+    this.#map.delete(r.id);
+    if (this.#map.size >= this.max) this.#map.delete(this.#map.keys().next().value as string);
+    this.#map.set(r.id, { attester: r.attester, status: r.status!, expires, answer });
+  }
+}
+
+/** One memo per status checker: its answers are only as good as its lists. */
+const memos = new WeakMap<StatusChecker, StatusMemo>();
+/** Refusals that say something about the rating; others (the list could not be had) are asked again next time. */
+const LASTING = new Set<string>(['CREDENTIAL_REVOKED', 'CREDENTIAL_SUSPENDED']);
+
+function memoFor(status: StatusChecker, max: number): StatusMemo {
+  let m = memos.get(status);
+  if (m === undefined) memos.set(status, (m = new StatusMemo(max)));
+  return m;
+}
+
+function freshnessMs(policy: StoreScorePolicy): number {
+  const f = policy.statusFreshnessSeconds ?? 60;
+  if (typeof f !== 'number' || !(f >= 0) || !Number.isFinite(f)) throw new TypeError('statusFreshnessSeconds must be a non-negative number');
+  return f * 1000;
+}
+
+function checkStorePolicy(policy: StoreScorePolicy): void {
+  checkScorePolicy(policy);
+  freshnessMs(policy);
+  const m = policy.statusMemoEntries;
+  if (m !== undefined && !(Number.isInteger(m) && m >= 0)) throw new TypeError('statusMemoEntries must be a non-negative integer');
+}
+
+/** Drops the ratings whose status entries no longer read valid (revoked or suspended by the attester, or the list is unavailable: fail closed). */
+async function unrevoked(agent: string, rows: readonly RatingRecord[], policy: StoreScorePolicy, now: Date, ignored: Ignored[]): Promise<RatingRecord[]> {
+  const ttl = freshnessMs(policy);
+  const memo = memoFor(policy.status, policy.statusMemoEntries ?? 250_000);
+  const clock = Date.now();
+  const answers = new Array<Reason | null | undefined>(rows.length);
+  const ask: Promise<void>[] = [];
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    if (r.status === undefined) {
+      answers[i] = null;
+      continue;
+    }
+    const known = ttl > 0 ? memo.get(r, clock) : undefined;
+    if (known !== undefined) {
+      answers[i] = known;
+      continue;
+    }
+    // All at once: ratings on one list share the checker's single fetch of it.
+    ask.push(
+      (async () => {
+        let reason: Reason | null;
+        try {
+          const credential = { id: r.id, type: ['VerifiableCredential', ATTESTATION_TYPE], issuer: r.attester, credentialSubject: { id: agent }, credentialStatus: JSON.parse(r.status!) } as Credential;
+          reason = (await policy.status(credential, { issuer: r.attester, now }))[0] ?? null;
+        } catch {
+          reason = { code: 'STATUS_INVALID', message: 'the recorded status entry cannot be read' };
+        }
+        answers[i] = reason;
+        if (ttl > 0 && (reason === null || LASTING.has(reason.code))) memo.set(r, reason, Date.now() + ttl);
+      })(),
+    );
+  }
+  await Promise.all(ask);
+  const out: RatingRecord[] = [];
+  for (let i = 0; i < rows.length; i++) {
+    const a = answers[i];
+    if (a === null) out.push(rows[i]!);
+    else ignored.push({ id: rows[i]!.id, code: a!.code, message: a!.message });
+  }
+  return out;
+}
+
+async function scoreStored(store: ReputationStore, agent: string, policy: StoreScorePolicy, operators: (string | undefined)[], detail: boolean): Promise<ReputationScore> {
+  if (typeof agent !== 'string' || agent.length === 0) throw new TypeError('an agent DID is required');
+  const now = policy.now ?? new Date();
+  const rows = await store.listRatings(agent);
+  const ignored: Ignored[] = [];
+  const live: ScoredRating[] = await unrevoked(agent, rows, policy, now, ignored);
+  return scoreRatings(agent, live, ignored, rows.length, { policy, weights: await weightPolicy(policy, now.getTime()), operators, detail });
+}
+
+/**
+ * The agent's reputation from ratings the store already verified
+ * (importAttestations): one query, the aggregation in memory. Revocation is
+ * re-checked through `policy.status` (each list fetched once and cached by
+ * the checker; each answer reused for statusFreshnessSeconds); the operator
+ * rule uses `policy.operator`. Same rules and result as scoreAgent.
+ */
+export async function scoreFromStore(store: ReputationStore, agentDid: string, policy: StoreScorePolicy): Promise<ReputationScore> {
+  checkStorePolicy(policy);
+  return scoreStored(store, agentDid, policy, [policy.operator], true);
+}
+
+/**
+ * A store-backed reputation source for the agent guard (`trust.minReputation`
+ * in requireAgent, guardTransaction, verifyAgent): given the agent and the
+ * operator its verified identity credential names, its score and number of
+ * trusted attesters. The policy is checked now (TypeError), not on the first
+ * request.
+ */
+export function reputationSource(store: ReputationStore, policy: StoreScorePolicy): (agent: string, operator: string | undefined) => Promise<AgentReputation> {
+  if (!store || typeof store.listRatings !== 'function') throw new TypeError('reputationSource needs a store with ratings (a ReputationStore)');
+  checkStorePolicy(policy);
+  return async (agent, operator) => {
+    const s = await scoreStored(store, agent, policy, [policy.operator, operator], false);
+    return { score: s.score, attesters: s.attesters };
+  };
+}
