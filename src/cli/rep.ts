@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
-import { decodeCredential, soleSubject } from '../credentials/index.js';
 import { parseDuration } from '../encoding/duration.js';
 import { setCredentialStatus } from '../status/index.js';
 import { parseMoney } from '../agents/index.js';
-import { ATTESTATION_TYPE, issueAttestation, issueReceipt, scoreAgent, type ReputationScore } from '../reputation/index.js';
+import { ATTESTATION_TYPE, importAttestations, issueAttestation, issueReceipt, scoreAgent, type ReputationScore } from '../reputation/index.js';
 import type { Home } from '../home/home.js';
 import { homeCommand, leaf, readJwtArg, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 import { shortDid, table } from './format.js';
@@ -97,7 +96,7 @@ export function registerRep(program: Command, ctx: CliContext): void {
   );
 
   leaf(
-    rep.command('import').description('keep attestations received from others (one JWT per line in each file, or - for stdin)').argument('<file...>'),
+    rep.command('import').description('verify attestations received from others once and keep the ratings that count (one JWT per line in each file, or - for stdin)').argument('<file...>'),
     ['charter rep import attestations.txt', 'curl -s https://agent.example/reputation | charter rep import -'],
   ).action((files: string[], o: CommonOptions) =>
     runCommand(
@@ -106,41 +105,11 @@ export function registerRep(program: Command, ctx: CliContext): void {
       async () => {
         const jwts = (await Promise.all(files.map((f) => readTextArg(ctx, f, 'attestations')))).flatMap((t) => t.split(/\s+/).filter(Boolean));
         return withHome(ctx, o, async (home) => {
-          const imported: string[] = [];
-          const skipped: { id: string; why: string }[] = [];
-          for (const jwt of jwts) {
-            let c;
-            try {
-              c = decodeCredential(jwt);
-            } catch {
-              skipped.push({ id: `${jwt.slice(0, 16)}…`, why: 'not a credential JWT' });
-              continue;
-            }
-            if (!c.type.includes(ATTESTATION_TYPE) || typeof c.id !== 'string') {
-              skipped.push({ id: c.id ?? '?', why: 'not a ReputationAttestation with an id' });
-              continue;
-            }
-            if (await home.store.getCredential(c.id)) {
-              skipped.push({ id: c.id, why: 'already kept' });
-              continue;
-            }
-            const issuer = typeof c.issuer === 'string' ? c.issuer : c.issuer.id;
-            await home.store.putCredential({
-              id: c.id,
-              jwt,
-              direction: 'held',
-              issuer,
-              ...(typeof soleSubject(c)?.id === 'string' ? { subject: soleSubject(c)!.id } : {}),
-              types: c.type.filter((t) => t !== 'VerifiableCredential'),
-              ...(c.validFrom ? { validFrom: c.validFrom } : {}),
-              createdAt: new Date().toISOString(),
-            });
-            imported.push(c.id);
-          }
-          return { imported, skipped };
+          const r = await importAttestations(home.store, jwts, { resolver: home.resolver, status: home.status, keep: home.store });
+          return { imported: r.imported.map((i) => i.id), skipped: r.skipped };
         });
       },
-      (r) => [`imported ${r.imported.length}`, ...r.skipped.map((s) => `skipped ${s.id}: ${s.why}`)].join('\n'),
+      (r) => [`imported ${r.imported.length}`, ...r.skipped.map((s) => `skipped ${s.id}: ${s.code} ${s.message}`)].join('\n'),
     ),
   );
 
