@@ -6,7 +6,7 @@ import { wrap } from './wrap.js';
 /** Verified reputation ratings: written in one transaction per batch, read with one indexed query per agent. */
 export function sqliteRatings(db: Database): ReputationStore {
   const insert = db.prepare(
-    'INSERT INTO ratings (attester, id, agent, receipt, score, dimension, issued_at, valid_until, status, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (attester, id) DO NOTHING',
+    'INSERT INTO ratings (attester, id, agent, receipt, score, dimension, issued_at, valid_until, status, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
   );
   const held = db.prepare('SELECT 1 FROM ratings WHERE attester = ? AND id = ?').pluck();
   const list = db.prepare(`SELECT ${RATING_COLUMNS} FROM ratings WHERE agent = ? ORDER BY issued_at, attester, id`).raw(true);

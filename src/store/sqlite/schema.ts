@@ -40,14 +40,16 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE ledger ADD COLUMN settled_by TEXT CHECK (settled_by IN ('commit', 'release', 'timeout'));
   CREATE INDEX ledger_open ON ledger (state, at);
   `,
-  // 3: reputation ratings verified once at import, read back for scoring (one query per agent).
+  // 3: reputation ratings verified once at import, read back for scoring. Clustered by the one
+  // query (an agent's ratings in time order), so scoring reads contiguous pages whatever order
+  // they were imported in; (attester, id) is the rating's identity.
   `
   CREATE TABLE ratings (
-    attester TEXT NOT NULL, id TEXT NOT NULL, agent TEXT NOT NULL, receipt TEXT NOT NULL,
-    score REAL NOT NULL CHECK (score >= 0 AND score <= 1), dimension TEXT,
-    issued_at INTEGER NOT NULL, valid_until INTEGER, status TEXT, imported_at INTEGER NOT NULL,
-    PRIMARY KEY (attester, id)
-  );
-  CREATE INDEX ratings_agent ON ratings (agent, issued_at, attester, id);
+    agent TEXT NOT NULL, issued_at INTEGER NOT NULL, attester TEXT NOT NULL, id TEXT NOT NULL,
+    receipt TEXT NOT NULL, score REAL NOT NULL CHECK (score >= 0 AND score <= 1), dimension TEXT,
+    valid_until INTEGER, status TEXT, imported_at INTEGER NOT NULL,
+    PRIMARY KEY (agent, issued_at, attester, id)
+  ) WITHOUT ROWID;
+  CREATE UNIQUE INDEX ratings_key ON ratings (attester, id);
   `,
 ];
