@@ -1,7 +1,9 @@
 import { isCharterError, type CharterErrorCode } from '../errors.js';
+import { DEFAULT_MAX_JWT } from '../credentials/jws.js';
+import { checkRating } from '../store/rows.js';
 import type { StatusChecker } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
-import type { CredentialStore, RatingKey, RatingRecord, ReputationStore } from '../store/types.js';
+import type { CredentialStore, NewRating, RatingKey, ReputationStore } from '../store/types.js';
 import { DEFAULT_EVIDENCE, type EvidenceCheck } from './evidence.js';
 import { mapLimit } from './limit.js';
 import { ATTESTATION_TYPE } from './types.js';
@@ -34,6 +36,7 @@ const BATCH = 4096;
 
 /** The id and issuer an attestation claims (unverified: used only to skip what is already held), or undefined. */
 function claimed(jwt: string): RatingKey | undefined {
+  if (jwt.length > DEFAULT_MAX_JWT) return undefined; // verification refuses it (INPUT_TOO_LARGE) without parsing it
   try {
     const p = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
     const vc = (typeof p.vc === 'object' && p.vc !== null ? p.vc : p) as Record<string, unknown>;
@@ -46,6 +49,16 @@ function claimed(jwt: string): RatingKey | undefined {
 }
 
 const keyOf = (k: RatingKey) => `${k.attester}\n${k.id}`;
+
+/** What the store would refuse (and so fail the whole batch for): one odd rating is skipped instead. */
+function storable(r: NewRating): boolean {
+  try {
+    checkRating(r);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Verifies attestations once, as they arrive, and records the ratings that
@@ -98,10 +111,11 @@ export async function importAttestations(store: ReputationStore, jwts: readonly 
       return false;
     });
     const checked = await mapLimit(todo, concurrency, (b) => verifyAttestation(b.jwt, check));
-    const rows: RatingRecord[] = [];
+    const rows: NewRating[] = [];
     const jwtOf = new Map<string, string>();
     for (const [i, c] of checked.entries()) {
       if ('code' in c) result.skipped.push(c);
+      else if (!storable(c)) result.skipped.push({ id: c.id, code: 'INVALID_CREDENTIAL', message: 'the rating cannot be recorded (an empty or oversized field)' });
       else {
         rows.push(c);
         // Two attestations claiming one attester and id: the first is recorded, and kept with its own JWT.
@@ -122,7 +136,7 @@ export async function importAttestations(store: ReputationStore, jwts: readonly 
   return result;
 }
 
-async function keepHeld(keep: CredentialStore, r: RatingRecord, jwt: string): Promise<void> {
+async function keepHeld(keep: CredentialStore, r: NewRating, jwt: string): Promise<void> {
   try {
     await keep.putCredential({
       id: r.id,

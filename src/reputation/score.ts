@@ -1,5 +1,5 @@
 import type { Reason } from '../errors.js';
-import type { RatingRecord } from '../store/types.js';
+import type { NewRating } from '../store/types.js';
 import { DEFAULT_EVIDENCE } from './evidence.js';
 import { checkScorePolicy, scoreRatings, weightPolicy } from './scoring.js';
 import { verifyAttestation, type Ignored } from './verify.js';
@@ -23,9 +23,9 @@ export async function scoreAgent(agentDid: string, attestations: readonly string
   const check = { resolver: policy.resolver, status: policy.status, now, evidence: DEFAULT_EVIDENCE, offThread: unique.length > 64, agent: agentDid, ...(policy.skewSeconds !== undefined ? { skewSeconds: policy.skewSeconds } : {}) };
   const checked = await mapLimit(unique, 64, (j) => verifyAttestation(j, check));
   const ignored: Ignored[] = [];
-  const ratings: RatingRecord[] = [];
+  const ratings: NewRating[] = [];
   // One rating per attester and id: two JWTs claiming both, the earliest (then the smaller JWT) counts.
-  const byKey = new Map<string, RatingRecord>();
+  const byKey = new Map<string, NewRating>();
   for (const c of checked) {
     if ('code' in c) ignored.push(c);
     else {

@@ -1,7 +1,7 @@
 import type { Reason } from '../errors.js';
 import type { AgentReputation } from '../agents/types.js';
 import type { Credential, StatusChecker } from '../credentials/types.js';
-import type { RatingRecord, ReputationStore } from '../store/types.js';
+import type { RatingKey, RatingRecord, ReputationStore } from '../store/types.js';
 import { checkScorePolicy, scoreRatings, weightPolicy, type ScoredRating } from './scoring.js';
 import { ATTESTATION_TYPE, type ReputationScore, type StoreScorePolicy } from './types.js';
 import type { Ignored } from './verify.js';
@@ -9,34 +9,38 @@ import type { Ignored } from './verify.js';
 /**
  * Status answers per rating: `null` when its entries read valid, else the
  * refusal, each kept `statusFreshnessSeconds`, so a steady stream of
- * decisions costs no status work at all, while the lists behind it are
- * fetched once per list by the checker's own cache. Keyed by the rating id
- * and checked against the attester and the entries it was asked for (the
- * answer depends on nothing else), so no key string is built per row.
+ * decisions costs no status work (and does not even read the entries),
+ * while the lists behind it are fetched once per list by the checker's own
+ * cache. One memo per store and status checker: in one store a rating
+ * (attester and id) never changes, so it is keyed by id and checked against
+ * the attester, and no key string is built per row.
  */
 class StatusMemo {
-  readonly #map = new Map<string, { attester: string; status: string; expires: number; answer: Reason | null }>();
+  readonly #map = new Map<string, { attester: string; expires: number; answer: Reason | null }>();
   constructor(readonly max: number) {}
-  get(r: RatingRecord, now: number): Reason | null | undefined {
+  get(r: RatingKey, now: number): Reason | null | undefined {
     const e = this.#map.get(r.id);
-    return e !== undefined && e.expires > now && e.attester === r.attester && e.status === r.status ? e.answer : undefined;
+    return e !== undefined && e.expires > now && e.attester === r.attester ? e.answer : undefined;
   }
-  set(r: RatingRecord, answer: Reason | null, expires: number): void {
+  set(r: RatingKey, answer: Reason | null, expires: number): void {
     if (this.max <= 0) return;
     this.#map.delete(r.id);
     if (this.#map.size >= this.max) this.#map.delete(this.#map.keys().next().value as string);
-    this.#map.set(r.id, { attester: r.attester, status: r.status!, expires, answer });
+    this.#map.set(r.id, { attester: r.attester, expires, answer });
   }
 }
 
-/** One memo per status checker: its answers are only as good as its lists. */
-const memos = new WeakMap<StatusChecker, StatusMemo>();
+const memos = new WeakMap<object, WeakMap<StatusChecker, StatusMemo>>();
 /** Refusals that say something about the rating; others (the list could not be had) are asked again next time. */
 const LASTING = new Set<string>(['CREDENTIAL_REVOKED', 'CREDENTIAL_SUSPENDED']);
+/** Above this share of ratings to ask about, read every status entry of the agent in one query rather than by key. */
+const READ_ALL_SHARE = 0.25;
 
-function memoFor(status: StatusChecker, max: number): StatusMemo {
-  let m = memos.get(status);
-  if (m === undefined) memos.set(status, (m = new StatusMemo(max)));
+function memoFor(store: ReputationStore, status: StatusChecker, max: number): StatusMemo {
+  let byChecker = memos.get(store);
+  if (byChecker === undefined) memos.set(store, (byChecker = new WeakMap()));
+  let m = byChecker.get(status);
+  if (m === undefined) byChecker.set(status, (m = new StatusMemo(max)));
   return m;
 }
 
@@ -53,40 +57,43 @@ function checkStorePolicy(policy: StoreScorePolicy): void {
   if (m !== undefined && !(Number.isInteger(m) && m >= 0)) throw new TypeError('statusMemoEntries must be a non-negative integer');
 }
 
+const keyOf = (k: RatingKey) => `${k.attester}\n${k.id}`;
+
 /** Drops the ratings whose status entries no longer read valid (revoked or suspended by the attester, or the list is unavailable: fail closed). */
-async function unrevoked(agent: string, rows: readonly RatingRecord[], policy: StoreScorePolicy, now: Date, ignored: Ignored[]): Promise<RatingRecord[]> {
+async function unrevoked(store: ReputationStore, agent: string, rows: readonly RatingRecord[], policy: StoreScorePolicy, now: Date, ignored: Ignored[]): Promise<RatingRecord[]> {
   const ttl = freshnessMs(policy);
-  const memo = memoFor(policy.status, policy.statusMemoEntries ?? 250_000);
+  const memo = memoFor(store, policy.status, policy.statusMemoEntries ?? 250_000);
   const clock = Date.now();
   const answers = new Array<Reason | null | undefined>(rows.length);
-  const ask: Promise<void>[] = [];
+  const ask: number[] = [];
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!;
-    if (r.status === undefined) {
-      answers[i] = null;
-      continue;
-    }
-    const known = ttl > 0 ? memo.get(r, clock) : undefined;
-    if (known !== undefined) {
-      answers[i] = known;
-      continue;
-    }
+    const known = !r.revocable ? null : ttl > 0 ? memo.get(r, clock) : undefined;
+    if (known === undefined) ask.push(i);
+    else answers[i] = known;
+  }
+  if (ask.length > 0) {
+    const keys = ask.map((i) => rows[i]!);
+    const entries = await store.listRatingStatus(agent, ask.length > rows.length * READ_ALL_SHARE ? undefined : keys);
+    const statusOf = new Map(entries.map((e) => [keyOf(e), e.status]));
     // All at once: ratings on one list share the checker's single fetch of it.
-    ask.push(
-      (async () => {
+    await Promise.all(
+      ask.map(async (i) => {
+        const r = rows[i]!;
         let reason: Reason | null;
         try {
-          const credential = { id: r.id, type: ['VerifiableCredential', ATTESTATION_TYPE], issuer: r.attester, credentialSubject: { id: agent }, credentialStatus: JSON.parse(r.status!) } as Credential;
+          const text = statusOf.get(keyOf(r));
+          if (text === undefined) throw new Error('no status entry');
+          const credential = { id: r.id, type: ['VerifiableCredential', ATTESTATION_TYPE], issuer: r.attester, credentialSubject: { id: agent }, credentialStatus: JSON.parse(text) } as Credential;
           reason = (await policy.status(credential, { issuer: r.attester, now }))[0] ?? null;
         } catch {
           reason = { code: 'STATUS_INVALID', message: 'the recorded status entry cannot be read' };
         }
         answers[i] = reason;
         if (ttl > 0 && (reason === null || LASTING.has(reason.code))) memo.set(r, reason, Date.now() + ttl);
-      })(),
+      }),
     );
   }
-  await Promise.all(ask);
   const out: RatingRecord[] = [];
   for (let i = 0; i < rows.length; i++) {
     const a = answers[i];
@@ -101,7 +108,7 @@ async function scoreStored(store: ReputationStore, agent: string, policy: StoreS
   const now = policy.now ?? new Date();
   const rows = await store.listRatings(agent);
   const ignored: Ignored[] = [];
-  const live: ScoredRating[] = await unrevoked(agent, rows, policy, now, ignored);
+  const live: ScoredRating[] = await unrevoked(store, agent, rows, policy, now, ignored);
   return scoreRatings(agent, live, ignored, rows.length, { policy, weights: await weightPolicy(policy, now.getTime()), operators, detail });
 }
 

@@ -2,7 +2,7 @@ import type { Reason } from '../errors.js';
 import { DEFAULT_SKEW_SECONDS, MAX_SKEW_SECONDS, defaultSchemaChecker, schemaIdFor, soleSubject, verifyCredential } from '../credentials/index.js';
 import type { Credential, CredentialVerification, StatusChecker } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
-import type { RatingRecord } from '../store/types.js';
+import type { NewRating } from '../store/types.js';
 import type { EvidenceCheck, EvidenceContext, InteractionProof } from './evidence.js';
 import { ATTESTATION_TYPE, type ReputationScore } from './types.js';
 
@@ -99,7 +99,7 @@ async function proofOf(c: Credential, interaction: unknown, ctx: EvidenceContext
  * rating to record or why it does not count. The operator rule is not here:
  * who operates an agent is the verifier's view at decision time.
  */
-export async function verifyAttestation(jwt: string, c: AttestationCheck): Promise<RatingRecord | Ignored> {
+export async function verifyAttestation(jwt: string, c: AttestationCheck): Promise<NewRating | Ignored> {
   const v = await verifyAs(jwt, ATTESTATION_TYPE, c);
   const id = typeof v.id === 'string' ? v.id.slice(0, MAX_ID) : `#${String(jwt).slice(-16)}`;
   if (!v.ok || !v.credential || !v.issuer) return { id, ...pick(firstOf(v)) };

@@ -1,5 +1,5 @@
 import { CharterError } from '../errors.js';
-import type { CredentialRecord, IdentityRecord, RatingRecord, ReservationRecord, ReservationState, StatusListRecord } from './types.js';
+import type { CredentialRecord, IdentityRecord, NewRating, RatingRecord, ReservationRecord, ReservationState, StatusListRecord } from './types.js';
 
 /** Database rows -> store records, shared by the SQLite and PostgreSQL stores (absent, not null). */
 export type Row = Record<string, unknown>;
@@ -84,7 +84,7 @@ const isTime = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
  * A rating as both stores write it, or INVALID_ARGUMENT: the store never
  * holds a score a scorer could turn into NaN. -0 is written as 0.
  */
-export function checkRating(r: RatingRecord): RatingRecord {
+export function checkRating(r: NewRating): NewRating {
   const text = (v: unknown) => typeof v === 'string' && v.length > 0;
   if (typeof r !== 'object' || r === null || !text(r.id) || !text(r.attester) || !text(r.agent) || !text(r.receipt)) {
     throw new CharterError('INVALID_ARGUMENT', 'a rating needs an id, attester, agent and receipt');
@@ -95,8 +95,8 @@ export function checkRating(r: RatingRecord): RatingRecord {
   return r.score === 0 ? { ...r, score: 0 } : r;
 }
 
-/** The columns listRatings selects, in this order (ratingFromArray reads them by position). */
-export const RATING_COLUMNS = 'id, attester, receipt, score, dimension, issued_at, valid_until, status, imported_at';
+/** The columns listRatings selects, in this order (ratingFromArray reads them by position); not the status text. */
+export const RATING_COLUMNS = 'id, attester, receipt, score, dimension, issued_at, valid_until, status IS NOT NULL, imported_at';
 
 /**
  * One listRatings row, as an array of RATING_COLUMNS, -> record: built
@@ -104,9 +104,8 @@ export const RATING_COLUMNS = 'id, attester, receipt, score, dimension, issued_a
  * BIGINT columns may come back as strings (pg).
  */
 export function ratingFromArray(c: readonly unknown[], agent: string): RatingRecord {
-  const r: RatingRecord = { id: c[0] as string, attester: c[1] as string, agent, receipt: c[2] as string, score: c[3] as number, issuedAt: Number(c[5]), importedAt: Number(c[8]) };
+  const r: RatingRecord = { id: c[0] as string, attester: c[1] as string, agent, receipt: c[2] as string, score: c[3] as number, issuedAt: Number(c[5]), importedAt: Number(c[8]), revocable: c[7] === 1 || c[7] === true };
   if (c[4] !== null && c[4] !== undefined) r.dimension = c[4] as string;
   if (c[6] !== null && c[6] !== undefined) r.validUntil = Number(c[6]);
-  if (c[7] !== null && c[7] !== undefined) r.status = c[7] as string;
   return r;
 }

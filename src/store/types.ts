@@ -105,11 +105,17 @@ export interface ReputationStore {
    * newly added. INVALID_ARGUMENT (nothing recorded) for a score that is not
    * a finite number in [0, 1], or a time that is not a finite number.
    */
-  putRatings(ratings: readonly RatingRecord[]): Promise<RatingKey[]>;
+  putRatings(ratings: readonly NewRating[]): Promise<RatingKey[]>;
   /** Those of `keys` already held. */
   findRatings(keys: readonly RatingKey[]): Promise<RatingKey[]>;
-  /** Every rating about `agent`, in one query, ordered by issuedAt, then attester, then id (bytewise). */
+  /**
+   * Every rating about `agent`, in one query, ordered by issuedAt, then
+   * attester, then id (bytewise); without the status entries themselves
+   * (the bulk of a row, rarely needed: see listRatingStatus).
+   */
   listRatings(agent: string): Promise<RatingRecord[]>;
+  /** The status entries of `agent`'s revocable ratings: all of them, or those of `keys`. */
+  listRatingStatus(agent: string, keys?: readonly RatingKey[]): Promise<RatingStatus[]>;
 }
 
 /** Everything Charter keeps, in one backend. */
@@ -259,7 +265,8 @@ export interface RatingKey {
   id: string;
 }
 
-export interface RatingRecord extends RatingKey {
+/** A rating to record, as import verified it. */
+export interface NewRating extends RatingKey {
   /** The rated agent (the attestation's subject). */
   agent: string;
   /** The interaction proof it rests on (e.g. the receipt's id): one rating counts per proof. */
@@ -271,8 +278,19 @@ export interface RatingRecord extends RatingKey {
   issuedAt: number;
   /** When it stops being valid, in ms since the epoch. */
   validUntil?: number;
-  /** The attestation's `credentialStatus` as JSON text, re-checked when scoring (parsed only then). */
+  /** The attestation's `credentialStatus` as JSON text, when it has one: re-checked when scoring. */
   status?: string;
   /** When it was imported, in ms since the epoch. */
   importedAt: number;
+}
+
+/** A rating as listed for scoring. */
+export interface RatingRecord extends Omit<NewRating, 'status'> {
+  /** It has status entries (listRatingStatus reads them). */
+  revocable: boolean;
+}
+
+export interface RatingStatus extends RatingKey {
+  /** The attestation's `credentialStatus` as JSON text. */
+  status: string;
 }

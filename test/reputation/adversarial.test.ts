@@ -6,7 +6,7 @@ import { createResolver } from '../../src/did/index.js';
 import type { Issuer } from '../../src/credentials/types.js';
 import { schemaIdFor } from '../../src/credentials/index.js';
 import { openSqliteStore } from '../../src/store/sqlite/store.js';
-import type { RatingRecord, Store } from '../../src/store/types.js';
+import type { NewRating, Store } from '../../src/store/types.js';
 import { makeIssuer, tempDir } from '../helpers.js';
 
 /**
@@ -154,7 +154,7 @@ describe('one attester cannot outweigh the rest beyond its trust weight', () => 
   it('many attesters of weight 0 count for nothing: no score, no attesters; one trusted attester decides alone', async () => {
     const store = await openSqliteStore(join(tempDir(), 'zero-weight.db'));
     const agent = 'did:key:zAgent';
-    const rows: RatingRecord[] = Array.from({ length: 500 }, (_, i) => ({ id: `s-${i}`, attester: `did:key:zStranger${i}`, agent, receipt: `r-${i}`, score: 1, issuedAt: Date.now() - 1000, importedAt: Date.now() }));
+    const rows: NewRating[] = Array.from({ length: 500 }, (_, i) => ({ id: `s-${i}`, attester: `did:key:zStranger${i}`, agent, receipt: `r-${i}`, score: 1, issuedAt: Date.now() - 1000, importedAt: Date.now() }));
     await store.putRatings(rows);
     const policy = { resolver, status: noStatus };
     expect(await scoreFromStore(store, agent, policy)).toMatchObject({ score: null, attesters: 0, counted: 500 });

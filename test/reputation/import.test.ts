@@ -163,6 +163,28 @@ describe('importing attestations and scoring from the store', () => {
     await store.close();
   });
 
+  it('steady scoring reads no status entries at all; a newly imported rating has its own read by key', async () => {
+    const store = await verifierStore();
+    const calls: (number | 'all')[] = [];
+    const spy = { ...store, listRatingStatus: (agent: string, keys?: readonly { attester: string; id: string }[]) => (calls.push(keys ? keys.length : 'all'), store.listRatingStatus(agent, keys)) } as Store;
+    const status = checker();
+    const jwts: string[] = [];
+    for (let i = 0; i < 8; i++) jwts.push((await rate(i % 2 ? shopA : shopB, 0.5)).jwt);
+    await importAttestations(store, jwts, { resolver, status });
+    const source = reputationSource(spy, policy(status));
+    expect((await source(agent.did, undefined)).score).toBe(0.5);
+    expect(calls).toEqual(['all']); // first sight: every entry, in one query
+    await source(agent.did, undefined);
+    await source(agent.did, undefined);
+    expect(calls).toEqual(['all']);
+    const later: string[] = [(await rate(shopA, 0.5)).jwt];
+    for (let i = 0; i < 4; i++) later.push((await rate(shopB, 0.5, { revocable: false })).jwt);
+    await importAttestations(store, later, { resolver, status });
+    expect(await source(agent.did, undefined)).toEqual({ score: 0.5, attesters: 2 });
+    expect(calls).toEqual(['all', 1]);
+    await store.close();
+  });
+
   it('a status list that cannot be had fails closed: the rating does not count, and is asked again next time', async () => {
     const store = await verifierStore();
     const a = await rate(shopA, 0.9);

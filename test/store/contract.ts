@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { Store } from '../../src/store/types.js';
-import type { IdentityRecord, RatingRecord } from '../../src/store/types.js';
+import type { IdentityRecord, NewRating } from '../../src/store/types.js';
 
 const identity = (alias: string, did = `did:key:z${alias}`): IdentityRecord => ({
   alias,
@@ -139,7 +139,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       );
     });
 
-    const rating = (over: Partial<RatingRecord> = {}): RatingRecord => ({
+    const rating = (over: Partial<NewRating> = {}): NewRating => ({
       id: 'urn:uuid:1',
       attester: 'did:key:zshop',
       agent: 'did:key:zagent',
@@ -163,9 +163,18 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       expect(await store.putRatings([rating({ id: 'b', score: 0 }), rating({ id: 'b', attester: 'did:key:zz', issuedAt: 5 })])).toEqual([{ attester: 'did:key:zz', id: 'b' }]);
       const listed = await store.listRatings('did:key:zagent');
       expect(listed.map((r) => `${r.issuedAt} ${r.attester} ${r.id}`)).toEqual(['5 did:key:zshop c', '5 did:key:zz a', '5 did:key:zz b', '1700000000000 did:key:zshop b']);
-      expect(listed[3]).toEqual(full);
-      expect(listed[0]).toEqual(rating({ id: 'c', issuedAt: 5 }));
-      expect(Object.keys(listed[0]!).sort()).toEqual(['agent', 'attester', 'id', 'importedAt', 'issuedAt', 'receipt', 'score']);
+      // Listed without the status text (the bulk of a row), saying whether there is one.
+      const { status: _s, ...fullListed } = full;
+      expect(listed[3]).toEqual({ ...fullListed, revocable: true });
+      expect(listed[0]).toEqual({ ...rating({ id: 'c', issuedAt: 5 }), revocable: false });
+      expect(Object.keys(listed[0]!).sort()).toEqual(['agent', 'attester', 'id', 'importedAt', 'issuedAt', 'receipt', 'revocable', 'score']);
+      expect(await store.listRatingStatus('did:key:zagent')).toEqual([{ attester: 'did:key:zshop', id: 'b', status: full.status }]);
+      expect(await store.listRatingStatus('did:key:zagent', [{ attester: 'did:key:zshop', id: 'b' }, { attester: 'did:key:zshop', id: 'c' }, { attester: 'did:key:zz', id: 'b' }])).toEqual([
+        { attester: 'did:key:zshop', id: 'b', status: full.status },
+      ]);
+      // keyed within the agent: another agent's listing never reads it
+      expect(await store.listRatingStatus('did:key:zother', [{ attester: 'did:key:zshop', id: 'b' }])).toEqual([]);
+      expect(await store.listRatingStatus('did:key:zagent', [])).toEqual([]);
       expect(await store.listRatings('did:key:nobody')).toEqual([]);
       expect(await store.findRatings([{ attester: 'did:key:zz', id: 'a' }, { attester: 'did:key:zz', id: 'c' }, { attester: 'did:key:zshop', id: 'x' }])).toEqual([
         { attester: 'did:key:zz', id: 'a' },
@@ -176,7 +185,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
     });
 
     it('ratings: a score outside [0, 1] or not finite, or a bad time, is INVALID_ARGUMENT and nothing of the batch is kept', async () => {
-      const bad: Partial<RatingRecord>[] = [
+      const bad: Partial<NewRating>[] = [
         { score: Number.NaN },
         { score: Infinity },
         { score: -Infinity },

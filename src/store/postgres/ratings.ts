@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import type { RatingKey, RatingRecord, ReputationStore } from '../types.js';
+import type { NewRating, RatingKey, RatingStatus, ReputationStore } from '../types.js';
 import { checkRating, ratingFromArray, RATING_COLUMNS } from '../rows.js';
 import type { Access } from './access.js';
 
@@ -8,7 +8,7 @@ const CHUNK = 5000;
 const keyOf = (k: RatingKey) => `${k.attester}\n${k.id}`;
 
 /** Verified reputation ratings; a batch is one transaction, confirmed by reading back when its COMMIT outcome is unknown. */
-export function postgresRatings({ run, read, t }: Access): ReputationStore {
+export function postgresRatings({ run, read, rows, t }: Access): ReputationStore {
   async function held(q: PoolClient, keys: readonly RatingKey[]): Promise<Set<string>> {
     const found = new Set<string>();
     for (let i = 0; i < keys.length; i += CHUNK) {
@@ -30,7 +30,7 @@ export function postgresRatings({ run, read, t }: Access): ReputationStore {
         const added: RatingKey[] = [];
         for (let i = 0; i < all.length; i += CHUNK) {
           const part = all.slice(i, i + CHUNK);
-          const col = <T>(f: (r: RatingRecord) => T) => part.map(f);
+          const col = <T>(f: (r: NewRating) => T) => part.map(f);
           const r = await q.query<RatingKey>(
             `INSERT INTO ${t.ratings} (attester, id, agent, receipt, score, dimension, issued_at, valid_until, status, imported_at)
              SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::text[], $7::int8[], $8::int8[], $9::text[], $10::int8[])
@@ -61,6 +61,20 @@ export function postgresRatings({ run, read, t }: Access): ReputationStore {
       if (keys.length === 0) return [];
       const found = await run({ tx: false, idempotent: true }, (q) => held(q, keys));
       return keys.filter((k) => found.has(keyOf(k))).map((k) => ({ attester: k.attester, id: k.id }));
+    },
+    async listRatingStatus(agent, keys) {
+      if (keys === undefined) return (await rows(`SELECT attester, id, status FROM ${t.ratings} WHERE agent = $1 AND status IS NOT NULL`, [agent])) as unknown as RatingStatus[];
+      if (keys.length === 0) return [];
+      const out: RatingStatus[] = [];
+      for (let i = 0; i < keys.length; i += CHUNK) {
+        const part = keys.slice(i, i + CHUNK);
+        const r = await rows(
+          `SELECT r.attester, r.id, r.status FROM ${t.ratings} r JOIN unnest($2::text[], $3::text[]) AS k(attester, id) ON r.attester = k.attester AND r.id = k.id WHERE r.agent = $1 AND r.status IS NOT NULL`,
+          [agent, part.map((k) => k.attester), part.map((k) => k.id)],
+        );
+        out.push(...(r as unknown as RatingStatus[]));
+      }
+      return out;
     },
     async listRatings(agent) {
       const r = await read((q) => q.query<unknown[]>({ text: `SELECT ${RATING_COLUMNS} FROM ${t.ratings} WHERE agent = $1 ORDER BY issued_at, attester, id`, values: [agent], rowMode: 'array' }));

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import type { RatingKey, RatingRecord, ReputationStore } from '../types.js';
+import type { NewRating, RatingKey, RatingStatus, ReputationStore } from '../types.js';
 import { checkRating, ratingFromArray, RATING_COLUMNS } from '../rows.js';
 import { wrap } from './wrap.js';
 
@@ -10,7 +10,7 @@ export function sqliteRatings(db: Database): ReputationStore {
   );
   const held = db.prepare('SELECT 1 FROM ratings WHERE attester = ? AND id = ?').pluck();
   const list = db.prepare(`SELECT ${RATING_COLUMNS} FROM ratings WHERE agent = ? ORDER BY issued_at, attester, id`).raw(true);
-  const putAll = db.transaction((rows: RatingRecord[]) => {
+  const putAll = db.transaction((rows: NewRating[]) => {
     const added: RatingKey[] = [];
     for (const r of rows) {
       const done = insert.run(r.attester, r.id, r.agent, r.receipt, r.score, r.dimension ?? null, r.issuedAt, r.validUntil ?? null, r.status ?? null, r.importedAt);
@@ -18,6 +18,14 @@ export function sqliteRatings(db: Database): ReputationStore {
     }
     return added;
   });
+  const statusAll = db.prepare('SELECT attester, id, status FROM ratings WHERE agent = ? AND status IS NOT NULL');
+  const statusOne = db.prepare('SELECT status FROM ratings WHERE attester = ? AND id = ? AND agent = ? AND status IS NOT NULL').pluck();
+  const statusOf = db.transaction((agent: string, keys: readonly RatingKey[]) =>
+    keys.flatMap((k): RatingStatus[] => {
+      const status = statusOne.get(k.attester, k.id, agent) as string | undefined;
+      return status === undefined ? [] : [{ attester: k.attester, id: k.id, status }];
+    }),
+  );
   const findAll = db.transaction((keys: readonly RatingKey[]) => keys.filter((k) => held.get(k.attester, k.id) !== undefined).map((k) => ({ attester: k.attester, id: k.id })));
   return {
     async putRatings(ratings) {
@@ -26,6 +34,9 @@ export function sqliteRatings(db: Database): ReputationStore {
     },
     async findRatings(keys) {
       return wrap(() => findAll(keys));
+    },
+    async listRatingStatus(agent, keys) {
+      return wrap(() => (keys === undefined ? (statusAll.all(agent) as RatingStatus[]) : statusOf(agent, keys)));
     },
     async listRatings(agent) {
       return wrap(() => (list.all(agent) as unknown[][]).map((c) => ratingFromArray(c, agent)));
