@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import type { NewRating, RatingKey, RatingStatus, ReputationStore } from '../types.js';
+import type { NewRating, RatingKey, RatingRecord, RatingStatus, ReputationStore } from '../types.js';
 import { checkRating, ratingFromArray, RATING_COLUMNS } from '../rows.js';
 import { wrap } from './wrap.js';
 
@@ -39,7 +39,19 @@ export function sqliteRatings(db: Database): ReputationStore {
       return wrap(() => (keys === undefined ? (statusAll.all(agent) as RatingStatus[]) : statusOf(agent, keys)));
     },
     async listRatings(agent) {
-      return wrap(() => (list.all(agent) as unknown[][]).map((c) => ratingFromArray(c, agent)));
+      return wrap(() => {
+        // One string per attester: the row copies die young instead of surviving the whole score.
+        const same = new Map<string, string>();
+        const out: RatingRecord[] = [];
+        for (const c of list.iterate(agent) as IterableIterator<unknown[]>) {
+          const a = c[1] as string;
+          let k = same.get(a);
+          if (k === undefined) same.set(a, (k = a));
+          c[1] = k;
+          out.push(ratingFromArray(c, agent));
+        }
+        return out;
+      });
     },
   };
 }
