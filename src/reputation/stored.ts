@@ -64,13 +64,17 @@ async function unrevoked(store: ReputationStore, agent: string, rows: readonly R
   const ttl = freshnessMs(policy);
   const memo = memoFor(store, policy.status, policy.statusMemoEntries ?? 250_000);
   const clock = Date.now();
+  // The steady case in one pass: every answer remembered. Otherwise the
+  // answers of this pass (undefined: to ask) are completed below.
   const answers = new Array<Reason | null | undefined>(rows.length);
+  const out: RatingRecord[] = [];
   const ask: number[] = [];
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!;
     const known = !r.revocable ? null : ttl > 0 ? memo.get(r, clock) : undefined;
-    if (known === undefined) ask.push(i);
-    else answers[i] = known;
+    answers[i] = known;
+    if (known === null) out.push(r);
+    else if (known === undefined) ask.push(i);
   }
   if (ask.length > 0) {
     const keys = ask.map((i) => rows[i]!);
@@ -93,12 +97,12 @@ async function unrevoked(store: ReputationStore, agent: string, rows: readonly R
         if (ttl > 0 && (reason === null || LASTING.has(reason.code))) memo.set(r, reason, Date.now() + ttl);
       }),
     );
+    out.length = 0;
+    for (let i = 0; i < rows.length; i++) if (answers[i] === null) out.push(rows[i]!);
   }
-  const out: RatingRecord[] = [];
   for (let i = 0; i < rows.length; i++) {
     const a = answers[i];
-    if (a === null) out.push(rows[i]!);
-    else ignored.push({ id: rows[i]!.id, code: a!.code, message: a!.message });
+    if (a) ignored.push({ id: rows[i]!.id, code: a.code, message: a.message });
   }
   return out;
 }
