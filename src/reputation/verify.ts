@@ -36,14 +36,21 @@ const firstOf = (v: CredentialVerification): Reason => v.reasons[0] ?? { code: '
 /** The skew in seconds, as verifyCredential reads it (it refuses bad values itself). */
 export const skewMs = (s: number | undefined) => Math.min(typeof s === 'number' && Number.isFinite(s) && s >= 0 ? s : DEFAULT_SKEW_SECONDS, MAX_SKEW_SECONDS) * 1000;
 
+/** schemaIdFor looks on disk: once per type is enough. */
+const schemaIds = new Map<string, string | undefined>();
+const schemaOf = (type: string) => (schemaIds.has(type) ? schemaIds.get(type) : schemaIds.set(type, schemaIdFor(type)).get(type));
+
 /**
  * The subject against the JSON Schema of `type`, whether or not the credential
  * names it: a credential without `credentialSchema` is held to the same shape
- * (a score of "1e6", 1e6, null or an object is refused either way).
+ * (a score of "1e6", 1e6, null or an object is refused either way). One that
+ * names it was checked against it by verifyCredential already.
  */
 function schemaReasons(type: string, credential: Credential): Reason[] {
-  const id = schemaIdFor(type);
+  const id = schemaOf(type);
   if (id === undefined) return [];
+  const named = credential.credentialSchema;
+  if ((Array.isArray(named) ? named : [named]).some((r) => typeof r === 'object' && r !== null && r.id === id && r.type === 'JsonSchema')) return [];
   return defaultSchemaChecker()({ ...credential, credentialSchema: { id, type: 'JsonSchema' } });
 }
 
