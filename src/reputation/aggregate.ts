@@ -24,7 +24,7 @@ const str = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 export const byTime = (a: VerifiedRating, b: VerifiedRating) => a.issuedAt - b.issuedAt || str(a.attester, b.attester) || str(a.id, b.id);
 
 /** In order already (as a store lists them)? One pass, so stored input skips the sort. */
-function sorted<T extends VerifiedRating>(rs: readonly T[]): readonly T[] {
+export function sorted<T extends VerifiedRating>(rs: readonly T[]): readonly T[] {
   for (let i = 1; i < rs.length; i++) if (byTime(rs[i - 1]!, rs[i]!) > 0) return [...rs].sort(byTime);
   return rs;
 }
@@ -90,7 +90,7 @@ export interface Aggregate {
  * weighs its trust times the decay of its freshest rating. The result is
  * null or a finite number in [0, 1], whatever the input.
  */
-export function aggregate(ratings: readonly VerifiedRating[], policy: WeightPolicy, opts: { detail?: boolean } = {}): Aggregate {
+export function aggregate(ratings: readonly VerifiedRating[], policy: WeightPolicy, opts: { detail?: boolean; inOrder?: boolean } = {}): Aggregate {
   checkWeightPolicy(policy);
   const detail = opts.detail !== false;
   const now = policy.now;
@@ -98,7 +98,7 @@ export function aggregate(ratings: readonly VerifiedRating[], policy: WeightPoli
   const half = policy.halfLifeSeconds;
   const counted: CountedAttestation[] = [];
   const perAttester = new Map<string, { num: number; den: number; trust: number; decayMax: number }>();
-  for (const r of sorted(ratings)) {
+  for (const r of opts.inOrder === true ? ratings : sorted(ratings)) {
     if (!usable(r)) continue;
     let a = perAttester.get(r.attester);
     if (a === undefined) perAttester.set(r.attester, (a = { num: 0, den: 0, trust: trustOf(policy.attesterWeight(r.attester)), decayMax: 0 }));

@@ -48,7 +48,14 @@ export function scoreRatings(
   ratings: readonly ScoredRating[],
   ignored: Ignored[],
   count: number,
-  opts: { policy: ScorePolicy; weights: WeightPolicy; operators: readonly (string | undefined)[]; detail: boolean },
+  opts: {
+    policy: ScorePolicy;
+    weights: WeightPolicy;
+    operators: readonly (string | undefined)[];
+    detail: boolean;
+    /** The ratings are in byTime order and no two share a receipt (a prepared store listing, or a subset of one). */
+    inOrderDistinct?: boolean;
+  },
 ): ReputationScore {
   const now = opts.weights.now;
   const skew = skewMs(opts.policy.skewSeconds);
@@ -60,16 +67,17 @@ export function scoreRatings(
     else if (r.issuedAt > now + skew) ignored.push({ id: r.id, code: 'CREDENTIAL_NOT_YET_VALID', message: 'the attestation is not valid yet' });
     else live.push(r);
   }
-  const { kept, reused } = oneRatingPerReceipt(live);
+  const { kept, reused } = opts.inOrderDistinct === true ? { kept: live, reused: [] } : oneRatingPerReceipt(live);
   for (const id of reused) ignored.push({ id, code: 'RECEIPT_REUSED', message: 'another attestation already used this receipt' });
-  const all = aggregate(kept, opts.weights, { detail: opts.detail });
+  // oneRatingPerReceipt returns its ratings in order.
+  const all = aggregate(kept, opts.weights, { detail: opts.detail, inOrder: true });
   const byDimension: ReputationScore['byDimension'] = {};
   if (opts.detail) {
     const groups = new Map<string, ScoredRating[]>();
     for (const r of kept) if (r.dimension) (groups.get(r.dimension) ?? groups.set(r.dimension, []).get(r.dimension)!).push(r);
     for (const d of [...groups.keys()].sort()) {
       const sub = groups.get(d)!;
-      byDimension[d] = { score: aggregate(sub, opts.weights, { detail: false }).score, counted: sub.length };
+      byDimension[d] = { score: aggregate(sub, opts.weights, { detail: false, inOrder: true }).score, counted: sub.length };
     }
   }
   ignored.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

@@ -3,6 +3,7 @@ import type { AgentReputation } from '../agents/types.js';
 import type { Credential, StatusChecker } from '../credentials/types.js';
 import type { RatingKey, RatingRecord, ReputationStore } from '../store/types.js';
 import { checkScorePolicy, scoreRatings, weightPolicy, type ScoredRating } from './scoring.js';
+import { sorted } from './aggregate.js';
 import { ATTESTATION_TYPE, type ReputationScore, type StoreScorePolicy } from './types.js';
 import type { Ignored } from './verify.js';
 
@@ -18,9 +19,9 @@ import type { Ignored } from './verify.js';
 class StatusMemo {
   readonly #map = new Map<string, { attester: string; expires: number; answer: Reason | null }>();
   constructor(readonly max: number) {}
-  get(r: RatingKey, now: number): Reason | null | undefined {
+  get(r: RatingKey, now: number): { expires: number; answer: Reason | null } | undefined {
     const e = this.#map.get(r.id);
-    return e !== undefined && e.expires > now && e.attester === r.attester ? e.answer : undefined;
+    return e !== undefined && e.expires > now && e.attester === r.attester ? e : undefined;
   }
   set(r: RatingKey, answer: Reason | null, expires: number): void {
     if (this.max <= 0) return;
@@ -53,28 +54,102 @@ function freshnessMs(policy: StoreScorePolicy): number {
 function checkStorePolicy(policy: StoreScorePolicy): void {
   checkScorePolicy(policy);
   freshnessMs(policy);
-  const m = policy.statusMemoEntries;
-  if (m !== undefined && !(Number.isInteger(m) && m >= 0)) throw new TypeError('statusMemoEntries must be a non-negative integer');
+  for (const k of ['statusMemoEntries', 'cachedRatings'] as const) {
+    const m = policy[k];
+    if (m !== undefined && !(Number.isInteger(m) && m >= 0)) throw new TypeError(`${k} must be a non-negative integer`);
+  }
+}
+
+/**
+ * Agents' ratings as last listed, with the store's version for each: reused
+ * while the version is unchanged (ratings are only ever added, and every
+ * addition moves it). Bounded by rows; the least recently scored agents go
+ * first. The version is read before the listing, so kept rows are never
+ * older than their version says.
+ */
+class RatingCache {
+  readonly #map = new Map<string, { version: number; rows: RatingRecord[] }>();
+  #held = 0;
+  constructor(readonly maxRows: number) {}
+  async rows(store: ReputationStore, agent: string): Promise<RatingRecord[]> {
+    if (this.maxRows <= 0) return store.listRatings(agent);
+    const version = await store.ratingsVersion(agent);
+    const hit = this.#map.get(agent);
+    if (hit !== undefined) {
+      this.#map.delete(agent);
+      if (hit.version === version) {
+        this.#map.set(agent, hit);
+        return hit.rows;
+      }
+      this.#held -= hit.rows.length;
+    }
+    const rows = await store.listRatings(agent);
+    if (rows.length <= this.maxRows) {
+      this.#map.set(agent, { version, rows });
+      this.#held += rows.length;
+      for (const [a, e] of this.#map) {
+        if (this.#held <= this.maxRows) break;
+        this.#map.delete(a);
+        this.#held -= e.rows.length;
+      }
+    }
+    return rows;
+  }
 }
 
 const keyOf = (k: RatingKey) => `${k.attester}\n${k.id}`;
 
+/**
+ * A listing as scoring wants it, worked out once per listing (a cached one
+ * is scored again and again): in byTime order, and whether any two ratings
+ * share a receipt (almost never: then no subset needs the receipt rule).
+ */
+const prepared = new WeakMap<readonly RatingRecord[], { rows: readonly RatingRecord[]; distinct: boolean }>();
+function prepare(listing: readonly RatingRecord[]): { rows: readonly RatingRecord[]; distinct: boolean } {
+  let p = prepared.get(listing);
+  if (p === undefined) {
+    const receipts = new Set<string>();
+    for (const r of listing) receipts.add(r.receipt);
+    prepared.set(listing, (p = { rows: sorted(listing), distinct: receipts.size === listing.length }));
+  }
+  return p;
+}
+
+/**
+ * Listings whose every revocable rating read valid, with the memo that said
+ * so and until when (the first of those answers to expire): scored again
+ * before then, they need no status work at all.
+ */
+const settled = new WeakMap<readonly RatingRecord[], { memo: StatusMemo; until: number }>();
+
 /** Drops the ratings whose status entries no longer read valid (revoked or suspended by the attester, or the list is unavailable: fail closed). */
-async function unrevoked(store: ReputationStore, agent: string, rows: readonly RatingRecord[], policy: StoreScorePolicy, now: Date, ignored: Ignored[]): Promise<RatingRecord[]> {
+async function unrevoked(store: ReputationStore, agent: string, rows: readonly RatingRecord[], policy: StoreScorePolicy, now: Date, ignored: Ignored[]): Promise<readonly RatingRecord[]> {
   const ttl = freshnessMs(policy);
   const memo = memoFor(store, policy.status, policy.statusMemoEntries ?? 250_000);
   const clock = Date.now();
+  const calm = settled.get(rows);
+  if (calm !== undefined && calm.memo === memo && clock < calm.until) return rows;
   // The steady case in one pass: every answer remembered. Otherwise the
   // answers of this pass (undefined: to ask) are completed below.
   const answers = new Array<Reason | null | undefined>(rows.length);
   const out: RatingRecord[] = [];
   const ask: number[] = [];
+  let until = Infinity;
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!;
-    const known = !r.revocable ? null : ttl > 0 ? memo.get(r, clock) : undefined;
-    answers[i] = known;
-    if (known === null) out.push(r);
-    else if (known === undefined) ask.push(i);
+    if (!r.revocable) {
+      answers[i] = null;
+      out.push(r);
+      continue;
+    }
+    const known = ttl > 0 ? memo.get(r, clock) : undefined;
+    if (known === undefined) {
+      ask.push(i);
+      continue;
+    }
+    answers[i] = known.answer;
+    if (known.answer === null) out.push(r);
+    if (known.expires < until) until = known.expires;
   }
   if (ask.length > 0) {
     const keys = ask.map((i) => rows[i]!);
@@ -94,26 +169,41 @@ async function unrevoked(store: ReputationStore, agent: string, rows: readonly R
           reason = { code: 'STATUS_INVALID', message: 'the recorded status entry cannot be read' };
         }
         answers[i] = reason;
-        if (ttl > 0 && (reason === null || LASTING.has(reason.code))) memo.set(r, reason, Date.now() + ttl);
+        const expires = Date.now() + ttl;
+        if (ttl > 0 && (reason === null || LASTING.has(reason.code))) memo.set(r, reason, expires);
+        if (expires < until) until = expires;
       }),
     );
     out.length = 0;
     for (let i = 0; i < rows.length; i++) if (answers[i] === null) out.push(rows[i]!);
   }
+  let refused = false;
   for (let i = 0; i < rows.length; i++) {
     const a = answers[i];
-    if (a) ignored.push({ id: rows[i]!.id, code: a.code, message: a.message });
+    if (!a) continue;
+    refused = true;
+    ignored.push({ id: rows[i]!.id, code: a.code, message: a.message });
   }
+  // Nothing revocable (until stays Infinity) never needs asking; otherwise only remembered answers settle.
+  if (!refused && (until === Infinity || ttl > 0)) settled.set(rows, { memo, until });
   return out;
 }
 
-async function scoreStored(store: ReputationStore, agent: string, policy: StoreScorePolicy, operators: (string | undefined)[], detail: boolean): Promise<ReputationScore> {
+async function scoreStored(
+  store: ReputationStore,
+  agent: string,
+  policy: StoreScorePolicy,
+  operators: (string | undefined)[],
+  detail: boolean,
+  list: (agent: string) => Promise<RatingRecord[]> = (a) => store.listRatings(a),
+): Promise<ReputationScore> {
   if (typeof agent !== 'string' || agent.length === 0) throw new TypeError('an agent DID is required');
   const now = policy.now ?? new Date();
-  const rows = await store.listRatings(agent);
+  const listing = await list(agent);
+  const { rows, distinct } = prepare(listing);
   const ignored: Ignored[] = [];
-  const live: ScoredRating[] = await unrevoked(store, agent, rows, policy, now, ignored);
-  return scoreRatings(agent, live, ignored, rows.length, { policy, weights: await weightPolicy(policy, now.getTime()), operators, detail });
+  const live: readonly ScoredRating[] = await unrevoked(store, agent, rows, policy, now, ignored);
+  return scoreRatings(agent, live, ignored, rows.length, { policy, weights: await weightPolicy(policy, now.getTime()), operators, detail, inOrderDistinct: distinct });
 }
 
 /**
@@ -132,14 +222,18 @@ export async function scoreFromStore(store: ReputationStore, agentDid: string, p
  * A store-backed reputation source for the agent guard (`trust.minReputation`
  * in requireAgent, guardTransaction, verifyAgent): given the agent and the
  * operator its verified identity credential names, its score and number of
- * trusted attesters. The policy is checked now (TypeError), not on the first
- * request.
+ * trusted attesters, by scoreFromStore's rules. It keeps agents' ratings in
+ * memory (`cachedRatings`) while the store's version for them is unchanged,
+ * so a steady decision reads one number, not every rating. The policy is
+ * checked now (TypeError), not on the first request.
  */
 export function reputationSource(store: ReputationStore, policy: StoreScorePolicy): (agent: string, operator: string | undefined) => Promise<AgentReputation> {
   if (!store || typeof store.listRatings !== 'function') throw new TypeError('reputationSource needs a store with ratings (a ReputationStore)');
   checkStorePolicy(policy);
+  const cache = new RatingCache(policy.cachedRatings ?? 1_000_000);
+  const list = (agent: string) => cache.rows(store, agent);
   return async (agent, operator) => {
-    const s = await scoreStored(store, agent, policy, [policy.operator, operator], false);
+    const s = await scoreStored(store, agent, policy, [policy.operator, operator], false, list);
     return { score: s.score, attesters: s.attesters };
   };
 }

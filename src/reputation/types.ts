@@ -40,6 +40,13 @@ export interface StoreScorePolicy extends ScorePolicy {
   statusFreshnessSeconds?: number;
   /** Most status answers remembered (default 250,000); the oldest go first. */
   statusMemoEntries?: number;
+  /**
+   * reputationSource only: most ratings kept in memory across decisions
+   * (default 1,000,000, roughly 200 bytes each; 0 keeps none). An agent's
+   * kept ratings are used while the store's ratingsVersion for it is
+   * unchanged, so a decision reads one number instead of every rating.
+   */
+  cachedRatings?: number;
 }
 
 export interface CountedAttestation {

@@ -116,6 +116,12 @@ export interface ReputationStore {
   listRatings(agent: string): Promise<RatingRecord[]>;
   /** The status entries of `agent`'s revocable ratings: all of them, or those of `keys`. */
   listRatingStatus(agent: string, keys?: readonly RatingKey[]): Promise<RatingStatus[]>;
+  /**
+   * A number that changes whenever `agent`'s ratings change (0 when it has
+   * none), read in constant time: a scorer keeping the listing in memory
+   * asks this instead of listing again.
+   */
+  ratingsVersion(agent: string): Promise<number>;
 }
 
 /** Everything Charter keeps, in one backend. */

@@ -253,8 +253,13 @@ describe('properties', () => {
       fc.asyncProperty(fc.array(validRow, { maxLength: 25 }), fc.dictionary(fc.constantFrom(...attesters), anyWeight), fc.option(fc.integer({ min: 1, max: 1e9 }), { nil: undefined }), async (rows, w, halfLifeSeconds) => {
         const agent = `did:key:zProp${run++}`;
         await store.putRatings(rows.map((r, i) => ({ ...r, id: `p-${i}`, agent, importedAt: 0, ...(r.dimension ? { dimension: r.dimension } : {}) })));
-        const s = await scoreFromStore(store, agent, { resolver, status: noStatus, now: new Date(2e12), attesterWeight: (d) => w[d], ...(halfLifeSeconds ? { halfLifeSeconds } : {}) });
+        const policy = { resolver, status: noStatus, now: new Date(2e12), attesterWeight: (d: string) => w[d], ...(halfLifeSeconds ? { halfLifeSeconds } : {}) };
+        const s = await scoreFromStore(store, agent, policy);
         for (const v of [s.score, ...Object.values(s.byDimension).map((d) => d.score)]) expect(v === null || (Number.isFinite(v) && v >= 0 && v <= 1)).toBe(true);
+        // The guard's source (listing kept in memory, receipts possibly shared) says the same, twice.
+        const source = reputationSource(store, policy);
+        expect(await source(agent, undefined)).toEqual({ score: s.score, attesters: s.attesters });
+        expect(await source(agent, undefined)).toEqual({ score: s.score, attesters: s.attesters });
       }),
       { numRuns: 60 },
     );

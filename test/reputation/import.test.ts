@@ -151,6 +151,26 @@ describe('importing attestations and scoring from the store', () => {
     await store.close();
   });
 
+  it('reputationSource too: a revoked rating stops counting within the freshness bound, though the listing stays in memory', async () => {
+    const [x, y] = [makeIssuer(), makeIssuer()];
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const store = await verifierStore();
+    const a = await rate(x, 0.2);
+    const b = await rate(y, 1);
+    const status = checker();
+    await importAttestations(store, [a.jwt, b.jwt], { resolver, status });
+    const source = reputationSource(store, { ...policy(status), trustedAttesters: [x.did, y.did], statusFreshnessSeconds: 30 });
+    expect((await source(agent.did, undefined)).score).toBeCloseTo(0.6, 12);
+    await setCredentialStatus(issuerStore, a.id, 'revocation', true, async (d) => issuers.get(d)!);
+    vi.setSystemTime(Date.now() + 20_000);
+    expect((await source(agent.did, undefined)).score).toBeCloseTo(0.6, 12); // remembered answers, within the bound
+    vi.setSystemTime(Date.now() + 71_000);
+    expect(await source(agent.did, undefined)).toEqual({ score: 1, attesters: 1 });
+    // and it stays refused
+    expect(await source(agent.did, undefined)).toEqual({ score: 1, attesters: 1 });
+    await store.close();
+  });
+
   it('revocation is re-checked with one fetch per status list, not per rating', async () => {
     const store = await verifierStore();
     const jwts: string[] = [];
@@ -182,6 +202,30 @@ describe('importing attestations and scoring from the store', () => {
     await importAttestations(store, later, { resolver, status });
     expect(await source(agent.did, undefined)).toEqual({ score: 0.5, attesters: 2 });
     expect(calls).toEqual(['all', 1]);
+    await store.close();
+  });
+
+  it('reputationSource keeps ratings in memory while the store version holds, and sees a new import at the next decision', async () => {
+    const store = await verifierStore();
+    const counts = { list: 0, version: 0 };
+    const spy = {
+      ...store,
+      listRatings: (a: string) => (counts.list++, store.listRatings(a)),
+      ratingsVersion: (a: string) => (counts.version++, store.ratingsVersion(a)),
+    } as Store;
+    const status = checker();
+    await importAttestations(store, [(await rate(shopA, 1, { revocable: false })).jwt], { resolver, status });
+    const source = reputationSource(spy, policy(status));
+    for (let i = 0; i < 3; i++) expect(await source(agent.did, undefined)).toEqual({ score: 1, attesters: 1 });
+    expect(counts).toEqual({ list: 1, version: 3 });
+    await importAttestations(store, [(await rate(shopB, 0, { revocable: false })).jwt], { resolver, status });
+    expect(await source(agent.did, undefined)).toEqual({ score: 0.5, attesters: 2 });
+    expect(counts).toEqual({ list: 2, version: 4 });
+    // Without the cache, every decision lists.
+    const uncached = reputationSource(spy, { ...policy(status), cachedRatings: 0 });
+    await uncached(agent.did, undefined);
+    await uncached(agent.did, undefined);
+    expect(counts.list).toBe(4);
     await store.close();
   });
 

@@ -182,6 +182,16 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       ]);
       expect(await store.findRatings([])).toEqual([]);
       expect(await store.putRatings([])).toEqual([]);
+      // The version moves with every change of an agent's ratings, and only then.
+      const v = await store.ratingsVersion('did:key:zagent');
+      expect(v).toBeGreaterThan(0);
+      expect(await store.ratingsVersion('did:key:nobody')).toBe(0);
+      await store.putRatings([rating({ id: 'c', issuedAt: 5 })]);
+      expect(await store.ratingsVersion('did:key:zagent')).toBe(v);
+      const other = await store.ratingsVersion('did:key:zother');
+      await store.putRatings([rating({ id: 'd' })]);
+      expect(await store.ratingsVersion('did:key:zagent')).not.toBe(v);
+      expect(await store.ratingsVersion('did:key:zother')).toBe(other);
     });
 
     it('ratings: a score outside [0, 1] or not finite, or a bad time, is INVALID_ARGUMENT and nothing of the batch is kept', async () => {
@@ -203,6 +213,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
         await expect(store.putRatings([rating({ id: `ok-${i}` }), rating({ id: `bad-${i}`, ...b })])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
       }
       expect(await store.listRatings('did:key:zagent')).toEqual([]);
+      expect(await store.ratingsVersion('did:key:zagent')).toBe(0);
       // -0 is a score of 0, stored and read back as +0
       await store.putRatings([rating({ id: 'neg-zero', score: -0 })]);
       expect(Object.is((await store.listRatings('did:key:zagent'))[0]!.score, 0)).toBe(true);

@@ -14,6 +14,7 @@ export interface Tables {
   reservations: string;
   nonces: string;
   ratings: string;
+  versions: string;
 }
 
 /** How the parts of the store reach the pool: retried runs, plain reads and row queries. */

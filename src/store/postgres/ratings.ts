@@ -53,7 +53,20 @@ export function postgresRatings({ run, read, rows, t }: Access): ReputationStore
         // In input order (the first of a key given twice), as the SQLite store reports them.
         const got = new Set(added.map(keyOf));
         const out: RatingKey[] = [];
-        for (const x of all) if (got.delete(keyOf(x))) out.push({ attester: x.attester, id: x.id });
+        const perAgent = new Map<string, number>();
+        for (const x of all) {
+          if (!got.delete(keyOf(x))) continue;
+          out.push({ attester: x.attester, id: x.id });
+          perAgent.set(x.agent, (perAgent.get(x.agent) ?? 0) + 1);
+        }
+        // Agents in one order, so two batches bumping the same versions never deadlock.
+        const agents = [...perAgent.keys()].sort();
+        if (agents.length > 0) {
+          await q.query(
+            `INSERT INTO ${t.versions} (agent, version) SELECT * FROM unnest($1::text[], $2::int8[]) ON CONFLICT (agent) DO UPDATE SET version = ${t.versions}.version + excluded.version`,
+            [agents, agents.map((a) => perAgent.get(a)!)],
+          );
+        }
         return out;
       });
     },
@@ -61,6 +74,10 @@ export function postgresRatings({ run, read, rows, t }: Access): ReputationStore
       if (keys.length === 0) return [];
       const found = await run({ tx: false, idempotent: true }, (q) => held(q, keys));
       return keys.filter((k) => found.has(keyOf(k))).map((k) => ({ attester: k.attester, id: k.id }));
+    },
+    async ratingsVersion(agent) {
+      const r = await rows(`SELECT version FROM ${t.versions} WHERE agent = $1`, [agent]);
+      return r[0] ? Number(r[0].version) : 0;
     },
     async listRatingStatus(agent, keys) {
       if (keys === undefined) return (await rows(`SELECT attester, id, status FROM ${t.ratings} WHERE agent = $1 AND status IS NOT NULL`, [agent])) as unknown as RatingStatus[];

@@ -66,6 +66,7 @@ export const PG_MIGRATIONS: readonly ((s: string) => string)[] = [
     PRIMARY KEY (attester, id)
   );
   CREATE INDEX ratings_agent ON ${s}.ratings (agent, issued_at, attester, id);
+  CREATE TABLE ${s}.rating_versions (agent TEXT PRIMARY KEY, version BIGINT NOT NULL);
   `,
 ];
 

@@ -75,6 +75,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     reservations: `${s}.reservations`,
     nonces: `${s}.nonces`,
     ratings: `${s}.ratings`,
+    versions: `${s}.rating_versions`,
   };
   const read = <T>(fn: (q: PoolClient) => Promise<T>) => run({ tx: false, idempotent: true }, fn);
   const rows = async (sql: string, args: unknown[]): Promise<Row[]> => (await read((q) => q.query<Row>(sql, args))).rows;

@@ -10,12 +10,19 @@ export function sqliteRatings(db: Database): ReputationStore {
   );
   const held = db.prepare('SELECT 1 FROM ratings WHERE attester = ? AND id = ?').pluck();
   const list = db.prepare(`SELECT ${RATING_COLUMNS} FROM ratings WHERE agent = ? ORDER BY issued_at, attester, id`).raw(true);
+  const bump = db.prepare('INSERT INTO rating_versions (agent, version) VALUES (?, ?) ON CONFLICT (agent) DO UPDATE SET version = version + excluded.version');
+  const version = db.prepare('SELECT version FROM rating_versions WHERE agent = ?').pluck();
   const putAll = db.transaction((rows: NewRating[]) => {
     const added: RatingKey[] = [];
+    const perAgent = new Map<string, number>();
     for (const r of rows) {
       const done = insert.run(r.attester, r.id, r.agent, r.receipt, r.score, r.dimension ?? null, r.issuedAt, r.validUntil ?? null, r.status ?? null, r.importedAt);
-      if (done.changes === 1) added.push({ attester: r.attester, id: r.id });
+      if (done.changes === 1) {
+        added.push({ attester: r.attester, id: r.id });
+        perAgent.set(r.agent, (perAgent.get(r.agent) ?? 0) + 1);
+      }
     }
+    for (const [agent, n] of perAgent) bump.run(agent, n);
     return added;
   });
   const statusAll = db.prepare('SELECT attester, id, status FROM ratings WHERE agent = ? AND status IS NOT NULL');
@@ -34,6 +41,9 @@ export function sqliteRatings(db: Database): ReputationStore {
     },
     async findRatings(keys) {
       return wrap(() => findAll(keys));
+    },
+    async ratingsVersion(agent) {
+      return wrap(() => (version.get(agent) as number | undefined) ?? 0);
     },
     async listRatingStatus(agent, keys) {
       return wrap(() => (keys === undefined ? (statusAll.all(agent) as RatingStatus[]) : statusOf(agent, keys)));

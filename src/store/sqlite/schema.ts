@@ -51,5 +51,6 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (agent, issued_at, attester, id)
   ) WITHOUT ROWID;
   CREATE UNIQUE INDEX ratings_key ON ratings (attester, id);
+  CREATE TABLE rating_versions (agent TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;
   `,
 ];
