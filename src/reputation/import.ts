@@ -32,7 +32,7 @@ export interface ImportResult {
 }
 
 /** Attestations verified and written per round: bounds memory and the size of one transaction. */
-const BATCH = 4096;
+const BATCH = 16_384;
 
 /** The id and issuer an attestation claims (unverified: used only to skip what is already held), or undefined. */
 function claimed(jwt: string): RatingKey | undefined {
