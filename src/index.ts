@@ -17,7 +17,7 @@ export type { CharterErrorCode, Reason, HttpStatus, ExitCode } from './errors.js
 // ---- keys ----
 export { generateKeyPair } from './keys/generate.js';
 export { createSigner } from './keys/sign.js';
-export { importVerificationKey, verifySignature } from './keys/verify.js';
+export { importVerificationKey, verifySignature, verifySignatureAsync } from './keys/verify.js';
 export { validatePublicJwk, validatePrivateJwk } from './keys/jwk.js';
 export { publicJwkToMultibase, multibaseToPublicJwk, privateJwkToMultibase, multibaseToPrivateJwk } from './keys/multibase.js';
 export type { JwsAlg, KeyPair, KeyType, PrivateJwk, PublicJwk, Signer, LocalSigner, VerificationKey } from './keys/types.js';
