@@ -36,7 +36,13 @@ const CONNECTIONS = Number(process.env.CHARTER_BENCH_HTTP_CONNECTIONS ?? 10);
 /** Child process: the API on its own core, so the load generator does not share its event loop. */
 async function serveApi(): Promise<void> {
   const store = await openSqliteStore(process.env.CHARTER_BENCH_DB!);
-  const verifier = createVerifier({ aud: AUD, store, allowLoopback: true });
+  const app = express();
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((r) => server.once('listening', () => r()));
+  const port = (server.address() as { port: number }).port;
+  // Presentations are bound to the origin clients address (never the Host header).
+  const publicOrigin = `http://127.0.0.1:${port}`;
+  const verifier = createVerifier({ aud: AUD, store, publicOrigin, allowLoopback: true });
   // The same checks with the replay cache in memory (one process only): shows what the durable SQLite write costs.
   const seen = new Map<string, number>();
   const memory: Store = { ...store, consumeNonce: async (scope, value, until) => {
@@ -45,13 +51,12 @@ async function serveApi(): Promise<void> {
     seen.set(k, until.getTime());
     return true;
   } };
-  const inMemory = createVerifier({ aud: AUD, store: memory, resolver: verifier.resolver, status: verifier.status });
-  const guard = requireGrant({ resource: 'profile/email', action: 'read' });
-  const app = express();
+  const inMemory = createVerifier({ aud: AUD, store: memory, publicOrigin, resolver: verifier.resolver, status: verifier.status });
+  const guard = requireGrant({ resource: 'profile/email', action: 'read', owner: process.env.CHARTER_BENCH_OWNER! });
   app.get('/plain', (_req, res) => void res.json({ ok: true }));
   app.get('/guarded', charter(verifier, guard), (_req, res) => void res.json({ ok: true }));
   app.get('/guarded-memory', charter(inMemory, guard), (_req, res) => void res.json({ ok: true }));
-  const server = app.listen(0, '127.0.0.1', () => process.send!({ port: (server.address() as { port: number }).port }));
+  process.send!({ port });
 }
 if (process.env.CHARTER_BENCH_HTTP === 'server') await serveApi();
 
@@ -79,7 +84,8 @@ export async function benchHttp(): Promise<Record<string, number>> {
     grantee: app.did, resources: ['profile/email'], actions: ['read'], purpose: 'bench', validUntil: new Date(Date.now() + 86_400_000), baseUrl: lists.url,
   });
 
-  const child = fork(fileURLToPath(import.meta.url), { env: { ...process.env, CHARTER_BENCH_HTTP: 'server', CHARTER_BENCH_DB: join(dir, 'api.db') }, stdio: 'inherit' });
+  const owner = (await home.identity('alice')).did;
+  const child = fork(fileURLToPath(import.meta.url), { env: { ...process.env, CHARTER_BENCH_HTTP: 'server', CHARTER_BENCH_DB: join(dir, 'api.db'), CHARTER_BENCH_OWNER: owner }, stdio: 'inherit' });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       child.once('message', (m) => resolve((m as { port: number }).port));
