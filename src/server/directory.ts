@@ -27,3 +27,16 @@ export async function agentDirectory(home: Home, fallbackOrigin: string, now?: D
   const authority = new URL((await home.publicUrl()) ?? fallbackOrigin).host;
   return signDirectory({ keys, authority, expiresInSeconds: DIRECTORY_EXPIRES_SECONDS, cacheSeconds: DIRECTORY_CACHE_SECONDS, ...(now ? { now } : {}) });
 }
+
+/**
+ * Where a verifier finds this identity's request signing key: the home's
+ * public URL (the origin `charter serve` publishes the agents' directory
+ * at), when the identity is one of the home's agents and a public URL is
+ * set; else undefined (then the verifier must hold the key itself).
+ */
+export async function signatureAgentOf(home: Home, aliasOrDid: string): Promise<string | undefined> {
+  const rec = await home.identity(aliasOrDid);
+  if (rec.meta?.role !== 'agent') return undefined;
+  const url = await home.publicUrl();
+  return url === undefined ? undefined : new URL(url).origin;
+}

@@ -52,7 +52,7 @@ describe('issueAgentIdentity', () => {
     const operator = w.issuer('op');
     const agent = w.issuer('agent');
     const c = await issueAgentIdentity(undefined, operator, { agent: agent.did, name: 'crawler', directory: 'https://Agent.Example/' });
-    expect(soleSubject(c.credential).agent).toEqual({ name: 'crawler', operator: operator.did, directory: 'https://agent.example' });
+    expect(soleSubject(c.credential)!.agent).toEqual({ name: 'crawler', operator: operator.did, directory: 'https://agent.example' });
     expect((await verifyCredential(c.jwt, { resolver: w.resolver })).ok).toBe(true);
     for (const directory of ['https://agent.example/keys', 'ftp://agent.example', 'https://agent.example?x=1', 'not a url']) {
       expect((await thrown(issueAgentIdentity(undefined, operator, { agent: agent.did, name: 'crawler', directory }))).code).toBe('INVALID_ARGUMENT');

@@ -10,6 +10,12 @@ import { contentDigest, DIRECTORY_MEDIA_TYPE, DIRECTORY_PATH, jwkThumbprint, ver
 import { isCharterError } from '../../src/errors.js';
 import { tempDir } from '../helpers.js';
 
+const headersOf = (h: Headers) => {
+  const out: Record<string, string> = {};
+  h.forEach((v, k) => (out[k] = v));
+  return out;
+};
+
 /** `charter serve` publishes the key directory of the home's agents (Web Bot Auth), signed per request. */
 describe('charter serve: /.well-known/http-message-signatures-directory', () => {
   let home: Home;
@@ -43,7 +49,7 @@ describe('charter serve: /.well-known/http-message-signatures-directory', () => 
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toBe(DIRECTORY_MEDIA_TYPE);
     const body = Buffer.from(await r.arrayBuffer());
-    const headers = Object.fromEntries(r.headers);
+    const headers = headersOf(r.headers);
     const dir = verifyDirectoryResponse({ url: dirUrl, status: 200, headers, body });
     expect(dir.keys.map((k) => k.thumbprint).sort()).toEqual([jwkThumbprint(ed.publicJwk), jwkThumbprint(p256.publicJwk)].sort());
     expect(dir.keys.every((k) => k.bound)).toBe(true);
@@ -89,7 +95,7 @@ describe('charter serve: /.well-known/http-message-signatures-directory', () => 
   it("passes an independent RFC 9421 verifier (http-message-signatures), each key's binding signature over the request that fetched it", async () => {
     const agents = (await home.store.listIdentities()).filter((i) => i.meta?.role === 'agent' && i.keyType !== 'secp256k1');
     const r = await fetch(dirUrl);
-    const headers = Object.fromEntries(r.headers);
+    const headers = headersOf(r.headers);
     const labels = [...parseDictionary(headers['signature-input']!).keys()];
     expect(labels.sort()).toEqual(['binding0', 'binding1']);
     const alg = (crv: string) => (crv === 'Ed25519' ? 'ed25519' : 'ecdsa-p256-sha256');

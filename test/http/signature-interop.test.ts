@@ -81,7 +81,8 @@ describe('interop: requireSignature and charterFetch with http-message-signature
     const kp = keys[name];
     let sent: { method: string; url: string; headers: Record<string, string> } | undefined;
     const capture: typeof fetch = async (u, init) => {
-      sent = { method: init!.method!, url: String(u), headers: Object.fromEntries(new Headers(init!.headers)) };
+      sent = { method: init!.method!, url: String(u), headers: {} as Record<string, string> };
+      new Headers(init!.headers).forEach((v, k) => (sent!.headers[k] = v));
       return new Response('{}');
     };
     await charterFetch(`${url}/items?x=1`, { method: 'POST', body: '{"a":1}' }, { sign: { signer: createSigner(kp.privateJwk), publicJwk: kp.publicJwk, signatureAgent: 'https://agent.example' }, fetch: capture });
