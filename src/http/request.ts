@@ -74,11 +74,14 @@ const isGuard = <R>(g: Guard<R> | GuardSet<R>): g is Guard<R> => typeof (g as { 
 /**
  * The framework-neutral core: is this request carrying an authentic
  * presentation bound to this verifier, this request and a fresh nonce or
- * jti, and (with a guard) does it allow what the route does? One pipeline
- * (guard/decide.ts) decides; this only builds the request's binding and
- * policy and adds the RFC 6750 challenge. Never throws for a refusal or a
- * store fault (503); a value the route computes from a malformed request
- * (an amount, a resource path) is a 400.
+ * jti, and (with a guard) does it allow what the route does? With
+ * requireSignature, must it also (or only) carry its own RFC 9421
+ * signature? One pipeline (guard/decide.ts) decides; this only builds the
+ * request's binding and policy and adds the RFC 6750 challenge and the
+ * RFC 9421 Accept-Signature. Never throws for a refusal or a store fault
+ * (503); a value the route computes from a malformed request (an amount, a
+ * resource path) is a 400. Throws TypeError for a server mistake (a body
+ * consumed without its bytes kept).
  */
 export async function authorize<R>(input: BoundRequest, verifier: Verifier, guards: Guard<R> | GuardSet<R> | undefined, req: R): Promise<RequestDecision> {
   if (verifier.http === false) throw new TypeError('this verifier was built with http: false; build one with publicOrigin for HTTP routes');

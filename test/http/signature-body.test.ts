@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { charter as expressCharter, keepRawBody, requireAgent as expressAgent, requireGrant as expressGrant } from '../../src/http/adapters/express.js';
 import { charter as fastifyCharter, requireAgent as fastifyAgent } from '../../src/http/adapters/fastify.js';
 import { charterFetch } from '../../src/http/client.js';
-import { signRequest } from '../../src/httpsig/index.js';
+import { contentDigest, signRequest } from '../../src/httpsig/index.js';
 import { requireSignature } from '../../src/http/guards.js';
-import { verifyNodeRequest } from '../../src/http/request.js';
+import { verifyNodeRequest, verifyRequest } from '../../src/http/request.js';
 import { writeRefusal } from '../../src/http/refusal.js';
 import { createVerifier } from '../../src/guard/verifier.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
@@ -104,6 +104,17 @@ describe('the body behind a signed Content-Digest, framework by framework', () =
   it('Fastify: without the keepRawBody hook a signed body cannot be checked (500); a request without a body needs none', async () => {
     expect((await charterFetch(`${fastify1}/parsed`, post('{"a":1}'), sign)).status).toBe(500);
     expect((await charterFetch(`${fastify1}/get`, {}, sign)).status).toBe(200);
+  });
+
+  it('a web Request (verifyRequest: Bun, Deno, undici) is read from a clone, so the handler can still read it', async () => {
+    const target = 'http://api.example/items';
+    const headers = { 'content-type': 'application/json', 'content-digest': contentDigest('{"a":1}') };
+    const signed = await signRequest({ method: 'POST', url: target, headers }, sign.sign);
+    const request = new Request(target, { method: 'POST', headers: signed.headers as Record<string, string>, body: '{"a":1}' });
+    const d = await verifyRequest(request, verifier, guard);
+    expect([d.ok, await request.json()]).toEqual([true, { a: 1 }]);
+    const changed = await verifyRequest(new Request(target, { method: 'POST', headers: signed.headers as Record<string, string>, body: '{"a":2}' }), verifier, guard);
+    expect([changed.status, changed.reasons[0]?.code, changed.acceptSignature]).toEqual([401, 'CONTENT_DIGEST_MISMATCH', 'sig1=("@method" "@authority" "@path" "@query" "signature-agent";key="sig1");tag="web-bot-auth"']);
   });
 
   it('node:http (verifyNodeRequest) reads the body itself, at most 1 MiB', async () => {
