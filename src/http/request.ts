@@ -52,9 +52,8 @@ function boundUrl(v: Verifier, input: BoundRequest): string | undefined {
 }
 
 function withChallenge(v: Verifier, d: GuardDecision, noCredentials = false, signature?: SignatureGuard): RequestDecision {
-  const out: RequestDecision = d;
-  if (d.ok) return out;
-  if (signature && d.status === 401 && d.signature?.ok !== true) out.acceptSignature = signature.acceptSignature;
+  if (d.ok) return d;
+  const out: RequestDecision = signature && d.status === 401 && d.signature?.ok !== true ? { ...d, acceptSignature: signature.acceptSignature } : d;
   if (d.status !== 401 && d.status !== 403 && d.status !== 400) return out;
   return { ...out, wwwAuthenticate: wwwAuthenticate(v, d.status, noCredentials ? undefined : d.reasons[0]?.code, d.nonce) };
 }
