@@ -38,8 +38,13 @@ const CONNECTIONS = Number(process.env.CHARTER_BENCH_HTTP_CONNECTIONS ?? 10);
 /** Child process: the API on its own core, so the load generator does not share its event loop. */
 async function serveApi(): Promise<void> {
   const store = await openSqliteStore(process.env.CHARTER_BENCH_DB!);
-  // The server learns its port only once listening: bind to the Host header autocannon sends (loopback only).
-  const verifier = createVerifier({ aud: AUD, store, allowLoopback: true, trustHostHeader: true });
+  const app = express();
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((r) => server.once('listening', () => r()));
+  const port = (server.address() as { port: number }).port;
+  // Presentations are bound to the origin clients address (never the Host header).
+  const publicOrigin = `http://127.0.0.1:${port}`;
+  const verifier = createVerifier({ aud: AUD, store, publicOrigin, allowLoopback: true });
   // The same checks with the replay cache in memory (one process only): shows what the durable SQLite write costs.
   const seen = new Map<string, number>();
   const memory: Store = { ...store, consumeNonce: async (scope, value, until) => {
@@ -48,19 +53,18 @@ async function serveApi(): Promise<void> {
     seen.set(k, until.getTime());
     return true;
   } };
-  const inMemory = createVerifier({ aud: AUD, store: memory, resolver: verifier.resolver, status: verifier.status, trustHostHeader: true });
-  const guard = requireGrant({ resource: 'profile/email', action: 'read', anyOwner: true });
+  const inMemory = createVerifier({ aud: AUD, store: memory, publicOrigin, resolver: verifier.resolver, status: verifier.status });
+  const guard = requireGrant({ resource: 'profile/email', action: 'read', owner: process.env.CHARTER_BENCH_OWNER! });
   // Web Bot Auth: the agent's key from the directory its home's `charter serve` publishes (fetched once, then cached).
   const signed = requireSignature({ directories: 'fetch', allowLoopback: true });
   const agent = requireAgent({ action: 'read', trust: { principals: [process.env.CHARTER_BENCH_PRINCIPAL!] } });
-  const app = express();
   app.get('/plain', (_req, res) => void res.json({ ok: true }));
   app.get('/guarded', charter(verifier, guard), (_req, res) => void res.json({ ok: true }));
   app.get('/guarded-memory', charter(inMemory, guard), (_req, res) => void res.json({ ok: true }));
   app.get('/agent', charter(verifier, agent), (_req, res) => void res.json({ ok: true }));
   app.get('/signed', charter(verifier, signed), (_req, res) => void res.json({ ok: true }));
   app.get('/signed-agent', charter(verifier, signed, agent), (_req, res) => void res.json({ ok: true }));
-  const server = app.listen(0, '127.0.0.1', () => process.send!({ port: (server.address() as { port: number }).port }));
+  process.send!({ port });
 }
 if (process.env.CHARTER_BENCH_HTTP === 'server') await serveApi();
 
@@ -98,8 +102,9 @@ export async function benchHttp(): Promise<Record<string, number>> {
   const identity = await issueAgentIdentity(home.store, await home.issuer('operator'), { agent: reader.did, name: 'reader', directory: lists.url });
   const mandate = await issueMandate(home.store, principal, { agent: reader.did, authority: { actions: ['read'], maxDelegationDepth: 0 }, validUntil: new Date(Date.now() + 86_400_000), baseUrl: lists.url });
 
+  const owner = (await home.identity('alice')).did;
   const child = fork(fileURLToPath(import.meta.url), {
-    env: { ...process.env, CHARTER_BENCH_HTTP: 'server', CHARTER_BENCH_DB: join(dir, 'api.db'), CHARTER_BENCH_PRINCIPAL: principal.did },
+    env: { ...process.env, CHARTER_BENCH_HTTP: 'server', CHARTER_BENCH_DB: join(dir, 'api.db'), CHARTER_BENCH_OWNER: owner, CHARTER_BENCH_PRINCIPAL: principal.did },
     stdio: 'inherit',
   });
   try {

@@ -2,7 +2,7 @@ export type { JwsAlg, KeyPair, KeyType, PrivateJwk, PublicJwk, Signer, LocalSign
 export { algForKeyType, keyTypeForAlg, keyTypeOfJwk, publicJwkOf, validatePrivateJwk, validatePublicJwk } from './jwk.js';
 export { generateKeyPair } from './generate.js';
 export { createSigner } from './sign.js';
-export { importVerificationKey, verifySignature } from './verify.js';
+export { importVerificationKey, verifySignature, verifySignatureAsync } from './verify.js';
 export {
   multibaseToPrivateJwk,
   multibaseToPublicJwk,

@@ -48,3 +48,31 @@ export function verifySignature(key: VerificationKey, alg: string, data: Uint8Ar
     return false;
   }
 }
+
+/**
+ * verifySignature off the event loop: the same checks, with the curve
+ * arithmetic run by Node in the libuv thread pool (crypto.verify with a
+ * callback), so a server verifying one signature per request keeps its main
+ * thread for parsing and I/O and uses the machine's other cores.
+ */
+export function verifySignatureAsync(key: VerificationKey, alg: string, data: Uint8Array, sig: Uint8Array): Promise<boolean> {
+  try {
+    if (typeof alg !== 'string' || !ALGS.has(alg) || !consistent(key, alg) || sig.length !== 64) return Promise.resolve(false);
+    if (alg === 'ES256K') {
+      let s = 0n;
+      for (let i = 32; i < 64; i++) s = (s << 8n) | BigInt(sig[i]!);
+      if (s > SECP256K1_HALF_N) return Promise.resolve(false);
+    }
+    return new Promise((resolve) => {
+      const done = (err: Error | null, ok: boolean) => resolve(err === null && ok === true);
+      try {
+        if (alg === 'EdDSA') nodeVerify(null, data, key.keyObject, sig, done);
+        else nodeVerify('sha256', data, { key: key.keyObject, dsaEncoding: 'ieee-p1363' }, sig, done);
+      } catch {
+        resolve(false);
+      }
+    });
+  } catch {
+    return Promise.resolve(false);
+  }
+}
