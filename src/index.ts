@@ -120,18 +120,27 @@ export type { CharterContext } from './http/context.js';
 export { charterFetch, type CharterFetchOptions, type CharterFetchSigning } from './http/client.js';
 
 // ---- HTTP message signatures (RFC 9421) and Web Bot Auth ----
-export { signRequest, signatureHeaders, verifyRequestSignature, WEB_BOT_AUTH_TAG } from './httpsig/index.js';
-export { signDirectory, directoryFor, verifyDirectoryResponse, createDirectoryResolver, DIRECTORY_PATH, DIRECTORY_MEDIA_TYPE } from './httpsig/index.js';
-export { contentDigest, jwkThumbprint } from './httpsig/index.js';
-export type {
-  DirectoryResolver,
-  DirectoryResponse,
-  JwkSet,
-  KeysOption,
-  RequestLike,
-  RequestSignatureDecision,
-  SignDirectoryOptions,
-  SignRequestOptions,
-  VerifiedDirectory,
-  VerifyRequestSignatureOptions,
+export {
+  signRequest,
+  signatureHeaders,
+  verifyRequestSignature,
+  WEB_BOT_AUTH_TAG,
+  signDirectory,
+  directoryFor,
+  verifyDirectoryResponse,
+  createDirectoryResolver,
+  DIRECTORY_PATH,
+  DIRECTORY_MEDIA_TYPE,
+  contentDigest,
+  jwkThumbprint,
+  type DirectoryResolver,
+  type DirectoryResponse,
+  type JwkSet,
+  type KeysOption,
+  type RequestLike,
+  type RequestSignatureDecision,
+  type SignDirectoryOptions,
+  type SignRequestOptions,
+  type VerifiedDirectory,
+  type VerifyRequestSignatureOptions,
 } from './httpsig/index.js';
