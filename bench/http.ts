@@ -9,10 +9,12 @@ import express from 'express';
 import { openHome } from '../src/home/home.js';
 import { serveHome } from '../src/server/serve.js';
 import { issueGrant } from '../src/grants/index.js';
+import { issueAgentIdentity, issueMandate } from '../src/agents/index.js';
 import { createPresentation } from '../src/credentials/index.js';
+import { signatureHeaders } from '../src/httpsig/index.js';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
 import type { Store } from '../src/store/types.js';
-import { charter, createVerifier, requireGrant } from '../src/http/adapters/express.js';
+import { charter, createVerifier, requireAgent, requireGrant, requireSignature } from '../src/http/adapters/express.js';
 import { opsPerSecond, printTable, ratio } from './measure.js';
 
 /** The part of autocannon's API used here (it ships no types). */
@@ -30,7 +32,7 @@ type Autocannon = (o: {
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 const AUD = 'did:web:api.example';
-const SECONDS = 5;
+const SECONDS = Number(process.env.CHARTER_BENCH_HTTP_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.CHARTER_BENCH_HTTP_CONNECTIONS ?? 10);
 
 /** Child process: the API on its own core, so the load generator does not share its event loop. */
@@ -53,12 +55,20 @@ async function serveApi(): Promise<void> {
   } };
   const inMemory = createVerifier({ aud: AUD, store: memory, publicOrigin, resolver: verifier.resolver, status: verifier.status });
   const guard = requireGrant({ resource: 'profile/email', action: 'read', owner: process.env.CHARTER_BENCH_OWNER! });
+  // Web Bot Auth: the agent's key from the directory its home's `charter serve` publishes (fetched once, then cached).
+  const signed = requireSignature({ directories: 'fetch', allowLoopback: true });
+  const agent = requireAgent({ action: 'read', trust: { principals: [process.env.CHARTER_BENCH_PRINCIPAL!] } });
   app.get('/plain', (_req, res) => void res.json({ ok: true }));
   app.get('/guarded', charter(verifier, guard), (_req, res) => void res.json({ ok: true }));
   app.get('/guarded-memory', charter(inMemory, guard), (_req, res) => void res.json({ ok: true }));
+  app.get('/agent', charter(verifier, agent), (_req, res) => void res.json({ ok: true }));
+  app.get('/signed', charter(verifier, signed), (_req, res) => void res.json({ ok: true }));
+  app.get('/signed-agent', charter(verifier, signed, agent), (_req, res) => void res.json({ ok: true }));
   process.send!({ port });
 }
 if (process.env.CHARTER_BENCH_HTTP === 'server') await serveApi();
+
+type Headers_ = Record<string, string>;
 
 /**
  * Issue "Platform middleware": requests/s of a guarded Express route
@@ -83,36 +93,73 @@ export async function benchHttp(): Promise<Record<string, number>> {
   const grant = await issueGrant(home.store, await home.issuer('alice'), {
     grantee: app.did, resources: ['profile/email'], actions: ['read'], purpose: 'bench', validUntil: new Date(Date.now() + 86_400_000), baseUrl: lists.url,
   });
+  // An agent of the home (its key in the directory `charter serve` publishes), its identity and a mandate without money limits.
+  await home.createIdentity({ alias: 'operator' });
+  await home.createIdentity({ alias: 'principal' });
+  await home.createIdentity({ alias: 'reader', meta: { role: 'agent' } });
+  const reader = await home.issuer('reader');
+  const principal = await home.issuer('principal');
+  const identity = await issueAgentIdentity(home.store, await home.issuer('operator'), { agent: reader.did, name: 'reader', directory: lists.url });
+  const mandate = await issueMandate(home.store, principal, { agent: reader.did, authority: { actions: ['read'], maxDelegationDepth: 0 }, validUntil: new Date(Date.now() + 86_400_000), baseUrl: lists.url });
 
   const owner = (await home.identity('alice')).did;
-  const child = fork(fileURLToPath(import.meta.url), { env: { ...process.env, CHARTER_BENCH_HTTP: 'server', CHARTER_BENCH_DB: join(dir, 'api.db'), CHARTER_BENCH_OWNER: owner }, stdio: 'inherit' });
+  const child = fork(fileURLToPath(import.meta.url), {
+    env: { ...process.env, CHARTER_BENCH_HTTP: 'server', CHARTER_BENCH_DB: join(dir, 'api.db'), CHARTER_BENCH_OWNER: owner, CHARTER_BENCH_PRINCIPAL: principal.did },
+    stdio: 'inherit',
+  });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       child.once('message', (m) => resolve((m as { port: number }).port));
       child.once('exit', (c) => reject(new Error(`bench server exited ${c}`)));
     });
     const base = `http://127.0.0.1:${port}`;
-    const N = 40_000;
+    const N = Number(process.env.CHARTER_BENCH_HTTP_REQUESTS ?? 40_000);
     const t0 = performance.now();
     const vps: string[] = [];
     for (let i = 0; i < N; i++) {
       const path = i < N / 2 ? '/guarded' : '/guarded-memory';
       vps.push(await createPresentation({ holder: app, credentials: [grant.jwt], aud: AUD, claims: { htm: 'GET', htu: `${base}${path}` } }));
     }
+    // Per route, one request's headers each (a fresh jti and/or signature nonce): agent presentations,
+    // signatures from the agent's key naming its directory, and both on one request.
+    const M = Number(process.env.CHARTER_BENCH_HTTP_AGENT_REQUESTS ?? 12_000);
+    const agentVp = (path: string) =>
+      createPresentation({ holder: reader, credentials: [identity.jwt, mandate.jwt], aud: AUD, claims: { htm: 'GET', htu: `${base}${path}` } });
+    const signedBy = async (path: string, extra: Headers_ = {}) => {
+      const h = await signatureHeaders({ method: 'GET', url: `${base}${path}`, headers: extra }, { signer: reader.signer, publicJwk: reader.publicJwk, signatureAgent: lists.url, expiresInSeconds: 600 });
+      return { ...extra, ...h } as Headers_;
+    };
+    const sets: Record<'agent' | 'signed' | 'signedAgent', Headers_[]> = { agent: [], signed: [], signedAgent: [] };
+    for (let i = 0; i < M; i++) {
+      sets.agent.push({ authorization: `Bearer ${await agentVp('/agent')}` });
+      sets.signed.push(await signedBy('/signed'));
+      sets.signedAgent.push(await signedBy('/signed-agent', { authorization: `Bearer ${await agentVp('/signed-agent')}` }));
+    }
     const genMs = performance.now() - t0;
     let next = 0;
     // Wrapping round would replay (401s, counted as non-2xx): N is several times what 5 s can use.
     const presented = () => [{ setupRequest: (r: { headers?: Record<string, string> }) => ({ ...r, headers: { ...r.headers, authorization: `Bearer ${vps[next++ % N]}` } }) }];
-    // Warm-up: DID and status list caches, JIT.
+    const from = (set: Headers_[]) => {
+      let i = 1; // the first one warms the route up
+      return [{ setupRequest: (r: { headers?: Record<string, string> }) => ({ ...r, headers: { ...r.headers, ...set[i++ % set.length] } }) }];
+    };
+    // Warm-up: DID and status list caches, the agent's directory, JIT.
     await autocannon({ url: `${base}/plain`, connections: CONNECTIONS, duration: 1 });
     const warm = await fetch(`${base}/guarded`, { headers: { authorization: `Bearer ${vps[next++]}` } });
     if (warm.status !== 200) throw new Error(`bench setup: guarded route answered ${warm.status}`);
+    for (const [path, set] of [['/agent', sets.agent], ['/signed', sets.signed], ['/signed-agent', sets.signedAgent]] as const) {
+      const r = await fetch(`${base}${path}`, { headers: set[0] });
+      if (r.status !== 200) throw new Error(`bench setup: ${path} answered ${r.status} ${await r.text()}`);
+    }
 
     const plain = await autocannon({ url: `${base}/plain`, connections: CONNECTIONS, duration: SECONDS });
     const guarded = await autocannon({ url: `${base}/guarded`, connections: CONNECTIONS, duration: SECONDS, requests: presented() });
     const used = next;
     next = N / 2;
     const memo = await autocannon({ url: `${base}/guarded-memory`, connections: CONNECTIONS, duration: SECONDS, requests: presented() });
+    const agentRun = await autocannon({ url: `${base}/agent`, connections: CONNECTIONS, duration: SECONDS, requests: from(sets.agent) });
+    const signedRun = await autocannon({ url: `${base}/signed`, connections: CONNECTIONS, duration: SECONDS, requests: from(sets.signed) });
+    const bothRun = await autocannon({ url: `${base}/signed-agent`, connections: CONNECTIONS, duration: SECONDS, requests: from(sets.signedAgent) });
 
     // The floor: the one Ed25519 verification a guarded request cannot skip (its presentation's; the
     // grant inside is the same on every request, its signature memoised per resolved key).
@@ -131,12 +178,19 @@ export async function benchHttp(): Promise<Record<string, number>> {
       { name: '(u) GET /plain, unguarded, trivial handler', opsPerSec: u },
       { name: '(g) GET /guarded, requireGrant, fresh jti per request', opsPerSec: g, note: `${guarded.non2xx} non-2xx of ${guarded.requests.total}` },
       { name: "(m) same, replay cache in memory (not a fleet's store)", opsPerSec: memo.requests.average, note: `${memo.non2xx} non-2xx of ${memo.requests.total}` },
+      { name: '(a) GET /agent, requireAgent (identity + mandate, Bearer)', opsPerSec: agentRun.requests.average, note: `${agentRun.non2xx} non-2xx of ${agentRun.requests.total}` },
+      { name: '(s) GET /signed, requireSignature (key from directory)', opsPerSec: signedRun.requests.average, note: `${signedRun.non2xx} non-2xx of ${signedRun.requests.total}` },
+      { name: '(sa) GET /signed-agent, requireSignature + requireAgent', opsPerSec: bothRun.requests.average, note: `${bothRun.non2xx} non-2xx of ${bothRun.requests.total}` },
       { name: '(v) one bare Ed25519 verify (one core)', opsPerSec: bare },
       { name: '(c) ceiling: (u) plus one bare verify per request', opsPerSec: ceiling },
     ]);
     console.log(`  ratios: g/u = ${ratio(g, u)} (target >= 0.5), g/c = ${ratio(g, ceiling)}, m/u = ${ratio(memo.requests.average, u)}; ${used} presentations used of ${N / 2} pre-generated per route in ${(genMs / 1000).toFixed(1)} s`);
     console.log(`  even a guard doing nothing but one verify would reach only c/u = ${ratio(ceiling, u)}: a 0.5 target leaves no time for decoding, status and the replay write`);
-    return { unguarded: u, guarded: g, memory: memo.requests.average, bare };
+    const sg = signedRun.requests.average;
+    const sa = bothRun.requests.average;
+    const a = agentRun.requests.average;
+    console.log(`  Web Bot Auth: s/u = ${ratio(sg, u)}, s/g = ${ratio(sg, g)} (a signature instead of a Bearer grant), sa/a = ${ratio(sa, a)} (what adding the signature costs an agent route); ${M} pre-generated per route`);
+    return { unguarded: u, guarded: g, memory: memo.requests.average, bare, agent: a, signed: sg, signedAgent: sa };
   } finally {
     child.kill();
     await lists.close();

@@ -102,7 +102,45 @@ export type { Policy, ReputationSource } from './guard/policy.js';
 export type { SpendHold, SpendState } from './guard/spend.js';
 
 // ---- HTTP: the framework-neutral core (adapters: charter/express, charter/fastify, charter/hono) ----
-export { requireGrant, requireAgent, type Guard, type GrantGuard, type AgentGuard, type GrantGuardOptions, type AgentGuardOptions, type FromRequest } from './http/guards.js';
+export {
+  requireGrant,
+  requireAgent,
+  requireSignature,
+  type Guard,
+  type GrantGuard,
+  type AgentGuard,
+  type SignatureGuard,
+  type GrantGuardOptions,
+  type AgentGuardOptions,
+  type SignatureGuardOptions,
+  type FromRequest,
+} from './http/guards.js';
 export { verifyRequest, verifyNodeRequest, type RequestDecision } from './http/request.js';
 export type { CharterContext } from './http/context.js';
-export { charterFetch, type CharterFetchOptions } from './http/client.js';
+export { charterFetch, type CharterFetchOptions, type CharterFetchSigning } from './http/client.js';
+
+// ---- HTTP message signatures (RFC 9421) and Web Bot Auth ----
+export {
+  signRequest,
+  signatureHeaders,
+  verifyRequestSignature,
+  WEB_BOT_AUTH_TAG,
+  signDirectory,
+  directoryFor,
+  verifyDirectoryResponse,
+  createDirectoryResolver,
+  DIRECTORY_PATH,
+  DIRECTORY_MEDIA_TYPE,
+  contentDigest,
+  jwkThumbprint,
+  type DirectoryResolver,
+  type DirectoryResponse,
+  type JwkSet,
+  type KeysOption,
+  type RequestLike,
+  type RequestSignatureDecision,
+  type SignDirectoryOptions,
+  type SignRequestOptions,
+  type VerifiedDirectory,
+  type VerifyRequestSignatureOptions,
+} from './httpsig/index.js';

@@ -12,17 +12,19 @@ const DOCUMENTED = [
   'issueReceipt', 'issueAttestation', 'scoreAgent', 'checkReputation',
   'createVerifier', 'decide', 'requireGrant', 'requireAgent', 'verifyRequest', 'verifyNodeRequest', 'charterFetch',
   'authorizeTransaction', 'guardTransaction',
+  'requireSignature', 'signRequest', 'signatureHeaders', 'verifyRequestSignature', 'signDirectory', 'directoryFor', 'verifyDirectoryResponse',
+  'createDirectoryResolver', 'contentDigest', 'jwkThumbprint',
 ];
 
 /** Sub-path exports: the heavy or optional parts, each with the calls README shows. */
 const SUBPATHS: Record<string, string[]> = {
-  'charter/express': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent', 'charterFetch'],
-  'charter/fastify': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent'],
-  'charter/hono': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent'],
+  'charter/express': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent', 'requireSignature', 'keepRawBody', 'charterFetch'],
+  'charter/fastify': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent', 'requireSignature', 'keepRawBody'],
+  'charter/hono': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent', 'requireSignature'],
   'charter/postgres': ['openPostgresStore'],
   'charter/sqlite': ['openSqliteStore'],
   'charter/home': ['openHome', 'openStore'],
-  'charter/server': ['serveHome'],
+  'charter/server': ['serveHome', 'agentDirectory', 'signatureAgentOf'],
   'charter/veramo': ['CharterVeramoPlugin', 'veramoResolver', 'routedResolver'],
   'charter/mcp': ['guardTool', 'callGuardedTool', 'presentForTool', 'toolRefusal', 'guardTransaction', 'createVerifier'],
 };

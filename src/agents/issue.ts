@@ -15,6 +15,8 @@ export interface IssueAgentIdentityInput {
   software?: { name: string; version: string; digest?: string };
   model?: string;
   homepage?: string;
+  /** The origin serving the agent's Web Bot Auth key directory (https, or http on loopback for local testing). */
+  directory?: string;
   validUntil?: Date;
 }
 
@@ -73,6 +75,20 @@ async function store(st: Store | undefined, issued: IssuedCredential, type: stri
   });
 }
 
+/** A Signature-Agent origin as the Web Bot Auth draft's "directory" type wants it: scheme, host and port, nothing else. */
+function directoryOrigin(value: string): string {
+  let u: URL | undefined;
+  try {
+    u = new URL(value);
+  } catch {
+    u = undefined;
+  }
+  if (!u || (u.protocol !== 'https:' && u.protocol !== 'http:') || u.username || u.password || u.search || u.hash || u.pathname !== '/') {
+    throw new CharterError('INVALID_ARGUMENT', 'directory must be an origin (https://host[:port]) serving /.well-known/http-message-signatures-directory');
+  }
+  return u.origin;
+}
+
 /** An AgentIdentityCredential: the operator vouches for the agent DID and answers for it. Stored when a store is given. */
 export async function issueAgentIdentity(st: Store | undefined, operator: Issuer, input: IssueAgentIdentityInput): Promise<IssuedCredential> {
   const agent: AgentInfo = {
@@ -81,6 +97,7 @@ export async function issueAgentIdentity(st: Store | undefined, operator: Issuer
     ...(input.software ? { software: input.software } : {}),
     ...(input.model !== undefined ? { model: input.model } : {}),
     ...(input.homepage !== undefined ? { homepage: input.homepage } : {}),
+    ...(input.directory !== undefined ? { directory: directoryOrigin(input.directory) } : {}),
   };
   if (input.validUntil !== undefined) checkExpiry(input.validUntil, new Date());
   const issued = await issueCredential({

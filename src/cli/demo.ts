@@ -12,12 +12,14 @@ import { agentsWalk } from './demo/agents.js';
 import { reputationWalk } from './demo/reputation.js';
 import { mcpWalk } from './demo/mcp.js';
 import { httpWalk } from './demo/http.js';
+import { webBotAuthWalk } from './demo/webbotauth.js';
 import { serveHome } from '../server/serve.js';
 
 const WALKS = [
   { name: 'foundation', run: foundationWalk },
   { name: 'grants', run: grantsWalk },
   { name: 'http', run: httpWalk },
+  { name: 'webbotauth', run: webBotAuthWalk },
   { name: 'agents', run: agentsWalk },
   { name: 'reputation', run: reputationWalk },
   { name: 'mcp', run: mcpWalk },

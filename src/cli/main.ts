@@ -9,6 +9,7 @@ import { registerGrant } from './grant.js';
 import { registerStatus } from './status.js';
 import { registerServe } from './serve.js';
 import { registerAgent } from './agent.js';
+import { registerAgentDirectory } from './agent-directory.js';
 import { registerRep } from './rep.js';
 import { registerDemo } from './demo.js';
 import { registerHttp } from './http.js';
@@ -37,6 +38,7 @@ export function makeProgram(ctx: CliContext = defaultContext()): Command {
   registerStatus(program, ctx);
   registerServe(program, ctx);
   registerAgent(program, ctx);
+  registerAgentDirectory(program, ctx);
   registerRep(program, ctx);
   registerDemo(program, ctx);
   registerHttp(program, ctx);

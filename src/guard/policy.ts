@@ -9,11 +9,19 @@ export type ReputationSource = (agent: string, operator: string | undefined) => 
  * presentation, with every value already taken from the request: the
  * transport adapters turn their route options into one of these per call.
  */
-export type Policy = PresentationPolicy | GrantPolicy | AgentPolicy;
+export type Policy = PresentationPolicy | GrantPolicy | AgentPolicy | SignaturePolicy;
 
 /** Only an authentic, bound, fresh presentation (whatever it holds). */
 export interface PresentationPolicy {
   kind: 'presentation';
+}
+
+/**
+ * No presentation at all: the request's own HTTP message signature (an
+ * `http` binding with `signature`) is the only proof, its nonce used once.
+ */
+export interface SignaturePolicy {
+  kind: 'signature';
 }
 
 /** An unrevoked DataAccessGrant from the resource's owner to the holder, covering `action` on `resource`. */

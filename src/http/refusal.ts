@@ -32,6 +32,8 @@ export interface Refused {
   status: number;
   reasons: Reason[];
   wwwAuthenticate?: string;
+  /** RFC 9421 §5.1 Accept-Signature: the signature to send instead. */
+  acceptSignature?: string;
 }
 
 export function refusalOf(d: Refused): Refusal {
@@ -40,7 +42,10 @@ export function refusalOf(d: Refused): Refusal {
     d.status === 401 ? `authentication failed: ${first.message}` : d.status === 403 ? `not allowed: ${first.message}` : d.status === 503 ? `try again shortly: ${first.message}` : first.message;
   return {
     status: d.status,
-    headers: problemHeaders(d.status, d.wwwAuthenticate !== undefined ? { 'www-authenticate': d.wwwAuthenticate } : {}),
+    headers: problemHeaders(d.status, {
+      ...(d.wwwAuthenticate !== undefined ? { 'www-authenticate': d.wwwAuthenticate } : {}),
+      ...(d.acceptSignature !== undefined ? { 'accept-signature': d.acceptSignature } : {}),
+    }),
     body: problemBody(first.code, detail, d.reasons, d.status),
   };
 }

@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { CharterError } from '../errors.js';
 import type { Home } from '../home/home.js';
 import { currentStatusListJwt } from '../status/index.js';
+import { DIRECTORY_PATH } from '../httpsig/index.js';
 import { didWebPath } from './did-web-path.js';
+import { agentDirectory } from './directory.js';
 import { createConsentHandler, type ConsentHandler } from './consent.js';
 import { problem } from './reply.js';
 
@@ -28,7 +30,8 @@ export function isLoopbackHost(host: string): boolean {
 
 /**
  * `charter serve`: status list credentials (always current: a revocation is
- * visible to the next fetch), did:web documents, and the consent page.
+ * visible to the next fetch), did:web documents, the Web Bot Auth key
+ * directory of the home's agents, and the consent page.
  * Status lists are re-signed on demand when the stored signed version is
  * older than the bits (this also repairs a crash between commit and re-sign).
  */
@@ -38,6 +41,8 @@ export async function serveHome(home: Home, options: ServeOptions = {}): Promise
   // Unlock now: serving must re-sign lists without prompting mid-request.
   await home.passphrase();
   let consent: ConsentHandler | undefined;
+  /** Where this server listens: the directory's authority when the home has no public URL. */
+  let selfOrigin = '';
 
   const server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
@@ -66,6 +71,14 @@ export async function serveHome(home: Home, options: ServeOptions = {}): Promise
         res.end(req.method === 'HEAD' ? undefined : jwt);
         return;
       }
+      if (path === DIRECTORY_PATH) {
+        // Web Bot Auth: the keys the home's agents sign requests with, signed afresh per request.
+        const dir = await agentDirectory(home, selfOrigin);
+        if (!dir) return problem(res, 'NOT_FOUND', 'this home has no agent with an Ed25519 or P-256 key', 404);
+        res.writeHead(dir.status, dir.headers);
+        res.end(req.method === 'HEAD' ? undefined : dir.body);
+        return;
+      }
       if (path.endsWith('/did.json')) {
         for (const rec of await home.store.listIdentities()) {
           if (rec.method === 'web' && rec.document && didWebPath(rec.did) === path) {
@@ -91,6 +104,7 @@ export async function serveHome(home: Home, options: ServeOptions = {}): Promise
   const addr = server.address() as AddressInfo;
   const hostPart = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${hostPart}:${addr.port}`;
+  selfOrigin = url;
   if (consentEnabled) consent = createConsentHandler(home, { origin: url, port: addr.port });
   return {
     server,
