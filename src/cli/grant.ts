@@ -83,7 +83,7 @@ export function registerGrant(program: Command, ctx: CliContext): void {
             const issuerFor = (did: string) => home.issuer(did);
             if (opts.to) {
               if (id) throw new CharterError('INVALID_ARGUMENT', 'give either a grant id or --to, not both');
-              return { revoked: await revokeGrantsTo(home.store, opts.to, issuerFor) };
+              return { revoked: (await revokeGrantsTo(home.store, opts.to, issuerFor)).map((c) => c.credentialId) };
             }
             if (!id) throw new CharterError('INVALID_ARGUMENT', 'name the grant to revoke, or --to DID (see `charter grant list`)');
             await fn(home.store, id, issuerFor);

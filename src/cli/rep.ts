@@ -50,11 +50,12 @@ export function registerRep(program: Command, ctx: CliContext): void {
       ctx,
       o,
       async (home) => {
-        const r = await issueReceipt(
-          await home.issuer(o.agent),
-          { counterparty: o.counterparty, interactionId: o.interaction, ...(o.amount ? { amount: parseMoney(o.amount) } : {}), ...(o.digest ? { digest: o.digest } : {}) },
-          home.store,
-        );
+        const r = await issueReceipt(home.store, await home.issuer(o.agent), {
+          counterparty: o.counterparty,
+          interactionId: o.interaction,
+          ...(o.amount ? { amount: parseMoney(o.amount) } : {}),
+          ...(o.digest ? { digest: o.digest } : {}),
+        });
         return { id: r.id, jwt: r.jwt };
       },
       (r) => r.jwt,
@@ -81,12 +82,11 @@ export function registerRep(program: Command, ctx: CliContext): void {
         if (!/^\d+(\.\d+)?$/.test(o.score) || !(score >= 0 && score <= 1)) throw new CharterError('INVALID_ARGUMENT', '--score must be a number from 0 to 1');
         return withHome(ctx, o, async (home) => {
           const baseUrl = await home.publicUrl();
-          const a = await issueAttestation(await home.issuer(o.from), {
+          const a = await issueAttestation(home.store, await home.issuer(o.from), {
             receiptJwt,
             score,
             ...(o.dimension ? { dimension: o.dimension } : {}),
             ...(o.comment ? { comment: o.comment } : {}),
-            store: home.store,
             ...(baseUrl ? { baseUrl } : {}),
           });
           return { id: a.id, jwt: a.jwt, revocable: baseUrl !== undefined };

@@ -44,7 +44,7 @@ describe('issueAgentIdentity', () => {
   });
 
   it('refuses an identity that does not fit the schema', async () => {
-    const e = await thrown(issueAgentIdentity(undefined, w.issuer('op'), { agent: w.issuer('agent').did, name: '' }));
+    const e = await thrown(issueAgentIdentity(null, w.issuer('op'), { agent: w.issuer('agent').did, name: '' }));
     expect(e.code).toBe('SCHEMA_INVALID');
   });
 });
@@ -130,7 +130,7 @@ describe('delegateMandate', () => {
   it('refuses a parent that is not a mandate', async () => {
     const op = w.issuer('op');
     const a1 = w.issuer('a1');
-    const identity = await issueAgentIdentity(undefined, op, { agent: a1.did, name: 'x' });
+    const identity = await issueAgentIdentity(null, op, { agent: a1.did, name: 'x' });
     expect((await thrown(delegateMandate(w.store, a1, { parentJwt: identity.jwt, to: a1.did, authority: step(ROOT), validUntil: days(1), baseUrl: w.baseUrl }))).code).toBe('INVALID_ARGUMENT');
   });
 });
