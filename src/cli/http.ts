@@ -61,7 +61,7 @@ export function registerHttp(program: Command, ctx: CliContext): void {
   const common = (c: Command) =>
     c
       .argument('<url>', 'the URL to call')
-      .requiredOption('--as <name>', 'alias or DID of the presenting identity')
+      .requiredOption('--as <alias|did>', 'the identity that presents: an identity of this home, by alias or DID')
       .requiredOption('--present <credential...>', 'ids of credentials in this home (or JWTs, or files) to present')
       .option('--aud <aud>', "the API's identifier (default: the URL's origin)");
   leaf(common(http.command('get').description('GET with a bound presentation; retries once on a nonce challenge')), [
