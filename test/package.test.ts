@@ -9,7 +9,8 @@ const DOCUMENTED = [
   'issueGrant', 'verifyGrant', 'revokeGrant', 'suspendGrant', 'resumeGrant', 'revokeGrantsTo', 'listGrants',
   'issueAgentIdentity', 'issueMandate', 'delegateMandate', 'revokeMandate', 'listMandates', 'createAgentPresentation', 'verifyAgent',
   'commitSpend', 'releaseSpend', 'previewSpend', 'staleReservations', 'checkNarrowing', 'parseMoney', 'parseBudget', 'parseRate',
-  'issueReceipt', 'issueAttestation', 'scoreAgent', 'checkReputation',
+  'issueReceipt', 'issueAttestation', 'scoreAgent', 'checkReputation', 'importAttestations', 'revokeAttestation',
+  'recordCredential', 'statusPropagation', 'chainFor',
   'createVerifier', 'decide', 'requireGrant', 'requireAgent', 'verifyRequest', 'verifyNodeRequest', 'charterFetch',
   'authorizeTransaction', 'guardTransaction',
 ];
@@ -21,8 +22,8 @@ const SUBPATHS: Record<string, string[]> = {
   'charter/hono': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent'],
   'charter/postgres': ['openPostgresStore'],
   'charter/sqlite': ['openSqliteStore'],
-  'charter/home': ['openHome', 'openStore'],
-  'charter/server': ['serveHome'],
+  'charter/home': ['openHome', 'initHome', 'openStore'],
+  'charter/server': ['serveHome', 'publishHome'],
   'charter/veramo': ['CharterVeramoPlugin', 'veramoResolver', 'routedResolver'],
   'charter/mcp': ['guardTool', 'callGuardedTool', 'presentForTool', 'toolRefusal', 'guardTransaction', 'createVerifier'],
 };
