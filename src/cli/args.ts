@@ -5,7 +5,7 @@ import { parseExpiry } from '../encoding/duration.js';
 import { decodeCredential, decodeJwt } from '../credentials/index.js';
 import { parseBudget, parseMoney } from '../agents/index.js';
 import type { Budget, Money } from '../agents/types.js';
-import type { StatusChange } from '../status/index.js';
+import type { StatusChange, StatusPropagation } from '../status/index.js';
 import type { Home } from '../home/home.js';
 import { deprecated, notA, readTextSource, type CliContext } from './io.js';
 
@@ -113,7 +113,7 @@ export async function credentialIdArg(ctx: CliContext, arg: string, what: string
     const compact = text.split('~')[0]!;
     id = text.includes('~') ? decodeJwt(compact).payload.jti : decodeCredential(compact).id;
   } catch {
-    throw notA(source === 'inline' ? 'inline' : source, arg, what, 'a credential JWT', 'an id');
+    throw notA(source, arg, what, 'a credential JWT', 'an id');
   }
   if (typeof id !== 'string' || id.length === 0) throw new CharterError('INVALID_ARGUMENT', `that ${what} carries no id`);
   return id;
@@ -121,26 +121,38 @@ export async function credentialIdArg(ctx: CliContext, arg: string, what: string
 
 // ---- revocation that bites fast ----
 
+/** What revoke, suspend and resume print: the ids changed and, when something changed, how soon verifiers see it. */
 export interface StatusChangeView {
+  revoked?: string[];
+  suspended?: string[];
+  resumed?: string[];
   /** The longest any change here takes to reach verifiers that check status (seconds). */
-  visibleWithinSeconds: number;
-  propagation: StatusChange['propagation'];
+  visibleWithinSeconds?: number;
+  propagation?: StatusPropagation;
 }
 
-/** The slowest of the changes (they usually share one list ttl). */
-export function propagationOf(changes: readonly StatusChange[]): StatusChangeView | undefined {
-  if (changes.length === 0) return undefined;
+export type ChangeKey = 'revoked' | 'suspended' | 'resumed';
+
+export function statusChangeView(key: ChangeKey, changes: readonly StatusChange[]): StatusChangeView {
+  const view: StatusChangeView = { [key]: changes.map((c) => c.credentialId) };
+  if (changes.length === 0) return view;
+  // The slowest of the changes (they usually share one list ttl).
   const slowest = changes.reduce((a, b) => (b.propagation.visibleWithinSeconds > a.propagation.visibleWithinSeconds ? b : a));
-  return { visibleWithinSeconds: slowest.propagation.visibleWithinSeconds, propagation: slowest.propagation };
+  return { ...view, visibleWithinSeconds: slowest.propagation.visibleWithinSeconds, propagation: slowest.propagation };
 }
 
-/** The line a person reads after revoke, suspend or resume: exactly what was computed, and from what. */
-export function renderPropagation(v: StatusChangeView | undefined): string {
-  if (v === undefined) return '';
+/** The lines a person reads: each id, then exactly what was computed, and from what. */
+export function renderStatusChange(key: ChangeKey, verb: string, v: StatusChangeView): string {
+  const ids = v[key] ?? [];
+  if (ids.length === 0) return `nothing to ${verb}`;
+  const lines = ids.map((i) => `${key} ${i}`);
   const p = v.propagation;
-  return (
-    `verifiers that check status see this within ${v.visibleWithinSeconds} s ` +
-    `(the list's ttl ${p.ttlSeconds} s, for which an HTTP cache may still serve the old list, ` +
-    `plus up to ${p.verifierCacheSeconds} s a verifier keeps its copy: the ttl, capped at ${p.maxStalenessSeconds} s by default)`
-  );
+  if (p) {
+    lines.push(
+      `verifiers that check status see this within ${p.visibleWithinSeconds} s ` +
+        `(the list's ttl ${p.ttlSeconds} s, for which an HTTP cache may still serve the old list, ` +
+        `plus up to ${p.verifierCacheSeconds} s a verifier keeps its copy: the ttl, capped at ${p.maxStalenessSeconds} s by default)`,
+    );
+  }
+  return lines.join('\n');
 }

@@ -2,10 +2,9 @@ import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import { parseExpiry } from '../encoding/duration.js';
 import { issueGrant, listGrants, resumeGrant, revokeGrant, revokeGrantsTo, suspendGrant, verifyGrant } from '../grants/index.js';
-import type { StatusChange } from '../status/index.js';
 import { soleSubject } from '../credentials/index.js';
 import { formatReasons, homeCommand, leaf, readJwtArg, runCommand, withHome, withTools, type CliContext, type CommonOptions } from './io.js';
-import { actingAs, asOption, credentialIdArg, partyDid, propagationOf, renderPropagation } from './args.js';
+import { actingAs, asOption, credentialIdArg, partyDid, renderStatusChange, statusChangeView } from './args.js';
 import { shortDid, table } from './format.js';
 
 interface IssueOptions extends CommonOptions {
@@ -18,19 +17,6 @@ interface IssueOptions extends CommonOptions {
 
 const PAST = { revoke: 'revoked', suspend: 'suspended', resume: 'resumed' } as const;
 const collect = (v: string, prev: string[] = []) => [...prev, v];
-
-/** What revoke, suspend and resume print: the ids changed and how soon verifiers see it. */
-export function statusChangeView<K extends string>(key: K, changes: StatusChange[]) {
-  const p = propagationOf(changes);
-  return { [key]: changes.map((c) => c.credentialId), ...(p ? p : {}) } as Record<K, string[]> & Partial<NonNullable<ReturnType<typeof propagationOf>>>;
-}
-
-export function renderStatusChange(key: string, verb: string, r: Record<string, unknown>): string {
-  const ids = (r[key] as string[] | undefined) ?? [];
-  if (ids.length === 0) return `nothing to ${verb}`;
-  const p = r.propagation as NonNullable<ReturnType<typeof propagationOf>>['propagation'] | undefined;
-  return [...ids.map((i) => `${key} ${i}`), p ? renderPropagation({ visibleWithinSeconds: r.visibleWithinSeconds as number, propagation: p }) : ''].filter(Boolean).join('\n');
-}
 
 export function registerGrant(program: Command, ctx: CliContext): void {
   const grant = program.command('grant').description('revocable data grants: scoped, time-boxed access to your data');

@@ -4,8 +4,7 @@ import { parseDuration } from '../encoding/duration.js';
 import { operatorFor } from '../agents/index.js';
 import { attestationsAbout, importAttestations, issueAttestation, issueReceipt, revokeAttestation, scoreAgent, type ReputationScore } from '../reputation/index.js';
 import { homeCommand, leaf, readJwtArg, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
-import { actingAs, asOption, credentialIdArg, moneyFlag, partyDid, partyDids } from './args.js';
-import { renderStatusChange, statusChangeView } from './grant.js';
+import { actingAs, asOption, credentialIdArg, moneyFlag, partyDid, partyDids, renderStatusChange, statusChangeView } from './args.js';
 import { shortDid, table } from './format.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];

@@ -4,8 +4,7 @@ import { parseExpiry } from '../encoding/duration.js';
 import type { VerifyTools } from '../home/net.js';
 import { issueStoredSdJwtVc, presentSdJwtVc, revokeSdJwtVc, verifySdJwtVc, type SdJwtVcVerification } from '../sdjwt/index.js';
 import { formatReasons, homeCommand, leaf, notA, parseJsonArg, readTextArg, readTextSource, runCommand, withHome, withTools, type CliContext, type CommonOptions } from './io.js';
-import { actingAs, asOption, credentialIdArg, partyDid } from './args.js';
-import { renderStatusChange, statusChangeView } from './grant.js';
+import { actingAs, asOption, credentialIdArg, partyDid, renderStatusChange, statusChangeView } from './args.js';
 
 interface IssueOptions extends CommonOptions {
   subject: string;
