@@ -113,7 +113,8 @@ export async function credentialIdArg(ctx: CliContext, arg: string, what: string
     const compact = text.split('~')[0]!;
     id = text.includes('~') ? decodeJwt(compact).payload.jti : decodeCredential(compact).id;
   } catch {
-    throw notA(source, arg, what, 'a credential JWT', 'an id');
+    if (source !== 'inline') throw notA(source, arg, what, 'a credential JWT', 'an id');
+    throw new CharterError('INVALID_ARGUMENT', `the ${what} argument has the shape of a JWT but is not a credential`);
   }
   if (typeof id !== 'string' || id.length === 0) throw new CharterError('INVALID_ARGUMENT', `that ${what} carries no id`);
   return id;
