@@ -66,7 +66,7 @@ export async function benchAgents(): Promise<Record<string, number>> {
       parent = { id, jwt: vc.jwt };
     }
     const agent = agents[depth - 1]!;
-    const identity = await issueAgentIdentity(undefined, operator, { agent: agent.did, name: 'bench agent' });
+    const identity = await issueAgentIdentity(null, operator, { agent: agent.did, name: 'bench agent' });
     const nonce = 'bench-nonce';
     const vp = await createAgentPresentation({ agent, identity: identity.jwt, chain, aud: shop.did, nonce, expiresInSeconds: 3600 });
     const opts = { resolver, status, aud: shop.did, nonce, action: 'purchase', amount: '10 USD', counterparty: shop.did, trust: { principals: [principal.did] } };

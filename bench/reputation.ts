@@ -16,8 +16,8 @@ export async function benchReputation(n = Number(process.env.CHARTER_BENCH_ATTES
   const jwts: string[] = [];
   for (let i = 0; i < n; i++) {
     const by = attesters[i % attesters.length]!;
-    const receipt = await issueReceipt(agent, { counterparty: by.did, interactionId: `i-${i}` });
-    jwts.push((await issueAttestation(by, { receiptJwt: receipt.jwt, score: (i % 10) / 10 })).jwt);
+    const receipt = await issueReceipt(null, agent, { counterparty: by.did, interactionId: `i-${i}` });
+    jwts.push((await issueAttestation(null, by, { receiptJwt: receipt.jwt, score: (i % 10) / 10 })).jwt);
   }
   const buildMs = performance.now() - t0;
   const resolver = createResolver({ cacheMaxEntries: 10_000 });

@@ -35,6 +35,7 @@ export type { CharterResolver, DIDDocument, DidKeyRef, ResolvedKey, ResolveOptio
 export { issueCredential } from './credentials/issue.js';
 export { verifyCredential, assertCredential, decodeCredential } from './credentials/verify.js';
 export { createPresentation, verifyPresentation } from './credentials/present.js';
+export { recordCredential, type RecordableCredential, type RecordCredentialOptions } from './credentials/record.js';
 export type {
   Credential,
   CredentialFormat,
@@ -52,7 +53,7 @@ export type {
 
 // ---- status lists ----
 export { createStatusChecker, type StatusCheckerOptions } from './status/checker.js';
-export { allocateStatusEntry, setStatus, currentStatusListJwt, type IssuerFor, type StatusPurpose } from './status/issuer.js';
+export { allocateStatusEntry, setStatus, currentStatusListJwt, statusPropagation, type IssuerFor, type StatusPurpose, type StatusChange, type StatusPropagation } from './status/issuer.js';
 export { encodeBitstring, decodeBitstring } from './status/codec.js';
 
 // ---- data grants ----
@@ -65,6 +66,7 @@ export type { GrantClaims } from './grants/claims.js';
 // ---- Know Your Agent ----
 export { issueAgentIdentity, issueMandate, delegateMandate, type IssueAgentIdentityInput, type IssueMandateInput, type DelegateMandateInput, type IssuedMandate } from './agents/issue.js';
 export { listMandates, revokeMandate, type MandateState, type MandateSummary } from './agents/manage.js';
+export { chainFor } from './agents/stored.js';
 export { createAgentPresentation, type CreateAgentPresentationInput } from './agents/present.js';
 export { verifyAgent } from './agents/verify.js';
 export { checkNarrowing } from './agents/attenuation.js';
@@ -88,6 +90,7 @@ export type {
 // ---- reputation ----
 export { issueReceipt, issueAttestation, type ReceiptInput, type AttestationInput } from './reputation/issue.js';
 export { scoreAgent, checkReputation, type ReputationCheck } from './reputation/score.js';
+export { importAttestations, revokeAttestation, type AttestationImport } from './reputation/manage.js';
 export type { ReputationScore, ScorePolicy } from './reputation/types.js';
 
 // ---- the store port (adapters: charter/sqlite, charter/postgres) ----

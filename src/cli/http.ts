@@ -69,7 +69,7 @@ export function registerHttp(program: Command, ctx: CliContext): void {
   const common = (c: Command) =>
     c
       .argument('<url>', 'the URL to call')
-      .requiredOption('--as <name>', 'alias or DID of the identity that presents and/or signs')
+      .requiredOption('--as <alias|did>', 'the identity that presents and/or signs: an identity of this home, by alias or DID')
       .option('--present <credential...>', 'ids of credentials in this home (or JWTs, or files) to present')
       .option('--sign', "sign the request with the identity's key (RFC 9421 HTTP Message Signature, tag web-bot-auth)")
       .option('--signature-agent <origin>', "with --sign: the origin serving the key directory (default: this home's public URL, for its agents)")

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { CharterError } from '../errors.js';
-import { issueCredential, schemaIdFor } from '../credentials/index.js';
+import { issueCredential, recordCredential, schemaIdFor } from '../credentials/index.js';
 import type { Credential, Issuer } from '../credentials/types.js';
 import { allocateStatusEntry } from '../status/index.js';
 import { readGrantClaims } from './claims.js';
-import type { Store } from '../store/types.js';
+import type { CredentialStore, StatusStore } from '../store/types.js';
 
 export const GRANT_TYPE = 'DataAccessGrant';
 
@@ -33,7 +33,7 @@ export interface IssuedGrant {
  * a required expiry, and two status entries: revocation (permanent) and
  * suspension (reversible). Stored as issued, so it can be listed and revoked.
  */
-export async function issueGrant(store: Store, owner: Issuer, input: IssueGrantInput): Promise<IssuedGrant> {
+export async function issueGrant(store: CredentialStore & StatusStore, owner: Issuer, input: IssueGrantInput): Promise<IssuedGrant> {
   if (!(input.validUntil instanceof Date) || Number.isNaN(input.validUntil.getTime())) throw new CharterError('INVALID_ARGUMENT', 'a grant needs an expiry (validUntil)');
   if (input.validUntil.getTime() <= Date.now()) throw new CharterError('INVALID_ARGUMENT', 'a grant must expire in the future');
   const claims = readGrantClaims({ resources: input.resources, actions: input.actions, purpose: input.purpose, ...(input.constraints ? { constraints: input.constraints } : {}) });
@@ -53,16 +53,6 @@ export async function issueGrant(store: Store, owner: Issuer, input: IssueGrantI
     credentialSchema: { id: schemaIdFor(GRANT_TYPE)!, type: 'JsonSchema' },
     extra: { credentialStatus: [revocation, suspension] },
   });
-  await store.putCredential({
-    id,
-    jwt: issued.jwt,
-    direction: 'issued',
-    issuer: owner.did,
-    subject: input.grantee,
-    types: [GRANT_TYPE],
-    ...(issued.credential.validFrom ? { validFrom: issued.credential.validFrom } : {}),
-    validUntil: issued.credential.validUntil!,
-    createdAt: new Date().toISOString(),
-  });
+  await recordCredential(store, issued, { direction: 'issued', types: [GRANT_TYPE] });
   return { id, jwt: issued.jwt, statusIndex: Number(revocation.statusListIndex), credential: issued.credential };
 }

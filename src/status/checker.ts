@@ -44,6 +44,12 @@ export type StatusListChecker = StatusChecker & {
   clear(): void;
 };
 
+/**
+ * How long a verifier trusts a fetched list at most, whatever `ttl` it claims
+ * (the default of `maxStalenessSeconds` here and in the Token Status List checker).
+ */
+export const DEFAULT_MAX_STALENESS_SECONDS = 300;
+
 interface Cached {
   list: StatusList;
   expires: number;
@@ -67,7 +73,7 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
   const inflight = new Map<string, Promise<Cached>>();
   const now = options.now ?? Date.now;
   const max = options.cacheMaxEntries ?? 1000;
-  const maxStaleMs = (options.maxStalenessSeconds ?? 300) * 1000;
+  const maxStaleMs = (options.maxStalenessSeconds ?? DEFAULT_MAX_STALENESS_SECONDS) * 1000;
   if (!Number.isFinite(maxStaleMs) || maxStaleMs < 0) throw new TypeError('maxStalenessSeconds must be a non-negative number');
   const defaultTtlMs = options.defaultTtlMs ?? maxStaleMs;
   const maxBitsBytes = options.maxBitsBytes ?? DEFAULT_MAX_BITS_BYTES;

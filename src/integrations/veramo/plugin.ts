@@ -230,7 +230,7 @@ export class CharterVeramoPlugin implements IAgentPlugin {
   /** An AgentIdentityCredential: `issuer` (the operator) answers for `agent`. Stored when the plugin has a store. */
   async charterIssueAgentIdentity(args: CharterIssueAgentIdentityArgs, context: CharterContext): Promise<IssuedCredential> {
     const issuer = await this.#signer(context, args);
-    return issueAgentIdentity(this.#options.store, issuer, {
+    return issueAgentIdentity(this.#options.store ?? null, issuer, {
       agent: args.agent,
       name: args.name,
       ...(args.software ? { software: args.software } : {}),
@@ -319,7 +319,7 @@ export class CharterVeramoPlugin implements IAgentPlugin {
     return issued;
   }
 
-  async #revoke(context: CharterContext, id: string, revoke: (store: Store, id: string, issuerFor: IssuerFor) => Promise<void>): Promise<boolean> {
+  async #revoke(context: CharterContext, id: string, revoke: (store: Store, id: string, issuerFor: IssuerFor) => Promise<unknown>): Promise<boolean> {
     const store = this.#options.store;
     if (!store) throw new TypeError('revoking needs options.store');
     if (typeof id !== 'string') throw new TypeError('id must be a credential id');
