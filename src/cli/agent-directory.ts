@@ -38,7 +38,7 @@ export function registerAgentDirectory(program: Command, ctx: CliContext): void 
     agent
       .command('directory')
       .description("write the agent's Web Bot Auth key directory (/.well-known/http-message-signatures-directory), signed")
-      .requiredOption('--as <agent>', 'alias or DID of the agent (an Ed25519 or P-256 key)')
+      .requiredOption('--as <alias|did>', 'the agent whose directory it is: an identity of this home (an Ed25519 or P-256 key)')
       .option('--authority <host>', "host[:port] the directory is served at (default: the home's public URL)")
       .option('--expires <when>', 'how long its signatures stay valid: 5m, 1d, P1D or an ISO date (short: a verifier refuses it once expired)', '1d')
       .option('--out <dir>', 'write DIR/.well-known/http-message-signatures-directory and, beside it, the .headers to serve it with'),

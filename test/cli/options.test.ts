@@ -34,6 +34,7 @@ const SIGNING: Record<string, string[]> = {
   'sd-jwt present': ['--holder'],
   'http get': [],
   'http post': [],
+  'agent directory': [],
 };
 
 describe('the CLI surface', () => {
