@@ -14,7 +14,16 @@ export interface ServeOptions {
   host?: string;
   /** Serve the consent page on a non-loopback host too (it can revoke grants). */
   exposeConsent?: boolean;
+  /**
+   * Longest HTTP caches may keep a status list (Cache-Control max-age, seconds):
+   * the list's own ttl when shorter. Default 60. Lower means a revocation
+   * reaches verifiers behind a cache sooner, at the cost of more fetches.
+   */
+  statusMaxAgeSeconds?: number;
 }
+
+/** The default Cache-Control max-age of a served status list, in seconds. */
+export const DEFAULT_STATUS_MAX_AGE_SECONDS = 60;
 
 export interface RunningServer {
   server: Server;
@@ -38,6 +47,8 @@ export function isLoopbackHost(host: string): boolean {
 export async function serveHome(home: Home, options: ServeOptions = {}): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
   const consentEnabled = isLoopbackHost(host) || options.exposeConsent === true;
+  const maxAge = options.statusMaxAgeSeconds ?? DEFAULT_STATUS_MAX_AGE_SECONDS;
+  if (!Number.isInteger(maxAge) || maxAge < 0) throw new TypeError('statusMaxAgeSeconds must be a non-negative integer');
   // Unlock now: serving must re-sign lists without prompting mid-request.
   await home.passphrase();
   let consent: ConsentHandler | undefined;
@@ -65,8 +76,8 @@ export async function serveHome(home: Home, options: ServeOptions = {}): Promise
         const jwt = await currentStatusListJwt(home.store, list.id, (did) => home.issuer(did));
         res.writeHead(200, {
           'content-type': 'application/vc+jwt',
-          // Bitstring Status List §2.2: ttl is advisory; let HTTP caches follow it too.
-          'cache-control': `public, max-age=${Math.max(0, Math.floor(list.ttlSeconds))}`,
+          // Bitstring Status List §2.2: ttl is advisory; HTTP caches follow it too, never longer than this server's cap.
+          'cache-control': `public, max-age=${Math.min(maxAge, Math.max(0, Math.floor(list.ttlSeconds)))}`,
         });
         res.end(req.method === 'HEAD' ? undefined : jwt);
         return;
