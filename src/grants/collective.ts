@@ -171,6 +171,8 @@ export interface Quorum {
   approvals: string[];
   /** Members who voted to reject. */
   rejections: string[];
+  /** For each counted approval, in `approvals` order: the index of its vote in the input. */
+  counted: number[];
   /** Votes that did not count, with why (a bad signature, another proposal or epoch, not a member). */
   ignored: { index: number; issuer?: string; code: Reason['code']; message: string }[];
 }
@@ -186,7 +188,7 @@ export async function countVotes(proposal: Proposal, votes: readonly string[], o
   const hash = proposalHash(proposal);
   const members = new Set(proposal.epoch.members.map((m) => m.id));
   const ignored: Quorum['ignored'] = [];
-  const approve = new Set<string>();
+  const approve = new Map<string, number>();
   const reject = new Set<string>();
   const checked = await Promise.all(
     votes.map((jwt) =>
@@ -205,14 +207,16 @@ export async function countVotes(proposal: Proposal, votes: readonly string[], o
     if (vote.proposal !== hash) return skip('QUORUM_NOT_MET', 'the vote is for another proposal');
     if (vote.epoch !== proposal.epoch.number) return skip('QUORUM_NOT_MET', `the vote was cast in epoch ${vote.epoch}, not ${proposal.epoch.number}`);
     if (!members.has(v.issuer)) return skip('NOT_A_MEMBER', 'the voter is not a member of the pool in that epoch');
-    (vote.decision === 'approve' ? approve : reject).add(v.issuer);
+    if (vote.decision === 'reject') reject.add(v.issuer);
+    else if (!approve.has(v.issuer)) approve.set(v.issuer, index);
   });
   const approvals = proposal.epoch.members.map((m) => m.id).filter((id) => approve.has(id) && !reject.has(id));
   const rejections = proposal.epoch.members.map((m) => m.id).filter((id) => reject.has(id));
+  const counted = approvals.map((id) => approve.get(id)!);
   const k = proposal.epoch.threshold;
   const reasons: Reason[] =
     approvals.length >= k ? [] : [{ code: 'QUORUM_NOT_MET', message: `${approvals.length} of the ${k} approvals needed from distinct members of epoch ${proposal.epoch.number}` }];
-  return { ok: reasons.length === 0, reasons, hash, threshold: k, approvals, rejections, ignored };
+  return { ok: reasons.length === 0, reasons, hash, threshold: k, approvals, rejections, counted, ignored };
 }
 
 /** `credentialSubject.pool` of a collective grant. */

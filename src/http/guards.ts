@@ -1,6 +1,7 @@
 import type { AgentTrust } from '../agents/types.js';
 import type { AmountInput } from '../agents/limits.js';
 import { checkOwnerRule, checkTrust, type Policy, type ReputationSource } from '../guard/policy.js';
+import { checkDeclaredUse, type DeclaredProcessing } from '../grants/index.js';
 
 /**
  * What a route requires beyond an authentic, bound presentation. Guards are
@@ -26,6 +27,13 @@ export interface GrantGuardOptions<R> {
   owner?: FromRequest<R, string>;
   /** Explicit opt-out: the route's data belongs to no one person, so a grant from any issuer will do. */
   anyOwner?: true;
+  /**
+   * What the route uses the data for, e.g. `'model-training'`: a grant whose
+   * terms limit purposes must name it (PURPOSE_NOT_ALLOWED otherwise).
+   */
+  purpose?: FromRequest<R, string>;
+  /** Where the route processes the data (`on-device` or `trusted-execution`), checked against the grant's terms. */
+  processing?: DeclaredProcessing;
 }
 
 export interface GrantGuard<R> extends GrantGuardOptions<R> {
@@ -56,7 +64,15 @@ export function requireGrant<R = Request>(options: GrantGuardOptions<R>): GrantG
   if (!options || !fromRequest(options.resource)) throw new TypeError('requireGrant: resource must be a non-empty string or a function of the request');
   if (!fromRequest(options.action)) throw new TypeError('requireGrant: action must be a non-empty string or a function of the request');
   checkOwnerRule('requireGrant', options);
-  return Object.freeze({ kind: 'grant', resource: options.resource, action: options.action, ...(options.owner !== undefined ? { owner: options.owner } : { anyOwner: true as const }) });
+  checkDeclaredUse('requireGrant', options);
+  return Object.freeze({
+    kind: 'grant',
+    resource: options.resource,
+    action: options.action,
+    ...(options.owner !== undefined ? { owner: options.owner } : { anyOwner: true as const }),
+    ...(options.purpose !== undefined ? { purpose: options.purpose } : {}),
+    ...(options.processing !== undefined ? { processing: options.processing } : {}),
+  });
 }
 
 /** The caller must be an agent whose identity and mandate chain allow this request (the KYA decision). */
@@ -87,6 +103,8 @@ export function policyFor<R>(guard: Guard<R> | undefined, req: R): Policy {
       action: valueOf(guard.action, req),
       // An owner the route cannot name (an unknown user) is "" : no grant can be its.
       ...(guard.owner !== undefined ? { owner: String(valueOf(guard.owner, req) ?? '') } : { anyOwner: true }),
+      ...(guard.purpose !== undefined ? { purpose: String(valueOf(guard.purpose, req)) } : {}),
+      ...(guard.processing !== undefined ? { processing: guard.processing } : {}),
     };
   }
   const amount = guard.amount?.(req);
