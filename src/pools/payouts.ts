@@ -87,6 +87,7 @@ export function computePayouts(input: { pool: string; from: Date; until: Date; g
   };
   for (const g of input.grants) {
     const comp = g.compensation;
+    if (comp && !byCurrency.has(comp.currency)) byCurrency.set(comp.currency, { exact: 0n, quotas: new Map() });
     const vf = t(g.validFrom);
     const end = Math.min(t(g.validUntil), g.revokedAt ? t(g.revokedAt) : Infinity);
     let uses = 0;

@@ -111,7 +111,13 @@ export async function readUsage(jwts: readonly string[], o: ReadUsageOptions): P
       continue;
     }
     seen.add(v.id);
+    // A report speaks of what happened before it was signed (with the usual clock skew).
+    const signedAt = Date.parse(v.credential.validFrom ?? '') + 60_000;
     for (const u of usage.uses as { member: string; time: string; count?: number }[]) {
+      if (!(Date.parse(u.time) <= signedAt)) {
+        skip('ISSUED_IN_FUTURE', `a use at ${u.time.slice(0, 40)} is later than the report`);
+        continue;
+      }
       uses.push({ report: v.id, reporter: v.issuer, grant: usage.grant, member: u.member, time: u.time, count: u.count ?? 1 });
     }
   }
