@@ -229,3 +229,9 @@ export async function leavePool(store: Store, pool: Issuer, request: { notice: s
 }
 
 export { read };
+
+/** The pools this home runs (identities that founded one), each at its current epoch. */
+export async function listPools(store: Store): Promise<PoolSummary[]> {
+  const dids = [...new Set((await store.listCredentials({ type: EPOCH_TYPE, direction: 'issued' })).map((r) => r.issuer))];
+  return Promise.all(dids.map(async (d) => summary(d, await currentEpoch(store, d))));
+}

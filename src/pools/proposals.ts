@@ -7,7 +7,7 @@ import type { CharterResolver } from '../did/types.js';
 import { checkTermsInput, countVotes, proposalHash, readGrantClaims, readProposal, readVote, VOTE_TYPE, type GrantProposalBody, type Proposal, type Quorum } from '../grants/index.js';
 import type { Store } from '../store/types.js';
 import { currentEpoch, withdrawnHere } from './membership.js';
-import { PROPOSAL_TYPE, hashPart, list, proposalId, putSigned, read } from './records.js';
+import { PROPOSAL_TYPE, decisionId, hashPart, list, proposalId, putSigned, read } from './records.js';
 
 export type ProposalInput = { action: 'grant'; grant: GrantProposalBody } | { action: 'admit'; member: string } | { action: 'revoke'; target: string };
 
@@ -169,4 +169,36 @@ export async function tally(store: Store, p: StoredProposal, o: { resolver: Char
 /** Every proposal of a pool in this home, newest last. */
 export async function listProposals(store: Store, pool: string): Promise<StoredProposal[]> {
   return (await list(store, { type: PROPOSAL_TYPE, subject: pool })).map(fromRecord);
+}
+
+export interface ProposalOverview {
+  hash: string;
+  action: Proposal['action'];
+  epoch: number;
+  approvals: number;
+  rejections: number;
+  threshold: number;
+  /** open: collecting votes; ready: k approvals; executed; stale: the membership changed since. */
+  state: 'open' | 'ready' | 'executed' | 'stale';
+  proposal: Proposal;
+}
+
+/** Every proposal of a pool with its votes counted and its state. */
+export async function proposalOverview(store: Store, pool: string, o: { resolver: CharterResolver }): Promise<ProposalOverview[]> {
+  const out: ProposalOverview[] = [];
+  for (const p of await listProposals(store, pool)) {
+    const t = await tally(store, p, o);
+    const executed = (await store.getCredential(decisionId(p.hash))) !== undefined;
+    out.push({ hash: p.hash, action: p.proposal.action, epoch: p.proposal.epoch.number, approvals: t.approvals.length, rejections: t.rejections.length, threshold: t.threshold, state: executed ? 'executed' : t.stale ? 'stale' : t.ok ? 'ready' : 'open', proposal: p.proposal });
+  }
+  return out;
+}
+
+/** The latest proposal to revoke this grant (what its members are voting on now); NOT_FOUND when none. */
+export async function revocationProposal(store: Store, grant: string): Promise<StoredProposal> {
+  const rec = await store.getCredential(grant);
+  if (!rec) throw new CharterError('NOT_FOUND', `no grant ${grant.slice(0, 80)} in this home`);
+  const candidates = (await listProposals(store, rec.issuer)).filter((p) => p.proposal.action === 'revoke' && p.proposal.target === grant);
+  if (candidates.length === 0) throw new CharterError('NOT_FOUND', `nobody proposed to revoke it yet: charter pool propose --revoke ${grant.slice(0, 80)}`);
+  return candidates[candidates.length - 1]!;
 }
