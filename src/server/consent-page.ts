@@ -1,4 +1,4 @@
-import type { GrantSummary } from '../grants/index.js';
+import { describeTerms, type GrantSummary } from '../grants/index.js';
 
 const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 export const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ESC[c]!);
@@ -11,13 +11,14 @@ function button(action: string, id: string, token: string, label: string): strin
 export function renderConsentPage(grants: GrantSummary[], opts: { token: string; notice?: string | undefined }): string {
   const rows = grants
     .map((g) => {
-      const controls =
-        g.state === 'active'
+      const controls = g.pool !== undefined
+        ? '<span class="pool">decided by the pool\'s members (charter pool revoke)</span>'
+        : g.state === 'active'
           ? button('suspend', g.id, opts.token, 'Suspend') + button('revoke', g.id, opts.token, 'Revoke')
           : g.state === 'suspended'
             ? button('resume', g.id, opts.token, 'Resume') + button('revoke', g.id, opts.token, 'Revoke')
             : '';
-      return `<tr data-grant="${escapeHtml(g.id)}" data-state="${g.state}"><td title="${escapeHtml(g.grantee)}">${escapeHtml(g.grantee)}</td><td>${escapeHtml(g.resources.join(', '))}</td><td>${escapeHtml(g.actions.join(', '))}</td><td>${escapeHtml(g.purpose)}</td><td>${escapeHtml(g.expires ?? '')}</td><td class="state">${g.state}</td><td>${controls}</td></tr>`;
+      return `<tr data-grant="${escapeHtml(g.id)}" data-state="${g.state}"><td title="${escapeHtml(g.grantee)}">${escapeHtml(g.grantee)}</td><td>${escapeHtml(g.resources.join(', '))}</td><td>${escapeHtml(g.actions.join(', '))}</td><td>${escapeHtml(g.purpose)}</td><td class="terms">${describeTerms(g.terms).map((t) => `<div>${escapeHtml(t)}</div>`).join('') || 'none'}</td><td>${escapeHtml(g.expires ?? '')}</td><td class="state">${g.state}</td><td>${controls}</td></tr>`;
     })
     .join('\n');
   const notice = opts.notice && /^[a-z]+$/.test(opts.notice) ? `<p class="notice">Grant ${escapeHtml(opts.notice)}.</p>` : '';
@@ -28,9 +29,9 @@ export function renderConsentPage(grants: GrantSummary[], opts: { token: string;
 <h1>Your data grants</h1>
 <p>Every platform you granted access to. Revoking is permanent; suspending can be undone.</p>
 ${notice}
-<table><thead><tr><th>Grantee</th><th>Data</th><th>Actions</th><th>Purpose</th><th>Expires</th><th>State</th><th></th></tr></thead>
+<table><thead><tr><th>Grantee</th><th>Data</th><th>Actions</th><th>Purpose</th><th>Terms</th><th>Expires</th><th>State</th><th></th></tr></thead>
 <tbody>
-${rows || '<tr><td colspan="7">No grants yet.</td></tr>'}
+${rows || '<tr><td colspan="8">No grants yet.</td></tr>'}
 </tbody></table>
 </body></html>`;
 }

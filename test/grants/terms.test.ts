@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { checkTermsInput, describeTerms, readTerms, termsReasons, PURPOSES, type GrantTerms } from '../../src/grants/index.js';
 import { requireGrant } from '../../src/http/guards.js';
+import { renderConsentPage } from '../../src/server/consent-page.js';
 
 const codes = (r: { reasons: { code: string }[] }) => r.reasons.map((x) => x.code);
 
@@ -82,5 +83,15 @@ describe('grant terms', () => {
     expect(() => requireGrant({ resource: 'a', action: 'read', anyOwner: true, purpose: 'Model Training' })).toThrow(TypeError);
     expect(() => requireGrant({ resource: 'a', action: 'read', anyOwner: true, processing: 'cloud' as 'on-device' })).toThrow(TypeError);
     expect(requireGrant({ resource: 'a', action: 'read', anyOwner: true, purpose: 'model-training', processing: 'on-device' })).toMatchObject({ purpose: 'model-training', processing: 'on-device' });
+  });
+
+  it('the consent page shows terms in plain words, and offers no lone revoke of a pool grant', () => {
+    const row = { grantee: 'did:web:lab.example', resources: ['health/*'], actions: ['read'], purpose: 'sleep model', expires: '2027-01-01T00:00:00Z', state: 'active' as const, terms: full };
+    const html = renderConsentPage([{ ...row, id: 'urn:uuid:1', grantor: 'did:key:z6MkA' }, { ...row, id: 'urn:x:pool', grantor: 'did:key:z6MkPool', pool: 'did:key:z6MkPool' }], { token: 't' });
+    expect(html).toContain('<div>Only for training AI models or fraud screening.</div>');
+    expect(html).toContain('<div>Processed only on your own device.</div>');
+    expect(html).toMatch(/data-grant="urn:uuid:1"[^\n]*data-action="revoke"/);
+    expect(html).not.toMatch(/data-grant="urn:x:pool"[^\n]*data-action="revoke"/);
+    expect(html).toMatch(/data-grant="urn:x:pool"[^\n]*decided by the pool/);
   });
 });
