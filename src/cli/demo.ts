@@ -12,6 +12,7 @@ import { agentsWalk } from './demo/agents.js';
 import { reputationWalk } from './demo/reputation.js';
 import { mcpWalk } from './demo/mcp.js';
 import { httpWalk } from './demo/http.js';
+import { poolsWalk } from './demo/pools.js';
 import { serveHome } from '../server/serve.js';
 
 const WALKS = [
@@ -20,6 +21,7 @@ const WALKS = [
   { name: 'http', run: httpWalk },
   { name: 'agents', run: agentsWalk },
   { name: 'reputation', run: reputationWalk },
+  { name: 'pools', run: poolsWalk },
   { name: 'mcp', run: mcpWalk },
 ];
 

@@ -47,6 +47,14 @@ export interface PayoutStatement {
 
 const t = (s: string) => Date.parse(s);
 
+/** A whole number of minor units as money is written: "0.10", "3" (JPY); full precision where ISO 4217 has no minor unit. */
+function money(scaled: bigint, minor: number): string {
+  const d = decimalOf(scaled);
+  if (minor === 0 || minor > 4) return d;
+  const [int, frac = ''] = d.split('.');
+  return `${int}.${frac.padEnd(minor, '0')}`;
+}
+
 /** Is the member's data covered by the grant at `at` (in the snapshot, not yet withdrawn)? */
 const covered = (g: PayoutGrant, member: string, at: number) => g.members.includes(member) && !(g.withdrawnAt[member] !== undefined && t(g.withdrawnAt[member]!) <= at);
 
@@ -135,9 +143,9 @@ export function computePayouts(input: { pool: string; from: Date; until: Date; g
     const shares = apportion(total, c.quotas, minor);
     return {
       currency,
-      total: decimalOf(total),
+      total: money(total, minor),
       exact: decimalOf(c.exact),
-      shares: [...shares].sort(([a], [b]) => (a < b ? -1 : 1)).map(([member, v]) => ({ member, amount: decimalOf(v) })),
+      shares: [...shares].sort(([a], [b]) => (a < b ? -1 : 1)).map(([member, v]) => ({ member, amount: money(v, minor) })),
     };
   });
   return { pool: input.pool, period: { from: input.from.toISOString(), until: input.until.toISOString() }, currencies, grants: grantsOut, outOfTerms, ignored: input.ignored ?? [], rounding: ROUNDING };
