@@ -160,6 +160,8 @@ export interface QuorumOptions {
   resolver: CharterResolver;
   now?: Date;
   skewSeconds?: number;
+  /** The proposal's hash when the caller already has it. */
+  hash?: string;
 }
 
 export interface Quorum {
@@ -185,7 +187,7 @@ export interface Quorum {
  * rejected counts as neither. QUORUM_NOT_MET below the threshold.
  */
 export async function countVotes(proposal: Proposal, votes: readonly string[], o: QuorumOptions): Promise<Quorum> {
-  const hash = proposalHash(proposal);
+  const hash = o.hash ?? proposalHash(proposal);
   const members = new Set(proposal.epoch.members.map((m) => m.id));
   const ignored: Quorum['ignored'] = [];
   const approve = new Map<string, number>();
@@ -250,15 +252,42 @@ const sameJson = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canoni
  * otherwise) and not withdrawn now (MEMBER_WITHDRAWN, through the pool's
  * status list and its freshness bound).
  */
-export async function checkCollectiveGrant(c: Credential, issuer: string, grantee: string | undefined, grant: GrantClaims, o: CollectiveCheckOptions): Promise<{ reasons: Reason[]; info?: PoolGrantInfo }> {
+export async function checkCollectiveGrant(
+  c: Credential,
+  issuer: string,
+  grantee: string | undefined,
+  grant: GrantClaims,
+  o: CollectiveCheckOptions & { jwt?: string },
+): Promise<{ reasons: Reason[]; info?: PoolGrantInfo }> {
+  const read = o.jwt !== undefined ? readCached(o.jwt, () => readEvidence(c, issuer, grantee, grant)) : readEvidence(c, issuer, grantee, grant);
+  if (!read.evidence) return { reasons: read.reasons };
+  const { proposal: p, votes } = read.evidence;
+  const quorum = await countVotes(p, votes, { ...o, hash: read.hash! });
+  const info: PoolGrantInfo = { pool: p.pool, epoch: p.epoch.number, threshold: p.epoch.threshold, members: p.epoch.members.map((m) => m.id), approvals: quorum.approvals, proposal: quorum.hash };
+  const reasons = [...quorum.reasons];
+  if (o.owner !== undefined && o.owner !== issuer) reasons.push(...(await memberReasons(p, o.owner, o)));
+  return { reasons, info };
+}
+
+interface ReadEvidence {
+  evidence?: PoolEvidence;
+  hash?: string;
+  reasons: Reason[];
+}
+
+/**
+ * What a grant's evidence says, checked against the grant itself: a pure
+ * function of the credential's content (no key, no clock), so it is kept per
+ * grant JWT (the exact bytes), and a platform presenting the same pool grant
+ * on every request does not re-read, re-hash and re-compare its proposal.
+ */
+function readEvidence(c: Credential, issuer: string, grantee: string | undefined, grant: GrantClaims): ReadEvidence {
   const raw = soleSubject(c)?.pool;
-  if (!isObj(raw) || !Array.isArray(raw.votes) || raw.votes.length > MAX_POOL_MEMBERS * 2) {
-    return { reasons: [{ code: 'INVALID_CREDENTIAL', message: 'a pool grant carries { proposal, votes }' }] };
-  }
+  const bad = (message: string): ReadEvidence => ({ reasons: [{ code: 'INVALID_CREDENTIAL', message }] });
+  if (!isObj(raw) || !Array.isArray(raw.votes) || raw.votes.length > MAX_POOL_MEMBERS * 2) return bad('a pool grant carries { proposal, votes }');
   const read = readProposal(raw.proposal);
   if (!read.proposal) return { reasons: read.reasons };
   const p = read.proposal;
-  const bad = (message: string) => ({ reasons: [{ code: 'INVALID_CREDENTIAL' as const, message }] });
   if (p.pool !== issuer) return bad('the grant was issued by someone other than the pool that voted on it');
   if (p.action !== 'grant' || !p.grant) return bad('the votes are not on a grant');
   const g = p.grant;
@@ -269,11 +298,19 @@ export async function checkCollectiveGrant(c: Credential, issuer: string, grante
   const from = Date.parse(c.validFrom ?? '');
   const until = Date.parse(c.validUntil ?? '');
   if (!(until - from <= parseDuration(g.duration) * 1000)) return bad(`the grant is valid for longer than the ${g.duration} its members approved`);
-  const quorum = await countVotes(p, raw.votes as string[], o);
-  const info: PoolGrantInfo = { pool: p.pool, epoch: p.epoch.number, threshold: p.epoch.threshold, members: p.epoch.members.map((m) => m.id), approvals: quorum.approvals, proposal: quorum.hash };
-  const reasons = [...quorum.reasons];
-  if (o.owner !== undefined && o.owner !== issuer) reasons.push(...(await memberReasons(p, o.owner, o)));
-  return { reasons, info };
+  if (!raw.votes.every((v) => typeof v === 'string')) return bad('each vote is a compact JWT');
+  return { evidence: { proposal: p, votes: raw.votes as string[] }, hash: proposalHash(p), reasons: [] };
+}
+
+const EVIDENCE_CACHE_MAX = 256;
+const evidenceCache = new Map<string, ReadEvidence>();
+function readCached(jwt: string, read: () => ReadEvidence): ReadEvidence {
+  const hit = evidenceCache.get(jwt);
+  if (hit) return hit;
+  const r = read();
+  if (evidenceCache.size >= EVIDENCE_CACHE_MAX) evidenceCache.delete(evidenceCache.keys().next().value as string);
+  evidenceCache.set(jwt, r);
+  return r;
 }
 
 /** `<url>#<index>` to the membership's status entry. */
