@@ -12,6 +12,8 @@ const DOCUMENTED = [
   'issueReceipt', 'issueAttestation', 'scoreAgent', 'checkReputation',
   'createVerifier', 'decide', 'requireGrant', 'requireAgent', 'verifyRequest', 'verifyNodeRequest', 'charterFetch',
   'authorizeTransaction', 'guardTransaction',
+  'describeTerms', 'countVotes', 'proposalHash', 'createPool', 'listPools', 'currentEpoch', 'propose', 'castVote', 'receiveVote', 'receiveProposal', 'tally',
+  'issuePoolGrant', 'admitMember', 'revokePoolGrant', 'leavePool', 'signLeave', 'signAcceptance', 'joinerOf', 'issueUsageReport', 'poolPayouts', 'computePayouts',
 ];
 
 /** Sub-path exports: the heavy or optional parts, each with the calls README shows. */

@@ -54,7 +54,9 @@ async function proposalArg(ctx: CliContext, home: Home, arg: string): Promise<St
 function renderExecution(e: Execution): string {
   const count = `${e.approvals.length} of ${e.threshold} approvals${e.rejections.length ? `, ${e.rejections.length} against` : ''}`;
   if (!e.ok) return [`✗ refused: ${e.action} (${count})`, formatReasons(e.reasons)].join('\n');
-  return [`✓ ${e.action === 'grant' ? 'granted' : e.action === 'admit' ? 'admitted' : 'revoked'} (${count}): ${e.result}`, e.jwt ?? ''].filter(Boolean).join('\n');
+  // A grant prints as `grant issue` does: the JWT alone, ready for a file (--json has the rest).
+  if (e.jwt) return e.jwt;
+  return `✓ ${e.action === 'admit' ? 'admitted' : 'revoked'} (${count}): ${e.result}`;
 }
 
 function describeProposal(p: Proposal): string {
