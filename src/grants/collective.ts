@@ -1,7 +1,8 @@
 import type { Reason } from '../errors.js';
 import { canonicalJson, isObj, sha256Digest } from '../encoding/json.js';
 import { parseDuration } from '../encoding/duration.js';
-import { checkJwtSignature, decodeJwt, soleSubject, verifyCredential } from '../credentials/index.js';
+import { checkJwtSignature, decodeJwt, soleSubject, verifyCredential, type DecodedJwt } from '../credentials/index.js';
+import { skewOf } from '../credentials/time.js';
 import type { Credential, CredentialStatusEntry, StatusChecker } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
 import { readGrantClaims, type GrantClaims } from './claims.js';
@@ -156,6 +157,47 @@ export function readVote(c: Credential): VoteClaims | undefined {
   return { proposal: v.proposal, epoch: v.epoch as number, decision: v.decision };
 }
 
+/** What verifying a vote tells countVotes. */
+interface VoteCheck {
+  ok: boolean;
+  reasons: Reason[];
+  issuer?: string;
+  subject?: string;
+  credential?: Credential;
+}
+
+/**
+ * Votes fully verified before, that never expire: a pool grant carries the
+ * same votes on every request. Such a vote, once valid, stays valid as time
+ * goes on; only its signature can stop verifying (the member's key rotated
+ * or removed), so a seen vote is checked again for that alone, with the key
+ * resolved now (and the per-key signature memo). Anything else about it is a
+ * function of its bytes.
+ */
+const seenVotes = new Map<string, { issuer: string; subject?: string; credential: Credential; decoded: DecodedJwt; validFrom: number }>();
+const SEEN_VOTES_MAX = 4096;
+
+async function verifyVote(jwt: string, o: QuorumOptions): Promise<VoteCheck> {
+  const at = (o.now ?? new Date()).getTime();
+  const seen = seenVotes.get(jwt);
+  if (seen && at + skewOf(o.skewSeconds) * 1000 >= seen.validFrom) {
+    const sig = await checkJwtSignature(seen.decoded, seen.issuer, o.resolver, 'assertionMethod', jwt);
+    return sig.length > 0 ? { ok: false, reasons: sig, issuer: seen.issuer } : { ok: true, reasons: [], issuer: seen.issuer, ...(seen.subject ? { subject: seen.subject } : {}), credential: seen.credential };
+  }
+  const v = await verifyCredential(jwt, { resolver: o.resolver, requireType: VOTE_TYPE, ...(o.now ? { now: o.now } : {}), ...(o.skewSeconds !== undefined ? { skewSeconds: o.skewSeconds } : {}) });
+  if (v.ok && v.credential && v.issuer) {
+    const decoded = decodeJwt(jwt);
+    const p = decoded.payload;
+    const validFrom = Date.parse(v.credential.validFrom ?? '');
+    // Only a vote with no end to its validity, and a known start, is kept.
+    if (v.credential.validUntil === undefined && p.exp === undefined && p.nbf === undefined && Number.isFinite(validFrom)) {
+      if (seenVotes.size >= SEEN_VOTES_MAX) seenVotes.delete(seenVotes.keys().next().value as string);
+      seenVotes.set(jwt, { issuer: v.issuer, ...(v.subject ? { subject: v.subject } : {}), credential: v.credential, decoded, validFrom });
+    }
+  }
+  return v;
+}
+
 export interface QuorumOptions {
   resolver: CharterResolver;
   now?: Date;
@@ -192,13 +234,7 @@ export async function countVotes(proposal: Proposal, votes: readonly string[], o
   const ignored: Quorum['ignored'] = [];
   const approve = new Map<string, number>();
   const reject = new Set<string>();
-  const checked = await Promise.all(
-    votes.map((jwt) =>
-      typeof jwt === 'string'
-        ? verifyCredential(jwt, { resolver: o.resolver, requireType: VOTE_TYPE, ...(o.now ? { now: o.now } : {}), ...(o.skewSeconds !== undefined ? { skewSeconds: o.skewSeconds } : {}) })
-        : undefined,
-    ),
-  );
+  const checked = await Promise.all(votes.map((jwt) => (typeof jwt === 'string' ? verifyVote(jwt, o) : undefined)));
   checked.forEach((v, index) => {
     const skip = (code: Reason['code'], message: string) => ignored.push({ index, ...(v?.issuer ? { issuer: v.issuer } : {}), code, message });
     if (!v) return skip('MALFORMED_JWT', 'a vote must be a compact JWT');
