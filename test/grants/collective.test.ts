@@ -210,4 +210,17 @@ describe('collective grants: the quorum a verifier counts itself', () => {
     const unknown = await grantOf(q, [await vote(a, { proposal: proposalHash(q), epoch: 3, decision: 'approve' })]);
     expect(codes(await verify(unknown, a.did, { purpose: 'model-training', processing: 'trusted-execution' }))).toContain('UNKNOWN_TERM');
   });
+
+  it('votes seen before are not trusted outside their validity: a decision before they were valid re-checks them in full', async () => {
+    const [a, b] = [PEOPLE[0]!, PEOPLE[1]!];
+    const p = proposalOf(await snapshot([a, b], 2));
+    const v = { proposal: proposalHash(p), epoch: 3, decision: 'approve' as const };
+    const later = new Date(Date.now() + 3_600_000);
+    const ballot = (voter: Issuer) =>
+      issueCredential({ issuer: voter, subject: POOL.did, type: 'PoolVoteCredential', claims: { vote: v }, validFrom: later, credentialSchema: { id: 'https://charter.dev/schemas/PoolVoteCredential.json', type: 'JsonSchema' } }).then((x) => x.jwt);
+    const g = await grantOf(p, [await ballot(a), await ballot(b)]);
+    const at = (now: Date) => verifyGrant(g, { resolver, status: statusOf(new Set()), resource: 'health/sleep', action: 'read', owner: a.did, grantee: PLATFORM.did, now });
+    expect(codes(await at(new Date(later.getTime() + 60_000)))).toEqual([]);
+    expect(codes(await at(new Date()))).toEqual(['QUORUM_NOT_MET']);
+  });
 });
