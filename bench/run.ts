@@ -7,12 +7,14 @@ import { benchHttp } from './http.js';
 import { benchHttpsig } from './httpsig.js';
 import { benchPostgres } from './postgres.js';
 import { benchSdJwt } from './sdjwt.js';
+import { benchPools } from './pools.js';
 
 console.log(`Charter benchmarks: node ${process.version}, ${new Date().toISOString()}`);
 await benchCredentials();
 await benchSdJwt();
 await benchStatus();
 await benchAgents();
+await benchPools();
 await benchReputation();
 await benchHttpsig();
 await benchHttp();

@@ -62,6 +62,28 @@ export { verifyGrant, type GrantDecision, type VerifyGrantOptions } from './gran
 export { listGrants, revokeGrant, suspendGrant, resumeGrant, revokeGrantsTo, type GrantSummary, type GrantState } from './grants/manage.js';
 export { normalizeResource } from './grants/scope.js';
 export type { GrantClaims } from './grants/claims.js';
+export { describeTerms, PURPOSES, PROCESSING, type GrantTerms, type Compensation, type Split, type Processing, type DeclaredProcessing } from './grants/terms.js';
+export { countVotes, proposalHash, type Proposal, type PoolEpoch, type PoolMember, type PoolGrantInfo, type Quorum } from './grants/collective.js';
+
+// ---- data pools ----
+export {
+  createPool,
+  listPools,
+  currentEpoch,
+  poolEpochs,
+  leavePool,
+  signLeave,
+  signAcceptance,
+  joinerOf,
+  type CreatePoolInput,
+  type Joiner,
+  type PoolSummary,
+  type PoolEpochRecord,
+} from './pools/membership.js';
+export { propose, findProposal, receiveProposal, castVote, receiveVote, tally, listProposals, proposalOverview, type ProposalInput, type StoredProposal, type Tally } from './pools/proposals.js';
+export { issuePoolGrant, admitMember, revokePoolGrant, type Execution } from './pools/execute.js';
+export { issueUsageReport, readUsage, type Use, type UsageRecord } from './pools/usage.js';
+export { computePayouts, poolPayouts, type PayoutGrant, type PayoutStatement, type PoolPayoutsOptions } from './pools/payouts.js';
 
 // ---- Know Your Agent ----
 export { issueAgentIdentity, issueMandate, delegateMandate, type IssueAgentIdentityInput, type IssueMandateInput, type DelegateMandateInput, type IssuedMandate } from './agents/issue.js';

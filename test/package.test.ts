@@ -15,6 +15,8 @@ const DOCUMENTED = [
   'authorizeTransaction', 'guardTransaction',
   'requireSignature', 'signRequest', 'signatureHeaders', 'verifyRequestSignature', 'signDirectory', 'directoryFor', 'verifyDirectoryResponse',
   'createDirectoryResolver', 'contentDigest', 'jwkThumbprint',
+  'describeTerms', 'countVotes', 'proposalHash', 'createPool', 'listPools', 'currentEpoch', 'propose', 'castVote', 'receiveVote', 'receiveProposal', 'tally',
+  'issuePoolGrant', 'admitMember', 'revokePoolGrant', 'leavePool', 'signLeave', 'signAcceptance', 'joinerOf', 'issueUsageReport', 'poolPayouts', 'computePayouts',
 ];
 
 /** Sub-path exports: the heavy or optional parts, each with the calls README shows. */

@@ -14,6 +14,7 @@ import { reputationWalk } from './demo/reputation.js';
 import { mcpWalk } from './demo/mcp.js';
 import { httpWalk } from './demo/http.js';
 import { webBotAuthWalk } from './demo/webbotauth.js';
+import { poolsWalk } from './demo/pools.js';
 import { serveHome } from '../server/serve.js';
 
 /** One walk per file; `shows` is its part of the opening "What you will see" sentence. */
@@ -24,6 +25,7 @@ const WALKS: { name: string; run: (ctx: DemoContext) => Promise<void>; shows?: s
   { name: 'webbotauth', run: webBotAuthWalk, shows: 'an AI agent signs its own web requests and a replayed one is caught' },
   { name: 'agents', run: agentsWalk, shows: 'an AI shopping agent spends only within the limits erin set' },
   { name: 'reputation', run: reputationWalk, shows: 'a fake review is ignored' },
+  { name: 'pools', run: poolsWalk, shows: 'three people pool their data, vote 2 of 3 to let a lab train a model on it, and one of them leaves' },
   { name: 'mcp', run: mcpWalk, shows: 'an AI agent pays through a shop\'s MCP tool' },
 ];
 

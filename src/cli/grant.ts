@@ -6,13 +6,15 @@ import { soleSubject } from '../credentials/index.js';
 import { formatReasons, homeCommand, leaf, readJwtArg, runCommand, withHome, withTools, type CliContext, type CommonOptions } from './io.js';
 import { actingAs, asOption, credentialIdArg, partyDid, renderStatusChange, statusChangeView } from './args.js';
 import { shortDid, table } from './format.js';
+import { termsFromFlags, type TermFlags } from './terms.js';
 
-interface IssueOptions extends CommonOptions {
+interface IssueOptions extends CommonOptions, TermFlags {
   to: string;
   resource: string[];
   action: string[];
   purpose?: string;
   expires: string;
+  termsPurpose?: string[];
 }
 
 const PAST = { revoke: 'revoked', suspend: 'suspended', resume: 'resumed' } as const;
@@ -27,10 +29,18 @@ export function registerGrant(program: Command, ctx: CliContext): void {
       .requiredOption('--resource <r>', 'a resource, e.g. profile/email or photos/* (repeatable)', collect)
       .requiredOption('--action <a>', 'an action, e.g. read (repeatable)', collect)
       .option('--purpose <text>', 'why the platform may use it', 'unspecified')
-      .requiredOption('--expires <when>', '30d, 12h, P30D or an ISO date'),
+      .requiredOption('--expires <when>', '30d, 12h, P30D or an ISO date')
+      // ---- terms of use (data pools issue): added options, passed through as `terms` ----
+      .option('--terms-purpose <code>', 'allowed uses: service-delivery, analytics, inference, model-training, research, marketing or x-NAME (repeatable; verifiers must declare one)', collect)
+      .option('--retention <duration>', 'the platform deletes what it obtained within this ISO 8601 duration, e.g. P90D')
+      .option('--onward-sharing <none|did>', 'none, or a DID the platform may pass the data on to (repeatable)', collect)
+      .option('--processing <where>', 'any | on-device | trusted-execution')
+      .option('--compensation <money/per>', 'what each use or period earns you, e.g. 0.05EUR/use or 10EUR/P1M'),
+    // ---- end of terms ----
     [
       'charter grant issue --as alice --to did:web:shop.example --resource profile/email --action read --purpose "order updates" --expires 30d',
       'charter grant issue --as alice --to shop --resource photos/* --action read --expires 7d --json',
+      'charter grant issue --as alice --to did:web:lab.example --resource health/steps --action read --purpose "step research" --terms-purpose research --retention P90D --processing trusted-execution --compensation 0.01EUR/use --expires 90d',
     ],
   ).action((opts: IssueOptions) =>
     homeCommand(
@@ -39,6 +49,7 @@ export function registerGrant(program: Command, ctx: CliContext): void {
       async (home) => {
         const issuer = await home.issuer(actingAs(ctx, opts, ['--from']));
         const baseUrl = await home.requirePublicUrl();
+        const terms = termsFromFlags(opts.termsPurpose, opts);
         const g = await issueGrant(home.store, issuer, {
           grantee: await partyDid(home, opts.to, '--to'),
           resources: opts.resource,
@@ -46,6 +57,7 @@ export function registerGrant(program: Command, ctx: CliContext): void {
           purpose: opts.purpose ?? 'unspecified',
           validUntil: parseExpiry(opts.expires),
           baseUrl,
+          ...(terms ? { terms } : {}),
         });
         return { id: g.id, jwt: g.jwt, statusIndex: g.statusIndex, grantee: soleSubject(g.credential)?.id ?? '', expires: g.credential.validUntil ?? null };
       },
@@ -111,9 +123,13 @@ export function registerGrant(program: Command, ctx: CliContext): void {
       .option('--grantee <did|alias>', 'the party asking (must be the grant subject)')
       .option('--owner <did|alias>', 'whose data is asked for: the grant must be theirs (without it, any grantor is accepted and the output says so)')
       .option('--aud <aud>', 'for a presentation: this verifier')
-      .option('--nonce <nonce>', 'for a presentation: the challenge sent'),
+      .option('--nonce <nonce>', 'for a presentation: the challenge sent')
+      // ---- terms of use (data pools issue): the use declared, checked against the grant's terms ----
+      .option('--for <purpose>', 'the purpose of this use, e.g. model-training (a grant whose terms limit purposes requires it)')
+      .option('--processing <where>', 'where the data is processed: on-device | trusted-execution'),
+    // ---- end of terms ----
     ['charter grant verify grant.jwt --resource profile/email --action read --grantee did:web:shop.example --owner alice'],
-  ).action((arg: string, opts: CommonOptions & { resource: string; action: string; grantee?: string; owner?: string; aud?: string; nonce?: string }) =>
+  ).action((arg: string, opts: CommonOptions & { resource: string; action: string; grantee?: string; owner?: string; aud?: string; nonce?: string; for?: string; processing?: 'on-device' | 'trusted-execution' }) =>
     runCommand(
       ctx,
       opts,
@@ -131,6 +147,8 @@ export function registerGrant(program: Command, ctx: CliContext): void {
             ...(owner ? { owner } : { anyOwner: true }),
             ...(opts.aud ? { aud: opts.aud } : {}),
             ...(opts.nonce ? { nonce: opts.nonce } : {}),
+            ...(opts.for ? { purpose: opts.for } : {}),
+            ...(opts.processing ? { processing: opts.processing } : {}),
           });
           return { ok: d.ok, reasons: d.reasons, grantor: d.grantor, grantee: d.grantee, grant: d.grant, ownerChecked: owner !== undefined };
         });

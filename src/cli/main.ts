@@ -16,6 +16,7 @@ import { registerDemo } from './demo.js';
 import { registerHttp } from './http.js';
 import { registerSdJwt } from './sdjwt.js';
 import { registerMandate } from './mandate.js';
+import { registerPool } from './pool.js';
 
 export const VERSION = '0.1.0';
 
@@ -46,6 +47,7 @@ export function makeProgram(ctx: CliContext = defaultContext()): Command {
   registerHttp(program, ctx);
   registerSdJwt(program, ctx);
   registerMandate(program, ctx);
+  registerPool(program, ctx);
   for (const c of allCommands(program)) c.exitOverride().configureOutput(program.configureOutput());
   return program;
 }

@@ -11,10 +11,12 @@ import type { CredentialVerification, StatusReport, VerifyCredentialOptions } fr
 /**
  * Checks a JWS signature against the signer's DID: the `kid` must belong to
  * `did` and be authorized for `relationship`, and `alg` must be the one the
- * key type signs with. Returns refusals (empty when valid).
+ * key type signs with. Returns refusals (empty when valid). With `jwt`, the
+ * very compact JWS `d` was decoded from, a signature already verified with
+ * the same resolved key is not verified again (the memo below).
  */
-export function checkJwtSignature(d: DecodedJwt, did: string, resolver: CharterResolver, relationship: VerificationRelationship): Promise<Reason[]> {
-  return checkSignature(d, did, resolver, relationship);
+export function checkJwtSignature(d: DecodedJwt, did: string, resolver: CharterResolver, relationship: VerificationRelationship, jwt?: string): Promise<Reason[]> {
+  return checkSignature(d, did, resolver, relationship, jwt);
 }
 
 /**

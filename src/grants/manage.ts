@@ -5,6 +5,7 @@ import type { CredentialStore, StatusStore } from '../store/types.js';
 
 type GrantStore = CredentialStore & StatusStore;
 import { GRANT_TYPE } from './issue.js';
+import { readTerms, type GrantTerms } from './terms.js';
 
 export type GrantState = 'active' | 'revoked' | 'suspended' | 'expired';
 
@@ -17,6 +18,10 @@ export interface GrantSummary {
   purpose: string;
   expires?: string;
   state: GrantState;
+  /** The grant's terms of use, when it has any (`describeTerms` puts them in words). */
+  terms?: GrantTerms;
+  /** For a pool's grant: the pool DID. Such a grant is revoked by the pool's threshold (pools), never alone. */
+  pool?: string;
 }
 
 async function bitsOf(store: StatusStore, id: string): Promise<{ revocation?: { listId: string; index: number; set: boolean }; suspension?: { listId: string; index: number; set: boolean } }> {
@@ -34,11 +39,24 @@ export async function listGrants(store: GrantStore, filter: { grantor?: string; 
   const out: GrantSummary[] = [];
   for (const r of recs) {
     const c = decodeCredential(r.jwt);
-    const g = (soleSubject(c)?.grant ?? {}) as { resources?: string[]; actions?: string[]; purpose?: string };
+    const subject = soleSubject(c);
+    const g = (subject?.grant ?? {}) as { resources?: string[]; actions?: string[]; purpose?: string; terms?: unknown };
+    const terms = g.terms === undefined ? undefined : readTerms(g.terms).terms;
     const bits = await bitsOf(store, r.id);
     const expired = r.validUntil !== undefined && Date.parse(r.validUntil) <= now.getTime();
     const state: GrantState = bits.revocation?.set ? 'revoked' : expired ? 'expired' : bits.suspension?.set ? 'suspended' : 'active';
-    out.push({ id: r.id, grantor: r.issuer, grantee: r.subject ?? '', resources: g.resources ?? [], actions: g.actions ?? [], purpose: g.purpose ?? '', ...(r.validUntil ? { expires: r.validUntil } : {}), state });
+    out.push({
+      id: r.id,
+      grantor: r.issuer,
+      grantee: r.subject ?? '',
+      resources: g.resources ?? [],
+      actions: g.actions ?? [],
+      purpose: g.purpose ?? '',
+      ...(r.validUntil ? { expires: r.validUntil } : {}),
+      state,
+      ...(terms ? { terms } : {}),
+      ...(subject?.pool !== undefined ? { pool: r.issuer } : {}),
+    });
   }
   return out;
 }
@@ -51,6 +69,9 @@ export async function listGrants(store: GrantStore, filter: { grantor?: string; 
 async function change(store: GrantStore, id: string, purpose: 'revocation' | 'suspension', value: boolean, issuerFor: IssuerFor): Promise<StatusChange> {
   const rec = await store.getCredential(id);
   if (!rec || rec.direction !== 'issued' || !rec.types.includes(GRANT_TYPE)) throw new CharterError('NOT_FOUND', `no grant ${id.slice(0, 80)} issued from this home`);
+  if (soleSubject(decodeCredential(rec.jwt))?.pool !== undefined) {
+    throw new CharterError('INVALID_ARGUMENT', "that is a pool's grant: its members revoke it together, by the pool's threshold (charter pool revoke)");
+  }
   const bits = await bitsOf(store, id);
   const entry = bits[purpose];
   if (!entry) throw new CharterError('NOT_FOUND', `grant ${id.slice(0, 80)} has no ${purpose} entry`);
@@ -67,7 +88,7 @@ export const resumeGrant = (store: GrantStore, id: string, issuerFor: IssuerFor)
 export async function revokeGrantsTo(store: GrantStore, grantee: string, issuerFor: IssuerFor): Promise<StatusChange[]> {
   const changes: StatusChange[] = [];
   for (const g of await listGrants(store, { grantee })) {
-    if (g.state === 'revoked') continue;
+    if (g.state === 'revoked' || g.pool !== undefined) continue;
     changes.push(await revokeGrant(store, g.id, issuerFor));
   }
   return changes;

@@ -171,6 +171,8 @@ async function verify(vp: string, p: Record<string, unknown>, v: Verifier, polic
       action: policy.action,
       ...(policy.owner !== undefined ? { owner: policy.owner } : {}),
       ...(policy.anyOwner === true ? { anyOwner: true } : {}),
+      ...(policy.purpose !== undefined ? { purpose: policy.purpose } : {}),
+      ...(policy.processing !== undefined ? { processing: policy.processing } : {}),
       ...(holder !== undefined ? { grantee: holder } : {}),
     });
     return { reasons: grant.reasons, ...(grant.holder !== undefined ? { holder: grant.holder } : {}), grant };

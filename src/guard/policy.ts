@@ -1,5 +1,6 @@
 import type { AgentReputation, AgentTrust } from '../agents/types.js';
 import type { AmountInput } from '../agents/limits.js';
+import type { DeclaredProcessing } from '../grants/index.js';
 
 /** Where a decision looks up an agent's reputation (e.g. `reputationSource(store, policy)`). */
 export type ReputationSource = (agent: string, operator: string | undefined) => Promise<AgentReputation>;
@@ -33,6 +34,10 @@ export interface GrantPolicy {
   owner?: string;
   /** Explicitly: a grant from any issuer will do. */
   anyOwner?: boolean;
+  /** The purpose of this use (e.g. `model-training`), checked against the grant's terms. */
+  purpose?: string;
+  /** Where this verifier processes the data, checked against the grant's terms. */
+  processing?: DeclaredProcessing;
 }
 
 /** An agent whose identity and mandate chain allow `action` (for `amount`, with `counterparty`). */

@@ -2,6 +2,7 @@ import type { AgentTrust } from '../agents/types.js';
 import type { AmountInput } from '../agents/limits.js';
 import { checkOwnerRule, checkTrust, type Policy, type ReputationSource } from '../guard/policy.js';
 import { acceptSignature, signatureGuardOptions, type SignatureGuardOptions as VerifyOptions, type VerifyRequestSignatureOptions } from '../httpsig/index.js';
+import { checkDeclaredUse, type DeclaredProcessing } from '../grants/index.js';
 
 /**
  * What a route requires beyond an authentic, bound presentation. Guards are
@@ -27,6 +28,13 @@ export interface GrantGuardOptions<R> {
   owner?: FromRequest<R, string>;
   /** Explicit opt-out: the route's data belongs to no one person, so a grant from any issuer will do. */
   anyOwner?: true;
+  /**
+   * What the route uses the data for, e.g. `'model-training'`: a grant whose
+   * terms limit purposes must name it (PURPOSE_NOT_ALLOWED otherwise).
+   */
+  purpose?: FromRequest<R, string>;
+  /** Where the route processes the data (`on-device` or `trusted-execution`), checked against the grant's terms. */
+  processing?: DeclaredProcessing;
 }
 
 export interface GrantGuard<R> extends GrantGuardOptions<R> {
@@ -83,7 +91,15 @@ export function requireGrant<R = Request>(options: GrantGuardOptions<R>): GrantG
   if (!options || !fromRequest(options.resource)) throw new TypeError('requireGrant: resource must be a non-empty string or a function of the request');
   if (!fromRequest(options.action)) throw new TypeError('requireGrant: action must be a non-empty string or a function of the request');
   checkOwnerRule('requireGrant', options);
-  return Object.freeze({ kind: 'grant', resource: options.resource, action: options.action, ...(options.owner !== undefined ? { owner: options.owner } : { anyOwner: true as const }) });
+  checkDeclaredUse('requireGrant', options);
+  return Object.freeze({
+    kind: 'grant',
+    resource: options.resource,
+    action: options.action,
+    ...(options.owner !== undefined ? { owner: options.owner } : { anyOwner: true as const }),
+    ...(options.purpose !== undefined ? { purpose: options.purpose } : {}),
+    ...(options.processing !== undefined ? { processing: options.processing } : {}),
+  });
 }
 
 /** The caller must be an agent whose identity and mandate chain allow this request (the KYA decision). */
@@ -154,6 +170,8 @@ export function policyFor<R>(guard: GrantGuard<R> | AgentGuard<R> | undefined, r
       action: valueOf(guard.action, req),
       // An owner the route cannot name (an unknown user) is "" : no grant can be its.
       ...(guard.owner !== undefined ? { owner: String(valueOf(guard.owner, req) ?? '') } : { anyOwner: true }),
+      ...(guard.purpose !== undefined ? { purpose: String(valueOf(guard.purpose, req)) } : {}),
+      ...(guard.processing !== undefined ? { processing: guard.processing } : {}),
     };
   }
   const amount = guard.amount?.(req);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { FILTERS, type ConsentFilter, type ConsentGrant, type PartyName } from './consent-view.js';
+import { describeTerms } from '../grants/index.js';
 
 const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 export const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ESC[c]!);
@@ -82,6 +83,12 @@ function headline(v: ConsentView, g: ConsentGrant): string {
   return `${party(v.name(g.grantee))} ${modal} ${escapeHtml(g.actions.join(', ') || 'use')} ${escapeHtml(g.resources.join(', '))}`;
 }
 
+/** The grant's terms of use in plain words (retention, onward sharing, processing, compensation), when it has any. */
+function terms(g: ConsentGrant): string {
+  const lines = describeTerms(g.terms);
+  return lines.length ? `<dt>Terms</dt><dd><ul class="terms">${lines.map((t) => `<li>${escapeHtml(t)}</li>`).join('')}</ul></dd>` : '';
+}
+
 function hidden(name: string, value: string): string {
   return `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`;
 }
@@ -92,6 +99,8 @@ function post(action: 'suspend' | 'resume', g: ConsentGrant, v: ConsentView, lab
 
 function controls(v: ConsentView, g: ConsentGrant, target: string): string {
   if (g.state !== 'active' && g.state !== 'suspended') return '';
+  // A pool's grant is the members' joint decision: the pool's threshold revokes it, never one person here.
+  if (g.pool !== undefined) return `<p class="pool">Decided by the pool's members: <code>charter pool revoke</code> ends it with their votes.</p>`;
   const pause = g.state === 'active' ? post('suspend', g, v, 'Pause', target) : post('resume', g, v, 'Resume', target);
   // Revoking is permanent, so it leads to a confirmation page first (a link: nothing changes yet).
   const revoke = `<a class="button danger" data-action="revoke" href="/consent/revoke?id=${encodeURIComponent(g.id)}">Revoke…<span class="vh"> ${target}</span></a>`;
@@ -108,6 +117,7 @@ function card(v: ConsentView, g: ConsentGrant): string {
 <span class="state state-${g.state}">${STATE_TEXT[g.state]}</span>
 <dl>
 <dt>Purpose</dt><dd>${escapeHtml(g.purpose || '—')}</dd>
+${terms(g)}
 <dt>Given by</dt><dd>${party(v.name(g.grantor))}</dd>
 <dt>Given on</dt><dd>${time(v, g.issued)}</dd>
 <dt>${g.state === 'expired' ? 'Ended' : 'Until'}</dt><dd>${time(v, g.expires)}</dd>

@@ -35,6 +35,11 @@ const SIGNING: Record<string, string[]> = {
   'http get': [],
   'http post': [],
   'agent directory': [],
+  'pool vote': [],
+  'pool admit': [],
+  'pool accept': [],
+  'pool leave': [],
+  'pool report': [],
 };
 
 describe('the CLI surface', () => {

@@ -111,4 +111,23 @@ describe('data grants end to end (charter serve on loopback)', () => {
     const repaired = (await home.store.getStatusList(alloc.listId))!;
     expect(repaired.signedVersion).toBe(repaired.version);
   });
+
+  it('a personal grant carries terms: the verifier checks the declared purpose and processing, listGrants shows them', async () => {
+    const g = await issueGrant(home.store, await home.issuer('alice'), {
+      grantee: (await home.identity('shop')).did,
+      resources: ['profile/email'],
+      actions: ['read'],
+      purpose: 'order updates',
+      terms: { purpose: ['service-delivery'], retention: 'P30D', onwardSharing: 'none', processing: 'any', compensation: { amount: '0.01', currency: 'EUR', per: 'use' } },
+      validUntil: new Date(Date.now() + 86_400_000),
+      baseUrl: server.url,
+    });
+    expect((await decide(g.jwt, { purpose: 'service-delivery' })).ok).toBe(true);
+    expect((await decide(g.jwt, { purpose: 'marketing' })).reasons.map((r) => r.code)).toEqual(['PURPOSE_NOT_ALLOWED']);
+    expect((await decide(g.jwt)).reasons.map((r) => r.code)).toEqual(['PURPOSE_NOT_ALLOWED']);
+    expect((await listGrants(home.store)).find((x) => x.id === g.id)?.terms).toMatchObject({ retention: 'P30D', onwardSharing: 'none' });
+    await expect(
+      issueGrant(home.store, await home.issuer('alice'), { grantee: (await home.identity('shop')).did, resources: ['a'], actions: ['read'], purpose: 'p', terms: { purpose: ['analitics'] }, validUntil: new Date(Date.now() + 86_400_000), baseUrl: server.url }),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
 });
