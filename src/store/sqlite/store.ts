@@ -8,6 +8,7 @@ import { sqliteRecords } from './records.js';
 import { sqliteStatus } from './status.js';
 import { sqliteLedger } from './ledger.js';
 import { sqliteNonces } from './nonces.js';
+import { sqliteAudit } from './audit.js';
 
 /** The embedded store: one SQLite file (WAL, busy timeout, synchronous=FULL) that several processes may share. */
 export async function openSqliteStore(path: string): Promise<Store> {
@@ -40,5 +41,6 @@ export async function openSqliteStore(path: string): Promise<Store> {
     ...sqliteStatus(db),
     ...sqliteLedger(db),
     ...sqliteNonces(db),
+    ...sqliteAudit(db),
   };
 }
