@@ -12,4 +12,4 @@ export {
   type IssuerFor,
   type StatusPurpose,
 } from './issuer.js';
-export { createStatusChecker, type StatusCheckerOptions, type StatusListChecker } from './checker.js';
+export { createStatusChecker, type StatusCheckerOptions, type StatusListChecker, type StatusListSnapshot } from './checker.js';

@@ -2,7 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createContext, settleBeforeSend, type CharterContext } from '../context.js';
 import { requireAgent as agentGuard, requireGrant as grantGuard, type AgentGuard, type AgentGuardOptions, type GrantGuard, type GrantGuardOptions, type Guard } from '../guards.js';
 import { authorize, nodeRequest } from '../request.js';
-import { challengeBody, writeRefusal } from '../refusal.js';
+import { challengeBody, RECEIPT_HEADER, writeRefusal } from '../refusal.js';
 import { checkHttpVerifier, storeFaultRefusal } from './common.js';
 import type { Verifier } from '../../guard/verifier.js';
 
@@ -34,6 +34,7 @@ export function charter(verifier: Verifier, guard?: Guard<Request>): RequestHand
     authorize(nodeRequest(req, req.originalUrl), verifier, guard, req)
       .then((d) => {
         if (!d.ok) return writeRefusal(res, d);
+        if (d.receipt !== undefined) res.setHeader(RECEIPT_HEADER, d.receipt);
         const ctx = createContext(d);
         req.charter = ctx;
         settleBeforeSend(res, ctx);

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createContext, settleBeforeSend, type CharterContext } from '../context.js';
 import { requireAgent as agentGuard, requireGrant as grantGuard, type AgentGuard, type AgentGuardOptions, type GrantGuard, type GrantGuardOptions, type Guard } from '../guards.js';
 import { authorize, nodeRequest } from '../request.js';
-import { challengeBody, refusalOf, type Refused } from '../refusal.js';
+import { challengeBody, RECEIPT_HEADER, refusalOf, type Refused } from '../refusal.js';
 import { checkHttpVerifier, storeFaultRefusal } from './common.js';
 import type { Verifier } from '../../guard/verifier.js';
 
@@ -37,6 +37,7 @@ export function charter(verifier: Verifier, guard?: Guard<FastifyRequest>) {
       await send(reply, d);
       return;
     }
+    if (d.receipt !== undefined) reply.header(RECEIPT_HEADER, d.receipt);
     const ctx = createContext(d);
     request.charter = ctx;
     settleBeforeSend(reply.raw, ctx);

@@ -2,7 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { createContext, type CharterContext } from '../context.js';
 import { requireAgent as agentGuard, requireGrant as grantGuard, type AgentGuard, type AgentGuardOptions, type GrantGuard, type GrantGuardOptions, type Guard } from '../guards.js';
 import { authorize, webRequest } from '../request.js';
-import { challengeBody, refusalResponse } from '../refusal.js';
+import { challengeBody, RECEIPT_HEADER, refusalResponse } from '../refusal.js';
 import { checkHttpVerifier, storeFaultRefusal } from './common.js';
 import type { Verifier } from '../../guard/verifier.js';
 
@@ -27,6 +27,7 @@ export function charter(verifier: Verifier, guard?: Guard<Context>): MiddlewareH
   return async (c, next) => {
     const d = await authorize(webRequest(c.req.raw), verifier, guard, c);
     if (!d.ok) return refusalResponse(d);
+    if (d.receipt !== undefined) c.header(RECEIPT_HEADER, d.receipt);
     const ctx = createContext(d);
     c.set('charter', ctx);
     try {
