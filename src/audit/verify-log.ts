@@ -133,7 +133,11 @@ export async function verifyAuditLog(store: AuditStore, options: VerifyAuditOpti
     if (rec.first > 1) {
       // Pruned: the rest must hang from a checkpoint at the seq just before it.
       const a = (atSeq.get(rec.first - 1) ?? []).find((c) => !c.external);
-      if (!a) return broken(rec.chain, rec.first, `entries before ${rec.first} are missing and no checkpoint anchors the rest`);
+      if (!a) {
+        // The first entry nothing accounts for: just after the last checkpoint below the gap, or entry 1.
+        const below = checkpoints.filter((c) => !c.external && c.seq < rec.first).reduce((m, c) => Math.max(m, c.seq), 0);
+        return broken(rec.chain, below + 1, `entries ${below + 1} to ${rec.first - 1} are missing and no checkpoint anchors the rest`);
+      }
       prev = a.head;
       anchor = a.seq;
     }
