@@ -4,6 +4,7 @@ import { parseExpiry } from '../encoding/duration.js';
 import { issueGrant, listGrants, resumeGrant, revokeGrant, revokeGrantsTo, suspendGrant, verifyGrant } from '../grants/index.js';
 import { formatReasons, homeCommand, leaf, readJwtArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 import { shortDid, table } from './format.js';
+import { accessReports, type AccessUse } from '../audit/index.js';
 
 interface IssueOptions extends CommonOptions {
   from: string;
@@ -15,6 +16,7 @@ interface IssueOptions extends CommonOptions {
 }
 
 const PAST = { revoke: 'revoked', suspend: 'suspended', resume: 'resumed' } as const;
+const reportedUses = (u: AccessUse[]) => (u.length === 0 ? '-' : `${u.length}, last ${u[0]!.at.slice(0, 16).replace('T', ' ')} by ${shortDid(u[0]!.verifier)}`);
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function registerGrant(program: Command, ctx: CliContext): void {
@@ -62,11 +64,16 @@ export function registerGrant(program: Command, ctx: CliContext): void {
     runCommand(
       ctx,
       opts,
-      () => withHome(ctx, opts, (home) => listGrants(home.store, opts.to ? { grantee: opts.to } : {})),
+      () =>
+        withHome(ctx, opts, async (home) => {
+          const grants = await listGrants(home.store, opts.to ? { grantee: opts.to } : {});
+          // The uses platforms reported back (access reports), newest first.
+          return Promise.all(grants.map(async (g) => ({ ...g, reported: await accessReports(home.store, g.id, { limit: 50 }) })));
+        }),
       (rows) =>
         table(
-          ['ID', 'GRANTEE', 'RESOURCES', 'ACTIONS', 'EXPIRES', 'STATE'],
-          rows.map((g) => [g.id, shortDid(g.grantee), g.resources.join(','), g.actions.join(','), g.expires ?? '', g.state]),
+          ['ID', 'GRANTEE', 'RESOURCES', 'ACTIONS', 'EXPIRES', 'STATE', 'REPORTED USES'],
+          rows.map((g) => [g.id, shortDid(g.grantee), g.resources.join(','), g.actions.join(','), g.expires ?? '', g.state, reportedUses(g.reported)]),
         ),
     ),
   );

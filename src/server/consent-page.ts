@@ -7,8 +7,8 @@ function button(action: string, id: string, token: string, label: string): strin
   return `<form method="post" action="/consent/${action}"><input type="hidden" name="id" value="${escapeHtml(id)}"><input type="hidden" name="token" value="${escapeHtml(token)}"><button type="submit" data-action="${action}" data-id="${escapeHtml(id)}">${label}</button></form>`;
 }
 
-/** The consent page: one row per grant the person issued, with its controls. */
-export function renderConsentPage(grants: GrantSummary[], opts: { token: string; notice?: string | undefined }): string {
+/** The consent page: one row per grant the person issued, with its controls; `after` is HTML placed below (the reported uses, access-report-view.ts). */
+export function renderConsentPage(grants: GrantSummary[], opts: { token: string; notice?: string | undefined; after?: string }): string {
   const rows = grants
     .map((g) => {
       const controls =
@@ -32,5 +32,6 @@ ${notice}
 <tbody>
 ${rows || '<tr><td colspan="7">No grants yet.</td></tr>'}
 </tbody></table>
+${opts.after ?? ''}
 </body></html>`;
 }

@@ -4,6 +4,8 @@ import { CharterError } from '../errors.js';
 import type { Home } from '../home/home.js';
 import { listGrants, resumeGrant, revokeGrant, suspendGrant } from '../grants/index.js';
 import { renderConsentPage } from './consent-page.js';
+import { accessReports } from '../audit/index.js';
+import { renderAccessReports } from './access-report-view.js';
 import { problem } from './reply.js';
 
 export type ConsentHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
@@ -41,8 +43,11 @@ export function createConsentHandler(home: Home, opts: { origin: string; port: n
         headers['set-cookie'] = `${COOKIE}=${session}; HttpOnly; SameSite=Strict; Path=/`;
       }
       const grants = await listGrants(home.store, {});
+      // ---- access reports (accountability): a separate block below the grants ----
+      const uses = new Map(await Promise.all(grants.map(async (g) => [g.id, await accessReports(home.store, g.id, { limit: 20 })] as const)));
+      const after = renderAccessReports(grants, uses);
       res.writeHead(200, headers);
-      res.end(renderConsentPage(grants, { token: tokenFor(session), notice: url.searchParams.get('done') ?? undefined }));
+      res.end(renderConsentPage(grants, { token: tokenFor(session), notice: url.searchParams.get('done') ?? undefined, after }));
       return;
     }
     const action = /^\/consent\/(revoke|suspend|resume)$/.exec(url.pathname)?.[1] as keyof typeof ACTIONS | undefined;

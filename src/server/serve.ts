@@ -6,6 +6,7 @@ import { currentStatusListJwt } from '../status/index.js';
 import { didWebPath } from './did-web-path.js';
 import { createConsentHandler, type ConsentHandler } from './consent.js';
 import { problem } from './reply.js';
+import { createAccessReportHandler } from './access-report.js';
 
 export interface ServeOptions {
   port?: number;
@@ -38,6 +39,7 @@ export async function serveHome(home: Home, options: ServeOptions = {}): Promise
   // Unlock now: serving must re-sign lists without prompting mid-request.
   await home.passphrase();
   let consent: ConsentHandler | undefined;
+  const accessReport = createAccessReportHandler(home);
 
   const server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
@@ -77,6 +79,7 @@ export async function serveHome(home: Home, options: ServeOptions = {}): Promise
         return problem(res, 'NOT_FOUND', 'no did:web document at this path', 404);
       }
     }
+    if (path === '/access-reports') return accessReport(req, res);
     if (path === '/' || path.startsWith('/consent')) {
       if (!consentEnabled || !consent) return problem(res, 'NOT_FOUND', 'the consent page is served on loopback only', 404);
       return consent(req, res, url);
