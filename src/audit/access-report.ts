@@ -3,7 +3,7 @@ import { CharterError, type Reason } from '../errors.js';
 import { decodeCredential, type Issuer } from '../credentials/index.js';
 import type { CharterResolver } from '../did/types.js';
 import { GRANT_TYPE } from '../grants/index.js';
-import type { AccessReceiptRecord, AccessReportStore, CredentialStore } from '../store/types.js';
+import type { AccessReceiptRecord, AccessReportStore, AuditStore, CredentialStore } from '../store/types.js';
 import { ACCESS_REPORT_TYP, checkAuditJws, signCanonical } from './jws.js';
 import { decodeReceipt, verifyReceipt, type DecisionReceipt } from './receipt.js';
 
@@ -153,4 +153,21 @@ export async function accessReports(store: AccessReportStore, grantId: string, o
       receivedAt: row.receivedAt,
     };
   });
+}
+
+/**
+ * The decision receipts in a verifier's log that were about one grant (its
+ * id in the chain of authority), for an access report. Scans decisions from
+ * `since` (default: the last 30 days), at most `limit` of them.
+ */
+export async function receiptsForGrant(store: AuditStore, grantId: string, options: { since?: Date; limit?: number } = {}): Promise<string[]> {
+  const since = options.since ?? new Date(Date.now() - 30 * 86_400_000);
+  const entries = await store.listAudit({ kind: 'decision', since, limit: options.limit ?? 10_000 });
+  return entries
+    .filter((e) => {
+      const c = decodeReceipt(e.jws);
+      return c.kind === 'decision' && (c.chain.some((l) => l.id === grantId) || c.credentials.some((x) => x.id === grantId));
+    })
+    .slice(-MAX_REPORT_RECEIPTS)
+    .map((e) => e.jws);
 }

@@ -9,4 +9,4 @@ export { checkpointAudit, pruneAuditLog, type PruneOptions, type PruneResult } f
 export { exportEvidence, type EvidenceBundle, type ExportEvidenceOptions } from './bundle.js';
 export { verifyEvidence, bundleResolver, type EvidenceVerification, type EvidencePart, type VerifyEvidenceOptions } from './bundle-verify.js';
 export { RECORDED_ONLY } from './recheck.js';
-export { createAccessReport, acceptAccessReport, sendAccessReport, accessReportUrl, accessReports, MAX_REPORT_RECEIPTS, type AccessReportInput, type AccessReportResult, type AccessUse } from './access-report.js';
+export { createAccessReport, acceptAccessReport, sendAccessReport, accessReportUrl, accessReports, receiptsForGrant, MAX_REPORT_RECEIPTS, type AccessReportInput, type AccessReportResult, type AccessUse } from './access-report.js';

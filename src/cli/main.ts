@@ -14,6 +14,8 @@ import { registerDemo } from './demo.js';
 import { registerHttp } from './http.js';
 import { registerSdJwt } from './sdjwt.js';
 import { registerMandate } from './mandate.js';
+import { registerAudit } from './audit.js';
+import { registerEvidence } from './evidence.js';
 
 export const VERSION = '0.1.0';
 
@@ -42,6 +44,8 @@ export function makeProgram(ctx: CliContext = defaultContext()): Command {
   registerHttp(program, ctx);
   registerSdJwt(program, ctx);
   registerMandate(program, ctx);
+  registerAudit(program, ctx);
+  registerEvidence(program, ctx);
   for (const c of allCommands(program)) c.exitOverride().configureOutput(program.configureOutput());
   return program;
 }
