@@ -13,6 +13,8 @@ import { createPresentation } from '../src/credentials/index.js';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
 import type { Store } from '../src/store/types.js';
 import { charter, createVerifier, requireGrant } from '../src/http/adapters/express.js';
+import { createSigner, generateKeyPair } from '../src/keys/index.js';
+import { didKeyRef } from '../src/did/index.js';
 import { opsPerSecond, printTable, ratio } from './measure.js';
 
 /** The part of autocannon's API used here (it ships no types). */
@@ -36,7 +38,7 @@ const CONNECTIONS = Number(process.env.CHARTER_BENCH_HTTP_CONNECTIONS ?? 10);
 /** Child process: the API on its own core, so the load generator does not share its event loop. */
 async function serveApi(): Promise<void> {
   const store = await openSqliteStore(process.env.CHARTER_BENCH_DB!);
-  const verifier = createVerifier({ aud: AUD, store, allowLoopback: true });
+  const verifier = createVerifier({ aud: AUD, store, allowLoopback: true, trustHostHeader: true });
   // The same checks with the replay cache in memory (one process only): shows what the durable SQLite write costs.
   const seen = new Map<string, number>();
   const memory: Store = { ...store, consumeNonce: async (scope, value, until) => {
@@ -45,12 +47,20 @@ async function serveApi(): Promise<void> {
     seen.set(k, until.getTime());
     return true;
   } };
-  const inMemory = createVerifier({ aud: AUD, store: memory, resolver: verifier.resolver, status: verifier.status });
-  const guard = requireGrant({ resource: 'profile/email', action: 'read' });
+  const inMemory = createVerifier({ aud: AUD, store: memory, resolver: verifier.resolver, status: verifier.status, trustHostHeader: true });
+  // The same checks, plus a signed receipt of every decision appended to the hash-chained log in the same
+  // SQLite store (group-committed), with and without the evidence kept for bundles.
+  const kp = generateKeyPair('Ed25519');
+  const signer = { ...didKeyRef('key', kp.publicJwk), signer: createSigner(kp.privateJwk) };
+  const withReceipts = createVerifier({ aud: AUD, store, trustHostHeader: true, resolver: verifier.resolver, status: verifier.status, receipts: { signer } });
+  const receiptsOnly = createVerifier({ aud: AUD, store, trustHostHeader: true, resolver: verifier.resolver, status: verifier.status, receipts: { signer, evidence: false } });
+  const guard = requireGrant({ resource: 'profile/email', action: 'read', anyOwner: true });
   const app = express();
   app.get('/plain', (_req, res) => void res.json({ ok: true }));
   app.get('/guarded', charter(verifier, guard), (_req, res) => void res.json({ ok: true }));
   app.get('/guarded-memory', charter(inMemory, guard), (_req, res) => void res.json({ ok: true }));
+  app.get('/guarded-receipts', charter(withReceipts, guard), (_req, res) => void res.json({ ok: true }));
+  app.get('/guarded-receipts-only', charter(receiptsOnly, guard), (_req, res) => void res.json({ ok: true }));
   const server = app.listen(0, '127.0.0.1', () => process.send!({ port: (server.address() as { port: number }).port }));
 }
 if (process.env.CHARTER_BENCH_HTTP === 'server') await serveApi();
@@ -86,27 +96,40 @@ export async function benchHttp(): Promise<Record<string, number>> {
       child.once('exit', (c) => reject(new Error(`bench server exited ${c}`)));
     });
     const base = `http://127.0.0.1:${port}`;
-    const N = 40_000;
+    const ROUTES = ['/guarded', '/guarded-memory', '/guarded-receipts', '/guarded-receipts-only'] as const;
+    const PER = Number(process.env.CHARTER_BENCH_HTTP_PER_ROUTE ?? 25_000);
     const t0 = performance.now();
-    const vps: string[] = [];
-    for (let i = 0; i < N; i++) {
-      const path = i < N / 2 ? '/guarded' : '/guarded-memory';
-      vps.push(await createPresentation({ holder: app, credentials: [grant.jwt], aud: AUD, claims: { htm: 'GET', htu: `${base}${path}` } }));
+    const vps: Record<string, string[]> = {};
+    for (const path of ROUTES) {
+      vps[path] = [];
+      for (let i = 0; i < PER; i++) vps[path]!.push(await createPresentation({ holder: app, credentials: [grant.jwt], aud: AUD, claims: { htm: 'GET', htu: `${base}${path}` } }));
     }
     const genMs = performance.now() - t0;
-    let next = 0;
-    // Wrapping round would replay (401s, counted as non-2xx): N is several times what 5 s can use.
-    const presented = () => [{ setupRequest: (r: { headers?: Record<string, string> }) => ({ ...r, headers: { ...r.headers, authorization: `Bearer ${vps[next++ % N]}` } }) }];
-    // Warm-up: DID and status list caches, JIT.
+    const next: Record<string, number> = Object.fromEntries(ROUTES.map((r) => [r, 0]));
+    // Wrapping round would replay (401s, counted as non-2xx): PER is more than 5 s can use.
+    const presented = (path: string) => [{ setupRequest: (r: { headers?: Record<string, string> }) => ({ ...r, headers: { ...r.headers, authorization: `Bearer ${vps[path]![next[path]!++ % PER]}` } }) }];
+    const run = (path: string) => autocannon({ url: `${base}${path}`, connections: CONNECTIONS, duration: SECONDS, requests: presented(path) });
+    // Warm-up: DID and status list caches, JIT, every route once.
     await autocannon({ url: `${base}/plain`, connections: CONNECTIONS, duration: 1 });
-    const warm = await fetch(`${base}/guarded`, { headers: { authorization: `Bearer ${vps[next++]}` } });
-    if (warm.status !== 200) throw new Error(`bench setup: guarded route answered ${warm.status}`);
+    for (const path of ROUTES) {
+      const warm = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${vps[path]![next[path]!++]}` } });
+      if (warm.status !== 200) throw new Error(`bench setup: ${path} answered ${warm.status}`);
+    }
 
     const plain = await autocannon({ url: `${base}/plain`, connections: CONNECTIONS, duration: SECONDS });
-    const guarded = await autocannon({ url: `${base}/guarded`, connections: CONNECTIONS, duration: SECONDS, requests: presented() });
-    const used = next;
-    next = N / 2;
-    const memo = await autocannon({ url: `${base}/guarded-memory`, connections: CONNECTIONS, duration: SECONDS, requests: presented() });
+    // Guarded with and without receipts, interleaved so a drift in the machine's load hits both alike.
+    const guardedRuns: AutocannonResult[] = [];
+    const receiptRuns: AutocannonResult[] = [];
+    for (let i = 0; i < 2; i++) {
+      guardedRuns.push(await run('/guarded'));
+      receiptRuns.push(await run('/guarded-receipts'));
+    }
+    const receiptsOnlyRun = await run('/guarded-receipts-only');
+    const memo = await run('/guarded-memory');
+    const mean = (rs: AutocannonResult[]) => rs.reduce((a, r) => a + r.requests.average, 0) / rs.length;
+    const non2xx = (rs: AutocannonResult[]) => `${rs.reduce((a, r) => a + r.non2xx, 0)} non-2xx of ${rs.reduce((a, r) => a + r.requests.total, 0)}`;
+    const guarded = { requests: { average: mean(guardedRuns) } };
+    const withReceipts = mean(receiptRuns);
 
     // The floor: the one Ed25519 verification a guarded request cannot skip (its presentation's; the
     // grant inside is the same on every request, its signature memoised per resolved key).
@@ -123,14 +146,17 @@ export async function benchHttp(): Promise<Record<string, number>> {
     const ceiling = 1 / (1 / u + 1 / bare);
     printTable(`HTTP middleware (Express 5, ${CONNECTIONS} connections, ${SECONDS} s each, server on its own core)`, [
       { name: '(u) GET /plain, unguarded, trivial handler', opsPerSec: u },
-      { name: '(g) GET /guarded, requireGrant, fresh jti per request', opsPerSec: g, note: `${guarded.non2xx} non-2xx of ${guarded.requests.total}` },
-      { name: "(m) same, replay cache in memory (not a fleet's store)", opsPerSec: memo.requests.average, note: `${memo.non2xx} non-2xx of ${memo.requests.total}` },
+      { name: '(g) GET /guarded, requireGrant, fresh jti per request', opsPerSec: g, note: non2xx(guardedRuns) },
+      { name: '(r) same, signed receipt + audit log + evidence kept', opsPerSec: withReceipts, note: non2xx(receiptRuns) },
+      { name: '(q) same, signed receipt + audit log, no evidence', opsPerSec: receiptsOnlyRun.requests.average, note: non2xx([receiptsOnlyRun]) },
+      { name: "(m) same as (g), replay cache in memory (not a fleet's store)", opsPerSec: memo.requests.average, note: non2xx([memo]) },
       { name: '(v) one bare Ed25519 verify (one core)', opsPerSec: bare },
       { name: '(c) ceiling: (u) plus one bare verify per request', opsPerSec: ceiling },
     ]);
-    console.log(`  ratios: g/u = ${ratio(g, u)} (target >= 0.5), g/c = ${ratio(g, ceiling)}, m/u = ${ratio(memo.requests.average, u)}; ${used} presentations used of ${N / 2} pre-generated per route in ${(genMs / 1000).toFixed(1)} s`);
+    console.log(`  ratios: g/u = ${ratio(g, u)} (target >= 0.5), g/c = ${ratio(g, ceiling)}, m/u = ${ratio(memo.requests.average, u)}; ${PER} presentations pre-generated per route in ${(genMs / 1000).toFixed(1)} s`);
+    console.log(`  receipts: r/g = ${ratio(withReceipts, g)}, q/g = ${ratio(receiptsOnlyRun.requests.average, g)} (target >= 0.85: receipts and the log cost at most 15% of a guarded request's throughput)`);
     console.log(`  even a guard doing nothing but one verify would reach only c/u = ${ratio(ceiling, u)}: a 0.5 target leaves no time for decoding, status and the replay write`);
-    return { unguarded: u, guarded: g, memory: memo.requests.average, bare };
+    return { unguarded: u, guarded: g, receipts: withReceipts, receiptsNoEvidence: receiptsOnlyRun.requests.average, memory: memo.requests.average, bare };
   } finally {
     child.kill();
     await lists.close();

@@ -3,6 +3,7 @@ import { canonicalJson, sha256Digest } from '../encoding/json.js';
 import type { Reason } from '../errors.js';
 import type { Issuer, StatusChecker } from '../credentials/types.js';
 import type { CharterResolver, DIDDocument } from '../did/types.js';
+import { TtlCache } from '../did/cache.js';
 import type { AuditBlob, AuditCheckpointRecord, AuditStore } from '../store/types.js';
 import { createCapture, type Capture } from './capture.js';
 import { describeCredential, presentedCredentials } from './presented.js';
@@ -72,6 +73,21 @@ export interface Receipts {
 
 const blob = (body: string, hash = sha256Digest(body)): AuditBlob => ({ hash, body });
 
+// The resolver hands back the same cached document object on every decision, and the status
+// checker the same list JWT: each is serialised and hashed once, not once per decision.
+const docBlobs = new WeakMap<object, AuditBlob>();
+const docBlob = (d: DIDDocument): AuditBlob => {
+  let b = docBlobs.get(d);
+  if (!b) docBlobs.set(d, (b = blob(canonicalJson(d))));
+  return b;
+};
+const listBlobs = new TtlCache<string, AuditBlob>(600_000, 1024);
+const listBlob = (jwt: string): AuditBlob => {
+  let b = listBlobs.get(jwt);
+  if (!b) listBlobs.set(jwt, (b = blob(jwt)));
+  return b;
+};
+
 export function createReceipts(store: AuditStore, options: ReceiptOptions, resolver: CharterResolver): Receipts {
   if (!options || typeof options !== 'object' || !options.signer?.signer || typeof options.signer.did !== 'string') {
     throw new TypeError('createVerifier: receipts needs { signer } (an Issuer: DID, kid and signer)');
@@ -110,12 +126,12 @@ export function createReceipts(store: AuditStore, options: ReceiptOptions, resol
         if (doc && !dids.has(signerDid)) dids.set(signerDid, doc);
         ev = { did: {}, status: {} };
         for (const [did, d] of [...dids].sort(([a], [b]) => (a < b ? -1 : 1))) {
-          const b = blob(canonicalJson(d));
+          const b = docBlob(d);
           ev.did[did] = b.hash;
           blobs.push(b);
         }
         for (const [url, s] of [...lists].sort(([a], [b]) => (a < b ? -1 : 1))) {
-          const b = blob(s.jwt);
+          const b = listBlob(s.jwt);
           ev.status[url] = b.hash;
           blobs.push(b);
         }

@@ -136,6 +136,8 @@ export function checkAuditAppend(b: AuditAppend): void {
     if (!Number.isFinite(Date.parse(e.at))) throw bad('an entry needs a valid time');
     seq = e.seq;
   }
+  const ids = new Set(b.entries.map((e) => e.receiptId));
+  if ((b.refs ?? []).some((r) => !ids.has(r.receiptId))) throw bad('evidence is referenced by entries of the same batch only');
   if (b.checkpoint && (b.checkpoint.chain !== b.chain || !Number.isFinite(Date.parse(b.checkpoint.at)))) throw bad('the checkpoint must be of the batch chain, with a valid time');
 }
 
@@ -147,4 +149,11 @@ export function checkpointIssuer(jws: string): string {
   } catch {
     return '';
   }
+}
+
+/** The `refs` column of each entry of a batch: the hashes of the evidence it keeps, as a JSON array (null for none). */
+export function refsByEntry(b: AuditAppend): Map<string, string> {
+  const by = new Map<string, Set<string>>();
+  for (const r of b.refs ?? []) by.set(r.receiptId, (by.get(r.receiptId) ?? new Set()).add(r.hash));
+  return new Map([...by].map(([id, hashes]) => [id, JSON.stringify([...hashes].sort())]));
 }

@@ -16,7 +16,6 @@ export interface Tables {
   auditEntries: string;
   auditCheckpoints: string;
   auditBlobs: string;
-  auditRefs: string;
   accessReceipts: string;
 }
 

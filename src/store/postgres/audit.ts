@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
 import type { AccessReportStore, AuditAppend, AuditChainRecord, AuditFilter, AuditStore } from '../types.js';
-import { accessReceiptRow, auditCheckpointRow, auditEntryRow, checkAuditAppend, checkpointIssuer } from '../rows.js';
+import { accessReceiptRow, auditCheckpointRow, auditEntryRow, checkAuditAppend, checkpointIssuer, refsByEntry } from '../rows.js';
 import type { Access } from './access.js';
 
 const DEFAULT_LIMIT = 1000;
@@ -15,10 +15,11 @@ const DEFAULT_LIMIT = 1000;
 export function postgresAudit({ run, read, rows, t }: Access): AuditStore & AccessReportStore {
   async function insertBatch(q: PoolClient, b: AuditAppend, now: number): Promise<void> {
     const e = b.entries;
+    const refs = refsByEntry(b);
     if (e.length > 0) {
       await q.query(
-        `INSERT INTO ${t.auditEntries} (chain, seq, hash, prev, receipt_id, kind, outcome, issuer, subject, at, jws, recorded_at)
-         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::text[], $12::bigint[])`,
+        `INSERT INTO ${t.auditEntries} (chain, seq, hash, prev, receipt_id, kind, outcome, issuer, subject, at, jws, recorded_at, refs)
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::text[], $12::bigint[], $13::text[])`,
         [
           e.map((x) => x.chain),
           e.map((x) => x.seq),
@@ -32,16 +33,13 @@ export function postgresAudit({ run, read, rows, t }: Access): AuditStore & Acce
           e.map((x) => Date.parse(x.at)),
           e.map((x) => x.jws),
           e.map(() => now),
+          e.map((x) => refs.get(x.receiptId) ?? null),
         ],
       );
     }
     const blobs = b.blobs ?? [];
     if (blobs.length > 0) {
       await q.query(`INSERT INTO ${t.auditBlobs} (hash, body) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (hash) DO NOTHING`, [blobs.map((x) => x.hash), blobs.map((x) => x.body)]);
-    }
-    const refs = b.refs ?? [];
-    if (refs.length > 0) {
-      await q.query(`INSERT INTO ${t.auditRefs} (receipt_id, hash) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, [refs.map((r) => r.receiptId), refs.map((r) => r.hash)]);
     }
     if (b.checkpoint) await putCheckpoint(q, b.checkpoint);
   }
@@ -116,16 +114,18 @@ export function postgresAudit({ run, read, rows, t }: Access): AuditStore & Acce
       return hashes.flatMap((h) => (by.has(h) ? [{ hash: h, body: by.get(h)! }] : []));
     },
     async auditRefs(receiptId) {
-      return (await rows(`SELECT hash FROM ${t.auditRefs} WHERE receipt_id = $1 ORDER BY hash COLLATE "C"`, [receiptId])).map((r) => r.hash as string);
+      const r = await rows(`SELECT refs FROM ${t.auditEntries} WHERE receipt_id = $1`, [receiptId]);
+      return typeof r[0]?.refs === 'string' ? (JSON.parse(r[0].refs) as string[]) : [];
     },
     async pruneAudit({ chain, throughSeq, evidenceBefore }) {
       return run({ tx: true, idempotent: true }, async (q) => {
         const entries = (await q.query(`DELETE FROM ${t.auditEntries} WHERE chain = $1 AND seq <= $2`, [chain, throughSeq])).rowCount ?? 0;
-        await q.query(`DELETE FROM ${t.auditRefs} r WHERE NOT EXISTS (SELECT 1 FROM ${t.auditEntries} e WHERE e.receipt_id = r.receipt_id)`);
         if (evidenceBefore !== undefined) {
-          await q.query(`DELETE FROM ${t.auditRefs} WHERE receipt_id IN (SELECT receipt_id FROM ${t.auditEntries} WHERE at < $1)`, [evidenceBefore.getTime()]);
+          await q.query(`UPDATE ${t.auditEntries} SET refs = NULL WHERE at < $1 AND refs IS NOT NULL`, [evidenceBefore.getTime()]);
         }
-        const blobs = (await q.query(`DELETE FROM ${t.auditBlobs} b WHERE NOT EXISTS (SELECT 1 FROM ${t.auditRefs} r WHERE r.hash = b.hash)`)).rowCount ?? 0;
+        const blobs = (
+          await q.query(`DELETE FROM ${t.auditBlobs} WHERE hash NOT IN (SELECT jsonb_array_elements_text(refs::jsonb) FROM ${t.auditEntries} WHERE refs IS NOT NULL)`)
+        ).rowCount ?? 0;
         return { entries, blobs };
       });
     },

@@ -64,6 +64,8 @@ export const PG_MIGRATIONS: readonly ((s: string) => string)[] = [
     kind TEXT NOT NULL CHECK (kind IN ('decision', 'settlement')),
     outcome TEXT NOT NULL CHECK (outcome IN ('allow', 'deny', 'committed', 'released')),
     issuer TEXT NOT NULL, subject TEXT, at BIGINT NOT NULL, jws TEXT NOT NULL, recorded_at BIGINT NOT NULL,
+    -- Hashes of the evidence kept for this entry (JSON array); cleared when the evidence is pruned.
+    refs TEXT,
     PRIMARY KEY (chain, seq)
   );
   CREATE INDEX audit_entries_at ON ${s}.audit_entries (at);
@@ -74,8 +76,6 @@ export const PG_MIGRATIONS: readonly ((s: string) => string)[] = [
     PRIMARY KEY (chain, seq)
   );
   CREATE TABLE ${s}.audit_blobs (hash TEXT PRIMARY KEY, body TEXT NOT NULL);
-  CREATE TABLE ${s}.audit_refs (receipt_id TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (receipt_id, hash));
-  CREATE INDEX audit_refs_hash ON ${s}.audit_refs (hash);
   CREATE TABLE ${s}.access_receipts (
     grant_id TEXT COLLATE "C" NOT NULL, receipt_id TEXT COLLATE "C" NOT NULL, verifier TEXT NOT NULL, reporter TEXT NOT NULL, holder TEXT,
     outcome TEXT NOT NULL CHECK (outcome IN ('allow', 'deny')), at BIGINT NOT NULL, received_at BIGINT NOT NULL, jws TEXT NOT NULL,

@@ -77,7 +77,6 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     auditEntries: `${s}.audit_entries`,
     auditCheckpoints: `${s}.audit_checkpoints`,
     auditBlobs: `${s}.audit_blobs`,
-    auditRefs: `${s}.audit_refs`,
     accessReceipts: `${s}.access_receipts`,
   };
   const read = <T>(fn: (q: PoolClient) => Promise<T>) => run({ tx: false, idempotent: true }, fn);

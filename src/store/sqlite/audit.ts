@@ -1,39 +1,37 @@
 import type { Database } from 'better-sqlite3';
 import type { AccessReportStore, AuditChainRecord, AuditFilter, AuditStore } from '../types.js';
-import { accessReceiptRow, auditCheckpointRow, auditEntryRow, checkAuditAppend, checkpointIssuer, type Row } from '../rows.js';
+import { accessReceiptRow, auditCheckpointRow, auditEntryRow, checkAuditAppend, checkpointIssuer, refsByEntry, type Row } from '../rows.js';
 import { wrap } from './wrap.js';
 
 const DEFAULT_LIMIT = 1000;
 
-/** The audit log and access reports in SQLite: each append is one IMMEDIATE transaction (the writer batches). */
-export function sqliteAudit(db: Database): AuditStore & AccessReportStore {
+/** The audit log and access reports in SQLite: appends are group-committed with the replay cache's writes (group.ts). */
+export function sqliteAudit(db: Database, commit: <T>(run: () => T) => Promise<T>): AuditStore & AccessReportStore {
   const insertEntry = db.prepare(
-    'INSERT INTO audit_entries (chain, seq, hash, prev, receipt_id, kind, outcome, issuer, subject, at, jws, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    'INSERT INTO audit_entries (chain, seq, hash, prev, receipt_id, kind, outcome, issuer, subject, at, jws, recorded_at, refs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   );
   const insertBlob = db.prepare('INSERT INTO audit_blobs (hash, body) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING');
-  const insertRef = db.prepare('INSERT INTO audit_refs (receipt_id, hash) VALUES (?, ?) ON CONFLICT DO NOTHING');
   const insertCheckpoint = db.prepare('INSERT INTO audit_checkpoints (chain, seq, head, issuer, at, jws) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chain, seq) DO NOTHING');
   const append = db.transaction((b: Parameters<AuditStore['appendAudit']>[0], now: number) => {
+    const refs = refsByEntry(b);
     for (const e of b.entries) {
-      insertEntry.run(e.chain, e.seq, e.hash, e.prev, e.receiptId, e.kind, e.outcome, e.issuer, e.subject ?? null, Date.parse(e.at), e.jws, now);
+      insertEntry.run(e.chain, e.seq, e.hash, e.prev, e.receiptId, e.kind, e.outcome, e.issuer, e.subject ?? null, Date.parse(e.at), e.jws, now, refs.get(e.receiptId) ?? null);
     }
     for (const x of b.blobs ?? []) insertBlob.run(x.hash, x.body);
-    for (const r of b.refs ?? []) insertRef.run(r.receiptId, r.hash);
     const cp = b.checkpoint;
     if (cp) insertCheckpoint.run(cp.chain, cp.seq, cp.head, checkpointIssuer(cp.jws), Date.parse(cp.at), cp.jws);
   });
   const prune = db.transaction((chain: string, through: number, evidenceBefore: number | undefined) => {
     const entries = db.prepare('DELETE FROM audit_entries WHERE chain = ? AND seq <= ?').run(chain, through).changes;
-    db.prepare('DELETE FROM audit_refs WHERE NOT EXISTS (SELECT 1 FROM audit_entries e WHERE e.receipt_id = audit_refs.receipt_id)').run();
-    if (evidenceBefore !== undefined) db.prepare('DELETE FROM audit_refs WHERE receipt_id IN (SELECT receipt_id FROM audit_entries WHERE at < ?)').run(evidenceBefore);
-    const blobs = db.prepare('DELETE FROM audit_blobs WHERE NOT EXISTS (SELECT 1 FROM audit_refs r WHERE r.hash = audit_blobs.hash)').run().changes;
+    if (evidenceBefore !== undefined) db.prepare('UPDATE audit_entries SET refs = NULL WHERE at < ? AND refs IS NOT NULL').run(evidenceBefore);
+    const blobs = db.prepare('DELETE FROM audit_blobs WHERE hash NOT IN (SELECT j.value FROM audit_entries e, json_each(e.refs) j WHERE e.refs IS NOT NULL)').run().changes;
     return { entries, blobs };
   });
 
   return {
     async appendAudit(batch) {
       checkAuditAppend(batch);
-      wrap(() => append.immediate(batch, Date.now()));
+      await commit(() => append(batch, Date.now()));
     },
     async listAudit(f: AuditFilter = {}) {
       const where: string[] = [];
@@ -89,7 +87,8 @@ export function sqliteAudit(db: Database): AuditStore & AccessReportStore {
       return wrap(() => hashes.flatMap((h) => (get.get(h) as { hash: string; body: string } | undefined) ?? []));
     },
     async auditRefs(receiptId) {
-      return wrap(() => (db.prepare('SELECT hash FROM audit_refs WHERE receipt_id = ? ORDER BY hash').all(receiptId) as Row[]).map((r) => r.hash as string));
+      const r = wrap(() => db.prepare('SELECT refs FROM audit_entries WHERE receipt_id = ?').get(receiptId) as Row | undefined);
+      return typeof r?.refs === 'string' ? (JSON.parse(r.refs) as string[]) : [];
     },
     async pruneAudit({ chain, throughSeq, evidenceBefore }) {
       return wrap(() => prune.immediate(chain, throughSeq, evidenceBefore?.getTime()));

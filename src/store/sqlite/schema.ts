@@ -47,6 +47,8 @@ export const MIGRATIONS: readonly string[] = [
     kind TEXT NOT NULL CHECK (kind IN ('decision', 'settlement')),
     outcome TEXT NOT NULL CHECK (outcome IN ('allow', 'deny', 'committed', 'released')),
     issuer TEXT NOT NULL, subject TEXT, at INTEGER NOT NULL, jws TEXT NOT NULL, recorded_at INTEGER NOT NULL,
+    -- Hashes of the evidence kept for this entry (JSON array); cleared when the evidence is pruned.
+    refs TEXT,
     PRIMARY KEY (chain, seq)
   );
   CREATE INDEX audit_entries_at ON audit_entries (at);
@@ -57,8 +59,6 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (chain, seq)
   );
   CREATE TABLE audit_blobs (hash TEXT PRIMARY KEY, body TEXT NOT NULL);
-  CREATE TABLE audit_refs (receipt_id TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (receipt_id, hash));
-  CREATE INDEX audit_refs_hash ON audit_refs (hash);
   CREATE TABLE access_receipts (
     grant_id TEXT NOT NULL, receipt_id TEXT NOT NULL, verifier TEXT NOT NULL, reporter TEXT NOT NULL, holder TEXT,
     outcome TEXT NOT NULL CHECK (outcome IN ('allow', 'deny')), at INTEGER NOT NULL, received_at INTEGER NOT NULL, jws TEXT NOT NULL,

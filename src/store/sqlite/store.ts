@@ -9,6 +9,7 @@ import { sqliteStatus } from './status.js';
 import { sqliteLedger } from './ledger.js';
 import { sqliteNonces } from './nonces.js';
 import { sqliteAudit } from './audit.js';
+import { groupCommit } from './group.js';
 
 /** The embedded store: one SQLite file (WAL, busy timeout, synchronous=FULL) that several processes may share. */
 export async function openSqliteStore(path: string): Promise<Store> {
@@ -32,6 +33,8 @@ export async function openSqliteStore(path: string): Promise<Store> {
       if (v < MIGRATIONS.length) db.pragma(`user_version = ${MIGRATIONS.length}`);
     }).immediate();
   });
+  // One group commit per connection: replay-cache writes and audit appends of one turn share an fsync.
+  const commit = groupCommit(db);
   return {
     kind: 'sqlite',
     async close() {
@@ -40,7 +43,7 @@ export async function openSqliteStore(path: string): Promise<Store> {
     ...sqliteRecords(db),
     ...sqliteStatus(db),
     ...sqliteLedger(db),
-    ...sqliteNonces(db),
-    ...sqliteAudit(db),
+    ...sqliteNonces(db, commit),
+    ...sqliteAudit(db, commit),
   };
 }
