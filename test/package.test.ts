@@ -12,11 +12,13 @@ const DOCUMENTED = [
   'issueReceipt', 'issueAttestation', 'scoreAgent', 'checkReputation',
   'createVerifier', 'decide', 'requireGrant', 'requireAgent', 'verifyRequest', 'verifyNodeRequest', 'charterFetch',
   'authorizeTransaction', 'guardTransaction',
+  'verifyReceipt', 'receiptOf', 'verifyAuditLog', 'checkpointAudit', 'pruneAuditLog', 'exportEvidence', 'verifyEvidence',
+  'createAccessReport', 'acceptAccessReport', 'sendAccessReport', 'accessReports', 'checkReceiptEvidence', 'decisionReceiptEvidence',
 ];
 
 /** Sub-path exports: the heavy or optional parts, each with the calls README shows. */
 const SUBPATHS: Record<string, string[]> = {
-  'charter/express': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent', 'charterFetch'],
+  'charter/express': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent', 'charterFetch', 'receiptOf'],
   'charter/fastify': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent'],
   'charter/hono': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent'],
   'charter/postgres': ['openPostgresStore'],
@@ -24,7 +26,7 @@ const SUBPATHS: Record<string, string[]> = {
   'charter/home': ['openHome', 'openStore'],
   'charter/server': ['serveHome'],
   'charter/veramo': ['CharterVeramoPlugin', 'veramoResolver', 'routedResolver'],
-  'charter/mcp': ['guardTool', 'callGuardedTool', 'presentForTool', 'toolRefusal', 'guardTransaction', 'createVerifier'],
+  'charter/mcp': ['guardTool', 'callGuardedTool', 'presentForTool', 'toolRefusal', 'toolReceipt', 'verifyReceipt', 'guardTransaction', 'createVerifier'],
 };
 
 describe('package entry', () => {
