@@ -2,6 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import { HTTP_STATUS, isCharterError, type Reason } from '../errors.js';
 import { decide, type GuardDecision } from '../guard/decide.js';
 import type { Verifier } from '../guard/verifier.js';
+import type { Binding } from '../guard/binding.js';
+import type { Policy } from '../guard/policy.js';
 import { policyFor, type Guard } from './guards.js';
 import { wwwAuthenticate } from './refusal.js';
 
@@ -58,11 +60,19 @@ function withChallenge(v: Verifier, d: GuardDecision, noCredentials = false): Re
 export async function authorize<R>(input: BoundRequest, verifier: Verifier, guard: Guard<R> | undefined, req: R): Promise<RequestDecision> {
   if (verifier.http === false) throw new TypeError('this verifier was built with http: false; build one with publicOrigin for HTTP routes');
   const token = bearerToken(input.authorization);
+  const url = boundUrl(verifier, input);
   if (token === undefined) {
-    const d = await decide(verifier, undefined, { kind: 'presentation' }, { kind: 'none' });
+    // What the request was, for the refusal's receipt; the refusal itself is the missing presentation.
+    let policy: Policy = { kind: 'presentation' };
+    try {
+      policy = policyFor(guard, req);
+    } catch {
+      // a malformed request without a presentation is still refused for the missing presentation
+    }
+    const binding: Binding = url !== undefined ? { kind: 'http', method: input.method.toUpperCase(), url } : { kind: 'none' };
+    const d = await decide(verifier, undefined, policy, binding);
     return withChallenge(verifier, { ...d, reasons: [{ code: 'INVALID_PRESENTATION', message: 'send a presentation as Authorization: Bearer <vp+jwt>' }] }, true);
   }
-  const url = boundUrl(verifier, input);
   let policy;
   try {
     policy = policyFor(guard, req);

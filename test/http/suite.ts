@@ -285,7 +285,7 @@ export function adapterSuite(name: string, build: BuildApp): void {
       const ok = await receipt(await charterFetch(`${url}/profile/email`, {}, as(w.app, [grant])));
       expect(ok).toMatchObject({ decision: 'allow', status: 200, sub: w.app.did, request: { htm: 'GET', htu: `${url}/profile/email` } });
       const none = await receipt(await fetch(`${url}/profile/email`));
-      expect(none).toMatchObject({ decision: 'deny', status: 401, reasons: ['INVALID_PRESENTATION'] });
+      expect(none).toMatchObject({ decision: 'deny', status: 401, reasons: ['INVALID_PRESENTATION'], request: { htm: 'GET', htu: `${url}/profile/email` }, policy: { kind: 'grant', resource: 'profile/email' } });
       const scope = await receipt(await charterFetch(`${url}/photos/1`, {}, as(w.app, [(await w.grant({ resources: ['calendar'] })).jwt])));
       expect(scope).toMatchObject({ decision: 'deny', status: 403, reasons: ['GRANT_SCOPE'] });
       const order = await charterFetch(`${url}/orders`, { method: 'POST', headers: { 'x-amount': '1 USD' } }, as(w.agent, [w.agentIdentity, await w.mandate()]));
