@@ -32,6 +32,16 @@ export interface ReceiptOptions {
    * and no log row).
    */
   unauthenticated?: 'record' | 'skip';
+  /**
+   * 'before-reply' (default): the decision is returned once its entry is
+   * committed to the log, so nothing is allowed that the log does not hold.
+   * 'after-reply': returned once its receipt is signed and placed in the
+   * chain; entries are stored in order in the background (retried until
+   * stored), which takes the log's write off the request's path. A crash can
+   * then lose the newest entries (their receipts exist, the log lacks them),
+   * never reorder the chain.
+   */
+  append?: 'before-reply' | 'after-reply';
 }
 
 /** What the guard knows of one decision, as the receipt records it. */
@@ -98,12 +108,14 @@ export function createReceipts(store: AuditStore, options: ReceiptOptions, resol
     if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= 1_000_000)) throw new TypeError(`createVerifier: receipts.${k} must be a whole number`);
   }
   const unauthenticated = options.unauthenticated ?? 'record';
+  if (options.append !== undefined && options.append !== 'before-reply' && options.append !== 'after-reply') throw new TypeError("createVerifier: receipts.append must be 'before-reply' or 'after-reply'");
   if (unauthenticated !== 'record' && unauthenticated !== 'skip') throw new TypeError("createVerifier: receipts.unauthenticated must be 'record' or 'skip'");
   const evidence = options.evidence !== false;
   const writer = new AuditWriter(store, {
     signer: options.signer,
     ...(options.checkpointEvery !== undefined ? { checkpointEvery: options.checkpointEvery } : {}),
     ...(options.checkpointSeconds !== undefined ? { checkpointSeconds: options.checkpointSeconds } : {}),
+    ...(options.append !== undefined ? { append: options.append } : {}),
   });
   const signerDid = options.signer.did;
   // The verifier's own document, so a bundle can check the receipt's signature years later.

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { CharterError } from '../errors.js';
 import { canonicalJson, sha256Digest } from '../encoding/json.js';
 import type { Issuer } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
@@ -25,11 +26,19 @@ export interface WriterOptions {
   checkpointEvery?: number;
   /** ... or this many seconds after the first entry not yet checkpointed. Default 300. */
   checkpointSeconds?: number;
-  /** The verifier's own DID document, recorded with every decision (resolved lazily when absent). */
-  resolver?: CharterResolver;
+  /**
+   * 'before-reply' (default): a receipt is handed out once its entry is
+   * committed, so nothing is allowed that the log does not hold. 'after-reply':
+   * handed out once signed and placed in the chain; entries are stored in
+   * order in the background (retried until stored), so a crash can lose the
+   * newest entries, never reorder or fork the chain.
+   */
+  append?: 'before-reply' | 'after-reply';
 }
 
 const MAX_BATCH = 512;
+/** After-reply mode: most entries signed but not yet stored before new decisions are refused. */
+const MAX_UNSTORED = 10_000;
 const RETRY_FOR_MS = 10 * 60_000;
 
 /**
@@ -54,16 +63,23 @@ export class AuditWriter {
   readonly #store: AuditStore;
   readonly #every: number;
   readonly #seconds: number;
+  readonly #afterReply: boolean;
+  /** After-reply mode: signed batches being stored, in order. */
+  #storing: Promise<void> = Promise.resolve();
+  #unstored = 0;
 
   constructor(store: AuditStore, options: WriterOptions) {
     this.#store = store;
     this.signer = options.signer;
     this.#every = options.checkpointEvery ?? 256;
     this.#seconds = options.checkpointSeconds ?? 300;
+    this.#afterReply = options.append === 'after-reply';
   }
 
   /** Appends a receipt; resolves with the signed receipt once its entry is committed. */
   append(claims: Unplaced<ReceiptClaims>, blobs: AuditBlob[], retry?: { onDefer: () => void }): Promise<{ jws: string; hash: string; seq: number }> {
+    // After reply, a store that stays down must not grow the backlog for ever: refuse new decisions instead.
+    if (this.#afterReply && this.#unstored > MAX_UNSTORED) return Promise.reject(new CharterError('STORE_UNAVAILABLE', 'the audit log cannot be written: try again'));
     return new Promise((resolve, reject) => {
       this.#queue.push({ claims, blobs, retry, resolve, reject, deadline: Date.now() + RETRY_FOR_MS });
       this.#kick();
@@ -76,6 +92,7 @@ export class AuditWriter {
       this.#kick();
       await this.#running;
     }
+    await this.#storing;
   }
 
   /** Signs and stores a checkpoint of the head now (after flushing); undefined for an empty chain. */
@@ -125,7 +142,18 @@ export class AuditWriter {
           refs.push({ receiptId: p.claims.jti, hash: b.hash });
         }
       }
-      await this.#store.appendAudit({ chain: this.chain, entries, blobs: [...blobs.values()], refs, ...(checkpoint ? { checkpoint } : {}) });
+      const batch = { chain: this.chain, entries, blobs: [...blobs.values()], refs, ...(checkpoint ? { checkpoint } : {}) };
+      if (this.#afterReply) {
+        // Placed and signed: the chain is committed to these entries, which are stored as signed, in order.
+        this.#head = { seq: last.seq, hash: last.hash };
+        if (checkpoint) this.#checkpointed();
+        else this.#uncheckpointed(items.length);
+        this.#unstored += entries.length;
+        this.#storing = this.#storing.then(() => this.#storeUntilStored(batch));
+        placed.forEach((p, i) => p.it.resolve({ jws: signed[i]!.jws, hash: p.hash, seq: p.seq }));
+        return;
+      }
+      await this.#store.appendAudit(batch);
       this.#head = { seq: last.seq, hash: last.hash };
       if (checkpoint) this.#checkpointed();
       else this.#uncheckpointed(items.length);
@@ -141,6 +169,18 @@ export class AuditWriter {
           this.#kick();
         }, 250);
         t.unref();
+      }
+    }
+  }
+
+  async #storeUntilStored(batch: Parameters<AuditStore['appendAudit']>[0]): Promise<void> {
+    for (let delay = 100; ; delay = Math.min(delay * 2, 10_000)) {
+      try {
+        await this.#store.appendAudit(batch);
+        this.#unstored -= batch.entries.length;
+        return;
+      } catch {
+        await new Promise<void>((r) => setTimeout(r, delay).unref());
       }
     }
   }

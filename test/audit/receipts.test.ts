@@ -147,9 +147,27 @@ describe('decision receipts', () => {
     expect(log.chains[0]!.checkpoints).toBeGreaterThanOrEqual(1);
   });
 
+  it("append: 'after-reply' hands receipts out once signed and placed; entries are stored in order, retried through a store outage", async () => {
+    let failing = false;
+    const store: Store = { ...w.apiStore, appendAudit: (b) => (failing ? Promise.reject(new CharterError('STORE_UNAVAILABLE', 'down')) : w.apiStore.appendAudit(b)) };
+    const v = w.verifier({ store, receipts: { signer: api, append: 'after-reply', checkpointEvery: 4 } });
+    const g = await w.grant();
+    failing = true;
+    const during = await Promise.all(Array.from({ length: 6 }, async () => decide(v, await bound(w.app, [g.jwt]), grantPolicy(), http())));
+    expect(during.every((d) => d.ok && d.receipt)).toBe(true);
+    expect(await w.apiStore.listAudit({ chain: v.receipts!.chain })).toEqual([]);
+    failing = false;
+    await v.receipts!.flush();
+    const log = await verifyAuditLog(w.apiStore, { resolver: w.resolver, chain: v.receipts!.chain });
+    expect(log).toMatchObject({ ok: true, chains: [{ entries: 6 }] });
+    // Each receipt handed out is the one stored, in its place.
+    for (const d of during) expect((await w.apiStore.findAudit(d.receiptId!))?.jws).toBe(d.receipt);
+  });
+
   it('misuse is a TypeError when the verifier is built', () => {
     expect(() => w.verifier({ receipts: {} as never })).toThrow(TypeError);
     expect(() => w.verifier({ receipts: { signer: api, unauthenticated: 'never' as never } })).toThrow(TypeError);
     expect(() => w.verifier({ receipts: { signer: api, checkpointEvery: -1 } })).toThrow(TypeError);
+    expect(() => w.verifier({ receipts: { signer: api, append: 'later' as never } })).toThrow(TypeError);
   });
 });
