@@ -66,8 +66,7 @@ export async function exportEvidence(store: AuditStore, ref: string, options: Ex
   }
   const decision = claims as DecisionReceipt;
 
-  const hashes = [...(decision.vp ? [decision.vp] : []), ...Object.values(decision.evidence?.did ?? {}), ...Object.values(decision.evidence?.status ?? {})];
-  const blobs = new Map((await store.getAuditBlobs([...new Set(hashes)])).map((b) => [b.hash, b.body]));
+  const blobs = new Map((await store.getAuditEvidence(entry.receiptId)).map((b) => [b.hash, b.body]));
   const presentation = decision.vp ? blobs.get(decision.vp) : undefined;
   let credentials: string[] = [];
   if (presentation !== undefined) {

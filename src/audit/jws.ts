@@ -22,9 +22,21 @@ export async function signCanonical(typ: string, claims: object, signer: Issuer)
   return { jws: await signPayload(typ, payload, signer), hash: sha256Digest(payload) };
 }
 
-/** Signs payload text already in canonical JSON (the log writer hashes it first, to chain before signing). */
+const headers = new Map<string, string>();
+/** The encoded protected header of one signer and type (the same on every receipt it signs). */
+function header(alg: string, kid: string, typ: string): string {
+  const k = `${alg} ${typ} ${kid}`;
+  let h = headers.get(k);
+  if (h === undefined) {
+    if (headers.size > 256) headers.clear();
+    headers.set(k, (h = Buffer.from(JSON.stringify({ alg, kid, typ })).toString('base64url')));
+  }
+  return h;
+}
+
+/** Signs payload text (JSON) as it is: the log writer hashes it first, to chain entries before signing them. */
 export async function signPayload(typ: string, payload: string, signer: Issuer): Promise<string> {
-  const input = `${Buffer.from(JSON.stringify({ alg: signer.signer.alg, kid: signer.kid, typ })).toString('base64url')}.${Buffer.from(payload).toString('base64url')}`;
+  const input = `${header(signer.signer.alg, signer.kid, typ)}.${Buffer.from(payload).toString('base64url')}`;
   const sig = await signer.signer.sign(new TextEncoder().encode(input));
   return `${input}.${Buffer.from(sig).toString('base64url')}`;
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { canonicalJson, sha256Digest } from '../encoding/json.js';
 import type { Reason } from '../errors.js';
 import type { Issuer, StatusChecker } from '../credentials/types.js';
@@ -81,6 +81,21 @@ export interface Receipts {
   flush(): Promise<void>;
 }
 
+/**
+ * A time-ordered UUID (RFC 9562 §5.7, version 7: milliseconds first): receipt
+ * ids of one moment sort together, so the log's index on them grows at one
+ * end instead of taking writes all over (one page per batch, not one per
+ * receipt).
+ */
+export function newReceiptId(now = Date.now()): string {
+  const b = randomBytes(16);
+  b.writeUIntBE(now, 0, 6);
+  b[6] = (b[6]! & 0x0f) | 0x70;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `urn:uuid:${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
 const blob = (body: string, hash = sha256Digest(body)): AuditBlob => ({ hash, body });
 
 // The resolver hands back the same cached document object on every decision, and the status
@@ -128,7 +143,7 @@ export function createReceipts(store: AuditStore, options: ReceiptOptions, resol
     unauthenticated,
     capture: (r, s) => (evidence ? createCapture(r, s) : undefined),
     async recordDecision(f) {
-      const id = `urn:uuid:${randomUUID()}`;
+      const id = newReceiptId(f.time);
       const vp = typeof f.presentation === 'string' && f.presentation.length > 0 ? f.presentation : undefined;
       const blobs: AuditBlob[] = [];
       let ev: DecisionReceipt['evidence'];
@@ -149,7 +164,7 @@ export function createReceipts(store: AuditStore, options: ReceiptOptions, resol
         }
       }
       const vpHash = vp !== undefined ? sha256Digest(vp) : undefined;
-      if (vp !== undefined && f.capture) blobs.push(blob(vp, vpHash));
+      const own = vp !== undefined && f.capture ? blob(vp, vpHash) : undefined;
       const at = new Date(f.time);
       const claims: Omit<DecisionReceipt, 'log' | 'iss'> = {
         jti: id,
@@ -170,16 +185,16 @@ export function createReceipts(store: AuditStore, options: ReceiptOptions, resol
         ...(f.spend ? { spend: { reservation: f.spend.reservation, state: 'reserved' as const, ...(f.spend.amount ? { amount: f.spend.amount } : {}) } } : {}),
         ...(ev ? { evidence: ev } : {}),
       };
-      const { jws } = await writer.append(claims, blobs);
+      const { jws } = await writer.append(claims, blobs, own);
       return { id, jws };
     },
     recordSettlement(receiptId, spend, subject) {
       const now = new Date();
-      const claims = { jti: `urn:uuid:${randomUUID()}`, iat: Math.floor(now.getTime() / 1000), time: now.toISOString(), kind: 'settlement' as const, ...(subject !== undefined ? { sub: subject } : {}), receipt: receiptId, spend };
+      const claims = { jti: newReceiptId(now.getTime()), iat: Math.floor(now.getTime() / 1000), time: now.toISOString(), kind: 'settlement' as const, ...(subject !== undefined ? { sub: subject } : {}), receipt: receiptId, spend };
       // Resolves at the first attempt: stored (the receipt), or not yet (undefined; it stays queued and is
       // retried in the background while the store is down). The spend itself is settled either way.
       return new Promise<string | undefined>((resolve) => {
-        writer.append(claims, [], { onDefer: () => resolve(undefined) }).then(
+        writer.append(claims, [], undefined, { onDefer: () => resolve(undefined) }).then(
           (r) => resolve(r.jws),
           () => resolve(undefined),
         );

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { CharterError } from '../errors.js';
-import { canonicalJson, sha256Digest } from '../encoding/json.js';
+import { sha256Digest } from '../encoding/json.js';
 import type { Issuer } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
-import type { AuditBlob, AuditCheckpointRecord, AuditEntryRecord, AuditStore } from '../store/types.js';
+import type { AuditAppend, AuditBlob, AuditCheckpointRecord, AuditEntryRecord, AuditStore } from '../store/types.js';
 import { CHECKPOINT_TYP, RECEIPT_TYP, signCanonical, signPayload } from './jws.js';
 import type { DecisionReceipt, LogPosition, ReceiptClaims, ReceiptSpend, SettlementReceipt } from './receipt.js';
 
@@ -12,7 +12,10 @@ type Unplaced<T> = T extends unknown ? Omit<T, 'log' | 'iss'> : never;
 /** One receipt waiting for its place in the chain. */
 interface Pending {
   claims: Unplaced<ReceiptClaims>;
+  /** Evidence shared between entries (documents, lists). */
   blobs: AuditBlob[];
+  /** Evidence of this entry alone (its presentation), kept in its row. */
+  own?: AuditBlob;
   /** Settlements are retried until stored (onDefer is told at the first failure); a decision fails with the store (its caller answers 503). */
   retry: { onDefer: () => void } | undefined;
   resolve: (r: { jws: string; hash: string; seq: number }) => void;
@@ -39,6 +42,8 @@ export interface WriterOptions {
 const MAX_BATCH = 512;
 /** After-reply mode: most entries signed but not yet stored before new decisions are refused. */
 const MAX_UNSTORED = 10_000;
+/** After-reply mode: how long signed entries wait to be stored together. */
+const STORE_WINDOW_MS = 20;
 const RETRY_FOR_MS = 10 * 60_000;
 
 /**
@@ -67,6 +72,9 @@ export class AuditWriter {
   /** After-reply mode: signed batches being stored, in order. */
   #storing: Promise<void> = Promise.resolve();
   #unstored = 0;
+  /** After-reply mode: signed batches not yet handed to the store, merged into one append per window. */
+  #held: AuditAppend[] = [];
+  #window: NodeJS.Timeout | undefined;
 
   constructor(store: AuditStore, options: WriterOptions) {
     this.#store = store;
@@ -77,11 +85,11 @@ export class AuditWriter {
   }
 
   /** Appends a receipt; resolves with the signed receipt once its entry is committed. */
-  append(claims: Unplaced<ReceiptClaims>, blobs: AuditBlob[], retry?: { onDefer: () => void }): Promise<{ jws: string; hash: string; seq: number }> {
+  append(claims: Unplaced<ReceiptClaims>, blobs: AuditBlob[], own?: AuditBlob, retry?: { onDefer: () => void }): Promise<{ jws: string; hash: string; seq: number }> {
     // After reply, a store that stays down must not grow the backlog for ever: refuse new decisions instead.
     if (this.#afterReply && this.#unstored > MAX_UNSTORED) return Promise.reject(new CharterError('STORE_UNAVAILABLE', 'the audit log cannot be written: try again'));
     return new Promise((resolve, reject) => {
-      this.#queue.push({ claims, blobs, retry, resolve, reject, deadline: Date.now() + RETRY_FOR_MS });
+      this.#queue.push({ claims, blobs, ...(own ? { own } : {}), retry, resolve, reject, deadline: Date.now() + RETRY_FOR_MS });
       this.#kick();
     });
   }
@@ -92,6 +100,7 @@ export class AuditWriter {
       this.#kick();
       await this.#running;
     }
+    this.#release();
     await this.#storing;
   }
 
@@ -123,7 +132,8 @@ export class AuditWriter {
       seq++;
       const log: LogPosition = { chain: this.chain, seq, prev };
       const claims = { ...it.claims, iss: this.signer.did, log } as ReceiptClaims;
-      const payload = canonicalJson(claims);
+      // The chain hashes the payload's bytes as signed (never a re-serialisation), so plain JSON does.
+      const payload = JSON.stringify(claims);
       prev = sha256Digest(payload);
       return { it, claims, payload, seq, hash: prev };
     });
@@ -142,14 +152,15 @@ export class AuditWriter {
           refs.push({ receiptId: p.claims.jti, hash: b.hash });
         }
       }
-      const batch = { chain: this.chain, entries, blobs: [...blobs.values()], refs, ...(checkpoint ? { checkpoint } : {}) };
+      const inline = placed.flatMap((p) => (p.it.own ? [{ receiptId: p.claims.jti, ...p.it.own }] : []));
+      const batch = { chain: this.chain, entries, blobs: [...blobs.values()], refs, inline, ...(checkpoint ? { checkpoint } : {}) };
       if (this.#afterReply) {
         // Placed and signed: the chain is committed to these entries, which are stored as signed, in order.
         this.#head = { seq: last.seq, hash: last.hash };
         if (checkpoint) this.#checkpointed();
         else this.#uncheckpointed(items.length);
         this.#unstored += entries.length;
-        this.#storing = this.#storing.then(() => this.#storeUntilStored(batch));
+        this.#hold(batch);
         placed.forEach((p, i) => p.it.resolve({ jws: signed[i]!.jws, hash: p.hash, seq: p.seq }));
         return;
       }
@@ -173,7 +184,43 @@ export class AuditWriter {
     }
   }
 
-  async #storeUntilStored(batch: Parameters<AuditStore['appendAudit']>[0]): Promise<void> {
+  /**
+   * After reply, nothing waits for the store: batches are held for a short
+   * window and stored as one append, so a busy verifier writes its log a few
+   * times a second rather than once per event-loop turn (each write an fsync
+   * that blocks a synchronous driver's thread).
+   */
+  #hold(batch: AuditAppend): void {
+    this.#held.push(batch);
+    if (this.#held.reduce((n, b) => n + b.entries.length, 0) >= MAX_BATCH) return this.#release();
+    this.#window ??= setTimeout(() => this.#release(), STORE_WINDOW_MS);
+    this.#window.unref();
+  }
+
+  #release(): void {
+    if (this.#window) clearTimeout(this.#window);
+    this.#window = undefined;
+    const held = this.#held;
+    this.#held = [];
+    if (held.length === 0) return;
+    const blobs = new Map(held.flatMap((b) => (b.blobs ?? []).map((x) => [x.hash, x] as const)));
+    const checkpoints = held.flatMap((b) => (b.checkpoint ? [b.checkpoint] : []));
+    const merged: AuditAppend = {
+      chain: this.chain,
+      entries: held.flatMap((b) => b.entries),
+      blobs: [...blobs.values()],
+      refs: held.flatMap((b) => b.refs ?? []),
+      inline: held.flatMap((b) => b.inline ?? []),
+      ...(checkpoints.length > 0 ? { checkpoint: checkpoints[checkpoints.length - 1]! } : {}),
+    };
+    this.#storing = this.#storing.then(async () => {
+      await this.#storeUntilStored(merged);
+      // One append carries one checkpoint; earlier ones of the window follow it.
+      for (const cp of checkpoints.slice(0, -1)) await this.#store.putAuditCheckpoint(cp).catch(() => undefined);
+    });
+  }
+
+  async #storeUntilStored(batch: AuditAppend): Promise<void> {
     for (let delay = 100; ; delay = Math.min(delay * 2, 10_000)) {
       try {
         await this.#store.appendAudit(batch);

@@ -90,6 +90,9 @@ export function reservationRows(rows: Row[], scale: (amount: unknown) => string)
 
 const ms = (v: unknown) => new Date(Number(v)).toISOString();
 
+/** An audit entry's columns, without the evidence kept in its row. */
+export const AUDIT_COLUMNS = 'chain, seq, hash, prev, receipt_id, kind, outcome, issuer, subject, at, jws';
+
 /** PostgreSQL returns BIGINT as a string; both stores hand back numbers and RFC 3339 times. */
 export function auditEntryRow(r: Row): AuditEntryRecord {
   return {
@@ -137,7 +140,7 @@ export function checkAuditAppend(b: AuditAppend): void {
     seq = e.seq;
   }
   const ids = new Set(b.entries.map((e) => e.receiptId));
-  if ((b.refs ?? []).some((r) => !ids.has(r.receiptId))) throw bad('evidence is referenced by entries of the same batch only');
+  if ((b.refs ?? []).some((r) => !ids.has(r.receiptId)) || (b.inline ?? []).some((r) => !ids.has(r.receiptId))) throw bad('evidence belongs to entries of the same batch only');
   if (b.checkpoint && (b.checkpoint.chain !== b.chain || !Number.isFinite(Date.parse(b.checkpoint.at)))) throw bad('the checkpoint must be of the batch chain, with a valid time');
 }
 

@@ -118,8 +118,8 @@ export interface AuditStore {
   listAuditCheckpoints(chain?: string): Promise<AuditCheckpointRecord[]>;
   /** The evidence blobs with these hashes (those still kept). */
   getAuditBlobs(hashes: readonly string[]): Promise<AuditBlob[]>;
-  /** Hashes of the evidence an entry references. */
-  auditRefs(receiptId: string): Promise<string[]>;
+  /** The evidence one entry kept (its own, and the shared blobs it references), while kept. */
+  getAuditEvidence(receiptId: string): Promise<AuditBlob[]>;
   /**
    * Deletes a chain's entries with seq <= throughSeq (the caller keeps the
    * checkpoint at throughSeq as the chain's new anchor) and, with
@@ -321,8 +321,12 @@ export interface AuditCheckpointRecord {
 export interface AuditAppend {
   chain: string;
   entries: AuditEntryRecord[];
+  /** Evidence shared by entries (DID documents, status lists), stored once per hash. */
   blobs?: AuditBlob[];
+  /** Which entry references which shared blob. */
   refs?: { receiptId: string; hash: string }[];
+  /** Evidence of one entry alone (its presentation), kept in the entry's own row. */
+  inline?: ({ receiptId: string } & AuditBlob)[];
   checkpoint?: AuditCheckpointRecord;
 }
 

@@ -236,7 +236,12 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       await store.putAuditCheckpoint({ ...cp, jws: 'changed' });
       expect(await store.listAuditCheckpoints('A')).toEqual([cp]);
       expect(await store.getAuditBlobs(['vp1', 'missing', 'doc'])).toEqual([{ hash: 'vp1', body: 'vp-one' }, { hash: 'doc', body: '{"id":"did"}' }]);
-      expect(await store.auditRefs('urn:uuid:A-1')).toEqual(['doc', 'vp1']);
+      expect((await store.getAuditEvidence('urn:uuid:A-1')).map((b) => b.hash)).toEqual(['doc', 'vp1']);
+      // Evidence of one entry alone is kept in its row.
+      await store.appendAudit({ chain: 'A', entries: [entry('A', 3)], inline: [{ receiptId: 'urn:uuid:A-3', hash: 'vp3', body: 'vp-three' }], blobs: [{ hash: 'doc', body: '{"id":"did"}' }], refs: [{ receiptId: 'urn:uuid:A-3', hash: 'doc' }] });
+      expect(await store.getAuditEvidence('urn:uuid:A-3')).toEqual([{ hash: 'vp3', body: 'vp-three' }, { hash: 'doc', body: '{"id":"did"}' }]);
+      expect(await store.getAuditEvidence('nothing')).toEqual([]);
+      expect(await store.listAudit({ chain: 'A', fromSeq: 3 })).toEqual([entry('A', 3)]);
     });
 
     it('audit: pruning through a checkpoint drops older entries and evidence only they used; a fully pruned chain is still listed by its checkpoint', async () => {
@@ -254,7 +259,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       expect((await store.listAuditChains())[0]).toMatchObject({ chain: 'A', first: 3, last: 3, count: 1 });
       // Evidence older than a date goes; the entry (its hashes) stays.
       expect(await store.pruneAudit({ chain: 'A', throughSeq: 2, evidenceBefore: new Date(Date.UTC(2027, 0, 1)) })).toEqual({ entries: 0, blobs: 2 });
-      expect(await store.auditRefs('urn:uuid:A-3')).toEqual([]);
+      expect(await store.getAuditEvidence('urn:uuid:A-3')).toEqual([]);
       expect((await store.listAudit({ chain: 'A' })).map((e) => e.seq)).toEqual([3]);
       await store.putAuditCheckpoint(cp(3));
       await store.pruneAudit({ chain: 'A', throughSeq: 3 });

@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
 import type { AccessReportStore, AuditAppend, AuditChainRecord, AuditFilter, AuditStore } from '../types.js';
-import { accessReceiptRow, auditCheckpointRow, auditEntryRow, checkAuditAppend, checkpointIssuer, refsByEntry } from '../rows.js';
+import { accessReceiptRow, AUDIT_COLUMNS as COLUMNS, auditCheckpointRow, auditEntryRow, checkAuditAppend, checkpointIssuer, refsByEntry } from '../rows.js';
 import type { Access } from './access.js';
 
 const DEFAULT_LIMIT = 1000;
@@ -16,10 +16,11 @@ export function postgresAudit({ run, read, rows, t }: Access): AuditStore & Acce
   async function insertBatch(q: PoolClient, b: AuditAppend, now: number): Promise<void> {
     const e = b.entries;
     const refs = refsByEntry(b);
+    const inline = new Map((b.inline ?? []).map((x) => [x.receiptId, x]));
     if (e.length > 0) {
       await q.query(
-        `INSERT INTO ${t.auditEntries} (chain, seq, hash, prev, receipt_id, kind, outcome, issuer, subject, at, jws, recorded_at, refs)
-         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::text[], $12::bigint[], $13::text[])`,
+        `INSERT INTO ${t.auditEntries} (chain, seq, hash, prev, receipt_id, kind, outcome, issuer, subject, at, jws, recorded_at, refs, presentation_hash, presentation)
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::text[], $12::bigint[], $13::text[], $14::text[], $15::text[])`,
         [
           e.map((x) => x.chain),
           e.map((x) => x.seq),
@@ -34,6 +35,8 @@ export function postgresAudit({ run, read, rows, t }: Access): AuditStore & Acce
           e.map((x) => x.jws),
           e.map(() => now),
           e.map((x) => refs.get(x.receiptId) ?? null),
+          e.map((x) => inline.get(x.receiptId)?.hash ?? null),
+          e.map((x) => inline.get(x.receiptId)?.body ?? null),
         ],
       );
     }
@@ -54,7 +57,7 @@ export function postgresAudit({ run, read, rows, t }: Access): AuditStore & Acce
       cp.jws,
     ]);
 
-  return {
+  const store: AuditStore & AccessReportStore = {
     async appendAudit(batch) {
       checkAuditAppend(batch);
       const first = batch.entries[0];
@@ -79,11 +82,12 @@ export function postgresAudit({ run, read, rows, t }: Access): AuditStore & Acce
       if (f.until !== undefined) add('at < ?', f.until.getTime());
       args.push(f.limit ?? DEFAULT_LIMIT);
       const order = f.chain !== undefined ? 'chain, seq' : 'at, chain, seq';
-      return (await rows(`SELECT * FROM ${t.auditEntries}${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY ${order} LIMIT $${args.length}`, args)).map(auditEntryRow);
+      return (await rows(`SELECT ${COLUMNS} FROM ${t.auditEntries}${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY ${order} LIMIT $${args.length}`, args)).map(auditEntryRow);
     },
     async findAudit(ref) {
-      const r = await rows(`SELECT * FROM ${t.auditEntries} WHERE receipt_id = $1 OR hash = $1 LIMIT 1`, [ref]);
-      return r[0] ? auditEntryRow(r[0]) : undefined;
+      // By receipt id (indexed); by entry hash, rarer, a scan.
+      const r = (await rows(`SELECT ${COLUMNS} FROM ${t.auditEntries} WHERE receipt_id = $1`, [ref]))[0] ?? (await rows(`SELECT ${COLUMNS} FROM ${t.auditEntries} WHERE hash = $1 LIMIT 1`, [ref]))[0];
+      return r ? auditEntryRow(r) : undefined;
     },
     async listAuditChains() {
       const r = await rows(
@@ -113,20 +117,26 @@ export function postgresAudit({ run, read, rows, t }: Access): AuditStore & Acce
       // In the order asked, as the SQLite store answers.
       return hashes.flatMap((h) => (by.has(h) ? [{ hash: h, body: by.get(h)! }] : []));
     },
-    async auditRefs(receiptId) {
-      const r = await rows(`SELECT refs FROM ${t.auditEntries} WHERE receipt_id = $1`, [receiptId]);
-      return typeof r[0]?.refs === 'string' ? (JSON.parse(r[0].refs) as string[]) : [];
+    async getAuditEvidence(receiptId) {
+      const r = (await rows(`SELECT refs, presentation_hash, presentation FROM ${t.auditEntries} WHERE receipt_id = $1`, [receiptId]))[0];
+      if (!r) return [];
+      const own = typeof r.presentation === 'string' ? [{ hash: r.presentation_hash as string, body: r.presentation }] : [];
+      const shared = typeof r.refs === 'string' ? await store.getAuditBlobs(JSON.parse(r.refs) as string[]) : [];
+      return [...own, ...shared];
     },
     async pruneAudit({ chain, throughSeq, evidenceBefore }) {
       return run({ tx: true, idempotent: true }, async (q) => {
         const entries = (await q.query(`DELETE FROM ${t.auditEntries} WHERE chain = $1 AND seq <= $2`, [chain, throughSeq])).rowCount ?? 0;
+        let presentations = 0;
         if (evidenceBefore !== undefined) {
-          await q.query(`UPDATE ${t.auditEntries} SET refs = NULL WHERE at < $1 AND refs IS NOT NULL`, [evidenceBefore.getTime()]);
+          presentations = (
+            await q.query(`UPDATE ${t.auditEntries} SET refs = NULL, presentation_hash = NULL, presentation = NULL WHERE at < $1 AND (refs IS NOT NULL OR presentation IS NOT NULL) RETURNING presentation IS NOT NULL AS had`, [evidenceBefore.getTime()])
+          ).rows.filter((r: { had: boolean }) => r.had).length;
         }
         const blobs = (
           await q.query(`DELETE FROM ${t.auditBlobs} WHERE hash NOT IN (SELECT jsonb_array_elements_text(refs::jsonb) FROM ${t.auditEntries} WHERE refs IS NOT NULL)`)
         ).rowCount ?? 0;
-        return { entries, blobs };
+        return { entries, blobs: blobs + presentations };
       });
     },
     async putAccessReceipts(recs) {
@@ -159,4 +169,5 @@ export function postgresAudit({ run, read, rows, t }: Access): AuditStore & Acce
       return r.map(accessReceiptRow);
     },
   };
+  return store;
 }

@@ -64,13 +64,13 @@ export const PG_MIGRATIONS: readonly ((s: string) => string)[] = [
     kind TEXT NOT NULL CHECK (kind IN ('decision', 'settlement')),
     outcome TEXT NOT NULL CHECK (outcome IN ('allow', 'deny', 'committed', 'released')),
     issuer TEXT NOT NULL, subject TEXT, at BIGINT NOT NULL, jws TEXT NOT NULL, recorded_at BIGINT NOT NULL,
-    -- Hashes of the evidence kept for this entry (JSON array); cleared when the evidence is pruned.
-    refs TEXT,
+    -- The evidence kept for this entry: its own presentation (hash, body) and the hashes of the
+    -- shared blobs it references (JSON array); cleared when the evidence is pruned.
+    presentation_hash TEXT, presentation TEXT, refs TEXT,
     PRIMARY KEY (chain, seq)
   );
   CREATE INDEX audit_entries_at ON ${s}.audit_entries (at);
   CREATE INDEX audit_entries_subject ON ${s}.audit_entries (subject, at);
-  CREATE INDEX audit_entries_hash ON ${s}.audit_entries (hash);
   CREATE TABLE ${s}.audit_checkpoints (
     chain TEXT COLLATE "C" NOT NULL, seq BIGINT NOT NULL, head TEXT NOT NULL, issuer TEXT NOT NULL, at BIGINT NOT NULL, jws TEXT NOT NULL,
     PRIMARY KEY (chain, seq)

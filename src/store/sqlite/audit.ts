@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
-import type { AccessReportStore, AuditChainRecord, AuditFilter, AuditStore } from '../types.js';
-import { accessReceiptRow, auditCheckpointRow, auditEntryRow, checkAuditAppend, checkpointIssuer, refsByEntry, type Row } from '../rows.js';
+import type { AccessReportStore, AuditBlob, AuditChainRecord, AuditFilter, AuditStore } from '../types.js';
+import { accessReceiptRow, AUDIT_COLUMNS as COLUMNS, auditCheckpointRow, auditEntryRow, checkAuditAppend, checkpointIssuer, refsByEntry, type Row } from '../rows.js';
 import { wrap } from './wrap.js';
 
 const DEFAULT_LIMIT = 1000;
@@ -8,14 +8,16 @@ const DEFAULT_LIMIT = 1000;
 /** The audit log and access reports in SQLite: appends are group-committed with the replay cache's writes (group.ts). */
 export function sqliteAudit(db: Database, commit: <T>(run: () => T) => Promise<T>): AuditStore & AccessReportStore {
   const insertEntry = db.prepare(
-    'INSERT INTO audit_entries (chain, seq, hash, prev, receipt_id, kind, outcome, issuer, subject, at, jws, recorded_at, refs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    'INSERT INTO audit_entries (chain, seq, hash, prev, receipt_id, kind, outcome, issuer, subject, at, jws, recorded_at, refs, presentation_hash, presentation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   );
   const insertBlob = db.prepare('INSERT INTO audit_blobs (hash, body) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING');
   const insertCheckpoint = db.prepare('INSERT INTO audit_checkpoints (chain, seq, head, issuer, at, jws) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chain, seq) DO NOTHING');
   const append = db.transaction((b: Parameters<AuditStore['appendAudit']>[0], now: number) => {
     const refs = refsByEntry(b);
+    const inline = new Map((b.inline ?? []).map((x) => [x.receiptId, x]));
     for (const e of b.entries) {
-      insertEntry.run(e.chain, e.seq, e.hash, e.prev, e.receiptId, e.kind, e.outcome, e.issuer, e.subject ?? null, Date.parse(e.at), e.jws, now, refs.get(e.receiptId) ?? null);
+      const own = inline.get(e.receiptId);
+      insertEntry.run(e.chain, e.seq, e.hash, e.prev, e.receiptId, e.kind, e.outcome, e.issuer, e.subject ?? null, Date.parse(e.at), e.jws, now, refs.get(e.receiptId) ?? null, own?.hash ?? null, own?.body ?? null);
     }
     for (const x of b.blobs ?? []) insertBlob.run(x.hash, x.body);
     const cp = b.checkpoint;
@@ -23,9 +25,12 @@ export function sqliteAudit(db: Database, commit: <T>(run: () => T) => Promise<T
   });
   const prune = db.transaction((chain: string, through: number, evidenceBefore: number | undefined) => {
     const entries = db.prepare('DELETE FROM audit_entries WHERE chain = ? AND seq <= ?').run(chain, through).changes;
-    if (evidenceBefore !== undefined) db.prepare('UPDATE audit_entries SET refs = NULL WHERE at < ? AND refs IS NOT NULL').run(evidenceBefore);
+    const presentations = evidenceBefore !== undefined ? (db.prepare('SELECT count(*) AS n FROM audit_entries WHERE at < ? AND presentation IS NOT NULL').get(evidenceBefore) as Row).n as number : 0;
+    if (evidenceBefore !== undefined) {
+      db.prepare('UPDATE audit_entries SET refs = NULL, presentation_hash = NULL, presentation = NULL WHERE at < ? AND (refs IS NOT NULL OR presentation IS NOT NULL)').run(evidenceBefore);
+    }
     const blobs = db.prepare('DELETE FROM audit_blobs WHERE hash NOT IN (SELECT j.value FROM audit_entries e, json_each(e.refs) j WHERE e.refs IS NOT NULL)').run().changes;
-    return { entries, blobs };
+    return { entries, blobs: blobs + presentations };
   });
 
   return {
@@ -48,11 +53,12 @@ export function sqliteAudit(db: Database, commit: <T>(run: () => T) => Promise<T
       if (f.since !== undefined) add('at >= ?', f.since.getTime());
       if (f.until !== undefined) add('at < ?', f.until.getTime());
       const order = f.chain !== undefined ? 'chain, seq' : 'at, chain, seq';
-      const sql = `SELECT * FROM audit_entries${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY ${order} LIMIT ?`;
+      const sql = `SELECT ${COLUMNS} FROM audit_entries${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY ${order} LIMIT ?`;
       return wrap(() => (db.prepare(sql).all(...args, f.limit ?? DEFAULT_LIMIT) as Row[]).map(auditEntryRow));
     },
     async findAudit(ref) {
-      const r = wrap(() => db.prepare('SELECT * FROM audit_entries WHERE receipt_id = ? OR hash = ? LIMIT 1').get(ref, ref) as Row | undefined);
+      // By receipt id (indexed); by entry hash, rarer, a scan.
+      const r = wrap(() => (db.prepare(`SELECT ${COLUMNS} FROM audit_entries WHERE receipt_id = ?`).get(ref) ?? db.prepare(`SELECT ${COLUMNS} FROM audit_entries WHERE hash = ? LIMIT 1`).get(ref)) as Row | undefined);
       return r ? auditEntryRow(r) : undefined;
     },
     async listAuditChains() {
@@ -86,9 +92,13 @@ export function sqliteAudit(db: Database, commit: <T>(run: () => T) => Promise<T
       const get = db.prepare('SELECT hash, body FROM audit_blobs WHERE hash = ?');
       return wrap(() => hashes.flatMap((h) => (get.get(h) as { hash: string; body: string } | undefined) ?? []));
     },
-    async auditRefs(receiptId) {
-      const r = wrap(() => db.prepare('SELECT refs FROM audit_entries WHERE receipt_id = ?').get(receiptId) as Row | undefined);
-      return typeof r?.refs === 'string' ? (JSON.parse(r.refs) as string[]) : [];
+    async getAuditEvidence(receiptId) {
+      const r = wrap(() => db.prepare('SELECT refs, presentation_hash, presentation FROM audit_entries WHERE receipt_id = ?').get(receiptId) as Row | undefined);
+      if (!r) return [];
+      const own = typeof r.presentation === 'string' ? [{ hash: r.presentation_hash as string, body: r.presentation }] : [];
+      const get = db.prepare('SELECT hash, body FROM audit_blobs WHERE hash = ?');
+      const shared = typeof r.refs === 'string' ? wrap(() => (JSON.parse(r.refs as string) as string[]).flatMap((h) => (get.get(h) as AuditBlob | undefined) ?? [])) : [];
+      return [...own, ...shared];
     },
     async pruneAudit({ chain, throughSeq, evidenceBefore }) {
       return wrap(() => prune.immediate(chain, throughSeq, evidenceBefore?.getTime()));
