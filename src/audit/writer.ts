@@ -42,8 +42,6 @@ export interface WriterOptions {
 const MAX_BATCH = 512;
 /** After-reply mode: most entries signed but not yet stored before new decisions are refused. */
 const MAX_UNSTORED = 10_000;
-/** After-reply mode: how long signed entries wait to be stored together. */
-const STORE_WINDOW_MS = 20;
 const RETRY_FOR_MS = 10 * 60_000;
 
 /**
@@ -72,9 +70,6 @@ export class AuditWriter {
   /** After-reply mode: signed batches being stored, in order. */
   #storing: Promise<void> = Promise.resolve();
   #unstored = 0;
-  /** After-reply mode: signed batches not yet handed to the store, merged into one append per window. */
-  #held: AuditAppend[] = [];
-  #window: NodeJS.Timeout | undefined;
 
   constructor(store: AuditStore, options: WriterOptions) {
     this.#store = store;
@@ -100,7 +95,6 @@ export class AuditWriter {
       this.#kick();
       await this.#running;
     }
-    this.#release();
     await this.#storing;
   }
 
@@ -160,7 +154,8 @@ export class AuditWriter {
         if (checkpoint) this.#checkpointed();
         else this.#uncheckpointed(items.length);
         this.#unstored += entries.length;
-        this.#hold(batch);
+        // Queued at once: in a group-committing store it shares the next commit with the replay cache's writes.
+        this.#storing = this.#storing.then(() => this.#storeUntilStored(batch));
         placed.forEach((p, i) => p.it.resolve({ jws: signed[i]!.jws, hash: p.hash, seq: p.seq }));
         return;
       }
@@ -182,42 +177,6 @@ export class AuditWriter {
         t.unref();
       }
     }
-  }
-
-  /**
-   * After reply, nothing waits for the store: batches are held for a short
-   * window and stored as one append, so a busy verifier writes its log a few
-   * times a second rather than once per event-loop turn (each write an fsync
-   * that blocks a synchronous driver's thread).
-   */
-  #hold(batch: AuditAppend): void {
-    this.#held.push(batch);
-    if (this.#held.reduce((n, b) => n + b.entries.length, 0) >= MAX_BATCH) return this.#release();
-    this.#window ??= setTimeout(() => this.#release(), STORE_WINDOW_MS);
-    this.#window.unref();
-  }
-
-  #release(): void {
-    if (this.#window) clearTimeout(this.#window);
-    this.#window = undefined;
-    const held = this.#held;
-    this.#held = [];
-    if (held.length === 0) return;
-    const blobs = new Map(held.flatMap((b) => (b.blobs ?? []).map((x) => [x.hash, x] as const)));
-    const checkpoints = held.flatMap((b) => (b.checkpoint ? [b.checkpoint] : []));
-    const merged: AuditAppend = {
-      chain: this.chain,
-      entries: held.flatMap((b) => b.entries),
-      blobs: [...blobs.values()],
-      refs: held.flatMap((b) => b.refs ?? []),
-      inline: held.flatMap((b) => b.inline ?? []),
-      ...(checkpoints.length > 0 ? { checkpoint: checkpoints[checkpoints.length - 1]! } : {}),
-    };
-    this.#storing = this.#storing.then(async () => {
-      await this.#storeUntilStored(merged);
-      // One append carries one checkpoint; earlier ones of the window follow it.
-      for (const cp of checkpoints.slice(0, -1)) await this.#store.putAuditCheckpoint(cp).catch(() => undefined);
-    });
   }
 
   async #storeUntilStored(batch: AuditAppend): Promise<void> {
