@@ -103,6 +103,10 @@ export const ERROR_CODES = [
   'RECEIPT_REUSED',
   'SELF_ATTESTATION',
   'REPUTATION_TOO_LOW',
+  // accountability: the audit log, evidence bundles, access reports
+  'AUDIT_CHAIN_BROKEN',
+  'EVIDENCE_MISMATCH',
+  'TOO_MANY_REQUESTS',
   // home, keystore and store
   'NOT_INITIALIZED',
   'ALREADY_EXISTS',
@@ -159,7 +163,7 @@ export function toReason(e: unknown, fallback: CharterErrorCode = 'INTERNAL'): R
 
 // ---- the edge tables ----
 
-export type HttpStatus = 400 | 401 | 403 | 404 | 409 | 500 | 503;
+export type HttpStatus = 400 | 401 | 403 | 404 | 409 | 429 | 500 | 503;
 
 /**
  * The HTTP status of a refusal or error with this code (README "Error
@@ -252,6 +256,11 @@ export const HTTP_STATUS: Record<CharterErrorCode, HttpStatus> = {
   RECEIPT_REUSED: 403,
   SELF_ATTESTATION: 403,
   REPUTATION_TOO_LOW: 403,
+  // Never a guard refusal: what an integrity check of the log or a bundle found (500: the record is wrong).
+  AUDIT_CHAIN_BROKEN: 500,
+  EVIDENCE_MISMATCH: 500,
+  // RFC 6585 §4: a reporter sending too much; Retry-After says when to try again.
+  TOO_MANY_REQUESTS: 429,
   NOT_INITIALIZED: 500,
   ALREADY_EXISTS: 409,
   NOT_FOUND: 404,
@@ -357,6 +366,9 @@ export const EXIT_CODE: Record<CharterErrorCode, ExitCode> = {
   RECEIPT_REUSED: 1,
   SELF_ATTESTATION: 1,
   REPUTATION_TOO_LOW: 1,
+  AUDIT_CHAIN_BROKEN: 1,
+  EVIDENCE_MISMATCH: 1,
+  TOO_MANY_REQUESTS: 3,
   NOT_INITIALIZED: 2,
   ALREADY_EXISTS: 2,
   NOT_FOUND: 2,
@@ -373,6 +385,6 @@ export function statusOfReasons(reasons: readonly Reason[]): HttpStatus | 200 {
   if (reasons.length === 0) return 200;
   const statuses = new Set(reasons.map((r) => HTTP_STATUS[r.code]));
   // A fault decides nothing; an unauthenticated caller learns nothing more; then a malformed request; then the merits.
-  for (const s of [503, 500, 401, 400, 404, 409, 403] as const) if (statuses.has(s)) return s;
+  for (const s of [503, 500, 429, 401, 400, 404, 409, 403] as const) if (statuses.has(s)) return s;
   return 403;
 }

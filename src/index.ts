@@ -115,8 +115,18 @@ export { scoreAgent, checkReputation, type ReputationCheck } from './reputation/
 export { importAttestations, revokeAttestation, type AttestationImport } from './reputation/manage.js';
 export type { ReputationScore, ScorePolicy } from './reputation/types.js';
 
+// ---- accountability: decision receipts, the audit log, evidence bundles, access reports ----
+export { verifyReceipt, decodeReceipt, type ReceiptClaims, type DecisionReceipt, type SettlementReceipt, type ReceiptVerification } from './audit/receipt.js';
+export type { ReceiptOptions } from './audit/receipts.js';
+export { verifyAuditLog, type AuditVerification, type AuditBreak, type VerifyAuditOptions } from './audit/verify-log.js';
+export { checkpointAudit, pruneAuditLog, type PruneOptions, type PruneResult } from './audit/admin.js';
+export { exportEvidence, type EvidenceBundle, type ExportEvidenceOptions } from './audit/bundle.js';
+export { verifyEvidence, type EvidenceVerification, type EvidencePart, type VerifyEvidenceOptions } from './audit/bundle-verify.js';
+export { createAccessReport, acceptAccessReport, sendAccessReport, accessReports, type AccessReportResult, type AccessUse } from './audit/access-report.js';
+export { checkReceiptEvidence, decisionReceiptEvidence, type ReceiptEvidence } from './reputation/receiptEvidence.js';
+
 // ---- the store port (adapters: charter/sqlite, charter/postgres) ----
-export type { Store, Ledger, NonceStore, CredentialStore, StatusStore, ReservationRecord } from './store/types.js';
+export type { Store, Ledger, NonceStore, CredentialStore, StatusStore, ReservationRecord, AuditStore, AccessReportStore, AuditEntryRecord, AuditCheckpointRecord } from './store/types.js';
 
 // ---- the guard: one decision pipeline under every transport ----
 export { createVerifier, type Verifier, type VerifierOptions } from './guard/verifier.js';
@@ -142,7 +152,7 @@ export {
 } from './http/guards.js';
 export { verifyRequest, verifyNodeRequest, type RequestDecision } from './http/request.js';
 export type { CharterContext } from './http/context.js';
-export { charterFetch, type CharterFetchOptions, type CharterFetchSigning } from './http/client.js';
+export { charterFetch, receiptOf, type CharterFetchOptions, type CharterFetchSigning } from './http/client.js';
 
 // ---- HTTP message signatures (RFC 9421) and Web Bot Auth ----
 export {

@@ -25,6 +25,8 @@ const RANK: Record<string, number> = {
   pools: 5.5,
   reputation: 6,
   mandates: 6,
+  // Beside the guard (DESIGN.md), one step below it: the pipeline calls the receipts hook.
+  audit: 6.5,
   guard: 7,
   home: 8,
   http: 9,

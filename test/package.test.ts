@@ -17,11 +17,13 @@ const DOCUMENTED = [
   'createDirectoryResolver', 'contentDigest', 'jwkThumbprint',
   'describeTerms', 'countVotes', 'proposalHash', 'createPool', 'listPools', 'currentEpoch', 'propose', 'castVote', 'receiveVote', 'receiveProposal', 'tally',
   'issuePoolGrant', 'admitMember', 'revokePoolGrant', 'leavePool', 'signLeave', 'signAcceptance', 'joinerOf', 'issueUsageReport', 'poolPayouts', 'computePayouts',
+  'verifyReceipt', 'receiptOf', 'verifyAuditLog', 'checkpointAudit', 'pruneAuditLog', 'exportEvidence', 'verifyEvidence',
+  'createAccessReport', 'acceptAccessReport', 'sendAccessReport', 'accessReports', 'checkReceiptEvidence', 'decisionReceiptEvidence',
 ];
 
 /** Sub-path exports: the heavy or optional parts, each with the calls README shows. */
 const SUBPATHS: Record<string, string[]> = {
-  'charter/express': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent', 'requireSignature', 'keepRawBody', 'charterFetch'],
+  'charter/express': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent', 'requireSignature', 'keepRawBody', 'charterFetch', 'receiptOf'],
   'charter/fastify': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent', 'requireSignature', 'keepRawBody'],
   'charter/hono': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent', 'requireSignature'],
   'charter/postgres': ['openPostgresStore'],
@@ -29,7 +31,7 @@ const SUBPATHS: Record<string, string[]> = {
   'charter/home': ['openHome', 'initHome', 'openStore'],
   'charter/server': ['serveHome', 'publishHome', 'agentDirectory', 'signatureAgentOf'],
   'charter/veramo': ['CharterVeramoPlugin', 'veramoResolver', 'routedResolver'],
-  'charter/mcp': ['guardTool', 'callGuardedTool', 'presentForTool', 'toolRefusal', 'guardTransaction', 'createVerifier'],
+  'charter/mcp': ['guardTool', 'callGuardedTool', 'presentForTool', 'toolRefusal', 'toolReceipt', 'verifyReceipt', 'guardTransaction', 'createVerifier'],
 };
 
 describe('package entry', () => {

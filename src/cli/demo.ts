@@ -15,6 +15,7 @@ import { mcpWalk } from './demo/mcp.js';
 import { httpWalk } from './demo/http.js';
 import { webBotAuthWalk } from './demo/webbotauth.js';
 import { poolsWalk } from './demo/pools.js';
+import { auditWalk } from './demo/audit.js';
 import { serveHome } from '../server/serve.js';
 
 /** One walk per file; `shows` is its part of the opening "What you will see" sentence. */
@@ -27,6 +28,7 @@ const WALKS: { name: string; run: (ctx: DemoContext) => Promise<void>; shows?: s
   { name: 'reputation', run: reputationWalk, shows: 'a fake review is ignored' },
   { name: 'pools', run: poolsWalk, shows: 'three people pool their data, vote 2 of 3 to let a lab train a model on it, and one of them leaves' },
   { name: 'mcp', run: mcpWalk, shows: 'an AI agent pays through a shop\'s MCP tool' },
+  { name: 'audit', run: auditWalk, shows: 'an API signs a receipt for every decision and its log is checked offline, a tampered entry named' },
 ];
 
 /** The opening: what the words mean, then what the walk shows. */

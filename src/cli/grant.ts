@@ -7,6 +7,7 @@ import { formatReasons, homeCommand, leaf, readJwtArg, runCommand, withHome, wit
 import { actingAs, asOption, credentialIdArg, partyDid, renderStatusChange, statusChangeView } from './args.js';
 import { shortDid, table } from './format.js';
 import { termsFromFlags, type TermFlags } from './terms.js';
+import { accessReports, type AccessUse } from '../audit/index.js';
 
 interface IssueOptions extends CommonOptions, TermFlags {
   to: string;
@@ -18,6 +19,7 @@ interface IssueOptions extends CommonOptions, TermFlags {
 }
 
 const PAST = { revoke: 'revoked', suspend: 'suspended', resume: 'resumed' } as const;
+const reportedUses = (u: AccessUse[]) => (u.length === 0 ? '-' : `${u.length}, last ${u[0]!.at.slice(0, 16).replace('T', ' ')} by ${shortDid(u[0]!.verifier)}`);
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function registerGrant(program: Command, ctx: CliContext): void {
@@ -75,11 +77,15 @@ export function registerGrant(program: Command, ctx: CliContext): void {
     homeCommand(
       ctx,
       opts,
-      async (home) => listGrants(home.store, opts.to ? { grantee: await partyDid(home, opts.to, '--to') } : {}),
+      async (home) => {
+        const grants = await listGrants(home.store, opts.to ? { grantee: await partyDid(home, opts.to, '--to') } : {});
+        // The uses platforms reported back (access reports), newest first.
+        return Promise.all(grants.map(async (g) => ({ ...g, reported: await accessReports(home.store, g.id, { limit: 50 }) })));
+      },
       (rows) =>
         table(
-          ['ID', 'GRANTEE', 'RESOURCES', 'ACTIONS', 'EXPIRES', 'STATE'],
-          rows.map((g) => [g.id, shortDid(g.grantee), g.resources.join(','), g.actions.join(','), g.expires ?? '', g.state]),
+          ['ID', 'GRANTEE', 'RESOURCES', 'ACTIONS', 'EXPIRES', 'STATE', 'REPORTED USES'],
+          rows.map((g) => [g.id, shortDid(g.grantee), g.resources.join(','), g.actions.join(','), g.expires ?? '', g.state, reportedUses(g.reported)]),
         ),
     ),
   );

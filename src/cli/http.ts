@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CharterError, type Reason } from '../errors.js';
-import { charterFetch, type CharterFetchOptions } from '../http/client.js';
+import { charterFetch, receiptOf, type CharterFetchOptions } from '../http/client.js';
 import { signatureAgentOf } from '../server/directory.js';
 import { formatReasons, homeCommand, leaf, parseJsonArg, readTextArg, type CliContext, type CommonOptions } from './io.js';
 import { credentialArg } from './vp.js';
@@ -20,6 +20,8 @@ export interface HttpResult {
   status: number;
   contentType: string | null;
   body: unknown;
+  /** The API's signed decision receipt (`Charter-Receipt`), when it sends one. */
+  receipt?: string;
 }
 
 /** Sends one request with a presentation bound to it; collects status and body (JSON parsed when it is JSON). */
@@ -51,7 +53,8 @@ function send(ctx: CliContext, method: 'GET' | 'POST', url: string, opts: HttpOp
         }
       }
       // `ok: false` exits 1 (refused), with the problem details printed.
-      return { ok: r.ok, status: r.status, contentType, body: parsed };
+      const receipt = receiptOf(r);
+      return { ok: r.ok, status: r.status, contentType, body: parsed, ...(receipt !== undefined ? { receipt } : {}) };
     },
     render,
   );

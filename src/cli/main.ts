@@ -17,6 +17,8 @@ import { registerHttp } from './http.js';
 import { registerSdJwt } from './sdjwt.js';
 import { registerMandate } from './mandate.js';
 import { registerPool } from './pool.js';
+import { registerAudit } from './audit.js';
+import { registerEvidence } from './evidence.js';
 
 export const VERSION = '0.1.0';
 
@@ -48,6 +50,8 @@ export function makeProgram(ctx: CliContext = defaultContext()): Command {
   registerSdJwt(program, ctx);
   registerMandate(program, ctx);
   registerPool(program, ctx);
+  registerAudit(program, ctx);
+  registerEvidence(program, ctx);
   for (const c of allCommands(program)) c.exitOverride().configureOutput(program.configureOutput());
   return program;
 }

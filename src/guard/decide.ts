@@ -10,6 +10,9 @@ import type { Policy } from './policy.js';
 import { checkSignature, redeemSignature, signerId, signerReason, type SignatureBinding } from './signature.js';
 import { holdSpend, type SpendHold } from './spend.js';
 import { scopes, type Verifier } from './verifier.js';
+import { withReceipt } from './receipt.js';
+import type { CharterResolver } from '../did/types.js';
+import type { StatusChecker } from '../credentials/types.js';
 
 /** The outcome of one guarded call, whatever carried it (HTTP, an MCP tool call, a direct call). */
 export interface GuardDecision {
@@ -35,7 +38,13 @@ export interface GuardDecision {
    * request was refused.
    */
   signature?: RequestSignatureDecision;
+  /** With a receipts verifier: the signed decision receipt (`charter-receipt+jwt`), logged before it is returned. */
+  receipt?: string;
+  receiptId?: string;
 }
+
+/** The resolver and status checker one decision uses: the verifier's, or recording wrappers of them. */
+type Tools = { resolver: CharterResolver; status: StatusChecker };
 
 const MAX_VP = 512 * 1024;
 
@@ -60,12 +69,19 @@ const MAX_VP = 512 * 1024;
  */
 export async function decide(verifier: Verifier, presentation: unknown, policy: Policy, binding: Binding, now: number = Date.now()): Promise<GuardDecision> {
   if (policy.kind === 'signature' && (binding.kind !== 'http' || !binding.signature)) throw new TypeError('decide: the signature policy needs an http binding with a signature');
+  const receipts = verifier.receipts;
+  const capture = receipts?.capture(verifier.resolver, verifier.status);
+  const seen: { payload?: Record<string, unknown> } = {};
+  let d: GuardDecision;
   try {
-    return await pipeline(verifier, presentation, policy, binding, now);
+    d = await pipeline(verifier, capture ?? verifier, presentation, policy, binding, now, seen);
   } catch (e) {
+    // A fault decides nothing, so it has no receipt.
     if (isCharterError(e) && HTTP_STATUS[e.code] === 503) return { ok: false, status: 503, reasons: [{ code: e.code, message: e.message }] };
     throw e;
   }
+  if (!receipts || d.status === 503 || (receipts.unauthenticated === 'skip' && !d.ok && d.holder === undefined)) return d;
+  return withReceipt(verifier, receipts, d, { presentation, ...(seen.payload ? { payload: seen.payload } : {}), policy, binding, now, ...(capture ? { capture } : {}) });
 }
 
 async function refuse(v: Verifier, status: HttpStatus, reasons: Reason[], rest: Partial<GuardDecision> = {}): Promise<GuardDecision> {
@@ -82,7 +98,7 @@ async function signedOnly(v: Verifier, binding: Extract<Binding, { kind: 'http' 
   return { ok: true, status: 200, reasons: [], holder: signerId(signature), signature };
 }
 
-async function pipeline(v: Verifier, vp: unknown, policy: Policy, binding: Binding, now: number): Promise<GuardDecision> {
+async function pipeline(v: Verifier, tools: Tools, vp: unknown, policy: Policy, binding: Binding, now: number, seen: { payload?: Record<string, unknown> }): Promise<GuardDecision> {
   const http = binding.kind === 'http' ? binding : undefined;
   const signing = http?.signature;
   if (policy.kind === 'signature') return signedOnly(v, http!, signing!, now);
@@ -93,6 +109,7 @@ async function pipeline(v: Verifier, vp: unknown, policy: Policy, binding: Bindi
   } catch (e) {
     return refuse(v, 401, [isCharterError(e) ? { code: e.code, message: e.message } : { code: 'MALFORMED_JWT', message: 'not a compact JWS' }]);
   }
+  seen.payload = d.payload;
   const bound = [
     ...freshnessReasons(d.header, d.payload, { aud: v.aud, now, maxAgeSeconds: v.maxAgeSeconds, skewSeconds: v.skewSeconds, mode: v.nonces }),
     ...bindingReasons(d.payload, binding),
@@ -107,7 +124,7 @@ async function pipeline(v: Verifier, vp: unknown, policy: Policy, binding: Bindi
 
   let checked: Pick<GuardDecision, 'reasons' | 'holder' | 'presentation' | 'grant' | 'agent'>;
   try {
-    checked = await verify(vp, d.payload, v, policy, now);
+    checked = await verify(vp, d.payload, v, tools, policy, now);
   } catch (e) {
     // A malformed request value (an amount, an action, a resource path): the request, not the proof, is wrong.
     if (isCharterError(e) && HTTP_STATUS[e.code] === 400) return refuse(v, 400, [{ code: e.code, message: e.message }]);
@@ -147,11 +164,11 @@ async function pipeline(v: Verifier, vp: unknown, policy: Policy, binding: Bindi
   return { ok: true, status: 200, ...base };
 }
 
-async function verify(vp: string, p: Record<string, unknown>, v: Verifier, policy: Exclude<Policy, { kind: 'signature' }>, now: number) {
+async function verify(vp: string, p: Record<string, unknown>, v: Verifier, tools: Tools, policy: Exclude<Policy, { kind: 'signature' }>, now: number) {
   const at = new Date(now);
   const common = {
-    resolver: v.resolver,
-    status: v.status,
+    resolver: tools.resolver,
+    status: tools.status,
     aud: v.aud,
     skewSeconds: v.skewSeconds,
     maxAgeSeconds: v.maxAgeSeconds,

@@ -82,6 +82,7 @@ function routedStatus(strict: StatusListChecker, own: StatusListChecker, origin:
   };
   return Object.assign(check, {
     refresh: (url: string) => (sameOrigin(url, origin) ? own : strict).refresh(url),
+    snapshot: (url: string) => (sameOrigin(url, origin) ? own : strict).snapshot(url),
     clear: () => {
       strict.clear();
       own.clear();

@@ -119,3 +119,11 @@ export async function charterFetch(url: string | URL, init: RequestInit = {}, op
   await first.body?.cancel();
   return send(nonce);
 }
+
+/**
+ * The verifier's signed decision receipt on a response (`Charter-Receipt`),
+ * allow or refusal, if it sends one; check it with `verifyReceipt`.
+ */
+export function receiptOf(response: Pick<Response, 'headers'>): string | undefined {
+  return response.headers.get('charter-receipt') ?? undefined;
+}

@@ -34,7 +34,12 @@ export interface Refused {
   wwwAuthenticate?: string;
   /** RFC 9421 §5.1 Accept-Signature: the signature to send instead. */
   acceptSignature?: string;
+  /** The verifier's signed receipt of this refusal, sent as `Charter-Receipt`. */
+  receipt?: string;
 }
+
+/** The response header carrying a decision receipt (allow or deny). */
+export const RECEIPT_HEADER = 'charter-receipt';
 
 export function refusalOf(d: Refused): Refusal {
   const first = d.reasons[0] ?? { code: 'INTERNAL' as const, message: 'refused' };
@@ -45,6 +50,7 @@ export function refusalOf(d: Refused): Refusal {
     headers: problemHeaders(d.status, {
       ...(d.wwwAuthenticate !== undefined ? { 'www-authenticate': d.wwwAuthenticate } : {}),
       ...(d.acceptSignature !== undefined ? { 'accept-signature': d.acceptSignature } : {}),
+      ...(d.receipt !== undefined ? { [RECEIPT_HEADER]: d.receipt } : {}),
     }),
     body: problemBody(first.code, detail, d.reasons, d.status),
   };

@@ -94,11 +94,19 @@ export async function authorize<R>(input: BoundRequest, verifier: Verifier, guar
     return d.ok || d.status !== 401 || d.signature?.ok === true ? d : { ...d, acceptSignature: signature.acceptSignature };
   };
   const token = signedOnly ? undefined : bearerToken(input.authorization);
+  const url = boundUrl(verifier, input);
   if (!signedOnly && token === undefined) {
-    const d = await decide(verifier, undefined, { kind: 'presentation' }, { kind: 'none' });
+    // What the request was, for the refusal's receipt; the refusal itself is the missing presentation.
+    let asked: Policy = { kind: 'presentation' };
+    try {
+      asked = policyFor(presentation, req);
+    } catch {
+      // a malformed request without a presentation is still refused for the missing presentation
+    }
+    const bare: Binding = url !== undefined ? { kind: 'http', method: input.method.toUpperCase(), url } : { kind: 'none' };
+    const d = await decide(verifier, undefined, asked, bare);
     return finish({ ...d, reasons: [{ code: 'INVALID_PRESENTATION', message: 'send a presentation as Authorization: Bearer <vp+jwt>' }] }, true);
   }
-  const url = boundUrl(verifier, input);
   let policy: Policy;
   try {
     policy = signedOnly ? { kind: 'signature' } : policyFor(presentation, req);

@@ -5,6 +5,8 @@ import type { Home } from '../home/home.js';
 import { listGrants, resumeGrant, revokeGrant, suspendGrant } from '../grants/index.js';
 import { CONSENT_STYLE_SRC, renderConsentPage, renderRevokeConfirmation, type ConsentView } from './consent-page.js';
 import { dateFormatter, namer, parseFilter, pickLocale, sortGrants, type ConsentGrant } from './consent-view.js';
+import { accessReports } from '../audit/index.js';
+import { renderAccessReports } from './access-report-view.js';
 import { problem } from './reply.js';
 
 export type ConsentHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
@@ -85,7 +87,10 @@ export function createConsentHandler(home: Home, opts: ConsentOptions): ConsentH
       const all = await grants();
       const done = url.searchParams.get('done');
       const notice = (Object.values(DONE) as string[]).includes(done ?? '') ? { action: done as Done, grant: all.find((g) => g.id === url.searchParams.get('id')) } : undefined;
-      const view: ConsentView = { ...base, grants: all, filter: parseFilter(url.searchParams.get('show')), notice, ...(opts.accessReports ? { accessReports: opts.accessReports } : {}) };
+      // The uses platforms reported back (access reports, accountability), in each grant's card.
+      const uses = new Map(await Promise.all(all.map(async (g) => [g.id, await accessReports(home.store, g.id, { limit: 20 })] as const)));
+      const reports = opts.accessReports ?? ((g: ConsentGrant) => renderAccessReports(uses.get(g.id) ?? [], base.date));
+      const view: ConsentView = { ...base, grants: all, filter: parseFilter(url.searchParams.get('show')), notice, accessReports: reports };
       return html(res, headers, renderConsentPage(view));
     }
 

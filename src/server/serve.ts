@@ -8,6 +8,7 @@ import { didWebPath } from './did-web-path.js';
 import { agentDirectory } from './directory.js';
 import { createConsentHandler, type ConsentHandler } from './consent.js';
 import { problem } from './reply.js';
+import { createAccessReportHandler } from './access-report.js';
 
 export interface ServeOptions {
   port?: number;
@@ -54,6 +55,7 @@ export async function serveHome(home: Home, options: ServeOptions = {}): Promise
   let consent: ConsentHandler | undefined;
   /** Where this server listens: the directory's authority when the home has no public URL. */
   let selfOrigin = '';
+  const accessReport = createAccessReportHandler(home);
 
   const server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
@@ -101,6 +103,7 @@ export async function serveHome(home: Home, options: ServeOptions = {}): Promise
         return problem(res, 'NOT_FOUND', 'no did:web document at this path', 404);
       }
     }
+    if (path === '/access-reports') return accessReport(req, res);
     if (path === '/' || path.startsWith('/consent')) {
       if (!consentEnabled || !consent) return problem(res, 'NOT_FOUND', 'the consent page is served on loopback only', 404);
       return consent(req, res, url);

@@ -18,4 +18,4 @@ export {
   type IssuerFor,
   type StatusPurpose,
 } from './issuer.js';
-export { createStatusChecker, DEFAULT_MAX_STALENESS_SECONDS, type StatusCheckerOptions, type StatusListChecker } from './checker.js';
+export { createStatusChecker, DEFAULT_MAX_STALENESS_SECONDS, type StatusCheckerOptions, type StatusListChecker, type StatusListSnapshot } from './checker.js';

@@ -40,6 +40,9 @@ const SIGNING: Record<string, string[]> = {
   'pool accept': [],
   'pool leave': [],
   'pool report': [],
+  'audit checkpoint': [],
+  'audit report': [],
+  'evidence export': [],
 };
 
 describe('the CLI surface', () => {

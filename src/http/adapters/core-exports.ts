@@ -4,4 +4,4 @@ export { createVerifier, type Verifier, type VerifierOptions } from '../../guard
 export { requireSignature, type Guard, type GrantGuard, type AgentGuard, type SignatureGuard, type GrantGuardOptions, type AgentGuardOptions, type SignatureGuardOptions, type FromRequest } from '../guards.js';
 export { verifyRequest, verifyNodeRequest, type RequestDecision } from '../request.js';
 export type { CharterContext } from '../context.js';
-export { charterFetch, type CharterFetchOptions } from '../client.js';
+export { charterFetch, receiptOf, type CharterFetchOptions } from '../client.js';

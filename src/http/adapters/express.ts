@@ -4,7 +4,7 @@ import { hasBody, readNodeBody } from '../body.js';
 import { createContext, settleBeforeSend, type CharterContext } from '../context.js';
 import { guardSet, requireAgent as agentGuard, requireGrant as grantGuard, type AgentGuard, type AgentGuardOptions, type GrantGuard, type GrantGuardOptions, type Guard } from '../guards.js';
 import { authorize, nodeRequest } from '../request.js';
-import { challengeBody, writeRefusal } from '../refusal.js';
+import { challengeBody, RECEIPT_HEADER, writeRefusal } from '../refusal.js';
 import { checkHttpVerifier, storeFaultRefusal } from './common.js';
 import type { Verifier } from '../../guard/verifier.js';
 
@@ -70,6 +70,7 @@ export function charter(verifier: Verifier, ...guards: Array<Guard<Request> | un
     authorize({ ...nodeRequest(req, req.originalUrl), body: () => expressBody(req) }, verifier, set, req)
       .then((d) => {
         if (!d.ok) return writeRefusal(res, d);
+        if (d.receipt !== undefined) res.setHeader(RECEIPT_HEADER, d.receipt);
         const ctx = createContext(d);
         req.charter = ctx;
         settleBeforeSend(res, ctx);

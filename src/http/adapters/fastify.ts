@@ -5,7 +5,7 @@ import { hasBody, MAX_BODY_BYTES } from '../body.js';
 import { createContext, settleBeforeSend, type CharterContext } from '../context.js';
 import { guardSet, requireAgent as agentGuard, requireGrant as grantGuard, type AgentGuard, type AgentGuardOptions, type GrantGuard, type GrantGuardOptions, type Guard } from '../guards.js';
 import { authorize, nodeRequest } from '../request.js';
-import { challengeBody, refusalOf, type Refused } from '../refusal.js';
+import { challengeBody, RECEIPT_HEADER, refusalOf, type Refused } from '../refusal.js';
 import { checkHttpVerifier, storeFaultRefusal } from './common.js';
 import type { Verifier } from '../../guard/verifier.js';
 
@@ -78,6 +78,7 @@ export function charter(verifier: Verifier, ...guards: Array<Guard<FastifyReques
       await send(reply, d);
       return;
     }
+    if (d.receipt !== undefined) reply.header(RECEIPT_HEADER, d.receipt);
     const ctx = createContext(d);
     request.charter = ctx;
     settleBeforeSend(reply.raw, ctx);

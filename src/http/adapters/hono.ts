@@ -2,7 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { createContext, type CharterContext } from '../context.js';
 import { guardSet, requireAgent as agentGuard, requireGrant as grantGuard, type AgentGuard, type AgentGuardOptions, type GrantGuard, type GrantGuardOptions, type Guard } from '../guards.js';
 import { authorize, webRequest } from '../request.js';
-import { challengeBody, refusalResponse } from '../refusal.js';
+import { challengeBody, RECEIPT_HEADER, refusalResponse } from '../refusal.js';
 import { checkHttpVerifier, storeFaultRefusal } from './common.js';
 import type { Verifier } from '../../guard/verifier.js';
 
@@ -29,6 +29,7 @@ export function charter(verifier: Verifier, ...guards: Array<Guard<Context> | un
     // hono keeps a body read through c.req, so the handler can still read it (c.req.json()) after the digest check.
     const d = await authorize({ ...webRequest(c.req.raw), body: async () => new Uint8Array(await c.req.arrayBuffer()) }, verifier, set, c);
     if (!d.ok) return refusalResponse(d);
+    if (d.receipt !== undefined) c.header(RECEIPT_HEADER, d.receipt);
     const ctx = createContext(d);
     c.set('charter', ctx);
     try {

@@ -9,6 +9,7 @@ import type { Access, Tables } from './access.js';
 import { postgresRecords } from './records.js';
 import { postgresStatus } from './status.js';
 import { postgresNonces } from './nonces.js';
+import { postgresAudit } from './audit.js';
 
 export interface PostgresStoreOptions {
   /** Schema holding Charter's tables, created if missing (default `public`); several homes may share a database. */
@@ -73,6 +74,10 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     mandates: `${s}.mandates`,
     reservations: `${s}.reservations`,
     nonces: `${s}.nonces`,
+    auditEntries: `${s}.audit_entries`,
+    auditCheckpoints: `${s}.audit_checkpoints`,
+    auditBlobs: `${s}.audit_blobs`,
+    accessReceipts: `${s}.access_receipts`,
   };
   const read = <T>(fn: (q: PoolClient) => Promise<T>) => run({ tx: false, idempotent: true }, fn);
   const rows = async (sql: string, args: unknown[]): Promise<Row[]> => (await read((q) => q.query<Row>(sql, args))).rows;
@@ -89,5 +94,6 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     ...postgresStatus(access),
     ...createLedger(run, t),
     ...postgresNonces(access),
+    ...postgresAudit(access),
   };
 }

@@ -8,6 +8,8 @@ import { sqliteRecords } from './records.js';
 import { sqliteStatus } from './status.js';
 import { sqliteLedger } from './ledger.js';
 import { sqliteNonces } from './nonces.js';
+import { sqliteAudit } from './audit.js';
+import { groupCommit } from './group.js';
 
 export interface SqliteStoreOptions {
   /** How long a write waits for another process's lock before failing with STORE_UNAVAILABLE, in ms. Default 10000. */
@@ -44,6 +46,8 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     }).immediate();
     for (const p of options.pragmas ?? []) db.pragma(p);
   });
+  // One group commit per connection: replay-cache writes and audit appends of one turn share an fsync.
+  const commit = groupCommit(db);
   return {
     kind: 'sqlite',
     async close() {
@@ -52,6 +56,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     ...sqliteRecords(db),
     ...sqliteStatus(db),
     ...sqliteLedger(db),
-    ...sqliteNonces(db),
+    ...sqliteNonces(db, commit),
+    ...sqliteAudit(db, commit),
   };
 }
