@@ -9,10 +9,14 @@ import express from 'express';
 import { openHome } from '../src/home/home.js';
 import { serveHome } from '../src/server/serve.js';
 import { issueGrant } from '../src/grants/index.js';
+import { issueAgentIdentity, issueMandate } from '../src/agents/index.js';
 import { createPresentation } from '../src/credentials/index.js';
+import { signatureHeaders } from '../src/httpsig/index.js';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
 import type { Store } from '../src/store/types.js';
-import { charter, createVerifier, requireGrant } from '../src/http/adapters/express.js';
+import { charter, createVerifier, requireAgent, requireGrant, requireSignature } from '../src/http/adapters/express.js';
+import { createSigner, generateKeyPair } from '../src/keys/index.js';
+import { didKeyRef } from '../src/did/index.js';
 import { opsPerSecond, printTable, ratio } from './measure.js';
 
 /** The part of autocannon's API used here (it ships no types). */
@@ -30,13 +34,19 @@ type Autocannon = (o: {
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 const AUD = 'did:web:api.example';
-const SECONDS = 5;
+const SECONDS = Number(process.env.CHARTER_BENCH_HTTP_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.CHARTER_BENCH_HTTP_CONNECTIONS ?? 10);
 
 /** Child process: the API on its own core, so the load generator does not share its event loop. */
 async function serveApi(): Promise<void> {
   const store = await openSqliteStore(process.env.CHARTER_BENCH_DB!);
-  const verifier = createVerifier({ aud: AUD, store, allowLoopback: true });
+  const app = express();
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((r) => server.once('listening', () => r()));
+  const port = (server.address() as { port: number }).port;
+  // Presentations are bound to the origin clients address (never the Host header).
+  const publicOrigin = `http://127.0.0.1:${port}`;
+  const verifier = createVerifier({ aud: AUD, store, publicOrigin, allowLoopback: true });
   // The same checks with the replay cache in memory (one process only): shows what the durable SQLite write costs.
   const seen = new Map<string, number>();
   const memory: Store = { ...store, consumeNonce: async (scope, value, until) => {
@@ -45,15 +55,33 @@ async function serveApi(): Promise<void> {
     seen.set(k, until.getTime());
     return true;
   } };
-  const inMemory = createVerifier({ aud: AUD, store: memory, resolver: verifier.resolver, status: verifier.status });
-  const guard = requireGrant({ resource: 'profile/email', action: 'read' });
-  const app = express();
+  const inMemory = createVerifier({ aud: AUD, store: memory, publicOrigin, resolver: verifier.resolver, status: verifier.status });
+  // The same checks, plus a signed receipt of every decision appended to the hash-chained log in the same
+  // SQLite store (group-committed), with and without the evidence kept for bundles.
+  const kp = generateKeyPair('Ed25519');
+  const signer = { ...didKeyRef('key', kp.publicJwk), signer: createSigner(kp.privateJwk) };
+  const shared = { aud: AUD, store, publicOrigin, resolver: verifier.resolver, status: verifier.status };
+  const withReceipts = createVerifier({ ...shared, receipts: { signer } });
+  const receiptsOnly = createVerifier({ ...shared, receipts: { signer, evidence: false } });
+  const afterReply = createVerifier({ ...shared, receipts: { signer, append: 'after-reply' } });
+  const guard = requireGrant({ resource: 'profile/email', action: 'read', owner: process.env.CHARTER_BENCH_OWNER! });
+  // Web Bot Auth: the agent's key from the directory its home's `charter serve` publishes (fetched once, then cached).
+  const signed = requireSignature({ directories: 'fetch', allowLoopback: true });
+  const agent = requireAgent({ action: 'read', trust: { principals: [process.env.CHARTER_BENCH_PRINCIPAL!] } });
   app.get('/plain', (_req, res) => void res.json({ ok: true }));
   app.get('/guarded', charter(verifier, guard), (_req, res) => void res.json({ ok: true }));
   app.get('/guarded-memory', charter(inMemory, guard), (_req, res) => void res.json({ ok: true }));
-  const server = app.listen(0, '127.0.0.1', () => process.send!({ port: (server.address() as { port: number }).port }));
+  app.get('/guarded-receipts', charter(withReceipts, guard), (_req, res) => void res.json({ ok: true }));
+  app.get('/guarded-receipts-only', charter(receiptsOnly, guard), (_req, res) => void res.json({ ok: true }));
+  app.get('/guarded-receipts-after', charter(afterReply, guard), (_req, res) => void res.json({ ok: true }));
+  app.get('/agent', charter(verifier, agent), (_req, res) => void res.json({ ok: true }));
+  app.get('/signed', charter(verifier, signed), (_req, res) => void res.json({ ok: true }));
+  app.get('/signed-agent', charter(verifier, signed, agent), (_req, res) => void res.json({ ok: true }));
+  process.send!({ port });
 }
 if (process.env.CHARTER_BENCH_HTTP === 'server') await serveApi();
+
+type Headers_ = Record<string, string>;
 
 /**
  * Issue "Platform middleware": requests/s of a guarded Express route
@@ -78,35 +106,93 @@ export async function benchHttp(): Promise<Record<string, number>> {
   const grant = await issueGrant(home.store, await home.issuer('alice'), {
     grantee: app.did, resources: ['profile/email'], actions: ['read'], purpose: 'bench', validUntil: new Date(Date.now() + 86_400_000), baseUrl: lists.url,
   });
+  // An agent of the home (its key in the directory `charter serve` publishes), its identity and a mandate without money limits.
+  await home.createIdentity({ alias: 'operator' });
+  await home.createIdentity({ alias: 'principal' });
+  await home.createIdentity({ alias: 'reader', meta: { role: 'agent' } });
+  const reader = await home.issuer('reader');
+  const principal = await home.issuer('principal');
+  const identity = await issueAgentIdentity(home.store, await home.issuer('operator'), { agent: reader.did, name: 'reader', directory: lists.url });
+  const mandate = await issueMandate(home.store, principal, { agent: reader.did, authority: { actions: ['read'], maxDelegationDepth: 0 }, validUntil: new Date(Date.now() + 86_400_000), baseUrl: lists.url });
 
-  const child = fork(fileURLToPath(import.meta.url), { env: { ...process.env, CHARTER_BENCH_HTTP: 'server', CHARTER_BENCH_DB: join(dir, 'api.db') }, stdio: 'inherit' });
+  const owner = (await home.identity('alice')).did;
+  const child = fork(fileURLToPath(import.meta.url), {
+    env: { ...process.env, CHARTER_BENCH_HTTP: 'server', CHARTER_BENCH_DB: join(dir, 'api.db'), CHARTER_BENCH_OWNER: owner, CHARTER_BENCH_PRINCIPAL: principal.did },
+    stdio: 'inherit',
+  });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       child.once('message', (m) => resolve((m as { port: number }).port));
       child.once('exit', (c) => reject(new Error(`bench server exited ${c}`)));
     });
     const base = `http://127.0.0.1:${port}`;
-    const N = 40_000;
+    const ROUTES = ['/guarded', '/guarded-memory', '/guarded-receipts', '/guarded-receipts-only', '/guarded-receipts-after'] as const;
+    const PER = Number(process.env.CHARTER_BENCH_HTTP_PER_ROUTE ?? 20_000);
     const t0 = performance.now();
-    const vps: string[] = [];
-    for (let i = 0; i < N; i++) {
-      const path = i < N / 2 ? '/guarded' : '/guarded-memory';
-      vps.push(await createPresentation({ holder: app, credentials: [grant.jwt], aud: AUD, claims: { htm: 'GET', htu: `${base}${path}` } }));
+    const vps: Record<string, string[]> = {};
+    for (const path of ROUTES) {
+      vps[path] = [];
+      for (let i = 0; i < PER; i++) vps[path]!.push(await createPresentation({ holder: app, credentials: [grant.jwt], aud: AUD, claims: { htm: 'GET', htu: `${base}${path}` } }));
+    }
+    // Per route, one request's headers each (a fresh jti and/or signature nonce): agent presentations,
+    // signatures from the agent's key naming its directory, and both on one request.
+    const M = Number(process.env.CHARTER_BENCH_HTTP_AGENT_REQUESTS ?? 12_000);
+    const agentVp = (path: string) =>
+      createPresentation({ holder: reader, credentials: [identity.jwt, mandate.jwt], aud: AUD, claims: { htm: 'GET', htu: `${base}${path}` } });
+    const signedBy = async (path: string, extra: Headers_ = {}) => {
+      const h = await signatureHeaders({ method: 'GET', url: `${base}${path}`, headers: extra }, { signer: reader.signer, publicJwk: reader.publicJwk, signatureAgent: lists.url, expiresInSeconds: 600 });
+      return { ...extra, ...h } as Headers_;
+    };
+    const sets: Record<'agent' | 'signed' | 'signedAgent', Headers_[]> = { agent: [], signed: [], signedAgent: [] };
+    for (let i = 0; i < M; i++) {
+      sets.agent.push({ authorization: `Bearer ${await agentVp('/agent')}` });
+      sets.signed.push(await signedBy('/signed'));
+      sets.signedAgent.push(await signedBy('/signed-agent', { authorization: `Bearer ${await agentVp('/signed-agent')}` }));
     }
     const genMs = performance.now() - t0;
-    let next = 0;
-    // Wrapping round would replay (401s, counted as non-2xx): N is several times what 5 s can use.
-    const presented = () => [{ setupRequest: (r: { headers?: Record<string, string> }) => ({ ...r, headers: { ...r.headers, authorization: `Bearer ${vps[next++ % N]}` } }) }];
-    // Warm-up: DID and status list caches, JIT.
+    const next: Record<string, number> = Object.fromEntries(ROUTES.map((r) => [r, 0]));
+    // Wrapping round would replay (401s, counted as non-2xx): PER is more than the runs can use.
+    const presented = (path: string) => [{ setupRequest: (r: { headers?: Record<string, string> }) => ({ ...r, headers: { ...r.headers, authorization: `Bearer ${vps[path]![next[path]!++ % PER]}` } }) }];
+    const run = (path: string, duration = SECONDS) => autocannon({ url: `${base}${path}`, connections: CONNECTIONS, duration, requests: presented(path) });
+    const from = (set: Headers_[]) => {
+      let i = 1; // the first one warms the route up
+      return [{ setupRequest: (r: { headers?: Record<string, string> }) => ({ ...r, headers: { ...r.headers, ...set[i++ % set.length] } }) }];
+    };
+    // Warm-up: DID and status list caches, the agent's directory, JIT, every route once.
     await autocannon({ url: `${base}/plain`, connections: CONNECTIONS, duration: 1 });
-    const warm = await fetch(`${base}/guarded`, { headers: { authorization: `Bearer ${vps[next++]}` } });
-    if (warm.status !== 200) throw new Error(`bench setup: guarded route answered ${warm.status}`);
+    for (const path of ROUTES) {
+      const warm = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${vps[path]![next[path]!++]}` } });
+      if (warm.status !== 200) throw new Error(`bench setup: ${path} answered ${warm.status}`);
+    }
+    for (const [path, set] of [['/agent', sets.agent], ['/signed', sets.signed], ['/signed-agent', sets.signedAgent]] as const) {
+      const r = await fetch(`${base}${path}`, { headers: set[0] });
+      if (r.status !== 200) throw new Error(`bench setup: ${path} answered ${r.status} ${await r.text()}`);
+    }
 
     const plain = await autocannon({ url: `${base}/plain`, connections: CONNECTIONS, duration: SECONDS });
-    const guarded = await autocannon({ url: `${base}/guarded`, connections: CONNECTIONS, duration: SECONDS, requests: presented() });
-    const used = next;
-    next = N / 2;
-    const memo = await autocannon({ url: `${base}/guarded-memory`, connections: CONNECTIONS, duration: SECONDS, requests: presented() });
+    // Guarded with and without receipts, in short runs taken in turn, so a drift in the machine's load
+    // (this machine is shared) hits each alike.
+    const guardedRuns: AutocannonResult[] = [];
+    const receiptRuns: AutocannonResult[] = [];
+    const receiptsOnlyRuns: AutocannonResult[] = [];
+    const afterRuns: AutocannonResult[] = [];
+    const ROUNDS = Number(process.env.CHARTER_BENCH_HTTP_ROUNDS ?? 4);
+    for (let i = 0; i < ROUNDS; i++) {
+      guardedRuns.push(await run('/guarded', 2));
+      receiptRuns.push(await run('/guarded-receipts', 2));
+      receiptsOnlyRuns.push(await run('/guarded-receipts-only', 2));
+      afterRuns.push(await run('/guarded-receipts-after', 2));
+    }
+    const memo = await run('/guarded-memory');
+    const agentRun = await autocannon({ url: `${base}/agent`, connections: CONNECTIONS, duration: SECONDS, requests: from(sets.agent) });
+    const signedRun = await autocannon({ url: `${base}/signed`, connections: CONNECTIONS, duration: SECONDS, requests: from(sets.signed) });
+    const bothRun = await autocannon({ url: `${base}/signed-agent`, connections: CONNECTIONS, duration: SECONDS, requests: from(sets.signedAgent) });
+    const mean = (rs: AutocannonResult[]) => rs.reduce((a, r) => a + r.requests.average, 0) / rs.length;
+    const non2xx = (rs: AutocannonResult[]) => `${rs.reduce((a, r) => a + r.non2xx, 0)} non-2xx of ${rs.reduce((a, r) => a + r.requests.total, 0)}`;
+    const guarded = { requests: { average: mean(guardedRuns) } };
+    const withReceipts = mean(receiptRuns);
+    const receiptsOnly = mean(receiptsOnlyRuns);
+    const after = mean(afterRuns);
 
     // The floor: the one Ed25519 verification a guarded request cannot skip (its presentation's; the
     // grant inside is the same on every request, its signature memoised per resolved key).
@@ -123,14 +209,25 @@ export async function benchHttp(): Promise<Record<string, number>> {
     const ceiling = 1 / (1 / u + 1 / bare);
     printTable(`HTTP middleware (Express 5, ${CONNECTIONS} connections, ${SECONDS} s each, server on its own core)`, [
       { name: '(u) GET /plain, unguarded, trivial handler', opsPerSec: u },
-      { name: '(g) GET /guarded, requireGrant, fresh jti per request', opsPerSec: g, note: `${guarded.non2xx} non-2xx of ${guarded.requests.total}` },
-      { name: "(m) same, replay cache in memory (not a fleet's store)", opsPerSec: memo.requests.average, note: `${memo.non2xx} non-2xx of ${memo.requests.total}` },
+      { name: '(g) GET /guarded, requireGrant, fresh jti per request', opsPerSec: g, note: non2xx(guardedRuns) },
+      { name: '(r) same, signed receipt + audit log + evidence kept', opsPerSec: withReceipts, note: non2xx(receiptRuns) },
+      { name: '(q) same, signed receipt + audit log, no evidence', opsPerSec: receiptsOnly, note: non2xx(receiptsOnlyRuns) },
+      { name: "(ar) as (r), the log's write after the reply", opsPerSec: after, note: non2xx(afterRuns) },
+      { name: "(m) same as (g), replay cache in memory (not a fleet's store)", opsPerSec: memo.requests.average, note: non2xx([memo]) },
+      { name: '(a) GET /agent, requireAgent (identity + mandate, Bearer)', opsPerSec: agentRun.requests.average, note: non2xx([agentRun]) },
+      { name: '(s) GET /signed, requireSignature (key from directory)', opsPerSec: signedRun.requests.average, note: non2xx([signedRun]) },
+      { name: '(sa) GET /signed-agent, requireSignature + requireAgent', opsPerSec: bothRun.requests.average, note: non2xx([bothRun]) },
       { name: '(v) one bare Ed25519 verify (one core)', opsPerSec: bare },
       { name: '(c) ceiling: (u) plus one bare verify per request', opsPerSec: ceiling },
     ]);
-    console.log(`  ratios: g/u = ${ratio(g, u)} (target >= 0.5), g/c = ${ratio(g, ceiling)}, m/u = ${ratio(memo.requests.average, u)}; ${used} presentations used of ${N / 2} pre-generated per route in ${(genMs / 1000).toFixed(1)} s`);
+    console.log(`  ratios: g/u = ${ratio(g, u)} (target >= 0.5), g/c = ${ratio(g, ceiling)}, m/u = ${ratio(memo.requests.average, u)}; ${PER} presentations pre-generated per route in ${(genMs / 1000).toFixed(1)} s`);
+    console.log(`  receipts: r/g = ${ratio(withReceipts, g)}, q/g = ${ratio(receiptsOnly, g)}, ar/g = ${ratio(after, g)} (target >= 0.85: receipts and the log cost at most 15% of a guarded request's throughput)`);
     console.log(`  even a guard doing nothing but one verify would reach only c/u = ${ratio(ceiling, u)}: a 0.5 target leaves no time for decoding, status and the replay write`);
-    return { unguarded: u, guarded: g, memory: memo.requests.average, bare };
+    const sg = signedRun.requests.average;
+    const sa = bothRun.requests.average;
+    const a = agentRun.requests.average;
+    console.log(`  Web Bot Auth: s/u = ${ratio(sg, u)}, s/g = ${ratio(sg, g)} (a signature instead of a Bearer grant), sa/a = ${ratio(sa, a)} (what adding the signature costs an agent route); ${M} pre-generated per route`);
+    return { unguarded: u, guarded: g, receipts: withReceipts, receiptsNoEvidence: receiptsOnly, receiptsAfterReply: after, memory: memo.requests.average, bare, agent: a, signed: sg, signedAgent: sa };
   } finally {
     child.kill();
     await lists.close();

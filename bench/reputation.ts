@@ -42,7 +42,7 @@ export async function benchReputation(n = Number(process.env.CHARTER_BENCH_ATTES
   const jwts: string[] = [];
   for (let i = 0; i < n; i++) {
     const by = attesters[i % attesters.length]!;
-    const receipt = await issueReceipt(agent, { counterparty: by.did, interactionId: `i-${i}` });
+    const receipt = await issueReceipt(null, agent, { counterparty: by.did, interactionId: `i-${i}` });
     const att = await issueCredential({
       issuer: by,
       subject: agent.did,

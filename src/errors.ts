@@ -53,6 +53,8 @@ export const ERROR_CODES = [
   'SIGNATURE_KEY_UNKNOWN',
   'DIRECTORY_UNAVAILABLE',
   'DIRECTORY_INVALID',
+  'CONTENT_DIGEST_MISMATCH',
+  'SIGNER_NOT_HOLDER',
   // SD-JWT (RFC 9901): a disclosure that is malformed, unreferenced, repeated or
   // reserved; a key binding (KB-JWT) that is missing, badly signed or for other bytes
   'DISCLOSURE_INVALID',
@@ -68,6 +70,14 @@ export const ERROR_CODES = [
   'GRANT_NOT_OWNER',
   'GRANTEE_MISMATCH',
   'RESOURCE_INVALID',
+  // grant terms and data pools
+  'UNKNOWN_TERM',
+  'PURPOSE_NOT_ALLOWED',
+  'PROCESSING_NOT_ALLOWED',
+  'QUORUM_NOT_MET',
+  'NOT_A_MEMBER',
+  'MEMBER_WITHDRAWN',
+  'PROPOSAL_STALE',
   // agents
   'AMOUNT_REQUIRED',
   'AUTHORITY_EXCEEDED',
@@ -93,6 +103,10 @@ export const ERROR_CODES = [
   'RECEIPT_REUSED',
   'SELF_ATTESTATION',
   'REPUTATION_TOO_LOW',
+  // accountability: the audit log, evidence bundles, access reports
+  'AUDIT_CHAIN_BROKEN',
+  'EVIDENCE_MISMATCH',
+  'TOO_MANY_REQUESTS',
   // home, keystore and store
   'NOT_INITIALIZED',
   'ALREADY_EXISTS',
@@ -149,7 +163,7 @@ export function toReason(e: unknown, fallback: CharterErrorCode = 'INTERNAL'): R
 
 // ---- the edge tables ----
 
-export type HttpStatus = 400 | 401 | 403 | 404 | 409 | 500 | 503;
+export type HttpStatus = 400 | 401 | 403 | 404 | 409 | 429 | 500 | 503;
 
 /**
  * The HTTP status of a refusal or error with this code (README "Error
@@ -200,6 +214,8 @@ export const HTTP_STATUS: Record<CharterErrorCode, HttpStatus> = {
   SIGNATURE_KEY_UNKNOWN: 401,
   DIRECTORY_UNAVAILABLE: 503,
   DIRECTORY_INVALID: 401,
+  CONTENT_DIGEST_MISMATCH: 401,
+  SIGNER_NOT_HOLDER: 401,
   DISCLOSURE_INVALID: 401,
   KEY_BINDING_INVALID: 401,
   CREDENTIAL_REVOKED: 403,
@@ -211,6 +227,13 @@ export const HTTP_STATUS: Record<CharterErrorCode, HttpStatus> = {
   GRANT_NOT_OWNER: 403,
   GRANTEE_MISMATCH: 403,
   RESOURCE_INVALID: 400,
+  UNKNOWN_TERM: 403,
+  PURPOSE_NOT_ALLOWED: 403,
+  PROCESSING_NOT_ALLOWED: 403,
+  QUORUM_NOT_MET: 403,
+  NOT_A_MEMBER: 403,
+  MEMBER_WITHDRAWN: 403,
+  PROPOSAL_STALE: 409,
   AMOUNT_REQUIRED: 400,
   AUTHORITY_EXCEEDED: 403,
   AUTHORITY_WIDENED: 403,
@@ -233,6 +256,11 @@ export const HTTP_STATUS: Record<CharterErrorCode, HttpStatus> = {
   RECEIPT_REUSED: 403,
   SELF_ATTESTATION: 403,
   REPUTATION_TOO_LOW: 403,
+  // Never a guard refusal: what an integrity check of the log or a bundle found (500: the record is wrong).
+  AUDIT_CHAIN_BROKEN: 500,
+  EVIDENCE_MISMATCH: 500,
+  // RFC 6585 §4: a reporter sending too much; Retry-After says when to try again.
+  TOO_MANY_REQUESTS: 429,
   NOT_INITIALIZED: 500,
   ALREADY_EXISTS: 409,
   NOT_FOUND: 404,
@@ -296,6 +324,8 @@ export const EXIT_CODE: Record<CharterErrorCode, ExitCode> = {
   SIGNATURE_KEY_UNKNOWN: 1,
   DIRECTORY_UNAVAILABLE: 3,
   DIRECTORY_INVALID: 1,
+  CONTENT_DIGEST_MISMATCH: 1,
+  SIGNER_NOT_HOLDER: 1,
   DISCLOSURE_INVALID: 1,
   KEY_BINDING_INVALID: 1,
   CREDENTIAL_REVOKED: 1,
@@ -307,6 +337,13 @@ export const EXIT_CODE: Record<CharterErrorCode, ExitCode> = {
   GRANT_NOT_OWNER: 1,
   GRANTEE_MISMATCH: 1,
   RESOURCE_INVALID: 2,
+  UNKNOWN_TERM: 1,
+  PURPOSE_NOT_ALLOWED: 1,
+  PROCESSING_NOT_ALLOWED: 1,
+  QUORUM_NOT_MET: 1,
+  NOT_A_MEMBER: 1,
+  MEMBER_WITHDRAWN: 1,
+  PROPOSAL_STALE: 1,
   AMOUNT_REQUIRED: 2,
   AUTHORITY_EXCEEDED: 1,
   AUTHORITY_WIDENED: 2,
@@ -329,6 +366,9 @@ export const EXIT_CODE: Record<CharterErrorCode, ExitCode> = {
   RECEIPT_REUSED: 1,
   SELF_ATTESTATION: 1,
   REPUTATION_TOO_LOW: 1,
+  AUDIT_CHAIN_BROKEN: 1,
+  EVIDENCE_MISMATCH: 1,
+  TOO_MANY_REQUESTS: 3,
   NOT_INITIALIZED: 2,
   ALREADY_EXISTS: 2,
   NOT_FOUND: 2,
@@ -345,6 +385,6 @@ export function statusOfReasons(reasons: readonly Reason[]): HttpStatus | 200 {
   if (reasons.length === 0) return 200;
   const statuses = new Set(reasons.map((r) => HTTP_STATUS[r.code]));
   // A fault decides nothing; an unauthenticated caller learns nothing more; then a malformed request; then the merits.
-  for (const s of [503, 500, 401, 400, 404, 409, 403] as const) if (statuses.has(s)) return s;
+  for (const s of [503, 500, 429, 401, 400, 404, 409, 403] as const) if (statuses.has(s)) return s;
   return 403;
 }

@@ -21,8 +21,12 @@ const RANK: Record<string, number> = {
   httpsig: 5,
   // SD-JWT VC mechanics sit on credentials, its grant profile on grants and the Token Status List.
   sdjwt: 5.5,
+  // Data pools stand on grants (the verifier side of a collective grant is grants/collective.ts).
+  pools: 5.5,
   reputation: 6,
   mandates: 6,
+  // Beside the guard (DESIGN.md), one step below it: the pipeline calls the receipts hook.
+  audit: 6.5,
   guard: 7,
   home: 8,
   http: 9,

@@ -9,22 +9,30 @@ const DOCUMENTED = [
   'issueGrant', 'verifyGrant', 'revokeGrant', 'suspendGrant', 'resumeGrant', 'revokeGrantsTo', 'listGrants',
   'issueAgentIdentity', 'issueMandate', 'delegateMandate', 'revokeMandate', 'listMandates', 'createAgentPresentation', 'verifyAgent',
   'commitSpend', 'releaseSpend', 'previewSpend', 'staleReservations', 'checkNarrowing', 'parseMoney', 'parseBudget', 'parseRate',
-  'issueReceipt', 'issueAttestation', 'scoreAgent', 'checkReputation', 'importAttestations', 'scoreFromStore', 'reputationSource', 'receiptEvidence',
+  'issueReceipt', 'issueAttestation', 'scoreAgent', 'checkReputation', 'importAttestations', 'revokeAttestation', 'scoreFromStore', 'reputationSource',
+  'interactionReceiptEvidence', 'decisionReceiptEvidenceCheck',
+  'recordCredential', 'statusPropagation', 'chainFor',
   'createVerifier', 'decide', 'requireGrant', 'requireAgent', 'verifyRequest', 'verifyNodeRequest', 'charterFetch',
   'authorizeTransaction', 'guardTransaction',
+  'requireSignature', 'signRequest', 'signatureHeaders', 'verifyRequestSignature', 'signDirectory', 'directoryFor', 'verifyDirectoryResponse',
+  'createDirectoryResolver', 'contentDigest', 'jwkThumbprint',
+  'describeTerms', 'countVotes', 'proposalHash', 'createPool', 'listPools', 'currentEpoch', 'propose', 'castVote', 'receiveVote', 'receiveProposal', 'tally',
+  'issuePoolGrant', 'admitMember', 'revokePoolGrant', 'leavePool', 'signLeave', 'signAcceptance', 'joinerOf', 'issueUsageReport', 'poolPayouts', 'computePayouts',
+  'verifyReceipt', 'receiptOf', 'verifyAuditLog', 'checkpointAudit', 'pruneAuditLog', 'exportEvidence', 'verifyEvidence',
+  'createAccessReport', 'acceptAccessReport', 'sendAccessReport', 'accessReports', 'checkReceiptEvidence', 'decisionReceiptEvidence',
 ];
 
 /** Sub-path exports: the heavy or optional parts, each with the calls README shows. */
 const SUBPATHS: Record<string, string[]> = {
-  'charter/express': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent', 'charterFetch'],
-  'charter/fastify': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent'],
-  'charter/hono': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent'],
+  'charter/express': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent', 'requireSignature', 'keepRawBody', 'charterFetch', 'receiptOf'],
+  'charter/fastify': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent', 'requireSignature', 'keepRawBody'],
+  'charter/hono': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent', 'requireSignature'],
   'charter/postgres': ['openPostgresStore'],
   'charter/sqlite': ['openSqliteStore'],
-  'charter/home': ['openHome', 'openStore'],
-  'charter/server': ['serveHome'],
+  'charter/home': ['openHome', 'initHome', 'openStore'],
+  'charter/server': ['serveHome', 'publishHome', 'agentDirectory', 'signatureAgentOf'],
   'charter/veramo': ['CharterVeramoPlugin', 'veramoResolver', 'routedResolver'],
-  'charter/mcp': ['guardTool', 'callGuardedTool', 'presentForTool', 'toolRefusal', 'guardTransaction', 'createVerifier'],
+  'charter/mcp': ['guardTool', 'callGuardedTool', 'presentForTool', 'toolRefusal', 'toolReceipt', 'verifyReceipt', 'guardTransaction', 'createVerifier'],
 };
 
 describe('package entry', () => {

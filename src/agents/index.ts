@@ -15,6 +15,7 @@ export {
   type IssuedMandate,
 } from './issue.js';
 export { listMandates, revokeMandate, type MandateState, type MandateSummary } from './manage.js';
+export { chainFor, identityFor, operatorFor } from './stored.js';
 export { checkChainLinks, verifyChain, type ChainCheck, type ChainCheckOptions, type ChainVerification, type VerifyChainOptions } from './chain.js';
 export { createAgentPresentation, orderChain, type CreateAgentPresentationInput } from './present.js';
 export { verifyAgent } from './verify.js';

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { CharterError } from '../errors.js';
-import { decodeCredential, issueCredential, schemaIdFor, soleSubject } from '../credentials/index.js';
+import { decodeCredential, issueCredential, recordCredential, schemaIdFor, soleSubject } from '../credentials/index.js';
 import type { Credential, IssuedCredential, Issuer } from '../credentials/types.js';
 import { allocateStatusEntry } from '../status/index.js';
-import type { Store } from '../store/types.js';
+import type { CredentialStore, StatusStore } from '../store/types.js';
 import { checkNarrowing } from './attenuation.js';
 import { mandateDigest, parseAuthority } from './authority.js';
 import { AGENT_AUTHORITY_TYPE, AGENT_IDENTITY_TYPE, type AgentInfo, type Authority } from './types.js';
@@ -15,6 +15,8 @@ export interface IssueAgentIdentityInput {
   software?: { name: string; version: string; digest?: string };
   model?: string;
   homepage?: string;
+  /** The origin serving the agent's Web Bot Auth key directory (https, or http on loopback for local testing). */
+  directory?: string;
   validUntil?: Date;
 }
 
@@ -35,7 +37,8 @@ export interface DelegateMandateInput {
   to: string;
   /** Must narrow the parent's; `parent` is filled in here. */
   authority: Omit<Authority, 'parent'>;
-  validUntil: Date;
+  /** Default: the parent's expiry (a link may not outlive its parent). */
+  validUntil?: Date;
   baseUrl: string;
 }
 
@@ -56,31 +59,29 @@ function checkExpiry(validUntil: unknown, now: Date): Date {
   return validUntil;
 }
 
-async function store(st: Store | undefined, issued: IssuedCredential, type: string, issuer: string, subject: string, parentId?: string): Promise<void> {
-  if (!st) return;
-  const c = issued.credential;
-  await st.putCredential({
-    id: issued.id,
-    jwt: issued.jwt,
-    direction: 'issued',
-    issuer,
-    subject,
-    types: [type],
-    ...(c.validFrom ? { validFrom: c.validFrom } : {}),
-    ...(c.validUntil ? { validUntil: c.validUntil } : {}),
-    ...(parentId ? { parentId } : {}),
-    createdAt: new Date().toISOString(),
-  });
+/** A Signature-Agent origin as the Web Bot Auth draft's "directory" type wants it: scheme, host and port, nothing else. */
+function directoryOrigin(value: string): string {
+  let u: URL | undefined;
+  try {
+    u = new URL(value);
+  } catch {
+    u = undefined;
+  }
+  if (!u || (u.protocol !== 'https:' && u.protocol !== 'http:') || u.username || u.password || u.search || u.hash || u.pathname !== '/') {
+    throw new CharterError('INVALID_ARGUMENT', 'directory must be an origin (https://host[:port]) serving /.well-known/http-message-signatures-directory');
+  }
+  return u.origin;
 }
 
-/** An AgentIdentityCredential: the operator vouches for the agent DID and answers for it. Stored when a store is given. */
-export async function issueAgentIdentity(st: Store | undefined, operator: Issuer, input: IssueAgentIdentityInput): Promise<IssuedCredential> {
+/** An AgentIdentityCredential: the operator vouches for the agent DID and answers for it. Kept in `store` unless it is null. */
+export async function issueAgentIdentity(store: CredentialStore | null, operator: Issuer, input: IssueAgentIdentityInput): Promise<IssuedCredential> {
   const agent: AgentInfo = {
     name: input.name,
     operator: operator.did,
     ...(input.software ? { software: input.software } : {}),
     ...(input.model !== undefined ? { model: input.model } : {}),
     ...(input.homepage !== undefined ? { homepage: input.homepage } : {}),
+    ...(input.directory !== undefined ? { directory: directoryOrigin(input.directory) } : {}),
   };
   if (input.validUntil !== undefined) checkExpiry(input.validUntil, new Date());
   const issued = await issueCredential({
@@ -91,11 +92,13 @@ export async function issueAgentIdentity(st: Store | undefined, operator: Issuer
     ...(input.validUntil ? { validUntil: input.validUntil } : {}),
     credentialSchema: { id: schemaIdFor(AGENT_IDENTITY_TYPE)!, type: 'JsonSchema' },
   });
-  await store(st, issued, AGENT_IDENTITY_TYPE, operator.did, input.agent);
+  await recordCredential(store, issued, { direction: 'issued', types: [AGENT_IDENTITY_TYPE] });
   return issued;
 }
 
-async function signMandate(st: Store, issuer: Issuer, subject: string, authority: Authority, validFrom: Date, validUntil: Date, baseUrl: string): Promise<IssuedMandate> {
+type MandateStore = CredentialStore & StatusStore;
+
+async function signMandate(st: MandateStore, issuer: Issuer, subject: string, authority: Authority, validFrom: Date, validUntil: Date, baseUrl: string): Promise<IssuedMandate> {
   const id = `urn:uuid:${randomUUID()}`;
   const status = await allocateStatusEntry(st, { issuerDid: issuer.did, baseUrl, purpose: 'revocation', credentialId: id });
   const issued = await issueCredential({
@@ -109,12 +112,12 @@ async function signMandate(st: Store, issuer: Issuer, subject: string, authority
     credentialSchema: { id: schemaIdFor(AGENT_AUTHORITY_TYPE)!, type: 'JsonSchema' },
     credentialStatus: status,
   });
-  await store(st, issued, AGENT_AUTHORITY_TYPE, issuer.did, subject, authority.parent?.id);
+  await recordCredential(st, issued, { direction: 'issued', types: [AGENT_AUTHORITY_TYPE], ...(authority.parent ? { parentId: authority.parent.id } : {}) });
   return { id, jwt: issued.jwt, credential: issued.credential, statusIndex: Number(status.statusListIndex), ...(authority.parent ? { parentId: authority.parent.id } : {}) };
 }
 
 /** A root mandate: the principal authorizes the agent, with a revocation status entry. */
-export async function issueMandate(st: Store, principal: Issuer, input: IssueMandateInput): Promise<IssuedMandate> {
+export async function issueMandate(st: MandateStore, principal: Issuer, input: IssueMandateInput): Promise<IssuedMandate> {
   const now = second(new Date());
   const validUntil = checkExpiry(input.validUntil, now);
   const authority = parseAuthority(input.authority);
@@ -130,7 +133,7 @@ export async function issueMandate(st: Store, principal: Issuer, input: IssueMan
  * be delegated (DELEGATION_DEPTH_EXCEEDED), any widening (AUTHORITY_WIDENED,
  * `details.dimension`). The parent is only decoded here; verifiers check it.
  */
-export async function delegateMandate(st: Store, from: Issuer, input: DelegateMandateInput): Promise<IssuedMandate> {
+export async function delegateMandate(st: MandateStore, from: Issuer, input: DelegateMandateInput): Promise<IssuedMandate> {
   const parent = decodeCredential(input.parentJwt);
   if (!parent.type.includes(AGENT_AUTHORITY_TYPE) || typeof parent.id !== 'string') {
     throw new CharterError('INVALID_ARGUMENT', 'the parent must be an AgentAuthorityCredential with an id');
@@ -145,7 +148,7 @@ export async function delegateMandate(st: Store, from: Issuer, input: DelegateMa
   const parentAuthority = parseAuthority(soleSubject(parent)?.authority);
   if ((input.authority as Partial<Authority>).parent !== undefined) throw new CharterError('INVALID_ARGUMENT', 'authority.parent is set by delegateMandate');
   const now = second(new Date());
-  const validUntil = checkExpiry(input.validUntil, now);
+  const validUntil = checkExpiry(input.validUntil ?? (parent.validUntil !== undefined ? new Date(parent.validUntil) : undefined), now);
   const child = parseAuthority({ ...input.authority, parent: { id: parent.id, digest: mandateDigest(input.parentJwt) } });
   const reasons = checkNarrowing(parentAuthority, child, { ...(parent.validFrom ? { validFrom: parent.validFrom } : {}), ...(parent.validUntil ? { validUntil: parent.validUntil } : {}) }, { validFrom: now, validUntil });
   if (reasons.length > 0) {

@@ -1,7 +1,7 @@
 import { CharterError } from '../errors.js';
 import { decodeCredential, soleSubject } from '../credentials/index.js';
-import { getBit, setStatus, type IssuerFor } from '../status/index.js';
-import type { Store } from '../store/types.js';
+import { getBit, setStatus, statusChange, type IssuerFor, type StatusChange } from '../status/index.js';
+import type { CredentialStore, StatusStore } from '../store/types.js';
 import { readAuthority } from './authority.js';
 import { AGENT_AUTHORITY_TYPE, type Authority } from './types.js';
 
@@ -17,7 +17,7 @@ export interface MandateSummary {
   state: MandateState;
 }
 
-async function revocationOf(store: Store, id: string): Promise<{ listId: string; index: number; set: boolean } | undefined> {
+async function revocationOf(store: StatusStore, id: string): Promise<{ listId: string; index: number; set: boolean } | undefined> {
   for (const a of await store.findStatusAllocation(id)) {
     const list = await store.getStatusList(a.listId);
     if (list?.purpose === 'revocation') return { listId: a.listId, index: a.index, set: getBit(list.bits, a.index) };
@@ -26,7 +26,7 @@ async function revocationOf(store: Store, id: string): Promise<{ listId: string;
 }
 
 /** Mandates issued from this store (root and delegated), with their state as the issuer knows it. */
-export async function listMandates(store: Store, filter: { issuer?: string; agent?: string; parentId?: string } = {}, now = new Date()): Promise<MandateSummary[]> {
+export async function listMandates(store: CredentialStore & StatusStore, filter: { issuer?: string; agent?: string; parentId?: string } = {}, now = new Date()): Promise<MandateSummary[]> {
   const recs = await store.listCredentials({
     direction: 'issued',
     type: AGENT_AUTHORITY_TYPE,
@@ -53,16 +53,17 @@ export async function listMandates(store: Store, filter: { issuer?: string; agen
 }
 
 /**
- * Revokes a mandate issued from this store: the bit is committed, then the
- * list re-signed. Every link delegated below it is cut off too, because a
- * verifier checks the status of every link of a chain.
+ * Revokes a mandate issued from this store: the issuer's key is unlocked,
+ * the bit committed, then the list re-signed (setStatus), so a refused
+ * caller changes nothing. Every link delegated below it is cut off too,
+ * because a verifier checks the status of every link of a chain.
  */
-export async function revokeMandate(store: Store, id: string, issuerFor: IssuerFor): Promise<void> {
+export async function revokeMandate(store: CredentialStore & StatusStore, id: string, issuerFor: IssuerFor): Promise<StatusChange> {
   const rec = await store.getCredential(id);
   if (!rec || rec.direction !== 'issued' || !rec.types.includes(AGENT_AUTHORITY_TYPE)) {
     throw new CharterError('NOT_FOUND', `no mandate ${id.slice(0, 80)} issued from this home`);
   }
   const entry = await revocationOf(store, id);
   if (!entry) throw new CharterError('NOT_FOUND', `mandate ${id.slice(0, 80)} has no revocation entry`);
-  await setStatus(store, entry.listId, entry.index, true, issuerFor);
+  return statusChange(id, await setStatus(store, entry.listId, entry.index, true, issuerFor), entry.index, true);
 }

@@ -56,6 +56,14 @@ export interface AgentInfo {
   software?: { name: string; version: string; digest?: string };
   model?: string;
   homepage?: string;
+  /**
+   * The origin whose Web Bot Auth key directory holds the agent's request
+   * signing keys (`https://agent.example`: its
+   * `/.well-known/http-message-signatures-directory`). A guard that wants
+   * both a presentation and a request signature accepts a key from this
+   * directory as the agent's own.
+   */
+  directory?: string;
 }
 
 /** A validity window; strings are ISO 8601 date-times as in a credential. */

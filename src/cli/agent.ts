@@ -1,15 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import { parseExpiry } from '../encoding/duration.js';
 import {
+  chainFor,
   createAgentPresentation,
   delegateMandate,
+  identityFor,
   issueAgentIdentity,
   issueMandate,
   listMandates,
-  parseBudget,
-  parseMoney,
   parseRate,
   previewSpend,
   revokeMandate,
@@ -20,10 +19,13 @@ import {
   type Limits,
 } from '../agents/index.js';
 import type { Home } from '../home/home.js';
+import type { VerifyTools } from '../home/net.js';
 import { createVerifier } from '../guard/verifier.js';
 import { authorizeTransaction } from '../guard/transaction.js';
-import { formatReasons, homeCommand, leaf, readJwtArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { formatReasons, homeCommand, leaf, readJwtArg, runCommand, withHome, withTools, type CliContext, type CommonOptions } from './io.js';
+import { actingAs, asOption, budgetFlag, credentialIdArg, moneyFlag, partyDid, partyDids, renderStatusChange, statusChangeView } from './args.js';
 import { mark, shortDid, table, tree } from './format.js';
+import { registerReservations } from './agent-reservations.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -33,30 +35,31 @@ interface LimitFlags {
   budget?: string;
   counterparty?: string[];
   rate?: string;
-  expires: string;
+  expires?: string;
   maxDepth: string;
 }
 
-function authorityFrom(f: LimitFlags): Omit<Authority, 'parent'> {
+async function authorityFrom(home: Home, f: LimitFlags): Promise<Omit<Authority, 'parent'>> {
+  const counterparties = await partyDids(home, f.counterparty, '--counterparty');
   const limits: Limits = {
-    ...(f.max ? { perTransaction: parseMoney(f.max) } : {}),
-    ...(f.budget ? { budget: parseBudget(f.budget) } : {}),
-    ...(f.counterparty?.length ? { counterparties: f.counterparty } : {}),
+    ...(f.max ? { perTransaction: moneyFlag(f.max, '--max') } : {}),
+    ...(f.budget ? { budget: budgetFlag(f.budget, '--budget') } : {}),
+    ...(counterparties.length ? { counterparties } : {}),
     ...(f.rate ? { rate: parseRate(f.rate) } : {}),
   };
   const depth = Number(f.maxDepth);
-  if (!Number.isInteger(depth) || depth < 0) throw new CharterError('INVALID_ARGUMENT', '--max-depth must be a whole number ≥ 0');
+  if (!/^\d+$/.test(f.maxDepth) || !Number.isSafeInteger(depth)) throw new CharterError('INVALID_ARGUMENT', '--max-depth must be a whole number ≥ 0');
   return { actions: f.action, maxDelegationDepth: depth, ...(Object.keys(limits).length ? { limits } : {}) };
 }
 
-function limitOptions(cmd: Command, defaultDepth: string): Command {
+function limitOptions(cmd: Command, defaultDepth: string, expires: string): Command {
   return cmd
     .requiredOption('--action <action>', 'an allowed action, e.g. purchase or pay:* (repeatable)', collect)
-    .option('--max <money>', 'per-transaction limit, e.g. 50USD')
+    .option('--max <money>', 'per-transaction limit, e.g. 50USD (ISO 4217 code)')
     .option('--budget <budget>', 'cumulative limit over a rolling period, e.g. 500USD/P30D')
-    .option('--counterparty <did>', 'an allowed counterparty (repeatable; default any)', collect)
+    .option('--counterparty <did|alias>', 'an allowed counterparty (repeatable; default any)', collect)
     .option('--rate <rate>', 'at most COUNT transactions per period, e.g. 10/PT1H')
-    .option('--expires <when>', '7d, 12h, P7D or an ISO date', '7d')
+    .option('--expires <when>', `7d, 12h, P7D or an ISO date (default: ${expires})`)
     .option('--max-depth <n>', 'further delegation steps allowed', defaultDepth);
 }
 
@@ -64,22 +67,6 @@ function limitOptions(cmd: Command, defaultDepth: string): Command {
 async function mandateJwt(ctx: CliContext, home: Home, arg: string): Promise<string> {
   const rec = arg.includes('.') ? undefined : await home.store.getCredential(arg);
   return rec ? rec.jwt : readJwtArg(ctx, arg, 'mandate');
-}
-
-/** The agent's mandate (the newest one about it, or `--mandate`) and every link above it, from the store. */
-async function chainFor(home: Home, agentDid: string, mandateId?: string): Promise<string[]> {
-  const mandates = await home.store.listCredentials({ type: 'AgentAuthorityCredential', subject: agentDid });
-  const leafRec = mandateId ? await home.store.getCredential(mandateId) : mandates[mandates.length - 1];
-  if (!leafRec) throw new CharterError('NOT_FOUND', `no mandate for ${shortDid(agentDid)} in this home (see \`charter agent authorize\`)`);
-  const chain = [leafRec.jwt];
-  let parent = leafRec.parentId;
-  while (parent) {
-    const rec = await home.store.getCredential(parent);
-    if (!rec) throw new CharterError('NOT_FOUND', `the parent mandate ${parent} is not in this home`);
-    chain.unshift(rec.jwt);
-    parent = rec.parentId;
-  }
-  return chain;
 }
 
 export function decisionView(d: AgentDecision, spend?: { reservationId: string; remaining: AgentRemaining; state: string }) {
@@ -117,22 +104,19 @@ export function registerAgent(program: Command, ctx: CliContext): void {
   const agent = program.command('agent').description('Know Your Agent: agent identities, authority mandates, delegation, verification');
 
   leaf(
-    agent
-      .command('create')
-      .description('create an agent DID and its identity credential, signed by its operator')
+    asOption(agent.command('create').description('create an agent DID and its identity credential, signed by its operator'), 'the operator, who answers for the agent', ['--operator'])
       .requiredOption('--alias <name>', 'local name of the agent')
-      .requiredOption('--operator <name>', 'identity in this home that answers for the agent')
       .option('--name <text>', 'display name (default: the alias)')
       .option('--software <name@version>', 'software the agent runs')
       .option('--model <model>', 'model the agent uses')
       .option('--homepage <url>', 'homepage of the agent'),
-    ['charter agent create --alias shopper --operator acme --name "Acme Shopper" --software shopper@1.4.2'],
-  ).action((o: CommonOptions & { alias: string; operator: string; name?: string; software?: string; model?: string; homepage?: string }) =>
+    ['charter agent create --alias shopper --as acme --name "Acme Shopper" --software shopper@1.4.2'],
+  ).action((o: CommonOptions & { alias: string; name?: string; software?: string; model?: string; homepage?: string }) =>
     homeCommand(
       ctx,
       o,
       async (home) => {
-        const operator = await home.issuer(o.operator);
+        const operator = await home.issuer(actingAs(ctx, o, ['--operator']));
         let software: { name: string; version: string } | undefined;
         if (o.software) {
           const m = /^(.+)@([^@]+)$/.exec(o.software);
@@ -155,84 +139,84 @@ export function registerAgent(program: Command, ctx: CliContext): void {
 
   leaf(
     limitOptions(
-      agent
-        .command('authorize')
-        .description('give an agent a mandate: what it may do for you, and within which limits')
-        .requiredOption('--principal <name>', 'your identity (the principal)')
-        .requiredOption('--agent <did>', 'the agent DID'),
+      asOption(agent.command('authorize').description('give an agent a mandate: what it may do for you, and within which limits'), 'you, the principal', ['--principal']).requiredOption(
+        '--agent <did|alias>',
+        'the agent: its DID, or an identity of this home',
+      ),
       '1',
+      '7d',
     ),
-    ['charter agent authorize --principal alice --agent did:key:z6Mk... --action purchase --max 50USD --budget 500USD/P30D --rate 10/PT1H --expires 7d --max-depth 1'],
-  ).action((o: CommonOptions & LimitFlags & { principal: string; agent: string }) =>
+    ['charter agent authorize --as alice --agent shopper --action purchase --max 50USD --budget 500USD/P30D --rate 10/PT1H --expires 7d --max-depth 1'],
+  ).action((o: CommonOptions & LimitFlags & { agent: string }) =>
     homeCommand(
       ctx,
       o,
       async (home) => {
-        const m = await issueMandate(home.store, await home.issuer(o.principal), {
-          agent: o.agent,
-          authority: authorityFrom(o),
-          validUntil: parseExpiry(o.expires),
+        const principal = await home.issuer(actingAs(ctx, o, ['--principal']));
+        const m = await issueMandate(home.store, principal, {
+          agent: await partyDid(home, o.agent, '--agent'),
+          authority: await authorityFrom(home, o),
+          validUntil: parseExpiry(o.expires ?? '7d'),
           baseUrl: await home.requirePublicUrl(),
         });
-        return { id: m.id, jwt: m.jwt, statusIndex: m.statusIndex };
+        return { id: m.id, jwt: m.jwt, statusIndex: m.statusIndex, expires: m.credential.validUntil ?? null };
       },
-      (r) => `mandate ${r.id}\n${r.jwt}`,
+      (r) => `id:    ${r.id}\ntoken: ${r.jwt}`,
     ),
   );
 
   leaf(
     limitOptions(
-      agent
-        .command('delegate')
-        .description('hand a narrower part of your mandate to a sub-agent (refuses any widening)')
-        .requiredOption('--from <name>', 'the delegating agent (subject of the parent mandate)')
+      asOption(agent.command('delegate').description('hand a narrower part of your mandate to a sub-agent (refuses any widening)'), 'the delegating agent (subject of the parent mandate)', ['--from'])
         .requiredOption('--parent <id|jwt|file>', 'the parent mandate')
-        .requiredOption('--to <did>', 'the sub-agent DID'),
+        .requiredOption('--to <did|alias>', 'the sub-agent: its DID, or an identity of this home'),
       '0',
+      "the parent's expiry",
     ),
-    ['charter agent delegate --from shopper --parent urn:uuid:... --to did:key:z6Mk... --action purchase --max 20USD --budget 100USD/P30D'],
-  ).action((o: CommonOptions & LimitFlags & { from: string; parent: string; to: string }) =>
+    ['charter agent delegate --as shopper --parent urn:uuid:... --to courier --action purchase --max 20USD --budget 100USD/P30D'],
+  ).action((o: CommonOptions & LimitFlags & { parent: string; to: string }) =>
     homeCommand(
       ctx,
       o,
       async (home) => {
-        const m = await delegateMandate(home.store, await home.issuer(o.from), {
+        const from = await home.issuer(actingAs(ctx, o, ['--from']));
+        const m = await delegateMandate(home.store, from, {
           parentJwt: await mandateJwt(ctx, home, o.parent),
-          to: o.to,
-          authority: authorityFrom(o),
-          validUntil: parseExpiry(o.expires),
+          to: await partyDid(home, o.to, '--to'),
+          authority: await authorityFrom(home, o),
+          ...(o.expires !== undefined ? { validUntil: parseExpiry(o.expires) } : {}),
           baseUrl: await home.requirePublicUrl(),
         });
-        return { id: m.id, jwt: m.jwt, statusIndex: m.statusIndex, parentId: m.parentId };
+        return { id: m.id, jwt: m.jwt, statusIndex: m.statusIndex, parentId: m.parentId, expires: m.credential.validUntil ?? null };
       },
-      (r) => `mandate ${r.id} (delegated from ${r.parentId})\n${r.jwt}`,
+      (r) => `id:     ${r.id}\nparent: ${r.parentId}\ntoken:  ${r.jwt}`,
     ),
   );
 
   leaf(
-    agent
-      .command('present')
-      .description('the presentation an agent sends before a transaction: identity, mandate chain, proof')
-      .requiredOption('--agent <name>', 'the agent in this home')
+    asOption(agent.command('present').description('the presentation an agent sends before a transaction: identity, mandate chain, proof'), 'the agent, who presents', ['--agent'])
       .requiredOption('--aud <did>', 'the verifier')
       .requiredOption('--nonce <nonce>', "the verifier's challenge")
-      .option('--mandate <id>', 'which of its mandates (default: the newest)'),
-    ['charter agent present --agent shopper --aud did:web:shop.example --nonce 4f1c > vp.jwt'],
-  ).action((o: CommonOptions & { agent: string; aud: string; nonce: string; mandate?: string }) =>
-    homeCommand(
+      .option('--mandate <id|jwt|file>', 'which of its mandates (default: the newest)'),
+    ['charter agent present --as shopper --aud did:web:shop.example --nonce 4f1c > vp.jwt'],
+  ).action((o: CommonOptions & { aud: string; nonce: string; mandate?: string }) =>
+    runCommand(
       ctx,
       o,
-      async (home) => {
-        const me = await home.issuer(o.agent);
-        const ids = await home.store.listCredentials({ type: 'AgentIdentityCredential', subject: me.did });
-        const jwt = await createAgentPresentation({
-          agent: me,
-          ...(ids.length ? { identity: ids[ids.length - 1]!.jwt } : {}),
-          chain: await chainFor(home, me.did, o.mandate),
-          aud: o.aud,
-          nonce: o.nonce,
+      async () => {
+        const mandateId = o.mandate === undefined ? undefined : await credentialIdArg(ctx, o.mandate, 'mandate');
+        return withHome(ctx, o, async (home) => {
+          const me = await home.issuer(actingAs(ctx, o, ['--agent']));
+          const identity = await identityFor(home.store, me.did);
+          const jwt = await createAgentPresentation({
+            agent: me,
+            ...(identity !== undefined ? { identity } : {}),
+            chain: await chainFor(home.store, me.did, mandateId),
+            aud: o.aud,
+            nonce: o.nonce,
+          });
+          return { agent: me.did, jwt };
         });
-        return { agent: me.did, jwt };
       },
       (r) => r.jwt,
     ),
@@ -246,14 +230,13 @@ export function registerAgent(program: Command, ctx: CliContext): void {
       .requiredOption('--aud <did>', 'this verifier')
       .requiredOption('--nonce <nonce>', 'the challenge sent')
       .requiredOption('--action <action>', 'the action requested')
-      .option('--amount <money>', 'the amount, e.g. 20USD')
-      .option('--counterparty <did>', 'who the agent deals with (default: --aud)')
-      .option('--record', 'reserve the spend in the ledger if allowed')
-      .option('--trust-principal <did>', 'a principal this verifier trusts (repeatable)', collect)
+      .option('--amount <money>', 'the amount, e.g. 20USD (ISO 4217 code)')
+      .option('--counterparty <did|alias>', 'who the agent deals with (default: --aud)')
+      .option('--record', "reserve the spend in this home's ledger if allowed (the presentation is used up)")
+      .option('--trust-principal <did|alias>', 'a principal this verifier trusts (repeatable)', collect)
       .option('--any-principal', 'accept any principal (reported in the result)')
-      .option('--trust-operator <did>', 'an operator whose identity credentials are trusted (repeatable)', collect)
-      .option('--allow-loopback', 'allow loopback/http DID and status URLs (local testing)'),
-    ['charter agent verify vp.jwt --aud did:web:shop.example --nonce 4f1c --action purchase --amount 20USD --record --trust-principal did:key:z6Mk...'],
+      .option('--trust-operator <did|alias>', 'an operator whose identity credentials are trusted (repeatable)', collect),
+    ['charter agent verify vp.jwt --aud did:web:shop.example --nonce 4f1c --action purchase --amount 20USD --record --trust-principal alice'],
   ).action(
     (
       arg: string,
@@ -265,39 +248,45 @@ export function registerAgent(program: Command, ctx: CliContext): void {
         async () => {
           const vp = await readJwtArg(ctx, arg, 'presentation');
           if (!o.trustPrincipal?.length && !o.anyPrincipal) throw new CharterError('INVALID_ARGUMENT', 'name the principals you trust with --trust-principal DID (or accept any with --any-principal)');
-          const trust = {
-            ...(o.trustPrincipal?.length ? { principals: o.trustPrincipal } : {}),
-            ...(o.anyPrincipal ? { anyPrincipal: true } : {}),
-            ...(o.trustOperator?.length ? { identityIssuers: o.trustOperator } : {}),
-          };
-          return withHome(ctx, o, async (home) => {
-            const request = { action: o.action, ...(o.amount ? { amount: o.amount } : {}), counterparty: o.counterparty ?? o.aud, trust };
-            const pure = await verifyAgent(vp, { resolver: home.resolver, status: home.status, aud: o.aud, nonce: o.nonce, ...request });
+          const amount = o.amount === undefined ? undefined : moneyFlag(o.amount, '--amount');
+          const decide = async (tools: VerifyTools, home: Home | undefined) => {
+            const principals = await partyDids(home, o.trustPrincipal, '--trust-principal');
+            const operators = await partyDids(home, o.trustOperator, '--trust-operator');
+            const trust = {
+              ...(principals.length ? { principals } : {}),
+              ...(o.anyPrincipal ? { anyPrincipal: true } : {}),
+              ...(operators.length ? { identityIssuers: operators } : {}),
+            };
+            const counterparty = o.counterparty === undefined ? o.aud : await partyDid(home, o.counterparty, '--counterparty');
+            const request = { action: o.action, ...(amount ? { amount: `${amount.amount} ${amount.currency}` } : {}), counterparty, trust };
+            const pure = await verifyAgent(vp, { resolver: tools.resolver, status: tools.status, aud: o.aud, nonce: o.nonce, ...request });
             if (!pure.ok) return decisionView(pure);
-            if (!o.record) {
+            if (!o.record || home === undefined) {
               // What the ledger would say now (read-only): nothing is reserved without --record.
-              if (!pure.cumulativeLimits) return decisionView(pure);
+              if (!pure.cumulativeLimits || home === undefined) return decisionView(pure);
               const preview = await previewSpend(home.store, pure);
               return { ...decisionView(pure), ok: preview.ok, reasons: preview.reasons, preview: { remaining: preview.remaining } };
             }
             // Recording runs the guard pipeline on this home's store: the presentation is used once, and the
             // spend is reserved on every link and committed (the transaction is taken to have happened).
-            const verifier = createVerifier({ aud: o.aud, store: home.store, resolver: home.resolver, status: home.status, http: false });
+            const verifier = createVerifier({ aud: o.aud, store: home.store, resolver: tools.resolver, status: tools.status, http: false });
             const d = await authorizeTransaction(vp, { verifier, ...request });
             if (!d.ok || !d.agent) return { ...decisionView(pure), ok: false, reasons: d.reasons };
             if (d.spend) await d.spend.commit();
             return decisionView(d.agent, d.spend);
-          });
+          };
+          // Recording writes this home's ledger and replay cache, so it needs the home; a bare verification does not.
+          return o.record ? withHome(ctx, o, (home) => decide(home, home)) : withTools(ctx, o, decide);
         },
         (d) => renderDecision(d, `${o.action}${o.amount ? ` ${o.amount}` : ''} with ${shortDid(o.counterparty ?? o.aud)}`),
       ),
   );
 
   leaf(agent.command('list').description('mandates issued from this home and their state'), ['charter agent list']).action((o: CommonOptions) =>
-    runCommand(
+    homeCommand(
       ctx,
       o,
-      () => withHome(ctx, o, (home) => listMandates(home.store)),
+      (home) => listMandates(home.store),
       (rows) =>
         table(
           ['ID', 'ISSUER', 'AGENT', 'ACTIONS', 'PARENT', 'EXPIRES', 'STATE'],
@@ -306,16 +295,20 @@ export function registerAgent(program: Command, ctx: CliContext): void {
     ),
   );
 
-  leaf(agent.command('revoke').description('revoke a mandate; every link delegated below it stops working too').argument('<id>'), ['charter agent revoke urn:uuid:...']).action(
-    (id: string, o: CommonOptions) =>
-      homeCommand(
-        ctx,
-        o,
-        async (home) => {
-          await revokeMandate(home.store, id, (did) => home.issuer(did));
-          return { revoked: id };
-        },
-        (r) => `revoked ${r.revoked}`,
-      ),
+  leaf(
+    agent.command('revoke').description('revoke a mandate; every link delegated below it stops working too').argument('<mandate>', 'its id (see `charter agent list`), its token, or a file holding it'),
+    ['charter agent revoke urn:uuid:...'],
+  ).action((arg: string, o: CommonOptions) =>
+    runCommand(
+      ctx,
+      o,
+      async () => {
+        const id = await credentialIdArg(ctx, arg, 'mandate');
+        return withHome(ctx, o, async (home) => statusChangeView('revoked', [await revokeMandate(home.store, id, (did) => home.issuer(did))]));
+      },
+      (r) => renderStatusChange('revoked', 'revoke', r),
+    ),
   );
+
+  registerReservations(agent, ctx);
 }

@@ -2,15 +2,9 @@ import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import { writeFileAtomic } from '../home/atomic.js';
-import { homeCommand, leaf, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { didWebPath } from '../server/did-web-path.js';
+import { homeCommand, leaf, runCommand, withTools, type CliContext, type CommonOptions } from './io.js';
 import { parseKeyType } from './id.js';
-
-/** did:web path to the file a static host must serve (did:web spec, "Read"). */
-export function didWebFilePath(did: string): string {
-  const parts = did.split(':').slice(2);
-  const path = parts.slice(1).map(decodeURIComponent);
-  return path.length === 0 ? join('.well-known', 'did.json') : join(...path, 'did.json');
-}
 
 export function registerDid(program: Command, ctx: CliContext): void {
   const did = program.command('did').description('resolve DIDs and publish did:web documents');
@@ -19,14 +13,13 @@ export function registerDid(program: Command, ctx: CliContext): void {
     did
       .command('resolve')
       .description('resolve a DID to its DID document (did:key, did:jwk, did:web)')
-      .argument('<did>')
-      .option('--allow-loopback', 'allow did:web hosts on loopback over http (local testing)'),
+      .argument('<did>'),
     ['charter did resolve did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK', 'charter did resolve did:web:example.com --json'],
   ).action((d: string, opts: CommonOptions) =>
     runCommand(
       ctx,
       opts,
-      () => withHome(ctx, opts, (home) => home.resolver.resolve(d)),
+      () => withTools(ctx, opts, (tools) => tools.resolver.resolve(d)),
       (doc) => JSON.stringify(doc, null, 2),
     ),
   );
@@ -49,7 +42,7 @@ export function registerDid(program: Command, ctx: CliContext): void {
         const alias = opts.alias ?? opts.domain.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64);
         const rec = await home.createIdentity({ alias, keyType: parseKeyType(opts.key), method: 'web', domain: opts.domain });
         if (!rec.document) throw new CharterError('INTERNAL', 'did:web identity has no document');
-        const file = join(opts.out, didWebFilePath(rec.did));
+        const file = join(opts.out, ...didWebPath(rec.did).split('/').filter(Boolean));
         writeFileAtomic(file, JSON.stringify(rec.document, null, 2) + '\n', 0o644);
         return { alias: rec.alias, did: rec.did, file, publishAt: dirname(file) };
       },

@@ -2,53 +2,68 @@ import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import { parseExpiry } from '../encoding/duration.js';
 import { issueGrant, listGrants, resumeGrant, revokeGrant, revokeGrantsTo, suspendGrant, verifyGrant } from '../grants/index.js';
-import { formatReasons, homeCommand, leaf, readJwtArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { soleSubject } from '../credentials/index.js';
+import { formatReasons, homeCommand, leaf, readJwtArg, runCommand, withHome, withTools, type CliContext, type CommonOptions } from './io.js';
+import { actingAs, asOption, credentialIdArg, partyDid, renderStatusChange, statusChangeView } from './args.js';
 import { shortDid, table } from './format.js';
+import { termsFromFlags, type TermFlags } from './terms.js';
+import { accessReports, type AccessUse } from '../audit/index.js';
 
-interface IssueOptions extends CommonOptions {
-  from: string;
+interface IssueOptions extends CommonOptions, TermFlags {
   to: string;
   resource: string[];
   action: string[];
   purpose?: string;
   expires: string;
+  termsPurpose?: string[];
 }
 
 const PAST = { revoke: 'revoked', suspend: 'suspended', resume: 'resumed' } as const;
+const reportedUses = (u: AccessUse[]) => (u.length === 0 ? '-' : `${u.length}, last ${u[0]!.at.slice(0, 16).replace('T', ' ')} by ${shortDid(u[0]!.verifier)}`);
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function registerGrant(program: Command, ctx: CliContext): void {
   const grant = program.command('grant').description('revocable data grants: scoped, time-boxed access to your data');
 
   leaf(
-    grant
-      .command('issue')
-      .description('grant a platform access to some of your data')
-      .requiredOption('--from <name>', 'your identity (the data owner)')
-      .requiredOption('--to <did>', 'the grantee (platform) DID')
+    asOption(grant.command('issue').description('grant a platform access to some of your data'), 'you, the data owner', ['--from'])
+      .requiredOption('--to <did|alias>', 'the grantee (platform): its DID, or an identity of this home')
       .requiredOption('--resource <r>', 'a resource, e.g. profile/email or photos/* (repeatable)', collect)
       .requiredOption('--action <a>', 'an action, e.g. read (repeatable)', collect)
       .option('--purpose <text>', 'why the platform may use it', 'unspecified')
-      .requiredOption('--expires <when>', '30d, 12h, P30D or an ISO date'),
-    ['charter grant issue --from alice --to did:web:shop.example --resource profile/email --action read --purpose "order updates" --expires 30d'],
+      .requiredOption('--expires <when>', '30d, 12h, P30D or an ISO date')
+      // ---- terms of use (data pools issue): added options, passed through as `terms` ----
+      .option('--terms-purpose <code>', 'allowed uses: service-delivery, analytics, inference, model-training, research, marketing or x-NAME (repeatable; verifiers must declare one)', collect)
+      .option('--retention <duration>', 'the platform deletes what it obtained within this ISO 8601 duration, e.g. P90D')
+      .option('--onward-sharing <none|did>', 'none, or a DID the platform may pass the data on to (repeatable)', collect)
+      .option('--processing <where>', 'any | on-device | trusted-execution')
+      .option('--compensation <money/per>', 'what each use or period earns you, e.g. 0.05EUR/use or 10EUR/P1M'),
+    // ---- end of terms ----
+    [
+      'charter grant issue --as alice --to did:web:shop.example --resource profile/email --action read --purpose "order updates" --expires 30d',
+      'charter grant issue --as alice --to shop --resource photos/* --action read --expires 7d --json',
+      'charter grant issue --as alice --to did:web:lab.example --resource health/steps --action read --purpose "step research" --terms-purpose research --retention P90D --processing trusted-execution --compensation 0.01EUR/use --expires 90d',
+    ],
   ).action((opts: IssueOptions) =>
     homeCommand(
       ctx,
       opts,
       async (home) => {
-        const issuer = await home.issuer(opts.from);
+        const issuer = await home.issuer(actingAs(ctx, opts, ['--from']));
         const baseUrl = await home.requirePublicUrl();
+        const terms = termsFromFlags(opts.termsPurpose, opts);
         const g = await issueGrant(home.store, issuer, {
-          grantee: opts.to,
+          grantee: await partyDid(home, opts.to, '--to'),
           resources: opts.resource,
           actions: opts.action,
           purpose: opts.purpose ?? 'unspecified',
           validUntil: parseExpiry(opts.expires),
           baseUrl,
+          ...(terms ? { terms } : {}),
         });
-        return { id: g.id, jwt: g.jwt, statusIndex: g.statusIndex };
+        return { id: g.id, jwt: g.jwt, statusIndex: g.statusIndex, grantee: soleSubject(g.credential)?.id ?? '', expires: g.credential.validUntil ?? null };
       },
-      (r) => r.jwt,
+      (r) => `id:    ${r.id}\ntoken: ${r.jwt}\n(give the token to ${shortDid(r.grantee)}; take it back with \`charter grant revoke ${r.id}\`)`,
     ),
   );
 
@@ -56,46 +71,54 @@ export function registerGrant(program: Command, ctx: CliContext): void {
     grant
       .command('list')
       .description('every grant issued from this home, with its state')
-      .option('--to <did>', 'only grants to this grantee'),
+      .option('--to <did|alias>', 'only grants to this grantee'),
     ['charter grant list', 'charter grant list --json'],
   ).action((opts: CommonOptions & { to?: string }) =>
-    runCommand(
+    homeCommand(
       ctx,
       opts,
-      () => withHome(ctx, opts, (home) => listGrants(home.store, opts.to ? { grantee: opts.to } : {})),
+      async (home) => {
+        const grants = await listGrants(home.store, opts.to ? { grantee: await partyDid(home, opts.to, '--to') } : {});
+        // The uses platforms reported back (access reports), newest first.
+        return Promise.all(grants.map(async (g) => ({ ...g, reported: await accessReports(home.store, g.id, { limit: 50 }) })));
+      },
       (rows) =>
         table(
-          ['ID', 'GRANTEE', 'RESOURCES', 'ACTIONS', 'EXPIRES', 'STATE'],
-          rows.map((g) => [g.id, shortDid(g.grantee), g.resources.join(','), g.actions.join(','), g.expires ?? '', g.state]),
+          ['ID', 'GRANTEE', 'RESOURCES', 'ACTIONS', 'EXPIRES', 'STATE', 'REPORTED USES'],
+          rows.map((g) => [g.id, shortDid(g.grantee), g.resources.join(','), g.actions.join(','), g.expires ?? '', g.state, reportedUses(g.reported)]),
         ),
     ),
   );
 
   const change = (verb: 'revoke' | 'suspend' | 'resume', fn: typeof revokeGrant, help: string) => {
-    const cmd = grant.command(verb).description(help).argument(verb === 'revoke' ? '[id]' : '<id>', 'grant id (see `charter grant list`)');
-    if (verb === 'revoke') cmd.option('--to <did>', 'revoke every grant to this grantee');
-    leaf(cmd, [`charter grant ${verb} urn:uuid:...`, ...(verb === 'revoke' ? ['charter grant revoke --to did:web:shop.example'] : [])]).action(
-      (id: string | undefined, opts: CommonOptions & { to?: string }) =>
-        homeCommand(
+    const cmd = grant
+      .command(verb)
+      .description(help)
+      .argument(verb === 'revoke' ? '[grant]' : '<grant>', 'the grant: its id (see `charter grant list`), its token, or a file holding it');
+    if (verb === 'revoke') cmd.option('--to <did|alias>', 'revoke every grant to this grantee');
+    leaf(cmd, [`charter grant ${verb} urn:uuid:...`, `charter grant ${verb} grant.jwt --json`, ...(verb === 'revoke' ? ['charter grant revoke --to did:web:shop.example'] : [])]).action(
+      (arg: string | undefined, opts: CommonOptions & { to?: string }) =>
+        runCommand(
           ctx,
           opts,
-          async (home) => {
-            const issuerFor = (did: string) => home.issuer(did);
-            if (opts.to) {
-              if (id) throw new CharterError('INVALID_ARGUMENT', 'give either a grant id or --to, not both');
-              return { revoked: await revokeGrantsTo(home.store, opts.to, issuerFor) };
-            }
-            if (!id) throw new CharterError('INVALID_ARGUMENT', 'name the grant to revoke, or --to DID (see `charter grant list`)');
-            await fn(home.store, id, issuerFor);
-            return { [PAST[verb]]: [id] };
+          async () => {
+            if (opts.to !== undefined && arg !== undefined) throw new CharterError('INVALID_ARGUMENT', 'give either a grant or --to, not both');
+            if (opts.to === undefined && arg === undefined) throw new CharterError('INVALID_ARGUMENT', 'name the grant to revoke, or --to DID (see `charter grant list`)');
+            const id = arg === undefined ? undefined : await credentialIdArg(ctx, arg, 'grant');
+            return withHome(ctx, opts, async (home) => {
+              const issuerFor = (did: string) => home.issuer(did);
+              const changes = id === undefined ? await revokeGrantsTo(home.store, await partyDid(home, opts.to!, '--to'), issuerFor) : [await fn(home.store, id, issuerFor)];
+              return statusChangeView(PAST[verb], changes);
+            });
           },
-          (r) => Object.entries(r).map(([k, ids]) => (ids.length ? ids.map((i) => `${k} ${i}`).join('\n') : `nothing to ${verb}`)).join('\n'),
+          (r) => renderStatusChange(PAST[verb], verb, r),
         ),
     );
   };
   change('revoke', revokeGrant, 'revoke a grant for good (or every grant to one grantee with --to)');
   change('suspend', suspendGrant, 'suspend a grant until resumed');
   change('resume', resumeGrant, 'resume a suspended grant');
+
   leaf(
     grant
       .command('verify')
@@ -103,30 +126,37 @@ export function registerGrant(program: Command, ctx: CliContext): void {
       .argument('<jwt|file|->')
       .requiredOption('--resource <r>', 'the resource requested')
       .requiredOption('--action <a>', 'the action requested')
-      .option('--grantee <did>', 'the party asking (must be the grant subject)')
-      .option('--owner <did>', 'whose data is asked for: the grant must be theirs (without it, any grantor is accepted and the output says so)')
+      .option('--grantee <did|alias>', 'the party asking (must be the grant subject)')
+      .option('--owner <did|alias>', 'whose data is asked for: the grant must be theirs (without it, any grantor is accepted and the output says so)')
       .option('--aud <aud>', 'for a presentation: this verifier')
       .option('--nonce <nonce>', 'for a presentation: the challenge sent')
-      .option('--allow-loopback', 'allow loopback/http DID and status URLs (local testing)'),
-    ['charter grant verify grant.jwt --resource profile/email --action read --grantee did:web:shop.example'],
-  ).action((arg: string, opts: CommonOptions & { resource: string; action: string; grantee?: string; owner?: string; aud?: string; nonce?: string }) =>
+      // ---- terms of use (data pools issue): the use declared, checked against the grant's terms ----
+      .option('--for <purpose>', 'the purpose of this use, e.g. model-training (a grant whose terms limit purposes requires it)')
+      .option('--processing <where>', 'where the data is processed: on-device | trusted-execution'),
+    // ---- end of terms ----
+    ['charter grant verify grant.jwt --resource profile/email --action read --grantee did:web:shop.example --owner alice'],
+  ).action((arg: string, opts: CommonOptions & { resource: string; action: string; grantee?: string; owner?: string; aud?: string; nonce?: string; for?: string; processing?: 'on-device' | 'trusted-execution' }) =>
     runCommand(
       ctx,
       opts,
       async () => {
         const jwt = await readJwtArg(ctx, arg, 'grant');
-        return withHome(ctx, opts, async (home) => {
+        return withTools(ctx, opts, async (tools, home) => {
+          const grantee = opts.grantee === undefined ? undefined : await partyDid(home, opts.grantee, '--grantee');
+          const owner = opts.owner === undefined ? undefined : await partyDid(home, opts.owner, '--owner');
           const d = await verifyGrant(jwt, {
-            resolver: home.resolver,
-            status: home.status,
+            resolver: tools.resolver,
+            status: tools.status,
             resource: opts.resource,
             action: opts.action,
-            ...(opts.grantee ? { grantee: opts.grantee } : {}),
-            ...(opts.owner ? { owner: opts.owner } : { anyOwner: true }),
+            ...(grantee ? { grantee } : {}),
+            ...(owner ? { owner } : { anyOwner: true }),
             ...(opts.aud ? { aud: opts.aud } : {}),
             ...(opts.nonce ? { nonce: opts.nonce } : {}),
+            ...(opts.for ? { purpose: opts.for } : {}),
+            ...(opts.processing ? { processing: opts.processing } : {}),
           });
-          return { ok: d.ok, reasons: d.reasons, grantor: d.grantor, grantee: d.grantee, grant: d.grant, ownerChecked: opts.owner !== undefined };
+          return { ok: d.ok, reasons: d.reasons, grantor: d.grantor, grantee: d.grantee, grant: d.grant, ownerChecked: owner !== undefined };
         });
       },
       (d) =>
@@ -141,3 +171,4 @@ export function registerGrant(program: Command, ctx: CliContext): void {
     ),
   );
 }
+

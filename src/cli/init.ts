@@ -1,9 +1,22 @@
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
-import { homeCommand, leaf, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import type { Home } from '../home/home.js';
+import { homeCommand, leaf, runCommand, type CliContext, type CommonOptions, type OpenHomeRequest } from './io.js';
 
 interface InitOptions extends CommonOptions {
   publicUrl?: string;
+}
+
+/** `charter init` is the one command that creates a home; a failed init removes what it created. */
+async function initialize(ctx: CliContext, req: OpenHomeRequest, publicUrl: string | undefined): Promise<{ home: Home; created: boolean }> {
+  if (ctx.initHome) return ctx.initHome({ ...req, ...(publicUrl !== undefined ? { publicUrl } : {}) });
+  const home = await ctx.openHome({ ...req, create: true });
+  try {
+    return { home, created: (await home.init(publicUrl)).created };
+  } catch (e) {
+    await home.close();
+    throw e;
+  }
 }
 
 export function registerInit(program: Command, ctx: CliContext): void {
@@ -14,12 +27,16 @@ export function registerInit(program: Command, ctx: CliContext): void {
       .option('--public-url <url>', 'base URL under which this home publishes status lists'),
     ['CHARTER_PASSPHRASE=... charter init', 'charter init --public-url https://id.example.com'],
   ).action((opts: InitOptions) =>
-    homeCommand(
+    runCommand(
       ctx,
       opts,
-      async (home) => {
-        const { created } = await home.init(opts.publicUrl);
-        return { home: home.dir, created, publicUrl: (await home.publicUrl()) ?? null };
+      async () => {
+        const { home, created } = await initialize(ctx, { ...(opts.home !== undefined ? { home: opts.home } : {}) }, opts.publicUrl);
+        try {
+          return { home: home.dir, created, publicUrl: (await home.publicUrl()) ?? null };
+        } finally {
+          await home.close();
+        }
       },
       (r) => `${r.created ? 'Created' : 'Already initialized:'} Charter home at ${r.home}` + (r.publicUrl ? `\npublic URL: ${r.publicUrl}` : ''),
     ),
@@ -33,8 +50,8 @@ export function registerInit(program: Command, ctx: CliContext): void {
       ctx,
       opts,
       async (home) => {
+        if (key !== 'public-url') throw new CharterError('INVALID_ARGUMENT', `unknown setting "${key.slice(0, 40)}" (known: public-url)`);
         await home.passphrase();
-        if (key !== 'public-url') throw new CharterError('INVALID_ARGUMENT', `unknown setting "${key}" (known: public-url)`);
         await home.setPublicUrl(value);
         return { [key]: await home.publicUrl() };
       },
@@ -42,10 +59,10 @@ export function registerInit(program: Command, ctx: CliContext): void {
     ),
   );
   leaf(config.command('get').description('show settings'), ['charter config get --json']).action((opts: CommonOptions) =>
-    runCommand(
+    homeCommand(
       ctx,
       opts,
-      () => withHome(ctx, opts, async (home) => ({ home: home.dir, 'public-url': (await home.publicUrl()) ?? null })),
+      async (home) => ({ home: home.dir, 'public-url': (await home.publicUrl()) ?? null }),
       (r) => Object.entries(r).map(([k, v]) => `${k} = ${v ?? '(unset)'}`).join('\n'),
     ),
   );

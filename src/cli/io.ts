@@ -1,10 +1,18 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { Command } from 'commander';
-import { CharterError, type CharterErrorCode, type Reason } from '../errors.js';
-import { openHome, type Home } from '../home/home.js';
+import { readFileSync, statSync } from 'node:fs';
+import type { Command } from 'commander';
+import { CharterError, EXIT_CODE, type CharterErrorCode, type Reason } from '../errors.js';
+import { initHome, openHome, type Home } from '../home/home.js';
+import { verifyTools, type VerifyTools } from '../home/net.js';
 
 /** Exit codes (README): 0 ok, 1 refused (decision printed), 2 usage, 3 fault. */
 export const EXIT = { OK: 0, REFUSED: 1, USAGE: 2, FAULT: 3 } as const;
+
+export interface OpenHomeRequest {
+  home?: string;
+  allowLoopback?: boolean;
+  /** Only `charter init` creates a home; every other command opens an existing one (NOT_INITIALIZED otherwise). */
+  create?: boolean;
+}
 
 /** What a command may touch: injected so tests run the CLI in-process. */
 export interface CliContext {
@@ -14,7 +22,9 @@ export interface CliContext {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   setExitCode: (code: number) => void;
   /** Opens the home named by --home, $CHARTER_HOME or ~/.charter. */
-  openHome: (opts: { home?: string; allowLoopback?: boolean }) => Promise<Home>;
+  openHome: (opts: OpenHomeRequest) => Promise<Home>;
+  /** `charter init`: creates and initializes the home, removing what it created on failure. Default: openHome with create, then init. */
+  initHome?: (opts: OpenHomeRequest & { publicUrl?: string }) => Promise<{ home: Home; created: boolean }>;
 }
 
 export function defaultContext(): CliContext {
@@ -27,6 +37,7 @@ export function defaultContext(): CliContext {
       process.exitCode = c;
     },
     openHome: (o) => openHome({ ...o, env: process.env }),
+    initHome: (o) => initHome({ ...o, env: process.env }),
   };
 }
 
@@ -37,12 +48,9 @@ export interface CommonOptions {
   allowLoopback?: boolean;
 }
 
-/** Codes that mean the caller asked wrongly, not that something broke. */
-const USAGE_CODES: ReadonlySet<CharterErrorCode> = new Set(['INVALID_ARGUMENT', 'INPUT_TOO_LARGE', 'AUTHORITY_WIDENED', 'SCHEMA_INVALID']);
-
+/** The exit code of an error: the one edge table (src/errors.ts EXIT_CODE); anything else is a fault. */
 export function exitCodeFor(e: unknown): number {
-  if (e instanceof CharterError) return USAGE_CODES.has(e.code) ? EXIT.USAGE : EXIT.FAULT;
-  return EXIT.FAULT;
+  return e instanceof CharterError ? EXIT_CODE[e.code] : EXIT.FAULT;
 }
 
 /** Adds the options every leaf command has. */
@@ -50,9 +58,39 @@ export function leaf(cmd: Command, examples: string[] = []): Command {
   cmd
     .option('--json', 'print one JSON document on stdout')
     .option('--home <dir>', 'Charter home (default: $CHARTER_HOME or ~/.charter)')
+    .option('--allow-loopback', 'allow loopback and plain-http DID and status URLs (local testing; or CHARTER_ALLOW_LOOPBACK=1)')
     .option('--debug', 'print stack traces on faults');
   if (examples.length > 0) cmd.addHelpText('after', '\nExamples:\n' + examples.map((e) => `  $ ${e}`).join('\n'));
   return cmd;
+}
+
+// ---- the loopback hint ----
+
+const HINTED: ReadonlySet<CharterErrorCode> = new Set(['STATUS_UNAVAILABLE', 'DID_RESOLUTION_FAILED', 'FORBIDDEN_ADDRESS']);
+const LOOPBACK_HOST = /(?:\blocalhost\b|\b127\.\d{1,3}\.\d{1,3}\.\d{1,3}\b|\[::1\]|(?<![\w:])::1\b)/;
+export const LOOPBACK_HINT = 'for local testing allow loopback and http URLs with --allow-loopback or CHARTER_ALLOW_LOOPBACK=1';
+
+/**
+ * A refusal about a loopback or plain-http URL says what allows it. The
+ * network layer refuses such URLs without knowing it runs under a CLI; this
+ * edge adds the flag and the variable, in human and JSON output alike.
+ */
+export function withLoopbackHint(code: string, message: string): string {
+  if (!HINTED.has(code as CharterErrorCode) || message.includes('--allow-loopback')) return message;
+  const http = /only https is allowed/.test(message);
+  const loopback = /non-public address/.test(message) && LOOPBACK_HOST.test(message);
+  if (!http && !loopback) return message;
+  return `${message.replace(/ \(allow it explicitly for local testing\)/, '')} (${LOOPBACK_HINT})`;
+}
+
+/** Every `{ code, message }` inside a result, hinted; everything else as it was. */
+function hintAll<T>(v: T): T {
+  if (Array.isArray(v)) return v.map(hintAll) as T;
+  if (v === null || typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = hintAll(x);
+  if (typeof out.code === 'string' && typeof out.message === 'string') out.message = withLoopbackHint(out.code, out.message);
+  return out as T;
 }
 
 /**
@@ -60,14 +98,9 @@ export function leaf(cmd: Command, examples: string[] = []): Command {
  * the exit code (1 when the result is a refused decision), and turns errors
  * into one stderr line with their code.
  */
-export async function runCommand<T>(
-  ctx: CliContext,
-  opts: CommonOptions,
-  collect: () => Promise<T>,
-  render: (result: T) => string,
-): Promise<void> {
+export async function runCommand<T>(ctx: CliContext, opts: CommonOptions, collect: () => Promise<T>, render: (result: T) => string): Promise<void> {
   try {
-    const result = await collect();
+    const result = hintAll(await collect());
     if (opts.json) ctx.stdout(JSON.stringify(result, null, 2));
     else {
       const text = render(result);
@@ -80,27 +113,61 @@ export async function runCommand<T>(
   }
 }
 
+/** One line on stderr (`charter: <what to do> [CODE]`) and, with --json, `{ ok: false, error }` on stdout. */
 export function reportError(ctx: CliContext, opts: CommonOptions, e: unknown): void {
   const code = e instanceof CharterError ? e.code : 'INTERNAL';
-  const message = e instanceof Error ? e.message : String(e);
+  const message = withLoopbackHint(code, e instanceof Error ? e.message : String(e));
   if (opts.json) ctx.stdout(JSON.stringify({ ok: false, error: { code, message } }, null, 2));
   ctx.stderr(`charter: ${message} [${code}]`);
   if (opts.debug && e instanceof Error && e.stack) ctx.stderr(e.stack);
   ctx.setExitCode(exitCodeFor(e));
 }
 
-/** Opens the home for one command and always closes it. */
+/** A deprecated spelling still works for one release, with a notice on stderr. */
+export function deprecated(ctx: CliContext, old: string, now: string): void {
+  ctx.stderr(`charter: ${old} is deprecated, use ${now}`);
+}
+
+function homeRequest(opts: CommonOptions): OpenHomeRequest {
+  return { ...(opts.home !== undefined ? { home: opts.home } : {}), ...(opts.allowLoopback ? { allowLoopback: true } : {}) };
+}
+
+/** Opens the existing home for one command and always closes it; NOT_INITIALIZED (and nothing created) when there is none. */
 export async function withHome<T>(ctx: CliContext, opts: CommonOptions, fn: (home: Home) => Promise<T>): Promise<T> {
-  const home = await ctx.openHome({
-    ...(opts.home !== undefined ? { home: opts.home } : {}),
-    ...(opts.allowLoopback ? { allowLoopback: true } : {}),
-  });
+  const home = await ctx.openHome({ ...homeRequest(opts), create: false });
   try {
     return await fn(home);
   } finally {
     await home.close();
   }
 }
+
+/**
+ * For verification, which needs no keystore: the home's tools when there is a
+ * home (its own loopback origin allowed), else bare ones. A home named with
+ * --home must exist: a mistyped one is NOT_INITIALIZED, not silently ignored.
+ */
+export async function withTools<T>(ctx: CliContext, opts: CommonOptions, fn: (tools: VerifyTools, home: Home | undefined) => Promise<T>): Promise<T> {
+  let home: Home;
+  try {
+    home = await ctx.openHome({ ...homeRequest(opts), create: false });
+  } catch (e) {
+    if (!(e instanceof CharterError && e.code === 'NOT_INITIALIZED') || opts.home !== undefined) throw e;
+    return fn(verifyTools({ allowLoopback: opts.allowLoopback === true || ctx.env.CHARTER_ALLOW_LOOPBACK === '1' }), undefined);
+  }
+  try {
+    return await fn(home, home);
+  } finally {
+    await home.close();
+  }
+}
+
+/** runCommand over an opened home: the common shape of a command that reads or writes the keystore. */
+export function homeCommand<T>(ctx: CliContext, opts: CommonOptions, collect: (home: Home) => Promise<T>, render: (result: T) => string): Promise<void> {
+  return runCommand(ctx, opts, () => withHome(ctx, opts, collect), render);
+}
+
+// ---- reading arguments ----
 
 const MAX_INPUT = 1024 * 1024;
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
@@ -117,22 +184,47 @@ async function readStdin(ctx: CliContext): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Where an argument's text came from, for messages that say what was wrong with it. */
+export type TextSource = 'inline' | 'file' | 'stdin';
+
+/** A text argument given inline, as a file path, or `-` for stdin, with where it came from. */
+export async function readTextSource(ctx: CliContext, arg: string, what: string): Promise<{ text: string; source: TextSource }> {
+  if (arg === '-') return { text: (await readStdin(ctx)).trim(), source: 'stdin' };
+  if (isFile(arg)) {
+    if (statSync(arg).size > MAX_INPUT) throw new CharterError('INPUT_TOO_LARGE', `${what} file ${arg} is larger than 1 MiB`);
+    try {
+      return { text: readFileSync(arg, 'utf8').trim(), source: 'file' };
+    } catch {
+      throw new CharterError('INVALID_ARGUMENT', `${what} file ${arg} cannot be read`);
+    }
+  }
+  return { text: arg, source: 'inline' };
+}
+
 /** A text argument that may be given inline, as a file path, or `-` for stdin. */
 export async function readTextArg(ctx: CliContext, arg: string, what: string): Promise<string> {
-  if (arg === '-') return (await readStdin(ctx)).trim();
-  if (existsSync(arg) && statSync(arg).isFile()) {
-    if (statSync(arg).size > MAX_INPUT) throw new CharterError('INPUT_TOO_LARGE', `${what} file ${arg} is larger than 1 MiB`);
-    return readFileSync(arg, 'utf8').trim();
-  }
-  return arg;
+  return (await readTextSource(ctx, arg, what)).text;
+}
+
+/** What a token argument that is not one is called: the file or stdin that does not hold it, or the argument itself. */
+export function notA(source: TextSource, arg: string, what: string, kind: string, example: string): CharterError {
+  if (source === 'file') return new CharterError('INVALID_ARGUMENT', `file ${arg.slice(0, 200)} does not hold ${kind} (${what})`);
+  if (source === 'stdin') return new CharterError('INVALID_ARGUMENT', `standard input does not hold ${kind} (${what})`);
+  return new CharterError('INVALID_ARGUMENT', `${what} argument is neither ${example}, an existing file, nor "-" for stdin`);
 }
 
 /** A JWT given inline, as a file, or `-`. */
 export async function readJwtArg(ctx: CliContext, arg: string, what = 'JWT'): Promise<string> {
-  const text = await readTextArg(ctx, arg, what);
-  if (!JWT_SHAPE.test(text)) {
-    throw new CharterError('INVALID_ARGUMENT', `${what} argument is neither a compact JWT, a readable file, nor "-" for stdin`);
-  }
+  const { text, source } = await readTextSource(ctx, arg, what);
+  if (!JWT_SHAPE.test(text)) throw notA(source, arg, what, 'a JWT', 'a compact JWT');
   return text;
 }
 
@@ -146,9 +238,4 @@ export function parseJsonArg(text: string, what: string): unknown {
 
 export function formatReasons(reasons: Reason[]): string {
   return reasons.map((r) => `  ✗ ${r.code}: ${r.message}${r.ref ? ` (${r.ref})` : ''}`).join('\n');
-}
-
-/** runCommand over an opened home: the common shape of a command that reads or writes the keystore. */
-export function homeCommand<T>(ctx: CliContext, opts: CommonOptions, collect: (home: Home) => Promise<T>, render: (result: T) => string): Promise<void> {
-  return runCommand(ctx, opts, () => withHome(ctx, opts, collect), render);
 }

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import { defaultContext, EXIT, type CliContext } from './io.js';
+import { defaultContext, EXIT, reportError, type CliContext } from './io.js';
+import { CharterError } from '../errors.js';
 import { registerInit } from './init.js';
 import { registerId } from './id.js';
 import { registerDid } from './did.js';
@@ -9,11 +10,15 @@ import { registerGrant } from './grant.js';
 import { registerStatus } from './status.js';
 import { registerServe } from './serve.js';
 import { registerAgent } from './agent.js';
+import { registerAgentDirectory } from './agent-directory.js';
 import { registerRep } from './rep.js';
 import { registerDemo } from './demo.js';
 import { registerHttp } from './http.js';
 import { registerSdJwt } from './sdjwt.js';
 import { registerMandate } from './mandate.js';
+import { registerPool } from './pool.js';
+import { registerAudit } from './audit.js';
+import { registerEvidence } from './evidence.js';
 
 export const VERSION = '0.1.0';
 
@@ -22,11 +27,12 @@ export function makeProgram(ctx: CliContext = defaultContext()): Command {
   const program = new Command('charter')
     .description('Self-sovereign identity and Know Your Agent: DIDs, verifiable credentials, revocable grants, agent authority.')
     .version(VERSION)
-    .showHelpAfterError('(add --help for usage and examples)')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => ctx.stdout(s.replace(/\n$/, '')),
-      writeErr: (s) => ctx.stderr(s.replace(/\n$/, '')),
+      // Usage errors are printed by runCli in the one-line form every error has; commander's own text is dropped.
+      writeErr: () => undefined,
+      outputError: () => undefined,
     });
   registerInit(program, ctx);
   registerId(program, ctx);
@@ -37,17 +43,54 @@ export function makeProgram(ctx: CliContext = defaultContext()): Command {
   registerStatus(program, ctx);
   registerServe(program, ctx);
   registerAgent(program, ctx);
+  registerAgentDirectory(program, ctx);
   registerRep(program, ctx);
   registerDemo(program, ctx);
   registerHttp(program, ctx);
   registerSdJwt(program, ctx);
   registerMandate(program, ctx);
+  registerPool(program, ctx);
+  registerAudit(program, ctx);
+  registerEvidence(program, ctx);
   for (const c of allCommands(program)) c.exitOverride().configureOutput(program.configureOutput());
   return program;
 }
 
 function allCommands(c: Command): Command[] {
   return c.commands.flatMap((s) => [s, ...allCommands(s)]);
+}
+
+/** The command an argv names: the deepest subcommand its words reach. */
+function commandOf(program: Command, argv: string[]): Command {
+  let cmd = program;
+  for (const word of argv) {
+    if (word.startsWith('-')) continue;
+    const next = cmd.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (!next) break;
+    cmd = next;
+  }
+  return cmd;
+}
+
+function fullName(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/**
+ * A usage error found by commander (unknown option or command, missing
+ * argument, a noun without its verb) in the form of every other error:
+ * one line on stderr with its code, and the JSON error with --json.
+ */
+function usageError(program: Command, argv: string[], e: CommanderError): CharterError {
+  const cmd = commandOf(program, argv);
+  const help = `see \`${fullName(cmd)} --help\``;
+  if (e.code === 'commander.help') {
+    const verbs = cmd.commands.map((c) => c.name()).join(', ');
+    return new CharterError('INVALID_ARGUMENT', `\`${fullName(cmd)}\` needs a command: ${verbs} (${help})`);
+  }
+  return new CharterError('INVALID_ARGUMENT', `${e.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').replace(/\.$/, '')} (${help})`);
 }
 
 /** Parse argv (without node and script), run, and set the exit code. */
@@ -57,11 +100,10 @@ export async function runCli(argv: string[], ctx: CliContext = defaultContext())
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) {
-      // --help and --version exit 0; a noun without its verb shows help and is a usage error.
-      ctx.setExitCode(e.exitCode === 0 ? EXIT.OK : EXIT.USAGE);
-      return;
+      // --help and --version exit 0; everything else commander stops on is a usage error.
+      if (e.exitCode === 0) return ctx.setExitCode(EXIT.OK);
+      return reportError(ctx, { json: argv.includes('--json') }, usageError(program, argv, e));
     }
-    ctx.stderr(`charter: ${e instanceof Error ? e.message : String(e)} [INTERNAL]`);
-    ctx.setExitCode(EXIT.FAULT);
+    reportError(ctx, { json: argv.includes('--json') }, e);
   }
 }

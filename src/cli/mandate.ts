@@ -27,6 +27,9 @@ interface VerifyOpts extends CommonOptions {
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 
+/** `--allow-loopback` or CHARTER_ALLOW_LOOPBACK=1, as for every other verification. */
+const loopback = (ctx: CliContext, o: VerifyOpts) => o.allowLoopback === true || ctx.env.CHARTER_ALLOW_LOOPBACK === '1';
+
 async function anchors(ctx: CliContext, files: string[] | undefined, what: string): Promise<TrustAnchor[]> {
   return Promise.all((files ?? []).map(async (f) => parseTrustAnchor(await readTextArg(ctx, f, what))));
 }
@@ -44,7 +47,7 @@ export async function collectMandateVerify(ctx: CliContext, file: string, o: Ver
   const needsResolver = [...issuers, ...merchants].some((a) => typeof a === 'string' && a.startsWith('did:'));
   const options: VerifyMandateOptions = {
     profile: o.profile,
-    trust: { issuers, merchants, ...(needsResolver ? { resolver: createResolver({ allowLoopback: o.allowLoopback === true, allowHttp: o.allowLoopback === true }) } : {}) },
+    trust: { issuers, merchants, ...(needsResolver ? { resolver: createResolver({ allowLoopback: loopback(ctx, o), allowHttp: loopback(ctx, o) }) } : {}) },
     ...(now ? { now } : {}),
   };
   for (const k of ['aud', 'nonce', 'paymentAud', 'paymentNonce', 'checkoutAud', 'checkoutNonce', 'checkoutHash', 'openCheckoutHash'] as const) {
@@ -117,8 +120,7 @@ export function registerMandate(program: Command, ctx: CliContext): void {
       .option('--trust-merchant <file>', 'pinned merchant key for checkout signatures (same forms); repeatable', collect)
       .option('--skip-issuer-verification', 'accept a root whose signature is not checked (tests only; reported)')
       .option('--allow-missing-nonce', 'AP2: accept a closed mandate without checking aud and nonce')
-      .option('--time-zone <tz>', 'time zone of calendar budgets (IANA name), default UTC')
-      .option('--allow-loopback', 'allow loopback/http did:web anchors (local testing)'),
+      .option('--time-zone <tz>', 'time zone of calendar budgets (IANA name), default UTC'),
     [
       'charter mandate verify chain.json --profile verifiable-intent --trust-issuer issuer.jwk --aud https://agent.example.com --nonce n-1',
       'charter mandate verify chain.json --profile verifiable-intent --trust-issuer issuer.jwk --payment-aud https://network.example --payment-nonce n-2 --json',

@@ -1,25 +1,13 @@
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import { parseDuration } from '../encoding/duration.js';
-import { setCredentialStatus } from '../status/index.js';
-import { parseMoney } from '../agents/index.js';
-import { ATTESTATION_TYPE, importAttestations, issueAttestation, issueReceipt, scoreAgent, type ReputationScore } from '../reputation/index.js';
-import type { Home } from '../home/home.js';
+import { operatorFor } from '../agents/index.js';
+import { attestationsAbout, importAttestations, issueAttestation, issueReceipt, revokeAttestation, scoreAgent, type ReputationScore } from '../reputation/index.js';
 import { homeCommand, leaf, readJwtArg, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { actingAs, asOption, credentialIdArg, moneyFlag, partyDid, partyDids, renderStatusChange, statusChangeView } from './args.js';
 import { shortDid, table } from './format.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
-
-/** Attestations about `did` held or issued in this home. */
-async function attestationsAbout(home: Home, did: string): Promise<string[]> {
-  return (await home.store.listCredentials({ type: ATTESTATION_TYPE, subject: did })).map((r) => r.jwt);
-}
-
-/** The operator named by the agent's identity credential, if this home holds one. */
-async function operatorOf(home: Home, did: string): Promise<string | undefined> {
-  const ids = await home.store.listCredentials({ type: 'AgentIdentityCredential', subject: did });
-  return ids.length ? ids[ids.length - 1]!.issuer : undefined;
-}
 
 function renderScore(s: ReputationScore & { agent: string }): string {
   const head = `reputation of ${s.agent}: ${s.score === null ? 'none (nothing counted)' : s.score.toFixed(3)}  (${s.counted} of ${s.count} counted, ${s.attesters} trusted attesters)`;
@@ -35,25 +23,24 @@ export function registerRep(program: Command, ctx: CliContext): void {
   const rep = program.command('rep').description('signed reputation: interaction receipts, attestations, sybil-resistant scores');
 
   leaf(
-    rep
-      .command('receipt')
-      .description('as an agent, sign a receipt for a finished interaction: consent to be rated for it')
-      .requiredOption('--agent <name>', 'the agent in this home')
-      .requiredOption('--counterparty <did>', 'who the agent dealt with')
+    asOption(rep.command('receipt').description('as an agent, sign a receipt for a finished interaction: consent to be rated for it'), 'the agent', ['--agent'])
+      .requiredOption('--counterparty <did|alias>', 'who the agent dealt with')
       .requiredOption('--interaction <id>', 'the interaction id, e.g. an order number')
-      .option('--amount <money>', 'amount, e.g. 20USD')
+      .option('--amount <money>', 'amount, e.g. 20USD (ISO 4217 code)')
       .option('--digest <digest>', 'digest of what was exchanged'),
-    ['charter rep receipt --agent shopper --counterparty did:web:shop.example --interaction order-1842 --amount 20USD > receipt.jwt'],
-  ).action((o: CommonOptions & { agent: string; counterparty: string; interaction: string; amount?: string; digest?: string }) =>
+    ['charter rep receipt --as shopper --counterparty did:web:shop.example --interaction order-1842 --amount 20USD > receipt.jwt'],
+  ).action((o: CommonOptions & { counterparty: string; interaction: string; amount?: string; digest?: string }) =>
     homeCommand(
       ctx,
       o,
       async (home) => {
-        const r = await issueReceipt(
-          await home.issuer(o.agent),
-          { counterparty: o.counterparty, interactionId: o.interaction, ...(o.amount ? { amount: parseMoney(o.amount) } : {}), ...(o.digest ? { digest: o.digest } : {}) },
-          home.store,
-        );
+        const amount = o.amount === undefined ? undefined : moneyFlag(o.amount, '--amount');
+        const r = await issueReceipt(home.store, await home.issuer(actingAs(ctx, o, ['--agent'])), {
+          counterparty: await partyDid(home, o.counterparty, '--counterparty'),
+          interactionId: o.interaction,
+          ...(amount ? { amount } : {}),
+          ...(o.digest ? { digest: o.digest } : {}),
+        });
         return { id: r.id, jwt: r.jwt };
       },
       (r) => r.jwt,
@@ -61,16 +48,13 @@ export function registerRep(program: Command, ctx: CliContext): void {
   );
 
   leaf(
-    rep
-      .command('attest')
-      .description('as the counterparty, rate the agent for the interaction its receipt names')
-      .requiredOption('--from <name>', 'your identity (the counterparty the receipt names)')
+    asOption(rep.command('attest').description('as the counterparty, rate the agent for the interaction its receipt names'), 'you, the counterparty the receipt names', ['--from'])
       .requiredOption('--receipt <jwt|file|->', "the agent's receipt")
       .requiredOption('--score <0..1>', 'rating from 0 to 1')
       .option('--dimension <d>', 'what is rated, e.g. delivery or accuracy')
       .option('--comment <text>', 'a comment'),
-    ['charter rep attest --from shop --receipt receipt.jwt --score 0.9 --dimension delivery'],
-  ).action((o: CommonOptions & { from: string; receipt: string; score: string; dimension?: string; comment?: string }) =>
+    ['charter rep attest --as shop --receipt receipt.jwt --score 0.9 --dimension delivery'],
+  ).action((o: CommonOptions & { receipt: string; score: string; dimension?: string; comment?: string }) =>
     runCommand(
       ctx,
       o,
@@ -80,12 +64,11 @@ export function registerRep(program: Command, ctx: CliContext): void {
         if (!/^\d+(\.\d+)?$/.test(o.score) || !(score >= 0 && score <= 1)) throw new CharterError('INVALID_ARGUMENT', '--score must be a number from 0 to 1');
         return withHome(ctx, o, async (home) => {
           const baseUrl = await home.publicUrl();
-          const a = await issueAttestation(await home.issuer(o.from), {
+          const a = await issueAttestation(home.store, await home.issuer(actingAs(ctx, o, ['--from'])), {
             receiptJwt,
             score,
             ...(o.dimension ? { dimension: o.dimension } : {}),
             ...(o.comment ? { comment: o.comment } : {}),
-            store: home.store,
             ...(baseUrl ? { baseUrl } : {}),
           });
           return { id: a.id, jwt: a.jwt, revocable: baseUrl !== undefined };
@@ -117,25 +100,25 @@ export function registerRep(program: Command, ctx: CliContext): void {
     rep
       .command('score')
       .description("an agent's reputation from the attestations this home holds, with a per-attestation breakdown")
-      .argument('<did>')
+      .argument('<agent>', 'the agent: its DID, or an identity of this home')
       .option('--half-life <duration>', 'age at which a rating counts half, e.g. P90D')
-      .option('--trust <did>', 'an attester whose ratings count (repeatable)', collect)
+      .option('--trust <did|alias>', 'an attester whose ratings count (repeatable)', collect)
       .option('--unknown-weight <w>', 'weight of attesters not trusted (default 0)', '0')
-      .option('--operator <did>', "the agent's operator (default: from its identity credential, if held)")
-      .option('--allow-loopback', 'allow loopback/http DID and status URLs (local testing)'),
-    ['charter rep score did:key:z6Mk... --trust did:web:shop.example --half-life P90D'],
-  ).action((did: string, o: CommonOptions & { halfLife?: string; trust?: string[]; unknownWeight: string; operator?: string }) =>
+      .option('--operator <did|alias>', "the agent's operator (default: from its identity credential, if held)"),
+    ['charter rep score did:key:z6Mk... --trust did:web:shop.example --half-life P90D', 'charter rep score shopper --trust shop --json'],
+  ).action((agentArg: string, o: CommonOptions & { halfLife?: string; trust?: string[]; unknownWeight: string; operator?: string }) =>
     homeCommand(
       ctx,
       o,
       async (home) => {
         const unknown = Number(o.unknownWeight);
-        if (!(unknown >= 0 && unknown <= 1)) throw new CharterError('INVALID_ARGUMENT', '--unknown-weight must be from 0 to 1');
-        const operator = o.operator ?? (await operatorOf(home, did));
-        const s = await scoreAgent(did, await attestationsAbout(home, did), {
+        if (!/^\d+(\.\d+)?$/.test(o.unknownWeight) || !(unknown >= 0 && unknown <= 1)) throw new CharterError('INVALID_ARGUMENT', '--unknown-weight must be from 0 to 1');
+        const did = await partyDid(home, agentArg, 'the agent');
+        const operator = o.operator !== undefined ? await partyDid(home, o.operator, '--operator') : await operatorFor(home.store, did);
+        const s = await scoreAgent(did, await attestationsAbout(home.store, did), {
           resolver: home.resolver,
           status: home.status,
-          trustedAttesters: o.trust ?? [],
+          trustedAttesters: await partyDids(home, o.trust, '--trust'),
           unknownAttesterWeight: unknown,
           ...(o.halfLife ? { halfLifeSeconds: parseDuration(o.halfLife) } : {}),
           ...(operator ? { operator } : {}),
@@ -146,17 +129,18 @@ export function registerRep(program: Command, ctx: CliContext): void {
     ),
   );
 
-  leaf(rep.command('revoke').description('withdraw an attestation you issued').argument('<id>'), ['charter rep revoke urn:uuid:...']).action((id: string, o: CommonOptions) =>
-    homeCommand(
+  leaf(
+    rep.command('revoke').description('withdraw an attestation you issued').argument('<attestation>', 'its id, its JWT, or a file holding it'),
+    ['charter rep revoke urn:uuid:...', 'charter rep revoke attestation.jwt --json'],
+  ).action((arg: string, o: CommonOptions) =>
+    runCommand(
       ctx,
       o,
-      async (home) => {
-        const rec = await home.store.getCredential(id);
-        if (!rec || rec.direction !== 'issued' || !rec.types.includes(ATTESTATION_TYPE)) throw new CharterError('NOT_FOUND', `no attestation ${id.slice(0, 80)} issued from this home`);
-        await setCredentialStatus(home.store, id, 'revocation', true, (d) => home.issuer(d));
-        return { revoked: id };
+      async () => {
+        const id = await credentialIdArg(ctx, arg, 'attestation');
+        return withHome(ctx, o, async (home) => statusChangeView('revoked', [await revokeAttestation(home.store, id, (d) => home.issuer(d))]));
       },
-      (r) => `revoked ${r.revoked}`,
+      (r) => renderStatusChange('revoked', 'revoke', r),
     ),
   );
 }

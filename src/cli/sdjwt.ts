@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import { parseExpiry } from '../encoding/duration.js';
-import type { Home } from '../home/home.js';
-import { createTokenStatusChecker, issueStoredSdJwtVc, presentSdJwtVc, revokeSdJwtVc, verifySdJwtVc, type SdJwtVcVerification } from '../sdjwt/index.js';
-import { formatReasons, homeCommand, leaf, parseJsonArg, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import type { VerifyTools } from '../home/net.js';
+import { issueStoredSdJwtVc, presentSdJwtVc, revokeSdJwtVc, verifySdJwtVc, type SdJwtVcVerification } from '../sdjwt/index.js';
+import { formatReasons, homeCommand, leaf, notA, parseJsonArg, readTextArg, readTextSource, runCommand, withHome, withTools, type CliContext, type CommonOptions } from './io.js';
+import { actingAs, asOption, credentialIdArg, partyDid, renderStatusChange, statusChangeView } from './args.js';
 
 interface IssueOptions extends CommonOptions {
-  issuer: string;
   subject: string;
   type: string;
   claims: string;
@@ -16,7 +16,6 @@ interface IssueOptions extends CommonOptions {
 }
 
 interface PresentOptions extends CommonOptions {
-  holder: string;
   disclose?: string[];
   aud: string;
   nonce: string;
@@ -36,16 +35,15 @@ const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((
 
 /** An SD-JWT given inline, as a file, or `-` for stdin. */
 async function readSdJwtArg(ctx: CliContext, arg: string, what: string): Promise<string> {
-  const text = await readTextArg(ctx, arg, what);
-  if (!SD_JWT_SHAPE.test(text)) throw new CharterError('INVALID_ARGUMENT', `${what} argument is neither an SD-JWT (issuer JWT~disclosures~), a readable file, nor "-" for stdin`);
+  const { text, source } = await readTextSource(ctx, arg, what);
+  if (!SD_JWT_SHAPE.test(text)) throw notA(source, arg, what, 'an SD-JWT', 'an SD-JWT (issuer JWT~disclosures~)');
   return text;
 }
 
-async function verifyWith(home: Home, token: string, opts: VerifyOptions): Promise<SdJwtVcVerification> {
-  const status = createTokenStatusChecker({ resolver: home.resolver, allowLoopback: home.allowLoopback, allowHttp: home.allowLoopback });
+async function verifyWith(tools: VerifyTools, token: string, opts: VerifyOptions): Promise<SdJwtVcVerification> {
   return verifySdJwtVc(token, {
-    resolver: home.resolver,
-    status,
+    resolver: tools.resolver,
+    status: tools.tokenStatus,
     ...(opts.aud !== undefined ? { aud: opts.aud } : {}),
     ...(opts.nonce !== undefined ? { nonce: opts.nonce } : {}),
     ...(opts.vct !== undefined ? { vct: opts.vct } : {}),
@@ -81,19 +79,16 @@ export function registerSdJwt(program: Command, ctx: CliContext): void {
   const sdjwt = program.command('sd-jwt').description('SD-JWT VCs: selective disclosure, key binding, Token Status List revocation');
 
   leaf(
-    sdjwt
-      .command('issue')
-      .description('issue an SD-JWT VC whose holder chooses which claims to reveal')
-      .requiredOption('--issuer <name>', 'alias or DID of an identity in this home')
-      .requiredOption('--subject <did>', 'the holder: its DID authentication key is bound into the credential (cnf)')
+    asOption(sdjwt.command('issue').description('issue an SD-JWT VC whose holder chooses which claims to reveal'), 'the issuer', ['--issuer'])
+      .requiredOption('--subject <did|alias>', 'the holder: its DID authentication key is bound into the credential (cnf)')
       .requiredOption('--type <vct>', 'credential type (vct), e.g. https://example.com/vct/Email')
       .requiredOption('--claims <file|json|->', 'JSON object of claims (a file, inline JSON, or - for stdin)')
       .option('--disclosable <paths>', 'claims the holder may withhold, comma-separated; nested paths with dots (address.street, tags.0)', list)
       .option('--expires <when>', 'expiry: 30d, 12h, P30D or an ISO date')
       .option('--no-status', 'no revocation entry (by default one is allocated when a public URL is set)'),
     [
-      `charter sd-jwt issue --issuer alice --subject did:key:zDna... --type https://example.com/vct/Email --claims '{"email":"bob@example.com","name":"Bob"}' --disclosable email,name --expires 30d`,
-      'charter sd-jwt issue --issuer alice --subject did:key:zDna... --type https://example.com/vct/Address --claims address.json --disclosable address,address.street --json',
+      `charter sd-jwt issue --as alice --subject did:key:zDna... --type https://example.com/vct/Email --claims '{"email":"bob@example.com","name":"Bob"}' --disclosable email,name --expires 30d`,
+      'charter sd-jwt issue --as alice --subject did:key:zDna... --type https://example.com/vct/Address --claims address.json --disclosable address,address.street --json',
     ],
   ).action((opts: IssueOptions) =>
     homeCommand(
@@ -102,10 +97,10 @@ export function registerSdJwt(program: Command, ctx: CliContext): void {
       async (home) => {
         const claims = parseJsonArg(await readTextArg(ctx, opts.claims, 'claims'), 'claims');
         if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw new CharterError('INVALID_ARGUMENT', 'claims must be a JSON object');
-        const issuer = await home.issuer(opts.issuer);
+        const issuer = await home.issuer(actingAs(ctx, opts, ['--issuer']));
         const baseUrl = opts.status ? await home.publicUrl() : undefined;
         const issued = await issueStoredSdJwtVc(home.store, issuer, {
-          subject: opts.subject,
+          subject: await partyDid(home, opts.subject, '--subject'),
           vct: opts.type,
           claims: claims as Record<string, unknown>,
           disclosable: opts.disclosable ?? [],
@@ -120,15 +115,15 @@ export function registerSdJwt(program: Command, ctx: CliContext): void {
   );
 
   leaf(
-    sdjwt
-      .command('present')
-      .description('reveal some claims of an SD-JWT VC to one verifier, bound to its nonce (KB-JWT)')
-      .argument('<token|file|->', 'the issued SD-JWT, a file holding it, or - for stdin')
-      .requiredOption('--holder <name>', 'your identity: the key the credential is bound to')
+    asOption(
+      sdjwt.command('present').description('reveal some claims of an SD-JWT VC to one verifier, bound to its nonce (KB-JWT)').argument('<token|file|->', 'the issued SD-JWT, a file holding it, or - for stdin'),
+      'you, the holder: the key the credential is bound to',
+      ['--holder'],
+    )
       .option('--disclose <paths>', 'claims to reveal, comma-separated (a path reveals everything under it)', list)
       .requiredOption('--aud <aud>', 'the verifier this presentation is for')
       .requiredOption('--nonce <nonce>', "the verifier's challenge"),
-    ['charter sd-jwt present email.sdjwt --holder bob --disclose email --aud did:web:shop.example --nonce 4f1c > presentation.txt'],
+    ['charter sd-jwt present email.sdjwt --as bob --disclose email --aud did:web:shop.example --nonce 4f1c > presentation.txt'],
   ).action((arg: string, opts: PresentOptions) =>
     runCommand(
       ctx,
@@ -136,7 +131,7 @@ export function registerSdJwt(program: Command, ctx: CliContext): void {
       async () => {
         const token = await readSdJwtArg(ctx, arg, 'SD-JWT');
         return withHome(ctx, opts, async (home) => ({
-          presentation: await presentSdJwtVc(token, { holder: await home.issuer(opts.holder), disclose: opts.disclose ?? [], aud: opts.aud, nonce: opts.nonce }),
+          presentation: await presentSdJwtVc(token, { holder: await home.issuer(actingAs(ctx, opts, ['--holder'])), disclose: opts.disclose ?? [], aud: opts.aud, nonce: opts.nonce }),
         }));
       },
       (r) => r.presentation,
@@ -152,8 +147,7 @@ export function registerSdJwt(program: Command, ctx: CliContext): void {
       .option('--nonce <nonce>', 'the challenge sent (checked against the key binding)')
       .option('--vct <vct>', 'require this credential type')
       .option('--allow-missing-key-binding', 'accept a key-bound credential without a KB-JWT (a holder checking what it received)')
-      .option('--require-status', 'refuse a credential that carries no revocation status')
-      .option('--allow-loopback', 'allow loopback/http DID and status URLs (local testing; or CHARTER_ALLOW_LOOPBACK=1)'),
+      .option('--require-status', 'refuse a credential that carries no revocation status'),
     ['charter sd-jwt verify presentation.txt --aud did:web:shop.example --nonce 4f1c', 'charter sd-jwt verify email.sdjwt --allow-missing-key-binding --json'],
   ).action((arg: string, opts: VerifyOptions) =>
     runCommand(
@@ -161,24 +155,24 @@ export function registerSdJwt(program: Command, ctx: CliContext): void {
       opts,
       async () => {
         const token = await readSdJwtArg(ctx, arg, 'SD-JWT');
-        return withHome(ctx, opts, async (home) => verificationView(await verifyWith(home, token, opts)));
+        return withTools(ctx, opts, async (tools) => verificationView(await verifyWith(tools, token, opts)));
       },
       renderVerification,
     ),
   );
 
   leaf(
-    sdjwt.command('revoke').description('revoke an SD-JWT VC issued from this home, for good').argument('<id>', 'the credential id (jti) printed by `sd-jwt issue --json`'),
-    ['charter sd-jwt revoke urn:uuid:...'],
-  ).action((id: string, opts: CommonOptions) =>
-    homeCommand(
+    sdjwt.command('revoke').description('revoke an SD-JWT VC issued from this home, for good').argument('<credential>', 'its id (jti, printed by `sd-jwt issue --json`), the SD-JWT, or a file holding it'),
+    ['charter sd-jwt revoke urn:uuid:...', 'charter sd-jwt revoke email.sdjwt --json'],
+  ).action((arg: string, opts: CommonOptions) =>
+    runCommand(
       ctx,
       opts,
-      async (home) => {
-        await revokeSdJwtVc(home.store, id, (did) => home.issuer(did));
-        return { revoked: [id] };
+      async () => {
+        const id = await credentialIdArg(ctx, arg, 'SD-JWT VC');
+        return withHome(ctx, opts, async (home) => statusChangeView('revoked', [await revokeSdJwtVc(home.store, id, (did) => home.issuer(did))]));
       },
-      (r) => r.revoked.map((i) => `revoked ${i}`).join('\n'),
+      (r) => renderStatusChange('revoked', 'revoke', r),
     ),
   );
 }

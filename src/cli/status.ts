@@ -1,32 +1,30 @@
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { currentStatusListJwt } from '../status/index.js';
-import { writeFileAtomic } from '../home/atomic.js';
-import { didWebPath } from '../server/did-web-path.js';
-import { homeCommand, leaf, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { publishHome } from '../server/publish.js';
+import { statusPropagation } from '../status/index.js';
+import { homeCommand, leaf, type CliContext, type CommonOptions } from './io.js';
 import { table } from './format.js';
 
 export function registerStatus(program: Command, ctx: CliContext): void {
   const status = program.command('status').description('Bitstring status lists published by this home');
 
-  leaf(status.command('list').description('status lists and how full they are'), ['charter status list']).action((opts: CommonOptions) =>
-    runCommand(
+  leaf(status.command('list').description('status lists, how full they are, and how soon a change reaches verifiers'), ['charter status list', 'charter status list --json']).action((opts: CommonOptions) =>
+    homeCommand(
       ctx,
       opts,
-      () =>
-        withHome(ctx, opts, async (home) =>
-          (await home.store.listStatusLists()).map((l) => ({
-            id: l.id,
-            purpose: l.purpose,
-            issuer: l.issuerDid,
-            size: l.size,
-            allocated: l.allocated,
-            url: l.url,
-            version: l.version,
-            signedVersion: l.signedVersion ?? null,
-          })),
-        ),
-      (rows) => table(['ID', 'PURPOSE', 'USED', 'URL'], rows.map((l) => [l.id, l.purpose, `${l.allocated}/${l.size}`, l.url])),
+      async (home) =>
+        (await home.store.listStatusLists()).map((l) => ({
+          id: l.id,
+          purpose: l.purpose,
+          issuer: l.issuerDid,
+          size: l.size,
+          allocated: l.allocated,
+          url: l.url,
+          ttlSeconds: l.ttlSeconds,
+          visibleWithinSeconds: statusPropagation(l).visibleWithinSeconds,
+          version: l.version,
+          signedVersion: l.signedVersion ?? null,
+        })),
+      (rows) => table(['ID', 'PURPOSE', 'USED', 'TTL', 'URL'], rows.map((l) => [l.id, l.purpose, `${l.allocated}/${l.size}`, `${l.ttlSeconds}s`, l.url])),
     ),
   );
 
@@ -41,20 +39,8 @@ export function registerStatus(program: Command, ctx: CliContext): void {
       ctx,
       opts,
       async (home) => {
-        const files: string[] = [];
-        for (const list of await home.store.listStatusLists()) {
-          const jwt = await currentStatusListJwt(home.store, list.id, (did) => home.issuer(did));
-          const file = join(opts.out, 'status', list.id);
-          writeFileAtomic(file, jwt, 0o644);
-          files.push(file);
-        }
-        for (const rec of await home.store.listIdentities()) {
-          if (rec.method !== 'web' || !rec.document) continue;
-          const file = join(opts.out, ...didWebPath(rec.did).split('/').filter(Boolean));
-          writeFileAtomic(file, JSON.stringify(rec.document, null, 2) + '\n', 0o644);
-          files.push(file);
-        }
-        return { out: opts.out, files };
+        const r = await publishHome(home, opts.out);
+        return { out: r.dir, files: r.files };
       },
       (r) => (r.files.length ? r.files.map((f) => `wrote ${f}`).join('\n') : 'nothing to publish'),
     ),

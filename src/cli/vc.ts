@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import { parseExpiry } from '../encoding/duration.js';
-import { issueCredential, verifyCredential, schemaIdFor } from '../credentials/index.js';
+import { issueCredential, recordCredential, verifyCredential, schemaIdFor } from '../credentials/index.js';
 import type { CredentialFormat, CredentialVerification } from '../credentials/types.js';
-import type { Home } from '../home/home.js';
-import { formatReasons, homeCommand, leaf, parseJsonArg, readJwtArg, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import type { VerifyTools } from '../home/net.js';
+import { formatReasons, homeCommand, leaf, parseJsonArg, readJwtArg, readTextArg, runCommand, withTools, type CliContext, type CommonOptions } from './io.js';
+import { actingAs, asOption, partyDid } from './args.js';
 
 interface IssueOptions extends CommonOptions {
-  issuer: string;
   subject: string;
   type: string;
   claims: string;
@@ -40,27 +40,24 @@ export function verificationView(v: CredentialVerification) {
   return rest;
 }
 
-export async function verifyWith(home: Home, jwt: string): Promise<CredentialVerification> {
-  return verifyCredential(jwt, { resolver: home.resolver, status: home.status });
+export async function verifyWith(tools: VerifyTools, jwt: string): Promise<CredentialVerification> {
+  return verifyCredential(jwt, { resolver: tools.resolver, status: tools.status });
 }
 
 export function registerVc(program: Command, ctx: CliContext): void {
   const vc = program.command('vc').description('issue and verify W3C Verifiable Credentials (VC-JOSE-COSE vc+jwt)');
 
   leaf(
-    vc
-      .command('issue')
-      .description('sign a credential about a subject')
-      .requiredOption('--issuer <name>', 'alias or DID of an identity in this home')
-      .requiredOption('--subject <did>', 'DID the credential is about')
+    asOption(vc.command('issue').description('sign a credential about a subject'), 'the issuer', ['--issuer'])
+      .requiredOption('--subject <did|alias>', 'who the credential is about: a DID, or an identity of this home')
       .requiredOption('--type <type>', 'credential type, e.g. EmailCredential')
       .requiredOption('--claims <file|->', 'JSON object of claims for credentialSubject (file, inline JSON, or - for stdin)')
       .option('--valid-until <when>', 'expiry: 30d, 12h, P30D or an ISO date')
       .option('--valid-from <when>', 'start of validity: ISO date (default now)')
       .option('--format <format>', 'vc+jwt (VCDM 2.0, default) | vc-jwt-1.1 (did-jwt-vc / Veramo)'),
     [
-      `echo '{"email":"alice@example.com"}' | charter vc issue --issuer alice --subject did:key:z6Mk... --type EmailCredential --claims - --valid-until 30d`,
-      'charter vc issue --issuer alice --subject did:key:z6Mk... --type EmailCredential --claims claims.json --format vc-jwt-1.1',
+      `echo '{"email":"alice@example.com"}' | charter vc issue --as alice --subject did:key:z6Mk... --type EmailCredential --claims - --valid-until 30d`,
+      'charter vc issue --as alice --subject bob --type EmailCredential --claims claims.json --format vc-jwt-1.1',
     ],
   ).action((opts: IssueOptions) =>
     homeCommand(
@@ -71,11 +68,12 @@ export function registerVc(program: Command, ctx: CliContext): void {
         if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) {
           throw new CharterError('INVALID_ARGUMENT', 'claims must be a JSON object');
         }
-        const issuer = await home.issuer(opts.issuer);
+        const issuer = await home.issuer(actingAs(ctx, opts, ['--issuer']));
+        const subject = await partyDid(home, opts.subject, '--subject');
         const schemaId = schemaIdFor(opts.type);
         const issued = await issueCredential({
           issuer,
-          subject: opts.subject,
+          subject,
           type: opts.type,
           claims: claims as Record<string, unknown>,
           format: parseFormat(opts.format),
@@ -83,17 +81,7 @@ export function registerVc(program: Command, ctx: CliContext): void {
           ...(opts.validFrom !== undefined ? { validFrom: parseExpiry(opts.validFrom) } : {}),
           ...(schemaId !== undefined ? { credentialSchema: { id: schemaId, type: 'JsonSchema' as const } } : {}),
         });
-        await home.store.putCredential({
-          id: issued.id,
-          jwt: issued.jwt,
-          direction: 'issued',
-          issuer: issuer.did,
-          subject: opts.subject,
-          types: issued.credential.type.filter((t) => t !== 'VerifiableCredential'),
-          ...(issued.credential.validFrom ? { validFrom: issued.credential.validFrom } : {}),
-          ...(issued.credential.validUntil ? { validUntil: issued.credential.validUntil } : {}),
-          createdAt: new Date().toISOString(),
-        });
+        await recordCredential(home.store, issued, { direction: 'issued' });
         return { id: issued.id, jwt: issued.jwt };
       },
       (r) => r.jwt,
@@ -104,8 +92,7 @@ export function registerVc(program: Command, ctx: CliContext): void {
     vc
       .command('verify')
       .description('verify a credential: signature, issuer key, validity, schema and status')
-      .argument('<jwt|file|->', 'the credential JWT, a file holding it, or - for stdin')
-      .option('--allow-loopback', 'allow loopback/http DID and status URLs (local testing; or CHARTER_ALLOW_LOOPBACK=1)'),
+      .argument('<jwt|file|->', 'the credential JWT, a file holding it, or - for stdin'),
     ['charter vc verify cred.jwt', 'charter vc issue ... --json | jq -r .jwt | charter vc verify - --json'],
   ).action((arg: string, opts: CommonOptions) =>
     runCommand(
@@ -113,7 +100,7 @@ export function registerVc(program: Command, ctx: CliContext): void {
       opts,
       async () => {
         const jwt = await readJwtArg(ctx, arg, 'credential');
-        return withHome(ctx, opts, async (home) => verificationView(await verifyWith(home, jwt)));
+        return withTools(ctx, opts, async (tools) => verificationView(await verifyWith(tools, jwt)));
       },
       (v) => renderVerification({ ...v, jwt: '' }),
     ),

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
+import { CharterError } from '../errors.js';
 import { createPresentation, verifyPresentation } from '../credentials/index.js';
 import type { PresentationVerification } from '../credentials/types.js';
 import type { Home } from '../home/home.js';
-import { formatReasons, homeCommand, leaf, readJwtArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { formatReasons, homeCommand, leaf, readJwtArg, runCommand, withTools, type CliContext, type CommonOptions } from './io.js';
 import { renderVerification } from './vc.js';
+import { actingAs, asOption } from './args.js';
 
 /** A credential argument: a JWT, a file, or the id of a credential in the store. */
 export async function credentialArg(ctx: CliContext, home: Home, arg: string): Promise<string> {
@@ -32,23 +34,22 @@ export function registerVp(program: Command, ctx: CliContext): void {
   const vp = program.command('vp').description('presentations: credentials wrapped and signed by their holder (vp+jwt)');
 
   leaf(
-    vp
-      .command('create')
-      .description('present credentials to one audience, bound to a nonce')
-      .requiredOption('--holder <name>', 'alias or DID of the presenting identity')
+    asOption(vp.command('create').description('present credentials to one audience, bound to a nonce'), 'the holder, who presents', ['--holder'])
       .requiredOption('--aud <aud>', 'the verifier (DID or URL)')
       .requiredOption('--nonce <nonce>', 'the verifier\'s challenge')
       .option('--expires-in <seconds>', 'seconds the presentation is valid', '300')
       .argument('<credential...>', 'credential JWTs, files, or ids of credentials in this home'),
-    ['charter vp create --holder bob --aud did:web:shop.example --nonce 8f2c cred.jwt > vp.jwt'],
-  ).action((creds: string[], opts: CommonOptions & { holder: string; aud: string; nonce: string; expiresIn: string }) =>
+    ['charter vp create --as bob --aud did:web:shop.example --nonce 8f2c cred.jwt > vp.jwt'],
+  ).action((creds: string[], opts: CommonOptions & { aud: string; nonce: string; expiresIn: string }) =>
     homeCommand(
       ctx,
       opts,
       async (home) => {
-        const holder = await home.issuer(opts.holder);
+        const expiresInSeconds = Number(opts.expiresIn);
+        if (!Number.isInteger(expiresInSeconds) || expiresInSeconds <= 0) throw new CharterError('INVALID_ARGUMENT', '--expires-in must be a whole number of seconds');
+        const holder = await home.issuer(actingAs(ctx, opts, ['--holder']));
         const credentials = await Promise.all(creds.map((c) => credentialArg(ctx, home, c)));
-        const jwt = await createPresentation({ holder, credentials, aud: opts.aud, nonce: opts.nonce, expiresInSeconds: Number(opts.expiresIn) });
+        const jwt = await createPresentation({ holder, credentials, aud: opts.aud, nonce: opts.nonce, expiresInSeconds });
         return { holder: holder.did, jwt };
       },
       (r) => r.jwt,
@@ -62,8 +63,7 @@ export function registerVp(program: Command, ctx: CliContext): void {
       .argument('<jwt|file|->')
       .requiredOption('--aud <aud>', 'this verifier (must match the presentation\'s aud)')
       .requiredOption('--nonce <nonce>', 'the challenge that was sent')
-      .option('--allow-holder-mismatch', 'accept credentials whose subject is not the holder')
-      .option('--allow-loopback', 'allow loopback/http DID and status URLs (local testing)'),
+      .option('--allow-holder-mismatch', 'accept credentials whose subject is not the holder'),
     ['charter vp verify vp.jwt --aud did:web:shop.example --nonce 8f2c'],
   ).action((arg: string, opts: CommonOptions & { aud: string; nonce: string; allowHolderMismatch?: boolean }) =>
     runCommand(
@@ -71,11 +71,11 @@ export function registerVp(program: Command, ctx: CliContext): void {
       opts,
       async () => {
         const jwt = await readJwtArg(ctx, arg, 'presentation');
-        return withHome(ctx, opts, async (home) =>
+        return withTools(ctx, opts, async (tools) =>
           presentationView(
             await verifyPresentation(jwt, {
-              resolver: home.resolver,
-              status: home.status,
+              resolver: tools.resolver,
+              status: tools.status,
               aud: opts.aud,
               nonce: opts.nonce,
               allowHolderMismatch: opts.allowHolderMismatch === true,

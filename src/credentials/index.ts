@@ -5,4 +5,5 @@ export { verifyCredential, assertCredential, decodeCredential, checkJwtSignature
 export { createPresentation, verifyPresentation } from './present.js';
 export { createSchemaChecker, defaultSchemaChecker, schemaIdFor, SCHEMA_BASE } from './schemas.js';
 export { soleSubject, subjectsOf, subjectIds } from './subjects.js';
+export { recordCredential, credentialRecord, type RecordableCredential, type RecordCredentialOptions } from './record.js';
 export { DEFAULT_SKEW_SECONDS, MAX_SKEW_SECONDS } from './time.js';

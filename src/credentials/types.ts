@@ -123,12 +123,6 @@ export interface VerifyCredentialOptions {
   acceptV1?: boolean;
   /** Require these types (e.g. `DataAccessGrant`). */
   requireType?: string;
-  /**
-   * Check the signature on libuv's thread pool rather than on the event loop:
-   * for bulk verification with many calls in flight (importing attestations),
-   * where it lets every core verify. Slower for one call alone. Default false.
-   */
-  offThread?: boolean;
 }
 
 export interface CredentialVerification {

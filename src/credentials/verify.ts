@@ -1,5 +1,5 @@
 import { CharterError, toReason, type Reason } from '../errors.js';
-import { verifySignature, verifySignatureAsync } from '../keys/index.js';
+import { verifySignatureAsync } from '../keys/index.js';
 import type { CharterResolver, VerificationRelationship } from '../did/types.js';
 import { TtlCache } from '../did/cache.js';
 import { decodeJwt, type DecodedJwt } from './jws.js';
@@ -11,10 +11,12 @@ import type { CredentialVerification, StatusReport, VerifyCredentialOptions } fr
 /**
  * Checks a JWS signature against the signer's DID: the `kid` must belong to
  * `did` and be authorized for `relationship`, and `alg` must be the one the
- * key type signs with. Returns refusals (empty when valid).
+ * key type signs with. Returns refusals (empty when valid). With `jwt`, the
+ * very compact JWS `d` was decoded from, a signature already verified with
+ * the same resolved key is not verified again (the memo below).
  */
-export function checkJwtSignature(d: DecodedJwt, did: string, resolver: CharterResolver, relationship: VerificationRelationship): Promise<Reason[]> {
-  return checkSignature(d, did, resolver, relationship);
+export function checkJwtSignature(d: DecodedJwt, did: string, resolver: CharterResolver, relationship: VerificationRelationship, jwt?: string): Promise<Reason[]> {
+  return checkSignature(d, did, resolver, relationship, jwt);
 }
 
 /**
@@ -22,7 +24,7 @@ export function checkJwtSignature(d: DecodedJwt, did: string, resolver: CharterR
  * compact JWS `d` was decoded from (verifyCredential passes its input), so
  * the memo never records a string other than the one verified.
  */
-async function checkSignature(d: DecodedJwt, did: string, resolver: CharterResolver, relationship: VerificationRelationship, memoKey?: string, offThread = false): Promise<Reason[]> {
+async function checkSignature(d: DecodedJwt, did: string, resolver: CharterResolver, relationship: VerificationRelationship, memoKey?: string): Promise<Reason[]> {
   let key;
   try {
     key = await resolver.resolveKey(did, d.header.kid, relationship);
@@ -34,8 +36,7 @@ async function checkSignature(d: DecodedJwt, did: string, resolver: CharterResol
   }
   const memo = memoKey === undefined ? undefined : memoFor(key);
   if (memo?.get(memoKey!) === true) return [];
-  const ok = offThread ? await verifySignatureAsync(key, d.header.alg, d.signingInput, d.signature) : verifySignature(key, d.header.alg, d.signingInput, d.signature);
-  if (!ok) {
+  if (!(await verifySignatureAsync(key, d.header.alg, d.signingInput, d.signature))) {
     return [{ code: 'INVALID_SIGNATURE', message: `the signature does not verify with ${key.id.slice(0, 100)}` }];
   }
   memo?.set(memoKey!, true);
@@ -63,6 +64,44 @@ function memoFor(key: object): TtlCache<string, true> {
 }
 
 /**
+ * Credentials already decoded, normalised and schema-checked, by their exact
+ * compact JWS. A platform sees the same grant or mandate chain on every
+ * request; decoding (strict JSON, duplicate-key and UTF-8 checks) and the
+ * JSON Schema are pure functions of those bytes, so they run once. The
+ * cached objects are deep-frozen: no caller can change what the next
+ * verification reads. Time, signature (memoised per key, above) and status
+ * are checked on every call. Only credentials that decode are kept.
+ */
+interface Parsed {
+  d: DecodedJwt;
+  n: ReturnType<typeof normalizeCredential>;
+  /** Reasons of the default schema checker, for this acceptV1 setting. */
+  schema: Reason[];
+}
+const parsedCache = new Map<string, Parsed>();
+const PARSED_MAX = 4096;
+
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null && !ArrayBuffer.isView(v) && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v as Record<string, unknown>)) deepFreeze(x);
+  }
+  return v;
+}
+
+function parse(jwt: string, acceptV1: boolean): Parsed {
+  const key = acceptV1 ? jwt : `v2only ${jwt}`;
+  const hit = parsedCache.get(key);
+  if (hit) return hit;
+  const d = decodeJwt(jwt);
+  const n = normalizeCredential(d, acceptV1);
+  const parsed = { d: { ...d, header: deepFreeze(d.header), payload: deepFreeze(d.payload) }, n: deepFreeze(n), schema: deepFreeze(defaultSchemaChecker()(n.credential)) };
+  if (parsedCache.size >= PARSED_MAX) parsedCache.delete(parsedCache.keys().next().value as string);
+  parsedCache.set(key, parsed);
+  return parsed;
+}
+
+/**
  * Verifies a credential JWT (VCDM 2.0 `vc+jwt`, or VCDM 1.1 JWT) and returns
  * a decision with every reason. Fails closed: a credential carrying a status
  * entry is refused unless a status checker is given and passes.
@@ -71,21 +110,20 @@ export async function verifyCredential(jwt: string, options: VerifyCredentialOpt
   if (!options || typeof options.resolver?.resolveKey !== 'function') throw new TypeError('verifyCredential needs options.resolver');
   const skewMs = skewOf(options.skewSeconds) * 1000;
   const now = options.now ?? new Date();
-  let d: DecodedJwt;
-  let n: ReturnType<typeof normalizeCredential>;
+  let parsed: Parsed;
   try {
-    d = decodeJwt(jwt);
-    n = normalizeCredential(d, options.acceptV1 ?? true);
+    parsed = parse(jwt, options.acceptV1 ?? true);
   } catch (e) {
     return { ok: false, reasons: [toReason(e, 'MALFORMED_JWT')], jwt };
   }
+  const { d, n } = parsed;
   const { credential, issuer, subject, subjects, format } = n;
   const base = { issuer, ...(subject !== undefined ? { subject } : {}), subjects, credential, format, ...(credential.id !== undefined ? { id: credential.id } : {}), jwt };
 
-  const reasons = await checkSignature(d, issuer, options.resolver, 'assertionMethod', jwt, options.offThread === true);
+  const reasons = await checkSignature(d, issuer, options.resolver, 'assertionMethod', jwt);
   reasons.push(...n.problems);
   reasons.push(...windowReasons(now.getTime(), skewMs, n.bounds, 'the credential'));
-  reasons.push(...(options.schemas ?? defaultSchemaChecker())(credential));
+  reasons.push(...(options.schemas ? options.schemas(credential) : parsed.schema));
   if (options.requireType !== undefined && !credential.type.includes(options.requireType)) {
     reasons.push({ code: 'INVALID_CREDENTIAL', message: `expected a ${options.requireType}` });
   }

@@ -9,3 +9,22 @@ const CODES = new Set("AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN B
 export function isCurrency(v: unknown): v is string {
   return typeof v === 'string' && CODES.has(v);
 }
+
+/**
+ * ISO 4217 minor units (the number of digits after the decimal point of the
+ * currency's smallest unit): 2 unless listed. Codes with no minor unit in
+ * ISO 4217 ("N.A.": precious metals, SDR, the test and "no currency" codes)
+ * keep Charter's full decimal scale (18 digits), so nothing is rounded away.
+ */
+const MINOR_0 = new Set('BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF'.split(' '));
+const MINOR_3 = new Set('BHD IQD JOD KWD LYD OMR TND'.split(' '));
+const MINOR_4 = new Set(['CLF', 'UYW']);
+const MINOR_NA = new Set('XAG XAU XBA XBB XBC XBD XDR XPD XPT XSU XTS XUA XXX'.split(' '));
+
+export function minorUnits(currency: string): number {
+  if (!isCurrency(currency)) throw new TypeError(`not an ISO 4217 currency: ${String(currency).slice(0, 8)}`);
+  if (MINOR_0.has(currency)) return 0;
+  if (MINOR_3.has(currency)) return 3;
+  if (MINOR_4.has(currency)) return 4;
+  return MINOR_NA.has(currency) ? 18 : 2;
+}

@@ -42,8 +42,7 @@ export function findDuplicateKey(text: string): string | undefined {
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
     if (ch === '"') {
-      let j = i + 1;
-      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const j = stringEnd(text, i);
       const top = stack[stack.length - 1];
       if (top && expectKey) {
         const key = JSON.parse(text.slice(i, j + 1)) as string;
@@ -64,6 +63,23 @@ export function findDuplicateKey(text: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * The index of the quote closing the string that opens at `start`: found
+ * with indexOf (long strings, such as JWTs carried inside a credential, are
+ * skipped natively), a quote counting only after an even run of backslashes.
+ */
+function stringEnd(text: string, start: number): number {
+  let from = start + 1;
+  for (;;) {
+    const q = text.indexOf('"', from);
+    if (q < 0) return text.length;
+    let b = q - 1;
+    while (b > start && text.charCodeAt(b) === 92) b--;
+    if ((q - 1 - b) % 2 === 0) return q;
+    from = q + 1;
+  }
 }
 
 /** A plain JSON object (not null, not an array). */

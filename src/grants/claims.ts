@@ -1,6 +1,7 @@
 import type { Reason } from '../errors.js';
 import { isObj } from '../encoding/json.js';
 import { normalizeGrantResource } from './scope.js';
+import { readTerms, type GrantTerms } from './terms.js';
 
 /** `credentialSubject.grant` of a DataAccessGrant, as checked (resources normalised). */
 export interface GrantClaims {
@@ -8,6 +9,8 @@ export interface GrantClaims {
   actions: string[];
   purpose: string;
   constraints?: Record<string, unknown>;
+  /** Terms of use (purposes, retention, onward sharing, processing, compensation). */
+  terms?: GrantTerms;
 }
 
 const ACTION = /^[A-Za-z0-9:._-]{1,64}$/;
@@ -22,7 +25,7 @@ const MAX_ITEMS = 256;
 export function readGrantClaims(value: unknown): { grant?: GrantClaims; reasons: Reason[] } {
   const bad = (message: string) => ({ reasons: [{ code: 'INVALID_CREDENTIAL' as const, message }] });
   if (!isObj(value)) return bad('a DataAccessGrant needs credentialSubject.grant, an object');
-  const { resources, actions, purpose, constraints } = value;
+  const { resources, actions, purpose, constraints, terms } = value;
   if (!Array.isArray(resources) || resources.length === 0 || resources.length > MAX_ITEMS || !resources.every((r) => typeof r === 'string')) {
     return bad(`grant.resources must be a list of 1 to ${MAX_ITEMS} strings`);
   }
@@ -31,11 +34,22 @@ export function readGrantClaims(value: unknown): { grant?: GrantClaims; reasons:
   }
   if (typeof purpose !== 'string') return bad('grant.purpose must be a string');
   if (constraints !== undefined && !isObj(constraints)) return bad('grant.constraints must be an object');
+  const read = terms === undefined ? undefined : readTerms(terms);
+  if (read && !read.terms) return { reasons: read.reasons };
   let normalised: string[];
   try {
     normalised = (resources as string[]).map(normalizeGrantResource);
   } catch (e) {
     return bad(`grant.resources: ${(e as Error).message}`);
   }
-  return { grant: { resources: normalised, actions: [...(actions as string[])], purpose, ...(constraints !== undefined ? { constraints: constraints as Record<string, unknown> } : {}) }, reasons: [] };
+  return {
+    grant: {
+      resources: normalised,
+      actions: [...(actions as string[])],
+      purpose,
+      ...(constraints !== undefined ? { constraints: constraints as Record<string, unknown> } : {}),
+      ...(read?.terms ? { terms: read.terms } : {}),
+    },
+    reasons: [],
+  };
 }

@@ -3,3 +3,40 @@ export { verifyGrant, type GrantDecision, type VerifyGrantOptions } from './veri
 export { listGrants, revokeGrant, suspendGrant, resumeGrant, revokeGrantsTo, type GrantSummary, type GrantState } from './manage.js';
 export { resourceCovered, actionCovered, normalizeResource, normalizeGrantResource } from './scope.js';
 export { readGrantClaims, type GrantClaims } from './claims.js';
+export {
+  readTerms,
+  checkTermsInput,
+  termsReasons,
+  checkDeclaredUse,
+  describeTerms,
+  PURPOSES,
+  PROCESSING,
+  type GrantTerms,
+  type Compensation,
+  type Split,
+  type Processing,
+  type DeclaredProcessing,
+  type DeclaredUse,
+} from './terms.js';
+export {
+  proposalHash,
+  readProposal,
+  readVote,
+  countVotes,
+  checkCollectiveGrant,
+  verifyAcceptance,
+  joinStatusEntry,
+  VOTE_TYPE,
+  JOIN_TYP,
+  MAX_POOL_MEMBERS,
+  type Proposal,
+  type ProposalAction,
+  type PoolEpoch,
+  type PoolMember,
+  type GrantProposalBody,
+  type JoinClaims,
+  type VoteClaims,
+  type Quorum,
+  type PoolEvidence,
+  type PoolGrantInfo,
+} from './collective.js';

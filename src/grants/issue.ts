@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { CharterError } from '../errors.js';
-import { issueCredential, schemaIdFor } from '../credentials/index.js';
+import { issueCredential, recordCredential, schemaIdFor } from '../credentials/index.js';
 import type { Credential, Issuer } from '../credentials/types.js';
 import { allocateStatusEntry } from '../status/index.js';
 import { readGrantClaims } from './claims.js';
-import type { Store } from '../store/types.js';
+import type { CredentialStore, StatusStore } from '../store/types.js';
+import { checkTermsInput, type GrantTerms } from './terms.js';
+import type { PoolEvidence } from './collective.js';
 
 export const GRANT_TYPE = 'DataAccessGrant';
 
@@ -18,6 +20,16 @@ export interface IssueGrantInput {
   /** Base URL under which this home's status lists are published. */
   baseUrl: string;
   constraints?: Record<string, unknown>;
+  /** Terms of use: purposes, retention, onward sharing, processing, compensation. */
+  terms?: GrantTerms;
+  /**
+   * A collective grant (src/pools issues these): the proposal the pool's
+   * members voted on and their approving votes, carried in the grant so any
+   * verifier checks the quorum itself.
+   */
+  pool?: PoolEvidence;
+  /** The grant's id (default a fresh urn:uuid). */
+  id?: string;
 }
 
 export interface IssuedGrant {
@@ -33,12 +45,13 @@ export interface IssuedGrant {
  * a required expiry, and two status entries: revocation (permanent) and
  * suspension (reversible). Stored as issued, so it can be listed and revoked.
  */
-export async function issueGrant(store: Store, owner: Issuer, input: IssueGrantInput): Promise<IssuedGrant> {
+export async function issueGrant(store: CredentialStore & StatusStore, owner: Issuer, input: IssueGrantInput): Promise<IssuedGrant> {
   if (!(input.validUntil instanceof Date) || Number.isNaN(input.validUntil.getTime())) throw new CharterError('INVALID_ARGUMENT', 'a grant needs an expiry (validUntil)');
   if (input.validUntil.getTime() <= Date.now()) throw new CharterError('INVALID_ARGUMENT', 'a grant must expire in the future');
-  const claims = readGrantClaims({ resources: input.resources, actions: input.actions, purpose: input.purpose, ...(input.constraints ? { constraints: input.constraints } : {}) });
+  const terms = input.terms === undefined ? undefined : checkTermsInput(input.terms, { collective: input.pool !== undefined });
+  const claims = readGrantClaims({ resources: input.resources, actions: input.actions, purpose: input.purpose, ...(input.constraints ? { constraints: input.constraints } : {}), ...(terms ? { terms } : {}) });
   if (!claims.grant) throw new CharterError('INVALID_ARGUMENT', claims.reasons[0]!.message);
-  const id = `urn:uuid:${randomUUID()}`;
+  const id = input.id ?? `urn:uuid:${randomUUID()}`;
   const status = { issuerDid: owner.did, baseUrl: input.baseUrl, credentialId: id };
   const revocation = await allocateStatusEntry(store, { ...status, purpose: 'revocation' });
   const suspension = await allocateStatusEntry(store, { ...status, purpose: 'suspension' });
@@ -47,22 +60,12 @@ export async function issueGrant(store: Store, owner: Issuer, input: IssueGrantI
     id,
     subject: input.grantee,
     type: GRANT_TYPE,
-    claims: { grant: claims.grant },
+    claims: { grant: claims.grant, ...(input.pool ? { pool: input.pool } : {}) },
     validUntil: input.validUntil,
     ...(input.validFrom ? { validFrom: input.validFrom } : {}),
     credentialSchema: { id: schemaIdFor(GRANT_TYPE)!, type: 'JsonSchema' },
     extra: { credentialStatus: [revocation, suspension] },
   });
-  await store.putCredential({
-    id,
-    jwt: issued.jwt,
-    direction: 'issued',
-    issuer: owner.did,
-    subject: input.grantee,
-    types: [GRANT_TYPE],
-    ...(issued.credential.validFrom ? { validFrom: issued.credential.validFrom } : {}),
-    validUntil: issued.credential.validUntil!,
-    createdAt: new Date().toISOString(),
-  });
+  await recordCredential(store, issued, { direction: 'issued', types: [GRANT_TYPE] });
   return { id, jwt: issued.jwt, statusIndex: Number(revocation.statusListIndex), credential: issued.credential };
 }

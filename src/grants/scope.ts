@@ -38,6 +38,9 @@ export function normalizeResource(resource: unknown): string {
   for (const s of decoded.split('/')) {
     if (s === '' || s === '.') continue;
     if (s === '..') throw invalid('contains a ".." segment');
+    // Fullwidth or other compatibility forms of "." and ".." (U+FF0E...) become dot segments on servers that NFKC paths.
+    const k = s.normalize('NFKC');
+    if (k === '.' || k === '..') throw invalid('contains a look-alike of a dot segment');
     segments.push(s);
   }
   if (segments.length === 0) throw invalid('names nothing');

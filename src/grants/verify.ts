@@ -6,6 +6,8 @@ import type { Reason } from '../errors.js';
 import { GRANT_TYPE } from './issue.js';
 import { readGrantClaims, type GrantClaims } from './claims.js';
 import { actionCovered, normalizeResource, resourceCovered } from './scope.js';
+import { checkDeclaredUse, termsReasons, type DeclaredProcessing } from './terms.js';
+import { checkCollectiveGrant, type PoolGrantInfo } from './collective.js';
 
 export interface VerifyGrantOptions {
   resolver: CharterResolver;
@@ -17,6 +19,8 @@ export interface VerifyGrantOptions {
    * Who owns the requested resource: a grant allows access only to its
    * issuer's own data, so a grant issued by anyone else is refused
    * (GRANT_NOT_OWNER). Give `owner` or, explicitly, `anyOwner: true`.
+   * For a pool's grant, the owner must be a current member of that pool:
+   * in the membership snapshot the grant was voted in, not withdrawn now.
    */
   owner?: string;
   /** Accept a grant from any issuer (the resource belongs to no one person). Never the default. */
@@ -33,6 +37,10 @@ export interface VerifyGrantOptions {
   allowMissingNonce?: boolean;
   /** For a presentation: most seconds since its iat. Default 300. */
   maxAgeSeconds?: number;
+  /** The purpose this use is for (e.g. `model-training`): a grant whose terms limit purposes must name it (PURPOSE_NOT_ALLOWED). */
+  purpose?: string;
+  /** Where this verifier processes the data: a grant limited to on-device or trusted-execution must match (PROCESSING_NOT_ALLOWED). */
+  processing?: DeclaredProcessing;
 }
 
 export interface GrantDecision {
@@ -49,9 +57,21 @@ export interface GrantDecision {
   credential?: Credential;
   /** The presentation's claims (jti, iat, htm, htu, nonce), when a presentation was verified. */
   payload?: Record<string, unknown>;
+  /** For a pool's grant: the pool, the snapshot it was voted in and whose approvals counted. */
+  pool?: PoolGrantInfo;
 }
 
 function isPresentation(jwt: string): boolean {
+  // The header says so when it has a typ: no need to decode a large payload (a pool grant carries its votes) twice.
+  const dot = typeof jwt === 'string' ? jwt.indexOf('.') : -1;
+  if (dot > 0 && dot < 4096) {
+    try {
+      const typ = (JSON.parse(Buffer.from(jwt.slice(0, dot), 'base64url').toString('utf8')) as { typ?: unknown }).typ;
+      if (typeof typ === 'string') return /^(application\/)?vp\+jwt$/i.test(typ);
+    } catch {
+      // decoded in full below, which reports what is wrong
+    }
+  }
   try {
     const d = decodeJwt(jwt, { maxBytes: 512 * 1024 });
     return typeof d.header.typ === 'string' ? /^(application\/)?vp\+jwt$/i.test(d.header.typ) : typeof d.payload.vp === 'object';
@@ -68,12 +88,14 @@ function checkOptions(o: VerifyGrantOptions): void {
     throw new TypeError('verifyGrant needs exactly one of options.owner (the DID whose data is asked for) or anyOwner: true');
   }
   if ((o as unknown as Record<string, unknown>).at !== undefined) throw new TypeError('verifyGrant takes "now", not "at"');
+  checkDeclaredUse('verifyGrant', o);
 }
 
-function decide(v: CredentialVerification, o: VerifyGrantOptions, resource: string, extra: Reason[]): GrantDecision {
+async function decide(v: CredentialVerification, o: VerifyGrantOptions, resource: string, extra: Reason[]): Promise<GrantDecision> {
   const reasons = [...extra, ...v.reasons];
   const c = v.credential;
   let grant: GrantClaims | undefined;
+  let pool: PoolGrantInfo | undefined;
   if (c) {
     if (!c.type.includes(GRANT_TYPE)) reasons.push({ code: 'INVALID_CREDENTIAL', message: 'not a DataAccessGrant' });
     if (c.validUntil === undefined) reasons.push({ code: 'INVALID_CREDENTIAL', message: 'a grant must expire (validUntil)' });
@@ -82,11 +104,27 @@ function decide(v: CredentialVerification, o: VerifyGrantOptions, resource: stri
     const read = readGrantClaims(soleSubject(c)?.grant);
     reasons.push(...read.reasons);
     grant = read.grant;
+    const collective = soleSubject(c)?.pool !== undefined;
     if (o.owner !== undefined && (typeof o.owner !== 'string' || !o.owner.startsWith('did:'))) {
       reasons.push({ code: 'GRANT_NOT_OWNER', message: `no owner is known for ${resource.slice(0, 200)}, so no grant covers it` });
-    } else if (o.owner !== undefined && v.issuer !== o.owner) {
+    } else if (o.owner !== undefined && v.issuer !== o.owner && !collective) {
       reasons.push({ code: 'GRANT_NOT_OWNER', message: `the grant was issued by ${String(v.issuer).slice(0, 100)}, not by the owner of ${resource.slice(0, 200)}` });
     }
+    // A pool's grant: its quorum, checked here whoever the owner is, and the owner's membership now.
+    // Only for an otherwise authentic grant: no vote is fetched or verified for a forgery.
+    if (collective && grant && v.issuer && reasons.length === 0) {
+      const checked = await checkCollectiveGrant(c, v.issuer, v.subject, grant, {
+        resolver: o.resolver,
+        status: o.status,
+        ...(typeof o.owner === 'string' && o.owner.startsWith('did:') ? { owner: o.owner } : {}),
+        ...(o.now ? { now: o.now } : {}),
+        ...(o.skewSeconds !== undefined ? { skewSeconds: o.skewSeconds } : {}),
+        jwt: v.jwt,
+      });
+      reasons.push(...checked.reasons);
+      pool = checked.info;
+    }
+    reasons.push(...termsReasons(grant?.terms, { ...(o.purpose !== undefined ? { purpose: o.purpose } : {}), ...(o.processing !== undefined ? { processing: o.processing } : {}) }));
     if (o.grantee !== undefined && v.subject !== o.grantee) reasons.push({ code: 'GRANTEE_MISMATCH', message: 'the grant was given to someone else' });
     if (grant && (!resourceCovered(grant.resources, resource) || !actionCovered(grant.actions, o.action))) {
       reasons.push({ code: 'GRANT_SCOPE', message: `the grant does not cover ${o.action.slice(0, 64)} on ${resource.slice(0, 200)}` });
@@ -101,6 +139,7 @@ function decide(v: CredentialVerification, o: VerifyGrantOptions, resource: stri
     ...(v.subject ? { grantee: v.subject } : {}),
     ...(c && grant ? { grant: { ...grant, ...(c.validUntil ? { validUntil: c.validUntil } : {}) } } : {}),
     ...(c ? { credential: c } : {}),
+    ...(pool ? { pool } : {}),
   };
 }
 
@@ -133,10 +172,10 @@ export async function verifyGrant(jwt: string, options: VerifyGrantOptions): Pro
   if (grants.length === 0) return { ok: false, reasons: [...presentationReasons, { code: 'GRANT_MISSING', message: 'the presentation holds no DataAccessGrant' }], resource, ...base };
   // Each grant is judged with the presentation's own reasons and its own holder binding, checked here on
   // the credential itself: whatever its id (or none), a grant is usable only by its subject.
-  const decisions = grants.map((i) => {
+  const decisions = await Promise.all(grants.map(async (i) => {
     const c = p.credentials[i]!;
     const binding: Reason[] = c.credential !== undefined && (c.subject === undefined || c.subject !== p.holder) ? [{ code: 'HOLDER_MISMATCH', message: 'the grant is about someone other than the holder' }] : [];
-    return { ...decide(c, options, resource, [...presentationReasons, ...binding]), ...base };
-  });
+    return { ...(await decide(c, options, resource, [...presentationReasons, ...binding])), ...base };
+  }));
   return decisions.find((d) => d.ok) ?? decisions[0]!;
 }

@@ -1,5 +1,6 @@
 import type { Reason } from '../errors.js';
 import { canonicalJson } from '../encoding/json.js';
+import type { SignatureBinding } from './signature.js';
 
 /**
  * What binds a presentation to this verifier, this moment and this one
@@ -10,8 +11,12 @@ import { canonicalJson } from '../encoding/json.js';
  * own claims: `htm`/`htu` for an HTTP request, `mcp` for a tool call.
  */
 export type Binding =
-  /** An HTTP request: its method and the URL clients addressed (the verifier's public origin + path). */
-  | { kind: 'http'; method: string; url: string }
+  /**
+   * An HTTP request: its method and the URL clients addressed (the
+   * verifier's public origin + path); with `signature`, the request must
+   * also carry its own RFC 9421 signature over that method and URL.
+   */
+  | { kind: 'http'; method: string; url: string; signature?: SignatureBinding }
   /** Any other call: claims the presentation must carry, compared as canonical JSON (e.g. `{ mcp: { tool, args } }`). */
   | { kind: 'claims'; claims: Record<string, unknown> }
   /** No transport binding (a queue message, a CLI check): the presentation must carry none. */

@@ -4,10 +4,15 @@ import type { PresentationVerification } from '../credentials/types.js';
 import { verifyGrant, type GrantDecision } from '../grants/index.js';
 import { reserveSpend, verifyAgent } from '../agents/index.js';
 import type { AgentDecision } from '../agents/types.js';
+import type { RequestSignatureDecision } from '../httpsig/index.js';
 import { bindingReasons, freshnessReasons, type Binding } from './binding.js';
 import type { Policy } from './policy.js';
+import { checkSignature, redeemSignature, signerId, signerReason, type SignatureBinding } from './signature.js';
 import { holdSpend, type SpendHold } from './spend.js';
 import { scopes, type Verifier } from './verifier.js';
+import { withReceipt } from './receipt.js';
+import type { CharterResolver } from '../did/types.js';
+import type { StatusChecker } from '../credentials/types.js';
 
 /** The outcome of one guarded call, whatever carried it (HTTP, an MCP tool call, a direct call). */
 export interface GuardDecision {
@@ -27,31 +32,56 @@ export interface GuardDecision {
   spend?: SpendHold;
   /** Challenge mode, on a 401: a fresh nonce to present again with. */
   nonce?: string;
+  /**
+   * With a signature binding: the request's RFC 9421 signature, who signed
+   * it and how. `ok: false` (with its reasons) when the signature is why the
+   * request was refused.
+   */
+  signature?: RequestSignatureDecision;
+  /** With a receipts verifier: the signed decision receipt (`charter-receipt+jwt`), logged before it is returned. */
+  receipt?: string;
+  receiptId?: string;
 }
+
+/** The resolver and status checker one decision uses: the verifier's, or recording wrappers of them. */
+type Tools = { resolver: CharterResolver; status: StatusChecker };
 
 const MAX_VP = 512 * 1024;
 
 /**
  * THE decision pipeline every transport uses, in one order: decode; check
  * the binding (audience, freshness, the transport's own claims) before any
- * crypto; verify under the policy (signatures, validity, status, grant
- * scope and owner, agent chain and limits); then, only for an authentic
- * presentation, use up its jti or nonce in the store (a replay is refused
- * on every instance sharing it); then, only for an allowed agent call with
- * cumulative limits, reserve the spend on every link of its chain. A
- * refusal never reserves anything; a replay never holds budget.
+ * crypto; verify the request's own HTTP message signature when the binding
+ * asks for one (and the body against a covered Content-Digest); verify
+ * under the policy (signatures, validity, status, grant scope and owner,
+ * agent chain and limits); with both proofs, check that the request was
+ * signed by the presenting holder; then, only for an authentic request,
+ * use up its jti or nonce and its signature's nonce in the store (a replay
+ * is refused on every instance sharing it); then, only for an allowed agent
+ * call with cumulative limits, reserve the spend on every link of its
+ * chain. A refusal never reserves anything; a replay never holds budget.
+ * With the `signature` policy the signature is the only proof: no
+ * presentation is read.
  *
  * Never throws for a refusal or a fault: a store fault (replay cache or
  * ledger unreachable) is a 503 decision with the store's code, so nothing is
  * allowed while the store is down. Throws only for misuse (TypeError).
  */
 export async function decide(verifier: Verifier, presentation: unknown, policy: Policy, binding: Binding, now: number = Date.now()): Promise<GuardDecision> {
+  if (policy.kind === 'signature' && (binding.kind !== 'http' || !binding.signature)) throw new TypeError('decide: the signature policy needs an http binding with a signature');
+  const receipts = verifier.receipts;
+  const capture = receipts?.capture(verifier.resolver, verifier.status);
+  const seen: { payload?: Record<string, unknown> } = {};
+  let d: GuardDecision;
   try {
-    return await pipeline(verifier, presentation, policy, binding, now);
+    d = await pipeline(verifier, capture ?? verifier, presentation, policy, binding, now, seen);
   } catch (e) {
+    // A fault decides nothing, so it has no receipt.
     if (isCharterError(e) && HTTP_STATUS[e.code] === 503) return { ok: false, status: 503, reasons: [{ code: e.code, message: e.message }] };
     throw e;
   }
+  if (!receipts || d.status === 503 || (receipts.unauthenticated === 'skip' && !d.ok && d.holder === undefined)) return d;
+  return withReceipt(verifier, receipts, d, { presentation, ...(seen.payload ? { payload: seen.payload } : {}), policy, binding, now, ...(capture ? { capture } : {}) });
 }
 
 async function refuse(v: Verifier, status: HttpStatus, reasons: Reason[], rest: Partial<GuardDecision> = {}): Promise<GuardDecision> {
@@ -59,7 +89,19 @@ async function refuse(v: Verifier, status: HttpStatus, reasons: Reason[], rest: 
   return { ...rest, ok: false, status, reasons, ...(nonce !== undefined ? { nonce } : {}) };
 }
 
-async function pipeline(v: Verifier, vp: unknown, policy: Policy, binding: Binding, now: number): Promise<GuardDecision> {
+/** The signature policy: the request's signature alone, its nonce used once. */
+async function signedOnly(v: Verifier, binding: Extract<Binding, { kind: 'http' }>, s: SignatureBinding, now: number): Promise<GuardDecision> {
+  const signature = await checkSignature(v, binding.method, binding.url, s, now);
+  if (!signature.ok) return { ok: false, status: statusOfReasons(signature.reasons) as HttpStatus, reasons: signature.reasons, signature };
+  const used = await redeemSignature(v, signature, s.options);
+  if (used) return { ok: false, status: 401, reasons: [used], signature: { ...signature, ok: false, reasons: [used] } };
+  return { ok: true, status: 200, reasons: [], holder: signerId(signature), signature };
+}
+
+async function pipeline(v: Verifier, tools: Tools, vp: unknown, policy: Policy, binding: Binding, now: number, seen: { payload?: Record<string, unknown> }): Promise<GuardDecision> {
+  const http = binding.kind === 'http' ? binding : undefined;
+  const signing = http?.signature;
+  if (policy.kind === 'signature') return signedOnly(v, http!, signing!, now);
   if (typeof vp !== 'string' || vp.length === 0) return refuse(v, 401, [{ code: 'INVALID_PRESENTATION', message: 'no presentation was sent' }]);
   let d: DecodedJwt;
   try {
@@ -67,15 +109,22 @@ async function pipeline(v: Verifier, vp: unknown, policy: Policy, binding: Bindi
   } catch (e) {
     return refuse(v, 401, [isCharterError(e) ? { code: e.code, message: e.message } : { code: 'MALFORMED_JWT', message: 'not a compact JWS' }]);
   }
+  seen.payload = d.payload;
   const bound = [
     ...freshnessReasons(d.header, d.payload, { aud: v.aud, now, maxAgeSeconds: v.maxAgeSeconds, skewSeconds: v.skewSeconds, mode: v.nonces }),
     ...bindingReasons(d.payload, binding),
   ];
   if (bound.length > 0) return refuse(v, 401, bound);
 
+  let signature: RequestSignatureDecision | undefined;
+  if (http && signing) {
+    signature = await checkSignature(v, http.method, http.url, signing, now);
+    if (!signature.ok) return refuse(v, statusOfReasons(signature.reasons) as HttpStatus, signature.reasons, { signature });
+  }
+
   let checked: Pick<GuardDecision, 'reasons' | 'holder' | 'presentation' | 'grant' | 'agent'>;
   try {
-    checked = await verify(vp, d.payload, v, policy, now);
+    checked = await verify(vp, d.payload, v, tools, policy, now);
   } catch (e) {
     // A malformed request value (an amount, an action, a resource path): the request, not the proof, is wrong.
     if (isCharterError(e) && HTTP_STATUS[e.code] === 400) return refuse(v, 400, [{ code: e.code, message: e.message }]);
@@ -85,13 +134,23 @@ async function pipeline(v: Verifier, vp: unknown, policy: Policy, binding: Bindi
   if (status === 401 || status === 400) {
     // Not authentic, or not a well-formed request: name no holder, use nothing up.
     const { holder: _h, ...rest } = checked;
-    return refuse(v, status, checked.reasons, rest);
+    return refuse(v, status, checked.reasons, { ...rest, ...(signature ? { signature } : {}) });
   }
-  // Authentic: the presentation is now used, whatever the outcome. Only then is any spend
-  // reserved, so a replayed presentation never holds budget, not even for a moment.
+  if (signature) {
+    // Two proofs of one request must come from one party: a stolen presentation cannot ride on another's signature.
+    const other = await signerReason(v, signature, checked.holder!, checked.agent?.agentInfo);
+    if (other) {
+      const { holder: _h, ...rest } = checked;
+      return refuse(v, 401, [other], { ...rest, reasons: [other], signature: { ...signature, ok: false, reasons: [other] } });
+    }
+  }
+  // Authentic: the presentation (and the signature) are now used, whatever the outcome. Only then is
+  // any spend reserved, so a replayed request never holds budget, not even for a moment.
   const used = await redeem(v, checked.holder!, d.payload, now);
-  const base = { ...checked, claims: d.payload };
+  const replayedSignature = used === undefined && signature ? await redeemSignature(v, signature, signing!.options) : undefined;
+  const base = { ...checked, claims: d.payload, ...(signature ? { signature: replayedSignature ? { ...signature, ok: false, reasons: [replayedSignature] } : signature } : {}) };
   if (used) return refuse(v, 401, [used], { ...base, reasons: [used] });
+  if (replayedSignature) return refuse(v, 401, [replayedSignature], { ...base, reasons: [replayedSignature] });
   if (status !== 200) return refuse(v, status, checked.reasons, base);
   if (policy.kind === 'agent' && checked.agent?.cumulativeLimits) {
     const holdUntil = v.holdTimeoutSeconds !== undefined ? new Date(now + v.holdTimeoutSeconds * 1000) : undefined;
@@ -105,11 +164,11 @@ async function pipeline(v: Verifier, vp: unknown, policy: Policy, binding: Bindi
   return { ok: true, status: 200, ...base };
 }
 
-async function verify(vp: string, p: Record<string, unknown>, v: Verifier, policy: Policy, now: number) {
+async function verify(vp: string, p: Record<string, unknown>, v: Verifier, tools: Tools, policy: Exclude<Policy, { kind: 'signature' }>, now: number) {
   const at = new Date(now);
   const common = {
-    resolver: v.resolver,
-    status: v.status,
+    resolver: tools.resolver,
+    status: tools.status,
     aud: v.aud,
     skewSeconds: v.skewSeconds,
     maxAgeSeconds: v.maxAgeSeconds,
@@ -129,6 +188,8 @@ async function verify(vp: string, p: Record<string, unknown>, v: Verifier, polic
       action: policy.action,
       ...(policy.owner !== undefined ? { owner: policy.owner } : {}),
       ...(policy.anyOwner === true ? { anyOwner: true } : {}),
+      ...(policy.purpose !== undefined ? { purpose: policy.purpose } : {}),
+      ...(policy.processing !== undefined ? { processing: policy.processing } : {}),
       ...(holder !== undefined ? { grantee: holder } : {}),
     });
     return { reasons: grant.reasons, ...(grant.holder !== undefined ? { holder: grant.holder } : {}), grant };

@@ -1,5 +1,6 @@
 import type { AgentReputation, AgentTrust } from '../agents/types.js';
 import type { AmountInput } from '../agents/limits.js';
+import type { DeclaredProcessing } from '../grants/index.js';
 
 /** Where a decision looks up an agent's reputation (e.g. `reputationSource(store, policy)`). */
 export type ReputationSource = (agent: string, operator: string | undefined) => Promise<AgentReputation>;
@@ -9,11 +10,19 @@ export type ReputationSource = (agent: string, operator: string | undefined) => 
  * presentation, with every value already taken from the request: the
  * transport adapters turn their route options into one of these per call.
  */
-export type Policy = PresentationPolicy | GrantPolicy | AgentPolicy;
+export type Policy = PresentationPolicy | GrantPolicy | AgentPolicy | SignaturePolicy;
 
 /** Only an authentic, bound, fresh presentation (whatever it holds). */
 export interface PresentationPolicy {
   kind: 'presentation';
+}
+
+/**
+ * No presentation at all: the request's own HTTP message signature (an
+ * `http` binding with `signature`) is the only proof, its nonce used once.
+ */
+export interface SignaturePolicy {
+  kind: 'signature';
 }
 
 /** An unrevoked DataAccessGrant from the resource's owner to the holder, covering `action` on `resource`. */
@@ -25,6 +34,10 @@ export interface GrantPolicy {
   owner?: string;
   /** Explicitly: a grant from any issuer will do. */
   anyOwner?: boolean;
+  /** The purpose of this use (e.g. `model-training`), checked against the grant's terms. */
+  purpose?: string;
+  /** Where this verifier processes the data, checked against the grant's terms. */
+  processing?: DeclaredProcessing;
 }
 
 /** An agent whose identity and mandate chain allow `action` (for `amount`, with `counterparty`). */

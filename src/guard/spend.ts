@@ -18,6 +18,8 @@ export interface SpendHold {
   /** What is left on the tightest link after this spend. */
   readonly remaining: AgentRemaining;
   readonly state: SpendState;
+  /** With a receipts verifier: the settlement receipt, once the commit or release is logged. */
+  readonly receipt?: string;
   commit(): Promise<void>;
   release(): Promise<void>;
   settle(success: boolean): Promise<SpendState>;

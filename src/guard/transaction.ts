@@ -57,6 +57,10 @@ export type TransactionOutcome<T> =
        */
       spend: SpendState | 'none';
       settleError?: unknown;
+      /** With a receipts verifier: the signed decision receipt. */
+      receipt?: string;
+      /** ... and the settlement receipt, once the commit or release is logged. */
+      settlement?: string;
     }
   | {
       ok: false;
@@ -67,6 +71,8 @@ export type TransactionOutcome<T> =
       decision?: AgentDecision;
       /** Challenge mode, on a 401: a fresh nonce to present again with. */
       nonce?: string;
+      /** With a receipts verifier: the signed receipt of the refusal (none for a 503: nothing was decided). */
+      receipt?: string;
     };
 
 function checkRequest(presentation: unknown, request: TransactionRequest, who: string): void {
@@ -115,8 +121,16 @@ export async function guardTransaction<T>(presentation: string, request: Transac
   if (typeof fn !== 'function') throw new TypeError('guardTransaction: fn must be a function');
   const d = await authorizeTransaction(presentation, request);
   if (!d.ok || !d.agent) {
-    return { ok: false, status: d.status, reasons: d.reasons, ...(d.agent ? { decision: d.agent } : {}), ...(d.nonce !== undefined ? { nonce: d.nonce } : {}) };
+    return {
+      ok: false,
+      status: d.status,
+      reasons: d.reasons,
+      ...(d.agent ? { decision: d.agent } : {}),
+      ...(d.nonce !== undefined ? { nonce: d.nonce } : {}),
+      ...(d.receipt !== undefined ? { receipt: d.receipt } : {}),
+    };
   }
+  const receipt = d.receipt !== undefined ? { receipt: d.receipt } : {};
   const { spend } = d;
   let value: T;
   try {
@@ -132,7 +146,7 @@ export async function guardTransaction<T>(presentation: string, request: Transac
     await spend?.settle(false);
     throw e;
   }
-  if (!spend) return { ok: true, value, decision: d.agent, spend: 'none' };
+  if (!spend) return { ok: true, value, decision: d.agent, spend: 'none', ...receipt };
   let settleError: unknown;
   try {
     await (succeeded ? spend.commit() : spend.release());
@@ -140,5 +154,13 @@ export async function guardTransaction<T>(presentation: string, request: Transac
     settleError = e;
     await spend.settle(succeeded);
   }
-  return { ok: true, value, decision: d.agent, spend: spend.state, ...(settleError !== undefined ? { settleError } : {}) };
+  return {
+    ok: true,
+    value,
+    decision: d.agent,
+    spend: spend.state,
+    ...(settleError !== undefined ? { settleError } : {}),
+    ...receipt,
+    ...(spend.receipt !== undefined ? { settlement: spend.receipt } : {}),
+  };
 }

@@ -4,7 +4,8 @@ import type { CharterResolver } from '../did/types.js';
 import type { StatusChecker } from '../credentials/types.js';
 import { DEFAULT_MAX_AGE_SECONDS, DEFAULT_SKEW_SECONDS, MAX_SKEW_SECONDS } from '../credentials/time.js';
 import { createStatusChecker } from '../status/index.js';
-import type { Ledger, NonceStore } from '../store/types.js';
+import type { AuditStore, Ledger, NonceStore } from '../store/types.js';
+import { createReceipts, type ReceiptOptions, type Receipts } from '../audit/index.js';
 
 /** 'iat' (default): a recent iat and a jti used once. 'challenge': a nonce this verifier issued, used once. */
 export type FreshnessMode = 'iat' | 'challenge';
@@ -55,6 +56,14 @@ export interface VerifierOptions {
    * held until settled (a held amount always counts, never an overspend).
    */
   holdTimeoutSeconds?: number;
+  /**
+   * Sign a decision receipt (`typ: charter-receipt+jwt`) for every decision,
+   * allow and deny, and append it to the hash-chained audit log in `store`
+   * (which must then be a full Charter store). The transports hand the
+   * receipt to the caller (a `Charter-Receipt` header, MCP `_meta`, the
+   * transaction's result).
+   */
+  receipts?: ReceiptOptions;
 }
 
 /** A verifier built once; options checked here, not on the first request. */
@@ -71,6 +80,8 @@ export interface Verifier {
   /** How `htu` is bound: to this origin, to the Host header (explicit opt-in), or never (no HTTP). */
   readonly http: { origin: string } | 'host-header' | false;
   readonly holdTimeoutSeconds?: number;
+  /** Set when built with `receipts`: the signer, this instance's log chain, checkpoint() and flush(). */
+  readonly receipts?: Receipts;
   /** A fresh nonce, remembered in the store until used or expired. */
   issueNonce(): Promise<{ nonce: string; expiresAt: Date }>;
 }
@@ -126,6 +137,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const resolver = options.resolver ?? createResolver(net);
   const status = options.status ?? createStatusChecker({ resolver, ...net });
   const s = scopes(aud);
+  const receipts = options.receipts !== undefined ? createReceipts(store as GuardStore & Partial<AuditStore> as AuditStore, options.receipts, resolver) : undefined;
 
   return Object.freeze({
     aud,
@@ -139,6 +151,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     realm,
     http,
     ...(holdTimeoutSeconds !== undefined ? { holdTimeoutSeconds } : {}),
+    ...(receipts ? { receipts } : {}),
     async issueNonce() {
       const nonce = randomBytes(24).toString('base64url');
       const expiresAt = new Date(Date.now() + nonceTtlSeconds * 1000);

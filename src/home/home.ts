@@ -1,12 +1,17 @@
 import { CharterError } from '../errors.js';
 import type { KeyPair, KeyType, PrivateJwk } from '../keys/types.js';
 import { createSigner, generateKeyPair, publicJwkOf, validatePrivateJwk } from '../keys/index.js';
-import { createResolver, didKeyRef } from '../did/index.js';
+import { existsSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { didKeyRef } from '../did/index.js';
 import type { CharterResolver } from '../did/types.js';
-import type { Issuer, StatusChecker } from '../credentials/types.js';
+import type { Issuer } from '../credentials/types.js';
+import type { StatusListChecker } from '../status/index.js';
+import type { TokenStatusChecker } from '../status/token-checker.js';
 import type { IdentityRecord, Store } from '../store/types.js';
-import { openStore } from './open-store.js';
+import { openStore, SQLITE_FILE } from './open-store.js';
 import { resolveHome } from './dir.js';
+import { verifyTools, type VerifyTools } from './net.js';
 import {
   createPassphraseCheck,
   getPassphrase,
@@ -14,10 +19,10 @@ import {
   unsealPrivateKey,
   verifyPassphrase,
 } from './keystore.js';
-import { createStatusChecker } from '../status/index.js';
 
 const PASSPHRASE_CHECK = 'passphrase-check';
 const PUBLIC_URL = 'public-url';
+/** An alias: 1-64 ASCII letters, digits, '.', '_' and '-', starting with a letter or digit (so it never reads as a flag or a DID). */
 const ALIAS = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export interface HomeOptions {
@@ -26,8 +31,18 @@ export interface HomeOptions {
   env?: NodeJS.ProcessEnv;
   /** Supplies the passphrase when a key must be unlocked (default: env, then TTY prompt). */
   passphrase?: () => Promise<string>;
-  /** Allow loopback and plain-http DID and status URLs (tests, `charter serve` on 127.0.0.1). */
+  /**
+   * Allow loopback and plain-http DID and status URLs everywhere (tests).
+   * Without it, the home's own public origin is still allowed when that is a
+   * loopback or http URL, so a home testing locally verifies its own lists.
+   */
   allowLoopback?: boolean;
+  /**
+   * Create the home (directory and SQLite file) when it does not exist.
+   * Default true. With false, a home that does not exist or was never
+   * initialized is NOT_INITIALIZED and nothing is created on disk.
+   */
+  create?: boolean;
 }
 
 export interface CreateIdentityInput {
@@ -44,26 +59,32 @@ export interface CreateIdentityInput {
  * the home's settings, and the unlocked signers of its identities. This is the
  * store-backed service layer the CLI and `charter serve` stand on.
  */
-export class Home {
+export class Home implements VerifyTools {
   readonly dir: string;
   readonly store: Store;
   readonly resolver: CharterResolver;
-  readonly status: StatusChecker;
+  readonly status: StatusListChecker;
+  readonly tokenStatus: TokenStatusChecker;
   readonly allowLoopback: boolean;
+  /** The home's public origin when it is loopback or http: allowed for verification without allowLoopback. */
+  readonly ownOrigin?: string;
   readonly #askPassphrase: () => Promise<string>;
   /** Asks again on a terminal when a new passphrase is chosen; undefined without a terminal. */
   readonly #confirmPassphrase: (() => Promise<string>) | undefined;
   #passphrase: string | undefined;
   readonly #issuers = new Map<string, Issuer>();
 
-  constructor(dir: string, store: Store, options: HomeOptions) {
+  /** `publicUrl`: the home's public URL when opened, for the own-origin rule of HomeOptions.allowLoopback. */
+  constructor(dir: string, store: Store, options: HomeOptions, publicUrl?: string) {
     this.dir = dir;
     this.store = store;
     const env = options.env ?? process.env;
-    this.allowLoopback = options.allowLoopback ?? env.CHARTER_ALLOW_LOOPBACK === '1';
-    const net = { allowLoopback: this.allowLoopback, allowHttp: this.allowLoopback };
-    this.resolver = createResolver(net);
-    this.status = createStatusChecker({ resolver: this.resolver, ...net });
+    const tools = verifyTools({ allowLoopback: options.allowLoopback ?? env.CHARTER_ALLOW_LOOPBACK === '1', ...(publicUrl !== undefined ? { publicUrl } : {}) });
+    this.allowLoopback = tools.allowLoopback;
+    this.resolver = tools.resolver;
+    this.status = tools.status;
+    this.tokenStatus = tools.tokenStatus;
+    if (tools.ownOrigin !== undefined) this.ownOrigin = tools.ownOrigin;
     this.#askPassphrase = options.passphrase ?? (() => getPassphrase({ env }));
     this.#confirmPassphrase =
       options.passphrase === undefined && !env.CHARTER_PASSPHRASE && process.stdin.isTTY ? () => getPassphrase({ env, prompt: 'Repeat the passphrase: ' }) : undefined;
@@ -73,7 +94,7 @@ export class Home {
   async passphrase(): Promise<string> {
     if (this.#passphrase !== undefined) return this.#passphrase;
     const check = await this.store.getConfig(PASSPHRASE_CHECK);
-    if (check === undefined) throw new CharterError('NOT_INITIALIZED', `no Charter home at ${this.dir}: run \`charter init\` first`);
+    if (check === undefined) throw notInitialized(this.dir);
     const p = await this.#askPassphrase();
     if (!verifyPassphrase(check, p)) throw new CharterError('WRONG_PASSPHRASE', 'the passphrase does not unlock this Charter home');
     this.#passphrase = p;
@@ -86,6 +107,8 @@ export class Home {
 
   /** Create the home's passphrase check. Idempotent: an initialized home is only re-checked. */
   async init(publicUrl?: string): Promise<{ created: boolean }> {
+    // Checked before anything is written: a refused URL leaves the home as it was.
+    const url = publicUrl === undefined ? undefined : normalizePublicUrl(publicUrl);
     let created = false;
     if (await this.isInitialized()) {
       await this.passphrase();
@@ -99,7 +122,7 @@ export class Home {
       this.#passphrase = p;
       created = true;
     }
-    if (publicUrl !== undefined) await this.setPublicUrl(publicUrl);
+    if (url !== undefined) await this.store.setConfig(PUBLIC_URL, url);
     return { created };
   }
 
@@ -108,14 +131,7 @@ export class Home {
   }
 
   async setPublicUrl(url: string): Promise<void> {
-    let u: URL;
-    try {
-      u = new URL(url);
-    } catch {
-      throw new CharterError('INVALID_ARGUMENT', `"${url}" is not an absolute URL such as https://example.com`);
-    }
-    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new CharterError('INVALID_ARGUMENT', 'the public URL must use https (or http on loopback)');
-    await this.store.setConfig(PUBLIC_URL, u.href.replace(/\/+$/, ''));
+    await this.store.setConfig(PUBLIC_URL, normalizePublicUrl(url));
   }
 
   /** The public URL, or a clear error naming how to set it. */
@@ -135,7 +151,7 @@ export class Home {
 
   async createIdentity(input: CreateIdentityInput, existing?: KeyPair): Promise<IdentityRecord> {
     if (!ALIAS.test(input.alias)) {
-      throw new CharterError('INVALID_ARGUMENT', `alias "${input.alias.slice(0, 64)}" must be 1-64 letters, digits, '.', '_' or '-'`);
+      throw new CharterError('INVALID_ARGUMENT', `alias "${input.alias.slice(0, 64)}" must be 1-64 ASCII letters, digits, '.', '_' or '-', starting with a letter or digit`);
     }
     const method = input.method ?? 'key';
     if (method === 'web' && !input.domain) throw new CharterError('INVALID_ARGUMENT', 'a did:web identity needs --domain (e.g. example.com or example.com:users:alice)');
@@ -189,8 +205,72 @@ export class Home {
   }
 }
 
+/** An absolute http(s) URL without a trailing slash, or INVALID_ARGUMENT. */
+function normalizePublicUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new CharterError('INVALID_ARGUMENT', `"${url.slice(0, 80)}" is not an absolute URL such as https://example.com`);
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new CharterError('INVALID_ARGUMENT', 'the public URL must use https (or http on loopback)');
+  return u.href.replace(/\/+$/, '');
+}
+
+/**
+ * Opens a Charter home. With `create: false` (what every command but `charter
+ * init` uses) a home that does not exist, or was never initialized, is
+ * NOT_INITIALIZED and nothing is created: a mistyped --home leaves no trace.
+ */
 export async function openHome(options: HomeOptions = {}): Promise<Home> {
-  const dir = options.home ?? resolveHome(options.env ?? process.env);
-  const store = await openStore({ home: dir, env: options.env ?? process.env });
-  return new Home(dir, store, options);
+  const env = options.env ?? process.env;
+  const dir = options.home ?? resolveHome(env);
+  const create = options.create ?? true;
+  const store = await openStore({ home: dir, env, create });
+  try {
+    if (!create && (await store.getConfig(PASSPHRASE_CHECK)) === undefined) throw notInitialized(dir);
+    return new Home(dir, store, options, await store.getConfig(PUBLIC_URL));
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}
+
+export function notInitialized(dir: string): CharterError {
+  return new CharterError('NOT_INITIALIZED', `no Charter home at ${dir}: run \`charter init\` first (or check --home and CHARTER_HOME)`);
+}
+
+/** The topmost directory of `dir` that does not exist yet (what creating it would add), or undefined. */
+function firstMissing(dir: string): string | undefined {
+  let missing: string | undefined;
+  for (let d = dir; !existsSync(d); d = dirname(d)) {
+    missing = d;
+    if (dirname(d) === d) break;
+  }
+  return missing;
+}
+
+/**
+ * `charter init`: opens the home, creating it, and sets its passphrase (and
+ * public URL). A failure removes what this call created (the SQLite file, the
+ * directories), so a refused init leaves nothing behind; an existing home is
+ * never removed.
+ */
+export async function initHome(options: HomeOptions & { publicUrl?: string } = {}): Promise<{ home: Home; created: boolean }> {
+  const env = options.env ?? process.env;
+  const dir = options.home ?? resolveHome(env);
+  const missingDir = firstMissing(dir);
+  const db = join(dir, SQLITE_FILE);
+  const newDb = !existsSync(db);
+  let home: Home | undefined;
+  try {
+    home = await openHome({ ...options, home: dir, create: true });
+    const { created } = await home.init(options.publicUrl);
+    return { home, created };
+  } catch (e) {
+    await home?.close();
+    if (missingDir !== undefined) rmSync(missingDir, { recursive: true, force: true });
+    else if (newDb) for (const f of [db, `${db}-wal`, `${db}-shm`, `${db}-journal`]) rmSync(f, { force: true });
+    throw e;
+  }
 }

@@ -1,13 +1,31 @@
 import { randomUUID } from 'node:crypto';
 import { createPresentation } from '../credentials/index.js';
 import type { Issuer } from '../credentials/types.js';
+import type { PublicJwk, Signer } from '../keys/types.js';
 import { htuOf } from '../guard/binding.js';
+import { contentDigest, signatureHeaders } from '../httpsig/index.js';
+
+/** How charterFetch signs each request (RFC 9421, Web Bot Auth): an Issuer will do (`sign: holder`). */
+export interface CharterFetchSigning {
+  signer: Signer;
+  /** The signing key: its RFC 7638 thumbprint is the `keyid` unless `keyId` is given. */
+  publicJwk?: PublicJwk;
+  keyId?: string;
+  /** The origin serving the key directory (`https://agent.example`), sent as `Signature-Agent`. */
+  signatureAgent?: string;
+  /** Default `web-bot-auth`; null for none. */
+  tag?: string | null;
+  /** Default 60. */
+  expiresInSeconds?: number;
+}
 
 export interface CharterFetchOptions {
-  /** The presenting identity (a Home gives it: `await home.issuer('alice')`). */
-  holder: Issuer;
+  /** The presenting identity (a Home gives it: `await home.issuer('alice')`). Optional when the request is only signed. */
+  holder?: Issuer;
   /** Credential JWTs to present (a grant; or an agent's identity and mandate chain). */
-  credentials: string[];
+  credentials?: string[];
+  /** Sign each request too (or only): `Signature`, `Signature-Input`, `Signature-Agent`, and `Content-Digest` for a body. */
+  sign?: CharterFetchSigning;
   /** The verifier's identifier. Default: the URL's origin. */
   aud?: string;
   /** Seconds each presentation stays valid. Default 60. */
@@ -25,35 +43,87 @@ export function challengeNonce(header: string | null): string | undefined {
 /** Bodies that can be sent twice; a stream cannot, so a request with one is not retried. */
 const replayable = (b: RequestInit['body']) => b === undefined || b === null || typeof b === 'string' || b instanceof URLSearchParams || b instanceof ArrayBuffer || ArrayBuffer.isView(b) || b instanceof Blob || b instanceof FormData;
 
+/** The bytes a body is sent as, when they are known before sending (a digest needs them). */
+function bodyBytes(b: RequestInit['body']): Uint8Array | string | undefined {
+  if (typeof b === 'string') return b;
+  if (b instanceof URLSearchParams) return b.toString();
+  if (b instanceof ArrayBuffer) return new Uint8Array(b);
+  if (ArrayBuffer.isView(b)) return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  return undefined;
+}
+
+function checkOptions(o: CharterFetchOptions): void {
+  if (!o || typeof o !== 'object') throw new TypeError('charterFetch needs { holder, credentials } or { sign }');
+  if (o.holder !== undefined || o.credentials !== undefined) {
+    if (!o.holder?.signer || !Array.isArray(o.credentials)) throw new TypeError('charterFetch needs { holder, credentials } to present');
+  } else if (o.sign === undefined) throw new TypeError('charterFetch needs { holder, credentials } to present, { sign } to sign, or both');
+  if (o.sign !== undefined && typeof o.sign?.signer?.sign !== 'function') throw new TypeError('charterFetch: sign needs a signer (an Issuer will do)');
+}
+
 /**
  * fetch with a presentation bound to this one request: `Authorization:
  * Bearer <vp+jwt>` carrying aud, htm (method), htu (URL without query and
  * fragment), iat and a fresh jti, plus the nonce when the verifier has
- * challenged. A 401 carrying `charter-nonce` is retried once with that nonce.
+ * challenged. With `sign`, the request also carries its own RFC 9421
+ * signature (method, authority, path, query, the Content-Digest of a body,
+ * the Signature-Agent member; a fresh nonce). A 401 carrying
+ * `charter-nonce` is retried once with that nonce (presented and signed
+ * afresh).
  */
 export async function charterFetch(url: string | URL, init: RequestInit = {}, options: CharterFetchOptions): Promise<Response> {
-  if (!options?.holder?.signer || !Array.isArray(options.credentials)) throw new TypeError('charterFetch needs { holder, credentials }');
+  checkOptions(options);
   const target = new URL(url);
   const htu = htuOf(target);
   if (htu === undefined) throw new TypeError('charterFetch: the URL must be http(s)');
   const method = (init.method ?? 'GET').toUpperCase();
   const doFetch = options.fetch ?? fetch;
+  const { holder, credentials, sign } = options;
+  const body = bodyBytes(init.body);
+  if (sign && init.body !== undefined && init.body !== null && body === undefined) {
+    throw new TypeError('charterFetch: a signed request needs a body whose bytes are known (a string, URLSearchParams or bytes) for its Content-Digest');
+  }
   const send = async (nonce?: string) => {
-    const vp = await createPresentation({
-      holder: options.holder,
-      credentials: options.credentials,
-      aud: options.aud ?? target.origin,
-      ...(nonce !== undefined ? { nonce } : {}),
-      expiresInSeconds: options.expiresInSeconds ?? 60,
-      claims: { htm: method, htu, jti: `urn:uuid:${randomUUID()}` },
-    });
     const headers = new Headers(init.headers);
-    headers.set('authorization', `Bearer ${vp}`);
+    if (holder && credentials) {
+      const vp = await createPresentation({
+        holder,
+        credentials,
+        aud: options.aud ?? target.origin,
+        ...(nonce !== undefined ? { nonce } : {}),
+        expiresInSeconds: options.expiresInSeconds ?? 60,
+        claims: { htm: method, htu, jti: `urn:uuid:${randomUUID()}` },
+      });
+      headers.set('authorization', `Bearer ${vp}`);
+    }
+    if (sign) {
+      // RFC 9530: the digest of the body as sent, covered by the signature (signRequest covers a Content-Digest it finds).
+      if (body !== undefined && !headers.has('content-digest')) headers.set('content-digest', contentDigest(body));
+      const added = await signatureHeaders(
+        { method, url: target, headers },
+        {
+          signer: sign.signer,
+          ...(sign.publicJwk !== undefined ? { publicJwk: sign.publicJwk } : {}),
+          ...(sign.keyId !== undefined ? { keyId: sign.keyId } : {}),
+          ...(sign.signatureAgent !== undefined ? { signatureAgent: sign.signatureAgent } : {}),
+          ...(sign.tag !== undefined ? { tag: sign.tag } : {}),
+          ...(sign.expiresInSeconds !== undefined ? { expiresInSeconds: sign.expiresInSeconds } : {}),
+        },
+      );
+      for (const [k, v] of Object.entries(added)) if (v !== undefined) headers.set(k, v);
+    }
     return doFetch(target, { ...init, method, headers });
   };
   const first = await send();
-  const nonce = first.status === 401 ? challengeNonce(first.headers.get('www-authenticate')) : undefined;
+  const nonce = first.status === 401 && holder ? challengeNonce(first.headers.get('www-authenticate')) : undefined;
   if (nonce === undefined || !replayable(init.body)) return first;
   await first.body?.cancel();
   return send(nonce);
+}
+
+/**
+ * The verifier's signed decision receipt on a response (`Charter-Receipt`),
+ * allow or refusal, if it sends one; check it with `verifyReceipt`.
+ */
+export function receiptOf(response: Pick<Response, 'headers'>): string | undefined {
+  return response.headers.get('charter-receipt') ?? undefined;
 }

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { AgentDecision } from '../agents/types.js';
 import type { GrantDecision } from '../grants/index.js';
 import type { SpendHold } from '../guard/spend.js';
+import type { RequestSignatureDecision } from '../httpsig/index.js';
 import { problemBody, problemHeaders } from '../guard/problem.js';
 import { isCharterError, type CharterErrorCode } from '../errors.js';
 import type { RequestDecision } from './request.js';
@@ -18,10 +19,18 @@ import type { RequestDecision } from './request.js';
  * instead, and the reservation is settled once the store answers again.
  */
 export interface CharterContext {
+  /**
+   * Who is asking: the presentation's holder DID; on a route with only
+   * requireSignature, the signer: its Signature-Agent origin when the key
+   * came from that origin's directory, else the key as an RFC 9278
+   * thumbprint URN (`urn:ietf:params:oauth:jwk-thumbprint:sha-256:…`).
+   */
   holder: string;
   decision: RequestDecision;
   grant?: GrantDecision;
   agent?: AgentDecision;
+  /** With requireSignature: the verified request signature (keyId, thumbprint, signatureAgent, tag, key, …). */
+  signature?: RequestSignatureDecision;
   /** The reserved spend, if any, until committed or released. */
   spend?: SpendHold;
   /** Commit the reserved spend now (no-op without one). Throws STORE_UNAVAILABLE when the store fails; the response is then a 503. */
@@ -47,6 +56,7 @@ export function createContext(decision: RequestDecision): GuardedContext {
     decision,
     ...(decision.grant ? { grant: decision.grant } : {}),
     ...(decision.agent ? { agent: decision.agent } : {}),
+    ...(decision.signature ? { signature: decision.signature } : {}),
     ...(spend ? { spend } : {}),
     async commit() {
       if (!spend) return;

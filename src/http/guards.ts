@@ -1,6 +1,8 @@
 import type { AgentTrust } from '../agents/types.js';
 import type { AmountInput } from '../agents/limits.js';
 import { checkOwnerRule, checkTrust, type Policy, type ReputationSource } from '../guard/policy.js';
+import { acceptSignature, signatureGuardOptions, type SignatureGuardOptions as VerifyOptions, type VerifyRequestSignatureOptions } from '../httpsig/index.js';
+import { checkDeclaredUse, type DeclaredProcessing } from '../grants/index.js';
 
 /**
  * What a route requires beyond an authentic, bound presentation. Guards are
@@ -26,6 +28,13 @@ export interface GrantGuardOptions<R> {
   owner?: FromRequest<R, string>;
   /** Explicit opt-out: the route's data belongs to no one person, so a grant from any issuer will do. */
   anyOwner?: true;
+  /**
+   * What the route uses the data for, e.g. `'model-training'`: a grant whose
+   * terms limit purposes must name it (PURPOSE_NOT_ALLOWED otherwise).
+   */
+  purpose?: FromRequest<R, string>;
+  /** Where the route processes the data (`on-device` or `trusted-execution`), checked against the grant's terms. */
+  processing?: DeclaredProcessing;
 }
 
 export interface GrantGuard<R> extends GrantGuardOptions<R> {
@@ -47,7 +56,33 @@ export interface AgentGuard<R> extends AgentGuardOptions<R> {
   readonly kind: 'agent';
 }
 
-export type Guard<R> = GrantGuard<R> | AgentGuard<R>;
+/**
+ * Options of `requireSignature`: where keys come from (`keys` the platform
+ * holds, `directories`: 'fetch' for the Signature-Agent's well-known
+ * directory), the required `tag` (default `web-bot-auth`; null for any),
+ * `requireNonce` (default true: every signature carries a nonce, used once
+ * in the verifier's store), `maxAgeSeconds`, `skewSeconds` (default the
+ * verifier's), `allowLoopback` (local testing). The nonce store is always
+ * the verifier's.
+ */
+export type SignatureGuardOptions = Omit<VerifyOptions, 'store'>;
+
+export interface SignatureGuard {
+  readonly kind: 'signature';
+  /** The verification options, checked when the guard was built. */
+  readonly options: VerifyRequestSignatureOptions;
+  /** RFC 9421 §5.1 `Accept-Signature`: the signature a refusal asks for. */
+  readonly acceptSignature: string;
+}
+
+/** A presentation guard (requireGrant, requireAgent) or the signature guard (requireSignature). */
+export type Guard<R> = GrantGuard<R> | AgentGuard<R> | SignatureGuard;
+
+/** The guards of one route, combined: at most one presentation guard and at most one signature guard. */
+export interface GuardSet<R> {
+  presentation?: GrantGuard<R> | AgentGuard<R>;
+  signature?: SignatureGuard;
+}
 
 const fromRequest = (v: unknown) => typeof v === 'function' || (typeof v === 'string' && v.length > 0);
 
@@ -56,7 +91,15 @@ export function requireGrant<R = Request>(options: GrantGuardOptions<R>): GrantG
   if (!options || !fromRequest(options.resource)) throw new TypeError('requireGrant: resource must be a non-empty string or a function of the request');
   if (!fromRequest(options.action)) throw new TypeError('requireGrant: action must be a non-empty string or a function of the request');
   checkOwnerRule('requireGrant', options);
-  return Object.freeze({ kind: 'grant', resource: options.resource, action: options.action, ...(options.owner !== undefined ? { owner: options.owner } : { anyOwner: true as const }) });
+  checkDeclaredUse('requireGrant', options);
+  return Object.freeze({
+    kind: 'grant',
+    resource: options.resource,
+    action: options.action,
+    ...(options.owner !== undefined ? { owner: options.owner } : { anyOwner: true as const }),
+    ...(options.purpose !== undefined ? { purpose: options.purpose } : {}),
+    ...(options.processing !== undefined ? { processing: options.processing } : {}),
+  });
 }
 
 /** The caller must be an agent whose identity and mandate chain allow this request (the KYA decision). */
@@ -73,12 +116,52 @@ export function requireAgent<R = Request>(options: AgentGuardOptions<R>): AgentG
   return Object.freeze({ ...options, kind: 'agent' as const });
 }
 
+/**
+ * The request must carry an RFC 9421 HTTP message signature (Web Bot Auth)
+ * over its method and URL (the verifier's public origin + path), with a
+ * fresh `created`, the required tag and a nonce used once. Alone, it is the
+ * only proof (no presentation is read); next to requireGrant or
+ * requireAgent, the request must carry both and be signed by the
+ * presenting holder (SIGNER_NOT_HOLDER otherwise).
+ */
+export function requireSignature(options: SignatureGuardOptions): SignatureGuard {
+  if (options && typeof options === 'object' && (options as { store?: unknown }).store !== undefined) {
+    throw new TypeError("requireSignature: signature nonces are used once in the verifier's store; give no store here");
+  }
+  if (!options || typeof options !== 'object' || (options.keys === undefined && options.directories === undefined)) {
+    throw new TypeError("requireSignature: say where keys come from: keys (a JWK Set or a record you hold), directories: 'fetch' (the Signature-Agent's well-known directory), or both");
+  }
+  const verify = signatureGuardOptions({ requireNonce: true, ...options, store: 'caller' });
+  return Object.freeze({ kind: 'signature' as const, options: Object.freeze(verify), acceptSignature: acceptSignature({ tag: options.tag }) });
+}
+
+const GUARD_KINDS = new Set(['grant', 'agent', 'signature']);
+
+/** Combines a route's guards, checked when the middleware is built: at most one presentation guard, at most one signature guard. */
+export function guardSet<R>(guards: ReadonlyArray<Guard<R> | undefined>, who = 'charter(verifier, ...guards)'): GuardSet<R> {
+  const set: GuardSet<R> = {};
+  for (const g of guards) {
+    if (g === undefined) continue;
+    if (!g || typeof g !== 'object' || !GUARD_KINDS.has((g as { kind?: unknown }).kind as string)) {
+      throw new TypeError(`${who}: a guard must come from requireGrant, requireAgent or requireSignature`);
+    }
+    if (g.kind === 'signature') {
+      if (set.signature) throw new TypeError(`${who}: give requireSignature once`);
+      set.signature = g;
+    } else {
+      if (set.presentation) throw new TypeError(`${who}: give one presentation guard (requireGrant or requireAgent), not two`);
+      set.presentation = g;
+    }
+  }
+  return set;
+}
+
 export function valueOf<R, T>(v: FromRequest<R, T>, req: R): T {
   return typeof v === 'function' ? (v as (req: R) => T)(req) : v;
 }
 
 /** The pipeline's policy for this request. Throws what the route's functions throw (a malformed request). */
-export function policyFor<R>(guard: Guard<R> | undefined, req: R): Policy {
+export function policyFor<R>(guard: GrantGuard<R> | AgentGuard<R> | undefined, req: R): Policy {
   if (guard === undefined) return { kind: 'presentation' };
   if (guard.kind === 'grant') {
     return {
@@ -87,6 +170,8 @@ export function policyFor<R>(guard: Guard<R> | undefined, req: R): Policy {
       action: valueOf(guard.action, req),
       // An owner the route cannot name (an unknown user) is "" : no grant can be its.
       ...(guard.owner !== undefined ? { owner: String(valueOf(guard.owner, req) ?? '') } : { anyOwner: true }),
+      ...(guard.purpose !== undefined ? { purpose: String(valueOf(guard.purpose, req)) } : {}),
+      ...(guard.processing !== undefined ? { processing: guard.processing } : {}),
     };
   }
   const amount = guard.amount?.(req);

@@ -32,7 +32,14 @@ export interface Refused {
   status: number;
   reasons: Reason[];
   wwwAuthenticate?: string;
+  /** RFC 9421 §5.1 Accept-Signature: the signature to send instead. */
+  acceptSignature?: string;
+  /** The verifier's signed receipt of this refusal, sent as `Charter-Receipt`. */
+  receipt?: string;
 }
+
+/** The response header carrying a decision receipt (allow or deny). */
+export const RECEIPT_HEADER = 'charter-receipt';
 
 export function refusalOf(d: Refused): Refusal {
   const first = d.reasons[0] ?? { code: 'INTERNAL' as const, message: 'refused' };
@@ -40,7 +47,11 @@ export function refusalOf(d: Refused): Refusal {
     d.status === 401 ? `authentication failed: ${first.message}` : d.status === 403 ? `not allowed: ${first.message}` : d.status === 503 ? `try again shortly: ${first.message}` : first.message;
   return {
     status: d.status,
-    headers: problemHeaders(d.status, d.wwwAuthenticate !== undefined ? { 'www-authenticate': d.wwwAuthenticate } : {}),
+    headers: problemHeaders(d.status, {
+      ...(d.wwwAuthenticate !== undefined ? { 'www-authenticate': d.wwwAuthenticate } : {}),
+      ...(d.acceptSignature !== undefined ? { 'accept-signature': d.acceptSignature } : {}),
+      ...(d.receipt !== undefined ? { [RECEIPT_HEADER]: d.receipt } : {}),
+    }),
     body: problemBody(first.code, detail, d.reasons, d.status),
   };
 }

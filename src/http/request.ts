@@ -1,8 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import { HTTP_STATUS, isCharterError, type Reason } from '../errors.js';
+import type { Binding } from '../guard/binding.js';
 import { decide, type GuardDecision } from '../guard/decide.js';
+import type { Policy } from '../guard/policy.js';
+import type { SignatureBinding } from '../guard/signature.js';
 import type { Verifier } from '../guard/verifier.js';
-import { policyFor, type Guard } from './guards.js';
+import { readNodeBody } from './body.js';
+import { guardSet, policyFor, type Guard, type GuardSet, type SignatureGuard } from './guards.js';
 import { wwwAuthenticate } from './refusal.js';
 
 /** What the core needs of a request, whatever the framework. */
@@ -14,12 +18,18 @@ export interface BoundRequest {
   host?: string | undefined;
   secure?: boolean;
   authorization: string | null | undefined;
+  /** A request header field by lower-case name: what a signature guard reads. */
+  header?: (name: string) => string | readonly string[] | null | undefined;
+  /** The body as sent, read only for a signature covering Content-Digest (each framework keeps it its own way). */
+  body?: () => Promise<Uint8Array>;
 }
 
 /** The pipeline's decision for one HTTP request, with its RFC 6750 challenge. */
 export interface RequestDecision extends GuardDecision {
-  /** Set on 401 and 403 (RFC 6750 §3). */
+  /** Set on 401 and 403 (RFC 6750 §3) when the route takes a presentation. */
   wwwAuthenticate?: string;
+  /** RFC 9421 §5.1: on a 401 from a route that wants a signature the request did not validly carry, the signature to send. */
+  acceptSignature?: string;
 }
 
 /** RFC 6750 §2.1: `Bearer` 1*SP b64token. Undefined when absent or another scheme. */
@@ -41,49 +51,91 @@ function boundUrl(v: Verifier, input: BoundRequest): string | undefined {
   return v.http.origin + path;
 }
 
-function withChallenge(v: Verifier, d: GuardDecision, noCredentials = false): RequestDecision {
-  if (d.ok || (d.status !== 401 && d.status !== 403 && d.status !== 400)) return d;
-  return { ...d, wwwAuthenticate: wwwAuthenticate(v, d.status, noCredentials ? undefined : d.reasons[0]?.code, d.nonce) };
+function withChallenge(v: Verifier, d: GuardDecision, noCredentials = false, signature?: SignatureGuard): RequestDecision {
+  if (d.ok) return d;
+  const out: RequestDecision = signature && d.status === 401 && d.signature?.ok !== true ? { ...d, acceptSignature: signature.acceptSignature } : d;
+  if (d.status !== 401 && d.status !== 403 && d.status !== 400) return out;
+  return { ...out, wwwAuthenticate: wwwAuthenticate(v, d.status, noCredentials ? undefined : d.reasons[0]?.code, d.nonce) };
 }
+
+function signatureBinding(g: SignatureGuard, input: BoundRequest): SignatureBinding {
+  const { header, body } = input;
+  if (!header) throw new TypeError('requireSignature: this transport passes no request headers to the guard');
+  return {
+    options: g.options,
+    header,
+    body: body ?? (() => Promise.reject(new TypeError('requireSignature: this transport gives the guard no request body to check Content-Digest against'))),
+  };
+}
+
+const isGuard = <R>(g: Guard<R> | GuardSet<R>): g is Guard<R> => typeof (g as { kind?: unknown }).kind === 'string';
 
 /**
  * The framework-neutral core: is this request carrying an authentic
  * presentation bound to this verifier, this request and a fresh nonce or
- * jti, and (with a guard) does it allow what the route does? One pipeline
- * (guard/decide.ts) decides; this only builds the request's binding and
- * policy and adds the RFC 6750 challenge. Never throws for a refusal or a
- * store fault (503); a value the route computes from a malformed request
- * (an amount, a resource path) is a 400.
+ * jti, and (with a guard) does it allow what the route does? With
+ * requireSignature, must it also (or only) carry its own RFC 9421
+ * signature? One pipeline (guard/decide.ts) decides; this only builds the
+ * request's binding and policy and adds the RFC 6750 challenge and the
+ * RFC 9421 Accept-Signature. Never throws for a refusal or a store fault
+ * (503); a value the route computes from a malformed request (an amount, a
+ * resource path) is a 400. Throws TypeError for a server mistake (a body
+ * consumed without its bytes kept).
  */
-export async function authorize<R>(input: BoundRequest, verifier: Verifier, guard: Guard<R> | undefined, req: R): Promise<RequestDecision> {
+export async function authorize<R>(input: BoundRequest, verifier: Verifier, guards: Guard<R> | GuardSet<R> | undefined, req: R): Promise<RequestDecision> {
   if (verifier.http === false) throw new TypeError('this verifier was built with http: false; build one with publicOrigin for HTTP routes');
-  const token = bearerToken(input.authorization);
-  if (token === undefined) {
-    const d = await decide(verifier, undefined, { kind: 'presentation' }, { kind: 'none' });
-    return withChallenge(verifier, { ...d, reasons: [{ code: 'INVALID_PRESENTATION', message: 'send a presentation as Authorization: Bearer <vp+jwt>' }] }, true);
-  }
+  const { presentation, signature } = guards === undefined ? {} : isGuard(guards) ? guardSet([guards]) : guards;
+  // A route with only requireSignature reads no presentation: the signature is the proof.
+  const signedOnly = signature !== undefined && presentation === undefined;
+  const finish = (d: GuardDecision, noCredentials = false): RequestDecision => {
+    if (!signedOnly) return withChallenge(verifier, d, noCredentials, signature);
+    // No Bearer challenge where no Bearer is taken: no HTTP authentication scheme is registered for
+    // message signatures, so RFC 9421 §5.1 Accept-Signature is the challenge.
+    return d.ok || d.status !== 401 || d.signature?.ok === true ? d : { ...d, acceptSignature: signature.acceptSignature };
+  };
+  const token = signedOnly ? undefined : bearerToken(input.authorization);
   const url = boundUrl(verifier, input);
-  let policy;
+  if (!signedOnly && token === undefined) {
+    // What the request was, for the refusal's receipt; the refusal itself is the missing presentation.
+    let asked: Policy = { kind: 'presentation' };
+    try {
+      asked = policyFor(presentation, req);
+    } catch {
+      // a malformed request without a presentation is still refused for the missing presentation
+    }
+    const bare: Binding = url !== undefined ? { kind: 'http', method: input.method.toUpperCase(), url } : { kind: 'none' };
+    const d = await decide(verifier, undefined, asked, bare);
+    return finish({ ...d, reasons: [{ code: 'INVALID_PRESENTATION', message: 'send a presentation as Authorization: Bearer <vp+jwt>' }] }, true);
+  }
+  let policy: Policy;
   try {
-    policy = policyFor(guard, req);
+    policy = signedOnly ? { kind: 'signature' } : policyFor(presentation, req);
   } catch (e) {
-    if (isCharterError(e) && HTTP_STATUS[e.code] === 400) return withChallenge(verifier, { ok: false, status: 400, reasons: [{ code: e.code, message: e.message } satisfies Reason] });
+    if (isCharterError(e) && HTTP_STATUS[e.code] === 400) return finish({ ok: false, status: 400, reasons: [{ code: e.code, message: e.message } satisfies Reason] });
     throw e;
   }
   if (url === undefined) {
-    return withChallenge(verifier, { ok: false, status: 401, reasons: [{ code: 'REQUEST_MISMATCH', message: 'the request names no host, so no URL can be bound' }] });
+    return finish({ ok: false, status: 401, reasons: [{ code: 'REQUEST_MISMATCH', message: 'the request names no host, so no URL can be bound' }] });
   }
-  return withChallenge(verifier, await decide(verifier, token, policy, { kind: 'http', method: input.method.toUpperCase(), url }));
+  const binding: Binding = { kind: 'http', method: input.method.toUpperCase(), url, ...(signature ? { signature: signatureBinding(signature, input) } : {}) };
+  return finish(await decide(verifier, token, policy, binding));
 }
 
 /** authorize over a web-standard Request (Hono, Bun, Deno, undici). */
-export function verifyRequest(request: Request, verifier: Verifier, guard?: Guard<Request>): Promise<RequestDecision> {
-  return authorize(webRequest(request), verifier, guard, request);
+export function verifyRequest(request: Request, verifier: Verifier, ...guards: Array<Guard<Request> | undefined>): Promise<RequestDecision> {
+  return authorize({ ...webRequest(request), body: async () => new Uint8Array(await request.clone().arrayBuffer()) }, verifier, guardSet(guards), request);
 }
 
 export function webRequest(request: Request): BoundRequest {
   const u = new URL(request.url);
-  return { method: request.method, path: u.pathname + u.search, host: u.host, secure: u.protocol === 'https:', authorization: request.headers.get('authorization') };
+  return {
+    method: request.method,
+    path: u.pathname + u.search,
+    host: u.host,
+    secure: u.protocol === 'https:',
+    authorization: request.headers.get('authorization'),
+    header: (name) => request.headers.get(name),
+  };
 }
 
 /** A Node request's binding input; `path` is the full path as received (Express: `req.originalUrl`). */
@@ -94,10 +146,15 @@ export function nodeRequest(req: IncomingMessage, path = req.url ?? '/'): BoundR
     host: req.headers.host,
     secure: (req.socket as { encrypted?: boolean }).encrypted === true,
     authorization: req.headers.authorization,
+    header: (name) => req.headers[name],
   };
 }
 
-/** authorize over Node's IncomingMessage (plain node:http, Express, Fastify's raw request). */
-export function verifyNodeRequest(req: IncomingMessage, verifier: Verifier, guard?: Guard<IncomingMessage>): Promise<RequestDecision> {
-  return authorize(nodeRequest(req), verifier, guard, req);
+/**
+ * authorize over Node's IncomingMessage (plain node:http, Express, Fastify's
+ * raw request). A body a signature's Content-Digest covers is read here
+ * (at most 1 MiB) unless something read it before.
+ */
+export function verifyNodeRequest(req: IncomingMessage, verifier: Verifier, ...guards: Array<Guard<IncomingMessage> | undefined>): Promise<RequestDecision> {
+  return authorize({ ...nodeRequest(req), body: () => readNodeBody(req) }, verifier, guardSet(guards), req);
 }

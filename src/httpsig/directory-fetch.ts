@@ -74,13 +74,16 @@ export function createDirectoryResolver(options: DirectoryResolverOptions = {}):
         }),
         deadline,
       ]);
+      // The response is judged at the time it arrived (never before `now`): a directory signed while
+      // the fetch ran is not "created in the future", even with no clock skew allowed.
+      const at = Math.max(now.getTime(), Date.now());
       const dir = verifyDirectoryResponse(
         { url, status: res.status, headers: res.headers, body: res.body },
-        { now, skewSeconds: options.skewSeconds, requireSignature: options.requireSignature },
+        { now: new Date(at), skewSeconds: options.skewSeconds, requireSignature: options.requireSignature },
       );
       const cc = maxAgeOf(res.headers['cache-control'] === undefined ? undefined : combinedFieldValue(fieldGetter(res.headers)('cache-control')!));
-      const until = Math.min(now.getTime() + Math.min((cc ?? 300) * 1000, maxCacheMs), dir.expiresAt ?? Infinity);
-      if (until > now.getTime()) {
+      const until = Math.min(at + Math.min((cc ?? 300) * 1000, maxCacheMs), dir.expiresAt ?? Infinity);
+      if (until > at) {
         if (cache.size >= maxEntries) cache.delete(cache.keys().next().value!);
         cache.set(origin, { dir, until });
       }

@@ -22,7 +22,8 @@ export interface SignatureGuardOptions {
   allowLoopback?: boolean;
   /** Refuse signatures without a nonce; nonces are used once through `store`. */
   requireNonce?: boolean;
-  store?: NonceStore;
+  /** See VerifyRequestSignatureOptions.store ('caller': the guard pipeline uses the nonce up itself). */
+  store?: NonceStore | 'caller';
   maxAgeSeconds?: number;
   skewSeconds?: number;
   legacySignatureAgent?: boolean;

@@ -1,6 +1,6 @@
 // RFC 9421 HTTP Message Signatures and Web Bot Auth: sign and verify requests,
 // publish and resolve Signature-Agent key directories.
-export { verifyRequestSignature, checkVerifyOptions } from './verify.js';
+export { verifyRequestSignature, checkVerifyOptions, signatureNonce } from './verify.js';
 export type { NonceStore, RequestSignatureDecision, VerifyRequestSignatureOptions } from './verify.js';
 export { signRequest, signatureHeaders, WEB_BOT_AUTH_TAG } from './sign.js';
 export type { RequestLike, SignRequestOptions, SignatureHeaders } from './sign.js';

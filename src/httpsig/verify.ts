@@ -25,8 +25,12 @@ export interface VerifyRequestSignatureOptions {
   directories?: 'fetch' | Readonly<Record<string, JwkSet>> | DirectoryResolver;
   /** Keys the caller holds, matched by record key, JWK `kid` or thumbprint. Tried before any directory. */
   keys?: KeysOption;
-  /** Replay cache: a `nonce` is accepted once. */
-  store?: NonceStore;
+  /**
+   * Replay cache: a `nonce` is accepted once. `'caller'`: the caller uses the
+   * nonce up itself, after its own further checks, where `signatureNonce()`
+   * says (Charter's guard pipeline does, so a refused request uses nothing).
+   */
+  store?: NonceStore | 'caller';
   /** Refuse a signature without a nonce (needs `store`). */
   requireNonce?: boolean;
   /** Oldest `created` accepted, in seconds. Default 300, at most 86400. */
@@ -81,7 +85,7 @@ export function checkVerifyOptions(o: VerifyRequestSignatureOptions): void {
   if (d && typeof d === 'object' && typeof (d as DirectoryResolver).resolve !== 'function') {
     for (const [origin, set] of Object.entries(d)) checkKeysOption(set, `directories[${origin.slice(0, 60)}]`);
   }
-  if (o.store !== undefined && typeof o.store?.consumeNonce !== 'function') throw new TypeError('store must have consumeNonce(scope, value, expiresAt)');
+  if (o.store !== undefined && o.store !== 'caller' && typeof o.store?.consumeNonce !== 'function') throw new TypeError("store must have consumeNonce(scope, value, expiresAt), or be 'caller'");
   if (o.requireNonce && !o.store) throw new TypeError('requireNonce needs a store to use nonces once');
   if (o.skewSeconds !== undefined && !(typeof o.skewSeconds === 'number' && o.skewSeconds >= 0 && o.skewSeconds <= 300)) throw new TypeError('skewSeconds must be in [0, 300]');
   if (o.maxAgeSeconds !== undefined && !(Number.isInteger(o.maxAgeSeconds) && o.maxAgeSeconds > 0 && o.maxAgeSeconds <= 86400)) throw new TypeError('maxAgeSeconds must be an integer in [1, 86400]');
@@ -187,19 +191,31 @@ async function verifyOne(label: string, member: Item | InnerList, signature: Uin
   if (p.alg !== undefined && p.alg !== key.alg) return no('ALG_KEY_MISMATCH', `alg ${p.alg} does not fit the ${key.key.keyType} key`);
   if (!verifyBase(key, base, signature)) return no('SIGNATURE_INVALID', 'the signature does not verify');
 
-  if (p.nonce !== undefined && o.store) {
-    // Kept only as long as the signature could be accepted at all.
-    const until = Math.min(p.expires !== undefined ? p.expires * 1000 : Infinity, created + maxAgeMs) + skewMs;
+  const out: RequestSignatureDecision = { ...d, ok: true, thumbprint: key.thumbprint, alg: key.alg, key: key.publicJwk };
+  const use = o.store !== undefined && o.store !== 'caller' ? signatureNonce(out, o) : undefined;
+  if (use) {
     try {
-      if (!(await o.store.consumeNonce(`httpsig-nonce ${key.thumbprint}`, p.nonce, new Date(until)))) return no('SIGNATURE_REPLAYED', 'the signature nonce was used before');
+      if (!(await (o.store as NonceStore).consumeNonce(use.scope, use.value, use.expiresAt))) return no('SIGNATURE_REPLAYED', 'the signature nonce was used before');
     } catch (e) {
       return { ...d, reasons: [{ ...toReason(e, 'STORE_UNAVAILABLE'), ref: label }] };
     }
   }
-  const out: RequestSignatureDecision = { ...d, ok: true, thumbprint: key.thumbprint, alg: key.alg, key: key.publicJwk };
   if (found.origin) out.signatureAgent = found.origin;
   if (found.directory) out.directory = found.directory;
   return out;
+}
+
+/**
+ * Where a verified signature's nonce is used up, and until when it must be
+ * remembered: only as long as the signature could be accepted at all
+ * (its expires, or created + maxAge, plus the skew). Undefined without a nonce.
+ */
+export function signatureNonce(d: RequestSignatureDecision, o: Pick<VerifyRequestSignatureOptions, 'maxAgeSeconds' | 'skewSeconds'> = {}): { scope: string; value: string; expiresAt: Date } | undefined {
+  if (!d.ok || d.nonce === undefined || d.thumbprint === undefined || d.created === undefined) return undefined;
+  const skewMs = (o.skewSeconds ?? 60) * 1000;
+  const maxAgeMs = (o.maxAgeSeconds ?? 300) * 1000;
+  const until = Math.min(d.expires?.getTime() ?? Infinity, d.created.getTime() + maxAgeMs) + skewMs;
+  return { scope: `httpsig-nonce ${d.thumbprint}`, value: d.nonce, expiresAt: new Date(until) };
 }
 
 type Found = { key: HttpSigKey; origin?: string; directory?: string } | { reason: Reason };

@@ -1,4 +1,4 @@
-import { createPublicKey, verify as nodeVerify, type KeyObject, type VerifyKeyObjectInput } from 'node:crypto';
+import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import type { JwsAlg, PublicJwk, VerificationKey } from './types.js';
 import { algForKeyType, validatePublicJwk } from './jwk.js';
 
@@ -28,19 +28,6 @@ function consistent(key: VerificationKey, alg: string): boolean {
   return imported.get(key.keyObject) === alg && key.alg === alg && algForKeyType(key.keyType) === alg && key.publicJwk?.crv === key.keyType;
 }
 
-/** The node:crypto arguments for one verification, or false when the rules already refuse it. */
-function verifyArgs(key: VerificationKey, alg: string, sig: Uint8Array): [string | null, KeyObject | VerifyKeyObjectInput] | false {
-  if (typeof alg !== 'string' || !ALGS.has(alg) || !consistent(key, alg)) return false;
-  if (sig.length !== 64) return false;
-  if (alg === 'EdDSA') return [null, key.keyObject];
-  if (alg === 'ES256K') {
-    let s = 0n;
-    for (let i = 32; i < 64; i++) s = (s << 8n) | BigInt(sig[i]!);
-    if (s > SECP256K1_HALF_N) return false;
-  }
-  return ['sha256', { key: key.keyObject, dsaEncoding: 'ieee-p1363' }];
-}
-
 /**
  * Verifies a JWS signature. Returns false (never throws) on a bad signature,
  * a wrong length, an alg that does not belong to the key type, or a key that
@@ -48,27 +35,44 @@ function verifyArgs(key: VerificationKey, alg: string, sig: Uint8Array): [string
  */
 export function verifySignature(key: VerificationKey, alg: string, data: Uint8Array, sig: Uint8Array): boolean {
   try {
-    const a = verifyArgs(key, alg, sig);
-    return a !== false && nodeVerify(a[0], data, a[1], sig);
+    if (typeof alg !== 'string' || !ALGS.has(alg) || !consistent(key, alg)) return false;
+    if (sig.length !== 64) return false;
+    if (alg === 'EdDSA') return nodeVerify(null, data, key.keyObject, sig);
+    if (alg === 'ES256K') {
+      let s = 0n;
+      for (let i = 32; i < 64; i++) s = (s << 8n) | BigInt(sig[i]!);
+      if (s > SECP256K1_HALF_N) return false;
+    }
+    return nodeVerify('sha256', data, { key: key.keyObject, dsaEncoding: 'ieee-p1363' }, sig);
   } catch {
     return false;
   }
 }
 
 /**
- * verifySignature on libuv's thread pool (node:crypto's callback form), with
- * the same rules and the same never-throws contract. For bulk work (importing
- * many attestations): many in flight use every core while the event loop
- * parses the next ones. A single call is slower than verifySignature.
+ * verifySignature off the event loop: the same checks, with the curve
+ * arithmetic run by Node in the libuv thread pool (crypto.verify with a
+ * callback), so a server verifying one signature per request keeps its main
+ * thread for parsing and I/O and uses the machine's other cores.
  */
 export function verifySignatureAsync(key: VerificationKey, alg: string, data: Uint8Array, sig: Uint8Array): Promise<boolean> {
-  return new Promise((resolve) => {
-    try {
-      const a = verifyArgs(key, alg, sig);
-      if (a === false) return resolve(false);
-      nodeVerify(a[0], data, a[1], sig, (err, ok) => resolve(err === null && ok === true));
-    } catch {
-      resolve(false);
+  try {
+    if (typeof alg !== 'string' || !ALGS.has(alg) || !consistent(key, alg) || sig.length !== 64) return Promise.resolve(false);
+    if (alg === 'ES256K') {
+      let s = 0n;
+      for (let i = 32; i < 64; i++) s = (s << 8n) | BigInt(sig[i]!);
+      if (s > SECP256K1_HALF_N) return Promise.resolve(false);
     }
-  });
+    return new Promise((resolve) => {
+      const done = (err: Error | null, ok: boolean) => resolve(err === null && ok === true);
+      try {
+        if (alg === 'EdDSA') nodeVerify(null, data, key.keyObject, sig, done);
+        else nodeVerify('sha256', data, { key: key.keyObject, dsaEncoding: 'ieee-p1363' }, sig, done);
+      } catch {
+        resolve(false);
+      }
+    });
+  } catch {
+    return Promise.resolve(false);
+  }
 }

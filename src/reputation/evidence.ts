@@ -1,6 +1,8 @@
 import type { Reason } from '../errors.js';
 import { soleSubject } from '../credentials/index.js';
 import type { CredentialVerification } from '../credentials/types.js';
+import type { CharterResolver } from '../did/types.js';
+import { checkReceiptEvidence, DECISION_RECEIPT_EVIDENCE } from './receiptEvidence.js';
 import { RECEIPT_TYPE } from './types.js';
 
 /**
@@ -20,6 +22,7 @@ export interface EvidenceContext {
   /** The attestation's verified issuer. */
   attester: string;
   now: Date;
+  resolver: CharterResolver;
   /**
    * Verifies an embedded credential JWT as the import does: signature,
    * validity, status, `requireType`, and the JSON Schema of that type
@@ -40,13 +43,15 @@ export type EvidenceCheck = (entry: Record<string, unknown>, ctx: EvidenceContex
 const first = (v: CredentialVerification) => v.reasons[0]?.code ?? 'INVALID_CREDENTIAL';
 const refuse = (message: string): Reason => ({ code: 'RECEIPT_INVALID', message });
 
+const typesOf = (entry: Record<string, unknown>) => (Array.isArray(entry.type) ? entry.type : [entry.type]);
+
 /**
  * The agent's InteractionReceipt, embedded as `{ id, receipt: <jwt> }`: it
  * must verify, be signed by the rated agent about itself, name the attester
  * as the counterparty, and be the entry's id.
  */
-export const receiptEvidence: EvidenceCheck = async (entry, ctx) => {
-  if (typeof entry.receipt !== 'string') return undefined;
+export const interactionReceiptEvidence: EvidenceCheck = async (entry, ctx) => {
+  if (typeof entry.receipt !== 'string' || typesOf(entry).includes(DECISION_RECEIPT_EVIDENCE)) return undefined;
   const r = await ctx.verify(entry.receipt, RECEIPT_TYPE);
   if (!r.ok || !r.credential) return refuse(`the receipt does not verify (${first(r)})`);
   const id = r.credential.id;
@@ -58,5 +63,19 @@ export const receiptEvidence: EvidenceCheck = async (entry, ctx) => {
   return { id };
 };
 
-/** Evidence the importer accepts unless told otherwise. */
-export const DEFAULT_EVIDENCE: readonly EvidenceCheck[] = [receiptEvidence];
+/**
+ * A verifier's decision receipt of an allowed transaction with the agent
+ * (`{ id, type: [..., 'CharterDecisionReceipt'], receipt: <jws> }`, made by
+ * decisionReceiptEvidence): signed by the attester as the verifier, the
+ * agent as the holder it allowed (checkReceiptEvidence), and the entry's id.
+ */
+export const decisionReceiptEvidenceCheck: EvidenceCheck = async (entry, ctx) => {
+  if (typeof entry.receipt !== 'string' || !typesOf(entry).includes(DECISION_RECEIPT_EVIDENCE)) return undefined;
+  const r = await checkReceiptEvidence(entry.receipt, { resolver: ctx.resolver, agent: ctx.agent, attester: ctx.attester });
+  if (!r.ok || r.interaction === undefined) return r.reasons[0] ?? refuse('the decision receipt does not prove an interaction');
+  if (entry.id !== r.interaction) return refuse('the evidence entry and its decision receipt disagree on the interaction');
+  return { id: r.interaction };
+};
+
+/** Evidence the importer accepts unless told otherwise: the agent's receipt, or a verifier's decision receipt. */
+export const DEFAULT_EVIDENCE: readonly EvidenceCheck[] = [interactionReceiptEvidence, decisionReceiptEvidenceCheck];

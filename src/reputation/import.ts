@@ -1,5 +1,6 @@
 import { isCharterError, type CharterErrorCode } from '../errors.js';
 import { DEFAULT_MAX_JWT } from '../credentials/jws.js';
+import { recordCredential } from '../credentials/index.js';
 import { checkRating } from '../store/rows.js';
 import type { StatusChecker } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
@@ -84,7 +85,6 @@ export async function importAttestations(store: ReputationStore, jwts: readonly 
     status: options.status,
     now: options.now ?? new Date(),
     evidence: options.evidence ?? DEFAULT_EVIDENCE,
-    offThread: true,
     ...(options.skewSeconds !== undefined ? { skewSeconds: options.skewSeconds } : {}),
   };
   const result: ImportResult = { imported: [], skipped: [] };
@@ -138,17 +138,18 @@ export async function importAttestations(store: ReputationStore, jwts: readonly 
 
 async function keepHeld(keep: CredentialStore, r: NewRating, jwt: string): Promise<void> {
   try {
-    await keep.putCredential({
-      id: r.id,
-      jwt,
-      direction: 'held',
-      issuer: r.attester,
-      subject: r.agent,
-      types: [ATTESTATION_TYPE],
-      validFrom: new Date(r.issuedAt).toISOString(),
-      ...(r.validUntil !== undefined ? { validUntil: new Date(r.validUntil).toISOString() } : {}),
-      createdAt: new Date().toISOString(),
-    });
+    await recordCredential(
+      keep,
+      { id: r.id, jwt },
+      {
+        direction: 'held',
+        issuer: r.attester,
+        subject: r.agent,
+        types: [ATTESTATION_TYPE],
+        validFrom: new Date(r.issuedAt).toISOString(),
+        ...(r.validUntil !== undefined ? { validUntil: new Date(r.validUntil).toISOString() } : {}),
+      },
+    );
   } catch (e) {
     // This home issued it (or holds it already): the rating is recorded all the same.
     if (!(isCharterError(e) && e.code === 'ALREADY_EXISTS')) throw e;

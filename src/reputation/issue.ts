@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { CharterError } from '../errors.js';
-import { decodeCredential, issueCredential, schemaIdFor, soleSubject } from '../credentials/index.js';
+import { decodeCredential, issueCredential, recordCredential, schemaIdFor, soleSubject } from '../credentials/index.js';
 import type { IssuedCredential, Issuer } from '../credentials/types.js';
 import { allocateStatusEntry } from '../status/index.js';
-import type { Store } from '../store/types.js';
+import type { CredentialStore, StatusStore } from '../store/types.js';
 import { ATTESTATION_TYPE, RECEIPT_TYPE } from './types.js';
 
 export interface ReceiptInput {
@@ -15,12 +15,8 @@ export interface ReceiptInput {
   digest?: string;
 }
 
-async function keep(store: Store | undefined, issued: IssuedCredential, type: string, issuer: string, subject: string): Promise<void> {
-  await store?.putCredential({ id: issued.id, jwt: issued.jwt, direction: 'issued', issuer, subject, types: [type], ...(issued.credential.validFrom ? { validFrom: issued.credential.validFrom } : {}), createdAt: new Date().toISOString() });
-}
-
-/** The agent's signed receipt of a finished interaction: its consent to be rated for it by that counterparty. */
-export async function issueReceipt(agent: Issuer, input: ReceiptInput, store?: Store): Promise<IssuedCredential> {
+/** The agent's signed receipt of a finished interaction: its consent to be rated for it by that counterparty. Kept in `store` unless it is null. */
+export async function issueReceipt(store: CredentialStore | null, agent: Issuer, input: ReceiptInput): Promise<IssuedCredential> {
   if (input.counterparty === agent.did) throw new CharterError('INVALID_ARGUMENT', 'an agent cannot be its own counterparty');
   const time = (input.at ?? new Date()).toISOString();
   const issued = await issueCredential({
@@ -30,7 +26,7 @@ export async function issueReceipt(agent: Issuer, input: ReceiptInput, store?: S
     claims: { interaction: { id: input.interactionId, agent: agent.did, time, ...(input.amount ? { amount: input.amount } : {}), ...(input.digest ? { digest: input.digest } : {}) } },
     credentialSchema: { id: schemaIdFor(RECEIPT_TYPE)!, type: 'JsonSchema' },
   });
-  await keep(store, issued, RECEIPT_TYPE, agent.did, input.counterparty);
+  await recordCredential(store, issued, { direction: 'issued', types: [RECEIPT_TYPE] });
   return issued;
 }
 
@@ -39,8 +35,7 @@ export interface AttestationInput {
   score: number;
   dimension?: string;
   comment?: string;
-  /** With a store and base URL the attestation gets a revocation entry, so the attester can withdraw it. */
-  store?: Store;
+  /** With a store, a base URL gives the attestation a revocation entry, so the attester can withdraw it. */
   baseUrl?: string;
 }
 
@@ -49,14 +44,14 @@ export interface AttestationInput {
  * evidence (VCDM 2.0 §5.7 `evidence`): only the counterparty the receipt
  * names may rate, once per receipt.
  */
-export async function issueAttestation(attester: Issuer, input: AttestationInput): Promise<IssuedCredential> {
+export async function issueAttestation(store: (CredentialStore & StatusStore) | null, attester: Issuer, input: AttestationInput): Promise<IssuedCredential> {
   if (typeof input.score !== 'number' || !(input.score >= 0 && input.score <= 1)) throw new CharterError('INVALID_ARGUMENT', 'a score is a number from 0 to 1');
   const receipt = decodeCredential(input.receiptJwt);
   if (!receipt.type.includes(RECEIPT_TYPE) || typeof receipt.id !== 'string') throw new CharterError('INVALID_ARGUMENT', 'the evidence must be an InteractionReceipt with an id');
   if (soleSubject(receipt)?.id !== attester.did) throw new CharterError('INVALID_ARGUMENT', 'only the counterparty the receipt names may rate this interaction');
   const agent = typeof receipt.issuer === 'string' ? receipt.issuer : receipt.issuer.id;
   const id = `urn:uuid:${randomUUID()}`;
-  const status = input.store && input.baseUrl ? await allocateStatusEntry(input.store, { issuerDid: attester.did, purpose: 'revocation', baseUrl: input.baseUrl, credentialId: id }) : undefined;
+  const status = store !== null && input.baseUrl ? await allocateStatusEntry(store, { issuerDid: attester.did, purpose: 'revocation', baseUrl: input.baseUrl, credentialId: id }) : undefined;
   const issued = await issueCredential({
     issuer: attester,
     id,
@@ -70,6 +65,6 @@ export async function issueAttestation(attester: Issuer, input: AttestationInput
     ...(status ? { credentialStatus: status } : {}),
     extra: { evidence: [{ id: receipt.id, type: ['Evidence', RECEIPT_TYPE], receipt: input.receiptJwt }] },
   });
-  await keep(input.store, issued, ATTESTATION_TYPE, attester.did, agent);
+  await recordCredential(store, issued, { direction: 'issued', types: [ATTESTATION_TYPE] });
   return issued;
 }

@@ -20,7 +20,7 @@ export async function scoreAgent(agentDid: string, attestations: readonly string
   if (!Array.isArray(attestations)) throw new TypeError('scoreAgent needs an array of attestation JWTs');
   const now = policy.now ?? new Date();
   const unique = [...new Set(attestations.map((a) => (typeof a === 'string' ? a : '')))].sort();
-  const check = { resolver: policy.resolver, status: policy.status, now, evidence: DEFAULT_EVIDENCE, offThread: unique.length > 64, agent: agentDid, ...(policy.skewSeconds !== undefined ? { skewSeconds: policy.skewSeconds } : {}) };
+  const check = { resolver: policy.resolver, status: policy.status, now, evidence: DEFAULT_EVIDENCE, agent: agentDid, ...(policy.skewSeconds !== undefined ? { skewSeconds: policy.skewSeconds } : {}) };
   const checked = await mapLimit(unique, 64, (j) => verifyAttestation(j, check));
   const ignored: Ignored[] = [];
   const ratings: NewRating[] = [];

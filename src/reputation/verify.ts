@@ -23,8 +23,6 @@ export interface AttestationCheck {
   now: Date;
   skewSeconds?: number;
   evidence: readonly EvidenceCheck[];
-  /** Verify signatures on the thread pool (bulk import). */
-  offThread: boolean;
   /** Only attestations about this agent (scoreAgent); any agent when absent (import). */
   agent?: string;
 }
@@ -61,7 +59,6 @@ async function verifyAs(jwt: string, type: string, c: AttestationCheck): Promise
     status: c.status,
     now: c.now,
     requireType: type,
-    offThread: c.offThread,
     ...(c.skewSeconds !== undefined ? { skewSeconds: c.skewSeconds } : {}),
   });
   if (!v.ok || !v.credential) return v;
@@ -123,7 +120,7 @@ export async function verifyAttestation(jwt: string, c: AttestationCheck): Promi
   if (score === undefined) return { id, code: 'SCHEMA_INVALID', message: `a score is a finite number from ${SCORE_RANGE.minimum} to ${SCORE_RANGE.maximum}` };
   const { from, until } = validity(cred);
   if (from === undefined) return { id, code: 'INVALID_CREDENTIAL', message: 'an attestation needs validFrom: its age decides its weight' };
-  const ctx: EvidenceContext = { agent, attester, now: c.now, verify: (j, type) => verifyAs(j, type, c) };
+  const ctx: EvidenceContext = { agent, attester, now: c.now, resolver: c.resolver, verify: (j, type) => verifyAs(j, type, c) };
   const proof = await proofOf(cred, subject.interaction, ctx, c.evidence);
   if ('code' in proof) return { id, ...pick(proof) };
   return {

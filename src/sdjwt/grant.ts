@@ -3,7 +3,7 @@ import { defaultSchemaChecker, schemaIdFor, VC_CONTEXT_V2 } from '../credentials
 import type { Credential, Issuer } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
 import type { PublicJwk } from '../keys/types.js';
-import { GRANT_TYPE, type GrantDecision } from '../grants/index.js';
+import { GRANT_TYPE, checkTermsInput, readTerms, termsReasons, type DeclaredProcessing, type GrantDecision, type GrantTerms } from '../grants/index.js';
 import { actionCovered, resourceCovered } from '../grants/scope.js';
 import type { Store } from '../store/types.js';
 import { issueStoredSdJwtVc } from './manage.js';
@@ -23,6 +23,8 @@ export interface IssueSdJwtGrantInput {
   /** Base URL under which this home's status lists are published. */
   baseUrl: string;
   constraints?: Record<string, unknown>;
+  /** Terms of use, in clear like `purpose` (a holder may hide a permission, never a restriction). */
+  terms?: GrantTerms;
   /** The grantee's key for `cnf`; default its DID's authentication key. */
   holderKey?: PublicJwk;
   resolver?: CharterResolver;
@@ -54,7 +56,8 @@ function schemaReasons(grantee: unknown, grant: unknown): Reason[] {
 export async function issueSdJwtGrant(store: Store, owner: Issuer, input: IssueSdJwtGrantInput): Promise<IssuedSdJwtGrant> {
   if (!(input.validUntil instanceof Date) || Number.isNaN(input.validUntil.getTime())) throw new CharterError('INVALID_ARGUMENT', 'a grant needs an expiry (validUntil)');
   if (input.validUntil.getTime() <= Date.now()) throw new CharterError('INVALID_ARGUMENT', 'a grant must expire in the future');
-  const grant = { resources: input.resources, actions: input.actions, purpose: input.purpose, ...(input.constraints ? { constraints: input.constraints } : {}) };
+  const terms = input.terms === undefined ? undefined : checkTermsInput(input.terms);
+  const grant = { resources: input.resources, actions: input.actions, purpose: input.purpose, ...(input.constraints ? { constraints: input.constraints } : {}), ...(terms ? { terms } : {}) };
   const invalid = schemaReasons(input.grantee, grant);
   if (invalid.length > 0) throw new CharterError('SCHEMA_INVALID', invalid[0]!.message);
   const disclosable = [...input.resources.map((_, i) => `grant.resources.${i}`), ...input.actions.map((_, i) => `grant.actions.${i}`)];
@@ -88,6 +91,9 @@ export interface VerifySdJwtGrantOptions {
   /** Accept the grant without a key binding (the grantee checking what it received). Default false. */
   allowMissingKeyBinding?: boolean;
   trustedIssuers?: readonly TrustedJwkIssuer[];
+  /** The declared use, checked against the grant's terms as verifyGrant does. */
+  purpose?: string;
+  processing?: DeclaredProcessing;
 }
 
 /** GrantDecision (src/grants/verify.ts), from an SD-JWT grant: `grant` lists only what was disclosed. */
@@ -98,7 +104,7 @@ export interface SdJwtGrantDecision extends GrantDecision {
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : []);
-const GRANT_FIELDS = new Set(['resources', 'actions', 'purpose', 'constraints']);
+const GRANT_FIELDS = new Set(['resources', 'actions', 'purpose', 'constraints', 'terms']);
 
 /**
  * The disclosed grant against the DataAccessGrant shape. Not the JSON Schema
@@ -116,6 +122,7 @@ function shapeReasons(grant: unknown): Reason[] {
   }
   if (typeof grant.purpose !== 'string' || grant.purpose.length === 0) out.push({ code: 'SCHEMA_INVALID', message: 'grant.purpose must be a non-empty string' });
   if (grant.constraints !== undefined && !isObj(grant.constraints)) out.push({ code: 'SCHEMA_INVALID', message: 'grant.constraints must be an object' });
+  if (grant.terms !== undefined) out.push(...readTerms(grant.terms).reasons);
   return out;
 }
 
@@ -152,6 +159,8 @@ export async function verifySdJwtGrant(token: string, options: VerifySdJwtGrantO
     if (v.validUntil === undefined) reasons.push({ code: 'INVALID_CREDENTIAL', message: 'a grant must expire (exp)' });
     if (c.status === undefined) reasons.push({ code: 'STATUS_INVALID', message: 'a grant without a revocation status cannot be revoked, so it is refused' });
     reasons.push(...shapeReasons(c.grant));
+    const terms = g.terms === undefined ? undefined : readTerms(g.terms).terms;
+    reasons.push(...termsReasons(terms, { ...(options.purpose !== undefined ? { purpose: options.purpose } : {}), ...(options.processing !== undefined ? { processing: options.processing } : {}) }));
     if (options.grantee !== undefined && v.subject !== options.grantee) reasons.push({ code: 'GRANTEE_MISMATCH', message: 'the grant was given to someone else' });
     if (!resourceCovered(resources, options.resource) || !actionCovered(actions, options.action)) {
       reasons.push({ code: 'GRANT_SCOPE', message: `the grant (as disclosed) does not cover ${options.action.slice(0, 64)} on ${options.resource.slice(0, 200)}` });

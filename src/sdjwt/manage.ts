@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { CharterError } from '../errors.js';
 import type { Issuer } from '../credentials/types.js';
-import type { IssuerFor } from '../status/issuer.js';
-import { allocateTokenStatus, setTokenStatus } from '../status/token-issuer.js';
+import { recordCredential } from '../credentials/record.js';
+import { changeCredentialStatus, type IssuerFor, type StatusChange } from '../status/issuer.js';
+import { allocateTokenStatus } from '../status/token-issuer.js';
 import type { Store } from '../store/types.js';
 import { issueSdJwtVc } from './issue.js';
 import type { IssueSdJwtVcInput, IssuedSdJwtVc } from './types.js';
@@ -35,27 +36,25 @@ export async function issueStoredSdJwtVc(store: Store, issuer: Issuer, input: Is
   const { baseUrl, ...rest } = input;
   const status = baseUrl === undefined ? undefined : (await allocateTokenStatus(store, { issuerDid: issuer.did, baseUrl, credentialId: id })).status_list;
   const issued = await issueSdJwtVc({ ...rest, issuer, id, ...(status ? { status } : {}) });
-  await store.putCredential({
-    id,
-    jwt: issued.token,
+  await recordCredential(store, { id, jwt: issued.token }, {
     direction: 'issued',
     issuer: issuer.did,
     subject: input.subject,
     types: [SD_JWT_RECORD_TYPE, input.vct],
     ...(input.validFrom ? { validFrom: input.validFrom.toISOString() } : {}),
     ...(input.validUntil ? { validUntil: input.validUntil.toISOString() } : {}),
-    createdAt: new Date().toISOString(),
   });
   return { ...issued, ...(status ? { statusIndex: status.idx } : {}) };
 }
 
 /**
- * Revokes for good an SD-JWT VC issued from this store: its bit is committed,
- * then the lists are re-signed (the Status List Token on its next fetch).
- * NOT_FOUND when it was not issued here or has no status entry.
+ * Revokes for good an SD-JWT VC issued from this store: the issuer's key is
+ * unlocked, the bit committed, then the Bitstring list re-signed (the Status
+ * List Token is signed from the committed bits on its next fetch). NOT_FOUND
+ * when it was not issued here or has no status entry.
  */
-export async function revokeSdJwtVc(store: Store, id: string, issuerFor: IssuerFor): Promise<void> {
+export async function revokeSdJwtVc(store: Store, id: string, issuerFor: IssuerFor): Promise<StatusChange> {
   const rec = await store.getCredential(id);
   if (!rec || rec.direction !== 'issued' || !rec.types.includes(SD_JWT_RECORD_TYPE)) throw new CharterError('NOT_FOUND', `no SD-JWT VC ${id.slice(0, 80)} issued from this home`);
-  await setTokenStatus(store, id, true, issuerFor);
+  return changeCredentialStatus(store, id, 'revocation', true, issuerFor);
 }

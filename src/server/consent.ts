@@ -3,48 +3,105 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CharterError } from '../errors.js';
 import type { Home } from '../home/home.js';
 import { listGrants, resumeGrant, revokeGrant, suspendGrant } from '../grants/index.js';
-import { renderConsentPage } from './consent-page.js';
+import { CONSENT_STYLE_SRC, renderConsentPage, renderRevokeConfirmation, type ConsentView } from './consent-page.js';
+import { dateFormatter, namer, parseFilter, pickLocale, sortGrants, type ConsentGrant } from './consent-view.js';
+import { accessReports } from '../audit/index.js';
+import { renderAccessReports } from './access-report-view.js';
 import { problem } from './reply.js';
 
 export type ConsentHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
 
+export interface ConsentOptions {
+  origin: string;
+  port: number;
+  /** Fills each grant's access-report slot (see ConsentView.accessReports). */
+  accessReports?: ConsentView['accessReports'];
+  /** Formats dates in this zone instead of the process's (tests). */
+  timeZone?: string;
+}
+
 const COOKIE = 'charter_consent';
 const MAX_FORM = 4096;
 const ACTIONS = { revoke: revokeGrant, suspend: suspendGrant, resume: resumeGrant } as const;
+const DONE = { revoke: 'revoked', suspend: 'suspended', resume: 'resumed' } as const;
+type Done = (typeof DONE)[keyof typeof DONE];
+
+/** No script at all; the one style sheet by hash; forms only to this origin; never framed. */
+const SECURITY = {
+  'content-security-policy': `default-src 'none'; style-src ${CONSENT_STYLE_SRC}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
+  'x-frame-options': 'DENY',
+  // same-origin (not no-referrer): with no-referrer browsers send `Origin: null` on our own form posts.
+  'referrer-policy': 'same-origin',
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+};
 
 /**
- * The person's page: every grant they issued, with buttons to revoke, suspend
- * or resume. Cross-site requests are refused three ways: the Host header must
- * be this loopback origin (DNS rebinding), the session cookie is SameSite=Strict,
- * and every POST carries a per-session token (HMAC of the session id).
+ * The person's page: every grant they issued, with controls to pause, resume
+ * or revoke (revoking asks first: it is permanent). Cross-site requests are
+ * refused three ways: the Host header must be this loopback origin (DNS
+ * rebinding), the session cookie is SameSite=Strict, and every POST carries a
+ * per-session token (HMAC of the session id) and a same-origin Origin.
  */
-export function createConsentHandler(home: Home, opts: { origin: string; port: number }): ConsentHandler {
+export function createConsentHandler(home: Home, opts: ConsentOptions): ConsentHandler {
   const secret = randomBytes(32);
   const allowedHosts = new Set([`127.0.0.1:${opts.port}`, `localhost:${opts.port}`, `[::1]:${opts.port}`, new URL(opts.origin).host]);
   const tokenFor = (session: string) => createHmac('sha256', secret).update(session).digest('base64url');
 
+  /** The session id from the cookie, or a new one (and the header that sets it). */
+  const session = (req: IncomingMessage, headers: Record<string, string>): string => {
+    const s = readCookie(req, COOKIE);
+    if (s && /^[A-Za-z0-9_-]{43}$/.test(s)) return s;
+    const fresh = randomBytes(32).toString('base64url');
+    headers['set-cookie'] = `${COOKIE}=${fresh}; HttpOnly; SameSite=Strict; Path=/`;
+    return fresh;
+  };
+
+  const grants = async (): Promise<ConsentGrant[]> =>
+    sortGrants(
+      await Promise.all(
+        (await listGrants(home.store, {})).map(async (g) => {
+          const rec = await home.store.getCredential(g.id);
+          const issued = rec?.validFrom ?? rec?.createdAt;
+          return issued ? { ...g, issued } : g;
+        }),
+      ),
+    );
+
+  const viewFor = async (req: IncomingMessage, token: string) => {
+    const locale = pickLocale(req.headers['accept-language']);
+    return { token, locale, name: namer(await home.store.listIdentities()), date: dateFormatter(locale, opts.timeZone) };
+  };
+
+  const html = (res: ServerResponse, headers: Record<string, string>, body: string) => {
+    res.writeHead(200, { ...headers, 'content-type': 'text/html; charset=utf-8' });
+    res.end(body);
+  };
+
   return async (req, res, url) => {
     if (!allowedHosts.has(req.headers.host ?? '')) return problem(res, 'INVALID_ARGUMENT', 'unexpected Host header', 421);
-    const security = {
-      'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-      'x-frame-options': 'DENY',
-      // same-origin (not no-referrer): with no-referrer browsers send `Origin: null` on our own form posts.
-      'referrer-policy': 'same-origin',
-      'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
-    };
+    const headers: Record<string, string> = { ...SECURITY };
+
     if (req.method === 'GET' && (url.pathname === '/' || url.pathname === '/consent')) {
-      let session = readCookie(req, COOKIE);
-      const headers: Record<string, string> = { ...security, 'content-type': 'text/html; charset=utf-8' };
-      if (!session || !/^[A-Za-z0-9_-]{43}$/.test(session)) {
-        session = randomBytes(32).toString('base64url');
-        headers['set-cookie'] = `${COOKIE}=${session}; HttpOnly; SameSite=Strict; Path=/`;
-      }
-      const grants = await listGrants(home.store, {});
-      res.writeHead(200, headers);
-      res.end(renderConsentPage(grants, { token: tokenFor(session), notice: url.searchParams.get('done') ?? undefined }));
-      return;
+      const base = await viewFor(req, tokenFor(session(req, headers)));
+      const all = await grants();
+      const done = url.searchParams.get('done');
+      const notice = (Object.values(DONE) as string[]).includes(done ?? '') ? { action: done as Done, grant: all.find((g) => g.id === url.searchParams.get('id')) } : undefined;
+      // The uses platforms reported back (access reports, accountability), in each grant's card.
+      const uses = new Map(await Promise.all(all.map(async (g) => [g.id, await accessReports(home.store, g.id, { limit: 20 })] as const)));
+      const reports = opts.accessReports ?? ((g: ConsentGrant) => renderAccessReports(uses.get(g.id) ?? [], base.date));
+      const view: ConsentView = { ...base, grants: all, filter: parseFilter(url.searchParams.get('show')), notice, accessReports: reports };
+      return html(res, headers, renderConsentPage(view));
     }
+
+    // Revoking is permanent: the page's Revoke link leads here first, and nothing changes until the confirmation is posted.
+    if (req.method === 'GET' && url.pathname === '/consent/revoke') {
+      const base = await viewFor(req, tokenFor(session(req, headers)));
+      const g = (await grants()).find((x) => x.id === url.searchParams.get('id'));
+      if (!g || (g.state !== 'active' && g.state !== 'suspended')) return problem(res, 'NOT_FOUND', 'no grant with this id that can still be revoked', 404);
+      return html(res, headers, renderRevokeConfirmation(base, g, await staleness(home, g.id)));
+    }
+
     const action = /^\/consent\/(revoke|suspend|resume)$/.exec(url.pathname)?.[1] as keyof typeof ACTIONS | undefined;
     if (req.method === 'POST' && action) {
       const origin = req.headers.origin;
@@ -52,23 +109,37 @@ export function createConsentHandler(home: Home, opts: { origin: string; port: n
       if ((origin !== undefined && origin !== opts.origin && origin !== `http://localhost:${opts.port}`) || (site !== undefined && site !== 'same-origin' && site !== 'none')) {
         return problem(res, 'INVALID_ARGUMENT', 'cross-site request refused', 403);
       }
-      const session = readCookie(req, COOKIE);
+      const sid = readCookie(req, COOKIE);
       const form = new URLSearchParams(await readBody(req));
       const token = form.get('token') ?? '';
-      if (!session || !safeEqual(token, tokenFor(session))) return problem(res, 'INVALID_ARGUMENT', 'missing or wrong page token: reload the page', 403);
+      if (!sid || !safeEqual(token, tokenFor(sid))) return problem(res, 'INVALID_ARGUMENT', 'missing or wrong page token: reload the page', 403);
       const id = form.get('id') ?? '';
+      if (action === 'revoke' && form.get('confirm') !== 'yes') {
+        // An unconfirmed revoke (an old page, a hand-made form) only shows the confirmation.
+        res.writeHead(303, { ...SECURITY, location: `/consent/revoke?id=${encodeURIComponent(id)}` });
+        return void res.end();
+      }
       try {
         await ACTIONS[action](home.store, id, (did: string) => home.issuer(did));
       } catch (e) {
         if (e instanceof CharterError) return problem(res, e.code, e.message, e.code === 'NOT_FOUND' ? 404 : 400);
         throw e;
       }
-      res.writeHead(303, { ...security, location: `/consent?done=${action}d` });
+      res.writeHead(303, { ...SECURITY, location: `/consent?done=${DONE[action]}&id=${encodeURIComponent(id)}` });
       res.end();
       return;
     }
     problem(res, 'INVALID_ARGUMENT', 'method not allowed', 405);
   };
+}
+
+/** How long verifiers may keep believing the grant is live after a revocation: its revocation list's ttl. */
+async function staleness(home: Home, id: string): Promise<number | undefined> {
+  for (const a of await home.store.findStatusAllocation(id)) {
+    const list = await home.store.getStatusList(a.listId);
+    if (list?.purpose === 'revocation') return list.ttlSeconds;
+  }
+  return undefined;
 }
 
 function readCookie(req: IncomingMessage, name: string): string | undefined {

@@ -3,16 +3,28 @@ import type { AddressInfo } from 'node:net';
 import { CharterError } from '../errors.js';
 import type { Home } from '../home/home.js';
 import { currentStatusListJwt } from '../status/index.js';
+import { DIRECTORY_PATH } from '../httpsig/index.js';
 import { didWebPath } from './did-web-path.js';
+import { agentDirectory } from './directory.js';
 import { createConsentHandler, type ConsentHandler } from './consent.js';
 import { problem } from './reply.js';
+import { createAccessReportHandler } from './access-report.js';
 
 export interface ServeOptions {
   port?: number;
   host?: string;
   /** Serve the consent page on a non-loopback host too (it can revoke grants). */
   exposeConsent?: boolean;
+  /**
+   * Longest HTTP caches may keep a status list (Cache-Control max-age, seconds):
+   * the list's own ttl when shorter. Default 60. Lower means a revocation
+   * reaches verifiers behind a cache sooner, at the cost of more fetches.
+   */
+  statusMaxAgeSeconds?: number;
 }
+
+/** The default Cache-Control max-age of a served status list, in seconds. */
+export const DEFAULT_STATUS_MAX_AGE_SECONDS = 60;
 
 export interface RunningServer {
   server: Server;
@@ -28,16 +40,22 @@ export function isLoopbackHost(host: string): boolean {
 
 /**
  * `charter serve`: status list credentials (always current: a revocation is
- * visible to the next fetch), did:web documents, and the consent page.
+ * visible to the next fetch), did:web documents, the Web Bot Auth key
+ * directory of the home's agents, and the consent page.
  * Status lists are re-signed on demand when the stored signed version is
  * older than the bits (this also repairs a crash between commit and re-sign).
  */
 export async function serveHome(home: Home, options: ServeOptions = {}): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
   const consentEnabled = isLoopbackHost(host) || options.exposeConsent === true;
+  const maxAge = options.statusMaxAgeSeconds ?? DEFAULT_STATUS_MAX_AGE_SECONDS;
+  if (!Number.isInteger(maxAge) || maxAge < 0) throw new TypeError('statusMaxAgeSeconds must be a non-negative integer');
   // Unlock now: serving must re-sign lists without prompting mid-request.
   await home.passphrase();
   let consent: ConsentHandler | undefined;
+  /** Where this server listens: the directory's authority when the home has no public URL. */
+  let selfOrigin = '';
+  const accessReport = createAccessReportHandler(home);
 
   const server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
@@ -60,10 +78,18 @@ export async function serveHome(home: Home, options: ServeOptions = {}): Promise
         const jwt = await currentStatusListJwt(home.store, list.id, (did) => home.issuer(did));
         res.writeHead(200, {
           'content-type': 'application/vc+jwt',
-          // Bitstring Status List §2.2: ttl is advisory; let HTTP caches follow it too.
-          'cache-control': `public, max-age=${Math.max(0, Math.floor(list.ttlSeconds))}`,
+          // Bitstring Status List §2.2: ttl is advisory; HTTP caches follow it too, never longer than this server's cap.
+          'cache-control': `public, max-age=${Math.min(maxAge, Math.max(0, Math.floor(list.ttlSeconds)))}`,
         });
         res.end(req.method === 'HEAD' ? undefined : jwt);
+        return;
+      }
+      if (path === DIRECTORY_PATH) {
+        // Web Bot Auth: the keys the home's agents sign requests with, signed afresh per request.
+        const dir = await agentDirectory(home, selfOrigin);
+        if (!dir) return problem(res, 'NOT_FOUND', 'this home has no agent with an Ed25519 or P-256 key', 404);
+        res.writeHead(dir.status, dir.headers);
+        res.end(req.method === 'HEAD' ? undefined : dir.body);
         return;
       }
       if (path.endsWith('/did.json')) {
@@ -77,6 +103,7 @@ export async function serveHome(home: Home, options: ServeOptions = {}): Promise
         return problem(res, 'NOT_FOUND', 'no did:web document at this path', 404);
       }
     }
+    if (path === '/access-reports') return accessReport(req, res);
     if (path === '/' || path.startsWith('/consent')) {
       if (!consentEnabled || !consent) return problem(res, 'NOT_FOUND', 'the consent page is served on loopback only', 404);
       return consent(req, res, url);
@@ -85,12 +112,17 @@ export async function serveHome(home: Home, options: ServeOptions = {}): Promise
   }
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      // A busy port is the caller's to fix (another port), not a fault.
+      if (e.code === 'EADDRINUSE') reject(new CharterError('ADDRESS_IN_USE', `${host}:${options.port ?? 0} is already in use: choose another port (charter serve --port N)`, { cause: e }));
+      else reject(e);
+    });
     server.listen(options.port ?? 0, host, () => resolve());
   });
   const addr = server.address() as AddressInfo;
   const hostPart = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${hostPart}:${addr.port}`;
+  selfOrigin = url;
   if (consentEnabled) consent = createConsentHandler(home, { origin: url, port: addr.port });
   return {
     server,

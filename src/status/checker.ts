@@ -31,6 +31,19 @@ export interface StatusCheckerOptions {
   cacheMaxEntries?: number;
   /** Clock for cache expiry and list validity (tests). */
   now?: () => number;
+  /**
+   * Where list credentials come from instead of the network: an evidence
+   * bundle's recorded lists, re-checked offline. The list is verified as if
+   * fetched. Default: safeFetch of the URL.
+   */
+  source?: (url: string) => Promise<string>;
+}
+
+/** A list credential as this checker last fetched it: the signed JWT and when. */
+export interface StatusListSnapshot {
+  url: string;
+  jwt: string;
+  fetchedAt: number;
 }
 
 /**
@@ -42,11 +55,21 @@ export interface StatusCheckerOptions {
 export type StatusListChecker = StatusChecker & {
   refresh(url: string): Promise<void>;
   clear(): void;
+  /** The list credential the last check of `url` read (the signed JWT as fetched), for evidence. */
+  snapshot(url: string): StatusListSnapshot | undefined;
 };
+
+/**
+ * How long a verifier trusts a fetched list at most, whatever `ttl` it claims
+ * (the default of `maxStalenessSeconds` here and in the Token Status List checker).
+ */
+export const DEFAULT_MAX_STALENESS_SECONDS = 300;
 
 interface Cached {
   list: StatusList;
   expires: number;
+  jwt: string;
+  fetchedAt: number;
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -67,12 +90,13 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
   const inflight = new Map<string, Promise<Cached>>();
   const now = options.now ?? Date.now;
   const max = options.cacheMaxEntries ?? 1000;
-  const maxStaleMs = (options.maxStalenessSeconds ?? 300) * 1000;
+  const maxStaleMs = (options.maxStalenessSeconds ?? DEFAULT_MAX_STALENESS_SECONDS) * 1000;
   if (!Number.isFinite(maxStaleMs) || maxStaleMs < 0) throw new TypeError('maxStalenessSeconds must be a non-negative number');
   const defaultTtlMs = options.defaultTtlMs ?? maxStaleMs;
   const maxBitsBytes = options.maxBitsBytes ?? DEFAULT_MAX_BITS_BYTES;
 
-  async function load(url: string): Promise<Cached> {
+  const fetchList = async (url: string): Promise<string> => {
+    if (options.source) return options.source(url);
     const res = await safeFetch(url, {
       allowLoopback: options.allowLoopback === true,
       allowPrivate: options.allowPrivate === true,
@@ -83,8 +107,12 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
       failCode: 'STATUS_UNAVAILABLE',
       tooLargeCode: 'STATUS_UNAVAILABLE',
     });
+    return res.body.toString('utf8');
+  };
+
+  async function load(url: string): Promise<Cached> {
+    const jwt = (await fetchList(url)).trim();
     const fetched = now();
-    const jwt = res.body.toString('utf8').trim();
     // §2.2: the list is itself a credential and must be valid now, by the same rules as any other.
     const v = await verifyCredential(jwt, {
       resolver: options.resolver,
@@ -100,7 +128,7 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
     // §2.2: ttl is advice and never outlives the list's validity; maxStaleness caps it for this verifier.
     const exp = decodeJwt(jwt).payload.exp;
     const expires = Math.min(fetched + Math.min(list.ttl ?? defaultTtlMs, maxStaleMs), list.validUntil ?? Infinity, typeof exp === 'number' ? exp * 1000 : Infinity);
-    return { list, expires };
+    return { list, expires, jwt, fetchedAt: fetched };
   }
 
   /** Fetches `url` unless a fresh copy is cached; concurrent callers share one fetch. */
@@ -181,6 +209,10 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
     clear(): void {
       cache.clear();
       inflight.clear();
+    },
+    snapshot(url: string): StatusListSnapshot | undefined {
+      const c = cache.get(url);
+      return c ? { url, jwt: c.jwt, fetchedAt: c.fetchedAt } : undefined;
     },
   });
 }

@@ -7,9 +7,15 @@ export {
   setStatus,
   setCredentialStatus,
   signStatusList,
+  statusPropagation,
+  statusChange,
+  changeCredentialStatus,
+  statusAllocation,
+  type StatusChange,
+  type StatusPropagation,
   DEFAULT_LIST_TTL_SECONDS,
   type CreateListInput,
   type IssuerFor,
   type StatusPurpose,
 } from './issuer.js';
-export { createStatusChecker, type StatusCheckerOptions, type StatusListChecker } from './checker.js';
+export { createStatusChecker, DEFAULT_MAX_STALENESS_SECONDS, type StatusCheckerOptions, type StatusListChecker, type StatusListSnapshot } from './checker.js';

@@ -2,8 +2,9 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { CharterError } from '../errors.js';
 import { issueCredential } from '../credentials/index.js';
 import type { CredentialStatusEntry, Issuer } from '../credentials/types.js';
-import type { StatusListRecord, Store } from '../store/types.js';
+import type { StatusListRecord, StatusStore } from '../store/types.js';
 import { encodeBitstring, MIN_LIST_SIZE } from './codec.js';
+import { DEFAULT_MAX_STALENESS_SECONDS } from './checker.js';
 
 export type StatusPurpose = 'revocation' | 'suspension';
 export type IssuerFor = (did: string) => Promise<Issuer>;
@@ -24,7 +25,7 @@ export interface CreateListInput {
   ttlSeconds?: number;
 }
 
-export async function createStatusList(store: Store, input: CreateListInput): Promise<StatusListRecord> {
+export async function createStatusList(store: StatusStore, input: CreateListInput): Promise<StatusListRecord> {
   const size = input.size ?? MIN_LIST_SIZE;
   if (size < MIN_LIST_SIZE || size % 8 !== 0) throw new CharterError('INVALID_ARGUMENT', `a status list needs at least ${MIN_LIST_SIZE} entries, a multiple of 8`);
   const ttlSeconds = input.ttlSeconds ?? DEFAULT_LIST_TTL_SECONDS;
@@ -41,7 +42,7 @@ export async function createStatusList(store: Store, input: CreateListInput): Pr
 }
 
 /** A list of this issuer and purpose with room left (under 90% full, keeping random picks cheap), or a new one. */
-export async function ensureStatusList(store: Store, input: CreateListInput): Promise<StatusListRecord> {
+export async function ensureStatusList(store: StatusStore, input: CreateListInput): Promise<StatusListRecord> {
   const prefix = `${input.baseUrl.replace(/\/+$/, '')}/status/`;
   const lists = await store.listStatusLists({ issuerDid: input.issuerDid, purpose: input.purpose });
   return lists.find((l) => l.url.startsWith(prefix) && l.allocated < l.size * 0.9) ?? createStatusList(store, input);
@@ -51,7 +52,7 @@ export async function ensureStatusList(store: Store, input: CreateListInput): Pr
  * Allocates a random unused index (the spec's privacy advice, §6.1: random
  * assignment hides issuance order) and returns the credential's status entry.
  */
-export async function allocateStatusEntry(store: Store, input: CreateListInput & { credentialId: string }): Promise<CredentialStatusEntry> {
+export async function allocateStatusEntry(store: StatusStore, input: CreateListInput & { credentialId: string }): Promise<CredentialStatusEntry> {
   const list = await ensureStatusList(store, input);
   const index = await store.allocateStatusIndex(list.id, input.credentialId, (size) => randomInt(size));
   return {
@@ -84,7 +85,7 @@ export async function signStatusList(list: StatusListRecord, issuer: Issuer): Pr
  * latest version, else re-signed and stored. A crash between a committed bit
  * and re-signing is repaired here, by the next publish or fetch.
  */
-export async function currentStatusListJwt(store: Store, listId: string, issuerFor: IssuerFor): Promise<string> {
+export async function currentStatusListJwt(store: StatusStore, listId: string, issuerFor: IssuerFor): Promise<string> {
   const list = await store.getStatusList(listId);
   if (!list) throw new CharterError('NOT_FOUND', `no status list ${listId}`);
   if (list.signedJwt !== undefined && list.signedVersion === list.version) return list.signedJwt;
@@ -93,22 +94,86 @@ export async function currentStatusListJwt(store: Store, listId: string, issuerF
   return jwt;
 }
 
-/** Sets one bit (committed first), then re-signs the list. */
-export async function setStatus(store: Store, listId: string, index: number, value: boolean, issuerFor: IssuerFor): Promise<StatusListRecord> {
+/**
+ * Sets one bit and re-signs the list, in the one order that cannot leave a
+ * change half made by a caller who is refused (security issue §8): the
+ * issuer's key is unlocked first (a wrong passphrase changes nothing), then
+ * the bit is committed (durable before it is reported), then the list is
+ * signed from the committed version. A crash between the last two is
+ * repaired by the next publish or fetch (currentStatusListJwt).
+ */
+export async function setStatus(store: StatusStore, listId: string, index: number, value: boolean, issuerFor: IssuerFor): Promise<StatusListRecord> {
+  const before = await store.getStatusList(listId);
+  if (!before) throw new CharterError('NOT_FOUND', `no status list ${listId.slice(0, 40)}`);
+  const issuer = await issuerFor(before.issuerDid);
   const list = await store.setStatusBit(listId, index, value);
-  await currentStatusListJwt(store, listId, issuerFor);
+  await store.putSignedStatusList(list.id, list.version, await signStatusList(list, issuer));
   return list;
+}
+
+/** Where a credential issued from this store has its `purpose` entry; NOT_FOUND when it has none here. */
+export async function statusAllocation(store: StatusStore, credentialId: string, purpose: StatusPurpose): Promise<{ list: StatusListRecord; index: number }> {
+  for (const a of await store.findStatusAllocation(credentialId)) {
+    const list = await store.getStatusList(a.listId);
+    if (list?.purpose === purpose) return { list, index: a.index };
+  }
+  throw new CharterError('NOT_FOUND', `no ${purpose} entry for ${credentialId.slice(0, 80)} in this home`);
 }
 
 /**
  * Sets the `purpose` bit of a credential issued from this store (found by its
- * allocation), commits it, then re-signs the list. Throws NOT_FOUND when the
- * credential has no entry of that purpose here.
+ * allocation) as setStatus does: key unlocked, bit committed, list re-signed.
+ * Throws NOT_FOUND when the credential has no entry of that purpose here.
  */
-export async function setCredentialStatus(store: Store, credentialId: string, purpose: StatusPurpose, value: boolean, issuerFor: IssuerFor): Promise<StatusListRecord> {
-  for (const a of await store.findStatusAllocation(credentialId)) {
-    const list = await store.getStatusList(a.listId);
-    if (list?.purpose === purpose) return setStatus(store, a.listId, a.index, value, issuerFor);
-  }
-  throw new CharterError('NOT_FOUND', `no ${purpose} entry for ${credentialId.slice(0, 80)} in this home`);
+export async function setCredentialStatus(store: StatusStore, credentialId: string, purpose: StatusPurpose, value: boolean, issuerFor: IssuerFor): Promise<StatusListRecord> {
+  const { list, index } = await statusAllocation(store, credentialId, purpose);
+  return setStatus(store, list.id, index, value, issuerFor);
+}
+
+/** How soon verifiers see a status change: see statusPropagation. */
+export interface StatusPropagation {
+  /** The list's `ttl`: `charter serve` sends it as the HTTP max-age, so a cache may serve the old list this long. */
+  ttlSeconds: number;
+  /** The verifier's cap on any list's cache lifetime (createStatusChecker `maxStalenessSeconds`). */
+  maxStalenessSeconds: number;
+  /** How long a verifier keeps the copy it fetched: the ttl, capped at maxStalenessSeconds. */
+  verifierCacheSeconds: number;
+  /** ttlSeconds + verifierCacheSeconds: after this, every verifier with that cap that checks status sees the change. */
+  visibleWithinSeconds: number;
+}
+
+/**
+ * The worst case between a committed status change and the moment a
+ * verifier checking status sees it: a copy of the old list may be served by
+ * an HTTP cache for the list's ttl (`charter serve` sends max-age = ttl),
+ * and a verifier that fetched that copy keeps it for the ttl again, capped at
+ * its staleness limit (Charter's checkers: DEFAULT_MAX_STALENESS_SECONDS
+ * unless configured). A verifier that never checks status never sees it.
+ */
+export function statusPropagation(list: Pick<StatusListRecord, 'ttlSeconds'>, maxStalenessSeconds: number = DEFAULT_MAX_STALENESS_SECONDS): StatusPropagation {
+  const ttl = Math.max(0, Math.ceil(list.ttlSeconds));
+  const verifierCacheSeconds = Math.min(ttl, maxStalenessSeconds);
+  return { ttlSeconds: ttl, maxStalenessSeconds, verifierCacheSeconds, visibleWithinSeconds: ttl + verifierCacheSeconds };
+}
+
+/** What a revoke, suspend or resume changed, and how soon verifiers see it. */
+export interface StatusChange {
+  credentialId: string;
+  purpose: StatusPurpose;
+  /** The bit as now committed: true = revoked or suspended. */
+  value: boolean;
+  listId: string;
+  listUrl: string;
+  index: number;
+  propagation: StatusPropagation;
+}
+
+export function statusChange(credentialId: string, list: StatusListRecord, index: number, value: boolean): StatusChange {
+  return { credentialId, purpose: list.purpose, value, listId: list.id, listUrl: list.url, index, propagation: statusPropagation(list) };
+}
+
+/** setCredentialStatus, reported as a StatusChange. */
+export async function changeCredentialStatus(store: StatusStore, credentialId: string, purpose: StatusPurpose, value: boolean, issuerFor: IssuerFor): Promise<StatusChange> {
+  const { list, index } = await statusAllocation(store, credentialId, purpose);
+  return statusChange(credentialId, await setStatus(store, list.id, index, value, issuerFor), index, value);
 }

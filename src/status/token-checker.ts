@@ -7,6 +7,7 @@ import type { CharterResolver } from '../did/types.js';
 import { decodeJwt, type DecodedJwt } from '../credentials/index.js';
 import { decodeTokenStatusList, readTokenStatus, isStatusBits, tokenStatusCount, TOKEN_STATUS, type StatusBits } from './token-codec.js';
 import { STATUS_LIST_JWT_TYP, STATUS_LIST_MEDIA_TYPE } from './token-issuer.js';
+import { DEFAULT_MAX_STALENESS_SECONDS } from './checker.js';
 
 /** Who issued the Referenced Token whose status is checked. */
 export interface TokenStatusContext {
@@ -84,7 +85,7 @@ const keyId = (k: VerificationKey) => canonicalJson(k.publicJwk);
  */
 export function createTokenStatusChecker(options: TokenStatusCheckerOptions): TokenStatusChecker {
   if (!options || typeof options.resolver?.resolveKey !== 'function') throw new TypeError('createTokenStatusChecker needs options.resolver');
-  const staleness = options.maxStalenessSeconds ?? 300;
+  const staleness = options.maxStalenessSeconds ?? DEFAULT_MAX_STALENESS_SECONDS;
   if (!num(staleness) || staleness < 0) throw new TypeError('maxStalenessSeconds must be a non-negative number');
   const skew = Math.min(options.skewSeconds ?? 60, 300);
   if (!num(skew) || skew < 0) throw new TypeError('skewSeconds must be a non-negative number');

@@ -124,8 +124,53 @@ export interface ReputationStore {
   ratingsVersion(agent: string): Promise<number>;
 }
 
+/**
+ * The audit log of a verifier: hash-chained, signed entries (decision and
+ * settlement receipts), signed checkpoints, and the evidence they point at
+ * (presentations, DID documents, status lists), kept apart from the chain so
+ * evidence can be pruned while the chain still verifies. Append-only: the
+ * only removal is pruneAudit, below a checkpoint.
+ */
+export interface AuditStore {
+  /**
+   * One batch of one chain, atomically: entries (consecutive seqs), the
+   * evidence they reference (blobs stored once per hash), and an optional
+   * checkpoint. Throws ALREADY_EXISTS when a (chain, seq) or receipt id is
+   * taken, and nothing is written.
+   */
+  appendAudit(batch: AuditAppend): Promise<void>;
+  /** Entries, by chain and seq with `chain`, otherwise by time (then chain, seq). */
+  listAudit(filter?: AuditFilter): Promise<AuditEntryRecord[]>;
+  /** An entry by receipt id or entry hash. */
+  findAudit(receiptIdOrHash: string): Promise<AuditEntryRecord | undefined>;
+  /** Every chain: who signs it, its first and last remaining seq, its head hash. */
+  listAuditChains(): Promise<AuditChainRecord[]>;
+  /** Ignored when the same checkpoint (chain, seq) is already stored. */
+  putAuditCheckpoint(cp: AuditCheckpointRecord): Promise<void>;
+  listAuditCheckpoints(chain?: string): Promise<AuditCheckpointRecord[]>;
+  /** The evidence blobs with these hashes (those still kept). */
+  getAuditBlobs(hashes: readonly string[]): Promise<AuditBlob[]>;
+  /** The evidence one entry kept (its own, and the shared blobs it references), while kept. */
+  getAuditEvidence(receiptId: string): Promise<AuditBlob[]>;
+  /**
+   * Deletes a chain's entries with seq <= throughSeq (the caller keeps the
+   * checkpoint at throughSeq as the chain's new anchor) and, with
+   * `evidenceBefore`, the references of entries recorded before it; then
+   * every blob no remaining entry references.
+   */
+  pruneAudit(req: { chain: string; throughSeq: number; evidenceBefore?: Date }): Promise<{ entries: number; blobs: number }>;
+}
+
+/** Receipts a platform sent back to a grantor about uses of its grants (the person's side). */
+export interface AccessReportStore {
+  /** Records each receipt once per grant; returns how many were new. */
+  putAccessReceipts(recs: readonly AccessReceiptRecord[]): Promise<number>;
+  /** Newest first. */
+  listAccessReceipts(filter?: { grantId?: string; limit?: number }): Promise<AccessReceiptRecord[]>;
+}
+
 /** Everything Charter keeps, in one backend. */
-export interface Store extends ConfigStore, IdentityStore, CredentialStore, StatusStore, Ledger, NonceStore, ReputationStore {
+export interface Store extends ConfigStore, IdentityStore, CredentialStore, StatusStore, Ledger, NonceStore, AuditStore, AccessReportStore, ReputationStore {
   readonly kind: 'sqlite' | 'postgres';
   close(): Promise<void>;
 }
@@ -299,4 +344,96 @@ export interface RatingRecord extends Omit<NewRating, 'status'> {
 export interface RatingStatus extends RatingKey {
   /** The attestation's `credentialStatus` as JSON text. */
   status: string;
+}
+
+/** What an audit entry records: a decision (allow, deny) or the settlement of its spend. */
+export type AuditOutcome = 'allow' | 'deny' | 'committed' | 'released';
+
+export interface AuditEntryRecord {
+  chain: string;
+  /** 1, 2, 3, ... within the chain. */
+  seq: number;
+  /** `sha256-<b64u>` of the receipt's payload bytes. */
+  hash: string;
+  /** The previous entry's hash; null for the first entry of a chain. */
+  prev: string | null;
+  receiptId: string;
+  kind: 'decision' | 'settlement';
+  outcome: AuditOutcome;
+  /** The verifier DID that signed the receipt. */
+  issuer: string;
+  /** The presenting holder (agent or grantee), once authenticated. */
+  subject?: string;
+  /** The decision time (RFC 3339). */
+  at: string;
+  /** The signed receipt (compact JWS). */
+  jws: string;
+}
+
+export interface AuditBlob {
+  /** `sha256-<b64u>` of `body`'s UTF-8 bytes. */
+  hash: string;
+  body: string;
+}
+
+export interface AuditCheckpointRecord {
+  chain: string;
+  /** Entries in the chain up to and including the head. */
+  seq: number;
+  /** The hash of entry `seq`. */
+  head: string;
+  at: string;
+  jws: string;
+}
+
+export interface AuditAppend {
+  chain: string;
+  entries: AuditEntryRecord[];
+  /** Evidence shared by entries (DID documents, status lists), stored once per hash. */
+  blobs?: AuditBlob[];
+  /** Which entry references which shared blob. */
+  refs?: { receiptId: string; hash: string }[];
+  /** Evidence of one entry alone (its presentation), kept in the entry's own row. */
+  inline?: ({ receiptId: string } & AuditBlob)[];
+  checkpoint?: AuditCheckpointRecord;
+}
+
+export interface AuditFilter {
+  chain?: string;
+  /** With chain: entries from this seq on. */
+  fromSeq?: number;
+  subject?: string;
+  outcome?: AuditOutcome;
+  kind?: 'decision' | 'settlement';
+  /** Decision time at or after. */
+  since?: Date;
+  /** Decision time before. */
+  until?: Date;
+  /** Most rows. Default 1000. */
+  limit?: number;
+}
+
+export interface AuditChainRecord {
+  chain: string;
+  issuer: string;
+  first: number;
+  last: number;
+  count: number;
+  head: string;
+}
+
+export interface AccessReceiptRecord {
+  grantId: string;
+  receiptId: string;
+  /** The verifier that signed the receipt. */
+  verifier: string;
+  /** Who sent the report (the verifier, or the grantee). */
+  reporter: string;
+  /** The presenting holder named in the receipt. */
+  holder?: string;
+  outcome: 'allow' | 'deny';
+  /** The decision time. */
+  at: string;
+  receivedAt: string;
+  jws: string;
 }

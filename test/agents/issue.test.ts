@@ -44,8 +44,25 @@ describe('issueAgentIdentity', () => {
   });
 
   it('refuses an identity that does not fit the schema', async () => {
-    const e = await thrown(issueAgentIdentity(undefined, w.issuer('op'), { agent: w.issuer('agent').did, name: '' }));
+    const e = await thrown(issueAgentIdentity(null, w.issuer('op'), { agent: w.issuer('agent').did, name: '' }));
     expect(e.code).toBe('SCHEMA_INVALID');
+  });
+
+  it('may name the origin of its Web Bot Auth key directory; anything but an origin is refused, and unknown fields still fail closed', async () => {
+    const operator = w.issuer('op');
+    const agent = w.issuer('agent');
+    const c = await issueAgentIdentity(null, operator, { agent: agent.did, name: 'crawler', directory: 'https://Agent.Example/' });
+    expect(soleSubject(c.credential)!.agent).toEqual({ name: 'crawler', operator: operator.did, directory: 'https://agent.example' });
+    expect((await verifyCredential(c.jwt, { resolver: w.resolver })).ok).toBe(true);
+    for (const directory of ['https://agent.example/keys', 'ftp://agent.example', 'https://agent.example?x=1', 'not a url']) {
+      expect((await thrown(issueAgentIdentity(null, operator, { agent: agent.did, name: 'crawler', directory }))).code).toBe('INVALID_ARGUMENT');
+    }
+    // Past the helper, the schema holds the line: a directory with a path, or a field it does not know.
+    const { issueCredential, schemaIdFor } = await import('../../src/credentials/index.js');
+    const issue = (a: Record<string, unknown>) =>
+      issueCredential({ issuer: operator, subject: agent.did, type: 'AgentIdentityCredential', claims: { agent: { name: 'crawler', operator: operator.did, ...a } }, credentialSchema: { id: schemaIdFor('AgentIdentityCredential')!, type: 'JsonSchema' } });
+    expect((await thrown(issue({ directory: 'https://agent.example/keys' }))).code).toBe('SCHEMA_INVALID');
+    expect((await thrown(issue({ directory: 'https://agent.example', keys: [] }))).code).toBe('SCHEMA_INVALID');
   });
 });
 
@@ -130,7 +147,7 @@ describe('delegateMandate', () => {
   it('refuses a parent that is not a mandate', async () => {
     const op = w.issuer('op');
     const a1 = w.issuer('a1');
-    const identity = await issueAgentIdentity(undefined, op, { agent: a1.did, name: 'x' });
+    const identity = await issueAgentIdentity(null, op, { agent: a1.did, name: 'x' });
     expect((await thrown(delegateMandate(w.store, a1, { parentJwt: identity.jwt, to: a1.did, authority: step(ROOT), validUntil: days(1), baseUrl: w.baseUrl }))).code).toBe('INVALID_ARGUMENT');
   });
 });

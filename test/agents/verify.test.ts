@@ -148,7 +148,7 @@ describe('verifyAgent: every refusal has its code', () => {
     const sub = w.issuer('sub-' + randomUUID());
     const parent = { id: root!.id, digest: mandateDigest(root!.jwt) };
     const widened = await signLink(w, c.agents[0]!, sub.did, { ...step(ROOT), limits: { ...ROOT.limits, perTransaction: { amount: '5000', currency: 'USD' } }, parent });
-    const identity = (await issueAgentIdentity(undefined, c.operator, { agent: sub.did, name: 'sub' })).jwt;
+    const identity = (await issueAgentIdentity(null, c.operator, { agent: sub.did, name: 'sub' })).jwt;
     const d = await attempt(w, { agent: sub, identity, chain: [root!.jwt, widened] });
     expect(codes(d)).toEqual(['AUTHORITY_WIDENED']);
     expect(d.chain[1]!.checks[0]!.message).toMatch(/^perTransaction/);
@@ -162,14 +162,14 @@ describe('verifyAgent: every refusal has its code', () => {
     const sub = w.issuer('sub-' + randomUUID());
     const root = c.mandates[0]!;
     const link = await signLink(w, c.agents[0]!, sub.did, { ...ROOT, maxDelegationDepth: 0, parent: { id: root.id, digest: mandateDigest(root.jwt) } });
-    const identity = (await issueAgentIdentity(undefined, c.operator, { agent: sub.did, name: 'sub' })).jwt;
+    const identity = (await issueAgentIdentity(null, c.operator, { agent: sub.did, name: 'sub' })).jwt;
     expect(codes(await attempt(w, { agent: sub, identity, chain: [root.jwt, link] }))).toEqual(['DELEGATION_DEPTH_EXCEEDED']);
   });
 
   it('UNKNOWN_CONSTRAINT: a mandate with a field this verifier does not understand fails closed', async () => {
     const principal = w.issuer('p-' + randomUUID());
     const agent = w.issuer('a-' + randomUUID());
-    const identity = (await issueAgentIdentity(undefined, principal, { agent: agent.did, name: 'x' })).jwt;
+    const identity = (await issueAgentIdentity(null, principal, { agent: agent.did, name: 'x' })).jwt;
     const tighter = await signLink(w, principal, agent.did, { ...ROOT, limits: { ...ROOT.limits, geofence: ['EU'] } });
     const d = await attempt(w, { agent, identity, chain: [tighter] });
     expect(codes(d)).toEqual(['UNKNOWN_CONSTRAINT']);
@@ -180,7 +180,7 @@ describe('verifyAgent: every refusal has its code', () => {
   it('INVALID_CREDENTIAL / STATUS_INVALID: a mandate that never expires or cannot be revoked', async () => {
     const principal = w.issuer('p-' + randomUUID());
     const agent = w.issuer('a-' + randomUUID());
-    const identity = (await issueAgentIdentity(undefined, principal, { agent: agent.did, name: 'x' })).jwt;
+    const identity = (await issueAgentIdentity(null, principal, { agent: agent.did, name: 'x' })).jwt;
     expect(codes(await attempt(w, { agent, identity, chain: [await signLink(w, principal, agent.did, ROOT, { validUntil: null })] }))).toEqual(['INVALID_CREDENTIAL']);
     expect(codes(await attempt(w, { agent, identity, chain: [await signLink(w, principal, agent.did, ROOT, { status: false })] }))).toEqual(['STATUS_INVALID']);
   });
@@ -215,7 +215,7 @@ describe('verifyAgent: every refusal has its code', () => {
       validUntil: days(10),
       baseUrl: w.baseUrl,
     });
-    const identity = (await issueAgentIdentity(undefined, principal, { agent: a2.did, name: 'x' })).jwt;
+    const identity = (await issueAgentIdentity(null, principal, { agent: a2.did, name: 'x' })).jwt;
     const base = { agent: a2, identity, chain: [root.jwt, child.jwt] };
     const d = await attempt(w, { ...base, options: { action: 'pay:bank', amount: '6 USD', counterparty: 'did:web:other.example' } });
     expect(codes(d)).toEqual(['ACTION_NOT_ALLOWED', 'AUTHORITY_EXCEEDED', 'COUNTERPARTY_NOT_ALLOWED']);

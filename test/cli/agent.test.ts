@@ -19,18 +19,18 @@ describe('charter agent: authorize, delegate, present, verify with the chain as 
     const shop = await did('shop');
     server = await startServe(env, port);
 
-    const agent = json<{ did: string; identity: { id: string } }>(await charter(['agent', 'create', '--alias', 'shopper', '--operator', 'acme', '--software', 'shopper@1.0.0', '--json'], env));
-    const sub = json<{ did: string }>(await charter(['agent', 'create', '--alias', 'sub', '--operator', 'acme', '--json'], env));
+    const agent = json<{ did: string; identity: { id: string } }>(await charter(['agent', 'create', '--alias', 'shopper', '--as', 'acme', '--software', 'shopper@1.0.0', '--json'], env));
+    const sub = json<{ did: string }>(await charter(['agent', 'create', '--alias', 'sub', '--as', 'acme', '--json'], env));
     const root = json<{ id: string }>(
-      await charter(['agent', 'authorize', '--principal', 'alice', '--agent', agent.did, '--action', 'purchase', '--max', '50USD', '--budget', '100USD/P30D', '--counterparty', shop, '--rate', '10/PT1H', '--max-depth', '1', '--json'], env),
+      await charter(['agent', 'authorize', '--as', 'alice', '--agent', agent.did, '--action', 'purchase', '--max', '50USD', '--budget', '100USD/P30D', '--counterparty', shop, '--rate', '10/PT1H', '--max-depth', '1', '--json'], env),
     );
-    const widen = await charter(['agent', 'delegate', '--from', 'shopper', '--parent', root.id, '--to', sub.did, '--action', 'purchase', '--max', '80USD', '--budget', '40USD/P30D', '--counterparty', shop, '--rate', '5/PT1H'], env);
+    const widen = await charter(['agent', 'delegate', '--as', 'shopper', '--parent', root.id, '--to', sub.did, '--action', 'purchase', '--max', '80USD', '--budget', '40USD/P30D', '--counterparty', shop, '--rate', '5/PT1H'], env);
     expect(widen.code).toBe(2);
     expect(widen.stderr).toMatch(/perTransaction.*\[AUTHORITY_WIDENED\]/);
     const link = json<{ id: string }>(
-      await charter(['agent', 'delegate', '--from', 'shopper', '--parent', root.id, '--to', sub.did, '--action', 'purchase', '--max', '20USD', '--budget', '40USD/P30D', '--counterparty', shop, '--rate', '5/PT1H', '--expires', '1d', '--json'], env),
+      await charter(['agent', 'delegate', '--as', 'shopper', '--parent', root.id, '--to', sub.did, '--action', 'purchase', '--max', '20USD', '--budget', '40USD/P30D', '--counterparty', shop, '--rate', '5/PT1H', '--expires', '1d', '--json'], env),
     );
-    const present = async () => json<{ jwt: string }>(await charter(['agent', 'present', '--agent', 'sub', '--aud', shop, '--nonce', 'n-1', '--json'], env)).jwt;
+    const present = async () => json<{ jwt: string }>(await charter(['agent', 'present', '--as', 'sub', '--aud', shop, '--nonce', 'n-1', '--json'], env)).jwt;
     const vp = await present();
     // Recording uses a presentation up (as a guard does): each recorded verification gets a fresh one.
     const verify = async (amount: string, ...extra: string[]) =>

@@ -27,7 +27,7 @@ describe('charter CLI (built binary, as a user runs it)', () => {
 
   it('a wrong passphrase is refused with its code and changes nothing', async () => {
     const r = await charter(['id', 'create', '--alias', 'mallory'], { ...env, CHARTER_PASSPHRASE: 'not the passphrase' });
-    expect(r.code).toBe(3);
+    expect(r.code).toBe(2); // EXIT_CODE.WRONG_PASSPHRASE: the caller asked wrongly
     expect(r.stderr).toMatch(/WRONG_PASSPHRASE/);
     expect(json<unknown[]>(await charter(['id', 'list', '--json'], env)).length).toBe(2);
   });
@@ -35,7 +35,7 @@ describe('charter CLI (built binary, as a user runs it)', () => {
   it('without a passphrase and a terminal it names CHARTER_PASSPHRASE', async () => {
     const { CHARTER_PASSPHRASE: _p, ...noPass } = env;
     const r = await charter(['id', 'create', '--alias', 'x'], noPass);
-    expect(r.code).toBe(3);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/CHARTER_PASSPHRASE.*\[PASSPHRASE_REQUIRED\]/);
     expect(r.stderr.split('\n').filter(Boolean).length).toBe(1);
   });
@@ -56,7 +56,7 @@ describe('charter CLI (built binary, as a user runs it)', () => {
 
   it('vc issue (claims on stdin) and vc verify: exit 0 valid, 1 refused with reasons', async () => {
     const issued = json<{ id: string; jwt: string }>(
-      await charter(['vc', 'issue', '--issuer', 'alice', '--subject', bob, '--type', 'EmailCredential', '--claims', '-', '--valid-until', '30d', '--json'], env, '{"email":"bob@example.com"}'),
+      await charter(['vc', 'issue', '--as', 'alice', '--subject', bob, '--type', 'EmailCredential', '--claims', '-', '--valid-until', '30d', '--json'], env, '{"email":"bob@example.com"}'),
     );
     const ok = await charter(['vc', 'verify', issued.jwt, '--json'], env);
     expect(ok.code).toBe(0);
@@ -71,13 +71,13 @@ describe('charter CLI (built binary, as a user runs it)', () => {
     const bad = await charter(['vc', 'verify', `${h}.${Buffer.from(JSON.stringify(forged)).toString('base64url')}.${s}`, '--json'], env);
     expect(bad.code).toBe(1);
     expect(json<{ reasons: { code: string }[] }>(bad).reasons.map((r) => r.code)).toEqual(['INVALID_SIGNATURE']);
-    const legacy = json<{ jwt: string }>(await charter(['vc', 'issue', '--issuer', 'alice', '--subject', bob, '--type', 'EmailCredential', '--claims', '{"email":"b@x"}', '--format', 'vc-jwt-1.1', '--json'], env));
+    const legacy = json<{ jwt: string }>(await charter(['vc', 'issue', '--as', 'alice', '--subject', bob, '--type', 'EmailCredential', '--claims', '{"email":"b@x"}', '--format', 'vc-jwt-1.1', '--json'], env));
     expect((await charter(['vc', 'verify', legacy.jwt], env)).code).toBe(0);
   });
 
   it('vp create / verify binds audience and nonce', async () => {
-    const vc = json<{ jwt: string }>(await charter(['vc', 'issue', '--issuer', 'alice', '--subject', bob, '--type', 'EmailCredential', '--claims', '{"email":"b@x"}', '--json'], env));
-    const vp = json<{ jwt: string }>(await charter(['vp', 'create', '--holder', 'bob', '--aud', 'did:web:shop.example', '--nonce', 'n-42', vc.jwt, '--json'], env));
+    const vc = json<{ jwt: string }>(await charter(['vc', 'issue', '--as', 'alice', '--subject', bob, '--type', 'EmailCredential', '--claims', '{"email":"b@x"}', '--json'], env));
+    const vp = json<{ jwt: string }>(await charter(['vp', 'create', '--as', 'bob', '--aud', 'did:web:shop.example', '--nonce', 'n-42', vc.jwt, '--json'], env));
     expect((await charter(['vp', 'verify', vp.jwt, '--aud', 'did:web:shop.example', '--nonce', 'n-42'], env)).code).toBe(0);
     const wrong = await charter(['vp', 'verify', vp.jwt, '--aud', 'did:web:shop.example', '--nonce', 'n-43', '--json'], env);
     expect(wrong.code).toBe(1);
@@ -85,14 +85,14 @@ describe('charter CLI (built binary, as a user runs it)', () => {
   });
 
   it('usage errors exit 2; bad input is one line on stderr, never a stack trace', async () => {
-    const missing = await charter(['vc', 'issue', '--issuer', 'alice'], env);
+    const missing = await charter(['vc', 'issue', '--as', 'alice'], env);
     expect(missing.code).toBe(2);
     const junk = await charter(['vc', 'verify', 'not-a-jwt'], env);
     expect(junk.code).toBe(2);
     expect(junk.stderr).not.toMatch(/\n\s+at /);
     const unknownKey = await charter(['id', 'create', '--alias', 'k', '--key', 'rsa'], env);
     expect(unknownKey.code).toBe(2);
-    expect((await charter(['did', 'resolve', 'did:example:1'], env)).code).toBe(3);
+    expect((await charter(['did', 'resolve', 'did:example:1'], env)).code).toBe(2); // UNSUPPORTED_DID_METHOD
   });
 
   it('a noun without its verb is a usage error; --help and --version exit 0', async () => {
@@ -125,13 +125,14 @@ describe('grants walk: the person revokes from the CLI, the platform is refused 
 
   it('issue -> verify (allowed) -> revoke -> verify (refused: revoked)', async () => {
     const port = await freePort();
-    const env = freshEnv({ CHARTER_ALLOW_LOOPBACK: '1' });
+    // No CHARTER_ALLOW_LOOPBACK: the home's own loopback public URL is allowed for its own lists.
+    const env = freshEnv();
     expect((await charter(['init', '--public-url', `http://127.0.0.1:${port}`], env)).code).toBe(0);
     await charter(['id', 'create', '--alias', 'alice'], env);
     const shop = json<{ did: string }>(await charter(['id', 'create', '--alias', 'shop', '--json'], env)).did;
     server = await startServe(env, port);
     const g = json<{ id: string; jwt: string; statusIndex: number }>(
-      await charter(['grant', 'issue', '--from', 'alice', '--to', shop, '--resource', 'profile/email', '--action', 'read', '--purpose', 'receipts', '--expires', '30d', '--json'], env),
+      await charter(['grant', 'issue', '--as', 'alice', '--to', shop, '--resource', 'profile/email', '--action', 'read', '--purpose', 'receipts', '--expires', '30d', '--json'], env),
     );
     expect(g.statusIndex).toBeGreaterThanOrEqual(0);
     const verify = () => charter(['grant', 'verify', g.jwt, '--resource', 'profile/email', '--action', 'read', '--grantee', shop, '--json'], env);
@@ -140,7 +141,16 @@ describe('grants walk: the person revokes from the CLI, the platform is refused 
     const list = await charter(['grant', 'list'], env);
     expect(list.stdout).toMatch(/ID\s+GRANTEE\s+RESOURCES\s+ACTIONS\s+EXPIRES\s+STATE/);
     expect(list.stdout).toMatch(/active/);
-    expect((await charter(['grant', 'revoke', g.id], env)).code).toBe(0);
+    // Security issue §8: a wrong passphrase exits 2 and revokes nothing (the bit and the signed list are untouched).
+    const lists = async () => json<{ id: string; version: number; signedVersion: number | null }[]>(await charter(['status', 'list', '--json'], env));
+    const before = await lists();
+    const wrong = await charter(['grant', 'revoke', g.id, '--json'], { ...env, CHARTER_PASSPHRASE: 'not the passphrase' });
+    expect([wrong.code, json<{ error: { code: string } }>(wrong).error.code]).toEqual([2, 'WRONG_PASSPHRASE']);
+    expect(await lists()).toEqual(before);
+    expect((await verify()).code).toBe(0);
+    const revoked = await charter(['grant', 'revoke', g.id], env);
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout).toMatch(/^revoked urn:uuid:.*\nverifiers that check status see this within 120 s /);
     const refused = await verify();
     expect(refused.code).toBe(1);
     expect(json<{ reasons: { code: string }[] }>(refused).reasons.map((r) => r.code)).toEqual(['CREDENTIAL_REVOKED']);
@@ -177,8 +187,9 @@ describe('charter id import', () => {
     const mb = await charter(['id', 'import', '--alias', 'mb', '--multibase', privateJwkToMultibase(k1.privateJwk), '--json'], env);
     expect(json<{ did: string }>(mb).did).toBe(didKeyFromJwk(k1.publicJwk));
     const again = await charter(['id', 'import', '--alias', 'twice', '--jwk', '-'], env, JSON.stringify(p256.privateJwk));
-    expect(again.code).toBe(3);
+    expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/already in this home as "imported" \[ALREADY_EXISTS\]/);
-    expect((await charter(['id', 'import', '--alias', 'bad', '--jwk', '{"kty":"RSA"}'], env)).code).toBe(3);
+    const rsa = await charter(['id', 'import', '--alias', 'bad', '--jwk', '{"kty":"RSA"}'], env);
+    expect([rsa.code, rsa.stderr]).toEqual([2, expect.stringMatching(/\[(INVALID_KEY|UNSUPPORTED_KEY_TYPE)\]\n$/)]);
   });
 });

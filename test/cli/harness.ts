@@ -61,3 +61,37 @@ export async function startServe(env: NodeJS.ProcessEnv, port: number): Promise<
   });
   return server;
 }
+
+/** One in-process run of the CLI (the runCli + injected context pattern of test/http/cli.test.ts). */
+export interface InProcess {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/**
+ * The CLI in process on the home `dir`, as a user with `passphrase` runs it:
+ * the real openHome and initHome (so `create: false` and init's cleanup are
+ * what is tested), the passphrase supplied as CHARTER_PASSPHRASE would be.
+ */
+export function inProcess(dir: string, passphrase: () => string, env: NodeJS.ProcessEnv = {}) {
+  return async (args: string[], stdin = ''): Promise<InProcess> => {
+    const { runCli } = await import('../../src/cli/main.js');
+    const { openHome, initHome } = await import('../../src/home/home.js');
+    const { Readable } = await import('node:stream');
+    let out = '';
+    let err = '';
+    let code = 0;
+    const pass = passphrase();
+    await runCli(args, {
+      stdout: (s) => (out += s + '\n'),
+      stderr: (s) => (err += s + '\n'),
+      env,
+      stdin: Readable.from(stdin ? [Buffer.from(stdin)] : []),
+      setExitCode: (c) => (code = c),
+      openHome: (o) => openHome({ ...o, home: o.home ?? dir, env, passphrase: async () => pass }),
+      initHome: (o) => initHome({ ...o, home: o.home ?? dir, env, passphrase: async () => pass }),
+    });
+    return { code, out: out.trim(), err: err.trim() };
+  };
+}

@@ -18,16 +18,16 @@ describe('charter rep: receipt, attest, import, score, revoke', () => {
     await charter(['id', 'create', '--alias', 'acme'], env);
     const shop = json<{ did: string }>(await charter(['id', 'create', '--alias', 'shop', '--json'], env)).did;
     const acme = json<{ did: string }>(await charter(['id', 'show', 'acme', '--json'], env)).did;
-    const bot = json<{ did: string }>(await charter(['agent', 'create', '--alias', 'bot', '--operator', 'acme', '--json'], env)).did;
-    const receipt = json<{ jwt: string }>(await charter(['rep', 'receipt', '--agent', 'bot', '--counterparty', shop, '--interaction', 'o-1', '--amount', '20USD', '--json'], env)).jwt;
+    const bot = json<{ did: string }>(await charter(['agent', 'create', '--alias', 'bot', '--as', 'acme', '--json'], env)).did;
+    const receipt = json<{ jwt: string }>(await charter(['rep', 'receipt', '--as', 'bot', '--counterparty', shop, '--interaction', 'o-1', '--amount', '20USD', '--json'], env)).jwt;
     const file = join(env.HOME!, 'receipt.jwt');
     writeFileSync(file, receipt);
-    const att = json<{ id: string; jwt: string; revocable: boolean }>(await charter(['rep', 'attest', '--from', 'shop', '--receipt', file, '--score', '0.9', '--dimension', 'delivery', '--json'], env));
+    const att = json<{ id: string; jwt: string; revocable: boolean }>(await charter(['rep', 'attest', '--as', 'shop', '--receipt', file, '--score', '0.9', '--dimension', 'delivery', '--json'], env));
     expect(att.revocable).toBe(true);
-    expect((await charter(['rep', 'attest', '--from', 'acme', '--receipt', file, '--score', '1'], env)).code).toBe(2);
-    expect((await charter(['rep', 'attest', '--from', 'shop', '--receipt', file, '--score', '1.5'], env)).code).toBe(2);
-    const selfReceipt = json<{ jwt: string }>(await charter(['rep', 'receipt', '--agent', 'bot', '--counterparty', acme, '--interaction', 'o-2', '--json'], env)).jwt;
-    await charter(['rep', 'attest', '--from', 'acme', '--receipt', selfReceipt, '--score', '1'], env);
+    expect((await charter(['rep', 'attest', '--as', 'acme', '--receipt', file, '--score', '1'], env)).code).toBe(2);
+    expect((await charter(['rep', 'attest', '--as', 'shop', '--receipt', file, '--score', '1.5'], env)).code).toBe(2);
+    const selfReceipt = json<{ jwt: string }>(await charter(['rep', 'receipt', '--as', 'bot', '--counterparty', acme, '--interaction', 'o-2', '--json'], env)).jwt;
+    await charter(['rep', 'attest', '--as', 'acme', '--receipt', selfReceipt, '--score', '1'], env);
 
     // a second home imports the attestations it received
     const other = freshEnv({ CHARTER_ALLOW_LOOPBACK: '1' });

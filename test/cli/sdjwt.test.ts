@@ -58,7 +58,7 @@ describe('charter sd-jwt issue | present | verify | revoke', () => {
   });
 
   it('the full walk: issue with disclosable claims, present a subset, verify it, revoke, verify again', async () => {
-    const issued = await run(['sd-jwt', 'issue', '--issuer', 'alice', '--subject', bob, '--type', VCT, '--claims', '{"email":"bob@example.com","name":"Bob","age":42}', '--disclosable', 'email,name', '--disclosable', 'age', '--expires', '30d', '--json']);
+    const issued = await run(['sd-jwt', 'issue', '--as', 'alice', '--subject', bob, '--type', VCT, '--claims', '{"email":"bob@example.com","name":"Bob","age":42}', '--disclosable', 'email,name', '--disclosable', 'age', '--expires', '30d', '--json']);
     expect(issued.err).toBe('');
     expect(issued.code).toBe(0);
     const { id, token } = json<{ id: string; token: string }>(issued);
@@ -67,7 +67,7 @@ describe('charter sd-jwt issue | present | verify | revoke', () => {
     const file = join(dir, '..', 'email.sdjwt');
     writeFileSync(file, token);
 
-    const presented = await run(['sd-jwt', 'present', file, '--holder', 'bob', '--disclose', 'email', '--aud', SHOP, '--nonce', 'n-1']);
+    const presented = await run(['sd-jwt', 'present', file, '--as', 'bob', '--disclose', 'email', '--aud', SHOP, '--nonce', 'n-1']);
     expect(presented.code).toBe(0);
     expect(presented.out.split('\n')).toHaveLength(1);
     expect(presented.out.split('~')).toHaveLength(3); // issuer JWT, one disclosure, KB-JWT
@@ -91,8 +91,8 @@ describe('charter sd-jwt issue | present | verify | revoke', () => {
   });
 
   it('verify refuses with exit 1 and every reason: wrong nonce and audience, no key binding unless allowed', async () => {
-    const { token } = json<{ token: string }>(await run(['sd-jwt', 'issue', '--issuer', 'alice', '--subject', bob, '--type', VCT, '--claims', '{"email":"b@x.y"}', '--disclosable', 'email', '--json']));
-    const p = (await run(['sd-jwt', 'present', token, '--holder', 'bob', '--disclose', 'email', '--aud', SHOP, '--nonce', 'n-2', '--json'])).out;
+    const { token } = json<{ token: string }>(await run(['sd-jwt', 'issue', '--as', 'alice', '--subject', bob, '--type', VCT, '--claims', '{"email":"b@x.y"}', '--disclosable', 'email', '--json']));
+    const p = (await run(['sd-jwt', 'present', token, '--as', 'bob', '--disclose', 'email', '--aud', SHOP, '--nonce', 'n-2', '--json'])).out;
     const presentation = json<{ presentation: string }>({ out: p }).presentation;
     const bad = await run(['sd-jwt', 'verify', presentation, '--aud', 'did:web:other.example', '--nonce', 'n-3']);
     expect(bad.code).toBe(1);
@@ -105,21 +105,21 @@ describe('charter sd-jwt issue | present | verify | revoke', () => {
   });
 
   it('a credential issued with --no-status verifies, is not revocable, and --require-status refuses it', async () => {
-    const { id, token } = json<{ id: string; token: string }>(await run(['sd-jwt', 'issue', '--issuer', 'alice', '--subject', bob, '--type', VCT, '--claims', '{"a":1}', '--no-status', '--json']));
+    const { id, token } = json<{ id: string; token: string }>(await run(['sd-jwt', 'issue', '--as', 'alice', '--subject', bob, '--type', VCT, '--claims', '{"a":1}', '--no-status', '--json']));
     expect((await run(['sd-jwt', 'verify', token, '--allow-missing-key-binding'])).code).toBe(0);
     expect((await run(['sd-jwt', 'verify', token, '--allow-missing-key-binding', '--require-status'])).code).toBe(1);
     const r = await run(['sd-jwt', 'revoke', id]);
-    expect(r.code).toBe(3);
+    expect(r.code).toBe(2);
     expect(r.err).toMatch(/\[NOT_FOUND\]$/);
   });
 
   it('usage errors exit 2 with one line on stderr; --help shows examples', async () => {
-    const typo = await run(['sd-jwt', 'issue', '--issuer', 'alice', '--subject', bob, '--type', VCT, '--claims', '{"email":"x"}', '--disclosable', 'emial']);
+    const typo = await run(['sd-jwt', 'issue', '--as', 'alice', '--subject', bob, '--type', VCT, '--claims', '{"email":"x"}', '--disclosable', 'emial']);
     expect(typo.code).toBe(2);
     expect(typo.err).toMatch(/^charter: .*emial.* \[INVALID_ARGUMENT\]$/);
-    expect((await run(['sd-jwt', 'issue', '--issuer', 'alice', '--subject', bob, '--type', VCT, '--claims', '[1]'])).code).toBe(2);
+    expect((await run(['sd-jwt', 'issue', '--as', 'alice', '--subject', bob, '--type', VCT, '--claims', '[1]'])).code).toBe(2);
     expect((await run(['sd-jwt', 'verify', 'not-an-sd-jwt'])).code).toBe(2);
-    expect((await run(['sd-jwt', 'present', 'x~', '--holder', 'bob'])).code).toBe(2);
+    expect((await run(['sd-jwt', 'present', 'x~', '--as', 'bob'])).code).toBe(2);
     const help = await run(['sd-jwt', 'present', '--help']);
     expect(help.code).toBe(0);
     expect(help.out).toMatch(/Examples:\n\s+\$ charter sd-jwt present/);

@@ -175,3 +175,25 @@ describe('presentations (vp+jwt)', () => {
     expect(v.reasons).toEqual([expect.objectContaining({ code: 'INVALID_SIGNATURE', ref: vc.id })]);
   });
 });
+
+describe('the parse cache cannot be poisoned', () => {
+  it('a verified credential is deep-frozen: a caller changing it throws, and the next verification reads the issued bytes', async () => {
+    const vc = await issue();
+    const first = await verifyCredential(vc.jwt, { resolver });
+    expect(first.ok).toBe(true);
+    expect(() => {
+      (first.credential!.credentialSubject as Record<string, unknown>).email = 'mallory@example.com';
+    }).toThrow(TypeError);
+    expect(() => {
+      first.credential!.type.push('Admin');
+    }).toThrow(TypeError);
+    const again = await verifyCredential(vc.jwt, { resolver });
+    expect((again.credential!.credentialSubject as Record<string, unknown>).email).toBe('bob@example.com');
+    // A custom schema checker still runs on every call; a changed byte is another cache entry, and refused.
+    let calls = 0;
+    await verifyCredential(vc.jwt, { resolver, schemas: () => (calls++, []) });
+    await verifyCredential(vc.jwt, { resolver, schemas: () => (calls++, []) });
+    expect(calls).toBe(2);
+    expect(await codes(tamper(vc.jwt, 1, (p) => ((p.credentialSubject as Record<string, unknown>).email = 'x@example.com')))).toEqual(['INVALID_SIGNATURE']);
+  });
+});

@@ -89,7 +89,7 @@ describe('data grants end to end (charter serve on loopback)', () => {
   it('revokeGrantsTo revokes every live grant to one grantee', async () => {
     const a = await grant(['a']);
     const b = await grant(['b']);
-    const ids = await revokeGrantsTo(home.store, (await home.identity('shop')).did, (did) => home.issuer(did));
+    const ids = (await revokeGrantsTo(home.store, (await home.identity('shop')).did, (did) => home.issuer(did))).map((c) => c.credentialId);
     expect(ids).toEqual(expect.arrayContaining([a.id, b.id]));
     expect((await decide(b.jwt, { resource: 'b' })).reasons.map((r) => r.code)).toEqual(['CREDENTIAL_REVOKED']);
   });
@@ -110,5 +110,24 @@ describe('data grants end to end (charter serve on loopback)', () => {
     expect((await decide(g.jwt)).reasons.map((r) => r.code)).toEqual(['CREDENTIAL_REVOKED']);
     const repaired = (await home.store.getStatusList(alloc.listId))!;
     expect(repaired.signedVersion).toBe(repaired.version);
+  });
+
+  it('a personal grant carries terms: the verifier checks the declared purpose and processing, listGrants shows them', async () => {
+    const g = await issueGrant(home.store, await home.issuer('alice'), {
+      grantee: (await home.identity('shop')).did,
+      resources: ['profile/email'],
+      actions: ['read'],
+      purpose: 'order updates',
+      terms: { purpose: ['service-delivery'], retention: 'P30D', onwardSharing: 'none', processing: 'any', compensation: { amount: '0.01', currency: 'EUR', per: 'use' } },
+      validUntil: new Date(Date.now() + 86_400_000),
+      baseUrl: server.url,
+    });
+    expect((await decide(g.jwt, { purpose: 'service-delivery' })).ok).toBe(true);
+    expect((await decide(g.jwt, { purpose: 'marketing' })).reasons.map((r) => r.code)).toEqual(['PURPOSE_NOT_ALLOWED']);
+    expect((await decide(g.jwt)).reasons.map((r) => r.code)).toEqual(['PURPOSE_NOT_ALLOWED']);
+    expect((await listGrants(home.store)).find((x) => x.id === g.id)?.terms).toMatchObject({ retention: 'P30D', onwardSharing: 'none' });
+    await expect(
+      issueGrant(home.store, await home.issuer('alice'), { grantee: (await home.identity('shop')).did, resources: ['a'], actions: ['read'], purpose: 'p', terms: { purpose: ['analitics'] }, validUntil: new Date(Date.now() + 86_400_000), baseUrl: server.url }),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 });

@@ -5,7 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
 import type { CliContext } from '../../src/cli/io.js';
 import { openHome } from '../../src/home/home.js';
-import { charter, requireAgent, requireGrant } from '../../src/http/adapters/express.js';
+import { readFileSync } from 'node:fs';
+import { charter, keepRawBody, requireAgent, requireGrant, requireSignature } from '../../src/http/adapters/express.js';
+import { jwkThumbprint, verifyDirectoryResponse } from '../../src/httpsig/index.js';
+import { tempDir } from '../helpers.js';
 import { API, openWorld, type World } from './world.js';
 
 /** `charter http get|post`, in process, against an Express API on 127.0.0.1. */
@@ -19,7 +22,7 @@ describe('charter http get|post', () => {
     w = await openWorld();
     const v = w.verifier();
     const app = express();
-    app.use(express.json());
+    app.use(express.json({ verify: keepRawBody })); // the bytes as sent, for a signed Content-Digest
     app.get('/profile/email', charter(v, requireGrant({ resource: 'profile/email', action: 'read', owner: w.alice.did })), (req, res) => {
       ran.push('email');
       res.json({ email: 'alice@example.com', for: req.charter!.holder });
@@ -27,6 +30,17 @@ describe('charter http get|post', () => {
     app.post('/orders', charter(v, requireAgent({ action: 'purchase', amount: (req) => (req.body as { amount?: string }).amount, trust: { principals: [w.principal.did] } })), (req, res) => {
       ran.push(req.body);
       res.status(201).json({ ordered: (req.body as { sku: string }).sku });
+    });
+    await w.home.createIdentity({ alias: 'crawler', meta: { role: 'agent' } });
+    // Keys from the Signature-Agent's directory: the world's `charter serve`, on loopback.
+    app.get('/articles/1', charter(v, requireSignature({ directories: 'fetch', allowLoopback: true })), (req, res) => {
+      ran.push('article');
+      res.json({ for: req.charter!.holder });
+    });
+    const agentKey = { keys: [w.agent.publicJwk] };
+    app.post('/signed-orders', charter(v, requireSignature({ keys: agentKey }), requireAgent({ action: 'purchase', amount: (req) => (req.body as { amount?: string }).amount, trust: { principals: [w.principal.did] } })), (req, res) => {
+      ran.push('signed-order');
+      res.status(201).json({ agent: req.charter!.holder, keyId: req.charter!.signature!.keyId });
     });
     const server = app.listen(0, '127.0.0.1');
     await new Promise<void>((r) => server.once('listening', () => r()));
@@ -87,5 +101,48 @@ describe('charter http get|post', () => {
     expect(ran).toEqual([{ sku: 'tea', amount: '12.50 USD' }]);
     const bad = await run(['http', 'post', `${url}/orders`, '--as', 'agent', '--present', ...ids, '--data', '{not json']);
     expect(bad.code).toBe(2);
+  });
+
+  it("get --sign: an agent of this home signs; its key is found in the directory its home's charter serve publishes", async () => {
+    ran.length = 0;
+    const r = await run(['http', 'get', `${url}/articles/1`, '--as', 'crawler', '--sign', '--json']);
+    expect(r.err).toBe('');
+    expect(JSON.parse(r.out)).toMatchObject({ ok: true, status: 200, body: { for: new URL(w.server.url).origin } });
+    const unsigned = await run(['http', 'get', `${url}/articles/1`, '--as', 'crawler', '--present', (await w.grant()).id]);
+    expect(unsigned.code).toBe(1);
+    expect(unsigned.out).toMatch(/HTTP 401 SIGNATURE_MISSING/);
+    const neither = await run(['http', 'get', `${url}/articles/1`, '--as', 'crawler']);
+    expect(neither.code).toBe(2);
+    expect(ran).toEqual(['article']);
+  });
+
+  it('post --present … --sign: the presentation and the signature (with Content-Digest) of the same agent', async () => {
+    await w.mandate();
+    const ids = (await w.home.store.listCredentials({ subject: w.agent.did })).map((c) => c.id).slice(-2);
+    ran.length = 0;
+    const r = await run(['http', 'post', `${url}/signed-orders`, '--as', 'agent', '--present', w.agentIdentity, ...ids.filter((i) => i !== ids[0]), '--aud', API, '--sign', '--data', '{"sku":"tea","amount":"2 USD"}', '--json']);
+    expect(r.err).toBe('');
+    expect(JSON.parse(r.out)).toMatchObject({ ok: true, status: 201, body: { agent: w.agent.did, keyId: jwkThumbprint(w.agent.publicJwk) } });
+    const unsigned = await run(['http', 'post', `${url}/signed-orders`, '--as', 'agent', '--present', w.agentIdentity, ...ids.filter((i) => i !== ids[0]), '--aud', API, '--data', '{"amount":"2 USD"}']);
+    expect(unsigned.code).toBe(1);
+    expect(ran).toEqual(['signed-order']);
+  });
+
+  it('agent directory --as: the signed JWKS and the headers to serve it with; a verifier accepts them at the public URL', async () => {
+    const out = tempDir('charter-dir-out-');
+    const r = await run(['agent', 'directory', '--as', 'crawler', '--out', out, '--json']);
+    expect(r.err).toBe('');
+    const res = JSON.parse(r.out) as { url: string; keys: string[]; files: string[]; expiresAt: string };
+    expect(res.url).toBe(`${w.server.url}/.well-known/http-message-signatures-directory`);
+    expect(res.keys).toEqual([jwkThumbprint((await w.home.identity('crawler')).publicJwk)]);
+    expect(Date.parse(res.expiresAt) - Date.now()).toBeGreaterThan(86_000_000);
+    const body = readFileSync(res.files[0]!);
+    const headers = Object.fromEntries(readFileSync(res.files[1]!, 'utf8').trim().split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]));
+    expect(verifyDirectoryResponse({ url: res.url, headers, body }).keys[0]!.bound).toBe(true);
+    const elsewhere = await run(['agent', 'directory', '--as', 'crawler', '--authority', 'agent.example', '--json']);
+    expect(JSON.parse(elsewhere.out)).toMatchObject({ url: 'https://agent.example/.well-known/http-message-signatures-directory', authority: 'agent.example' });
+    await w.home.createIdentity({ alias: 'k1', keyType: 'secp256k1' });
+    expect((await run(['agent', 'directory', '--as', 'k1'])).code).toBe(2);
+    expect((await run(['agent', 'directory', '--as', 'crawler', '--authority', 'a/b'])).code).toBe(2);
   });
 });

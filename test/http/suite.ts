@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { charterFetch } from '../../src/http/client.js';
+import { charterFetch, receiptOf } from '../../src/http/client.js';
+import { verifyAuditLog, verifyReceipt, type DecisionReceipt } from '../../src/audit/index.js';
 import type { Verifier } from '../../src/guard/verifier.js';
 import type { AgentTrust } from '../../src/agents/types.js';
 import type { Issuer } from '../../src/credentials/types.js';
@@ -62,7 +63,9 @@ export function adapterSuite(name: string, build: BuildApp): void {
     beforeAll(async () => {
       w = await openWorld();
       grant = (await w.grant()).jwt;
-      const app = await build({ verifier: w.verifier(), challengeVerifier: w.verifier({ nonces: 'challenge' }), trust: { principals: [w.principal.did] }, owner: w.alice.did, ran });
+      // Every route signs decision receipts: the whole suite runs with the receipts hook on.
+      await w.home.createIdentity({ alias: 'api' });
+      const app = await build({ verifier: w.verifier({ receipts: { signer: await w.home.issuer('api') } }), challengeVerifier: w.verifier({ nonces: 'challenge' }), trust: { principals: [w.principal.did] }, owner: w.alice.did, ran });
       url = app.url;
       close = app.close;
     });
@@ -270,6 +273,29 @@ export function adapterSuite(name: string, build: BuildApp): void {
           expect(grantHolder.status).toBe(403);
         }),
       ).toEqual([]);
+    });
+
+    it('every decision answers with a Charter-Receipt, allowed or refused, signed by the verifier and in its log', async () => {
+      const receipt = async (r: Response) => {
+        await r.body?.cancel();
+        const v = await verifyReceipt(receiptOf(r)!, { resolver: w.resolver });
+        expect(v.reasons).toEqual([]);
+        return v.claims as DecisionReceipt;
+      };
+      const ok = await receipt(await charterFetch(`${url}/profile/email`, {}, as(w.app, [grant])));
+      expect(ok).toMatchObject({ decision: 'allow', status: 200, sub: w.app.did, request: { htm: 'GET', htu: `${url}/profile/email` } });
+      const none = await receipt(await fetch(`${url}/profile/email`));
+      expect(none).toMatchObject({ decision: 'deny', status: 401, reasons: ['INVALID_PRESENTATION'], request: { htm: 'GET', htu: `${url}/profile/email` }, policy: { kind: 'grant', resource: 'profile/email' } });
+      const scope = await receipt(await charterFetch(`${url}/photos/1`, {}, as(w.app, [(await w.grant({ resources: ['calendar'] })).jwt])));
+      expect(scope).toMatchObject({ decision: 'deny', status: 403, reasons: ['GRANT_SCOPE'] });
+      const order = await charterFetch(`${url}/orders`, { method: 'POST', headers: { 'x-amount': '1 USD' } }, as(w.agent, [w.agentIdentity, await w.mandate()]));
+      expect(order.status).toBe(201);
+      const o = await receipt(order);
+      expect(o).toMatchObject({ decision: 'allow', spend: { state: 'reserved', amount: { amount: '1', currency: 'USD' } } });
+      // The commit before the response was logged as the order's settlement.
+      const settled = await w.apiStore.listAudit({ chain: o.log.chain, fromSeq: o.log.seq + 1, kind: 'settlement' });
+      expect(settled.map((e) => e.outcome)).toContain('committed');
+      expect(await verifyAuditLog(w.apiStore, { resolver: w.resolver, chain: o.log.chain })).toMatchObject({ ok: true });
     });
 
     it('challenge mode: charterFetch answers the 401 nonce challenge once; the challenge route issues nonces', async () => {

@@ -73,6 +73,8 @@ export async function openWorld(): Promise<World> {
   };
   const resolver = createResolver({ allowLoopback: true, allowHttp: true });
   let checker = createStatusChecker({ resolver, allowLoopback: true, allowHttp: true });
+  // Delegates to the current checker, snapshots included (what receipts record as evidence).
+  const status = Object.assign((c: Parameters<StatusChecker>[0], ctx: Parameters<StatusChecker>[1]) => checker(c, ctx), { snapshot: (url: string) => checker.snapshot(url) });
   const identity = await issueAgentIdentity(home.store, operator, { agent: agent.did, name: 'shopper', software: { name: 'bot', version: '1.0.0' } });
   return {
     home,
@@ -85,7 +87,7 @@ export async function openWorld(): Promise<World> {
     principal,
     operator,
     agentIdentity: identity.jwt,
-    status: (c, ctx) => checker(c, ctx),
+    status,
     freshStatus: () => {
       checker = createStatusChecker({ resolver, allowLoopback: true, allowHttp: true });
     },
@@ -122,7 +124,7 @@ export async function openWorld(): Promise<World> {
         aud: API,
         store: apiStore,
         resolver,
-        status: (c, ctx) => checker(c, ctx),
+        status,
         skewSeconds: 0,
         maxAgeSeconds: 30,
         ...(o.publicOrigin !== undefined || o.http === false ? {} : { trustHostHeader: true }),

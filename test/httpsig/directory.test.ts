@@ -96,6 +96,17 @@ describe('key directories fetched from Signature-Agent (real servers on 127.0.0.
     expect(dir.fetches()).toBe(2);
   });
 
+  it('a directory signed while the fetch ran is judged when it arrived: not "created in the future", even with no skew', async () => {
+    const a = agent();
+    const dir = await directoryServer([a]);
+    // The request is verified as of 5 s ago (a request that began just before a second boundary, exaggerated).
+    const then = new Date(Date.now() - 5000);
+    const req = await signRequest({ method: 'GET', url: SHOP, headers: {} as Record<string, string> }, { signer: a.signer, publicJwk: a.jwk, signatureAgent: dir.origin, now: then });
+    const d = await verifyRequestSignature(req, options({ now: then, skewSeconds: 0, directories: createDirectoryResolver({ allowLoopback: true, skewSeconds: 0 }) }));
+    expect(d.reasons).toEqual([]);
+    expect(d.ok).toBe(true);
+  });
+
   it('a directory without its signatures is refused (Charter policy); a caller may relax it as the draft does', async () => {
     const a = agent();
     const dir = await directoryServer([a], (r) => {

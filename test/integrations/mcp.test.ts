@@ -6,7 +6,9 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { decodeCredential } from '../../src/credentials/index.js';
 import { issueMandate, ledgerKey, revokeMandate } from '../../src/agents/index.js';
-import { callGuardedTool, guardTool, PRESENTATION_META, presentForTool, toolRefusal, type ToolPresenter } from '../../src/integrations/mcp/index.js';
+import { callGuardedTool, guardTool, PRESENTATION_META, presentForTool, toolReceipt, toolRefusal, verifyReceipt, type ToolPresenter } from '../../src/integrations/mcp/index.js';
+import type { DecisionReceipt } from '../../src/audit/index.js';
+import { toolBinding } from '../../src/integrations/mcp/binding.js';
 import type { Verifier } from '../../src/guard/verifier.js';
 import { API, openWorld, type World } from '../http/world.js';
 
@@ -193,5 +195,19 @@ describe('MCP tool guard (real client and server, in-memory transport)', () => {
     expect(() => guardTool('purchase', { verifier, action: 'purchase', trust: {} }, ok)).toThrow(TypeError);
     expect(() => guardTool('purchase', { verifier, action: 'purchase', trust: { anyPrincipal: true, minReputation: 0.5 } }, ok)).toThrow(TypeError);
     expect(() => guardTool('purchase', { verifier: {} as Verifier, action: 'purchase', trust: { anyPrincipal: true } }, ok)).toThrow(TypeError);
+  });
+
+  it('with a receipts verifier, every call returns the signed receipt in _meta, allowed or refused, bound to the tool and its arguments', async () => {
+    await w.home.createIdentity({ alias: 'mcp-shop' });
+    const shop = await openShop(w.verifier({ receipts: { signer: await w.home.issuer('mcp-shop') } }));
+    const mandate = await w.mandate();
+    const ok = await callGuardedTool(shop.client, buy('lamp', 20), await presenter([mandate]));
+    const r = await verifyReceipt(toolReceipt(ok)!, { resolver: w.resolver });
+    expect(r.reasons).toEqual([]);
+    expect(r.claims).toMatchObject({ decision: 'allow', sub: w.agent.did, request: toolBinding('purchase', { item: 'lamp', price: 20, currency: 'USD' }) });
+    const over = await callGuardedTool(shop.client, buy('sofa', 90), await presenter([mandate]));
+    expect(codes(over)).toEqual(['AUTHORITY_EXCEEDED']);
+    expect(((await verifyReceipt(toolReceipt(over)!, { resolver: w.resolver })).claims as DecisionReceipt).reasons).toEqual(['AUTHORITY_EXCEEDED']);
+    await shop.close();
   });
 });

@@ -18,6 +18,7 @@ import { createStatusChecker, currentStatusListJwt } from '../../src/status/inde
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import type { Store } from '../../src/store/types.js';
 import { createVerifier } from '../../src/guard/verifier.js';
+import { verifyReceipt, type DecisionReceipt } from '../../src/audit/index.js';
 import { makeIssuer, serve, tamper, tempDir } from '../helpers.js';
 
 type Agent = TAgent<IResolver & IKeyManager & IDIDManager & ICredentialPlugin & ICharterVeramo>;
@@ -240,6 +241,21 @@ describe('CharterVeramoPlugin: Know Your Agent with keys in Veramo', () => {
     expect(await shop.charterCommitSpend({ reservationId: second.reservationId! })).toBe(true);
     await expect(shop.charterReleaseSpend({ reservationId: second.reservationId! })).rejects.toMatchObject({ code: 'RESERVATION_NOT_FOUND' });
     expect((await spend()).remaining?.budget).toEqual({ amount: '10', currency: 'USD' });
+  });
+
+  it('with a receipts verifier, charterAuthorizeTransaction returns the signed receipt, and charterCommitSpend logs the settlement', async () => {
+    const m = await wallet.charterIssueMandate({ issuer: principal.did, agent: ai.did, authority, validUntil: inDays(30) });
+    const signer = makeIssuer();
+    const shop = verifier({ verifier: createVerifier({ aud: AUD, store, resolver, status: status(), http: false, receipts: { signer } }) });
+    const a = await shop.charterAuthorizeTransaction({ presentation: await present('n-r1', [m.jwt]), action: 'payments:card', amount: '10 USD' });
+    const r = await verifyReceipt(a.receipt!, { resolver });
+    expect(r.reasons).toEqual([]);
+    expect(r.claims).toMatchObject({ iss: signer.did, decision: 'allow', sub: ai.did, spend: { reservation: a.reservationId, state: 'reserved' } });
+    expect(await shop.charterCommitSpend({ reservationId: a.reservationId! })).toBe(true);
+    const chain = (r.claims as DecisionReceipt).log.chain;
+    expect((await store.listAudit({ chain })).map((e) => e.outcome)).toEqual(['allow', 'committed']);
+    const refused = await shop.charterAuthorizeTransaction({ presentation: await present('n-r2', [m.jwt]), action: 'payments:wire', amount: '1 USD' });
+    expect((await verifyReceipt(refused.receipt!, { resolver })).claims).toMatchObject({ decision: 'deny', reasons: ['ACTION_NOT_ALLOWED'] });
   });
 
   it('a delegation through the plugin verifies, widening is refused, and revoking the root cuts off both', async () => {

@@ -234,14 +234,16 @@ describe('a signature forged for a small-order key', () => {
   it('verifies under OpenSSL for every small-order key, so Charter refuses the key before any crypto', () => {
     for (const raw of SMALL) {
       const native = createPublicKey({ key: okp(raw), format: 'jwk' });
-      const message = Array.from({ length: 200 }, (_, i) => Buffer.from(`pay 1000 EUR to mallory #${i}`)).find((m) => nodeVerify(null, m, native, forged));
-      // The danger is real: Node accepts a signature nobody made.
-      expect(message, hex(raw)).toBeDefined();
+      const messages = Array.from({ length: 200 }, (_, i) => Buffer.from(`pay 1000 EUR to mallory #${i}`));
+      const message = messages.find((m) => nodeVerify(null, m, native, forged));
+      // The danger is real on Node 20 and 22: Node accepts a signature nobody made. Node 24 refuses
+      // small-order keys itself, so there the premise does not hold; Charter's refusal must, on every Node.
+      if (Number(process.versions.node.split('.')[0]) < 24) expect(message, hex(raw)).toBeDefined();
       // Charter never gets that far: the key is refused where it enters...
       expect(() => importVerificationKey(okp(raw) as never)).toThrow(expect.objectContaining({ code: 'INVALID_KEY' }));
       // ...and a hand-built key object that skipped the rule is not used for verification at all.
       const handBuilt: VerificationKey = { alg: 'EdDSA', keyType: 'Ed25519', publicJwk: okp(raw) as never, keyObject: native };
-      expect(verifySignature(handBuilt, 'EdDSA', message!, forged)).toBe(false);
+      expect(verifySignature(handBuilt, 'EdDSA', message ?? messages[0]!, forged)).toBe(false);
     }
   });
 
@@ -251,8 +253,8 @@ describe('a signature forged for a small-order key', () => {
     const issuer = { did, kid: `${did}#${edMultibase(raw)}`, keyType: 'Ed25519' as const, publicJwk: okp(raw) as never, signer: { alg: 'EdDSA' as const, keyType: 'Ed25519' as const, sign: () => forged } };
     const { jwt } = await issueCredential({ issuer, subject: 'did:example:victim', type: 'EmailCredential', claims: { email: 'a@example.com' } });
     const [h, p] = jwt.split('.');
-    // The forgery is valid under OpenSSL's rules for this very JWS...
-    expect(nodeVerify(null, Buffer.from(`${h}.${p}`), createPublicKey({ key: okp(raw), format: 'jwk' }), forged)).toBe(true);
+    // The forgery is valid under OpenSSL's rules for this very JWS (as Node 20 and 22 apply them; Node 24 refuses it itself)...
+    if (Number(process.versions.node.split('.')[0]) < 24) expect(nodeVerify(null, Buffer.from(`${h}.${p}`), createPublicKey({ key: okp(raw), format: 'jwk' }), forged)).toBe(true);
     // ...and Charter refuses it at the key.
     const v = await verifyCredential(jwt, { resolver: createResolver() });
     expect(v.ok).toBe(false);

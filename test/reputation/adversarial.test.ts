@@ -38,7 +38,7 @@ describe('a rating score is a finite number in [0, 1], named schema or not', () 
 
   /** An attestation about `agent` by `shop`, on a real receipt, with `rating` written as raw JSON text. */
   async function attestation(ratingText: string, withSchema: boolean): Promise<{ id: string; jwt: string }> {
-    const receipt = await issueReceipt(agent, { counterparty: shop.did, interactionId: `adv-${k}` });
+    const receipt = await issueReceipt(null, agent, { counterparty: shop.did, interactionId: `adv-${k}` });
     const id = `urn:uuid:00000000-0000-4000-8000-${String(k++).padStart(12, '0')}`;
     const schema = withSchema ? `,"credentialSchema":{"id":"${schemaIdFor('ReputationAttestation')}","type":"JsonSchema"}` : '';
     const subject = ratingText === '' ? `{"id":"${agent.did}","interaction":"${receipt.id}"}` : `{"id":"${agent.did}","rating":${ratingText},"interaction":"${receipt.id}"}`;
@@ -133,12 +133,12 @@ describe('one attester cannot outweigh the rest beyond its trust weight', () => 
     const [flooder, a, b] = [makeIssuer(), makeIssuer(), makeIssuer()];
     const jwts: string[] = [];
     for (let i = 0; i < 200; i++) {
-      const receipt = await issueReceipt(agent, { counterparty: flooder.did, interactionId: `flood-${i}` });
-      jwts.push((await issueAttestation(flooder, { receiptJwt: receipt.jwt, score: 0 })).jwt);
+      const receipt = await issueReceipt(null, agent, { counterparty: flooder.did, interactionId: `flood-${i}` });
+      jwts.push((await issueAttestation(null, flooder, { receiptJwt: receipt.jwt, score: 0 })).jwt);
     }
     for (const honest of [a, b]) {
-      const receipt = await issueReceipt(agent, { counterparty: honest.did, interactionId: `honest-${honest.did}` });
-      jwts.push((await issueAttestation(honest, { receiptJwt: receipt.jwt, score: 1 })).jwt);
+      const receipt = await issueReceipt(null, agent, { counterparty: honest.did, interactionId: `honest-${honest.did}` });
+      jwts.push((await issueAttestation(null, honest, { receiptJwt: receipt.jwt, score: 1 })).jwt);
     }
     expect((await importAttestations(store, jwts, { resolver, status: noStatus })).imported.length).toBe(202);
     const trusted = { resolver, status: noStatus, trustedAttesters: [flooder.did, a.did, b.did] };

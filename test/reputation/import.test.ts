@@ -5,7 +5,7 @@ import {
   importAttestations,
   issueAttestation,
   issueReceipt,
-  receiptEvidence,
+  interactionReceiptEvidence,
   reputationSource,
   scoreAgent,
   scoreFromStore,
@@ -57,8 +57,8 @@ describe('importing attestations and scoring from the store', () => {
   const policy = (status: StatusChecker, o: Partial<ScorePolicy> = {}) => ({ resolver, status, trustedAttesters: [shopA.did, shopB.did, operator.did], ...o });
   async function rate(by: Issuer, score: number, o: { dimension?: string; receiptBy?: Issuer; revocable?: boolean } = {}) {
     issuers.set(by.did, by);
-    const receipt = await issueReceipt(o.receiptBy ?? agent, { counterparty: by.did, interactionId: `order-${n++}` });
-    return issueAttestation(by, { receiptJwt: receipt.jwt, score, ...(o.dimension ? { dimension: o.dimension } : {}), ...(o.revocable === false ? {} : { store: issuerStore, baseUrl: srv.url }) });
+    const receipt = await issueReceipt(null, o.receiptBy ?? agent, { counterparty: by.did, interactionId: `order-${n++}` });
+    return issueAttestation(o.revocable === false ? null : issuerStore, by, { receiptJwt: receipt.jwt, score, ...(o.dimension ? { dimension: o.dimension } : {}), ...(o.revocable === false ? {} : { baseUrl: srv.url }) });
   }
 
   it('the score range in code is the one schemas/ReputationAttestation.json defines', () => {
@@ -246,7 +246,7 @@ describe('importing attestations and scoring from the store', () => {
 
   it('an expired rating stops counting at scoring time; one not yet valid at the scoring time does not count', async () => {
     const store = await verifierStore();
-    const receipt = await issueReceipt(agent, { counterparty: shopA.did, interactionId: `order-${n++}` });
+    const receipt = await issueReceipt(null, agent, { counterparty: shopA.did, interactionId: `order-${n++}` });
     const short = await issueCredential({
       issuer: shopA,
       subject: agent.did,
@@ -267,7 +267,7 @@ describe('importing attestations and scoring from the store', () => {
 
   it('each import rule refuses with its code', async () => {
     const store = await verifierStore();
-    const ownReceipt = await issueReceipt(agent, { counterparty: shopA.did, interactionId: 'self' });
+    const ownReceipt = await issueReceipt(null, agent, { counterparty: shopA.did, interactionId: 'self' });
     const selfRated = await issueCredential({
       issuer: agent,
       subject: agent.did,
@@ -276,7 +276,7 @@ describe('importing attestations and scoring from the store', () => {
       extra: { evidence: [{ id: ownReceipt.id, receipt: ownReceipt.jwt }] },
     });
     const noEvidence = await issueCredential({ issuer: shopA, subject: agent.did, type: 'ReputationAttestation', claims: { rating: { score: 1 }, interaction: 'x' } });
-    const shopAReceipt = await issueReceipt(agent, { counterparty: shopA.did, interactionId: 'not-yours' });
+    const shopAReceipt = await issueReceipt(null, agent, { counterparty: shopA.did, interactionId: 'not-yours' });
     const misbound = await issueCredential({
       issuer: shopB,
       subject: agent.did,
@@ -333,7 +333,7 @@ describe('importing attestations and scoring from the store', () => {
     const wrong = await att('urn:decision:2', shopB.did);
     const byDefault = await importAttestations(store, [ok.jwt], { resolver, status: checker() });
     expect(byDefault.skipped.map((s) => s.code)).toEqual(['RECEIPT_INVALID']);
-    const r = await importAttestations(store, [ok.jwt, wrong.jwt], { resolver, status: checker(), evidence: [receiptEvidence, decisionEvidence] });
+    const r = await importAttestations(store, [ok.jwt, wrong.jwt], { resolver, status: checker(), evidence: [interactionReceiptEvidence, decisionEvidence] });
     expect(r.imported.map((i) => i.id)).toEqual([ok.id]);
     expect(r.skipped.map((s) => [s.id, s.code])).toEqual([[wrong.id, 'RECEIPT_INVALID']]);
     const rows = await store.listRatings(agent.did);

@@ -16,9 +16,9 @@ describe('verifyAgent with trust.minReputation', () => {
     const chain = await buildChain(w, 1);
     const agent = chain.agents[0]!;
     const shop = w.issuer('rep-shop');
-    const receipt = await issueReceipt(agent, { counterparty: shop.did, interactionId: 'o-1' });
-    const attestation = await issueAttestation(shop, { receiptJwt: receipt.jwt, score: 0.9 });
-    const fake = await issueAttestation(chain.operator, { receiptJwt: (await issueReceipt(agent, { counterparty: chain.operator.did, interactionId: 'o-2' })).jwt, score: 1 });
+    const receipt = await issueReceipt(null, agent, { counterparty: shop.did, interactionId: 'o-1' });
+    const attestation = await issueAttestation(null, shop, { receiptJwt: receipt.jwt, score: 0.9 });
+    const fake = await issueAttestation(null, chain.operator, { receiptJwt: (await issueReceipt(null, agent, { counterparty: chain.operator.did, interactionId: 'o-2' })).jwt, score: 1 });
     const policy: ScorePolicy = { resolver: w.resolver, status: w.status(), trustedAttesters: [shop.did, chain.operator.did] };
     const reputation = (a: string, operator: string | undefined) => scoreAgent(a, [attestation.jwt, fake.jwt], { ...policy, ...(operator ? { operator } : {}) });
     const ok = await attempt(w, { agent, identity: chain.identity, chain: chain.mandates.map((m) => m.jwt), options: { reputation, trust: { anyPrincipal: true, minReputation: 0.8 } } });

@@ -38,8 +38,8 @@ describe('reputation attestations and scoring', () => {
   });
   async function rate(by: Issuer, score: number, o: { receiptBy?: Issuer; receiptFor?: Issuer; dimension?: string; receipt?: string } = {}) {
     issuers.set(by.did, by);
-    const receipt = o.receipt ?? (await issueReceipt(o.receiptBy ?? agent, { counterparty: (o.receiptFor ?? by).did, interactionId: `order-${n++}`, amount: { amount: '20', currency: 'USD' } })).jwt;
-    return issueAttestation(by, { receiptJwt: receipt, score, ...(o.dimension ? { dimension: o.dimension } : {}), store, baseUrl: srv.url });
+    const receipt = o.receipt ?? (await issueReceipt(null, o.receiptBy ?? agent, { counterparty: (o.receiptFor ?? by).did, interactionId: `order-${n++}`, amount: { amount: '20', currency: 'USD' } })).jwt;
+    return issueAttestation(store, by, { receiptJwt: receipt, score, ...(o.dimension ? { dimension: o.dimension } : {}), baseUrl: srv.url });
   }
 
   it('counts trusted counterparties bound to real receipts, per attester first', async () => {
@@ -71,7 +71,7 @@ describe('reputation attestations and scoring', () => {
     // a receipt signed by someone other than the agent
     const forged = await rate(shopB, 1, { receiptBy: stranger });
     // a second rating on the same receipt
-    const receipt = (await issueReceipt(agent, { counterparty: shopB.did, interactionId: 'dup' })).jwt;
+    const receipt = (await issueReceipt(null, agent, { counterparty: shopB.did, interactionId: 'dup' })).jwt;
     const first = await rate(shopB, 0.2, { receipt });
     const second = await rate(shopB, 1, { receipt });
     // revoked by its attester
@@ -83,7 +83,7 @@ describe('reputation attestations and scoring', () => {
     body.credentialSubject.rating.score = 0;
     const tampered = `${h}.${Buffer.from(JSON.stringify(body)).toString('base64url')}.${s}`;
     // shopB rates with a receipt that names shopA as the counterparty (built by hand: issueAttestation refuses it)
-    const shopAReceipt = await issueReceipt(agent, { counterparty: shopA.did, interactionId: 'not-yours' });
+    const shopAReceipt = await issueReceipt(null, agent, { counterparty: shopA.did, interactionId: 'not-yours' });
     const misbound = await issueCredential({
       issuer: shopB,
       subject: agent.did,
@@ -185,8 +185,8 @@ describe('attester trust through identity issuers', () => {
     const agent = makeIssuer();
     const registry = makeIssuer('P-256');
     const shop = makeIssuer();
-    const receipt = await issueReceipt(agent, { counterparty: shop.did, interactionId: 'x' });
-    const att = await issueAttestation(shop, { receiptJwt: receipt.jwt, score: 0.6 });
+    const receipt = await issueReceipt(null, agent, { counterparty: shop.did, interactionId: 'x' });
+    const att = await issueAttestation(null, shop, { receiptJwt: receipt.jwt, score: 0.6 });
     const kyb = await issueCredential({ issuer: registry, subject: shop.did, type: 'BusinessRegistration', claims: { name: 'Shop Ltd' } });
     const base = { resolver, status: async () => [] };
     expect((await scoreAgent(agent.did, [att.jwt], base)).score).toBeNull();

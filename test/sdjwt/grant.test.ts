@@ -7,6 +7,7 @@ import {
   GRANT_VCT,
   issueSdJwtGrant,
   issueSdJwtVc,
+  issueStoredSdJwtVc,
   presentSdJwtVc,
   revokeSdJwtVc,
   SD_JWT_RECORD_TYPE,
@@ -104,5 +105,30 @@ describe('DataAccessGrant as an SD-JWT VC', () => {
     await expect(issueSdJwtGrant(w.store, owner, { ...base, resources: [] })).rejects.toMatchObject({ code: 'SCHEMA_INVALID' });
     await expect(issueSdJwtGrant(w.store, owner, { ...base, actions: ['read everything'] })).rejects.toMatchObject({ code: 'SCHEMA_INVALID' });
     await expect(issueSdJwtGrant(w.store, owner, { ...base, validUntil: new Date(Date.now() - 1000) })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('terms travel in clear and are checked as for vc+jwt grants: declared purpose, processing, unknown terms refused', async () => {
+    const t = await issueSdJwtGrant(w.store, owner, {
+      grantee: platform.did,
+      resources: ['profile/email'],
+      actions: ['read'],
+      purpose: 'order updates',
+      terms: { purpose: ['service-delivery'], processing: 'on-device' },
+      validUntil: new Date(Date.now() + 86_400_000),
+      baseUrl: w.url,
+    });
+    const p = await present(['grant.resources.0', 'grant.actions.0'], t.token);
+    expect((await verify(p, { purpose: 'service-delivery', processing: 'on-device' })).reasons).toEqual([]);
+    expect((await verify(p, { purpose: 'marketing', processing: 'on-device' })).reasons.map((r) => r.code)).toEqual(['PURPOSE_NOT_ALLOWED']);
+    expect((await verify(p, { purpose: 'service-delivery' })).reasons.map((r) => r.code)).toEqual(['PROCESSING_NOT_ALLOWED']);
+    const odd = await issueStoredSdJwtVc(w.store, owner, {
+      subject: platform.did,
+      vct: GRANT_VCT,
+      claims: { grant: { resources: ['profile/email'], actions: ['read'], purpose: 'x', terms: { purpose: ['service-delivery'], maxRecords: 3 } } },
+      validUntil: new Date(Date.now() + 86_400_000),
+      baseUrl: w.url,
+    });
+    const q = await presentSdJwtVc(odd.token, { holder: platform, disclose: [], aud: API, nonce: NONCE });
+    expect((await verify(q, { purpose: 'service-delivery' })).reasons.map((r) => r.code)).toContain('UNKNOWN_TERM');
   });
 });

@@ -363,3 +363,28 @@ describe('hostile status entries', () => {
     );
   });
 });
+
+describe('evidence: what a check read, and checking from recorded lists', () => {
+  it('snapshot(url) gives the signed list the last check used, as fetched; unknown URLs give nothing', async () => {
+    const url = await publish();
+    const c = checker();
+    expect(c.snapshot(url)).toBeUndefined();
+    expect(await codes(await credentialWith(entry(url)), c)).toEqual([]);
+    expect(c.snapshot(url)).toMatchObject({ url, jwt: lists.get(new URL(url).pathname) });
+    expect(c.snapshot(`${url}-other`)).toBeUndefined();
+  });
+
+  it('source: lists come from it, never the network, and are verified as if fetched', async () => {
+    const bits = new Uint8Array(MIN_LIST_SIZE / 8);
+    setBit(bits, 7, true);
+    const url = await publish({ bits });
+    const recorded = lists.get(new URL(url).pathname)!;
+    const before = hits.get(new URL(url).pathname) ?? 0;
+    const offline = checker({ source: async (u) => (u === url ? recorded : Promise.reject(new Error('not recorded'))) });
+    expect(await codes(await credentialWith(entry(url)), offline)).toEqual(['CREDENTIAL_REVOKED']);
+    expect(hits.get(new URL(url).pathname) ?? 0).toBe(before);
+    // A recorded list signed by someone else is refused as it would be when fetched.
+    const forged = checker({ source: async () => signJwt({ typ: 'vc+jwt' }, { iss: 'x' }, makeIssuer().signer, 'did:key:z#k') });
+    expect(await codes(await credentialWith(entry(url)), forged)).toEqual(['STATUS_INVALID']);
+  });
+});

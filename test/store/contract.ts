@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { Store } from '../../src/store/types.js';
-import type { IdentityRecord, NewRating } from '../../src/store/types.js';
+import type { AuditEntryRecord, IdentityRecord, NewRating } from '../../src/store/types.js';
 
 const identity = (alias: string, did = `did:key:z${alias}`): IdentityRecord => ({
   alias,
@@ -12,6 +12,21 @@ const identity = (alias: string, did = `did:key:z${alias}`): IdentityRecord => (
   publicJwk: { kty: 'OKP', crv: 'Ed25519', x: 'x' },
   sealedPrivateKey: 'sealed',
   createdAt: new Date().toISOString(),
+});
+
+const entry = (chain: string, seq: number, o: Partial<AuditEntryRecord> = {}): AuditEntryRecord => ({
+  chain,
+  seq,
+  hash: `sha256-${chain}-${seq}`,
+  prev: seq === 1 ? null : `sha256-${chain}-${seq - 1}`,
+  receiptId: `urn:uuid:${chain}-${seq}`,
+  kind: 'decision',
+  outcome: 'allow',
+  issuer: 'did:key:zverifier',
+  subject: 'did:key:zagent',
+  at: new Date(Date.UTC(2026, 0, 1, 0, 0, seq)).toISOString(),
+  jws: `h.${chain}${seq}.s`,
+  ...o,
 });
 
 /** The behaviour every Store backend must have; run against SQLite and PostgreSQL. */
@@ -260,6 +275,99 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       expect(a).toEqual({ status: 'fulfilled', value: true });
       expect(b).toEqual({ status: 'fulfilled', value: true });
       expect(bad).toMatchObject({ status: 'rejected', reason: { code: 'INVALID_ARGUMENT' } });
+    });
+    it('audit: a batch appends atomically; entries list by chain, time, subject and outcome; found by receipt id or hash', async () => {
+      await store.appendAudit({ chain: 'A', entries: [entry('A', 1), entry('A', 2, { outcome: 'deny', subject: 'did:key:zother' }), entry('A', 3, { kind: 'settlement', outcome: 'committed' })] });
+      await store.appendAudit({ chain: 'B', entries: [entry('B', 1)] });
+      expect((await store.listAudit({ chain: 'A' })).map((e) => e.seq)).toEqual([1, 2, 3]);
+      expect((await store.listAudit({ chain: 'A', fromSeq: 2, limit: 1 })).map((e) => e.seq)).toEqual([2]);
+      expect((await store.listAudit({ outcome: 'deny' })).map((e) => e.receiptId)).toEqual(['urn:uuid:A-2']);
+      expect((await store.listAudit({ subject: 'did:key:zagent', kind: 'decision' })).map((e) => `${e.chain}${e.seq}`)).toEqual(['A1', 'B1']);
+      expect((await store.listAudit({ since: new Date(Date.UTC(2026, 0, 1, 0, 0, 2)), until: new Date(Date.UTC(2026, 0, 1, 0, 0, 3)) })).map((e) => `${e.chain}${e.seq}`)).toEqual(['A2']);
+      const found = await store.findAudit('urn:uuid:A-2');
+      expect(found).toEqual(entry('A', 2, { outcome: 'deny', subject: 'did:key:zother' }));
+      expect((await store.findAudit('sha256-B-1'))?.receiptId).toBe('urn:uuid:B-1');
+      expect(await store.findAudit('nothing')).toBeUndefined();
+      expect(await store.listAuditChains()).toEqual([
+        { chain: 'A', issuer: 'did:key:zverifier', first: 1, last: 3, count: 3, head: 'sha256-A-3' },
+        { chain: 'B', issuer: 'did:key:zverifier', first: 1, last: 1, count: 1, head: 'sha256-B-1' },
+      ]);
+    });
+
+    it('audit: a taken (chain, seq) or receipt id is ALREADY_EXISTS and nothing of the batch is written', async () => {
+      await store.appendAudit({ chain: 'A', entries: [entry('A', 1)] });
+      await expect(store.appendAudit({ chain: 'A', entries: [entry('A', 1, { receiptId: 'other' }), entry('A', 2)] })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+      await expect(store.appendAudit({ chain: 'A', entries: [entry('A', 2, { receiptId: 'urn:uuid:A-1' })], blobs: [{ hash: 'h', body: 'b' }] })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+      expect((await store.listAudit({ chain: 'A' })).map((e) => e.seq)).toEqual([1]);
+      expect(await store.getAuditBlobs(['h'])).toEqual([]);
+      await expect(store.appendAudit({ chain: 'A', entries: [entry('A', 3), entry('A', 5)] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(store.appendAudit({ chain: 'A', entries: [entry('B', 2)] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    });
+
+    it('audit: concurrent appenders on distinct chains all land; on one (chain, seq) exactly one wins', async () => {
+      await Promise.all(['P', 'Q', 'R', 'S'].map(async (c) => {
+        for (let i = 1; i <= 5; i++) await store.appendAudit({ chain: c, entries: [entry(c, i)], blobs: [{ hash: 'shared', body: 'doc' }], refs: [{ receiptId: `urn:uuid:${c}-${i}`, hash: 'shared' }] });
+      }));
+      expect((await store.listAuditChains()).map((c) => [c.chain, c.count])).toEqual([['P', 5], ['Q', 5], ['R', 5], ['S', 5]]);
+      const race = await Promise.allSettled([1, 2, 3, 4].map((i) => store.appendAudit({ chain: 'Z', entries: [entry('Z', 1, { receiptId: `race-${i}`, hash: `h${i}` })] })));
+      expect(race.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      for (const r of race) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'ALREADY_EXISTS' });
+    });
+
+    it('audit: evidence is stored once per hash, referenced per entry; checkpoints are kept once per (chain, seq)', async () => {
+      const cp = { chain: 'A', seq: 2, head: 'sha256-A-2', at: new Date().toISOString(), jws: `h.${Buffer.from(JSON.stringify({ iss: 'did:key:zverifier' })).toString('base64url')}.s` };
+      await store.appendAudit({
+        chain: 'A',
+        entries: [entry('A', 1), entry('A', 2)],
+        blobs: [{ hash: 'doc', body: '{"id":"did"}' }, { hash: 'vp1', body: 'vp-one' }, { hash: 'doc', body: '{"id":"did"}' }],
+        refs: [{ receiptId: 'urn:uuid:A-1', hash: 'doc' }, { receiptId: 'urn:uuid:A-1', hash: 'vp1' }, { receiptId: 'urn:uuid:A-2', hash: 'doc' }],
+        checkpoint: cp,
+      });
+      await store.putAuditCheckpoint(cp);
+      await store.putAuditCheckpoint({ ...cp, jws: 'changed' });
+      expect(await store.listAuditCheckpoints('A')).toEqual([cp]);
+      expect(await store.getAuditBlobs(['vp1', 'missing', 'doc'])).toEqual([{ hash: 'vp1', body: 'vp-one' }, { hash: 'doc', body: '{"id":"did"}' }]);
+      expect((await store.getAuditEvidence('urn:uuid:A-1')).map((b) => b.hash)).toEqual(['doc', 'vp1']);
+      // Evidence of one entry alone is kept in its row.
+      await store.appendAudit({ chain: 'A', entries: [entry('A', 3)], inline: [{ receiptId: 'urn:uuid:A-3', hash: 'vp3', body: 'vp-three' }], blobs: [{ hash: 'doc', body: '{"id":"did"}' }], refs: [{ receiptId: 'urn:uuid:A-3', hash: 'doc' }] });
+      expect(await store.getAuditEvidence('urn:uuid:A-3')).toEqual([{ hash: 'vp3', body: 'vp-three' }, { hash: 'doc', body: '{"id":"did"}' }]);
+      expect(await store.getAuditEvidence('nothing')).toEqual([]);
+      expect(await store.listAudit({ chain: 'A', fromSeq: 3 })).toEqual([entry('A', 3)]);
+    });
+
+    it('audit: pruning through a checkpoint drops older entries and evidence only they used; a fully pruned chain is still listed by its checkpoint', async () => {
+      const cp = (seq: number) => ({ chain: 'A', seq, head: `sha256-A-${seq}`, at: new Date().toISOString(), jws: `h.${Buffer.from(JSON.stringify({ iss: 'did:key:zverifier' })).toString('base64url')}.s` });
+      await store.appendAudit({
+        chain: 'A',
+        entries: [entry('A', 1), entry('A', 2), entry('A', 3)],
+        blobs: [{ hash: 'shared', body: 's' }, { hash: 'only1', body: '1' }, { hash: 'only3', body: '3' }],
+        refs: [{ receiptId: 'urn:uuid:A-1', hash: 'shared' }, { receiptId: 'urn:uuid:A-1', hash: 'only1' }, { receiptId: 'urn:uuid:A-3', hash: 'shared' }, { receiptId: 'urn:uuid:A-3', hash: 'only3' }],
+        checkpoint: cp(2),
+      });
+      expect(await store.pruneAudit({ chain: 'A', throughSeq: 2 })).toEqual({ entries: 2, blobs: 1 });
+      expect((await store.listAudit({ chain: 'A' })).map((e) => e.seq)).toEqual([3]);
+      expect((await store.getAuditBlobs(['shared', 'only1', 'only3'])).map((b) => b.hash)).toEqual(['shared', 'only3']);
+      expect((await store.listAuditChains())[0]).toMatchObject({ chain: 'A', first: 3, last: 3, count: 1 });
+      // Evidence older than a date goes; the entry (its hashes) stays.
+      expect(await store.pruneAudit({ chain: 'A', throughSeq: 2, evidenceBefore: new Date(Date.UTC(2027, 0, 1)) })).toEqual({ entries: 0, blobs: 2 });
+      expect(await store.getAuditEvidence('urn:uuid:A-3')).toEqual([]);
+      expect((await store.listAudit({ chain: 'A' })).map((e) => e.seq)).toEqual([3]);
+      await store.putAuditCheckpoint(cp(3));
+      await store.pruneAudit({ chain: 'A', throughSeq: 3 });
+      expect(await store.listAuditChains()).toEqual([{ chain: 'A', issuer: 'did:key:zverifier', first: 4, last: 3, count: 0, head: 'sha256-A-3' }]);
+    });
+
+    it('access reports: each receipt recorded once per grant, listed newest first', async () => {
+      const rec = (id: string, grantId: string, sec: number) => ({
+        grantId, receiptId: id, verifier: 'did:key:zapi', reporter: 'did:key:zapi', holder: 'did:key:zapp', outcome: 'allow' as const,
+        at: new Date(Date.UTC(2026, 0, 1, 0, 0, sec)).toISOString(), receivedAt: new Date(Date.UTC(2026, 0, 2)).toISOString(), jws: `h.${id}.s`,
+      });
+      expect(await store.putAccessReceipts([rec('r1', 'g1', 1), rec('r2', 'g1', 2), rec('r1', 'g2', 3)])).toBe(3);
+      expect(await store.putAccessReceipts([rec('r1', 'g1', 1)])).toBe(0);
+      expect((await store.listAccessReceipts({ grantId: 'g1' })).map((r) => r.receiptId)).toEqual(['r2', 'r1']);
+      expect((await store.listAccessReceipts({ grantId: 'g1' }))[1]).toEqual(rec('r1', 'g1', 1));
+      expect(await store.listAccessReceipts({ grantId: 'none' })).toEqual([]);
+      expect((await store.listAccessReceipts({ limit: 2 })).length).toBe(2);
     });
   });
 }

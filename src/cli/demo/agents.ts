@@ -5,7 +5,7 @@ import { authorizeTransaction } from '../../guard/transaction.js';
 import { createStatusChecker } from '../../status/index.js';
 import type { DemoContext } from './types.js';
 
-/** A person authorizes a shopping agent, it delegates to a narrower sub-agent, a shop checks purchases. */
+/** A person lets a shopping agent buy within limits; it hands a narrower part to a helper agent; a shop checks every purchase. */
 export async function agentsWalk({ home, step, publicUrl }: DemoContext): Promise<void> {
   const erin = await home.createIdentity({ alias: 'erin' });
   const operator = await home.createIdentity({ alias: 'acme-agents', keyType: 'P-256' });
@@ -15,7 +15,7 @@ export async function agentsWalk({ home, step, publicUrl }: DemoContext): Promis
   const opIssuer = await home.issuer(operator.alias);
   await issueAgentIdentity(home.store, opIssuer, { agent: shopper.did, name: 'Acme Shopper', software: { name: 'shopper', version: '2.1.0' } });
   const courierId = await issueAgentIdentity(home.store, opIssuer, { agent: courier.did, name: 'Acme Courier', software: { name: 'courier', version: '0.9.3' } });
-  step({ title: 'acme-agents (operator) vouches for two agents: shopper and courier-bot', ok: true });
+  step({ title: 'acme-agents, a company that runs AI agents, vouches for two of them: shopper and courier-bot', ok: true, detail: 'AgentIdentityCredentials signed by the operator (P-256 did:key)' });
 
   const root = await issueMandate(home.store, await home.issuer('erin'), {
     agent: shopper.did,
@@ -27,7 +27,7 @@ export async function agentsWalk({ home, step, publicUrl }: DemoContext): Promis
     validUntil: new Date(Date.now() + 7 * 86_400_000),
     baseUrl: publicUrl,
   });
-  step({ title: 'erin authorizes shopper: purchase at bookshop, ≤ 50 EUR each, 120 EUR per 30 days, 10 a day', ok: true, detail: root.id });
+  step({ title: 'erin lets shopper buy at bookshop for 7 days: at most 50 EUR a purchase, 120 EUR in 30 days, 10 purchases a day', ok: true, detail: `AgentAuthorityCredential (mandate) ${root.id}, max delegation depth 1` });
 
   try {
     await delegateMandate(home.store, await home.issuer('shopper'), {
@@ -37,9 +37,10 @@ export async function agentsWalk({ home, step, publicUrl }: DemoContext): Promis
       validUntil: new Date(Date.now() + 86_400_000),
       baseUrl: publicUrl,
     });
-    step({ title: 'shopper tries to give courier-bot more than it has: refused', ok: false });
+    step({ title: 'shopper tries to let courier-bot spend 80 EUR a purchase, more than shopper itself may', expect: 'refused', ok: false });
   } catch (e) {
-    step({ title: 'shopper tries to give courier-bot 80 EUR per purchase: refused at issuance', ok: true, code: (e as { code?: string }).code });
+    const code = (e as { code?: string }).code;
+    step({ title: 'shopper tries to let courier-bot spend 80 EUR a purchase, more than shopper itself may', expect: 'refused', ok: code === 'AUTHORITY_WIDENED', code, detail: 'a delegated mandate may only narrow: refused when it is issued' });
   }
   const sub = await delegateMandate(home.store, await home.issuer('shopper'), {
     parentJwt: root.jwt,
@@ -48,7 +49,7 @@ export async function agentsWalk({ home, step, publicUrl }: DemoContext): Promis
     validUntil: new Date(Date.now() + 86_400_000),
     baseUrl: publicUrl,
   });
-  step({ title: 'shopper delegates to courier-bot: ≤ 20 EUR each, 40 EUR in total, 3 a day', ok: true, detail: sub.id });
+  step({ title: 'shopper lets courier-bot buy for it instead: at most 20 EUR a purchase, 40 EUR in total, 3 a day', ok: true, detail: `delegated mandate ${sub.id}, parent ${root.id}` });
 
   // The bookshop's guard: the one decision pipeline, with this home's store as its replay cache and ledger.
   const guard = (status = home.status) => createVerifier({ aud: shop.did, store: home.store, resolver: home.resolver, status, http: false });
@@ -59,14 +60,16 @@ export async function agentsWalk({ home, step, publicUrl }: DemoContext): Promis
     return d;
   };
   const first = await buy('15 EUR');
-  step({ title: 'bookshop checks courier-bot buying for 15 EUR: allowed, spend reserved on both links', ok: first.ok, detail: `remaining ${first.spend?.remaining.budget?.amount} ${first.spend?.remaining.budget?.currency}` });
+  step({ title: 'courier-bot buys a 15 EUR book at bookshop: allowed, and counted against both limits', ok: first.ok, detail: `spend reserved and committed on both links; ${first.spend?.remaining.budget?.amount} ${first.spend?.remaining.budget?.currency} left` });
   const big = await buy('25 EUR');
-  step({ title: 'courier-bot tries 25 EUR: refused, over its per-transaction limit', expect: 'refused', ok: !big.ok, code: big.reasons[0]?.code });
-  await buy('20 EUR');
+  step({ title: 'courier-bot tries a 25 EUR book, over its 20 EUR limit', expect: 'refused', ok: !big.ok && big.reasons[0]?.code === 'AUTHORITY_EXCEEDED', code: big.reasons[0]?.code });
+  const second = await buy('20 EUR');
+  step({ title: 'courier-bot buys a 20 EUR book: allowed (35 of its 40 EUR spent)', ok: second.ok, detail: `${second.spend?.remaining.budget?.amount} ${second.spend?.remaining.budget?.currency} left` });
   const over = await buy('10 EUR');
-  step({ title: 'after 15 + 20 EUR, another 10 EUR would pass 40 EUR: refused', expect: 'refused', ok: !over.ok, code: over.reasons[0]?.code });
+  step({ title: 'courier-bot tries another 10 EUR book, which would pass its 40 EUR', expect: 'refused', ok: !over.ok && over.reasons[0]?.code === 'BUDGET_EXCEEDED', code: over.reasons[0]?.code });
   await revokeMandate(home.store, root.id, (did) => home.issuer(did));
+  step({ title: 'erin takes back what she allowed shopper', ok: true, detail: `mandate ${root.id} revoked` });
   // A verifier that has not cached the list yet (a cached one sees it after the list's ttl).
   const cut = await buy('1 EUR', createStatusChecker({ resolver: home.resolver, allowLoopback: true, allowHttp: true }));
-  step({ title: "erin revokes shopper's mandate: courier-bot's link below it stops working too", expect: 'refused', ok: !cut.ok, code: cut.reasons[0]?.code });
+  step({ title: "courier-bot tries a 1 EUR book: its permission came through shopper's, so it ends too", expect: 'refused', ok: !cut.ok && cut.reasons[0]?.code === 'CREDENTIAL_REVOKED', code: cut.reasons[0]?.code });
 }

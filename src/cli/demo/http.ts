@@ -9,7 +9,7 @@ import { verifyNodeRequest } from '../../http/request.js';
 import { createVerifier } from '../../guard/verifier.js';
 import type { DemoContext } from './types.js';
 
-/** A person grants an app read access to her photos; a platform API checks every request (the HTTP middleware core). */
+/** A person lets an app see her photos; her photo service checks every request (the HTTP middleware core); she takes it back. */
 export async function httpWalk({ home, step, publicUrl }: DemoContext): Promise<void> {
   await home.createIdentity({ alias: 'erika' });
   const app = await home.createIdentity({ alias: 'photo-app' });
@@ -17,7 +17,7 @@ export async function httpWalk({ home, step, publicUrl }: DemoContext): Promise<
   const grant = await issueGrant(home.store, await home.issuer('erika'), {
     grantee: app.did, resources: ['photos/*'], actions: ['read'], purpose: 'print orders', validUntil: new Date(Date.now() + 86_400_000), baseUrl: publicUrl,
   });
-  step({ title: 'erika grants photo-app read access to photos/* for a day', ok: true, detail: grant.id });
+  step({ title: 'erika lets photo-app see her photos for one day, to print orders', ok: true, detail: `DataAccessGrant ${grant.id}: photos/*, read` });
 
   // Every photo here is erika's: the route names its owner, so only erika's own grants count.
   const erika = (await home.identity('erika')).did;
@@ -34,7 +34,7 @@ export async function httpWalk({ home, step, publicUrl }: DemoContext): Promise<
   // Presentations are bound to the origin clients address; a verifier per status-list cache: a fresh one stands for "after the list's ttl".
   const verifier = () => createVerifier({ aud: api, store: home.store, publicOrigin: base, resolver: home.resolver, status: createStatusChecker({ resolver: home.resolver, allowLoopback: true, allowHttp: true }) });
   current = verifier();
-  step({ title: 'a photo API on 127.0.0.1 checks every request: a grant, bound to this request, used once', ok: true });
+  step({ title: 'photos.example, where erika keeps her photos, checks every request it gets (here on 127.0.0.1)', ok: true, detail: `${base}: Authorization: Bearer <vp+jwt> bound to the method and URL (htm/htu), a jti used once, the grant's owner named by the route` });
 
   try {
     let sent: Headers | undefined;
@@ -46,18 +46,19 @@ export async function httpWalk({ home, step, publicUrl }: DemoContext): Promise<
     const codeOf = async (r: Response) => (r.ok ? undefined : ((await r.json()) as { code: string }).code);
 
     const ok = await charterFetch(`${base}/photos/1.jpg`, {}, as);
-    step({ title: 'photo-app fetches photos/1.jpg: 200', ok: ok.status === 200, detail: `${ok.status} ${await ok.text()}` });
+    step({ title: 'photo-app asks photos.example for photos/1.jpg: allowed', ok: ok.status === 200, detail: `HTTP ${ok.status} ${await ok.text()}` });
     const again = await fetch(`${base}/photos/1.jpg`, { headers: sent! });
     const replay = await codeOf(again);
-    step({ title: 'the same request replayed with its presentation: 401', ok: again.status === 401 && replay === 'REPLAY_DETECTED', code: replay });
+    step({ title: 'someone who captured that request sends it again', expect: 'refused', ok: again.status === 401 && replay === 'REPLAY_DETECTED', code: replay, detail: `HTTP ${again.status}` });
     const other = await charterFetch(`${base}/profile/email`, {}, as);
     const scope = await codeOf(other);
-    step({ title: 'photo-app asks for profile/email, outside the grant: 403', ok: other.status === 403 && scope === 'GRANT_SCOPE', code: scope });
+    step({ title: "photo-app asks for erika's email address, which she never shared", expect: 'refused', ok: other.status === 403 && scope === 'GRANT_SCOPE', code: scope, detail: `HTTP ${other.status}` });
     await revokeGrant(home.store, grant.id, (did) => home.issuer(did));
+    step({ title: 'erika takes the grant back', ok: true });
     current = verifier();
     const cut = await charterFetch(`${base}/photos/1.jpg`, {}, as);
     const revoked = await codeOf(cut);
-    step({ title: 'erika revokes the grant: the API refuses photo-app (403)', ok: cut.status === 403 && revoked === 'CREDENTIAL_REVOKED', code: revoked });
+    step({ title: 'photo-app asks for photos/1.jpg again', expect: 'refused', ok: cut.status === 403 && revoked === 'CREDENTIAL_REVOKED', code: revoked, detail: `HTTP ${cut.status}` });
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
   }

@@ -18,11 +18,11 @@ async function loadSdk() {
   }
 }
 
-/** An agent calls a shop's MCP `purchase` tool, guarded by Charter, inside and beyond its mandate. */
+/** An agent calls a shop's MCP `purchase` tool, guarded by Charter, inside and beyond what its principal allowed. */
 export async function mcpWalk({ home, step, publicUrl }: DemoContext): Promise<void> {
   const sdk = await loadSdk();
   if (!sdk) {
-    step({ title: 'MCP walk skipped: install @modelcontextprotocol/sdk and zod to run it', ok: true });
+    step({ title: "an AI agent pays through a shop's MCP tool", ok: true, skipped: 'the optional @modelcontextprotocol/sdk (and zod) is not installed: npm i @modelcontextprotocol/sdk zod' });
     return;
   }
   const frank = await home.createIdentity({ alias: 'frank' });
@@ -36,7 +36,7 @@ export async function mcpWalk({ home, step, publicUrl }: DemoContext): Promise<v
     validUntil: new Date(Date.now() + 86_400_000),
     baseUrl: publicUrl,
   });
-  step({ title: 'frank authorizes tea-agent: purchase at tea-shop, ≤ 30 EUR each, 50 EUR per 30 days', ok: true, detail: mandate.id });
+  step({ title: 'frank lets tea-agent buy at tea-shop for a day: at most 30 EUR a purchase, 50 EUR in total', ok: true, detail: `mandate ${mandate.id}` });
 
   const verifier = createVerifier({ aud: shop.did, store: home.store, resolver: home.resolver, status: home.status, http: false });
   const server = new sdk.McpServer({ name: 'tea-shop', version: '1.0.0' });
@@ -54,20 +54,20 @@ export async function mcpWalk({ home, step, publicUrl }: DemoContext): Promise<v
   const [clientSide, serverSide] = sdk.InMemoryTransport.createLinkedPair();
   const client = new sdk.Client({ name: 'tea-agent', version: '1.0.0' });
   await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
-  step({ title: "tea-shop's MCP server guards its purchase tool with Charter; tea-agent connects as an MCP client", ok: true });
+  step({ title: 'tea-shop offers AI agents a "purchase" tool (MCP) and lets Charter check every call', ok: true, detail: 'the presentation rides in _meta["charter.dev/presentation"], bound to the tool name and a hash of its arguments' });
 
   try {
     const presenter = { agent: await home.issuer('tea-agent'), identity: identity.jwt, chain: [mandate.jwt], aud: shop.did };
     const buy = (item: string, price: string) => callGuardedTool(client, { name: 'purchase', arguments: { item, price, currency: 'EUR' } }, presenter);
 
     const ok = await buy('sencha', '25');
-    step({ title: 'tea-agent buys sencha for 25 EUR: the tool runs and the spend is committed', ok: toolRefusal(ok) === undefined && shipped.length === 1, detail: `${last?.amount?.amount} ${last?.amount?.currency} committed` });
+    step({ title: 'tea-agent buys sencha for 25 EUR: allowed, the tool runs', ok: toolRefusal(ok) === undefined && shipped.length === 1, detail: `${last?.amount?.amount} ${last?.amount?.currency} committed to the ledger` });
     const big = toolRefusal(await buy('samovar', '40'));
-    step({ title: 'tea-agent tries a 40 EUR samovar: refused before the tool runs, over its per-transaction limit', ok: big?.code === 'AUTHORITY_EXCEEDED' && shipped.length === 1, code: big?.code });
+    step({ title: 'tea-agent tries a 40 EUR samovar, over its 30 EUR limit (the tool never runs)', expect: 'refused', ok: big?.code === 'AUTHORITY_EXCEEDED' && shipped.length === 1, code: big?.code });
     const over = toolRefusal(await buy('matcha', '26'));
-    step({ title: 'after 25 EUR, 26 EUR more would pass 50 EUR: refused', ok: over?.code === 'BUDGET_EXCEEDED' && shipped.length === 1, code: over?.code });
+    step({ title: 'tea-agent tries 26 EUR of matcha, which would pass its 50 EUR', expect: 'refused', ok: over?.code === 'BUDGET_EXCEEDED' && shipped.length === 1, code: over?.code });
     const anon = toolRefusal(await client.callTool({ name: 'purchase', arguments: { item: 'oolong', price: '5', currency: 'EUR' } }));
-    step({ title: 'a call without a presentation: refused', ok: anon?.code === 'INVALID_PRESENTATION' && shipped.length === 1, code: anon?.code });
+    step({ title: 'a caller that shows no permission at all tries to buy oolong', expect: 'refused', ok: anon?.code === 'INVALID_PRESENTATION' && shipped.length === 1, code: anon?.code });
   } finally {
     await Promise.all([client.close(), server.close()]);
   }

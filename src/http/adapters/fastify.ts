@@ -1,8 +1,11 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Readable } from 'node:stream';
+import type { FastifyReply, FastifyRequest, RequestPayload } from 'fastify';
+import { CharterError } from '../../errors.js';
+import { hasBody, MAX_BODY_BYTES } from '../body.js';
 import { createContext, settleBeforeSend, type CharterContext } from '../context.js';
-import { requireAgent as agentGuard, requireGrant as grantGuard, type AgentGuard, type AgentGuardOptions, type GrantGuard, type GrantGuardOptions, type Guard } from '../guards.js';
+import { guardSet, requireAgent as agentGuard, requireGrant as grantGuard, type AgentGuard, type AgentGuardOptions, type GrantGuard, type GrantGuardOptions, type Guard } from '../guards.js';
 import { authorize, nodeRequest } from '../request.js';
-import { challengeBody, refusalOf, type Refused } from '../refusal.js';
+import { challengeBody, RECEIPT_HEADER, refusalOf, type Refused } from '../refusal.js';
 import { checkHttpVerifier, storeFaultRefusal } from './common.js';
 import type { Verifier } from '../../guard/verifier.js';
 
@@ -26,17 +29,56 @@ const send = (reply: FastifyReply, d: Refused) => {
 };
 
 /**
+ * A preParsing hook, `app.addHook('preParsing', keepRawBody)`: keeps the
+ * body as sent in `request.rawBody` (capped by the route's bodyLimit) before
+ * Fastify parses it, so a guard can check a signed Content-Digest.
+ */
+export async function keepRawBody(request: FastifyRequest, _reply: FastifyReply, payload: RequestPayload): Promise<RequestPayload> {
+  const limit = request.routeOptions?.bodyLimit ?? MAX_BODY_BYTES;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of payload) {
+    const b = typeof c === 'string' ? Buffer.from(c) : (c as Buffer);
+    size += b.length;
+    if (size > limit) throw Object.assign(new Error('Request body is too large'), { statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE' });
+    chunks.push(b);
+  }
+  const raw = Buffer.concat(chunks);
+  (request as { rawBody?: Buffer }).rawBody = raw;
+  const replay = Readable.from([raw]) as Readable & { receivedEncodedLength?: number };
+  replay.receivedEncodedLength = raw.length;
+  return replay;
+}
+
+/**
+ * The body as sent, for a signature covering Content-Digest: `request.rawBody`
+ * (keepRawBody), or the body when a content-type parser left it a Buffer.
+ * Fastify parses before any preHandler runs, so without one of these the
+ * bytes are gone: TypeError, a server configuration mistake.
+ */
+function fastifyBody(request: FastifyRequest): Promise<Uint8Array> {
+  const raw = (request as { rawBody?: unknown }).rawBody;
+  if (raw instanceof Uint8Array) return Promise.resolve(raw);
+  if (Buffer.isBuffer(request.body)) return Promise.resolve(request.body);
+  if (!hasBody(request.raw)) return Promise.resolve(new Uint8Array());
+  return Promise.reject(new TypeError("charter(): Fastify parsed the body before the guard: add app.addHook('preParsing', keepRawBody) to check a signed Content-Digest"));
+}
+
+/**
  * A Fastify preHandler: `app.get('/x', { preHandler: charter(verifier, guard) }, handler)`.
  * Refuses with 401/403/400/503 problem details, or sets `request.charter`.
+ * Guards combine: `charter(verifier, requireSignature(…), requireAgent(…))`.
  */
-export function charter(verifier: Verifier, guard?: Guard<FastifyRequest>) {
+export function charter(verifier: Verifier, ...guards: Array<Guard<FastifyRequest> | undefined>) {
   checkHttpVerifier(verifier);
+  const set = guardSet(guards);
   return async function charterPreHandler(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const d = await authorize(nodeRequest(request.raw), verifier, guard, request);
+    const d = await authorize({ ...nodeRequest(request.raw), body: () => fastifyBody(request) }, verifier, set, request);
     if (!d.ok) {
       await send(reply, d);
       return;
     }
+    if (d.receipt !== undefined) reply.header(RECEIPT_HEADER, d.receipt);
     const ctx = createContext(d);
     request.charter = ctx;
     settleBeforeSend(reply.raw, ctx);

@@ -1,8 +1,8 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { createContext, type CharterContext } from '../context.js';
-import { requireAgent as agentGuard, requireGrant as grantGuard, type AgentGuard, type AgentGuardOptions, type GrantGuard, type GrantGuardOptions, type Guard } from '../guards.js';
+import { guardSet, requireAgent as agentGuard, requireGrant as grantGuard, type AgentGuard, type AgentGuardOptions, type GrantGuard, type GrantGuardOptions, type Guard } from '../guards.js';
 import { authorize, webRequest } from '../request.js';
-import { challengeBody, refusalResponse } from '../refusal.js';
+import { challengeBody, RECEIPT_HEADER, refusalResponse } from '../refusal.js';
 import { checkHttpVerifier, storeFaultRefusal } from './common.js';
 import type { Verifier } from '../../guard/verifier.js';
 
@@ -20,13 +20,16 @@ export type CharterEnv = { Variables: { charter: CharterContext } };
  * Hono middleware, shaped like hono's own `jwt()`: refuses with 401/403/400/503
  * problem details, or sets `c.get('charter')` and runs the handler. The
  * handler's response is returned only after its spend is committed (a 503
- * otherwise).
+ * otherwise). Guards combine: `charter(verifier, requireSignature(…), requireAgent(…))`.
  */
-export function charter(verifier: Verifier, guard?: Guard<Context>): MiddlewareHandler<CharterEnv> {
+export function charter(verifier: Verifier, ...guards: Array<Guard<Context> | undefined>): MiddlewareHandler<CharterEnv> {
   checkHttpVerifier(verifier);
+  const set = guardSet(guards);
   return async (c, next) => {
-    const d = await authorize(webRequest(c.req.raw), verifier, guard, c);
+    // hono keeps a body read through c.req, so the handler can still read it (c.req.json()) after the digest check.
+    const d = await authorize({ ...webRequest(c.req.raw), body: async () => new Uint8Array(await c.req.arrayBuffer()) }, verifier, set, c);
     if (!d.ok) return refusalResponse(d);
+    if (d.receipt !== undefined) c.header(RECEIPT_HEADER, d.receipt);
     const ctx = createContext(d);
     c.set('charter', ctx);
     try {

@@ -8,6 +8,8 @@ import type { Reason } from '../../errors.js';
  */
 export const PRESENTATION_META = 'charter.dev/presentation';
 export const REFUSAL_META = 'charter.dev/refusal';
+/** The verifier's signed decision receipt, on an allowed result and on a refusal alike. */
+export const RECEIPT_META = 'charter.dev/receipt';
 
 /**
  * The claims binding a presentation to one tool call, as `htm`/`htu` bind

@@ -1,7 +1,7 @@
 import { createPresentation } from '../../credentials/index.js';
 import type { Issuer } from '../../credentials/types.js';
 import { orderChain } from '../../agents/index.js';
-import { PRESENTATION_META, REFUSAL_META, toolBinding, type ToolRefusal } from './binding.js';
+import { PRESENTATION_META, RECEIPT_META, REFUSAL_META, toolBinding, type ToolRefusal } from './binding.js';
 
 export interface ToolPresenter {
   /** The agent, signing with its authentication key (a Home gives it: `await home.issuer('shopper')`). */
@@ -45,6 +45,12 @@ export function toolRefusal(result: unknown): ToolRefusal | undefined {
   const meta = (result as { _meta?: Record<string, unknown> } | null)?._meta;
   const r = meta?.[REFUSAL_META] as ToolRefusal | undefined;
   return r && typeof r.code === 'string' && Array.isArray(r.reasons) ? r : undefined;
+}
+
+/** The verifier's signed decision receipt on a guarded tool's result (allowed or refused), if it sends one; check it with `verifyReceipt`. */
+export function toolReceipt(result: unknown): string | undefined {
+  const r = (result as { _meta?: Record<string, unknown> } | null)?._meta?.[RECEIPT_META];
+  return typeof r === 'string' ? r : undefined;
 }
 
 /**

@@ -4,7 +4,8 @@
  * it; a client helper attaches the presentation to each call.
  */
 export { guardTool, type ToolGuardOptions, type ToolExtra, type GuardedToolHandler } from './server.js';
-export { callGuardedTool, presentForTool, toolRefusal, type ToolPresenter, type ToolCall, type ToolCaller } from './client.js';
-export { PRESENTATION_META, REFUSAL_META, toolBinding, type ToolRefusal } from './binding.js';
+export { callGuardedTool, presentForTool, toolRefusal, toolReceipt, type ToolPresenter, type ToolCall, type ToolCaller } from './client.js';
+export { PRESENTATION_META, REFUSAL_META, RECEIPT_META, toolBinding, type ToolRefusal } from './binding.js';
+export { verifyReceipt } from '../../audit/receipt.js';
 export { guardTransaction, type TransactionRequest, type TransactionOutcome, type Settlement } from '../../guard/transaction.js';
 export { createVerifier, type Verifier, type VerifierOptions } from '../../guard/verifier.js';

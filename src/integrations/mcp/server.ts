@@ -5,7 +5,7 @@ import type { AmountInput } from '../../agents/limits.js';
 import type { Verifier } from '../../guard/verifier.js';
 import { checkTrust, type ReputationSource } from '../../guard/policy.js';
 import { guardTransaction } from '../../guard/transaction.js';
-import { PRESENTATION_META, REFUSAL_META, toolBinding, type ToolRefusal } from './binding.js';
+import { PRESENTATION_META, RECEIPT_META, REFUSAL_META, toolBinding, type ToolRefusal } from './binding.js';
 
 export interface ToolGuardOptions<Args> {
   verifier: Verifier;
@@ -26,11 +26,15 @@ export interface ToolExtra {
 
 export type GuardedToolHandler<Args, Extra> = (args: Args, extra: Extra, decision: AgentDecision) => CallToolResult | Promise<CallToolResult>;
 
-const refusal = (r: ToolRefusal): CallToolResult => ({
+const refusal = (r: ToolRefusal, receipt?: string): CallToolResult => ({
   isError: true,
   content: [{ type: 'text', text: `Refused by Charter (${r.code}): ${r.reasons.map((x) => `${x.code}: ${x.message}`).join('; ')}` }],
-  _meta: { [REFUSAL_META]: r },
+  _meta: { [REFUSAL_META]: r, ...(receipt !== undefined ? { [RECEIPT_META]: receipt } : {}) },
 });
+
+/** The handler's result with the decision receipt added to its `_meta`. */
+const withReceipt = (result: CallToolResult, receipt: string | undefined): CallToolResult =>
+  receipt === undefined || typeof result !== 'object' || result === null ? result : { ...result, _meta: { ...result._meta, [RECEIPT_META]: receipt } };
 
 /**
  * A tool callback for `McpServer.registerTool(name, config, guardTool(name,
@@ -56,7 +60,7 @@ export function guardTool<Args extends Record<string, unknown>, Extra extends To
   if (typeof handler !== 'function') throw new TypeError('guardTool: handler must be a function');
   const { verifier } = options;
 
-  const refuse = async (status: ToolRefusal['status'], reasons: Reason[], nonce?: string): Promise<CallToolResult> => {
+  const refuse = async (status: ToolRefusal['status'], reasons: Reason[], nonce?: string, receipt?: string): Promise<CallToolResult> => {
     if (status === 401 && nonce === undefined && verifier.nonces === 'challenge') {
       try {
         nonce = (await verifier.issueNonce()).nonce;
@@ -65,7 +69,7 @@ export function guardTool<Args extends Record<string, unknown>, Extra extends To
         throw e;
       }
     }
-    return refusal({ status, code: reasons[0]!.code, reasons, ...(nonce !== undefined ? { nonce } : {}) });
+    return refusal({ status, code: reasons[0]!.code, reasons, ...(nonce !== undefined ? { nonce } : {}) }, receipt);
   };
 
   return async (args: Args, extra: Extra) => {
@@ -99,6 +103,6 @@ export function guardTool<Args extends Record<string, unknown>, Extra extends To
     // The pipeline answers a store fault as a 503 refusal (fail closed: nothing runs; the agent may
     // retry); a fault from the body itself is not a refusal and propagates.
     const outcome = await guardTransaction(vp, request, (decision) => handler(args, extra, decision));
-    return outcome.ok ? outcome.value : refuse(outcome.status as ToolRefusal['status'], outcome.reasons, outcome.nonce);
+    return outcome.ok ? withReceipt(outcome.value, outcome.receipt) : refuse(outcome.status as ToolRefusal['status'], outcome.reasons, outcome.nonce, outcome.receipt);
   };
 }

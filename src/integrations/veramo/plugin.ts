@@ -14,6 +14,8 @@ import {
 } from '../../agents/index.js';
 import { authorizeTransaction } from '../../guard/transaction.js';
 import type { Verifier } from '../../guard/verifier.js';
+import type { SpendHold } from '../../guard/spend.js';
+import { TtlCache } from '../../did/cache.js';
 import { verifyCredential } from '../../credentials/index.js';
 import type { CredentialVerification, IssuedCredential, Issuer, StatusChecker } from '../../credentials/types.js';
 import { createResolver } from '../../did/index.js';
@@ -72,6 +74,8 @@ export class CharterVeramoPlugin implements IAgentPlugin {
   /** Resolver and status checker per calling agent, so their caches live as long as the agent. */
   readonly #tools = new WeakMap<object, Tools>();
   #fixed: Tools | undefined;
+  /** Holds of recent authorizations, so a commit or release through this plugin is logged as a settlement. */
+  readonly #holds = new TtlCache<string, SpendHold>(24 * 3600_000, 10_000);
 
   constructor(options: CharterVeramoOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new TypeError('CharterVeramoPlugin options must be an object');
@@ -127,13 +131,23 @@ export class CharterVeramoPlugin implements IAgentPlugin {
 
   /** Commits the spend a recorded charterVerifyAgent reserved (the transaction happened). Throws RESERVATION_NOT_FOUND. */
   async charterCommitSpend(args: CharterSpendArgs): Promise<boolean> {
-    await commitSpend(this.#ledger(), this.#reservation(args));
+    const id = this.#reservation(args);
+    const hold = this.#holds.get(id);
+    if (hold) {
+      await hold.commit();
+      this.#holds.delete(id);
+    } else await commitSpend(this.#ledger(), id);
     return true;
   }
 
   /** Releases the spend a recorded charterVerifyAgent reserved (the transaction did not happen). Throws RESERVATION_NOT_FOUND. */
   async charterReleaseSpend(args: CharterSpendArgs): Promise<boolean> {
-    await releaseSpend(this.#ledger(), this.#reservation(args));
+    const id = this.#reservation(args);
+    const hold = this.#holds.get(id);
+    if (hold) {
+      await hold.release();
+      this.#holds.delete(id);
+    } else await releaseSpend(this.#ledger(), id);
     return true;
   }
 
@@ -164,12 +178,14 @@ export class CharterVeramoPlugin implements IAgentPlugin {
       trust: (args.trust ?? o.trust)!,
       ...(o.reputation ? { reputation: o.reputation } : {}),
     });
+    if (d.spend && d.receipt !== undefined) this.#holds.set(d.spend.reservationId, d.spend);
     return {
       ok: d.ok,
       status: d.status,
       reasons: d.reasons,
       ...(d.agent ? { decision: d.agent } : {}),
       ...(d.spend ? { reservationId: d.spend.reservationId, remaining: d.spend.remaining } : {}),
+      ...(d.receipt !== undefined ? { receipt: d.receipt } : {}),
     };
   }
 
@@ -230,7 +246,7 @@ export class CharterVeramoPlugin implements IAgentPlugin {
   /** An AgentIdentityCredential: `issuer` (the operator) answers for `agent`. Stored when the plugin has a store. */
   async charterIssueAgentIdentity(args: CharterIssueAgentIdentityArgs, context: CharterContext): Promise<IssuedCredential> {
     const issuer = await this.#signer(context, args);
-    return issueAgentIdentity(this.#options.store, issuer, {
+    return issueAgentIdentity(this.#options.store ?? null, issuer, {
       agent: args.agent,
       name: args.name,
       ...(args.software ? { software: args.software } : {}),
@@ -319,7 +335,7 @@ export class CharterVeramoPlugin implements IAgentPlugin {
     return issued;
   }
 
-  async #revoke(context: CharterContext, id: string, revoke: (store: Store, id: string, issuerFor: IssuerFor) => Promise<void>): Promise<boolean> {
+  async #revoke(context: CharterContext, id: string, revoke: (store: Store, id: string, issuerFor: IssuerFor) => Promise<unknown>): Promise<boolean> {
     const store = this.#options.store;
     if (!store) throw new TypeError('revoking needs options.store');
     if (typeof id !== 'string') throw new TypeError('id must be a credential id');

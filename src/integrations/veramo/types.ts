@@ -92,6 +92,8 @@ export interface CharterAuthorization {
   decision?: AgentDecision;
   reservationId?: string;
   remaining?: AgentRemaining;
+  /** With a receipts verifier (createVerifier({ receipts })): the signed decision receipt, allow or deny. */
+  receipt?: string;
 }
 
 export interface CharterScoreAgentArgs {

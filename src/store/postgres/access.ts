@@ -13,6 +13,10 @@ export interface Tables {
   mandates: string;
   reservations: string;
   nonces: string;
+  auditEntries: string;
+  auditCheckpoints: string;
+  auditBlobs: string;
+  accessReceipts: string;
   ratings: string;
   versions: string;
 }

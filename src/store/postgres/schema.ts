@@ -57,7 +57,33 @@ export const PG_MIGRATIONS: readonly ((s: string) => string)[] = [
   ALTER TABLE ${s}.ledger ADD COLUMN settled_by TEXT CHECK (settled_by IN ('commit', 'release', 'timeout'));
   CREATE INDEX ledger_open ON ${s}.ledger (state, at);
   `,
-  // 3: reputation ratings verified once at import, read back for scoring (one query per agent).
+  // 3: the audit log (hash-chained signed receipts, checkpoints, evidence kept apart) and access reports.
+  (s) => `
+  CREATE TABLE ${s}.audit_entries (
+    chain TEXT COLLATE "C" NOT NULL, seq BIGINT NOT NULL, hash TEXT NOT NULL, prev TEXT, receipt_id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('decision', 'settlement')),
+    outcome TEXT NOT NULL CHECK (outcome IN ('allow', 'deny', 'committed', 'released')),
+    issuer TEXT NOT NULL, subject TEXT, at BIGINT NOT NULL, jws TEXT NOT NULL, recorded_at BIGINT NOT NULL,
+    -- The evidence kept for this entry: its own presentation (hash, body) and the hashes of the
+    -- shared blobs it references (JSON array); cleared when the evidence is pruned.
+    presentation_hash TEXT, presentation TEXT, refs TEXT,
+    PRIMARY KEY (chain, seq)
+  );
+  CREATE INDEX audit_entries_at ON ${s}.audit_entries (at);
+  CREATE INDEX audit_entries_subject ON ${s}.audit_entries (subject, at);
+  CREATE TABLE ${s}.audit_checkpoints (
+    chain TEXT COLLATE "C" NOT NULL, seq BIGINT NOT NULL, head TEXT NOT NULL, issuer TEXT NOT NULL, at BIGINT NOT NULL, jws TEXT NOT NULL,
+    PRIMARY KEY (chain, seq)
+  );
+  CREATE TABLE ${s}.audit_blobs (hash TEXT PRIMARY KEY, body TEXT NOT NULL);
+  CREATE TABLE ${s}.access_receipts (
+    grant_id TEXT COLLATE "C" NOT NULL, receipt_id TEXT COLLATE "C" NOT NULL, verifier TEXT NOT NULL, reporter TEXT NOT NULL, holder TEXT,
+    outcome TEXT NOT NULL CHECK (outcome IN ('allow', 'deny')), at BIGINT NOT NULL, received_at BIGINT NOT NULL, jws TEXT NOT NULL,
+    PRIMARY KEY (grant_id, receipt_id)
+  );
+  CREATE INDEX access_receipts_at ON ${s}.access_receipts (grant_id, at);
+  `,
+  // 4: reputation ratings verified once at import, read back for scoring (one query per agent).
   (s) => `
   CREATE TABLE ${s}.ratings (
     attester TEXT COLLATE "C" NOT NULL, id TEXT COLLATE "C" NOT NULL, agent TEXT NOT NULL, receipt TEXT NOT NULL,

@@ -9,6 +9,7 @@ import type { Access, Tables } from './access.js';
 import { postgresRecords } from './records.js';
 import { postgresStatus } from './status.js';
 import { postgresNonces } from './nonces.js';
+import { postgresAudit } from './audit.js';
 import { postgresRatings } from './ratings.js';
 
 export interface PostgresStoreOptions {
@@ -74,6 +75,10 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     mandates: `${s}.mandates`,
     reservations: `${s}.reservations`,
     nonces: `${s}.nonces`,
+    auditEntries: `${s}.audit_entries`,
+    auditCheckpoints: `${s}.audit_checkpoints`,
+    auditBlobs: `${s}.audit_blobs`,
+    accessReceipts: `${s}.access_receipts`,
     ratings: `${s}.ratings`,
     versions: `${s}.rating_versions`,
   };
@@ -92,6 +97,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     ...postgresStatus(access),
     ...createLedger(run, t),
     ...postgresNonces(access),
+    ...postgresAudit(access),
     ...postgresRatings(access),
   };
 }

@@ -1,2 +1,2 @@
 /** `charter/sqlite`: the embedded store (better-sqlite3, a native module), loaded only by those who use it. */
-export { openSqliteStore } from './store.js';
+export { openSqliteStore, type SqliteStoreOptions } from './store.js';

@@ -40,7 +40,33 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE ledger ADD COLUMN settled_by TEXT CHECK (settled_by IN ('commit', 'release', 'timeout'));
   CREATE INDEX ledger_open ON ledger (state, at);
   `,
-  // 3: reputation ratings verified once at import, read back for scoring. Clustered by the one
+  // 3: the audit log (hash-chained signed receipts, checkpoints, evidence kept apart) and access reports.
+  `
+  CREATE TABLE audit_entries (
+    chain TEXT NOT NULL, seq INTEGER NOT NULL, hash TEXT NOT NULL, prev TEXT, receipt_id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('decision', 'settlement')),
+    outcome TEXT NOT NULL CHECK (outcome IN ('allow', 'deny', 'committed', 'released')),
+    issuer TEXT NOT NULL, subject TEXT, at INTEGER NOT NULL, jws TEXT NOT NULL, recorded_at INTEGER NOT NULL,
+    -- The evidence kept for this entry: its own presentation (hash, body) and the hashes of the
+    -- shared blobs it references (JSON array); cleared when the evidence is pruned.
+    presentation_hash TEXT, presentation TEXT, refs TEXT,
+    PRIMARY KEY (chain, seq)
+  );
+  CREATE INDEX audit_entries_at ON audit_entries (at);
+  CREATE INDEX audit_entries_subject ON audit_entries (subject, at);
+  CREATE TABLE audit_checkpoints (
+    chain TEXT NOT NULL, seq INTEGER NOT NULL, head TEXT NOT NULL, issuer TEXT NOT NULL, at INTEGER NOT NULL, jws TEXT NOT NULL,
+    PRIMARY KEY (chain, seq)
+  );
+  CREATE TABLE audit_blobs (hash TEXT PRIMARY KEY, body TEXT NOT NULL);
+  CREATE TABLE access_receipts (
+    grant_id TEXT NOT NULL, receipt_id TEXT NOT NULL, verifier TEXT NOT NULL, reporter TEXT NOT NULL, holder TEXT,
+    outcome TEXT NOT NULL CHECK (outcome IN ('allow', 'deny')), at INTEGER NOT NULL, received_at INTEGER NOT NULL, jws TEXT NOT NULL,
+    PRIMARY KEY (grant_id, receipt_id)
+  );
+  CREATE INDEX access_receipts_at ON access_receipts (grant_id, at);
+  `,
+  // 4: reputation ratings verified once at import, read back for scoring. Clustered by the one
   // query (an agent's ratings in time order), so scoring reads contiguous pages whatever order
   // they were imported in; (attester, id) is the rating's identity.
   `

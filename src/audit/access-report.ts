@@ -1,0 +1,173 @@
+import { randomUUID } from 'node:crypto';
+import { CharterError, type Reason } from '../errors.js';
+import { decodeCredential, type Issuer } from '../credentials/index.js';
+import type { CharterResolver } from '../did/types.js';
+import { GRANT_TYPE } from '../grants/index.js';
+import type { AccessReceiptRecord, AccessReportStore, AuditStore, CredentialStore } from '../store/types.js';
+import { ACCESS_REPORT_TYP, checkAuditJws, signCanonical } from './jws.js';
+import { decodeReceipt, verifyReceipt, type DecisionReceipt } from './receipt.js';
+
+/**
+ * Access reports: a platform may send the person who granted it access the
+ * receipts of the decisions taken under that grant, so the person sees which
+ * platform used which grant, when, and for what. Voluntary for platforms. A
+ * report is signed by the platform (`typ: charter-access-report+jwt`) and
+ * names only the grant id and the receipts (which hold hashes and ids): no
+ * personal data beyond what the grant already names.
+ */
+export const MAX_REPORT_RECEIPTS = 100;
+/** A report older than this is refused (its receipts are accepted from a fresh one). */
+const MAX_REPORT_AGE_SECONDS = 24 * 3600;
+
+export interface AccessReportInput {
+  /** The grant's id. */
+  grant: string;
+  /** Decision receipts of uses of the grant (signed by the verifier that decided). */
+  receipts: readonly string[];
+}
+
+/** Signs an access report as `reporter` (the verifier, or the grantee). */
+export async function createAccessReport(reporter: Issuer, input: AccessReportInput): Promise<string> {
+  if (typeof input?.grant !== 'string' || !Array.isArray(input.receipts) || input.receipts.length === 0 || input.receipts.length > MAX_REPORT_RECEIPTS) {
+    throw new CharterError('INVALID_ARGUMENT', `an access report names a grant and 1 to ${MAX_REPORT_RECEIPTS} receipts`);
+  }
+  const now = Math.floor(Date.now() / 1000);
+  return (await signCanonical(ACCESS_REPORT_TYP, { iss: reporter.did, jti: `urn:uuid:${randomUUID()}`, iat: now, grant: input.grant, receipts: [...input.receipts] }, reporter)).jws;
+}
+
+/**
+ * Where the grantor's `charter serve` takes access reports: beside the
+ * grant's status list (its own server), at `/access-reports`.
+ */
+export function accessReportUrl(grantJwt: string): string {
+  const c = decodeCredential(grantJwt);
+  const status = Array.isArray(c.credentialStatus) ? c.credentialStatus[0] : c.credentialStatus;
+  if (!status?.statusListCredential) throw new CharterError('INVALID_ARGUMENT', 'the grant names no status list, so no server of its grantor to report to');
+  return new URL('/access-reports', status.statusListCredential).href;
+}
+
+/** Sends a report to the grantor's server (found from the grant); resolves with what it accepted. */
+export async function sendAccessReport(reporter: Issuer, input: { grant: string; receipts: readonly string[] }, options: { fetch?: typeof fetch } = {}): Promise<{ status: number; accepted: number }> {
+  const c = decodeCredential(input.grant);
+  if (typeof c.id !== 'string') throw new CharterError('INVALID_ARGUMENT', 'the grant has no id');
+  const report = await createAccessReport(reporter, { grant: c.id, receipts: input.receipts });
+  const res = await (options.fetch ?? fetch)(accessReportUrl(input.grant), { method: 'POST', headers: { 'content-type': 'application/jwt' }, body: report, redirect: 'error' });
+  const body = (await res.json().catch(() => ({}))) as { accepted?: number };
+  return { status: res.status, accepted: body.accepted ?? 0 };
+}
+
+export interface AccessReportResult {
+  ok: boolean;
+  reasons: Reason[];
+  grant?: string;
+  reporter?: string;
+  /** How many receipts were new. */
+  accepted: number;
+  /** Receipts not taken, by position, with why. */
+  refused: { index: number; code: Reason['code']; message: string }[];
+}
+
+const refuse = (code: Reason['code'], message: string): AccessReportResult => ({ ok: false, reasons: [{ code, message }], accepted: 0, refused: [] });
+
+/**
+ * The grantor's side: verifies a report (the reporter's signature, a grant
+ * this home issued) and each receipt in it (the verifier's signature, a
+ * decision on a presentation of this grant by its grantee, reported by that
+ * verifier or by the grantee itself), and records the receipts that hold.
+ */
+export async function acceptAccessReport(store: CredentialStore & AccessReportStore, report: string, options: { resolver: CharterResolver; now?: Date }): Promise<AccessReportResult> {
+  const c = await checkAuditJws(report, ACCESS_REPORT_TYP, options.resolver, 'INVALID_ARGUMENT');
+  if (!c.decoded) return { ok: false, reasons: c.reasons, accepted: 0, refused: [] };
+  if (c.reasons.length > 0) return { ok: false, reasons: c.reasons, accepted: 0, refused: [] };
+  const p = c.decoded.payload;
+  const reporter = p.iss as string;
+  const now = (options.now ?? new Date()).getTime() / 1000;
+  if (typeof p.iat !== 'number' || Math.abs(now - p.iat) > MAX_REPORT_AGE_SECONDS) return refuse('PRESENTATION_STALE', 'the report is too old, or from the future');
+  if (typeof p.grant !== 'string' || !Array.isArray(p.receipts) || p.receipts.length === 0 || p.receipts.length > MAX_REPORT_RECEIPTS) {
+    return refuse('INVALID_ARGUMENT', `a report names a grant and 1 to ${MAX_REPORT_RECEIPTS} receipts`);
+  }
+  const grant = await store.getCredential(p.grant);
+  if (!grant || grant.direction !== 'issued' || !grant.types.includes(GRANT_TYPE)) return refuse('NOT_FOUND', 'no such grant was issued here');
+  const grantee = grant.subject;
+  const receivedAt = new Date().toISOString();
+  const records: AccessReceiptRecord[] = [];
+  const refused: AccessReportResult['refused'] = [];
+  for (const [index, jws] of (p.receipts as unknown[]).entries()) {
+    if (typeof jws !== 'string') {
+      refused.push({ index, code: 'RECEIPT_INVALID', message: 'not a receipt' });
+      continue;
+    }
+    const v = await verifyReceipt(jws, { resolver: options.resolver });
+    const r = v.claims as DecisionReceipt | undefined;
+    const why =
+      !v.ok || !r ? `the receipt does not verify (${v.reasons[0]?.code ?? 'RECEIPT_INVALID'})`
+      : r.kind !== 'decision' ? 'not a decision receipt'
+      : !r.chain.some((l) => l.id === grant.id) && !r.credentials.some((x) => x.id === grant.id) ? 'the receipt is not about this grant'
+      : r.sub !== grantee ? 'the receipt is about a presentation by someone other than the grantee'
+      : reporter !== r.iss && reporter !== grantee ? 'only the verifier that decided, or the grantee, may report a use'
+      : undefined;
+    if (why !== undefined || !r) {
+      refused.push({ index, code: 'RECEIPT_INVALID', message: why ?? 'invalid' });
+      continue;
+    }
+    records.push({ grantId: grant.id, receiptId: r.jti, verifier: r.iss, reporter, ...(r.sub !== undefined ? { holder: r.sub } : {}), outcome: r.decision, at: r.time, receivedAt, jws });
+  }
+  const accepted = records.length > 0 ? await store.putAccessReceipts(records) : 0;
+  return { ok: refused.length === 0, reasons: [], grant: grant.id, reporter, accepted, refused };
+}
+
+/** One reported use of a grant, as the person sees it. */
+export interface AccessUse {
+  receiptId: string;
+  /** The platform that decided (the verifier). */
+  verifier: string;
+  reporter: string;
+  holder?: string;
+  outcome: 'allow' | 'deny';
+  at: string;
+  /** What was asked for, as the receipt records it (the grant's own resource and action). */
+  resource?: string;
+  action?: string;
+  receivedAt: string;
+}
+
+/** The uses of a grant that platforms reported back, newest first (the consent page and `charter grant list` show them). */
+export async function accessReports(store: AccessReportStore, grantId: string, options: { limit?: number } = {}): Promise<AccessUse[]> {
+  const rows = await store.listAccessReceipts({ grantId, ...(options.limit !== undefined ? { limit: options.limit } : {}) });
+  return rows.map((row) => {
+    let policy: DecisionReceipt['policy'] | undefined;
+    try {
+      const c = decodeReceipt(row.jws);
+      policy = c.kind === 'decision' ? c.policy : undefined;
+    } catch {
+      policy = undefined;
+    }
+    return {
+      receiptId: row.receiptId,
+      verifier: row.verifier,
+      reporter: row.reporter,
+      ...(row.holder !== undefined ? { holder: row.holder } : {}),
+      outcome: row.outcome,
+      at: row.at,
+      ...(policy?.kind === 'grant' ? { resource: policy.resource, action: policy.action } : {}),
+      receivedAt: row.receivedAt,
+    };
+  });
+}
+
+/**
+ * The decision receipts in a verifier's log that were about one grant (its
+ * id in the chain of authority), for an access report. Scans decisions from
+ * `since` (default: the last 30 days), at most `limit` of them.
+ */
+export async function receiptsForGrant(store: AuditStore, grantId: string, options: { since?: Date; limit?: number } = {}): Promise<string[]> {
+  const since = options.since ?? new Date(Date.now() - 30 * 86_400_000);
+  const entries = await store.listAudit({ kind: 'decision', since, limit: options.limit ?? 10_000 });
+  return entries
+    .filter((e) => {
+      const c = decodeReceipt(e.jws);
+      return c.kind === 'decision' && (c.chain.some((l) => l.id === grantId) || c.credentials.some((x) => x.id === grantId));
+    })
+    .slice(-MAX_REPORT_RECEIPTS)
+    .map((e) => e.jws);
+}

@@ -1,0 +1,205 @@
+import { CharterError, type Reason } from '../errors.js';
+import { canonicalJson, sha256Digest } from '../encoding/json.js';
+import { decodeJwt } from '../credentials/index.js';
+import { documentResolver, resolveDidJwk, resolveDidKey } from '../did/index.js';
+import type { CharterResolver, DIDDocument } from '../did/types.js';
+import { createStatusChecker } from '../status/index.js';
+import type { EvidenceBundle } from './bundle.js';
+import { CHECKPOINT_TYP, checkAuditJws } from './jws.js';
+import { presentedCredentials } from './presented.js';
+import { verifyReceipt, type DecisionReceipt, type ReceiptClaims } from './receipt.js';
+import { disagreement, recheckDecision } from './recheck.js';
+
+/** One part of a bundle and what checking it found. */
+export interface EvidencePart {
+  /** `receipt`, `presentation`, `credential 0`, `did <did>`, `status <url>`, `decision`, `log`, `checkpoint`, `settlement 0`. */
+  part: string;
+  ok: boolean;
+  reasons: Reason[];
+}
+
+export interface EvidenceVerification {
+  ok: boolean;
+  parts: EvidencePart[];
+  receipt?: DecisionReceipt;
+  /** The time the decision was re-checked at. */
+  at?: string;
+  /** How the verifier's key was known: derived from its DID (did:key, did:jwk), or the document the bundle recorded. */
+  verifierKey?: 'derived' | 'recorded';
+}
+
+export interface VerifyEvidenceOptions {
+  /** Re-check the decision as of this time instead of the one the receipt records. */
+  at?: Date;
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const derived = (did: string) => did.startsWith('did:key:') || did.startsWith('did:jwk:');
+const mismatch = (message: string): Reason[] => [{ code: 'EVIDENCE_MISMATCH', message }];
+
+/**
+ * The only sources an offline re-check has: did:key and did:jwk documents
+ * derived from the DID itself (never taken from the bundle), any other DID
+ * from the documents the bundle recorded. Nothing is fetched.
+ */
+export function bundleResolver(dids: Record<string, DIDDocument>): CharterResolver {
+  return documentResolver(
+    async (did) => {
+      if (did.startsWith('did:key:')) return resolveDidKey(did);
+      if (did.startsWith('did:jwk:')) return resolveDidJwk(did);
+      const doc = Object.hasOwn(dids, did) ? dids[did] : undefined;
+      if (!doc) throw new CharterError('DID_NOT_FOUND', `the bundle holds no document for ${did.slice(0, 80)}`);
+      return doc;
+    },
+    { cacheTtlMs: 0 },
+  );
+}
+
+function checkShape(b: unknown): asserts b is EvidenceBundle {
+  const ok =
+    isObj(b) &&
+    b.type === 'CharterEvidenceBundle' &&
+    b.version === 1 &&
+    typeof b.receipt === 'string' &&
+    Array.isArray(b.settlements) &&
+    Array.isArray(b.credentials) &&
+    isObj(b.dids) &&
+    isObj(b.statusLists) &&
+    isObj(b.log) &&
+    Array.isArray(b.log.entries) &&
+    typeof b.log.checkpoint === 'string' &&
+    (b.presentation === undefined || typeof b.presentation === 'string');
+  if (!ok) throw new CharterError('INVALID_ARGUMENT', 'not a Charter evidence bundle (type CharterEvidenceBundle, version 1)');
+}
+
+/**
+ * Re-checks an evidence bundle with no network and no store: the receipt's
+ * signature; every part against the hash the signed receipt records for it
+ * (the presentation, each credential, each DID document, each status list);
+ * the decision itself, re-run on that evidence at the recorded time (or
+ * `at`); the receipt's place in the verifier's hash chain up to a signed
+ * checkpoint; and the settlements. Reports each part, so an alteration is
+ * named where it is. Throws only for input that is not a bundle.
+ */
+export async function verifyEvidence(bundle: unknown, options: VerifyEvidenceOptions = {}): Promise<EvidenceVerification> {
+  checkShape(bundle);
+  const parts: EvidencePart[] = [];
+  const add = (part: string, reasons: Reason[]) => parts.push({ part, ok: reasons.length === 0, reasons });
+  const resolver = bundleResolver(bundle.dids);
+
+  const rv = await verifyReceipt(bundle.receipt, { resolver });
+  const receipt = rv.claims;
+  const checkDocuments = (recordedDids: Record<string, unknown>) => {
+    for (const did of new Set([...Object.keys(recordedDids), ...Object.keys(bundle.dids)])) {
+      const doc = bundle.dids[did];
+      const want = recordedDids[did];
+      if (want === undefined) add(`did ${did}`, mismatch('a DID document the receipt does not record'));
+      else if (doc === undefined) add(`did ${did}`, derived(did) ? [] : mismatch('the DID document the receipt records is missing'));
+      else {
+        let h: string | undefined;
+        try {
+          h = sha256Digest(canonicalJson(doc));
+        } catch {
+          h = undefined;
+        }
+        add(`did ${did}`, h === want ? [] : mismatch('the DID document is not the one resolved at decision time'));
+      }
+    }
+  };
+  if (!receipt || rv.reasons.length > 0 || receipt.kind !== 'decision') {
+    add('receipt', rv.reasons.length ? rv.reasons : mismatch('the bundle must carry a decision receipt'));
+    // Nothing can be relied on without the receipt; but an altered document of the verifier is the
+    // likely cause of a signature that fails, so the documents are compared with what it claims.
+    const claimed = (receipt as { evidence?: { did?: unknown } } | undefined)?.evidence?.did;
+    if (isObj(claimed)) checkDocuments(claimed);
+    return { ok: false, parts };
+  }
+  add('receipt', []);
+  const at = options.at ?? new Date(receipt.time);
+  const recorded = receipt.evidence ?? { did: {}, status: {} };
+
+  // The presentation and the credentials in it.
+  const vp = bundle.presentation;
+  if (receipt.vp === undefined) add('presentation', vp === undefined ? [] : mismatch('the receipt records no presentation'));
+  else if (vp === undefined) add('presentation', mismatch('the presentation was not kept (pruned, or evidence off): the decision cannot be re-checked'));
+  else add('presentation', sha256Digest(vp) === receipt.vp ? [] : mismatch('the presentation is not the one the receipt records'));
+  let carried: string[] = [];
+  try {
+    carried = vp !== undefined ? presentedCredentials(decodeJwt(vp, { maxBytes: 512 * 1024 }).payload) : [];
+  } catch {
+    carried = [];
+  }
+  const n = Math.max(bundle.credentials.length, receipt.credentials.length);
+  for (let i = 0; i < n; i++) {
+    const c = bundle.credentials[i];
+    const want = receipt.credentials[i];
+    if (typeof c !== 'string' || want === undefined) add(`credential ${i}`, mismatch(want === undefined ? 'a credential the receipt does not record' : 'a credential the receipt records is missing'));
+    else if (sha256Digest(c) !== want.h) add(`credential ${i}`, mismatch('the credential is not the one the receipt records'));
+    else add(`credential ${i}`, carried[i] === c ? [] : mismatch('the credential is not the one the presentation carries'));
+  }
+
+  // The DID documents and status lists as used then.
+  checkDocuments(recorded.did);
+  for (const url of new Set([...Object.keys(recorded.status), ...Object.keys(bundle.statusLists)])) {
+    const jwt = bundle.statusLists[url];
+    const want = recorded.status[url];
+    if (want === undefined) add(`status ${url}`, mismatch('a status list the receipt does not record'));
+    else if (typeof jwt !== 'string') add(`status ${url}`, mismatch('the status list the receipt records is missing'));
+    else add(`status ${url}`, sha256Digest(jwt) === want ? [] : mismatch('the status list is not the one fetched at decision time'));
+  }
+
+  // The decision, re-run on the evidence alone.
+  const status = createStatusChecker({
+    resolver,
+    source: async (url) => {
+      const jwt = Object.hasOwn(bundle.statusLists, url) ? bundle.statusLists[url] : undefined;
+      if (typeof jwt !== 'string') throw new CharterError('STATUS_UNAVAILABLE', 'the bundle holds no such status list');
+      return jwt;
+    },
+    now: () => at.getTime(),
+  });
+  const re = await recheckDecision(receipt, vp, { resolver, status }, at);
+  const why = disagreement(receipt, re);
+  add('decision', why === undefined ? [] : mismatch(why));
+
+  // The receipt's place in the chain, up to a signed checkpoint.
+  add('log', await logReasons(bundle, receipt, rv.hash, resolver));
+  const cp = await checkAuditJws(bundle.log.checkpoint, CHECKPOINT_TYP, resolver, 'EVIDENCE_MISMATCH');
+  const cpp = cp.decoded?.payload;
+  add('checkpoint', cp.reasons.length > 0 ? cp.reasons : cpp?.iss !== receipt.iss || cpp?.chain !== receipt.log.chain ? mismatch('the checkpoint is of another chain or verifier') : []);
+
+  for (const [i, s] of bundle.settlements.entries()) {
+    const v = typeof s === 'string' ? await verifyReceipt(s, { resolver }) : undefined;
+    const c = v?.claims;
+    if (!v || !c) add(`settlement ${i}`, mismatch('not a receipt'));
+    else if (v.reasons.length > 0) add(`settlement ${i}`, v.reasons);
+    else add(`settlement ${i}`, c.kind === 'settlement' && c.receipt === receipt.jti && c.iss === receipt.iss ? [] : mismatch('the settlement is of another decision or verifier'));
+  }
+
+  return { ok: parts.every((p) => p.ok), parts, receipt, at: at.toISOString(), verifierKey: derived(receipt.iss) ? 'derived' : 'recorded' };
+}
+
+/** The log segment: the receipt first, each entry linked to the previous, the last one the checkpoint's head. */
+async function logReasons(bundle: EvidenceBundle, receipt: ReceiptClaims, receiptHash: string | undefined, resolver: CharterResolver): Promise<Reason[]> {
+  const [first, ...rest] = bundle.log.entries;
+  if (first !== bundle.receipt) return mismatch('the log segment does not start with the receipt');
+  let prev = receiptHash;
+  let seq = receipt.log.seq;
+  for (const jws of rest) {
+    if (typeof jws !== 'string') return mismatch('a log entry is not a receipt');
+    const v = await verifyReceipt(jws, { resolver });
+    const c = v.claims;
+    if (!c || v.reasons.length > 0) return mismatch(`the log entry after seq ${seq} does not verify (${v.reasons[0]?.code ?? 'MALFORMED_JWT'})`);
+    if (c.iss !== receipt.iss || c.log.chain !== receipt.log.chain || c.log.seq !== seq + 1 || c.log.prev !== prev) return mismatch(`the log entry after seq ${seq} does not follow it`);
+    prev = v.hash;
+    seq++;
+  }
+  let cp: Record<string, unknown>;
+  try {
+    cp = decodeJwt(bundle.log.checkpoint).payload;
+  } catch {
+    return mismatch('the checkpoint cannot be read');
+  }
+  if (cp.seq !== seq || cp.head !== prev) return mismatch(`the log segment ends at seq ${seq}, but the checkpoint names seq ${String(cp.seq)} and another head`);
+  return [];
+}

@@ -1,0 +1,79 @@
+import { toReason, type Reason } from '../errors.js';
+import { canonicalJson, sha256Digest } from '../encoding/json.js';
+import { checkJwtSignature, decodeJwt, type DecodedJwt } from '../credentials/index.js';
+import type { Issuer } from '../credentials/types.js';
+import type { CharterResolver } from '../did/types.js';
+
+/** Media types (RFC 7515 §4.1.9) of what the audit layer signs. */
+export const RECEIPT_TYP = 'charter-receipt+jwt';
+export const CHECKPOINT_TYP = 'charter-checkpoint+jwt';
+export const ACCESS_REPORT_TYP = 'charter-access-report+jwt';
+
+/** Largest receipt, checkpoint or report accepted. */
+export const MAX_AUDIT_JWS = 64 * 1024;
+
+/**
+ * Signs `claims` as a compact JWS whose payload is their canonical JSON (RFC
+ * 8785), so the payload bytes, and the hash the log chains them by, are a
+ * function of the claims alone.
+ */
+export async function signCanonical(typ: string, claims: object, signer: Issuer): Promise<{ jws: string; hash: string }> {
+  const payload = canonicalJson(claims);
+  return { jws: await signPayload(typ, payload, signer), hash: sha256Digest(payload) };
+}
+
+const headers = new Map<string, string>();
+/** The encoded protected header of one signer and type (the same on every receipt it signs). */
+function header(alg: string, kid: string, typ: string): string {
+  const k = `${alg} ${typ} ${kid}`;
+  let h = headers.get(k);
+  if (h === undefined) {
+    if (headers.size > 256) headers.clear();
+    headers.set(k, (h = Buffer.from(JSON.stringify({ alg, kid, typ })).toString('base64url')));
+  }
+  return h;
+}
+
+/** Signs payload text (JSON) as it is: the log writer hashes it first, to chain entries before signing them. */
+export async function signPayload(typ: string, payload: string, signer: Issuer): Promise<string> {
+  const input = `${header(signer.signer.alg, signer.kid, typ)}.${Buffer.from(payload).toString('base64url')}`;
+  const sig = await signer.signer.sign(new TextEncoder().encode(input));
+  return `${input}.${Buffer.from(sig).toString('base64url')}`;
+}
+
+/** `sha256-<b64u>` of a compact JWS's payload bytes: what a receipt's successor names as `prev`. */
+export function payloadHash(jws: string): string {
+  return sha256Digest(Buffer.from(jws.split('.')[1] ?? '', 'base64url'));
+}
+
+const TYP = (t: unknown, want: string) => typeof t === 'string' && t.toLowerCase().replace(/^application\//, '') === want;
+
+export interface CheckedJws {
+  reasons: Reason[];
+  decoded?: DecodedJwt;
+  /** The payload's hash, once decoded. */
+  hash?: string;
+}
+
+/**
+ * Decodes and checks a signed audit record: strict compact JWS, the expected
+ * `typ`, every part in canonical base64url (so no two strings carry the same
+ * record: a flipped padding bit is refused, not ignored), `iss` a DID, and
+ * the signature by `iss`'s assertion key. Never throws for a bad record.
+ */
+export async function checkAuditJws(jws: string, typ: string, resolver: CharterResolver, code: Reason['code']): Promise<CheckedJws> {
+  let d: DecodedJwt;
+  try {
+    d = decodeJwt(jws, { maxBytes: MAX_AUDIT_JWS });
+  } catch (e) {
+    return { reasons: [toReason(e, 'MALFORMED_JWT')] };
+  }
+  const hash = sha256Digest(Buffer.from(jws.split('.')[1]!, 'base64url'));
+  if (!TYP(d.header.typ, typ)) return { reasons: [{ code: 'INVALID_TYP', message: `expected a ${typ}` }], decoded: d, hash };
+  const [h, p, s] = jws.split('.') as [string, string, string];
+  const canonical = (part: string) => Buffer.from(part, 'base64url').toString('base64url') === part;
+  if (!canonical(h) || !canonical(p) || !canonical(s)) return { reasons: [{ code, message: 'a part is not in canonical base64url' }], decoded: d, hash };
+  const iss = d.payload.iss;
+  if (typeof iss !== 'string' || !iss.startsWith('did:')) return { reasons: [{ code, message: 'the record names no signer (iss)' }], decoded: d, hash };
+  return { reasons: await checkJwtSignature(d, iss, resolver, 'assertionMethod'), decoded: d, hash };
+}

@@ -1,0 +1,138 @@
+import type { Reason } from '../errors.js';
+import type { CharterResolver } from '../did/types.js';
+import { decodeJwt } from '../credentials/index.js';
+import { checkAuditJws, MAX_AUDIT_JWS, RECEIPT_TYP } from './jws.js';
+
+/** Where an entry sits in its verifier's hash chain. */
+export interface LogPosition {
+  /** The chain: one per verifier instance (a random URN). */
+  chain: string;
+  seq: number;
+  /** The previous entry's payload hash; null for the chain's first entry. */
+  prev: string | null;
+}
+
+/** What the decision was bound to: the HTTP request, the MCP call, other claims (by digest), or nothing. */
+export type ReceiptRequest = { htm: string; htu: string } | { mcp: { tool: string; args: string } } | { claims: string } | { none: true };
+
+/** What the verifier required, with the values taken from the request. */
+export type ReceiptPolicy =
+  | { kind: 'presentation' }
+  /** requireSignature alone: the request's RFC 9421 signature was the only proof (the holder is its signer). */
+  | { kind: 'signature' }
+  | { kind: 'grant'; resource: string; action: string; owner?: string; anyOwner?: true }
+  | { kind: 'agent'; action: string; amount?: { amount: string; currency: string }; counterparty: string };
+
+/** A credential the presentation carried: its hash, and its id, issuer and types when it could be read. */
+export interface ReceiptCredential {
+  h: string;
+  id?: string;
+  iss?: string;
+  type?: string[];
+}
+
+export interface ReceiptSpend {
+  reservation: string;
+  state: 'reserved' | 'committed' | 'released';
+  amount?: { amount: string; currency: string };
+}
+
+/**
+ * The claims of a decision receipt (`typ: charter-receipt+jwt`), signed by
+ * the verifier: what was decided, on what evidence (hashes: the presentation,
+ * each credential, the DID documents and status lists as used) and under
+ * whose authority (the chain), bound to the request, placed in the
+ * verifier's hash chain. Hashes and ids only: no credential content.
+ */
+export interface DecisionReceipt {
+  iss: string;
+  jti: string;
+  iat: number;
+  /** The decision time, RFC 3339 with milliseconds. */
+  time: string;
+  kind: 'decision';
+  /** The verifier's identifier presentations are bound to (`aud`). */
+  verifier: string;
+  decision: 'allow' | 'deny';
+  status: number;
+  /** Every reason code, in order. */
+  reasons: string[];
+  /** The presenting holder, once authenticated. */
+  sub?: string;
+  request: ReceiptRequest;
+  policy: ReceiptPolicy;
+  /** `sha256-<b64u>` of the presentation as sent; absent when none was. */
+  vp?: string;
+  credentials: ReceiptCredential[];
+  /** The authority: a grant's id and grantor, or every mandate link (root first) and the principal. */
+  chain: { id: string; iss: string }[];
+  principal?: string;
+  spend?: ReceiptSpend;
+  /** Hashes of the DID documents and status list credentials as resolved for this decision. */
+  evidence?: { did: Record<string, string>; status: Record<string, string> };
+  log: LogPosition;
+}
+
+/** A settlement: the spend a decision reserved was committed or released. */
+export interface SettlementReceipt {
+  iss: string;
+  jti: string;
+  iat: number;
+  time: string;
+  kind: 'settlement';
+  sub?: string;
+  /** The decision receipt's id. */
+  receipt: string;
+  spend: ReceiptSpend;
+  log: LogPosition;
+}
+
+export type ReceiptClaims = DecisionReceipt | SettlementReceipt;
+
+export interface ReceiptVerification {
+  ok: boolean;
+  reasons: Reason[];
+  claims?: ReceiptClaims;
+  /** The payload hash: the receipt's place in the chain (the next entry's `prev`). */
+  hash?: string;
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The shape every receipt has; anything else is RECEIPT_INVALID. */
+export function receiptShapeReasons(p: Record<string, unknown>): Reason[] {
+  const bad = (m: string): Reason[] => [{ code: 'RECEIPT_INVALID', message: m }];
+  if (typeof p.jti !== 'string' || typeof p.iat !== 'number' || typeof p.time !== 'string' || !Number.isFinite(Date.parse(p.time))) return bad('a receipt needs jti, iat and time');
+  const log = p.log;
+  if (!isObj(log) || typeof log.chain !== 'string' || !Number.isSafeInteger(log.seq) || (log.seq as number) < 1 || !(log.prev === null || typeof log.prev === 'string')) {
+    return bad('a receipt needs its place in the log (chain, seq, prev)');
+  }
+  if (p.kind === 'decision') {
+    if (p.decision !== 'allow' && p.decision !== 'deny') return bad('a decision receipt says allow or deny');
+    if (!Array.isArray(p.reasons) || !Array.isArray(p.credentials) || !Array.isArray(p.chain) || !isObj(p.request) || !isObj(p.policy) || typeof p.verifier !== 'string') {
+      return bad('a decision receipt needs reasons, request, policy, credentials and chain');
+    }
+    if ((p.decision === 'allow') !== (p.reasons.length === 0)) return bad('an allow has no reasons; a deny has at least one');
+    return [];
+  }
+  if (p.kind === 'settlement') return typeof p.receipt === 'string' && isObj(p.spend) ? [] : bad('a settlement names its decision receipt and spend');
+  return bad('a receipt is of kind decision or settlement');
+}
+
+/**
+ * Verifies a decision (or settlement) receipt: its signature by `iss` (the
+ * verifier), its `typ`, canonical encoding and shape. `resolver` may be an
+ * offline one (an evidence bundle's documents).
+ */
+export async function verifyReceipt(jws: string, options: { resolver: CharterResolver }): Promise<ReceiptVerification> {
+  if (!options?.resolver || typeof options.resolver.resolveKey !== 'function') throw new TypeError('verifyReceipt needs { resolver }');
+  const c = await checkAuditJws(jws, RECEIPT_TYP, options.resolver, 'RECEIPT_INVALID');
+  if (!c.decoded) return { ok: false, reasons: c.reasons };
+  const reasons = [...c.reasons, ...receiptShapeReasons(c.decoded.payload)];
+  return { ok: reasons.length === 0, reasons, claims: c.decoded.payload as unknown as ReceiptClaims, ...(c.hash ? { hash: c.hash } : {}) };
+}
+
+/** A receipt's claims without checking anything (for display; verify before relying on them). */
+export function decodeReceipt(jws: string): ReceiptClaims {
+  return decodeJwt(jws, { maxBytes: MAX_AUDIT_JWS }).payload as unknown as ReceiptClaims;
+}

@@ -1,0 +1,166 @@
+import type { CharterErrorCode, Reason } from '../errors.js';
+import { canonicalJson } from '../encoding/json.js';
+import { decodeJwt, verifyPresentation } from '../credentials/index.js';
+import type { StatusChecker } from '../credentials/types.js';
+import type { CharterResolver } from '../did/types.js';
+import { verifyGrant } from '../grants/index.js';
+import { verifyAgent } from '../agents/index.js';
+import type { DecisionReceipt } from './receipt.js';
+
+/**
+ * Codes a verifier decides from its own store or configuration, not from
+ * the evidence: a replay, an issued nonce, a budget or rate on the ledger,
+ * which principals and identity issuers it trusts, the reputation it
+ * consulted, its freshness window, a store fault. A refusal for one of them
+ * is taken as recorded (the signed receipt says so); it cannot be re-derived
+ * offline.
+ */
+export const RECORDED_ONLY: ReadonlySet<CharterErrorCode> = new Set([
+  'REPLAY_DETECTED',
+  'NONCE_MISMATCH',
+  'BUDGET_EXCEEDED',
+  'RATE_EXCEEDED',
+  'UNTRUSTED_PRINCIPAL',
+  'UNTRUSTED_ISSUER',
+  'IDENTITY_MISSING',
+  'REPUTATION_TOO_LOW',
+  'PRESENTATION_STALE',
+  'ISSUED_IN_FUTURE',
+  'STORE_UNAVAILABLE',
+  'STORE_ERROR',
+  // The request's own RFC 9421 signature (Web Bot Auth) is checked against the live request and its
+  // key directory; neither is in a bundle, so such refusals are taken as the signed receipt records them.
+  'SIGNATURE_MISSING',
+  'SIGNATURE_INVALID',
+  'SIGNATURE_EXPIRED',
+  'SIGNATURE_REPLAYED',
+  'SIGNATURE_TAG_MISMATCH',
+  'SIGNATURE_KEY_UNKNOWN',
+  'CONTENT_DIGEST_MISMATCH',
+  'SIGNER_NOT_HOLDER',
+  'DIRECTORY_INVALID',
+  'DIRECTORY_UNAVAILABLE',
+]);
+
+/** The widest freshness window a verifier may be configured with (createVerifier's maxAgeSeconds bound). */
+const WIDEST_MAX_AGE = 3600;
+
+const htu = (u: unknown): string | undefined => {
+  try {
+    const x = new URL(String(u));
+    return x.origin + x.pathname;
+  } catch {
+    return undefined;
+  }
+};
+
+const same = (a: unknown, b: unknown) => {
+  try {
+    return canonicalJson(a) === canonicalJson(b);
+  } catch {
+    return false;
+  }
+};
+
+/** The request binding the presentation carries, against the one the receipt records. */
+function bindingReasons(p: Record<string, unknown>, r: DecisionReceipt): Reason[] {
+  const mismatch = (m: string): Reason[] => [{ code: 'REQUEST_MISMATCH', message: m }];
+  const aud = p.aud;
+  if (!(aud === r.verifier || (Array.isArray(aud) && aud.length === 1 && aud[0] === r.verifier))) return [{ code: 'AUDIENCE_MISMATCH', message: 'the presentation names another verifier' }];
+  const req = r.request;
+  if ('htm' in req) return p.htm === req.htm && htu(p.htu) === req.htu ? [] : mismatch('the presentation is bound to another HTTP request than the receipt records');
+  if ('mcp' in req) return same(p.mcp, req.mcp) ? [] : mismatch('the presentation is bound to another tool call than the receipt records');
+  if ('none' in req) return p.htm === undefined && p.htu === undefined && p.mcp === undefined ? [] : mismatch('the presentation is bound to a request the receipt does not record');
+  // Other bound claims are recorded by digest of the caller's values: not re-derivable from the presentation alone.
+  return [];
+}
+
+export interface Recheck {
+  /** What the evidence shows, re-checked offline. */
+  reasons: Reason[];
+  holder?: string;
+  chain: { id: string; iss: string }[];
+  principal?: string;
+}
+
+/**
+ * Runs the decision again on the evidence, at `at`: the binding the
+ * presentation carries, then the policy the receipt records (presentation,
+ * grant, agent), with the bundle's DID documents and status lists as the
+ * only sources. Trust configuration (which principals, which identity
+ * issuers) is the verifier's, so the agent check accepts any principal and
+ * the caller compares the principal found with the one recorded.
+ */
+export async function recheckDecision(r: DecisionReceipt, vp: string | undefined, tools: { resolver: CharterResolver; status: StatusChecker }, at: Date): Promise<Recheck> {
+  // A signature-only decision read no presentation: its proof was the live request's signature, which a
+  // bundle does not carry, so there is nothing to re-run; the signed receipt is the record.
+  if (r.policy.kind === 'signature') return { reasons: [], ...(r.sub !== undefined ? { holder: r.sub } : {}), chain: [] };
+  if (vp === undefined) return { reasons: [{ code: 'INVALID_PRESENTATION', message: 'no presentation was sent' }], chain: [] };
+  let p: Record<string, unknown>;
+  try {
+    p = decodeJwt(vp, { maxBytes: 512 * 1024 }).payload;
+  } catch (e) {
+    return { reasons: [{ code: (e as { code?: CharterErrorCode }).code ?? 'MALFORMED_JWT', message: 'the presentation does not decode' }], chain: [] };
+  }
+  const bound = bindingReasons(p, r);
+  // Every guard mode needs a jti or a nonce to use up (guard/binding.ts freshness).
+  if (!(typeof p.jti === 'string' && p.jti.length > 0) && !(typeof p.nonce === 'string' && p.nonce.length > 0)) {
+    bound.push({ code: 'INVALID_PRESENTATION', message: 'the presentation has neither a jti nor a nonce' });
+  }
+  const common = {
+    resolver: tools.resolver,
+    status: tools.status,
+    aud: r.verifier,
+    now: at,
+    maxAgeSeconds: WIDEST_MAX_AGE,
+    ...(typeof p.nonce === 'string' ? { nonce: p.nonce } : { allowMissingNonce: true }),
+  };
+  const policy = r.policy;
+  if (policy.kind === 'presentation') {
+    const v = await verifyPresentation(vp, common);
+    return { reasons: [...bound, ...v.reasons], ...(v.holder !== undefined ? { holder: v.holder } : {}), chain: [] };
+  }
+  if (policy.kind === 'grant') {
+    const holder = typeof p.holder === 'string' ? p.holder : typeof (p.holder as { id?: unknown })?.id === 'string' ? (p.holder as { id: string }).id : typeof p.iss === 'string' ? p.iss : undefined;
+    const g = await verifyGrant(vp, {
+      ...common,
+      resource: policy.resource,
+      action: policy.action,
+      ...(policy.owner !== undefined ? { owner: policy.owner } : { anyOwner: true }),
+      ...(holder !== undefined ? { grantee: holder } : {}),
+    });
+    return {
+      reasons: [...bound, ...g.reasons],
+      ...(g.holder !== undefined ? { holder: g.holder } : {}),
+      chain: g.id !== undefined && g.grantor !== undefined ? [{ id: g.id, iss: g.grantor }] : [],
+    };
+  }
+  const a = await verifyAgent(vp, {
+    ...common,
+    action: policy.action,
+    ...(policy.amount ? { amount: policy.amount } : {}),
+    counterparty: policy.counterparty,
+    trust: { anyPrincipal: true, requireIdentity: false },
+  });
+  return {
+    reasons: [...bound, ...a.reasons],
+    ...(a.agent !== undefined ? { holder: a.agent } : {}),
+    chain: a.chain.map((l) => ({ id: l.id, iss: l.issuer })),
+    ...(a.principal !== undefined ? { principal: a.principal } : {}),
+  };
+}
+
+/** Does the offline re-check agree with the recorded decision? Returns why not. */
+export function disagreement(r: DecisionReceipt, c: Recheck): string | undefined {
+  const found = new Set(c.reasons.map((x) => x.code));
+  if (r.decision === 'allow') {
+    if (c.reasons.length > 0) return `the receipt says allow, but the evidence shows ${[...found].join(', ')}`;
+    if (r.sub !== undefined && c.holder !== r.sub) return 'the evidence names another holder than the receipt';
+    if (!same(c.chain, r.chain)) return 'the evidence shows another chain of authority than the receipt';
+    if (r.principal !== undefined && c.principal !== r.principal) return 'the evidence roots the mandate chain in another principal than the receipt';
+    return undefined;
+  }
+  const missing = r.reasons.filter((code) => !RECORDED_ONLY.has(code as CharterErrorCode) && !found.has(code as CharterErrorCode));
+  if (missing.length > 0) return `the receipt refuses for ${missing.join(', ')}, which the evidence does not show`;
+  return undefined;
+}

@@ -1,0 +1,177 @@
+import type { Reason } from '../errors.js';
+import type { CharterResolver } from '../did/types.js';
+import type { AuditCheckpointRecord, AuditEntryRecord, AuditStore } from '../store/types.js';
+import { CHECKPOINT_TYP, checkAuditJws, RECEIPT_TYP } from './jws.js';
+import { receiptShapeReasons, type ReceiptClaims } from './receipt.js';
+
+/** The first place a chain does not hold, and why. */
+export interface AuditBreak {
+  chain: string;
+  /** The entry (or checkpoint position) where the break is found. */
+  seq: number;
+  receiptId?: string;
+  code: Reason['code'];
+  message: string;
+}
+
+export interface ChainSummary {
+  chain: string;
+  issuer: string;
+  /** Entries walked and checked. */
+  entries: number;
+  first: number;
+  last: number;
+  head: string;
+  /** Checkpoints that matched the chain (stored and given). */
+  checkpoints: number;
+  /** Set when the chain starts after seq 1: the checkpoint it was pruned to. */
+  anchor?: number;
+}
+
+export interface AuditVerification {
+  ok: boolean;
+  chains: ChainSummary[];
+  broken?: AuditBreak;
+}
+
+export interface VerifyAuditOptions {
+  resolver: CharterResolver;
+  /** Checkpoints a third party holds (compact JWS): each must match the chain it names, which must still be there. */
+  checkpoints?: readonly string[];
+  /** Only this chain. */
+  chain?: string;
+}
+
+const PAGE = 500;
+
+interface CheckedCheckpoint {
+  chain: string;
+  seq: number;
+  head: string;
+  iss: string;
+  external: boolean;
+}
+
+async function readCheckpoint(jws: string, resolver: CharterResolver, external: boolean, row?: AuditCheckpointRecord): Promise<CheckedCheckpoint | Reason> {
+  const c = await checkAuditJws(jws, CHECKPOINT_TYP, resolver, 'AUDIT_CHAIN_BROKEN');
+  if (c.reasons.length > 0 || !c.decoded) return { code: 'AUDIT_CHAIN_BROKEN', message: `a checkpoint does not verify (${c.reasons[0]?.code ?? 'MALFORMED_JWT'})` };
+  const p = c.decoded.payload;
+  if (typeof p.chain !== 'string' || !Number.isSafeInteger(p.seq) || typeof p.head !== 'string') return { code: 'AUDIT_CHAIN_BROKEN', message: 'a checkpoint lacks chain, seq or head' };
+  if (row && (row.chain !== p.chain || row.seq !== p.seq || row.head !== p.head)) return { code: 'AUDIT_CHAIN_BROKEN', message: `the stored checkpoint at seq ${row.seq} differs from what it signs` };
+  return { chain: p.chain, seq: p.seq as number, head: p.head, iss: p.iss as string, external };
+}
+
+/** Checks one stored entry against its own receipt and its predecessor; returns why not, or its claims. */
+async function checkEntry(e: AuditEntryRecord, expect: { seq: number; prev: string | null; issuer: string | undefined }, resolver: CharterResolver): Promise<{ claims: ReceiptClaims } | string> {
+  if (e.seq !== expect.seq) return `entry ${expect.seq} is missing (the next one stored is ${e.seq})`;
+  const c = await checkAuditJws(e.jws, RECEIPT_TYP, resolver, 'AUDIT_CHAIN_BROKEN');
+  if (!c.decoded) return `the receipt cannot be read (${c.reasons[0]?.code ?? 'MALFORMED_JWT'})`;
+  if (c.reasons.length > 0) return `the receipt's signature does not verify (${c.reasons[0]!.code})`;
+  const shape = receiptShapeReasons(c.decoded.payload);
+  if (shape.length > 0) return `the receipt is malformed: ${shape[0]!.message}`;
+  const claims = c.decoded.payload as unknown as ReceiptClaims;
+  if (c.hash !== e.hash) return 'the stored hash is not the hash of the receipt';
+  if (claims.log.chain !== e.chain || claims.log.seq !== e.seq) return 'the receipt names another place in the log';
+  if (claims.log.prev !== expect.prev) return `the receipt does not follow entry ${e.seq - 1} (its prev hash differs)`;
+  if (e.prev !== claims.log.prev) return 'the stored prev hash differs from the receipt';
+  if (expect.issuer !== undefined && claims.iss !== expect.issuer) return 'the receipt is signed by another verifier than the rest of the chain';
+  const outcome = claims.kind === 'decision' ? claims.decision : claims.spend.state;
+  const cols: [string, unknown, unknown][] = [
+    ['receipt id', e.receiptId, claims.jti],
+    ['signer', e.issuer, claims.iss],
+    ['kind', e.kind, claims.kind],
+    ['outcome', e.outcome, outcome],
+    ['subject', e.subject, claims.sub],
+    ['time', Date.parse(e.at), Date.parse(claims.time)],
+  ];
+  for (const [name, stored, signed] of cols) if (stored !== signed) return `the stored ${name} differs from the signed receipt`;
+  return { claims };
+}
+
+/**
+ * Walks every chain of the audit log: each entry's signature, its hash, its
+ * link to the previous entry, its seq without gaps, its stored columns
+ * against the signed receipt, and every checkpoint (stored, and those a
+ * third party holds) against the entry at its seq. A chain pruned to a
+ * checkpoint starts from it. Stops at the first break, naming the entry and
+ * why (AUDIT_CHAIN_BROKEN).
+ */
+export async function verifyAuditLog(store: AuditStore, options: VerifyAuditOptions): Promise<AuditVerification> {
+  if (!options?.resolver) throw new TypeError('verifyAuditLog needs { resolver }');
+  const chains: ChainSummary[] = [];
+  const broken = (chain: string, seq: number, message: string, receiptId?: string): AuditVerification => ({
+    ok: false,
+    chains,
+    broken: { chain, seq, code: 'AUDIT_CHAIN_BROKEN', message, ...(receiptId !== undefined ? { receiptId } : {}) },
+  });
+
+  const external: CheckedCheckpoint[] = [];
+  for (const jws of options.checkpoints ?? []) {
+    const cp = await readCheckpoint(jws, options.resolver, true);
+    if ('code' in cp) return broken('(given checkpoint)', 0, cp.message);
+    external.push(cp);
+  }
+  const records = (await store.listAuditChains()).filter((c) => options.chain === undefined || c.chain === options.chain);
+  for (const cp of external) {
+    if ((options.chain === undefined || cp.chain === options.chain) && !records.some((r) => r.chain === cp.chain)) {
+      return broken(cp.chain, cp.seq, 'a checkpoint names a chain the log no longer holds');
+    }
+  }
+
+  for (const rec of records) {
+    const checkpoints: CheckedCheckpoint[] = [...external.filter((c) => c.chain === rec.chain)];
+    for (const row of await store.listAuditCheckpoints(rec.chain)) {
+      const cp = await readCheckpoint(row.jws, options.resolver, false, row);
+      if ('code' in cp) return broken(rec.chain, row.seq, cp.message);
+      checkpoints.push(cp);
+    }
+    const atSeq = new Map<number, CheckedCheckpoint[]>();
+    for (const cp of checkpoints) atSeq.set(cp.seq, [...(atSeq.get(cp.seq) ?? []), cp]);
+
+    let prev: string | null = null;
+    let anchor: number | undefined;
+    if (rec.first > 1) {
+      // Pruned: the rest must hang from a checkpoint at the seq just before it.
+      const a = (atSeq.get(rec.first - 1) ?? []).find((c) => !c.external);
+      if (!a) {
+        // The first entry nothing accounts for: just after the last checkpoint below the gap, or entry 1.
+        const below = checkpoints.filter((c) => !c.external && c.seq < rec.first).reduce((m, c) => Math.max(m, c.seq), 0);
+        return broken(rec.chain, below + 1, `entries ${below + 1} to ${rec.first - 1} are missing and no checkpoint anchors the rest`);
+      }
+      prev = a.head;
+      anchor = a.seq;
+    }
+    let issuer: string | undefined;
+    let seq = rec.first;
+    let matched = 0;
+    const matchCheckpoints = (s: number, hash: string | null): string | undefined => {
+      for (const cp of atSeq.get(s) ?? []) {
+        if (cp.head !== hash) return `the ${cp.external ? 'given' : 'stored'} checkpoint at seq ${s} names another head: entries up to ${s} were rewritten`;
+        if (issuer !== undefined && cp.iss !== issuer) return `the checkpoint at seq ${s} is signed by another verifier than the chain`;
+        matched++;
+      }
+      return undefined;
+    };
+    if (anchor !== undefined) matched += atSeq.get(anchor)?.length ?? 0;
+    for (;;) {
+      const page = await store.listAudit({ chain: rec.chain, fromSeq: seq, limit: PAGE });
+      if (page.length === 0) break;
+      for (const e of page) {
+        const r = await checkEntry(e, { seq, prev, issuer }, options.resolver);
+        if (typeof r === 'string') return broken(rec.chain, seq, r, e.seq === seq ? e.receiptId : undefined);
+        issuer ??= r.claims.iss;
+        const m = matchCheckpoints(seq, e.hash);
+        if (m) return broken(rec.chain, seq, m, e.receiptId);
+        prev = e.hash;
+        seq++;
+      }
+      if (page.length < PAGE) break;
+    }
+    const last = seq - 1;
+    if (last !== rec.last) return broken(rec.chain, last + 1, `the chain's entries stop at ${last}, but it claims ${rec.last}`);
+    const beyond = checkpoints.filter((c) => c.seq > last).sort((a, b) => a.seq - b.seq)[0];
+    if (beyond) return broken(rec.chain, last + 1, `a checkpoint holds ${beyond.seq} entries but the chain ends at ${last}: entries were removed`);
+    chains.push({ chain: rec.chain, issuer: issuer ?? rec.issuer, entries: last - rec.first + 1, first: rec.first, last, head: prev ?? rec.head, checkpoints: matched, ...(anchor !== undefined ? { anchor } : {}) });
+  }
+  return { ok: true, chains };
+}

@@ -1,0 +1,87 @@
+import { readFileSync, statSync } from 'node:fs';
+import type { Command } from 'commander';
+import { CharterError } from '../errors.js';
+import { writeFileAtomic } from '../home/atomic.js';
+import { exportEvidence, verifyEvidence, type EvidenceVerification } from '../audit/index.js';
+import { leaf, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { shortDid } from './format.js';
+
+/** A bundle holds a log segment and documents: larger than the 1 MiB of other inputs. */
+const MAX_BUNDLE = 32 * 1024 * 1024;
+
+function readBundle(path: string): unknown {
+  let text: string;
+  try {
+    if (statSync(path).size > MAX_BUNDLE) throw new CharterError('INPUT_TOO_LARGE', `${path} is larger than 32 MiB`);
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if (e instanceof CharterError) throw e;
+    throw new CharterError('INVALID_ARGUMENT', `cannot read the bundle ${path}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new CharterError('INVALID_ARGUMENT', `${path} is not JSON`);
+  }
+}
+
+function renderVerification(v: EvidenceVerification): string {
+  const head = v.receipt
+    ? `${v.ok ? '✓' : '✗'} ${v.receipt.decision === 'allow' ? 'allowed' : 'refused'} at ${v.receipt.time} by ${shortDid(v.receipt.iss)}${v.receipt.sub ? ` for ${shortDid(v.receipt.sub)}` : ''}, re-checked as of ${v.at} with no network`
+    : '✗ not a verifiable decision receipt';
+  const parts = v.parts.map((p) => `  ${p.ok ? '✓' : '✗'} ${p.part}${p.ok ? '' : `: ${p.reasons.map((r) => `${r.message} [${r.code}]`).join('; ')}`}`);
+  const key = v.verifierKey === 'recorded' ? ["  note: the verifier's key comes from the DID document recorded in the bundle (did:web); compare it with one you trust"] : [];
+  return [head, ...parts, ...key].join('\n');
+}
+
+export function registerEvidence(program: Command, ctx: CliContext): void {
+  const evidence = program.command('evidence').description('evidence bundles: everything needed to re-check one decision offline, years later');
+
+  leaf(
+    evidence
+      .command('export')
+      .description('gather the receipt, presentation, credentials, DID documents, status lists and log entries of one decision')
+      .argument('<receipt>', 'a receipt id, the receipt (JWT), a file holding it, or - for stdin')
+      .requiredOption('--out <file>', 'where to write the bundle (JSON)')
+      .option('--as <alias|did>', 'the verifier identity: signs a checkpoint when none covers the receipt yet'),
+    ['charter evidence export urn:uuid:… --out bundle.json', 'charter evidence export receipt.jwt --out bundle.json --as api'],
+  ).action((ref: string, opts: CommonOptions & { out: string; as?: string }) =>
+    runCommand(
+      ctx,
+      opts,
+      async () => {
+        const receipt = ref.startsWith('urn:') || ref.startsWith('sha256-') ? ref : await readTextArg(ctx, ref, 'receipt');
+        return withHome(ctx, opts, async (home) => {
+          const bundle = await exportEvidence(home.store, receipt, opts.as ? { signer: await home.issuer(opts.as) } : {});
+          writeFileAtomic(opts.out, JSON.stringify(bundle, null, 2) + '\n', 0o600);
+          return { out: opts.out, credentials: bundle.credentials.length, documents: Object.keys(bundle.dids).length, statusLists: Object.keys(bundle.statusLists).length, logEntries: bundle.log.entries.length, presentation: bundle.presentation !== undefined };
+        });
+      },
+      (r) => `wrote ${r.out}: the receipt, ${r.presentation ? 'the presentation, ' : ''}${r.credentials} credentials, ${r.documents} DID documents, ${r.statusLists} status lists, ${r.logEntries} log entries and a checkpoint`,
+    ),
+  );
+
+  leaf(
+    evidence
+      .command('verify')
+      .description('re-check a bundle with no network and no store: signatures, every part against the receipt, the decision, its place in the log (exit 1 if any part fails)')
+      .argument('<bundle>', 'the bundle file')
+      .option('--at <time>', 're-check the decision as of this ISO time (default: the time the receipt records)'),
+    ['charter evidence verify bundle.json', 'charter evidence verify bundle.json --at 2026-03-01T12:00:00Z --json'],
+  ).action((file: string, opts: CommonOptions & { at?: string }) =>
+    runCommand(
+      ctx,
+      opts,
+      async () => {
+        let at: Date | undefined;
+        if (opts.at !== undefined) {
+          at = new Date(opts.at);
+          if (!/^\d{4}-\d{2}-\d{2}/.test(opts.at) || !Number.isFinite(at.getTime())) throw new CharterError('INVALID_ARGUMENT', '--at must be an ISO 8601 time');
+        }
+        // No home is opened: the bundle alone is checked, with no network.
+        return verifyEvidence(readBundle(file), at ? { at } : {});
+      },
+      renderVerification,
+    ),
+  );
+}

@@ -1,0 +1,395 @@
+import type { Reason } from '../errors.js';
+import { canonicalJson, isObj, sha256Digest } from '../encoding/json.js';
+import { parseDuration } from '../encoding/duration.js';
+import { checkJwtSignature, decodeJwt, soleSubject, verifyCredential, type DecodedJwt } from '../credentials/index.js';
+import { skewOf } from '../credentials/time.js';
+import type { Credential, CredentialStatusEntry, StatusChecker } from '../credentials/types.js';
+import type { CharterResolver } from '../did/types.js';
+import { readGrantClaims, type GrantClaims } from './claims.js';
+
+/**
+ * Collective grants: a DataAccessGrant issued by a data pool (DESIGN.md "Pools
+ * and terms"). The grant carries the proposal its members voted on and their
+ * signed votes (`credentialSubject.pool`), so any verifier checks the quorum
+ * itself: the proposal hashes to what each vote signs, names the membership
+ * snapshot (epoch) the votes were cast in, and describes exactly this grant;
+ * at least `threshold` distinct members of that snapshot approved it. The
+ * owner rule becomes "a current member of the pool": the owner is in the
+ * snapshot and its membership status bit (withdrawal) is not set now.
+ *
+ * This is the verifier side, under verifyGrant; creating pools, proposals,
+ * votes and grants is src/pools.
+ */
+
+export const VOTE_TYPE = 'PoolVoteCredential';
+/** The `typ` of a member's acceptance of its membership (a compact JWS, not a credential: it travels n times in every grant). */
+export const JOIN_TYP = 'charter-pool-join+jwt';
+/**
+ * Most members a pool snapshot may list: the snapshot (with each member's
+ * acceptance) and the approving votes travel inside every collective grant,
+ * under the 64 KiB credential cap.
+ */
+export const MAX_POOL_MEMBERS = 32;
+
+const DID = /^did:[a-z0-9]+:[A-Za-z0-9._%:-]+$/;
+const JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/**
+ * A member as a snapshot lists it: its DID and its own signed acceptance of
+ * membership (`charter-pool-join+jwt`: iss = member, sub = pool, `status` =
+ * the URL#index of its membership status entry in the pool's revocation
+ * list). The acceptance is what stops a "pool" from claiming someone who
+ * never joined it; binding the status entry makes a withdrawal final (the
+ * bit is never cleared, and a new membership needs a new acceptance).
+ */
+export interface PoolMember {
+  id: string;
+  accepted: string;
+}
+
+/** The claims of a member's acceptance. */
+export interface JoinClaims {
+  iss: string;
+  sub: string;
+  /** `<status list URL>#<index>`: the member's withdrawal bit. */
+  status: string;
+  iat: number;
+}
+
+/** A membership snapshot: who the members were when a proposal was made, and the pool's threshold. */
+export interface PoolEpoch {
+  number: number;
+  threshold: number;
+  members: PoolMember[];
+}
+
+export type ProposalAction = 'grant' | 'admit' | 'revoke';
+
+export interface GrantProposalBody {
+  grantee: string;
+  resources: string[];
+  actions: string[];
+  purpose: string;
+  terms?: GrantClaims['terms'];
+  /** ISO 8601 duration: the grant's validity, from when it is issued. */
+  duration: string;
+}
+
+/** What members vote on; its hash (sha256 of its RFC 8785 form) is what each vote signs. */
+export interface Proposal {
+  pool: string;
+  epoch: PoolEpoch;
+  action: ProposalAction;
+  grant?: GrantProposalBody;
+  /** admit: the DID to admit. */
+  member?: string;
+  /** revoke: the id of the pool's grant to revoke. */
+  target?: string;
+  created: string;
+  nonce: string;
+}
+
+/** The proposal's hash: `sha256-<base64url>` of its canonical JSON. */
+export function proposalHash(p: Proposal): string {
+  return sha256Digest(p);
+}
+
+class Bad extends Error {}
+
+function readEpoch(v: unknown): PoolEpoch {
+  if (!isObj(v) || !Number.isSafeInteger(v.number) || (v.number as number) < 0) throw new Bad('proposal.epoch.number must be a non-negative integer');
+  if (!Array.isArray(v.members) || v.members.length === 0 || v.members.length > MAX_POOL_MEMBERS) throw new Bad(`proposal.epoch.members must list 1 to ${MAX_POOL_MEMBERS} members`);
+  const members: PoolMember[] = v.members.map((m: unknown) => {
+    if (!isObj(m) || typeof m.id !== 'string' || !DID.test(m.id) || typeof m.accepted !== 'string' || m.accepted.length > 4096 || !JWS.test(m.accepted)) {
+      throw new Bad('each member is { id: DID, accepted: the member\'s signed acceptance }');
+    }
+    return { id: m.id, accepted: m.accepted };
+  });
+  if (new Set(members.map((m) => m.id)).size !== members.length) throw new Bad('a member is listed twice in the snapshot');
+  const k = v.threshold;
+  if (!Number.isSafeInteger(k) || (k as number) < 1 || (k as number) > members.length) throw new Bad('proposal.epoch.threshold must be between 1 and the number of members');
+  return { number: v.number as number, threshold: k as number, members };
+}
+
+/** Shape-checks a proposal (what travels in a collective grant and a PoolProposal). */
+export function readProposal(v: unknown): { proposal?: Proposal; reasons: Reason[] } {
+  try {
+    if (!isObj(v)) throw new Bad('a pool proposal must be an object');
+    if (typeof v.pool !== 'string' || !DID.test(v.pool)) throw new Bad('proposal.pool must be the pool DID');
+    if (v.action !== 'grant' && v.action !== 'admit' && v.action !== 'revoke') throw new Bad('proposal.action must be grant, admit or revoke');
+    if (typeof v.created !== 'string' || typeof v.nonce !== 'string' || v.nonce.length < 8 || v.nonce.length > 64) throw new Bad('proposal needs created and a nonce');
+    const epoch = readEpoch(v.epoch);
+    const proposal: Proposal = { pool: v.pool, epoch, action: v.action, created: v.created, nonce: v.nonce };
+    if (v.action === 'grant') {
+      const g = v.grant;
+      if (!isObj(g) || typeof g.grantee !== 'string' || !DID.test(g.grantee) || typeof g.duration !== 'string') throw new Bad('a grant proposal names the grantee and a duration');
+      parseDuration(g.duration);
+      const claims = readGrantClaims({ resources: g.resources, actions: g.actions, purpose: g.purpose, ...(g.terms !== undefined ? { terms: g.terms } : {}) });
+      if (!claims.grant) return { reasons: claims.reasons };
+      // As voted: the resources exactly as written (the verifier compares them normalised to the grant's).
+      proposal.grant = { grantee: g.grantee, resources: g.resources as string[], actions: g.actions as string[], purpose: g.purpose as string, ...(g.terms !== undefined ? { terms: g.terms as GrantClaims['terms'] } : {}), duration: g.duration };
+    } else if (v.action === 'admit') {
+      if (typeof v.member !== 'string' || !DID.test(v.member)) throw new Bad('an admission proposal names the member DID');
+      proposal.member = v.member;
+    } else {
+      if (typeof v.target !== 'string' || v.target.length === 0 || v.target.length > 256) throw new Bad('a revocation proposal names the grant id');
+      proposal.target = v.target;
+    }
+    const extra = Object.keys(v).filter((k) => !['pool', 'epoch', 'action', 'grant', 'member', 'target', 'created', 'nonce'].includes(k));
+    if (extra.length > 0) throw new Bad(`the proposal sets ${extra.slice(0, 3).join(', ')}, which this verifier does not understand`);
+    return { proposal, reasons: [] };
+  } catch (e) {
+    if (e instanceof Bad || (e instanceof Error && 'code' in e)) return { reasons: [{ code: 'INVALID_CREDENTIAL', message: e.message }] };
+    throw e;
+  }
+}
+
+export interface VoteClaims {
+  proposal: string;
+  epoch: number;
+  decision: 'approve' | 'reject';
+}
+
+/** `credentialSubject.vote` of a PoolVoteCredential, shape-checked. */
+export function readVote(c: Credential): VoteClaims | undefined {
+  const v = soleSubject(c)?.vote;
+  if (!isObj(v) || typeof v.proposal !== 'string' || !Number.isSafeInteger(v.epoch) || (v.decision !== 'approve' && v.decision !== 'reject')) return undefined;
+  return { proposal: v.proposal, epoch: v.epoch as number, decision: v.decision };
+}
+
+/** What verifying a vote tells countVotes. */
+interface VoteCheck {
+  ok: boolean;
+  reasons: Reason[];
+  issuer?: string;
+  subject?: string;
+  credential?: Credential;
+}
+
+/**
+ * Votes fully verified before, that never expire: a pool grant carries the
+ * same votes on every request. Such a vote, once valid, stays valid as time
+ * goes on; only its signature can stop verifying (the member's key rotated
+ * or removed), so a seen vote is checked again for that alone, with the key
+ * resolved now (and the per-key signature memo). Anything else about it is a
+ * function of its bytes.
+ */
+const seenVotes = new Map<string, { issuer: string; subject?: string; credential: Credential; decoded: DecodedJwt; validFrom: number }>();
+const SEEN_VOTES_MAX = 4096;
+
+async function verifyVote(jwt: string, o: QuorumOptions): Promise<VoteCheck> {
+  const at = (o.now ?? new Date()).getTime();
+  const seen = seenVotes.get(jwt);
+  if (seen && at + skewOf(o.skewSeconds) * 1000 >= seen.validFrom) {
+    const sig = await checkJwtSignature(seen.decoded, seen.issuer, o.resolver, 'assertionMethod', jwt);
+    return sig.length > 0 ? { ok: false, reasons: sig, issuer: seen.issuer } : { ok: true, reasons: [], issuer: seen.issuer, ...(seen.subject ? { subject: seen.subject } : {}), credential: seen.credential };
+  }
+  const v = await verifyCredential(jwt, { resolver: o.resolver, requireType: VOTE_TYPE, ...(o.now ? { now: o.now } : {}), ...(o.skewSeconds !== undefined ? { skewSeconds: o.skewSeconds } : {}) });
+  if (v.ok && v.credential && v.issuer) {
+    const decoded = decodeJwt(jwt);
+    const p = decoded.payload;
+    const validFrom = Date.parse(v.credential.validFrom ?? '');
+    // Only a vote with no end to its validity, and a known start, is kept.
+    if (v.credential.validUntil === undefined && p.exp === undefined && p.nbf === undefined && Number.isFinite(validFrom)) {
+      if (seenVotes.size >= SEEN_VOTES_MAX) seenVotes.delete(seenVotes.keys().next().value as string);
+      seenVotes.set(jwt, { issuer: v.issuer, ...(v.subject ? { subject: v.subject } : {}), credential: v.credential, decoded, validFrom });
+    }
+  }
+  return v;
+}
+
+export interface QuorumOptions {
+  resolver: CharterResolver;
+  now?: Date;
+  skewSeconds?: number;
+  /** The proposal's hash when the caller already has it. */
+  hash?: string;
+}
+
+export interface Quorum {
+  ok: boolean;
+  reasons: Reason[];
+  hash: string;
+  threshold: number;
+  /** Members of the snapshot whose approval counted, in snapshot order. */
+  approvals: string[];
+  /** Members who voted to reject. */
+  rejections: string[];
+  /** For each counted approval, in `approvals` order: the index of its vote in the input. */
+  counted: number[];
+  /** Votes that did not count, with why (a bad signature, another proposal or epoch, not a member). */
+  ignored: { index: number; issuer?: string; code: Reason['code']; message: string }[];
+}
+
+/**
+ * Counts the votes on a proposal: each must verify (its signer's key, a
+ * PoolVoteCredential), be about this pool, bound to this proposal's hash
+ * and epoch, and come from a member of that epoch's snapshot. A member
+ * counts once, however many votes it signed; a member who both approved and
+ * rejected counts as neither. QUORUM_NOT_MET below the threshold.
+ */
+export async function countVotes(proposal: Proposal, votes: readonly string[], o: QuorumOptions): Promise<Quorum> {
+  const hash = o.hash ?? proposalHash(proposal);
+  const members = new Set(proposal.epoch.members.map((m) => m.id));
+  const ignored: Quorum['ignored'] = [];
+  const approve = new Map<string, number>();
+  const reject = new Set<string>();
+  const checked = await Promise.all(votes.map((jwt) => (typeof jwt === 'string' ? verifyVote(jwt, o) : undefined)));
+  checked.forEach((v, index) => {
+    const skip = (code: Reason['code'], message: string) => ignored.push({ index, ...(v?.issuer ? { issuer: v.issuer } : {}), code, message });
+    if (!v) return skip('MALFORMED_JWT', 'a vote must be a compact JWT');
+    if (!v.ok || !v.credential || !v.issuer) return skip(v.reasons[0]?.code ?? 'INVALID_CREDENTIAL', v.reasons[0]?.message ?? 'the vote does not verify');
+    const vote = readVote(v.credential);
+    if (!vote) return skip('INVALID_CREDENTIAL', 'not a vote: credentialSubject.vote needs proposal, epoch and decision');
+    if (v.subject !== proposal.pool) return skip('QUORUM_NOT_MET', 'the vote is addressed to another pool');
+    if (vote.proposal !== hash) return skip('QUORUM_NOT_MET', 'the vote is for another proposal');
+    if (vote.epoch !== proposal.epoch.number) return skip('QUORUM_NOT_MET', `the vote was cast in epoch ${vote.epoch}, not ${proposal.epoch.number}`);
+    if (!members.has(v.issuer)) return skip('NOT_A_MEMBER', 'the voter is not a member of the pool in that epoch');
+    if (vote.decision === 'reject') reject.add(v.issuer);
+    else if (!approve.has(v.issuer)) approve.set(v.issuer, index);
+  });
+  const approvals = proposal.epoch.members.map((m) => m.id).filter((id) => approve.has(id) && !reject.has(id));
+  const rejections = proposal.epoch.members.map((m) => m.id).filter((id) => reject.has(id));
+  const counted = approvals.map((id) => approve.get(id)!);
+  const k = proposal.epoch.threshold;
+  const reasons: Reason[] =
+    approvals.length >= k ? [] : [{ code: 'QUORUM_NOT_MET', message: `${approvals.length} of the ${k} approvals needed from distinct members of epoch ${proposal.epoch.number}` }];
+  return { ok: reasons.length === 0, reasons, hash, threshold: k, approvals, rejections, counted, ignored };
+}
+
+/** `credentialSubject.pool` of a collective grant. */
+export interface PoolEvidence {
+  proposal: Proposal;
+  votes: string[];
+}
+
+/** What a verified collective grant tells about its pool. */
+export interface PoolGrantInfo {
+  pool: string;
+  epoch: number;
+  threshold: number;
+  members: string[];
+  approvals: string[];
+  proposal: string;
+}
+
+export interface CollectiveCheckOptions extends QuorumOptions {
+  status: StatusChecker;
+  owner?: string;
+  now?: Date;
+}
+
+const sameJson = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canonicalJson(b ?? null);
+
+/**
+ * Checks a collective grant: its evidence describes this very grant, the
+ * votes reach the quorum, and (with an owner) the owner is a current member:
+ * listed in the snapshot the grant was approved in (GRANT_NOT_OWNER
+ * otherwise) and not withdrawn now (MEMBER_WITHDRAWN, through the pool's
+ * status list and its freshness bound).
+ */
+export async function checkCollectiveGrant(
+  c: Credential,
+  issuer: string,
+  grantee: string | undefined,
+  grant: GrantClaims,
+  o: CollectiveCheckOptions & { jwt?: string },
+): Promise<{ reasons: Reason[]; info?: PoolGrantInfo }> {
+  const read = o.jwt !== undefined ? readCached(o.jwt, () => readEvidence(c, issuer, grantee, grant)) : readEvidence(c, issuer, grantee, grant);
+  if (!read.evidence) return { reasons: read.reasons };
+  const { proposal: p, votes } = read.evidence;
+  const quorum = await countVotes(p, votes, { ...o, hash: read.hash! });
+  const info: PoolGrantInfo = { pool: p.pool, epoch: p.epoch.number, threshold: p.epoch.threshold, members: p.epoch.members.map((m) => m.id), approvals: quorum.approvals, proposal: quorum.hash };
+  const reasons = [...quorum.reasons];
+  if (o.owner !== undefined && o.owner !== issuer) reasons.push(...(await memberReasons(p, o.owner, o)));
+  return { reasons, info };
+}
+
+interface ReadEvidence {
+  evidence?: PoolEvidence;
+  hash?: string;
+  reasons: Reason[];
+}
+
+/**
+ * What a grant's evidence says, checked against the grant itself: a pure
+ * function of the credential's content (no key, no clock), so it is kept per
+ * grant JWT (the exact bytes), and a platform presenting the same pool grant
+ * on every request does not re-read, re-hash and re-compare its proposal.
+ */
+function readEvidence(c: Credential, issuer: string, grantee: string | undefined, grant: GrantClaims): ReadEvidence {
+  const raw = soleSubject(c)?.pool;
+  const bad = (message: string): ReadEvidence => ({ reasons: [{ code: 'INVALID_CREDENTIAL', message }] });
+  if (!isObj(raw) || !Array.isArray(raw.votes) || raw.votes.length > MAX_POOL_MEMBERS * 2) return bad('a pool grant carries { proposal, votes }');
+  const read = readProposal(raw.proposal);
+  if (!read.proposal) return { reasons: read.reasons };
+  const p = read.proposal;
+  if (p.pool !== issuer) return bad('the grant was issued by someone other than the pool that voted on it');
+  if (p.action !== 'grant' || !p.grant) return bad('the votes are not on a grant');
+  const g = p.grant;
+  const voted = readGrantClaims({ resources: g.resources, actions: g.actions, purpose: g.purpose, ...(g.terms !== undefined ? { terms: g.terms } : {}) }).grant!;
+  if (g.grantee !== grantee || !sameJson(voted.resources, grant.resources) || !sameJson(voted.actions, grant.actions) || voted.purpose !== grant.purpose || !sameJson(voted.terms, grant.terms)) {
+    return bad('the grant differs from the proposal its votes approve (grantee, resources, actions, purpose or terms)');
+  }
+  const from = Date.parse(c.validFrom ?? '');
+  const until = Date.parse(c.validUntil ?? '');
+  if (!(until - from <= parseDuration(g.duration) * 1000)) return bad(`the grant is valid for longer than the ${g.duration} its members approved`);
+  if (!raw.votes.every((v) => typeof v === 'string')) return bad('each vote is a compact JWT');
+  return { evidence: { proposal: p, votes: raw.votes as string[] }, hash: proposalHash(p), reasons: [] };
+}
+
+const EVIDENCE_CACHE_MAX = 256;
+const evidenceCache = new Map<string, ReadEvidence>();
+function readCached(jwt: string, read: () => ReadEvidence): ReadEvidence {
+  const hit = evidenceCache.get(jwt);
+  if (hit) return hit;
+  const r = read();
+  if (evidenceCache.size >= EVIDENCE_CACHE_MAX) evidenceCache.delete(evidenceCache.keys().next().value as string);
+  evidenceCache.set(jwt, r);
+  return r;
+}
+
+/** `<url>#<index>` to the membership's status entry. */
+export function joinStatusEntry(status: string): CredentialStatusEntry | undefined {
+  const m = /^(https?:\/\/[^#\s]{1,2000})#(0|[1-9]\d{0,9})$/.exec(status);
+  return m ? { type: 'BitstringStatusListEntry', statusPurpose: 'revocation', statusListIndex: m[2]!, statusListCredential: m[1]! } : undefined;
+}
+
+/**
+ * Verifies a member's acceptance: a JWS of type charter-pool-join+jwt,
+ * signed by the member, naming this pool and a status entry. Returns the
+ * entry, or the reason it cannot be used.
+ */
+export async function verifyAcceptance(jwt: string, member: string, pool: string, resolver: CharterResolver): Promise<{ entry?: CredentialStatusEntry; reason?: Reason }> {
+  const bad = (message: string) => ({ reason: { code: 'GRANT_NOT_OWNER' as const, message } });
+  let d;
+  try {
+    d = decodeJwt(jwt, { maxBytes: 4096 });
+  } catch {
+    return bad('the member\'s acceptance of its membership is not a compact JWS');
+  }
+  if (d.header.typ !== JOIN_TYP) return bad(`the member's acceptance must have typ ${JOIN_TYP}`);
+  const c = d.payload as Partial<JoinClaims>;
+  if (c.iss !== member || c.sub !== pool || typeof c.status !== 'string') return bad('the member\'s acceptance names another member or pool');
+  const entry = joinStatusEntry(c.status);
+  if (!entry) return bad('the member\'s acceptance names no status entry');
+  const sig = await checkJwtSignature(d, member, resolver, 'assertionMethod', jwt);
+  if (sig.length > 0) return bad(`the member's acceptance does not verify (${sig[0]!.code}): the member never joined this pool`);
+  return { entry };
+}
+
+/** The owner rule of a pool grant: a member of the snapshot who accepted membership, not withdrawn now. */
+async function memberReasons(p: Proposal, owner: string, o: CollectiveCheckOptions): Promise<Reason[]> {
+  const m = p.epoch.members.find((x) => x.id === owner);
+  if (!m) return [{ code: 'GRANT_NOT_OWNER', message: 'the owner of the data is not a member of the pool that issued the grant (as of the vote)' }];
+  const accepted = await verifyAcceptance(m.accepted, owner, p.pool, o.resolver);
+  if (!accepted.entry) return [accepted.reason!];
+  const membership = { '@context': [], type: ['PoolMembershipCredential'], issuer: p.pool, credentialSubject: { id: owner }, credentialStatus: accepted.entry } as Credential;
+  let reasons: Reason[];
+  try {
+    reasons = await o.status(membership, { issuer: p.pool, now: o.now ?? new Date() });
+  } catch (e) {
+    reasons = [{ code: 'STATUS_UNAVAILABLE', message: e instanceof Error ? e.message : 'the pool status list cannot be checked' }];
+  }
+  return reasons.map((r) => (r.code === 'CREDENTIAL_REVOKED' ? { code: 'MEMBER_WITHDRAWN', message: 'the owner of the data has withdrawn from the pool: its grants no longer cover this data' } : r));
+}

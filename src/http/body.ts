@@ -1,0 +1,48 @@
+import type { IncomingMessage } from 'node:http';
+import { CharterError } from '../errors.js';
+
+/** Largest body the guard reads itself to check a Content-Digest. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** RFC 9112 §6.3: a request has a body when it says so: Transfer-Encoding, or a Content-Length above 0. */
+export function hasBody(req: IncomingMessage): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return true;
+  const length = Number(req.headers['content-length'] ?? 0);
+  return Number.isFinite(length) && length > 0;
+}
+
+const kept = new WeakMap<IncomingMessage, Promise<Buffer>>();
+
+/**
+ * Reads a Node request's body, once (a second call gets the same bytes),
+ * at most `maxBytes` (INPUT_TOO_LARGE beyond). TypeError when something
+ * read the stream before without keeping its bytes: the guard cannot check
+ * a Content-Digest against a body it never saw.
+ */
+export function readNodeBody(req: IncomingMessage, maxBytes = MAX_BODY_BYTES): Promise<Buffer> {
+  const done = kept.get(req);
+  if (done) return done;
+  if (!hasBody(req)) return Promise.resolve(Buffer.alloc(0));
+  if (req.readableDidRead || req.readableEnded) {
+    return Promise.reject(new TypeError('the request body was read before the guard and its bytes were not kept, so its Content-Digest cannot be checked'));
+  }
+  const p = new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size > maxBytes) {
+        req.off('data', onData);
+        req.resume(); // drain the rest, so the refusal can still be written
+        reject(new CharterError('INPUT_TOO_LARGE', `the request body is larger than ${maxBytes} bytes`));
+        return;
+      }
+      chunks.push(c);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
+  kept.set(req, p);
+  return p;
+}

@@ -1,0 +1,237 @@
+import { randomUUID } from 'node:crypto';
+import { CharterError } from '../errors.js';
+import { sha256Digest } from '../encoding/json.js';
+import { checkJwtSignature, decodeJwt, signJwt } from '../credentials/index.js';
+import type { Issuer } from '../credentials/types.js';
+import type { CharterResolver } from '../did/types.js';
+import { allocateStatusEntry, getBit, setCredentialStatus } from '../status/index.js';
+import { JOIN_TYP, MAX_POOL_MEMBERS, verifyAcceptance, type PoolEpoch, type PoolMember } from '../grants/index.js';
+import type { Store } from '../store/types.js';
+import { EPOCH_TYPE, MEMBERSHIP_TYPE, epochId, list, putSigned, read, taken } from './records.js';
+
+/** The kind of membership change an epoch records. */
+export type EpochChange = { kind: 'found'; members: string[] } | { kind: 'admit'; members: [string]; proposal: string } | { kind: 'withdraw'; members: [string] };
+
+/** One epoch of a pool: its membership snapshot, when it began, and what changed. */
+export interface PoolEpochRecord extends PoolEpoch {
+  /** When this snapshot took effect (the epoch credential's validFrom). */
+  since: string;
+  change: EpochChange;
+  /** Hash of the epoch credential (what the next one names as previous). */
+  digest: string;
+}
+
+/** Signs a member's acceptance of its membership (iss member, sub pool, the status entry that is its withdrawal bit). */
+export function signAcceptance(member: Issuer, pool: string, status: string): Promise<string> {
+  return signJwt({ typ: JOIN_TYP }, { iss: member.did, sub: pool, status, iat: Math.floor(Date.now() / 1000) }, member.signer, member.kid);
+}
+
+/** Every epoch of a pool, oldest first (empty when the DID is no pool of this home). */
+export async function poolEpochs(store: Store, pool: string): Promise<PoolEpochRecord[]> {
+  const rows = await list(store, { issuer: pool, type: EPOCH_TYPE });
+  return rows
+    .map(({ subject, credential, record }) => {
+      const e = subject.epoch as PoolEpoch & { change: EpochChange };
+      return { number: e.number, threshold: e.threshold, members: e.members, since: credential.validFrom!, change: e.change, digest: sha256Digest(record.jwt) };
+    })
+    .sort((a, b) => a.number - b.number);
+}
+
+/** The pool's current epoch; NOT_FOUND when `pool` is not a pool of this home. */
+export async function currentEpoch(store: Store, pool: string): Promise<PoolEpochRecord> {
+  const all = await poolEpochs(store, pool);
+  const e = all[all.length - 1];
+  if (!e) throw new CharterError('NOT_FOUND', `${pool.slice(0, 80)} is not a pool of this home (charter pool create)`);
+  return e;
+}
+
+/** The status entry (URL#index) a member's acceptance names. */
+export function acceptedStatus(accepted: string): string {
+  return String(decodeJwt(accepted).payload.status);
+}
+
+/** Is this member's withdrawal bit set, as this home (the pool's issuer) knows it? */
+export async function withdrawnHere(store: Store, member: PoolMember): Promise<boolean> {
+  const [url, index] = acceptedStatus(member.accepted).split('#') as [string, string];
+  const lists = await store.listStatusLists({ purpose: 'revocation' });
+  const l = lists.find((x) => x.url === url);
+  return l !== undefined && getBit(l.bits, Number(index));
+}
+
+/**
+ * Writes epoch `number` (the next after `previous`). The epoch's derived id
+ * makes a racing transition fail with ALREADY_EXISTS instead of forking.
+ */
+async function writeEpoch(store: Store, pool: Issuer, previous: PoolEpochRecord | undefined, members: PoolMember[], threshold: number, change: EpochChange): Promise<PoolEpochRecord> {
+  const number = previous ? previous.number + 1 : 0;
+  const epoch = { number, threshold, members, ...(previous ? { previous: previous.digest } : {}), change };
+  const { jwt, credential } = await putSigned(store, { issuer: pool, id: epochId(pool.did, number), subject: pool.did, type: EPOCH_TYPE, claims: { epoch } });
+  return { number, threshold, members, since: credential.validFrom!, change, digest: sha256Digest(jwt) };
+}
+
+/** A member-to-be: its DID and how it signs its acceptance once its status entry is known. */
+export interface Joiner {
+  did: string;
+  accept: (pool: string, status: string) => Promise<string>;
+}
+
+/** A local identity as a joiner (its key signs the acceptance). */
+export const joinerOf = (member: Issuer): Joiner => ({ did: member.did, accept: (pool, status) => signAcceptance(member, pool, status) });
+
+/**
+ * Issues one membership: allocates the member's status entry in the pool's
+ * revocation list (its withdrawal bit), has the member accept it (a
+ * signature binding the pool and that entry), checks the acceptance, and
+ * stores the PoolMembershipCredential the member holds.
+ */
+export async function issueMembership(
+  store: Store,
+  pool: Issuer,
+  input: { id: string; member: string; acceptance: string | ((status: string) => Promise<string>); since: number; baseUrl: string; resolver: CharterResolver; admission?: { proposal: string; approvals: string[] } },
+): Promise<{ member: PoolMember; jwt: string }> {
+  const found = await store.findStatusAllocation(input.id);
+  let status: string;
+  if (found.length > 0) {
+    const l = (await store.getStatusList(found[0]!.listId))!;
+    status = `${l.url}#${found[0]!.index}`;
+  } else {
+    const entry = await allocateStatusEntry(store, { issuerDid: pool.did, purpose: 'revocation', baseUrl: input.baseUrl, credentialId: input.id });
+    status = `${entry.statusListCredential}#${entry.statusListIndex}`;
+  }
+  const accepted = typeof input.acceptance === 'string' ? input.acceptance : await input.acceptance(status);
+  const check = await verifyAcceptance(accepted, input.member, pool.did, input.resolver);
+  if (!check.entry || `${check.entry.statusListCredential}#${check.entry.statusListIndex}` !== status) {
+    throw new CharterError('INVALID_ARGUMENT', `the acceptance of ${input.member.slice(0, 80)} is not its signature on membership ${status.slice(0, 200)} of this pool`);
+  }
+  const { jwt } = await putSigned(store, {
+    issuer: pool,
+    id: input.id,
+    subject: input.member,
+    type: MEMBERSHIP_TYPE,
+    claims: { membership: { pool: pool.did, accepted, since: input.since, ...(input.admission ? { admission: input.admission } : {}) } },
+    status: check.entry,
+  });
+  return { member: { id: input.member, accepted }, jwt };
+}
+
+export interface CreatePoolInput {
+  threshold: number;
+  /** The founders, each accepting its membership with its own key. */
+  founders: Joiner[];
+  /** Where the pool's status lists are published (membership withdrawal bits, grant revocation). */
+  baseUrl: string;
+  resolver: CharterResolver;
+}
+
+export interface PoolSummary {
+  pool: string;
+  epoch: number;
+  threshold: number;
+  members: string[];
+  since: string;
+}
+
+/**
+ * Founds a pool on an identity: one membership per founder (each accepted by
+ * the founder's signature), then epoch 0 listing them with the threshold k.
+ */
+export async function createPool(store: Store, pool: Issuer, input: CreatePoolInput): Promise<PoolSummary> {
+  const dids = input.founders.map((f) => f.did);
+  if (dids.length === 0 || dids.length > MAX_POOL_MEMBERS) throw new CharterError('INVALID_ARGUMENT', `a pool has 1 to ${MAX_POOL_MEMBERS} members`);
+  if (new Set(dids).size !== dids.length) throw new CharterError('INVALID_ARGUMENT', 'a founder is named twice');
+  if (dids.includes(pool.did)) throw new CharterError('INVALID_ARGUMENT', 'the pool cannot be its own member');
+  if (!Number.isSafeInteger(input.threshold) || input.threshold < 1 || input.threshold > dids.length) {
+    throw new CharterError('INVALID_ARGUMENT', `the threshold must be between 1 and the number of founders (${dids.length})`);
+  }
+  if ((await poolEpochs(store, pool.did)).length > 0) throw new CharterError('ALREADY_EXISTS', 'that identity already is a pool');
+  const members: PoolMember[] = [];
+  for (const f of input.founders) {
+    const { member } = await issueMembership(store, pool, { id: `urn:uuid:${randomUUID()}`, member: f.did, acceptance: (s) => f.accept(pool.did, s), since: 0, baseUrl: input.baseUrl, resolver: input.resolver });
+    members.push(member);
+  }
+  const e = await writeEpoch(store, pool, undefined, members, input.threshold, { kind: 'found', members: dids });
+  return summary(pool.did, e);
+}
+
+export const summary = (pool: string, e: PoolEpochRecord): PoolSummary => ({ pool, epoch: e.number, threshold: e.threshold, members: e.members.map((m) => m.id), since: e.since });
+
+/** Appends the epoch after `from` with `members` (PROPOSAL_STALE when another change won the race). */
+export async function advanceEpoch(store: Store, pool: Issuer, from: PoolEpochRecord, members: PoolMember[], change: EpochChange): Promise<PoolEpochRecord> {
+  try {
+    return await writeEpoch(store, pool, from, members, from.threshold, change);
+  } catch (e) {
+    if (taken(e)) throw new CharterError('PROPOSAL_STALE', "the pool's membership changed meanwhile: try again");
+    throw e;
+  }
+}
+
+/**
+ * A signed request to leave (iss member, sub pool, `status` the membership's
+ * entry): what a member sends to be withdrawn. Naming the entry keeps an old
+ * request from withdrawing a later membership of the same member.
+ */
+export const LEAVE_TYP = 'charter-pool-leave+jwt';
+export function signLeave(member: Issuer, pool: string, status: string): Promise<string> {
+  return signJwt({ typ: LEAVE_TYP }, { iss: member.did, sub: pool, status, iat: Math.floor(Date.now() / 1000) }, member.signer, member.kid);
+}
+
+/** Checks a leave request: typ, addressed to this pool, signed by the member it names. Returns the member. */
+export async function verifyLeave(notice: string, pool: string, resolver: CharterResolver): Promise<{ member: string; status: string }> {
+  let d;
+  try {
+    d = decodeJwt(notice, { maxBytes: 4096 });
+  } catch {
+    throw new CharterError('INVALID_ARGUMENT', 'a leave request is a compact JWS (charter pool leave --as MEMBER)');
+  }
+  const { iss, sub, status } = d.payload;
+  if (d.header.typ !== LEAVE_TYP || typeof iss !== 'string' || sub !== pool || typeof status !== 'string') throw new CharterError('INVALID_ARGUMENT', `not a request to leave this pool (typ ${LEAVE_TYP}, sub = the pool)`);
+  const bad = await checkJwtSignature(d, iss, resolver, 'assertionMethod');
+  if (bad.length > 0) throw new CharterError(bad[0]!.code, `the leave request is not signed by ${iss.slice(0, 80)}: ${bad[0]!.message}`);
+  return { member: iss, status };
+}
+
+/** The membership credential a member holds in this pool (the newest). */
+export async function membershipOf(store: Store, pool: string, member: string) {
+  const all = await list(store, { issuer: pool, subject: member, type: MEMBERSHIP_TYPE });
+  return all[all.length - 1];
+}
+
+/**
+ * A member withdraws, at any time and without anyone's approval: its
+ * withdrawal bit is set (committed, then the pool's list re-signed), so from
+ * the next status fetch no grant of the pool covers its data; then the pool
+ * moves to an epoch without it (pending proposals become stale). The bit
+ * comes first: a crash before the new epoch leaves the member refused
+ * everywhere, and `leavePool` again finishes the epoch.
+ */
+export async function leavePool(store: Store, pool: Issuer, request: { notice: string; resolver: CharterResolver }): Promise<PoolSummary & { withdrawn: string }> {
+  const { member, status } = await verifyLeave(request.notice, pool.did, request.resolver);
+  const issuerFor = async (did: string) => {
+    if (did !== pool.did) throw new CharterError('NOT_FOUND', 'a membership is in its pool\'s own status list');
+    return pool;
+  };
+  const held = await membershipOf(store, pool.did, member);
+  if (!held) throw new CharterError('NOT_A_MEMBER', `${member.slice(0, 80)} is not a member of this pool`);
+  if (acceptedStatus((held.subject.membership as { accepted: string }).accepted) !== status) {
+    throw new CharterError('INVALID_ARGUMENT', 'that leave request is for an earlier membership of this member');
+  }
+  await setCredentialStatus(store, held.record.id, 'revocation', true, issuerFor);
+  for (let attempt = 0; ; attempt++) {
+    const e = await currentEpoch(store, pool.did);
+    if (!e.members.some((m) => m.id === member)) return { ...summary(pool.did, e), withdrawn: member };
+    try {
+      const next = await advanceEpoch(store, pool, e, e.members.filter((m) => m.id !== member), { kind: 'withdraw', members: [member] });
+      return { ...summary(pool.did, next), withdrawn: member };
+    } catch (err) {
+      if (attempt >= 4 || !(err instanceof CharterError && err.code === 'PROPOSAL_STALE')) throw err;
+    }
+  }
+}
+
+export { read };
+
+/** The pools this home runs (identities that founded one), each at its current epoch. */
+export async function listPools(store: Store): Promise<PoolSummary[]> {
+  const dids = [...new Set((await store.listCredentials({ type: EPOCH_TYPE, direction: 'issued' })).map((r) => r.issuer))];
+  return Promise.all(dids.map(async (d) => summary(d, await currentEpoch(store, d))));
+}

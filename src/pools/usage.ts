@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { CharterError, type Reason } from '../errors.js';
+import { isObj } from '../encoding/json.js';
+import { decodeJwt, issueCredential, schemaIdFor, soleSubject, verifyCredential } from '../credentials/index.js';
+import type { Issuer } from '../credentials/types.js';
+import type { CharterResolver } from '../did/types.js';
+import { USAGE_TYPE } from './records.js';
+
+/**
+ * Usage under a pool grant, as the payouts count it. Today: signed usage
+ * reports (PoolUsageReport) from the platform that holds the grant, or from
+ * a reporter the pool trusts (e.g. the API serving the data). The input is a
+ * list of JWTs read by type, so decision receipts can be accepted here later
+ * without changing the callers.
+ */
+
+export interface Use {
+  /** The member whose data was used. */
+  member: string;
+  /** When (RFC 3339). */
+  time: string;
+  /** How many uses this entry stands for. Default 1. */
+  count?: number;
+  resource?: string;
+}
+
+export interface UsageReportInput {
+  pool: string;
+  grant: string;
+  uses: Use[];
+}
+
+/** The platform signs what it used under a pool grant (a PoolUsageReport about the pool). */
+export async function issueUsageReport(reporter: Issuer, input: UsageReportInput): Promise<{ id: string; jwt: string }> {
+  if (!Array.isArray(input.uses) || input.uses.length === 0) throw new CharterError('INVALID_ARGUMENT', 'a usage report lists at least one use');
+  const uses = input.uses.map((u) => ({ member: u.member, time: new Date(Date.parse(u.time)).toISOString(), ...(u.count !== undefined ? { count: u.count } : {}), ...(u.resource !== undefined ? { resource: u.resource } : {}) }));
+  const issued = await issueCredential({
+    issuer: reporter,
+    id: `urn:uuid:${randomUUID()}`,
+    subject: input.pool,
+    type: USAGE_TYPE,
+    claims: { usage: { grant: input.grant, uses } },
+    credentialSchema: { id: schemaIdFor(USAGE_TYPE)!, type: 'JsonSchema' },
+  });
+  return { id: issued.id, jwt: issued.jwt };
+}
+
+/** One counted use, with where it came from. */
+export interface UsageRecord {
+  report: string;
+  reporter: string;
+  grant: string;
+  member: string;
+  time: string;
+  count: number;
+}
+
+export interface ReadUsageOptions {
+  resolver: CharterResolver;
+  pool: string;
+  /** The pool's grants by id, with their grantee (who may report). */
+  grants: ReadonlyMap<string, { grantee: string }>;
+  /** Other DIDs whose reports count (e.g. the data host's verifier). */
+  trustedReporters?: readonly string[];
+  now?: Date;
+}
+
+/**
+ * Verifies each report and returns its uses; a report counts once (by id),
+ * only when signed by the grant's grantee or a trusted reporter, about this
+ * pool and one of its grants. Everything else is listed as ignored, with why.
+ */
+export async function readUsage(jwts: readonly string[], o: ReadUsageOptions): Promise<{ uses: UsageRecord[]; ignored: { index: number; code: Reason['code']; message: string }[] }> {
+  const uses: UsageRecord[] = [];
+  const ignored: { index: number; code: Reason['code']; message: string }[] = [];
+  const seen = new Set<string>();
+  for (const [index, jwt] of jwts.entries()) {
+    const skip = (code: Reason['code'], message: string) => ignored.push({ index, code, message });
+    let typ: unknown;
+    try {
+      typ = decodeJwt(jwt).header.typ;
+    } catch {
+      skip('MALFORMED_JWT', 'not a compact JWT');
+      continue;
+    }
+    if (typ === 'charter-receipt+jwt') {
+      skip('INVALID_CREDENTIAL', 'decision receipts are not read by this version yet: send a PoolUsageReport');
+      continue;
+    }
+    const v = await verifyCredential(jwt, { resolver: o.resolver, requireType: USAGE_TYPE, ...(o.now ? { now: o.now } : {}) });
+    if (!v.ok || !v.credential || !v.issuer || !v.id) {
+      skip(v.reasons[0]?.code ?? 'INVALID_CREDENTIAL', v.reasons[0]?.message ?? 'the report does not verify');
+      continue;
+    }
+    const usage = soleSubject(v.credential)?.usage;
+    if (!isObj(usage) || typeof usage.grant !== 'string' || !Array.isArray(usage.uses)) {
+      skip('INVALID_CREDENTIAL', 'not a usage report');
+      continue;
+    }
+    const grant = o.grants.get(usage.grant);
+    if (v.subject !== o.pool || !grant) {
+      skip('NOT_FOUND', 'the report is about another pool or a grant this pool did not issue');
+      continue;
+    }
+    if (v.issuer !== grant.grantee && !(o.trustedReporters ?? []).includes(v.issuer)) {
+      skip('UNTRUSTED_ISSUER', 'the report is signed by neither the grant\'s grantee nor a trusted reporter');
+      continue;
+    }
+    if (seen.has(v.id)) {
+      skip('RECEIPT_REUSED', 'the same report was given twice: counted once');
+      continue;
+    }
+    seen.add(v.id);
+    // A report speaks of what happened before it was signed (with the usual clock skew).
+    const signedAt = Date.parse(v.credential.validFrom ?? '') + 60_000;
+    for (const u of usage.uses as { member: string; time: string; count?: number }[]) {
+      if (!(Date.parse(u.time) <= signedAt)) {
+        skip('ISSUED_IN_FUTURE', `a use at ${u.time.slice(0, 40)} is later than the report`);
+        continue;
+      }
+      uses.push({ report: v.id, reporter: v.issuer, grant: usage.grant, member: u.member, time: u.time, count: u.count ?? 1 });
+    }
+  }
+  return { uses, ignored };
+}

@@ -1,0 +1,83 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CharterError, HTTP_STATUS } from '../errors.js';
+import type { Home } from '../home/home.js';
+import { acceptAccessReport } from '../audit/index.js';
+import { problem } from './reply.js';
+
+/** Largest report body: 100 receipts of a few KiB each. */
+const MAX_BODY = 512 * 1024;
+
+export interface AccessReportLimits {
+  /** Reports per minute from one address. Default 30. */
+  perAddressPerMinute?: number;
+  /** Reports per hour from one reporter DID. Default 120. */
+  perReporterPerHour?: number;
+}
+
+/** A token bucket per key: `capacity` tokens, refilled over `windowMs`; oldest keys dropped beyond `maxKeys`. */
+function limiter(capacity: number, windowMs: number, maxKeys = 10_000) {
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  return (key: string, now = Date.now()): number | undefined => {
+    const b = buckets.get(key) ?? { tokens: capacity, at: now };
+    b.tokens = Math.min(capacity, b.tokens + ((now - b.at) * capacity) / windowMs);
+    b.at = now;
+    buckets.delete(key);
+    if (buckets.size >= maxKeys) buckets.delete(buckets.keys().next().value as string);
+    buckets.set(key, b);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return undefined;
+    }
+    // Seconds until one token is back.
+    return Math.ceil(((1 - b.tokens) * windowMs) / capacity / 1000);
+  };
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > MAX_BODY) throw new CharterError('INPUT_TOO_LARGE', 'the report is too large');
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8').trim();
+}
+
+/**
+ * `POST /access-reports` on `charter serve`: a platform sends the receipts
+ * of its uses of a grant back to the person who issued it (voluntary; see
+ * README "Accountability"). Body: one signed report (application/jwt).
+ * Rate-limited per address and per reporter (429 with Retry-After); 202
+ * with what was accepted and what was refused.
+ */
+export function createAccessReportHandler(home: Home, limits: AccessReportLimits = {}) {
+  const byAddress = limiter(limits.perAddressPerMinute ?? 30, 60_000);
+  const byReporter = limiter(limits.perReporterPerHour ?? 120, 3_600_000);
+  const tooMany = (res: ServerResponse, after: number) => problem(res, 'TOO_MANY_REQUESTS', 'too many access reports: try again later', 429, { 'retry-after': String(after) });
+
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (req.method !== 'POST') return problem(res, 'INVALID_ARGUMENT', 'send a report with POST', 405, { allow: 'POST' });
+    const wait = byAddress(req.socket.remoteAddress ?? '?');
+    if (wait !== undefined) return tooMany(res, wait);
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/jwt' && type !== 'text/plain') return problem(res, 'INVALID_ARGUMENT', 'a report is sent as application/jwt', 415);
+    const report = await readBody(req);
+    // The reporter named inside is only trusted once its signature verifies, but a flood under one name is cut before that work.
+    let named = '?';
+    try {
+      named = String((JSON.parse(Buffer.from(report.split('.')[1] ?? '', 'base64url').toString('utf8')) as { iss?: unknown }).iss ?? '?').slice(0, 256);
+    } catch {
+      return problem(res, 'MALFORMED_JWT', 'the report is not a compact JWS', 400);
+    }
+    const reporterWait = byReporter(named);
+    if (reporterWait !== undefined) return tooMany(res, reporterWait);
+    const r = await acceptAccessReport(home.store, report, { resolver: home.resolver });
+    if (r.reasons.length > 0) {
+      const first = r.reasons[0]!;
+      return problem(res, first.code, first.message, HTTP_STATUS[first.code]);
+    }
+    res.writeHead(202, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(JSON.stringify({ grant: r.grant, accepted: r.accepted, refused: r.refused }));
+  };
+}

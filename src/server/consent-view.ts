@@ -1,0 +1,95 @@
+import type { GrantState, GrantSummary } from '../grants/index.js';
+import type { IdentityRecord } from '../store/types.js';
+
+/** A grant as the consent page shows it: the summary plus when it was given. */
+export interface ConsentGrant extends GrantSummary {
+  issued?: string;
+}
+
+/** How a DID reads on the page: a name where one is known, and the full DID for hover and copying. */
+export interface PartyName {
+  label: string;
+  full: string;
+  /** Where the label came from: this home's alias, a did:web host, or a shortened DID. */
+  kind: 'alias' | 'web' | 'short';
+}
+
+/**
+ * Names for DIDs: an identity of this home reads as its alias ("alice"); a
+ * did:web as its host and path (did:web spec §3.2: `:` separates path parts,
+ * `%3A` is a port); any other DID as its method and the ends of its id.
+ */
+export function namer(identities: readonly Pick<IdentityRecord, 'alias' | 'did'>[]): (did: string) => PartyName {
+  const aliases = new Map(identities.map((i) => [i.did, i.alias]));
+  return (did) => {
+    const alias = aliases.get(did);
+    if (alias !== undefined) return { label: alias, full: did, kind: 'alias' };
+    const web = /^did:web:([^:#?]+)((?::[^:#?]+)*)$/.exec(did);
+    if (web) {
+      try {
+        const host = decodeURIComponent(web[1]!);
+        const path = web[2]!.split(':').slice(1).map(decodeURIComponent);
+        return { label: [host, ...path].join('/'), full: did, kind: 'web' };
+      } catch {
+        // A malformed percent-escape: fall through to the short form.
+      }
+    }
+    const m = /^(did:[a-z0-9]+:)(.+)$/.exec(did);
+    const label = m && m[2]!.length > 14 ? `${m[1]}${m[2]!.slice(0, 6)}…${m[2]!.slice(-4)}` : did;
+    return { label, full: did, kind: 'short' };
+  };
+}
+
+/**
+ * The person's locale from Accept-Language (RFC 9110 §12.5.4): the tag with
+ * the highest q that this Node's Intl knows; English otherwise. Dates are
+ * formatted here rather than in the browser so the page needs no script
+ * (its CSP allows none), and the time zone is this process's: the page is
+ * served by the person's own machine, on loopback unless they chose otherwise.
+ */
+export function pickLocale(acceptLanguage: string | undefined): string {
+  const ranked = (acceptLanguage ?? '')
+    .slice(0, 512)
+    .split(',')
+    .map((part, i) => {
+      const [tag = '', ...params] = part.trim().split(';');
+      const q = params.map((p) => /^\s*q=([01](?:\.\d{0,3})?)\s*$/.exec(p)?.[1]).find((v) => v !== undefined);
+      return { tag: tag.trim(), q: q === undefined ? 1 : Number(q), i };
+    })
+    .filter((c) => c.tag !== '' && c.tag !== '*' && c.q > 0)
+    .sort((a, b) => b.q - a.q || a.i - b.i);
+  for (const { tag } of ranked) {
+    try {
+      const [supported] = Intl.DateTimeFormat.supportedLocalesOf([tag]);
+      if (supported) return supported;
+    } catch {
+      // Not a well-formed language tag: try the next one.
+    }
+  }
+  return 'en';
+}
+
+const DATE_TIME: Intl.DateTimeFormatOptions = { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' };
+
+/** "2 Dec 2026, 14:05 CET" in the person's locale; the ISO form goes in `<time datetime>`. */
+export function dateFormatter(locale: string, timeZone?: string): (iso: string) => string {
+  const f = new Intl.DateTimeFormat(locale, timeZone ? { ...DATE_TIME, timeZone } : DATE_TIME);
+  return (iso) => {
+    const t = Date.parse(iso);
+    return Number.isNaN(t) ? iso : f.format(t);
+  };
+}
+
+export const FILTERS = ['all', 'active', 'suspended', 'expired', 'revoked'] as const;
+export type ConsentFilter = (typeof FILTERS)[number];
+
+export function parseFilter(v: string | null): ConsentFilter {
+  return (FILTERS as readonly string[]).includes(v ?? '') ? (v as ConsentFilter) : 'all';
+}
+
+const ORDER: Record<GrantState, number> = { active: 0, suspended: 1, expired: 2, revoked: 3 };
+
+/** What needs the person's attention first: live grants, newest first; then the ones that ended. */
+export function sortGrants<T extends ConsentGrant>(grants: readonly T[]): T[] {
+  return [...grants].sort((a, b) => ORDER[a.state] - ORDER[b.state] || (b.issued ?? '').localeCompare(a.issued ?? '') || a.id.localeCompare(b.id));
+}

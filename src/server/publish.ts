@@ -1,0 +1,35 @@
+import { join } from 'node:path';
+import type { Home } from '../home/home.js';
+import { writeFileAtomic } from '../home/atomic.js';
+import { currentStatusListJwt } from '../status/index.js';
+import { didWebPath } from './did-web-path.js';
+
+export interface PublishedHome {
+  dir: string;
+  /** Every file written, status lists first. */
+  files: string[];
+}
+
+/**
+ * Writes what `charter serve` serves, as static files under `dir` for any web
+ * host: each status list credential at `status/<id>` (re-signed first when
+ * its bits changed since it was last signed, which also repairs a crash
+ * between commit and re-sign) and each did:web document at its did:web path.
+ * Each file is written atomically (a reader never sees half a list).
+ */
+export async function publishHome(home: Home, dir: string): Promise<PublishedHome> {
+  const files: string[] = [];
+  for (const list of await home.store.listStatusLists()) {
+    const jwt = await currentStatusListJwt(home.store, list.id, (did) => home.issuer(did));
+    const file = join(dir, 'status', list.id);
+    writeFileAtomic(file, jwt, 0o644);
+    files.push(file);
+  }
+  for (const rec of await home.store.listIdentities()) {
+    if (rec.method !== 'web' || !rec.document) continue;
+    const file = join(dir, ...didWebPath(rec.did).split('/').filter(Boolean));
+    writeFileAtomic(file, JSON.stringify(rec.document, null, 2) + '\n', 0o644);
+    files.push(file);
+  }
+  return { dir, files };
+}

@@ -1,0 +1,173 @@
+import type { PoolClient } from 'pg';
+import type { AccessReportStore, AuditAppend, AuditChainRecord, AuditFilter, AuditStore } from '../types.js';
+import { accessReceiptRow, AUDIT_COLUMNS as COLUMNS, auditCheckpointRow, auditEntryRow, checkAuditAppend, checkpointIssuer, refsByEntry } from '../rows.js';
+import type { Access } from './access.js';
+
+const DEFAULT_LIMIT = 1000;
+
+/**
+ * The audit log and access reports in PostgreSQL. Each append is one
+ * transaction of multi-row inserts; the primary key (chain, seq) refuses a
+ * second writer on one chain (each verifier instance writes its own chain,
+ * so instances sharing a database never contend). A COMMIT whose outcome is
+ * unknown is confirmed by reading the batch's first entry back.
+ */
+export function postgresAudit({ run, read, rows, t }: Access): AuditStore & AccessReportStore {
+  async function insertBatch(q: PoolClient, b: AuditAppend, now: number): Promise<void> {
+    const e = b.entries;
+    const refs = refsByEntry(b);
+    const inline = new Map((b.inline ?? []).map((x) => [x.receiptId, x]));
+    if (e.length > 0) {
+      await q.query(
+        `INSERT INTO ${t.auditEntries} (chain, seq, hash, prev, receipt_id, kind, outcome, issuer, subject, at, jws, recorded_at, refs, presentation_hash, presentation)
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::text[], $12::bigint[], $13::text[], $14::text[], $15::text[])`,
+        [
+          e.map((x) => x.chain),
+          e.map((x) => x.seq),
+          e.map((x) => x.hash),
+          e.map((x) => x.prev),
+          e.map((x) => x.receiptId),
+          e.map((x) => x.kind),
+          e.map((x) => x.outcome),
+          e.map((x) => x.issuer),
+          e.map((x) => x.subject ?? null),
+          e.map((x) => Date.parse(x.at)),
+          e.map((x) => x.jws),
+          e.map(() => now),
+          e.map((x) => refs.get(x.receiptId) ?? null),
+          e.map((x) => inline.get(x.receiptId)?.hash ?? null),
+          e.map((x) => inline.get(x.receiptId)?.body ?? null),
+        ],
+      );
+    }
+    const blobs = b.blobs ?? [];
+    if (blobs.length > 0) {
+      await q.query(`INSERT INTO ${t.auditBlobs} (hash, body) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (hash) DO NOTHING`, [blobs.map((x) => x.hash), blobs.map((x) => x.body)]);
+    }
+    if (b.checkpoint) await putCheckpoint(q, b.checkpoint);
+  }
+
+  const putCheckpoint = (q: PoolClient, cp: AuditAppend['checkpoint'] & object) =>
+    q.query(`INSERT INTO ${t.auditCheckpoints} (chain, seq, head, issuer, at, jws) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (chain, seq) DO NOTHING`, [
+      cp.chain,
+      cp.seq,
+      cp.head,
+      checkpointIssuer(cp.jws),
+      Date.parse(cp.at),
+      cp.jws,
+    ]);
+
+  const store: AuditStore & AccessReportStore = {
+    async appendAudit(batch) {
+      checkAuditAppend(batch);
+      const first = batch.entries[0];
+      const confirm = async (q: PoolClient) =>
+        first === undefined || (await q.query(`SELECT 1 FROM ${t.auditEntries} WHERE chain = $1 AND seq = $2 AND hash = $3`, [first.chain, first.seq, first.hash])).rowCount === 1;
+      const now = Date.now();
+      await run({ tx: true, confirm }, (q) => insertBatch(q, batch, now));
+    },
+    async listAudit(f: AuditFilter = {}) {
+      const where: string[] = [];
+      const args: unknown[] = [];
+      const add = (sql: string, v: unknown) => {
+        args.push(v);
+        where.push(sql.replace('?', `$${args.length}`));
+      };
+      if (f.chain !== undefined) add('chain = ?', f.chain);
+      if (f.fromSeq !== undefined) add('seq >= ?', f.fromSeq);
+      if (f.subject !== undefined) add('subject = ?', f.subject);
+      if (f.outcome !== undefined) add('outcome = ?', f.outcome);
+      if (f.kind !== undefined) add('kind = ?', f.kind);
+      if (f.since !== undefined) add('at >= ?', f.since.getTime());
+      if (f.until !== undefined) add('at < ?', f.until.getTime());
+      args.push(f.limit ?? DEFAULT_LIMIT);
+      const order = f.chain !== undefined ? 'chain, seq' : 'at, chain, seq';
+      return (await rows(`SELECT ${COLUMNS} FROM ${t.auditEntries}${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY ${order} LIMIT $${args.length}`, args)).map(auditEntryRow);
+    },
+    async findAudit(ref) {
+      // By receipt id (indexed); by entry hash, rarer, a scan.
+      const r = (await rows(`SELECT ${COLUMNS} FROM ${t.auditEntries} WHERE receipt_id = $1`, [ref]))[0] ?? (await rows(`SELECT ${COLUMNS} FROM ${t.auditEntries} WHERE hash = $1 LIMIT 1`, [ref]))[0];
+      return r ? auditEntryRow(r) : undefined;
+    },
+    async listAuditChains() {
+      const r = await rows(
+        `SELECT e.chain, e.first, e.last, e.count, h.hash AS head, h.issuer FROM
+           (SELECT chain, min(seq) AS first, max(seq) AS last, count(*) AS count FROM ${t.auditEntries} GROUP BY chain) e
+           JOIN ${t.auditEntries} h ON h.chain = e.chain AND h.seq = e.last
+         UNION ALL
+         SELECT c.chain, c.seq + 1, c.seq, 0, c.head, c.issuer FROM ${t.auditCheckpoints} c
+           WHERE c.seq = (SELECT max(seq) FROM ${t.auditCheckpoints} x WHERE x.chain = c.chain)
+             AND NOT EXISTS (SELECT 1 FROM ${t.auditEntries} e WHERE e.chain = c.chain)
+         ORDER BY 1`,
+        [],
+      );
+      return r.map((x): AuditChainRecord => ({ chain: x.chain as string, issuer: x.issuer as string, first: Number(x.first), last: Number(x.last), count: Number(x.count), head: x.head as string }));
+    },
+    async putAuditCheckpoint(cp) {
+      await read((q) => putCheckpoint(q, cp));
+    },
+    async listAuditCheckpoints(chain) {
+      const r = chain === undefined ? await rows(`SELECT * FROM ${t.auditCheckpoints} ORDER BY chain, seq`, []) : await rows(`SELECT * FROM ${t.auditCheckpoints} WHERE chain = $1 ORDER BY seq`, [chain]);
+      return r.map(auditCheckpointRow);
+    },
+    async getAuditBlobs(hashes) {
+      if (hashes.length === 0) return [];
+      const r = await rows(`SELECT hash, body FROM ${t.auditBlobs} WHERE hash = ANY($1::text[])`, [[...hashes]]);
+      const by = new Map(r.map((x) => [x.hash as string, x.body as string]));
+      // In the order asked, as the SQLite store answers.
+      return hashes.flatMap((h) => (by.has(h) ? [{ hash: h, body: by.get(h)! }] : []));
+    },
+    async getAuditEvidence(receiptId) {
+      const r = (await rows(`SELECT refs, presentation_hash, presentation FROM ${t.auditEntries} WHERE receipt_id = $1`, [receiptId]))[0];
+      if (!r) return [];
+      const own = typeof r.presentation === 'string' ? [{ hash: r.presentation_hash as string, body: r.presentation }] : [];
+      const shared = typeof r.refs === 'string' ? await store.getAuditBlobs(JSON.parse(r.refs) as string[]) : [];
+      return [...own, ...shared];
+    },
+    async pruneAudit({ chain, throughSeq, evidenceBefore }) {
+      return run({ tx: true, idempotent: true }, async (q) => {
+        const entries = (await q.query(`DELETE FROM ${t.auditEntries} WHERE chain = $1 AND seq <= $2`, [chain, throughSeq])).rowCount ?? 0;
+        let presentations = 0;
+        if (evidenceBefore !== undefined) {
+          presentations = (
+            await q.query(`UPDATE ${t.auditEntries} SET refs = NULL, presentation_hash = NULL, presentation = NULL WHERE at < $1 AND (refs IS NOT NULL OR presentation IS NOT NULL) RETURNING presentation IS NOT NULL AS had`, [evidenceBefore.getTime()])
+          ).rows.filter((r: { had: boolean }) => r.had).length;
+        }
+        const blobs = (
+          await q.query(`DELETE FROM ${t.auditBlobs} WHERE hash NOT IN (SELECT jsonb_array_elements_text(refs::jsonb) FROM ${t.auditEntries} WHERE refs IS NOT NULL)`)
+        ).rowCount ?? 0;
+        return { entries, blobs: blobs + presentations };
+      });
+    },
+    async putAccessReceipts(recs) {
+      if (recs.length === 0) return 0;
+      const r = await run({ tx: true, idempotent: true }, (q) =>
+        q.query(
+          `INSERT INTO ${t.accessReceipts} (grant_id, receipt_id, verifier, reporter, holder, outcome, at, received_at, jws)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::text[])
+           ON CONFLICT DO NOTHING`,
+          [
+            recs.map((x) => x.grantId),
+            recs.map((x) => x.receiptId),
+            recs.map((x) => x.verifier),
+            recs.map((x) => x.reporter),
+            recs.map((x) => x.holder ?? null),
+            recs.map((x) => x.outcome),
+            recs.map((x) => Date.parse(x.at)),
+            recs.map((x) => Date.parse(x.receivedAt)),
+            recs.map((x) => x.jws),
+          ],
+        ),
+      );
+      return r.rowCount ?? 0;
+    },
+    async listAccessReceipts(f = {}) {
+      const r =
+        f.grantId !== undefined
+          ? await rows(`SELECT * FROM ${t.accessReceipts} WHERE grant_id = $1 ORDER BY at DESC, receipt_id LIMIT $2`, [f.grantId, f.limit ?? DEFAULT_LIMIT])
+          : await rows(`SELECT * FROM ${t.accessReceipts} ORDER BY at DESC, receipt_id LIMIT $1`, [f.limit ?? DEFAULT_LIMIT]);
+      return r.map(accessReceiptRow);
+    },
+  };
+  return store;
+}

@@ -1,0 +1,187 @@
+import { rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import fc from 'fast-check';
+import { createPresentation } from '../../src/credentials/index.js';
+import { orderChain } from '../../src/agents/index.js';
+import { issueGrant } from '../../src/grants/index.js';
+import { decide } from '../../src/guard/decide.js';
+import { guardTransaction } from '../../src/guard/transaction.js';
+import { createVerifier, type Verifier } from '../../src/guard/verifier.js';
+import { openSqliteStore } from '../../src/store/sqlite/index.js';
+import type { Store } from '../../src/store/types.js';
+import { exportEvidence, verifyEvidence, type EvidenceBundle, type EvidenceVerification } from '../../src/audit/index.js';
+import { bound } from '../http/present.js';
+import { API, openWorld, type World } from '../http/world.js';
+import { tempDir } from '../helpers.js';
+
+/**
+ * Evidence bundles: exported from the verifier's store, verified with the
+ * network off (the home's server closed, no socket opened) and the store
+ * deleted; then one byte flipped in each part in turn, each caught and named.
+ * The verifier and the grantor are did:web identities served by the home, so
+ * their documents must come from the bundle once the server is gone.
+ */
+let w: World;
+let dir: string;
+let apiStore: Store;
+let verifier: Verifier;
+const bundles: Record<'grant' | 'agent' | 'denied', EvidenceBundle> = {} as never;
+
+beforeAll(async () => {
+  w = await openWorld();
+  const host = `127.0.0.1%3A${new URL(w.server.url).port}`;
+  await w.home.createIdentity({ alias: 'shop', method: 'web', domain: `${host}:shop` });
+  await w.home.createIdentity({ alias: 'carol', method: 'web', domain: `${host}:carol` });
+  dir = tempDir('charter-bundle-');
+  apiStore = await openSqliteStore(join(dir, 'api.db'));
+  verifier = createVerifier({ aud: API, store: apiStore, resolver: w.resolver, status: w.status, http: false, receipts: { signer: await w.home.issuer('shop') } });
+  const carol = await w.home.issuer('carol');
+  const grant = await issueGrant(w.home.store, carol, {
+    grantee: w.app.did, resources: ['profile/email'], actions: ['read'], purpose: 'order updates', validUntil: new Date(Date.now() + 86_400_000), baseUrl: w.server.url,
+  });
+  const url = 'http://127.0.0.1:9999/profile/email';
+  const allowed = await decide(verifier, await bound(w.app, [grant.jwt], { url }), { kind: 'grant', resource: 'profile/email', action: 'read', owner: carol.did }, { kind: 'claims', claims: { htm: 'GET', htu: url } });
+  expect(allowed.ok).toBe(true);
+  const denied = await decide(verifier, await bound(w.app, [grant.jwt], { url }), { kind: 'grant', resource: 'profile/phone', action: 'read', owner: carol.did }, { kind: 'claims', claims: { htm: 'GET', htu: url } });
+  expect(denied.reasons.map((r) => r.code)).toEqual(['GRANT_SCOPE']);
+  const mandate = await w.mandate();
+  const vp = await createPresentation({ holder: w.agent, credentials: [w.agentIdentity, ...orderChain([mandate])], aud: API });
+  const paid = await guardTransaction(vp, { verifier, action: 'purchase', amount: '25 USD', trust: { principals: [w.principal.did] } }, () => 'paid');
+  expect(paid).toMatchObject({ ok: true, spend: 'committed' });
+  await verifier.receipts!.checkpoint();
+  bundles.grant = await exportEvidence(apiStore, allowed.receiptId!);
+  bundles.denied = await exportEvidence(apiStore, denied.receipt!);
+  bundles.agent = await exportEvidence(apiStore, paid.ok ? paid.receipt! : '');
+  for (const [k, b] of Object.entries(bundles)) writeFileSync(join(dir, `${k}.json`), JSON.stringify(b));
+}, 60_000);
+afterAll(async () => {
+  await apiStore?.close().catch(() => undefined);
+  await w?.close().catch(() => undefined);
+});
+
+const failing = (v: EvidenceVerification) => v.parts.filter((p) => !p.ok).map((p) => p.part);
+
+describe('evidence bundles', () => {
+  it('a bundle carries the receipt, the presentation, every credential, the documents and lists as used, the log segment to a checkpoint, and the settlement', () => {
+    const b = bundles.agent;
+    expect(b.credentials).toHaveLength(2);
+    expect(Object.keys(b.dids).length).toBeGreaterThanOrEqual(4);
+    expect(Object.keys(b.statusLists).length).toBeGreaterThanOrEqual(1);
+    expect(b.log.entries[0]).toBe(b.receipt);
+    expect(b.settlements).toHaveLength(1);
+    expect(Object.keys(bundles.grant.dids).filter((d) => d.startsWith('did:web:'))).toHaveLength(2);
+  });
+
+  it('verifies with the network off and the verifier store deleted: every part, the decision re-run at the recorded time', async () => {
+    await apiStore.close();
+    await w.close();
+    rmSync(join(dir, 'api.db'), { force: true });
+    expect(existsSync(join(dir, 'api.db'))).toBe(false);
+    // Nothing listens any more: the status lists and did:web documents cannot be fetched.
+    await expect(fetch(`${w.server.url}/shop/did.json`)).rejects.toThrow();
+    const connect = vi.spyOn(net.Socket.prototype, 'connect');
+    try {
+      for (const k of ['grant', 'denied', 'agent'] as const) {
+        const v = await verifyEvidence(JSON.parse(readFileSync(join(dir, `${k}.json`), 'utf8')));
+        expect(failing(v), k).toEqual([]);
+        expect(v.ok).toBe(true);
+      }
+      expect(connect).not.toHaveBeenCalled();
+    } finally {
+      connect.mockRestore();
+    }
+    const g = await verifyEvidence(bundles.grant);
+    expect(g.parts.map((p) => p.part)).toEqual(expect.arrayContaining(['receipt', 'presentation', 'credential 0', 'decision', 'log', 'checkpoint']));
+    expect(g.verifierKey).toBe('recorded');
+    expect(g.receipt).toMatchObject({ decision: 'allow' });
+    expect((await verifyEvidence(bundles.denied)).receipt).toMatchObject({ decision: 'deny', reasons: ['GRANT_SCOPE'] });
+  });
+
+  it('--at: re-checked as of a time the credentials were not valid yet, the decision no longer holds', async () => {
+    const v = await verifyEvidence(bundles.grant, { at: new Date(Date.now() - 7 * 86_400_000) });
+    expect(failing(v)).toEqual(['decision']);
+  });
+
+  /** Every string part of a bundle, by the name verifyEvidence reports it under. */
+  function parts(b: EvidenceBundle): { name: string; get: (x: EvidenceBundle) => string; set: (x: EvidenceBundle, v: string) => void }[] {
+    const out: ReturnType<typeof parts> = [
+      { name: 'receipt', get: (x) => x.receipt, set: (x, v) => void (x.receipt = v) },
+      { name: 'presentation', get: (x) => x.presentation!, set: (x, v) => void (x.presentation = v) },
+      { name: 'checkpoint', get: (x) => x.log.checkpoint, set: (x, v) => void (x.log.checkpoint = v) },
+    ];
+    b.credentials.forEach((_, i) => out.push({ name: `credential ${i}`, get: (x) => x.credentials[i]!, set: (x, v) => void (x.credentials[i] = v) }));
+    b.log.entries.forEach((_, i) => out.push({ name: i === 0 ? 'log' : 'log', get: (x) => x.log.entries[i]!, set: (x, v) => void (x.log.entries[i] = v) }));
+    b.settlements.forEach((_, i) => out.push({ name: `settlement ${i}`, get: (x) => x.settlements[i]!, set: (x, v) => void (x.settlements[i] = v) }));
+    for (const url of Object.keys(b.statusLists)) out.push({ name: `status ${url}`, get: (x) => x.statusLists[url]!, set: (x, v) => void (x.statusLists[url] = v) });
+    for (const did of Object.keys(b.dids)) {
+      // A document's JSON text; flipped inside a string value, then parsed back.
+      out.push({ name: `did ${did}`, get: (x) => JSON.stringify(x.dids[did]), set: (x, v) => void (x.dids[did] = JSON.parse(v)) });
+    }
+    return out;
+  }
+
+  /** Flips one character at `at` to another base64url character, staying inside a JSON string value for documents. */
+  function flip(text: string, at: number, json: boolean): string | undefined {
+    const positions = json ? [...text.matchAll(/"[^"]*"/g)].filter((m) => text[m.index! + m[0].length] !== ':').flatMap((m) => Array.from({ length: m[0].length - 2 }, (_, k) => m.index! + 1 + k)) : [...text].map((_, i) => i);
+    if (positions.length === 0) return undefined;
+    const i = positions[at % positions.length]!;
+    const c = text[i]!;
+    const to = c === 'A' ? 'B' : 'A';
+    return text.slice(0, i) + to + text.slice(i + 1);
+  }
+
+  it('one byte flipped in each part in turn is caught, and the failing part is named', async () => {
+    for (const which of ['grant', 'agent'] as const) {
+      const b = bundles[which];
+      for (const p of parts(b)) {
+        for (const at of [0, 17, 101, 1000, 4099]) {
+          const copy = structuredClone(b);
+          const flipped = flip(p.get(copy), at, p.name.startsWith('did '));
+          if (flipped === undefined || flipped === p.get(copy)) continue;
+          p.set(copy, flipped);
+          const v = await verifyEvidence(copy);
+          expect(v.ok, `${which}: ${p.name} @${at}`).toBe(false);
+          expect(failing(v), `${which}: ${p.name} @${at}`).toContain(p.name);
+        }
+      }
+    }
+  }, 60_000);
+
+  it('property: any single character changed anywhere in any part is caught', async () => {
+    const b = bundles.agent;
+    const all = parts(b);
+    await fc.assert(
+      fc.asyncProperty(fc.nat({ max: all.length - 1 }), fc.nat(), fc.constantFrom('A', 'z', '0', '_', '-', 'Q'), async (pi, pos, ch) => {
+        const p = all[pi]!;
+        const copy = structuredClone(b);
+        const text = p.get(copy);
+        const isDoc = p.name.startsWith('did ');
+        const flipped = isDoc ? flip(text, pos, true) : text.slice(0, pos % text.length) + ch + text.slice((pos % text.length) + 1);
+        fc.pre(flipped !== undefined && flipped !== text);
+        p.set(copy, flipped!);
+        const v = await verifyEvidence(copy);
+        expect(v.ok).toBe(false);
+        expect(failing(v)).toContain(p.name);
+      }),
+      { numRuns: Number(process.env.BUNDLE_RUNS ?? 60) },
+    );
+  }, 60_000);
+
+  it('parts added, removed or swapped between bundles are caught', async () => {
+    const dropped = structuredClone(bundles.grant);
+    delete dropped.presentation;
+    expect(failing(await verifyEvidence(dropped))).toEqual(expect.arrayContaining(['presentation', 'decision']));
+    const extra = structuredClone(bundles.grant);
+    extra.statusLists['https://evil.example/list'] = Object.values(extra.statusLists)[0]!;
+    expect(failing(await verifyEvidence(extra))).toContain('status https://evil.example/list');
+    const swapped = structuredClone(bundles.grant);
+    swapped.presentation = bundles.denied.presentation!;
+    expect(failing(await verifyEvidence(swapped))).toContain('presentation');
+    const otherLog = structuredClone(bundles.grant);
+    otherLog.log = bundles.agent.log;
+    expect(failing(await verifyEvidence(otherLog))).toContain('log');
+    await expect(verifyEvidence({ type: 'nope' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+});

@@ -1,0 +1,195 @@
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { decide } from '../../src/guard/decide.js';
+import { createVerifier } from '../../src/guard/verifier.js';
+import { openSqliteStore } from '../../src/store/sqlite/index.js';
+import { checkpointAudit, pruneAuditLog, verifyAuditLog, signCheckpoint, type AuditVerification } from '../../src/audit/index.js';
+import { signPayload, RECEIPT_TYP } from '../../src/audit/jws.js';
+import { canonicalJson, sha256Digest } from '../../src/encoding/json.js';
+import type { Issuer } from '../../src/credentials/types.js';
+import { bound } from '../http/present.js';
+import { API, openWorld, type World } from '../http/world.js';
+import { tempDir } from '../helpers.js';
+
+/**
+ * The audit log's tamper evidence, on a real SQLite file: a log of allows and
+ * denies is written through the pipeline, then copies of the file are
+ * altered behind the store's back (as someone with database access would)
+ * and `verifyAuditLog` must name the first entry that no longer holds.
+ */
+let w: World;
+let dir: string;
+let base: string;
+let api: Issuer;
+let chain: string;
+const N = 12;
+
+beforeAll(async () => {
+  w = await openWorld();
+  await w.home.createIdentity({ alias: 'api' });
+  api = await w.home.issuer('api');
+  dir = tempDir('charter-log-');
+  base = join(dir, 'base.db');
+  const store = await openSqliteStore(base);
+  const v = createVerifier({ aud: API, store, resolver: w.resolver, status: w.status, http: false, receipts: { signer: api, checkpointEvery: 4 } });
+  const g = await w.grant();
+  for (let i = 0; i < N; i++) {
+    // Alternating allows and denies (a resource outside the grant), one entry each.
+    const resource = i % 2 === 0 ? 'profile/email' : 'calendar';
+    await decide(v, await bound(w.app, [g.jwt]), { kind: 'grant', resource, action: 'read', owner: w.alice.did }, { kind: 'claims', claims: { htm: 'GET', htu: 'http://127.0.0.1:9999/profile/email' } });
+  }
+  chain = v.receipts!.chain;
+  await store.close();
+}, 60_000);
+afterAll(async () => w.close());
+
+let copies = 0;
+/** A fresh copy of the log, altered with raw SQL, then verified through the store. */
+async function tampered(mutate: (db: Database.Database) => void, checkpoints: string[] = []): Promise<AuditVerification> {
+  const file = join(dir, `copy-${copies++}.db`);
+  copyFileSync(base, file);
+  const db = new Database(file);
+  mutate(db);
+  db.close();
+  const store = await openSqliteStore(file);
+  try {
+    return await verifyAuditLog(store, { resolver: w.resolver, checkpoints });
+  } finally {
+    await store.close();
+  }
+}
+
+const row = (db: Database.Database, seq: number) => db.prepare('SELECT * FROM audit_entries WHERE seq = ?').get(seq) as { jws: string; hash: string };
+const payloadOf = (jws: string) => JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+
+describe('the audit log', () => {
+  it('an untouched log verifies: one chain, every entry, the checkpoints matched', async () => {
+    const v = await tampered(() => undefined);
+    expect(v).toMatchObject({ ok: true, chains: [{ chain, entries: N, first: 1, last: N, checkpoints: 3 }] });
+  });
+
+  const mutations = {
+    'a character of a receipt changed': (db: Database.Database, k: number) => {
+      const { jws } = row(db, k);
+      const i = jws.indexOf('.') + 20;
+      db.prepare('UPDATE audit_entries SET jws = ? WHERE seq = ?').run(jws.slice(0, i) + (jws[i] === 'A' ? 'B' : 'A') + jws.slice(i + 1), k);
+    },
+    'a deny rewritten as an allow in the stored column': (db: Database.Database, k: number) => {
+      db.prepare("UPDATE audit_entries SET outcome = CASE outcome WHEN 'allow' THEN 'deny' ELSE 'allow' END WHERE seq = ?").run(k);
+    },
+    'the stored hash replaced': (db: Database.Database, k: number) => {
+      db.prepare("UPDATE audit_entries SET hash = 'sha256-AAAA' WHERE seq = ?").run(k);
+    },
+    'an entry deleted': (db: Database.Database, k: number) => {
+      db.prepare('DELETE FROM audit_entries WHERE seq = ?').run(k);
+    },
+    'two receipts swapped': (db: Database.Database, k: number) => {
+      const other = k === N ? k - 1 : k + 1;
+      const [a, b] = [row(db, k), row(db, other)];
+      db.prepare('UPDATE audit_entries SET jws = ?, hash = ? WHERE seq = ?').run(b.jws, b.hash, k);
+      db.prepare('UPDATE audit_entries SET jws = ?, hash = ? WHERE seq = ?').run(a.jws, a.hash, other);
+    },
+    'the subject column changed': (db: Database.Database, k: number) => {
+      db.prepare("UPDATE audit_entries SET subject = 'did:key:zsomeoneelse' WHERE seq = ?").run(k);
+    },
+  };
+
+  it('property: any one alteration of any entry is found, at that entry (or the one it was swapped with first)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...Object.keys(mutations)) as fc.Arbitrary<keyof typeof mutations>, fc.integer({ min: 1, max: N }), async (m, k) => {
+        const v = await tampered((db) => mutations[m](db, k));
+        expect(v.ok).toBe(false);
+        const expected = m === 'two receipts swapped' ? Math.min(k, k === N ? k - 1 : k + 1) : k;
+        expect(v.broken).toMatchObject({ chain, seq: expected, code: 'AUDIT_CHAIN_BROKEN' });
+      }),
+      { numRuns: Number(process.env.LOG_RUNS ?? 40) },
+    );
+  }, 120_000);
+
+  it('the tail cut after the last checkpoint is found only with a checkpoint a third party holds', async () => {
+    const store = await openSqliteStore(base);
+    const [head] = await checkpointAudit(store, api);
+    await store.close();
+    expect(head).toMatchObject({ chain, seq: N });
+    // Without the stored checkpoint at N (removed with the entry), the shortened log looks whole...
+    const cut = (db: Database.Database) => {
+      db.prepare('DELETE FROM audit_entries WHERE seq = ?').run(N);
+      db.prepare('DELETE FROM audit_checkpoints WHERE seq = ?').run(N);
+    };
+    expect((await tampered(cut)).ok).toBe(true);
+    // ...but not to someone holding that checkpoint.
+    expect((await tampered(cut, [head!.jws])).broken).toMatchObject({ seq: N, message: expect.stringMatching(/entries were removed/) });
+  });
+
+  it('a rewrite re-signed with the verifier key itself is caught by an earlier third-party checkpoint', async () => {
+    const store = await openSqliteStore(base);
+    const cps = await store.listAuditCheckpoints(chain);
+    await store.close();
+    const held = cps.find((c) => c.seq === 8)!;
+    // Entry 6 rewritten (a deny turned allow), then every entry after it re-chained and re-signed, stored checkpoints dropped.
+    const entries: { seq: number; jws: string }[] = [];
+    const file = join(dir, `rewrite.db`);
+    copyFileSync(base, file);
+    const db = new Database(file);
+    for (let k = 1; k <= N; k++) entries.push({ seq: k, jws: row(db, k).jws });
+    let prev = row(db, 5).hash;
+    for (let k = 6; k <= N; k++) {
+      const claims = payloadOf(entries[k - 1]!.jws);
+      if (k === 6) Object.assign(claims, { decision: 'allow', status: 200, reasons: [] });
+      (claims.log as { prev: string }).prev = prev;
+      const payload = canonicalJson(claims);
+      const jws = await signPayload(RECEIPT_TYP, payload, api);
+      prev = sha256Digest(payload);
+      db.prepare("UPDATE audit_entries SET jws = ?, hash = ?, prev = ?, outcome = CASE WHEN seq = 6 THEN 'allow' ELSE outcome END WHERE seq = ?").run(jws, prev, (claims.log as { prev: string }).prev, k);
+    }
+    db.prepare('DELETE FROM audit_checkpoints WHERE seq >= 8').run();
+    const fresh = await signCheckpoint(api, chain, N, prev);
+    db.prepare('INSERT INTO audit_checkpoints (chain, seq, head, issuer, at, jws) VALUES (?, ?, ?, ?, ?, ?)').run(chain, N, prev, api.did, Date.now(), fresh.jws);
+    db.close();
+    const s = await openSqliteStore(file);
+    try {
+      expect((await verifyAuditLog(s, { resolver: w.resolver })).ok).toBe(true);
+      expect((await verifyAuditLog(s, { resolver: w.resolver, checkpoints: [held.jws] })).broken).toMatchObject({ seq: 8, message: expect.stringMatching(/rewritten/) });
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('pruning keeps the chain verifiable from its anchor checkpoint; a pruned chain with a forged anchor is refused', async () => {
+    const file = join(dir, 'prune.db');
+    copyFileSync(base, file);
+    const store = await openSqliteStore(file);
+    try {
+      const r = await pruneAuditLog(store, { before: new Date(Date.now() + 60_000), resolver: w.resolver });
+      expect(r.chains).toEqual([{ chain, anchor: 12, entries: 12 }]);
+      expect(r.blobs).toBeGreaterThan(0);
+      expect(await verifyAuditLog(store, { resolver: w.resolver })).toMatchObject({ ok: true, chains: [{ entries: 0, anchor: 12 }] });
+    } finally {
+      await store.close();
+    }
+    const partly = join(dir, 'prune-partly.db');
+    copyFileSync(base, partly);
+    const s2 = await openSqliteStore(partly);
+    try {
+      await s2.pruneAudit({ chain, throughSeq: 4 });
+      expect(await verifyAuditLog(s2, { resolver: w.resolver })).toMatchObject({ ok: true, chains: [{ first: 5, anchor: 4, entries: 8 }] });
+      await s2.pruneAudit({ chain, throughSeq: 5 });
+      // No checkpoint at 5: entry 5 is gone and nothing anchors entry 6.
+      expect((await verifyAuditLog(s2, { resolver: w.resolver })).broken).toMatchObject({ seq: 5, message: expect.stringMatching(/no checkpoint anchors/) });
+    } finally {
+      await s2.close();
+    }
+  });
+
+  it('a checkpoint stored with another head, or signed by someone else, breaks the chain', async () => {
+    const other = w.alice;
+    const forged = await signCheckpoint(other, chain, 4, 'sha256-whatever');
+    const v = await tampered((db) => db.prepare("UPDATE audit_checkpoints SET head = 'sha256-x' WHERE seq = 4").run());
+    expect(v.broken).toMatchObject({ seq: 4 });
+    const v2 = await tampered((db) => db.prepare('UPDATE audit_checkpoints SET jws = ?, head = ? WHERE seq = 4').run(forged.jws, 'sha256-whatever'));
+    expect(v2.broken).toMatchObject({ seq: 4 });
+  });
+});

@@ -1,0 +1,119 @@
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openHome, type Home } from '../../src/home/home.js';
+import { serveHome, type RunningServer } from '../../src/server/serve.js';
+import { issueGrant } from '../../src/grants/index.js';
+import { createVerifier } from '../../src/guard/verifier.js';
+import { decide } from '../../src/guard/decide.js';
+import { createPresentation } from '../../src/credentials/index.js';
+import { charter, freshEnv, json } from './harness.js';
+
+/**
+ * The built CLI over a home whose store holds a verifier's audit log (the
+ * platform's verifier writes to the home's store, as `charter serve`'s
+ * fleet would), then the same bundle verified with the server gone and
+ * the store deleted.
+ */
+const env = freshEnv({ CHARTER_ALLOW_LOOPBACK: '1' });
+let home: Home;
+let server: RunningServer;
+let grantJwt: string;
+let allowId: string;
+const AUD = 'did:web:api.example';
+
+beforeAll(async () => {
+  home = await openHome({ home: env.CHARTER_HOME!, env, passphrase: async () => env.CHARTER_PASSPHRASE!, allowLoopback: true });
+  await home.init();
+  server = await serveHome(home, { port: 0 });
+  await home.setPublicUrl(server.url);
+  for (const alias of ['alice', 'app', 'api']) await home.createIdentity({ alias });
+  const app = await home.issuer('app');
+  const alice = await home.issuer('alice');
+  grantJwt = (await issueGrant(home.store, alice, { grantee: app.did, resources: ['profile/email'], actions: ['read'], purpose: 'cli test', validUntil: new Date(Date.now() + 86_400_000), baseUrl: server.url })).jwt;
+  const v = createVerifier({ aud: AUD, store: home.store, resolver: home.resolver, status: home.status, http: false, receipts: { signer: await home.issuer('api') } });
+  const url = 'https://api.example/profile/email';
+  const vp = () => createPresentation({ holder: app, credentials: [grantJwt], aud: AUD, claims: { htm: 'GET', htu: url } });
+  for (const resource of ['profile/email', 'profile/phone', 'profile/email']) {
+    const d = await decide(v, await vp(), { kind: 'grant', resource, action: 'read', owner: alice.did }, { kind: 'http', method: 'GET', url });
+    allowId ??= d.receiptId!;
+  }
+  await v.receipts!.flush();
+}, 60_000);
+afterAll(async () => {
+  await server?.close();
+  await home?.close();
+});
+
+describe('charter audit and charter evidence', () => {
+  it('audit list filters by decision and holder; verify walks the chain; export writes JSON Lines; checkpoint signs the head', async () => {
+    const all = json<{ outcome: string; subject: string; reasons: string[] }[]>(await charter(['audit', 'list', '--json'], env));
+    expect(all.map((r) => r.outcome)).toEqual(['allow', 'deny', 'allow']);
+    expect(json<unknown[]>(await charter(['audit', 'list', '--decision', 'deny', '--since', '1h', '--json'], env))).toHaveLength(1);
+    expect(json<unknown[]>(await charter(['audit', 'list', '--agent', 'did:key:znobody', '--json'], env))).toHaveLength(0);
+    expect((await charter(['audit', 'list', '--decision', 'maybe'], env)).code).toBe(2);
+    const table = await charter(['audit', 'list'], env);
+    expect(table.stdout).toMatch(/TIME\s+DECISION\s+HOLDER\s+REASONS\s+REQUEST\s+RECEIPT/);
+    expect(table.stdout).toContain('GRANT_SCOPE');
+
+    const ok = await charter(['audit', 'verify'], env);
+    expect([ok.code, ok.stdout]).toEqual([0, expect.stringMatching(/✓ chain urn:uuid:.*: 3 entries/)]);
+
+    const out = join(env.HOME!, 'log.jsonl');
+    const ex = await charter(['audit', 'export', '--from', '1d', '--to', new Date(Date.now() + 60_000).toISOString(), '--out', out], env);
+    expect(ex.stdout).toBe('wrote 3 entries to ' + out + '\n');
+    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; receipt: string });
+    expect(lines.map((l) => l.seq)).toEqual([1, 2, 3]);
+    expect((await charter(['audit', 'export', '--from', '2000-01-01', '--to', '2000-01-02'], env)).stdout).toBe('');
+
+    const cp = await charter(['audit', 'checkpoint', '--as', 'api', '--json'], env);
+    expect(json<{ seq: number }[]>(cp)).toMatchObject([{ seq: 3 }]);
+    writeFileSync(join(env.HOME!, 'cp.jwt'), json<{ checkpoint: string }[]>(cp)[0]!.checkpoint);
+    expect((await charter(['audit', 'verify', '--checkpoint', join(env.HOME!, 'cp.jwt')], env)).code).toBe(0);
+  });
+
+  it('a platform reports its uses of the grant; the person sees them in charter grant list', async () => {
+    const sent = await charter(['audit', 'report', '--grant', grantJwt, '--as', 'api', '--json'], env);
+    expect(json(sent)).toMatchObject({ ok: true, sent: 3, accepted: 3, status: 202 });
+    const grants = json<{ reported: { outcome: string; verifier: string }[] }[]>(await charter(['grant', 'list', '--json'], env));
+    expect(grants[0]!.reported.map((u) => u.outcome).sort()).toEqual(['allow', 'allow', 'deny']);
+    expect((await charter(['grant', 'list'], env)).stdout).toMatch(/REPORTED USES[\s\S]*3, last /);
+  });
+
+  it('evidence export, then verify with the server gone and the store deleted; one byte changed is named; a broken log exits 1 naming the entry', async () => {
+    const bundle = join(env.HOME!, 'bundle.json');
+    const ex = await charter(['evidence', 'export', allowId, '--out', bundle], env);
+    expect([ex.code, ex.stdout]).toEqual([0, expect.stringMatching(/^wrote .*bundle.json: the receipt, the presentation, 1 credentials/)]);
+
+    // Broken log: the deny rewritten as an allow behind the store's back.
+    await home.close();
+    const dbFile = join(env.CHARTER_HOME!, 'charter.db');
+    const db = new Database(dbFile);
+    db.prepare("UPDATE audit_entries SET outcome = 'allow' WHERE seq = 2").run();
+    db.close();
+    const broken = await charter(['audit', 'verify'], env);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toMatch(/✗ chain .* broken at entry 2 .*stored outcome differs.*\[AUDIT_CHAIN_BROKEN\]/);
+    expect(json<{ ok: boolean; broken: { seq: number } }>(await charter(['audit', 'verify', '--json'], env)).broken.seq).toBe(2);
+
+    await server.close();
+    rmSync(env.CHARTER_HOME!, { recursive: true, force: true });
+    expect(existsSync(dbFile)).toBe(false);
+    const v = await charter(['evidence', 'verify', bundle], env);
+    expect([v.code, v.stderr]).toEqual([0, '']);
+    expect(v.stdout).toMatch(/^✓ allowed at .* re-checked as of .* with no network/);
+    expect(v.stdout).toContain('✓ decision');
+
+    const b = JSON.parse(readFileSync(bundle, 'utf8')) as { presentation: string };
+    const i = 40;
+    b.presentation = b.presentation.slice(0, i) + (b.presentation[i] === 'A' ? 'B' : 'A') + b.presentation.slice(i + 1);
+    const flipped = join(env.HOME!, 'flipped.json');
+    writeFileSync(flipped, JSON.stringify(b));
+    const bad = await charter(['evidence', 'verify', flipped, '--json'], env);
+    expect(bad.code).toBe(1);
+    expect(json<{ parts: { part: string; ok: boolean; reasons: { code: string }[] }[] }>(bad).parts.find((p) => p.part === 'presentation')).toMatchObject({ ok: false, reasons: [{ code: 'EVIDENCE_MISMATCH' }] });
+    expect((await charter(['evidence', 'verify', join(env.HOME!, 'nothing.json')], env)).code).toBe(2);
+    expect((await charter(['evidence', 'verify', bundle, '--at', 'yesterday'], env)).code).toBe(2);
+  });
+});

@@ -1,0 +1,208 @@
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isCharterError } from '../../src/errors.js';
+import { createPresentation, issueCredential, schemaIdFor } from '../../src/credentials/index.js';
+import { allocateStatusEntry } from '../../src/status/index.js';
+import { normalizeGrantResource, normalizeResource, resourceCovered, verifyGrant, type VerifyGrantOptions } from '../../src/grants/index.js';
+import { openWorld, type World } from '../http/world.js';
+
+/**
+ * A grant allows exactly what it names, on its grantor's own data, to its
+ * grantee: attacked here from the path encodings, the claim shapes, the
+ * owner rule and the holder binding.
+ */
+
+const codeOf = (f: () => unknown): string | undefined => {
+  try {
+    f();
+  } catch (e) {
+    return isCharterError(e) ? e.code : 'not a CharterError';
+  }
+  return undefined;
+};
+
+// Every spelling of "." , ".." and "/" a path parser somewhere might honour.
+const DOT = ['.', '%2e', '%2E'];
+const SLASH = ['/', '//', '/./', '%2f', '%2F'];
+const segment = fc.oneof(fc.stringMatching(/^[a-z0-9_-]{1,8}$/), fc.constantFrom(...DOT), fc.constantFrom('..', '.%2e', '%2e.', '%2e%2e', '%2E%2E', '%252e%252e', '..%2f', '%c0%ae%c0%ae', '．．', '\\..'));
+const path = fc.tuple(fc.array(segment, { minLength: 1, maxLength: 6 }), fc.array(fc.constantFrom(...SLASH), { minLength: 6, maxLength: 6 })).map(([segs, seps]) => segs.map((s, i) => (i === 0 ? s : seps[i]! + s)).join(''));
+
+describe('resource paths are normalised before any match', () => {
+  it('collapses repeated slashes and "." segments, decodes percent-encoding once', () => {
+    expect(normalizeResource('/photos//2024/./a.jpg/')).toBe('photos/2024/a.jpg');
+    expect(normalizeResource('photos%2F2024%2Fa.jpg')).toBe('photos/2024/a.jpg');
+    expect(normalizeResource('%70hotos/a')).toBe('photos/a');
+    expect(normalizeGrantResource('/photos/*')).toBe('photos/*');
+  });
+
+  it.each([
+    'photos/../secrets',
+    'photos/%2e%2e/secrets',
+    'photos/%2E%2E/secrets',
+    'photos%2f..%2fsecrets',
+    'photos/.%2e/secrets',
+    'photos/%252e%252e/secrets',
+    'photos/a%2500',
+    'photos\\..\\secrets',
+    'photos/a\u0000b',
+    'photos/\uff0e\uff0e/secrets',
+    'photos/%EF%BC%8E%EF%BC%8E/secrets',
+    'photos/%zz',
+    '',
+    '/',
+    '//./',
+  ])('refuses %j with RESOURCE_INVALID', (p) => {
+    expect(codeOf(() => normalizeResource(p))).toBe('RESOURCE_INVALID');
+  });
+
+  it('a grant resource may use "*" only as its last segment', () => {
+    expect(codeOf(() => normalizeGrantResource('photos/*/a'))).toBe('RESOURCE_INVALID');
+    expect(codeOf(() => normalizeGrantResource('*'))).toBe('RESOURCE_INVALID');
+    expect(codeOf(() => normalizeGrantResource('photos/../*'))).toBe('RESOURCE_INVALID');
+  });
+
+  it('property: any encoding of a path either normalises to a canonical path with no dot segment, or is refused; normalising twice changes nothing', () => {
+    fc.assert(
+      fc.property(path, (p) => {
+        let n: string;
+        try {
+          n = normalizeResource(p);
+        } catch (e) {
+          expect(isCharterError(e, 'RESOURCE_INVALID')).toBe(true);
+          return;
+        }
+        const segs = n.split('/');
+        expect(segs.every((s) => s !== '' && s !== '.' && s !== '..')).toBe(true);
+        expect(n).not.toMatch(/%[0-9A-Fa-f]{2}|\\/);
+        expect(normalizeResource(n)).toBe(n);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('property: a grant for photos/* never covers anything outside photos/, however the request spells it', () => {
+    fc.assert(
+      fc.property(path, (p) => {
+        let n: string;
+        try {
+          n = normalizeResource(`photos/${p}`);
+        } catch {
+          return; // refused outright: covers nothing
+        }
+        if (resourceCovered(['photos/*'], n)) expect(n.startsWith('photos/')).toBe(true);
+        // And it never escapes: what is covered has photos/ as its first segment.
+        if (resourceCovered(['photos/*'], n)) expect(n.split('/')[0]).toBe('photos');
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+describe('verifyGrant: owner, shape, holder binding', () => {
+  let w: World;
+  const status = () => w.status;
+  beforeAll(async () => {
+    w = await openWorld();
+  });
+  afterAll(() => w.close());
+
+  const base = (o: Partial<VerifyGrantOptions> = {}): VerifyGrantOptions => ({ resolver: w.resolver, status: status(), resource: 'profile/email', action: 'read', owner: w.alice.did, ...o });
+  const codes = (d: { reasons: { code: string }[] }) => [...new Set(d.reasons.map((r) => r.code))].sort();
+
+  /** A grant signed directly, bypassing issueGrant's checks, with any claims and no schema. */
+  async function rawGrant(grant: unknown, o: { issuer?: World['alice']; subject?: string; id?: string | null; schema?: boolean } = {}) {
+    const issuer = o.issuer ?? w.alice;
+    const id = o.id === null ? undefined : (o.id ?? `urn:uuid:${randomUUID()}`);
+    const credentialId = id ?? `urn:uuid:${randomUUID()}`;
+    const entry = await allocateStatusEntry(w.home.store, { issuerDid: issuer.did, baseUrl: w.server.url, purpose: 'revocation', credentialId });
+    return (
+      await issueCredential({
+        issuer,
+        ...(id !== undefined ? { id } : {}),
+        subject: o.subject ?? w.app.did,
+        type: 'DataAccessGrant',
+        claims: { grant: grant as Record<string, unknown> },
+        validUntil: new Date(Date.now() + 86_400_000),
+        ...(o.schema ? { credentialSchema: { id: schemaIdFor('DataAccessGrant')!, type: 'JsonSchema' } } : {}),
+        credentialStatus: entry,
+      })
+    ).jwt;
+  }
+
+  it('verifyGrant needs exactly one of owner or anyOwner (a TypeError, not a decision)', async () => {
+    const g = (await w.grant()).jwt;
+    await expect(verifyGrant(g, { ...base(), owner: undefined })).rejects.toThrow(TypeError);
+    await expect(verifyGrant(g, { ...base(), anyOwner: true })).rejects.toThrow(TypeError);
+    expect((await verifyGrant(g, { ...base(), owner: undefined, anyOwner: true })).ok).toBe(true);
+  });
+
+  it("GRANT_NOT_OWNER: a grant anyone issued about alice's data, or for an owner the route cannot name", async () => {
+    const self = await rawGrant({ resources: ['profile/email'], actions: ['read'], purpose: 'p' }, { issuer: w.app });
+    expect(codes(await verifyGrant(self, base()))).toEqual(['GRANT_NOT_OWNER']);
+    for (const owner of ['', 'alice', 'did:key:zUnknown', w.app.did]) {
+      const d = await verifyGrant((await w.grant()).jwt, base({ owner }));
+      expect(codes(d)).toEqual(['GRANT_NOT_OWNER']);
+    }
+  });
+
+  it.each([
+    ['resources as a string', { resources: 'profile/email', actions: ['read'], purpose: 'p' }],
+    ['actions as a string', { resources: ['profile/email'], actions: 'read', purpose: 'p' }],
+    ['resources with a number', { resources: ['profile/email', 7], actions: ['read'], purpose: 'p' }],
+    ['nested arrays', { resources: [['profile/email']], actions: ['read'], purpose: 'p' }],
+    ['no resources', { actions: ['read'], purpose: 'p' }],
+    ['empty resources', { resources: [], actions: ['read'], purpose: 'p' }],
+    ['a wildcard action', { resources: ['profile/email'], actions: ['*'], purpose: 'p' }],
+    ['a dot-dot resource', { resources: ['profile/../email'], actions: ['read'], purpose: 'p' }],
+    ['no purpose', { resources: ['profile/email'], actions: ['read'] }],
+    ['grant a string', 'profile/email read'],
+    ['grant an array', [['profile/email'], ['read']]],
+  ])('INVALID_CREDENTIAL without a schema: %s', async (_name, grant) => {
+    const jwt = await rawGrant(grant);
+    const d = await verifyGrant(jwt, base());
+    expect(d.ok).toBe(false);
+    expect(codes(d)).toContain('INVALID_CREDENTIAL');
+    expect(codes(d)).not.toContain('GRANT_SCOPE');
+  });
+
+  it('a substring never matches: "profile/emailx" and "profile" are not "profile/email"', async () => {
+    const jwt = await rawGrant({ resources: ['profile/email'], actions: ['read'], purpose: 'p' });
+    expect(codes(await verifyGrant(jwt, base({ resource: 'profile/emailx' })))).toEqual(['GRANT_SCOPE']);
+    expect(codes(await verifyGrant(jwt, base({ resource: 'profile' })))).toEqual(['GRANT_SCOPE']);
+    expect(codes(await verifyGrant(jwt, base({ action: 'rea' })))).toEqual(['GRANT_SCOPE']);
+  });
+
+  it('a malformed requested resource is RESOURCE_INVALID (thrown: the request is malformed, not the grant)', async () => {
+    const jwt = (await w.grant()).jwt;
+    await expect(verifyGrant(jwt, base({ resource: 'photos/%2e%2e/secret' }))).rejects.toMatchObject({ code: 'RESOURCE_INVALID' });
+  });
+
+  it('holder binding holds for a grant with no id and no grantee given: only its subject may present it', async () => {
+    const noId = await rawGrant({ resources: ['profile/email'], actions: ['read'], purpose: 'p' }, { id: null });
+    const aud = 'did:web:api.example';
+    const thief = await createPresentation({ holder: w.agent, credentials: [noId], aud, nonce: 'n' });
+    const d = await verifyGrant(thief, base({ aud, nonce: 'n' }));
+    expect(codes(d)).toContain('HOLDER_MISMATCH');
+    const own = await createPresentation({ holder: w.app, credentials: [noId], aud, nonce: 'n' });
+    expect((await verifyGrant(own, base({ aud, nonce: 'n' }))).ok).toBe(true);
+  });
+
+  it('GRANT_MISSING: a presentation holding no DataAccessGrant', async () => {
+    const aud = 'did:web:api.example';
+    const empty = await createPresentation({ holder: w.app, credentials: [], aud, nonce: 'n' });
+    expect(codes(await verifyGrant(empty, base({ aud, nonce: 'n' })))).toEqual(['GRANT_MISSING']);
+    const other = await createPresentation({ holder: w.agent, credentials: [w.agentIdentity], aud, nonce: 'n' });
+    expect(codes(await verifyGrant(other, base({ aud, nonce: 'n' })))).toEqual(['GRANT_MISSING']);
+  });
+
+  it("with several grants presented, the owner's valid one counts; forged or foreign ones never do", async () => {
+    const aud = 'did:web:api.example';
+    const good = (await w.grant()).jwt;
+    const foreign = await rawGrant({ resources: ['profile/email'], actions: ['read'], purpose: 'p' }, { issuer: w.app });
+    const both = await createPresentation({ holder: w.app, credentials: [foreign, good], aud, nonce: 'n' });
+    expect((await verifyGrant(both, base({ aud, nonce: 'n' }))).ok).toBe(true);
+    const onlyForeign = await createPresentation({ holder: w.app, credentials: [foreign, foreign], aud, nonce: 'n' });
+    expect(codes(await verifyGrant(onlyForeign, base({ aud, nonce: 'n' })))).toContain('GRANT_NOT_OWNER');
+  });
+});

@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPresentation } from '../../src/credentials/index.js';
+import { commitSpend, releaseSpend, staleReservations } from '../../src/agents/index.js';
+import { authorizeTransaction } from '../../src/guard/transaction.js';
+import { API, openWorld, type World } from '../http/world.js';
+
+/**
+ * A reservation whose transaction never settles (a crash, a lost process)
+ * still counts against every budget (never an overspend), is visible as
+ * stale, can be settled by hand, and, only when the verifier opts in, is
+ * released by a hold timeout that the ledger records.
+ */
+describe('orphaned reservations', () => {
+  let w: World;
+  beforeAll(async () => {
+    w = await openWorld();
+  });
+  afterAll(() => w.close());
+
+  const trust = () => ({ principals: [w.principal.did] });
+  const present = async (mandate: string) => createPresentation({ holder: w.agent, credentials: [w.agentIdentity, mandate], aud: API });
+  const mine = async (mandateId: string) => (await w.apiStore.listReservations({})).filter((r) => r.entries.some((e) => e.mandateId.endsWith(mandateId)));
+
+  it('by default a held amount keeps counting; it is listed as stale and settled by hand', async () => {
+    const mandate = await w.mandate(); // 50 per order, 100 in all
+    const verifier = w.verifier({ http: false });
+    const held = await authorizeTransaction(await present(mandate), { verifier, action: 'purchase', amount: '50 USD', trust: trust() });
+    expect(held.ok).toBe(true);
+    // ... the process dies here: nobody settles it.
+    const second = await authorizeTransaction(await present(mandate), { verifier, action: 'purchase', amount: '50 USD', trust: trust() });
+    await second.spend!.commit();
+    const third = await authorizeTransaction(await present(mandate), { verifier, action: 'purchase', amount: '50 USD', trust: trust() });
+    expect(third.reasons.map((r) => r.code)).toEqual(['BUDGET_EXCEEDED']);
+
+    const stale = await staleReservations(w.apiStore, { olderThanSeconds: 0 });
+    expect(stale.map((r) => r.reservationId)).toContain(held.spend!.reservationId);
+    expect(stale.find((r) => r.reservationId === held.spend!.reservationId)).toMatchObject({ state: 'reserved', entries: [{ amount: '50', currency: 'USD' }] });
+    expect((await staleReservations(w.apiStore, { olderThanSeconds: 3600 })).map((r) => r.reservationId)).not.toContain(held.spend!.reservationId);
+
+    await releaseSpend(w.apiStore, held.spend!.reservationId);
+    const fourth = await authorizeTransaction(await present(mandate), { verifier, action: 'purchase', amount: '50 USD', trust: trust() });
+    expect(fourth.ok).toBe(true);
+    await expect(commitSpend(w.apiStore, held.spend!.reservationId)).rejects.toMatchObject({ code: 'RESERVATION_NOT_FOUND' });
+  });
+
+  it('opt-in hold timeout: an unsettled reservation is released after it, and the release is recorded as a timeout', async () => {
+    const mandate = await w.mandate({ limits: { budget: { amount: '50', currency: 'USD', period: 'P30D' }, counterparties: [API] } });
+    const verifier = w.verifier({ http: false, holdTimeoutSeconds: 1 });
+    const orphan = await authorizeTransaction(await present(mandate), { verifier, action: 'purchase', amount: '50 USD', trust: trust() });
+    expect(orphan.ok).toBe(true);
+    const [rec] = await mine(decodeId(mandate));
+    expect(rec!.holdUntil).toBeDefined();
+    const tooSoon = await authorizeTransaction(await present(mandate), { verifier, action: 'purchase', amount: '1 USD', trust: trust() });
+    expect(tooSoon.reasons.map((r) => r.code)).toEqual(['BUDGET_EXCEEDED']);
+
+    await new Promise((r) => setTimeout(r, 1100));
+    const after = await authorizeTransaction(await present(mandate), { verifier, action: 'purchase', amount: '50 USD', trust: trust() });
+    expect(after.ok).toBe(true);
+    const released = (await mine(decodeId(mandate))).find((r) => r.reservationId === orphan.spend!.reservationId)!;
+    expect(released).toMatchObject({ state: 'released', settledBy: 'timeout' });
+    expect(released.settledAt).toBeDefined();
+
+    // The lost transaction did happen after all: committing it records the spend (it counts again).
+    await orphan.spend!.commit();
+    const committed = (await mine(decodeId(mandate))).find((r) => r.reservationId === orphan.spend!.reservationId)!;
+    expect(committed).toMatchObject({ state: 'committed', settledBy: 'commit' });
+  });
+
+  it('holdTimeoutSeconds is checked when the verifier is built', () => {
+    for (const bad of [0, -1, Number.NaN, 10 ** 9]) expect(() => w.verifier({ http: false, holdTimeoutSeconds: bad })).toThrow(TypeError);
+  });
+});
+
+function decodeId(jwt: string): string {
+  return (JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as { id: string }).id;
+}

@@ -1,0 +1,151 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyGrant, revokeGrant, listGrants } from '../../src/grants/index.js';
+import {
+  admitMember,
+  castVote,
+  currentEpoch,
+  findProposal,
+  issuePoolGrant,
+  leavePool,
+  membershipOf,
+  acceptedStatus,
+  propose,
+  receiveVote,
+  revokePoolGrant,
+  signAcceptance,
+  signLeave,
+  tally,
+} from '../../src/pools/index.js';
+import { isCharterError } from '../../src/errors.js';
+import { openPoolWorld, type PoolWorld } from './world.js';
+
+const codes = (d: { reasons: { code: string }[] }) => d.reasons.map((r) => r.code);
+
+describe('data pools: lifecycle (charter serve on loopback)', () => {
+  let w: PoolWorld;
+  beforeAll(async () => {
+    w = await openPoolWorld();
+  });
+  afterAll(async () => {
+    await w.close();
+  });
+  const check = (jwt: string, owner: string, o: Partial<Parameters<typeof verifyGrant>[1]> = {}) =>
+    verifyGrant(jwt, { resolver: w.resolver, status: w.status, resource: 'health/sleep', action: 'read', owner, grantee: w.platform.did, ...o });
+
+  it('a pool is founded at epoch 0 with its members and threshold', async () => {
+    const e = await currentEpoch(w.home.store, w.pool.did);
+    expect(e).toMatchObject({ number: 0, threshold: 2, change: { kind: 'found' } });
+    expect(e.members.map((m) => m.id)).toEqual(w.members.map((m) => m.did));
+  });
+
+  it('a grant is issued only at the threshold, and refused with the count below it', async () => {
+    const p = await w.proposeGrant();
+    await castVote(w.home.store, w.members[0]!, p, 'approve');
+    await castVote(w.home.store, w.members[2]!, p, 'reject');
+    const below = await issuePoolGrant(w.home.store, w.pool, p, { resolver: w.resolver, baseUrl: w.server.url });
+    expect(below).toMatchObject({ ok: false, approvals: [w.members[0]!.did], rejections: [w.members[2]!.did] });
+    expect(codes(below)).toEqual(['QUORUM_NOT_MET']);
+    await castVote(w.home.store, w.members[1]!, p, 'approve');
+    const ok = await issuePoolGrant(w.home.store, w.pool, p, { resolver: w.resolver, baseUrl: w.server.url });
+    expect(ok.ok).toBe(true);
+    await expect(issuePoolGrant(w.home.store, w.pool, p, { resolver: w.resolver, baseUrl: w.server.url })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+    // Every member's data, including the one who voted against: the pool decided.
+    for (const m of w.members) {
+      const d = await check(ok.jwt!, m.did);
+      expect(codes(d)).toEqual([]);
+      expect(d.pool).toMatchObject({ pool: w.pool.did, epoch: 0, threshold: 2, approvals: [w.members[0]!.did, w.members[1]!.did] });
+    }
+  });
+
+  it('a member votes once; a non-member cannot vote', async () => {
+    const p = await w.proposeGrant();
+    await castVote(w.home.store, w.members[0]!, p, 'approve');
+    await expect(castVote(w.home.store, w.members[0]!, p, 'approve')).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+    await expect(castVote(w.home.store, w.platform, p, 'approve')).rejects.toMatchObject({ code: 'NOT_A_MEMBER' });
+  });
+
+  it('the owner rule: only a member of the pool, and never a personal grant of someone else', async () => {
+    const g = await w.grant();
+    expect(codes(await check(g.jwt, w.platform.did))).toEqual(['GRANT_NOT_OWNER']);
+    expect(codes(await check(g.jwt, w.pool.did))).toEqual([]);
+    expect(codes(await check(g.jwt, w.members[0]!.did, { resource: 'photos/1' }))).toEqual(['GRANT_SCOPE']);
+    expect(codes(await check(g.jwt, w.members[0]!.did, { grantee: w.members[1]!.did }))).toEqual(['GRANTEE_MISMATCH']);
+    // A pool grant cannot be revoked by one party alone through the personal-grant path.
+    await expect(revokeGrant(w.home.store, g.id, (d) => w.home.issuer(d))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect((await listGrants(w.home.store, { grantor: w.pool.did })).find((x) => x.id === g.id)).toMatchObject({ pool: w.pool.did, state: 'active' });
+  });
+
+  it('the pool revokes a grant for everyone by the same threshold', async () => {
+    const g = await w.grant();
+    const p = await propose(w.home.store, w.pool, { action: 'revoke', target: g.id });
+    await castVote(w.home.store, w.members[2]!, p, 'approve');
+    const below = await revokePoolGrant(w.home.store, w.pool, p, { resolver: w.resolver });
+    expect(codes(below)).toEqual(['QUORUM_NOT_MET']);
+    expect(codes(await check(g.jwt, w.members[0]!.did))).toEqual([]);
+    await castVote(w.home.store, w.members[1]!, p, 'approve');
+    expect((await revokePoolGrant(w.home.store, w.pool, p, { resolver: w.resolver })).ok).toBe(true);
+    w.freshStatus();
+    expect(codes(await check(g.jwt, w.members[0]!.did))).toEqual(['CREDENTIAL_REVOKED']);
+  });
+
+  it('a member admitted by the threshold accepts with its own signature, and a new epoch begins', async () => {
+    const newcomer = await w.home.createIdentity({ alias: `newcomer` });
+    const before = await w.proposeGrant();
+    await castVote(w.home.store, w.members[0]!, before, 'approve');
+    await castVote(w.home.store, w.members[1]!, before, 'approve');
+    const p = await propose(w.home.store, w.pool, { action: 'admit', member: newcomer.did });
+    await castVote(w.home.store, w.members[0]!, p, 'approve');
+    await castVote(w.home.store, w.members[1]!, p, 'approve');
+    const pending = await admitMember(w.home.store, w.pool, p, { resolver: w.resolver, baseUrl: w.server.url });
+    expect(pending.ok).toBe(false);
+    expect(pending.pending?.member).toBe(newcomer.did);
+    // The member signs elsewhere (charter pool accept) and sends its acceptance.
+    const me = await w.home.issuer('newcomer');
+    const wrong = await signAcceptance(me, w.pool.did, `${w.server.url}/status/nope#1`);
+    await expect(admitMember(w.home.store, w.pool, p, { resolver: w.resolver, baseUrl: w.server.url, acceptance: wrong })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    const accepted = await signAcceptance(me, w.pool.did, pending.pending!.status);
+    const done = await admitMember(w.home.store, w.pool, p, { resolver: w.resolver, baseUrl: w.server.url, acceptance: accepted });
+    expect(done).toMatchObject({ ok: true, pool: { epoch: 1, members: [...w.members.map((m) => m.did), newcomer.did] } });
+    expect((await membershipOf(w.home.store, w.pool.did, newcomer.did))?.credential.type).toContain('PoolMembershipCredential');
+    await expect(admitMember(w.home.store, w.pool, p, { resolver: w.resolver, baseUrl: w.server.url, acceptance: accepted })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+    // A proposal approved against the old membership is stale now, approvals or not.
+    expect(codes(await issuePoolGrant(w.home.store, w.pool, before, { resolver: w.resolver, baseUrl: w.server.url }))).toEqual(['PROPOSAL_STALE']);
+    expect((await w.proposeGrant()).proposal.epoch.number).toBe(1);
+  });
+
+  it('a vote signed elsewhere is received and counted; findProposal takes a hash prefix', async () => {
+    const p = await w.proposeGrant();
+    const elsewhere = await w.home.issuer('m2');
+    // Simulate a member's own home: the vote JWT, as it would arrive.
+    const { issueCredential } = await import('../../src/credentials/index.js');
+    const vote = await issueCredential({ issuer: elsewhere, subject: w.pool.did, type: 'PoolVoteCredential', claims: { vote: { proposal: p.hash, epoch: p.proposal.epoch.number, decision: 'approve' } }, credentialSchema: { id: 'https://charter.dev/schemas/PoolVoteCredential.json', type: 'JsonSchema' } });
+    expect((await receiveVote(w.home.store, vote.jwt, w.resolver)).proposal).toBe(p.hash);
+    expect((await findProposal(w.home.store, p.hash.slice(7, 17))).id).toBe(p.id);
+    expect((await tally(w.home.store, p, { resolver: w.resolver })).approvals).toEqual([elsewhere.did]);
+  });
+
+  it('withdrawal: the leaving member is refused from the next status fetch; the others keep the grant', async () => {
+    const g = await w.grant();
+    const [a, b] = [w.members[0]!, w.members[1]!];
+    const pending = await w.proposeGrant();
+    await castVote(w.home.store, a, pending, 'approve');
+    await castVote(w.home.store, b, pending, 'approve');
+    const held = await membershipOf(w.home.store, w.pool.did, a.did);
+    const notice = await signLeave(a, w.pool.did, acceptedStatus((held!.subject.membership as { accepted: string }).accepted));
+    // Somebody else's signature on a's leave is refused.
+    const forged = await signLeave(b, w.pool.did, 'x');
+    await expect(leavePool(w.home.store, w.pool, { notice: forged.replace(/\.[^.]+$/, '.AAAA'), resolver: w.resolver })).rejects.toSatisfy((e) => isCharterError(e));
+    const left = await leavePool(w.home.store, w.pool, { notice, resolver: w.resolver });
+    expect(left.members).not.toContain(a.did);
+    w.freshStatus();
+    expect(codes(await check(g.jwt, a.did))).toEqual(['MEMBER_WITHDRAWN']);
+    expect(codes(await check(g.jwt, b.did))).toEqual([]);
+    // A proposal voted before the withdrawal can no longer be executed.
+    const stale = await issuePoolGrant(w.home.store, w.pool, pending, { resolver: w.resolver, baseUrl: w.server.url });
+    expect(codes(stale)).toEqual(['PROPOSAL_STALE']);
+    // Leaving again is harmless; a vote by the withdrawn member on a new proposal is refused.
+    expect((await leavePool(w.home.store, w.pool, { notice, resolver: w.resolver })).members).not.toContain(a.did);
+    const fresh = await w.proposeGrant();
+    await expect(castVote(w.home.store, a, fresh, 'approve')).rejects.toMatchObject({ code: 'NOT_A_MEMBER' });
+  });
+});

@@ -1,0 +1,190 @@
+import { createHash } from 'node:crypto';
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openHome, type Home } from '../../src/home/home.js';
+import { serveHome, type RunningServer } from '../../src/server/serve.js';
+import { issueGrant, listGrants, revokeGrant, suspendGrant, verifyGrant } from '../../src/grants/index.js';
+import { createResolver } from '../../src/did/index.js';
+import { createStatusChecker } from '../../src/status/index.js';
+import { CONSENT_CSS, CONSENT_STYLE_SRC } from '../../src/server/consent-page.js';
+import { tempDir } from '../helpers.js';
+
+/** The page's server side, over plain HTTP: headers, the confirmation step, locale, filters, refusals. */
+describe('consent page (HTTP)', () => {
+  let home: Home;
+  let server: RunningServer;
+  const resolver = createResolver();
+  const checker = () => createStatusChecker({ resolver, allowLoopback: true, allowHttp: true });
+  const verify = (jwt: string, resource: string) => verifyGrant(jwt, { resolver, status: checker(), resource, action: 'read', anyOwner: true });
+
+  beforeAll(async () => {
+    home = await openHome({ home: tempDir(), passphrase: async () => 'consent page passphrase' });
+    await home.init();
+    server = await serveHome(home, { port: 0 });
+    await home.setPublicUrl(server.url);
+    await home.createIdentity({ alias: 'alice' });
+  });
+  afterAll(async () => {
+    await server.close();
+    await home.close();
+  });
+
+  const grant = async (resource: string, purpose = 'shipping notices', grantee = 'did:web:shop.example') =>
+    issueGrant(home.store, await home.issuer('alice'), {
+      grantee,
+      resources: [resource],
+      actions: ['read'],
+      purpose,
+      validUntil: new Date(Date.now() + 7 * 86_400_000),
+      baseUrl: server.url,
+    });
+
+  /** A session as the page gives it: its cookie and the token in its forms. */
+  const session = async () => {
+    const page = await fetch(`${server.url}/consent`);
+    return { cookie: page.headers.get('set-cookie')!.split(';')[0]!, token: /name="token" value="([^"]+)"/.exec(await page.text())![1]! };
+  };
+  const post = (path: string, body: string, headers: Record<string, string>) =>
+    fetch(`${server.url}${path}`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
+
+  it('sends strict security headers: no script at all, only its own style sheet by hash, never framed, a SameSite=Strict session cookie', async () => {
+    await grant('profile/name');
+    const r = await fetch(`${server.url}/consent`);
+    const csp = r.headers.get('content-security-policy')!;
+    expect(csp).toBe(`default-src 'none'; style-src ${CONSENT_STYLE_SRC}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`);
+    expect(csp).not.toMatch(/unsafe|script-src/);
+    expect(r.headers.get('x-frame-options')).toBe('DENY');
+    expect(r.headers.get('cache-control')).toBe('no-store');
+    expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(r.headers.get('set-cookie')).toMatch(/^charter_consent=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Strict; Path=\/$/);
+    const html = await r.text();
+    // The one <style> element is exactly what the hash allows; nothing else styles or scripts the page.
+    const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => m[1]);
+    expect(styles).toEqual([CONSENT_CSS]);
+    expect(CONSENT_STYLE_SRC).toBe(`'sha256-${createHash('sha256').update(styles[0]!).digest('base64')}'`);
+    expect(html).not.toMatch(/<script|style="|\son[a-z]+=/i);
+    expect(html).toContain('<meta name="viewport" content="width=device-width, initial-scale=1">');
+  });
+
+  it('shows names, dates in the Accept-Language locale inside <time datetime>, the grant id, and escapes what grants say', async () => {
+    const g = await grant('profile/<b>bio</b>', '<script>alert(1)</script>');
+    const de = await (await fetch(`${server.url}/consent`, { headers: { 'accept-language': 'fr-CH;q=0.2, de-DE, en;q=0.5' } })).text();
+    const card = de.slice(de.indexOf(`data-grant="${g.id}"`));
+    expect(card).toMatch(/<h2 id="g-[0-9a-f]{12}"><span title="did:web:shop.example">shop\.example<\/span> can read profile\/&lt;b&gt;bio&lt;\/b&gt;<\/h2>/);
+    expect(card).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(card).not.toContain('<script>');
+    expect(card).toMatch(/<dt>Given by<\/dt><dd><span title="did:key:z[^"]+">alice<\/span><\/dd>/);
+    expect(card).toContain(`<code>${g.id}</code>`);
+    const expires = (await listGrants(home.store)).find((x) => x.id === g.id)!.expires!;
+    const german = new Intl.DateTimeFormat('de-DE', { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' }).format(new Date(expires));
+    expect(card).toContain(`<time datetime="${expires}" lang="de-DE">${german}</time>`);
+    const fallback = await (await fetch(`${server.url}/consent`, { headers: { 'accept-language': '*, x-invalid-tag-@@' } })).text();
+    expect(fallback).toContain('lang="en"');
+  });
+
+  it('Revoke asks first: the link changes nothing, an unconfirmed post only leads to the question, cancel keeps the grant', async () => {
+    const g = await grant('profile/phone');
+    const { cookie, token } = await session();
+    const ask = await fetch(`${server.url}/consent/revoke?id=${encodeURIComponent(g.id)}`, { headers: { cookie } });
+    expect(ask.status).toBe(200);
+    expect(ask.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    const page = await ask.text();
+    expect(page).toContain('<h1>Revoke this grant?</h1>');
+    expect(page).toContain('This is permanent.');
+    expect(page).toContain('in the last 60 seconds');
+    expect(page).toContain('<input type="hidden" name="confirm" value="yes">');
+    expect(page).toContain('<a class="button" href="/consent" data-action="cancel">');
+    const unconfirmed = await post('/consent/revoke', `id=${encodeURIComponent(g.id)}&token=${token}`, { cookie, origin: server.url });
+    expect(unconfirmed.status).toBe(303);
+    expect(unconfirmed.headers.get('location')).toBe(`/consent/revoke?id=${encodeURIComponent(g.id)}`);
+    expect((await verify(g.jwt, 'profile/phone')).ok).toBe(true);
+    const done = await post('/consent/revoke', `id=${encodeURIComponent(g.id)}&token=${token}&confirm=yes`, { cookie, origin: server.url });
+    expect(done.status).toBe(303);
+    expect(done.headers.get('location')).toBe(`/consent?done=revoked&id=${encodeURIComponent(g.id)}`);
+    expect((await verify(g.jwt, 'profile/phone')).reasons.map((r) => r.code)).toEqual(['CREDENTIAL_REVOKED']);
+    // A revoked grant has nothing left to confirm; an unknown one neither.
+    expect((await fetch(`${server.url}/consent/revoke?id=${encodeURIComponent(g.id)}`)).status).toBe(404);
+    expect((await fetch(`${server.url}/consent/revoke?id=urn:uuid:nope`)).status).toBe(404);
+  });
+
+  it('says what happened in words (no "suspendd"), and filters by state', async () => {
+    const live = await grant('photos/live');
+    const paused = await grant('photos/paused');
+    const gone = await grant('photos/gone');
+    await suspendGrant(home.store, paused.id, (d) => home.issuer(d));
+    await revokeGrant(home.store, gone.id, (d) => home.issuer(d));
+    const notice = await (await fetch(`${server.url}/consent?done=suspended&id=${encodeURIComponent(paused.id)}`)).text();
+    expect(notice).toContain('<p class="notice" role="status">Paused: shop.example&#39;s access to photos/paused.</p>');
+    expect(notice).not.toMatch(/suspendd|resumeed|revokeed/);
+    expect(await (await fetch(`${server.url}/consent?done=<script>`)).text()).not.toContain('class="notice"');
+    const ids = (html: string) => [...html.matchAll(/<li class="grant" data-grant="([^"]+)" data-state="([a-z]+)"/g)].map((m) => [m[1], m[2]]);
+    const revoked = ids(await (await fetch(`${server.url}/consent?show=revoked`)).text());
+    expect(revoked.length).toBeGreaterThan(0);
+    expect(revoked.every(([, s]) => s === 'revoked')).toBe(true);
+    expect(revoked.map(([id]) => id)).toContain(gone.id);
+    const suspended = ids(await (await fetch(`${server.url}/consent?show=suspended`)).text());
+    expect(suspended).toEqual([[paused.id, 'suspended']]);
+    const all = ids(await (await fetch(`${server.url}/consent?show=bogus`)).text());
+    expect(all.map(([id]) => id)).toEqual(expect.arrayContaining([live.id, paused.id, gone.id]));
+    // Live grants come first.
+    const states = all.map(([, s]) => s);
+    expect(states.indexOf('revoked')).toBeGreaterThan(states.lastIndexOf('active'));
+    // Every grant has its access-report slot.
+    const html = await (await fetch(`${server.url}/consent`)).text();
+    expect(html.match(/data-slot="access-reports"/g)!.length).toBe(all.length);
+  });
+
+  it('refuses cross-site posts: no token, a wrong token, a foreign Origin, a cross-site fetch, a foreign Host, no cookie', async () => {
+    const g = await grant('profile/address');
+    const { cookie, token } = await session();
+    const body = `id=${encodeURIComponent(g.id)}&token=${token}&confirm=yes`;
+    expect((await post('/consent/revoke', `id=${encodeURIComponent(g.id)}&confirm=yes`, { cookie })).status).toBe(403);
+    expect((await post('/consent/revoke', `id=${encodeURIComponent(g.id)}&token=wrong&confirm=yes`, { cookie })).status).toBe(403);
+    expect((await post('/consent/revoke', body, { cookie, origin: 'https://evil.example' })).status).toBe(403);
+    expect((await post('/consent/revoke', body, { cookie, 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+    expect((await post('/consent/revoke', body, {})).status).toBe(403);
+    for (const path of ['/consent', `/consent/revoke?id=${encodeURIComponent(g.id)}`]) {
+      const hostStatus = await new Promise<number>((resolve, reject) => {
+        const u = new URL(server.url);
+        request({ host: u.hostname, port: u.port, path, headers: { host: 'evil.example' } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+          .on('error', reject)
+          .end();
+      });
+      expect(hostStatus).toBe(421);
+    }
+    expect((await verify(g.jwt, 'profile/address')).ok).toBe(true);
+    expect((await post('/consent/revoke', body, { cookie, origin: server.url })).status).toBe(303);
+  });
+
+  it('is not served on a non-loopback listener unless explicitly exposed', async () => {
+    const exposed = await serveHome(home, { port: 0, host: '0.0.0.0' });
+    try {
+      const port = new URL(exposed.url).port;
+      expect((await fetch(`http://127.0.0.1:${port}/consent`)).status).toBe(404);
+      expect((await fetch(`http://127.0.0.1:${port}/consent/revoke?id=x`)).status).toBe(404);
+      const list = (await home.store.listStatusLists())[0]!;
+      expect((await fetch(`http://127.0.0.1:${port}/status/${list.id}`)).status).toBe(200);
+    } finally {
+      await exposed.close();
+    }
+  });
+
+  it('status lists are cacheable for 60 s by default, for less when the server says so, never longer than the list ttl', async () => {
+    const list = (await home.store.listStatusLists())[0]!;
+    expect(list.ttlSeconds).toBe(60);
+    expect((await fetch(`${server.url}/status/${list.id}`)).headers.get('cache-control')).toBe('public, max-age=60');
+    const strict = await serveHome(home, { port: 0, statusMaxAgeSeconds: 10 });
+    const loose = await serveHome(home, { port: 0, statusMaxAgeSeconds: 3600 });
+    try {
+      expect((await fetch(`${strict.url}/status/${list.id}`)).headers.get('cache-control')).toBe('public, max-age=10');
+      expect((await fetch(`${loose.url}/status/${list.id}`)).headers.get('cache-control')).toBe('public, max-age=60');
+    } finally {
+      await strict.close();
+      await loose.close();
+    }
+    await expect(serveHome(home, { port: 0, statusMaxAgeSeconds: -1 })).rejects.toThrow(TypeError);
+  });
+});
