@@ -4,6 +4,8 @@ import type { CharterResolver } from '../did/types.js';
 import type { StatusChecker } from '../credentials/types.js';
 import { DEFAULT_MAX_AGE_SECONDS, DEFAULT_SKEW_SECONDS, MAX_SKEW_SECONDS } from '../credentials/time.js';
 import { createStatusChecker } from '../status/index.js';
+import { createTokenStatusChecker } from '../status/token-checker.js';
+import type { SdJwtStatusChecker } from '../sdjwt/types.js';
 import type { Ledger, NonceStore } from '../store/types.js';
 
 /** 'iat' (default): a recent iat and a jti used once. 'challenge': a nonce this verifier issued, used once. */
@@ -21,6 +23,8 @@ export interface VerifierOptions {
   resolver?: CharterResolver;
   /** Default: createStatusChecker() over the resolver (lists trusted for at most 300 s). */
   status?: StatusChecker;
+  /** The IETF Token Status List checker for SD-JWT grants. Default: createTokenStatusChecker() over the resolver. */
+  tokenStatus?: SdJwtStatusChecker;
   /**
    * Allow loopback and plain-http did:web and status URLs for the default
    * resolver and status checker (local testing only). The CLI's
@@ -63,6 +67,7 @@ export interface Verifier {
   readonly store: GuardStore;
   readonly resolver: CharterResolver;
   readonly status: StatusChecker;
+  readonly tokenStatus: SdJwtStatusChecker;
   readonly nonces: FreshnessMode;
   readonly maxAgeSeconds: number;
   readonly skewSeconds: number;
@@ -80,8 +85,20 @@ const inRange = (v: unknown, name: string, min: number, max: number): number => 
   return v;
 };
 
-/** Store scopes, per audience so two verifiers sharing a store never see each other's values. */
-export const scopes = (aud: string) => ({ issued: `http-nonce-issued ${aud}`, used: `http-nonce-used ${aud}`, jti: `http-jti ${aud}` });
+/**
+ * Store scopes, per audience so two verifiers sharing a store never see each
+ * other's values. In 'iat' mode a vp+jwt is used once by its holder and jti,
+ * an SD-JWT presentation by its holder and KB-JWT nonce, a payment mandate
+ * chain by its agent key and closing nonce; in 'challenge' mode every kind
+ * uses up one issued nonce.
+ */
+export const scopes = (aud: string) => ({
+  issued: `http-nonce-issued ${aud}`,
+  used: `http-nonce-used ${aud}`,
+  jti: `http-jti ${aud}`,
+  kb: `sd-jwt-kb-nonce ${aud}`,
+  mandate: `mandate-nonce ${aud}`,
+});
 
 function httpBinding(options: VerifierOptions): Verifier['http'] {
   const { publicOrigin, trustHostHeader, http } = options;
@@ -113,6 +130,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   }
   if (options.resolver !== undefined && typeof options.resolver?.resolveKey !== 'function') throw new TypeError('createVerifier: resolver must be a CharterResolver');
   if (options.status !== undefined && typeof options.status !== 'function') throw new TypeError('createVerifier: status must be a StatusChecker');
+  if (options.tokenStatus !== undefined && typeof options.tokenStatus !== 'function') throw new TypeError('createVerifier: tokenStatus must be a Token Status List checker');
   const nonces = options.nonces ?? 'iat';
   if (nonces !== 'iat' && nonces !== 'challenge') throw new TypeError("createVerifier: nonces must be 'iat' or 'challenge'");
   const maxAgeSeconds = inRange(options.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS, 'maxAgeSeconds', 1, 3600);
@@ -125,6 +143,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const net = { allowLoopback: options.allowLoopback === true, allowHttp: options.allowLoopback === true };
   const resolver = options.resolver ?? createResolver(net);
   const status = options.status ?? createStatusChecker({ resolver, ...net });
+  const tokenStatus = options.tokenStatus ?? createTokenStatusChecker({ resolver, ...net });
   const s = scopes(aud);
 
   return Object.freeze({
@@ -132,6 +151,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     store,
     resolver,
     status,
+    tokenStatus,
     nonces,
     maxAgeSeconds,
     skewSeconds,

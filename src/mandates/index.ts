@@ -42,3 +42,4 @@ export {
   type LineItemRequirement,
 } from './issue-vi.js';
 export { issueAp2OpenMandate, closeAp2Mandate, type IssueAp2OpenMandateInput, type CloseAp2MandateInput } from './issue-ap2.js';
+export { readMandateInput, mandateToken, closingLayer, MAX_MANDATE_INPUT, type ClosingLayer } from './wire.js';

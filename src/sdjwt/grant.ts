@@ -4,7 +4,7 @@ import type { Credential, Issuer } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
 import type { PublicJwk } from '../keys/types.js';
 import { GRANT_TYPE, type GrantDecision } from '../grants/index.js';
-import { actionCovered, resourceCovered } from '../grants/scope.js';
+import { actionCovered, normalizeGrantResource, normalizeResource, resourceCovered } from '../grants/scope.js';
 import type { Store } from '../store/types.js';
 import { issueStoredSdJwtVc } from './manage.js';
 import { verifySdJwtVc } from './verify.js';
@@ -76,12 +76,23 @@ export interface VerifySdJwtGrantOptions {
   resolver: CharterResolver;
   /** A Token Status List checker (createTokenStatusChecker): a grant always carries a status. */
   status: SdJwtStatusChecker;
+  /** The resource asked for (normalised here; RESOURCE_INVALID when it cannot be), as for verifyGrant. */
   resource: string;
   action: string;
+  /**
+   * Who owns the requested resource: a grant allows access only to its
+   * issuer's own data (GRANT_NOT_OWNER otherwise). Give `owner` or,
+   * explicitly, `anyOwner: true`, as for verifyGrant.
+   */
+  owner?: string;
+  anyOwner?: boolean;
   /** The party asking; must be the grant's subject. */
   grantee?: string;
-  at?: Date;
+  /** Verification time. Default now. */
+  now?: Date;
   skewSeconds?: number;
+  /** Most seconds since the key binding JWT's `iat`. Default 300. */
+  maxKeyBindingAgeSeconds?: number;
   /** This verifier and the nonce it sent, checked against the KB-JWT. */
   aud?: string;
   nonce?: string;
@@ -126,6 +137,12 @@ function shapeReasons(grant: unknown): Reason[] {
  */
 export async function verifySdJwtGrant(token: string, options: VerifySdJwtGrantOptions): Promise<SdJwtGrantDecision> {
   if (!options || typeof options.status !== 'function') throw new TypeError('verifySdJwtGrant needs options.status (a Token Status List checker)');
+  if (typeof options.action !== 'string') throw new TypeError('verifySdJwtGrant needs options.action');
+  if ((options.owner !== undefined) === (options.anyOwner === true)) {
+    throw new TypeError('verifySdJwtGrant needs exactly one of options.owner (the DID whose data is asked for) or anyOwner: true');
+  }
+  if ((options as unknown as Record<string, unknown>).at !== undefined) throw new TypeError('verifySdJwtGrant takes "now", not "at"');
+  const resource = normalizeResource(options.resource);
   // The status check is held back until the grant's own rules pass: no network for a grant refused anyway.
   let held: Parameters<SdJwtStatusChecker> | undefined;
   const v = await verifySdJwtVc(token, {
@@ -135,8 +152,9 @@ export async function verifySdJwtGrant(token: string, options: VerifySdJwtGrantO
       return [];
     },
     vct: GRANT_VCT,
-    ...(options.at ? { now: options.at } : {}),
+    ...(options.now ? { now: options.now } : {}),
     ...(options.skewSeconds !== undefined ? { skewSeconds: options.skewSeconds } : {}),
+    ...(options.maxKeyBindingAgeSeconds !== undefined ? { maxKeyBindingAgeSeconds: options.maxKeyBindingAgeSeconds } : {}),
     ...(options.aud !== undefined ? { aud: options.aud } : {}),
     ...(options.nonce !== undefined ? { nonce: options.nonce } : {}),
     ...(options.allowMissingKeyBinding ? { allowMissingKeyBinding: true } : {}),
@@ -145,16 +163,28 @@ export async function verifySdJwtGrant(token: string, options: VerifySdJwtGrantO
   const reasons = [...v.reasons];
   const c = v.claims;
   const g = isObj(c?.grant) ? c.grant : {};
-  const resources = strings(g.resources);
+  // Normalised as verifyGrant's readGrantClaims does: a grant naming "a/../b" is refused, never half-matched.
+  let resources: string[] = [];
+  try {
+    resources = strings(g.resources).map(normalizeGrantResource);
+  } catch (e) {
+    reasons.push({ code: 'INVALID_CREDENTIAL', message: `grant.resources: ${(e as Error).message}` });
+  }
   const actions = strings(g.actions);
   const purpose = typeof g.purpose === 'string' ? g.purpose : '';
   if (c) {
     if (v.validUntil === undefined) reasons.push({ code: 'INVALID_CREDENTIAL', message: 'a grant must expire (exp)' });
     if (c.status === undefined) reasons.push({ code: 'STATUS_INVALID', message: 'a grant without a revocation status cannot be revoked, so it is refused' });
     reasons.push(...shapeReasons(c.grant));
+    // The owner rule of verifyGrant (src/grants/verify.ts), with its codes.
+    if (options.owner !== undefined && (typeof options.owner !== 'string' || !options.owner.startsWith('did:'))) {
+      reasons.push({ code: 'GRANT_NOT_OWNER', message: `no owner is known for ${resource.slice(0, 200)}, so no grant covers it` });
+    } else if (options.owner !== undefined && v.issuer !== options.owner) {
+      reasons.push({ code: 'GRANT_NOT_OWNER', message: `the grant was issued by ${String(v.issuer).slice(0, 100)}, not by the owner of ${resource.slice(0, 200)}` });
+    }
     if (options.grantee !== undefined && v.subject !== options.grantee) reasons.push({ code: 'GRANTEE_MISMATCH', message: 'the grant was given to someone else' });
-    if (!resourceCovered(resources, options.resource) || !actionCovered(actions, options.action)) {
-      reasons.push({ code: 'GRANT_SCOPE', message: `the grant (as disclosed) does not cover ${options.action.slice(0, 64)} on ${options.resource.slice(0, 200)}` });
+    if (!resourceCovered(resources, resource) || !actionCovered(actions, options.action)) {
+      reasons.push({ code: 'GRANT_SCOPE', message: `the grant (as disclosed) does not cover ${options.action.slice(0, 64)} on ${resource.slice(0, 200)}` });
     }
   }
   if (held && reasons.length === 0) {
@@ -168,6 +198,8 @@ export async function verifySdJwtGrant(token: string, options: VerifySdJwtGrantO
     ok: reasons.length === 0,
     reasons,
     format: 'dc+sd-jwt',
+    resource,
+    ...(v.keyBinding && v.subject ? { holder: v.subject } : {}),
     ...(v.id ? { id: v.id } : {}),
     ...(v.issuer ? { grantor: v.issuer } : {}),
     ...(v.subject ? { grantee: v.subject } : {}),

@@ -28,7 +28,7 @@ describe('DataAccessGrant as an SD-JWT VC', () => {
   let g: IssuedSdJwtGrant;
   const status = () => createTokenStatusChecker({ resolver, allowLoopback: true, allowHttp: true });
   const verify = (token: string, o: Partial<VerifySdJwtGrantOptions> = {}) =>
-    verifySdJwtGrant(token, { resolver, status: status(), resource: 'profile/email', action: 'read', grantee: platform.did, aud: API, nonce: NONCE, ...o });
+    verifySdJwtGrant(token, { resolver, status: status(), resource: 'profile/email', action: 'read', owner: owner.did, grantee: platform.did, aud: API, nonce: NONCE, ...o });
   const present = (disclose: string[], token = g.token, holder = platform) => presentSdJwtVc(token, { holder, disclose, aud: API, nonce: NONCE });
 
   beforeAll(async () => {
@@ -75,6 +75,19 @@ describe('DataAccessGrant as an SD-JWT VC', () => {
     expect((await verify(p, { aud: 'did:web:elsewhere.example' })).reasons.map((r) => r.code)).toEqual(['AUDIENCE_MISMATCH']);
     const other = await issueSdJwtVc({ issuer: owner, subject: platform.did, vct: 'https://example.com/vct/Email', claims: { grant: { resources: ['profile/email'], actions: ['read'], purpose: 'x' } } });
     expect((await verify(await present([], other.token))).reasons.map((r) => r.code)).toContain('INVALID_CREDENTIAL');
+  });
+
+  it('the owner rule and resource normalisation of vc+jwt grants: GRANT_NOT_OWNER, RESOURCE_INVALID, the same codes', async () => {
+    const p = await present(['grant']);
+    expect((await verify(p, { owner: 'did:web:someone-else.example' })).reasons.map((r) => r.code)).toEqual(['GRANT_NOT_OWNER']);
+    expect((await verify(p, { owner: '' })).reasons.map((r) => r.code)).toEqual(['GRANT_NOT_OWNER']);
+    expect((await verify(p, { owner: undefined, anyOwner: true })).ok).toBe(true);
+    // a path written another way names the same resource; one that climbs out is malformed
+    expect((await verify(p, { resource: '/profile//./email' })).ok).toBe(true);
+    expect((await verify(p, { resource: 'photos/%2E%2E/secrets' }).catch((e: { code: string }) => e.code))).toBe('RESOURCE_INVALID');
+    await expect(verify(p, { owner: undefined })).rejects.toThrow(TypeError);
+    await expect(verify(p, { anyOwner: true })).rejects.toThrow(TypeError);
+    await expect(verify(p, { at: new Date() } as never)).rejects.toThrow(TypeError);
   });
 
   it('a grant without a status or an expiry is refused', async () => {
