@@ -4,13 +4,9 @@ import type { PresentationVerification } from '../credentials/types.js';
 import { verifyGrant, type GrantDecision } from '../grants/index.js';
 import { hasCumulativeLimits, reserveLinks, reserveSpend, verifyAgent, type SpendReservation } from '../agents/index.js';
 import type { AgentDecision } from '../agents/types.js';
-import { splitSdJwt } from '../sdjwt/verify.js';
-import { verifySdJwtGrant } from '../sdjwt/grant.js';
 import { KB_JWT_TYP } from '../sdjwt/types.js';
-import { closingLayer, readMandateInput } from '../mandates/wire.js';
 import type { MandateDecision } from '../mandates/types.js';
 import { bindingReasons, freshnessReasons, nonceProofReasons, type Binding, type FreshnessContext } from './binding.js';
-import { verifyMandatePolicy } from './mandate.js';
 import type { GrantPolicy, MandatePolicy, Policy } from './policy.js';
 import { holdSpend, type SpendHold } from './spend.js';
 import { scopes, type Verifier } from './verifier.js';
@@ -41,6 +37,14 @@ export interface GuardDecision {
 }
 
 const MAX_VP = 512 * 1024;
+
+/*
+ * The SD-JWT and payment mandate code is loaded on first use: a verifier that
+ * never sees either does not load it, so `import('charter')` stays as light
+ * as before those formats (README "Benchmarks" has the figures).
+ */
+const sdJwtCode = () => Promise.all([import('../sdjwt/verify.js'), import('../sdjwt/grant-verify.js')]);
+const mandateCode = () => Promise.all([import('../mandates/wire.js'), import('./mandate.js')]);
 
 /**
  * THE decision pipeline every transport uses, in one order: decode; check
@@ -97,9 +101,9 @@ type Front = { refused: Reason[] } | { claims: Record<string, unknown>; once: On
 async function pipeline(v: Verifier, proof: unknown, policy: Policy, binding: Binding, now: number): Promise<GuardDecision> {
   const fresh: FreshnessContext = { aud: v.aud, now, maxAgeSeconds: v.maxAgeSeconds, skewSeconds: v.skewSeconds, mode: v.nonces };
   let front: Front;
-  if (policy.kind === 'mandate') front = mandateFront(v, proof, policy, binding, fresh);
+  if (policy.kind === 'mandate') front = await mandateFront(v, proof, policy, binding, fresh);
   else if (typeof proof !== 'string' || proof.length === 0) front = { refused: [{ code: 'INVALID_PRESENTATION', message: 'no presentation was sent' }] };
-  else if (proof.includes('~')) front = sdJwtFront(v, proof, policy, binding, fresh);
+  else if (proof.includes('~')) front = await sdJwtFront(v, proof, policy, binding, fresh);
   else front = vpFront(v, proof, policy, binding, fresh);
   if ('refused' in front) return refuse(v, 401, front.refused);
 
@@ -166,8 +170,9 @@ function vpFront(v: Verifier, vp: string, policy: Exclude<Policy, MandatePolicy>
  * now (`iat`), this request (`htm`/`htu` as DPoP does, or `mcp`), and a
  * `nonce` used once (one this verifier issued, in challenge mode).
  */
-function sdJwtFront(v: Verifier, token: string, policy: Exclude<Policy, MandatePolicy>, binding: Binding, fresh: FreshnessContext): Front {
+async function sdJwtFront(v: Verifier, token: string, policy: Exclude<Policy, MandatePolicy>, binding: Binding, fresh: FreshnessContext): Promise<Front> {
   if (policy.kind !== 'grant') return { refused: [{ code: 'INVALID_PRESENTATION', message: 'an SD-JWT is accepted by a grant guard only; send a vp+jwt presentation' }] };
+  const [{ splitSdJwt }, { verifySdJwtGrant }] = await sdJwtCode();
   let kb: DecodedJwt;
   try {
     const split = splitSdJwt(token, MAX_VP);
@@ -180,10 +185,17 @@ function sdJwtFront(v: Verifier, token: string, policy: Exclude<Policy, MandateP
   const p = kb.payload;
   const bound = [...nonceProofReasons(p, fresh, 'key binding JWT'), ...bindingReasons(p, binding)];
   if (bound.length > 0) return { refused: bound };
-  return { claims: p, once: { scope: 'kb', value: p.nonce as string, iat: p.iat as number }, verify: () => verifySdJwtPresentation(token, p, v, policy, fresh.now) };
+  return { claims: p, once: { scope: 'kb', value: p.nonce as string, iat: p.iat as number }, verify: () => verifySdJwtPresentation(verifySdJwtGrant, token, p, v, policy, fresh.now) };
 }
 
-async function verifySdJwtPresentation(token: string, p: Record<string, unknown>, v: Verifier, policy: GrantPolicy, now: number): Promise<Checked> {
+async function verifySdJwtPresentation(
+  verifySdJwtGrant: Awaited<ReturnType<typeof sdJwtCode>>[1]['verifySdJwtGrant'],
+  token: string,
+  p: Record<string, unknown>,
+  v: Verifier,
+  policy: GrantPolicy,
+  now: number,
+): Promise<Checked> {
   const grant = await verifySdJwtGrant(token, {
     resolver: v.resolver,
     status: v.tokenStatus,
@@ -202,8 +214,9 @@ async function verifySdJwtPresentation(token: string, p: Record<string, unknown>
 }
 
 /** A payment mandate chain: read from its wire form, its closing layer bound before any signature is checked. */
-function mandateFront(v: Verifier, proof: unknown, policy: MandatePolicy, binding: Binding, fresh: FreshnessContext): Front {
+async function mandateFront(v: Verifier, proof: unknown, policy: MandatePolicy, binding: Binding, fresh: FreshnessContext): Promise<Front> {
   if (proof === undefined || proof === null || proof === '') return { refused: [{ code: 'INVALID_PRESENTATION', message: 'no mandate chain was sent' }] };
+  const [{ closingLayer, readMandateInput }, { verifyMandatePolicy }] = await mandateCode();
   let input: ReturnType<typeof readMandateInput>;
   let closing: ReturnType<typeof closingLayer>;
   try {

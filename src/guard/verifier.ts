@@ -4,7 +4,7 @@ import type { CharterResolver } from '../did/types.js';
 import type { StatusChecker } from '../credentials/types.js';
 import { DEFAULT_MAX_AGE_SECONDS, DEFAULT_SKEW_SECONDS, MAX_SKEW_SECONDS } from '../credentials/time.js';
 import { createStatusChecker } from '../status/index.js';
-import { createTokenStatusChecker } from '../status/token-checker.js';
+import type { TokenStatusChecker } from '../status/token-checker.js';
 import type { SdJwtStatusChecker } from '../sdjwt/types.js';
 import type { Ledger, NonceStore } from '../store/types.js';
 
@@ -143,7 +143,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const net = { allowLoopback: options.allowLoopback === true, allowHttp: options.allowLoopback === true };
   const resolver = options.resolver ?? createResolver(net);
   const status = options.status ?? createStatusChecker({ resolver, ...net });
-  const tokenStatus = options.tokenStatus ?? createTokenStatusChecker({ resolver, ...net });
+  // Built on the first SD-JWT status check: a verifier that never sees one never loads the Token Status List code.
+  let lazy: Promise<TokenStatusChecker> | undefined;
+  const tokenStatus: SdJwtStatusChecker =
+    options.tokenStatus ?? (async (st, ctx) => (await (lazy ??= import('../status/token-checker.js').then((m) => m.createTokenStatusChecker({ resolver, ...net }))))(st, ctx));
   const s = scopes(aud);
 
   return Object.freeze({

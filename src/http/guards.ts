@@ -1,6 +1,7 @@
 import type { AgentTrust } from '../agents/types.js';
 import type { AmountInput } from '../agents/limits.js';
-import { checkOwnerRule, checkTrust, type Policy, type ReputationSource } from '../guard/policy.js';
+import type { MandateProfile, MandateTrust } from '../mandates/types.js';
+import { checkMandatePolicy, checkOwnerRule, checkTrust, type Policy, type ReputationSource } from '../guard/policy.js';
 
 /**
  * What a route requires beyond an authentic, bound presentation. Guards are
@@ -47,7 +48,37 @@ export interface AgentGuard<R> extends AgentGuardOptions<R> {
   readonly kind: 'agent';
 }
 
-export type Guard<R> = GrantGuard<R> | AgentGuard<R>;
+/**
+ * A payment authorized by a Verifiable Intent or AP2 chain. By default the
+ * chain travels as `Authorization: Bearer <token>`: the AP2 payment chain as
+ * its SDK writes it (`~~`-joined SD-JWTs), a Verifiable Intent chain as
+ * base64url of the reference verifier's JSON input (`mandateToken()` writes
+ * either). Chains outgrow header limits (Node's default is 16 KiB for all
+ * headers): read them from the body with `chain`.
+ */
+export interface MandateGuardOptions<R> {
+  profile: MandateProfile;
+  /** The pinned roots (VI card issuers, AP2 root signers), and merchants whose checkout signatures to check. */
+  trust: MandateTrust;
+  /** Where the chain is, e.g. `(req) => req.body.mandate` (after a JSON body parser). Default: the Bearer token. */
+  chain?: (req: R) => unknown;
+  /** What the route charges, e.g. `(req) => req.body.amount`: the chain's payment must be exactly this. */
+  amount?: (req: R) => AmountInput | undefined;
+  /** The payee the route takes payments for (merchant id or website). */
+  payee?: FromRequest<R, string>;
+  /** AP2 payment chain without its checkout chain: the checkout JWT hash being paid for. */
+  checkoutHash?: (req: R) => string | undefined;
+  openCheckoutHash?: (req: R) => string | undefined;
+  /** Time zone of VI `payment.cumulative` periods. Default "UTC". */
+  calendarTimeZone?: string;
+  l1Vct?: string;
+}
+
+export interface MandateGuard<R> extends MandateGuardOptions<R> {
+  readonly kind: 'mandate';
+}
+
+export type Guard<R> = GrantGuard<R> | AgentGuard<R> | MandateGuard<R>;
 
 const fromRequest = (v: unknown) => typeof v === 'function' || (typeof v === 'string' && v.length > 0);
 
@@ -73,6 +104,22 @@ export function requireAgent<R = Request>(options: AgentGuardOptions<R>): AgentG
   return Object.freeze({ ...options, kind: 'agent' as const });
 }
 
+/**
+ * The caller pays with an external agent payment mandate chain (Verifiable
+ * Intent or AP2) whose closing layer names this verifier (`aud`), is recent
+ * and carries a nonce used once; its payment is reserved on every cumulative
+ * limit of the chain and committed when the response succeeds.
+ */
+export function requireMandate<R = Request>(options: MandateGuardOptions<R>): MandateGuard<R> {
+  if (!options || typeof options !== 'object') throw new TypeError('requireMandate needs options');
+  checkMandatePolicy('requireMandate', options);
+  for (const k of ['chain', 'amount', 'checkoutHash', 'openCheckoutHash'] as const) {
+    if (options[k] !== undefined && typeof options[k] !== 'function') throw new TypeError(`requireMandate: ${k} must be a function of the request`);
+  }
+  if (options.payee !== undefined && !fromRequest(options.payee)) throw new TypeError('requireMandate: payee must be a non-empty string or a function of the request');
+  return Object.freeze({ ...options, kind: 'mandate' as const });
+}
+
 export function valueOf<R, T>(v: FromRequest<R, T>, req: R): T {
   return typeof v === 'function' ? (v as (req: R) => T)(req) : v;
 }
@@ -87,6 +134,22 @@ export function policyFor<R>(guard: Guard<R> | undefined, req: R): Policy {
       action: valueOf(guard.action, req),
       // An owner the route cannot name (an unknown user) is "" : no grant can be its.
       ...(guard.owner !== undefined ? { owner: String(valueOf(guard.owner, req) ?? '') } : { anyOwner: true }),
+    };
+  }
+  if (guard.kind === 'mandate') {
+    const amount = guard.amount?.(req);
+    const checkoutHash = guard.checkoutHash?.(req);
+    const openCheckoutHash = guard.openCheckoutHash?.(req);
+    return {
+      kind: 'mandate',
+      profile: guard.profile,
+      trust: guard.trust,
+      ...(amount !== undefined ? { amount } : {}),
+      ...(guard.payee !== undefined ? { payee: String(valueOf(guard.payee, req) ?? '') } : {}),
+      ...(checkoutHash !== undefined ? { checkoutHash } : {}),
+      ...(openCheckoutHash !== undefined ? { openCheckoutHash } : {}),
+      ...(guard.calendarTimeZone !== undefined ? { calendarTimeZone: guard.calendarTimeZone } : {}),
+      ...(guard.l1Vct !== undefined ? { l1Vct: guard.l1Vct } : {}),
     };
   }
   const amount = guard.amount?.(req);

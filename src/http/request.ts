@@ -57,10 +57,19 @@ function withChallenge(v: Verifier, d: GuardDecision, noCredentials = false): Re
  */
 export async function authorize<R>(input: BoundRequest, verifier: Verifier, guard: Guard<R> | undefined, req: R): Promise<RequestDecision> {
   if (verifier.http === false) throw new TypeError('this verifier was built with http: false; build one with publicOrigin for HTTP routes');
-  const token = bearerToken(input.authorization);
-  if (token === undefined) {
+  // The proof: a vp+jwt, an SD-JWT grant presentation (recognised by its "~"), or a payment mandate chain
+  // (a mandate guard's Bearer token, or wherever its `chain` function finds it).
+  let token: unknown;
+  try {
+    token = guard?.kind === 'mandate' && guard.chain ? await guard.chain(req) : bearerToken(input.authorization);
+  } catch (e) {
+    if (isCharterError(e) && HTTP_STATUS[e.code] === 400) return withChallenge(verifier, { ok: false, status: 400, reasons: [{ code: e.code, message: e.message } satisfies Reason] });
+    throw e;
+  }
+  if (token === undefined || token === null || token === '') {
     const d = await decide(verifier, undefined, { kind: 'presentation' }, { kind: 'none' });
-    return withChallenge(verifier, { ...d, reasons: [{ code: 'INVALID_PRESENTATION', message: 'send a presentation as Authorization: Bearer <vp+jwt>' }] }, true);
+    const how = guard?.kind === 'mandate' ? 'send the payment mandate chain (Authorization: Bearer <chain>)' : 'send a presentation as Authorization: Bearer <vp+jwt> (or an SD-JWT grant presentation)';
+    return withChallenge(verifier, { ...d, reasons: [{ code: 'INVALID_PRESENTATION', message: how }] }, true);
   }
   const url = boundUrl(verifier, input);
   let policy;

@@ -1,6 +1,17 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createContext, settleBeforeSend, type CharterContext } from '../context.js';
-import { requireAgent as agentGuard, requireGrant as grantGuard, type AgentGuard, type AgentGuardOptions, type GrantGuard, type GrantGuardOptions, type Guard } from '../guards.js';
+import {
+  requireAgent as agentGuard,
+  requireGrant as grantGuard,
+  requireMandate as mandateGuard,
+  type AgentGuard,
+  type AgentGuardOptions,
+  type GrantGuard,
+  type GrantGuardOptions,
+  type Guard,
+  type MandateGuard,
+  type MandateGuardOptions,
+} from '../guards.js';
 import { authorize, nodeRequest } from '../request.js';
 import { challengeBody, refusalOf, type Refused } from '../refusal.js';
 import { checkHttpVerifier, storeFaultRefusal } from './common.js';
@@ -12,6 +23,8 @@ export * from './core-exports.js';
 export const requireGrant = (options: GrantGuardOptions<FastifyRequest>): GrantGuard<FastifyRequest> => grantGuard<FastifyRequest>(options);
 /** requireAgent with functions of the FastifyRequest (e.g. the amount from the body). */
 export const requireAgent = (options: AgentGuardOptions<FastifyRequest>): AgentGuard<FastifyRequest> => agentGuard<FastifyRequest>(options);
+/** requireMandate with functions of the FastifyRequest (e.g. the chain from the body). */
+export const requireMandate = (options: MandateGuardOptions<FastifyRequest>): MandateGuard<FastifyRequest> => mandateGuard<FastifyRequest>(options);
 
 declare module 'fastify' {
   interface FastifyRequest {
