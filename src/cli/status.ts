@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { currentStatusListJwt } from '../status/index.js';
+import { publishTokenStatusLists } from '../status/token-publish.js';
 import { writeFileAtomic } from '../home/atomic.js';
 import { didWebPath } from '../server/did-web-path.js';
 import { homeCommand, leaf, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
@@ -33,7 +34,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
   leaf(
     status
       .command('publish')
-      .description('write every status list credential and did:web document as static files for any web host')
+      .description('write every status list (as a credential under status/, as a Status List Token under statuslists/) and did:web document as static files for any web host')
       .requiredOption('--out <dir>', 'web root to write into'),
     ['charter status publish --out ./public && rsync -a ./public/ host:/var/www/'],
   ).action((opts: CommonOptions & { out: string }) =>
@@ -48,6 +49,8 @@ export function registerStatus(program: Command, ctx: CliContext): void {
           writeFileAtomic(file, jwt, 0o644);
           files.push(file);
         }
+        // The revocation lists again as IETF Status List Tokens, where SD-JWT VCs point (statuslists/<id>).
+        files.push(...(await publishTokenStatusLists(home.store, opts.out, (did) => home.issuer(did))));
         for (const rec of await home.store.listIdentities()) {
           if (rec.method !== 'web' || !rec.document) continue;
           const file = join(opts.out, ...didWebPath(rec.did).split('/').filter(Boolean));
