@@ -22,13 +22,14 @@ import {
 import type { Home } from '../home/home.js';
 import { createVerifier } from '../guard/verifier.js';
 import { authorizeTransaction } from '../guard/transaction.js';
-import { formatReasons, homeCommand, leaf, readJwtArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { exportMandate, type ExportFormat, type ExportIntent } from '../mandates/export.js';
+import { formatReasons, homeCommand, leaf, parseJsonArg, readJwtArg, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 import { mark, shortDid, table, tree } from './format.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 interface LimitFlags {
-  action: string[];
+  action?: string[];
   max?: string;
   budget?: string;
   counterparty?: string[];
@@ -46,14 +47,59 @@ function authorityFrom(f: LimitFlags): Omit<Authority, 'parent'> {
   };
   const depth = Number(f.maxDepth);
   if (!Number.isInteger(depth) || depth < 0) throw new CharterError('INVALID_ARGUMENT', '--max-depth must be a whole number ≥ 0');
+  if (!f.action?.length) throw new CharterError('INVALID_ARGUMENT', 'name what the agent may do with --action (repeatable), e.g. --action purchase');
   return { actions: f.action, maxDelegationDepth: depth, ...(Object.keys(limits).length ? { limits } : {}) };
+}
+
+interface ExportFlags {
+  format: string;
+  l1?: string;
+  intent?: string;
+  aud?: string;
+  nonce?: string;
+}
+
+const FORMATS = ['charter', 'verifiable-intent', 'ap2'];
+
+/**
+ * `agent authorize --format verifiable-intent|ap2`: the same principal and
+ * limits, written as a VI L2 (bound to the principal's card credential, --l1)
+ * or AP2 open payment and checkout mandates; exportMandate holds the mapping
+ * and refuses a limit the format cannot carry.
+ */
+async function exportAuthority(ctx: CliContext, home: Home, o: LimitFlags & ExportFlags & { principal: string; agent: string }) {
+  const format = o.format as ExportFormat;
+  for (const [flag, set] of [['--action', o.action?.length], ['--counterparty', o.counterparty?.length], ['--rate', o.rate]] as const) {
+    if (set) throw new CharterError('INVALID_ARGUMENT', `${flag} has no equivalent in ${format}: payments are the only action, payees come from --intent`);
+  }
+  if (!o.max) throw new CharterError('INVALID_ARGUMENT', `${format} bounds every payment: give --max, e.g. --max 400USD`);
+  if (!o.intent) throw new CharterError('INVALID_ARGUMENT', 'give --intent: a JSON file with the instrument, payees, merchants and lineItems the agent may use');
+  const issuer = await home.issuer(o.principal);
+  if (issuer.signer.alg !== 'ES256') {
+    throw new CharterError('INVALID_ARGUMENT', `${format} signs with ES256, and ${o.principal} has a ${issuer.signer.alg} key: authorize from an identity with a P-256 key (charter id create --alias NAME --key p256)`);
+  }
+  const key = await home.resolver.resolveKey(o.agent, undefined, 'authentication');
+  const intent = parseJsonArg(await readTextArg(ctx, o.intent, 'intent'), 'intent') as ExportIntent;
+  const budget = o.budget === undefined ? undefined : o.budget.includes('/') ? parseBudget(o.budget) : parseMoney(o.budget);
+  const out = await exportMandate({
+    format,
+    issuer,
+    agent: { jwk: key.publicJwk, kid: key.id },
+    limits: { perTransaction: parseMoney(o.max), ...(budget ? { budget } : {}) },
+    intent,
+    validUntil: parseExpiry(o.expires),
+    ...(o.l1 !== undefined ? { l1: (await readTextArg(ctx, o.l1, 'L1')).trim() } : {}),
+    aud: o.aud ?? o.agent,
+    nonce: o.nonce ?? randomUUID(),
+  });
+  return format === 'ap2' ? { format, payment: out.mandate, checkout: out.checkout! } : { format, l2: out.mandate, disclosures: out.intent!.disclosures };
 }
 
 function limitOptions(cmd: Command, defaultDepth: string): Command {
   return cmd
-    .requiredOption('--action <action>', 'an allowed action, e.g. purchase or pay:* (repeatable)', collect)
+    .option('--action <action>', 'an allowed action, e.g. purchase or pay:* (repeatable; required)', collect)
     .option('--max <money>', 'per-transaction limit, e.g. 50USD')
-    .option('--budget <budget>', 'cumulative limit over a rolling period, e.g. 500USD/P30D')
+    .option('--budget <budget>', 'cumulative limit over a rolling period (500USD/P30D) or per calendar day, week, month or year in a time zone (500EUR/month@Europe/Paris)')
     .option('--counterparty <did>', 'an allowed counterparty (repeatable; default any)', collect)
     .option('--rate <rate>', 'at most COUNT transactions per period, e.g. 10/PT1H')
     .option('--expires <when>', '7d, 12h, P7D or an ISO date', '7d')
@@ -159,15 +205,27 @@ export function registerAgent(program: Command, ctx: CliContext): void {
         .command('authorize')
         .description('give an agent a mandate: what it may do for you, and within which limits')
         .requiredOption('--principal <name>', 'your identity (the principal)')
-        .requiredOption('--agent <did>', 'the agent DID'),
+        .requiredOption('--agent <did>', 'the agent DID')
+        .option('--format <format>', 'charter (an AgentAuthorityCredential), verifiable-intent (a VI L2) or ap2 (AP2 open mandates)', 'charter')
+        .option('--l1 <file>', 'verifiable-intent: your card credential (L1 SD-JWT) that binds your key')
+        .option('--intent <file|json|->', 'verifiable-intent, ap2: JSON { instrument, payees, merchants?, lineItems, matchMode?, promptSummary? }')
+        .option('--aud <aud>', "verifiable-intent: the L2's audience (default the agent DID)")
+        .option('--nonce <nonce>', "verifiable-intent: the agent's challenge (default random)"),
       '1',
     ),
-    ['charter agent authorize --principal alice --agent did:key:z6Mk... --action purchase --max 50USD --budget 500USD/P30D --rate 10/PT1H --expires 7d --max-depth 1'],
-  ).action((o: CommonOptions & LimitFlags & { principal: string; agent: string }) =>
+    [
+      'charter agent authorize --principal alice --agent did:key:z6Mk... --action purchase --max 50USD --budget 500USD/P30D --rate 10/PT1H --expires 7d --max-depth 1',
+      'charter agent authorize --principal alice --agent did:key:z6Mk... --action purchase --max 50EUR --budget 300EUR/month@Europe/Paris',
+      'charter agent authorize --principal alice-p256 --agent did:key:zDn... --format verifiable-intent --l1 card.sdjwt --intent intent.json --max 400USD --budget 500USD/month@UTC',
+      'charter agent authorize --principal alice-p256 --agent did:key:zDn... --format ap2 --intent intent.json --max 200USD --budget 1000USD --json',
+    ],
+  ).action((o: CommonOptions & LimitFlags & ExportFlags & { principal: string; agent: string }) =>
     homeCommand(
       ctx,
       o,
       async (home) => {
+        if (!FORMATS.includes(o.format)) throw new CharterError('INVALID_ARGUMENT', `--format must be one of ${FORMATS.join(', ')}`);
+        if (o.format !== 'charter') return exportAuthority(ctx, home, o);
         const m = await issueMandate(home.store, await home.issuer(o.principal), {
           agent: o.agent,
           authority: authorityFrom(o),
@@ -176,7 +234,12 @@ export function registerAgent(program: Command, ctx: CliContext): void {
         });
         return { id: m.id, jwt: m.jwt, statusIndex: m.statusIndex };
       },
-      (r) => `mandate ${r.id}\n${r.jwt}`,
+      (r) =>
+        'jwt' in r
+          ? `mandate ${r.id}\n${r.jwt}`
+          : r.format === 'ap2'
+            ? `AP2 open payment mandate:\n${r.payment}\nAP2 open checkout mandate:\n${r.checkout}`
+            : `Verifiable Intent L2:\n${r.l2}`,
     ),
   );
 

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import { parseExpiry } from '../encoding/duration.js';
 import { issueGrant, listGrants, resumeGrant, revokeGrant, revokeGrantsTo, suspendGrant, verifyGrant } from '../grants/index.js';
+import { issueSdJwtGrant } from '../sdjwt/grant.js';
 import { formatReasons, homeCommand, leaf, readJwtArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 import { shortDid, table } from './format.js';
 
@@ -12,7 +13,13 @@ interface IssueOptions extends CommonOptions {
   action: string[];
   purpose?: string;
   expires: string;
+  format: string;
+  disclosable?: string[];
 }
+
+const FORMATS = ['vc+jwt', 'sd-jwt'];
+/** `--disclosable resources,actions` (or `none`): which lists of an SD-JWT grant the holder may disclose item by item. */
+const lists = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((x) => x.trim()).filter(Boolean)];
 
 const PAST = { revoke: 'revoked', suspend: 'suspended', resume: 'resumed' } as const;
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -29,26 +36,39 @@ export function registerGrant(program: Command, ctx: CliContext): void {
       .requiredOption('--resource <r>', 'a resource, e.g. profile/email or photos/* (repeatable)', collect)
       .requiredOption('--action <a>', 'an action, e.g. read (repeatable)', collect)
       .option('--purpose <text>', 'why the platform may use it', 'unspecified')
-      .requiredOption('--expires <when>', '30d, 12h, P30D or an ISO date'),
-    ['charter grant issue --from alice --to did:web:shop.example --resource profile/email --action read --purpose "order updates" --expires 30d'],
+      .requiredOption('--expires <when>', '30d, 12h, P30D or an ISO date')
+      .option('--format <format>', 'vc+jwt (revocable and suspendable) or sd-jwt (an SD-JWT VC: the platform shows only the permissions a request needs; revocable)', 'vc+jwt')
+      .option('--disclosable <lists>', 'sd-jwt: which lists the platform may disclose item by item: resources, actions (default both) or none', lists),
+    [
+      'charter grant issue --from alice --to did:web:shop.example --resource profile/email --action read --purpose "order updates" --expires 30d',
+      'charter grant issue --from alice --to did:key:z6Mk... --resource profile/email --resource photos/* --action read --expires 30d --format sd-jwt',
+    ],
   ).action((opts: IssueOptions) =>
     homeCommand(
       ctx,
       opts,
       async (home) => {
+        if (!FORMATS.includes(opts.format)) throw new CharterError('INVALID_ARGUMENT', `--format must be ${FORMATS.join(' or ')}`);
+        if (opts.disclosable !== undefined && opts.format !== 'sd-jwt') throw new CharterError('INVALID_ARGUMENT', '--disclosable applies to --format sd-jwt');
         const issuer = await home.issuer(opts.from);
         const baseUrl = await home.requirePublicUrl();
-        const g = await issueGrant(home.store, issuer, {
+        const input = {
           grantee: opts.to,
           resources: opts.resource,
           actions: opts.action,
           purpose: opts.purpose ?? 'unspecified',
           validUntil: parseExpiry(opts.expires),
           baseUrl,
-        });
+        };
+        if (opts.format === 'sd-jwt') {
+          const chosen = opts.disclosable?.includes('none') ? [] : ((opts.disclosable ?? ['resources', 'actions']) as ('resources' | 'actions')[]);
+          const g = await issueSdJwtGrant(home.store, issuer, { ...input, disclosable: chosen, resolver: home.resolver });
+          return { id: g.id, format: 'sd-jwt' as const, token: g.token, statusIndex: g.statusIndex, disclosable: g.disclosable };
+        }
+        const g = await issueGrant(home.store, issuer, input);
         return { id: g.id, jwt: g.jwt, statusIndex: g.statusIndex };
       },
-      (r) => r.jwt,
+      (r) => r.jwt ?? r.token ?? '',
     ),
   );
 
@@ -65,8 +85,8 @@ export function registerGrant(program: Command, ctx: CliContext): void {
       () => withHome(ctx, opts, (home) => listGrants(home.store, opts.to ? { grantee: opts.to } : {})),
       (rows) =>
         table(
-          ['ID', 'GRANTEE', 'RESOURCES', 'ACTIONS', 'EXPIRES', 'STATE'],
-          rows.map((g) => [g.id, shortDid(g.grantee), g.resources.join(','), g.actions.join(','), g.expires ?? '', g.state]),
+          ['ID', 'GRANTEE', 'RESOURCES', 'ACTIONS', 'EXPIRES', 'STATE', 'FORMAT'],
+          rows.map((g) => [g.id, shortDid(g.grantee), g.resources.join(','), g.actions.join(','), g.expires ?? '', g.state, g.format]),
         ),
     ),
   );

@@ -43,3 +43,4 @@ export {
 } from './issue-vi.js';
 export { issueAp2OpenMandate, closeAp2Mandate, type IssueAp2OpenMandateInput, type CloseAp2MandateInput } from './issue-ap2.js';
 export { readMandateInput, mandateToken, closingLayer, MAX_MANDATE_INPUT, type ClosingLayer } from './wire.js';
+export { exportMandate, type ExportMandateInput, type ExportedMandate, type ExportIntent, type ExportFormat } from './export.js';

@@ -1,12 +1,12 @@
 import { toReason, type Reason } from '../errors.js';
 import type { CharterResolver } from '../did/types.js';
-import type { GrantDecision } from '../grants/index.js';
+import { SD_JWT_GRANT_VCT, type GrantDecision } from '../grants/index.js';
 import { actionCovered, normalizeGrantResource, normalizeResource, resourceCovered } from '../grants/scope.js';
 import { verifySdJwtVc } from './verify.js';
 import type { SdJwtStatusChecker, TrustedJwkIssuer } from './types.js';
 
 /** The `vct` of a DataAccessGrant issued as an SD-JWT VC. */
-export const GRANT_VCT = 'https://charter.dev/vct/DataAccessGrant';
+export const GRANT_VCT = SD_JWT_GRANT_VCT;
 
 /*
  * The verifier's side of SD-JWT grants, apart from the issuing side

@@ -24,6 +24,12 @@ export interface IssueSdJwtGrantInput {
   /** Base URL under which this home's status lists are published. */
   baseUrl: string;
   constraints?: Record<string, unknown>;
+  /**
+   * Which lists the holder may disclose item by item: `resources`, `actions`
+   * (default both). A list left out is always shown whole. `purpose` and
+   * `constraints` are never disclosable: a holder may hide a permission, never a restriction.
+   */
+  disclosable?: readonly ('resources' | 'actions')[];
   /** The grantee's key for `cnf`; default its DID's authentication key. */
   holderKey?: PublicJwk;
   resolver?: CharterResolver;
@@ -58,7 +64,13 @@ export async function issueSdJwtGrant(store: Store, owner: Issuer, input: IssueS
   const grant = { resources: input.resources, actions: input.actions, purpose: input.purpose, ...(input.constraints ? { constraints: input.constraints } : {}) };
   const invalid = schemaReasons(input.grantee, grant);
   if (invalid.length > 0) throw new CharterError('SCHEMA_INVALID', invalid[0]!.message);
-  const disclosable = [...input.resources.map((_, i) => `grant.resources.${i}`), ...input.actions.map((_, i) => `grant.actions.${i}`)];
+  const lists = input.disclosable ?? ['resources', 'actions'];
+  const unknown = lists.filter((l) => l !== 'resources' && l !== 'actions');
+  if (unknown.length > 0) throw new CharterError('INVALID_ARGUMENT', `only resources and actions may be disclosable, not ${unknown.join(', ').slice(0, 80)}`);
+  const disclosable = [
+    ...(lists.includes('resources') ? input.resources.map((_, i) => `grant.resources.${i}`) : []),
+    ...(lists.includes('actions') ? input.actions.map((_, i) => `grant.actions.${i}`) : []),
+  ];
   const issued = await issueStoredSdJwtVc(store, owner, {
     subject: input.grantee,
     vct: GRANT_VCT,

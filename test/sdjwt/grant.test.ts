@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Issuer } from '../../src/credentials/types.js';
 import { createResolver } from '../../src/did/index.js';
-import { listGrants, type GrantDecision } from '../../src/grants/index.js';
+import { listGrants, revokeGrant, revokeGrantsTo, suspendGrant, type GrantDecision } from '../../src/grants/index.js';
 import {
   createTokenStatusChecker,
   GRANT_VCT,
@@ -106,10 +106,31 @@ describe('DataAccessGrant as an SD-JWT VC', () => {
     await expect(revokeSdJwtVc(w.store, 'urn:uuid:unknown', w.issuerFor)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
-  it('is kept as an issued SD-JWT VC, out of the way of the vc+jwt grant listing', async () => {
+  it('is kept as an issued SD-JWT VC, listed with the vc+jwt grants (format dc+sd-jwt), every permission shown to its issuer', async () => {
     const rec = await w.store.getCredential(g.id);
     expect(rec).toMatchObject({ direction: 'issued', issuer: owner.did, subject: platform.did, types: [SD_JWT_RECORD_TYPE, GRANT_VCT] });
-    await expect(listGrants(w.store)).resolves.toEqual([]);
+    expect((await listGrants(w.store, { grantee: platform.did })).find((x) => x.id === g.id)).toEqual({
+      id: g.id,
+      format: 'dc+sd-jwt',
+      grantor: owner.did,
+      grantee: platform.did,
+      resources: ['profile/email', 'photos/*'],
+      actions: ['read', 'write'],
+      purpose: 'order updates',
+      expires: expect.any(String),
+      state: 'active',
+    });
+  });
+
+  it('revokeGrant and revokeGrantsTo work on SD-JWT grants (the one Token Status List bit); suspending one is refused', async () => {
+    const h = await issueSdJwtGrant(w.store, owner, { grantee: platform.did, resources: ['profile/age'], actions: ['read'], purpose: 'age check', validUntil: new Date(Date.now() + 86_400_000), baseUrl: w.url });
+    await expect(suspendGrant(w.store, h.id, w.issuerFor)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await revokeGrant(w.store, h.id, w.issuerFor);
+    expect((await listGrants(w.store)).find((x) => x.id === h.id)?.state).toBe('revoked');
+    expect((await verify(await present(['grant'], h.token), { resource: 'profile/age' })).reasons.map((r) => r.code)).toEqual(['CREDENTIAL_REVOKED']);
+    const other = makeIssuer('P-256');
+    const k = await issueSdJwtGrant(w.store, owner, { grantee: other.did, resources: ['profile/age'], actions: ['read'], purpose: 'x', validUntil: new Date(Date.now() + 86_400_000), baseUrl: w.url });
+    expect(await revokeGrantsTo(w.store, other.did, w.issuerFor)).toEqual([k.id]);
   });
 
   it('issuing refuses what the DataAccessGrant schema refuses, and a past expiry', async () => {
