@@ -12,6 +12,7 @@ import { agentsWalk } from './demo/agents.js';
 import { reputationWalk } from './demo/reputation.js';
 import { mcpWalk } from './demo/mcp.js';
 import { httpWalk } from './demo/http.js';
+import { formatsWalk } from './demo/formats.js';
 import { serveHome } from '../server/serve.js';
 
 const WALKS = [
@@ -21,6 +22,7 @@ const WALKS = [
   { name: 'agents', run: agentsWalk },
   { name: 'reputation', run: reputationWalk },
   { name: 'mcp', run: mcpWalk },
+  { name: 'formats', run: formatsWalk },
 ];
 
 export interface DemoResult {

@@ -29,9 +29,11 @@ export { hashAscii } from './sd.js';
 export { splitChain } from './ap2.js';
 export { checkCheckoutBinding, checkReferenceBinding, checkL3CrossReference } from './vi-integrity.js';
 export {
+  issueViCredential,
   issueViIntent,
   issueViAction,
   viPresentation,
+  type IssueViCredentialInput,
   type IssueViIntentInput,
   type IssuedViIntent,
   type IssueViActionInput,
