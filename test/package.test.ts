@@ -11,20 +11,28 @@ const DOCUMENTED = [
   'commitSpend', 'releaseSpend', 'previewSpend', 'staleReservations', 'checkNarrowing', 'parseMoney', 'parseBudget', 'parseRate',
   'issueReceipt', 'issueAttestation', 'scoreAgent', 'checkReputation',
   'createVerifier', 'decide', 'requireGrant', 'requireAgent', 'verifyRequest', 'verifyNodeRequest', 'charterFetch',
-  'authorizeTransaction', 'guardTransaction',
+  'authorizeTransaction', 'guardTransaction', 'authorizeMandatePayment', 'guardMandatePayment', 'requireMandate',
 ];
 
 /** Sub-path exports: the heavy or optional parts, each with the calls README shows. */
 const SUBPATHS: Record<string, string[]> = {
-  'charter/express': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent', 'charterFetch'],
-  'charter/fastify': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent'],
-  'charter/hono': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent'],
+  'charter/express': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent', 'requireMandate', 'mandateToken', 'charterFetch'],
+  'charter/fastify': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent', 'requireMandate'],
+  'charter/hono': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent', 'requireMandate'],
   'charter/postgres': ['openPostgresStore'],
   'charter/sqlite': ['openSqliteStore'],
   'charter/home': ['openHome', 'openStore'],
   'charter/server': ['serveHome'],
   'charter/veramo': ['CharterVeramoPlugin', 'veramoResolver', 'routedResolver'],
-  'charter/mcp': ['guardTool', 'callGuardedTool', 'presentForTool', 'toolRefusal', 'guardTransaction', 'createVerifier'],
+  'charter/mcp': ['guardTool', 'callGuardedTool', 'callMandateTool', 'presentForTool', 'toolRefusal', 'guardTransaction', 'guardMandatePayment', 'createVerifier'],
+  'charter/sdjwt': [
+    'issueSdJwtVc', 'presentSdJwtVc', 'verifySdJwtVc', 'assertSdJwtVc', 'issueStoredSdJwtVc', 'revokeSdJwtVc', 'issueSdJwtGrant', 'verifySdJwtGrant',
+    'createTokenStatusChecker', 'allocateTokenStatus', 'currentTokenStatusListJwt', 'signTokenStatusList', 'publishTokenStatusLists',
+  ],
+  'charter/mandates': [
+    'verifyMandateChain', 'assertMandateChain', 'mandateLimits', 'mandateToken', 'exportMandate',
+    'issueViCredential', 'issueViIntent', 'issueViAction', 'issueAp2OpenMandate', 'closeAp2Mandate',
+  ],
 };
 
 describe('package entry', () => {
