@@ -117,6 +117,9 @@ export async function exportMandate(input: ExportMandateInput): Promise<Exported
 
   if (input.format === 'verifiable-intent') {
     if (!input.l1) throw bad("a Verifiable Intent L2 is bound to the principal's card credential (L1): give it");
+    // credential-format §5: the payee of a payment is checked for id, name and website; a payee without them could never be paid.
+    const incomplete = [...intent.payees, ...merchants].find((m) => typeof m?.id !== 'string' || typeof m.name !== 'string' || typeof m.website !== 'string');
+    if (incomplete) throw bad(`Verifiable Intent payees and merchants need an id, a name and a website (${JSON.stringify(String(incomplete?.id ?? '?')).slice(0, 60)} lacks one)`);
     const issued = await issueViIntent({
       issuer: input.issuer,
       l1: input.l1,

@@ -72,6 +72,7 @@ describe('exportMandate: Charter limits as Verifiable Intent or AP2', () => {
     ['a budget below one payment', { limits: { perTransaction: { amount: '10', currency: 'USD' }, budget: { amount: '9', currency: 'USD' } } }],
     ['no line items', { intent: { instrument: INSTRUMENT, payees: [MERCHANTS[0]!] } }],
     ['VI without the L1', { l1: undefined }],
+    ['a VI payee without a website (it could never be paid)', { intent: { instrument: INSTRUMENT, payees: [{ id: 'm', name: 'M' }], lineItems: ITEMS } }],
     ['an expiry in the past', { validUntil: new Date(NOW.getTime() - 1000) }],
   ])('refuses %s (INVALID_ARGUMENT), never writing something wider', async (_, o) => {
     await expect(exportMandate(input(o))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
