@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import { parseExpiry } from '../encoding/duration.js';
 import { issueGrant, listGrants, resumeGrant, revokeGrant, revokeGrantsTo, suspendGrant, verifyGrant } from '../grants/index.js';
-import { issueSdJwtGrant } from '../sdjwt/grant.js';
-import { formatReasons, homeCommand, leaf, readJwtArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { issueSdJwtGrant, verifySdJwtGrant } from '../sdjwt/grant.js';
+import { createTokenStatusChecker } from '../status/token-checker.js';
+import { formatReasons, homeCommand, leaf, readJwtArg, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 import { shortDid, table } from './format.js';
 
 interface IssueOptions extends CommonOptions {
@@ -119,8 +120,8 @@ export function registerGrant(program: Command, ctx: CliContext): void {
   leaf(
     grant
       .command('verify')
-      .description('check a grant (or a presentation of one) allows an action on a resource, now')
-      .argument('<jwt|file|->')
+      .description('check a grant (or a presentation of one; vc+jwt or SD-JWT) allows an action on a resource, now')
+      .argument('<grant|file|->')
       .requiredOption('--resource <r>', 'the resource requested')
       .requiredOption('--action <a>', 'the action requested')
       .option('--grantee <did>', 'the party asking (must be the grant subject)')
@@ -128,25 +129,41 @@ export function registerGrant(program: Command, ctx: CliContext): void {
       .option('--aud <aud>', 'for a presentation: this verifier')
       .option('--nonce <nonce>', 'for a presentation: the challenge sent')
       .option('--allow-loopback', 'allow loopback/http DID and status URLs (local testing)'),
-    ['charter grant verify grant.jwt --resource profile/email --action read --grantee did:web:shop.example'],
+    ['charter grant verify grant.jwt --resource profile/email --action read --grantee did:web:shop.example', 'charter grant verify shown.txt --resource profile/email --action read --owner did:key:z6Mk... --aud did:web:shop.example --nonce 4f1c'],
   ).action((arg: string, opts: CommonOptions & { resource: string; action: string; grantee?: string; owner?: string; aud?: string; nonce?: string }) =>
     runCommand(
       ctx,
       opts,
       async () => {
-        const jwt = await readJwtArg(ctx, arg, 'grant');
+        // An SD-JWT grant (or a presentation of one) is told from a vc+jwt by its "~".
+        const text = await readTextArg(ctx, arg, 'grant');
+        const jwt = text.includes('~') ? text : await readJwtArg(ctx, text, 'grant');
         return withHome(ctx, opts, async (home) => {
-          const d = await verifyGrant(jwt, {
-            resolver: home.resolver,
-            status: home.status,
-            resource: opts.resource,
-            action: opts.action,
-            ...(opts.grantee ? { grantee: opts.grantee } : {}),
-            ...(opts.owner ? { owner: opts.owner } : { anyOwner: true }),
-            ...(opts.aud ? { aud: opts.aud } : {}),
-            ...(opts.nonce ? { nonce: opts.nonce } : {}),
-          });
-          return { ok: d.ok, reasons: d.reasons, grantor: d.grantor, grantee: d.grantee, grant: d.grant, ownerChecked: opts.owner !== undefined };
+          const sd = jwt.includes('~');
+          const d = sd
+            ? await verifySdJwtGrant(jwt, {
+                resolver: home.resolver,
+                status: createTokenStatusChecker({ resolver: home.resolver, allowLoopback: home.allowLoopback, allowHttp: home.allowLoopback }),
+                resource: opts.resource,
+                action: opts.action,
+                ...(opts.grantee ? { grantee: opts.grantee } : {}),
+                ...(opts.owner ? { owner: opts.owner } : { anyOwner: true }),
+                ...(opts.aud ? { aud: opts.aud } : {}),
+                ...(opts.nonce ? { nonce: opts.nonce } : {}),
+                // The issued token itself (no key binding) is what its holder checks; a presentation names aud and nonce.
+                ...(opts.aud === undefined && opts.nonce === undefined ? { allowMissingKeyBinding: true } : {}),
+              })
+            : await verifyGrant(jwt, {
+                resolver: home.resolver,
+                status: home.status,
+                resource: opts.resource,
+                action: opts.action,
+                ...(opts.grantee ? { grantee: opts.grantee } : {}),
+                ...(opts.owner ? { owner: opts.owner } : { anyOwner: true }),
+                ...(opts.aud ? { aud: opts.aud } : {}),
+                ...(opts.nonce ? { nonce: opts.nonce } : {}),
+              });
+          return { ok: d.ok, reasons: d.reasons, grantor: d.grantor, grantee: d.grantee, grant: d.grant, format: sd ? 'dc+sd-jwt' : 'vc+jwt', ownerChecked: opts.owner !== undefined };
         });
       },
       (d) =>

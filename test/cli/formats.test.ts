@@ -31,6 +31,14 @@ describe('charter grant --format sd-jwt, against charter serve (Token Status Lis
     const verify = async () => charter(['sd-jwt', 'verify', await present(), '--aud', shop, '--nonce', 'n-1', '--require-status', '--json'], env);
     const ok = await verify();
     expect([ok.code, json<{ disclosed: string[] }>(ok).disclosed]).toEqual([0, ['grant.resources.0']]);
+    // the same presentation through grant verify: the grant rules (owner, scope) on top
+    const alice = json<{ did: string }>(await charter(['id', 'show', 'alice', '--json'], env)).did;
+    const grantVerify = async (resource: string, owner = alice) => charter(['grant', 'verify', await present(), '--resource', resource, '--action', 'read', '--owner', owner, '--aud', shop, '--nonce', 'n-1', '--json'], env);
+    expect((await grantVerify('profile/email')).code).toBe(0);
+    const hidden = await grantVerify('photos/1.jpg');
+    expect([hidden.code, json<{ reasons: { code: string }[] }>(hidden).reasons.map((r) => r.code)]).toEqual([1, ['GRANT_SCOPE']]);
+    const notOwner = await grantVerify('profile/email', shop);
+    expect(json<{ reasons: { code: string }[] }>(notOwner).reasons.map((r) => r.code)).toEqual(['GRANT_NOT_OWNER']);
     expect((await charter(['grant', 'suspend', g.id], env)).code).toBe(2);
     expect((await charter(['grant', 'revoke', g.id], env)).code).toBe(0);
     const refused = await verify(); // a new process: a fresh status list, as after its ttl
