@@ -52,7 +52,7 @@ export interface AgentGuard<R> extends AgentGuardOptions<R> {
  * A payment authorized by a Verifiable Intent or AP2 chain. By default the
  * chain travels as `Authorization: Bearer <token>`: the AP2 payment chain as
  * its SDK writes it (`~~`-joined SD-JWTs), a Verifiable Intent chain as
- * base64url of the reference verifier's JSON input (`mandateToken()` writes
+ * base64url of the reference verifier's JSON input (`mandateToken()` from charter/mandates writes
  * either). Chains outgrow header limits (Node's default is 16 KiB for all
  * headers): read them from the body with `chain`.
  */

@@ -2,7 +2,6 @@
 // Each adapter exports its own requireGrant/requireAgent/requireMandate, typed with its request.
 export { createVerifier, type Verifier, type VerifierOptions } from '../../guard/verifier.js';
 export { type Guard, type GrantGuard, type AgentGuard, type MandateGuard, type GrantGuardOptions, type AgentGuardOptions, type MandateGuardOptions, type FromRequest } from '../guards.js';
-export { mandateToken } from '../../mandates/wire.js';
 export { verifyRequest, verifyNodeRequest, type RequestDecision } from '../request.js';
 export type { CharterContext } from '../context.js';
 export { charterFetch, type CharterFetchOptions } from '../client.js';
