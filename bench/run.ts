@@ -9,10 +9,12 @@ import { benchHttpsig } from './httpsig.js';
 import { benchPostgres } from './postgres.js';
 import { benchSdJwt } from './sdjwt.js';
 import { benchPools } from './pools.js';
+import { benchMandates } from './mandates.js';
 
 console.log(`Charter benchmarks: node ${process.version}, ${new Date().toISOString()}`);
 await benchCredentials();
 await benchSdJwt();
+await benchMandates();
 await benchStatus();
 await benchAgents();
 await benchPools();

@@ -7,7 +7,11 @@
  * native module and no server code; the stores, the home (keystore) and
  * `charter serve` are sub-path entries: charter/sqlite, charter/postgres,
  * charter/home, charter/server; the framework adapters are charter/express,
- * charter/fastify, charter/hono, charter/mcp, charter/veramo.
+ * charter/fastify, charter/hono, charter/mcp, charter/veramo. The 2026
+ * formats are charter/sdjwt (SD-JWT VC, SD-JWT grants, IETF Token Status
+ * List: issuing and presenting load @sd-jwt/sd-jwt-vc) and charter/mandates
+ * (Verifiable Intent, AP2); the guard below takes both and loads their code
+ * on first use.
  */
 
 // ---- errors and the edge tables ----
@@ -102,6 +106,8 @@ export type {
   AgentTrust,
   Authority,
   Budget,
+  CalendarPeriod,
+  CalendarUnit,
   ChainLinkResult,
   Limits,
   Money,
@@ -134,9 +140,19 @@ export type { Store, Ledger, NonceStore, CredentialStore, StatusStore, Reservati
 // ---- the guard: one decision pipeline under every transport ----
 export { createVerifier, type Verifier, type VerifierOptions } from './guard/verifier.js';
 export { decide, type GuardDecision } from './guard/decide.js';
-export { authorizeTransaction, guardTransaction, type TransactionRequest, type TransactionOutcome, type Settlement } from './guard/transaction.js';
+export {
+  authorizeTransaction,
+  guardTransaction,
+  authorizeMandatePayment,
+  guardMandatePayment,
+  type TransactionRequest,
+  type TransactionOutcome,
+  type Settlement,
+  type MandatePaymentRequest,
+  type MandateChain,
+} from './guard/transaction.js';
 export type { Binding } from './guard/binding.js';
-export type { Policy, ReputationSource } from './guard/policy.js';
+export type { Policy, MandatePolicy, ReputationSource } from './guard/policy.js';
 export type { SpendHold, SpendState } from './guard/spend.js';
 
 // ---- HTTP: the framework-neutral core (adapters: charter/express, charter/fastify, charter/hono) ----
@@ -144,13 +160,16 @@ export {
   requireGrant,
   requireAgent,
   requireSignature,
+  requireMandate,
   type Guard,
   type GrantGuard,
   type AgentGuard,
   type SignatureGuard,
+  type MandateGuard,
   type GrantGuardOptions,
   type AgentGuardOptions,
   type SignatureGuardOptions,
+  type MandateGuardOptions,
   type FromRequest,
 } from './http/guards.js';
 export { verifyRequest, verifyNodeRequest, type RequestDecision } from './http/request.js';

@@ -13,7 +13,7 @@ const DOCUMENTED = [
   'interactionReceiptEvidence', 'decisionReceiptEvidenceCheck',
   'recordCredential', 'statusPropagation', 'chainFor',
   'createVerifier', 'decide', 'requireGrant', 'requireAgent', 'verifyRequest', 'verifyNodeRequest', 'charterFetch',
-  'authorizeTransaction', 'guardTransaction',
+  'authorizeTransaction', 'guardTransaction', 'authorizeMandatePayment', 'guardMandatePayment', 'requireMandate',
   'requireSignature', 'signRequest', 'signatureHeaders', 'verifyRequestSignature', 'signDirectory', 'directoryFor', 'verifyDirectoryResponse',
   'createDirectoryResolver', 'contentDigest', 'jwkThumbprint',
   'describeTerms', 'countVotes', 'proposalHash', 'createPool', 'listPools', 'currentEpoch', 'propose', 'castVote', 'receiveVote', 'receiveProposal', 'tally',
@@ -24,15 +24,23 @@ const DOCUMENTED = [
 
 /** Sub-path exports: the heavy or optional parts, each with the calls README shows. */
 const SUBPATHS: Record<string, string[]> = {
-  'charter/express': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent', 'requireSignature', 'keepRawBody', 'charterFetch', 'receiptOf'],
-  'charter/fastify': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent', 'requireSignature', 'keepRawBody'],
-  'charter/hono': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent', 'requireSignature'],
+  'charter/express': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent', 'requireMandate', 'requireSignature', 'keepRawBody', 'charterFetch', 'receiptOf'],
+  'charter/fastify': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent', 'requireMandate', 'requireSignature', 'keepRawBody'],
+  'charter/hono': ['charter', 'challenge', 'createVerifier', 'requireGrant', 'requireAgent', 'requireMandate', 'requireSignature'],
   'charter/postgres': ['openPostgresStore'],
   'charter/sqlite': ['openSqliteStore'],
   'charter/home': ['openHome', 'initHome', 'openStore'],
   'charter/server': ['serveHome', 'publishHome', 'agentDirectory', 'signatureAgentOf'],
   'charter/veramo': ['CharterVeramoPlugin', 'veramoResolver', 'routedResolver'],
-  'charter/mcp': ['guardTool', 'callGuardedTool', 'presentForTool', 'toolRefusal', 'toolReceipt', 'verifyReceipt', 'guardTransaction', 'createVerifier'],
+  'charter/mcp': ['guardTool', 'callGuardedTool', 'callMandateTool', 'presentForTool', 'toolRefusal', 'toolReceipt', 'verifyReceipt', 'guardTransaction', 'guardMandatePayment', 'createVerifier'],
+  'charter/sdjwt': [
+    'issueSdJwtVc', 'presentSdJwtVc', 'verifySdJwtVc', 'assertSdJwtVc', 'issueStoredSdJwtVc', 'revokeSdJwtVc', 'issueSdJwtGrant', 'verifySdJwtGrant',
+    'createTokenStatusChecker', 'allocateTokenStatus', 'currentTokenStatusListJwt', 'signTokenStatusList', 'publishTokenStatusLists',
+  ],
+  'charter/mandates': [
+    'verifyMandateChain', 'assertMandateChain', 'mandateLimits', 'mandateToken', 'exportMandate',
+    'issueViCredential', 'issueViIntent', 'issueViAction', 'issueAp2OpenMandate', 'closeAp2Mandate',
+  ],
 };
 
 describe('package entry', () => {

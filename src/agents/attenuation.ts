@@ -1,7 +1,8 @@
 import { compareDecimal } from '../encoding/decimal.js';
 import { parseDuration } from '../encoding/duration.js';
 import { actionCovers } from './actions.js';
-import type { Authority, NarrowingDimension, NarrowingReason, ValidityWindow } from './types.js';
+import { canonicalTimeZone, periodText } from './limits.js';
+import type { Authority, CalendarPeriod, CalendarUnit, NarrowingDimension, NarrowingReason, ValidityWindow } from './types.js';
 
 /**
  * A delegated mandate may only narrow its parent (DESIGN.md, "a mandate").
@@ -13,6 +14,7 @@ import type { Authority, NarrowingDimension, NarrowingReason, ValidityWindow } f
  * A shorter child period would let it spend its amount again and again within
  * one parent window (100 per P1D allows 3,000 per P30D), so it is widening
  * even with a smaller amount. The same holds for rates (count <=, period >=).
+ * Calendar budget periods follow the same idea (budgetWindowWidens).
  */
 export function checkNarrowing(parent: Authority, child: Authority, parentWindow: ValidityWindow = {}, childWindow: ValidityWindow = {}): NarrowingReason[] {
   const out: NarrowingReason[] = [];
@@ -35,11 +37,12 @@ export function checkNarrowing(parent: Authority, child: Authority, parentWindow
   if (pl.budget) {
     const p = pl.budget;
     const c = cl.budget;
-    if (!c) widened('budget', `the parent has a budget of ${p.amount} ${p.currency} per ${p.period}; the child sets none`);
+    if (!c) widened('budget', `the parent has a budget of ${p.amount} ${p.currency} per ${periodText(p.period)}; the child sets none`);
     else if (c.currency !== p.currency) widened('budget', `the child is in ${c.currency}, the parent in ${p.currency} (never converted)`);
     else {
       if (compareDecimal(c.amount, p.amount) > 0) widened('budget', `${c.amount} ${c.currency} is more than the parent's ${p.amount}`);
-      if (parseDuration(c.period) < parseDuration(p.period)) widened('budget', `a period of ${c.period} is shorter than the parent's ${p.period}, allowing more per ${p.period}`);
+      const why = budgetWindowWidens(p.period, c.period);
+      if (why) widened('budget', why);
     }
   }
 
@@ -76,6 +79,55 @@ export function checkNarrowing(parent: Authority, child: Authority, parentWindow
     widened('maxDelegationDepth', `${child.maxDelegationDepth} must be smaller than the parent's ${parent.maxDelegationDepth}`);
   }
   return out;
+}
+
+/**
+ * Calendar units each of whose periods lies inside one period of the key
+ * unit, in the same time zone: a day lies in one week, one month and one
+ * year; a month in one year. A week does not lie in one month or one year
+ * (ISO weeks straddle both), so "100 per month" under "100 per week" could
+ * spend 100 in the last days of January and 100 more in the first days of
+ * February, 200 within one parent week: widening.
+ */
+const CONTAINED_IN: Record<CalendarUnit, readonly CalendarUnit[]> = {
+  day: ['day', 'week', 'month', 'year'],
+  week: ['week'],
+  month: ['month', 'year'],
+  year: ['year'],
+};
+
+/**
+ * Why a child's budget window lets it spend its amount more often than the
+ * parent's window allows, or undefined when it does not. The child narrows
+ * when every parent window lies inside one child window: then within any
+ * parent window the child spends at most its own amount (<= the parent's).
+ *
+ * - rolling under rolling: the child's period at least as long (the rule above);
+ * - calendar under calendar: the same time zone (a Paris month and a Tokyo
+ *   month start at other instants, so spends on both sides of one boundary
+ *   fall in two child windows), and a parent unit contained in the child's;
+ * - rolling and calendar mixed, either way, is widening: a calendar child
+ *   under "500 per P30D" may spend 500 on 31 January and 500 on 1 February,
+ *   1,000 within two days of one rolling window; and a rolling child under a
+ *   calendar parent would have to span the parent's longest period in that
+ *   zone (31 days, a 25-hour day at a DST change) to narrow it, a proof we do
+ *   not attempt: refusing a mix is the fail-closed side.
+ */
+function budgetWindowWidens(p: string | CalendarPeriod, c: string | CalendarPeriod): string | undefined {
+  if (typeof p === 'string' && typeof c === 'string') {
+    return parseDuration(c) < parseDuration(p) ? `a period of ${c} is shorter than the parent's ${p}, allowing more per ${p}` : undefined;
+  }
+  if (typeof p === 'string' || typeof c === 'string') {
+    return `the child counts per ${periodText(c)}, the parent per ${periodText(p)}: a rolling window and a calendar period cut time differently, so the child could spend more within one parent window`;
+  }
+  const pz = canonicalTimeZone(p.timeZone);
+  if (pz === undefined || pz !== canonicalTimeZone(c.timeZone)) {
+    return `the child counts calendar ${c.calendar}s in ${c.timeZone}, the parent in ${p.timeZone}: their periods start at other instants`;
+  }
+  if (!CONTAINED_IN[p.calendar].includes(c.calendar)) {
+    return `a calendar ${c.calendar} does not contain every calendar ${p.calendar} of the parent, so the child could spend its budget twice within one parent ${p.calendar}`;
+  }
+  return undefined;
 }
 
 function ms(t: Date | string | undefined): number | undefined {

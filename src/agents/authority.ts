@@ -17,7 +17,9 @@ const AUTHORITY_SHAPE: Shape = {
   parent: { id: true, digest: true },
   limits: {
     perTransaction: MONEY,
-    budget: { ...MONEY, period: true },
+    // A period is a duration string or a calendar period; an unknown field in the latter
+    // (a start day, a fiscal calendar) is a rule this version would ignore, so it fails closed.
+    budget: { ...MONEY, period: { calendar: true, timeZone: true } },
     counterparties: true,
     rate: { count: true, period: true },
   },

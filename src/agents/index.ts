@@ -1,10 +1,25 @@
 export * from './types.js';
 export { actionAllowed, actionCovers, actionMatches, isAction, isActionPattern } from './actions.js';
-export { MAX_PERIOD_SECONDS, type AmountInput } from './limits.js';
+export { MAX_PERIOD_SECONDS, CALENDAR_UNITS, canonicalTimeZone, periodText, type AmountInput } from './limits.js';
 export { parseMoney, parseBudget, parseRate, toMoney, validateMoney, validateBudget, validateRate, validateLimits, checkLimits } from './limits.js';
 export { parseAuthority, readAuthority, checkRequest, unknownConstraints, mandateDigest, MAX_DELEGATION_DEPTH } from './authority.js';
 export { checkNarrowing } from './attenuation.js';
-export { ledgerKey, ledgerEntries, commitSpend, releaseSpend, reserveSpend, previewSpend, staleReservations, type LedgerLink, type ReserveSpendOptions, type SpendReservation } from './ledger.js';
+export {
+  ledgerKey,
+  ledgerEntries,
+  ledgerWindow,
+  hasCumulativeLimits,
+  commitSpend,
+  releaseSpend,
+  reserveSpend,
+  reserveLinks,
+  previewSpend,
+  staleReservations,
+  type LedgerLink,
+  type LedgerLimits,
+  type ReserveSpendOptions,
+  type SpendReservation,
+} from './ledger.js';
 export {
   issueAgentIdentity,
   issueMandate,

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { isCharterError, type Reason } from '../errors.js';
 import { compareDecimal } from '../encoding/decimal.js';
 import { parseDuration } from '../encoding/duration.js';
-import type { Ledger, LedgerEntry, ReservationResult } from '../store/types.js';
-import type { AgentDecision, AgentRemaining, Authority, Money } from './types.js';
+import type { Ledger, LedgerEntry, LedgerWindow, ReservationResult } from '../store/types.js';
+import type { AgentDecision, AgentRemaining, Budget, CalendarPeriod, Money, Rate } from './types.js';
 
 /**
  * Cumulative limits (budget, rate) through the store's spend ledger. One
@@ -25,10 +25,27 @@ export function ledgerKey(issuer: string, id: string): string {
   return `${issuer} ${id}`;
 }
 
+/** The limits the ledger reads of a link: Charter's own `Limits`, or a mapped external mandate's (src/mandates `MandateLimits`). */
+export interface LedgerLimits {
+  perTransaction?: Money;
+  budget?: Budget;
+  rate?: Rate;
+}
+
+/**
+ * One link of a chain, as the ledger charges it: a Charter mandate (id,
+ * issuer DID, authority) or a Verifiable Intent / AP2 mandate mapped by
+ * `mandateLimits` (id, issuer key thumbprint, authority).
+ */
 export interface LedgerLink {
   id: string;
   issuer: string;
-  authority: Authority;
+  authority: { limits?: LedgerLimits };
+}
+
+/** The store's window of a budget period: the last `period` (rolling), or the current calendar period in its time zone. */
+export function ledgerWindow(period: string | CalendarPeriod): LedgerWindow {
+  return typeof period === 'string' ? { periodSeconds: parseDuration(period) } : { calendar: period.calendar, timeZone: period.timeZone };
 }
 
 /** One ledger entry per link: the spend (or 0 for an action without an amount) and the link's budget and rate. */
@@ -40,10 +57,15 @@ export function ledgerEntries(links: readonly LedgerLink[], amount?: Money): Led
       amount: amount?.amount ?? '0',
       currency: amount?.currency ?? lim.budget?.currency ?? lim.perTransaction?.currency ?? NO_CURRENCY,
     };
-    if (lim.budget) e.budget = { amount: lim.budget.amount, currency: lim.budget.currency, periodSeconds: parseDuration(lim.budget.period) };
+    if (lim.budget) e.budget = { amount: lim.budget.amount, currency: lim.budget.currency, ...ledgerWindow(lim.budget.period) };
     if (lim.rate) e.rate = { count: lim.rate.count, periodSeconds: parseDuration(lim.rate.period) };
     return e;
   });
+}
+
+/** Whether any link has a limit only the ledger can enforce (a budget or a rate). */
+export function hasCumulativeLimits(links: readonly LedgerLink[]): boolean {
+  return links.some((l) => l.authority.limits?.budget !== undefined || l.authority.limits?.rate !== undefined);
 }
 
 /** Ledger failures as reasons, each naming its link (by credential id). */
@@ -102,13 +124,23 @@ export async function reserveSpend(ledger: Ledger, decision: AgentDecision, opti
     if (l.authority === undefined) throw new TypeError('reserveSpend needs a decision whose every link has its authority');
     return { id: l.id, issuer: l.issuer, authority: l.authority };
   });
+  return reserveLinks(ledger, links, decision.amount, options);
+}
+
+/**
+ * reserveSpend's ledger path for any verified chain: `amount` on every link,
+ * in one store transaction, against each link's budget (rolling or calendar)
+ * and rate. The guard reserves an external mandate chain (Verifiable Intent,
+ * AP2) through this with the links `mandateLimits` mapped.
+ */
+export async function reserveLinks(ledger: Ledger, links: readonly LedgerLink[], amount: Money | undefined, options: ReserveSpendOptions = {}): Promise<SpendReservation> {
   const reservationId = options.reservationId ?? randomUUID();
   let result: ReservationResult;
   try {
     result = await ledger.reserve({
       reservationId,
       at: options.now ?? new Date(),
-      entries: ledgerEntries(links, decision.amount),
+      entries: ledgerEntries(links, amount),
       ...(options.holdUntil ? { holdUntil: options.holdUntil } : {}),
     });
   } catch (e) {

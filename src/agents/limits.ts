@@ -2,14 +2,16 @@ import { CharterError, type Reason } from '../errors.js';
 import { compareDecimal, isDecimal } from '../encoding/decimal.js';
 import { parseDuration } from '../encoding/duration.js';
 import { isCurrency } from '../encoding/currency.js';
-import type { AgentRequest, Budget, Limits, Money, Rate } from './types.js';
+import type { AgentRequest, Budget, CalendarPeriod, CalendarUnit, Limits, Money, Rate } from './types.js';
 
 /**
  * Mandate limits: parsing (CLI shorthands and credential JSON) and the
  * stateless checks of one request against one link. Amounts are decimal
  * strings compared exactly (encoding/decimal.ts); a currency never converts:
  * a request in another currency than a limit is refused (CURRENCY_MISMATCH).
- * Cumulative budget and rate live in the ledger (ledger.ts).
+ * A caller that takes payment in several currencies converts the amount with
+ * its own rates before asking, and asks in the limit's currency. Cumulative
+ * budget and rate live in the ledger (ledger.ts).
  */
 /** The longest budget or rate period: a window longer than this is a typo or an attempt to never reset. */
 export const MAX_PERIOD_SECONDS = 10 * 365 * 86_400;
@@ -43,9 +45,46 @@ function period(v: unknown, path: string): string {
 /** Validates `{ amount, currency }` (decimal string, ISO 4217 code). */
 export const validateMoney = (v: unknown, path = 'amount'): Money => money(v, path);
 
+export const CALENDAR_UNITS: readonly CalendarUnit[] = ['day', 'week', 'month', 'year'];
+const MAX_ZONE = 64;
+
+/**
+ * The IANA name a time zone resolves to (`europe/paris` -> `Europe/Paris`),
+ * or undefined when this runtime does not know it. Two budgets count in the
+ * same zone only when their canonical names are equal.
+ */
+export function canonicalTimeZone(tz: unknown): string | undefined {
+  if (typeof tz !== 'string' || tz.length === 0 || tz.length > MAX_ZONE) return undefined;
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone;
+  } catch {
+    return undefined;
+  }
+}
+
+function calendarPeriod(v: Record<string, unknown>, path: string): CalendarPeriod {
+  const unit = v.calendar;
+  if (typeof unit !== 'string' || !(CALENDAR_UNITS as readonly string[]).includes(unit)) throw bad(`${path}.calendar`, 'must be day, week, month or year');
+  // Stated, never defaulted: "per month" means another instant in Paris than in Tokyo.
+  if (canonicalTimeZone(v.timeZone) === undefined) throw bad(`${path}.timeZone`, 'must be an IANA time zone such as Europe/Paris or UTC');
+  return { calendar: unit as CalendarUnit, timeZone: v.timeZone as string };
+}
+
+/** A budget period: an ISO 8601 duration (a rolling window) or `{ calendar, timeZone }`. */
+function budgetPeriod(v: unknown, path: string): string | CalendarPeriod {
+  if (isObj(v)) return calendarPeriod(v, path);
+  if (typeof v !== 'string') throw bad(path, 'must be an ISO 8601 duration such as P30D, or a calendar period such as { calendar: "month", timeZone: "Europe/Paris" }');
+  return period(v, path);
+}
+
+/** How a budget period reads to a person: `P30D`, or `calendar month (Europe/Paris)`. */
+export function periodText(p: string | CalendarPeriod): string {
+  return typeof p === 'string' ? p : `calendar ${p.calendar} (${p.timeZone})`;
+}
+
 export function validateBudget(v: unknown, path = 'budget'): Budget {
   const m = money(v, path);
-  return { ...m, period: period((v as Record<string, unknown>).period, `${path}.period`) };
+  return { ...m, period: budgetPeriod((v as Record<string, unknown>).period, `${path}.period`) };
 }
 
 export function validateRate(v: unknown, path = 'rate'): Rate {
@@ -100,12 +139,23 @@ function numberAmount(n: number): string | undefined {
   return isDecimal(text) ? text : undefined;
 }
 
-/** `"500USD/P30D"` -> `{ amount: "500", currency: "USD", period: "P30D" }`. */
+/**
+ * `"500USD/P30D"` -> `{ amount: "500", currency: "USD", period: "P30D" }` (a
+ * rolling window); `"500EUR/month@Europe/Paris"` -> a calendar period
+ * (`day`, `week`, `month` or `year` in a stated IANA time zone, `@UTC` for UTC).
+ */
 export function parseBudget(s: string): Budget {
-  const i = typeof s === 'string' ? s.lastIndexOf('/') : -1;
-  if (i < 0) throw new CharterError('INVALID_ARGUMENT', `${show(String(s))} is not a budget such as "500USD/P30D"`);
+  // The first "/" ends the amount: a time zone has slashes of its own.
+  const i = typeof s === 'string' ? s.indexOf('/') : -1;
+  if (i < 0) throw new CharterError('INVALID_ARGUMENT', `${show(String(s))} is not a budget such as "500USD/P30D" or "500EUR/month@Europe/Paris"`);
   const m = parseMoney(s.slice(0, i));
-  return { ...m, period: period(s.slice(i + 1).trim(), 'the budget period') };
+  const rest = s.slice(i + 1).trim();
+  const at = rest.indexOf('@');
+  if (at >= 0) return { ...m, period: calendarPeriod({ calendar: rest.slice(0, at).trim().toLowerCase(), timeZone: rest.slice(at + 1).trim() }, 'the budget period') };
+  if ((CALENDAR_UNITS as readonly string[]).includes(rest.toLowerCase())) {
+    throw new CharterError('INVALID_ARGUMENT', `say in which time zone a ${rest.toLowerCase()} starts: "${m.amount}${m.currency}/${rest.toLowerCase()}@Europe/Paris" (or @UTC)`);
+  }
+  return { ...m, period: period(rest, 'the budget period') };
 }
 
 /** `"10/PT1H"` -> `{ count: 10, period: "PT1H" }`. */
@@ -157,7 +207,7 @@ export function checkLimits(limits: Limits | undefined, req: AgentRequest): Reas
   const b = limits.budget;
   if (amt && b) {
     if (amt.currency !== b.currency) out.push({ code: 'CURRENCY_MISMATCH', message: `the budget is in ${b.currency}, the request in ${amt.currency}` });
-    else if (compareDecimal(amt.amount, b.amount) > 0) out.push({ code: 'BUDGET_EXCEEDED', message: `${amt.amount} ${amt.currency} is more than the whole budget of ${b.amount} ${b.currency} per ${b.period}` });
+    else if (compareDecimal(amt.amount, b.amount) > 0) out.push({ code: 'BUDGET_EXCEEDED', message: `${amt.amount} ${amt.currency} is more than the whole budget of ${b.amount} ${b.currency} per ${periodText(b.period)}` });
   }
   if (limits.counterparties && (req.counterparty === undefined || !limits.counterparties.includes(req.counterparty))) {
     out.push({

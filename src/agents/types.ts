@@ -2,6 +2,7 @@ import type { Reason } from '../errors.js';
 import type { Credential, StatusChecker } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
 import type { AmountInput } from './limits.js';
+import type { CalendarUnit } from '../store/types.js';
 
 export const AGENT_IDENTITY_TYPE = 'AgentIdentityCredential';
 export const AGENT_AUTHORITY_TYPE = 'AgentAuthorityCredential';
@@ -12,9 +13,27 @@ export interface Money {
   currency: string;
 }
 
-/** At most `amount` spent over any rolling window of `period` (ISO 8601 duration). */
+/**
+ * A calendar budget window: the current calendar day, ISO week (from
+ * Monday), month or year as a clock in `timeZone` (an IANA zone such as
+ * Europe/Paris) shows it, as Verifiable Intent's proposed
+ * `payment.cumulative` periods (DAILY, WEEKLY, MONTHLY, YEARLY) ask.
+ */
+export interface CalendarPeriod {
+  calendar: CalendarUnit;
+  timeZone: string;
+}
+
+export type { CalendarUnit };
+
+/**
+ * At most `amount` spent over any rolling window of `period` (an ISO 8601
+ * duration such as P30D), or within each calendar period (`{ calendar:
+ * 'month', timeZone: 'Europe/Paris' }`: the count starts again at local
+ * midnight on the 1st).
+ */
 export interface Budget extends Money {
-  period: string;
+  period: string | CalendarPeriod;
 }
 
 /** At most `count` transactions over any rolling window of `period` (ISO 8601 duration). */

@@ -26,6 +26,13 @@ export interface EvidenceVerification {
   at?: string;
   /** How the verifier's key was known: derived from its DID (did:key, did:jwk), or the document the bundle recorded. */
   verifierKey?: 'derived' | 'recorded';
+  /**
+   * Whether the decision was re-run on the evidence (`rechecked`) or, for a
+   * proof a bundle cannot re-run (a request signature, a payment mandate
+   * chain, an SD-JWT grant), taken as the signed receipt records it (`recorded`, with `recordedWhy`).
+   */
+  decision?: 'rechecked' | 'recorded';
+  recordedWhy?: string;
 }
 
 export interface VerifyEvidenceOptions {
@@ -176,7 +183,15 @@ export async function verifyEvidence(bundle: unknown, options: VerifyEvidenceOpt
     else add(`settlement ${i}`, c.kind === 'settlement' && c.receipt === receipt.jti && c.iss === receipt.iss ? [] : mismatch('the settlement is of another decision or verifier'));
   }
 
-  return { ok: parts.every((p) => p.ok), parts, receipt, at: at.toISOString(), verifierKey: derived(receipt.iss) ? 'derived' : 'recorded' };
+  return {
+    ok: parts.every((p) => p.ok),
+    parts,
+    receipt,
+    at: at.toISOString(),
+    verifierKey: derived(receipt.iss) ? 'derived' : 'recorded',
+    decision: re.recorded !== undefined ? 'recorded' : 'rechecked',
+    ...(re.recorded !== undefined ? { recordedWhy: re.recorded } : {}),
+  };
 }
 
 /** The log segment: the receipt first, each entry linked to the previous, the last one the checkpoint's head. */

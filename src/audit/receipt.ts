@@ -20,6 +20,8 @@ export type ReceiptPolicy =
   | { kind: 'presentation' }
   /** requireSignature alone: the request's RFC 9421 signature was the only proof (the holder is its signer). */
   | { kind: 'signature' }
+  /** requireMandate / guardMandatePayment: an external payment mandate chain (Verifiable Intent, AP2). */
+  | { kind: 'mandate'; profile: string; amount?: { amount: string; currency: string }; payee?: string }
   | { kind: 'grant'; resource: string; action: string; owner?: string; anyOwner?: true }
   | { kind: 'agent'; action: string; amount?: { amount: string; currency: string }; counterparty: string };
 

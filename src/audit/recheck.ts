@@ -81,6 +81,8 @@ export interface Recheck {
   holder?: string;
   chain: { id: string; iss: string }[];
   principal?: string;
+  /** Set when the decision could not be re-run offline, and why: the signed receipt is then the record. */
+  recorded?: string;
 }
 
 /**
@@ -92,9 +94,16 @@ export interface Recheck {
  * the caller compares the principal found with the one recorded.
  */
 export async function recheckDecision(r: DecisionReceipt, vp: string | undefined, tools: { resolver: CharterResolver; status: StatusChecker }, at: Date): Promise<Recheck> {
-  // A signature-only decision read no presentation: its proof was the live request's signature, which a
-  // bundle does not carry, so there is nothing to re-run; the signed receipt is the record.
-  if (r.policy.kind === 'signature') return { reasons: [], ...(r.sub !== undefined ? { holder: r.sub } : {}), chain: [] };
+  // Proofs a bundle cannot re-run: a signature-only decision's proof was the live request's signature
+  // (not in a bundle); a payment mandate chain's trust roots are the verifier's configuration; an
+  // SD-JWT grant's status is a Token Status List, which the receipt does not record. The signed receipt
+  // is the record, and the verification says so (EvidenceVerification.decision: 'recorded').
+  const recorded =
+    r.policy.kind === 'signature' ? 'a signature-only decision: the request and its signature are not in the bundle'
+    : r.policy.kind === 'mandate' ? "a payment mandate chain: its trust roots are the verifier's configuration"
+    : vp?.includes('~') ? 'an SD-JWT grant: its Token Status List is not recorded'
+    : undefined;
+  if (recorded !== undefined) return { reasons: [], ...(r.sub !== undefined ? { holder: r.sub } : {}), chain: r.chain, ...(r.principal !== undefined ? { principal: r.principal } : {}), recorded };
   if (vp === undefined) return { reasons: [{ code: 'INVALID_PRESENTATION', message: 'no presentation was sent' }], chain: [] };
   let p: Record<string, unknown>;
   try {
@@ -135,6 +144,7 @@ export async function recheckDecision(r: DecisionReceipt, vp: string | undefined
       chain: g.id !== undefined && g.grantor !== undefined ? [{ id: g.id, iss: g.grantor }] : [],
     };
   }
+  if (policy.kind !== 'agent') return { reasons: [{ code: 'RECEIPT_INVALID', message: `a receipt policy of kind ${String(policy.kind).slice(0, 20)} cannot be re-checked` }], chain: [] };
   const a = await verifyAgent(vp, {
     ...common,
     action: policy.action,

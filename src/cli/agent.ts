@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import { parseExpiry } from '../encoding/duration.js';
@@ -22,7 +23,8 @@ import type { Home } from '../home/home.js';
 import type { VerifyTools } from '../home/net.js';
 import { createVerifier } from '../guard/verifier.js';
 import { authorizeTransaction } from '../guard/transaction.js';
-import { formatReasons, homeCommand, leaf, readJwtArg, runCommand, withHome, withTools, type CliContext, type CommonOptions } from './io.js';
+import { exportMandate, type ExportFormat, type ExportIntent } from '../mandates/export.js';
+import { formatReasons, homeCommand, leaf, parseJsonArg, readJwtArg, readTextArg, runCommand, withHome, withTools, type CliContext, type CommonOptions } from './io.js';
 import { actingAs, asOption, budgetFlag, credentialIdArg, moneyFlag, partyDid, partyDids, renderStatusChange, statusChangeView } from './args.js';
 import { mark, shortDid, table, tree } from './format.js';
 import { registerReservations } from './agent-reservations.js';
@@ -30,7 +32,7 @@ import { registerReservations } from './agent-reservations.js';
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 interface LimitFlags {
-  action: string[];
+  action?: string[];
   max?: string;
   budget?: string;
   counterparty?: string[];
@@ -49,14 +51,59 @@ async function authorityFrom(home: Home, f: LimitFlags): Promise<Omit<Authority,
   };
   const depth = Number(f.maxDepth);
   if (!/^\d+$/.test(f.maxDepth) || !Number.isSafeInteger(depth)) throw new CharterError('INVALID_ARGUMENT', '--max-depth must be a whole number ≥ 0');
+  if (!f.action?.length) throw new CharterError('INVALID_ARGUMENT', 'name what the agent may do with --action (repeatable), e.g. --action purchase');
   return { actions: f.action, maxDelegationDepth: depth, ...(Object.keys(limits).length ? { limits } : {}) };
+}
+
+interface ExportFlags {
+  format: string;
+  l1?: string;
+  intent?: string;
+  aud?: string;
+  nonce?: string;
+}
+
+const FORMATS = ['charter', 'verifiable-intent', 'ap2'];
+
+/**
+ * `agent authorize --format verifiable-intent|ap2`: the same principal and
+ * limits, written as a VI L2 (bound to the principal's card credential, --l1)
+ * or AP2 open payment and checkout mandates; exportMandate holds the mapping
+ * and refuses a limit the format cannot carry.
+ */
+async function exportAuthority(ctx: CliContext, home: Home, o: LimitFlags & ExportFlags & { agent: string }, principal: string, agent: string) {
+  const format = o.format as ExportFormat;
+  for (const [flag, set] of [['--action', o.action?.length], ['--counterparty', o.counterparty?.length], ['--rate', o.rate]] as const) {
+    if (set) throw new CharterError('INVALID_ARGUMENT', `${flag} has no equivalent in ${format}: payments are the only action, payees come from --intent`);
+  }
+  if (!o.max) throw new CharterError('INVALID_ARGUMENT', `${format} bounds every payment: give --max, e.g. --max 400USD`);
+  if (!o.intent) throw new CharterError('INVALID_ARGUMENT', 'give --intent: a JSON file with the instrument, payees, merchants and lineItems the agent may use');
+  const issuer = await home.issuer(principal);
+  if (issuer.signer.alg !== 'ES256') {
+    throw new CharterError('INVALID_ARGUMENT', `${format} signs with ES256, and ${principal} has a ${issuer.signer.alg} key: authorize as an identity with a P-256 key (charter id create --alias NAME --key p256)`);
+  }
+  const key = await home.resolver.resolveKey(agent, undefined, 'authentication');
+  const intent = parseJsonArg(await readTextArg(ctx, o.intent, 'intent'), 'intent') as ExportIntent;
+  const budget = o.budget === undefined ? undefined : o.budget.includes('/') ? budgetFlag(o.budget, '--budget') : moneyFlag(o.budget, '--budget');
+  const out = await exportMandate({
+    format,
+    issuer,
+    agent: { jwk: key.publicJwk, kid: key.id },
+    limits: { perTransaction: moneyFlag(o.max, '--max'), ...(budget ? { budget } : {}) },
+    intent,
+    validUntil: parseExpiry(o.expires ?? '7d'),
+    ...(o.l1 !== undefined ? { l1: (await readTextArg(ctx, o.l1, 'L1')).trim() } : {}),
+    aud: o.aud ?? agent,
+    nonce: o.nonce ?? randomUUID(),
+  });
+  return format === 'ap2' ? { format, payment: out.mandate, checkout: out.checkout! } : { format, l2: out.mandate, disclosures: out.intent!.disclosures };
 }
 
 function limitOptions(cmd: Command, defaultDepth: string, expires: string): Command {
   return cmd
-    .requiredOption('--action <action>', 'an allowed action, e.g. purchase or pay:* (repeatable)', collect)
+    .option('--action <action>', 'an allowed action, e.g. purchase or pay:* (repeatable; required)', collect)
     .option('--max <money>', 'per-transaction limit, e.g. 50USD (ISO 4217 code)')
-    .option('--budget <budget>', 'cumulative limit over a rolling period, e.g. 500USD/P30D')
+    .option('--budget <budget>', 'cumulative limit over a rolling period (500USD/P30D) or per calendar day, week, month or year in a time zone (500EUR/month@Europe/Paris)')
     .option('--counterparty <did|alias>', 'an allowed counterparty (repeatable; default any)', collect)
     .option('--rate <rate>', 'at most COUNT transactions per period, e.g. 10/PT1H')
     .option('--expires <when>', `7d, 12h, P7D or an ISO date (default: ${expires})`)
@@ -139,29 +186,46 @@ export function registerAgent(program: Command, ctx: CliContext): void {
 
   leaf(
     limitOptions(
-      asOption(agent.command('authorize').description('give an agent a mandate: what it may do for you, and within which limits'), 'you, the principal', ['--principal']).requiredOption(
-        '--agent <did|alias>',
-        'the agent: its DID, or an identity of this home',
-      ),
+      asOption(agent.command('authorize').description('give an agent a mandate: what it may do for you, and within which limits'), 'you, the principal', ['--principal'])
+        .requiredOption('--agent <did|alias>', 'the agent: its DID, or an identity of this home')
+        .option('--format <format>', 'charter (an AgentAuthorityCredential), verifiable-intent (a VI L2) or ap2 (AP2 open mandates)', 'charter')
+        .option('--l1 <file>', 'verifiable-intent: your card credential (L1 SD-JWT) that binds your key')
+        .option('--intent <file|json|->', 'verifiable-intent, ap2: JSON { instrument, payees, merchants?, lineItems, matchMode?, promptSummary? }')
+        .option('--aud <aud>', "verifiable-intent: the L2's audience (default the agent DID)")
+        .option('--nonce <nonce>', "verifiable-intent: the agent's challenge (default random)"),
       '1',
       '7d',
     ),
-    ['charter agent authorize --as alice --agent shopper --action purchase --max 50USD --budget 500USD/P30D --rate 10/PT1H --expires 7d --max-depth 1'],
-  ).action((o: CommonOptions & LimitFlags & { agent: string }) =>
+    [
+      'charter agent authorize --as alice --agent shopper --action purchase --max 50USD --budget 500USD/P30D --rate 10/PT1H --expires 7d --max-depth 1',
+      'charter agent authorize --as alice --agent shopper --action purchase --max 50EUR --budget 300EUR/month@Europe/Paris',
+      'charter agent authorize --as alice-p256 --agent did:key:zDn... --format verifiable-intent --l1 card.sdjwt --intent intent.json --max 400USD --budget 500USD/month@UTC',
+      'charter agent authorize --as alice-p256 --agent did:key:zDn... --format ap2 --intent intent.json --max 200USD --budget 1000USD --json',
+    ],
+  ).action((o: CommonOptions & LimitFlags & ExportFlags & { agent: string }) =>
     homeCommand(
       ctx,
       o,
       async (home) => {
-        const principal = await home.issuer(actingAs(ctx, o, ['--principal']));
+        if (!FORMATS.includes(o.format)) throw new CharterError('INVALID_ARGUMENT', `--format must be one of ${FORMATS.join(', ')}`);
+        const as = actingAs(ctx, o, ['--principal']);
+        const agentDid = await partyDid(home, o.agent, '--agent');
+        if (o.format !== 'charter') return exportAuthority(ctx, home, o, as, agentDid);
+        const principal = await home.issuer(as);
         const m = await issueMandate(home.store, principal, {
-          agent: await partyDid(home, o.agent, '--agent'),
+          agent: agentDid,
           authority: await authorityFrom(home, o),
           validUntil: parseExpiry(o.expires ?? '7d'),
           baseUrl: await home.requirePublicUrl(),
         });
         return { id: m.id, jwt: m.jwt, statusIndex: m.statusIndex, expires: m.credential.validUntil ?? null };
       },
-      (r) => `id:    ${r.id}\ntoken: ${r.jwt}`,
+      (r) =>
+        'jwt' in r
+          ? `id:    ${r.id}\ntoken: ${r.jwt}`
+          : r.format === 'ap2'
+            ? `AP2 open payment mandate:\n${r.payment}\nAP2 open checkout mandate:\n${r.checkout}`
+            : `Verifiable Intent L2:\n${r.l2}`,
     ),
   );
 

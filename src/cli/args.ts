@@ -74,10 +74,11 @@ export function moneyFlag(value: string, flag: string): Money {
   return parseMoney(`${m[1]} ${m[2]}`);
 }
 
-/** `500USD/P30D`: moneyFlag over a period. */
+/** `500USD/P30D` (rolling) or `500EUR/month@Europe/Paris` (calendar): moneyFlag over a period. */
 export function budgetFlag(value: string, flag: string): Budget {
-  const i = value.lastIndexOf('/');
-  if (i < 0) throw new CharterError('INVALID_ARGUMENT', `${flag} ${value.slice(0, 40)} is not a budget such as 500USD/P30D`);
+  // The first "/": a calendar budget's time zone has its own (Europe/Paris).
+  const i = value.indexOf('/');
+  if (i < 0) throw new CharterError('INVALID_ARGUMENT', `${flag} ${value.slice(0, 40)} is not a budget such as 500USD/P30D or 500EUR/month@Europe/Paris`);
   const m = moneyFlag(value.slice(0, i), flag);
   return parseBudget(`${m.amount} ${m.currency}/${value.slice(i + 1)}`);
 }

@@ -16,6 +16,7 @@ import { httpWalk } from './demo/http.js';
 import { webBotAuthWalk } from './demo/webbotauth.js';
 import { poolsWalk } from './demo/pools.js';
 import { auditWalk } from './demo/audit.js';
+import { formatsWalk } from './demo/formats.js';
 import { serveHome } from '../server/serve.js';
 
 /** One walk per file; `shows` is its part of the opening "What you will see" sentence. */
@@ -27,6 +28,7 @@ const WALKS: { name: string; run: (ctx: DemoContext) => Promise<void>; shows?: s
   { name: 'agents', run: agentsWalk, shows: 'an AI shopping agent spends only within the limits erin set' },
   { name: 'reputation', run: reputationWalk, shows: 'a fake review is ignored' },
   { name: 'pools', run: poolsWalk, shows: 'three people pool their data, vote 2 of 3 to let a lab train a model on it, and one of them leaves' },
+  { name: 'formats', run: formatsWalk, shows: 'grace shows an app one part of a grant at a time, and a shopping agent keeps within a monthly card budget' },
   { name: 'mcp', run: mcpWalk, shows: 'an AI agent pays through a shop\'s MCP tool' },
   { name: 'audit', run: auditWalk, shows: 'an API signs a receipt for every decision and its log is checked offline, a tampered entry named' },
 ];

@@ -31,7 +31,8 @@ function renderVerification(v: EvidenceVerification): string {
     : '✗ not a verifiable decision receipt';
   const parts = v.parts.map((p) => `  ${p.ok ? '✓' : '✗'} ${p.part}${p.ok ? '' : `: ${p.reasons.map((r) => `${r.message} [${r.code}]`).join('; ')}`}`);
   const key = v.verifierKey === 'recorded' ? ["  note: the verifier's key comes from the DID document recorded in the bundle (did:web); compare it with one you trust"] : [];
-  return [head, ...parts, ...key].join('\n');
+  const taken = v.decision === 'recorded' ? [`  note: the decision itself was not re-run (${v.recordedWhy}); it is taken as the signed receipt records it`] : [];
+  return [head, ...parts, ...key, ...taken].join('\n');
 }
 
 export function registerEvidence(program: Command, ctx: CliContext): void {

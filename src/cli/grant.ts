@@ -3,7 +3,8 @@ import { CharterError } from '../errors.js';
 import { parseExpiry } from '../encoding/duration.js';
 import { issueGrant, listGrants, resumeGrant, revokeGrant, revokeGrantsTo, suspendGrant, verifyGrant } from '../grants/index.js';
 import { soleSubject } from '../credentials/index.js';
-import { formatReasons, homeCommand, leaf, readJwtArg, runCommand, withHome, withTools, type CliContext, type CommonOptions } from './io.js';
+import { issueSdJwtGrant, verifySdJwtGrant } from '../sdjwt/grant.js';
+import { formatReasons, homeCommand, leaf, readJwtArg, readTextArg, runCommand, withHome, withTools, type CliContext, type CommonOptions } from './io.js';
 import { actingAs, asOption, credentialIdArg, partyDid, renderStatusChange, statusChangeView } from './args.js';
 import { shortDid, table } from './format.js';
 import { termsFromFlags, type TermFlags } from './terms.js';
@@ -16,7 +17,13 @@ interface IssueOptions extends CommonOptions, TermFlags {
   purpose?: string;
   expires: string;
   termsPurpose?: string[];
+  format: string;
+  disclosable?: string[];
 }
+
+const FORMATS = ['vc+jwt', 'sd-jwt'];
+/** `--disclosable resources,actions` (or `none`): which lists of an SD-JWT grant the holder may disclose item by item. */
+const lists = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((x) => x.trim()).filter(Boolean)];
 
 const PAST = { revoke: 'revoked', suspend: 'suspended', resume: 'resumed' } as const;
 const reportedUses = (u: AccessUse[]) => (u.length === 0 ? '-' : `${u.length}, last ${u[0]!.at.slice(0, 16).replace('T', ' ')} by ${shortDid(u[0]!.verifier)}`);
@@ -37,11 +44,14 @@ export function registerGrant(program: Command, ctx: CliContext): void {
       .option('--retention <duration>', 'the platform deletes what it obtained within this ISO 8601 duration, e.g. P90D')
       .option('--onward-sharing <none|did>', 'none, or a DID the platform may pass the data on to (repeatable)', collect)
       .option('--processing <where>', 'any | on-device | trusted-execution')
-      .option('--compensation <money/per>', 'what each use or period earns you, e.g. 0.05EUR/use or 10EUR/P1M'),
-    // ---- end of terms ----
+      .option('--compensation <money/per>', 'what each use or period earns you, e.g. 0.05EUR/use or 10EUR/P1M')
+      // ---- end of terms ----
+      .option('--format <format>', 'vc+jwt (revocable and suspendable) or sd-jwt (an SD-JWT VC: the platform shows only the permissions a request needs; revocable)', 'vc+jwt')
+      .option('--disclosable <lists>', 'sd-jwt: which lists the platform may disclose item by item: resources, actions (default both) or none', lists),
     [
       'charter grant issue --as alice --to did:web:shop.example --resource profile/email --action read --purpose "order updates" --expires 30d',
       'charter grant issue --as alice --to shop --resource photos/* --action read --expires 7d --json',
+      'charter grant issue --as alice --to shop --resource profile/email --resource photos/* --action read --expires 30d --format sd-jwt',
       'charter grant issue --as alice --to did:web:lab.example --resource health/steps --action read --purpose "step research" --terms-purpose research --retention P90D --processing trusted-execution --compensation 0.01EUR/use --expires 90d',
     ],
   ).action((opts: IssueOptions) =>
@@ -49,21 +59,30 @@ export function registerGrant(program: Command, ctx: CliContext): void {
       ctx,
       opts,
       async (home) => {
+        if (!FORMATS.includes(opts.format)) throw new CharterError('INVALID_ARGUMENT', `--format must be ${FORMATS.join(' or ')}`);
+        if (opts.disclosable !== undefined && opts.format !== 'sd-jwt') throw new CharterError('INVALID_ARGUMENT', '--disclosable applies to --format sd-jwt');
         const issuer = await home.issuer(actingAs(ctx, opts, ['--from']));
         const baseUrl = await home.requirePublicUrl();
         const terms = termsFromFlags(opts.termsPurpose, opts);
-        const g = await issueGrant(home.store, issuer, {
-          grantee: await partyDid(home, opts.to, '--to'),
+        const grantee = await partyDid(home, opts.to, '--to');
+        const input = {
+          grantee,
           resources: opts.resource,
           actions: opts.action,
           purpose: opts.purpose ?? 'unspecified',
           validUntil: parseExpiry(opts.expires),
           baseUrl,
           ...(terms ? { terms } : {}),
-        });
+        };
+        if (opts.format === 'sd-jwt') {
+          const chosen = opts.disclosable?.includes('none') ? [] : ((opts.disclosable ?? ['resources', 'actions']) as ('resources' | 'actions')[]);
+          const g = await issueSdJwtGrant(home.store, issuer, { ...input, disclosable: chosen, resolver: home.resolver });
+          return { id: g.id, format: 'sd-jwt' as const, token: g.token, statusIndex: g.statusIndex, grantee, expires: input.validUntil.toISOString(), disclosable: g.disclosable };
+        }
+        const g = await issueGrant(home.store, issuer, input);
         return { id: g.id, jwt: g.jwt, statusIndex: g.statusIndex, grantee: soleSubject(g.credential)?.id ?? '', expires: g.credential.validUntil ?? null };
       },
-      (r) => `id:    ${r.id}\ntoken: ${r.jwt}\n(give the token to ${shortDid(r.grantee)}; take it back with \`charter grant revoke ${r.id}\`)`,
+      (r) => `id:    ${r.id}\ntoken: ${'jwt' in r ? r.jwt : r.token}\n(give the token to ${shortDid(r.grantee)}; take it back with \`charter grant revoke ${r.id}\`)`,
     ),
   );
 
@@ -84,8 +103,8 @@ export function registerGrant(program: Command, ctx: CliContext): void {
       },
       (rows) =>
         table(
-          ['ID', 'GRANTEE', 'RESOURCES', 'ACTIONS', 'EXPIRES', 'STATE', 'REPORTED USES'],
-          rows.map((g) => [g.id, shortDid(g.grantee), g.resources.join(','), g.actions.join(','), g.expires ?? '', g.state, reportedUses(g.reported)]),
+          ['ID', 'GRANTEE', 'RESOURCES', 'ACTIONS', 'EXPIRES', 'STATE', 'FORMAT', 'REPORTED USES'],
+          rows.map((g) => [g.id, shortDid(g.grantee), g.resources.join(','), g.actions.join(','), g.expires ?? '', g.state, g.format, reportedUses(g.reported)]),
         ),
     ),
   );
@@ -122,8 +141,8 @@ export function registerGrant(program: Command, ctx: CliContext): void {
   leaf(
     grant
       .command('verify')
-      .description('check a grant (or a presentation of one) allows an action on a resource, now')
-      .argument('<jwt|file|->')
+      .description('check a grant (or a presentation of one; vc+jwt or SD-JWT) allows an action on a resource, now')
+      .argument('<grant|file|->')
       .requiredOption('--resource <r>', 'the resource requested')
       .requiredOption('--action <a>', 'the action requested')
       .option('--grantee <did|alias>', 'the party asking (must be the grant subject)')
@@ -134,19 +153,22 @@ export function registerGrant(program: Command, ctx: CliContext): void {
       .option('--for <purpose>', 'the purpose of this use, e.g. model-training (a grant whose terms limit purposes requires it)')
       .option('--processing <where>', 'where the data is processed: on-device | trusted-execution'),
     // ---- end of terms ----
-    ['charter grant verify grant.jwt --resource profile/email --action read --grantee did:web:shop.example --owner alice'],
+    [
+      'charter grant verify grant.jwt --resource profile/email --action read --grantee did:web:shop.example --owner alice',
+      'charter grant verify shown.txt --resource profile/email --action read --owner did:key:z6Mk... --aud did:web:shop.example --nonce 4f1c',
+    ],
   ).action((arg: string, opts: CommonOptions & { resource: string; action: string; grantee?: string; owner?: string; aud?: string; nonce?: string; for?: string; processing?: 'on-device' | 'trusted-execution' }) =>
     runCommand(
       ctx,
       opts,
       async () => {
-        const jwt = await readJwtArg(ctx, arg, 'grant');
+        // An SD-JWT grant (or a presentation of one) is told from a vc+jwt by its "~".
+        const text = await readTextArg(ctx, arg, 'grant');
+        const jwt = text.includes('~') ? text.trim() : await readJwtArg(ctx, text, 'grant');
         return withTools(ctx, opts, async (tools, home) => {
           const grantee = opts.grantee === undefined ? undefined : await partyDid(home, opts.grantee, '--grantee');
           const owner = opts.owner === undefined ? undefined : await partyDid(home, opts.owner, '--owner');
-          const d = await verifyGrant(jwt, {
-            resolver: tools.resolver,
-            status: tools.status,
+          const common = {
             resource: opts.resource,
             action: opts.action,
             ...(grantee ? { grantee } : {}),
@@ -155,8 +177,18 @@ export function registerGrant(program: Command, ctx: CliContext): void {
             ...(opts.nonce ? { nonce: opts.nonce } : {}),
             ...(opts.for ? { purpose: opts.for } : {}),
             ...(opts.processing ? { processing: opts.processing } : {}),
-          });
-          return { ok: d.ok, reasons: d.reasons, grantor: d.grantor, grantee: d.grantee, grant: d.grant, ownerChecked: owner !== undefined };
+          };
+          const sd = jwt.includes('~');
+          const d = sd
+            ? await verifySdJwtGrant(jwt, {
+                ...common,
+                resolver: tools.resolver,
+                status: tools.tokenStatus,
+                // The issued token itself (no key binding) is what its holder checks; a presentation names aud and nonce.
+                ...(opts.aud === undefined && opts.nonce === undefined ? { allowMissingKeyBinding: true } : {}),
+              })
+            : await verifyGrant(jwt, { ...common, resolver: tools.resolver, status: tools.status });
+          return { ok: d.ok, reasons: d.reasons, grantor: d.grantor, grantee: d.grantee, grant: d.grant, format: sd ? 'dc+sd-jwt' : 'vc+jwt', ownerChecked: owner !== undefined };
         });
       },
       (d) =>

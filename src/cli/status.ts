@@ -31,7 +31,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
   leaf(
     status
       .command('publish')
-      .description('write every status list credential and did:web document as static files for any web host')
+      .description('write every status list (as a credential under status/, as a Status List Token under statuslists/) and did:web document as static files for any web host')
       .requiredOption('--out <dir>', 'web root to write into'),
     ['charter status publish --out ./public && rsync -a ./public/ host:/var/www/'],
   ).action((opts: CommonOptions & { out: string }) =>

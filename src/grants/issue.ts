@@ -9,6 +9,11 @@ import { checkTermsInput, type GrantTerms } from './terms.js';
 import type { PoolEvidence } from './collective.js';
 
 export const GRANT_TYPE = 'DataAccessGrant';
+/**
+ * The `vct` of a DataAccessGrant issued as an SD-JWT VC (src/sdjwt issues and
+ * verifies those); named here so listing and revoking see both formats.
+ */
+export const SD_JWT_GRANT_VCT = 'https://charter.dev/vct/DataAccessGrant';
 
 export interface IssueGrantInput {
   grantee: string;

@@ -1,16 +1,20 @@
+import { createHash } from 'node:crypto';
 import { CharterError } from '../errors.js';
-import { decodeCredential, soleSubject } from '../credentials/index.js';
+import { decodeCredential, decodeJwt, soleSubject } from '../credentials/index.js';
 import { getBit, setStatus, statusChange, type IssuerFor, type StatusChange } from '../status/index.js';
-import type { CredentialStore, StatusStore } from '../store/types.js';
-
-type GrantStore = CredentialStore & StatusStore;
-import { GRANT_TYPE } from './issue.js';
+import type { CredentialRecord, CredentialStore, StatusStore } from '../store/types.js';
+import { GRANT_TYPE, SD_JWT_GRANT_VCT } from './issue.js';
 import { readTerms, type GrantTerms } from './terms.js';
 
+type GrantStore = CredentialStore & StatusStore;
+
 export type GrantState = 'active' | 'revoked' | 'suspended' | 'expired';
+/** How the grant was issued: a vc+jwt credential (revocation and suspension), or an SD-JWT VC (revocation only). */
+export type GrantFormat = 'vc+jwt' | 'dc+sd-jwt';
 
 export interface GrantSummary {
   id: string;
+  format: GrantFormat;
   grantor: string;
   grantee: string;
   resources: string[];
@@ -33,20 +37,50 @@ async function bitsOf(store: StatusStore, id: string): Promise<{ revocation?: { 
   return out;
 }
 
-/** Every grant issued from this store, with its state as the issuer knows it. */
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The grant an issued SD-JWT grant carries, every disclosure applied: the
+ * issuer reading its own record (never a verification). Grant resources and
+ * actions are array-element disclosures (RFC 9901 §4.2.2, sha-256 as issued):
+ * `{ "...": digest }` items resolve to the disclosed value.
+ */
+function sdJwtGrant(token: string): { resources?: string[]; actions?: string[]; purpose?: string; terms?: unknown } {
+  const [jwt = '', ...disclosures] = token.split('~');
+  const byDigest = new Map<string, unknown>();
+  for (const d of disclosures) {
+    if (d === '') continue;
+    try {
+      const arr = JSON.parse(Buffer.from(d, 'base64url').toString('utf8')) as unknown[];
+      byDigest.set(createHash('sha256').update(d).digest('base64url'), arr[arr.length - 1]);
+    } catch {
+      // not a disclosure this record can read: the item stays hidden
+    }
+  }
+  const g = decodeJwt(jwt).payload.grant;
+  if (!isObj(g)) return {};
+  const items = (v: unknown) => (Array.isArray(v) ? v.flatMap((x) => (isObj(x) && typeof x['...'] === 'string' ? [byDigest.get(x['...'])] : [x])).filter((x): x is string => typeof x === 'string') : []);
+  return { resources: items(g.resources), actions: items(g.actions), ...(typeof g.purpose === 'string' ? { purpose: g.purpose } : {}), ...(g.terms !== undefined ? { terms: g.terms } : {}) };
+}
+
+const formatOf = (r: CredentialRecord): GrantFormat | undefined => (r.types.includes(GRANT_TYPE) ? 'vc+jwt' : r.types.includes(SD_JWT_GRANT_VCT) ? 'dc+sd-jwt' : undefined);
+
+/** Every grant issued from this store, in either format, with its state as the issuer knows it. */
 export async function listGrants(store: GrantStore, filter: { grantor?: string; grantee?: string } = {}, now = new Date()): Promise<GrantSummary[]> {
-  const recs = await store.listCredentials({ direction: 'issued', type: GRANT_TYPE, ...(filter.grantor ? { issuer: filter.grantor } : {}), ...(filter.grantee ? { subject: filter.grantee } : {}) });
+  const by = { direction: 'issued' as const, ...(filter.grantor ? { issuer: filter.grantor } : {}), ...(filter.grantee ? { subject: filter.grantee } : {}) };
+  const recs = [...(await store.listCredentials({ ...by, type: GRANT_TYPE })), ...(await store.listCredentials({ ...by, type: SD_JWT_GRANT_VCT }))];
   const out: GrantSummary[] = [];
   for (const r of recs) {
-    const c = decodeCredential(r.jwt);
-    const subject = soleSubject(c);
-    const g = (subject?.grant ?? {}) as { resources?: string[]; actions?: string[]; purpose?: string; terms?: unknown };
+    const format = formatOf(r)!;
+    const subject = format === 'vc+jwt' ? soleSubject(decodeCredential(r.jwt)) : undefined;
+    const g = format === 'vc+jwt' ? ((subject?.grant ?? {}) as { resources?: string[]; actions?: string[]; purpose?: string; terms?: unknown }) : sdJwtGrant(r.jwt);
     const terms = g.terms === undefined ? undefined : readTerms(g.terms).terms;
     const bits = await bitsOf(store, r.id);
     const expired = r.validUntil !== undefined && Date.parse(r.validUntil) <= now.getTime();
     const state: GrantState = bits.revocation?.set ? 'revoked' : expired ? 'expired' : bits.suspension?.set ? 'suspended' : 'active';
     out.push({
       id: r.id,
+      format,
       grantor: r.issuer,
       grantee: r.subject ?? '',
       resources: g.resources ?? [],
@@ -68,8 +102,11 @@ export async function listGrants(store: GrantStore, filter: { grantor?: string; 
  */
 async function change(store: GrantStore, id: string, purpose: 'revocation' | 'suspension', value: boolean, issuerFor: IssuerFor): Promise<StatusChange> {
   const rec = await store.getCredential(id);
-  if (!rec || rec.direction !== 'issued' || !rec.types.includes(GRANT_TYPE)) throw new CharterError('NOT_FOUND', `no grant ${id.slice(0, 80)} issued from this home`);
-  if (soleSubject(decodeCredential(rec.jwt))?.pool !== undefined) {
+  const format = rec && rec.direction === 'issued' ? formatOf(rec) : undefined;
+  if (!format) throw new CharterError('NOT_FOUND', `no grant ${id.slice(0, 80)} issued from this home`);
+  // Token Status List §7.1: a one-bit list says VALID or INVALID; SUSPENDED would need two bits.
+  if (format === 'dc+sd-jwt' && purpose === 'suspension') throw new CharterError('INVALID_ARGUMENT', 'an SD-JWT grant can be revoked, not suspended (its Token Status List has one bit)');
+  if (format === 'vc+jwt' && soleSubject(decodeCredential(rec!.jwt))?.pool !== undefined) {
     throw new CharterError('INVALID_ARGUMENT', "that is a pool's grant: its members revoke it together, by the pool's threshold (charter pool revoke)");
   }
   const bits = await bitsOf(store, id);

@@ -63,25 +63,51 @@ function numericDate(p: Record<string, unknown>, name: string, reasons: Reason[]
   return v * 1000;
 }
 
-/** Refusals of `typ`, `aud`, the time claims and the jti or nonce a freshness mode needs; each one is a 401. */
-export function freshnessReasons(header: Record<string, unknown>, p: Record<string, unknown>, c: FreshnessContext): Reason[] {
-  const reasons: Reason[] = [];
-  if (!isVpJwt(header.typ)) reasons.push({ code: 'INVALID_TYP', message: 'the proof must be a vp+jwt presentation' });
+/** `aud`, `iat` (required, recent, not in the future), `exp` and `nbf` of a proof's claims. */
+function timeAndAudience(p: Record<string, unknown>, c: FreshnessContext, what: string, reasons: Reason[]): void {
   const aud = p.aud;
   if (!(aud === c.aud || (Array.isArray(aud) && aud.length === 1 && aud[0] === c.aud))) {
-    reasons.push({ code: 'AUDIENCE_MISMATCH', message: 'the presentation is meant for another audience' });
+    reasons.push({ code: 'AUDIENCE_MISMATCH', message: `the ${what} is meant for another audience` });
   }
   const skew = c.skewSeconds * 1000;
   const iat = numericDate(p, 'iat', reasons);
   const exp = numericDate(p, 'exp', reasons);
   const nbf = numericDate(p, 'nbf', reasons);
-  if (p.iat === undefined) reasons.push({ code: 'INVALID_PRESENTATION', message: 'the presentation has no "iat"' });
-  else if (iat !== undefined && iat > c.now + skew) reasons.push({ code: 'ISSUED_IN_FUTURE', message: 'the presentation is issued in the future' });
-  else if (iat !== undefined && c.now - iat > c.maxAgeSeconds * 1000 + skew) reasons.push({ code: 'PRESENTATION_STALE', message: `the presentation is older than ${c.maxAgeSeconds} s` });
-  if (exp !== undefined && c.now - skew >= exp) reasons.push({ code: 'PRESENTATION_STALE', message: 'the presentation has expired' });
-  if (nbf !== undefined && c.now + skew < nbf) reasons.push({ code: 'ISSUED_IN_FUTURE', message: 'the presentation is not valid yet' });
+  if (p.iat === undefined) reasons.push({ code: 'INVALID_PRESENTATION', message: `the ${what} has no "iat"` });
+  else if (iat !== undefined && iat > c.now + skew) reasons.push({ code: 'ISSUED_IN_FUTURE', message: `the ${what} is issued in the future` });
+  else if (iat !== undefined && c.now - iat > c.maxAgeSeconds * 1000 + skew) reasons.push({ code: 'PRESENTATION_STALE', message: `the ${what} is older than ${c.maxAgeSeconds} s` });
+  if (exp !== undefined && c.now - skew >= exp) reasons.push({ code: 'PRESENTATION_STALE', message: `the ${what} has expired` });
+  if (nbf !== undefined && c.now + skew < nbf) reasons.push({ code: 'ISSUED_IN_FUTURE', message: `the ${what} is not valid yet` });
+}
+
+/** Refusals of `typ`, `aud`, the time claims and the jti or nonce a freshness mode needs; each one is a 401. */
+export function freshnessReasons(header: Record<string, unknown>, p: Record<string, unknown>, c: FreshnessContext): Reason[] {
+  const reasons: Reason[] = [];
+  if (!isVpJwt(header.typ)) reasons.push({ code: 'INVALID_TYP', message: 'the proof must be a vp+jwt presentation' });
+  timeAndAudience(p, c, 'presentation', reasons);
   if (c.mode === 'iat' && !isId(p.jti)) reasons.push({ code: 'INVALID_PRESENTATION', message: `the presentation needs a "jti" of at most ${MAX_ID} characters` });
   if (c.mode === 'challenge' && !isId(p.nonce)) reasons.push({ code: 'NONCE_MISMATCH', message: 'this verifier requires a nonce from its challenge' });
+  return reasons;
+}
+
+/**
+ * The same checks for a proof whose used-once value is its `nonce` in both
+ * modes: the key binding JWT of an SD-JWT presentation (RFC 9901 §4.3 makes
+ * `nonce` required there, so it doubles as the jti), and the closing layer
+ * of a payment mandate chain (Verifiable Intent L3a or L2, the closed AP2
+ * mandate), which carries `aud`, `nonce` and `iat` and nothing like a jti.
+ * In challenge mode the nonce must be one this verifier issued.
+ */
+export function nonceProofReasons(p: Record<string, unknown>, c: FreshnessContext, what: string): Reason[] {
+  const reasons: Reason[] = [];
+  timeAndAudience(p, c, what, reasons);
+  if (!isId(p.nonce)) {
+    reasons.push(
+      c.mode === 'challenge'
+        ? { code: 'NONCE_MISMATCH', message: 'this verifier requires a nonce from its challenge' }
+        : { code: 'INVALID_PRESENTATION', message: `the ${what} needs a "nonce" of at most ${MAX_ID} characters, used once` },
+    );
+  }
   return reasons;
 }
 
@@ -93,12 +119,17 @@ const same = (a: unknown, b: unknown) => {
   }
 };
 
-/** Refusals of the transport binding: the request's own claims must match, and no other transport's may appear. */
-export function bindingReasons(p: Record<string, unknown>, b: Binding): Reason[] {
+/**
+ * Refusals of the transport binding: the request's own claims must match, and no other transport's may appear.
+ * `absentOk`: a proof whose format has no place for transport claims (a payment mandate layer) may carry none;
+ * any it does carry must still match.
+ */
+export function bindingReasons(p: Record<string, unknown>, b: Binding, absentOk = false): Reason[] {
   const reasons: Reason[] = [];
   const allowed = new Set<string>(b.kind === 'http' ? ['htm', 'htu'] : b.kind === 'claims' ? Object.keys(b.claims) : []);
   const foreign = TRANSPORT_CLAIMS.filter((k) => p[k] !== undefined && !allowed.has(k));
   if (foreign.length > 0) reasons.push({ code: 'REQUEST_MISMATCH', message: `the presentation is bound to another kind of request (${foreign.join(', ')})` });
+  if (absentOk && [...allowed].every((k) => p[k] === undefined)) return reasons;
   if (b.kind === 'http') {
     if (p.htm !== b.method) reasons.push({ code: 'REQUEST_MISMATCH', message: `the presentation is bound to another method (htm), not ${b.method.slice(0, 16)}` });
     const htu = typeof p.htu === 'string' ? htuOf(p.htu) : undefined;

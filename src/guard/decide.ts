@@ -1,18 +1,20 @@
-import { CharterError, HTTP_STATUS, isCharterError, statusOfReasons, type HttpStatus, type Reason } from '../errors.js';
+import { CharterError, HTTP_STATUS, isCharterError, statusOfReasons, toReason, type HttpStatus, type Reason } from '../errors.js';
 import { decodeJwt, verifyPresentation, type DecodedJwt } from '../credentials/index.js';
 import type { PresentationVerification } from '../credentials/types.js';
 import { verifyGrant, type GrantDecision } from '../grants/index.js';
-import { reserveSpend, verifyAgent } from '../agents/index.js';
+import { hasCumulativeLimits, reserveLinks, reserveSpend, verifyAgent, type SpendReservation } from '../agents/index.js';
 import type { AgentDecision } from '../agents/types.js';
+import { KB_JWT_TYP } from '../sdjwt/types.js';
+import type { MandateDecision } from '../mandates/types.js';
 import type { RequestSignatureDecision } from '../httpsig/index.js';
-import { bindingReasons, freshnessReasons, type Binding } from './binding.js';
-import type { Policy } from './policy.js';
+import type { CharterResolver } from '../did/types.js';
+import type { StatusChecker } from '../credentials/types.js';
+import { bindingReasons, freshnessReasons, nonceProofReasons, type Binding, type FreshnessContext } from './binding.js';
+import type { GrantPolicy, MandatePolicy, Policy, SignaturePolicy } from './policy.js';
 import { checkSignature, redeemSignature, signerId, signerReason, type SignatureBinding } from './signature.js';
 import { holdSpend, type SpendHold } from './spend.js';
 import { scopes, type Verifier } from './verifier.js';
 import { withReceipt } from './receipt.js';
-import type { CharterResolver } from '../did/types.js';
-import type { StatusChecker } from '../credentials/types.js';
 
 /** The outcome of one guarded call, whatever carried it (HTTP, an MCP tool call, a direct call). */
 export interface GuardDecision {
@@ -20,15 +22,20 @@ export interface GuardDecision {
   /** 200, or the status of the refusal from the one edge table (errors.ts HTTP_STATUS). */
   status: 200 | HttpStatus;
   reasons: Reason[];
-  /** The presentation's holder, once its signature verified. */
+  /** The presentation's holder, once its signature verified (for a mandate chain: the agent's key thumbprint URN). */
   holder?: string;
-  /** The presentation's claims (jti, iat, htm, htu, nonce, mcp) once authentic. */
+  /**
+   * The binding claims once authentic: the vp+jwt's (jti, iat, htm, htu, nonce, mcp), an SD-JWT
+   * presentation's key binding JWT's (aud, nonce, iat, sd_hash, htm, htu), a mandate chain's closing layer's.
+   */
   claims?: Record<string, unknown>;
   /** With a presentation-only policy: the presentation and each credential in it. */
   presentation?: PresentationVerification;
   grant?: GrantDecision;
   agent?: AgentDecision;
-  /** The reserved spend of an allowed agent call with cumulative limits, until settled. */
+  /** With a mandate policy: the verified Verifiable Intent or AP2 chain (its payment, links, constraints). */
+  mandate?: MandateDecision;
+  /** The reserved spend of an allowed agent call or mandate payment with cumulative limits, until settled. */
   spend?: SpendHold;
   /** Challenge mode, on a 401: a fresh nonce to present again with. */
   nonce?: string;
@@ -43,10 +50,18 @@ export interface GuardDecision {
   receiptId?: string;
 }
 
-/** The resolver and status checker one decision uses: the verifier's, or recording wrappers of them. */
+/** The resolver and status checker one decision uses: the verifier's, or recording wrappers of them (receipts' evidence). */
 type Tools = { resolver: CharterResolver; status: StatusChecker };
 
 const MAX_VP = 512 * 1024;
+
+/*
+ * The SD-JWT and payment mandate code is loaded on first use: a verifier that
+ * never sees either does not load it, so `import('charter')` stays as light
+ * as before those formats (README "Benchmarks" has the figures).
+ */
+const sdJwtCode = () => Promise.all([import('../sdjwt/verify.js'), import('../sdjwt/grant-verify.js')]);
+const mandateCode = () => Promise.all([import('../mandates/wire.js'), import('./mandate.js')]);
 
 /**
  * THE decision pipeline every transport uses, in one order: decode; check
@@ -58,10 +73,23 @@ const MAX_VP = 512 * 1024;
  * signed by the presenting holder; then, only for an authentic request,
  * use up its jti or nonce and its signature's nonce in the store (a replay
  * is refused on every instance sharing it); then, only for an allowed agent
- * call with cumulative limits, reserve the spend on every link of its
- * chain. A refusal never reserves anything; a replay never holds budget.
- * With the `signature` policy the signature is the only proof: no
- * presentation is read.
+ * call or mandate payment with cumulative limits, reserve the spend on
+ * every link of its chain. A refusal never reserves anything; a replay
+ * never holds budget. With a receipts verifier, every decision but a fault
+ * is signed and logged before it is returned (guard/receipt.ts).
+ *
+ * Three proofs go through it, each with its binding claims and its used-once value:
+ * - a vp+jwt: its own claims; its jti (or, in challenge mode, its nonce);
+ * - an SD-JWT grant presentation (`<sd-jwt>~<disclosures>~<kb-jwt>`, grant
+ *   policy only): the key binding JWT's aud, iat, htm/htu or mcp, and its
+ *   nonce, used once per holder (RFC 9901 §4.3 requires a nonce there);
+ * - a payment mandate chain (mandate policy only, as a string or the
+ *   profile's input object): its closing layer's aud, iat and nonce, used
+ *   once per agent key (neither profile has a jti); the layers have no place
+ *   for transport claims, so one that carries none is bound by aud, the
+ *   used-once nonce and the payment it signs, and one that does must match.
+ * With the `signature` policy the request's RFC 9421 signature is the only
+ * proof: no presentation is read.
  *
  * Never throws for a refusal or a fault: a store fault (replay cache or
  * ledger unreachable) is a 503 decision with the store's code, so nothing is
@@ -89,6 +117,22 @@ async function refuse(v: Verifier, status: HttpStatus, reasons: Reason[], rest: 
   return { ...rest, ok: false, status, reasons, ...(nonce !== undefined ? { nonce } : {}) };
 }
 
+/** What an authentic proof is used up as: its jti or nonce, in this verifier's scope for its kind. */
+interface Once {
+  scope: 'jti' | 'kb' | 'mandate';
+  value: string;
+  /** Seconds; the value is kept until the proof is stale anyway (iat + maxAge + skew). */
+  iat: number;
+}
+
+type Checked = Pick<GuardDecision, 'reasons' | 'holder' | 'presentation' | 'grant' | 'agent' | 'mandate'>;
+
+/**
+ * A proof decoded and bound, ready to verify: or the 401 reasons it was refused for before any
+ * crypto (with its unverified claims when it decoded, for the receipt's record of the request).
+ */
+type Front = { refused: Reason[]; claims?: Record<string, unknown> } | { claims: Record<string, unknown>; once: Once; verify(): Promise<Checked> };
+
 /** The signature policy: the request's signature alone, its nonce used once. */
 async function signedOnly(v: Verifier, binding: Extract<Binding, { kind: 'http' }>, s: SignatureBinding, now: number): Promise<GuardDecision> {
   const signature = await checkSignature(v, binding.method, binding.url, s, now);
@@ -98,73 +142,163 @@ async function signedOnly(v: Verifier, binding: Extract<Binding, { kind: 'http' 
   return { ok: true, status: 200, reasons: [], holder: signerId(signature), signature };
 }
 
-async function pipeline(v: Verifier, tools: Tools, vp: unknown, policy: Policy, binding: Binding, now: number, seen: { payload?: Record<string, unknown> }): Promise<GuardDecision> {
+async function pipeline(v: Verifier, tools: Tools, proof: unknown, policy: Policy, binding: Binding, now: number, seen: { payload?: Record<string, unknown> }): Promise<GuardDecision> {
   const http = binding.kind === 'http' ? binding : undefined;
   const signing = http?.signature;
   if (policy.kind === 'signature') return signedOnly(v, http!, signing!, now);
-  if (typeof vp !== 'string' || vp.length === 0) return refuse(v, 401, [{ code: 'INVALID_PRESENTATION', message: 'no presentation was sent' }]);
-  let d: DecodedJwt;
-  try {
-    d = decodeJwt(vp, { maxBytes: MAX_VP });
-  } catch (e) {
-    return refuse(v, 401, [isCharterError(e) ? { code: e.code, message: e.message } : { code: 'MALFORMED_JWT', message: 'not a compact JWS' }]);
-  }
-  seen.payload = d.payload;
-  const bound = [
-    ...freshnessReasons(d.header, d.payload, { aud: v.aud, now, maxAgeSeconds: v.maxAgeSeconds, skewSeconds: v.skewSeconds, mode: v.nonces }),
-    ...bindingReasons(d.payload, binding),
-  ];
-  if (bound.length > 0) return refuse(v, 401, bound);
+  const fresh: FreshnessContext = { aud: v.aud, now, maxAgeSeconds: v.maxAgeSeconds, skewSeconds: v.skewSeconds, mode: v.nonces };
+  let front: Front;
+  if (policy.kind === 'mandate') front = await mandateFront(v, proof, policy, binding, fresh);
+  else if (typeof proof !== 'string' || proof.length === 0) front = { refused: [{ code: 'INVALID_PRESENTATION', message: 'no presentation was sent' }] };
+  else if (proof.includes('~')) front = await sdJwtFront(v, proof, policy, binding, fresh);
+  else front = vpFront(v, tools, proof, policy, binding, fresh);
+  if (front.claims) seen.payload = front.claims;
+  if ('refused' in front) return refuse(v, 401, front.refused);
 
+  // The request's own signature, when the route wants one: checked before the proof's (heavier) chain.
   let signature: RequestSignatureDecision | undefined;
   if (http && signing) {
     signature = await checkSignature(v, http.method, http.url, signing, now);
     if (!signature.ok) return refuse(v, statusOfReasons(signature.reasons) as HttpStatus, signature.reasons, { signature });
   }
 
-  let checked: Pick<GuardDecision, 'reasons' | 'holder' | 'presentation' | 'grant' | 'agent'>;
+  let checked: Checked;
   try {
-    checked = await verify(vp, d.payload, v, tools, policy, now);
+    checked = await front.verify();
   } catch (e) {
     // A malformed request value (an amount, an action, a resource path): the request, not the proof, is wrong.
     if (isCharterError(e) && HTTP_STATUS[e.code] === 400) return refuse(v, 400, [{ code: e.code, message: e.message }]);
     throw e;
   }
   const status = statusOfReasons(checked.reasons);
-  if (status === 401 || status === 400) {
+  if (status === 401 || status === 400 || checked.holder === undefined) {
     // Not authentic, or not a well-formed request: name no holder, use nothing up.
     const { holder: _h, ...rest } = checked;
-    return refuse(v, status, checked.reasons, { ...rest, ...(signature ? { signature } : {}) });
+    const reasons = status === 200 ? [{ code: 'INVALID_PRESENTATION' as const, message: 'the proof names no holder' }] : checked.reasons;
+    return refuse(v, status === 200 ? 401 : status, reasons, { ...rest, ...(signature ? { signature } : {}) });
   }
   if (signature) {
     // Two proofs of one request must come from one party: a stolen presentation cannot ride on another's signature.
-    const other = await signerReason(v, signature, checked.holder!, checked.agent?.agentInfo);
+    const other = await signerReason(v, signature, checked.holder, checked.agent?.agentInfo);
     if (other) {
       const { holder: _h, ...rest } = checked;
       return refuse(v, 401, [other], { ...rest, reasons: [other], signature: { ...signature, ok: false, reasons: [other] } });
     }
   }
-  // Authentic: the presentation (and the signature) are now used, whatever the outcome. Only then is
-  // any spend reserved, so a replayed request never holds budget, not even for a moment.
-  const used = await redeem(v, checked.holder!, d.payload, now);
+  // Authentic: the proof (and the signature) are now used, whatever the outcome. Only then is any
+  // spend reserved, so a replayed request never holds budget, not even for a moment.
+  const used = await redeem(v, checked.holder, front.once, now);
   const replayedSignature = used === undefined && signature ? await redeemSignature(v, signature, signing!.options) : undefined;
-  const base = { ...checked, claims: d.payload, ...(signature ? { signature: replayedSignature ? { ...signature, ok: false, reasons: [replayedSignature] } : signature } : {}) };
+  const base = { ...checked, claims: front.claims, ...(signature ? { signature: replayedSignature ? { ...signature, ok: false, reasons: [replayedSignature] } : signature } : {}) };
   if (used) return refuse(v, 401, [used], { ...base, reasons: [used] });
   if (replayedSignature) return refuse(v, 401, [replayedSignature], { ...base, reasons: [replayedSignature] });
   if (status !== 200) return refuse(v, status, checked.reasons, base);
-  if (policy.kind === 'agent' && checked.agent?.cumulativeLimits) {
-    const holdUntil = v.holdTimeoutSeconds !== undefined ? new Date(now + v.holdTimeoutSeconds * 1000) : undefined;
-    const reserved = await reserveSpend(v.store, checked.agent, { now: new Date(now), ...(holdUntil ? { holdUntil } : {}) });
-    if (!reserved.ok) {
-      const agent = { ...checked.agent, ok: false, reasons: reserved.reasons };
-      return refuse(v, statusOfReasons(reserved.reasons) as HttpStatus, reserved.reasons, { ...base, reasons: reserved.reasons, agent });
-    }
-    return { ok: true, status: 200, ...base, spend: holdSpend(v.store, reserved.reservationId!, reserved.remaining) };
+  const reserved = await reserve(v, policy, checked, now);
+  if (reserved && !reserved.ok) {
+    const refusal = { ...base, reasons: reserved.reasons };
+    if (checked.agent) refusal.agent = { ...checked.agent, ok: false, reasons: reserved.reasons };
+    if (checked.mandate) refusal.mandate = { ...checked.mandate, ok: false, reasons: reserved.reasons };
+    return refuse(v, statusOfReasons(reserved.reasons) as HttpStatus, reserved.reasons, refusal);
   }
-  return { ok: true, status: 200, ...base };
+  return { ok: true, status: 200, ...base, ...(reserved ? { spend: holdSpend(v.store, reserved.reservationId!, reserved.remaining) } : {}) };
 }
 
-async function verify(vp: string, p: Record<string, unknown>, v: Verifier, tools: Tools, policy: Exclude<Policy, { kind: 'signature' }>, now: number) {
+/** The spend of an allowed agent call or mandate payment on every link of its chain, when a link has a budget or rate. */
+async function reserve(v: Verifier, policy: Policy, checked: Checked, now: number): Promise<SpendReservation | undefined> {
+  const holdUntil = v.holdTimeoutSeconds !== undefined ? new Date(now + v.holdTimeoutSeconds * 1000) : undefined;
+  const options = { now: new Date(now), ...(holdUntil ? { holdUntil } : {}) };
+  if (policy.kind === 'agent' && checked.agent?.cumulativeLimits) return reserveSpend(v.store, checked.agent, options);
+  const m = checked.mandate;
+  if (policy.kind === 'mandate' && m?.payment && hasCumulativeLimits(m.links)) return reserveLinks(v.store, m.links, m.payment.amount, options);
+  return undefined;
+}
+
+/** A vp+jwt: decoded, its binding checked on the unverified claims, then verified under the policy. */
+function vpFront(v: Verifier, tools: Tools, vp: string, policy: Exclude<Policy, MandatePolicy | SignaturePolicy>, binding: Binding, fresh: FreshnessContext): Front {
+  let d: DecodedJwt;
+  try {
+    d = decodeJwt(vp, { maxBytes: MAX_VP });
+  } catch (e) {
+    return { refused: [isCharterError(e) ? { code: e.code, message: e.message } : { code: 'MALFORMED_JWT', message: 'not a compact JWS' }] };
+  }
+  const bound = [...freshnessReasons(d.header, d.payload, fresh), ...bindingReasons(d.payload, binding)];
+  if (bound.length > 0) return { refused: bound, claims: d.payload };
+  const p = d.payload;
+  const once: Once = { scope: 'jti', value: String(v.nonces === 'challenge' ? p.nonce : p.jti), iat: p.iat as number };
+  return { claims: p, once, verify: () => verifyVp(vp, p, v, tools, policy, fresh.now) };
+}
+
+/**
+ * An SD-JWT grant presentation (`Authorization: Bearer <issuer-jwt>~<disclosures>~<kb-jwt>`,
+ * recognised by its "~"): its key binding JWT plays the vp+jwt's part. The
+ * holder signs it with the credential's `cnf` key for this verifier (`aud`),
+ * now (`iat`), this request (`htm`/`htu` as DPoP does, or `mcp`), and a
+ * `nonce` used once (one this verifier issued, in challenge mode).
+ */
+async function sdJwtFront(v: Verifier, token: string, policy: Exclude<Policy, MandatePolicy | SignaturePolicy>, binding: Binding, fresh: FreshnessContext): Promise<Front> {
+  if (policy.kind !== 'grant') return { refused: [{ code: 'INVALID_PRESENTATION', message: 'an SD-JWT is accepted by a grant guard only; send a vp+jwt presentation' }] };
+  const [{ splitSdJwt }, { verifySdJwtGrant }] = await sdJwtCode();
+  let kb: DecodedJwt;
+  try {
+    const split = splitSdJwt(token, MAX_VP);
+    if (split.kbJwt === undefined) return { refused: [{ code: 'KEY_BINDING_INVALID', message: 'an SD-JWT grant is presented with a key binding JWT (bound to this verifier, this request and a nonce)' }] };
+    kb = decodeJwt(split.kbJwt);
+  } catch (e) {
+    return { refused: [toReason(e, 'MALFORMED_JWT')] };
+  }
+  if (kb.header.typ !== KB_JWT_TYP) return { refused: [{ code: 'INVALID_TYP', message: `the key binding JWT must have typ ${KB_JWT_TYP}` }] };
+  const p = kb.payload;
+  const bound = [...nonceProofReasons(p, fresh, 'key binding JWT'), ...bindingReasons(p, binding)];
+  if (bound.length > 0) return { refused: bound, claims: p };
+  return { claims: p, once: { scope: 'kb', value: p.nonce as string, iat: p.iat as number }, verify: () => verifySdJwtPresentation(verifySdJwtGrant, token, p, v, policy, fresh.now) };
+}
+
+async function verifySdJwtPresentation(
+  verifySdJwtGrant: Awaited<ReturnType<typeof sdJwtCode>>[1]['verifySdJwtGrant'],
+  token: string,
+  p: Record<string, unknown>,
+  v: Verifier,
+  policy: GrantPolicy,
+  now: number,
+): Promise<Checked> {
+  const grant = await verifySdJwtGrant(token, {
+    resolver: v.resolver,
+    status: v.tokenStatus,
+    resource: policy.resource,
+    action: policy.action,
+    ...(policy.owner !== undefined ? { owner: policy.owner } : {}),
+    ...(policy.anyOwner === true ? { anyOwner: true } : {}),
+    ...(policy.purpose !== undefined ? { purpose: policy.purpose } : {}),
+    ...(policy.processing !== undefined ? { processing: policy.processing } : {}),
+    aud: v.aud,
+    nonce: p.nonce as string,
+    now: new Date(now),
+    skewSeconds: v.skewSeconds,
+    maxKeyBindingAgeSeconds: v.maxAgeSeconds,
+  });
+  // The holder proved possession of the key the owner bound to the grantee (`sub`): the grantee is presenting.
+  return { reasons: grant.reasons, ...(grant.holder !== undefined ? { holder: grant.holder } : {}), grant };
+}
+
+/** A payment mandate chain: read from its wire form, its closing layer bound before any signature is checked. */
+async function mandateFront(v: Verifier, proof: unknown, policy: MandatePolicy, binding: Binding, fresh: FreshnessContext): Promise<Front> {
+  if (proof === undefined || proof === null || proof === '') return { refused: [{ code: 'INVALID_PRESENTATION', message: 'no mandate chain was sent' }] };
+  const [{ closingLayer, readMandateInput }, { verifyMandatePolicy }] = await mandateCode();
+  let input: ReturnType<typeof readMandateInput>;
+  let closing: ReturnType<typeof closingLayer>;
+  try {
+    input = readMandateInput(policy.profile, proof);
+    closing = closingLayer(policy.profile, input);
+  } catch (e) {
+    return { refused: [toReason(e, 'INVALID_PRESENTATION')] };
+  }
+  const p = closing.payload;
+  const bound = [...nonceProofReasons(p, fresh, `mandate chain's closing layer (${closing.name})`), ...bindingReasons(p, binding, true)];
+  if (bound.length > 0) return { refused: bound, claims: p };
+  return { claims: p, once: { scope: 'mandate', value: p.nonce as string, iat: p.iat as number }, verify: () => verifyMandatePolicy(input, closing, v, policy, new Date(fresh.now)) };
+}
+
+async function verifyVp(vp: string, p: Record<string, unknown>, v: Verifier, tools: Tools, policy: Exclude<Policy, MandatePolicy | SignaturePolicy>, now: number): Promise<Checked> {
   const at = new Date(now);
   const common = {
     resolver: tools.resolver,
@@ -211,17 +345,16 @@ async function verify(vp: string, p: Record<string, unknown>, v: Verifier, tools
  * Using first and checking issuance second keeps a made-up nonce from ever
  * passing: the one request that wins the "used" slot finds it not issued.
  */
-async function redeem(v: Verifier, holder: string, p: Record<string, unknown>, now: number): Promise<Reason | undefined> {
+async function redeem(v: Verifier, holder: string, once: Once, now: number): Promise<Reason | undefined> {
   const s = scopes(v.aud);
   if (v.nonces === 'challenge') {
-    const nonce = String(p.nonce);
     const until = new Date(now + v.nonceTtlSeconds * 1000);
-    if (!(await v.store.consumeNonce(s.used, nonce, until))) return replayed();
-    return (await v.store.consumeNonce(s.issued, nonce, until)) ? unknownNonce() : undefined;
+    if (!(await v.store.consumeNonce(s.used, once.value, until))) return replayed();
+    return (await v.store.consumeNonce(s.issued, once.value, until)) ? unknownNonce() : undefined;
   }
-  // Kept until the presentation is stale anyway: iat + maxAge + skew.
-  const until = new Date((p.iat as number) * 1000 + (v.maxAgeSeconds + v.skewSeconds) * 1000 + 1000);
-  return (await v.store.consumeNonce(s.jti, `${holder} ${String(p.jti)}`, until)) ? undefined : replayed();
+  // Kept until the proof is stale anyway: iat + maxAge + skew.
+  const until = new Date(once.iat * 1000 + (v.maxAgeSeconds + v.skewSeconds) * 1000 + 1000);
+  return (await v.store.consumeNonce(s[once.scope], `${holder} ${once.value}`, until)) ? undefined : replayed();
 }
 
 const replayed = (): Reason => ({ code: 'REPLAY_DETECTED', message: 'this presentation (its jti or nonce) was already used' });

@@ -1,6 +1,7 @@
 import type { AgentReputation, AgentTrust } from '../agents/types.js';
 import type { AmountInput } from '../agents/limits.js';
 import type { DeclaredProcessing } from '../grants/index.js';
+import type { MandateProfile, MandateTrust } from '../mandates/types.js';
 
 /** Where a decision looks up an agent's reputation (e.g. `reputationSource(store, policy)`). */
 export type ReputationSource = (agent: string, operator: string | undefined) => Promise<AgentReputation>;
@@ -10,7 +11,7 @@ export type ReputationSource = (agent: string, operator: string | undefined) => 
  * presentation, with every value already taken from the request: the
  * transport adapters turn their route options into one of these per call.
  */
-export type Policy = PresentationPolicy | GrantPolicy | AgentPolicy | SignaturePolicy;
+export type Policy = PresentationPolicy | GrantPolicy | AgentPolicy | MandatePolicy | SignaturePolicy;
 
 /** Only an authentic, bound, fresh presentation (whatever it holds). */
 export interface PresentationPolicy {
@@ -50,6 +51,51 @@ export interface AgentPolicy {
   counterparty?: string;
   trust: AgentTrust;
   reputation?: ReputationSource;
+}
+
+/**
+ * A payment authorized by an external agent payment mandate chain (Mastercard
+ * and Google's Verifiable Intent, Google AP2): the chain verifies under the
+ * pinned `trust` (src/mandates verifyMandateChain), ends in a payment bound
+ * to this verifier (`aud`) and a nonce used once, and its amount fits every
+ * cumulative limit of the chain, reserved on the ledger like a Charter
+ * mandate's budget (VI `payment.budget` and `payment.cumulative`, AP2 budgets).
+ */
+export interface MandatePolicy {
+  kind: 'mandate';
+  profile: MandateProfile;
+  /** The pinned roots: VI L1 issuers (card issuers), AP2 root signers; optionally merchants. Never taken from the chain. */
+  trust: MandateTrust;
+  /** The amount the request charges: when given, it must be exactly the chain's final payment (REQUEST_MISMATCH otherwise). */
+  amount?: AmountInput;
+  /** The payee this verifier takes payments for (a merchant id, or its website): the payment must name it (COUNTERPARTY_NOT_ALLOWED). */
+  payee?: string;
+  /** AP2 payment chain without its checkout chain: the hash of the checkout JWT being paid for (and of the open checkout mandate). */
+  checkoutHash?: string;
+  openCheckoutHash?: string;
+  /** Time zone of calendar periods (VI `payment.cumulative`) a mandate does not name. Default "UTC". */
+  calendarTimeZone?: string;
+  /** The VI L1 `vct` accepted. Default Mastercard's reference profile's. */
+  l1Vct?: string;
+}
+
+/** The trust a mandate guard needs, checked when built: a profile and pinned issuers (never skipped in a guard). */
+export function checkMandatePolicy(who: string, o: { profile?: unknown; trust?: unknown; calendarTimeZone?: unknown }): void {
+  if (o.profile !== 'verifiable-intent' && o.profile !== 'ap2') throw new TypeError(`${who}: profile must be 'verifiable-intent' or 'ap2'`);
+  const t = o.trust as MandateTrust | undefined;
+  if (!t || typeof t !== 'object' || !Array.isArray(t.issuers) || t.issuers.length === 0) {
+    throw new TypeError(`${who}: trust.issuers must pin the roots (VI card issuers' keys, AP2 root signers): a chain is never trusted on its own word`);
+  }
+  if ((t as { skipIssuerVerification?: unknown }).skipIssuerVerification !== undefined || (o as { skipIssuerVerification?: unknown }).skipIssuerVerification !== undefined) {
+    throw new TypeError(`${who}: a guard never skips issuer verification`);
+  }
+  if (o.calendarTimeZone !== undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: String(o.calendarTimeZone) });
+    } catch {
+      throw new TypeError(`${who}: calendarTimeZone must be an IANA time zone such as Europe/Paris`);
+    }
+  }
 }
 
 /** The trust a KYA guard needs, checked when the guard is built (`who` names the caller in the TypeError). */

@@ -36,6 +36,10 @@ function policyOf(v: Verifier, p: Policy, d: GuardDecision): ReceiptPolicy {
     return { kind: 'grant', resource: d.grant?.resource ?? p.resource, action: p.action, ...(p.owner !== undefined ? { owner: p.owner } : { anyOwner: true as const }) };
   }
   if (p.kind === 'signature') return { kind: 'signature' };
+  if (p.kind === 'mandate') {
+    const paid = d.mandate?.payment?.amount;
+    return { kind: 'mandate', profile: p.profile, ...(paid ? { amount: { amount: paid.amount, currency: paid.currency } } : {}), ...(p.payee !== undefined ? { payee: p.payee } : {}) };
+  }
   return { kind: 'agent', action: p.action, ...(d.agent?.amount ? { amount: d.agent.amount } : {}), counterparty: p.counterparty ?? v.aud };
 }
 

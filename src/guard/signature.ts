@@ -66,6 +66,8 @@ export async function checkSignature(v: Verifier, method: string, url: string, s
  * Returns the refusal, or undefined when the key is the holder's.
  */
 export async function signerReason(v: Verifier, d: RequestSignatureDecision, holder: string, agentInfo: AgentInfo | undefined): Promise<Reason | undefined> {
+  // A holder named by its key (a payment mandate chain's agent key): the signing key must be that very key.
+  if (holder.startsWith(THUMBPRINT_URN)) return holder === THUMBPRINT_URN + d.thumbprint ? undefined : notHolder();
   if (agentInfo?.directory !== undefined && d.signatureAgent !== undefined && sameOrigin(agentInfo.directory, d.signatureAgent)) return undefined;
   for (const relationship of ['authentication', 'assertionMethod'] as const) {
     let ids: string[];
@@ -84,8 +86,10 @@ export async function signerReason(v: Verifier, d: RequestSignatureDecision, hol
       }
     }
   }
-  return { code: 'SIGNER_NOT_HOLDER', message: 'the request is signed with a key that is not the presenting holder\'s (neither in its DID document nor in the key directory its identity names)' };
+  return notHolder();
 }
+
+const notHolder = (): Reason => ({ code: 'SIGNER_NOT_HOLDER', message: "the request is signed with a key that is not the presenting holder's (neither in its DID document nor in the key directory its identity names)" });
 
 function methodIds(entries: unknown): string[] {
   if (!Array.isArray(entries)) return [];

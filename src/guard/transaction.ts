@@ -1,10 +1,11 @@
 import type { Reason } from '../errors.js';
 import type { AgentDecision, AgentTrust } from '../agents/types.js';
 import type { AmountInput } from '../agents/limits.js';
+import type { Ap2ChainInput, MandateDecision, MandateProfile, MandateTrust, ViChainInput } from '../mandates/types.js';
 import type { Binding } from './binding.js';
 import { decide, type GuardDecision } from './decide.js';
-import { checkTrust, type ReputationSource } from './policy.js';
-import type { SpendState } from './spend.js';
+import { checkMandatePolicy, checkTrust, type ReputationSource } from './policy.js';
+import type { SpendHold, SpendState } from './spend.js';
 import type { Verifier } from './verifier.js';
 
 /**
@@ -42,12 +43,12 @@ export interface Settlement<T> {
   succeeded?: (value: T) => boolean;
 }
 
-export type TransactionOutcome<T> =
+export type TransactionOutcome<T, D = AgentDecision> =
   | {
       ok: true;
       /** What fn returned. */
       value: T;
-      decision: AgentDecision;
+      decision: D;
       /**
        * What became of the reserved spend: committed (fn succeeded), released
        * (it did not), none (no cumulative limit: nothing was reserved), or held:
@@ -67,8 +68,8 @@ export type TransactionOutcome<T> =
       /** 401: no authentic, fresh, bound proof; 403: authentic but not allowed; 400: the request is malformed; 503: the store failed (retry). */
       status: GuardDecision['status'];
       reasons: Reason[];
-      /** The KYA decision, when the presentation got that far. */
-      decision?: AgentDecision;
+      /** The KYA (or mandate) decision, when the presentation got that far. */
+      decision?: D;
       /** Challenge mode, on a 401: a fresh nonce to present again with. */
       nonce?: string;
       /** With a receipts verifier: the signed receipt of the refusal (none for a 503: nothing was decided). */
@@ -119,22 +120,31 @@ export async function authorizeTransaction(presentation: string, request: Transa
 export async function guardTransaction<T>(presentation: string, request: TransactionRequest & Settlement<T>, fn: (decision: AgentDecision) => T | Promise<T>): Promise<TransactionOutcome<T>> {
   checkRequest(presentation, request, 'guardTransaction');
   if (typeof fn !== 'function') throw new TypeError('guardTransaction: fn must be a function');
-  const d = await authorizeTransaction(presentation, request);
-  if (!d.ok || !d.agent) {
+  return run(await authorizeTransaction(presentation, request), (d) => d.agent, request, fn);
+}
+
+/**
+ * Runs `fn` for an allowed decision and settles its spend: commit when fn
+ * resolved (and `succeeded` agrees), release when it threw or did not
+ * succeed; a refusal never runs fn.
+ */
+async function run<T, D>(d: GuardDecision, decisionOf: (d: GuardDecision) => D | undefined, request: Settlement<T>, fn: (decision: D) => T | Promise<T>): Promise<TransactionOutcome<T, D>> {
+  const decision = decisionOf(d);
+  if (!d.ok || decision === undefined) {
     return {
       ok: false,
       status: d.status,
       reasons: d.reasons,
-      ...(d.agent ? { decision: d.agent } : {}),
+      ...(decision !== undefined ? { decision } : {}),
       ...(d.nonce !== undefined ? { nonce: d.nonce } : {}),
       ...(d.receipt !== undefined ? { receipt: d.receipt } : {}),
     };
   }
   const receipt = d.receipt !== undefined ? { receipt: d.receipt } : {};
-  const { spend } = d;
+  const spend: SpendHold | undefined = d.spend;
   let value: T;
   try {
-    value = await fn(d.agent);
+    value = await fn(decision);
   } catch (e) {
     await spend?.settle(false);
     throw e;
@@ -146,7 +156,7 @@ export async function guardTransaction<T>(presentation: string, request: Transac
     await spend?.settle(false);
     throw e;
   }
-  if (!spend) return { ok: true, value, decision: d.agent, spend: 'none', ...receipt };
+  if (!spend) return { ok: true, value, decision, spend: 'none', ...receipt };
   let settleError: unknown;
   try {
     await (succeeded ? spend.commit() : spend.release());
@@ -157,10 +167,81 @@ export async function guardTransaction<T>(presentation: string, request: Transac
   return {
     ok: true,
     value,
-    decision: d.agent,
+    decision,
     spend: spend.state,
     ...(settleError !== undefined ? { settleError } : {}),
     ...receipt,
     ...(spend.receipt !== undefined ? { settlement: spend.receipt } : {}),
   };
+}
+
+/**
+ * A payment authorized by an external agent payment mandate chain (Verifiable
+ * Intent or AP2) rather than a Charter mandate: the same pipeline, a mandate
+ * policy. The chain's closing layer (VI L3a, or an immediate L2; the AP2
+ * closed payment mandate) must name this verifier in `aud`, be recent
+ * (`iat`) and carry a `nonce`, used once per agent key across every instance
+ * sharing the store (in challenge mode: a nonce this verifier issued). Its
+ * payment is reserved on every cumulative limit of the chain (VI
+ * `payment.budget` over the mandate's life, `payment.cumulative` per calendar
+ * period, AP2 budgets and occurrence caps) in one store transaction.
+ */
+export interface MandatePaymentRequest {
+  verifier: Verifier;
+  profile: MandateProfile;
+  /** The pinned roots: VI card issuers' keys, AP2 root signers (public JWKs, JWKS, DIDs, PEM); merchants to check checkout signatures. */
+  trust: MandateTrust;
+  /** What the transaction charges: when given, it must be exactly the chain's final payment (REQUEST_MISMATCH otherwise). */
+  amount?: AmountInput;
+  /** The payee this verifier takes payments for (merchant id or website): the payment must name it. */
+  payee?: string;
+  /** AP2 payment chain without its checkout chain: the hash of the checkout JWT being paid for (and of the open checkout mandate). */
+  checkoutHash?: string;
+  openCheckoutHash?: string;
+  /** Time zone of VI `payment.cumulative` periods (the mandate names none). Default "UTC". */
+  calendarTimeZone?: string;
+  /** The VI L1 `vct` accepted. Default Mastercard's reference profile's. */
+  l1Vct?: string;
+  /** Transport claims the closing layer must carry if it carries any (see TransactionRequest.binding). */
+  binding?: Record<string, unknown>;
+  now?: Date;
+}
+
+/** A chain as the mandate guard takes it: the profile's input object, its JSON text, base64url of that JSON, or AP2's `~~` payment chain. */
+export type MandateChain = ViChainInput | Ap2ChainInput | string;
+
+function checkMandateRequest(chain: unknown, request: MandatePaymentRequest, who: string): void {
+  if (!request?.verifier || typeof request.verifier.issueNonce !== 'function') throw new TypeError(`${who}: request.verifier must come from createVerifier()`);
+  checkMandatePolicy(who, request);
+  if (chain !== undefined && typeof chain !== 'string' && (typeof chain !== 'object' || chain === null)) throw new TypeError(`${who}: the chain must be a string or the profile's input object`);
+}
+
+/** The pipeline's decision for a mandate payment, without running anything; an allowed one may carry `spend` to settle. */
+export async function authorizeMandatePayment(chain: MandateChain, request: MandatePaymentRequest): Promise<GuardDecision> {
+  checkMandateRequest(chain, request, 'authorizeMandatePayment');
+  const binding: Binding = request.binding !== undefined ? { kind: 'claims', claims: request.binding } : { kind: 'none' };
+  return decide(
+    request.verifier,
+    chain,
+    {
+      kind: 'mandate',
+      profile: request.profile,
+      trust: request.trust,
+      ...(request.amount !== undefined ? { amount: request.amount } : {}),
+      ...(request.payee !== undefined ? { payee: request.payee } : {}),
+      ...(request.checkoutHash !== undefined ? { checkoutHash: request.checkoutHash } : {}),
+      ...(request.openCheckoutHash !== undefined ? { openCheckoutHash: request.openCheckoutHash } : {}),
+      ...(request.calendarTimeZone !== undefined ? { calendarTimeZone: request.calendarTimeZone } : {}),
+      ...(request.l1Vct !== undefined ? { l1Vct: request.l1Vct } : {}),
+    },
+    binding,
+    request.now?.getTime(),
+  );
+}
+
+/** guardTransaction for a mandate payment: verifies, reserves, runs `fn` with the chain's decision, then commits or releases. */
+export async function guardMandatePayment<T>(chain: MandateChain, request: MandatePaymentRequest & Settlement<T>, fn: (decision: MandateDecision) => T | Promise<T>): Promise<TransactionOutcome<T, MandateDecision>> {
+  checkMandateRequest(chain, request, 'guardMandatePayment');
+  if (typeof fn !== 'function') throw new TypeError('guardMandatePayment: fn must be a function');
+  return run(await authorizeMandatePayment(chain, request), (d) => d.mandate, request, fn);
 }

@@ -4,6 +4,8 @@ import type { CharterResolver } from '../did/types.js';
 import type { StatusChecker } from '../credentials/types.js';
 import { DEFAULT_MAX_AGE_SECONDS, DEFAULT_SKEW_SECONDS, MAX_SKEW_SECONDS } from '../credentials/time.js';
 import { createStatusChecker } from '../status/index.js';
+import type { TokenStatusChecker } from '../status/token-checker.js';
+import type { SdJwtStatusChecker } from '../sdjwt/types.js';
 import type { AuditStore, Ledger, NonceStore } from '../store/types.js';
 import { createReceipts, type ReceiptOptions, type Receipts } from '../audit/index.js';
 
@@ -22,6 +24,8 @@ export interface VerifierOptions {
   resolver?: CharterResolver;
   /** Default: createStatusChecker() over the resolver (lists trusted for at most 300 s). */
   status?: StatusChecker;
+  /** The IETF Token Status List checker for SD-JWT grants. Default: createTokenStatusChecker() over the resolver. */
+  tokenStatus?: SdJwtStatusChecker;
   /**
    * Allow loopback and plain-http did:web and status URLs for the default
    * resolver and status checker (local testing only). The CLI's
@@ -72,6 +76,7 @@ export interface Verifier {
   readonly store: GuardStore;
   readonly resolver: CharterResolver;
   readonly status: StatusChecker;
+  readonly tokenStatus: SdJwtStatusChecker;
   readonly nonces: FreshnessMode;
   readonly maxAgeSeconds: number;
   readonly skewSeconds: number;
@@ -91,8 +96,20 @@ const inRange = (v: unknown, name: string, min: number, max: number): number => 
   return v;
 };
 
-/** Store scopes, per audience so two verifiers sharing a store never see each other's values. */
-export const scopes = (aud: string) => ({ issued: `http-nonce-issued ${aud}`, used: `http-nonce-used ${aud}`, jti: `http-jti ${aud}` });
+/**
+ * Store scopes, per audience so two verifiers sharing a store never see each
+ * other's values. In 'iat' mode a vp+jwt is used once by its holder and jti,
+ * an SD-JWT presentation by its holder and KB-JWT nonce, a payment mandate
+ * chain by its agent key and closing nonce; in 'challenge' mode every kind
+ * uses up one issued nonce.
+ */
+export const scopes = (aud: string) => ({
+  issued: `http-nonce-issued ${aud}`,
+  used: `http-nonce-used ${aud}`,
+  jti: `http-jti ${aud}`,
+  kb: `sd-jwt-kb-nonce ${aud}`,
+  mandate: `mandate-nonce ${aud}`,
+});
 
 function httpBinding(options: VerifierOptions): Verifier['http'] {
   const { publicOrigin, trustHostHeader, http } = options;
@@ -124,6 +141,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   }
   if (options.resolver !== undefined && typeof options.resolver?.resolveKey !== 'function') throw new TypeError('createVerifier: resolver must be a CharterResolver');
   if (options.status !== undefined && typeof options.status !== 'function') throw new TypeError('createVerifier: status must be a StatusChecker');
+  if (options.tokenStatus !== undefined && typeof options.tokenStatus !== 'function') throw new TypeError('createVerifier: tokenStatus must be a Token Status List checker');
   const nonces = options.nonces ?? 'iat';
   if (nonces !== 'iat' && nonces !== 'challenge') throw new TypeError("createVerifier: nonces must be 'iat' or 'challenge'");
   const maxAgeSeconds = inRange(options.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS, 'maxAgeSeconds', 1, 3600);
@@ -136,6 +154,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const net = { allowLoopback: options.allowLoopback === true, allowHttp: options.allowLoopback === true };
   const resolver = options.resolver ?? createResolver(net);
   const status = options.status ?? createStatusChecker({ resolver, ...net });
+  // Built on the first SD-JWT status check: a verifier that never sees one never loads the Token Status List code.
+  let lazy: Promise<TokenStatusChecker> | undefined;
+  const tokenStatus: SdJwtStatusChecker =
+    options.tokenStatus ?? (async (st, ctx) => (await (lazy ??= import('../status/token-checker.js').then((m) => m.createTokenStatusChecker({ resolver, ...net }))))(st, ctx));
   const s = scopes(aud);
   const receipts = options.receipts !== undefined ? createReceipts(store as GuardStore & Partial<AuditStore> as AuditStore, options.receipts, resolver) : undefined;
 
@@ -144,6 +166,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     store,
     resolver,
     status,
+    tokenStatus,
     nonces,
     maxAgeSeconds,
     skewSeconds,

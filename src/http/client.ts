@@ -22,8 +22,15 @@ export interface CharterFetchSigning {
 export interface CharterFetchOptions {
   /** The presenting identity (a Home gives it: `await home.issuer('alice')`). Optional when the request is only signed. */
   holder?: Issuer;
-  /** Credential JWTs to present (a grant; or an agent's identity and mandate chain). */
+  /** Credential JWTs to present in a vp+jwt (a grant; or an agent's identity and mandate chain). */
   credentials?: string[];
+  /**
+   * Or an SD-JWT VC (a grant issued with `--format sd-jwt`) to present
+   * instead: the claims at `disclose` are revealed, and its key binding JWT
+   * carries aud, htm, htu and a fresh nonce (the verifier's, once it has
+   * challenged), signed with the holder's key.
+   */
+  sdJwt?: { token: string; disclose?: string[] };
   /** Sign each request too (or only): `Signature`, `Signature-Input`, `Signature-Agent`, and `Content-Digest` for a body. */
   sign?: CharterFetchSigning;
   /** The verifier's identifier. Default: the URL's origin. */
@@ -53,9 +60,10 @@ function bodyBytes(b: RequestInit['body']): Uint8Array | string | undefined {
 }
 
 function checkOptions(o: CharterFetchOptions): void {
-  if (!o || typeof o !== 'object') throw new TypeError('charterFetch needs { holder, credentials } or { sign }');
-  if (o.holder !== undefined || o.credentials !== undefined) {
-    if (!o.holder?.signer || !Array.isArray(o.credentials)) throw new TypeError('charterFetch needs { holder, credentials } to present');
+  if (!o || typeof o !== 'object') throw new TypeError('charterFetch needs { holder, credentials }, { holder, sdJwt } or { sign }');
+  if (o.holder !== undefined || o.credentials !== undefined || o.sdJwt !== undefined) {
+    if (!o.holder?.signer || Array.isArray(o.credentials) === (o.sdJwt !== undefined)) throw new TypeError('charterFetch needs { holder, credentials } or { holder, sdJwt } to present');
+    if (o.sdJwt !== undefined && typeof o.sdJwt?.token !== 'string') throw new TypeError('charterFetch: sdJwt.token must be the issued SD-JWT');
   } else if (o.sign === undefined) throw new TypeError('charterFetch needs { holder, credentials } to present, { sign } to sign, or both');
   if (o.sign !== undefined && typeof o.sign?.signer?.sign !== 'function') throw new TypeError('charterFetch: sign needs a signer (an Issuer will do)');
 }
@@ -64,11 +72,12 @@ function checkOptions(o: CharterFetchOptions): void {
  * fetch with a presentation bound to this one request: `Authorization:
  * Bearer <vp+jwt>` carrying aud, htm (method), htu (URL without query and
  * fragment), iat and a fresh jti, plus the nonce when the verifier has
- * challenged. With `sign`, the request also carries its own RFC 9421
- * signature (method, authority, path, query, the Content-Digest of a body,
- * the Signature-Agent member; a fresh nonce). A 401 carrying
- * `charter-nonce` is retried once with that nonce (presented and signed
- * afresh).
+ * challenged; or `Bearer <sd-jwt>~<disclosures>~<kb-jwt>` with those claims
+ * in the key binding JWT (its nonce fresh, or the verifier's). With `sign`,
+ * the request also carries its own RFC 9421 signature (method, authority,
+ * path, query, the Content-Digest of a body, the Signature-Agent member; a
+ * fresh nonce). A 401 carrying `charter-nonce` is retried once with that
+ * nonce (presented and signed afresh).
  */
 export async function charterFetch(url: string | URL, init: RequestInit = {}, options: CharterFetchOptions): Promise<Response> {
   checkOptions(options);
@@ -77,24 +86,33 @@ export async function charterFetch(url: string | URL, init: RequestInit = {}, op
   if (htu === undefined) throw new TypeError('charterFetch: the URL must be http(s)');
   const method = (init.method ?? 'GET').toUpperCase();
   const doFetch = options.fetch ?? fetch;
-  const { holder, credentials, sign } = options;
+  const { holder, sign } = options;
   const body = bodyBytes(init.body);
   if (sign && init.body !== undefined && init.body !== null && body === undefined) {
     throw new TypeError('charterFetch: a signed request needs a body whose bytes are known (a string, URLSearchParams or bytes) for its Content-Digest');
   }
+  const aud = options.aud ?? target.origin;
+  /** The Bearer proof, when the request presents one. */
+  const prove = async (nonce?: string): Promise<string | undefined> => {
+    if (!holder) return undefined;
+    if (options.sdJwt) {
+      // Loaded here only: presenting needs @sd-jwt/sd-jwt-vc, which a vp+jwt client never loads.
+      const { presentSdJwtVc } = await import('../sdjwt/present.js');
+      return presentSdJwtVc(options.sdJwt.token, { holder, disclose: options.sdJwt.disclose ?? [], aud, nonce: nonce ?? randomUUID(), claims: { htm: method, htu } });
+    }
+    return createPresentation({
+      holder,
+      credentials: options.credentials!,
+      aud,
+      ...(nonce !== undefined ? { nonce } : {}),
+      expiresInSeconds: options.expiresInSeconds ?? 60,
+      claims: { htm: method, htu, jti: `urn:uuid:${randomUUID()}` },
+    });
+  };
   const send = async (nonce?: string) => {
     const headers = new Headers(init.headers);
-    if (holder && credentials) {
-      const vp = await createPresentation({
-        holder,
-        credentials,
-        aud: options.aud ?? target.origin,
-        ...(nonce !== undefined ? { nonce } : {}),
-        expiresInSeconds: options.expiresInSeconds ?? 60,
-        claims: { htm: method, htu, jti: `urn:uuid:${randomUUID()}` },
-      });
-      headers.set('authorization', `Bearer ${vp}`);
-    }
+    const vp = await prove(nonce);
+    if (vp !== undefined) headers.set('authorization', `Bearer ${vp}`);
     if (sign) {
       // RFC 9530: the digest of the body as sent, covered by the signature (signRequest covers a Content-Digest it finds).
       if (body !== undefined && !headers.has('content-digest')) headers.set('content-digest', contentDigest(body));

@@ -1,6 +1,7 @@
 import type { AgentTrust } from '../agents/types.js';
 import type { AmountInput } from '../agents/limits.js';
-import { checkOwnerRule, checkTrust, type Policy, type ReputationSource } from '../guard/policy.js';
+import type { MandateProfile, MandateTrust } from '../mandates/types.js';
+import { checkMandatePolicy, checkOwnerRule, checkTrust, type Policy, type ReputationSource } from '../guard/policy.js';
 import { acceptSignature, signatureGuardOptions, type SignatureGuardOptions as VerifyOptions, type VerifyRequestSignatureOptions } from '../httpsig/index.js';
 import { checkDeclaredUse, type DeclaredProcessing } from '../grants/index.js';
 
@@ -57,6 +58,36 @@ export interface AgentGuard<R> extends AgentGuardOptions<R> {
 }
 
 /**
+ * A payment authorized by a Verifiable Intent or AP2 chain. By default the
+ * chain travels as `Authorization: Bearer <token>`: the AP2 payment chain as
+ * its SDK writes it (`~~`-joined SD-JWTs), a Verifiable Intent chain as
+ * base64url of the reference verifier's JSON input (`mandateToken()` from charter/mandates writes
+ * either). Chains outgrow header limits (Node's default is 16 KiB for all
+ * headers): read them from the body with `chain`.
+ */
+export interface MandateGuardOptions<R> {
+  profile: MandateProfile;
+  /** The pinned roots (VI card issuers, AP2 root signers), and merchants whose checkout signatures to check. */
+  trust: MandateTrust;
+  /** Where the chain is, e.g. `(req) => req.body.mandate` (after a JSON body parser). Default: the Bearer token. */
+  chain?: (req: R) => unknown;
+  /** What the route charges, e.g. `(req) => req.body.amount`: the chain's payment must be exactly this. */
+  amount?: (req: R) => AmountInput | undefined;
+  /** The payee the route takes payments for (merchant id or website). */
+  payee?: FromRequest<R, string>;
+  /** AP2 payment chain without its checkout chain: the checkout JWT hash being paid for. */
+  checkoutHash?: (req: R) => string | undefined;
+  openCheckoutHash?: (req: R) => string | undefined;
+  /** Time zone of VI `payment.cumulative` periods. Default "UTC". */
+  calendarTimeZone?: string;
+  l1Vct?: string;
+}
+
+export interface MandateGuard<R> extends MandateGuardOptions<R> {
+  readonly kind: 'mandate';
+}
+
+/**
  * Options of `requireSignature`: where keys come from (`keys` the platform
  * holds, `directories`: 'fetch' for the Signature-Agent's well-known
  * directory), the required `tag` (default `web-bot-auth`; null for any),
@@ -75,12 +106,12 @@ export interface SignatureGuard {
   readonly acceptSignature: string;
 }
 
-/** A presentation guard (requireGrant, requireAgent) or the signature guard (requireSignature). */
-export type Guard<R> = GrantGuard<R> | AgentGuard<R> | SignatureGuard;
+/** A proof guard (requireGrant, requireAgent, requireMandate) or the signature guard (requireSignature). */
+export type Guard<R> = GrantGuard<R> | AgentGuard<R> | MandateGuard<R> | SignatureGuard;
 
-/** The guards of one route, combined: at most one presentation guard and at most one signature guard. */
+/** The guards of one route, combined: at most one proof guard and at most one signature guard. */
 export interface GuardSet<R> {
-  presentation?: GrantGuard<R> | AgentGuard<R>;
+  presentation?: GrantGuard<R> | AgentGuard<R> | MandateGuard<R>;
   signature?: SignatureGuard;
 }
 
@@ -117,6 +148,22 @@ export function requireAgent<R = Request>(options: AgentGuardOptions<R>): AgentG
 }
 
 /**
+ * The caller pays with an external agent payment mandate chain (Verifiable
+ * Intent or AP2) whose closing layer names this verifier (`aud`), is recent
+ * and carries a nonce used once; its payment is reserved on every cumulative
+ * limit of the chain and committed when the response succeeds.
+ */
+export function requireMandate<R = Request>(options: MandateGuardOptions<R>): MandateGuard<R> {
+  if (!options || typeof options !== 'object') throw new TypeError('requireMandate needs options');
+  checkMandatePolicy('requireMandate', options);
+  for (const k of ['chain', 'amount', 'checkoutHash', 'openCheckoutHash'] as const) {
+    if (options[k] !== undefined && typeof options[k] !== 'function') throw new TypeError(`requireMandate: ${k} must be a function of the request`);
+  }
+  if (options.payee !== undefined && !fromRequest(options.payee)) throw new TypeError('requireMandate: payee must be a non-empty string or a function of the request');
+  return Object.freeze({ ...options, kind: 'mandate' as const });
+}
+
+/**
  * The request must carry an RFC 9421 HTTP message signature (Web Bot Auth)
  * over its method and URL (the verifier's public origin + path), with a
  * fresh `created`, the required tag and a nonce used once. Alone, it is the
@@ -135,7 +182,7 @@ export function requireSignature(options: SignatureGuardOptions): SignatureGuard
   return Object.freeze({ kind: 'signature' as const, options: Object.freeze(verify), acceptSignature: acceptSignature({ tag: options.tag }) });
 }
 
-const GUARD_KINDS = new Set(['grant', 'agent', 'signature']);
+const GUARD_KINDS = new Set(['grant', 'agent', 'mandate', 'signature']);
 
 /** Combines a route's guards, checked when the middleware is built: at most one presentation guard, at most one signature guard. */
 export function guardSet<R>(guards: ReadonlyArray<Guard<R> | undefined>, who = 'charter(verifier, ...guards)'): GuardSet<R> {
@@ -143,13 +190,13 @@ export function guardSet<R>(guards: ReadonlyArray<Guard<R> | undefined>, who = '
   for (const g of guards) {
     if (g === undefined) continue;
     if (!g || typeof g !== 'object' || !GUARD_KINDS.has((g as { kind?: unknown }).kind as string)) {
-      throw new TypeError(`${who}: a guard must come from requireGrant, requireAgent or requireSignature`);
+      throw new TypeError(`${who}: a guard must come from requireGrant, requireAgent, requireMandate or requireSignature`);
     }
     if (g.kind === 'signature') {
       if (set.signature) throw new TypeError(`${who}: give requireSignature once`);
       set.signature = g;
     } else {
-      if (set.presentation) throw new TypeError(`${who}: give one presentation guard (requireGrant or requireAgent), not two`);
+      if (set.presentation) throw new TypeError(`${who}: give one proof guard (requireGrant, requireAgent or requireMandate), not two`);
       set.presentation = g;
     }
   }
@@ -161,7 +208,7 @@ export function valueOf<R, T>(v: FromRequest<R, T>, req: R): T {
 }
 
 /** The pipeline's policy for this request. Throws what the route's functions throw (a malformed request). */
-export function policyFor<R>(guard: GrantGuard<R> | AgentGuard<R> | undefined, req: R): Policy {
+export function policyFor<R>(guard: GrantGuard<R> | AgentGuard<R> | MandateGuard<R> | undefined, req: R): Policy {
   if (guard === undefined) return { kind: 'presentation' };
   if (guard.kind === 'grant') {
     return {
@@ -172,6 +219,22 @@ export function policyFor<R>(guard: GrantGuard<R> | AgentGuard<R> | undefined, r
       ...(guard.owner !== undefined ? { owner: String(valueOf(guard.owner, req) ?? '') } : { anyOwner: true }),
       ...(guard.purpose !== undefined ? { purpose: String(valueOf(guard.purpose, req)) } : {}),
       ...(guard.processing !== undefined ? { processing: guard.processing } : {}),
+    };
+  }
+  if (guard.kind === 'mandate') {
+    const amount = guard.amount?.(req);
+    const checkoutHash = guard.checkoutHash?.(req);
+    const openCheckoutHash = guard.openCheckoutHash?.(req);
+    return {
+      kind: 'mandate',
+      profile: guard.profile,
+      trust: guard.trust,
+      ...(amount !== undefined ? { amount } : {}),
+      ...(guard.payee !== undefined ? { payee: String(valueOf(guard.payee, req) ?? '') } : {}),
+      ...(checkoutHash !== undefined ? { checkoutHash } : {}),
+      ...(openCheckoutHash !== undefined ? { openCheckoutHash } : {}),
+      ...(guard.calendarTimeZone !== undefined ? { calendarTimeZone: guard.calendarTimeZone } : {}),
+      ...(guard.l1Vct !== undefined ? { l1Vct: guard.l1Vct } : {}),
     };
   }
   const amount = guard.amount?.(req);

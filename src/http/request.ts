@@ -93,9 +93,17 @@ export async function authorize<R>(input: BoundRequest, verifier: Verifier, guar
     // message signatures, so RFC 9421 §5.1 Accept-Signature is the challenge.
     return d.ok || d.status !== 401 || d.signature?.ok === true ? d : { ...d, acceptSignature: signature.acceptSignature };
   };
-  const token = signedOnly ? undefined : bearerToken(input.authorization);
+  // The proof: a vp+jwt, an SD-JWT grant presentation (recognised by its "~"), or a payment mandate chain
+  // (a mandate guard's Bearer token, or wherever its `chain` function finds it).
+  let token: unknown;
+  try {
+    token = signedOnly ? undefined : presentation?.kind === 'mandate' && presentation.chain ? await presentation.chain(req) : bearerToken(input.authorization);
+  } catch (e) {
+    if (isCharterError(e) && HTTP_STATUS[e.code] === 400) return finish({ ok: false, status: 400, reasons: [{ code: e.code, message: e.message } satisfies Reason] });
+    throw e;
+  }
   const url = boundUrl(verifier, input);
-  if (!signedOnly && token === undefined) {
+  if (!signedOnly && (token === undefined || token === null || token === '')) {
     // What the request was, for the refusal's receipt; the refusal itself is the missing presentation.
     let asked: Policy = { kind: 'presentation' };
     try {
@@ -105,7 +113,8 @@ export async function authorize<R>(input: BoundRequest, verifier: Verifier, guar
     }
     const bare: Binding = url !== undefined ? { kind: 'http', method: input.method.toUpperCase(), url } : { kind: 'none' };
     const d = await decide(verifier, undefined, asked, bare);
-    return finish({ ...d, reasons: [{ code: 'INVALID_PRESENTATION', message: 'send a presentation as Authorization: Bearer <vp+jwt>' }] }, true);
+    const how = presentation?.kind === 'mandate' ? 'send the payment mandate chain (Authorization: Bearer <chain>)' : 'send a presentation as Authorization: Bearer <vp+jwt> (or an SD-JWT grant presentation)';
+    return finish({ ...d, reasons: [{ code: 'INVALID_PRESENTATION', message: how }] }, true);
   }
   let policy: Policy;
   try {

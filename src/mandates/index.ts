@@ -29,9 +29,11 @@ export { hashAscii } from './sd.js';
 export { splitChain } from './ap2.js';
 export { checkCheckoutBinding, checkReferenceBinding, checkL3CrossReference } from './vi-integrity.js';
 export {
+  issueViCredential,
   issueViIntent,
   issueViAction,
   viPresentation,
+  type IssueViCredentialInput,
   type IssueViIntentInput,
   type IssuedViIntent,
   type IssueViActionInput,
@@ -42,3 +44,5 @@ export {
   type LineItemRequirement,
 } from './issue-vi.js';
 export { issueAp2OpenMandate, closeAp2Mandate, type IssueAp2OpenMandateInput, type CloseAp2MandateInput } from './issue-ap2.js';
+export { readMandateInput, mandateToken, closingLayer, MAX_MANDATE_INPUT, type ClosingLayer } from './wire.js';
+export { exportMandate, type ExportMandateInput, type ExportedMandate, type ExportIntent, type ExportFormat } from './export.js';

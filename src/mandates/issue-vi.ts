@@ -70,6 +70,47 @@ export interface IssuedViIntent {
   disclosures: { checkout: string; payment: string; merchants: string[]; items: string[] };
 }
 
+export interface IssueViCredentialInput {
+  /** The credential provider (a card issuer): verifiers pin its key as the root of trust. */
+  issuer: Issuer;
+  /** The user's public key (P-256), bound in `cnf`: the key that signs L2. */
+  user: { jwk: PublicJwk; kid?: string };
+  /** The user's id at the provider (`sub`). */
+  subject: string;
+  /** The provider's URI (`iss`). Default the issuer DID. */
+  iss?: string;
+  /** `card_id`: the payment instrument a payment mandate must name. */
+  cardId?: string;
+  /** Default the Mastercard reference profile's (what verifiers expect by default). */
+  vct?: string;
+  /** Further claims in clear (e.g. `pan_last_four`, `scheme`). */
+  claims?: Record<string, unknown>;
+  now?: Date;
+  /** Seconds. Default one year. */
+  expiresIn?: number;
+}
+
+/**
+ * A Verifiable Intent L1 (credential-format §3): the credential provider's
+ * SD-JWT (`typ: sd+jwt`) binding the user's key in `cnf`, so a Charter
+ * identity can play the card issuer (a test, a demo, a closed network).
+ */
+export async function issueViCredential(input: IssueViCredentialInput): Promise<string> {
+  const now = seconds(input.now ?? new Date());
+  const payload = {
+    ...(input.claims ?? {}),
+    iss: input.iss ?? input.issuer.did,
+    sub: input.subject,
+    iat: now,
+    exp: now + (input.expiresIn ?? 365 * 86400),
+    vct: input.vct ?? 'https://credentials.mastercard.com/card',
+    cnf: { jwk: jwkOf(input.user.jwk, input.user.kid) },
+    ...(input.cardId !== undefined ? { card_id: input.cardId } : {}),
+    _sd_alg: 'sha-256',
+  };
+  return sdJwt({ typ: 'sd+jwt' }, payload, [], input.issuer.signer, input.issuer.kid);
+}
+
 /** VI credential-format §5.4: the L2 view one recipient gets, `base~d1~d2~`. */
 export function viPresentation(base: string, disclosures: string[]): string {
   return [base, ...disclosures, ''].join('~');

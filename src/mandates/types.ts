@@ -1,5 +1,5 @@
 import type { Reason } from '../errors.js';
-import type { Money, Rate } from '../agents/types.js';
+import type { CalendarPeriod, Money, Rate } from '../agents/types.js';
 import type { CharterResolver } from '../did/types.js';
 import type { JwsAlg, PublicJwk } from '../keys/types.js';
 
@@ -25,12 +25,10 @@ export interface MandateTrust {
 /**
  * A calendar budget window: "per calendar month in Europe/Paris". VI's
  * proposed `payment.cumulative` and AP2's recurrences count spend per
- * calendar period, which a rolling ISO 8601 duration cannot express.
+ * calendar period, which a rolling ISO 8601 duration cannot express; the
+ * same period Charter's own mandates may state (agents/types.ts).
  */
-export interface CalendarPeriod {
-  calendar: 'day' | 'week' | 'month' | 'year';
-  timeZone: string;
-}
+export type { CalendarPeriod };
 
 /** A budget: at most `amount` per `period` (a rolling ISO 8601 duration, or a calendar period). */
 export interface MandateBudget extends Money {

@@ -1,17 +1,18 @@
-import { CharterError, toReason, type Reason } from '../errors.js';
+import { CharterError, type Reason } from '../errors.js';
 import { defaultSchemaChecker, schemaIdFor, VC_CONTEXT_V2 } from '../credentials/index.js';
 import type { Credential, Issuer } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
 import type { PublicJwk } from '../keys/types.js';
-import { GRANT_TYPE, checkTermsInput, readTerms, termsReasons, type DeclaredProcessing, type GrantDecision, type GrantTerms } from '../grants/index.js';
-import { actionCovered, resourceCovered } from '../grants/scope.js';
+import { GRANT_TYPE, checkTermsInput, type GrantTerms } from '../grants/index.js';
 import type { Store } from '../store/types.js';
 import { issueStoredSdJwtVc } from './manage.js';
-import { verifySdJwtVc } from './verify.js';
-import type { SdJwtStatusChecker, TrustedJwkIssuer } from './types.js';
+import { GRANT_VCT } from './grant-verify.js';
 
-/** The `vct` of a DataAccessGrant issued as an SD-JWT VC. */
-export const GRANT_VCT = 'https://charter.dev/vct/DataAccessGrant';
+export {
+  GRANT_VCT,   verifySdJwtGrant,
+  type VerifySdJwtGrantOptions,
+  type SdJwtGrantDecision,
+} from './grant-verify.js';
 
 export interface IssueSdJwtGrantInput {
   grantee: string;
@@ -23,8 +24,14 @@ export interface IssueSdJwtGrantInput {
   /** Base URL under which this home's status lists are published. */
   baseUrl: string;
   constraints?: Record<string, unknown>;
-  /** Terms of use, in clear like `purpose` (a holder may hide a permission, never a restriction). */
+  /** Terms of use (retention, onward sharing, processing, compensation), in clear like `purpose`: never disclosable. */
   terms?: GrantTerms;
+  /**
+   * Which lists the holder may disclose item by item: `resources`, `actions`
+   * (default both). A list left out is always shown whole. `purpose` and
+   * `constraints` and `terms` are never disclosable: a holder may hide a permission, never a restriction.
+   */
+  disclosable?: readonly ('resources' | 'actions')[];
   /** The grantee's key for `cnf`; default its DID's authentication key. */
   holderKey?: PublicJwk;
   resolver?: CharterResolver;
@@ -60,7 +67,13 @@ export async function issueSdJwtGrant(store: Store, owner: Issuer, input: IssueS
   const grant = { resources: input.resources, actions: input.actions, purpose: input.purpose, ...(input.constraints ? { constraints: input.constraints } : {}), ...(terms ? { terms } : {}) };
   const invalid = schemaReasons(input.grantee, grant);
   if (invalid.length > 0) throw new CharterError('SCHEMA_INVALID', invalid[0]!.message);
-  const disclosable = [...input.resources.map((_, i) => `grant.resources.${i}`), ...input.actions.map((_, i) => `grant.actions.${i}`)];
+  const lists = input.disclosable ?? ['resources', 'actions'];
+  const unknown = lists.filter((l) => l !== 'resources' && l !== 'actions');
+  if (unknown.length > 0) throw new CharterError('INVALID_ARGUMENT', `only resources and actions may be disclosable, not ${unknown.join(', ').slice(0, 80)}`);
+  const disclosable = [
+    ...(lists.includes('resources') ? input.resources.map((_, i) => `grant.resources.${i}`) : []),
+    ...(lists.includes('actions') ? input.actions.map((_, i) => `grant.actions.${i}`) : []),
+  ];
   const issued = await issueStoredSdJwtVc(store, owner, {
     subject: input.grantee,
     vct: GRANT_VCT,
@@ -75,111 +88,3 @@ export async function issueSdJwtGrant(store: Store, owner: Issuer, input: IssueS
   return { id: issued.id, token: issued.token, statusIndex: issued.statusIndex!, disclosable: issued.disclosable };
 }
 
-export interface VerifySdJwtGrantOptions {
-  resolver: CharterResolver;
-  /** A Token Status List checker (createTokenStatusChecker): a grant always carries a status. */
-  status: SdJwtStatusChecker;
-  resource: string;
-  action: string;
-  /** The party asking; must be the grant's subject. */
-  grantee?: string;
-  at?: Date;
-  skewSeconds?: number;
-  /** This verifier and the nonce it sent, checked against the KB-JWT. */
-  aud?: string;
-  nonce?: string;
-  /** Accept the grant without a key binding (the grantee checking what it received). Default false. */
-  allowMissingKeyBinding?: boolean;
-  trustedIssuers?: readonly TrustedJwkIssuer[];
-  /** The declared use, checked against the grant's terms as verifyGrant does. */
-  purpose?: string;
-  processing?: DeclaredProcessing;
-}
-
-/** GrantDecision (src/grants/verify.ts), from an SD-JWT grant: `grant` lists only what was disclosed. */
-export interface SdJwtGrantDecision extends GrantDecision {
-  format: 'dc+sd-jwt';
-  disclosed?: string[];
-}
-
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : []);
-const GRANT_FIELDS = new Set(['resources', 'actions', 'purpose', 'constraints', 'terms']);
-
-/**
- * The disclosed grant against the DataAccessGrant shape. Not the JSON Schema
- * itself: a holder may withhold every element of `resources` (minItems 1
- * there), which is a GRANT_SCOPE refusal, not a malformed grant.
- */
-function shapeReasons(grant: unknown): Reason[] {
-  if (!isObj(grant)) return [{ code: 'SCHEMA_INVALID', message: 'the credential carries no grant' }];
-  const out: Reason[] = [];
-  const unknown = Object.keys(grant).filter((k) => !GRANT_FIELDS.has(k));
-  // A grant field Charter does not know could be a restriction it would ignore: refuse (DESIGN.md, terms).
-  if (unknown.length > 0) out.push({ code: 'SCHEMA_INVALID', message: `the grant has fields Charter does not understand: ${unknown.join(', ').slice(0, 120)}` });
-  for (const k of ['resources', 'actions'] as const) {
-    if (!Array.isArray(grant[k]) || (grant[k] as unknown[]).some((s) => typeof s !== 'string')) out.push({ code: 'SCHEMA_INVALID', message: `grant.${k} must be an array of strings` });
-  }
-  if (typeof grant.purpose !== 'string' || grant.purpose.length === 0) out.push({ code: 'SCHEMA_INVALID', message: 'grant.purpose must be a non-empty string' });
-  if (grant.constraints !== undefined && !isObj(grant.constraints)) out.push({ code: 'SCHEMA_INVALID', message: 'grant.constraints must be an object' });
-  if (grant.terms !== undefined) out.push(...readTerms(grant.terms).reasons);
-  return out;
-}
-
-/**
- * Does this SD-JWT grant (a presentation by its grantee) allow `action` on
- * `resource` now? The same decision shape, and the same refusals, as
- * verifyGrant for vc+jwt grants, so a guard can take either format.
- */
-export async function verifySdJwtGrant(token: string, options: VerifySdJwtGrantOptions): Promise<SdJwtGrantDecision> {
-  if (!options || typeof options.status !== 'function') throw new TypeError('verifySdJwtGrant needs options.status (a Token Status List checker)');
-  // The status check is held back until the grant's own rules pass: no network for a grant refused anyway.
-  let held: Parameters<SdJwtStatusChecker> | undefined;
-  const v = await verifySdJwtVc(token, {
-    resolver: options.resolver,
-    status: async (...args) => {
-      held = args;
-      return [];
-    },
-    vct: GRANT_VCT,
-    ...(options.at ? { now: options.at } : {}),
-    ...(options.skewSeconds !== undefined ? { skewSeconds: options.skewSeconds } : {}),
-    ...(options.aud !== undefined ? { aud: options.aud } : {}),
-    ...(options.nonce !== undefined ? { nonce: options.nonce } : {}),
-    ...(options.allowMissingKeyBinding ? { allowMissingKeyBinding: true } : {}),
-    ...(options.trustedIssuers ? { trustedIssuers: options.trustedIssuers } : {}),
-  });
-  const reasons = [...v.reasons];
-  const c = v.claims;
-  const g = isObj(c?.grant) ? c.grant : {};
-  const resources = strings(g.resources);
-  const actions = strings(g.actions);
-  const purpose = typeof g.purpose === 'string' ? g.purpose : '';
-  if (c) {
-    if (v.validUntil === undefined) reasons.push({ code: 'INVALID_CREDENTIAL', message: 'a grant must expire (exp)' });
-    if (c.status === undefined) reasons.push({ code: 'STATUS_INVALID', message: 'a grant without a revocation status cannot be revoked, so it is refused' });
-    reasons.push(...shapeReasons(c.grant));
-    const terms = g.terms === undefined ? undefined : readTerms(g.terms).terms;
-    reasons.push(...termsReasons(terms, { ...(options.purpose !== undefined ? { purpose: options.purpose } : {}), ...(options.processing !== undefined ? { processing: options.processing } : {}) }));
-    if (options.grantee !== undefined && v.subject !== options.grantee) reasons.push({ code: 'GRANTEE_MISMATCH', message: 'the grant was given to someone else' });
-    if (!resourceCovered(resources, options.resource) || !actionCovered(actions, options.action)) {
-      reasons.push({ code: 'GRANT_SCOPE', message: `the grant (as disclosed) does not cover ${options.action.slice(0, 64)} on ${options.resource.slice(0, 200)}` });
-    }
-  }
-  if (held && reasons.length === 0) {
-    try {
-      reasons.push(...(await options.status(...held)));
-    } catch (e) {
-      reasons.push(toReason(e, 'STATUS_UNAVAILABLE'));
-    }
-  }
-  return {
-    ok: reasons.length === 0,
-    reasons,
-    format: 'dc+sd-jwt',
-    ...(v.id ? { id: v.id } : {}),
-    ...(v.issuer ? { grantor: v.issuer } : {}),
-    ...(v.subject ? { grantee: v.subject } : {}),
-    ...(c ? { grant: { resources, actions, purpose, ...(v.validUntil ? { validUntil: v.validUntil } : {}) }, disclosed: v.disclosed ?? [] } : {}),
-  };
-}

@@ -27,6 +27,7 @@ export {
   type SignTokenStatusListOptions,
   type TokenStatusReference,
 } from '../status/token-issuer.js';
+export { publishTokenStatusLists } from '../status/token-publish.js';
 export {
   decodeTokenStatusList,
   encodeTokenStatusList,

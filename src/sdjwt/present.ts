@@ -45,5 +45,8 @@ export async function presentSdJwtVc(token: string, input: PresentSdJwtVcInput):
   }
   if (typeof input.aud !== 'string' || input.aud.length === 0) throw new CharterError('INVALID_ARGUMENT', 'a key-bound presentation needs an audience (aud)');
   if (typeof input.nonce !== 'string' || input.nonce.length === 0) throw new CharterError('INVALID_ARGUMENT', 'a key-bound presentation needs the verifier\'s nonce');
-  return sdjwt.present(token, frame as never, { kb: { payload: { aud: input.aud, nonce: input.nonce, iat: seconds(input.now ?? new Date()) } } });
+  const extra = input.claims ?? {};
+  const reserved = ['aud', 'nonce', 'iat', 'sd_hash'].filter((k) => Object.hasOwn(extra, k));
+  if (reserved.length > 0) throw new CharterError('INVALID_ARGUMENT', `claims may not set ${reserved.join(', ')}: the key binding JWT's own claims`);
+  return sdjwt.present(token, frame as never, { kb: { payload: { ...extra, aud: input.aud, nonce: input.nonce, iat: seconds(input.now ?? new Date()) } } });
 }

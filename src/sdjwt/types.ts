@@ -61,6 +61,13 @@ export interface PresentSdJwtVcInput {
   nonce: string;
   /** KB-JWT `iat`; default now. */
   now?: Date;
+  /**
+   * Further KB-JWT claims binding the presentation to one request, as DPoP
+   * binds a proof (RFC 9449 §4.2): `{ htm, htu }` for an HTTP request, `{ mcp }`
+   * for a tool call. RFC 9901 §4.3 lets a KB-JWT carry more claims; `aud`,
+   * `nonce`, `iat` and `sd_hash` are set here and cannot be overridden.
+   */
+  claims?: Record<string, unknown>;
 }
 
 /** A non-DID issuer trusted by its keys (an https issuer of another ecosystem, for interop). */

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Home } from '../home/home.js';
 import { writeFileAtomic } from '../home/atomic.js';
 import { currentStatusListJwt } from '../status/index.js';
+import { publishTokenStatusLists } from '../status/token-publish.js';
 import { didWebPath } from './did-web-path.js';
 
 export interface PublishedHome {
@@ -14,7 +15,8 @@ export interface PublishedHome {
  * Writes what `charter serve` serves, as static files under `dir` for any web
  * host: each status list credential at `status/<id>` (re-signed first when
  * its bits changed since it was last signed, which also repairs a crash
- * between commit and re-sign) and each did:web document at its did:web path.
+ * between commit and re-sign), each revocation list as an IETF Status List
+ * Token at `statuslists/<id>`, and each did:web document at its did:web path.
  * Each file is written atomically (a reader never sees half a list).
  */
 export async function publishHome(home: Home, dir: string): Promise<PublishedHome> {
@@ -25,6 +27,8 @@ export async function publishHome(home: Home, dir: string): Promise<PublishedHom
     writeFileAtomic(file, jwt, 0o644);
     files.push(file);
   }
+  // The revocation lists again as IETF Status List Tokens, where SD-JWT VCs point (statuslists/<id>).
+  files.push(...(await publishTokenStatusLists(home.store, dir, (did) => home.issuer(did))));
   for (const rec of await home.store.listIdentities()) {
     if (rec.method !== 'web' || !rec.document) continue;
     const file = join(dir, ...didWebPath(rec.did).split('/').filter(Boolean));

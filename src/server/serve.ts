@@ -4,6 +4,7 @@ import { CharterError } from '../errors.js';
 import type { Home } from '../home/home.js';
 import { currentStatusListJwt } from '../status/index.js';
 import { DIRECTORY_PATH } from '../httpsig/index.js';
+import { currentTokenStatusListJwt, STATUS_LIST_MEDIA_TYPE } from '../status/token-issuer.js';
 import { didWebPath } from './did-web-path.js';
 import { agentDirectory } from './directory.js';
 import { createConsentHandler, type ConsentHandler } from './consent.js';
@@ -40,7 +41,8 @@ export function isLoopbackHost(host: string): boolean {
 
 /**
  * `charter serve`: status list credentials (always current: a revocation is
- * visible to the next fetch), did:web documents, the Web Bot Auth key
+ * visible to the next fetch) at /status/<id>, the same lists as IETF Status
+ * List Tokens at /statuslists/<id>, did:web documents, the Web Bot Auth key
  * directory of the home's agents, and the consent page.
  * Status lists are re-signed on demand when the stored signed version is
  * older than the bits (this also repairs a crash between commit and re-sign).
@@ -81,6 +83,18 @@ export async function serveHome(home: Home, options: ServeOptions = {}): Promise
           // Bitstring Status List §2.2: ttl is advisory; HTTP caches follow it too, never longer than this server's cap.
           'cache-control': `public, max-age=${Math.min(maxAge, Math.max(0, Math.floor(list.ttlSeconds)))}`,
         });
+        res.end(req.method === 'HEAD' ? undefined : jwt);
+        return;
+      }
+      // The same list as an IETF Token Status List (draft-ietf-oauth-status-list §8.1: GET the `uri`
+      // of a Referenced Token's status, answered as application/statuslist+jwt), for SD-JWT VCs.
+      const token = /^\/statuslists\/([A-Za-z0-9_-]{1,128})$/.exec(path);
+      if (token) {
+        const list = await home.store.getStatusList(token[1]!);
+        // One bit cannot say SUSPENDED (§7.1): only revocation lists are published this way.
+        if (!list || list.purpose !== 'revocation') return problem(res, 'NOT_FOUND', 'no such status list', 404);
+        const jwt = await currentTokenStatusListJwt(home.store, list.id, (did) => home.issuer(did));
+        res.writeHead(200, { 'content-type': STATUS_LIST_MEDIA_TYPE, 'cache-control': `public, max-age=${Math.min(maxAge, Math.max(0, Math.floor(list.ttlSeconds)))}` });
         res.end(req.method === 'HEAD' ? undefined : jwt);
         return;
       }

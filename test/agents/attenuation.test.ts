@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseDecimal } from '../../src/encoding/decimal.js';
 import { parseDuration } from '../../src/encoding/duration.js';
-import { checkNarrowing, checkRequest, type Authority, type Limits, type NarrowingDimension } from '../../src/agents/index.js';
+import { checkNarrowing, checkRequest, ledgerWindow, type Authority, type Limits, type NarrowingDimension } from '../../src/agents/index.js';
+import { windowSince } from '../../src/store/window.js';
 import { authority, childOf, decimal, request, WIDENINGS } from './arbitraries.js';
 
 const parent: Authority = {
@@ -79,13 +80,20 @@ describe('checkNarrowing', () => {
   });
 });
 
-/** Rolling-window model of the ledger: spend i fits when the window (t_i - period, t_i] including it stays within the limit. */
+/** Sequences start a few days before Europe's spring DST change, so day, week and month windows cross it. */
+const T0 = Date.parse('2026-03-26T21:30:00Z') / 1000;
+
+/**
+ * Model of the ledger: spend i fits when its budget window (the ledger's own
+ * window function: rolling (t_i - period, t_i], or the calendar period holding
+ * t_i in its zone) including it stays within the limit; rates are rolling.
+ */
 function admitsAll(l: Limits | undefined, seq: { t: number; amount: string; currency: string }[]): boolean {
   return seq.every((s, i) => {
     const before = seq.slice(0, i + 1);
     if (l?.budget) {
-      const p = parseDuration(l.budget.period);
-      const inWindow = before.filter((x) => x.t > s.t - p);
+      const since = windowSince((T0 + s.t) * 1000, ledgerWindow(l.budget.period));
+      const inWindow = before.filter((x) => (T0 + x.t) * 1000 > since);
       if (inWindow.some((x) => x.currency !== l.budget!.currency)) return false;
       if (inWindow.reduce((a, x) => a + parseDecimal(x.amount), 0n) > parseDecimal(l.budget.amount)) return false;
     }
@@ -110,8 +118,10 @@ describe('properties', () => {
     );
   });
 
-  it('a delegated mandate never allows more than its parent (any sequence of spends over time)', () => {
-    const spend = fc.record({ dt: fc.integer({ min: 0, max: 40 * 86400 }), amount: decimal, currency: fc.constantFrom('USD', 'EUR') });
+  it('a delegated mandate never allows more than its parent (any sequence of spends over time, rolling and calendar budgets)', () => {
+    // Gaps of hours, days and weeks, so spends land on both sides of a window boundary close together.
+    const dt = fc.oneof(fc.integer({ min: 0, max: 6 * 3600 }), fc.integer({ min: 0, max: 3 * 86400 }), fc.integer({ min: 0, max: 40 * 86400 }));
+    const spend = fc.record({ dt, amount: decimal, currency: fc.constantFrom('USD', 'EUR') });
     fc.assert(
       fc.property(pairs, fc.array(spend, { minLength: 1, maxLength: 12 }), ({ parent: p, child: c }, raw) => {
         if (checkNarrowing(p, c).length > 0) return;

@@ -157,7 +157,8 @@ describe('grants walk: the person revokes from the CLI, the platform is refused 
     expect((await charter(['grant', 'list', '--json'], env)).stdout).toMatch(/"state": "revoked"/);
     const pub = join(env.HOME!, 'public');
     const published = json<{ files: string[] }>(await charter(['status', 'publish', '--out', pub, '--json'], env));
-    expect(published.files.length).toBe(2);
+    // Both lists as Bitstring credentials (status/), the revocation list again as a Status List Token (statuslists/).
+    expect(published.files.map((f) => f.slice(pub.length + 1).split('/')[0]).sort()).toEqual(['status', 'status', 'statuslists']);
   });
 });
 

@@ -87,7 +87,7 @@ describe('grant terms', () => {
   });
 
   it('the consent page shows terms in plain words, and offers no lone revoke of a pool grant', () => {
-    const row = { grantee: 'did:web:lab.example', resources: ['health/*'], actions: ['read'], purpose: 'sleep model', expires: '2027-01-01T00:00:00Z', state: 'active' as const, terms: full };
+    const row = { format: 'vc+jwt' as const, grantee: 'did:web:lab.example', resources: ['health/*'], actions: ['read'], purpose: 'sleep model', expires: '2027-01-01T00:00:00Z', state: 'active' as const, terms: full };
     const html = renderConsentPage({
       grants: [{ ...row, id: 'urn:uuid:1', grantor: 'did:key:z6MkA' }, { ...row, id: 'urn:x:pool', grantor: 'did:key:z6MkPool', pool: 'did:key:z6MkPool' }],
       token: 't',

@@ -211,3 +211,43 @@ describe('MCP tool guard (real client and server, in-memory transport)', () => {
     await shop.close();
   });
 });
+
+describe('MCP tool paid with a payment mandate chain (guardTool with options.mandate)', () => {
+  it('a Verifiable Intent payment runs the tool once and is charged against payment.cumulative; over it, the body never runs', async () => {
+    const { viIntent, viPayment, viWorld } = await import('../guard/chains.js');
+    const vw = await viWorld(new Date());
+    const intent = await viIntent(vw, new Date(), { cumulative: { amount: '250', currency: 'USD', period: 'DAILY' } });
+    const verifier = w.verifier();
+    const runs: string[] = [];
+    const server = new McpServer({ name: 'psp', version: '1.0.0' });
+    server.registerTool(
+      'pay',
+      { description: 'Pay a checkout', inputSchema: { amount: z.string() } },
+      guardTool('pay', { verifier, mandate: { profile: 'verifiable-intent', trust: { issuers: [vw.issuer.publicJwk] }, payee: 'merchant-uuid-1' }, amount: (a) => `${a.amount} USD` }, (args, _extra, decision) => {
+        runs.push(`${args.amount} to ${String(decision.payment?.payee?.name)}`);
+        return { content: [{ type: 'text', text: 'paid' }] };
+      }),
+    );
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    const client = new Client({ name: 'agent', version: '1.0.0' });
+    await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
+    try {
+      const { callMandateTool } = await import('../../src/integrations/mcp/index.js');
+      const pay = async (amount: string, sent = amount) => callMandateTool(client, { name: 'pay', arguments: { amount: sent } }, await viPayment(vw, intent, { amount, aud: API, now: new Date() }));
+      expect(((await pay('150')) as CallToolResult).isError).toBeFalsy();
+      const chain = await viPayment(vw, intent, { amount: '50', aud: API, now: new Date() });
+      expect(((await callMandateTool(client, { name: 'pay', arguments: { amount: '50' } }, chain)) as CallToolResult).isError).toBeFalsy();
+      expect(toolRefusal(await callMandateTool(client, { name: 'pay', arguments: { amount: '50' } }, chain))).toMatchObject({ status: 401, code: 'REPLAY_DETECTED' });
+      expect(toolRefusal(await pay('100'))).toMatchObject({ status: 403, code: 'BUDGET_EXCEEDED' });
+      expect(toolRefusal(await pay('10', '20'))).toMatchObject({ status: 401, code: 'REQUEST_MISMATCH' });
+      expect(toolRefusal(await client.callTool({ name: 'pay', arguments: { amount: '1' } }))).toMatchObject({ status: 401, code: 'INVALID_PRESENTATION' });
+      expect(runs).toEqual(['150 to Tennis Warehouse', '50 to Tennis Warehouse']);
+    } finally {
+      await Promise.all([client.close(), server.close()]);
+    }
+  });
+
+  it('misuse is a TypeError when the guard is built: no pinned issuers', () => {
+    expect(() => guardTool('pay', { verifier: w.verifier(), mandate: { profile: 'ap2', trust: {} } }, () => ({ content: [] }))).toThrow(TypeError);
+  });
+});

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Issuer } from '../../src/credentials/types.js';
 import { createResolver } from '../../src/did/index.js';
-import { listGrants, type GrantDecision } from '../../src/grants/index.js';
+import { listGrants, revokeGrant, revokeGrantsTo, suspendGrant, type GrantDecision } from '../../src/grants/index.js';
 import {
   createTokenStatusChecker,
   GRANT_VCT,
@@ -29,7 +29,7 @@ describe('DataAccessGrant as an SD-JWT VC', () => {
   let g: IssuedSdJwtGrant;
   const status = () => createTokenStatusChecker({ resolver, allowLoopback: true, allowHttp: true });
   const verify = (token: string, o: Partial<VerifySdJwtGrantOptions> = {}) =>
-    verifySdJwtGrant(token, { resolver, status: status(), resource: 'profile/email', action: 'read', grantee: platform.did, aud: API, nonce: NONCE, ...o });
+    verifySdJwtGrant(token, { resolver, status: status(), resource: 'profile/email', action: 'read', owner: owner.did, grantee: platform.did, aud: API, nonce: NONCE, ...o });
   const present = (disclose: string[], token = g.token, holder = platform) => presentSdJwtVc(token, { holder, disclose, aud: API, nonce: NONCE });
 
   beforeAll(async () => {
@@ -78,6 +78,19 @@ describe('DataAccessGrant as an SD-JWT VC', () => {
     expect((await verify(await present([], other.token))).reasons.map((r) => r.code)).toContain('INVALID_CREDENTIAL');
   });
 
+  it('the owner rule and resource normalisation of vc+jwt grants: GRANT_NOT_OWNER, RESOURCE_INVALID, the same codes', async () => {
+    const p = await present(['grant']);
+    expect((await verify(p, { owner: 'did:web:someone-else.example' })).reasons.map((r) => r.code)).toEqual(['GRANT_NOT_OWNER']);
+    expect((await verify(p, { owner: '' })).reasons.map((r) => r.code)).toEqual(['GRANT_NOT_OWNER']);
+    expect((await verify(p, { owner: undefined, anyOwner: true })).ok).toBe(true);
+    // a path written another way names the same resource; one that climbs out is malformed
+    expect((await verify(p, { resource: '/profile//./email' })).ok).toBe(true);
+    expect((await verify(p, { resource: 'photos/%2E%2E/secrets' }).catch((e: { code: string }) => e.code))).toBe('RESOURCE_INVALID');
+    await expect(verify(p, { owner: undefined })).rejects.toThrow(TypeError);
+    await expect(verify(p, { anyOwner: true })).rejects.toThrow(TypeError);
+    await expect(verify(p, { at: new Date() } as never)).rejects.toThrow(TypeError);
+  });
+
   it('a grant without a status or an expiry is refused', async () => {
     const bare = await issueSdJwtVc({ issuer: owner, subject: platform.did, vct: GRANT_VCT, claims: { grant: { resources: ['profile/email'], actions: ['read'], purpose: 'x' } } });
     expect((await verify(await present([], bare.token))).reasons.map((r) => r.code).sort()).toEqual(['INVALID_CREDENTIAL', 'STATUS_INVALID']);
@@ -94,10 +107,31 @@ describe('DataAccessGrant as an SD-JWT VC', () => {
     await expect(revokeSdJwtVc(w.store, 'urn:uuid:unknown', w.issuerFor)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
-  it('is kept as an issued SD-JWT VC, out of the way of the vc+jwt grant listing', async () => {
+  it('is kept as an issued SD-JWT VC, listed with the vc+jwt grants (format dc+sd-jwt), every permission shown to its issuer', async () => {
     const rec = await w.store.getCredential(g.id);
     expect(rec).toMatchObject({ direction: 'issued', issuer: owner.did, subject: platform.did, types: [SD_JWT_RECORD_TYPE, GRANT_VCT] });
-    await expect(listGrants(w.store)).resolves.toEqual([]);
+    expect((await listGrants(w.store, { grantee: platform.did })).find((x) => x.id === g.id)).toEqual({
+      id: g.id,
+      format: 'dc+sd-jwt',
+      grantor: owner.did,
+      grantee: platform.did,
+      resources: ['profile/email', 'photos/*'],
+      actions: ['read', 'write'],
+      purpose: 'order updates',
+      expires: expect.any(String),
+      state: 'active',
+    });
+  });
+
+  it('revokeGrant and revokeGrantsTo work on SD-JWT grants (the one Token Status List bit); suspending one is refused', async () => {
+    const h = await issueSdJwtGrant(w.store, owner, { grantee: platform.did, resources: ['profile/age'], actions: ['read'], purpose: 'age check', validUntil: new Date(Date.now() + 86_400_000), baseUrl: w.url });
+    await expect(suspendGrant(w.store, h.id, w.issuerFor)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await revokeGrant(w.store, h.id, w.issuerFor);
+    expect((await listGrants(w.store)).find((x) => x.id === h.id)?.state).toBe('revoked');
+    expect((await verify(await present(['grant'], h.token), { resource: 'profile/age' })).reasons.map((r) => r.code)).toEqual(['CREDENTIAL_REVOKED']);
+    const other = makeIssuer('P-256');
+    const k = await issueSdJwtGrant(w.store, owner, { grantee: other.did, resources: ['profile/age'], actions: ['read'], purpose: 'x', validUntil: new Date(Date.now() + 86_400_000), baseUrl: w.url });
+    expect((await revokeGrantsTo(w.store, other.did, w.issuerFor)).map((c) => c.credentialId)).toEqual([k.id]);
   });
 
   it('issuing refuses what the DataAccessGrant schema refuses, and a past expiry', async () => {

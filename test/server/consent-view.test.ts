@@ -55,7 +55,7 @@ describe('the locale of the dates', () => {
 
 describe('order of grants', () => {
   it('live grants first (newest first), then paused, expired, revoked', () => {
-    const g = (id: string, state: ConsentGrant['state'], issued: string): ConsentGrant => ({ id, state, issued, grantor: 'a', grantee: 'b', resources: [], actions: [], purpose: '' });
+    const g = (id: string, state: ConsentGrant['state'], issued: string): ConsentGrant => ({ id, format: 'vc+jwt', state, issued, grantor: 'a', grantee: 'b', resources: [], actions: [], purpose: '' });
     const sorted = sortGrants([g('1', 'revoked', '2026-03'), g('2', 'active', '2026-01'), g('3', 'expired', '2026-05'), g('4', 'active', '2026-02'), g('5', 'suspended', '2026-01')]);
     expect(sorted.map((x) => x.id)).toEqual(['4', '2', '5', '3', '1']);
   });

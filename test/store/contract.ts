@@ -132,6 +132,28 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       expect(child.usage[0]!.spent).toBe('30');
     });
 
+    it('ledger: a calendar budget counts from local midnight in its time zone, across a DST change and a month boundary', async () => {
+      // Europe/Paris moved to summer time on 2026-03-29; April starts there at 2026-03-31T22:00Z (UTC+2).
+      const paris = (mandateId: string, calendar: 'day' | 'month') => ({ mandateId, amount: '60', currency: 'EUR', budget: { amount: '100', currency: 'EUR', calendar, timeZone: 'Europe/Paris' } });
+      const at = (iso: string) => new Date(iso);
+      expect((await store.reserve({ reservationId: 'cal-1', at: at('2026-03-31T21:30:00Z'), entries: [paris('cal-m', 'month')] })).ok).toBe(true);
+      // 23:59 in Paris on 31 March: still March, 40 left
+      const march = await store.reserve({ reservationId: 'cal-2', at: at('2026-03-31T21:59:00Z'), entries: [paris('cal-m', 'month')] });
+      expect(march.failures.map((f) => f.code)).toEqual(['BUDGET_EXCEEDED']);
+      // 00:01 on 1 April in Paris (still 31 March in UTC): a new month, the March spend no longer counts
+      const april = await store.reserve({ reservationId: 'cal-3', at: at('2026-03-31T22:01:00Z'), entries: [paris('cal-m', 'month')] });
+      expect(april).toMatchObject({ ok: true, usage: [{ spent: '0', remaining: '40' }] });
+      // The same instants in UTC are one month: 60 + 60 > 100
+      const utc = (id: string, iso: string) => store.reserve({ reservationId: id, at: at(iso), entries: [{ ...paris('cal-u', 'month'), budget: { amount: '100', currency: 'EUR', calendar: 'month' as const, timeZone: 'UTC' } }] });
+      expect((await utc('cal-4', '2026-03-31T21:30:00Z')).ok).toBe(true);
+      expect((await utc('cal-5', '2026-03-31T22:01:00Z')).failures.map((f) => f.code)).toEqual(['BUDGET_EXCEEDED']);
+      // The DST day (23 hours long in Paris): 00:30 and 23:30 local are one day; 00:30 the next day is another
+      expect((await store.reserve({ reservationId: 'cal-6', at: at('2026-03-28T23:30:00Z'), entries: [paris('cal-d', 'day')] })).ok).toBe(true);
+      expect((await store.reserve({ reservationId: 'cal-7', at: at('2026-03-29T21:30:00Z'), entries: [paris('cal-d', 'day')] })).failures.map((f) => f.code)).toEqual(['BUDGET_EXCEEDED']);
+      expect((await store.reserve({ reservationId: 'cal-8', at: at('2026-03-29T22:30:00Z'), entries: [paris('cal-d', 'day')] })).ok).toBe(true);
+      await expect(store.reserve({ reservationId: 'cal-9', at: at('2026-03-29T22:30:00Z'), entries: [{ ...paris('cal-x', 'day'), budget: { amount: '1', currency: 'EUR', calendar: 'day' as const, timeZone: 'Mars/Olympus' } }] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    });
+
     it('property: random reserve/release sequences never let live spend exceed the budget', async () => {
       let n = 0;
       await fc.assert(

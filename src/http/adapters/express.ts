@@ -2,7 +2,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { hasBody, readNodeBody } from '../body.js';
 import { createContext, settleBeforeSend, type CharterContext } from '../context.js';
-import { guardSet, requireAgent as agentGuard, requireGrant as grantGuard, type AgentGuard, type AgentGuardOptions, type GrantGuard, type GrantGuardOptions, type Guard } from '../guards.js';
+import {
+  guardSet,
+  requireAgent as agentGuard,
+  requireGrant as grantGuard,
+  requireMandate as mandateGuard,
+  type AgentGuard,
+  type AgentGuardOptions,
+  type GrantGuard,
+  type GrantGuardOptions,
+  type Guard,
+  type MandateGuard,
+  type MandateGuardOptions,
+} from '../guards.js';
 import { authorize, nodeRequest } from '../request.js';
 import { challengeBody, RECEIPT_HEADER, writeRefusal } from '../refusal.js';
 import { checkHttpVerifier, storeFaultRefusal } from './common.js';
@@ -14,6 +26,8 @@ export * from './core-exports.js';
 export const requireGrant = (options: GrantGuardOptions<Request>): GrantGuard<Request> => grantGuard<Request>(options);
 /** requireAgent with functions of the Request (e.g. the amount from the body). */
 export const requireAgent = (options: AgentGuardOptions<Request>): AgentGuard<Request> => agentGuard<Request>(options);
+/** requireMandate with functions of the Request (e.g. the chain from the body). */
+export const requireMandate = (options: MandateGuardOptions<Request>): MandateGuard<Request> => mandateGuard<Request>(options);
 
 declare global {
   // Express's own extension point for request properties.

@@ -3,7 +3,19 @@ import type { FastifyReply, FastifyRequest, RequestPayload } from 'fastify';
 import { CharterError } from '../../errors.js';
 import { hasBody, MAX_BODY_BYTES } from '../body.js';
 import { createContext, settleBeforeSend, type CharterContext } from '../context.js';
-import { guardSet, requireAgent as agentGuard, requireGrant as grantGuard, type AgentGuard, type AgentGuardOptions, type GrantGuard, type GrantGuardOptions, type Guard } from '../guards.js';
+import {
+  guardSet,
+  requireAgent as agentGuard,
+  requireGrant as grantGuard,
+  requireMandate as mandateGuard,
+  type AgentGuard,
+  type AgentGuardOptions,
+  type GrantGuard,
+  type GrantGuardOptions,
+  type Guard,
+  type MandateGuard,
+  type MandateGuardOptions,
+} from '../guards.js';
 import { authorize, nodeRequest } from '../request.js';
 import { challengeBody, RECEIPT_HEADER, refusalOf, type Refused } from '../refusal.js';
 import { checkHttpVerifier, storeFaultRefusal } from './common.js';
@@ -15,6 +27,8 @@ export * from './core-exports.js';
 export const requireGrant = (options: GrantGuardOptions<FastifyRequest>): GrantGuard<FastifyRequest> => grantGuard<FastifyRequest>(options);
 /** requireAgent with functions of the FastifyRequest (e.g. the amount from the body). */
 export const requireAgent = (options: AgentGuardOptions<FastifyRequest>): AgentGuard<FastifyRequest> => agentGuard<FastifyRequest>(options);
+/** requireMandate with functions of the FastifyRequest (e.g. the chain from the body). */
+export const requireMandate = (options: MandateGuardOptions<FastifyRequest>): MandateGuard<FastifyRequest> => mandateGuard<FastifyRequest>(options);
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -1,6 +1,18 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { createContext, type CharterContext } from '../context.js';
-import { guardSet, requireAgent as agentGuard, requireGrant as grantGuard, type AgentGuard, type AgentGuardOptions, type GrantGuard, type GrantGuardOptions, type Guard } from '../guards.js';
+import {
+  guardSet,
+  requireAgent as agentGuard,
+  requireGrant as grantGuard,
+  requireMandate as mandateGuard,
+  type AgentGuard,
+  type AgentGuardOptions,
+  type GrantGuard,
+  type GrantGuardOptions,
+  type Guard,
+  type MandateGuard,
+  type MandateGuardOptions,
+} from '../guards.js';
 import { authorize, webRequest } from '../request.js';
 import { challengeBody, RECEIPT_HEADER, refusalResponse } from '../refusal.js';
 import { checkHttpVerifier, storeFaultRefusal } from './common.js';
@@ -12,6 +24,8 @@ export * from './core-exports.js';
 export const requireGrant = (options: GrantGuardOptions<Context>): GrantGuard<Context> => grantGuard<Context>(options);
 /** requireAgent with functions of the Context (e.g. the amount from the body). */
 export const requireAgent = (options: AgentGuardOptions<Context>): AgentGuard<Context> => agentGuard<Context>(options);
+/** requireMandate with functions of the Context (e.g. the chain from the body). */
+export const requireMandate = (options: MandateGuardOptions<Context>): MandateGuard<Context> => mandateGuard<Context>(options);
 
 /** `new Hono<CharterEnv>()` types `c.get('charter')`. */
 export type CharterEnv = { Variables: { charter: CharterContext } };

@@ -1,6 +1,7 @@
 import { createPresentation } from '../../credentials/index.js';
 import type { Issuer } from '../../credentials/types.js';
 import { orderChain } from '../../agents/index.js';
+import type { MandateChain } from '../../guard/transaction.js';
 import { PRESENTATION_META, RECEIPT_META, REFUSAL_META, toolBinding, type ToolRefusal } from './binding.js';
 
 export interface ToolPresenter {
@@ -64,4 +65,16 @@ export async function callGuardedTool<R>(client: ToolCaller<R>, call: ToolCall, 
   const first = await send();
   const refusal = toolRefusal(first);
   return refusal?.status === 401 && refusal.nonce !== undefined ? send(refusal.nonce) : first;
+}
+
+/**
+ * `client.callTool` paying with an external payment mandate chain (a tool
+ * guarded with `guardTool(name, { verifier, mandate }, handler)`): the chain
+ * goes in `_meta["charter.dev/presentation"]` as is. Its closing layer (VI
+ * L3a, the AP2 closed payment mandate) must name the server's `aud` and carry
+ * a fresh nonce: a chain is paid once.
+ */
+export function callMandateTool<R>(client: ToolCaller<R>, call: ToolCall, chain: MandateChain): Promise<R> {
+  if (chain === undefined || chain === null) throw new TypeError('callMandateTool needs the mandate chain');
+  return client.callTool({ ...call, _meta: { ...call._meta, [PRESENTATION_META]: chain } });
 }

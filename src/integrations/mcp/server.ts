@@ -3,8 +3,9 @@ import { HTTP_STATUS, isCharterError, type Reason } from '../../errors.js';
 import type { AgentDecision, AgentTrust } from '../../agents/types.js';
 import type { AmountInput } from '../../agents/limits.js';
 import type { Verifier } from '../../guard/verifier.js';
-import { checkTrust, type ReputationSource } from '../../guard/policy.js';
-import { guardTransaction } from '../../guard/transaction.js';
+import { checkMandatePolicy, checkTrust, type ReputationSource } from '../../guard/policy.js';
+import { guardMandatePayment, guardTransaction, type MandateChain, type TransactionOutcome } from '../../guard/transaction.js';
+import type { MandateDecision, MandateProfile, MandateTrust } from '../../mandates/types.js';
 import { PRESENTATION_META, RECEIPT_META, REFUSAL_META, toolBinding, type ToolRefusal } from './binding.js';
 
 export interface ToolGuardOptions<Args> {
@@ -18,6 +19,34 @@ export interface ToolGuardOptions<Args> {
   trust: AgentTrust;
   reputation?: ReputationSource;
 }
+
+/**
+ * A tool paid for with an external agent payment mandate chain (Verifiable
+ * Intent or AP2) instead of a Charter agent presentation: the chain travels
+ * in `_meta["charter.dev/presentation"]` (the profile's input object, or a
+ * string: AP2's `~~` payment chain, VI's JSON), its closing layer names this
+ * server's verifier (`aud`) with a nonce used once, and its payment is
+ * reserved on every cumulative limit of the chain before the tool runs.
+ */
+export interface MandateToolGuardOptions<Args> {
+  verifier: Verifier;
+  mandate: {
+    profile: MandateProfile;
+    trust: MandateTrust;
+    /** The payee this tool takes payments for (merchant id or website), or a function of the arguments. */
+    payee?: string | ((args: Args) => string | undefined);
+    /** AP2 payment chain without its checkout chain: the checkout JWT hash being paid for. */
+    checkoutHash?: (args: Args) => string | undefined;
+    openCheckoutHash?: (args: Args) => string | undefined;
+    /** Time zone of VI `payment.cumulative` periods. Default "UTC". */
+    calendarTimeZone?: string;
+    l1Vct?: string;
+  };
+  /** What a call charges: the chain's payment must be exactly this. */
+  amount?: (args: Args) => AmountInput | undefined;
+}
+
+export type GuardedMandateToolHandler<Args, Extra> = (args: Args, extra: Extra, decision: MandateDecision) => CallToolResult | Promise<CallToolResult>;
 
 /** The part of the SDK's `RequestHandlerExtra` the guard reads: the request's `_meta`. */
 export interface ToolExtra {
@@ -52,11 +81,29 @@ export function guardTool<Args extends Record<string, unknown>, Extra extends To
   name: string,
   options: ToolGuardOptions<Args>,
   handler: GuardedToolHandler<Args, Extra>,
+): (args: Args, extra: Extra) => Promise<CallToolResult>;
+/** The same guard for a tool paid for with a Verifiable Intent or AP2 chain (`options.mandate`). */
+export function guardTool<Args extends Record<string, unknown>, Extra extends ToolExtra = ToolExtra>(
+  name: string,
+  options: MandateToolGuardOptions<Args>,
+  handler: GuardedMandateToolHandler<Args, Extra>,
+): (args: Args, extra: Extra) => Promise<CallToolResult>;
+export function guardTool<Args extends Record<string, unknown>, Extra extends ToolExtra = ToolExtra>(
+  name: string,
+  options: ToolGuardOptions<Args> | MandateToolGuardOptions<Args>,
+  handler: GuardedToolHandler<Args, Extra> | GuardedMandateToolHandler<Args, Extra>,
 ): (args: Args, extra: Extra) => Promise<CallToolResult> {
   if (typeof name !== 'string' || name.length === 0) throw new TypeError('guardTool: name must be the tool name it is registered under');
   if (!options?.verifier || typeof options.verifier.issueNonce !== 'function') throw new TypeError('guardTool: options.verifier must come from createVerifier()');
-  if (!(typeof options.action === 'function' || (typeof options.action === 'string' && options.action.length > 0))) throw new TypeError('guardTool: action must be a string or a function of the arguments');
-  checkTrust('guardTool', options.trust, options.reputation);
+  const paid = 'mandate' in options && options.mandate !== undefined;
+  if (paid) {
+    checkMandatePolicy('guardTool', (options as MandateToolGuardOptions<Args>).mandate);
+  } else {
+    const o = options as ToolGuardOptions<Args>;
+    if (!(typeof o.action === 'function' || (typeof o.action === 'string' && o.action.length > 0))) throw new TypeError('guardTool: action must be a string or a function of the arguments');
+    checkTrust('guardTool', o.trust, o.reputation);
+  }
+  if (options.amount !== undefined && typeof options.amount !== 'function') throw new TypeError('guardTool: amount must be a function of the arguments');
   if (typeof handler !== 'function') throw new TypeError('guardTool: handler must be a function');
   const { verifier } = options;
 
@@ -71,38 +118,63 @@ export function guardTool<Args extends Record<string, unknown>, Extra extends To
     }
     return refusal({ status, code: reasons[0]!.code, reasons, ...(nonce !== undefined ? { nonce } : {}) }, receipt);
   };
+  // A body that returns no result object has not succeeded: its spend is released.
+  const succeeded = (r: CallToolResult | undefined) => typeof r === 'object' && r !== null && r.isError !== true;
 
   return async (args: Args, extra: Extra) => {
-    const vp = extra?._meta?.[PRESENTATION_META];
-    if (typeof vp !== 'string') {
-      return refuse(401, [{ code: 'INVALID_PRESENTATION', message: `${name} is a transaction: send the agent's presentation in _meta["${PRESENTATION_META}"]` }]);
+    const proof = extra?._meta?.[PRESENTATION_META];
+    const present = paid ? proof !== undefined && proof !== null && (typeof proof === 'string' || typeof proof === 'object') : typeof proof === 'string';
+    if (!present) {
+      const what = paid ? 'its payment mandate chain' : "the agent's presentation";
+      return refuse(401, [{ code: 'INVALID_PRESENTATION', message: `${name} is a transaction: send ${what} in _meta["${PRESENTATION_META}"]` }]);
     }
-    let action: string;
-    let amount: AmountInput | undefined;
-    let counterparty: string | undefined;
-    let binding: ReturnType<typeof toolBinding>;
+    // What the arguments say (a malformed amount, a value JSON cannot carry: a 400), before anything runs.
+    let run: () => Promise<TransactionOutcome<CallToolResult, unknown>>;
     try {
-      action = typeof options.action === 'function' ? options.action(args) : options.action;
-      amount = options.amount?.(args);
-      counterparty = typeof options.counterparty === 'function' ? options.counterparty(args) : options.counterparty;
-      binding = toolBinding(name, args);
+      const amount = options.amount?.(args);
+      const binding = toolBinding(name, args);
+      if (paid) {
+        const m = (options as MandateToolGuardOptions<Args>).mandate;
+        const payee = typeof m.payee === 'function' ? m.payee(args) : m.payee;
+        const checkoutHash = m.checkoutHash?.(args);
+        const openCheckoutHash = m.openCheckoutHash?.(args);
+        const request = {
+          verifier,
+          profile: m.profile,
+          trust: m.trust,
+          ...(amount !== undefined ? { amount } : {}),
+          ...(payee !== undefined ? { payee } : {}),
+          ...(checkoutHash !== undefined ? { checkoutHash } : {}),
+          ...(openCheckoutHash !== undefined ? { openCheckoutHash } : {}),
+          ...(m.calendarTimeZone !== undefined ? { calendarTimeZone: m.calendarTimeZone } : {}),
+          ...(m.l1Vct !== undefined ? { l1Vct: m.l1Vct } : {}),
+          // Chain layers have no place for an mcp claim: one that carries none is bound by aud and its used-once nonce.
+          binding,
+          succeeded,
+        };
+        run = () => guardMandatePayment(proof as MandateChain, request, (decision) => (handler as GuardedMandateToolHandler<Args, Extra>)(args, extra, decision));
+      } else {
+        const o = options as ToolGuardOptions<Args>;
+        const action = typeof o.action === 'function' ? o.action(args) : o.action;
+        const counterparty = typeof o.counterparty === 'function' ? o.counterparty(args) : o.counterparty;
+        const request = {
+          verifier,
+          action,
+          ...(amount !== undefined ? { amount } : {}),
+          ...(counterparty !== undefined ? { counterparty } : {}),
+          trust: o.trust,
+          ...(o.reputation ? { reputation: o.reputation } : {}),
+          binding,
+          succeeded,
+        };
+        run = () => guardTransaction(proof as string, request, (decision) => (handler as GuardedToolHandler<Args, Extra>)(args, extra, decision));
+      }
     } catch (e) {
       return refuse(400, [{ code: 'INVALID_ARGUMENT', message: isCharterError(e) ? e.message : 'the arguments do not describe a transaction' }]);
     }
-    const request = {
-      verifier,
-      action,
-      ...(amount !== undefined ? { amount } : {}),
-      ...(counterparty !== undefined ? { counterparty } : {}),
-      trust: options.trust,
-      ...(options.reputation ? { reputation: options.reputation } : {}),
-      binding,
-      // A body that returns no result object has not succeeded: its spend is released.
-      succeeded: (r: CallToolResult | undefined) => typeof r === 'object' && r !== null && r.isError !== true,
-    };
+    const outcome = await run();
     // The pipeline answers a store fault as a 503 refusal (fail closed: nothing runs; the agent may
     // retry); a fault from the body itself is not a refusal and propagates.
-    const outcome = await guardTransaction(vp, request, (decision) => handler(args, extra, decision));
     return outcome.ok ? withReceipt(outcome.value, outcome.receipt) : refuse(outcome.status as ToolRefusal['status'], outcome.reasons, outcome.nonce, outcome.receipt);
   };
 }

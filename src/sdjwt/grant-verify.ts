@@ -1,0 +1,157 @@
+import { toReason, type Reason } from '../errors.js';
+import type { CharterResolver } from '../did/types.js';
+import { SD_JWT_GRANT_VCT, readTerms, termsReasons, type DeclaredProcessing, type GrantDecision } from '../grants/index.js';
+import { actionCovered, normalizeGrantResource, normalizeResource, resourceCovered } from '../grants/scope.js';
+import { verifySdJwtVc } from './verify.js';
+import type { SdJwtStatusChecker, TrustedJwkIssuer } from './types.js';
+
+/** The `vct` of a DataAccessGrant issued as an SD-JWT VC. */
+export const GRANT_VCT = SD_JWT_GRANT_VCT;
+
+/*
+ * The verifier's side of SD-JWT grants, apart from the issuing side
+ * (grant.ts): the guard imports only this, so a verifier does not load
+ * @sd-jwt/sd-jwt-vc, which only issuing and presenting use.
+ */
+
+export interface VerifySdJwtGrantOptions {
+  resolver: CharterResolver;
+  /** A Token Status List checker (createTokenStatusChecker): a grant always carries a status. */
+  status: SdJwtStatusChecker;
+  /** The resource asked for (normalised here; RESOURCE_INVALID when it cannot be), as for verifyGrant. */
+  resource: string;
+  action: string;
+  /**
+   * Who owns the requested resource: a grant allows access only to its
+   * issuer's own data (GRANT_NOT_OWNER otherwise). Give `owner` or,
+   * explicitly, `anyOwner: true`, as for verifyGrant.
+   */
+  owner?: string;
+  anyOwner?: boolean;
+  /** The party asking; must be the grant's subject. */
+  grantee?: string;
+  /** Verification time. Default now. */
+  now?: Date;
+  skewSeconds?: number;
+  /** Most seconds since the key binding JWT's `iat`. Default 300. */
+  maxKeyBindingAgeSeconds?: number;
+  /** This verifier and the nonce it sent, checked against the KB-JWT. */
+  aud?: string;
+  nonce?: string;
+  /** Accept the grant without a key binding (the grantee checking what it received). Default false. */
+  allowMissingKeyBinding?: boolean;
+  trustedIssuers?: readonly TrustedJwkIssuer[];
+  /** The declared use, checked against the grant's terms as verifyGrant does (PURPOSE_NOT_ALLOWED, PROCESSING_NOT_ALLOWED). */
+  purpose?: string;
+  processing?: DeclaredProcessing;
+}
+
+/** GrantDecision (src/grants/verify.ts), from an SD-JWT grant: `grant` lists only what was disclosed. */
+export interface SdJwtGrantDecision extends GrantDecision {
+  format: 'dc+sd-jwt';
+  disclosed?: string[];
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : []);
+const GRANT_FIELDS = new Set(['resources', 'actions', 'purpose', 'constraints', 'terms']);
+
+/**
+ * The disclosed grant against the DataAccessGrant shape. Not the JSON Schema
+ * itself: a holder may withhold every element of `resources` (minItems 1
+ * there), which is a GRANT_SCOPE refusal, not a malformed grant.
+ */
+function shapeReasons(grant: unknown): Reason[] {
+  if (!isObj(grant)) return [{ code: 'SCHEMA_INVALID', message: 'the credential carries no grant' }];
+  const out: Reason[] = [];
+  const unknown = Object.keys(grant).filter((k) => !GRANT_FIELDS.has(k));
+  // A grant field Charter does not know could be a restriction it would ignore: refuse (DESIGN.md, terms).
+  if (unknown.length > 0) out.push({ code: 'SCHEMA_INVALID', message: `the grant has fields Charter does not understand: ${unknown.join(', ').slice(0, 120)}` });
+  for (const k of ['resources', 'actions'] as const) {
+    if (!Array.isArray(grant[k]) || (grant[k] as unknown[]).some((s) => typeof s !== 'string')) out.push({ code: 'SCHEMA_INVALID', message: `grant.${k} must be an array of strings` });
+  }
+  if (typeof grant.purpose !== 'string' || grant.purpose.length === 0) out.push({ code: 'SCHEMA_INVALID', message: 'grant.purpose must be a non-empty string' });
+  if (grant.constraints !== undefined && !isObj(grant.constraints)) out.push({ code: 'SCHEMA_INVALID', message: 'grant.constraints must be an object' });
+  if (grant.terms !== undefined) out.push(...readTerms(grant.terms).reasons);
+  return out;
+}
+
+/**
+ * Does this SD-JWT grant (a presentation by its grantee) allow `action` on
+ * `resource` now? The same decision shape, and the same refusals, as
+ * verifyGrant for vc+jwt grants, so a guard can take either format.
+ */
+export async function verifySdJwtGrant(token: string, options: VerifySdJwtGrantOptions): Promise<SdJwtGrantDecision> {
+  if (!options || typeof options.status !== 'function') throw new TypeError('verifySdJwtGrant needs options.status (a Token Status List checker)');
+  if (typeof options.action !== 'string') throw new TypeError('verifySdJwtGrant needs options.action');
+  if ((options.owner !== undefined) === (options.anyOwner === true)) {
+    throw new TypeError('verifySdJwtGrant needs exactly one of options.owner (the DID whose data is asked for) or anyOwner: true');
+  }
+  if ((options as unknown as Record<string, unknown>).at !== undefined) throw new TypeError('verifySdJwtGrant takes "now", not "at"');
+  const resource = normalizeResource(options.resource);
+  // The status check is held back until the grant's own rules pass: no network for a grant refused anyway.
+  let held: Parameters<SdJwtStatusChecker> | undefined;
+  const v = await verifySdJwtVc(token, {
+    resolver: options.resolver,
+    status: async (...args) => {
+      held = args;
+      return [];
+    },
+    vct: GRANT_VCT,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.skewSeconds !== undefined ? { skewSeconds: options.skewSeconds } : {}),
+    ...(options.maxKeyBindingAgeSeconds !== undefined ? { maxKeyBindingAgeSeconds: options.maxKeyBindingAgeSeconds } : {}),
+    ...(options.aud !== undefined ? { aud: options.aud } : {}),
+    ...(options.nonce !== undefined ? { nonce: options.nonce } : {}),
+    ...(options.allowMissingKeyBinding ? { allowMissingKeyBinding: true } : {}),
+    ...(options.trustedIssuers ? { trustedIssuers: options.trustedIssuers } : {}),
+  });
+  const reasons = [...v.reasons];
+  const c = v.claims;
+  const g = isObj(c?.grant) ? c.grant : {};
+  // Normalised as verifyGrant's readGrantClaims does: a grant naming "a/../b" is refused, never half-matched.
+  let resources: string[] = [];
+  try {
+    resources = strings(g.resources).map(normalizeGrantResource);
+  } catch (e) {
+    reasons.push({ code: 'INVALID_CREDENTIAL', message: `grant.resources: ${(e as Error).message}` });
+  }
+  const actions = strings(g.actions);
+  const purpose = typeof g.purpose === 'string' ? g.purpose : '';
+  if (c) {
+    if (v.validUntil === undefined) reasons.push({ code: 'INVALID_CREDENTIAL', message: 'a grant must expire (exp)' });
+    if (c.status === undefined) reasons.push({ code: 'STATUS_INVALID', message: 'a grant without a revocation status cannot be revoked, so it is refused' });
+    reasons.push(...shapeReasons(c.grant));
+    // Terms bind the verifier whatever the format: a declared use outside them is refused.
+    const terms = g.terms === undefined ? undefined : readTerms(g.terms).terms;
+    reasons.push(...termsReasons(terms, { ...(options.purpose !== undefined ? { purpose: options.purpose } : {}), ...(options.processing !== undefined ? { processing: options.processing } : {}) }));
+    // The owner rule of verifyGrant (src/grants/verify.ts), with its codes.
+    if (options.owner !== undefined && (typeof options.owner !== 'string' || !options.owner.startsWith('did:'))) {
+      reasons.push({ code: 'GRANT_NOT_OWNER', message: `no owner is known for ${resource.slice(0, 200)}, so no grant covers it` });
+    } else if (options.owner !== undefined && v.issuer !== options.owner) {
+      reasons.push({ code: 'GRANT_NOT_OWNER', message: `the grant was issued by ${String(v.issuer).slice(0, 100)}, not by the owner of ${resource.slice(0, 200)}` });
+    }
+    if (options.grantee !== undefined && v.subject !== options.grantee) reasons.push({ code: 'GRANTEE_MISMATCH', message: 'the grant was given to someone else' });
+    if (!resourceCovered(resources, resource) || !actionCovered(actions, options.action)) {
+      reasons.push({ code: 'GRANT_SCOPE', message: `the grant (as disclosed) does not cover ${options.action.slice(0, 64)} on ${resource.slice(0, 200)}` });
+    }
+  }
+  if (held && reasons.length === 0) {
+    try {
+      reasons.push(...(await options.status(...held)));
+    } catch (e) {
+      reasons.push(toReason(e, 'STATUS_UNAVAILABLE'));
+    }
+  }
+  return {
+    ok: reasons.length === 0,
+    reasons,
+    format: 'dc+sd-jwt',
+    resource,
+    ...(v.keyBinding && v.subject ? { holder: v.subject } : {}),
+    ...(v.id ? { id: v.id } : {}),
+    ...(v.issuer ? { grantor: v.issuer } : {}),
+    ...(v.subject ? { grantee: v.subject } : {}),
+    ...(c ? { grant: { resources, actions, purpose, ...(v.validUntil ? { validUntil: v.validUntil } : {}) }, disclosed: v.disclosed ?? [] } : {}),
+  };
+}
