@@ -49,7 +49,12 @@ export async function benchReputation(n = Number(process.env.CHARTER_BENCH_ATTES
       type: 'ReputationAttestation',
       claims: { rating: { score: (i % 10) / 10, ...(i % 3 === 0 ? { dimension: 'delivery' } : {}) }, interaction: receipt.id },
       credentialSchema: { id: schemaIdFor('ReputationAttestation')!, type: 'JsonSchema' },
-      credentialStatus: { type: 'BitstringStatusListEntry', statusPurpose: 'revocation', statusListIndex: String(Math.floor(i / attesters.length)), statusListCredential: lists.get(by.did)! },
+      credentialStatus: {
+        type: 'BitstringStatusListEntry',
+        statusPurpose: 'revocation',
+        statusListIndex: String(Math.floor(i / attesters.length)),
+        statusListCredential: lists.get(by.did)!,
+      },
       extra: { evidence: [{ id: receipt.id, type: ['Evidence', 'InteractionReceipt'], receipt: receipt.jwt }] },
     });
     jwts.push(att.jwt);
@@ -61,7 +66,7 @@ export async function benchReputation(n = Number(process.env.CHARTER_BENCH_ATTES
   const sample = await Promise.all(
     jwts.slice(0, 1000).map(async (j) => {
       const a = decodeJwt(j);
-      const r = decodeJwt(((a.payload.evidence as { receipt: string }[])[0]!).receipt);
+      const r = decodeJwt((a.payload.evidence as { receipt: string }[])[0]!.receipt);
       const ka = await resolver.resolveKey(a.payload.issuer as string, a.header.kid, 'assertionMethod');
       const kr = await resolver.resolveKey(agent.did, r.header.kid, 'assertionMethod');
       return [a, ka.keyObject, r, kr.keyObject] as const;
@@ -114,25 +119,47 @@ export async function benchReputation(n = Number(process.env.CHARTER_BENCH_ATTES
   for (const u of lists.values()) await status2.refresh(u);
   const firstMs = await timed(() => reputationSource(store, { ...policy, status: status2 })(agent.did, undefined));
   const steady: number[] = [];
-  for (let i = 0; i < 5; i++) steady.push(await timed(async () => {
-    const s = await source(agent.did, undefined);
-    if (s.score === null || first.score === null || Math.abs(s.score - first.score) > 1e-6) throw new Error('bench: the score moved');
-  }));
+  for (let i = 0; i < 5; i++)
+    steady.push(
+      await timed(async () => {
+        const s = await source(agent.did, undefined);
+        if (s.score === null || first.score === null || Math.abs(s.score - first.score) > 1e-6) throw new Error('bench: the score moved');
+      }),
+    );
   // (s') scoreFromStore: one query for every rating on each call, the aggregation and the per-rating breakdown in memory.
   const full: number[] = [];
-  for (let i = 0; i < 5; i++) full.push(await timed(async () => {
-    const s = await scoreFromStore(store, agent.did, policy);
-    if (s.counted !== n) throw new Error(`bench: only ${s.counted} of ${n} counted`);
-  }));
+  for (let i = 0; i < 5; i++)
+    full.push(
+      await timed(async () => {
+        const s = await scoreFromStore(store, agent.did, policy);
+        if (s.counted !== n) throw new Error(`bench: only ${s.counted} of ${n} counted`);
+      }),
+    );
   const queryMs: number[] = [];
   for (let i = 0; i < 5; i++) queryMs.push(await timed(() => store.listRatings(agent.did)));
   const N = n.toLocaleString('en-US');
   printTable(`Reputation: ${N} attestations (500 attesters, 2 signatures each, each with a revocation entry)`, [
-    { name: '(f) floor: bare Ed25519 verify, one core', opsPerSec: floor, note: `${Math.round(pairsPerSec).toLocaleString('en-US')} attestations/s at 2 signatures each; mean of ${floors.length} bursts (${Math.round(Math.min(...floors) * 2).toLocaleString('en-US')}-${Math.round(Math.max(...floors) * 2).toLocaleString('en-US')})` },
-    { name: `(i) importAttestations, ${N} (signatures on the thread pool)`, ms: importMs, note: `${Math.round(importRate).toLocaleString('en-US')} attestations/s = ${ratio(importRate, pairsPerSec)} of the 2-signature floor (target >= 0.7)` },
-    { name: `(s) reputationSource, a decision over ${N} stored ratings, p50 of 5`, ms: median(steady), note: `min ${Math.min(...steady).toFixed(0)}, max ${Math.max(...steady).toFixed(0)} (target <= 200 ms)` },
+    {
+      name: '(f) floor: bare Ed25519 verify, one core',
+      opsPerSec: floor,
+      note: `${Math.round(pairsPerSec).toLocaleString('en-US')} attestations/s at 2 signatures each; mean of ${floors.length} bursts (${Math.round(Math.min(...floors) * 2).toLocaleString('en-US')}-${Math.round(Math.max(...floors) * 2).toLocaleString('en-US')})`,
+    },
+    {
+      name: `(i) importAttestations, ${N} (signatures on the thread pool)`,
+      ms: importMs,
+      note: `${Math.round(importRate).toLocaleString('en-US')} attestations/s = ${ratio(importRate, pairsPerSec)} of the 2-signature floor (target >= 0.7)`,
+    },
+    {
+      name: `(s) reputationSource, a decision over ${N} stored ratings, p50 of 5`,
+      ms: median(steady),
+      note: `min ${Math.min(...steady).toFixed(0)}, max ${Math.max(...steady).toFixed(0)} (target <= 200 ms)`,
+    },
     { name: '(s0) its first decision (lists them, asks each revocation of cached lists)', ms: firstMs },
-    { name: `(s') scoreFromStore, reading all ${N} each call, with breakdown, p50 of 5`, ms: median(full), note: `min ${Math.min(...full).toFixed(0)}, max ${Math.max(...full).toFixed(0)}` },
+    {
+      name: `(s') scoreFromStore, reading all ${N} each call, with breakdown, p50 of 5`,
+      ms: median(full),
+      note: `min ${Math.min(...full).toFixed(0)}, max ${Math.max(...full).toFixed(0)}`,
+    },
     { name: '     of which the one query (listRatings), p50 of 5', ms: median(queryMs) },
     { name: '(building them: receipts + attestations signed)', ms: buildMs },
   ]);
@@ -140,5 +167,16 @@ export async function benchReputation(n = Number(process.env.CHARTER_BENCH_ATTES
   await store.close();
   await issuerStore.close();
   rmSync(dir, { recursive: true, force: true });
-  return { n, floor, importMs, importRate, importRatio: importRate / pairsPerSec, decisionP50: median(steady), firstDecisionMs: firstMs, fullP50: median(full), queryP50: median(queryMs), buildMs };
+  return {
+    n,
+    floor,
+    importMs,
+    importRate,
+    importRatio: importRate / pairsPerSec,
+    decisionP50: median(steady),
+    firstDecisionMs: firstMs,
+    fullP50: median(full),
+    queryP50: median(queryMs),
+    buildMs,
+  };
 }

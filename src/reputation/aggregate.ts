@@ -106,7 +106,15 @@ export function aggregate(ratings: readonly VerifiedRating[], policy: WeightPoli
     // 0.5^x underflows to 0 for very old ratings: they weigh nothing, never NaN.
     const decay = half === undefined ? 1 : Math.pow(0.5, age / half);
     if (detail) {
-      counted.push({ id: r.id, attester: r.attester, receipt: r.receipt, score: r.score, ...(r.dimension ? { dimension: r.dimension } : {}), weight: a.trust * decay, issuedAt: new Date(r.issuedAt).toISOString() });
+      counted.push({
+        id: r.id,
+        attester: r.attester,
+        receipt: r.receipt,
+        score: r.score,
+        ...(r.dimension ? { dimension: r.dimension } : {}),
+        weight: a.trust * decay,
+        issuedAt: new Date(r.issuedAt).toISOString(),
+      });
     }
     a.num += decay * r.score;
     a.den += decay;

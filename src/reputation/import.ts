@@ -77,7 +77,8 @@ function storable(r: NewRating): boolean {
 export async function importAttestations(store: ReputationStore, jwts: readonly string[], options: ImportOptions): Promise<ImportResult> {
   if (!store || typeof store.putRatings !== 'function') throw new TypeError('importAttestations needs a store with ratings (a ReputationStore)');
   if (!Array.isArray(jwts)) throw new TypeError('importAttestations needs an array of attestation JWTs');
-  if (!options || typeof options.resolver?.resolveKey !== 'function' || typeof options.status !== 'function') throw new TypeError('importAttestations needs options.resolver and options.status');
+  if (!options || typeof options.resolver?.resolveKey !== 'function' || typeof options.status !== 'function')
+    throw new TypeError('importAttestations needs options.resolver and options.status');
   const concurrency = options.concurrency ?? 64;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError('concurrency must be a positive integer');
   const check = {

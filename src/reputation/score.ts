@@ -20,7 +20,14 @@ export async function scoreAgent(agentDid: string, attestations: readonly string
   if (!Array.isArray(attestations)) throw new TypeError('scoreAgent needs an array of attestation JWTs');
   const now = policy.now ?? new Date();
   const unique = [...new Set(attestations.map((a) => (typeof a === 'string' ? a : '')))].sort();
-  const check = { resolver: policy.resolver, status: policy.status, now, evidence: DEFAULT_EVIDENCE, agent: agentDid, ...(policy.skewSeconds !== undefined ? { skewSeconds: policy.skewSeconds } : {}) };
+  const check = {
+    resolver: policy.resolver,
+    status: policy.status,
+    now,
+    evidence: DEFAULT_EVIDENCE,
+    agent: agentDid,
+    ...(policy.skewSeconds !== undefined ? { skewSeconds: policy.skewSeconds } : {}),
+  };
   const checked = await mapLimit(unique, 64, (j) => verifyAttestation(j, check));
   const ignored: Ignored[] = [];
   const ratings: NewRating[] = [];
@@ -54,8 +61,13 @@ export function reputationReasons(s: { score: number | null; attesters: number }
 }
 
 /** A threshold on scoreAgent, as a decision (REPUTATION_TOO_LOW). */
-export async function checkReputation(agentDid: string, attestations: readonly string[], opts: { minReputation: number; minAttesters?: number; policy: ScorePolicy }): Promise<ReputationCheck> {
-  if (typeof opts?.minReputation !== 'number' || !(opts.minReputation >= 0 && opts.minReputation <= 1)) throw new TypeError('checkReputation needs minReputation (a score in [0, 1])');
+export async function checkReputation(
+  agentDid: string,
+  attestations: readonly string[],
+  opts: { minReputation: number; minAttesters?: number; policy: ScorePolicy },
+): Promise<ReputationCheck> {
+  if (typeof opts?.minReputation !== 'number' || !(opts.minReputation >= 0 && opts.minReputation <= 1))
+    throw new TypeError('checkReputation needs minReputation (a score in [0, 1])');
   const s = await scoreAgent(agentDid, attestations, opts.policy);
   const reasons = reputationReasons(s, opts.minReputation, opts.minAttesters ?? 1);
   return { ok: reasons.length === 0, reasons, score: s.score, counted: s.counted };

@@ -123,7 +123,14 @@ function prepare(listing: readonly RatingRecord[]): { rows: readonly RatingRecor
 const settled = new WeakMap<readonly RatingRecord[], { memo: StatusMemo; until: number }>();
 
 /** Drops the ratings whose status entries no longer read valid (revoked or suspended by the attester, or the list is unavailable: fail closed). */
-async function unrevoked(store: ReputationStore, agent: string, rows: readonly RatingRecord[], policy: StoreScorePolicy, now: Date, ignored: Ignored[]): Promise<readonly RatingRecord[]> {
+async function unrevoked(
+  store: ReputationStore,
+  agent: string,
+  rows: readonly RatingRecord[],
+  policy: StoreScorePolicy,
+  now: Date,
+  ignored: Ignored[],
+): Promise<readonly RatingRecord[]> {
   const ttl = freshnessMs(policy);
   const memo = memoFor(store, policy.status, policy.statusMemoEntries ?? 250_000);
   const clock = Date.now();
@@ -163,7 +170,13 @@ async function unrevoked(store: ReputationStore, agent: string, rows: readonly R
         try {
           const text = statusOf.get(keyOf(r));
           if (text === undefined) throw new Error('no status entry');
-          const credential = { id: r.id, type: ['VerifiableCredential', ATTESTATION_TYPE], issuer: r.attester, credentialSubject: { id: agent }, credentialStatus: JSON.parse(text) } as Credential;
+          const credential = {
+            id: r.id,
+            type: ['VerifiableCredential', ATTESTATION_TYPE],
+            issuer: r.attester,
+            credentialSubject: { id: agent },
+            credentialStatus: JSON.parse(text),
+          } as Credential;
           reason = (await policy.status(credential, { issuer: r.attester, now }))[0] ?? null;
         } catch {
           reason = { code: 'STATUS_INVALID', message: 'the recorded status entry cannot be read' };

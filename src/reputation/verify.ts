@@ -108,7 +108,8 @@ export async function verifyAttestation(jwt: string, c: AttestationCheck): Promi
   const id = typeof v.id === 'string' ? v.id.slice(0, MAX_ID) : `#${String(jwt).slice(-16)}`;
   if (!v.ok || !v.credential || !v.issuer) return { id, ...pick(firstOf(v)) };
   const cred = v.credential;
-  if (typeof cred.id !== 'string' || cred.id.length === 0 || cred.id.length > MAX_ID) return { id, code: 'INVALID_CREDENTIAL', message: `an attestation needs an id (at most ${MAX_ID} characters)` };
+  if (typeof cred.id !== 'string' || cred.id.length === 0 || cred.id.length > MAX_ID)
+    return { id, code: 'INVALID_CREDENTIAL', message: `an attestation needs an id (at most ${MAX_ID} characters)` };
   const agent = v.subject;
   if (agent === undefined) return { id, code: 'INVALID_CREDENTIAL', message: 'an attestation rates exactly one agent' };
   if (c.agent !== undefined && agent !== c.agent) return { id, code: 'INVALID_CREDENTIAL', message: 'the attestation is about another agent' };

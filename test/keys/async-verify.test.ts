@@ -40,11 +40,7 @@ describe('verifySignatureAsync (thread pool) answers exactly as verifySignature'
     expect(await verifySignatureAsync(k1.key, 'ES256K', data, twin)).toBe(false);
     const p = keys[1]!;
     const psig = p.signer.sign(data) as Uint8Array;
-    const lies: VerificationKey[] = [
-      { ...p.key, alg: 'EdDSA' },
-      { ...p.key, keyObject: createPublicKey({ key: { ...p.kp.publicJwk }, format: 'jwk' }) },
-      {} as VerificationKey,
-    ];
+    const lies: VerificationKey[] = [{ ...p.key, alg: 'EdDSA' }, { ...p.key, keyObject: createPublicKey({ key: { ...p.kp.publicJwk }, format: 'jwk' }) }, {} as VerificationKey];
     for (const k of lies) expect(await verifySignatureAsync(k, 'ES256', data, psig)).toBe(false);
     expect(await verifySignatureAsync(p.key, 'ES256', 'not bytes' as unknown as Uint8Array, psig)).toBe(false);
   });

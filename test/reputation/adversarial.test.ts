@@ -1,7 +1,17 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { aggregate, importAttestations, issueAttestation, issueReceipt, oneRatingPerReceipt, reputationSource, scoreAgent, scoreFromStore, type VerifiedRating } from '../../src/reputation/index.js';
+import {
+  aggregate,
+  importAttestations,
+  issueAttestation,
+  issueReceipt,
+  oneRatingPerReceipt,
+  reputationSource,
+  scoreAgent,
+  scoreFromStore,
+  type VerifiedRating,
+} from '../../src/reputation/index.js';
 import { createResolver } from '../../src/did/index.js';
 import type { Issuer } from '../../src/credentials/types.js';
 import { schemaIdFor } from '../../src/credentials/index.js';
@@ -97,7 +107,11 @@ describe('a rating score is a finite number in [0, 1], named schema or not', () 
   it('-0 is a score of 0 (and so is a literal that underflows to it); 0 and 1 themselves are scores', async () => {
     const agentStore = await openSqliteStore(join(tempDir(), 'zero.db'));
     const atts = await Promise.all(['{"score":-0}', '{"score":1e-400}', '{"score":0}', '{"score":1}', '{"score":-0.0e5}'].map((t) => attestation(t, true)));
-    const r = await importAttestations(agentStore, atts.map((a) => a.jwt), { resolver, status: noStatus });
+    const r = await importAttestations(
+      agentStore,
+      atts.map((a) => a.jwt),
+      { resolver, status: noStatus },
+    );
     expect(r.skipped).toEqual([]);
     const rows = await agentStore.listRatings(agent.did);
     expect(rows.map((x) => x.score).every((v) => Object.is(v, 0) || v === 1)).toBe(true);
@@ -154,7 +168,15 @@ describe('one attester cannot outweigh the rest beyond its trust weight', () => 
   it('many attesters of weight 0 count for nothing: no score, no attesters; one trusted attester decides alone', async () => {
     const store = await openSqliteStore(join(tempDir(), 'zero-weight.db'));
     const agent = 'did:key:zAgent';
-    const rows: NewRating[] = Array.from({ length: 500 }, (_, i) => ({ id: `s-${i}`, attester: `did:key:zStranger${i}`, agent, receipt: `r-${i}`, score: 1, issuedAt: Date.now() - 1000, importedAt: Date.now() }));
+    const rows: NewRating[] = Array.from({ length: 500 }, (_, i) => ({
+      id: `s-${i}`,
+      attester: `did:key:zStranger${i}`,
+      agent,
+      receipt: `r-${i}`,
+      score: 1,
+      issuedAt: Date.now() - 1000,
+      importedAt: Date.now(),
+    }));
     await store.putRatings(rows);
     const policy = { resolver, status: noStatus };
     expect(await scoreFromStore(store, agent, policy)).toMatchObject({ score: null, attesters: 0, counted: 500 });
@@ -171,7 +193,12 @@ describe('one attester cannot outweigh the rest beyond its trust weight', () => 
     const s = aggregate(ratings, { now: 0, attesterWeight: (d) => weights[d] as number });
     expect(s.attesters).toBe(2);
     expect(s.score).toBeCloseTo((0.8 + 0.2) / 2, 12);
-    expect(s.counted.filter((c) => c.weight > 0).map((c) => c.attester).sort()).toEqual(['big', 'one']);
+    expect(
+      s.counted
+        .filter((c) => c.weight > 0)
+        .map((c) => c.attester)
+        .sort(),
+    ).toEqual(['big', 'one']);
   });
 });
 
@@ -181,7 +208,10 @@ describe('decay edge cases', () => {
 
   it('a half-life that is zero, negative or NaN is a TypeError; Infinity means no decay', () => {
     for (const halfLifeSeconds of [0, -1, Number.NaN, -Infinity]) expect(() => aggregate([at(0, 1)], { now: 0, halfLifeSeconds, attesterWeight: () => 1 })).toThrow(TypeError);
-    expect(aggregate([at(0, 0.3, 'did:key:a'), at(1000 * day, 0.9, 'did:key:b')], { now: 1000 * day, halfLifeSeconds: Infinity, attesterWeight: () => 1 }).score).toBeCloseTo(0.6, 12);
+    expect(aggregate([at(0, 0.3, 'did:key:a'), at(1000 * day, 0.9, 'did:key:b')], { now: 1000 * day, halfLifeSeconds: Infinity, attesterWeight: () => 1 }).score).toBeCloseTo(
+      0.6,
+      12,
+    );
     expect(() => aggregate([at(0, 1)], { now: Number.NaN, attesterWeight: () => 1 })).toThrow(TypeError);
   });
 
@@ -250,17 +280,22 @@ describe('properties', () => {
       dimension: fc.option(fc.constantFrom('delivery', 'accuracy'), { nil: undefined }),
     });
     await fc.assert(
-      fc.asyncProperty(fc.array(validRow, { maxLength: 25 }), fc.dictionary(fc.constantFrom(...attesters), anyWeight), fc.option(fc.integer({ min: 1, max: 1e9 }), { nil: undefined }), async (rows, w, halfLifeSeconds) => {
-        const agent = `did:key:zProp${run++}`;
-        await store.putRatings(rows.map((r, i) => ({ ...r, id: `p-${i}`, agent, importedAt: 0, ...(r.dimension ? { dimension: r.dimension } : {}) })));
-        const policy = { resolver, status: noStatus, now: new Date(2e12), attesterWeight: (d: string) => w[d], ...(halfLifeSeconds ? { halfLifeSeconds } : {}) };
-        const s = await scoreFromStore(store, agent, policy);
-        for (const v of [s.score, ...Object.values(s.byDimension).map((d) => d.score)]) expect(v === null || (Number.isFinite(v) && v >= 0 && v <= 1)).toBe(true);
-        // The guard's source (listing kept in memory, receipts possibly shared) says the same, twice.
-        const source = reputationSource(store, policy);
-        expect(await source(agent, undefined)).toEqual({ score: s.score, attesters: s.attesters });
-        expect(await source(agent, undefined)).toEqual({ score: s.score, attesters: s.attesters });
-      }),
+      fc.asyncProperty(
+        fc.array(validRow, { maxLength: 25 }),
+        fc.dictionary(fc.constantFrom(...attesters), anyWeight),
+        fc.option(fc.integer({ min: 1, max: 1e9 }), { nil: undefined }),
+        async (rows, w, halfLifeSeconds) => {
+          const agent = `did:key:zProp${run++}`;
+          await store.putRatings(rows.map((r, i) => ({ ...r, id: `p-${i}`, agent, importedAt: 0, ...(r.dimension ? { dimension: r.dimension } : {}) })));
+          const policy = { resolver, status: noStatus, now: new Date(2e12), attesterWeight: (d: string) => w[d], ...(halfLifeSeconds ? { halfLifeSeconds } : {}) };
+          const s = await scoreFromStore(store, agent, policy);
+          for (const v of [s.score, ...Object.values(s.byDimension).map((d) => d.score)]) expect(v === null || (Number.isFinite(v) && v >= 0 && v <= 1)).toBe(true);
+          // The guard's source (listing kept in memory, receipts possibly shared) says the same, twice.
+          const source = reputationSource(store, policy);
+          expect(await source(agent, undefined)).toEqual({ score: s.score, attesters: s.attesters });
+          expect(await source(agent, undefined)).toEqual({ score: s.score, attesters: s.attesters });
+        },
+      ),
       { numRuns: 60 },
     );
     await store.close();

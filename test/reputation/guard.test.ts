@@ -2,7 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orderChain } from '../../src/agents/index.js';
 import { createPresentation, issueCredential } from '../../src/credentials/index.js';
 import { guardTransaction } from '../../src/guard/transaction.js';
-import { decisionReceiptEvidence, importAttestations, interactionReceiptEvidence, issueAttestation, issueReceipt, reputationSource, scoreFromStore } from '../../src/reputation/index.js';
+import {
+  decisionReceiptEvidence,
+  importAttestations,
+  interactionReceiptEvidence,
+  issueAttestation,
+  issueReceipt,
+  reputationSource,
+  scoreFromStore,
+} from '../../src/reputation/index.js';
 import { setCredentialStatus } from '../../src/status/index.js';
 import { API, openWorld, type World } from '../http/world.js';
 
@@ -62,7 +70,13 @@ describe("a verifier's decision receipt as the interaction proof", () => {
     expect([allowed.length > 0, denied.length > 0]).toEqual([true, true]);
     const rate = async (receipt: string, score: number) => {
       const entry = decisionReceiptEvidence(receipt);
-      return issueCredential({ issuer: verifierId, subject: w.agent.did, type: 'ReputationAttestation', claims: { rating: { score }, interaction: entry.id }, extra: { evidence: [entry] } });
+      return issueCredential({
+        issuer: verifierId,
+        subject: w.agent.did,
+        type: 'ReputationAttestation',
+        claims: { rating: { score }, interaction: entry.id },
+        extra: { evidence: [entry] },
+      });
     };
     const [good, again, refused] = [await rate(allowed, 0.9), await rate(allowed, 0.1), await rate(denied, 0.1)];
     const r = await importAttestations(w.apiStore, [good.jwt, again.jwt, refused.jwt], { resolver: w.resolver, status: w.status });

@@ -58,7 +58,12 @@ describe('importing attestations and scoring from the store', () => {
   async function rate(by: Issuer, score: number, o: { dimension?: string; receiptBy?: Issuer; revocable?: boolean } = {}) {
     issuers.set(by.did, by);
     const receipt = await issueReceipt(null, o.receiptBy ?? agent, { counterparty: by.did, interactionId: `order-${n++}` });
-    return issueAttestation(o.revocable === false ? null : issuerStore, by, { receiptJwt: receipt.jwt, score, ...(o.dimension ? { dimension: o.dimension } : {}), ...(o.revocable === false ? {} : { baseUrl: srv.url }) });
+    return issueAttestation(o.revocable === false ? null : issuerStore, by, {
+      receiptJwt: receipt.jwt,
+      score,
+      ...(o.dimension ? { dimension: o.dimension } : {}),
+      ...(o.revocable === false ? {} : { baseUrl: srv.url }),
+    });
   }
 
   it('the score range in code is the one schemas/ReputationAttestation.json defines', () => {
@@ -70,7 +75,12 @@ describe('importing attestations and scoring from the store', () => {
 
   it('imports what verifies, skips the rest with a code, and scores from the store exactly as scoreAgent does from JWTs', async () => {
     const store = await verifierStore();
-    const good = [await rate(shopA, 1, { dimension: 'delivery' }), await rate(shopA, 0.8, { dimension: 'delivery' }), await rate(shopB, 0.5, { dimension: 'accuracy' }), await rate(stranger, 0.1)];
+    const good = [
+      await rate(shopA, 1, { dimension: 'delivery' }),
+      await rate(shopA, 0.8, { dimension: 'delivery' }),
+      await rate(shopB, 0.5, { dimension: 'accuracy' }),
+      await rate(stranger, 0.1),
+    ];
     const byOperator = await rate(operator, 1);
     const tampered = tamper(good[0]!.jwt, 1, (p) => ((p.credentialSubject as { rating: { score: number } }).rating.score = 0));
     const revoked = await rate(shopB, 0);
@@ -186,7 +196,10 @@ describe('importing attestations and scoring from the store', () => {
   it('steady scoring reads no status entries at all; a newly imported rating has its own read by key', async () => {
     const store = await verifierStore();
     const calls: (number | 'all')[] = [];
-    const spy = { ...store, listRatingStatus: (agent: string, keys?: readonly { attester: string; id: string }[]) => (calls.push(keys ? keys.length : 'all'), store.listRatingStatus(agent, keys)) } as Store;
+    const spy = {
+      ...store,
+      listRatingStatus: (agent: string, keys?: readonly { attester: string; id: string }[]) => (calls.push(keys ? keys.length : 'all'), store.listRatingStatus(agent, keys)),
+    } as Store;
     const status = checker();
     const jwts: string[] = [];
     for (let i = 0; i < 8; i++) jwts.push((await rate(i % 2 ? shopA : shopB, 0.5)).jwt);
@@ -300,7 +313,10 @@ describe('importing attestations and scoring from the store', () => {
       claims: { rating: { score: 1 }, interaction: shopAReceipt.id },
       extra: { evidence: [{ id: shopAReceipt.id, receipt: tamper(shopAReceipt.jwt, 1, (p) => ((p.credentialSubject as { id: string }).id = shopB.did)) }] },
     });
-    const r = await importAttestations(store, [selfRated.jwt, noEvidence.jwt, misbound.jwt, otherInteraction.jwt, notAnAttestation.jwt, twoSubjects, forgedReceipt.jwt], { resolver, status: checker() });
+    const r = await importAttestations(store, [selfRated.jwt, noEvidence.jwt, misbound.jwt, otherInteraction.jwt, notAnAttestation.jwt, twoSubjects, forgedReceipt.jwt], {
+      resolver,
+      status: checker(),
+    });
     expect(r.imported).toEqual([]);
     const code = (id: string) => r.skipped.find((s) => s.id === id)?.code;
     expect(code(selfRated.id)).toBe('SELF_ATTESTATION');

@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { Store } from '../../src/store/types.js';
-import type { AuditEntryRecord, IdentityRecord, NewRating } from '../../src/store/types.js';
+import type { AuditEntryRecord, IdentityRecord, NewRating, Store } from '../../src/store/types.js';
 
 const identity = (alias: string, did = `did:key:z${alias}`): IdentityRecord => ({
   alias,

@@ -94,7 +94,9 @@ export function postgresRatings({ run, read, rows, t }: Access): ReputationStore
       return out;
     },
     async listRatings(agent) {
-      const r = await read((q) => q.query<unknown[]>({ text: `SELECT ${RATING_COLUMNS} FROM ${t.ratings} WHERE agent = $1 ORDER BY issued_at, attester, id`, values: [agent], rowMode: 'array' }));
+      const r = await read((q) =>
+        q.query<unknown[]>({ text: `SELECT ${RATING_COLUMNS} FROM ${t.ratings} WHERE agent = $1 ORDER BY issued_at, attester, id`, values: [agent], rowMode: 'array' }),
+      );
       return r.rows.map((c) => ratingFromArray(c, agent));
     },
   };

@@ -10,6 +10,7 @@ import { sqliteLedger } from './ledger.js';
 import { sqliteNonces } from './nonces.js';
 import { sqliteAudit } from './audit.js';
 import { groupCommit } from './group.js';
+import { sqliteRatings } from './ratings.js';
 
 export interface SqliteStoreOptions {
   /** How long a write waits for another process's lock before failing with STORE_UNAVAILABLE, in ms. Default 10000. */
@@ -19,7 +20,6 @@ export interface SqliteStoreOptions {
 }
 
 const PRAGMA = /^[a-z_]+(?:\s*=\s*[A-Za-z0-9_]+)?$/;
-import { sqliteRatings } from './ratings.js';
 
 /** The embedded store: one SQLite file (WAL, busy timeout, synchronous=FULL) that several processes may share. */
 export async function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Promise<Store> {
