@@ -21,7 +21,7 @@ export type { CharterErrorCode, Reason, HttpStatus, ExitCode } from './errors.js
 // ---- keys ----
 export { generateKeyPair } from './keys/generate.js';
 export { createSigner } from './keys/sign.js';
-export { importVerificationKey, verifySignature } from './keys/verify.js';
+export { importVerificationKey, verifySignature, verifySignatureAsync } from './keys/verify.js';
 export { validatePublicJwk, validatePrivateJwk } from './keys/jwk.js';
 export { publicJwkToMultibase, multibaseToPublicJwk, privateJwkToMultibase, multibaseToPrivateJwk } from './keys/multibase.js';
 export type { JwsAlg, KeyPair, KeyType, PrivateJwk, PublicJwk, Signer, LocalSigner, VerificationKey } from './keys/types.js';
@@ -118,8 +118,11 @@ export type {
 // ---- reputation ----
 export { issueReceipt, issueAttestation, type ReceiptInput, type AttestationInput } from './reputation/issue.js';
 export { scoreAgent, checkReputation, type ReputationCheck } from './reputation/score.js';
-export { importAttestations, revokeAttestation, type AttestationImport } from './reputation/manage.js';
-export type { ReputationScore, ScorePolicy } from './reputation/types.js';
+export { importAttestations, type ImportOptions, type ImportResult } from './reputation/import.js';
+export { revokeAttestation } from './reputation/manage.js';
+export { scoreFromStore, reputationSource } from './reputation/stored.js';
+export { interactionReceiptEvidence, decisionReceiptEvidenceCheck, DEFAULT_EVIDENCE, type EvidenceCheck, type EvidenceContext, type InteractionProof } from './reputation/evidence.js';
+export type { ReputationScore, ScorePolicy, StoreScorePolicy } from './reputation/types.js';
 
 // ---- accountability: decision receipts, the audit log, evidence bundles, access reports ----
 export { verifyReceipt, decodeReceipt, type ReceiptClaims, type DecisionReceipt, type SettlementReceipt, type ReceiptVerification } from './audit/receipt.js';
@@ -132,7 +135,7 @@ export { createAccessReport, acceptAccessReport, sendAccessReport, accessReports
 export { checkReceiptEvidence, decisionReceiptEvidence, type ReceiptEvidence } from './reputation/receiptEvidence.js';
 
 // ---- the store port (adapters: charter/sqlite, charter/postgres) ----
-export type { Store, Ledger, NonceStore, CredentialStore, StatusStore, ReservationRecord, AuditStore, AccessReportStore, AuditEntryRecord, AuditCheckpointRecord } from './store/types.js';
+export type { Store, Ledger, NonceStore, CredentialStore, StatusStore, ReservationRecord, AuditStore, AccessReportStore, AuditEntryRecord, AuditCheckpointRecord, ReputationStore, RatingRecord, NewRating, RatingKey } from './store/types.js';
 
 // ---- the guard: one decision pipeline under every transport ----
 export { createVerifier, type Verifier, type VerifierOptions } from './guard/verifier.js';

@@ -79,7 +79,7 @@ export function registerRep(program: Command, ctx: CliContext): void {
   );
 
   leaf(
-    rep.command('import').description('keep attestations received from others (one JWT per line in each file, or - for stdin)').argument('<file...>'),
+    rep.command('import').description('verify attestations received from others once and keep the ratings that count (one JWT per line in each file, or - for stdin)').argument('<file...>'),
     ['charter rep import attestations.txt', 'curl -s https://agent.example/reputation | charter rep import -'],
   ).action((files: string[], o: CommonOptions) =>
     runCommand(
@@ -87,9 +87,12 @@ export function registerRep(program: Command, ctx: CliContext): void {
       o,
       async () => {
         const jwts = (await Promise.all(files.map((f) => readTextArg(ctx, f, 'attestations')))).flatMap((t) => t.split(/\s+/).filter(Boolean));
-        return withHome(ctx, o, (home) => importAttestations(home.store, jwts));
+        return withHome(ctx, o, async (home) => {
+          const r = await importAttestations(home.store, jwts, { resolver: home.resolver, status: home.status, keep: home.store });
+          return { imported: r.imported.map((i) => i.id), skipped: r.skipped };
+        });
       },
-      (r) => [`imported ${r.imported.length}`, ...r.skipped.map((s) => `skipped ${s.id}: ${s.why}`)].join('\n'),
+      (r) => [`imported ${r.imported.length}`, ...r.skipped.map((s) => `skipped ${s.id}: ${s.code} ${s.message}`)].join('\n'),
     ),
   );
 

@@ -7,6 +7,7 @@ export interface VerifiedRating {
   receipt: string;
   score: number;
   dimension?: string;
+  /** ms since the epoch. */
   issuedAt: number;
 }
 
@@ -16,56 +17,120 @@ export interface WeightPolicy {
   attesterWeight: (did: string) => number;
 }
 
-const cmp = (a: VerifiedRating, b: VerifiedRating) => a.issuedAt - b.issuedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+/** The widest instant a JS Date holds (ECMA-262 §21.4.1.1). */
+const MAX_TIME = 8.64e15;
+const str = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** The order the stores list ratings in: issuedAt, then attester, then id. */
+export const byTime = (a: VerifiedRating, b: VerifiedRating) => a.issuedAt - b.issuedAt || str(a.attester, b.attester) || str(a.id, b.id);
+
+/** In order already (as a store lists them)? One pass, so stored input skips the sort. */
+export function sorted<T extends VerifiedRating>(rs: readonly T[]): readonly T[] {
+  for (let i = 1; i < rs.length; i++) if (byTime(rs[i - 1]!, rs[i]!) > 0) return [...rs].sort(byTime);
+  return rs;
+}
 
 /**
- * One rating per receipt: the earliest (then the lowest id) counts, so the
- * choice does not depend on input order. Returns the kept ratings and the
- * ids of the reused ones.
+ * A rating aggregate() can use: a finite score in [0, 1] and a time a Date
+ * holds. Anything else is dropped, never averaged: a NaN would poison the
+ * whole score. (Verification refuses such ratings long before; this guards
+ * callers handing ratings in directly.)
  */
-export function oneRatingPerReceipt(ratings: readonly VerifiedRating[]): { kept: VerifiedRating[]; reused: string[] } {
-  const byReceipt = new Map<string, VerifiedRating>();
+const usable = (r: VerifiedRating) =>
+  typeof r.score === 'number' && r.score >= 0 && r.score <= 1 && typeof r.issuedAt === 'number' && Number.isFinite(r.issuedAt) && Math.abs(r.issuedAt) <= MAX_TIME;
+
+/** TypeError unless the policy's numbers make sense: a misuse, caught where the policy is built. */
+export function checkWeightPolicy(p: { halfLifeSeconds?: unknown; now?: unknown }): void {
+  const h = p.halfLifeSeconds;
+  if (h !== undefined && !(typeof h === 'number' && h > 0)) throw new TypeError('halfLifeSeconds must be a positive number of seconds (omit it for no decay)');
+}
+
+/** An attester's trust in [0, 1]: a weight that is not a finite number counts as 0. */
+function trustOf(w: unknown): number {
+  return typeof w === 'number' && Number.isFinite(w) ? Math.min(1, Math.max(0, w)) : 0;
+}
+
+/**
+ * One rating per receipt: the earliest (then by attester, then id) counts, so
+ * the choice does not depend on input order. The same rating given twice
+ * (same time, attester and id) is one rating. Returns the kept ratings, in
+ * that order, and the ids of the reused ones.
+ */
+export function oneRatingPerReceipt<T extends VerifiedRating>(ratings: readonly T[]): { kept: T[]; reused: string[] } {
+  const byReceipt = new Set<string>();
+  const kept: T[] = [];
   const reused: string[] = [];
-  const seen = new Set<string>();
-  for (const r of [...ratings].sort(cmp)) {
-    if (seen.has(r.id)) continue; // the same credential given twice is one credential
-    seen.add(r.id);
+  let prev: T | undefined;
+  for (const r of sorted(ratings)) {
+    // Sorted, so copies sit side by side.
+    if (prev !== undefined && byTime(prev, r) === 0) continue;
+    prev = r;
     if (byReceipt.has(r.receipt)) reused.push(r.id);
-    else byReceipt.set(r.receipt, r);
+    else {
+      byReceipt.add(r.receipt);
+      kept.push(r);
+    }
   }
-  return { kept: [...byReceipt.values()], reused };
+  return { kept, reused };
+}
+
+export interface Aggregate {
+  /** In [0, 1], or null when no attester with a positive weight counted. */
+  score: number | null;
+  /** Attesters whose weight counted (positive). */
+  attesters: number;
+  /** Per rating, with its weight (trust times decay); only with `detail`. */
+  counted: CountedAttestation[];
 }
 
 /**
  * Weighted mean per attester first, then across attesters by their trust
  * weight: an attester's influence is bounded by its weight however many
- * receipts it holds, so volume from one party cannot buy a score.
- * Decay halves a rating's weight every `halfLifeSeconds` of age.
+ * receipts it holds, so volume from one party cannot buy a score. Decay
+ * halves a rating's weight every `halfLifeSeconds` of age; an attester
+ * weighs its trust times the decay of its freshest rating. The result is
+ * null or a finite number in [0, 1], whatever the input.
  */
-export function aggregate(ratings: readonly VerifiedRating[], policy: WeightPolicy): { score: number | null; attesters: number; counted: CountedAttestation[] } {
+export function aggregate(ratings: readonly VerifiedRating[], policy: WeightPolicy, opts: { detail?: boolean; inOrder?: boolean } = {}): Aggregate {
+  checkWeightPolicy(policy);
+  const detail = opts.detail !== false;
+  const now = policy.now;
+  if (typeof now !== 'number' || !Number.isFinite(now)) throw new TypeError('aggregate needs policy.now (ms)');
+  const half = policy.halfLifeSeconds;
   const counted: CountedAttestation[] = [];
   const perAttester = new Map<string, { num: number; den: number; trust: number; decayMax: number }>();
-  for (const r of [...ratings].sort(cmp)) {
-    const trust = Math.min(1, Math.max(0, policy.attesterWeight(r.attester)));
-    const age = Math.max(0, policy.now - r.issuedAt) / 1000;
-    const decay = policy.halfLifeSeconds ? Math.pow(0.5, age / policy.halfLifeSeconds) : 1;
-    counted.push({ id: r.id, attester: r.attester, receipt: r.receipt, score: r.score, ...(r.dimension ? { dimension: r.dimension } : {}), weight: trust * decay, issuedAt: new Date(r.issuedAt).toISOString() });
-    const a = perAttester.get(r.attester) ?? { num: 0, den: 0, trust, decayMax: 0 };
+  for (const r of opts.inOrder === true ? ratings : sorted(ratings)) {
+    if (!usable(r)) continue;
+    let a = perAttester.get(r.attester);
+    if (a === undefined) perAttester.set(r.attester, (a = { num: 0, den: 0, trust: trustOf(policy.attesterWeight(r.attester)), decayMax: 0 }));
+    const age = Math.max(0, now - r.issuedAt) / 1000;
+    // 0.5^x underflows to 0 for very old ratings: they weigh nothing, never NaN.
+    const decay = half === undefined ? 1 : Math.pow(0.5, age / half);
+    if (detail) {
+      counted.push({
+        id: r.id,
+        attester: r.attester,
+        receipt: r.receipt,
+        score: r.score,
+        ...(r.dimension ? { dimension: r.dimension } : {}),
+        weight: a.trust * decay,
+        issuedAt: new Date(r.issuedAt).toISOString(),
+      });
+    }
     a.num += decay * r.score;
     a.den += decay;
-    a.decayMax = Math.max(a.decayMax, decay);
-    perAttester.set(r.attester, a);
+    if (decay > a.decayMax) a.decayMax = decay;
   }
   let num = 0;
   let den = 0;
   let attesters = 0;
-  for (const [, a] of [...perAttester.entries()].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) {
+  for (const key of [...perAttester.keys()].sort(str)) {
+    const a = perAttester.get(key)!;
     const w = a.trust * a.decayMax;
-    if (w <= 0 || a.den <= 0) continue;
+    if (!(w > 0) || !(a.den > 0)) continue;
     attesters++;
-    num += w * (a.num / a.den);
+    num += w * Math.min(1, a.num / a.den);
     den += w;
   }
-  const score = den > 0 ? Math.min(1, Math.max(0, num / den)) : null;
-  return { score, attesters, counted };
+  const s = den > 0 ? num / den : Number.NaN;
+  return { score: Number.isFinite(s) ? Math.min(1, Math.max(0, s)) : null, attesters, counted };
 }

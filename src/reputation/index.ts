@@ -1,6 +1,10 @@
 export * from './types.js';
 export { issueReceipt, issueAttestation, type ReceiptInput, type AttestationInput } from './issue.js';
 export { scoreAgent, checkReputation, type ReputationCheck } from './score.js';
-export { aggregate, oneRatingPerReceipt, type VerifiedRating, type WeightPolicy } from './aggregate.js';
-export { importAttestations, attestationsAbout, revokeAttestation, type AttestationImport } from './manage.js';
+export { importAttestations, type ImportOptions, type ImportResult } from './import.js';
+export { scoreFromStore, reputationSource } from './stored.js';
+export { interactionReceiptEvidence, decisionReceiptEvidenceCheck, DEFAULT_EVIDENCE, type EvidenceCheck, type EvidenceContext, type InteractionProof } from './evidence.js';
+export { aggregate, oneRatingPerReceipt, type Aggregate, type VerifiedRating, type WeightPolicy } from './aggregate.js';
+export { SCORE_RANGE } from './verify.js';
+export { attestationsAbout, revokeAttestation } from './manage.js';
 export { checkReceiptEvidence, decisionReceiptEvidence, findDecisionReceipt, DECISION_RECEIPT_EVIDENCE, type ReceiptEvidence } from './receiptEvidence.js';

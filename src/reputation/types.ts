@@ -26,6 +26,27 @@ export interface ScorePolicy {
   unknownAttesterWeight?: number;
   /** The agent's operator (from its AgentIdentityCredential): its feedback is self-attestation. */
   operator?: string;
+  /** Allowed clock skew in seconds for validity windows. Default 60, capped at 300. */
+  skewSeconds?: number;
+}
+
+/** Scoring from a ReputationStore (scoreFromStore, reputationSource). */
+export interface StoreScorePolicy extends ScorePolicy {
+  /**
+   * How long a rating's status answer is reused, in seconds (default 60):
+   * a revoked rating stops counting within this plus the status checker's
+   * own bound on a cached list (its maxStalenessSeconds). 0 asks every time.
+   */
+  statusFreshnessSeconds?: number;
+  /** Most status answers remembered (default 250,000); the oldest go first. */
+  statusMemoEntries?: number;
+  /**
+   * reputationSource only: most ratings kept in memory across decisions
+   * (default 1,000,000, roughly 200 bytes each; 0 keeps none). An agent's
+   * kept ratings are used while the store's ratingsVersion for it is
+   * unchanged, so a decision reads one number instead of every rating.
+   */
+  cachedRatings?: number;
 }
 
 export interface CountedAttestation {

@@ -93,6 +93,38 @@ export interface NonceStore {
 }
 
 /**
+ * Ratings src/reputation verified once, when they were imported (signatures,
+ * receipt, schema and the score's range), read back for scoring without
+ * verifying again. Revocation is not settled here: each rating keeps its
+ * status entries, which the scorer re-checks against cached status lists.
+ */
+export interface ReputationStore {
+  /**
+   * Records ratings, all or none, in one transaction. A rating already held
+   * (the same attester and id) stays as it was; returns the keys of those
+   * newly added. INVALID_ARGUMENT (nothing recorded) for a score that is not
+   * a finite number in [0, 1], or a time that is not a finite number.
+   */
+  putRatings(ratings: readonly NewRating[]): Promise<RatingKey[]>;
+  /** Those of `keys` already held. */
+  findRatings(keys: readonly RatingKey[]): Promise<RatingKey[]>;
+  /**
+   * Every rating about `agent`, in one query, ordered by issuedAt, then
+   * attester, then id (bytewise); without the status entries themselves
+   * (the bulk of a row, rarely needed: see listRatingStatus).
+   */
+  listRatings(agent: string): Promise<RatingRecord[]>;
+  /** The status entries of `agent`'s revocable ratings: all of them, or those of `keys`. */
+  listRatingStatus(agent: string, keys?: readonly RatingKey[]): Promise<RatingStatus[]>;
+  /**
+   * A number that changes whenever `agent`'s ratings change (0 when it has
+   * none), read in constant time: a scorer keeping the listing in memory
+   * asks this instead of listing again.
+   */
+  ratingsVersion(agent: string): Promise<number>;
+}
+
+/**
  * The audit log of a verifier: hash-chained, signed entries (decision and
  * settlement receipts), signed checkpoints, and the evidence they point at
  * (presentations, DID documents, status lists), kept apart from the chain so
@@ -138,7 +170,7 @@ export interface AccessReportStore {
 }
 
 /** Everything Charter keeps, in one backend. */
-export interface Store extends ConfigStore, IdentityStore, CredentialStore, StatusStore, Ledger, NonceStore, AuditStore, AccessReportStore {
+export interface Store extends ConfigStore, IdentityStore, CredentialStore, StatusStore, Ledger, NonceStore, AuditStore, AccessReportStore, ReputationStore {
   readonly kind: 'sqlite' | 'postgres';
   close(): Promise<void>;
 }
@@ -276,6 +308,42 @@ export interface ReservationResult {
   ok: boolean;
   usage: LedgerUsage[];
   failures: { mandateId: string; code: 'BUDGET_EXCEEDED' | 'RATE_EXCEEDED' | 'CURRENCY_MISMATCH'; message: string }[];
+}
+
+/** A rating is one attester's attestation: its id is unique per attester (an id is only its issuer's promise). */
+export interface RatingKey {
+  attester: string;
+  id: string;
+}
+
+/** A rating to record, as import verified it. */
+export interface NewRating extends RatingKey {
+  /** The rated agent (the attestation's subject). */
+  agent: string;
+  /** The interaction proof it rests on (e.g. the receipt's id): one rating counts per proof. */
+  receipt: string;
+  /** In [0, 1]. */
+  score: number;
+  dimension?: string;
+  /** When the rating became valid, in ms since the epoch (its age, for decay). */
+  issuedAt: number;
+  /** When it stops being valid, in ms since the epoch. */
+  validUntil?: number;
+  /** The attestation's `credentialStatus` as JSON text, when it has one: re-checked when scoring. */
+  status?: string;
+  /** When it was imported, in ms since the epoch. */
+  importedAt: number;
+}
+
+/** A rating as listed for scoring. */
+export interface RatingRecord extends Omit<NewRating, 'status'> {
+  /** It has status entries (listRatingStatus reads them). */
+  revocable: boolean;
+}
+
+export interface RatingStatus extends RatingKey {
+  /** The attestation's `credentialStatus` as JSON text. */
+  status: string;
 }
 
 /** What an audit entry records: a decision (allow, deny) or the settlement of its spend. */

@@ -54,14 +54,14 @@ describe('recordCredential: one way every issuer keeps a credential', () => {
 });
 
 describe('importAttestations', () => {
-  it('keeps attestations as held, once, and says why it skipped the rest', async () => {
+  it('verifies attestations once, keeps them as held, and says why it skipped the rest', async () => {
     const agent = w.issuer('i-agent');
     const shop = w.issuer('i-shop');
     const receipt = await issueReceipt(null, agent, { counterparty: shop.did, interactionId: 'o-1' });
     const a = await issueAttestation(null, shop, { receiptJwt: receipt.jwt, score: 0.7 });
-    const r = await importAttestations(w.store, [a.jwt, a.jwt, receipt.jwt, 'not.a.jwt']);
-    expect(r.imported).toEqual([a.id]);
-    expect(r.skipped.map((s) => s.why)).toEqual(['already kept', 'not a ReputationAttestation with an id', 'not a credential JWT']);
+    const r = await importAttestations(w.store, [a.jwt, a.jwt, receipt.jwt, 'not.a.jwt'], { resolver: w.resolver, status: w.status(), keep: w.store });
+    expect(r.imported.map((i) => i.id)).toEqual([a.id]);
+    expect(r.skipped.map((s) => s.code)).toEqual(['ALREADY_EXISTS', 'INVALID_CREDENTIAL', 'MALFORMED_JWT']);
     expect(await w.store.getCredential(a.id)).toMatchObject({ direction: 'held', issuer: shop.did, subject: agent.did });
     expect(await attestationsAbout(w.store, agent.did)).toEqual([a.jwt]);
     expect(decodeCredential(a.jwt).id).toBe(a.id);

@@ -32,9 +32,12 @@ describe('charter rep: receipt, attest, import, score, revoke', () => {
     // a second home imports the attestations it received
     const other = freshEnv({ CHARTER_ALLOW_LOOPBACK: '1' });
     await charter(['init'], other);
-    const imported = json<{ imported: string[]; skipped: unknown[] }>(await charter(['rep', 'import', '-', '--json'], other, `${att.jwt}\n${att.jwt}\nnot-a-jwt\n`));
+    const imported = json<{ imported: string[]; skipped: { code: string }[] }>(await charter(['rep', 'import', '-', '--json'], other, `${att.jwt}\n${att.jwt}\nnot-a-jwt\n`));
     expect(imported.imported).toEqual([att.id]);
-    expect(imported.skipped.length).toBe(2); // the duplicate and the junk line
+    expect(imported.skipped.map((s) => s.code).sort()).toEqual(['ALREADY_EXISTS', 'MALFORMED_JWT']); // the duplicate and the junk line
+    // verified once, kept: importing again skips it before any check
+    const again = json<{ imported: string[]; skipped: { code: string }[] }>(await charter(['rep', 'import', '-', '--json'], other, `${att.jwt}\n`));
+    expect(again).toMatchObject({ imported: [], skipped: [{ code: 'ALREADY_EXISTS' }] });
 
     const score = await charter(['rep', 'score', bot, '--trust', shop, '--trust', acme, '--json'], env);
     expect(score.code).toBe(0);

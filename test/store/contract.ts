@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { Store } from '../../src/store/types.js';
-import type { AuditEntryRecord, IdentityRecord } from '../../src/store/types.js';
+import type { AuditEntryRecord, IdentityRecord, NewRating, Store } from '../../src/store/types.js';
 
 const identity = (alias: string, did = `did:key:z${alias}`): IdentityRecord => ({
   alias,
@@ -174,6 +173,97 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
         }),
         { numRuns: 30 },
       );
+    });
+
+    const rating = (over: Partial<NewRating> = {}): NewRating => ({
+      id: 'urn:uuid:1',
+      attester: 'did:key:zshop',
+      agent: 'did:key:zagent',
+      receipt: 'urn:uuid:r1',
+      score: 0.5,
+      issuedAt: 1_700_000_000_000,
+      importedAt: 1_700_000_100_000,
+      ...over,
+    });
+
+    it('ratings: put reports what it added, keeps what it held, lists one agent in (issuedAt, attester, id) order', async () => {
+      const full = rating({ id: 'b', dimension: 'delivery', validUntil: 1_800_000_000_000, status: '{"type":"BitstringStatusListEntry"}', score: 1 });
+      const added = await store.putRatings([rating({ id: 'c', issuedAt: 5 }), full, rating({ id: 'a', attester: 'did:key:zz', issuedAt: 5 }), rating({ id: 'x', agent: 'did:key:zother' })]);
+      expect(added).toEqual([
+        { attester: 'did:key:zshop', id: 'c' },
+        { attester: 'did:key:zshop', id: 'b' },
+        { attester: 'did:key:zz', id: 'a' },
+        { attester: 'did:key:zshop', id: 'x' },
+      ]);
+      // the same id from another attester is another rating; the same attester and id is kept as it was
+      expect(await store.putRatings([rating({ id: 'b', score: 0 }), rating({ id: 'b', attester: 'did:key:zz', issuedAt: 5 })])).toEqual([{ attester: 'did:key:zz', id: 'b' }]);
+      const listed = await store.listRatings('did:key:zagent');
+      expect(listed.map((r) => `${r.issuedAt} ${r.attester} ${r.id}`)).toEqual(['5 did:key:zshop c', '5 did:key:zz a', '5 did:key:zz b', '1700000000000 did:key:zshop b']);
+      // Listed without the status text (the bulk of a row), saying whether there is one.
+      const { status: _s, ...fullListed } = full;
+      expect(listed[3]).toEqual({ ...fullListed, revocable: true });
+      expect(listed[0]).toEqual({ ...rating({ id: 'c', issuedAt: 5 }), revocable: false });
+      expect(Object.keys(listed[0]!).sort()).toEqual(['agent', 'attester', 'id', 'importedAt', 'issuedAt', 'receipt', 'revocable', 'score']);
+      expect(await store.listRatingStatus('did:key:zagent')).toEqual([{ attester: 'did:key:zshop', id: 'b', status: full.status }]);
+      expect(await store.listRatingStatus('did:key:zagent', [{ attester: 'did:key:zshop', id: 'b' }, { attester: 'did:key:zshop', id: 'c' }, { attester: 'did:key:zz', id: 'b' }])).toEqual([
+        { attester: 'did:key:zshop', id: 'b', status: full.status },
+      ]);
+      // keyed within the agent: another agent's listing never reads it
+      expect(await store.listRatingStatus('did:key:zother', [{ attester: 'did:key:zshop', id: 'b' }])).toEqual([]);
+      expect(await store.listRatingStatus('did:key:zagent', [])).toEqual([]);
+      expect(await store.listRatings('did:key:nobody')).toEqual([]);
+      expect(await store.findRatings([{ attester: 'did:key:zz', id: 'a' }, { attester: 'did:key:zz', id: 'c' }, { attester: 'did:key:zshop', id: 'x' }])).toEqual([
+        { attester: 'did:key:zz', id: 'a' },
+        { attester: 'did:key:zshop', id: 'x' },
+      ]);
+      expect(await store.findRatings([])).toEqual([]);
+      expect(await store.putRatings([])).toEqual([]);
+      // The version moves with every change of an agent's ratings, and only then.
+      const v = await store.ratingsVersion('did:key:zagent');
+      expect(v).toBeGreaterThan(0);
+      expect(await store.ratingsVersion('did:key:nobody')).toBe(0);
+      await store.putRatings([rating({ id: 'c', issuedAt: 5 })]);
+      expect(await store.ratingsVersion('did:key:zagent')).toBe(v);
+      const other = await store.ratingsVersion('did:key:zother');
+      await store.putRatings([rating({ id: 'd' })]);
+      expect(await store.ratingsVersion('did:key:zagent')).not.toBe(v);
+      expect(await store.ratingsVersion('did:key:zother')).toBe(other);
+    });
+
+    it('ratings: a score outside [0, 1] or not finite, or a bad time, is INVALID_ARGUMENT and nothing of the batch is kept', async () => {
+      const bad: Partial<NewRating>[] = [
+        { score: Number.NaN },
+        { score: Infinity },
+        { score: -Infinity },
+        { score: 1.0000001 },
+        { score: -0.1 },
+        { score: '0.5' as unknown as number },
+        { score: null as unknown as number },
+        { issuedAt: Number.NaN },
+        { importedAt: Infinity },
+        { validUntil: Number.NaN },
+        { id: '' },
+        { dimension: 7 as unknown as string },
+      ];
+      for (const [i, b] of bad.entries()) {
+        await expect(store.putRatings([rating({ id: `ok-${i}` }), rating({ id: `bad-${i}`, ...b })])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      }
+      expect(await store.listRatings('did:key:zagent')).toEqual([]);
+      expect(await store.ratingsVersion('did:key:zagent')).toBe(0);
+      // -0 is a score of 0, stored and read back as +0
+      await store.putRatings([rating({ id: 'neg-zero', score: -0 })]);
+      expect(Object.is((await store.listRatings('did:key:zagent'))[0]!.score, 0)).toBe(true);
+    });
+
+    it('ratings: a batch larger than one statement is kept whole and listed in order', async () => {
+      const many = Array.from({ length: 12_000 }, (_, i) => rating({ id: `m-${String(i).padStart(5, '0')}`, receipt: `r-${i}`, issuedAt: 1000 + (i % 7), score: (i % 11) / 10 }));
+      expect((await store.putRatings(many)).length).toBe(12_000);
+      expect((await store.putRatings(many.slice(0, 10))).length).toBe(0);
+      const listed = await store.listRatings('did:key:zagent');
+      expect(listed.length).toBe(12_000);
+      const sorted = [...many].sort((a, b) => a.issuedAt - b.issuedAt || (a.id < b.id ? -1 : 1));
+      expect(listed.map((r) => r.id)).toEqual(sorted.map((r) => r.id));
+      expect((await store.findRatings(many.map((r) => ({ attester: r.attester, id: r.id })))).length).toBe(12_000);
     });
 
     it('nonces: first use only, until they expire', async () => {

@@ -17,6 +17,8 @@ export interface Tables {
   auditCheckpoints: string;
   auditBlobs: string;
   accessReceipts: string;
+  ratings: string;
+  versions: string;
 }
 
 /** How the parts of the store reach the pool: retried runs, plain reads and row queries. */

@@ -83,6 +83,17 @@ export const PG_MIGRATIONS: readonly ((s: string) => string)[] = [
   );
   CREATE INDEX access_receipts_at ON ${s}.access_receipts (grant_id, at);
   `,
+  // 4: reputation ratings verified once at import, read back for scoring (one query per agent).
+  (s) => `
+  CREATE TABLE ${s}.ratings (
+    attester TEXT COLLATE "C" NOT NULL, id TEXT COLLATE "C" NOT NULL, agent TEXT NOT NULL, receipt TEXT NOT NULL,
+    score DOUBLE PRECISION NOT NULL CHECK (score >= 0 AND score <= 1), dimension TEXT,
+    issued_at BIGINT NOT NULL, valid_until BIGINT, status TEXT, imported_at BIGINT NOT NULL,
+    PRIMARY KEY (attester, id)
+  );
+  CREATE INDEX ratings_agent ON ${s}.ratings (agent, issued_at, attester, id);
+  CREATE TABLE ${s}.rating_versions (agent TEXT PRIMARY KEY, version BIGINT NOT NULL);
+  `,
 ];
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;

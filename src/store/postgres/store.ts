@@ -10,6 +10,7 @@ import { postgresRecords } from './records.js';
 import { postgresStatus } from './status.js';
 import { postgresNonces } from './nonces.js';
 import { postgresAudit } from './audit.js';
+import { postgresRatings } from './ratings.js';
 
 export interface PostgresStoreOptions {
   /** Schema holding Charter's tables, created if missing (default `public`); several homes may share a database. */
@@ -78,6 +79,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     auditCheckpoints: `${s}.audit_checkpoints`,
     auditBlobs: `${s}.audit_blobs`,
     accessReceipts: `${s}.access_receipts`,
+    ratings: `${s}.ratings`,
+    versions: `${s}.rating_versions`,
   };
   const read = <T>(fn: (q: PoolClient) => Promise<T>) => run({ tx: false, idempotent: true }, fn);
   const rows = async (sql: string, args: unknown[]): Promise<Row[]> => (await read((q) => q.query<Row>(sql, args))).rows;
@@ -95,5 +98,6 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     ...createLedger(run, t),
     ...postgresNonces(access),
     ...postgresAudit(access),
+    ...postgresRatings(access),
   };
 }

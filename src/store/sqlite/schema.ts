@@ -66,4 +66,17 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX access_receipts_at ON access_receipts (grant_id, at);
   `,
+  // 4: reputation ratings verified once at import, read back for scoring. Clustered by the one
+  // query (an agent's ratings in time order), so scoring reads contiguous pages whatever order
+  // they were imported in; (attester, id) is the rating's identity.
+  `
+  CREATE TABLE ratings (
+    agent TEXT NOT NULL, issued_at INTEGER NOT NULL, attester TEXT NOT NULL, id TEXT NOT NULL,
+    receipt TEXT NOT NULL, score REAL NOT NULL CHECK (score >= 0 AND score <= 1), dimension TEXT,
+    valid_until INTEGER, status TEXT, imported_at INTEGER NOT NULL,
+    PRIMARY KEY (agent, issued_at, attester, id)
+  ) WITHOUT ROWID;
+  CREATE UNIQUE INDEX ratings_key ON ratings (attester, id);
+  CREATE TABLE rating_versions (agent TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;
+  `,
 ];

@@ -10,6 +10,7 @@ import { sqliteLedger } from './ledger.js';
 import { sqliteNonces } from './nonces.js';
 import { sqliteAudit } from './audit.js';
 import { groupCommit } from './group.js';
+import { sqliteRatings } from './ratings.js';
 
 export interface SqliteStoreOptions {
   /** How long a write waits for another process's lock before failing with STORE_UNAVAILABLE, in ms. Default 10000. */
@@ -58,5 +59,6 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     ...sqliteLedger(db),
     ...sqliteNonces(db, commit),
     ...sqliteAudit(db, commit),
+    ...sqliteRatings(db),
   };
 }

@@ -1,0 +1,85 @@
+import { verifyCredential } from '../credentials/index.js';
+import { aggregate, checkWeightPolicy, oneRatingPerReceipt, type VerifiedRating, type WeightPolicy } from './aggregate.js';
+import type { ReputationScore, ScorePolicy } from './types.js';
+import { skewMs, type Ignored } from './verify.js';
+
+/** A verified rating as scoring needs it: with its validity end, when it has one. */
+export type ScoredRating = VerifiedRating & { validUntil?: number };
+
+/** TypeError for a policy that cannot be meant: checked when a scorer is built or called. */
+export function checkScorePolicy(policy: ScorePolicy): void {
+  if (!policy || typeof policy !== 'object') throw new TypeError('a reputation policy is required');
+  if (typeof policy.status !== 'function') throw new TypeError('a reputation policy needs status (a status checker): revoked ratings must not count');
+  checkWeightPolicy(policy);
+  const u = policy.unknownAttesterWeight;
+  if (u !== undefined && !(typeof u === 'number' && u >= 0 && u <= 1)) throw new TypeError('unknownAttesterWeight must be a number from 0 to 1');
+  for (const k of ['trustedAttesters', 'trustedIdentityIssuers', 'attesterCredentials'] as const) {
+    if (policy[k] !== undefined && !Array.isArray(policy[k])) throw new TypeError(`${k} must be an array`);
+  }
+}
+
+/** Subjects of valid credentials from a trusted identity issuer: attesters someone accountable vouches for. */
+async function vouchedAttesters(policy: ScorePolicy): Promise<string[]> {
+  const issuers = new Set(policy.trustedIdentityIssuers ?? []);
+  if (issuers.size === 0 || !policy.attesterCredentials?.length) return [];
+  const opts = { resolver: policy.resolver, status: policy.status, ...(policy.now ? { now: policy.now } : {}) };
+  const checked = await Promise.all(policy.attesterCredentials.map((j) => verifyCredential(j, opts)));
+  return checked.filter((v) => v.ok && v.issuer !== undefined && issuers.has(v.issuer) && v.subject !== undefined).map((v) => v.subject!);
+}
+
+/** The trust weight of each attester under the policy (explicit function first, then the lists, then strangers). */
+export async function weightPolicy(policy: ScorePolicy, now: number): Promise<WeightPolicy> {
+  const trusted = new Set([...(policy.trustedAttesters ?? []), ...(await vouchedAttesters(policy))]);
+  return {
+    now,
+    ...(policy.halfLifeSeconds !== undefined ? { halfLifeSeconds: policy.halfLifeSeconds } : {}),
+    attesterWeight: (did: string) => policy.attesterWeight?.(did) ?? (trusted.has(did) ? 1 : (policy.unknownAttesterWeight ?? 0)),
+  };
+}
+
+/**
+ * The score of ratings that are already verified (by import, or just now by
+ * scoreAgent): drops the ones rated by the agent or its operator, the ones not
+ * valid at `now`, and all but one rating per receipt; then aggregates, overall
+ * and per dimension. `ignored` comes in with what was refused before.
+ */
+export function scoreRatings(
+  agent: string,
+  ratings: readonly ScoredRating[],
+  ignored: Ignored[],
+  count: number,
+  opts: {
+    policy: ScorePolicy;
+    weights: WeightPolicy;
+    operators: readonly (string | undefined)[];
+    detail: boolean;
+    /** The ratings are in byTime order and no two share a receipt (a prepared store listing, or a subset of one). */
+    inOrderDistinct?: boolean;
+  },
+): ReputationScore {
+  const now = opts.weights.now;
+  const skew = skewMs(opts.policy.skewSeconds);
+  const self = new Set<string>([agent, ...opts.operators.filter((o): o is string => typeof o === 'string')]);
+  const live: ScoredRating[] = [];
+  for (const r of ratings) {
+    if (self.has(r.attester)) ignored.push({ id: r.id, code: 'SELF_ATTESTATION', message: 'the agent and its operator cannot rate the agent' });
+    else if (r.validUntil !== undefined && r.validUntil <= now - skew) ignored.push({ id: r.id, code: 'CREDENTIAL_EXPIRED', message: 'the attestation is no longer valid' });
+    else if (r.issuedAt > now + skew) ignored.push({ id: r.id, code: 'CREDENTIAL_NOT_YET_VALID', message: 'the attestation is not valid yet' });
+    else live.push(r);
+  }
+  const { kept, reused } = opts.inOrderDistinct === true ? { kept: live, reused: [] } : oneRatingPerReceipt(live);
+  for (const id of reused) ignored.push({ id, code: 'RECEIPT_REUSED', message: 'another attestation already used this receipt' });
+  // oneRatingPerReceipt returns its ratings in order.
+  const all = aggregate(kept, opts.weights, { detail: opts.detail, inOrder: true });
+  const byDimension: ReputationScore['byDimension'] = {};
+  if (opts.detail) {
+    const groups = new Map<string, ScoredRating[]>();
+    for (const r of kept) if (r.dimension) (groups.get(r.dimension) ?? groups.set(r.dimension, []).get(r.dimension)!).push(r);
+    for (const d of [...groups.keys()].sort()) {
+      const sub = groups.get(d)!;
+      byDimension[d] = { score: aggregate(sub, opts.weights, { detail: false, inOrder: true }).score, counted: sub.length };
+    }
+  }
+  ignored.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { score: all.score, count, counted: kept.length, attesters: all.attesters, ignored, byDimension, attestations: all.counted };
+}

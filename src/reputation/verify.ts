@@ -1,0 +1,139 @@
+import type { Reason } from '../errors.js';
+import { DEFAULT_SKEW_SECONDS, MAX_SKEW_SECONDS, defaultSchemaChecker, schemaIdFor, soleSubject, verifyCredential } from '../credentials/index.js';
+import type { Credential, CredentialVerification, StatusChecker } from '../credentials/types.js';
+import type { CharterResolver } from '../did/types.js';
+import type { NewRating } from '../store/types.js';
+import type { EvidenceCheck, EvidenceContext, InteractionProof } from './evidence.js';
+import { ATTESTATION_TYPE, type ReputationScore } from './types.js';
+
+export type Ignored = ReputationScore['ignored'][number];
+
+/** schemas/ReputationAttestation.json `rating.score`: the range every counted score lies in (a test keeps the two equal). */
+export const SCORE_RANGE = { minimum: 0, maximum: 1 } as const;
+
+/** Evidence entries read per attestation: each may cost a signature check. */
+const MAX_EVIDENCE = 4;
+const MAX_ID = 2048;
+/** The widest instant a JS Date holds (ECMA-262 §21.4.1.1): beyond it toISOString throws. */
+const MAX_TIME = 8.64e15;
+
+export interface AttestationCheck {
+  resolver: CharterResolver;
+  status: StatusChecker;
+  now: Date;
+  skewSeconds?: number;
+  evidence: readonly EvidenceCheck[];
+  /** Only attestations about this agent (scoreAgent); any agent when absent (import). */
+  agent?: string;
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const pick = (r: Reason) => ({ code: r.code, message: r.message });
+const firstOf = (v: CredentialVerification): Reason => v.reasons[0] ?? { code: 'INVALID_CREDENTIAL', message: 'invalid' };
+
+/** The skew in seconds, as verifyCredential reads it (it refuses bad values itself). */
+export const skewMs = (s: number | undefined) => Math.min(typeof s === 'number' && Number.isFinite(s) && s >= 0 ? s : DEFAULT_SKEW_SECONDS, MAX_SKEW_SECONDS) * 1000;
+
+/** schemaIdFor looks on disk: once per type is enough. */
+const schemaIds = new Map<string, string | undefined>();
+const schemaOf = (type: string) => (schemaIds.has(type) ? schemaIds.get(type) : schemaIds.set(type, schemaIdFor(type)).get(type));
+
+/**
+ * The subject against the JSON Schema of `type`, whether or not the credential
+ * names it: a credential without `credentialSchema` is held to the same shape
+ * (a score of "1e6", 1e6, null or an object is refused either way). One that
+ * names it was checked against it by verifyCredential already.
+ */
+function schemaReasons(type: string, credential: Credential): Reason[] {
+  const id = schemaOf(type);
+  if (id === undefined) return [];
+  const named = credential.credentialSchema;
+  if ((Array.isArray(named) ? named : [named]).some((r) => typeof r === 'object' && r !== null && r.id === id && r.type === 'JsonSchema')) return [];
+  return defaultSchemaChecker()({ ...credential, credentialSchema: { id, type: 'JsonSchema' } });
+}
+
+/** verifyCredential, then the schema of `type` enforced. */
+async function verifyAs(jwt: string, type: string, c: AttestationCheck): Promise<CredentialVerification> {
+  const v = await verifyCredential(jwt, {
+    resolver: c.resolver,
+    status: c.status,
+    now: c.now,
+    requireType: type,
+    ...(c.skewSeconds !== undefined ? { skewSeconds: c.skewSeconds } : {}),
+  });
+  if (!v.ok || !v.credential) return v;
+  const extra = schemaReasons(type, v.credential);
+  return extra.length === 0 ? v : { ...v, ok: false, reasons: extra };
+}
+
+/** A finite number in the schema's range, or undefined. -0 reads as 0. */
+export function readScore(v: unknown): number | undefined {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < SCORE_RANGE.minimum || v > SCORE_RANGE.maximum) return undefined;
+  return v === 0 ? 0 : v;
+}
+
+/** validFrom (and nbf) and validUntil (and exp), the strictest of each, in ms. */
+function validity(c: Credential): { from?: number; until?: number } {
+  const from = Math.max(Date.parse(c.validFrom ?? ''), typeof c.nbf === 'number' ? c.nbf * 1000 : -Infinity);
+  const until = Math.min(c.validUntil === undefined ? Infinity : Date.parse(c.validUntil), typeof c.exp === 'number' ? c.exp * 1000 : Infinity);
+  return { ...(Number.isFinite(from) && Math.abs(from) <= MAX_TIME ? { from } : {}), ...(Number.isFinite(until) && Math.abs(until) <= MAX_TIME ? { until } : {}) };
+}
+
+/** The first evidence entry that proves the interaction the attestation names, or why none does. */
+async function proofOf(c: Credential, interaction: unknown, ctx: EvidenceContext, checks: readonly EvidenceCheck[]): Promise<InteractionProof | Reason> {
+  const entries = (Array.isArray(c.evidence) ? c.evidence : [c.evidence]).filter(isObj).slice(0, MAX_EVIDENCE);
+  let why: Reason | undefined;
+  for (const entry of entries) {
+    for (const check of checks) {
+      const r = await check(entry, ctx);
+      if (r === undefined) continue;
+      if ('code' in r) why ??= r;
+      else if (r.id !== interaction) why ??= { code: 'RECEIPT_INVALID', message: 'the attestation and its evidence disagree on the interaction' };
+      else return r;
+      break;
+    }
+  }
+  return why ?? { code: 'RECEIPT_INVALID', message: 'no interaction proof (receipt) in evidence' };
+}
+
+/**
+ * Checks one attestation and the evidence it rests on, once: signature,
+ * validity, status, type, schema (named or not), one agent as subject, not
+ * rated by itself, a score in range, and an interaction proof. Returns the
+ * rating to record or why it does not count. The operator rule is not here:
+ * who operates an agent is the verifier's view at decision time.
+ */
+export async function verifyAttestation(jwt: string, c: AttestationCheck): Promise<NewRating | Ignored> {
+  const v = await verifyAs(jwt, ATTESTATION_TYPE, c);
+  const id = typeof v.id === 'string' ? v.id.slice(0, MAX_ID) : `#${String(jwt).slice(-16)}`;
+  if (!v.ok || !v.credential || !v.issuer) return { id, ...pick(firstOf(v)) };
+  const cred = v.credential;
+  if (typeof cred.id !== 'string' || cred.id.length === 0 || cred.id.length > MAX_ID)
+    return { id, code: 'INVALID_CREDENTIAL', message: `an attestation needs an id (at most ${MAX_ID} characters)` };
+  const agent = v.subject;
+  if (agent === undefined) return { id, code: 'INVALID_CREDENTIAL', message: 'an attestation rates exactly one agent' };
+  if (c.agent !== undefined && agent !== c.agent) return { id, code: 'INVALID_CREDENTIAL', message: 'the attestation is about another agent' };
+  const attester = v.issuer;
+  if (attester === agent) return { id, code: 'SELF_ATTESTATION', message: 'an agent cannot rate itself' };
+  const subject = soleSubject(cred)!;
+  const rating = subject.rating as Record<string, unknown>;
+  const score = readScore(rating.score);
+  if (score === undefined) return { id, code: 'SCHEMA_INVALID', message: `a score is a finite number from ${SCORE_RANGE.minimum} to ${SCORE_RANGE.maximum}` };
+  const { from, until } = validity(cred);
+  if (from === undefined) return { id, code: 'INVALID_CREDENTIAL', message: 'an attestation needs validFrom: its age decides its weight' };
+  const ctx: EvidenceContext = { agent, attester, now: c.now, resolver: c.resolver, verify: (j, type) => verifyAs(j, type, c) };
+  const proof = await proofOf(cred, subject.interaction, ctx, c.evidence);
+  if ('code' in proof) return { id, ...pick(proof) };
+  return {
+    id: cred.id,
+    attester,
+    agent,
+    receipt: proof.id,
+    score,
+    ...(typeof rating.dimension === 'string' ? { dimension: rating.dimension } : {}),
+    issuedAt: from,
+    ...(until !== undefined && until !== Infinity ? { validUntil: until } : {}),
+    ...(cred.credentialStatus !== undefined ? { status: JSON.stringify(cred.credentialStatus) } : {}),
+    importedAt: Date.now(),
+  };
+}
