@@ -123,6 +123,12 @@ export interface VerifyCredentialOptions {
   acceptV1?: boolean;
   /** Require these types (e.g. `DataAccessGrant`). */
   requireType?: string;
+  /**
+   * A credential this process will not see again (a bulk import): skip the
+   * per-JWS caches (parsed form, memoised signature), which only cost here.
+   * The checks are the same. Default false.
+   */
+  once?: boolean;
 }
 
 export interface CredentialVerification {

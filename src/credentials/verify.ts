@@ -89,7 +89,13 @@ function deepFreeze<T>(v: T): T {
   return v;
 }
 
-function parse(jwt: string, acceptV1: boolean): Parsed {
+function parse(jwt: string, acceptV1: boolean, once: boolean): Parsed {
+  if (once) {
+    // Not shared with any other call, so nothing to freeze.
+    const d = decodeJwt(jwt);
+    const n = normalizeCredential(d, acceptV1);
+    return { d, n, schema: defaultSchemaChecker()(n.credential) };
+  }
   const key = acceptV1 ? jwt : `v2only ${jwt}`;
   const hit = parsedCache.get(key);
   if (hit) return hit;
@@ -112,7 +118,7 @@ export async function verifyCredential(jwt: string, options: VerifyCredentialOpt
   const now = options.now ?? new Date();
   let parsed: Parsed;
   try {
-    parsed = parse(jwt, options.acceptV1 ?? true);
+    parsed = parse(jwt, options.acceptV1 ?? true, options.once === true);
   } catch (e) {
     return { ok: false, reasons: [toReason(e, 'MALFORMED_JWT')], jwt };
   }
@@ -120,7 +126,7 @@ export async function verifyCredential(jwt: string, options: VerifyCredentialOpt
   const { credential, issuer, subject, subjects, format } = n;
   const base = { issuer, ...(subject !== undefined ? { subject } : {}), subjects, credential, format, ...(credential.id !== undefined ? { id: credential.id } : {}), jwt };
 
-  const reasons = await checkSignature(d, issuer, options.resolver, 'assertionMethod', jwt);
+  const reasons = await checkSignature(d, issuer, options.resolver, 'assertionMethod', options.once === true ? undefined : jwt);
   reasons.push(...n.problems);
   reasons.push(...windowReasons(now.getTime(), skewMs, n.bounds, 'the credential'));
   reasons.push(...(options.schemas ? options.schemas(credential) : parsed.schema));

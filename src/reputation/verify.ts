@@ -59,6 +59,8 @@ async function verifyAs(jwt: string, type: string, c: AttestationCheck): Promise
     status: c.status,
     now: c.now,
     requireType: type,
+    // Each attestation and receipt is verified once, at import: the per-JWS caches would only cost.
+    once: true,
     ...(c.skewSeconds !== undefined ? { skewSeconds: c.skewSeconds } : {}),
   });
   if (!v.ok || !v.credential) return v;

@@ -197,3 +197,21 @@ describe('the parse cache cannot be poisoned', () => {
     expect(await codes(tamper(vc.jwt, 1, (p) => ((p.credentialSubject as Record<string, unknown>).email = 'x@example.com')))).toEqual(['INVALID_SIGNATURE']);
   });
 });
+
+describe('once: a credential verified without the per-JWS caches (bulk import)', () => {
+  it('decides exactly as the cached path, tampering and time included, and its result is not shared with the cache', async () => {
+    const vc = await issue();
+    const expired = await issue({ validFrom: new Date(Date.now() - 3 * day), validUntil: new Date(Date.now() - day) });
+    const forged = tamper(vc.jwt, 1, (p) => ((p.credentialSubject as Record<string, unknown>).email = 'x@example.com'));
+    const badSig = vc.jwt.slice(0, -4) + (vc.jwt.endsWith('AAAA') ? 'BBBB' : 'AAAA');
+    for (const jwt of [vc.jwt, expired.jwt, forged, badSig, 'not.a.jwt']) {
+      expect(await codes(jwt, { once: true })).toEqual(await codes(jwt));
+    }
+    // A signature memoised by the cached path does not vouch for the once path, and the reverse.
+    expect(await codes(vc.jwt, { once: true })).toEqual([]);
+    const own = await verifyCredential(vc.jwt, { resolver, once: true });
+    (own.credential!.credentialSubject as Record<string, unknown>).email = 'mallory@example.com';
+    const cached = await verifyCredential(vc.jwt, { resolver });
+    expect((cached.credential!.credentialSubject as Record<string, unknown>).email).toBe('bob@example.com');
+  });
+});
