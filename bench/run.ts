@@ -11,15 +11,26 @@ import { benchSdJwt } from './sdjwt.js';
 import { benchPools } from './pools.js';
 import { benchMandates } from './mandates.js';
 
+const SECTIONS: Record<string, () => Promise<unknown>> = {
+  credentials: benchCredentials,
+  sdjwt: benchSdJwt,
+  mandates: benchMandates,
+  status: benchStatus,
+  agents: benchAgents,
+  pools: benchPools,
+  reputation: benchReputation,
+  httpsig: benchHttpsig,
+  http: benchHttp,
+  audit: benchAudit,
+  postgres: benchPostgres,
+};
+
+// `npm run bench -- http reputation` runs only those sections (in this file's order).
+const asked = process.argv.slice(2);
+const unknown = asked.filter((a) => !(a in SECTIONS));
+if (unknown.length > 0) {
+  console.error(`unknown bench section(s): ${unknown.join(', ')}; sections: ${Object.keys(SECTIONS).join(', ')}`);
+  process.exit(2);
+}
 console.log(`Charter benchmarks: node ${process.version}, ${new Date().toISOString()}`);
-await benchCredentials();
-await benchSdJwt();
-await benchMandates();
-await benchStatus();
-await benchAgents();
-await benchPools();
-await benchReputation();
-await benchHttpsig();
-await benchHttp();
-await benchAudit();
-await benchPostgres();
+for (const [name, run] of Object.entries(SECTIONS)) if (asked.length === 0 || asked.includes(name)) await run();
