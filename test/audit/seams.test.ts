@@ -391,3 +391,36 @@ describe('grant terms in receipts: the declared use is recorded and re-checked',
     expect(right).toMatchObject({ ok: true, decision: 'rechecked' });
   });
 });
+
+describe("receipts with unauthenticated: 'skip': junk is skipped, an authentic proof's refusal never is", () => {
+  it('a stolen presentation signed by another key (SIGNER_NOT_HOLDER) and a replayed signed request keep their receipts; a request with no authentic proof gets none', async () => {
+    const skip = w.verifier({ tokenStatus: tokenStatusOf(w), receipts: { signer: shop, unauthenticated: 'skip' } });
+    const sigGuard = requireSignature({ keys: { keys: [w.app.publicJwk, stranger.publicJwk] } });
+    const grantGuard = requireGrant({ resource: 'profile/email', action: 'read', owner: w.alice.did });
+    const grant = await w.grant();
+    const vp = await bound(w.app, [grant.jwt], { url: EMAIL });
+
+    // No authentic proof: skipped (a flood of junk costs no signature and no log row).
+    const junk = await verifyRequest(request(EMAIL, { ...(await signed(w.app, EMAIL)), authorization: 'Bearer a.b.c' }), skip, sigGuard, grantGuard);
+    expect([junk.ok, junk.receipt]).toEqual([false, undefined]);
+    const unsigned = await verifyRequest(request(ORDERS, {}), skip, sigGuard);
+    expect([codes(unsigned), unsigned.receipt]).toEqual([['SIGNATURE_MISSING'], undefined]);
+
+    // The presentation is authentic and the signature verifies, but they are not one party's: that is
+    // exactly the refusal an audit must hold.
+    const stolen = await verifyRequest(request(EMAIL, { ...(await signed(stranger, EMAIL)), ...bearer(vp) }), skip, sigGuard, grantGuard);
+    expect(codes(stolen)).toEqual(['SIGNER_NOT_HOLDER']);
+    expect(receiptOf(stolen)).toMatchObject({ decision: 'deny', reasons: ['SIGNER_NOT_HOLDER'] });
+
+    // An authentic signed request, replayed, as a replayed presentation is.
+    const sig = await signed(w.app, ORDERS);
+    expect((await verifyRequest(request(ORDERS, sig), skip, sigGuard)).receipt).toEqual(expect.any(String));
+    const replayed = await verifyRequest(request(ORDERS, sig), skip, sigGuard);
+    expect(codes(replayed)).toEqual(['SIGNATURE_REPLAYED']);
+    expect(receiptOf(replayed)).toMatchObject({ decision: 'deny', reasons: ['SIGNATURE_REPLAYED'], policy: { kind: 'signature' } });
+    const ok = await verifyRequest(request(EMAIL, { ...(await signed(w.app, EMAIL)), ...bearer(vp) }), skip, sigGuard, grantGuard);
+    expect(ok.ok).toBe(true);
+    const vpReplay = await verifyRequest(request(EMAIL, { ...(await signed(w.app, EMAIL)), ...bearer(vp) }), skip, sigGuard, grantGuard);
+    expect(receiptOf(vpReplay)).toMatchObject({ decision: 'deny', reasons: ['REPLAY_DETECTED'] });
+  });
+});
