@@ -161,7 +161,10 @@ async function pipeline(v: Verifier, tools: Tools, proof: unknown, policy: Polic
   else if (typeof proof !== 'string' || proof.length === 0) front = { refused: [{ code: 'INVALID_PRESENTATION', message: 'no presentation was sent' }] };
   else if (proof.includes('~')) front = await sdJwtFront(v, proof, policy, binding, fresh);
   else front = vpFront(v, tools, proof, policy, binding, fresh);
-  if (front.claims) seen.payload = front.claims;
+  // The receipt lists the credentials a vp+jwt's claims carry. A KB-JWT's or a mandate layer's claims
+  // are the holder's own: a "verifiableCredential" there was never presented, and listed it would tie
+  // this request to another grant (receiptsForGrant, access reports) and break the decision's evidence.
+  if (front.claims && policy.kind !== 'mandate' && !(proof as string).includes('~')) seen.payload = front.claims;
   if ('refused' in front) return refuse(v, 401, front.refused);
 
   // The request's own signature, when the route wants one: checked before the proof's (heavier) chain.

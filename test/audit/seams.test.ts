@@ -12,7 +12,8 @@ import { requireAgent, requireGrant, requireMandate, requireSignature } from '..
 import { verifyRequest } from '../../src/http/request.js';
 import { jwkThumbprint } from '../../src/httpsig/index.js';
 import { mandateToken } from '../../src/mandates/index.js';
-import { decodeReceipt, exportEvidence, verifyEvidence, type DecisionReceipt, type EvidenceBundle, type EvidenceVerification } from '../../src/audit/index.js';
+import { presentSdJwtVc } from '../../src/sdjwt/index.js';
+import { decodeReceipt, exportEvidence, receiptsForGrant, verifyAuditLog, verifyEvidence, type DecisionReceipt, type EvidenceBundle, type EvidenceVerification } from '../../src/audit/index.js';
 import { makeIssuer } from '../helpers.js';
 import { bound } from '../http/present.js';
 import { API, openWorld, type World } from '../http/world.js';
@@ -313,6 +314,25 @@ describe('SD-JWT grant presentations on a receipts verifier', () => {
     expect(failing(await verifyEvidence(dropped))).toEqual(expect.arrayContaining(['presentation', 'decision']));
   });
 
+  it('claims a holder adds to its key binding JWT (a "verifiableCredential") are not taken as credentials it presented: its evidence still verifies', async () => {
+    const g = await sdGrant(w);
+    const other = await w.grant();
+    const p = await presentSdJwtVc(g.token, {
+      holder: w.app, disclose: ['grant'], aud: API, nonce: `n-${Date.now()}`,
+      claims: { htm: 'GET', htu: EMAIL, verifiableCredential: [other.jwt], vp: { verifiableCredential: [other.jwt] } },
+    });
+    const d = await decide(v, p, { kind: 'grant', resource: 'profile/email', action: 'read', owner: w.alice.did }, { kind: 'http', method: 'GET', url: EMAIL });
+    expect(codes(d)).toEqual([]);
+    expect(receiptOf(d).credentials).toEqual([]);
+    const e = await verifyEvidence(await bundleOf(d));
+    expect(failing(e)).toEqual([]);
+    expect(e.ok).toBe(true);
+    // Nor is this request reported as a use of that other grant (access reports go to its owner).
+    await v.receipts!.flush();
+    expect(await receiptsForGrant(w.apiStore, other.id)).not.toContain(d.receipt);
+    expect(await receiptsForGrant(w.apiStore, g.id)).toContain(d.receipt);
+  });
+
   it('a refusal for the terms is receipted; a vp+jwt bundle cannot be passed off as recorded by swapping in an SD-JWT', async () => {
     const g = await sdGrant(w, { terms: { purpose: ['research'], processing: 'on-device' } });
     const p = await sdPresent(g.token, { url: EMAIL, holder: w.app });
@@ -422,5 +442,29 @@ describe("receipts with unauthenticated: 'skip': junk is skipped, an authentic p
     expect(ok.ok).toBe(true);
     const vpReplay = await verifyRequest(request(EMAIL, { ...(await signed(w.app, EMAIL)), ...bearer(vp) }), skip, sigGuard, grantGuard);
     expect(receiptOf(vpReplay)).toMatchObject({ decision: 'deny', reasons: ['REPLAY_DETECTED'] });
+  });
+});
+
+describe('races on a receipts verifier', () => {
+  it('N concurrent identical requests (one signature nonce; one SD-JWT presentation): one allow, N receipts, the log chain intact', async () => {
+    const N = 8;
+    const sig = await signed(w.agent, ORDERS);
+    const a = await Promise.all(Array.from({ length: N }, () => verifyRequest(request(ORDERS, sig), v, requireSignature({ keys: { keys: [w.agent.publicJwk] } }))));
+    const g = await sdGrant(w);
+    const p = await sdPresent(g.token, { url: EMAIL, holder: w.app });
+    const b = await Promise.all(Array.from({ length: N }, () => decide(v, p, { kind: 'grant', resource: 'profile/email', action: 'read', owner: w.alice.did }, { kind: 'http', method: 'GET', url: EMAIL })));
+    for (const [ds, replay] of [[a, 'SIGNATURE_REPLAYED'], [b, 'REPLAY_DETECTED']] as const) {
+      expect(ds.filter((d) => d.ok)).toHaveLength(1);
+      expect(ds.filter((d) => !d.ok).map(codes)).toEqual(Array(N - 1).fill([replay]));
+      const receipts = ds.map(receiptOf);
+      expect(new Set(receipts.map((r) => r.jti)).size).toBe(N);
+      expect(receipts.filter((r) => r.decision === 'allow')).toHaveLength(1);
+    }
+    await v.receipts!.flush();
+    const log = await verifyAuditLog(w.apiStore, { resolver: w.resolver, chain: v.receipts!.chain });
+    expect(log.broken).toBeUndefined();
+    expect(log.ok).toBe(true);
+    const e = await verifyEvidence(await bundleOf(b.find((d) => d.ok)!));
+    expect(e).toMatchObject({ ok: true, decision: 'recorded' });
   });
 });
