@@ -16,6 +16,8 @@ import { craft, disclosure, salt } from '../sdjwt/craft.js';
 import { bound } from '../http/present.js';
 import { API, openWorld, type World } from '../http/world.js';
 import { ap2Payment, ap2World, viIntent, viPayment, viWorld, type Ap2World, type ViWorld } from './chains.js';
+import { openPostgresStore } from '../../src/store/postgres/store.js';
+import { dropSchemas, freshSchema, pgUrlOrReport } from '../store/fixtures/pg-env.js';
 import { bearer, codes, oddSdGrant, sdGrant, sdPresent, signed, tokenStatusOf } from './seams-fixtures.js';
 
 /**
@@ -485,4 +487,52 @@ describe('races: N concurrent identical requests, one nonce', () => {
     oneOk(ds, 'REPLAY_DETECTED');
     expect(ds.filter((d) => d.spend)).toHaveLength(1);
   });
+});
+
+const pgUrl = pgUrlOrReport('pipeline seams on postgres');
+describe.runIf(pgUrl)('races on PostgreSQL: four verifier instances on their own connections, one store', () => {
+  const schemas = new Set<string>();
+  afterAll(() => dropSchemas(pgUrl!, schemas));
+  const N = 12;
+
+  it('one signature nonce, one KB-JWT nonce, one mandate nonce: exactly one allowed across instances, each decision receipted', async () => {
+    const schema = freshSchema('seams');
+    schemas.add(schema);
+    const stores = await Promise.all(Array.from({ length: 4 }, () => openPostgresStore(pgUrl!, { schema, poolSize: 2 })));
+    try {
+      const vs = stores.map((store) => w.verifier({ store, tokenStatus, receipts: { signer: w.operator } }));
+      const on = (i: number) => vs[i % vs.length]!;
+      const oneOk = (ds: GuardDecision[], replay: string) => {
+        expect(ds.filter((d) => d.ok)).toHaveLength(1);
+        expect(ds.filter((d) => !d.ok).map(codes)).toEqual(Array(N - 1).fill([replay]));
+        expect(ds.every((d) => typeof d.receipt === 'string')).toBe(true);
+      };
+      const sig = await signed(w.agent, ORDERS);
+      const g = requireSignature({ keys: { keys: [w.agent.publicJwk] } });
+      oneOk(await Promise.all(Array.from({ length: N }, (_, i) => verifyRequest(request(ORDERS, sig), on(i), g))), 'SIGNATURE_REPLAYED');
+
+      const p = await sdPresent((await sdGrant(w)).token, { url: EMAIL, holder: w.app });
+      oneOk(await Promise.all(Array.from({ length: N }, (_, i) => decide(on(i), p, grantPolicy(w), http()))), 'REPLAY_DETECTED');
+
+      const intent = await viIntent(vw, new Date(), { cumulative: { amount: '1000', currency: 'USD', period: 'MONTHLY' } });
+      const chain = await viPayment(vw, intent, { amount: '100', aud: API, now: new Date() });
+      const paid = await Promise.all(Array.from({ length: N }, (_, i) => decide(on(i), chain, { kind: 'mandate', profile: 'verifiable-intent', trust: { issuers: [vw.issuer.publicJwk] } }, { kind: 'none' })));
+      oneOk(paid, 'REPLAY_DETECTED');
+      expect(paid.filter((d) => d.spend)).toHaveLength(1);
+      await paid.find((d) => d.ok)!.spend!.release();
+
+      // One signature under N fresh agent presentations: one allowed, one spend reserved.
+      const creds = [w.agentIdentity, await w.mandate()];
+      const guards = [requireSignature({ keys: { keys: [w.agent.publicJwk] } }), requireAgent({ action: 'purchase', amount: () => '50 USD', trust: { principals: [w.principal.did] } })] as const;
+      const orderSig = await signed(w.agent, ORDERS, 'POST');
+      const vps = await Promise.all(Array.from({ length: N }, () => bound(w.agent, creds, { method: 'POST', url: ORDERS })));
+      const orders = await Promise.all(vps.map((vp, i) => verifyRequest(request(ORDERS, { ...orderSig, ...bearer(vp) }, 'POST'), on(i), ...guards)));
+      oneOk(orders, 'SIGNATURE_REPLAYED');
+      expect(orders.filter((d) => d.spend)).toHaveLength(1);
+      await orders.find((d) => d.ok)!.spend!.release();
+      await Promise.all(vs.map((x) => x.receipts!.flush()));
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  }, 60_000);
 });
