@@ -22,7 +22,11 @@ export type ReceiptPolicy =
   | { kind: 'signature' }
   /** requireMandate / guardMandatePayment: an external payment mandate chain (Verifiable Intent, AP2). */
   | { kind: 'mandate'; profile: string; amount?: { amount: string; currency: string }; payee?: string }
-  | { kind: 'grant'; resource: string; action: string; owner?: string; anyOwner?: true }
+  /**
+   * `purpose` and `processing`: the use the route declared, which the grant's terms must allow; recorded
+   * so a re-check applies the same terms (without them a use inside the terms would look refused).
+   */
+  | { kind: 'grant'; resource: string; action: string; owner?: string; anyOwner?: true; purpose?: string; processing?: string }
   | { kind: 'agent'; action: string; amount?: { amount: string; currency: string }; counterparty: string };
 
 /** A credential the presentation carried: its hash, and its id, issuer and types when it could be read. */

@@ -29,7 +29,9 @@ export interface ReceiptOptions {
    * 'record' (default): every decision has a receipt, even a request with no
    * authentic presentation. 'skip': refusals of requests whose presentation
    * did not authenticate get none (a flood of junk then costs no signature
-   * and no log row).
+   * and no log row). A refusal after a proof authenticated (a presentation,
+   * or a request signature on a signature-only route) always has one: a
+   * replay, or a presentation signed for by someone else than its holder.
    */
   unauthenticated?: 'record' | 'skip';
   /**

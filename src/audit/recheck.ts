@@ -136,6 +136,9 @@ export async function recheckDecision(r: DecisionReceipt, vp: string | undefined
       resource: policy.resource,
       action: policy.action,
       ...(policy.owner !== undefined ? { owner: policy.owner } : { anyOwner: true }),
+      // The use the route declared, against the grant's terms (PURPOSE_NOT_ALLOWED, PROCESSING_NOT_ALLOWED).
+      ...(typeof policy.purpose === 'string' ? { purpose: policy.purpose } : {}),
+      ...(policy.processing === 'on-device' || policy.processing === 'trusted-execution' ? { processing: policy.processing } : {}),
       ...(holder !== undefined ? { grantee: holder } : {}),
     });
     return {
@@ -162,6 +165,10 @@ export async function recheckDecision(r: DecisionReceipt, vp: string | undefined
 
 /** Does the offline re-check agree with the recorded decision? Returns why not. */
 export function disagreement(r: DecisionReceipt, c: Recheck): string | undefined {
+  // Not re-run (a signature, a mandate chain, an SD-JWT grant): the signed receipt is the record, allow
+  // or deny. Without this, every recorded refusal on the merits (GRANT_SCOPE, PURPOSE_NOT_ALLOWED,
+  // REQUEST_MISMATCH, ...) would be reported as a reason "the evidence does not show".
+  if (c.recorded !== undefined) return undefined;
   const found = new Set(c.reasons.map((x) => x.code));
   if (r.decision === 'allow') {
     if (c.reasons.length > 0) return `the receipt says allow, but the evidence shows ${[...found].join(', ')}`;

@@ -99,7 +99,7 @@ export async function decide(verifier: Verifier, presentation: unknown, policy: 
   if (policy.kind === 'signature' && (binding.kind !== 'http' || !binding.signature)) throw new TypeError('decide: the signature policy needs an http binding with a signature');
   const receipts = verifier.receipts;
   const capture = receipts?.capture(verifier.resolver, verifier.status);
-  const seen: { payload?: Record<string, unknown> } = {};
+  const seen: Seen = {};
   let d: GuardDecision;
   try {
     d = await pipeline(verifier, capture ?? verifier, presentation, policy, binding, now, seen);
@@ -108,7 +108,9 @@ export async function decide(verifier: Verifier, presentation: unknown, policy: 
     if (isCharterError(e) && HTTP_STATUS[e.code] === 503) return { ok: false, status: 503, reasons: [{ code: e.code, message: e.message }] };
     throw e;
   }
-  if (!receipts || d.status === 503 || (receipts.unauthenticated === 'skip' && !d.ok && d.holder === undefined)) return d;
+  // 'skip' spares junk only: a refusal after a proof authenticated (a replay, a signature by someone
+  // else than the holder, which names no holder) is the very refusal an audit must hold.
+  if (!receipts || d.status === 503 || (receipts.unauthenticated === 'skip' && !d.ok && d.holder === undefined && !seen.authentic)) return d;
   return withReceipt(verifier, receipts, d, { presentation, ...(seen.payload ? { payload: seen.payload } : {}), policy, binding, now, ...(capture ? { capture } : {}) });
 }
 
@@ -133,26 +135,36 @@ type Checked = Pick<GuardDecision, 'reasons' | 'holder' | 'presentation' | 'gran
  */
 type Front = { refused: Reason[]; claims?: Record<string, unknown> } | { claims: Record<string, unknown>; once: Once; verify(): Promise<Checked> };
 
+/** What the pipeline saw of one call, for its receipt: the proof's claims once decoded; whether a proof authenticated. */
+interface Seen {
+  payload?: Record<string, unknown>;
+  authentic?: boolean;
+}
+
 /** The signature policy: the request's signature alone, its nonce used once. */
-async function signedOnly(v: Verifier, binding: Extract<Binding, { kind: 'http' }>, s: SignatureBinding, now: number): Promise<GuardDecision> {
+async function signedOnly(v: Verifier, binding: Extract<Binding, { kind: 'http' }>, s: SignatureBinding, now: number, seen: Seen): Promise<GuardDecision> {
   const signature = await checkSignature(v, binding.method, binding.url, s, now);
   if (!signature.ok) return { ok: false, status: statusOfReasons(signature.reasons) as HttpStatus, reasons: signature.reasons, signature };
+  seen.authentic = true;
   const used = await redeemSignature(v, signature, s.options);
   if (used) return { ok: false, status: 401, reasons: [used], signature: { ...signature, ok: false, reasons: [used] } };
   return { ok: true, status: 200, reasons: [], holder: signerId(signature), signature };
 }
 
-async function pipeline(v: Verifier, tools: Tools, proof: unknown, policy: Policy, binding: Binding, now: number, seen: { payload?: Record<string, unknown> }): Promise<GuardDecision> {
+async function pipeline(v: Verifier, tools: Tools, proof: unknown, policy: Policy, binding: Binding, now: number, seen: Seen): Promise<GuardDecision> {
   const http = binding.kind === 'http' ? binding : undefined;
   const signing = http?.signature;
-  if (policy.kind === 'signature') return signedOnly(v, http!, signing!, now);
+  if (policy.kind === 'signature') return signedOnly(v, http!, signing!, now, seen);
   const fresh: FreshnessContext = { aud: v.aud, now, maxAgeSeconds: v.maxAgeSeconds, skewSeconds: v.skewSeconds, mode: v.nonces };
   let front: Front;
   if (policy.kind === 'mandate') front = await mandateFront(v, proof, policy, binding, fresh);
   else if (typeof proof !== 'string' || proof.length === 0) front = { refused: [{ code: 'INVALID_PRESENTATION', message: 'no presentation was sent' }] };
   else if (proof.includes('~')) front = await sdJwtFront(v, proof, policy, binding, fresh);
   else front = vpFront(v, tools, proof, policy, binding, fresh);
-  if (front.claims) seen.payload = front.claims;
+  // The receipt lists the credentials a vp+jwt's claims carry. A KB-JWT's or a mandate layer's claims
+  // are the holder's own: a "verifiableCredential" there was never presented, and listed it would tie
+  // this request to another grant (receiptsForGrant, access reports) and break the decision's evidence.
+  if (front.claims && policy.kind !== 'mandate' && !(proof as string).includes('~')) seen.payload = front.claims;
   if ('refused' in front) return refuse(v, 401, front.refused);
 
   // The request's own signature, when the route wants one: checked before the proof's (heavier) chain.
@@ -177,6 +189,7 @@ async function pipeline(v: Verifier, tools: Tools, proof: unknown, policy: Polic
     const reasons = status === 200 ? [{ code: 'INVALID_PRESENTATION' as const, message: 'the proof names no holder' }] : checked.reasons;
     return refuse(v, status === 200 ? 401 : status, reasons, { ...rest, ...(signature ? { signature } : {}) });
   }
+  seen.authentic = true;
   if (signature) {
     // Two proofs of one request must come from one party: a stolen presentation cannot ride on another's signature.
     const other = await signerReason(v, signature, checked.holder, checked.agent?.agentInfo);

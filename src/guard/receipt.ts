@@ -33,7 +33,15 @@ function requestOf(b: Binding): ReceiptRequest {
 function policyOf(v: Verifier, p: Policy, d: GuardDecision): ReceiptPolicy {
   if (p.kind === 'presentation') return { kind: 'presentation' };
   if (p.kind === 'grant') {
-    return { kind: 'grant', resource: d.grant?.resource ?? p.resource, action: p.action, ...(p.owner !== undefined ? { owner: p.owner } : { anyOwner: true as const }) };
+    return {
+      kind: 'grant',
+      resource: d.grant?.resource ?? p.resource,
+      action: p.action,
+      ...(p.owner !== undefined ? { owner: p.owner } : { anyOwner: true as const }),
+      // The declared use the grant's terms were checked against: an offline re-check needs it too.
+      ...(p.purpose !== undefined ? { purpose: p.purpose } : {}),
+      ...(p.processing !== undefined ? { processing: p.processing } : {}),
+    };
   }
   if (p.kind === 'signature') return { kind: 'signature' };
   if (p.kind === 'mandate') {

@@ -3,6 +3,7 @@ import type { AmountInput } from '../agents/limits.js';
 import type { MandateProfile, MandateTrust } from '../mandates/types.js';
 import { checkMandatePolicy, checkOwnerRule, checkTrust, type Policy, type ReputationSource } from '../guard/policy.js';
 import { acceptSignature, signatureGuardOptions, type SignatureGuardOptions as VerifyOptions, type VerifyRequestSignatureOptions } from '../httpsig/index.js';
+import { CharterError } from '../errors.js';
 import { checkDeclaredUse, type DeclaredProcessing } from '../grants/index.js';
 
 /**
@@ -207,6 +208,25 @@ export function valueOf<R, T>(v: FromRequest<R, T>, req: R): T {
   return typeof v === 'function' ? (v as (req: R) => T)(req) : v;
 }
 
+/**
+ * The purpose a route computed from the request: none (undefined or null:
+ * nothing declared, so a grant limiting purposes refuses), or one a grant's
+ * terms can name. Anything else came from a malformed request: a 400
+ * (INVALID_ARGUMENT), not the TypeError verifyGrant throws for a caller's
+ * mistake (a 500), and not a string like "undefined" declared as a purpose.
+ */
+function declaredPurpose(v: unknown): { purpose?: string } {
+  if (v === undefined || v === null) return {};
+  let ok = typeof v === 'string';
+  try {
+    if (ok) checkDeclaredUse('requireGrant', { purpose: v });
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new CharterError('INVALID_ARGUMENT', 'the purpose this request declares is not a purpose such as model-training (or x-own-name)');
+  return { purpose: v as string };
+}
+
 /** The pipeline's policy for this request. Throws what the route's functions throw (a malformed request). */
 export function policyFor<R>(guard: GrantGuard<R> | AgentGuard<R> | MandateGuard<R> | undefined, req: R): Policy {
   if (guard === undefined) return { kind: 'presentation' };
@@ -217,7 +237,7 @@ export function policyFor<R>(guard: GrantGuard<R> | AgentGuard<R> | MandateGuard
       action: valueOf(guard.action, req),
       // An owner the route cannot name (an unknown user) is "" : no grant can be its.
       ...(guard.owner !== undefined ? { owner: String(valueOf(guard.owner, req) ?? '') } : { anyOwner: true }),
-      ...(guard.purpose !== undefined ? { purpose: String(valueOf(guard.purpose, req)) } : {}),
+      ...(guard.purpose !== undefined ? declaredPurpose(valueOf(guard.purpose, req)) : {}),
       ...(guard.processing !== undefined ? { processing: guard.processing } : {}),
     };
   }

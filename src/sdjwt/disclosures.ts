@@ -61,6 +61,14 @@ export interface Processed {
   claims: Record<string, unknown>;
   /** Paths of the claims that came from disclosures. */
   disclosed: string[];
+  /**
+   * Paths of the objects (`_sd`) and arrays (`...` elements) that carry
+   * digests, disclosed or not ('' for the top level): where a claim may have
+   * been withheld. A withheld disclosure looks like a decoy, so a caller that
+   * needs a part of the claims whole (a grant's restrictions) refuses any
+   * digest there.
+   */
+  selective: string[];
 }
 
 /**
@@ -78,6 +86,7 @@ export function processDisclosures(payload: Record<string, unknown>, disclosures
   }
   const seen = new Set<string>();
   const disclosed: string[] = [];
+  const selective = new Set<string>();
 
   function reference(digest: unknown): Disclosure | undefined {
     if (typeof digest !== 'string') throw invalid('an embedded digest must be a string');
@@ -96,6 +105,7 @@ export function processDisclosures(payload: Record<string, unknown>, disclosures
         if (isObj(el) && Object.prototype.hasOwnProperty.call(el, '...')) {
           // §4.2.4.2: an array element digest is an object with the one key "...".
           if (Object.keys(el).length !== 1) throw invalid('an array element digest must be an object with "..." alone');
+          selective.add(path);
           const d = reference(el['...']);
           if (d === undefined) return; // a decoy or an element the holder withheld
           if (d.name !== undefined) throw invalid('an object property disclosure is referenced as an array element');
@@ -115,6 +125,7 @@ export function processDisclosures(payload: Record<string, unknown>, disclosures
     }
     if (value._sd !== undefined) {
       if (!Array.isArray(value._sd)) throw invalid('"_sd" must be an array of digests');
+      if (value._sd.length > 0) selective.add(path);
       for (const digest of value._sd) {
         const d = reference(digest);
         if (d === undefined) continue;
@@ -133,5 +144,5 @@ export function processDisclosures(payload: Record<string, unknown>, disclosures
   const claims = walk(payload, '', 0) as Record<string, unknown>;
   // §7.1 step 5: every disclosure must be referenced from the payload or another disclosure.
   for (const d of disclosures) if (!seen.has(d.digest)) throw invalid('a disclosure is not referenced by any digest');
-  return { claims, disclosed: disclosed.sort() };
+  return { claims, disclosed: disclosed.sort(), selective: [...selective].sort() };
 }

@@ -76,6 +76,25 @@ function shapeReasons(grant: unknown): Reason[] {
   return out;
 }
 
+/** A grant's restrictions: what a holder must never be able to withhold. */
+const RESTRICTION = /^grant\.(?:purpose|constraints|terms)(?:\.|$)/;
+
+/**
+ * A holder may hide a permission, never a restriction (DESIGN.md):
+ * issueSdJwtGrant keeps `purpose`, `constraints` and `terms` in clear, but
+ * another issuer (or the generic issueStoredSdJwtVc) can sign them as
+ * disclosable, and a withheld disclosure cannot be told from a decoy. So a
+ * digest in the grant object itself, or anywhere under a restriction, and a
+ * restriction that came from a disclosure, are refused: otherwise a holder
+ * withholding `grant.terms` would be checked against no terms at all.
+ * Digests in `grant.resources` and `grant.actions` (a permission each) are fine.
+ */
+function hidableReasons(selective: readonly string[] | undefined, disclosed: readonly string[] | undefined): Reason[] {
+  const hidable = [...(selective ?? []).filter((p) => p === 'grant' || RESTRICTION.test(p)), ...(disclosed ?? []).filter((p) => RESTRICTION.test(p))];
+  if (hidable.length === 0) return [];
+  return [{ code: 'DISCLOSURE_INVALID', message: `a grant's restrictions must be in clear, but ${[...new Set(hidable)].join(', ').slice(0, 120)} could be withheld` }];
+}
+
 /**
  * Does this SD-JWT grant (a presentation by its grantee) allow `action` on
  * `resource` now? The same decision shape, and the same refusals, as
@@ -121,7 +140,7 @@ export async function verifySdJwtGrant(token: string, options: VerifySdJwtGrantO
   if (c) {
     if (v.validUntil === undefined) reasons.push({ code: 'INVALID_CREDENTIAL', message: 'a grant must expire (exp)' });
     if (c.status === undefined) reasons.push({ code: 'STATUS_INVALID', message: 'a grant without a revocation status cannot be revoked, so it is refused' });
-    reasons.push(...shapeReasons(c.grant));
+    reasons.push(...shapeReasons(c.grant), ...hidableReasons(v.selective, v.disclosed));
     // Terms bind the verifier whatever the format: a declared use outside them is refused.
     const terms = g.terms === undefined ? undefined : readTerms(g.terms).terms;
     reasons.push(...termsReasons(terms, { ...(options.purpose !== undefined ? { purpose: options.purpose } : {}), ...(options.processing !== undefined ? { processing: options.processing } : {}) }));

@@ -129,6 +129,12 @@ export interface SdJwtVcVerification {
   claims?: Record<string, unknown>;
   /** Paths of the claims that were disclosed, e.g. `address.street`. */
   disclosed?: string[];
+  /**
+   * Paths of the objects and arrays that carry digests, disclosed or not
+   * ('' for the top level): where the holder may have withheld a claim (a
+   * withheld one cannot be told from a decoy).
+   */
+  selective?: string[];
   /** `cnf.jwk`: the key the credential is bound to; `keyBinding` is set when the holder proved possession of it. */
   holderKey?: PublicJwk;
   /** The verified KB-JWT's claims; absent when the token carried none. */

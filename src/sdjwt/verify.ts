@@ -168,7 +168,7 @@ export async function verifySdJwtVc(token: string, options: VerifySdJwtVcOptions
     ok: reasons.length === 0,
     reasons,
     ...base,
-    ...(processed ? { claims: processed.claims, disclosed: processed.disclosed } : {}),
+    ...(processed ? { claims: processed.claims, disclosed: processed.disclosed, selective: processed.selective } : {}),
     token,
   };
 }
