@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { CharterError } from '../errors.js';
 import { parseDuration } from '../encoding/duration.js';
 import { verifyCredential } from '../credentials/index.js';
@@ -7,7 +7,7 @@ import type { CharterResolver } from '../did/types.js';
 import { checkTermsInput, countVotes, proposalHash, readGrantClaims, readProposal, readVote, VOTE_TYPE, type GrantProposalBody, type Proposal, type Quorum } from '../grants/index.js';
 import type { Store } from '../store/types.js';
 import { currentEpoch, withdrawnHere } from './membership.js';
-import { PROPOSAL_TYPE, decisionId, hashPart, list, proposalId, putSigned, read } from './records.js';
+import { PROPOSAL_TYPE, decisionId, hashPart, list, proposalId, putSigned, read, taken, voteRecordId } from './records.js';
 
 export type ProposalInput = { action: 'grant'; grant: GrantProposalBody } | { action: 'admit'; member: string } | { action: 'revoke'; target: string };
 
@@ -106,14 +106,19 @@ export async function castVote(store: Store, member: Issuer, p: StoredProposal, 
   }
   const mine = (await votesOn(store, p)).filter((v) => v.issuer === member.did);
   if (mine.length > 0) throw new CharterError('ALREADY_EXISTS', 'this member already voted on this proposal');
-  const id = `urn:uuid:${randomUUID()}`;
-  const { jwt } = await putSigned(store, {
+  // The id is derived from (proposal, member): two racing votes of one member
+  // cannot both be stored; the loser gets the same ALREADY_EXISTS.
+  const id = voteRecordId(p.hash, member.did);
+  const stored = putSigned(store, {
     issuer: member,
     id,
     subject: p.proposal.pool,
     type: VOTE_TYPE,
     claims: { vote: { proposal: p.hash, epoch: p.proposal.epoch.number, decision } },
     parentId: p.id,
+  });
+  const { jwt } = await stored.catch((e: unknown) => {
+    throw taken(e) ? new CharterError('ALREADY_EXISTS', 'this member already voted on this proposal') : e;
   });
   return { id, jwt };
 }
@@ -124,9 +129,15 @@ export async function receiveVote(store: Store, jwt: string, resolver: CharterRe
   const vote = v.credential ? readVote(v.credential) : undefined;
   if (!v.ok || !vote || !v.issuer || !v.id) throw new CharterError(v.reasons[0]?.code ?? 'INVALID_CREDENTIAL', `the vote does not verify: ${v.reasons[0]?.message ?? 'not a vote'}`);
   const p = await findProposal(store, vote.proposal);
-  if ((await store.getCredential(v.id)) === undefined) {
-    await store.putCredential({ id: v.id, jwt, direction: 'held', issuer: v.issuer, subject: p.proposal.pool, types: [VOTE_TYPE], parentId: p.id, createdAt: new Date().toISOString() });
+  // Kept under the (proposal, member) id, whatever id the member's home gave
+  // it: the same vote again is a no-op, another vote of that member is refused.
+  const id = voteRecordId(p.hash, v.issuer);
+  const kept = (await votesOn(store, p)).find((r) => r.issuer === v.issuer);
+  if (kept) {
+    if (kept.jwt === jwt) return { id: v.id, proposal: p.hash };
+    throw new CharterError('ALREADY_EXISTS', `${v.issuer.slice(0, 80)} already voted on this proposal`);
   }
+  await store.putCredential({ id, jwt, direction: 'held', issuer: v.issuer, subject: p.proposal.pool, types: [VOTE_TYPE], parentId: p.id, createdAt: new Date().toISOString() });
   return { id: v.id, proposal: p.hash };
 }
 

@@ -26,6 +26,8 @@ export const hashPart = (hash: string) => hash.replace(/^sha256-/, '');
 export const epochId = (pool: string, n: number) => `urn:charter:pool:${tag(pool)}:epoch:${n}`;
 export const proposalId = (hash: string) => `urn:charter:pool-proposal:${hashPart(hash)}`;
 export const decisionId = (hash: string) => `urn:charter:pool-decision:${hashPart(hash)}`;
+/** One vote per member per proposal: the record id is derived from both, so the store's unique key refuses a second (or racing) vote. */
+export const voteRecordId = (hash: string, member: string) => `urn:charter:pool-vote:${hashPart(hash)}:${tag(member)}`;
 export const resultId = (hash: string, kind: 'grant' | 'membership') => `urn:charter:pool-${kind}:${hashPart(hash)}`;
 
 export interface StoredCredential {

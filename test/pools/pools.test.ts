@@ -64,6 +64,33 @@ describe('data pools: lifecycle (charter serve on loopback)', () => {
     await expect(castVote(w.home.store, w.platform, p, 'approve')).rejects.toMatchObject({ code: 'NOT_A_MEMBER' });
   });
 
+  it('a member racing itself (same home, at once) stores one vote; the loser gets ALREADY_EXISTS', async () => {
+    const p = await w.proposeGrant();
+    const m = w.members[2]!;
+    const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => castVote(w.home.store, m, p, i % 2 ? 'approve' : 'reject')));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'ALREADY_EXISTS' });
+    const t = await tally(w.home.store, p, { resolver: w.resolver });
+    expect(t.approvals.length + t.rejections.length).toBe(1);
+  });
+
+  it('a vote signed elsewhere is kept once: the same JWT again is a no-op, a second vote of that member is refused', async () => {
+    const p = await w.proposeGrant();
+    const { issueCredential } = await import('../../src/credentials/index.js');
+    const me = await w.home.issuer('m1');
+    const sign = (decision: string) =>
+      issueCredential({ issuer: me, subject: w.pool.did, type: 'PoolVoteCredential', claims: { vote: { proposal: p.hash, epoch: p.proposal.epoch.number, decision } }, credentialSchema: { id: 'https://charter.dev/schemas/PoolVoteCredential.json', type: 'JsonSchema' } });
+    const yes = await sign('approve');
+    await receiveVote(w.home.store, yes.jwt, w.resolver);
+    await receiveVote(w.home.store, yes.jwt, w.resolver);
+    await expect(receiveVote(w.home.store, (await sign('reject')).jwt, w.resolver)).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+    await expect(receiveVote(w.home.store, (await sign('approve')).jwt, w.resolver)).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+    // Voting here after voting elsewhere is the same member voting twice.
+    await expect(castVote(w.home.store, me, p, 'reject')).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+    const t = await tally(w.home.store, p, { resolver: w.resolver });
+    expect([t.approvals, t.rejections]).toEqual([[me.did], []]);
+  });
+
   it('the owner rule: only a member of the pool, and never a personal grant of someone else', async () => {
     const g = await w.grant();
     expect(codes(await check(g.jwt, w.platform.did))).toEqual(['GRANT_NOT_OWNER']);
