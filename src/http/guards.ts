@@ -166,8 +166,10 @@ export function requireMandate<R = Request>(options: MandateGuardOptions<R>): Ma
 
 /**
  * The request must carry an RFC 9421 HTTP message signature (Web Bot Auth)
- * over its method and URL (the verifier's public origin + path), with a
- * fresh `created`, the required tag and a nonce used once. Alone, it is the
+ * covering at least its authority (the verifier's public origin) and its
+ * Signature-Agent member, with a fresh `created`, the required tag and a
+ * nonce used once; with `cover: 'request'`, its method, path and query too
+ * (the draft's minimum names the agent, not the request). Alone, it is the
  * only proof (no presentation is read); next to requireGrant or
  * requireAgent, the request must carry both and be signed by the
  * presenting holder (SIGNER_NOT_HOLDER otherwise).
@@ -180,7 +182,7 @@ export function requireSignature(options: SignatureGuardOptions): SignatureGuard
     throw new TypeError("requireSignature: say where keys come from: keys (a JWK Set or a record you hold), directories: 'fetch' (the Signature-Agent's well-known directory), or both");
   }
   const verify = signatureGuardOptions({ requireNonce: true, ...options, store: 'caller' });
-  return Object.freeze({ kind: 'signature' as const, options: Object.freeze(verify), acceptSignature: acceptSignature({ tag: options.tag }) });
+  return Object.freeze({ kind: 'signature' as const, options: Object.freeze(verify), acceptSignature: acceptSignature({ tag: options.tag, ...(options.cover !== undefined ? { cover: options.cover } : {}) }) });
 }
 
 const GUARD_KINDS = new Set(['grant', 'agent', 'mandate', 'signature']);

@@ -17,6 +17,14 @@ export interface SignedRequestInput {
 export interface SignatureGuardOptions {
   /** Required `tag`; default `web-bot-auth`; null accepts any tag. */
   tag?: string | null;
+  /**
+   * What the signature must cover besides `@authority`: `'agent'` (default:
+   * the Web Bot Auth minimum, `@authority` and the Signature-Agent member;
+   * it says who is asking, for any request to this site), `'request'`
+   * (`@method`, `@path`, `@query` too: the signature is of this request), or
+   * a list of component names (`content-digest` for a body).
+   */
+  cover?: 'agent' | 'request' | readonly string[];
   directories?: 'fetch' | Readonly<Record<string, JwkSet>> | DirectoryResolver;
   keys?: KeysOption;
   allowLoopback?: boolean;
@@ -52,14 +60,24 @@ export interface SignatureGuardDecision {
   acceptSignature?: string;
 }
 
+/** The components a `cover` option requires besides `@authority`. */
+function coverOf(cover: SignatureGuardOptions['cover']): string[] {
+  if (cover === undefined || cover === 'agent') return [];
+  if (cover === 'request') return ['@method', '@path', '@query'];
+  if (!Array.isArray(cover)) throw new TypeError("cover must be 'agent', 'request' or a list of component names");
+  return [...cover];
+}
+
 /** Validates guard options once, when the guard is built (TypeError), and returns the verifier options. */
 export function signatureGuardOptions(o: SignatureGuardOptions): VerifyRequestSignatureOptions {
   if (!o || typeof o !== 'object') throw new TypeError('requireSignature needs options (keys, directories, or both)');
   if (o.tag !== undefined && o.tag !== null && (typeof o.tag !== 'string' || o.tag.length === 0)) throw new TypeError('tag must be a non-empty string or null');
-  const { tag, ...rest } = o;
+  const { tag, cover, ...rest } = o;
   const v: VerifyRequestSignatureOptions = { ...rest };
   const required = tag === undefined ? WEB_BOT_AUTH_TAG : tag;
   if (required !== null) v.requiredTag = required;
+  const components = coverOf(cover);
+  if (components.length > 0) v.requiredComponents = components;
   checkVerifyOptions(v);
   return v;
 }
@@ -95,9 +113,11 @@ export function signatureGuardDecision(d: RequestSignatureDecision, options: Sig
  * tag. A signer answering it still picks its own created, expires, keyid and
  * nonce.
  */
-export function acceptSignature(options: Pick<SignatureGuardOptions, 'tag'> = {}, label = 'sig1'): string {
+export function acceptSignature(options: Pick<SignatureGuardOptions, 'tag' | 'cover'> = {}, label = 'sig1'): string {
   const tag = options.tag === undefined ? WEB_BOT_AUTH_TAG : options.tag;
-  const items: Item[] = ['@method', '@authority', '@path', '@query'].map((n) => [n, new Map()] as Item);
+  // What a client should sign: the request (as charterFetch does), and whatever else this guard requires.
+  const names = [...new Set(['@method', '@authority', '@path', '@query', ...coverOf(options.cover)])];
+  const items: Item[] = names.map((n) => [n, new Map()] as Item);
   if (options.tag === undefined || options.tag === WEB_BOT_AUTH_TAG) items.push(['signature-agent', new Map<string, BareItem>([['key', label]])]);
   const params = new Map<string, BareItem>(tag === null ? [] : [['tag', tag]]);
   return serializeDictionary(new Map([[label, [items, params]]]));

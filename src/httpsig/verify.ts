@@ -37,6 +37,14 @@ export interface VerifyRequestSignatureOptions {
   maxAgeSeconds?: number;
   /** Only signatures with this `tag` count (`web-bot-auth`, `agent-browser-auth`, `agent-payer-auth`, ...). */
   requiredTag?: string;
+  /**
+   * Components every accepted signature must cover besides `@authority`
+   * (e.g. `['@method', '@path', '@query']`, `content-digest`): the Web Bot Auth
+   * draft asks only for `@authority`, which names the agent but not the
+   * request, so a signature covering nothing more fits any request to the
+   * site. Lower-case names, derived components with their `@`. Default none.
+   */
+  requiredComponents?: readonly string[];
   /** Verify only the signature with this label. */
   label?: string;
   /** Allow loopback Signature-Agent origins over http (local testing). */
@@ -91,6 +99,9 @@ export function checkVerifyOptions(o: VerifyRequestSignatureOptions): void {
   if (o.maxAgeSeconds !== undefined && !(Number.isInteger(o.maxAgeSeconds) && o.maxAgeSeconds > 0 && o.maxAgeSeconds <= 86400)) throw new TypeError('maxAgeSeconds must be an integer in [1, 86400]');
   if (o.now !== undefined && !(o.now instanceof Date && Number.isFinite(o.now.getTime()))) throw new TypeError('now must be a valid Date');
   if (o.requiredTag !== undefined && typeof o.requiredTag !== 'string') throw new TypeError('requiredTag must be a string');
+  if (o.requiredComponents !== undefined && (!Array.isArray(o.requiredComponents) || o.requiredComponents.some((c) => typeof c !== 'string' || !/^@?[a-z0-9][a-z0-9_.*-]*$/.test(c)))) {
+    throw new TypeError('requiredComponents must be lower-case component names such as @method, @path, @query or content-digest');
+  }
 }
 
 function refuse(code: Reason['code'], message: string, ref?: string): Reason {
@@ -165,6 +176,10 @@ async function verifyOne(label: string, member: Item | InnerList, signature: Uin
   // Coverage: the draft requires @authority or @target-uri, and the agent's Signature-Agent member.
   const ids = d.components!;
   if (!ids.includes('"@authority"') && !ids.includes('"@target-uri"')) return no('SIGNATURE_INVALID', 'the signature does not cover @authority');
+  // @target-uri covers the whole request URI, so it stands for @authority, @path and @query (RFC 9421 §2.2.2).
+  const whole = ids.includes('"@target-uri"');
+  const missing = (o.requiredComponents ?? []).filter((c) => !ids.includes(`"${c}"`) && !(whole && (c === '@authority' || c === '@path' || c === '@query')));
+  if (missing.length > 0) return no('SIGNATURE_INVALID', `the signature does not cover ${missing.join(', ').slice(0, 100)}, which this verifier requires`);
   let agent: AgentMember | undefined;
   const agentLines = msg.field('signature-agent');
   if (agentLines !== undefined) {
