@@ -1,7 +1,9 @@
 import { Option, type Command } from 'commander';
 import { CharterError } from '../errors.js';
 import { createResolver } from '../did/index.js';
-import { parseTrustAnchor, readAp2Input, readViInput, verifyMandateChain, type MandateDecision, type MandateProfile, type TrustAnchor, type VerifyMandateOptions } from '../mandates/index.js';
+import { verifyMandateChain, type MandateDecision, type MandateProfile, type TrustAnchor, type VerifyMandateOptions } from '../mandates/index.js';
+import { readAp2Input, readViInput } from '../mandates/verify.js';
+import { parseTrustAnchor } from '../mandates/trust.js';
 import { tree, mark } from './format.js';
 import { formatReasons, leaf, readTextArg, runCommand, type CliContext, type CommonOptions } from './io.js';
 

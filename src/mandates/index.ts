@@ -1,3 +1,4 @@
+/** `charter/mandates`: Verifiable Intent v0.1 and AP2 v0.2 payment mandates, both sides (the documented calls; checks and wire helpers stay in their modules). */
 export type {
   Ap2ChainInput,
   CalendarPeriod,
@@ -18,16 +19,10 @@ export type {
   VerifyMandateOptions,
   ViChainInput,
 } from './types.js';
-export { verifyMandateChain, assertMandateChain, readViInput, readAp2Input } from './verify.js';
+export { verifyMandateChain, assertMandateChain } from './verify.js';
 export { mandateLimits, type MandateLimitsOptions } from './ledger.js';
-export { checkViConstraints, type ViCheckOptions } from './vi-constraints.js';
-export { checkAp2Payment, checkAp2Checkout } from './ap2-constraints.js';
-export type { ConstraintCheck, ConstraintViolation, StrictnessMode } from './constraint-check.js';
-export { jwkThumbprint, parseTrustAnchor } from './trust.js';
-export { fromMinorUnits, toMinorUnits } from './money.js';
+export { jwkThumbprint } from './trust.js';
 export { hashAscii } from './sd.js';
-export { splitChain } from './ap2.js';
-export { checkCheckoutBinding, checkReferenceBinding, checkL3CrossReference } from './vi-integrity.js';
 export {
   issueViCredential,
   issueViIntent,
@@ -44,5 +39,5 @@ export {
   type LineItemRequirement,
 } from './issue-vi.js';
 export { issueAp2OpenMandate, closeAp2Mandate, type IssueAp2OpenMandateInput, type CloseAp2MandateInput } from './issue-ap2.js';
-export { readMandateInput, mandateToken, closingLayer, MAX_MANDATE_INPUT, type ClosingLayer } from './wire.js';
+export { mandateToken } from './wire.js';
 export { exportMandate, type ExportMandateInput, type ExportedMandate, type ExportIntent, type ExportFormat } from './export.js';

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { CharterErrorCode } from '../../src/errors.js';
-import { checkCheckoutBinding, checkL3CrossReference, checkReferenceBinding, checkViConstraints, verifyMandateChain } from '../../src/mandates/index.js';
+import { verifyMandateChain } from '../../src/mandates/index.js';
+import { checkViConstraints } from '../../src/mandates/vi-constraints.js';
+import { checkCheckoutBinding, checkL3CrossReference, checkReferenceBinding } from '../../src/mandates/vi-integrity.js';
 import { codeFor, optionsFor, vi } from './vectors.js';
 
 const conf = vi.verification_conformance;

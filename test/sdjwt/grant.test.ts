@@ -10,11 +10,11 @@ import {
   issueStoredSdJwtVc,
   presentSdJwtVc,
   revokeSdJwtVc,
-  SD_JWT_RECORD_TYPE,
   verifySdJwtGrant,
   type IssuedSdJwtGrant,
   type VerifySdJwtGrantOptions,
 } from '../../src/sdjwt/index.js';
+import { SD_JWT_RECORD_TYPE } from '../../src/sdjwt/manage.js';
 import { makeIssuer } from '../helpers.js';
 import { statusWorld, type StatusWorld } from '../status/token-world.js';
 
