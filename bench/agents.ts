@@ -1,5 +1,4 @@
-import { createPublicKey, verify as nodeVerify } from 'node:crypto';
-import { randomUUID } from 'node:crypto';
+import { createPublicKey, verify as nodeVerify, randomUUID } from 'node:crypto';
 import { createResolver, didKeyRef } from '../src/did/index.js';
 import { createSigner, generateKeyPair } from '../src/keys/index.js';
 import { createAgentPresentation, issueAgentIdentity, mandateDigest, verifyAgent, type Authority } from '../src/agents/index.js';

@@ -130,7 +130,7 @@ export async function verifyEvidence(bundle: unknown, options: VerifyEvidenceOpt
   if (receipt.vp === undefined) add('presentation', vp === undefined ? [] : mismatch('the receipt records no presentation'));
   else if (vp === undefined) add('presentation', mismatch('the presentation was not kept (pruned, or evidence off): the decision cannot be re-checked'));
   else add('presentation', sha256Digest(vp) === receipt.vp ? [] : mismatch('the presentation is not the one the receipt records'));
-  let carried: string[] = [];
+  let carried: string[];
   try {
     carried = vp !== undefined ? presentedCredentials(decodeJwt(vp, { maxBytes: 512 * 1024 }).payload) : [];
   } catch {

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { CharterError } from '../errors.js';
 import { sha256Digest } from '../encoding/json.js';
 import type { Issuer } from '../credentials/types.js';
-import type { CharterResolver } from '../did/types.js';
 import type { AuditAppend, AuditBlob, AuditCheckpointRecord, AuditEntryRecord, AuditStore } from '../store/types.js';
 import { CHECKPOINT_TYP, RECEIPT_TYP, signCanonical, signPayload } from './jws.js';
 import type { DecisionReceipt, LogPosition, ReceiptClaims, ReceiptSpend, SettlementReceipt } from './receipt.js';
@@ -61,7 +60,6 @@ export class AuditWriter {
   #queue: Pending[] = [];
   #running: Promise<void> | undefined;
   #sinceCheckpoint = 0;
-  #firstUncheckpointed: number | undefined;
   #timer: NodeJS.Timeout | undefined;
   readonly #store: AuditStore;
   readonly #every: number;
@@ -193,14 +191,12 @@ export class AuditWriter {
 
   #checkpointed(): void {
     this.#sinceCheckpoint = 0;
-    this.#firstUncheckpointed = undefined;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 
   #uncheckpointed(n: number): void {
     this.#sinceCheckpoint += n;
-    this.#firstUncheckpointed ??= Date.now();
     if (this.#timer || this.#seconds <= 0) return;
     // An idle verifier still checkpoints what it wrote, within checkpointSeconds.
     this.#timer = setTimeout(() => {

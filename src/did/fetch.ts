@@ -85,7 +85,7 @@ export function safeFetch(url: string, opts: SafeFetchOptions = {}): Promise<Saf
 
   return new Promise((resolve, reject) => {
     let settled = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined = undefined;
     const settle = (fn: () => void) => {
       if (settled) return;
       settled = true;

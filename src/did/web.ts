@@ -21,6 +21,7 @@ function decoded(segment: string): string | undefined {
  */
 function safeSegment(segment: string): boolean {
   const d = decoded(segment);
+  // eslint-disable-next-line no-control-regex -- control characters are what this refuses
   return SEGMENT.test(segment) && d !== undefined && d !== '.' && d !== '..' && !/[/\\?#\u0000-\u001f\u007f]/.test(d);
 }
 

@@ -15,6 +15,7 @@ import { CharterError } from '../errors.js';
 const MAX_RESOURCE = 2048;
 const STILL_ENCODED = /%[0-9A-Fa-f]{2}/;
 // C0 and C1 controls, DEL, and Unicode separators/format characters that render invisibly.
+// eslint-disable-next-line no-control-regex -- control characters are what this refuses
 const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\\]/;
 
 function invalid(why: string): CharterError {

@@ -1,6 +1,6 @@
 import { CharterError, HTTP_STATUS, isCharterError, statusOfReasons, toReason, type HttpStatus, type Reason } from '../errors.js';
 import { decodeJwt, verifyPresentation, type DecodedJwt } from '../credentials/index.js';
-import type { PresentationVerification } from '../credentials/types.js';
+import type { PresentationVerification, StatusChecker } from '../credentials/types.js';
 import { verifyGrant, type GrantDecision } from '../grants/index.js';
 import { hasCumulativeLimits, reserveLinks, reserveSpend, verifyAgent, type SpendReservation } from '../agents/index.js';
 import type { AgentDecision } from '../agents/types.js';
@@ -8,7 +8,6 @@ import { KB_JWT_TYP } from '../sdjwt/types.js';
 import type { MandateDecision } from '../mandates/types.js';
 import type { RequestSignatureDecision } from '../httpsig/index.js';
 import type { CharterResolver } from '../did/types.js';
-import type { StatusChecker } from '../credentials/types.js';
 import { bindingReasons, freshnessReasons, nonceProofReasons, type Binding, type FreshnessContext } from './binding.js';
 import type { GrantPolicy, MandatePolicy, Policy, SignaturePolicy } from './policy.js';
 import { checkSignature, redeemSignature, signerId, signerReason, type SignatureBinding } from './signature.js';

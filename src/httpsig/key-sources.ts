@@ -36,7 +36,7 @@ export function keyIndex(keys: KeysOption, what = 'keys'): KeyIndex {
     try {
       k = importHttpSigKey(jwk);
     } catch (e) {
-      throw new TypeError(`${what}: ${name ? `key ${name}` : 'a key'} cannot verify HTTP message signatures (${e instanceof CharterError ? e.code : 'invalid'})`);
+      throw new TypeError(`${what}: ${name ? `key ${name}` : 'a key'} cannot verify HTTP message signatures (${e instanceof CharterError ? e.code : 'invalid'})`, { cause: e });
     }
     for (const id of [name, k.kid, k.thumbprint]) if (id !== undefined && !byId.has(id)) byId.set(id, k);
   }

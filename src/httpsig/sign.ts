@@ -53,7 +53,7 @@ export async function createSignature(msg: MessageContext, components: readonly 
   try {
     base = signatureBase({ components: [...components], innerList }, msg);
   } catch (e) {
-    throw new TypeError(`cannot sign: ${e instanceof ComponentError ? e.message : String(e)}`);
+    throw new TypeError(`cannot sign: ${e instanceof ComponentError ? e.message : String(e)}`, { cause: e });
   }
   const signature = await signer.sign(Buffer.from(base, 'ascii'));
   return { innerList, signature: new Uint8Array(signature) };
@@ -125,7 +125,7 @@ export async function signatureHeaders(request: RequestLike, options: SignReques
     try {
       return parseComponentId(id);
     } catch (e) {
-      throw new TypeError(e instanceof Error ? e.message : String(e));
+      throw new TypeError(e instanceof Error ? e.message : String(e), { cause: e });
     }
   });
   if (options.signatureAgent !== undefined && !components.some((c) => c.name === 'signature-agent')) {

@@ -197,7 +197,6 @@ export function lineItemsProblem(items: unknown, lines: { id: string; quantity: 
         if (toSink[j]! > 0) {
           // walk back to a source edge, finding the bottleneck
           let amount = toSink[j]!;
-          let jj = j;
           let ii = i;
           for (;;) {
             if (prevItem[ii] === -1) {
@@ -208,7 +207,7 @@ export function lineItemsProblem(items: unknown, lines: { id: string; quantity: 
             amount = Math.min(amount, flow[ii]![pj]!);
             ii = prevReq[pj]!;
           }
-          jj = j;
+          let jj = j;
           ii = i;
           toSink[jj] = toSink[jj]! - amount;
           for (;;) {

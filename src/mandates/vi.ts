@@ -117,7 +117,7 @@ export async function verifyVi(ctx: Ctx, input: ViChainInput): Promise<void> {
     }
   }
 
-  let agentKid: unknown = null;
+  let agentKid: unknown;
   if (autonomous) {
     // 5. the agent key every open mandate delegates to (credential-format §4.6: identical across pairs)
     let agentJwk: Record<string, unknown> | undefined;

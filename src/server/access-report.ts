@@ -64,7 +64,7 @@ export function createAccessReportHandler(home: Home, limits: AccessReportLimits
     if (type !== 'application/jwt' && type !== 'text/plain') return problem(res, 'INVALID_ARGUMENT', 'a report is sent as application/jwt', 415);
     const report = await readBody(req);
     // The reporter named inside is only trusted once its signature verifies, but a flood under one name is cut before that work.
-    let named = '?';
+    let named: string;
     try {
       named = String((JSON.parse(Buffer.from(report.split('.')[1] ?? '', 'base64url').toString('utf8')) as { iss?: unknown }).iss ?? '?').slice(0, 256);
     } catch {

@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDecimal, compareDecimal } from '../../src/encoding/decimal.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import type { Store } from '../../src/store/types.js';
-import { createAgentPresentation, delegateMandate, issueMandate, ledgerEntries, ledgerKey, verifyAgent, type Authority } from '../../src/agents/index.js';
+import { delegateMandate, issueMandate, ledgerEntries, ledgerKey, type Authority } from '../../src/agents/index.js';
 import { tempDir } from '../helpers.js';
 import { openWorld, type World } from './fixture.js';
-import { attempt, AUD, days } from './setup.js';
+import { attempt, days } from './setup.js';
 
 let w: World;
 beforeAll(async () => {

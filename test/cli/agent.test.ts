@@ -39,7 +39,7 @@ describe('charter agent: authorize, delegate, present, verify with the chain as 
     const ok = await verify('15USD', '--record');
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/✓ allowed: purchase 15USD/);
-    expect(ok.stdout).toMatch(/chain \(root first\)\n│  ├─ ✓ urn:uuid:.*\n│  └─ ✓ urn:uuid:/);
+    expect(ok.stdout).toMatch(/chain \(root first\)\n│ {2}├─ ✓ urn:uuid:.*\n│ {2}└─ ✓ urn:uuid:/);
     const tooBig = await verify('30USD', '--json');
     expect(tooBig.code).toBe(1);
     expect(json<{ reasons: { code: string }[] }>(tooBig).reasons.map((r) => r.code)).toEqual(expect.arrayContaining(['AUTHORITY_EXCEEDED']));

@@ -2,11 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { Resolver } from 'did-resolver';
 import { EdDSASigner, ES256KSigner, ES256Signer } from 'did-jwt';
 import { createVerifiableCredentialJwt, createVerifiablePresentationJwt, verifyCredential as djvVerifyCredential, verifyPresentation as djvVerifyPresentation } from 'did-jwt-vc';
-import { createResolver, resolveDidKey, resolveDidJwk } from '../../src/did/index.js';
+import { createResolver, resolveDidKey, resolveDidJwk, didKeyRef } from '../../src/did/index.js';
 import { issueCredential, verifyCredential, verifyPresentation, createPresentation } from '../../src/credentials/index.js';
 import { generateKeyPair, createSigner } from '../../src/keys/index.js';
 import type { KeyType } from '../../src/keys/types.js';
-import { didKeyRef } from '../../src/did/index.js';
 
 /** did-resolver registry over Charter's did:key / did:jwk documents, for did-jwt-vc. */
 const peerResolver = new Resolver({

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer } from 'node:net';
+import type { AddressInfo, Server as TcpServer, Socket } from 'node:net';
 import { createDidWeb, createResolver, safeFetch } from '../../src/did/index.js';
 import { DEFAULT_FETCH_DEADLINE_MS } from '../../src/did/fetch.js';
 import { generateKeyPair } from '../../src/keys/index.js';

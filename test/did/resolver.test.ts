@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import didJwkVector from '../vectors/did-jwk.json' with { type: 'json' };
 import didKey from '../vectors/did-key.json' with { type: 'json' };
@@ -90,7 +91,7 @@ describe('did:web mapping (did:web spec §3.2)', () => {
 
 describe('resolver', () => {
   let doc: ReturnType<typeof createDidWeb>;
-  let routes: Record<string, (res: import('node:http').ServerResponse) => void>;
+  let routes: Record<string, (res: ServerResponse) => void>;
   let srv: Awaited<ReturnType<typeof serve>>;
   beforeAll(async () => {
     routes = {};

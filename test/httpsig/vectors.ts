@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 /** Published vectors, read where they live (never copied into the repo): ../shared/vectors/httpsig/. */
 export const VECTORS = resolve(__dirname, '../../../shared/vectors/httpsig');
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- free-form vector JSON: each test reads the fields it checks
 export function vectors<T = any>(name: string): T {
   return JSON.parse(readFileSync(resolve(VECTORS, name), 'utf8')) as T;
 }

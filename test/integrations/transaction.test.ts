@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAgentPresentation, reserveSpend, verifyAgent } from '../../src/agents/index.js';
+import { createAgentPresentation, reserveSpend, verifyAgent, orderChain } from '../../src/agents/index.js';
 import { createPresentation, decodeCredential } from '../../src/credentials/index.js';
-import { orderChain } from '../../src/agents/index.js';
 import { authorizeTransaction, guardTransaction } from '../../src/guard/transaction.js';
 import { API, openWorld, type World } from '../http/world.js';
 

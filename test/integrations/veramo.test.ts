@@ -24,7 +24,6 @@ import { makeIssuer, serve, tamper, tempDir } from '../helpers.js';
 type Agent = TAgent<IResolver & IKeyManager & IDIDManager & ICredentialPlugin & ICharterVeramo>;
 
 const AUD = 'did:web:shop.example';
-const V1 = 'https://www.w3.org/2018/credentials/v1';
 const inDays = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString();
 const codes = (d: { reasons: { code: string }[] }) => d.reasons.map((r) => r.code);
 

@@ -315,17 +315,31 @@ describe('did:jwk carries a public key only', () => {
   });
 });
 
+/** One entry of the did:key vector files, in either of their shapes. */
+interface VectorKey {
+  publicKeyJwk?: { kty: string; crv: string; x: string; y?: string };
+  publicKeyBase58?: string;
+  privateKeyJwk?: { d?: string };
+  privateKeyBase58?: string;
+}
+interface Vector {
+  verificationKeyPair?: VectorKey;
+  verificationMethod?: VectorKey;
+  seed?: string;
+}
+
 describe('published did:key vectors still resolve (w3c-ccg/did-method-key test-vectors)', () => {
-  const load = (f: string) => JSON.parse(readFileSync(resolve(VECTORS, 'interop/did-key', f), 'utf8')) as Record<string, Record<string, any>>;
+  const load = (f: string) => JSON.parse(readFileSync(resolve(VECTORS, 'interop/did-key', f), 'utf8')) as Record<string, Record<string, Vector>>;
   const CODEC: Record<KeyType, { pub: number; priv: number }> = { Ed25519: { pub: 0xed, priv: 0x1300 }, 'P-256': { pub: 0x1200, priv: 0x1306 }, secp256k1: { pub: 0xe7, priv: 0x1301 } };
 
   /** The key each vector publishes, whichever of the file's shapes it uses. */
-  function check(type: KeyType, did: string, entry: Record<string, any>): void {
+  function check(type: KeyType, did: string, entry: Vector): void {
     const vm = entry.verificationKeyPair ?? entry.verificationMethod;
+    if (!vm) throw new Error(`${did}: the vector has no key`);
     const resolved = multibaseToPublicJwk(resolveDidKey(did).verificationMethod![0]!.publicKeyMultibase!);
     const published = vm.publicKeyJwk
       ? { kty: vm.publicKeyJwk.kty, crv: vm.publicKeyJwk.crv, x: vm.publicKeyJwk.x, ...(vm.publicKeyJwk.y ? { y: vm.publicKeyJwk.y } : {}) }
-      : publicJwkFromBytes(type, base58btcDecode(vm.publicKeyBase58));
+      : publicJwkFromBytes(type, base58btcDecode(vm.publicKeyBase58 ?? ''));
     expect(resolved).toEqual(published);
     expect(importVerificationKey(resolved).alg).toBe(ALG_OF[type]);
     const d: string | undefined = vm.privateKeyJwk?.d;

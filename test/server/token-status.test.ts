@@ -9,9 +9,8 @@ import {
   publishTokenStatusLists,
   revokeSdJwtVc,
   STATUS_LIST_MEDIA_TYPE,
-  verifySdJwtVc,
+  verifySdJwtVc, decodeTokenStatusList, readTokenStatus
 } from '../../src/sdjwt/index.js';
-import { decodeTokenStatusList, readTokenStatus } from '../../src/sdjwt/index.js';
 import { tempDir } from '../helpers.js';
 import { API, openWorld, type World } from '../http/world.js';
 

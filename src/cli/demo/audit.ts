@@ -28,9 +28,9 @@ export async function auditWalk({ home, step, publicUrl }: DemoContext): Promise
   const dbFile = join(home.dir, 'profile-api.db');
   const store = await openSqliteStore(dbFile);
   const signer = await home.issuer('profile-api');
-  let base = '';
   const guard = requireGrant<IncomingMessage>({ resource: (req) => new URL(req.url ?? '/', 'http://x').pathname.slice(1), action: 'read', owner: gina.did });
-  let verifier: ReturnType<typeof createVerifier> | undefined;
+  // Assigned once the server listens (its origin is part of the verifier).
+  let verifier: ReturnType<typeof createVerifier> | undefined = undefined;
   const server = createServer((req, res) => {
     verifyNodeRequest(req, verifier!, guard).then(
       (d) => {
@@ -42,7 +42,7 @@ export async function auditWalk({ home, step, publicUrl }: DemoContext): Promise
     );
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const api = 'did:web:profiles.example';
   verifier = createVerifier({
     aud: api, store, publicOrigin: base, resolver: home.resolver,

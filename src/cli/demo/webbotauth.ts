@@ -23,7 +23,7 @@ export async function webBotAuthWalk({ home, step, publicUrl }: DemoContext): Pr
   const res = await fetch(`${publicUrl}${DIRECTORY_PATH}`);
   const headers: Record<string, string> = {};
   res.headers.forEach((v, k) => (headers[k] = v));
-  let listed = 0;
+  let listed: number;
   try {
     listed = verifyDirectoryResponse({ url: `${publicUrl}${DIRECTORY_PATH}`, status: res.status, headers, body: Buffer.from(await res.arrayBuffer()) }).keys.filter((k) => k.bound).length;
   } catch {
@@ -33,7 +33,8 @@ export async function webBotAuthWalk({ home, step, publicUrl }: DemoContext): Pr
 
   // The API holds no key of its own: it fetches the directory the request names (loopback allowed for the demo).
   const guard = requireSignature({ directories: 'fetch', allowLoopback: true });
-  let verifier: ReturnType<typeof createVerifier> | undefined;
+  // Assigned once the server listens (its origin is part of the verifier).
+  let verifier: ReturnType<typeof createVerifier> | undefined = undefined;
   const server = createServer((req: IncomingMessage, out) => {
     verifyNodeRequest(req, verifier!, guard).then(
       (d) => (d.ok ? out.end(JSON.stringify({ article: req.url, for: d.holder })) : writeRefusal(out, d)),

@@ -1,6 +1,5 @@
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest, RequestPayload } from 'fastify';
-import { CharterError } from '../../errors.js';
 import { hasBody, MAX_BODY_BYTES } from '../body.js';
 import { createContext, settleBeforeSend, type CharterContext } from '../context.js';
 import {

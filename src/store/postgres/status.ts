@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
 import { CharterError } from '../../errors.js';
-import type { NewStatusList, StatusListRecord, StatusStore } from '../types.js';
+import type { NewStatusList, StatusStore } from '../types.js';
 import { statusListRow, type Row } from '../rows.js';
 import type { Access } from './access.js';
 
