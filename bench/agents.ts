@@ -99,12 +99,20 @@ export async function benchAgents(): Promise<Record<string, number>> {
         Array.from({ length: 3000 }, () => createAgentPresentation({ agent, identity: identity.jwt, chain, aud: shop.did, nonce, expiresInSeconds: 3600 })),
       );
       const lat = await latencies(fresh, 10, (p) => verifyAgent(p, opts));
-      rows.push({ name: '  latency, 10 concurrent decisions, fresh presentations', ms: lat.p50, note: `p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms (targets 1 and 5), ${Math.round(lat.perSecond).toLocaleString('en-US')} decisions/s` });
+      rows.push({
+        name: '  latency, 10 concurrent decisions, fresh presentations',
+        ms: lat.p50,
+        note: `p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms (targets 1 and 5), ${Math.round(lat.perSecond).toLocaleString('en-US')} decisions/s`,
+      });
       out.p50 = lat.p50;
       out.p99 = lat.p99;
       // Throughput at 10 concurrent decisions with every signature checked, against the one-core floor.
       const coldLat = await latencies(fresh, 10, (p) => verifyAgent(p, cold));
-      rows.push({ name: '  throughput, 10 concurrent, every signature checked', opsPerSec: coldLat.perSecond, note: `${(coldLat.perSecond / floor).toFixed(2)} of the floor (target ≥ 0.7); p50 ${coldLat.p50.toFixed(2)} ms, p99 ${coldLat.p99.toFixed(2)} ms` });
+      rows.push({
+        name: '  throughput, 10 concurrent, every signature checked',
+        opsPerSec: coldLat.perSecond,
+        note: `${(coldLat.perSecond / floor).toFixed(2)} of the floor (target ≥ 0.7); p50 ${coldLat.p50.toFixed(2)} ms, p99 ${coldLat.p99.toFixed(2)} ms`,
+      });
       out.concurrentCold = coldLat.perSecond;
     }
     out[`depth${depth}`] = ops;

@@ -27,7 +27,14 @@ export async function benchAudit(): Promise<Record<string, number>> {
   for (const a of ['alice', 'app', 'api']) await home.createIdentity({ alias: a });
   const app = await home.issuer('app');
   const alice = await home.issuer('alice');
-  const grant = await issueGrant(home.store, alice, { grantee: app.did, resources: ['profile/email'], actions: ['read'], purpose: 'bench', validUntil: new Date(Date.now() + 86_400_000), baseUrl: lists.url });
+  const grant = await issueGrant(home.store, alice, {
+    grantee: app.did,
+    resources: ['profile/email'],
+    actions: ['read'],
+    purpose: 'bench',
+    validUntil: new Date(Date.now() + 86_400_000),
+    baseUrl: lists.url,
+  });
 
   const seen = new Set<string>();
   const entries: AuditEntryRecord[] = [];
@@ -56,7 +63,9 @@ export async function benchAudit(): Promise<Record<string, number>> {
   const policy = { kind: 'grant' as const, resource: 'profile/email', action: 'read', owner: alice.did };
   const binding = { kind: 'http' as const, method: 'GET', url };
   const N = Number(process.env.CHARTER_BENCH_AUDIT_N ?? 3000);
-  const vps = await Promise.all(Array.from({ length: N * 3 + 30 }, () => createPresentation({ holder: app, credentials: [grant.jwt], aud: common.aud, claims: { htm: 'GET', htu: url } })));
+  const vps = await Promise.all(
+    Array.from({ length: N * 3 + 30 }, () => createPresentation({ holder: app, credentials: [grant.jwt], aud: common.aud, claims: { htm: 'GET', htu: url } })),
+  );
   let next = 0;
   const rate = async (v: (typeof verifiers)[keyof typeof verifiers], n: number) => {
     const start = performance.now();

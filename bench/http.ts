@@ -49,12 +49,15 @@ async function serveApi(): Promise<void> {
   const verifier = createVerifier({ aud: AUD, store, publicOrigin, allowLoopback: true });
   // The same checks with the replay cache in memory (one process only): shows what the durable SQLite write costs.
   const seen = new Map<string, number>();
-  const memory: Store = { ...store, consumeNonce: async (scope, value, until) => {
-    const k = `${scope} ${value}`;
-    if ((seen.get(k) ?? 0) > Date.now()) return false;
-    seen.set(k, until.getTime());
-    return true;
-  } };
+  const memory: Store = {
+    ...store,
+    consumeNonce: async (scope, value, until) => {
+      const k = `${scope} ${value}`;
+      if ((seen.get(k) ?? 0) > Date.now()) return false;
+      seen.set(k, until.getTime());
+      return true;
+    },
+  };
   const inMemory = createVerifier({ aud: AUD, store: memory, publicOrigin, resolver: verifier.resolver, status: verifier.status });
   // The same checks, plus a signed receipt of every decision appended to the hash-chained log in the same
   // SQLite store (group-committed), with and without the evidence kept for bundles.
@@ -104,7 +107,12 @@ export async function benchHttp(): Promise<Record<string, number>> {
   await home.createIdentity({ alias: 'app' });
   const app = await home.issuer('app');
   const grant = await issueGrant(home.store, await home.issuer('alice'), {
-    grantee: app.did, resources: ['profile/email'], actions: ['read'], purpose: 'bench', validUntil: new Date(Date.now() + 86_400_000), baseUrl: lists.url,
+    grantee: app.did,
+    resources: ['profile/email'],
+    actions: ['read'],
+    purpose: 'bench',
+    validUntil: new Date(Date.now() + 86_400_000),
+    baseUrl: lists.url,
   });
   // An agent of the home (its key in the directory `charter serve` publishes), its identity and a mandate without money limits.
   await home.createIdentity({ alias: 'operator' });
@@ -113,7 +121,12 @@ export async function benchHttp(): Promise<Record<string, number>> {
   const reader = await home.issuer('reader');
   const principal = await home.issuer('principal');
   const identity = await issueAgentIdentity(home.store, await home.issuer('operator'), { agent: reader.did, name: 'reader', directory: lists.url });
-  const mandate = await issueMandate(home.store, principal, { agent: reader.did, authority: { actions: ['read'], maxDelegationDepth: 0 }, validUntil: new Date(Date.now() + 86_400_000), baseUrl: lists.url });
+  const mandate = await issueMandate(home.store, principal, {
+    agent: reader.did,
+    authority: { actions: ['read'], maxDelegationDepth: 0 },
+    validUntil: new Date(Date.now() + 86_400_000),
+    baseUrl: lists.url,
+  });
 
   const owner = (await home.identity('alice')).did;
   const child = fork(fileURLToPath(import.meta.url), {
@@ -137,10 +150,12 @@ export async function benchHttp(): Promise<Record<string, number>> {
     // Per route, one request's headers each (a fresh jti and/or signature nonce): agent presentations,
     // signatures from the agent's key naming its directory, and both on one request.
     const M = Number(process.env.CHARTER_BENCH_HTTP_AGENT_REQUESTS ?? 12_000);
-    const agentVp = (path: string) =>
-      createPresentation({ holder: reader, credentials: [identity.jwt, mandate.jwt], aud: AUD, claims: { htm: 'GET', htu: `${base}${path}` } });
+    const agentVp = (path: string) => createPresentation({ holder: reader, credentials: [identity.jwt, mandate.jwt], aud: AUD, claims: { htm: 'GET', htu: `${base}${path}` } });
     const signedBy = async (path: string, extra: Headers_ = {}) => {
-      const h = await signatureHeaders({ method: 'GET', url: `${base}${path}`, headers: extra }, { signer: reader.signer, publicJwk: reader.publicJwk, signatureAgent: lists.url, expiresInSeconds: 600 });
+      const h = await signatureHeaders(
+        { method: 'GET', url: `${base}${path}`, headers: extra },
+        { signer: reader.signer, publicJwk: reader.publicJwk, signatureAgent: lists.url, expiresInSeconds: 600 },
+      );
       return { ...extra, ...h } as Headers_;
     };
     const sets: Record<'agent' | 'signed' | 'signedAgent', Headers_[]> = { agent: [], signed: [], signedAgent: [] };
@@ -152,7 +167,9 @@ export async function benchHttp(): Promise<Record<string, number>> {
     const genMs = performance.now() - t0;
     const next: Record<string, number> = Object.fromEntries(ROUTES.map((r) => [r, 0]));
     // Wrapping round would replay (401s, counted as non-2xx): PER is more than the runs can use.
-    const presented = (path: string) => [{ setupRequest: (r: { headers?: Record<string, string> }) => ({ ...r, headers: { ...r.headers, authorization: `Bearer ${vps[path]![next[path]!++ % PER]}` } }) }];
+    const presented = (path: string) => [
+      { setupRequest: (r: { headers?: Record<string, string> }) => ({ ...r, headers: { ...r.headers, authorization: `Bearer ${vps[path]![next[path]!++ % PER]}` } }) },
+    ];
     const run = (path: string, duration = SECONDS) => autocannon({ url: `${base}${path}`, connections: CONNECTIONS, duration, requests: presented(path) });
     const from = (set: Headers_[]) => {
       let i = 1; // the first one warms the route up
@@ -164,7 +181,11 @@ export async function benchHttp(): Promise<Record<string, number>> {
       const warm = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${vps[path]![next[path]!++]}` } });
       if (warm.status !== 200) throw new Error(`bench setup: ${path} answered ${warm.status}`);
     }
-    for (const [path, set] of [['/agent', sets.agent], ['/signed', sets.signed], ['/signed-agent', sets.signedAgent]] as const) {
+    for (const [path, set] of [
+      ['/agent', sets.agent],
+      ['/signed', sets.signed],
+      ['/signed-agent', sets.signedAgent],
+    ] as const) {
       const r = await fetch(`${base}${path}`, { headers: set[0] });
       if (r.status !== 200) throw new Error(`bench setup: ${path} answered ${r.status} ${await r.text()}`);
     }
@@ -220,14 +241,31 @@ export async function benchHttp(): Promise<Record<string, number>> {
       { name: '(v) one bare Ed25519 verify (one core)', opsPerSec: bare },
       { name: '(c) ceiling: (u) plus one bare verify per request', opsPerSec: ceiling },
     ]);
-    console.log(`  ratios: g/u = ${ratio(g, u)} (target >= 0.5), g/c = ${ratio(g, ceiling)}, m/u = ${ratio(memo.requests.average, u)}; ${PER} presentations pre-generated per route in ${(genMs / 1000).toFixed(1)} s`);
-    console.log(`  receipts: r/g = ${ratio(withReceipts, g)}, q/g = ${ratio(receiptsOnly, g)}, ar/g = ${ratio(after, g)} (target >= 0.85: receipts and the log cost at most 15% of a guarded request's throughput)`);
+    console.log(
+      `  ratios: g/u = ${ratio(g, u)} (target >= 0.5), g/c = ${ratio(g, ceiling)}, m/u = ${ratio(memo.requests.average, u)}; ${PER} presentations pre-generated per route in ${(genMs / 1000).toFixed(1)} s`,
+    );
+    console.log(
+      `  receipts: r/g = ${ratio(withReceipts, g)}, q/g = ${ratio(receiptsOnly, g)}, ar/g = ${ratio(after, g)} (target >= 0.85: receipts and the log cost at most 15% of a guarded request's throughput)`,
+    );
     console.log(`  even a guard doing nothing but one verify would reach only c/u = ${ratio(ceiling, u)}: a 0.5 target leaves no time for decoding, status and the replay write`);
     const sg = signedRun.requests.average;
     const sa = bothRun.requests.average;
     const a = agentRun.requests.average;
-    console.log(`  Web Bot Auth: s/u = ${ratio(sg, u)}, s/g = ${ratio(sg, g)} (a signature instead of a Bearer grant), sa/a = ${ratio(sa, a)} (what adding the signature costs an agent route); ${M} pre-generated per route`);
-    return { unguarded: u, guarded: g, receipts: withReceipts, receiptsNoEvidence: receiptsOnly, receiptsAfterReply: after, memory: memo.requests.average, bare, agent: a, signed: sg, signedAgent: sa };
+    console.log(
+      `  Web Bot Auth: s/u = ${ratio(sg, u)}, s/g = ${ratio(sg, g)} (a signature instead of a Bearer grant), sa/a = ${ratio(sa, a)} (what adding the signature costs an agent route); ${M} pre-generated per route`,
+    );
+    return {
+      unguarded: u,
+      guarded: g,
+      receipts: withReceipts,
+      receiptsNoEvidence: receiptsOnly,
+      receiptsAfterReply: after,
+      memory: memo.requests.average,
+      bare,
+      agent: a,
+      signed: sg,
+      signedAgent: sa,
+    };
   } finally {
     child.kill();
     await lists.close();

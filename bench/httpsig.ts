@@ -15,7 +15,13 @@ export async function benchHttpsig(ms = 1500): Promise<Record<string, number>> {
   const keys = { keys: [kp.publicJwk] };
   const req = { method: 'GET', url: 'https://shop.example/items/42?page=2', headers: { accept: 'application/json' } as Record<string, string> };
   // Covers @authority and the whole Signature-Agent field, so every peer computes the same base.
-  const signed = await signRequest(req, { signer, publicJwk: kp.publicJwk, signatureAgent: 'https://agent.example', expiresInSeconds: 3600, components: ['@method', '@authority', '@path', '@query', 'signature-agent'] });
+  const signed = await signRequest(req, {
+    signer,
+    publicJwk: kp.publicJwk,
+    signatureAgent: 'https://agent.example',
+    expiresInSeconds: 3600,
+    components: ['@method', '@authority', '@path', '@query', 'signature-agent'],
+  });
 
   const label = 'sig1';
   const input = parseSignatureInput(parseDictionary(signed.headers['signature-input']!).get(label)!);

@@ -30,16 +30,40 @@ export async function benchMandates(): Promise<Record<string, number>> {
   const card = { id: 'card-1', type: 'card' };
   const l1 = await issueViCredential({ issuer: bank, user: { jwk: user.publicJwk }, subject: 'user', cardId: card.id });
   const intent = await issueViIntent({
-    issuer: user, l1, aud: 'agent', nonce: 'n', now, expiresIn: 86400,
+    issuer: user,
+    l1,
+    aud: 'agent',
+    nonce: 'n',
+    now,
+    expiresIn: 86400,
     autonomous: {
-      agent: { jwk: agent.publicJwk, kid: agent.kid }, instrument: card, maxAmount: { amount: '100', currency: 'USD' }, payees: [merchant], merchants: [merchant],
-      lineItems: [{ id: 'l', acceptable: [{ id: 'item', title: 'Item' }], quantity: 1 }], cumulative: { amount: '1000000000', currency: 'USD', period: 'MONTHLY' },
+      agent: { jwk: agent.publicJwk, kid: agent.kid },
+      instrument: card,
+      maxAmount: { amount: '100', currency: 'USD' },
+      payees: [merchant],
+      merchants: [merchant],
+      lineItems: [{ id: 'l', acceptable: [{ id: 'item', title: 'Item' }], quantity: 1 }],
+      cumulative: { amount: '1000000000', currency: 'USD', period: 'MONTHLY' },
     },
   });
   const checkoutJwt = await signJwt({ typ: 'JWT' }, { merchant, line_items: [{ id: 'l', item: { id: 'item' }, quantity: 1 }] }, shop.signer, shop.kid);
   const chain = async (): Promise<ViChainInput> => ({
-    l1, l2: intent.l2,
-    ...(await issueViAction({ signer: agent.signer, kid: agent.kid, iss: 'agent', intent, merchant, itemIds: ['item'], checkoutJwt, amount: { amount: '1', currency: 'USD' }, instrument: card, payment: { aud, nonce: randomUUID() }, checkout: { aud: 'shop', nonce: 'n' }, now })),
+    l1,
+    l2: intent.l2,
+    ...(await issueViAction({
+      signer: agent.signer,
+      kid: agent.kid,
+      iss: 'agent',
+      intent,
+      merchant,
+      itemIds: ['item'],
+      checkoutJwt,
+      amount: { amount: '1', currency: 'USD' },
+      instrument: card,
+      payment: { aud, nonce: randomUUID() },
+      checkout: { aud: 'shop', nonce: 'n' },
+      now,
+    })),
   });
   const N = 400;
   const chains = await Promise.all(Array.from({ length: N + 20 }, chain));

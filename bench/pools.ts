@@ -59,12 +59,23 @@ export async function benchPools(): Promise<Record<string, number>> {
   try {
     await createPool(home.store, pool!, { threshold: K, founders: members.map(joinerOf), baseUrl: lists.url, resolver });
     const terms = { purpose: ['model-training'] };
-    const p = await propose(home.store, pool!, { action: 'grant', grant: { grantee: lab!.did, resources: ['health/*'], actions: ['read'], purpose: 'bench', terms, duration: 'P1D' } });
+    const p = await propose(home.store, pool!, {
+      action: 'grant',
+      grant: { grantee: lab!.did, resources: ['health/*'], actions: ['read'], purpose: 'bench', terms, duration: 'P1D' },
+    });
     for (const m of members.slice(0, K)) await castVote(home.store, m, p, 'approve');
     const collective = await issuePoolGrant(home.store, pool!, p, { resolver, baseUrl: lists.url });
     if (!collective.ok) throw new Error(`bench setup: ${JSON.stringify(collective.reasons)}`);
     const owner = members[N_MEMBERS - 1]!;
-    const personal = await issueGrant(home.store, owner, { grantee: lab!.did, resources: ['health/*'], actions: ['read'], purpose: 'bench', terms, validUntil: new Date(Date.now() + 86_400_000), baseUrl: lists.url });
+    const personal = await issueGrant(home.store, owner, {
+      grantee: lab!.did,
+      resources: ['health/*'],
+      actions: ['read'],
+      purpose: 'bench',
+      terms,
+      validUntil: new Date(Date.now() + 86_400_000),
+      baseUrl: lists.url,
+    });
 
     const status = createStatusChecker({ resolver, allowLoopback: true, allowHttp: true });
     const opts = { status, resource: 'health/m6/sleep', action: 'read', owner: owner.did, grantee: lab!.did, purpose: 'model-training' };
@@ -75,7 +86,11 @@ export async function benchPools(): Promise<Record<string, number>> {
     // The floor: the signatures the decision contains, verified bare, back to back.
     const evidence = decodeJwt(collective.jwt!).payload.credentialSubject as { pool: { votes: string[]; proposal: { epoch: { members: { id: string; accepted: string }[] } } } };
     const acceptance = evidence.pool.proposal.epoch.members.find((m) => m.id === owner.did)!.accepted;
-    const signed: [string, string][] = [[collective.jwt!, pool!.did], ...evidence.pool.votes.map((v) => [v, String(decodeJwt(v).payload.issuer)] as [string, string]), [acceptance, owner.did]];
+    const signed: [string, string][] = [
+      [collective.jwt!, pool!.did],
+      ...evidence.pool.votes.map((v) => [v, String(decodeJwt(v).payload.issuer)] as [string, string]),
+      [acceptance, owner.did],
+    ];
     const inputs = await Promise.all(
       signed.map(async ([jwt, did]) => {
         const [h, pl, s] = jwt.split('.') as [string, string, string];
@@ -95,12 +110,15 @@ export async function benchPools(): Promise<Record<string, number>> {
 
     // Guarded requests through the pipeline, a fresh presentation each (pre-generated), replay cache in memory.
     const seen = new Map<string, number>();
-    const memory = { ...home.store, consumeNonce: async (scope: string, value: string, until: Date) => {
-      const k = `${scope} ${value}`;
-      if ((seen.get(k) ?? 0) > Date.now()) return false;
-      seen.set(k, until.getTime());
-      return true;
-    } } as Store;
+    const memory = {
+      ...home.store,
+      consumeNonce: async (scope: string, value: string, until: Date) => {
+        const k = `${scope} ${value}`;
+        if ((seen.get(k) ?? 0) > Date.now()) return false;
+        seen.set(k, until.getTime());
+        return true;
+      },
+    } as Store;
     const verifier = createVerifier({ aud: API, store: memory, resolver, status, publicOrigin: ORIGIN });
     const guard = requireGrant<Request>({ resource: 'health/m6/sleep', action: 'read', owner: owner.did, purpose: 'model-training' });
     const url = `${ORIGIN}/members/m6/sleep`;
@@ -123,7 +141,11 @@ export async function benchPools(): Promise<Record<string, number>> {
     const [reqPool, reqPersonal] = [requests.a, requests.b];
 
     printTable(`Data pools (k = ${K} of ${N_MEMBERS}; cached DIDs and status lists; target: every signature checked ≥ 0.7 of the floor)`, [
-      { name: `verifyGrant, pool grant, every signature checked (${inputs.length} signatures)`, opsPerSec: every, note: `${measured.ratio.toFixed(2)} of the floor (median of alternating rounds)` },
+      {
+        name: `verifyGrant, pool grant, every signature checked (${inputs.length} signatures)`,
+        opsPerSec: every,
+        note: `${measured.ratio.toFixed(2)} of the floor (median of alternating rounds)`,
+      },
       { name: `  floor: ${inputs.length} bare Ed25519 verifies (grant, ${K} votes, acceptance)`, opsPerSec: floor },
       { name: '  same grant seen before (signatures memoised per key)', opsPerSec: memo, note: `x${ratio(memo, every)}` },
       { name: '  a personal grant, seen before', opsPerSec: personalVerify },

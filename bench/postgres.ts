@@ -20,7 +20,13 @@ const SECONDS = Number(process.env.CHARTER_BENCH_PG_SECONDS ?? 3);
 /** A sub-agent's spend, charged to its own mandate and its parent's (a chain of two links). */
 const chain = (agent: number): LedgerEntry[] => [
   { mandateId: `parent-${agent}`, amount: '1.25', currency: 'USD', budget: { amount: '1000000', currency: 'USD', periodSeconds: 86400 } },
-  { mandateId: `child-${agent}`, amount: '1.25', currency: 'USD', budget: { amount: '1000000', currency: 'USD', periodSeconds: 86400 }, rate: { count: 1_000_000, periodSeconds: 3600 } },
+  {
+    mandateId: `child-${agent}`,
+    amount: '1.25',
+    currency: 'USD',
+    budget: { amount: '1000000', currency: 'USD', periodSeconds: 86400 },
+    rate: { count: 1_000_000, periodSeconds: 3600 },
+  },
 ];
 
 /** `clients` loops reserving for `seconds` after a short warm-up; reservations per second overall. */
@@ -80,7 +86,7 @@ export async function benchPostgres(given: string | undefined = process.env.CHAR
   const cluster = given ? undefined : startThrowawayCluster();
   const url = given ?? cluster?.url;
   if (!url) {
-    console.log('\n## PostgreSQL store: skipped (install Debian\'s postgresql, or set CHARTER_TEST_PG_URL)');
+    console.log("\n## PostgreSQL store: skipped (install Debian's postgresql, or set CHARTER_TEST_PG_URL)");
     return undefined;
   }
   try {

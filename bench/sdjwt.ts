@@ -21,7 +21,14 @@ export async function benchSdJwt(): Promise<Record<string, number>> {
   const nonce = 'bench-nonce';
 
   const vc = await issueCredential({ issuer, subject: holder.did, type: 'EmailCredential', claims, validUntil });
-  const sd = await issueSdJwtVc({ issuer, subject: holder.did, vct: 'https://example.com/vct/Email', claims, disclosable: ['email', 'name', 'address', 'address.street'], validUntil });
+  const sd = await issueSdJwtVc({
+    issuer,
+    subject: holder.did,
+    vct: 'https://example.com/vct/Email',
+    claims,
+    disclosable: ['email', 'name', 'address', 'address.street'],
+    validUntil,
+  });
   const presentation = await presentSdJwtVc(sd.token, { holder, disclose: ['email', 'address'], aud, nonce });
 
   const resolver = createResolver();

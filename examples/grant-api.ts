@@ -46,7 +46,7 @@ const grant = await issueGrant(home.store, alice, {
 
 // ---- the app calls the API: each request carries a presentation bound to it ----
 const asApp = { holder: appId, credentials: [grant.jwt], aud: API };
-await show('app reads alice\'s email', await charterFetch(`${api.url}/users/alice/email`, {}, asApp));
+await show("app reads alice's email", await charterFetch(`${api.url}/users/alice/email`, {}, asApp));
 await show("app reads bob's email (a grant from alice covers only alice's data)", await charterFetch(`${api.url}/users/bob/email`, {}, asApp));
 await show('no presentation', await fetch(`${api.url}/users/alice/email`));
 await revokeGrant(home.store, grant.id, (did) => home.issuer(did));

@@ -57,7 +57,16 @@ export type {
 
 // ---- status lists ----
 export { createStatusChecker, type StatusCheckerOptions } from './status/checker.js';
-export { allocateStatusEntry, setStatus, currentStatusListJwt, statusPropagation, type IssuerFor, type StatusPurpose, type StatusChange, type StatusPropagation } from './status/issuer.js';
+export {
+  allocateStatusEntry,
+  setStatus,
+  currentStatusListJwt,
+  statusPropagation,
+  type IssuerFor,
+  type StatusPurpose,
+  type StatusChange,
+  type StatusPropagation,
+} from './status/issuer.js';
 export { encodeBitstring, decodeBitstring } from './status/codec.js';
 
 // ---- data grants ----
@@ -84,13 +93,33 @@ export {
   type PoolSummary,
   type PoolEpochRecord,
 } from './pools/membership.js';
-export { propose, findProposal, receiveProposal, castVote, receiveVote, tally, listProposals, proposalOverview, type ProposalInput, type StoredProposal, type Tally } from './pools/proposals.js';
+export {
+  propose,
+  findProposal,
+  receiveProposal,
+  castVote,
+  receiveVote,
+  tally,
+  listProposals,
+  proposalOverview,
+  type ProposalInput,
+  type StoredProposal,
+  type Tally,
+} from './pools/proposals.js';
 export { issuePoolGrant, admitMember, revokePoolGrant, type Execution } from './pools/execute.js';
 export { issueUsageReport, readUsage, type Use, type UsageRecord } from './pools/usage.js';
 export { computePayouts, poolPayouts, type PayoutGrant, type PayoutStatement, type PoolPayoutsOptions } from './pools/payouts.js';
 
 // ---- Know Your Agent ----
-export { issueAgentIdentity, issueMandate, delegateMandate, type IssueAgentIdentityInput, type IssueMandateInput, type DelegateMandateInput, type IssuedMandate } from './agents/issue.js';
+export {
+  issueAgentIdentity,
+  issueMandate,
+  delegateMandate,
+  type IssueAgentIdentityInput,
+  type IssueMandateInput,
+  type DelegateMandateInput,
+  type IssuedMandate,
+} from './agents/issue.js';
 export { listMandates, revokeMandate, type MandateState, type MandateSummary } from './agents/manage.js';
 export { chainFor } from './agents/stored.js';
 export { createAgentPresentation, type CreateAgentPresentationInput } from './agents/present.js';
@@ -121,7 +150,14 @@ export { scoreAgent, checkReputation, type ReputationCheck } from './reputation/
 export { importAttestations, type ImportOptions, type ImportResult } from './reputation/import.js';
 export { revokeAttestation } from './reputation/manage.js';
 export { scoreFromStore, reputationSource } from './reputation/stored.js';
-export { interactionReceiptEvidence, decisionReceiptEvidenceCheck, DEFAULT_EVIDENCE, type EvidenceCheck, type EvidenceContext, type InteractionProof } from './reputation/evidence.js';
+export {
+  interactionReceiptEvidence,
+  decisionReceiptEvidenceCheck,
+  DEFAULT_EVIDENCE,
+  type EvidenceCheck,
+  type EvidenceContext,
+  type InteractionProof,
+} from './reputation/evidence.js';
 export type { ReputationScore, ScorePolicy, StoreScorePolicy } from './reputation/types.js';
 
 // ---- accountability: decision receipts, the audit log, evidence bundles, access reports ----
@@ -135,7 +171,22 @@ export { createAccessReport, acceptAccessReport, sendAccessReport, accessReports
 export { checkReceiptEvidence, decisionReceiptEvidence, type ReceiptEvidence } from './reputation/receiptEvidence.js';
 
 // ---- the store port (adapters: charter/sqlite, charter/postgres) ----
-export type { Store, Ledger, NonceStore, CredentialStore, StatusStore, ReservationRecord, AuditStore, AccessReportStore, AuditEntryRecord, AuditCheckpointRecord, ReputationStore, RatingRecord, NewRating, RatingKey } from './store/types.js';
+export type {
+  Store,
+  Ledger,
+  NonceStore,
+  CredentialStore,
+  StatusStore,
+  ReservationRecord,
+  AuditStore,
+  AccessReportStore,
+  AuditEntryRecord,
+  AuditCheckpointRecord,
+  ReputationStore,
+  RatingRecord,
+  NewRating,
+  RatingKey,
+} from './store/types.js';
 
 // ---- the guard: one decision pipeline under every transport ----
 export { createVerifier, type Verifier, type VerifierOptions } from './guard/verifier.js';

@@ -16,7 +16,9 @@ const README = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
 function documentedByEntry(): Map<string, Set<string>> {
   const start = README.indexOf('### Library');
   const end = README.indexOf('\n### ', start + 1);
-  const rows = README.slice(start, end).split('\n').filter((l) => l.startsWith('| `'));
+  const rows = README.slice(start, end)
+    .split('\n')
+    .filter((l) => l.startsWith('| `'));
   const out = new Map<string, Set<string>>();
   for (const row of rows) {
     const call = row.split(' | ')[0]!.slice(2);
@@ -48,7 +50,20 @@ describe('README', () => {
     expect([...documented.get(entry)!].filter((n) => !(n in mod))).toEqual([]);
   });
 
-  const ENTRIES = ['charter', 'charter/sqlite', 'charter/postgres', 'charter/home', 'charter/server', 'charter/express', 'charter/fastify', 'charter/hono', 'charter/mcp', 'charter/veramo', 'charter/sdjwt', 'charter/mandates'];
+  const ENTRIES = [
+    'charter',
+    'charter/sqlite',
+    'charter/postgres',
+    'charter/home',
+    'charter/server',
+    'charter/express',
+    'charter/fastify',
+    'charter/hono',
+    'charter/mcp',
+    'charter/veramo',
+    'charter/sdjwt',
+    'charter/mandates',
+  ];
   it.each(ENTRIES)('every call %s exports is documented in the Library table', async (entry) => {
     const mod = (await import(entry)) as Record<string, unknown>;
     // Anything callable or a constant users read; every one has a row (here or, for re-exports, under charter).

@@ -60,7 +60,8 @@ export function checkChainLinks(verified: readonly CredentialVerification[], opt
     if (v.id === undefined || v.subject === undefined) add(i, { code: 'INVALID_CREDENTIAL', message: 'a mandate needs an id and a subject' });
     if (c.validUntil === undefined) add(i, { code: 'INVALID_CREDENTIAL', message: 'a mandate must expire (validUntil)' });
     const entries = c.credentialStatus === undefined ? [] : Array.isArray(c.credentialStatus) ? c.credentialStatus : [c.credentialStatus];
-    if (!entries.some((e) => e.statusPurpose === 'revocation')) add(i, { code: 'STATUS_INVALID', message: 'a mandate without a revocation status entry cannot be revoked, so it is refused' });
+    if (!entries.some((e) => e.statusPurpose === 'revocation'))
+      add(i, { code: 'STATUS_INVALID', message: 'a mandate without a revocation status entry cannot be revoked, so it is refused' });
     const read = readAuthority(soleSubject(c)?.authority);
     for (const r of read.reasons) add(i, r);
     if (read.authority) {

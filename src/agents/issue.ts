@@ -150,7 +150,12 @@ export async function delegateMandate(st: MandateStore, from: Issuer, input: Del
   const now = second(new Date());
   const validUntil = checkExpiry(input.validUntil ?? (parent.validUntil !== undefined ? new Date(parent.validUntil) : undefined), now);
   const child = parseAuthority({ ...input.authority, parent: { id: parent.id, digest: mandateDigest(input.parentJwt) } });
-  const reasons = checkNarrowing(parentAuthority, child, { ...(parent.validFrom ? { validFrom: parent.validFrom } : {}), ...(parent.validUntil ? { validUntil: parent.validUntil } : {}) }, { validFrom: now, validUntil });
+  const reasons = checkNarrowing(
+    parentAuthority,
+    child,
+    { ...(parent.validFrom ? { validFrom: parent.validFrom } : {}), ...(parent.validUntil ? { validUntil: parent.validUntil } : {}) },
+    { validFrom: now, validUntil },
+  );
   if (reasons.length > 0) {
     // A parent that may not be delegated at all is the clearer refusal.
     const first = reasons.find((r) => r.code === 'DELEGATION_DEPTH_EXCEEDED') ?? reasons[0]!;

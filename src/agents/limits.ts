@@ -197,22 +197,30 @@ export function checkLimits(limits: Limits | undefined, req: AgentRequest): Reas
   if (!limits) return out;
   const amt = req.amount;
   if (!amt && (limits.perTransaction || limits.budget)) {
-    out.push({ code: 'AMOUNT_REQUIRED', message: 'the mandate limits spending, so the request must state its amount and currency (e.g. "0 USD" for an action that spends nothing)' });
+    out.push({
+      code: 'AMOUNT_REQUIRED',
+      message: 'the mandate limits spending, so the request must state its amount and currency (e.g. "0 USD" for an action that spends nothing)',
+    });
   }
   const pt = limits.perTransaction;
   if (amt && pt) {
     if (amt.currency !== pt.currency) out.push({ code: 'CURRENCY_MISMATCH', message: `the per-transaction limit is in ${pt.currency}, the request in ${amt.currency}` });
-    else if (compareDecimal(amt.amount, pt.amount) > 0) out.push({ code: 'AUTHORITY_EXCEEDED', message: `${amt.amount} ${amt.currency} is over the per-transaction limit of ${pt.amount} ${pt.currency}` });
+    else if (compareDecimal(amt.amount, pt.amount) > 0)
+      out.push({ code: 'AUTHORITY_EXCEEDED', message: `${amt.amount} ${amt.currency} is over the per-transaction limit of ${pt.amount} ${pt.currency}` });
   }
   const b = limits.budget;
   if (amt && b) {
     if (amt.currency !== b.currency) out.push({ code: 'CURRENCY_MISMATCH', message: `the budget is in ${b.currency}, the request in ${amt.currency}` });
-    else if (compareDecimal(amt.amount, b.amount) > 0) out.push({ code: 'BUDGET_EXCEEDED', message: `${amt.amount} ${amt.currency} is more than the whole budget of ${b.amount} ${b.currency} per ${periodText(b.period)}` });
+    else if (compareDecimal(amt.amount, b.amount) > 0)
+      out.push({ code: 'BUDGET_EXCEEDED', message: `${amt.amount} ${amt.currency} is more than the whole budget of ${b.amount} ${b.currency} per ${periodText(b.period)}` });
   }
   if (limits.counterparties && (req.counterparty === undefined || !limits.counterparties.includes(req.counterparty))) {
     out.push({
       code: 'COUNTERPARTY_NOT_ALLOWED',
-      message: req.counterparty === undefined ? 'the mandate limits counterparties and the request names none' : `the mandate does not allow dealing with ${req.counterparty.slice(0, 100)}`,
+      message:
+        req.counterparty === undefined
+          ? 'the mandate limits counterparties and the request names none'
+          : `the mandate does not allow dealing with ${req.counterparty.slice(0, 100)}`,
     });
   }
   return out;

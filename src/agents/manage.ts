@@ -26,7 +26,11 @@ async function revocationOf(store: StatusStore, id: string): Promise<{ listId: s
 }
 
 /** Mandates issued from this store (root and delegated), with their state as the issuer knows it. */
-export async function listMandates(store: CredentialStore & StatusStore, filter: { issuer?: string; agent?: string; parentId?: string } = {}, now = new Date()): Promise<MandateSummary[]> {
+export async function listMandates(
+  store: CredentialStore & StatusStore,
+  filter: { issuer?: string; agent?: string; parentId?: string } = {},
+  now = new Date(),
+): Promise<MandateSummary[]> {
   const recs = await store.listCredentials({
     direction: 'issued',
     type: AGENT_AUTHORITY_TYPE,

@@ -23,8 +23,9 @@ export async function chainFor(store: CredentialStore, agentDid: string, mandate
     if (!leaf) throw new CharterError('NOT_FOUND', `no mandate for ${agentDid.slice(0, 80)} in this home`);
   }
   const chain = [leaf.jwt];
-  for (let parent = leaf.parentId; parent !== undefined; ) {
-    if (chain.length >= MAX_STORED_LINKS) throw new CharterError('DELEGATION_DEPTH_EXCEEDED', `the stored chain above ${leaf.id.slice(0, 80)} is longer than ${MAX_STORED_LINKS} links`);
+  for (let parent = leaf.parentId; parent !== undefined;) {
+    if (chain.length >= MAX_STORED_LINKS)
+      throw new CharterError('DELEGATION_DEPTH_EXCEEDED', `the stored chain above ${leaf.id.slice(0, 80)} is longer than ${MAX_STORED_LINKS} links`);
     const rec = await store.getCredential(parent);
     if (!rec) throw new CharterError('NOT_FOUND', `the parent mandate ${parent.slice(0, 80)} is not in this home`);
     chain.unshift(rec.jwt);

@@ -98,14 +98,7 @@ export interface AgentRequest {
   counterparty?: string;
 }
 
-export type NarrowingDimension =
-  | 'actions'
-  | 'perTransaction'
-  | 'budget'
-  | 'counterparties'
-  | 'rate'
-  | 'validity'
-  | 'maxDelegationDepth';
+export type NarrowingDimension = 'actions' | 'perTransaction' | 'budget' | 'counterparties' | 'rate' | 'validity' | 'maxDelegationDepth';
 
 /** A narrowing refusal: AUTHORITY_WIDENED (or DELEGATION_DEPTH_EXCEEDED) and the dimension. */
 export interface NarrowingReason extends Reason {

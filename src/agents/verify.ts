@@ -6,14 +6,7 @@ import { assertAction } from './actions.js';
 import { checkRequest } from './authority.js';
 import { checkChainLinks } from './chain.js';
 import { toMoney } from './limits.js';
-import {
-  AGENT_AUTHORITY_TYPE,
-  AGENT_IDENTITY_TYPE,
-  type AgentDecision,
-  type AgentInfo,
-  type ChainLinkResult,
-  type VerifyAgentOptions,
-} from './types.js';
+import { AGENT_AUTHORITY_TYPE, AGENT_IDENTITY_TYPE, type AgentDecision, type AgentInfo, type ChainLinkResult, type VerifyAgentOptions } from './types.js';
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const ofType = (t: string) => (c: CredentialVerification) => c.credential?.type.includes(t) === true;

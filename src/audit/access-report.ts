@@ -32,7 +32,8 @@ export async function createAccessReport(reporter: Issuer, input: AccessReportIn
     throw new CharterError('INVALID_ARGUMENT', `an access report names a grant and 1 to ${MAX_REPORT_RECEIPTS} receipts`);
   }
   const now = Math.floor(Date.now() / 1000);
-  return (await signCanonical(ACCESS_REPORT_TYP, { iss: reporter.did, jti: `urn:uuid:${randomUUID()}`, iat: now, grant: input.grant, receipts: [...input.receipts] }, reporter)).jws;
+  return (await signCanonical(ACCESS_REPORT_TYP, { iss: reporter.did, jti: `urn:uuid:${randomUUID()}`, iat: now, grant: input.grant, receipts: [...input.receipts] }, reporter))
+    .jws;
 }
 
 /**
@@ -47,7 +48,11 @@ export function accessReportUrl(grantJwt: string): string {
 }
 
 /** Sends a report to the grantor's server (found from the grant); resolves with what it accepted. */
-export async function sendAccessReport(reporter: Issuer, input: { grant: string; receipts: readonly string[] }, options: { fetch?: typeof fetch } = {}): Promise<{ status: number; accepted: number }> {
+export async function sendAccessReport(
+  reporter: Issuer,
+  input: { grant: string; receipts: readonly string[] },
+  options: { fetch?: typeof fetch } = {},
+): Promise<{ status: number; accepted: number }> {
   const c = decodeCredential(input.grant);
   if (typeof c.id !== 'string') throw new CharterError('INVALID_ARGUMENT', 'the grant has no id');
   const report = await createAccessReport(reporter, { grant: c.id, receipts: input.receipts });
@@ -75,7 +80,11 @@ const refuse = (code: Reason['code'], message: string): AccessReportResult => ({
  * decision on a presentation of this grant by its grantee, reported by that
  * verifier or by the grantee itself), and records the receipts that hold.
  */
-export async function acceptAccessReport(store: CredentialStore & AccessReportStore, report: string, options: { resolver: CharterResolver; now?: Date }): Promise<AccessReportResult> {
+export async function acceptAccessReport(
+  store: CredentialStore & AccessReportStore,
+  report: string,
+  options: { resolver: CharterResolver; now?: Date },
+): Promise<AccessReportResult> {
   const c = await checkAuditJws(report, ACCESS_REPORT_TYP, options.resolver, 'INVALID_ARGUMENT');
   if (!c.decoded) return { ok: false, reasons: c.reasons, accepted: 0, refused: [] };
   if (c.reasons.length > 0) return { ok: false, reasons: c.reasons, accepted: 0, refused: [] };
@@ -100,17 +109,32 @@ export async function acceptAccessReport(store: CredentialStore & AccessReportSt
     const v = await verifyReceipt(jws, { resolver: options.resolver });
     const r = v.claims as DecisionReceipt | undefined;
     const why =
-      !v.ok || !r ? `the receipt does not verify (${v.reasons[0]?.code ?? 'RECEIPT_INVALID'})`
-      : r.kind !== 'decision' ? 'not a decision receipt'
-      : !r.chain.some((l) => l.id === grant.id) && !r.credentials.some((x) => x.id === grant.id) ? 'the receipt is not about this grant'
-      : r.sub !== grantee ? 'the receipt is about a presentation by someone other than the grantee'
-      : reporter !== r.iss && reporter !== grantee ? 'only the verifier that decided, or the grantee, may report a use'
-      : undefined;
+      !v.ok || !r
+        ? `the receipt does not verify (${v.reasons[0]?.code ?? 'RECEIPT_INVALID'})`
+        : r.kind !== 'decision'
+          ? 'not a decision receipt'
+          : !r.chain.some((l) => l.id === grant.id) && !r.credentials.some((x) => x.id === grant.id)
+            ? 'the receipt is not about this grant'
+            : r.sub !== grantee
+              ? 'the receipt is about a presentation by someone other than the grantee'
+              : reporter !== r.iss && reporter !== grantee
+                ? 'only the verifier that decided, or the grantee, may report a use'
+                : undefined;
     if (why !== undefined || !r) {
       refused.push({ index, code: 'RECEIPT_INVALID', message: why ?? 'invalid' });
       continue;
     }
-    records.push({ grantId: grant.id, receiptId: r.jti, verifier: r.iss, reporter, ...(r.sub !== undefined ? { holder: r.sub } : {}), outcome: r.decision, at: r.time, receivedAt, jws });
+    records.push({
+      grantId: grant.id,
+      receiptId: r.jti,
+      verifier: r.iss,
+      reporter,
+      ...(r.sub !== undefined ? { holder: r.sub } : {}),
+      outcome: r.decision,
+      at: r.time,
+      receivedAt,
+      jws,
+    });
   }
   const accepted = records.length > 0 ? await store.putAccessReceipts(records) : 0;
   return { ok: refused.length === 0, reasons: [], grant: grant.id, reporter, accepted, refused };

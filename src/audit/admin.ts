@@ -19,7 +19,8 @@ export async function checkpointAudit(store: AuditStore, signer: Issuer, options
     await store.putAuditCheckpoint(cp);
     out.push(cp);
   }
-  if (options.chain !== undefined && out.length === 0) throw new CharterError('NOT_FOUND', `no chain ${options.chain.slice(0, 80)} with entries signed by ${signer.did.slice(0, 80)}`);
+  if (options.chain !== undefined && out.length === 0)
+    throw new CharterError('NOT_FOUND', `no chain ${options.chain.slice(0, 80)} with entries signed by ${signer.did.slice(0, 80)}`);
   return out;
 }
 

@@ -140,7 +140,8 @@ export async function verifyEvidence(bundle: unknown, options: VerifyEvidenceOpt
   for (let i = 0; i < n; i++) {
     const c = bundle.credentials[i];
     const want = receipt.credentials[i];
-    if (typeof c !== 'string' || want === undefined) add(`credential ${i}`, mismatch(want === undefined ? 'a credential the receipt does not record' : 'a credential the receipt records is missing'));
+    if (typeof c !== 'string' || want === undefined)
+      add(`credential ${i}`, mismatch(want === undefined ? 'a credential the receipt does not record' : 'a credential the receipt records is missing'));
     else if (sha256Digest(c) !== want.h) add(`credential ${i}`, mismatch('the credential is not the one the receipt records'));
     else add(`credential ${i}`, carried[i] === c ? [] : mismatch('the credential is not the one the presentation carries'));
   }
@@ -173,7 +174,10 @@ export async function verifyEvidence(bundle: unknown, options: VerifyEvidenceOpt
   add('log', await logReasons(bundle, receipt, rv.hash, resolver));
   const cp = await checkAuditJws(bundle.log.checkpoint, CHECKPOINT_TYP, resolver, 'EVIDENCE_MISMATCH');
   const cpp = cp.decoded?.payload;
-  add('checkpoint', cp.reasons.length > 0 ? cp.reasons : cpp?.iss !== receipt.iss || cpp?.chain !== receipt.log.chain ? mismatch('the checkpoint is of another chain or verifier') : []);
+  add(
+    'checkpoint',
+    cp.reasons.length > 0 ? cp.reasons : cpp?.iss !== receipt.iss || cpp?.chain !== receipt.log.chain ? mismatch('the checkpoint is of another chain or verifier') : [],
+  );
 
   for (const [i, s] of bundle.settlements.entries()) {
     const v = typeof s === 'string' ? await verifyReceipt(s, { resolver }) : undefined;
@@ -205,7 +209,8 @@ async function logReasons(bundle: EvidenceBundle, receipt: ReceiptClaims, receip
     const v = await verifyReceipt(jws, { resolver });
     const c = v.claims;
     if (!c || v.reasons.length > 0) return mismatch(`the log entry after seq ${seq} does not verify (${v.reasons[0]?.code ?? 'MALFORMED_JWT'})`);
-    if (c.iss !== receipt.iss || c.log.chain !== receipt.log.chain || c.log.seq !== seq + 1 || c.log.prev !== prev) return mismatch(`the log entry after seq ${seq} does not follow it`);
+    if (c.iss !== receipt.iss || c.log.chain !== receipt.log.chain || c.log.seq !== seq + 1 || c.log.prev !== prev)
+      return mismatch(`the log entry after seq ${seq} does not follow it`);
     prev = v.hash;
     seq++;
   }

@@ -98,7 +98,9 @@ export async function exportEvidence(store: AuditStore, ref: string, options: Ex
   }
   const segment: AuditEntryRecord[] = await store.listAudit({ chain: entry.chain, fromSeq: entry.seq, limit: checkpoint.seq - entry.seq + 1 + SETTLEMENT_LOOKAHEAD });
   const entries = segment.filter((e) => e.seq <= checkpoint.seq).map((e) => e.jws);
-  const settlements = segment.filter((e) => e.kind === 'settlement' && decodeReceipt(e.jws).kind === 'settlement' && (decodeReceipt(e.jws) as { receipt: string }).receipt === decision.jti).map((e) => e.jws);
+  const settlements = segment
+    .filter((e) => e.kind === 'settlement' && decodeReceipt(e.jws).kind === 'settlement' && (decodeReceipt(e.jws) as { receipt: string }).receipt === decision.jti)
+    .map((e) => e.jws);
 
   return {
     type: 'CharterEvidenceBundle',

@@ -29,7 +29,12 @@ export function createCapture(resolver: CharterResolver, status: StatusChecker):
     if (seen.has(did)) return;
     seen.add(did);
     // A cache hit in the resolver: the document the key was just selected from.
-    pending.push(resolver.resolve(did).then((doc) => dids.set(did, doc), () => undefined));
+    pending.push(
+      resolver.resolve(did).then(
+        (doc) => dids.set(did, doc),
+        () => undefined,
+      ),
+    );
   };
   const snapshot = (status as Snapshotting).snapshot;
   return {

@@ -125,7 +125,8 @@ export function createReceipts(store: AuditStore, options: ReceiptOptions, resol
     if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= 1_000_000)) throw new TypeError(`createVerifier: receipts.${k} must be a whole number`);
   }
   const unauthenticated = options.unauthenticated ?? 'record';
-  if (options.append !== undefined && options.append !== 'before-reply' && options.append !== 'after-reply') throw new TypeError("createVerifier: receipts.append must be 'before-reply' or 'after-reply'");
+  if (options.append !== undefined && options.append !== 'before-reply' && options.append !== 'after-reply')
+    throw new TypeError("createVerifier: receipts.append must be 'before-reply' or 'after-reply'");
   if (unauthenticated !== 'record' && unauthenticated !== 'skip') throw new TypeError("createVerifier: receipts.unauthenticated must be 'record' or 'skip'");
   const evidence = options.evidence !== false;
   const writer = new AuditWriter(store, {
@@ -192,7 +193,15 @@ export function createReceipts(store: AuditStore, options: ReceiptOptions, resol
     },
     recordSettlement(receiptId, spend, subject) {
       const now = new Date();
-      const claims = { jti: newReceiptId(now.getTime()), iat: Math.floor(now.getTime() / 1000), time: now.toISOString(), kind: 'settlement' as const, ...(subject !== undefined ? { sub: subject } : {}), receipt: receiptId, spend };
+      const claims = {
+        jti: newReceiptId(now.getTime()),
+        iat: Math.floor(now.getTime() / 1000),
+        time: now.toISOString(),
+        kind: 'settlement' as const,
+        ...(subject !== undefined ? { sub: subject } : {}),
+        receipt: receiptId,
+        spend,
+      };
       // Resolves at the first attempt: stored (the receipt), or not yet (undefined; it stays queued and is
       // retried in the background while the store is down). The spend itself is settled either way.
       return new Promise<string | undefined>((resolve) => {

@@ -66,7 +66,8 @@ const same = (a: unknown, b: unknown) => {
 function bindingReasons(p: Record<string, unknown>, r: DecisionReceipt): Reason[] {
   const mismatch = (m: string): Reason[] => [{ code: 'REQUEST_MISMATCH', message: m }];
   const aud = p.aud;
-  if (!(aud === r.verifier || (Array.isArray(aud) && aud.length === 1 && aud[0] === r.verifier))) return [{ code: 'AUDIENCE_MISMATCH', message: 'the presentation names another verifier' }];
+  if (!(aud === r.verifier || (Array.isArray(aud) && aud.length === 1 && aud[0] === r.verifier)))
+    return [{ code: 'AUDIENCE_MISMATCH', message: 'the presentation names another verifier' }];
   const req = r.request;
   if ('htm' in req) return p.htm === req.htm && htu(p.htu) === req.htu ? [] : mismatch('the presentation is bound to another HTTP request than the receipt records');
   if ('mcp' in req) return same(p.mcp, req.mcp) ? [] : mismatch('the presentation is bound to another tool call than the receipt records');
@@ -99,11 +100,15 @@ export async function recheckDecision(r: DecisionReceipt, vp: string | undefined
   // SD-JWT grant's status is a Token Status List, which the receipt does not record. The signed receipt
   // is the record, and the verification says so (EvidenceVerification.decision: 'recorded').
   const recorded =
-    r.policy.kind === 'signature' ? 'a signature-only decision: the request and its signature are not in the bundle'
-    : r.policy.kind === 'mandate' ? "a payment mandate chain: its trust roots are the verifier's configuration"
-    : vp?.includes('~') ? 'an SD-JWT grant: its Token Status List is not recorded'
-    : undefined;
-  if (recorded !== undefined) return { reasons: [], ...(r.sub !== undefined ? { holder: r.sub } : {}), chain: r.chain, ...(r.principal !== undefined ? { principal: r.principal } : {}), recorded };
+    r.policy.kind === 'signature'
+      ? 'a signature-only decision: the request and its signature are not in the bundle'
+      : r.policy.kind === 'mandate'
+        ? "a payment mandate chain: its trust roots are the verifier's configuration"
+        : vp?.includes('~')
+          ? 'an SD-JWT grant: its Token Status List is not recorded'
+          : undefined;
+  if (recorded !== undefined)
+    return { reasons: [], ...(r.sub !== undefined ? { holder: r.sub } : {}), chain: r.chain, ...(r.principal !== undefined ? { principal: r.principal } : {}), recorded };
   if (vp === undefined) return { reasons: [{ code: 'INVALID_PRESENTATION', message: 'no presentation was sent' }], chain: [] };
   let p: Record<string, unknown>;
   try {
@@ -130,7 +135,14 @@ export async function recheckDecision(r: DecisionReceipt, vp: string | undefined
     return { reasons: [...bound, ...v.reasons], ...(v.holder !== undefined ? { holder: v.holder } : {}), chain: [] };
   }
   if (policy.kind === 'grant') {
-    const holder = typeof p.holder === 'string' ? p.holder : typeof (p.holder as { id?: unknown })?.id === 'string' ? (p.holder as { id: string }).id : typeof p.iss === 'string' ? p.iss : undefined;
+    const holder =
+      typeof p.holder === 'string'
+        ? p.holder
+        : typeof (p.holder as { id?: unknown })?.id === 'string'
+          ? (p.holder as { id: string }).id
+          : typeof p.iss === 'string'
+            ? p.iss
+            : undefined;
     const g = await verifyGrant(vp, {
       ...common,
       resource: policy.resource,
@@ -147,7 +159,8 @@ export async function recheckDecision(r: DecisionReceipt, vp: string | undefined
       chain: g.id !== undefined && g.grantor !== undefined ? [{ id: g.id, iss: g.grantor }] : [],
     };
   }
-  if (policy.kind !== 'agent') return { reasons: [{ code: 'RECEIPT_INVALID', message: `a receipt policy of kind ${String(policy.kind).slice(0, 20)} cannot be re-checked` }], chain: [] };
+  if (policy.kind !== 'agent')
+    return { reasons: [{ code: 'RECEIPT_INVALID', message: `a receipt policy of kind ${String(policy.kind).slice(0, 20)} cannot be re-checked` }], chain: [] };
   const a = await verifyAgent(vp, {
     ...common,
     action: policy.action,

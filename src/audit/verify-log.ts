@@ -56,13 +56,19 @@ async function readCheckpoint(jws: string, resolver: CharterResolver, external: 
   const c = await checkAuditJws(jws, CHECKPOINT_TYP, resolver, 'AUDIT_CHAIN_BROKEN');
   if (c.reasons.length > 0 || !c.decoded) return { code: 'AUDIT_CHAIN_BROKEN', message: `a checkpoint does not verify (${c.reasons[0]?.code ?? 'MALFORMED_JWT'})` };
   const p = c.decoded.payload;
-  if (typeof p.chain !== 'string' || !Number.isSafeInteger(p.seq) || typeof p.head !== 'string') return { code: 'AUDIT_CHAIN_BROKEN', message: 'a checkpoint lacks chain, seq or head' };
-  if (row && (row.chain !== p.chain || row.seq !== p.seq || row.head !== p.head)) return { code: 'AUDIT_CHAIN_BROKEN', message: `the stored checkpoint at seq ${row.seq} differs from what it signs` };
+  if (typeof p.chain !== 'string' || !Number.isSafeInteger(p.seq) || typeof p.head !== 'string')
+    return { code: 'AUDIT_CHAIN_BROKEN', message: 'a checkpoint lacks chain, seq or head' };
+  if (row && (row.chain !== p.chain || row.seq !== p.seq || row.head !== p.head))
+    return { code: 'AUDIT_CHAIN_BROKEN', message: `the stored checkpoint at seq ${row.seq} differs from what it signs` };
   return { chain: p.chain, seq: p.seq as number, head: p.head, iss: p.iss as string, external };
 }
 
 /** Checks one stored entry against its own receipt and its predecessor; returns why not, or its claims. */
-async function checkEntry(e: AuditEntryRecord, expect: { seq: number; prev: string | null; issuer: string | undefined }, resolver: CharterResolver): Promise<{ claims: ReceiptClaims } | string> {
+async function checkEntry(
+  e: AuditEntryRecord,
+  expect: { seq: number; prev: string | null; issuer: string | undefined },
+  resolver: CharterResolver,
+): Promise<{ claims: ReceiptClaims } | string> {
   if (e.seq !== expect.seq) return `entry ${expect.seq} is missing (the next one stored is ${e.seq})`;
   const c = await checkAuditJws(e.jws, RECEIPT_TYP, resolver, 'AUDIT_CHAIN_BROKEN');
   if (!c.decoded) return `the receipt cannot be read (${c.reasons[0]?.code ?? 'MALFORMED_JWT'})`;
@@ -171,7 +177,16 @@ export async function verifyAuditLog(store: AuditStore, options: VerifyAuditOpti
     if (last !== rec.last) return broken(rec.chain, last + 1, `the chain's entries stop at ${last}, but it claims ${rec.last}`);
     const beyond = checkpoints.filter((c) => c.seq > last).sort((a, b) => a.seq - b.seq)[0];
     if (beyond) return broken(rec.chain, last + 1, `a checkpoint holds ${beyond.seq} entries but the chain ends at ${last}: entries were removed`);
-    chains.push({ chain: rec.chain, issuer: issuer ?? rec.issuer, entries: last - rec.first + 1, first: rec.first, last, head: prev ?? rec.head, checkpoints: matched, ...(anchor !== undefined ? { anchor } : {}) });
+    chains.push({
+      chain: rec.chain,
+      issuer: issuer ?? rec.issuer,
+      entries: last - rec.first + 1,
+      first: rec.first,
+      last,
+      head: prev ?? rec.head,
+      checkpoints: matched,
+      ...(anchor !== undefined ? { anchor } : {}),
+    });
   }
   return { ok: true, chains };
 }

@@ -49,7 +49,8 @@ export function registerAgentDirectory(program: Command, ctx: CliContext): void 
       o,
       async (home): Promise<DirectoryResult> => {
         const rec = await home.identity(o.as);
-        if (rec.keyType !== 'Ed25519' && rec.keyType !== 'P-256') throw new CharterError('INVALID_ARGUMENT', `${rec.alias} has a ${rec.keyType} key: RFC 9421 signs with Ed25519 or P-256`);
+        if (rec.keyType !== 'Ed25519' && rec.keyType !== 'P-256')
+          throw new CharterError('INVALID_ARGUMENT', `${rec.alias} has a ${rec.keyType} key: RFC 9421 signs with Ed25519 or P-256`);
         const origin = o.authority !== undefined ? `https://${o.authority}` : new URL(await home.requirePublicUrl()).origin;
         const authority = o.authority ?? new URL(origin).host;
         const now = new Date();
@@ -74,7 +75,13 @@ export function registerAgentDirectory(program: Command, ctx: CliContext): void 
         if (o.out !== undefined) {
           const file = join(o.out, ...DIRECTORY_PATH.split('/').filter(Boolean));
           writeFileAtomic(file, dir.body, 0o644);
-          writeFileAtomic(`${file}.headers`, Object.entries(dir.headers).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n', 0o644);
+          writeFileAtomic(
+            `${file}.headers`,
+            Object.entries(dir.headers)
+              .map(([k, v]) => `${k}: ${v}`)
+              .join('\n') + '\n',
+            0o644,
+          );
           result.files = [file, `${file}.headers`];
         }
         return result;
@@ -85,7 +92,9 @@ export function registerAgentDirectory(program: Command, ctx: CliContext): void 
           `signed for ${r.authority} until ${r.expiresAt}`,
           ...r.keys.map((k) => `  key ${k}`),
           ...(r.files
-            ? r.files.map((f) => `wrote ${f}`).concat(['serve the body with the headers of the .headers file (the signatures are in them); `charter serve` does this itself, re-signed per request'])
+            ? r.files
+                .map((f) => `wrote ${f}`)
+                .concat(['serve the body with the headers of the .headers file (the signatures are in them); `charter serve` does this itself, re-signed per request'])
             : ['', ...Object.entries(r.headers).map(([k, v]) => `${k}: ${v}`), '', r.body]),
         ].join('\n'),
     ),

@@ -73,14 +73,21 @@ const FORMATS = ['charter', 'verifiable-intent', 'ap2'];
  */
 async function exportAuthority(ctx: CliContext, home: Home, o: LimitFlags & ExportFlags & { agent: string }, principal: string, agent: string) {
   const format = o.format as ExportFormat;
-  for (const [flag, set] of [['--action', o.action?.length], ['--counterparty', o.counterparty?.length], ['--rate', o.rate]] as const) {
+  for (const [flag, set] of [
+    ['--action', o.action?.length],
+    ['--counterparty', o.counterparty?.length],
+    ['--rate', o.rate],
+  ] as const) {
     if (set) throw new CharterError('INVALID_ARGUMENT', `${flag} has no equivalent in ${format}: payments are the only action, payees come from --intent`);
   }
   if (!o.max) throw new CharterError('INVALID_ARGUMENT', `${format} bounds every payment: give --max, e.g. --max 400USD`);
   if (!o.intent) throw new CharterError('INVALID_ARGUMENT', 'give --intent: a JSON file with the instrument, payees, merchants and lineItems the agent may use');
   const issuer = await home.issuer(principal);
   if (issuer.signer.alg !== 'ES256') {
-    throw new CharterError('INVALID_ARGUMENT', `${format} signs with ES256, and ${principal} has a ${issuer.signer.alg} key: authorize as an identity with a P-256 key (charter id create --alias NAME --key p256)`);
+    throw new CharterError(
+      'INVALID_ARGUMENT',
+      `${format} signs with ES256, and ${principal} has a ${issuer.signer.alg} key: authorize as an identity with a P-256 key (charter id create --alias NAME --key p256)`,
+    );
   }
   const key = await home.resolver.resolveKey(agent, undefined, 'authentication');
   const intent = parseJsonArg(await readTextArg(ctx, o.intent, 'intent'), 'intent') as ExportIntent;
@@ -137,7 +144,12 @@ export function renderDecision(d: ReturnType<typeof decisionView>, request: stri
         })),
       },
       ...(remaining.budget || remaining.rate !== undefined
-        ? [{ label: `remaining: ${remaining.budget ? `${remaining.budget.amount} ${remaining.budget.currency}` : ''}${remaining.rate !== undefined ? ` ${remaining.rate} transactions` : ''}`.trim() }]
+        ? [
+            {
+              label:
+                `remaining: ${remaining.budget ? `${remaining.budget.amount} ${remaining.budget.currency}` : ''}${remaining.rate !== undefined ? ` ${remaining.rate} transactions` : ''}`.trim(),
+            },
+          ]
         : []),
       ...(d.spend ? [{ label: `spend ${d.spend.state} as ${d.spend.reservationId}` }] : []),
     ],
@@ -151,7 +163,9 @@ export function registerAgent(program: Command, ctx: CliContext): void {
   const agent = program.command('agent').description('Know Your Agent: agent identities, authority mandates, delegation, verification');
 
   leaf(
-    asOption(agent.command('create').description('create an agent DID and its identity credential, signed by its operator'), 'the operator, who answers for the agent', ['--operator'])
+    asOption(agent.command('create').description('create an agent DID and its identity credential, signed by its operator'), 'the operator, who answers for the agent', [
+      '--operator',
+    ])
       .requiredOption('--alias <name>', 'local name of the agent')
       .option('--name <text>', 'display name (default: the alias)')
       .option('--software <name@version>', 'software the agent runs')
@@ -231,7 +245,11 @@ export function registerAgent(program: Command, ctx: CliContext): void {
 
   leaf(
     limitOptions(
-      asOption(agent.command('delegate').description('hand a narrower part of your mandate to a sub-agent (refuses any widening)'), 'the delegating agent (subject of the parent mandate)', ['--from'])
+      asOption(
+        agent.command('delegate').description('hand a narrower part of your mandate to a sub-agent (refuses any widening)'),
+        'the delegating agent (subject of the parent mandate)',
+        ['--from'],
+      )
         .requiredOption('--parent <id|jwt|file>', 'the parent mandate')
         .requiredOption('--to <did|alias>', 'the sub-agent: its DID, or an identity of this home'),
       '0',
@@ -304,14 +322,25 @@ export function registerAgent(program: Command, ctx: CliContext): void {
   ).action(
     (
       arg: string,
-      o: CommonOptions & { aud: string; nonce: string; action: string; amount?: string; counterparty?: string; record?: boolean; trustPrincipal?: string[]; anyPrincipal?: boolean; trustOperator?: string[] },
+      o: CommonOptions & {
+        aud: string;
+        nonce: string;
+        action: string;
+        amount?: string;
+        counterparty?: string;
+        record?: boolean;
+        trustPrincipal?: string[];
+        anyPrincipal?: boolean;
+        trustOperator?: string[];
+      },
     ) =>
       runCommand(
         ctx,
         o,
         async () => {
           const vp = await readJwtArg(ctx, arg, 'presentation');
-          if (!o.trustPrincipal?.length && !o.anyPrincipal) throw new CharterError('INVALID_ARGUMENT', 'name the principals you trust with --trust-principal DID (or accept any with --any-principal)');
+          if (!o.trustPrincipal?.length && !o.anyPrincipal)
+            throw new CharterError('INVALID_ARGUMENT', 'name the principals you trust with --trust-principal DID (or accept any with --any-principal)');
           const amount = o.amount === undefined ? undefined : moneyFlag(o.amount, '--amount');
           const decide = async (tools: VerifyTools, home: Home | undefined) => {
             const principals = await partyDids(home, o.trustPrincipal, '--trust-principal');
@@ -360,7 +389,10 @@ export function registerAgent(program: Command, ctx: CliContext): void {
   );
 
   leaf(
-    agent.command('revoke').description('revoke a mandate; every link delegated below it stops working too').argument('<mandate>', 'its id (see `charter agent list`), its token, or a file holding it'),
+    agent
+      .command('revoke')
+      .description('revoke a mandate; every link delegated below it stops working too')
+      .argument('<mandate>', 'its id (see `charter agent list`), its token, or a file holding it'),
     ['charter agent revoke urn:uuid:...'],
   ).action((arg: string, o: CommonOptions) =>
     runCommand(

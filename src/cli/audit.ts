@@ -19,7 +19,16 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 /** An entry as `audit list` and `audit export` show it: the columns, and what the receipt says. */
 function described(e: AuditEntryRecord) {
   const c = decodeReceipt(e.jws);
-  const request = c.kind === 'decision' ? ('htm' in c.request ? `${c.request.htm} ${c.request.htu}` : 'mcp' in c.request ? `mcp ${c.request.mcp.tool}` : 'claims' in c.request ? 'bound claims' : '-') : `settles ${c.receipt}`;
+  const request =
+    c.kind === 'decision'
+      ? 'htm' in c.request
+        ? `${c.request.htm} ${c.request.htu}`
+        : 'mcp' in c.request
+          ? `mcp ${c.request.mcp.tool}`
+          : 'claims' in c.request
+            ? 'bound claims'
+            : '-'
+      : `settles ${c.receipt}`;
   return {
     at: e.at,
     outcome: e.outcome,
@@ -37,8 +46,12 @@ function described(e: AuditEntryRecord) {
 }
 
 function renderVerification(v: AuditVerification): string {
-  const lines = v.chains.map((c) => `✓ chain ${c.chain}: ${c.entries} entries (${c.first}..${c.last}), ${c.checkpoints} checkpoints matched${c.anchor !== undefined ? `, anchored at ${c.anchor}` : ''}, signed by ${shortDid(c.issuer)}`);
-  if (v.broken) lines.push(`✗ chain ${v.broken.chain} broken at entry ${v.broken.seq}${v.broken.receiptId ? ` (${v.broken.receiptId})` : ''}: ${v.broken.message} [${v.broken.code}]`);
+  const lines = v.chains.map(
+    (c) =>
+      `✓ chain ${c.chain}: ${c.entries} entries (${c.first}..${c.last}), ${c.checkpoints} checkpoints matched${c.anchor !== undefined ? `, anchored at ${c.anchor}` : ''}, signed by ${shortDid(c.issuer)}`,
+  );
+  if (v.broken)
+    lines.push(`✗ chain ${v.broken.chain} broken at entry ${v.broken.seq}${v.broken.receiptId ? ` (${v.broken.receiptId})` : ''}: ${v.broken.message} [${v.broken.code}]`);
   if (lines.length === 0) lines.push('the audit log is empty');
   return lines.join('\n');
 }
@@ -95,7 +108,11 @@ export function registerAudit(program: Command, ctx: CliContext): void {
         });
         return rows.map(described);
       },
-      (rows) => table(['TIME', 'DECISION', 'HOLDER', 'REASONS', 'REQUEST', 'RECEIPT'], rows.map((r) => [r.at, r.outcome, shortDid(r.subject ?? undefined), r.reasons.join(','), r.request, r.receiptId])),
+      (rows) =>
+        table(
+          ['TIME', 'DECISION', 'HOLDER', 'REASONS', 'REQUEST', 'RECEIPT'],
+          rows.map((r) => [r.at, r.outcome, shortDid(r.subject ?? undefined), r.reasons.join(','), r.request, r.receiptId]),
+        ),
     ),
   );
 
@@ -151,7 +168,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
   leaf(
     audit
       .command('checkpoint')
-      .description("sign a checkpoint of the head of each chain this identity writes: give it to a third party, who can later detect any rewriting before it")
+      .description('sign a checkpoint of the head of each chain this identity writes: give it to a third party, who can later detect any rewriting before it')
       .requiredOption('--as <alias|did>', 'the verifier identity that signs the receipts (alias or DID)'),
     ['charter audit checkpoint --as api > checkpoint.jwt'],
   ).action((opts: CommonOptions & { as: string }) =>
@@ -174,7 +191,8 @@ export function registerAudit(program: Command, ctx: CliContext): void {
     homeCommand(
       ctx,
       opts,
-      async (home) => pruneAuditLog(home.store, { before: parsePast(opts.before), ...(opts.evidenceBefore ? { evidenceBefore: parsePast(opts.evidenceBefore) } : {}), resolver: home.resolver }),
+      async (home) =>
+        pruneAuditLog(home.store, { before: parsePast(opts.before), ...(opts.evidenceBefore ? { evidenceBefore: parsePast(opts.evidenceBefore) } : {}), resolver: home.resolver }),
       (r) => [...r.chains.map((c) => `pruned ${c.entries} entries of ${c.chain}; it now starts after checkpoint ${c.anchor}`), `${r.blobs} evidence items removed`].join('\n'),
     ),
   );
@@ -183,7 +201,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
     audit
       .command('report')
       .description("send the receipts of uses of a grant back to its grantor's charter serve (an access report; voluntary)")
-      .requiredOption('--grant <jwt|file>', 'the grant (its status list names the grantor\'s server)')
+      .requiredOption('--grant <jwt|file>', "the grant (its status list names the grantor's server)")
       .requiredOption('--as <alias|did>', 'the reporting identity: the verifier that decided, or the grantee')
       .option('--since <when>', 'receipts from this time (default 30d)'),
     ['charter audit report --grant grant.jwt --as api'],
@@ -202,7 +220,8 @@ export function registerAudit(program: Command, ctx: CliContext): void {
           return { ok: r.status === 202, grant: id, sent: receipts.length, accepted: r.accepted, status: r.status };
         });
       },
-      (r) => (r.sent === 0 ? `no receipts about ${r.grant} to report` : `${r.status === 202 ? '✓' : '✗'} sent ${r.sent} receipts about ${r.grant}: ${r.accepted} new (HTTP ${r.status})`),
+      (r) =>
+        r.sent === 0 ? `no receipts about ${r.grant} to report` : `${r.status === 202 ? '✓' : '✗'} sent ${r.sent} receipts about ${r.grant}: ${r.accepted} new (HTTP ${r.status})`,
     ),
   );
 }

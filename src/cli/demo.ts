@@ -21,7 +21,7 @@ import { serveHome } from '../server/serve.js';
 
 /** One walk per file; `shows` is its part of the opening "What you will see" sentence. */
 const WALKS: { name: string; run: (ctx: DemoContext) => Promise<void>; shows?: string }[] = [
-  { name: 'foundation', run: foundationWalk, shows: 'alice vouches for bob\'s email address and a forged copy is caught' },
+  { name: 'foundation', run: foundationWalk, shows: "alice vouches for bob's email address and a forged copy is caught" },
   { name: 'grants', run: grantsWalk, shows: 'dana lets a photo printer see her photos, then takes it back' },
   { name: 'http', run: httpWalk, shows: 'a web API checks every request against such a permission' },
   { name: 'webbotauth', run: webBotAuthWalk, shows: 'an AI agent signs its own web requests and a replayed one is caught' },
@@ -29,7 +29,7 @@ const WALKS: { name: string; run: (ctx: DemoContext) => Promise<void>; shows?: s
   { name: 'reputation', run: reputationWalk, shows: 'a fake review is ignored' },
   { name: 'pools', run: poolsWalk, shows: 'three people pool their data, vote 2 of 3 to let a lab train a model on it, and one of them leaves' },
   { name: 'formats', run: formatsWalk, shows: 'grace shows an app one part of a grant at a time, and a shopping agent keeps within a monthly card budget' },
-  { name: 'mcp', run: mcpWalk, shows: 'an AI agent pays through a shop\'s MCP tool' },
+  { name: 'mcp', run: mcpWalk, shows: "an AI agent pays through a shop's MCP tool" },
   { name: 'audit', run: auditWalk, shows: 'an API signs a receipt for every decision and its log is checked offline, a tampered entry named' },
 ];
 

@@ -9,13 +9,10 @@ import { parseKeyType } from './id.js';
 export function registerDid(program: Command, ctx: CliContext): void {
   const did = program.command('did').description('resolve DIDs and publish did:web documents');
 
-  leaf(
-    did
-      .command('resolve')
-      .description('resolve a DID to its DID document (did:key, did:jwk, did:web)')
-      .argument('<did>'),
-    ['charter did resolve did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK', 'charter did resolve did:web:example.com --json'],
-  ).action((d: string, opts: CommonOptions) =>
+  leaf(did.command('resolve').description('resolve a DID to its DID document (did:key, did:jwk, did:web)').argument('<did>'), [
+    'charter did resolve did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK',
+    'charter did resolve did:web:example.com --json',
+  ]).action((d: string, opts: CommonOptions) =>
     runCommand(
       ctx,
       opts,

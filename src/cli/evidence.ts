@@ -55,10 +55,18 @@ export function registerEvidence(program: Command, ctx: CliContext): void {
         return withHome(ctx, opts, async (home) => {
           const bundle = await exportEvidence(home.store, receipt, opts.as ? { signer: await home.issuer(opts.as) } : {});
           writeFileAtomic(opts.out, JSON.stringify(bundle, null, 2) + '\n', 0o600);
-          return { out: opts.out, credentials: bundle.credentials.length, documents: Object.keys(bundle.dids).length, statusLists: Object.keys(bundle.statusLists).length, logEntries: bundle.log.entries.length, presentation: bundle.presentation !== undefined };
+          return {
+            out: opts.out,
+            credentials: bundle.credentials.length,
+            documents: Object.keys(bundle.dids).length,
+            statusLists: Object.keys(bundle.statusLists).length,
+            logEntries: bundle.log.entries.length,
+            presentation: bundle.presentation !== undefined,
+          };
         });
       },
-      (r) => `wrote ${r.out}: the receipt, ${r.presentation ? 'the presentation, ' : ''}${r.credentials} credentials, ${r.documents} DID documents, ${r.statusLists} status lists, ${r.logEntries} log entries and a checkpoint`,
+      (r) =>
+        `wrote ${r.out}: the receipt, ${r.presentation ? 'the presentation, ' : ''}${r.credentials} credentials, ${r.documents} DID documents, ${r.statusLists} status lists, ${r.logEntries} log entries and a checkpoint`,
     ),
   );
 

@@ -23,7 +23,13 @@ interface IssueOptions extends CommonOptions, TermFlags {
 
 const FORMATS = ['vc+jwt', 'sd-jwt'];
 /** `--disclosable resources,actions` (or `none`): which lists of an SD-JWT grant the holder may disclose item by item. */
-const lists = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((x) => x.trim()).filter(Boolean)];
+const lists = (v: string, prev: string[] = []) => [
+  ...prev,
+  ...v
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean),
+];
 
 const PAST = { revoke: 'revoked', suspend: 'suspended', resume: 'resumed' } as const;
 const reportedUses = (u: AccessUse[]) => (u.length === 0 ? '-' : `${u.length}, last ${u[0]!.at.slice(0, 16).replace('T', ' ')} by ${shortDid(u[0]!.verifier)}`);
@@ -40,7 +46,11 @@ export function registerGrant(program: Command, ctx: CliContext): void {
       .option('--purpose <text>', 'why the platform may use it', 'unspecified')
       .requiredOption('--expires <when>', '30d, 12h, P30D or an ISO date')
       // ---- terms of use (data pools issue): added options, passed through as `terms` ----
-      .option('--terms-purpose <code>', 'allowed uses: service-delivery, analytics, inference, model-training, research, marketing or x-NAME (repeatable; verifiers must declare one)', collect)
+      .option(
+        '--terms-purpose <code>',
+        'allowed uses: service-delivery, analytics, inference, model-training, research, marketing or x-NAME (repeatable; verifiers must declare one)',
+        collect,
+      )
       .option('--retention <duration>', 'the platform deletes what it obtained within this ISO 8601 duration, e.g. P90D')
       .option('--onward-sharing <none|did>', 'none, or a DID the platform may pass the data on to (repeatable)', collect)
       .option('--processing <where>', 'any | on-device | trusted-execution')
@@ -86,13 +96,10 @@ export function registerGrant(program: Command, ctx: CliContext): void {
     ),
   );
 
-  leaf(
-    grant
-      .command('list')
-      .description('every grant issued from this home, with its state')
-      .option('--to <did|alias>', 'only grants to this grantee'),
-    ['charter grant list', 'charter grant list --json'],
-  ).action((opts: CommonOptions & { to?: string }) =>
+  leaf(grant.command('list').description('every grant issued from this home, with its state').option('--to <did|alias>', 'only grants to this grantee'), [
+    'charter grant list',
+    'charter grant list --json',
+  ]).action((opts: CommonOptions & { to?: string }) =>
     homeCommand(
       ctx,
       opts,
@@ -115,23 +122,26 @@ export function registerGrant(program: Command, ctx: CliContext): void {
       .description(help)
       .argument(verb === 'revoke' ? '[grant]' : '<grant>', 'the grant: its id (see `charter grant list`), its token, or a file holding it');
     if (verb === 'revoke') cmd.option('--to <did|alias>', 'revoke every grant to this grantee');
-    leaf(cmd, [`charter grant ${verb} urn:uuid:...`, `charter grant ${verb} grant.jwt --json`, ...(verb === 'revoke' ? ['charter grant revoke --to did:web:shop.example'] : [])]).action(
-      (arg: string | undefined, opts: CommonOptions & { to?: string }) =>
-        runCommand(
-          ctx,
-          opts,
-          async () => {
-            if (opts.to !== undefined && arg !== undefined) throw new CharterError('INVALID_ARGUMENT', 'give either a grant or --to, not both');
-            if (opts.to === undefined && arg === undefined) throw new CharterError('INVALID_ARGUMENT', 'name the grant to revoke, or --to DID (see `charter grant list`)');
-            const id = arg === undefined ? undefined : await credentialIdArg(ctx, arg, 'grant');
-            return withHome(ctx, opts, async (home) => {
-              const issuerFor = (did: string) => home.issuer(did);
-              const changes = id === undefined ? await revokeGrantsTo(home.store, await partyDid(home, opts.to!, '--to'), issuerFor) : [await fn(home.store, id, issuerFor)];
-              return statusChangeView(PAST[verb], changes);
-            });
-          },
-          (r) => renderStatusChange(PAST[verb], verb, r),
-        ),
+    leaf(cmd, [
+      `charter grant ${verb} urn:uuid:...`,
+      `charter grant ${verb} grant.jwt --json`,
+      ...(verb === 'revoke' ? ['charter grant revoke --to did:web:shop.example'] : []),
+    ]).action((arg: string | undefined, opts: CommonOptions & { to?: string }) =>
+      runCommand(
+        ctx,
+        opts,
+        async () => {
+          if (opts.to !== undefined && arg !== undefined) throw new CharterError('INVALID_ARGUMENT', 'give either a grant or --to, not both');
+          if (opts.to === undefined && arg === undefined) throw new CharterError('INVALID_ARGUMENT', 'name the grant to revoke, or --to DID (see `charter grant list`)');
+          const id = arg === undefined ? undefined : await credentialIdArg(ctx, arg, 'grant');
+          return withHome(ctx, opts, async (home) => {
+            const issuerFor = (did: string) => home.issuer(did);
+            const changes = id === undefined ? await revokeGrantsTo(home.store, await partyDid(home, opts.to!, '--to'), issuerFor) : [await fn(home.store, id, issuerFor)];
+            return statusChangeView(PAST[verb], changes);
+          });
+        },
+        (r) => renderStatusChange(PAST[verb], verb, r),
+      ),
     );
   };
   change('revoke', revokeGrant, 'revoke a grant for good (or every grant to one grantee with --to)');
@@ -157,50 +167,62 @@ export function registerGrant(program: Command, ctx: CliContext): void {
       'charter grant verify grant.jwt --resource profile/email --action read --grantee did:web:shop.example --owner alice',
       'charter grant verify shown.txt --resource profile/email --action read --owner did:key:z6Mk... --aud did:web:shop.example --nonce 4f1c',
     ],
-  ).action((arg: string, opts: CommonOptions & { resource: string; action: string; grantee?: string; owner?: string; aud?: string; nonce?: string; for?: string; processing?: 'on-device' | 'trusted-execution' }) =>
-    runCommand(
-      ctx,
-      opts,
-      async () => {
-        // An SD-JWT grant (or a presentation of one) is told from a vc+jwt by its "~".
-        const text = await readTextArg(ctx, arg, 'grant');
-        const jwt = text.includes('~') ? text.trim() : await readJwtArg(ctx, text, 'grant');
-        return withTools(ctx, opts, async (tools, home) => {
-          const grantee = opts.grantee === undefined ? undefined : await partyDid(home, opts.grantee, '--grantee');
-          const owner = opts.owner === undefined ? undefined : await partyDid(home, opts.owner, '--owner');
-          const common = {
-            resource: opts.resource,
-            action: opts.action,
-            ...(grantee ? { grantee } : {}),
-            ...(owner ? { owner } : { anyOwner: true }),
-            ...(opts.aud ? { aud: opts.aud } : {}),
-            ...(opts.nonce ? { nonce: opts.nonce } : {}),
-            ...(opts.for ? { purpose: opts.for } : {}),
-            ...(opts.processing ? { processing: opts.processing } : {}),
-          };
-          const sd = jwt.includes('~');
-          const d = sd
-            ? await verifySdJwtGrant(jwt, {
-                ...common,
-                resolver: tools.resolver,
-                status: tools.tokenStatus,
-                // The issued token itself (no key binding) is what its holder checks; a presentation names aud and nonce.
-                ...(opts.aud === undefined && opts.nonce === undefined ? { allowMissingKeyBinding: true } : {}),
-              })
-            : await verifyGrant(jwt, { ...common, resolver: tools.resolver, status: tools.status });
-          return { ok: d.ok, reasons: d.reasons, grantor: d.grantor, grantee: d.grantee, grant: d.grant, format: sd ? 'dc+sd-jwt' : 'vc+jwt', ownerChecked: owner !== undefined };
-        });
+  ).action(
+    (
+      arg: string,
+      opts: CommonOptions & {
+        resource: string;
+        action: string;
+        grantee?: string;
+        owner?: string;
+        aud?: string;
+        nonce?: string;
+        for?: string;
+        processing?: 'on-device' | 'trusted-execution';
       },
-      (d) =>
-        [
-          d.ok ? `✓ allowed: ${opts.action} ${opts.resource}` : `✗ refused: ${opts.action} ${opts.resource}`,
-          d.grantor ? `  grantor: ${d.grantor}${d.ownerChecked ? ' (the owner)' : ' (not checked against an owner: add --owner DID)'}` : '',
-          d.grantee ? `  grantee: ${d.grantee}` : '',
-          d.ok ? '' : formatReasons(d.reasons),
-        ]
-          .filter(Boolean)
-          .join('\n'),
-    ),
+    ) =>
+      runCommand(
+        ctx,
+        opts,
+        async () => {
+          // An SD-JWT grant (or a presentation of one) is told from a vc+jwt by its "~".
+          const text = await readTextArg(ctx, arg, 'grant');
+          const jwt = text.includes('~') ? text.trim() : await readJwtArg(ctx, text, 'grant');
+          return withTools(ctx, opts, async (tools, home) => {
+            const grantee = opts.grantee === undefined ? undefined : await partyDid(home, opts.grantee, '--grantee');
+            const owner = opts.owner === undefined ? undefined : await partyDid(home, opts.owner, '--owner');
+            const common = {
+              resource: opts.resource,
+              action: opts.action,
+              ...(grantee ? { grantee } : {}),
+              ...(owner ? { owner } : { anyOwner: true }),
+              ...(opts.aud ? { aud: opts.aud } : {}),
+              ...(opts.nonce ? { nonce: opts.nonce } : {}),
+              ...(opts.for ? { purpose: opts.for } : {}),
+              ...(opts.processing ? { processing: opts.processing } : {}),
+            };
+            const sd = jwt.includes('~');
+            const d = sd
+              ? await verifySdJwtGrant(jwt, {
+                  ...common,
+                  resolver: tools.resolver,
+                  status: tools.tokenStatus,
+                  // The issued token itself (no key binding) is what its holder checks; a presentation names aud and nonce.
+                  ...(opts.aud === undefined && opts.nonce === undefined ? { allowMissingKeyBinding: true } : {}),
+                })
+              : await verifyGrant(jwt, { ...common, resolver: tools.resolver, status: tools.status });
+            return { ok: d.ok, reasons: d.reasons, grantor: d.grantor, grantee: d.grantee, grant: d.grant, format: sd ? 'dc+sd-jwt' : 'vc+jwt', ownerChecked: owner !== undefined };
+          });
+        },
+        (d) =>
+          [
+            d.ok ? `✓ allowed: ${opts.action} ${opts.resource}` : `✗ refused: ${opts.action} ${opts.resource}`,
+            d.grantor ? `  grantor: ${d.grantor}${d.ownerChecked ? ' (the owner)' : ' (not checked against an owner: add --owner DID)'}` : '',
+            d.grantee ? `  grantee: ${d.grantee}` : '',
+            d.ok ? '' : formatReasons(d.reasons),
+          ]
+            .filter(Boolean)
+            .join('\n'),
+      ),
   );
 }
-

@@ -39,7 +39,12 @@ function send(ctx: CliContext, method: 'GET' | 'POST', url: string, opts: HttpOp
       if (opts.sign) {
         // Signature-Agent: where the verifier finds the key; by default the directory `charter serve` publishes for this home's agents.
         const signatureAgent = opts.signatureAgent ?? (await signatureAgentOf(home, opts.as));
-        options.sign = { signer: holder.signer, publicJwk: holder.publicJwk, ...(signatureAgent !== undefined ? { signatureAgent } : {}), ...(opts.tag !== undefined ? { tag: opts.tag } : {}) };
+        options.sign = {
+          signer: holder.signer,
+          publicJwk: holder.publicJwk,
+          ...(signatureAgent !== undefined ? { signatureAgent } : {}),
+          ...(opts.tag !== undefined ? { tag: opts.tag } : {}),
+        };
       }
       const r = await charterFetch(url, { method, ...(body !== undefined ? { body, headers: { 'content-type': 'application/json' } } : {}) }, options);
       const contentType = r.headers.get('content-type');
@@ -68,7 +73,9 @@ function render(r: HttpResult): string {
 }
 
 export function registerHttp(program: Command, ctx: CliContext): void {
-  const http = program.command('http').description('call an API guarded by Charter: each request carries a presentation bound to it, its own signature (RFC 9421, Web Bot Auth), or both');
+  const http = program
+    .command('http')
+    .description('call an API guarded by Charter: each request carries a presentation bound to it, its own signature (RFC 9421, Web Bot Auth), or both');
   const common = (c: Command) =>
     c
       .argument('<url>', 'the URL to call')

@@ -93,13 +93,15 @@ export function registerId(program: Command, ctx: CliContext): void {
       ctx,
       opts,
       () => withHome(ctx, opts, async (home) => (await home.store.listIdentities()).map(publicView)),
-      (rows) => table(['ALIAS', 'METHOD', 'KEY', 'DID'], rows.map((r) => [r.alias, r.method, r.keyType, r.did])),
+      (rows) =>
+        table(
+          ['ALIAS', 'METHOD', 'KEY', 'DID'],
+          rows.map((r) => [r.alias, r.method, r.keyType, r.did]),
+        ),
     ),
   );
 
-  leaf(id.command('show').description('show one identity and its DID document').argument('<name-or-did>'), [
-    'charter id show alice',
-  ]).action((name: string, opts: CommonOptions) =>
+  leaf(id.command('show').description('show one identity and its DID document').argument('<name-or-did>'), ['charter id show alice']).action((name: string, opts: CommonOptions) =>
     homeCommand(
       ctx,
       opts,

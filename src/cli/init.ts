@@ -43,27 +43,32 @@ export function registerInit(program: Command, ctx: CliContext): void {
   );
 
   const config = program.command('config').description('read and change settings of the home');
-  leaf(config.command('set').description('set a setting (public-url)').argument('<key>').argument('<value>'), [
-    'charter config set public-url https://id.example.com',
-  ]).action((key: string, value: string, opts: CommonOptions) =>
-    homeCommand(
-      ctx,
-      opts,
-      async (home) => {
-        if (key !== 'public-url') throw new CharterError('INVALID_ARGUMENT', `unknown setting "${key.slice(0, 40)}" (known: public-url)`);
-        await home.passphrase();
-        await home.setPublicUrl(value);
-        return { [key]: await home.publicUrl() };
-      },
-      (r) => Object.entries(r).map(([k, v]) => `${k} = ${v}`).join('\n'),
-    ),
+  leaf(config.command('set').description('set a setting (public-url)').argument('<key>').argument('<value>'), ['charter config set public-url https://id.example.com']).action(
+    (key: string, value: string, opts: CommonOptions) =>
+      homeCommand(
+        ctx,
+        opts,
+        async (home) => {
+          if (key !== 'public-url') throw new CharterError('INVALID_ARGUMENT', `unknown setting "${key.slice(0, 40)}" (known: public-url)`);
+          await home.passphrase();
+          await home.setPublicUrl(value);
+          return { [key]: await home.publicUrl() };
+        },
+        (r) =>
+          Object.entries(r)
+            .map(([k, v]) => `${k} = ${v}`)
+            .join('\n'),
+      ),
   );
   leaf(config.command('get').description('show settings'), ['charter config get --json']).action((opts: CommonOptions) =>
     homeCommand(
       ctx,
       opts,
       async (home) => ({ home: home.dir, 'public-url': (await home.publicUrl()) ?? null }),
-      (r) => Object.entries(r).map(([k, v]) => `${k} = ${v ?? '(unset)'}`).join('\n'),
+      (r) =>
+        Object.entries(r)
+          .map(([k, v]) => `${k} = ${v ?? '(unset)'}`)
+          .join('\n'),
     ),
   );
 }

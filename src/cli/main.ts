@@ -90,7 +90,13 @@ function usageError(program: Command, argv: string[], e: CommanderError): Charte
     const verbs = cmd.commands.map((c) => c.name()).join(', ');
     return new CharterError('INVALID_ARGUMENT', `\`${fullName(cmd)}\` needs a command: ${verbs} (${help})`);
   }
-  return new CharterError('INVALID_ARGUMENT', `${e.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').replace(/\.$/, '')} (${help})`);
+  return new CharterError(
+    'INVALID_ARGUMENT',
+    `${e.message
+      .replace(/^error: /, '')
+      .replace(/\s*\n\s*/g, ' ')
+      .replace(/\.$/, '')} (${help})`,
+  );
 }
 
 /** Parse argv (without node and script), run, and set the exit code. */

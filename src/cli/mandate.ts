@@ -40,7 +40,8 @@ export async function collectMandateVerify(ctx: CliContext, file: string, o: Ver
   const text = await readTextArg(ctx, file, 'mandate');
   let now: Date | undefined;
   if (o.now !== undefined) {
-    if (!ISO.test(o.now) || Number.isNaN(Date.parse(o.now))) throw new CharterError('INVALID_ARGUMENT', '--now must be an RFC 3339 date-time with a time zone, e.g. 2025-06-15T15:11:00Z');
+    if (!ISO.test(o.now) || Number.isNaN(Date.parse(o.now)))
+      throw new CharterError('INVALID_ARGUMENT', '--now must be an RFC 3339 date-time with a time zone, e.g. 2025-06-15T15:11:00Z');
     now = new Date(o.now);
   }
   const input = o.profile === 'verifiable-intent' ? readViInput(text) : readAp2Input(text);
@@ -72,10 +73,22 @@ export function renderMandateDecision(d: MandateDecision): string {
     lines.push(`  payment:   ${d.payment.amount.amount} ${d.payment.amount.currency}${payee}`);
   }
   if (d.checkout) lines.push(`  checkout:  ${d.checkout.hash} (merchant signature ${d.merchantSignature})`);
-  lines.push(tree({ label: 'layers', children: d.layers.map((l) => ({ label: `${mark(l.checks.length === 0 && !d.reasons.some((r) => r.ref === l.name))} ${l.name}${l.typ ? ` [${l.typ}]` : ''}${l.aud ? ` aud ${l.aud}` : ''}` })) }));
+  lines.push(
+    tree({
+      label: 'layers',
+      children: d.layers.map((l) => ({
+        label: `${mark(l.checks.length === 0 && !d.reasons.some((r) => r.ref === l.name))} ${l.name}${l.typ ? ` [${l.typ}]` : ''}${l.aud ? ` aud ${l.aud}` : ''}`,
+      })),
+    }),
+  );
   if (d.constraints.length > 0) {
     const sym = { satisfied: '✓', violated: '✗', reported: '•', skipped: '–' } as const;
-    lines.push(tree({ label: 'constraints', children: d.constraints.map((c) => ({ label: `${sym[c.status]} ${c.type} (${c.enforcedBy === 'network' ? 'network-enforced, reported' : c.status}) in ${c.ref}` })) }));
+    lines.push(
+      tree({
+        label: 'constraints',
+        children: d.constraints.map((c) => ({ label: `${sym[c.status]} ${c.type} (${c.enforcedBy === 'network' ? 'network-enforced, reported' : c.status}) in ${c.ref}` })),
+      }),
+    );
   }
   if (d.links.length > 0) {
     const money = (m?: { amount: string; currency: string }) => (m ? `${m.amount} ${m.currency}` : undefined);
@@ -107,7 +120,10 @@ export function registerMandate(program: Command, ctx: CliContext): void {
     mandate
       .command('verify')
       .description('verify a mandate chain statelessly and map its money limits to ledger links (exit 0 valid, 1 refused, 2 usage)')
-      .argument('<file|->', 'VI: JSON { l1, l2, l3_payment?, l3_checkout?, l2_payment_serialized?, l2_checkout_serialized? }; AP2: a "~~"-joined chain or JSON { payment?, checkout?, checkout_object? }')
+      .argument(
+        '<file|->',
+        'VI: JSON { l1, l2, l3_payment?, l3_checkout?, l2_payment_serialized?, l2_checkout_serialized? }; AP2: a "~~"-joined chain or JSON { payment?, checkout?, checkout_object? }',
+      )
       .addOption(new Option('--profile <profile>', 'mandate protocol').choices(['verifiable-intent', 'ap2']).makeOptionMandatory())
       .option('--aud <aud>', 'VI: expected L2 aud; AP2: expected aud of the single chain')
       .option('--nonce <nonce>', 'VI: expected L2 nonce; AP2: expected nonce of the single chain')

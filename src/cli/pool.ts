@@ -69,9 +69,22 @@ function describeProposal(p: Proposal): string {
 function renderPayouts(s: PayoutStatement & { jwt: string }): string {
   const lines = [`payouts of ${s.pool}, ${s.period.from} → ${s.period.until}`];
   for (const c of s.currencies) {
-    lines.push('', `${c.currency}: total ${c.total} (exact ${c.exact})`, table(['MEMBER', 'OWED'], c.shares.map((x) => [x.member, `${x.amount} ${c.currency}`])));
+    lines.push(
+      '',
+      `${c.currency}: total ${c.total} (exact ${c.exact})`,
+      table(
+        ['MEMBER', 'OWED'],
+        c.shares.map((x) => [x.member, `${x.amount} ${c.currency}`]),
+      ),
+    );
   }
-  lines.push('', table(['GRANT', 'GRANTEE', 'USES', 'PERIODS', 'EARNED'], s.grants.map((g) => [g.id, shortDid(g.grantee), String(g.uses), String(g.periods), `${g.earned} ${g.currency ?? ''}`.trim()])));
+  lines.push(
+    '',
+    table(
+      ['GRANT', 'GRANTEE', 'USES', 'PERIODS', 'EARNED'],
+      s.grants.map((g) => [g.id, shortDid(g.grantee), String(g.uses), String(g.periods), `${g.earned} ${g.currency ?? ''}`.trim()]),
+    ),
+  );
   if (s.outOfTerms.length) lines.push('', 'uses the grant did not cover (not paid):', ...s.outOfTerms.map((o) => `  ${o.time} ${shortDid(o.member)} ×${o.count}: ${o.why}`));
   if (s.ignored.length) lines.push('', 'reports not counted:', ...s.ignored.map((i) => `  #${i.index} ${i.code}: ${i.message}`));
   lines.push('', `rounding: ${s.rounding}`, '', 'signed statement (charter-payout+jwt):', s.jwt);
@@ -110,7 +123,8 @@ export function registerPool(program: Command, ctx: CliContext): void {
       async (home) => {
         const founders = [];
         for (const m of o.member) {
-          if (!(await home.store.getIdentity(m))) throw new CharterError('NOT_FOUND', `founder ${m.slice(0, 80)} has no key in this home: found the pool with local members, then invite it (charter pool invite)`);
+          if (!(await home.store.getIdentity(m)))
+            throw new CharterError('NOT_FOUND', `founder ${m.slice(0, 80)} has no key in this home: found the pool with local members, then invite it (charter pool invite)`);
           founders.push(joinerOf(await home.issuer(m)));
         }
         const keyType = ({ ed25519: 'Ed25519', p256: 'P-256', secp256k1: 'secp256k1' } as const)[o.key as 'ed25519'];
@@ -133,7 +147,14 @@ export function registerPool(program: Command, ctx: CliContext): void {
         const did = await poolDid(home, o.pool);
         const e = await currentEpoch(home.store, did);
         const proposals = (await proposalOverview(home.store, did, { resolver: home.resolver })).map(({ proposal, ...p }) => ({ ...p, what: describeProposal(proposal) }));
-        const grants = (await listGrants(home.store, { grantor: did })).map((g) => ({ id: g.id, grantee: g.grantee, resources: g.resources, expires: g.expires, state: g.state, terms: describeTerms(g.terms) }));
+        const grants = (await listGrants(home.store, { grantor: did })).map((g) => ({
+          id: g.id,
+          grantee: g.grantee,
+          resources: g.resources,
+          expires: g.expires,
+          state: g.state,
+          terms: describeTerms(g.terms),
+        }));
         return { pool: did, epoch: e.number, threshold: e.threshold, members: e.members.map((m) => m.id), since: e.since, proposals, grants };
       },
       (r) =>
@@ -141,9 +162,15 @@ export function registerPool(program: Command, ctx: CliContext): void {
           `pool ${r.pool}: epoch ${r.epoch} (since ${r.since}), ${r.threshold} of ${r.members.length} members decide`,
           ...r.members.map((m) => `  member ${m}`),
           '',
-          table(['PROPOSAL', 'WHAT', 'EPOCH', 'VOTES', 'STATE'], r.proposals.map((p) => [p.hash.slice(0, 19), p.what, String(p.epoch), `${p.approvals}/${p.threshold} for, ${p.rejections} against`, p.state])),
+          table(
+            ['PROPOSAL', 'WHAT', 'EPOCH', 'VOTES', 'STATE'],
+            r.proposals.map((p) => [p.hash.slice(0, 19), p.what, String(p.epoch), `${p.approvals}/${p.threshold} for, ${p.rejections} against`, p.state]),
+          ),
           '',
-          table(['GRANT', 'GRANTEE', 'RESOURCES', 'EXPIRES', 'STATE', 'TERMS'], r.grants.map((g) => [g.id, shortDid(g.grantee), g.resources.join(','), g.expires ?? '', g.state, g.terms.join(' ')])),
+          table(
+            ['GRANT', 'GRANTEE', 'RESOURCES', 'EXPIRES', 'STATE', 'TERMS'],
+            r.grants.map((g) => [g.id, shortDid(g.grantee), g.resources.join(','), g.expires ?? '', g.state, g.terms.join(' ')]),
+          ),
         ].join('\n'),
     ),
   );
@@ -164,7 +191,7 @@ export function registerPool(program: Command, ctx: CliContext): void {
       .option('--processing <where>', 'any | on-device | trusted-execution')
       .option('--compensation <money/per>', 'what the platform pays, e.g. 0.05EUR/use or 100EUR/P1M')
       .option('--weight <did=w>', 'split by fixed weights instead of equally (repeatable)', collect)
-      .option('--revoke <grant>', 'propose to revoke one of the pool\'s grants instead'),
+      .option('--revoke <grant>', "propose to revoke one of the pool's grants instead"),
     [
       'charter pool propose --grantee did:web:lab.example --resource health/* --purpose model-training --retention P30D --compensation 0.05EUR/use',
       'charter pool propose --revoke urn:charter:pool-grant:…',
@@ -182,10 +209,24 @@ export function registerPool(program: Command, ctx: CliContext): void {
         if (terms?.compensation && terms.compensation.split === undefined) terms.compensation.split = 'equal';
         return propose(home.store, issuer, {
           action: 'grant',
-          grant: { grantee: o.grantee, resources: o.resource, actions: o.action?.length ? o.action : ['read'], purpose: o.description ?? terms?.purpose?.join(', ') ?? 'unspecified', ...(terms ? { terms } : {}), duration: o.duration },
+          grant: {
+            grantee: o.grantee,
+            resources: o.resource,
+            actions: o.action?.length ? o.action : ['read'],
+            purpose: o.description ?? terms?.purpose?.join(', ') ?? 'unspecified',
+            ...(terms ? { terms } : {}),
+            duration: o.duration,
+          },
         });
       },
-      (p) => `proposal ${p.hash}\n  ${describeProposal(p.proposal)}\n  epoch ${p.proposal.epoch.number}: ${p.proposal.epoch.threshold} of ${p.proposal.epoch.members.length} members must approve\n${p.proposal.grant?.terms ? describeTerms(p.proposal.grant.terms).map((t) => `  ${t}`).join('\n') : ''}`.trimEnd(),
+      (p) =>
+        `proposal ${p.hash}\n  ${describeProposal(p.proposal)}\n  epoch ${p.proposal.epoch.number}: ${p.proposal.epoch.threshold} of ${p.proposal.epoch.members.length} members must approve\n${
+          p.proposal.grant?.terms
+            ? describeTerms(p.proposal.grant.terms)
+                .map((t) => `  ${t}`)
+                .join('\n')
+            : ''
+        }`.trimEnd(),
     ),
   );
 
@@ -277,7 +318,11 @@ export function registerPool(program: Command, ctx: CliContext): void {
       async (home) => {
         const p = await proposalArg(ctx, home, arg);
         const acceptance = o.as ? joinerOf(await home.issuer(o.as)).accept : o.acceptance ? await readTextArg(ctx, o.acceptance, 'acceptance') : undefined;
-        return admitMember(home.store, await home.issuer(p.proposal.pool), p, { resolver: home.resolver, baseUrl: await home.requirePublicUrl(), ...(acceptance ? { acceptance } : {}) });
+        return admitMember(home.store, await home.issuer(p.proposal.pool), p, {
+          resolver: home.resolver,
+          baseUrl: await home.requirePublicUrl(),
+          ...(acceptance ? { acceptance } : {}),
+        });
       },
       renderExecution,
     ),
@@ -286,13 +331,18 @@ export function registerPool(program: Command, ctx: CliContext): void {
   leaf(
     pool
       .command('accept')
-      .description("as an invited member, sign your acceptance of the membership a pool allocated you")
+      .description('as an invited member, sign your acceptance of the membership a pool allocated you')
       .requiredOption('--pool <did>', 'the pool DID')
       .requiredOption('--status <url#index>', 'the status entry `pool admit` named')
       .requiredOption('--as <alias|did>', 'your identity'),
     ['charter pool accept --pool did:key:z6Mk… --status https://pool.example/status/abc#123 --as dan > accept.jwt'],
   ).action((o: CommonOptions & { pool: string; status: string; as: string }) =>
-    homeCommand(ctx, o, async (home) => ({ jwt: await signAcceptance(await home.issuer(o.as), o.pool, o.status) }), (r) => r.jwt),
+    homeCommand(
+      ctx,
+      o,
+      async (home) => ({ jwt: await signAcceptance(await home.issuer(o.as), o.pool, o.status) }),
+      (r) => r.jwt,
+    ),
   );
 
   leaf(
@@ -323,7 +373,10 @@ export function registerPool(program: Command, ctx: CliContext): void {
         if (!local) return { notice, sent: false };
         return { ...(await leavePool(home.store, await home.issuer(did), { notice, resolver: home.resolver })), sent: true };
       },
-      (r) => ('withdrawn' in r ? `${r.withdrawn} left the pool: epoch ${r.epoch}, ${r.members.length} members (threshold ${r.threshold})` : `send this leave request to the pool:\n${r.notice}`),
+      (r) =>
+        'withdrawn' in r
+          ? `${r.withdrawn} left the pool: epoch ${r.epoch}, ${r.members.length} members (threshold ${r.threshold})`
+          : `send this leave request to the pool:\n${r.notice}`,
     ),
   );
 

@@ -79,7 +79,10 @@ export function registerRep(program: Command, ctx: CliContext): void {
   );
 
   leaf(
-    rep.command('import').description('verify attestations received from others once and keep the ratings that count (one JWT per line in each file, or - for stdin)').argument('<file...>'),
+    rep
+      .command('import')
+      .description('verify attestations received from others once and keep the ratings that count (one JWT per line in each file, or - for stdin)')
+      .argument('<file...>'),
     ['charter rep import attestations.txt', 'curl -s https://agent.example/reputation | charter rep import -'],
   ).action((files: string[], o: CommonOptions) =>
     runCommand(
@@ -129,10 +132,10 @@ export function registerRep(program: Command, ctx: CliContext): void {
     ),
   );
 
-  leaf(
-    rep.command('revoke').description('withdraw an attestation you issued').argument('<attestation>', 'its id, its JWT, or a file holding it'),
-    ['charter rep revoke urn:uuid:...', 'charter rep revoke attestation.jwt --json'],
-  ).action((arg: string, o: CommonOptions) =>
+  leaf(rep.command('revoke').description('withdraw an attestation you issued').argument('<attestation>', 'its id, its JWT, or a file holding it'), [
+    'charter rep revoke urn:uuid:...',
+    'charter rep revoke attestation.jwt --json',
+  ]).action((arg: string, o: CommonOptions) =>
     runCommand(
       ctx,
       o,

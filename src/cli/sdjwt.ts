@@ -31,7 +31,13 @@ interface VerifyOptions extends CommonOptions {
 
 const SD_JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+~[A-Za-z0-9_.~-]*$/;
 /** `--disclose a,b --disclose c` → [a, b, c]. */
-const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+const list = (v: string, prev: string[] = []) => [
+  ...prev,
+  ...v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+];
 
 /** An SD-JWT given inline, as a file, or `-` for stdin. */
 async function readSdJwtArg(ctx: CliContext, arg: string, what: string): Promise<string> {
@@ -116,7 +122,10 @@ export function registerSdJwt(program: Command, ctx: CliContext): void {
 
   leaf(
     asOption(
-      sdjwt.command('present').description('reveal some claims of an SD-JWT VC to one verifier, bound to its nonce (KB-JWT)').argument('<token|file|->', 'the issued SD-JWT, a file holding it, or - for stdin'),
+      sdjwt
+        .command('present')
+        .description('reveal some claims of an SD-JWT VC to one verifier, bound to its nonce (KB-JWT)')
+        .argument('<token|file|->', 'the issued SD-JWT, a file holding it, or - for stdin'),
       'you, the holder: the key the credential is bound to',
       ['--holder'],
     )
@@ -131,7 +140,12 @@ export function registerSdJwt(program: Command, ctx: CliContext): void {
       async () => {
         const token = await readSdJwtArg(ctx, arg, 'SD-JWT');
         return withHome(ctx, opts, async (home) => ({
-          presentation: await presentSdJwtVc(token, { holder: await home.issuer(actingAs(ctx, opts, ['--holder'])), disclose: opts.disclose ?? [], aud: opts.aud, nonce: opts.nonce }),
+          presentation: await presentSdJwtVc(token, {
+            holder: await home.issuer(actingAs(ctx, opts, ['--holder'])),
+            disclose: opts.disclose ?? [],
+            aud: opts.aud,
+            nonce: opts.nonce,
+          }),
         }));
       },
       (r) => r.presentation,
@@ -162,7 +176,10 @@ export function registerSdJwt(program: Command, ctx: CliContext): void {
   );
 
   leaf(
-    sdjwt.command('revoke').description('revoke an SD-JWT VC issued from this home, for good').argument('<credential>', 'its id (jti, printed by `sd-jwt issue --json`), the SD-JWT, or a file holding it'),
+    sdjwt
+      .command('revoke')
+      .description('revoke an SD-JWT VC issued from this home, for good')
+      .argument('<credential>', 'its id (jti, printed by `sd-jwt issue --json`), the SD-JWT, or a file holding it'),
     ['charter sd-jwt revoke urn:uuid:...', 'charter sd-jwt revoke email.sdjwt --json'],
   ).action((arg: string, opts: CommonOptions) =>
     runCommand(

@@ -7,7 +7,10 @@ import { table } from './format.js';
 export function registerStatus(program: Command, ctx: CliContext): void {
   const status = program.command('status').description('Bitstring status lists published by this home');
 
-  leaf(status.command('list').description('status lists, how full they are, and how soon a change reaches verifiers'), ['charter status list', 'charter status list --json']).action((opts: CommonOptions) =>
+  leaf(status.command('list').description('status lists, how full they are, and how soon a change reaches verifiers'), [
+    'charter status list',
+    'charter status list --json',
+  ]).action((opts: CommonOptions) =>
     homeCommand(
       ctx,
       opts,
@@ -24,7 +27,11 @@ export function registerStatus(program: Command, ctx: CliContext): void {
           version: l.version,
           signedVersion: l.signedVersion ?? null,
         })),
-      (rows) => table(['ID', 'PURPOSE', 'USED', 'TTL', 'URL'], rows.map((l) => [l.id, l.purpose, `${l.allocated}/${l.size}`, `${l.ttlSeconds}s`, l.url])),
+      (rows) =>
+        table(
+          ['ID', 'PURPOSE', 'USED', 'TTL', 'URL'],
+          rows.map((l) => [l.id, l.purpose, `${l.allocated}/${l.size}`, `${l.ttlSeconds}s`, l.url]),
+        ),
     ),
   );
 

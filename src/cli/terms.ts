@@ -11,7 +11,11 @@ export interface TermFlags {
   weight?: string[];
 }
 
-const list = (vs: string[] | undefined) => (vs ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+const list = (vs: string[] | undefined) =>
+  (vs ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
 
 /**
  * Flags to a terms object (shape only: issueGrant and propose check the

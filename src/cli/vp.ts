@@ -36,7 +36,7 @@ export function registerVp(program: Command, ctx: CliContext): void {
   leaf(
     asOption(vp.command('create').description('present credentials to one audience, bound to a nonce'), 'the holder, who presents', ['--holder'])
       .requiredOption('--aud <aud>', 'the verifier (DID or URL)')
-      .requiredOption('--nonce <nonce>', 'the verifier\'s challenge')
+      .requiredOption('--nonce <nonce>', "the verifier's challenge")
       .option('--expires-in <seconds>', 'seconds the presentation is valid', '300')
       .argument('<credential...>', 'credential JWTs, files, or ids of credentials in this home'),
     ['charter vp create --as bob --aud did:web:shop.example --nonce 8f2c cred.jwt > vp.jwt'],
@@ -61,7 +61,7 @@ export function registerVp(program: Command, ctx: CliContext): void {
       .command('verify')
       .description('verify a presentation: holder signature, audience, nonce, holder binding and every credential')
       .argument('<jwt|file|->')
-      .requiredOption('--aud <aud>', 'this verifier (must match the presentation\'s aud)')
+      .requiredOption('--aud <aud>', "this verifier (must match the presentation's aud)")
       .requiredOption('--nonce <nonce>', 'the challenge that was sent')
       .option('--allow-holder-mismatch', 'accept credentials whose subject is not the holder'),
     ['charter vp verify vp.jwt --aud did:web:shop.example --nonce 8f2c'],

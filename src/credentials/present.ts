@@ -4,14 +4,7 @@ import { decodeJwt, replicatedClaimConflicts, signJwt, type DecodedJwt } from '.
 import { isMediaType } from './media.js';
 import { earliest, latest, readDateTime, readNumericDates, skewOf, windowReasons, DEFAULT_MAX_AGE_SECONDS, type Bounds } from './time.js';
 import { checkJwtSignature, verifyCredential } from './verify.js';
-import {
-  VC_CONTEXT_V1,
-  VC_CONTEXT_V2,
-  type CreatePresentationInput,
-  type CredentialVerification,
-  type PresentationVerification,
-  type VerifyPresentationOptions,
-} from './types.js';
+import { VC_CONTEXT_V1, VC_CONTEXT_V2, type CreatePresentationInput, type CredentialVerification, type PresentationVerification, type VerifyPresentationOptions } from './types.js';
 
 /** VC-JOSE-COSE §3.2: credentials inside a vp+jwt are enveloped as data: URLs. */
 const ENVELOPE_PREFIX = 'data:application/vc+jwt,';
@@ -25,7 +18,14 @@ export async function createPresentation(input: CreatePresentationInput): Promis
   const ttl = input.expiresInSeconds ?? 300;
   if (!Number.isFinite(ttl) || ttl <= 0) throw new CharterError('INVALID_ARGUMENT', 'expiresInSeconds must be positive');
   const iat = Math.floor(Date.now() / 1000);
-  const claims = { aud: input.aud, ...(input.nonce !== undefined ? { nonce: input.nonce } : {}), iat, exp: iat + Math.ceil(ttl), jti: `urn:uuid:${randomUUID()}`, ...(input.claims ?? {}) };
+  const claims = {
+    aud: input.aud,
+    ...(input.nonce !== undefined ? { nonce: input.nonce } : {}),
+    iat,
+    exp: iat + Math.ceil(ttl),
+    jti: `urn:uuid:${randomUUID()}`,
+    ...(input.claims ?? {}),
+  };
   if (input.format === 'vp-jwt-1.1') {
     const vp = { '@context': [VC_CONTEXT_V1], type: ['VerifiablePresentation'], verifiableCredential: input.credentials };
     return signJwt({ typ: 'JWT' }, { vp, iss: holder.did, nbf: iat, ...claims }, holder.signer, holder.kid);

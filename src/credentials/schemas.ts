@@ -11,7 +11,7 @@ export const SCHEMA_BASE = 'https://charter.dev/schemas/';
 export const SCHEMA_DIR = fileURLToPath(new URL('../../schemas/', import.meta.url));
 
 type FormatsPlugin = (ajv: Ajv2020) => unknown;
-const addFormats = ((formatsModule as unknown as { default: FormatsPlugin | { default: FormatsPlugin } }).default);
+const addFormats = (formatsModule as unknown as { default: FormatsPlugin | { default: FormatsPlugin } }).default;
 const plugin: FormatsPlugin = typeof addFormats === 'function' ? addFormats : addFormats.default;
 
 export function schemaIdFor(type: string): string | undefined {
@@ -49,7 +49,10 @@ export function createSchemaChecker(dir: string = SCHEMA_DIR): SchemaChecker {
         if (v(subject)) return;
         const e = v.errors?.[0];
         const at = all.length > 1 ? `[${i}]` : '';
-        out.push({ code: 'SCHEMA_INVALID', message: `credentialSubject${at}${e?.instancePath ?? ''} ${e?.message ?? 'does not match its schema'} (${ref.id.slice(SCHEMA_BASE.length)})` });
+        out.push({
+          code: 'SCHEMA_INVALID',
+          message: `credentialSubject${at}${e?.instancePath ?? ''} ${e?.message ?? 'does not match its schema'} (${ref.id.slice(SCHEMA_BASE.length)})`,
+        });
       });
     }
     return out;

@@ -58,8 +58,10 @@ export function readDateTime(obj: Record<string, unknown>, name: string, code: C
 }
 
 /** The latest of the lower bounds and the earliest of the upper ones: every present bound applies. */
-export const latest = (...ts: (number | undefined)[]): number | undefined => ts.reduce<number | undefined>((a, t) => (t === undefined ? a : a === undefined ? t : Math.max(a, t)), undefined);
-export const earliest = (...ts: (number | undefined)[]): number | undefined => ts.reduce<number | undefined>((a, t) => (t === undefined ? a : a === undefined ? t : Math.min(a, t)), undefined);
+export const latest = (...ts: (number | undefined)[]): number | undefined =>
+  ts.reduce<number | undefined>((a, t) => (t === undefined ? a : a === undefined ? t : Math.max(a, t)), undefined);
+export const earliest = (...ts: (number | undefined)[]): number | undefined =>
+  ts.reduce<number | undefined>((a, t) => (t === undefined ? a : a === undefined ? t : Math.min(a, t)), undefined);
 
 /** Validity window checks shared by credentials and presentations; times in ms. */
 export function windowReasons(now: number, skewMs: number, w: Bounds, what: string): Reason[] {

@@ -11,14 +11,35 @@ linkLocal.addSubnet('169.254.0.0', 16, 'ipv4');
 linkLocal.addSubnet('fe80::', 10, 'ipv6');
 
 const priv = new BlockList();
-for (const [a, p] of [['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16], ['100.64.0.0', 10]] as const) priv.addSubnet(a, p, 'ipv4');
+for (const [a, p] of [
+  ['10.0.0.0', 8],
+  ['172.16.0.0', 12],
+  ['192.168.0.0', 16],
+  ['100.64.0.0', 10],
+] as const)
+  priv.addSubnet(a, p, 'ipv4');
 priv.addSubnet('fc00::', 7, 'ipv6');
 
 const reserved = new BlockList();
-for (const [a, p] of [['0.0.0.0', 8], ['192.0.0.0', 24], ['192.0.2.0', 24], ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4]] as const) {
+for (const [a, p] of [
+  ['0.0.0.0', 8],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const) {
   reserved.addSubnet(a, p, 'ipv4');
 }
-for (const [a, p] of [['::', 128], ['ff00::', 8], ['2001:db8::', 32], ['100::', 64]] as const) reserved.addSubnet(a, p, 'ipv6');
+for (const [a, p] of [
+  ['::', 128],
+  ['ff00::', 8],
+  ['2001:db8::', 32],
+  ['100::', 64],
+] as const)
+  reserved.addSubnet(a, p, 'ipv6');
 
 /** IPv4 embedded in an IPv6 address (mapped ::ffff:a.b.c.d, or NAT64 64:ff9b::/96). */
 function embeddedV4(addr: string): string | undefined {

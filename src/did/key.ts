@@ -32,7 +32,8 @@ export function resolveDidKey(did: string): DIDDocument {
   }
   // did:key §3.1.5: one key, one DID (no alternative encodings of the same bytes).
   if (multibaseEncode(encodeMulticodec(framed.code, framed.bytes)) !== mb) throw new CharterError('INVALID_DID', 'did:key is not in its canonical encoding');
-  if (!(Object.values(PUB_CODEC) as number[]).includes(framed.code)) throw new CharterError('INVALID_DID', `did:key of an unsupported key type (multicodec 0x${framed.code.toString(16)})`);
+  if (!(Object.values(PUB_CODEC) as number[]).includes(framed.code))
+    throw new CharterError('INVALID_DID', `did:key of an unsupported key type (multicodec 0x${framed.code.toString(16)})`);
   const jwk = multibaseToPublicJwk(mb);
   if (publicJwkToMultibase(jwk) !== mb) throw new CharterError('INVALID_DID', 'did:key is not in its canonical encoding');
   const vmId = `${did}#${mb}`;

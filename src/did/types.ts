@@ -3,12 +3,7 @@ import type { KeyType, PublicJwk, VerificationKey } from '../keys/types.js';
 
 export type { DIDDocument, VerificationMethod };
 
-export type VerificationRelationship =
-  | 'assertionMethod'
-  | 'authentication'
-  | 'capabilityInvocation'
-  | 'capabilityDelegation'
-  | 'keyAgreement';
+export type VerificationRelationship = 'assertionMethod' | 'authentication' | 'capabilityInvocation' | 'capabilityDelegation' | 'keyAgreement';
 
 /** A verification method resolved for one relationship, with its key parsed. */
 export interface ResolvedKey extends VerificationKey {

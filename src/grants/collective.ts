@@ -98,10 +98,11 @@ class Bad extends Error {}
 
 function readEpoch(v: unknown): PoolEpoch {
   if (!isObj(v) || !Number.isSafeInteger(v.number) || (v.number as number) < 0) throw new Bad('proposal.epoch.number must be a non-negative integer');
-  if (!Array.isArray(v.members) || v.members.length === 0 || v.members.length > MAX_POOL_MEMBERS) throw new Bad(`proposal.epoch.members must list 1 to ${MAX_POOL_MEMBERS} members`);
+  if (!Array.isArray(v.members) || v.members.length === 0 || v.members.length > MAX_POOL_MEMBERS)
+    throw new Bad(`proposal.epoch.members must list 1 to ${MAX_POOL_MEMBERS} members`);
   const members: PoolMember[] = v.members.map((m: unknown) => {
     if (!isObj(m) || typeof m.id !== 'string' || !DID.test(m.id) || typeof m.accepted !== 'string' || m.accepted.length > 4096 || !JWS.test(m.accepted)) {
-      throw new Bad('each member is { id: DID, accepted: the member\'s signed acceptance }');
+      throw new Bad("each member is { id: DID, accepted: the member's signed acceptance }");
     }
     return { id: m.id, accepted: m.accepted };
   });
@@ -127,7 +128,14 @@ export function readProposal(v: unknown): { proposal?: Proposal; reasons: Reason
       const claims = readGrantClaims({ resources: g.resources, actions: g.actions, purpose: g.purpose, ...(g.terms !== undefined ? { terms: g.terms } : {}) });
       if (!claims.grant) return { reasons: claims.reasons };
       // As voted: the resources exactly as written (the verifier compares them normalised to the grant's).
-      proposal.grant = { grantee: g.grantee, resources: g.resources as string[], actions: g.actions as string[], purpose: g.purpose as string, ...(g.terms !== undefined ? { terms: g.terms as GrantClaims['terms'] } : {}), duration: g.duration };
+      proposal.grant = {
+        grantee: g.grantee,
+        resources: g.resources as string[],
+        actions: g.actions as string[],
+        purpose: g.purpose as string,
+        ...(g.terms !== undefined ? { terms: g.terms as GrantClaims['terms'] } : {}),
+        duration: g.duration,
+      };
     } else if (v.action === 'admit') {
       if (typeof v.member !== 'string' || !DID.test(v.member)) throw new Bad('an admission proposal names the member DID');
       proposal.member = v.member;
@@ -182,9 +190,16 @@ async function verifyVote(jwt: string, o: QuorumOptions): Promise<VoteCheck> {
   const seen = seenVotes.get(jwt);
   if (seen && at + skewOf(o.skewSeconds) * 1000 >= seen.validFrom) {
     const sig = await checkJwtSignature(seen.decoded, seen.issuer, o.resolver, 'assertionMethod', jwt);
-    return sig.length > 0 ? { ok: false, reasons: sig, issuer: seen.issuer } : { ok: true, reasons: [], issuer: seen.issuer, ...(seen.subject ? { subject: seen.subject } : {}), credential: seen.credential };
+    return sig.length > 0
+      ? { ok: false, reasons: sig, issuer: seen.issuer }
+      : { ok: true, reasons: [], issuer: seen.issuer, ...(seen.subject ? { subject: seen.subject } : {}), credential: seen.credential };
   }
-  const v = await verifyCredential(jwt, { resolver: o.resolver, requireType: VOTE_TYPE, ...(o.now ? { now: o.now } : {}), ...(o.skewSeconds !== undefined ? { skewSeconds: o.skewSeconds } : {}) });
+  const v = await verifyCredential(jwt, {
+    resolver: o.resolver,
+    requireType: VOTE_TYPE,
+    ...(o.now ? { now: o.now } : {}),
+    ...(o.skewSeconds !== undefined ? { skewSeconds: o.skewSeconds } : {}),
+  });
   if (v.ok && v.credential && v.issuer) {
     const decoded = decodeJwt(jwt);
     const p = decoded.payload;
@@ -299,7 +314,14 @@ export async function checkCollectiveGrant(
   if (!read.evidence) return { reasons: read.reasons };
   const { proposal: p, votes } = read.evidence;
   const quorum = await countVotes(p, votes, { ...o, hash: read.hash! });
-  const info: PoolGrantInfo = { pool: p.pool, epoch: p.epoch.number, threshold: p.epoch.threshold, members: p.epoch.members.map((m) => m.id), approvals: quorum.approvals, proposal: quorum.hash };
+  const info: PoolGrantInfo = {
+    pool: p.pool,
+    epoch: p.epoch.number,
+    threshold: p.epoch.threshold,
+    members: p.epoch.members.map((m) => m.id),
+    approvals: quorum.approvals,
+    proposal: quorum.hash,
+  };
   const reasons = [...quorum.reasons];
   if (o.owner !== undefined && o.owner !== issuer) reasons.push(...(await memberReasons(p, o.owner, o)));
   return { reasons, info };
@@ -328,7 +350,13 @@ function readEvidence(c: Credential, issuer: string, grantee: string | undefined
   if (p.action !== 'grant' || !p.grant) return bad('the votes are not on a grant');
   const g = p.grant;
   const voted = readGrantClaims({ resources: g.resources, actions: g.actions, purpose: g.purpose, ...(g.terms !== undefined ? { terms: g.terms } : {}) }).grant!;
-  if (g.grantee !== grantee || !sameJson(voted.resources, grant.resources) || !sameJson(voted.actions, grant.actions) || voted.purpose !== grant.purpose || !sameJson(voted.terms, grant.terms)) {
+  if (
+    g.grantee !== grantee ||
+    !sameJson(voted.resources, grant.resources) ||
+    !sameJson(voted.actions, grant.actions) ||
+    voted.purpose !== grant.purpose ||
+    !sameJson(voted.terms, grant.terms)
+  ) {
     return bad('the grant differs from the proposal its votes approve (grantee, resources, actions, purpose or terms)');
   }
   const from = Date.parse(c.validFrom ?? '');
@@ -366,13 +394,13 @@ export async function verifyAcceptance(jwt: string, member: string, pool: string
   try {
     d = decodeJwt(jwt, { maxBytes: 4096 });
   } catch {
-    return bad('the member\'s acceptance of its membership is not a compact JWS');
+    return bad("the member's acceptance of its membership is not a compact JWS");
   }
   if (d.header.typ !== JOIN_TYP) return bad(`the member's acceptance must have typ ${JOIN_TYP}`);
   const c = d.payload as Partial<JoinClaims>;
-  if (c.iss !== member || c.sub !== pool || typeof c.status !== 'string') return bad('the member\'s acceptance names another member or pool');
+  if (c.iss !== member || c.sub !== pool || typeof c.status !== 'string') return bad("the member's acceptance names another member or pool");
   const entry = joinStatusEntry(c.status);
-  if (!entry) return bad('the member\'s acceptance names no status entry');
+  if (!entry) return bad("the member's acceptance names no status entry");
   const sig = await checkJwtSignature(d, member, resolver, 'assertionMethod', jwt);
   if (sig.length > 0) return bad(`the member's acceptance does not verify (${sig[0]!.code}): the member never joined this pool`);
   return { entry };
@@ -391,5 +419,7 @@ async function memberReasons(p: Proposal, owner: string, o: CollectiveCheckOptio
   } catch (e) {
     reasons = [{ code: 'STATUS_UNAVAILABLE', message: e instanceof Error ? e.message : 'the pool status list cannot be checked' }];
   }
-  return reasons.map((r) => (r.code === 'CREDENTIAL_REVOKED' ? { code: 'MEMBER_WITHDRAWN', message: 'the owner of the data has withdrawn from the pool: its grants no longer cover this data' } : r));
+  return reasons.map((r) =>
+    r.code === 'CREDENTIAL_REVOKED' ? { code: 'MEMBER_WITHDRAWN', message: 'the owner of the data has withdrawn from the pool: its grants no longer cover this data' } : r,
+  );
 }

@@ -54,7 +54,13 @@ export async function issueGrant(store: CredentialStore & StatusStore, owner: Is
   if (!(input.validUntil instanceof Date) || Number.isNaN(input.validUntil.getTime())) throw new CharterError('INVALID_ARGUMENT', 'a grant needs an expiry (validUntil)');
   if (input.validUntil.getTime() <= Date.now()) throw new CharterError('INVALID_ARGUMENT', 'a grant must expire in the future');
   const terms = input.terms === undefined ? undefined : checkTermsInput(input.terms, { collective: input.pool !== undefined });
-  const claims = readGrantClaims({ resources: input.resources, actions: input.actions, purpose: input.purpose, ...(input.constraints ? { constraints: input.constraints } : {}), ...(terms ? { terms } : {}) });
+  const claims = readGrantClaims({
+    resources: input.resources,
+    actions: input.actions,
+    purpose: input.purpose,
+    ...(input.constraints ? { constraints: input.constraints } : {}),
+    ...(terms ? { terms } : {}),
+  });
   if (!claims.grant) throw new CharterError('INVALID_ARGUMENT', claims.reasons[0]!.message);
   const id = input.id ?? `urn:uuid:${randomUUID()}`;
   const status = { issuerDid: owner.did, baseUrl: input.baseUrl, credentialId: id };

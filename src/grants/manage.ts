@@ -28,7 +28,10 @@ export interface GrantSummary {
   pool?: string;
 }
 
-async function bitsOf(store: StatusStore, id: string): Promise<{ revocation?: { listId: string; index: number; set: boolean }; suspension?: { listId: string; index: number; set: boolean } }> {
+async function bitsOf(
+  store: StatusStore,
+  id: string,
+): Promise<{ revocation?: { listId: string; index: number; set: boolean }; suspension?: { listId: string; index: number; set: boolean } }> {
   const out: Awaited<ReturnType<typeof bitsOf>> = {};
   for (const a of await store.findStatusAllocation(id)) {
     const list = await store.getStatusList(a.listId);
@@ -59,8 +62,14 @@ function sdJwtGrant(token: string): { resources?: string[]; actions?: string[]; 
   }
   const g = decodeJwt(jwt).payload.grant;
   if (!isObj(g)) return {};
-  const items = (v: unknown) => (Array.isArray(v) ? v.flatMap((x) => (isObj(x) && typeof x['...'] === 'string' ? [byDigest.get(x['...'])] : [x])).filter((x): x is string => typeof x === 'string') : []);
-  return { resources: items(g.resources), actions: items(g.actions), ...(typeof g.purpose === 'string' ? { purpose: g.purpose } : {}), ...(g.terms !== undefined ? { terms: g.terms } : {}) };
+  const items = (v: unknown) =>
+    Array.isArray(v) ? v.flatMap((x) => (isObj(x) && typeof x['...'] === 'string' ? [byDigest.get(x['...'])] : [x])).filter((x): x is string => typeof x === 'string') : [];
+  return {
+    resources: items(g.resources),
+    actions: items(g.actions),
+    ...(typeof g.purpose === 'string' ? { purpose: g.purpose } : {}),
+    ...(g.terms !== undefined ? { terms: g.terms } : {}),
+  };
 }
 
 const formatOf = (r: CredentialRecord): GrantFormat | undefined => (r.types.includes(GRANT_TYPE) ? 'vc+jwt' : r.types.includes(SD_JWT_GRANT_VCT) ? 'dc+sd-jwt' : undefined);
@@ -105,7 +114,8 @@ async function change(store: GrantStore, id: string, purpose: 'revocation' | 'su
   const format = rec && rec.direction === 'issued' ? formatOf(rec) : undefined;
   if (!format) throw new CharterError('NOT_FOUND', `no grant ${id.slice(0, 80)} issued from this home`);
   // Token Status List §7.1: a one-bit list says VALID or INVALID; SUSPENDED would need two bits.
-  if (format === 'dc+sd-jwt' && purpose === 'suspension') throw new CharterError('INVALID_ARGUMENT', 'an SD-JWT grant can be revoked, not suspended (its Token Status List has one bit)');
+  if (format === 'dc+sd-jwt' && purpose === 'suspension')
+    throw new CharterError('INVALID_ARGUMENT', 'an SD-JWT grant can be revoked, not suspended (its Token Status List has one bit)');
   if (format === 'vc+jwt' && soleSubject(decodeCredential(rec!.jwt))?.pool !== undefined) {
     throw new CharterError('INVALID_ARGUMENT', "that is a pool's grant: its members revoke it together, by the pool's threshold (charter pool revoke)");
   }

@@ -165,8 +165,10 @@ export interface DeclaredUse {
 export function termsReasons(terms: GrantTerms | undefined, use: DeclaredUse): Reason[] {
   const out: Reason[] = [];
   if (terms?.purpose !== undefined) {
-    if (use.purpose === undefined) out.push({ code: 'PURPOSE_NOT_ALLOWED', message: `the grant allows use only for ${terms.purpose.join(', ')}, and this verifier declares no purpose` });
-    else if (!terms.purpose.includes(use.purpose)) out.push({ code: 'PURPOSE_NOT_ALLOWED', message: `the grant allows use for ${terms.purpose.join(', ')}, not for ${use.purpose.slice(0, 64)}` });
+    if (use.purpose === undefined)
+      out.push({ code: 'PURPOSE_NOT_ALLOWED', message: `the grant allows use only for ${terms.purpose.join(', ')}, and this verifier declares no purpose` });
+    else if (!terms.purpose.includes(use.purpose))
+      out.push({ code: 'PURPOSE_NOT_ALLOWED', message: `the grant allows use for ${terms.purpose.join(', ')}, not for ${use.purpose.slice(0, 64)}` });
   }
   if (terms?.processing !== undefined && terms.processing !== 'any' && use.processing !== terms.processing) {
     out.push({ code: 'PROCESSING_NOT_ALLOWED', message: `the grant allows processing only ${terms.processing}, and this verifier declares ${use.processing ?? 'none'}` });

@@ -100,7 +100,8 @@ async function decide(v: CredentialVerification, o: VerifyGrantOptions, resource
     if (!c.type.includes(GRANT_TYPE)) reasons.push({ code: 'INVALID_CREDENTIAL', message: 'not a DataAccessGrant' });
     if (c.validUntil === undefined) reasons.push({ code: 'INVALID_CREDENTIAL', message: 'a grant must expire (validUntil)' });
     const entries = c.credentialStatus === undefined ? [] : Array.isArray(c.credentialStatus) ? c.credentialStatus : [c.credentialStatus];
-    if (!entries.some((e) => e?.statusPurpose === 'revocation')) reasons.push({ code: 'STATUS_INVALID', message: 'a grant without a revocation status entry cannot be revoked, so it is refused' });
+    if (!entries.some((e) => e?.statusPurpose === 'revocation'))
+      reasons.push({ code: 'STATUS_INVALID', message: 'a grant without a revocation status entry cannot be revoked, so it is refused' });
     const read = readGrantClaims(soleSubject(c)?.grant);
     reasons.push(...read.reasons);
     grant = read.grant;
@@ -124,7 +125,9 @@ async function decide(v: CredentialVerification, o: VerifyGrantOptions, resource
       reasons.push(...checked.reasons);
       pool = checked.info;
     }
-    reasons.push(...termsReasons(grant?.terms, { ...(o.purpose !== undefined ? { purpose: o.purpose } : {}), ...(o.processing !== undefined ? { processing: o.processing } : {}) }));
+    reasons.push(
+      ...termsReasons(grant?.terms, { ...(o.purpose !== undefined ? { purpose: o.purpose } : {}), ...(o.processing !== undefined ? { processing: o.processing } : {}) }),
+    );
     if (o.grantee !== undefined && v.subject !== o.grantee) reasons.push({ code: 'GRANTEE_MISMATCH', message: 'the grant was given to someone else' });
     if (grant && (!resourceCovered(grant.resources, resource) || !actionCovered(grant.actions, o.action))) {
       reasons.push({ code: 'GRANT_SCOPE', message: `the grant does not cover ${o.action.slice(0, 64)} on ${resource.slice(0, 200)}` });
@@ -153,7 +156,12 @@ async function decide(v: CredentialVerification, o: VerifyGrantOptions, resource
 export async function verifyGrant(jwt: string, options: VerifyGrantOptions): Promise<GrantDecision> {
   checkOptions(options);
   const resource = normalizeResource(options.resource);
-  const common = { resolver: options.resolver, status: options.status, ...(options.now ? { now: options.now } : {}), ...(options.skewSeconds !== undefined ? { skewSeconds: options.skewSeconds } : {}) };
+  const common = {
+    resolver: options.resolver,
+    status: options.status,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.skewSeconds !== undefined ? { skewSeconds: options.skewSeconds } : {}),
+  };
   if (!isPresentation(jwt)) return decide(await verifyCredential(jwt, common), options, resource, []);
   if (options.aud === undefined) throw new TypeError('verifying a presented grant needs options.aud (and nonce)');
   const p = await verifyPresentation(jwt, {
@@ -169,13 +177,19 @@ export async function verifyGrant(jwt: string, options: VerifyGrantOptions): Pro
   }
   const base = { ...(p.holder !== undefined ? { holder: p.holder } : {}), ...(p.payload ? { payload: p.payload } : {}) };
   const grants = p.credentials.flatMap((c, i) => (c.credential?.type.includes(GRANT_TYPE) ? [i] : []));
-  if (grants.length === 0) return { ok: false, reasons: [...presentationReasons, { code: 'GRANT_MISSING', message: 'the presentation holds no DataAccessGrant' }], resource, ...base };
+  if (grants.length === 0)
+    return { ok: false, reasons: [...presentationReasons, { code: 'GRANT_MISSING', message: 'the presentation holds no DataAccessGrant' }], resource, ...base };
   // Each grant is judged with the presentation's own reasons and its own holder binding, checked here on
   // the credential itself: whatever its id (or none), a grant is usable only by its subject.
-  const decisions = await Promise.all(grants.map(async (i) => {
-    const c = p.credentials[i]!;
-    const binding: Reason[] = c.credential !== undefined && (c.subject === undefined || c.subject !== p.holder) ? [{ code: 'HOLDER_MISMATCH', message: 'the grant is about someone other than the holder' }] : [];
-    return { ...(await decide(c, options, resource, [...presentationReasons, ...binding])), ...base };
-  }));
+  const decisions = await Promise.all(
+    grants.map(async (i) => {
+      const c = p.credentials[i]!;
+      const binding: Reason[] =
+        c.credential !== undefined && (c.subject === undefined || c.subject !== p.holder)
+          ? [{ code: 'HOLDER_MISMATCH', message: 'the grant is about someone other than the holder' }]
+          : [];
+      return { ...(await decide(c, options, resource, [...presentationReasons, ...binding])), ...base };
+    }),
+  );
   return decisions.find((d) => d.ok) ?? decisions[0]!;
 }

@@ -75,7 +75,8 @@ function timeAndAudience(p: Record<string, unknown>, c: FreshnessContext, what: 
   const nbf = numericDate(p, 'nbf', reasons);
   if (p.iat === undefined) reasons.push({ code: 'INVALID_PRESENTATION', message: `the ${what} has no "iat"` });
   else if (iat !== undefined && iat > c.now + skew) reasons.push({ code: 'ISSUED_IN_FUTURE', message: `the ${what} is issued in the future` });
-  else if (iat !== undefined && c.now - iat > c.maxAgeSeconds * 1000 + skew) reasons.push({ code: 'PRESENTATION_STALE', message: `the ${what} is older than ${c.maxAgeSeconds} s` });
+  else if (iat !== undefined && c.now - iat > c.maxAgeSeconds * 1000 + skew)
+    reasons.push({ code: 'PRESENTATION_STALE', message: `the ${what} is older than ${c.maxAgeSeconds} s` });
   if (exp !== undefined && c.now - skew >= exp) reasons.push({ code: 'PRESENTATION_STALE', message: `the ${what} has expired` });
   if (nbf !== undefined && c.now + skew < nbf) reasons.push({ code: 'ISSUED_IN_FUTURE', message: `the ${what} is not valid yet` });
 }

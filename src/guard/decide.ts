@@ -253,7 +253,8 @@ async function sdJwtFront(v: Verifier, token: string, policy: Exclude<Policy, Ma
   let kb: DecodedJwt;
   try {
     const split = splitSdJwt(token, MAX_VP);
-    if (split.kbJwt === undefined) return { refused: [{ code: 'KEY_BINDING_INVALID', message: 'an SD-JWT grant is presented with a key binding JWT (bound to this verifier, this request and a nonce)' }] };
+    if (split.kbJwt === undefined)
+      return { refused: [{ code: 'KEY_BINDING_INVALID', message: 'an SD-JWT grant is presented with a key binding JWT (bound to this verifier, this request and a nonce)' }] };
     kb = decodeJwt(split.kbJwt);
   } catch (e) {
     return { refused: [toReason(e, 'MALFORMED_JWT')] };
@@ -262,7 +263,11 @@ async function sdJwtFront(v: Verifier, token: string, policy: Exclude<Policy, Ma
   const p = kb.payload;
   const bound = [...nonceProofReasons(p, fresh, 'key binding JWT'), ...bindingReasons(p, binding)];
   if (bound.length > 0) return { refused: bound, claims: p };
-  return { claims: p, once: { scope: 'kb', value: p.nonce as string, iat: p.iat as number }, verify: () => verifySdJwtPresentation(verifySdJwtGrant, token, p, v, policy, fresh.now) };
+  return {
+    claims: p,
+    once: { scope: 'kb', value: p.nonce as string, iat: p.iat as number },
+    verify: () => verifySdJwtPresentation(verifySdJwtGrant, token, p, v, policy, fresh.now),
+  };
 }
 
 async function verifySdJwtPresentation(
@@ -307,10 +312,21 @@ async function mandateFront(v: Verifier, proof: unknown, policy: MandatePolicy, 
   const p = closing.payload;
   const bound = [...nonceProofReasons(p, fresh, `mandate chain's closing layer (${closing.name})`), ...bindingReasons(p, binding, true)];
   if (bound.length > 0) return { refused: bound, claims: p };
-  return { claims: p, once: { scope: 'mandate', value: p.nonce as string, iat: p.iat as number }, verify: () => verifyMandatePolicy(input, closing, v, policy, new Date(fresh.now)) };
+  return {
+    claims: p,
+    once: { scope: 'mandate', value: p.nonce as string, iat: p.iat as number },
+    verify: () => verifyMandatePolicy(input, closing, v, policy, new Date(fresh.now)),
+  };
 }
 
-async function verifyVp(vp: string, p: Record<string, unknown>, v: Verifier, tools: Tools, policy: Exclude<Policy, MandatePolicy | SignaturePolicy>, now: number): Promise<Checked> {
+async function verifyVp(
+  vp: string,
+  p: Record<string, unknown>,
+  v: Verifier,
+  tools: Tools,
+  policy: Exclude<Policy, MandatePolicy | SignaturePolicy>,
+  now: number,
+): Promise<Checked> {
   const at = new Date(now);
   const common = {
     resolver: tools.resolver,
@@ -327,7 +343,7 @@ async function verifyVp(vp: string, p: Record<string, unknown>, v: Verifier, too
   }
   if (policy.kind === 'grant') {
     // The presenter must be the grantee; an unauthentic holder fails on the signature.
-    const holder = typeof p.holder === 'string' ? p.holder : typeof (p.holder as { id?: unknown } | undefined)?.id === 'string' ? ((p.holder as { id: string }).id) : undefined;
+    const holder = typeof p.holder === 'string' ? p.holder : typeof (p.holder as { id?: unknown } | undefined)?.id === 'string' ? (p.holder as { id: string }).id : undefined;
     const grant = await verifyGrant(vp, {
       ...common,
       resource: policy.resource,

@@ -56,7 +56,8 @@ export async function verifyMandatePolicy(
   }
   if (payment && policy.payee !== undefined) {
     const p = payment.payee;
-    if (!p || (p.id !== policy.payee && p.website !== policy.payee)) reasons.push({ code: 'COUNTERPARTY_NOT_ALLOWED', message: `the payment is to another payee than ${policy.payee.slice(0, 100)}` });
+    if (!p || (p.id !== policy.payee && p.website !== policy.payee))
+      reasons.push({ code: 'COUNTERPARTY_NOT_ALLOWED', message: `the payment is to another payee than ${policy.payee.slice(0, 100)}` });
   }
   // Who used the nonce: the agent key the chain delegates to, or the user's key when no agent acted.
   const holder = mandate.agent?.key ?? mandate.principal?.key;

@@ -111,7 +111,7 @@ export function checkOwnerRule(who: string, o: { owner?: unknown; anyOwner?: unk
   if (hasOwner === (o.anyOwner === true)) {
     throw new TypeError(
       `${who}: say whose data the route serves: owner (a DID, or a function of the request giving the DID that owns the resource), ` +
-        'or anyOwner: true (a grant from anyone will do; a grant then allows access to data that is not its issuer\'s)',
+        "or anyOwner: true (a grant from anyone will do; a grant then allows access to data that is not its issuer's)",
     );
   }
   if (hasOwner && typeof o.owner !== 'function' && !(typeof o.owner === 'string' && o.owner.startsWith('did:'))) {

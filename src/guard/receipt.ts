@@ -46,7 +46,12 @@ function policyOf(v: Verifier, p: Policy, d: GuardDecision): ReceiptPolicy {
   if (p.kind === 'signature') return { kind: 'signature' };
   if (p.kind === 'mandate') {
     const paid = d.mandate?.payment?.amount;
-    return { kind: 'mandate', profile: p.profile, ...(paid ? { amount: { amount: paid.amount, currency: paid.currency } } : {}), ...(p.payee !== undefined ? { payee: p.payee } : {}) };
+    return {
+      kind: 'mandate',
+      profile: p.profile,
+      ...(paid ? { amount: { amount: paid.amount, currency: paid.currency } } : {}),
+      ...(p.payee !== undefined ? { payee: p.payee } : {}),
+    };
   }
   return { kind: 'agent', action: p.action, ...(d.agent?.amount ? { amount: d.agent.amount } : {}), counterparty: p.counterparty ?? v.aud };
 }

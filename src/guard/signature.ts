@@ -1,6 +1,13 @@
 import { HTTP_STATUS, isCharterError, type Reason } from '../errors.js';
 import type { AgentInfo } from '../agents/types.js';
-import { checkRequestSignature, contentDigestMismatch, jwkThumbprint, signatureNonce, type RequestSignatureDecision, type VerifyRequestSignatureOptions } from '../httpsig/index.js';
+import {
+  checkRequestSignature,
+  contentDigestMismatch,
+  jwkThumbprint,
+  signatureNonce,
+  type RequestSignatureDecision,
+  type VerifyRequestSignatureOptions,
+} from '../httpsig/index.js';
 import type { Verifier } from './verifier.js';
 
 /**
@@ -89,7 +96,10 @@ export async function signerReason(v: Verifier, d: RequestSignatureDecision, hol
   return notHolder();
 }
 
-const notHolder = (): Reason => ({ code: 'SIGNER_NOT_HOLDER', message: "the request is signed with a key that is not the presenting holder's (neither in its DID document nor in the key directory its identity names)" });
+const notHolder = (): Reason => ({
+  code: 'SIGNER_NOT_HOLDER',
+  message: "the request is signed with a key that is not the presenting holder's (neither in its DID document nor in the key directory its identity names)",
+});
 
 function methodIds(entries: unknown): string[] {
   if (!Array.isArray(entries)) return [];

@@ -117,7 +117,11 @@ export async function authorizeTransaction(presentation: string, request: Transa
  * retry and pay twice; the spend keeps counting and is settled in the
  * background once the store answers.
  */
-export async function guardTransaction<T>(presentation: string, request: TransactionRequest & Settlement<T>, fn: (decision: AgentDecision) => T | Promise<T>): Promise<TransactionOutcome<T>> {
+export async function guardTransaction<T>(
+  presentation: string,
+  request: TransactionRequest & Settlement<T>,
+  fn: (decision: AgentDecision) => T | Promise<T>,
+): Promise<TransactionOutcome<T>> {
   checkRequest(presentation, request, 'guardTransaction');
   if (typeof fn !== 'function') throw new TypeError('guardTransaction: fn must be a function');
   return run(await authorizeTransaction(presentation, request), (d) => d.agent, request, fn);
@@ -128,7 +132,12 @@ export async function guardTransaction<T>(presentation: string, request: Transac
  * resolved (and `succeeded` agrees), release when it threw or did not
  * succeed; a refusal never runs fn.
  */
-async function run<T, D>(d: GuardDecision, decisionOf: (d: GuardDecision) => D | undefined, request: Settlement<T>, fn: (decision: D) => T | Promise<T>): Promise<TransactionOutcome<T, D>> {
+async function run<T, D>(
+  d: GuardDecision,
+  decisionOf: (d: GuardDecision) => D | undefined,
+  request: Settlement<T>,
+  fn: (decision: D) => T | Promise<T>,
+): Promise<TransactionOutcome<T, D>> {
   const decision = decisionOf(d);
   if (!d.ok || decision === undefined) {
     return {
@@ -213,7 +222,8 @@ export type MandateChain = ViChainInput | Ap2ChainInput | string;
 function checkMandateRequest(chain: unknown, request: MandatePaymentRequest, who: string): void {
   if (!request?.verifier || typeof request.verifier.issueNonce !== 'function') throw new TypeError(`${who}: request.verifier must come from createVerifier()`);
   checkMandatePolicy(who, request);
-  if (chain !== undefined && typeof chain !== 'string' && (typeof chain !== 'object' || chain === null)) throw new TypeError(`${who}: the chain must be a string or the profile's input object`);
+  if (chain !== undefined && typeof chain !== 'string' && (typeof chain !== 'object' || chain === null))
+    throw new TypeError(`${who}: the chain must be a string or the profile's input object`);
 }
 
 /** The pipeline's decision for a mandate payment, without running anything; an allowed one may carry `spend` to settle. */
@@ -240,7 +250,11 @@ export async function authorizeMandatePayment(chain: MandateChain, request: Mand
 }
 
 /** guardTransaction for a mandate payment: verifies, reserves, runs `fn` with the chain's decision, then commits or releases. */
-export async function guardMandatePayment<T>(chain: MandateChain, request: MandatePaymentRequest & Settlement<T>, fn: (decision: MandateDecision) => T | Promise<T>): Promise<TransactionOutcome<T, MandateDecision>> {
+export async function guardMandatePayment<T>(
+  chain: MandateChain,
+  request: MandatePaymentRequest & Settlement<T>,
+  fn: (decision: MandateDecision) => T | Promise<T>,
+): Promise<TransactionOutcome<T, MandateDecision>> {
   checkMandateRequest(chain, request, 'guardMandatePayment');
   if (typeof fn !== 'function') throw new TypeError('guardMandatePayment: fn must be a function');
   return run(await authorizeMandatePayment(chain, request), (d) => d.mandate, request, fn);

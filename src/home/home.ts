@@ -12,13 +12,7 @@ import type { IdentityRecord, Store } from '../store/types.js';
 import { openStore, SQLITE_FILE } from './open-store.js';
 import { resolveHome } from './dir.js';
 import { verifyTools, type VerifyTools } from './net.js';
-import {
-  createPassphraseCheck,
-  getPassphrase,
-  sealPrivateKey,
-  unsealPrivateKey,
-  verifyPassphrase,
-} from './keystore.js';
+import { createPassphraseCheck, getPassphrase, sealPrivateKey, unsealPrivateKey, verifyPassphrase } from './keystore.js';
 
 const PASSPHRASE_CHECK = 'passphrase-check';
 const PUBLIC_URL = 'public-url';

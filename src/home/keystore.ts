@@ -42,7 +42,15 @@ function seal(plaintext: Buffer, passphrase: string, aad: string, salt: Buffer =
   const c = createCipheriv('aes-256-gcm', key, iv);
   c.setAAD(Buffer.from(aad));
   const ct = Buffer.concat([c.update(plaintext), c.final()]);
-  const s: Sealed = { v: VERSION, kdf: 'scrypt', ...KDF, salt: salt.toString('base64url'), iv: iv.toString('base64url'), ct: ct.toString('base64url'), tag: c.getAuthTag().toString('base64url') };
+  const s: Sealed = {
+    v: VERSION,
+    kdf: 'scrypt',
+    ...KDF,
+    salt: salt.toString('base64url'),
+    iv: iv.toString('base64url'),
+    ct: ct.toString('base64url'),
+    tag: c.getAuthTag().toString('base64url'),
+  };
   return Buffer.from(JSON.stringify(s)).toString('base64url');
 }
 

@@ -48,7 +48,15 @@ export function challengeNonce(header: string | null): string | undefined {
 }
 
 /** Bodies that can be sent twice; a stream cannot, so a request with one is not retried. */
-const replayable = (b: RequestInit['body']) => b === undefined || b === null || typeof b === 'string' || b instanceof URLSearchParams || b instanceof ArrayBuffer || ArrayBuffer.isView(b) || b instanceof Blob || b instanceof FormData;
+const replayable = (b: RequestInit['body']) =>
+  b === undefined ||
+  b === null ||
+  typeof b === 'string' ||
+  b instanceof URLSearchParams ||
+  b instanceof ArrayBuffer ||
+  ArrayBuffer.isView(b) ||
+  b instanceof Blob ||
+  b instanceof FormData;
 
 /** The bytes a body is sent as, when they are known before sending (a digest needs them). */
 function bodyBytes(b: RequestInit['body']): Uint8Array | string | undefined {
@@ -62,7 +70,8 @@ function bodyBytes(b: RequestInit['body']): Uint8Array | string | undefined {
 function checkOptions(o: CharterFetchOptions): void {
   if (!o || typeof o !== 'object') throw new TypeError('charterFetch needs { holder, credentials }, { holder, sdJwt } or { sign }');
   if (o.holder !== undefined || o.credentials !== undefined || o.sdJwt !== undefined) {
-    if (!o.holder?.signer || Array.isArray(o.credentials) === (o.sdJwt !== undefined)) throw new TypeError('charterFetch needs { holder, credentials } or { holder, sdJwt } to present');
+    if (!o.holder?.signer || Array.isArray(o.credentials) === (o.sdJwt !== undefined))
+      throw new TypeError('charterFetch needs { holder, credentials } or { holder, sdJwt } to present');
     if (o.sdJwt !== undefined && typeof o.sdJwt?.token !== 'string') throw new TypeError('charterFetch: sdJwt.token must be the issued SD-JWT');
   } else if (o.sign === undefined) throw new TypeError('charterFetch needs { holder, credentials } to present, { sign } to sign, or both');
   if (o.sign !== undefined && typeof o.sign?.signer?.sign !== 'function') throw new TypeError('charterFetch: sign needs a signer (an Issuer will do)');

@@ -179,10 +179,16 @@ export function requireSignature(options: SignatureGuardOptions): SignatureGuard
     throw new TypeError("requireSignature: signature nonces are used once in the verifier's store; give no store here");
   }
   if (!options || typeof options !== 'object' || (options.keys === undefined && options.directories === undefined)) {
-    throw new TypeError("requireSignature: say where keys come from: keys (a JWK Set or a record you hold), directories: 'fetch' (the Signature-Agent's well-known directory), or both");
+    throw new TypeError(
+      "requireSignature: say where keys come from: keys (a JWK Set or a record you hold), directories: 'fetch' (the Signature-Agent's well-known directory), or both",
+    );
   }
   const verify = signatureGuardOptions({ requireNonce: true, ...options, store: 'caller' });
-  return Object.freeze({ kind: 'signature' as const, options: Object.freeze(verify), acceptSignature: acceptSignature({ tag: options.tag, ...(options.cover !== undefined ? { cover: options.cover } : {}) }) });
+  return Object.freeze({
+    kind: 'signature' as const,
+    options: Object.freeze(verify),
+    acceptSignature: acceptSignature({ tag: options.tag, ...(options.cover !== undefined ? { cover: options.cover } : {}) }),
+  });
 }
 
 const GUARD_KINDS = new Set(['grant', 'agent', 'mandate', 'signature']);

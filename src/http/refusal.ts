@@ -44,7 +44,13 @@ export const RECEIPT_HEADER = 'charter-receipt';
 export function refusalOf(d: Refused): Refusal {
   const first = d.reasons[0] ?? { code: 'INTERNAL' as const, message: 'refused' };
   const detail =
-    d.status === 401 ? `authentication failed: ${first.message}` : d.status === 403 ? `not allowed: ${first.message}` : d.status === 503 ? `try again shortly: ${first.message}` : first.message;
+    d.status === 401
+      ? `authentication failed: ${first.message}`
+      : d.status === 403
+        ? `not allowed: ${first.message}`
+        : d.status === 503
+          ? `try again shortly: ${first.message}`
+          : first.message;
   return {
     status: d.status,
     headers: problemHeaders(d.status, {

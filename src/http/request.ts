@@ -113,7 +113,10 @@ export async function authorize<R>(input: BoundRequest, verifier: Verifier, guar
     }
     const bare: Binding = url !== undefined ? { kind: 'http', method: input.method.toUpperCase(), url } : { kind: 'none' };
     const d = await decide(verifier, undefined, asked, bare);
-    const how = presentation?.kind === 'mandate' ? 'send the payment mandate chain (Authorization: Bearer <chain>)' : 'send a presentation as Authorization: Bearer <vp+jwt> (or an SD-JWT grant presentation)';
+    const how =
+      presentation?.kind === 'mandate'
+        ? 'send the payment mandate chain (Authorization: Bearer <chain>)'
+        : 'send a presentation as Authorization: Bearer <vp+jwt> (or an SD-JWT grant presentation)';
     return finish({ ...d, reasons: [{ code: 'INVALID_PRESENTATION', message: how }] }, true);
   }
   let policy: Policy;

@@ -66,7 +66,10 @@ export function verifyDirectoryResponse(res: DirectoryResponseInput, options: Ve
   const url = new URL(String(res.url));
   if ((res.status ?? 200) !== 200) throw new CharterError('DIRECTORY_UNAVAILABLE', `the directory at ${url.host} answered HTTP ${res.status}`);
   const field = fieldGetter(res.headers);
-  const type = combinedFieldValue(field('content-type') ?? []).split(';')[0]!.trim().toLowerCase();
+  const type = combinedFieldValue(field('content-type') ?? [])
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
   if (type !== DIRECTORY_MEDIA_TYPE) throw invalid(`the directory at ${url.host} is not served as ${DIRECTORY_MEDIA_TYPE}`);
   const body = typeof res.body === 'string' ? Buffer.from(res.body, 'utf8') : res.body;
 

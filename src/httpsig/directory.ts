@@ -90,7 +90,17 @@ export async function signDirectory(options: SignDirectoryOptions): Promise<Dire
   for (const [i, e] of entries.entries()) {
     const label = entries.length === 1 ? 'binding' : `binding${i}`;
     // Parameter order of the draft's signed directory example: created, expires, keyid, tag.
-    const { innerList, signature } = await createSignature(msg, components, [['created', created], ['expires', created + expiresIn], ['keyid', e.kid], ['tag', DIRECTORY_TAG]], e.signer);
+    const { innerList, signature } = await createSignature(
+      msg,
+      components,
+      [
+        ['created', created],
+        ['expires', created + expiresIn],
+        ['keyid', e.kid],
+        ['tag', DIRECTORY_TAG],
+      ],
+      e.signer,
+    );
     inputs.push(`${label}=${serializeInnerList(innerList)}`);
     sigs.push(`${label}=${serializeItem([signature, new Map()])}`);
   }

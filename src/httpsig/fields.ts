@@ -6,10 +6,7 @@ import { parseDictionary, type Dictionary } from 'structured-headers';
  * record may give several field lines as an array; `Headers` has already
  * combined them with ", " (RFC 9110 §5.3).
  */
-export type HeaderSource =
-  | Headers
-  | Record<string, string | readonly string[] | number | undefined>
-  | ((name: string) => string | readonly string[] | null | undefined);
+export type HeaderSource = Headers | Record<string, string | readonly string[] | number | undefined> | ((name: string) => string | readonly string[] | null | undefined);
 
 /** Field lines by lower-case name; undefined when the field is absent. */
 export type FieldGetter = (name: string) => string[] | undefined;

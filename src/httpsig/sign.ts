@@ -47,7 +47,12 @@ export interface SignatureHeaders {
 const LABEL = /^[a-z*][a-z0-9_\-.*]*$/;
 
 /** RFC 9421 §3.1: builds the base over the covered components and signs it; the signer may be remote (a promise). */
-export async function createSignature(msg: MessageContext, components: readonly Component[], params: ReadonlyArray<readonly [string, BareItem]>, signer: Signer): Promise<{ innerList: InnerList; signature: Uint8Array<ArrayBuffer> }> {
+export async function createSignature(
+  msg: MessageContext,
+  components: readonly Component[],
+  params: ReadonlyArray<readonly [string, BareItem]>,
+  signer: Signer,
+): Promise<{ innerList: InnerList; signature: Uint8Array<ArrayBuffer> }> {
   const innerList = signatureInputList(components, params);
   let base: string;
   try {
@@ -133,7 +138,12 @@ export async function signatureHeaders(request: RequestLike, options: SignReques
   }
   const created = Math.floor((options.now ?? new Date()).getTime() / 1000);
   // Parameter order of the draft's examples: created, keyid, alg, expires, nonce, tag.
-  const params: Array<[string, BareItem]> = [['created', created], ['keyid', keyId], ['alg', alg], ['expires', created + expiresIn]];
+  const params: Array<[string, BareItem]> = [
+    ['created', created],
+    ['keyid', keyId],
+    ['alg', alg],
+    ['expires', created + expiresIn],
+  ];
   if (nonce !== false) params.push(['nonce', nonce]);
   if (tag !== null) params.push(['tag', tag]);
 

@@ -93,13 +93,18 @@ export function checkVerifyOptions(o: VerifyRequestSignatureOptions): void {
   if (d && typeof d === 'object' && typeof (d as DirectoryResolver).resolve !== 'function') {
     for (const [origin, set] of Object.entries(d)) checkKeysOption(set, `directories[${origin.slice(0, 60)}]`);
   }
-  if (o.store !== undefined && o.store !== 'caller' && typeof o.store?.consumeNonce !== 'function') throw new TypeError("store must have consumeNonce(scope, value, expiresAt), or be 'caller'");
+  if (o.store !== undefined && o.store !== 'caller' && typeof o.store?.consumeNonce !== 'function')
+    throw new TypeError("store must have consumeNonce(scope, value, expiresAt), or be 'caller'");
   if (o.requireNonce && !o.store) throw new TypeError('requireNonce needs a store to use nonces once');
   if (o.skewSeconds !== undefined && !(typeof o.skewSeconds === 'number' && o.skewSeconds >= 0 && o.skewSeconds <= 300)) throw new TypeError('skewSeconds must be in [0, 300]');
-  if (o.maxAgeSeconds !== undefined && !(Number.isInteger(o.maxAgeSeconds) && o.maxAgeSeconds > 0 && o.maxAgeSeconds <= 86400)) throw new TypeError('maxAgeSeconds must be an integer in [1, 86400]');
+  if (o.maxAgeSeconds !== undefined && !(Number.isInteger(o.maxAgeSeconds) && o.maxAgeSeconds > 0 && o.maxAgeSeconds <= 86400))
+    throw new TypeError('maxAgeSeconds must be an integer in [1, 86400]');
   if (o.now !== undefined && !(o.now instanceof Date && Number.isFinite(o.now.getTime()))) throw new TypeError('now must be a valid Date');
   if (o.requiredTag !== undefined && typeof o.requiredTag !== 'string') throw new TypeError('requiredTag must be a string');
-  if (o.requiredComponents !== undefined && (!Array.isArray(o.requiredComponents) || o.requiredComponents.some((c) => typeof c !== 'string' || !/^@?[a-z0-9][a-z0-9_.*-]*$/.test(c)))) {
+  if (
+    o.requiredComponents !== undefined &&
+    (!Array.isArray(o.requiredComponents) || o.requiredComponents.some((c) => typeof c !== 'string' || !/^@?[a-z0-9][a-z0-9_.*-]*$/.test(c)))
+  ) {
     throw new TypeError('requiredComponents must be lower-case component names such as @method, @path, @query or content-digest');
   }
 }
@@ -126,7 +131,8 @@ export async function verifyRequestSignature(request: RequestLike, options: Veri
   if (typeof fields === 'string') return { ok: false, reasons: [refuse('SIGNATURE_INVALID', fields)] };
   let labels = [...fields.inputs.keys()];
   if (options.label !== undefined) labels = labels.filter((l) => l === options.label);
-  if (labels.length === 0) return { ok: false, reasons: [refuse('SIGNATURE_MISSING', options.label ? `no signature labelled ${options.label.slice(0, 40)}` : 'the signature fields are empty')] };
+  if (labels.length === 0)
+    return { ok: false, reasons: [refuse('SIGNATURE_MISSING', options.label ? `no signature labelled ${options.label.slice(0, 40)}` : 'the signature fields are empty')] };
 
   const failures: RequestSignatureDecision[] = [];
   for (const label of labels) {
@@ -140,7 +146,13 @@ export async function verifyRequestSignature(request: RequestLike, options: Veri
   return { ...first, reasons: failures.length === 1 ? first.reasons : failures.flatMap((f) => f.reasons) };
 }
 
-async function verifyOne(label: string, member: Item | InnerList, signature: Uint8Array, msg: MessageContext, o: VerifyRequestSignatureOptions): Promise<RequestSignatureDecision | undefined> {
+async function verifyOne(
+  label: string,
+  member: Item | InnerList,
+  signature: Uint8Array,
+  msg: MessageContext,
+  o: VerifyRequestSignatureOptions,
+): Promise<RequestSignatureDecision | undefined> {
   let input: ParsedSignatureInput;
   try {
     input = parseSignatureInput(member);
@@ -225,7 +237,10 @@ async function verifyOne(label: string, member: Item | InnerList, signature: Uin
  * remembered: only as long as the signature could be accepted at all
  * (its expires, or created + maxAge, plus the skew). Undefined without a nonce.
  */
-export function signatureNonce(d: RequestSignatureDecision, o: Pick<VerifyRequestSignatureOptions, 'maxAgeSeconds' | 'skewSeconds'> = {}): { scope: string; value: string; expiresAt: Date } | undefined {
+export function signatureNonce(
+  d: RequestSignatureDecision,
+  o: Pick<VerifyRequestSignatureOptions, 'maxAgeSeconds' | 'skewSeconds'> = {},
+): { scope: string; value: string; expiresAt: Date } | undefined {
   if (!d.ok || d.nonce === undefined || d.thumbprint === undefined || d.created === undefined) return undefined;
   const skewMs = (o.skewSeconds ?? 60) * 1000;
   const maxAgeMs = (o.maxAgeSeconds ?? 300) * 1000;

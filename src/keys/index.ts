@@ -3,11 +3,4 @@ export { algForKeyType, keyTypeForAlg, keyTypeOfJwk, publicJwkOf, validatePrivat
 export { generateKeyPair } from './generate.js';
 export { createSigner } from './sign.js';
 export { importVerificationKey, verifySignature, verifySignatureAsync } from './verify.js';
-export {
-  multibaseToPrivateJwk,
-  multibaseToPublicJwk,
-  privateJwkToMultibase,
-  publicJwkFromBytes,
-  publicJwkToMultibase,
-  publicKeyBytes,
-} from './multibase.js';
+export { multibaseToPrivateJwk, multibaseToPublicJwk, privateJwkToMultibase, publicJwkFromBytes, publicJwkToMultibase, publicKeyBytes } from './multibase.js';

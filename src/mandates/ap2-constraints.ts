@@ -96,7 +96,8 @@ export function checkAp2Payment(constraints: unknown, closed: Record<string, unk
         const t = typeof at === 'string' ? Date.parse(at) : NaN;
         const nb = typeof c.not_before === 'string' ? Date.parse(c.not_before) : undefined;
         const na = typeof c.not_after === 'string' ? Date.parse(c.not_after) : undefined;
-        if (Number.isNaN(t) || (nb !== undefined && Number.isNaN(nb)) || (na !== undefined && Number.isNaN(na))) violate(r, type, 'CONSTRAINT_VIOLATED', 'execution dates must be ISO 8601');
+        if (Number.isNaN(t) || (nb !== undefined && Number.isNaN(nb)) || (na !== undefined && Number.isNaN(na)))
+          violate(r, type, 'CONSTRAINT_VIOLATED', 'execution dates must be ISO 8601');
         else if ((nb !== undefined && t < nb) || (na !== undefined && t > na)) violate(r, type, 'CONSTRAINT_VIOLATED', 'the execution date is outside the allowed window');
         break;
       }
@@ -114,7 +115,8 @@ export function checkAp2Payment(constraints: unknown, closed: Record<string, unk
         try {
           const budget = fromMajorNumber(c.max, String(c.currency));
           const spend = fromMinorUnits(pa.amount, String(pa.currency));
-          if (compareDecimal(spend.amount, budget.amount) > 0) violate(r, type, 'BUDGET_EXCEEDED', `one payment of ${spend.amount} is more than the whole budget of ${budget.amount} ${budget.currency}`);
+          if (compareDecimal(spend.amount, budget.amount) > 0)
+            violate(r, type, 'BUDGET_EXCEEDED', `one payment of ${spend.amount} is more than the whole budget of ${budget.amount} ${budget.currency}`);
         } catch {
           violate(r, type, 'CONSTRAINT_VIOLATED', 'payment.budget max must be a non-negative number');
         }
@@ -122,10 +124,12 @@ export function checkAp2Payment(constraints: unknown, closed: Record<string, unk
       }
       case 'payment.agent_recurrence':
         r.network.push(c);
-        if (c.max_occurrences !== undefined && (!isInt(c.max_occurrences) || c.max_occurrences < 1)) violate(r, type, 'CONSTRAINT_VIOLATED', 'agent_recurrence max_occurrences must be a positive integer');
+        if (c.max_occurrences !== undefined && (!isInt(c.max_occurrences) || c.max_occurrences < 1))
+          violate(r, type, 'CONSTRAINT_VIOLATED', 'agent_recurrence max_occurrences must be a positive integer');
         if (typeof c.frequency !== 'string' || !FREQUENCIES.has(c.frequency)) violate(r, type, 'CONSTRAINT_VIOLATED', 'agent_recurrence frequency is not one AP2 defines');
         // constraints.py: a recurrence without amount_range and budget would be unbounded.
-        if (!types.has('payment.amount_range') || !types.has('payment.budget')) violate(r, type, 'CONSTRAINT_VIOLATED', 'payment.agent_recurrence requires payment.amount_range and payment.budget');
+        if (!types.has('payment.amount_range') || !types.has('payment.budget'))
+          violate(r, type, 'CONSTRAINT_VIOLATED', 'payment.agent_recurrence requires payment.amount_range and payment.budget');
         break;
     }
   }

@@ -74,7 +74,8 @@ async function verifyChain(ctx: Ctx, chain: string, label: string, expected: { a
     const mandate = mandateOf(claims, name);
     let signer: string;
     if (i === 0) {
-      if (typeof layer.header.typ === 'string' && (TERMINAL.has(layer.header.typ) || INTERMEDIATE.has(layer.header.typ))) refuse('INVALID_TYP', `${name} is a key-binding hop, not a root`, name);
+      if (typeof layer.header.typ === 'string' && (TERMINAL.has(layer.header.typ) || INTERMEDIATE.has(layer.header.typ)))
+        refuse('INVALID_TYP', `${name} is a key-binding hop, not a root`, name);
       const cnf = isObj(mandate.cnf) ? mandate.cnf.jwk : undefined;
       const trusted = await verifyRoot(ctx, layer, name, [cnf]);
       signer = trusted ? trusted.id : 'unverified';
@@ -132,7 +133,13 @@ function report(ctx: Ctx, check: ConstraintCheck, constraints: unknown[], ref: s
     if (!isObj(c)) continue;
     const type = String(c.type);
     const mine = check.violations.filter((v) => v.type === type);
-    const r: ConstraintReport = { type, enforcedBy: AP2_NETWORK_TYPES.has(type) ? 'network' : 'verifier', status: mine.length > 0 ? 'violated' : AP2_NETWORK_TYPES.has(type) ? 'reported' : 'satisfied', ref, constraint: c };
+    const r: ConstraintReport = {
+      type,
+      enforcedBy: AP2_NETWORK_TYPES.has(type) ? 'network' : 'verifier',
+      status: mine.length > 0 ? 'violated' : AP2_NETWORK_TYPES.has(type) ? 'reported' : 'satisfied',
+      ref,
+      constraint: c,
+    };
     if (mine.length > 0) r.messages = mine.map((v) => v.message);
     ctx.decision.constraints.push(r);
   }
@@ -144,7 +151,8 @@ function closedPayment(m: Record<string, unknown>, what: string): FinalPayment {
   if (typeof m.transaction_id !== 'string' || !m.transaction_id) refuse('INVALID_CREDENTIAL', `${what} has no transaction_id`, what);
   if (!isObj(m.payee) || typeof m.payee.id !== 'string' || typeof m.payee.name !== 'string') refuse('INVALID_CREDENTIAL', `${what} payee needs id and name`, what);
   if (!isObj(pa) || !isInt(pa.amount) || typeof pa.currency !== 'string') refuse('INVALID_CREDENTIAL', `${what} payment_amount needs an integer amount and a currency`, what);
-  if (!isObj(m.payment_instrument) || typeof m.payment_instrument.id !== 'string' || typeof m.payment_instrument.type !== 'string') refuse('INVALID_CREDENTIAL', `${what} payment_instrument needs id and type`, what);
+  if (!isObj(m.payment_instrument) || typeof m.payment_instrument.id !== 'string' || typeof m.payment_instrument.type !== 'string')
+    refuse('INVALID_CREDENTIAL', `${what} payment_instrument needs id and type`, what);
   const amount = guard(() => fromMinorUnits(pa.amount, pa.currency as string), what, 'INVALID_CREDENTIAL');
   return { amount, minorUnits: pa.amount, payee: m.payee, instrument: m.payment_instrument, transactionId: m.transaction_id };
 }
@@ -152,10 +160,12 @@ function closedPayment(m: Record<string, unknown>, what: string): FinalPayment {
 /** Pre-set claims of an open payment mandate must reach the closed one unchanged (agent authorization §Verification 2). */
 function presetProblems(open: Record<string, unknown>, closed: Record<string, unknown>, ref: string, ctx: Ctx): void {
   const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b);
-  const push = (code: 'COUNTERPARTY_NOT_ALLOWED' | 'CONSTRAINT_VIOLATED' | 'AUTHORITY_EXCEEDED', message: string) => ctx.decision.reasons.push({ code, message: `${ref}: ${message}`, ref });
+  const push = (code: 'COUNTERPARTY_NOT_ALLOWED' | 'CONSTRAINT_VIOLATED' | 'AUTHORITY_EXCEEDED', message: string) =>
+    ctx.decision.reasons.push({ code, message: `${ref}: ${message}`, ref });
   if (open.payee !== undefined && !ap2IdMatches(open.payee, closed.payee)) push('COUNTERPARTY_NOT_ALLOWED', 'the payee is not the one the open mandate set');
   if (open.payment_amount !== undefined && !same(open.payment_amount, closed.payment_amount)) push('AUTHORITY_EXCEEDED', 'the amount is not the one the open mandate set');
-  if (open.payment_instrument !== undefined && !same(open.payment_instrument, closed.payment_instrument)) push('CONSTRAINT_VIOLATED', 'the payment instrument is not the one the open mandate set');
+  if (open.payment_instrument !== undefined && !same(open.payment_instrument, closed.payment_instrument))
+    push('CONSTRAINT_VIOLATED', 'the payment instrument is not the one the open mandate set');
   if (open.execution_date !== undefined && open.execution_date !== closed.execution_date) push('CONSTRAINT_VIOLATED', 'the execution date is not the one the open mandate set');
 }
 
@@ -186,14 +196,25 @@ async function settle(ctx: Ctx, pay: VerifiedChain | undefined, co: VerifiedChai
     const m = closed.mandate;
     if (typeof m.checkout_jwt !== 'string' || typeof m.checkout_hash !== 'string') refuse('INVALID_CREDENTIAL', `${closed.name} needs checkout_jwt and checkout_hash`, closed.name);
     // checkout mandate §Mandate Schema: checkout_hash = B64U(SHA-256(checkout_jwt))
-    if (guard(() => hashAscii(m.checkout_jwt as string), closed.name, 'INVALID_CREDENTIAL') !== m.checkout_hash) refuse('CHECKOUT_MISMATCH', `${closed.name} checkout_hash is not the hash of checkout_jwt`, closed.name);
-    if (o.checkoutHash !== undefined && o.checkoutHash !== m.checkout_hash) refuse('CHECKOUT_MISMATCH', 'the checkout mandate is for another checkout than the one being processed', closed.name);
+    if (guard(() => hashAscii(m.checkout_jwt as string), closed.name, 'INVALID_CREDENTIAL') !== m.checkout_hash)
+      refuse('CHECKOUT_MISMATCH', `${closed.name} checkout_hash is not the hash of checkout_jwt`, closed.name);
+    if (o.checkoutHash !== undefined && o.checkoutHash !== m.checkout_hash)
+      refuse('CHECKOUT_MISMATCH', 'the checkout mandate is for another checkout than the one being processed', closed.name);
     checkoutHash = m.checkout_hash;
     const payload = await readCheckout(ctx, m.checkout_jwt, closed.name, detached);
     merchant = checkoutMerchant(payload);
     const lines = checkoutLines(payload);
     d.checkout = { hash: m.checkout_hash, ...(merchant ? { merchant } : {}), ...(lines ? { lineItems: lines } : {}) };
-    co.hops.slice(0, -1).forEach((h, i) => report(ctx, checkAp2Checkout(h.mandate.constraints, { ...(merchant ? { merchant } : {}), ...(lines ? { lines } : {}) }), h.mandate.constraints as unknown[], `AP2 open checkout mandate #${i}`));
+    co.hops
+      .slice(0, -1)
+      .forEach((h, i) =>
+        report(
+          ctx,
+          checkAp2Checkout(h.mandate.constraints, { ...(merchant ? { merchant } : {}), ...(lines ? { lines } : {}) }),
+          h.mandate.constraints as unknown[],
+          `AP2 open checkout mandate #${i}`,
+        ),
+      );
   }
   if (pay) {
     const closed = pay.hops[pay.hops.length - 1]!;
@@ -202,7 +223,8 @@ async function settle(ctx: Ctx, pay: VerifiedChain | undefined, co: VerifiedChai
     // payment mandate §Mandate Schema: transaction_id is the hash of the checkout JWT being paid for; never read from this chain.
     if (!checkoutHash) refuse('CHECKOUT_MISMATCH', 'the payment cannot be bound to a checkout: give the checkout chain or checkoutHash', closed.name);
     if (payment.transactionId !== checkoutHash) refuse('CHECKOUT_MISMATCH', 'the payment mandate is for another checkout (transaction_id)', closed.name);
-    if (merchant && typeof merchant.id === 'string' && !ap2IdMatches(merchant, payment.payee)) refuse('CHECKOUT_MISMATCH', 'the payee is not the merchant of the checkout', closed.name);
+    if (merchant && typeof merchant.id === 'string' && !ap2IdMatches(merchant, payment.payee))
+      refuse('CHECKOUT_MISMATCH', 'the payee is not the merchant of the checkout', closed.name);
     const openCheckoutHash = co && co.hops.length > 1 ? co.rootHash : o.openCheckoutHash;
     pay.hops.slice(0, -1).forEach((h, i) => {
       const ref = `AP2 open payment mandate #${i}`;

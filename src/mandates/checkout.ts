@@ -58,7 +58,7 @@ export function checkoutLines(payload: Record<string, unknown>): { id: string; q
       return { id: typeof id === 'string' ? id : '', quantity: isInt(o.quantity) ? o.quantity : -1 };
     });
   if (Array.isArray(payload.line_items)) {
-    return fromList(payload.line_items, (li) => (isObj(li.item) ? li.item.id : isObj(li.product) ? li.product.id : li.sku ?? li.id));
+    return fromList(payload.line_items, (li) => (isObj(li.item) ? li.item.id : isObj(li.product) ? li.product.id : (li.sku ?? li.id)));
   }
   if (isObj(payload.cart) && Array.isArray(payload.cart.items)) return fromList(payload.cart.items, (li) => li.sku ?? li.id);
   return undefined;

@@ -135,7 +135,8 @@ export async function verifyRoot(ctx: Ctx, layer: SdLayer, what: string, selfNam
     refuse('UNTRUSTED_ISSUER', `no issuer key is pinned (trust.issuers) to verify ${what}; pass skipIssuerVerification: true only in tests`, what);
   }
   const keys = await trustedKeysFor(anchors, layer.header, { resolver: ctx.opts.trust.resolver, now: new Date(ctx.now * 1000) });
-  if (keys.length === 0) refuse('UNTRUSTED_ISSUER', `${what} names a key (kid ${JSON.stringify(String(layer.header.kid ?? '').slice(0, 60))}) that is not among the pinned issuers`, what);
+  if (keys.length === 0)
+    refuse('UNTRUSTED_ISSUER', `${what} names a key (kid ${JSON.stringify(String(layer.header.kid ?? '').slice(0, 60))}) that is not among the pinned issuers`, what);
   const ok = keys.find((k) => verifyLayer(layer, k.key, ctx.algorithms));
   if (ok) {
     ctx.decision.issuerVerification = 'verified';
@@ -149,6 +150,7 @@ export async function verifyRoot(ctx: Ctx, layer: SdLayer, what: string, selfNam
     }
   });
   if (self) refuse('UNTRUSTED_ISSUER', `${what} is signed by a key it names itself, not by a pinned issuer`, what);
-  if (layer.header.x5c !== undefined && !keys.some((k) => k.viaX5c)) refuse('UNTRUSTED_ISSUER', `${what} carries a certificate chain that does not end in a pinned certificate`, what);
+  if (layer.header.x5c !== undefined && !keys.some((k) => k.viaX5c))
+    refuse('UNTRUSTED_ISSUER', `${what} carries a certificate chain that does not end in a pinned certificate`, what);
   refuse('INVALID_SIGNATURE', `${what} signature verification failed`, what);
 }

@@ -42,6 +42,6 @@ export function extraFields(c: Record<string, unknown>, known: readonly string[]
 
 /** Short, body-free rendering of an untrusted value for a message. */
 export function show(v: unknown): string {
-  const s = typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
+  const s = typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
   return s.length > 64 ? s.slice(0, 64) + '…' : s;
 }

@@ -82,14 +82,22 @@ function sameCurrency(a: Money, b: Money, what: string): void {
 }
 
 /** The budget's lifetime and calendar forms, or a refusal for what the format cannot carry. */
-function budgetOf(format: ExportFormat, b: ExportMandateInput['limits']['budget']): { lifetime?: Money; cumulative?: Money & { period: (typeof CALENDAR)[keyof typeof CALENDAR] } } {
+function budgetOf(
+  format: ExportFormat,
+  b: ExportMandateInput['limits']['budget'],
+): { lifetime?: Money; cumulative?: Money & { period: (typeof CALENDAR)[keyof typeof CALENDAR] } } {
   if (!b) return {};
   const money = { amount: b.amount, currency: b.currency };
   if (b.period === undefined) return { lifetime: money };
-  if (typeof b.period === 'string') throw bad(`a budget over a rolling ${b.period} has no equivalent in ${format === 'ap2' ? 'AP2' : 'Verifiable Intent'}: give a budget over the mandate's life (no period)${format === 'ap2' ? '' : ' or per calendar period (@UTC)'}`);
+  if (typeof b.period === 'string')
+    throw bad(
+      `a budget over a rolling ${b.period} has no equivalent in ${format === 'ap2' ? 'AP2' : 'Verifiable Intent'}: give a budget over the mandate's life (no period)${format === 'ap2' ? '' : ' or per calendar period (@UTC)'}`,
+    );
   if (format === 'ap2') throw bad(`AP2 v0.2 has no calendar budget: ${periodText(b.period)} cannot be written; give a budget over the mandate's life`);
   if (canonicalTimeZone(b.period.timeZone) !== canonicalTimeZone('UTC')) {
-    throw bad(`Verifiable Intent's payment.cumulative names no time zone (a verifier counts in its own; Charter's default is UTC): write the period @UTC, not @${b.period.timeZone}`);
+    throw bad(
+      `Verifiable Intent's payment.cumulative names no time zone (a verifier counts in its own; Charter's default is UTC): write the period @UTC, not @${b.period.timeZone}`,
+    );
   }
   return { cumulative: { ...money, period: CALENDAR[b.period.calendar] } };
 }
@@ -159,7 +167,11 @@ export async function exportMandate(input: ExportMandateInput): Promise<Exported
   });
   const range: Record<string, unknown> = { type: 'payment.amount_range', currency: limits.perTransaction.currency, max: toMinorUnits(limits.perTransaction) };
   if (limits.minPerTransaction) range.min = toMinorUnits(limits.minPerTransaction);
-  const constraints: Record<string, unknown>[] = [{ type: 'payment.reference', conditional_transaction_id: hashAscii(checkout) }, range, { type: 'payment.allowed_payees', allowed: intent.payees }];
+  const constraints: Record<string, unknown>[] = [
+    { type: 'payment.reference', conditional_transaction_id: hashAscii(checkout) },
+    range,
+    { type: 'payment.allowed_payees', allowed: intent.payees },
+  ];
   if (lifetime) {
     // AP2 payment mandate §Budget: a JSON number in major units; written only when it reads back exactly.
     const major = Number(lifetime.amount);

@@ -38,7 +38,9 @@ export async function issueAp2OpenMandate(input: IssueAp2OpenMandateInput): Prom
     const out: Record<string, unknown> = { ...c };
     if (Array.isArray(c.allowed)) out.allowed = sdArray(c.allowed);
     if (c.type === 'checkout.line_items' && Array.isArray(c.items)) {
-      out.items = c.items.map((e) => (e && typeof e === 'object' ? { ...(e as Record<string, unknown>), acceptable_items: sdArray((e as Record<string, unknown>).acceptable_items) } : e));
+      out.items = c.items.map((e) =>
+        e && typeof e === 'object' ? { ...(e as Record<string, unknown>), acceptable_items: sdArray((e as Record<string, unknown>).acceptable_items) } : e,
+      );
     }
     return out;
   });

@@ -14,7 +14,15 @@ import { toMinorUnits } from './money.js';
  * P-256 keys): the signer must be P-256. Amounts come in as Charter money
  * (decimal strings) and leave as integer minor units.
  */
-const HASH = { hasher: (d: string | ArrayBuffer) => new Uint8Array(createHash('sha256').update(typeof d === 'string' ? d : new Uint8Array(d)).digest()), alg: 'sha-256' };
+const HASH = {
+  hasher: (d: string | ArrayBuffer) =>
+    new Uint8Array(
+      createHash('sha256')
+        .update(typeof d === 'string' ? d : new Uint8Array(d))
+        .digest(),
+    ),
+  alg: 'sha-256',
+};
 
 export interface Disc {
   encoded: string;
@@ -53,4 +61,3 @@ export function minor(m: Money, path: string): { currency: string; amount: numbe
 }
 
 export const jwkOf = (j: PublicJwk, kid?: string) => ({ ...validatePublicJwk(j), ...(kid ? { kid } : {}) });
-

@@ -167,7 +167,8 @@ export async function issueViIntent(input: IssueViIntentInput): Promise<IssuedVi
     { type: 'mandate.payment.reference', conditional_transaction_id: checkout.digest },
   ];
   if (a.budget) constraints.push({ type: 'mandate.payment.budget', currency: a.budget.currency, max: minor(a.budget, 'autonomous.budget').amount });
-  if (a.cumulative) constraints.push({ type: 'payment.cumulative', max_total: minor(a.cumulative, 'autonomous.cumulative').amount, currency: a.cumulative.currency, period: a.cumulative.period });
+  if (a.cumulative)
+    constraints.push({ type: 'payment.cumulative', max_total: minor(a.cumulative, 'autonomous.cumulative').amount, currency: a.cumulative.currency, period: a.cumulative.period });
   constraints.push(...(a.extraPaymentConstraints ?? []));
   const payment = disclose({ vct: 'mandate.payment.open.1', cnf, constraints, payment_instrument: a.instrument });
   const nested = [...merchantDiscs.values(), ...items.map((x) => x.d)];
@@ -227,9 +228,24 @@ export async function issueViAction(input: IssueViActionInput): Promise<IssuedVi
   const coView = viPresentation(input.intent.base, [ds.checkout, ...itemDiscs]);
   const checkoutHash = hashAscii(input.checkoutJwt);
   const merchant = disclose({ ...input.merchant });
-  const pay = disclose({ vct: 'mandate.payment.1', transaction_id: checkoutHash, payee: input.merchant, payment_amount: minor(input.amount, 'amount'), payment_instrument: input.instrument });
+  const pay = disclose({
+    vct: 'mandate.payment.1',
+    transaction_id: checkoutHash,
+    payee: input.merchant,
+    payment_amount: minor(input.amount, 'amount'),
+    payment_instrument: input.instrument,
+  });
   const co = disclose({ vct: 'mandate.checkout.1', checkout_jwt: input.checkoutJwt, checkout_hash: checkoutHash });
-  const claims = (aud: string, nonce: string, sdHash: string, discs: Disc[]) => ({ nonce, aud, sd_hash: sdHash, iat: now, exp, iss: input.iss, delegate_payload: discs.map(ref), _sd_alg: 'sha-256' });
+  const claims = (aud: string, nonce: string, sdHash: string, discs: Disc[]) => ({
+    nonce,
+    aud,
+    sd_hash: sdHash,
+    iat: now,
+    exp,
+    iss: input.iss,
+    delegate_payload: discs.map(ref),
+    _sd_alg: 'sha-256',
+  });
   return {
     l3_payment: await sdJwt({ typ: 'kb-sd-jwt' }, claims(input.payment.aud, input.payment.nonce, hashAscii(payView), [merchant, pay]), [merchant, pay], input.signer, input.kid),
     l3_checkout: await sdJwt({ typ: 'kb-sd-jwt' }, claims(input.checkout.aud, input.checkout.nonce, hashAscii(coView), [co]), [co], input.signer, input.kid),
@@ -237,4 +253,3 @@ export async function issueViAction(input: IssueViActionInput): Promise<IssuedVi
     l2_checkout_serialized: coView,
   };
 }
-

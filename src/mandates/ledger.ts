@@ -118,7 +118,13 @@ export function mandateLimits(decision: MandateDecision, opts: MandateLimitsOpti
     if (rec.exp !== undefined) link.validUntil = new Date(rec.exp * 1000).toISOString();
     out.push(link);
     for (const extra of budgets.slice(1)) {
-      out.push({ ...link, id: `${rec.id}#lifetime`, parent: rec.id, authority: { actions: [action], limits: { budget: extra }, maxDelegationDepth: authority.maxDelegationDepth }, unmapped: [] });
+      out.push({
+        ...link,
+        id: `${rec.id}#lifetime`,
+        parent: rec.id,
+        authority: { actions: [action], limits: { budget: extra }, maxDelegationDepth: authority.maxDelegationDepth },
+        unmapped: [],
+      });
     }
   });
   return out;

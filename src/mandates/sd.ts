@@ -71,7 +71,8 @@ export function parseSdJwt(serialized: string, what: string): SdLayer {
     } catch {
       throw bad(what, 'a disclosure is not JSON');
     }
-    if (!Array.isArray(item) || (item.length !== 2 && item.length !== 3) || typeof item[0] !== 'string') throw bad(what, 'a disclosure must be [salt, value] or [salt, name, value]');
+    if (!Array.isArray(item) || (item.length !== 2 && item.length !== 3) || typeof item[0] !== 'string')
+      throw bad(what, 'a disclosure must be [salt, value] or [salt, name, value]');
     if (item.length === 3) {
       const key = item[1];
       // RFC 9901 §7.1 step 3.c.ii: a disclosed claim name may not be _sd or ...; __proto__ would reach the prototype.

@@ -104,11 +104,7 @@ function parsePem(s: string): { cert?: X509Certificate; key?: VerificationKey } 
  * or a pinned JWK carrying a `kid`, is a candidate only when the token names
  * the same `kid` (or none).
  */
-export async function trustedKeysFor(
-  anchors: readonly TrustAnchor[],
-  header: JwtHeader,
-  opts: { resolver?: CharterResolver; now: Date },
-): Promise<TrustedKey[]> {
+export async function trustedKeysFor(anchors: readonly TrustAnchor[], header: JwtHeader, opts: { resolver?: CharterResolver; now: Date }): Promise<TrustedKey[]> {
   const out: TrustedKey[] = [];
   const kid = typeof header.kid === 'string' ? header.kid : undefined;
   const certs: X509Certificate[] = [];

@@ -11,7 +11,10 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 export function readViInput(input: unknown): ViChainInput {
   const v = typeof input === 'string' ? parseJson(input, 'the Verifiable Intent input') : input;
   if (!isObj(v) || typeof v.l1 !== 'string' || typeof v.l2 !== 'string') {
-    throw new CharterError('INVALID_ARGUMENT', 'a Verifiable Intent input is { l1, l2, l3_payment?, l3_checkout?, l2_payment_serialized?, l2_checkout_serialized? }, each a "~"-serialized SD-JWT');
+    throw new CharterError(
+      'INVALID_ARGUMENT',
+      'a Verifiable Intent input is { l1, l2, l3_payment?, l3_checkout?, l2_payment_serialized?, l2_checkout_serialized? }, each a "~"-serialized SD-JWT',
+    );
   }
   const out: ViChainInput = { l1: v.l1, l2: v.l2 };
   for (const k of ['l3_payment', 'l3_checkout', 'l2_payment_serialized', 'l2_checkout_serialized'] as const) {

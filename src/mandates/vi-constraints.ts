@@ -118,9 +118,13 @@ const optInt = (v: unknown, min: number) => v === undefined || v === null || (is
 function shapeProblem(type: string, c: Record<string, unknown>): string | undefined {
   switch (type) {
     case 'mandate.payment.amount_range':
-      return typeof c.currency === 'string' && CURRENCY.test(c.currency) && optInt(c.min, 0) && optInt(c.max, 0) ? undefined : 'amount_range needs an ISO 4217 currency and integer min/max in minor units';
+      return typeof c.currency === 'string' && CURRENCY.test(c.currency) && optInt(c.min, 0) && optInt(c.max, 0)
+        ? undefined
+        : 'amount_range needs an ISO 4217 currency and integer min/max in minor units';
     case 'mandate.payment.budget':
-      return typeof c.currency === 'string' && CURRENCY.test(c.currency) && isInt(c.max) && c.max > 0 && optInt(c.min, 1) ? undefined : 'budget needs an ISO 4217 currency and a positive integer max in minor units';
+      return typeof c.currency === 'string' && CURRENCY.test(c.currency) && isInt(c.max) && c.max > 0 && optInt(c.min, 1)
+        ? undefined
+        : 'budget needs an ISO 4217 currency and a positive integer max in minor units';
     case 'mandate.payment.cumulative':
     case 'payment.cumulative':
       return typeof c.currency === 'string' && CURRENCY.test(c.currency) && isInt(c.max_total) && c.max_total >= 0 && typeof c.period === 'string' && PERIODS.has(c.period)

@@ -20,9 +20,11 @@ export function checkCheckoutBinding(checkout: Record<string, unknown>, payment:
 
 /** The open payment mandate's mandate.payment.reference names the checkout mandate disclosure: B64U(SHA-256(disclosure)). */
 export function checkReferenceBinding(payment: Record<string, unknown>, checkoutDisclosure: string): Reason | undefined {
-  const ref = (Array.isArray(payment.constraints) ? payment.constraints : []).find((c) => isObj(c) && c.type === 'mandate.payment.reference') as Record<string, unknown> | undefined;
+  const ref = (Array.isArray(payment.constraints) ? payment.constraints : []).find((c) => isObj(c) && c.type === 'mandate.payment.reference') as
+    Record<string, unknown> | undefined;
   if (!ref) return undefined;
-  if (typeof ref.conditional_transaction_id !== 'string' || ref.conditional_transaction_id === '') return { code: 'INVALID_CREDENTIAL', message: 'mandate.payment.reference has no conditional_transaction_id' };
+  if (typeof ref.conditional_transaction_id !== 'string' || ref.conditional_transaction_id === '')
+    return { code: 'INVALID_CREDENTIAL', message: 'mandate.payment.reference has no conditional_transaction_id' };
   return ref.conditional_transaction_id === hashAscii(checkoutDisclosure) ? undefined : mismatch('conditional_transaction_id is not the digest of the checkout mandate disclosure');
 }
 

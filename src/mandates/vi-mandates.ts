@@ -70,7 +70,8 @@ export function pairMandates(l2: SdLayer, autonomous: boolean): Pair[] {
   const byDigest = new Map(checkouts.map((c) => [c.digest, c]));
   const matched = new Set<string>();
   for (const p of payments) {
-    const ref = (Array.isArray(p.resolved.constraints) ? p.resolved.constraints : []).find((c) => isObj(c) && c.type === 'mandate.payment.reference') as Record<string, unknown> | undefined;
+    const ref = (Array.isArray(p.resolved.constraints) ? p.resolved.constraints : []).find((c) => isObj(c) && c.type === 'mandate.payment.reference') as
+      Record<string, unknown> | undefined;
     if (!ref) refuse('INVALID_CREDENTIAL', 'an open payment mandate has no mandate.payment.reference constraint', 'L2');
     const id = str(ref.conditional_transaction_id);
     if (!id) refuse('INVALID_CREDENTIAL', 'mandate.payment.reference has no conditional_transaction_id', 'L2');
@@ -101,17 +102,22 @@ export function checkPair(co: Mandate | null, pm: Mandate | null, autonomous: bo
   const p = pm?.resolved;
   if (c && c.vct === CHECKOUT_OPEN) {
     const cs = Array.isArray(c.constraints) ? c.constraints : [];
-    if (!cs.some((x) => isObj(x) && x.type === 'mandate.checkout.line_items')) refuse('INVALID_CREDENTIAL', 'an open checkout mandate must contain a mandate.checkout.line_items constraint', 'L2');
+    if (!cs.some((x) => isObj(x) && x.type === 'mandate.checkout.line_items'))
+      refuse('INVALID_CREDENTIAL', 'an open checkout mandate must contain a mandate.checkout.line_items constraint', 'L2');
   }
   if (p && p.vct === PAYMENT_OPEN) {
     const cs = Array.isArray(p.constraints) ? p.constraints : [];
-    if (!cs.some((x) => isObj(x) && x.type === 'mandate.payment.reference')) refuse('INVALID_CREDENTIAL', 'an open payment mandate must contain a mandate.payment.reference constraint', 'L2');
+    if (!cs.some((x) => isObj(x) && x.type === 'mandate.payment.reference'))
+      refuse('INVALID_CREDENTIAL', 'an open payment mandate must contain a mandate.payment.reference constraint', 'L2');
     const pi = p.payment_instrument;
     if (!isObj(pi) || !pi.id || !pi.type) refuse('INVALID_CREDENTIAL', 'an open payment mandate needs payment_instrument { id, type }', 'L2');
   }
   if (!autonomous) {
     if (!c || !p) refuse('INVALID_CREDENTIAL', 'immediate mode needs both a checkout and a payment mandate', 'L2');
-    for (const [m, label] of [[c, 'checkout'], [p, 'payment']] as const) {
+    for (const [m, label] of [
+      [c, 'checkout'],
+      [p, 'payment'],
+    ] as const) {
       if (Object.hasOwn(m, 'cnf')) refuse('INVALID_CREDENTIAL', `immediate ${label} mandate must not contain cnf (credential-format §4.6)`, 'L2');
       if (Object.hasOwn(m, 'constraints')) refuse('INVALID_CREDENTIAL', `immediate ${label} mandate must not contain constraints (credential-format §4.4)`, 'L2');
     }
@@ -147,4 +153,3 @@ export function checkL3Fields(claims: Record<string, unknown>, label: string, re
   }
   if (!found) refuse('INVALID_CREDENTIAL', `${label} discloses no ${required} mandate`, label);
 }
-

@@ -101,7 +101,8 @@ export async function verifyVi(ctx: Ctx, input: ViChainInput): Promise<void> {
   if (!Array.isArray(l2.payload.delegate_payload)) refuse('INVALID_CREDENTIAL', 'L2 delegate_payload must be a list', 'L2');
   // credential-format §10: an unrecognized mandate vct is refused (the reference only notes it).
   const unknownVct = vcts.find((v) => typeof v === 'string' && !KNOWN_VCTS.has(v));
-  if (unknownVct !== undefined) refuse('UNKNOWN_CONSTRAINT', `L2 carries a mandate of type ${JSON.stringify(String(unknownVct).slice(0, 60))}, which this verifier does not understand`, 'L2');
+  if (unknownVct !== undefined)
+    refuse('UNKNOWN_CONSTRAINT', `L2 carries a mandate of type ${JSON.stringify(String(unknownVct).slice(0, 60))}, which this verifier does not understand`, 'L2');
 
   const pairs = pairMandates(l2, autonomous);
   for (const [i, [co, pm]] of pairs.entries()) checkPair(co, pm, autonomous, i);
@@ -123,7 +124,10 @@ export async function verifyVi(ctx: Ctx, input: ViChainInput): Promise<void> {
     let agentJwk: Record<string, unknown> | undefined;
     const kids: unknown[] = [];
     for (const [co, pm] of pairs) {
-      for (const [label, m, open] of [['checkout', co, CHECKOUT_OPEN], ['payment', pm, PAYMENT_OPEN]] as const) {
+      for (const [label, m, open] of [
+        ['checkout', co, CHECKOUT_OPEN],
+        ['payment', pm, PAYMENT_OPEN],
+      ] as const) {
         if (!m || m.resolved.vct !== open) continue;
         const jwk = isObj(m.resolved.cnf) ? m.resolved.cnf.jwk : undefined;
         if (!isObj(jwk) || Object.keys(jwk).length === 0) refuse('INVALID_CREDENTIAL', `L2 ${label} open mandate has no cnf.jwk for the agent`, 'L2');
@@ -260,7 +264,10 @@ function evaluateOpen(
 ): void {
   const d = ctx.decision;
   for (const [i, [co, pm]] of pairs.entries()) {
-    for (const [kind, m, view] of [['payment', pm, views.payment], ['checkout', co, views.checkout]] as const) {
+    for (const [kind, m, view] of [
+      ['payment', pm, views.payment],
+      ['checkout', co, views.checkout],
+    ] as const) {
       if (!m) continue;
       const ref = `L2 ${kind} mandate #${i}`;
       // The user signed the whole mandate; every disclosure the chain carries (the full L2, of which each view is a part) is used.
@@ -272,7 +279,10 @@ function evaluateOpen(
       if (kind === 'checkout' && f.finalCo) {
         const lines = Array.isArray(f.finalCo.line_items) ? checkoutLines({ line_items: f.finalCo.line_items }) : f.coPayload ? checkoutLines(f.coPayload) : undefined;
         // The merchant: the checkout JWT's, else the payee of the payment bound to the same checkout, else the audience the merchant verified.
-        const merchant = (f.coPayload && checkoutMerchant(f.coPayload)) ?? (f.finalPay && isObj(f.finalPay.payee) ? f.finalPay.payee : undefined) ?? (f.l3cAud ? { website: f.l3cAud } : undefined);
+        const merchant =
+          (f.coPayload && checkoutMerchant(f.coPayload)) ??
+          (f.finalPay && isObj(f.finalPay.payee) ? f.finalPay.payee : undefined) ??
+          (f.l3cAud ? { website: f.l3cAud } : undefined);
         fulfillment = { ...(lines ? { line_items: lines } : {}), ...(merchant ? { merchant } : {}) };
       }
       const result = checkViConstraints(constraints, fulfillment ?? {}, { mode: 'strict', isOpenMandate: true });
@@ -284,7 +294,15 @@ function evaluateOpen(
         const report: ConstraintReport = {
           type,
           enforcedBy: network ? 'network' : 'verifier',
-          status: network ? 'reported' : mine.length > 0 ? 'violated' : result.checked.includes(`${type} (undisclosed)`) ? 'skipped' : fulfillment || type === 'mandate.payment.reference' ? 'satisfied' : 'skipped',
+          status: network
+            ? 'reported'
+            : mine.length > 0
+              ? 'violated'
+              : result.checked.includes(`${type} (undisclosed)`)
+                ? 'skipped'
+                : fulfillment || type === 'mandate.payment.reference'
+                  ? 'satisfied'
+                  : 'skipped',
           ref,
           constraint: c,
         };
@@ -303,7 +321,10 @@ function recordMandates(ctx: Ctx, pairs: Pair[], l2: SdLayer, kind: 'open' | 'fi
   const d = ctx.decision;
   const issuer = d.principal!.key;
   for (const [i, [co, pm]] of pairs.entries()) {
-    for (const [k, m] of [['payment', pm], ['checkout', co]] as const) {
+    for (const [k, m] of [
+      ['payment', pm],
+      ['checkout', co],
+    ] as const) {
       if (!m) continue;
       const rec: MandateRecord = { ref: `L2 ${k} mandate #${i}`, id: `urn:vi:mandate:${m.digest}`, issuer, kind: k, open: kind === 'open' };
       if (d.agent) rec.subject = d.agent.key;
@@ -314,4 +335,3 @@ function recordMandates(ctx: Ctx, pairs: Pair[], l2: SdLayer, kind: 'open' | 'fi
     }
   }
 }
-

@@ -81,12 +81,16 @@ export function closingLayer(profile: MandateProfile, input: ViChainInput | Ap2C
     const vi = input as ViChainInput;
     if (typeof vi.l3_payment === 'string' && vi.l3_payment.length > 0) return { name: 'L3a (payment)', payload: payloadOf(vi.l3_payment, 'L3a (payment)'), checkedAs: 'payment' };
     if (typeof vi.l3_checkout === 'string' && vi.l3_checkout.length > 0) {
-      throw new CharterError('INVALID_PRESENTATION', 'a Verifiable Intent payment is the agent\'s L3a (payment): this chain carries only the checkout (L3b), which is the merchant\'s');
+      throw new CharterError(
+        'INVALID_PRESENTATION',
+        "a Verifiable Intent payment is the agent's L3a (payment): this chain carries only the checkout (L3b), which is the merchant's",
+      );
     }
     return { name: 'L2', payload: payloadOf(vi.l2, 'L2'), checkedAs: 'root' };
   }
   const ap2 = input as Ap2ChainInput;
-  if (ap2.payment === undefined) throw new CharterError('INVALID_PRESENTATION', 'an AP2 payment is the payment chain (open payment mandate ~~ closed payment mandate): it is missing');
+  if (ap2.payment === undefined)
+    throw new CharterError('INVALID_PRESENTATION', 'an AP2 payment is the payment chain (open payment mandate ~~ closed payment mandate): it is missing');
   let hops: string[];
   try {
     hops = splitChain(ap2.payment);

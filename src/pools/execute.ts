@@ -56,7 +56,13 @@ const done = (t: Tally, action: Execution['action'], extra: Partial<Execution>):
  */
 async function record(store: Store, pool: Issuer, t: Tally, action: Execution['action'], result: string): Promise<boolean> {
   try {
-    await putSigned(store, { issuer: pool, id: decisionId(t.hash), subject: pool.did, type: DECISION_TYPE, claims: { decision: { proposal: t.hash, action, result, approvals: t.approvals.slice(0, t.threshold) } } });
+    await putSigned(store, {
+      issuer: pool,
+      id: decisionId(t.hash),
+      subject: pool.did,
+      type: DECISION_TYPE,
+      claims: { decision: { proposal: t.hash, action, result, approvals: t.approvals.slice(0, t.threshold) } },
+    });
     return true;
   } catch (e) {
     if (taken(e)) return false;
@@ -86,9 +92,12 @@ export async function issuePoolGrant(store: Store, pool: Issuer, p: StoredPropos
   if (await store.getCredential(id)) throw new CharterError('ALREADY_EXISTS', `the pool already granted this proposal: ${id}`);
   const evidence = { proposal: p.proposal, votes: t.evidence };
   // The grant travels whole in every request: refuse one verifiers would refuse as too large (INPUT_TOO_LARGE).
-  const estimate = Math.ceil((canonicalJson(evidence).length + 3000) * 4 / 3);
+  const estimate = Math.ceil(((canonicalJson(evidence).length + 3000) * 4) / 3);
   if (estimate > DEFAULT_MAX_JWT) {
-    throw new CharterError('INPUT_TOO_LARGE', `this grant would be about ${Math.round(estimate / 1024)} KiB, over the ${DEFAULT_MAX_JWT / 1024} KiB credential cap: a pool grant carries the member snapshot and its votes`);
+    throw new CharterError(
+      'INPUT_TOO_LARGE',
+      `this grant would be about ${Math.round(estimate / 1024)} KiB, over the ${DEFAULT_MAX_JWT / 1024} KiB credential cap: a pool grant carries the member snapshot and its votes`,
+    );
   }
   await record(store, pool, t, 'grant', id);
   const now = o.now ?? new Date();
@@ -115,7 +124,12 @@ export async function issuePoolGrant(store: Store, pool: Issuer, p: StoredPropos
  * moves to the next epoch. Without an acceptance yet, the result is pending
  * and names the entry to accept.
  */
-export async function admitMember(store: Store, pool: Issuer, p: StoredProposal, o: ExecuteOptions & { baseUrl: string; acceptance?: string | ((pool: string, status: string) => Promise<string>) }): Promise<Execution> {
+export async function admitMember(
+  store: Store,
+  pool: Issuer,
+  p: StoredProposal,
+  o: ExecuteOptions & { baseUrl: string; acceptance?: string | ((pool: string, status: string) => Promise<string>) },
+): Promise<Execution> {
   const t = await tally(store, p, o);
   check(t, pool, 'admit');
   const member = p.proposal.member!;
@@ -133,9 +147,17 @@ export async function admitMember(store: Store, pool: Issuer, p: StoredProposal,
       const s = await allocateStatusEntry(store, { issuerDid: pool.did, purpose: 'revocation', baseUrl: o.baseUrl, credentialId: id });
       status = `${s.statusListCredential}#${s.statusListIndex}`;
     }
-    return { ...refused(t, 'admit', [{ code: 'NOT_A_MEMBER', message: `${member.slice(0, 80)} must accept its membership first: charter pool accept --pool ${pool.did} --status ${status} --as <its identity>` }]), pending: { member, status } };
+    return {
+      ...refused(t, 'admit', [
+        { code: 'NOT_A_MEMBER', message: `${member.slice(0, 80)} must accept its membership first: charter pool accept --pool ${pool.did} --status ${status} --as <its identity>` },
+      ]),
+      pending: { member, status },
+    };
   }
-  const acceptance = typeof o.acceptance === 'function' ? (status: string) => (o.acceptance as (pool: string, status: string) => Promise<string>)(pool.did, status) : o.acceptance ?? admitted!.accepted;
+  const acceptance =
+    typeof o.acceptance === 'function'
+      ? (status: string) => (o.acceptance as (pool: string, status: string) => Promise<string>)(pool.did, status)
+      : (o.acceptance ?? admitted!.accepted);
   const issued = await issueMembership(store, pool, {
     id,
     member,
@@ -162,7 +184,7 @@ export async function revokePoolGrant(store: Store, pool: Issuer, p: StoredPropo
   if (!t.ok) return refused(t, 'revoke');
   const target = p.proposal.target!;
   await setCredentialStatus(store, target, 'revocation', true, async (did) => {
-    if (did !== pool.did) throw new CharterError('NOT_FOUND', 'a pool grant is in its pool\'s own status list');
+    if (did !== pool.did) throw new CharterError('NOT_FOUND', "a pool grant is in its pool's own status list");
     return pool;
   });
   await record(store, pool, t, 'revoke', target);

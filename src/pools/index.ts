@@ -17,7 +17,21 @@ export {
   type PoolSummary,
   type EpochChange,
 } from './membership.js';
-export { propose, findProposal, receiveProposal, castVote, receiveVote, tally, listProposals, proposalOverview, revocationProposal, type ProposalInput, type ProposalOverview, type StoredProposal, type Tally } from './proposals.js';
+export {
+  propose,
+  findProposal,
+  receiveProposal,
+  castVote,
+  receiveVote,
+  tally,
+  listProposals,
+  proposalOverview,
+  revocationProposal,
+  type ProposalInput,
+  type ProposalOverview,
+  type StoredProposal,
+  type Tally,
+} from './proposals.js';
 export { issuePoolGrant, admitMember, revokePoolGrant, type Execution } from './execute.js';
 export { issueUsageReport, readUsage, type Use, type UsageRecord, type UsageReportInput, type ReadUsageOptions } from './usage.js';
 export { computePayouts, poolPayouts, poolGrantsForPayouts, ROUNDING, type PayoutGrant, type PayoutStatement, type PoolPayoutsOptions } from './payouts.js';

@@ -62,7 +62,14 @@ export async function withdrawnHere(store: Store, member: PoolMember): Promise<b
  * Writes epoch `number` (the next after `previous`). The epoch's derived id
  * makes a racing transition fail with ALREADY_EXISTS instead of forking.
  */
-async function writeEpoch(store: Store, pool: Issuer, previous: PoolEpochRecord | undefined, members: PoolMember[], threshold: number, change: EpochChange): Promise<PoolEpochRecord> {
+async function writeEpoch(
+  store: Store,
+  pool: Issuer,
+  previous: PoolEpochRecord | undefined,
+  members: PoolMember[],
+  threshold: number,
+  change: EpochChange,
+): Promise<PoolEpochRecord> {
   const number = previous ? previous.number + 1 : 0;
   const epoch = { number, threshold, members, ...(previous ? { previous: previous.digest } : {}), change };
   const { jwt, credential } = await putSigned(store, { issuer: pool, id: epochId(pool.did, number), subject: pool.did, type: EPOCH_TYPE, claims: { epoch } });
@@ -87,7 +94,15 @@ export const joinerOf = (member: Issuer): Joiner => ({ did: member.did, accept: 
 export async function issueMembership(
   store: Store,
   pool: Issuer,
-  input: { id: string; member: string; acceptance: string | ((status: string) => Promise<string>); since: number; baseUrl: string; resolver: CharterResolver; admission?: { proposal: string; approvals: string[] } },
+  input: {
+    id: string;
+    member: string;
+    acceptance: string | ((status: string) => Promise<string>);
+    since: number;
+    baseUrl: string;
+    resolver: CharterResolver;
+    admission?: { proposal: string; approvals: string[] };
+  },
 ): Promise<{ member: PoolMember; jwt: string }> {
   const found = await store.findStatusAllocation(input.id);
   let status: string;
@@ -146,7 +161,14 @@ export async function createPool(store: Store, pool: Issuer, input: CreatePoolIn
   if ((await poolEpochs(store, pool.did)).length > 0) throw new CharterError('ALREADY_EXISTS', 'that identity already is a pool');
   const members: PoolMember[] = [];
   for (const f of input.founders) {
-    const { member } = await issueMembership(store, pool, { id: `urn:uuid:${randomUUID()}`, member: f.did, acceptance: (s) => f.accept(pool.did, s), since: 0, baseUrl: input.baseUrl, resolver: input.resolver });
+    const { member } = await issueMembership(store, pool, {
+      id: `urn:uuid:${randomUUID()}`,
+      member: f.did,
+      acceptance: (s) => f.accept(pool.did, s),
+      since: 0,
+      baseUrl: input.baseUrl,
+      resolver: input.resolver,
+    });
     members.push(member);
   }
   const e = await writeEpoch(store, pool, undefined, members, input.threshold, { kind: 'found', members: dids });
@@ -184,7 +206,8 @@ export async function verifyLeave(notice: string, pool: string, resolver: Charte
     throw new CharterError('INVALID_ARGUMENT', 'a leave request is a compact JWS (charter pool leave --as MEMBER)');
   }
   const { iss, sub, status } = d.payload;
-  if (d.header.typ !== LEAVE_TYP || typeof iss !== 'string' || sub !== pool || typeof status !== 'string') throw new CharterError('INVALID_ARGUMENT', `not a request to leave this pool (typ ${LEAVE_TYP}, sub = the pool)`);
+  if (d.header.typ !== LEAVE_TYP || typeof iss !== 'string' || sub !== pool || typeof status !== 'string')
+    throw new CharterError('INVALID_ARGUMENT', `not a request to leave this pool (typ ${LEAVE_TYP}, sub = the pool)`);
   const bad = await checkJwtSignature(d, iss, resolver, 'assertionMethod');
   if (bad.length > 0) throw new CharterError(bad[0]!.code, `the leave request is not signed by ${iss.slice(0, 80)}: ${bad[0]!.message}`);
   return { member: iss, status };
@@ -207,7 +230,7 @@ export async function membershipOf(store: Store, pool: string, member: string) {
 export async function leavePool(store: Store, pool: Issuer, request: { notice: string; resolver: CharterResolver }): Promise<PoolSummary & { withdrawn: string }> {
   const { member, status } = await verifyLeave(request.notice, pool.did, request.resolver);
   const issuerFor = async (did: string) => {
-    if (did !== pool.did) throw new CharterError('NOT_FOUND', 'a membership is in its pool\'s own status list');
+    if (did !== pool.did) throw new CharterError('NOT_FOUND', "a membership is in its pool's own status list");
     return pool;
   };
   const held = await membershipOf(store, pool.did, member);
@@ -220,7 +243,13 @@ export async function leavePool(store: Store, pool: Issuer, request: { notice: s
     const e = await currentEpoch(store, pool.did);
     if (!e.members.some((m) => m.id === member)) return { ...summary(pool.did, e), withdrawn: member };
     try {
-      const next = await advanceEpoch(store, pool, e, e.members.filter((m) => m.id !== member), { kind: 'withdraw', members: [member] });
+      const next = await advanceEpoch(
+        store,
+        pool,
+        e,
+        e.members.filter((m) => m.id !== member),
+        { kind: 'withdraw', members: [member] },
+      );
       return { ...summary(pool.did, next), withdrawn: member };
     } catch (err) {
       if (attempt >= 4 || !(err instanceof CharterError && err.code === 'PROPOSAL_STALE')) throw err;

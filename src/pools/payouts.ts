@@ -77,7 +77,14 @@ function weightsAt(g: PayoutGrant, at: number): Map<string, bigint> {
  * moment (equally, or by the weights fixed in its terms), exactly; rounding
  * happens once per currency (ROUNDING).
  */
-export function computePayouts(input: { pool: string; from: Date; until: Date; grants: PayoutGrant[]; uses: UsageRecord[]; ignored?: PayoutStatement['ignored'] }): PayoutStatement {
+export function computePayouts(input: {
+  pool: string;
+  from: Date;
+  until: Date;
+  grants: PayoutGrant[];
+  uses: UsageRecord[];
+  ignored?: PayoutStatement['ignored'];
+}): PayoutStatement {
   const from = input.from.getTime();
   const until = input.until.getTime();
   if (!(until > from)) throw new CharterError('INVALID_ARGUMENT', 'the period must end after it starts');
@@ -111,7 +118,7 @@ export function computePayouts(input: { pool: string; from: Date; until: Date; g
           : !covered(g, u.member, at)
             ? 'the member had withdrawn'
             : at < vf || at >= t(g.validUntil)
-              ? 'outside the grant\'s validity'
+              ? "outside the grant's validity"
               : g.revokedAt && at >= t(g.revokedAt)
                 ? 'after the pool revoked the grant'
                 : undefined;
@@ -137,18 +144,28 @@ export function computePayouts(input: { pool: string; from: Date; until: Date; g
     }
     grantsOut.push({ id: g.id, grantee: g.grantee, ...(comp ? { currency: comp.currency } : {}), uses, periods, earned: decimalOf(earned) });
   }
-  const currencies = [...byCurrency].sort(([a], [b]) => (a < b ? -1 : 1)).map(([currency, c]) => {
-    const minor = minorUnits(currency);
-    const total = roundHalfUp(c.exact, minor);
-    const shares = apportion(total, c.quotas, minor);
-    return {
-      currency,
-      total: money(total, minor),
-      exact: decimalOf(c.exact),
-      shares: [...shares].sort(([a], [b]) => (a < b ? -1 : 1)).map(([member, v]) => ({ member, amount: money(v, minor) })),
-    };
-  });
-  return { pool: input.pool, period: { from: input.from.toISOString(), until: input.until.toISOString() }, currencies, grants: grantsOut, outOfTerms, ignored: input.ignored ?? [], rounding: ROUNDING };
+  const currencies = [...byCurrency]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([currency, c]) => {
+      const minor = minorUnits(currency);
+      const total = roundHalfUp(c.exact, minor);
+      const shares = apportion(total, c.quotas, minor);
+      return {
+        currency,
+        total: money(total, minor),
+        exact: decimalOf(c.exact),
+        shares: [...shares].sort(([a], [b]) => (a < b ? -1 : 1)).map(([member, v]) => ({ member, amount: money(v, minor) })),
+      };
+    });
+  return {
+    pool: input.pool,
+    period: { from: input.from.toISOString(), until: input.until.toISOString() },
+    currencies,
+    grants: grantsOut,
+    outOfTerms,
+    ignored: input.ignored ?? [],
+    rounding: ROUNDING,
+  };
 }
 
 /** The grants a pool of this home issued, with what the payouts need (snapshot members, withdrawals, revocation time). */
@@ -215,7 +232,12 @@ export async function poolPayouts(store: Store, pool: Issuer, o: PoolPayoutsOpti
   const from = o.from ?? new Date((o.until ?? new Date()).getTime() - span);
   const until = o.from ? new Date(o.from.getTime() + span) : (o.until ?? new Date());
   const grants = await poolGrantsForPayouts(store, pool.did);
-  const usage = await readUsage(o.reports, { resolver: o.resolver, pool: pool.did, grants: new Map(grants.map((g) => [g.id, { grantee: g.grantee }])), ...(o.trustedReporters ? { trustedReporters: o.trustedReporters } : {}) });
+  const usage = await readUsage(o.reports, {
+    resolver: o.resolver,
+    pool: pool.did,
+    grants: new Map(grants.map((g) => [g.id, { grantee: g.grantee }])),
+    ...(o.trustedReporters ? { trustedReporters: o.trustedReporters } : {}),
+  });
   const statement = computePayouts({ pool: pool.did, from, until, grants, uses: usage.uses, ignored: usage.ignored });
   const jwt = await signJwt({ typ: 'charter-payout+jwt' }, { iss: pool.did, iat: Math.floor(Date.now() / 1000), statement }, pool.signer, pool.kid);
   return { statement, jwt };

@@ -4,7 +4,18 @@ import { parseDuration } from '../encoding/duration.js';
 import { verifyCredential } from '../credentials/index.js';
 import type { Issuer } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
-import { checkTermsInput, countVotes, proposalHash, readGrantClaims, readProposal, readVote, VOTE_TYPE, type GrantProposalBody, type Proposal, type Quorum } from '../grants/index.js';
+import {
+  checkTermsInput,
+  countVotes,
+  proposalHash,
+  readGrantClaims,
+  readProposal,
+  readVote,
+  VOTE_TYPE,
+  type GrantProposalBody,
+  type Proposal,
+  type Quorum,
+} from '../grants/index.js';
 import type { Store } from '../store/types.js';
 import { currentEpoch, withdrawnHere } from './membership.js';
 import { PROPOSAL_TYPE, decisionId, hashPart, list, proposalId, putSigned, read, taken, voteRecordId } from './records.js';
@@ -28,7 +39,10 @@ export interface StoredProposal {
 export async function propose(store: Store, pool: Issuer, input: ProposalInput): Promise<StoredProposal> {
   const e = await currentEpoch(store, pool.did);
   if (e.members.length < e.threshold) {
-    throw new CharterError('QUORUM_NOT_MET', `the pool has ${e.members.length} members left, fewer than its threshold of ${e.threshold}: it can no longer decide (members can still leave)`);
+    throw new CharterError(
+      'QUORUM_NOT_MET',
+      `the pool has ${e.members.length} members left, fewer than its threshold of ${e.threshold}: it can no longer decide (members can still leave)`,
+    );
   }
   const proposal: Proposal = {
     pool: pool.did,
@@ -49,7 +63,8 @@ export async function propose(store: Store, pool: Issuer, input: ProposalInput):
     proposal.member = input.member;
   } else {
     const target = await store.getCredential(input.target);
-    if (!target || target.issuer !== pool.did || !target.types.includes('DataAccessGrant')) throw new CharterError('NOT_FOUND', `no grant ${input.target.slice(0, 80)} issued by this pool`);
+    if (!target || target.issuer !== pool.did || !target.types.includes('DataAccessGrant'))
+      throw new CharterError('NOT_FOUND', `no grant ${input.target.slice(0, 80)} issued by this pool`);
     proposal.target = input.target;
   }
   const checked = readProposal(proposal);
@@ -86,7 +101,8 @@ export async function receiveProposal(store: Store, jwt: string, resolver: Chart
   const v = await verifyCredential(jwt, { resolver, requireType: PROPOSAL_TYPE });
   if (!v.ok || !v.credential || !v.issuer) throw new CharterError(v.reasons[0]?.code ?? 'INVALID_CREDENTIAL', `the proposal does not verify: ${v.reasons[0]?.message ?? ''}`);
   const checked = readProposal((v.credential.credentialSubject as { proposal?: unknown }).proposal);
-  if (!checked.proposal || checked.proposal.pool !== v.issuer) throw new CharterError('INVALID_CREDENTIAL', checked.reasons[0]?.message ?? 'the proposal names another pool than its signer');
+  if (!checked.proposal || checked.proposal.pool !== v.issuer)
+    throw new CharterError('INVALID_CREDENTIAL', checked.reasons[0]?.message ?? 'the proposal names another pool than its signer');
   const hash = proposalHash(checked.proposal);
   const id = proposalId(hash);
   if (!(await store.getCredential(id))) {
@@ -127,7 +143,8 @@ export async function castVote(store: Store, member: Issuer, p: StoredProposal, 
 export async function receiveVote(store: Store, jwt: string, resolver: CharterResolver): Promise<{ id: string; proposal: string }> {
   const v = await verifyCredential(jwt, { resolver, requireType: VOTE_TYPE });
   const vote = v.credential ? readVote(v.credential) : undefined;
-  if (!v.ok || !vote || !v.issuer || !v.id) throw new CharterError(v.reasons[0]?.code ?? 'INVALID_CREDENTIAL', `the vote does not verify: ${v.reasons[0]?.message ?? 'not a vote'}`);
+  if (!v.ok || !vote || !v.issuer || !v.id)
+    throw new CharterError(v.reasons[0]?.code ?? 'INVALID_CREDENTIAL', `the vote does not verify: ${v.reasons[0]?.message ?? 'not a vote'}`);
   const p = await findProposal(store, vote.proposal);
   // Kept under the (proposal, member) id, whatever id the member's home gave
   // it: the same vote again is a no-op, another vote of that member is refused.
@@ -200,7 +217,16 @@ export async function proposalOverview(store: Store, pool: string, o: { resolver
   for (const p of await listProposals(store, pool)) {
     const t = await tally(store, p, o);
     const executed = (await store.getCredential(decisionId(p.hash))) !== undefined;
-    out.push({ hash: p.hash, action: p.proposal.action, epoch: p.proposal.epoch.number, approvals: t.approvals.length, rejections: t.rejections.length, threshold: t.threshold, state: executed ? 'executed' : t.stale ? 'stale' : t.ok ? 'ready' : 'open', proposal: p.proposal });
+    out.push({
+      hash: p.hash,
+      action: p.proposal.action,
+      epoch: p.proposal.epoch.number,
+      approvals: t.approvals.length,
+      rejections: t.rejections.length,
+      threshold: t.threshold,
+      state: executed ? 'executed' : t.stale ? 'stale' : t.ok ? 'ready' : 'open',
+      proposal: p.proposal,
+    });
   }
   return out;
 }

@@ -33,7 +33,12 @@ export interface UsageReportInput {
 /** The platform signs what it used under a pool grant (a PoolUsageReport about the pool). */
 export async function issueUsageReport(reporter: Issuer, input: UsageReportInput): Promise<{ id: string; jwt: string }> {
   if (!Array.isArray(input.uses) || input.uses.length === 0) throw new CharterError('INVALID_ARGUMENT', 'a usage report lists at least one use');
-  const uses = input.uses.map((u) => ({ member: u.member, time: new Date(Date.parse(u.time)).toISOString(), ...(u.count !== undefined ? { count: u.count } : {}), ...(u.resource !== undefined ? { resource: u.resource } : {}) }));
+  const uses = input.uses.map((u) => ({
+    member: u.member,
+    time: new Date(Date.parse(u.time)).toISOString(),
+    ...(u.count !== undefined ? { count: u.count } : {}),
+    ...(u.resource !== undefined ? { resource: u.resource } : {}),
+  }));
   const issued = await issueCredential({
     issuer: reporter,
     id: `urn:uuid:${randomUUID()}`,
@@ -70,7 +75,10 @@ export interface ReadUsageOptions {
  * only when signed by the grant's grantee or a trusted reporter, about this
  * pool and one of its grants. Everything else is listed as ignored, with why.
  */
-export async function readUsage(jwts: readonly string[], o: ReadUsageOptions): Promise<{ uses: UsageRecord[]; ignored: { index: number; code: Reason['code']; message: string }[] }> {
+export async function readUsage(
+  jwts: readonly string[],
+  o: ReadUsageOptions,
+): Promise<{ uses: UsageRecord[]; ignored: { index: number; code: Reason['code']; message: string }[] }> {
   const uses: UsageRecord[] = [];
   const ignored: { index: number; code: Reason['code']; message: string }[] = [];
   const seen = new Set<string>();
@@ -103,7 +111,7 @@ export async function readUsage(jwts: readonly string[], o: ReadUsageOptions): P
       continue;
     }
     if (v.issuer !== grant.grantee && !(o.trustedReporters ?? []).includes(v.issuer)) {
-      skip('UNTRUSTED_ISSUER', 'the report is signed by neither the grant\'s grantee nor a trusted reporter');
+      skip('UNTRUSTED_ISSUER', "the report is signed by neither the grant's grantee nor a trusted reporter");
       continue;
     }
     if (seen.has(v.id)) {

@@ -23,7 +23,9 @@ export async function issueReceipt(store: CredentialStore | null, agent: Issuer,
     issuer: agent,
     subject: input.counterparty,
     type: RECEIPT_TYPE,
-    claims: { interaction: { id: input.interactionId, agent: agent.did, time, ...(input.amount ? { amount: input.amount } : {}), ...(input.digest ? { digest: input.digest } : {}) } },
+    claims: {
+      interaction: { id: input.interactionId, agent: agent.did, time, ...(input.amount ? { amount: input.amount } : {}), ...(input.digest ? { digest: input.digest } : {}) },
+    },
     credentialSchema: { id: schemaIdFor(RECEIPT_TYPE)!, type: 'JsonSchema' },
   });
   await recordCredential(store, issued, { direction: 'issued', types: [RECEIPT_TYPE] });
@@ -51,7 +53,8 @@ export async function issueAttestation(store: (CredentialStore & StatusStore) | 
   if (soleSubject(receipt)?.id !== attester.did) throw new CharterError('INVALID_ARGUMENT', 'only the counterparty the receipt names may rate this interaction');
   const agent = typeof receipt.issuer === 'string' ? receipt.issuer : receipt.issuer.id;
   const id = `urn:uuid:${randomUUID()}`;
-  const status = store !== null && input.baseUrl ? await allocateStatusEntry(store, { issuerDid: attester.did, purpose: 'revocation', baseUrl: input.baseUrl, credentialId: id }) : undefined;
+  const status =
+    store !== null && input.baseUrl ? await allocateStatusEntry(store, { issuerDid: attester.did, purpose: 'revocation', baseUrl: input.baseUrl, credentialId: id }) : undefined;
   const issued = await issueCredential({
     issuer: attester,
     id,

@@ -68,7 +68,8 @@ function shapeReasons(grant: unknown): Reason[] {
   // A grant field Charter does not know could be a restriction it would ignore: refuse (DESIGN.md, terms).
   if (unknown.length > 0) out.push({ code: 'SCHEMA_INVALID', message: `the grant has fields Charter does not understand: ${unknown.join(', ').slice(0, 120)}` });
   for (const k of ['resources', 'actions'] as const) {
-    if (!Array.isArray(grant[k]) || (grant[k] as unknown[]).some((s) => typeof s !== 'string')) out.push({ code: 'SCHEMA_INVALID', message: `grant.${k} must be an array of strings` });
+    if (!Array.isArray(grant[k]) || (grant[k] as unknown[]).some((s) => typeof s !== 'string'))
+      out.push({ code: 'SCHEMA_INVALID', message: `grant.${k} must be an array of strings` });
   }
   if (typeof grant.purpose !== 'string' || grant.purpose.length === 0) out.push({ code: 'SCHEMA_INVALID', message: 'grant.purpose must be a non-empty string' });
   if (grant.constraints !== undefined && !isObj(grant.constraints)) out.push({ code: 'SCHEMA_INVALID', message: 'grant.constraints must be an object' });
@@ -143,7 +144,12 @@ export async function verifySdJwtGrant(token: string, options: VerifySdJwtGrantO
     reasons.push(...shapeReasons(c.grant), ...hidableReasons(v.selective, v.disclosed));
     // Terms bind the verifier whatever the format: a declared use outside them is refused.
     const terms = g.terms === undefined ? undefined : readTerms(g.terms).terms;
-    reasons.push(...termsReasons(terms, { ...(options.purpose !== undefined ? { purpose: options.purpose } : {}), ...(options.processing !== undefined ? { processing: options.processing } : {}) }));
+    reasons.push(
+      ...termsReasons(terms, {
+        ...(options.purpose !== undefined ? { purpose: options.purpose } : {}),
+        ...(options.processing !== undefined ? { processing: options.processing } : {}),
+      }),
+    );
     // The owner rule of verifyGrant (src/grants/verify.ts), with its codes.
     if (options.owner !== undefined && (typeof options.owner !== 'string' || !options.owner.startsWith('did:'))) {
       reasons.push({ code: 'GRANT_NOT_OWNER', message: `no owner is known for ${resource.slice(0, 200)}, so no grant covers it` });

@@ -8,11 +8,7 @@ import type { Store } from '../store/types.js';
 import { issueStoredSdJwtVc } from './manage.js';
 import { GRANT_VCT } from './grant-verify.js';
 
-export {
-  GRANT_VCT,   verifySdJwtGrant,
-  type VerifySdJwtGrantOptions,
-  type SdJwtGrantDecision,
-} from './grant-verify.js';
+export { GRANT_VCT, verifySdJwtGrant, type VerifySdJwtGrantOptions, type SdJwtGrantDecision } from './grant-verify.js';
 
 export interface IssueSdJwtGrantInput {
   grantee: string;
@@ -48,7 +44,13 @@ export interface IssuedSdJwtGrant {
 
 /** The DataAccessGrant schema (schemas/DataAccessGrant.json) applied to an SD-JWT grant's subject and grant. */
 function schemaReasons(grantee: unknown, grant: unknown): Reason[] {
-  const shaped = { '@context': [VC_CONTEXT_V2], type: ['VerifiableCredential', GRANT_TYPE], issuer: 'did:example:x', credentialSubject: { id: grantee, grant }, credentialSchema: { id: schemaIdFor(GRANT_TYPE)!, type: 'JsonSchema' } } as Credential;
+  const shaped = {
+    '@context': [VC_CONTEXT_V2],
+    type: ['VerifiableCredential', GRANT_TYPE],
+    issuer: 'did:example:x',
+    credentialSubject: { id: grantee, grant },
+    credentialSchema: { id: schemaIdFor(GRANT_TYPE)!, type: 'JsonSchema' },
+  } as Credential;
   return defaultSchemaChecker()(shaped);
 }
 
@@ -64,7 +66,13 @@ export async function issueSdJwtGrant(store: Store, owner: Issuer, input: IssueS
   if (!(input.validUntil instanceof Date) || Number.isNaN(input.validUntil.getTime())) throw new CharterError('INVALID_ARGUMENT', 'a grant needs an expiry (validUntil)');
   if (input.validUntil.getTime() <= Date.now()) throw new CharterError('INVALID_ARGUMENT', 'a grant must expire in the future');
   const terms = input.terms === undefined ? undefined : checkTermsInput(input.terms);
-  const grant = { resources: input.resources, actions: input.actions, purpose: input.purpose, ...(input.constraints ? { constraints: input.constraints } : {}), ...(terms ? { terms } : {}) };
+  const grant = {
+    resources: input.resources,
+    actions: input.actions,
+    purpose: input.purpose,
+    ...(input.constraints ? { constraints: input.constraints } : {}),
+    ...(terms ? { terms } : {}),
+  };
   const invalid = schemaReasons(input.grantee, grant);
   if (invalid.length > 0) throw new CharterError('SCHEMA_INVALID', invalid[0]!.message);
   const lists = input.disclosable ?? ['resources', 'actions'];
@@ -87,4 +95,3 @@ export async function issueSdJwtGrant(store: Store, owner: Issuer, input: IssueS
   });
   return { id: issued.id, token: issued.token, statusIndex: issued.statusIndex!, disclosable: issued.disclosable };
 }
-

@@ -46,8 +46,10 @@ export async function issueSdJwtVc(input: IssueSdJwtVcInput): Promise<IssuedSdJw
   const { issuer } = input;
   if (!issuer || typeof issuer.signer?.sign !== 'function') throw new TypeError('issueSdJwtVc needs an issuer with a signer');
   if (!DID.test(issuer.did) || !issuer.kid.startsWith(`${issuer.did}#`)) throw new CharterError('INVALID_ARGUMENT', 'the issuer must be a DID whose kid is one of its DID URLs');
-  if (typeof input.subject !== 'string' || !DID.test(input.subject)) throw new CharterError('INVALID_ARGUMENT', `subject must be a DID, got "${String(input.subject).slice(0, 60)}"`);
-  if (typeof input.vct !== 'string' || input.vct.length === 0 || input.vct.length > 512) throw new CharterError('INVALID_ARGUMENT', 'vct must be a non-empty string such as https://example.com/vct/EmailCredential');
+  if (typeof input.subject !== 'string' || !DID.test(input.subject))
+    throw new CharterError('INVALID_ARGUMENT', `subject must be a DID, got "${String(input.subject).slice(0, 60)}"`);
+  if (typeof input.vct !== 'string' || input.vct.length === 0 || input.vct.length > 512)
+    throw new CharterError('INVALID_ARGUMENT', 'vct must be a non-empty string such as https://example.com/vct/EmailCredential');
   if (!isObj(input.claims)) throw new CharterError('INVALID_ARGUMENT', 'claims must be a JSON object');
   const taken = Object.keys(input.claims).filter((k) => RESERVED.has(k));
   if (taken.length > 0) throw new CharterError('INVALID_ARGUMENT', `claims must not set ${taken.join(', ')}: Charter sets them`);

@@ -11,7 +11,8 @@ const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinit
 
 /** RFC 7800 §3.2 as SD-JWT VC uses it: `cnf: { jwk }`, parsed through the keys layer (every key rule applies). */
 export function holderKeyOf(cnf: unknown): { key?: VerificationKey; reason?: Reason } {
-  if (!isObj(cnf) || !isObj(cnf.jwk)) return { reason: { code: 'KEY_BINDING_INVALID', message: 'cnf must carry the holder key as "jwk" (other confirmation methods are not supported)' } };
+  if (!isObj(cnf) || !isObj(cnf.jwk))
+    return { reason: { code: 'KEY_BINDING_INVALID', message: 'cnf must carry the holder key as "jwk" (other confirmation methods are not supported)' } };
   try {
     return { key: importVerificationKey(cnf.jwk as unknown as PublicJwk) };
   } catch (e) {
@@ -45,7 +46,8 @@ export function checkKeyBinding(c: KeyBindingCheck): { reasons: Reason[]; claims
     return { reasons: [toReason(e, 'MALFORMED_JWT')] };
   }
   if (d.header.typ !== KB_JWT_TYP) return { reasons: [{ code: 'INVALID_TYP', message: `the key binding JWT must have typ ${KB_JWT_TYP}` }] };
-  if (d.header.alg !== c.holder.alg) return { reasons: [{ code: 'ALG_KEY_MISMATCH', message: `the key binding alg ${d.header.alg} does not fit the holder's ${c.holder.keyType} key` }] };
+  if (d.header.alg !== c.holder.alg)
+    return { reasons: [{ code: 'ALG_KEY_MISMATCH', message: `the key binding alg ${d.header.alg} does not fit the holder's ${c.holder.keyType} key` }] };
   if (!verifySignature(c.holder, d.header.alg, d.signingInput, d.signature)) {
     return { reasons: [{ code: 'KEY_BINDING_INVALID', message: 'the key binding JWT is not signed by the key in cnf' }] };
   }
@@ -55,8 +57,16 @@ export function checkKeyBinding(c: KeyBindingCheck): { reasons: Reason[]; claims
     reasons.push({ code: 'KEY_BINDING_INVALID', message: 'sd_hash does not match the presented SD-JWT and disclosures' });
   }
   // §4.3: aud is a single string. No expected audience means no audience is acceptable.
-  if (typeof p.aud !== 'string' || c.aud === undefined || p.aud !== c.aud) reasons.push({ code: 'AUDIENCE_MISMATCH', message: c.aud === undefined ? 'the presentation names an audience but none was expected (pass aud)' : 'the presentation is meant for another audience' });
-  if (typeof p.nonce !== 'string' || c.nonce === undefined || p.nonce !== c.nonce) reasons.push({ code: 'NONCE_MISMATCH', message: c.nonce === undefined ? 'the presentation answers a nonce but none was expected (pass nonce)' : 'the presentation answers another nonce' });
+  if (typeof p.aud !== 'string' || c.aud === undefined || p.aud !== c.aud)
+    reasons.push({
+      code: 'AUDIENCE_MISMATCH',
+      message: c.aud === undefined ? 'the presentation names an audience but none was expected (pass aud)' : 'the presentation is meant for another audience',
+    });
+  if (typeof p.nonce !== 'string' || c.nonce === undefined || p.nonce !== c.nonce)
+    reasons.push({
+      code: 'NONCE_MISMATCH',
+      message: c.nonce === undefined ? 'the presentation answers a nonce but none was expected (pass nonce)' : 'the presentation answers another nonce',
+    });
   for (const k of ['iat', 'exp', 'nbf'] as const) {
     if (p[k] !== undefined && !num(p[k])) reasons.push({ code: 'KEY_BINDING_INVALID', message: `the key binding JWT "${k}" must be a number` });
   }

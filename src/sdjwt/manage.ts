@@ -36,14 +36,18 @@ export async function issueStoredSdJwtVc(store: Store, issuer: Issuer, input: Is
   const { baseUrl, ...rest } = input;
   const status = baseUrl === undefined ? undefined : (await allocateTokenStatus(store, { issuerDid: issuer.did, baseUrl, credentialId: id })).status_list;
   const issued = await issueSdJwtVc({ ...rest, issuer, id, ...(status ? { status } : {}) });
-  await recordCredential(store, { id, jwt: issued.token }, {
-    direction: 'issued',
-    issuer: issuer.did,
-    subject: input.subject,
-    types: [SD_JWT_RECORD_TYPE, input.vct],
-    ...(input.validFrom ? { validFrom: input.validFrom.toISOString() } : {}),
-    ...(input.validUntil ? { validUntil: input.validUntil.toISOString() } : {}),
-  });
+  await recordCredential(
+    store,
+    { id, jwt: issued.token },
+    {
+      direction: 'issued',
+      issuer: issuer.did,
+      subject: input.subject,
+      types: [SD_JWT_RECORD_TYPE, input.vct],
+      ...(input.validFrom ? { validFrom: input.validFrom.toISOString() } : {}),
+      ...(input.validUntil ? { validUntil: input.validUntil.toISOString() } : {}),
+    },
+  );
   return { ...issued, ...(status ? { statusIndex: status.idx } : {}) };
 }
 

@@ -16,7 +16,8 @@ function child(o: Record<string, unknown>, k: string): Record<string, unknown> {
 }
 
 export function splitPath(path: string): string[] {
-  if (typeof path !== 'string' || path.length === 0 || path.length > 512) throw new CharterError('INVALID_ARGUMENT', 'a claim path is a non-empty dotted name such as address.street');
+  if (typeof path !== 'string' || path.length === 0 || path.length > 512)
+    throw new CharterError('INVALID_ARGUMENT', 'a claim path is a non-empty dotted name such as address.street');
   const segs = path.split('.');
   if (segs.some((s) => s.length === 0)) throw new CharterError('INVALID_ARGUMENT', `claim path "${path.slice(0, 80)}" has an empty segment`);
   if (segs.includes('__proto__')) throw new CharterError('INVALID_ARGUMENT', 'a claim path must not name "__proto__"');

@@ -44,7 +44,7 @@ export async function presentSdJwtVc(token: string, input: PresentSdJwtVcInput):
     throw new CharterError('INVALID_ARGUMENT', "this credential is bound to another key than the holder's");
   }
   if (typeof input.aud !== 'string' || input.aud.length === 0) throw new CharterError('INVALID_ARGUMENT', 'a key-bound presentation needs an audience (aud)');
-  if (typeof input.nonce !== 'string' || input.nonce.length === 0) throw new CharterError('INVALID_ARGUMENT', 'a key-bound presentation needs the verifier\'s nonce');
+  if (typeof input.nonce !== 'string' || input.nonce.length === 0) throw new CharterError('INVALID_ARGUMENT', "a key-bound presentation needs the verifier's nonce");
   const extra = input.claims ?? {};
   const reserved = ['aud', 'nonce', 'iat', 'sd_hash'].filter((k) => Object.hasOwn(extra, k));
   if (reserved.length > 0) throw new CharterError('INVALID_ARGUMENT', `claims may not set ${reserved.join(', ')}: the key binding JWT's own claims`);

@@ -104,7 +104,10 @@ export async function verifySdJwtVc(token: string, options: VerifySdJwtVcOptions
   let processed: Processed | undefined;
   if (alg !== undefined) {
     try {
-      processed = processDisclosures(p, split.disclosures.map((s) => parseDisclosure(s, alg)));
+      processed = processDisclosures(
+        p,
+        split.disclosures.map((s) => parseDisclosure(s, alg)),
+      );
     } catch (e) {
       reasons.push(toReason(e, 'DISCLOSURE_INVALID'));
     }
@@ -134,7 +137,8 @@ export async function verifySdJwtVc(token: string, options: VerifySdJwtVcOptions
     if (key) base.holderKey = key.publicJwk;
     if (reason) reasons.push(reason);
     else if (split.kbJwt === undefined) {
-      if (!options.allowMissingKeyBinding) reasons.push({ code: 'KEY_BINDING_INVALID', message: 'the credential is bound to a holder key but the presentation has no key binding JWT' });
+      if (!options.allowMissingKeyBinding)
+        reasons.push({ code: 'KEY_BINDING_INVALID', message: 'the credential is bound to a holder key but the presentation has no key binding JWT' });
     } else if (alg !== undefined) {
       const kb = checkKeyBinding({
         kbJwt: split.kbJwt,

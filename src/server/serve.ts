@@ -128,7 +128,8 @@ export async function serveHome(home: Home, options: ServeOptions = {}): Promise
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => {
       // A busy port is the caller's to fix (another port), not a fault.
-      if (e.code === 'EADDRINUSE') reject(new CharterError('ADDRESS_IN_USE', `${host}:${options.port ?? 0} is already in use: choose another port (charter serve --port N)`, { cause: e }));
+      if (e.code === 'EADDRINUSE')
+        reject(new CharterError('ADDRESS_IN_USE', `${host}:${options.port ?? 0} is already in use: choose another port (charter serve --port N)`, { cause: e }));
       else reject(e);
     });
     server.listen(options.port ?? 0, host, () => resolve());

@@ -172,9 +172,11 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
     // §2.2 lets another party publish the list (issuer MAY differ); Charter requires the credential's own issuer.
     if (list.issuer !== ctx.issuer) return { code: 'STATUS_INVALID', message: 'the status list was issued by someone other than the credential issuer' };
     // §3.2 step 5: the entry's purpose is one of the list's.
-    if (!list.purposes.includes(entry.purpose)) return { code: 'STATUS_INVALID', message: `the status list's purpose is ${list.purposes.join(', ')}, the entry's ${entry.purpose}` };
+    if (!list.purposes.includes(entry.purpose))
+      return { code: 'STATUS_INVALID', message: `the status list's purpose is ${list.purposes.join(', ')}, the entry's ${entry.purpose}` };
     // §2.1-2.2: both sides read entries of the same width, or the index lands on another credential's bits.
-    if ((list.statusSize ?? 1) !== entry.statusSize) return { code: 'STATUS_INVALID', message: `the entry's statusSize (${entry.statusSize}) differs from the list's (${list.statusSize ?? 1})` };
+    if ((list.statusSize ?? 1) !== entry.statusSize)
+      return { code: 'STATUS_INVALID', message: `the entry's statusSize (${entry.statusSize}) differs from the list's (${list.statusSize ?? 1})` };
     const entries = Math.floor((list.bits.length * 8) / entry.statusSize);
     // §3.2 step 9: STATUS_LIST_LENGTH_ERROR below the herd-privacy minimum.
     if (entries < MIN_LIST_SIZE) return { code: 'STATUS_INVALID', message: `the status list holds ${entries} entries, fewer than the ${MIN_LIST_SIZE} required` };
@@ -183,7 +185,15 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
     const status = readStatus(list.bits, entry.index, entry.statusSize);
     // §2.1: without statusMessage, a 1-bit value reads "set" or "unset".
     const message = entry.messages ? entry.messages.get(status) : entry.statusSize === 1 ? (status === 1 ? 'set' : 'unset') : undefined;
-    ctx.report?.({ purpose: entry.purpose, statusListCredential: entry.statusListCredential, index: entry.index, statusSize: entry.statusSize, status, valid: status === 0, ...(message !== undefined ? { message } : {}) });
+    ctx.report?.({
+      purpose: entry.purpose,
+      statusListCredential: entry.statusListCredential,
+      index: entry.index,
+      statusSize: entry.statusSize,
+      status,
+      valid: status === 0,
+      ...(message !== undefined ? { message } : {}),
+    });
     if (status === 0) return undefined;
     const which = credential.id ? ` ${credential.id.slice(0, 120)}` : '';
     if (entry.purpose === 'revocation') return { code: 'CREDENTIAL_REVOKED', message: `the credential${which} was revoked by its issuer` };

@@ -26,7 +26,8 @@ export function validateReservation(req: ReservationRequest): void {
     seen.add(e.mandateId);
     parseDecimal(e.amount);
     if (!CURRENCY.test(e.currency)) throw new CharterError('INVALID_ARGUMENT', 'currency must be an ISO 4217 code such as USD');
-    if (e.budget && (!checkWindow(e.budget) || !CURRENCY.test(e.budget.currency))) throw new CharterError('INVALID_ARGUMENT', 'a budget needs a currency and a window (a positive period or a calendar unit and time zone)');
+    if (e.budget && (!checkWindow(e.budget) || !CURRENCY.test(e.budget.currency)))
+      throw new CharterError('INVALID_ARGUMENT', 'a budget needs a currency and a window (a positive period or a calendar unit and time zone)');
     if (e.budget) parseDecimal(e.budget.amount);
     if (e.rate && (!Number.isInteger(e.rate.count) || e.rate.count < 0 || !checkWindow(e.rate))) throw new CharterError('INVALID_ARGUMENT', 'a rate needs a count and a window');
   }
@@ -63,7 +64,11 @@ export function decideReservation(req: ReservationRequest, totals: (e: LedgerEnt
         failures.push({ mandateId: e.mandateId, code: 'CURRENCY_MISMATCH', message: `the budget is in ${e.budget.currency}, the spend in ${e.currency}` });
         u.remaining = formatDecimal(limit - spent);
       } else if (spent + amount > limit) {
-        failures.push({ mandateId: e.mandateId, code: 'BUDGET_EXCEEDED', message: `${formatDecimal(amount)} ${e.currency} would exceed the budget: ${formatDecimal(limit - spent)} of ${e.budget.amount} left` });
+        failures.push({
+          mandateId: e.mandateId,
+          code: 'BUDGET_EXCEEDED',
+          message: `${formatDecimal(amount)} ${e.currency} would exceed the budget: ${formatDecimal(limit - spent)} of ${e.budget.amount} left`,
+        });
         u.remaining = formatDecimal(limit - spent);
       } else u.remaining = formatDecimal(limit - spent - amount);
     }

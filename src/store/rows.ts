@@ -174,9 +174,12 @@ export function checkRating(r: NewRating): NewRating {
   if (typeof r !== 'object' || r === null || !text(r.id) || !text(r.attester) || !text(r.agent) || !text(r.receipt)) {
     throw new CharterError('INVALID_ARGUMENT', 'a rating needs an id, attester, agent and receipt');
   }
-  if (typeof r.score !== 'number' || !Number.isFinite(r.score) || r.score < 0 || r.score > 1) throw new CharterError('INVALID_ARGUMENT', 'a rating score is a finite number in [0, 1]');
-  if (!isTime(r.issuedAt) || !isTime(r.importedAt) || (r.validUntil !== undefined && !isTime(r.validUntil))) throw new CharterError('INVALID_ARGUMENT', 'rating times are finite numbers (ms)');
-  if ((r.dimension !== undefined && !text(r.dimension)) || (r.status !== undefined && typeof r.status !== 'string')) throw new CharterError('INVALID_ARGUMENT', 'a rating dimension and status are strings');
+  if (typeof r.score !== 'number' || !Number.isFinite(r.score) || r.score < 0 || r.score > 1)
+    throw new CharterError('INVALID_ARGUMENT', 'a rating score is a finite number in [0, 1]');
+  if (!isTime(r.issuedAt) || !isTime(r.importedAt) || (r.validUntil !== undefined && !isTime(r.validUntil)))
+    throw new CharterError('INVALID_ARGUMENT', 'rating times are finite numbers (ms)');
+  if ((r.dimension !== undefined && !text(r.dimension)) || (r.status !== undefined && typeof r.status !== 'string'))
+    throw new CharterError('INVALID_ARGUMENT', 'a rating dimension and status are strings');
   return r.score === 0 ? { ...r, score: 0 } : r;
 }
 
@@ -189,7 +192,16 @@ export const RATING_COLUMNS = 'id, attester, receipt, score, dimension, issued_a
  * BIGINT columns may come back as strings (pg).
  */
 export function ratingFromArray(c: readonly unknown[], agent: string): RatingRecord {
-  const r: RatingRecord = { id: c[0] as string, attester: c[1] as string, agent, receipt: c[2] as string, score: c[3] as number, issuedAt: Number(c[5]), importedAt: Number(c[8]), revocable: c[7] === 1 || c[7] === true };
+  const r: RatingRecord = {
+    id: c[0] as string,
+    attester: c[1] as string,
+    agent,
+    receipt: c[2] as string,
+    score: c[3] as number,
+    issuedAt: Number(c[5]),
+    importedAt: Number(c[8]),
+    revocable: c[7] === 1 || c[7] === true,
+  };
   if (c[4] !== null && c[4] !== undefined) r.dimension = c[4] as string;
   if (c[6] !== null && c[6] !== undefined) r.validUntil = Number(c[6]);
   return r;

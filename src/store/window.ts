@@ -21,7 +21,17 @@ function formatFor(timeZone: string): Intl.DateTimeFormat {
   let f = formats.get(timeZone);
   if (!f) {
     try {
-      f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', weekday: 'short' });
+      f = new Intl.DateTimeFormat('en-US', {
+        timeZone,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: 'numeric',
+        day: 'numeric',
+        hour: 'numeric',
+        minute: 'numeric',
+        second: 'numeric',
+        weekday: 'short',
+      });
     } catch {
       throw new CharterError('INVALID_ARGUMENT', `"${String(timeZone).slice(0, 40)}" is not an IANA time zone such as Europe/Paris or UTC`);
     }
@@ -44,7 +54,11 @@ const WEEKDAY: Record<string, number> = { Mon: 0, Tue: 1, Wed: 2, Thu: 3, Fri: 4
 
 /** Wall-clock fields of instant `t` in `timeZone`. */
 function local(t: number, timeZone: string) {
-  const parts = Object.fromEntries(formatFor(timeZone).formatToParts(new Date(t)).map((p) => [p.type, p.value]));
+  const parts = Object.fromEntries(
+    formatFor(timeZone)
+      .formatToParts(new Date(t))
+      .map((p) => [p.type, p.value]),
+  );
   return { y: +parts.year!, m: +parts.month!, d: +parts.day!, h: +parts.hour!, min: +parts.minute!, s: +parts.second!, wd: WEEKDAY[parts.weekday!] ?? 0 };
 }
 

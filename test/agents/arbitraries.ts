@@ -1,6 +1,17 @@
 import fc from 'fast-check';
 import { addDecimal } from '../../src/encoding/decimal.js';
-import { actionCovers, type AgentRequest, type Authority, type Budget, type CalendarPeriod, type CalendarUnit, type Limits, type Money, type NarrowingDimension, type Rate } from '../../src/agents/index.js';
+import {
+  actionCovers,
+  type AgentRequest,
+  type Authority,
+  type Budget,
+  type CalendarPeriod,
+  type CalendarUnit,
+  type Limits,
+  type Money,
+  type NarrowingDimension,
+  type Rate,
+} from '../../src/agents/index.js';
 
 /** Small universes so that random parents, children and requests collide often. */
 export const PATTERNS = ['pay:card', 'pay:bank', 'refund:card', 'read', 'pay:*', 'refund:*', 'p*', '*'];
@@ -14,9 +25,7 @@ export const UNITS: CalendarUnit[] = ['day', 'week', 'month', 'year'];
 /** Units whose every period lies inside one period of the key unit (a week straddles months and years). */
 const CONTAINING: Record<CalendarUnit, CalendarUnit[]> = { day: ['day', 'week', 'month', 'year'], week: ['week'], month: ['month', 'year'], year: ['year'] };
 
-export const decimal = fc
-  .tuple(fc.integer({ min: 0, max: 120 }), fc.integer({ min: 0, max: 99 }))
-  .map(([i, f]) => (f === 0 ? String(i) : `${i}.${String(f).padStart(2, '0')}`));
+export const decimal = fc.tuple(fc.integer({ min: 0, max: 120 }), fc.integer({ min: 0, max: 99 })).map(([i, f]) => (f === 0 ? String(i) : `${i}.${String(f).padStart(2, '0')}`));
 export const currency = fc.constantFrom(...CURRENCIES);
 export const money: fc.Arbitrary<Money> = fc.record({ amount: decimal, currency });
 export const calendarPeriod: fc.Arbitrary<CalendarPeriod> = fc.record({ calendar: fc.constantFrom(...UNITS), timeZone: fc.constantFrom(...ZONES) });
@@ -87,17 +96,46 @@ const other = (c: string) => (c === 'USD' ? 'EUR' : 'USD');
  */
 export const WIDENINGS: [NarrowingDimension, (p: Authority) => Authority | undefined][] = [
   ['actions', (p) => (p.actions.some((a) => actionCovers(a, 'zz:new')) ? undefined : { ...p, maxDelegationDepth: p.maxDelegationDepth - 1, actions: [...p.actions, 'zz:new'] })],
-  ['perTransaction', (p) => (p.limits?.perTransaction ? lim(p, { perTransaction: { ...p.limits.perTransaction, amount: addDecimal(p.limits.perTransaction.amount, '0.01') } }) : undefined)],
+  [
+    'perTransaction',
+    (p) => (p.limits?.perTransaction ? lim(p, { perTransaction: { ...p.limits.perTransaction, amount: addDecimal(p.limits.perTransaction.amount, '0.01') } }) : undefined),
+  ],
   ['perTransaction', (p) => (p.limits?.perTransaction ? lim(p, { perTransaction: undefined }) : undefined)],
   ['perTransaction', (p) => (p.limits?.perTransaction ? lim(p, { perTransaction: { ...p.limits.perTransaction, currency: other(p.limits.perTransaction.currency) } }) : undefined)],
   ['budget', (p) => (p.limits?.budget ? lim(p, { budget: { ...p.limits.budget, amount: addDecimal(p.limits.budget.amount, '0.000001') } }) : undefined)],
   ['budget', (p) => (p.limits?.budget ? lim(p, { budget: { ...p.limits.budget, period: 'PT1M' } }) : undefined)],
   // A calendar period under a rolling one, and the other way round: mixing windows widens.
-  ['budget', (p) => (p.limits?.budget ? lim(p, { budget: { ...p.limits.budget, period: typeof p.limits.budget.period === 'string' ? { calendar: 'year', timeZone: 'UTC' } : 'P3650D' } }) : undefined)],
+  [
+    'budget',
+    (p) =>
+      p.limits?.budget
+        ? lim(p, { budget: { ...p.limits.budget, period: typeof p.limits.budget.period === 'string' ? { calendar: 'year', timeZone: 'UTC' } : 'P3650D' } })
+        : undefined,
+  ],
   // Another time zone, or a unit that does not contain the parent's.
-  ['budget', (p) => { const b = p.limits?.budget; return b && typeof b.period !== 'string' ? lim(p, { budget: { ...b, period: { ...b.period, timeZone: b.period.timeZone === 'Asia/Tokyo' ? 'UTC' : 'Asia/Tokyo' } } }) : undefined; }],
-  ['budget', (p) => { const b = p.limits?.budget; return b && typeof b.period !== 'string' && b.period.calendar !== 'day' ? lim(p, { budget: { ...b, period: { ...b.period, calendar: 'day' } } }) : undefined; }],
-  ['budget', (p) => { const b = p.limits?.budget; return b && typeof b.period !== 'string' && b.period.calendar === 'week' ? lim(p, { budget: { ...b, period: { ...b.period, calendar: 'month' } } }) : undefined; }],
+  [
+    'budget',
+    (p) => {
+      const b = p.limits?.budget;
+      return b && typeof b.period !== 'string'
+        ? lim(p, { budget: { ...b, period: { ...b.period, timeZone: b.period.timeZone === 'Asia/Tokyo' ? 'UTC' : 'Asia/Tokyo' } } })
+        : undefined;
+    },
+  ],
+  [
+    'budget',
+    (p) => {
+      const b = p.limits?.budget;
+      return b && typeof b.period !== 'string' && b.period.calendar !== 'day' ? lim(p, { budget: { ...b, period: { ...b.period, calendar: 'day' } } }) : undefined;
+    },
+  ],
+  [
+    'budget',
+    (p) => {
+      const b = p.limits?.budget;
+      return b && typeof b.period !== 'string' && b.period.calendar === 'week' ? lim(p, { budget: { ...b, period: { ...b.period, calendar: 'month' } } }) : undefined;
+    },
+  ],
   ['budget', (p) => (p.limits?.budget ? lim(p, { budget: { ...p.limits.budget, currency: other(p.limits.budget.currency) } }) : undefined)],
   ['budget', (p) => (p.limits?.budget ? lim(p, { budget: undefined }) : undefined)],
   ['counterparties', (p) => (p.limits?.counterparties ? lim(p, { counterparties: [...p.limits.counterparties, 'did:web:zz.example'] }) : undefined)],

@@ -92,7 +92,12 @@ describe('calendar budget periods: delegation only narrows', () => {
   const admits = (b: Budget, seq: { at: number; amount: bigint }[]) =>
     seq.every((s, i) => {
       const since = windowSince(s.at, ledgerWindow(b.period));
-      return seq.slice(0, i + 1).filter((x) => x.at > since).reduce((a, x) => a + x.amount, 0n) <= parseDecimal(b.amount);
+      return (
+        seq
+          .slice(0, i + 1)
+          .filter((x) => x.at > since)
+          .reduce((a, x) => a + x.amount, 0n) <= parseDecimal(b.amount)
+      );
     });
   /**
    * Sequences start a little before a boundary where windows disagree: a month end that falls
@@ -105,14 +110,29 @@ describe('calendar budget periods: delegation only narrows', () => {
   const near = (p: string | CalendarPeriod): fc.Arbitrary<string | CalendarPeriod> =>
     typeof p === 'string'
       ? budgetPeriod
-      : fc.oneof(fc.constantFrom(...UNITS).map((calendar) => ({ calendar, timeZone: p.timeZone })), fc.constantFrom(...ZONES).map((timeZone) => ({ calendar: p.calendar, timeZone })), budgetPeriod);
+      : fc.oneof(
+          fc.constantFrom(...UNITS).map((calendar) => ({ calendar, timeZone: p.timeZone })),
+          fc.constantFrom(...ZONES).map((timeZone) => ({ calendar: p.calendar, timeZone })),
+          budgetPeriod,
+        );
 
   it('property: a delegated budget (rolling or calendar, any zone) never lets the child spend what its parent would refuse', () => {
-    const gap = fc.oneof(fc.integer({ min: 0, max: 4 * 3600 }), fc.integer({ min: 0, max: 30 * 3600 }), fc.integer({ min: 0, max: 12 * 86400 }), fc.integer({ min: 0, max: 45 * 86400 }));
+    const gap = fc.oneof(
+      fc.integer({ min: 0, max: 4 * 3600 }),
+      fc.integer({ min: 0, max: 30 * 3600 }),
+      fc.integer({ min: 0, max: 12 * 86400 }),
+      fc.integer({ min: 0, max: 45 * 86400 }),
+    );
     const world = fc
       .record({ pa: fc.integer({ min: 1, max: 10 }), pp: budgetPeriod })
       .chain(({ pa, pp }) => fc.record({ pa: fc.constant(pa), pp: fc.constant(pp), ca: fc.oneof(fc.constant(pa), fc.integer({ min: 1, max: pa })), cp: near(pp) }))
-      .chain((b) => fc.record({ b: fc.constant(b), start: fc.constantFrom(...STARTS), spends: fc.array(fc.record({ dt: gap, amount: fc.oneof(fc.constant(b.ca), fc.integer({ min: 1, max: 10 })) }), { minLength: 2, maxLength: 8 }) }));
+      .chain((b) =>
+        fc.record({
+          b: fc.constant(b),
+          start: fc.constantFrom(...STARTS),
+          spends: fc.array(fc.record({ dt: gap, amount: fc.oneof(fc.constant(b.ca), fc.integer({ min: 1, max: 10 })) }), { minLength: 2, maxLength: 8 }),
+        }),
+      );
     let narrowings = 0;
     fc.assert(
       fc.property(world, ({ b, start, spends }) => {
@@ -161,6 +181,9 @@ describe('calendar budget periods: the ledger', () => {
     const april = await reserveSpend(w.store, await decide('30 EUR'), { now: new Date('2026-03-31T22:30:00Z') });
     expect(april).toMatchObject({ ok: false, reasons: [{ code: 'BUDGET_EXCEEDED', ref: low.id }] });
     // within both: the parent's April is empty, the child's year has 20 left
-    expect(await reserveSpend(w.store, await decide('20 EUR'), { now: new Date('2026-03-31T22:30:00Z') })).toMatchObject({ ok: true, remaining: { budget: { amount: '0', currency: 'EUR' } } });
+    expect(await reserveSpend(w.store, await decide('20 EUR'), { now: new Date('2026-03-31T22:30:00Z') })).toMatchObject({
+      ok: true,
+      remaining: { budget: { amount: '0', currency: 'EUR' } },
+    });
   });
 });

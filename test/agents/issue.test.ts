@@ -37,8 +37,18 @@ describe('issueAgentIdentity', () => {
   it('issues a schema-valid identity naming the operator, stored as issued', async () => {
     const operator = w.issuer('op');
     const agent = w.issuer('agent');
-    const c = await issueAgentIdentity(w.store, operator, { agent: agent.did, name: 'shopper', software: { name: 'bot', version: '1.2.3', digest: 'sha256-abc' }, model: 'm-1', homepage: 'https://bot.example', validUntil: days(90) });
-    expect(c.credential.credentialSubject).toEqual({ id: agent.did, agent: { name: 'shopper', operator: operator.did, software: { name: 'bot', version: '1.2.3', digest: 'sha256-abc' }, model: 'm-1', homepage: 'https://bot.example' } });
+    const c = await issueAgentIdentity(w.store, operator, {
+      agent: agent.did,
+      name: 'shopper',
+      software: { name: 'bot', version: '1.2.3', digest: 'sha256-abc' },
+      model: 'm-1',
+      homepage: 'https://bot.example',
+      validUntil: days(90),
+    });
+    expect(c.credential.credentialSubject).toEqual({
+      id: agent.did,
+      agent: { name: 'shopper', operator: operator.did, software: { name: 'bot', version: '1.2.3', digest: 'sha256-abc' }, model: 'm-1', homepage: 'https://bot.example' },
+    });
     expect((await verifyCredential(c.jwt, { resolver: w.resolver })).ok).toBe(true);
     expect(await w.store.getCredential(c.id)).toMatchObject({ direction: 'issued', issuer: operator.did, subject: agent.did, types: ['AgentIdentityCredential'] });
   });
@@ -60,7 +70,13 @@ describe('issueAgentIdentity', () => {
     // Past the helper, the schema holds the line: a directory with a path, or a field it does not know.
     const { issueCredential, schemaIdFor } = await import('../../src/credentials/index.js');
     const issue = (a: Record<string, unknown>) =>
-      issueCredential({ issuer: operator, subject: agent.did, type: 'AgentIdentityCredential', claims: { agent: { name: 'crawler', operator: operator.did, ...a } }, credentialSchema: { id: schemaIdFor('AgentIdentityCredential')!, type: 'JsonSchema' } });
+      issueCredential({
+        issuer: operator,
+        subject: agent.did,
+        type: 'AgentIdentityCredential',
+        claims: { agent: { name: 'crawler', operator: operator.did, ...a } },
+        credentialSchema: { id: schemaIdFor('AgentIdentityCredential')!, type: 'JsonSchema' },
+      });
     expect((await thrown(issue({ directory: 'https://agent.example/keys' }))).code).toBe('SCHEMA_INVALID');
     expect((await thrown(issue({ directory: 'https://agent.example', keys: [] }))).code).toBe('SCHEMA_INVALID');
   });
@@ -133,22 +149,27 @@ describe('delegateMandate', () => {
   it('refuses a delegator that is not the parent subject (DELEGATION_BROKEN)', async () => {
     const [p, a1, a2] = [w.issuer('principal'), w.issuer('a1'), w.issuer('a2')];
     const root = await issueMandate(w.store, p, { agent: a1.did, authority: ROOT, validUntil: days(30), baseUrl: w.baseUrl });
-    expect((await thrown(delegateMandate(w.store, a2, { parentJwt: root.jwt, to: a2.did, authority: step(ROOT), validUntil: days(10), baseUrl: w.baseUrl }))).code).toBe('DELEGATION_BROKEN');
+    expect((await thrown(delegateMandate(w.store, a2, { parentJwt: root.jwt, to: a2.did, authority: step(ROOT), validUntil: days(10), baseUrl: w.baseUrl }))).code).toBe(
+      'DELEGATION_BROKEN',
+    );
   });
 
   it('refuses to delegate a mandate of depth 0 (DELEGATION_DEPTH_EXCEEDED)', async () => {
     const [p, a1, a2] = [w.issuer('principal'), w.issuer('a1'), w.issuer('a2')];
     const root = await issueMandate(w.store, p, { agent: a1.did, authority: { ...ROOT, maxDelegationDepth: 0 }, validUntil: days(30), baseUrl: w.baseUrl });
-    expect((await thrown(delegateMandate(w.store, a1, { parentJwt: root.jwt, to: a2.did, authority: { ...ROOT, maxDelegationDepth: 0 }, validUntil: days(10), baseUrl: w.baseUrl }))).code).toBe(
-      'DELEGATION_DEPTH_EXCEEDED',
-    );
+    expect(
+      (await thrown(delegateMandate(w.store, a1, { parentJwt: root.jwt, to: a2.did, authority: { ...ROOT, maxDelegationDepth: 0 }, validUntil: days(10), baseUrl: w.baseUrl })))
+        .code,
+    ).toBe('DELEGATION_DEPTH_EXCEEDED');
   });
 
   it('refuses a parent that is not a mandate', async () => {
     const op = w.issuer('op');
     const a1 = w.issuer('a1');
     const identity = await issueAgentIdentity(null, op, { agent: a1.did, name: 'x' });
-    expect((await thrown(delegateMandate(w.store, a1, { parentJwt: identity.jwt, to: a1.did, authority: step(ROOT), validUntil: days(1), baseUrl: w.baseUrl }))).code).toBe('INVALID_ARGUMENT');
+    expect((await thrown(delegateMandate(w.store, a1, { parentJwt: identity.jwt, to: a1.did, authority: step(ROOT), validUntil: days(1), baseUrl: w.baseUrl }))).code).toBe(
+      'INVALID_ARGUMENT',
+    );
   });
 });
 
@@ -160,7 +181,9 @@ describe('createAgentPresentation', () => {
     const m3 = await delegateMandate(w.store, a2, { parentJwt: m2.jwt, to: a3.did, authority: step(step(ROOT)), validUntil: days(10), baseUrl: w.baseUrl });
     expect(orderChain([m3.jwt, m1.jwt, m2.jwt])).toEqual([m1.jwt, m2.jwt, m3.jwt]);
     const vp = await createAgentPresentation({ agent: a3, chain: [m2.jwt, m3.jwt, m1.jwt], aud: 'did:web:shop.example', nonce: 'n' });
-    const ids = (JSON.parse(Buffer.from(vp.split('.')[1]!, 'base64url').toString()).verifiableCredential as { id: string }[]).map((c) => decodeCredential(c.id.slice('data:application/vc+jwt,'.length)).id);
+    const ids = (JSON.parse(Buffer.from(vp.split('.')[1]!, 'base64url').toString()).verifiableCredential as { id: string }[]).map(
+      (c) => decodeCredential(c.id.slice('data:application/vc+jwt,'.length)).id,
+    );
     expect(ids).toEqual([m1.id, m2.id, m3.id]);
   });
 

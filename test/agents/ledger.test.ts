@@ -22,10 +22,22 @@ describe('ledger entries', () => {
   it('charge every link, keyed by issuer and id, with its own budget and rate', () => {
     const a: Authority = { actions: ['*'], maxDelegationDepth: 1, limits: { budget: { amount: '100', currency: 'USD', period: 'P30D' } } };
     const b: Authority = { actions: ['*'], maxDelegationDepth: 0, limits: { budget: { amount: '10', currency: 'USD', period: 'P30D' }, rate: { count: 2, period: 'PT1H' } } };
-    const entries = ledgerEntries([{ id: 'urn:uuid:a', issuer: 'did:key:zP', authority: a }, { id: 'urn:uuid:b', issuer: 'did:key:zA', authority: b }], { amount: '5', currency: 'USD' });
+    const entries = ledgerEntries(
+      [
+        { id: 'urn:uuid:a', issuer: 'did:key:zP', authority: a },
+        { id: 'urn:uuid:b', issuer: 'did:key:zA', authority: b },
+      ],
+      { amount: '5', currency: 'USD' },
+    );
     expect(entries).toEqual([
       { mandateId: 'did:key:zP urn:uuid:a', amount: '5', currency: 'USD', budget: { amount: '100', currency: 'USD', periodSeconds: 30 * 86400 } },
-      { mandateId: 'did:key:zA urn:uuid:b', amount: '5', currency: 'USD', budget: { amount: '10', currency: 'USD', periodSeconds: 30 * 86400 }, rate: { count: 2, periodSeconds: 3600 } },
+      {
+        mandateId: 'did:key:zA urn:uuid:b',
+        amount: '5',
+        currency: 'USD',
+        budget: { amount: '10', currency: 'USD', periodSeconds: 30 * 86400 },
+        rate: { count: 2, periodSeconds: 3600 },
+      },
     ]);
     // Without an amount: a zero spend in the budget's currency (so it counts for the rate only).
     expect(ledgerEntries([{ id: 'x', issuer: 'did:key:z', authority: b }])[0]).toMatchObject({ amount: '0', currency: 'USD' });
@@ -72,7 +84,12 @@ describe('concurrent reservations', () => {
     // Needs src/store/ledger.ts to count rows after `at` too (see the report); fails until then.
     const tag = randomUUID();
     const [p, a] = [w.issuer(`p-${tag}`), w.issuer(`a-${tag}`)];
-    const m = await issueMandate(w.store, p, { agent: a.did, authority: { actions: ['*'], maxDelegationDepth: 0, limits: { budget: { amount: '10', currency: 'USD', period: 'P1D' } } }, validUntil: days(30), baseUrl: w.baseUrl });
+    const m = await issueMandate(w.store, p, {
+      agent: a.did,
+      authority: { actions: ['*'], maxDelegationDepth: 0, limits: { budget: { amount: '10', currency: 'USD', period: 'P1D' } } },
+      validUntil: days(30),
+      baseUrl: w.baseUrl,
+    });
     const t = Date.now();
     const spend = async (at: number) =>
       attempt(w, { agent: a, chain: [m.jwt], options: { action: 'pay', amount: '8 USD', trust: { anyPrincipal: true, requireIdentity: false }, record: true, now: new Date(at) } });

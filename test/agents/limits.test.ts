@@ -39,8 +39,27 @@ describe('CLI shorthands', () => {
     const shape = fc.oneof(
       fc.string(),
       fc.double(),
-      fc.constantFrom('49.99 USD', '1e3 USD', '0x10 USD', '-5 USD', ' 5 usd ', '5 US', '5 ABC', '5USD ', '５ USD', '5.USD', '.5 USD', '5,00 EUR', '5 EUR EUR', 'NaN USD', 'Infinity USD'),
-      fc.record({ amount: fc.oneof(fc.string(), fc.double(), fc.constant(undefined), fc.constant(null), fc.array(fc.nat())), currency: fc.oneof(fc.constantFrom('USD', 'usd', 'EUR', 'XXX', 'ABC', 'US', ''), fc.string()) }),
+      fc.constantFrom(
+        '49.99 USD',
+        '1e3 USD',
+        '0x10 USD',
+        '-5 USD',
+        ' 5 usd ',
+        '5 US',
+        '5 ABC',
+        '5USD ',
+        '５ USD',
+        '5.USD',
+        '.5 USD',
+        '5,00 EUR',
+        '5 EUR EUR',
+        'NaN USD',
+        'Infinity USD',
+      ),
+      fc.record({
+        amount: fc.oneof(fc.string(), fc.double(), fc.constant(undefined), fc.constant(null), fc.array(fc.nat())),
+        currency: fc.oneof(fc.constantFrom('USD', 'usd', 'EUR', 'XXX', 'ABC', 'US', ''), fc.string()),
+      }),
       fc.anything(),
     );
     fc.assert(
@@ -185,7 +204,9 @@ describe('checkRequest (one link, stateless)', () => {
 
   it('refuses each violation with its code', () => {
     expect(codes(checkRequest(a, { ...paid, action: 'refunds:card' }))).toEqual(['ACTION_NOT_ALLOWED']);
-    expect(codes(checkRequest({ ...a, limits: { perTransaction: { amount: '50', currency: 'USD' } } }, { ...ok, amount: { amount: '50.01', currency: 'USD' } }))).toEqual(['AUTHORITY_EXCEEDED']);
+    expect(codes(checkRequest({ ...a, limits: { perTransaction: { amount: '50', currency: 'USD' } } }, { ...ok, amount: { amount: '50.01', currency: 'USD' } }))).toEqual([
+      'AUTHORITY_EXCEEDED',
+    ]);
     expect(codes(checkRequest(a, { ...ok, amount: { amount: '45', currency: 'USD' } }))).toEqual(['BUDGET_EXCEEDED']);
     expect(codes(checkRequest(a, { ...ok, amount: { amount: '1', currency: 'EUR' } }))).toEqual(['CURRENCY_MISMATCH', 'CURRENCY_MISMATCH']);
     expect(codes(checkRequest(a, { ...paid, counterparty: 'did:web:other.example' }))).toEqual(['COUNTERPARTY_NOT_ALLOWED']);

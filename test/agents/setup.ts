@@ -66,7 +66,13 @@ export async function buildChain(w: World, depth: number, root: Authority = ROOT
 }
 
 /** Signs a mandate directly, bypassing delegateMandate's checks (to build chains a verifier must refuse). */
-export async function signLink(w: World, issuer: Issuer, subject: string, authority: unknown, opts: { validUntil?: Date | null; validFrom?: Date; status?: boolean } = {}): Promise<string> {
+export async function signLink(
+  w: World,
+  issuer: Issuer,
+  subject: string,
+  authority: unknown,
+  opts: { validUntil?: Date | null; validFrom?: Date; status?: boolean } = {},
+): Promise<string> {
   const id = `urn:uuid:${randomUUID()}`;
   const status = opts.status === false ? undefined : await allocateStatusEntry(w.store, { issuerDid: issuer.did, baseUrl: w.baseUrl, purpose: 'revocation', credentialId: id });
   const issued = await issueCredential({

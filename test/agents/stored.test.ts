@@ -23,7 +23,12 @@ describe('chainFor: the chain an agent presents, root first, from the store', ()
     await expect(chainFor(w.store, a2.did, root.id)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(chainFor(w.store, w.issuer('s-nobody').did)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     // A held link whose parent this store does not have.
-    const orphan = await issueCredential({ issuer: a2, subject: w.issuer('s-a3').did, type: 'AgentAuthorityCredential', claims: { authority: { actions: ['buy'], maxDelegationDepth: 0 } } });
+    const orphan = await issueCredential({
+      issuer: a2,
+      subject: w.issuer('s-a3').did,
+      type: 'AgentAuthorityCredential',
+      claims: { authority: { actions: ['buy'], maxDelegationDepth: 0 } },
+    });
     await recordCredential(w.store, orphan, { direction: 'held', parentId: 'urn:uuid:missing' });
     await expect(chainFor(w.store, w.issuer('s-a3').did)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });

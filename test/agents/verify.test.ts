@@ -62,13 +62,18 @@ describe('verifyAgent: chains that verify', () => {
     const chain = [c.mandates[0]!.jwt];
     expect(codes(await attempt(w, { agent, chain }))).toEqual(['IDENTITY_MISSING']);
     expect((await attempt(w, { agent, chain, options: { trust: { anyPrincipal: true, requireIdentity: false } } })).ok).toBe(true);
-    expect(codes(await attempt(w, { agent, identity: c.identity, chain, options: { trust: { anyPrincipal: true, identityIssuers: [c.principal.did] } } }))).toEqual(['UNTRUSTED_ISSUER']);
+    expect(codes(await attempt(w, { agent, identity: c.identity, chain, options: { trust: { anyPrincipal: true, identityIssuers: [c.principal.did] } } }))).toEqual([
+      'UNTRUSTED_ISSUER',
+    ]);
     expect((await attempt(w, { agent, identity: c.identity, chain, options: { trust: { anyPrincipal: true, identityIssuers: [c.operator.did] } } })).ok).toBe(true);
   });
 
   it('verifyChain checks a chain of JWTs on its own', async () => {
     const c = await buildChain(w, 3);
-    const v = await verifyChain(c.mandates.map((m) => m.jwt), { resolver: w.resolver, status: w.status(), trust: { principals: [c.principal.did] }, agent: c.agents[2]!.did });
+    const v = await verifyChain(
+      c.mandates.map((m) => m.jwt),
+      { resolver: w.resolver, status: w.status(), trust: { principals: [c.principal.did] }, agent: c.agents[2]!.did },
+    );
     expect(v.reasons).toEqual([]);
     expect(v.ok).toBe(true);
   });
@@ -228,13 +233,24 @@ describe('verifyAgent: every refusal has its code', () => {
     const nonce = randomUUID();
     const vp = await createAgentPresentation({ agent: c.agents[0]!, identity: c.identity, chain: [c.mandates[0]!.jwt], aud: AUD, nonce });
     const before = await w.store.listReservations({});
-    const d = await verifyAgent(vp, { resolver: w.resolver, status: w.status(), aud: AUD, nonce, action: 'pay:card', amount: '10 USD', counterparty: AUD, trust: { anyPrincipal: true } });
+    const d = await verifyAgent(vp, {
+      resolver: w.resolver,
+      status: w.status(),
+      aud: AUD,
+      nonce,
+      action: 'pay:card',
+      amount: '10 USD',
+      counterparty: AUD,
+      trust: { anyPrincipal: true },
+    });
     expect(d.ok).toBe(true);
     expect(d.cumulativeLimits).toBe(true);
     expect(await w.store.listReservations({})).toEqual(before);
     // The options of the old recording verifyAgent are refused, not silently ignored.
     for (const gone of [{ ledger: w.store }, { record: true }, { reservationId: 'r' }, { at: new Date() }]) {
-      await expect(verifyAgent(vp, { resolver: w.resolver, status: w.status(), aud: AUD, nonce, action: 'pay:card', amount: '10 USD', trust: { anyPrincipal: true }, ...gone } as never)).rejects.toThrow(TypeError);
+      await expect(
+        verifyAgent(vp, { resolver: w.resolver, status: w.status(), aud: AUD, nonce, action: 'pay:card', amount: '10 USD', trust: { anyPrincipal: true }, ...gone } as never),
+      ).rejects.toThrow(TypeError);
     }
   });
 

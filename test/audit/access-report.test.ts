@@ -43,7 +43,10 @@ describe('access reports', () => {
     expect(await sendAccessReport(api, { grant: grant.jwt, receipts: [used] })).toEqual({ status: 202, accepted: 0 });
     const uses = await accessReports(w.home.store, grant.id);
     expect(uses.map((u) => [u.verifier, u.outcome, u.action, u.resource])).toEqual(
-      expect.arrayContaining([[api.did, 'allow', 'read', 'profile/email'], [api.did, 'deny', 'read', 'profile/phone']]),
+      expect.arrayContaining([
+        [api.did, 'allow', 'read', 'profile/email'],
+        [api.did, 'deny', 'read', 'profile/phone'],
+      ]),
     );
     expect(uses[0]).toMatchObject({ reporter: api.did, holder: w.app.did });
     const page = await (await fetch(`${w.server.url}/consent`)).text();

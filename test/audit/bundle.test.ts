@@ -39,12 +39,27 @@ beforeAll(async () => {
   verifier = createVerifier({ aud: API, store: apiStore, resolver: w.resolver, status: w.status, http: false, receipts: { signer: await w.home.issuer('shop') } });
   const carol = await w.home.issuer('carol');
   const grant = await issueGrant(w.home.store, carol, {
-    grantee: w.app.did, resources: ['profile/email'], actions: ['read'], purpose: 'order updates', validUntil: new Date(Date.now() + 86_400_000), baseUrl: w.server.url,
+    grantee: w.app.did,
+    resources: ['profile/email'],
+    actions: ['read'],
+    purpose: 'order updates',
+    validUntil: new Date(Date.now() + 86_400_000),
+    baseUrl: w.server.url,
   });
   const url = 'http://127.0.0.1:9999/profile/email';
-  const allowed = await decide(verifier, await bound(w.app, [grant.jwt], { url }), { kind: 'grant', resource: 'profile/email', action: 'read', owner: carol.did }, { kind: 'claims', claims: { htm: 'GET', htu: url } });
+  const allowed = await decide(
+    verifier,
+    await bound(w.app, [grant.jwt], { url }),
+    { kind: 'grant', resource: 'profile/email', action: 'read', owner: carol.did },
+    { kind: 'claims', claims: { htm: 'GET', htu: url } },
+  );
   expect(allowed.ok).toBe(true);
-  const denied = await decide(verifier, await bound(w.app, [grant.jwt], { url }), { kind: 'grant', resource: 'profile/phone', action: 'read', owner: carol.did }, { kind: 'claims', claims: { htm: 'GET', htu: url } });
+  const denied = await decide(
+    verifier,
+    await bound(w.app, [grant.jwt], { url }),
+    { kind: 'grant', resource: 'profile/phone', action: 'read', owner: carol.did },
+    { kind: 'claims', claims: { htm: 'GET', htu: url } },
+  );
   expect(denied.reasons.map((r) => r.code)).toEqual(['GRANT_SCOPE']);
   const mandate = await w.mandate();
   const vp = await createPresentation({ holder: w.agent, credentials: [w.agentIdentity, ...orderChain([mandate])], aud: API });
@@ -124,7 +139,9 @@ describe('evidence bundles', () => {
 
   /** Flips one character at `at` to another base64url character, staying inside a JSON string value for documents. */
   function flip(text: string, at: number, json: boolean): string | undefined {
-    const positions = json ? [...text.matchAll(/"[^"]*"/g)].filter((m) => text[m.index! + m[0].length] !== ':').flatMap((m) => Array.from({ length: m[0].length - 2 }, (_, k) => m.index! + 1 + k)) : [...text].map((_, i) => i);
+    const positions = json
+      ? [...text.matchAll(/"[^"]*"/g)].filter((m) => text[m.index! + m[0].length] !== ':').flatMap((m) => Array.from({ length: m[0].length - 2 }, (_, k) => m.index! + 1 + k))
+      : [...text].map((_, i) => i);
     if (positions.length === 0) return undefined;
     const i = positions[at % positions.length]!;
     const c = text[i]!;

@@ -39,7 +39,12 @@ beforeAll(async () => {
   for (let i = 0; i < N; i++) {
     // Alternating allows and denies (a resource outside the grant), one entry each.
     const resource = i % 2 === 0 ? 'profile/email' : 'calendar';
-    await decide(v, await bound(w.app, [g.jwt]), { kind: 'grant', resource, action: 'read', owner: w.alice.did }, { kind: 'claims', claims: { htm: 'GET', htu: 'http://127.0.0.1:9999/profile/email' } });
+    await decide(
+      v,
+      await bound(w.app, [g.jwt]),
+      { kind: 'grant', resource, action: 'read', owner: w.alice.did },
+      { kind: 'claims', claims: { htm: 'GET', htu: 'http://127.0.0.1:9999/profile/email' } },
+    );
   }
   chain = v.receipts!.chain;
   await store.close();
@@ -143,7 +148,12 @@ describe('the audit log', () => {
       const payload = canonicalJson(claims);
       const jws = await signPayload(RECEIPT_TYP, payload, api);
       prev = sha256Digest(payload);
-      db.prepare("UPDATE audit_entries SET jws = ?, hash = ?, prev = ?, outcome = CASE WHEN seq = 6 THEN 'allow' ELSE outcome END WHERE seq = ?").run(jws, prev, (claims.log as { prev: string }).prev, k);
+      db.prepare("UPDATE audit_entries SET jws = ?, hash = ?, prev = ?, outcome = CASE WHEN seq = 6 THEN 'allow' ELSE outcome END WHERE seq = ?").run(
+        jws,
+        prev,
+        (claims.log as { prev: string }).prev,
+        k,
+      );
     }
     db.prepare('DELETE FROM audit_checkpoints WHERE seq >= 8').run();
     const fresh = await signCheckpoint(api, chain, N, prev);

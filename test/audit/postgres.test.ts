@@ -29,7 +29,9 @@ if (url) {
       const stores: Store[] = await Promise.all(Array.from({ length: INSTANCES }, () => openPostgresStore(url, { schema, poolSize: 3 })));
       try {
         const signer = await w.home.issuer('api');
-        const verifiers = stores.map((store) => createVerifier({ aud: API, store, resolver: w.resolver, status: w.status, http: false, receipts: { signer, checkpointEvery: 10 } }));
+        const verifiers = stores.map((store) =>
+          createVerifier({ aud: API, store, resolver: w.resolver, status: w.status, http: false, receipts: { signer, checkpointEvery: 10 } }),
+        );
         const g = await w.grant();
         const policy = { kind: 'grant' as const, resource: 'profile/email', action: 'read', owner: w.alice.did };
         const binding = { kind: 'claims' as const, claims: { htm: 'GET', htu: 'http://127.0.0.1:9999/profile/email' } };

@@ -63,13 +63,25 @@ describe('decision receipts', () => {
     const vp = await bound(w.app, [g.jwt], { url: 'http://127.0.0.1:9999/calendar' });
     const scope = await decide(v, vp, grantPolicy('calendar'), http('http://127.0.0.1:9999/calendar'));
     expect(scope).toMatchObject({ ok: false, status: 403, reasons: [{ code: 'GRANT_SCOPE' }] });
-    expect(claimsOf<DecisionReceipt>(scope.receipt!)).toMatchObject({ decision: 'deny', status: 403, reasons: ['GRANT_SCOPE'], request: { htm: 'GET', htu: 'http://127.0.0.1:9999/calendar' }, log: { seq: 1 } });
+    expect(claimsOf<DecisionReceipt>(scope.receipt!)).toMatchObject({
+      decision: 'deny',
+      status: 403,
+      reasons: ['GRANT_SCOPE'],
+      request: { htm: 'GET', htu: 'http://127.0.0.1:9999/calendar' },
+      log: { seq: 1 },
+    });
     const ok = await bound(w.app, [g.jwt]);
     expect((await decide(v, ok, grantPolicy(), http())).ok).toBe(true);
     const replay = await decide(v, ok, grantPolicy(), http());
     expect(claimsOf<DecisionReceipt>(replay.receipt!)).toMatchObject({ decision: 'deny', status: 401, reasons: ['REPLAY_DETECTED'], log: { seq: 3 } });
     const none = await decide(v, undefined, { kind: 'presentation' }, { kind: 'none' });
-    expect(claimsOf<DecisionReceipt>(none.receipt!)).toMatchObject({ decision: 'deny', reasons: ['INVALID_PRESENTATION'], request: { none: true }, credentials: [], log: { seq: 4 } });
+    expect(claimsOf<DecisionReceipt>(none.receipt!)).toMatchObject({
+      decision: 'deny',
+      reasons: ['INVALID_PRESENTATION'],
+      request: { none: true },
+      credentials: [],
+      log: { seq: 4 },
+    });
     expect(claimsOf<DecisionReceipt>(none.receipt!).vp).toBeUndefined();
     const log = await verifyAuditLog(w.apiStore, { resolver: w.resolver, chain: v.receipts!.chain });
     expect(log).toMatchObject({ ok: true, chains: [{ entries: 4, first: 1, last: 4 }] });
@@ -113,12 +125,23 @@ describe('decision receipts', () => {
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     const c = claimsOf<DecisionReceipt>(r.receipt!);
-    expect(c).toMatchObject({ decision: 'allow', sub: w.agent.did, principal: w.principal.did, policy: { kind: 'agent', action: 'purchase', amount: { amount: '20', currency: 'USD' }, counterparty: API }, spend: { state: 'reserved', amount: { amount: '20', currency: 'USD' } } });
+    expect(c).toMatchObject({
+      decision: 'allow',
+      sub: w.agent.did,
+      principal: w.principal.did,
+      policy: { kind: 'agent', action: 'purchase', amount: { amount: '20', currency: 'USD' }, counterparty: API },
+      spend: { state: 'reserved', amount: { amount: '20', currency: 'USD' } },
+    });
     expect(c.chain.map((l) => l.iss)).toEqual([w.principal.did]);
     const s = claimsOf<SettlementReceipt>(r.settlement!);
     expect(s).toMatchObject({ kind: 'settlement', receipt: c.jti, spend: { reservation: c.spend!.reservation, state: 'committed' }, log: { seq: c.log.seq + 1 } });
     // Released through authorizeTransaction's hold: logged as released.
-    const d = await authorizeTransaction(await createPresentation({ holder: w.agent, credentials: [w.agentIdentity, ...orderChain([mandate])], aud: API }), { verifier: v, action: 'purchase', amount: '5 USD', trust: { principals: [w.principal.did] } });
+    const d = await authorizeTransaction(await createPresentation({ holder: w.agent, credentials: [w.agentIdentity, ...orderChain([mandate])], aud: API }), {
+      verifier: v,
+      action: 'purchase',
+      amount: '5 USD',
+      trust: { principals: [w.principal.did] },
+    });
     await d.spend!.release();
     expect(claimsOf<SettlementReceipt>(d.spend!.receipt!).spend.state).toBe('released');
     const entries = await w.apiStore.listAudit({ chain: v.receipts!.chain });

@@ -13,7 +13,16 @@ import { verifyRequest } from '../../src/http/request.js';
 import { jwkThumbprint } from '../../src/httpsig/index.js';
 import { mandateToken } from '../../src/mandates/index.js';
 import { presentSdJwtVc } from '../../src/sdjwt/index.js';
-import { decodeReceipt, exportEvidence, receiptsForGrant, verifyAuditLog, verifyEvidence, type DecisionReceipt, type EvidenceBundle, type EvidenceVerification } from '../../src/audit/index.js';
+import {
+  decodeReceipt,
+  exportEvidence,
+  receiptsForGrant,
+  verifyAuditLog,
+  verifyEvidence,
+  type DecisionReceipt,
+  type EvidenceBundle,
+  type EvidenceVerification,
+} from '../../src/audit/index.js';
 import { makeIssuer } from '../helpers.js';
 import { bound } from '../http/present.js';
 import { API, openWorld, type World } from '../http/world.js';
@@ -118,7 +127,14 @@ describe('requireSignature alone on a receipts verifier', () => {
     const allowed = await verifyRequest(request(ORDERS, sig), v, guard());
     expect(allowed.ok).toBe(true);
     const a = receiptOf(allowed);
-    expect(a).toMatchObject({ decision: 'allow', status: 200, reasons: [], policy: { kind: 'signature' }, sub: THUMBPRINT_URN + jwkThumbprint(w.agent.publicJwk), request: { htm: 'GET', htu: ORDERS } });
+    expect(a).toMatchObject({
+      decision: 'allow',
+      status: 200,
+      reasons: [],
+      policy: { kind: 'signature' },
+      sub: THUMBPRINT_URN + jwkThumbprint(w.agent.publicJwk),
+      request: { htm: 'GET', htu: ORDERS },
+    });
     expect(a.vp).toBeUndefined();
 
     const forged = { ...(await signed(w.agent, ORDERS)) };
@@ -171,14 +187,20 @@ describe('requireSignature alone on a receipts verifier', () => {
 describe('SIGNER_NOT_HOLDER refusals are receipted, and their evidence verifies', () => {
   const sigGuard = () => requireSignature({ keys: { keys: [w.app.publicJwk, w.agent.publicJwk, stranger.publicJwk, vw.agent.publicJwk] } });
 
-  it('a vp+jwt grant signed by a stranger: a deny receipt naming no holder; evidence re-checked (the presentation is sound), ok; the holder\'s later use is receipted too', async () => {
+  it("a vp+jwt grant signed by a stranger: a deny receipt naming no holder; evidence re-checked (the presentation is sound), ok; the holder's later use is receipted too", async () => {
     const grant = await w.grant();
     const vp = await bound(w.app, [grant.jwt], { url: EMAIL });
     const guards = [sigGuard(), requireGrant({ resource: 'profile/email', action: 'read', owner: w.alice.did })] as const;
     const d = await verifyRequest(request(EMAIL, { ...(await signed(stranger, EMAIL)), ...bearer(vp) }), v, ...guards);
     expect(codes(d)).toEqual(['SIGNER_NOT_HOLDER']);
     const r = receiptOf(d);
-    expect(r).toMatchObject({ decision: 'deny', status: 401, reasons: ['SIGNER_NOT_HOLDER'], policy: { kind: 'grant', resource: 'profile/email', action: 'read', owner: w.alice.did }, vp: sha256Digest(vp) });
+    expect(r).toMatchObject({
+      decision: 'deny',
+      status: 401,
+      reasons: ['SIGNER_NOT_HOLDER'],
+      policy: { kind: 'grant', resource: 'profile/email', action: 'read', owner: w.alice.did },
+      vp: sha256Digest(vp),
+    });
     expect(r.sub).toBeUndefined();
     const e = await verifyEvidence(await bundleOf(d));
     expect(failing(e)).toEqual([]);
@@ -192,7 +214,12 @@ describe('SIGNER_NOT_HOLDER refusals are receipted, and their evidence verifies'
   it('an SD-JWT grant and an agent signed for by a stranger: deny receipts, evidence ok', async () => {
     const g = await sdGrant(w);
     const sd = await sdPresent(g.token, { url: EMAIL, holder: w.app });
-    const a = await verifyRequest(request(EMAIL, { ...(await signed(stranger, EMAIL)), ...bearer(sd) }), v, sigGuard(), requireGrant({ resource: 'profile/email', action: 'read', owner: w.alice.did }));
+    const a = await verifyRequest(
+      request(EMAIL, { ...(await signed(stranger, EMAIL)), ...bearer(sd) }),
+      v,
+      sigGuard(),
+      requireGrant({ resource: 'profile/email', action: 'read', owner: w.alice.did }),
+    );
     expect(receiptOf(a)).toMatchObject({ decision: 'deny', reasons: ['SIGNER_NOT_HOLDER'], vp: sha256Digest(sd) });
     await expectRecordedAndChecked(await bundleOf(a), /SD-JWT/);
 
@@ -213,7 +240,11 @@ describe('SIGNER_NOT_HOLDER refusals are receipted, and their evidence verifies'
 });
 
 describe('payment mandates on a receipts verifier', () => {
-  const guards = () => [requireMandate({ profile: 'verifiable-intent', trust: { issuers: [vw.issuer.publicJwk] } }), requireSignature({ keys: { keys: [vw.agent.publicJwk, stranger.publicJwk] } })] as const;
+  const guards = () =>
+    [
+      requireMandate({ profile: 'verifiable-intent', trust: { issuers: [vw.issuer.publicJwk] } }),
+      requireSignature({ keys: { keys: [vw.agent.publicJwk, stranger.publicJwk] } }),
+    ] as const;
 
   it('signed by the agent key: allowed, a receipt of policy kind mandate (profile, amount), its settlement logged; evidence recorded, every part checked', async () => {
     const intent = await viIntent(vw, new Date(), { cumulative: { amount: '500', currency: 'USD', period: 'MONTHLY' } });
@@ -221,7 +252,13 @@ describe('payment mandates on a receipts verifier', () => {
     const d = await verifyRequest(request(PAY, { ...(await signed(vw.agent, PAY, 'POST')), ...bearer(token) }, 'POST'), v, ...guards());
     expect(codes(d)).toEqual([]);
     const r = receiptOf(d);
-    expect(r).toMatchObject({ decision: 'allow', policy: { kind: 'mandate', profile: 'verifiable-intent', amount: { amount: '120', currency: 'USD' } }, sub: THUMBPRINT_URN + jwkThumbprint(vw.agent.publicJwk), vp: sha256Digest(token), spend: { state: 'reserved' } });
+    expect(r).toMatchObject({
+      decision: 'allow',
+      policy: { kind: 'mandate', profile: 'verifiable-intent', amount: { amount: '120', currency: 'USD' } },
+      sub: THUMBPRINT_URN + jwkThumbprint(vw.agent.publicJwk),
+      vp: sha256Digest(token),
+      spend: { state: 'reserved' },
+    });
     await d.spend!.commit();
     await verifyRequest(request(PAY, {}, 'POST'), v, ...guards());
     const b = await bundleOf(d);
@@ -252,10 +289,42 @@ describe('payment mandates on a receipts verifier', () => {
     const other = await viWorld(new Date());
     const odd = await oddSdGrant(w, { resources: ['profile/email'], actions: ['read'], purpose: 'p', terms: { purpose: ['research'] } }, ['grant.terms']);
     const refusals: [GuardDecision, string][] = [
-      [await decide(v, await viPayment(vw, intent, { amount: '10', aud: API, now: new Date() }), { kind: 'mandate', profile: 'verifiable-intent', trust, amount: '11 USD' }, { kind: 'none' }), 'REQUEST_MISMATCH'],
-      [await decide(v, await viPayment(other, await viIntent(other, new Date()), { amount: '10', aud: API, now: new Date() }), { kind: 'mandate', profile: 'verifiable-intent', trust }, { kind: 'none' }), 'unpinned'],
-      [await decide(v, await sdPresent((await sdGrant(w)).token, { url: EMAIL, holder: w.app, disclose: [] }), { kind: 'grant', resource: 'profile/email', action: 'read', owner: w.alice.did }, { kind: 'http', method: 'GET', url: EMAIL }), 'GRANT_SCOPE'],
-      [await decide(v, await sdPresent(odd.token, { url: EMAIL, holder: w.app, disclose: [] }), { kind: 'grant', resource: 'profile/email', action: 'read', owner: w.alice.did, purpose: 'marketing' }, { kind: 'http', method: 'GET', url: EMAIL }), 'DISCLOSURE_INVALID'],
+      [
+        await decide(
+          v,
+          await viPayment(vw, intent, { amount: '10', aud: API, now: new Date() }),
+          { kind: 'mandate', profile: 'verifiable-intent', trust, amount: '11 USD' },
+          { kind: 'none' },
+        ),
+        'REQUEST_MISMATCH',
+      ],
+      [
+        await decide(
+          v,
+          await viPayment(other, await viIntent(other, new Date()), { amount: '10', aud: API, now: new Date() }),
+          { kind: 'mandate', profile: 'verifiable-intent', trust },
+          { kind: 'none' },
+        ),
+        'unpinned',
+      ],
+      [
+        await decide(
+          v,
+          await sdPresent((await sdGrant(w)).token, { url: EMAIL, holder: w.app, disclose: [] }),
+          { kind: 'grant', resource: 'profile/email', action: 'read', owner: w.alice.did },
+          { kind: 'http', method: 'GET', url: EMAIL },
+        ),
+        'GRANT_SCOPE',
+      ],
+      [
+        await decide(
+          v,
+          await sdPresent(odd.token, { url: EMAIL, holder: w.app, disclose: [] }),
+          { kind: 'grant', resource: 'profile/email', action: 'read', owner: w.alice.did, purpose: 'marketing' },
+          { kind: 'http', method: 'GET', url: EMAIL },
+        ),
+        'DISCLOSURE_INVALID',
+      ],
     ];
     for (const [d, code] of refusals) {
       expect(d.ok, code).toBe(false);
@@ -318,7 +387,10 @@ describe('SD-JWT grant presentations on a receipts verifier', () => {
     const g = await sdGrant(w);
     const other = await w.grant();
     const p = await presentSdJwtVc(g.token, {
-      holder: w.app, disclose: ['grant'], aud: API, nonce: `n-${Date.now()}`,
+      holder: w.app,
+      disclose: ['grant'],
+      aud: API,
+      nonce: `n-${Date.now()}`,
       claims: { htm: 'GET', htu: EMAIL, verifiableCredential: [other.jwt], vp: { verifiableCredential: [other.jwt] } },
     });
     const d = await decide(v, p, { kind: 'grant', resource: 'profile/email', action: 'read', owner: w.alice.did }, { kind: 'http', method: 'GET', url: EMAIL });
@@ -336,7 +408,12 @@ describe('SD-JWT grant presentations on a receipts verifier', () => {
   it('a refusal for the terms is receipted; a vp+jwt bundle cannot be passed off as recorded by swapping in an SD-JWT', async () => {
     const g = await sdGrant(w, { terms: { purpose: ['research'], processing: 'on-device' } });
     const p = await sdPresent(g.token, { url: EMAIL, holder: w.app });
-    const denied = await decide(v, p, { kind: 'grant', resource: 'profile/email', action: 'read', owner: w.alice.did, purpose: 'marketing', processing: 'on-device' }, { kind: 'http', method: 'GET', url: EMAIL });
+    const denied = await decide(
+      v,
+      p,
+      { kind: 'grant', resource: 'profile/email', action: 'read', owner: w.alice.did, purpose: 'marketing', processing: 'on-device' },
+      { kind: 'http', method: 'GET', url: EMAIL },
+    );
     expect(codes(denied)).toEqual(['PURPOSE_NOT_ALLOWED']);
     expect(receiptOf(denied)).toMatchObject({ decision: 'deny', status: 403, reasons: ['PURPOSE_NOT_ALLOWED'], sub: w.app.did });
     const e = await verifyEvidence(await bundleOf(denied));
@@ -361,7 +438,11 @@ describe('grant terms in receipts: the declared use is recorded and re-checked',
 
   it('a vp+jwt grant with terms, allowed for a use inside them: the receipt names the use, and the evidence verifies (re-checked)', async () => {
     const grant = await vcGrant(w, terms);
-    const d = await decide(v, await bound(w.app, [grant.jwt], { url: EMAIL }), policy(w, { purpose: 'research', processing: 'on-device' }), { kind: 'http', method: 'GET', url: EMAIL });
+    const d = await decide(v, await bound(w.app, [grant.jwt], { url: EMAIL }), policy(w, { purpose: 'research', processing: 'on-device' }), {
+      kind: 'http',
+      method: 'GET',
+      url: EMAIL,
+    });
     expect(codes(d)).toEqual([]);
     expect(receiptOf(d).policy).toEqual({ kind: 'grant', resource: 'profile/email', action: 'read', owner: w.alice.did, purpose: 'research', processing: 'on-device' });
     const e = await verifyEvidence(await bundleOf(d));
@@ -391,9 +472,23 @@ describe('grant terms in receipts: the declared use is recorded and re-checked',
       const vp = await bound(w.app, [grant.jwt], { url: EMAIL });
       const capture = v.receipts!.capture(w.resolver, w.status)!;
       // What the decision resolved (the grant's status list), recorded as the pipeline records it.
-      await verifyGrant(vp, { resolver: capture.resolver, status: capture.status, aud: API, resource: 'profile/email', action: 'read', owner: w.alice.did, allowMissingNonce: true });
+      await verifyGrant(vp, {
+        resolver: capture.resolver,
+        status: capture.status,
+        aud: API,
+        resource: 'profile/email',
+        action: 'read',
+        owner: w.alice.did,
+        allowMissingNonce: true,
+      });
       const { id } = await v.receipts!.recordDecision({
-        verifier: API, time: Date.now(), ok: true, status: 200, reasons: [], holder: w.app.did, presentation: vp,
+        verifier: API,
+        time: Date.now(),
+        ok: true,
+        status: 200,
+        reasons: [],
+        holder: w.app.did,
+        presentation: vp,
         payload: JSON.parse(Buffer.from(vp.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>,
         request: { htm: 'GET', htu: EMAIL },
         policy: { kind: 'grant', resource: 'profile/email', action: 'read', owner: w.alice.did, purpose, processing: 'on-device' },
@@ -452,8 +547,13 @@ describe('races on a receipts verifier', () => {
     const a = await Promise.all(Array.from({ length: N }, () => verifyRequest(request(ORDERS, sig), v, requireSignature({ keys: { keys: [w.agent.publicJwk] } }))));
     const g = await sdGrant(w);
     const p = await sdPresent(g.token, { url: EMAIL, holder: w.app });
-    const b = await Promise.all(Array.from({ length: N }, () => decide(v, p, { kind: 'grant', resource: 'profile/email', action: 'read', owner: w.alice.did }, { kind: 'http', method: 'GET', url: EMAIL })));
-    for (const [ds, replay] of [[a, 'SIGNATURE_REPLAYED'], [b, 'REPLAY_DETECTED']] as const) {
+    const b = await Promise.all(
+      Array.from({ length: N }, () => decide(v, p, { kind: 'grant', resource: 'profile/email', action: 'read', owner: w.alice.did }, { kind: 'http', method: 'GET', url: EMAIL })),
+    );
+    for (const [ds, replay] of [
+      [a, 'SIGNATURE_REPLAYED'],
+      [b, 'REPLAY_DETECTED'],
+    ] as const) {
       expect(ds.filter((d) => d.ok)).toHaveLength(1);
       expect(ds.filter((d) => !d.ok).map(codes)).toEqual(Array(N - 1).fill([replay]));
       const receipts = ds.map(receiptOf);

@@ -2,7 +2,6 @@ import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { charter, freePort, freshEnv, json, startServe } from './harness.js';
 
-
 describe('charter agent: authorize, delegate, present, verify with the chain as a tree, revoke', () => {
   let server: ChildProcess | undefined;
   afterAll(() => {
@@ -19,22 +18,112 @@ describe('charter agent: authorize, delegate, present, verify with the chain as 
     const shop = await did('shop');
     server = await startServe(env, port);
 
-    const agent = json<{ did: string; identity: { id: string } }>(await charter(['agent', 'create', '--alias', 'shopper', '--as', 'acme', '--software', 'shopper@1.0.0', '--json'], env));
+    const agent = json<{ did: string; identity: { id: string } }>(
+      await charter(['agent', 'create', '--alias', 'shopper', '--as', 'acme', '--software', 'shopper@1.0.0', '--json'], env),
+    );
     const sub = json<{ did: string }>(await charter(['agent', 'create', '--alias', 'sub', '--as', 'acme', '--json'], env));
     const root = json<{ id: string }>(
-      await charter(['agent', 'authorize', '--as', 'alice', '--agent', agent.did, '--action', 'purchase', '--max', '50USD', '--budget', '100USD/P30D', '--counterparty', shop, '--rate', '10/PT1H', '--max-depth', '1', '--json'], env),
+      await charter(
+        [
+          'agent',
+          'authorize',
+          '--as',
+          'alice',
+          '--agent',
+          agent.did,
+          '--action',
+          'purchase',
+          '--max',
+          '50USD',
+          '--budget',
+          '100USD/P30D',
+          '--counterparty',
+          shop,
+          '--rate',
+          '10/PT1H',
+          '--max-depth',
+          '1',
+          '--json',
+        ],
+        env,
+      ),
     );
-    const widen = await charter(['agent', 'delegate', '--as', 'shopper', '--parent', root.id, '--to', sub.did, '--action', 'purchase', '--max', '80USD', '--budget', '40USD/P30D', '--counterparty', shop, '--rate', '5/PT1H'], env);
+    const widen = await charter(
+      [
+        'agent',
+        'delegate',
+        '--as',
+        'shopper',
+        '--parent',
+        root.id,
+        '--to',
+        sub.did,
+        '--action',
+        'purchase',
+        '--max',
+        '80USD',
+        '--budget',
+        '40USD/P30D',
+        '--counterparty',
+        shop,
+        '--rate',
+        '5/PT1H',
+      ],
+      env,
+    );
     expect(widen.code).toBe(2);
     expect(widen.stderr).toMatch(/perTransaction.*\[AUTHORITY_WIDENED\]/);
     const link = json<{ id: string }>(
-      await charter(['agent', 'delegate', '--as', 'shopper', '--parent', root.id, '--to', sub.did, '--action', 'purchase', '--max', '20USD', '--budget', '40USD/P30D', '--counterparty', shop, '--rate', '5/PT1H', '--expires', '1d', '--json'], env),
+      await charter(
+        [
+          'agent',
+          'delegate',
+          '--as',
+          'shopper',
+          '--parent',
+          root.id,
+          '--to',
+          sub.did,
+          '--action',
+          'purchase',
+          '--max',
+          '20USD',
+          '--budget',
+          '40USD/P30D',
+          '--counterparty',
+          shop,
+          '--rate',
+          '5/PT1H',
+          '--expires',
+          '1d',
+          '--json',
+        ],
+        env,
+      ),
     );
     const present = async () => json<{ jwt: string }>(await charter(['agent', 'present', '--as', 'sub', '--aud', shop, '--nonce', 'n-1', '--json'], env)).jwt;
     const vp = await present();
     // Recording uses a presentation up (as a guard does): each recorded verification gets a fresh one.
     const verify = async (amount: string, ...extra: string[]) =>
-      charter(['agent', 'verify', extra.includes('--record') ? await present() : vp, '--aud', shop, '--nonce', 'n-1', '--action', 'purchase', '--amount', amount, '--trust-principal', alice, ...extra], env);
+      charter(
+        [
+          'agent',
+          'verify',
+          extra.includes('--record') ? await present() : vp,
+          '--aud',
+          shop,
+          '--nonce',
+          'n-1',
+          '--action',
+          'purchase',
+          '--amount',
+          amount,
+          '--trust-principal',
+          alice,
+          ...extra,
+        ],
+        env,
+      );
 
     const ok = await verify('15USD', '--record');
     expect(ok.code).toBe(0);
@@ -52,16 +141,31 @@ describe('charter agent: authorize, delegate, present, verify with the chain as 
     const noAmount = await charter(['agent', 'verify', vp, '--aud', shop, '--nonce', 'n-1', '--action', 'purchase', '--trust-principal', alice, '--json'], env);
     expect([noAmount.code, json<{ reasons: { code: string }[] }>(noAmount).reasons.map((r) => r.code)]).toEqual([1, ['AMOUNT_REQUIRED', 'AMOUNT_REQUIRED']]);
     const replayed = vp; // a recorded presentation cannot be recorded again
-    const first = await charter(['agent', 'verify', replayed, '--aud', shop, '--nonce', 'n-1', '--action', 'purchase', '--amount', '1USD', '--trust-principal', alice, '--record', '--json'], env);
-    const second = await charter(['agent', 'verify', replayed, '--aud', shop, '--nonce', 'n-1', '--action', 'purchase', '--amount', '1USD', '--trust-principal', alice, '--record', '--json'], env);
+    const first = await charter(
+      ['agent', 'verify', replayed, '--aud', shop, '--nonce', 'n-1', '--action', 'purchase', '--amount', '1USD', '--trust-principal', alice, '--record', '--json'],
+      env,
+    );
+    const second = await charter(
+      ['agent', 'verify', replayed, '--aud', shop, '--nonce', 'n-1', '--action', 'purchase', '--amount', '1USD', '--trust-principal', alice, '--record', '--json'],
+      env,
+    );
     expect(first.code).toBe(0); // 15 + 20 + 1 of the sub-agent's 40
     expect([second.code, json<{ reasons: { code: string }[] }>(second).reasons.map((r) => r.code)]).toEqual([1, ['REPLAY_DETECTED']]);
 
     expect((await charter(['agent', 'revoke', root.id], env)).code).toBe(0);
     const cut = await verify('1USD', '--json');
     expect(cut.code).toBe(1);
-    expect(json<{ chain: { id: string; checks: { code: string }[] }[] }>(cut).chain.find((l) => l.id === root.id)!.checks.map((c) => c.code)).toEqual(['CREDENTIAL_REVOKED']);
+    expect(
+      json<{ chain: { id: string; checks: { code: string }[] }[] }>(cut)
+        .chain.find((l) => l.id === root.id)!
+        .checks.map((c) => c.code),
+    ).toEqual(['CREDENTIAL_REVOKED']);
     const list = await charter(['agent', 'list', '--json'], env);
-    expect(json<{ id: string; state: string }[]>(list).map((m) => [m.id, m.state])).toEqual(expect.arrayContaining([[root.id, 'revoked'], [link.id, 'active']]));
+    expect(json<{ id: string; state: string }[]>(list).map((m) => [m.id, m.state])).toEqual(
+      expect.arrayContaining([
+        [root.id, 'revoked'],
+        [link.id, 'active'],
+      ]),
+    );
   }, 90_000);
 });

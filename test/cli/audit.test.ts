@@ -31,7 +31,16 @@ beforeAll(async () => {
   for (const alias of ['alice', 'app', 'api']) await home.createIdentity({ alias });
   const app = await home.issuer('app');
   const alice = await home.issuer('alice');
-  grantJwt = (await issueGrant(home.store, alice, { grantee: app.did, resources: ['profile/email'], actions: ['read'], purpose: 'cli test', validUntil: new Date(Date.now() + 86_400_000), baseUrl: server.url })).jwt;
+  grantJwt = (
+    await issueGrant(home.store, alice, {
+      grantee: app.did,
+      resources: ['profile/email'],
+      actions: ['read'],
+      purpose: 'cli test',
+      validUntil: new Date(Date.now() + 86_400_000),
+      baseUrl: server.url,
+    })
+  ).jwt;
   const v = createVerifier({ aud: AUD, store: home.store, resolver: home.resolver, status: home.status, http: false, receipts: { signer: await home.issuer('api') } });
   const url = 'https://api.example/profile/email';
   const vp = () => createPresentation({ holder: app, credentials: [grantJwt], aud: AUD, claims: { htm: 'GET', htu: url } });
@@ -63,7 +72,10 @@ describe('charter audit and charter evidence', () => {
     const out = join(env.HOME!, 'log.jsonl');
     const ex = await charter(['audit', 'export', '--from', '1d', '--to', new Date(Date.now() + 60_000).toISOString(), '--out', out], env);
     expect(ex.stdout).toBe('wrote 3 entries to ' + out + '\n');
-    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; receipt: string });
+    const lines = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { seq: number; receipt: string });
     expect(lines.map((l) => l.seq)).toEqual([1, 2, 3]);
     expect((await charter(['audit', 'export', '--from', '2000-01-01', '--to', '2000-01-02'], env)).stdout).toBe('');
 
@@ -112,7 +124,10 @@ describe('charter audit and charter evidence', () => {
     writeFileSync(flipped, JSON.stringify(b));
     const bad = await charter(['evidence', 'verify', flipped, '--json'], env);
     expect(bad.code).toBe(1);
-    expect(json<{ parts: { part: string; ok: boolean; reasons: { code: string }[] }[] }>(bad).parts.find((p) => p.part === 'presentation')).toMatchObject({ ok: false, reasons: [{ code: 'EVIDENCE_MISMATCH' }] });
+    expect(json<{ parts: { part: string; ok: boolean; reasons: { code: string }[] }[] }>(bad).parts.find((p) => p.part === 'presentation')).toMatchObject({
+      ok: false,
+      reasons: [{ code: 'EVIDENCE_MISMATCH' }],
+    });
     expect((await charter(['evidence', 'verify', join(env.HOME!, 'nothing.json')], env)).code).toBe(2);
     expect((await charter(['evidence', 'verify', bundle, '--at', 'yesterday'], env)).code).toBe(2);
   });

@@ -56,7 +56,11 @@ describe('charter CLI (built binary, as a user runs it)', () => {
 
   it('vc issue (claims on stdin) and vc verify: exit 0 valid, 1 refused with reasons', async () => {
     const issued = json<{ id: string; jwt: string }>(
-      await charter(['vc', 'issue', '--as', 'alice', '--subject', bob, '--type', 'EmailCredential', '--claims', '-', '--valid-until', '30d', '--json'], env, '{"email":"bob@example.com"}'),
+      await charter(
+        ['vc', 'issue', '--as', 'alice', '--subject', bob, '--type', 'EmailCredential', '--claims', '-', '--valid-until', '30d', '--json'],
+        env,
+        '{"email":"bob@example.com"}',
+      ),
     );
     const ok = await charter(['vc', 'verify', issued.jwt, '--json'], env);
     expect(ok.code).toBe(0);
@@ -71,7 +75,9 @@ describe('charter CLI (built binary, as a user runs it)', () => {
     const bad = await charter(['vc', 'verify', `${h}.${Buffer.from(JSON.stringify(forged)).toString('base64url')}.${s}`, '--json'], env);
     expect(bad.code).toBe(1);
     expect(json<{ reasons: { code: string }[] }>(bad).reasons.map((r) => r.code)).toEqual(['INVALID_SIGNATURE']);
-    const legacy = json<{ jwt: string }>(await charter(['vc', 'issue', '--as', 'alice', '--subject', bob, '--type', 'EmailCredential', '--claims', '{"email":"b@x"}', '--format', 'vc-jwt-1.1', '--json'], env));
+    const legacy = json<{ jwt: string }>(
+      await charter(['vc', 'issue', '--as', 'alice', '--subject', bob, '--type', 'EmailCredential', '--claims', '{"email":"b@x"}', '--format', 'vc-jwt-1.1', '--json'], env),
+    );
     expect((await charter(['vc', 'verify', legacy.jwt], env)).code).toBe(0);
   });
 
@@ -116,7 +122,6 @@ describe('charter CLI (built binary, as a user runs it)', () => {
   });
 });
 
-
 describe('grants walk: the person revokes from the CLI, the platform is refused against charter serve', () => {
   let server: ChildProcess | undefined;
   afterAll(() => {
@@ -132,7 +137,10 @@ describe('grants walk: the person revokes from the CLI, the platform is refused 
     const shop = json<{ did: string }>(await charter(['id', 'create', '--alias', 'shop', '--json'], env)).did;
     server = await startServe(env, port);
     const g = json<{ id: string; jwt: string; statusIndex: number }>(
-      await charter(['grant', 'issue', '--as', 'alice', '--to', shop, '--resource', 'profile/email', '--action', 'read', '--purpose', 'receipts', '--expires', '30d', '--json'], env),
+      await charter(
+        ['grant', 'issue', '--as', 'alice', '--to', shop, '--resource', 'profile/email', '--action', 'read', '--purpose', 'receipts', '--expires', '30d', '--json'],
+        env,
+      ),
     );
     expect(g.statusIndex).toBeGreaterThanOrEqual(0);
     const verify = () => charter(['grant', 'verify', g.jwt, '--resource', 'profile/email', '--action', 'read', '--grantee', shop, '--json'], env);

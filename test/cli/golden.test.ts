@@ -40,7 +40,9 @@ describe('golden transcript', () => {
     const env = freshEnv();
     const [verbose, asJson] = [await charter(['demo', '--verbose'], env), await charter(['demo', '--json'], env)];
     expect(verbose.code).toBe(0);
-    expect(verbose.stdout).toMatch(/\n {4}DataAccessGrant urn:uuid:[0-9a-f-]{36}: resources photos\/2026\/\*, action read; revocation status index \d+ on http:\/\/127\.0\.0\.1:\d+\n/);
+    expect(verbose.stdout).toMatch(
+      /\n {4}DataAccessGrant urn:uuid:[0-9a-f-]{36}: resources photos\/2026\/\*, action read; revocation status index \d+ on http:\/\/127\.0\.0\.1:\d+\n/,
+    );
     const result = json<{ ok: boolean; steps: { walk: string; title: string; expect?: string; code?: string }[]; next: string[] }>(asJson);
     expect(result.ok).toBe(true);
     expect(result.next).toEqual(NEXT_COMMANDS.map(([c]) => c));
@@ -60,7 +62,11 @@ describe('golden transcript', () => {
         cmd = next!;
         words.shift();
       }
-      for (const flag of words.filter((w) => w.startsWith('--'))) expect(cmd.options.map((o) => o.long), `${line}: ${flag}`).toContain(flag);
+      for (const flag of words.filter((w) => w.startsWith('--')))
+        expect(
+          cmd.options.map((o) => o.long),
+          `${line}: ${flag}`,
+        ).toContain(flag);
     }
   });
 
@@ -68,7 +74,13 @@ describe('golden transcript', () => {
     const env = freshEnv();
     expect((await charter(['init', '--public-url', 'https://alice.example'], env)).code).toBe(0);
     const dir = env.CHARTER_HOME!;
-    const snapshot = () => readdirSync(dir).map((f) => `${f}:${createHash('sha256').update(readFileSync(join(dir, f))).digest('hex')}`);
+    const snapshot = () =>
+      readdirSync(dir).map(
+        (f) =>
+          `${f}:${createHash('sha256')
+            .update(readFileSync(join(dir, f)))
+            .digest('hex')}`,
+      );
     const before = snapshot();
     const r = await charter(['demo', '--home', dir], env);
     expect(r.code).not.toBe(0);
@@ -87,12 +99,14 @@ describe('golden transcript', () => {
   }, 90_000);
 
   it('renders a skipped part with why, and a step that misbehaved with what was expected', () => {
-    expect(renderStep({ walk: 'mcp', title: "an AI agent pays through a shop's MCP tool", ok: true, skipped: 'the optional @modelcontextprotocol/sdk is not installed' }, false)).toBe(
-      "- [mcp] an AI agent pays through a shop's MCP tool: skipped (the optional @modelcontextprotocol/sdk is not installed)",
-    );
+    expect(
+      renderStep({ walk: 'mcp', title: "an AI agent pays through a shop's MCP tool", ok: true, skipped: 'the optional @modelcontextprotocol/sdk is not installed' }, false),
+    ).toBe("- [mcp] an AI agent pays through a shop's MCP tool: skipped (the optional @modelcontextprotocol/sdk is not installed)");
     expect(renderStep({ walk: 'grants', title: 'photo-printer opens beach.jpg again', ok: false, expect: 'refused' }, false)).toBe(
       '!! [grants] photo-printer opens beach.jpg again: NOT as expected (expected a refusal)',
     );
-    expect(renderStep({ walk: 'grants', title: 'x', ok: true, expect: 'refused', code: 'GRANT_SCOPE', detail: 'd' }, true)).toBe('✗ [grants] x: refused (GRANT_SCOPE), as expected\n    d');
+    expect(renderStep({ walk: 'grants', title: 'x', ok: true, expect: 'refused', code: 'GRANT_SCOPE', detail: 'd' }, true)).toBe(
+      '✗ [grants] x: refused (GRANT_SCOPE), as expected\n    d',
+    );
   });
 });

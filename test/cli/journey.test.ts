@@ -96,7 +96,12 @@ describe("a person's journey on a home served on 127.0.0.1", () => {
     expect(human.out).toMatch(/^id: {4}urn:uuid:[0-9a-f-]{36}\ntoken: eyJ[\w-]+\.[\w-]+\.[\w-]+\n/);
     const r = await run(['grant', 'issue', '--as', 'alice', '--to', 'did:web:shop.example', '--resource', 'profile/email', '--action', 'read', '--expires', '30d', '--json']);
     grant = json<{ id: string; jwt: string }>(r);
-    expect(json(r)).toMatchObject({ id: expect.stringMatching(/^urn:uuid:/), jwt: expect.stringMatching(/^eyJ/), statusIndex: expect.any(Number), grantee: 'did:web:shop.example' });
+    expect(json(r)).toMatchObject({
+      id: expect.stringMatching(/^urn:uuid:/),
+      jwt: expect.stringMatching(/^eyJ/),
+      statusIndex: expect.any(Number),
+      grantee: 'did:web:shop.example',
+    });
   });
 
   it("local testing just works: this home's own loopback lists verify without --allow-loopback", async () => {
@@ -114,7 +119,19 @@ describe("a person's journey on a home served on 127.0.0.1", () => {
     const human = await elsewhere(['grant', 'verify', grant.jwt, '--resource', 'profile/email', '--action', 'read']);
     expect(human.out).toMatch(/STATUS_UNAVAILABLE: .*--allow-loopback or CHARTER_ALLOW_LOOPBACK=1/);
     expect((await elsewhere(['grant', 'verify', grant.jwt, '--resource', 'profile/email', '--action', 'read', '--allow-loopback'])).code).toBe(0);
-    expect((await inProcess(join(tempDir('charter-elsewhere-'), 'none'), () => PASS, { CHARTER_ALLOW_LOOPBACK: '1' })(['grant', 'verify', grant.jwt, '--resource', 'profile/email', '--action', 'read'])).code).toBe(0);
+    expect(
+      (
+        await inProcess(join(tempDir('charter-elsewhere-'), 'none'), () => PASS, { CHARTER_ALLOW_LOOPBACK: '1' })([
+          'grant',
+          'verify',
+          grant.jwt,
+          '--resource',
+          'profile/email',
+          '--action',
+          'read',
+        ])
+      ).code,
+    ).toBe(0);
   });
 
   it('revoke takes the id, the token, or a file holding it, and says when verifiers will see it', async () => {
@@ -122,9 +139,15 @@ describe("a person's journey on a home served on 127.0.0.1", () => {
     const file = join(dir, '..', 'grant.jwt');
     writeFileSync(file, grant.jwt + '\n');
     const suspended = await run(['grant', 'suspend', file, '--json']);
-    expect(json(suspended)).toEqual({ suspended: [grant.id], visibleWithinSeconds: N, propagation: { ttlSeconds: 60, maxStalenessSeconds: 300, verifierCacheSeconds: 60, visibleWithinSeconds: N } });
+    expect(json(suspended)).toEqual({
+      suspended: [grant.id],
+      visibleWithinSeconds: N,
+      propagation: { ttlSeconds: 60, maxStalenessSeconds: 300, verifierCacheSeconds: 60, visibleWithinSeconds: N },
+    });
     const resumed = await run(['grant', 'resume', grant.jwt]);
-    expect(resumed.out).toBe(`resumed ${grant.id}\nverifiers that check status see this within ${N} s (the list's ttl 60 s, for which an HTTP cache may still serve the old list, plus up to 60 s a verifier keeps its copy: the ttl, capped at 300 s by default)`);
+    expect(resumed.out).toBe(
+      `resumed ${grant.id}\nverifiers that check status see this within ${N} s (the list's ttl 60 s, for which an HTTP cache may still serve the old list, plus up to 60 s a verifier keeps its copy: the ttl, capped at 300 s by default)`,
+    );
     expect((await run(['grant', 'revoke', '-'], grant.jwt)).code).toBe(0);
     const v = await run(['grant', 'verify', grant.jwt, '--resource', 'profile/email', '--action', 'read', '--json']);
     expect([v.code, codes(v)]).toEqual([1, ['CREDENTIAL_REVOKED']]);
@@ -147,14 +170,32 @@ describe("a person's journey on a home served on 127.0.0.1", () => {
   it('agent delegate without --expires ends with its parent; mandates and SD-JWT VCs are revoked by token too', async () => {
     expect((await run(['agent', 'create', '--alias', 'shopper', '--as', 'acme'])).code).toBe(0);
     expect((await run(['agent', 'create', '--alias', 'courier', '--as', 'acme'])).code).toBe(0);
-    const root = json<{ id: string; jwt: string; expires: string }>(await run(['agent', 'authorize', '--as', 'alice', '--agent', 'shopper', '--action', 'purchase', '--max', '50USD', '--expires', '3d', '--json']));
+    const root = json<{ id: string; jwt: string; expires: string }>(
+      await run(['agent', 'authorize', '--as', 'alice', '--agent', 'shopper', '--action', 'purchase', '--max', '50USD', '--expires', '3d', '--json']),
+    );
     const child = await run(['agent', 'delegate', '--as', 'shopper', '--parent', root.id, '--to', 'courier', '--action', 'purchase', '--max', '20 USD', '--json']);
     expect(child.code).toBe(0);
     expect(json<{ expires: string }>(child).expires).toBe(root.expires);
     const revoked = await run(['agent', 'revoke', root.jwt, '--json']);
     expect(json(revoked)).toMatchObject({ revoked: [root.id], visibleWithinSeconds: 120 });
     const bob = json<{ did: string }>(await run(['id', 'create', '--alias', 'bob', '--key', 'p256', '--json'])).did;
-    const sd = json<{ id: string; token: string }>(await run(['sd-jwt', 'issue', '--as', 'alice', '--subject', bob, '--type', 'https://example.com/vct/Email', '--claims', '{"email":"b@x.y"}', '--disclosable', 'email', '--json']));
+    const sd = json<{ id: string; token: string }>(
+      await run([
+        'sd-jwt',
+        'issue',
+        '--as',
+        'alice',
+        '--subject',
+        bob,
+        '--type',
+        'https://example.com/vct/Email',
+        '--claims',
+        '{"email":"b@x.y"}',
+        '--disclosable',
+        'email',
+        '--json',
+      ]),
+    );
     expect(json(await run(['sd-jwt', 'revoke', sd.token, '--json']))).toMatchObject({ revoked: [sd.id], visibleWithinSeconds: 120 });
   }, 30_000);
 
@@ -179,7 +220,10 @@ describe("a person's journey on a home served on 127.0.0.1", () => {
     const none = await run(['grant', 'issue', '--to', 'shop', '--resource', 'x', '--action', 'read', '--expires', '1d']);
     expect([none.code, none.err]).toEqual([2, expect.stringMatching(/--as <alias\|did>.*\[INVALID_ARGUMENT\]$/)]);
     const stranger = await run(['grant', 'issue', '--as', 'alice', '--to', 'nobody', '--resource', 'x', '--action', 'read', '--expires', '1d']);
-    expect([stranger.code, stranger.err]).toEqual([2, expect.stringMatching(/--to nobody: no identity by that alias in this home \(name a party outside it by its DID\) \[NOT_FOUND\]$/)]);
+    expect([stranger.code, stranger.err]).toEqual([
+      2,
+      expect.stringMatching(/--to nobody: no identity by that alias in this home \(name a party outside it by its DID\) \[NOT_FOUND\]$/),
+    ]);
   });
 
   it('serve on a busy port says so and suggests --port (exit 2, ADDRESS_IN_USE)', async () => {
@@ -209,7 +253,10 @@ describe("a person's journey on a home served on 127.0.0.1", () => {
           if (promised(alias) && (await home.store.getIdentity(alias))) return;
           const r = await home.createIdentity({ alias }).then(
             () => 'accepted',
-            (e: { code?: string; message?: string }) => (e.code === 'INVALID_ARGUMENT' && /1-64 ASCII letters, digits, '\.', '_' or '-', starting with a letter or digit/.test(e.message ?? '') ? 'refused' : `error ${e.code}`),
+            (e: { code?: string; message?: string }) =>
+              e.code === 'INVALID_ARGUMENT' && /1-64 ASCII letters, digits, '\.', '_' or '-', starting with a letter or digit/.test(e.message ?? '')
+                ? 'refused'
+                : `error ${e.code}`,
           );
           n++;
           expect(r).toBe(promised(alias) ? 'accepted' : 'refused');

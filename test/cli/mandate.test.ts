@@ -34,7 +34,17 @@ function file(name: string, content: string): string {
 }
 
 function argsFor(s: ChainScenario): string[] {
-  const input = file(`${s.name}.json`, JSON.stringify({ l1: s.l1, l2: s.l2, l3_payment: s.l3_payment, l3_checkout: s.l3_checkout, l2_payment_serialized: s.l2_payment_serialized, l2_checkout_serialized: s.l2_checkout_serialized }));
+  const input = file(
+    `${s.name}.json`,
+    JSON.stringify({
+      l1: s.l1,
+      l2: s.l2,
+      l3_payment: s.l3_payment,
+      l3_checkout: s.l3_checkout,
+      l2_payment_serialized: s.l2_payment_serialized,
+      l2_checkout_serialized: s.l2_checkout_serialized,
+    }),
+  );
   const a = ['mandate', 'verify', input, '--profile', 'verifiable-intent', '--now', new Date(s.current_time * 1000).toISOString(), '--json'];
   if (s.issuer_public) a.push('--trust-issuer', file(`${s.name}.issuer.jwk`, JSON.stringify(s.issuer_public)));
   if (s.skip_issuer_verification) a.push('--skip-issuer-verification');
@@ -102,13 +112,50 @@ describe('charter mandate verify --profile ap2', () => {
     const agent = freshParty();
     const merchant = freshParty();
     const now = new Date();
-    const open = await issueAp2OpenMandate({ issuer: root.issuer, kind: 'checkout', agent: { jwk: agent.publicJwk }, constraints: [{ type: 'checkout.line_items', items: [{ id: 'l', acceptable_items: [{ id: 'shoe', title: 'Shoe' }], quantity: 1 }] }], now });
-    const jwt = await signCompact({ typ: 'JWT' }, { merchant: { id: 'm1', name: 'M' }, line_items: [{ id: 'l', item: { id: 'shoe', title: 'Shoe', price: 100 }, quantity: 1 }] }, merchant);
-    const chain = await closeAp2Mandate({ chain: open, signer: agent.signer, mandate: { vct: 'mandate.checkout.1', checkout_jwt: jwt, checkout_hash: hashAscii(jwt) }, aud: 'shop', nonce: 'n-1', now });
+    const open = await issueAp2OpenMandate({
+      issuer: root.issuer,
+      kind: 'checkout',
+      agent: { jwk: agent.publicJwk },
+      constraints: [{ type: 'checkout.line_items', items: [{ id: 'l', acceptable_items: [{ id: 'shoe', title: 'Shoe' }], quantity: 1 }] }],
+      now,
+    });
+    const jwt = await signCompact(
+      { typ: 'JWT' },
+      { merchant: { id: 'm1', name: 'M' }, line_items: [{ id: 'l', item: { id: 'shoe', title: 'Shoe', price: 100 }, quantity: 1 }] },
+      merchant,
+    );
+    const chain = await closeAp2Mandate({
+      chain: open,
+      signer: agent.signer,
+      mandate: { vct: 'mandate.checkout.1', checkout_jwt: jwt, checkout_hash: hashAscii(jwt) },
+      aud: 'shop',
+      nonce: 'n-1',
+      now,
+    });
     const { createPublicKey } = await import('node:crypto');
-    const pem = file('provider.pem', createPublicKey({ key: { ...root.publicJwk }, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString());
+    const pem = file(
+      'provider.pem',
+      createPublicKey({ key: { ...root.publicJwk }, format: 'jwk' })
+        .export({ type: 'spki', format: 'pem' })
+        .toString(),
+    );
     const chainFile = file('checkout.chain', chain);
-    const ok = await run(['mandate', 'verify', chainFile, '--profile', 'ap2', '--trust-issuer', pem, '--trust-merchant', file('m.jwk', JSON.stringify(merchant.publicJwk)), '--aud', 'shop', '--nonce', 'n-1', '--json']);
+    const ok = await run([
+      'mandate',
+      'verify',
+      chainFile,
+      '--profile',
+      'ap2',
+      '--trust-issuer',
+      pem,
+      '--trust-merchant',
+      file('m.jwk', JSON.stringify(merchant.publicJwk)),
+      '--aud',
+      'shop',
+      '--nonce',
+      'n-1',
+      '--json',
+    ]);
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.out)).toMatchObject({ ok: true, profile: 'ap2', mode: 'human-not-present', merchantSignature: 'checked' });
     const replay = await run(['mandate', 'verify', chainFile, '--profile', 'ap2', '--trust-issuer', pem, '--aud', 'shop', '--nonce', 'n-2', '--json']);

@@ -49,7 +49,9 @@ describe('revoke, suspend and resume with the wrong passphrase change nothing', 
     const receipt = json<{ jwt: string }>(await run(['rep', 'receipt', '--as', 'bot', '--counterparty', 'shop', '--interaction', 'o-1', '--json'])).jwt;
     ids.attestation = json<{ id: string }>(await run(['rep', 'attest', '--as', 'shop', '--receipt', receipt, '--score', '0.8', '--json'])).id;
     const bob = json<{ did: string }>(await run(['id', 'create', '--alias', 'bob', '--key', 'p256', '--json'])).did;
-    ids.sdjwt = json<{ id: string }>(await run(['sd-jwt', 'issue', '--as', 'alice', '--subject', bob, '--type', 'https://example.com/vct/Email', '--claims', '{"email":"b@x.y"}', '--json'])).id;
+    ids.sdjwt = json<{ id: string }>(
+      await run(['sd-jwt', 'issue', '--as', 'alice', '--subject', bob, '--type', 'https://example.com/vct/Email', '--claims', '{"email":"b@x.y"}', '--json']),
+    ).id;
   }, 120_000);
 
   const cases: Case[] = [
@@ -64,31 +66,41 @@ describe('revoke, suspend and resume with the wrong passphrase change nothing', 
 
   it('property: for every verb and kind, any wrong passphrase exits 2 (WRONG_PASSPHRASE) and leaves bit and signed list as they were', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...cases), fc.string({ minLength: 1, maxLength: 40 }).filter((p) => p !== RIGHT), async (c, wrong) => {
-        const before = await snapshot(c.id());
-        passphrase = wrong;
-        try {
-          const r = await run([...c.args(c.id()), '--json']);
-          expect(r.code).toBe(2);
-          expect(json<{ error: { code: string } }>(r).error.code).toBe('WRONG_PASSPHRASE');
-        } finally {
-          passphrase = RIGHT;
-        }
-        expect(await snapshot(c.id())).toEqual(before);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...cases),
+        fc.string({ minLength: 1, maxLength: 40 }).filter((p) => p !== RIGHT),
+        async (c, wrong) => {
+          const before = await snapshot(c.id());
+          passphrase = wrong;
+          try {
+            const r = await run([...c.args(c.id()), '--json']);
+            expect(r.code).toBe(2);
+            expect(json<{ error: { code: string } }>(r).error.code).toBe('WRONG_PASSPHRASE');
+          } finally {
+            passphrase = RIGHT;
+          }
+          expect(await snapshot(c.id())).toEqual(before);
+        },
+      ),
       { numRuns: 30 },
     );
   }, 120_000);
 
-  it.each(cases.map((c) => [c.name, c] as const))('%s with the right passphrase does change the bit (the property above can fail)', async (_n, c) => {
-    const before = await snapshot(c.id());
-    const r = await run(c.args(c.id()));
-    expect([r.code, r.err]).toEqual([0, '']);
-    const after = await snapshot(c.id());
-    expect(after).not.toEqual(before);
-    // The changed list is signed from the committed bits: the stored signature is for its current version.
-    const changed = Object.entries(after as Record<string, { version: number; signedVersion?: number }>).filter(([p, l]) => l.version !== (before as Record<string, { version: number }>)[p]!.version);
-    expect(changed).toHaveLength(1);
-    for (const [, l] of changed) expect(l.signedVersion).toBe(l.version);
-  }, 60_000);
+  it.each(cases.map((c) => [c.name, c] as const))(
+    '%s with the right passphrase does change the bit (the property above can fail)',
+    async (_n, c) => {
+      const before = await snapshot(c.id());
+      const r = await run(c.args(c.id()));
+      expect([r.code, r.err]).toEqual([0, '']);
+      const after = await snapshot(c.id());
+      expect(after).not.toEqual(before);
+      // The changed list is signed from the committed bits: the stored signature is for its current version.
+      const changed = Object.entries(after as Record<string, { version: number; signedVersion?: number }>).filter(
+        ([p, l]) => l.version !== (before as Record<string, { version: number }>)[p]!.version,
+      );
+      expect(changed).toHaveLength(1);
+      for (const [, l] of changed) expect(l.signedVersion).toBe(l.version);
+    },
+    60_000,
+  );
 });

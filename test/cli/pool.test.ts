@@ -26,11 +26,34 @@ describe('charter pool: create, propose, vote, grant, leave, revoke, payouts (th
     // A founder without a key here cannot accept membership: refused before anything is created.
     failed(await charter(['pool', 'create', '--alias', 'p0', '--threshold', '1', '--member', 'did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK'], env), 'NOT_FOUND');
 
-    const created = json<{ pool: string; threshold: number; members: string[] }>(await charter(['pool', 'create', '--alias', 'sleep-pool', '--threshold', '2', '--member', 'ana', '--member', 'ben', '--member', 'chloe', '--json'], env));
+    const created = json<{ pool: string; threshold: number; members: string[] }>(
+      await charter(['pool', 'create', '--alias', 'sleep-pool', '--threshold', '2', '--member', 'ana', '--member', 'ben', '--member', 'chloe', '--json'], env),
+    );
     expect(created).toMatchObject({ threshold: 2, members: [ana, ben, chloe] });
 
     const p = json<{ hash: string }>(
-      await charter(['pool', 'propose', '--grantee', lab, '--resource', 'sleep/*', '--purpose', 'model-training', '--retention', 'P30D', '--processing', 'trusted-execution', '--compensation', '0.05EUR/use', '--duration', 'P30D', '--json'], env),
+      await charter(
+        [
+          'pool',
+          'propose',
+          '--grantee',
+          lab,
+          '--resource',
+          'sleep/*',
+          '--purpose',
+          'model-training',
+          '--retention',
+          'P30D',
+          '--processing',
+          'trusted-execution',
+          '--compensation',
+          '0.05EUR/use',
+          '--duration',
+          'P30D',
+          '--json',
+        ],
+        env,
+      ),
     );
     expect(p.hash).toMatch(/^sha256-/);
     const short = p.hash.slice(7, 19);
@@ -50,7 +73,8 @@ describe('charter pool: create, propose, vote, grant, leave, revoke, payouts (th
     const grantFile = join(env.HOME!, 'grant.jwt');
     writeFileSync(grantFile, granted.jwt);
 
-    const verify = (owner: string, ...extra: string[]) => charter(['grant', 'verify', grantFile, '--resource', 'sleep/2026-03-01', '--action', 'read', '--grantee', lab, '--owner', owner, ...extra], env);
+    const verify = (owner: string, ...extra: string[]) =>
+      charter(['grant', 'verify', grantFile, '--resource', 'sleep/2026-03-01', '--action', 'read', '--grantee', lab, '--owner', owner, ...extra], env);
     expect((await verify(chloe, '--for', 'model-training', '--processing', 'trusted-execution')).code).toBe(0);
     const noPurpose = await verify(chloe, '--processing', 'trusted-execution', '--json');
     expect(noPurpose.code).toBe(1);

@@ -96,7 +96,12 @@ describe("README's CLI tours run as written", () => {
       if (line.startsWith('export ')) {
         const r = await bash(`${line}\nenv -0`, env, cwd);
         expect(r.code).toBe(0);
-        env = Object.fromEntries(r.stdout.split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+        env = Object.fromEntries(
+          r.stdout
+            .split('\0')
+            .filter(Boolean)
+            .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+        );
         ran.push(original);
         continue;
       }

@@ -22,7 +22,9 @@ describe('charter rep: receipt, attest, import, score, revoke', () => {
     const receipt = json<{ jwt: string }>(await charter(['rep', 'receipt', '--as', 'bot', '--counterparty', shop, '--interaction', 'o-1', '--amount', '20USD', '--json'], env)).jwt;
     const file = join(env.HOME!, 'receipt.jwt');
     writeFileSync(file, receipt);
-    const att = json<{ id: string; jwt: string; revocable: boolean }>(await charter(['rep', 'attest', '--as', 'shop', '--receipt', file, '--score', '0.9', '--dimension', 'delivery', '--json'], env));
+    const att = json<{ id: string; jwt: string; revocable: boolean }>(
+      await charter(['rep', 'attest', '--as', 'shop', '--receipt', file, '--score', '0.9', '--dimension', 'delivery', '--json'], env),
+    );
     expect(att.revocable).toBe(true);
     expect((await charter(['rep', 'attest', '--as', 'acme', '--receipt', file, '--score', '1'], env)).code).toBe(2);
     expect((await charter(['rep', 'attest', '--as', 'shop', '--receipt', file, '--score', '1.5'], env)).code).toBe(2);

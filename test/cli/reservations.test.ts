@@ -14,7 +14,11 @@ type Row = { reservationId: string; state: string; at: string };
 async function reserve(id: string, ageSeconds: number): Promise<void> {
   const home = await openHome({ home: dir, create: false, env: {} });
   try {
-    const r = await home.store.reserve({ reservationId: id, at: new Date(Date.now() - ageSeconds * 1000), entries: [{ mandateId: 'did:key:z6Mkexample urn:uuid:m-1', amount: '5', currency: 'USD' }] });
+    const r = await home.store.reserve({
+      reservationId: id,
+      at: new Date(Date.now() - ageSeconds * 1000),
+      entries: [{ mandateId: 'did:key:z6Mkexample urn:uuid:m-1', amount: '5', currency: 'USD' }],
+    });
     expect(r.ok).toBe(true);
   } finally {
     await home.close();
@@ -30,7 +34,10 @@ describe('charter agent reservations: list the stale ones, settle one by hand (s
   }, 30_000);
 
   it('--stale lists reservations held longer than 300 s by default, --older-than moves the line', async () => {
-    const ids = async (...a: string[]) => json<Row[]>(await run(['agent', 'reservations', ...a, '--json'])).map((r) => r.reservationId).sort();
+    const ids = async (...a: string[]) =>
+      json<Row[]>(await run(['agent', 'reservations', ...a, '--json']))
+        .map((r) => r.reservationId)
+        .sort();
     expect(await ids('--stale')).toEqual(['stale-1', 'stale-2']);
     expect(await ids('--stale', '--older-than', '700s')).toEqual(['stale-1']);
     expect(await ids('--older-than', 'PT1M')).toEqual(['stale-1', 'stale-2']);

@@ -58,7 +58,25 @@ describe('charter sd-jwt issue | present | verify | revoke', () => {
   });
 
   it('the full walk: issue with disclosable claims, present a subset, verify it, revoke, verify again', async () => {
-    const issued = await run(['sd-jwt', 'issue', '--as', 'alice', '--subject', bob, '--type', VCT, '--claims', '{"email":"bob@example.com","name":"Bob","age":42}', '--disclosable', 'email,name', '--disclosable', 'age', '--expires', '30d', '--json']);
+    const issued = await run([
+      'sd-jwt',
+      'issue',
+      '--as',
+      'alice',
+      '--subject',
+      bob,
+      '--type',
+      VCT,
+      '--claims',
+      '{"email":"bob@example.com","name":"Bob","age":42}',
+      '--disclosable',
+      'email,name',
+      '--disclosable',
+      'age',
+      '--expires',
+      '30d',
+      '--json',
+    ]);
     expect(issued.err).toBe('');
     expect(issued.code).toBe(0);
     const { id, token } = json<{ id: string; token: string }>(issued);
@@ -91,7 +109,9 @@ describe('charter sd-jwt issue | present | verify | revoke', () => {
   });
 
   it('verify refuses with exit 1 and every reason: wrong nonce and audience, no key binding unless allowed', async () => {
-    const { token } = json<{ token: string }>(await run(['sd-jwt', 'issue', '--as', 'alice', '--subject', bob, '--type', VCT, '--claims', '{"email":"b@x.y"}', '--disclosable', 'email', '--json']));
+    const { token } = json<{ token: string }>(
+      await run(['sd-jwt', 'issue', '--as', 'alice', '--subject', bob, '--type', VCT, '--claims', '{"email":"b@x.y"}', '--disclosable', 'email', '--json']),
+    );
     const p = (await run(['sd-jwt', 'present', token, '--as', 'bob', '--disclose', 'email', '--aud', SHOP, '--nonce', 'n-2', '--json'])).out;
     const presentation = json<{ presentation: string }>({ out: p }).presentation;
     const bad = await run(['sd-jwt', 'verify', presentation, '--aud', 'did:web:other.example', '--nonce', 'n-3']);
@@ -105,7 +125,9 @@ describe('charter sd-jwt issue | present | verify | revoke', () => {
   });
 
   it('a credential issued with --no-status verifies, is not revocable, and --require-status refuses it', async () => {
-    const { id, token } = json<{ id: string; token: string }>(await run(['sd-jwt', 'issue', '--as', 'alice', '--subject', bob, '--type', VCT, '--claims', '{"a":1}', '--no-status', '--json']));
+    const { id, token } = json<{ id: string; token: string }>(
+      await run(['sd-jwt', 'issue', '--as', 'alice', '--subject', bob, '--type', VCT, '--claims', '{"a":1}', '--no-status', '--json']),
+    );
     expect((await run(['sd-jwt', 'verify', token, '--allow-missing-key-binding'])).code).toBe(0);
     expect((await run(['sd-jwt', 'verify', token, '--allow-missing-key-binding', '--require-status'])).code).toBe(1);
     const r = await run(['sd-jwt', 'revoke', id]);

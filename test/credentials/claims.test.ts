@@ -100,7 +100,9 @@ describe('every present time bound applies: the strictest wins', () => {
   });
   it('vc+jwt: exp in the past refuses even with a future validUntil, and validUntil in the past with a future exp', async () => {
     expect(await codes(await sign({ ...credential(), exp: nowS() - 3600 }))).toEqual(['CREDENTIAL_EXPIRED']);
-    expect(await codes(await sign({ ...credential({ validFrom: iso(Date.now() - 2 * day), validUntil: iso(Date.now() - 3_600_000) }), exp: nowS() + 3600 }))).toEqual(['CREDENTIAL_EXPIRED']);
+    expect(await codes(await sign({ ...credential({ validFrom: iso(Date.now() - 2 * day), validUntil: iso(Date.now() - 3_600_000) }), exp: nowS() + 3600 }))).toEqual([
+      'CREDENTIAL_EXPIRED',
+    ]);
   });
   it('vc+jwt: iat in the future is ISSUED_IN_FUTURE; nbf alone (no validFrom) still binds', async () => {
     expect(await codes(await sign({ ...credential(), iat: nowS() + 3600 }))).toEqual(['ISSUED_IN_FUTURE']);
@@ -109,9 +111,18 @@ describe('every present time bound applies: the strictest wins', () => {
     expect(await codes(await sign({ ...bare, exp: nowS() - 3600 }))).toEqual(['CREDENTIAL_EXPIRED']);
   });
   it('VCDM 1.1: vc.expirationDate and vc.issuanceDate bind next to exp and nbf', async () => {
-    const vc = (o: Record<string, unknown>) => ({ '@context': ['https://www.w3.org/2018/credentials/v1'], type: ['VerifiableCredential'], credentialSubject: { degree: 'BSc' }, ...o });
-    expect(await codes(await sign({ vc: vc({ expirationDate: iso(Date.now() - 3_600_000) }), iss: alice.did, sub: bob.did, exp: nowS() + 3600 }, { typ: 'JWT' }))).toEqual(['CREDENTIAL_EXPIRED']);
-    expect(await codes(await sign({ vc: vc({ issuanceDate: iso(Date.now() + 3_600_000) }), iss: alice.did, sub: bob.did, nbf: nowS() - 3600 }, { typ: 'JWT' }))).toEqual(['CREDENTIAL_NOT_YET_VALID']);
+    const vc = (o: Record<string, unknown>) => ({
+      '@context': ['https://www.w3.org/2018/credentials/v1'],
+      type: ['VerifiableCredential'],
+      credentialSubject: { degree: 'BSc' },
+      ...o,
+    });
+    expect(await codes(await sign({ vc: vc({ expirationDate: iso(Date.now() - 3_600_000) }), iss: alice.did, sub: bob.did, exp: nowS() + 3600 }, { typ: 'JWT' }))).toEqual([
+      'CREDENTIAL_EXPIRED',
+    ]);
+    expect(await codes(await sign({ vc: vc({ issuanceDate: iso(Date.now() + 3_600_000) }), iss: alice.did, sub: bob.did, nbf: nowS() - 3600 }, { typ: 'JWT' }))).toEqual([
+      'CREDENTIAL_NOT_YET_VALID',
+    ]);
     expect(await codes(await sign({ vc: vc({ expirationDate: 'Jan 1 2999' }), iss: alice.did, sub: bob.did }, { typ: 'JWT' }))).toEqual(['INVALID_CREDENTIAL']);
   });
   it('vp+jwt: exp in the past or nbf in the future refuses a fresh presentation', async () => {
@@ -128,7 +139,19 @@ describe('every present time bound applies: the strictest wins', () => {
 });
 
 describe('validFrom and validUntil are RFC 3339 date-times with a time zone', () => {
-  const refused = ['Jan 1 2999', '2999-01-01', '2999-01-01T00:00:00', '2024-02-30T00:00:00Z', '2024-01-01t00:00:00z', '2024-01-01 00:00:00Z', 1893456000, null, {}, ['2024-01-01T00:00:00Z'], ''];
+  const refused = [
+    'Jan 1 2999',
+    '2999-01-01',
+    '2999-01-01T00:00:00',
+    '2024-02-30T00:00:00Z',
+    '2024-01-01t00:00:00z',
+    '2024-01-01 00:00:00Z',
+    1893456000,
+    null,
+    {},
+    ['2024-01-01T00:00:00Z'],
+    '',
+  ];
   for (const key of ['validFrom', 'validUntil']) {
     it(`${key}: anything Date.parse happens to accept, and every non-string, is INVALID_CREDENTIAL`, async () => {
       for (const v of refused) expect([v, await codes(await sign(credential({ [key]: v })))]).toEqual([v, ['INVALID_CREDENTIAL']]);
@@ -147,8 +170,12 @@ describe('validFrom and validUntil are RFC 3339 date-times with a time zone', ()
   it('a random date string is accepted only when it is a strict date-time (property)', async () => {
     const dateLike = fc.oneof(
       fc.date({ noInvalidDate: true }).map((d) => d.toUTCString()),
-      fc.tuple(fc.date({ noInvalidDate: true, min: new Date('1970-01-01'), max: new Date('2020-01-01') }), fc.constantFrom(10, 16, 19, 23, 24)).map(([d, n]) => d.toISOString().slice(0, n)),
-      fc.tuple(fc.integer({ min: 1971, max: 2020 }), fc.integer({ min: 0, max: 13 }), fc.integer({ min: 0, max: 32 })).map(([y, m, d]) => `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}T00:00:00Z`),
+      fc
+        .tuple(fc.date({ noInvalidDate: true, min: new Date('1970-01-01'), max: new Date('2020-01-01') }), fc.constantFrom(10, 16, 19, 23, 24))
+        .map(([d, n]) => d.toISOString().slice(0, n)),
+      fc
+        .tuple(fc.integer({ min: 1971, max: 2020 }), fc.integer({ min: 0, max: 13 }), fc.integer({ min: 0, max: 32 }))
+        .map(([y, m, d]) => `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}T00:00:00Z`),
       fc.string({ maxLength: 30 }),
     );
     await fc.assert(
@@ -188,7 +215,8 @@ describe('JWT claims must not contradict the credential (VC-JOSE-COSE §3.1.3)',
   });
   it('a vc or vp claim inside a vc+jwt is INVALID_CREDENTIAL, whatever its value', async () => {
     for (const claim of ['vc', 'vp']) {
-      for (const v of ['oops', null, {}, credential(), false]) expect([claim, v, await codes(await sign({ ...credential(), [claim]: v }))]).toEqual([claim, v, ['INVALID_CREDENTIAL']]);
+      for (const v of ['oops', null, {}, credential(), false])
+        expect([claim, v, await codes(await sign({ ...credential(), [claim]: v }))]).toEqual([claim, v, ['INVALID_CREDENTIAL']]);
     }
   });
   it('a vc or vp claim inside a vp+jwt is INVALID_PRESENTATION', async () => {
@@ -206,7 +234,12 @@ describe('JWT claims must not contradict the credential (VC-JOSE-COSE §3.1.3)',
     expect((await verifyPresentation(other, { resolver, aud, nonce: 'n' })).reasons.map((r) => r.code)).toEqual(['INVALID_PRESENTATION']);
   });
   it('VCDM 1.1: vc.issuer must equal iss and vc.credentialSubject.id must equal sub', async () => {
-    const vc = (o: Record<string, unknown>) => ({ '@context': ['https://www.w3.org/2018/credentials/v1'], type: ['VerifiableCredential'], credentialSubject: { degree: 'BSc' }, ...o });
+    const vc = (o: Record<string, unknown>) => ({
+      '@context': ['https://www.w3.org/2018/credentials/v1'],
+      type: ['VerifiableCredential'],
+      credentialSubject: { degree: 'BSc' },
+      ...o,
+    });
     expect(await codes(await sign({ vc: vc({ issuer: bob.did }), iss: alice.did, sub: bob.did }, { typ: 'JWT' }))).toEqual(['INVALID_CREDENTIAL']);
     expect(await codes(await sign({ vc: vc({ issuer: alice.did }), iss: alice.did, sub: bob.did }, { typ: 'JWT' }))).toEqual([]);
     expect(await codes(await sign({ vc: vc({ credentialSubject: { id: carol.did } }), iss: alice.did, sub: bob.did }, { typ: 'JWT' }))).toEqual(['INVALID_CREDENTIAL']);
@@ -215,9 +248,9 @@ describe('JWT claims must not contradict the credential (VC-JOSE-COSE §3.1.3)',
 
 describe('media types (RFC 7515 §4.1.9): case-insensitive, optional application/ prefix', () => {
   const spell = (base: string) =>
-    fc.tuple(fc.boolean(), fc.array(fc.boolean(), { minLength: base.length + 12, maxLength: base.length + 12 })).map(([prefix, upper]) =>
-      [...(prefix ? `application/${base}` : base)].map((ch, i) => (upper[i] ? ch.toUpperCase() : ch)).join(''),
-    );
+    fc
+      .tuple(fc.boolean(), fc.array(fc.boolean(), { minLength: base.length + 12, maxLength: base.length + 12 }))
+      .map(([prefix, upper]) => [...(prefix ? `application/${base}` : base)].map((ch, i) => (upper[i] ? ch.toUpperCase() : ch)).join(''));
   it('any spelling of vc+jwt / vc is accepted (property)', async () => {
     await fc.assert(
       fc.asyncProperty(spell('vc+jwt'), spell('vc'), async (typ, cty) => {
@@ -230,7 +263,15 @@ describe('media types (RFC 7515 §4.1.9): case-insensitive, optional application
     const vc = await sign(credential());
     await fc.assert(
       fc.asyncProperty(spell('vp+jwt'), spell('vp'), async (typ, cty) => {
-        const payload = { '@context': [V2], type: 'VerifiablePresentation', holder: bob.did, verifiableCredential: [{ '@context': V2, id: `data:application/vc+jwt,${vc}`, type: 'EnvelopedVerifiableCredential' }], aud, nonce: 'n', iat: nowS() };
+        const payload = {
+          '@context': [V2],
+          type: 'VerifiablePresentation',
+          holder: bob.did,
+          verifiableCredential: [{ '@context': V2, id: `data:application/vc+jwt,${vc}`, type: 'EnvelopedVerifiableCredential' }],
+          aud,
+          nonce: 'n',
+          iat: nowS(),
+        };
         const vp = await signJwt({ typ, cty }, payload, bob.signer, bob.kid);
         expect((await verifyPresentation(vp, { resolver, aud, nonce: 'n' })).reasons).toEqual([]);
       }),
@@ -238,7 +279,21 @@ describe('media types (RFC 7515 §4.1.9): case-insensitive, optional application
     );
   });
   it('other media types are refused: INVALID_TYP', async () => {
-    for (const typ of ['vc+jwt ', ' vc+jwt', 'vc+jwt; charset=utf-8', 'text/vc+jwt', 'application/application/vc+jwt', 'vc+sd-jwt', 'vc+ld+jwt', 'vcjwt', 'vp+jwt', '', 5, null, ['vc+jwt']]) {
+    for (const typ of [
+      'vc+jwt ',
+      ' vc+jwt',
+      'vc+jwt; charset=utf-8',
+      'text/vc+jwt',
+      'application/application/vc+jwt',
+      'vc+sd-jwt',
+      'vc+ld+jwt',
+      'vcjwt',
+      'vp+jwt',
+      '',
+      5,
+      null,
+      ['vc+jwt'],
+    ]) {
       expect([typ, await codes(await sign(credential(), { typ }))]).toEqual([typ, ['INVALID_TYP']]);
     }
     for (const cty of ['bad+cty', 'vc+ld+json', 'JWT', 'application/vc+jwt', 1]) {
@@ -269,7 +324,9 @@ describe('valid VCDM 2.0 shapes are accepted', () => {
     expect(await codes(await sign(credential({ issuer: { name: 'no id' } })))).toEqual(['INVALID_CREDENTIAL']);
   });
   it('several subjects: subjects lists them, subject is undefined, soleSubject says none', async () => {
-    const v = await verifyCredential(await sign(credential({ credentialSubject: [{ id: bob.did, role: 'a' }, { id: carol.did, role: 'b' }, { role: 'anonymous' }] })), { resolver });
+    const v = await verifyCredential(await sign(credential({ credentialSubject: [{ id: bob.did, role: 'a' }, { id: carol.did, role: 'b' }, { role: 'anonymous' }] })), {
+      resolver,
+    });
     expect(v.reasons).toEqual([]);
     expect(v.subjects).toEqual([bob.did, carol.did]);
     expect(v.subject).toBeUndefined();
@@ -307,10 +364,19 @@ describe('valid VCDM 2.0 shapes are accepted', () => {
     expect(v.reasons).toEqual([]);
     expect(v.holder).toBe(bob.did);
     const wrongType = { ...payload, type: ['VerifiableCredential'] };
-    expect((await verifyPresentation(await signJwt({ typ: 'vp+jwt' }, wrongType, bob.signer, bob.kid), { resolver, aud, nonce: 'n' })).reasons.map((r) => r.code)).toEqual(['INVALID_PRESENTATION']);
-    for (const env of [{ id: `data:application/vc+sd-jwt,${vc}`, type: 'EnvelopedVerifiableCredential' }, { id: `data:application/vc+jwt;base64,${vc}`, type: 'EnvelopedVerifiableCredential' }, { id: `data:application/vc+jwt,${vc}`, type: ['VerifiableCredential'] }, vc]) {
+    expect((await verifyPresentation(await signJwt({ typ: 'vp+jwt' }, wrongType, bob.signer, bob.kid), { resolver, aud, nonce: 'n' })).reasons.map((r) => r.code)).toEqual([
+      'INVALID_PRESENTATION',
+    ]);
+    for (const env of [
+      { id: `data:application/vc+sd-jwt,${vc}`, type: 'EnvelopedVerifiableCredential' },
+      { id: `data:application/vc+jwt;base64,${vc}`, type: 'EnvelopedVerifiableCredential' },
+      { id: `data:application/vc+jwt,${vc}`, type: ['VerifiableCredential'] },
+      vc,
+    ]) {
       const p = { ...payload, verifiableCredential: [env] };
-      expect((await verifyPresentation(await signJwt({ typ: 'vp+jwt' }, p, bob.signer, bob.kid), { resolver, aud, nonce: 'n' })).reasons.map((r) => r.code)).toEqual(['INVALID_PRESENTATION']);
+      expect((await verifyPresentation(await signJwt({ typ: 'vp+jwt' }, p, bob.signer, bob.kid), { resolver, aud, nonce: 'n' })).reasons.map((r) => r.code)).toEqual([
+        'INVALID_PRESENTATION',
+      ]);
     }
   });
 });

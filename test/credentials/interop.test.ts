@@ -44,7 +44,14 @@ describe('interop with did-jwt-vc (VCDM 1.1 JWTs)', () => {
       const kp = generateKeyPair(type);
       const issuer = { ...didKeyRef('key', kp.publicJwk), signer: createSigner(kp.privateJwk) };
       const subject = didKeyRef('key', generateKeyPair().publicJwk).did;
-      const vc = await issueCredential({ issuer, subject, type: 'EmailCredential', claims: { email: 'a@example.com' }, format: 'vc-jwt-1.1', validUntil: new Date(Date.now() + 86_400_000) });
+      const vc = await issueCredential({
+        issuer,
+        subject,
+        type: 'EmailCredential',
+        claims: { email: 'a@example.com' },
+        format: 'vc-jwt-1.1',
+        validUntil: new Date(Date.now() + 86_400_000),
+      });
       const verified = await djvVerifyCredential(vc.jwt, peerResolver);
       expect(verified.issuer).toBe(issuer.did);
       expect(verified.verifiableCredential.credentialSubject.id).toBe(subject);

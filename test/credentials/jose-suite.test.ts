@@ -78,7 +78,8 @@ describe('VC-JOSE-COSE test suite: signed vectors', () => {
         expect(signer).toBe(SUITE_ISSUER);
         expect((await checkJwtSignature(d, signer, vmResolver, 'assertionMethod')).map((r) => r.code)).toEqual(v.signature);
       }
-      const r = v.kind === 'vc' ? await verifyCredential(jwt, { resolver: vmResolver }) : await verifyPresentation(jwt, { resolver: vmResolver, aud: 'x', allowMissingNonce: true });
+      const r =
+        v.kind === 'vc' ? await verifyCredential(jwt, { resolver: vmResolver }) : await verifyPresentation(jwt, { resolver: vmResolver, aud: 'x', allowMissingNonce: true });
       expect(r.ok).toBe(false);
       expect([...new Set(r.reasons.map((x) => x.code))]).toEqual(v.verify);
     });
@@ -136,8 +137,9 @@ function asDid<T>(v: T): T {
   return JSON.parse(JSON.stringify(v).split(SUITE_ISSUER).join(DID)) as T;
 }
 const signVc = (payload: object, header: Record<string, unknown> = { typ: 'vc+jwt', cty: 'vc' }) => signJwt(header, payload, signer, KID);
-const vcCodes = async (jwt: string, o: Partial<Parameters<typeof verifyCredential>[1]> = {}) =>
-  [...new Set((await verifyCredential(jwt, { resolver: didResolver, now: NOW, schemas: anySchema, ...o })).reasons.map((r) => r.code))];
+const vcCodes = async (jwt: string, o: Partial<Parameters<typeof verifyCredential>[1]> = {}) => [
+  ...new Set((await verifyCredential(jwt, { resolver: didResolver, now: NOW, schemas: anySchema, ...o })).reasons.map((r) => r.code)),
+];
 
 describe('VC-JOSE-COSE test suite: inputs signed by did:example:vc-jose-cose', () => {
   it('credential-minimal, -selective, -nested-selective and -unknown-extensions verify (unknown members are ignored, §3.1.3)', async () => {
@@ -160,7 +162,7 @@ describe('VC-JOSE-COSE test suite: inputs signed by did:example:vc-jose-cose', (
     expect(await vcCodes(await signVc(rest), { now: new Date('2027-06-01T00:00:00Z') })).toEqual(['CREDENTIAL_EXPIRED']);
     expect(await vcCodes(await signVc(rest), { now: new Date('2023-06-01T00:00:00Z') })).toEqual(['CREDENTIAL_NOT_YET_VALID']);
   });
-  it('the signed vectors\' payloads, re-signed: each claim rule refuses on its own', async () => {
+  it("the signed vectors' payloads, re-signed: each claim rule refuses on its own", async () => {
     const payload = (f: string) => asDid(decodeJwt(text(f)).payload);
     const minimal = payload('credential-jose-minimal.txt');
     // As published: "iat" is an RFC 3339 string, not a NumericDate.
@@ -187,7 +189,14 @@ describe('VC-JOSE-COSE test suite: inputs signed by did:example:vc-jose-cose', (
   });
   it('presentation-single: the enveloped vc+jwt is truncated, so the presentation is refused (MALFORMED_JWT)', async () => {
     const vp = await signJwt({ typ: 'vp+jwt', cty: 'vp' }, { ...asDid(json('presentation-single.json')), aud: 'did:example:verifier', iat: NOW.getTime() / 1000 }, signer, KID);
-    const r = await verifyPresentation(vp, { resolver: didResolver, aud: 'did:example:verifier', allowMissingNonce: true, now: NOW, schemas: anySchema, allowHolderMismatch: true });
+    const r = await verifyPresentation(vp, {
+      resolver: didResolver,
+      aud: 'did:example:verifier',
+      allowMissingNonce: true,
+      now: NOW,
+      schemas: anySchema,
+      allowHolderMismatch: true,
+    });
     expect(r.holder).toBe(DID);
     expect(r.ok).toBe(false);
     expect(r.reasons.map((x) => x.code)).toEqual(['MALFORMED_JWT']);
@@ -202,7 +211,10 @@ describe('VC-JOSE-COSE test suite: inputs signed by did:example:vc-jose-cose', (
   it('a presentation of a suite credential re-signed by the DID verifies, holder and subject aside', async () => {
     const { iat: _iat, ...fixed } = asDid(decodeJwt(text('credential-jose-minimal.txt')).payload);
     const vc = await signVc(fixed);
-    const body = { ...asDid(json('presentation-single.json')), verifiableCredential: [{ '@context': 'https://www.w3.org/ns/credentials/v2', type: 'EnvelopedVerifiableCredential', id: `data:application/vc+jwt,${vc}` }] };
+    const body = {
+      ...asDid(json('presentation-single.json')),
+      verifiableCredential: [{ '@context': 'https://www.w3.org/ns/credentials/v2', type: 'EnvelopedVerifiableCredential', id: `data:application/vc+jwt,${vc}` }],
+    };
     const vp = await signJwt({ typ: 'vp+jwt', cty: 'vp' }, { ...body, aud: 'did:example:verifier', nonce: 'n', iat: NOW.getTime() / 1000 }, signer, KID);
     const opts = { resolver: didResolver, aud: 'did:example:verifier', nonce: 'n', now: NOW, schemas: anySchema };
     expect((await verifyPresentation(vp, { ...opts, allowHolderMismatch: true })).reasons).toEqual([]);

@@ -11,7 +11,11 @@ const part = fc.oneof(
   fc.string(),
   fc.base64String().map((s) => s.replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_')),
   fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v)).toString('base64url')),
-  fc.constantFrom(Buffer.from('{"alg":"EdDSA","typ":"vc+jwt","kid":"did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp#z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"}').toString('base64url')),
+  fc.constantFrom(
+    Buffer.from('{"alg":"EdDSA","typ":"vc+jwt","kid":"did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp#z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"}').toString(
+      'base64url',
+    ),
+  ),
 );
 
 describe('verification never throws on hostile input', () => {
@@ -34,8 +38,7 @@ describe('validly signed hostile payloads never throw and never pass malformed',
   const bob = makeIssuer('P-256');
   const V2 = 'https://www.w3.org/ns/credentials/v2';
   /** Each field: mostly a plausible value, else absent or any JSON value, so that some payloads pass and the invariants bite. */
-  const field = <T>(good: T) =>
-    fc.oneof({ weight: 8, arbitrary: fc.constant(good) }, { weight: 1, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.jsonValue() });
+  const field = <T>(good: T) => fc.oneof({ weight: 8, arbitrary: fc.constant(good) }, { weight: 1, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.jsonValue() });
   /** Usually absent, sometimes any JSON value. */
   const rarely = fc.oneof({ weight: 8, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.jsonValue() });
   let passed = 0;
@@ -79,8 +82,21 @@ describe('validly signed hostile payloads never throw and never pass malformed',
   });
 
   it('presentations: random claims never throw, and a passing presentation has numeric time claims (property)', async () => {
-    const vc = await signJwt({ typ: 'vc+jwt' }, { '@context': [V2], type: ['VerifiableCredential'], issuer: alice.did, credentialSubject: { id: bob.did } }, alice.signer, alice.kid);
-    const claims = fc.record({ nbf: field(1_600_000_000), exp: field(32_000_000_000), iat: field(Math.floor(Date.now() / 1000)), iss: field(bob.did), vp: rarely, holder: field({ id: bob.did }), type: field('VerifiablePresentation') });
+    const vc = await signJwt(
+      { typ: 'vc+jwt' },
+      { '@context': [V2], type: ['VerifiableCredential'], issuer: alice.did, credentialSubject: { id: bob.did } },
+      alice.signer,
+      alice.kid,
+    );
+    const claims = fc.record({
+      nbf: field(1_600_000_000),
+      exp: field(32_000_000_000),
+      iat: field(Math.floor(Date.now() / 1000)),
+      iss: field(bob.did),
+      vp: rarely,
+      holder: field({ id: bob.did }),
+      type: field('VerifiablePresentation'),
+    });
     await fc.assert(
       fc.asyncProperty(claims, async (c) => {
         const extra = JSON.parse(JSON.stringify(c)) as Record<string, unknown>;

@@ -52,10 +52,13 @@ describe('every rejection path has its code', () => {
     const [h, p, sig] = vc.jwt.split('.') as [string, string, string];
     expect(await codes(`${h}.${p}.${sig.slice(0, -4)}AAAA`)).toEqual(['INVALID_SIGNATURE']);
     // A resolver that resolves the issuer's DID to another key (a rotation) re-verifies and refuses.
-    const rotated = { ...resolver, resolveKey: async (did: string, kid: string | undefined, rel: Parameters<typeof resolver.resolveKey>[2]) => {
-      const real = await resolver.resolveKey(did, kid, rel);
-      return did === alice.did ? { ...(await resolver.resolveKey(bob.did, undefined, rel)), id: real.id, alg: real.alg, keyType: real.keyType } : real;
-    } };
+    const rotated = {
+      ...resolver,
+      resolveKey: async (did: string, kid: string | undefined, rel: Parameters<typeof resolver.resolveKey>[2]) => {
+        const real = await resolver.resolveKey(did, kid, rel);
+        return did === alice.did ? { ...(await resolver.resolveKey(bob.did, undefined, rel)), id: real.id, alg: real.alg, keyType: real.keyType } : real;
+      },
+    };
     expect((await verifyCredential(vc.jwt, { resolver: rotated })).reasons.map((r) => r.code)).toEqual(['INVALID_SIGNATURE']);
   });
   it('signed by another key under the issuer DID: INVALID_SIGNATURE', async () => {
@@ -122,20 +125,34 @@ describe('every rejection path has its code', () => {
   });
   it('a subject that breaks its JSON Schema, or an unknown schema: SCHEMA_INVALID', async () => {
     await expect(
-      issueCredential({ issuer: alice, subject: bob.did, type: 'DataAccessGrant', claims: { grant: { resources: [] } }, credentialSchema: { id: 'https://charter.dev/schemas/DataAccessGrant.json', type: 'JsonSchema' } }),
+      issueCredential({
+        issuer: alice,
+        subject: bob.did,
+        type: 'DataAccessGrant',
+        claims: { grant: { resources: [] } },
+        credentialSchema: { id: 'https://charter.dev/schemas/DataAccessGrant.json', type: 'JsonSchema' },
+      }),
     ).rejects.toMatchObject({ code: 'SCHEMA_INVALID' });
     const vc = await issue({ credentialSchema: { id: 'https://example.org/unknown.json', type: 'JsonSchema' } }).catch((e) => e);
     expect(isCharterError(vc) && vc.code).toBe('SCHEMA_INVALID');
     const raw = await signJwt(
       { typ: 'vc+jwt' },
-      { '@context': ['https://www.w3.org/ns/credentials/v2'], type: ['VerifiableCredential', 'DataAccessGrant'], issuer: alice.did, credentialSubject: { id: bob.did, grant: { resources: ['a'], actions: ['read'] } }, credentialSchema: { id: 'https://charter.dev/schemas/DataAccessGrant.json', type: 'JsonSchema' } },
+      {
+        '@context': ['https://www.w3.org/ns/credentials/v2'],
+        type: ['VerifiableCredential', 'DataAccessGrant'],
+        issuer: alice.did,
+        credentialSubject: { id: bob.did, grant: { resources: ['a'], actions: ['read'] } },
+        credentialSchema: { id: 'https://charter.dev/schemas/DataAccessGrant.json', type: 'JsonSchema' },
+      },
       alice.signer,
       alice.kid,
     );
     expect(await codes(raw)).toEqual(['SCHEMA_INVALID']);
   });
   it('a status entry without a status checker fails closed: STATUS_UNAVAILABLE', async () => {
-    const vc = await issue({ credentialStatus: { type: 'BitstringStatusListEntry', statusPurpose: 'revocation', statusListIndex: '7', statusListCredential: 'https://example.org/status/1' } });
+    const vc = await issue({
+      credentialStatus: { type: 'BitstringStatusListEntry', statusPurpose: 'revocation', statusListIndex: '7', statusListCredential: 'https://example.org/status/1' },
+    });
     expect(await codes(vc.jwt)).toEqual(['STATUS_UNAVAILABLE']);
     expect(await codes(vc.jwt, { status: async () => [] })).toEqual([]);
   });
@@ -162,7 +179,12 @@ describe('presentations (vp+jwt)', () => {
     expect(await reasons(stolen)).toEqual(['HOLDER_MISMATCH']);
     expect(await reasons(stolen, { allowHolderMismatch: true })).toEqual([]);
     expect(await reasons(vp, { now: new Date(Date.now() + 3_600_000) })).toContain('PRESENTATION_STALE');
-    expect(await reasons(tamper(vp, 1, (p) => (p.nonce = 'n-3')), { nonce: 'n-3' })).toEqual(['INVALID_SIGNATURE']);
+    expect(
+      await reasons(
+        tamper(vp, 1, (p) => (p.nonce = 'n-3')),
+        { nonce: 'n-3' },
+      ),
+    ).toEqual(['INVALID_SIGNATURE']);
     const future = tamper(vp, 1, (p) => (p.iat = Math.floor(Date.now() / 1000) + 3600));
     expect(await reasons(future)).toContain('ISSUED_IN_FUTURE');
   });

@@ -81,7 +81,7 @@ describe('safeFetch: a wall-clock deadline for the whole response', () => {
     expect(r.ms).toBeLessThan(BOUND);
   });
 
-  it('fails with the caller\'s code (STATUS_UNAVAILABLE for status lists)', async () => {
+  it("fails with the caller's code (STATUS_UNAVAILABLE for status lists)", async () => {
     const srv = await serve((_req, res) => {
       res.writeHead(200);
       const t = setInterval(() => res.write('x'), 20);
@@ -101,7 +101,7 @@ describe('safeFetch: a wall-clock deadline for the whole response', () => {
     expect(r.ms).toBeLessThan(BOUND);
   });
 
-  it('a did:web resolution against a dripping server fails with DID_RESOLUTION_FAILED within the resolver\'s timeoutMs', async () => {
+  it("a did:web resolution against a dripping server fails with DID_RESOLUTION_FAILED within the resolver's timeoutMs", async () => {
     const srv = await serve((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/did+json' });
       const t = setInterval(() => res.write(' '), 20);
@@ -158,9 +158,7 @@ describe('safeFetch: response headers', () => {
     // A raw server to send header names Node's server would not produce.
     const server = createTcpServer((socket) => {
       socket.on('error', () => undefined);
-      socket.on('data', () =>
-        socket.end('HTTP/1.1 200 OK\r\n__proto__: polluted\r\nconstructor: c\r\nX-Mixed-Case: V\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}'),
-      );
+      socket.on('data', () => socket.end('HTTP/1.1 200 OK\r\n__proto__: polluted\r\nconstructor: c\r\nX-Mixed-Case: V\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}'));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     tcp = { port: (server.address() as AddressInfo).port, close: () => new Promise<void>((r) => server.close(() => r())) };

@@ -5,7 +5,7 @@ import { toolBinding } from '../../src/integrations/mcp/binding.js';
 
 describe('canonical JSON (RFC 8785)', () => {
   it('sorts keys by UTF-16 code units at every level, drops undefined members, keeps array order', () => {
-    expect(canonicalJson({ b: 1, a: [3, { d: true, c: null }], 'é': 'x', A: undefined })).toBe('{"a":[3,{"c":null,"d":true}],"b":1,"é":"x"}');
+    expect(canonicalJson({ b: 1, a: [3, { d: true, c: null }], é: 'x', A: undefined })).toBe('{"a":[3,{"c":null,"d":true}],"b":1,"é":"x"}');
     // RFC 8785 §3.2.3: "\\u20ac" (€) sorts after "\\r" and "1" by code unit.
     expect(canonicalJson({ '€': 1, '\r': 2, '1': 3 })).toBe('{"\\r":2,"1":3,"€":1}');
   });
@@ -40,7 +40,18 @@ describe('findDuplicateKey', () => {
     expect(findDuplicateKey(' { "a" : 1 , "a" : 2 } ')).toBe('a');
   });
   it('does not confuse values, strings with quotes or braces, or sibling objects with names', () => {
-    for (const t of ['{"a":"a","b":"a"}', '{"a":{"x":1},"b":{"x":1}}', '["a","a"]', '{"s":"\\"a\\":1,\\"a\\"","a":2}', '{"a":"{\\"b\\":1}","b":"}"}', '{}', '[]', '"x"', '1', '{"a":[1,{"a":2}],"b":null}']) {
+    for (const t of [
+      '{"a":"a","b":"a"}',
+      '{"a":{"x":1},"b":{"x":1}}',
+      '["a","a"]',
+      '{"s":"\\"a\\":1,\\"a\\"","a":2}',
+      '{"a":"{\\"b\\":1}","b":"}"}',
+      '{}',
+      '[]',
+      '"x"',
+      '1',
+      '{"a":[1,{"a":2}],"b":null}',
+    ]) {
       expect([t, findDuplicateKey(t)]).toEqual([t, undefined]);
     }
   });

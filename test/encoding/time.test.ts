@@ -65,7 +65,21 @@ describe('strict RFC 3339 date-times (VCDM 2.0 dateTimeStamp)', () => {
   });
 
   it('refuses every non-string', () => {
-    for (const v of [undefined, null, 0, 1704067200, 1704067200000, NaN, Infinity, true, {}, [], ['2024-01-01T00:00:00Z'], new Date(0), { toString: () => '2024-01-01T00:00:00Z' }]) {
+    for (const v of [
+      undefined,
+      null,
+      0,
+      1704067200,
+      1704067200000,
+      NaN,
+      Infinity,
+      true,
+      {},
+      [],
+      ['2024-01-01T00:00:00Z'],
+      new Date(0),
+      { toString: () => '2024-01-01T00:00:00Z' },
+    ]) {
       expect(parseDateTime(v)).toBeUndefined();
       expect(isDateTime(v)).toBe(false);
     }
@@ -73,16 +87,20 @@ describe('strict RFC 3339 date-times (VCDM 2.0 dateTimeStamp)', () => {
 
   it('every formatted instant parses back to itself (property)', () => {
     fc.assert(
-      fc.property(fc.date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9998-12-31T23:59:59.999Z'), noInvalidDate: true }), fc.integer({ min: -14 * 60, max: 14 * 60 }), (d, offset) => {
-        const t = d.getTime();
-        expect(parseDateTime(d.toISOString())).toBe(t);
-        // The same instant written in another zone.
-        const local = new Date(t + offset * 60_000).toISOString().slice(0, 23);
-        const sign = offset < 0 ? '-' : '+';
-        const a = Math.abs(offset);
-        const zone = `${sign}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
-        expect(parseDateTime(local + zone)).toBe(t);
-      }),
+      fc.property(
+        fc.date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9998-12-31T23:59:59.999Z'), noInvalidDate: true }),
+        fc.integer({ min: -14 * 60, max: 14 * 60 }),
+        (d, offset) => {
+          const t = d.getTime();
+          expect(parseDateTime(d.toISOString())).toBe(t);
+          // The same instant written in another zone.
+          const local = new Date(t + offset * 60_000).toISOString().slice(0, 23);
+          const sign = offset < 0 ? '-' : '+';
+          const a = Math.abs(offset);
+          const zone = `${sign}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
+          expect(parseDateTime(local + zone)).toBe(t);
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -93,9 +111,20 @@ describe('strict RFC 3339 date-times (VCDM 2.0 dateTimeStamp)', () => {
     const noise = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('T', 't', ' ', 'Z', 'z', '+', '-', ':', '.', ''));
     const candidate = fc.oneof(
       fc.string({ maxLength: 40 }),
-      fc.tuple(chunk(4), chunk(2), chunk(2), fc.constantFrom('T', 't', ' '), chunk(2), chunk(2), chunk(2), fc.constantFrom('', '.5', '.123', '.'), fc.constantFrom('Z', 'z', '', '+01:00', '-14:00', '+14:01', '+1:00'), noise).map(
-        ([y, mo, d, t, h, mi, s, f, z, n]) => `${y}-${mo}-${d}${t}${h}:${mi}:${s}${f}${z}${n}`,
-      ),
+      fc
+        .tuple(
+          chunk(4),
+          chunk(2),
+          chunk(2),
+          fc.constantFrom('T', 't', ' '),
+          chunk(2),
+          chunk(2),
+          chunk(2),
+          fc.constantFrom('', '.5', '.123', '.'),
+          fc.constantFrom('Z', 'z', '', '+01:00', '-14:00', '+14:01', '+1:00'),
+          noise,
+        )
+        .map(([y, mo, d, t, h, mi, s, f, z, n]) => `${y}-${mo}-${d}${t}${h}:${mi}:${s}${f}${z}${n}`),
     );
     fc.assert(
       fc.property(candidate, (s) => {

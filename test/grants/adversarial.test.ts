@@ -25,8 +25,14 @@ const codeOf = (f: () => unknown): string | undefined => {
 // Every spelling of "." , ".." and "/" a path parser somewhere might honour.
 const DOT = ['.', '%2e', '%2E'];
 const SLASH = ['/', '//', '/./', '%2f', '%2F'];
-const segment = fc.oneof(fc.stringMatching(/^[a-z0-9_-]{1,8}$/), fc.constantFrom(...DOT), fc.constantFrom('..', '.%2e', '%2e.', '%2e%2e', '%2E%2E', '%252e%252e', '..%2f', '%c0%ae%c0%ae', '．．', '\\..'));
-const path = fc.tuple(fc.array(segment, { minLength: 1, maxLength: 6 }), fc.array(fc.constantFrom(...SLASH), { minLength: 6, maxLength: 6 })).map(([segs, seps]) => segs.map((s, i) => (i === 0 ? s : seps[i]! + s)).join(''));
+const segment = fc.oneof(
+  fc.stringMatching(/^[a-z0-9_-]{1,8}$/),
+  fc.constantFrom(...DOT),
+  fc.constantFrom('..', '.%2e', '%2e.', '%2e%2e', '%2E%2E', '%252e%252e', '..%2f', '%c0%ae%c0%ae', '．．', '\\..'),
+);
+const path = fc
+  .tuple(fc.array(segment, { minLength: 1, maxLength: 6 }), fc.array(fc.constantFrom(...SLASH), { minLength: 6, maxLength: 6 }))
+  .map(([segs, seps]) => segs.map((s, i) => (i === 0 ? s : seps[i]! + s)).join(''));
 
 describe('resource paths are normalised before any match', () => {
   it('collapses repeated slashes and "." segments, decodes percent-encoding once', () => {
@@ -107,7 +113,14 @@ describe('verifyGrant: owner, shape, holder binding', () => {
   });
   afterAll(() => w.close());
 
-  const base = (o: Partial<VerifyGrantOptions> = {}): VerifyGrantOptions => ({ resolver: w.resolver, status: status(), resource: 'profile/email', action: 'read', owner: w.alice.did, ...o });
+  const base = (o: Partial<VerifyGrantOptions> = {}): VerifyGrantOptions => ({
+    resolver: w.resolver,
+    status: status(),
+    resource: 'profile/email',
+    action: 'read',
+    owner: w.alice.did,
+    ...o,
+  });
   const codes = (d: { reasons: { code: string }[] }) => [...new Set(d.reasons.map((r) => r.code))].sort();
 
   /** A grant signed directly, bypassing issueGrant's checks, with any claims and no schema. */

@@ -32,7 +32,8 @@ function statusOf(withdrawn: ReadonlySet<string>): StatusChecker {
   };
 }
 
-const accept = (member: Issuer, index: number, pool = POOL.did) => signJwt({ typ: JOIN_TYP }, { iss: member.did, sub: pool, status: `${LIST}#${index}`, iat: 1 }, member.signer, member.kid);
+const accept = (member: Issuer, index: number, pool = POOL.did) =>
+  signJwt({ typ: JOIN_TYP }, { iss: member.did, sub: pool, status: `${LIST}#${index}`, iat: 1 }, member.signer, member.kid);
 
 async function snapshot(members: Issuer[], threshold: number, number = 3): Promise<Proposal['epoch']> {
   return { number, threshold, members: await Promise.all(members.map(async (m) => ({ id: m.did, accepted: await accept(m, PEOPLE.indexOf(m)) }))) };
@@ -43,16 +44,33 @@ function proposalOf(epoch: Proposal['epoch'], o: { terms?: GrantTerms; resources
     pool: POOL.did,
     epoch,
     action: 'grant',
-    grant: { grantee: PLATFORM.did, resources: o.resources ?? ['health/*'], actions: ['read'], purpose: 'train a sleep model', ...(o.terms ? { terms: o.terms } : {}), duration: 'P30D' },
+    grant: {
+      grantee: PLATFORM.did,
+      resources: o.resources ?? ['health/*'],
+      actions: ['read'],
+      purpose: 'train a sleep model',
+      ...(o.terms ? { terms: o.terms } : {}),
+      duration: 'P30D',
+    },
     created: '2026-01-01T00:00:00Z',
     nonce: 'n0n0n0n0n0n0',
   };
 }
 
 const vote = (voter: Issuer, v: { proposal: string; epoch: number; decision: 'approve' | 'reject' }, pool = POOL.did) =>
-  issueCredential({ issuer: voter, subject: pool, type: 'PoolVoteCredential', claims: { vote: v }, credentialSchema: { id: 'https://charter.dev/schemas/PoolVoteCredential.json', type: 'JsonSchema' } }).then((x) => x.jwt);
+  issueCredential({
+    issuer: voter,
+    subject: pool,
+    type: 'PoolVoteCredential',
+    claims: { vote: v },
+    credentialSchema: { id: 'https://charter.dev/schemas/PoolVoteCredential.json', type: 'JsonSchema' },
+  }).then((x) => x.jwt);
 
-async function grantOf(p: Proposal, votes: string[], o: { issuer?: Issuer; grant?: Partial<NonNullable<Proposal['grant']>>; days?: number; subject?: string } = {}): Promise<string> {
+async function grantOf(
+  p: Proposal,
+  votes: string[],
+  o: { issuer?: Issuer; grant?: Partial<NonNullable<Proposal['grant']>>; days?: number; subject?: string } = {},
+): Promise<string> {
   const g = { ...p.grant!, ...o.grant };
   const issuer = o.issuer ?? POOL;
   return (
@@ -106,7 +124,11 @@ describe('collective grants: the quorum a verifier counts itself', () => {
           const other = proposalHash({ ...p, nonce: 'another-nonce' });
           const jwts = await Promise.all(
             votes.map((v) =>
-              vote(PEOPLE[v.voter]!, { proposal: v.proposal === 'same' ? hash : other, epoch: epoch.number + (v.epoch === 'same' ? 0 : v.epoch === 'next' ? 1 : -1), decision: v.decision }, v.pool === 'same' ? POOL.did : PLATFORM.did),
+              vote(
+                PEOPLE[v.voter]!,
+                { proposal: v.proposal === 'same' ? hash : other, epoch: epoch.number + (v.epoch === 'same' ? 0 : v.epoch === 'next' ? 1 : -1), decision: v.decision },
+                v.pool === 'same' ? POOL.did : PLATFORM.did,
+              ),
             ),
           );
           // The oracle: distinct member DIDs with a fully valid approval and no fully valid rejection.
@@ -152,7 +174,9 @@ describe('collective grants: the quorum a verifier counts itself', () => {
         const leaving = before[leaver]!;
         const old = proposalOf(oldEpoch);
         const leaverVote =
-          when === 'old-epoch' ? await vote(leaving, { proposal: proposalHash(old), epoch: 4, decision: 'approve' }) : await vote(leaving, { proposal: proposalHash(p), epoch: 5, decision: 'approve' });
+          when === 'old-epoch'
+            ? await vote(leaving, { proposal: proposalHash(old), epoch: 4, decision: 'approve' })
+            : await vote(leaving, { proposal: proposalHash(p), epoch: 5, decision: 'approve' });
         const d = await verify(await grantOf(p, [await vote(stayer, { proposal: proposalHash(p), epoch: 5, decision: 'approve' }), leaverVote]), stayer.did);
         expect(codes(d)).toEqual(['QUORUM_NOT_MET']);
       }),
@@ -196,7 +220,13 @@ describe('collective grants: the quorum a verifier counts itself', () => {
 
   it('terms: the declared purpose and processing must fit; an unknown term fails closed', async () => {
     const [a] = [PEOPLE[0]!];
-    const terms: GrantTerms = { purpose: ['model-training'], processing: 'trusted-execution', retention: 'P90D', onwardSharing: 'none', compensation: { amount: '0.05', currency: 'EUR', per: 'use', split: 'equal' } };
+    const terms: GrantTerms = {
+      purpose: ['model-training'],
+      processing: 'trusted-execution',
+      retention: 'P90D',
+      onwardSharing: 'none',
+      compensation: { amount: '0.05', currency: 'EUR', per: 'use', split: 'equal' },
+    };
     const p = proposalOf(await snapshot([a], 1), { terms });
     const g = await grantOf(p, [await vote(a, { proposal: proposalHash(p), epoch: 3, decision: 'approve' })]);
     expect(codes(await verify(g, a.did, { purpose: 'model-training', processing: 'trusted-execution' }))).toEqual([]);
@@ -217,7 +247,14 @@ describe('collective grants: the quorum a verifier counts itself', () => {
     const v = { proposal: proposalHash(p), epoch: 3, decision: 'approve' as const };
     const later = new Date(Date.now() + 3_600_000);
     const ballot = (voter: Issuer) =>
-      issueCredential({ issuer: voter, subject: POOL.did, type: 'PoolVoteCredential', claims: { vote: v }, validFrom: later, credentialSchema: { id: 'https://charter.dev/schemas/PoolVoteCredential.json', type: 'JsonSchema' } }).then((x) => x.jwt);
+      issueCredential({
+        issuer: voter,
+        subject: POOL.did,
+        type: 'PoolVoteCredential',
+        claims: { vote: v },
+        validFrom: later,
+        credentialSchema: { id: 'https://charter.dev/schemas/PoolVoteCredential.json', type: 'JsonSchema' },
+      }).then((x) => x.jwt);
     const g = await grantOf(p, [await ballot(a), await ballot(b)]);
     const at = (now: Date) => verifyGrant(g, { resolver, status: statusOf(new Set()), resource: 'health/sleep', action: 'read', owner: a.did, grantee: PLATFORM.did, now });
     expect(codes(await at(new Date(later.getTime() + 60_000)))).toEqual([]);

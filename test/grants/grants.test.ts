@@ -101,7 +101,9 @@ describe('data grants end to end (charter serve on loopback)', () => {
     expect(alloc.index).toBeGreaterThanOrEqual(0);
     // A real process commits the revocation bit and is SIGKILLed before it can re-sign.
     const code = await new Promise<number | null>((resolve) => {
-      const p = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'fixtures', 'crash-revoke.ts'), join(dir, 'charter.db'), alloc.listId, String(alloc.index)], { stdio: 'ignore' });
+      const p = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'fixtures', 'crash-revoke.ts'), join(dir, 'charter.db'), alloc.listId, String(alloc.index)], {
+        stdio: 'ignore',
+      });
       p.on('close', (c, sig) => resolve(sig === 'SIGKILL' ? -9 : c));
     });
     expect(code).toBe(-9);
@@ -127,7 +129,15 @@ describe('data grants end to end (charter serve on loopback)', () => {
     expect((await decide(g.jwt)).reasons.map((r) => r.code)).toEqual(['PURPOSE_NOT_ALLOWED']);
     expect((await listGrants(home.store)).find((x) => x.id === g.id)?.terms).toMatchObject({ retention: 'P30D', onwardSharing: 'none' });
     await expect(
-      issueGrant(home.store, await home.issuer('alice'), { grantee: (await home.identity('shop')).did, resources: ['a'], actions: ['read'], purpose: 'p', terms: { purpose: ['analitics'] }, validUntil: new Date(Date.now() + 86_400_000), baseUrl: server.url }),
+      issueGrant(home.store, await home.issuer('alice'), {
+        grantee: (await home.identity('shop')).did,
+        resources: ['a'],
+        actions: ['read'],
+        purpose: 'p',
+        terms: { purpose: ['analitics'] },
+        validUntil: new Date(Date.now() + 86_400_000),
+        baseUrl: server.url,
+      }),
     ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 });

@@ -23,11 +23,15 @@ describe('grant terms', () => {
 
   it('an unknown term field fails closed (UNKNOWN_TERM), at the top or inside compensation (property)', () => {
     fc.assert(
-      fc.property(fc.string({ minLength: 1, maxLength: 12 }).filter((k) => !['purpose', 'retention', 'onwardSharing', 'processing', 'compensation', '__proto__'].includes(k)), fc.boolean(), (k, nested) => {
-        const terms = nested ? { compensation: { amount: '1', currency: 'EUR', per: 'use', [k]: 1 } } : { ...full, [k]: 'anything' };
-        if (nested && ['amount', 'currency', 'per', 'split'].includes(k)) return;
-        expect(codes(readTerms(terms))).toEqual(['UNKNOWN_TERM']);
-      }),
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 12 }).filter((k) => !['purpose', 'retention', 'onwardSharing', 'processing', 'compensation', '__proto__'].includes(k)),
+        fc.boolean(),
+        (k, nested) => {
+          const terms = nested ? { compensation: { amount: '1', currency: 'EUR', per: 'use', [k]: 1 } } : { ...full, [k]: 'anything' };
+          if (nested && ['amount', 'currency', 'per', 'split'].includes(k)) return;
+          expect(codes(readTerms(terms))).toEqual(['UNKNOWN_TERM']);
+        },
+      ),
     );
   });
 
@@ -83,13 +87,28 @@ describe('grant terms', () => {
   it('requireGrant checks the declared use when built', () => {
     expect(() => requireGrant({ resource: 'a', action: 'read', anyOwner: true, purpose: 'Model Training' })).toThrow(TypeError);
     expect(() => requireGrant({ resource: 'a', action: 'read', anyOwner: true, processing: 'cloud' as 'on-device' })).toThrow(TypeError);
-    expect(requireGrant({ resource: 'a', action: 'read', anyOwner: true, purpose: 'model-training', processing: 'on-device' })).toMatchObject({ purpose: 'model-training', processing: 'on-device' });
+    expect(requireGrant({ resource: 'a', action: 'read', anyOwner: true, purpose: 'model-training', processing: 'on-device' })).toMatchObject({
+      purpose: 'model-training',
+      processing: 'on-device',
+    });
   });
 
   it('the consent page shows terms in plain words, and offers no lone revoke of a pool grant', () => {
-    const row = { format: 'vc+jwt' as const, grantee: 'did:web:lab.example', resources: ['health/*'], actions: ['read'], purpose: 'sleep model', expires: '2027-01-01T00:00:00Z', state: 'active' as const, terms: full };
+    const row = {
+      format: 'vc+jwt' as const,
+      grantee: 'did:web:lab.example',
+      resources: ['health/*'],
+      actions: ['read'],
+      purpose: 'sleep model',
+      expires: '2027-01-01T00:00:00Z',
+      state: 'active' as const,
+      terms: full,
+    };
     const html = renderConsentPage({
-      grants: [{ ...row, id: 'urn:uuid:1', grantor: 'did:key:z6MkA' }, { ...row, id: 'urn:x:pool', grantor: 'did:key:z6MkPool', pool: 'did:key:z6MkPool' }],
+      grants: [
+        { ...row, id: 'urn:uuid:1', grantor: 'did:key:z6MkA' },
+        { ...row, id: 'urn:x:pool', grantor: 'did:key:z6MkPool', pool: 'did:key:z6MkPool' },
+      ],
       token: 't',
       name: namer([]),
       date: dateFormatter('en'),

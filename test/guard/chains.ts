@@ -118,7 +118,14 @@ export async function ap2Payment(w: Ap2World, o: { minor: number; aud: string; n
   );
   const hash = hashAscii(checkout);
   return {
-    checkout: await closeAp2Mandate({ chain: w.openCheckout, signer: w.agent.signer, mandate: { vct: 'mandate.checkout.1', checkout_jwt: checkout, checkout_hash: hash }, aud: 'merchant', nonce: 'n-merchant', now: o.now }),
+    checkout: await closeAp2Mandate({
+      chain: w.openCheckout,
+      signer: w.agent.signer,
+      mandate: { vct: 'mandate.checkout.1', checkout_jwt: checkout, checkout_hash: hash },
+      aud: 'merchant',
+      nonce: 'n-merchant',
+      now: o.now,
+    }),
     payment: await closeAp2Mandate({
       chain: w.openPayment,
       signer: w.agent.signer,

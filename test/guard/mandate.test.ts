@@ -31,19 +31,30 @@ beforeAll(async () => {
 });
 afterAll(async () => store.close());
 
-const verifierOn = (s: Store, o: Partial<Parameters<typeof createVerifier>[0]> = {}): Verifier => createVerifier({ aud: AUD, store: s, resolver: createResolver(), http: false, ...o });
+const verifierOn = (s: Store, o: Partial<Parameters<typeof createVerifier>[0]> = {}): Verifier =>
+  createVerifier({ aud: AUD, store: s, resolver: createResolver(), http: false, ...o });
 
 describe('Verifiable Intent through the guard', () => {
   let w: ViWorld;
   beforeAll(async () => {
     w = await viWorld(NOW);
   });
-  const request = (verifier: Verifier, o: Partial<MandatePaymentRequest> = {}): MandatePaymentRequest => ({ verifier, profile: 'verifiable-intent', trust: { issuers: [w.issuer.publicJwk] }, now: NOW, ...o });
+  const request = (verifier: Verifier, o: Partial<MandatePaymentRequest> = {}): MandatePaymentRequest => ({
+    verifier,
+    profile: 'verifiable-intent',
+    trust: { issuers: [w.issuer.publicJwk] },
+    now: NOW,
+    ...o,
+  });
 
   it('an allowed payment runs fn with the chain decision and commits the spend on the cumulative limit', async () => {
     const verifier = verifierOn(store);
     const intent = await viIntent(w, NOW, { cumulative: { amount: '500', currency: 'USD', period: 'MONTHLY' } });
-    const r = await guardMandatePayment(await viPayment(w, intent, { amount: '150', aud: AUD, now: NOW }), request(verifier, { amount: '150 USD' }), (d) => `paid ${d.payment?.amount.amount}`);
+    const r = await guardMandatePayment(
+      await viPayment(w, intent, { amount: '150', aud: AUD, now: NOW }),
+      request(verifier, { amount: '150 USD' }),
+      (d) => `paid ${d.payment?.amount.amount}`,
+    );
     expect(r).toMatchObject({ ok: true, value: 'paid 150', spend: 'committed' });
     const d = await authorizeMandatePayment(await viPayment(w, intent, { amount: '100', aud: AUD, now: NOW }), request(verifier));
     expect(d).toMatchObject({ ok: true, status: 200, holder: d.mandate!.agent!.key, spend: { remaining: { budget: { amount: '250', currency: 'USD' } } } });
@@ -79,7 +90,10 @@ describe('Verifiable Intent through the guard', () => {
     const march = await viWorld(at('2026-03-30T08:00:00Z'));
     const intent = await viIntent(march, at('2026-03-30T08:00:00Z'), { cumulative: { amount: '300', currency: 'USD', period: 'MONTHLY' } });
     const pay = async (amount: string, when: Date) =>
-      authorizeMandatePayment(await viPayment(march, intent, { amount, aud: AUD, now: when }), request(verifier, { now: when, calendarTimeZone: 'Europe/Paris', trust: { issuers: [march.issuer.publicJwk] } }));
+      authorizeMandatePayment(
+        await viPayment(march, intent, { amount, aud: AUD, now: when }),
+        request(verifier, { now: when, calendarTimeZone: 'Europe/Paris', trust: { issuers: [march.issuer.publicJwk] } }),
+      );
     expect((await pay('200', at('2026-03-31T21:30:00Z'))).ok).toBe(true); // 23:30 on 31 March in Paris
     expect(codes(await pay('200', at('2026-03-31T21:50:00Z')))).toEqual(['BUDGET_EXCEEDED']);
     expect((await pay('200', at('2026-03-31T22:10:00Z'))).ok).toBe(true); // 00:10 on 1 April in Paris
@@ -93,7 +107,9 @@ describe('Verifiable Intent through the guard', () => {
     expect(results.filter((r) => r.ok)).toHaveLength(1);
     expect(results.filter((r) => !r.ok).map((r) => !r.ok && [r.status, codes(r)])).toEqual(Array(3).fill([401, ['REPLAY_DETECTED']]));
     // the same nonce in a fresh L3 from the same agent is the same payment: refused
-    expect(codes(await authorizeMandatePayment(await viPayment(w, intent, { amount: '1', aud: AUD, now: NOW, nonce: String(results.length) }), request(a)))).toEqual(['BUDGET_EXCEEDED']);
+    expect(codes(await authorizeMandatePayment(await viPayment(w, intent, { amount: '1', aud: AUD, now: NOW, nonce: String(results.length) }), request(a)))).toEqual([
+      'BUDGET_EXCEEDED',
+    ]);
   });
 
   it('binding before crypto: another audience, a stale or future layer, no nonce: 401 and nothing used', async () => {
@@ -113,7 +129,10 @@ describe('Verifiable Intent through the guard', () => {
   it('the chain must verify under pinned trust: an unknown issuer (403), a layer the agent did not sign (401)', async () => {
     const verifier = verifierOn(store);
     const intent = await viIntent(w, NOW);
-    const untrusted = await authorizeMandatePayment(await viPayment(w, intent, { amount: '10', aud: AUD, now: NOW }), request(verifier, { trust: { issuers: [freshParty('issuer-key-1').publicJwk] } }));
+    const untrusted = await authorizeMandatePayment(
+      await viPayment(w, intent, { amount: '10', aud: AUD, now: NOW }),
+      request(verifier, { trust: { issuers: [freshParty('issuer-key-1').publicJwk] } }),
+    );
     expect(untrusted).toMatchObject({ ok: false, status: 401, reasons: [{ code: 'INVALID_SIGNATURE' }] });
     const forged = await authorizeMandatePayment(await viPayment(w, intent, { amount: '10', aud: AUD, now: NOW, signer: freshParty() }), request(verifier));
     expect(forged).toMatchObject({ ok: false, status: 401, reasons: [{ code: 'INVALID_SIGNATURE' }] });
@@ -127,11 +146,23 @@ describe('Verifiable Intent through the guard', () => {
     const intent = await viIntent(w, NOW);
     const pay = () => viPayment(w, intent, { amount: '99.5', aud: AUD, now: NOW });
     expect(await authorizeMandatePayment(await pay(), request(verifier, { amount: '99.50 USD' }))).toMatchObject({ ok: true });
-    expect(await authorizeMandatePayment(await pay(), request(verifier, { amount: '99.51 USD' }))).toMatchObject({ ok: false, status: 401, reasons: [{ code: 'REQUEST_MISMATCH' }] });
-    expect(await authorizeMandatePayment(await pay(), request(verifier, { amount: '99.5 EUR' }))).toMatchObject({ ok: false, status: 401, reasons: [{ code: 'REQUEST_MISMATCH' }] });
+    expect(await authorizeMandatePayment(await pay(), request(verifier, { amount: '99.51 USD' }))).toMatchObject({
+      ok: false,
+      status: 401,
+      reasons: [{ code: 'REQUEST_MISMATCH' }],
+    });
+    expect(await authorizeMandatePayment(await pay(), request(verifier, { amount: '99.5 EUR' }))).toMatchObject({
+      ok: false,
+      status: 401,
+      reasons: [{ code: 'REQUEST_MISMATCH' }],
+    });
     expect(await authorizeMandatePayment(await pay(), request(verifier, { amount: 'lots' }))).toMatchObject({ ok: false, status: 400, reasons: [{ code: 'INVALID_ARGUMENT' }] });
     expect(await authorizeMandatePayment(await pay(), request(verifier, { payee: 'merchant-uuid-1' }))).toMatchObject({ ok: true });
-    expect(await authorizeMandatePayment(await pay(), request(verifier, { payee: 'merchant-uuid-2' }))).toMatchObject({ ok: false, status: 403, reasons: [{ code: 'COUNTERPARTY_NOT_ALLOWED' }] });
+    expect(await authorizeMandatePayment(await pay(), request(verifier, { payee: 'merchant-uuid-2' }))).toMatchObject({
+      ok: false,
+      status: 403,
+      reasons: [{ code: 'COUNTERPARTY_NOT_ALLOWED' }],
+    });
   });
 
   it('travels as base64url JSON (a Bearer token) or JSON text as well as the object', async () => {
@@ -150,18 +181,33 @@ describe('Verifiable Intent through the guard', () => {
     const chain = await viPayment(w, intent, { amount: '5', aud: AUD, now: NOW, nonce });
     expect((await authorizeMandatePayment(chain, request(verifier))).ok).toBe(true);
     expect(await authorizeMandatePayment(chain, request(verifier))).toMatchObject({ ok: false, status: 401, reasons: [{ code: 'REPLAY_DETECTED' }], nonce: expect.any(String) });
-    expect(await authorizeMandatePayment(await viPayment(w, intent, { amount: '5', aud: AUD, now: NOW, nonce: 'made-up' }), request(verifier))).toMatchObject({ ok: false, status: 401, reasons: [{ code: 'NONCE_MISMATCH' }] });
+    expect(await authorizeMandatePayment(await viPayment(w, intent, { amount: '5', aud: AUD, now: NOW, nonce: 'made-up' }), request(verifier))).toMatchObject({
+      ok: false,
+      status: 401,
+      reasons: [{ code: 'NONCE_MISMATCH' }],
+    });
   });
 
   it('fn throwing releases the spend; a store fault is a 503 and fn never runs', async () => {
     const verifier = verifierOn(store);
     const intent = await viIntent(w, NOW, { cumulative: { amount: '100', currency: 'USD', period: 'MONTHLY' } });
     const boom = new Error('declined');
-    await expect(guardMandatePayment(await viPayment(w, intent, { amount: '100', aud: AUD, now: NOW }), request(verifier), () => { throw boom; })).rejects.toBe(boom);
-    expect(await guardMandatePayment(await viPayment(w, intent, { amount: '100', aud: AUD, now: NOW }), request(verifier), () => 'ok')).toMatchObject({ ok: true, spend: 'committed' });
+    await expect(
+      guardMandatePayment(await viPayment(w, intent, { amount: '100', aud: AUD, now: NOW }), request(verifier), () => {
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
+    expect(await guardMandatePayment(await viPayment(w, intent, { amount: '100', aud: AUD, now: NOW }), request(verifier), () => 'ok')).toMatchObject({
+      ok: true,
+      spend: 'committed',
+    });
     const down: Store = { ...store, consumeNonce: () => Promise.reject(new CharterError('STORE_UNAVAILABLE', 'down')) };
     let ran = 0;
-    expect(await guardMandatePayment(await viPayment(w, intent, { amount: '1', aud: AUD, now: NOW }), request(verifierOn(down)), () => ran++)).toMatchObject({ ok: false, status: 503, reasons: [{ code: 'STORE_UNAVAILABLE' }] });
+    expect(await guardMandatePayment(await viPayment(w, intent, { amount: '1', aud: AUD, now: NOW }), request(verifierOn(down)), () => ran++)).toMatchObject({
+      ok: false,
+      status: 503,
+      reasons: [{ code: 'STORE_UNAVAILABLE' }],
+    });
     expect(ran).toBe(0);
   });
 
@@ -181,7 +227,13 @@ describe('AP2 through the guard', () => {
   beforeAll(async () => {
     w = await ap2World(NOW);
   });
-  const request = (verifier: Verifier, o: Partial<MandatePaymentRequest> = {}): MandatePaymentRequest => ({ verifier, profile: 'ap2', trust: { issuers: [w.root.publicJwk], merchants: [w.merchant.publicJwk] }, now: NOW, ...o });
+  const request = (verifier: Verifier, o: Partial<MandatePaymentRequest> = {}): MandatePaymentRequest => ({
+    verifier,
+    profile: 'ap2',
+    trust: { issuers: [w.root.publicJwk], merchants: [w.merchant.publicJwk] },
+    now: NOW,
+    ...o,
+  });
 
   it('parallel payments cannot overspend the open mandate budget: 5 of 199 USD fit 1,000, the rest BUDGET_EXCEEDED', async () => {
     const verifier = verifierOn(store);
@@ -210,7 +262,11 @@ describe('AP2 through the guard', () => {
 
   it('a closed mandate for another audience is refused before any signature check (AUDIENCE_MISMATCH)', async () => {
     const verifier = verifierOn(store);
-    expect(await authorizeMandatePayment(await ap2Payment(w, { minor: 100, aud: 'https://elsewhere.example', now: NOW }), request(verifier))).toMatchObject({ ok: false, status: 401, reasons: [{ code: 'AUDIENCE_MISMATCH' }] });
+    expect(await authorizeMandatePayment(await ap2Payment(w, { minor: 100, aud: 'https://elsewhere.example', now: NOW }), request(verifier))).toMatchObject({
+      ok: false,
+      status: 401,
+      reasons: [{ code: 'AUDIENCE_MISMATCH' }],
+    });
   });
 });
 
@@ -228,13 +284,17 @@ describe.runIf(pgUrl)('mandate payments on PostgreSQL: many instances, one budge
       const intent = await viIntent(w, NOW, { cumulative: { amount: '500', currency: 'USD', period: 'WEEKLY' } });
       const chains = await Promise.all(Array.from({ length: 12 }, () => viPayment(w, intent, { amount: '100', aud: AUD, now: NOW })));
       const results = await Promise.all(
-        chains.map((c, i) => guardMandatePayment(c, { verifier: verifierOn(stores[i % 4]!), profile: 'verifiable-intent', trust: { issuers: [w.issuer.publicJwk] }, now: NOW }, () => 'paid')),
+        chains.map((c, i) =>
+          guardMandatePayment(c, { verifier: verifierOn(stores[i % 4]!), profile: 'verifiable-intent', trust: { issuers: [w.issuer.publicJwk] }, now: NOW }, () => 'paid'),
+        ),
       );
       expect(results.filter((r) => r.ok)).toHaveLength(5);
       expect(results.filter((r) => !r.ok).every((r) => !r.ok && r.reasons[0]!.code === 'BUDGET_EXCEEDED')).toBe(true);
       // every copy of one chain, sent to every instance: one payment
       const one = await viPayment(w, await viIntent(w, NOW), { amount: '1', aud: AUD, now: NOW });
-      const copies = await Promise.all(stores.map((s) => authorizeMandatePayment(one, { verifier: verifierOn(s), profile: 'verifiable-intent', trust: { issuers: [w.issuer.publicJwk] }, now: NOW })));
+      const copies = await Promise.all(
+        stores.map((s) => authorizeMandatePayment(one, { verifier: verifierOn(s), profile: 'verifiable-intent', trust: { issuers: [w.issuer.publicJwk] }, now: NOW })),
+      );
       expect(copies.filter((d) => d.ok)).toHaveLength(1);
     } finally {
       await Promise.all(stores.map((s) => s.close()));

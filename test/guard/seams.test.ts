@@ -57,7 +57,7 @@ describe('requireSignature next to a proof guard: the request must be signed by 
   const sigGuard = () => requireSignature({ keys: { keys: [w.app.publicJwk, w.agent.publicJwk, w.alice.publicJwk, stranger.publicJwk] } });
   const grantGuards = () => [sigGuard(), requireGrant({ resource: 'profile/email', action: 'read', owner: w.alice.did })] as const;
 
-  it('vp+jwt grant signed by a stranger, or by the grant owner: SIGNER_NOT_HOLDER (401), nothing used up; then the holder\'s own signature is allowed once', async () => {
+  it("vp+jwt grant signed by a stranger, or by the grant owner: SIGNER_NOT_HOLDER (401), nothing used up; then the holder's own signature is allowed once", async () => {
     const v = w.verifier({ tokenStatus });
     const grant = await w.grant();
     const vp = await bound(w.app, [grant.jwt], { url: EMAIL });
@@ -82,7 +82,7 @@ describe('requireSignature next to a proof guard: the request must be signed by 
     }
   });
 
-  it('the stranger\'s signature, unused by its SIGNER_NOT_HOLDER refusal, still never carries the holder\'s presentation', async () => {
+  it("the stranger's signature, unused by its SIGNER_NOT_HOLDER refusal, still never carries the holder's presentation", async () => {
     const v = w.verifier({ tokenStatus });
     const grant = await w.grant();
     const sig = await signed(stranger, EMAIL);
@@ -105,11 +105,17 @@ describe('requireSignature next to a proof guard: the request must be signed by 
     expect(codes(again)).toEqual(['REPLAY_DETECTED']);
   });
 
-  it('an SD-JWT grant whose cnf key is not in the grantee\'s DID document: a signature by that cnf key is not the holder\'s (SIGNER_NOT_HOLDER)', async () => {
+  it("an SD-JWT grant whose cnf key is not in the grantee's DID document: a signature by that cnf key is not the holder's (SIGNER_NOT_HOLDER)", async () => {
     // The owner bound the grant to the app's DID but to the stranger's key: the KB-JWT is the stranger's to sign.
     const v = w.verifier({ tokenStatus });
     const g = await issueSdJwtGrant(w.home.store, w.alice, {
-      grantee: w.app.did, resources: ['profile/email'], actions: ['read'], purpose: 'seam tests', validUntil: new Date(Date.now() + 86_400_000), baseUrl: w.server.url, holderKey: stranger.publicJwk,
+      grantee: w.app.did,
+      resources: ['profile/email'],
+      actions: ['read'],
+      purpose: 'seam tests',
+      validUntil: new Date(Date.now() + 86_400_000),
+      baseUrl: w.server.url,
+      holderKey: stranger.publicJwk,
     });
     const p = await sdPresent(g.token, { url: EMAIL, holder: stranger });
     const d = await verifyRequest(request(EMAIL, { ...(await signed(stranger, EMAIL)), ...bearer(p) }), v, ...grantGuards());
@@ -122,23 +128,38 @@ describe('requireSignature next to a proof guard: the request must be signed by 
     const creds = [w.agentIdentity, await w.mandate()];
     const guards = [sigGuard(), requireAgent({ action: 'purchase', amount: () => '50 USD', trust: { principals: [w.principal.did] } })] as const;
     for (const by of [stranger, w.app, w.alice, stranger, w.app]) {
-      const d = await verifyRequest(request(ORDERS, { ...(await signed(by, ORDERS, 'POST')), ...bearer(await bound(w.agent, creds, { method: 'POST', url: ORDERS })) }, 'POST'), v, ...guards);
+      const d = await verifyRequest(
+        request(ORDERS, { ...(await signed(by, ORDERS, 'POST')), ...bearer(await bound(w.agent, creds, { method: 'POST', url: ORDERS })) }, 'POST'),
+        v,
+        ...guards,
+      );
       expect([d.status, codes(d), d.spend]).toEqual([401, ['SIGNER_NOT_HOLDER'], undefined]);
     }
     for (let i = 0; i < 2; i++) {
-      const d = await verifyRequest(request(ORDERS, { ...(await signed(w.agent, ORDERS, 'POST')), ...bearer(await bound(w.agent, creds, { method: 'POST', url: ORDERS })) }, 'POST'), v, ...guards);
+      const d = await verifyRequest(
+        request(ORDERS, { ...(await signed(w.agent, ORDERS, 'POST')), ...bearer(await bound(w.agent, creds, { method: 'POST', url: ORDERS })) }, 'POST'),
+        v,
+        ...guards,
+      );
       expect(codes(d)).toEqual([]);
       await d.spend!.commit();
     }
     // The budget is really counted (this test could fail): a third payment does not fit.
-    const over = await verifyRequest(request(ORDERS, { ...(await signed(w.agent, ORDERS, 'POST')), ...bearer(await bound(w.agent, creds, { method: 'POST', url: ORDERS })) }, 'POST'), v, ...guards);
+    const over = await verifyRequest(
+      request(ORDERS, { ...(await signed(w.agent, ORDERS, 'POST')), ...bearer(await bound(w.agent, creds, { method: 'POST', url: ORDERS })) }, 'POST'),
+      v,
+      ...guards,
+    );
     expect(codes(over)).toEqual(['BUDGET_EXCEEDED']);
   });
 });
 
-describe('requireMandate next to requireSignature: the signing key must be the chain\'s agent key', () => {
+describe("requireMandate next to requireSignature: the signing key must be the chain's agent key", () => {
   const viGuards = () =>
-    [requireMandate({ profile: 'verifiable-intent', trust: { issuers: [vw.issuer.publicJwk] } }), requireSignature({ keys: { keys: [vw.agent.publicJwk, vw.user.publicJwk, stranger.publicJwk, w.agent.publicJwk] } })] as const;
+    [
+      requireMandate({ profile: 'verifiable-intent', trust: { issuers: [vw.issuer.publicJwk] } }),
+      requireSignature({ keys: { keys: [vw.agent.publicJwk, vw.user.publicJwk, stranger.publicJwk, w.agent.publicJwk] } }),
+    ] as const;
   const viToken = async (intent: Awaited<ReturnType<typeof viIntent>>, amount = '100', nonce?: string) =>
     mandateToken('verifiable-intent', await viPayment(vw, intent, { amount, aud: API, now: new Date(), ...(nonce ? { nonce } : {}) }));
   const agentUrn = () => THUMBPRINT_URN + jwkThumbprint(vw.agent.publicJwk);
@@ -173,7 +194,10 @@ describe('requireMandate next to requireSignature: the signing key must be the c
 
   it('AP2: signed by the agent key, allowed; by the root (the user) or a stranger: SIGNER_NOT_HOLDER', async () => {
     const v = w.verifier();
-    const guards = [requireMandate({ profile: 'ap2', trust: { issuers: [aw.root.publicJwk], merchants: [aw.merchant.publicJwk] } }), requireSignature({ keys: { keys: [aw.agent.publicJwk, aw.root.publicJwk, stranger.publicJwk] } })] as const;
+    const guards = [
+      requireMandate({ profile: 'ap2', trust: { issuers: [aw.root.publicJwk], merchants: [aw.merchant.publicJwk] } }),
+      requireSignature({ keys: { keys: [aw.agent.publicJwk, aw.root.publicJwk, stranger.publicJwk] } }),
+    ] as const;
     const token = mandateToken('ap2', await ap2Payment(aw, { minor: 1500, aud: API, now: new Date() }));
     for (const by of [aw.root, stranger]) {
       const d = await verifyRequest(request(PAY, { ...(await signed(by, PAY, 'POST')), ...bearer(token) }, 'POST'), v, ...guards);
@@ -198,7 +222,12 @@ describe('requireMandate next to requireSignature: the signing key must be the c
     const intent = await viIntent(vw, new Date());
     const chain = mandateToken('ap2', await ap2Payment(aw, { minor: 100, aud: API, now: new Date() }));
     for (const token of [await viToken(intent), chain]) {
-      const d = await verifyRequest(request(EMAIL, { ...(await signed(w.app, EMAIL)), ...bearer(token) }), v, requireSignature({ keys: { keys: [w.app.publicJwk] } }), requireGrant({ resource: 'profile/email', action: 'read', owner: w.alice.did }));
+      const d = await verifyRequest(
+        request(EMAIL, { ...(await signed(w.app, EMAIL)), ...bearer(token) }),
+        v,
+        requireSignature({ keys: { keys: [w.app.publicJwk] } }),
+        requireGrant({ resource: 'profile/email', action: 'read', owner: w.alice.did }),
+      );
       expect([d.ok, d.status]).toEqual([false, 401]);
     }
     // Through decide() directly, with the mandate as an object and as odd types: refused, never thrown.
@@ -247,7 +276,13 @@ describe('SD-JWT grant terms through decide(): the declared use must fit, and th
     for (const disclosable of [['terms'], ['purpose'], ['constraints'], ['grant.terms'], ['resources', 'terms']]) {
       await expect(
         issueSdJwtGrant(w.home.store, w.alice, {
-          grantee: w.app.did, resources: ['profile/email'], actions: ['read'], purpose: 'p', terms: { purpose: ['research'] }, validUntil: new Date(Date.now() + 86_400_000), baseUrl: w.server.url,
+          grantee: w.app.did,
+          resources: ['profile/email'],
+          actions: ['read'],
+          purpose: 'p',
+          terms: { purpose: ['research'] },
+          validUntil: new Date(Date.now() + 86_400_000),
+          baseUrl: w.server.url,
           disclosable: disclosable as never,
         }),
         JSON.stringify(disclosable),
@@ -263,17 +298,31 @@ describe('SD-JWT grant terms through decide(): the declared use must fit, and th
 
   it('a grant whose terms an owner signed as selectively disclosable: withheld, it is refused; it never allows a use outside them', async () => {
     const grant = { resources: ['profile/email'], actions: ['read'], purpose: 'seam tests', terms: { purpose: ['research'], processing: 'on-device' } };
-    for (const disclosable of [['grant.terms'], ['grant.terms.processing'], ['grant.terms.purpose'], ['grant.terms.purpose', 'grant.terms.processing'], ['grant.terms', 'grant.resources.0']]) {
+    for (const disclosable of [
+      ['grant.terms'],
+      ['grant.terms.processing'],
+      ['grant.terms.purpose'],
+      ['grant.terms.purpose', 'grant.terms.processing'],
+      ['grant.terms', 'grant.resources.0'],
+    ]) {
       const odd = await oddSdGrant(w, grant, disclosable);
       // The holder withholds every disclosure of the terms (it discloses only the permissions).
       const show = disclosable.includes('grant.resources.0') ? ['grant.resources.0'] : [];
-      for (const use of [{ purpose: 'marketing', processing: 'on-device' }, {}, { purpose: 'research' }, { processing: 'trusted-execution' as const, purpose: 'research' }] as Partial<GrantPolicy>[]) {
+      for (const use of [
+        { purpose: 'marketing', processing: 'on-device' },
+        {},
+        { purpose: 'research' },
+        { processing: 'trusted-execution' as const, purpose: 'research' },
+      ] as Partial<GrantPolicy>[]) {
         const d = await decide(v, await sdPresent(odd.token, { url: EMAIL, holder: w.app, disclose: show }), grantPolicy(w, use), http());
         expect([d.ok, d.status, codes(d)], `${disclosable.join(',')} ${JSON.stringify(use)}`).toEqual([false, 401, expect.arrayContaining(['DISCLOSURE_INVALID'])]);
         expect(d.holder).toBeUndefined();
       }
       // Shown, they are refused too: the same grant could be presented without them next time.
-      for (const use of [{ purpose: 'marketing', processing: 'on-device' }, { purpose: 'research', processing: 'on-device' }] as Partial<GrantPolicy>[]) {
+      for (const use of [
+        { purpose: 'marketing', processing: 'on-device' },
+        { purpose: 'research', processing: 'on-device' },
+      ] as Partial<GrantPolicy>[]) {
         const shown = await decide(v, await sdPresent(odd.token, { url: EMAIL, holder: w.app, disclose: ['grant'] }), grantPolicy(w, use), http());
         expect([shown.ok, codes(shown)], `${disclosable.join(',')} shown`).toEqual([false, expect.arrayContaining(['DISCLOSURE_INVALID'])]);
       }
@@ -281,7 +330,9 @@ describe('SD-JWT grant terms through decide(): the declared use must fit, and th
   });
 
   it('a grant disclosable only as a whole (terms inside it): withheld, no grant; shown, its terms apply', async () => {
-    const odd = await oddSdGrant(w, { resources: ['profile/email'], actions: ['read'], purpose: 'seam tests', terms: { purpose: ['research'], processing: 'on-device' } }, ['grant']);
+    const odd = await oddSdGrant(w, { resources: ['profile/email'], actions: ['read'], purpose: 'seam tests', terms: { purpose: ['research'], processing: 'on-device' } }, [
+      'grant',
+    ]);
     const as = async (disclose: string[], use: Partial<GrantPolicy>) => decide(v, await sdPresent(odd.token, { url: EMAIL, holder: w.app, disclose }), grantPolicy(w, use), http());
     expect((await as([], { purpose: 'marketing', processing: 'on-device' })).ok).toBe(false);
     expect(codes(await as(['grant'], { purpose: 'marketing', processing: 'on-device' }))).toEqual(['PURPOSE_NOT_ALLOWED']);
@@ -290,21 +341,46 @@ describe('SD-JWT grant terms through decide(): the declared use must fit, and th
   });
 
   it('property: whatever an issuer made disclosable and a holder withheld, a grant is allowed only for a use inside its terms, and only with its restrictions in clear', async () => {
-    const RESTRICTIONS = ['grant.terms', 'grant.terms.purpose', 'grant.terms.purpose.0', 'grant.terms.processing', 'grant.purpose', 'grant.constraints', 'grant.constraints.region'];
+    const RESTRICTIONS = [
+      'grant.terms',
+      'grant.terms.purpose',
+      'grant.terms.purpose.0',
+      'grant.terms.processing',
+      'grant.purpose',
+      'grant.constraints',
+      'grant.constraints.region',
+    ];
     const PERMISSIONS = ['grant.resources.0', 'grant.actions.0'];
-    const USES: Partial<GrantPolicy>[] = [{ purpose: 'research', processing: 'on-device' }, { purpose: 'marketing', processing: 'on-device' }, { purpose: 'research' }, { processing: 'on-device' }, {}];
-    const grant = { resources: ['profile/email'], actions: ['read'], purpose: 'seam tests', constraints: { region: 'EU' }, terms: { purpose: ['research'], processing: 'on-device' } };
+    const USES: Partial<GrantPolicy>[] = [
+      { purpose: 'research', processing: 'on-device' },
+      { purpose: 'marketing', processing: 'on-device' },
+      { purpose: 'research' },
+      { processing: 'on-device' },
+      {},
+    ];
+    const grant = {
+      resources: ['profile/email'],
+      actions: ['read'],
+      purpose: 'seam tests',
+      constraints: { region: 'EU' },
+      terms: { purpose: ['research'], processing: 'on-device' },
+    };
     await fc.assert(
-      fc.asyncProperty(fc.subarray([...RESTRICTIONS, ...PERMISSIONS]), fc.subarray([...RESTRICTIONS, ...PERMISSIONS]), fc.constantFrom(...USES), async (disclosable, shown, use) => {
-        const odd = await oddSdGrant(w, grant, disclosable);
-        const disclose = shown.filter((p) => disclosable.some((d) => d === p || d.startsWith(`${p}.`) || p.startsWith(`${d}.`)));
-        const d = await decide(v, await sdPresent(odd.token, { url: EMAIL, holder: w.app, disclose }), grantPolicy(w, use), http());
-        const inClear = disclosable.every((p) => PERMISSIONS.includes(p));
-        const permitted = PERMISSIONS.every((p) => !disclosable.includes(p) || disclose.includes(p));
-        const inside = use.purpose === 'research' && use.processing === 'on-device';
-        expect(d.ok, JSON.stringify({ disclosable, disclose, use, reasons: codes(d) })).toBe(inClear && permitted && inside);
-        if (!inClear) expect(codes(d)).toContain('DISCLOSURE_INVALID');
-      }),
+      fc.asyncProperty(
+        fc.subarray([...RESTRICTIONS, ...PERMISSIONS]),
+        fc.subarray([...RESTRICTIONS, ...PERMISSIONS]),
+        fc.constantFrom(...USES),
+        async (disclosable, shown, use) => {
+          const odd = await oddSdGrant(w, grant, disclosable);
+          const disclose = shown.filter((p) => disclosable.some((d) => d === p || d.startsWith(`${p}.`) || p.startsWith(`${d}.`)));
+          const d = await decide(v, await sdPresent(odd.token, { url: EMAIL, holder: w.app, disclose }), grantPolicy(w, use), http());
+          const inClear = disclosable.every((p) => PERMISSIONS.includes(p));
+          const permitted = PERMISSIONS.every((p) => !disclosable.includes(p) || disclose.includes(p));
+          const inside = use.purpose === 'research' && use.processing === 'on-device';
+          expect(d.ok, JSON.stringify({ disclosable, disclose, use, reasons: codes(d) })).toBe(inClear && permitted && inside);
+          if (!inClear) expect(codes(d)).toContain('DISCLOSURE_INVALID');
+        },
+      ),
       { numRuns: Number(process.env.SEAM_RUNS ?? 40) },
     );
   }, 60_000);
@@ -332,8 +408,15 @@ describe('SD-JWT grant terms through decide(): the declared use must fit, and th
       }
     }
     // The control: the same hand-made grant with the terms in clear is allowed for a use inside them.
-    const clear = await craft(w.alice, { ...payload, grant: { resources: ['profile/email'], actions: ['read'], purpose: 'seam tests', terms: { purpose: ['research'], processing: 'on-device' } } }, [], header);
-    expect(codes(await decide(v, await sdPresent(clear, { url: EMAIL, holder: w.app, disclose: [] }), grantPolicy(w, { purpose: 'research', processing: 'on-device' }), http()))).toEqual([]);
+    const clear = await craft(
+      w.alice,
+      { ...payload, grant: { resources: ['profile/email'], actions: ['read'], purpose: 'seam tests', terms: { purpose: ['research'], processing: 'on-device' } } },
+      [],
+      header,
+    );
+    expect(
+      codes(await decide(v, await sdPresent(clear, { url: EMAIL, holder: w.app, disclose: [] }), grantPolicy(w, { purpose: 'research', processing: 'on-device' }), http())),
+    ).toEqual([]);
   });
 
   it('a holder cannot strip the terms from the issuer-signed part, nor replace them with a disclosure of its own', async () => {
@@ -362,9 +445,21 @@ describe('one nonce, several proof kinds (challenge mode): used once across kind
     const sd = async (nonce: string) => decide(v, await sdPresent(g.token, { url: EMAIL, holder: w.app, nonce }), grantPolicy(w), http());
     const vp = async (nonce: string) => decide(v, await bound(w.app, [grant.jwt], { url: EMAIL, nonce }), grantPolicy(w), http());
     const pay = async (nonce: string) =>
-      decide(v, await viPayment(vw, intent, { amount: '10', aud: API, now: new Date(), nonce }), { kind: 'mandate', profile: 'verifiable-intent', trust: { issuers: [vw.issuer.publicJwk] } }, http(PAY, 'POST'));
+      decide(
+        v,
+        await viPayment(vw, intent, { amount: '10', aud: API, now: new Date(), nonce }),
+        { kind: 'mandate', profile: 'verifiable-intent', trust: { issuers: [vw.issuer.publicJwk] } },
+        http(PAY, 'POST'),
+      );
     const kinds = { sd, vp, pay };
-    for (const [first, second] of [['sd', 'vp'], ['vp', 'sd'], ['sd', 'pay'], ['pay', 'sd'], ['vp', 'pay'], ['pay', 'vp']] as const) {
+    for (const [first, second] of [
+      ['sd', 'vp'],
+      ['vp', 'sd'],
+      ['sd', 'pay'],
+      ['pay', 'sd'],
+      ['vp', 'pay'],
+      ['pay', 'vp'],
+    ] as const) {
       const { nonce } = await v.issueNonce();
       const a = await kinds[first](nonce);
       expect(codes(a), `${first} first`).toEqual([]);
@@ -395,7 +490,10 @@ describe('a replayed signature next to a fresh presentation', () => {
   it('SIGNATURE_REPLAYED, no spend reserved; the presentation that rode it is used up (fail closed)', async () => {
     const v = w.verifier();
     const creds = [w.agentIdentity, await w.mandate()];
-    const guards = [requireSignature({ keys: { keys: [w.agent.publicJwk] } }), requireAgent({ action: 'purchase', amount: () => '50 USD', trust: { principals: [w.principal.did] } })] as const;
+    const guards = [
+      requireSignature({ keys: { keys: [w.agent.publicJwk] } }),
+      requireAgent({ action: 'purchase', amount: () => '50 USD', trust: { principals: [w.principal.did] } }),
+    ] as const;
     const vp = () => bound(w.agent, creds, { method: 'POST', url: ORDERS });
     const sig = await signed(w.agent, ORDERS, 'POST');
     const first = await verifyRequest(request(ORDERS, { ...sig, ...bearer(await vp()) }, 'POST'), v, ...guards);
@@ -420,7 +518,10 @@ describe('a replayed signature next to a fresh presentation', () => {
   it('the same with a payment mandate chain: SIGNATURE_REPLAYED, nothing reserved on its cumulative limit', async () => {
     const v = w.verifier();
     const intent = await viIntent(vw, new Date(), { cumulative: { amount: '200', currency: 'USD', period: 'MONTHLY' } });
-    const guards = [requireMandate({ profile: 'verifiable-intent', trust: { issuers: [vw.issuer.publicJwk] } }), requireSignature({ keys: { keys: [vw.agent.publicJwk] } })] as const;
+    const guards = [
+      requireMandate({ profile: 'verifiable-intent', trust: { issuers: [vw.issuer.publicJwk] } }),
+      requireSignature({ keys: { keys: [vw.agent.publicJwk] } }),
+    ] as const;
     const token = async () => mandateToken('verifiable-intent', await viPayment(vw, intent, { amount: '200', aud: API, now: new Date() }));
     const sig = await signed(vw.agent, PAY, 'POST');
     const first = await verifyRequest(request(PAY, { ...sig, ...bearer(await token()) }, 'POST'), v, ...guards);
@@ -470,7 +571,10 @@ describe('races: N concurrent identical requests, one nonce', () => {
   it('one signature nonce under N fresh agent presentations: one allowed, one spend reserved', async () => {
     const v = w.verifier();
     const creds = [w.agentIdentity, await w.mandate()];
-    const guards = [requireSignature({ keys: { keys: [w.agent.publicJwk] } }), requireAgent({ action: 'purchase', amount: () => '50 USD', trust: { principals: [w.principal.did] } })] as const;
+    const guards = [
+      requireSignature({ keys: { keys: [w.agent.publicJwk] } }),
+      requireAgent({ action: 'purchase', amount: () => '50 USD', trust: { principals: [w.principal.did] } }),
+    ] as const;
     const sig = await signed(w.agent, ORDERS, 'POST');
     const vps = await Promise.all(Array.from({ length: N }, () => bound(w.agent, creds, { method: 'POST', url: ORDERS })));
     const ds = await Promise.all(vps.map((p) => verifyRequest(request(ORDERS, { ...sig, ...bearer(p) }, 'POST'), v, ...guards)));
@@ -483,7 +587,9 @@ describe('races: N concurrent identical requests, one nonce', () => {
     const v = w.verifier();
     const intent = await viIntent(vw, new Date(), { cumulative: { amount: '1000', currency: 'USD', period: 'MONTHLY' } });
     const chain = await viPayment(vw, intent, { amount: '100', aud: API, now: new Date() });
-    const ds = await Promise.all(Array.from({ length: N }, () => decide(v, chain, { kind: 'mandate', profile: 'verifiable-intent', trust: { issuers: [vw.issuer.publicJwk] } }, { kind: 'none' })));
+    const ds = await Promise.all(
+      Array.from({ length: N }, () => decide(v, chain, { kind: 'mandate', profile: 'verifiable-intent', trust: { issuers: [vw.issuer.publicJwk] } }, { kind: 'none' })),
+    );
     oneOk(ds, 'REPLAY_DETECTED');
     expect(ds.filter((d) => d.spend)).toHaveLength(1);
   });
@@ -516,14 +622,19 @@ describe.runIf(pgUrl)('races on PostgreSQL: four verifier instances on their own
 
       const intent = await viIntent(vw, new Date(), { cumulative: { amount: '1000', currency: 'USD', period: 'MONTHLY' } });
       const chain = await viPayment(vw, intent, { amount: '100', aud: API, now: new Date() });
-      const paid = await Promise.all(Array.from({ length: N }, (_, i) => decide(on(i), chain, { kind: 'mandate', profile: 'verifiable-intent', trust: { issuers: [vw.issuer.publicJwk] } }, { kind: 'none' })));
+      const paid = await Promise.all(
+        Array.from({ length: N }, (_, i) => decide(on(i), chain, { kind: 'mandate', profile: 'verifiable-intent', trust: { issuers: [vw.issuer.publicJwk] } }, { kind: 'none' })),
+      );
       oneOk(paid, 'REPLAY_DETECTED');
       expect(paid.filter((d) => d.spend)).toHaveLength(1);
       await paid.find((d) => d.ok)!.spend!.release();
 
       // One signature under N fresh agent presentations: one allowed, one spend reserved.
       const creds = [w.agentIdentity, await w.mandate()];
-      const guards = [requireSignature({ keys: { keys: [w.agent.publicJwk] } }), requireAgent({ action: 'purchase', amount: () => '50 USD', trust: { principals: [w.principal.did] } })] as const;
+      const guards = [
+        requireSignature({ keys: { keys: [w.agent.publicJwk] } }),
+        requireAgent({ action: 'purchase', amount: () => '50 USD', trust: { principals: [w.principal.did] } }),
+      ] as const;
       const orderSig = await signed(w.agent, ORDERS, 'POST');
       const vps = await Promise.all(Array.from({ length: N }, () => bound(w.agent, creds, { method: 'POST', url: ORDERS })));
       const orders = await Promise.all(vps.map((vp, i) => verifyRequest(request(ORDERS, { ...orderSig, ...bearer(vp) }, 'POST'), on(i), ...guards)));

@@ -15,7 +15,12 @@ describe('the own-origin rule: a home testing locally verifies its own publicati
     expect(localOrigin('https://10.0.0.1')).toBeUndefined();
     expect(localOrigin(undefined)).toBeUndefined();
     expect(localOrigin('not a url')).toBeUndefined();
-    expect([isLoopbackHostname('127.3.2.1'), isLoopbackHostname('[::1]'), isLoopbackHostname('app.localhost'), isLoopbackHostname('192.168.1.1')]).toEqual([true, true, true, false]);
+    expect([isLoopbackHostname('127.3.2.1'), isLoopbackHostname('[::1]'), isLoopbackHostname('app.localhost'), isLoopbackHostname('192.168.1.1')]).toEqual([
+      true,
+      true,
+      true,
+      false,
+    ]);
   });
 
   it('verifyTools allows loopback only for the own origin: did:web on its host resolves, another loopback host is refused', async () => {

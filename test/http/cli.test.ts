@@ -27,10 +27,14 @@ describe('charter http get|post', () => {
       ran.push('email');
       res.json({ email: 'alice@example.com', for: req.charter!.holder });
     });
-    app.post('/orders', charter(v, requireAgent({ action: 'purchase', amount: (req) => (req.body as { amount?: string }).amount, trust: { principals: [w.principal.did] } })), (req, res) => {
-      ran.push(req.body);
-      res.status(201).json({ ordered: (req.body as { sku: string }).sku });
-    });
+    app.post(
+      '/orders',
+      charter(v, requireAgent({ action: 'purchase', amount: (req) => (req.body as { amount?: string }).amount, trust: { principals: [w.principal.did] } })),
+      (req, res) => {
+        ran.push(req.body);
+        res.status(201).json({ ordered: (req.body as { sku: string }).sku });
+      },
+    );
     await w.home.createIdentity({ alias: 'crawler', meta: { role: 'agent' } });
     // Keys from the Signature-Agent's directory: the world's `charter serve`, on loopback.
     app.get('/articles/1', charter(v, requireSignature({ directories: 'fetch', allowLoopback: true })), (req, res) => {
@@ -38,10 +42,18 @@ describe('charter http get|post', () => {
       res.json({ for: req.charter!.holder });
     });
     const agentKey = { keys: [w.agent.publicJwk] };
-    app.post('/signed-orders', charter(v, requireSignature({ keys: agentKey }), requireAgent({ action: 'purchase', amount: (req) => (req.body as { amount?: string }).amount, trust: { principals: [w.principal.did] } })), (req, res) => {
-      ran.push('signed-order');
-      res.status(201).json({ agent: req.charter!.holder, keyId: req.charter!.signature!.keyId });
-    });
+    app.post(
+      '/signed-orders',
+      charter(
+        v,
+        requireSignature({ keys: agentKey }),
+        requireAgent({ action: 'purchase', amount: (req) => (req.body as { amount?: string }).amount, trust: { principals: [w.principal.did] } }),
+      ),
+      (req, res) => {
+        ran.push('signed-order');
+        res.status(201).json({ agent: req.charter!.holder, keyId: req.charter!.signature!.keyId });
+      },
+    );
     const server = app.listen(0, '127.0.0.1');
     await new Promise<void>((r) => server.once('listening', () => r()));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -120,10 +132,38 @@ describe('charter http get|post', () => {
     await w.mandate();
     const ids = (await w.home.store.listCredentials({ subject: w.agent.did })).map((c) => c.id).slice(-2);
     ran.length = 0;
-    const r = await run(['http', 'post', `${url}/signed-orders`, '--as', 'agent', '--present', w.agentIdentity, ...ids.filter((i) => i !== ids[0]), '--aud', API, '--sign', '--data', '{"sku":"tea","amount":"2 USD"}', '--json']);
+    const r = await run([
+      'http',
+      'post',
+      `${url}/signed-orders`,
+      '--as',
+      'agent',
+      '--present',
+      w.agentIdentity,
+      ...ids.filter((i) => i !== ids[0]),
+      '--aud',
+      API,
+      '--sign',
+      '--data',
+      '{"sku":"tea","amount":"2 USD"}',
+      '--json',
+    ]);
     expect(r.err).toBe('');
     expect(JSON.parse(r.out)).toMatchObject({ ok: true, status: 201, body: { agent: w.agent.did, keyId: jwkThumbprint(w.agent.publicJwk) } });
-    const unsigned = await run(['http', 'post', `${url}/signed-orders`, '--as', 'agent', '--present', w.agentIdentity, ...ids.filter((i) => i !== ids[0]), '--aud', API, '--data', '{"amount":"2 USD"}']);
+    const unsigned = await run([
+      'http',
+      'post',
+      `${url}/signed-orders`,
+      '--as',
+      'agent',
+      '--present',
+      w.agentIdentity,
+      ...ids.filter((i) => i !== ids[0]),
+      '--aud',
+      API,
+      '--data',
+      '{"amount":"2 USD"}',
+    ]);
     expect(unsigned.code).toBe(1);
     expect(ran).toEqual(['signed-order']);
   });
@@ -137,7 +177,12 @@ describe('charter http get|post', () => {
     expect(res.keys).toEqual([jwkThumbprint((await w.home.identity('crawler')).publicJwk)]);
     expect(Date.parse(res.expiresAt) - Date.now()).toBeGreaterThan(86_000_000);
     const body = readFileSync(res.files[0]!);
-    const headers = Object.fromEntries(readFileSync(res.files[1]!, 'utf8').trim().split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]));
+    const headers = Object.fromEntries(
+      readFileSync(res.files[1]!, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]),
+    );
     expect(verifyDirectoryResponse({ url: res.url, headers, body }).keys[0]!.bound).toBe(true);
     const elsewhere = await run(['agent', 'directory', '--as', 'crawler', '--authority', 'agent.example', '--json']);
     expect(JSON.parse(elsewhere.out)).toMatchObject({ url: 'https://agent.example/.well-known/http-message-signatures-directory', authority: 'agent.example' });

@@ -30,13 +30,13 @@ describe('createVerifier and guards check their options when built', () => {
     expect(createVerifier({ aud: API, store, trustHostHeader: true }).http).toBe('host-header');
     expect(createVerifier({ aud: API, store, http: false }).http).toBe(false);
     expect(() => createVerifier({ aud: '', store, ...o })).toThrow(TypeError);
-    expect(() => createVerifier({ aud: API, store: {} as never , ...o })).toThrow(TypeError);
-    expect(() => createVerifier({ aud: API, store, nonces: 'sometimes' as never , ...o })).toThrow(TypeError);
-    expect(() => createVerifier({ aud: API, store, maxAgeSeconds: -1 , ...o })).toThrow(TypeError);
-    expect(() => createVerifier({ aud: API, store, skewSeconds: 301 , ...o })).toThrow(TypeError);
-    expect(() => createVerifier({ aud: API, store, realm: 'a"b' , ...o })).toThrow(TypeError);
+    expect(() => createVerifier({ aud: API, store: {} as never, ...o })).toThrow(TypeError);
+    expect(() => createVerifier({ aud: API, store, nonces: 'sometimes' as never, ...o })).toThrow(TypeError);
+    expect(() => createVerifier({ aud: API, store, maxAgeSeconds: -1, ...o })).toThrow(TypeError);
+    expect(() => createVerifier({ aud: API, store, skewSeconds: 301, ...o })).toThrow(TypeError);
+    expect(() => createVerifier({ aud: API, store, realm: 'a"b', ...o })).toThrow(TypeError);
     expect(() => createVerifier({ aud: API, store, publicOrigin: 'ftp://x' })).toThrow(TypeError);
-    expect(() => createVerifier({ aud: API, store, resolver: {} as never , ...o })).toThrow(TypeError);
+    expect(() => createVerifier({ aud: API, store, resolver: {} as never, ...o })).toThrow(TypeError);
     expect(createVerifier({ aud: API, store, publicOrigin: 'https://API.example.com:443/base' }).http).toEqual({ origin: 'https://api.example.com' });
   });
 
@@ -106,17 +106,32 @@ describe('verifyRequest (web Request)', () => {
     const v = w.verifier({ publicOrigin: 'https://api.example' });
     const vp = await bound(w.app, [grant], { url: 'https://api.example/profile/email' });
     for (const host of ['evil.example', 'a b', undefined]) {
-      const d = await authorize({ method: 'GET', path: '/profile/email', host, authorization: `Bearer ${await bound(w.app, [grant], { url: 'https://api.example/profile/email' })}` }, v, guard, new Request('http://x/profile/email'));
+      const d = await authorize(
+        { method: 'GET', path: '/profile/email', host, authorization: `Bearer ${await bound(w.app, [grant], { url: 'https://api.example/profile/email' })}` },
+        v,
+        guard,
+        new Request('http://x/profile/email'),
+      );
       expect(d.status).toBe(200);
     }
-    const spoofed = await authorize({ method: 'GET', path: '/profile/email', host: 'evil.example', authorization: `Bearer ${await bound(w.app, [grant], { url: 'http://evil.example/profile/email' })}` }, v, guard, new Request('http://x/profile/email'));
+    const spoofed = await authorize(
+      { method: 'GET', path: '/profile/email', host: 'evil.example', authorization: `Bearer ${await bound(w.app, [grant], { url: 'http://evil.example/profile/email' })}` },
+      v,
+      guard,
+      new Request('http://x/profile/email'),
+    );
     expect([spoofed.status, codes(spoofed)]).toEqual([401, ['REQUEST_MISMATCH']]);
     expect((await verifyRequest(req(vp), v, guard)).status).toBe(200);
   });
 
   it('trusting the Host header is an explicit opt-in; without a Host it binds nothing', async () => {
     const v = w.verifier({ trustHostHeader: true });
-    const d = await authorize({ method: 'GET', path: '/profile/email', host: undefined, authorization: `Bearer ${await bound(w.app, [grant])}` }, v, guard, new Request('http://x/profile/email'));
+    const d = await authorize(
+      { method: 'GET', path: '/profile/email', host: undefined, authorization: `Bearer ${await bound(w.app, [grant])}` },
+      v,
+      guard,
+      new Request('http://x/profile/email'),
+    );
     expect([d.status, codes(d)]).toEqual([401, ['REQUEST_MISMATCH']]);
   });
 
@@ -229,8 +244,19 @@ describe('challenge mode: nonces issued by the verifier, each usable once', () =
 
 describe('error code → HTTP status', () => {
   it('authentication failures are 401, refusals of an authentic proof 403, malformed requests 400', () => {
-    for (const c of ['REPLAY_DETECTED', 'REQUEST_MISMATCH', 'AUDIENCE_MISMATCH', 'INVALID_SIGNATURE', 'NONCE_MISMATCH', 'MALFORMED_JWT', 'PRESENTATION_STALE'] as const) expect(HTTP_STATUS[c]).toBe(401);
-    for (const c of ['GRANT_SCOPE', 'GRANT_MISSING', 'GRANT_NOT_OWNER', 'CREDENTIAL_REVOKED', 'CREDENTIAL_EXPIRED', 'BUDGET_EXCEEDED', 'UNTRUSTED_PRINCIPAL', 'HOLDER_MISMATCH'] as const) expect(HTTP_STATUS[c]).toBe(403);
+    for (const c of ['REPLAY_DETECTED', 'REQUEST_MISMATCH', 'AUDIENCE_MISMATCH', 'INVALID_SIGNATURE', 'NONCE_MISMATCH', 'MALFORMED_JWT', 'PRESENTATION_STALE'] as const)
+      expect(HTTP_STATUS[c]).toBe(401);
+    for (const c of [
+      'GRANT_SCOPE',
+      'GRANT_MISSING',
+      'GRANT_NOT_OWNER',
+      'CREDENTIAL_REVOKED',
+      'CREDENTIAL_EXPIRED',
+      'BUDGET_EXCEEDED',
+      'UNTRUSTED_PRINCIPAL',
+      'HOLDER_MISMATCH',
+    ] as const)
+      expect(HTTP_STATUS[c]).toBe(403);
     for (const c of ['INVALID_ARGUMENT', 'AMOUNT_REQUIRED', 'RESOURCE_INVALID'] as const) expect(HTTP_STATUS[c]).toBe(400);
     for (const c of ['STORE_UNAVAILABLE', 'STORE_ERROR'] as const) expect(HTTP_STATUS[c]).toBe(503);
   });

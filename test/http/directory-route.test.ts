@@ -121,7 +121,9 @@ describe('charter serve: /.well-known/http-message-signatures-directory', () => 
       const a = agents.find((i) => jwkThumbprint(i.publicJwk) === p.keyid)!;
       return { id: p.keyid!, algs: [alg(a.publicJwk.crv)], verify: dhVerifier(createPublicKey({ key: { ...a.publicJwk }, format: 'jwk' }), alg(a.publicJwk.crv)) };
     };
-    expect(await httpbis.verifyMessage({ all: true, keyLookup: lookup }, { status: 200, headers }, { method: 'GET', url: `http://evil.example${DIRECTORY_PATH}`, headers: {} })).toBe(false);
+    expect(
+      await httpbis.verifyMessage({ all: true, keyLookup: lookup }, { status: 200, headers }, { method: 'GET', url: `http://evil.example${DIRECTORY_PATH}`, headers: {} }),
+    ).toBe(false);
     const other = { ...headers, 'content-digest': contentDigest('{"keys":[]}') };
     expect(await httpbis.verifyMessage({ all: true, keyLookup: lookup }, { status: 200, headers: other }, { method: 'GET', url: dirUrl, headers: {} })).toBe(false);
   });

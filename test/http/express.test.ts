@@ -43,9 +43,10 @@ adapterSuite('Express', async ({ verifier, challengeVerifier, trust, owner, ran 
   await new Promise<void>((r) => server.once('listening', () => r()));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 });

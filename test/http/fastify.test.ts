@@ -8,10 +8,14 @@ adapterSuite('Fastify', async ({ verifier, challengeVerifier, trust, owner, ran 
     ran.push('email');
     return { holder: request.charter!.holder, grantor: request.charter!.grant!.grantor };
   });
-  app.get<{ Params: { id: string } }>('/photos/:id', { preHandler: charter(verifier, requireGrant({ resource: (r) => `photos/${(r.params as { id: string }).id}`, action: 'read', owner })) }, async () => {
-    ran.push('photos');
-    return {};
-  });
+  app.get<{ Params: { id: string } }>(
+    '/photos/:id',
+    { preHandler: charter(verifier, requireGrant({ resource: (r) => `photos/${(r.params as { id: string }).id}`, action: 'read', owner })) },
+    async () => {
+      ran.push('photos');
+      return {};
+    },
+  );
   app.get('/whoami', { preHandler: charter(verifier) }, async (request) => {
     ran.push('whoami');
     return { holder: request.charter!.holder };

@@ -44,18 +44,24 @@ const expressApp: Build = async ({ verifier, challengeVerifier, owner, vi, ap2, 
     if (req.get('x-fail')) return void res.status(502).json({ error: 'declined' });
     res.status(201).json({ payer: req.charter!.holder, remaining: req.charter!.spend?.remaining });
   });
-  app.post('/ap2', express.json({ limit: '1mb' }), ex.charter(verifier, ex.requireMandate({ profile: 'ap2', trust: ap2, chain: (req) => (req.body as { mandate?: unknown }).mandate })), (_req, res) => {
-    ran.push('ap2');
-    res.status(201).json({});
-  });
+  app.post(
+    '/ap2',
+    express.json({ limit: '1mb' }),
+    ex.charter(verifier, ex.requireMandate({ profile: 'ap2', trust: ap2, chain: (req) => (req.body as { mandate?: unknown }).mandate })),
+    (_req, res) => {
+      ran.push('ap2');
+      res.status(201).json({});
+    },
+  );
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((r) => server.once('listening', () => r()));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 };
 
@@ -87,7 +93,10 @@ const honoApp: Build = async ({ verifier, challengeVerifier, owner, vi, ap2, ran
 
 const codeOf = async (r: Response) => ((await r.json()) as { code: string }).code;
 
-for (const [name, build] of [['Express', expressApp], ['Hono', honoApp]] as const) {
+for (const [name, build] of [
+  ['Express', expressApp],
+  ['Hono', honoApp],
+] as const) {
   describe(`${name}: SD-JWT grants and payment mandates over HTTP`, () => {
     let w: World;
     let vw: ViWorld;
@@ -103,14 +112,23 @@ for (const [name, build] of [['Express', expressApp], ['Hono', honoApp]] as cons
     };
     const auth = (token: string) => ({ authorization: `Bearer ${token}` });
     const sdJwtGrant = (to = w.app.did, owner = w.alice) =>
-      issueSdJwtGrant(w.home.store, owner, { grantee: to, resources: ['profile/email', 'photos/*'], actions: ['read'], purpose: 'tests', validUntil: new Date(Date.now() + 86_400_000), baseUrl: w.server.url, resolver: w.resolver });
+      issueSdJwtGrant(w.home.store, owner, {
+        grantee: to,
+        resources: ['profile/email', 'photos/*'],
+        actions: ['read'],
+        purpose: 'tests',
+        validUntil: new Date(Date.now() + 86_400_000),
+        baseUrl: w.server.url,
+        resolver: w.resolver,
+      });
 
     beforeAll(async () => {
       w = await openWorld();
       vw = await viWorld(new Date());
       aw = await ap2World(new Date());
       // A Token Status List checker that never caches, so a revocation is seen at once.
-      const tokenStatus = (s: unknown, ctx: Parameters<ReturnType<typeof createTokenStatusChecker>>[1]) => createTokenStatusChecker({ resolver: w.resolver, allowLoopback: true, allowHttp: true })(s, ctx);
+      const tokenStatus = (s: unknown, ctx: Parameters<ReturnType<typeof createTokenStatusChecker>>[1]) =>
+        createTokenStatusChecker({ resolver: w.resolver, allowLoopback: true, allowHttp: true })(s, ctx);
       grant = await sdJwtGrant();
       const app = await build({
         verifier: w.verifier({ tokenStatus }),
@@ -139,7 +157,13 @@ for (const [name, build] of [['Express', expressApp], ['Hono', honoApp]] as cons
 
     it('its key binding JWT is the bound proof: used once (REPLAY_DETECTED), for this URL and method (REQUEST_MISMATCH), present (KEY_BINDING_INVALID)', async () => {
       const kb = (o: { htm?: string; htu?: string; nonce?: string } = {}) =>
-        presentSdJwtVc(grant.token, { holder: w.app, disclose: ['grant'], aud: API, nonce: o.nonce ?? randomUUID(), claims: { htm: o.htm ?? 'GET', htu: o.htu ?? `${url}/profile/email` } });
+        presentSdJwtVc(grant.token, {
+          holder: w.app,
+          disclose: ['grant'],
+          aud: API,
+          nonce: o.nonce ?? randomUUID(),
+          claims: { htm: o.htm ?? 'GET', htu: o.htu ?? `${url}/profile/email` },
+        });
       expect(
         await runs(async () => {
           const p = await kb();
@@ -164,7 +188,11 @@ for (const [name, build] of [['Express', expressApp], ['Hono', honoApp]] as cons
     it('the same refusals as a vc+jwt grant: a withheld permission (GRANT_SCOPE), another owner (GRANT_NOT_OWNER), revoked (CREDENTIAL_REVOKED)', async () => {
       expect(
         await runs(async () => {
-          const photosOnly = await charterFetch(`${url}/profile/email`, {}, { holder: w.app, sdJwt: { token: grant.token, disclose: ['grant.resources.1', 'grant.actions'] }, aud: API });
+          const photosOnly = await charterFetch(
+            `${url}/profile/email`,
+            {},
+            { holder: w.app, sdJwt: { token: grant.token, disclose: ['grant.resources.1', 'grant.actions'] }, aud: API },
+          );
           expect([photosOnly.status, await codeOf(photosOnly)]).toEqual([403, 'GRANT_SCOPE']);
           const bobs = await sdJwtGrant(w.app.did, w.principal);
           const notOwner = await charterFetch(`${url}/profile/email`, {}, { holder: w.app, sdJwt: { token: bobs.token, disclose: ['grant'] }, aud: API });
@@ -179,13 +207,20 @@ for (const [name, build] of [['Express', expressApp], ['Hono', honoApp]] as cons
     });
 
     it('challenge mode: charterFetch answers the 401 with a key binding JWT carrying the issued nonce', async () => {
-      expect(await runs(async () => expect((await charterFetch(`${url}/c/profile/email`, {}, { holder: w.app, sdJwt: { token: grant.token, disclose: ['grant'] }, aud: API })).status).toBe(200))).toEqual(['email']);
+      expect(
+        await runs(async () =>
+          expect((await charterFetch(`${url}/c/profile/email`, {}, { holder: w.app, sdJwt: { token: grant.token, disclose: ['grant'] }, aud: API })).status).toBe(200),
+        ),
+      ).toEqual(['email']);
     });
 
     it('a Verifiable Intent payment in the Bearer token is charged against payment.cumulative; parallel requests cannot overspend; a failed response gives it back', async () => {
       const intent = await viIntent(vw, new Date(), { cumulative: { amount: '500', currency: 'USD', period: 'WEEKLY' } });
       const pay = async (amount: string, headers: Record<string, string> = {}) =>
-        fetch(`${url}/pay`, { method: 'POST', headers: { ...auth(mandateToken('verifiable-intent', await viPayment(vw, intent, { amount, aud: API, now: new Date() }))), 'x-amount': `${amount} USD`, ...headers } });
+        fetch(`${url}/pay`, {
+          method: 'POST',
+          headers: { ...auth(mandateToken('verifiable-intent', await viPayment(vw, intent, { amount, aud: API, now: new Date() }))), 'x-amount': `${amount} USD`, ...headers },
+        });
       expect(
         await runs(async () => {
           const failed = await pay('200', { 'x-fail': '1' });
@@ -193,7 +228,10 @@ for (const [name, build] of [['Express', expressApp], ['Hono', honoApp]] as cons
           const results = await Promise.all(Array.from({ length: 5 }, () => pay('200')));
           expect(results.map((r) => r.status).sort()).toEqual([201, 201, 403, 403, 403]);
           expect(await Promise.all(results.filter((r) => r.status === 403).map(codeOf))).toEqual(['BUDGET_EXCEEDED', 'BUDGET_EXCEEDED', 'BUDGET_EXCEEDED']);
-          const wrong = await fetch(`${url}/pay`, { method: 'POST', headers: { ...auth(mandateToken('verifiable-intent', await viPayment(vw, intent, { amount: '10', aud: API, now: new Date() }))), 'x-amount': '11 USD' } });
+          const wrong = await fetch(`${url}/pay`, {
+            method: 'POST',
+            headers: { ...auth(mandateToken('verifiable-intent', await viPayment(vw, intent, { amount: '10', aud: API, now: new Date() }))), 'x-amount': '11 USD' },
+          });
           expect([wrong.status, await codeOf(wrong)]).toEqual([401, 'REQUEST_MISMATCH']);
           const none = await fetch(`${url}/pay`, { method: 'POST' });
           expect([none.status, await codeOf(none)]).toEqual([401, 'INVALID_PRESENTATION']);

@@ -71,10 +71,14 @@ beforeAll(async () => {
     ran.push('both');
     res.json({ holder: req.charter!.holder });
   });
-  app.post('/pay', ex.charter(verifier, ex.requireMandate({ profile: 'verifiable-intent', trust: { issuers: [vw.issuer.publicJwk] } }), ex.requireSignature({ keys })), (req, res) => {
-    ran.push('pay');
-    res.status(201).json({ payer: req.charter!.holder });
-  });
+  app.post(
+    '/pay',
+    ex.charter(verifier, ex.requireMandate({ profile: 'verifiable-intent', trust: { issuers: [vw.issuer.publicJwk] } }), ex.requireSignature({ keys })),
+    (req, res) => {
+      ran.push('pay');
+      res.status(201).json({ payer: req.charter!.holder });
+    },
+  );
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((r) => server.once('listening', () => r()));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -183,21 +187,33 @@ describe('requireSignature over HTTP on a receipts verifier', () => {
     const g = await w.grant();
     expect(
       await runs(async () => {
-        const bad = await charterFetch(`${url}/both/profile/email`, {}, { holder: w.app, credentials: [g.jwt], aud: API, sign: { signer: stranger.signer, publicJwk: stranger.publicJwk } });
+        const bad = await charterFetch(
+          `${url}/both/profile/email`,
+          {},
+          { holder: w.app, credentials: [g.jwt], aud: API, sign: { signer: stranger.signer, publicJwk: stranger.publicJwk } },
+        );
         expect([bad.status, await codeOf(bad)]).toEqual([401, 'SIGNER_NOT_HOLDER']);
         const r = await receipt(bad);
         expect(r).toMatchObject({ decision: 'deny', reasons: ['SIGNER_NOT_HOLDER'], policy: { kind: 'grant' } });
         expect(r.sub).toBeUndefined();
-        const ok = await charterFetch(`${url}/both/profile/email`, {}, { holder: w.app, credentials: [g.jwt], aud: API, sign: { signer: w.app.signer, publicJwk: w.app.publicJwk } });
+        const ok = await charterFetch(
+          `${url}/both/profile/email`,
+          {},
+          { holder: w.app, credentials: [g.jwt], aud: API, sign: { signer: w.app.signer, publicJwk: w.app.publicJwk } },
+        );
         expect([ok.status, await ok.json()]).toEqual([200, { holder: w.app.did }]);
       }),
     ).toEqual(['both']);
   });
 
-  it('next to requireMandate: signed by the chain\'s agent key 201; by another key 401 SIGNER_NOT_HOLDER; receipts of policy kind mandate', async () => {
+  it("next to requireMandate: signed by the chain's agent key 201; by another key 401 SIGNER_NOT_HOLDER; receipts of policy kind mandate", async () => {
     const intent = await viIntent(vw, new Date());
     const pay = async (by: { signer: Issuer['signer']; publicJwk: Issuer['publicJwk'] }) =>
-      charterFetch(`${url}/pay`, { method: 'POST', headers: { authorization: `Bearer ${mandateToken('verifiable-intent', await viPayment(vw, intent, { amount: '10', aud: API, now: new Date() }))}` } }, { sign: { signer: by.signer, publicJwk: by.publicJwk } });
+      charterFetch(
+        `${url}/pay`,
+        { method: 'POST', headers: { authorization: `Bearer ${mandateToken('verifiable-intent', await viPayment(vw, intent, { amount: '10', aud: API, now: new Date() }))}` } },
+        { sign: { signer: by.signer, publicJwk: by.publicJwk } },
+      );
     expect(
       await runs(async () => {
         const ok = await pay(vw.agent);

@@ -96,7 +96,10 @@ describe('the body behind a signed Content-Digest, framework by framework', () =
     const r = await charterFetch(`${express1}/parsed`, post('{"a":1}'), sign);
     expect(r.status).toBe(500);
     // A signature that does not cover Content-Digest needs no body (and vouches for none).
-    const signed = await signRequest({ method: 'POST', url: `${express1}/parsed`, headers: { 'content-type': 'application/json' } as Record<string, string> }, { ...sign.sign, components: ['@method', '@authority', '@path', '@query'] });
+    const signed = await signRequest(
+      { method: 'POST', url: `${express1}/parsed`, headers: { 'content-type': 'application/json' } as Record<string, string> },
+      { ...sign.sign, components: ['@method', '@authority', '@path', '@query'] },
+    );
     const noDigest = await fetch(`${express1}/parsed`, { method: 'POST', headers: signed.headers, body: '{"a":1}' });
     expect(noDigest.status).toBe(200);
   });
@@ -114,7 +117,11 @@ describe('the body behind a signed Content-Digest, framework by framework', () =
     const d = await verifyRequest(request, verifier, guard);
     expect([d.ok, await request.json()]).toEqual([true, { a: 1 }]);
     const changed = await verifyRequest(new Request(target, { method: 'POST', headers: signed.headers as Record<string, string>, body: '{"a":2}' }), verifier, guard);
-    expect([changed.status, changed.reasons[0]?.code, changed.acceptSignature]).toEqual([401, 'CONTENT_DIGEST_MISMATCH', 'sig1=("@method" "@authority" "@path" "@query" "signature-agent";key="sig1");tag="web-bot-auth"']);
+    expect([changed.status, changed.reasons[0]?.code, changed.acceptSignature]).toEqual([
+      401,
+      'CONTENT_DIGEST_MISMATCH',
+      'sig1=("@method" "@authority" "@path" "@query" "signature-agent";key="sig1");tag="web-bot-auth"',
+    ]);
   });
 
   it('node:http (verifyNodeRequest) reads the body itself, at most 1 MiB', async () => {
@@ -137,7 +144,9 @@ describe('combining guards: checked when the middleware is built', () => {
     expect(() => expressCharter(v, grant, agentGuard)).toThrow(TypeError);
     expect(() => expressCharter(v, sig, requireSignature({ directories: 'fetch' }))).toThrow(TypeError);
     expect(() => expressCharter(v, { kind: 'other' } as never)).toThrow(TypeError);
-    expect(() => fastifyCharter(v, sig, fastifyAgent({ action: 'buy', trust: { anyPrincipal: true } }), fastifyAgent({ action: 'sell', trust: { anyPrincipal: true } }))).toThrow(TypeError);
+    expect(() => fastifyCharter(v, sig, fastifyAgent({ action: 'buy', trust: { anyPrincipal: true } }), fastifyAgent({ action: 'sell', trust: { anyPrincipal: true } }))).toThrow(
+      TypeError,
+    );
     expect(() => requireSignature({})).toThrow(TypeError);
     expect(() => requireSignature({ directories: 'fetch', store } as never)).toThrow(TypeError);
     expect(() => requireSignature({ directories: 'fetch', tag: '' })).toThrow(TypeError);

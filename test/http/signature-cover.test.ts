@@ -23,7 +23,9 @@ describe('requireSignature({ cover })', () => {
 
   const keys = () => ({ keys: { keys: [w.agent.publicJwk] } });
   const sign = (method: string, path: string, components?: string[], headers: Record<string, string> = {}) =>
-    signatureHeaders({ method, url: ORIGIN + path, headers }, { signer: w.agent.signer, publicJwk: w.agent.publicJwk, ...(components ? { components } : {}) }).then((h) => ({ ...headers, ...h }) as Record<string, string>);
+    signatureHeaders({ method, url: ORIGIN + path, headers }, { signer: w.agent.signer, publicJwk: w.agent.publicJwk, ...(components ? { components } : {}) }).then(
+      (h) => ({ ...headers, ...h }) as Record<string, string>,
+    );
   const send = (method: string, path: string, headers: Record<string, string>, cover?: 'agent' | 'request' | string[]) =>
     verifyRequest(new Request(ORIGIN + path, { method, headers }), w.verifier(), requireSignature({ ...keys(), ...(cover !== undefined ? { cover } : {}) }));
 

@@ -49,7 +49,10 @@ describe('interop: requireSignature and charterFetch with http-message-signature
     await store.close();
   });
 
-  it.each<['ed' | 'p256', KeyType]>([['ed', 'Ed25519'], ['p256', 'P-256']])('%s: a request it signed (Web Bot Auth parameters, a Signature-Agent member, a Content-Digest) passes the Express guard', async (name, type) => {
+  it.each<['ed' | 'p256', KeyType]>([
+    ['ed', 'Ed25519'],
+    ['p256', 'P-256'],
+  ])('%s: a request it signed (Web Bot Auth parameters, a Signature-Agent member, a Content-Digest) passes the Express guard', async (name, type) => {
     const kp = keys[name];
     const keyId = jwkThumbprint(kp.publicJwk);
     const body = '{"sku":"tea"}';
@@ -68,7 +71,13 @@ describe('interop: requireSignature and charterFetch with http-message-signature
     const get = await sign('GET', '/items?page=2', {}, ['@method', '@authority', '@path', '@query', '"signature-agent";key="sig1"']);
     const r1 = await fetch(`${url}/items?page=2`, { headers: get.headers as Record<string, string> });
     expect(r1.status).toBe(200);
-    const post = await sign('POST', '/items', { 'content-type': 'application/json', 'content-digest': contentDigest(body) }, ['@method', '@authority', '@path', 'content-digest', '"signature-agent";key="sig1"']);
+    const post = await sign('POST', '/items', { 'content-type': 'application/json', 'content-digest': contentDigest(body) }, [
+      '@method',
+      '@authority',
+      '@path',
+      'content-digest',
+      '"signature-agent";key="sig1"',
+    ]);
     const r2 = await fetch(`${url}/items`, { method: 'POST', headers: post.headers as Record<string, string>, body });
     expect(r2.status).toBe(200);
     expect(ran).toEqual([keyId, { sku: 'tea' }]);
@@ -77,7 +86,10 @@ describe('interop: requireSignature and charterFetch with http-message-signature
     expect(r3.status).toBe(401);
   });
 
-  it.each<['ed' | 'p256', KeyType]>([['ed', 'Ed25519'], ['p256', 'P-256']])('%s: what charterFetch sends (with Content-Digest) passes its verifier', async (name, type) => {
+  it.each<['ed' | 'p256', KeyType]>([
+    ['ed', 'Ed25519'],
+    ['p256', 'P-256'],
+  ])('%s: what charterFetch sends (with Content-Digest) passes its verifier', async (name, type) => {
     const kp = keys[name];
     let sent: { method: string; url: string; headers: Record<string, string> } | undefined;
     const capture: typeof fetch = async (u, init) => {
@@ -85,9 +97,15 @@ describe('interop: requireSignature and charterFetch with http-message-signature
       new Headers(init!.headers).forEach((v, k) => (sent!.headers[k] = v));
       return new Response('{}');
     };
-    await charterFetch(`${url}/items?x=1`, { method: 'POST', body: '{"a":1}' }, { sign: { signer: createSigner(kp.privateJwk), publicJwk: kp.publicJwk, signatureAgent: 'https://agent.example' }, fetch: capture });
+    await charterFetch(
+      `${url}/items?x=1`,
+      { method: 'POST', body: '{"a":1}' },
+      { sign: { signer: createSigner(kp.privateJwk), publicJwk: kp.publicJwk, signatureAgent: 'https://agent.example' }, fetch: capture },
+    );
     const lookup = async (p: { keyid?: string }) =>
-      p.keyid === jwkThumbprint(kp.publicJwk) ? { id: p.keyid, algs: [dhAlg(type)], verify: dhVerifier(createPublicKey({ key: { ...kp.publicJwk }, format: 'jwk' }), dhAlg(type)) } : null;
+      p.keyid === jwkThumbprint(kp.publicJwk)
+        ? { id: p.keyid, algs: [dhAlg(type)], verify: dhVerifier(createPublicKey({ key: { ...kp.publicJwk }, format: 'jwk' }), dhAlg(type)) }
+        : null;
     expect(await httpbis.verifyMessage({ keyLookup: lookup, requiredFields: ['@method', '@authority', '@path', 'content-digest', 'signature-agent'] }, sent!)).toBe(true);
     expect(await httpbis.verifyMessage({ keyLookup: lookup }, { ...sent!, method: 'PUT' })).toBe(false);
   });

@@ -21,9 +21,11 @@ describe('a presentation and a signature on one request: nothing is used up by a
     await w.close();
   });
 
-  const guards = () => [requireSignature({ keys: { keys: [w.agent.publicJwk] } }), requireAgent({ action: 'purchase', amount: () => '1 USD', trust: { principals: [w.principal.did] } })] as const;
+  const guards = () =>
+    [requireSignature({ keys: { keys: [w.agent.publicJwk] } }), requireAgent({ action: 'purchase', amount: () => '1 USD', trust: { principals: [w.principal.did] } })] as const;
   const request = (headers: Record<string, string>) => new Request(URL_, { method: 'POST', headers });
-  const signature = () => signatureHeaders({ method: 'POST', url: URL_, headers: {} }, { signer: w.agent.signer, publicJwk: w.agent.publicJwk }).then((h) => ({ ...h }) as Record<string, string>);
+  const signature = () =>
+    signatureHeaders({ method: 'POST', url: URL_, headers: {} }, { signer: w.agent.signer, publicJwk: w.agent.publicJwk }).then((h) => ({ ...h }) as Record<string, string>);
 
   it('a missing signature does not use the presentation up; a refused presentation does not use the signature up', async () => {
     const v = w.verifier();

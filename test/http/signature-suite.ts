@@ -128,7 +128,10 @@ export function signatureSuite(name: string, build: BuildSignatureApp): void {
           const other = await signRequest({ method: 'GET', url: `${url}/fetched`, headers: {} as Record<string, string> }, { signer: bot.signer, publicJwk: bot.publicJwk });
           const moved = await fetch(`${url}/signed`, { headers: other.headers });
           expect([moved.status, await codeOf(moved)]).toEqual([401, 'SIGNATURE_INVALID']);
-          const once = await signRequest({ method: 'GET', url: `${url}/signed`, headers: {} as Record<string, string> }, { signer: bot.signer, publicJwk: bot.publicJwk, nonce: false });
+          const once = await signRequest(
+            { method: 'GET', url: `${url}/signed`, headers: {} as Record<string, string> },
+            { signer: bot.signer, publicJwk: bot.publicJwk, nonce: false },
+          );
           const noNonce = await fetch(`${url}/signed`, { headers: once.headers });
           expect([noNonce.status, await codeOf(noNonce)]).toEqual([401, 'SIGNATURE_INVALID']);
           const unknown = await charterFetch(`${url}/signed`, {}, sign(makeIssuer()));
@@ -147,7 +150,11 @@ export function signatureSuite(name: string, build: BuildSignatureApp): void {
           const changed = await charterFetch(`${url}/signed`, { method: 'POST', body: '{"sku":"tea"}', ...json }, { ...sign(bot), fetch: swap });
           expect([changed.status, await codeOf(changed)]).toEqual([401, 'CONTENT_DIGEST_MISMATCH']);
           // The digest is the signer's claim: a request signed over a wrong digest is refused as well.
-          const lie = await charterFetch(`${url}/signed`, { method: 'POST', body: '{"sku":"tea"}', headers: { ...json.headers, 'content-digest': contentDigest('{"sku":"coal"}') } }, sign(bot));
+          const lie = await charterFetch(
+            `${url}/signed`,
+            { method: 'POST', body: '{"sku":"tea"}', headers: { ...json.headers, 'content-digest': contentDigest('{"sku":"coal"}') } },
+            sign(bot),
+          );
           expect([lie.status, await codeOf(lie)]).toEqual([401, 'CONTENT_DIGEST_MISMATCH']);
         }),
       ).toEqual(['signed-post']);
@@ -180,7 +187,11 @@ export function signatureSuite(name: string, build: BuildSignatureApp): void {
         const creds = [w.agentIdentity, await w.mandate()];
         expect(
           await runs(async () => {
-            const r = await charterFetch(`${url}/orders`, { method: 'POST', headers: { 'x-amount': '5 USD' } }, { holder: w.agent, credentials: creds, aud: API, ...sign(w.agent) });
+            const r = await charterFetch(
+              `${url}/orders`,
+              { method: 'POST', headers: { 'x-amount': '5 USD' } },
+              { holder: w.agent, credentials: creds, aud: API, ...sign(w.agent) },
+            );
             expect(r.status).toBe(201);
             expect(await r.json()).toEqual({ agent: w.agent.did, keyId: jwkThumbprint(w.agent.publicJwk) });
           }),
@@ -192,7 +203,11 @@ export function signatureSuite(name: string, build: BuildSignatureApp): void {
         expect(
           await runs(async () => {
             const unsigned = await charterFetch(`${url}/orders`, { method: 'POST', headers: { 'x-amount': '5 USD' } }, { holder: w.agent, credentials: creds, aud: API });
-            expect([unsigned.status, unsigned.headers.get('accept-signature'), unsigned.headers.get('www-authenticate')]).toEqual([401, ACCEPT, `Bearer realm="${API}", error="invalid_token", error_description="SIGNATURE_MISSING"`]);
+            expect([unsigned.status, unsigned.headers.get('accept-signature'), unsigned.headers.get('www-authenticate')]).toEqual([
+              401,
+              ACCEPT,
+              `Bearer realm="${API}", error="invalid_token", error_description="SIGNATURE_MISSING"`,
+            ]);
             expect(await codeOf(unsigned)).toBe('SIGNATURE_MISSING');
             const unpresented = await charterFetch(`${url}/orders`, { method: 'POST', headers: { 'x-amount': '5 USD' } }, sign(w.agent));
             expect([unpresented.status, await codeOf(unpresented)]).toEqual([401, 'INVALID_PRESENTATION']);
@@ -205,11 +220,19 @@ export function signatureSuite(name: string, build: BuildSignatureApp): void {
         const creds = [w.agentIdentity, await w.mandate({ limits: { budget: { amount: '10', currency: 'USD', period: 'P30D' } } })];
         expect(
           await runs(async () => {
-            const r = await charterFetch(`${url}/orders`, { method: 'POST', headers: { 'x-amount': '10 USD' } }, { holder: w.agent, credentials: creds, aud: API, ...sign(stranger) });
+            const r = await charterFetch(
+              `${url}/orders`,
+              { method: 'POST', headers: { 'x-amount': '10 USD' } },
+              { holder: w.agent, credentials: creds, aud: API, ...sign(stranger) },
+            );
             expect([r.status, await codeOf(r)]).toEqual([401, 'SIGNER_NOT_HOLDER']);
             expect(r.headers.get('accept-signature')).toBe(ACCEPT);
             // The whole budget is still there.
-            const ok = await charterFetch(`${url}/orders`, { method: 'POST', headers: { 'x-amount': '10 USD' } }, { holder: w.agent, credentials: creds, aud: API, ...sign(w.agent) });
+            const ok = await charterFetch(
+              `${url}/orders`,
+              { method: 'POST', headers: { 'x-amount': '10 USD' } },
+              { holder: w.agent, credentials: creds, aud: API, ...sign(w.agent) },
+            );
             expect(ok.status).toBe(201);
           }),
         ).toEqual(['order']);
@@ -219,7 +242,11 @@ export function signatureSuite(name: string, build: BuildSignatureApp): void {
         const named = await issueAgentIdentity(w.home.store, w.operator, { agent: w.agent.did, name: 'shopper', directory: w.server.url });
         const mandate = await w.mandate();
         const order = (identity: string) =>
-          charterFetch(`${url}/orders`, { method: 'POST', headers: { 'x-amount': '5 USD' } }, { holder: w.agent, credentials: [identity, mandate], aud: API, ...sign(bot, { signatureAgent: w.server.url }) });
+          charterFetch(
+            `${url}/orders`,
+            { method: 'POST', headers: { 'x-amount': '5 USD' } },
+            { holder: w.agent, credentials: [identity, mandate], aud: API, ...sign(bot, { signatureAgent: w.server.url }) },
+          );
         expect(
           await runs(async () => {
             expect((await order(named.jwt)).status).toBe(201);

@@ -65,7 +65,13 @@ export function adapterSuite(name: string, build: BuildApp): void {
       grant = (await w.grant()).jwt;
       // Every route signs decision receipts: the whole suite runs with the receipts hook on.
       await w.home.createIdentity({ alias: 'api' });
-      const app = await build({ verifier: w.verifier({ receipts: { signer: await w.home.issuer('api') } }), challengeVerifier: w.verifier({ nonces: 'challenge' }), trust: { principals: [w.principal.did] }, owner: w.alice.did, ran });
+      const app = await build({
+        verifier: w.verifier({ receipts: { signer: await w.home.issuer('api') } }),
+        challengeVerifier: w.verifier({ nonces: 'challenge' }),
+        trust: { principals: [w.principal.did] },
+        owner: w.alice.did,
+        ran,
+      });
       url = app.url;
       close = app.close;
     });
@@ -206,8 +212,7 @@ export function adapterSuite(name: string, build: BuildApp): void {
 
     it('a failed or released order gives its reservation back; a committed one stays spent', async () => {
       const creds = [w.agentIdentity, await w.mandate()];
-      const order = (headers: Record<string, string> = {}) =>
-        charterFetch(`${url}/orders`, { method: 'POST', headers: { 'x-amount': '50 USD', ...headers } }, as(w.agent, creds));
+      const order = (headers: Record<string, string> = {}) => charterFetch(`${url}/orders`, { method: 'POST', headers: { 'x-amount': '50 USD', ...headers } }, as(w.agent, creds));
       expect(
         await runs(async () => {
           expect((await order({ 'x-fail': '1' })).status).toBe(500);
@@ -285,7 +290,13 @@ export function adapterSuite(name: string, build: BuildApp): void {
       const ok = await receipt(await charterFetch(`${url}/profile/email`, {}, as(w.app, [grant])));
       expect(ok).toMatchObject({ decision: 'allow', status: 200, sub: w.app.did, request: { htm: 'GET', htu: `${url}/profile/email` } });
       const none = await receipt(await fetch(`${url}/profile/email`));
-      expect(none).toMatchObject({ decision: 'deny', status: 401, reasons: ['INVALID_PRESENTATION'], request: { htm: 'GET', htu: `${url}/profile/email` }, policy: { kind: 'grant', resource: 'profile/email' } });
+      expect(none).toMatchObject({
+        decision: 'deny',
+        status: 401,
+        reasons: ['INVALID_PRESENTATION'],
+        request: { htm: 'GET', htu: `${url}/profile/email` },
+        policy: { kind: 'grant', resource: 'profile/email' },
+      });
       const scope = await receipt(await charterFetch(`${url}/photos/1`, {}, as(w.app, [(await w.grant({ resources: ['calendar'] })).jwt])));
       expect(scope).toMatchObject({ decision: 'deny', status: 403, reasons: ['GRANT_SCOPE'] });
       const order = await charterFetch(`${url}/orders`, { method: 'POST', headers: { 'x-amount': '1 USD' } }, as(w.agent, [w.agentIdentity, await w.mandate()]));

@@ -58,7 +58,13 @@ export async function openWorld(): Promise<World> {
   const server = await serveHome(home, { port: 0 });
   await home.setPublicUrl(server.url);
   for (const alias of ['alice', 'app', 'agent', 'principal', 'operator']) await home.createIdentity({ alias });
-  const [alice, app, agent, principal, operator] = await Promise.all(['alice', 'app', 'agent', 'principal', 'operator'].map((a) => home.issuer(a))) as [Issuer, Issuer, Issuer, Issuer, Issuer];
+  const [alice, app, agent, principal, operator] = (await Promise.all(['alice', 'app', 'agent', 'principal', 'operator'].map((a) => home.issuer(a)))) as [
+    Issuer,
+    Issuer,
+    Issuer,
+    Issuer,
+    Issuer,
+  ];
   const realApiStore = await openSqliteStore(join(dir, 'api.db'));
   let down = false;
   const faults = { commit: false };

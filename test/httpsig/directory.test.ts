@@ -85,9 +85,13 @@ describe('key directories fetched from Signature-Agent (real servers on 127.0.0.
 
   it('the cache never outlives the directory signatures: past their expiry the directory is fetched again', async () => {
     const a = agent();
-    const dir = await directoryServer([a], (r) => {
-      r.headers['cache-control'] = 'max-age=86400'; // the server's cache header is longer than its signatures
-    }, 2);
+    const dir = await directoryServer(
+      [a],
+      (r) => {
+        r.headers['cache-control'] = 'max-age=86400'; // the server's cache header is longer than its signatures
+      },
+      2,
+    );
     const opts = options();
     expect((await verifyRequestSignature(await signedBy(a, dir.origin), opts)).ok).toBe(true);
     expect((await verifyRequestSignature(await signedBy(a, dir.origin), { ...opts, now: new Date(Date.now() + 1000) })).ok).toBe(true);
@@ -101,7 +105,10 @@ describe('key directories fetched from Signature-Agent (real servers on 127.0.0.
     const dir = await directoryServer([a]);
     // The request is verified as of 5 s ago (a request that began just before a second boundary, exaggerated).
     const then = new Date(Date.now() - 5000);
-    const req = await signRequest({ method: 'GET', url: SHOP, headers: {} as Record<string, string> }, { signer: a.signer, publicJwk: a.jwk, signatureAgent: dir.origin, now: then });
+    const req = await signRequest(
+      { method: 'GET', url: SHOP, headers: {} as Record<string, string> },
+      { signer: a.signer, publicJwk: a.jwk, signatureAgent: dir.origin, now: then },
+    );
     const d = await verifyRequestSignature(req, options({ now: then, skewSeconds: 0, directories: createDirectoryResolver({ allowLoopback: true, skewSeconds: 0 }) }));
     expect(d.reasons).toEqual([]);
     expect(d.ok).toBe(true);
@@ -136,7 +143,7 @@ describe('key directories fetched from Signature-Agent (real servers on 127.0.0.
     expect(codes(await verifyRequestSignature(await signedBy(agent(), dir.origin), options()))).toEqual(['SIGNATURE_KEY_UNKNOWN']);
   });
 
-  it('a directory serving RFC 9421\'s published test key is refused (INVALID_KEY), though the same key passed explicitly is the caller\'s choice', async () => {
+  it("a directory serving RFC 9421's published test key is refused (INVALID_KEY), though the same key passed explicitly is the caller's choice", async () => {
     const rfc = vectors('rfc9421.json');
     const { d: _d, kid: _k, ...jwk } = rfc.keys['test-key-ed25519'].jwk;
     const test = { jwk: jwk as PublicJwk, signer: createSigner(rfc.keys['test-key-ed25519'].jwk as PrivateJwk), keyId: jwkThumbprint(jwk) };
@@ -217,7 +224,7 @@ describe('key directories fetched from Signature-Agent (real servers on 127.0.0.
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
-  it("directories given by the caller, by origin: the request is attributed to that origin without a fetch", async () => {
+  it('directories given by the caller, by origin: the request is attributed to that origin without a fetch', async () => {
     const a = agent();
     const d = await verifyRequestSignature(await signedBy(a, 'https://agent.example'), { directories: { 'https://agent.example': { keys: [a.jwk] } } });
     expect(d).toMatchObject({ ok: true, signatureAgent: 'https://agent.example' });

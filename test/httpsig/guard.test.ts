@@ -31,14 +31,20 @@ describe('the middleware entry: checkRequestSignature + signatureGuardDecision',
   });
 
   it('verified: allow, with who signed', async () => {
-    const r = await signRequest({ method: 'GET', url: URL_, headers: {} as Record<string, string> }, { signer: a.signer, publicJwk: a.jwk, signatureAgent: 'https://agent.example' });
+    const r = await signRequest(
+      { method: 'GET', url: URL_, headers: {} as Record<string, string> },
+      { signer: a.signer, publicJwk: a.jwk, signatureAgent: 'https://agent.example' },
+    );
     const options = signatureGuardOptions({ keys: { keys: [a.jwk] } });
     const g = signatureGuardDecision(await checkRequestSignature(input(r.headers), options));
     expect(g).toMatchObject({ allow: true, outcome: 'verified', retryable: false, agent: { keyId: jwkThumbprint(a.jwk), label: 'sig1', tag: 'web-bot-auth' } });
   });
 
   it('invalid, unsigned and unverified are told apart; a refusal carries an Accept-Signature request', async () => {
-    const r = await signRequest({ method: 'GET', url: URL_, headers: {} as Record<string, string> }, { signer: a.signer, publicJwk: a.jwk, signatureAgent: 'https://agent.example' });
+    const r = await signRequest(
+      { method: 'GET', url: URL_, headers: {} as Record<string, string> },
+      { signer: a.signer, publicJwk: a.jwk, signatureAgent: 'https://agent.example' },
+    );
     const options = signatureGuardOptions({ keys: { keys: [a.jwk] } });
     const invalid = signatureGuardDecision(await checkRequestSignature(input(r.headers, 'POST'), options));
     expect(invalid).toMatchObject({ allow: false, outcome: 'invalid', code: 'SIGNATURE_INVALID', retryable: false });
@@ -50,7 +56,10 @@ describe('the middleware entry: checkRequestSignature + signatureGuardDecision',
 
     // A directory that cannot be reached is not evidence against the signer (draft, "Discovery Failure").
     const other = generateKeyPair('Ed25519');
-    const s = await signRequest({ method: 'GET', url: URL_, headers: {} as Record<string, string> }, { signer: createSigner(other.privateJwk), publicJwk: other.publicJwk, signatureAgent: 'http://127.0.0.1:9' });
+    const s = await signRequest(
+      { method: 'GET', url: URL_, headers: {} as Record<string, string> },
+      { signer: createSigner(other.privateJwk), publicJwk: other.publicJwk, signatureAgent: 'http://127.0.0.1:9' },
+    );
     const down = signatureGuardOptions({ directories: createDirectoryResolver({ allowLoopback: true, timeoutMs: 500 }), allowLoopback: true });
     const unverified = signatureGuardDecision(await checkRequestSignature(input(s.headers), down));
     expect(unverified).toMatchObject({ allow: false, outcome: 'unverified', code: 'DIRECTORY_UNAVAILABLE', retryable: true });

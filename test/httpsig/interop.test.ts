@@ -45,7 +45,8 @@ describe('interop with http-message-signatures (dhensby, RFC 9421)', () => {
     const signed = await signRequest({ method: 'GET', url: URL_, headers: {} as Record<string, string> }, { signer: a.signer, publicJwk: a.publicJwk, signatureAgent: AGENT });
     const result = await httpbis.verifyMessage(
       {
-        keyLookup: async (p) => (p.keyid === a.keyId ? { id: a.keyId, algs: [dhAlg(type)], verify: dhVerifier(createPublicKey({ key: { ...a.publicJwk }, format: 'jwk' }), dhAlg(type)) } : null),
+        keyLookup: async (p) =>
+          p.keyid === a.keyId ? { id: a.keyId, algs: [dhAlg(type)], verify: dhVerifier(createPublicKey({ key: { ...a.publicJwk }, format: 'jwk' }), dhAlg(type)) } : null,
         requiredFields: ['@authority', 'signature-agent'],
       },
       signed as { method: string; url: string; headers: Record<string, string> },
@@ -54,16 +55,20 @@ describe('interop with http-message-signatures (dhensby, RFC 9421)', () => {
     // A signature changed by one bit fails there too: the peer is really checking.
     const bad = { ...signed, headers: { ...signed.headers, signature: String(signed.headers.signature).replace(/:(.)/, (_m, c: string) => `:${c === 'A' ? 'B' : 'A'}`) } };
     await expect(
-      httpbis.verifyMessage({ keyLookup: async () => ({ id: a.keyId, algs: [dhAlg(type)], verify: dhVerifier(createPublicKey({ key: { ...a.publicJwk }, format: 'jwk' }), dhAlg(type)) }) }, bad as { method: string; url: string; headers: Record<string, string> }),
+      httpbis.verifyMessage(
+        { keyLookup: async () => ({ id: a.keyId, algs: [dhAlg(type)], verify: dhVerifier(createPublicKey({ key: { ...a.publicJwk }, format: 'jwk' }), dhAlg(type)) }) },
+        bad as { method: string; url: string; headers: Record<string, string> },
+      ),
     ).resolves.toBe(false);
   });
 
-  it("Charter's signed directory passes its verifier (\"@authority\";req over the request that fetched it)", async () => {
+  it('Charter\'s signed directory passes its verifier ("@authority";req over the request that fetched it)', async () => {
     const a = agent();
     const dir = await signDirectory({ keys: [{ jwk: a.publicJwk, signer: a.signer }], authority: 'agent.example' });
     const ok = await httpbis.verifyMessage(
       {
-        keyLookup: async (p) => (p.keyid === a.keyId ? { id: a.keyId, algs: ['ed25519'], verify: dhVerifier(createPublicKey({ key: { ...a.publicJwk }, format: 'jwk' }), 'ed25519') } : null),
+        keyLookup: async (p) =>
+          p.keyid === a.keyId ? { id: a.keyId, algs: ['ed25519'], verify: dhVerifier(createPublicKey({ key: { ...a.publicJwk }, format: 'jwk' }), 'ed25519') } : null,
         requiredFields: ['@authority', 'content-digest'],
       },
       { status: 200, headers: dir.headers },
@@ -106,7 +111,7 @@ describe("interop with web-bot-auth (Cloudflare's Web Bot Auth library)", () => 
     expect(checked).toBe(1);
   });
 
-  it('its ;key handling is wrong: for the draft\'s own vector it builds the base over the whole field, so it cannot verify a correct ;key signature', () => {
+  it("its ;key handling is wrong: for the draft's own vector it builds the base over the whole field, so it cannot verify a correct ;key signature", () => {
     const rfc = vectors('rfc9421.json');
     const c = vectors('webbotauth.json').cases.find((x: { alg: string; signatureAgent: string }) => x.alg === 'ed25519' && !x.signatureAgent.startsWith('"'));
     const req = vectorRequest(rfc.testRequest, { 'signature-agent': c.signatureAgent, 'signature-input': c.signatureInput, signature: c.signature });

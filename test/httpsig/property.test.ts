@@ -30,9 +30,15 @@ const mutations: Array<[string, (r: Req) => Req]> = [
   ['covered field', (r) => ({ ...r, headers: { ...r.headers, 'x-order': `${r.headers['x-order']}!` } })],
   ['covered field removed', (r) => ({ ...r, headers: Object.fromEntries(Object.entries(r.headers).filter(([k]) => k !== 'x-order')) })],
   ['Signature-Agent member', (r) => ({ ...r, headers: { ...r.headers, 'signature-agent': 'sig1="https://other.example"' } })],
-  ['a signature parameter', (r) => ({ ...r, headers: { ...r.headers, 'signature-input': r.headers['signature-input']!.replace(/created=(\d+)/, (_m, n: string) => `created=${Number(n) - 1}`) } })],
+  [
+    'a signature parameter',
+    (r) => ({ ...r, headers: { ...r.headers, 'signature-input': r.headers['signature-input']!.replace(/created=(\d+)/, (_m, n: string) => `created=${Number(n) - 1}`) } }),
+  ],
   ['the covered list', (r) => ({ ...r, headers: { ...r.headers, 'signature-input': r.headers['signature-input']!.replace('"@method" ', '') } })],
-  ['the keyid', (r) => ({ ...r, headers: { ...r.headers, 'signature-input': r.headers['signature-input']!.replace(/keyid="(.)/, (_m, c: string) => `keyid="${c === 'A' ? 'B' : 'A'}`) } })],
+  [
+    'the keyid',
+    (r) => ({ ...r, headers: { ...r.headers, 'signature-input': r.headers['signature-input']!.replace(/keyid="(.)/, (_m, c: string) => `keyid="${c === 'A' ? 'B' : 'A'}`) } }),
+  ],
 ];
 
 describe('property', () => {

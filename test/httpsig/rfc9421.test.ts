@@ -84,7 +84,9 @@ describe('RFC 9421 Appendix B known answers', () => {
 
   it('4.3: the proxy signature base over a Forwarded request is reproduced', () => {
     const c = byId('4.3-proxy_sig');
-    const text = rfc.testRequest.replace('Host: example.com', 'Host: origin.host.internal.example').replace('\n\n', '\nForwarded: for=192.0.2.123;host=example.com;proto=https\n\n');
+    const text = rfc.testRequest
+      .replace('Host: example.com', 'Host: origin.host.internal.example')
+      .replace('\n\n', '\nForwarded: for=192.0.2.123;host=example.com;proto=https\n\n');
     expect(baseOf(c, requestMsg(text))).toBe(c.signatureBase);
   });
 });
@@ -94,7 +96,12 @@ describe('RFC 9421 §2.1 and §2.2 component values (the RFC examples)', () => {
   const value = (id: string, m: MessageContext) => componentValue(parseComponentId(id), m);
 
   it('§2.1: lines stripped, obs-fold replaced, several lines joined with ", "', () => {
-    const m = msg({ 'x-ows-header': '   Leading and trailing whitespace.   ', 'x-obs-fold-header': 'Obsolete\r\n    line folding.', 'cache-control': ['max-age=60', '   must-revalidate'], 'x-empty-header': '' });
+    const m = msg({
+      'x-ows-header': '   Leading and trailing whitespace.   ',
+      'x-obs-fold-header': 'Obsolete\r\n    line folding.',
+      'cache-control': ['max-age=60', '   must-revalidate'],
+      'x-empty-header': '',
+    });
     expect(value('x-ows-header', m)).toBe('Leading and trailing whitespace.');
     expect(value('x-obs-fold-header', m)).toBe('Obsolete line folding.');
     expect(value('cache-control', m)).toBe('max-age=60, must-revalidate');

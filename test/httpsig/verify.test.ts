@@ -27,7 +27,11 @@ function memoryNonces(): NonceStore & { seen: Map<string, Date> } {
 }
 
 type Req = { method: string; url: string; headers: Record<string, string> };
-async function signed(a = agent(), extra: Parameters<typeof signRequest>[1] extends infer O ? Partial<O> : never = {}, req: Req = { method: 'POST', url: URL_, headers: { 'content-type': 'application/json' } }) {
+async function signed(
+  a = agent(),
+  extra: Parameters<typeof signRequest>[1] extends infer O ? Partial<O> : never = {},
+  req: Req = { method: 'POST', url: URL_, headers: { 'content-type': 'application/json' } },
+) {
   return signRequest(req, { signer: a.signer, publicJwk: a.publicJwk, now: T0, ...extra });
 }
 const codes = (d: { reasons: { code: string }[] }) => d.reasons.map((r) => r.code);
@@ -37,15 +41,26 @@ describe('verifyRequestSignature: round trip with Charter signers', () => {
     const a = agent(type);
     const r = await signed(a, { signatureAgent: 'https://agent.example', nonce: 'abc' });
     expect(r.headers['signature-agent']).toBe('sig1="https://agent.example"');
-    expect(r.headers['signature-input']).toMatch(/^sig1=\("@method" "@authority" "@path" "@query" "signature-agent";key="sig1"\);created=\d+;keyid="[\w-]{43}";alg="[a-z0-9-]+";expires=\d+;nonce="abc";tag="web-bot-auth"$/);
+    expect(r.headers['signature-input']).toMatch(
+      /^sig1=\("@method" "@authority" "@path" "@query" "signature-agent";key="sig1"\);created=\d+;keyid="[\w-]{43}";alg="[a-z0-9-]+";expires=\d+;nonce="abc";tag="web-bot-auth"$/,
+    );
     const d = await verifyRequestSignature(r, { keys: { keys: [a.publicJwk] }, now: at(5), requiredTag: 'web-bot-auth' });
     expect(d.reasons).toEqual([]);
-    expect(d).toMatchObject({ ok: true, keyId: a.keyId, thumbprint: a.keyId, label: 'sig1', tag: 'web-bot-auth', nonce: 'abc', alg: type === 'Ed25519' ? 'ed25519' : 'ecdsa-p256-sha256', key: a.publicJwk });
+    expect(d).toMatchObject({
+      ok: true,
+      keyId: a.keyId,
+      thumbprint: a.keyId,
+      label: 'sig1',
+      tag: 'web-bot-auth',
+      nonce: 'abc',
+      alg: type === 'Ed25519' ? 'ed25519' : 'ecdsa-p256-sha256',
+      key: a.publicJwk,
+    });
     expect(d.created).toEqual(T0);
     expect(d.expires).toEqual(at(60));
   });
 
-  it('a web Request is signed and verified as such, and the caller\'s request is not changed', async () => {
+  it("a web Request is signed and verified as such, and the caller's request is not changed", async () => {
     const a = agent();
     const original = new Request(URL_, { method: 'PUT', headers: { 'content-digest': 'sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:' } });
     const r = await signRequest(original, { signer: a.signer, publicJwk: a.publicJwk, now: T0 });
@@ -59,7 +74,10 @@ describe('verifyRequestSignature: round trip with Charter signers', () => {
     const a = agent();
     const h = await signatureHeaders({ method: 'GET', url: URL_, headers: () => undefined }, { signer: a.signer, keyId: 'my-key', now: T0, tag: 'agent-browser-auth' });
     expect(Object.keys(h).sort()).toEqual(['signature', 'signature-input']);
-    const d = await verifyRequestSignature({ method: 'GET', url: URL_, headers: (n: string) => (h as unknown as Record<string, string>)[n] }, { keys: { 'my-key': a.publicJwk }, now: T0, requiredTag: 'agent-browser-auth' });
+    const d = await verifyRequestSignature(
+      { method: 'GET', url: URL_, headers: (n: string) => (h as unknown as Record<string, string>)[n] },
+      { keys: { 'my-key': a.publicJwk }, now: T0, requiredTag: 'agent-browser-auth' },
+    );
     expect(d).toMatchObject({ ok: true, keyId: 'my-key', tag: 'agent-browser-auth' });
   });
 });
@@ -190,7 +208,10 @@ describe('verifyRequestSignature: refusals, each with its code', () => {
     const d = await verifyRequestSignature(both, { keys, now: T0 });
     expect(d).toMatchObject({ ok: true, label: 'sig2' });
     const none = await verifyRequestSignature(both, { keys: { keys: [agent().publicJwk] }, now: T0 });
-    expect(none.reasons.map((r) => [r.code, r.ref])).toEqual([['SIGNATURE_KEY_UNKNOWN', 'sig1'], ['SIGNATURE_KEY_UNKNOWN', 'sig2']]);
+    expect(none.reasons.map((r) => [r.code, r.ref])).toEqual([
+      ['SIGNATURE_KEY_UNKNOWN', 'sig1'],
+      ['SIGNATURE_KEY_UNKNOWN', 'sig2'],
+    ]);
     await expect(signRequest(both, { signer: a.signer, publicJwk: a.publicJwk, label: 'sig2', now: T0 })).rejects.toThrow(TypeError);
   });
 

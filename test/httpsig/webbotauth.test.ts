@@ -76,10 +76,10 @@ describe('Web Bot Auth draft: Ed25519 requests', () => {
   });
 
   it('relabelling the Signature member alone keeps the signature valid (RFC 9421 §7.2.5; the label is not signed)', async () => {
-    const d = await verifyRequestSignature(
-      request(dictCase, { input: input.replace(/^sig2=/, 'other='), signature: dictCase.signature.replace(/^sig2=/, 'other=') }),
-      { keys, now: NOW },
-    );
+    const d = await verifyRequestSignature(request(dictCase, { input: input.replace(/^sig2=/, 'other='), signature: dictCase.signature.replace(/^sig2=/, 'other=') }), {
+      keys,
+      now: NOW,
+    });
     expect(d.ok).toBe(true);
   });
 });
@@ -133,7 +133,9 @@ describe('Web Bot Auth draft: the signed directory response', () => {
     ['the media type', { headers: headers({ 'content-type': 'application/json' }) }],
     ['the signatures, removed', { headers: { 'content-type': 'application/http-message-signatures-directory+json', 'content-digest': dirCase.contentDigest } }],
   ])('changing %s is refused (DIRECTORY_INVALID)', (_what, change: { url?: string; body?: string; headers?: Record<string, string> }) => {
-    expect(code(() => verifyDirectoryResponse({ url: change.url ?? url, headers: change.headers ?? headers(), body: change.body ?? dirCase.body }, { now }))).toBe('DIRECTORY_INVALID');
+    expect(code(() => verifyDirectoryResponse({ url: change.url ?? url, headers: change.headers ?? headers(), body: change.body ?? dirCase.body }, { now }))).toBe(
+      'DIRECTORY_INVALID',
+    );
   });
 
   it('a directory signature created in the future is refused; the draft made them optional, which a caller may choose', () => {

@@ -114,8 +114,10 @@ describe('MCP tool guard (real client and server, in-memory transport)', () => {
     const none = await shop.client.callTool(buy('cup', 3));
     expect(toolRefusal(none)).toMatchObject({ status: 401, code: 'INVALID_PRESENTATION' });
     const rogue = await issueMandate(w.home.store, w.alice, {
-      agent: w.agent.did, authority: { actions: ['purchase'], maxDelegationDepth: 0, limits: { perTransaction: { amount: '50', currency: 'USD' } } },
-      validUntil: new Date(Date.now() + 86_400_000), baseUrl: w.server.url,
+      agent: w.agent.did,
+      authority: { actions: ['purchase'], maxDelegationDepth: 0, limits: { perTransaction: { amount: '50', currency: 'USD' } } },
+      validUntil: new Date(Date.now() + 86_400_000),
+      baseUrl: w.server.url,
     });
     expect(codes(await callGuardedTool(shop.client, buy('cup', 3), await presenter([rogue.jwt])))).toContain('UNTRUSTED_PRINCIPAL');
     // Someone else presents the agent's mandate with their own key.
@@ -133,7 +135,10 @@ describe('MCP tool guard (real client and server, in-memory transport)', () => {
     expect(toolRefusal(await send(buy('mug', 10), vp))).toMatchObject({ status: 401, code: 'REPLAY_DETECTED' });
     // The same presentation cannot be moved to other arguments (a dearer item).
     expect(toolRefusal(await send(buy('mug', 49), await presentForTool(buy('mug', 10), p)))).toMatchObject({ status: 401, code: 'REQUEST_MISMATCH' });
-    expect(toolRefusal(await send(buy('mug', 10), await presentForTool(buy('mug', 10), { ...p, aud: 'did:web:other.example' })))).toMatchObject({ status: 401, code: 'AUDIENCE_MISMATCH' });
+    expect(toolRefusal(await send(buy('mug', 10), await presentForTool(buy('mug', 10), { ...p, aud: 'did:web:other.example' })))).toMatchObject({
+      status: 401,
+      code: 'AUDIENCE_MISMATCH',
+    });
     expect(shop.bodyRuns).toHaveLength(1);
     await shop.close();
   });
@@ -223,17 +228,22 @@ describe('MCP tool paid with a payment mandate chain (guardTool with options.man
     server.registerTool(
       'pay',
       { description: 'Pay a checkout', inputSchema: { amount: z.string() } },
-      guardTool('pay', { verifier, mandate: { profile: 'verifiable-intent', trust: { issuers: [vw.issuer.publicJwk] }, payee: 'merchant-uuid-1' }, amount: (a) => `${a.amount} USD` }, (args, _extra, decision) => {
-        runs.push(`${args.amount} to ${String(decision.payment?.payee?.name)}`);
-        return { content: [{ type: 'text', text: 'paid' }] };
-      }),
+      guardTool(
+        'pay',
+        { verifier, mandate: { profile: 'verifiable-intent', trust: { issuers: [vw.issuer.publicJwk] }, payee: 'merchant-uuid-1' }, amount: (a) => `${a.amount} USD` },
+        (args, _extra, decision) => {
+          runs.push(`${args.amount} to ${String(decision.payment?.payee?.name)}`);
+          return { content: [{ type: 'text', text: 'paid' }] };
+        },
+      ),
     );
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
     const client = new Client({ name: 'agent', version: '1.0.0' });
     await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
     try {
       const { callMandateTool } = await import('../../src/integrations/mcp/index.js');
-      const pay = async (amount: string, sent = amount) => callMandateTool(client, { name: 'pay', arguments: { amount: sent } }, await viPayment(vw, intent, { amount, aud: API, now: new Date() }));
+      const pay = async (amount: string, sent = amount) =>
+        callMandateTool(client, { name: 'pay', arguments: { amount: sent } }, await viPayment(vw, intent, { amount, aud: API, now: new Date() }));
       expect(((await pay('150')) as CallToolResult).isError).toBeFalsy();
       const chain = await viPayment(vw, intent, { amount: '50', aud: API, now: new Date() });
       expect(((await callMandateTool(client, { name: 'pay', arguments: { amount: '50' } }, chain)) as CallToolResult).isError).toBeFalsy();

@@ -32,7 +32,11 @@ describe('guardTransaction', () => {
     const mandate = await w.mandate();
     const verifier = w.verifier();
     const boom = new Error('card declined');
-    await expect(guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '50 USD', trust: trust() }, () => { throw boom; })).rejects.toBe(boom);
+    await expect(
+      guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '50 USD', trust: trust() }, () => {
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
     // Released: two further 50 USD purchases still fit the 100 USD budget.
     for (let i = 0; i < 2; i++) {
       expect((await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '50 USD', trust: trust() }, () => 'ok')).ok).toBe(true);
@@ -44,7 +48,11 @@ describe('guardTransaction', () => {
   it('succeeded(value) false releases the spend but still returns the value', async () => {
     const mandate = await w.mandate();
     const verifier = w.verifier();
-    const r = await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '50 USD', trust: trust(), succeeded: (v: { status: number }) => v.status < 400 }, () => ({ status: 502 }));
+    const r = await guardTransaction(
+      await present([mandate]),
+      { verifier, action: 'purchase', amount: '50 USD', trust: trust(), succeeded: (v: { status: number }) => v.status < 400 },
+      () => ({ status: 502 }),
+    );
     expect(r).toMatchObject({ ok: true, spend: 'released', value: { status: 502 } });
     for (let i = 0; i < 2; i++) {
       const again = await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '50 USD', trust: trust() }, () => 'ok');
@@ -57,12 +65,24 @@ describe('guardTransaction', () => {
     const verifier = w.verifier();
     let runs = 0;
     const fn = () => void runs++;
-    expect(await guardTransaction(await present([mandate]), { verifier, action: 'refund', amount: '1 USD', trust: trust() }, fn)).toMatchObject({ ok: false, status: 403, reasons: [{ code: 'ACTION_NOT_ALLOWED' }] });
+    expect(await guardTransaction(await present([mandate]), { verifier, action: 'refund', amount: '1 USD', trust: trust() }, fn)).toMatchObject({
+      ok: false,
+      status: 403,
+      reasons: [{ code: 'ACTION_NOT_ALLOWED' }],
+    });
     const untrusted = await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '1 USD', trust: { principals: [w.alice.did] } }, fn);
     expect(untrusted).toMatchObject({ ok: false, status: 403 });
     expect(untrusted.ok ? [] : untrusted.reasons.map((r) => r.code)).toContain('UNTRUSTED_PRINCIPAL');
-    expect(await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: 'lots', trust: trust() }, fn)).toMatchObject({ ok: false, status: 400, reasons: [{ code: 'INVALID_ARGUMENT' }] });
-    expect(await guardTransaction('not.a.jwt', { verifier, action: 'purchase', trust: trust() }, fn)).toMatchObject({ ok: false, status: 401, reasons: [{ code: 'MALFORMED_JWT' }] });
+    expect(await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: 'lots', trust: trust() }, fn)).toMatchObject({
+      ok: false,
+      status: 400,
+      reasons: [{ code: 'INVALID_ARGUMENT' }],
+    });
+    expect(await guardTransaction('not.a.jwt', { verifier, action: 'purchase', trust: trust() }, fn)).toMatchObject({
+      ok: false,
+      status: 401,
+      reasons: [{ code: 'MALFORMED_JWT' }],
+    });
     expect(runs).toBe(0);
   });
 
@@ -73,7 +93,11 @@ describe('guardTransaction', () => {
     const req = { action: 'purchase', amount: '5 USD', trust: trust(), binding: { order: 'o-1' } };
     expect((await guardTransaction(vp, { ...req, verifier: a }, () => 'ok')).ok).toBe(true);
     expect(await guardTransaction(vp, { ...req, verifier: b }, () => 'ok')).toMatchObject({ ok: false, status: 401, reasons: [{ code: 'REPLAY_DETECTED' }] });
-    expect(await guardTransaction(await present([mandate], { order: 'o-1' }), { ...req, verifier: a, binding: { order: 'o-2' } }, () => 'ok')).toMatchObject({ ok: false, status: 401, reasons: [{ code: 'REQUEST_MISMATCH' }] });
+    expect(await guardTransaction(await present([mandate], { order: 'o-1' }), { ...req, verifier: a, binding: { order: 'o-2' } }, () => 'ok')).toMatchObject({
+      ok: false,
+      status: 401,
+      reasons: [{ code: 'REQUEST_MISMATCH' }],
+    });
   });
 
   it('concurrent transactions never spend past the budget', async () => {
@@ -107,14 +131,30 @@ describe('guardTransaction', () => {
     const mandate = await w.mandate();
     const verifier = w.verifier();
     for (const claims of [{ htm: 'POST', htu: 'https://shop.example/orders' }, { mcp: { tool: 'purchase', args: 'sha256-x' } }]) {
-      expect(await guardTransaction(await present([mandate], claims), { verifier, action: 'purchase', amount: '45 USD', trust: trust() }, () => 'ok')).toMatchObject({ ok: false, status: 401, reasons: [{ code: 'REQUEST_MISMATCH' }] });
+      expect(await guardTransaction(await present([mandate], claims), { verifier, action: 'purchase', amount: '45 USD', trust: trust() }, () => 'ok')).toMatchObject({
+        ok: false,
+        status: 401,
+        reasons: [{ code: 'REQUEST_MISMATCH' }],
+      });
     }
   });
 
   it('succeeded() throwing releases the spend; a store failing while settling returns the value with the spend held', async () => {
     const mandate = await w.mandate();
     const verifier = w.verifier();
-    const bad = guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '50 USD', trust: trust(), succeeded: () => { throw new Error('bad check'); } }, () => 'ran');
+    const bad = guardTransaction(
+      await present([mandate]),
+      {
+        verifier,
+        action: 'purchase',
+        amount: '50 USD',
+        trust: trust(),
+        succeeded: () => {
+          throw new Error('bad check');
+        },
+      },
+      () => 'ran',
+    );
     await expect(bad).rejects.toThrow('bad check');
     const held = await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '50 USD', trust: trust() }, () => {
       w.storeDown(true); // the database goes away while the payment runs
@@ -124,7 +164,10 @@ describe('guardTransaction', () => {
     expect(held).toMatchObject({ ok: true, value: 'paid', spend: 'held', settleError: { code: 'STORE_UNAVAILABLE' } });
     // The released 50 no longer counts; the held 50 still does: exactly one more 50 fits.
     expect((await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '50 USD', trust: trust() }, () => 'ok')).ok).toBe(true);
-    expect(await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '1 USD', trust: trust() }, () => 'ok')).toMatchObject({ ok: false, reasons: [{ code: 'BUDGET_EXCEEDED' }] });
+    expect(await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '1 USD', trust: trust() }, () => 'ok')).toMatchObject({
+      ok: false,
+      reasons: [{ code: 'BUDGET_EXCEEDED' }],
+    });
   });
 
   it('copies of one presentation never hold budget: one wins, the rest are replays, a fresh request still fits', async () => {
@@ -132,15 +175,32 @@ describe('guardTransaction', () => {
     const verifier = w.verifier();
     const vp = await present([mandate]);
     const req = { verifier, action: 'purchase', amount: '50 USD', trust: trust() };
-    const results = await Promise.all([...Array.from({ length: 6 }, () => guardTransaction(vp, req, () => 'copy')), guardTransaction(await present([mandate]), req, () => 'fresh')]);
-    expect(results.filter((r) => r.ok).map((r) => r.ok && r.value).sort()).toEqual(['copy', 'fresh']);
+    const results = await Promise.all([
+      ...Array.from({ length: 6 }, () => guardTransaction(vp, req, () => 'copy')),
+      guardTransaction(await present([mandate]), req, () => 'fresh'),
+    ]);
+    expect(
+      results
+        .filter((r) => r.ok)
+        .map((r) => r.ok && r.value)
+        .sort(),
+    ).toEqual(['copy', 'fresh']);
     expect(results.filter((r) => !r.ok).map((r) => !r.ok && r.reasons[0]!.code)).toEqual(Array(5).fill('REPLAY_DETECTED'));
   });
 
   it('reserveSpend (the one way spend is reserved) charges the decided amount on every link, and refuses past the budget or a reused id', async () => {
     const mandate = await w.mandate();
     const decide = async (amount: string) =>
-      verifyAgent(await present([mandate]), { resolver: w.resolver, status: w.status, aud: API, allowMissingNonce: true, action: 'purchase', amount, counterparty: API, trust: trust() });
+      verifyAgent(await present([mandate]), {
+        resolver: w.resolver,
+        status: w.status,
+        aud: API,
+        allowMissingNonce: true,
+        action: 'purchase',
+        amount,
+        counterparty: API,
+        trust: trust(),
+      });
     const d = await decide('40 USD');
     expect(d.cumulativeLimits).toBe(true); // a pure decision: nothing reserved yet
     const a = await reserveSpend(w.apiStore, d, { reservationId: 'fixed-id' });

@@ -105,7 +105,14 @@ describe('credentials and presentations between Veramo and Charter', () => {
 
   it('a credential Charter issues as vc-jwt-1.1 verifies in Veramo; a tampered one does not', async () => {
     const issuer = makeIssuer();
-    const vc = await issueCredential({ issuer, subject: ai.did, type: 'EmailCredential', claims: { email: 'a@example.com' }, format: 'vc-jwt-1.1', validUntil: new Date(inDays(1)) });
+    const vc = await issueCredential({
+      issuer,
+      subject: ai.did,
+      type: 'EmailCredential',
+      claims: { email: 'a@example.com' },
+      format: 'vc-jwt-1.1',
+      validUntil: new Date(inDays(1)),
+    });
     const r = await wallet.verifyCredential({ credential: vc.jwt });
     expect(r.error).toBeUndefined();
     expect(r.verified).toBe(true);
@@ -143,7 +150,14 @@ describe('CharterVeramoPlugin: grants signed by keys in Veramo', () => {
 
   it.each(['Ed25519', 'Secp256k1'] as const)('a grant issued with a Veramo %s key verifies in Charter and is refused out of scope', async (keyType) => {
     const grantor = keyType === 'Ed25519' ? owner : await wallet.didManagerCreate({ provider: 'did:key', options: { keyType } });
-    const g = await wallet.charterIssueGrant({ issuer: grantor.did, grantee: ai.did, resources: ['https://files.example/photos/*'], actions: ['read'], purpose: 'backup', validUntil: inDays(30) });
+    const g = await wallet.charterIssueGrant({
+      issuer: grantor.did,
+      grantee: ai.did,
+      resources: ['https://files.example/photos/*'],
+      actions: ['read'],
+      purpose: 'backup',
+      validUntil: inDays(30),
+    });
     const header = decodeJwt(g.jwt).header;
     expect(header.alg).toBe(keyType === 'Ed25519' ? 'EdDSA' : 'ES256K');
     expect(header.kid).toBe(`${grantor.did}#${grantor.did.slice('did:key:'.length)}`);
@@ -159,13 +173,27 @@ describe('CharterVeramoPlugin: grants signed by keys in Veramo', () => {
     const w = veramo(new CharterVeramoPlugin({ store, baseUrl }));
     const grantor = await w.didManagerCreate({ provider: 'did:key', options: { keyType: 'Ed25519' } });
     vi.spyOn(w, 'keyManagerSign').mockResolvedValue(Buffer.alloc(64, 1).toString('base64url'));
-    const issuing = w.charterIssueGrant({ issuer: grantor.did, grantee: ai.did, resources: ['https://files.example/photos/*'], actions: ['read'], purpose: 'backup', validUntil: inDays(30) });
+    const issuing = w.charterIssueGrant({
+      issuer: grantor.did,
+      grantee: ai.did,
+      resources: ['https://files.example/photos/*'],
+      actions: ['read'],
+      purpose: 'backup',
+      validUntil: inDays(30),
+    });
     await expect(issuing).rejects.toSatisfy((e) => isCharterError(e, 'INVALID_SIGNATURE'));
     expect(await store.listCredentials({ issuer: grantor.did })).toEqual([]);
   });
 
   it('a grant revoked through the plugin is refused by a fresh verifier (CREDENTIAL_REVOKED)', async () => {
-    const g = await wallet.charterIssueGrant({ issuer: owner.did, grantee: ai.did, resources: ['https://files.example/photos/*'], actions: ['read'], purpose: 'backup', validUntil: inDays(30) });
+    const g = await wallet.charterIssueGrant({
+      issuer: owner.did,
+      grantee: ai.did,
+      resources: ['https://files.example/photos/*'],
+      actions: ['read'],
+      purpose: 'backup',
+      validUntil: inDays(30),
+    });
     expect((await verifier().charterVerifyGrant({ grant: g.jwt, ...request })).ok).toBe(true);
     expect(await wallet.charterRevokeGrant({ id: g.id })).toBe(true);
     expect(codes(await verifier().charterVerifyGrant({ grant: g.jwt, ...request }))).toEqual(['CREDENTIAL_REVOKED']);
@@ -188,7 +216,15 @@ describe('CharterVeramoPlugin: Know Your Agent with keys in Veramo', () => {
   });
 
   it("Charter's verifyAgent accepts a mandate, identity and presentation all signed in Veramo", async () => {
-    const d = await verifyAgent(await present('n-1'), { resolver, status: status(), aud: AUD, nonce: 'n-1', action: 'payments:card', amount: '20 USD', trust: { principals: [principal.did] } });
+    const d = await verifyAgent(await present('n-1'), {
+      resolver,
+      status: status(),
+      aud: AUD,
+      nonce: 'n-1',
+      action: 'payments:card',
+      amount: '20 USD',
+      trust: { principals: [principal.did] },
+    });
     expect(d.reasons).toEqual([]);
     expect(d).toMatchObject({ ok: true, agent: ai.did, operator: operator.did, principal: principal.did, agentInfo: { name: 'shopper' }, cumulativeLimits: true });
   });
@@ -202,7 +238,9 @@ describe('CharterVeramoPlugin: Know Your Agent with keys in Veramo', () => {
     expect(codes(await check({ action: 'payments:wire' }))).toEqual(['ACTION_NOT_ALLOWED']);
     expect(codes(await check({ amount: '70 USD' }))).toEqual(['AUTHORITY_EXCEEDED']);
     expect(codes(await check({ nonce: 'n-3' }))).toEqual(['NONCE_MISMATCH']);
-    expect(codes(await verifier({ trust: { principals: [owner.did] } }).charterVerifyAgent({ presentation: vp, nonce: 'n-2', action: 'payments:card', amount: '20 USD' }))).toEqual(['UNTRUSTED_PRINCIPAL']);
+    expect(codes(await verifier({ trust: { principals: [owner.did] } }).charterVerifyAgent({ presentation: vp, nonce: 'n-2', action: 'payments:card', amount: '20 USD' }))).toEqual(
+      ['UNTRUSTED_PRINCIPAL'],
+    );
   });
 
   it('charterAuthorizeTransaction uses a presentation once (REPLAY_DETECTED) and holds no budget for the replay', async () => {
@@ -260,7 +298,11 @@ describe('CharterVeramoPlugin: Know Your Agent with keys in Veramo', () => {
   it('a delegation through the plugin verifies, widening is refused, and revoking the root cuts off both', async () => {
     const root = await wallet.charterIssueMandate({ issuer: principal.did, agent: ai.did, authority, validUntil: inDays(30) });
     const sub = await wallet.didManagerCreate({ provider: 'did:key', options: { keyType: 'Ed25519' } });
-    const narrower = { actions: ['payments:card'], maxDelegationDepth: 0, limits: { perTransaction: { amount: '10', currency: 'USD' }, budget: { amount: '20', currency: 'USD', period: 'P30D' } } };
+    const narrower = {
+      actions: ['payments:card'],
+      maxDelegationDepth: 0,
+      limits: { perTransaction: { amount: '10', currency: 'USD' }, budget: { amount: '20', currency: 'USD', period: 'P30D' } },
+    };
     const link = await wallet.charterDelegateMandate({ issuer: ai.did, parent: root.jwt, to: sub.did, authority: narrower, validUntil: inDays(10) });
     const wider = wallet.charterDelegateMandate({ issuer: ai.did, parent: root.jwt, to: sub.did, authority: { ...narrower, actions: ['payments:*'] }, validUntil: inDays(10) });
     await expect(wider).rejects.toSatisfy((e) => isCharterError(e, 'AUTHORITY_WIDENED'));

@@ -131,11 +131,20 @@ describe('JWK parsing', () => {
     expect(codeOf(() => validatePublicJwk({ kty: 'EC', crv: 'P-256', x: p.publicJwk.x }))).toBe('INVALID_KEY');
   });
 
-  it('a JWK alg must be the curve\'s own', () => {
+  it("a JWK alg must be the curve's own", () => {
     expect(validatePublicJwk({ ...ed.publicJwk, alg: 'EdDSA' })).toEqual(ed.publicJwk);
     expect(validatePublicJwk({ ...ed.publicJwk, alg: 'Ed25519' })).toEqual(ed.publicJwk);
     expect(validatePublicJwk({ ...p.publicJwk, alg: 'ES256' })).toEqual(p.publicJwk);
-    for (const [jwk, alg] of [[ed, 'ES256'], [ed, 'none'], [p, 'ES256K'], [p, 'EdDSA'], [k1, 'ES256'], [k1, 'HS256'], [p, 7], [p, null]] as const) {
+    for (const [jwk, alg] of [
+      [ed, 'ES256'],
+      [ed, 'none'],
+      [p, 'ES256K'],
+      [p, 'EdDSA'],
+      [k1, 'ES256'],
+      [k1, 'HS256'],
+      [p, 7],
+      [p, null],
+    ] as const) {
       expect(codeOf(() => validatePublicJwk({ ...jwk.publicJwk, alg }))).toBe('INVALID_KEY');
     }
   });
@@ -259,7 +268,12 @@ describe('private keys must derive their public part', () => {
           expect(codeOf(() => multibaseToPrivateJwk(multibaseEncode(encodeMulticodec(codec, be32(d)))))).toBe('INVALID_KEY');
         }
         // The negated point (x, p - y) is a valid key, but not the one d derives.
-        const neg = EC[t].Point.fromAffine({ x: BigInt('0x' + Buffer.from(bytes(a.publicJwk.x)).toString('hex')), y: BigInt('0x' + Buffer.from(bytes(a.publicJwk.y!)).toString('hex')) }).negate().toAffine();
+        const neg = EC[t].Point.fromAffine({
+          x: BigInt('0x' + Buffer.from(bytes(a.publicJwk.x)).toString('hex')),
+          y: BigInt('0x' + Buffer.from(bytes(a.publicJwk.y!)).toString('hex')),
+        })
+          .negate()
+          .toAffine();
         expect(codeOf(() => validatePrivateJwk({ ...a.privateJwk, y: b64u(be32(neg.y)) }))).toBe('INVALID_KEY');
       }
       expect(codeOf(() => validatePrivateJwk({ ...a.privateJwk, d: undefined }))).toBe('INVALID_KEY');
@@ -330,7 +344,11 @@ interface Vector {
 
 describe('published did:key vectors still resolve (w3c-ccg/did-method-key test-vectors)', () => {
   const load = (f: string) => JSON.parse(readFileSync(resolve(VECTORS, 'interop/did-key', f), 'utf8')) as Record<string, Record<string, Vector>>;
-  const CODEC: Record<KeyType, { pub: number; priv: number }> = { Ed25519: { pub: 0xed, priv: 0x1300 }, 'P-256': { pub: 0x1200, priv: 0x1306 }, secp256k1: { pub: 0xe7, priv: 0x1301 } };
+  const CODEC: Record<KeyType, { pub: number; priv: number }> = {
+    Ed25519: { pub: 0xed, priv: 0x1300 },
+    'P-256': { pub: 0x1200, priv: 0x1306 },
+    secp256k1: { pub: 0xe7, priv: 0x1301 },
+  };
 
   /** The key each vector publishes, whichever of the file's shapes it uses. */
   function check(type: KeyType, did: string, entry: Vector): void {

@@ -98,17 +98,17 @@ afterAll(() => srv.close());
 
 /** One way a public key enters Charter; each must refuse what the acceptance rule refuses. */
 const ENTRY_PATHS: Record<string, (raw: Uint8Array) => unknown> = {
-  'validatePublicJwk': (raw) => validatePublicJwk(okp(raw)),
-  'importVerificationKey': (raw) => importVerificationKey(okp(raw) as never),
-  'publicJwkFromBytes': (raw) => publicJwkFromBytes('Ed25519', raw),
-  'multibaseToPublicJwk': (raw) => multibaseToPublicJwk(edMultibase(raw)),
+  validatePublicJwk: (raw) => validatePublicJwk(okp(raw)),
+  importVerificationKey: (raw) => importVerificationKey(okp(raw) as never),
+  publicJwkFromBytes: (raw) => publicJwkFromBytes('Ed25519', raw),
+  multibaseToPublicJwk: (raw) => multibaseToPublicJwk(edMultibase(raw)),
   'publicJwkToMultibase (export)': (raw) => publicJwkToMultibase(okp(raw) as never),
   'didJwkFromJwk (export)': (raw) => didJwkFromJwk(okp(raw) as never),
   'createDidWeb (export)': (raw) => createDidWeb({ domain: 'example.com', publicJwk: okp(raw) as never }),
-  'validatePrivateJwk': (raw) => validatePrivateJwk({ ...okp(raw), d: b64u(new Uint8Array(32).fill(7)) }),
-  'createSigner': (raw) => createSigner({ ...okp(raw), d: b64u(new Uint8Array(32).fill(7)) } as never),
-  'resolveDidKey': (raw) => resolveDidKey(`did:key:${edMultibase(raw)}`),
-  'resolveDidJwk': (raw) => resolveDidJwk(`did:jwk:${b64u(Buffer.from(JSON.stringify(okp(raw))))}`),
+  validatePrivateJwk: (raw) => validatePrivateJwk({ ...okp(raw), d: b64u(new Uint8Array(32).fill(7)) }),
+  createSigner: (raw) => createSigner({ ...okp(raw), d: b64u(new Uint8Array(32).fill(7)) } as never),
+  resolveDidKey: (raw) => resolveDidKey(`did:key:${edMultibase(raw)}`),
+  resolveDidJwk: (raw) => resolveDidJwk(`did:jwk:${b64u(Buffer.from(JSON.stringify(okp(raw))))}`),
   'resolver: did:key': (raw) => {
     const did = `did:key:${edMultibase(raw)}`;
     return createResolver().resolveKey(did, `${did}#${edMultibase(raw)}`, 'assertionMethod');
@@ -176,16 +176,11 @@ describe('Ed25519 small-order keys (RFC 8032 §5.1.3, cofactorless verification)
   it('a key with a torsion component (aB + T) is refused on every path (property)', async () => {
     const torsion = SMALL.filter((b) => !ed25519.Point.fromBytes(b).is0()).map((b) => ed25519.Point.fromBytes(b));
     await fc.assert(
-      fc.asyncProperty(
-        fc.uint8Array({ minLength: 32, maxLength: 32 }),
-        fc.constantFrom(...torsion),
-        fc.constantFrom(...Object.keys(ENTRY_PATHS)),
-        async (seed, t, path) => {
-          const honest = ed25519.Point.fromBytes(ed25519.getPublicKey(seed));
-          const mixed = honest.add(t).toBytes();
-          expect(await codeOf(() => ENTRY_PATHS[path]!(mixed))).toBe('INVALID_KEY');
-        },
-      ),
+      fc.asyncProperty(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.constantFrom(...torsion), fc.constantFrom(...Object.keys(ENTRY_PATHS)), async (seed, t, path) => {
+        const honest = ed25519.Point.fromBytes(ed25519.getPublicKey(seed));
+        const mixed = honest.add(t).toBytes();
+        expect(await codeOf(() => ENTRY_PATHS[path]!(mixed))).toBe('INVALID_KEY');
+      }),
       { numRuns: 150 },
     );
   });
@@ -250,7 +245,13 @@ describe('a signature forged for a small-order key', () => {
   it('a vc+jwt "signed" for a did:key of the identity point is refused with INVALID_KEY', async () => {
     const raw = fromHex(ED25519_TORSION_SUBGROUP[0]!);
     const did = `did:key:${edMultibase(raw)}`;
-    const issuer = { did, kid: `${did}#${edMultibase(raw)}`, keyType: 'Ed25519' as const, publicJwk: okp(raw) as never, signer: { alg: 'EdDSA' as const, keyType: 'Ed25519' as const, sign: () => forged } };
+    const issuer = {
+      did,
+      kid: `${did}#${edMultibase(raw)}`,
+      keyType: 'Ed25519' as const,
+      publicJwk: okp(raw) as never,
+      signer: { alg: 'EdDSA' as const, keyType: 'Ed25519' as const, sign: () => forged },
+    };
     const { jwt } = await issueCredential({ issuer, subject: 'did:example:victim', type: 'EmailCredential', claims: { email: 'a@example.com' } });
     const [h, p] = jwt.split('.');
     // The forgery is valid under OpenSSL's rules for this very JWS (as Node 20 and 22 apply them; Node 24 refuses it itself)...

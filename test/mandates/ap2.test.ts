@@ -58,7 +58,19 @@ interface Parties {
 const openCheckout = (p: Parties) => ({
   vct: 'mandate.checkout.open.1',
   constraints: [
-    { type: 'checkout.line_items', items: [{ id: 'line_1', acceptable_items: [{ id: 'shoe-9', title: 'SuperShoe 9' }, { id: 'shoe-10', title: 'SuperShoe 10' }], quantity: 1 }] },
+    {
+      type: 'checkout.line_items',
+      items: [
+        {
+          id: 'line_1',
+          acceptable_items: [
+            { id: 'shoe-9', title: 'SuperShoe 9' },
+            { id: 'shoe-10', title: 'SuperShoe 10' },
+          ],
+          quantity: 1,
+        },
+      ],
+    },
     { type: 'checkout.allowed_merchants', allowed: [MERCHANT] },
   ],
   cnf: { jwk: p.agent.publicJwk },
@@ -82,26 +94,62 @@ const openPayment = (p: Parties, openCheckoutHash: string, more: Record<string, 
 });
 
 async function merchantCheckout(merchant: Party, items = [{ id: 'shoe-9', quantity: 1 }], merchantObj: Record<string, unknown> = MERCHANT): Promise<string> {
-  const payload = { order_id: 'order-1', merchant: merchantObj, line_items: items.map((i) => ({ id: 'line_1', item: { id: i.id, title: i.id, price: 19900 }, quantity: i.quantity })), currency: 'USD' };
+  const payload = {
+    order_id: 'order-1',
+    merchant: merchantObj,
+    line_items: items.map((i) => ({ id: 'line_1', item: { id: i.id, title: i.id, price: 19900 }, quantity: i.quantity })),
+    currency: 'USD',
+  };
   return signCompact({ typ: 'JWT' }, payload, merchant);
 }
 
 async function build(
   p: Parties,
-  o: { amount?: number; payee?: Record<string, unknown>; extra?: Record<string, unknown>[]; schemaValid?: boolean; items?: { id: string; quantity: number }[]; checkoutJwt?: string; transactionId?: string; reference?: string; closer?: Party; expiresIn?: number } = {},
+  o: {
+    amount?: number;
+    payee?: Record<string, unknown>;
+    extra?: Record<string, unknown>[];
+    schemaValid?: boolean;
+    items?: { id: string; quantity: number }[];
+    checkoutJwt?: string;
+    transactionId?: string;
+    reference?: string;
+    closer?: Party;
+    expiresIn?: number;
+  } = {},
 ): Promise<Built> {
   const oc = openCheckout(p);
   valid('open_checkout_mandate', oc);
-  const ocTok = await issueAp2OpenMandate({ issuer: p.root.issuer, kind: 'checkout', agent: { jwk: p.agent.publicJwk }, constraints: oc.constraints, now: new Date(T0 * 1000), expiresIn: o.expiresIn ?? 3600 });
+  const ocTok = await issueAp2OpenMandate({
+    issuer: p.root.issuer,
+    kind: 'checkout',
+    agent: { jwk: p.agent.publicJwk },
+    constraints: oc.constraints,
+    now: new Date(T0 * 1000),
+    expiresIn: o.expiresIn ?? 3600,
+  });
   const openCheckoutHash = hashAscii(ocTok);
   const op = openPayment(p, o.reference ?? openCheckoutHash, o.extra);
   valid('payment_mandate_open.json', op, o.schemaValid ?? true);
-  const opTok = await issueAp2OpenMandate({ issuer: p.root.issuer, kind: 'payment', agent: { jwk: p.agent.publicJwk }, constraints: op.constraints, now: new Date(T0 * 1000), expiresIn: o.expiresIn ?? 3600 });
+  const opTok = await issueAp2OpenMandate({
+    issuer: p.root.issuer,
+    kind: 'payment',
+    agent: { jwk: p.agent.publicJwk },
+    constraints: op.constraints,
+    now: new Date(T0 * 1000),
+    expiresIn: o.expiresIn ?? 3600,
+  });
   const checkoutJwt = o.checkoutJwt ?? (await merchantCheckout(p.merchant, o.items));
   const checkoutHash = hashAscii(checkoutJwt);
   const closedCheckout = { vct: 'mandate.checkout.1', checkout_jwt: checkoutJwt, checkout_hash: checkoutHash };
   valid('checkout_mandate.json', closedCheckout);
-  const closedPayment = { vct: 'mandate.payment.1', transaction_id: o.transactionId ?? checkoutHash, payee: o.payee ?? MERCHANT, payment_amount: { amount: o.amount ?? 19900, currency: 'USD' }, payment_instrument: INSTRUMENT };
+  const closedPayment = {
+    vct: 'mandate.payment.1',
+    transaction_id: o.transactionId ?? checkoutHash,
+    payee: o.payee ?? MERCHANT,
+    payment_amount: { amount: o.amount ?? 19900, currency: 'USD' },
+    payment_instrument: INSTRUMENT,
+  };
   valid('payment_mandate.json', closedPayment);
   const closer = o.closer ?? p.agent;
   const at = new Date((T0 + 30) * 1000);
@@ -161,7 +209,12 @@ describe('AP2 v0.2: open mandates delegate to closed ones bound to one checkout'
       issuer: d.principal!.key,
       authority: {
         actions: ['payments:ap2'],
-        limits: { perTransaction: { amount: '200', currency: 'USD' }, counterparties: ['merchant_1'], budget: { amount: '1000', currency: 'USD', period: 'PT3600S' }, rate: { count: 12, period: 'PT3600S' } },
+        limits: {
+          perTransaction: { amount: '200', currency: 'USD' },
+          counterparties: ['merchant_1'],
+          budget: { amount: '1000', currency: 'USD', period: 'PT3600S' },
+          rate: { count: 12, period: 'PT3600S' },
+        },
         maxDelegationDepth: 0,
       },
       unmapped: ['payment.agent_recurrence.frequency'],
@@ -228,11 +281,18 @@ describe('AP2 v0.2: open mandates delegate to closed ones bound to one checkout'
   });
 
   it('refuses line items the open checkout mandate does not allow (CONSTRAINT_VIOLATED), and a payee outside the list', async () => {
-    const b = await build(p, { items: [{ id: 'shoe-9', quantity: 1 }, { id: 'sock', quantity: 1 }] });
+    const b = await build(p, {
+      items: [
+        { id: 'shoe-9', quantity: 1 },
+        { id: 'sock', quantity: 1 },
+      ],
+    });
     expect(codes(await verifyMandateChain({ payment: b.payment, checkout: b.checkout }, opts(p)))).toEqual(['CONSTRAINT_VIOLATED']);
     const other = { id: 'merchant_2', name: 'Other' };
     const c = await build(p, { payee: other });
-    expect(codes(await verifyMandateChain(c.payment, opts(p, { aud: 'psp', nonce: 'n-psp', checkoutHash: c.checkoutHash, openCheckoutHash: c.openCheckoutHash })))).toEqual(['COUNTERPARTY_NOT_ALLOWED']);
+    expect(codes(await verifyMandateChain(c.payment, opts(p, { aud: 'psp', nonce: 'n-psp', checkoutHash: c.checkoutHash, openCheckoutHash: c.openCheckoutHash })))).toEqual([
+      'COUNTERPARTY_NOT_ALLOWED',
+    ]);
     // with the checkout chain, the payee is also not the checkout's merchant
     expect(codes(await verifyMandateChain({ payment: c.payment, checkout: c.checkout }, opts(p)))).toEqual(['CHECKOUT_MISMATCH']);
   });
@@ -265,7 +325,13 @@ describe('AP2 v0.2: open mandates delegate to closed ones bound to one checkout'
   });
 
   it('verifies a detached merchant signature (UCP ap2.merchant_authorization) over the checkout object', async () => {
-    const checkout = { id: 'chk_1', status: 'ready_for_complete', currency: 'USD', merchant: MERCHANT, line_items: [{ id: 'line_1', item: { id: 'shoe-9', title: 'SuperShoe 9', price: 19900 }, quantity: 1 }] };
+    const checkout = {
+      id: 'chk_1',
+      status: 'ready_for_complete',
+      currency: 'USD',
+      merchant: MERCHANT,
+      line_items: [{ id: 'line_1', item: { id: 'shoe-9', title: 'SuperShoe 9', price: 19900 }, quantity: 1 }],
+    };
     const jcs = (await import('../../src/encoding/json.js')).canonicalJson(checkout);
     const full = await signCompact({}, JSON.parse(jcs) as Record<string, unknown>, p.merchant);
     const [h, , s] = full.split('.');
@@ -282,7 +348,13 @@ describe('AP2 v0.2: open mandates delegate to closed ones bound to one checkout'
 
   it('human present: one closed mandate signed by the pinned root is its own link, of exactly its amount', async () => {
     const checkoutJwt = await merchantCheckout(p.merchant);
-    const closed = { vct: 'mandate.payment.1', transaction_id: hashAscii(checkoutJwt), payee: MERCHANT, payment_amount: { amount: 5000, currency: 'USD' }, payment_instrument: INSTRUMENT };
+    const closed = {
+      vct: 'mandate.payment.1',
+      transaction_id: hashAscii(checkoutJwt),
+      payee: MERCHANT,
+      payment_amount: { amount: 5000, currency: 'USD' },
+      payment_instrument: INSTRUMENT,
+    };
     valid('payment_mandate.json', closed);
     const disc = Buffer.from(JSON.stringify([randomBytes(16).toString('base64url'), closed])).toString('base64url');
     const digest = createHash('sha256').update(disc).digest('base64url');
@@ -290,7 +362,9 @@ describe('AP2 v0.2: open mandates delegate to closed ones bound to one checkout'
     const d = await verifyMandateChain(`${root}~${disc}~`, opts(p, { aud: 'psp', nonce: 'n-psp', checkoutHash: hashAscii(checkoutJwt) }));
     expect(codes(d)).toEqual([]);
     expect(d.mode).toBe('human-present');
-    expect(d.links.map((l) => l.authority.limits)).toEqual([{ perTransaction: { amount: '50', currency: 'USD' }, budget: { amount: '50', currency: 'USD', period: 'PT600S' }, counterparties: ['merchant_1'] }]);
+    expect(d.links.map((l) => l.authority.limits)).toEqual([
+      { perTransaction: { amount: '50', currency: 'USD' }, budget: { amount: '50', currency: 'USD', period: 'PT600S' }, counterparties: ['merchant_1'] },
+    ]);
   });
 });
 
@@ -310,7 +384,23 @@ describe('AP2: a certificate as the root of trust', () => {
     const ossl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
     const ca = (name: string) => {
       ossl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.key`);
-      ossl('req', '-x509', '-new', '-key', `${name}.key`, '-subj', `/CN=${name}`, '-days', '2', '-out', `${name}.pem`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign');
+      ossl(
+        'req',
+        '-x509',
+        '-new',
+        '-key',
+        `${name}.key`,
+        '-subj',
+        `/CN=${name}`,
+        '-days',
+        '2',
+        '-out',
+        `${name}.pem`,
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign',
+      );
       return readFileSync(join(dir, `${name}.pem`), 'utf8');
     };
     const rootCa = ca('root');
@@ -323,10 +413,24 @@ describe('AP2: a certificate as the root of trust', () => {
     const leaf = partyOf(validatePrivateJwk(createPrivateKey(readFileSync(join(dir, 'leaf.key'), 'utf8')).export({ format: 'jwk' })), 'leaf');
     const agent = freshParty();
     const now = new Date();
-    const open = await issueAp2OpenMandate({ issuer: leaf.issuer, kind: 'checkout', agent: { jwk: agent.publicJwk }, constraints: [{ type: 'checkout.line_items', items: [{ id: 'l', acceptable_items: [{ id: 'shoe-9', title: 't' }], quantity: 1 }] }], now, x5c: [leafDer] });
+    const open = await issueAp2OpenMandate({
+      issuer: leaf.issuer,
+      kind: 'checkout',
+      agent: { jwk: agent.publicJwk },
+      constraints: [{ type: 'checkout.line_items', items: [{ id: 'l', acceptable_items: [{ id: 'shoe-9', title: 't' }], quantity: 1 }] }],
+      now,
+      x5c: [leafDer],
+    });
     const merchant = freshParty();
     const jwt = await merchantCheckout(merchant);
-    const chain = await closeAp2Mandate({ chain: open, signer: agent.signer, mandate: { vct: 'mandate.checkout.1', checkout_jwt: jwt, checkout_hash: hashAscii(jwt) }, aud: 'm', nonce: 'n', now });
+    const chain = await closeAp2Mandate({
+      chain: open,
+      signer: agent.signer,
+      mandate: { vct: 'mandate.checkout.1', checkout_jwt: jwt, checkout_hash: hashAscii(jwt) },
+      aud: 'm',
+      nonce: 'n',
+      now,
+    });
     const o = (issuers: string[]): VerifyMandateOptions => ({ profile: 'ap2', trust: { issuers }, aud: 'm', nonce: 'n', now });
     expect(codes(await verifyMandateChain(chain, o([rootCa])))).toEqual([]);
     expect(codes(await verifyMandateChain(chain, o([leafPem])))).toEqual([]);

@@ -41,33 +41,111 @@ describe('exportMandate: Charter limits as Verifiable Intent or AP2', () => {
     expect(out.format).toBe('verifiable-intent');
     const checkout = await checkoutJwt(merchant, { iat: t, items: [{ id: 'BAB86345', quantity: 1 }], merchantObj: MERCHANTS[0] });
     const action = await issueViAction({
-      signer: agent.signer, kid: agent.kid, iss: 'https://agent.example.com', intent: out.intent!, merchant: MERCHANTS[0]!, itemIds: ['BAB86345'], checkoutJwt: checkout,
-      amount: { amount: '250', currency: 'USD' }, instrument: INSTRUMENT, payment: { aud: 'https://psp.example', nonce: 'n1' }, checkout: { aud: 'https://shop.example', nonce: 'n2' }, now: NOW,
+      signer: agent.signer,
+      kid: agent.kid,
+      iss: 'https://agent.example.com',
+      intent: out.intent!,
+      merchant: MERCHANTS[0]!,
+      itemIds: ['BAB86345'],
+      checkoutJwt: checkout,
+      amount: { amount: '250', currency: 'USD' },
+      instrument: INSTRUMENT,
+      payment: { aud: 'https://psp.example', nonce: 'n1' },
+      checkout: { aud: 'https://shop.example', nonce: 'n2' },
+      now: NOW,
     });
-    const d = await verifyMandateChain({ l1, l2: out.mandate, ...action }, { profile: 'verifiable-intent', trust: { issuers: [cardIssuer.publicJwk] }, aud: 'https://agent.example.com', nonce: 'n-agent', paymentAud: 'https://psp.example', paymentNonce: 'n1', now: NOW });
+    const d = await verifyMandateChain(
+      { l1, l2: out.mandate, ...action },
+      {
+        profile: 'verifiable-intent',
+        trust: { issuers: [cardIssuer.publicJwk] },
+        aud: 'https://agent.example.com',
+        nonce: 'n-agent',
+        paymentAud: 'https://psp.example',
+        paymentNonce: 'n1',
+        now: NOW,
+      },
+    );
     expect(codes(d)).toEqual([]);
-    expect(d.links[0]!.authority.limits).toMatchObject({ perTransaction: { amount: '400', currency: 'USD' }, budget: { amount: '500', currency: 'USD', period: { calendar: 'month', timeZone: 'UTC' } } });
+    expect(d.links[0]!.authority.limits).toMatchObject({
+      perTransaction: { amount: '400', currency: 'USD' },
+      budget: { amount: '500', currency: 'USD', period: { calendar: 'month', timeZone: 'UTC' } },
+    });
   });
 
   it('AP2: an open payment mandate referencing an open checkout mandate, closed by the agent, verifies with its budget', async () => {
-    const out = await exportMandate(input({ format: 'ap2', limits: { perTransaction: { amount: '200', currency: 'USD' }, budget: { amount: '1000.5', currency: 'USD' } }, intent: { instrument: { id: 'card-1', type: 'card' }, payees: [{ id: 'm1', name: 'Shop' }], lineItems: [{ id: 'l1', acceptable: [{ id: 'shoe', title: 'Shoe' }], quantity: 1 }] } }));
+    const out = await exportMandate(
+      input({
+        format: 'ap2',
+        limits: { perTransaction: { amount: '200', currency: 'USD' }, budget: { amount: '1000.5', currency: 'USD' } },
+        intent: {
+          instrument: { id: 'card-1', type: 'card' },
+          payees: [{ id: 'm1', name: 'Shop' }],
+          lineItems: [{ id: 'l1', acceptable: [{ id: 'shoe', title: 'Shoe' }], quantity: 1 }],
+        },
+      }),
+    );
     expect(out.checkout).toMatch(/~$/);
-    const jwt = await signCompact({ typ: 'JWT' }, { merchant: { id: 'm1', name: 'Shop' }, line_items: [{ id: 'l1', item: { id: 'shoe', title: 'Shoe', price: 9900 }, quantity: 1 }], currency: 'USD' }, merchant);
-    const payment = await closeAp2Mandate({ chain: out.mandate, signer: agent.signer, mandate: { vct: 'mandate.payment.1', transaction_id: hashAscii(jwt), payee: { id: 'm1', name: 'Shop' }, payment_amount: { amount: 9900, currency: 'USD' }, payment_instrument: { id: 'card-1', type: 'card' } }, aud: 'psp', nonce: 'n' });
-    const d = await verifyMandateChain({ payment }, { profile: 'ap2', trust: { issuers: [principal.publicJwk] }, aud: 'psp', nonce: 'n', checkoutHash: hashAscii(jwt), openCheckoutHash: hashAscii(out.checkout!), now: NOW });
+    const jwt = await signCompact(
+      { typ: 'JWT' },
+      { merchant: { id: 'm1', name: 'Shop' }, line_items: [{ id: 'l1', item: { id: 'shoe', title: 'Shoe', price: 9900 }, quantity: 1 }], currency: 'USD' },
+      merchant,
+    );
+    const payment = await closeAp2Mandate({
+      chain: out.mandate,
+      signer: agent.signer,
+      mandate: {
+        vct: 'mandate.payment.1',
+        transaction_id: hashAscii(jwt),
+        payee: { id: 'm1', name: 'Shop' },
+        payment_amount: { amount: 9900, currency: 'USD' },
+        payment_instrument: { id: 'card-1', type: 'card' },
+      },
+      aud: 'psp',
+      nonce: 'n',
+    });
+    const d = await verifyMandateChain(
+      { payment },
+      { profile: 'ap2', trust: { issuers: [principal.publicJwk] }, aud: 'psp', nonce: 'n', checkoutHash: hashAscii(jwt), openCheckoutHash: hashAscii(out.checkout!), now: NOW },
+    );
     expect(codes(d)).toEqual([]);
     expect(d.links[0]!.authority.limits).toMatchObject({ perTransaction: { amount: '200', currency: 'USD' }, budget: { amount: '1000.5', currency: 'USD' } });
     // the instrument is pre-set: paying with another card is refused
-    const other = await closeAp2Mandate({ chain: out.mandate, signer: agent.signer, mandate: { vct: 'mandate.payment.1', transaction_id: hashAscii(jwt), payee: { id: 'm1', name: 'Shop' }, payment_amount: { amount: 9900, currency: 'USD' }, payment_instrument: { id: 'card-2', type: 'card' } }, aud: 'psp', nonce: 'n' });
-    expect(codes(await verifyMandateChain({ payment: other }, { profile: 'ap2', trust: { issuers: [principal.publicJwk] }, aud: 'psp', nonce: 'n', checkoutHash: hashAscii(jwt), openCheckoutHash: hashAscii(out.checkout!), now: NOW }))).toEqual(['CONSTRAINT_VIOLATED']);
+    const other = await closeAp2Mandate({
+      chain: out.mandate,
+      signer: agent.signer,
+      mandate: {
+        vct: 'mandate.payment.1',
+        transaction_id: hashAscii(jwt),
+        payee: { id: 'm1', name: 'Shop' },
+        payment_amount: { amount: 9900, currency: 'USD' },
+        payment_instrument: { id: 'card-2', type: 'card' },
+      },
+      aud: 'psp',
+      nonce: 'n',
+    });
+    expect(
+      codes(
+        await verifyMandateChain(
+          { payment: other },
+          { profile: 'ap2', trust: { issuers: [principal.publicJwk] }, aud: 'psp', nonce: 'n', checkoutHash: hashAscii(jwt), openCheckoutHash: hashAscii(out.checkout!), now: NOW },
+        ),
+      ),
+    ).toEqual(['CONSTRAINT_VIOLATED']);
   });
 
   it.each<[string, Partial<ExportMandateInput>]>([
     ['an Ed25519 principal (these formats sign ES256)', { issuer: freshParty(undefined, 'Ed25519').issuer }],
     ['an agent whose key is not P-256', { agent: { jwk: freshParty(undefined, 'Ed25519').publicJwk } }],
     ['a rolling budget', { limits: { perTransaction: { amount: '1', currency: 'USD' }, budget: { amount: '9', currency: 'USD', period: 'P30D' } } }],
-    ['a VI calendar budget in another zone than UTC', { limits: { perTransaction: { amount: '1', currency: 'USD' }, budget: { amount: '9', currency: 'USD', period: { calendar: 'month', timeZone: 'Europe/Paris' } } } }],
-    ['an AP2 calendar budget', { format: 'ap2', limits: { perTransaction: { amount: '1', currency: 'USD' }, budget: { amount: '9', currency: 'USD', period: { calendar: 'month', timeZone: 'UTC' } } } }],
+    [
+      'a VI calendar budget in another zone than UTC',
+      { limits: { perTransaction: { amount: '1', currency: 'USD' }, budget: { amount: '9', currency: 'USD', period: { calendar: 'month', timeZone: 'Europe/Paris' } } } },
+    ],
+    [
+      'an AP2 calendar budget',
+      { format: 'ap2', limits: { perTransaction: { amount: '1', currency: 'USD' }, budget: { amount: '9', currency: 'USD', period: { calendar: 'month', timeZone: 'UTC' } } } },
+    ],
     ['a budget in another currency', { limits: { perTransaction: { amount: '1', currency: 'USD' }, budget: { amount: '9', currency: 'EUR' } } }],
     ['a budget below one payment', { limits: { perTransaction: { amount: '10', currency: 'USD' }, budget: { amount: '9', currency: 'USD' } } }],
     ['no line items', { intent: { instrument: INSTRUMENT, payees: [MERCHANTS[0]!] } }],

@@ -60,7 +60,10 @@ export const MERCHANTS = [
 export const INSTRUMENT = { type: 'mastercard.srcDigitalCard', id: 'f199c3dd-7106-478b-9b5f-7af9ca725170', description: 'Mastercard **** 1234' };
 
 /** A merchant-signed checkout JWT (credential-format §6.3 guidance; UCP line_items). */
-export function checkoutJwt(merchant: Party, opts: { iat: number; items: { id: string; quantity: number }[]; merchantObj?: Record<string, unknown>; total?: number }): Promise<string> {
+export function checkoutJwt(
+  merchant: Party,
+  opts: { iat: number; items: { id: string; quantity: number }[]; merchantObj?: Record<string, unknown>; total?: number },
+): Promise<string> {
   return signCompact(
     { typ: 'JWT' },
     {

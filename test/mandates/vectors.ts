@@ -13,7 +13,14 @@ export const vi = JSON.parse(readFileSync(VECTORS, 'utf8')) as {
   keys: Record<'issuer' | 'user' | 'agent' | 'merchant', { kid: string; public: Record<string, string>; private: Record<string, string> }>;
   verification_conformance: {
     chain_scenarios: ChainScenario[];
-    constraint_cases: { name: string; constraints: unknown[]; fulfillment: unknown; mode: 'strict' | 'permissive'; is_open_mandate: boolean; expected: { satisfied: boolean; violations: number; checked: number; skipped: number } }[];
+    constraint_cases: {
+      name: string;
+      constraints: unknown[];
+      fulfillment: unknown;
+      mode: 'strict' | 'permissive';
+      is_open_mandate: boolean;
+      expected: { satisfied: boolean; violations: number; checked: number; skipped: number };
+    }[];
     integrity_cases: { name: string; kind: string; expected_valid: boolean; [k: string]: unknown }[];
   };
 };
@@ -74,4 +81,3 @@ export function optionsFor(s: ChainScenario) {
     checkoutNonce: o(s.expected_l3_checkout_nonce),
   };
 }
-

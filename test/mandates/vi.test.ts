@@ -2,15 +2,7 @@ import { createPublicKey } from 'node:crypto';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createResolver } from '../../src/did/index.js';
-import {
-  issueViAction,
-  issueViIntent,
-  mandateLimits,
-  verifyMandateChain,
-  type IssuedViIntent,
-  type VerifyMandateOptions,
-  type ViChainInput,
-} from '../../src/mandates/index.js';
+import { issueViAction, issueViIntent, mandateLimits, verifyMandateChain, type IssuedViIntent, type VerifyMandateOptions, type ViChainInput } from '../../src/mandates/index.js';
 import { checkoutJwt, freshParty, INSTRUMENT, makeL1, MERCHANTS, viParty, type Party } from './helpers.js';
 import { optionsFor, vi } from './vectors.js';
 
@@ -48,13 +40,26 @@ async function intent(w: World, extra: Partial<NonNullable<Parameters<typeof iss
       minAmount: { amount: '100', currency: 'USD' },
       payees: [MERCHANTS[0]!],
       merchants: MERCHANTS,
-      lineItems: [{ id: 'line-1', acceptable: [{ id: 'BAB86345', title: 'Babolat Pure Aero' }, { id: 'HEA23102', title: 'Head Speed' }], quantity: 1 }],
+      lineItems: [
+        {
+          id: 'line-1',
+          acceptable: [
+            { id: 'BAB86345', title: 'Babolat Pure Aero' },
+            { id: 'HEA23102', title: 'Head Speed' },
+          ],
+          quantity: 1,
+        },
+      ],
       ...extra,
     },
   });
 }
 
-async function action(w: World, it: IssuedViIntent, o: { amount?: string; merchant?: (typeof MERCHANTS)[number]; items?: { id: string; quantity: number }[]; signer?: Party } = {}) {
+async function action(
+  w: World,
+  it: IssuedViIntent,
+  o: { amount?: string; merchant?: (typeof MERCHANTS)[number]; items?: { id: string; quantity: number }[]; signer?: Party } = {},
+) {
   const items = o.items ?? [{ id: 'BAB86345', quantity: 1 }];
   const jwt = await checkoutJwt(w.merchant, { iat: T0, items, merchantObj: o.merchant ?? MERCHANTS[0] });
   const signer = o.signer ?? w.agent;
@@ -173,7 +178,14 @@ describe('Verifiable Intent: a Charter principal issues L2, a Charter agent L3, 
   it('refuses a chain whose L1 the pinned issuer did not sign: tampered (INVALID_SIGNATURE), self-signed (UNTRUSTED_ISSUER)', async () => {
     // the hole: L1 signed by the user's own key, naming that key in cnf; never trusted
     const selfSigned = await makeL1(w.user, w.user.publicJwk, { iat: T0 - 60, exp: T0 + 86400, cardId: INSTRUMENT.id });
-    const it1 = await issueViIntent({ issuer: w.user.issuer, l1: selfSigned, aud: 'https://agent.example.com', nonce: 'n-l2', now: new Date(T0 * 1000), immediate: { checkoutJwt: 'x.y.z', instrument: INSTRUMENT, payee: MERCHANTS[0]!, amount: { amount: '1', currency: 'USD' } } });
+    const it1 = await issueViIntent({
+      issuer: w.user.issuer,
+      l1: selfSigned,
+      aud: 'https://agent.example.com',
+      nonce: 'n-l2',
+      now: new Date(T0 * 1000),
+      immediate: { checkoutJwt: 'x.y.z', instrument: INSTRUMENT, payee: MERCHANTS[0]!, amount: { amount: '1', currency: 'USD' } },
+    });
     const d = await verifyMandateChain({ l1: selfSigned, l2: it1.l2 }, opts(w));
     expect(codes(d)).toEqual(['UNTRUSTED_ISSUER']);
     expect(d.issuerVerification).toBe('failed');
@@ -184,9 +196,13 @@ describe('Verifiable Intent: a Charter principal issues L2, a Charter agent L3, 
   });
 
   it('accepts the issuer as a JWKS (by kid), a DID through a resolver, or a PEM public key', async () => {
-    expect((await verifyMandateChain(input, opts(w, { trust: { issuers: [{ keys: [freshParty('x').publicJwk, { ...w.issuer.publicJwk, kid: 'issuer-key-1' }] }] } }))).ok).toBe(true);
+    expect((await verifyMandateChain(input, opts(w, { trust: { issuers: [{ keys: [freshParty('x').publicJwk, { ...w.issuer.publicJwk, kid: 'issuer-key-1' }] }] } }))).ok).toBe(
+      true,
+    );
     expect((await verifyMandateChain(input, opts(w, { trust: { issuers: [w.issuer.issuer.did.replace(/#.*/, '')], resolver: createResolver() } }))).ok).toBe(true);
-    const pem = createPublicKey({ key: { ...w.issuer.publicJwk }, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString();
+    const pem = createPublicKey({ key: { ...w.issuer.publicJwk }, format: 'jwk' })
+      .export({ type: 'spki', format: 'pem' })
+      .toString();
     expect((await verifyMandateChain(input, opts(w, { trust: { issuers: [pem] } }))).ok).toBe(true);
   });
 
@@ -286,14 +302,27 @@ describe('Verifiable Intent: constraints, modes and fail-closed rules', () => {
 
   it('immediate mode: a final checkout and payment the user confirmed; one link of exactly that amount', async () => {
     const jwt = await checkoutJwt(w.merchant, { iat: T0, items: [{ id: 'BAB86345', quantity: 1 }] });
-    const im = await issueViIntent({ issuer: w.user.issuer, l1: w.l1, aud: 'https://network.example.com', nonce: 'n-im', now: new Date(T0 * 1000), immediate: { checkoutJwt: jwt, instrument: INSTRUMENT, payee: MERCHANTS[0]!, amount: { amount: '279.99', currency: 'USD' } } });
+    const im = await issueViIntent({
+      issuer: w.user.issuer,
+      l1: w.l1,
+      aud: 'https://network.example.com',
+      nonce: 'n-im',
+      now: new Date(T0 * 1000),
+      immediate: { checkoutJwt: jwt, instrument: INSTRUMENT, payee: MERCHANTS[0]!, amount: { amount: '279.99', currency: 'USD' } },
+    });
     const d = await verifyMandateChain({ l1: w.l1, l2: im.l2 }, opts(w, { aud: 'https://network.example.com', nonce: 'n-im' }));
     expect(codes(d)).toEqual([]);
     expect(d.mode).toBe('immediate');
     expect(d.links).toHaveLength(1);
-    expect(d.links[0]!.authority.limits).toEqual({ perTransaction: { amount: '279.99', currency: 'USD' }, budget: { amount: '279.99', currency: 'USD', period: 'PT900S' }, counterparties: ['merchant-uuid-1'] });
+    expect(d.links[0]!.authority.limits).toEqual({
+      perTransaction: { amount: '279.99', currency: 'USD' },
+      budget: { amount: '279.99', currency: 'USD', period: 'PT900S' },
+      counterparties: ['merchant-uuid-1'],
+    });
     // L3 given for an immediate L2 is a caller error
-    expect(codes(await verifyMandateChain({ l1: w.l1, l2: im.l2, l3_payment: im.l2 }, opts(w, { aud: 'https://network.example.com', nonce: 'n-im' })))).toEqual(['INVALID_ARGUMENT']);
+    expect(codes(await verifyMandateChain({ l1: w.l1, l2: im.l2, l3_payment: im.l2 }, opts(w, { aud: 'https://network.example.com', nonce: 'n-im' })))).toEqual([
+      'INVALID_ARGUMENT',
+    ]);
   });
 
   it('refuses a payment with another card than the one L1 binds (DELEGATION_BROKEN)', async () => {
@@ -316,10 +345,17 @@ describe('Verifiable Intent: constraints, modes and fail-closed rules', () => {
 
   it('replays a reference vector through the same entry with the reference keys (JWK with kid pinned)', async () => {
     const s = vi.verification_conformance.chain_scenarios.find((x) => x.name === 'autonomous_valid')!;
-    const d = await verifyMandateChain(s, { ...optionsFor(s), trust: { issuers: [{ ...(vi.keys.issuer.public as Record<string, string>), kid: vi.keys.issuer.kid } as never], merchants: [viParty('merchant').publicJwk] } });
+    const d = await verifyMandateChain(s, {
+      ...optionsFor(s),
+      trust: { issuers: [{ ...(vi.keys.issuer.public as Record<string, string>), kid: vi.keys.issuer.kid } as never], merchants: [viParty('merchant').publicJwk] },
+    });
     expect(codes(d)).toEqual([]);
     expect(d.merchantSignature).toBe('checked');
-    expect(d.links[0]!.authority.limits).toEqual({ perTransaction: { amount: '400', currency: 'USD' }, minPerTransaction: { amount: '100', currency: 'USD' }, counterparties: ['merchant-uuid-1'] });
+    expect(d.links[0]!.authority.limits).toEqual({
+      perTransaction: { amount: '400', currency: 'USD' },
+      minPerTransaction: { amount: '100', currency: 'USD' },
+      counterparties: ['merchant-uuid-1'],
+    });
   });
 });
 

@@ -38,7 +38,10 @@ describe('a pool grant through the HTTP guard (Express)', () => {
     const app = express();
     app.get(
       '/members/:m/sleep',
-      charter(verifier, requireGrant({ resource: (req) => `health/${req.params.m}/sleep`, action: 'read', owner: (req) => members.get(String(req.params.m)) ?? '', purpose: 'model-training' })),
+      charter(
+        verifier,
+        requireGrant({ resource: (req) => `health/${req.params.m}/sleep`, action: 'read', owner: (req) => members.get(String(req.params.m)) ?? '', purpose: 'model-training' }),
+      ),
       (req, res) => {
         ran.push(String(req.params.m));
         res.json({ member: req.params.m, pool: req.charter!.grant!.pool?.pool });
@@ -70,7 +73,10 @@ describe('a pool grant through the HTTP guard (Express)', () => {
     const leaver = w.members[0]!;
     const held = await membershipOf(w.home.store, w.pool.did, leaver.did);
     const left = Date.now();
-    await leavePool(w.home.store, w.pool, { notice: await signLeave(leaver, w.pool.did, acceptedStatus((held!.subject.membership as { accepted: string }).accepted)), resolver: w.resolver });
+    await leavePool(w.home.store, w.pool, {
+      notice: await signLeave(leaver, w.pool.did, acceptedStatus((held!.subject.membership as { accepted: string }).accepted)),
+      resolver: w.resolver,
+    });
 
     // The API may answer from its cached list until the bound; by then it must refuse, and keep refusing.
     const deadline = left + (MAX_STALENESS_S + 3) * 1000;

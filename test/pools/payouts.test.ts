@@ -2,7 +2,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { parseDecimal } from '../../src/encoding/decimal.js';
 import { decodeJwt, checkJwtSignature } from '../../src/credentials/index.js';
-import { apportion, computePayouts, issueUsageReport, leavePool, membershipOf, acceptedStatus, poolPayouts, signLeave, splitExact, type PayoutGrant, type UsageRecord } from '../../src/pools/index.js';
+import {
+  apportion,
+  computePayouts,
+  issueUsageReport,
+  leavePool,
+  membershipOf,
+  acceptedStatus,
+  poolPayouts,
+  signLeave,
+  splitExact,
+  type PayoutGrant,
+  type UsageRecord,
+} from '../../src/pools/index.js';
 import { openPoolWorld, type PoolWorld } from './world.js';
 
 const A = 'did:key:z6MkA';
@@ -22,13 +34,25 @@ const grant = (o: Partial<PayoutGrant> = {}): PayoutGrant => ({
   ...o,
 });
 const use = (member: string, day: number, count = 1, g = 'urn:g1'): UsageRecord => ({ report: 'urn:r', reporter: 'did:key:z6MkPlatform', grant: g, member, time: at(day), count });
-const run = (grants: PayoutGrant[], uses: UsageRecord[], from = 0, until = 30) => computePayouts({ pool: 'did:key:z6MkPool', from: new Date(at(from)), until: new Date(at(until)), grants, uses });
+const run = (grants: PayoutGrant[], uses: UsageRecord[], from = 0, until = 30) =>
+  computePayouts({ pool: 'did:key:z6MkPool', from: new Date(at(from)), until: new Date(at(until)), grants, uses });
 const shares = (s: ReturnType<typeof run>, currency = 'EUR') => Object.fromEntries(s.currencies.find((c) => c.currency === currency)!.shares.map((x) => [x.member, x.amount]));
 
 describe('payouts: exact decimal arithmetic', () => {
   it('per use, split equally: 7 uses at 0.05 EUR = 0.35, the odd cents to the largest remainders (ties by DID)', () => {
     const s = run([grant()], [use(A, 1, 3), use(B, 2, 2), use(C, 3, 2)]);
-    expect(s.currencies).toEqual([{ currency: 'EUR', total: '0.35', exact: '0.35', shares: [{ member: A, amount: '0.12' }, { member: B, amount: '0.12' }, { member: C, amount: '0.11' }] }]);
+    expect(s.currencies).toEqual([
+      {
+        currency: 'EUR',
+        total: '0.35',
+        exact: '0.35',
+        shares: [
+          { member: A, amount: '0.12' },
+          { member: B, amount: '0.12' },
+          { member: C, amount: '0.11' },
+        ],
+      },
+    ]);
     expect(s.grants[0]).toMatchObject({ uses: 7, earned: '0.35' });
   });
 
@@ -95,7 +119,10 @@ describe('payouts: exact decimal arithmetic', () => {
         fc.constantFrom('0.01', '0.005', '1', '0.333333'),
         fc.option(fc.integer({ min: 1, max: 29 }), { nil: undefined }),
         (uses, amount, leaveDay) => {
-          const s = run([grant({ compensation: { amount, currency: 'EUR', per: 'use' }, ...(leaveDay !== undefined ? { withdrawnAt: { [B]: at(leaveDay) } } : {}) })], uses.map((u) => use(u.m, u.day, u.n)));
+          const s = run(
+            [grant({ compensation: { amount, currency: 'EUR', per: 'use' }, ...(leaveDay !== undefined ? { withdrawnAt: { [B]: at(leaveDay) } } : {}) })],
+            uses.map((u) => use(u.m, u.day, u.n)),
+          );
           for (const c of s.currencies) {
             const sum = c.shares.reduce((a, x) => a + parseDecimal(x.amount), 0n);
             expect(sum).toBe(parseDecimal(c.total));
@@ -121,7 +148,14 @@ describe('payouts from signed usage reports (a pool on loopback)', () => {
     const g = await w.grant({ terms: { purpose: ['model-training'], compensation: { amount: '0.10', currency: 'EUR', per: 'use' } } });
     const [a, b, c] = w.members.map((m) => m.did) as [string, string, string];
     const now = Date.now();
-    const report = await issueUsageReport(w.platform, { pool: w.pool.did, grant: g.id, uses: [{ member: a, time: new Date(now + 1000).toISOString(), count: 2 }, { member: b, time: new Date(now + 2000).toISOString() }] });
+    const report = await issueUsageReport(w.platform, {
+      pool: w.pool.did,
+      grant: g.id,
+      uses: [
+        { member: a, time: new Date(now + 1000).toISOString(), count: 2 },
+        { member: b, time: new Date(now + 2000).toISOString() },
+      ],
+    });
     // A report signed by someone else, and the same report twice: ignored.
     const stranger = await issueUsageReport(w.members[2]!, { pool: w.pool.did, grant: g.id, uses: [{ member: c, time: new Date(now + 1000).toISOString(), count: 100 }] });
     const out = await poolPayouts(w.home.store, w.pool, { resolver: w.resolver, period: 'P1D', until: new Date(now + 60_000), reports: [report.jwt, stranger.jwt, report.jwt] });
@@ -135,7 +169,10 @@ describe('payouts from signed usage reports (a pool on loopback)', () => {
 
     // After c withdraws, its later reported use is listed as out of terms and earns nothing.
     const held = await membershipOf(w.home.store, w.pool.did, c);
-    await leavePool(w.home.store, w.pool, { notice: await signLeave(w.members[2]!, w.pool.did, acceptedStatus((held!.subject.membership as { accepted: string }).accepted)), resolver: w.resolver });
+    await leavePool(w.home.store, w.pool, {
+      notice: await signLeave(w.members[2]!, w.pool.did, acceptedStatus((held!.subject.membership as { accepted: string }).accepted)),
+      resolver: w.resolver,
+    });
     const late = await issueUsageReport(w.platform, { pool: w.pool.did, grant: g.id, uses: [{ member: c, time: new Date(Date.now() + 3000).toISOString() }] });
     const after = await poolPayouts(w.home.store, w.pool, { resolver: w.resolver, period: 'P1D', until: new Date(now + 60_000), reports: [report.jwt, late.jwt] });
     expect(after.statement.outOfTerms).toEqual([expect.objectContaining({ member: c, why: 'the member had withdrawn' })]);

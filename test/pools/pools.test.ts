@@ -79,7 +79,13 @@ describe('data pools: lifecycle (charter serve on loopback)', () => {
     const { issueCredential } = await import('../../src/credentials/index.js');
     const me = await w.home.issuer('m1');
     const sign = (decision: string) =>
-      issueCredential({ issuer: me, subject: w.pool.did, type: 'PoolVoteCredential', claims: { vote: { proposal: p.hash, epoch: p.proposal.epoch.number, decision } }, credentialSchema: { id: 'https://charter.dev/schemas/PoolVoteCredential.json', type: 'JsonSchema' } });
+      issueCredential({
+        issuer: me,
+        subject: w.pool.did,
+        type: 'PoolVoteCredential',
+        claims: { vote: { proposal: p.hash, epoch: p.proposal.epoch.number, decision } },
+        credentialSchema: { id: 'https://charter.dev/schemas/PoolVoteCredential.json', type: 'JsonSchema' },
+      });
     const yes = await sign('approve');
     await receiveVote(w.home.store, yes.jwt, w.resolver);
     await receiveVote(w.home.store, yes.jwt, w.resolver);
@@ -145,7 +151,13 @@ describe('data pools: lifecycle (charter serve on loopback)', () => {
     const elsewhere = await w.home.issuer('m2');
     // Simulate a member's own home: the vote JWT, as it would arrive.
     const { issueCredential } = await import('../../src/credentials/index.js');
-    const vote = await issueCredential({ issuer: elsewhere, subject: w.pool.did, type: 'PoolVoteCredential', claims: { vote: { proposal: p.hash, epoch: p.proposal.epoch.number, decision: 'approve' } }, credentialSchema: { id: 'https://charter.dev/schemas/PoolVoteCredential.json', type: 'JsonSchema' } });
+    const vote = await issueCredential({
+      issuer: elsewhere,
+      subject: w.pool.did,
+      type: 'PoolVoteCredential',
+      claims: { vote: { proposal: p.hash, epoch: p.proposal.epoch.number, decision: 'approve' } },
+      credentialSchema: { id: 'https://charter.dev/schemas/PoolVoteCredential.json', type: 'JsonSchema' },
+    });
     expect((await receiveVote(w.home.store, vote.jwt, w.resolver)).proposal).toBe(p.hash);
     expect((await findProposal(w.home.store, p.hash.slice(7, 17))).id).toBe(p.id);
     expect((await tally(w.home.store, p, { resolver: w.resolver })).approvals).toEqual([elsewhere.did]);

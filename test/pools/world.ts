@@ -57,7 +57,14 @@ export async function openPoolWorld(o: { members?: number; threshold?: number } 
     proposeGrant: (g = {}) =>
       propose(home.store, pool, {
         action: 'grant',
-        grant: { grantee: platform.did, resources: g.resources ?? ['health/*'], actions: ['read'], purpose: 'train a sleep model', ...(g.terms ? { terms: g.terms } : {}), duration: g.duration ?? 'P30D' },
+        grant: {
+          grantee: platform.did,
+          resources: g.resources ?? ['health/*'],
+          actions: ['read'],
+          purpose: 'train a sleep model',
+          ...(g.terms ? { terms: g.terms } : {}),
+          duration: g.duration ?? 'P30D',
+        },
       }),
     grant: async (g = {}) => {
       const p = await world.proposeGrant(g);

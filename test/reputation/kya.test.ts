@@ -18,16 +18,34 @@ describe('verifyAgent with trust.minReputation', () => {
     const shop = w.issuer('rep-shop');
     const receipt = await issueReceipt(null, agent, { counterparty: shop.did, interactionId: 'o-1' });
     const attestation = await issueAttestation(null, shop, { receiptJwt: receipt.jwt, score: 0.9 });
-    const fake = await issueAttestation(null, chain.operator, { receiptJwt: (await issueReceipt(null, agent, { counterparty: chain.operator.did, interactionId: 'o-2' })).jwt, score: 1 });
+    const fake = await issueAttestation(null, chain.operator, {
+      receiptJwt: (await issueReceipt(null, agent, { counterparty: chain.operator.did, interactionId: 'o-2' })).jwt,
+      score: 1,
+    });
     const policy: ScorePolicy = { resolver: w.resolver, status: w.status(), trustedAttesters: [shop.did, chain.operator.did] };
     const reputation = (a: string, operator: string | undefined) => scoreAgent(a, [attestation.jwt, fake.jwt], { ...policy, ...(operator ? { operator } : {}) });
-    const ok = await attempt(w, { agent, identity: chain.identity, chain: chain.mandates.map((m) => m.jwt), options: { reputation, trust: { anyPrincipal: true, minReputation: 0.8 } } });
+    const ok = await attempt(w, {
+      agent,
+      identity: chain.identity,
+      chain: chain.mandates.map((m) => m.jwt),
+      options: { reputation, trust: { anyPrincipal: true, minReputation: 0.8 } },
+    });
     expect(codes(ok)).toEqual([]);
     expect(ok.reputation).toMatchObject({ score: 0.9, attesters: 1 });
     expect((ok.reputation as unknown as { ignored: { code: string }[] }).ignored.map((i) => i.code)).toEqual(['SELF_ATTESTATION']);
-    const low = await attempt(w, { agent, identity: chain.identity, chain: chain.mandates.map((m) => m.jwt), options: { reputation, trust: { anyPrincipal: true, minReputation: 0.95 } } });
+    const low = await attempt(w, {
+      agent,
+      identity: chain.identity,
+      chain: chain.mandates.map((m) => m.jwt),
+      options: { reputation, trust: { anyPrincipal: true, minReputation: 0.95 } },
+    });
     expect(codes(low)).toEqual(['REPUTATION_TOO_LOW']);
-    const few = await attempt(w, { agent, identity: chain.identity, chain: chain.mandates.map((m) => m.jwt), options: { reputation, trust: { anyPrincipal: true, minReputation: 0.5, minAttesters: 2 } } });
+    const few = await attempt(w, {
+      agent,
+      identity: chain.identity,
+      chain: chain.mandates.map((m) => m.jwt),
+      options: { reputation, trust: { anyPrincipal: true, minReputation: 0.5, minAttesters: 2 } },
+    });
     expect(codes(few)).toEqual(['REPUTATION_TOO_LOW']);
   });
 });

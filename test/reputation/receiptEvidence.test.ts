@@ -42,7 +42,14 @@ describe('a decision receipt as reputation evidence', () => {
     expect(await codes(check(denied))).toEqual(['RECEIPT_INVALID']);
     expect(await codes(check(allowed, { agent: w.app.did }))).toEqual(['RECEIPT_INVALID']);
     expect(await codes(check(allowed, { attester: w.operator.did }))).toEqual(['RECEIPT_INVALID']);
-    expect(await codes(check(tamper(allowed, 1, (p) => (p.sub = w.app.did)), { agent: w.app.did }))).toEqual(['RECEIPT_INVALID']);
+    expect(
+      await codes(
+        check(
+          tamper(allowed, 1, (p) => (p.sub = w.app.did)),
+          { agent: w.app.did },
+        ),
+      ),
+    ).toEqual(['RECEIPT_INVALID']);
     const last = allowed.at(-1)!;
     const reencoded = allowed.slice(0, -1) + String.fromCharCode(last.charCodeAt(0) ^ 1);
     expect((await check(reencoded)).ok).toBe(false);
@@ -52,7 +59,13 @@ describe('a decision receipt as reputation evidence', () => {
 
   it('an attestation cites it in evidence; the scorer finds it there', async () => {
     const entry = decisionReceiptEvidence(allowed);
-    const a = await issueCredential({ issuer: shop, subject: w.agent.did, type: 'ReputationAttestation', claims: { rating: { score: 0.9 }, interaction: entry.id }, extra: { evidence: [entry] } });
+    const a = await issueCredential({
+      issuer: shop,
+      subject: w.agent.did,
+      type: 'ReputationAttestation',
+      claims: { rating: { score: 0.9 }, interaction: entry.id },
+      extra: { evidence: [entry] },
+    });
     const found = findDecisionReceipt(decodeCredential(a.jwt));
     expect(found).toEqual({ id: entry.id, receipt: allowed });
     expect((await check(found!.receipt)).interaction).toBe(entry.id);

@@ -38,7 +38,9 @@ describe('reputation attestations and scoring', () => {
   });
   async function rate(by: Issuer, score: number, o: { receiptBy?: Issuer; receiptFor?: Issuer; dimension?: string; receipt?: string } = {}) {
     issuers.set(by.did, by);
-    const receipt = o.receipt ?? (await issueReceipt(null, o.receiptBy ?? agent, { counterparty: (o.receiptFor ?? by).did, interactionId: `order-${n++}`, amount: { amount: '20', currency: 'USD' } })).jwt;
+    const receipt =
+      o.receipt ??
+      (await issueReceipt(null, o.receiptBy ?? agent, { counterparty: (o.receiptFor ?? by).did, interactionId: `order-${n++}`, amount: { amount: '20', currency: 'USD' } })).jwt;
     return issueAttestation(store, by, { receiptJwt: receipt, score, ...(o.dimension ? { dimension: o.dimension } : {}), baseUrl: srv.url });
   }
 

@@ -50,8 +50,19 @@ describe('DataAccessGrant as an SD-JWT VC', () => {
 
   it('makes each resource and action a disclosure of its own; purpose and constraints stay in clear', () => {
     expect(g.disclosable).toEqual(['grant.resources.0', 'grant.resources.1', 'grant.actions.0', 'grant.actions.1']);
-    const payload = JSON.parse(Buffer.from(g.token.split('.')[1]!, 'base64url').toString()) as { vct: string; grant: Record<string, unknown>; status: unknown; exp: number; cnf: unknown };
-    expect(payload).toMatchObject({ vct: GRANT_VCT, grant: { purpose: 'order updates', constraints: { region: 'EU' } }, status: { status_list: { idx: g.statusIndex } }, cnf: { jwk: platform.publicJwk } });
+    const payload = JSON.parse(Buffer.from(g.token.split('.')[1]!, 'base64url').toString()) as {
+      vct: string;
+      grant: Record<string, unknown>;
+      status: unknown;
+      exp: number;
+      cnf: unknown;
+    };
+    expect(payload).toMatchObject({
+      vct: GRANT_VCT,
+      grant: { purpose: 'order updates', constraints: { region: 'EU' } },
+      status: { status_list: { idx: g.statusIndex } },
+      cnf: { jwk: platform.publicJwk },
+    });
     expect(payload.grant.resources).toHaveLength(2);
     expect(JSON.stringify(payload.grant.resources)).not.toContain('profile/email');
   });
@@ -60,7 +71,13 @@ describe('DataAccessGrant as an SD-JWT VC', () => {
     const p = await present(['grant.resources.0', 'grant.actions.0']);
     const d: GrantDecision = await verify(p);
     expect(d.reasons).toEqual([]);
-    expect(d).toMatchObject({ ok: true, id: g.id, grantor: owner.did, grantee: platform.did, grant: { resources: ['profile/email'], actions: ['read'], purpose: 'order updates' } });
+    expect(d).toMatchObject({
+      ok: true,
+      id: g.id,
+      grantor: owner.did,
+      grantee: platform.did,
+      grant: { resources: ['profile/email'], actions: ['read'], purpose: 'order updates' },
+    });
     expect(d.grant?.validUntil).toMatch(/^\d{4}-\d{2}-\d{2}T/);
     expect((await verify(p, { resource: 'photos/2024/a.jpg' })).reasons.map((r) => r.code)).toEqual(['GRANT_SCOPE']);
     expect((await verify(p, { action: 'write' })).reasons.map((r) => r.code)).toEqual(['GRANT_SCOPE']);
@@ -74,7 +91,12 @@ describe('DataAccessGrant as an SD-JWT VC', () => {
     expect((await verify(g.token)).reasons.map((r) => r.code)).toEqual(['KEY_BINDING_INVALID']);
     expect((await verify(g.token, { allowMissingKeyBinding: true })).ok).toBe(true);
     expect((await verify(p, { aud: 'did:web:elsewhere.example' })).reasons.map((r) => r.code)).toEqual(['AUDIENCE_MISMATCH']);
-    const other = await issueSdJwtVc({ issuer: owner, subject: platform.did, vct: 'https://example.com/vct/Email', claims: { grant: { resources: ['profile/email'], actions: ['read'], purpose: 'x' } } });
+    const other = await issueSdJwtVc({
+      issuer: owner,
+      subject: platform.did,
+      vct: 'https://example.com/vct/Email',
+      claims: { grant: { resources: ['profile/email'], actions: ['read'], purpose: 'x' } },
+    });
     expect((await verify(await present([], other.token))).reasons.map((r) => r.code)).toContain('INVALID_CREDENTIAL');
   });
 
@@ -85,7 +107,7 @@ describe('DataAccessGrant as an SD-JWT VC', () => {
     expect((await verify(p, { owner: undefined, anyOwner: true })).ok).toBe(true);
     // a path written another way names the same resource; one that climbs out is malformed
     expect((await verify(p, { resource: '/profile//./email' })).ok).toBe(true);
-    expect((await verify(p, { resource: 'photos/%2E%2E/secrets' }).catch((e: { code: string }) => e.code))).toBe('RESOURCE_INVALID');
+    expect(await verify(p, { resource: 'photos/%2E%2E/secrets' }).catch((e: { code: string }) => e.code)).toBe('RESOURCE_INVALID');
     await expect(verify(p, { owner: undefined })).rejects.toThrow(TypeError);
     await expect(verify(p, { anyOwner: true })).rejects.toThrow(TypeError);
     await expect(verify(p, { at: new Date() } as never)).rejects.toThrow(TypeError);
@@ -94,12 +116,26 @@ describe('DataAccessGrant as an SD-JWT VC', () => {
   it('a grant without a status or an expiry is refused', async () => {
     const bare = await issueSdJwtVc({ issuer: owner, subject: platform.did, vct: GRANT_VCT, claims: { grant: { resources: ['profile/email'], actions: ['read'], purpose: 'x' } } });
     expect((await verify(await present([], bare.token))).reasons.map((r) => r.code).sort()).toEqual(['INVALID_CREDENTIAL', 'STATUS_INVALID']);
-    const odd = await issueSdJwtVc({ issuer: owner, subject: platform.did, vct: GRANT_VCT, validUntil: new Date(Date.now() + 60_000), status: { idx: 1, uri: `${w.url}/statuslists/x` }, claims: { grant: { resources: ['profile/email'], actions: ['read'], purpose: 'x', scope: 'all' } } });
+    const odd = await issueSdJwtVc({
+      issuer: owner,
+      subject: platform.did,
+      vct: GRANT_VCT,
+      validUntil: new Date(Date.now() + 60_000),
+      status: { idx: 1, uri: `${w.url}/statuslists/x` },
+      claims: { grant: { resources: ['profile/email'], actions: ['read'], purpose: 'x', scope: 'all' } },
+    });
     expect((await verify(await present([], odd.token))).reasons.map((r) => r.code)).toEqual(['SCHEMA_INVALID']);
   });
 
   it('revocation: revokeSdJwtVc sets the bit and the next check refuses with CREDENTIAL_REVOKED', async () => {
-    const h = await issueSdJwtGrant(w.store, owner, { grantee: platform.did, resources: ['profile/name'], actions: ['read'], purpose: 'greeting', validUntil: new Date(Date.now() + 86_400_000), baseUrl: w.url });
+    const h = await issueSdJwtGrant(w.store, owner, {
+      grantee: platform.did,
+      resources: ['profile/name'],
+      actions: ['read'],
+      purpose: 'greeting',
+      validUntil: new Date(Date.now() + 86_400_000),
+      baseUrl: w.url,
+    });
     const p = await present(['grant'], h.token);
     expect((await verify(p, { resource: 'profile/name' })).ok).toBe(true);
     await revokeSdJwtVc(w.store, h.id, w.issuerFor);
@@ -124,13 +160,27 @@ describe('DataAccessGrant as an SD-JWT VC', () => {
   });
 
   it('revokeGrant and revokeGrantsTo work on SD-JWT grants (the one Token Status List bit); suspending one is refused', async () => {
-    const h = await issueSdJwtGrant(w.store, owner, { grantee: platform.did, resources: ['profile/age'], actions: ['read'], purpose: 'age check', validUntil: new Date(Date.now() + 86_400_000), baseUrl: w.url });
+    const h = await issueSdJwtGrant(w.store, owner, {
+      grantee: platform.did,
+      resources: ['profile/age'],
+      actions: ['read'],
+      purpose: 'age check',
+      validUntil: new Date(Date.now() + 86_400_000),
+      baseUrl: w.url,
+    });
     await expect(suspendGrant(w.store, h.id, w.issuerFor)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await revokeGrant(w.store, h.id, w.issuerFor);
     expect((await listGrants(w.store)).find((x) => x.id === h.id)?.state).toBe('revoked');
     expect((await verify(await present(['grant'], h.token), { resource: 'profile/age' })).reasons.map((r) => r.code)).toEqual(['CREDENTIAL_REVOKED']);
     const other = makeIssuer('P-256');
-    const k = await issueSdJwtGrant(w.store, owner, { grantee: other.did, resources: ['profile/age'], actions: ['read'], purpose: 'x', validUntil: new Date(Date.now() + 86_400_000), baseUrl: w.url });
+    const k = await issueSdJwtGrant(w.store, owner, {
+      grantee: other.did,
+      resources: ['profile/age'],
+      actions: ['read'],
+      purpose: 'x',
+      validUntil: new Date(Date.now() + 86_400_000),
+      baseUrl: w.url,
+    });
     expect((await revokeGrantsTo(w.store, other.did, w.issuerFor)).map((c) => c.credentialId)).toEqual([k.id]);
   });
 

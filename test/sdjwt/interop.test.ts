@@ -64,9 +64,19 @@ describe('a token issued by @sd-jwt/sd-jwt-vc, verified by Charter', () => {
   it('verifies with the issuer trusted by its JWK (issuance-time check, no key binding)', async () => {
     const v = await verifySdJwtVc(token, { resolver, trustedIssuers: trusted(), allowMissingKeyBinding: true });
     expect(v.reasons).toEqual([]);
-    expect(v).toMatchObject({ ok: true, issuer: ISS, subject: holder.did, vct: VCT, claims: { given_name: 'Erika', family_name: 'Mustermann', address: { street: 'Heidestraße 17', locality: 'Köln' } } });
+    expect(v).toMatchObject({
+      ok: true,
+      issuer: ISS,
+      subject: holder.did,
+      vct: VCT,
+      claims: { given_name: 'Erika', family_name: 'Mustermann', address: { street: 'Heidestraße 17', locality: 'Köln' } },
+    });
     expect((await verifySdJwtVc(token, { resolver, allowMissingKeyBinding: true })).reasons.map((r) => r.code)).toEqual(['UNTRUSTED_ISSUER']);
-    expect((await verifySdJwtVc(token, { resolver, trustedIssuers: [{ iss: ISS, keys: [{ ...makeIssuer('P-256').publicJwk, kid: 'peer-key-1' }] }], allowMissingKeyBinding: true })).reasons.map((r) => r.code)).toEqual(['INVALID_SIGNATURE']);
+    expect(
+      (
+        await verifySdJwtVc(token, { resolver, trustedIssuers: [{ iss: ISS, keys: [{ ...makeIssuer('P-256').publicJwk, kid: 'peer-key-1' }] }], allowMissingKeyBinding: true })
+      ).reasons.map((r) => r.code),
+    ).toEqual(['INVALID_SIGNATURE']);
   });
 
   it("Charter presents it with the holder's key; the peer presents it too; Charter verifies both", async () => {
@@ -100,7 +110,16 @@ describe("a token issued and presented by Charter, verified by @sd-jwt/sd-jwt-vc
     const { status_list } = await allocateTokenStatus(w.store, { issuerDid: issuer.did, baseUrl: w.url, credentialId: id });
     uri = status_list.uri;
     token = (
-      await issueSdJwtVc({ issuer, id, subject: holder.did, vct: VCT, claims: { given_name: 'Erika', age_over_18: true }, disclosable: ['given_name', 'age_over_18'], validUntil: new Date(Date.now() + 3_600_000), status: status_list })
+      await issueSdJwtVc({
+        issuer,
+        id,
+        subject: holder.did,
+        vct: VCT,
+        claims: { given_name: 'Erika', age_over_18: true },
+        disclosable: ['given_name', 'age_over_18'],
+        validUntil: new Date(Date.now() + 3_600_000),
+        status: status_list,
+      })
     ).token;
   });
   afterAll(() => w.close());

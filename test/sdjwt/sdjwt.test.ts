@@ -5,7 +5,16 @@ import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import { signJwt } from '../../src/credentials/index.js';
 import type { Issuer } from '../../src/credentials/types.js';
 import { createResolver } from '../../src/did/index.js';
-import { issueSdJwtVc, presentSdJwtVc, verifySdJwtVc, assertSdJwtVc, createTokenStatusChecker, allocateTokenStatus, setTokenStatus, type VerifySdJwtVcOptions } from '../../src/sdjwt/index.js';
+import {
+  issueSdJwtVc,
+  presentSdJwtVc,
+  verifySdJwtVc,
+  assertSdJwtVc,
+  createTokenStatusChecker,
+  allocateTokenStatus,
+  setTokenStatus,
+  type VerifySdJwtVcOptions,
+} from '../../src/sdjwt/index.js';
 import { libSigner } from '../../src/sdjwt/issue.js';
 import { sdJwtHasher } from '../../src/sdjwt/hash.js';
 import { makeIssuer } from '../helpers.js';
@@ -37,7 +46,10 @@ beforeAll(async () => {
 describe('SD-JWT VC: issue, present, verify', () => {
   it('issues dc+sd-jwt with kid the issuer DID URL, _sd_alg sha-256, cnf the holder DID authentication key', () => {
     const [jwt, ...rest] = issued.split('~');
-    const [h, p] = jwt!.split('.').slice(0, 2).map((s) => JSON.parse(Buffer.from(s!, 'base64url').toString()) as Record<string, unknown>);
+    const [h, p] = jwt!
+      .split('.')
+      .slice(0, 2)
+      .map((s) => JSON.parse(Buffer.from(s!, 'base64url').toString()) as Record<string, unknown>);
     expect(h).toEqual({ typ: 'dc+sd-jwt', kid: issuer.kid, alg: 'EdDSA' });
     expect(p).toMatchObject({ iss: issuer.did, sub: holder.did, vct: VCT, _sd_alg: 'sha-256', cnf: { jwk: holder.publicJwk } });
     expect(p).not.toHaveProperty('email');
@@ -78,9 +90,13 @@ describe('SD-JWT VC: issue, present, verify', () => {
 
     // the same presentation, key-bound by someone else (the peer library signs whatever it is given)
     const mallory = makeIssuer('P-256');
-    const forged = await new SDJwtVcInstance({ hasher: sdJwtHasher, kbSigner: libSigner(mallory.signer), kbSignAlg: 'ES256' }).present(issued, { email: true }, {
-      kb: { payload: { aud: AUD, nonce: NONCE, iat: Math.floor(Date.now() / 1000) } },
-    });
+    const forged = await new SDJwtVcInstance({ hasher: sdJwtHasher, kbSigner: libSigner(mallory.signer), kbSignAlg: 'ES256' }).present(
+      issued,
+      { email: true },
+      {
+        kb: { payload: { aud: AUD, nonce: NONCE, iat: Math.floor(Date.now() / 1000) } },
+      },
+    );
     expect(await codes(forged)).toEqual(['KEY_BINDING_INVALID']);
     await expect(presentSdJwtVc(issued, { holder: mallory, disclose: ['email'], aud: AUD, nonce: NONCE })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
@@ -189,7 +205,9 @@ describe('SD-JWT VC: disclosures (RFC 9901 §7.1)', () => {
     const street = disclosure([salt(), 'street', 'Main St 1']);
     const address = disclosure([salt(), 'address', { _sd: [street.digest, sha('decoy')], city: 'Springfield' }]);
     const de = disclosure([salt(), 'DE']);
-    const v = await verify(await bearer({ _sd: [address.digest, sha('withheld')], nat: ['US', { '...': de.digest }, { '...': sha('x') }] }, [street.encoded, address.encoded, de.encoded]));
+    const v = await verify(
+      await bearer({ _sd: [address.digest, sha('withheld')], nat: ['US', { '...': de.digest }, { '...': sha('x') }] }, [street.encoded, address.encoded, de.encoded]),
+    );
     expect(v.reasons).toEqual([]);
     expect(v.claims).toMatchObject({ address: { city: 'Springfield', street: 'Main St 1' }, nat: ['US', 'DE'] });
     expect(v.disclosed).toEqual(['address', 'address.street', 'nat.1']);
@@ -293,7 +311,15 @@ describe('SD-JWT VC: invariants (fast-check)', () => {
           // leaves carry their issued value; the parent `address` carries only the children chosen (and country, always in clear)
           if (p !== 'address' && !p.startsWith('nationalities')) expect(get(v.claims, p)).toEqual(get(claims, p));
         }
-        if (v.disclosed!.includes('address')) expect(Object.keys(v.claims!.address as object).sort()).toEqual(['country', ...expected(chosen).filter((q) => q.startsWith('address.')).map((q) => q.slice(8))].sort());
+        if (v.disclosed!.includes('address'))
+          expect(Object.keys(v.claims!.address as object).sort()).toEqual(
+            [
+              'country',
+              ...expected(chosen)
+                .filter((q) => q.startsWith('address.'))
+                .map((q) => q.slice(8)),
+            ].sort(),
+          );
         expect(v.claims?.nationalities).toEqual(claims.nationalities.filter((_, i) => chosen.includes(`nationalities.${i}`)));
       }),
       { numRuns: 40 },

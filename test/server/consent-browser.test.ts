@@ -23,7 +23,9 @@ const browserIt = present || IN_CI ? it : it.skip;
 async function axeViolations(page: Page): Promise<{ id: string; nodes: string[] }[]> {
   await page.evaluate(axe.source);
   return page.evaluate(async () => {
-    const r = await (window as unknown as { axe: typeof axe }).axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] } });
+    const r = await (window as unknown as { axe: typeof axe }).axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
+    });
     return r.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => n.target.join(' ')) }));
   });
 }
@@ -46,7 +48,14 @@ describe('consent page in a real browser', () => {
     await home.createIdentity({ alias: 'alice' });
     const printer = await home.createIdentity({ alias: 'printer' });
     const give = async (key: string, grantee: string, resource: string, purpose: string, ms = 30 * 86_400_000) => {
-      grants[key] = await issueGrant(home.store, await home.issuer('alice'), { grantee, resources: [resource], actions: ['read'], purpose, validUntil: new Date(Date.now() + ms), baseUrl: server.url });
+      grants[key] = await issueGrant(home.store, await home.issuer('alice'), {
+        grantee,
+        resources: [resource],
+        actions: ['read'],
+        purpose,
+        validUntil: new Date(Date.now() + ms),
+        baseUrl: server.url,
+      });
     };
     await give('shop', 'did:web:shop.example', 'profile/email', 'order updates');
     await give('printer', printer.did, 'photos/2026/*', 'print one photo book');
@@ -81,100 +90,114 @@ describe('consent page in a real browser', () => {
   };
   const card = (page: Page, key: string) => page.locator(`li[data-grant="${grants[key]!.id}"]`);
 
-  browserIt('at desktop width: names, local dates, states, filters; no axe violations; keyboard order follows the page', async () => {
-    const page = await (await launch()).newPage();
-    await page.goto(`${server.url}/consent`);
-    await expect(card(page, 'shop').locator('h2').textContent()).resolves.toBe('shop.example can read profile/email');
-    await expect(card(page, 'printer').locator('h2').textContent()).resolves.toBe('printer can read photos/2026/*');
-    const short = card(page, 'stranger').locator('h2 abbr');
-    await expect(short.getAttribute('title')).resolves.toBe(stranger);
-    expect(await short.textContent()).toMatch(/^did:key:z6Mk.{2}….{4}$/);
-    await expect(card(page, 'stranger').locator('.state').textContent()).resolves.toBe('Paused');
-    await expect(card(page, 'news').locator('.state').textContent()).resolves.toBe('Expired');
-    await expect(card(page, 'old').locator('.state').textContent()).resolves.toBe('Revoked');
-    // Dates in the browser's language (Accept-Language: de-DE), the machine-readable time beside them.
-    const until = card(page, 'shop').locator('dt:text-is("Until") + dd time');
-    const iso = (await until.getAttribute('datetime'))!;
-    const german = new Intl.DateTimeFormat('de-DE', { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' }).format(new Date(iso));
-    await expect(until.textContent()).resolves.toBe(german);
-    await expect(card(page, 'shop').locator('dt:text-is("Grant id") + dd').textContent()).resolves.toBe(grants.shop!.id);
-    await expect(card(page, 'old').locator('h2').textContent()).resolves.toBe('old.example could read profile/phone');
-    // Only live grants have controls; every grant has its access-report slot.
-    expect(await page.locator('li.grant [data-action="revoke"]').count()).toBe(3);
-    expect(await page.locator('li.grant [data-slot="access-reports"]').count()).toBe(5);
+  browserIt(
+    'at desktop width: names, local dates, states, filters; no axe violations; keyboard order follows the page',
+    async () => {
+      const page = await (await launch()).newPage();
+      await page.goto(`${server.url}/consent`);
+      await expect(card(page, 'shop').locator('h2').textContent()).resolves.toBe('shop.example can read profile/email');
+      await expect(card(page, 'printer').locator('h2').textContent()).resolves.toBe('printer can read photos/2026/*');
+      const short = card(page, 'stranger').locator('h2 abbr');
+      await expect(short.getAttribute('title')).resolves.toBe(stranger);
+      expect(await short.textContent()).toMatch(/^did:key:z6Mk.{2}….{4}$/);
+      await expect(card(page, 'stranger').locator('.state').textContent()).resolves.toBe('Paused');
+      await expect(card(page, 'news').locator('.state').textContent()).resolves.toBe('Expired');
+      await expect(card(page, 'old').locator('.state').textContent()).resolves.toBe('Revoked');
+      // Dates in the browser's language (Accept-Language: de-DE), the machine-readable time beside them.
+      const until = card(page, 'shop').locator('dt:text-is("Until") + dd time');
+      const iso = (await until.getAttribute('datetime'))!;
+      const german = new Intl.DateTimeFormat('de-DE', { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' }).format(
+        new Date(iso),
+      );
+      await expect(until.textContent()).resolves.toBe(german);
+      await expect(card(page, 'shop').locator('dt:text-is("Grant id") + dd').textContent()).resolves.toBe(grants.shop!.id);
+      await expect(card(page, 'old').locator('h2').textContent()).resolves.toBe('old.example could read profile/phone');
+      // Only live grants have controls; every grant has its access-report slot.
+      expect(await page.locator('li.grant [data-action="revoke"]').count()).toBe(3);
+      expect(await page.locator('li.grant [data-slot="access-reports"]').count()).toBe(5);
 
-    await page.screenshot({ path: join(ARTIFACTS, 'desktop.png'), fullPage: true });
-    console.log(`consent page screenshots: ${ARTIFACTS}/{desktop,phone,confirm}.png`);
-    expect(await axeViolations(page)).toEqual([]);
+      await page.screenshot({ path: join(ARTIFACTS, 'desktop.png'), fullPage: true });
+      console.log(`consent page screenshots: ${ARTIFACTS}/{desktop,phone,confirm}.png`);
+      expect(await axeViolations(page)).toEqual([]);
 
-    // Keyboard: Tab visits every control in the order the page shows them, each with a visible focus ring.
-    const focusables = await page.$$eval('a[href], button, summary', (els) => els.map((e) => e.outerHTML.slice(0, 80)));
-    expect(await page.$$eval('[tabindex]', (els) => els.length)).toBe(0);
-    for (const expected of focusables) {
-      await page.keyboard.press('Tab');
-      const focused = await page.evaluate(() => {
-        const el = document.activeElement as HTMLElement;
-        const s = getComputedStyle(el);
-        return { html: el.outerHTML.slice(0, 80), outline: `${s.outlineStyle} ${s.outlineWidth}` };
-      });
-      expect(focused.html).toBe(expected);
-      expect(focused.outline).toBe('solid 3px');
-    }
+      // Keyboard: Tab visits every control in the order the page shows them, each with a visible focus ring.
+      const focusables = await page.$$eval('a[href], button, summary', (els) => els.map((e) => e.outerHTML.slice(0, 80)));
+      expect(await page.$$eval('[tabindex]', (els) => els.length)).toBe(0);
+      for (const expected of focusables) {
+        await page.keyboard.press('Tab');
+        const focused = await page.evaluate(() => {
+          const el = document.activeElement as HTMLElement;
+          const s = getComputedStyle(el);
+          return { html: el.outerHTML.slice(0, 80), outline: `${s.outlineStyle} ${s.outlineWidth}` };
+        });
+        expect(focused.html).toBe(expected);
+        expect(focused.outline).toBe('solid 3px');
+      }
 
-    await page.locator('nav.filters a', { hasText: 'Revoked' }).click();
-    await page.waitForURL(/show=revoked/);
-    expect(await page.locator('li.grant').evaluateAll((els) => els.map((e) => e.getAttribute('data-state')))).toEqual(['revoked']);
-    await expect(page.locator('nav.filters a[aria-current="page"]').textContent()).resolves.toBe('Revoked (1)');
-    await page.close();
-  }, 90_000);
+      await page.locator('nav.filters a', { hasText: 'Revoked' }).click();
+      await page.waitForURL(/show=revoked/);
+      expect(await page.locator('li.grant').evaluateAll((els) => els.map((e) => e.getAttribute('data-state')))).toEqual(['revoked']);
+      await expect(page.locator('nav.filters a[aria-current="page"]').textContent()).resolves.toBe('Revoked (1)');
+      await page.close();
+    },
+    90_000,
+  );
 
-  browserIt('at phone width: one column, nothing wider than the screen, touch-size controls, no axe violations', async () => {
-    const page = await (await launch()).newPage();
-    await page.setViewportSize({ width: 375, height: 740 });
-    await page.goto(`${server.url}/consent`);
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
-    const heights = await page.locator('li.grant button, li.grant a.button, nav.filters a').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().height));
-    expect(Math.min(...heights)).toBeGreaterThanOrEqual(44);
-    await page.screenshot({ path: join(ARTIFACTS, 'phone.png'), fullPage: true });
-    expect(await axeViolations(page)).toEqual([]);
-    // The check can fail: the same harness on a page (without our CSP) with an unlabelled field and grey-on-grey text.
-    await page.goto('about:blank');
-    await page.setContent('<!doctype html><html lang="en"><title>t</title><main><h1>t</h1><input type="text"><p style="color:#999;background:#aaa">faint</p></main></html>');
-    expect((await axeViolations(page)).map((v) => v.id).sort()).toEqual(['color-contrast', 'label']);
-    await page.close();
-  }, 90_000);
+  browserIt(
+    'at phone width: one column, nothing wider than the screen, touch-size controls, no axe violations',
+    async () => {
+      const page = await (await launch()).newPage();
+      await page.setViewportSize({ width: 375, height: 740 });
+      await page.goto(`${server.url}/consent`);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+      const heights = await page.locator('li.grant button, li.grant a.button, nav.filters a').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().height));
+      expect(Math.min(...heights)).toBeGreaterThanOrEqual(44);
+      await page.screenshot({ path: join(ARTIFACTS, 'phone.png'), fullPage: true });
+      expect(await axeViolations(page)).toEqual([]);
+      // The check can fail: the same harness on a page (without our CSP) with an unlabelled field and grey-on-grey text.
+      await page.goto('about:blank');
+      await page.setContent('<!doctype html><html lang="en"><title>t</title><main><h1>t</h1><input type="text"><p style="color:#999;background:#aaa">faint</p></main></html>');
+      expect((await axeViolations(page)).map((v) => v.id).sort()).toEqual(['color-contrast', 'label']);
+      await page.close();
+    },
+    90_000,
+  );
 
-  browserIt('Revoke asks first: Cancel keeps the grant; confirming revokes it, and a verifier then refuses it', async () => {
-    const page = await (await launch()).newPage();
-    await page.goto(`${server.url}/consent`);
-    expect((await verify(grants.shop!.jwt, 'profile/email')).ok).toBe(true);
+  browserIt(
+    'Revoke asks first: Cancel keeps the grant; confirming revokes it, and a verifier then refuses it',
+    async () => {
+      const page = await (await launch()).newPage();
+      await page.goto(`${server.url}/consent`);
+      expect((await verify(grants.shop!.jwt, 'profile/email')).ok).toBe(true);
 
-    await card(page, 'shop').locator('[data-action="revoke"]').click();
-    await page.waitForURL(/\/consent\/revoke\?id=/);
-    await expect(page.locator('h1').textContent()).resolves.toBe('Revoke this grant?');
-    await expect(page.locator('.warning').textContent()).resolves.toMatch(/^This is permanent\./);
-    await page.screenshot({ path: join(ARTIFACTS, 'confirm.png'), fullPage: true });
-    expect(await axeViolations(page)).toEqual([]);
-    await page.locator('[data-action="cancel"]').click();
-    await page.waitForURL(`${server.url}/consent`);
-    await expect(card(page, 'shop').getAttribute('data-state')).resolves.toBe('active');
-    expect((await verify(grants.shop!.jwt, 'profile/email')).ok).toBe(true);
+      await card(page, 'shop').locator('[data-action="revoke"]').click();
+      await page.waitForURL(/\/consent\/revoke\?id=/);
+      await expect(page.locator('h1').textContent()).resolves.toBe('Revoke this grant?');
+      await expect(page.locator('.warning').textContent()).resolves.toMatch(/^This is permanent\./);
+      await page.screenshot({ path: join(ARTIFACTS, 'confirm.png'), fullPage: true });
+      expect(await axeViolations(page)).toEqual([]);
+      await page.locator('[data-action="cancel"]').click();
+      await page.waitForURL(`${server.url}/consent`);
+      await expect(card(page, 'shop').getAttribute('data-state')).resolves.toBe('active');
+      expect((await verify(grants.shop!.jwt, 'profile/email')).ok).toBe(true);
 
-    await card(page, 'shop').locator('[data-action="revoke"]').click();
-    await page.locator('[data-action="confirm-revoke"]').click();
-    await page.waitForURL(/done=revoked/);
-    await expect(page.locator('.notice').textContent()).resolves.toBe("Revoked for good: shop.example's access to profile/email.");
-    await expect(card(page, 'shop').getAttribute('data-state')).resolves.toBe('revoked');
-    expect((await verify(grants.shop!.jwt, 'profile/email')).reasons.map((r) => r.code)).toEqual(['CREDENTIAL_REVOKED']);
+      await card(page, 'shop').locator('[data-action="revoke"]').click();
+      await page.locator('[data-action="confirm-revoke"]').click();
+      await page.waitForURL(/done=revoked/);
+      await expect(page.locator('.notice').textContent()).resolves.toBe("Revoked for good: shop.example's access to profile/email.");
+      await expect(card(page, 'shop').getAttribute('data-state')).resolves.toBe('revoked');
+      expect((await verify(grants.shop!.jwt, 'profile/email')).reasons.map((r) => r.code)).toEqual(['CREDENTIAL_REVOKED']);
 
-    // Pausing needs no confirmation: it can be undone.
-    await card(page, 'printer').locator('[data-action="suspend"]').click();
-    await page.waitForURL(/done=suspended/);
-    await expect(page.locator('.notice').textContent()).resolves.toBe("Paused: printer's access to photos/2026/*.");
-    expect((await verify(grants.printer!.jwt, 'photos/2026/a.jpg')).reasons.map((r) => r.code)).toEqual(['CREDENTIAL_SUSPENDED']);
-    await card(page, 'printer').locator('[data-action="resume"]').click();
-    await page.waitForURL(/done=resumed/);
-    expect((await verify(grants.printer!.jwt, 'photos/2026/a.jpg')).ok).toBe(true);
-    await page.close();
-  }, 90_000);
+      // Pausing needs no confirmation: it can be undone.
+      await card(page, 'printer').locator('[data-action="suspend"]').click();
+      await page.waitForURL(/done=suspended/);
+      await expect(page.locator('.notice').textContent()).resolves.toBe("Paused: printer's access to photos/2026/*.");
+      expect((await verify(grants.printer!.jwt, 'photos/2026/a.jpg')).reasons.map((r) => r.code)).toEqual(['CREDENTIAL_SUSPENDED']);
+      await card(page, 'printer').locator('[data-action="resume"]').click();
+      await page.waitForURL(/done=resumed/);
+      expect((await verify(grants.printer!.jwt, 'photos/2026/a.jpg')).ok).toBe(true);
+      await page.close();
+    },
+    90_000,
+  );
 });

@@ -8,11 +8,19 @@ import type { CliContext } from '../../src/cli/io.js';
 describe('names on the consent page', () => {
   const name = namer([{ alias: 'alice', did: 'did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK' }]);
 
-  it("reads a home identity as its alias, a did:web as its host and path, anything else as a short form", () => {
-    expect(name('did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK')).toEqual({ label: 'alice', full: 'did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK', kind: 'alias' });
+  it('reads a home identity as its alias, a did:web as its host and path, anything else as a short form', () => {
+    expect(name('did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK')).toEqual({
+      label: 'alice',
+      full: 'did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK',
+      kind: 'alias',
+    });
     expect(name('did:web:shop.example').label).toBe('shop.example');
     expect(name('did:web:shop.example%3A8443:users:bob').label).toBe('shop.example:8443/users/bob');
-    expect(name('did:key:z6MkpTHR8VNsBxYAAWHut2Geadd9jSwuBV8xRoAnwWsdvktH')).toEqual({ label: 'did:key:z6MkpT…vktH', full: 'did:key:z6MkpTHR8VNsBxYAAWHut2Geadd9jSwuBV8xRoAnwWsdvktH', kind: 'short' });
+    expect(name('did:key:z6MkpTHR8VNsBxYAAWHut2Geadd9jSwuBV8xRoAnwWsdvktH')).toEqual({
+      label: 'did:key:z6MkpT…vktH',
+      full: 'did:key:z6MkpTHR8VNsBxYAAWHut2Geadd9jSwuBV8xRoAnwWsdvktH',
+      kind: 'short',
+    });
     expect(name('did:web:bad%ZZ').kind).toBe('short');
     expect(name('did:example:abc').label).toBe('did:example:abc');
   });
@@ -55,8 +63,24 @@ describe('the locale of the dates', () => {
 
 describe('order of grants', () => {
   it('live grants first (newest first), then paused, expired, revoked', () => {
-    const g = (id: string, state: ConsentGrant['state'], issued: string): ConsentGrant => ({ id, format: 'vc+jwt', state, issued, grantor: 'a', grantee: 'b', resources: [], actions: [], purpose: '' });
-    const sorted = sortGrants([g('1', 'revoked', '2026-03'), g('2', 'active', '2026-01'), g('3', 'expired', '2026-05'), g('4', 'active', '2026-02'), g('5', 'suspended', '2026-01')]);
+    const g = (id: string, state: ConsentGrant['state'], issued: string): ConsentGrant => ({
+      id,
+      format: 'vc+jwt',
+      state,
+      issued,
+      grantor: 'a',
+      grantee: 'b',
+      resources: [],
+      actions: [],
+      purpose: '',
+    });
+    const sorted = sortGrants([
+      g('1', 'revoked', '2026-03'),
+      g('2', 'active', '2026-01'),
+      g('3', 'expired', '2026-05'),
+      g('4', 'active', '2026-02'),
+      g('5', 'suspended', '2026-01'),
+    ]);
     expect(sorted.map((x) => x.id)).toEqual(['4', '2', '5', '3', '1']);
   });
 });

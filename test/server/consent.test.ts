@@ -76,7 +76,9 @@ describe('consent page (HTTP)', () => {
     expect(card).toMatch(/<dt>Given by<\/dt><dd><span title="did:key:z[^"]+">alice<\/span><\/dd>/);
     expect(card).toContain(`<code>${g.id}</code>`);
     const expires = (await listGrants(home.store)).find((x) => x.id === g.id)!.expires!;
-    const german = new Intl.DateTimeFormat('de-DE', { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' }).format(new Date(expires));
+    const german = new Intl.DateTimeFormat('de-DE', { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' }).format(
+      new Date(expires),
+    );
     expect(card).toContain(`<time datetime="${expires}" lang="de-DE">${german}</time>`);
     const fallback = await (await fetch(`${server.url}/consent`, { headers: { 'accept-language': '*, x-invalid-tag-@@' } })).text();
     expect(fallback).toContain('lang="en"');

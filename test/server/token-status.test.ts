@@ -9,7 +9,9 @@ import {
   publishTokenStatusLists,
   revokeSdJwtVc,
   STATUS_LIST_MEDIA_TYPE,
-  verifySdJwtVc, decodeTokenStatusList, readTokenStatus
+  verifySdJwtVc,
+  decodeTokenStatusList,
+  readTokenStatus,
 } from '../../src/sdjwt/index.js';
 import { tempDir } from '../helpers.js';
 import { API, openWorld, type World } from '../http/world.js';
@@ -43,7 +45,13 @@ describe('Token Status List served by charter serve', () => {
     expect(uri).toMatch(new RegExp(`^${w.server.url}/statuslists/[A-Za-z0-9_-]+$`));
     const status = createTokenStatusChecker({ resolver: w.resolver, allowLoopback: true, allowHttp: true });
     const verify = async () =>
-      verifySdJwtVc(await presentSdJwtVc(vc.token, { holder: w.app, disclose: ['email'], aud: API, nonce: 'n-1' }), { resolver: w.resolver, status, aud: API, nonce: 'n-1', requireStatus: true });
+      verifySdJwtVc(await presentSdJwtVc(vc.token, { holder: w.app, disclose: ['email'], aud: API, nonce: 'n-1' }), {
+        resolver: w.resolver,
+        status,
+        aud: API,
+        nonce: 'n-1',
+        requireStatus: true,
+      });
     const ok = await verify();
     expect(ok.reasons).toEqual([]);
     expect(ok.claims).toMatchObject({ email: 'alice@example.com' });
@@ -54,7 +62,7 @@ describe('Token Status List served by charter serve', () => {
     expect((await verify()).reasons.map((r) => r.code)).toEqual(['CREDENTIAL_REVOKED']);
   });
 
-  it('answers application/statuslist+jwt with the Bitstring lists\' short Cache-Control; HEAD has no body; unknown and suspension lists are 404', async () => {
+  it("answers application/statuslist+jwt with the Bitstring lists' short Cache-Control; HEAD has no body; unknown and suspension lists are 404", async () => {
     const vc = await issue();
     const id = (await w.home.store.findStatusAllocation(vc.id))[0]!.listId;
     const list = (await w.home.store.getStatusList(id))!;
@@ -73,7 +81,10 @@ describe('Token Status List served by charter serve', () => {
     const grant = await w.grant();
     const suspension = (await w.home.store.findStatusAllocation(grant.id)).map((a) => a.listId);
     const purposes = await Promise.all(suspension.map(async (l) => [(await w.home.store.getStatusList(l))!.purpose, (await fetch(`${w.server.url}/statuslists/${l}`)).status]));
-    expect(purposes.sort()).toEqual([['revocation', 200], ['suspension', 404]]);
+    expect(purposes.sort()).toEqual([
+      ['revocation', 200],
+      ['suspension', 404],
+    ]);
   });
 
   it('publishTokenStatusLists writes the same tokens as static files at statuslists/<id>, current bits included', async () => {

@@ -57,7 +57,15 @@ async function publish(spec: ListSpec = {}, path = `/lists/${++n}`): Promise<str
     ...(spec.ttl !== undefined ? { ttl: spec.ttl } : {}),
     ...spec.subject,
   };
-  const payload = { '@context': [V2], id: url, type: ['VerifiableCredential', 'BitstringStatusListCredential'], issuer: by.did, validFrom: iso(Date.now() - 3_600_000), credentialSubject: subject, ...spec.credential };
+  const payload = {
+    '@context': [V2],
+    id: url,
+    type: ['VerifiableCredential', 'BitstringStatusListCredential'],
+    issuer: by.did,
+    validFrom: iso(Date.now() - 3_600_000),
+    credentialSubject: subject,
+    ...spec.credential,
+  };
   lists.set(path, await signJwt({ typ: 'vc+jwt', cty: 'vc' }, payload, by.signer, by.kid));
   return url;
 }
@@ -99,7 +107,16 @@ describe('the spec examples (Bitstring Status List v1.0)', () => {
     expect(readStatus(bits, index + 1, 2)).toBe(0);
     expect(readStatus(bits, index, 1)).toBe(0);
     const url = await publish({ purpose: 'message', statusSize: 2, bits });
-    const jwt = await credentialWith(entry(url, { id: 'https://example.com/credentials/status/8#492847', statusPurpose: 'message', statusListIndex: String(index), statusSize: 2, statusMessage, statusReference: 'https://example.org/status-dictionary/' }));
+    const jwt = await credentialWith(
+      entry(url, {
+        id: 'https://example.com/credentials/status/8#492847',
+        statusPurpose: 'message',
+        statusListIndex: String(index),
+        statusSize: 2,
+        statusMessage,
+        statusReference: 'https://example.org/status-dictionary/',
+      }),
+    );
     const r = await check(jwt);
     expect(r.codes).toEqual([]);
     expect(r.reports).toEqual([{ purpose: 'message', statusListCredential: url, index, statusSize: 2, status: 2, valid: false, message: 'rejected' }]);
@@ -122,7 +139,11 @@ describe('statusSize above 1 is read as statusSize bits, never one bit per entry
     put(bits, 11, 2, 2);
     put(bits, 12, 2, 3);
     const url = await publish({ statusSize: 2, bits });
-    for (const [i, value] of [[10, 1], [11, 2], [12, 3]] as const) {
+    for (const [i, value] of [
+      [10, 1],
+      [11, 2],
+      [12, 3],
+    ] as const) {
       const r = await check(await credentialWith(entry(url, { statusListIndex: String(i), statusSize: 2, statusMessage: messages(2) })));
       expect(r.codes).toEqual(['CREDENTIAL_REVOKED']);
       expect(r.reports[0]).toMatchObject({ status: value, valid: false, message: `m${value}` });
@@ -182,14 +203,39 @@ describe('lists shorter than the minimum, and entries beyond them', () => {
     expect(await codes(await credentialWith(entry(tiny, { statusListIndex: '0' })))).toEqual(['STATUS_INVALID']);
     // 16 KiB holds 131,072 one-bit entries but only 65,536 two-bit ones.
     const halved = await publish({ statusSize: 2, bits: new Uint8Array(MIN_LIST_SIZE / 8) });
-    expect(await codes(await credentialWith(entry(halved, { statusSize: 2, statusMessage: [{ status: '0x0', message: 'a' }, { status: '0x1', message: 'b' }, { status: '0x2', message: 'c' }, { status: '0x3', message: 'd' }] })))).toEqual(['STATUS_INVALID']);
+    expect(
+      await codes(
+        await credentialWith(
+          entry(halved, {
+            statusSize: 2,
+            statusMessage: [
+              { status: '0x0', message: 'a' },
+              { status: '0x1', message: 'b' },
+              { status: '0x2', message: 'c' },
+              { status: '0x3', message: 'd' },
+            ],
+          }),
+        ),
+      ),
+    ).toEqual(['STATUS_INVALID']);
     const exact = await publish({ bits: new Uint8Array(MIN_LIST_SIZE / 8) });
     expect(await codes(await credentialWith(entry(exact, { statusListIndex: String(MIN_LIST_SIZE - 1) })))).toEqual([]);
     expect(await codes(await credentialWith(entry(exact, { statusListIndex: String(MIN_LIST_SIZE) })))).toEqual(['STATUS_INVALID']);
   });
   it('malformed entries are STATUS_INVALID', async () => {
     const url = await publish();
-    for (const over of [{ statusListIndex: '007' }, { statusListIndex: '-1' }, { statusListIndex: 7 }, { statusListIndex: '7.0' }, { statusListIndex: '99999999999' }, { statusListCredential: undefined }, { statusListCredential: 42 }, { statusPurpose: undefined }, { statusPurpose: ['revocation'] }, { id: url }]) {
+    for (const over of [
+      { statusListIndex: '007' },
+      { statusListIndex: '-1' },
+      { statusListIndex: 7 },
+      { statusListIndex: '7.0' },
+      { statusListIndex: '99999999999' },
+      { statusListCredential: undefined },
+      { statusListCredential: 42 },
+      { statusPurpose: undefined },
+      { statusPurpose: ['revocation'] },
+      { id: url },
+    ]) {
       expect([over, await codes(await credentialWith(entry(url, over)))]).toEqual([over, ['STATUS_INVALID']]);
     }
   });
@@ -223,7 +269,8 @@ describe('the list credential must itself be valid', () => {
   it('issued by someone else, another purpose, or not a BitstringStatusList: STATUS_INVALID', async () => {
     expect(await codes(await credentialWith(entry(await publish({ by: holder }))))).toEqual(['STATUS_INVALID']);
     expect(await codes(await credentialWith(entry(await publish({ purpose: 'suspension' }))))).toEqual(['STATUS_INVALID']);
-    for (const purpose of [[], ['revocation', 7], 7, '']) expect([purpose, await codes(await credentialWith(entry(await publish({ purpose }))))]).toEqual([purpose, ['STATUS_INVALID']]);
+    for (const purpose of [[], ['revocation', 7], 7, ''])
+      expect([purpose, await codes(await credentialWith(entry(await publish({ purpose }))))]).toEqual([purpose, ['STATUS_INVALID']]);
     expect(await codes(await credentialWith(entry(await publish({ subject: { type: 'StatusList2021' } }))))).toEqual(['STATUS_INVALID']);
     expect(await codes(await credentialWith(entry(await publish({ credential: { type: ['VerifiableCredential'] } }))))).toEqual(['STATUS_INVALID']);
     expect(await codes(await credentialWith(entry(await publish({ credential: { id: 'https://elsewhere.example/list' } }))))).toEqual(['STATUS_INVALID']);
@@ -284,7 +331,7 @@ describe('freshness: maxStalenessSeconds caps any ttl; refresh and clear', () =>
     expect(await codes(jwt, status)).toEqual(['CREDENTIAL_REVOKED']);
     expect(hits.get(path)).toBe(2);
   });
-  it('maxStalenessSeconds is the verifier\'s to set; a shorter ttl is honoured; no ttl means maxStaleness', async () => {
+  it("maxStalenessSeconds is the verifier's to set; a shorter ttl is honoured; no ttl means maxStaleness", async () => {
     let clock = Date.now();
     const strict = checker({ now: () => clock, maxStalenessSeconds: 30 });
     const a = await revocable(365 * 86_400_000);
@@ -351,7 +398,18 @@ describe('hostile status entries', () => {
     const status = checker();
     const field = <T>(good: T) => fc.oneof({ weight: 3, arbitrary: fc.constant(good) }, { weight: 1, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.jsonValue() });
     // statusListCredential stays on the local server: a random URL must not reach the network.
-    const raw = fc.record({ type: field('BitstringStatusListEntry'), statusPurpose: field('revocation'), statusListIndex: field('7'), statusSize: field(1), statusMessage: field([{ status: '0x0', message: 'a' }, { status: '0x1', message: 'b' }]), id: field('urn:x'), statusListCredential: fc.constantFrom(url, `${url}x`, `${srv.url}/lists/none`) });
+    const raw = fc.record({
+      type: field('BitstringStatusListEntry'),
+      statusPurpose: field('revocation'),
+      statusListIndex: field('7'),
+      statusSize: field(1),
+      statusMessage: field([
+        { status: '0x0', message: 'a' },
+        { status: '0x1', message: 'b' },
+      ]),
+      id: field('urn:x'),
+      statusListCredential: fc.constantFrom(url, `${url}x`, `${srv.url}/lists/none`),
+    });
     const allowed = new Set(['STATUS_INVALID', 'STATUS_UNAVAILABLE', 'CREDENTIAL_REVOKED']);
     await fc.assert(
       fc.asyncProperty(fc.oneof(raw, fc.jsonValue()), async (e) => {

@@ -2,7 +2,15 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CharterError } from '../../src/errors.js';
-import { allocateStatusEntry, changeCredentialStatus, setCredentialStatus, setStatus, statusPropagation, DEFAULT_LIST_TTL_SECONDS, DEFAULT_MAX_STALENESS_SECONDS } from '../../src/status/index.js';
+import {
+  allocateStatusEntry,
+  changeCredentialStatus,
+  setCredentialStatus,
+  setStatus,
+  statusPropagation,
+  DEFAULT_LIST_TTL_SECONDS,
+  DEFAULT_MAX_STALENESS_SECONDS,
+} from '../../src/status/index.js';
 import { openSqliteStore } from '../../src/store/sqlite/store.js';
 import type { Store } from '../../src/store/types.js';
 import { makeIssuer, tempDir } from '../helpers.js';
@@ -46,7 +54,12 @@ describe('setStatus: key, then bit, then signature', () => {
     const change = await changeCredentialStatus(store, e.id, 'revocation', true, async () => issuer);
     const list = (await store.getStatusList(e.listId))!;
     expect([list.signedVersion, change.index, change.value]).toEqual([list.version, e.index, true]);
-    expect(change.propagation).toEqual({ ttlSeconds: DEFAULT_LIST_TTL_SECONDS, maxStalenessSeconds: DEFAULT_MAX_STALENESS_SECONDS, verifierCacheSeconds: 60, visibleWithinSeconds: 120 });
+    expect(change.propagation).toEqual({
+      ttlSeconds: DEFAULT_LIST_TTL_SECONDS,
+      maxStalenessSeconds: DEFAULT_MAX_STALENESS_SECONDS,
+      verifierCacheSeconds: 60,
+      visibleWithinSeconds: 120,
+    });
     // A list that claims a long ttl is still trusted at most the staleness cap by a verifier.
     expect(statusPropagation({ ttlSeconds: 3600 })).toEqual({ ttlSeconds: 3600, maxStalenessSeconds: 300, verifierCacheSeconds: 300, visibleWithinSeconds: 3900 });
     expect(statusPropagation({ ttlSeconds: 0 }).visibleWithinSeconds).toBe(0);

@@ -3,7 +3,21 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import vector from '../vectors/bitstring-status-list.json' with { type: 'json' };
-import { decodeBitstring, encodeBitstring, getBit, setBit, allocateStatusEntry, createStatusList, currentStatusListJwt, setStatus, createStatusChecker, DEFAULT_LIST_TTL_SECONDS, MAX_STATUS_SIZE, MIN_LIST_SIZE, readStatus } from '../../src/status/index.js';
+import {
+  decodeBitstring,
+  encodeBitstring,
+  getBit,
+  setBit,
+  allocateStatusEntry,
+  createStatusList,
+  currentStatusListJwt,
+  setStatus,
+  createStatusChecker,
+  DEFAULT_LIST_TTL_SECONDS,
+  MAX_STATUS_SIZE,
+  MIN_LIST_SIZE,
+  readStatus,
+} from '../../src/status/index.js';
 import { issueCredential, verifyCredential } from '../../src/credentials/index.js';
 import { createResolver } from '../../src/did/index.js';
 import { openSqliteStore } from '../../src/store/sqlite/store.js';
@@ -166,7 +180,13 @@ describe('status lists end to end over loopback HTTP', () => {
 
   it('an index beyond the list and a purpose mismatch are STATUS_INVALID', async () => {
     const { entry } = await issueWith('revocation');
-    const far = await issueCredential({ issuer, subject: issuer.did, type: 'TestCredential', claims: {}, credentialStatus: { ...entry, statusListIndex: String(MIN_LIST_SIZE + 5) } });
+    const far = await issueCredential({
+      issuer,
+      subject: issuer.did,
+      type: 'TestCredential',
+      claims: {},
+      credentialStatus: { ...entry, statusListIndex: String(MIN_LIST_SIZE + 5) },
+    });
     expect(await codes(far.jwt)).toEqual(['STATUS_INVALID']);
     const wrong = await issueCredential({ issuer, subject: issuer.did, type: 'TestCredential', claims: {}, credentialStatus: { ...entry, statusPurpose: 'suspension' } });
     expect(await codes(wrong.jwt)).toEqual(['STATUS_INVALID']);
@@ -174,7 +194,8 @@ describe('status lists end to end over loopback HTTP', () => {
 
   it('allocates random, never repeated indices', async () => {
     const seen = new Set<number>();
-    for (let i = 0; i < 200; i++) seen.add(Number((await allocateStatusEntry(store, { issuerDid: issuer.did, purpose: 'revocation', baseUrl: srv.url, credentialId: `a${i}` })).statusListIndex));
+    for (let i = 0; i < 200; i++)
+      seen.add(Number((await allocateStatusEntry(store, { issuerDid: issuer.did, purpose: 'revocation', baseUrl: srv.url, credentialId: `a${i}` })).statusListIndex));
     expect(seen.size).toBe(200);
     expect(Math.max(...seen)).toBeGreaterThan(1000);
   });

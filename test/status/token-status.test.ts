@@ -114,7 +114,10 @@ describe('Status List Tokens over loopback HTTP', () => {
     expect(ref.uri).toBe(tokenStatusListUrl(list));
     expect(list.url).toBe(`${w.url}/status/${listId}`);
     const jwt = await currentTokenStatusListJwt(w.store, listId, w.issuerFor);
-    const [h, p] = jwt.split('.').slice(0, 2).map((s) => JSON.parse(Buffer.from(s!, 'base64url').toString()) as Record<string, unknown>);
+    const [h, p] = jwt
+      .split('.')
+      .slice(0, 2)
+      .map((s) => JSON.parse(Buffer.from(s!, 'base64url').toString()) as Record<string, unknown>);
     expect(h).toMatchObject({ typ: 'statuslist+jwt', alg: 'EdDSA', kid: issuer.kid });
     expect(p).toMatchObject({ iss: issuer.did, sub: ref.uri, ttl: list.ttlSeconds, status_list: { bits: 1 } });
     expect(p!.exp).toBe((p!.iat as number) + 86_400);

@@ -97,7 +97,13 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
 
     it('ledger: reserve within budget and rate, refuse beyond, release returns budget, commit keeps it', async () => {
       const at = new Date('2026-01-01T00:00:00Z');
-      const entry = (amount: string) => ({ mandateId: 'm1', amount, currency: 'USD', budget: { amount: '100', currency: 'USD', periodSeconds: 86400 }, rate: { count: 3, periodSeconds: 3600 } });
+      const entry = (amount: string) => ({
+        mandateId: 'm1',
+        amount,
+        currency: 'USD',
+        budget: { amount: '100', currency: 'USD', periodSeconds: 86400 },
+        rate: { count: 3, periodSeconds: 3600 },
+      });
       const r1 = await store.reserve({ reservationId: 'r1', at, entries: [entry('60')] });
       expect(r1).toMatchObject({ ok: true, usage: [{ spent: '0', remaining: '40', rateRemaining: 2 }] });
       const r2 = await store.reserve({ reservationId: 'r2', at, entries: [entry('40.01')] });
@@ -113,7 +119,8 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       const later = new Date(at.getTime() + 86_401_000);
       expect((await store.previewReservation({ reservationId: 'q', at: later, entries: [entry('100')] })).ok).toBe(true);
       // rate: 3 per hour
-      const rate = (id: string) => store.reserve({ reservationId: id, at: later, entries: [{ mandateId: 'm2', amount: '0', currency: 'USD', rate: { count: 2, periodSeconds: 3600 } }] });
+      const rate = (id: string) =>
+        store.reserve({ reservationId: id, at: later, entries: [{ mandateId: 'm2', amount: '0', currency: 'USD', rate: { count: 2, periodSeconds: 3600 } }] });
       expect((await rate('a')).ok).toBe(true);
       expect((await rate('b')).ok).toBe(true);
       expect((await rate('c')).failures.map((f) => f.code)).toEqual(['RATE_EXCEEDED']);
@@ -133,7 +140,12 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
 
     it('ledger: a calendar budget counts from local midnight in its time zone, across a DST change and a month boundary', async () => {
       // Europe/Paris moved to summer time on 2026-03-29; April starts there at 2026-03-31T22:00Z (UTC+2).
-      const paris = (mandateId: string, calendar: 'day' | 'month') => ({ mandateId, amount: '60', currency: 'EUR', budget: { amount: '100', currency: 'EUR', calendar, timeZone: 'Europe/Paris' } });
+      const paris = (mandateId: string, calendar: 'day' | 'month') => ({
+        mandateId,
+        amount: '60',
+        currency: 'EUR',
+        budget: { amount: '100', currency: 'EUR', calendar, timeZone: 'Europe/Paris' },
+      });
       const at = (iso: string) => new Date(iso);
       expect((await store.reserve({ reservationId: 'cal-1', at: at('2026-03-31T21:30:00Z'), entries: [paris('cal-m', 'month')] })).ok).toBe(true);
       // 23:59 in Paris on 31 March: still March, 40 left
@@ -143,14 +155,27 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       const april = await store.reserve({ reservationId: 'cal-3', at: at('2026-03-31T22:01:00Z'), entries: [paris('cal-m', 'month')] });
       expect(april).toMatchObject({ ok: true, usage: [{ spent: '0', remaining: '40' }] });
       // The same instants in UTC are one month: 60 + 60 > 100
-      const utc = (id: string, iso: string) => store.reserve({ reservationId: id, at: at(iso), entries: [{ ...paris('cal-u', 'month'), budget: { amount: '100', currency: 'EUR', calendar: 'month' as const, timeZone: 'UTC' } }] });
+      const utc = (id: string, iso: string) =>
+        store.reserve({
+          reservationId: id,
+          at: at(iso),
+          entries: [{ ...paris('cal-u', 'month'), budget: { amount: '100', currency: 'EUR', calendar: 'month' as const, timeZone: 'UTC' } }],
+        });
       expect((await utc('cal-4', '2026-03-31T21:30:00Z')).ok).toBe(true);
       expect((await utc('cal-5', '2026-03-31T22:01:00Z')).failures.map((f) => f.code)).toEqual(['BUDGET_EXCEEDED']);
       // The DST day (23 hours long in Paris): 00:30 and 23:30 local are one day; 00:30 the next day is another
       expect((await store.reserve({ reservationId: 'cal-6', at: at('2026-03-28T23:30:00Z'), entries: [paris('cal-d', 'day')] })).ok).toBe(true);
-      expect((await store.reserve({ reservationId: 'cal-7', at: at('2026-03-29T21:30:00Z'), entries: [paris('cal-d', 'day')] })).failures.map((f) => f.code)).toEqual(['BUDGET_EXCEEDED']);
+      expect((await store.reserve({ reservationId: 'cal-7', at: at('2026-03-29T21:30:00Z'), entries: [paris('cal-d', 'day')] })).failures.map((f) => f.code)).toEqual([
+        'BUDGET_EXCEEDED',
+      ]);
       expect((await store.reserve({ reservationId: 'cal-8', at: at('2026-03-29T22:30:00Z'), entries: [paris('cal-d', 'day')] })).ok).toBe(true);
-      await expect(store.reserve({ reservationId: 'cal-9', at: at('2026-03-29T22:30:00Z'), entries: [{ ...paris('cal-x', 'day'), budget: { amount: '1', currency: 'EUR', calendar: 'day' as const, timeZone: 'Mars/Olympus' } }] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(
+        store.reserve({
+          reservationId: 'cal-9',
+          at: at('2026-03-29T22:30:00Z'),
+          entries: [{ ...paris('cal-x', 'day'), budget: { amount: '1', currency: 'EUR', calendar: 'day' as const, timeZone: 'Mars/Olympus' } }],
+        }),
+      ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     });
 
     it('property: random reserve/release sequences never let live spend exceed the budget', async () => {
@@ -162,7 +187,11 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
           const live = new Map<string, number>();
           for (const [i, op] of ops.entries()) {
             const id = `${mandateId}-${i}`;
-            const r = await store.reserve({ reservationId: id, at, entries: [{ mandateId, amount: String(op.amount), currency: 'USD', budget: { amount: '100', currency: 'USD', periodSeconds: 60 } }] });
+            const r = await store.reserve({
+              reservationId: id,
+              at,
+              entries: [{ mandateId, amount: String(op.amount), currency: 'USD', budget: { amount: '100', currency: 'USD', periodSeconds: 60 } }],
+            });
             if (r.ok) live.set(id, op.amount);
             if (r.ok && op.release) {
               await store.releaseReservation(id);
@@ -188,7 +217,12 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
 
     it('ratings: put reports what it added, keeps what it held, lists one agent in (issuedAt, attester, id) order', async () => {
       const full = rating({ id: 'b', dimension: 'delivery', validUntil: 1_800_000_000_000, status: '{"type":"BitstringStatusListEntry"}', score: 1 });
-      const added = await store.putRatings([rating({ id: 'c', issuedAt: 5 }), full, rating({ id: 'a', attester: 'did:key:zz', issuedAt: 5 }), rating({ id: 'x', agent: 'did:key:zother' })]);
+      const added = await store.putRatings([
+        rating({ id: 'c', issuedAt: 5 }),
+        full,
+        rating({ id: 'a', attester: 'did:key:zz', issuedAt: 5 }),
+        rating({ id: 'x', agent: 'did:key:zother' }),
+      ]);
       expect(added).toEqual([
         { attester: 'did:key:zshop', id: 'c' },
         { attester: 'did:key:zshop', id: 'b' },
@@ -205,14 +239,24 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       expect(listed[0]).toEqual({ ...rating({ id: 'c', issuedAt: 5 }), revocable: false });
       expect(Object.keys(listed[0]!).sort()).toEqual(['agent', 'attester', 'id', 'importedAt', 'issuedAt', 'receipt', 'revocable', 'score']);
       expect(await store.listRatingStatus('did:key:zagent')).toEqual([{ attester: 'did:key:zshop', id: 'b', status: full.status }]);
-      expect(await store.listRatingStatus('did:key:zagent', [{ attester: 'did:key:zshop', id: 'b' }, { attester: 'did:key:zshop', id: 'c' }, { attester: 'did:key:zz', id: 'b' }])).toEqual([
-        { attester: 'did:key:zshop', id: 'b', status: full.status },
-      ]);
+      expect(
+        await store.listRatingStatus('did:key:zagent', [
+          { attester: 'did:key:zshop', id: 'b' },
+          { attester: 'did:key:zshop', id: 'c' },
+          { attester: 'did:key:zz', id: 'b' },
+        ]),
+      ).toEqual([{ attester: 'did:key:zshop', id: 'b', status: full.status }]);
       // keyed within the agent: another agent's listing never reads it
       expect(await store.listRatingStatus('did:key:zother', [{ attester: 'did:key:zshop', id: 'b' }])).toEqual([]);
       expect(await store.listRatingStatus('did:key:zagent', [])).toEqual([]);
       expect(await store.listRatings('did:key:nobody')).toEqual([]);
-      expect(await store.findRatings([{ attester: 'did:key:zz', id: 'a' }, { attester: 'did:key:zz', id: 'c' }, { attester: 'did:key:zshop', id: 'x' }])).toEqual([
+      expect(
+        await store.findRatings([
+          { attester: 'did:key:zz', id: 'a' },
+          { attester: 'did:key:zz', id: 'c' },
+          { attester: 'did:key:zshop', id: 'x' },
+        ]),
+      ).toEqual([
         { attester: 'did:key:zz', id: 'a' },
         { attester: 'did:key:zshop', id: 'x' },
       ]);
@@ -298,13 +342,18 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       expect(bad).toMatchObject({ status: 'rejected', reason: { code: 'INVALID_ARGUMENT' } });
     });
     it('audit: a batch appends atomically; entries list by chain, time, subject and outcome; found by receipt id or hash', async () => {
-      await store.appendAudit({ chain: 'A', entries: [entry('A', 1), entry('A', 2, { outcome: 'deny', subject: 'did:key:zother' }), entry('A', 3, { kind: 'settlement', outcome: 'committed' })] });
+      await store.appendAudit({
+        chain: 'A',
+        entries: [entry('A', 1), entry('A', 2, { outcome: 'deny', subject: 'did:key:zother' }), entry('A', 3, { kind: 'settlement', outcome: 'committed' })],
+      });
       await store.appendAudit({ chain: 'B', entries: [entry('B', 1)] });
       expect((await store.listAudit({ chain: 'A' })).map((e) => e.seq)).toEqual([1, 2, 3]);
       expect((await store.listAudit({ chain: 'A', fromSeq: 2, limit: 1 })).map((e) => e.seq)).toEqual([2]);
       expect((await store.listAudit({ outcome: 'deny' })).map((e) => e.receiptId)).toEqual(['urn:uuid:A-2']);
       expect((await store.listAudit({ subject: 'did:key:zagent', kind: 'decision' })).map((e) => `${e.chain}${e.seq}`)).toEqual(['A1', 'B1']);
-      expect((await store.listAudit({ since: new Date(Date.UTC(2026, 0, 1, 0, 0, 2)), until: new Date(Date.UTC(2026, 0, 1, 0, 0, 3)) })).map((e) => `${e.chain}${e.seq}`)).toEqual(['A2']);
+      expect((await store.listAudit({ since: new Date(Date.UTC(2026, 0, 1, 0, 0, 2)), until: new Date(Date.UTC(2026, 0, 1, 0, 0, 3)) })).map((e) => `${e.chain}${e.seq}`)).toEqual([
+        'A2',
+      ]);
       const found = await store.findAudit('urn:uuid:A-2');
       expect(found).toEqual(entry('A', 2, { outcome: 'deny', subject: 'did:key:zother' }));
       expect((await store.findAudit('sha256-B-1'))?.receiptId).toBe('urn:uuid:B-1');
@@ -318,7 +367,9 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
     it('audit: a taken (chain, seq) or receipt id is ALREADY_EXISTS and nothing of the batch is written', async () => {
       await store.appendAudit({ chain: 'A', entries: [entry('A', 1)] });
       await expect(store.appendAudit({ chain: 'A', entries: [entry('A', 1, { receiptId: 'other' }), entry('A', 2)] })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
-      await expect(store.appendAudit({ chain: 'A', entries: [entry('A', 2, { receiptId: 'urn:uuid:A-1' })], blobs: [{ hash: 'h', body: 'b' }] })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+      await expect(store.appendAudit({ chain: 'A', entries: [entry('A', 2, { receiptId: 'urn:uuid:A-1' })], blobs: [{ hash: 'h', body: 'b' }] })).rejects.toMatchObject({
+        code: 'ALREADY_EXISTS',
+      });
       expect((await store.listAudit({ chain: 'A' })).map((e) => e.seq)).toEqual([1]);
       expect(await store.getAuditBlobs(['h'])).toEqual([]);
       await expect(store.appendAudit({ chain: 'A', entries: [entry('A', 3), entry('A', 5)] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
@@ -326,43 +377,92 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
     });
 
     it('audit: concurrent appenders on distinct chains all land; on one (chain, seq) exactly one wins', async () => {
-      await Promise.all(['P', 'Q', 'R', 'S'].map(async (c) => {
-        for (let i = 1; i <= 5; i++) await store.appendAudit({ chain: c, entries: [entry(c, i)], blobs: [{ hash: 'shared', body: 'doc' }], refs: [{ receiptId: `urn:uuid:${c}-${i}`, hash: 'shared' }] });
-      }));
-      expect((await store.listAuditChains()).map((c) => [c.chain, c.count])).toEqual([['P', 5], ['Q', 5], ['R', 5], ['S', 5]]);
+      await Promise.all(
+        ['P', 'Q', 'R', 'S'].map(async (c) => {
+          for (let i = 1; i <= 5; i++)
+            await store.appendAudit({ chain: c, entries: [entry(c, i)], blobs: [{ hash: 'shared', body: 'doc' }], refs: [{ receiptId: `urn:uuid:${c}-${i}`, hash: 'shared' }] });
+        }),
+      );
+      expect((await store.listAuditChains()).map((c) => [c.chain, c.count])).toEqual([
+        ['P', 5],
+        ['Q', 5],
+        ['R', 5],
+        ['S', 5],
+      ]);
       const race = await Promise.allSettled([1, 2, 3, 4].map((i) => store.appendAudit({ chain: 'Z', entries: [entry('Z', 1, { receiptId: `race-${i}`, hash: `h${i}` })] })));
       expect(race.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       for (const r of race) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'ALREADY_EXISTS' });
     });
 
     it('audit: evidence is stored once per hash, referenced per entry; checkpoints are kept once per (chain, seq)', async () => {
-      const cp = { chain: 'A', seq: 2, head: 'sha256-A-2', at: new Date().toISOString(), jws: `h.${Buffer.from(JSON.stringify({ iss: 'did:key:zverifier' })).toString('base64url')}.s` };
+      const cp = {
+        chain: 'A',
+        seq: 2,
+        head: 'sha256-A-2',
+        at: new Date().toISOString(),
+        jws: `h.${Buffer.from(JSON.stringify({ iss: 'did:key:zverifier' })).toString('base64url')}.s`,
+      };
       await store.appendAudit({
         chain: 'A',
         entries: [entry('A', 1), entry('A', 2)],
-        blobs: [{ hash: 'doc', body: '{"id":"did"}' }, { hash: 'vp1', body: 'vp-one' }, { hash: 'doc', body: '{"id":"did"}' }],
-        refs: [{ receiptId: 'urn:uuid:A-1', hash: 'doc' }, { receiptId: 'urn:uuid:A-1', hash: 'vp1' }, { receiptId: 'urn:uuid:A-2', hash: 'doc' }],
+        blobs: [
+          { hash: 'doc', body: '{"id":"did"}' },
+          { hash: 'vp1', body: 'vp-one' },
+          { hash: 'doc', body: '{"id":"did"}' },
+        ],
+        refs: [
+          { receiptId: 'urn:uuid:A-1', hash: 'doc' },
+          { receiptId: 'urn:uuid:A-1', hash: 'vp1' },
+          { receiptId: 'urn:uuid:A-2', hash: 'doc' },
+        ],
         checkpoint: cp,
       });
       await store.putAuditCheckpoint(cp);
       await store.putAuditCheckpoint({ ...cp, jws: 'changed' });
       expect(await store.listAuditCheckpoints('A')).toEqual([cp]);
-      expect(await store.getAuditBlobs(['vp1', 'missing', 'doc'])).toEqual([{ hash: 'vp1', body: 'vp-one' }, { hash: 'doc', body: '{"id":"did"}' }]);
+      expect(await store.getAuditBlobs(['vp1', 'missing', 'doc'])).toEqual([
+        { hash: 'vp1', body: 'vp-one' },
+        { hash: 'doc', body: '{"id":"did"}' },
+      ]);
       expect((await store.getAuditEvidence('urn:uuid:A-1')).map((b) => b.hash)).toEqual(['doc', 'vp1']);
       // Evidence of one entry alone is kept in its row.
-      await store.appendAudit({ chain: 'A', entries: [entry('A', 3)], inline: [{ receiptId: 'urn:uuid:A-3', hash: 'vp3', body: 'vp-three' }], blobs: [{ hash: 'doc', body: '{"id":"did"}' }], refs: [{ receiptId: 'urn:uuid:A-3', hash: 'doc' }] });
-      expect(await store.getAuditEvidence('urn:uuid:A-3')).toEqual([{ hash: 'vp3', body: 'vp-three' }, { hash: 'doc', body: '{"id":"did"}' }]);
+      await store.appendAudit({
+        chain: 'A',
+        entries: [entry('A', 3)],
+        inline: [{ receiptId: 'urn:uuid:A-3', hash: 'vp3', body: 'vp-three' }],
+        blobs: [{ hash: 'doc', body: '{"id":"did"}' }],
+        refs: [{ receiptId: 'urn:uuid:A-3', hash: 'doc' }],
+      });
+      expect(await store.getAuditEvidence('urn:uuid:A-3')).toEqual([
+        { hash: 'vp3', body: 'vp-three' },
+        { hash: 'doc', body: '{"id":"did"}' },
+      ]);
       expect(await store.getAuditEvidence('nothing')).toEqual([]);
       expect(await store.listAudit({ chain: 'A', fromSeq: 3 })).toEqual([entry('A', 3)]);
     });
 
     it('audit: pruning through a checkpoint drops older entries and evidence only they used; a fully pruned chain is still listed by its checkpoint', async () => {
-      const cp = (seq: number) => ({ chain: 'A', seq, head: `sha256-A-${seq}`, at: new Date().toISOString(), jws: `h.${Buffer.from(JSON.stringify({ iss: 'did:key:zverifier' })).toString('base64url')}.s` });
+      const cp = (seq: number) => ({
+        chain: 'A',
+        seq,
+        head: `sha256-A-${seq}`,
+        at: new Date().toISOString(),
+        jws: `h.${Buffer.from(JSON.stringify({ iss: 'did:key:zverifier' })).toString('base64url')}.s`,
+      });
       await store.appendAudit({
         chain: 'A',
         entries: [entry('A', 1), entry('A', 2), entry('A', 3)],
-        blobs: [{ hash: 'shared', body: 's' }, { hash: 'only1', body: '1' }, { hash: 'only3', body: '3' }],
-        refs: [{ receiptId: 'urn:uuid:A-1', hash: 'shared' }, { receiptId: 'urn:uuid:A-1', hash: 'only1' }, { receiptId: 'urn:uuid:A-3', hash: 'shared' }, { receiptId: 'urn:uuid:A-3', hash: 'only3' }],
+        blobs: [
+          { hash: 'shared', body: 's' },
+          { hash: 'only1', body: '1' },
+          { hash: 'only3', body: '3' },
+        ],
+        refs: [
+          { receiptId: 'urn:uuid:A-1', hash: 'shared' },
+          { receiptId: 'urn:uuid:A-1', hash: 'only1' },
+          { receiptId: 'urn:uuid:A-3', hash: 'shared' },
+          { receiptId: 'urn:uuid:A-3', hash: 'only3' },
+        ],
         checkpoint: cp(2),
       });
       expect(await store.pruneAudit({ chain: 'A', throughSeq: 2 })).toEqual({ entries: 2, blobs: 1 });
@@ -380,8 +480,15 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
 
     it('access reports: each receipt recorded once per grant, listed newest first', async () => {
       const rec = (id: string, grantId: string, sec: number) => ({
-        grantId, receiptId: id, verifier: 'did:key:zapi', reporter: 'did:key:zapi', holder: 'did:key:zapp', outcome: 'allow' as const,
-        at: new Date(Date.UTC(2026, 0, 1, 0, 0, sec)).toISOString(), receivedAt: new Date(Date.UTC(2026, 0, 2)).toISOString(), jws: `h.${id}.s`,
+        grantId,
+        receiptId: id,
+        verifier: 'did:key:zapi',
+        reporter: 'did:key:zapi',
+        holder: 'did:key:zapp',
+        outcome: 'allow' as const,
+        at: new Date(Date.UTC(2026, 0, 1, 0, 0, sec)).toISOString(),
+        receivedAt: new Date(Date.UTC(2026, 0, 2)).toISOString(),
+        jws: `h.${id}.s`,
       });
       expect(await store.putAccessReceipts([rec('r1', 'g1', 1), rec('r2', 'g1', 2), rec('r1', 'g2', 3)])).toBe(3);
       expect(await store.putAccessReceipts([rec('r1', 'g1', 1)])).toBe(0);

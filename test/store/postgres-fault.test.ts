@@ -128,7 +128,11 @@ if (shared) {
         expect(back).toMatchObject({ ok: true, status: 200 });
         // Two reservations held (the allowed requests), none from the refused one.
         const budget = { amount: '100', currency: 'USD', periodSeconds: 30 * 86_400 };
-        const spent = await store.previewReservation({ reservationId: 'q', at: new Date(), entries: [{ mandateId: ledgerKey(w.principal.did, decodeCredential(mandate).id!), amount: '0', currency: 'USD', budget }] });
+        const spent = await store.previewReservation({
+          reservationId: 'q',
+          at: new Date(),
+          entries: [{ mandateId: ledgerKey(w.principal.did, decodeCredential(mandate).id!), amount: '0', currency: 'USD', budget }],
+        });
         expect(spent.usage[0]!.spent).toBe('20');
       } finally {
         await store.close();

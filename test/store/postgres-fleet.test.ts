@@ -30,13 +30,21 @@ if (url) {
         await a.createIdentity({ alias: 'app' });
         const app = await b.issuer('app'); // keys created on A unlock on B
         const grant = await issueGrant(a.store, await a.issuer('alice'), {
-          grantee: app.did, resources: ['profile/email'], actions: ['read'], purpose: 'fleet', validUntil: new Date(Date.now() + 86_400_000), baseUrl: server.url,
+          grantee: app.did,
+          resources: ['profile/email'],
+          actions: ['read'],
+          purpose: 'fleet',
+          validUntil: new Date(Date.now() + 86_400_000),
+          baseUrl: server.url,
         });
         // A verifier elsewhere, with its own list cache and clock.
         let clock = Date.now();
         const resolver = createResolver({ allowLoopback: true, allowHttp: true });
         const status = createStatusChecker({ resolver, allowLoopback: true, allowHttp: true, now: () => clock });
-        const check = async () => (await verifyGrant(grant.jwt, { resolver, status, resource: 'profile/email', action: 'read', grantee: app.did, anyOwner: true, now: new Date(clock) })).reasons.map((r) => r.code);
+        const check = async () =>
+          (await verifyGrant(grant.jwt, { resolver, status, resource: 'profile/email', action: 'read', grantee: app.did, anyOwner: true, now: new Date(clock) })).reasons.map(
+            (r) => r.code,
+          );
         expect(await check()).toEqual([]);
 
         await revokeGrant(a.store, grant.id, (did) => a.issuer(did));

@@ -18,7 +18,10 @@ if (url) {
   describe('postgres store shared by several processes', () => {
     it('processes starting at once migrate a new schema exactly once', async () => {
       const schema = fresh();
-      const outs = await runWorkers('pg-worker.ts', [1, 2, 3, 4, 5, 6].map((w) => [url, schema, 'migrate', String(w), '0']));
+      const outs = await runWorkers(
+        'pg-worker.ts',
+        [1, 2, 3, 4, 5, 6].map((w) => [url, schema, 'migrate', String(w), '0']),
+      );
       expect(outs).toEqual(Array(6).fill({ opened: true }));
       expect(await sql(url, `SELECT version FROM "${schema}".charter_migrations ORDER BY version`)).toEqual(PG_MIGRATIONS.map((_, i) => ({ version: i + 1 })));
     }, 60_000);
@@ -29,7 +32,10 @@ if (url) {
       await init.createStatusList({ id: 'l', issuerDid: 'did:key:zi', purpose: 'revocation', size: 131072, ttlSeconds: 60, url: 'https://x/status/l' });
       // 4 processes x 15 reservations of 7 USD on a chain whose tighter link allows 60: exactly 8 fit.
       // Every process tries the same 15 nonces: each is accepted by exactly one process.
-      const outs = (await runWorkers('pg-worker.ts', [0, 1, 2, 3].map((w) => [url, schema, 'mixed', String(w), '15']))) as { ok: number; nonces: number; indices: number[] }[];
+      const outs = (await runWorkers(
+        'pg-worker.ts',
+        [0, 1, 2, 3].map((w) => [url, schema, 'mixed', String(w), '15']),
+      )) as { ok: number; nonces: number; indices: number[] }[];
       expect(outs.reduce((a, r) => a + r.ok, 0)).toBe(8);
       expect(outs.reduce((a, r) => a + r.nonces, 0)).toBe(15);
       const all = outs.flatMap((r) => r.indices);
@@ -52,11 +58,14 @@ if (url) {
       const schema = fresh();
       const init = await openPostgresStore(url, { schema });
       await init.createStatusList({ id: 'l', issuerDid: 'did:key:zi', purpose: 'revocation', size: 131072, ttlSeconds: 60, url: 'https://x/status/l' });
-      await runWorkers('pg-worker.ts', [0, 1, 2, 3].map((w) => [url, schema, 'set-bits', String(w), '25']));
+      await runWorkers(
+        'pg-worker.ts',
+        [0, 1, 2, 3].map((w) => [url, schema, 'set-bits', String(w), '25']),
+      );
       const list = (await init.getStatusList('l'))!;
       expect(list.version).toBe(100);
       for (let i = 0; i < 100; i++) expect((list.bits[i >> 3]! >> (7 - (i % 8))) & 1).toBe(1);
-      expect(list.bits[100 >> 3]! & (0x80 >> 100 % 8)).toBe(0);
+      expect(list.bits[100 >> 3]! & (0x80 >> (100 % 8))).toBe(0);
       // A bit set through this process, read by a fresh one (and the other way round above).
       await init.setStatusBit('l', 4242, true);
       const [seen, unset] = (await runWorkers('pg-worker.ts', [

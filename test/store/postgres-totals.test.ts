@@ -16,12 +16,14 @@ const EDGES = [0.5, 1, 1.0005, 60, 3600, 86400].flatMap((p) => [-1, 0, 1].map((d
 const AT_MS = fc.oneof(fc.integer({ min: AT - 90_000_000, max: AT + 5_000 }), fc.constantFrom(...EDGES));
 const row = fc.record({ amount: fc.bigInt({ min: 0n, max: 10n ** 20n }), currency: CUR, at: AT_MS, released: fc.boolean() });
 const entry = (mandateId: string) =>
-  fc.record({
-    amount: fc.bigInt({ min: 0n, max: 10n ** 20n }).map(formatDecimal),
-    currency: CUR,
-    budget: fc.option(fc.record({ amount: fc.bigInt({ min: 0n, max: 10n ** 21n }).map(formatDecimal), currency: CUR, periodSeconds: PERIOD }), { nil: undefined }),
-    rate: fc.option(fc.record({ count: fc.integer({ min: 0, max: 12 }), periodSeconds: PERIOD }), { nil: undefined }),
-  }).map((e): LedgerEntry => ({ mandateId, ...e }));
+  fc
+    .record({
+      amount: fc.bigInt({ min: 0n, max: 10n ** 20n }).map(formatDecimal),
+      currency: CUR,
+      budget: fc.option(fc.record({ amount: fc.bigInt({ min: 0n, max: 10n ** 21n }).map(formatDecimal), currency: CUR, periodSeconds: PERIOD }), { nil: undefined }),
+      rate: fc.option(fc.record({ count: fc.integer({ min: 0, max: 12 }), periodSeconds: PERIOD }), { nil: undefined }),
+    })
+    .map((e): LedgerEntry => ({ mandateId, ...e }));
 /** A request over two links, each with its own ledger. */
 const world = fc.record({ a: entry('a'), b: entry('b'), rowsA: fc.array(row, { maxLength: 12 }), rowsB: fc.array(row, { maxLength: 12 }) });
 
@@ -63,13 +65,30 @@ if (url) {
         fc.asyncProperty(world, async ({ a, b, rowsA, rowsB }) => {
           const run = n++;
           const ids = { a: `a${run}`, b: `b${run}` };
-          for (const [m, rows] of [[ids.a, rowsA], [ids.b, rowsB]] as const) {
+          for (const [m, rows] of [
+            [ids.a, rowsA],
+            [ids.b, rowsB],
+          ] as const) {
             for (const [i, r] of rows.entries()) {
               await db.query(`INSERT INTO "${schema}".reservations (id) VALUES ($1)`, [`${m}-${i}`]);
-              await db.query(`INSERT INTO "${schema}".ledger VALUES ($1, $2, $3, $4, $5, $6)`, [`${m}-${i}`, m, r.amount.toString(), r.currency, r.at, r.released ? 'released' : 'reserved']);
+              await db.query(`INSERT INTO "${schema}".ledger VALUES ($1, $2, $3, $4, $5, $6)`, [
+                `${m}-${i}`,
+                m,
+                r.amount.toString(),
+                r.currency,
+                r.at,
+                r.released ? 'released' : 'reserved',
+              ]);
             }
           }
-          const req: ReservationRequest = { reservationId: 'q', at: new Date(AT), entries: [{ ...a, mandateId: ids.a }, { ...b, mandateId: ids.b }] };
+          const req: ReservationRequest = {
+            reservationId: 'q',
+            at: new Date(AT),
+            entries: [
+              { ...a, mandateId: ids.a },
+              { ...b, mandateId: ids.b },
+            ],
+          };
           const rows: Record<string, LedgerRow[]> = { [ids.a]: live(rowsA), [ids.b]: live(rowsB) };
           expect(await store.previewReservation(req)).toEqual(computeReservation(req, (m, since) => rows[m]!.filter((r) => r.at > since)));
         }),

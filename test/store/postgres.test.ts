@@ -23,7 +23,12 @@ if (url) {
   runStoreContract('postgres', () => open());
 
   describe('postgres store', () => {
-    const budget = (mandateId: string, amount: string, limit: string): LedgerEntry => ({ mandateId, amount, currency: 'USD', budget: { amount: limit, currency: 'USD', periodSeconds: 3600 } });
+    const budget = (mandateId: string, amount: string, limit: string): LedgerEntry => ({
+      mandateId,
+      amount,
+      currency: 'USD',
+      budget: { amount: limit, currency: 'USD', periodSeconds: 3600 },
+    });
 
     it('many instances starting at once migrate a new schema exactly once', async () => {
       const schema = freshSchema();

@@ -39,7 +39,11 @@ describe('sqlite store files', () => {
     const results = outs.map((o) => JSON.parse(o) as { ok: number; indices: number[] });
     expect(results.reduce((a, r) => a + r.ok, 0)).toBe(8);
     const check = await openSqliteStore(db);
-    const usage = await check.previewReservation({ reservationId: 'q', at: new Date(), entries: [{ mandateId: 'parent', amount: '0', currency: 'USD', budget: { amount: '100', currency: 'USD', periodSeconds: 3600 } }] });
+    const usage = await check.previewReservation({
+      reservationId: 'q',
+      at: new Date(),
+      entries: [{ mandateId: 'parent', amount: '0', currency: 'USD', budget: { amount: '100', currency: 'USD', periodSeconds: 3600 } }],
+    });
     expect(usage.usage[0]!.spent).toBe('56');
     await check.close();
     const all = results.flatMap((r) => r.indices);

@@ -20,7 +20,12 @@ export async function auditWalk({ home, step, publicUrl }: DemoContext): Promise
   const app = await home.createIdentity({ alias: 'news-app' });
   await home.createIdentity({ alias: 'profile-api' });
   const grant = await issueGrant(home.store, await home.issuer('gina'), {
-    grantee: app.did, resources: ['profile/email'], actions: ['read'], purpose: 'weekly digest', validUntil: new Date(Date.now() + 86_400_000), baseUrl: publicUrl,
+    grantee: app.did,
+    resources: ['profile/email'],
+    actions: ['read'],
+    purpose: 'weekly digest',
+    validUntil: new Date(Date.now() + 86_400_000),
+    baseUrl: publicUrl,
   });
   step({ title: 'gina lets news-app read her email address for a day', ok: true, detail: grant.id });
 
@@ -45,7 +50,10 @@ export async function auditWalk({ home, step, publicUrl }: DemoContext): Promise
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const api = 'did:web:profiles.example';
   verifier = createVerifier({
-    aud: api, store, publicOrigin: base, resolver: home.resolver,
+    aud: api,
+    store,
+    publicOrigin: base,
+    resolver: home.resolver,
     status: createStatusChecker({ resolver: home.resolver, allowLoopback: true, allowHttp: true }),
     receipts: { signer },
   });
@@ -55,7 +63,11 @@ export async function auditWalk({ home, step, publicUrl }: DemoContext): Promise
     const read = await charterFetch(`${base}/profile/email`, {}, as);
     await read.body?.cancel();
     const receipt = receiptOf(read);
-    step({ title: "news-app reads gina's email: the API's answer carries a receipt the API signed", ok: read.status === 200 && receipt !== undefined, detail: `Charter-Receipt: ${receipt?.slice(0, 60)}…` });
+    step({
+      title: "news-app reads gina's email: the API's answer carries a receipt the API signed",
+      ok: read.status === 200 && receipt !== undefined,
+      detail: `Charter-Receipt: ${receipt?.slice(0, 60)}…`,
+    });
     const v = await verifyReceipt(receipt ?? '', { resolver: home.resolver });
     const c = v.claims as DecisionReceipt | undefined;
     step({
@@ -66,25 +78,47 @@ export async function auditWalk({ home, step, publicUrl }: DemoContext): Promise
 
     const phone = await charterFetch(`${base}/profile/phone`, {}, as);
     const phoneCode = ((await phone.json()) as { code?: string }).code;
-    step({ title: "news-app asks for gina's phone, outside the grant; the refusal gets a signed receipt too", ok: phone.status === 403 && receiptOf(phone) !== undefined, expect: 'refused', ...(phoneCode ? { code: phoneCode } : {}) });
+    step({
+      title: "news-app asks for gina's phone, outside the grant; the refusal gets a signed receipt too",
+      ok: phone.status === 403 && receiptOf(phone) !== undefined,
+      expect: 'refused',
+      ...(phoneCode ? { code: phoneCode } : {}),
+    });
 
     const log = await verifyAuditLog(store, { resolver: home.resolver });
-    step({ title: "the API's audit log checks out: each decision signed and chained to the one before", ok: log.ok && log.chains[0]?.entries === 2, detail: `chain ${log.chains[0]?.chain}: ${log.chains[0]?.entries} entries` });
+    step({
+      title: "the API's audit log checks out: each decision signed and chained to the one before",
+      ok: log.ok && log.chains[0]?.entries === 2,
+      detail: `chain ${log.chains[0]?.chain}: ${log.chains[0]?.entries} entries`,
+    });
 
     await verifier.receipts!.checkpoint();
     const bundle = await exportEvidence(store, c?.jti ?? '');
-    step({ title: 'the API exports the evidence of the allowed read: receipt, presentation, grant, DID documents, status lists, log', ok: bundle.credentials.length === 1, detail: `${Object.keys(bundle.dids).length} DID documents, ${Object.keys(bundle.statusLists).length} status lists, ${bundle.log.entries.length} log entries + checkpoint` });
+    step({
+      title: 'the API exports the evidence of the allowed read: receipt, presentation, grant, DID documents, status lists, log',
+      ok: bundle.credentials.length === 1,
+      detail: `${Object.keys(bundle.dids).length} DID documents, ${Object.keys(bundle.statusLists).length} status lists, ${bundle.log.entries.length} log entries + checkpoint`,
+    });
 
     // Someone with database access turns the refusal into an allow.
     const db = new Database(dbFile);
     db.prepare("UPDATE audit_entries SET outcome = 'allow' WHERE seq = 2").run();
     db.close();
     const broken = await verifyAuditLog(store, { resolver: home.resolver });
-    step({ title: 'someone edits the log to turn that refusal into an allow; the check names entry 2', ok: !broken.ok && broken.broken?.seq === 2, expect: 'refused', ...(broken.broken ? { code: broken.broken.code, detail: broken.broken.message } : {}) });
+    step({
+      title: 'someone edits the log to turn that refusal into an allow; the check names entry 2',
+      ok: !broken.ok && broken.broken?.seq === 2,
+      expect: 'refused',
+      ...(broken.broken ? { code: broken.broken.code, detail: broken.broken.message } : {}),
+    });
 
     const sent = await sendAccessReport(signer, { grant: grant.jwt, receipts: [receipt ?? ''] });
     const uses = await accessReports(home.store, grant.id);
-    step({ title: 'the API reports the read back to gina: her consent page shows who used the grant, when, for what', ok: sent.status === 202 && uses.length === 1, detail: `${uses[0]?.verifier} ${uses[0]?.action} ${uses[0]?.resource} at ${uses[0]?.at}` });
+    step({
+      title: 'the API reports the read back to gina: her consent page shows who used the grant, when, for what',
+      ok: sent.status === 202 && uses.length === 1,
+      detail: `${uses[0]?.verifier} ${uses[0]?.action} ${uses[0]?.resource} at ${uses[0]?.at}`,
+    });
 
     await store.close();
     await new Promise<void>((r) => server.close(() => r()));
@@ -93,14 +127,23 @@ export async function auditWalk({ home, step, publicUrl }: DemoContext): Promise
     rmSync(`${dbFile}-wal`, { force: true });
     rmSync(`${dbFile}-shm`, { force: true });
     const offline = await verifyEvidence(JSON.parse(JSON.stringify(bundle)));
-    step({ title: "the bundle alone proves the read, with no network and the API's database deleted", ok: offline.ok, detail: offline.parts.map((p) => `${p.ok ? '✓' : '✗'} ${p.part}`).join(', ') });
+    step({
+      title: "the bundle alone proves the read, with no network and the API's database deleted",
+      ok: offline.ok,
+      detail: offline.parts.map((p) => `${p.ok ? '✓' : '✗'} ${p.part}`).join(', '),
+    });
 
     const altered = JSON.parse(JSON.stringify(bundle)) as typeof bundle;
     const [first, ...rest] = altered.credentials[0]!;
     altered.credentials[0] = (first === 'e' ? 'f' : 'e') + rest.join('');
     const caught = await verifyEvidence(altered);
     const part = caught.parts.find((p) => !p.ok);
-    step({ title: 'one character of the grant in the bundle changed; the check names the altered part', ok: !caught.ok && part?.part === 'credential 0', expect: 'refused', ...(part ? { code: part.reasons[0]!.code, detail: part.part } : {}) });
+    step({
+      title: 'one character of the grant in the bundle changed; the check names the altered part',
+      ok: !caught.ok && part?.part === 'credential 0',
+      expect: 'refused',
+      ...(part ? { code: part.reasons[0]!.code, detail: part.part } : {}),
+    });
   } finally {
     if (!closed) {
       await store.close();

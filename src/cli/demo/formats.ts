@@ -51,7 +51,11 @@ async function sdJwtGrant({ home, step, publicUrl }: DemoContext): Promise<void>
     });
   };
   const email = await check('profile/email', ['grant.resources.0', 'grant.actions.0']);
-  step({ title: 'letter-app reads grace\'s email, showing only that part of the grant: allowed (her birthday stays hidden)', ok: email.ok, detail: `disclosed: ${email.disclosed?.join(', ')}` });
+  step({
+    title: "letter-app reads grace's email, showing only that part of the grant: allowed (her birthday stays hidden)",
+    ok: email.ok,
+    detail: `disclosed: ${email.disclosed?.join(', ')}`,
+  });
   const birthday = await check('profile/birthday', ['grant.resources.0', 'grant.actions.0']);
   step({ title: 'letter-app asks for her birthday while showing only the email part', expect: 'refused', ok: !birthday.ok, code: birthday.reasons[0]?.code });
   await revokeGrant(home.store, grant.id, (did) => home.issuer(did));
@@ -76,7 +80,20 @@ async function viPurchase({ home, step }: DemoContext): Promise<void> {
     issuer: await home.issuer('henry'),
     agent: { jwk: agentKey.publicJwk, kid: agentKey.id },
     limits: { perTransaction: { amount: '300', currency: 'USD' }, budget: { amount: '400', currency: 'USD', period: { calendar: 'month', timeZone: 'UTC' } } },
-    intent: { instrument: card, payees: [merchant], lineItems: [{ id: 'racket', acceptable: [{ id: 'PURE-AERO', title: 'Pure Aero racket' }, { id: 'SPEED-MP', title: 'Speed MP racket' }], quantity: 1 }] },
+    intent: {
+      instrument: card,
+      payees: [merchant],
+      lineItems: [
+        {
+          id: 'racket',
+          acceptable: [
+            { id: 'PURE-AERO', title: 'Pure Aero racket' },
+            { id: 'SPEED-MP', title: 'Speed MP racket' },
+          ],
+          quantity: 1,
+        },
+      ],
+    },
     validUntil: new Date(Date.now() + 7 * 86_400_000),
     l1,
     aud: agent.did,
@@ -121,10 +138,15 @@ async function viPurchase({ home, step }: DemoContext): Promise<void> {
   };
   const first = await buy('PURE-AERO', '250');
   step({
-    title: 'gear-agent buys a 250 USD racket; card-network checks it against henry\'s monthly budget: allowed, charged',
+    title: "gear-agent buys a 250 USD racket; card-network checks it against henry's monthly budget: allowed, charged",
     ok: first.ok && first.spend === 'committed',
     ...(first.ok ? { detail: `chain verified under card-bank's key; 250 USD reserved then committed on the ledger` } : { code: first.reasons[0]?.code }),
   });
   const second = await buy('SPEED-MP', '200');
-  step({ title: 'gear-agent tries a second racket for 200 USD this month, over the 400 USD monthly budget', expect: 'refused', ok: !second.ok, ...(second.ok ? {} : { code: second.reasons[0]?.code }) });
+  step({
+    title: 'gear-agent tries a second racket for 200 USD this month, over the 400 USD monthly budget',
+    expect: 'refused',
+    ok: !second.ok,
+    ...(second.ok ? {} : { code: second.reasons[0]?.code }),
+  });
 }

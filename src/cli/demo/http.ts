@@ -15,7 +15,12 @@ export async function httpWalk({ home, step, publicUrl }: DemoContext): Promise<
   const app = await home.createIdentity({ alias: 'photo-app' });
   const api = 'did:web:photos.example';
   const grant = await issueGrant(home.store, await home.issuer('erika'), {
-    grantee: app.did, resources: ['photos/*'], actions: ['read'], purpose: 'print orders', validUntil: new Date(Date.now() + 86_400_000), baseUrl: publicUrl,
+    grantee: app.did,
+    resources: ['photos/*'],
+    actions: ['read'],
+    purpose: 'print orders',
+    validUntil: new Date(Date.now() + 86_400_000),
+    baseUrl: publicUrl,
   });
   step({ title: 'erika lets photo-app see her photos for one day, to print orders', ok: true, detail: `DataAccessGrant ${grant.id}: photos/*, read` });
 
@@ -32,9 +37,20 @@ export async function httpWalk({ home, step, publicUrl }: DemoContext): Promise<
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   // Presentations are bound to the origin clients address; a verifier per status-list cache: a fresh one stands for "after the list's ttl".
-  const verifier = () => createVerifier({ aud: api, store: home.store, publicOrigin: base, resolver: home.resolver, status: createStatusChecker({ resolver: home.resolver, allowLoopback: true, allowHttp: true }) });
+  const verifier = () =>
+    createVerifier({
+      aud: api,
+      store: home.store,
+      publicOrigin: base,
+      resolver: home.resolver,
+      status: createStatusChecker({ resolver: home.resolver, allowLoopback: true, allowHttp: true }),
+    });
   current = verifier();
-  step({ title: 'photos.example, where erika keeps her photos, checks every request it gets (here on 127.0.0.1)', ok: true, detail: `${base}: Authorization: Bearer <vp+jwt> bound to the method and URL (htm/htu), a jti used once, the grant's owner named by the route` });
+  step({
+    title: 'photos.example, where erika keeps her photos, checks every request it gets (here on 127.0.0.1)',
+    ok: true,
+    detail: `${base}: Authorization: Bearer <vp+jwt> bound to the method and URL (htm/htu), a jti used once, the grant's owner named by the route`,
+  });
 
   try {
     let sent: Headers | undefined;
@@ -49,16 +65,34 @@ export async function httpWalk({ home, step, publicUrl }: DemoContext): Promise<
     step({ title: 'photo-app asks photos.example for photos/1.jpg: allowed', ok: ok.status === 200, detail: `HTTP ${ok.status} ${await ok.text()}` });
     const again = await fetch(`${base}/photos/1.jpg`, { headers: sent! });
     const replay = await codeOf(again);
-    step({ title: 'someone who captured that request sends it again', expect: 'refused', ok: again.status === 401 && replay === 'REPLAY_DETECTED', code: replay, detail: `HTTP ${again.status}` });
+    step({
+      title: 'someone who captured that request sends it again',
+      expect: 'refused',
+      ok: again.status === 401 && replay === 'REPLAY_DETECTED',
+      code: replay,
+      detail: `HTTP ${again.status}`,
+    });
     const other = await charterFetch(`${base}/profile/email`, {}, as);
     const scope = await codeOf(other);
-    step({ title: "photo-app asks for erika's email address, which she never shared", expect: 'refused', ok: other.status === 403 && scope === 'GRANT_SCOPE', code: scope, detail: `HTTP ${other.status}` });
+    step({
+      title: "photo-app asks for erika's email address, which she never shared",
+      expect: 'refused',
+      ok: other.status === 403 && scope === 'GRANT_SCOPE',
+      code: scope,
+      detail: `HTTP ${other.status}`,
+    });
     await revokeGrant(home.store, grant.id, (did) => home.issuer(did));
     step({ title: 'erika takes the grant back', ok: true });
     current = verifier();
     const cut = await charterFetch(`${base}/photos/1.jpg`, {}, as);
     const revoked = await codeOf(cut);
-    step({ title: 'photo-app asks for photos/1.jpg again', expect: 'refused', ok: cut.status === 403 && revoked === 'CREDENTIAL_REVOKED', code: revoked, detail: `HTTP ${cut.status}` });
+    step({
+      title: 'photo-app asks for photos/1.jpg again',
+      expect: 'refused',
+      ok: cut.status === 403 && revoked === 'CREDENTIAL_REVOKED',
+      code: revoked,
+      detail: `HTTP ${cut.status}`,
+    });
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
   }

@@ -6,7 +6,20 @@ import { requireGrant } from '../../http/guards.js';
 import { writeRefusal } from '../../http/refusal.js';
 import { verifyNodeRequest } from '../../http/request.js';
 import { createVerifier } from '../../guard/verifier.js';
-import { acceptedStatus, castVote, createPool, issuePoolGrant, issueUsageReport, joinerOf, leavePool, membershipOf, poolPayouts, propose, signLeave, type Use } from '../../pools/index.js';
+import {
+  acceptedStatus,
+  castVote,
+  createPool,
+  issuePoolGrant,
+  issueUsageReport,
+  joinerOf,
+  leavePool,
+  membershipOf,
+  poolPayouts,
+  propose,
+  signLeave,
+  type Use,
+} from '../../pools/index.js';
 import type { DemoContext } from './types.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -26,7 +39,11 @@ export async function poolsWalk({ home, step, publicUrl }: DemoContext): Promise
   const pool = await home.issuer('sleep-pool');
   const [ana, ben, chloe] = await Promise.all(names.map((n) => home.issuer(n)));
   const founded = await createPool(home.store, pool, { threshold: 2, founders: [ana!, ben!, chloe!].map(joinerOf), baseUrl: publicUrl, resolver: home.resolver });
-  step({ title: 'ana, ben and chloe found a data pool for their sleep data: any 2 of the 3 decide', ok: founded.members.length === 3 && founded.threshold === 2, detail: `${pool.did}, epoch ${founded.epoch}; each member signed its own membership` });
+  step({
+    title: 'ana, ben and chloe found a data pool for their sleep data: any 2 of the 3 decide',
+    ok: founded.members.length === 3 && founded.threshold === 2,
+    detail: `${pool.did}, epoch ${founded.epoch}; each member signed its own membership`,
+  });
 
   const p = await propose(home.store, pool, {
     action: 'grant',
@@ -35,11 +52,21 @@ export async function poolsWalk({ home, step, publicUrl }: DemoContext): Promise
       resources: ['sleep/*'],
       actions: ['read'],
       purpose: 'train a sleep-stage model',
-      terms: { purpose: ['model-training'], processing: 'trusted-execution', retention: 'P30D', onwardSharing: 'none', compensation: { amount: '0.05', currency: 'EUR', per: 'use', split: 'equal' } },
+      terms: {
+        purpose: ['model-training'],
+        processing: 'trusted-execution',
+        retention: 'P30D',
+        onwardSharing: 'none',
+        compensation: { amount: '0.05', currency: 'EUR', per: 'use', split: 'equal' },
+      },
       duration: 'P90D',
     },
   });
-  step({ title: 'the pool proposes: sleep-lab may read their sleep data for 90 days, to train models only, in a trusted enclave, deleted after 30 days, 0.05 EUR a use', ok: true, detail: `proposal ${p.hash}` });
+  step({
+    title: 'the pool proposes: sleep-lab may read their sleep data for 90 days, to train models only, in a trusted enclave, deleted after 30 days, 0.05 EUR a use',
+    ok: true,
+    detail: `proposal ${p.hash}`,
+  });
 
   await castVote(home.store, ana!, p, 'approve');
   const early = await issuePoolGrant(home.store, pool, p, { resolver: home.resolver, baseUrl: publicUrl });
@@ -47,11 +74,15 @@ export async function poolsWalk({ home, step, publicUrl }: DemoContext): Promise
   await castVote(home.store, chloe!, p, 'reject');
   await castVote(home.store, ben!, p, 'approve');
   const granted = await issuePoolGrant(home.store, pool, p, { resolver: home.resolver, baseUrl: publicUrl });
-  step({ title: 'chloe votes against, ben approves: 2 of 3, so the pool grants sleep-lab access, votes attached for anyone to count', ok: granted.ok, detail: `${granted.result}: ${granted.approvals.length} approvals (${granted.threshold} needed), ${granted.rejections.length} against` });
+  step({
+    title: 'chloe votes against, ben approves: 2 of 3, so the pool grants sleep-lab access, votes attached for anyone to count',
+    ok: granted.ok,
+    detail: `${granted.result}: ${granted.approvals.length} approvals (${granted.threshold} needed), ${granted.rejections.length} against`,
+  });
 
   const members = new Map<string, string>(names.map((n, i) => [n, [ana, ben, chloe][i]!.did]));
   const guard = requireGrant<IncomingMessage>({
-    resource: (req) => (new URL(req.url ?? '/', 'http://x').pathname.match(/^\/members\/([^/]+)\/(sleep\/.+)$/)?.[2] ?? 'none'),
+    resource: (req) => new URL(req.url ?? '/', 'http://x').pathname.match(/^\/members\/([^/]+)\/(sleep\/.+)$/)?.[2] ?? 'none',
     action: 'read',
     owner: (req) => members.get(new URL(req.url ?? '/', 'http://x').pathname.split('/')[2] ?? '') ?? '',
     purpose: (req) => (req.headers['x-use'] === 'marketing' ? 'marketing' : 'model-training'),
@@ -68,7 +99,14 @@ export async function poolsWalk({ home, step, publicUrl }: DemoContext): Promise
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   // A verifier per status-list cache: a fresh one stands for "after the cached list's ttl".
-  const verifier = () => createVerifier({ aud: api, store: home.store, publicOrigin: base, resolver: home.resolver, status: createStatusChecker({ resolver: home.resolver, allowLoopback: true, allowHttp: true }) });
+  const verifier = () =>
+    createVerifier({
+      aud: api,
+      store: home.store,
+      publicOrigin: base,
+      resolver: home.resolver,
+      status: createStatusChecker({ resolver: home.resolver, allowLoopback: true, allowHttp: true }),
+    });
   current = verifier();
   step({ title: "a sleep-data API on 127.0.0.1 serves each member's nights to holders of a grant from that member or a pool it belongs to, for model training", ok: true });
 
@@ -83,20 +121,41 @@ export async function poolsWalk({ home, step, publicUrl }: DemoContext): Promise
     };
     const a = await read('ana');
     const c = await read('chloe');
-    step({ title: "sleep-lab reads ana's and chloe's nights: 200 and 200 (chloe voted against, but the pool decided)", ok: a.status === 200 && c.status === 200, detail: `${a.status} ${c.status}` });
+    step({
+      title: "sleep-lab reads ana's and chloe's nights: 200 and 200 (chloe voted against, but the pool decided)",
+      ok: a.status === 200 && c.status === 200,
+      detail: `${a.status} ${c.status}`,
+    });
     const m = await read('ana', 'marketing');
-    step({ title: 'sleep-lab asks for the same nights for marketing, which the terms do not allow (403)', expect: 'refused', ok: m.status === 403 && m.code === 'PURPOSE_NOT_ALLOWED', code: m.code });
+    step({
+      title: 'sleep-lab asks for the same nights for marketing, which the terms do not allow (403)',
+      expect: 'refused',
+      ok: m.status === 403 && m.code === 'PURPOSE_NOT_ALLOWED',
+      code: m.code,
+    });
     await read('ben');
 
     // Withdrawals take effect from a whole second (the epoch's time): start the next one.
     await sleep(1005 - (Date.now() % 1000));
     const held = await membershipOf(home.store, pool.did, chloe!.did);
-    const left = await leavePool(home.store, pool, { notice: await signLeave(chloe!, pool.did, acceptedStatus((held!.subject.membership as { accepted: string }).accepted)), resolver: home.resolver });
-    step({ title: 'chloe leaves the pool, at once and without asking anyone: her withdrawal bit is set', ok: !left.members.includes(chloe!.did), detail: `epoch ${left.epoch}: ${left.members.length} members` });
+    const left = await leavePool(home.store, pool, {
+      notice: await signLeave(chloe!, pool.did, acceptedStatus((held!.subject.membership as { accepted: string }).accepted)),
+      resolver: home.resolver,
+    });
+    step({
+      title: 'chloe leaves the pool, at once and without asking anyone: her withdrawal bit is set',
+      ok: !left.members.includes(chloe!.did),
+      detail: `epoch ${left.epoch}: ${left.members.length} members`,
+    });
     await sleep(5);
     current = verifier();
     const gone = await read('chloe');
-    step({ title: "once the API's cached status list expires, sleep-lab asks for chloe's nights again (403)", expect: 'refused', ok: gone.status === 403 && gone.code === 'MEMBER_WITHDRAWN', code: gone.code });
+    step({
+      title: "once the API's cached status list expires, sleep-lab asks for chloe's nights again (403)",
+      expect: 'refused',
+      ok: gone.status === 403 && gone.code === 'MEMBER_WITHDRAWN',
+      code: gone.code,
+    });
     const still = [await read('ana'), await read('ben')];
     step({ title: "ana's and ben's nights are still served under the same grant (200, 200)", ok: still.every((s) => s.status === 200) });
   } finally {

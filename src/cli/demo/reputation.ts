@@ -12,7 +12,10 @@ export async function reputationWalk({ home, step, publicUrl }: DemoContext): Pr
   const botKey = await home.issuer('travel-bot');
   const atts: string[] = [];
   const receipts: Record<string, string> = {};
-  for (const [who, score, dim] of [['hotel', 0.9, 'delivery'], ['airline', 0.7, 'accuracy']] as const) {
+  for (const [who, score, dim] of [
+    ['hotel', 0.9, 'delivery'],
+    ['airline', 0.7, 'accuracy'],
+  ] as const) {
     const party = await home.issuer(who);
     const receipt = await issueReceipt(home.store, botKey, { counterparty: party.did, interactionId: `${who}-booking-1`, amount: { amount: '320', currency: 'EUR' } });
     receipts[who] = receipt.jwt;
@@ -27,9 +30,20 @@ export async function reputationWalk({ home, step, publicUrl }: DemoContext): Pr
   const fake = await issueAttestation(null, await home.issuer('rep-operator'), { receiptJwt: selfReceipt.jwt, score: 1 });
   // The same score as the first, so the result does not depend on which of the two counts.
   const again = await issueAttestation(null, await home.issuer('hotel'), { receiptJwt: receipts.hotel!, score: 0.9, dimension: 'delivery' });
-  const s = await scoreAgent(bot.did, [...atts, fake.jwt, again.jwt], { resolver: home.resolver, status: home.status, trustedAttesters: [hotel.did, airline.did, op.did], operator: op.did });
+  const s = await scoreAgent(bot.did, [...atts, fake.jwt, again.jwt], {
+    resolver: home.resolver,
+    status: home.status,
+    trustedAttesters: [hotel.did, airline.did, op.did],
+    operator: op.did,
+  });
   const ignored = (code: string) => s.ignored.some((i) => i.code === code);
-  step({ title: 'the company running travel-bot rates it a perfect 1.0 itself', expect: 'refused', ok: ignored('SELF_ATTESTATION'), code: 'SELF_ATTESTATION', detail: 'a rating by the agent or its operator does not count' });
+  step({
+    title: 'the company running travel-bot rates it a perfect 1.0 itself',
+    expect: 'refused',
+    ok: ignored('SELF_ATTESTATION'),
+    code: 'SELF_ATTESTATION',
+    detail: 'a rating by the agent or its operator does not count',
+  });
   step({ title: 'the hotel rates the same stay a second time', expect: 'refused', ok: ignored('RECEIPT_REUSED'), code: 'RECEIPT_REUSED', detail: 'each receipt counts once' });
   step({
     title: `travel-bot's score: ${s.score?.toFixed(2)}, from its ${s.attesters} real customers only`,

@@ -25,11 +25,17 @@ export async function webBotAuthWalk({ home, step, publicUrl }: DemoContext): Pr
   res.headers.forEach((v, k) => (headers[k] = v));
   let listed: number;
   try {
-    listed = verifyDirectoryResponse({ url: `${publicUrl}${DIRECTORY_PATH}`, status: res.status, headers, body: Buffer.from(await res.arrayBuffer()) }).keys.filter((k) => k.bound).length;
+    listed = verifyDirectoryResponse({ url: `${publicUrl}${DIRECTORY_PATH}`, status: res.status, headers, body: Buffer.from(await res.arrayBuffer()) }).keys.filter(
+      (k) => k.bound,
+    ).length;
   } catch {
     listed = 0;
   }
-  step({ title: "charter serve publishes scout's public key, signed, where any site can fetch it", ok: listed > 0, detail: `${DIRECTORY_PATH}: ${listed} key(s), each with its directory signature; ${headers['cache-control'] ?? ''}` });
+  step({
+    title: "charter serve publishes scout's public key, signed, where any site can fetch it",
+    ok: listed > 0,
+    detail: `${DIRECTORY_PATH}: ${listed} key(s), each with its directory signature; ${headers['cache-control'] ?? ''}`,
+  });
 
   // The API holds no key of its own: it fetches the directory the request names (loopback allowed for the demo).
   const guard = requireSignature({ directories: 'fetch', allowLoopback: true });
@@ -44,7 +50,11 @@ export async function webBotAuthWalk({ home, step, publicUrl }: DemoContext): Pr
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   verifier = createVerifier({ aud: 'did:web:news.example', store: home.store, publicOrigin: base, resolver: home.resolver });
-  step({ title: 'a news API on 127.0.0.1 asks agents to sign every request', ok: true, detail: 'requireSignature: RFC 9421 over method, authority, path and query; tag web-bot-auth; each nonce used once' });
+  step({
+    title: 'a news API on 127.0.0.1 asks agents to sign every request',
+    ok: true,
+    detail: 'requireSignature: RFC 9421 over method, authority, path and query; tag web-bot-auth; each nonce used once',
+  });
 
   try {
     let sent: Headers | undefined;
@@ -57,13 +67,28 @@ export async function webBotAuthWalk({ home, step, publicUrl }: DemoContext): Pr
     const codeOf = async (r: Response) => (r.ok ? undefined : ((await r.json()) as { code: string }).code);
 
     const ok = await charterFetch(`${base}/articles/42`, {}, { sign, fetch: record });
-    step({ title: 'scout reads an article with a signed request: the API checks it against the published key', ok: ok.status === 200, detail: `${ok.status} ${await ok.text()}; Signature-Input ${sent?.get('signature-input') ?? ''}` });
+    step({
+      title: 'scout reads an article with a signed request: the API checks it against the published key',
+      ok: ok.status === 200,
+      detail: `${ok.status} ${await ok.text()}; Signature-Input ${sent?.get('signature-input') ?? ''}`,
+    });
     const again = await fetch(`${base}/articles/42`, { headers: sent! });
     const replayed = await codeOf(again);
-    step({ title: 'someone replays that signed request word for word', ok: again.status === 401 && replayed === 'SIGNATURE_REPLAYED', expect: 'refused', ...(replayed ? { code: replayed } : {}) });
+    step({
+      title: 'someone replays that signed request word for word',
+      ok: again.status === 401 && replayed === 'SIGNATURE_REPLAYED',
+      expect: 'refused',
+      ...(replayed ? { code: replayed } : {}),
+    });
     const bare = await fetch(`${base}/articles/42`);
     const unsigned = await codeOf(bare);
-    step({ title: 'a request without a signature', ok: bare.status === 401 && unsigned === 'SIGNATURE_MISSING', expect: 'refused', ...(unsigned ? { code: unsigned } : {}), detail: `Accept-Signature: ${bare.headers.get('accept-signature') ?? ''}` });
+    step({
+      title: 'a request without a signature',
+      ok: bare.status === 401 && unsigned === 'SIGNATURE_MISSING',
+      expect: 'refused',
+      ...(unsigned ? { code: unsigned } : {}),
+      detail: `Accept-Signature: ${bare.headers.get('accept-signature') ?? ''}`,
+    });
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
   }

@@ -61,7 +61,11 @@ function expressBody(req: Request): Promise<Uint8Array> {
   if (Buffer.isBuffer(req.body)) return Promise.resolve(req.body);
   if (!hasBody(req)) return Promise.resolve(new Uint8Array());
   if (req.readableDidRead || req.readableEnded) {
-    return Promise.reject(new TypeError('charter(): the body was parsed before the guard without its bytes: use express.json({ verify: keepRawBody }) or express.raw(), or mount charter() before the body parser'));
+    return Promise.reject(
+      new TypeError(
+        'charter(): the body was parsed before the guard without its bytes: use express.json({ verify: keepRawBody }) or express.raw(), or mount charter() before the body parser',
+      ),
+    );
   }
   return readNodeBody(req).then((b) => {
     (req as { rawBody?: Buffer }).rawBody = b;

@@ -7,5 +7,13 @@ export { guardTool, type ToolGuardOptions, type MandateToolGuardOptions, type To
 export { callGuardedTool, callMandateTool, presentForTool, toolRefusal, toolReceipt, type ToolPresenter, type ToolCall, type ToolCaller } from './client.js';
 export { PRESENTATION_META, REFUSAL_META, RECEIPT_META, toolBinding, type ToolRefusal } from './binding.js';
 export { verifyReceipt } from '../../audit/receipt.js';
-export { guardTransaction, guardMandatePayment, type TransactionRequest, type TransactionOutcome, type Settlement, type MandatePaymentRequest, type MandateChain } from '../../guard/transaction.js';
+export {
+  guardTransaction,
+  guardMandatePayment,
+  type TransactionRequest,
+  type TransactionOutcome,
+  type Settlement,
+  type MandatePaymentRequest,
+  type MandateChain,
+} from '../../guard/transaction.js';
 export { createVerifier, type Verifier, type VerifierOptions } from '../../guard/verifier.js';

@@ -100,7 +100,8 @@ export function guardTool<Args extends Record<string, unknown>, Extra extends To
     checkMandatePolicy('guardTool', (options as MandateToolGuardOptions<Args>).mandate);
   } else {
     const o = options as ToolGuardOptions<Args>;
-    if (!(typeof o.action === 'function' || (typeof o.action === 'string' && o.action.length > 0))) throw new TypeError('guardTool: action must be a string or a function of the arguments');
+    if (!(typeof o.action === 'function' || (typeof o.action === 'string' && o.action.length > 0)))
+      throw new TypeError('guardTool: action must be a string or a function of the arguments');
     checkTrust('guardTool', o.trust, o.reputation);
   }
   if (options.amount !== undefined && typeof options.amount !== 'function') throw new TypeError('guardTool: amount must be a function of the arguments');

@@ -85,7 +85,8 @@ export class CharterVeramoPlugin implements IAgentPlugin {
     if (options.status !== undefined && typeof options.status !== 'function') throw new TypeError('options.status must be a status checker (createStatusChecker)');
     if (options.issuerFor !== undefined && typeof options.issuerFor !== 'function') throw new TypeError('options.issuerFor must be a function of a DID');
     if (options.verifier !== undefined && typeof options.verifier?.issueNonce !== 'function') throw new TypeError('options.verifier must come from createVerifier()');
-    if ((options as { ledger?: unknown }).ledger !== undefined) throw new TypeError('options.ledger is gone: pass verifier (createVerifier({ aud, store, http: false })) for charterAuthorizeTransaction');
+    if ((options as { ledger?: unknown }).ledger !== undefined)
+      throw new TypeError('options.ledger is gone: pass verifier (createVerifier({ aud, store, http: false })) for charterAuthorizeTransaction');
     this.#options = { ...options };
     this.methods = {
       charterVerifyCredential: this.charterVerifyCredential.bind(this),
@@ -213,7 +214,11 @@ export class CharterVeramoPlugin implements IAgentPlugin {
   }
 
   async charterCheckReputation(args: CharterCheckReputationArgs, context: CharterContext): Promise<ReputationCheck> {
-    return checkReputation(args.agent, args.attestations, { minReputation: args.minReputation, ...(args.minAttesters !== undefined ? { minAttesters: args.minAttesters } : {}), policy: this.#policy(args, context) });
+    return checkReputation(args.agent, args.attestations, {
+      minReputation: args.minReputation,
+      ...(args.minAttesters !== undefined ? { minAttesters: args.minAttesters } : {}),
+      policy: this.#policy(args, context),
+    });
   }
 
   async charterIssueGrant(args: CharterIssueGrantArgs, context: CharterContext): Promise<IssuedGrant> {
@@ -233,7 +238,9 @@ export class CharterVeramoPlugin implements IAgentPlugin {
 
   /** A root AgentAuthorityCredential from `issuer` (the principal) to `agent`. */
   async charterIssueMandate(args: CharterIssueMandateArgs, context: CharterContext): Promise<IssuedMandate> {
-    return this.#issue(context, args, (store, issuer, baseUrl) => issueMandate(store, issuer, { agent: args.agent, authority: args.authority, validUntil: toDate(args.validUntil), baseUrl }));
+    return this.#issue(context, args, (store, issuer, baseUrl) =>
+      issueMandate(store, issuer, { agent: args.agent, authority: args.authority, validUntil: toDate(args.validUntil), baseUrl }),
+    );
   }
 
   /** A delegated mandate: `issuer` (the parent's subject) hands a narrower part of `parent` to `to`. */

@@ -49,7 +49,10 @@ export const charterVeramoSchema = {
         args(['presentation', 'action'], { presentation: str, action: str, amount: money, counterparty: str, trust: obj }),
       ),
       charterScoreAgent: method('Scores an agent from reputation attestations', args(['agent', 'attestations'], scoring)),
-      charterCheckReputation: method('Checks an agent reputation against a threshold', args(['agent', 'attestations', 'minReputation'], { ...scoring, minReputation: num, minAttesters: num })),
+      charterCheckReputation: method(
+        'Checks an agent reputation against a threshold',
+        args(['agent', 'attestations', 'minReputation'], { ...scoring, minReputation: num, minAttesters: num }),
+      ),
       charterIssueGrant: method(
         'Issues a revocable DataAccessGrant signed by a key of this agent',
         args(['issuer', 'grantee', 'resources', 'actions', 'purpose', 'validUntil'], {
@@ -83,7 +86,11 @@ export const charterVeramoSchema = {
       charterRevokeGrant: method('Revokes a grant issued from the plugin store', args(['id'], { id: str }), bool),
       charterRevokeMandate: method('Revokes a mandate issued from the plugin store', args(['id'], { id: str }), bool),
       charterCommitSpend: method('Turns the spend reserved by charterAuthorizeTransaction into a spend', args(['reservationId'], { reservationId: str }), bool),
-      charterReleaseSpend: method('Gives back the spend reserved by charterAuthorizeTransaction (the transaction did not happen)', args(['reservationId'], { reservationId: str }), bool),
+      charterReleaseSpend: method(
+        'Gives back the spend reserved by charterAuthorizeTransaction (the transaction did not happen)',
+        args(['reservationId'], { reservationId: str }),
+        bool,
+      ),
     },
   },
 };

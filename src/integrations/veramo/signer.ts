@@ -47,7 +47,10 @@ async function findKey(resolver: CharterResolver, id: ManagedIdentifier, keyRef:
     const method = methods.find((m) => m.keyType === type && hex(publicKeyBytes(m.publicJwk)) === raw);
     if (method) return { keyRef: key.kid, method };
   }
-  throw new CharterError('VERIFICATION_METHOD_NOT_FOUND', `no ${keyRef === undefined ? '' : 'such '}key of ${id.did.slice(0, 80)} in the Veramo key manager is an Ed25519, P-256 or secp256k1 ${relationship} method of its DID document`);
+  throw new CharterError(
+    'VERIFICATION_METHOD_NOT_FOUND',
+    `no ${keyRef === undefined ? '' : 'such '}key of ${id.did.slice(0, 80)} in the Veramo key manager is an Ed25519, P-256 or secp256k1 ${relationship} method of its DID document`,
+  );
 }
 
 /**

@@ -42,7 +42,10 @@ export function postgresAudit({ run, read, rows, t }: Access): AuditStore & Acce
     }
     const blobs = b.blobs ?? [];
     if (blobs.length > 0) {
-      await q.query(`INSERT INTO ${t.auditBlobs} (hash, body) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (hash) DO NOTHING`, [blobs.map((x) => x.hash), blobs.map((x) => x.body)]);
+      await q.query(`INSERT INTO ${t.auditBlobs} (hash, body) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (hash) DO NOTHING`, [
+        blobs.map((x) => x.hash),
+        blobs.map((x) => x.body),
+      ]);
     }
     if (b.checkpoint) await putCheckpoint(q, b.checkpoint);
   }
@@ -82,11 +85,15 @@ export function postgresAudit({ run, read, rows, t }: Access): AuditStore & Acce
       if (f.until !== undefined) add('at < ?', f.until.getTime());
       args.push(f.limit ?? DEFAULT_LIMIT);
       const order = f.chain !== undefined ? 'chain, seq' : 'at, chain, seq';
-      return (await rows(`SELECT ${COLUMNS} FROM ${t.auditEntries}${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY ${order} LIMIT $${args.length}`, args)).map(auditEntryRow);
+      return (await rows(`SELECT ${COLUMNS} FROM ${t.auditEntries}${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY ${order} LIMIT $${args.length}`, args)).map(
+        auditEntryRow,
+      );
     },
     async findAudit(ref) {
       // By receipt id (indexed); by entry hash, rarer, a scan.
-      const r = (await rows(`SELECT ${COLUMNS} FROM ${t.auditEntries} WHERE receipt_id = $1`, [ref]))[0] ?? (await rows(`SELECT ${COLUMNS} FROM ${t.auditEntries} WHERE hash = $1 LIMIT 1`, [ref]))[0];
+      const r =
+        (await rows(`SELECT ${COLUMNS} FROM ${t.auditEntries} WHERE receipt_id = $1`, [ref]))[0] ??
+        (await rows(`SELECT ${COLUMNS} FROM ${t.auditEntries} WHERE hash = $1 LIMIT 1`, [ref]))[0];
       return r ? auditEntryRow(r) : undefined;
     },
     async listAuditChains() {
@@ -101,13 +108,23 @@ export function postgresAudit({ run, read, rows, t }: Access): AuditStore & Acce
          ORDER BY 1`,
         [],
       );
-      return r.map((x): AuditChainRecord => ({ chain: x.chain as string, issuer: x.issuer as string, first: Number(x.first), last: Number(x.last), count: Number(x.count), head: x.head as string }));
+      return r.map((x): AuditChainRecord => ({
+        chain: x.chain as string,
+        issuer: x.issuer as string,
+        first: Number(x.first),
+        last: Number(x.last),
+        count: Number(x.count),
+        head: x.head as string,
+      }));
     },
     async putAuditCheckpoint(cp) {
       await read((q) => putCheckpoint(q, cp));
     },
     async listAuditCheckpoints(chain) {
-      const r = chain === undefined ? await rows(`SELECT * FROM ${t.auditCheckpoints} ORDER BY chain, seq`, []) : await rows(`SELECT * FROM ${t.auditCheckpoints} WHERE chain = $1 ORDER BY seq`, [chain]);
+      const r =
+        chain === undefined
+          ? await rows(`SELECT * FROM ${t.auditCheckpoints} ORDER BY chain, seq`, [])
+          : await rows(`SELECT * FROM ${t.auditCheckpoints} WHERE chain = $1 ORDER BY seq`, [chain]);
       return r.map(auditCheckpointRow);
     },
     async getAuditBlobs(hashes) {
@@ -130,12 +147,15 @@ export function postgresAudit({ run, read, rows, t }: Access): AuditStore & Acce
         let presentations = 0;
         if (evidenceBefore !== undefined) {
           presentations = (
-            await q.query(`UPDATE ${t.auditEntries} SET refs = NULL, presentation_hash = NULL, presentation = NULL WHERE at < $1 AND (refs IS NOT NULL OR presentation IS NOT NULL) RETURNING presentation IS NOT NULL AS had`, [evidenceBefore.getTime()])
+            await q.query(
+              `UPDATE ${t.auditEntries} SET refs = NULL, presentation_hash = NULL, presentation = NULL WHERE at < $1 AND (refs IS NOT NULL OR presentation IS NOT NULL) RETURNING presentation IS NOT NULL AS had`,
+              [evidenceBefore.getTime()],
+            )
           ).rows.filter((r: { had: boolean }) => r.had).length;
         }
-        const blobs = (
-          await q.query(`DELETE FROM ${t.auditBlobs} WHERE hash NOT IN (SELECT jsonb_array_elements_text(refs::jsonb) FROM ${t.auditEntries} WHERE refs IS NOT NULL)`)
-        ).rowCount ?? 0;
+        const blobs =
+          (await q.query(`DELETE FROM ${t.auditBlobs} WHERE hash NOT IN (SELECT jsonb_array_elements_text(refs::jsonb) FROM ${t.auditEntries} WHERE refs IS NOT NULL)`)).rowCount ??
+          0;
         return { entries, blobs: blobs + presentations };
       });
     },

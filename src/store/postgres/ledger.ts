@@ -64,7 +64,13 @@ export function createLedger(run: Runner, t: LedgerTables): Ledger {
     const totals = new Map<string, LinkTotals>();
     if (limited.length > 0 || checkId) {
       const r = await q.query<{ mandate_id: string; spent: string; other: boolean; n: number; used: boolean }>(
-        sql.totals([limited.map((e) => e.mandateId), bounds.map((b) => b.budgetSince), limited.map((e) => e.budget?.currency ?? ''), bounds.map((b) => b.rateSince), checkId ? req.reservationId : null]),
+        sql.totals([
+          limited.map((e) => e.mandateId),
+          bounds.map((b) => b.budgetSince),
+          limited.map((e) => e.budget?.currency ?? ''),
+          bounds.map((b) => b.rateSince),
+          checkId ? req.reservationId : null,
+        ]),
       );
       for (const row of r.rows) {
         if (row.used) throw new CharterError('ALREADY_EXISTS', 'that reservation id is already used');
@@ -79,7 +85,10 @@ export function createLedger(run: Runner, t: LedgerTables): Ledger {
     const mandates = req.entries.map((e) => e.mandateId).sort();
     const confirm = async (q: PoolClient, result: ReservationResult): Promise<boolean> => {
       if (!result.ok || mandates.length === 0) return true;
-      const r = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t.ledger} WHERE reservation_id = $1 AND mandate_id = ANY($2::text[])`, [req.reservationId, mandates]);
+      const r = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t.ledger} WHERE reservation_id = $1 AND mandate_id = ANY($2::text[])`, [
+        req.reservationId,
+        mandates,
+      ]);
       return r.rows[0]!.n === mandates.length;
     };
     return run({ tx: true, confirm }, async (q) => {
@@ -98,7 +107,14 @@ export function createLedger(run: Runner, t: LedgerTables): Ledger {
       const result = await compute(q, req, true);
       if (result.ok && mandates.length > 0) {
         await q.query(
-          sql.record([req.reservationId, req.entries.map((e) => e.mandateId), req.entries.map((e) => parseDecimal(e.amount).toString()), req.entries.map((e) => e.currency), req.at.getTime(), req.holdUntil?.getTime() ?? null]),
+          sql.record([
+            req.reservationId,
+            req.entries.map((e) => e.mandateId),
+            req.entries.map((e) => parseDecimal(e.amount).toString()),
+            req.entries.map((e) => e.currency),
+            req.at.getTime(),
+            req.holdUntil?.getTime() ?? null,
+          ]),
         );
       }
       return result;
@@ -123,7 +139,12 @@ export function createLedger(run: Runner, t: LedgerTables): Ledger {
       if (r.rows.some((x) => x.state === 'released') && !timedOut) throw new CharterError('RESERVATION_NOT_FOUND', 'that reservation was already released');
       if (state === 'released' && r.rows.some((x) => x.state === 'committed')) throw new CharterError('RESERVATION_NOT_FOUND', 'that reservation is already committed');
       if (state === 'committed' && r.rows.every((x) => x.state === 'committed')) return;
-      await q.query(`UPDATE ${t.ledger} SET state = $2, settled_by = $3, settled_at = $4 WHERE reservation_id = $1`, [id, state, state === 'committed' ? 'commit' : 'release', Date.now()]);
+      await q.query(`UPDATE ${t.ledger} SET state = $2, settled_by = $3, settled_at = $4 WHERE reservation_id = $1`, [
+        id,
+        state,
+        state === 'committed' ? 'commit' : 'release',
+        Date.now(),
+      ]);
     });
   }
 

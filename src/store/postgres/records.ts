@@ -18,20 +18,19 @@ export function postgresRecords({ run, read, rows, t }: Access): ConfigStore & I
     },
     async putIdentity(rec) {
       const confirm = async (q: PoolClient) =>
-        (await q.query(`SELECT 1 FROM ${t.identities} WHERE alias = $1 AND did = $2 AND sealed = $3 AND created_at = $4`, [rec.alias, rec.did, rec.sealedPrivateKey, rec.createdAt])).rowCount === 1;
+        (
+          await q.query(`SELECT 1 FROM ${t.identities} WHERE alias = $1 AND did = $2 AND sealed = $3 AND created_at = $4`, [
+            rec.alias,
+            rec.did,
+            rec.sealedPrivateKey,
+            rec.createdAt,
+          ])
+        ).rowCount === 1;
       await run({ tx: true, confirm }, (q) =>
-        q.query(`INSERT INTO ${t.identities} (alias, did, kid, key_type, method, public_jwk, sealed, document, meta, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, [
-          rec.alias,
-          rec.did,
-          rec.kid,
-          rec.keyType,
-          rec.method,
-          JSON.stringify(rec.publicJwk),
-          rec.sealedPrivateKey,
-          json(rec.document),
-          json(rec.meta),
-          rec.createdAt,
-        ]),
+        q.query(
+          `INSERT INTO ${t.identities} (alias, did, kid, key_type, method, public_jwk, sealed, document, meta, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+          [rec.alias, rec.did, rec.kid, rec.keyType, rec.method, JSON.stringify(rec.publicJwk), rec.sealedPrivateKey, json(rec.document), json(rec.meta), rec.createdAt],
+        ),
       );
     },
     async getIdentity(aliasOrDid) {
@@ -42,20 +41,13 @@ export function postgresRecords({ run, read, rows, t }: Access): ConfigStore & I
       return (await rows(`SELECT * FROM ${t.identities} ORDER BY created_at, alias`, [])).map(identityRow);
     },
     async putCredential(rec) {
-      const confirm = async (q: PoolClient) => (await q.query(`SELECT 1 FROM ${t.credentials} WHERE id = $1 AND jwt = $2 AND created_at = $3`, [rec.id, rec.jwt, rec.createdAt])).rowCount === 1;
+      const confirm = async (q: PoolClient) =>
+        (await q.query(`SELECT 1 FROM ${t.credentials} WHERE id = $1 AND jwt = $2 AND created_at = $3`, [rec.id, rec.jwt, rec.createdAt])).rowCount === 1;
       await run({ tx: true, confirm }, (q) =>
-        q.query(`INSERT INTO ${t.credentials} (id, jwt, direction, issuer, subject, types, valid_from, valid_until, parent_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, [
-          rec.id,
-          rec.jwt,
-          rec.direction,
-          rec.issuer,
-          rec.subject ?? null,
-          rec.types,
-          rec.validFrom ?? null,
-          rec.validUntil ?? null,
-          rec.parentId ?? null,
-          rec.createdAt,
-        ]),
+        q.query(
+          `INSERT INTO ${t.credentials} (id, jwt, direction, issuer, subject, types, valid_from, valid_until, parent_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+          [rec.id, rec.jwt, rec.direction, rec.issuer, rec.subject ?? null, rec.types, rec.validFrom ?? null, rec.validUntil ?? null, rec.parentId ?? null, rec.createdAt],
+        ),
       );
     },
     async getCredential(id) {
@@ -65,7 +57,12 @@ export function postgresRecords({ run, read, rows, t }: Access): ConfigStore & I
     async listCredentials(f: CredentialFilter = {}) {
       const where: string[] = [];
       const args: unknown[] = [];
-      for (const [col, v] of [['direction', f.direction], ['issuer', f.issuer], ['subject', f.subject], ['parent_id', f.parentId]] as const) {
+      for (const [col, v] of [
+        ['direction', f.direction],
+        ['issuer', f.issuer],
+        ['subject', f.subject],
+        ['parent_id', f.parentId],
+      ] as const) {
         if (v !== undefined) {
           args.push(v);
           where.push(`${col} = $${args.length}`);

@@ -24,7 +24,10 @@ export function postgresStatus({ run, read, rows, t }: Access): StatusStore {
       return r[0] ? statusListRow(r[0]) : undefined;
     },
     async listStatusLists(f = {}) {
-      const r = await rows(`SELECT * FROM ${t.lists} WHERE ($1::text IS NULL OR issuer_did = $1) AND ($2::text IS NULL OR purpose = $2) ORDER BY created_at, id`, [f.issuerDid ?? null, f.purpose ?? null]);
+      const r = await rows(`SELECT * FROM ${t.lists} WHERE ($1::text IS NULL OR issuer_did = $1) AND ($2::text IS NULL OR purpose = $2) ORDER BY created_at, id`, [
+        f.issuerDid ?? null,
+        f.purpose ?? null,
+      ]);
       return r.map(statusListRow);
     },
     async allocateStatusIndex(listId, credentialId, pick) {
@@ -68,14 +71,21 @@ export function postgresStatus({ run, read, rows, t }: Access): StatusStore {
         const bit = Math.floor(index / 8) * 8 + (7 - (index % 8));
         // One UPDATE: the row lock makes concurrent bit changes on a list apply one after another.
         // Retrying after an unknown outcome at most bumps the version once more (a harmless republish).
-        const r = await rows(`UPDATE ${t.lists} SET bits = set_bit(bits, $2, $3), version = version + 1 WHERE id = $1 AND size > $4 RETURNING *`, [listId, bit, value ? 1 : 0, index]);
+        const r = await rows(`UPDATE ${t.lists} SET bits = set_bit(bits, $2, $3), version = version + 1 WHERE id = $1 AND size > $4 RETURNING *`, [
+          listId,
+          bit,
+          value ? 1 : 0,
+          index,
+        ]);
         if (r[0]) return statusListRow(r[0]);
       }
       if (!(await store.getStatusList(listId))) throw new CharterError('NOT_FOUND', `no status list ${listId}`);
       throw new CharterError('INVALID_ARGUMENT', 'status index out of range');
     },
     async putSignedStatusList(listId, version, jwt) {
-      await read((q) => q.query(`UPDATE ${t.lists} SET signed_jwt = $1, signed_version = $2 WHERE id = $3 AND (signed_version IS NULL OR signed_version < $2)`, [jwt, version, listId]));
+      await read((q) =>
+        q.query(`UPDATE ${t.lists} SET signed_jwt = $1, signed_version = $2 WHERE id = $3 AND (signed_version IS NULL OR signed_version < $2)`, [jwt, version, listId]),
+      );
     },
   };
   return store;

@@ -17,7 +17,23 @@ export function sqliteAudit(db: Database, commit: <T>(run: () => T) => Promise<T
     const inline = new Map((b.inline ?? []).map((x) => [x.receiptId, x]));
     for (const e of b.entries) {
       const own = inline.get(e.receiptId);
-      insertEntry.run(e.chain, e.seq, e.hash, e.prev, e.receiptId, e.kind, e.outcome, e.issuer, e.subject ?? null, Date.parse(e.at), e.jws, now, refs.get(e.receiptId) ?? null, own?.hash ?? null, own?.body ?? null);
+      insertEntry.run(
+        e.chain,
+        e.seq,
+        e.hash,
+        e.prev,
+        e.receiptId,
+        e.kind,
+        e.outcome,
+        e.issuer,
+        e.subject ?? null,
+        Date.parse(e.at),
+        e.jws,
+        now,
+        refs.get(e.receiptId) ?? null,
+        own?.hash ?? null,
+        own?.body ?? null,
+      );
     }
     for (const x of b.blobs ?? []) insertBlob.run(x.hash, x.body);
     const cp = b.checkpoint;
@@ -25,9 +41,12 @@ export function sqliteAudit(db: Database, commit: <T>(run: () => T) => Promise<T
   });
   const prune = db.transaction((chain: string, through: number, evidenceBefore: number | undefined) => {
     const entries = db.prepare('DELETE FROM audit_entries WHERE chain = ? AND seq <= ?').run(chain, through).changes;
-    const presentations = evidenceBefore !== undefined ? (db.prepare('SELECT count(*) AS n FROM audit_entries WHERE at < ? AND presentation IS NOT NULL').get(evidenceBefore) as Row).n as number : 0;
+    const presentations =
+      evidenceBefore !== undefined ? ((db.prepare('SELECT count(*) AS n FROM audit_entries WHERE at < ? AND presentation IS NOT NULL').get(evidenceBefore) as Row).n as number) : 0;
     if (evidenceBefore !== undefined) {
-      db.prepare('UPDATE audit_entries SET refs = NULL, presentation_hash = NULL, presentation = NULL WHERE at < ? AND (refs IS NOT NULL OR presentation IS NOT NULL)').run(evidenceBefore);
+      db.prepare('UPDATE audit_entries SET refs = NULL, presentation_hash = NULL, presentation = NULL WHERE at < ? AND (refs IS NOT NULL OR presentation IS NOT NULL)').run(
+        evidenceBefore,
+      );
     }
     const blobs = db.prepare('DELETE FROM audit_blobs WHERE hash NOT IN (SELECT j.value FROM audit_entries e, json_each(e.refs) j WHERE e.refs IS NOT NULL)').run().changes;
     return { entries, blobs: blobs + presentations };
@@ -58,7 +77,11 @@ export function sqliteAudit(db: Database, commit: <T>(run: () => T) => Promise<T
     },
     async findAudit(ref) {
       // By receipt id (indexed); by entry hash, rarer, a scan.
-      const r = wrap(() => (db.prepare(`SELECT ${COLUMNS} FROM audit_entries WHERE receipt_id = ?`).get(ref) ?? db.prepare(`SELECT ${COLUMNS} FROM audit_entries WHERE hash = ? LIMIT 1`).get(ref)) as Row | undefined);
+      const r = wrap(
+        () =>
+          (db.prepare(`SELECT ${COLUMNS} FROM audit_entries WHERE receipt_id = ?`).get(ref) ??
+            db.prepare(`SELECT ${COLUMNS} FROM audit_entries WHERE hash = ? LIMIT 1`).get(ref)) as Row | undefined,
+      );
       return r ? auditEntryRow(r) : undefined;
     },
     async listAuditChains() {
@@ -75,15 +98,25 @@ export function sqliteAudit(db: Database, commit: <T>(run: () => T) => Promise<T
              ORDER BY 1`,
           )
           .all() as Row[];
-        return rows.map((r): AuditChainRecord => ({ chain: r.chain as string, issuer: r.issuer as string, first: Number(r.first), last: Number(r.last), count: Number(r.count), head: r.head as string }));
+        return rows.map((r): AuditChainRecord => ({
+          chain: r.chain as string,
+          issuer: r.issuer as string,
+          first: Number(r.first),
+          last: Number(r.last),
+          count: Number(r.count),
+          head: r.head as string,
+        }));
       });
     },
     async putAuditCheckpoint(cp) {
       wrap(() => insertCheckpoint.run(cp.chain, cp.seq, cp.head, checkpointIssuer(cp.jws), Date.parse(cp.at), cp.jws));
     },
     async listAuditCheckpoints(chain) {
-      const rows = wrap(() =>
-        (chain === undefined ? db.prepare('SELECT * FROM audit_checkpoints ORDER BY chain, seq').all() : db.prepare('SELECT * FROM audit_checkpoints WHERE chain = ? ORDER BY seq').all(chain)) as Row[],
+      const rows = wrap(
+        () =>
+          (chain === undefined
+            ? db.prepare('SELECT * FROM audit_checkpoints ORDER BY chain, seq').all()
+            : db.prepare('SELECT * FROM audit_checkpoints WHERE chain = ? ORDER BY seq').all(chain)) as Row[],
       );
       return rows.map(auditCheckpointRow);
     },
@@ -109,7 +142,12 @@ export function sqliteAudit(db: Database, commit: <T>(run: () => T) => Promise<T
       );
       return wrap(() =>
         db
-          .transaction(() => recs.reduce((n, r) => n + ins.run(r.grantId, r.receiptId, r.verifier, r.reporter, r.holder ?? null, r.outcome, Date.parse(r.at), Date.parse(r.receivedAt), r.jws).changes, 0))
+          .transaction(() =>
+            recs.reduce(
+              (n, r) => n + ins.run(r.grantId, r.receiptId, r.verifier, r.reporter, r.holder ?? null, r.outcome, Date.parse(r.at), Date.parse(r.receivedAt), r.jws).changes,
+              0,
+            ),
+          )
           .immediate(),
       );
     },

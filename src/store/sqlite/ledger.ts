@@ -20,9 +20,15 @@ export function sqliteLedger(db: Database): Ledger {
   const ledgerRows = db.prepare('SELECT amount, currency, at FROM ledger WHERE mandate_id = ? AND state != ? AND at > ?');
   const compute = (req: ReservationRequest): ReservationResult =>
     computeReservation(req, (mandateId, since) =>
-      (ledgerRows.all(mandateId, 'released', Math.floor(since)) as Row[]).map((r): LedgerRow => ({ amount: BigInt(r.amount as string), currency: r.currency as string, at: r.at as number })),
+      (ledgerRows.all(mandateId, 'released', Math.floor(since)) as Row[]).map((r): LedgerRow => ({
+        amount: BigInt(r.amount as string),
+        currency: r.currency as string,
+        at: r.at as number,
+      })),
     );
-  const expire = db.prepare("UPDATE ledger SET state = 'released', settled_by = 'timeout', settled_at = ? WHERE mandate_id = ? AND state = 'reserved' AND hold_until IS NOT NULL AND hold_until <= ?");
+  const expire = db.prepare(
+    "UPDATE ledger SET state = 'released', settled_by = 'timeout', settled_at = ? WHERE mandate_id = ? AND state = 'reserved' AND hold_until IS NOT NULL AND hold_until <= ?",
+  );
 
   function setState(id: string, state: 'committed' | 'released'): void {
     wrap(() =>
@@ -35,7 +41,12 @@ export function sqliteLedger(db: Database): Ledger {
           if (rows.some((r) => r.state === 'released') && !timedOut) throw new CharterError('RESERVATION_NOT_FOUND', 'that reservation was already released');
           if (state === 'released' && rows.some((r) => r.state === 'committed')) throw new CharterError('RESERVATION_NOT_FOUND', 'that reservation is already committed');
           if (state === 'committed' && rows.every((r) => r.state === 'committed')) return;
-          db.prepare("UPDATE ledger SET state = ?, settled_by = ?, settled_at = ? WHERE reservation_id = ?").run(state, state === 'committed' ? 'commit' : 'release', Date.now(), id);
+          db.prepare('UPDATE ledger SET state = ?, settled_by = ?, settled_at = ? WHERE reservation_id = ?').run(
+            state,
+            state === 'committed' ? 'commit' : 'release',
+            Date.now(),
+            id,
+          );
         })
         .immediate(),
     );

@@ -24,7 +24,9 @@ export function sqliteRecords(db: Database): ConfigStore & IdentityStore & Crede
       );
     },
     async getIdentity(aliasOrDid) {
-      const r = wrap(() => db.prepare('SELECT * FROM identities WHERE alias = ? OR did = ? ORDER BY (alias = ?) DESC LIMIT 1').get(aliasOrDid, aliasOrDid, aliasOrDid) as Row | undefined);
+      const r = wrap(
+        () => db.prepare('SELECT * FROM identities WHERE alias = ? OR did = ? ORDER BY (alias = ?) DESC LIMIT 1').get(aliasOrDid, aliasOrDid, aliasOrDid) as Row | undefined,
+      );
       return r ? identityRow(r) : undefined;
     },
     async listIdentities() {
@@ -34,7 +36,18 @@ export function sqliteRecords(db: Database): ConfigStore & IdentityStore & Crede
       wrap(() =>
         db
           .prepare('INSERT INTO credentials (id, jwt, direction, issuer, subject, types, valid_from, valid_until, parent_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-          .run(rec.id, rec.jwt, rec.direction, rec.issuer, rec.subject ?? null, JSON.stringify(rec.types), rec.validFrom ?? null, rec.validUntil ?? null, rec.parentId ?? null, rec.createdAt),
+          .run(
+            rec.id,
+            rec.jwt,
+            rec.direction,
+            rec.issuer,
+            rec.subject ?? null,
+            JSON.stringify(rec.types),
+            rec.validFrom ?? null,
+            rec.validUntil ?? null,
+            rec.parentId ?? null,
+            rec.createdAt,
+          ),
       );
     },
     async getCredential(id) {
@@ -44,7 +57,12 @@ export function sqliteRecords(db: Database): ConfigStore & IdentityStore & Crede
     async listCredentials(f: CredentialFilter = {}) {
       const where: string[] = [];
       const args: unknown[] = [];
-      for (const [col, v] of [['direction', f.direction], ['issuer', f.issuer], ['subject', f.subject], ['parent_id', f.parentId]] as const) {
+      for (const [col, v] of [
+        ['direction', f.direction],
+        ['issuer', f.issuer],
+        ['subject', f.subject],
+        ['parent_id', f.parentId],
+      ] as const) {
         if (v !== undefined) {
           where.push(`${col} = ?`);
           args.push(v);

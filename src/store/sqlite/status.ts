@@ -74,7 +74,7 @@ export function sqliteStatus(db: Database): StatusStore {
             if (!Number.isInteger(index) || index < 0 || index >= (r.size as number)) throw new CharterError('INVALID_ARGUMENT', 'status index out of range');
             const bits = Buffer.from(r.bits as Buffer);
             // Bitstring Status List §3.1: index 0 is the most significant bit of the first byte.
-            const mask = 0x80 >> index % 8;
+            const mask = 0x80 >> (index % 8);
             bits[index >> 3] = value ? bits[index >> 3]! | mask : bits[index >> 3]! & ~mask;
             db.prepare('UPDATE status_lists SET bits = ?, version = version + 1 WHERE id = ?').run(bits, listId);
           })
@@ -83,7 +83,9 @@ export function sqliteStatus(db: Database): StatusStore {
       return get(listId)!;
     },
     async putSignedStatusList(listId, version, jwt) {
-      wrap(() => db.prepare('UPDATE status_lists SET signed_jwt = ?, signed_version = ? WHERE id = ? AND (signed_version IS NULL OR signed_version < ?)').run(jwt, version, listId, version));
+      wrap(() =>
+        db.prepare('UPDATE status_lists SET signed_jwt = ?, signed_version = ? WHERE id = ? AND (signed_version IS NULL OR signed_version < ?)').run(jwt, version, listId, version),
+      );
     },
   };
 }

@@ -41,7 +41,8 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     db.transaction(() => {
       const v = db.pragma('user_version', { simple: true }) as number;
       // Fail closed: a newer Charter changed the tables; reading them with older rules could overspend.
-      if (v > MIGRATIONS.length) throw new CharterError('STORE_ERROR', `the store's schema is at version ${v}, newer than this Charter knows (${MIGRATIONS.length}): upgrade Charter`);
+      if (v > MIGRATIONS.length)
+        throw new CharterError('STORE_ERROR', `the store's schema is at version ${v}, newer than this Charter knows (${MIGRATIONS.length}): upgrade Charter`);
       for (let i = v; i < MIGRATIONS.length; i++) db.exec(MIGRATIONS[i]!);
       if (v < MIGRATIONS.length) db.pragma(`user_version = ${MIGRATIONS.length}`);
     }).immediate();

@@ -21,7 +21,8 @@ export function storeFault(e: unknown): Error {
   if (e instanceof CharterError) return e;
   const code = (e as { code?: unknown }).code;
   if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) return new CharterError('ALREADY_EXISTS', 'that record already exists', { cause: e });
-  if (typeof code === 'string' && UNAVAILABLE.test(code)) return new CharterError('STORE_UNAVAILABLE', `the store cannot be written or read now (${code}): try again`, { cause: e });
+  if (typeof code === 'string' && UNAVAILABLE.test(code))
+    return new CharterError('STORE_UNAVAILABLE', `the store cannot be written or read now (${code}): try again`, { cause: e });
   // better-sqlite3 throws a TypeError once the connection is closed.
   if (e instanceof TypeError && /connection is not open/i.test(e.message)) return new CharterError('STORE_UNAVAILABLE', 'the store is closed: try again', { cause: e });
   return new CharterError('STORE_ERROR', `store operation failed (${typeof code === 'string' ? code : 'unknown'})`, { cause: e });
