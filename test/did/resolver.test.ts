@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import didJwkVector from '../vectors/did-jwk.json' with { type: 'json' };
-import didKey from '../vectors/did-key.json' with { type: 'json' };
+import { didKey } from '../vectors/did-key.js';
 import { createResolver, createDidWeb, didKeyRef, didWebToUrl, didWebFromDomain, resolveDidJwk, resolveDidKey, classifyAddress, safeFetch } from '../../src/did/index.js';
 import { generateKeyPair } from '../../src/keys/index.js';
 import { isCharterError, type CharterErrorCode } from '../../src/errors.js';

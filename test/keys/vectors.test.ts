@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import rfc8032 from '../vectors/rfc8032-ed25519.json' with { type: 'json' };
 import rfc8037 from '../vectors/rfc8037.json' with { type: 'json' };
-import didKey from '../vectors/did-key.json' with { type: 'json' };
+import { didKey } from '../vectors/did-key.js';
 import {
   createSigner,
   generateKeyPair,
@@ -54,6 +54,9 @@ describe('RFC 8037 Appendix A', () => {
 });
 
 describe('W3C did:key test vectors (multicodec + base58btc)', () => {
+  it('reads every usable vector of the shared files (none silently skipped)', () => {
+    expect([didKey.Ed25519.length, didKey['P-256'].length, didKey.secp256k1.length]).toEqual([4, 2, 5]);
+  });
   it('Ed25519: the DID encodes the key derived from the seed', () => {
     for (const v of didKey.Ed25519) {
       const mb = v.did.slice('did:key:'.length);
