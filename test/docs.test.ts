@@ -14,7 +14,7 @@ const README = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
 
 /** The `### Library` table: for each package entry, the names its rows document. */
 function documentedByEntry(): Map<string, Set<string>> {
-  const start = README.indexOf('### Library');
+  const start = README.indexOf('### Library', README.indexOf('\n## Reference'));
   const end = README.indexOf('\n### ', start + 1);
   const rows = README.slice(start, end)
     .split('\n')
