@@ -102,7 +102,10 @@ const ID_SHAPE = /^[^\s~]+$/;
  * holding it, or `-` for stdin: whatever `issue` printed can be passed back.
  */
 export async function credentialIdArg(ctx: CliContext, arg: string, what: string): Promise<string> {
-  const { text, source } = await readTextSource(ctx, arg, what);
+  const read = await readTextSource(ctx, arg, what);
+  // Pasted ids and tokens often carry the spaces they were aligned with.
+  const text = read.text.trim();
+  const source = read.source;
   const token = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*(~[A-Za-z0-9_.~-]*)?$/.test(text);
   if (!token) {
     if (source !== 'inline') throw notA(source, arg, what, 'a credential JWT', 'an id');

@@ -148,6 +148,10 @@ describe("a person's journey on a home served on 127.0.0.1", () => {
     expect(resumed.out).toBe(
       `resumed ${grant.id}\nverifiers that check status see this within ${N} s (the list's ttl 60 s, for which an HTTP cache may still serve the old list, plus up to 60 s a verifier keeps its copy: the ttl, capped at 300 s by default)`,
     );
+    // An id or token pasted with the spaces it was aligned with is the same id; spaces inside are not.
+    expect((await run(['grant', 'suspend', `  ${grant.id}\n`])).code).toBe(0);
+    expect((await run(['grant', 'resume', ` ${grant.jwt} `])).code).toBe(0);
+    expect((await run(['grant', 'suspend', `${grant.id} x`])).code).toBe(2);
     expect((await run(['grant', 'revoke', '-'], grant.jwt)).code).toBe(0);
     const v = await run(['grant', 'verify', grant.jwt, '--resource', 'profile/email', '--action', 'read', '--json']);
     expect([v.code, codes(v)]).toEqual([1, ['CREDENTIAL_REVOKED']]);
