@@ -1,6 +1,6 @@
 import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,8 @@ import { opsPerSecond, printTable, ratio } from './measure.js';
 /** The part of autocannon's API used here (it ships no types). */
 interface AutocannonResult {
   requests: { average: number; total: number };
+  /** Milliseconds. */
+  latency: { p50: number; p99: number };
   non2xx: number;
   errors: number;
 }
@@ -73,6 +75,8 @@ async function serveApi(): Promise<void> {
   const agent = requireAgent({ action: 'read', trust: { principals: [process.env.CHARTER_BENCH_PRINCIPAL!] } });
   app.get('/plain', (_req, res) => void res.json({ ok: true }));
   app.get('/guarded', charter(verifier, guard), (_req, res) => void res.json({ ok: true }));
+  // The same route for the 100-connection run: its own presentations (htu), so no run replays another's.
+  app.get('/guarded-c100', charter(verifier, guard), (_req, res) => void res.json({ ok: true }));
   app.get('/guarded-memory', charter(inMemory, guard), (_req, res) => void res.json({ ok: true }));
   app.get('/guarded-receipts', charter(withReceipts, guard), (_req, res) => void res.json({ ok: true }));
   app.get('/guarded-receipts-only', charter(receiptsOnly, guard), (_req, res) => void res.json({ ok: true }));
@@ -80,6 +84,20 @@ async function serveApi(): Promise<void> {
   app.get('/agent', charter(verifier, agent), (_req, res) => void res.json({ ok: true }));
   app.get('/signed', charter(verifier, signed), (_req, res) => void res.json({ ok: true }));
   app.get('/signed-agent', charter(verifier, signed, agent), (_req, res) => void res.json({ ok: true }));
+  // The server's CPU time (all its threads: the event loop and the thread pool's signature checks), on
+  // request: per request, a figure the machine's other load disturbs less than requests/s.
+  // Linux also tells the event loop's own thread apart (/proc, clock ticks of 10 ms): the one core a Node server is bound by.
+  const mainThread = () => {
+    try {
+      const f = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(f[11]) + Number(f[12])) * 10_000;
+    } catch {
+      return undefined;
+    }
+  };
+  process.on('message', (m) => {
+    if (m === 'cpu') process.send!({ cpu: process.cpuUsage(), main: mainThread() });
+  });
   process.send!({ port });
 }
 if (process.env.CHARTER_BENCH_HTTP === 'server') await serveApi();
@@ -139,7 +157,7 @@ export async function benchHttp(): Promise<Record<string, number>> {
       child.once('exit', (c) => reject(new Error(`bench server exited ${c}`)));
     });
     const base = `http://127.0.0.1:${port}`;
-    const ROUTES = ['/guarded', '/guarded-memory', '/guarded-receipts', '/guarded-receipts-only', '/guarded-receipts-after'] as const;
+    const ROUTES = ['/guarded', '/guarded-c100', '/guarded-memory', '/guarded-receipts', '/guarded-receipts-only', '/guarded-receipts-after'] as const;
     const PER = Number(process.env.CHARTER_BENCH_HTTP_PER_ROUTE ?? 20_000);
     const t0 = performance.now();
     const vps: Record<string, string[]> = {};
@@ -170,7 +188,20 @@ export async function benchHttp(): Promise<Record<string, number>> {
     const presented = (path: string) => [
       { setupRequest: (r: { headers?: Record<string, string> }) => ({ ...r, headers: { ...r.headers, authorization: `Bearer ${vps[path]![next[path]!++ % PER]}` } }) },
     ];
-    const run = (path: string, duration = SECONDS) => autocannon({ url: `${base}${path}`, connections: CONNECTIONS, duration, requests: presented(path) });
+    const run = (path: string, duration = SECONDS, connections = CONNECTIONS) => autocannon({ url: `${base}${path}`, connections, duration, requests: presented(path) });
+    // Server CPU microseconds per request over one run (user + system, every thread of the server).
+    const serverCpu = async () => {
+      child.send('cpu');
+      const m = await new Promise<{ cpu: NodeJS.CpuUsage; main?: number }>((r) => child.once('message', (x) => r(x as { cpu: NodeJS.CpuUsage; main?: number })));
+      return { all: m.cpu.user + m.cpu.system, main: m.main };
+    };
+    const withCpu = async (f: () => Promise<AutocannonResult>) => {
+      const before = await serverCpu();
+      const r = await f();
+      const after = await serverCpu();
+      const n = Math.max(1, r.requests.total);
+      return { r, cpuPerRequest: (after.all - before.all) / n, mainPerRequest: after.main !== undefined && before.main !== undefined ? (after.main - before.main) / n : NaN };
+    };
     const from = (set: Headers_[]) => {
       let i = 1; // the first one warms the route up
       return [{ setupRequest: (r: { headers?: Record<string, string> }) => ({ ...r, headers: { ...r.headers, ...set[i++ % set.length] } }) }];
@@ -190,7 +221,8 @@ export async function benchHttp(): Promise<Record<string, number>> {
       if (r.status !== 200) throw new Error(`bench setup: ${path} answered ${r.status} ${await r.text()}`);
     }
 
-    const plain = await autocannon({ url: `${base}/plain`, connections: CONNECTIONS, duration: SECONDS });
+    const plainRun = await withCpu(() => autocannon({ url: `${base}/plain`, connections: CONNECTIONS, duration: SECONDS }));
+    const plain = plainRun.r;
     // Guarded with and without receipts, in short runs taken in turn, so a drift in the machine's load
     // (this machine is shared) hits each alike.
     const guardedRuns: AutocannonResult[] = [];
@@ -198,13 +230,22 @@ export async function benchHttp(): Promise<Record<string, number>> {
     const receiptsOnlyRuns: AutocannonResult[] = [];
     const afterRuns: AutocannonResult[] = [];
     const ROUNDS = Number(process.env.CHARTER_BENCH_HTTP_ROUNDS ?? 4);
+    let guardedCpu = 0;
+    let guardedMain = 0;
     for (let i = 0; i < ROUNDS; i++) {
-      guardedRuns.push(await run('/guarded', 2));
+      const gr = await withCpu(() => run('/guarded', 2));
+      guardedRuns.push(gr.r);
+      guardedCpu += gr.cpuPerRequest / ROUNDS;
+      guardedMain += gr.mainPerRequest / ROUNDS;
       receiptRuns.push(await run('/guarded-receipts', 2));
       receiptsOnlyRuns.push(await run('/guarded-receipts-only', 2));
       afterRuns.push(await run('/guarded-receipts-after', 2));
     }
     const memo = await run('/guarded-memory');
+    // Issue 13 asks for latency at 10 and 100 connections: u and g again with 100 (shorter runs).
+    const SECONDS_100 = Number(process.env.CHARTER_BENCH_HTTP_SECONDS_100 ?? 3);
+    const plain100 = await autocannon({ url: `${base}/plain`, connections: 100, duration: SECONDS_100 });
+    const guarded100 = await run('/guarded-c100', SECONDS_100, 100);
     const agentRun = await autocannon({ url: `${base}/agent`, connections: CONNECTIONS, duration: SECONDS, requests: from(sets.agent) });
     const signedRun = await autocannon({ url: `${base}/signed`, connections: CONNECTIONS, duration: SECONDS, requests: from(sets.signed) });
     const bothRun = await autocannon({ url: `${base}/signed-agent`, connections: CONNECTIONS, duration: SECONDS, requests: from(sets.signedAgent) });
@@ -247,6 +288,21 @@ export async function benchHttp(): Promise<Record<string, number>> {
     console.log(
       `  receipts: r/g = ${ratio(withReceipts, g)}, q/g = ${ratio(receiptsOnly, g)}, ar/g = ${ratio(after, g)} (target >= 0.85: receipts and the log cost at most 15% of a guarded request's throughput)`,
     );
+    // Latency (autocannon's percentiles, ms): at 10 connections the guarded runs' p99 is the worst of its short rounds.
+    const worst = (rs: AutocannonResult[], k: 'p50' | 'p99') => Math.max(...rs.map((r) => r.latency[k]));
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const lat = (p50: number, p99: number) => `p50 ${p50} ms, p99 ${p99} ms`;
+    console.log(
+      `  latency at ${CONNECTIONS} connections: u ${lat(plain.latency.p50, plain.latency.p99)}; g ${lat(median(guardedRuns.map((r) => r.latency.p50)), worst(guardedRuns, 'p99'))}`,
+    );
+    const g100 = guarded100.requests.average;
+    const u100 = plain100.requests.average;
+    console.log(
+      `  at 100 connections (${SECONDS_100} s each): u ${Math.round(u100)} req/s, ${lat(plain100.latency.p50, plain100.latency.p99)}; g ${Math.round(g100)} req/s, ${lat(guarded100.latency.p50, guarded100.latency.p99)} (${non2xx([guarded100])}); g/u = ${ratio(g100, u100)}`,
+    );
+    console.log(
+      `  server CPU per request (less disturbed by the machine's other load than req/s): every thread u ${Math.round(plainRun.cpuPerRequest)} us, g ${Math.round(guardedCpu)} us; the event loop's thread u ${Math.round(plainRun.mainPerRequest)} us, g ${Math.round(guardedMain)} us; one bare verify ${Math.round(1e6 / bare)} us`,
+    );
     console.log(`  even a guard doing nothing but one verify would reach only c/u = ${ratio(ceiling, u)}: a 0.5 target leaves no time for decoding, status and the replay write`);
     const sg = signedRun.requests.average;
     const sa = bothRun.requests.average;
@@ -257,6 +313,12 @@ export async function benchHttp(): Promise<Record<string, number>> {
     return {
       unguarded: u,
       guarded: g,
+      unguarded100: u100,
+      guarded100: g100,
+      guardedP50: median(guardedRuns.map((r) => r.latency.p50)),
+      guardedP99: worst(guardedRuns, 'p99'),
+      guardedCpuMicros: guardedCpu,
+      guardedMainThreadMicros: guardedMain,
       receipts: withReceipts,
       receiptsNoEvidence: receiptsOnly,
       receiptsAfterReply: after,

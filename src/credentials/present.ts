@@ -108,7 +108,18 @@ function unwrap(d: DecodedJwt): Unwrapped {
  * bound to this audience and nonce, fresh, and each credential verifies and
  * (unless allowed otherwise) is about the holder.
  */
-export async function verifyPresentation(jwt: string, options: VerifyPresentationOptions): Promise<PresentationVerification> {
+export function verifyPresentation(jwt: string, options: VerifyPresentationOptions): Promise<PresentationVerification> {
+  return verifyDecodedPresentation(jwt, undefined, options);
+}
+
+/**
+ * verifyPresentation for a caller that already decoded `jwt` (the guard
+ * decodes a presentation to check its binding before any crypto): `decoded`
+ * must be decodeJwt(jwt, { maxBytes: 512 KiB })'s result for these very
+ * bytes, so the presentation is parsed once per request. Internal: not
+ * exported from the package.
+ */
+export async function verifyDecodedPresentation(jwt: string, decoded: DecodedJwt | undefined, options: VerifyPresentationOptions): Promise<PresentationVerification> {
   if (!options || typeof options.aud !== 'string') throw new TypeError('verifyPresentation needs options.aud');
   if (options.nonce === undefined && !options.allowMissingNonce) throw new TypeError('verifyPresentation needs options.nonce (or allowMissingNonce)');
   const skewMs = skewOf(options.skewSeconds) * 1000;
@@ -116,7 +127,7 @@ export async function verifyPresentation(jwt: string, options: VerifyPresentatio
   let d: DecodedJwt;
   let u: Unwrapped;
   try {
-    d = decodeJwt(jwt, { maxBytes: MAX_VP });
+    d = decoded ?? decodeJwt(jwt, { maxBytes: MAX_VP });
     u = unwrap(d);
   } catch (e) {
     return { ok: false, reasons: [toReason(e, 'MALFORMED_JWT')], credentials: [], jwt };

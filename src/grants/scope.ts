@@ -22,9 +22,27 @@ function invalid(why: string): CharterError {
   return new CharterError('RESOURCE_INVALID', `the resource path ${why}`);
 }
 
+/**
+ * Paths already normalised, by their exact input: a guarded route asks for
+ * the same few resources on every request, and normalisation (percent
+ * decoding, NFC and NFKC per segment, the refusals) is a pure function of
+ * the string. Only successes are kept; bounded (oldest out first).
+ */
+const normalized = new Map<string, string>();
+const NORMALIZED_MAX = 1024;
+
 /** The canonical form of a resource path (no leading or trailing slash). Throws RESOURCE_INVALID. */
 export function normalizeResource(resource: unknown): string {
   if (typeof resource !== 'string') throw invalid('must be a string');
+  const hit = normalized.get(resource);
+  if (hit !== undefined) return hit;
+  const r = normalize(resource);
+  if (normalized.size >= NORMALIZED_MAX) normalized.delete(normalized.keys().next().value as string);
+  normalized.set(resource, r);
+  return r;
+}
+
+function normalize(resource: string): string {
   if (resource.length === 0 || resource.length > MAX_RESOURCE) throw invalid(`must have 1 to ${MAX_RESOURCE} characters`);
   let decoded: string;
   try {

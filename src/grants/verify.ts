@@ -1,4 +1,5 @@
-import { decodeJwt, soleSubject, verifyCredential, verifyPresentation } from '../credentials/index.js';
+import { decodeJwt, soleSubject, verifyCredential, type DecodedJwt } from '../credentials/index.js';
+import { verifyDecodedPresentation } from '../credentials/present.js';
 import type { Credential, CredentialVerification, StatusChecker } from '../credentials/types.js';
 import { DEFAULT_MAX_AGE_SECONDS } from '../credentials/time.js';
 import type { CharterResolver } from '../did/types.js';
@@ -61,20 +62,23 @@ export interface GrantDecision {
   pool?: PoolGrantInfo;
 }
 
-function isPresentation(jwt: string): boolean {
+const isVpTyp = (typ: string) => /^(application\/)?vp\+jwt$/i.test(typ);
+
+function isPresentation(jwt: string, decoded?: DecodedJwt): boolean {
+  if (decoded) return typeof decoded.header.typ === 'string' ? isVpTyp(decoded.header.typ) : typeof decoded.payload.vp === 'object';
   // The header says so when it has a typ: no need to decode a large payload (a pool grant carries its votes) twice.
   const dot = typeof jwt === 'string' ? jwt.indexOf('.') : -1;
   if (dot > 0 && dot < 4096) {
     try {
       const typ = (JSON.parse(Buffer.from(jwt.slice(0, dot), 'base64url').toString('utf8')) as { typ?: unknown }).typ;
-      if (typeof typ === 'string') return /^(application\/)?vp\+jwt$/i.test(typ);
+      if (typeof typ === 'string') return isVpTyp(typ);
     } catch {
       // decoded in full below, which reports what is wrong
     }
   }
   try {
     const d = decodeJwt(jwt, { maxBytes: 512 * 1024 });
-    return typeof d.header.typ === 'string' ? /^(application\/)?vp\+jwt$/i.test(d.header.typ) : typeof d.payload.vp === 'object';
+    return typeof d.header.typ === 'string' ? isVpTyp(d.header.typ) : typeof d.payload.vp === 'object';
   } catch {
     return false;
   }
@@ -153,7 +157,17 @@ async function decide(v: CredentialVerification, o: VerifyGrantOptions, resource
  * be (a ".." segment, double encoding) throws RESOURCE_INVALID, as a
  * malformed request.
  */
-export async function verifyGrant(jwt: string, options: VerifyGrantOptions): Promise<GrantDecision> {
+export function verifyGrant(jwt: string, options: VerifyGrantOptions): Promise<GrantDecision> {
+  return verifyDecodedGrant(jwt, undefined, options);
+}
+
+/**
+ * verifyGrant for a caller that already decoded the presentation `jwt`
+ * (the guard, which checks its binding first): `decoded` must be
+ * decodeJwt(jwt, { maxBytes: 512 KiB })'s result for these very bytes, so
+ * it is not parsed again. Internal: not exported from the package.
+ */
+export async function verifyDecodedGrant(jwt: string, decoded: DecodedJwt | undefined, options: VerifyGrantOptions): Promise<GrantDecision> {
   checkOptions(options);
   const resource = normalizeResource(options.resource);
   const common = {
@@ -162,9 +176,9 @@ export async function verifyGrant(jwt: string, options: VerifyGrantOptions): Pro
     ...(options.now ? { now: options.now } : {}),
     ...(options.skewSeconds !== undefined ? { skewSeconds: options.skewSeconds } : {}),
   };
-  if (!isPresentation(jwt)) return decide(await verifyCredential(jwt, common), options, resource, []);
+  if (!isPresentation(jwt, decoded)) return decide(await verifyCredential(jwt, common), options, resource, []);
   if (options.aud === undefined) throw new TypeError('verifying a presented grant needs options.aud (and nonce)');
-  const p = await verifyPresentation(jwt, {
+  const p = await verifyDecodedPresentation(jwt, decoded, {
     ...common,
     aud: options.aud,
     ...(options.nonce !== undefined ? { nonce: options.nonce } : {}),

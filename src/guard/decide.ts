@@ -1,7 +1,9 @@
 import { CharterError, HTTP_STATUS, isCharterError, statusOfReasons, toReason, type HttpStatus, type Reason } from '../errors.js';
-import { decodeJwt, verifyPresentation, type DecodedJwt } from '../credentials/index.js';
+import { decodeJwt, type DecodedJwt } from '../credentials/index.js';
+import { verifyDecodedPresentation } from '../credentials/present.js';
 import type { PresentationVerification, StatusChecker } from '../credentials/types.js';
-import { verifyGrant, type GrantDecision } from '../grants/index.js';
+import type { GrantDecision } from '../grants/index.js';
+import { verifyDecodedGrant } from '../grants/verify.js';
 import { hasCumulativeLimits, reserveLinks, reserveSpend, verifyAgent, type SpendReservation } from '../agents/index.js';
 import type { AgentDecision } from '../agents/types.js';
 import { KB_JWT_TYP } from '../sdjwt/types.js';
@@ -237,7 +239,7 @@ function vpFront(v: Verifier, tools: Tools, vp: string, policy: Exclude<Policy, 
   if (bound.length > 0) return { refused: bound, claims: d.payload };
   const p = d.payload;
   const once: Once = { scope: 'jti', value: String(v.nonces === 'challenge' ? p.nonce : p.jti), iat: p.iat as number };
-  return { claims: p, once, verify: () => verifyVp(vp, p, v, tools, policy, fresh.now) };
+  return { claims: p, once, verify: () => verifyVp(vp, d, v, tools, policy, fresh.now) };
 }
 
 /**
@@ -319,14 +321,8 @@ async function mandateFront(v: Verifier, proof: unknown, policy: MandatePolicy, 
   };
 }
 
-async function verifyVp(
-  vp: string,
-  p: Record<string, unknown>,
-  v: Verifier,
-  tools: Tools,
-  policy: Exclude<Policy, MandatePolicy | SignaturePolicy>,
-  now: number,
-): Promise<Checked> {
+async function verifyVp(vp: string, d: DecodedJwt, v: Verifier, tools: Tools, policy: Exclude<Policy, MandatePolicy | SignaturePolicy>, now: number): Promise<Checked> {
+  const p = d.payload;
   const at = new Date(now);
   const common = {
     resolver: tools.resolver,
@@ -338,13 +334,13 @@ async function verifyVp(
     ...(v.nonces === 'challenge' ? { nonce: p.nonce as string } : { allowMissingNonce: true }),
   };
   if (policy.kind === 'presentation') {
-    const presentation = await verifyPresentation(vp, common);
+    const presentation = await verifyDecodedPresentation(vp, d, common);
     return { reasons: presentation.reasons, ...(presentation.holder !== undefined ? { holder: presentation.holder } : {}), presentation };
   }
   if (policy.kind === 'grant') {
     // The presenter must be the grantee; an unauthentic holder fails on the signature.
     const holder = typeof p.holder === 'string' ? p.holder : typeof (p.holder as { id?: unknown } | undefined)?.id === 'string' ? (p.holder as { id: string }).id : undefined;
-    const grant = await verifyGrant(vp, {
+    const grant = await verifyDecodedGrant(vp, d, {
       ...common,
       resource: policy.resource,
       action: policy.action,

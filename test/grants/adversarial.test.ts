@@ -62,6 +62,18 @@ describe('resource paths are normalised before any match', () => {
     expect(codeOf(() => normalizeResource(p))).toBe('RESOURCE_INVALID');
   });
 
+  it('normalising is memoised per exact input: a path seen before gives the same answer, a refused one is refused every time', () => {
+    // Hundreds of distinct paths, more than once each, interleaved with refused ones: the memo's bound and eviction are exercised.
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 1500; i++) {
+        expect(normalizeResource(`/users/${i}//email/`)).toBe(`users/${i}/email`);
+        if (i % 100 === 0) expect(codeOf(() => normalizeResource(`users/${i}/../admin`))).toBe('RESOURCE_INVALID');
+      }
+    }
+    expect(codeOf(() => normalizeResource('photos/%2e%2e/secrets'))).toBe('RESOURCE_INVALID');
+    expect(codeOf(() => normalizeResource('photos/%2e%2e/secrets'))).toBe('RESOURCE_INVALID');
+  });
+
   it('a grant resource may use "*" only as its last segment', () => {
     expect(codeOf(() => normalizeGrantResource('photos/*/a'))).toBe('RESOURCE_INVALID');
     expect(codeOf(() => normalizeGrantResource('*'))).toBe('RESOURCE_INVALID');

@@ -48,11 +48,12 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     }).immediate();
     for (const p of options.pragmas ?? []) db.pragma(p);
   });
-  // One group commit per connection: replay-cache writes and audit appends of one turn share an fsync.
+  // One group commit per connection: replay-cache writes and audit appends of one turn share an fsync (run off the event loop).
   const commit = groupCommit(db);
   return {
     kind: 'sqlite',
     async close() {
+      commit.close();
       if (db.open) db.close();
     },
     ...sqliteRecords(db),

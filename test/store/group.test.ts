@@ -1,0 +1,69 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { groupCommit } from '../../src/store/sqlite/group.js';
+import { tempDir } from '../helpers.js';
+
+function open(path: string, synchronous = 'FULL') {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${synchronous}`);
+  db.exec('CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY)');
+  return db;
+}
+
+describe('sqlite group commit (the WAL synced off the event loop)', () => {
+  it('every write of a batch resolves once committed, visible to another connection, and the connection is back at synchronous=FULL', async () => {
+    const path = join(tempDir(), 'g.db');
+    const db = open(path);
+    const commit = groupCommit(db);
+    const insert = db.prepare('INSERT INTO t (k) VALUES (?)');
+    const done = await Promise.all(Array.from({ length: 50 }, (_, i) => commit(() => insert.run(`k${i}`).changes)));
+    expect(done).toEqual(Array(50).fill(1));
+    // Outside the batch, this connection's own writes keep FULL.
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    const other = new Database(path, { readonly: true });
+    expect((other.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n).toBe(50);
+    other.close();
+    commit.close();
+    db.close();
+  });
+
+  it('a write that throws rejects alone; the others of its batch commit', async () => {
+    const db = open(join(tempDir(), 'g.db'));
+    const commit = groupCommit(db);
+    const insert = db.prepare('INSERT INTO t (k) VALUES (?)');
+    const r = await Promise.allSettled([commit(() => insert.run('a')), commit(() => insert.run('a')), commit(() => insert.run('b'))]);
+    expect(r.map((x) => x.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((r[1] as PromiseRejectedResult).reason.code).toBe('ALREADY_EXISTS');
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    commit.close();
+    db.close();
+  });
+
+  it('batches after close are refused as STORE_UNAVAILABLE (never acknowledged unsynced)', async () => {
+    const db = open(join(tempDir(), 'g.db'));
+    const commit = groupCommit(db);
+    const insert = db.prepare('INSERT INTO t (k) VALUES (?)');
+    const first = commit(() => insert.run('a'));
+    await first;
+    commit.close();
+    await expect(commit(() => insert.run('b'))).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    db.close();
+  });
+
+  it('a connection set to another synchronous level (or in memory) is left as it is', async () => {
+    const db = open(join(tempDir(), 'g.db'), 'NORMAL');
+    const commit = groupCommit(db);
+    await commit(() => db.prepare('INSERT INTO t (k) VALUES (?)').run('a'));
+    expect(db.pragma('synchronous', { simple: true })).toBe(1);
+    commit.close();
+    db.close();
+    const mem = new Database(':memory:');
+    mem.exec('CREATE TABLE t (k TEXT PRIMARY KEY)');
+    const c = groupCommit(mem);
+    expect(await c(() => mem.prepare('INSERT INTO t (k) VALUES (?)').run('a').changes)).toBe(1);
+    c.close();
+    mem.close();
+  });
+});
