@@ -313,7 +313,12 @@ export async function checkCollectiveGrant(
   const read = o.jwt !== undefined ? readCached(o.jwt, () => readEvidence(c, issuer, grantee, grant)) : readEvidence(c, issuer, grantee, grant);
   if (!read.evidence) return { reasons: read.reasons };
   const { proposal: p, votes } = read.evidence;
-  const quorum = await countVotes(p, votes, { ...o, hash: read.hash! });
+  // The votes and the owner's membership are independent checks: run together, their
+  // signatures share the thread pool instead of waiting on each other.
+  const [quorum, owned] = await Promise.all([
+    countVotes(p, votes, { ...o, hash: read.hash! }),
+    o.owner !== undefined && o.owner !== issuer ? memberReasons(p, o.owner, o) : Promise.resolve([] as Reason[]),
+  ]);
   const info: PoolGrantInfo = {
     pool: p.pool,
     epoch: p.epoch.number,
@@ -322,8 +327,7 @@ export async function checkCollectiveGrant(
     approvals: quorum.approvals,
     proposal: quorum.hash,
   };
-  const reasons = [...quorum.reasons];
-  if (o.owner !== undefined && o.owner !== issuer) reasons.push(...(await memberReasons(p, o.owner, o)));
+  const reasons = [...quorum.reasons, ...owned];
   return { reasons, info };
 }
 
