@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import { parseExpiry } from '../encoding/duration.js';
-import { writeFileAtomic } from '../home/atomic.js';
+import { writeFileAtomic } from '../store/atomic-file.js';
 import { DIRECTORY_PATH, jwkThumbprint, signDirectory } from '../httpsig/index.js';
 import { homeCommand, leaf, type CliContext, type CommonOptions } from './io.js';
 

@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
-import { writeFileAtomic } from '../home/atomic.js';
+import { writeFileAtomic } from '../store/atomic-file.js';
 import { didWebPath } from '../server/did-web-path.js';
 import { homeCommand, leaf, runCommand, withTools, type CliContext, type CommonOptions } from './io.js';
 import { parseKeyType } from './id.js';

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
-import { writeFileAtomic } from '../home/atomic.js';
+import { writeFileAtomic } from '../store/atomic-file.js';
 import { exportEvidence, verifyEvidence, type EvidenceVerification } from '../audit/index.js';
 import { leaf, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 import { shortDid } from './format.js';

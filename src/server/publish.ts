@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Home } from '../home/home.js';
-import { writeFileAtomic } from '../home/atomic.js';
+import { writeFileAtomic } from '../store/atomic-file.js';
 import { currentStatusListJwt } from '../status/index.js';
 import { publishTokenStatusLists } from '../status/token-publish.js';
 import { didWebPath } from './did-web-path.js';

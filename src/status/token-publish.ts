@@ -1,6 +1,5 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../store/atomic-file.js';
 import type { Store } from '../store/types.js';
 import type { IssuerFor } from './issuer.js';
 import { currentTokenStatusListJwt, TOKEN_STATUS_PATH, type SignTokenStatusListOptions } from './token-issuer.js';
@@ -19,26 +18,8 @@ export async function publishTokenStatusLists(store: Store, dir: string, issuerF
   for (const list of await store.listStatusLists({ purpose: 'revocation' })) {
     const jwt = await currentTokenStatusListJwt(store, list.id, issuerFor, options);
     const file = join(dir, ...TOKEN_STATUS_PATH.split('/').filter(Boolean), list.id);
-    replaceFile(file, jwt);
+    writeFileAtomic(file, jwt, 0o644);
     files.push(file);
   }
   return files;
-}
-
-/** Temp file, fsync, rename (home/atomic.ts does the same for the home; status/ may not import home/). */
-function replaceFile(path: string, data: string): void {
-  const parent = join(path, '..');
-  mkdirSync(parent, { recursive: true });
-  const tmp = join(parent, `.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'wx', 0o644);
-  try {
-    writeSync(fd, Buffer.from(data));
-    fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-  closeSync(fd);
-  renameSync(tmp, path);
 }

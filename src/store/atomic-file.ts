@@ -2,7 +2,12 @@ import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSyn
 import { dirname, join, basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
-/** Write a file so a crash leaves either the old or the new content: temp file, fsync, rename. */
+/**
+ * Write a file so a crash leaves either the old or the new content: temp
+ * file, fsync, rename. Kept beside the store port (the other durable write)
+ * so every layer above it, the home's files and published status lists alike,
+ * writes through this one function.
+ */
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): void {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
