@@ -1,10 +1,10 @@
 import type { Reason } from '../errors.js';
 import type { AgentDecision, AgentTrust } from '../agents/types.js';
 import type { AmountInput } from '../agents/limits.js';
-import type { Ap2ChainInput, MandateDecision, MandateProfile, MandateTrust, ViChainInput } from '../mandates/types.js';
+import type { Ap2ChainInput, MandateDecision, ViChainInput } from '../mandates/types.js';
 import type { Binding } from './binding.js';
 import { decide, type GuardDecision } from './decide.js';
-import { checkMandatePolicy, checkTrust, type ReputationSource } from './policy.js';
+import { checkMandatePolicy, checkTrust, type MandatePolicy, type ReputationSource } from './policy.js';
 import type { SpendHold, SpendState } from './spend.js';
 import type { Verifier } from './verifier.js';
 
@@ -195,22 +195,8 @@ async function run<T, D>(
  * `payment.budget` over the mandate's life, `payment.cumulative` per calendar
  * period, AP2 budgets and occurrence caps) in one store transaction.
  */
-export interface MandatePaymentRequest {
+export interface MandatePaymentRequest extends Omit<MandatePolicy, 'kind'> {
   verifier: Verifier;
-  profile: MandateProfile;
-  /** The pinned roots: VI card issuers' keys, AP2 root signers (public JWKs, JWKS, DIDs, PEM); merchants to check checkout signatures. */
-  trust: MandateTrust;
-  /** What the transaction charges: when given, it must be exactly the chain's final payment (REQUEST_MISMATCH otherwise). */
-  amount?: AmountInput;
-  /** The payee this verifier takes payments for (merchant id or website): the payment must name it. */
-  payee?: string;
-  /** AP2 payment chain without its checkout chain: the hash of the checkout JWT being paid for (and of the open checkout mandate). */
-  checkoutHash?: string;
-  openCheckoutHash?: string;
-  /** Time zone of VI `payment.cumulative` periods (the mandate names none). Default "UTC". */
-  calendarTimeZone?: string;
-  /** The VI L1 `vct` accepted. Default Mastercard's reference profile's. */
-  l1Vct?: string;
   /** Transport claims the closing layer must carry if it carries any (see TransactionRequest.binding). */
   binding?: Record<string, unknown>;
   now?: Date;
