@@ -283,12 +283,7 @@ async function verifySdJwtPresentation(
   const grant = await verifySdJwtGrant(token, {
     resolver: v.resolver,
     status: v.tokenStatus,
-    resource: policy.resource,
-    action: policy.action,
-    ...(policy.owner !== undefined ? { owner: policy.owner } : {}),
-    ...(policy.anyOwner === true ? { anyOwner: true } : {}),
-    ...(policy.purpose !== undefined ? { purpose: policy.purpose } : {}),
-    ...(policy.processing !== undefined ? { processing: policy.processing } : {}),
+    ...grantAsk(policy),
     aud: v.aud,
     nonce: p.nonce as string,
     now: new Date(now),
@@ -342,12 +337,7 @@ async function verifyVp(vp: string, d: DecodedJwt, v: Verifier, tools: Tools, po
     const holder = typeof p.holder === 'string' ? p.holder : typeof (p.holder as { id?: unknown } | undefined)?.id === 'string' ? (p.holder as { id: string }).id : undefined;
     const grant = await verifyDecodedGrant(vp, d, {
       ...common,
-      resource: policy.resource,
-      action: policy.action,
-      ...(policy.owner !== undefined ? { owner: policy.owner } : {}),
-      ...(policy.anyOwner === true ? { anyOwner: true } : {}),
-      ...(policy.purpose !== undefined ? { purpose: policy.purpose } : {}),
-      ...(policy.processing !== undefined ? { processing: policy.processing } : {}),
+      ...grantAsk(policy),
       ...(holder !== undefined ? { grantee: holder } : {}),
     });
     return { reasons: grant.reasons, ...(grant.holder !== undefined ? { holder: grant.holder } : {}), grant };
@@ -391,4 +381,16 @@ export function assertAllowed(d: GuardDecision): GuardDecision {
     throw new CharterError(r.code, r.message, { details: { status: d.status, reasons: d.reasons } });
   }
   return d;
+}
+
+/** What a grant policy asks of a grant, in the options both grant verifiers (vp+jwt and SD-JWT) take. */
+function grantAsk(policy: GrantPolicy) {
+  return {
+    resource: policy.resource,
+    action: policy.action,
+    ...(policy.owner !== undefined ? { owner: policy.owner } : {}),
+    ...(policy.anyOwner === true ? { anyOwner: true } : {}),
+    ...(policy.purpose !== undefined ? { purpose: policy.purpose } : {}),
+    ...(policy.processing !== undefined ? { processing: policy.processing } : {}),
+  };
 }
