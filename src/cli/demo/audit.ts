@@ -1,5 +1,4 @@
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
@@ -7,11 +6,11 @@ import { issueGrant } from '../../grants/index.js';
 import { createStatusChecker } from '../../status/index.js';
 import { charterFetch, receiptOf } from '../../http/client.js';
 import { requireGrant } from '../../http/guards.js';
-import { RECEIPT_HEADER, writeRefusal } from '../../http/refusal.js';
-import { verifyNodeRequest } from '../../http/request.js';
+import { RECEIPT_HEADER } from '../../http/refusal.js';
 import { createVerifier } from '../../guard/verifier.js';
 import { openSqliteStore } from '../../store/sqlite/index.js';
 import { accessReports, exportEvidence, sendAccessReport, verifyAuditLog, verifyEvidence, verifyReceipt, type DecisionReceipt } from '../../audit/index.js';
+import { serveDemoApi } from './api.js';
 import type { DemoContext } from './types.js';
 
 /** Who answers for a decision: a signed receipt of each one, a log that shows any edit, a bundle that proves it offline. */
@@ -34,22 +33,13 @@ export async function auditWalk({ home, step, publicUrl }: DemoContext): Promise
   const store = await openSqliteStore(dbFile);
   const signer = await home.issuer('profile-api');
   const guard = requireGrant<IncomingMessage>({ resource: (req) => new URL(req.url ?? '/', 'http://x').pathname.slice(1), action: 'read', owner: gina.did });
-  // Assigned once the server listens (its origin is part of the verifier).
-  let verifier: ReturnType<typeof createVerifier> | undefined = undefined;
-  const server = createServer((req, res) => {
-    verifyNodeRequest(req, verifier!, guard).then(
-      (d) => {
-        if (!d.ok) return writeRefusal(res, d);
-        res.writeHead(200, { 'content-type': 'application/json', [RECEIPT_HEADER]: d.receipt! });
-        res.end(JSON.stringify({ email: 'gina@example.org' }));
-      },
-      () => res.writeHead(500).end(),
-    );
+  const server = await serveDemoApi(guard, (_req, res, d) => {
+    res.writeHead(200, { 'content-type': 'application/json', [RECEIPT_HEADER]: d.receipt! });
+    res.end(JSON.stringify({ email: 'gina@example.org' }));
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const base = server.base;
   const api = 'did:web:profiles.example';
-  verifier = createVerifier({
+  const verifier = createVerifier({
     aud: api,
     store,
     publicOrigin: base,
@@ -57,6 +47,7 @@ export async function auditWalk({ home, step, publicUrl }: DemoContext): Promise
     status: createStatusChecker({ resolver: home.resolver, allowLoopback: true, allowHttp: true }),
     receipts: { signer },
   });
+  server.use(verifier);
   let closed = false;
   try {
     const as = { holder: await home.issuer('news-app'), credentials: [grant.jwt], aud: api };
@@ -121,7 +112,7 @@ export async function auditWalk({ home, step, publicUrl }: DemoContext): Promise
     });
 
     await store.close();
-    await new Promise<void>((r) => server.close(() => r()));
+    await server.close();
     closed = true;
     rmSync(dbFile, { force: true });
     rmSync(`${dbFile}-wal`, { force: true });
@@ -147,7 +138,7 @@ export async function auditWalk({ home, step, publicUrl }: DemoContext): Promise
   } finally {
     if (!closed) {
       await store.close();
-      await new Promise<void>((r) => server.close(() => r()));
+      await server.close();
     }
   }
 }

@@ -1,12 +1,10 @@
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import { issueGrant, revokeGrant } from '../../grants/index.js';
 import { createStatusChecker } from '../../status/index.js';
 import { charterFetch } from '../../http/client.js';
 import { requireGrant } from '../../http/guards.js';
-import { writeRefusal } from '../../http/refusal.js';
-import { verifyNodeRequest } from '../../http/request.js';
 import { createVerifier } from '../../guard/verifier.js';
+import { serveDemoApi } from './api.js';
 import type { DemoContext } from './types.js';
 
 /** A person lets an app see her photos; her photo service checks every request (the HTTP middleware core); she takes it back. */
@@ -27,15 +25,8 @@ export async function httpWalk({ home, step, publicUrl }: DemoContext): Promise<
   // Every photo here is erika's: the route names its owner, so only erika's own grants count.
   const erika = (await home.identity('erika')).did;
   const guard = requireGrant<IncomingMessage>({ resource: (req) => new URL(req.url ?? '/', 'http://x').pathname, action: 'read', owner: erika });
-  let current: ReturnType<typeof createVerifier> | undefined;
-  const server = createServer((req, res) => {
-    verifyNodeRequest(req, current!, guard).then(
-      (d) => (d.ok ? res.end(JSON.stringify({ photo: req.url, for: d.holder })) : writeRefusal(res, d)),
-      () => res.writeHead(500).end(),
-    );
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await serveDemoApi(guard, (req, res, d) => res.end(JSON.stringify({ photo: req.url, for: d.holder })));
+  const base = server.base;
   // Presentations are bound to the origin clients address; a verifier per status-list cache: a fresh one stands for "after the list's ttl".
   const verifier = () =>
     createVerifier({
@@ -45,7 +36,7 @@ export async function httpWalk({ home, step, publicUrl }: DemoContext): Promise<
       resolver: home.resolver,
       status: createStatusChecker({ resolver: home.resolver, allowLoopback: true, allowHttp: true }),
     });
-  current = verifier();
+  server.use(verifier());
   step({
     title: 'photos.example, where erika keeps her photos, checks every request it gets (here on 127.0.0.1)',
     ok: true,
@@ -83,7 +74,7 @@ export async function httpWalk({ home, step, publicUrl }: DemoContext): Promise<
     });
     await revokeGrant(home.store, grant.id, (did) => home.issuer(did));
     step({ title: 'erika takes the grant back', ok: true });
-    current = verifier();
+    server.use(verifier());
     const cut = await charterFetch(`${base}/photos/1.jpg`, {}, as);
     const revoked = await codeOf(cut);
     step({
@@ -94,6 +85,6 @@ export async function httpWalk({ home, step, publicUrl }: DemoContext): Promise<
       detail: `HTTP ${cut.status}`,
     });
   } finally {
-    await new Promise<void>((r) => server.close(() => r()));
+    await server.close();
   }
 }

@@ -1,10 +1,7 @@
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import { createStatusChecker } from '../../status/index.js';
 import { charterFetch } from '../../http/client.js';
 import { requireGrant } from '../../http/guards.js';
-import { writeRefusal } from '../../http/refusal.js';
-import { verifyNodeRequest } from '../../http/request.js';
 import { createVerifier } from '../../guard/verifier.js';
 import {
   acceptedStatus,
@@ -20,6 +17,7 @@ import {
   signLeave,
   type Use,
 } from '../../pools/index.js';
+import { serveDemoApi } from './api.js';
 import type { DemoContext } from './types.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -89,15 +87,8 @@ export async function poolsWalk({ home, step, publicUrl }: DemoContext): Promise
     processing: 'trusted-execution',
   });
   const api = 'did:web:sleep-data.example';
-  let current: ReturnType<typeof createVerifier> | undefined;
-  const server = createServer((req, res) => {
-    verifyNodeRequest(req, current!, guard).then(
-      (d) => (d.ok ? res.end(JSON.stringify({ nights: 30, for: d.holder })) : writeRefusal(res, d)),
-      () => res.writeHead(500).end(),
-    );
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await serveDemoApi(guard, (_req, res, d) => res.end(JSON.stringify({ nights: 30, for: d.holder })));
+  const base = server.base;
   // A verifier per status-list cache: a fresh one stands for "after the cached list's ttl".
   const verifier = () =>
     createVerifier({
@@ -107,7 +98,7 @@ export async function poolsWalk({ home, step, publicUrl }: DemoContext): Promise
       resolver: home.resolver,
       status: createStatusChecker({ resolver: home.resolver, allowLoopback: true, allowHttp: true }),
     });
-  current = verifier();
+  server.use(verifier());
   step({ title: "a sleep-data API on 127.0.0.1 serves each member's nights to holders of a grant from that member or a pool it belongs to, for model training", ok: true });
 
   const uses: Use[] = [];
@@ -148,7 +139,7 @@ export async function poolsWalk({ home, step, publicUrl }: DemoContext): Promise
       detail: `epoch ${left.epoch}: ${left.members.length} members`,
     });
     await sleep(5);
-    current = verifier();
+    server.use(verifier());
     const gone = await read('chloe');
     step({
       title: "once the API's cached status list expires, sleep-lab asks for chloe's nights again (403)",
@@ -159,7 +150,7 @@ export async function poolsWalk({ home, step, publicUrl }: DemoContext): Promise
     const still = [await read('ana'), await read('ben')];
     step({ title: "ana's and ben's nights are still served under the same grant (200, 200)", ok: still.every((s) => s.status === 200) });
   } finally {
-    await new Promise<void>((r) => server.close(() => r()));
+    await server.close();
   }
 
   const report = await issueUsageReport(await home.issuer('sleep-lab'), { pool: pool.did, grant: granted.result!, uses });

@@ -1,12 +1,9 @@
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { issueAgentIdentity } from '../../agents/index.js';
 import { charterFetch } from '../../http/client.js';
 import { requireSignature } from '../../http/guards.js';
-import { writeRefusal } from '../../http/refusal.js';
-import { verifyNodeRequest } from '../../http/request.js';
 import { createVerifier } from '../../guard/verifier.js';
 import { DIRECTORY_PATH, verifyDirectoryResponse } from '../../httpsig/index.js';
+import { serveDemoApi } from './api.js';
 import type { DemoContext } from './types.js';
 
 /**
@@ -39,17 +36,9 @@ export async function webBotAuthWalk({ home, step, publicUrl }: DemoContext): Pr
 
   // The API holds no key of its own: it fetches the directory the request names (loopback allowed for the demo).
   const guard = requireSignature({ directories: 'fetch', allowLoopback: true });
-  // Assigned once the server listens (its origin is part of the verifier).
-  let verifier: ReturnType<typeof createVerifier> | undefined = undefined;
-  const server = createServer((req: IncomingMessage, out) => {
-    verifyNodeRequest(req, verifier!, guard).then(
-      (d) => (d.ok ? out.end(JSON.stringify({ article: req.url, for: d.holder })) : writeRefusal(out, d)),
-      () => out.writeHead(500).end(),
-    );
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  verifier = createVerifier({ aud: 'did:web:news.example', store: home.store, publicOrigin: base, resolver: home.resolver });
+  const server = await serveDemoApi(guard, (req, out, d) => out.end(JSON.stringify({ article: req.url, for: d.holder })));
+  const base = server.base;
+  server.use(createVerifier({ aud: 'did:web:news.example', store: home.store, publicOrigin: base, resolver: home.resolver }));
   step({
     title: 'a news API on 127.0.0.1 asks agents to sign every request',
     ok: true,
@@ -90,6 +79,6 @@ export async function webBotAuthWalk({ home, step, publicUrl }: DemoContext): Pr
       detail: `Accept-Signature: ${bare.headers.get('accept-signature') ?? ''}`,
     });
   } finally {
-    await new Promise<void>((r) => server.close(() => r()));
+    await server.close();
   }
 }
