@@ -95,8 +95,19 @@ function usageError(program: Command, argv: string[], e: CommanderError): Charte
     `${e.message
       .replace(/^error: /, '')
       .replace(/\s*\n\s*/g, ' ')
-      .replace(/\.$/, '')} (${help})`,
+      .replace(/\.$/, '')}${valueHint(cmd, e)} (${help})`,
   );
+}
+
+/**
+ * A value that starts with "-" (a base64url hash prefix such as "-3fA9…")
+ * reads as an option to commander; when the command takes arguments and the
+ * token is not shaped like a long option, say how to pass it as a value.
+ */
+function valueHint(cmd: Command, e: CommanderError): string {
+  const token = /unknown option '(-[^-].*)'/.exec(e.message)?.[1];
+  if (e.code !== 'commander.unknownOption' || !token || cmd.registeredArguments.length === 0) return '';
+  return `; if ${token} is a value, put it last after \`--\`: \`${fullName(cmd)} [options] -- ${token}\``;
 }
 
 /** Parse argv (without node and script), run, and set the exit code. */

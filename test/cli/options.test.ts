@@ -77,6 +77,10 @@ describe('usage errors, including those commander finds, are one line with a cod
     [['grant', 'isue'], /^charter: unknown command 'isue' \(Did you mean issue\?\) \(see `charter grant --help`\) \[INVALID_ARGUMENT\]$/],
     [['grant'], /^charter: `charter grant` needs a command: issue, list, revoke, suspend, resume, verify \(see `charter grant --help`\) \[INVALID_ARGUMENT\]$/],
     [['nosuch'], /^charter: unknown command 'nosuch' \(see `charter --help`\) \[INVALID_ARGUMENT\]$/],
+    [
+      ['pool', 'vote', '-3fA9xQ', '--as', 'ana', '--approve'],
+      /^charter: unknown option '-3fA9xQ'; if -3fA9xQ is a value, put it last after `--`: `charter pool vote \[options\] -- -3fA9xQ` \(see `charter pool vote --help`\) \[INVALID_ARGUMENT\]$/,
+    ],
     [['agent', 'verify', 'x'], /^charter: required option '--aud <did>' not specified \(see `charter agent verify --help`\) \[INVALID_ARGUMENT\]$/],
   ])('charter %s', async (args, line) => {
     const r = await run(args as string[]);
