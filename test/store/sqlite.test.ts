@@ -51,3 +51,55 @@ describe('sqlite store files', () => {
     expect(new Set(all).size).toBe(60);
   }, 60_000);
 });
+
+describe('sqlite replay cache (schema 5: one b-tree, an expiry index)', () => {
+  it('a store from schema 4 keeps its live nonces through the upgrade: a replay after it is still refused', async () => {
+    const path = join(tempDir(), 'v4.db');
+    const Database = (await import('better-sqlite3')).default;
+    const { MIGRATIONS } = await import('../../src/store/sqlite/schema.js');
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    for (const m of MIGRATIONS.slice(0, 4)) old.exec(m);
+    old.pragma('user_version = 4');
+    const until = Date.now() + 60_000;
+    old.prepare('INSERT INTO nonces (scope, value, expires_at) VALUES (?, ?, ?)').run('jti', 'did:key:zA seen-before', until);
+    old.prepare('INSERT INTO nonces (scope, value, expires_at) VALUES (?, ?, ?)').run('jti', 'did:key:zA long-gone', Date.now() - 1000);
+    old.close();
+
+    const s = await openSqliteStore(path);
+    const soon = new Date(until);
+    expect(await s.consumeNonce('jti', 'did:key:zA seen-before', soon)).toBe(false);
+    expect(await s.consumeNonce('jti', 'did:key:zA long-gone', soon)).toBe(true);
+    expect(await s.consumeNonce('jti', 'did:key:zA new', soon)).toBe(true);
+    await s.close();
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    const plan = db.prepare('EXPLAIN QUERY PLAN SELECT scope, value FROM nonces WHERE expires_at <= ?').all(0) as { detail: string }[];
+    expect(plan.map((r) => r.detail).join(' ')).toMatch(/USING (COVERING )?INDEX nonces_expires/);
+    db.close();
+  });
+
+  it('the sweep deletes what expired and nothing live, whatever the order values were used in', async () => {
+    const path = join(tempDir(), 'sweep.db');
+    const s = await openSqliteStore(path);
+    const past = new Date(Date.now() + 150);
+    const later = new Date(Date.now() + 60_000);
+    // 300 short-lived values, then (once they expired) 300 calls: the 256th sweeps, the live ones stay.
+    await Promise.all(Array.from({ length: 300 }, (_, i) => s.consumeNonce('jti', `short ${i}`, past)));
+    await Promise.all(Array.from({ length: 10 }, (_, i) => s.consumeNonce('jti', `live ${i}`, later)));
+    await new Promise((r) => setTimeout(r, 200));
+    for (let i = 0; i < 290; i++) expect(await s.consumeNonce('jti', `other ${i}`, later)).toBe(true);
+    await s.close();
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(path, { readonly: true });
+    const rows = db.prepare('SELECT value FROM nonces').all() as { value: string }[];
+    db.close();
+    expect(rows.filter((r) => r.value.startsWith('short '))).toEqual([]);
+    expect(rows.filter((r) => r.value.startsWith('live ')).length).toBe(10);
+    // Live values are still refused after the sweep.
+    const again = await openSqliteStore(path);
+    expect(await again.consumeNonce('jti', 'live 3', later)).toBe(false);
+    expect(await again.consumeNonce('jti', 'other 7', later)).toBe(false);
+    await again.close();
+  });
+});

@@ -1,7 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { CharterError } from '../../errors.js';
 import type { NonceStore } from '../types.js';
-import type { Row } from '../rows.js';
 
 /**
  * The replay cache with group commit: every consumeNonce of one event-loop
@@ -13,9 +12,12 @@ import type { Row } from '../rows.js';
  */
 export function sqliteNonces(db: Database, commit: <T>(run: () => T) => Promise<T>): NonceStore {
   let calls = 0;
-  const get = db.prepare('SELECT expires_at FROM nonces WHERE scope = ? AND value = ?');
-  const set = db.prepare('INSERT INTO nonces (scope, value, expires_at) VALUES (?, ?, ?) ON CONFLICT(scope, value) DO UPDATE SET expires_at = excluded.expires_at');
-  const sweep = db.prepare('DELETE FROM nonces WHERE expires_at <= ?');
+  // One statement: a new value is inserted, an expired one taken again, a live one left alone (no change: a replay).
+  const use = db.prepare(
+    'INSERT INTO nonces (scope, value, expires_at) VALUES (?, ?, ?) ON CONFLICT(scope, value) DO UPDATE SET expires_at = excluded.expires_at WHERE nonces.expires_at <= ?',
+  );
+  // The expired range of the expiry index, a bounded slice at a time: the batch it rides in stays short.
+  const sweep = db.prepare('DELETE FROM nonces WHERE (scope, value) IN (SELECT scope, value FROM nonces WHERE expires_at <= ? LIMIT 2048)');
   return {
     consumeNonce(scope, value, expiresAt) {
       // Checked before queueing: one bad call must not fail the batch it would share.
@@ -26,10 +28,7 @@ export function sqliteNonces(db: Database, commit: <T>(run: () => T) => Promise<
       return commit(() => {
         const now = Date.now();
         if (++calls % 256 === 0) sweep.run(now);
-        const r = get.get(scope, value) as Row | undefined;
-        if (r && (r.expires_at as number) > now) return false;
-        set.run(scope, value, until);
-        return true;
+        return use.run(scope, value, until, now).changes === 1;
       });
     },
   };

@@ -79,4 +79,14 @@ export const MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX ratings_key ON ratings (attester, id);
   CREATE TABLE rating_versions (agent TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;
   `,
+  // 5: the replay cache as one b-tree keyed by (scope, value), and an index on expiry so the sweep
+  // deletes the expired range instead of scanning every live row (a full scan every 256 requests
+  // cost a guarded request more than its signature once the table held a few minutes of traffic).
+  `
+  CREATE TABLE nonces_next (scope TEXT NOT NULL, value TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (scope, value)) WITHOUT ROWID;
+  INSERT INTO nonces_next (scope, value, expires_at) SELECT scope, value, expires_at FROM nonces;
+  DROP TABLE nonces;
+  ALTER TABLE nonces_next RENAME TO nonces;
+  CREATE INDEX nonces_expires ON nonces (expires_at);
+  `,
 ];
