@@ -92,5 +92,9 @@ export function decodeJwt(jwt: string, opts: { maxBytes?: number } = {}): Decode
   const payload = part(jwt.slice(a + 1, b), 'payload');
   const sigPart = jwt.slice(b + 1);
   if (!B64U.test(sigPart)) throw new CharterError('MALFORMED_JWT', 'JWT signature is not base64url');
-  return { header, payload, signingInput: enc.encode(jwt.slice(0, b)), signature: Buffer.from(sigPart, 'base64url') };
+  const signature = Buffer.from(sigPart, 'base64url');
+  // RFC 4648 §3.5 lets a decoder refuse pad bits that are not zero: one signature then has one spelling,
+  // so a token cannot be re-spelt into another string (another hash, another cache key) that still verifies.
+  if (signature.toString('base64url') !== sigPart) throw new CharterError('MALFORMED_JWT', 'JWT signature is not canonical base64url (its last character sets unused bits)');
+  return { header, payload, signingInput: enc.encode(jwt.slice(0, b)), signature };
 }

@@ -117,6 +117,31 @@ describe('every rejection path has its code', () => {
     expect(await codes(`${h}.${Buffer.from('[1,2]').toString('base64url')}.AAAA`)).toEqual(['MALFORMED_JWT']);
     expect(await codes(`${h}.${'A'.repeat(5_000_000)}.AAAA`)).toEqual(['INPUT_TOO_LARGE']);
   });
+  it('a signature spelt with non-zero pad bits (the same bytes, another string) is refused for every key type and token', async () => {
+    const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    // Every other spelling of the signature's last character that decodes to the same bytes.
+    const aliases = (jwt: string) => {
+      const i = A.indexOf(jwt.at(-1)!);
+      return [1, 2, 3, 4, 8, 15]
+        .map((f) => jwt.slice(0, -1) + A[i ^ f]!)
+        .filter((t) => t !== jwt && Buffer.from(t.split('.')[2]!, 'base64url').equals(Buffer.from(jwt.split('.')[2]!, 'base64url')));
+    };
+    for (const issuer of [alice, bob, carol]) {
+      const vc = await issue({ issuer });
+      expect((await verifyCredential(vc.jwt, { resolver })).ok).toBe(true);
+      const spelt = aliases(vc.jwt);
+      // A 64-byte signature is 86 characters: the last carries 2 bits and 4 unused ones (15 other spellings).
+      expect(spelt.length).toBeGreaterThan(0);
+      for (const t of spelt) expect(await codes(t)).toEqual(['MALFORMED_JWT']);
+      const vp = await createPresentation({ holder: issuer, credentials: [vc.jwt], aud: 'did:web:v.example', nonce: 'n1' });
+      for (const t of aliases(vp)) expect((await verifyPresentation(t, { resolver, aud: 'did:web:v.example', nonce: 'n1' })).reasons.map((r) => r.code)).toEqual(['MALFORMED_JWT']);
+      // The credential inside a presentation is held to the same rule.
+      const inner = await createPresentation({ holder: issuer, credentials: [aliases(vc.jwt)[0]!], aud: 'did:web:v.example', nonce: 'n1' });
+      const v = await verifyPresentation(inner, { resolver, aud: 'did:web:v.example', nonce: 'n1' });
+      expect(v.ok).toBe(false);
+      expect(v.reasons.map((r) => r.code)).toContain('MALFORMED_JWT');
+    }
+  });
   it('wrong typ and broken credential shape', async () => {
     const vc = await issue();
     expect(await codes(tamper(vc.jwt, 0, (h) => (h.typ = 'vp+jwt')))).toEqual(['INVALID_TYP']);
