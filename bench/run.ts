@@ -10,12 +10,14 @@ import { benchPostgres } from './postgres.js';
 import { benchSdJwt } from './sdjwt.js';
 import { benchPools } from './pools.js';
 import { benchMandates } from './mandates.js';
+import { benchReplay } from './replay.js';
 
 const SECTIONS: Record<string, () => Promise<unknown>> = {
   credentials: benchCredentials,
   sdjwt: benchSdJwt,
   mandates: benchMandates,
   status: benchStatus,
+  replay: benchReplay,
   agents: benchAgents,
   pools: benchPools,
   reputation: benchReputation,
