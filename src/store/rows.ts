@@ -2,6 +2,7 @@ import { CharterError } from '../errors.js';
 import type {
   AccessReceiptRecord,
   AuditAppend,
+  AuditChainRecord,
   AuditCheckpointRecord,
   AuditEntryRecord,
   CredentialRecord,
@@ -114,6 +115,11 @@ export function auditEntryRow(r: Row): AuditEntryRecord {
 
 export function auditCheckpointRow(r: Row): AuditCheckpointRecord {
   return { chain: r.chain as string, seq: Number(r.seq), head: r.head as string, at: ms(r.at), jws: r.jws as string };
+}
+
+/** One chain's summary row (first and last seq, count, head hash, signer), from either store's listAuditChains query. */
+export function auditChainRow(r: Row): AuditChainRecord {
+  return { chain: r.chain as string, issuer: r.issuer as string, first: Number(r.first), last: Number(r.last), count: Number(r.count), head: r.head as string };
 }
 
 export function accessReceiptRow(r: Row): AccessReceiptRecord {

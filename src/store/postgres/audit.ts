@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
-import type { AccessReportStore, AuditAppend, AuditChainRecord, AuditFilter, AuditStore } from '../types.js';
-import { accessReceiptRow, AUDIT_COLUMNS as COLUMNS, auditCheckpointRow, auditEntryRow, checkAuditAppend, checkpointIssuer, refsByEntry } from '../rows.js';
+import type { AccessReportStore, AuditAppend, AuditFilter, AuditStore } from '../types.js';
+import { accessReceiptRow, AUDIT_COLUMNS as COLUMNS, auditChainRow, auditCheckpointRow, auditEntryRow, checkAuditAppend, checkpointIssuer, refsByEntry } from '../rows.js';
 import type { Access } from './access.js';
 
 const DEFAULT_LIMIT = 1000;
@@ -108,14 +108,7 @@ export function postgresAudit({ run, read, rows, t }: Access): AuditStore & Acce
          ORDER BY 1`,
         [],
       );
-      return r.map((x): AuditChainRecord => ({
-        chain: x.chain as string,
-        issuer: x.issuer as string,
-        first: Number(x.first),
-        last: Number(x.last),
-        count: Number(x.count),
-        head: x.head as string,
-      }));
+      return r.map(auditChainRow);
     },
     async putAuditCheckpoint(cp) {
       await read((q) => putCheckpoint(q, cp));

@@ -1,6 +1,16 @@
 import type { Database } from 'better-sqlite3';
-import type { AccessReportStore, AuditBlob, AuditChainRecord, AuditFilter, AuditStore } from '../types.js';
-import { accessReceiptRow, AUDIT_COLUMNS as COLUMNS, auditCheckpointRow, auditEntryRow, checkAuditAppend, checkpointIssuer, refsByEntry, type Row } from '../rows.js';
+import type { AccessReportStore, AuditBlob, AuditFilter, AuditStore } from '../types.js';
+import {
+  accessReceiptRow,
+  AUDIT_COLUMNS as COLUMNS,
+  auditChainRow,
+  auditCheckpointRow,
+  auditEntryRow,
+  checkAuditAppend,
+  checkpointIssuer,
+  refsByEntry,
+  type Row,
+} from '../rows.js';
 import { wrap } from './wrap.js';
 
 const DEFAULT_LIMIT = 1000;
@@ -98,14 +108,7 @@ export function sqliteAudit(db: Database, commit: <T>(run: () => T) => Promise<T
              ORDER BY 1`,
           )
           .all() as Row[];
-        return rows.map((r): AuditChainRecord => ({
-          chain: r.chain as string,
-          issuer: r.issuer as string,
-          first: Number(r.first),
-          last: Number(r.last),
-          count: Number(r.count),
-          head: r.head as string,
-        }));
+        return rows.map(auditChainRow);
       });
     },
     async putAuditCheckpoint(cp) {
