@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import type { Guard } from '../../http/guards.js';
 import { writeRefusal } from '../../http/refusal.js';
 import { verifyNodeRequest, type RequestDecision } from '../../http/request.js';
-import type { Verifier } from '../../guard/verifier.js';
+import { createVerifier, type Verifier } from '../../guard/verifier.js';
+import type { Home } from '../../home/home.js';
+import { createStatusChecker } from '../../status/index.js';
 
 /** A platform's API the walks run on 127.0.0.1, every request checked by the middleware core. */
 export interface DemoApi {
@@ -35,4 +37,18 @@ export async function serveDemoApi(guard: Guard<IncomingMessage>, answer: (req: 
     },
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
+}
+
+/**
+ * A verifier of the demo's home for the API at `base`, with a status-list
+ * cache of its own: a fresh one stands for "after the cached lists' ttl".
+ */
+export function freshVerifier(home: Home, aud: string, base: string): Verifier {
+  return createVerifier({
+    aud,
+    store: home.store,
+    publicOrigin: base,
+    resolver: home.resolver,
+    status: createStatusChecker({ resolver: home.resolver, allowLoopback: true, allowHttp: true }),
+  });
 }

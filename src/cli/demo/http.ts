@@ -1,10 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { issueGrant, revokeGrant } from '../../grants/index.js';
-import { createStatusChecker } from '../../status/index.js';
 import { charterFetch } from '../../http/client.js';
 import { requireGrant } from '../../http/guards.js';
-import { createVerifier } from '../../guard/verifier.js';
-import { serveDemoApi } from './api.js';
+import { freshVerifier, serveDemoApi } from './api.js';
 import type { DemoContext } from './types.js';
 
 /** A person lets an app see her photos; her photo service checks every request (the HTTP middleware core); she takes it back. */
@@ -27,15 +25,8 @@ export async function httpWalk({ home, step, publicUrl }: DemoContext): Promise<
   const guard = requireGrant<IncomingMessage>({ resource: (req) => new URL(req.url ?? '/', 'http://x').pathname, action: 'read', owner: erika });
   const server = await serveDemoApi(guard, (req, res, d) => res.end(JSON.stringify({ photo: req.url, for: d.holder })));
   const base = server.base;
-  // Presentations are bound to the origin clients address; a verifier per status-list cache: a fresh one stands for "after the list's ttl".
-  const verifier = () =>
-    createVerifier({
-      aud: api,
-      store: home.store,
-      publicOrigin: base,
-      resolver: home.resolver,
-      status: createStatusChecker({ resolver: home.resolver, allowLoopback: true, allowHttp: true }),
-    });
+  // Presentations are bound to the origin clients address (the API's base).
+  const verifier = () => freshVerifier(home, api, base);
   server.use(verifier());
   step({
     title: 'photos.example, where erika keeps her photos, checks every request it gets (here on 127.0.0.1)',

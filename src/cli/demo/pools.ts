@@ -1,8 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { createStatusChecker } from '../../status/index.js';
 import { charterFetch } from '../../http/client.js';
 import { requireGrant } from '../../http/guards.js';
-import { createVerifier } from '../../guard/verifier.js';
 import {
   acceptedStatus,
   castVote,
@@ -17,7 +15,7 @@ import {
   signLeave,
   type Use,
 } from '../../pools/index.js';
-import { serveDemoApi } from './api.js';
+import { freshVerifier, serveDemoApi } from './api.js';
 import type { DemoContext } from './types.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -89,15 +87,7 @@ export async function poolsWalk({ home, step, publicUrl }: DemoContext): Promise
   const api = 'did:web:sleep-data.example';
   const server = await serveDemoApi(guard, (_req, res, d) => res.end(JSON.stringify({ nights: 30, for: d.holder })));
   const base = server.base;
-  // A verifier per status-list cache: a fresh one stands for "after the cached list's ttl".
-  const verifier = () =>
-    createVerifier({
-      aud: api,
-      store: home.store,
-      publicOrigin: base,
-      resolver: home.resolver,
-      status: createStatusChecker({ resolver: home.resolver, allowLoopback: true, allowHttp: true }),
-    });
+  const verifier = () => freshVerifier(home, api, base);
   server.use(verifier());
   step({ title: "a sleep-data API on 127.0.0.1 serves each member's nights to holders of a grant from that member or a pool it belongs to, for model training", ok: true });
 
