@@ -25,11 +25,9 @@ import { createVerifier } from '../guard/verifier.js';
 import { authorizeTransaction } from '../guard/transaction.js';
 import { exportMandate, type ExportFormat, type ExportIntent } from '../mandates/export.js';
 import { formatReasons, homeCommand, leaf, parseJsonArg, readJwtArg, readTextArg, runCommand, withHome, withTools, type CliContext, type CommonOptions } from './io.js';
-import { actingAs, asOption, budgetFlag, credentialIdArg, moneyFlag, partyDid, partyDids, renderStatusChange, statusChangeView } from './args.js';
+import { actingAs, asOption, budgetFlag, credentialIdArg, moneyFlag, partyDid, partyDids, renderStatusChange, statusChangeView, collect } from './args.js';
 import { mark, shortDid, table, tree } from './format.js';
 import { registerReservations } from './agent-reservations.js';
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 interface LimitFlags {
   action?: string[];

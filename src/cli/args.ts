@@ -14,6 +14,18 @@ import { deprecated, notA, readTextSource, type CliContext } from './io.js';
  * flags), money, ids. Parsing and naming only; the rules are in the library.
  */
 
+/** A repeatable option's values in order (commander's option parser): `--action a --action b` → [a, b]. */
+export const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+/** A repeatable option whose values may also be comma-separated: `--disclose a,b --disclose c` → [a, b, c]. */
+export const commaList = (v: string, prev: string[] = []): string[] => [
+  ...prev,
+  ...v
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean),
+];
+
 /** `--old` spellings of the acting identity that still work, per command (README "Upgrading from 0.1"). */
 export type ActorAlias = `--${string}`;
 

@@ -7,14 +7,13 @@ import { checkpointAudit, decodeReceipt, pruneAuditLog, receiptsForGrant, sendAc
 import { decodeCredential } from '../credentials/index.js';
 import { homeCommand, leaf, readJwtArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 import { shortDid, table } from './format.js';
+import { collect } from './args.js';
 
 /** A past time: an ISO date, or how long ago (24h, 7d, P30D). */
 export function parsePast(s: string, now = new Date()): Date {
   if (/^(\d+)[smhdw]$/.test(s) || s.startsWith('P')) return new Date(2 * now.getTime() - parseExpiry(s, now).getTime());
   return parseExpiry(s, now);
 }
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 /** An entry as `audit list` and `audit export` show it: the columns, and what the receipt says. */
 function described(e: AuditEntryRecord) {

@@ -5,7 +5,7 @@ import { issueGrant, listGrants, resumeGrant, revokeGrant, revokeGrantsTo, suspe
 import { soleSubject } from '../credentials/index.js';
 import { issueSdJwtGrant, verifySdJwtGrant } from '../sdjwt/grant.js';
 import { formatReasons, homeCommand, leaf, readJwtArg, readTextArg, runCommand, withHome, withTools, type CliContext, type CommonOptions } from './io.js';
-import { actingAs, asOption, credentialIdArg, partyDid, renderStatusChange, statusChangeView } from './args.js';
+import { actingAs, asOption, credentialIdArg, partyDid, renderStatusChange, statusChangeView, collect, commaList } from './args.js';
 import { shortDid, table } from './format.js';
 import { termsFromFlags, type TermFlags } from './terms.js';
 import { accessReports, type AccessUse } from '../audit/index.js';
@@ -22,18 +22,9 @@ interface IssueOptions extends CommonOptions, TermFlags {
 }
 
 const FORMATS = ['vc+jwt', 'sd-jwt'];
-/** `--disclosable resources,actions` (or `none`): which lists of an SD-JWT grant the holder may disclose item by item. */
-const lists = (v: string, prev: string[] = []) => [
-  ...prev,
-  ...v
-    .split(',')
-    .map((x) => x.trim())
-    .filter(Boolean),
-];
 
 const PAST = { revoke: 'revoked', suspend: 'suspended', resume: 'resumed' } as const;
 const reportedUses = (u: AccessUse[]) => (u.length === 0 ? '-' : `${u.length}, last ${u[0]!.at.slice(0, 16).replace('T', ' ')} by ${shortDid(u[0]!.verifier)}`);
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function registerGrant(program: Command, ctx: CliContext): void {
   const grant = program.command('grant').description('revocable data grants: scoped, time-boxed access to your data');
@@ -57,7 +48,7 @@ export function registerGrant(program: Command, ctx: CliContext): void {
       .option('--compensation <money/per>', 'what each use or period earns you, e.g. 0.05EUR/use or 10EUR/P1M')
       // ---- end of terms ----
       .option('--format <format>', 'vc+jwt (revocable and suspendable) or sd-jwt (an SD-JWT VC: the platform shows only the permissions a request needs; revocable)', 'vc+jwt')
-      .option('--disclosable <lists>', 'sd-jwt: which lists the platform may disclose item by item: resources, actions (default both) or none', lists),
+      .option('--disclosable <lists>', 'sd-jwt: which lists the platform may disclose item by item: resources, actions (default both) or none', commaList),
     [
       'charter grant issue --as alice --to did:web:shop.example --resource profile/email --action read --purpose "order updates" --expires 30d',
       'charter grant issue --as alice --to shop --resource photos/* --action read --expires 7d --json',

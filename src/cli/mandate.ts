@@ -6,6 +6,7 @@ import { readAp2Input, readViInput } from '../mandates/verify.js';
 import { parseTrustAnchor } from '../mandates/trust.js';
 import { tree, mark } from './format.js';
 import { formatReasons, leaf, readTextArg, runCommand, type CliContext, type CommonOptions } from './io.js';
+import { collect } from './args.js';
 
 /** `charter mandate verify`: Verifiable Intent and AP2 payment mandate chains. */
 interface VerifyOpts extends CommonOptions {
@@ -115,7 +116,6 @@ export function renderMandateDecision(d: MandateDecision): string {
 
 export function registerMandate(program: Command, ctx: CliContext): void {
   const mandate = program.command('mandate').description('external agent payment mandates: Mastercard/Google Verifiable Intent, Google AP2');
-  const collect = (value: string, prev: string[] | undefined) => [...(prev ?? []), value];
   leaf(
     mandate
       .command('verify')

@@ -33,8 +33,8 @@ import type { Home } from '../home/home.js';
 import { formatReasons, homeCommand, leaf, readTextArg, type CliContext, type CommonOptions } from './io.js';
 import { shortDid, table } from './format.js';
 import { termsFromFlags, type TermFlags } from './terms.js';
+import { collect } from './args.js';
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /** The pool a command acts for: --pool (alias or DID), or the only pool this home runs. */

@@ -4,10 +4,8 @@ import { parseDuration } from '../encoding/duration.js';
 import { operatorFor } from '../agents/index.js';
 import { attestationsAbout, importAttestations, issueAttestation, issueReceipt, revokeAttestation, scoreAgent, type ReputationScore } from '../reputation/index.js';
 import { homeCommand, leaf, readJwtArg, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
-import { actingAs, asOption, credentialIdArg, moneyFlag, partyDid, partyDids, renderStatusChange, statusChangeView } from './args.js';
+import { actingAs, asOption, credentialIdArg, moneyFlag, partyDid, partyDids, renderStatusChange, statusChangeView, collect } from './args.js';
 import { shortDid, table } from './format.js';
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 function renderScore(s: ReputationScore & { agent: string }): string {
   const head = `reputation of ${s.agent}: ${s.score === null ? 'none (nothing counted)' : s.score.toFixed(3)}  (${s.counted} of ${s.count} counted, ${s.attesters} trusted attesters)`;

@@ -4,7 +4,7 @@ import { parseExpiry } from '../encoding/duration.js';
 import type { VerifyTools } from '../home/net.js';
 import { issueStoredSdJwtVc, presentSdJwtVc, revokeSdJwtVc, verifySdJwtVc, type SdJwtVcVerification } from '../sdjwt/index.js';
 import { formatReasons, homeCommand, leaf, notA, parseJsonArg, readTextArg, readTextSource, runCommand, withHome, withTools, type CliContext, type CommonOptions } from './io.js';
-import { actingAs, asOption, credentialIdArg, partyDid, renderStatusChange, statusChangeView } from './args.js';
+import { actingAs, asOption, credentialIdArg, partyDid, renderStatusChange, statusChangeView, commaList } from './args.js';
 
 interface IssueOptions extends CommonOptions {
   subject: string;
@@ -30,14 +30,6 @@ interface VerifyOptions extends CommonOptions {
 }
 
 const SD_JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+~[A-Za-z0-9_.~-]*$/;
-/** `--disclose a,b --disclose c` → [a, b, c]. */
-const list = (v: string, prev: string[] = []) => [
-  ...prev,
-  ...v
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean),
-];
 
 /** An SD-JWT given inline, as a file, or `-` for stdin. */
 async function readSdJwtArg(ctx: CliContext, arg: string, what: string): Promise<string> {
@@ -89,7 +81,7 @@ export function registerSdJwt(program: Command, ctx: CliContext): void {
       .requiredOption('--subject <did|alias>', 'the holder: its DID authentication key is bound into the credential (cnf)')
       .requiredOption('--type <vct>', 'credential type (vct), e.g. https://example.com/vct/Email')
       .requiredOption('--claims <file|json|->', 'JSON object of claims (a file, inline JSON, or - for stdin)')
-      .option('--disclosable <paths>', 'claims the holder may withhold, comma-separated; nested paths with dots (address.street, tags.0)', list)
+      .option('--disclosable <paths>', 'claims the holder may withhold, comma-separated; nested paths with dots (address.street, tags.0)', commaList)
       .option('--expires <when>', 'expiry: 30d, 12h, P30D or an ISO date')
       .option('--no-status', 'no revocation entry (by default one is allocated when a public URL is set)'),
     [
@@ -129,7 +121,7 @@ export function registerSdJwt(program: Command, ctx: CliContext): void {
       'you, the holder: the key the credential is bound to',
       ['--holder'],
     )
-      .option('--disclose <paths>', 'claims to reveal, comma-separated (a path reveals everything under it)', list)
+      .option('--disclose <paths>', 'claims to reveal, comma-separated (a path reveals everything under it)', commaList)
       .requiredOption('--aud <aud>', 'the verifier this presentation is for')
       .requiredOption('--nonce <nonce>', "the verifier's challenge"),
     ['charter sd-jwt present email.sdjwt --as bob --disclose email --aud did:web:shop.example --nonce 4f1c > presentation.txt'],
