@@ -537,6 +537,49 @@ describe('a replayed signature next to a fresh presentation', () => {
   });
 });
 
+describe('a token re-spelt with non-zero pad bits in its signature (the same bytes, another string)', () => {
+  const B64U = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  /** Every other spelling of a compact JWS whose signature decodes to the same bytes. */
+  const aliases = (jwt: string) => {
+    const i = B64U.indexOf(jwt.at(-1)!);
+    const sig = (t: string) => Buffer.from(t.split('.')[2]!, 'base64url');
+    return [1, 2, 3, 4, 8, 15].map((f) => jwt.slice(0, -1) + B64U[i ^ f]!).filter((t) => t !== jwt && sig(t).equals(sig(jwt)));
+  };
+
+  it('an agent presentation: MALFORMED_JWT (401) for each alias, concurrently, nothing reserved or used up; the original is then allowed once', async () => {
+    const v = w.verifier();
+    const guard = requireAgent({ action: 'purchase', amount: () => '50 USD', trust: { principals: [w.principal.did] } });
+    const vp = await bound(w.agent, [w.agentIdentity, await w.mandate()], { method: 'POST', url: ORDERS });
+    const spelt = aliases(vp);
+    expect(spelt.length).toBeGreaterThan(0);
+    const refused = await Promise.all(spelt.map((t) => verifyRequest(request(ORDERS, bearer(t), 'POST'), v, guard)));
+    for (const d of refused) expect([d.status, codes(d), d.spend, d.holder]).toEqual([401, ['MALFORMED_JWT'], undefined, undefined]);
+    // Nothing was used up or held: the 100 USD budget still takes two orders of 50, and the original's jti is fresh.
+    const first = await verifyRequest(request(ORDERS, bearer(vp), 'POST'), v, guard);
+    expect(codes(first)).toEqual([]);
+    await first.spend!.commit();
+    expect(codes(await verifyRequest(request(ORDERS, bearer(vp), 'POST'), v, guard))).toEqual(['REPLAY_DETECTED']);
+    const second = await verifyRequest(request(ORDERS, bearer(await bound(w.agent, [w.agentIdentity, await w.mandate()], { method: 'POST', url: ORDERS })), 'POST'), v, guard);
+    expect(codes(second)).toEqual([]);
+    await second.spend!.release();
+  });
+
+  it('a grant re-spelt inside an authentic presentation is no grant: GRANT_MISSING (403); the grant as issued is allowed', async () => {
+    const v = w.verifier();
+    const guard = requireGrant({ resource: 'profile/email', action: 'read', owner: w.alice.did });
+    const grant = (await w.grant()).jwt;
+    const spelt = aliases(grant);
+    expect(spelt.length).toBeGreaterThan(0);
+    for (const inner of spelt) {
+      const d = await verifyRequest(request(EMAIL, bearer(await bound(w.app, [inner]))), v, guard);
+      // The presentation itself is authentic (its holder is named); the credential in it does not decode.
+      expect([d.ok, d.status, d.holder, codes(d)]).toEqual([false, 403, w.app.did, ['GRANT_MISSING']]);
+    }
+    const ok = await verifyRequest(request(EMAIL, bearer(await bound(w.app, [grant]))), v, guard);
+    expect(codes(ok)).toEqual([]);
+  });
+});
+
 describe('races: N concurrent identical requests, one nonce', () => {
   const N = 8;
   const oneOk = (ds: GuardDecision[], replay: string) => {
