@@ -191,8 +191,12 @@ export async function verifyDecodedGrant(jwt: string, decoded: DecodedJwt | unde
   }
   const base = { ...(p.holder !== undefined ? { holder: p.holder } : {}), ...(p.payload ? { payload: p.payload } : {}) };
   const grants = p.credentials.flatMap((c, i) => (c.credential?.type.includes(GRANT_TYPE) ? [i] : []));
-  if (grants.length === 0)
-    return { ok: false, reasons: [...presentationReasons, { code: 'GRANT_MISSING', message: 'the presentation holds no DataAccessGrant' }], resource, ...base };
+  if (grants.length === 0) {
+    // A credential that does not even decode may have been meant as the grant: say so (MALFORMED_JWT, 401,
+    // as a forged one is INVALID_SIGNATURE), rather than only that no grant was found.
+    const undecodable = p.credentials.flatMap((c, i) => (c.credential === undefined ? c.reasons.map((r) => ({ ...r, ref: c.id ?? `credential ${i}` })) : []));
+    return { ok: false, reasons: [...presentationReasons, ...undecodable, { code: 'GRANT_MISSING', message: 'the presentation holds no DataAccessGrant' }], resource, ...base };
+  }
   // Each grant is judged with the presentation's own reasons and its own holder binding, checked here on
   // the credential itself: whatever its id (or none), a grant is usable only by its subject.
   const decisions = await Promise.all(

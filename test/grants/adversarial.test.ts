@@ -221,6 +221,34 @@ describe('verifyGrant: owner, shape, holder binding', () => {
     expect(codes(await verifyGrant(other, base({ aud, nonce: 'n' })))).toEqual(['GRANT_MISSING']);
   });
 
+  it('a credential in the presentation that does not decode is named: MALFORMED_JWT with its ref, besides GRANT_MISSING', async () => {
+    const aud = 'did:web:api.example';
+    const good = (await w.grant()).jwt;
+    const [h, p, sig] = good.split('.') as [string, string, string];
+    const bad = [
+      'not-a-jwt',
+      `${h}.${p}`,
+      `${h}.${p}.${sig}.x`,
+      `${h}.${p}.${sig}=`,
+      `${h}.${p}.${sig.slice(0, -1)}${sig.at(-1) === 'A' ? 'B' : 'A'}`.slice(0, -2) + '!!',
+      `${Buffer.from('{"alg":"EdDSA"').toString('base64url')}.${p}.${sig}`,
+      `${h}.${Buffer.from('[1,2]').toString('base64url')}.${sig}`,
+      '',
+    ];
+    for (const inner of bad) {
+      const vp = await createPresentation({ holder: w.app, credentials: [inner], aud, nonce: 'n' });
+      const d = await verifyGrant(vp, base({ aud, nonce: 'n' }));
+      expect(d.ok).toBe(false);
+      expect(codes(d)).toContain('GRANT_MISSING');
+      const named = d.reasons.filter((r) => r.code !== 'GRANT_MISSING');
+      expect(named.length).toBeGreaterThan(0);
+      for (const r of named) expect(r).toMatchObject({ ref: 'credential 0' });
+    }
+    // Beside a valid grant, an undecodable extra credential changes nothing: the grant is judged on its own.
+    const both = await createPresentation({ holder: w.app, credentials: ['not-a-jwt', good], aud, nonce: 'n' });
+    expect((await verifyGrant(both, base({ aud, nonce: 'n' }))).ok).toBe(true);
+  });
+
   it("with several grants presented, the owner's valid one counts; forged or foreign ones never do", async () => {
     const aud = 'did:web:api.example';
     const good = (await w.grant()).jwt;

@@ -564,16 +564,21 @@ describe('a token re-spelt with non-zero pad bits in its signature (the same byt
     await second.spend!.release();
   });
 
-  it('a grant re-spelt inside an authentic presentation is no grant: GRANT_MISSING (403); the grant as issued is allowed', async () => {
+  it('a grant re-spelt inside an authentic presentation: MALFORMED_JWT (401), its jti not used up; the grant as issued is allowed', async () => {
     const v = w.verifier();
     const guard = requireGrant({ resource: 'profile/email', action: 'read', owner: w.alice.did });
     const grant = (await w.grant()).jwt;
     const spelt = aliases(grant);
     expect(spelt.length).toBeGreaterThan(0);
     for (const inner of spelt) {
-      const d = await verifyRequest(request(EMAIL, bearer(await bound(w.app, [inner]))), v, guard);
-      // The presentation itself is authentic (its holder is named); the credential in it does not decode.
-      expect([d.ok, d.status, d.holder, codes(d)]).toEqual([false, 403, w.app.did, ['GRANT_MISSING']]);
+      const vp = await bound(w.app, [inner]);
+      // The presentation is signed by its holder, but the credential in it does not decode: refused as a
+      // forged grant would be (401), naming no holder and using nothing up, so the same bytes again get
+      // the same answer, not REPLAY_DETECTED.
+      for (let i = 0; i < 2; i++) {
+        const d = await verifyRequest(request(EMAIL, bearer(vp)), v, guard);
+        expect([d.ok, d.status, d.holder, codes(d)]).toEqual([false, 401, undefined, ['MALFORMED_JWT', 'GRANT_MISSING']]);
+      }
     }
     const ok = await verifyRequest(request(EMAIL, bearer(await bound(w.app, [grant]))), v, guard);
     expect(codes(ok)).toEqual([]);
