@@ -142,6 +142,26 @@ if (url) {
       await Promise.all(stores.map((s) => s.close()));
     });
 
+    it('the sweep deletes a bounded slice of what expired, never a live entry; a live value stays refused', async () => {
+      const schema = freshSchema();
+      const s = await open(schema);
+      // A backlog of 5,000 expired entries (as after an outage) and 10 live ones, written directly.
+      await sql(url, `INSERT INTO ${schema}.nonces (scope, value, expires_at) SELECT 'jti', 'old ' || i, 1 FROM generate_series(1, 5000) i`);
+      const later = new Date(Date.now() + 60_000);
+      for (let i = 0; i < 10; i++) expect(await s.consumeNonce('jti', `live ${i}`, later)).toBe(true);
+      const count = async (like: string) => Number((await sql(url, `SELECT count(*) AS n FROM ${schema}.nonces WHERE value LIKE '${like}'`))[0]!.n);
+      // The 256th call sweeps once: at most 2,048 of the backlog go, nothing live.
+      for (let i = 10; i < 256; i++) expect(await s.consumeNonce('jti', `other ${i}`, later)).toBe(true);
+      expect(await count('old %')).toBe(5000 - 2048);
+      expect(await count('live %')).toBe(10);
+      for (let i = 256; i < 512; i++) await s.consumeNonce('jti', `other ${i}`, later);
+      expect(await count('old %')).toBe(5000 - 2 * 2048);
+      expect(await s.consumeNonce('jti', 'live 3', later)).toBe(false);
+      // An expired value, swept or not yet, is taken again as a new one.
+      expect(await s.consumeNonce('jti', 'old 4999', later)).toBe(true);
+      await s.close();
+    });
+
     it('concurrent bit changes on one list are never lost, and each bumps the version', async () => {
       const schema = freshSchema();
       const [a, b] = await Promise.all([open(schema), open(schema)]);

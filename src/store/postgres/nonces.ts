@@ -3,6 +3,8 @@ import type { NonceStore } from '../types.js';
 import type { Access } from './access.js';
 
 const noop = () => undefined;
+/** Most expired entries one sweep deletes (as the SQLite store). */
+const SWEEP_ROWS = 2048;
 
 /** The replay cache: one upsert decides whether a value is new (or its old entry expired). */
 export function postgresNonces({ run, read, t }: Access): NonceStore {
@@ -20,7 +22,13 @@ export function postgresNonces({ run, read, t }: Access): NonceStore {
           [scope, value, expiresAt.getTime(), now],
         ),
       );
-      if (++nonceCalls % 256 === 0) await read((q) => q.query(`DELETE FROM ${t.nonces} WHERE expires_at <= $1`, [now])).catch(noop);
+      // A bounded slice of the expired range (its index) each time: after an outage the backlog goes in
+      // small deletes, never one that holds a request or the table for long.
+      if (++nonceCalls % 256 === 0) {
+        await read((q) =>
+          q.query(`DELETE FROM ${t.nonces} WHERE (scope, value) IN (SELECT scope, value FROM ${t.nonces} WHERE expires_at <= $1 LIMIT ${SWEEP_ROWS})`, [now]),
+        ).catch(noop);
+      }
       return r.rowCount === 1;
     },
   };
