@@ -144,10 +144,14 @@ export async function verifyAuditLog(store: AuditStore, options: VerifyAuditOpti
         const below = checkpoints.filter((c) => !c.external && c.seq < rec.first).reduce((m, c) => Math.max(m, c.seq), 0);
         return broken(rec.chain, below + 1, `entries ${below + 1} to ${rec.first - 1} are missing and no checkpoint anchors the rest`);
       }
+      // The anchor vouches for everything pruned below it, so it must be the chain's own verifier's: a
+      // checkpoint anyone signed would let a database writer drop the start of the log.
+      if (a.iss !== rec.issuer) return broken(rec.chain, a.seq, `the checkpoint anchoring the pruned chain at seq ${a.seq} is signed by another verifier than the chain's`);
       prev = a.head;
       anchor = a.seq;
     }
-    let issuer: string | undefined;
+    // With an anchor, every entry must be signed by the anchor's verifier (checkEntry compares each with this).
+    let issuer: string | undefined = anchor !== undefined ? rec.issuer : undefined;
     let seq = rec.first;
     let matched = 0;
     const matchCheckpoints = (s: number, hash: string | null): string | undefined => {

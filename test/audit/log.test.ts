@@ -194,6 +194,43 @@ describe('the audit log', () => {
     }
   });
 
+  it('a pruned start anchored by a checkpoint someone else signed is refused, at the anchor', async () => {
+    const forge = async (through: number, issuerColumn: 'forger' | 'api') => {
+      const file = join(dir, `anchor-${copies++}.db`);
+      copyFileSync(base, file);
+      const db = new Database(file);
+      // The genuine head at `through` (the next entry's prev), so only the signer is wrong.
+      const head = (db.prepare('SELECT prev FROM audit_entries WHERE seq = ?').get(through + 1) as { prev: string }).prev;
+      db.prepare('DELETE FROM audit_entries WHERE seq <= ?').run(through);
+      db.prepare('DELETE FROM audit_checkpoints WHERE seq <= ?').run(through);
+      const forged = await signCheckpoint(w.alice, chain, through, head);
+      db.prepare('INSERT INTO audit_checkpoints (chain, seq, head, issuer, at, jws) VALUES (?, ?, ?, ?, ?, ?)').run(
+        chain,
+        through,
+        head,
+        issuerColumn === 'forger' ? w.alice.did : api.did,
+        Date.now(),
+        forged.jws,
+      );
+      db.close();
+      const store = await openSqliteStore(file);
+      try {
+        return await verifyAuditLog(store, { resolver: w.resolver });
+      } finally {
+        await store.close();
+      }
+    };
+    // At a seq the verifier checkpointed (4) and at one it never did (3); with the stored issuer column
+    // naming the forger or copied from the verifier.
+    for (const through of [3, 4, 7]) {
+      for (const col of ['forger', 'api'] as const) {
+        const v = await forge(through, col);
+        expect(v.ok).toBe(false);
+        expect(v.broken).toMatchObject({ chain, seq: through, code: 'AUDIT_CHAIN_BROKEN', message: expect.stringMatching(/anchoring the pruned chain/) });
+      }
+    }
+  });
+
   it('a checkpoint stored with another head, or signed by someone else, breaks the chain', async () => {
     const other = w.alice;
     const forged = await signCheckpoint(other, chain, 4, 'sha256-whatever');
