@@ -78,7 +78,9 @@ interface Parsed {
   /** Reasons of the default schema checker, for this acceptV1 setting. */
   schema: Reason[];
 }
-const parsedCache = new Map<string, Parsed>();
+// One map per acceptV1 setting, keyed by the token exactly: a key built by prefixing the token
+// ("v2only " + jwt) would let that very string, which is no JWS, hit the entry of the token it names.
+const parsedCaches = { v1: new Map<string, Parsed>(), v2only: new Map<string, Parsed>() };
 const PARSED_MAX = 4096;
 
 function deepFreeze<T>(v: T): T {
@@ -96,14 +98,14 @@ function parse(jwt: string, acceptV1: boolean, once: boolean): Parsed {
     const n = normalizeCredential(d, acceptV1);
     return { d, n, schema: defaultSchemaChecker()(n.credential) };
   }
-  const key = acceptV1 ? jwt : `v2only ${jwt}`;
-  const hit = parsedCache.get(key);
+  const parsedCache = acceptV1 ? parsedCaches.v1 : parsedCaches.v2only;
+  const hit = parsedCache.get(jwt);
   if (hit) return hit;
   const d = decodeJwt(jwt);
   const n = normalizeCredential(d, acceptV1);
   const parsed = { d: { ...d, header: deepFreeze(d.header), payload: deepFreeze(d.payload) }, n: deepFreeze(n), schema: deepFreeze(defaultSchemaChecker()(n.credential)) };
   if (parsedCache.size >= PARSED_MAX) parsedCache.delete(parsedCache.keys().next().value as string);
-  parsedCache.set(key, parsed);
+  parsedCache.set(jwt, parsed);
   return parsed;
 }
 

@@ -243,6 +243,22 @@ describe('the parse cache cannot be poisoned', () => {
     expect(calls).toBe(2);
     expect(await codes(tamper(vc.jwt, 1, (p) => ((p.credentialSubject as Record<string, unknown>).email = 'x@example.com')))).toEqual(['INVALID_SIGNATURE']);
   });
+
+  it('a string that names a cached token is not that token: whatever it adds, in either acceptV1 setting and order', async () => {
+    const vc = await issue();
+    for (const warm of [false, true]) {
+      // The genuine token cached under one setting...
+      expect((await verifyCredential(vc.jwt, { resolver, acceptV1: warm })).ok).toBe(true);
+      for (const bogus of [`v2only ${vc.jwt}`, `v1 ${vc.jwt}`, ` ${vc.jwt}`, `${vc.jwt} `, `${vc.jwt}\n`, `v2only${vc.jwt}`]) {
+        // ...never makes a string around it verify, under either setting, nor through a presentation.
+        for (const acceptV1 of [true, false]) expect(await codes(bogus, { acceptV1 })).toEqual(['MALFORMED_JWT']);
+        const vp = await createPresentation({ holder: bob, credentials: [bogus], aud: 'did:web:verifier.example', nonce: 'n' });
+        const p = await verifyPresentation(vp, { resolver, aud: 'did:web:verifier.example', nonce: 'n' });
+        expect(p.ok).toBe(false);
+        expect(p.reasons.map((r) => r.code)).toContain('MALFORMED_JWT');
+      }
+    }
+  });
 });
 
 describe('once: a credential verified without the per-JWS caches (bulk import)', () => {
