@@ -47,8 +47,31 @@ export function bearerToken(authorization: string | null | undefined): string | 
 function boundUrl(v: Verifier, input: BoundRequest): string | undefined {
   const path = input.path.startsWith('/') ? input.path : `/${input.path}`;
   if (v.http === false) return undefined;
-  if (v.http === 'host-header') return input.host ? `${input.secure ? 'https' : 'http'}://${input.host}${path}` : undefined;
+  if (v.http === 'host-header') {
+    const origin = hostOrigin(input.host, input.secure === true);
+    return origin === undefined ? undefined : origin + path;
+  }
   return v.http.origin + path;
+}
+
+/**
+ * RFC 9110 §7.2: `Host = uri-host [ ":" port ]`, nothing more. A Host header
+ * carrying a path, query, fragment, userinfo or space would otherwise move
+ * what the pipeline binds (`Host: h/harmless#` turns the request's own path
+ * into a fragment), so anything but a DNS name, an IPv4 or a bracketed IPv6
+ * literal with an optional port binds no URL (REQUEST_MISMATCH).
+ */
+const HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?$/;
+
+function hostOrigin(host: string | undefined, secure: boolean): string | undefined {
+  const m = typeof host === 'string' ? HOST.exec(host) : null;
+  if (!m || (m[1] !== undefined && Number(m[1]) > 65535)) return undefined;
+  try {
+    const u = new URL(`${secure ? 'https' : 'http'}://${host}`);
+    return u.pathname === '/' && u.search === '' && u.hash === '' && u.username === '' ? u.origin : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function withChallenge(v: Verifier, d: GuardDecision, noCredentials = false, signature?: SignatureGuard): RequestDecision {
@@ -127,7 +150,7 @@ export async function authorize<R>(input: BoundRequest, verifier: Verifier, guar
     throw e;
   }
   if (url === undefined) {
-    return finish({ ok: false, status: 401, reasons: [{ code: 'REQUEST_MISMATCH', message: 'the request names no host, so no URL can be bound' }] });
+    return finish({ ok: false, status: 401, reasons: [{ code: 'REQUEST_MISMATCH', message: 'the request names no valid host (RFC 9110 §7.2), so no URL can be bound' }] });
   }
   const binding: Binding = { kind: 'http', method: input.method.toUpperCase(), url, ...(signature ? { signature: signatureBinding(signature, input) } : {}) };
   return finish(await decide(verifier, token, policy, binding));

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPresentation } from '../../src/credentials/index.js';
 import { bound, URL_ } from './present.js';
 import { createVerifier } from '../../src/guard/verifier.js';
-import { requireAgent, requireGrant } from '../../src/http/guards.js';
+import { guardSet, requireAgent, requireGrant, requireSignature } from '../../src/http/guards.js';
+import { signed } from '../guard/seams-fixtures.js';
 import { authorize, verifyRequest } from '../../src/http/request.js';
 import { HTTP_STATUS } from '../../src/errors.js';
 import { challengeNonce } from '../../src/http/client.js';
@@ -133,6 +134,55 @@ describe('verifyRequest (web Request)', () => {
       new Request('http://x/profile/email'),
     );
     expect([d.status, codes(d)]).toEqual([401, ['REQUEST_MISMATCH']]);
+  });
+
+  it('a trusted Host header is an authority and nothing else: a path, query, fragment, userinfo or junk in it binds no URL', async () => {
+    const v = w.verifier({ trustHostHeader: true });
+    const sig = requireSignature({ keys: { keys: [w.app.publicJwk] }, cover: 'request' });
+    const asked = (host: string | undefined, path: string, headers: Record<string, string>) =>
+      authorize({ method: 'GET', path, host, authorization: headers.authorization, header: (n) => headers[n] }, v, guardSet([sig]), new Request('http://x/'));
+    const H = 'api.example:8443';
+    const hostile = [
+      `${H}/harmless#`,
+      `${H}/photos/1?`,
+      `${H}/harmless`,
+      `user@${H}`,
+      'a b',
+      '[::1',
+      'h:99999',
+      'h:8443:1',
+      `${H}\\harmless`,
+      ' api.example',
+      'api.example ',
+      'api..example',
+      '-api.example',
+      'api.example:',
+      '',
+      'api%2eexample',
+      'xn--bcher-kva.example/\u0000',
+    ];
+    for (const host of hostile) {
+      // A signature over another path, sent with a Host that would make the bound URL that path: refused, never a throw.
+      const s = await asked(host, '/delete-account', await signed(w.app, `http://${H}/harmless`));
+      expect([host, s.status, codes(s)]).toEqual([host, 401, ['REQUEST_MISMATCH']]);
+      const g = await authorize(
+        { method: 'GET', path: '/profile/email', host, authorization: `Bearer ${await bound(w.app, [grant], { url: `http://${H}/harmless` })}` },
+        v,
+        guard,
+        new Request('http://x/profile/email'),
+      );
+      expect([host, g.status, codes(g)]).toEqual([host, 401, ['REQUEST_MISMATCH']]);
+    }
+    // Well-formed hosts still bind: a name, its case and default port, an IPv4 and an IPv6 literal with a port.
+    for (const [host, url] of [
+      [H, `http://${H}/delete-account`],
+      ['API.Example:80', 'http://api.example/delete-account'],
+      ['127.0.0.1:8080', 'http://127.0.0.1:8080/delete-account'],
+      ['[::1]:8080', 'http://[::1]:8080/delete-account'],
+    ] as const) {
+      const ok = await asked(host, '/delete-account', await signed(w.app, url));
+      expect([host, ok.status, codes(ok)]).toEqual([host, 200, []]);
+    }
   });
 
   it('a stale presentation is refused (iat outside the window), as is one without htm/htu', async () => {
