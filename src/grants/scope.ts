@@ -57,9 +57,11 @@ function normalize(resource: string): string {
   for (const s of decoded.split('/')) {
     if (s === '' || s === '.') continue;
     if (s === '..') throw invalid('contains a ".." segment');
-    // Fullwidth or other compatibility forms of "." and ".." (U+FF0E...) become dot segments on servers that NFKC paths.
+    // Fullwidth or other compatibility forms of ".", "/" and "\\" (U+FF0E, U+FF0F, U+FF3C...) become dot
+    // segments and separators on servers that NFKC paths: "..／secret" is "../secret" there.
     const k = s.normalize('NFKC');
     if (k === '.' || k === '..') throw invalid('contains a look-alike of a dot segment');
+    if (k.includes('/') || FORBIDDEN.test(k) || STILL_ENCODED.test(k)) throw invalid('contains a look-alike of a separator, a control character or a percent-encoding');
     segments.push(s);
   }
   if (segments.length === 0) throw invalid('names nothing');

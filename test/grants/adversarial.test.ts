@@ -28,7 +28,7 @@ const SLASH = ['/', '//', '/./', '%2f', '%2F'];
 const segment = fc.oneof(
   fc.stringMatching(/^[a-z0-9_-]{1,8}$/),
   fc.constantFrom(...DOT),
-  fc.constantFrom('..', '.%2e', '%2e.', '%2e%2e', '%2E%2E', '%252e%252e', '..%2f', '%c0%ae%c0%ae', '．．', '\\..'),
+  fc.constantFrom('..', '.%2e', '%2e.', '%2e%2e', '%2E%2E', '%252e%252e', '..%2f', '%c0%ae%c0%ae', '．．', '\\..', '..／', '．．／', '..＼'),
 );
 const path = fc
   .tuple(fc.array(segment, { minLength: 1, maxLength: 6 }), fc.array(fc.constantFrom(...SLASH), { minLength: 6, maxLength: 6 }))
@@ -54,6 +54,15 @@ describe('resource paths are normalised before any match', () => {
     'photos/a\u0000b',
     'photos/\uff0e\uff0e/secrets',
     'photos/%EF%BC%8E%EF%BC%8E/secrets',
+    // Compatibility forms of "/" and "\\" (NFKC: "/", "\\"): "..／secrets" is "../secrets" on a server that NFKCs paths.
+    'photos/..\uff0fsecrets',
+    'photos/\uff0e\uff0e\uff0fsecrets',
+    'photos/%EF%BC%8E%EF%BC%8E%EF%BC%8Fsecrets',
+    'photos/a\uff0f..\uff0f..\uff0fsecrets',
+    'photos/..\uff3csecrets',
+    'photos/\ufe68..',
+    // A fullwidth percent sign and digits: "%2e%2e" after NFKC.
+    'photos/\uff05\uff12\uff45\uff05\uff12\uff45/secrets',
     'photos/%zz',
     '',
     '/',
