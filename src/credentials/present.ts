@@ -159,7 +159,10 @@ export async function verifyDecodedPresentation(jwt: string, decoded: DecodedJwt
   }
 
   const { holder } = u;
-  const credentials: CredentialVerification[] = await Promise.all(u.credentials.map((c) => verifyCredential(c, options)));
+  // A vp+jwt carries its credentials in data:application/vc+jwt envelopes, and that media type is a
+  // VCDM 2.0 credential (VC-JOSE-COSE §3.1.1, §3.2): a VCDM 1.1 JWT inside one is refused.
+  const each = u.v2 ? { ...options, acceptV1: false } : options;
+  const credentials: CredentialVerification[] = await Promise.all(u.credentials.map((c) => verifyCredential(c, each)));
   credentials.forEach((c, i) => {
     const ref = c.id ?? `credential ${i}`;
     for (const r of c.reasons) reasons.push({ ...r, ref });

@@ -221,6 +221,23 @@ describe('presentations (vp+jwt)', () => {
     expect(v.ok).toBe(false);
     expect(v.reasons).toEqual([expect.objectContaining({ code: 'INVALID_SIGNATURE', ref: vc.id })]);
   });
+  it('a data:application/vc+jwt envelope holds a VCDM 2.0 credential: a VCDM 1.1 JWT in one is refused, in a 1.1 presentation accepted', async () => {
+    const v1 = (await issueCredential({ issuer: alice, subject: bob.did, type: 'TestCredential', claims: {}, format: 'vc-jwt-1.1' })).jwt;
+    // Whether the 1.1 token was seen (and cached) before under the default setting or not.
+    expect((await verifyCredential(v1, { resolver })).ok).toBe(true);
+    const enveloped = await createPresentation({ holder: bob, credentials: [v1], aud, nonce: 'n' });
+    const v = await verifyPresentation(enveloped, { resolver, aud, nonce: 'n' });
+    expect(v.ok).toBe(false);
+    expect(v.reasons.map((r) => r.code)).toEqual(['INVALID_TYP']);
+    const legacy = await createPresentation({ holder: bob, credentials: [v1], aud, nonce: 'n', format: 'vp-jwt-1.1' });
+    expect((await verifyPresentation(legacy, { resolver, aud, nonce: 'n' })).ok).toBe(true);
+    // The same 2.0 credential in either presentation is accepted.
+    const vc = await issue();
+    for (const format of ['vp-jwt-1.1', undefined] as const) {
+      const vp = await createPresentation({ holder: bob, credentials: [vc.jwt], aud, nonce: 'n', ...(format ? { format } : {}) });
+      expect((await verifyPresentation(vp, { resolver, aud, nonce: 'n' })).ok).toBe(true);
+    }
+  });
 });
 
 describe('the parse cache cannot be poisoned', () => {
