@@ -1,4 +1,5 @@
 import { CharterError } from '../errors.js';
+import { MAX_JSON_DEPTH, scanJson } from '../encoding/json.js';
 import { safeFetch } from './fetch.js';
 import { didWebToUrl } from './web.js';
 import type { DIDDocument, ResolveOptions } from './types.js';
@@ -20,11 +21,14 @@ export async function resolveDidWeb(did: string, options: ResolveOptions): Promi
     throw e;
   });
   let doc: unknown;
+  let text: string;
   try {
-    doc = JSON.parse(res.body.toString('utf8'));
+    text = res.body.toString('utf8');
+    doc = JSON.parse(text);
   } catch {
     throw new CharterError('DID_RESOLUTION_FAILED', `the DID document of ${did.slice(0, 80)} is not JSON`);
   }
+  if (scanJson(text)?.tooDeep) throw new CharterError('DID_RESOLUTION_FAILED', `the DID document of ${did.slice(0, 80)} nests JSON deeper than ${MAX_JSON_DEPTH} levels`);
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new CharterError('DID_RESOLUTION_FAILED', 'a DID document must be a JSON object');
   if ((doc as { id?: unknown }).id !== did) throw new CharterError('DID_RESOLUTION_FAILED', `the document served for ${did.slice(0, 80)} names another DID`);
   return doc as DIDDocument;

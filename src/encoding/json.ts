@@ -37,6 +37,24 @@ export function sha256Digest(value: string | Uint8Array | object): string {
  * §4 allow rejecting it, which is what JWT decoding does with this.
  */
 export function findDuplicateKey(text: string): string | undefined {
+  const r = scanJson(text);
+  return r === undefined || r.tooDeep ? undefined : r.duplicate;
+}
+
+/**
+ * How deep JSON nests in anything Charter reads (objects and arrays): far
+ * beyond any credential, document or receipt, and far below what recursive
+ * code (JSON Schema validation, canonical JSON, freezing a cached
+ * credential) can walk without running out of stack. A text nested deeper
+ * is refused where it is read, with the same answer on every path.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * One pass over a JSON text JSON.parse accepted: the first duplicate member
+ * name (findDuplicateKey), or `tooDeep` once it nests beyond `maxDepth`.
+ */
+export function scanJson(text: string, maxDepth: number = MAX_JSON_DEPTH): { duplicate: string; tooDeep?: undefined } | { tooDeep: true } | undefined {
   const stack: (Set<string> | null)[] = [];
   let expectKey = false;
   for (let i = 0; i < text.length; i++) {
@@ -46,15 +64,17 @@ export function findDuplicateKey(text: string): string | undefined {
       const top = stack[stack.length - 1];
       if (top && expectKey) {
         const key = JSON.parse(text.slice(i, j + 1)) as string;
-        if (top.has(key)) return key;
+        if (top.has(key)) return { duplicate: key };
         top.add(key);
         expectKey = false;
       }
       i = j;
     } else if (ch === '{') {
+      if (stack.length >= maxDepth) return { tooDeep: true };
       stack.push(new Set());
       expectKey = true;
     } else if (ch === '[') {
+      if (stack.length >= maxDepth) return { tooDeep: true };
       stack.push(null);
     } else if (ch === '}' || ch === ']') {
       stack.pop();

@@ -1,4 +1,5 @@
 import { CharterError } from '../errors.js';
+import { MAX_JSON_DEPTH, scanJson } from '../encoding/json.js';
 import { sdDigest } from './hash.js';
 import type { SdHashAlg } from './types.js';
 
@@ -43,11 +44,14 @@ function put(o: Record<string, unknown>, k: string, v: unknown): void {
 export function parseDisclosure(encoded: string, alg: SdHashAlg): Disclosure {
   if (!B64U.test(encoded)) throw invalid('a disclosure is not base64url');
   let arr: unknown;
+  let text: string;
   try {
-    arr = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'));
+    text = Buffer.from(encoded, 'base64url').toString('utf8');
+    arr = JSON.parse(text);
   } catch {
     throw invalid('a disclosure is not JSON');
   }
+  if (scanJson(text)?.tooDeep) throw invalid(`a disclosure nests JSON deeper than ${MAX_JSON_DEPTH} levels`);
   if (!Array.isArray(arr) || (arr.length !== 2 && arr.length !== 3)) throw invalid('a disclosure must be a JSON array of two or three elements');
   if (typeof arr[0] !== 'string') throw invalid('a disclosure salt must be a string');
   const digest = sdDigest(alg, encoded);

@@ -240,6 +240,27 @@ describe('presentations (vp+jwt)', () => {
   });
 });
 
+describe('JSON nesting depth', () => {
+  it('a signed credential nested beyond 64 levels is MALFORMED_JWT, the same with or without the caches; 64 levels verify', async () => {
+    const signedWith = async (depth: number) => {
+      // The payload is level 1, credentialSubject level 2: `x` adds the rest.
+      const body = { '@context': ['https://www.w3.org/ns/credentials/v2'], type: ['VerifiableCredential'], issuer: alice.did, credentialSubject: { id: bob.did } };
+      const text = JSON.stringify(body).slice(0, -1) + ',"x":' + '['.repeat(depth - 1) + ']'.repeat(depth - 1) + '}';
+      const input = `${Buffer.from(JSON.stringify({ alg: 'EdDSA', typ: 'vc+jwt', kid: alice.kid })).toString('base64url')}.${Buffer.from(text).toString('base64url')}`;
+      return `${input}.${Buffer.from(await alice.signer.sign(new TextEncoder().encode(input))).toString('base64url')}`;
+    };
+    for (const depth of [65, 1000, 20_000]) {
+      const jwt = await signedWith(depth);
+      for (const once of [true, false]) {
+        const v = await verifyCredential(jwt, { resolver, once });
+        expect([depth, once, v.ok, v.reasons.map((r) => r.code)]).toEqual([depth, once, false, ['MALFORMED_JWT']]);
+        expect(v.reasons[0]!.message).toMatch(/deeper than 64/);
+      }
+    }
+    for (const once of [true, false]) expect((await verifyCredential(await signedWith(64), { resolver, once })).ok).toBe(true);
+  });
+});
+
 describe('the parse cache cannot be poisoned', () => {
   it('a verified credential is deep-frozen: a caller changing it throws, and the next verification reads the issued bytes', async () => {
     const vc = await issue();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { canonicalJson, findDuplicateKey, sha256Digest } from '../../src/encoding/json.js';
+import { canonicalJson, findDuplicateKey, MAX_JSON_DEPTH, scanJson, sha256Digest } from '../../src/encoding/json.js';
 import { toolBinding } from '../../src/integrations/mcp/binding.js';
 
 describe('canonical JSON (RFC 8785)', () => {
@@ -28,6 +28,30 @@ describe('MCP tool binding', () => {
     expect(toolBinding('t', { a: 1, b: 2 })).toEqual(toolBinding('t', { b: 2, a: 1 }));
     expect(toolBinding('t', {})).not.toEqual(toolBinding('u', {}));
     expect(() => toolBinding('t', { n: 1n })).toThrow(TypeError);
+  });
+});
+
+describe('scanJson: nesting depth', () => {
+  const nested = (n: number, open = '[', close = ']') => open.repeat(n) + close.repeat(n);
+  it('refuses JSON nested beyond MAX_JSON_DEPTH, in objects, arrays or both, and not brackets inside strings', () => {
+    expect(scanJson(nested(MAX_JSON_DEPTH))).toBeUndefined();
+    expect(scanJson(nested(MAX_JSON_DEPTH + 1))).toEqual({ tooDeep: true });
+    expect(scanJson(nested(20_000))).toEqual({ tooDeep: true });
+    const objects = (n: number) => '{"a":'.repeat(n - 1) + '{}' + '}'.repeat(n - 1);
+    expect(scanJson(objects(MAX_JSON_DEPTH))).toBeUndefined();
+    expect(scanJson(objects(MAX_JSON_DEPTH + 1))).toEqual({ tooDeep: true });
+    const mixed = (n: number) =>
+      Array.from({ length: n }, (_, i) => (i % 2 ? '[' : '{"k":')).join('') +
+      '1' +
+      Array.from({ length: n }, (_, i) => (i % 2 ? ']' : '}'))
+        .reverse()
+        .join('');
+    expect(JSON.parse(mixed(MAX_JSON_DEPTH + 1))).toBeTruthy();
+    expect(scanJson(mixed(MAX_JSON_DEPTH + 1))).toEqual({ tooDeep: true });
+    expect(scanJson(`{"s":"${'['.repeat(500)}"}`)).toBeUndefined();
+    // Depth is counted along one path: many siblings at depth 2 are shallow.
+    expect(scanJson(`[${Array(500).fill('[1]').join(',')}]`)).toBeUndefined();
+    expect(scanJson(nested(5), 4)).toEqual({ tooDeep: true });
   });
 });
 

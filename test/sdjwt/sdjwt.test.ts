@@ -213,6 +213,20 @@ describe('SD-JWT VC: disclosures (RFC 9901 §7.1)', () => {
     expect(v.disclosed).toEqual(['address', 'address.street', 'nat.1']);
   });
 
+  it('refuses a disclosure whose value nests too deep (claims: 32 levels, JSON: 64); 20 levels are processed', async () => {
+    // Written out by hand: JSON.stringify itself cannot go 20,000 levels down.
+    const deep = (n: number) => {
+      const encoded = Buffer.from(`["${salt()}","x",${'['.repeat(n)}${']'.repeat(n)}]`).toString('base64url');
+      return { encoded, digest: createHash('sha256').update(encoded).digest('base64url') };
+    };
+    for (const n of [64, 1000, 20_000]) {
+      const d = deep(n);
+      expect(await codes(await bearer({ _sd: [d.digest] }, [d.encoded])), String(n)).toEqual(['DISCLOSURE_INVALID']);
+    }
+    const ok = deep(20);
+    expect(await codes(await bearer({ _sd: [ok.digest] }, [ok.encoded]))).toEqual([]);
+  });
+
   it('refuses a disclosure no digest references, and the same disclosure twice', async () => {
     const email = disclosure([salt(), 'email', 'a@b.c']);
     const stray = disclosure([salt(), 'admin', true]);
