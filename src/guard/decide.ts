@@ -126,6 +126,14 @@ interface Once {
   value: string;
   /** Seconds; the value is kept until the proof is stale anyway (iat + maxAge + skew). */
   iat: number;
+  /**
+   * The values the other freshness mode would use up: what 'iat' mode keys by holder (a vp+jwt's jti, a
+   * KB-JWT's or closing layer's nonce), and the nonce 'challenge' mode uses up. Both are used up in
+   * either mode, so one proof is accepted once even by two verifiers of one audience, in different
+   * modes, sharing a store (a migration between modes, a rolling deploy).
+   */
+  iatValue?: string;
+  nonce?: string;
 }
 
 type Checked = Pick<GuardDecision, 'reasons' | 'holder' | 'presentation' | 'grant' | 'agent' | 'mandate'>;
@@ -238,7 +246,13 @@ function vpFront(v: Verifier, tools: Tools, vp: string, policy: Exclude<Policy, 
   const bound = [...freshnessReasons(d.header, d.payload, fresh), ...bindingReasons(d.payload, binding)];
   if (bound.length > 0) return { refused: bound, claims: d.payload };
   const p = d.payload;
-  const once: Once = { scope: 'jti', value: String(v.nonces === 'challenge' ? p.nonce : p.jti), iat: p.iat as number };
+  const once: Once = {
+    scope: 'jti',
+    value: String(v.nonces === 'challenge' ? p.nonce : p.jti),
+    iat: p.iat as number,
+    ...(typeof p.jti === 'string' ? { iatValue: p.jti } : {}),
+    ...(typeof p.nonce === 'string' ? { nonce: p.nonce } : {}),
+  };
   return { claims: p, once, verify: () => verifyVp(vp, d, v, tools, policy, fresh.now) };
 }
 
@@ -267,7 +281,7 @@ async function sdJwtFront(v: Verifier, token: string, policy: Exclude<Policy, Ma
   if (bound.length > 0) return { refused: bound, claims: p };
   return {
     claims: p,
-    once: { scope: 'kb', value: p.nonce as string, iat: p.iat as number },
+    once: { scope: 'kb', value: p.nonce as string, iat: p.iat as number, iatValue: p.nonce as string, nonce: p.nonce as string },
     verify: () => verifySdJwtPresentation(verifySdJwtGrant, token, p, v, policy, fresh.now),
   };
 }
@@ -311,7 +325,7 @@ async function mandateFront(v: Verifier, proof: unknown, policy: MandatePolicy, 
   if (bound.length > 0) return { refused: bound, claims: p };
   return {
     claims: p,
-    once: { scope: 'mandate', value: p.nonce as string, iat: p.iat as number },
+    once: { scope: 'mandate', value: p.nonce as string, iat: p.iat as number, iatValue: p.nonce as string, nonce: p.nonce as string },
     verify: () => verifyMandatePolicy(input, closing, v, policy, new Date(fresh.now)),
   };
 }
@@ -361,14 +375,20 @@ async function verifyVp(vp: string, d: DecodedJwt, v: Verifier, tools: Tools, po
  */
 async function redeem(v: Verifier, holder: string, once: Once, now: number): Promise<Reason | undefined> {
   const s = scopes(v.aud);
+  // 'iat' mode's key is kept until the proof is stale anyway: iat + maxAge + skew (from now, in the
+  // challenge mode's extra key, when the proof has no usable iat).
+  const iatMs = Number.isFinite(once.iat) ? once.iat * 1000 : now;
+  const stale = new Date(iatMs + (v.maxAgeSeconds + v.skewSeconds) * 1000 + 1000);
+  const nonceUntil = new Date(now + v.nonceTtlSeconds * 1000);
   if (v.nonces === 'challenge') {
-    const until = new Date(now + v.nonceTtlSeconds * 1000);
-    if (!(await v.store.consumeNonce(s.used, once.value, until))) return replayed();
-    return (await v.store.consumeNonce(s.issued, once.value, until)) ? unknownNonce() : undefined;
+    if (!(await v.store.consumeNonce(s.used, once.value, nonceUntil))) return replayed();
+    if (await v.store.consumeNonce(s.issued, once.value, nonceUntil)) return unknownNonce();
+    // Also what an 'iat' verifier of this audience would key it by (see Once).
+    return once.iatValue === undefined || (await v.store.consumeNonce(s[once.scope], `${holder} ${once.iatValue}`, stale)) ? undefined : replayed();
   }
-  // Kept until the proof is stale anyway: iat + maxAge + skew.
-  const until = new Date(once.iat * 1000 + (v.maxAgeSeconds + v.skewSeconds) * 1000 + 1000);
-  return (await v.store.consumeNonce(s[once.scope], `${holder} ${once.value}`, until)) ? undefined : replayed();
+  if (!(await v.store.consumeNonce(s[once.scope], `${holder} ${once.value}`, stale))) return replayed();
+  // A proof carrying a nonce also uses it up as a 'challenge' verifier of this audience would.
+  return once.nonce === undefined || (await v.store.consumeNonce(s.used, once.nonce, new Date(Math.max(stale.getTime(), nonceUntil.getTime())))) ? undefined : replayed();
 }
 
 const replayed = (): Reason => ({ code: 'REPLAY_DETECTED', message: 'this presentation (its jti or nonce) was already used' });

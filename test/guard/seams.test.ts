@@ -585,6 +585,51 @@ describe('a token re-spelt with non-zero pad bits in its signature (the same byt
   });
 });
 
+describe('two verifiers of one audience in different freshness modes, sharing one store', () => {
+  // A migration between 'iat' and 'challenge' mode, or two instances configured differently: a proof
+  // carrying both a jti and an issued nonce is used up under both keys, so it is accepted once.
+  const pair = () => ({ iat: w.verifier({ tokenStatus }), challenge: w.verifier({ tokenStatus, nonces: 'challenge' }) });
+
+  it('a vp+jwt with a jti and an issued nonce: allowed by one mode, then a replay in the other, in either order', async () => {
+    const g = (await w.grant()).jwt;
+    for (const first of ['iat', 'challenge'] as const) {
+      const v = pair();
+      const second = first === 'iat' ? 'challenge' : 'iat';
+      const vp = await bound(w.app, [g], { url: EMAIL, nonce: (await v.challenge.issueNonce()).nonce });
+      expect(codes(await decide(v[first], vp, grantPolicy(w), http()))).toEqual([]);
+      expect(codes(await decide(v[second], vp, grantPolicy(w), http()))).toEqual(['REPLAY_DETECTED']);
+      expect(codes(await decide(v[first], vp, grantPolicy(w), http()))).toEqual(['REPLAY_DETECTED']);
+    }
+  });
+
+  it('the same vp+jwt sent to both at once, N times: at most one allowed', async () => {
+    const v = pair();
+    const vp = await bound(w.app, [(await w.grant()).jwt], { url: EMAIL, nonce: (await v.challenge.issueNonce()).nonce });
+    const ds = await Promise.all(Array.from({ length: 8 }, (_, i) => decide(i % 2 ? v.iat : v.challenge, vp, grantPolicy(w), http())));
+    expect(ds.filter((d) => d.ok).length).toBeLessThanOrEqual(1);
+    for (const d of ds.filter((x) => !x.ok)) expect(codes(d)).toEqual(['REPLAY_DETECTED']);
+  });
+
+  it('an SD-JWT presentation (its KB-JWT nonce issued by the challenge verifier): accepted once across both modes', async () => {
+    const g = await sdGrant(w);
+    for (const first of ['iat', 'challenge'] as const) {
+      const v = pair();
+      const second = first === 'iat' ? 'challenge' : 'iat';
+      const p = await sdPresent(g.token, { url: EMAIL, holder: w.app, nonce: (await v.challenge.issueNonce()).nonce });
+      expect(codes(await decide(v[first], p, grantPolicy(w), http()))).toEqual([]);
+      expect(codes(await decide(v[second], p, grantPolicy(w), http()))).toEqual(['REPLAY_DETECTED']);
+    }
+  });
+
+  it('a vp+jwt without a nonce is used up once in iat mode, and is no proof in challenge mode', async () => {
+    const v = pair();
+    const vp = await bound(w.app, [(await w.grant()).jwt], { url: EMAIL });
+    expect(codes(await decide(v.iat, vp, grantPolicy(w), http()))).toEqual([]);
+    expect((await decide(v.challenge, vp, grantPolicy(w), http())).ok).toBe(false);
+    expect(codes(await decide(v.iat, vp, grantPolicy(w), http()))).toEqual(['REPLAY_DETECTED']);
+  });
+});
+
 describe('races: N concurrent identical requests, one nonce', () => {
   const N = 8;
   const oneOk = (ds: GuardDecision[], replay: string) => {
