@@ -112,11 +112,17 @@ function readV2(d: DecodedJwt): Normalized {
  * §6.3.1). Where both a claim and its property are present they must agree,
  * and every date bound in either place applies.
  */
+const V2_BODY = ['@context', 'type', 'issuer', 'credentialSubject', 'validFrom', 'validUntil', 'credentialStatus', 'credentialSchema'] as const;
+
 function readV1(d: DecodedJwt): Normalized {
   const { payload } = d;
   const vc = payload.vc as Record<string, unknown>;
   const problems: Reason[] = [];
   if (Object.hasOwn(payload, 'vp')) problems.push({ code: 'INVALID_CREDENTIAL', message: 'a credential JWT must not carry a "vp" claim' });
+  // One token, one credential: a second one beside `vc` (a VCDM 2.0 body at the top level, with its own
+  // issuer, subject or dates) would be read by some verifiers and ignored by others (as vc+jwt refuses `vc`).
+  for (const k of V2_BODY)
+    if (Object.hasOwn(payload, k)) problems.push({ code: 'INVALID_CREDENTIAL', message: `a VCDM 1.1 JWT carries its credential in "vc", not also a top-level "${k}"` });
   const iss = payload.iss;
   if (typeof iss !== 'string') throw bad('a VCDM 1.1 JWT needs "iss"');
   if (vc.issuer !== undefined && (typeof vc.issuer === 'string' ? vc.issuer : isObj(vc.issuer) ? vc.issuer.id : undefined) !== iss) {

@@ -88,6 +88,11 @@ function unwrap(d: DecodedJwt): Unwrapped {
     bounds = { from: f, until: u };
   } else if ((d.header.typ === undefined || isMediaType(d.header.typ, 'jwt')) && isObj(p.vp)) {
     if (Object.hasOwn(p, 'vc')) problems.push({ code: 'INVALID_PRESENTATION', message: 'a presentation JWT must not carry a "vc" claim' });
+    // One token, one presentation: none beside `vp` at the top level (another holder, other credentials).
+    for (const k of ['@context', 'type', 'holder', 'verifiableCredential']) {
+      if (Object.hasOwn(p, k))
+        problems.push({ code: 'INVALID_PRESENTATION', message: `a VCDM 1.1 presentation JWT carries its presentation in "vp", not also a top-level "${k}"` });
+    }
     holder = p.iss;
     if (p.vp.holder !== undefined && idOf(p.vp.holder) !== p.iss) throw badVp('vp.holder and iss disagree');
     const vc = p.vp.verifiableCredential;

@@ -240,6 +240,50 @@ describe('presentations (vp+jwt)', () => {
   });
 });
 
+describe('one token, one credential (VCDM 1.1 JWTs)', () => {
+  const v1Body = (extra: Record<string, unknown> = {}) => ({
+    iss: alice.did,
+    sub: bob.did,
+    nbf: Math.floor(Date.now() / 1000) - 10,
+    vc: { '@context': ['https://www.w3.org/2018/credentials/v1'], type: ['VerifiableCredential'], credentialSubject: { name: 'Bob' } },
+    ...extra,
+  });
+  it('a 1.1 JWT with a second credential body at the top level is refused, naming each member', async () => {
+    expect((await verifyCredential(await signJwt({ typ: 'JWT' }, v1Body(), alice.signer, alice.kid), { resolver })).ok).toBe(true);
+    const second = {
+      '@context': ['https://www.w3.org/ns/credentials/v2'],
+      type: ['VerifiableCredential'],
+      issuer: carol.did,
+      credentialSubject: { id: carol.did, role: 'admin' },
+      validFrom: '2020-01-01T00:00:00Z',
+      validUntil: '2020-01-02T00:00:00Z',
+      credentialStatus: { type: 'BitstringStatusListEntry' },
+      credentialSchema: { id: 'https://x.example/s', type: 'JsonSchema' },
+    };
+    for (const [k, value] of Object.entries(second)) {
+      const jwt = await signJwt({ typ: 'JWT' }, v1Body({ [k]: value }), alice.signer, alice.kid);
+      const v = await verifyCredential(jwt, { resolver });
+      expect([k, v.ok, v.reasons.map((r) => r.code)]).toEqual([k, false, ['INVALID_CREDENTIAL']]);
+    }
+  });
+  it('a 1.1 presentation JWT with another holder or credentials at the top level is refused', async () => {
+    const vc = await signJwt({ typ: 'JWT' }, v1Body(), alice.signer, alice.kid);
+    const aud = 'did:web:verifier.example';
+    const body = (extra: Record<string, unknown>) => ({
+      iss: bob.did,
+      aud,
+      nonce: 'n',
+      vp: { '@context': ['https://www.w3.org/2018/credentials/v1'], type: ['VerifiablePresentation'], verifiableCredential: [vc] },
+      ...extra,
+    });
+    expect((await verifyPresentation(await signJwt({ typ: 'JWT' }, body({}), bob.signer, bob.kid), { resolver, aud, nonce: 'n' })).ok).toBe(true);
+    for (const extra of [{ holder: carol.did }, { verifiableCredential: [] }, { '@context': ['https://www.w3.org/ns/credentials/v2'] }, { type: ['VerifiablePresentation'] }]) {
+      const v = await verifyPresentation(await signJwt({ typ: 'JWT' }, body(extra), bob.signer, bob.kid), { resolver, aud, nonce: 'n' });
+      expect([Object.keys(extra)[0], v.ok, v.reasons.map((r) => r.code)]).toEqual([Object.keys(extra)[0], false, ['INVALID_PRESENTATION']]);
+    }
+  });
+});
+
 describe('JSON nesting depth', () => {
   it('a signed credential nested beyond 64 levels is MALFORMED_JWT, the same with or without the caches; 64 levels verify', async () => {
     const signedWith = async (depth: number) => {
