@@ -96,6 +96,8 @@ export function decodeJwt(jwt: string, opts: { maxBytes?: number } = {}): Decode
   const signature = Buffer.from(sigPart, 'base64url');
   // RFC 4648 §3.5 lets a decoder refuse pad bits that are not zero: one signature then has one spelling,
   // so a token cannot be re-spelt into another string (another hash, another cache key) that still verifies.
+  // (Not so for ECDSA itself: an ES256 signature (r, s) has a twin (r, n - s) that verifies. RFC 7518 allows
+  // both and other signers emit high s, so only ES256K, whose ecosystem requires low s, refuses it.)
   if (signature.toString('base64url') !== sigPart) throw new CharterError('MALFORMED_JWT', 'JWT signature is not canonical base64url (its last character sets unused bits)');
   return { header, payload, signingInput: enc.encode(jwt.slice(0, b)), signature };
 }
