@@ -50,7 +50,17 @@ function trustOf(w: unknown): number {
 }
 
 /**
- * One rating per receipt: the earliest (then by attester, then id) counts, so
+ * What "one rating per receipt" counts by: the receipt and its attester. A
+ * receipt proves an interaction with one counterparty (an InteractionReceipt
+ * names it; a decision receipt is the attester's own), so two attesters never
+ * share one honestly. Keyed by the receipt id alone, anyone could cite a
+ * trusted attester's receipt id in a proof of their own (a decision receipt
+ * they sign themselves, dated earlier) and pre-empt that attester's rating.
+ */
+export const receiptKey = (r: { attester: string; receipt: string }) => `${r.attester}\n${r.receipt}`;
+
+/**
+ * One rating per receipt and attester: the earliest (then by id) counts, so
  * the choice does not depend on input order. The same rating given twice
  * (same time, attester and id) is one rating. Returns the kept ratings, in
  * that order, and the ids of the reused ones.
@@ -64,9 +74,10 @@ export function oneRatingPerReceipt<T extends VerifiedRating>(ratings: readonly 
     // Sorted, so copies sit side by side.
     if (prev !== undefined && byTime(prev, r) === 0) continue;
     prev = r;
-    if (byReceipt.has(r.receipt)) reused.push(r.id);
+    const key = receiptKey(r);
+    if (byReceipt.has(key)) reused.push(r.id);
     else {
-      byReceipt.add(r.receipt);
+      byReceipt.add(key);
       kept.push(r);
     }
   }

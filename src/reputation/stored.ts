@@ -3,7 +3,7 @@ import type { AgentReputation } from '../agents/types.js';
 import type { Credential, StatusChecker } from '../credentials/types.js';
 import type { RatingKey, RatingRecord, ReputationStore } from '../store/types.js';
 import { checkScorePolicy, scoreRatings, weightPolicy, type ScoredRating } from './scoring.js';
-import { sorted } from './aggregate.js';
+import { receiptKey, sorted } from './aggregate.js';
 import { ATTESTATION_TYPE, type ReputationScore, type StoreScorePolicy } from './types.js';
 import type { Ignored } from './verify.js';
 
@@ -109,7 +109,7 @@ function prepare(listing: readonly RatingRecord[]): { rows: readonly RatingRecor
   let p = prepared.get(listing);
   if (p === undefined) {
     const receipts = new Set<string>();
-    for (const r of listing) receipts.add(r.receipt);
+    for (const r of listing) receipts.add(receiptKey(r));
     prepared.set(listing, (p = { rows: sorted(listing), distinct: receipts.size === listing.length }));
   }
   return p;

@@ -14,7 +14,7 @@ import {
 } from '../../src/reputation/index.js';
 import { createResolver } from '../../src/did/index.js';
 import type { Issuer } from '../../src/credentials/types.js';
-import { schemaIdFor } from '../../src/credentials/index.js';
+import { decodeCredential, issueCredential, schemaIdFor, signJwt } from '../../src/credentials/index.js';
 import { openSqliteStore } from '../../src/store/sqlite/store.js';
 import type { NewRating, Store } from '../../src/store/types.js';
 import { makeIssuer, tempDir } from '../helpers.js';
@@ -199,6 +199,86 @@ describe('one attester cannot outweigh the rest beyond its trust weight', () => 
         .map((c) => c.attester)
         .sort(),
     ).toEqual(['big', 'one']);
+  });
+});
+
+describe("no one can spend another attester's receipt", () => {
+  /**
+   * A trusted shop rates the agent 0.1 on the agent's receipt. Others cite the same receipt id,
+   * dated earlier so "the earliest counts" would pick them: a stranger with a decision receipt it
+   * signed itself, and a sybil holding a second receipt the agent issued with the same id.
+   */
+  const world = async () => {
+    const [agent, shop, eve, sybil] = [makeIssuer(), makeIssuer(), makeIssuer(), makeIssuer()];
+    const receipt = await issueReceipt(null, agent, { counterparty: shop.did, interactionId: 'order-1' });
+    const honest = await issueAttestation(null, shop, { receiptJwt: receipt.jwt, score: 0.1 });
+    const receiptId = (decodeCredential(honest.jwt).evidence as { id: string }[])[0]!.id;
+    const forged = await signJwt(
+      { typ: 'charter-receipt+jwt' },
+      { iss: eve.did, sub: agent.did, kind: 'decision', decision: 'allow', jti: receiptId, time: '2000-01-01T00:00:00Z' },
+      eve.signer,
+      eve.kid,
+    );
+    const stranger = await issueCredential({
+      issuer: eve,
+      subject: agent.did,
+      type: 'ReputationAttestation',
+      validFrom: new Date('2001-01-01T00:00:00Z'),
+      claims: { rating: { score: 1 }, interaction: receiptId },
+      extra: { evidence: [{ id: receiptId, type: ['Evidence', 'CharterDecisionReceipt'], receipt: forged }] },
+    });
+    // The agent's second receipt under the same id, to its own sybil, rated earlier.
+    const twin = await issueCredential({
+      issuer: agent,
+      subject: sybil.did,
+      type: 'InteractionReceipt',
+      id: receiptId,
+      claims: { interaction: { id: 'order-1', agent: agent.did, time: new Date().toISOString() } },
+      credentialSchema: { id: schemaIdFor('InteractionReceipt')!, type: 'JsonSchema' },
+    });
+    const sybilRating = await issueCredential({
+      issuer: sybil,
+      subject: agent.did,
+      type: 'ReputationAttestation',
+      validFrom: new Date('2001-01-01T00:00:00Z'),
+      claims: { rating: { score: 1 }, interaction: receiptId },
+      extra: { evidence: [{ id: receiptId, type: ['Evidence', 'InteractionReceipt'], receipt: twin.jwt }] },
+    });
+    return { agent, shop, eve, sybil, honest: honest.jwt, others: [stranger.jwt, sybilRating.jwt] };
+  };
+
+  it('scoreAgent: the trusted rating still counts, alone among the trusted; the others count as themselves', async () => {
+    const w = await world();
+    const policy = { resolver, status: noStatus, trustedAttesters: [w.shop.did] };
+    const before = await scoreAgent(w.agent.did, [w.honest], policy);
+    expect([before.score, before.attesters]).toEqual([0.1, 1]);
+    for (const others of [[w.others[0]!], [w.others[1]!], w.others]) {
+      const after = await scoreAgent(w.agent.did, [...others, w.honest], policy);
+      expect([after.score, after.attesters, after.ignored.map((i) => i.message)]).toEqual([0.1, 1, []]);
+    }
+    // Trusting everyone, each rater counts once, on its own proof.
+    const all = await scoreAgent(w.agent.did, [w.honest, ...w.others], { ...policy, trustedAttesters: [w.shop.did, w.eve.did, w.sybil.did] });
+    expect([all.attesters, all.ignored]).toEqual([3, []]);
+  });
+
+  it('imported and scored from the store: the same', async () => {
+    const w = await world();
+    const store = await openSqliteStore(join(tempDir(), 'preempt.db'));
+    expect((await importAttestations(store, [...w.others, w.honest], { resolver, status: noStatus })).imported.length).toBe(3);
+    const s = await scoreFromStore(store, w.agent.did, { resolver, status: noStatus, trustedAttesters: [w.shop.did] });
+    expect([s.score, s.attesters, s.ignored]).toEqual([0.1, 1, []]);
+    const viaSource = await reputationSource(store, { resolver, status: noStatus, trustedAttesters: [w.shop.did] })(w.agent.did, undefined);
+    expect(viaSource.score).toBe(0.1);
+    await store.close();
+  });
+
+  it('one attester still rates one receipt once: its second rating of it is RECEIPT_REUSED', async () => {
+    const w = await world();
+    const receipt = await issueReceipt(null, w.agent, { counterparty: w.shop.did, interactionId: 'order-2' });
+    const [a, b] = [await issueAttestation(null, w.shop, { receiptJwt: receipt.jwt, score: 0 }), await issueAttestation(null, w.shop, { receiptJwt: receipt.jwt, score: 1 })];
+    const s = await scoreAgent(w.agent.did, [a.jwt, b.jwt], { resolver, status: noStatus, trustedAttesters: [w.shop.did] });
+    expect(s.ignored.map((i) => i.code)).toEqual(['RECEIPT_REUSED']);
+    expect(s.counted).toBe(1);
   });
 });
 
