@@ -6,7 +6,7 @@ import { ComponentError, componentId, type MessageContext } from './components.j
 import { createDirectoryResolver, type DirectoryResolver } from './directory-fetch.js';
 import { checkKeysOption, keyIndex, type JwkSet, type KeysOption } from './key-sources.js';
 import { unsupportedAlgorithm, verifyBase, type HttpSigAlgorithm, type HttpSigKey } from './keys.js';
-import { requestContext, type RequestLike } from './sign.js';
+import { requestContext, WEB_BOT_AUTH_TAG, type RequestLike } from './sign.js';
 import { coveredAgentMember, parseSignatureAgent, SignatureAgentError, type AgentMember } from './signature-agent.js';
 import { readSignatureFields } from './signature-fields.js';
 import { PUBLISHED_TEST_KEY_THUMBPRINTS } from './test-keys.js';
@@ -178,6 +178,10 @@ async function verifyOne(
   const skewMs = (o.skewSeconds ?? 60) * 1000;
   const maxAgeMs = (o.maxAgeSeconds ?? 300) * 1000;
   if (p.created === undefined) return no('SIGNATURE_INVALID', 'the signature has no created time');
+  // draft-meunier-webbotauth-httpsig-protocol "Generating HTTP Message Signature": agents MUST include
+  // expires. It is the signer's bound on how long a captured signature can be replayed; without it only
+  // this verifier's maxAgeSeconds (up to a day) would bound it.
+  if (p.tag === WEB_BOT_AUTH_TAG && p.expires === undefined) return no('SIGNATURE_INVALID', 'a web-bot-auth signature must carry expires');
   const created = p.created * 1000;
   if (p.expires !== undefined && p.expires < p.created) return no('SIGNATURE_INVALID', 'the signature expires before it was created');
   if (created > now + skewMs) return no('ISSUED_IN_FUTURE', 'the signature was created in the future');

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { parseDictionary } from 'structured-headers';
-import { createSigner } from '../../src/keys/index.js';
+import { parseDictionary, serializeInnerList, serializeItem } from 'structured-headers';
+import { createSigner, generateKeyPair } from '../../src/keys/index.js';
 import type { PrivateJwk, PublicJwk } from '../../src/keys/types.js';
 import { parseSignatureInput, signatureBase } from '../../src/httpsig/base.js';
-import { requestContext } from '../../src/httpsig/sign.js';
-import { signDirectory, verifyDirectoryResponse, verifyRequestSignature, DIRECTORY_PATH } from '../../src/httpsig/index.js';
+import { createSignature, requestContext } from '../../src/httpsig/sign.js';
+import { parseComponentId } from '../../src/httpsig/components.js';
+import { signatureGuardOptions } from '../../src/httpsig/guard.js';
+import { jwkThumbprint, signDirectory, verifyDirectoryResponse, verifyRequestSignature, DIRECTORY_PATH } from '../../src/httpsig/index.js';
 import { isCharterError } from '../../src/errors.js';
 import { member, vectorRequest, vectors } from './vectors.js';
 
@@ -143,5 +145,63 @@ describe('Web Bot Auth draft: the signed directory response', () => {
     expect(code(() => verifyDirectoryResponse({ url, headers: headers(), body: dirCase.body }, { now: early }))).toBe('DIRECTORY_INVALID');
     const lenient = verifyDirectoryResponse({ url, headers: headers(), body: dirCase.body }, { now: early, requireSignature: false });
     expect(lenient.keys[0]!.bound).toBe(false);
+  });
+});
+
+describe('Web Bot Auth draft: a web-bot-auth signature carries expires', () => {
+  // "Generating HTTP Message Signature": agents MUST include created, expires, keyid and tag.
+  // Without expires, only the verifier's maxAgeSeconds (up to a day) would bound a replay.
+  const kp = generateKeyPair('Ed25519');
+  const signer = createSigner(kp.privateJwk);
+  const T0 = new Date('2026-03-01T12:00:00Z');
+  const signedWith = async (params: [string, string | number][]) => {
+    const headers: Record<string, string> = { 'signature-agent': 'sig1="https://agent.example"' };
+    const req = { method: 'GET', url: 'https://shop.example/a', headers };
+    const comps = ['@authority', '"signature-agent";key="sig1"'].map(parseComponentId);
+    const created = Math.floor(T0.getTime() / 1000);
+    const { innerList, signature } = await createSignature(requestContext(req), comps, [['created', created], ['keyid', jwkThumbprint(kp.publicJwk)], ...params], signer);
+    headers['signature-input'] = `sig1=${serializeInnerList(innerList)}`;
+    headers.signature = `sig1=${serializeItem([signature, new Map()])}`;
+    return req;
+  };
+  const options = (o: { tag?: string } = {}) => ({
+    ...signatureGuardOptions({ directories: { 'https://agent.example': { keys: [kp.publicJwk] } }, maxAgeSeconds: 86_400, ...o }),
+    now: new Date(T0.getTime() + 60_000),
+  });
+  const created = Math.floor(T0.getTime() / 1000);
+
+  it('without expires it is refused (SIGNATURE_INVALID), whatever maxAgeSeconds allows; with it, accepted', async () => {
+    const without = await verifyRequestSignature(
+      await signedWith([
+        ['alg', 'ed25519'],
+        ['nonce', 'n1'],
+        ['tag', 'web-bot-auth'],
+      ]),
+      options(),
+    );
+    expect([without.ok, without.reasons.map((r) => r.code)]).toEqual([false, ['SIGNATURE_INVALID']]);
+    expect(without.reasons[0]!.message).toMatch(/expires/);
+    const withIt = await verifyRequestSignature(
+      await signedWith([
+        ['alg', 'ed25519'],
+        ['expires', created + 300],
+        ['nonce', 'n2'],
+        ['tag', 'web-bot-auth'],
+      ]),
+      options(),
+    );
+    expect(withIt.ok).toBe(true);
+  });
+
+  it('another tag is held to RFC 9421 alone: no expires needed', async () => {
+    const other = await verifyRequestSignature(
+      await signedWith([
+        ['alg', 'ed25519'],
+        ['nonce', 'n3'],
+        ['tag', 'agent-browser-auth'],
+      ]),
+      options({ tag: 'agent-browser-auth' }),
+    );
+    expect(other.ok).toBe(true);
   });
 });
