@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { CharterError, type Reason } from '../errors.js';
-import { decodeCredential, type Issuer } from '../credentials/index.js';
+import { decodeCredential, soleSubject, type Issuer } from '../credentials/index.js';
 import type { CharterResolver } from '../did/types.js';
-import { GRANT_TYPE } from '../grants/index.js';
+import { actionCovered, GRANT_TYPE, normalizeGrantResource, normalizeResource, readGrantClaims, resourceCovered } from '../grants/index.js';
 import type { AccessReceiptRecord, AccessReportStore, AuditStore, CredentialStore } from '../store/types.js';
 import { ACCESS_REPORT_TYP, checkAuditJws, signCanonical } from './jws.js';
 import { decodeReceipt, verifyReceipt, type DecisionReceipt } from './receipt.js';
@@ -16,6 +16,8 @@ import { decodeReceipt, verifyReceipt, type DecisionReceipt } from './receipt.js
  * personal data beyond what the grant already names.
  */
 export const MAX_REPORT_RECEIPTS = 100;
+/** A report holds up to 100 receipts of up to 64 KiB each in principle; 512 KiB is what `charter serve` reads. */
+export const MAX_REPORT_BYTES = 512 * 1024;
 /** A report older than this is refused (its receipts are accepted from a fresh one). */
 const MAX_REPORT_AGE_SECONDS = 24 * 3600;
 
@@ -64,6 +66,8 @@ export async function sendAccessReport(
 export interface AccessReportResult {
   ok: boolean;
   reasons: Reason[];
+  /** Refused by `admit` (a rate limit): seconds to wait. */
+  retryAfter?: number;
   grant?: string;
   reporter?: string;
   /** How many receipts were new. */
@@ -74,6 +78,35 @@ export interface AccessReportResult {
 
 const refuse = (code: Reason['code'], message: string): AccessReportResult => ({ ok: false, reasons: [{ code, message }], accepted: 0, refused: [] });
 
+/** Clock skew allowed on a reported use's time. */
+const SKEW_MS = 300_000;
+/** Reported uses one home keeps per grant: reports are voluntary and unpaid for, so their storage is bounded. */
+export const MAX_KEPT_PER_GRANT = 1000;
+
+/** The grant's resources and actions, normalised; undefined when its claims cannot be read here (an SD-JWT grant). */
+function grantScope(jwt: string): { resources: string[]; actions: string[] } | undefined {
+  try {
+    const g = readGrantClaims(soleSubject(decodeCredential(jwt))?.grant).grant;
+    return g ? { resources: g.resources.map(normalizeGrantResource), actions: g.actions } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * An allow whose policy names a resource or action outside the grant (or is no grant policy at all): no
+ * verifier allows that under this grant. (A denial outside it is an attempt the person may want to see.)
+ */
+function outOfScope(r: DecisionReceipt, scope: { resources: string[]; actions: string[] } | undefined): boolean {
+  if (r.policy.kind !== 'grant') return true;
+  if (scope === undefined) return false;
+  try {
+    return !actionCovered(scope.actions, r.policy.action) || !resourceCovered(scope.resources, normalizeResource(r.policy.resource));
+  } catch {
+    return true;
+  }
+}
+
 /**
  * The grantor's side: verifies a report (the reporter's signature, a grant
  * this home issued) and each receipt in it (the verifier's signature, a
@@ -83,14 +116,22 @@ const refuse = (code: Reason['code'], message: string): AccessReportResult => ({
 export async function acceptAccessReport(
   store: CredentialStore & AccessReportStore,
   report: string,
-  options: { resolver: CharterResolver; now?: Date },
+  options: {
+    resolver: CharterResolver;
+    now?: Date;
+    /** Called with the reporter once the report's signature verified: a wait (seconds) refuses it unread (a rate limit). */
+    admit?: (reporter: string) => { retryAfter: number } | undefined;
+  },
 ): Promise<AccessReportResult> {
-  const c = await checkAuditJws(report, ACCESS_REPORT_TYP, options.resolver, 'INVALID_ARGUMENT');
+  const c = await checkAuditJws(report, ACCESS_REPORT_TYP, options.resolver, 'INVALID_ARGUMENT', MAX_REPORT_BYTES);
   if (!c.decoded) return { ok: false, reasons: c.reasons, accepted: 0, refused: [] };
   if (c.reasons.length > 0) return { ok: false, reasons: c.reasons, accepted: 0, refused: [] };
   const p = c.decoded.payload;
   const reporter = p.iss as string;
-  const now = (options.now ?? new Date()).getTime() / 1000;
+  const wait = options.admit?.(reporter);
+  if (wait !== undefined) return { ...refuse('TOO_MANY_REQUESTS', 'too many access reports from this reporter: try again later'), retryAfter: wait.retryAfter };
+  const nowMs = (options.now ?? new Date()).getTime();
+  const now = nowMs / 1000;
   if (typeof p.iat !== 'number' || Math.abs(now - p.iat) > MAX_REPORT_AGE_SECONDS) return refuse('PRESENTATION_STALE', 'the report is too old, or from the future');
   if (typeof p.grant !== 'string' || !Array.isArray(p.receipts) || p.receipts.length === 0 || p.receipts.length > MAX_REPORT_RECEIPTS) {
     return refuse('INVALID_ARGUMENT', `a report names a grant and 1 to ${MAX_REPORT_RECEIPTS} receipts`);
@@ -98,6 +139,10 @@ export async function acceptAccessReport(
   const grant = await store.getCredential(p.grant);
   if (!grant || grant.direction !== 'issued' || !grant.types.includes(GRANT_TYPE)) return refuse('NOT_FOUND', 'no such grant was issued here');
   const grantee = grant.subject;
+  // What a reported use must fit: the grant's scope, and a time after it was issued and not in the future.
+  const scope = grantScope(grant.jwt);
+  const from = Date.parse(grant.validFrom ?? grant.createdAt) - SKEW_MS;
+  const held = (await store.listAccessReceipts({ grantId: grant.id, limit: MAX_KEPT_PER_GRANT })).length;
   const receivedAt = new Date().toISOString();
   const records: AccessReceiptRecord[] = [];
   const refused: AccessReportResult['refused'] = [];
@@ -119,7 +164,13 @@ export async function acceptAccessReport(
               ? 'the receipt is about a presentation by someone other than the grantee'
               : reporter !== r.iss && reporter !== grantee
                 ? 'only the verifier that decided, or the grantee, may report a use'
-                : undefined;
+                : r.decision === 'allow' && outOfScope(r, scope)
+                  ? 'the receipt records an allowed use the grant does not cover'
+                  : !(Date.parse(r.time) >= from && Date.parse(r.time) <= nowMs + SKEW_MS)
+                    ? 'the receipt is dated before the grant was issued, or in the future'
+                    : held + records.length >= MAX_KEPT_PER_GRANT
+                      ? `this home keeps at most ${MAX_KEPT_PER_GRANT} reported uses of one grant`
+                      : undefined;
     if (why !== undefined || !r) {
       refused.push({ index, code: 'RECEIPT_INVALID', message: why ?? 'invalid' });
       continue;

@@ -61,10 +61,10 @@ export interface CheckedJws {
  * record: a flipped padding bit is refused, not ignored), `iss` a DID, and
  * the signature by `iss`'s assertion key. Never throws for a bad record.
  */
-export async function checkAuditJws(jws: string, typ: string, resolver: CharterResolver, code: Reason['code']): Promise<CheckedJws> {
+export async function checkAuditJws(jws: string, typ: string, resolver: CharterResolver, code: Reason['code'], maxBytes = MAX_AUDIT_JWS): Promise<CheckedJws> {
   let d: DecodedJwt;
   try {
-    d = decodeJwt(jws, { maxBytes: MAX_AUDIT_JWS });
+    d = decodeJwt(jws, { maxBytes });
   } catch (e) {
     return { reasons: [toReason(e, 'MALFORMED_JWT')] };
   }

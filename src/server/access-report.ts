@@ -2,10 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CharterError, HTTP_STATUS } from '../errors.js';
 import type { Home } from '../home/home.js';
 import { acceptAccessReport } from '../audit/index.js';
+import { MAX_REPORT_BYTES } from '../audit/access-report.js';
 import { problem } from './reply.js';
 
 /** Largest report body: 100 receipts of a few KiB each. */
-const MAX_BODY = 512 * 1024;
+const MAX_BODY = MAX_REPORT_BYTES;
 
 export interface AccessReportLimits {
   /** Reports per minute from one address. Default 30. */
@@ -63,19 +64,20 @@ export function createAccessReportHandler(home: Home, limits: AccessReportLimits
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/jwt' && type !== 'text/plain') return problem(res, 'INVALID_ARGUMENT', 'a report is sent as application/jwt', 415);
     const report = await readBody(req);
-    // The reporter named inside is only trusted once its signature verifies, but a flood under one name is cut before that work.
-    let named: string;
-    try {
-      named = String((JSON.parse(Buffer.from(report.split('.')[1] ?? '', 'base64url').toString('utf8')) as { iss?: unknown }).iss ?? '?').slice(0, 256);
-    } catch {
-      return problem(res, 'MALFORMED_JWT', 'the report is not a compact JWS', 400);
-    }
-    const reporterWait = byReporter(named);
-    if (reporterWait !== undefined) return tooMany(res, reporterWait);
-    const r = await acceptAccessReport(home.store, report, { resolver: home.resolver });
+    // Per reporter, counted only once the report's signature verified: a name written into junk
+    // must not use up a real platform's allowance (the per-address limit bounds the junk).
+    const r = await acceptAccessReport(home.store, report, {
+      resolver: home.resolver,
+      admit: (reporter) => {
+        const wait = byReporter(reporter);
+        return wait === undefined ? undefined : { retryAfter: wait };
+      },
+    });
+    if (r.retryAfter !== undefined) return tooMany(res, r.retryAfter);
     if (r.reasons.length > 0) {
       const first = r.reasons[0]!;
-      return problem(res, first.code, first.message, HTTP_STATUS[first.code]);
+      // A report that is not a compact JWS is a malformed request here (400), not a failed authentication.
+      return problem(res, first.code, first.message, first.code === 'MALFORMED_JWT' ? 400 : HTTP_STATUS[first.code]);
     }
     res.writeHead(202, { 'content-type': 'application/json', 'cache-control': 'no-store' });
     res.end(JSON.stringify({ grant: r.grant, accepted: r.accepted, refused: r.refused }));

@@ -70,7 +70,13 @@ export async function serveHome(home: Home, options: ServeOptions = {}): Promise
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    // A request-target URL cannot parse ("//", "//a:b@/") names nothing here: 404, not a 500.
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      return problem(res, 'NOT_FOUND', 'no such resource', 404);
+    }
     const path = url.pathname;
     if (req.method === 'GET' || req.method === 'HEAD') {
       const status = /^\/status\/([A-Za-z0-9_-]{1,128})$/.exec(path);

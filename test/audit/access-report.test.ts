@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decide } from '../../src/guard/decide.js';
-import { accessReports, createAccessReport, sendAccessReport, accessReportUrl } from '../../src/audit/index.js';
+import { randomUUID } from 'node:crypto';
+import { acceptAccessReport, accessReports, createAccessReport, sendAccessReport, accessReportUrl } from '../../src/audit/index.js';
+import { MAX_KEPT_PER_GRANT } from '../../src/audit/access-report.js';
+import { RECEIPT_TYP, signCanonical } from '../../src/audit/jws.js';
 import { createAccessReportHandler } from '../../src/server/access-report.js';
 import type { Issuer } from '../../src/credentials/types.js';
 import type { Verifier } from '../../src/guard/verifier.js';
@@ -89,6 +92,132 @@ describe('access reports', () => {
       expect(Number(retry)).toBeGreaterThan(0);
     } finally {
       await s.close();
+    }
+  });
+});
+
+describe('access reports cannot be used to write fiction', () => {
+  /** A receipt as a verifier signs one: about this grant and its grantee, with what it says was asked and when. */
+  const receipt = (by: Issuer, o: { resource?: string; action?: string; decision?: 'allow' | 'deny'; time?: Date; jti?: string } = {}) =>
+    signCanonical(
+      RECEIPT_TYP,
+      {
+        iss: by.did,
+        jti: o.jti ?? `urn:uuid:${randomUUID()}`,
+        iat: Math.floor(Date.now() / 1000),
+        time: (o.time ?? new Date()).toISOString(),
+        kind: 'decision',
+        verifier: 'did:web:api.example',
+        decision: o.decision ?? 'allow',
+        status: o.decision === 'deny' ? 403 : 200,
+        reasons: o.decision === 'deny' ? ['GRANT_SCOPE'] : [],
+        sub: w.app.did,
+        request: { none: true },
+        policy: { kind: 'grant', resource: o.resource ?? 'profile/email', action: o.action ?? 'read', owner: w.alice.did },
+        credentials: [],
+        chain: [{ id: grant.id, iss: w.alice.did }],
+        log: { chain: 'urn:uuid:c', seq: 1, prev: null },
+      },
+      by,
+    ).then((x) => x.jws);
+  const accept = async (reporter: Issuer, receipts: string[]) =>
+    acceptAccessReport(w.home.store, await createAccessReport(reporter, { grant: grant.id, receipts }), { resolver: w.home.resolver });
+
+  it('an allowed use outside the grant, or dated before it was issued or in the future, is refused; an attempt outside it (a denial) is kept', async () => {
+    const forger = makeIssuer();
+    const r = await accept(forger, [
+      await receipt(forger, { resource: 'medical/records', action: 'delete' }),
+      await receipt(forger, { action: 'write' }),
+      await receipt(forger, { resource: 'profile/email/../phone' }),
+      await receipt(forger, { time: new Date(Date.now() + 3_600_000 * 24 * 365 * 5) }),
+      await receipt(forger, { time: new Date('2001-01-01T00:00:00Z') }),
+      await receipt(forger, { resource: 'medical/records', action: 'delete', decision: 'deny' }),
+    ]);
+    expect(r.refused.map((x) => [x.index, x.code])).toEqual([
+      [0, 'RECEIPT_INVALID'],
+      [1, 'RECEIPT_INVALID'],
+      [2, 'RECEIPT_INVALID'],
+      [3, 'RECEIPT_INVALID'],
+      [4, 'RECEIPT_INVALID'],
+    ]);
+    expect(r.accepted).toBe(1);
+    const uses = await accessReports(w.home.store, grant.id);
+    expect(uses.filter((u) => u.verifier === forger.did).map((u) => [u.outcome, u.action, u.resource])).toEqual([['deny', 'delete', 'medical/records']]);
+  });
+
+  it('a report of more than 36 receipts (over 64 KiB) is read: up to 100', async () => {
+    const platform = makeIssuer();
+    const receipts = await Promise.all(Array.from({ length: 60 }, () => receipt(platform)));
+    const report = await createAccessReport(platform, { grant: grant.id, receipts });
+    expect(report.length).toBeGreaterThan(64 * 1024);
+    const r = await post(report);
+    expect([r.status, ((await r.json()) as { accepted: number }).accepted]).toEqual([202, 60]);
+  });
+
+  it("junk naming a platform as its reporter does not use up that platform's allowance: only signed reports count", async () => {
+    const s = await serve(createAccessReportHandler(w.home, { perAddressPerMinute: 1000, perReporterPerHour: 3 }));
+    try {
+      const send = (body: string) => fetch(`${s.url}/access-reports`, { method: 'POST', headers: { 'content-type': 'application/jwt' }, body });
+      const junk = `${Buffer.from('{"alg":"EdDSA","typ":"charter-access-report+jwt"}').toString('base64url')}.${Buffer.from(JSON.stringify({ iss: api.did })).toString('base64url')}.AAAA`;
+      for (let i = 0; i < 10; i++) expect((await send(junk)).status).not.toBe(429);
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await send(await createAccessReport(api, { grant: grant.id, receipts: [used] }))).status);
+      expect(statuses).toEqual([202, 202, 202, 429]);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it(`a home keeps at most ${MAX_KEPT_PER_GRANT} reported uses of one grant`, async () => {
+    const g = await w.grant({ resources: ['profile/email'] });
+    const platform = makeIssuer();
+    const one = (jti?: string) =>
+      signCanonical(
+        RECEIPT_TYP,
+        {
+          iss: platform.did,
+          jti: jti ?? `urn:uuid:${randomUUID()}`,
+          iat: Math.floor(Date.now() / 1000),
+          time: new Date().toISOString(),
+          kind: 'decision',
+          verifier: 'did:web:api.example',
+          decision: 'allow',
+          status: 200,
+          reasons: [],
+          sub: w.app.did,
+          request: { none: true },
+          policy: { kind: 'grant', resource: 'profile/email', action: 'read', owner: w.alice.did },
+          credentials: [],
+          chain: [{ id: g.id, iss: w.alice.did }],
+          log: { chain: 'urn:uuid:c', seq: 1, prev: null },
+        },
+        platform,
+      ).then((x) => x.jws);
+    let accepted = 0;
+    for (let k = 0; k < MAX_KEPT_PER_GRANT / 100; k++) {
+      const receipts = await Promise.all(Array.from({ length: 100 }, () => one()));
+      accepted += (await acceptAccessReport(w.home.store, await createAccessReport(platform, { grant: g.id, receipts }), { resolver: w.home.resolver })).accepted;
+    }
+    expect(accepted).toBe(MAX_KEPT_PER_GRANT);
+    const over = await acceptAccessReport(w.home.store, await createAccessReport(platform, { grant: g.id, receipts: [await one()] }), { resolver: w.home.resolver });
+    expect([over.accepted, over.refused[0]?.message]).toEqual([0, expect.stringMatching(/at most 1000/)]);
+  }, 60_000);
+});
+
+describe('charter serve: request targets no URL parser takes', () => {
+  it('"//" and "//a:b@/" are 404, not a 500', async () => {
+    const { request } = await import('node:http');
+    const u = new URL(w.server.url);
+    for (const path of ['//', '//a:b@/', '//%zz']) {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request({ host: u.hostname, port: u.port, path, method: 'GET' }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect([path, status]).toEqual([path, 404]);
     }
   });
 });
