@@ -1,6 +1,6 @@
-import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
+import { writeFileAtomic } from '../store/atomic-file.js';
 import { parseExpiry } from '../encoding/duration.js';
 import type { AuditEntryRecord, AuditStore } from '../store/types.js';
 import { checkpointAudit, decodeReceipt, pruneAuditLog, receiptsForGrant, sendAccessReport, verifyAuditLog, type AuditVerification } from '../audit/index.js';
@@ -144,23 +144,26 @@ export function registerAudit(program: Command, ctx: CliContext): void {
   ).action((opts: CommonOptions & { from?: string; to?: string; out?: string }) =>
     runCommand(
       ctx,
-      { ...opts, json: false },
+      opts,
       () =>
         withHome(ctx, opts, async (home) => {
           const from = opts.from ? parsePast(opts.from) : undefined;
           const to = opts.to ? parsePast(opts.to) : undefined;
-          const file = opts.out ? createWriteStream(opts.out, { mode: 0o600 }) : undefined;
+          // To a file: written whole or not at all (temp file, fsync, rename), so a failed export leaves no half file.
+          const lines: string[] = [];
           let n = 0;
           for await (const e of entriesBetween(home.store, from, to)) {
             const line = JSON.stringify({ ...described(e), receipt: e.jws });
-            if (file) file.write(line + '\n');
+            if (opts.out) lines.push(line + '\n');
             else ctx.stdout(line);
             n++;
           }
-          if (file) await new Promise<void>((r, j) => file.end((err?: Error | null) => (err ? j(err) : r())));
+          if (opts.out) writeFileAtomic(opts.out, lines.join(''), 0o600);
           return { entries: n, ...(opts.out ? { out: opts.out } : {}) };
         }),
       (r) => (r.out ? `wrote ${r.entries} entries to ${r.out}` : ''),
+      // To stdout the entries are the output (JSON Lines, with or without --json): nothing follows them.
+      (r) => r.out === undefined,
     ),
   );
 

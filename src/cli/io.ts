@@ -94,17 +94,37 @@ function hintAll<T>(v: T): T {
 }
 
 /**
+ * Text for a terminal: control characters (C0 but newline and tab, DEL, C1) and bidirectional
+ * overrides written as visible escapes. Human output shows values from credentials, receipts and
+ * servers anyone can sign; an ESC sequence in a credential's type could otherwise clear the screen
+ * or recolour a refusal as a pass. (JSON output escapes them already.)
+ */
+export function visible(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what this escapes
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
  * Runs a command body: collects the result, prints it (JSON or human), sets
  * the exit code (1 when the result is a refused decision), and turns errors
  * into one stderr line with their code.
  */
-export async function runCommand<T>(ctx: CliContext, opts: CommonOptions, collect: () => Promise<T>, render: (result: T) => string): Promise<void> {
+export async function runCommand<T>(
+  ctx: CliContext,
+  opts: CommonOptions,
+  collect: () => Promise<T>,
+  render: (result: T) => string,
+  /** The command already wrote its output (JSON Lines on stdout): no result document after it, even with --json. */
+  streamed?: (result: T) => boolean,
+): Promise<void> {
   try {
     const result = hintAll(await collect());
-    if (opts.json) ctx.stdout(JSON.stringify(result, null, 2));
+    if (streamed?.(result)) {
+      // printed as it went
+    } else if (opts.json) ctx.stdout(JSON.stringify(result, null, 2));
     else {
       const text = render(result);
-      if (text) ctx.stdout(text);
+      if (text) ctx.stdout(visible(text));
     }
     const ok = (result as { ok?: unknown } | null)?.ok;
     ctx.setExitCode(ok === false ? EXIT.REFUSED : EXIT.OK);
@@ -114,13 +134,24 @@ export async function runCommand<T>(ctx: CliContext, opts: CommonOptions, collec
 }
 
 /** One line on stderr (`charter: <what to do> [CODE]`) and, with --json, `{ ok: false, error }` on stdout. */
-export function reportError(ctx: CliContext, opts: CommonOptions, e: unknown): void {
+export function reportError(ctx: CliContext, opts: CommonOptions, err: unknown): void {
+  const e = pathError(err) ?? err;
   const code = e instanceof CharterError ? e.code : 'INTERNAL';
   const message = withLoopbackHint(code, e instanceof Error ? e.message : String(e));
   if (opts.json) ctx.stdout(JSON.stringify({ ok: false, error: { code, message } }, null, 2));
-  ctx.stderr(`charter: ${message} [${code}]`);
+  ctx.stderr(`charter: ${visible(message)} [${code}]`);
   if (opts.debug && e instanceof Error && e.stack) ctx.stderr(e.stack);
   ctx.setExitCode(exitCodeFor(e));
+}
+
+/** File-system errors a caller's path causes (a missing or read-only directory, a file where a directory is wanted). */
+const PATH_ERRORS = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', 'EROFS', 'EEXIST', 'ENAMETOOLONG']);
+
+/** A path the caller named that cannot be read or written: a usage error (exit 2) naming the path, not an internal fault. */
+function pathError(e: unknown): CharterError | undefined {
+  const x = e as NodeJS.ErrnoException | undefined;
+  if (!(e instanceof Error) || e instanceof CharterError || typeof x?.code !== 'string' || !PATH_ERRORS.has(x.code) || typeof x.path !== 'string') return undefined;
+  return new CharterError('INVALID_ARGUMENT', `cannot ${x.syscall ?? 'use'} ${x.path} (${x.code}): check the path and its permissions`, { cause: e });
 }
 
 /** A deprecated spelling still works for one release, with a notice on stderr. */

@@ -78,6 +78,22 @@ describe('charter audit and charter evidence', () => {
       .map((l) => JSON.parse(l) as { seq: number; receipt: string });
     expect(lines.map((l) => l.seq)).toEqual([1, 2, 3]);
     expect((await charter(['audit', 'export', '--from', '2000-01-01', '--to', '2000-01-02'], env)).stdout).toBe('');
+    // --json: to stdout the entries are the output (one JSON document per line, nothing after them); to a file, a summary.
+    const jl = await charter(['audit', 'export', '--json'], env);
+    expect(jl.code).toBe(0);
+    expect(
+      jl.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { seq: number }).seq),
+    ).toEqual([1, 2, 3]);
+    expect(json(await charter(['audit', 'export', '--json', '--out', join(env.HOME!, 'again.jsonl')], env))).toMatchObject({ entries: 3 });
+    // A path that cannot be written: one line naming it, exit 2, no stack, no file; with --json, the error as JSON.
+    const under = join(out, 'x.jsonl'); // under a file: no directory can be made there
+    const bad = await charter(['audit', 'export', '--out', under], env);
+    expect([bad.code, bad.stdout]).toEqual([2, '']);
+    expect(bad.stderr).toMatch(/^charter: cannot \w+ .*log\.jsonl.* \[INVALID_ARGUMENT\]\n$/);
+    expect(json(await charter(['audit', 'export', '--json', '--out', under], env))).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
 
     const cp = await charter(['audit', 'checkpoint', '--as', 'api', '--json'], env);
     expect(json<{ seq: number }[]>(cp)).toMatchObject([{ seq: 3 }]);
