@@ -155,6 +155,10 @@ export async function verifyVi(ctx: Ctx, input: ViChainInput): Promise<void> {
     for (const s of l3Specs) {
       if (!s.l3) continue;
       const { l3, label } = s;
+      // credential-format §5.7.7: L3 values must satisfy the L2 mandate of their kind. Partial disclosure
+      // (§13.4.11) lets each recipient see only its half, but never an L3 without the mandate it answers:
+      // a payment with the payment mandate withheld would escape its amount, payees, card and budgets.
+      if (!s.pair) refuse('DELEGATION_BROKEN', `${label} needs L2 to disclose the open ${s.vct === PAYMENT_FINAL ? 'payment' : 'checkout'} mandate it answers`, label);
       const layer = addLayer(ctx, l3, label);
       // credential-format §4.6: L3 is terminal, no further key binding
       if (Object.hasOwn(l3.payload, 'cnf')) refuse('INVALID_CREDENTIAL', `${label} payload MUST NOT contain cnf`, label);

@@ -2,7 +2,16 @@ import { createPublicKey } from 'node:crypto';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createResolver } from '../../src/did/index.js';
-import { issueViAction, issueViIntent, mandateLimits, verifyMandateChain, type IssuedViIntent, type VerifyMandateOptions, type ViChainInput } from '../../src/mandates/index.js';
+import {
+  issueViAction,
+  issueViIntent,
+  mandateLimits,
+  verifyMandateChain,
+  viPresentation,
+  type IssuedViIntent,
+  type VerifyMandateOptions,
+  type ViChainInput,
+} from '../../src/mandates/index.js';
 import { checkoutJwt, freshParty, INSTRUMENT, makeL1, MERCHANTS, viParty, type Party } from './helpers.js';
 import { optionsFor, vi } from './vectors.js';
 
@@ -222,6 +231,36 @@ describe('Verifiable Intent: a Charter principal issues L2, a Charter agent L3, 
   it('refuses a swapped selective presentation and one that is not a view of this L2 (DELEGATION_BROKEN)', async () => {
     const swapped = { ...input, l2_payment_serialized: input.l2_checkout_serialized };
     expect(codes(await verifyMandateChain(swapped, opts(w)))).toEqual(['DELEGATION_BROKEN']);
+  });
+
+  it('refuses an L3 whose own mandate L2 withholds: a payment without the payment mandate, a checkout without the checkout mandate (DELEGATION_BROKEN)', async () => {
+    const ds = it0.disclosures;
+    // The agent shows L2 without the open payment mandate and signs an L3a over that view: any amount, any card.
+    const noPayment = viPresentation(it0.base, [...ds.merchants, ...ds.items, ds.checkout]);
+    const jwt = await checkoutJwt(w.merchant, { iat: T0, items: [{ id: 'BAB86345', quantity: 1 }], merchantObj: MERCHANTS[0] });
+    const forged = await issueViAction({
+      signer: w.agent.signer,
+      kid: w.agent.kid,
+      iss: 'https://agent.example.com',
+      intent: { ...it0, disclosures: { ...ds, payment: ds.checkout } },
+      merchant: MERCHANTS[0]!,
+      itemIds: ['BAB86345'],
+      checkoutJwt: jwt,
+      amount: { amount: '99999.99', currency: 'USD' },
+      instrument: { type: 'other.card', id: 'attacker-card' },
+      payment: { aud: 'https://network.example.com', nonce: 'n-l3a' },
+      checkout: { aud: 'https://tennis-warehouse.com', nonce: 'n-l3b' },
+      now: new Date(T0 * 1000),
+    });
+    const d = await verifyMandateChain({ l1: w.l1, l2: noPayment, l3_payment: forged.l3_payment, l2_payment_serialized: forged.l2_payment_serialized }, opts(w));
+    expect([d.ok, codes(d), d.payment]).toEqual([false, ['DELEGATION_BROKEN'], undefined]);
+    expect(d.reasons[0]!.message).toMatch(/payment mandate/);
+    // The merchant's half without the checkout mandate: its L3b is refused the same way.
+    const noCheckout = viPresentation(it0.base, [...ds.merchants, ...ds.items, ds.payment]);
+    const d2 = await verifyMandateChain({ l1: w.l1, l2: noCheckout, l3_checkout: input.l3_checkout, l2_checkout_serialized: input.l2_checkout_serialized }, opts(w));
+    expect(d2.ok).toBe(false);
+    // The honest chain, each L3 with the mandate it answers, still verifies.
+    expect(codes(await verifyMandateChain(input, opts(w)))).toEqual([]);
   });
 
   it('refuses a layer that expired or is dated in the future', async () => {
