@@ -215,7 +215,15 @@ async function pipeline(v: Verifier, tools: Tools, proof: unknown, policy: Polic
   if (used) return refuse(v, 401, [used], { ...base, reasons: [used] });
   if (replayedSignature) return refuse(v, 401, [replayedSignature], { ...base, reasons: [replayedSignature] });
   if (status !== 200) return refuse(v, status, checked.reasons, base);
-  const reserved = await reserve(v, policy, checked, now);
+  let reserved: SpendReservation | undefined;
+  try {
+    reserved = await reserve(v, policy, checked, now);
+  } catch (e) {
+    // A reservation the ledger cannot take (a mandate whose limits it refuses) is a refusal, not a throw:
+    // the proof is already used up, and decide() answers every call. A store fault stays a 503 (above).
+    if (!isCharterError(e) || HTTP_STATUS[e.code] === 503) throw e;
+    return refuse(v, HTTP_STATUS[e.code] as HttpStatus, [{ code: e.code, message: e.message }], { ...base, reasons: [{ code: e.code, message: e.message }] });
+  }
   if (reserved && !reserved.ok) {
     const refusal = { ...base, reasons: reserved.reasons };
     if (checked.agent) refusal.agent = { ...checked.agent, ok: false, reasons: reserved.reasons };

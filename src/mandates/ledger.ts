@@ -18,8 +18,9 @@ import type { CalendarPeriod, MandateAuthority, MandateBudget, MandateDecision, 
  *   limits.budget with a calendar period `{ calendar, timeZone }`
  * - `agent_recurrence.max_occurrences` -> limits.rate over the same window
  * - a closed (final) payment mandate -> exactly its amount, once
- * A mandate with two budgets (lifetime and calendar) yields a second link,
- * `<id>#lifetime`, so the ledger enforces both.
+ * A mandate with several budgets (lifetime and calendar) yields a link per
+ * further budget, `<id>#lifetime` or `<id>#<calendar period>`, so the ledger
+ * enforces each.
  */
 const CALENDAR: Record<string, CalendarPeriod['calendar']> = { DAILY: 'day', WEEKLY: 'week', MONTHLY: 'month', YEARLY: 'year' };
 const FOREVER = 'P100Y';
@@ -117,10 +118,18 @@ export function mandateLimits(decision: MandateDecision, opts: MandateLimitsOpti
     if (rec.iat !== undefined) link.validFrom = new Date(rec.iat * 1000).toISOString();
     if (rec.exp !== undefined) link.validUntil = new Date(rec.exp * 1000).toISOString();
     out.push(link);
+    // One link per further budget, each with its own id (the ledger keys spend by link id): `#lifetime`
+    // for the mandate's lifetime budget (as before), `#month`, `#day`... for a calendar one, `-2`, `-3`
+    // when a kind repeats.
+    const named = new Set<string>();
     for (const extra of budgets.slice(1)) {
+      const kind = typeof extra.period === 'string' ? 'lifetime' : extra.period.calendar;
+      let name = kind;
+      for (let n = 2; named.has(name); n++) name = `${kind}-${n}`;
+      named.add(name);
       out.push({
         ...link,
-        id: `${rec.id}#lifetime`,
+        id: `${rec.id}#${name}`,
         parent: rec.id,
         authority: { actions: [action], limits: { budget: extra }, maxDelegationDepth: authority.maxDelegationDepth },
         unmapped: [],

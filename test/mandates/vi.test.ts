@@ -1,7 +1,12 @@
 import { createPublicKey } from 'node:crypto';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
 import { createResolver } from '../../src/did/index.js';
+import { createVerifier } from '../../src/guard/verifier.js';
+import { guardMandatePayment } from '../../src/index.js';
+import { openSqliteStore } from '../../src/store/sqlite/index.js';
+import { tempDir } from '../helpers.js';
 import {
   issueViAction,
   issueViIntent,
@@ -318,6 +323,76 @@ describe('Verifiable Intent: constraints, modes and fail-closed rules', () => {
       [true, { amount: '1000', currency: 'USD', period: 'PT86400S' }],
     ]);
     expect(d.authority?.limits.perTransaction).toEqual({ amount: '400', currency: 'USD' });
+  });
+
+  it('three budgets in one mandate (lifetime, monthly, daily): a link each, with its own id, and each enforced', async () => {
+    const it3 = await intent(w, {
+      budget: { amount: '5000', currency: 'USD' },
+      cumulative: { amount: '1000', currency: 'USD', period: 'MONTHLY' },
+      extraPaymentConstraints: [{ type: 'payment.cumulative', max_total: 20000, currency: 'USD', period: 'DAILY' }],
+    });
+    const d = await verifyMandateChain({ l1: w.l1, l2: it3.l2, ...(await action(w, it3, { amount: '150' })) }, opts(w));
+    expect(codes(d)).toEqual([]);
+    const ids = d.links.map((l) => l.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.length).toBe(3);
+    expect(
+      ids
+        .filter((x) => x.includes('#'))
+        .map((x) => x.split('#')[1])
+        .sort(),
+    ).toEqual(['lifetime', 'month']);
+    // Through the guard, on a real ledger, at the real time: 150 USD a payment against a 200 USD day:
+    // the second is refused (not thrown).
+    const T = Math.floor(Date.now() / 1000) - 10;
+    const [issuer, user, agent, merchant] = [freshParty('issuer-key-1'), freshParty(), freshParty('agent-key-1'), freshParty('merchant-key-1')];
+    const l1 = await makeL1(issuer, user.publicJwk, { iat: T - 86400, exp: T + 365 * 86400, cardId: INSTRUMENT.id });
+    const live = await issueViIntent({
+      issuer: user.issuer,
+      l1,
+      aud: 'https://agent.example.com',
+      nonce: 'n-l2',
+      now: new Date(T * 1000),
+      autonomous: {
+        agent: { jwk: agent.publicJwk, kid: agent.kid },
+        instrument: INSTRUMENT,
+        maxAmount: { amount: '400', currency: 'USD' },
+        budget: { amount: '5000', currency: 'USD' },
+        cumulative: { amount: '1000', currency: 'USD', period: 'MONTHLY' },
+        extraPaymentConstraints: [{ type: 'payment.cumulative', max_total: 20000, currency: 'USD', period: 'DAILY' }],
+        payees: [MERCHANTS[0]!],
+        merchants: MERCHANTS,
+        lineItems: [{ id: 'line-1', acceptable: [{ id: 'BAB86345', title: 'Babolat Pure Aero' }], quantity: 1 }],
+      },
+    });
+    const store = await openSqliteStore(join(tempDir(), 'three-budgets.db'));
+    try {
+      const verifier = createVerifier({ aud: 'https://network.example.com', store, resolver: createResolver(), http: false });
+      const pay = async (nonce: string) => {
+        const a = await issueViAction({
+          signer: agent.signer,
+          kid: agent.kid,
+          iss: 'https://agent.example.com',
+          intent: live,
+          merchant: MERCHANTS[0]!,
+          itemIds: ['BAB86345'],
+          checkoutJwt: await checkoutJwt(merchant, { iat: T, items: [{ id: 'BAB86345', quantity: 1 }], merchantObj: MERCHANTS[0] }),
+          amount: { amount: '150', currency: 'USD' },
+          instrument: INSTRUMENT,
+          payment: { aud: 'https://network.example.com', nonce },
+          checkout: { aud: 'https://tennis-warehouse.com', nonce: 'x' },
+          now: new Date(T * 1000),
+        });
+        const chain = { l1, l2: live.l2, l3_payment: a.l3_payment, l2_payment_serialized: a.l2_payment_serialized };
+        return guardMandatePayment(chain, { verifier, profile: 'verifiable-intent', trust: { issuers: [issuer.publicJwk] } }, () => 'paid');
+      };
+      const first = await pay('n-pay-1');
+      expect(first.ok ? [] : first.reasons).toEqual([]);
+      const second = await pay('n-pay-2');
+      expect([second.ok, second.ok ? [] : second.reasons.map((r) => r.code)]).toEqual([false, ['BUDGET_EXCEEDED']]);
+    } finally {
+      await store.close();
+    }
   });
 
   it('refuses an open mandate carrying a constraint type it does not understand (UNKNOWN_CONSTRAINT), with or without L3', async () => {
