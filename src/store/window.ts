@@ -77,11 +77,43 @@ export function calendarStart(at: number, unit: CalendarUnit, timeZone: string):
   if (unit === 'week') [y, m, d] = ymd(Date.UTC(y, m - 1, d) - l.wd * 86_400_000);
   if (unit === 'month' || unit === 'year') d = 1;
   if (unit === 'year') m = 1;
-  // Local midnight of (y, m, d) as an instant: correct the guess by the zone's offset, twice for DST edges.
+  return firstInstantOf(y, m, d, timeZone);
+}
+
+const HOUR = 3_600_000;
+
+/**
+ * The earliest instant whose local date in `timeZone` is (y, m, d): local
+ * midnight under one of the offsets in force around that day, the earliest
+ * one that is that date's midnight (a zone falling back across midnight has
+ * two: the window starts at the first). Where a DST change skips midnight,
+ * the day starts at the change itself, found by bisection to the second.
+ */
+function firstInstantOf(y: number, m: number, d: number, timeZone: string): number {
   const guess = Date.UTC(y, m - 1, d);
-  let t = guess - offset(guess, timeZone);
-  t = guess - offset(t, timeZone);
-  return t;
+  const offsets = new Set([-36, -12, 12, 36].map((h) => offset(guess + h * HOUR, timeZone)));
+  let first = Infinity;
+  for (const o of offsets) {
+    const t = guess - o;
+    const l = local(t, timeZone);
+    if (l.y === y && l.m === m && l.d === d && l.h === 0 && l.min === 0 && l.s === 0 && t < first) first = t;
+  }
+  if (first !== Infinity) return first;
+  // Midnight does not exist that day: bisect between an instant of the day before and one of this day.
+  const before = (t: number) => {
+    const l = local(t, timeZone);
+    return Date.UTC(l.y, l.m - 1, l.d) < guess;
+  };
+  let lo = guess - 15 * HOUR;
+  let hi = guess + 15 * HOUR;
+  while (before(hi)) hi += HOUR;
+  while (hi - lo > 1000) {
+    const mid = Math.floor((lo + hi) / 2000) * 1000;
+    if (mid <= lo || mid >= hi) break;
+    if (before(mid)) lo = mid;
+    else hi = mid;
+  }
+  return hi;
 }
 
 function ymd(t: number): [number, number, number] {
