@@ -129,7 +129,7 @@ export function createConsentHandler(home: Home, opts: ConsentOptions): ConsentH
       res.end();
       return;
     }
-    problem(res, 'INVALID_ARGUMENT', 'method not allowed', 405);
+    problem(res, 'INVALID_ARGUMENT', 'method not allowed', 405, { allow: 'GET, POST' });
   };
 }
 

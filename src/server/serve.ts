@@ -63,7 +63,8 @@ export async function serveHome(home: Home, options: ServeOptions = {}): Promise
     handle(req, res).catch((e: unknown) => {
       if (!res.headersSent) {
         // The status from the one edge table: a store fault is a 503 with Retry-After, never a bare 500.
-        if (e instanceof CharterError) problem(res, e.code, e.message);
+        // A body over the cap is 413 (RFC 9110 §15.5.14) here, whatever the table says of a token too large.
+        if (e instanceof CharterError) problem(res, e.code, e.message, e.code === 'INPUT_TOO_LARGE' ? 413 : undefined);
         else problem(res, 'INTERNAL', 'internal error');
       } else res.destroy();
     });
@@ -122,6 +123,10 @@ export async function serveHome(home: Home, options: ServeOptions = {}): Promise
         }
         return problem(res, 'NOT_FOUND', 'no did:web document at this path', 404);
       }
+    }
+    // The read-only resources exist for GET and HEAD only (RFC 9110 §15.5.6: 405 with Allow).
+    if (/^\/(?:status|statuslists)\/[A-Za-z0-9_-]{1,128}$/.test(path) || path === DIRECTORY_PATH || path.endsWith('/did.json')) {
+      return problem(res, 'INVALID_ARGUMENT', `${req.method ?? '?'} is not allowed here: use GET`, 405, { allow: 'GET, HEAD' });
     }
     if (path === '/access-reports') return accessReport(req, res);
     if (path === '/' || path.startsWith('/consent')) {

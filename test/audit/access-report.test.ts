@@ -204,6 +204,21 @@ describe('access reports cannot be used to write fiction', () => {
   }, 60_000);
 });
 
+describe('charter serve: methods and sizes', () => {
+  it('the read-only resources answer other methods 405 with Allow; an oversized report is 413', async () => {
+    const list = (await w.home.store.listStatusLists())[0]!;
+    for (const method of ['PUT', 'DELETE', 'PATCH', 'POST']) {
+      for (const path of [`/status/${list.id}`, `/statuslists/${list.id}`]) {
+        const r = await fetch(`${w.server.url}${path}`, { method });
+        await r.body?.cancel();
+        expect([method, path, r.status, r.headers.get('allow')]).toEqual([method, path, 405, 'GET, HEAD']);
+      }
+    }
+    const big = await post('x'.repeat(600 * 1024));
+    expect(big.status).toBe(413);
+  });
+});
+
 describe('charter serve: request targets no URL parser takes', () => {
   it('"//" and "//a:b@/" are 404, not a 500', async () => {
     const { request } = await import('node:http');
