@@ -141,6 +141,11 @@ export async function serveHome(home: Home, options: ServeOptions = {}): Promise
       // A busy port is the caller's to fix (another port), not a fault.
       if (e.code === 'EADDRINUSE')
         reject(new CharterError('ADDRESS_IN_USE', `${host}:${options.port ?? 0} is already in use: choose another port (charter serve --port N)`, { cause: e }));
+      // A host that does not resolve or is not this machine's, or a port this user may not bind: the caller's choice to fix.
+      else if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN' || e.code === 'EADDRNOTAVAIL' || e.code === 'EACCES' || e.code === 'EINVAL')
+        reject(
+          new CharterError('INVALID_ARGUMENT', `cannot listen on ${String(host).slice(0, 100)}:${options.port ?? 0} (${e.code}): choose a local address and port`, { cause: e }),
+        );
       else reject(e);
     });
     server.listen(options.port ?? 0, host, () => resolve());

@@ -244,6 +244,13 @@ describe("a person's journey on a home served on 127.0.0.1", () => {
     }
   });
 
+  it('serve on an address that is not this machine, or a host that does not resolve, says so (exit 2, INVALID_ARGUMENT)', async () => {
+    for (const host of ['192.0.2.99', 'bad host!']) {
+      const r = await run(['serve', '--host', host, '--port', '0']);
+      expect([host, r.code, r.err]).toEqual([host, 2, expect.stringMatching(/cannot listen on .*choose a local address and port \[INVALID_ARGUMENT\]$/)]);
+    }
+  });
+
   it('property: an alias is accepted exactly when it is what the message promises (1-64 ASCII letters, digits, ".", "_", "-", starting with a letter or digit)', async () => {
     const home = await openHome({ home: dir, create: false, passphrase: async () => PASS, env: {} });
     const promised = (a: string) => a.length >= 1 && a.length <= 64 && /^[A-Za-z0-9]$/.test(a[0]!) && [...a].every((c) => /^[A-Za-z0-9._-]$/.test(c));
