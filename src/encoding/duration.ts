@@ -37,12 +37,20 @@ export function parseExpiry(s: string, now: Date = new Date()): Date {
   const short = /^(\d+)([smhdw])$/.exec(s);
   if (short) {
     const mult = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[short[2] as 's' | 'm' | 'h' | 'd' | 'w'];
-    return new Date(now.getTime() + Number(short[1]) * mult * 1000);
+    return representable(now.getTime() + Number(short[1]) * mult * 1000, s);
   }
-  if (s.startsWith('P')) return new Date(now.getTime() + parseDuration(s) * 1000);
+  if (s.startsWith('P')) return representable(now.getTime() + parseDuration(s) * 1000, s);
   const t = Date.parse(s);
   if (!/^\d{4}-\d{2}-\d{2}/.test(s) || Number.isNaN(t)) {
     throw new CharterError('INVALID_ARGUMENT', `"${s.slice(0, 40)}" is neither a duration (30d, 12h, P30D) nor an ISO 8601 date`);
   }
+  return new Date(t);
+}
+
+/** Latest instant an RFC 3339 date-time can write (year 9999): a later expiry is refused by name, not as "no expiry". */
+const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59);
+
+function representable(t: number, s: string): Date {
+  if (!Number.isFinite(t) || t > LATEST) throw new CharterError('INVALID_ARGUMENT', `"${s.slice(0, 40)}" is too far in the future: an expiry must be before the year 10000`);
   return new Date(t);
 }

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { isCharterError } from '../../src/errors.js';
+import { parseDuration, parseExpiry } from '../../src/encoding/duration.js';
+
+const codeOf = (f: () => unknown) => {
+  try {
+    f();
+    return undefined;
+  } catch (e) {
+    return isCharterError(e) ? e.code : 'THREW';
+  }
+};
+
+describe('parseExpiry', () => {
+  const now = new Date('2026-01-01T00:00:00Z');
+  it('reads shorthand, ISO durations and dates', () => {
+    expect(parseExpiry('30d', now).toISOString()).toBe('2026-01-31T00:00:00.000Z');
+    expect(parseExpiry('2w', now).toISOString()).toBe('2026-01-15T00:00:00.000Z');
+    expect(parseExpiry('PT1H', now).toISOString()).toBe('2026-01-01T01:00:00.000Z');
+    expect(parseExpiry('2027-06-01T00:00:00Z', now).toISOString()).toBe('2027-06-01T00:00:00.000Z');
+  });
+  it('an expiry past what a date-time can write is refused by name, never read as no expiry', () => {
+    for (const s of ['99999999d', '9999999999999999999w', '3000000w', 'P9000Y'])
+      expect([
+        s,
+        codeOf(() => parseExpiry(s, now)),
+        (() => {
+          try {
+            parseExpiry(s, now);
+            return '';
+          } catch (e) {
+            return (e as Error).message;
+          }
+        })(),
+      ]).toEqual([s, 'INVALID_ARGUMENT', expect.stringMatching(/too far in the future/)]);
+    expect(parseExpiry('2900000d', now).getUTCFullYear()).toBeLessThan(10000);
+  });
+  it('junk is INVALID_ARGUMENT', () => {
+    for (const s of ['', 'soon', '30x', '-5d', 'P', 'PT', '2026-13-01']) expect([s, codeOf(() => parseExpiry(s, now))]).toEqual([s, 'INVALID_ARGUMENT']);
+    expect(codeOf(() => parseDuration('P0D'))).toBe('INVALID_ARGUMENT');
+  });
+});
