@@ -5,6 +5,7 @@ import type { Home } from '../home/home.js';
 import { currentStatusListJwt } from '../status/index.js';
 import { DIRECTORY_PATH } from '../httpsig/index.js';
 import { currentTokenStatusListJwt, STATUS_LIST_MEDIA_TYPE } from '../status/token-issuer.js';
+import { didWebToUrl } from '../did/index.js';
 import { didWebPath } from './did-web-path.js';
 import { agentDirectory } from './directory.js';
 import { createConsentHandler, type ConsentHandler } from './consent.js';
@@ -114,14 +115,18 @@ export async function serveHome(home: Home, options: ServeOptions = {}): Promise
         return;
       }
       if (path.endsWith('/did.json')) {
-        for (const rec of await home.store.listIdentities()) {
-          if (rec.method === 'web' && rec.document && didWebPath(rec.did) === path) {
-            res.writeHead(200, { 'content-type': 'application/did+json' });
-            res.end(req.method === 'HEAD' ? undefined : JSON.stringify(rec.document));
-            return;
-          }
+        // did:web §3.2: the document of the DID whose host and path the request names. Several did:web
+        // identities may share a path on different hosts; with none for this Host (a proxy that rewrites
+        // it), the one identity at this path, if only one is.
+        const atPath = (await home.store.listIdentities()).filter((rec) => rec.method === 'web' && rec.document && didWebPath(rec.did) === path);
+        const host = (req.headers.host ?? '').toLowerCase();
+        const rec = atPath.find((r) => new URL(didWebToUrl(r.did)).host.toLowerCase() === host) ?? (atPath.length === 1 ? atPath[0] : undefined);
+        if (rec) {
+          res.writeHead(200, { 'content-type': 'application/did+json' });
+          res.end(req.method === 'HEAD' ? undefined : JSON.stringify(rec.document));
+          return;
         }
-        return problem(res, 'NOT_FOUND', 'no did:web document at this path', 404);
+        return problem(res, 'NOT_FOUND', atPath.length > 1 ? 'several did:web documents live at this path: name the host' : 'no did:web document at this path', 404);
       }
     }
     // The read-only resources exist for GET and HEAD only (RFC 9110 §15.5.6: 405 with Allow).

@@ -219,6 +219,29 @@ describe('charter serve: methods and sizes', () => {
   });
 });
 
+describe('charter serve: did:web documents by host and path', () => {
+  it('two did:web identities at one path on different hosts: each Host gets its own document; an unknown Host gets none', async () => {
+    const a = await w.home.createIdentity({ alias: 'web-a', method: 'web', domain: 'example.org' });
+    const b = await w.home.createIdentity({ alias: 'web-b', method: 'web', domain: 'other.org' });
+    const { request } = await import('node:http');
+    const u = new URL(w.server.url);
+    const get = (host: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request({ host: u.hostname, port: u.port, path: '/.well-known/did.json', headers: { host } }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(JSON.parse((await get('example.org')).body).id).toBe(a.did);
+    expect(JSON.parse((await get('OTHER.org')).body).id).toBe(b.did);
+    const unknown = await get('elsewhere.example');
+    expect([unknown.status, unknown.body]).toEqual([404, expect.stringMatching(/several did:web documents/)]);
+  });
+});
+
 describe('charter serve: request targets no URL parser takes', () => {
   it('"//" and "//a:b@/" are 404, not a 500', async () => {
     const { request } = await import('node:http');
