@@ -162,6 +162,29 @@ if (url) {
       await s.close();
     });
 
+    it('a sweep racing another instance that takes expired values again never deletes the new entries', async () => {
+      const schema = freshSchema();
+      const [a, b, c, d] = await Promise.all([1, 2, 3, 4].map(() => open(schema, { poolSize: 10 })));
+      try {
+        for (let round = 0; round < 3; round++) {
+          const vals = Array.from({ length: 2000 }, (_, i) => `r${round}-v${i}`);
+          await Promise.all(vals.map((v) => a!.consumeNonce('jti', v, new Date(Date.now() + 100))));
+          for (let i = 0; i < 255; i++) await b!.consumeNonce('pad', `r${round}-p${i}`, new Date(Date.now() + 600_000));
+          await new Promise((r) => setTimeout(r, 200));
+          const until = new Date(Date.now() + 600_000);
+          // b's 256th call sweeps while c takes every expired value again (live for 10 minutes).
+          const sweeping = b!.consumeNonce('pad', `r${round}-trigger`, until);
+          const retaken = await Promise.all(vals.map((v) => c!.consumeNonce('jti', v, until)));
+          await sweeping;
+          expect(retaken.every(Boolean)).toBe(true);
+          const again = await Promise.all(vals.map((v) => d!.consumeNonce('jti', v, until)));
+          expect(vals.filter((_, i) => again[i])).toEqual([]);
+        }
+      } finally {
+        await Promise.all([a, b, c, d].map((x) => x!.close()));
+      }
+    }, 60_000);
+
     it('concurrent bit changes on one list are never lost, and each bumps the version', async () => {
       const schema = freshSchema();
       const [a, b] = await Promise.all([open(schema), open(schema)]);

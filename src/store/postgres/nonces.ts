@@ -26,7 +26,9 @@ export function postgresNonces({ run, read, t }: Access): NonceStore {
       // small deletes, never one that holds a request or the table for long.
       if (++nonceCalls % 256 === 0) {
         await read((q) =>
-          q.query(`DELETE FROM ${t.nonces} WHERE (scope, value) IN (SELECT scope, value FROM ${t.nonces} WHERE expires_at <= $1 LIMIT ${SWEEP_ROWS})`, [now]),
+          // expires_at is tested on the deleted row itself, not only in the subquery's snapshot: a value another
+          // instance took again meanwhile (a new expiry, the old row locked) is re-checked and kept.
+          q.query(`DELETE FROM ${t.nonces} WHERE expires_at <= $1 AND (scope, value) IN (SELECT scope, value FROM ${t.nonces} WHERE expires_at <= $1 LIMIT ${SWEEP_ROWS})`, [now]),
         ).catch(noop);
       }
       return r.rowCount === 1;
