@@ -28,7 +28,8 @@ export function resolveDidJwk(did: string): DIDDocument {
   if (bytes.toString('base64url') !== m[1]) throw new CharterError('INVALID_DID', 'did:jwk is not in its canonical base64url encoding');
   let raw: unknown;
   try {
-    raw = JSON.parse(bytes.toString('utf8'));
+    // RFC 8259 §8.1: UTF-8; a byte sequence that is not is refused, not replaced (two DIDs, one key).
+    raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch {
     throw new CharterError('INVALID_DID', 'did:jwk does not encode JSON');
   }

@@ -16,13 +16,15 @@ function decoded(segment: string): string | undefined {
 
 /**
  * A path segment that stays one path segment once decoded: not a dot segment
- * (WHATWG URL reads %2e%2e as ".."), and no "/", "\\", "?" or "#" that would move
- * the fetch to another path, a query or a fragment of the same host.
+ * (WHATWG URL reads %2e%2e as ".."), no "/", "\\", "?" or "#" that would move
+ * the fetch to another path, a query or a fragment of the same host, and no
+ * "%" left to be decoded a second time.
  */
 function safeSegment(segment: string): boolean {
   const d = decoded(segment);
+  // A "%" left after decoding ("%252e%252e" is "%2e%2e") would be decoded again by the URL parser or the server.
   // eslint-disable-next-line no-control-regex -- control characters are what this refuses
-  return SEGMENT.test(segment) && d !== undefined && d !== '.' && d !== '..' && !/[/\\?#\u0000-\u001f\u007f]/.test(d);
+  return SEGMENT.test(segment) && d !== undefined && d !== '.' && d !== '..' && !/[/\\?#%\u0000-\u001f\u007f]/.test(d);
 }
 
 /** did:web method-specific id -> host and path segments, validated. */

@@ -41,6 +41,13 @@ describe('did:jwk', () => {
     expect(vm.publicKeyJwk).toMatchObject({ kty: 'EC', crv: 'P-256', x: didJwkVector.x, y: didJwkVector.y });
     expect(doc.assertionMethod).toEqual([vm.id]);
   });
+  it('refuses a did:jwk whose JSON is not UTF-8 (RFC 8259 §8.1): two DIDs must not carry one key', () => {
+    const kp = generateKeyPair();
+    const json = Buffer.from(JSON.stringify({ ...kp.publicJwk, x: kp.publicJwk.x }));
+    const bad = Buffer.concat([json.subarray(0, json.length - 1), Buffer.from(',"n":"\xff"}', 'latin1')]);
+    expect(() => resolveDidJwk(`did:jwk:${bad.toString('base64url')}`)).toThrow(expect.objectContaining({ code: 'INVALID_DID' }));
+    expect(resolveDidJwk(`did:jwk:${json.toString('base64url')}`).id).toMatch(/^did:jwk:/);
+  });
   it('refuses a did:jwk holding a private key', () => {
     const kp = generateKeyPair();
     const did = `did:jwk:${Buffer.from(JSON.stringify(kp.privateJwk)).toString('base64url')}`;
@@ -69,6 +76,12 @@ describe('did:web mapping (did:web spec §3.2)', () => {
       'did:web:example.com:%zz',
       'did:web:example.com%3A0',
       'did:web:example.com%3A65536',
+      // Encoded twice: one decoding leaves a "%" that the URL parser or the server decodes again.
+      'did:web:example.com:users:alice:%252e%252e:mallory',
+      'did:web:example.com:%252E%252E',
+      'did:web:example.com:a%252Fb',
+      'did:web:example.com:a%255Cb',
+      'did:web:example.com:a%2525',
     ]) {
       expect(() => didWebToUrl(did)).toThrow(expect.objectContaining({ code: 'INVALID_DID' }));
       expect(await codeOf(createResolver({ allowLoopback: true, allowHttp: true }).resolve(did))).toBe('INVALID_DID');
