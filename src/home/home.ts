@@ -191,7 +191,15 @@ export class Home implements VerifyTools {
 
   /** The private JWK, for `id export --private` only. */
   async privateKey(rec: IdentityRecord): Promise<PrivateJwk> {
-    return unsealPrivateKey(rec.sealedPrivateKey, await this.passphrase(), rec.did);
+    const jwk = unsealPrivateKey(rec.sealedPrivateKey, await this.passphrase(), rec.did);
+    // The sealed key is bound to the DID (its associated data); the stored public key must be its own too,
+    // or a changed row would sign with one key and publish another (directories, documents).
+    const pub = publicJwkOf(jwk) as unknown as Record<string, unknown>;
+    const stored = rec.publicJwk as unknown as Record<string, unknown>;
+    if (['kty', 'crv', 'x', 'y'].some((k) => pub[k] !== stored[k])) {
+      throw new CharterError('STORE_ERROR', `the stored public key of ${rec.alias} is not the one its private key makes: the home was changed`);
+    }
+    return jwk;
   }
 
   async close(): Promise<void> {

@@ -54,22 +54,49 @@ function seal(plaintext: Buffer, passphrase: string, aad: string, salt: Buffer =
   return Buffer.from(JSON.stringify(s)).toString('base64url');
 }
 
-function open(sealed: string, passphrase: string, aad: string): Buffer {
+const B64U = /^[A-Za-z0-9_-]*$/;
+const bytes = (v: unknown, n?: number): Buffer | undefined => {
+  if (typeof v !== 'string' || !B64U.test(v)) return undefined;
+  const b = Buffer.from(v, 'base64url');
+  return n === undefined || b.length === n ? b : undefined;
+};
+const powerOfTwo = (n: unknown): n is number => Number.isInteger(n) && (n as number) > 0 && ((n as number) & ((n as number) - 1)) === 0;
+
+/**
+ * The sealed value, read strictly: the format and cost Charter writes, or
+ * stronger within bounds. Weaker scrypt parameters (RFC 7914: N ≥ 2^15,
+ * r ≥ 8) or a GCM tag shorter than 16 bytes (NIST SP 800-38D §5.2.1.2), a
+ * 12-byte IV and a 16-byte salt are refused: an attacker who can write the
+ * file must not be able to lower what guessing the passphrase costs.
+ */
+function read(sealed: string): { s: Sealed; salt: Buffer; iv: Buffer; ct: Buffer; tag: Buffer } {
   let s: Sealed;
   try {
     s = JSON.parse(Buffer.from(sealed, 'base64url').toString('utf8')) as Sealed;
   } catch {
     throw new CharterError('STORE_ERROR', 'a sealed key is corrupt');
   }
-  if (s.v !== VERSION || s.kdf !== 'scrypt' || s.N > 1 << 20 || s.r > 16 || s.p > 4) throw new CharterError('STORE_ERROR', 'a sealed key has an unknown format');
-  const key = deriveKey(passphrase, Buffer.from(s.salt, 'base64url'), s.N, s.r, s.p);
+  if (typeof s !== 'object' || s === null || s.v !== VERSION || s.kdf !== 'scrypt') throw new CharterError('STORE_ERROR', 'a sealed key has an unknown format');
+  const salt = bytes(s.salt, 16);
+  const iv = bytes(s.iv, 12);
+  const tag = bytes(s.tag, 16);
+  const ct = bytes(s.ct);
+  const costOk = powerOfTwo(s.N) && s.N >= KDF.N && s.N <= 1 << 20 && Number.isInteger(s.r) && s.r >= KDF.r && s.r <= 16 && Number.isInteger(s.p) && s.p >= KDF.p && s.p <= 4;
+  if (!salt || !iv || !tag || !ct || !costOk) throw new CharterError('STORE_ERROR', 'a sealed key is corrupt, or sealed with weaker parameters than Charter writes');
+  return { s, salt, iv, ct, tag };
+}
+
+/** Decrypts; undefined when the authentication fails (a wrong passphrase, or a changed or misplaced value). */
+function open(sealed: string, passphrase: string, aad: string): Buffer | undefined {
+  const { s, salt, iv, ct, tag } = read(sealed);
+  const key = deriveKey(passphrase, salt, s.N, s.r, s.p);
   try {
-    const d = createDecipheriv('aes-256-gcm', key, Buffer.from(s.iv, 'base64url'));
+    const d = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: 16 });
     d.setAAD(Buffer.from(aad));
-    d.setAuthTag(Buffer.from(s.tag, 'base64url'));
-    return Buffer.concat([d.update(Buffer.from(s.ct, 'base64url')), d.final()]);
+    d.setAuthTag(tag);
+    return Buffer.concat([d.update(ct), d.final()]);
   } catch {
-    throw new CharterError('WRONG_PASSPHRASE', 'the passphrase does not unlock this key');
+    return undefined;
   }
 }
 
@@ -78,8 +105,20 @@ export function sealPrivateKey(jwk: PrivateJwk, passphrase: string, aad = ''): s
   return seal(Buffer.from(JSON.stringify(validatePrivateJwk(jwk))), passphrase, `charter-key:${aad}`);
 }
 
+/**
+ * Decrypts a private JWK with a passphrase the caller has already checked
+ * (the home's check value): a failure then means the sealed value was
+ * changed or belongs to another identity (the DID is its associated data),
+ * which is STORE_ERROR, not WRONG_PASSPHRASE.
+ */
 export function unsealPrivateKey(sealed: string, passphrase: string, aad = ''): PrivateJwk {
   const plain = open(sealed, passphrase, `charter-key:${aad}`);
+  if (plain === undefined) {
+    throw new CharterError(
+      'STORE_ERROR',
+      `the sealed key of ${aad.slice(0, 100) || 'this identity'} does not open with the home's passphrase: it was changed, or belongs to another identity`,
+    );
+  }
   try {
     return validatePrivateJwk(JSON.parse(plain.toString('utf8')));
   } finally {
@@ -93,12 +132,9 @@ export function createPassphraseCheck(passphrase: string): string {
 }
 
 export function verifyPassphrase(check: string, passphrase: string): boolean {
-  try {
-    return timingSafeEqual(open(check, passphrase, 'charter-check'), Buffer.from('charter-passphrase-check'));
-  } catch (e) {
-    if (e instanceof CharterError && e.code === 'WRONG_PASSPHRASE') return false;
-    throw e;
-  }
+  const plain = open(check, passphrase, 'charter-check');
+  const want = Buffer.from('charter-passphrase-check');
+  return plain !== undefined && plain.length === want.length && timingSafeEqual(plain, want);
 }
 
 export interface PassphraseSource {
