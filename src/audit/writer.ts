@@ -49,9 +49,10 @@ const RETRY_FOR_MS = 10 * 60_000;
  * Receipts queue; one batch at a time takes its place (seq, prev), is signed
  * and appended in one store transaction (the group commit: every receipt
  * queued meanwhile shares the next one). A receipt is handed out only once
- * its entry is committed. When an append fails, nothing advanced: the
- * decisions of that batch fail (the guard answers 503), settlements are
- * queued again and re-signed in their new place.
+ * its entry is committed. When an append fails, the decisions of that batch
+ * fail (the guard answers 503) and settlements are queued again and re-signed
+ * in their new place; since the append may still have been stored (a lost
+ * COMMIT reply), the next batch first reads the chain's head back.
  */
 export class AuditWriter {
   readonly chain = `urn:uuid:${randomUUID()}`;
@@ -68,6 +69,8 @@ export class AuditWriter {
   /** After-reply mode: signed batches being stored, in order. */
   #storing: Promise<void> = Promise.resolve();
   #unstored = 0;
+  /** Set when an append failed without saying whether it was stored. */
+  #headUncertain = false;
 
   constructor(store: AuditStore, options: WriterOptions) {
     this.#store = store;
@@ -116,20 +119,40 @@ export class AuditWriter {
       });
   }
 
+  /**
+   * After an append whose outcome is unknown (the connection lost before the
+   * COMMIT's reply), the batch may be stored: the head is read back from the
+   * store before anything else is placed, so the next batch follows what the
+   * log holds instead of colliding with it for ever.
+   */
+  async #syncHead(): Promise<void> {
+    if (!this.#headUncertain) return;
+    for (;;) {
+      const rows = await this.#store.listAudit({ chain: this.chain, fromSeq: this.#head.seq + 1, limit: MAX_BATCH });
+      const last = rows[rows.length - 1];
+      if (last === undefined) break;
+      this.#head = { seq: last.seq, hash: last.hash };
+      this.#uncheckpointed(rows.length);
+      if (rows.length < MAX_BATCH) break;
+    }
+    this.#headUncertain = false;
+  }
+
   async #batch(): Promise<void> {
     const items = this.#queue.splice(0, MAX_BATCH);
     if (items.length === 0) return;
-    let { seq, hash: prev } = this.#head;
-    const placed = items.map((it) => {
-      seq++;
-      const log: LogPosition = { chain: this.chain, seq, prev };
-      const claims = { ...it.claims, iss: this.signer.did, log } as ReceiptClaims;
-      // The chain hashes the payload's bytes as signed (never a re-serialisation), so plain JSON does.
-      const payload = JSON.stringify(claims);
-      prev = sha256Digest(payload);
-      return { it, claims, payload, seq, hash: prev };
-    });
     try {
+      await this.#syncHead();
+      let { seq, hash: prev } = this.#head;
+      const placed = items.map((it) => {
+        seq++;
+        const log: LogPosition = { chain: this.chain, seq, prev };
+        const claims = { ...it.claims, iss: this.signer.did, log } as ReceiptClaims;
+        // The chain hashes the payload's bytes as signed (never a re-serialisation), so plain JSON does.
+        const payload = JSON.stringify(claims);
+        prev = sha256Digest(payload);
+        return { it, claims, payload, seq, hash: prev };
+      });
       // The hash of each entry is known before any signature, so the batch signs in parallel.
       const signed = await Promise.all(placed.map(async (p) => ({ jws: await signPayload(RECEIPT_TYP, p.payload, this.signer) })));
       const due = this.#sinceCheckpoint + items.length >= this.#every;
@@ -163,6 +186,8 @@ export class AuditWriter {
       else this.#uncheckpointed(items.length);
       placed.forEach((p, i) => p.it.resolve({ jws: signed[i]!.jws, hash: p.hash, seq: p.seq }));
     } catch (e) {
+      // The append may have been stored (its reply lost): read the head back before the next batch.
+      if (!this.#afterReply) this.#headUncertain = true;
       const again = items.filter((it) => it.retry && Date.now() < it.deadline);
       for (const it of items) if (!again.includes(it)) it.reject(e);
       for (const it of again) it.retry!.onDefer();
@@ -178,12 +203,19 @@ export class AuditWriter {
   }
 
   async #storeUntilStored(batch: AuditAppend): Promise<void> {
+    const last = batch.entries[batch.entries.length - 1]!;
     for (let delay = 100; ; delay = Math.min(delay * 2, 10_000)) {
       try {
         await this.#store.appendAudit(batch);
         this.#unstored -= batch.entries.length;
         return;
       } catch {
+        // A try whose COMMIT reply was lost may have stored it: then it is done, not retried into a collision.
+        const stored = await this.#store.listAudit({ chain: this.chain, fromSeq: last.seq, limit: 1 }).catch(() => []);
+        if (stored[0]?.seq === last.seq && stored[0].hash === last.hash) {
+          this.#unstored -= batch.entries.length;
+          return;
+        }
         await new Promise<void>((r) => setTimeout(r, delay).unref());
       }
     }

@@ -51,7 +51,7 @@ describe('keystore encryption', () => {
     // A flipped byte of the ciphertext: STORE_ERROR (the passphrase was right).
     const flipped = edited(sealed, (s) => {
       const ct = Buffer.from(s.ct as string, 'base64url');
-      ct[0] ^= 1;
+      ct[0]! ^= 1;
       s.ct = ct.toString('base64url');
     });
     expect(() => unsealPrivateKey(flipped, 'pass phrase 1', 'did:key:z1')).toThrow(expect.objectContaining({ code: 'STORE_ERROR' }));
