@@ -1,3 +1,4 @@
+import { CharterError } from '../errors.js';
 import type { AgentReputation, AgentTrust } from '../agents/types.js';
 import type { AmountInput } from '../agents/limits.js';
 import type { DeclaredProcessing } from '../grants/index.js';
@@ -117,4 +118,17 @@ export function checkOwnerRule(who: string, o: { owner?: unknown; anyOwner?: unk
   if (hasOwner && typeof o.owner !== 'function' && !(typeof o.owner === 'string' && o.owner.startsWith('did:'))) {
     throw new TypeError(`${who}: owner must be a DID or a function of the request`);
   }
+}
+
+/**
+ * A value a route function computed, which must be synchronous. A promise is
+ * refused (400) and its rejection handled here, so a route reading its body
+ * asynchronously never crashes the process with an unhandled rejection.
+ */
+export function syncValue<T>(v: T): T {
+  if (v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function') {
+    (v as unknown as PromiseLike<unknown>).then(undefined, () => undefined);
+    throw new CharterError('INVALID_ARGUMENT', "a route's value (amount, resource, owner...) is a promise: compute it from the request as it is (parse the body before the guard)");
+  }
+  return v;
 }

@@ -46,3 +46,35 @@ export function readNodeBody(req: IncomingMessage, maxBytes = MAX_BODY_BYTES): P
   kept.set(req, p);
   return p;
 }
+
+/**
+ * A web-standard Request's body (Hono, Bun, Deno, undici) under the same cap:
+ * a Content-Length over it is refused unread, and a stream is read only up to
+ * it (INPUT_TOO_LARGE beyond), as readNodeBody does for Node.
+ */
+export async function readWebBody(request: Request, maxBytes = MAX_BODY_BYTES): Promise<Uint8Array> {
+  const tooLarge = () => new CharterError('INPUT_TOO_LARGE', `the request body is larger than ${maxBytes} bytes`);
+  const length = Number(request.headers.get('content-length') ?? NaN);
+  if (Number.isFinite(length) && length > maxBytes) throw tooLarge();
+  if (request.body === null) return new Uint8Array();
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}

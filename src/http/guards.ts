@@ -1,7 +1,7 @@
 import type { AgentTrust } from '../agents/types.js';
 import type { AmountInput } from '../agents/limits.js';
 import type { MandateProfile, MandateTrust } from '../mandates/types.js';
-import { checkMandatePolicy, checkOwnerRule, checkTrust, type Policy, type ReputationSource } from '../guard/policy.js';
+import { checkMandatePolicy, checkOwnerRule, checkTrust, syncValue, type Policy, type ReputationSource } from '../guard/policy.js';
 import { acceptSignature, signatureGuardOptions, type SignatureGuardOptions as VerifyOptions, type VerifyRequestSignatureOptions } from '../httpsig/index.js';
 import { CharterError } from '../errors.js';
 import { checkDeclaredUse, type DeclaredProcessing } from '../grants/index.js';
@@ -213,7 +213,7 @@ export function guardSet<R>(guards: ReadonlyArray<Guard<R> | undefined>, who = '
 }
 
 export function valueOf<R, T>(v: FromRequest<R, T>, req: R): T {
-  return typeof v === 'function' ? (v as (req: R) => T)(req) : v;
+  return typeof v === 'function' ? syncValue((v as (req: R) => T)(req)) : v;
 }
 
 /**
@@ -250,9 +250,9 @@ export function policyFor<R>(guard: GrantGuard<R> | AgentGuard<R> | MandateGuard
     };
   }
   if (guard.kind === 'mandate') {
-    const amount = guard.amount?.(req);
-    const checkoutHash = guard.checkoutHash?.(req);
-    const openCheckoutHash = guard.openCheckoutHash?.(req);
+    const amount = syncValue(guard.amount?.(req));
+    const checkoutHash = syncValue(guard.checkoutHash?.(req));
+    const openCheckoutHash = syncValue(guard.openCheckoutHash?.(req));
     return {
       kind: 'mandate',
       profile: guard.profile,
@@ -265,7 +265,7 @@ export function policyFor<R>(guard: GrantGuard<R> | AgentGuard<R> | MandateGuard
       ...(guard.l1Vct !== undefined ? { l1Vct: guard.l1Vct } : {}),
     };
   }
-  const amount = guard.amount?.(req);
+  const amount = syncValue(guard.amount?.(req));
   return {
     kind: 'agent',
     action: valueOf(guard.action, req),

@@ -5,7 +5,7 @@ import { decide, type GuardDecision } from '../guard/decide.js';
 import type { Policy } from '../guard/policy.js';
 import type { SignatureBinding } from '../guard/signature.js';
 import type { Verifier } from '../guard/verifier.js';
-import { readNodeBody } from './body.js';
+import { readNodeBody, readWebBody } from './body.js';
 import { guardSet, policyFor, type Guard, type GuardSet, type SignatureGuard } from './guards.js';
 import { wwwAuthenticate } from './refusal.js';
 
@@ -46,12 +46,29 @@ export function bearerToken(authorization: string | null | undefined): string | 
  */
 function boundUrl(v: Verifier, input: BoundRequest): string | undefined {
   const path = input.path.startsWith('/') ? input.path : `/${input.path}`;
-  if (v.http === false) return undefined;
+  if (v.http === false || !unambiguousPath(path)) return undefined;
   if (v.http === 'host-header') {
     const origin = hostOrigin(input.host, input.secure === true);
     return origin === undefined ? undefined : origin + path;
   }
   return v.http.origin + path;
+}
+
+/**
+ * A request path binds a URL only when URL parsing leaves it as it is: the
+ * WHATWG parser turns "\\" into "/" and resolves "..", "%2e%2e" and ".%2E"
+ * segments, while Express and Fastify route on the path as sent, so
+ * `/photos/x\\..\\..\\whoami` would run the /photos/:id handler under a
+ * presentation bound to /whoami. "\\" is not valid in a URI path (RFC 3986
+ * §3.3), and a dot segment names no one resource.
+ */
+function unambiguousPath(path: string): boolean {
+  const p = path.split(/[?#]/, 1)[0]!;
+  if (p.includes('\\')) return false;
+  return p.split('/').every((seg) => {
+    const d = seg.replace(/%2e/gi, '.');
+    return d !== '.' && d !== '..';
+  });
 }
 
 /**
@@ -147,10 +164,20 @@ export async function authorize<R>(input: BoundRequest, verifier: Verifier, guar
     policy = signedOnly ? { kind: 'signature' } : policyFor(presentation, req);
   } catch (e) {
     if (isCharterError(e) && HTTP_STATUS[e.code] === 400) return finish({ ok: false, status: 400, reasons: [{ code: e.code, message: e.message } satisfies Reason] });
+    // The route's own functions (amount, resource, owner...) failed on this request, e.g. `req.body.amount`
+    // with no body: a request the route cannot read is malformed (400), never a 500 for anyone who sends one.
+    if (!isCharterError(e)) {
+      const why = e instanceof Error ? e.message.slice(0, 200) : 'it threw';
+      return finish({ ok: false, status: 400, reasons: [{ code: 'INVALID_ARGUMENT', message: `the route could not read what it needs from this request (${why})` }] });
+    }
     throw e;
   }
   if (url === undefined) {
-    return finish({ ok: false, status: 401, reasons: [{ code: 'REQUEST_MISMATCH', message: 'the request names no valid host (RFC 9110 §7.2), so no URL can be bound' }] });
+    return finish({
+      ok: false,
+      status: 401,
+      reasons: [{ code: 'REQUEST_MISMATCH', message: 'the request names no valid host (RFC 9110 §7.2), or its path has a backslash or a dot segment: no URL can be bound' }],
+    });
   }
   const binding: Binding = { kind: 'http', method: input.method.toUpperCase(), url, ...(signature ? { signature: signatureBinding(signature, input) } : {}) };
   return finish(await decide(verifier, token, policy, binding));
@@ -158,7 +185,7 @@ export async function authorize<R>(input: BoundRequest, verifier: Verifier, guar
 
 /** authorize over a web-standard Request (Hono, Bun, Deno, undici). */
 export function verifyRequest(request: Request, verifier: Verifier, ...guards: Array<Guard<Request> | undefined>): Promise<RequestDecision> {
-  return authorize({ ...webRequest(request), body: async () => new Uint8Array(await request.clone().arrayBuffer()) }, verifier, guardSet(guards), request);
+  return authorize({ ...webRequest(request), body: () => readWebBody(request.clone()) }, verifier, guardSet(guards), request);
 }
 
 export function webRequest(request: Request): BoundRequest {
@@ -175,12 +202,15 @@ export function webRequest(request: Request): BoundRequest {
 
 /** A Node request's binding input; `path` is the full path as received (Express: `req.originalUrl`). */
 export function nodeRequest(req: IncomingMessage, path = req.url ?? '/'): BoundRequest {
+  // Node keeps only the first of repeated Authorization lines in req.headers; Authorization is no list
+  // (RFC 9110 §5.3), so several are joined as Fetch's Headers does, and no longer read as one Bearer token.
+  const auth = req.headersDistinct?.authorization;
   return {
     method: req.method ?? 'GET',
     path,
     host: req.headers.host,
     secure: (req.socket as { encrypted?: boolean }).encrypted === true,
-    authorization: req.headers.authorization,
+    authorization: auth && auth.length > 1 ? auth.join(', ') : req.headers.authorization,
     header: (name) => req.headers[name],
   };
 }

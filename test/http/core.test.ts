@@ -185,6 +185,45 @@ describe('verifyRequest (web Request)', () => {
     }
   });
 
+  it('a route function failing on the request (no body, an async read that rejects) is a 400, never a 500 or an unhandled rejection', async () => {
+    const v = w.verifier();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const trust = { principals: [w.principal.did] };
+      const input = { method: 'POST', path: '/orders', host: 'api.example', authorization: 'Bearer x' };
+      for (const amount of [
+        (req: { body?: { amount: string } }) => req.body!.amount,
+        () => Promise.reject(new Error('not JSON')) as unknown as string,
+        () => {
+          throw new RangeError('no amount');
+        },
+      ]) {
+        const d = await authorize(input, v, requireAgent({ action: 'purchase', amount: amount as never, trust }), {} as never);
+        expect([d.status, codes(d)]).toEqual([400, ['INVALID_ARGUMENT']]);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('a web request body is read under the same 1 MiB cap as a Node one', async () => {
+    const { readWebBody, MAX_BODY_BYTES } = await import('../../src/http/body.js');
+    const big = new Uint8Array(MAX_BODY_BYTES + 1);
+    await expect(readWebBody(new Request('http://x/', { method: 'POST', body: big }))).rejects.toMatchObject({ code: 'INPUT_TOO_LARGE' });
+    const streamed = new ReadableStream({
+      pull(c) {
+        c.enqueue(new Uint8Array(256 * 1024));
+      },
+    });
+    await expect(readWebBody(new Request('http://x/', { method: 'POST', body: streamed, duplex: 'half' } as RequestInit))).rejects.toMatchObject({ code: 'INPUT_TOO_LARGE' });
+    expect((await readWebBody(new Request('http://x/', { method: 'POST', body: 'hello' }))).byteLength).toBe(5);
+    expect((await readWebBody(new Request('http://x/'))).byteLength).toBe(0);
+  });
+
   it('a stale presentation is refused (iat outside the window), as is one without htm/htu', async () => {
     const v = w.verifier();
     const old = await bound(w.app, [grant], { claims: { iat: Math.floor(Date.now() / 1000) - 120, exp: Math.floor(Date.now() / 1000) + 60 } });

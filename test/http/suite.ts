@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { charterFetch, receiptOf } from '../../src/http/client.js';
 import { verifyAuditLog, verifyReceipt, type DecisionReceipt } from '../../src/audit/index.js';
@@ -139,6 +140,49 @@ export function adapterSuite(name: string, build: BuildApp): void {
           expect(again.headers.get('www-authenticate')).toContain('error="invalid_token"');
         }),
       ).toEqual(['email']);
+    });
+
+    /** A request exactly as written (fetch would normalise the path and merge repeated headers). */
+    const raw = (path: string, headers: [string, string][]) =>
+      new Promise<number>((resolve, reject) => {
+        const u = new URL(url);
+        const s = connect(Number(u.port), u.hostname, () =>
+          s.write(`GET ${path} HTTP/1.1\r\nHost: ${u.host}\r\n${headers.map(([k, v]) => `${k}: ${v}\r\n`).join('')}Connection: close\r\n\r\n`),
+        );
+        let out = '';
+        s.on('data', (d: Buffer) => (out += d.toString()));
+        s.on('end', () => resolve(Number(out.split(' ')[1])));
+        s.on('error', reject);
+      });
+
+    it('a path the URL parser would rewrite (backslashes, dot segments) never runs another route under a presentation for /whoami', async () => {
+      for (const path of ['/photos/x\\..\\..\\whoami', '/photos/%2e%2e/whoami', '/photos/x/%2E./../whoami']) {
+        const before = ran.length;
+        const vp = await bound(w.app, [grant], { url: `${url}/whoami` });
+        const status = await raw(path, [['Authorization', `Bearer ${vp}`]]);
+        // Express and Fastify route on the path as sent: refused. Hono routes the normalised path: /whoami itself.
+        expect([path, ran.slice(before).includes('photos')]).toEqual([path, false]);
+        if (status === 200) expect(ran.slice(before)).toEqual(['whoami']);
+      }
+    });
+
+    it('two Authorization lines are one malformed credential, whichever comes first (RFC 9110 §5.3): 401, nothing runs', async () => {
+      for (const order of ['valid first', 'junk first']) {
+        const before = ran.length;
+        const vp = `Bearer ${await bound(w.app, [grant], { url: `${url}/profile/email` })}`;
+        const headers: [string, string][] =
+          order === 'valid first'
+            ? [
+                ['Authorization', vp],
+                ['Authorization', 'Bearer junk'],
+              ]
+            : [
+                ['Authorization', 'Bearer junk'],
+                ['Authorization', vp],
+              ];
+        expect([order, await raw('/profile/email', headers)]).toEqual([order, 401]);
+        expect(ran.slice(before)).toEqual([]);
+      }
     });
 
     it('a presentation for another method or URL is refused (REQUEST_MISMATCH)', async () => {

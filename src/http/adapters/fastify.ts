@@ -86,7 +86,7 @@ export function charter(verifier: Verifier, ...guards: Array<Guard<FastifyReques
   checkHttpVerifier(verifier);
   const set = guardSet(guards);
   return async function charterPreHandler(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const d = await authorize({ ...nodeRequest(request.raw), body: () => fastifyBody(request) }, verifier, set, request);
+    const d = await authorize({ ...nodeRequest(request.raw, request.originalUrl ?? request.raw.url), body: () => fastifyBody(request) }, verifier, set, request);
     if (!d.ok) {
       await send(reply, d);
       return;

@@ -14,6 +14,7 @@ import {
   type MandateGuardOptions,
 } from '../guards.js';
 import { authorize, webRequest } from '../request.js';
+import { readWebBody } from '../body.js';
 import { challengeBody, RECEIPT_HEADER, refusalResponse } from '../refusal.js';
 import { checkHttpVerifier, storeFaultRefusal } from './common.js';
 import type { Verifier } from '../../guard/verifier.js';
@@ -41,7 +42,7 @@ export function charter(verifier: Verifier, ...guards: Array<Guard<Context> | un
   const set = guardSet(guards);
   return async (c, next) => {
     // hono keeps a body read through c.req, so the handler can still read it (c.req.json()) after the digest check.
-    const d = await authorize({ ...webRequest(c.req.raw), body: async () => new Uint8Array(await c.req.arrayBuffer()) }, verifier, set, c);
+    const d = await authorize({ ...webRequest(c.req.raw), body: () => readWebBody(c.req.raw.clone()) }, verifier, set, c);
     if (!d.ok) return refusalResponse(d);
     if (d.receipt !== undefined) c.header(RECEIPT_HEADER, d.receipt);
     const ctx = createContext(d);

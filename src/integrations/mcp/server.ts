@@ -3,7 +3,7 @@ import { HTTP_STATUS, isCharterError, type Reason } from '../../errors.js';
 import type { AgentDecision, AgentTrust } from '../../agents/types.js';
 import type { AmountInput } from '../../agents/limits.js';
 import type { Verifier } from '../../guard/verifier.js';
-import { checkMandatePolicy, checkTrust, type ReputationSource } from '../../guard/policy.js';
+import { checkMandatePolicy, checkTrust, syncValue, type ReputationSource } from '../../guard/policy.js';
 import { guardMandatePayment, guardTransaction, type MandateChain, type TransactionOutcome } from '../../guard/transaction.js';
 import type { MandateDecision, MandateProfile, MandateTrust } from '../../mandates/types.js';
 import { PRESENTATION_META, RECEIPT_META, REFUSAL_META, toolBinding, type ToolRefusal } from './binding.js';
@@ -132,13 +132,13 @@ export function guardTool<Args extends Record<string, unknown>, Extra extends To
     // What the arguments say (a malformed amount, a value JSON cannot carry: a 400), before anything runs.
     let run: () => Promise<TransactionOutcome<CallToolResult, unknown>>;
     try {
-      const amount = options.amount?.(args);
+      const amount = syncValue(options.amount?.(args));
       const binding = toolBinding(name, args);
       if (paid) {
         const m = (options as MandateToolGuardOptions<Args>).mandate;
-        const payee = typeof m.payee === 'function' ? m.payee(args) : m.payee;
-        const checkoutHash = m.checkoutHash?.(args);
-        const openCheckoutHash = m.openCheckoutHash?.(args);
+        const payee = typeof m.payee === 'function' ? syncValue(m.payee(args)) : m.payee;
+        const checkoutHash = syncValue(m.checkoutHash?.(args));
+        const openCheckoutHash = syncValue(m.openCheckoutHash?.(args));
         const request = {
           verifier,
           profile: m.profile,
