@@ -127,13 +127,11 @@ interface Once {
   /** Seconds; the value is kept until the proof is stale anyway (iat + maxAge + skew). */
   iat: number;
   /**
-   * The values the other freshness mode would use up: what 'iat' mode keys by holder (a vp+jwt's jti, a
-   * KB-JWT's or closing layer's nonce), and the nonce 'challenge' mode uses up. Both are used up in
-   * either mode, so one proof is accepted once even by two verifiers of one audience, in different
-   * modes, sharing a store (a migration between modes, a rolling deploy).
+   * What 'iat' mode keys a proof by, under its holder (a vp+jwt's jti, a KB-JWT's or closing layer's
+   * nonce). 'challenge' mode uses it up as well as the issued nonce, so one proof is accepted once even by
+   * two verifiers of one audience, in different modes, sharing a store (a migration, a rolling deploy).
    */
   iatValue?: string;
-  nonce?: string;
 }
 
 type Checked = Pick<GuardDecision, 'reasons' | 'holder' | 'presentation' | 'grant' | 'agent' | 'mandate'>;
@@ -259,7 +257,6 @@ function vpFront(v: Verifier, tools: Tools, vp: string, policy: Exclude<Policy, 
     value: String(v.nonces === 'challenge' ? p.nonce : p.jti),
     iat: p.iat as number,
     ...(typeof p.jti === 'string' ? { iatValue: p.jti } : {}),
-    ...(typeof p.nonce === 'string' ? { nonce: p.nonce } : {}),
   };
   return { claims: p, once, verify: () => verifyVp(vp, d, v, tools, policy, fresh.now) };
 }
@@ -289,7 +286,7 @@ async function sdJwtFront(v: Verifier, token: string, policy: Exclude<Policy, Ma
   if (bound.length > 0) return { refused: bound, claims: p };
   return {
     claims: p,
-    once: { scope: 'kb', value: p.nonce as string, iat: p.iat as number, iatValue: p.nonce as string, nonce: p.nonce as string },
+    once: { scope: 'kb', value: p.nonce as string, iat: p.iat as number, iatValue: p.nonce as string },
     verify: () => verifySdJwtPresentation(verifySdJwtGrant, token, p, v, policy, fresh.now),
   };
 }
@@ -333,7 +330,7 @@ async function mandateFront(v: Verifier, proof: unknown, policy: MandatePolicy, 
   if (bound.length > 0) return { refused: bound, claims: p };
   return {
     claims: p,
-    once: { scope: 'mandate', value: p.nonce as string, iat: p.iat as number, iatValue: p.nonce as string, nonce: p.nonce as string },
+    once: { scope: 'mandate', value: p.nonce as string, iat: p.iat as number, iatValue: p.nonce as string },
     verify: () => verifyMandatePolicy(input, closing, v, policy, new Date(fresh.now)),
   };
 }
@@ -394,9 +391,9 @@ async function redeem(v: Verifier, holder: string, once: Once, now: number): Pro
     // Also what an 'iat' verifier of this audience would key it by (see Once).
     return once.iatValue === undefined || (await v.store.consumeNonce(s[once.scope], `${holder} ${once.iatValue}`, stale)) ? undefined : replayed();
   }
-  if (!(await v.store.consumeNonce(s[once.scope], `${holder} ${once.value}`, stale))) return replayed();
-  // A proof carrying a nonce also uses it up as a 'challenge' verifier of this audience would.
-  return once.nonce === undefined || (await v.store.consumeNonce(s.used, once.nonce, new Date(Math.max(stale.getTime(), nonceUntil.getTime())))) ? undefined : replayed();
+  // One key in 'iat' mode: a 'challenge' verifier of this audience uses this key up too, whichever sees the
+  // proof first (a nonce in an 'iat' presentation may be one a verifier hands out to many, so it is not used up).
+  return (await v.store.consumeNonce(s[once.scope], `${holder} ${once.value}`, stale)) ? undefined : replayed();
 }
 
 const replayed = (): Reason => ({ code: 'REPLAY_DETECTED', message: 'this presentation (its jti or nonce) was already used' });

@@ -621,6 +621,15 @@ describe('two verifiers of one audience in different freshness modes, sharing on
     }
   });
 
+  it('in iat mode a nonce is not used up: presentations carrying one verifier-given nonce, each with its own jti, are each accepted once', async () => {
+    const v = pair();
+    const g = (await w.grant()).jwt;
+    const [a, b] = [await bound(w.app, [g], { url: EMAIL, nonce: 'session-nonce' }), await bound(w.app, [g], { url: EMAIL, nonce: 'session-nonce' })];
+    expect(codes(await decide(v.iat, a, grantPolicy(w), http()))).toEqual([]);
+    expect(codes(await decide(v.iat, b, grantPolicy(w), http()))).toEqual([]);
+    expect(codes(await decide(v.iat, a, grantPolicy(w), http()))).toEqual(['REPLAY_DETECTED']);
+  });
+
   it('a vp+jwt without a nonce is used up once in iat mode, and is no proof in challenge mode', async () => {
     const v = pair();
     const vp = await bound(w.app, [(await w.grant()).jwt], { url: EMAIL });
