@@ -123,7 +123,20 @@ function readMethods(doc: Record<string, unknown>, did: string): { methods: Map<
 function keyOf(vm: Record<string, unknown>, id: string): PublicJwk {
   const forms = KEY_MATERIAL.filter((p) => vm[p] !== undefined);
   if (forms.length > 1) throw new CharterError('INVALID_KEY', `${short(id)} carries its key in more than one form (${forms.join(', ')})`);
-  if (forms[0] === 'publicKeyJwk') return validatePublicJwk(vm.publicKeyJwk);
+  // A method typed for key agreement (DID Core §5.3.3) carries no signing key, whatever its material says.
+  if (typeof vm.type === 'string' && /KeyAgreement/i.test(vm.type))
+    throw new CharterError('INVALID_KEY', `${short(id)} is a key agreement method (${vm.type.slice(0, 60)}), not a signing key`);
+  if (forms[0] === 'publicKeyJwk') {
+    // RFC 7517 §4.2, §4.3: a JWK meant for encryption, or whose operations exclude verifying, verifies nothing.
+    const jwk = vm.publicKeyJwk as { use?: unknown; key_ops?: unknown } | null;
+    if (jwk && typeof jwk === 'object') {
+      if (jwk.use !== undefined && jwk.use !== 'sig') throw new CharterError('INVALID_KEY', `${short(id)} is a key for ${String(jwk.use).slice(0, 20)} (use), not for signatures`);
+      if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes('verify'))) {
+        throw new CharterError('INVALID_KEY', `${short(id)} does not allow verify (key_ops)`);
+      }
+    }
+    return validatePublicJwk(vm.publicKeyJwk);
+  }
   if (forms[0] === 'publicKeyMultibase') {
     if (typeof vm.publicKeyMultibase !== 'string') throw new CharterError('INVALID_KEY', `${short(id)} has a publicKeyMultibase that is not a string`);
     return multibaseToPublicJwk(vm.publicKeyMultibase);

@@ -411,6 +411,20 @@ describe('DID document rules, documentResolver over an in-memory loader', () => 
     expect(await codeOf(() => r.resolveKey(DID, undefined, 'assertionMethod'))).toBe('DID_RESOLUTION_FAILED');
   });
 
+  it('a key meant for encryption or key agreement verifies nothing: use enc, key_ops without verify, a KeyAgreement type', async () => {
+    const doc = (extra: Record<string, unknown>, jwk: Record<string, unknown> = {}) =>
+      documentResolver(async () => ({ id: DID, verificationMethod: [vm(DID, { ...KEY, ...jwk } as PublicJwk, extra)], assertionMethod: [`${DID}#key-1`] }) as never);
+    for (const [what, r] of [
+      ['use enc', doc({}, { use: 'enc' })],
+      ['key_ops encrypt', doc({}, { key_ops: ['encrypt'] })],
+      ['key_ops not an array', doc({}, { key_ops: 'verify' })],
+      ['X25519KeyAgreementKey2020', doc({ type: 'X25519KeyAgreementKey2020' })],
+    ] as const) {
+      expect([what, await codeOf(() => r.resolveKey(DID, undefined, 'assertionMethod'))]).toEqual([what, 'INVALID_KEY']);
+    }
+    for (const ok of [doc({}, { use: 'sig' }), doc({}, { key_ops: ['verify'] }), doc({})]) expect((await ok.resolveKey(DID, undefined, 'assertionMethod')).id).toBe(`${DID}#key-1`);
+  });
+
   it('a malformed DID or kid costs no lookup', async () => {
     let loads = 0;
     const r = documentResolver(async (did) => {
