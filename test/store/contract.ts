@@ -178,6 +178,30 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     });
 
+    it('ledger: a hold timed out on the one link another chain shares is still settled whole, and its spend still counts', async () => {
+      const day = { periodSeconds: 86_400 };
+      const link = (id: string, amount: string) => ({ mandateId: id, amount, currency: 'USD', budget: { amount: '100', currency: 'USD', ...day } });
+      const at = new Date();
+      const tag = `${Date.now()}-${Math.random()}`;
+      const [parent, a, b, c] = ['parent', 'childA', 'childB', 'childC'].map((x) => `${x}-${tag}`) as [string, string, string, string];
+      expect((await store.reserve({ reservationId: `R1-${tag}`, at, holdUntil: new Date(at.getTime() + 300), entries: [link(parent, '60'), link(a, '60')] })).ok).toBe(true);
+      await new Promise((r) => setTimeout(r, 450));
+      // A reservation on [parent, childB] expires R1's hold on the parent only (the links it locks).
+      expect((await store.reserve({ reservationId: `R2-${tag}`, at: new Date(), entries: [link(parent, '40'), link(b, '40')] })).ok).toBe(true);
+      // The call behind R1 happened: it is committed, on every link, and counts on the parent again.
+      await store.commitReservation(`R1-${tag}`);
+      expect((await store.reserve({ reservationId: `R3-${tag}`, at: new Date(), entries: [link(parent, '60'), link(c, '60')] })).ok).toBe(false);
+      // The same situation released instead: every link released, none left held.
+      const t2 = `${tag}-2`;
+      const [p2, a2, b2] = [`parent-${t2}`, `childA-${t2}`, `childB-${t2}`];
+      const at2 = new Date();
+      expect((await store.reserve({ reservationId: `R4-${t2}`, at: at2, holdUntil: new Date(at2.getTime() + 300), entries: [link(p2, '60'), link(a2, '60')] })).ok).toBe(true);
+      await new Promise((r) => setTimeout(r, 450));
+      expect((await store.reserve({ reservationId: `R5-${t2}`, at: new Date(), entries: [link(p2, '40'), link(b2, '40')] })).ok).toBe(true);
+      await store.releaseReservation(`R4-${t2}`);
+      expect((await store.reserve({ reservationId: `R6-${t2}`, at: new Date(), entries: [link(a2, '100')] })).ok).toBe(true);
+    });
+
     it('property: random reserve/release sequences never let live spend exceed the budget', async () => {
       let n = 0;
       await fc.assert(

@@ -36,8 +36,15 @@ export function sqliteLedger(db: Database): Ledger {
         .transaction(() => {
           const rows = db.prepare('SELECT state, settled_by FROM ledger WHERE reservation_id = ?').all(id) as Row[];
           if (rows.length === 0) throw new CharterError('RESERVATION_NOT_FOUND', 'no reservation with that id');
-          const timedOut = rows.every((r) => r.state === 'released' && r.settled_by === 'timeout');
-          if (state === 'released' && timedOut) return;
+          // Timed out, wholly or in part: a reservation on a chain sharing only some of its links with a later
+          // one had only those rows expired (under their locks). It can still be settled, as a whole.
+          const timedOut =
+            rows.some((r) => r.state === 'released' && r.settled_by === 'timeout') &&
+            rows.every((r) => (r.state === 'released' && r.settled_by === 'timeout') || r.state === 'reserved');
+          if (state === 'released' && timedOut) {
+            db.prepare("UPDATE ledger SET state = 'released', settled_by = 'timeout', settled_at = ? WHERE reservation_id = ? AND state = 'reserved'").run(Date.now(), id);
+            return;
+          }
           if (rows.some((r) => r.state === 'released') && !timedOut) throw new CharterError('RESERVATION_NOT_FOUND', 'that reservation was already released');
           if (state === 'released' && rows.some((r) => r.state === 'committed')) throw new CharterError('RESERVATION_NOT_FOUND', 'that reservation is already committed');
           if (state === 'committed' && rows.every((r) => r.state === 'committed')) return;
