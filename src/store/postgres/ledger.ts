@@ -3,7 +3,7 @@ import { CharterError } from '../../errors.js';
 import { formatDecimal, parseDecimal } from '../../encoding/decimal.js';
 import type { Ledger, ReservationRequest, ReservationResult } from '../types.js';
 import { reservationRows, type Row } from '../rows.js';
-import { validateReservation } from '../ledger.js';
+import { settlement, validateReservation } from '../ledger.js';
 import { windowBounds } from './totals.js';
 import { decideReservation, type LinkTotals } from '../ledger.js';
 import type { Runner } from './run.js';
@@ -133,19 +133,12 @@ export function createLedger(run: Runner, t: LedgerTables): Ledger {
     };
     await run({ tx: true, confirm }, async (q) => {
       const r = await q.query<{ state: string; settled_by: string | null }>(`SELECT state, settled_by FROM ${t.ledger} WHERE reservation_id = $1 FOR UPDATE`, [id]);
-      if (r.rows.length === 0) throw new CharterError('RESERVATION_NOT_FOUND', 'no reservation with that id');
-      // Timed out, wholly or in part: a reservation on a chain sharing only some of its links with a later
-      // one had only those rows expired (under their locks). It can still be settled, as a whole.
-      const timedOut =
-        r.rows.some((x) => x.state === 'released' && x.settled_by === 'timeout') &&
-        r.rows.every((x) => (x.state === 'released' && x.settled_by === 'timeout') || x.state === 'reserved');
-      if (state === 'released' && timedOut) {
+      const todo = settlement(r.rows, state);
+      if (todo === 'none') return;
+      if (todo === 'rest') {
         await q.query(`UPDATE ${t.ledger} SET state = 'released', settled_by = 'timeout', settled_at = $2 WHERE reservation_id = $1 AND state = 'reserved'`, [id, Date.now()]);
         return;
       }
-      if (r.rows.some((x) => x.state === 'released') && !timedOut) throw new CharterError('RESERVATION_NOT_FOUND', 'that reservation was already released');
-      if (state === 'released' && r.rows.some((x) => x.state === 'committed')) throw new CharterError('RESERVATION_NOT_FOUND', 'that reservation is already committed');
-      if (state === 'committed' && r.rows.every((x) => x.state === 'committed')) return;
       await q.query(`UPDATE ${t.ledger} SET state = $2, settled_by = $3, settled_at = $4 WHERE reservation_id = $1`, [
         id,
         state,

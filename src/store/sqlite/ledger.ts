@@ -2,7 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { CharterError } from '../../errors.js';
 import { formatDecimal, parseDecimal } from '../../encoding/decimal.js';
 import type { Ledger, ReservationRequest, ReservationResult } from '../types.js';
-import { computeReservation, validateReservation, type LedgerRow } from '../ledger.js';
+import { computeReservation, settlement, validateReservation, type LedgerRow } from '../ledger.js';
 import { reservationRows, type Row } from '../rows.js';
 import { wrap } from './wrap.js';
 
@@ -35,19 +35,12 @@ export function sqliteLedger(db: Database): Ledger {
       db
         .transaction(() => {
           const rows = db.prepare('SELECT state, settled_by FROM ledger WHERE reservation_id = ?').all(id) as Row[];
-          if (rows.length === 0) throw new CharterError('RESERVATION_NOT_FOUND', 'no reservation with that id');
-          // Timed out, wholly or in part: a reservation on a chain sharing only some of its links with a later
-          // one had only those rows expired (under their locks). It can still be settled, as a whole.
-          const timedOut =
-            rows.some((r) => r.state === 'released' && r.settled_by === 'timeout') &&
-            rows.every((r) => (r.state === 'released' && r.settled_by === 'timeout') || r.state === 'reserved');
-          if (state === 'released' && timedOut) {
+          const todo = settlement(rows, state);
+          if (todo === 'none') return;
+          if (todo === 'rest') {
             db.prepare("UPDATE ledger SET state = 'released', settled_by = 'timeout', settled_at = ? WHERE reservation_id = ? AND state = 'reserved'").run(Date.now(), id);
             return;
           }
-          if (rows.some((r) => r.state === 'released') && !timedOut) throw new CharterError('RESERVATION_NOT_FOUND', 'that reservation was already released');
-          if (state === 'released' && rows.some((r) => r.state === 'committed')) throw new CharterError('RESERVATION_NOT_FOUND', 'that reservation is already committed');
-          if (state === 'committed' && rows.every((r) => r.state === 'committed')) return;
           db.prepare('UPDATE ledger SET state = ?, settled_by = ?, settled_at = ? WHERE reservation_id = ?').run(
             state,
             state === 'committed' ? 'commit' : 'release',
