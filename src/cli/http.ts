@@ -22,6 +22,8 @@ export interface HttpResult {
   body: unknown;
   /** The API's signed decision receipt (`Charter-Receipt`), when it sends one. */
   receipt?: string;
+  /** A redirect's target: not followed (the proof names one URL); call it afresh if it is to be trusted. */
+  location?: string;
 }
 
 /** Sends one request with a presentation bound to it; collects status and body (JSON parsed when it is JSON). */
@@ -59,7 +61,8 @@ function send(ctx: CliContext, method: 'GET' | 'POST', url: string, opts: HttpOp
       }
       // `ok: false` exits 1 (refused), with the problem details printed.
       const receipt = receiptOf(r);
-      return { ok: r.ok, status: r.status, contentType, body: parsed, ...(receipt !== undefined ? { receipt } : {}) };
+      const location = r.status >= 300 && r.status < 400 ? (r.headers.get('location') ?? undefined) : undefined;
+      return { ok: r.ok, status: r.status, contentType, body: parsed, ...(receipt !== undefined ? { receipt } : {}), ...(location !== undefined ? { location } : {}) };
     },
     render,
   );
@@ -69,6 +72,7 @@ function render(r: HttpResult): string {
   const problem = r.contentType?.startsWith('application/problem+json') ? (r.body as { code?: string; detail?: string; reasons?: Reason[] }) : undefined;
   if (problem) return [`✗ HTTP ${r.status} ${problem.code ?? ''}: ${problem.detail ?? ''}`, formatReasons(problem.reasons ?? [])].filter(Boolean).join('\n');
   const body = typeof r.body === 'string' ? r.body : JSON.stringify(r.body, null, 2);
+  if (r.location !== undefined) return `✗ HTTP ${r.status}: a redirect to ${r.location}, not followed (the proof names this URL alone); call it afresh if you trust it\n${body}`;
   return `${r.ok ? '✓' : '✗'} HTTP ${r.status}\n${body}`;
 }
 

@@ -86,7 +86,9 @@ function checkOptions(o: CharterFetchOptions): void {
  * the request also carries its own RFC 9421 signature (method, authority,
  * path, query, the Content-Digest of a body, the Signature-Agent member; a
  * fresh nonce). A 401 carrying `charter-nonce` is retried once with that
- * nonce (presented and signed afresh).
+ * nonce (presented and signed afresh). Redirects are never followed (the
+ * proof is bound to this URL): a 3xx is returned as it is, whatever
+ * `init.redirect` says, except that `'error'` still rejects.
  */
 export async function charterFetch(url: string | URL, init: RequestInit = {}, options: CharterFetchOptions): Promise<Response> {
   checkOptions(options);
@@ -138,7 +140,10 @@ export async function charterFetch(url: string | URL, init: RequestInit = {}, op
       );
       for (const [k, v] of Object.entries(added)) if (v !== undefined) headers.set(k, v);
     }
-    return doFetch(target, { ...init, method, headers });
+    // A proof names one URL (htu, the signature's @authority and @path): a redirect's target would get it
+    // for a request it was not made for, and a cross-origin one could replay it at this origin before it
+    // is used. So no redirect is followed: the 3xx is the answer, and the caller asks the Location afresh.
+    return doFetch(target, { ...init, method, headers, redirect: init.redirect === 'error' ? 'error' : 'manual' });
   };
   const first = await send();
   const nonce = first.status === 401 && holder ? challengeNonce(first.headers.get('www-authenticate')) : undefined;

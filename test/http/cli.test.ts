@@ -54,6 +54,7 @@ describe('charter http get|post', () => {
         res.status(201).json({ agent: req.charter!.holder, keyId: req.charter!.signature!.keyId });
       },
     );
+    app.get('/moved', (_req, res) => void res.redirect(302, 'http://127.0.0.1:1/elsewhere'));
     const server = app.listen(0, '127.0.0.1');
     await new Promise<void>((r) => server.once('listening', () => r()));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -99,6 +100,16 @@ describe('charter http get|post', () => {
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/HTTP 403 GRANT_SCOPE/);
     expect(ran).toEqual([]);
+  });
+
+  it('a redirect is not followed: exit 1, its Location named (JSON and human), the proof never sent on', async () => {
+    const g = await w.grant();
+    const json = await run(['http', 'get', `${url}/moved`, '--as', 'app', '--present', g.id, '--aud', API, '--json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.out)).toMatchObject({ ok: false, status: 302, location: 'http://127.0.0.1:1/elsewhere' });
+    const human = await run(['http', 'get', `${url}/moved`, '--as', 'app', '--present', g.id, '--aud', API, '--sign']);
+    expect(human.code).toBe(1);
+    expect(human.out).toMatch(/HTTP 302: a redirect to http:\/\/127\.0\.0\.1:1\/elsewhere, not followed/);
   });
 
   it('post: sends the JSON body; the agent presents its identity and mandate', async () => {
