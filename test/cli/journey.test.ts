@@ -161,6 +161,29 @@ describe("a person's journey on a home served on 127.0.0.1", () => {
     expect([bad.code, bad.err]).toEqual([2, `charter: file ${notJwt} does not hold a credential JWT (grant) [INVALID_ARGUMENT]`]);
     const nothing = await run(['grant', 'revoke', '--to', 'did:web:nobody.example', '--json']);
     expect(json(nothing)).toEqual({ revoked: [] });
+    // A mistyped party DID is named (exit 2) instead of matching nothing: malformed, or a key DID that does not decode.
+    for (const bad of [
+      'did:key:zbad',
+      'did:key:z6Mk',
+      'did:jwk:eyJub3QiOiJhIGtleSJ9',
+      'did:jwk:!!',
+      'did:web:bad host',
+      'did:',
+      'did:web:',
+      'did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK%00',
+    ]) {
+      for (const args of [
+        ['grant', 'revoke', '--to', bad, '--json'],
+        ['grant', 'list', '--to', bad, '--json'],
+        ['grant', 'issue', '--as', 'alice', '--to', bad, '--resource', 'profile/email', '--action', 'read', '--purpose', 'p', '--expires', '1d', '--json'],
+      ]) {
+        const r = await run(args);
+        expect([bad, r.code, json<{ error: { code: string } }>(r).error.code, args[1]], r.out).toEqual([bad, 2, 'INVALID_DID', args[1]]);
+      }
+    }
+    // A well-formed key DID that holds no grant is still "nothing to revoke".
+    const none = await run(['grant', 'revoke', '--to', 'did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK']);
+    expect([none.code, none.out]).toEqual([0, 'nothing to revoke']);
   });
 
   it('a readable file that is not a JWT is called that', async () => {
