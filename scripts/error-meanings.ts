@@ -100,5 +100,6 @@ export const MEANING: Record<CharterErrorCode, string> = {
   ADDRESS_IN_USE: 'the port is taken: choose another with --port',
   STORE_ERROR: 'the store failed (e.g. a newer schema, corruption); nothing was decided',
   STORE_UNAVAILABLE: 'the store cannot be reached now (closed, locked, read-only, full, restarting); nothing was decided: retry',
+  UNREACHABLE: 'a server the CLI called could not be reached (refused, reset, timed out, no such host): retry',
   INTERNAL: 'anything unexpected (a bug: please report it)',
 };

@@ -116,6 +116,7 @@ export const ERROR_CODES = [
   'ADDRESS_IN_USE',
   'STORE_ERROR',
   'STORE_UNAVAILABLE',
+  'UNREACHABLE',
   // anything else
   'INTERNAL',
 ] as const;
@@ -269,6 +270,7 @@ export const HTTP_STATUS: Record<CharterErrorCode, HttpStatus> = {
   ADDRESS_IN_USE: 500,
   STORE_ERROR: 503,
   STORE_UNAVAILABLE: 503,
+  UNREACHABLE: 503,
   INTERNAL: 500,
 };
 
@@ -377,6 +379,7 @@ export const EXIT_CODE: Record<CharterErrorCode, ExitCode> = {
   ADDRESS_IN_USE: 2,
   STORE_ERROR: 3,
   STORE_UNAVAILABLE: 3,
+  UNREACHABLE: 3,
   INTERNAL: 3,
 };
 

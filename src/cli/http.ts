@@ -33,6 +33,7 @@ function send(ctx: CliContext, method: 'GET' | 'POST', url: string, opts: HttpOp
     opts,
     async (home): Promise<HttpResult> => {
       if (!opts.present?.length && !opts.sign) throw new CharterError('INVALID_ARGUMENT', 'say how to prove who is asking: --present CREDENTIAL…, --sign, or both');
+      if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new CharterError('INVALID_ARGUMENT', `${url.slice(0, 80)} is not an http(s) URL`);
       const holder = await home.issuer(opts.as);
       const credentials = await Promise.all((opts.present ?? []).map((c) => credentialArg(ctx, home, c)));
       const body = opts.data !== undefined ? JSON.stringify(parseJsonArg(await readTextArg(ctx, opts.data, '--data'), '--data')) : undefined;

@@ -135,7 +135,7 @@ export async function runCommand<T>(
 
 /** One line on stderr (`charter: <what to do> [CODE]`) and, with --json, `{ ok: false, error }` on stdout. */
 export function reportError(ctx: CliContext, opts: CommonOptions, err: unknown): void {
-  const e = pathError(err) ?? err;
+  const e = pathError(err) ?? networkError(err) ?? err;
   const code = e instanceof CharterError ? e.code : 'INTERNAL';
   const message = withLoopbackHint(code, e instanceof Error ? e.message : String(e));
   if (opts.json) ctx.stdout(JSON.stringify({ ok: false, error: { code, message } }, null, 2));
@@ -152,6 +152,20 @@ function pathError(e: unknown): CharterError | undefined {
   const x = e as NodeJS.ErrnoException | undefined;
   if (!(e instanceof Error) || e instanceof CharterError || typeof x?.code !== 'string' || !PATH_ERRORS.has(x.code) || typeof x.path !== 'string') return undefined;
   return new CharterError('INVALID_ARGUMENT', `cannot ${x.syscall ?? 'use'} ${x.path} (${x.code}): check the path and its permissions`, { cause: e });
+}
+
+/**
+ * fetch's own failure to reach a server (a TypeError "fetch failed" whose
+ * cause is the socket's error): UNREACHABLE (exit 3, retry), naming where
+ * and why, not INTERNAL, which says "a bug".
+ */
+function networkError(e: unknown): CharterError | undefined {
+  if (!(e instanceof TypeError) || e.message !== 'fetch failed') return undefined;
+  const c = (e as { cause?: { code?: unknown; address?: unknown; port?: unknown; hostname?: unknown; message?: unknown } }).cause;
+  const code = typeof c?.code === 'string' ? c.code : undefined;
+  const where = typeof c?.hostname === 'string' ? c.hostname : typeof c?.address === 'string' ? `${c.address}${typeof c.port === 'number' ? `:${c.port}` : ''}` : undefined;
+  const why = [code, where].filter(Boolean).join(' ') || (typeof c?.message === 'string' ? c.message.slice(0, 80) : 'network error');
+  return new CharterError('UNREACHABLE', `the server could not be reached (${why}): check the URL and that the server is up, then retry`, { cause: e });
 }
 
 /** A deprecated spelling still works for one release, with a notice on stderr. */

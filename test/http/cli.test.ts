@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { Readable } from 'node:stream';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -110,6 +111,23 @@ describe('charter http get|post', () => {
     const human = await run(['http', 'get', `${url}/moved`, '--as', 'app', '--present', g.id, '--aud', API, '--sign']);
     expect(human.code).toBe(1);
     expect(human.out).toMatch(/HTTP 302: a redirect to http:\/\/127\.0\.0\.1:1\/elsewhere, not followed/);
+  });
+
+  it('a server that cannot be reached is UNREACHABLE (exit 3), naming where; a URL that is not http(s) is a usage error (exit 2)', async () => {
+    const g = await w.grant();
+    // A port nothing listens on: one the system gave and took back.
+    const probe = createServer().listen(0, '127.0.0.1');
+    await new Promise<void>((r) => probe.once('listening', () => r()));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    const refused = await run(['http', 'get', `http://127.0.0.1:${port}/x`, '--as', 'app', '--present', g.id, '--aud', API, '--json']);
+    expect(refused.code).toBe(3);
+    expect(JSON.parse(refused.out).error).toMatchObject({ code: 'UNREACHABLE', message: expect.stringContaining(`ECONNREFUSED 127.0.0.1:${port}`) });
+    expect(refused.err).toMatch(/\[UNREACHABLE\]$/m);
+    for (const bad of ['not a url', 'ftp://127.0.0.1/x', 'file:///etc/passwd', '127.0.0.1:3000/x']) {
+      const r = await run(['http', 'post', bad, '--as', 'app', '--sign', '--data', '{}', '--json']);
+      expect([bad, r.code, JSON.parse(r.out).error.code]).toEqual([bad, 2, 'INVALID_ARGUMENT']);
+    }
   });
 
   it('post: sends the JSON body; the agent presents its identity and mandate', async () => {
