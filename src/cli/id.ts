@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import type { KeyType } from '../keys/types.js';
 import type { IdentityRecord } from '../store/types.js';
-import { homeCommand, leaf, parseJsonArg, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { homeCommand, leaf, parseJsonArg, readTextSource, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 import { multibaseToPrivateJwk } from '../keys/index.js';
 import { table } from './format.js';
 import { promptLine } from './prompt.js';
@@ -20,6 +20,22 @@ export function parseKeyType(s: string): KeyType {
   const t = KEY_TYPES[s.toLowerCase()];
   if (!t) throw new CharterError('INVALID_ARGUMENT', `unknown key type "${s}" (use ed25519, p256 or secp256k1)`);
   return t;
+}
+
+/**
+ * A private key from a file or standard input, never from the command line
+ * itself: argv is readable by every user of the machine (ps, /proc/PID/cmdline)
+ * and stays in shell history. The refusal does not repeat the argument.
+ */
+async function keyText(ctx: CliContext, arg: string, flag: string): Promise<string> {
+  const { text, source } = await readTextSource(ctx, arg, flag === '--jwk' ? 'JWK' : 'multibase key');
+  if (source === 'inline') {
+    throw new CharterError(
+      'INVALID_ARGUMENT',
+      `${flag} takes a file or - for standard input, not the key itself (a command line is visible to other users of this machine and kept in shell history): e.g. charter id import --alias NAME ${flag} - < key`,
+    );
+  }
+  return text;
 }
 
 export function parseMethod(s: string): 'key' | 'jwk' | 'web' {
@@ -76,9 +92,7 @@ export function registerId(program: Command, ctx: CliContext): void {
       opts,
       async () => {
         if (!opts.jwk === !opts.multibase) throw new CharterError('INVALID_ARGUMENT', 'give exactly one of --jwk or --multibase');
-        const privateJwk = opts.jwk
-          ? parseJsonArg(await readTextArg(ctx, opts.jwk, 'JWK'), 'the JWK')
-          : multibaseToPrivateJwk(await readTextArg(ctx, opts.multibase!, 'multibase key'));
+        const privateJwk = opts.jwk ? parseJsonArg(await keyText(ctx, opts.jwk, '--jwk'), 'the JWK') : multibaseToPrivateJwk(await keyText(ctx, opts.multibase!, '--multibase'));
         return withHome(ctx, opts, async (home) => {
           const rec = await home.importIdentity({ alias: opts.alias, privateJwk, method: parseMethod(opts.method), ...(opts.domain ? { domain: opts.domain } : {}) });
           return { alias: rec.alias, did: rec.did };

@@ -193,12 +193,28 @@ describe('charter id import', () => {
     expect(r.code).toBe(0);
     expect(json<{ did: string }>(r).did).toBe(didKeyFromJwk(p256.publicJwk));
     const k1 = generateKeyPair('secp256k1');
-    const mb = await charter(['id', 'import', '--alias', 'mb', '--multibase', privateJwkToMultibase(k1.privateJwk), '--json'], env);
+    const mb = await charter(['id', 'import', '--alias', 'mb', '--multibase', '-', '--json'], env, privateJwkToMultibase(k1.privateJwk));
     expect(json<{ did: string }>(mb).did).toBe(didKeyFromJwk(k1.publicJwk));
+    // A key on the command line is refused (argv is readable by every user, and kept in shell history), and not repeated.
+    const k2 = generateKeyPair('Ed25519');
+    for (const [flag, key] of [
+      ['--multibase', privateJwkToMultibase(k2.privateJwk)],
+      ['--jwk', JSON.stringify(k2.privateJwk)],
+    ] as const) {
+      const inline = await charter(['id', 'import', '--alias', 'inline', flag, key, '--json'], env);
+      expect([inline.code, json<{ error: { code: string } }>(inline).error.code]).toEqual([2, 'INVALID_ARGUMENT']);
+      expect(inline.stderr).toMatch(/not the key itself/);
+      expect(inline.stdout + inline.stderr).not.toContain(k2.privateJwk.d);
+      expect(inline.stdout + inline.stderr).not.toContain(key.slice(0, 20));
+    }
+    // From a file, it is imported.
+    const file = join(env.CHARTER_HOME!, '..', 'k2.jwk');
+    writeFileSync(file, JSON.stringify(k2.privateJwk), { mode: 0o600 });
+    expect(json<{ did: string }>(await charter(['id', 'import', '--alias', 'fromfile', '--jwk', file, '--json'], env)).did).toBe(didKeyFromJwk(k2.publicJwk));
     const again = await charter(['id', 'import', '--alias', 'twice', '--jwk', '-'], env, JSON.stringify(p256.privateJwk));
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/already in this home as "imported" \[ALREADY_EXISTS\]/);
-    const rsa = await charter(['id', 'import', '--alias', 'bad', '--jwk', '{"kty":"RSA"}'], env);
+    const rsa = await charter(['id', 'import', '--alias', 'bad', '--jwk', '-'], env, '{"kty":"RSA"}');
     expect([rsa.code, rsa.stderr]).toEqual([2, expect.stringMatching(/\[(INVALID_KEY|UNSUPPORTED_KEY_TYPE)\]\n$/)]);
   });
 });
