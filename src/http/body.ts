@@ -70,11 +70,5 @@ export async function readWebBody(request: Request, maxBytes = MAX_BODY_BYTES): 
     }
     chunks.push(value);
   }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return Buffer.concat(chunks, size);
 }
