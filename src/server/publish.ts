@@ -16,7 +16,8 @@ export interface PublishedHome {
  * host: each status list credential at `status/<id>` (re-signed first when
  * its bits changed since it was last signed, which also repairs a crash
  * between commit and re-sign), each revocation list as an IETF Status List
- * Token at `statuslists/<id>`, and each did:web document at its did:web path.
+ * Token at `statuslists/<id>`, and each did:web document at its did:web path
+ * (under a folder per host when the home has did:web identities of several hosts).
  * Each file is written atomically (a reader never sees half a list).
  */
 export async function publishHome(home: Home, dir: string): Promise<PublishedHome> {
@@ -29,9 +30,15 @@ export async function publishHome(home: Home, dir: string): Promise<PublishedHom
   }
   // The revocation lists again as IETF Status List Tokens, where SD-JWT VCs point (statuslists/<id>).
   files.push(...(await publishTokenStatusLists(home.store, dir, (did) => home.issuer(did))));
-  for (const rec of await home.store.listIdentities()) {
-    if (rec.method !== 'web' || !rec.document) continue;
-    const file = join(dir, ...didWebPath(rec.did).split('/').filter(Boolean));
+  // did:web documents at their paths. Two hosts' documents can share a path (both at
+  // /.well-known/did.json), so when the home holds did:web identities of more than one host,
+  // each host's documents go under a folder named for it (its DID's host segment: a.example,
+  // localhost%3A8080), to be copied to that host; one host's stay at the top, as before.
+  const web = (await home.store.listIdentities()).filter((r) => r.method === 'web' && r.document);
+  const hostOf = (did: string) => did.split(':')[2]!;
+  const perHost = new Set(web.map((r) => hostOf(r.did))).size > 1;
+  for (const rec of web) {
+    const file = join(dir, ...(perHost ? [hostOf(rec.did)] : []), ...didWebPath(rec.did).split('/').filter(Boolean));
     writeFileAtomic(file, JSON.stringify(rec.document, null, 2) + '\n', 0o644);
     files.push(file);
   }
