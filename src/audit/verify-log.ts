@@ -162,7 +162,12 @@ export async function verifyAuditLog(store: AuditStore, options: VerifyAuditOpti
       }
       return undefined;
     };
-    if (anchor !== undefined) matched += atSeq.get(anchor)?.length ?? 0;
+    // Every checkpoint at the anchor's seq (a third party's too) must name the anchor's head and be the
+    // chain's verifier's: one a third party holds is exactly what catches a rewritten, re-anchored start.
+    if (anchor !== undefined) {
+      const m = matchCheckpoints(anchor, prev);
+      if (m) return broken(rec.chain, anchor, m);
+    }
     for (;;) {
       const page = await store.listAudit({ chain: rec.chain, fromSeq: seq, limit: PAGE });
       if (page.length === 0) break;

@@ -231,6 +231,62 @@ describe('the audit log', () => {
     }
   });
 
+  it("a rewritten start, pruned and re-anchored by the verifier's own key, is caught by a checkpoint a third party holds at the anchor", async () => {
+    // The operator (holding the verifier's key) turns deny 6 into an allow, re-signs and re-chains 6..12,
+    // prunes through `through` and anchors the rest with a fresh checkpoint of its rewritten head.
+    const rewrite = async (through: number) => {
+      const src = await openSqliteStore(base);
+      const held = (await src.listAuditCheckpoints(chain)).find((c) => c.seq === through)!;
+      await src.close();
+      const file = join(dir, `reanchor-${copies++}.db`);
+      copyFileSync(base, file);
+      const db = new Database(file);
+      const row = (k: number) => db.prepare('SELECT jws, hash FROM audit_entries WHERE seq = ?').get(k) as { jws: string; hash: string };
+      const claimsOf = (jws: string) => JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString()) as Record<string, unknown> & { log: { prev: string } };
+      let prev = row(5).hash;
+      let head = '';
+      for (let k = 6; k <= N; k++) {
+        const claims = claimsOf(row(k).jws);
+        if (k === 6) Object.assign(claims, { decision: 'allow', status: 200, reasons: [] });
+        claims.log.prev = prev;
+        const payload = canonicalJson(claims);
+        const jws = await signPayload(RECEIPT_TYP, payload, api);
+        db.prepare('UPDATE audit_entries SET jws = ?, hash = ?, prev = ? WHERE seq = ?').run(jws, sha256Digest(payload), prev, k);
+        prev = sha256Digest(payload);
+        if (k === through) head = prev;
+      }
+      db.prepare('DELETE FROM audit_entries WHERE seq <= ?').run(through);
+      db.prepare('DELETE FROM audit_checkpoints').run();
+      const anchor = await signCheckpoint(api, chain, through, head);
+      db.prepare('INSERT INTO audit_checkpoints (chain, seq, head, issuer, at, jws) VALUES (?, ?, ?, ?, ?, ?)').run(chain, through, head, api.did, Date.now(), anchor.jws);
+      db.close();
+      return { file, held: held.jws };
+    };
+    const verify = async (file: string, checkpoints: string[]) => {
+      const store = await openSqliteStore(file);
+      try {
+        return await verifyAuditLog(store, { resolver: w.resolver, checkpoints });
+      } finally {
+        await store.close();
+      }
+    };
+    for (const through of [8, 12]) {
+      const { file, held } = await rewrite(through);
+      // Alone, the re-anchored log is self-consistent: that is what a held checkpoint is for.
+      expect((await verify(file, [])).ok).toBe(true);
+      expect((await verify(file, [held])).broken).toMatchObject({
+        chain,
+        seq: through,
+        code: 'AUDIT_CHAIN_BROKEN',
+        message: expect.stringMatching(/given checkpoint at seq \d+ names another head/),
+      });
+      // A checkpoint at the anchor by another key, or naming another head, is never counted as matching.
+      for (const other of [await signCheckpoint(w.alice, chain, through, 'sha256-garbage'), await signCheckpoint(api, chain, through, 'sha256-garbage')]) {
+        expect((await verify(file, [other.jws])).ok).toBe(false);
+      }
+    }
+  });
+
   it('a checkpoint stored with another head, or signed by someone else, breaks the chain', async () => {
     const other = w.alice;
     const forged = await signCheckpoint(other, chain, 4, 'sha256-whatever');
