@@ -7,7 +7,7 @@ import type { CharterResolver } from '../did/types.js';
 import { allocateStatusEntry, setCredentialStatus } from '../status/index.js';
 import { issueGrant, type PoolMember } from '../grants/index.js';
 import type { Store } from '../store/types.js';
-import { advanceEpoch, currentEpoch, issueMembership, summary, type PoolSummary } from './membership.js';
+import { acceptedStatus, advanceEpoch, currentEpoch, issueMembership, summary, type PoolSummary } from './membership.js';
 import { tally, type StoredProposal, type Tally } from './proposals.js';
 import { DECISION_TYPE, decisionId, putSigned, resultId, taken } from './records.js';
 
@@ -136,7 +136,19 @@ export async function admitMember(
   const e = await currentEpoch(store, pool.did);
   const admitted = e.members.find((m) => m.id === member);
   const id = resultId(t.hash, 'membership');
-  if (admitted && (await store.getCredential(id))) throw new CharterError('ALREADY_EXISTS', `${member.slice(0, 80)} already is a member`);
+  if (admitted) {
+    // Only this proposal's own admission is finished here (a crash after the new epoch, before the
+    // membership was stored): the epoch's entry for the member must be the status entry this proposal
+    // allocated. Any other proposal to admit a current member is refused, whatever its count: executing
+    // it would issue a second membership whose withdrawal bit no grant names, and the member's leave
+    // would then set that bit while verifiers keep reading the first.
+    const mine = (await store.findStatusAllocation(id))[0];
+    const list = mine ? await store.getStatusList(mine.listId) : undefined;
+    if (!mine || !list || acceptedStatus(admitted.accepted) !== `${list.url}#${mine.index}`) {
+      throw new CharterError('ALREADY_EXISTS', `${member.slice(0, 80)} already is a member (admitted by another proposal)`);
+    }
+    if (await store.getCredential(id)) throw new CharterError('ALREADY_EXISTS', `${member.slice(0, 80)} already is a member`);
+  }
   if (!admitted && !t.ok) return refused(t, 'admit');
   if (!admitted && o.acceptance === undefined) {
     // Allocate (once) the entry the member must accept, and say so.

@@ -146,6 +146,35 @@ describe('data pools: lifecycle (charter serve on loopback)', () => {
     expect((await w.proposeGrant()).proposal.epoch.number).toBe(1);
   });
 
+  it('a member is admitted once: another admission proposal for it is refused, approved or not, stale or fresh; its leave still withdraws it from grants', async () => {
+    const x = await w.home.createIdentity({ alias: 'admitted-once' });
+    const me = await w.home.issuer('admitted-once');
+    const accept = (pool: string, status: string) => signAcceptance(me, pool, status);
+    const S = w.home.store;
+    const opts = { resolver: w.resolver, baseUrl: w.server.url, acceptance: accept };
+    const [p1, p2] = [await propose(S, w.pool, { action: 'admit', member: x.did }), await propose(S, w.pool, { action: 'admit', member: x.did })];
+    for (const m of [w.members[0]!, w.members[1]!]) await castVote(S, m, p2, 'approve');
+    expect((await admitMember(S, w.pool, p2, opts)).ok).toBe(true);
+    const epoch = (await currentEpoch(S, w.pool.did)).number;
+    // The sibling proposal of the old epoch: with one approval (stale and short), then with the threshold.
+    await castVote(S, w.members[2]!, p1, 'approve');
+    await expect(admitMember(S, w.pool, p1, opts)).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+    await castVote(S, w.members[0]!, p1, 'approve');
+    await expect(admitMember(S, w.pool, p1, opts)).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+    // A fresh proposal of the current epoch is not even made.
+    await expect(propose(S, w.pool, { action: 'admit', member: x.did })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+    // Nothing changed: one membership, the same epoch; the member's leave sets the bit the pool's grants name.
+    expect((await currentEpoch(S, w.pool.did)).number).toBe(epoch);
+    const g = await w.grant();
+    const held = await membershipOf(S, w.pool.did, x.did);
+    const snapshot = (await currentEpoch(S, w.pool.did)).members.find((m) => m.id === x.did)!;
+    expect(acceptedStatus((held!.subject.membership as { accepted: string }).accepted)).toBe(acceptedStatus(snapshot.accepted));
+    expect(codes(await check(g.jwt, x.did))).toEqual([]);
+    await leavePool(S, w.pool, { notice: await signLeave(me, w.pool.did, acceptedStatus(snapshot.accepted)), resolver: w.resolver });
+    w.freshStatus();
+    expect(codes(await check(g.jwt, x.did))).toEqual(['MEMBER_WITHDRAWN']);
+  });
+
   it('a vote signed elsewhere is received and counted; findProposal takes a hash prefix', async () => {
     const p = await w.proposeGrant();
     const elsewhere = await w.home.issuer('m2');
