@@ -7,7 +7,7 @@ import { createStatusChecker } from '../status/index.js';
 import type { EvidenceBundle } from './bundle.js';
 import { CHECKPOINT_TYP, checkAuditJws } from './jws.js';
 import { presentedCredentials } from './presented.js';
-import { verifyReceipt, type DecisionReceipt, type ReceiptClaims } from './receipt.js';
+import { decodeReceipt, verifyReceipt, type DecisionReceipt, type ReceiptClaims } from './receipt.js';
 import { disagreement, recheckDecision } from './recheck.js';
 
 /** One part of a bundle and what checking it found. */
@@ -90,6 +90,9 @@ function checkShape(b: unknown): asserts b is EvidenceBundle {
  */
 export async function verifyEvidence(bundle: unknown, options: VerifyEvidenceOptions = {}): Promise<EvidenceVerification> {
   checkShape(bundle);
+  if (options.at !== undefined && (!(options.at instanceof Date) || !Number.isFinite(options.at.getTime()))) {
+    throw new CharterError('INVALID_ARGUMENT', 'verifyEvidence: at must be a valid Date');
+  }
   const parts: EvidencePart[] = [];
   const add = (part: string, reasons: Reason[]) => parts.push({ part, ok: reasons.length === 0, reasons });
   const resolver = bundleResolver(bundle.dids);
@@ -184,7 +187,21 @@ export async function verifyEvidence(bundle: unknown, options: VerifyEvidenceOpt
     const c = v?.claims;
     if (!v || !c) add(`settlement ${i}`, mismatch('not a receipt'));
     else if (v.reasons.length > 0) add(`settlement ${i}`, v.reasons);
+    else if (bundle.settlements.indexOf(s) !== i) add(`settlement ${i}`, mismatch('the same settlement is listed twice'));
     else add(`settlement ${i}`, c.kind === 'settlement' && c.receipt === receipt.jti && c.iss === receipt.iss ? [] : mismatch('the settlement is of another decision or verifier'));
+  }
+  // A settlement of this decision inside the log segment must be listed: leaving one out would show a
+  // committed spend as only reserved (one logged after the checkpoint is beyond what the bundle proves).
+  for (const jws of bundle.log.entries.slice(1)) {
+    let c: ReceiptClaims | undefined;
+    try {
+      c = typeof jws === 'string' ? decodeReceipt(jws) : undefined;
+    } catch {
+      c = undefined; // named by the log part
+    }
+    if (c?.kind === 'settlement' && c.receipt === receipt.jti && !bundle.settlements.includes(jws)) {
+      add('settlements', mismatch(`the log segment holds a settlement of this decision (seq ${String(c.log?.seq)}) that the bundle does not list`));
+    }
   }
 
   return {

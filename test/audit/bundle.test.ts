@@ -201,4 +201,26 @@ describe('evidence bundles', () => {
     expect(failing(await verifyEvidence(otherLog))).toContain('log');
     await expect(verifyEvidence({ type: 'nope' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
+
+  it('a settlement the log segment holds cannot be left out, and none is counted twice', async () => {
+    const b = bundles.agent;
+    // The agent bundle's settlement was logged before its checkpoint: it is in the segment.
+    expect(b.log.entries).toContain(b.settlements[0]);
+    const dropped = structuredClone(b);
+    dropped.settlements = [];
+    expect(failing(await verifyEvidence(dropped))).toEqual(['settlements']);
+    const twice = structuredClone(b);
+    twice.settlements = [b.settlements[0]!, b.settlements[0]!];
+    expect(failing(await verifyEvidence(twice))).toEqual(['settlement 1']);
+    // Another decision's settlement in its place is named too.
+    const other = structuredClone(b);
+    other.settlements = [b.receipt];
+    expect(failing(await verifyEvidence(other))).toEqual(expect.arrayContaining(['settlement 0', 'settlements']));
+  });
+
+  it('at must be a valid Date: anything else is INVALID_ARGUMENT before any re-check', async () => {
+    for (const at of [new Date('nope'), '2026-01-01T00:00:00Z', 1_700_000_000_000, null, {}]) {
+      await expect(verifyEvidence(bundles.grant, { at: at as unknown as Date })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    }
+  });
 });
