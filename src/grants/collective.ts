@@ -263,7 +263,20 @@ export async function countVotes(proposal: Proposal, votes: readonly string[], o
     if (vote.decision === 'reject') reject.add(v.issuer);
     else if (!approve.has(v.issuer)) approve.set(v.issuer, index);
   });
-  const approvals = proposal.epoch.members.map((m) => m.id).filter((id) => approve.has(id) && !reject.has(id));
+  // A vote counts only from a member whose own signed acceptance the snapshot carries: the snapshot is the
+  // pool's word, so without this a pool key alone could list a stranger (with junk for its acceptance)
+  // and have it approve. (An identity the pool made up can still sign its own acceptance: README, pools.)
+  const accepted = new Map(
+    await Promise.all(
+      proposal.epoch.members
+        .filter((m) => approve.has(m.id) && !reject.has(m.id))
+        .map(async (m) => [m.id, (await verifyAcceptance(m.accepted, m.id, proposal.pool, o.resolver)).entry !== undefined] as const),
+    ),
+  );
+  for (const [id, ok] of accepted) {
+    if (!ok) ignored.push({ index: approve.get(id)!, issuer: id, code: 'NOT_A_MEMBER', message: "the voter's acceptance of its membership in the snapshot does not verify" });
+  }
+  const approvals = proposal.epoch.members.map((m) => m.id).filter((id) => accepted.get(id) === true);
   const rejections = proposal.epoch.members.map((m) => m.id).filter((id) => reject.has(id));
   const counted = approvals.map((id) => approve.get(id)!);
   const k = proposal.epoch.threshold;

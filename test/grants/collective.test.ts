@@ -218,6 +218,34 @@ describe('collective grants: the quorum a verifier counts itself', () => {
     expect(codes(await verify(g, a.did, { withdrawn: new Set(['1']) }))).toEqual([]);
   });
 
+  it("a vote counts only from a member whose own acceptance the snapshot carries: junk, another's signature, another pool's, another member's", async () => {
+    const [a, b, stranger] = [PEOPLE[0]!, PEOPLE[1]!, PEOPLE[8]!];
+    const honest = await snapshot([a, b], 2);
+    const fakes = [
+      'AAAA.BBBB.CCCC',
+      await signJwt({ typ: JOIN_TYP }, { iss: stranger.did, sub: POOL.did, status: `${LIST}#8`, iat: 1 }, a.signer, a.kid),
+      await accept(stranger, 8, PLATFORM.did),
+      await accept(a, 0),
+      await signJwt({ typ: 'JWT' }, { iss: stranger.did, sub: POOL.did, status: `${LIST}#8`, iat: 1 }, stranger.signer, stranger.kid),
+      await signJwt({ typ: JOIN_TYP }, { iss: stranger.did, sub: POOL.did, iat: 1 }, stranger.signer, stranger.kid),
+    ];
+    for (const accepted of fakes) {
+      // The pool's snapshot lists a real member and the stranger, threshold 1: the stranger alone approves.
+      const epoch = { number: 3, threshold: 1, members: [honest.members[0]!, { id: stranger.did, accepted }] };
+      const p = proposalOf(epoch);
+      const g = await grantOf(p, [await vote(stranger, { proposal: proposalHash(p), epoch: 3, decision: 'approve' })]);
+      expect(codes(await verify(g, a.did))).toEqual(['QUORUM_NOT_MET']);
+      // With the real member's vote beside it, the real member's alone counts.
+      const g2 = await grantOf(p, [
+        await vote(stranger, { proposal: proposalHash(p), epoch: 3, decision: 'approve' }),
+        await vote(a, { proposal: proposalHash(p), epoch: 3, decision: 'approve' }),
+      ]);
+      const d = await verify(g2, a.did);
+      expect(codes(d)).toEqual([]);
+      expect(d.pool?.approvals).toEqual([a.did]);
+    }
+  });
+
   it('terms: the declared purpose and processing must fit; an unknown term fails closed', async () => {
     const [a] = [PEOPLE[0]!];
     const terms: GrantTerms = {
