@@ -17,7 +17,7 @@ export interface ImportOptions {
   now?: Date;
   /** Allowed clock skew in seconds. Default 60, capped at 300. */
   skewSeconds?: number;
-  /** The kinds of interaction proof accepted in `evidence`. Default DEFAULT_EVIDENCE (the agent's InteractionReceipt). */
+  /** The kinds of interaction proof accepted in `evidence`. Default DEFAULT_EVIDENCE (the agent's InteractionReceipt, or a verifier's decision receipt of an allow). */
   evidence?: readonly EvidenceCheck[];
   /** Attestations verified at once (default 64): signatures run on the thread pool meanwhile. */
   concurrency?: number;

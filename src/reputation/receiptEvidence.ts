@@ -2,6 +2,7 @@ import { toReason, type Reason } from '../errors.js';
 import { checkJwtSignature, decodeJwt, type DecodedJwt } from '../credentials/index.js';
 import type { Credential } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
+import { receiptShapeReasons } from '../credentials/receipt-shape.js';
 
 /**
  * A verifier's decision receipt (`typ: charter-receipt+jwt`, see src/audit)
@@ -9,9 +10,11 @@ import type { CharterResolver } from '../did/types.js';
  * beside) the agent's own InteractionReceipt. The verifier signed that it
  * allowed this agent's transaction; the same party may then rate it, once
  * per receipt. Checked here with the JOSE layer alone (reputation sits below
- * audit): signature by the receipt's issuer, its type and canonical
- * encoding, an allow, the agent as the presenting holder, the attester as
- * the verifier.
+ * audit): signature by the receipt's issuer, its type, canonical encoding
+ * and receipt shape, an allow, the agent as the presenting holder, the
+ * attester as the verifier. It is the verifier's own signed word: nothing
+ * the agent signed backs it, so it weighs what the scorer trusts that
+ * attester with (an unknown attester: `unknownAttesterWeight`, 0 by default).
  */
 export const DECISION_RECEIPT_EVIDENCE = 'CharterDecisionReceipt';
 const RECEIPT_TYP = 'charter-receipt+jwt';
@@ -65,8 +68,10 @@ export async function checkReceiptEvidence(receipt: string, options: { resolver:
   if (p.iss !== options.attester) return invalid('the decision receipt was signed by another party than the attester');
   const sig = await checkJwtSignature(d, options.attester, options.resolver, 'assertionMethod');
   if (sig.length > 0) return invalid(`the decision receipt does not verify (${sig[0]!.code})`);
+  // The whole receipt shape, as verifyReceipt holds it: a signed payload that is not a receipt proves nothing.
+  const shape = receiptShapeReasons(p);
+  if (shape.length > 0) return invalid(`not a decision receipt: ${shape[0]!.message}`);
   if (p.kind !== 'decision' || p.decision !== 'allow') return invalid('only a receipt of an allowed transaction proves an interaction');
   if (p.sub !== options.agent) return invalid('the decision receipt is about another agent');
-  if (typeof p.jti !== 'string' || typeof p.time !== 'string') return invalid('the decision receipt has no id or time');
-  return { ok: true, reasons: [], interaction: p.jti, at: p.time };
+  return { ok: true, reasons: [], interaction: p.jti as string, at: p.time as string };
 }

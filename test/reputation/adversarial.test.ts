@@ -215,7 +215,23 @@ describe("no one can spend another attester's receipt", () => {
     const receiptId = (decodeCredential(honest.jwt).evidence as { id: string }[])[0]!.id;
     const forged = await signJwt(
       { typ: 'charter-receipt+jwt' },
-      { iss: eve.did, sub: agent.did, kind: 'decision', decision: 'allow', jti: receiptId, time: '2000-01-01T00:00:00Z' },
+      {
+        iss: eve.did,
+        sub: agent.did,
+        kind: 'decision',
+        decision: 'allow',
+        jti: receiptId,
+        iat: 946_684_800,
+        time: '2000-01-01T00:00:00Z',
+        log: { chain: 'urn:uuid:eve', seq: 1, prev: null },
+        verifier: eve.did,
+        status: 200,
+        reasons: [],
+        request: { kind: 'none' },
+        policy: { kind: 'agent' },
+        credentials: [],
+        chain: [],
+      },
       eve.signer,
       eve.kid,
     );

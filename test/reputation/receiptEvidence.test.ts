@@ -57,6 +57,34 @@ describe('a decision receipt as reputation evidence', () => {
     expect(await codes(check('not-a-jwt'))).toEqual(['RECEIPT_INVALID']);
   });
 
+  it('a payload signed by the attester that is not a whole receipt proves nothing: each member a receipt must have, missing or of another type', async () => {
+    const { signPayload, RECEIPT_TYP } = await import('../../src/audit/jws.js');
+    const { canonicalJson } = await import('../../src/encoding/json.js');
+    const real = JSON.parse(Buffer.from(allowed.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    const resign = (claims: Record<string, unknown>) => signPayload(RECEIPT_TYP, canonicalJson(claims), shop);
+    // The real receipt's claims, signed again: accepted (the control).
+    expect((await check(await resign(real))).reasons).toEqual([]);
+    // What a stranger mints by hand: kind, decision, subject, id and time only.
+    const minimal = { iss: shop.did, jti: 'urn:uuid:1', time: new Date().toISOString(), kind: 'decision', decision: 'allow', sub: w.agent.did };
+    expect(await codes(check(await resign(minimal)))).toEqual(['RECEIPT_INVALID']);
+    const without = (k: string) => Object.fromEntries(Object.entries(real).filter(([x]) => x !== k));
+    for (const k of ['iat', 'time', 'log', 'request', 'policy', 'credentials', 'chain', 'reasons', 'status', 'verifier']) {
+      expect([k, await codes(check(await resign(without(k))))]).toEqual([k, ['RECEIPT_INVALID']]);
+    }
+    for (const [k, v] of [
+      ['iat', String(real.iat)],
+      ['time', 'yesterday'],
+      ['log', { chain: 'c', seq: 0, prev: null }],
+      ['reasons', ['GRANT_SCOPE']],
+      ['credentials', [{ id: 'x' }]],
+      ['chain', 'x'],
+      ['status', '200'],
+      ['kind', 'settlement'],
+    ] as const) {
+      expect([k, await codes(check(await resign({ ...real, [k]: v })))]).toEqual([k, ['RECEIPT_INVALID']]);
+    }
+  });
+
   it('an attestation cites it in evidence; the scorer finds it there', async () => {
     const entry = decisionReceiptEvidence(allowed);
     const a = await issueCredential({

@@ -1,0 +1,47 @@
+import type { Reason } from '../errors.js';
+
+/*
+ * The payload shape of a Charter receipt (`typ: charter-receipt+jwt`): a JOSE-level format that the
+ * audit log writes and reads, and that reputation reads as interaction evidence. Kept at this layer so
+ * both check one rule.
+ */
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The shape every receipt has; anything else is RECEIPT_INVALID. */
+export function receiptShapeReasons(p: Record<string, unknown>): Reason[] {
+  const bad = (m: string): Reason[] => [{ code: 'RECEIPT_INVALID', message: m }];
+  if (typeof p.jti !== 'string' || typeof p.iat !== 'number' || typeof p.time !== 'string' || !Number.isFinite(Date.parse(p.time))) return bad('a receipt needs jti, iat and time');
+  const log = p.log;
+  if (!isObj(log) || typeof log.chain !== 'string' || !Number.isSafeInteger(log.seq) || (log.seq as number) < 1 || !(log.prev === null || typeof log.prev === 'string')) {
+    return bad('a receipt needs its place in the log (chain, seq, prev)');
+  }
+  if (!optional(p.sub, isStr)) return bad('a receipt names its subject as a string');
+  if (p.kind === 'decision') {
+    if (p.decision !== 'allow' && p.decision !== 'deny') return bad('a decision receipt says allow or deny');
+    if (!Array.isArray(p.reasons) || !Array.isArray(p.credentials) || !Array.isArray(p.chain) || !isObj(p.request) || !isObj(p.policy) || typeof p.verifier !== 'string') {
+      return bad('a decision receipt needs reasons, request, policy, credentials and chain');
+    }
+    if ((p.decision === 'allow') !== (p.reasons.length === 0)) return bad('an allow has no reasons; a deny has at least one');
+    // Every member a re-check or a bundle reads, of the type it reads it as: a signed receipt is still input.
+    if (typeof p.status !== 'number' || !p.reasons.every(isStr) || typeof p.policy.kind !== 'string') return bad('a decision receipt has a status, reason codes and a policy kind');
+    if (!p.credentials.every(isCredential)) return bad('each credential a receipt lists has its hash (h), and strings for id and iss');
+    if (!p.chain.every((l) => isObj(l) && isStr(l.id) && isStr(l.iss))) return bad("each link of a receipt's chain has an id and an issuer");
+    if (!optional(p.vp, isStr) || !optional(p.principal, isStr) || !optional(p.spend, isSpend))
+      return bad('a decision receipt names its presentation, principal and spend in their forms');
+    if (!optional(p.evidence, (e) => isObj(e) && isStringMap(e.did) && isStringMap(e.status))) return bad("a receipt's evidence maps DIDs and status lists to hashes");
+    return [];
+  }
+  if (p.kind === 'settlement') return typeof p.receipt === 'string' && isSpend(p.spend) ? [] : bad('a settlement names its decision receipt and spend');
+  return bad('a receipt is of kind decision or settlement');
+}
+
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const optional = (v: unknown, is: (v: unknown) => boolean) => v === undefined || is(v);
+const isStringMap = (v: unknown) => isObj(v) && Object.values(v).every(isStr);
+const isCredential = (c: unknown) => isObj(c) && isStr(c.h) && optional(c.id, isStr) && optional(c.iss, isStr) && optional(c.type, (t) => Array.isArray(t) && t.every(isStr));
+const isSpend = (v: unknown) =>
+  isObj(v) &&
+  isStr(v.reservation) &&
+  (v.state === 'reserved' || v.state === 'committed' || v.state === 'released') &&
+  optional(v.amount, (a) => isObj(a) && isStr(a.amount) && isStr(a.currency));
