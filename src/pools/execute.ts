@@ -100,6 +100,11 @@ export async function issuePoolGrant(store: Store, pool: Issuer, p: StoredPropos
     );
   }
   await record(store, pool, t, 'grant', id);
+  // The count was of one epoch: a member who left meanwhile (say, while the record was written) must not
+  // have its approval carried by a grant issued after it left. The same check as the tally's, again.
+  if ((await currentEpoch(store, pool.did)).number !== p.proposal.epoch.number) {
+    return refused(t, 'grant', [{ code: 'PROPOSAL_STALE', message: "the pool's membership changed while the grant was being issued: propose again" }]);
+  }
   const now = o.now ?? new Date();
   const issued = await issueGrant(store, pool, {
     id,

@@ -175,6 +175,46 @@ describe('data pools: lifecycle (charter serve on loopback)', () => {
     expect(codes(await check(g.jwt, x.did))).toEqual(['MEMBER_WITHDRAWN']);
   });
 
+  it('a member who leaves while a grant is being issued is not carried by it: PROPOSAL_STALE, no grant', async () => {
+    const S = w.home.store;
+    const leaver = await w.home.createIdentity({ alias: 'leaves-midway' });
+    const me = await w.home.issuer('leaves-midway');
+    const adm = await propose(S, w.pool, { action: 'admit', member: leaver.did });
+    const voters = (await currentEpoch(S, w.pool.did)).members.map((m) => m.id);
+    for (const m of w.members.filter((x) => voters.includes(x.did)).slice(0, 2)) await castVote(S, m, adm, 'approve');
+    expect((await admitMember(S, w.pool, adm, { resolver: w.resolver, baseUrl: w.server.url, acceptance: (pool, status) => signAcceptance(me, pool, status) })).ok).toBe(true);
+    const p = await w.proposeGrant();
+    await castVote(S, me, p, 'approve');
+    const other = w.members.find((x) => p.proposal.epoch.members.some((m) => m.id === x.did))!;
+    await castVote(S, other, p, 'approve');
+    // The store is slow to write the pool's decision record; the approver's leave lands meanwhile.
+    let leave: Promise<unknown> | undefined;
+    const slow = new Proxy(S, {
+      get(target, k, r) {
+        const v = Reflect.get(target, k, r) as unknown;
+        if (k === 'putCredential') {
+          return async (rec: { types?: string[] }) => {
+            if (rec.types?.includes('PoolDecisionCredential')) {
+              const held = await membershipOf(S, w.pool.did, me.did);
+              leave = leavePool(S, w.pool, {
+                notice: await signLeave(me, w.pool.did, acceptedStatus((held!.subject.membership as { accepted: string }).accepted)),
+                resolver: w.resolver,
+              });
+              await leave;
+            }
+            return (v as (x: unknown) => Promise<unknown>).call(target, rec);
+          };
+        }
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const r = await issuePoolGrant(slow, w.pool, p, { resolver: w.resolver, baseUrl: w.server.url });
+    expect(leave).toBeDefined();
+    expect(codes(r)).toEqual(['PROPOSAL_STALE']);
+    expect(r.jwt).toBeUndefined();
+    expect((await listGrants(S, {})).some((g) => g.id === r.result)).toBe(false);
+  });
+
   it('a vote signed elsewhere is received and counted; findProposal takes a hash prefix', async () => {
     const p = await w.proposeGrant();
     const elsewhere = await w.home.issuer('m2');
