@@ -154,18 +154,28 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
     return { bits: sl.bits, bytes, expires, ...(signerDid !== undefined ? { signerDid } : { decoded: d }), verifiedWith: new Set() };
   }
 
-  function fetchList(url: string): Promise<CachedList> {
-    let p = inflight.get(url);
+  /**
+   * One fetch per URL at a time, unless `force` (refresh): then a new fetch starts, and only the newest
+   * fetch may fill the cache, so a fetch begun before a revocation can neither answer a refresh nor
+   * refill the cache after refresh() or clear().
+   */
+  function fetchList(url: string, force = false): Promise<CachedList> {
+    let p = force ? undefined : inflight.get(url);
     if (!p) {
-      p = load(url)
+      const mine: Promise<CachedList> = load(url)
         .then((l) => {
-          cache.delete(url);
-          if (cache.size >= max) cache.delete(cache.keys().next().value as string);
-          cache.set(url, l);
+          if (inflight.get(url) === mine) {
+            cache.delete(url);
+            if (cache.size >= max) cache.delete(cache.keys().next().value as string);
+            cache.set(url, l);
+          }
           return l;
         })
-        .finally(() => inflight.delete(url));
-      inflight.set(url, p);
+        .finally(() => {
+          if (inflight.get(url) === mine) inflight.delete(url);
+        });
+      inflight.set(url, mine);
+      p = mine;
     }
     return p;
   }
@@ -228,8 +238,11 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
   return Object.assign(check, {
     refresh: async (url: string) => {
       cache.delete(url);
-      await fetchList(url);
+      await fetchList(url, true);
     },
-    clear: () => cache.clear(),
+    clear: () => {
+      cache.clear();
+      inflight.clear();
+    },
   });
 }

@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signJwt } from '../../src/credentials/index.js';
+import { createResolver } from '../../src/did/index.js';
+import { createTokenStatusChecker } from '../../src/status/token-checker.js';
+import { encodeTokenStatusList, writeTokenStatus } from '../../src/status/token-codec.js';
+import { makeIssuer, serve } from '../helpers.js';
+
+/**
+ * A revocation the verifier is told of (refresh, clear) must be seen even
+ * when a fetch of the list begun before it is still on its way: that fetch
+ * may answer the check that started it, but never the refresh, and never
+ * refill the cache afterwards.
+ */
+describe('Token Status List: refresh() and clear() against a fetch already in flight', () => {
+  const issuer = makeIssuer();
+  const resolver = createResolver();
+  let revoked = false;
+  /** Requests still to hold back (ms) before answering, in arrival order. */
+  const delays: number[] = [];
+  let srv: Awaited<ReturnType<typeof serve>>;
+  beforeAll(async () => {
+    srv = await serve(async (req, res) => {
+      const bytes = new Uint8Array(16);
+      if (revoked) writeTokenStatus(bytes, 1, 3, 1); // the state when the request arrived
+      const iat = Math.floor(Date.now() / 1000);
+      const body = await signJwt(
+        { typ: 'statuslist+jwt' },
+        { iss: issuer.did, sub: srv.url + req.url, iat, exp: iat + 3600, ttl: 300, status_list: { bits: 1, lst: encodeTokenStatusList(bytes) } },
+        issuer.signer,
+        issuer.kid,
+      );
+      setTimeout(() => res.writeHead(200, { 'content-type': 'application/statuslist+jwt' }).end(body), delays.shift() ?? 0);
+    });
+  });
+  afterAll(() => srv.close());
+
+  const setup = (path: string) => {
+    revoked = false;
+    const tsc = createTokenStatusChecker({ resolver, allowLoopback: true, allowHttp: true });
+    const status = { status_list: { idx: 3, uri: `${srv.url}${path}` } };
+    return { tsc, status, uri: status.status_list.uri, check: () => tsc(status, { issuer: issuer.did, now: new Date() }) };
+  };
+  const codes = (r: { code: string }[]) => r.map((x) => x.code);
+  const later = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('refresh() after a revocation fetches anew: the revoked token is refused at once and stays refused', async () => {
+    const { tsc, uri, check } = setup('/statuslists/refresh');
+    delays.push(300);
+    const early = check(); // a slow fetch, begun before the revocation
+    await later(50);
+    revoked = true;
+    await tsc.refresh(uri);
+    expect(codes(await check())).toEqual(['CREDENTIAL_REVOKED']);
+    expect(codes(await early)).toEqual([]); // the check that started it saw the list of its time
+    await later(50);
+    expect(codes(await check())).toEqual(['CREDENTIAL_REVOKED']);
+  });
+
+  it('clear() after a revocation: the older fetch in flight does not refill the cache', async () => {
+    const { tsc, check } = setup('/statuslists/clear');
+    delays.push(200);
+    const early = check();
+    await later(50);
+    revoked = true;
+    tsc.clear();
+    expect(codes(await check())).toEqual(['CREDENTIAL_REVOKED']);
+    await early;
+    expect(codes(await check())).toEqual(['CREDENTIAL_REVOKED']);
+  });
+
+  it('two refreshes at once: the newer list wins, whichever answer arrives last', async () => {
+    const { tsc, uri, check } = setup('/statuslists/two');
+    delays.push(250, 0);
+    const first = tsc.refresh(uri); // slow, valid
+    await later(30);
+    revoked = true;
+    await tsc.refresh(uri); // fast, revoked
+    await first;
+    expect(codes(await check())).toEqual(['CREDENTIAL_REVOKED']);
+  });
+});
