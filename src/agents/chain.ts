@@ -1,9 +1,11 @@
 import type { Reason } from '../errors.js';
-import { soleSubject, verifyCredential } from '../credentials/index.js';
+import { soleSubject, statusEntriesOf, verifyCredential } from '../credentials/index.js';
 import type { CredentialVerification, VerifyCredentialOptions } from '../credentials/types.js';
 import { checkNarrowing } from './attenuation.js';
 import { MAX_DELEGATION_DEPTH, mandateDigest, readAuthority } from './authority.js';
 import { AGENT_AUTHORITY_TYPE, type AgentTrust, type ChainLinkResult, type MandateLink } from './types.js';
+
+const isDate = (v: unknown): v is string => typeof v === 'string' && v !== '' && Number.isFinite(Date.parse(v));
 
 export interface ChainCheckOptions {
   trust: AgentTrust;
@@ -51,16 +53,17 @@ export function checkChainLinks(verified: readonly CredentialVerification[], opt
       id,
       issuer: v.issuer ?? '',
       subject: v.subject ?? '',
-      ...(c?.validFrom ? { validFrom: c.validFrom } : {}),
-      ...(c?.validUntil ? { validUntil: c.validUntil } : {}),
+      // Only a date that parses: a malformed one is already the link's INVALID_CREDENTIAL (normalize.ts),
+      // and must not reach the window comparison below as a string it cannot read.
+      ...(isDate(c?.validFrom) ? { validFrom: c!.validFrom } : {}),
+      ...(isDate(c?.validUntil) ? { validUntil: c!.validUntil } : {}),
       checks: v.reasons.map((r) => ({ ...r, ref: id })),
     });
     if (!c || v.issuer === undefined) return; // unreadable: its own reasons say why
     if (!c.type.includes(AGENT_AUTHORITY_TYPE)) add(i, { code: 'INVALID_CREDENTIAL', message: 'a delegation chain holds only AgentAuthorityCredentials' });
     if (v.id === undefined || v.subject === undefined) add(i, { code: 'INVALID_CREDENTIAL', message: 'a mandate needs an id and a subject' });
     if (c.validUntil === undefined) add(i, { code: 'INVALID_CREDENTIAL', message: 'a mandate must expire (validUntil)' });
-    const entries = c.credentialStatus === undefined ? [] : Array.isArray(c.credentialStatus) ? c.credentialStatus : [c.credentialStatus];
-    if (!entries.some((e) => e.statusPurpose === 'revocation'))
+    if (!statusEntriesOf(c).some((e) => e.statusPurpose === 'revocation'))
       add(i, { code: 'STATUS_INVALID', message: 'a mandate without a revocation status entry cannot be revoked, so it is refused' });
     const read = readAuthority(soleSubject(c)?.authority);
     for (const r of read.reasons) add(i, r);

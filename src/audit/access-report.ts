@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CharterError, type Reason } from '../errors.js';
-import { decodeCredential, soleSubject, type Issuer } from '../credentials/index.js';
+import { decodeCredential, soleSubject, statusEntriesOf, type Issuer } from '../credentials/index.js';
 import type { CharterResolver } from '../did/types.js';
 import { actionCovered, GRANT_TYPE, normalizeGrantResource, normalizeResource, readGrantClaims, resourceCovered } from '../grants/index.js';
 import type { AccessReceiptRecord, AccessReportStore, AuditStore, CredentialStore } from '../store/types.js';
@@ -44,8 +44,8 @@ export async function createAccessReport(reporter: Issuer, input: AccessReportIn
  */
 export function accessReportUrl(grantJwt: string): string {
   const c = decodeCredential(grantJwt);
-  const status = Array.isArray(c.credentialStatus) ? c.credentialStatus[0] : c.credentialStatus;
-  if (!status?.statusListCredential) throw new CharterError('INVALID_ARGUMENT', 'the grant names no status list, so no server of its grantor to report to');
+  const status = statusEntriesOf(c)[0];
+  if (typeof status?.statusListCredential !== 'string') throw new CharterError('INVALID_ARGUMENT', 'the grant names no status list, so no server of its grantor to report to');
   return new URL('/access-reports', status.statusListCredential).href;
 }
 

@@ -1,5 +1,6 @@
 import type { CharterResolver, DIDDocument } from '../did/types.js';
 import type { Credential, StatusChecker } from '../credentials/types.js';
+import { statusEntriesOf } from '../credentials/index.js';
 import type { StatusListSnapshot } from '../status/index.js';
 
 /**
@@ -18,7 +19,7 @@ export interface Capture {
 
 type Snapshotting = StatusChecker & { snapshot?: (url: string) => StatusListSnapshot | undefined };
 
-const entriesOf = (c: Credential) => (Array.isArray(c.credentialStatus) ? c.credentialStatus : c.credentialStatus ? [c.credentialStatus] : []);
+const entriesOf = (c: Credential) => statusEntriesOf(c);
 
 export function createCapture(resolver: CharterResolver, status: StatusChecker): Capture {
   const dids = new Map<string, DIDDocument>();

@@ -1,4 +1,4 @@
-import { decodeJwt, soleSubject, verifyCredential, type DecodedJwt } from '../credentials/index.js';
+import { decodeJwt, soleSubject, statusEntriesOf, verifyCredential, type DecodedJwt } from '../credentials/index.js';
 import { verifyDecodedPresentation } from '../credentials/present.js';
 import type { Credential, CredentialVerification, StatusChecker } from '../credentials/types.js';
 import { DEFAULT_MAX_AGE_SECONDS } from '../credentials/time.js';
@@ -103,8 +103,7 @@ async function decide(v: CredentialVerification, o: VerifyGrantOptions, resource
   if (c) {
     if (!c.type.includes(GRANT_TYPE)) reasons.push({ code: 'INVALID_CREDENTIAL', message: 'not a DataAccessGrant' });
     if (c.validUntil === undefined) reasons.push({ code: 'INVALID_CREDENTIAL', message: 'a grant must expire (validUntil)' });
-    const entries = c.credentialStatus === undefined ? [] : Array.isArray(c.credentialStatus) ? c.credentialStatus : [c.credentialStatus];
-    if (!entries.some((e) => e?.statusPurpose === 'revocation'))
+    if (!statusEntriesOf(c).some((e) => e.statusPurpose === 'revocation'))
       reasons.push({ code: 'STATUS_INVALID', message: 'a grant without a revocation status entry cannot be revoked, so it is refused' });
     const read = readGrantClaims(soleSubject(c)?.grant);
     reasons.push(...read.reasons);
