@@ -24,6 +24,12 @@ export class TtlCache<K, V> {
     this.#map.set(k, { v, exp: this.now() + ttlMs });
   }
 
+  /** Milliseconds left before the entry expires; 0 when absent or expired. */
+  remainingMs(k: K): number {
+    const e = this.#map.get(k);
+    return e ? Math.max(0, e.exp - this.now()) : 0;
+  }
+
   delete(k: K): void {
     this.#map.delete(k);
   }

@@ -65,7 +65,9 @@ export function documentResolver(load: (did: string) => Promise<DIDDocument>, op
     } catch (e) {
       throw isCharterError(e) ? e : new CharterError('DID_RESOLUTION_FAILED', `could not read the document of ${did.slice(0, 80)}`, { cause: e });
     }
-    keys.set(cacheKey, key);
+    // A key lives no longer than the document it was read from: cached for a full ttl of its own, a
+    // key removed from the document (rotated out after a compromise) would verify for up to two.
+    keys.set(cacheKey, key, docs.remainingMs(did));
     return key;
   }
 
