@@ -24,6 +24,9 @@ export interface Bounds {
 /** The ECMAScript time range (±8.64e15 ms): a NumericDate beyond it names no representable instant. */
 const MAX_NUMERIC_DATE = 8.64e12;
 
+/** A NumericDate (RFC 7519 §2) that names a representable instant: a finite number of seconds within ±8.64e12. */
+export const isNumericDate = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= MAX_NUMERIC_DATE;
+
 /**
  * The JWT time claims that are present, in ms. RFC 7519 §4.1.4-6: `exp`,
  * `nbf` and `iat` are NumericDates (§2: a JSON number of seconds). A present
@@ -36,7 +39,7 @@ export function readNumericDates(payload: Record<string, unknown>, code: Charter
   for (const name of ['nbf', 'exp', 'iat'] as const) {
     if (!Object.hasOwn(payload, name)) continue;
     const v = payload[name];
-    if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) > MAX_NUMERIC_DATE) {
+    if (!isNumericDate(v)) {
       problems.push({ code, message: `the JWT claim "${name}" must be a NumericDate (a number of seconds)` });
       continue;
     }

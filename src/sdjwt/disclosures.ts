@@ -41,17 +41,23 @@ function put(o: Record<string, unknown>, k: string, v: unknown): void {
 }
 
 /** RFC 9901 §4.2.1 / §4.2.2: a base64url JSON array [salt, name, value] or [salt, value]. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 export function parseDisclosure(encoded: string, alg: SdHashAlg): Disclosure {
   if (!B64U.test(encoded)) throw invalid('a disclosure is not base64url');
   let arr: unknown;
   let text: string;
   try {
-    text = Buffer.from(encoded, 'base64url').toString('utf8');
+    // Strict UTF-8, as for a JWS payload: a lenient decode would read invalid bytes as U+FFFD, where a peer refuses.
+    text = UTF8.decode(Buffer.from(encoded, 'base64url'));
     arr = JSON.parse(text);
   } catch {
-    throw invalid('a disclosure is not JSON');
+    throw invalid('a disclosure is not JSON in UTF-8');
   }
-  if (scanJson(text)?.tooDeep) throw invalid(`a disclosure nests JSON deeper than ${MAX_JSON_DEPTH} levels`);
+  const scan = scanJson(text);
+  if (scan?.tooDeep) throw invalid(`a disclosure nests JSON deeper than ${MAX_JSON_DEPTH} levels`);
+  // A member named twice is read as its last value here and as its first by some peers: refused, as in a JWS payload.
+  if (scan?.duplicate !== undefined) throw invalid(`a disclosure names "${scan.duplicate.slice(0, 40)}" twice in one object`);
   if (!Array.isArray(arr) || (arr.length !== 2 && arr.length !== 3)) throw invalid('a disclosure must be a JSON array of two or three elements');
   if (typeof arr[0] !== 'string') throw invalid('a disclosure salt must be a string');
   const digest = sdDigest(alg, encoded);

@@ -2,12 +2,11 @@ import { toReason, type Reason } from '../errors.js';
 import { importVerificationKey, verifySignature } from '../keys/index.js';
 import type { PublicJwk, VerificationKey } from '../keys/types.js';
 import { decodeJwt, type DecodedJwt } from '../credentials/index.js';
-import { windowReasons } from '../credentials/time.js';
+import { isNumericDate, windowReasons } from '../credentials/time.js';
 import { sdDigest } from './hash.js';
 import { KB_JWT_TYP, type SdHashAlg } from './types.js';
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 /** RFC 7800 §3.2 as SD-JWT VC uses it: `cnf: { jwk }`, parsed through the keys layer (every key rule applies). */
 export function holderKeyOf(cnf: unknown): { key?: VerificationKey; reason?: Reason } {
@@ -68,15 +67,16 @@ export function checkKeyBinding(c: KeyBindingCheck): { reasons: Reason[]; claims
       message: c.nonce === undefined ? 'the presentation answers a nonce but none was expected (pass nonce)' : 'the presentation answers another nonce',
     });
   for (const k of ['iat', 'exp', 'nbf'] as const) {
-    if (p[k] !== undefined && !num(p[k])) reasons.push({ code: 'KEY_BINDING_INVALID', message: `the key binding JWT "${k}" must be a number` });
+    if (p[k] !== undefined && !isNumericDate(p[k]))
+      reasons.push({ code: 'KEY_BINDING_INVALID', message: `the key binding JWT "${k}" must be a NumericDate (a number of seconds, within the range of a date)` });
   }
-  if (!num(p.iat)) {
+  if (!isNumericDate(p.iat)) {
     if (p.iat === undefined) reasons.push({ code: 'KEY_BINDING_INVALID', message: 'the key binding JWT has no "iat"' });
   } else if (c.now - p.iat * 1000 > c.maxAgeMs + c.skewMs) {
     // The same code as a stale vp+jwt, so a platform reads one condition one way in both formats.
     reasons.push({ code: 'CREDENTIAL_EXPIRED', message: 'the presentation is too old' });
   }
-  const ms = (v: unknown) => (num(v) ? v * 1000 : undefined);
+  const ms = (v: unknown) => (isNumericDate(v) ? v * 1000 : undefined);
   reasons.push(...windowReasons(c.now, c.skewMs, { from: ms(p.nbf), until: ms(p.exp), iat: ms(p.iat) }, 'the presentation'));
   if (reasons.length > 0) return { reasons };
   return { reasons, claims: { aud: p.aud as string, nonce: p.nonce as string, iat: p.iat as number } };

@@ -1,6 +1,6 @@
 import { CharterError, toReason, type Reason } from '../errors.js';
 import { decodeJwt, type DecodedJwt } from '../credentials/index.js';
-import { MAX_SKEW_SECONDS, windowReasons } from '../credentials/time.js';
+import { isNumericDate, MAX_SKEW_SECONDS, windowReasons } from '../credentials/time.js';
 import type { TokenStatusReference } from '../status/token-issuer.js';
 import { isSdHashAlg } from './hash.js';
 import { parseDisclosure, processDisclosures, type Processed } from './disclosures.js';
@@ -13,7 +13,6 @@ const MAX_DISCLOSURES = 1024;
 const DEFAULT_SKEW = 60;
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 /** Charter's skew rule (DESIGN.md "Time"): default 60 s, never more than 300 s. */
 function skewOf(s: number | undefined): number {
@@ -117,12 +116,13 @@ export async function verifySdJwtVc(token: string, options: VerifySdJwtVcOptions
     if (typeof c.sub === 'string') base.subject = c.sub;
     // §7.1 step 6 on the processed payload; a time claim of the wrong type is refused, never ignored.
     for (const k of ['exp', 'nbf', 'iat'] as const) {
-      if (c[k] !== undefined && !num(c[k])) reasons.push({ code: 'INVALID_CREDENTIAL', message: `"${k}" must be a number (seconds since the epoch)` });
+      if (c[k] !== undefined && !isNumericDate(c[k]))
+        reasons.push({ code: 'INVALID_CREDENTIAL', message: `"${k}" must be a NumericDate (a number of seconds since the epoch, within the range of a date)` });
     }
-    const ms = (v: unknown) => (num(v) ? v * 1000 : undefined);
+    const ms = (v: unknown) => (isNumericDate(v) ? v * 1000 : undefined);
     reasons.push(...windowReasons(now, skewMs, { from: ms(c.nbf), until: ms(c.exp), iat: ms(c.iat) }, 'the credential'));
-    if (num(c.nbf)) base.validFrom = new Date(c.nbf * 1000).toISOString();
-    if (num(c.exp)) base.validUntil = new Date(c.exp * 1000).toISOString();
+    if (isNumericDate(c.nbf)) base.validFrom = new Date(c.nbf * 1000).toISOString();
+    if (isNumericDate(c.exp)) base.validUntil = new Date(c.exp * 1000).toISOString();
     const status = statusRef(c.status);
     if (status) base.status = status;
     if (options.requireStatus && c.status === undefined) reasons.push({ code: 'STATUS_INVALID', message: 'the credential carries no status, so it cannot be revoked' });
