@@ -1,4 +1,4 @@
-import { type Reason } from '../errors.js';
+import { CharterError, type Reason } from '../errors.js';
 import { soleSubject, verifyPresentation } from '../credentials/index.js';
 import type { CredentialVerification } from '../credentials/types.js';
 import { DEFAULT_MAX_AGE_SECONDS } from '../credentials/time.js';
@@ -58,12 +58,16 @@ function checkIdentity(ids: CredentialVerification[], agent: string | undefined,
  * guards) after the presentation is used up.
  *
  * Throws only for misuse: TypeError for missing options, INVALID_ARGUMENT for
- * a malformed `action` or `amount`.
+ * a malformed `action`, `amount` or `counterparty`.
  */
 export async function verifyAgent(presentationJwt: string, options: VerifyAgentOptions): Promise<AgentDecision> {
   checkOptions(options);
   const action = assertAction(options.action);
   const amount = options.amount !== undefined ? toMoney(options.amount) : undefined;
+  // Often the remote party's word (a body field, a tool argument): a malformed one is INVALID_ARGUMENT, as for amount.
+  if (options.counterparty !== undefined && (typeof options.counterparty !== 'string' || options.counterparty.length > 2048)) {
+    throw new CharterError('INVALID_ARGUMENT', 'the counterparty must be a string (a DID or origin) of at most 2048 characters');
+  }
   const now = options.now ?? new Date();
 
   // (1) Holder binding is checked below for the identity and the leaf only: the links above are about other agents.

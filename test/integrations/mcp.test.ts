@@ -143,6 +143,51 @@ describe('MCP tool guard (real client and server, in-memory transport)', () => {
     await shop.close();
   });
 
+  it('an action or counterparty the arguments give of the wrong type is a 400 refusal (with _meta), never a thrown TypeError; nothing runs', async () => {
+    const server = new McpServer({ name: 'shop2', version: '1.0.0' });
+    let runs = 0;
+    const guarded = (name: string, o: { action: (a: Record<string, unknown>) => unknown; counterparty?: (a: Record<string, unknown>) => unknown }) =>
+      server.registerTool(
+        name,
+        { description: name, inputSchema: { kind: z.unknown().optional(), shop: z.unknown().optional() } },
+        guardTool(
+          name,
+          {
+            verifier: w.verifier(),
+            action: o.action as (a: unknown) => string,
+            ...(o.counterparty ? { counterparty: o.counterparty as (a: unknown) => string } : {}),
+            amount: () => '1 USD',
+            trust: { principals: [w.principal.did] },
+          },
+          () => {
+            runs++;
+            return { content: [{ type: 'text', text: 'done' }] };
+          },
+        ),
+      );
+    guarded('by-kind', { action: (a) => a.kind });
+    guarded('async-kind', { action: async (a) => a.kind });
+    guarded('to-shop', { action: () => 'purchase', counterparty: (a) => a.shop });
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    const client = new Client({ name: 'agent', version: '1.0.0' });
+    await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
+    try {
+      const p = await presenter([await w.mandate()]);
+      const call = async (name: string, args: Record<string, unknown>) =>
+        client.callTool({ name, arguments: args, _meta: { [PRESENTATION_META]: await presentForTool({ name, arguments: args }, p) } });
+      for (const kind of ['', 5, null, ['purchase'], { a: 1 }, true]) {
+        expect([kind, toolRefusal(await call('by-kind', { kind }))]).toMatchObject([kind, { status: 400, code: 'INVALID_ARGUMENT' }]);
+      }
+      expect(toolRefusal(await call('async-kind', { kind: 'purchase' }))).toMatchObject({ status: 400, code: 'INVALID_ARGUMENT' });
+      for (const shop of [5, { id: 'did:web:shop.example' }, ['did:web:shop.example'], true]) {
+        expect([shop, toolRefusal(await call('to-shop', { shop }))]).toMatchObject([shop, { status: 400, code: 'INVALID_ARGUMENT' }]);
+      }
+      expect(runs).toBe(0);
+    } finally {
+      await Promise.all([client.close(), server.close()]);
+    }
+  });
+
   it('a tool that fails (isError or throws) releases its reservation', async () => {
     const shop = await openShop(w.verifier(), { failItem: 'ghost' });
     const mandate = await w.mandate();

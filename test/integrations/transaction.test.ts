@@ -83,6 +83,24 @@ describe('guardTransaction', () => {
       status: 401,
       reasons: [{ code: 'MALFORMED_JWT' }],
     });
+    // A counterparty that is not a string (a remote party's body field, say): 400, never a TypeError.
+    const limited = await w.mandate({ limits: { counterparties: ['did:web:shop.example'] } });
+    for (const counterparty of [5, { id: 'did:web:shop.example' }, ['did:web:shop.example'], true, 'x'.repeat(3000)]) {
+      const r = await guardTransaction(await present([limited]), { verifier, action: 'purchase', amount: '1 USD', counterparty: counterparty as string, trust: trust() }, fn);
+      expect([counterparty, r]).toMatchObject([counterparty, { ok: false, status: 400, reasons: [{ code: 'INVALID_ARGUMENT' }] }]);
+      await expect(
+        verifyAgent(await present([limited]), {
+          resolver: w.resolver,
+          status: w.status,
+          aud: API,
+          allowMissingNonce: true,
+          action: 'purchase',
+          amount: '1 USD',
+          counterparty: counterparty as string,
+          trust: trust(),
+        }),
+      ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    }
     expect(runs).toBe(0);
   });
 

@@ -1,5 +1,5 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { HTTP_STATUS, isCharterError, type Reason } from '../../errors.js';
+import { CharterError, HTTP_STATUS, isCharterError, type Reason } from '../../errors.js';
 import type { AgentDecision, AgentTrust } from '../../agents/types.js';
 import type { AmountInput } from '../../agents/limits.js';
 import type { Verifier } from '../../guard/verifier.js';
@@ -156,8 +156,12 @@ export function guardTool<Args extends Record<string, unknown>, Extra extends To
         run = () => guardMandatePayment(proof as MandateChain, request, (decision) => (handler as GuardedMandateToolHandler<Args, Extra>)(args, extra, decision));
       } else {
         const o = options as ToolGuardOptions<Args>;
-        const action = typeof o.action === 'function' ? o.action(args) : o.action;
-        const counterparty = typeof o.counterparty === 'function' ? o.counterparty(args) : o.counterparty;
+        // Values the arguments give are the caller's input: one of the wrong type is a 400, as a bad amount is.
+        const action = typeof o.action === 'function' ? syncValue(o.action(args)) : o.action;
+        const counterparty = typeof o.counterparty === 'function' ? syncValue(o.counterparty(args)) : o.counterparty;
+        if (typeof action !== 'string' || action.length === 0) throw new CharterError('INVALID_ARGUMENT', 'the arguments name no action (a non-empty string)');
+        if (counterparty !== undefined && typeof counterparty !== 'string')
+          throw new CharterError('INVALID_ARGUMENT', 'the counterparty the arguments name must be a string (a DID)');
         const request = {
           verifier,
           action,
