@@ -15,6 +15,8 @@ export interface WeightPolicy {
   now: number;
   halfLifeSeconds?: number;
   attesterWeight: (did: string) => number;
+  /** Whether an attester counts toward `attesters` (minAttesters): by default, any with a weight above 0. */
+  trusted?: (did: string) => boolean;
 }
 
 /** The widest instant a JS Date holds (ECMA-262 §21.4.1.1). */
@@ -138,7 +140,7 @@ export function aggregate(ratings: readonly VerifiedRating[], policy: WeightPoli
     const a = perAttester.get(key)!;
     const w = a.trust * a.decayMax;
     if (!(w > 0) || !(a.den > 0)) continue;
-    attesters++;
+    if (policy.trusted === undefined || policy.trusted(key)) attesters++;
     num += w * Math.min(1, a.num / a.den);
     den += w;
   }

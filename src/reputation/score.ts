@@ -43,7 +43,12 @@ export async function scoreAgent(agentDid: string, attestations: readonly string
     }
   }
   ratings.push(...byKey.values());
-  return scoreRatings(agentDid, ratings, ignored, attestations.length, { policy, weights: await weightPolicy(policy, now.getTime()), operators: [policy.operator], detail: true });
+  return scoreRatings(agentDid, ratings, ignored, attestations.length, {
+    policy,
+    weights: await weightPolicy(policy, now.getTime(), [agentDid, policy.operator]),
+    operators: [policy.operator],
+    detail: true,
+  });
 }
 
 export interface ReputationCheck {

@@ -18,22 +18,61 @@ export function checkScorePolicy(policy: ScorePolicy): void {
   }
 }
 
-/** Subjects of valid credentials from a trusted identity issuer: attesters someone accountable vouches for. */
-async function vouchedAttesters(policy: ScorePolicy): Promise<string[]> {
+/**
+ * Charter's own credentials that say something other than who their subject
+ * is (a rating, a receipt, a grant, a mandate, a pool's records): from a
+ * trusted identity issuer they still vouch for no one. A rating of 0 by a
+ * registry is not its word that the rated party is accountable.
+ */
+const NOT_IDENTITY = new Set([
+  'ReputationAttestation',
+  'InteractionReceipt',
+  'DataAccessGrant',
+  'AgentAuthorityCredential',
+  'PoolVoteCredential',
+  'PoolMembershipCredential',
+  'PoolDecisionCredential',
+  'PoolEpochCredential',
+  'PoolProposal',
+  'PoolUsageReport',
+]);
+
+/**
+ * Subjects of valid identity credentials from a trusted identity issuer
+ * (attesters someone accountable vouches for), each with who vouched.
+ */
+async function vouchedAttesters(policy: ScorePolicy): Promise<Map<string, Set<string>>> {
+  const out = new Map<string, Set<string>>();
   const issuers = new Set(policy.trustedIdentityIssuers ?? []);
-  if (issuers.size === 0 || !policy.attesterCredentials?.length) return [];
+  if (issuers.size === 0 || !policy.attesterCredentials?.length) return out;
   const opts = { resolver: policy.resolver, status: policy.status, ...(policy.now ? { now: policy.now } : {}) };
   const checked = await Promise.all(policy.attesterCredentials.map((j) => verifyCredential(j, opts)));
-  return checked.filter((v) => v.ok && v.issuer !== undefined && issuers.has(v.issuer) && v.subject !== undefined).map((v) => v.subject!);
+  for (const v of checked) {
+    if (!v.ok || v.issuer === undefined || !issuers.has(v.issuer) || v.subject === undefined) continue;
+    if (v.credential?.type.some((t) => NOT_IDENTITY.has(t))) continue;
+    out.set(v.subject, (out.get(v.subject) ?? new Set()).add(v.issuer));
+  }
+  return out;
 }
 
-/** The trust weight of each attester under the policy (explicit function first, then the lists, then strangers). */
-export async function weightPolicy(policy: ScorePolicy, now: number): Promise<WeightPolicy> {
-  const trusted = new Set([...(policy.trustedAttesters ?? []), ...(await vouchedAttesters(policy))]);
+/**
+ * The trust weight of each attester under the policy (explicit function
+ * first, then the lists, then strangers), for scoring `self` (the agent and
+ * its operators): an attester vouched for only by the agent or its operator
+ * is the operator's own word, as the operator's rating would be. Only
+ * attesters trusted by name, by a vouch or by `attesterWeight` are
+ * `trusted`: what minAttesters counts (a stranger's weight moves the score,
+ * never the count).
+ */
+export async function weightPolicy(policy: ScorePolicy, now: number, self: readonly (string | undefined)[] = []): Promise<WeightPolicy> {
+  const selfSet = new Set(self.filter((s): s is string => typeof s === 'string'));
+  const trusted = new Set(policy.trustedAttesters ?? []);
+  for (const [subject, by] of await vouchedAttesters(policy)) if ([...by].some((i) => !selfSet.has(i))) trusted.add(subject);
   return {
     now,
     ...(policy.halfLifeSeconds !== undefined ? { halfLifeSeconds: policy.halfLifeSeconds } : {}),
     attesterWeight: (did: string) => policy.attesterWeight?.(did) ?? (trusted.has(did) ? 1 : (policy.unknownAttesterWeight ?? 0)),
+    trusted: (did: string) => (policy.attesterWeight?.(did) ?? (trusted.has(did) ? 1 : 0)) > 0,
   };
 }
 

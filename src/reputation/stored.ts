@@ -216,7 +216,13 @@ async function scoreStored(
   const { rows, distinct } = prepare(listing);
   const ignored: Ignored[] = [];
   const live: readonly ScoredRating[] = await unrevoked(store, agent, rows, policy, now, ignored);
-  return scoreRatings(agent, live, ignored, rows.length, { policy, weights: await weightPolicy(policy, now.getTime()), operators, detail, inOrderDistinct: distinct });
+  return scoreRatings(agent, live, ignored, rows.length, {
+    policy,
+    weights: await weightPolicy(policy, now.getTime(), [agent, ...operators]),
+    operators,
+    detail,
+    inOrderDistinct: distinct,
+  });
 }
 
 /**

@@ -15,14 +15,17 @@ export interface ScorePolicy {
   trustedAttesters?: string[];
   /**
    * Identity issuers this verifier trusts: an attester that shows a valid
-   * credential about itself from one of them (in `attesterCredentials`) counts fully.
+   * identity credential about itself from one of them (in
+   * `attesterCredentials`) counts fully. Charter's own ratings, receipts,
+   * grants, mandates and pool records vouch for no one, and a vouch by the
+   * rated agent or its operator is their own word (it does not count).
    */
   trustedIdentityIssuers?: string[];
   /** Credentials attesters presented about themselves (JWTs), checked against trustedIdentityIssuers. */
   attesterCredentials?: string[];
   /** Full control: the weight in [0, 1] of each attester (overrides the lists above when it returns a number). */
   attesterWeight?: (did: string) => number | undefined;
-  /** Weight of any other attester. Default 0: strangers' feedback counts for nothing. */
+  /** Weight of any other attester. Default 0: strangers' feedback counts for nothing. It moves the score, never the attester count (minAttesters). */
   unknownAttesterWeight?: number;
   /** The agent's operator (from its AgentIdentityCredential): its feedback is self-attestation. */
   operator?: string;

@@ -104,6 +104,43 @@ describe('guardTransaction', () => {
     expect(runs).toBe(0);
   });
 
+  it('a reputation threshold that cannot be meant (NaN, negative, above 1, a string; minAttesters not a whole number) is a TypeError, never a gate left open', async () => {
+    const mandate = await w.mandate();
+    const verifier = w.verifier();
+    const reputation = async () => ({ score: 0.01, attesters: 1 });
+    for (const bad of [
+      { minReputation: Number.NaN },
+      { minReputation: -1 },
+      { minReputation: 1.5 },
+      { minReputation: '0.8' },
+      { minAttesters: -1 },
+      { minAttesters: 1.5 },
+      { minAttesters: Number.NaN },
+    ]) {
+      const t = { ...trust(), ...bad } as ReturnType<typeof trust>;
+      await expect(guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '1 USD', trust: t, reputation }, () => 'ran')).rejects.toThrow(TypeError);
+      await expect(
+        verifyAgent(await present([mandate]), {
+          resolver: w.resolver,
+          status: w.status,
+          aud: API,
+          allowMissingNonce: true,
+          action: 'purchase',
+          amount: '1 USD',
+          trust: t,
+          reputation,
+        }),
+      ).rejects.toThrow(TypeError);
+    }
+    // A threshold that can be meant still refuses the low score.
+    expect(
+      await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '1 USD', trust: { ...trust(), minReputation: 0.8 }, reputation }, () => 'ran'),
+    ).toMatchObject({
+      ok: false,
+      reasons: [{ code: 'REPUTATION_TOO_LOW' }],
+    });
+  });
+
   it('a presentation is used once, also across two instances sharing the store; binding claims must match', async () => {
     const mandate = await w.mandate();
     const [a, b] = [w.verifier(), w.verifier()];

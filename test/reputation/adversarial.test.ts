@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   aggregate,
+  checkReputation,
   importAttestations,
   issueAttestation,
   issueReceipt,
@@ -438,5 +439,72 @@ describe('properties', () => {
       ),
       { numRuns: 400 },
     );
+  });
+});
+
+describe('who vouches for an attester, and who counts toward minAttesters', () => {
+  const setup = async () => {
+    const [agent, operator, registry, x, shop] = [makeIssuer(), makeIssuer(), makeIssuer(), makeIssuer(), makeIssuer()];
+    const rate = async (attester: Issuer, score: number, id: string) =>
+      (await issueAttestation(null, attester, { receiptJwt: (await issueReceipt(null, agent, { counterparty: attester.did, interactionId: id })).jwt, score })).jwt;
+    return { agent, operator, registry, x, shop, rate };
+  };
+
+  it("only an identity credential vouches: a trusted registry's rating, receipt or grant about X does not make X trusted", async () => {
+    const { agent, registry, x, rate } = await setup();
+    const byX = await rate(x, 1, 'x-1');
+    const other = makeIssuer();
+    const notIdentity = [
+      // A rating of X by the registry (score 0), and a receipt naming X as its counterparty.
+      (await issueAttestation(null, registry, { receiptJwt: (await issueReceipt(null, x, { counterparty: registry.did, interactionId: 'r' })).jwt, score: 0 })).jwt,
+      (await issueReceipt(null, registry, { counterparty: x.did, interactionId: 'r2' })).jwt,
+      (await issueCredential({ issuer: registry, subject: x.did, type: 'DataAccessGrant', claims: { grant: { resources: ['a'], actions: ['read'], purpose: 'p' } } })).jwt,
+      (await issueCredential({ issuer: registry, subject: x.did, type: 'AgentAuthorityCredential', claims: { authority: { actions: ['a'] } } })).jwt,
+    ];
+    for (const vouch of notIdentity) {
+      const s = await scoreAgent(agent.did, [byX], { resolver, status: noStatus, trustedIdentityIssuers: [registry.did], attesterCredentials: [vouch] });
+      expect([s.score, s.attesters]).toEqual([null, 0]);
+    }
+    // An identity statement does vouch (the control), and one from someone not trusted does not.
+    const kyb = (await issueCredential({ issuer: registry, subject: x.did, type: 'BusinessRegistration', claims: { name: 'X Ltd' } })).jwt;
+    expect((await scoreAgent(agent.did, [byX], { resolver, status: noStatus, trustedIdentityIssuers: [registry.did], attesterCredentials: [kyb] })).score).toBe(1);
+    const stray = (await issueCredential({ issuer: other, subject: x.did, type: 'BusinessRegistration', claims: { name: 'X Ltd' } })).jwt;
+    expect((await scoreAgent(agent.did, [byX], { resolver, status: noStatus, trustedIdentityIssuers: [registry.did], attesterCredentials: [stray] })).score).toBeNull();
+  });
+
+  it("an attester vouched for only by the agent's operator (or the agent) is the operator's own word; another issuer's vouch still counts", async () => {
+    const { agent, operator, registry, x, rate } = await setup();
+    const byX = await rate(x, 1, 'sock-1');
+    const sockId = (await issueCredential({ issuer: operator, subject: x.did, type: 'AgentIdentityCredential', claims: { agent: { name: 'sock' } } })).jwt;
+    const fromAgent = (await issueCredential({ issuer: agent, subject: x.did, type: 'BusinessRegistration', claims: { name: 'sock' } })).jwt;
+    const policy = { resolver, status: noStatus, operator: operator.did, trustedIdentityIssuers: [operator.did, agent.did, registry.did] };
+    for (const vouch of [sockId, fromAgent]) {
+      expect((await scoreAgent(agent.did, [byX], { ...policy, attesterCredentials: [vouch] })).score).toBeNull();
+    }
+    // The same vouch counts for scoring an agent of someone else.
+    const other = makeIssuer();
+    const forOther = (await issueAttestation(null, x, { receiptJwt: (await issueReceipt(null, other, { counterparty: x.did, interactionId: 'o-1' })).jwt, score: 1 })).jwt;
+    expect((await scoreAgent(other.did, [forOther], { ...policy, operator: makeIssuer().did, attesterCredentials: [sockId] })).score).toBe(1);
+    // Vouched by the registry as well: counts.
+    const kyb = (await issueCredential({ issuer: registry, subject: x.did, type: 'BusinessRegistration', claims: { name: 'X' } })).jwt;
+    expect((await scoreAgent(agent.did, [byX], { ...policy, attesterCredentials: [sockId, kyb] })).score).toBe(1);
+  });
+
+  it('minAttesters counts trusted attesters only: strangers weighed by unknownAttesterWeight move the score, not the count', async () => {
+    const { agent, shop, rate } = await setup();
+    const jwts = [await rate(shop, 0.9, 's-1')];
+    for (let i = 0; i < 3; i++) jwts.push(await rate(makeIssuer(), 1, `sybil-${i}`));
+    const s = await scoreAgent(agent.did, jwts, { resolver, status: noStatus, trustedAttesters: [shop.did], unknownAttesterWeight: 0.001 });
+    expect(s.attesters).toBe(1);
+    expect(s.score).toBeGreaterThan(0.9);
+    const c = await checkReputation(agent.did, jwts, {
+      minReputation: 0.5,
+      minAttesters: 2,
+      policy: { resolver, status: noStatus, trustedAttesters: [shop.did], unknownAttesterWeight: 0.001 },
+    });
+    expect(c.ok).toBe(false);
+    // attesterWeight is trust said out loud: those it weighs above 0 count.
+    const all = await scoreAgent(agent.did, jwts, { resolver, status: noStatus, attesterWeight: () => 0.5 });
+    expect(all.attesters).toBe(4);
   });
 });
