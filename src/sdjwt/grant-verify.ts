@@ -1,5 +1,6 @@
 import { toReason, type Reason } from '../errors.js';
 import type { CharterResolver } from '../did/types.js';
+import type { PublicJwk } from '../keys/types.js';
 import { SD_JWT_GRANT_VCT, readTerms, termsReasons, type DeclaredProcessing, type GrantDecision } from '../grants/index.js';
 import { actionCovered, normalizeGrantResource, normalizeResource, resourceCovered } from '../grants/scope.js';
 import { verifySdJwtVc } from './verify.js';
@@ -161,6 +162,14 @@ export async function verifySdJwtGrant(token: string, options: VerifySdJwtGrantO
       reasons.push({ code: 'GRANT_SCOPE', message: `the grant (as disclosed) does not cover ${options.action.slice(0, 64)} on ${resource.slice(0, 200)}` });
     }
   }
+  // The holder the decision names must be the one the key binding proves: the grant's subject only when
+  // `cnf` is one of the subject's authentication keys (an issuer may bind another key; its signer is then
+  // nobody this grant names).
+  let holder: string | undefined;
+  if (v.keyBinding && v.subject && v.holderKey && reasons.length === 0) {
+    if (await holdsKey(options.resolver, v.subject, v.holderKey)) holder = v.subject;
+    else reasons.push({ code: 'HOLDER_MISMATCH', message: "the key binding is signed with a key that is not an authentication key of the grant's subject" });
+  }
   if (held && reasons.length === 0) {
     try {
       reasons.push(...(await options.status(...held)));
@@ -173,10 +182,34 @@ export async function verifySdJwtGrant(token: string, options: VerifySdJwtGrantO
     reasons,
     format: 'dc+sd-jwt',
     resource,
-    ...(v.keyBinding && v.subject ? { holder: v.subject } : {}),
+    ...(holder !== undefined ? { holder } : {}),
     ...(v.id ? { id: v.id } : {}),
     ...(v.issuer ? { grantor: v.issuer } : {}),
     ...(v.subject ? { grantee: v.subject } : {}),
     ...(c ? { grant: { resources, actions, purpose, ...(v.validUntil ? { validUntil: v.validUntil } : {}) }, disclosed: v.disclosed ?? [] } : {}),
   };
+}
+
+/** Is `jwk` one of the authentication keys of `did`'s document? Compared as key bytes (base64url spellings aside). */
+async function holdsKey(resolver: CharterResolver, did: string, jwk: PublicJwk): Promise<boolean> {
+  const bytes = (k: PublicJwk) =>
+    [k.kty, k.crv, Buffer.from(String(k.x ?? ''), 'base64url').toString('hex'), Buffer.from(String((k as { y?: unknown }).y ?? ''), 'base64url').toString('hex')].join(' ');
+  const want = bytes(jwk);
+  let refs: unknown[];
+  try {
+    const doc = await resolver.resolve(did);
+    refs = Array.isArray(doc.authentication) ? doc.authentication : [];
+  } catch {
+    return false;
+  }
+  for (const r of refs) {
+    const id = typeof r === 'string' ? r : typeof r === 'object' && r !== null ? (r as { id?: unknown }).id : undefined;
+    if (typeof id !== 'string') continue;
+    try {
+      if (bytes((await resolver.resolveKey(did, id, 'authentication')).publicJwk) === want) return true;
+    } catch {
+      // not a usable key: look at the next
+    }
+  }
+  return false;
 }

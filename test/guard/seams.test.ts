@@ -105,7 +105,7 @@ describe('requireSignature next to a proof guard: the request must be signed by 
     expect(codes(again)).toEqual(['REPLAY_DETECTED']);
   });
 
-  it("an SD-JWT grant whose cnf key is not in the grantee's DID document: a signature by that cnf key is not the holder's (SIGNER_NOT_HOLDER)", async () => {
+  it("an SD-JWT grant whose cnf key is not in the grantee's DID document proves no holder: HOLDER_MISMATCH, with or without a request signature", async () => {
     // The owner bound the grant to the app's DID but to the stranger's key: the KB-JWT is the stranger's to sign.
     const v = w.verifier({ tokenStatus });
     const g = await issueSdJwtGrant(w.home.store, w.alice, {
@@ -119,7 +119,21 @@ describe('requireSignature next to a proof guard: the request must be signed by 
     });
     const p = await sdPresent(g.token, { url: EMAIL, holder: stranger });
     const d = await verifyRequest(request(EMAIL, { ...(await signed(stranger, EMAIL)), ...bearer(p) }), v, ...grantGuards());
-    expect([d.status, codes(d)]).toEqual([401, ['SIGNER_NOT_HOLDER']]);
+    expect([d.status, codes(d)]).toEqual([403, ['HOLDER_MISMATCH']]);
+    // Without requireSignature the key binding alone would have named the grantee as the caller.
+    const alone = await verifyRequest(request(EMAIL, bearer(await sdPresent(g.token, { url: EMAIL, holder: stranger }))), v, grantGuards()[1]);
+    expect([alone.status, codes(alone), alone.holder]).toEqual([403, ['HOLDER_MISMATCH'], undefined]);
+    // Bound to the grantee's own key (the default), the grantee is the holder.
+    const own = await issueSdJwtGrant(w.home.store, w.alice, {
+      grantee: w.app.did,
+      resources: ['profile/email'],
+      actions: ['read'],
+      purpose: 'seam tests',
+      validUntil: new Date(Date.now() + 86_400_000),
+      baseUrl: w.server.url,
+    });
+    const ok = await verifyRequest(request(EMAIL, bearer(await sdPresent(own.token, { url: EMAIL, holder: w.app }))), v, grantGuards()[1]);
+    expect([ok.status, ok.holder]).toEqual([200, w.app.did]);
   });
 
   it('an agent signed for by another key: SIGNER_NOT_HOLDER reserves no budget, however often it is tried', async () => {
