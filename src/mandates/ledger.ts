@@ -1,4 +1,5 @@
 import { CharterError } from '../errors.js';
+import { MAX_SKEW_SECONDS } from '../credentials/time.js';
 import { fromMajorNumber, fromMinorUnits } from './money.js';
 import { isInt, isObj } from './constraint-check.js';
 import type { CalendarPeriod, MandateAuthority, MandateBudget, MandateDecision, MandateLedgerLink, MandateLimits, MandateRecord } from './types.js';
@@ -30,14 +31,23 @@ export interface MandateLimitsOptions {
   calendarTimeZone?: string;
 }
 
+/**
+ * A budget over a span is a rolling window as long as the span plus twice the
+ * largest clock skew a verifier allows: payments are taken from the span's
+ * start minus the skew to its end plus the skew, and a window only the span's
+ * length would, at the very end, no longer hold a payment made at the start,
+ * letting the whole budget be spent twice.
+ */
+const EDGES = 2 * MAX_SKEW_SECONDS;
+
 function lifetime(rec: MandateRecord): string {
-  return rec.iat !== undefined && rec.exp !== undefined && rec.exp > rec.iat ? `PT${rec.exp - rec.iat}S` : FOREVER;
+  return rec.iat !== undefined && rec.exp !== undefined && rec.exp > rec.iat ? `PT${rec.exp - rec.iat + EDGES}S` : FOREVER;
 }
 
 function window(start: unknown, end: unknown, rec: MandateRecord): string {
   const a = typeof start === 'string' ? Date.parse(start) : NaN;
   const b = typeof end === 'string' ? Date.parse(end) : NaN;
-  if (Number.isFinite(a) && Number.isFinite(b) && b > a) return `PT${Math.ceil((b - a) / 1000)}S`;
+  if (Number.isFinite(a) && Number.isFinite(b) && b > a) return `PT${Math.ceil((b - a) / 1000) + EDGES}S`;
   return lifetime(rec);
 }
 

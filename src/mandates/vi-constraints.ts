@@ -161,15 +161,16 @@ function allowList(c: Record<string, unknown>, who: unknown, f: Record<string, u
   r.checked.push(type);
   if (!nonEmptyObj(who)) return violate(r, type, 'CONSTRAINT_VIOLATED', `the ${what} is missing`);
   if (!Array.isArray(c.allowed) || c.allowed.length === 0) return violate(r, type, 'CONSTRAINT_VIOLATED', `${type} lists no allowed ${what}`);
-  // The reference lets the caller pass the resolved allow-list as fulfillment.allowed_merchants.
-  let allowed: unknown[] = Array.isArray(f.allowed_merchants) ? f.allowed_merchants : [];
-  if (allowed.length === 0) allowed = c.allowed.filter((m) => isObj(m) && !Object.hasOwn(m, '...') && (m.id || m.name));
+  // Only the list the user signed: the fulfillment is the agent's L3 (the reference checker's
+  // fulfillment.allowed_merchants would let the agent name its own allow-list beside its payee).
+  void f;
+  const allowed = c.allowed.filter((m) => isObj(m) && !Object.hasOwn(m, '...') && (m.id || m.name));
   if (allowed.length === 0) {
-    // Every entry an undisclosed reference: the agent did not reveal the list to this verifier (credential-format §9.2);
-    // the reference checker counts that as checked, not violated. Reported as skipped.
+    // Every entry an undisclosed reference: the agent withheld the list from this verifier (credential-format
+    // §9.2). The reference checker counts that as checked; here a list nobody can read allows nobody (as AP2's
+    // allowed_payees does), or withholding it would lift the restriction.
     if (c.allowed.every((m) => isObj(m) && Object.hasOwn(m, '...'))) {
-      r.checked.push(`${type} (undisclosed)`);
-      return;
+      return violate(r, type, 'COUNTERPARTY_NOT_ALLOWED', `${type}: every allowed ${what} was withheld, so no ${what} can be checked against it`);
     }
     return violate(r, type, 'CONSTRAINT_VIOLATED', `${type} names no usable ${what}`);
   }

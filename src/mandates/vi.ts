@@ -1,3 +1,4 @@
+import { canonicalJson } from '../encoding/json.js';
 import { addLayer, checkAud, checkExp, checkIat, checkNonce, guard, party, refuse, verifyRoot, type Ctx } from './common.js';
 import { hashAscii, parseSdJwt, resolveClaims, resolveValue, verifyLayer, duplicateSdDigest, type SdLayer } from './sd.js';
 import { keyFromJwk } from './trust.js';
@@ -220,6 +221,11 @@ export async function verifyVi(ctx: Ctx, input: ViChainInput): Promise<void> {
     d.checkout = { hash: String(co!.resolved.checkout_hash), ...checkoutSummary(payload, co!.resolved) };
     recordMandates(ctx, pairs, l2, 'final');
   }
+  // The caller's checkout (the hash of the checkout JWT it is being paid for), as AP2 checks it: the payment must name it.
+  const want = ctx.opts.checkoutHash;
+  if (want !== undefined && d.payment !== undefined && d.payment.transactionId !== want) {
+    refuse('CHECKOUT_MISMATCH', 'the payment mandate is for another checkout (transaction_id)', 'payment');
+  }
 }
 
 function findVct(claims: Record<string, unknown>, vct: string): Record<string, unknown> | undefined {
@@ -237,7 +243,7 @@ async function checkoutOf(ctx: Ctx, co: Record<string, unknown>, what: string): 
 
 function checkoutSummary(payload: Record<string, unknown> | undefined, co: Record<string, unknown>) {
   const out: { merchant?: Record<string, unknown>; lineItems?: { id: string; quantity: number }[] } = {};
-  const lines = Array.isArray(co.line_items) ? checkoutLines({ line_items: co.line_items }) : payload ? checkoutLines(payload) : undefined;
+  const lines = (payload ? checkoutLines(payload) : undefined) ?? (Array.isArray(co.line_items) ? checkoutLines({ line_items: co.line_items }) : undefined);
   const m = payload ? checkoutMerchant(payload) : undefined;
   if (m) out.merchant = m;
   if (lines) out.lineItems = lines;
@@ -281,7 +287,14 @@ function evaluateOpen(
       let fulfillment: Record<string, unknown> | undefined;
       if (kind === 'payment' && f.finalPay) fulfillment = f.finalPay;
       if (kind === 'checkout' && f.finalCo) {
-        const lines = Array.isArray(f.finalCo.line_items) ? checkoutLines({ line_items: f.finalCo.line_items }) : f.coPayload ? checkoutLines(f.coPayload) : undefined;
+        // The merchant-signed checkout's items when there is one: the L3b is the agent's word, and its own
+        // line_items must not stand in for what the merchant will ship (they must agree with it).
+        const agentLines = Array.isArray(f.finalCo.line_items) ? checkoutLines({ line_items: f.finalCo.line_items }) : undefined;
+        const merchantLines = f.coPayload ? checkoutLines(f.coPayload) : undefined;
+        if (agentLines && merchantLines && canonicalJson(agentLines) !== canonicalJson(merchantLines)) {
+          refuse('CONSTRAINT_VIOLATED', "the L3b's line_items differ from the merchant-signed checkout's", 'L3b');
+        }
+        const lines = merchantLines ?? agentLines;
         // The merchant: the checkout JWT's, else the payee of the payment bound to the same checkout, else the audience the merchant verified.
         const merchant =
           (f.coPayload && checkoutMerchant(f.coPayload)) ??

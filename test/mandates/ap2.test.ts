@@ -211,9 +211,10 @@ describe('AP2 v0.2: open mandates delegate to closed ones bound to one checkout'
         actions: ['payments:ap2'],
         limits: {
           perTransaction: { amount: '200', currency: 'USD' },
+          // The mandate's life (3,600 s) plus twice the largest clock skew (300 s): payments are taken within the skew of either end.
           counterparties: ['merchant_1'],
-          budget: { amount: '1000', currency: 'USD', period: 'PT3600S' },
-          rate: { count: 12, period: 'PT3600S' },
+          budget: { amount: '1000', currency: 'USD', period: 'PT4200S' },
+          rate: { count: 12, period: 'PT4200S' },
         },
         maxDelegationDepth: 0,
       },
@@ -363,7 +364,7 @@ describe('AP2 v0.2: open mandates delegate to closed ones bound to one checkout'
     expect(codes(d)).toEqual([]);
     expect(d.mode).toBe('human-present');
     expect(d.links.map((l) => l.authority.limits)).toEqual([
-      { perTransaction: { amount: '50', currency: 'USD' }, budget: { amount: '50', currency: 'USD', period: 'PT600S' }, counterparties: ['merchant_1'] },
+      { perTransaction: { amount: '50', currency: 'USD' }, budget: { amount: '50', currency: 'USD', period: 'PT1200S' }, counterparties: ['merchant_1'] },
     ]);
   });
 });

@@ -320,7 +320,7 @@ describe('Verifiable Intent: constraints, modes and fail-closed rules', () => {
     ]);
     expect(d.links.map((l) => [l.id.endsWith('#lifetime'), l.authority.limits.budget])).toEqual([
       [false, { amount: '500', currency: 'USD', period: { calendar: 'month', timeZone: 'Europe/Paris' } }],
-      [true, { amount: '1000', currency: 'USD', period: 'PT86400S' }],
+      [true, { amount: '1000', currency: 'USD', period: 'PT87000S' }],
     ]);
     expect(d.authority?.limits.perTransaction).toEqual({ amount: '400', currency: 'USD' });
   });
@@ -430,7 +430,7 @@ describe('Verifiable Intent: constraints, modes and fail-closed rules', () => {
     expect(d.links).toHaveLength(1);
     expect(d.links[0]!.authority.limits).toEqual({
       perTransaction: { amount: '279.99', currency: 'USD' },
-      budget: { amount: '279.99', currency: 'USD', period: 'PT900S' },
+      budget: { amount: '279.99', currency: 'USD', period: 'PT1500S' },
       counterparties: ['merchant-uuid-1'],
     });
     // L3 given for an immediate L2 is a caller error
