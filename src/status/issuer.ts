@@ -41,11 +41,32 @@ export async function createStatusList(store: StatusStore, input: CreateListInpu
   });
 }
 
-/** A list of this issuer and purpose with room left (under 90% full, keeping random picks cheap), or a new one. */
+/** Lists being created, per store and issuer, purpose and base URL: concurrent first issues share one. */
+const creating = new WeakMap<object, Map<string, Promise<StatusListRecord>>>();
+
+/**
+ * A list of this issuer and purpose with room left (under 90% full, keeping
+ * random picks cheap), or a new one. Concurrent calls that find none create
+ * one list between them: each list created beside another would hold a
+ * single credential for good, and whoever serves it would learn which
+ * credential a verifier checks (the herd privacy of §6.1 lost).
+ */
 export async function ensureStatusList(store: StatusStore, input: CreateListInput): Promise<StatusListRecord> {
   const prefix = `${input.baseUrl.replace(/\/+$/, '')}/status/`;
-  const lists = await store.listStatusLists({ issuerDid: input.issuerDid, purpose: input.purpose });
-  return lists.find((l) => l.url.startsWith(prefix) && l.allocated < l.size * 0.9) ?? createStatusList(store, input);
+  const pick = async () =>
+    (await store.listStatusLists({ issuerDid: input.issuerDid, purpose: input.purpose })).find((l) => l.url.startsWith(prefix) && l.allocated < l.size * 0.9);
+  const found = await pick();
+  if (found) return found;
+  let pending = creating.get(store);
+  if (!pending) creating.set(store, (pending = new Map()));
+  const key = JSON.stringify([input.issuerDid, input.purpose, prefix]);
+  let p = pending.get(key);
+  if (!p) {
+    const mine = pending;
+    p = (async () => (await pick()) ?? createStatusList(store, input))().finally(() => mine.delete(key));
+    pending.set(key, p);
+  }
+  return p;
 }
 
 /**
@@ -53,12 +74,23 @@ export async function ensureStatusList(store: StatusStore, input: CreateListInpu
  * assignment hides issuance order) and returns the credential's status entry.
  */
 export async function allocateStatusEntry(store: StatusStore, input: CreateListInput & { credentialId: string }): Promise<CredentialStatusEntry> {
+  // One entry per credential id and purpose: an issue retried under the same id (a pool's grant after a failed
+  // write, a caller's own id) gets the entry it was given before. A second one would leave revoke setting a
+  // bit the issued credential does not carry.
+  for (const a of await store.findStatusAllocation(input.credentialId)) {
+    const held = await store.getStatusList(a.listId);
+    if (held && held.issuerDid === input.issuerDid && held.purpose === input.purpose) return entryOf(held, a.index, input.purpose);
+  }
   const list = await ensureStatusList(store, input);
   const index = await store.allocateStatusIndex(list.id, input.credentialId, (size) => randomInt(size));
+  return entryOf(list, index, input.purpose);
+}
+
+function entryOf(list: StatusListRecord, index: number, purpose: StatusPurpose): CredentialStatusEntry {
   return {
     id: `${list.url}#${index}`,
     type: 'BitstringStatusListEntry',
-    statusPurpose: input.purpose,
+    statusPurpose: purpose,
     statusListIndex: String(index),
     statusListCredential: list.url,
   };
