@@ -57,6 +57,14 @@ export async function checkSignature(v: Verifier, method: string, url: string, s
     body = await s.body();
   } catch (e) {
     if (isCharterError(e) && HTTP_STATUS[e.code] !== 500) return refused(d, { code: e.code, message: e.message });
+    // The body was consumed without its bytes (a server setup the route's own rules never needed): where the
+    // route does not ask for Content-Digest, the client's choice to cover it is refused, not a 500.
+    if (!s.options.requiredComponents?.includes('content-digest')) {
+      return refused(d, {
+        code: 'CONTENT_DIGEST_MISMATCH',
+        message: 'the signature covers Content-Digest, but this server cannot read the body it was sent with: sign without it',
+      });
+    }
     throw e;
   }
   const lines = s.header('content-digest');

@@ -1,3 +1,4 @@
+import { isNumericDate } from '../credentials/time.js';
 import type { InnerList, Item } from 'structured-headers';
 import { toReason, type Reason } from '../errors.js';
 import type { PublicJwk } from '../keys/types.js';
@@ -182,6 +183,9 @@ async function verifyOne(
   // expires. It is the signer's bound on how long a captured signature can be replayed; without it only
   // this verifier's maxAgeSeconds (up to a day) would bound it.
   if (p.tag === WEB_BOT_AUTH_TAG && p.expires === undefined) return no('SIGNATURE_INVALID', 'a web-bot-auth signature must carry expires');
+  // A time beyond any date (structured fields allow 15 digits) names no instant: refused, never turned into an Invalid Date.
+  if (!isNumericDate(p.created) || (p.expires !== undefined && !isNumericDate(p.expires)))
+    return no('SIGNATURE_INVALID', 'the signature created or expires time is beyond the range of a date');
   const created = p.created * 1000;
   if (p.expires !== undefined && p.expires < p.created) return no('SIGNATURE_INVALID', 'the signature expires before it was created');
   if (created > now + skewMs) return no('ISSUED_IN_FUTURE', 'the signature was created in the future');

@@ -33,6 +33,7 @@ describe('the body behind a signed Content-Digest, framework by framework', () =
   let store: Store;
   let verifier: ReturnType<typeof createVerifier>;
   const guard = requireSignature({ keys: { keys: [agent.publicJwk] } });
+  const digestGuard = requireSignature({ keys: { keys: [agent.publicJwk] }, cover: ['@authority', 'content-digest'] });
   const servers: Server[] = [];
   let express1: string;
   let fastify1: string;
@@ -49,6 +50,8 @@ describe('the body behind a signed Content-Digest, framework by framework', () =
     app.post('/kept', express.json({ verify: keepRawBody }), expressCharter(verifier, guard), (req, res) => void res.json(req.body));
     // express.json() without keepRawBody: the bytes are gone.
     app.post('/parsed', express.json(), expressCharter(verifier, guard), (_req, res) => void res.json({ ran: true }));
+    // The same mistake on a route that requires Content-Digest: that route can never work, a server error.
+    app.post('/parsed-digest', express.json(), expressCharter(verifier, digestGuard), (_req, res) => void res.json({ ran: true }));
     const s1 = app.listen(0, '127.0.0.1');
     await new Promise<void>((r) => s1.once('listening', () => r()));
     servers.push(s1);
@@ -92,9 +95,12 @@ describe('the body behind a signed Content-Digest, framework by framework', () =
     }
   });
 
-  it('Express: a body parsed without its bytes kept cannot be checked: a 500, the handler never runs', async () => {
+  it('Express: a body parsed without its bytes kept cannot be checked: refused when the client chose to cover it, a 500 where the route requires it; the handler never runs', async () => {
+    // The route asks for no Content-Digest: a client that covers one is refused (it could otherwise force a 500).
     const r = await charterFetch(`${express1}/parsed`, post('{"a":1}'), sign);
-    expect(r.status).toBe(500);
+    expect([r.status, ((await r.json()) as { code: string }).code]).toEqual([401, 'CONTENT_DIGEST_MISMATCH']);
+    // A route that requires it is misconfigured: every signed body fails, as a server error.
+    expect((await charterFetch(`${express1}/parsed-digest`, post('{"a":1}'), sign)).status).toBe(500);
     // A signature that does not cover Content-Digest needs no body (and vouches for none).
     const signed = await signRequest(
       { method: 'POST', url: `${express1}/parsed`, headers: { 'content-type': 'application/json' } as Record<string, string> },
@@ -104,8 +110,8 @@ describe('the body behind a signed Content-Digest, framework by framework', () =
     expect(noDigest.status).toBe(200);
   });
 
-  it('Fastify: without the keepRawBody hook a signed body cannot be checked (500); a request without a body needs none', async () => {
-    expect((await charterFetch(`${fastify1}/parsed`, post('{"a":1}'), sign)).status).toBe(500);
+  it('Fastify: without the keepRawBody hook a signed body cannot be checked (refused); a request without a body needs none', async () => {
+    expect((await charterFetch(`${fastify1}/parsed`, post('{"a":1}'), sign)).status).toBe(401);
     expect((await charterFetch(`${fastify1}/get`, {}, sign)).status).toBe(200);
   });
 

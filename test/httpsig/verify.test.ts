@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createSigner, generateKeyPair } from '../../src/keys/index.js';
 import type { KeyType } from '../../src/keys/types.js';
+import { serializeInnerList, serializeItem } from 'structured-headers';
+import { createSignature } from '../../src/httpsig/sign.js';
+import { parseComponentId } from '../../src/httpsig/components.js';
+import { fieldGetter } from '../../src/httpsig/fields.js';
 import { jwkThumbprint, signatureHeaders, signRequest, verifyRequestSignature, type NonceStore } from '../../src/httpsig/index.js';
 
 const URL_ = 'https://shop.example/orders/7?currency=EUR&step=pay';
@@ -122,6 +126,33 @@ describe('verifyRequestSignature: refusals, each with its code', () => {
     expect((await verifyRequestSignature(r, { keys, now: at(30 + 59) })).ok).toBe(true);
     expect(codes(await verifyRequestSignature(r, { keys, now: at(30 + 60) }))).toEqual(['SIGNATURE_EXPIRED']);
     expect(codes(await verifyRequestSignature(r, { keys, now: at(31), skewSeconds: 0 }))).toEqual(['SIGNATURE_EXPIRED']);
+  });
+
+  it('an expires beyond the range of a date (structured fields allow 15 digits) is SIGNATURE_INVALID, never a thrown Invalid Date, with or without a store', async () => {
+    const created = Math.floor(T0.getTime() / 1000);
+    const raw = async (expires: number, createdAt = created) => {
+      const msg = { kind: 'request' as const, method: 'POST', url: new URL(URL_), field: fieldGetter({ 'content-type': 'application/json' }) };
+      const params: Array<[string, number | string]> = [
+        ['created', createdAt],
+        ['keyid', a.keyId],
+        ['alg', 'ed25519'],
+        ['expires', expires],
+        ['nonce', `n-${expires}-${createdAt}`],
+        ['tag', 'web-bot-auth'],
+      ];
+      const { innerList, signature } = await createSignature(msg, ['@method', '@authority', '@path', '@query'].map(parseComponentId), params, a.signer);
+      return {
+        method: 'POST',
+        url: URL_,
+        headers: { 'content-type': 'application/json', 'signature-input': `sig1=${serializeInnerList(innerList)}`, signature: `sig1=${serializeItem([signature, new Map()])}` },
+      };
+    };
+    for (const expires of [1e13, 999_999_999_999_999]) {
+      expect(codes(await verifyRequestSignature(await raw(expires), { keys, now: at(1) }))).toEqual(['SIGNATURE_INVALID']);
+      expect(codes(await verifyRequestSignature(await raw(expires), { keys, store: memoryNonces(), now: at(1) }))).toEqual(['SIGNATURE_INVALID']);
+    }
+    // The largest representable time is still a time.
+    expect((await verifyRequestSignature(await raw(8e12), { keys, store: memoryNonces(), now: at(1) })).ok).toBe(true);
   });
 
   it('age: a created older than maxAgeSeconds is refused even before expires', async () => {
