@@ -1,7 +1,7 @@
 import { CharterError, type Reason } from '../errors.js';
 import { soleSubject, verifyPresentation } from '../credentials/index.js';
 import type { CredentialVerification } from '../credentials/types.js';
-import { DEFAULT_MAX_AGE_SECONDS } from '../credentials/time.js';
+import { DEFAULT_MAX_AGE_SECONDS, nowOf } from '../credentials/time.js';
 import { assertAction } from './actions.js';
 import { checkRequest } from './authority.js';
 import { checkChainLinks } from './chain.js';
@@ -81,7 +81,7 @@ export async function verifyAgent(presentationJwt: string, options: VerifyAgentO
   if (options.counterparty !== undefined && (typeof options.counterparty !== 'string' || options.counterparty.length > 2048)) {
     throw new CharterError('INVALID_ARGUMENT', 'the counterparty must be a string (a DID or origin) of at most 2048 characters');
   }
-  const now = options.now ?? new Date();
+  const now = nowOf(options.now, 'verifyAgent');
 
   // (1) Holder binding is checked below for the identity and the leaf only: the links above are about other agents.
   const pres = await verifyPresentation(presentationJwt, {

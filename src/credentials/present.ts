@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CharterError, toReason, type Reason } from '../errors.js';
 import { decodeJwt, replicatedClaimConflicts, signJwt, type DecodedJwt } from './jws.js';
 import { isMediaType } from './media.js';
-import { earliest, latest, readDateTime, readNumericDates, skewOf, windowReasons, DEFAULT_MAX_AGE_SECONDS, type Bounds } from './time.js';
+import { earliest, latest, nowOf, readDateTime, readNumericDates, skewOf, windowReasons, DEFAULT_MAX_AGE_SECONDS, type Bounds } from './time.js';
 import { checkJwtSignature, verifyCredential } from './verify.js';
 import { VC_CONTEXT_V1, VC_CONTEXT_V2, type CreatePresentationInput, type CredentialVerification, type PresentationVerification, type VerifyPresentationOptions } from './types.js';
 
@@ -128,7 +128,7 @@ export async function verifyDecodedPresentation(jwt: string, decoded: DecodedJwt
   if (!options || typeof options.aud !== 'string') throw new TypeError('verifyPresentation needs options.aud');
   if (options.nonce === undefined && !options.allowMissingNonce) throw new TypeError('verifyPresentation needs options.nonce (or allowMissingNonce)');
   const skewMs = skewOf(options.skewSeconds) * 1000;
-  const now = (options.now ?? new Date()).getTime();
+  const now = nowOf(options.now, 'verifyPresentation').getTime();
   let d: DecodedJwt;
   let u: Unwrapped;
   try {

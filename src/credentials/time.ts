@@ -80,3 +80,14 @@ export function windowReasons(now: number, skewMs: number, w: Bounds, what: stri
   }
   return out;
 }
+
+/**
+ * The verification time a caller gives (default: now). An Invalid Date would
+ * make every window comparison false, so an expired credential would pass:
+ * anything but a valid Date is a TypeError (misuse), never a silent "valid".
+ */
+export function nowOf(now: unknown, who = 'verification'): Date {
+  if (now === undefined) return new Date();
+  if (!(now instanceof Date) || !Number.isFinite(now.getTime())) throw new TypeError(`${who}: now must be a valid Date`);
+  return now;
+}

@@ -5,7 +5,7 @@ import { TtlCache } from '../did/cache.js';
 import { decodeJwt, type DecodedJwt } from './jws.js';
 import { normalizeCredential } from './normalize.js';
 import { defaultSchemaChecker } from './schemas.js';
-import { skewOf, windowReasons } from './time.js';
+import { nowOf, skewOf, windowReasons } from './time.js';
 import type { CredentialVerification, StatusReport, VerifyCredentialOptions } from './types.js';
 
 /**
@@ -70,7 +70,7 @@ function memoFor(key: object): TtlCache<string, true> {
  * JSON Schema are pure functions of those bytes, so they run once. The
  * cached objects are deep-frozen: no caller can change what the next
  * verification reads. Time, signature (memoised per key, above) and status
- * are checked on every call. Only credentials that decode are kept.
+ * are checked on every call. Only credentials whose signature verified are kept.
  */
 interface Parsed {
   d: DecodedJwt;
@@ -82,6 +82,10 @@ interface Parsed {
 // ("v2only " + jwt) would let that very string, which is no JWS, hit the entry of the token it names.
 const parsedCaches = { v1: new Map<string, Parsed>(), v2only: new Map<string, Parsed>() };
 const PARSED_MAX = 4096;
+/** The JWT characters each map may hold (the objects parsed from them take some times more), and the most one entry may have. */
+const PARSED_MAX_BYTES = 4 * 1024 * 1024;
+const PARSED_MAX_ENTRY = 16 * 1024;
+const parsedBytes = { v1: 0, v2only: 0 };
 
 function deepFreeze<T>(v: T): T {
   if (typeof v === 'object' && v !== null && !ArrayBuffer.isView(v) && !Object.isFrozen(v)) {
@@ -103,10 +107,28 @@ function parse(jwt: string, acceptV1: boolean, once: boolean): Parsed {
   if (hit) return hit;
   const d = decodeJwt(jwt);
   const n = normalizeCredential(d, acceptV1);
-  const parsed = { d: { ...d, header: deepFreeze(d.header), payload: deepFreeze(d.payload) }, n: deepFreeze(n), schema: deepFreeze(defaultSchemaChecker()(n.credential)) };
-  if (parsedCache.size >= PARSED_MAX) parsedCache.delete(parsedCache.keys().next().value as string);
+  return { d: { ...d, header: deepFreeze(d.header), payload: deepFreeze(d.payload) }, n: deepFreeze(n), schema: deepFreeze(defaultSchemaChecker()(n.credential)) };
+}
+
+/**
+ * Keeps a parsed credential once its signature verified: a forgery (any bytes that decode, up to
+ * 64 KiB and many times that as objects) must not take a place in the cache, or anyone could fill
+ * 4,096 of them and exhaust the heap.
+ */
+function remember(jwt: string, acceptV1: boolean, parsed: Parsed): void {
+  // A signature anyone can make (a did:key of their own) is no bar to junk: the cache is also bounded by
+  // the bytes it holds, and a credential larger than a grant or mandate ever is is parsed each time.
+  if (jwt.length > PARSED_MAX_ENTRY) return;
+  const key = acceptV1 ? 'v1' : 'v2only';
+  const parsedCache = parsedCaches[key];
+  if (parsedCache.has(jwt)) return;
+  while (parsedCache.size > 0 && (parsedCache.size >= PARSED_MAX || parsedBytes[key] + jwt.length > PARSED_MAX_BYTES)) {
+    const oldest = parsedCache.keys().next().value as string;
+    parsedCache.delete(oldest);
+    parsedBytes[key] -= oldest.length;
+  }
   parsedCache.set(jwt, parsed);
-  return parsed;
+  parsedBytes[key] += jwt.length;
 }
 
 /**
@@ -117,7 +139,7 @@ function parse(jwt: string, acceptV1: boolean, once: boolean): Parsed {
 export async function verifyCredential(jwt: string, options: VerifyCredentialOptions): Promise<CredentialVerification> {
   if (!options || typeof options.resolver?.resolveKey !== 'function') throw new TypeError('verifyCredential needs options.resolver');
   const skewMs = skewOf(options.skewSeconds) * 1000;
-  const now = options.now ?? new Date();
+  const now = nowOf(options.now, 'verifyCredential');
   let parsed: Parsed;
   try {
     parsed = parse(jwt, options.acceptV1 ?? true, options.once === true);
@@ -129,6 +151,7 @@ export async function verifyCredential(jwt: string, options: VerifyCredentialOpt
   const base = { issuer, ...(subject !== undefined ? { subject } : {}), subjects, credential, format, ...(credential.id !== undefined ? { id: credential.id } : {}), jwt };
 
   const reasons = await checkSignature(d, issuer, options.resolver, 'assertionMethod', options.once === true ? undefined : jwt);
+  if (reasons.length === 0 && options.once !== true) remember(jwt, options.acceptV1 ?? true, parsed);
   reasons.push(...n.problems);
   reasons.push(...windowReasons(now.getTime(), skewMs, n.bounds, 'the credential'));
   reasons.push(...(options.schemas ? options.schemas(credential) : parsed.schema));
@@ -164,4 +187,9 @@ export async function assertCredential(jwt: string, options: VerifyCredentialOpt
 /** Decodes a credential without verifying it (for display and storage). */
 export function decodeCredential(jwt: string) {
   return normalizeCredential(decodeJwt(jwt), true).credential;
+}
+
+/** What the parse cache holds (tests: that forgeries and outsized credentials take no place in it). */
+export function parseCacheSize(): { entries: number; bytes: number } {
+  return { entries: parsedCaches.v1.size + parsedCaches.v2only.size, bytes: parsedBytes.v1 + parsedBytes.v2only };
 }

@@ -14,9 +14,11 @@ import { CharterError } from '../errors.js';
  */
 const MAX_RESOURCE = 2048;
 const STILL_ENCODED = /%[0-9A-Fa-f]{2}/;
-// C0 and C1 controls, DEL, and Unicode separators/format characters that render invisibly.
+// C0 and C1 controls, DEL, line separators, a backslash, and every default-ignorable or bidi-control code
+// point (soft hyphen, joiners, isolates, variation selectors, tags...): invisible, so two resources that
+// look alike would differ.
 // eslint-disable-next-line no-control-regex -- control characters are what this refuses
-const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\\]/;
+const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\\]|\p{Default_Ignorable_Code_Point}|\p{Bidi_Control}/u;
 
 function invalid(why: string): CharterError {
   return new CharterError('RESOURCE_INVALID', `the resource path ${why}`);

@@ -235,6 +235,12 @@ function declaredPurpose(v: unknown): { purpose?: string } {
   return { purpose: v as string };
 }
 
+/** An action a route computed from the request (a query field, say): one that is not a non-empty string is the request's fault (400). */
+function requestAction(v: unknown): string {
+  if (typeof v !== 'string' || v.length === 0) throw new CharterError('INVALID_ARGUMENT', 'the action this request names is not an action such as read (a non-empty string)');
+  return v;
+}
+
 /** The pipeline's policy for this request. Throws what the route's functions throw (a malformed request). */
 export function policyFor<R>(guard: GrantGuard<R> | AgentGuard<R> | MandateGuard<R> | undefined, req: R): Policy {
   if (guard === undefined) return { kind: 'presentation' };
@@ -242,7 +248,7 @@ export function policyFor<R>(guard: GrantGuard<R> | AgentGuard<R> | MandateGuard
     return {
       kind: 'grant',
       resource: valueOf(guard.resource, req),
-      action: valueOf(guard.action, req),
+      action: requestAction(valueOf(guard.action, req)),
       // An owner the route cannot name (an unknown user) is "" : no grant can be its.
       ...(guard.owner !== undefined ? { owner: String(valueOf(guard.owner, req) ?? '') } : { anyOwner: true }),
       ...(guard.purpose !== undefined ? declaredPurpose(valueOf(guard.purpose, req)) : {}),
@@ -268,7 +274,7 @@ export function policyFor<R>(guard: GrantGuard<R> | AgentGuard<R> | MandateGuard
   const amount = syncValue(guard.amount?.(req));
   return {
     kind: 'agent',
-    action: valueOf(guard.action, req),
+    action: requestAction(valueOf(guard.action, req)),
     ...(amount !== undefined ? { amount } : {}),
     ...(guard.counterparty !== undefined ? { counterparty: guard.counterparty } : {}),
     trust: guard.trust,

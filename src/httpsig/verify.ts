@@ -1,4 +1,4 @@
-import { isNumericDate } from '../credentials/time.js';
+import { isNumericDate, nowOf } from '../credentials/time.js';
 import type { InnerList, Item } from 'structured-headers';
 import { toReason, type Reason } from '../errors.js';
 import type { PublicJwk } from '../keys/types.js';
@@ -175,7 +175,7 @@ async function verifyOne(
   if (p.keyid === undefined) return no('SIGNATURE_INVALID', 'the signature names no keyid');
 
   // Time: created required; skew applies both ways (DESIGN.md "Time").
-  const now = (o.now ?? new Date()).getTime();
+  const now = nowOf(o.now, 'verifyRequestSignature').getTime();
   const skewMs = (o.skewSeconds ?? 60) * 1000;
   const maxAgeMs = (o.maxAgeSeconds ?? 300) * 1000;
   if (p.created === undefined) return no('SIGNATURE_INVALID', 'the signature has no created time');

@@ -1,5 +1,6 @@
 import { CharterError, type CharterErrorCode, type Reason } from '../errors.js';
 import type { JwsAlg } from '../keys/types.js';
+import { nowOf } from '../credentials/time.js';
 import { keyFromJwk, trustedKeysFor, jwkThumbprint, type TrustedKey } from './trust.js';
 import { verifyLayer, type SdLayer } from './sd.js';
 import type { MandateDecision, MandateLayer, MandateParty, MandateProfile, VerifyMandateOptions } from './types.js';
@@ -40,7 +41,7 @@ const MAX_SKEW = 300;
 export function makeCtx(profile: MandateProfile, opts: VerifyMandateOptions): Ctx {
   const skew = opts.skewSeconds ?? 60;
   if (!Number.isFinite(skew) || skew < 0 || skew > MAX_SKEW) throw new CharterError('INVALID_ARGUMENT', `skewSeconds must be from 0 to ${MAX_SKEW}`);
-  const at = opts.now ?? new Date();
+  const at = nowOf(opts.now, 'verifyMandateChain');
   if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new CharterError('INVALID_ARGUMENT', 'now must be a valid Date');
   if (opts.trust === null || typeof opts.trust !== 'object') throw new TypeError('verifyMandateChain needs options.trust');
   if (opts.calendarTimeZone !== undefined) {

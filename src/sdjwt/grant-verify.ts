@@ -166,7 +166,7 @@ export async function verifySdJwtGrant(token: string, options: VerifySdJwtGrantO
   // `cnf` is one of the subject's authentication keys (an issuer may bind another key; its signer is then
   // nobody this grant names).
   let holder: string | undefined;
-  if (v.keyBinding && v.subject && v.holderKey && reasons.length === 0) {
+  if (v.keyBinding && v.subject && v.holderKey) {
     if (await holdsKey(options.resolver, v.subject, v.holderKey)) holder = v.subject;
     else reasons.push({ code: 'HOLDER_MISMATCH', message: "the key binding is signed with a key that is not an authentication key of the grant's subject" });
   }

@@ -1,6 +1,6 @@
 import { CharterError, toReason, type Reason } from '../errors.js';
 import { decodeJwt, type DecodedJwt } from '../credentials/index.js';
-import { isNumericDate, MAX_SKEW_SECONDS, windowReasons } from '../credentials/time.js';
+import { isNumericDate, MAX_SKEW_SECONDS, nowOf, windowReasons } from '../credentials/time.js';
 import type { TokenStatusReference } from '../status/token-issuer.js';
 import { isSdHashAlg } from './hash.js';
 import { parseDisclosure, processDisclosures, type Processed } from './disclosures.js';
@@ -64,7 +64,7 @@ function statusRef(v: unknown): TokenStatusReference | undefined {
 export async function verifySdJwtVc(token: string, options: VerifySdJwtVcOptions): Promise<SdJwtVcVerification> {
   if (!options || typeof options.resolver?.resolveKey !== 'function') throw new TypeError('verifySdJwtVc needs options.resolver');
   const skewMs = skewOf(options.skewSeconds) * 1000;
-  const now = (options.now ?? new Date()).getTime();
+  const now = nowOf(options.now, 'verifySdJwtVc').getTime();
   let split: SplitSdJwt;
   let d: DecodedJwt;
   try {
