@@ -1,5 +1,5 @@
 import type { CharterResolver, DIDDocument } from '../did/types.js';
-import type { Credential, StatusChecker } from '../credentials/types.js';
+import type { StatusChecker } from '../credentials/types.js';
 import { statusEntriesOf } from '../credentials/index.js';
 import type { StatusListSnapshot } from '../status/index.js';
 
@@ -18,8 +18,6 @@ export interface Capture {
 }
 
 type Snapshotting = StatusChecker & { snapshot?: (url: string) => StatusListSnapshot | undefined };
-
-const entriesOf = (c: Credential) => statusEntriesOf(c);
 
 export function createCapture(resolver: CharterResolver, status: StatusChecker): Capture {
   const dids = new Map<string, DIDDocument>();
@@ -56,7 +54,7 @@ export function createCapture(resolver: CharterResolver, status: StatusChecker):
     status: async (credential, ctx) => {
       const reasons = await status(credential, ctx);
       if (typeof snapshot === 'function') {
-        for (const e of entriesOf(credential)) {
+        for (const e of statusEntriesOf(credential)) {
           const url = (e as { statusListCredential?: unknown }).statusListCredential;
           if (typeof url !== 'string') continue;
           const s = snapshot.call(status, url);

@@ -9,6 +9,7 @@ import {
   type VerifyRequestSignatureOptions,
 } from '../httpsig/index.js';
 import type { Verifier } from './verifier.js';
+import { listsKey } from '../did/methods.js';
 
 /**
  * The signature step of the pipeline: an HTTP request that must carry its
@@ -84,23 +85,8 @@ export async function signerReason(v: Verifier, d: RequestSignatureDecision, hol
   // A holder named by its key (a payment mandate chain's agent key): the signing key must be that very key.
   if (holder.startsWith(THUMBPRINT_URN)) return holder === THUMBPRINT_URN + d.thumbprint ? undefined : notHolder();
   if (agentInfo?.directory !== undefined && d.signatureAgent !== undefined && sameOrigin(agentInfo.directory, d.signatureAgent)) return undefined;
-  for (const relationship of ['authentication', 'assertionMethod'] as const) {
-    let ids: string[];
-    try {
-      ids = methodIds((await v.resolver.resolve(holder))[relationship]);
-    } catch (e) {
-      if (isCharterError(e) && HTTP_STATUS[e.code] === 503) throw e;
-      break;
-    }
-    for (const id of ids) {
-      try {
-        // resolveKey applies Charter's method rules (controller, one key form, curve checks) and caches.
-        if (jwkThumbprint((await v.resolver.resolveKey(holder, id, relationship)).publicJwk) === d.thumbprint) return undefined;
-      } catch (e) {
-        if (isCharterError(e) && HTTP_STATUS[e.code] === 503) throw e;
-      }
-    }
-  }
+  // resolveKey applies Charter's method rules (controller, one key form, curve checks) and caches.
+  if (await listsKey(v.resolver, holder, ['authentication', 'assertionMethod'], (jwk) => jwkThumbprint(jwk) === d.thumbprint)) return undefined;
   return notHolder();
 }
 
@@ -108,11 +94,6 @@ const notHolder = (): Reason => ({
   code: 'SIGNER_NOT_HOLDER',
   message: "the request is signed with a key that is not the presenting holder's (neither in its DID document nor in the key directory its identity names)",
 });
-
-function methodIds(entries: unknown): string[] {
-  if (!Array.isArray(entries)) return [];
-  return entries.flatMap((e) => (typeof e === 'string' ? [e] : typeof (e as { id?: unknown })?.id === 'string' ? [(e as { id: string }).id] : []));
-}
 
 function sameOrigin(a: string, b: string): boolean {
   try {

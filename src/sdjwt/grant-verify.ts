@@ -1,6 +1,7 @@
 import { toReason, type Reason } from '../errors.js';
 import type { CharterResolver } from '../did/types.js';
 import type { PublicJwk } from '../keys/types.js';
+import { listsKey } from '../did/methods.js';
 import { SD_JWT_GRANT_VCT, readTerms, termsReasons, type DeclaredProcessing, type GrantDecision } from '../grants/index.js';
 import { actionCovered, normalizeGrantResource, normalizeResource, resourceCovered } from '../grants/scope.js';
 import { verifySdJwtVc } from './verify.js';
@@ -190,26 +191,14 @@ export async function verifySdJwtGrant(token: string, options: VerifySdJwtGrantO
   };
 }
 
-/** Is `jwk` one of the authentication keys of `did`'s document? Compared as key bytes (base64url spellings aside). */
+/** Is `jwk` one of the authentication keys of `did`'s document? Compared as key bytes (base64url spellings aside); a document that cannot be had holds none. */
 async function holdsKey(resolver: CharterResolver, did: string, jwk: PublicJwk): Promise<boolean> {
   const bytes = (k: PublicJwk) =>
     [k.kty, k.crv, Buffer.from(String(k.x ?? ''), 'base64url').toString('hex'), Buffer.from(String((k as { y?: unknown }).y ?? ''), 'base64url').toString('hex')].join(' ');
   const want = bytes(jwk);
-  let refs: unknown[];
   try {
-    const doc = await resolver.resolve(did);
-    refs = Array.isArray(doc.authentication) ? doc.authentication : [];
+    return await listsKey(resolver, did, ['authentication'], (k) => bytes(k) === want);
   } catch {
     return false;
   }
-  for (const r of refs) {
-    const id = typeof r === 'string' ? r : typeof r === 'object' && r !== null ? (r as { id?: unknown }).id : undefined;
-    if (typeof id !== 'string') continue;
-    try {
-      if (bytes((await resolver.resolveKey(did, id, 'authentication')).publicJwk) === want) return true;
-    } catch {
-      // not a usable key: look at the next
-    }
-  }
-  return false;
 }

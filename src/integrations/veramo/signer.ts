@@ -1,6 +1,7 @@
 import { CharterError } from '../../errors.js';
 import type { Issuer } from '../../credentials/types.js';
 import type { CharterResolver, ResolvedKey, VerificationRelationship } from '../../did/types.js';
+import { methodIds } from '../../did/methods.js';
 import { algForKeyType, publicJwkFromBytes, publicKeyBytes, verifySignature } from '../../keys/index.js';
 import type { KeyType, Signer } from '../../keys/types.js';
 
@@ -24,10 +25,8 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 /** The first managed key (controller key first) that is a `relationship` method of the DID document. */
 async function findKey(resolver: CharterResolver, id: ManagedIdentifier, keyRef: string | undefined, relationship: VerificationRelationship) {
   const doc = await resolver.resolve(id.did);
-  const rel: unknown[] = Array.isArray(doc[relationship]) ? doc[relationship] : [];
-  const methodIds = rel.flatMap((r) => (typeof r === 'string' ? [r] : typeof (r as { id?: unknown })?.id === 'string' ? [(r as { id: string }).id] : []));
   const methods: ResolvedKey[] = [];
-  for (const m of methodIds) {
+  for (const m of methodIds(doc[relationship])) {
     try {
       methods.push(await resolver.resolveKey(id.did, m, relationship));
     } catch {
