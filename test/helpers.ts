@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -14,8 +14,19 @@ export function makeIssuer(type: KeyType = 'Ed25519', method: 'key' | 'jwk' = 'k
   return { ...didKeyRef(method, kp.publicJwk), signer: createSigner(kp.privateJwk) };
 }
 
+const scratch = new Set<string>();
+
+/** A fresh folder under the OS temp folder, removed when the test file ends (test/setup.ts). */
 export function tempDir(prefix = 'charter-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  scratch.add(dir);
+  return dir;
+}
+
+/** Removes every folder tempDir made in this test file. */
+export function removeTempDirs(): void {
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  scratch.clear();
 }
 
 /** A real HTTP server on 127.0.0.1 with a handler, closed by the returned function. */

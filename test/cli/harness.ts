@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { tempDir } from '../helpers.js';
 
 export const BIN = resolve(__dirname, '..', '..', 'bin', 'charter');
 
@@ -14,7 +13,7 @@ export interface RunResult {
 
 /** A fresh CHARTER_HOME and the environment a user would have. */
 export function freshEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const home = mkdtempSync(join(tmpdir(), 'charter-cli-'));
+  const home = tempDir('charter-cli-');
   return { PATH: process.env.PATH, HOME: home, CHARTER_HOME: join(home, '.charter'), CHARTER_PASSPHRASE: 'correct horse battery staple', ...extra };
 }
 

@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers.js';
 import { runCli } from '../../src/cli/main.js';
 import type { CliContext } from '../../src/cli/io.js';
 import { closeAp2Mandate, hashAscii, issueAp2OpenMandate } from '../../src/mandates/index.js';
@@ -26,7 +26,7 @@ async function run(args: string[], stdin = ''): Promise<{ code: number; out: str
   return { code, out, err };
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'charter-mandate-'));
+const dir = tempDir('charter-mandate-');
 function file(name: string, content: string): string {
   const p = join(dir, name);
   writeFileSync(p, content);

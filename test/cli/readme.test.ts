@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers.js';
 import { BIN, freePort } from './harness.js';
 
 /**
@@ -70,7 +70,7 @@ describe("README's CLI tours run as written", () => {
     expect(tours.map((t) => t.length)).toEqual([expect.any(Number), expect.any(Number)]);
     for (const t of tours) expect(t.length).toBeGreaterThan(3);
 
-    const root = mkdtempSync(join(tmpdir(), 'charter-readme-'));
+    const root = tempDir('charter-readme-');
     const bin = join(root, 'bin');
     mkdirSync(bin);
     writeFileSync(join(bin, 'charter'), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`);

@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import * as formatsModule from 'ajv-formats';
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers.js';
 import { validatePrivateJwk } from '../../src/keys/index.js';
 import { closeAp2Mandate, hashAscii, issueAp2OpenMandate, verifyMandateChain, type VerifyMandateOptions } from '../../src/mandates/index.js';
 import { freshParty, partyOf, signCompact, type Party } from './helpers.js';
@@ -381,8 +381,7 @@ const hasOpenssl = (() => {
 describe('AP2: a certificate as the root of trust', () => {
   // The certificates are made with the openssl CLI (Node cannot issue X.509); skipped only where it is absent.
   it.skipIf(!hasOpenssl)('pins a CA certificate; a root signed by a leaf the x5c header chains to it is accepted, another CA refused', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ap2-x5c-'));
-    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = tempDir('charter-ap2-x5c-');
     const ossl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
     const ca = (name: string) => {
       ossl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.key`);

@@ -1,0 +1,5 @@
+import { afterAll } from 'vitest';
+import { removeTempDirs } from './helpers.js';
+
+// Every test file leaves the temp folder as it found it.
+afterAll(removeTempDirs);
