@@ -6,14 +6,21 @@ import { CharterError } from '../errors.js';
  * normalised the same way before they are compared: percent-decoded once,
  * empty and "." segments dropped (repeated, leading and trailing slashes
  * collapse), and refused outright (RESOURCE_INVALID) when a ".." segment, a
- * backslash, a control character or a still-encoded "%XX" (double encoding)
- * remains: such a path means different things to different servers, so it
- * never matches anything. A grant resource ending in "/*" covers every path
+ * backslash, a control character, an encoded separator ("%2F", "%5C") or a
+ * "%" (double encoding) remains: such a path means different things to
+ * different servers, so it never matches anything.
+ *
+ * An encoded "/" is data inside one segment to a router (RFC 3986 §2.2) but a
+ * separator once decoded, and a route parameter is decoded once already by
+ * Express, Fastify and Hono: `/photos/public%252Fx` reaches the resource
+ * function as "public%2Fx", which a second decoding would have made
+ * "photos/public/x" (covered by a grant for "photos/public/*") while the
+ * handler serves the object named "public%2Fx". A grant resource ending in "/*" covers every path
  * strictly below its prefix ("photos/*" covers "photos/2024/a.jpg", not
  * "photos"); no other wildcard exists.
  */
 const MAX_RESOURCE = 2048;
-const STILL_ENCODED = /%[0-9A-Fa-f]{2}/;
+const ENCODED_SEPARATOR = /%(2f|5c)/i;
 // C0 and C1 controls, DEL, line separators, a backslash, and every default-ignorable or bidi-control code
 // point (soft hyphen, joiners, isolates, variation selectors, tags...): invisible, so two resources that
 // look alike would differ.
@@ -46,13 +53,15 @@ export function normalizeResource(resource: unknown): string {
 
 function normalize(resource: string): string {
   if (resource.length === 0 || resource.length > MAX_RESOURCE) throw invalid(`must have 1 to ${MAX_RESOURCE} characters`);
+  if (ENCODED_SEPARATOR.test(resource)) throw invalid('encodes a "/" or "\\" ("%2F", "%5C"): name each segment plainly');
   let decoded: string;
   try {
     decoded = decodeURIComponent(resource);
   } catch {
     throw invalid('has a malformed percent-encoding');
   }
-  if (STILL_ENCODED.test(decoded)) throw invalid('is percent-encoded twice');
+  // Whatever follows a "%" left after one decoding, the name was encoded twice (or holds a literal "%", as ambiguous).
+  if (decoded.includes('%')) throw invalid('is percent-encoded twice or holds a literal "%"');
   decoded = decoded.normalize('NFC');
   if (FORBIDDEN.test(decoded)) throw invalid('contains a backslash or a control character');
   const segments: string[] = [];
@@ -63,7 +72,7 @@ function normalize(resource: string): string {
     // segments and separators on servers that NFKC paths: "..／secret" is "../secret" there.
     const k = s.normalize('NFKC');
     if (k === '.' || k === '..') throw invalid('contains a look-alike of a dot segment');
-    if (k.includes('/') || FORBIDDEN.test(k) || STILL_ENCODED.test(k)) throw invalid('contains a look-alike of a separator, a control character or a percent-encoding');
+    if (k.includes('/') || k.includes('%') || FORBIDDEN.test(k)) throw invalid('contains a look-alike of a separator, a control character or a percent sign');
     segments.push(s);
   }
   if (segments.length === 0) throw invalid('names nothing');

@@ -166,6 +166,21 @@ export function adapterSuite(name: string, build: BuildApp): void {
       }
     });
 
+    it('a route parameter is not decoded twice: an encoded slash or percent in it is refused, never read as a separator (RESOURCE_INVALID)', async () => {
+      // The framework hands the handler id "public%2Fx" for /photos/public%252Fx; decoded again it would be
+      // "photos/public/x", inside a grant for photos/public/* that does not name the object the handler serves.
+      const narrow = (await w.grant({ resources: ['photos/public/*'] })).jwt;
+      for (const path of ['/photos/public%252Fx', '/photos/public%252fx', '/photos/public%255Cx', '/photos/a%2525b', '/photos/a%25']) {
+        const before = ran.length;
+        const r = await charterFetch(`${url}${path}`, {}, as(w.app, [narrow]));
+        expect([path, r.status, await codeOf(r)]).toEqual([path, 400, 'RESOURCE_INVALID']);
+        expect(ran.slice(before)).toEqual([]);
+      }
+      // A plain slash in the parameter ("/photos/public%2Fx" gives id "public/x") names the path the grant covers.
+      const r = await charterFetch(`${url}/photos/public%2Fx`, {}, as(w.app, [narrow]));
+      expect(r.status).toBe(200);
+    });
+
     it('two Authorization lines are one malformed credential, whichever comes first (RFC 9110 §5.3): 401, nothing runs', async () => {
       for (const order of ['valid first', 'junk first']) {
         const before = ran.length;
