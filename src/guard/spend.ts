@@ -1,4 +1,4 @@
-import { isCharterError } from '../errors.js';
+import { CharterError, isCharterError } from '../errors.js';
 import type { AgentRemaining } from '../agents/types.js';
 import type { Ledger } from '../store/types.js';
 
@@ -6,8 +6,9 @@ export type SpendState = 'reserved' | 'committed' | 'released' | 'held';
 
 /**
  * The spend a guarded call reserved, until it is settled. `commit` and
- * `release` settle it (idempotent; the first settlement wins) and throw a
- * store fault. `settle` never throws: when the store fails it keeps trying
+ * `release` settle it (idempotent; the first settlement wins, and settling
+ * the other way afterwards throws RESERVATION_NOT_FOUND) and throw a store
+ * fault. `settle` never throws: when the store fails it keeps trying
  * in the background (with backoff, for up to `retryForMs`), so a reservation
  * is settled once the store is back, never left held for ever; meanwhile it
  * still counts against every budget (never an overspend), and it is listed
@@ -35,7 +36,13 @@ export function holdSpend(ledger: Ledger, reservationId: string, remaining: Agen
   const apply = (to: 'committed' | 'released') => (to === 'committed' ? ledger.commitReservation(reservationId) : ledger.releaseReservation(reservationId));
 
   function settleOnce(to: 'committed' | 'released'): Promise<void> {
-    if (wanted !== undefined && wanted !== to) return pending ?? Promise.resolve();
+    // Settled (or being settled) the other way: a commit must never look done when the spend was released, nor a
+    // release when it was committed. The same answer the ledger gives (store/ledger.ts).
+    if (wanted !== undefined && wanted !== to) {
+      return Promise.reject(
+        new CharterError('RESERVATION_NOT_FOUND', `that reservation was already ${wanted === 'released' ? 'released: the spend was not recorded' : 'committed'}`),
+      );
+    }
     wanted = to;
     pending ??= apply(to).then(
       () => {

@@ -104,8 +104,8 @@ type Write = ServerResponse['write'];
  * held back while the commit runs: a success goes out only once committed;
  * if the commit fails (or an explicit commit failed earlier) the handler's
  * response is replaced by a 503 problem with Retry-After. Bodies written
- * during the commit are queued in order. A response whose client went away
- * releases the spend.
+ * during the commit are queued in order. A client that goes away settles
+ * nothing (the handler's response still decides).
  */
 export function settleBeforeSend(res: ServerResponse, ctx: GuardedContext): void {
   if (!ctx.spend) return;
@@ -163,7 +163,7 @@ export function settleBeforeSend(res: ServerResponse, ctx: GuardedContext): void
     void start();
     return this;
   } as End;
-  res.once('close', () => {
-    if (!res.writableFinished && !settling) void ctx.finish(false);
-  });
+  // No settlement when the client goes away: the handler goes on and may still complete the transaction, so its
+  // own response decides (a success commits, even unsent). One that never responds leaves the spend held, and so
+  // counted, until settled or released by holdTimeoutSeconds: never an overspend.
 }

@@ -43,6 +43,34 @@ describe('orphaned reservations', () => {
     await expect(commitSpend(w.apiStore, held.spend!.reservationId)).rejects.toMatchObject({ code: 'RESERVATION_NOT_FOUND' });
   });
 
+  it('a hold settled one way refuses to settle the other: commit after release (even while the release runs) is RESERVATION_NOT_FOUND, and the reverse', async () => {
+    const mandate = await w.mandate(); // 50 per order, 100 in all
+    const verifier = w.verifier({ http: false });
+    const hold = async () => (await authorizeTransaction(await present(mandate), { verifier, action: 'purchase', amount: '10 USD', trust: trust() })).spend!;
+
+    const released = await hold();
+    await released.release();
+    await expect(released.commit()).rejects.toMatchObject({ code: 'RESERVATION_NOT_FOUND', message: expect.stringContaining('released') });
+    await released.release(); // the same way again: idempotent
+    expect(released.state).toBe('released');
+
+    const racing = await hold();
+    const releasing = racing.release();
+    // Asked while the release is still on its way to the store: refused at once, never "done".
+    await expect(racing.commit()).rejects.toMatchObject({ code: 'RESERVATION_NOT_FOUND' });
+    await releasing;
+    expect(racing.state).toBe('released');
+
+    const committed = await hold();
+    await committed.commit();
+    await expect(committed.release()).rejects.toMatchObject({ code: 'RESERVATION_NOT_FOUND', message: expect.stringContaining('committed') });
+    await committed.commit();
+    expect(committed.state).toBe('committed');
+    // settle() follows the first settlement whatever it is asked, and never throws.
+    expect(await racing.settle(true)).toBe('released');
+    expect(await committed.settle(false)).toBe('committed');
+  });
+
   it('opt-in hold timeout: an unsettled reservation is released after it, and the release is recorded as a timeout', async () => {
     const mandate = await w.mandate({ limits: { budget: { amount: '50', currency: 'USD', period: 'P30D' }, counterparties: [API] } });
     const verifier = w.verifier({ http: false, holdTimeoutSeconds: 1 });

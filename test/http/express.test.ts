@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { challenge, charter, requireAgent, requireGrant } from '../../src/http/adapters/express.js';
-import { adapterSuite } from './suite.js';
+import { adapterSuite, pause } from './suite.js';
 
 adapterSuite('Express', async ({ verifier, challengeVerifier, trust, owner, ran }) => {
   const app = express();
@@ -20,6 +20,7 @@ adapterSuite('Express', async ({ verifier, challengeVerifier, trust, owner, ran 
   const guard = requireAgent({ action: 'purchase', amount: (req) => req.get('x-amount'), trust });
   app.post('/orders', charter(verifier, guard), async (req, res) => {
     ran.push('order');
+    await pause(req.get('x-delay'));
     if (req.get('x-fail')) return void res.status(500).json({ error: 'payment failed' });
     if (req.get('x-release')) {
       await req.charter!.release();
@@ -29,6 +30,7 @@ adapterSuite('Express', async ({ verifier, challengeVerifier, trust, owner, ran 
   });
   app.post('/orders/commit-first', charter(verifier, guard), async (req, res) => {
     ran.push('order');
+    await pause(req.get('x-delay'));
     await req.charter!.commit(); // the spend is recorded before anything irreversible happens
     res.status(201).json({ shipped: true });
   });

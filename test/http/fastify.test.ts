@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
 import { challenge, charter, requireAgent, requireGrant } from '../../src/http/adapters/fastify.js';
-import { adapterSuite } from './suite.js';
+import { adapterSuite, pause } from './suite.js';
 
 adapterSuite('Fastify', async ({ verifier, challengeVerifier, trust, owner, ran }) => {
   const app = Fastify();
@@ -23,6 +23,7 @@ adapterSuite('Fastify', async ({ verifier, challengeVerifier, trust, owner, ran 
   const amount = (r: { headers: Record<string, string | string[] | undefined> }) => r.headers['x-amount'] as string | undefined;
   app.post('/orders', { preHandler: charter(verifier, requireAgent({ action: 'purchase', amount, trust })) }, async (request, reply) => {
     ran.push('order');
+    await pause(request.headers['x-delay']);
     if (request.headers['x-fail']) return reply.code(500).send({ error: 'payment failed' });
     if (request.headers['x-release']) {
       await request.charter!.release();
@@ -32,6 +33,7 @@ adapterSuite('Fastify', async ({ verifier, challengeVerifier, trust, owner, ran 
   });
   app.post('/orders/commit-first', { preHandler: charter(verifier, requireAgent({ action: 'purchase', amount, trust })) }, async (request, reply) => {
     ran.push('order');
+    await pause(request.headers['x-delay']);
     await request.charter!.commit();
     return reply.code(201).send({ shipped: true });
   });

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { Hono } from 'hono';
 import { serve } from '@hono/node-server';
 import { challenge, charter, requireAgent, requireGrant, type CharterEnv } from '../../src/http/adapters/hono.js';
-import { adapterSuite } from './suite.js';
+import { adapterSuite, pause } from './suite.js';
 
 adapterSuite('Hono', async ({ verifier, challengeVerifier, trust, owner, ran }) => {
   const app = new Hono<CharterEnv>();
@@ -20,6 +20,7 @@ adapterSuite('Hono', async ({ verifier, challengeVerifier, trust, owner, ran }) 
   });
   app.post('/orders', charter(verifier, requireAgent({ action: 'purchase', amount: (c) => c.req.header('x-amount'), trust })), async (c) => {
     ran.push('order');
+    await pause(c.req.header('x-delay'));
     if (c.req.header('x-fail')) return c.json({ error: 'payment failed' }, 500);
     if (c.req.header('x-release')) {
       await c.get('charter').release();
@@ -29,6 +30,7 @@ adapterSuite('Hono', async ({ verifier, challengeVerifier, trust, owner, ran }) 
   });
   app.post('/orders/commit-first', charter(verifier, requireAgent({ action: 'purchase', amount: (c) => c.req.header('x-amount'), trust })), async (c) => {
     ran.push('order');
+    await pause(c.req.header('x-delay'));
     await c.get('charter').commit();
     return c.json({ shipped: true }, 201);
   });

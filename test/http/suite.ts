@@ -29,7 +29,8 @@ async function issueGrantAs(w: World, alias: string, grantee: string) {
  *
  * Routes: GET /profile/email and GET /photos/:id (requireGrant, read),
  * POST /orders (requireAgent purchase, amount from `x-amount`, record; the
- * handler answers 500 on `x-fail`, releases on `x-release`), GET /whoami (no
+ * handler answers 500 on `x-fail`, releases on `x-release`, waits `x-delay` ms
+ * first; POST /orders/commit-first commits before answering), GET /whoami (no
  * guard), and under /c the same email route and POST /c/challenge with a
  * verifier in challenge mode.
  */
@@ -40,6 +41,11 @@ export interface AppSpec {
   /** The owner of every resource the routes serve (alice): only her grants count. */
   owner: string;
   ran: string[];
+}
+
+/** The handlers' `x-delay` header: wait that many milliseconds (a slow transaction). */
+export function pause(ms: unknown): Promise<void> {
+  return typeof ms === 'string' ? new Promise((r) => setTimeout(r, Number(ms))) : Promise.resolve();
 }
 
 export type BuildApp = (spec: AppSpec) => Promise<{ url: string; close: () => Promise<void> }>;
@@ -309,6 +315,26 @@ export function adapterSuite(name: string, build: BuildApp): void {
           expect((await charterFetch(`${url}/orders`, { method: 'POST', headers: { 'x-amount': '10 USD' } }, as(w.agent, creds))).status).toBe(201);
         }),
       ).toEqual(['order']);
+    });
+
+    it('a client that hangs up while the handler runs settles nothing: the handler still ships, so its success is spent', async () => {
+      // Budget 100 USD. Each order is 50 USD; the client gives up after 100 ms, the handler finishes after 300 ms.
+      const creds = [w.agentIdentity, await w.mandate()];
+      const hangUp = async (path: string) => {
+        const abort = new AbortController();
+        const t = setTimeout(() => abort.abort(), 100);
+        const init = { method: 'POST', headers: { 'x-amount': '50 USD', 'x-delay': '300' }, signal: abort.signal };
+        await expect(charterFetch(`${url}${path}`, init, as(w.agent, creds))).rejects.toThrow();
+        clearTimeout(t);
+      };
+      const before = ran.length;
+      await hangUp('/orders');
+      await hangUp('/orders/commit-first');
+      expect(ran.slice(before)).toEqual(['order', 'order']);
+      // Both handlers finish and succeed: both orders count, none is given back.
+      await expect.poll(async () => (await w.apiStore.listReservations({ state: 'reserved' })).length, { timeout: 5000, interval: 50 }).toBe(0);
+      const r = await charterFetch(`${url}/orders`, { method: 'POST', headers: { 'x-amount': '50 USD' } }, as(w.agent, creds));
+      expect([r.status, await codeOf(r)]).toEqual([403, 'BUDGET_EXCEEDED']);
     });
 
     it('a commit that fails after the guard allowed the request answers 503 with Retry-After, and the spend is released once the store is back', async () => {
