@@ -45,8 +45,11 @@ export function bearerToken(authorization: string | null | undefined): string | 
  * verifier was explicitly built to trust it (behind a proxy that sets it).
  */
 function boundUrl(v: Verifier, input: BoundRequest): string | undefined {
-  const path = input.path.startsWith('/') ? input.path : `/${input.path}`;
-  if (v.http === false || !unambiguousPath(path)) return undefined;
+  // Origin-form only (RFC 9112 §3.2.1). An absolute-form target ("GET https://t.example/whoami") is routed on
+  // its path by Express and Fastify while it reads as another path here ("/https://t.example/whoami"):
+  // no honest client sends one to an origin server, so it binds nothing, as does "*".
+  const path = input.path;
+  if (v.http === false || !path.startsWith('/') || !unambiguousPath(path)) return undefined;
   if (v.http === 'host-header') {
     const origin = hostOrigin(input.host, input.secure === true);
     return origin === undefined ? undefined : origin + path;
@@ -183,17 +186,27 @@ export async function authorize<R>(input: BoundRequest, verifier: Verifier, guar
   return finish(await decide(verifier, token, policy, binding));
 }
 
+/** What the client sent under a web Request, where the runtime keeps it (@hono/node-server's `c.env.incoming`). */
+export interface RawTarget {
+  /** The request target as received. */
+  target: string;
+  /** The Host header as received, if any. */
+  host: string | undefined;
+}
+
 /** authorize over a web-standard Request (Hono, Bun, Deno, undici). */
 export function verifyRequest(request: Request, verifier: Verifier, ...guards: Array<Guard<Request> | undefined>): Promise<RequestDecision> {
   return authorize({ ...webRequest(request), body: () => readWebBody(request.clone()) }, verifier, guardSet(guards), request);
 }
 
-export function webRequest(request: Request): BoundRequest {
+export function webRequest(request: Request, raw?: RawTarget): BoundRequest {
   const u = new URL(request.url);
   return {
     method: request.method,
-    path: u.pathname + u.search,
-    host: u.host,
+    // An absolute-form target stays as sent, so it binds nothing (boundUrl); the Request's URL would give its path.
+    path: raw !== undefined && !raw.target.startsWith('/') ? raw.target : u.pathname + u.search,
+    // The Host header as sent: a missing one binds nothing, never the name the runtime filled in.
+    host: raw !== undefined ? raw.host : u.host,
     secure: u.protocol === 'https:',
     authorization: request.headers.get('authorization'),
     header: (name) => request.headers.get(name),

@@ -13,6 +13,11 @@ adapterSuite('Express', async ({ verifier, challengeVerifier, trust, owner, ran 
     ran.push('photos');
     res.json({});
   });
+  app.get('/raw', charter(verifier, requireGrant({ resource: 'profile/email', action: 'read', owner })), (_req, res) => {
+    ran.push('raw');
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end('raw');
+  });
   app.get('/whoami', charter(verifier), (req, res) => {
     ran.push('whoami');
     res.json({ holder: req.charter!.holder });

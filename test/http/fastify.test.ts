@@ -16,6 +16,12 @@ adapterSuite('Fastify', async ({ verifier, challengeVerifier, trust, owner, ran 
       return {};
     },
   );
+  app.get('/raw', { preHandler: charter(verifier, requireGrant({ resource: 'profile/email', action: 'read', owner })) }, (_request, reply) => {
+    ran.push('raw');
+    reply.hijack();
+    reply.raw.writeHead(200, { 'content-type': 'text/plain' });
+    reply.raw.end('raw');
+  });
   app.get('/whoami', { preHandler: charter(verifier) }, async (request) => {
     ran.push('whoami');
     return { holder: request.charter!.holder };

@@ -14,6 +14,10 @@ adapterSuite('Hono', async ({ verifier, challengeVerifier, trust, owner, ran }) 
     ran.push('photos');
     return c.json({});
   });
+  app.get('/raw', charter(verifier, requireGrant({ resource: 'profile/email', action: 'read', owner })), () => {
+    ran.push('raw');
+    return new Response('raw', { headers: { 'content-type': 'text/plain' } });
+  });
   app.get('/whoami', charter(verifier), (c) => {
     ran.push('whoami');
     return c.json({ holder: c.get('charter').holder });

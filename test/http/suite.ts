@@ -30,7 +30,8 @@ async function issueGrantAs(w: World, alias: string, grantee: string) {
  * Routes: GET /profile/email and GET /photos/:id (requireGrant, read),
  * POST /orders (requireAgent purchase, amount from `x-amount`, record; the
  * handler answers 500 on `x-fail`, releases on `x-release`, waits `x-delay` ms
- * first; POST /orders/commit-first commits before answering), GET /whoami (no
+ * first; POST /orders/commit-first commits before answering), GET /raw (the
+ * email grant; the handler writes its own response), GET /whoami (no
  * guard), and under /c the same email route and POST /c/challenge with a
  * verifier in challenge mode.
  */
@@ -51,7 +52,8 @@ export function pause(ms: unknown): Promise<void> {
 export type BuildApp = (spec: AppSpec) => Promise<{ url: string; close: () => Promise<void> }>;
 
 const codeOf = async (r: Response) => {
-  expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  // Exactly this type on every adapter (Fastify would add a charset to a string body).
+  expect(r.headers.get('content-type')).toBe('application/problem+json');
   const body = (await r.json()) as { code: string; status: number; reasons: { code: string }[] };
   expect(body.status).toBe(r.status);
   return body.code;
@@ -185,6 +187,41 @@ export function adapterSuite(name: string, build: BuildApp): void {
       // A plain slash in the parameter ("/photos/public%2Fx" gives id "public/x") names the path the grant covers.
       const r = await charterFetch(`${url}/photos/public%2Fx`, {}, as(w.app, [narrow]));
       expect(r.status).toBe(200);
+    });
+
+    it('an absolute-form request target, or a request without Host, binds nothing on any adapter: 401 REQUEST_MISMATCH, nothing runs', async () => {
+      const u = new URL(url);
+      /** One request exactly as written, head lines and all; its status code. */
+      const send = (head: string) =>
+        new Promise<string>((resolve, reject) => {
+          const s = connect(Number(u.port), u.hostname, () => s.write(`${head}\r\nConnection: close\r\n\r\n`));
+          let out = '';
+          s.on('data', (d: Buffer) => (out += d.toString()));
+          s.on('end', () => resolve(out));
+          s.on('error', reject);
+        });
+      const statusOf = (out: string) => Number(out.split(' ')[1]);
+      const codeIn = (out: string) => (/"code":"([A-Z_]+)"/.exec(out) ?? [])[1];
+      // Presentations for every URL the request could be read as: the routed path, the target as a path, the absolute URL.
+      const cases: [string, string[]][] = [
+        [`GET ${url}/profile/email HTTP/1.1\r\nHost: ${u.host}`, [`${url}/profile/email`, `${url}/${url}/profile/email`]],
+        [`GET http://elsewhere.example/profile/email HTTP/1.1\r\nHost: ${u.host}`, [`${url}/profile/email`, `http://elsewhere.example/profile/email`]],
+        [`GET HTTP://${u.host}/profile/email HTTP/1.1\r\nHost: ${u.host}`, [`${url}/profile/email`]],
+        [`GET /profile/email HTTP/1.0`, [`${url}/profile/email`, `http://localhost/profile/email`, `http://0.0.0.0/profile/email`]],
+      ];
+      for (const [head, urls] of cases) {
+        for (const bindTo of urls) {
+          const before = ran.length;
+          const vp = await bound(w.app, [grant], { url: bindTo });
+          const out = await send(`${head}\r\nAuthorization: Bearer ${vp}`);
+          // Express answers an HTTP/1.0 request without Host itself (400) before any route: also a refusal.
+          expect([head, bindTo, statusOf(out) === 401 ? codeIn(out) : statusOf(out)]).toEqual([head, bindTo, statusOf(out) === 401 ? 'REQUEST_MISMATCH' : 400]);
+          expect(ran.slice(before)).toEqual([]);
+        }
+      }
+      // The same presentation sent in origin-form is fine.
+      const vp = await bound(w.app, [grant], { url: `${url}/profile/email` });
+      expect(statusOf(await send(`GET /profile/email HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Bearer ${vp}`))).toBe(200);
     });
 
     it('two Authorization lines are one malformed credential, whichever comes first (RFC 9110 §5.3): 401, nothing runs', async () => {
@@ -363,6 +400,14 @@ export function adapterSuite(name: string, build: BuildApp): void {
           expect(grantHolder.status).toBe(403);
         }),
       ).toEqual([]);
+    });
+
+    it('the Charter-Receipt reaches the client also when the handler sends its own response (a raw Response, a hijacked reply)', async () => {
+      const r = await charterFetch(`${url}/raw`, {}, as(w.app, [grant]));
+      expect([r.status, await r.text()]).toEqual([200, 'raw']);
+      const v = await verifyReceipt(receiptOf(r)!, { resolver: w.resolver });
+      expect(v.reasons).toEqual([]);
+      expect(v.claims).toMatchObject({ decision: 'allow', request: { htm: 'GET', htu: `${url}/raw` } });
     });
 
     it('every decision answers with a Charter-Receipt, allowed or refused, signed by the verifier and in its log', async () => {

@@ -38,7 +38,11 @@ declare module 'fastify' {
 
 const send = (reply: FastifyReply, d: Refused) => {
   const r = refusalOf(d);
-  return reply.code(r.status).headers(r.headers).send(JSON.stringify(r.body));
+  // A Buffer: Fastify would add "; charset=utf-8" to a string's content type, unlike Express and Hono.
+  return reply
+    .code(r.status)
+    .headers(r.headers)
+    .send(Buffer.from(JSON.stringify(r.body)));
 };
 
 /**
@@ -91,7 +95,8 @@ export function charter(verifier: Verifier, ...guards: Array<Guard<FastifyReques
       await send(reply, d);
       return;
     }
-    if (d.receipt !== undefined) reply.header(RECEIPT_HEADER, d.receipt);
+    // On the raw response: it goes out with Fastify's own headers, and also when the handler hijacks the reply.
+    if (d.receipt !== undefined) reply.raw.setHeader(RECEIPT_HEADER, d.receipt);
     const ctx = createContext(d);
     request.charter = ctx;
     settleBeforeSend(reply.raw, ctx);

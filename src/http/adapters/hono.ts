@@ -13,7 +13,7 @@ import {
   type MandateGuard,
   type MandateGuardOptions,
 } from '../guards.js';
-import { authorize, webRequest } from '../request.js';
+import { authorize, webRequest, type RawTarget } from '../request.js';
 import { readWebBody } from '../body.js';
 import { challengeBody, RECEIPT_HEADER, refusalResponse } from '../refusal.js';
 import { checkHttpVerifier, storeFaultRefusal } from './common.js';
@@ -42,7 +42,7 @@ export function charter(verifier: Verifier, ...guards: Array<Guard<Context> | un
   const set = guardSet(guards);
   return async (c, next) => {
     // hono keeps a body read through c.req, so the handler can still read it (c.req.json()) after the digest check.
-    const d = await authorize({ ...webRequest(c.req.raw), body: () => readWebBody(c.req.raw.clone()) }, verifier, set, c);
+    const d = await authorize({ ...webRequest(c.req.raw, nodeIncoming(c)), body: () => readWebBody(c.req.raw.clone()) }, verifier, set, c);
     if (!d.ok) return refusalResponse(d);
     if (d.receipt !== undefined) c.header(RECEIPT_HEADER, d.receipt);
     const ctx = createContext(d);
@@ -58,9 +58,37 @@ export function charter(verifier: Verifier, ...guards: Array<Guard<Context> | un
     if (failure) {
       c.res = undefined as unknown as Response; // hono: clear, then set, to replace rather than merge headers
       c.res = refusalResponse({ status: 503, reasons: [failure] });
+    } else if (d.receipt !== undefined && !c.res.headers.has(RECEIPT_HEADER)) {
+      // A Response the handler built itself (new Response(), a proxied fetch) never saw c.header().
+      withHeader(c, RECEIPT_HEADER, d.receipt);
     }
     return undefined;
   };
+}
+
+/** Sets a header on the handler's response; one with immutable headers (a fetch()'s) is copied first. */
+function withHeader(c: Context, name: string, value: string): void {
+  try {
+    c.res.headers.set(name, value);
+  } catch {
+    const copy = new Response(c.res.body, c.res);
+    copy.headers.set(name, value);
+    c.res = undefined as unknown as Response;
+    c.res = copy;
+  }
+}
+
+/**
+ * The Node request under @hono/node-server (`c.env.incoming`), whose request
+ * target and Host header are what the client sent; the Request hono builds
+ * from them has an absolute-form target's host, or the listener's name when
+ * Host is missing. Undefined on other runtimes.
+ */
+function nodeIncoming(c: Context): RawTarget | undefined {
+  const incoming = (c.env as { incoming?: { url?: unknown; headers?: Record<string, unknown> } } | undefined)?.incoming;
+  if (!incoming || typeof incoming !== 'object' || typeof incoming.headers !== 'object' || incoming.headers === null) return undefined;
+  const host = incoming.headers.host;
+  return { target: typeof incoming.url === 'string' ? incoming.url : '', host: typeof host === 'string' ? host : undefined };
 }
 
 /** `app.post('/charter/challenge', challenge(verifier))`: a fresh nonce as JSON `{ nonce, expiresAt }`. */
