@@ -133,6 +133,9 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
 
   /** Fetches `url` unless a fresh copy is cached; concurrent callers share one fetch. */
   function get(url: string, force = false): Promise<Cached> {
+    // A refresh (told of a revocation) drops the copy it replaces at once: a check made meanwhile waits for the
+    // new list, and a failed refresh leaves none, so the list is unavailable (§3.2), never the stale "valid".
+    if (force) cache.delete(url);
     const hit = cache.get(url);
     if (!force && hit && hit.expires > now()) return Promise.resolve(hit);
     let p = force ? undefined : inflight.get(url);

@@ -38,7 +38,7 @@ export function decodeBitstring(encoded: string, opts: { maxBytes?: number } = {
 
 /** §2.2 encodedList (and §7.1): the first index is the left-most (most significant) bit of the first byte. */
 export function getBit(bits: Uint8Array, index: number): boolean {
-  return ((bits[index >> 3]! >> (7 - (index & 7))) & 1) === 1;
+  return ((bits[Math.floor(index / 8)]! >> (7 - (index % 8))) & 1) === 1;
 }
 
 /**
@@ -54,6 +54,8 @@ export function readStatus(bits: Uint8Array, index: number, statusSize: number):
 }
 
 export function setBit(bits: Uint8Array, index: number, value: boolean): void {
-  const mask = 0x80 >> (index & 7);
-  bits[index >> 3] = value ? bits[index >> 3]! | mask : bits[index >> 3]! & ~mask;
+  // Division, not ">> 3": a shift is 32-bit signed, so an index of 2^31 or more would read byte -2^28.
+  const byte = Math.floor(index / 8);
+  const mask = 0x80 >> (index % 8);
+  bits[byte] = value ? bits[byte]! | mask : bits[byte]! & ~mask;
 }

@@ -120,10 +120,13 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
     if (p.sub !== url) throw unavailable('the Status List Token names another URL in "sub"');
     if (!num(p.iat)) throw unavailable('the Status List Token has no numeric "iat"');
     if (p.exp !== undefined && !num(p.exp)) throw unavailable('the Status List Token "exp" is not a number');
+    if (p.nbf !== undefined && !num(p.nbf)) throw unavailable('the Status List Token "nbf" is not a number');
     if (p.ttl !== undefined && (!num(p.ttl) || p.ttl <= 0)) throw unavailable('the Status List Token "ttl" is not a positive number');
     const t = now();
     if (p.exp !== undefined && t - skew * 1000 >= (p.exp as number) * 1000) throw unavailable('the Status List Token has expired');
     if (t + skew * 1000 < p.iat * 1000) throw unavailable('the Status List Token claims to be issued in the future');
+    // RFC 7519 §4.1.5: not accepted before nbf (a list signed ahead of time, e.g. with a suspension already lifted).
+    if (p.nbf !== undefined && t + skew * 1000 < (p.nbf as number) * 1000) throw unavailable('the Status List Token is not valid yet ("nbf")');
     const sl = p.status_list;
     if (!isObj(sl) || !isStatusBits(sl.bits) || typeof sl.lst !== 'string') throw unavailable('status_list must carry bits (1, 2, 4 or 8) and lst');
     let bytes: Uint8Array;

@@ -59,14 +59,16 @@ export function tokenStatusCount(bytes: Uint8Array, bits: StatusBits): number {
  */
 export function readTokenStatus(bytes: Uint8Array, bits: StatusBits, index: number): number {
   const bit = index * bits;
-  return (bytes[bit >> 3]! >> (bit & 7)) & ((1 << bits) - 1);
+  return (bytes[Math.floor(bit / 8)]! >> (bit % 8)) & ((1 << bits) - 1);
 }
 
 export function writeTokenStatus(bytes: Uint8Array, bits: StatusBits, index: number, value: number): void {
   if (!Number.isInteger(value) || value < 0 || value >= 1 << bits) throw new CharterError('INVALID_ARGUMENT', `a status of ${bits} bit(s) is 0..${(1 << bits) - 1}`);
   const bit = index * bits;
-  const mask = ((1 << bits) - 1) << (bit & 7);
-  bytes[bit >> 3] = (bytes[bit >> 3]! & ~mask) | (value << (bit & 7));
+  // Division, not ">> 3": a shift is 32-bit signed, so a bit position of 2^31 or more would go negative.
+  const byte = Math.floor(bit / 8);
+  const mask = ((1 << bits) - 1) << (bit % 8);
+  bytes[byte] = (bytes[byte]! & ~mask) | (value << (bit % 8));
 }
 
 /** Reverses the bit order inside every byte: the table maps a byte to its mirror image. */

@@ -384,6 +384,26 @@ describe('freshness: maxStalenessSeconds caps any ttl; refresh and clear', () =>
     await expect(status.refresh(`${srv.url}/lists/none`)).rejects.toMatchObject({ code: 'STATUS_UNAVAILABLE' });
     await expect(status.refresh(await publish({ by: holder, purpose: 7 }))).rejects.toMatchObject({ code: 'STATUS_INVALID' });
   });
+  it('after refresh(url) no check answers from the copy it replaces: one made meanwhile waits for the new list, and a failed refresh leaves the list unavailable', async () => {
+    const status = checker();
+    const { url, path, jwt, revoke } = await revocable(3_600_000);
+    expect(await codes(jwt, status)).toEqual([]);
+    await revoke();
+    // Asked while the refresh is on its way: the revoked list answers, not the cached one.
+    const refreshing = status.refresh(url);
+    expect(await codes(jwt, status)).toEqual(['CREDENTIAL_REVOKED']);
+    await refreshing;
+
+    const other = await revocable(3_600_000);
+    expect(await codes(other.jwt, status)).toEqual([]);
+    await other.revoke();
+    // The status host now fails (or an attacker makes it unreachable): the refresh fails, and so does every check.
+    lists.delete(other.path);
+    await expect(status.refresh(other.url)).rejects.toMatchObject({ code: 'STATUS_UNAVAILABLE' });
+    expect(await codes(other.jwt, status)).toEqual(['STATUS_UNAVAILABLE']);
+    expect(await codes(other.jwt, status)).toEqual(['STATUS_UNAVAILABLE']);
+    expect(hits.get(path)).toBeGreaterThan(1);
+  });
   it('concurrent checks of one list share one fetch', async () => {
     const status = checker();
     const { path, jwt } = await revocable();

@@ -83,7 +83,7 @@ describe('Status List Tokens over loopback HTTP', () => {
   let n = 0;
   const allocate = (who: Issuer = issuer) => allocateTokenStatus(w.store, { issuerDid: who.did, baseUrl: w.url, credentialId: `urn:test:${n++}` });
   /** A Status List Token made by hand, served at a path of its own. */
-  async function handMade(o: { signer?: Issuer; typ?: string; sub?: string; bits?: unknown; lst?: string; exp?: number; iat?: number; values?: number[] } = {}) {
+  async function handMade(o: { signer?: Issuer; typ?: string; sub?: string; bits?: unknown; lst?: string; exp?: number; iat?: number; nbf?: unknown; values?: number[] } = {}) {
     const path = `/statuslists/hand-${n++}`;
     const url = `${w.url}${path}`;
     const bits = (o.bits ?? 1) as StatusBits;
@@ -93,7 +93,15 @@ describe('Status List Tokens over loopback HTTP', () => {
     const signer = o.signer ?? issuer;
     const jwt = await signJwt(
       { typ: o.typ ?? 'statuslist+jwt' },
-      { iss: signer.did, sub: o.sub ?? url, iat, exp: o.exp ?? iat + 3600, ttl: 300, status_list: { bits: o.bits ?? 1, lst: o.lst ?? encodeTokenStatusList(bytes) } },
+      {
+        iss: signer.did,
+        sub: o.sub ?? url,
+        iat,
+        exp: o.exp ?? iat + 3600,
+        ...(o.nbf !== undefined ? { nbf: o.nbf } : {}),
+        ttl: 300,
+        status_list: { bits: o.bits ?? 1, lst: o.lst ?? encodeTokenStatusList(bytes) },
+      },
       signer.signer,
       signer.kid,
     );
@@ -181,7 +189,7 @@ describe('Status List Tokens over loopback HTTP', () => {
     expect(await at(64)).toEqual(['STATUS_INVALID']); // 16 bytes of 2 bits: 64 entries, 0..63
   });
 
-  it('a list that is not what it claims fails closed: wrong sub, wrong typ, bits 3, lst not zlib, expired, from the future', async () => {
+  it('a list that is not what it claims fails closed: wrong sub, wrong typ, bits 3, lst not zlib, expired, from the future, not valid yet', async () => {
     const cases = [
       await handMade({ sub: `${w.url}/statuslists/another` }),
       await handMade({ typ: 'JWT' }),
@@ -189,8 +197,16 @@ describe('Status List Tokens over loopback HTTP', () => {
       await handMade({ lst: gzipSync(Buffer.alloc(16)).toString('base64url') }),
       await handMade({ iat: Math.floor(Date.now() / 1000) - 7200, exp: Math.floor(Date.now() / 1000) - 3600 }),
       await handMade({ iat: Math.floor(Date.now() / 1000) + 3600 }),
+      // Not valid yet (RFC 7519 §4.1.5): a list signed ahead of time; nbf that is no NumericDate.
+      await handMade({ nbf: Math.floor(Date.now() / 1000) + 86_400 }),
+      await handMade({ nbf: Math.floor(Date.now() / 1000) + 3600 }),
+      await handMade({ nbf: String(Math.floor(Date.now() / 1000)) }),
+      await handMade({ nbf: null }),
     ];
     for (const uri of cases) expect(await codes({ status_list: { idx: 0, uri } })).toEqual(['STATUS_UNAVAILABLE']);
+    // nbf already passed (or within the skew) is fine.
+    const ok = await handMade({ nbf: Math.floor(Date.now() / 1000) + 30, values: [1] });
+    expect(await codes({ status_list: { idx: 0, uri: ok } })).toEqual(['CREDENTIAL_REVOKED']);
   });
 
   it('oversized lists are refused: the response (maxBytes) and the inflated list (maxListBytes)', async () => {
