@@ -381,9 +381,10 @@ async function verifyVp(vp: string, d: DecodedJwt, v: Verifier, tools: Tools, po
 async function redeem(v: Verifier, holder: string, once: Once, now: number): Promise<Reason | undefined> {
   const s = scopes(v.aud);
   // 'iat' mode's key is kept until the proof is stale anyway: iat + maxAge + skew (from now, in the
-  // challenge mode's extra key, when the proof has no usable iat).
+  // challenge mode's extra key, when the proof has no usable iat), and one more skew: verifier instances
+  // sharing a store judge freshness by their own clocks, which may disagree by up to the skew allowed.
   const iatMs = Number.isFinite(once.iat) ? once.iat * 1000 : now;
-  const stale = new Date(iatMs + (v.maxAgeSeconds + v.skewSeconds) * 1000 + 1000);
+  const stale = new Date(iatMs + (v.maxAgeSeconds + 2 * v.skewSeconds) * 1000 + 1000);
   const nonceUntil = new Date(now + v.nonceTtlSeconds * 1000);
   if (v.nonces === 'challenge') {
     if (!(await v.store.consumeNonce(s.used, once.value, nonceUntil))) return replayed();

@@ -1,10 +1,11 @@
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { openHome } from '../../src/home/home.js';
 import { serveHome } from '../../src/server/serve.js';
 import { issueGrant, revokeGrant, verifyGrant } from '../../src/grants/index.js';
 import { createResolver } from '../../src/did/index.js';
 import { createStatusChecker } from '../../src/status/index.js';
+import { openPostgresStore } from '../../src/store/postgres/index.js';
 import { tempDir } from '../helpers.js';
 import { dropSchemas, freshSchema, pgUrlOrReport } from './fixtures/pg-env.js';
 
@@ -56,6 +57,30 @@ if (url) {
       } finally {
         await server.close();
         await Promise.all([a.close(), b.close()]);
+      }
+    }, 60_000);
+
+    it("a used value stays used whatever an instance's clock says: one running 90 s ahead neither takes it again nor sweeps it early", async () => {
+      const honest = await openPostgresStore(url, { schema });
+      const ahead = await openPostgresStore(url, { schema });
+      try {
+        const until = new Date(Date.now() + 60_000);
+        expect(await honest.consumeNonce('fleet-aud', 'jti-1', until)).toBe(true);
+        const real = Date.now;
+        const skewed = vi.spyOn(Date, 'now').mockImplementation(() => real() + 90_000);
+        try {
+          // Its own clock says the entry expired 30 s ago: still a replay, and its sweeps (one every 256 calls) keep it.
+          expect(await ahead.consumeNonce('fleet-aud', 'jti-1', new Date(real() + 60_000))).toBe(false);
+          for (let i = 0; i < 600; i++) await ahead.consumeNonce('fleet-aud', `other-${i}`, new Date(real() + 60_000));
+        } finally {
+          skewed.mockRestore();
+        }
+        expect(await honest.consumeNonce('fleet-aud', 'jti-1', until)).toBe(false);
+        // A value whose entry has expired by the server's clock is taken again.
+        expect(await honest.consumeNonce('fleet-aud', 'jti-2', new Date(Date.now() - 1000))).toBe(true);
+        expect(await ahead.consumeNonce('fleet-aud', 'jti-2', until)).toBe(true);
+      } finally {
+        await Promise.all([honest.close(), ahead.close()]);
       }
     }, 60_000);
   });

@@ -3,6 +3,8 @@ import type { NonceStore } from '../types.js';
 import type { Access } from './access.js';
 
 const noop = () => undefined;
+/** The database server's time in ms since the epoch (expires_at's unit). */
+const SERVER_NOW_MS = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
 /** Most expired entries one sweep deletes (as the SQLite store). */
 const SWEEP_ROWS = 2048;
 
@@ -12,14 +14,16 @@ export function postgresNonces({ run, read, t }: Access): NonceStore {
   return {
     async consumeNonce(scope, value, expiresAt) {
       if (!(expiresAt instanceof Date) || Number.isNaN(expiresAt.getTime())) throw new CharterError('INVALID_ARGUMENT', 'a nonce needs a valid expiry time');
-      const now = Date.now();
+      // "Expired" is judged by the database server's clock, one for every verifier instance sharing it: by each
+      // instance's own clock, one running ahead would take a value again (or sweep it) while it is still live for
+      // the others, and a presentation could be replayed there.
       // One upsert decides: a row is returned when the nonce is new or its old entry had expired.
       // In a transaction, so a connection lost before COMMIT is retried; lost during COMMIT it fails closed.
       const r = await run({ tx: true }, (q) =>
         q.query(
           `INSERT INTO ${t.nonces} (scope, value, expires_at) VALUES ($1, $2, $3)
-           ON CONFLICT (scope, value) DO UPDATE SET expires_at = excluded.expires_at WHERE ${t.nonces}.expires_at <= $4 RETURNING 1`,
-          [scope, value, expiresAt.getTime(), now],
+           ON CONFLICT (scope, value) DO UPDATE SET expires_at = excluded.expires_at WHERE ${t.nonces}.expires_at <= ${SERVER_NOW_MS} RETURNING 1`,
+          [scope, value, expiresAt.getTime()],
         ),
       );
       // A bounded slice of the expired range (its index) each time: after an outage the backlog goes in
@@ -28,7 +32,9 @@ export function postgresNonces({ run, read, t }: Access): NonceStore {
         await read((q) =>
           // expires_at is tested on the deleted row itself, not only in the subquery's snapshot: a value another
           // instance took again meanwhile (a new expiry, the old row locked) is re-checked and kept.
-          q.query(`DELETE FROM ${t.nonces} WHERE expires_at <= $1 AND (scope, value) IN (SELECT scope, value FROM ${t.nonces} WHERE expires_at <= $1 LIMIT ${SWEEP_ROWS})`, [now]),
+          q.query(
+            `DELETE FROM ${t.nonces} WHERE expires_at <= ${SERVER_NOW_MS} AND (scope, value) IN (SELECT scope, value FROM ${t.nonces} WHERE expires_at <= ${SERVER_NOW_MS} LIMIT ${SWEEP_ROWS})`,
+          ),
         ).catch(noop);
       }
       return r.rowCount === 1;
