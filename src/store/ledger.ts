@@ -2,6 +2,7 @@ import { CharterError } from '../errors.js';
 import { formatDecimal, parseDecimal } from '../encoding/decimal.js';
 import type { LedgerEntry, LedgerUsage, ReservationRequest, ReservationResult } from './types.js';
 import { checkWindow, windowSince } from './window.js';
+import { isStoreKey, MAX_KEY_BYTES } from './keys.js';
 
 /** One live (reserved or committed) ledger row, amount scaled by 10^18. */
 export interface LedgerRow {
@@ -13,15 +14,18 @@ export interface LedgerRow {
 const CURRENCY = /^[A-Z]{3}$/;
 
 export function validateReservation(req: ReservationRequest): void {
-  if (typeof req.reservationId !== 'string' || req.reservationId.length === 0 || req.reservationId.length > 200) {
+  if (!isStoreKey(req.reservationId) || req.reservationId.length > 200) {
     throw new CharterError('INVALID_ARGUMENT', 'a reservation needs an id of 1-200 characters');
   }
   if (!(req.at instanceof Date) || Number.isNaN(req.at.getTime())) throw new CharterError('INVALID_ARGUMENT', 'a reservation needs a valid time');
   if (req.holdUntil !== undefined && (!(req.holdUntil instanceof Date) || !(req.holdUntil.getTime() > req.at.getTime()))) {
     throw new CharterError('INVALID_ARGUMENT', 'a hold timeout must be a time after the reservation');
   }
+  // An empty reservation would claim nothing, not even its id (a second one with that id would pass too).
+  if (!Array.isArray(req.entries) || req.entries.length === 0) throw new CharterError('INVALID_ARGUMENT', 'a reservation needs at least one mandate entry');
   const seen = new Set<string>();
   for (const e of req.entries) {
+    if (!isStoreKey(e.mandateId)) throw new CharterError('INVALID_ARGUMENT', `a mandate id must be text of 1-${MAX_KEY_BYTES} bytes, with no NUL`);
     if (seen.has(e.mandateId)) throw new CharterError('INVALID_ARGUMENT', 'a reservation names each mandate once');
     seen.add(e.mandateId);
     parseDecimal(e.amount);

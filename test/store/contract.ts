@@ -365,6 +365,38 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       expect(b).toEqual({ status: 'fulfilled', value: true });
       expect(bad).toMatchObject({ status: 'rejected', reason: { code: 'INVALID_ARGUMENT' } });
     });
+    it('nonces: any text value is used up once, alike in both stores: a NUL, a lone surrogate, 100 KB (kept by digest); a value not text is INVALID_ARGUMENT', async () => {
+      const soon = new Date(Date.now() + 60_000);
+      const odd = ['a\u0000b', 'x\uD800', '\uDC00y', 'z'.repeat(100_000), '界'.repeat(400), 'did:key:z6Mk ' + 'j'.repeat(600), ''];
+      for (const v of odd) {
+        expect([v.slice(0, 12), await store.consumeNonce('odd', v, soon)]).toEqual([v.slice(0, 12), true]);
+        expect([v.slice(0, 12), await store.consumeNonce('odd', v, soon)]).toEqual([v.slice(0, 12), false]);
+      }
+      // Two long values differing in their last character are two values.
+      expect(await store.consumeNonce('odd', 'z'.repeat(99_999) + 'y', soon)).toBe(true);
+      // A long or odd scope keeps values apart like any scope.
+      expect(await store.consumeNonce('s\u0000'.repeat(500), 'a\u0000b', soon)).toBe(true);
+      for (const bad of [123, null, undefined, {}, ['a']] as unknown[]) {
+        await expect(store.consumeNonce('odd', bad as string, soon)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+        await expect(store.consumeNonce(bad as string, 'v', soon)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      }
+      // 123 was refused, not stored as "123".
+      expect(await store.consumeNonce('odd', '123', soon)).toBe(true);
+    });
+
+    it('reservations: a mandate id or reservation id that is not storable text, and an empty reservation, are INVALID_ARGUMENT, not store faults', async () => {
+      const at = new Date();
+      for (const mandateId of ['m\u0000', 'm\uD800', 'm'.repeat(5000), '', 7 as unknown as string]) {
+        await expect(store.reserve({ reservationId: `bad-m-${String(mandateId).length}`, at, entries: [{ mandateId, amount: '1', currency: 'USD' }] })).rejects.toMatchObject({
+          code: 'INVALID_ARGUMENT',
+        });
+      }
+      for (const reservationId of ['r\u0000', 'r\uDFFF', 'r'.repeat(201), '']) {
+        await expect(store.reserve({ reservationId, at, entries: [{ mandateId: 'ok-m', amount: '1', currency: 'USD' }] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      }
+      await expect(store.reserve({ reservationId: 'empty-1', at, entries: [] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    });
+
     it('audit: a batch appends atomically; entries list by chain, time, subject and outcome; found by receipt id or hash', async () => {
       await store.appendAudit({
         chain: 'A',
@@ -502,24 +534,94 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       expect(await store.listAuditChains()).toEqual([{ chain: 'A', issuer: 'did:key:zverifier', first: 4, last: 3, count: 0, head: 'sha256-A-3' }]);
     });
 
-    it('access reports: each receipt recorded once per grant, listed newest first', async () => {
-      const rec = (id: string, grantId: string, sec: number) => ({
-        grantId,
-        receiptId: id,
-        verifier: 'did:key:zapi',
-        reporter: 'did:key:zapi',
-        holder: 'did:key:zapp',
-        outcome: 'allow' as const,
-        at: new Date(Date.UTC(2026, 0, 1, 0, 0, sec)).toISOString(),
-        receivedAt: new Date(Date.UTC(2026, 0, 2)).toISOString(),
-        jws: `h.${id}.s`,
-      });
-      expect(await store.putAccessReceipts([rec('r1', 'g1', 1), rec('r2', 'g1', 2), rec('r1', 'g2', 3)])).toBe(3);
-      expect(await store.putAccessReceipts([rec('r1', 'g1', 1)])).toBe(0);
+    const access = (id: string, grantId: string, sec: number, verifier = 'did:key:zapi', receivedSec = 0) => ({
+      grantId,
+      receiptId: id,
+      verifier,
+      reporter: verifier,
+      holder: 'did:key:zapp',
+      outcome: 'allow' as const,
+      at: new Date(Date.UTC(2026, 0, 1, 0, 0, sec)).toISOString(),
+      receivedAt: new Date(Date.UTC(2026, 0, 2, 0, 0, receivedSec)).toISOString(),
+      jws: `h.${id}.${verifier}.s`,
+    });
+
+    it('access reports: each receipt recorded once per grant and verifier, listed newest first', async () => {
+      const rec = access;
+      expect(await store.putAccessReceipts([rec('r1', 'g1', 1), rec('r2', 'g1', 2), rec('r1', 'g2', 3)])).toEqual(['added', 'added', 'added']);
+      expect(await store.putAccessReceipts([rec('r1', 'g1', 1)])).toEqual(['duplicate']);
+      // The same receipt id from the same verifier with other content is still that receipt: the first is kept.
+      expect(await store.putAccessReceipts([{ ...rec('r1', 'g1', 9), outcome: 'deny' }])).toEqual(['duplicate']);
       expect((await store.listAccessReceipts({ grantId: 'g1' })).map((r) => r.receiptId)).toEqual(['r2', 'r1']);
       expect((await store.listAccessReceipts({ grantId: 'g1' }))[1]).toEqual(rec('r1', 'g1', 1));
       expect(await store.listAccessReceipts({ grantId: 'none' })).toEqual([]);
       expect((await store.listAccessReceipts({ limit: 2 })).length).toBe(2);
+      expect(await store.putAccessReceipts([])).toEqual([]);
+    });
+
+    it('access reports: a receipt of the same id signed by another verifier never hides (or replaces) the first, in either order', async () => {
+      const forged = { ...access('r1', 'g1', 0, 'did:key:zforger'), outcome: 'deny' as const };
+      expect(await store.putAccessReceipts([forged])).toEqual(['added']);
+      expect(await store.putAccessReceipts([access('r1', 'g1', 1)])).toEqual(['added']);
+      expect(await store.putAccessReceipts([{ ...forged, verifier: 'did:key:zother' }, access('r1', 'g1', 1)])).toEqual(['added', 'duplicate']);
+      const kept = await store.listAccessReceipts({ grantId: 'g1' });
+      expect(kept.map((r) => [r.receiptId, r.verifier, r.outcome])).toEqual([
+        ['r1', 'did:key:zapi', 'allow'],
+        ['r1', 'did:key:zforger', 'deny'],
+        ['r1', 'did:key:zother', 'deny'],
+      ]);
+    });
+
+    it('access reports: a full grant makes room from the verifier holding the most, so none crowds out another', async () => {
+      const max = { maxPerGrant: 4 };
+      // One verifier alone may use the whole cap; beyond it, its own receipts are refused.
+      expect(
+        await store.putAccessReceipts(
+          [1, 2, 3, 4, 5].map((i) => access(`a${i}`, 'g', i, 'did:key:zA')),
+          max,
+        ),
+      ).toEqual(['added', 'added', 'added', 'added', 'full']);
+      // A second verifier takes room from the first (its oldest use first) until they hold as many.
+      const b = await store.putAccessReceipts(
+        [1, 2, 3].map((i) => access(`b${i}`, 'g', 10 + i, 'did:key:zB', 1)),
+        max,
+      );
+      expect(b).toEqual(['added', 'added', 'full']);
+      expect(await store.putAccessReceipts([access('a6', 'g', 20, 'did:key:zA')], max)).toEqual(['full']);
+      const held = (await store.listAccessReceipts({ grantId: 'g' })).map((r) => r.receiptId).sort();
+      expect(held).toEqual(['a3', 'a4', 'b1', 'b2']);
+      // A newcomer gets a place even when every verifier holds the same: taken from the one that began reporting last.
+      expect(await store.putAccessReceipts([access('c1', 'g', 30, 'did:key:zC', 2)], max)).toEqual(['added']);
+      expect((await store.listAccessReceipts({ grantId: 'g' })).map((r) => r.receiptId).sort()).toEqual(['a3', 'a4', 'b2', 'c1']);
+      // Other grants are untouched, and a duplicate is a duplicate even when full.
+      expect(await store.putAccessReceipts([access('a3', 'g', 3, 'did:key:zA'), access('x', 'h', 1)], max)).toEqual(['duplicate', 'added']);
+    });
+
+    it('access reports: the cap holds under concurrent writers, and many strangers leave the first verifier its share', async () => {
+      const max = { maxPerGrant: 30 };
+      expect(
+        await store.putAccessReceipts(
+          Array.from({ length: 30 }, (_, i) => access(`real${i}`, 'g', i, 'did:key:zreal')),
+          max,
+        ),
+      ).toEqual(Array(30).fill('added'));
+      // Ten strangers, ten receipts each, all at once.
+      const outcomes = await Promise.all(
+        Array.from({ length: 10 }, (_, k) =>
+          store.putAccessReceipts(
+            Array.from({ length: 10 }, (_, i) => access(`s${k}-${i}`, 'g', 100 + i, `did:key:zstranger${k}`, 10 + k)),
+            max,
+          ),
+        ),
+      );
+      const kept = await store.listAccessReceipts({ grantId: 'g', limit: 1000 });
+      expect(kept.length).toBe(30);
+      expect(outcomes.flat().filter((o) => o === 'added').length).toBeGreaterThan(0);
+      const per = new Map<string, number>();
+      for (const r of kept) per.set(r.verifier, (per.get(r.verifier) ?? 0) + 1);
+      // Eleven verifiers share 30 places: none holds more than one above another.
+      expect(per.get('did:key:zreal')).toBeGreaterThanOrEqual(2);
+      expect(Math.max(...per.values()) - Math.min(...per.values())).toBeLessThanOrEqual(1);
     });
   });
 }

@@ -41,6 +41,35 @@ describe('sqlite group commit (the WAL synced off the event loop)', () => {
     db.close();
   });
 
+  it('a full disk in the middle of a batch fails the whole batch (STORE_UNAVAILABLE); nothing after it is written outside the transaction', async () => {
+    const db = open(join(tempDir(), 'g.db'));
+    const commit = groupCommit(db);
+    const insert = db.prepare('INSERT INTO t (k) VALUES (?)');
+    // The file may not grow by a page: a small row still fits, a large one is SQLITE_FULL, which rolls the transaction back.
+    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
+    const r = await Promise.allSettled([
+      commit(() => insert.run('a')),
+      commit(() => insert.run('x'.repeat(100_000))),
+      commit(() => insert.run('c')),
+      commit(() => insert.run('d')),
+    ]);
+    expect(r.map((x) => (x.status === 'rejected' ? (x.reason as { code: string }).code : 'ok'))).toEqual([
+      'STORE_UNAVAILABLE',
+      'STORE_UNAVAILABLE',
+      'STORE_UNAVAILABLE',
+      'STORE_UNAVAILABLE',
+    ]);
+    // Every caller was told "failed": none of the rows is there, so each value may be used again.
+    expect((db.prepare('SELECT k FROM t').all() as { k: string }[]).map((x) => x.k)).toEqual([]);
+    expect(db.inTransaction).toBe(false);
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    // The disk has room again: the next batch commits.
+    db.pragma('max_page_count = 1073741823');
+    await expect(Promise.all([commit(() => insert.run('c').changes), commit(() => insert.run('d').changes)])).resolves.toEqual([1, 1]);
+    commit.close();
+    db.close();
+  });
+
   it('batches after close are refused as STORE_UNAVAILABLE (never acknowledged unsynced)', async () => {
     const db = open(join(tempDir(), 'g.db'));
     const commit = groupCommit(db);

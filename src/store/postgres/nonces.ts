@@ -1,4 +1,4 @@
-import { CharterError } from '../../errors.js';
+import { nonceKeys } from '../keys.js';
 import type { NonceStore } from '../types.js';
 import type { Access } from './access.js';
 
@@ -13,7 +13,7 @@ export function postgresNonces({ run, read, t }: Access): NonceStore {
   let nonceCalls = 0;
   return {
     async consumeNonce(scope, value, expiresAt) {
-      if (!(expiresAt instanceof Date) || Number.isNaN(expiresAt.getTime())) throw new CharterError('INVALID_ARGUMENT', 'a nonce needs a valid expiry time');
+      const k = nonceKeys(scope, value, expiresAt);
       // "Expired" is judged by the database server's clock, one for every verifier instance sharing it: by each
       // instance's own clock, one running ahead would take a value again (or sweep it) while it is still live for
       // the others, and a presentation could be replayed there.
@@ -23,7 +23,7 @@ export function postgresNonces({ run, read, t }: Access): NonceStore {
         q.query(
           `INSERT INTO ${t.nonces} (scope, value, expires_at) VALUES ($1, $2, $3)
            ON CONFLICT (scope, value) DO UPDATE SET expires_at = excluded.expires_at WHERE ${t.nonces}.expires_at <= ${SERVER_NOW_MS} RETURNING 1`,
-          [scope, value, expiresAt.getTime()],
+          [k.scope, k.value, k.until],
         ),
       );
       // A bounded slice of the expired range (its index) each time: after an outage the backlog goes in

@@ -19,6 +19,8 @@ export interface GroupCommit {
  * that throws rejects alone: one of several statements must be a
  * `db.transaction` of its own, which better-sqlite3 runs as a SAVEPOINT
  * inside the batch and rolls back alone (a single statement needs none).
+ * An error that makes SQLite roll the whole transaction back (a full disk)
+ * fails the whole batch, and nothing after it runs.
  * Each caller resolves only after the transaction holding its write is on
  * disk.
  *
@@ -44,6 +46,10 @@ export function groupCommit(db: Database): GroupCommit {
       try {
         return { ok: true, value: w.run() };
       } catch (e) {
+        // SQLITE_FULL, IOERR, NOMEM... roll the whole transaction back: the writes before this one are gone
+        // too, and the ones after would run in autocommit, kept while their callers are told they failed.
+        // So the batch fails as a whole, with the store's fault.
+        if (!db.inTransaction) throw e;
         return { ok: false, error: e };
       }
     }),

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { CharterError } from '../../errors.js';
+import { nonceKeys } from '../keys.js';
 import type { NonceStore } from '../types.js';
 
 /**
@@ -21,14 +21,16 @@ export function sqliteNonces(db: Database, commit: <T>(run: () => T) => Promise<
   return {
     consumeNonce(scope, value, expiresAt) {
       // Checked before queueing: one bad call must not fail the batch it would share.
-      if (typeof scope !== 'string' || typeof value !== 'string' || !(expiresAt instanceof Date) || !Number.isFinite(expiresAt.getTime())) {
-        return Promise.reject(new CharterError('INVALID_ARGUMENT', 'consumeNonce needs a scope, a value and a valid expiry date'));
+      let k: ReturnType<typeof nonceKeys>;
+      try {
+        k = nonceKeys(scope, value, expiresAt);
+      } catch (e) {
+        return Promise.reject(e);
       }
-      const until = expiresAt.getTime();
       return commit(() => {
         const now = Date.now();
         if (++calls % 256 === 0) sweep.run(now);
-        return use.run(scope, value, until, now).changes === 1;
+        return use.run(k.scope, k.value, k.until, now).changes === 1;
       });
     },
   };
