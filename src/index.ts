@@ -120,7 +120,7 @@ export {
   type DelegateMandateInput,
   type IssuedMandate,
 } from './agents/issue.js';
-export { listMandates, revokeMandate, type MandateState, type MandateSummary } from './agents/manage.js';
+export { listMandates, revokeAgentIdentity, revokeMandate, type MandateState, type MandateSummary } from './agents/manage.js';
 export { chainFor } from './agents/stored.js';
 export { createAgentPresentation, type CreateAgentPresentationInput } from './agents/present.js';
 export { verifyAgent } from './agents/verify.js';

@@ -17,8 +17,19 @@ export interface IssueAgentIdentityInput {
   homepage?: string;
   /** The origin serving the agent's Web Bot Auth key directory (https, or http on loopback for local testing). */
   directory?: string;
+  /** Default: one year from now. */
   validUntil?: Date;
+  /**
+   * Base URL under which this home's status lists are published: the
+   * credential gets a revocation status entry (`revokeAgentIdentity`), so the
+   * operator can stop answering for the agent (a stolen agent key). Needs a
+   * store that allocates status entries.
+   */
+  baseUrl?: string;
 }
+
+/** How long an agent identity credential lasts when its issuer does not say. */
+export const DEFAULT_IDENTITY_DAYS = 365;
 
 export interface IssueMandateInput {
   /** The agent's DID (the credential subject). */
@@ -53,9 +64,9 @@ export interface IssuedMandate {
 
 const second = (d: Date) => new Date(Math.floor(d.getTime() / 1000) * 1000);
 
-function checkExpiry(validUntil: unknown, now: Date): Date {
-  if (!(validUntil instanceof Date) || Number.isNaN(validUntil.getTime())) throw new CharterError('INVALID_ARGUMENT', 'a mandate needs an expiry (validUntil)');
-  if (validUntil.getTime() <= now.getTime()) throw new CharterError('INVALID_ARGUMENT', 'a mandate must expire in the future');
+function checkExpiry(validUntil: unknown, now: Date, what = 'a mandate'): Date {
+  if (!(validUntil instanceof Date) || Number.isNaN(validUntil.getTime())) throw new CharterError('INVALID_ARGUMENT', `${what} needs an expiry (validUntil)`);
+  if (validUntil.getTime() <= now.getTime()) throw new CharterError('INVALID_ARGUMENT', `${what} must expire in the future`);
   return validUntil;
 }
 
@@ -83,13 +94,27 @@ export async function issueAgentIdentity(store: CredentialStore | null, operator
     ...(input.homepage !== undefined ? { homepage: input.homepage } : {}),
     ...(input.directory !== undefined ? { directory: directoryOrigin(input.directory) } : {}),
   };
-  if (input.validUntil !== undefined) checkExpiry(input.validUntil, new Date());
+  const now = second(new Date());
+  // Never open-ended: an operator's word that it answers for an agent ends, and can be revoked before (baseUrl).
+  const validUntil = input.validUntil !== undefined ? checkExpiry(input.validUntil, now, 'an agent identity') : new Date(now.getTime() + DEFAULT_IDENTITY_DAYS * 86_400_000);
+  if (input.agent === operator.did) throw new CharterError('INVALID_ARGUMENT', 'an agent cannot be its own operator: the operator is who answers for it');
+  let revocable: { id: string; status: Awaited<ReturnType<typeof allocateStatusEntry>> } | undefined;
+  if (input.baseUrl !== undefined) {
+    if (!store || typeof (store as Partial<StatusStore>).allocateStatusIndex !== 'function')
+      throw new TypeError('issueAgentIdentity: a revocable identity (baseUrl) needs a store that keeps status lists');
+    const id = `urn:uuid:${randomUUID()}`;
+    revocable = {
+      id,
+      status: await allocateStatusEntry(store as CredentialStore & StatusStore, { issuerDid: operator.did, baseUrl: input.baseUrl, purpose: 'revocation', credentialId: id }),
+    };
+  }
   const issued = await issueCredential({
     issuer: operator,
+    ...(revocable ? { id: revocable.id, credentialStatus: revocable.status } : {}),
     subject: input.agent,
     type: AGENT_IDENTITY_TYPE,
     claims: { agent },
-    ...(input.validUntil ? { validUntil: input.validUntil } : {}),
+    validUntil,
     credentialSchema: { id: schemaIdFor(AGENT_IDENTITY_TYPE)!, type: 'JsonSchema' },
   });
   await recordCredential(store, issued, { direction: 'issued', types: [AGENT_IDENTITY_TYPE] });

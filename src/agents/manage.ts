@@ -3,7 +3,7 @@ import { decodeCredential, soleSubject } from '../credentials/index.js';
 import { getBit, setStatus, statusChange, type IssuerFor, type StatusChange } from '../status/index.js';
 import type { CredentialStore, StatusStore } from '../store/types.js';
 import { readAuthority } from './authority.js';
-import { AGENT_AUTHORITY_TYPE, type Authority } from './types.js';
+import { AGENT_AUTHORITY_TYPE, AGENT_IDENTITY_TYPE, type Authority } from './types.js';
 
 export type MandateState = 'active' | 'revoked' | 'expired';
 
@@ -63,11 +63,25 @@ export async function listMandates(
  * because a verifier checks the status of every link of a chain.
  */
 export async function revokeMandate(store: CredentialStore & StatusStore, id: string, issuerFor: IssuerFor): Promise<StatusChange> {
+  return revokeIssued(store, id, issuerFor, AGENT_AUTHORITY_TYPE, 'mandate');
+}
+
+/**
+ * Revokes an agent identity credential issued from this store with a
+ * revocation entry (`issueAgentIdentity({ baseUrl })`): its operator no
+ * longer answers for the agent (a stolen agent key), and every verifier that
+ * checks status refuses the agent's presentations with it.
+ */
+export async function revokeAgentIdentity(store: CredentialStore & StatusStore, id: string, issuerFor: IssuerFor): Promise<StatusChange> {
+  return revokeIssued(store, id, issuerFor, AGENT_IDENTITY_TYPE, 'agent identity credential');
+}
+
+async function revokeIssued(store: CredentialStore & StatusStore, id: string, issuerFor: IssuerFor, type: string, what: string): Promise<StatusChange> {
   const rec = await store.getCredential(id);
-  if (!rec || rec.direction !== 'issued' || !rec.types.includes(AGENT_AUTHORITY_TYPE)) {
-    throw new CharterError('NOT_FOUND', `no mandate ${id.slice(0, 80)} issued from this home`);
+  if (!rec || rec.direction !== 'issued' || !rec.types.includes(type)) {
+    throw new CharterError('NOT_FOUND', `no ${what} ${id.slice(0, 80)} issued from this home`);
   }
   const entry = await revocationOf(store, id);
-  if (!entry) throw new CharterError('NOT_FOUND', `mandate ${id.slice(0, 80)} has no revocation entry`);
+  if (!entry) throw new CharterError('NOT_FOUND', `${what} ${id.slice(0, 80)} has no revocation entry (issued without a status list)`);
   return statusChange(id, await setStatus(store, entry.listId, entry.index, true, issuerFor), entry.index, true);
 }

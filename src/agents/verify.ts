@@ -50,6 +50,10 @@ function checkIdentity(ids: CredentialVerification[], agent: string | undefined,
   const info = isObj(a) && typeof a.name === 'string' && typeof a.operator === 'string' ? (a as unknown as AgentInfo) : undefined;
   const operator = mine.issuer;
   if (info && info.operator !== operator) reasons.push({ code: 'INVALID_CREDENTIAL', message: 'the identity credential names an operator other than its issuer', ref });
+  // An agent answering for itself names no one accountable, and would make its own ratings its operator's.
+  if (operator !== undefined && operator === agent) {
+    reasons.push({ code: 'UNTRUSTED_ISSUER', message: 'the identity credential is issued by the agent itself: an operator must answer for it', ref });
+  }
   if (operator !== undefined && o.trust.identityIssuers !== undefined && !o.trust.identityIssuers.includes(operator)) {
     reasons.push({ code: 'UNTRUSTED_ISSUER', message: `the agent's operator ${operator.slice(0, 100)} is not one this verifier trusts`, ref });
   }

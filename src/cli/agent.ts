@@ -12,6 +12,7 @@ import {
   listMandates,
   parseRate,
   previewSpend,
+  revokeAgentIdentity,
   revokeMandate,
   verifyAgent,
   type AgentDecision,
@@ -19,6 +20,7 @@ import {
   type Authority,
   type Limits,
 } from '../agents/index.js';
+import { AGENT_IDENTITY_TYPE } from '../agents/types.js';
 import type { Home } from '../home/home.js';
 import type { VerifyTools } from '../home/net.js';
 import { createVerifier } from '../guard/verifier.js';
@@ -183,7 +185,10 @@ export function registerAgent(program: Command, ctx: CliContext): void {
           software = { name: m[1]!, version: m[2]! };
         }
         const rec = await home.createIdentity({ alias: o.alias, meta: { role: 'agent', operator: operator.did } });
+        // Revocable when the home publishes status lists (it must, to authorize the agent anyway).
+        const baseUrl = await home.publicUrl();
         const identity = await issueAgentIdentity(home.store, operator, {
+          ...(baseUrl !== undefined ? { baseUrl } : {}),
           agent: rec.did,
           name: o.name ?? o.alias,
           ...(software ? { software } : {}),
@@ -224,9 +229,17 @@ export function registerAgent(program: Command, ctx: CliContext): void {
         const agentDid = await partyDid(home, o.agent, '--agent');
         if (o.format !== 'charter') return exportAuthority(ctx, home, o, as, agentDid);
         const principal = await home.issuer(as);
+        const authority = await authorityFrom(home, o);
+        const l = authority.limits;
+        if ((l?.budget || l?.rate) && (l.counterparties?.length ?? 0) !== 1) {
+          // A budget is kept in each verifier's spend ledger: counterparties with ledgers of their own each see all of it.
+          ctx.stderr(
+            `charter: note: the ${l.budget ? 'budget' : 'rate'} holds per verifier ledger; with ${l.counterparties?.length ? 'several counterparties' : 'no --counterparty'} each one that keeps its own ledger can be spent up to it (name one --counterparty to make it hold everywhere)`,
+          );
+        }
         const m = await issueMandate(home.store, principal, {
           agent: agentDid,
-          authority: await authorityFrom(home, o),
+          authority,
           validUntil: parseExpiry(o.expires ?? '7d'),
           baseUrl: await home.requirePublicUrl(),
         });
@@ -389,8 +402,8 @@ export function registerAgent(program: Command, ctx: CliContext): void {
   leaf(
     agent
       .command('revoke')
-      .description('revoke a mandate; every link delegated below it stops working too')
-      .argument('<mandate>', 'its id (see `charter agent list`), its token, or a file holding it'),
+      .description("revoke a mandate (every link delegated below it stops working too), or an agent's identity credential (its operator no longer answers for it)")
+      .argument('<credential>', 'its id (see `charter agent list`, or the identity id `agent create` printed), its token, or a file holding it'),
     ['charter agent revoke urn:uuid:...'],
   ).action((arg: string, o: CommonOptions) =>
     runCommand(
@@ -398,7 +411,11 @@ export function registerAgent(program: Command, ctx: CliContext): void {
       o,
       async () => {
         const id = await credentialIdArg(ctx, arg, 'mandate');
-        return withHome(ctx, o, async (home) => statusChangeView('revoked', [await revokeMandate(home.store, id, (did) => home.issuer(did))]));
+        return withHome(ctx, o, async (home) => {
+          const rec = await home.store.getCredential(id);
+          const revoke = rec?.types.includes(AGENT_IDENTITY_TYPE) ? revokeAgentIdentity : revokeMandate;
+          return statusChangeView('revoked', [await revoke(home.store, id, (did) => home.issuer(did))]);
+        });
       },
       (r) => renderStatusChange('revoked', 'revoke', r),
     ),

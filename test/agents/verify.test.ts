@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCharterError } from '../../src/errors.js';
-import { decodeCredential } from '../../src/credentials/index.js';
+import { decodeCredential, issueCredential } from '../../src/credentials/index.js';
+import { AGENT_IDENTITY_TYPE } from '../../src/agents/types.js';
 import {
   commitSpend,
   createAgentPresentation,
@@ -11,6 +12,7 @@ import {
   issueMandate,
   mandateDigest,
   releaseSpend,
+  revokeAgentIdentity,
   revokeMandate,
   verifyAgent,
   verifyChain,
@@ -66,6 +68,55 @@ describe('verifyAgent: chains that verify', () => {
       'UNTRUSTED_ISSUER',
     ]);
     expect((await attempt(w, { agent, identity: c.identity, chain, options: { trust: { anyPrincipal: true, identityIssuers: [c.operator.did] } } })).ok).toBe(true);
+  });
+
+  it('an identity credential the agent issued about itself names no operator: UNTRUSTED_ISSUER, even when the agent is listed or a real one follows', async () => {
+    const c = await buildChain(w, 1);
+    const agent = c.agents[0]!;
+    const chain = [c.mandates[0]!.jwt];
+    // issueAgentIdentity refuses to make one (below); signed by hand, as an attacker would.
+    const own = (await issueCredential({ issuer: agent, subject: agent.did, type: AGENT_IDENTITY_TYPE, claims: { agent: { name: 'Acme Official Shopper', operator: agent.did } } }))
+      .jwt;
+    for (const trust of [{ anyPrincipal: true }, { anyPrincipal: true, identityIssuers: [agent.did] }, { principals: [c.principal.did] }]) {
+      const d = await attempt(w, { agent, identity: own, chain, options: { trust } });
+      expect([trust, codes(d), d.ok]).toEqual([trust, ['UNTRUSTED_ISSUER'], false]);
+    }
+    // Its operator's own credential still works.
+    expect((await attempt(w, { agent, identity: c.identity, chain, options: { trust: { anyPrincipal: true } } })).ok).toBe(true);
+  });
+
+  it("an operator revokes its identity credential (a stolen agent key): every verifier refuses the agent's presentations with it", async () => {
+    const c = await buildChain(w, 1);
+    const agent = c.agents[0]!;
+    const chain = [c.mandates[0]!.jwt];
+    const issued = await issueAgentIdentity(w.store, c.operator, { agent: agent.did, name: 'shopper', baseUrl: w.baseUrl });
+    expect(issued.credential.credentialStatus).toMatchObject({ type: 'BitstringStatusListEntry', statusPurpose: 'revocation' });
+    const trust = { anyPrincipal: true, identityIssuers: [c.operator.did] };
+    expect((await attempt(w, { agent, identity: issued.jwt, chain, options: { trust } })).ok).toBe(true);
+    // A mandate is not an identity, and the other way round.
+    await expect(revokeMandate(w.store, issued.id, w.issuerFor)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(revokeAgentIdentity(w.store, c.mandates[0]!.id, w.issuerFor)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await revokeAgentIdentity(w.store, issued.id, w.issuerFor);
+    expect(codes(await attempt(w, { agent, identity: issued.jwt, chain, options: { trust } }))).toEqual(['CREDENTIAL_REVOKED']);
+    // One issued without a status list cannot be revoked: said, not silently "done".
+    const plain = await issueAgentIdentity(w.store, c.operator, { agent: agent.did, name: 'shopper' });
+    await expect(revokeAgentIdentity(w.store, plain.id, w.issuerFor)).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('no revocation entry') });
+  });
+
+  it('an identity credential is never open-ended (one year unless told), an agent is never its own operator, and a revocable one needs a store', async () => {
+    const c = await buildChain(w, 1);
+    const agent = c.agents[0]!;
+    const plain = await issueAgentIdentity(null, c.operator, { agent: agent.did, name: 'shopper' });
+    const until = Date.parse(plain.credential.validUntil as string);
+    expect(until - Date.now()).toBeGreaterThan(364 * 86_400_000);
+    expect(until - Date.now()).toBeLessThanOrEqual(365 * 86_400_000);
+    const short = await issueAgentIdentity(null, c.operator, { agent: agent.did, name: 'shopper', validUntil: new Date(Date.now() + 3_600_000) });
+    expect(Date.parse(short.credential.validUntil as string) - Date.now()).toBeLessThanOrEqual(3_600_000);
+    for (const validUntil of [new Date(Date.now() - 1000), new Date(Number.NaN), 'tomorrow' as unknown as Date]) {
+      await expect(issueAgentIdentity(null, c.operator, { agent: agent.did, name: 'shopper', validUntil })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    }
+    await expect(issueAgentIdentity(null, agent, { agent: agent.did, name: 'me' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(issueAgentIdentity(null, c.operator, { agent: agent.did, name: 'shopper', baseUrl: w.baseUrl })).rejects.toThrow(TypeError);
   });
 
   it('verifyChain checks a chain of JWTs on its own', async () => {

@@ -168,4 +168,37 @@ describe('charter agent: authorize, delegate, present, verify with the chain as 
       ]),
     );
   }, 90_000);
+
+  it("revokes an agent's identity credential (its operator stops answering for it), and says when a budget holds per ledger only", async () => {
+    const port = await freePort();
+    const env = freshEnv({ CHARTER_ALLOW_LOOPBACK: '1' });
+    await charter(['init', '--public-url', `http://127.0.0.1:${port}`], env);
+    const did = async (alias: string) => json<{ did: string }>(await charter(['id', 'create', '--alias', alias, '--json'], env)).did;
+    const alice = await did('alice');
+    const acme = await did('acme');
+    const shop = await did('shop');
+    const srv = await startServe(env, port);
+    try {
+      const agent = json<{ did: string; identity: { id: string } }>(await charter(['agent', 'create', '--alias', 'bot', '--as', 'acme', '--json'], env));
+      const budget = ['agent', 'authorize', '--as', 'alice', '--agent', agent.did, '--action', 'purchase', '--max', '50USD', '--budget', '100USD/P30D', '--json'];
+      const everywhere = await charter(budget, env);
+      expect(everywhere.code).toBe(0);
+      expect(everywhere.stderr).toMatch(/the budget holds per verifier ledger; with no --counterparty/);
+      const one = await charter([...budget, '--counterparty', shop], env);
+      expect([one.code, one.stderr]).toEqual([0, '']);
+      const vp = json<{ jwt: string }>(await charter(['agent', 'present', '--as', 'bot', '--aud', shop, '--nonce', 'n-2', '--json'], env)).jwt;
+      const verify = () =>
+        charter(
+          ['agent', 'verify', vp, '--aud', shop, '--nonce', 'n-2', '--action', 'purchase', '--amount', '1USD', '--trust-principal', alice, '--trust-operator', acme, '--json'],
+          env,
+        );
+      expect((await verify()).code).toBe(0);
+      const revoked = await charter(['agent', 'revoke', agent.identity.id, '--json'], env);
+      expect([revoked.code, json<{ revoked: string[] }>(revoked).revoked]).toEqual([0, [agent.identity.id]]);
+      const after = await verify();
+      expect([after.code, json<{ reasons: { code: string }[] }>(after).reasons.map((r) => r.code)]).toEqual([1, ['CREDENTIAL_REVOKED']]);
+    } finally {
+      srv.kill('SIGTERM');
+    }
+  }, 90_000);
 });
