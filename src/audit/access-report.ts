@@ -5,7 +5,7 @@ import type { CharterResolver } from '../did/types.js';
 import { actionCovered, GRANT_TYPE, normalizeGrantResource, normalizeResource, readGrantClaims, resourceCovered } from '../grants/index.js';
 import type { AccessReceiptRecord, AccessReportStore, AuditStore, CredentialStore } from '../store/types.js';
 import { ACCESS_REPORT_TYP, checkAuditJws, signCanonical } from './jws.js';
-import { decodeReceipt, verifyReceipt, type DecisionReceipt } from './receipt.js';
+import { decodeReceipt, receiptShapeReasons, verifyReceipt, type DecisionReceipt } from './receipt.js';
 
 /**
  * Access reports: a platform may send the person who granted it access the
@@ -107,11 +107,30 @@ function outOfScope(r: DecisionReceipt, scope: { resources: string[]; actions: s
   }
 }
 
+/** Distinct verifiers whose receipts one report may carry: each may cost the home a DID resolution. */
+export const MAX_REPORT_ISSUERS = 8;
+/** How long the home spends checking one report's receipts, from when it arrived. */
+const REPORT_DEADLINE_MS = 15_000;
+/** A receipt refused for these could not be checked (its verifier's DID did not resolve): the same verifier's others are not tried. */
+const UNRESOLVED = new Set<Reason['code']>(['DID_NOT_FOUND', 'DID_RESOLUTION_FAILED', 'DID_DOCUMENT_TOO_LARGE', 'FORBIDDEN_ADDRESS', 'UNSUPPORTED_DID_METHOD', 'UNREACHABLE']);
+
+type Refusal = AccessReportResult['refused'][number];
+interface Candidate {
+  index: number;
+  jws: string;
+  r: DecisionReceipt;
+}
+
 /**
  * The grantor's side: verifies a report (the reporter's signature, a grant
  * this home issued) and each receipt in it (the verifier's signature, a
  * decision on a presentation of this grant by its grantee, reported by that
  * verifier or by the grantee itself), and records the receipts that hold.
+ * Everything that needs no network is checked before any receipt's
+ * signature: a receipt about another grant or person, from a verifier the
+ * reporter may not speak for, out of scope or misdated costs no DID
+ * resolution; one report names at most MAX_REPORT_ISSUERS verifiers, and its
+ * receipts are checked within one deadline.
  */
 export async function acceptAccessReport(
   store: CredentialStore & AccessReportStore,
@@ -121,8 +140,11 @@ export async function acceptAccessReport(
     now?: Date;
     /** Called with the reporter once the report's signature verified: a wait (seconds) refuses it unread (a rate limit). */
     admit?: (reporter: string) => { retryAfter: number } | undefined;
+    /** How long checking the report's receipts may take in all, in ms from the call (default 15,000): receipts not checked by then are refused. */
+    deadlineMs?: number;
   },
 ): Promise<AccessReportResult> {
+  const deadline = Date.now() + (options.deadlineMs ?? REPORT_DEADLINE_MS);
   const c = await checkAuditJws(report, ACCESS_REPORT_TYP, options.resolver, 'INVALID_ARGUMENT', MAX_REPORT_BYTES);
   if (!c.decoded) return { ok: false, reasons: c.reasons, accepted: 0, refused: [] };
   if (c.reasons.length > 0) return { ok: false, reasons: c.reasons, accepted: 0, refused: [] };
@@ -142,53 +164,109 @@ export async function acceptAccessReport(
   // What a reported use must fit: the grant's scope, and a time after it was issued and not in the future.
   const scope = grantScope(grant.jwt);
   const from = Date.parse(grant.validFrom ?? grant.createdAt) - SKEW_MS;
-  const held = (await store.listAccessReceipts({ grantId: grant.id, limit: MAX_KEPT_PER_GRANT })).length;
-  const receivedAt = new Date().toISOString();
-  const records: AccessReceiptRecord[] = [];
-  const refused: AccessReportResult['refused'] = [];
+  const refused: Refusal[] = [];
+  const no = (index: number, message: string) => void refused.push({ index, code: 'RECEIPT_INVALID', message });
+
+  // 1. What needs no network, for every receipt.
+  const candidates: Candidate[] = [];
   for (const [index, jws] of (p.receipts as unknown[]).entries()) {
     if (typeof jws !== 'string') {
-      refused.push({ index, code: 'RECEIPT_INVALID', message: 'not a receipt' });
+      no(index, 'not a receipt');
       continue;
     }
-    const v = await verifyReceipt(jws, { resolver: options.resolver });
-    const r = v.claims as DecisionReceipt | undefined;
-    const why =
-      !v.ok || !r
-        ? `the receipt does not verify (${v.reasons[0]?.code ?? 'RECEIPT_INVALID'})`
-        : r.kind !== 'decision'
-          ? 'not a decision receipt'
-          : !r.chain.some((l) => l.id === grant.id) && !r.credentials.some((x) => x.id === grant.id)
-            ? 'the receipt is not about this grant'
-            : r.sub !== grantee
-              ? 'the receipt is about a presentation by someone other than the grantee'
-              : reporter !== r.iss && reporter !== grantee
-                ? 'only the verifier that decided, or the grantee, may report a use'
-                : r.decision === 'allow' && outOfScope(r, scope)
-                  ? 'the receipt records an allowed use the grant does not cover'
-                  : !(Date.parse(r.time) >= from && Date.parse(r.time) <= nowMs + SKEW_MS)
-                    ? 'the receipt is dated before the grant was issued, or in the future'
-                    : held + records.length >= MAX_KEPT_PER_GRANT
-                      ? `this home keeps at most ${MAX_KEPT_PER_GRANT} reported uses of one grant`
-                      : undefined;
-    if (why !== undefined || !r) {
-      refused.push({ index, code: 'RECEIPT_INVALID', message: why ?? 'invalid' });
+    let r: DecisionReceipt;
+    try {
+      r = decodeReceipt(jws) as DecisionReceipt;
+    } catch {
+      no(index, 'the receipt does not verify (MALFORMED_JWT)');
       continue;
     }
-    records.push({
-      grantId: grant.id,
-      receiptId: r.jti,
-      verifier: r.iss,
-      reporter,
-      ...(r.sub !== undefined ? { holder: r.sub } : {}),
-      outcome: r.decision,
-      at: r.time,
-      receivedAt,
-      jws,
-    });
+    const why = cheapCheck(r, { grantId: grant.id, grantee, reporter, scope, from, until: nowMs + SKEW_MS });
+    if (why !== undefined) no(index, why);
+    else candidates.push({ index, jws, r });
   }
-  const accepted = records.length > 0 ? await store.putAccessReceipts(records) : 0;
+
+  // 2. At most MAX_REPORT_ISSUERS verifiers per report, each resolved once.
+  const byIssuer = new Map<string, Candidate[]>();
+  for (const x of candidates) {
+    const list = byIssuer.get(x.r.iss);
+    if (list) list.push(x);
+    else if (byIssuer.size < MAX_REPORT_ISSUERS) byIssuer.set(x.r.iss, [x]);
+    else no(x.index, `a report carries the receipts of at most ${MAX_REPORT_ISSUERS} verifiers`);
+  }
+
+  // 3. The signatures, one verifier's receipts after another (its DID resolved once), verifiers at once, within the deadline.
+  const verified: Candidate[] = [];
+  const settled = new Set<number>();
+  let late = false;
+  const checkIssuer = async (list: Candidate[]) => {
+    let unresolved: string | undefined;
+    for (const x of list) {
+      if (late) return;
+      if (unresolved === undefined) {
+        const v = await verifyReceipt(x.jws, { resolver: options.resolver });
+        if (late) return;
+        if (v.ok) verified.push(x);
+        else {
+          const code = v.reasons[0]?.code ?? 'RECEIPT_INVALID';
+          no(x.index, `the receipt does not verify (${code})`);
+          if (UNRESOLVED.has(code)) unresolved = code;
+        }
+      } else no(x.index, `the receipt does not verify (${unresolved})`);
+      settled.add(x.index);
+    }
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const timeUp = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+  });
+  try {
+    await Promise.race([Promise.all([...byIssuer.values()].map(checkIssuer)), timeUp]);
+  } finally {
+    late = true;
+    clearTimeout(timer);
+  }
+  for (const list of byIssuer.values()) for (const x of list) if (!settled.has(x.index)) no(x.index, 'the receipt could not be checked in time: send it again');
+
+  // 4. Kept within the per-grant cap, decided in the store's transaction.
+  verified.sort((a, b) => a.index - b.index);
+  const receivedAt = new Date().toISOString();
+  const records: AccessReceiptRecord[] = verified.map(({ r, jws }) => ({
+    grantId: grant.id,
+    receiptId: r.jti,
+    verifier: r.iss,
+    reporter,
+    ...(r.sub !== undefined ? { holder: r.sub } : {}),
+    outcome: r.decision,
+    at: r.time,
+    receivedAt,
+    jws,
+  }));
+  const outcomes = records.length > 0 ? await store.putAccessReceipts(records, { maxPerGrant: MAX_KEPT_PER_GRANT }) : [];
+  outcomes.forEach((o, i) => {
+    if (o === 'full') no(verified[i]!.index, `this home keeps at most ${MAX_KEPT_PER_GRANT} reported uses of one grant, shared fairly between the verifiers that report`);
+  });
+  refused.sort((a, b) => a.index - b.index);
+  const accepted = outcomes.filter((o) => o === 'added').length;
   return { ok: refused.length === 0, reasons: [], grant: grant.id, reporter, accepted, refused };
+}
+
+/** Why a decoded receipt cannot be a reported use of this grant, found without the network; undefined when it may be. */
+function cheapCheck(
+  r: DecisionReceipt,
+  g: { grantId: string; grantee: string | undefined; reporter: string; scope: { resources: string[]; actions: string[] } | undefined; from: number; until: number },
+): string | undefined {
+  const shape = receiptShapeReasons(r as unknown as Record<string, unknown>);
+  if (shape.length > 0) return `the receipt does not verify (${shape[0]!.code})`;
+  if (r.kind !== 'decision') return 'not a decision receipt';
+  if (typeof r.iss !== 'string' || !r.iss.startsWith('did:') || typeof r.jti !== 'string') return 'the receipt does not verify (RECEIPT_INVALID)';
+  if (!r.chain.some((l) => l.id === g.grantId) && !r.credentials.some((x) => x.id === g.grantId)) return 'the receipt is not about this grant';
+  if (r.sub !== g.grantee) return 'the receipt is about a presentation by someone other than the grantee';
+  if (g.reporter !== r.iss && g.reporter !== g.grantee) return 'only the verifier that decided, or the grantee, may report a use';
+  if (r.decision === 'allow' && outOfScope(r, g.scope)) return 'the receipt records an allowed use the grant does not cover';
+  const t = Date.parse(r.time);
+  if (!(t >= g.from && t <= g.until)) return 'the receipt is dated before the grant was issued, or in the future';
+  return undefined;
 }
 
 /** One reported use of a grant, as the person sees it. */

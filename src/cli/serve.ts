@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import type { Home } from '../home/home.js';
-import { serveHome, isLoopbackHost } from '../server/serve.js';
+import { serveHome } from '../server/serve.js';
 import { leaf, reportError, type CliContext, type CommonOptions } from './io.js';
 
 export function registerServe(program: Command, ctx: CliContext): void {
@@ -27,7 +27,8 @@ export function registerServe(program: Command, ctx: CliContext): void {
     try {
       home = await ctx.openHome({ ...(opts.home !== undefined ? { home: opts.home } : {}), ...(opts.allowLoopback ? { allowLoopback: true } : {}), create: false });
       const running = await serveHome(home, { port, host: opts.host, exposeConsent: opts.exposeConsent === true, statusMaxAgeSeconds });
-      const consent = isLoopbackHost(opts.host) || opts.exposeConsent ? `${running.url}/consent` : null;
+      // What the server decided from the address it bound (a host name is judged by what it resolved to).
+      const consent = running.consent;
       if (opts.json) ctx.stdout(JSON.stringify({ url: running.url, consent }));
       else ctx.stdout(`serving ${home.dir} at ${running.url}${consent ? `\nconsent page: ${consent}` : ''}\n(Ctrl-C to stop)`);
       const opened = home;

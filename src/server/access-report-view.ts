@@ -1,18 +1,68 @@
 import type { AccessUse } from '../audit/index.js';
+import { normalizeResource } from '../grants/index.js';
 import { escapeHtml } from './consent-page.js';
+import type { PartyName } from './consent-view.js';
+
+export interface AccessReportViewOptions {
+  /** Formats an ISO time in the person's locale. */
+  date?: (iso: string) => string;
+  /** How a DID reads on the page (the consent page's namer). */
+  name?: (did: string) => PartyName;
+  /** The grant's grantee: a use it reported itself is marked so. */
+  grantee?: string;
+}
+
+/** Longest resource name shown; a longer one is a sentence, not a path. */
+const MAX_SHOWN = 200;
+/** An action as grants name them ("read", "photos.write"): anything else is not shown. */
+const ACTION = /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/;
+
+/**
+ * A reported resource as the page shows it: only a valid resource path
+ * (normalised), short and without spaces. A receipt's resource is the word
+ * of whoever signed it (any key may sign a refusal), so text that is no path
+ * ("your grant is compromised: call …") is never shown as if it were one.
+ */
+export function shownResource(resource: string | undefined): string | undefined {
+  if (resource === undefined) return undefined;
+  try {
+    const r = normalizeResource(resource);
+    return r.length <= MAX_SHOWN && !/\s/u.test(r) ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const plain = (did: string): PartyName => ({ label: did, full: did, kind: 'short' });
+const party = (p: PartyName) => `<span title="${escapeHtml(p.full)}">${escapeHtml(p.label)}</span>`;
 
 /**
  * One grant's "reported uses" on the consent page (the card's
- * access-report slot): the uses platforms reported back, newest first.
- * What a report proves: the platform's own verifier signed that it decided
- * on a presentation of this grant, then. Reporting is voluntary, so the
- * absence of reports proves nothing, and the page says so.
+ * access-report slot): the uses platforms reported back, newest first, each
+ * naming the verifier that decided and who reported it (marked when that is
+ * the grantee itself, which reports on its own behalf).
+ * What a report proves: the verifier signed that it decided on a
+ * presentation of this grant, then. Reporting is voluntary, so the absence of
+ * reports proves nothing, and the page says so.
  */
-export function renderAccessReports(uses: readonly AccessUse[], date: (iso: string) => string = (iso) => iso): string {
+export function renderAccessReports(uses: readonly AccessUse[], options: AccessReportViewOptions = {}): string {
   if (uses.length === 0) return '<p class="reports-none">No uses reported. Reporting is voluntary: no report does not mean no use.</p>';
-  const items = uses.map(
-    (u) =>
-      `<li data-receipt="${escapeHtml(u.receiptId)}"><span title="${escapeHtml(u.verifier)}">${escapeHtml(u.verifier)}</span> ${u.outcome === 'allow' ? 'used it' : 'was refused'}: ${escapeHtml([u.action, u.resource].filter(Boolean).join(' '))}, <time datetime="${escapeHtml(u.at)}">${escapeHtml(date(u.at))}</time></li>`,
-  );
-  return `<details><summary>Reported uses (${uses.length})</summary><ul class="uses">${items.join('')}</ul><p>Platforms may send back signed receipts of each use. Reporting is voluntary: no report does not mean no use.</p></details>`;
+  const date = options.date ?? ((iso: string) => iso);
+  const name = options.name ?? plain;
+  const items = uses.map((u) => {
+    const action = u.action !== undefined && ACTION.test(u.action) ? u.action : undefined;
+    const resource = shownResource(u.resource);
+    const what = [
+      action ?? (u.action !== undefined ? '(an action not shown)' : undefined),
+      resource ?? (u.resource !== undefined ? '(a resource whose name is not a plain path)' : undefined),
+    ]
+      .filter(Boolean)
+      .join(' ');
+    const by =
+      u.reporter === u.verifier
+        ? 'reported by the verifier itself'
+        : `reported by ${party(name(u.reporter))}${options.grantee !== undefined && u.reporter === options.grantee ? ' (the grantee itself)' : ''}`;
+    return `<li data-receipt="${escapeHtml(u.receiptId)}" data-verifier="${escapeHtml(u.verifier)}">${party(name(u.verifier))} ${u.outcome === 'allow' ? 'used it' : 'was refused'}: ${escapeHtml(what)}, <time datetime="${escapeHtml(u.at)}">${escapeHtml(date(u.at))}</time>; <span class="reporter">${by}</span></li>`;
+  });
+  return `<details><summary>Reported uses (${uses.length})</summary><ul class="uses">${items.join('')}</ul><p>Platforms may send back signed receipts of each use. Each is the word of the verifier that signed it. Reporting is voluntary: no report does not mean no use.</p></details>`;
 }

@@ -59,10 +59,18 @@ export function createAccessReportHandler(home: Home, limits: AccessReportLimits
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (req.method !== 'POST') return problem(res, 'INVALID_ARGUMENT', 'send a report with POST', 405, { allow: 'POST' });
+    // Platforms report from servers, never from a web page: a request a browser made for some page the
+    // person visits (it names that page's Origin, or says it is cross-site) must not write onto their
+    // consent page, even though `charter serve` on loopback is reachable from their browser.
+    const site = req.headers['sec-fetch-site'];
+    if (req.headers.origin !== undefined || site === 'cross-site' || site === 'same-site') {
+      return problem(res, 'INVALID_ARGUMENT', 'access reports are sent by servers, not from web pages', 403);
+    }
     const wait = byAddress(req.socket.remoteAddress ?? '?');
     if (wait !== undefined) return tooMany(res, wait);
+    // application/jwt only: text/plain is a type a page may post without a CORS preflight.
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (type !== 'application/jwt' && type !== 'text/plain') return problem(res, 'INVALID_ARGUMENT', 'a report is sent as application/jwt', 415);
+    if (type !== 'application/jwt') return problem(res, 'INVALID_ARGUMENT', 'a report is sent as application/jwt', 415);
     const report = await readBody(req);
     // Per reporter, counted only once the report's signature verified: a name written into junk
     // must not use up a real platform's allowance (the per-address limit bounds the junk).

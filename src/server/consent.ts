@@ -2,7 +2,8 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CharterError } from '../errors.js';
 import type { Home } from '../home/home.js';
-import { listGrants, resumeGrant, revokeGrant, suspendGrant } from '../grants/index.js';
+import { listGrants, resumeGrant, revokeGrant, suspendGrant, type GrantState } from '../grants/index.js';
+import { classifyAddress } from '../did/address.js';
 import { CONSENT_STYLE_SRC, renderConsentPage, renderRevokeConfirmation, type ConsentView } from './consent-page.js';
 import { dateFormatter, namer, parseFilter, pickLocale, sortGrants, type ConsentGrant } from './consent-view.js';
 import { accessReports } from '../audit/index.js';
@@ -14,6 +15,10 @@ export type ConsentHandler = (req: IncomingMessage, res: ServerResponse, url: UR
 export interface ConsentOptions {
   origin: string;
   port: number;
+  /** The paths routed here and the methods each answers (for 405's Allow). */
+  paths?: Record<string, string>;
+  /** Answer only requests from a loopback address (the page is on loopback; a forwarded port must not reach it). */
+  loopbackPeersOnly?: boolean;
   /** Fills each grant's access-report slot (see ConsentView.accessReports). */
   accessReports?: ConsentView['accessReports'];
   /** Formats dates in this zone instead of the process's (tests). */
@@ -25,6 +30,8 @@ const MAX_FORM = 4096;
 const ACTIONS = { revoke: revokeGrant, suspend: suspendGrant, resume: resumeGrant } as const;
 const DONE = { revoke: 'revoked', suspend: 'suspended', resume: 'resumed' } as const;
 type Done = (typeof DONE)[keyof typeof DONE];
+/** The state a grant is in once each action is done: a notice is shown only when the grant is really in it. */
+const DONE_STATE: Record<Done, GrantState> = { revoked: 'revoked', suspended: 'suspended', resumed: 'active' };
 
 /** No script at all; the one style sheet by hash; forms only to this origin; never framed. */
 const SECURITY = {
@@ -41,11 +48,15 @@ const SECURITY = {
  * or revoke (revoking asks first: it is permanent). Cross-site requests are
  * refused three ways: the Host header must be this loopback origin (DNS
  * rebinding), the session cookie is SameSite=Strict, and every POST carries a
- * per-session token (HMAC of the session id) and a same-origin Origin.
+ * per-session token (HMAC of the session id) and a same-origin Origin (a POST
+ * without Origin is refused: browsers send it on every form post).
+ * Reading the page needs none of these: any process of this machine may read
+ * it (the loopback design), but changing a grant takes the token and an Origin.
  */
 export function createConsentHandler(home: Home, opts: ConsentOptions): ConsentHandler {
   const secret = randomBytes(32);
   const allowedHosts = new Set([`127.0.0.1:${opts.port}`, `localhost:${opts.port}`, `[::1]:${opts.port}`, new URL(opts.origin).host]);
+  const allowedOrigins = new Set([...allowedHosts].map((h) => `http://${h}`));
   const tokenFor = (session: string) => createHmac('sha256', secret).update(session).digest('base64url');
 
   /** The session id from the cookie, or a new one (and the header that sets it). */
@@ -79,23 +90,30 @@ export function createConsentHandler(home: Home, opts: ConsentOptions): ConsentH
   };
 
   return async (req, res, url) => {
+    if (opts.loopbackPeersOnly === true && classifyAddress(req.socket.remoteAddress ?? '') !== 'loopback') {
+      return problem(res, 'NOT_FOUND', 'the consent page is served on loopback only', 404);
+    }
     if (!allowedHosts.has(req.headers.host ?? '')) return problem(res, 'INVALID_ARGUMENT', 'unexpected Host header', 421);
     const headers: Record<string, string> = { ...SECURITY };
+    // HEAD wherever GET (RFC 9110 §9.3.2): the same headers, and Node sends no body.
+    const read = req.method === 'GET' || req.method === 'HEAD';
 
-    if (req.method === 'GET' && (url.pathname === '/' || url.pathname === '/consent')) {
+    if (read && (url.pathname === '/' || url.pathname === '/consent')) {
       const base = await viewFor(req, tokenFor(session(req, headers)));
       const all = await grants();
       const done = url.searchParams.get('done');
-      const notice = (Object.values(DONE) as string[]).includes(done ?? '') ? { action: done as Done, grant: all.find((g) => g.id === url.searchParams.get('id')) } : undefined;
+      const named = all.find((g) => g.id === url.searchParams.get('id'));
+      // Only what really happened: a link cannot make the page say an active grant was revoked.
+      const notice = (Object.values(DONE) as string[]).includes(done ?? '') && named?.state === DONE_STATE[done as Done] ? { action: done as Done, grant: named } : undefined;
       // The uses platforms reported back (access reports, accountability), in each grant's card.
       const uses = new Map(await Promise.all(all.map(async (g) => [g.id, await accessReports(home.store, g.id, { limit: 20 })] as const)));
-      const reports = opts.accessReports ?? ((g: ConsentGrant) => renderAccessReports(uses.get(g.id) ?? [], base.date));
+      const reports = opts.accessReports ?? ((g: ConsentGrant) => renderAccessReports(uses.get(g.id) ?? [], { date: base.date, name: base.name, grantee: g.grantee }));
       const view: ConsentView = { ...base, grants: all, filter: parseFilter(url.searchParams.get('show')), notice, accessReports: reports };
       return html(res, headers, renderConsentPage(view));
     }
 
     // Revoking is permanent: the page's Revoke link leads here first, and nothing changes until the confirmation is posted.
-    if (req.method === 'GET' && url.pathname === '/consent/revoke') {
+    if (read && url.pathname === '/consent/revoke') {
       const base = await viewFor(req, tokenFor(session(req, headers)));
       const g = (await grants()).find((x) => x.id === url.searchParams.get('id'));
       if (!g || (g.state !== 'active' && g.state !== 'suspended')) return problem(res, 'NOT_FOUND', 'no grant with this id that can still be revoked', 404);
@@ -104,10 +122,12 @@ export function createConsentHandler(home: Home, opts: ConsentOptions): ConsentH
 
     const action = /^\/consent\/(revoke|suspend|resume)$/.exec(url.pathname)?.[1] as keyof typeof ACTIONS | undefined;
     if (req.method === 'POST' && action) {
+      // A same-origin Origin is required, not merely checked when present: every browser sends it on a form
+      // POST, and a request without one (a script, a tool) has no business changing a grant.
       const origin = req.headers.origin;
       const site = req.headers['sec-fetch-site'];
-      if ((origin !== undefined && origin !== opts.origin && origin !== `http://localhost:${opts.port}`) || (site !== undefined && site !== 'same-origin' && site !== 'none')) {
-        return problem(res, 'INVALID_ARGUMENT', 'cross-site request refused', 403);
+      if (origin === undefined || !allowedOrigins.has(origin) || (site !== undefined && site !== 'same-origin' && site !== 'none')) {
+        return problem(res, 'INVALID_ARGUMENT', 'cross-site request refused: changes are made from the page itself', 403);
       }
       const sid = readCookie(req, COOKIE);
       const form = new URLSearchParams(await readBody(req));
@@ -129,7 +149,9 @@ export function createConsentHandler(home: Home, opts: ConsentOptions): ConsentH
       res.end();
       return;
     }
-    problem(res, 'INVALID_ARGUMENT', 'method not allowed', 405, { allow: 'GET, POST' });
+    const allow = opts.paths?.[url.pathname];
+    if (allow === undefined) return problem(res, 'NOT_FOUND', 'not found', 404);
+    problem(res, 'INVALID_ARGUMENT', `${req.method ?? '?'} is not allowed here`, 405, { allow });
   };
 }
 

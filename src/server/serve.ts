@@ -11,6 +11,8 @@ import { agentDirectory } from './directory.js';
 import { createConsentHandler, type ConsentHandler } from './consent.js';
 import { problem } from './reply.js';
 import { createAccessReportHandler } from './access-report.js';
+import { isLoopbackHostname } from '../home/net.js';
+import { classifyAddress } from '../did/address.js';
 
 export interface ServeOptions {
   port?: number;
@@ -31,14 +33,28 @@ export const DEFAULT_STATUS_MAX_AGE_SECONDS = 60;
 export interface RunningServer {
   server: Server;
   url: string;
+  /** The consent page's URL when this server shows it (bound to a loopback address, or `exposeConsent`); null otherwise. */
+  consent: string | null;
   close(): Promise<void>;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
-
+/**
+ * Whether a `--host` value names this machine only (`localhost`, 127.0.0.0/8,
+ * ::1), judged from the text as home/net.ts judges it. The server itself
+ * decides from the address it actually bound (a name may resolve elsewhere).
+ */
 export function isLoopbackHost(host: string): boolean {
-  return LOOPBACK.has(host) || host.startsWith('127.');
+  return isLoopbackHostname(host);
 }
+
+/** The consent paths and the methods each answers (HEAD wherever GET, RFC 9110 §9.3.2). */
+const CONSENT_PATHS: Record<string, string> = {
+  '/': 'GET, HEAD',
+  '/consent': 'GET, HEAD',
+  '/consent/revoke': 'GET, HEAD, POST',
+  '/consent/suspend': 'POST',
+  '/consent/resume': 'POST',
+};
 
 /**
  * `charter serve`: status list credentials (always current: a revocation is
@@ -50,7 +66,8 @@ export function isLoopbackHost(host: string): boolean {
  */
 export async function serveHome(home: Home, options: ServeOptions = {}): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
-  const consentEnabled = isLoopbackHost(host) || options.exposeConsent === true;
+  /** Decided once listening, from the address bound: a host name such as 127.example.net may resolve to any address. */
+  let consentEnabled = false;
   const maxAge = options.statusMaxAgeSeconds ?? DEFAULT_STATUS_MAX_AGE_SECONDS;
   if (!Number.isInteger(maxAge) || maxAge < 0) throw new TypeError('statusMaxAgeSeconds must be a non-negative integer');
   // Unlock now: serving must re-sign lists without prompting mid-request.
@@ -134,7 +151,7 @@ export async function serveHome(home: Home, options: ServeOptions = {}): Promise
       return problem(res, 'INVALID_ARGUMENT', `${req.method ?? '?'} is not allowed here: use GET`, 405, { allow: 'GET, HEAD' });
     }
     if (path === '/access-reports') return accessReport(req, res);
-    if (path === '/' || path.startsWith('/consent')) {
+    if (Object.hasOwn(CONSENT_PATHS, path)) {
       if (!consentEnabled || !consent) return problem(res, 'NOT_FOUND', 'the consent page is served on loopback only', 404);
       return consent(req, res, url);
     }
@@ -159,10 +176,14 @@ export async function serveHome(home: Home, options: ServeOptions = {}): Promise
   const hostPart = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${hostPart}:${addr.port}`;
   selfOrigin = url;
-  if (consentEnabled) consent = createConsentHandler(home, { origin: url, port: addr.port });
+  const loopback = classifyAddress(addr.address) === 'loopback';
+  consentEnabled = loopback || options.exposeConsent === true;
+  // On loopback, a request from elsewhere (a forwarded port) is refused too; exposing the page is the person's explicit choice.
+  if (consentEnabled) consent = createConsentHandler(home, { origin: url, port: addr.port, paths: CONSENT_PATHS, loopbackPeersOnly: options.exposeConsent !== true });
   return {
     server,
     url,
+    consent: consentEnabled ? `${url}/consent` : null,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

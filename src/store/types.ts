@@ -161,10 +161,26 @@ export interface AuditStore {
   pruneAudit(req: { chain: string; throughSeq: number; evidenceBefore?: Date }): Promise<{ entries: number; blobs: number }>;
 }
 
+/**
+ * What became of each record given to `putAccessReceipts`, in order: kept,
+ * already held (the same verifier's receipt of that id, for that grant), or
+ * refused because the grant's reported uses are at their cap and its verifier
+ * already holds as many as any other.
+ */
+export type AccessReceiptOutcome = 'added' | 'duplicate' | 'full';
+
 /** Receipts a platform sent back to a grantor about uses of its grants (the person's side). */
 export interface AccessReportStore {
-  /** Records each receipt once per grant; returns how many were new. */
-  putAccessReceipts(recs: readonly AccessReceiptRecord[]): Promise<number>;
+  /**
+   * Records each receipt once per (grant, verifier, receipt id): a receipt
+   * of the same id signed by another verifier is another record, never a
+   * duplicate. With `maxPerGrant`, a grant keeps at most that many; when
+   * full, a record of a verifier that holds fewer than another evicts that
+   * other's oldest use (the verifier holding the most; on a tie, the one that
+   * reported last), so no verifier can crowd another out. Atomic: counts and
+   * writes happen in one transaction, whoever else writes at once.
+   */
+  putAccessReceipts(recs: readonly AccessReceiptRecord[], options?: { maxPerGrant?: number }): Promise<AccessReceiptOutcome[]>;
   /** Newest first. */
   listAccessReceipts(filter?: { grantId?: string; limit?: number }): Promise<AccessReceiptRecord[]>;
 }

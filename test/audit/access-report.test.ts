@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decide } from '../../src/guard/decide.js';
 import { randomUUID } from 'node:crypto';
-import { acceptAccessReport, accessReports, createAccessReport, sendAccessReport, accessReportUrl } from '../../src/audit/index.js';
+import { acceptAccessReport, accessReports, createAccessReport, decodeReceipt, sendAccessReport, accessReportUrl } from '../../src/audit/index.js';
 import { MAX_KEPT_PER_GRANT } from '../../src/audit/access-report.js';
 import { RECEIPT_TYP, signCanonical } from '../../src/audit/jws.js';
 import { createAccessReportHandler } from '../../src/server/access-report.js';
@@ -265,3 +265,250 @@ function createAccessReportHandlerOnce(...a: Parameters<ReturnType<typeof create
   handler ??= createAccessReportHandler(w.home, { perAddressPerMinute: 2 });
   return handler(...a);
 }
+
+/** A receipt as anyone may sign one: about grant `g`, presented by `sub`, with what it says was asked. */
+const signedReceipt = (by: Issuer, g: string, o: { sub?: string; jti?: string; decision?: 'allow' | 'deny'; resource?: string; action?: string; time?: Date; iss?: string } = {}) =>
+  signCanonical(
+    RECEIPT_TYP,
+    {
+      iss: o.iss ?? by.did,
+      jti: o.jti ?? `urn:uuid:${randomUUID()}`,
+      iat: Math.floor(Date.now() / 1000),
+      time: (o.time ?? new Date()).toISOString(),
+      kind: 'decision',
+      verifier: by.did,
+      decision: o.decision ?? 'allow',
+      status: o.decision === 'deny' ? 403 : 200,
+      reasons: o.decision === 'deny' ? ['GRANT_SCOPE'] : [],
+      sub: o.sub ?? w.app.did,
+      request: { none: true },
+      policy: { kind: 'grant', resource: o.resource ?? 'profile/email', action: o.action ?? 'read', owner: w.alice.did },
+      credentials: [],
+      chain: [{ id: g, iss: w.alice.did }],
+      log: { chain: 'urn:uuid:c', seq: 1, prev: null },
+    },
+    by,
+  ).then((x) => x.jws);
+const acceptAs = async (reporter: Issuer, g: string, receipts: string[], o: { deadlineMs?: number } = {}) =>
+  acceptAccessReport(w.home.store, await createAccessReport(reporter, { grant: g, receipts }), { resolver: w.home.resolver, ...o });
+
+describe('access reports: a forged receipt of the same id never shadows the real one', () => {
+  it('the grantee reports a forgery with the real jti first (or after, or in the same report): the real receipt is still kept and shown', async () => {
+    for (const order of ['forgery first', 'real first', 'one report'] as const) {
+      const g = await w.grant({ resources: ['profile/email'] });
+      const real = (await use(g, 'profile/email')).receipt!;
+      const jti = (decodeReceipt(real) as { jti: string }).jti;
+      const throwaway = makeIssuer();
+      const forged = await signedReceipt(throwaway, g.id, { jti, decision: 'deny', time: new Date(Date.now() - 60_000) });
+      // A forgery claiming to be the real verifier's, signed by another key: refused outright.
+      const posing = await signedReceipt(throwaway, g.id, { jti, iss: api.did });
+      if (order === 'forgery first') {
+        expect((await acceptAs(w.app, g.id, [forged, posing])).accepted).toBe(1);
+        expect((await acceptAs(api, g.id, [real])).accepted).toBe(1);
+      } else if (order === 'real first') {
+        expect((await acceptAs(api, g.id, [real])).accepted).toBe(1);
+        expect((await acceptAs(w.app, g.id, [forged, posing])).accepted).toBe(1);
+      } else {
+        const r = await acceptAs(w.app, g.id, [forged, real, posing]);
+        expect([r.accepted, r.refused.map((x) => x.index)]).toEqual([2, [2]]);
+      }
+      const uses = await accessReports(w.home.store, g.id);
+      expect([order, uses.find((u) => u.verifier === api.did)?.outcome]).toEqual([order, 'allow']);
+      expect(
+        uses
+          .filter((u) => u.receiptId === jti)
+          .map((u) => u.verifier)
+          .sort(),
+      ).toEqual([api.did, throwaway.did].sort());
+      // Sent again: nothing new, nothing replaced.
+      expect((await acceptAs(api, g.id, [real])).accepted).toBe(0);
+    }
+  });
+});
+
+describe("access reports: strangers cannot use up a grant's room", () => {
+  it(`ten fresh did:keys fill the ${MAX_KEPT_PER_GRANT}-use cap; the real platform's uses are still taken, at its fair share`, async () => {
+    const g = await w.grant({ resources: ['profile/email'] });
+    for (let k = 0; k < 10; k++) {
+      const stranger = makeIssuer();
+      const receipts = await Promise.all(Array.from({ length: 100 }, () => signedReceipt(stranger, g.id)));
+      expect((await acceptAs(stranger, g.id, receipts)).accepted).toBe(100);
+    }
+    const platform = makeIssuer();
+    const first = await acceptAs(platform, g.id, await Promise.all(Array.from({ length: 100 }, () => signedReceipt(platform, g.id))));
+    expect(first.accepted).toBeGreaterThanOrEqual(Math.floor(MAX_KEPT_PER_GRANT / 11));
+    expect(first.refused.every((x) => /at most 1000/.test(x.message))).toBe(true);
+    // More strangers later take room from the largest holders, never all of the platform's.
+    for (let k = 0; k < 5; k++) {
+      const stranger = makeIssuer();
+      await acceptAs(stranger, g.id, await Promise.all(Array.from({ length: 100 }, () => signedReceipt(stranger, g.id))));
+    }
+    const kept = await w.home.store.listAccessReceipts({ grantId: g.id, limit: 5000 });
+    expect(kept.length).toBe(MAX_KEPT_PER_GRANT);
+    expect(kept.filter((r) => r.verifier === platform.did).length).toBeGreaterThanOrEqual(Math.floor(MAX_KEPT_PER_GRANT / 16));
+  }, 120_000);
+
+  it('reports arriving at once never keep more than the cap', async () => {
+    const g = await w.grant({ resources: ['profile/email'] });
+    const batches = await Promise.all(
+      Array.from({ length: 15 }, async () => {
+        const s = makeIssuer();
+        return [s, await Promise.all(Array.from({ length: 100 }, () => signedReceipt(s, g.id)))] as const;
+      }),
+    );
+    const results = await Promise.all(batches.map(([s, receipts]) => acceptAs(s, g.id, receipts)));
+    const kept = await w.home.store.listAccessReceipts({ grantId: g.id, limit: 5000 });
+    expect(kept.length).toBe(MAX_KEPT_PER_GRANT);
+    expect(results.every((r) => r.accepted > 0)).toBe(true);
+  }, 120_000);
+});
+
+describe('access reports: checks that need no network come first', () => {
+  let hits: string[] = [];
+  let mode: 'hang' | 'missing' = 'hang';
+  let slow: Awaited<ReturnType<typeof serve>>;
+  const held: { destroy(): void }[] = [];
+  beforeAll(async () => {
+    slow = await serve((req, res) => {
+      hits.push(req.url ?? '');
+      if (mode === 'missing') {
+        res.writeHead(404);
+        res.end();
+      } else held.push(res);
+    });
+  });
+  afterAll(async () => {
+    for (const r of held) r.destroy();
+    await slow.close();
+  });
+  /** A well-shaped receipt naming a did:web verifier on the test server, with a signature nobody made. */
+  const junk = (issuer: string, g: string, o: { sub?: string } = {}) => {
+    const b64 = (x: unknown) => Buffer.from(JSON.stringify(x)).toString('base64url');
+    const claims = {
+      iss: issuer,
+      jti: `urn:uuid:${randomUUID()}`,
+      iat: Math.floor(Date.now() / 1000),
+      time: new Date().toISOString(),
+      kind: 'decision',
+      verifier: issuer,
+      decision: 'allow',
+      status: 200,
+      reasons: [],
+      sub: o.sub ?? w.app.did,
+      request: { none: true },
+      policy: { kind: 'grant', resource: 'profile/email', action: 'read', owner: w.alice.did },
+      credentials: [],
+      chain: [{ id: g, iss: w.alice.did }],
+      log: { chain: 'urn:uuid:c', seq: 1, prev: null },
+    };
+    return `${b64({ alg: 'EdDSA', typ: RECEIPT_TYP, kid: `${issuer}#k` })}.${b64(claims)}.${Buffer.alloc(64).toString('base64url')}`;
+  };
+  const webDid = (i: number) => `did:web:127.0.0.1%3A${new URL(slow.url).port}:u${i}`;
+
+  it('receipts a stranger may not report, about another grant or another presenter, cost no DID resolution', async () => {
+    hits = [];
+    const g = await w.grant({ resources: ['profile/email'] });
+    const started = Date.now();
+    const stranger = makeIssuer();
+    const r1 = await acceptAs(
+      stranger,
+      g.id,
+      Array.from({ length: 100 }, (_, i) => junk(webDid(i), g.id)),
+    );
+    expect(r1.refused.length).toBe(100);
+    expect(r1.refused[0]!.message).toMatch(/only the verifier that decided, or the grantee/);
+    const r2 = await acceptAs(w.app, g.id, [
+      ...Array.from({ length: 50 }, (_, i) => junk(webDid(i), 'urn:uuid:another-grant')),
+      ...Array.from({ length: 50 }, (_, i) => junk(webDid(i), g.id, { sub: stranger.did })),
+    ]);
+    expect(r2.refused.length).toBe(100);
+    expect(hits).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it(`the grantee's report names at most 8 verifiers, each resolved once, within one deadline`, async () => {
+    hits = [];
+    mode = 'hang';
+    const g = await w.grant({ resources: ['profile/email'] });
+    const receipts = Array.from({ length: 100 }, (_, i) => junk(webDid(i % 20), g.id));
+    const started = Date.now();
+    const r = await acceptAs(w.app, g.id, receipts, { deadlineMs: 1500 });
+    const took = Date.now() - started;
+    expect(took).toBeLessThan(4000);
+    expect(new Set(hits).size).toBeLessThanOrEqual(8);
+    expect(hits.length).toBeLessThanOrEqual(8);
+    expect(r.accepted).toBe(0);
+    expect(r.refused.length).toBe(100);
+    expect(r.refused.filter((x) => /at most 8 verifiers/.test(x.message)).length).toBe(60);
+    expect(r.refused.filter((x) => /in time/.test(x.message)).length).toBe(40);
+  }, 20_000);
+
+  it('a verifier whose DID does not resolve is fetched once, not once per receipt', async () => {
+    hits = [];
+    mode = 'missing';
+    const g = await w.grant({ resources: ['profile/email'] });
+    const r = await acceptAs(
+      w.app,
+      g.id,
+      Array.from({ length: 30 }, () => junk(webDid(999), g.id)),
+    );
+    expect(r.refused.length).toBe(30);
+    expect(hits.length).toBe(1);
+  });
+});
+
+describe('access reports: only from servers, and shown only as paths', () => {
+  it('a browser request (an Origin, a cross-site or same-site fetch) or text/plain is refused before anything is read', async () => {
+    const g = await w.grant({ resources: ['profile/email'] });
+    const f = makeIssuer();
+    const report = await createAccessReport(f, { grant: g.id, receipts: [await signedReceipt(f, g.id, { decision: 'deny' })] });
+    const send = (headers: Record<string, string>) => fetch(`${w.server.url}/access-reports`, { method: 'POST', headers, body: report });
+    for (const headers of [
+      { 'content-type': 'text/plain;charset=UTF-8' },
+      { 'content-type': 'text/plain' },
+      { 'content-type': 'application/x-www-form-urlencoded' },
+      { 'content-type': 'multipart/form-data; boundary=x' },
+    ]) {
+      const r = await send(headers);
+      expect([headers, r.status, r.headers.get('content-type')]).toEqual([headers, 415, expect.stringMatching(/^application\/problem\+json/)]);
+    }
+    for (const headers of [
+      { origin: 'https://evil.example' } as Record<string, string>,
+      { origin: 'null' },
+      { origin: w.server.url },
+      { 'sec-fetch-site': 'cross-site' },
+      { 'sec-fetch-site': 'same-site' },
+      { 'sec-fetch-site': 'cross-site', 'content-type': 'text/plain' },
+    ]) {
+      const r = await send({ 'content-type': 'application/jwt', ...headers });
+      expect([headers, r.status]).toEqual([headers, 403]);
+    }
+    expect(await accessReports(w.home.store, g.id)).toEqual([]);
+  });
+
+  it('a refusal whose resource is not a plain path is shown with a neutral placeholder; each use names its reporter, marked when the grantee', async () => {
+    const g = await w.grant({ resources: ['profile/email'] });
+    const f = makeIssuer();
+    const lures = ['Your grant is compromised - call +1 555 0100', 'profile/../../secrets', 'a\u202Eevil', 'x'.repeat(300), 'profile%2Femail'];
+    const r = await acceptAs(f, g.id, [
+      ...(await Promise.all(lures.map((resource) => signedReceipt(f, g.id, { decision: 'deny', resource })))),
+      await signedReceipt(f, g.id, { decision: 'deny', resource: 'medical/records', action: 'Call now <b>' }),
+    ]);
+    expect(r.accepted).toBe(6);
+    const real = (await use(g, 'profile/email')).receipt!;
+    expect((await acceptAs(w.app, g.id, [real])).accepted).toBe(1);
+    const ok = await signedReceipt(f, g.id, { decision: 'deny', resource: 'photos/2024' });
+    expect((await acceptAs(f, g.id, [ok])).accepted).toBe(1);
+    const page = await (await fetch(`${w.server.url}/consent`)).text();
+    const card = page.slice(page.indexOf(`data-grant="${g.id}"`));
+    const uses = card.slice(card.indexOf('<ul class="uses">'), card.indexOf('</ul>'));
+    expect(uses).not.toMatch(/555 0100|secrets|evil|xxxxxxxx|%2F|Call now/);
+    expect(uses.match(/a resource whose name is not a plain path/g)!.length).toBe(5);
+    expect(uses).toContain('(an action not shown) medical/records');
+    expect(uses).toContain('was refused: read photos/2024');
+    expect(uses).toContain('used it: read profile/email');
+    // The reporter: the grantee reported the platform's receipt; the stranger reported its own.
+    expect(uses).toMatch(/reported by <span title="[^"]+">app<\/span> \(the grantee itself\)/);
+    expect(uses.match(/reported by the verifier itself/g)!.length).toBe(7);
+  });
+});

@@ -1,9 +1,9 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Client } from 'pg';
+import { Client, type PoolClient } from 'pg';
 import { openPostgresStore } from '../../src/store/postgres/store.js';
-import { PG_MIGRATIONS } from '../../src/store/postgres/schema.js';
+import { migrate, PG_MIGRATIONS } from '../../src/store/postgres/schema.js';
 import { openStore } from '../../src/home/open-store.js';
 import type { LedgerEntry, Store } from '../../src/store/types.js';
 import { tempDir } from '../helpers.js';
@@ -35,6 +35,38 @@ if (url) {
       const stores = await Promise.all(Array.from({ length: 8 }, () => open(schema, { poolSize: 1 })));
       await Promise.all(stores.map((s) => s.close()));
       expect(await sql(url, `SELECT version FROM "${schema}".charter_migrations ORDER BY version`)).toEqual(PG_MIGRATIONS.map((_, i) => ({ version: i + 1 })));
+    });
+
+    it('schema 5: reported uses of a schema-4 database survive, keyed by verifier from then on (two stores sharing it at once)', async () => {
+      const schema = freshSchema();
+      schemas.add(schema);
+      const c = new Client({ connectionString: url });
+      await c.connect();
+      try {
+        await c.query('BEGIN');
+        await migrate(c as unknown as PoolClient, schema, PG_MIGRATIONS.slice(0, 4));
+        await c.query('COMMIT');
+        await c.query(
+          `INSERT INTO "${schema}".access_receipts (grant_id, receipt_id, verifier, reporter, holder, outcome, at, received_at, jws) VALUES ('g', 'r1', 'did:key:zapi', 'did:key:zapi', NULL, 'allow', 1000, 2000, 'h.r1.s')`,
+        );
+      } finally {
+        await c.end();
+      }
+      const [a, b] = await Promise.all([open(schema), open(schema)]);
+      expect(await sql(url, `SELECT version FROM "${schema}".charter_migrations ORDER BY version`)).toEqual(PG_MIGRATIONS.map((_, i) => ({ version: i + 1 })));
+      expect((await a!.listAccessReceipts({ grantId: 'g' })).map((r) => [r.receiptId, r.verifier, r.at])).toEqual([['r1', 'did:key:zapi', new Date(1000).toISOString()]]);
+      const rec = (verifier: string) => ({
+        grantId: 'g',
+        receiptId: 'r1',
+        verifier,
+        reporter: verifier,
+        outcome: 'deny' as const,
+        at: new Date(3000).toISOString(),
+        receivedAt: new Date(4000).toISOString(),
+        jws: 'h.x.s',
+      });
+      expect(await b!.putAccessReceipts([rec('did:key:zforger'), rec('did:key:zapi')])).toEqual(['added', 'duplicate']);
+      await Promise.all([a!.close(), b!.close()]);
     });
 
     it('refuses a schema newer than it knows (fails closed rather than misread the ledger)', async () => {

@@ -52,6 +52,52 @@ describe('sqlite store files', () => {
   }, 60_000);
 });
 
+describe('sqlite access reports (schema 6: keyed by grant, verifier and receipt id)', () => {
+  it("a store from schema 5 keeps its reported uses through the upgrade; from then on another verifier's receipt of the same id is its own", async () => {
+    const path = join(tempDir(), 'v5.db');
+    const Database = (await import('better-sqlite3')).default;
+    const { MIGRATIONS } = await import('../../src/store/sqlite/schema.js');
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    for (const m of MIGRATIONS.slice(0, 5)) old.exec(m);
+    old.pragma('user_version = 5');
+    old
+      .prepare('INSERT INTO access_receipts (grant_id, receipt_id, verifier, reporter, holder, outcome, at, received_at, jws) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run('g', 'r1', 'did:key:zapi', 'did:key:zapi', 'did:key:zapp', 'allow', 1000, 2000, 'h.r1.s');
+    old.close();
+
+    const s = await openSqliteStore(path);
+    expect(await s.listAccessReceipts({ grantId: 'g' })).toEqual([
+      {
+        grantId: 'g',
+        receiptId: 'r1',
+        verifier: 'did:key:zapi',
+        reporter: 'did:key:zapi',
+        holder: 'did:key:zapp',
+        outcome: 'allow',
+        at: new Date(1000).toISOString(),
+        receivedAt: new Date(2000).toISOString(),
+        jws: 'h.r1.s',
+      },
+    ]);
+    const rec = (verifier: string) => ({
+      grantId: 'g',
+      receiptId: 'r1',
+      verifier,
+      reporter: verifier,
+      outcome: 'deny' as const,
+      at: new Date(3000).toISOString(),
+      receivedAt: new Date(4000).toISOString(),
+      jws: 'h.x.s',
+    });
+    expect(await s.putAccessReceipts([rec('did:key:zforger'), rec('did:key:zapi')])).toEqual(['added', 'duplicate']);
+    await s.close();
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    db.close();
+  });
+});
+
 describe('sqlite replay cache (schema 5: one b-tree, an expiry index)', () => {
   it('a store from schema 4 keeps its live nonces through the upgrade: a replay after it is still refused', async () => {
     const path = join(tempDir(), 'v4.db');

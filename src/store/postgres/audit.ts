@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import type { AccessReportStore, AuditAppend, AuditFilter, AuditStore } from '../types.js';
+import type { AccessReceiptOutcome, AccessReceiptRecord, AccessReportStore, AuditAppend, AuditFilter, AuditStore } from '../types.js';
 import { accessReceiptRow, AUDIT_COLUMNS as COLUMNS, auditChainRow, auditCheckpointRow, auditEntryRow, checkAuditAppend, checkpointIssuer, refsByEntry } from '../rows.js';
 import type { Access } from './access.js';
 
@@ -59,6 +59,41 @@ export function postgresAudit({ run, read, rows, t }: Access): AuditStore & Acce
       Date.parse(cp.at),
       cp.jws,
     ]);
+
+  async function putOne(q: PoolClient, r: AccessReceiptRecord, max: number): Promise<AccessReceiptOutcome> {
+    const count = async (sql: string, args: unknown[]) => Number((await q.query<{ n: string }>(sql, args)).rows[0]!.n);
+    if ((await q.query(`SELECT 1 FROM ${t.accessReceipts} WHERE grant_id = $1 AND verifier = $2 AND receipt_id = $3`, [r.grantId, r.verifier, r.receiptId])).rowCount) {
+      return 'duplicate';
+    }
+    if ((await count(`SELECT COUNT(*) AS n FROM ${t.accessReceipts} WHERE grant_id = $1`, [r.grantId])) >= max) {
+      // Full: room is made only from a verifier holding more than this one would after (fair shares).
+      const mine = await count(`SELECT COUNT(*) AS n FROM ${t.accessReceipts} WHERE grant_id = $1 AND verifier = $2`, [r.grantId, r.verifier]);
+      // The verifier holding the most uses of the grant; on a tie, the one that began reporting last.
+      const top = (
+        await q.query<{ verifier: string; n: string }>(
+          `SELECT verifier, COUNT(*) AS n FROM ${t.accessReceipts} WHERE grant_id = $1 AND verifier <> $2 GROUP BY verifier ORDER BY n DESC, MIN(received_at) DESC, verifier LIMIT 1`,
+          [r.grantId, r.verifier],
+        )
+      ).rows[0];
+      if (!top || !(mine === 0 || Number(top.n) > mine + 1)) return 'full';
+      await q.query(
+        `DELETE FROM ${t.accessReceipts} WHERE (grant_id, verifier, receipt_id) = (SELECT grant_id, verifier, receipt_id FROM ${t.accessReceipts} WHERE grant_id = $1 AND verifier = $2 ORDER BY at, receipt_id LIMIT 1)`,
+        [r.grantId, top.verifier],
+      );
+    }
+    await q.query(`INSERT INTO ${t.accessReceipts} (grant_id, receipt_id, verifier, reporter, holder, outcome, at, received_at, jws) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
+      r.grantId,
+      r.receiptId,
+      r.verifier,
+      r.reporter,
+      r.holder ?? null,
+      r.outcome,
+      Date.parse(r.at),
+      Date.parse(r.receivedAt),
+      r.jws,
+    ]);
+    return 'added';
+  }
 
   const store: AuditStore & AccessReportStore = {
     async appendAudit(batch) {
@@ -152,33 +187,23 @@ export function postgresAudit({ run, read, rows, t }: Access): AuditStore & Acce
         return { entries, blobs: blobs + presentations };
       });
     },
-    async putAccessReceipts(recs) {
-      if (recs.length === 0) return 0;
-      const r = await run({ tx: true, idempotent: true }, (q) =>
-        q.query(
-          `INSERT INTO ${t.accessReceipts} (grant_id, receipt_id, verifier, reporter, holder, outcome, at, received_at, jws)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::text[])
-           ON CONFLICT DO NOTHING`,
-          [
-            recs.map((x) => x.grantId),
-            recs.map((x) => x.receiptId),
-            recs.map((x) => x.verifier),
-            recs.map((x) => x.reporter),
-            recs.map((x) => x.holder ?? null),
-            recs.map((x) => x.outcome),
-            recs.map((x) => Date.parse(x.at)),
-            recs.map((x) => Date.parse(x.receivedAt)),
-            recs.map((x) => x.jws),
-          ],
-        ),
-      );
-      return r.rowCount ?? 0;
+    async putAccessReceipts(recs, options = {}) {
+      if (recs.length === 0) return [];
+      const max = options.maxPerGrant ?? Infinity;
+      return run({ tx: true, idempotent: true }, async (q) => {
+        // One writer per grant at a time (a transaction-scoped lock, in a fixed order): the counts the cap is
+        // decided on are the ones the writes land on, however many reports arrive at once.
+        for (const g of [...new Set(recs.map((r) => r.grantId))].sort()) await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`charter.access:${g}`]);
+        const out: AccessReceiptOutcome[] = [];
+        for (const r of recs) out.push(await putOne(q, r, max));
+        return out;
+      });
     },
     async listAccessReceipts(f = {}) {
       const r =
         f.grantId !== undefined
-          ? await rows(`SELECT * FROM ${t.accessReceipts} WHERE grant_id = $1 ORDER BY at DESC, receipt_id LIMIT $2`, [f.grantId, f.limit ?? DEFAULT_LIMIT])
-          : await rows(`SELECT * FROM ${t.accessReceipts} ORDER BY at DESC, receipt_id LIMIT $1`, [f.limit ?? DEFAULT_LIMIT]);
+          ? await rows(`SELECT * FROM ${t.accessReceipts} WHERE grant_id = $1 ORDER BY at DESC, receipt_id, verifier LIMIT $2`, [f.grantId, f.limit ?? DEFAULT_LIMIT])
+          : await rows(`SELECT * FROM ${t.accessReceipts} ORDER BY at DESC, receipt_id, verifier LIMIT $1`, [f.limit ?? DEFAULT_LIMIT]);
       return r.map(accessReceiptRow);
     },
   };

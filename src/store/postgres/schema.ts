@@ -94,6 +94,13 @@ export const PG_MIGRATIONS: readonly ((s: string) => string)[] = [
   CREATE INDEX ratings_agent ON ${s}.ratings (agent, issued_at, attester, id);
   CREATE TABLE ${s}.rating_versions (agent TEXT PRIMARY KEY, version BIGINT NOT NULL);
   `,
+  // 5: a reported use is keyed by the verifier that signed it too: a receipt of the same id signed by
+  // another key (a grantee forging one to shadow the real report) is another record, never a duplicate.
+  (s) => `
+  ALTER TABLE ${s}.access_receipts ALTER COLUMN verifier TYPE TEXT COLLATE "C";
+  ALTER TABLE ${s}.access_receipts DROP CONSTRAINT access_receipts_pkey;
+  ALTER TABLE ${s}.access_receipts ADD PRIMARY KEY (grant_id, verifier, receipt_id);
+  `,
 ];
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import type { AccessReportStore, AuditBlob, AuditFilter, AuditStore } from '../types.js';
+import type { AccessReceiptOutcome, AccessReceiptRecord, AccessReportStore, AuditBlob, AuditFilter, AuditStore } from '../types.js';
 import {
   accessReceiptRow,
   AUDIT_COLUMNS as COLUMNS,
@@ -22,6 +22,33 @@ export function sqliteAudit(db: Database, commit: <T>(run: () => T) => Promise<T
   );
   const insertBlob = db.prepare('INSERT INTO audit_blobs (hash, body) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING');
   const insertCheckpoint = db.prepare('INSERT INTO audit_checkpoints (chain, seq, head, issuer, at, jws) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chain, seq) DO NOTHING');
+  const accessHas = db.prepare('SELECT 1 FROM access_receipts WHERE grant_id = ? AND verifier = ? AND receipt_id = ?').pluck();
+  const accessCount = db.prepare('SELECT COUNT(*) FROM access_receipts WHERE grant_id = ?').pluck();
+  const accessMine = db.prepare('SELECT COUNT(*) FROM access_receipts WHERE grant_id = ? AND verifier = ?').pluck();
+  // The verifier holding the most uses of the grant; on a tie, the one that began reporting last.
+  const accessTop = db.prepare(
+    'SELECT verifier, COUNT(*) AS n FROM access_receipts WHERE grant_id = ? AND verifier <> ? GROUP BY verifier ORDER BY n DESC, MIN(received_at) DESC, verifier LIMIT 1',
+  );
+  const accessEvict = db.prepare(
+    'DELETE FROM access_receipts WHERE rowid = (SELECT rowid FROM access_receipts WHERE grant_id = ? AND verifier = ? ORDER BY at, receipt_id LIMIT 1)',
+  );
+  const accessInsert = db.prepare(
+    'INSERT INTO access_receipts (grant_id, receipt_id, verifier, reporter, holder, outcome, at, received_at, jws) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  const putAccess = db.transaction((recs: readonly AccessReceiptRecord[], max: number): AccessReceiptOutcome[] =>
+    recs.map((r) => {
+      if (accessHas.get(r.grantId, r.verifier, r.receiptId) !== undefined) return 'duplicate';
+      if ((accessCount.get(r.grantId) as number) >= max) {
+        // Full: room is made only from a verifier holding more than this one would after (fair shares).
+        const mine = accessMine.get(r.grantId, r.verifier) as number;
+        const top = accessTop.get(r.grantId, r.verifier) as { verifier: string; n: number } | undefined;
+        if (!top || !(mine === 0 || top.n > mine + 1)) return 'full';
+        accessEvict.run(r.grantId, top.verifier);
+      }
+      accessInsert.run(r.grantId, r.receiptId, r.verifier, r.reporter, r.holder ?? null, r.outcome, Date.parse(r.at), Date.parse(r.receivedAt), r.jws);
+      return 'added';
+    }),
+  );
   const append = db.transaction((b: Parameters<AuditStore['appendAudit']>[0], now: number) => {
     const refs = refsByEntry(b);
     const inline = new Map((b.inline ?? []).map((x) => [x.receiptId, x]));
@@ -139,23 +166,13 @@ export function sqliteAudit(db: Database, commit: <T>(run: () => T) => Promise<T
     async pruneAudit({ chain, throughSeq, evidenceBefore }) {
       return wrap(() => prune.immediate(chain, throughSeq, evidenceBefore?.getTime()));
     },
-    async putAccessReceipts(recs) {
-      const ins = db.prepare(
-        'INSERT INTO access_receipts (grant_id, receipt_id, verifier, reporter, holder, outcome, at, received_at, jws) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-      );
-      return wrap(() =>
-        db
-          .transaction(() =>
-            recs.reduce(
-              (n, r) => n + ins.run(r.grantId, r.receiptId, r.verifier, r.reporter, r.holder ?? null, r.outcome, Date.parse(r.at), Date.parse(r.receivedAt), r.jws).changes,
-              0,
-            ),
-          )
-          .immediate(),
-      );
+    async putAccessReceipts(recs, options = {}) {
+      const max = options.maxPerGrant ?? Infinity;
+      // One IMMEDIATE transaction: the counts the cap is decided on are the ones the writes land on.
+      return wrap(() => putAccess.immediate(recs, max));
     },
     async listAccessReceipts(f = {}) {
-      const sql = `SELECT * FROM access_receipts${f.grantId !== undefined ? ' WHERE grant_id = ?' : ''} ORDER BY at DESC, receipt_id LIMIT ?`;
+      const sql = `SELECT * FROM access_receipts${f.grantId !== undefined ? ' WHERE grant_id = ?' : ''} ORDER BY at DESC, receipt_id, verifier LIMIT ?`;
       return wrap(() => (db.prepare(sql).all(...(f.grantId !== undefined ? [f.grantId] : []), f.limit ?? DEFAULT_LIMIT) as Row[]).map(accessReceiptRow));
     },
   };

@@ -89,4 +89,19 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE nonces_next RENAME TO nonces;
   CREATE INDEX nonces_expires ON nonces (expires_at);
   `,
+  // 6: a reported use is keyed by the verifier that signed it too: a receipt of the same id signed by
+  // another key (a grantee forging one to shadow the real report) is another record, never a duplicate.
+  // The key also counts a verifier's uses of a grant, for the fair shares of the per-grant cap.
+  `
+  CREATE TABLE access_receipts_next (
+    grant_id TEXT NOT NULL, receipt_id TEXT NOT NULL, verifier TEXT NOT NULL, reporter TEXT NOT NULL, holder TEXT,
+    outcome TEXT NOT NULL CHECK (outcome IN ('allow', 'deny')), at INTEGER NOT NULL, received_at INTEGER NOT NULL, jws TEXT NOT NULL,
+    PRIMARY KEY (grant_id, verifier, receipt_id)
+  );
+  INSERT INTO access_receipts_next (grant_id, receipt_id, verifier, reporter, holder, outcome, at, received_at, jws)
+    SELECT grant_id, receipt_id, verifier, reporter, holder, outcome, at, received_at, jws FROM access_receipts;
+  DROP TABLE access_receipts;
+  ALTER TABLE access_receipts_next RENAME TO access_receipts;
+  CREATE INDEX access_receipts_at ON access_receipts (grant_id, at);
+  `,
 ];
