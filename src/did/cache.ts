@@ -5,7 +5,11 @@ export class TtlCache<K, V> {
     private readonly ttlMs: number,
     private readonly max: number,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    // A NaN lifetime would never compare as expired: refused, not cached forever.
+    if (typeof ttlMs !== 'number' || Number.isNaN(ttlMs) || ttlMs < 0) throw new TypeError('TtlCache ttlMs must be a non-negative number');
+    if (typeof max !== 'number' || Number.isNaN(max) || max < 0) throw new TypeError('TtlCache max must be a non-negative number');
+  }
 
   get(k: K): V | undefined {
     const e = this.#map.get(k);
@@ -18,7 +22,8 @@ export class TtlCache<K, V> {
   }
 
   set(k: K, v: V, ttlMs: number = this.ttlMs): void {
-    if (ttlMs <= 0 || this.max <= 0) return;
+    // Written so that NaN (a ttl computed from a bad clock) caches nothing.
+    if (!(ttlMs > 0) || !(this.max > 0)) return;
     this.#map.delete(k);
     if (this.#map.size >= this.max) this.#map.delete(this.#map.keys().next().value as K);
     this.#map.set(k, { v, exp: this.now() + ttlMs });

@@ -22,6 +22,10 @@ export interface DocumentResolverOptions {
 export function documentResolver(load: (did: string) => Promise<DIDDocument>, options: DocumentResolverOptions = {}): CharterResolver {
   const ttl = options.cacheTtlMs ?? 300_000;
   const max = options.cacheMaxEntries ?? 10_000;
+  // Checked here, once (TypeError): NaN would make every entry live forever.
+  if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 0) throw new TypeError('cacheTtlMs must be a non-negative number of milliseconds (0 disables caching)');
+  if (!Number.isSafeInteger(max) || max < 0) throw new TypeError('cacheMaxEntries must be a non-negative whole number');
+  if (options.check !== undefined && typeof options.check !== 'function') throw new TypeError('check must be a function');
   const check = options.check ?? (() => undefined);
   const docs = new TtlCache<string, Promise<DIDDocument>>(ttl, max);
   const keys = new TtlCache<string, ResolvedKey>(ttl, max);

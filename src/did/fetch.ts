@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { CharterError, type CharterErrorCode } from '../errors.js';
 import { addressAllowed, type AddressPolicy } from './address.js';
@@ -31,6 +31,31 @@ export interface SafeResponse {
 }
 
 export const DEFAULT_FETCH_DEADLINE_MS = 5000;
+/** setTimeout's ceiling: a longer delay fires at once (Node clamps it to 1 ms). */
+const MAX_DEADLINE_MS = 2 ** 31 - 1;
+
+/*
+ * Connection pools, one per address policy and scheme. The address check runs
+ * in the socket's `lookup`, that is when a socket is made; an agent hands an
+ * idle keep-alive socket to the next request for the same host:port without a
+ * lookup. Node's global agent keeps sockets alive (Node >= 19) and pools by
+ * host:port only, so a socket a lenient fetch opened to a loopback name would
+ * carry a strict fetch there unchecked. A socket is only ever reused by a
+ * request under the policy that checked its address; keep-alive stays, so
+ * repeated did:web and status-list fetches skip the TCP and TLS handshakes.
+ */
+const agents = new Map<string, HttpAgent>();
+function agentFor(https: boolean, policy: AddressPolicy): HttpAgent {
+  const key = `${https ? 'https' : 'http'} loopback=${policy.allowLoopback === true} private=${policy.allowPrivate === true}`;
+  let agent = agents.get(key);
+  if (agent === undefined) {
+    // Idle sockets close after 4 s, before a Node server's default 5 s keepAliveTimeout closes them under a request.
+    const options = { keepAlive: true, timeout: 4000, maxFreeSockets: 16, scheduling: 'lifo' as const };
+    agent = https ? new HttpsAgent(options) : new HttpAgent(options);
+    agents.set(key, agent);
+  }
+  return agent;
+}
 
 /** Header fields into a null-prototype record, so a field named `__proto__` is only a field. */
 function headerRecord(distinct: Record<string, string[] | undefined>): Readonly<Record<string, string>> {
@@ -49,8 +74,12 @@ export function safeFetch(url: string, opts: SafeFetchOptions = {}): Promise<Saf
   const failCode = opts.failCode ?? 'DID_RESOLUTION_FAILED';
   const maxBytes = opts.maxBytes ?? 100 * 1024;
   const deadlineMs = opts.timeoutMs ?? DEFAULT_FETCH_DEADLINE_MS;
-  if (typeof deadlineMs !== 'number' || !Number.isFinite(deadlineMs) || deadlineMs <= 0) {
-    return Promise.reject(new CharterError('INVALID_ARGUMENT', 'timeoutMs must be a positive number of milliseconds'));
+  if (typeof deadlineMs !== 'number' || !Number.isFinite(deadlineMs) || deadlineMs <= 0 || deadlineMs > MAX_DEADLINE_MS) {
+    return Promise.reject(new CharterError('INVALID_ARGUMENT', `timeoutMs must be a positive number of milliseconds (at most ${MAX_DEADLINE_MS})`));
+  }
+  // NaN would disable the cap (no size compares greater than NaN).
+  if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) {
+    return Promise.reject(new CharterError('INVALID_ARGUMENT', 'maxBytes must be a positive whole number of bytes'));
   }
   let u: URL;
   try {
@@ -100,7 +129,13 @@ export function safeFetch(url: string, opts: SafeFetchOptions = {}): Promise<Saf
     const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(
       u,
       // `timeout` is only the socket's idle timer; the deadline below bounds the whole exchange.
-      { method: 'GET', lookup, headers: { accept: opts.accept ?? 'application/json', 'user-agent': 'charter' }, timeout: deadlineMs },
+      {
+        method: 'GET',
+        lookup,
+        agent: agentFor(u.protocol === 'https:', opts),
+        headers: { accept: opts.accept ?? 'application/json', 'user-agent': 'charter' },
+        timeout: deadlineMs,
+      },
       (res) => {
         const status = res.statusCode ?? 0;
         if (status >= 300 && status < 400) {

@@ -26,6 +26,14 @@ function asResult(fn: () => DIDDocument | Promise<DIDDocument>) {
  * the hot path (resolveKey on a known kid) is a Map lookup (documentResolver).
  */
 export function createResolver(options: ResolveOptions = {}): CharterResolver {
+  // Misuse fails here (TypeError), not as a resolution failure on every DID later; cacheTtlMs and
+  // cacheMaxEntries are checked by documentResolver.
+  if (typeof options !== 'object' || options === null) throw new TypeError('createResolver options must be an object');
+  if (options.timeoutMs !== undefined && !(typeof options.timeoutMs === 'number' && options.timeoutMs > 0 && options.timeoutMs <= 2 ** 31 - 1)) {
+    throw new TypeError('timeoutMs must be a positive number of milliseconds (at most 2^31 - 1)');
+  }
+  // NaN would disable the body cap (no size compares greater than NaN).
+  if (options.maxBytes !== undefined && !(Number.isSafeInteger(options.maxBytes) && options.maxBytes > 0)) throw new TypeError('maxBytes must be a positive whole number of bytes');
   const registry = new Resolver({
     key: (did: string) => asResult(() => resolveDidKey(did))(),
     jwk: (did: string) => asResult(() => resolveDidJwk(did))(),

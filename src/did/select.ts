@@ -119,14 +119,60 @@ function readMethods(doc: Record<string, unknown>, did: string): { methods: Map<
   return { methods, entries };
 }
 
-/** The one public key a method carries (DID Core §5.2.1: never two forms of it). */
+type KeyForm = 'publicKeyJwk' | 'publicKeyMultibase';
+
+/**
+ * The verification method types Charter reads, with the key property each
+ * type's specification puts the key in and the curves it names (DID Core §5.2:
+ * `type` says how to read the method; a method whose key does not fit its type
+ * is read two ways by two verifiers). Other properties (publicKeyBase58, ...)
+ * are UNSUPPORTED_KEY_TYPE, as for any method.
+ *  - JsonWebKey2020 (VC JOSE 2020 suite; did:jwk, did:web documents Charter writes),
+ *    JsonWebKey (Controlled Identifiers 1.0 §2.2.3; VC-JOSE-COSE): publicKeyJwk, any curve;
+ *  - Multikey (Controlled Identifiers 1.0 §2.2.2; did:key): publicKeyMultibase, any curve;
+ *  - Ed25519VerificationKey2020 (Ed25519 Signature 2020 §2.3): publicKeyMultibase, Ed25519;
+ *  - Ed25519VerificationKey2018 (Ed25519 Signature 2018), EcdsaSecp256k1VerificationKey2019
+ *    (secp256k1 2019 suite), EcdsaSecp256r1VerificationKey2019, P256Key2021 (did:key test
+ *    vectors): publicKeyJwk on their one curve (their base58 and hex forms are not read).
+ * An unknown type is refused (UNSUPPORTED_KEY_TYPE): how to read its key is exactly what is not known.
+ */
+const METHOD_TYPES: Readonly<Record<string, { forms: readonly KeyForm[]; curves?: readonly PublicJwk['crv'][] }>> = {
+  JsonWebKey2020: { forms: ['publicKeyJwk'] },
+  JsonWebKey: { forms: ['publicKeyJwk'] },
+  Multikey: { forms: ['publicKeyMultibase'] },
+  Ed25519VerificationKey2020: { forms: ['publicKeyMultibase'], curves: ['Ed25519'] },
+  Ed25519VerificationKey2018: { forms: ['publicKeyJwk'], curves: ['Ed25519'] },
+  EcdsaSecp256k1VerificationKey2019: { forms: ['publicKeyJwk'], curves: ['secp256k1'] },
+  EcdsaSecp256r1VerificationKey2019: { forms: ['publicKeyJwk'], curves: ['P-256'] },
+  P256Key2021: { forms: ['publicKeyJwk'], curves: ['P-256'] },
+};
+
+/** The one public key a method carries (DID Core §5.2.1: never two forms of it), fitting the method's type. */
 function keyOf(vm: Record<string, unknown>, id: string): PublicJwk {
   const forms = KEY_MATERIAL.filter((p) => vm[p] !== undefined);
   if (forms.length > 1) throw new CharterError('INVALID_KEY', `${short(id)} carries its key in more than one form (${forms.join(', ')})`);
+  // DID Core §5.2: "type" is required, a string.
+  if (typeof vm.type !== 'string') throw new CharterError('INVALID_KEY', `${short(id)} has no "type" (a string naming the verification method type)`);
   // A method typed for key agreement (DID Core §5.3.3) carries no signing key, whatever its material says.
-  if (typeof vm.type === 'string' && /KeyAgreement/i.test(vm.type))
-    throw new CharterError('INVALID_KEY', `${short(id)} is a key agreement method (${vm.type.slice(0, 60)}), not a signing key`);
-  if (forms[0] === 'publicKeyJwk') {
+  if (/KeyAgreement/i.test(vm.type)) throw new CharterError('INVALID_KEY', `${short(id)} is a key agreement method (${vm.type.slice(0, 60)}), not a signing key`);
+  const spec = Object.hasOwn(METHOD_TYPES, vm.type) ? METHOD_TYPES[vm.type] : undefined;
+  if (spec === undefined) {
+    throw new CharterError('UNSUPPORTED_KEY_TYPE', `${short(id)} has type ${short(vm.type)}; Charter reads ${Object.keys(METHOD_TYPES).join(', ')}`);
+  }
+  const form = forms[0];
+  if ((form === 'publicKeyJwk' || form === 'publicKeyMultibase') && !spec.forms.includes(form)) {
+    throw new CharterError('INVALID_KEY', `${short(id)} is of type ${vm.type}, which carries its key in ${spec.forms.join(' or ')}, not in ${form}`);
+  }
+  const jwk = keyMaterial(vm, id, form);
+  if (spec.curves !== undefined && !spec.curves.includes(jwk.crv)) {
+    throw new CharterError('INVALID_KEY', `${short(id)} is of type ${vm.type}, for ${spec.curves.join(' or ')} keys, but carries a ${jwk.crv} key`);
+  }
+  return jwk;
+}
+
+/** The key in a method's one key property, parsed and checked by the key rules (keys/). */
+function keyMaterial(vm: Record<string, unknown>, id: string, form: string | undefined): PublicJwk {
+  if (form === 'publicKeyJwk') {
     // RFC 7517 §4.2, §4.3: a JWK meant for encryption, or whose operations exclude verifying, verifies nothing.
     const jwk = vm.publicKeyJwk as { use?: unknown; key_ops?: unknown } | null;
     if (jwk && typeof jwk === 'object') {
@@ -137,7 +183,7 @@ function keyOf(vm: Record<string, unknown>, id: string): PublicJwk {
     }
     return validatePublicJwk(vm.publicKeyJwk);
   }
-  if (forms[0] === 'publicKeyMultibase') {
+  if (form === 'publicKeyMultibase') {
     if (typeof vm.publicKeyMultibase !== 'string') throw new CharterError('INVALID_KEY', `${short(id)} has a publicKeyMultibase that is not a string`);
     return multibaseToPublicJwk(vm.publicKeyMultibase);
   }

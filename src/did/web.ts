@@ -1,6 +1,7 @@
 import { CharterError } from '../errors.js';
 import { validatePublicJwk } from '../keys/index.js';
 import type { PublicJwk } from '../keys/types.js';
+import { classifyAddress } from './address.js';
 import type { DIDDocument } from './types.js';
 
 const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(?:%3A\d{1,5})?$/;
@@ -27,6 +28,32 @@ function safeSegment(segment: string): boolean {
   return SEGMENT.test(segment) && d !== undefined && d !== '.' && d !== '..' && !/[/\\?#%\u0000-\u001f\u007f]/.test(d);
 }
 
+/** An IPv4 address in its one canonical spelling: four decimal octets, no leading zeros. */
+const DOTTED_QUAD = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
+/**
+ * did:web §3.1: the method-specific identifier MUST NOT include IP addresses.
+ * The WHATWG URL parser reads a host whose last label is a number (decimal,
+ * octal "0177", hex "0x7f") as an IPv4 address, whatever the rest looks like
+ * ("1572395042", "0x5d.0xb8.0xd8.0x22", "127.1" are all addresses), so a
+ * host ending in a number is an IP address here too. Every such spelling is
+ * refused except one: a dotted quad of a loopback, private or link-local
+ * address, which no one on the public web can be identified by and which
+ * local testing relies on (did:web:127.0.0.1%3A8080). Those still reach the
+ * network only as the address policy allows (allowLoopback, allowPrivate);
+ * a public or reserved address is never a did:web host. IPv6 literals never
+ * were accepted (the HOST syntax has no brackets).
+ */
+function assertNotIpHost(host: string, did: string): void {
+  const name = host.replace(/%3A\d{1,5}$/, '');
+  const last = name.slice(name.lastIndexOf('.') + 1);
+  if (!/^(?:\d+|0x[0-9a-f]*)$/i.test(last)) return;
+  const c = DOTTED_QUAD.test(name) ? classifyAddress(name) : 'reserved';
+  if (c === 'public' || c === 'reserved') {
+    throw new CharterError('INVALID_DID', `did:web must name its host by domain name, not by IP address (did:web §3.1): ${did.slice(0, 80)}`);
+  }
+}
+
 /** did:web method-specific id -> host and path segments, validated. */
 function parse(did: string): { host: string; path: string[] } {
   if (typeof did !== 'string' || !did.startsWith('did:web:')) throw new CharterError('INVALID_DID', `not a did:web: ${String(did).slice(0, 80)}`);
@@ -35,6 +62,7 @@ function parse(did: string): { host: string; path: string[] } {
   if (!host || !HOST.test(host) || (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) || !path.every(safeSegment)) {
     throw new CharterError('INVALID_DID', `malformed did:web: ${did.slice(0, 80)}`);
   }
+  assertNotIpHost(host, did);
   return { host, path };
 }
 

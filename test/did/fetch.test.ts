@@ -187,3 +187,87 @@ describe('safeFetch: response headers', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
+
+/*
+ * The address check runs when a socket is made (its lookup); a keep-alive
+ * socket handed to a later request skips it. A socket must only ever serve
+ * the address policy that checked it.
+ */
+describe('safeFetch: a pooled keep-alive socket serves only the policy that checked its address', () => {
+  let srv: Awaited<ReturnType<typeof serve>>;
+  let connections = 0;
+  const paths: string[] = [];
+  let key: ReturnType<typeof generateKeyPair>['publicJwk'];
+  beforeAll(async () => {
+    key = generateKeyPair().publicJwk;
+    srv = await serve((req, res) => {
+      paths.push(req.url ?? '');
+      const seg = (req.url ?? '').split('/')[1]!;
+      const { document } = createDidWeb({ domain: `did:web:localhost%3A${srv.port}:${seg}`, publicJwk: key });
+      res.writeHead(200, { 'content-type': 'application/did+json' }).end(JSON.stringify(document));
+    });
+    srv.server.on('connection', () => connections++);
+  });
+  afterAll(() => srv.close());
+  // A host name, not an IP literal: the literal is checked before any socket, the name only in the lookup.
+  const url = (path: string) => `http://localhost:${srv.port}/${path}/did.json`;
+
+  it('a strict fetch after a lenient one to the same host:port is still FORBIDDEN_ADDRESS', async () => {
+    expect((await safeFetch(url('open'), { allowHttp: true, allowLoopback: true })).status).toBe(200);
+    paths.length = 0;
+    for (let i = 0; i < 3; i++) expect((await timed(() => safeFetch(url('admin'), { allowHttp: true }))).code).toBe('FORBIDDEN_ADDRESS');
+    expect(paths).toEqual([]);
+  });
+
+  it('the policy is the whole identity of a pool: allowPrivate alone never borrows a socket opened under allowLoopback', async () => {
+    expect((await safeFetch(url('open'), { allowHttp: true, allowLoopback: true, allowPrivate: true })).status).toBe(200);
+    expect((await safeFetch(url('open'), { allowHttp: true, allowLoopback: true })).status).toBe(200);
+    paths.length = 0;
+    expect((await timed(() => safeFetch(url('admin'), { allowHttp: true, allowPrivate: true }))).code).toBe('FORBIDDEN_ADDRESS');
+    expect((await timed(() => safeFetch(url('admin'), { allowHttp: true, allowLoopback: false, allowPrivate: false }))).code).toBe('FORBIDDEN_ADDRESS');
+    expect(paths).toEqual([]);
+  });
+
+  it('two resolvers in one process: the strict one still refuses a loopback did:web after the lenient one resolved there', async () => {
+    const lenient = createResolver({ allowHttp: true, allowLoopback: true, cacheTtlMs: 0 });
+    const strict = createResolver({ allowHttp: true, cacheTtlMs: 0 });
+    const did = (seg: string) => `did:web:localhost%3A${srv.port}:${seg}`;
+    expect((await lenient.resolve(did('own'))).id).toBe(did('own'));
+    paths.length = 0;
+    expect((await timed(() => strict.resolve(did('internal')))).code).toBe('FORBIDDEN_ADDRESS');
+    expect((await timed(() => strict.resolveKey(did('internal'), undefined, 'assertionMethod'))).code).toBe('FORBIDDEN_ADDRESS');
+    expect(paths).toEqual([]);
+  });
+
+  it('within one policy, keep-alive still saves the handshake', async () => {
+    const before = connections;
+    for (let i = 0; i < 3; i++) expect((await safeFetch(url('again'), { allowHttp: true, allowLoopback: true })).status).toBe(200);
+    expect(connections - before).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('safeFetch: the body cap', () => {
+  it('refuses a maxBytes that is not a positive whole number (NaN would disable the cap)', async () => {
+    for (const maxBytes of [Number.NaN, 0, -1, 1.5, Number.POSITIVE_INFINITY, '1000' as unknown as number]) {
+      expect([maxBytes, (await timed(() => safeFetch('https://example.com/', { maxBytes }))).code]).toEqual([maxBytes, 'INVALID_ARGUMENT']);
+    }
+  });
+  it('refuses a deadline past what a timer can hold (it would fire at once)', async () => {
+    expect((await timed(() => safeFetch('https://example.com/', { timeoutMs: 2 ** 31 }))).code).toBe('INVALID_ARGUMENT');
+  });
+  it('cuts off a body over maxBytes, declared or streamed', async () => {
+    const srv = await serve((req, res) => {
+      if (req.url === '/declared') res.writeHead(200, { 'content-length': '5000' }).end('x'.repeat(5000));
+      else {
+        res.writeHead(200);
+        res.end('x'.repeat(5000));
+      }
+    });
+    try {
+      for (const path of ['/declared', '/streamed']) expect((await timed(() => safeFetch(`${srv.url}${path}`, { ...local, maxBytes: 1000 }))).code).toBe('INPUT_TOO_LARGE');
+      expect((await safeFetch(`${srv.url}/declared`, { ...local, maxBytes: 5000 })).body.length).toBe(5000);
+    } finally {
+      await srv.close();
+    }
+  });
+});
