@@ -310,17 +310,41 @@ export async function accessReports(store: AccessReportStore, grantId: string, o
 
 /**
  * The decision receipts in a verifier's log that were about one grant (its
- * id in the chain of authority), for an access report. Scans decisions from
- * `since` (default: the last 30 days), at most `limit` of them.
+ * id in the chain of authority), for an access report: the newest 100 of
+ * the decisions since `since` (default: the last 30 days), of `subject` (the
+ * grantee) when given.
  */
-export async function receiptsForGrant(store: AuditStore, grantId: string, options: { since?: Date; limit?: number } = {}): Promise<string[]> {
-  const since = options.since ?? new Date(Date.now() - 30 * 86_400_000);
-  const entries = await store.listAudit({ kind: 'decision', since, limit: options.limit ?? 10_000 });
-  return entries
-    .filter((e) => {
+export async function receiptsForGrant(store: AuditStore, grantId: string, options: { since?: Date; subject?: string; pageSize?: number } = {}): Promise<string[]> {
+  let since = options.since ?? new Date(Date.now() - 30 * 86_400_000);
+  const pageSize = options.pageSize ?? 10_000;
+  // The log lists oldest first: the whole window is read, page by page, and the newest uses are kept
+  // (a busy verifier's first page alone would report its oldest uses and never its latest).
+  const newest: string[] = [];
+  const seen = new Set<string>();
+  for (let limit = pageSize; ;) {
+    const page = await store.listAudit({ kind: 'decision', since, limit, ...(options.subject !== undefined ? { subject: options.subject } : {}) });
+    let fresh = 0;
+    for (const e of page) {
+      // A page starts at the last one's time, inclusive: entries of that millisecond come again.
+      if (seen.has(e.receiptId)) continue;
+      fresh++;
       const c = decodeReceipt(e.jws);
-      return c.kind === 'decision' && (c.chain.some((l) => l.id === grantId) || c.credentials.some((x) => x.id === grantId));
-    })
-    .slice(-MAX_REPORT_RECEIPTS)
-    .map((e) => e.jws);
+      if (c.kind === 'decision' && (c.chain.some((l) => l.id === grantId) || c.credentials.some((x) => x.id === grantId))) {
+        newest.push(e.jws);
+        if (newest.length > MAX_REPORT_RECEIPTS) newest.shift();
+      }
+    }
+    if (page.length < limit) break;
+    const last = Date.parse(page[page.length - 1]!.at);
+    if (last === since.getTime() && fresh === 0) {
+      // A whole page of one millisecond: read more of it at once.
+      limit *= 2;
+      continue;
+    }
+    seen.clear();
+    for (const e of page) if (Date.parse(e.at) === last) seen.add(e.receiptId);
+    since = new Date(last);
+    limit = pageSize;
+  }
+  return newest;
 }
