@@ -1,15 +1,59 @@
 import { randomUUID } from 'node:crypto';
-import { CharterError } from '../errors.js';
+import { CharterError, isCharterError } from '../errors.js';
 import { signJwt } from './jws.js';
+import { checkShape } from './normalize.js';
+import { isUrl } from './shape.js';
 import { defaultSchemaChecker } from './schemas.js';
 import { VC_CONTEXT_V1, VC_CONTEXT_V2, type Credential, type IssueCredentialInput, type IssuedCredential } from './types.js';
 
 const DID = /^did:[a-z0-9]+:[A-Za-z0-9._%:-]+$/;
 const TYPE = /^[A-Za-z][A-Za-z0-9]{0,63}$/;
 const RESERVED = new Set(['id']);
+/**
+ * Properties issueCredential writes from its own inputs: `extra` must not
+ * replace them, or the signed credential would say something other than the
+ * call (another issuer, no VerifiableCredential type, a validUntil before
+ * validFrom). The VCDM 1.1 names are there for the vc-jwt-1.1 format, where
+ * nbf and exp carry the dates.
+ */
+const CORE = new Set(['@context', 'id', 'type', 'issuer', 'validFrom', 'validUntil', 'issuanceDate', 'expirationDate']);
 
 /** Seconds since the epoch (JWT NumericDate). */
 const nd = (d: Date) => Math.floor(d.getTime() / 1000);
+/** A date as signed: whole seconds (NumericDate precision, and the validFrom / validUntil written). */
+const toSecond = (d: Date) => new Date(nd(d) * 1000);
+
+function dateInput(d: unknown, name: string): Date | undefined {
+  if (d === undefined) return undefined;
+  if (!(d instanceof Date) || !Number.isFinite(d.getTime())) throw new CharterError('INVALID_ARGUMENT', `${name} must be a valid Date`);
+  const s = toSecond(d);
+  // toISOString covers years -271821 to 275760; a date-time outside 0000-9999 is no dateTimeStamp either.
+  if (s.getUTCFullYear() < 0 || s.getUTCFullYear() > 9999) throw new CharterError('INVALID_ARGUMENT', `${name} must be within the years 0000 to 9999`);
+  return s;
+}
+
+/** `extra` may add properties, and set credentialSubject / credentialSchema / credentialStatus only where the call leaves them open. */
+function checkExtra(input: IssueCredentialInput): Record<string, unknown> {
+  const extra = input.extra ?? {};
+  const taken = Object.keys(extra).filter(
+    (k) =>
+      CORE.has(k) ||
+      // A subject the call does not describe (a status list's `<url>#list`) replaces subject and claims only when claims is empty.
+      (k === 'credentialSubject' && Object.keys(input.claims).length > 0) ||
+      (k === 'credentialSchema' && input.credentialSchema !== undefined) ||
+      (k === 'credentialStatus' && input.credentialStatus !== undefined),
+  );
+  if (taken.length > 0) {
+    throw new CharterError(
+      'INVALID_ARGUMENT',
+      `extra must not set ${taken
+        .slice(0, 3)
+        .map((k) => `"${k.slice(0, 40)}"`)
+        .join(', ')}: pass it as its own input`,
+    );
+  }
+  return extra;
+}
 
 /**
  * Signs a credential. `vc+jwt` (default): the VCDM 2.0 credential is the JWS
@@ -23,9 +67,13 @@ export async function issueCredential(input: IssueCredentialInput): Promise<Issu
   const types = Array.isArray(input.type) ? input.type : [input.type];
   if (types.length === 0 || types.some((t) => !TYPE.test(t))) throw new CharterError('INVALID_ARGUMENT', 'credential types must be alphanumeric names such as EmailCredential');
   if (Object.keys(input.claims).some((k) => RESERVED.has(k))) throw new CharterError('INVALID_ARGUMENT', 'claims must not set "id": the subject is given separately');
-  const validFrom = input.validFrom ?? new Date();
-  if (input.validUntil && input.validUntil.getTime() <= validFrom.getTime()) {
-    throw new CharterError('INVALID_ARGUMENT', 'validUntil must be after validFrom');
+  if (input.id !== undefined && !isUrl(input.id)) throw new CharterError('INVALID_ARGUMENT', 'id must be an absolute URL (such as urn:uuid:…), VCDM 2.0 §4.4');
+  const extra = checkExtra(input);
+  // Compared as signed (whole seconds): .100 and .900 of one second are the same instant on the wire.
+  const validFrom = dateInput(input.validFrom, 'validFrom') ?? toSecond(new Date());
+  const validUntil = dateInput(input.validUntil, 'validUntil');
+  if (validUntil && validUntil.getTime() <= validFrom.getTime()) {
+    throw new CharterError('INVALID_ARGUMENT', 'validUntil must be at least a second after validFrom');
   }
   const id = input.id ?? `urn:uuid:${randomUUID()}`;
   const format = input.format ?? 'vc+jwt';
@@ -34,13 +82,20 @@ export async function issueCredential(input: IssueCredentialInput): Promise<Issu
     id,
     type: ['VerifiableCredential', ...types.filter((t) => t !== 'VerifiableCredential')],
     issuer: issuer.did,
-    validFrom: new Date(Math.floor(validFrom.getTime() / 1000) * 1000).toISOString(),
-    ...(input.validUntil ? { validUntil: new Date(Math.floor(input.validUntil.getTime() / 1000) * 1000).toISOString() } : {}),
+    validFrom: validFrom.toISOString(),
+    ...(validUntil ? { validUntil: validUntil.toISOString() } : {}),
     credentialSubject: { id: input.subject, ...input.claims },
     ...(input.credentialSchema ? { credentialSchema: input.credentialSchema } : {}),
     ...(input.credentialStatus ? { credentialStatus: input.credentialStatus } : {}),
-    ...(input.extra ?? {}),
+    ...extra,
   };
+  // Never sign what verification refuses (an empty subject, an evidence without a type, …).
+  try {
+    // As serialised: a claim set to undefined is not signed, and a Date is signed as its string.
+    checkShape(JSON.parse(JSON.stringify(credential)) as Record<string, unknown>, format === 'vc+jwt' ? VC_CONTEXT_V2 : VC_CONTEXT_V1);
+  } catch (e) {
+    throw isCharterError(e) ? new CharterError('INVALID_ARGUMENT', e.message) : e;
+  }
   const schemaErrors = defaultSchemaChecker()(credential);
   if (schemaErrors.length > 0) throw new CharterError('SCHEMA_INVALID', schemaErrors[0]!.message);
 
@@ -58,7 +113,7 @@ export async function issueCredential(input: IssueCredentialInput): Promise<Issu
     sub: input.subject,
     jti: id,
     nbf: nd(validFrom),
-    ...(input.validUntil ? { exp: nd(input.validUntil) } : {}),
+    ...(validUntil ? { exp: nd(validUntil) } : {}),
   };
   const jwt = await signJwt({ typ: 'JWT' }, payload, issuer.signer, issuer.kid);
   return { id, jwt, credential, format };

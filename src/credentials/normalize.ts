@@ -2,6 +2,7 @@ import { CharterError, type Reason } from '../errors.js';
 import { VC_CONTEXT_V1, VC_CONTEXT_V2, type Credential, type CredentialFormat, type CredentialSubject } from './types.js';
 import { replicatedClaimConflicts, type DecodedJwt } from './jws.js';
 import { isMediaType } from './media.js';
+import { contextProblem, extensionProblem, isObj, isUrl } from './shape.js';
 import { soleSubject, subjectIds } from './subjects.js';
 import { earliest, latest, readDateTime, readNumericDates, type Bounds } from './time.js';
 
@@ -14,6 +15,8 @@ export interface Normalized {
   subjects: string[];
   /** Every time bound the token carries, the strictest of each kind (ms). */
   bounds: Bounds;
+  /** The JWT `aud` claim as a list, when the token has one: only a verifier it names may accept it. */
+  audience?: string[];
   /**
    * Refusals found while reading that still leave issuer and shape known, so
    * verification goes on to check the signature and reports them all.
@@ -21,7 +24,6 @@ export interface Normalized {
   problems: Reason[];
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const bad = (message: string) => new CharterError('INVALID_CREDENTIAL', message);
 
 function issuerId(issuer: unknown): string {
@@ -40,22 +42,42 @@ function typesOf(type: unknown): string[] {
   return types as string[];
 }
 
-/** VCDM 2.0 "Credential Subject": one subject object or a non-empty set of them; an id, when present, is a string. */
+/**
+ * VCDM 2.0 §4.8 "Credential Subject": one subject object or a non-empty set of them, each the
+ * subject of at least one claim (an empty object states nothing; an id alone still names who);
+ * an id, when present, is a URL (§4.4).
+ */
 function checkSubjects(s: unknown): CredentialSubject | CredentialSubject[] {
   const list = Array.isArray(s) ? s : [s];
   if (list.length === 0 || !list.every(isObj)) throw bad('credentialSubject must be an object or a non-empty array of objects');
-  if (list.some((x) => x.id !== undefined && typeof x.id !== 'string')) throw bad('a credentialSubject id must be a URL string');
+  if (list.some((x) => Object.keys(x).length === 0)) throw bad('each credentialSubject must hold at least one claim or an id');
+  if (list.some((x) => x.id !== undefined && !isUrl(x.id))) throw bad('a credentialSubject id must be an absolute URL, such as a DID');
   return s as CredentialSubject | CredentialSubject[];
 }
 
 /** The shape every credential must have; returns a copy with `type` as an array. */
-function checkShape(c: Record<string, unknown>, context: string): Credential {
-  const ctx = c['@context'];
-  if (!Array.isArray(ctx) || ctx[0] !== context) throw bad(`@context must start with ${context}`);
+export function checkShape(c: Record<string, unknown>, context: typeof VC_CONTEXT_V1 | typeof VC_CONTEXT_V2): Credential {
+  const ctxProblem = contextProblem(c['@context'], context);
+  if (ctxProblem !== undefined) throw bad(ctxProblem);
   const type = typesOf(c.type);
   const credentialSubject = checkSubjects(c.credentialSubject);
-  if (c.id !== undefined && typeof c.id !== 'string') throw bad('id must be a URL string');
+  if (c.id !== undefined && !isUrl(c.id)) throw bad('the credential id must be an absolute URL (such as urn:uuid:…)');
+  const problem = extensionProblem(c, context === VC_CONTEXT_V2);
+  if (problem !== undefined) throw bad(problem);
   return { ...c, type, credentialSubject } as Credential;
+}
+
+/**
+ * RFC 7519 §4.1.3: `aud` is one string or an array of strings. A malformed
+ * one is a problem (the token then names no verifier it can be accepted by).
+ */
+function audienceOf(payload: Record<string, unknown>, problems: Reason[]): string[] | undefined {
+  if (!Object.hasOwn(payload, 'aud')) return undefined;
+  const a = payload.aud;
+  if (typeof a === 'string') return [a];
+  if (Array.isArray(a) && a.every((x) => typeof x === 'string')) return a as string[];
+  problems.push({ code: 'INVALID_CREDENTIAL', message: 'the JWT "aud" claim must be a string or an array of strings (RFC 7519 §4.1.3)' });
+  return undefined;
 }
 
 /** validFrom and validUntil: strict date-times, in order (VCDM 2.0 "Validity Period"). */
@@ -76,7 +98,17 @@ function checkSub(sub: unknown, credential: Credential, problems: Reason[]): voi
 
 function done(d: DecodedJwt, format: CredentialFormat, credential: Credential, issuer: string, bounds: Bounds, problems: Reason[]): Normalized {
   for (const k of replicatedClaimConflicts(d)) problems.push({ code: 'INVALID_CREDENTIAL', message: `the header parameter "${k}" differs from the JWT claim (RFC 7519 §5.3)` });
-  return { format, credential, issuer, subject: soleSubject(credential)?.id, subjects: subjectIds(credential), bounds, problems };
+  const audience = audienceOf(d.payload, problems);
+  return {
+    format,
+    credential,
+    issuer,
+    subject: soleSubject(credential)?.id,
+    subjects: subjectIds(credential),
+    bounds,
+    ...(audience !== undefined ? { audience } : {}),
+    problems,
+  };
 }
 
 /**

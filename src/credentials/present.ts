@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CharterError, toReason, type Reason } from '../errors.js';
 import { decodeJwt, replicatedClaimConflicts, signJwt, type DecodedJwt } from './jws.js';
 import { isMediaType } from './media.js';
+import { contextProblem, isObj, isTypeValue, isUrl } from './shape.js';
 import { earliest, latest, nowOf, readDateTime, readNumericDates, skewOf, windowReasons, DEFAULT_MAX_AGE_SECONDS, type Bounds } from './time.js';
 import { checkJwtSignature, verifyCredential } from './verify.js';
 import { VC_CONTEXT_V1, VC_CONTEXT_V2, type CreatePresentationInput, type CredentialVerification, type PresentationVerification, type VerifyPresentationOptions } from './types.js';
@@ -39,17 +40,29 @@ export async function createPresentation(input: CreatePresentationInput): Promis
   return signJwt({ typ: 'vp+jwt', cty: 'vp' }, { ...vp, ...claims }, holder.signer, holder.kid);
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const badVp = (message: string) => new CharterError('INVALID_PRESENTATION', message);
 /** `id` of a holder given as a string or (VCDM 2.0 "Verifiable Presentations") as an object with an id. */
 const idOf = (v: unknown): unknown => (isObj(v) ? v.id : v);
 const hasType = (type: unknown, t: string) => type === t || (Array.isArray(type) && type.includes(t));
 
-/** An EnvelopedVerifiableCredential (VCDM 2.0 "Enveloped Verifiable Credentials") of a vc+jwt; the media type compares case-insensitively. */
+const ENVELOPE_MEMBERS = new Set(['@context', 'id', 'type']);
+
+/**
+ * An EnvelopedVerifiableCredential (VCDM 2.0 §4.13.1) of a vc+jwt: @context
+ * (the v2 context, alone as a string or first in an array), type exactly
+ * EnvelopedVerifiableCredential, id a data:application/vc+jwt URL (the media
+ * type compares case-insensitively), and nothing else: a claim beside the
+ * envelope is signed by the holder, not the issuer, and some readers would
+ * take it for the credential's.
+ */
 function envelopedJwt(e: unknown): string {
-  if (!isObj(e) || !hasType(e.type, 'EnvelopedVerifiableCredential') || typeof e.id !== 'string' || e.id.slice(0, ENVELOPE_PREFIX.length).toLowerCase() !== ENVELOPE_PREFIX) {
-    throw badVp('each credential must be an EnvelopedVerifiableCredential with a data:application/vc+jwt URL');
-  }
+  const fail = () => badVp('each credential must be an EnvelopedVerifiableCredential with a data:application/vc+jwt URL');
+  if (!isObj(e)) throw fail();
+  const ctx = e['@context'];
+  if (ctx !== VC_CONTEXT_V2 && contextProblem(ctx, VC_CONTEXT_V2) !== undefined) throw badVp(`an EnvelopedVerifiableCredential needs the @context ${VC_CONTEXT_V2}`);
+  const type = Array.isArray(e.type) && e.type.length === 1 ? e.type[0] : e.type;
+  if (type !== 'EnvelopedVerifiableCredential' || typeof e.id !== 'string' || e.id.slice(0, ENVELOPE_PREFIX.length).toLowerCase() !== ENVELOPE_PREFIX) throw fail();
+  if (Object.keys(e).some((k) => !ENVELOPE_MEMBERS.has(k))) throw badVp('an EnvelopedVerifiableCredential holds only @context, id and type');
   return e.id.slice(ENVELOPE_PREFIX.length);
 }
 
@@ -76,9 +89,13 @@ function unwrap(d: DecodedJwt): Unwrapped {
     for (const claim of ['vc', 'vp']) {
       if (Object.hasOwn(p, claim)) problems.push({ code: 'INVALID_PRESENTATION', message: `a vp+jwt must not carry a "${claim}" claim (VC-JOSE-COSE §3.1.3)` });
     }
-    if (!Array.isArray(p['@context']) || p['@context'][0] !== VC_CONTEXT_V2) throw badVp(`@context must start with ${VC_CONTEXT_V2}`);
-    if (!hasType(p.type, 'VerifiablePresentation')) throw badVp('type must include VerifiablePresentation');
-    holder = idOf(p.holder);
+    const ctxProblem = contextProblem(p['@context'], VC_CONTEXT_V2);
+    if (ctxProblem !== undefined) throw badVp(ctxProblem);
+    if (!isTypeValue(p.type) || !hasType(p.type, 'VerifiablePresentation')) throw badVp('type must include VerifiablePresentation (one string or an array of strings)');
+    if (p.id !== undefined && !isUrl(p.id)) throw badVp('the presentation id must be an absolute URL (such as urn:uuid:…)');
+    // holder is optional in VCDM 2.0 §4.13; VC-JOSE-COSE §3.1.3: `iss`, when present, names the holder.
+    // Either way the holder is a DID and signed the presentation (checked in verifyDecodedPresentation).
+    holder = p.holder === undefined ? p.iss : idOf(p.holder);
     if (p.iss !== undefined && p.iss !== holder) problems.push({ code: 'INVALID_PRESENTATION', message: 'the JWT "iss" claim names another holder than the presentation' });
     const vc = p.verifiableCredential;
     list = (Array.isArray(vc) ? vc : vc === undefined ? [] : [vc]).map(envelopedJwt);
@@ -93,6 +110,9 @@ function unwrap(d: DecodedJwt): Unwrapped {
       if (Object.hasOwn(p, k))
         problems.push({ code: 'INVALID_PRESENTATION', message: `a VCDM 1.1 presentation JWT carries its presentation in "vp", not also a top-level "${k}"` });
     }
+    const ctxProblem = contextProblem(p.vp['@context'], VC_CONTEXT_V1);
+    if (ctxProblem !== undefined) throw badVp(ctxProblem);
+    if (p.vp.id !== undefined && !isUrl(p.vp.id)) throw badVp('the presentation id must be an absolute URL (such as urn:uuid:…)');
     holder = p.iss;
     if (p.vp.holder !== undefined && idOf(p.vp.holder) !== p.iss) throw badVp('vp.holder and iss disagree');
     const vc = p.vp.verifiableCredential;

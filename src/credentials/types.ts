@@ -60,12 +60,18 @@ export interface IssueCredentialInput {
   type: string | string[];
   /** Claims placed in `credentialSubject` next to `id`. */
   claims: Record<string, unknown>;
+  /** An absolute URL (VCDM 2.0 §4.4). Default `urn:uuid:<random>`. */
   id?: string;
   validFrom?: Date;
   validUntil?: Date;
   credentialSchema?: CredentialSchemaRef;
   credentialStatus?: CredentialStatusEntry;
-  /** Extra top-level credential properties (e.g. `evidence`). */
+  /**
+   * Extra top-level credential properties (e.g. `evidence`, `aud`). Never
+   * @context, id, type, issuer or a date; credentialSchema / credentialStatus
+   * only when not given above; credentialSubject only with empty `claims`
+   * (a subject that is no DID, such as a status list's).
+   */
   extra?: Record<string, unknown>;
   format?: CredentialFormat;
 }
@@ -124,6 +130,13 @@ export interface VerifyCredentialOptions {
   /** Require these types (e.g. `DataAccessGrant`). */
   requireType?: string;
   /**
+   * Who this verifier is (a DID or URL, as in a presentation's `aud`). A
+   * credential whose JWT names an audience (`aud`, RFC 7519 §4.1.3) is
+   * refused with AUDIENCE_MISMATCH unless this is one of them; a credential
+   * without `aud` is not affected. verifyPresentation passes its own `aud`.
+   */
+  aud?: string;
+  /**
    * A credential this process will not see again (a bulk import): skip the
    * per-JWS caches (parsed form, memoised signature), which only cost here.
    * The checks are the same. Default false.
@@ -161,6 +174,7 @@ export interface CreatePresentationInput {
 }
 
 export interface VerifyPresentationOptions extends Omit<VerifyCredentialOptions, 'requireType'> {
+  /** Who this verifier is: the presentation's `aud` must be it, and so must a presented credential's `aud` when it has one. */
   aud: string;
   /** Required unless `allowMissingNonce` (the HTTP layer uses iat + jti instead). */
   nonce?: string;

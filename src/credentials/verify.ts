@@ -138,6 +138,7 @@ function remember(jwt: string, acceptV1: boolean, parsed: Parsed): void {
  */
 export async function verifyCredential(jwt: string, options: VerifyCredentialOptions): Promise<CredentialVerification> {
   if (!options || typeof options.resolver?.resolveKey !== 'function') throw new TypeError('verifyCredential needs options.resolver');
+  if (options.aud !== undefined && typeof options.aud !== 'string') throw new TypeError('verifyCredential: aud must be a string');
   const skewMs = skewOf(options.skewSeconds) * 1000;
   const now = nowOf(options.now, 'verifyCredential');
   let parsed: Parsed;
@@ -154,6 +155,12 @@ export async function verifyCredential(jwt: string, options: VerifyCredentialOpt
   if (reasons.length === 0 && options.once !== true) remember(jwt, options.acceptV1 ?? true, parsed);
   reasons.push(...n.problems);
   reasons.push(...windowReasons(now.getTime(), skewMs, n.bounds, 'the credential'));
+  // RFC 7519 §4.1.3: a processor not named in a present `aud` must reject the token.
+  if (n.audience !== undefined && (options.aud === undefined || !n.audience.includes(options.aud))) {
+    const message =
+      options.aud === undefined ? 'the credential is meant for a named audience: pass aud (who this verifier is) to verify it' : 'the credential is meant for another audience';
+    reasons.push({ code: 'AUDIENCE_MISMATCH', message });
+  }
   reasons.push(...(options.schemas ? options.schemas(credential) : parsed.schema));
   if (options.requireType !== undefined && !credential.type.includes(options.requireType)) {
     reasons.push({ code: 'INVALID_CREDENTIAL', message: `expected a ${options.requireType}` });

@@ -14,11 +14,12 @@
  *   dateTimeStamp forbids it and an ECMAScript time value cannot hold it),
  * - an offset of at most 14:00 (XML Schema 1.1 §3.3.7 timezoneFrag); `-00:00`
  *   (RFC 3339 §4.3, "unknown local offset") reads as UTC.
- * Fractions beyond milliseconds are truncated.
+ * Fractions beyond milliseconds are truncated; RFC 3339 `time-secfrac` and
+ * XSD `dateTimeStamp` allow any number of fraction digits.
  */
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
-/** Longest accepted form: 19 + 10 (fraction) + 6 (offset). */
-const MAX_LENGTH = 35;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
+/** A bound on the input, not on the format: 19 + 6 (offset) leaves 38 fraction digits, far beyond any clock. */
+const MAX_LENGTH = 64;
 
 const isLeap = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
 const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;

@@ -18,11 +18,11 @@ async function forged(): Promise<string> {
   const s = createSigner(kp.privateJwk);
   const payload = {
     '@context': ['https://www.w3.org/ns/credentials/v2'],
-    id: `urn:uuid:00000000-0000-4000-8000-000000000000${ESC}`,
+    id: 'urn:uuid:00000000-0000-4000-8000-000000000000',
     type: ['VerifiableCredential', `Passport${ESC}GOVERNMENT-VERIFIED\u202e`],
     issuer: ref.did,
     validFrom: new Date(Date.now() - 1000).toISOString(),
-    credentialSubject: { id: `did:example:${ESC}x\u0085` },
+    credentialSubject: { id: 'did:example:x', note: `${ESC}x\u0085` },
   };
   const h = Buffer.from(JSON.stringify({ alg: s.alg, kid: ref.kid, typ: 'vc+jwt', cty: 'vc' })).toString('base64url');
   const p = Buffer.from(JSON.stringify(payload)).toString('base64url');

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { createResolver } from '../../src/did/index.js';
 import { createPresentation, soleSubject, signJwt, verifyCredential, verifyPresentation } from '../../src/credentials/index.js';
 import type { Issuer } from '../../src/credentials/types.js';
+import { parseDateTime } from '../../src/encoding/time.js';
 import { makeIssuer } from '../helpers.js';
 
 /**
@@ -162,6 +163,27 @@ describe('validFrom and validUntil are RFC 3339 date-times with a time zone', ()
     const local = new Date(past.getTime() + 14 * 3_600_000).toISOString().slice(0, 19) + '+14:00';
     expect(await codes(await sign(credential({ validFrom: local })))).toEqual([]);
     expect(await codes(await sign(credential({ validUntil: new Date(Date.now() - 3_600_000).toISOString().slice(0, 19) + '-00:00' })))).toEqual(['CREDENTIAL_EXPIRED']);
+  });
+  it('any number of fraction digits (RFC 3339 time-secfrac, XSD dateTimeStamp), read to the millisecond', async () => {
+    for (const digits of [1, 3, 9, 10, 12, 20, 38]) {
+      const frac = '1234567890'.repeat(4).slice(0, digits);
+      for (const zone of ['Z', '+14:00', '-00:00']) {
+        const t = `2020-01-01T00:00:00.${frac}${zone}`;
+        expect([t, parseDateTime(t)]).toEqual([t, Date.parse(`2020-01-01T00:00:00.${frac.padEnd(3, '0').slice(0, 3)}${zone === '-00:00' ? 'Z' : zone}`)]);
+        expect([t, await codes(await sign(credential({ validFrom: t })))]).toEqual([t, []]);
+      }
+      expect(await codes(await sign(credential({ validFrom: '2019-01-01T00:00:00Z', validUntil: `2020-01-01T00:00:00.${frac}Z` })))).toEqual(['CREDENTIAL_EXPIRED']);
+    }
+    // Still refused: an empty fraction, a comma, non-ASCII digits, and input past the length bound (64 characters).
+    for (const t of [
+      '2020-01-01T00:00:00.Z',
+      '2020-01-01T00:00:00,5Z',
+      '2020-01-01T00:00:00.١٢Z',
+      `2020-01-01T00:00:00.${'1'.repeat(39)}+14:00`,
+      `2020-01-01T00:00:00.${'0'.repeat(1000)}Z`,
+    ]) {
+      expect([t.slice(0, 40), parseDateTime(t), await codes(await sign(credential({ validFrom: t })))]).toEqual([t.slice(0, 40), undefined, ['INVALID_CREDENTIAL']]);
+    }
   });
   it('validFrom after validUntil is INVALID_CREDENTIAL (VCDM 2.0 "Validity Period")', async () => {
     const c = await sign(credential({ validFrom: iso(Date.now() + 2 * day), validUntil: iso(Date.now() + day) }));

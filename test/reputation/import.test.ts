@@ -286,7 +286,7 @@ describe('importing attestations and scoring from the store', () => {
       subject: agent.did,
       type: 'ReputationAttestation',
       claims: { rating: { score: 1 }, interaction: ownReceipt.id },
-      extra: { evidence: [{ id: ownReceipt.id, receipt: ownReceipt.jwt }] },
+      extra: { evidence: [{ id: ownReceipt.id, type: ['Evidence', 'InteractionReceipt'], receipt: ownReceipt.jwt }] },
     });
     const noEvidence = await issueCredential({ issuer: shopA, subject: agent.did, type: 'ReputationAttestation', claims: { rating: { score: 1 }, interaction: 'x' } });
     const shopAReceipt = await issueReceipt(null, agent, { counterparty: shopA.did, interactionId: 'not-yours' });
@@ -295,14 +295,14 @@ describe('importing attestations and scoring from the store', () => {
       subject: agent.did,
       type: 'ReputationAttestation',
       claims: { rating: { score: 1 }, interaction: shopAReceipt.id },
-      extra: { evidence: [{ id: shopAReceipt.id, receipt: shopAReceipt.jwt }] },
+      extra: { evidence: [{ id: shopAReceipt.id, type: ['Evidence', 'InteractionReceipt'], receipt: shopAReceipt.jwt }] },
     });
     const otherInteraction = await issueCredential({
       issuer: shopA,
       subject: agent.did,
       type: 'ReputationAttestation',
       claims: { rating: { score: 1 }, interaction: 'urn:uuid:another' },
-      extra: { evidence: [{ id: shopAReceipt.id, receipt: shopAReceipt.jwt }] },
+      extra: { evidence: [{ id: shopAReceipt.id, type: ['Evidence', 'InteractionReceipt'], receipt: shopAReceipt.jwt }] },
     });
     const notAnAttestation = await issueCredential({ issuer: shopA, subject: agent.did, type: 'EmailCredential', claims: { email: 'a@b.c' } });
     const twoSubjects = tamper(misbound.jwt, 1, (p) => (p.credentialSubject = [p.credentialSubject, { id: shopA.did }]));
@@ -311,7 +311,7 @@ describe('importing attestations and scoring from the store', () => {
       subject: agent.did,
       type: 'ReputationAttestation',
       claims: { rating: { score: 1 }, interaction: shopAReceipt.id },
-      extra: { evidence: [{ id: shopAReceipt.id, receipt: tamper(shopAReceipt.jwt, 1, (p) => ((p.credentialSubject as { id: string }).id = shopB.did)) }] },
+      extra: { evidence: [{ id: shopAReceipt.id, type: ['Evidence', 'InteractionReceipt'], receipt: tamper(shopAReceipt.jwt, 1, (p) => ((p.credentialSubject as { id: string }).id = shopB.did)) }] },
     });
     const r = await importAttestations(store, [selfRated.jwt, noEvidence.jwt, misbound.jwt, otherInteraction.jwt, notAnAttestation.jwt, twoSubjects, forgedReceipt.jwt], {
       resolver,
