@@ -137,6 +137,12 @@ export interface VerifyCredentialOptions {
    */
   aud?: string;
   /**
+   * The largest credential JWT accepted, in bytes. Default 64 KiB; a status
+   * list credential (one list of many entries) may need more, and its checker
+   * passes its own bound.
+   */
+  maxBytes?: number;
+  /**
    * A credential this process will not see again (a bulk import): skip the
    * per-JWS caches (parsed form, memoised signature), which only cost here.
    * The checks are the same. Default false.

@@ -95,17 +95,18 @@ function deepFreeze<T>(v: T): T {
   return v;
 }
 
-function parse(jwt: string, acceptV1: boolean, once: boolean): Parsed {
+function parse(jwt: string, acceptV1: boolean, once: boolean, maxBytes: number | undefined): Parsed {
+  const limit = maxBytes !== undefined ? { maxBytes } : {};
   if (once) {
     // Not shared with any other call, so nothing to freeze.
-    const d = decodeJwt(jwt);
+    const d = decodeJwt(jwt, limit);
     const n = normalizeCredential(d, acceptV1);
     return { d, n, schema: defaultSchemaChecker()(n.credential) };
   }
   const parsedCache = acceptV1 ? parsedCaches.v1 : parsedCaches.v2only;
   const hit = parsedCache.get(jwt);
   if (hit) return hit;
-  const d = decodeJwt(jwt);
+  const d = decodeJwt(jwt, limit);
   const n = normalizeCredential(d, acceptV1);
   return { d: { ...d, header: deepFreeze(d.header), payload: deepFreeze(d.payload) }, n: deepFreeze(n), schema: deepFreeze(defaultSchemaChecker()(n.credential)) };
 }
@@ -139,11 +140,13 @@ function remember(jwt: string, acceptV1: boolean, parsed: Parsed): void {
 export async function verifyCredential(jwt: string, options: VerifyCredentialOptions): Promise<CredentialVerification> {
   if (!options || typeof options.resolver?.resolveKey !== 'function') throw new TypeError('verifyCredential needs options.resolver');
   if (options.aud !== undefined && typeof options.aud !== 'string') throw new TypeError('verifyCredential: aud must be a string');
+  if (options.maxBytes !== undefined && !(Number.isSafeInteger(options.maxBytes) && options.maxBytes > 0))
+    throw new TypeError('verifyCredential: maxBytes must be a positive whole number');
   const skewMs = skewOf(options.skewSeconds) * 1000;
   const now = nowOf(options.now, 'verifyCredential');
   let parsed: Parsed;
   try {
-    parsed = parse(jwt, options.acceptV1 ?? true, options.once === true);
+    parsed = parse(jwt, options.acceptV1 ?? true, options.once === true, options.maxBytes);
   } catch (e) {
     return { ok: false, reasons: [toReason(e, 'MALFORMED_JWT')], jwt };
   }
