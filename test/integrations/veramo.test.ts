@@ -10,7 +10,7 @@ import { KeyManager, MemoryKeyStore, MemoryPrivateKeyStore } from '@veramo/key-m
 import { KeyManagementSystem } from '@veramo/kms-local';
 import { isCharterError } from '../../src/errors.js';
 import { createAgentPresentation, verifyAgent, type Authority } from '../../src/agents/index.js';
-import { createPresentation, decodeJwt, issueCredential, verifyCredential, verifyPresentation } from '../../src/credentials/index.js';
+import { createPresentation, decodeJwt, issueCredential, signJwt, verifyCredential, verifyPresentation } from '../../src/credentials/index.js';
 import { createResolver } from '../../src/did/index.js';
 import { verifyGrant } from '../../src/grants/index.js';
 import { CharterVeramoPlugin, veramoResolver, type CharterVeramoOptions, type ICharterVeramo } from '../../src/integrations/veramo/index.js';
@@ -101,6 +101,24 @@ describe('credentials and presentations between Veramo and Charter', () => {
     // The same through the plugin, resolving with Veramo's own resolver.
     expect(await wallet.charterVerifyCredential({ credential: jwt })).toMatchObject({ ok: true, issuer: owner.did });
     expect(codes(await wallet.charterVerifyCredential({ credential: forged }))).toEqual(['INVALID_SIGNATURE']);
+    // A credential for one audience verifies through the plugin only for it (RFC 7519 §4.1.3).
+    const school = makeIssuer();
+    const audJwt = await signJwt(
+      { typ: 'vc+jwt', cty: 'vc' },
+      {
+        '@context': ['https://www.w3.org/ns/credentials/v2'],
+        type: ['VerifiableCredential', 'DegreeCredential'],
+        issuer: school.did,
+        validFrom: new Date(Date.now() - 60_000).toISOString(),
+        credentialSubject: { id: ai.did, degree: 'BSc' },
+        aud: 'did:web:shop.example',
+      },
+      school.signer,
+      school.kid,
+    );
+    expect(codes(await wallet.charterVerifyCredential({ credential: audJwt }))).toEqual(['AUDIENCE_MISMATCH']);
+    expect(codes(await wallet.charterVerifyCredential({ credential: audJwt, aud: 'did:web:other.example' }))).toEqual(['AUDIENCE_MISMATCH']);
+    expect(await wallet.charterVerifyCredential({ credential: audJwt, aud: 'did:web:shop.example' })).toMatchObject({ ok: true, issuer: school.did });
   });
 
   it('a credential Charter issues as vc-jwt-1.1 verifies in Veramo; a tampered one does not', async () => {

@@ -110,7 +110,7 @@ export class CharterVeramoPlugin implements IAgentPlugin {
   /** A CredentialVerification for a `vc+jwt` or VCDM 1.1 JWT credential. */
   async charterVerifyCredential(args: CharterVerifyCredentialArgs, context: CharterContext): Promise<CredentialVerification> {
     const { resolver, status } = this.#toolsFor(context);
-    return verifyCredential(args.credential, { resolver, status, requireType: args.requireType, acceptV1: args.acceptV1 });
+    return verifyCredential(args.credential, { resolver, status, requireType: args.requireType, acceptV1: args.acceptV1, ...(args.aud !== undefined ? { aud: args.aud } : {}) });
   }
 
   /** Does the grant (or a presentation of it) allow `action` on `resource` now? */

@@ -35,7 +35,10 @@ export const charterVeramoSchema = {
   components: {
     schemas: {},
     methods: {
-      charterVerifyCredential: method('Verifies a credential JWT (vc+jwt or VCDM 1.1) with Charter', args(['credential'], { credential: str, requireType: str, acceptV1: bool })),
+      charterVerifyCredential: method(
+        'Verifies a credential JWT (vc+jwt or VCDM 1.1) with Charter',
+        args(['credential'], { credential: str, requireType: str, acceptV1: bool, aud: str }),
+      ),
       charterVerifyGrant: method(
         'Decides whether a DataAccessGrant allows an action on a resource',
         args(['grant', 'resource', 'action'], { grant: str, resource: str, action: str, owner: str, anyOwner: bool, grantee: str, ...presented }),

@@ -46,6 +46,8 @@ export interface CharterVerifyCredentialArgs {
   requireType?: string;
   /** Accept VCDM 1.1 JWTs (what Veramo's `proofFormat: 'jwt'` writes). Default true. */
   acceptV1?: boolean;
+  /** Who is verifying: a credential naming an audience (`aud`) verifies only for one it names. */
+  aud?: string;
 }
 
 export interface CharterVerifyGrantArgs {
