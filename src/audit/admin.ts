@@ -2,7 +2,7 @@ import { CharterError } from '../errors.js';
 import type { Issuer } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
 import type { AuditCheckpointRecord, AuditStore } from '../store/types.js';
-import { CHECKPOINT_TYP, checkAuditJws } from './jws.js';
+import { CHECKPOINT_TYP, checkAuditJws, recordTimeReasons } from './jws.js';
 import { signCheckpoint } from './writer.js';
 
 /**
@@ -55,7 +55,15 @@ export async function pruneAuditLog(store: AuditStore, options: PruneOptions): P
       if (!entry || entry.seq !== cp.seq || Date.parse(entry.at) >= options.before.getTime()) continue;
       const v = await checkAuditJws(cp.jws, CHECKPOINT_TYP, options.resolver, 'AUDIT_CHAIN_BROKEN');
       const p = v.decoded?.payload;
-      if (v.reasons.length > 0 || p?.head !== entry.hash || p.seq !== cp.seq || p.chain !== c.chain || p.iss !== entry.issuer) {
+      if (
+        v.reasons.length > 0 ||
+        !p ||
+        recordTimeReasons(p, 'AUDIT_CHAIN_BROKEN').length > 0 ||
+        p.head !== entry.hash ||
+        p.seq !== cp.seq ||
+        p.chain !== c.chain ||
+        p.iss !== entry.issuer
+      ) {
         throw new CharterError('AUDIT_CHAIN_BROKEN', `the checkpoint at seq ${cp.seq} of ${c.chain} does not match the log: run \`charter audit verify\` before pruning`);
       }
       const r = await store.pruneAudit({ chain: c.chain, throughSeq: cp.seq });

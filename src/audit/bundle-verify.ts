@@ -5,7 +5,7 @@ import { documentResolver, resolveDidJwk, resolveDidKey } from '../did/index.js'
 import type { CharterResolver, DIDDocument } from '../did/types.js';
 import { createStatusChecker } from '../status/index.js';
 import type { EvidenceBundle } from './bundle.js';
-import { CHECKPOINT_TYP, checkAuditJws } from './jws.js';
+import { CHECKPOINT_TYP, checkAuditJws, recordTimeReasons } from './jws.js';
 import { presentedCredentials } from './presented.js';
 import { decodeReceipt, verifyReceipt, type DecisionReceipt, type ReceiptClaims } from './receipt.js';
 import { disagreement, recheckDecision } from './recheck.js';
@@ -177,10 +177,9 @@ export async function verifyEvidence(bundle: unknown, options: VerifyEvidenceOpt
   add('log', await logReasons(bundle, receipt, rv.hash, resolver));
   const cp = await checkAuditJws(bundle.log.checkpoint, CHECKPOINT_TYP, resolver, 'EVIDENCE_MISMATCH');
   const cpp = cp.decoded?.payload;
-  add(
-    'checkpoint',
-    cp.reasons.length > 0 ? cp.reasons : cpp?.iss !== receipt.iss || cpp?.chain !== receipt.log.chain ? mismatch('the checkpoint is of another chain or verifier') : [],
-  );
+  const cpTime = cpp ? recordTimeReasons(cpp, 'EVIDENCE_MISMATCH') : [];
+  const cpOther = cpp?.iss !== receipt.iss || cpp?.chain !== receipt.log.chain;
+  add('checkpoint', cp.reasons.length > 0 ? cp.reasons : cpTime.length > 0 ? cpTime : cpOther ? mismatch('the checkpoint is of another chain or verifier') : []);
 
   for (const [i, s] of bundle.settlements.entries()) {
     const v = typeof s === 'string' ? await verifyReceipt(s, { resolver }) : undefined;

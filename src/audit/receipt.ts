@@ -2,9 +2,34 @@ import type { Reason } from '../errors.js';
 import type { CharterResolver } from '../did/types.js';
 import { decodeJwt } from '../credentials/index.js';
 import { receiptShapeReasons } from '../credentials/receipt-shape.js';
-import { checkAuditJws, MAX_AUDIT_JWS, RECEIPT_TYP } from './jws.js';
+import { checkAuditJws, MAX_AUDIT_JWS, RECEIPT_TYP, recordTimeReasons } from './jws.js';
 
 export { receiptShapeReasons };
+
+/**
+ * The receipt's shape (receiptShapeReasons), then what its members must say
+ * together: a non-empty `jti`; `time` a strict RFC 3339 date-time and `iat`
+ * its second; the chain's first entry (seq 1), and only it, with no `prev`;
+ * a decision's HTTP status a whole 100-599, below 400 for an allow and 400
+ * or above for a deny. Every receipt Charter writes holds; a record that
+ * does not is not one.
+ */
+export function receiptReasons(p: Record<string, unknown>): Reason[] {
+  const shape = receiptShapeReasons(p);
+  if (shape.length > 0) return shape;
+  const bad = (message: string): Reason[] => [{ code: 'RECEIPT_INVALID', message }];
+  if (p.jti === '') return bad('a receipt needs a non-empty jti');
+  const time = recordTimeReasons(p, 'RECEIPT_INVALID');
+  if (time.length > 0) return time;
+  const log = p.log as LogPosition;
+  if ((log.seq === 1) !== (log.prev === null)) return bad('only the first entry of a chain (seq 1) has no prev, and it has none');
+  if (p.kind === 'decision') {
+    const status = p.status as number;
+    if (!Number.isInteger(status) || status < 100 || status > 599) return bad('a decision receipt has an HTTP status (100-599)');
+    if ((p.decision === 'allow') !== status < 400) return bad(`a receipt that says ${String(p.decision)} has status ${status}: an allow is below 400, a deny 400 or above`);
+  }
+  return [];
+}
 
 /** Where an entry sits in its verifier's hash chain. */
 export interface LogPosition {
@@ -108,14 +133,15 @@ export interface ReceiptVerification {
 
 /**
  * Verifies a decision (or settlement) receipt: its signature by `iss` (the
- * verifier), its `typ`, canonical encoding and shape. `resolver` may be an
- * offline one (an evidence bundle's documents).
+ * verifier), its `typ`, canonical encoding, the form Charter signs, and its
+ * shape and rules (receiptReasons). `resolver` may be an offline one (an
+ * evidence bundle's documents).
  */
 export async function verifyReceipt(jws: string, options: { resolver: CharterResolver }): Promise<ReceiptVerification> {
   if (!options?.resolver || typeof options.resolver.resolveKey !== 'function') throw new TypeError('verifyReceipt needs { resolver }');
   const c = await checkAuditJws(jws, RECEIPT_TYP, options.resolver, 'RECEIPT_INVALID');
   if (!c.decoded) return { ok: false, reasons: c.reasons };
-  const reasons = [...c.reasons, ...receiptShapeReasons(c.decoded.payload)];
+  const reasons = [...c.reasons, ...receiptReasons(c.decoded.payload)];
   return { ok: reasons.length === 0, reasons, claims: c.decoded.payload as unknown as ReceiptClaims, ...(c.hash ? { hash: c.hash } : {}) };
 }
 

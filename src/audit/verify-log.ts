@@ -1,8 +1,8 @@
 import type { Reason } from '../errors.js';
 import type { CharterResolver } from '../did/types.js';
 import type { AuditCheckpointRecord, AuditEntryRecord, AuditStore } from '../store/types.js';
-import { CHECKPOINT_TYP, checkAuditJws, RECEIPT_TYP } from './jws.js';
-import { receiptShapeReasons, type ReceiptClaims } from './receipt.js';
+import { CHECKPOINT_TYP, checkAuditJws, RECEIPT_TYP, recordTimeReasons } from './jws.js';
+import { receiptReasons, type ReceiptClaims } from './receipt.js';
 
 /** The first place a chain does not hold, and why. */
 export interface AuditBreak {
@@ -26,6 +26,11 @@ export interface ChainSummary {
   checkpoints: number;
   /** Set when the chain starts after seq 1: the checkpoint it was pruned to. */
   anchor?: number;
+  /**
+   * Given checkpoints older than the anchor (with `acceptPruned` only): the
+   * entries they cover were removed, so they were not matched against anything.
+   */
+  predating?: number[];
 }
 
 export interface AuditVerification {
@@ -40,6 +45,21 @@ export interface VerifyAuditOptions {
   checkpoints?: readonly string[];
   /** Only this chain. */
   chain?: string;
+  /**
+   * The verifiers whose chains are expected (DIDs): a chain signed by anyone
+   * else (one a database writer added with a key of its own) is a break.
+   * Default: any signer, each chain checked against itself.
+   */
+  issuers?: readonly string[];
+  /**
+   * A given checkpoint older than a pruned chain's anchor covers entries
+   * that are gone: by default a break (the holder cannot tell retention from
+   * a database writer deleting the start of the log). True when that
+   * retention was expected: the checkpoint is then reported in the chain's
+   * `predating`, still required to be the chain's verifier's, never counted
+   * as matched.
+   */
+  acceptPruned?: boolean;
 }
 
 const PAGE = 500;
@@ -56,7 +76,9 @@ async function readCheckpoint(jws: string, resolver: CharterResolver, external: 
   const c = await checkAuditJws(jws, CHECKPOINT_TYP, resolver, 'AUDIT_CHAIN_BROKEN');
   if (c.reasons.length > 0 || !c.decoded) return { code: 'AUDIT_CHAIN_BROKEN', message: `a checkpoint does not verify (${c.reasons[0]?.code ?? 'MALFORMED_JWT'})` };
   const p = c.decoded.payload;
-  if (typeof p.chain !== 'string' || !Number.isSafeInteger(p.seq) || typeof p.head !== 'string')
+  const time = recordTimeReasons(p, 'AUDIT_CHAIN_BROKEN');
+  if (time.length > 0) return { code: 'AUDIT_CHAIN_BROKEN', message: `a checkpoint is malformed: ${time[0]!.message}` };
+  if (typeof p.chain !== 'string' || !Number.isSafeInteger(p.seq) || (p.seq as number) < 1 || typeof p.head !== 'string')
     return { code: 'AUDIT_CHAIN_BROKEN', message: 'a checkpoint lacks chain, seq or head' };
   if (row && (row.chain !== p.chain || row.seq !== p.seq || row.head !== p.head))
     return { code: 'AUDIT_CHAIN_BROKEN', message: `the stored checkpoint at seq ${row.seq} differs from what it signs` };
@@ -72,8 +94,8 @@ async function checkEntry(
   if (e.seq !== expect.seq) return `entry ${expect.seq} is missing (the next one stored is ${e.seq})`;
   const c = await checkAuditJws(e.jws, RECEIPT_TYP, resolver, 'AUDIT_CHAIN_BROKEN');
   if (!c.decoded) return `the receipt cannot be read (${c.reasons[0]?.code ?? 'MALFORMED_JWT'})`;
-  if (c.reasons.length > 0) return `the receipt's signature does not verify (${c.reasons[0]!.code})`;
-  const shape = receiptShapeReasons(c.decoded.payload);
+  if (c.reasons.length > 0) return `the receipt does not verify: ${c.reasons[0]!.message} (${c.reasons[0]!.code})`;
+  const shape = receiptReasons(c.decoded.payload);
   if (shape.length > 0) return `the receipt is malformed: ${shape[0]!.message}`;
   const claims = c.decoded.payload as unknown as ReceiptClaims;
   if (c.hash !== e.hash) return 'the stored hash is not the hash of the receipt';
@@ -99,17 +121,25 @@ async function checkEntry(
  * link to the previous entry, its seq without gaps, its stored columns
  * against the signed receipt, and every checkpoint (stored, and those a
  * third party holds) against the entry at its seq. A chain pruned to a
- * checkpoint starts from it. Stops at the first break, naming the entry and
+ * checkpoint starts from it; a given checkpoint older than that anchor is a
+ * break unless `acceptPruned`. With `issuers`, a chain signed by anyone else
+ * is a break. Stops at the first break, naming the entry and
  * why (AUDIT_CHAIN_BROKEN).
  */
 export async function verifyAuditLog(store: AuditStore, options: VerifyAuditOptions): Promise<AuditVerification> {
   if (!options?.resolver) throw new TypeError('verifyAuditLog needs { resolver }');
+  if (options.issuers !== undefined && !(Array.isArray(options.issuers) && options.issuers.every((d) => typeof d === 'string')))
+    throw new TypeError('verifyAuditLog: issuers must be a list of DIDs');
+  const issuers = options.issuers === undefined ? undefined : new Set(options.issuers);
   const chains: ChainSummary[] = [];
   const broken = (chain: string, seq: number, message: string, receiptId?: string): AuditVerification => ({
     ok: false,
     chains,
     broken: { chain, seq, code: 'AUDIT_CHAIN_BROKEN', message, ...(receiptId !== undefined ? { receiptId } : {}) },
   });
+  const short = (did: string) => (did.length > 80 ? `${did.slice(0, 80)}…` : did);
+  const unexpected = (chain: string, seq: number, signer: string) =>
+    broken(chain, seq, `the chain is signed by ${short(signer)}, which is not one of the expected verifiers: entries were added by someone else`);
 
   const external: CheckedCheckpoint[] = [];
   for (const jws of options.checkpoints ?? []) {
@@ -125,6 +155,8 @@ export async function verifyAuditLog(store: AuditStore, options: VerifyAuditOpti
   }
 
   for (const rec of records) {
+    // A chain whose signer is not expected is refused before any of it is read as the log's.
+    if (issuers && !issuers.has(rec.issuer)) return unexpected(rec.chain, rec.first, rec.issuer);
     const checkpoints: CheckedCheckpoint[] = [...external.filter((c) => c.chain === rec.chain)];
     for (const row of await store.listAuditCheckpoints(rec.chain)) {
       const cp = await readCheckpoint(row.jws, options.resolver, false, row);
@@ -149,6 +181,20 @@ export async function verifyAuditLog(store: AuditStore, options: VerifyAuditOpti
       if (a.iss !== rec.issuer) return broken(rec.chain, a.seq, `the checkpoint anchoring the pruned chain at seq ${a.seq} is signed by another verifier than the chain's`);
       prev = a.head;
       anchor = a.seq;
+    }
+    // A checkpoint a third party holds from before the anchor covers entries that are no longer there: the
+    // log cannot show whether retention or someone with database access removed them, so it is never taken
+    // as matched; it is a break unless the caller expected that pruning.
+    const predating: number[] = [];
+    for (const cp of anchor !== undefined ? checkpoints.filter((c) => c.external && c.seq < anchor).sort((a, b) => a.seq - b.seq) : []) {
+      if (cp.iss !== rec.issuer) return broken(rec.chain, cp.seq, `the given checkpoint at seq ${cp.seq} is signed by another verifier than the chain`);
+      if (!options.acceptPruned)
+        return broken(
+          rec.chain,
+          cp.seq,
+          `the given checkpoint at seq ${cp.seq} predates the anchor ${anchor}: the entries it covers were removed (if that retention was expected: acceptPruned, or --accept-pruned)`,
+        );
+      predating.push(cp.seq);
     }
     // With an anchor, every entry must be signed by the anchor's verifier (checkEntry compares each with this).
     let issuer: string | undefined = anchor !== undefined ? rec.issuer : undefined;
@@ -183,6 +229,7 @@ export async function verifyAuditLog(store: AuditStore, options: VerifyAuditOpti
       if (page.length < PAGE) break;
     }
     const last = seq - 1;
+    if (issuers && !issuers.has(issuer ?? rec.issuer)) return unexpected(rec.chain, rec.first, issuer ?? rec.issuer);
     if (last !== rec.last) return broken(rec.chain, last + 1, `the chain's entries stop at ${last}, but it claims ${rec.last}`);
     const beyond = checkpoints.filter((c) => c.seq > last).sort((a, b) => a.seq - b.seq)[0];
     if (beyond) return broken(rec.chain, last + 1, `a checkpoint holds ${beyond.seq} entries but the chain ends at ${last}: entries were removed`);
@@ -195,6 +242,7 @@ export async function verifyAuditLog(store: AuditStore, options: VerifyAuditOpti
       head: prev ?? rec.head,
       checkpoints: matched,
       ...(anchor !== undefined ? { anchor } : {}),
+      ...(predating.length > 0 ? { predating } : {}),
     });
   }
   return { ok: true, chains };

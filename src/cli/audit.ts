@@ -5,7 +5,7 @@ import { parseExpiry } from '../encoding/duration.js';
 import type { AuditEntryRecord, AuditStore } from '../store/types.js';
 import { checkpointAudit, decodeReceipt, pruneAuditLog, receiptsForGrant, sendAccessReport, verifyAuditLog, type AuditVerification } from '../audit/index.js';
 import { decodeCredential } from '../credentials/index.js';
-import { homeCommand, leaf, readJwtArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { homeCommand, leaf, notA, readJwtArg, readTextSource, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 import { shortDid, table } from './format.js';
 import { collect } from './args.js';
 
@@ -47,12 +47,29 @@ function described(e: AuditEntryRecord) {
 function renderVerification(v: AuditVerification): string {
   const lines = v.chains.map(
     (c) =>
-      `✓ chain ${c.chain}: ${c.entries} entries (${c.first}..${c.last}), ${c.checkpoints} checkpoints matched${c.anchor !== undefined ? `, anchored at ${c.anchor}` : ''}, signed by ${shortDid(c.issuer)}`,
+      `✓ chain ${c.chain}: ${c.entries} entries (${c.first}..${c.last}), ${c.checkpoints} checkpoints matched${c.anchor !== undefined ? `, anchored at ${c.anchor}` : ''}, signed by ${shortDid(c.issuer)}` +
+      (c.predating
+        ? `\n  ! given checkpoint${c.predating.length > 1 ? 's' : ''} at ${c.predating.join(', ')} predate${c.predating.length > 1 ? '' : 's'} the anchor ${c.anchor}: the entries covered were pruned, not checked`
+        : ''),
   );
   if (v.broken)
     lines.push(`✗ chain ${v.broken.chain} broken at entry ${v.broken.seq}${v.broken.receiptId ? ` (${v.broken.receiptId})` : ''}: ${v.broken.message} [${v.broken.code}]`);
   if (lines.length === 0) lines.push('the audit log is empty');
   return lines.join('\n');
+}
+
+const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/**
+ * The checkpoints one --checkpoint argument holds: a JWT, or a file (or `-`)
+ * of one or more separated by whitespace, as `audit checkpoint` prints them
+ * (one line per chain).
+ */
+async function readCheckpoints(ctx: CliContext, arg: string): Promise<string[]> {
+  const { text, source } = await readTextSource(ctx, arg, 'checkpoint');
+  const jwts = text.split(/\s+/).filter((t) => t.length > 0);
+  if (jwts.length === 0 || !jwts.every((t) => JWT.test(t))) throw notA(source, arg, 'checkpoint', 'checkpoints (compact JWTs, one per line)', 'a compact JWT');
+  return jwts;
 }
 
 /** Every entry decided in [from, to), in time order, in pages (entries of one millisecond are never split). */
@@ -119,15 +136,24 @@ export function registerAudit(program: Command, ctx: CliContext): void {
     audit
       .command('verify')
       .description('walk every chain: each signature, hash and link; name the first broken entry (exit 1 on any break)')
-      .option('--checkpoint <jwt|file>', 'a checkpoint a third party holds (repeatable): entries up to it must be unchanged', collect),
-    ['charter audit verify', 'charter audit verify --checkpoint checkpoint-2026-01.jwt'],
-  ).action((opts: CommonOptions & { checkpoint?: string[] }) =>
+      .option('--checkpoint <jwt|file>', 'checkpoints a third party holds (repeatable; a file may hold several, one per line): entries up to each must be unchanged', collect)
+      .option('--accept-pruned', "a given checkpoint older than a pruned chain's anchor is reported, not a break (the retention was expected)"),
+    ['charter audit verify', 'charter audit verify --checkpoint checkpoints-2026-01.jwt', 'charter audit verify --checkpoint old.jwt --accept-pruned'],
+  ).action((opts: CommonOptions & { checkpoint?: string[]; acceptPruned?: boolean }) =>
     runCommand(
       ctx,
       opts,
       async () => {
-        const checkpoints = await Promise.all((opts.checkpoint ?? []).map((c) => readJwtArg(ctx, c, 'checkpoint')));
-        return withHome(ctx, opts, (home) => verifyAuditLog(home.store, { resolver: home.resolver, checkpoints }));
+        const checkpoints = (await Promise.all((opts.checkpoint ?? []).map((c) => readCheckpoints(ctx, c)))).flat();
+        return withHome(ctx, opts, async (home) =>
+          verifyAuditLog(home.store, {
+            resolver: home.resolver,
+            checkpoints,
+            // Every chain must be signed by one of this home's identities: one signed by anyone else was put there.
+            issuers: (await home.store.listIdentities()).map((i) => i.did),
+            ...(opts.acceptPruned ? { acceptPruned: true } : {}),
+          }),
+        );
       },
       renderVerification,
     ),

@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
+import { MAX_JSON_DEPTH, scanJson } from '../encoding/json.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import { exportEvidence, verifyEvidence, type EvidenceVerification } from '../audit/index.js';
 import { leaf, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
@@ -18,11 +19,18 @@ function readBundle(path: string): unknown {
     if (e instanceof CharterError) throw e;
     throw new CharterError('INVALID_ARGUMENT', `cannot read the bundle ${path}`);
   }
+  let bundle: unknown;
   try {
-    return JSON.parse(text);
+    bundle = JSON.parse(text);
   } catch {
     throw new CharterError('INVALID_ARGUMENT', `${path} is not JSON`);
   }
+  // JSON.parse keeps the last of two members of one name, other readers the first: a bundle that says two
+  // things is refused, not read one way here and another way by the auditor's tool.
+  const scan = scanJson(text);
+  if (scan?.tooDeep) throw new CharterError('INVALID_ARGUMENT', `${path} nests JSON deeper than ${MAX_JSON_DEPTH} levels`);
+  if (scan !== undefined) throw new CharterError('INVALID_ARGUMENT', `${path} names the member "${scan.duplicate.slice(0, 60)}" twice in one object`);
+  return bundle;
 }
 
 function renderVerification(v: EvidenceVerification): string {

@@ -47,6 +47,15 @@ export interface StatusListSnapshot {
 }
 
 /**
+ * A status context that also wants the list each check read: `usedList` is
+ * called with the very list credential (signed JWT, as fetched) an entry was
+ * read from, before its bits are read. A refresh racing the check cannot
+ * change what is reported, unlike a later `snapshot(url)`. Evidence (the
+ * audit capture) is recorded from it.
+ */
+export type StatusListUseContext = StatusContext & { usedList?: (list: StatusListSnapshot) => void };
+
+/**
  * A StatusChecker (pass it as `status` to verifyCredential and the layers
  * above) with control over its cache: `refresh(url)` fetches a list again now
  * (after a revocation the verifier was told about) and rejects with the
@@ -55,7 +64,11 @@ export interface StatusListSnapshot {
 export type StatusListChecker = StatusChecker & {
   refresh(url: string): Promise<void>;
   clear(): void;
-  /** The list credential the last check of `url` read (the signed JWT as fetched), for evidence. */
+  /**
+   * The list credential cached for `url` now (the signed JWT as fetched). Not
+   * necessarily the one a finished check read (a refresh may have replaced
+   * it since): for evidence of a check, pass `usedList` in its context.
+   */
   snapshot(url: string): StatusListSnapshot | undefined;
 };
 
@@ -117,6 +130,8 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
     const v = await verifyCredential(jwt, {
       resolver: options.resolver,
       requireType: 'BitstringStatusListCredential',
+      // The bound the fetch applied: a list of many entries can pass a single credential's 64 KiB.
+      maxBytes: options.maxBytes ?? 1024 * 1024,
       now: new Date(fetched),
       ...(options.skewSeconds !== undefined ? { skewSeconds: options.skewSeconds } : {}),
     });
@@ -126,7 +141,7 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
     }
     const list = readStatusList(url, v, maxBitsBytes);
     // §2.2: ttl is advice and never outlives the list's validity; maxStaleness caps it for this verifier.
-    const exp = decodeJwt(jwt).payload.exp;
+    const exp = decodeJwt(jwt, { maxBytes: options.maxBytes ?? 1024 * 1024 }).payload.exp;
     const expires = Math.min(fetched + Math.min(list.ttl ?? defaultTtlMs, maxStaleMs), list.validUntil ?? Infinity, typeof exp === 'number' ? exp * 1000 : Infinity);
     return { list, expires, jwt, fetchedAt: fetched };
   }
@@ -159,7 +174,7 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
     return p;
   }
 
-  async function checkEntry(raw: unknown, credential: Credential, ctx: StatusContext): Promise<Reason | undefined> {
+  async function checkEntry(raw: unknown, credential: Credential, ctx: StatusListUseContext): Promise<Reason | undefined> {
     if (!isObj(raw) || raw.type !== 'BitstringStatusListEntry') {
       return { code: 'STATUS_UNAVAILABLE', message: 'unsupported credentialStatus type (only BitstringStatusListEntry)' };
     }
@@ -167,7 +182,9 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
     let list: StatusList;
     try {
       entry = readEntry(raw);
-      list = (await get(entry.statusListCredential)).list;
+      const c = await get(entry.statusListCredential);
+      list = c.list;
+      ctx.usedList?.({ url: entry.statusListCredential, jwt: c.jwt, fetchedAt: c.fetchedAt });
     } catch (e) {
       const r = toReason(e, 'STATUS_UNAVAILABLE');
       return { code: isCharterError(e) && e.code === 'STATUS_INVALID' ? 'STATUS_INVALID' : 'STATUS_UNAVAILABLE', message: r.message };
@@ -205,7 +222,7 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
     return undefined;
   }
 
-  const check: StatusChecker = async (credential, ctx) => {
+  const check: StatusChecker = async (credential, ctx: StatusListUseContext) => {
     const entries = Array.isArray(credential.credentialStatus) ? credential.credentialStatus : [credential.credentialStatus];
     if (entries.length === 0 || entries.length > MAX_ENTRIES) {
       return [{ code: 'STATUS_INVALID', message: `credentialStatus must hold 1 to ${MAX_ENTRIES} entries` }];

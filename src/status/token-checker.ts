@@ -7,7 +7,7 @@ import type { CharterResolver } from '../did/types.js';
 import { decodeJwt, type DecodedJwt } from '../credentials/index.js';
 import { decodeTokenStatusList, readTokenStatus, isStatusBits, tokenStatusCount, TOKEN_STATUS, type StatusBits } from './token-codec.js';
 import { STATUS_LIST_JWT_TYP, STATUS_LIST_MEDIA_TYPE } from './token-issuer.js';
-import { DEFAULT_MAX_STALENESS_SECONDS } from './checker.js';
+import { DEFAULT_MAX_STALENESS_SECONDS, type StatusListSnapshot } from './checker.js';
 
 /** Who issued the Referenced Token whose status is checked. */
 export interface TokenStatusContext {
@@ -16,6 +16,12 @@ export interface TokenStatusContext {
   /** For a JWK issuer (not a DID): its trusted public keys; a list signed by one of them is the issuer's. */
   issuerKeys?: readonly PublicJwk[];
   now: Date;
+  /**
+   * Called with the Status List Token the check read (the signed JWT as
+   * fetched, and when), before its bits are read: the list this answer rests
+   * on, whatever a refresh caches meanwhile. For evidence.
+   */
+  usedList?: (list: StatusListSnapshot) => void;
 }
 
 /**
@@ -65,6 +71,9 @@ interface CachedList {
   /** Otherwise the signature is checked against the caller's keys at use, remembered per key. */
   decoded?: DecodedJwt;
   verifiedWith: Set<string>;
+  /** The Status List Token as fetched, and when: what a check hands to `usedList`. */
+  jwt: string;
+  fetchedAt: number;
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -109,8 +118,9 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
       tooLargeCode: 'STATUS_UNAVAILABLE',
     });
     let d: DecodedJwt;
+    const jwt = res.body.toString('utf8').trim();
     try {
-      d = decodeJwt(res.body.toString('utf8').trim(), { maxBytes: options.maxBytes ?? 1024 * 1024 });
+      d = decodeJwt(jwt, { maxBytes: options.maxBytes ?? 1024 * 1024 });
     } catch (e) {
       throw unavailable(`the status list at ${new URL(url).host} is not a valid JWT (${toReason(e).code})`);
     }
@@ -154,7 +164,7 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
     // §8.3 step 4.4: cache at most ttl (the verifier's own bound wins when shorter), never past exp.
     let expires = t + Math.min(num(p.ttl) ? p.ttl : Infinity, staleness) * 1000;
     if (num(p.exp)) expires = Math.min(expires, p.exp * 1000);
-    return { bits: sl.bits, bytes, expires, ...(signerDid !== undefined ? { signerDid } : { decoded: d }), verifiedWith: new Set() };
+    return { bits: sl.bits, bytes, expires, ...(signerDid !== undefined ? { signerDid } : { decoded: d }), verifiedWith: new Set(), jwt, fetchedAt: t };
   }
 
   /**
@@ -226,6 +236,7 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
     } catch (e) {
       return [{ code: 'STATUS_UNAVAILABLE', message: toReason(e, 'STATUS_UNAVAILABLE').message }];
     }
+    ctx.usedList?.({ url: uri, jwt: list.jwt, fetchedAt: list.fetchedAt });
     const signer = signerReason(list, ctx);
     if (signer) return [signer];
     // §8.3 step 6: an index beyond the list is an error.

@@ -98,14 +98,14 @@ describe('access reports', () => {
 
 describe('access reports cannot be used to write fiction', () => {
   /** A receipt as a verifier signs one: about this grant and its grantee, with what it says was asked and when. */
-  const receipt = (by: Issuer, o: { resource?: string; action?: string; decision?: 'allow' | 'deny'; time?: Date; jti?: string } = {}) =>
+  const receipt = (by: Issuer, o: { resource?: string; action?: string; decision?: 'allow' | 'deny'; time?: Date; jti?: string } = {}, now: Date = o.time ?? new Date()) =>
     signCanonical(
       RECEIPT_TYP,
       {
         iss: by.did,
         jti: o.jti ?? `urn:uuid:${randomUUID()}`,
-        iat: Math.floor(Date.now() / 1000),
-        time: (o.time ?? new Date()).toISOString(),
+        iat: Math.floor(now.getTime() / 1000),
+        time: now.toISOString(),
         kind: 'decision',
         verifier: 'did:web:api.example',
         decision: o.decision ?? 'allow',
@@ -171,14 +171,14 @@ describe('access reports cannot be used to write fiction', () => {
   it(`a home keeps at most ${MAX_KEPT_PER_GRANT} reported uses of one grant`, async () => {
     const g = await w.grant({ resources: ['profile/email'] });
     const platform = makeIssuer();
-    const one = (jti?: string) =>
+    const one = (jti?: string, now = new Date()) =>
       signCanonical(
         RECEIPT_TYP,
         {
           iss: platform.did,
           jti: jti ?? `urn:uuid:${randomUUID()}`,
-          iat: Math.floor(Date.now() / 1000),
-          time: new Date().toISOString(),
+          iat: Math.floor(now.getTime() / 1000),
+          time: now.toISOString(),
           kind: 'decision',
           verifier: 'did:web:api.example',
           decision: 'allow',
@@ -267,14 +267,19 @@ function createAccessReportHandlerOnce(...a: Parameters<ReturnType<typeof create
 }
 
 /** A receipt as anyone may sign one: about grant `g`, presented by `sub`, with what it says was asked. */
-const signedReceipt = (by: Issuer, g: string, o: { sub?: string; jti?: string; decision?: 'allow' | 'deny'; resource?: string; action?: string; time?: Date; iss?: string } = {}) =>
+const signedReceipt = (
+  by: Issuer,
+  g: string,
+  o: { sub?: string; jti?: string; decision?: 'allow' | 'deny'; resource?: string; action?: string; time?: Date; iss?: string } = {},
+  now: Date = o.time ?? new Date(),
+) =>
   signCanonical(
     RECEIPT_TYP,
     {
       iss: o.iss ?? by.did,
       jti: o.jti ?? `urn:uuid:${randomUUID()}`,
-      iat: Math.floor(Date.now() / 1000),
-      time: (o.time ?? new Date()).toISOString(),
+      iat: Math.floor(now.getTime() / 1000),
+      time: now.toISOString(),
       kind: 'decision',
       verifier: by.did,
       decision: o.decision ?? 'allow',
@@ -383,12 +388,13 @@ describe('access reports: checks that need no network come first', () => {
   });
   /** A well-shaped receipt naming a did:web verifier on the test server, with a signature nobody made. */
   const junk = (issuer: string, g: string, o: { sub?: string } = {}) => {
+    const now = new Date();
     const b64 = (x: unknown) => Buffer.from(JSON.stringify(x)).toString('base64url');
     const claims = {
       iss: issuer,
       jti: `urn:uuid:${randomUUID()}`,
-      iat: Math.floor(Date.now() / 1000),
-      time: new Date().toISOString(),
+      iat: Math.floor(now.getTime() / 1000),
+      time: now.toISOString(),
       kind: 'decision',
       verifier: issuer,
       decision: 'allow',

@@ -6,13 +6,14 @@ import fc from 'fast-check';
 import { decide } from '../../src/guard/decide.js';
 import { createVerifier } from '../../src/guard/verifier.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
-import { checkpointAudit, pruneAuditLog, verifyAuditLog, signCheckpoint, type AuditVerification } from '../../src/audit/index.js';
+import { checkpointAudit, pruneAuditLog, verifyAuditLog, signCheckpoint, type AuditVerification, type VerifyAuditOptions } from '../../src/audit/index.js';
+import { AuditWriter } from '../../src/audit/writer.js';
 import { signPayload, RECEIPT_TYP } from '../../src/audit/jws.js';
 import { canonicalJson, sha256Digest } from '../../src/encoding/json.js';
 import type { Issuer } from '../../src/credentials/types.js';
 import { bound } from '../http/present.js';
 import { API, openWorld, type World } from '../http/world.js';
-import { tempDir } from '../helpers.js';
+import { makeIssuer, tempDir } from '../helpers.js';
 
 /**
  * The audit log's tamper evidence, on a real SQLite file: a log of allows and
@@ -53,7 +54,11 @@ afterAll(async () => w.close());
 
 let copies = 0;
 /** A fresh copy of the log, altered with raw SQL, then verified through the store. */
-async function tampered(mutate: (db: Database.Database) => void, checkpoints: string[] = []): Promise<AuditVerification> {
+async function tampered(
+  mutate: (db: Database.Database) => void,
+  checkpoints: string[] = [],
+  options: Omit<VerifyAuditOptions, 'resolver' | 'checkpoints'> = {},
+): Promise<AuditVerification> {
   const file = join(dir, `copy-${copies++}.db`);
   copyFileSync(base, file);
   const db = new Database(file);
@@ -61,7 +66,7 @@ async function tampered(mutate: (db: Database.Database) => void, checkpoints: st
   db.close();
   const store = await openSqliteStore(file);
   try {
-    return await verifyAuditLog(store, { resolver: w.resolver, checkpoints });
+    return await verifyAuditLog(store, { resolver: w.resolver, checkpoints, ...options });
   } finally {
     await store.close();
   }
@@ -294,5 +299,160 @@ describe('the audit log', () => {
     expect(v.broken).toMatchObject({ seq: 4 });
     const v2 = await tampered((db) => db.prepare('UPDATE audit_checkpoints SET jws = ?, head = ? WHERE seq = 4').run(forged.jws, 'sha256-whatever'));
     expect(v2.broken).toMatchObject({ seq: 4 });
+  });
+});
+
+/** The checkpoints the verifier stored (and a third party may have been given), by seq. */
+async function storedCheckpoints(): Promise<Map<number, string>> {
+  const store = await openSqliteStore(base);
+  try {
+    return new Map((await store.listAuditCheckpoints(chain)).map((c) => [c.seq, c.jws]));
+  } finally {
+    await store.close();
+  }
+}
+
+describe('a checkpoint a third party holds, older than the anchor of a pruned chain', () => {
+  const deletePrefix = (through: number) => (db: Database.Database) => db.prepare('DELETE FROM audit_entries WHERE seq <= ?').run(through);
+
+  it('entries 1..8 deleted behind the store (the stored checkpoint at 8 left as the anchor): the held checkpoint at 4 is a break, named as predating the anchor', async () => {
+    const held = (await storedCheckpoints()).get(4)!;
+    const v = await tampered(deletePrefix(8), [held]);
+    expect(v.ok).toBe(false);
+    expect(v.broken).toMatchObject({
+      chain,
+      seq: 4,
+      code: 'AUDIT_CHAIN_BROKEN',
+      message: expect.stringMatching(/checkpoint at seq 4 predates the anchor 8: the entries it covers were removed/),
+    });
+    // Without it the shortened log is self-consistent: what the holder's checkpoint is for.
+    expect((await tampered(deletePrefix(8))).ok).toBe(true);
+    // Deleted through 4 (the held checkpoint is the anchor itself): matched against the anchor, ok.
+    expect(await tampered(deletePrefix(4), [held])).toMatchObject({ ok: true, chains: [{ anchor: 4, first: 5 }] });
+  });
+
+  it('acceptPruned: the holder expected the retention; the checkpoint is reported as predating, never counted as matched', async () => {
+    const cps = await storedCheckpoints();
+    const plain = await tampered(deletePrefix(8));
+    const v = await tampered(deletePrefix(8), [cps.get(4)!], { acceptPruned: true });
+    expect(v).toMatchObject({ ok: true, chains: [{ chain, anchor: 8, first: 9, predating: [4] }] });
+    expect(v.chains[0]!.checkpoints).toBe(plain.chains[0]!.checkpoints);
+    // One at the anchor and one after it still match as before; only the one below is set apart.
+    const all = await tampered(deletePrefix(8), [cps.get(4)!, cps.get(8)!, cps.get(12)!], { acceptPruned: true });
+    expect(all).toMatchObject({ ok: true, chains: [{ predating: [4], checkpoints: plain.chains[0]!.checkpoints + 2 }] });
+    // An untouched log has no anchor: nothing predates anything.
+    expect((await tampered(() => undefined, [cps.get(4)!])).chains[0]!.predating).toBeUndefined();
+  });
+
+  it('a predating checkpoint signed by someone else, or naming another chain, is a break even with acceptPruned', async () => {
+    const forged = await signCheckpoint(w.alice, chain, 4, 'sha256-whatever');
+    expect((await tampered(deletePrefix(8), [forged.jws], { acceptPruned: true })).broken).toMatchObject({ seq: 4, message: expect.stringMatching(/signed by another verifier/) });
+    const elsewhere = await signCheckpoint(api, 'urn:uuid:another-chain', 4, 'sha256-whatever');
+    expect((await tampered(deletePrefix(8), [elsewhere.jws], { acceptPruned: true })).broken).toMatchObject({ message: expect.stringMatching(/no longer holds/) });
+    // A checkpoint at seq 0 or below holds nothing and is refused as malformed.
+    const zero = await signCheckpoint(api, chain, 0, 'sha256-whatever');
+    expect((await tampered(() => undefined, [zero.jws])).broken).toMatchObject({ message: expect.stringMatching(/lacks chain, seq or head/) });
+  });
+
+  it('after a legitimate pruneAuditLog the documented flow holds: the log verifies alone; an older held checkpoint needs acceptPruned, and is reported', async () => {
+    const cps = await storedCheckpoints();
+    const file = join(dir, `pruned-${copies++}.db`);
+    copyFileSync(base, file);
+    const store = await openSqliteStore(file);
+    try {
+      // Retention of everything but the newest entries: the anchor becomes the newest checkpoint (12), entries all gone.
+      expect((await pruneAuditLog(store, { before: new Date(Date.now() + 60_000), resolver: w.resolver })).chains).toEqual([{ chain, anchor: 12, entries: 12 }]);
+      expect((await verifyAuditLog(store, { resolver: w.resolver })).ok).toBe(true);
+      const held = [cps.get(4)!, cps.get(8)!];
+      expect((await verifyAuditLog(store, { resolver: w.resolver, checkpoints: held })).broken).toMatchObject({ seq: 4, message: expect.stringMatching(/predates the anchor 12/) });
+      expect(await verifyAuditLog(store, { resolver: w.resolver, checkpoints: held, acceptPruned: true })).toMatchObject({
+        ok: true,
+        chains: [{ anchor: 12, entries: 0, predating: [4, 8] }],
+      });
+      // The checkpoint at the anchor is still matched (a rewritten, re-anchored start would be caught by it).
+      expect(await verifyAuditLog(store, { resolver: w.resolver, checkpoints: [cps.get(12)!] })).toMatchObject({ ok: true, chains: [{ anchor: 12 }] });
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('chains signed by someone other than the expected verifiers (issuers)', () => {
+  /** A copy of the log with a whole chain of a stranger's appended, as a database writer with a key of its own would. */
+  async function withForeignChain(): Promise<{ file: string; stranger: Issuer; foreign: string }> {
+    const file = join(dir, `foreign-${copies++}.db`);
+    copyFileSync(base, file);
+    const store = await openSqliteStore(file);
+    const stranger = makeIssuer();
+    try {
+      const writer = new AuditWriter(store, { signer: stranger, checkpointSeconds: 0 });
+      const time = new Date();
+      await writer.append(
+        {
+          jti: 'urn:uuid:00000000-0000-7000-8000-0000000000ff',
+          iat: Math.floor(time.getTime() / 1000),
+          time: time.toISOString(),
+          kind: 'decision',
+          verifier: API,
+          decision: 'allow',
+          status: 200,
+          reasons: [],
+          sub: w.app.did,
+          request: { htm: 'GET', htu: 'http://127.0.0.1:9999/profile/phone' },
+          policy: { kind: 'grant', resource: 'profile/phone', action: 'read' },
+          credentials: [],
+          chain: [{ id: 'urn:uuid:some-grant', iss: w.alice.did }],
+        },
+        [],
+      );
+      await writer.checkpoint();
+      return { file, stranger, foreign: writer.chain };
+    } finally {
+      await store.close();
+    }
+  }
+  const verifyFile = async (file: string, options: Omit<VerifyAuditOptions, 'resolver'> = {}) => {
+    const store = await openSqliteStore(file);
+    try {
+      return await verifyAuditLog(store, { resolver: w.resolver, ...options });
+    } finally {
+      await store.close();
+    }
+  };
+
+  it('a chain signed by a stranger is a break naming the chain and its signer; without issuers it verifies on its own terms', async () => {
+    const { file, stranger, foreign } = await withForeignChain();
+    expect((await verifyFile(file)).ok).toBe(true);
+    const v = await verifyFile(file, { issuers: [api.did] });
+    expect(v.ok).toBe(false);
+    expect(v.broken).toMatchObject({ chain: foreign, seq: 1, code: 'AUDIT_CHAIN_BROKEN', message: expect.stringContaining(stranger.did) });
+    expect(v.broken!.message).toMatch(/not one of the expected verifiers/);
+    // Naming both signers lets both chains pass; naming neither refuses the first chain read.
+    expect(await verifyFile(file, { issuers: [api.did, stranger.did] })).toMatchObject({ ok: true, chains: [{}, {}] });
+    expect((await verifyFile(file, { issuers: [] })).ok).toBe(false);
+    // Only the expected chain asked for: the stranger's is not read.
+    expect((await verifyFile(file, { issuers: [api.did], chain })).ok).toBe(true);
+  });
+
+  it("the stranger's rows relabelled with the verifier's DID (the stored signer column) are still caught: the signature is the stranger's", async () => {
+    const { file, foreign } = await withForeignChain();
+    const db = new Database(file);
+    db.prepare('UPDATE audit_entries SET issuer = ? WHERE chain = ?').run(api.did, foreign);
+    db.prepare('UPDATE audit_checkpoints SET issuer = ? WHERE chain = ?').run(api.did, foreign);
+    db.close();
+    const v = await verifyFile(file, { issuers: [api.did] });
+    expect(v.ok).toBe(false);
+    expect(v.broken).toMatchObject({ chain: foreign, code: 'AUDIT_CHAIN_BROKEN' });
+  });
+
+  it('the verifier whose own chain it is passes; issuers must be a list of DIDs', async () => {
+    expect(await tampered(() => undefined, [], { issuers: [api.did] })).toMatchObject({ ok: true, chains: [{ chain, issuer: api.did }] });
+    const store = await openSqliteStore(base);
+    try {
+      await expect(verifyAuditLog(store, { resolver: w.resolver, issuers: 'did:key:z' as never })).rejects.toBeInstanceOf(TypeError);
+      await expect(verifyAuditLog(store, { resolver: w.resolver, issuers: [1] as never })).rejects.toBeInstanceOf(TypeError);
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import vector from '../vectors/bitstring-status-list.json' with { type: 'json' };
-import { createStatusChecker, encodeBitstring, MIN_LIST_SIZE, readStatus, setBit, type StatusListChecker } from '../../src/status/index.js';
+import { createStatusChecker, encodeBitstring, MIN_LIST_SIZE, readStatus, setBit, type StatusListChecker, type StatusListSnapshot } from '../../src/status/index.js';
+import type { StatusListUseContext } from '../../src/status/checker.js';
 import { issueCredential, signJwt, verifyCredential } from '../../src/credentials/index.js';
 import type { CredentialStatusEntry, Issuer, StatusReport } from '../../src/credentials/types.js';
 import { createResolver } from '../../src/did/index.js';
@@ -404,6 +406,17 @@ describe('freshness: maxStalenessSeconds caps any ttl; refresh and clear', () =>
     expect(await codes(other.jwt, status)).toEqual(['STATUS_UNAVAILABLE']);
     expect(hits.get(path)).toBeGreaterThan(1);
   });
+  it("a list credential over 64 KiB (1 Mi entries, incompressible) verifies within the checker's maxBytes, and is refused beyond it", async () => {
+    const bits = new Uint8Array(randomBytes(2 ** 20 / 8)); // random bits: gzip cannot shrink them
+    const url = await publish({ bits });
+    expect(lists.get(new URL(url).pathname)!.length).toBeGreaterThan(65_536);
+    const index = 5000;
+    const expected = readStatus(bits, index, 1) === 1 ? ['CREDENTIAL_REVOKED'] : [];
+    const clear = readStatus(bits, index + 1, 1) === 1 ? ['CREDENTIAL_REVOKED'] : [];
+    expect(await codes(await credentialWith(entry(url, { statusListIndex: String(index) })), checker())).toEqual(expected);
+    expect(await codes(await credentialWith(entry(url, { statusListIndex: String(index + 1) })), checker())).toEqual(clear);
+    expect(await codes(await credentialWith(entry(url, { statusListIndex: String(index) })), checker({ maxBytes: 60_000 }))).toEqual(['STATUS_UNAVAILABLE']);
+  });
   it('concurrent checks of one list share one fetch', async () => {
     const status = checker();
     const { path, jwt } = await revocable();
@@ -450,6 +463,63 @@ describe('evidence: what a check read, and checking from recorded lists', () => 
     expect(await codes(await credentialWith(entry(url)), c)).toEqual([]);
     expect(c.snapshot(url)).toMatchObject({ url, jwt: lists.get(new URL(url).pathname) });
     expect(c.snapshot(`${url}-other`)).toBeUndefined();
+  });
+
+  it('usedList: each check hands its context the very list it read, even when a refresh replaces the cached one before the check returns', async () => {
+    // A slow first fetch (the decision's), a revocation, then a fast refresh (a revocation notice) that lands first.
+    const url = await publish();
+    const before = lists.get(new URL(url).pathname)!;
+    const revokedBits = new Uint8Array(MIN_LIST_SIZE / 8);
+    setBit(revokedBits, 7, true);
+    let calls = 0;
+    const c = checker({
+      source: async () => {
+        const mine = ++calls;
+        const body = mine === 1 ? before : lists.get(new URL(url).pathname)!;
+        await new Promise((r) => setTimeout(r, mine === 1 ? 300 : 5));
+        return body;
+      },
+    });
+    const jwt = await credentialWith(entry(url));
+    const used: StatusListSnapshot[] = [];
+    const decision = verifyCredential(jwt, { resolver, status: (cred, ctx) => c(cred, { ...ctx, usedList: (l: StatusListSnapshot) => used.push(l) } as StatusListUseContext) });
+    await new Promise((r) => setTimeout(r, 50));
+    await publish({ bits: revokedBits }, new URL(url).pathname);
+    await c.refresh(url);
+    const v = await decision;
+    expect(v.reasons).toEqual([]);
+    // The list the answer rests on is the one fetched before the revocation ...
+    expect(used).toHaveLength(1);
+    expect(used[0]).toMatchObject({ url, jwt: before });
+    expect(used[0]!.fetchedAt).toBeTypeOf('number');
+    // ... while what the cache holds by now (snapshot) is the revoked one: reading it back would be wrong evidence.
+    expect(c.snapshot(url)?.jwt).toBe(lists.get(new URL(url).pathname));
+    expect(c.snapshot(url)?.jwt).not.toBe(before);
+    // The next check reads the revoked list, and says so.
+    const again: StatusListSnapshot[] = [];
+    const r = await verifyCredential(jwt, { resolver, status: (cred, ctx) => c(cred, { ...ctx, usedList: (l: StatusListSnapshot) => again.push(l) } as StatusListUseContext) });
+    expect(r.reasons.map((x) => x.code)).toEqual(['CREDENTIAL_REVOKED']);
+    expect(again.map((l) => l.jwt)).toEqual([lists.get(new URL(url).pathname)]);
+  });
+
+  it('usedList: one report per entry read, a list that verifies but is refused (another issuer) is still reported, one that cannot be had is not', async () => {
+    const a = await publish();
+    const b = await publish({ purpose: 'suspension' });
+    const foreign = await publish({ by: makeIssuer() });
+    const used: StatusListSnapshot[] = [];
+    const status = (cred: Parameters<StatusListChecker>[0], ctx: Parameters<StatusListChecker>[1]) =>
+      c(cred, { ...ctx, usedList: (l: StatusListSnapshot) => used.push(l) } as StatusListUseContext);
+    const c = checker();
+    const both = await credentialWith([entry(a), entry(b, { statusPurpose: 'suspension' })]);
+    expect((await verifyCredential(both, { resolver, status })).reasons).toEqual([]);
+    expect(used.map((l) => l.url).sort()).toEqual([a, b].sort());
+    expect(used.map((l) => l.jwt).sort()).toEqual([lists.get(new URL(a).pathname), lists.get(new URL(b).pathname)].sort());
+    used.length = 0;
+    expect((await verifyCredential(await credentialWith(entry(foreign)), { resolver, status })).reasons.map((r) => r.code)).toEqual(['STATUS_INVALID']);
+    expect(used.map((l) => l.jwt)).toEqual([lists.get(new URL(foreign).pathname)]);
+    used.length = 0;
+    expect((await verifyCredential(await credentialWith(entry(`${srv.url}/lists/none`)), { resolver, status })).reasons.map((r) => r.code)).toEqual(['STATUS_UNAVAILABLE']);
+    expect(used).toEqual([]);
   });
 
   it('source: lists come from it, never the network, and are verified as if fetched', async () => {

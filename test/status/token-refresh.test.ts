@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signJwt } from '../../src/credentials/index.js';
 import { createResolver } from '../../src/did/index.js';
 import { createTokenStatusChecker } from '../../src/status/token-checker.js';
-import { encodeTokenStatusList, writeTokenStatus } from '../../src/status/token-codec.js';
+import { decodeTokenStatusList, encodeTokenStatusList, readTokenStatus, writeTokenStatus } from '../../src/status/token-codec.js';
+import type { StatusListSnapshot } from '../../src/status/checker.js';
 import { makeIssuer, serve } from '../helpers.js';
 
 /**
@@ -77,5 +78,31 @@ describe('Token Status List: refresh() and clear() against a fetch already in fl
     await tsc.refresh(uri); // fast, revoked
     await first;
     expect(codes(await check())).toEqual(['CREDENTIAL_REVOKED']);
+  });
+
+  it('usedList: a check hands its context the Status List Token it read, not the newer one a racing refresh cached', async () => {
+    const { tsc, uri, status } = setup('/statuslists/used');
+    const statusOf = (jwt: string) => {
+      const p = JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as { status_list: { lst: string; bits: 1 } };
+      return readTokenStatus(decodeTokenStatusList(p.status_list.lst), 1, 3);
+    };
+    const used: StatusListSnapshot[] = [];
+    const after: StatusListSnapshot[] = [];
+    delays.push(300);
+    const early = tsc(status, { issuer: issuer.did, now: new Date(), usedList: (l) => used.push(l) });
+    await later(50);
+    revoked = true;
+    await tsc.refresh(uri);
+    expect(codes(await early)).toEqual([]);
+    expect(used).toHaveLength(1);
+    expect(used[0]!.url).toBe(uri);
+    expect(statusOf(used[0]!.jwt)).toBe(0); // the list the VALID answer rests on
+    expect(codes(await tsc(status, { issuer: issuer.did, now: new Date(), usedList: (l) => after.push(l) }))).toEqual(['CREDENTIAL_REVOKED']);
+    expect(after.map((l) => statusOf(l.jwt))).toEqual([1]);
+    // A list that cannot be had is not reported.
+    const none: StatusListSnapshot[] = [];
+    const missing = { status_list: { idx: 3, uri: 'http://127.0.0.1:1/statuslists/none' } };
+    expect(codes(await tsc(missing, { issuer: issuer.did, now: new Date(), usedList: (l) => none.push(l) }))).toEqual(['STATUS_UNAVAILABLE']);
+    expect(none).toEqual([]);
   });
 });
