@@ -56,7 +56,10 @@ export async function verifyMandatePolicy(
   }
   if (payment && policy.payee !== undefined) {
     const p = payment.payee;
-    if (!p || (p.id !== policy.payee && p.website !== policy.payee))
+    // The payee's identity is its id when it has one, as the chain's allow-lists match it (AP2, VI constraints):
+    // the website beside an id is the agent's word, never checked against what the user signed.
+    const who = p ? (typeof p.id === 'string' && p.id !== '' ? p.id : p.website) : undefined;
+    if (who === undefined || who !== policy.payee)
       reasons.push({ code: 'COUNTERPARTY_NOT_ALLOWED', message: `the payment is to another payee than ${policy.payee.slice(0, 100)}` });
   }
   // Who used the nonce: the agent key the chain delegates to, or the user's key when no agent acted.

@@ -1,5 +1,5 @@
 import { addLayer, checkAud, checkExp, checkIat, checkNonce, guard, party, refuse, verifyRoot, type Ctx } from './common.js';
-import { hashAscii, parseSdJwt, resolveClaims, verifyLayer, type SdLayer } from './sd.js';
+import { hashAscii, hasWithheld, parseSdJwt, resolveClaims, verifyLayer, type SdLayer } from './sd.js';
 import { keyFromJwk, jwkThumbprint } from './trust.js';
 import { checkAp2Checkout, checkAp2Payment, ap2IdMatches, AP2_NETWORK_TYPES } from './ap2-constraints.js';
 import { readCheckout, checkoutLines, checkoutMerchant } from './checkout.js';
@@ -116,6 +116,9 @@ async function verifyChain(ctx: Ctx, chain: string, label: string, expected: { a
     if (open === last) refuse('INVALID_CREDENTIAL', last ? `the chain ends in an open mandate (${name})` : `${name} is closed but the chain goes on`, name);
     if (open && !isObj(mandate.cnf)) refuse('INVALID_CREDENTIAL', `${name} is open and needs cnf (agent authorization §Mandate Structure)`, name);
     if (open && !Array.isArray(mandate.constraints)) refuse('INVALID_CREDENTIAL', `${name} is open and needs constraints`, name);
+    // What the user restricted must be shown whole: a withheld member (a preset payee or amount, a constraint's
+    // bound) cannot be told from a decoy, and the checks would read the rest as allowing more.
+    if (open && hasWithheld(mandate)) refuse('CONSTRAINT_VIOLATED', `${name} hides members of the open mandate the user signed: present them all`, name);
     if (last) {
       if (ctx.opts.allowMissingNonce !== true && (expected.aud === undefined || expected.nonce === undefined)) {
         refuse('NONCE_MISMATCH', `the closed mandate (${name}) is checked against this verifier's aud and nonce: pass both (or allowMissingNonce)`, name);

@@ -116,6 +116,23 @@ export function resolveClaims(layer: SdLayer, what: string): Record<string, unkn
   return claims;
 }
 
+/** Resolved objects that had a digest in `_sd` no disclosure answered. */
+const WITHHELD = new WeakSet<object>();
+
+/**
+ * Does a resolved value hide an object member (a digest in `_sd` whose
+ * disclosure was not presented), at any depth? A restriction the user signed (a
+ * mandate's constraint) must be shown whole: what is hidden cannot be told
+ * from a decoy, so a check that reads the rest would pass without it.
+ */
+export function hasWithheld(value: unknown, depth = 0): boolean {
+  if (depth > MAX_DEPTH || value === null || typeof value !== 'object') return false;
+  if (WITHHELD.has(value)) return true;
+  // A hidden array element is left out of a list (a payee among the allowed ones, not shown to this merchant):
+  // the checks already treat a list they cannot read whole as allowing less, never more.
+  return (Array.isArray(value) ? value : Object.values(value)).some((v) => hasWithheld(v, depth + 1));
+}
+
 /** One value (e.g. a mandate disclosure's) with `layer`'s disclosures applied inside it. */
 export function resolveValue(layer: SdLayer, value: unknown, what: string, opts: { keepUndisclosed?: boolean } = {}): unknown {
   return resolver(layer, what, opts.keepUndisclosed === true).walk(value, 0);
@@ -159,7 +176,11 @@ function resolver(layer: SdLayer, what: string, keepUndisclosed = false) {
       if (dup !== undefined) throw bad(what, `_sd repeats a disclosure digest (RFC 9901 §7.1): ${dup.slice(0, 64)}`);
       for (const h of v._sd as string[]) {
         const d = byDigest.get(h);
-        if (!d) continue;
+        if (!d) {
+          // Not disclosed here: a decoy, or a member the presenter withheld (RFC 9901 §4.2.5 makes them alike).
+          WITHHELD.add(out);
+          continue;
+        }
         used.add(h);
         // VI credential-format §9 lists the delegate_payload element digests in `_sd` too: they resolve in their array.
         if (d.key === undefined) continue;

@@ -1,6 +1,6 @@
 import { canonicalJson } from '../encoding/json.js';
 import { addLayer, checkAud, checkExp, checkIat, checkNonce, guard, party, refuse, verifyRoot, type Ctx } from './common.js';
-import { hashAscii, parseSdJwt, resolveClaims, resolveValue, verifyLayer, duplicateSdDigest, type SdLayer } from './sd.js';
+import { hashAscii, hasWithheld, parseSdJwt, resolveClaims, resolveValue, verifyLayer, duplicateSdDigest, type SdLayer } from './sd.js';
 import { keyFromJwk } from './trust.js';
 import { checkViConstraints, VI_NETWORK_TYPES } from './vi-constraints.js';
 import { readCheckout, checkoutLines, checkoutMerchant } from './checkout.js';
@@ -301,6 +301,11 @@ function evaluateOpen(
           (f.finalPay && isObj(f.finalPay.payee) ? f.finalPay.payee : undefined) ??
           (f.l3cAud ? { website: f.l3cAud } : undefined);
         fulfillment = { ...(lines ? { line_items: lines } : {}), ...(merchant ? { merchant } : {}) };
+      }
+      for (const c of constraints) {
+        // A member of a constraint the agent withheld (max of an amount range...) would make the rest read as less strict.
+        if (hasWithheld(c))
+          refuse('CONSTRAINT_VIOLATED', `${ref}: the ${String(isObj(c) ? c.type : 'constraint').slice(0, 60)} constraint hides members the user signed: present them all`, 'L2');
       }
       const result = checkViConstraints(constraints, fulfillment ?? {}, { mode: 'strict', isOpenMandate: true });
       for (const c of constraints) {

@@ -88,6 +88,27 @@ async function guard(chain: Awaited<ReturnType<typeof payment>>['chain'], extra:
 }
 
 describe("Verifiable Intent: the agent's closing layers never widen what the user or the merchant signed", () => {
+  it("the guard's payee is the payee's id when it has one: a website the agent wrote beside the allowed id names no one", async () => {
+    const payee = { id: 'merchant-uuid-1', name: 'Tennis Warehouse', website: 'https://evil.example' };
+    for (const [asked, ok] of [
+      ['https://evil.example', false],
+      ['https://tennis-warehouse.com', false],
+      ['merchant-uuid-1', true],
+    ] as const) {
+      const { chain } = await payment({ payee, nonce: `p-${asked}` });
+      const g = await guard(chain, { amount: '300 USD', payee: asked });
+      const why = 'reasons' in g.r ? codes(g.r as { reasons: { code: string }[] }) : [];
+      expect([asked, g.r.ok, g.ran, why]).toEqual([asked, ok, ok ? 1 : 0, ok ? [] : ['COUNTERPARTY_NOT_ALLOWED']]);
+    }
+    // A payee with no id is known by its website.
+    const { chain } = await payment({ payee: { name: 'Tennis Warehouse', website: 'https://tennis-warehouse.com' }, nonce: 'p-web' });
+    const d = await verifyMandateChain(chain, opts('p-web'));
+    if (d.ok) {
+      const { chain: again } = await payment({ payee: { name: 'Tennis Warehouse', website: 'https://tennis-warehouse.com' }, nonce: 'p-web-g' });
+      expect((await guard(again, { amount: '300 USD', payee: 'https://tennis-warehouse.com' })).r.ok).toBe(true);
+    }
+  });
+
   it("an allowed_merchants list the agent adds to its own L3a is not the user's allow-list", async () => {
     for (const extra of [{ allowed_merchants: [EVIL] }, { allowed_merchants: [EVIL, MERCHANTS[0]] }, {}]) {
       const { chain } = await payment({ payee: EVIL, extra, nonce: 'n1' });
