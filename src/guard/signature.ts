@@ -52,7 +52,20 @@ const refused = (d: RequestSignatureDecision, reason: Reason): RequestSignatureD
 export async function checkSignature(v: Verifier, method: string, url: string, s: SignatureBinding, now: number): Promise<RequestSignatureDecision> {
   const options: VerifyRequestSignatureOptions = { skewSeconds: v.skewSeconds, ...s.options, now: new Date(now) };
   const d = await checkRequestSignature({ method, url, header: s.header }, options);
-  if (!d.ok || !d.components?.includes('"content-digest"')) return d;
+  if (!d.ok) return d;
+  // Any covered Content-Digest component, whatever its parameters (;sf, ;key, ;bs), signs the field, so the
+  // body is compared with it. ;req and ;tr never reach here on a request: the signature base refuses them.
+  const digests = (d.components ?? []).filter((c) => c === '"content-digest"' || c.startsWith('"content-digest";'));
+  if (digests.length === 0) return d;
+  // A ;key naming an algorithm this server cannot check signs a digest it never compares; the other, unsigned members
+  // of the field would then decide alone. Refused.
+  const uncheckable = digests.find((c) => /;key="/.test(c) && !/;key="sha-(256|512)"/.test(c));
+  if (uncheckable !== undefined) {
+    return refused(d, {
+      code: 'CONTENT_DIGEST_MISMATCH',
+      message: 'the signature covers a Content-Digest member this server cannot check (only sha-256 and sha-512): sign the whole field',
+    });
+  }
   let body: Uint8Array;
   try {
     body = await s.body();

@@ -31,14 +31,26 @@ export function keyIndex(keys: KeysOption, what = 'keys'): KeyIndex {
   if (hit) return hit;
   const entries: Array<[string | undefined, unknown]> = isJwkSet(keys) ? keys.keys.map((k) => [undefined, k]) : Object.entries(keys);
   const byId = new Map<string, HttpSigKey>();
+  const named: Array<[string | undefined, HttpSigKey]> = [];
   for (const [name, jwk] of entries) {
-    let k: HttpSigKey;
     try {
-      k = importHttpSigKey(jwk);
+      named.push([name, importHttpSigKey(jwk)]);
     } catch (e) {
       throw new TypeError(`${what}: ${name ? `key ${name}` : 'a key'} cannot verify HTTP message signatures (${e instanceof CharterError ? e.code : 'invalid'})`, { cause: e });
     }
-    for (const id of [name, k.kid, k.thumbprint]) if (id !== undefined && !byId.has(id)) byId.set(id, k);
+  }
+  // A thumbprint always names its own key (Web Bot Auth selects keys by it): indexed first, and a record
+  // name or kid equal to another key's thumbprint, which would take that key's name over, is refused.
+  for (const [, k] of named) if (!byId.has(k.thumbprint)) byId.set(k.thumbprint, k);
+  for (const [name, k] of named) {
+    for (const id of [name, k.kid]) {
+      if (id === undefined) continue;
+      const other = byId.get(id);
+      if (other !== undefined && other.thumbprint === id && other.thumbprint !== k.thumbprint) {
+        throw new TypeError(`${what}: ${name ? `key ${name.slice(0, 60)}` : 'a key'} is named ${id.slice(0, 60)}, the RFC 7638 thumbprint of another key`);
+      }
+      if (other === undefined) byId.set(id, k);
+    }
   }
   const index: KeyIndex = { find: (id) => byId.get(id) };
   imported.set(keys, index);

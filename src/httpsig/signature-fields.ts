@@ -32,6 +32,8 @@ export function readSignatureFields(field: FieldGetter): SignatureFields | 'miss
     return e instanceof FieldError ? e.message : 'malformed signature fields';
   }
   if (inputs.size > MAX_LABELS) return `more than ${MAX_LABELS} signatures`;
+  const noncanonical = parameterProblem(combinedFieldValue(inputLines));
+  if (noncanonical !== undefined) return noncanonical;
   if (inputs.size !== sigs.size || [...inputs.keys()].some((l) => !sigs.has(l))) return 'Signature and Signature-Input do not carry the same labels';
   const signatures = new Map<string, Uint8Array>();
   for (const [label, m] of sigs) {
@@ -40,4 +42,65 @@ export function readSignatureFields(field: FieldGetter): SignatureFields | 'miss
     signatures.set(label, new Uint8Array(v));
   }
   return { inputs, signatures };
+}
+
+/** RFC 9421 §2.3: the signature parameters that are Integers. */
+const INTEGER_PARAMS = new Set(['created', 'expires']);
+
+/** The index just past the sf-string that starts at `i` (the value already parsed, so it is closed). */
+function skipString(value: string, i: number): number {
+  for (i++; i < value.length; i++) {
+    if (value[i] === '\\') i++;
+    else if (value[i] === '"') return i + 1;
+  }
+  return i;
+}
+
+/**
+ * What the parsed Dictionary no longer shows, read from the raw Signature-Input
+ * (already known to parse): a parameter key repeated on one item or inner list
+ * (RFC 9651 §4.2.3.2 lets the last win, so `;tag="evil";tag="web-bot-auth"` or
+ * `;created=0;created=…` would verify as the re-serialised last value), and a
+ * Decimal where RFC 9421 §2.3 wants an Integer (`created=1772366400.0`; RFC
+ * 9651 keeps the two types distinct, the parser maps both to a number).
+ */
+export function parameterProblem(value: string): string | undefined {
+  let depth = 0;
+  let group: Set<string> | undefined;
+  let signatureParams = false;
+  let i = 0;
+  while (i < value.length) {
+    const c = value[i]!;
+    if (c === ';') {
+      i++;
+      while (value[i] === ' ') i++;
+      const key = /^[a-z*][a-z0-9_.*-]*/.exec(value.slice(i, i + 80))?.[0] ?? '';
+      i += key.length;
+      if (group === undefined) {
+        group = new Set();
+        signatureParams = depth === 0;
+      }
+      if (group.has(key)) return `the parameter ${key.slice(0, 20)} is repeated`;
+      group.add(key);
+      if (value[i] === '=') {
+        i++;
+        if (value[i] === '"') i = skipString(value, i);
+        else {
+          const start = i;
+          while (i < value.length && !/[;\s(),]/.test(value[i]!)) i++;
+          if (signatureParams && INTEGER_PARAMS.has(key) && !/^-?\d+$/.test(value.slice(start, i))) return `${key} must be an Integer`;
+        }
+      }
+      continue;
+    }
+    group = undefined;
+    if (c === '"') {
+      i = skipString(value, i);
+      continue;
+    }
+    if (c === '(') depth++;
+    else if (c === ')') depth--;
+    i++;
+  }
+  return undefined;
 }

@@ -84,6 +84,10 @@ export interface RequestSignatureDecision {
 const defaultResolvers = new Map<string, DirectoryResolver>();
 const recordDirectories = new WeakMap<object, Map<string, ReturnType<typeof keyIndex>>>();
 
+/** The caps checkVerifyOptions puts on maxAgeSeconds and skewSeconds: no verifier accepts a signature longer. */
+const MAX_AGE_CAP_SECONDS = 86400;
+const SKEW_CAP_SECONDS = 300;
+
 /** Checks options once (TypeError for misuse), as a middleware does when it is built. */
 export function checkVerifyOptions(o: VerifyRequestSignatureOptions): void {
   if (!o || typeof o !== 'object') throw new TypeError('verifyRequestSignature needs options');
@@ -92,13 +96,22 @@ export function checkVerifyOptions(o: VerifyRequestSignatureOptions): void {
   const d = o.directories;
   if (d !== undefined && d !== 'fetch' && typeof d !== 'object') throw new TypeError("directories must be 'fetch', a record of JWK Sets by origin, or a DirectoryResolver");
   if (d && typeof d === 'object' && typeof (d as DirectoryResolver).resolve !== 'function') {
-    for (const [origin, set] of Object.entries(d)) checkKeysOption(set, `directories[${origin.slice(0, 60)}]`);
+    const origins = new Set<string>();
+    for (const [origin, set] of Object.entries(d)) {
+      const what = `directories[${origin.slice(0, 60)}]`;
+      const o = recordOrigin(origin);
+      if (o === undefined) throw new TypeError(`${what}: each key must be an http(s) origin such as https://agent.example`);
+      if (origins.has(o)) throw new TypeError(`${what}: another key already names the origin ${o}`);
+      origins.add(o);
+      checkKeysOption(set, what);
+    }
   }
   if (o.store !== undefined && o.store !== 'caller' && typeof o.store?.consumeNonce !== 'function')
     throw new TypeError("store must have consumeNonce(scope, value, expiresAt), or be 'caller'");
   if (o.requireNonce && !o.store) throw new TypeError('requireNonce needs a store to use nonces once');
-  if (o.skewSeconds !== undefined && !(typeof o.skewSeconds === 'number' && o.skewSeconds >= 0 && o.skewSeconds <= 300)) throw new TypeError('skewSeconds must be in [0, 300]');
-  if (o.maxAgeSeconds !== undefined && !(Number.isInteger(o.maxAgeSeconds) && o.maxAgeSeconds > 0 && o.maxAgeSeconds <= 86400))
+  if (o.skewSeconds !== undefined && !(typeof o.skewSeconds === 'number' && o.skewSeconds >= 0 && o.skewSeconds <= SKEW_CAP_SECONDS))
+    throw new TypeError('skewSeconds must be in [0, 300]');
+  if (o.maxAgeSeconds !== undefined && !(Number.isInteger(o.maxAgeSeconds) && o.maxAgeSeconds > 0 && o.maxAgeSeconds <= MAX_AGE_CAP_SECONDS))
     throw new TypeError('maxAgeSeconds must be an integer in [1, 86400]');
   if (o.now !== undefined && !(o.now instanceof Date && Number.isFinite(o.now.getTime()))) throw new TypeError('now must be a valid Date');
   if (o.requiredTag !== undefined && typeof o.requiredTag !== 'string') throw new TypeError('requiredTag must be a string');
@@ -108,6 +121,19 @@ export function checkVerifyOptions(o: VerifyRequestSignatureOptions): void {
   ) {
     throw new TypeError('requiredComponents must be lower-case component names such as @method, @path, @query or content-digest');
   }
+}
+
+/** The origin a directories record key names (an http(s) origin, with at most a trailing slash), or undefined. */
+function recordOrigin(k: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(k);
+  } catch {
+    return undefined;
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') return undefined;
+  const lower = k.toLowerCase();
+  return lower === u.origin || lower === `${u.origin}/` ? u.origin : undefined;
 }
 
 function refuse(code: Reason['code'], message: string, ref?: string): Reason {
@@ -242,17 +268,20 @@ async function verifyOne(
 
 /**
  * Where a verified signature's nonce is used up, and until when it must be
- * remembered: only as long as the signature could be accepted at all
- * (its expires, or created + maxAge, plus the skew). Undefined without a nonce.
+ * remembered: as long as any verifier sharing the store could accept the
+ * signature, whatever its own options (its expires, or at most created +
+ * the 86400 s cap on maxAgeSeconds, plus the 300 s cap on the skew). A
+ * lifetime from one guard's options would let a short-window guard forget a
+ * nonce that a longer-window guard on the same store still accepts.
+ * Undefined without a nonce. The options argument is accepted for
+ * compatibility and no longer changes the lifetime.
  */
 export function signatureNonce(
   d: RequestSignatureDecision,
-  o: Pick<VerifyRequestSignatureOptions, 'maxAgeSeconds' | 'skewSeconds'> = {},
+  _o: Pick<VerifyRequestSignatureOptions, 'maxAgeSeconds' | 'skewSeconds'> = {},
 ): { scope: string; value: string; expiresAt: Date } | undefined {
   if (!d.ok || d.nonce === undefined || d.thumbprint === undefined || d.created === undefined) return undefined;
-  const skewMs = (o.skewSeconds ?? 60) * 1000;
-  const maxAgeMs = (o.maxAgeSeconds ?? 300) * 1000;
-  const until = Math.min(d.expires?.getTime() ?? Infinity, d.created.getTime() + maxAgeMs) + skewMs;
+  const until = Math.min(d.expires?.getTime() ?? Infinity, d.created.getTime() + MAX_AGE_CAP_SECONDS * 1000) + SKEW_CAP_SECONDS * 1000;
   return { scope: `httpsig-nonce ${d.thumbprint}`, value: d.nonce, expiresAt: new Date(until) };
 }
 
@@ -270,7 +299,7 @@ async function findKey(keyId: string, agent: AgentMember | undefined, o: VerifyR
     const record = d as Readonly<Record<string, JwkSet>>;
     let byOrigin = recordDirectories.get(record);
     if (!byOrigin) {
-      byOrigin = new Map(Object.entries(record).map(([k, v]) => [new URL(k).origin, keyIndex(v)]));
+      byOrigin = new Map(Object.entries(record).map(([k, v]) => [recordOrigin(k)!, keyIndex(v)]));
       recordDirectories.set(record, byOrigin);
     }
     const key = byOrigin.get(origin)?.find(keyId);

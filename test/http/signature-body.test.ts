@@ -130,6 +130,29 @@ describe('the body behind a signed Content-Digest, framework by framework', () =
     ]);
   });
 
+  it('a Content-Digest covered with component parameters (;key, ;sf, ;bs) still has its body checked; a ;key this server cannot check is refused', async () => {
+    const target = 'http://api.example/orders';
+    const body = '{"sku":"tea","qty":1}';
+    const evil = '{"sku":"tea","qty":1000}';
+    const run = async (cd: string, sent: string, digest = contentDigest(body)) => {
+      const headers = { 'content-type': 'application/json', 'content-digest': digest };
+      const signed = await signRequest({ method: 'POST', url: target, headers }, { ...sign.sign, components: ['@method', '@authority', '@path', '@query', cd] });
+      const d = await verifyRequest(new Request(target, { method: 'POST', headers: signed.headers as Record<string, string>, body: sent }), verifier, guard);
+      return d.ok ? 'ok' : d.reasons[0]?.code;
+    };
+    for (const cd of ['"content-digest"', '"content-digest";key="sha-256"', '"content-digest";sf', '"content-digest";bs']) {
+      expect([cd, await run(cd, body)]).toEqual([cd, 'ok']);
+      expect([cd, await run(cd, evil)]).toEqual([cd, 'CONTENT_DIGEST_MISMATCH']);
+    }
+    // ;key signs one member: an unsigned member for the swapped body beside it is still compared and refused.
+    const both = `${contentDigest(body)}, ${contentDigest(evil, 'sha-512')}`;
+    expect(await run('"content-digest";key="sha-256"', evil, both)).toBe('CONTENT_DIGEST_MISMATCH');
+    // ;key naming an algorithm the server cannot check (the unsigned sha-256 would decide alone): refused.
+    const legacy = `md5=:AAAAAAAAAAAAAAAAAAAAAA==:, ${contentDigest(evil)}`;
+    expect(await run('"content-digest";key="md5"', evil, legacy)).toBe('CONTENT_DIGEST_MISMATCH');
+    expect(await run('"content-digest";key="sha-2567"', evil, `sha-2567=:AAAA:, ${contentDigest(evil)}`)).toBe('CONTENT_DIGEST_MISMATCH');
+  });
+
   it('node:http (verifyNodeRequest) reads the body itself, at most 1 MiB', async () => {
     expect((await charterFetch(`${node1}/x`, post('{"a":1}'), sign)).status).toBe(200);
     const big = await charterFetch(`${node1}/x`, post(JSON.stringify({ pad: 'x'.repeat(1024 * 1024) })), sign);

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createSigner, generateKeyPair } from '../../src/keys/index.js';
 import type { PrivateJwk, PublicJwk } from '../../src/keys/types.js';
 import {
+  checkVerifyOptions,
   createDirectoryResolver,
   directoryFor,
   jwkThumbprint,
@@ -230,5 +231,34 @@ describe('key directories fetched from Signature-Agent (real servers on 127.0.0.
     expect(d).toMatchObject({ ok: true, signatureAgent: 'https://agent.example' });
     const elsewhere = await verifyRequestSignature(await signedBy(a, 'https://impostor.example'), { directories: { 'https://agent.example': { keys: [a.jwk] } } });
     expect(codes(elsewhere)).toEqual(['SIGNATURE_KEY_UNKNOWN']); // keys are looked up by (URL, key), never by key alone
+  });
+
+  it('directories given by the caller: each key an http(s) origin, one key per origin, checked when the options are (a TypeError, never a 500 per request)', async () => {
+    const a = agent();
+    const set = { keys: [a.jwk] };
+    for (const bad of [
+      'agent.example',
+      '',
+      'not a url',
+      'ftp://agent.example',
+      'data:text/plain,x',
+      'https://agent.example/keys',
+      'https://agent.example?x=1',
+      'https://agent.example#k',
+      'https://user@agent.example',
+    ]) {
+      expect(() => checkVerifyOptions({ directories: { [bad]: set } })).toThrow(TypeError);
+      await expect(verifyRequestSignature(await signedBy(a, 'https://agent.example'), { directories: { [bad]: set } })).rejects.toThrow(TypeError);
+    }
+    for (const dup of [
+      { 'https://agent.example': set, 'https://agent.example/': set } as Record<string, typeof set>,
+      { 'https://agent.example': set, 'https://AGENT.example': set },
+    ]) {
+      expect(() => checkVerifyOptions({ directories: dup })).toThrow(/already names the origin/);
+    }
+    for (const good of ['https://agent.example/', 'https://Agent.Example']) {
+      const d = await verifyRequestSignature(await signedBy(a, 'https://agent.example'), { directories: { [good]: set } });
+      expect([good, d.ok, d.signatureAgent]).toEqual([good, true, 'https://agent.example']);
+    }
   });
 });

@@ -5,7 +5,7 @@ import { serializeInnerList, serializeItem } from 'structured-headers';
 import { createSignature } from '../../src/httpsig/sign.js';
 import { parseComponentId } from '../../src/httpsig/components.js';
 import { fieldGetter } from '../../src/httpsig/fields.js';
-import { jwkThumbprint, signatureHeaders, signRequest, verifyRequestSignature, type NonceStore } from '../../src/httpsig/index.js';
+import { jwkThumbprint, signatureHeaders, signatureNonce, signRequest, verifyRequestSignature, type NonceStore } from '../../src/httpsig/index.js';
 
 const URL_ = 'https://shop.example/orders/7?currency=EUR&step=pay';
 const T0 = new Date('2026-03-01T12:00:00Z');
@@ -100,7 +100,47 @@ describe('verifyRequestSignature: refusals, each with its code', () => {
     const r = await signed(a);
     expect((await verifyRequestSignature(r, { keys, store, now: at(1) })).ok).toBe(true);
     expect(codes(await verifyRequestSignature(r, { keys, store, now: at(2) }))).toEqual(['SIGNATURE_REPLAYED']);
-    expect([...store.seen.values()][0]).toEqual(at(60 + 60)); // expires + skew
+    expect([...store.seen.values()][0]).toEqual(at(60 + 300)); // expires + the cap on any verifier's skew
+  });
+
+  it('a nonce outlives every verifier sharing the store: a short-window guard does not let it lapse for a longer-window one', async () => {
+    // A store that forgets an entry at its expiresAt, as a TTL store does.
+    let clock = T0.getTime();
+    const seen = new Map<string, number>();
+    const store: NonceStore = {
+      async consumeNonce(scope, value, expiresAt) {
+        const k = `${scope}\n${value}`;
+        if ((seen.get(k) ?? -Infinity) > clock) return false;
+        seen.set(k, expiresAt.getTime());
+        return true;
+      },
+    };
+    const r = await signed(a, { expiresInSeconds: 3600, nonce: 'once' });
+    const check = (s: number, o: { maxAgeSeconds?: number; skewSeconds?: number }) => {
+      clock = at(s).getTime();
+      return verifyRequestSignature(r, { keys, store, requireNonce: true, now: at(s), ...o });
+    };
+    expect((await check(10, { maxAgeSeconds: 60, skewSeconds: 0 })).ok).toBe(true);
+    for (const [s, o] of [
+      [10, { maxAgeSeconds: 3600 }],
+      [400, { maxAgeSeconds: 3600 }],
+      [3000, { maxAgeSeconds: 3600, skewSeconds: 300 }],
+      [3600 + 299, { maxAgeSeconds: 86400, skewSeconds: 300 }],
+    ] as const) {
+      expect(codes(await check(s, o))).toEqual(['SIGNATURE_REPLAYED']);
+    }
+    // Past expires + the largest skew any verifier may allow, no verifier accepts it at all.
+    expect(codes(await check(3600 + 300, { maxAgeSeconds: 86400, skewSeconds: 300 }))).toEqual(['SIGNATURE_EXPIRED']);
+  });
+
+  it("signatureNonce: the lifetime ignores the caller's options (expires, or created + 86400 s, plus 300 s)", async () => {
+    const d = { ok: true, reasons: [], nonce: 'n', thumbprint: 't', created: T0 };
+    for (const o of [{}, { maxAgeSeconds: 1, skewSeconds: 0 }, { maxAgeSeconds: 86400, skewSeconds: 300 }]) {
+      expect(signatureNonce({ ...d, expires: at(30) }, o)?.expiresAt).toEqual(at(30 + 300));
+      expect(signatureNonce(d, o)?.expiresAt).toEqual(at(86400 + 300));
+      // A signer's far expires does not keep the nonce past what any verifier accepts.
+      expect(signatureNonce({ ...d, expires: at(10 * 86400) }, o)?.expiresAt).toEqual(at(86400 + 300));
+    }
   });
 
   it('the nonce is used only once the signature verified: a forged request does not burn it', async () => {
@@ -244,6 +284,71 @@ describe('verifyRequestSignature: refusals, each with its code', () => {
       ['SIGNATURE_KEY_UNKNOWN', 'sig2'],
     ]);
     await expect(signRequest(both, { signer: a.signer, publicJwk: a.publicJwk, label: 'sig2', now: T0 })).rejects.toThrow(TypeError);
+  });
+
+  it("a thumbprint always names its own key: a kid or record name equal to another key's thumbprint is a TypeError, in keys and in directories", async () => {
+    const victim = agent();
+    const other = agent();
+    const r = await signed(victim);
+    const squatter = { ...other.publicJwk, kid: victim.keyId };
+    const setups = [
+      { keys: { keys: [squatter, victim.publicJwk] } },
+      { keys: { keys: [victim.publicJwk, squatter] } },
+      { keys: { [victim.keyId]: other.publicJwk, v: victim.publicJwk } },
+      { keys: { v: victim.publicJwk, [victim.keyId]: other.publicJwk } },
+      { keys: { anything: squatter, v: victim.publicJwk } },
+      { directories: { 'https://agent.example': { keys: [squatter, victim.publicJwk] } } },
+    ];
+    for (const o of setups) await expect(verifyRequestSignature(r, { ...o, now: at(1) })).rejects.toThrow(/thumbprint of another key/);
+    // A key named by its own thumbprint (the Web Bot Auth directory convention), and a kid shared with nobody, are fine.
+    const own = {
+      keys: [
+        { ...victim.publicJwk, kid: victim.keyId },
+        { ...other.publicJwk, kid: 'other' },
+      ],
+    };
+    expect(await verifyRequestSignature(r, { keys: own, now: at(1) })).toMatchObject({ ok: true, thumbprint: victim.keyId });
+    expect((await verifyRequestSignature(r, { keys: { [victim.keyId]: victim.publicJwk, o: other.publicJwk }, now: at(1) })).ok).toBe(true);
+    // The other key cannot sign in the victim's name.
+    const forged = await signed(other, { keyId: victim.keyId });
+    expect(codes(await verifyRequestSignature(forged, { keys: own, now: at(1) }))).toEqual(['SIGNATURE_INVALID']);
+  });
+
+  it('a non-canonical Signature-Input is refused: a Decimal for created / expires, a parameter repeated (RFC 9421 §2.3, RFC 9651)', async () => {
+    const r = await signed(a, { nonce: 'n1' });
+    const si = r.headers['signature-input'] as string;
+    const verify = (input: string) => verifyRequestSignature({ ...r, headers: { ...r.headers, 'signature-input': input } }, { keys, now: at(5) });
+    expect((await verify(si)).ok).toBe(true);
+    const created = /created=(\d+)/.exec(si)![1]!;
+    const bad = [
+      si.replace(/created=(\d+)/, 'created=$1.0'),
+      si.replace(/expires=(\d+)/, 'expires=$1.000'),
+      si.replace(/created=(\d+)/, 'created=$1.0').replace(/expires=(\d+)/, 'expires=$1.0'),
+      si.replace(/;created=/, ';created=0;created='),
+      si.replace(/;created=/, `;created=${created};created=`),
+      si.replace(/;tag="web-bot-auth"$/, ';tag="evil";tag="web-bot-auth"'),
+      si.replace(/;tag="web-bot-auth"$/, ';tag="web-bot-auth";tag="web-bot-auth"'),
+      si.replace(/;nonce="n1"/, ';nonce="n0";nonce="n1"'),
+      si.replace(/;keyid=/, ';keyid="x";keyid='),
+      si.replace(/;alg="ed25519"/, ';alg="ed25519";alg="ed25519"'),
+      si.replace(/;created=/, '; created=0;created='),
+      si.replace('"@path"', '"@path";sf;sf'),
+    ];
+    for (const input of bad) {
+      expect(input).not.toBe(si);
+      expect([input, codes(await verify(input))]).toEqual([input, ['SIGNATURE_INVALID']]);
+    }
+    // Also across field lines, and on any label of several.
+    const lines = { ...r.headers, 'signature-input': ['other=("@authority");created=1;created=2;keyid="k"', si], signature: [`other=:AAAA:`, r.headers.signature as string] };
+    expect(codes(await verifyRequestSignature({ ...r, headers: lines } as never, { keys, now: at(5) }))).toEqual(['SIGNATURE_INVALID']);
+  });
+
+  it('canonical inputs still verify: parameters that look repeated inside an sf-string, the same key on different items', async () => {
+    for (const nonce of ['a;tag="x";tag="y"', 'b;created=1.5', 'c\\";nonce=d']) {
+      const r = await signed(a, { nonce, signatureAgent: 'https://agent.example' });
+      const d = await verifyRequestSignature(r, { keys, now: at(5) });
+      expect([nonce, d.ok, d.nonce]).toEqual([nonce, true, nonce]);
+    }
   });
 
   it('misuse is a TypeError, not a decision', async () => {
