@@ -10,7 +10,8 @@ import type { Home } from '../home/home.js';
 import { assertDidSyntax } from '../did/select.js';
 import { resolveDidKey } from '../did/key.js';
 import { resolveDidJwk } from '../did/jwk.js';
-import { deprecated, notA, readTextSource, type CliContext } from './io.js';
+import { scanJson } from '../encoding/json.js';
+import { deprecated, notA, parseJsonArg, readTextArg, readTextSource, type CliContext } from './io.js';
 
 /*
  * Arguments shared by the nouns: who acts (`--as`), who else is named (role
@@ -118,11 +119,37 @@ export function budgetFlag(value: string, flag: string): Budget {
 /** A time span: `300s`, `5m`, `2h`, `1d`, `PT5M`, or whole seconds. */
 export function secondsFlag(value: string, flag: string): number {
   if (/^\d+$/.test(value)) return Number(value);
+  // A span may be zero (parseExpiry refuses a zero expiry): `0s` is 0.
+  if (/^0+[smhdw]$/.test(value)) return 0;
   try {
     return Math.round(parseExpiry(value, new Date(0)).getTime() / 1000);
   } catch {
     throw new CharterError('INVALID_ARGUMENT', `${flag} ${value.slice(0, 40)} is not a duration such as 300s, 5m or PT5M`);
   }
+}
+
+// ---- claims ----
+
+/**
+ * `--claims`: a JSON object given inline, as a file or `-`, refused before
+ * anything is signed when it nests deeper than `maxDepth` levels (the object
+ * itself is one): the depth past which the credential's verifiers, Charter's
+ * own first, refuse what it would carry.
+ */
+export async function claimsArg(ctx: CliContext, arg: string, maxDepth: number): Promise<Record<string, unknown>> {
+  const text = await readTextArg(ctx, arg, 'claims');
+  // Scanned before parsing: the scan is iterative, the code that walks parsed claims is not.
+  if (scanJson(text, maxDepth)?.tooDeep) {
+    throw new CharterError('INVALID_ARGUMENT', `claims nest deeper than ${maxDepth} levels: verifiers refuse a credential nested deeper, so none was issued`);
+  }
+  const claims = parseJsonArg(text, 'claims');
+  if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw new CharterError('INVALID_ARGUMENT', 'claims must be a JSON object');
+  return claims as Record<string, unknown>;
+}
+
+/** How many bytes the base64url encoding of a value's JSON takes. */
+export function encodedSize(value: unknown): number {
+  return Math.ceil((Buffer.byteLength(JSON.stringify(value)) * 4) / 3);
 }
 
 // ---- credential ids ----

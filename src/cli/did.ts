@@ -1,8 +1,10 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import { didWebPath } from '../server/did-web-path.js';
+import { didWebFromDomain } from '../did/index.js';
 import { homeCommand, leaf, runCommand, withTools, type CliContext, type CommonOptions } from './io.js';
 import { parseKeyType } from './id.js';
 
@@ -37,13 +39,49 @@ export function registerDid(program: Command, ctx: CliContext): void {
       opts,
       async (home) => {
         const alias = opts.alias ?? opts.domain.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64);
+        // Where the document goes depends on the domain alone: checked before the identity is made,
+        // so an --out that cannot take it leaves no identity behind (which a retry would find taken).
+        const file = join(opts.out, ...didWebPath(didWebFromDomain(opts.domain)).split('/').filter(Boolean));
+        assertWritable(file);
         const rec = await home.createIdentity({ alias, keyType: parseKeyType(opts.key), method: 'web', domain: opts.domain });
         if (!rec.document) throw new CharterError('INTERNAL', 'did:web identity has no document');
-        const file = join(opts.out, ...didWebPath(rec.did).split('/').filter(Boolean));
         writeFileAtomic(file, JSON.stringify(rec.document, null, 2) + '\n', 0o644);
         return { alias: rec.alias, did: rec.did, file, publishAt: dirname(file) };
       },
       (r) => `${r.alias}  ${r.did}\nwrote ${r.file}: publish it so that it is served over https at the did:web URL`,
     ),
   );
+}
+
+/**
+ * INVALID_ARGUMENT unless `file` can be written: it is absent or a regular
+ * file, and the nearest existing folder on its path is a folder this user
+ * can write (the folders below it are created when writing).
+ */
+function assertWritable(file: string): void {
+  const bad = (why: string) => new CharterError('INVALID_ARGUMENT', `--out: cannot write ${file}: ${why}`);
+  const existing = statOf(file);
+  if (existing && !existing.isFile()) throw bad('it exists and is not a file');
+  for (let d = dirname(file); ; d = dirname(d)) {
+    const st = statOf(d);
+    if (st === undefined && dirname(d) !== d) continue;
+    if (!st?.isDirectory()) throw bad(`${d} is not a folder`);
+    try {
+      accessSync(d, constants.W_OK);
+    } catch {
+      throw bad(`${d} is not writable`);
+    }
+    return;
+  }
+}
+
+/** stat, or undefined when nothing is at `path` (ENOENT, or ENOTDIR: a file on the way, which the walk up then finds). */
+function statOf(path: string): ReturnType<typeof statSync> | undefined {
+  try {
+    return statSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw e;
+  }
 }

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CharterError, EXIT_CODE, type CharterErrorCode, type Reason } from '../errors.js';
 import { initHome, openHome, type Home } from '../home/home.js';
@@ -229,11 +229,33 @@ async function readStdin(ctx: CliContext): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** A path to read a text argument from: a regular file, or a pipe or device (`<(…)`, /dev/stdin). */
 function isFile(path: string): boolean {
   try {
-    return statSync(path).isFile();
+    const st = statSync(path);
+    return st.isFile() || st.isFIFO() || st.isCharacterDevice();
   } catch {
     return false;
+  }
+}
+
+/** At most MAX_INPUT bytes of a file, a pipe or a device (whose size stat cannot tell); INPUT_TOO_LARGE beyond. */
+function readBounded(path: string, what: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for (;;) {
+      const b = Buffer.alloc(64 * 1024);
+      const n = readSync(fd, b, 0, b.length, null);
+      if (n === 0) break;
+      size += n;
+      if (size > MAX_INPUT) throw new CharterError('INPUT_TOO_LARGE', `${what} file ${path} is larger than 1 MiB`);
+      chunks.push(b.subarray(0, n));
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -246,8 +268,9 @@ export async function readTextSource(ctx: CliContext, arg: string, what: string)
   if (isFile(arg)) {
     if (statSync(arg).size > MAX_INPUT) throw new CharterError('INPUT_TOO_LARGE', `${what} file ${arg} is larger than 1 MiB`);
     try {
-      return { text: readFileSync(arg, 'utf8').trim(), source: 'file' };
-    } catch {
+      return { text: readBounded(arg, what).trim(), source: 'file' };
+    } catch (e) {
+      if (e instanceof CharterError) throw e;
       throw new CharterError('INVALID_ARGUMENT', `${what} file ${arg} cannot be read`);
     }
   }

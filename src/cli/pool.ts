@@ -34,6 +34,7 @@ import { formatReasons, homeCommand, leaf, readTextArg, type CliContext, type Co
 import { shortDid, table } from './format.js';
 import { termsFromFlags, type TermFlags } from './terms.js';
 import { collect } from './args.js';
+import { parseInstant } from '../encoding/duration.js';
 
 const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
@@ -432,7 +433,7 @@ export function registerPool(program: Command, ctx: CliContext): void {
       .description('what each member is owed for a period, from usage reports: a statement signed by the pool')
       .requiredOption('--period <duration>', 'the period, e.g. P1M (ending now, or starting at --from)')
       .option('--pool <name|did>', 'the pool (default: the only one)')
-      .option('--from <time>', 'start of the period (RFC 3339)')
+      .option('--from <time>', 'start of the period: an RFC 3339 date-time with its zone, or a date (midnight UTC)')
       .option('--until <time>', 'end of the period (default now)')
       .option('--report <jwt|file|->', 'usage reports (a file may hold several, one per line; repeatable)', collect)
       .option('--trust-reporter <did>', 'also count reports signed by this DID, e.g. the API serving the data (repeatable)', collect),
@@ -444,12 +445,7 @@ export function registerPool(program: Command, ctx: CliContext): void {
       async (home) => {
         const reports: string[] = [];
         for (const r of o.report ?? []) reports.push(...(await readTextArg(ctx, r, 'report')).split(/\s+/).filter(Boolean));
-        const time = (s: string | undefined, what: string) => {
-          if (s === undefined) return undefined;
-          const t = Date.parse(s);
-          if (!/^\d{4}-\d{2}-\d{2}T/.test(s) || Number.isNaN(t)) throw new CharterError('INVALID_ARGUMENT', `${what} is an RFC 3339 time`);
-          return new Date(t);
-        };
+        const time = (s: string | undefined, what: string) => (s === undefined ? undefined : parseInstant(s, what));
         const from = time(o.from, '--from');
         const until = time(o.until, '--until');
         const out = await poolPayouts(home.store, await home.issuer(await poolDid(home, o.pool)), {

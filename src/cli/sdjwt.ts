@@ -3,8 +3,19 @@ import { CharterError } from '../errors.js';
 import { parseExpiry } from '../encoding/duration.js';
 import type { VerifyTools } from '../home/net.js';
 import { issueStoredSdJwtVc, presentSdJwtVc, revokeSdJwtVc, verifySdJwtVc, type SdJwtVcVerification } from '../sdjwt/index.js';
-import { formatReasons, homeCommand, leaf, notA, parseJsonArg, readTextArg, readTextSource, runCommand, withHome, withTools, type CliContext, type CommonOptions } from './io.js';
-import { actingAs, asOption, credentialIdArg, partyDid, renderStatusChange, statusChangeView, commaList } from './args.js';
+import { formatReasons, homeCommand, leaf, notA, readTextSource, runCommand, withHome, withTools, type CliContext, type CommonOptions } from './io.js';
+import { DEFAULT_MAX_SD_JWT } from '../sdjwt/verify.js';
+import { actingAs, asOption, claimsArg, credentialIdArg, encodedSize, partyDid, renderStatusChange, statusChangeView, commaList } from './args.js';
+
+/** How deep claims may nest: the depth to which the verifier rebuilds the disclosed claims (src/sdjwt/disclosures.ts). */
+const MAX_CLAIM_DEPTH = 32;
+/**
+ * What an SD-JWT adds to its claims, at most: per disclosure a salt, a digest
+ * in the payload and the separators; once, the header, the issuer's fields
+ * (iss, sub, vct, cnf, status, times) and the signature.
+ */
+const PER_DISCLOSURE = 128;
+const OVERHEAD = 4096;
 
 interface IssueOptions extends CommonOptions {
   subject: string;
@@ -93,14 +104,21 @@ export function registerSdJwt(program: Command, ctx: CliContext): void {
       ctx,
       opts,
       async (home) => {
-        const claims = parseJsonArg(await readTextArg(ctx, opts.claims, 'claims'), 'claims');
-        if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw new CharterError('INVALID_ARGUMENT', 'claims must be a JSON object');
+        const claims = await claimsArg(ctx, opts.claims, MAX_CLAIM_DEPTH);
+        // Refused before signing (the token is stored as it is issued): an SD-JWT its verifiers would not read.
+        const size = encodedSize(claims) + PER_DISCLOSURE * (opts.disclosable?.length ?? 0) + OVERHEAD;
+        if (size > DEFAULT_MAX_SD_JWT) {
+          throw new CharterError(
+            'INPUT_TOO_LARGE',
+            `the SD-JWT would be about ${size} bytes, over the ${DEFAULT_MAX_SD_JWT} its verifiers read: none was issued (use fewer or smaller claims)`,
+          );
+        }
         const issuer = await home.issuer(actingAs(ctx, opts, ['--issuer']));
         const baseUrl = opts.status ? await home.publicUrl() : undefined;
         const issued = await issueStoredSdJwtVc(home.store, issuer, {
           subject: await partyDid(home, opts.subject, '--subject'),
           vct: opts.type,
-          claims: claims as Record<string, unknown>,
+          claims,
           disclosable: opts.disclosable ?? [],
           resolver: home.resolver,
           ...(opts.expires !== undefined ? { validUntil: parseExpiry(opts.expires) } : {}),

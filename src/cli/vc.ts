@@ -4,8 +4,10 @@ import { parseExpiry } from '../encoding/duration.js';
 import { issueCredential, recordCredential, verifyCredential, schemaIdFor } from '../credentials/index.js';
 import type { CredentialFormat, CredentialVerification } from '../credentials/types.js';
 import type { VerifyTools } from '../home/net.js';
-import { formatReasons, homeCommand, leaf, parseJsonArg, readJwtArg, readTextArg, runCommand, withTools, type CliContext, type CommonOptions } from './io.js';
-import { actingAs, asOption, partyDid } from './args.js';
+import { DEFAULT_MAX_JWT } from '../credentials/jws.js';
+import { MAX_JSON_DEPTH } from '../encoding/json.js';
+import { formatReasons, homeCommand, leaf, readJwtArg, runCommand, withTools, type CliContext, type CommonOptions } from './io.js';
+import { actingAs, asOption, claimsArg, encodedSize, partyDid } from './args.js';
 
 interface IssueOptions extends CommonOptions {
   subject: string;
@@ -14,6 +16,21 @@ interface IssueOptions extends CommonOptions {
   validUntil?: string;
   validFrom?: string;
   format?: string;
+}
+
+/**
+ * The levels a format wraps the claims in, below the verifier's MAX_JSON_DEPTH
+ * for the whole payload: vc+jwt puts them in the payload's credentialSubject,
+ * vc-jwt-1.1 in its vc's credentialSubject.
+ */
+const CLAIMS_WRAP: Record<CredentialFormat, number> = { 'vc+jwt': 1, 'vc-jwt-1.1': 2 };
+
+/** INPUT_TOO_LARGE for a credential JWT larger than verifiers read (decodeJwt's default). */
+function tooLarge(size: number): CharterError {
+  return new CharterError(
+    'INPUT_TOO_LARGE',
+    `the credential would be about ${size} bytes, over the ${DEFAULT_MAX_JWT} its verifiers read: none was issued (use fewer or smaller claims)`,
+  );
 }
 
 export function parseFormat(s: string | undefined): CredentialFormat {
@@ -64,10 +81,9 @@ export function registerVc(program: Command, ctx: CliContext): void {
       ctx,
       opts,
       async (home) => {
-        const claims = parseJsonArg(await readTextArg(ctx, opts.claims, 'claims'), 'claims');
-        if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) {
-          throw new CharterError('INVALID_ARGUMENT', 'claims must be a JSON object');
-        }
+        const format = parseFormat(opts.format);
+        const claims = await claimsArg(ctx, opts.claims, MAX_JSON_DEPTH - CLAIMS_WRAP[format]);
+        if (encodedSize(claims) > DEFAULT_MAX_JWT) throw tooLarge(encodedSize(claims));
         const issuer = await home.issuer(actingAs(ctx, opts, ['--issuer']));
         const subject = await partyDid(home, opts.subject, '--subject');
         const schemaId = schemaIdFor(opts.type);
@@ -75,12 +91,14 @@ export function registerVc(program: Command, ctx: CliContext): void {
           issuer,
           subject,
           type: opts.type,
-          claims: claims as Record<string, unknown>,
-          format: parseFormat(opts.format),
+          claims,
+          format,
           ...(opts.validUntil !== undefined ? { validUntil: parseExpiry(opts.validUntil) } : {}),
           ...(opts.validFrom !== undefined ? { validFrom: parseExpiry(opts.validFrom) } : {}),
           ...(schemaId !== undefined ? { credentialSchema: { id: schemaId, type: 'JsonSchema' as const } } : {}),
         });
+        // The exact size once signed: a JWT its verifiers would not read is neither recorded nor printed.
+        if (issued.jwt.length > DEFAULT_MAX_JWT) throw tooLarge(issued.jwt.length);
         await recordCredential(home.store, issued, { direction: 'issued' });
         return { id: issued.id, jwt: issued.jwt };
       },

@@ -1,4 +1,5 @@
 import { CharterError } from '../errors.js';
+import { parseDateTime } from './time.js';
 
 /**
  * ISO 8601 durations (`P30D`, `PT1H`, `P1W`) to seconds. Calendar units are
@@ -31,20 +32,50 @@ export function isDuration(s: unknown): s is string {
 
 /**
  * CLI shorthand or ISO date to an absolute time: `30d`, `12h`, `45m`, `90s`,
- * `2w`, an ISO 8601 duration (`P30D`), or an ISO 8601 date-time.
+ * `2w`, an ISO 8601 duration (`P30D`), or a time parseInstant reads. A
+ * duration must be positive: `0s` would make something that expires as it
+ * is made.
  */
 export function parseExpiry(s: string, now: Date = new Date()): Date {
   const short = /^(\d+)([smhdw])$/.exec(s);
   if (short) {
     const mult = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[short[2] as 's' | 'm' | 'h' | 'd' | 'w'];
+    if (Number(short[1]) === 0) throw new CharterError('INVALID_ARGUMENT', `duration "${s}" must be positive`);
     return representable(now.getTime() + Number(short[1]) * mult * 1000, s);
   }
   if (s.startsWith('P')) return representable(now.getTime() + parseDuration(s) * 1000, s);
-  const t = Date.parse(s);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(s) || Number.isNaN(t)) {
-    throw new CharterError('INVALID_ARGUMENT', `"${s.slice(0, 40)}" is neither a duration (30d, 12h, P30D) nor an ISO 8601 date`);
+  const t = instant(s);
+  if (t === undefined) {
+    throw new CharterError(
+      'INVALID_ARGUMENT',
+      `"${s.slice(0, 40)}" is neither a duration (30d, 12h, P30D) nor a date-time with its time zone (2030-01-31T00:00:00Z) or a date (2030-01-31, midnight UTC)`,
+    );
   }
   return new Date(t);
+}
+
+/**
+ * A point in time given on the command line: an RFC 3339 date-time with its
+ * time zone (`2030-01-31T09:00:00+01:00`; parseDateTime's strict reading), or
+ * a bare date (`2030-01-31`) that is a real calendar day, read as midnight
+ * UTC. A time without a zone (which Date.parse reads in the machine's zone)
+ * and an impossible day (which Date.parse rolls over: 2030-02-30 → March 2)
+ * are INVALID_ARGUMENT.
+ */
+export function parseInstant(s: string, what = 'the time'): Date {
+  const t = instant(s);
+  if (t === undefined) {
+    throw new CharterError(
+      'INVALID_ARGUMENT',
+      `${what} "${s.slice(0, 40)}" is neither a date-time with its time zone (2030-01-31T00:00:00Z) nor a date (2030-01-31, midnight UTC)`,
+    );
+  }
+  return new Date(t);
+}
+
+function instant(s: string): number | undefined {
+  if (typeof s !== 'string') return undefined;
+  return /^\d{4}-\d{2}-\d{2}$/.test(s) ? parseDateTime(`${s}T00:00:00Z`) : parseDateTime(s);
 }
 
 /** Latest instant an RFC 3339 date-time can write (year 9999): a later expiry is refused by name, not as "no expiry". */

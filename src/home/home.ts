@@ -1,16 +1,17 @@
 import { CharterError } from '../errors.js';
 import type { KeyPair, KeyType, PrivateJwk } from '../keys/types.js';
 import { createSigner, generateKeyPair, publicJwkOf, validatePrivateJwk } from '../keys/index.js';
-import { existsSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, rmdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { didKeyRef } from '../did/index.js';
 import type { CharterResolver } from '../did/types.js';
 import type { Issuer } from '../credentials/types.js';
 import type { StatusListChecker } from '../status/index.js';
 import type { TokenStatusChecker } from '../status/token-checker.js';
 import type { IdentityRecord, Store } from '../store/types.js';
-import { openStore, SQLITE_FILE } from './open-store.js';
-import { resolveHome } from './dir.js';
+import { openHomeStore, openStore, SQLITE_FILE, type Created } from './open-store.js';
+import { claimSqliteConfig } from '../store/sqlite/store.js';
+import { checkHome, resolveHome } from './dir.js';
 import { verifyTools, type VerifyTools } from './net.js';
 import { createPassphraseCheck, getPassphrase, sealPrivateKey, unsealPrivateKey, verifyPassphrase } from './keystore.js';
 
@@ -79,9 +80,9 @@ export class Home implements VerifyTools {
     this.status = tools.status;
     this.tokenStatus = tools.tokenStatus;
     if (tools.ownOrigin !== undefined) this.ownOrigin = tools.ownOrigin;
-    this.#askPassphrase = options.passphrase ?? (() => getPassphrase({ env }));
-    this.#confirmPassphrase =
-      options.passphrase === undefined && !env.CHARTER_PASSPHRASE && process.stdin.isTTY ? () => getPassphrase({ env, prompt: 'Repeat the passphrase: ' }) : undefined;
+    const sources = passphraseSources(options, env);
+    this.#askPassphrase = sources.ask;
+    this.#confirmPassphrase = sources.confirm;
   }
 
   /** The passphrase, asked once and checked against the home's check value. */
@@ -107,14 +108,17 @@ export class Home implements VerifyTools {
     if (await this.isInitialized()) {
       await this.passphrase();
     } else {
-      const p = await this.#askPassphrase();
-      if (this.#confirmPassphrase && (await this.#confirmPassphrase()) !== p) {
-        throw new CharterError('INVALID_ARGUMENT', 'the two passphrases differ: nothing was created');
+      const p = await newPassphrase(this.#askPassphrase, this.#confirmPassphrase);
+      // Two inits racing on a new home: the first check written stays, and the other init learns
+      // whether its passphrase is that one (created: false) or not (WRONG_PASSPHRASE), never
+      // silently replacing the passphrase the first one reported as created.
+      const check = createPassphraseCheck(p);
+      const held = await claimPassphraseCheck(this.store, check);
+      if (held !== check && !verifyPassphrase(held, p)) {
+        throw new CharterError('WRONG_PASSPHRASE', 'another `charter init` created this home at the same moment with another passphrase: this one does not unlock it');
       }
-      if (p.length < 8) throw new CharterError('INVALID_ARGUMENT', 'the passphrase must have at least 8 characters');
-      await this.store.setConfig(PASSPHRASE_CHECK, createPassphraseCheck(p));
       this.#passphrase = p;
-      created = true;
+      created = held === check;
     }
     if (url !== undefined) await this.store.setConfig(PUBLIC_URL, url);
     return { created };
@@ -207,6 +211,22 @@ export class Home implements VerifyTools {
   }
 }
 
+/** Where a home's passphrase comes from: options.passphrase, else CHARTER_PASSPHRASE or the terminal (asked twice for a new one). */
+function passphraseSources(options: HomeOptions, env: NodeJS.ProcessEnv): { ask: () => Promise<string>; confirm: (() => Promise<string>) | undefined } {
+  return {
+    ask: options.passphrase ?? (() => getPassphrase({ env })),
+    confirm: options.passphrase === undefined && !env.CHARTER_PASSPHRASE && process.stdin.isTTY ? () => getPassphrase({ env, prompt: 'Repeat the passphrase: ' }) : undefined,
+  };
+}
+
+/** A new home's passphrase: asked, repeated on a terminal, at least 8 characters; INVALID_ARGUMENT otherwise. */
+async function newPassphrase(ask: () => Promise<string>, confirm: (() => Promise<string>) | undefined): Promise<string> {
+  const p = await ask();
+  if (confirm && (await confirm()) !== p) throw new CharterError('INVALID_ARGUMENT', 'the two passphrases differ: nothing was created');
+  if (p.length < 8) throw new CharterError('INVALID_ARGUMENT', 'the passphrase must have at least 8 characters');
+  return p;
+}
+
 /** An absolute http(s) URL without a trailing slash, or INVALID_ARGUMENT. */
 function normalizePublicUrl(url: string): string {
   let u: URL;
@@ -242,37 +262,87 @@ export function notInitialized(dir: string): CharterError {
   return new CharterError('NOT_INITIALIZED', `no Charter home at ${dir}: run \`charter init\` first (or check --home and CHARTER_HOME)`);
 }
 
-/** The topmost directory of `dir` that does not exist yet (what creating it would add), or undefined. */
-function firstMissing(dir: string): string | undefined {
-  let missing: string | undefined;
-  for (let d = dir; !existsSync(d); d = dirname(d)) {
-    missing = d;
-    if (dirname(d) === d) break;
+/**
+ * Writes `check` as the passphrase check unless the home has one, and returns
+ * the one it holds afterwards. SQLite: one immediate transaction. Another
+ * store (PostgreSQL): a claim in its replay cache decides which racing init
+ * writes, and the others wait for that value.
+ */
+async function claimPassphraseCheck(store: Store, check: string): Promise<string> {
+  const sqlite = claimSqliteConfig(store, PASSPHRASE_CHECK, check);
+  if (sqlite !== undefined) return sqlite;
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const held = await store.getConfig(PASSPHRASE_CHECK);
+    if (held !== undefined) return held;
+    if (await store.consumeNonce('charter:init', PASSPHRASE_CHECK, new Date(Date.now() + 60_000))) {
+      const raced = await store.getConfig(PASSPHRASE_CHECK);
+      if (raced !== undefined) return raced;
+      await store.setConfig(PASSPHRASE_CHECK, check);
+      return check;
+    }
+    if (Date.now() > deadline) throw new CharterError('STORE_UNAVAILABLE', 'another `charter init` of this home is under way: try again in a minute');
+    await new Promise((r) => setTimeout(r, 200));
   }
-  return missing;
 }
 
 /**
  * `charter init`: opens the home, creating it, and sets its passphrase (and
  * public URL). A failure removes what this call created (the SQLite file, the
- * directories), so a refused init leaves nothing behind; an existing home is
- * never removed.
+ * directories), so a refused init leaves nothing behind; an existing home, or
+ * anything another process made or is using meanwhile, is never removed. The
+ * error is the init's own, never one from the cleanup.
  */
 export async function initHome(options: HomeOptions & { publicUrl?: string } = {}): Promise<{ home: Home; created: boolean }> {
   const env = options.env ?? process.env;
   const dir = options.home ?? resolveHome(env);
-  const missingDir = firstMissing(dir);
-  const db = join(dir, SQLITE_FILE);
-  const newDb = !existsSync(db);
-  let home: Home | undefined;
+  // What can be refused is refused before anything is created: the public URL, and for a new
+  // (SQLite) home the passphrase (asked, repeated, long enough). A file made and then removed again
+  // is a file another init starting at that moment may already have opened.
+  if (options.publicUrl !== undefined) normalizePublicUrl(options.publicUrl);
+  let opts: HomeOptions = options;
+  if (!env.CHARTER_STORE && !existsSync(join(dir, SQLITE_FILE))) {
+    if (existsSync(dir)) checkHome(dir);
+    const { ask, confirm } = passphraseSources(options, env);
+    const chosen = await newPassphrase(ask, confirm);
+    opts = { ...options, passphrase: async () => chosen };
+  }
+  const made: Created = { dirs: [] };
+  let store: Store | undefined;
   try {
-    home = await openHome({ ...options, home: dir, create: true });
+    store = await openHomeStore({ home: dir, env, create: true }, made);
+    const home = new Home(dir, store, opts, await store.getConfig(PUBLIC_URL));
     const { created } = await home.init(options.publicUrl);
     return { home, created };
   } catch (e) {
-    await home?.close();
-    if (missingDir !== undefined) rmSync(missingDir, { recursive: true, force: true });
-    else if (newDb) for (const f of [db, `${db}-wal`, `${db}-shm`, `${db}-journal`]) rmSync(f, { force: true });
+    await undoCreate(made, store).catch(() => undefined);
     throw e;
+  }
+}
+
+/**
+ * Removes what a failed init created: the SQLite file only while it holds no
+ * passphrase check (another init's home) and no other connection has it open
+ * (SQLite deletes the WAL file when its last connection closes: a WAL file
+ * still there after closing ours means another process is in it), then the
+ * directories it made, deepest first, each only while empty.
+ */
+async function undoCreate(made: Created, store: Store | undefined): Promise<void> {
+  let removeFile = made.file !== undefined;
+  try {
+    if (removeFile && store) removeFile = (await store.getConfig(PASSPHRASE_CHECK)) === undefined;
+  } finally {
+    await store?.close();
+  }
+  const file = made.file;
+  if (removeFile && file !== undefined && !existsSync(`${file}-wal`)) {
+    for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) rmSync(f, { force: true });
+  }
+  for (const d of made.dirs) {
+    try {
+      rmdirSync(d);
+    } catch {
+      break;
+    }
   }
 }

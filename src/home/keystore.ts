@@ -158,9 +158,20 @@ export async function getPassphrase(src: PassphraseSource = {}): Promise<string>
   const muted = new Writable({ write: (_c, _e, cb) => cb() });
   const rl = createInterface({ input: stdin, output: muted, terminal: true });
   try {
-    return await new Promise<string>((resolve) => rl.question('', (a) => resolve(a)));
+    // Ctrl-D (end of input) and Ctrl-C (which a terminal in raw mode delivers to readline, not as a
+    // signal) end the prompt without an answer: a refusal, so the command stops and cleans up instead
+    // of waiting on a promise that never settles (which ended the process with exit 0).
+    return await new Promise<string>((resolve, reject) => {
+      rl.once('SIGINT', () => reject(noAnswer('interrupted')));
+      rl.once('close', () => reject(noAnswer('closed')));
+      rl.question('', resolve);
+    });
   } finally {
     rl.close();
     stderr.write('\n');
   }
+}
+
+function noAnswer(how: 'interrupted' | 'closed'): CharterError {
+  return new CharterError('PASSPHRASE_REQUIRED', `no passphrase was given (the prompt was ${how}): nothing was unlocked; answer the prompt or set CHARTER_PASSPHRASE`);
 }

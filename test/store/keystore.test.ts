@@ -73,4 +73,28 @@ describe('keystore encryption', () => {
     await expect(getPassphrase({ env: {}, stdin })).rejects.toMatchObject({ code: 'PASSPHRASE_REQUIRED', message: expect.stringContaining('CHARTER_PASSPHRASE') });
     expect(await getPassphrase({ env: { CHARTER_PASSPHRASE: 'p' }, stdin })).toBe('p');
   });
+
+  /** A terminal stand-in: readline on a stream that says it is a TTY (setRawMode as a terminal has it). */
+  const terminal = () => Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => undefined });
+  const stderr = () => new PassThrough();
+
+  it('a prompt whose input ends (Ctrl-D, the terminal closed) or is interrupted (Ctrl-C) is PASSPHRASE_REQUIRED, never a promise left pending', async () => {
+    const closed = terminal();
+    const a = getPassphrase({ env: {}, stdin: closed, stderr: stderr() });
+    closed.end();
+    await expect(a).rejects.toMatchObject({ code: 'PASSPHRASE_REQUIRED', message: expect.stringMatching(/prompt was closed/) });
+    const eof = terminal();
+    const b = getPassphrase({ env: {}, stdin: eof, stderr: stderr() });
+    eof.write('\u0004');
+    await expect(b).rejects.toMatchObject({ code: 'PASSPHRASE_REQUIRED', message: expect.stringMatching(/prompt was closed/) });
+    const interrupted = terminal();
+    const c = getPassphrase({ env: {}, stdin: interrupted, stderr: stderr() });
+    interrupted.write('half a pass\u0003');
+    await expect(c).rejects.toMatchObject({ code: 'PASSPHRASE_REQUIRED', message: expect.stringMatching(/prompt was interrupted/) });
+    // An answer is still an answer.
+    const answered = terminal();
+    const d = getPassphrase({ env: {}, stdin: answered, stderr: stderr() });
+    answered.write('correct horse\r');
+    expect(await d).toBe('correct horse');
+  });
 });

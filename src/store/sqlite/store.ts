@@ -1,4 +1,4 @@
-import { closeSync, chmodSync, openSync } from 'node:fs';
+import { accessSync, closeSync, constants, fchmodSync, lstatSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { CharterError } from '../../errors.js';
 import type { Store } from '../types.js';
@@ -21,17 +21,57 @@ export interface SqliteStoreOptions {
 
 const PRAGMA = /^[a-z_]+(?:\s*=\s*[A-Za-z0-9_]+)?$/;
 
+/**
+ * The store file, made ready to open: created 0600 (never through a link,
+ * never over a file another process made first) when it does not exist,
+ * else checked to be a regular file (not a link, not a directory) that this
+ * process can read and write. Returns true when this call created it.
+ * Nothing is chmodded: an existing file keeps the mode its owner gave it.
+ * A path that cannot hold the store is CONFIG_INVALID (exit 2) naming it,
+ * not a store fault.
+ */
+export function prepareSqliteFile(path: string): boolean {
+  try {
+    const fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    try {
+      // The umask may have removed bits from 0600; the file is ours, and the descriptor is the file (no link followed).
+      fchmodSync(fd, 0o600);
+    } finally {
+      closeSync(fd);
+    }
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST' && code !== 'ELOOP') throw badPath(path, e, 'cannot be created');
+  }
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch (e) {
+    throw badPath(path, e, 'cannot be read');
+  }
+  if (st.isSymbolicLink()) throw badPath(path, undefined, 'is a symbolic link: the store must be the file itself (Charter does not follow a link to it)');
+  if (st.isDirectory()) throw badPath(path, undefined, 'is a directory, not a store file');
+  if (!st.isFile()) throw badPath(path, undefined, 'is not a regular file');
+  try {
+    accessSync(path, constants.R_OK | constants.W_OK);
+  } catch (e) {
+    throw badPath(path, e, 'cannot be read and written by this user');
+  }
+  return false;
+}
+
+function badPath(path: string, cause: unknown, what: string): CharterError {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  return new CharterError('CONFIG_INVALID', `the store file ${path} ${what}${code ? ` (${code})` : ''}: check the path and its permissions`, cause === undefined ? {} : { cause });
+}
+
 /** The embedded store: one SQLite file (WAL, busy timeout, synchronous=FULL) that several processes may share. */
 export async function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Promise<Store> {
   const busy = options.busyTimeoutMs ?? 10_000;
   if (!Number.isInteger(busy) || busy < 0) throw new TypeError('busyTimeoutMs must be a non-negative integer');
   for (const p of options.pragmas ?? []) if (typeof p !== 'string' || !PRAGMA.test(p)) throw new TypeError(`not a PRAGMA statement: ${String(p).slice(0, 40)}`);
-  if (path !== ':memory:') {
-    wrap(() => {
-      closeSync(openSync(path, 'a', 0o600));
-      chmodSync(path, 0o600);
-    });
-  }
+  if (path !== ':memory:') prepareSqliteFile(path);
   const db = wrap(() => new Database(path));
   wrap(() => {
     db.pragma('journal_mode = WAL');
@@ -50,7 +90,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   });
   // One group commit per connection: replay-cache writes and audit appends of one turn share an fsync (run off the event loop).
   const commit = groupCommit(db);
-  return {
+  const store: Store = {
     kind: 'sqlite',
     async close() {
       commit.close();
@@ -63,4 +103,29 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     ...sqliteAudit(db, commit),
     ...sqliteRatings(db),
   };
+  connections.set(store, db);
+  return store;
+}
+
+/** The connection of each store opened here, for claimConfig. */
+const connections = new WeakMap<Store, Database.Database>();
+
+/**
+ * Sets `key` to `value` unless it already has a value, and returns the value
+ * it holds afterwards (this one, or the one another process set first): one
+ * INSERT … ON CONFLICT DO NOTHING and its read-back in an immediate
+ * transaction, so of two racing writers exactly one wins and both learn which.
+ * Undefined for a store not opened by openSqliteStore.
+ */
+export function claimSqliteConfig(store: Store, key: string, value: string): string | undefined {
+  const db = connections.get(store);
+  if (db === undefined) return undefined;
+  return wrap(() =>
+    db
+      .transaction(() => {
+        db.prepare('INSERT INTO config (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING').run(key, value);
+        return (db.prepare('SELECT value FROM config WHERE key = ?').get(key) as { value: string }).value;
+      })
+      .immediate(),
+  );
 }
