@@ -141,7 +141,7 @@ describe('Verifiable Intent: a constraint member the agent withholds', () => {
         { verifier, profile: 'verifiable-intent', trust: { issuers: [issuer.publicJwk] }, amount: '1000000 USD', payee: 'merchant-uuid-1' },
         () => ran++,
       );
-      expect([r.ok, ran, codes(r)]).toEqual([false, 0, ['CONSTRAINT_VIOLATED']]);
+      expect([r.ok, ran, 'reasons' in r ? codes(r as { reasons: { code: string }[] }) : []]).toEqual([false, 0, ['CONSTRAINT_VIOLATED']]);
     } finally {
       await store.close();
     }

@@ -311,7 +311,11 @@ describe('importing attestations and scoring from the store', () => {
       subject: agent.did,
       type: 'ReputationAttestation',
       claims: { rating: { score: 1 }, interaction: shopAReceipt.id },
-      extra: { evidence: [{ id: shopAReceipt.id, type: ['Evidence', 'InteractionReceipt'], receipt: tamper(shopAReceipt.jwt, 1, (p) => ((p.credentialSubject as { id: string }).id = shopB.did)) }] },
+      extra: {
+        evidence: [
+          { id: shopAReceipt.id, type: ['Evidence', 'InteractionReceipt'], receipt: tamper(shopAReceipt.jwt, 1, (p) => ((p.credentialSubject as { id: string }).id = shopB.did)) },
+        ],
+      },
     });
     const r = await importAttestations(store, [selfRated.jwt, noEvidence.jwt, misbound.jwt, otherInteraction.jwt, notAnAttestation.jwt, twoSubjects, forgedReceipt.jwt], {
       resolver,
