@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import { MAX_JSON_DEPTH, scanJson } from '../encoding/json.js';
+import { parseInstant } from '../encoding/duration.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import { exportEvidence, verifyEvidence, type EvidenceVerification } from '../audit/index.js';
 import { leaf, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
@@ -92,8 +93,7 @@ export function registerEvidence(program: Command, ctx: CliContext): void {
       async () => {
         let at: Date | undefined;
         if (opts.at !== undefined) {
-          at = new Date(opts.at);
-          if (!/^\d{4}-\d{2}-\d{2}/.test(opts.at) || !Number.isFinite(at.getTime())) throw new CharterError('INVALID_ARGUMENT', '--at must be an ISO 8601 time');
+          at = parseInstant(opts.at, '--at');
         }
         // No home is opened: the bundle alone is checked, with no network.
         return verifyEvidence(readBundle(file), at ? { at } : {});

@@ -420,7 +420,7 @@ export function registerPool(program: Command, ctx: CliContext): void {
         const p = decodeJwt(jwt).payload as { id?: string; issuer?: string };
         const count = Number(o.count);
         if (!Number.isSafeInteger(count) || count < 1) throw new CharterError('INVALID_ARGUMENT', '--count is a positive whole number');
-        const time = o.at ?? new Date().toISOString();
+        const time = (o.at === undefined ? new Date() : parseInstant(o.at, '--at')).toISOString();
         return issueUsageReport(await home.issuer(o.as), { pool: String(p.issuer), grant: String(p.id), uses: o.member.map((member) => ({ member, time, count })) });
       },
       (r) => r.jwt,

@@ -57,8 +57,8 @@ export function verificationView(v: CredentialVerification) {
   return rest;
 }
 
-export async function verifyWith(tools: VerifyTools, jwt: string): Promise<CredentialVerification> {
-  return verifyCredential(jwt, { resolver: tools.resolver, status: tools.status });
+export async function verifyWith(tools: VerifyTools, jwt: string, aud?: string): Promise<CredentialVerification> {
+  return verifyCredential(jwt, { resolver: tools.resolver, status: tools.status, ...(aud !== undefined ? { aud } : {}) });
 }
 
 export function registerVc(program: Command, ctx: CliContext): void {
@@ -110,15 +110,16 @@ export function registerVc(program: Command, ctx: CliContext): void {
     vc
       .command('verify')
       .description('verify a credential: signature, issuer key, validity, schema and status')
-      .argument('<jwt|file|->', 'the credential JWT, a file holding it, or - for stdin'),
-    ['charter vc verify cred.jwt', 'charter vc issue ... --json | jq -r .jwt | charter vc verify - --json'],
-  ).action((arg: string, opts: CommonOptions) =>
+      .argument('<jwt|file|->', 'the credential JWT, a file holding it, or - for stdin')
+      .option('--aud <did|url>', 'who is verifying: a credential whose JWT names an audience (aud) is accepted only by it'),
+    ['charter vc verify cred.jwt', 'charter vc issue ... --json | jq -r .jwt | charter vc verify - --json', 'charter vc verify cred.jwt --aud did:web:shop.example'],
+  ).action((arg: string, opts: CommonOptions & { aud?: string }) =>
     runCommand(
       ctx,
       opts,
       async () => {
         const jwt = await readJwtArg(ctx, arg, 'credential');
-        return withTools(ctx, opts, async (tools) => verificationView(await verifyWith(tools, jwt)));
+        return withTools(ctx, opts, async (tools) => verificationView(await verifyWith(tools, jwt, opts.aud)));
       },
       (v) => renderVerification({ ...v, jwt: '' }),
     ),

@@ -146,5 +146,9 @@ describe('charter audit and charter evidence', () => {
     });
     expect((await charter(['evidence', 'verify', join(env.HOME!, 'nothing.json')], env)).code).toBe(2);
     expect((await charter(['evidence', 'verify', bundle, '--at', 'yesterday'], env)).code).toBe(2);
+    // A time without its zone is a different instant on every machine: refused, not read as local time.
+    const local = await charter(['evidence', 'verify', bundle, '--at', '2030-01-31T12:00:00'], env);
+    expect([local.code, local.stderr]).toEqual([2, expect.stringMatching(/--at .*time zone.*\[INVALID_ARGUMENT\]/)]);
+    expect(json<{ at: string }>(await charter(['evidence', 'verify', bundle, '--at', '2030-01-31T13:00:00+01:00', '--json'], env)).at).toBe('2030-01-31T12:00:00.000Z');
   });
 });

@@ -3,6 +3,8 @@ import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { charter, freePort, freshEnv, json, startServe } from './harness.js';
+import { issueCredential } from '../../src/credentials/index.js';
+import { makeIssuer } from '../helpers.js';
 
 describe('charter CLI (built binary, as a user runs it)', () => {
   const env = freshEnv();
@@ -79,6 +81,24 @@ describe('charter CLI (built binary, as a user runs it)', () => {
       await charter(['vc', 'issue', '--as', 'alice', '--subject', bob, '--type', 'EmailCredential', '--claims', '{"email":"b@x"}', '--format', 'vc-jwt-1.1', '--json'], env),
     );
     expect((await charter(['vc', 'verify', legacy.jwt], env)).code).toBe(0);
+  });
+
+  it('vc verify --aud: a credential naming an audience is accepted only by it (RFC 7519 §4.1.3)', async () => {
+    const issuer = makeIssuer('Ed25519');
+    const { jwt } = await issueCredential({
+      issuer,
+      subject: bob,
+      type: 'EmailCredential',
+      claims: { email: 'b@x' },
+      extra: { aud: ['did:web:shop.example', 'did:web:bank.example'] },
+    });
+    const codes = async (args: string[]) => {
+      const r = await charter(['vc', 'verify', jwt, ...args, '--json'], env);
+      return [r.code, json<{ reasons: { code: string }[] }>(r).reasons.map((x) => x.code)];
+    };
+    expect(await codes(['--aud', 'did:web:bank.example'])).toEqual([0, []]);
+    expect(await codes([])).toEqual([1, ['AUDIENCE_MISMATCH']]);
+    expect(await codes(['--aud', 'did:web:shop.example.evil'])).toEqual([1, ['AUDIENCE_MISMATCH']]);
   });
 
   it('vp create / verify binds audience and nonce', async () => {
