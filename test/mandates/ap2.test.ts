@@ -369,6 +369,70 @@ describe('AP2 v0.2: open mandates delegate to closed ones bound to one checkout'
   });
 });
 
+describe('AP2: members of the open mandate the agent withholds', () => {
+  // The agent holds every disclosure of the open mandate the user signed, and chooses what it forwards: a
+  // member it leaves out (a bound of a constraint, a preset term) must not read as "no restriction".
+  const p: Parties = { root: freshParty('provider-key-1'), agent: freshParty(), merchant: freshParty('merchant-key-1') };
+  const disclose = (v: unknown[]) => Buffer.from(JSON.stringify([randomBytes(16).toString('base64url'), ...v])).toString('base64url');
+  const sha = (d: string) => createHash('sha256').update(d).digest('base64url');
+
+  /** An open payment mandate whose `hidden` members are object-member disclosures; `forward` picks the ones the agent passes on. */
+  async function chain(hide: (m: ReturnType<typeof openPayment>) => string[], forward: (hidden: string[]) => string[]) {
+    const checkoutJwt = await merchantCheckout(p.merchant);
+    const m = openPayment(p, 'unused');
+    m.constraints = m.constraints.filter((c) => c.type !== 'payment.reference');
+    const hidden = hide(m);
+    const md = disclose([m]);
+    const root = await signCompact({ typ: 'dc+sd-jwt' }, { iss: p.root.issuer.did, iat: T0, delegate_payload: [{ '...': sha(md) }], _sd_alg: 'sha-256' }, p.root);
+    const open = `${root}~${[...forward(hidden), md].join('~')}~`;
+    const closed = {
+      vct: 'mandate.payment.1',
+      transaction_id: hashAscii(checkoutJwt),
+      payee: MERCHANT,
+      payment_amount: { amount: 19900, currency: 'USD' },
+      payment_instrument: INSTRUMENT,
+    };
+    const payment = await closeAp2Mandate({ chain: open, signer: p.agent.signer, mandate: closed, aud: 'psp', nonce: 'n-psp', now: new Date((T0 + 30) * 1000) });
+    return codes(await verifyMandateChain(payment, opts(p, { aud: 'psp', nonce: 'n-psp', checkoutHash: hashAscii(checkoutJwt) })));
+  }
+  /** Replaces `obj[name]` by a digest in `_sd`; returns the disclosure. */
+  const hideMember = (obj: Record<string, unknown>, name: string): string => {
+    const d = disclose([name, obj[name]]);
+    delete obj[name];
+    obj._sd = [...((obj._sd as string[] | undefined) ?? []), sha(d)];
+    return d;
+  };
+  const range = (m: ReturnType<typeof openPayment>) => m.constraints.find((c) => c.type === 'payment.amount_range') as Record<string, unknown>;
+
+  it('all shown: accepted (the construction itself is sound)', async () => {
+    expect(
+      await chain(
+        (m) => [hideMember(range(m), 'max')],
+        (h) => h,
+      ),
+    ).toEqual([]);
+  });
+
+  it.each([
+    ['the maximum of the amount range', (m: ReturnType<typeof openPayment>) => [hideMember(range(m), 'max')]],
+    ['the currency of the amount range', (m: ReturnType<typeof openPayment>) => [hideMember(range(m), 'currency')]],
+    ['the budget cap', (m: ReturnType<typeof openPayment>) => [hideMember(m.constraints.find((c) => c.type === 'payment.budget') as Record<string, unknown>, 'max')]],
+    [
+      'the recurrence limit',
+      (m: ReturnType<typeof openPayment>) => [hideMember(m.constraints.find((c) => c.type === 'payment.agent_recurrence') as Record<string, unknown>, 'max_occurrences')],
+    ],
+    ['a whole constraint', (m: ReturnType<typeof openPayment>) => [hideMember(m.constraints[0] as Record<string, unknown>, 'type')]],
+  ])('%s withheld: CONSTRAINT_VIOLATED', async (_what, hide) => {
+    expect(await chain(hide, () => [])).toEqual(['CONSTRAINT_VIOLATED']);
+  });
+
+  it('one of two withheld members shown, the other left out: still refused', async () => {
+    const both = (m: ReturnType<typeof openPayment>) => [hideMember(range(m), 'max'), hideMember(range(m), 'min')];
+    expect(await chain(both, (h) => h.slice(0, 1))).toEqual(['CONSTRAINT_VIOLATED']);
+    expect(await chain(both, (h) => h)).toEqual([]);
+  });
+});
+
 const hasOpenssl = (() => {
   try {
     execFileSync('openssl', ['version'], { stdio: 'pipe' });
