@@ -3,6 +3,7 @@ import { canonicalJson, sha256Digest } from '../encoding/json.js';
 import { decodeJwt } from '../credentials/index.js';
 import { documentResolver, resolveDidJwk, resolveDidKey } from '../did/index.js';
 import type { CharterResolver, DIDDocument } from '../did/types.js';
+import { createTokenStatusChecker } from '../status/token-checker.js';
 import { createStatusChecker } from '../status/index.js';
 import type { EvidenceBundle } from './bundle.js';
 import { CHECKPOINT_TYP, checkAuditJws, recordTimeReasons } from './jws.js';
@@ -29,7 +30,7 @@ export interface EvidenceVerification {
   /**
    * Whether the decision was re-run on the evidence (`rechecked`) or, for a
    * proof a bundle cannot re-run (a request signature, a payment mandate
-   * chain, an SD-JWT grant), taken as the signed receipt records it (`recorded`, with `recordedWhy`).
+   * chain), taken as the signed receipt records it (`recorded`, with `recordedWhy`).
    */
   decision?: 'rechecked' | 'recorded';
   recordedWhy?: string;
@@ -160,16 +161,16 @@ export async function verifyEvidence(bundle: unknown, options: VerifyEvidenceOpt
   }
 
   // The decision, re-run on the evidence alone.
-  const status = createStatusChecker({
-    resolver,
-    source: async (url) => {
-      const jwt = Object.hasOwn(bundle.statusLists, url) ? bundle.statusLists[url] : undefined;
-      if (typeof jwt !== 'string') throw new CharterError('STATUS_UNAVAILABLE', 'the bundle holds no such status list');
-      return jwt;
-    },
-    now: () => at.getTime(),
-  });
-  const re = await recheckDecision(receipt, vp, { resolver, status }, at);
+  const source = async (url: string) => {
+    const jwt = Object.hasOwn(bundle.statusLists, url) ? bundle.statusLists[url] : undefined;
+    if (typeof jwt !== 'string') throw new CharterError('STATUS_UNAVAILABLE', 'the bundle holds no such status list');
+    return jwt;
+  };
+  // Both kinds of list, each read only as its own kind: a Bitstring Status List credential (vc+jwt grants)
+  // and a Token Status List (statuslist+jwt, SD-JWT grants).
+  const status = createStatusChecker({ resolver, source, now: () => at.getTime() });
+  const tokenStatus = createTokenStatusChecker({ resolver, source, now: () => at.getTime() });
+  const re = await recheckDecision(receipt, vp, { resolver, status, tokenStatus }, at);
   const why = disagreement(receipt, re);
   add('decision', why === undefined ? [] : mismatch(why));
 

@@ -3,6 +3,11 @@ import type { CharterResolver, DIDDocument, ResolvedKey, VerificationRelationshi
 import { absoluteKid, selectKey } from '../did/select.js';
 import type { StatusChecker } from '../credentials/types.js';
 import type { StatusListSnapshot, StatusListUseContext } from '../status/checker.js';
+import type { TokenStatusContext } from '../status/token-checker.js';
+import type { Reason } from '../errors.js';
+
+/** An IETF Token Status List check, as SD-JWT grants use (a TokenStatusChecker, or any function of its shape). */
+export type TokenStatusCheck = (status: unknown, ctx: TokenStatusContext) => Promise<Reason[]>;
 
 /**
  * What one decision resolved: the DID documents and the status list
@@ -21,6 +26,8 @@ import type { StatusListSnapshot, StatusListUseContext } from '../status/checker
 export interface Capture {
   readonly resolver: CharterResolver;
   readonly status: StatusChecker;
+  /** The Token Status List check of SD-JWT grants, recording its lists in the same map (keyed by URL). */
+  readonly tokenStatus: TokenStatusCheck;
   /** The documents and lists recorded so far (complete once the decision is made). */
   settle(): Promise<{ dids: Map<string, DIDDocument>; lists: Map<string, StatusListSnapshot> }>;
 }
@@ -52,7 +59,10 @@ function yields(doc: DIDDocument, did: string, kid: string | undefined, relation
   return true;
 }
 
-export function createCapture(resolver: CharterResolver, status: StatusChecker): Capture {
+/** Without a Token Status List checker, an SD-JWT's status is unavailable (fail closed). */
+const noTokenStatus: TokenStatusCheck = async () => [{ code: 'STATUS_UNAVAILABLE', message: 'no Token Status List checker is configured' }];
+
+export function createCapture(resolver: CharterResolver, status: StatusChecker, tokenStatus: TokenStatusCheck = noTokenStatus): Capture {
   const dids = new Map<string, DIDDocument>();
   const lists = new Map<string, StatusListSnapshot>();
   return {
@@ -93,6 +103,16 @@ export function createCapture(resolver: CharterResolver, status: StatusChecker):
         },
       };
       return status(credential, mine);
+    },
+    tokenStatus: (st, ctx) => {
+      const outer = ctx.usedList;
+      return tokenStatus(st, {
+        ...ctx,
+        usedList: (list) => {
+          lists.set(list.url, list);
+          outer?.(list);
+        },
+      });
     },
     async settle() {
       return { dids, lists };

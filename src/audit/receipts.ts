@@ -5,7 +5,7 @@ import type { Issuer, StatusChecker } from '../credentials/types.js';
 import type { CharterResolver, DIDDocument } from '../did/types.js';
 import { TtlCache } from '../did/cache.js';
 import type { AuditBlob, AuditCheckpointRecord, AuditStore } from '../store/types.js';
-import { createCapture, type Capture } from './capture.js';
+import { createCapture, type Capture, type TokenStatusCheck } from './capture.js';
 import { describeCredential, presentedCredentials } from './presented.js';
 import type { DecisionReceipt, ReceiptPolicy, ReceiptRequest, ReceiptSpend } from './receipt.js';
 import { AuditWriter } from './writer.js';
@@ -73,7 +73,7 @@ export interface Receipts {
   readonly chain: string;
   readonly unauthenticated: 'record' | 'skip';
   /** A recording resolver and status checker for one decision, when evidence is kept. */
-  capture(resolver: CharterResolver, status: StatusChecker): Capture | undefined;
+  capture(resolver: CharterResolver, status: StatusChecker, tokenStatus?: TokenStatusCheck): Capture | undefined;
   /** Signs and logs the decision; resolves once the entry is committed. Throws the store's fault. */
   recordDecision(facts: DecisionFacts): Promise<{ id: string; jws: string }>;
   /** Logs a settlement of a decision's spend; never throws (retried in the background while the store is down). */
@@ -143,7 +143,7 @@ export function createReceipts(store: AuditStore, options: ReceiptOptions, resol
     signer: signerDid,
     chain: writer.chain,
     unauthenticated,
-    capture: (r, s) => (evidence ? createCapture(r, s) : undefined),
+    capture: (r, s, t) => (evidence ? createCapture(r, s, t) : undefined),
     async recordDecision(f) {
       const id = newReceiptId(f.time);
       const vp = typeof f.presentation === 'string' && f.presentation.length > 0 ? f.presentation : undefined;

@@ -6,6 +6,15 @@ import type { CharterResolver } from '../did/types.js';
 import { verifyGrant } from '../grants/index.js';
 import { verifyAgent } from '../agents/index.js';
 import type { DecisionReceipt } from './receipt.js';
+import type { TokenStatusCheck } from './capture.js';
+
+/** Where a re-check reads keys and status from: the bundle's recorded documents and lists. */
+export interface RecheckTools {
+  resolver: CharterResolver;
+  status: StatusChecker;
+  /** The Token Status List check of SD-JWT grants; without it their status is unavailable. */
+  tokenStatus?: TokenStatusCheck;
+}
 
 /**
  * Codes a verifier decides from its own store or configuration, not from
@@ -94,22 +103,24 @@ export interface Recheck {
  * issuers) is the verifier's, so the agent check accepts any principal and
  * the caller compares the principal found with the one recorded.
  */
-export async function recheckDecision(r: DecisionReceipt, vp: string | undefined, tools: { resolver: CharterResolver; status: StatusChecker }, at: Date): Promise<Recheck> {
+export async function recheckDecision(r: DecisionReceipt, vp: string | undefined, tools: RecheckTools, at: Date): Promise<Recheck> {
   // Proofs a bundle cannot re-run: a signature-only decision's proof was the live request's signature
-  // (not in a bundle); a payment mandate chain's trust roots are the verifier's configuration; an
-  // SD-JWT grant's status is a Token Status List, which the receipt does not record. The signed receipt
-  // is the record, and the verification says so (EvidenceVerification.decision: 'recorded').
+  // (not in a bundle); a payment mandate chain's trust roots are the verifier's configuration. The signed
+  // receipt is the record, and the verification says so (EvidenceVerification.decision: 'recorded').
   const recorded =
     r.policy.kind === 'signature'
       ? 'a signature-only decision: the request and its signature are not in the bundle'
       : r.policy.kind === 'mandate'
         ? "a payment mandate chain: its trust roots are the verifier's configuration"
-        : vp?.includes('~')
-          ? 'an SD-JWT grant: its Token Status List is not recorded'
-          : undefined;
+        : undefined;
   if (recorded !== undefined)
     return { reasons: [], ...(r.sub !== undefined ? { holder: r.sub } : {}), chain: r.chain, ...(r.principal !== undefined ? { principal: r.principal } : {}), recorded };
   if (vp === undefined) return { reasons: [{ code: 'INVALID_PRESENTATION', message: 'no presentation was sent' }], chain: [] };
+  // An SD-JWT (recognised by its "~", as the guard does) is accepted by a grant guard only.
+  if (vp.includes('~')) {
+    if (r.policy.kind !== 'grant') return { reasons: [{ code: 'INVALID_PRESENTATION', message: 'an SD-JWT is accepted by a grant guard only' }], chain: [] };
+    return recheckSdJwtGrant(r, r.policy, vp, tools, at);
+  }
   let p: Record<string, unknown>;
   try {
     p = decodeJwt(vp, { maxBytes: 512 * 1024 }).payload;
@@ -176,9 +187,53 @@ export async function recheckDecision(r: DecisionReceipt, vp: string | undefined
   };
 }
 
+/**
+ * An SD-JWT grant, re-run as the guard ran it (guard/decide.ts sdJwtFront):
+ * its key binding JWT bound to the request the receipt records, then the
+ * grant verified with the bundle's DID documents and its Token Status List
+ * as fetched at decision time.
+ */
+async function recheckSdJwtGrant(
+  r: DecisionReceipt,
+  policy: Extract<DecisionReceipt['policy'], { kind: 'grant' }>,
+  token: string,
+  tools: RecheckTools,
+  at: Date,
+): Promise<Recheck> {
+  const [{ splitSdJwt }, { verifySdJwtGrant }] = await Promise.all([import('../sdjwt/verify.js'), import('../sdjwt/grant-verify.js')]);
+  let p: Record<string, unknown>;
+  try {
+    const kb = splitSdJwt(token, 512 * 1024).kbJwt;
+    if (kb === undefined) return { reasons: [{ code: 'KEY_BINDING_INVALID', message: 'the SD-JWT grant has no key binding JWT' }], chain: [] };
+    p = decodeJwt(kb).payload;
+  } catch (e) {
+    return { reasons: [{ code: (e as { code?: CharterErrorCode }).code ?? 'MALFORMED_JWT', message: 'the SD-JWT grant does not decode' }], chain: [] };
+  }
+  const bound = bindingReasons(p, r);
+  if (!(typeof p.nonce === 'string' && p.nonce.length > 0)) bound.push({ code: 'INVALID_PRESENTATION', message: 'the key binding JWT has no nonce' });
+  const g = await verifySdJwtGrant(token, {
+    resolver: tools.resolver,
+    status: tools.tokenStatus ?? (async () => [{ code: 'STATUS_UNAVAILABLE', message: 'no Token Status List source' }]),
+    resource: policy.resource,
+    action: policy.action,
+    ...(policy.owner !== undefined ? { owner: policy.owner } : { anyOwner: true }),
+    ...(typeof policy.purpose === 'string' ? { purpose: policy.purpose } : {}),
+    ...(policy.processing === 'on-device' || policy.processing === 'trusted-execution' ? { processing: policy.processing } : {}),
+    aud: r.verifier,
+    ...(typeof p.nonce === 'string' ? { nonce: p.nonce } : {}),
+    now: at,
+    maxKeyBindingAgeSeconds: WIDEST_MAX_AGE,
+  });
+  return {
+    reasons: [...bound, ...g.reasons],
+    ...(g.holder !== undefined ? { holder: g.holder } : {}),
+    chain: g.id !== undefined && g.grantor !== undefined ? [{ id: g.id, iss: g.grantor }] : [],
+  };
+}
+
 /** Does the offline re-check agree with the recorded decision? Returns why not. */
 export function disagreement(r: DecisionReceipt, c: Recheck): string | undefined {
-  // Not re-run (a signature, a mandate chain, an SD-JWT grant): the signed receipt is the record, allow
+  // Not re-run (a signature, a mandate chain): the signed receipt is the record, allow
   // or deny. Without this, every recorded refusal on the merits (GRANT_SCOPE, PURPOSE_NOT_ALLOWED,
   // REQUEST_MISMATCH, ...) would be reported as a reason "the evidence does not show".
   if (c.recorded !== undefined) return undefined;

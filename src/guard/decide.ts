@@ -6,7 +6,7 @@ import type { GrantDecision } from '../grants/index.js';
 import { verifyDecodedGrant } from '../grants/verify.js';
 import { hasCumulativeLimits, reserveLinks, reserveSpend, verifyAgent, type SpendReservation } from '../agents/index.js';
 import type { AgentDecision } from '../agents/types.js';
-import { KB_JWT_TYP } from '../sdjwt/types.js';
+import { KB_JWT_TYP, type SdJwtStatusChecker } from '../sdjwt/types.js';
 import type { MandateDecision } from '../mandates/types.js';
 import type { RequestSignatureDecision } from '../httpsig/index.js';
 import type { CharterResolver } from '../did/types.js';
@@ -52,7 +52,7 @@ export interface GuardDecision {
 }
 
 /** The resolver and status checker one decision uses: the verifier's, or recording wrappers of them (receipts' evidence). */
-type Tools = { resolver: CharterResolver; status: StatusChecker };
+type Tools = { resolver: CharterResolver; status: StatusChecker; tokenStatus: SdJwtStatusChecker };
 
 const MAX_VP = 512 * 1024;
 
@@ -99,7 +99,7 @@ const mandateCode = () => Promise.all([import('../mandates/wire.js'), import('./
 export async function decide(verifier: Verifier, presentation: unknown, policy: Policy, binding: Binding, now: number = Date.now()): Promise<GuardDecision> {
   if (policy.kind === 'signature' && (binding.kind !== 'http' || !binding.signature)) throw new TypeError('decide: the signature policy needs an http binding with a signature');
   const receipts = verifier.receipts;
-  const capture = receipts?.capture(verifier.resolver, verifier.status);
+  const capture = receipts?.capture(verifier.resolver, verifier.status, verifier.tokenStatus);
   const seen: Seen = {};
   let d: GuardDecision;
   try {
@@ -166,7 +166,7 @@ async function pipeline(v: Verifier, tools: Tools, proof: unknown, policy: Polic
   let front: Front;
   if (policy.kind === 'mandate') front = await mandateFront(v, proof, policy, binding, fresh);
   else if (typeof proof !== 'string' || proof.length === 0) front = { refused: [{ code: 'INVALID_PRESENTATION', message: 'no presentation was sent' }] };
-  else if (proof.includes('~')) front = await sdJwtFront(v, proof, policy, binding, fresh);
+  else if (proof.includes('~')) front = await sdJwtFront(v, tools, proof, policy, binding, fresh);
   else front = vpFront(v, tools, proof, policy, binding, fresh);
   // The receipt lists the credentials a vp+jwt's claims carry. A KB-JWT's or a mandate layer's claims
   // are the holder's own: a "verifiableCredential" there was never presented, and listed it would tie
@@ -268,7 +268,14 @@ function vpFront(v: Verifier, tools: Tools, vp: string, policy: Exclude<Policy, 
  * now (`iat`), this request (`htm`/`htu` as DPoP does, or `mcp`), and a
  * `nonce` used once (one this verifier issued, in challenge mode).
  */
-async function sdJwtFront(v: Verifier, token: string, policy: Exclude<Policy, MandatePolicy | SignaturePolicy>, binding: Binding, fresh: FreshnessContext): Promise<Front> {
+async function sdJwtFront(
+  v: Verifier,
+  tools: Tools,
+  token: string,
+  policy: Exclude<Policy, MandatePolicy | SignaturePolicy>,
+  binding: Binding,
+  fresh: FreshnessContext,
+): Promise<Front> {
   if (policy.kind !== 'grant') return { refused: [{ code: 'INVALID_PRESENTATION', message: 'an SD-JWT is accepted by a grant guard only; send a vp+jwt presentation' }] };
   const [{ splitSdJwt }, { verifySdJwtGrant }] = await sdJwtCode();
   let kb: DecodedJwt;
@@ -287,7 +294,7 @@ async function sdJwtFront(v: Verifier, token: string, policy: Exclude<Policy, Ma
   return {
     claims: p,
     once: { scope: 'kb', value: p.nonce as string, iat: p.iat as number, iatValue: p.nonce as string },
-    verify: () => verifySdJwtPresentation(verifySdJwtGrant, token, p, v, policy, fresh.now),
+    verify: () => verifySdJwtPresentation(verifySdJwtGrant, token, p, v, tools, policy, fresh.now),
   };
 }
 
@@ -296,12 +303,13 @@ async function verifySdJwtPresentation(
   token: string,
   p: Record<string, unknown>,
   v: Verifier,
+  tools: Tools,
   policy: GrantPolicy,
   now: number,
 ): Promise<Checked> {
   const grant = await verifySdJwtGrant(token, {
-    resolver: v.resolver,
-    status: v.tokenStatus,
+    resolver: tools.resolver,
+    status: tools.tokenStatus,
     ...grantAsk(policy),
     aud: v.aud,
     nonce: p.nonce as string,

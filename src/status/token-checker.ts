@@ -60,6 +60,12 @@ export interface TokenStatusCheckerOptions {
   trustedListKeys?: readonly PublicJwk[];
   /** Clock for cache expiry and token times (tests). */
   now?: () => number;
+  /**
+   * Where Status List Tokens come from instead of the network: an evidence
+   * bundle's recorded lists, re-checked offline. The token is verified as if
+   * fetched. Default: safeFetch of the URL.
+   */
+  source?: (url: string) => Promise<string>;
 }
 
 interface CachedList {
@@ -94,6 +100,7 @@ const keyId = (k: VerificationKey) => canonicalJson(k.publicJwk);
  */
 export function createTokenStatusChecker(options: TokenStatusCheckerOptions): TokenStatusChecker {
   if (!options || typeof options.resolver?.resolveKey !== 'function') throw new TypeError('createTokenStatusChecker needs options.resolver');
+  if (options.source !== undefined && typeof options.source !== 'function') throw new TypeError('createTokenStatusChecker: source must be a function');
   const staleness = options.maxStalenessSeconds ?? DEFAULT_MAX_STALENESS_SECONDS;
   if (!num(staleness) || staleness < 0) throw new TypeError('maxStalenessSeconds must be a non-negative number');
   const skew = Math.min(options.skewSeconds ?? 60, 300);
@@ -106,7 +113,8 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
   const now = options.now ?? Date.now;
   const max = options.cacheMaxEntries ?? 1000;
 
-  async function load(url: string): Promise<CachedList> {
+  const fetchText = async (url: string): Promise<string> => {
+    if (options.source) return options.source(url);
     const res = await safeFetch(url, {
       allowLoopback: options.allowLoopback === true,
       allowPrivate: options.allowPrivate === true,
@@ -117,8 +125,12 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
       failCode: 'STATUS_UNAVAILABLE',
       tooLargeCode: 'STATUS_UNAVAILABLE',
     });
+    return res.body.toString('utf8');
+  };
+
+  async function load(url: string): Promise<CachedList> {
     let d: DecodedJwt;
-    const jwt = res.body.toString('utf8').trim();
+    const jwt = (await fetchText(url)).trim();
     try {
       d = decodeJwt(jwt, { maxBytes: options.maxBytes ?? 1024 * 1024 });
     } catch (e) {

@@ -31,8 +31,8 @@ import { bearer, codes, oddSdGrant, sdGrant, sdPresent, signed, tokenStatusOf, v
 
 /**
  * Receipts and evidence bundles at the seams: decisions whose proof a
- * bundle cannot re-run (a request signature alone, a payment mandate chain,
- * an SD-JWT grant) are verified as `recorded`, yet every other part of their
+ * bundle cannot re-run (a request signature alone, a payment mandate chain)
+ * are verified as `recorded`, yet every other part of their
  * bundle is still checked; refusals for who signed are receipted; grant
  * terms are part of what a receipt records and a re-check applies.
  */
@@ -79,12 +79,15 @@ const flip = (s: string, at: number) => {
   return s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1);
 };
 
-/** A recorded bundle must verify, and each of its parts still be checked: the receipt, the log, the checkpoint, the presentation, the documents. */
-async function expectRecordedAndChecked(b: EvidenceBundle, why: RegExp): Promise<void> {
+/**
+ * A bundle must verify, its decision re-run (`'rechecked'`) or taken as recorded (for the reason `why`), and
+ * each of its parts still be checked: the receipt, the log, the checkpoint, the presentation, the documents.
+ */
+async function expectRecordedAndChecked(b: EvidenceBundle, why: RegExp | 'rechecked'): Promise<void> {
   const ok = await verifyEvidence(b);
   expect(failing(ok)).toEqual([]);
-  expect(ok).toMatchObject({ ok: true, decision: 'recorded' });
-  expect(ok.recordedWhy).toMatch(why);
+  expect(ok).toMatchObject({ ok: true, decision: why === 'rechecked' ? 'rechecked' : 'recorded' });
+  if (why !== 'rechecked') expect(ok.recordedWhy).toMatch(why);
   expect(ok.parts.map((p) => p.part)).toEqual(expect.arrayContaining(['receipt', 'presentation', 'decision', 'log', 'checkpoint']));
 
   for (const at of [0, 9, 40, 200, 777]) {
@@ -221,7 +224,7 @@ describe('SIGNER_NOT_HOLDER refusals are receipted, and their evidence verifies'
       requireGrant({ resource: 'profile/email', action: 'read', owner: w.alice.did }),
     );
     expect(receiptOf(a)).toMatchObject({ decision: 'deny', reasons: ['SIGNER_NOT_HOLDER'], vp: sha256Digest(sd) });
-    await expectRecordedAndChecked(await bundleOf(a), /SD-JWT/);
+    await expectRecordedAndChecked(await bundleOf(a), 'rechecked');
 
     const creds = [w.agentIdentity, await w.mandate()];
     const agentVp = await bound(w.agent, creds, { method: 'POST', url: ORDERS });
@@ -283,7 +286,7 @@ describe('payment mandates on a receipts verifier', () => {
     await expectRecordedAndChecked(await bundleOf(d), /mandate/);
   });
 
-  it('refusals on the merits of proofs a bundle cannot re-run (a wrong amount, an unpinned root, a withheld permission, hidden terms) verify as recorded', async () => {
+  it('refusals on the merits of a mandate (a wrong amount, an unpinned root) verify as recorded; of an SD-JWT grant (a withheld permission, hidden terms) as re-checked', async () => {
     const trust = { issuers: [vw.issuer.publicJwk] };
     const intent = await viIntent(vw, new Date());
     const other = await viWorld(new Date());
@@ -333,7 +336,7 @@ describe('payment mandates on a receipts verifier', () => {
       expect(r.decision).toBe('deny');
       const e = await verifyEvidence(await bundleOf(d));
       expect(failing(e), code).toEqual([]);
-      expect(e, code).toMatchObject({ ok: true, decision: 'recorded' });
+      expect(e, code).toMatchObject({ ok: true, decision: r.policy.kind === 'mandate' ? 'recorded' : 'rechecked' });
     }
   });
 
@@ -357,7 +360,7 @@ describe('payment mandates on a receipts verifier', () => {
 });
 
 describe('SD-JWT grant presentations on a receipts verifier', () => {
-  it('a receipt of the presentation as sent; evidence recorded and ok; one byte altered anywhere in the presentation: EVIDENCE_MISMATCH', async () => {
+  it('a receipt of the presentation as sent; evidence re-checked and ok; one byte altered anywhere in the presentation: EVIDENCE_MISMATCH', async () => {
     const g = await sdGrant(w, { terms: { purpose: ['research'], processing: 'on-device' } });
     const p = await sdPresent(g.token, { url: EMAIL, holder: w.app, disclose: ['grant.resources.0', 'grant.actions.0'] });
     const policy: GrantPolicy = { kind: 'grant', resource: 'profile/email', action: 'read', owner: w.alice.did, purpose: 'research', processing: 'on-device' };
@@ -367,7 +370,7 @@ describe('SD-JWT grant presentations on a receipts verifier', () => {
     expect(r).toMatchObject({ decision: 'allow', sub: w.app.did, vp: sha256Digest(p), credentials: [], policy: { kind: 'grant', resource: 'profile/email', owner: w.alice.did } });
     const b = await bundleOf(d);
     expect(b.presentation).toBe(p);
-    await expectRecordedAndChecked(b, /SD-JWT/);
+    await expectRecordedAndChecked(b, 'rechecked');
     // Every region: the issuer JWT, each disclosure, the key binding JWT.
     const bounds = p.split('~').reduce<number[]>((acc, part) => [...acc, (acc.at(-1) ?? -1) + part.length + 1], []);
     for (const at of [1, 30, ...bounds.map((x) => x - 3), p.length - 2]) {
@@ -405,7 +408,7 @@ describe('SD-JWT grant presentations on a receipts verifier', () => {
     expect(await receiptsForGrant(w.apiStore, g.id)).toContain(d.receipt);
   });
 
-  it('a refusal for the terms is receipted; a vp+jwt bundle cannot be passed off as recorded by swapping in an SD-JWT', async () => {
+  it('a refusal for the terms is receipted and re-checked; a vp+jwt bundle cannot take an SD-JWT in its place', async () => {
     const g = await sdGrant(w, { terms: { purpose: ['research'], processing: 'on-device' } });
     const p = await sdPresent(g.token, { url: EMAIL, holder: w.app });
     const denied = await decide(
@@ -418,9 +421,9 @@ describe('SD-JWT grant presentations on a receipts verifier', () => {
     expect(receiptOf(denied)).toMatchObject({ decision: 'deny', status: 403, reasons: ['PURPOSE_NOT_ALLOWED'], sub: w.app.did });
     const e = await verifyEvidence(await bundleOf(denied));
     expect(e.parts.filter((x) => !x.ok)).toEqual([]);
-    expect(e).toMatchObject({ ok: true, decision: 'recorded' });
+    expect(e).toMatchObject({ ok: true, decision: 'rechecked' });
 
-    // A vp+jwt decision is re-run; putting an SD-JWT in its bundle would only make it "recorded" if the hash let it.
+    // A vp+jwt decision's bundle with an SD-JWT swapped in: the receipt's hash is of the vp+jwt.
     const grant = await w.grant();
     const vp = await bound(w.app, [grant.jwt], { url: EMAIL });
     const allowed = await decide(v, vp, { kind: 'grant', resource: 'profile/email', action: 'read', owner: w.alice.did }, { kind: 'http', method: 'GET', url: EMAIL });
@@ -565,6 +568,6 @@ describe('races on a receipts verifier', () => {
     expect(log.broken).toBeUndefined();
     expect(log.ok).toBe(true);
     const e = await verifyEvidence(await bundleOf(b.find((d) => d.ok)!));
-    expect(e).toMatchObject({ ok: true, decision: 'recorded' });
+    expect(e).toMatchObject({ ok: true, decision: 'rechecked' });
   });
 });

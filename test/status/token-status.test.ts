@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StatusList, getListFromStatusListJWT } from '@sd-jwt/jwt-status-list';
 import vector from '../vectors/token-status-list.json' with { type: 'json' };
 import { signJwt } from '../../src/credentials/index.js';
+import { CharterError } from '../../src/errors.js';
 import type { Issuer } from '../../src/credentials/types.js';
 import { createResolver } from '../../src/did/index.js';
 import { getBit, MIN_LIST_SIZE, setBit } from '../../src/status/index.js';
@@ -261,6 +262,33 @@ describe('Status List Tokens over loopback HTTP', () => {
     expect(await codes({ status_list: { idx: -1, uri: ref.status_list.uri } })).toEqual(['STATUS_INVALID']);
     expect(await codes({ status_list: { idx: '1', uri: ref.status_list.uri } })).toEqual(['STATUS_INVALID']);
     expect(await codes({ other_mechanism: {} })).toEqual(['STATUS_UNAVAILABLE']);
+  });
+
+  it('source: lists read from elsewhere than the network (an evidence bundle) are checked exactly as fetched ones', async () => {
+    const url = 'https://status.example/lists/1';
+    const iat = Math.floor(Date.now() / 1000);
+    const bytes = new Uint8Array(16);
+    writeTokenStatus(bytes, 1, 3, 1);
+    const sign = (claims: Record<string, unknown>, by: Issuer = issuer) =>
+      signJwt(
+        { typ: 'statuslist+jwt' },
+        { iss: by.did, sub: url, iat, exp: iat + 3600, status_list: { bits: 1, lst: encodeTokenStatusList(bytes) }, ...claims },
+        by.signer,
+        by.kid,
+      );
+    const good = await sign({});
+    const from = (jwt: string) => checker({ source: async (u) => (u === url ? jwt : Promise.reject(new CharterError('STATUS_UNAVAILABLE', 'no such list'))) });
+    const ref = (idx: number, uri = url) => ({ status_list: { idx, uri } });
+    expect(await codes(ref(0), from(good))).toEqual([]);
+    expect(await codes(ref(3), from(good))).toEqual(['CREDENTIAL_REVOKED']);
+    // Not in the source, not a list, forged, signed by someone else, for another URL, expired: never VALID.
+    expect(await codes(ref(0, 'https://status.example/lists/2'), from(good))).toEqual(['STATUS_UNAVAILABLE']);
+    expect(await codes(ref(0), from('not a jwt'))).toEqual(['STATUS_UNAVAILABLE']);
+    expect(await codes(ref(0), from(good.slice(0, -3) + (good.endsWith('AAA') ? 'BBB' : 'AAA')))).toEqual(['STATUS_UNAVAILABLE']);
+    expect(await codes(ref(0), from(await sign({}, makeIssuer())))).toEqual(['STATUS_INVALID']);
+    expect(await codes(ref(0), from(await sign({ sub: 'https://status.example/lists/9' })))).toEqual(['STATUS_UNAVAILABLE']);
+    expect(await codes(ref(0), from(await sign({ iat: iat - 7200, exp: iat - 3600 })))).toEqual(['STATUS_UNAVAILABLE']);
+    expect(() => createTokenStatusChecker({ resolver, source: 'https://x' as never })).toThrow(TypeError);
   });
 
   it('an index is never handed out twice across the shared lists', async () => {
