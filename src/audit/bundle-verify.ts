@@ -3,7 +3,7 @@ import { canonicalJson, sha256Digest } from '../encoding/json.js';
 import { decodeJwt } from '../credentials/index.js';
 import { documentResolver, resolveDidJwk, resolveDidKey } from '../did/index.js';
 import type { CharterResolver, DIDDocument } from '../did/types.js';
-import { createTokenStatusChecker } from '../status/token-checker.js';
+import { createTokenStatusChecker, statusListSignerDid } from '../status/token-checker.js';
 import { createStatusChecker } from '../status/index.js';
 import type { EvidenceBundle } from './bundle.js';
 import { CHECKPOINT_TYP, checkAuditJws, recordTimeReasons } from './jws.js';
@@ -168,8 +168,16 @@ export async function verifyEvidence(bundle: unknown, options: VerifyEvidenceOpt
   };
   // Both kinds of list, each read only as its own kind: a Bitstring Status List credential (vc+jwt grants)
   // and a Token Status List (statuslist+jwt, SD-JWT grants).
-  const status = createStatusChecker({ resolver, source, now: () => at.getTime() });
-  const tokenStatus = createTokenStatusChecker({ resolver, source, now: () => at.getTime() });
+  const status = createStatusChecker({ resolver, source, now: () => at.getTime(), skewSeconds: 300 });
+  // Which status providers a verifier trusts is its configuration (trustedListSigners): a Token Status List the
+  // receipt records (by hash, so the very list it read) counts for its DID signer, whose document the
+  // bundle must still hold. A list signed by a plain key of a provider cannot be re-checked.
+  // (A refusal for STATUS_INVALID may be the verifier not trusting the signer: then none is trusted here either.)
+  const listSigners = (receipt.reasons.includes('STATUS_INVALID') ? [] : Object.values(bundle.statusLists)).flatMap((jwt) => {
+    const did = typeof jwt === 'string' ? statusListSignerDid(jwt) : undefined;
+    return did !== undefined ? [did] : [];
+  });
+  const tokenStatus = createTokenStatusChecker({ resolver, source, now: () => at.getTime(), skewSeconds: 300, trustedListSigners: listSigners });
   const re = await recheckDecision(receipt, vp, { resolver, status, tokenStatus }, at);
   const why = disagreement(receipt, re);
   add('decision', why === undefined ? [] : mismatch(why));

@@ -3,7 +3,7 @@ import type { CharterResolver, DIDDocument, ResolvedKey, VerificationRelationshi
 import { absoluteKid, selectKey } from '../did/select.js';
 import type { StatusChecker } from '../credentials/types.js';
 import type { StatusListSnapshot, StatusListUseContext } from '../status/checker.js';
-import type { TokenStatusContext } from '../status/token-checker.js';
+import { statusListSignerDid, type TokenStatusContext } from '../status/token-checker.js';
 import type { Reason } from '../errors.js';
 
 /** An IETF Token Status List check, as SD-JWT grants use (a TokenStatusChecker, or any function of its shape). */
@@ -65,7 +65,7 @@ const noTokenStatus: TokenStatusCheck = async () => [{ code: 'STATUS_UNAVAILABLE
 export function createCapture(resolver: CharterResolver, status: StatusChecker, tokenStatus: TokenStatusCheck = noTokenStatus): Capture {
   const dids = new Map<string, DIDDocument>();
   const lists = new Map<string, StatusListSnapshot>();
-  return {
+  const capture: Capture = {
     resolver: {
       async resolve(did) {
         const doc = await resolver.resolve(did);
@@ -104,18 +104,28 @@ export function createCapture(resolver: CharterResolver, status: StatusChecker, 
       };
       return status(credential, mine);
     },
-    tokenStatus: (st, ctx) => {
+    tokenStatus: async (st, ctx) => {
       const outer = ctx.usedList;
-      return tokenStatus(st, {
+      const used: StatusListSnapshot[] = [];
+      const reasons = await tokenStatus(st, {
         ...ctx,
         usedList: (list) => {
           lists.set(list.url, list);
+          used.push(list);
           outer?.(list);
         },
       });
+      // A list a status provider signed (trustedListSigners): its document is evidence too. The checker
+      // resolved it when it loaded the list (so this is a cache hit), but through its own resolver.
+      for (const list of used) {
+        const did = statusListSignerDid(list.jwt);
+        if (did !== undefined && did !== ctx.issuer && !dids.has(did)) await capture.resolver.resolve(did).catch(() => undefined);
+      }
+      return reasons;
     },
     async settle() {
       return { dids, lists };
     },
   };
+  return capture;
 }

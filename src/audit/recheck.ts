@@ -6,6 +6,7 @@ import type { CharterResolver } from '../did/types.js';
 import { verifyGrant } from '../grants/index.js';
 import { verifyAgent } from '../agents/index.js';
 import type { DecisionReceipt } from './receipt.js';
+import { bindingReasons, freshnessReasons, nonceProofReasons, type FreshnessContext, type ProofBinding } from '../credentials/binding.js';
 import type { TokenStatusCheck } from './capture.js';
 
 /** Where a re-check reads keys and status from: the bundle's recorded documents and lists. */
@@ -53,15 +54,8 @@ export const RECORDED_ONLY: ReadonlySet<CharterErrorCode> = new Set([
 
 /** The widest freshness window a verifier may be configured with (createVerifier's maxAgeSeconds bound). */
 const WIDEST_MAX_AGE = 3600;
-
-const htu = (u: unknown): string | undefined => {
-  try {
-    const x = new URL(String(u));
-    return x.origin + x.pathname;
-  } catch {
-    return undefined;
-  }
-};
+/** The widest clock skew a verifier accepts (createVerifier caps skewSeconds at 300). */
+const WIDEST_SKEW = 300;
 
 const same = (a: unknown, b: unknown) => {
   try {
@@ -71,18 +65,34 @@ const same = (a: unknown, b: unknown) => {
   }
 };
 
-/** The request binding the presentation carries, against the one the receipt records. */
-function bindingReasons(p: Record<string, unknown>, r: DecisionReceipt): Reason[] {
-  const mismatch = (m: string): Reason[] => [{ code: 'REQUEST_MISMATCH', message: m }];
-  const aud = p.aud;
-  if (!(aud === r.verifier || (Array.isArray(aud) && aud.length === 1 && aud[0] === r.verifier)))
-    return [{ code: 'AUDIENCE_MISMATCH', message: 'the presentation names another verifier' }];
+/** The request the receipt records, as the binding the guard checked; undefined for claims recorded by digest only. */
+function bindingOf(r: DecisionReceipt): ProofBinding | undefined {
   const req = r.request;
-  if ('htm' in req) return p.htm === req.htm && htu(p.htu) === req.htu ? [] : mismatch('the presentation is bound to another HTTP request than the receipt records');
-  if ('mcp' in req) return same(p.mcp, req.mcp) ? [] : mismatch('the presentation is bound to another tool call than the receipt records');
-  if ('none' in req) return p.htm === undefined && p.htu === undefined && p.mcp === undefined ? [] : mismatch('the presentation is bound to a request the receipt does not record');
+  if ('htm' in req) return { kind: 'http', method: req.htm, url: req.htu };
+  if ('mcp' in req) return { kind: 'claims', claims: { mcp: req.mcp } };
+  if ('none' in req) return { kind: 'none' };
   // Other bound claims are recorded by digest of the caller's values: not re-derivable from the presentation alone.
-  return [];
+  return undefined;
+}
+
+/**
+ * The guard's checks of the proof's own claims (credentials/binding.ts), before
+ * any signature: audience, time claims, the used-once value and the transport
+ * binding, against the request the receipt records, at the decision's time,
+ * with the widest window and skew a verifier can be configured with (its own
+ * are configuration: a refusal for them is recorded-only).
+ */
+function frontReasons(r: DecisionReceipt, p: Record<string, unknown>, header: Record<string, unknown> | undefined): Reason[] {
+  const fresh: FreshnessContext = {
+    aud: r.verifier,
+    now: Date.parse(r.time),
+    maxAgeSeconds: WIDEST_MAX_AGE,
+    skewSeconds: WIDEST_SKEW,
+    // A vp+jwt used up by its jti ('iat' mode) or by a nonce this verifier issued ('challenge').
+    mode: header !== undefined && p.jti === undefined && p.nonce !== undefined ? 'challenge' : 'iat',
+  };
+  const b = bindingOf(r);
+  return [...(header !== undefined ? freshnessReasons(header, p, fresh) : nonceProofReasons(p, fresh, 'key binding JWT')), ...(b ? bindingReasons(p, b) : [])];
 }
 
 export interface Recheck {
@@ -122,22 +132,20 @@ export async function recheckDecision(r: DecisionReceipt, vp: string | undefined
     return recheckSdJwtGrant(r, r.policy, vp, tools, at);
   }
   let p: Record<string, unknown>;
+  let header: Record<string, unknown>;
   try {
-    p = decodeJwt(vp, { maxBytes: 512 * 1024 }).payload;
+    ({ payload: p, header } = decodeJwt(vp, { maxBytes: 512 * 1024 }));
   } catch (e) {
     return { reasons: [{ code: (e as { code?: CharterErrorCode }).code ?? 'MALFORMED_JWT', message: 'the presentation does not decode' }], chain: [] };
   }
-  const bound = bindingReasons(p, r);
-  // Every guard mode needs a jti or a nonce to use up (guard/binding.ts freshness).
-  if (!(typeof p.jti === 'string' && p.jti.length > 0) && !(typeof p.nonce === 'string' && p.nonce.length > 0)) {
-    bound.push({ code: 'INVALID_PRESENTATION', message: 'the presentation has neither a jti nor a nonce' });
-  }
+  const bound = frontReasons(r, p, header);
   const common = {
     resolver: tools.resolver,
     status: tools.status,
     aud: r.verifier,
     now: at,
     maxAgeSeconds: WIDEST_MAX_AGE,
+    skewSeconds: WIDEST_SKEW,
     ...(typeof p.nonce === 'string' ? { nonce: p.nonce } : { allowMissingNonce: true }),
   };
   const policy = r.policy;
@@ -209,8 +217,7 @@ async function recheckSdJwtGrant(
   } catch (e) {
     return { reasons: [{ code: (e as { code?: CharterErrorCode }).code ?? 'MALFORMED_JWT', message: 'the SD-JWT grant does not decode' }], chain: [] };
   }
-  const bound = bindingReasons(p, r);
-  if (!(typeof p.nonce === 'string' && p.nonce.length > 0)) bound.push({ code: 'INVALID_PRESENTATION', message: 'the key binding JWT has no nonce' });
+  const bound = frontReasons(r, p, undefined);
   const g = await verifySdJwtGrant(token, {
     resolver: tools.resolver,
     status: tools.tokenStatus ?? (async () => [{ code: 'STATUS_UNAVAILABLE', message: 'no Token Status List source' }]),
@@ -222,6 +229,7 @@ async function recheckSdJwtGrant(
     aud: r.verifier,
     ...(typeof p.nonce === 'string' ? { nonce: p.nonce } : {}),
     now: at,
+    skewSeconds: WIDEST_SKEW,
     maxKeyBindingAgeSeconds: WIDEST_MAX_AGE,
   });
   return {

@@ -86,6 +86,26 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const unavailable = (message: string) => new CharterError('STATUS_UNAVAILABLE', message);
 
+/** A Status List Token's DID signer: named by a DID URL kid, or by a DID iss with no kid (its single assertion key). */
+function signerDidOf(d: DecodedJwt): string | undefined {
+  const kid = d.header.kid;
+  const iss = d.payload.iss;
+  const didIss = typeof iss === 'string' && iss.startsWith('did:') ? iss : undefined;
+  return typeof kid === 'string' && kid.startsWith('did:') ? kid.split('#')[0]! : kid === undefined ? didIss : undefined;
+}
+
+/** The DID that signed a Status List Token, as the checker reads it; undefined when a plain key (or nothing readable) signed it. */
+export function statusListSignerDid(jwt: string): string | undefined {
+  try {
+    // The header alone names a DID URL kid (Charter's lists do): the list itself need not be decoded again.
+    const header = JSON.parse(Buffer.from(jwt.slice(0, jwt.indexOf('.')), 'base64url').toString('utf8')) as { kid?: unknown };
+    if (typeof header.kid === 'string' && header.kid.startsWith('did:')) return header.kid.split('#')[0]!;
+    return signerDidOf(decodeJwt(jwt, { maxBytes: 1024 * 1024 }));
+  } catch {
+    return undefined;
+  }
+}
+
 /** A key's identity for the per-key memo: its canonical JWK. */
 const keyId = (k: VerificationKey) => canonicalJson(k.publicJwk);
 
@@ -157,10 +177,8 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
     } catch (e) {
       throw unavailable(e instanceof Error ? e.message : 'invalid lst');
     }
-    // A DID signer is named by a DID URL kid, or by a DID iss with no kid (its single assertion key).
     const kid = d.header.kid;
-    const didIss = typeof p.iss === 'string' && p.iss.startsWith('did:') ? p.iss : undefined;
-    const signerDid: string | undefined = typeof kid === 'string' && kid.startsWith('did:') ? kid.split('#')[0]! : kid === undefined ? didIss : undefined;
+    const signerDid = signerDidOf(d);
     if (signerDid !== undefined) {
       if (p.iss !== undefined && p.iss !== signerDid) throw unavailable('the Status List Token "iss" and its key disagree');
       let key;

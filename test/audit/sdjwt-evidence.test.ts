@@ -1,13 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeJwt } from '../../src/credentials/index.js';
+import { decodeJwt, signJwt } from '../../src/credentials/index.js';
 import type { Issuer } from '../../src/credentials/types.js';
 import { decide, type GuardDecision } from '../../src/guard/decide.js';
 import type { GrantPolicy } from '../../src/guard/policy.js';
 import type { Verifier } from '../../src/guard/verifier.js';
-import { revokeSdJwtVc } from '../../src/sdjwt/index.js';
+import { GRANT_VCT, issueSdJwtVc, presentSdJwtVc, revokeSdJwtVc } from '../../src/sdjwt/index.js';
+import { createTokenStatusChecker } from '../../src/status/token-checker.js';
+import { encodeTokenStatusList, writeTokenStatus } from '../../src/status/token-codec.js';
+import { makeIssuer } from '../helpers.js';
 import { decodeReceipt, exportEvidence, verifyEvidence, type DecisionReceipt, type EvidenceBundle, type EvidenceVerification } from '../../src/audit/index.js';
 import { openWorld, type World } from '../http/world.js';
 import { codes, sdGrant, sdPresent, tokenStatusOf } from '../guard/seams-fixtures.js';
+import { API } from '../http/world.js';
 
 /**
  * An SD-JWT grant's decision is re-run from its evidence bundle like a
@@ -126,5 +130,96 @@ describe('SD-JWT grants: the Token Status List is evidence', () => {
     const e = await verifyEvidence(b, { at: new Date(Date.now() + 2 * 86_400_000) });
     expect(e.ok).toBe(false);
     expect(failing(e)).toContain('decision');
+  });
+});
+
+describe('SD-JWT grants: honest bundles of decisions configured past the defaults', () => {
+  /** A grant whose status is a list at `url` that `provider` signs (a status provider, not the grant's issuer). */
+  async function providerWorld(revoked: boolean) {
+    const provider = makeIssuer();
+    const url = `https://status.example/lists/${Math.random().toString(36).slice(2)}`;
+    const iat = Math.floor(Date.now() / 1000);
+    const bytes = new Uint8Array(16);
+    if (revoked) writeTokenStatus(bytes, 1, 3, 1);
+    const list = await signJwt(
+      { typ: 'statuslist+jwt' },
+      { iss: provider.did, sub: url, iat, exp: iat + 86_400, status_list: { bits: 1, lst: encodeTokenStatusList(bytes) } },
+      provider.signer,
+      provider.kid,
+    );
+    const grant = await issueSdJwtVc({
+      issuer: w.alice,
+      subject: w.app.did,
+      vct: GRANT_VCT,
+      claims: { grant: { resources: ['profile/email'], actions: ['read'], purpose: 'p' } },
+      validUntil: new Date(Date.now() + 86_400_000),
+      status: { idx: 3, uri: url },
+      resolver: w.resolver,
+    });
+    const checker = (trusted: string[]) => createTokenStatusChecker({ resolver: w.resolver, source: async () => list, trustedListSigners: trusted });
+    return { provider, grant, checker };
+  }
+  const decideWith = async (vv: Verifier, token: string) =>
+    decide(vv, await sdPresent(token, { url: EMAIL, holder: w.app }), policy(), { kind: 'http', method: 'GET', url: EMAIL });
+  const bundleFrom = async (vv: Verifier, d: GuardDecision) => {
+    await vv.receipts!.flush();
+    return exportEvidence(w.apiStore, d.receiptId!, { signer: shop });
+  };
+
+  it("a list signed by a status provider the verifier trusts: allow and revoked-deny bundles re-check; an untrusted signer's deny too", async () => {
+    for (const revoked of [false, true]) {
+      const { provider, grant, checker } = await providerWorld(revoked);
+      const vv = w.verifier({ tokenStatus: checker([provider.did]), receipts: { signer: shop } });
+      const d = await decideWith(vv, grant.token);
+      expect(codes(d)).toEqual(revoked ? ['CREDENTIAL_REVOKED'] : []);
+      const e = await verifyEvidence(await bundleFrom(vv, d));
+      expect(failing(e), `revoked: ${revoked}`).toEqual([]);
+      expect(e).toMatchObject({ ok: true, decision: 'rechecked' });
+    }
+    const { grant, checker } = await providerWorld(false);
+    const untrusting = w.verifier({ tokenStatus: checker([]), receipts: { signer: shop } });
+    const d = await decideWith(untrusting, grant.token);
+    expect(codes(d)).toEqual(['STATUS_INVALID']);
+    expect(await verifyEvidence(await bundleFrom(untrusting, d))).toMatchObject({ ok: true, decision: 'rechecked' });
+  });
+
+  it('a verifier with a wide clock skew: a key binding JWT signed by a clock 200 s ahead is allowed, and its bundle re-checks', async () => {
+    const vv = w.verifier({ tokenStatus: tokenStatusOf(w), receipts: { signer: shop }, skewSeconds: 300 });
+    const g = await sdGrant(w);
+    const p = await presentSdJwtVc(g.token, {
+      holder: w.app,
+      disclose: ['grant'],
+      aud: API,
+      nonce: `n-${Date.now()}`,
+      now: new Date(Date.now() + 200_000),
+      claims: { htm: 'GET', htu: EMAIL },
+    });
+    const d = await decide(vv, p, policy(), { kind: 'http', method: 'GET', url: EMAIL });
+    expect(codes(d)).toEqual([]);
+    const e = await verifyEvidence(await bundleFrom(vv, d));
+    expect(failing(e)).toEqual([]);
+    expect(e.ok).toBe(true);
+  });
+
+  it("refusals of the key binding JWT before any signature (an over-long nonce, another transport's claim) re-check as refused for the same reason", async () => {
+    const g = await sdGrant(w);
+    const long = await sdPresent(g.token, { url: EMAIL, holder: w.app, nonce: 'n'.repeat(300) });
+    const foreign = await presentSdJwtVc(g.token, {
+      holder: w.app,
+      disclose: ['grant'],
+      aud: API,
+      nonce: `n-${Date.now()}`,
+      claims: { htm: 'GET', htu: EMAIL, mcp: { tool: 'read', args: 'x' } },
+    });
+    for (const [p, code] of [
+      [long, 'INVALID_PRESENTATION'],
+      [foreign, 'REQUEST_MISMATCH'],
+    ] as const) {
+      const d = await decide(v, p, policy(), { kind: 'http', method: 'GET', url: EMAIL });
+      expect(codes(d)).toEqual([code]);
+      const e = await verifyEvidence(await bundleOf(d));
+      expect(failing(e), code).toEqual([]);
+      expect(e).toMatchObject({ ok: true, decision: 'rechecked' });
+    }
   });
 });
