@@ -88,8 +88,8 @@ function frontReasons(r: DecisionReceipt, p: Record<string, unknown>, header: Re
     now: Date.parse(r.time),
     maxAgeSeconds: WIDEST_MAX_AGE,
     skewSeconds: WIDEST_SKEW,
-    // A vp+jwt used up by its jti ('iat' mode) or by a nonce this verifier issued ('challenge').
-    mode: header !== undefined && p.jti === undefined && p.nonce !== undefined ? 'challenge' : 'iat',
+    // A vp+jwt used up by its jti ('iat' mode) or, without a usable jti, by a nonce this verifier issued ('challenge').
+    mode: header !== undefined && !(typeof p.jti === 'string' && p.jti.length > 0 && p.jti.length <= 256) && p.nonce !== undefined ? 'challenge' : 'iat',
   };
   const b = bindingOf(r);
   return [...(header !== undefined ? freshnessReasons(header, p, fresh) : nonceProofReasons(p, fresh, 'key binding JWT')), ...(b ? bindingReasons(p, b) : [])];
