@@ -104,7 +104,20 @@ export interface DecisionReceipt {
   spend?: ReceiptSpend;
   /** Hashes of the DID documents and status list credentials as resolved for this decision. */
   evidence?: { did: Record<string, string>; status: Record<string, string> };
+  /**
+   * The verifier's freshness configuration for this decision: clock skew and
+   * presentation max age (seconds) and its nonce mode. A re-check applies
+   * exactly these (without them, the widest a verifier may be configured with).
+   */
+  window?: ReceiptWindow;
   log: LogPosition;
+}
+
+/** The freshness rules a decision was made under. */
+export interface ReceiptWindow {
+  skew: number;
+  maxAge: number;
+  nonces: 'iat' | 'challenge';
 }
 
 /** A settlement: the spend a decision reserved was committed or released. */

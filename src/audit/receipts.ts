@@ -7,7 +7,7 @@ import { TtlCache } from '../did/cache.js';
 import type { AuditBlob, AuditCheckpointRecord, AuditStore } from '../store/types.js';
 import { createCapture, type Capture, type TokenStatusCheck } from './capture.js';
 import { describeCredential, presentedCredentials } from './presented.js';
-import type { DecisionReceipt, ReceiptPolicy, ReceiptRequest, ReceiptSpend } from './receipt.js';
+import type { DecisionReceipt, ReceiptPolicy, ReceiptRequest, ReceiptSpend, ReceiptWindow } from './receipt.js';
 import { AuditWriter } from './writer.js';
 
 /** `createVerifier({ …, receipts: { signer } })`: the verifier signs a receipt of every decision and logs it. */
@@ -65,6 +65,8 @@ export interface DecisionFacts {
   principal?: string;
   spend?: { reservation: string; amount?: { amount: string; currency: string } };
   capture?: Capture;
+  /** The verifier's freshness rules (recorded so a re-check applies them exactly). */
+  window?: ReceiptWindow;
 }
 
 /** A verifier's receipts: the hook the guard pipeline calls once per decision. */
@@ -186,6 +188,7 @@ export function createReceipts(store: AuditStore, options: ReceiptOptions, resol
         ...(f.principal !== undefined ? { principal: f.principal } : {}),
         ...(f.spend ? { spend: { reservation: f.spend.reservation, state: 'reserved' as const, ...(f.spend.amount ? { amount: f.spend.amount } : {}) } } : {}),
         ...(ev ? { evidence: ev } : {}),
+        ...(f.window ? { window: f.window } : {}),
       };
       const { jws } = await writer.append(claims, blobs, own);
       return { id, jws };

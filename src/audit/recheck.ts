@@ -56,6 +56,9 @@ export const RECORDED_ONLY: ReadonlySet<CharterErrorCode> = new Set([
 const WIDEST_MAX_AGE = 3600;
 /** The widest clock skew a verifier accepts (createVerifier caps skewSeconds at 300). */
 const WIDEST_SKEW = 300;
+/** The decision's skew and max age as its receipt records them (exact), or the widest a verifier may have. */
+const skewOf = (r: DecisionReceipt) => r.window?.skew ?? WIDEST_SKEW;
+const maxAgeOf = (r: DecisionReceipt) => r.window?.maxAge ?? WIDEST_MAX_AGE;
 
 const same = (a: unknown, b: unknown) => {
   try {
@@ -86,10 +89,11 @@ function frontReasons(r: DecisionReceipt, p: Record<string, unknown>, header: Re
   const fresh: FreshnessContext = {
     aud: r.verifier,
     now: Date.parse(r.time),
-    maxAgeSeconds: WIDEST_MAX_AGE,
-    skewSeconds: WIDEST_SKEW,
-    // A vp+jwt used up by its jti ('iat' mode) or, without a usable jti, by a nonce this verifier issued ('challenge').
-    mode: header !== undefined && !(typeof p.jti === 'string' && p.jti.length > 0 && p.jti.length <= 256) && p.nonce !== undefined ? 'challenge' : 'iat',
+    maxAgeSeconds: maxAgeOf(r),
+    skewSeconds: skewOf(r),
+    // As recorded; a receipt without it: a vp+jwt used up by its jti ('iat' mode) or, without a usable jti,
+    // by a nonce this verifier issued ('challenge').
+    mode: r.window?.nonces ?? (header !== undefined && !(typeof p.jti === 'string' && p.jti.length > 0 && p.jti.length <= 256) && p.nonce !== undefined ? 'challenge' : 'iat'),
   };
   const b = bindingOf(r);
   return [...(header !== undefined ? freshnessReasons(header, p, fresh) : nonceProofReasons(p, fresh, 'key binding JWT')), ...(b ? bindingReasons(p, b) : [])];
@@ -144,8 +148,8 @@ export async function recheckDecision(r: DecisionReceipt, vp: string | undefined
     status: tools.status,
     aud: r.verifier,
     now: at,
-    maxAgeSeconds: WIDEST_MAX_AGE,
-    skewSeconds: WIDEST_SKEW,
+    maxAgeSeconds: maxAgeOf(r),
+    skewSeconds: skewOf(r),
     ...(typeof p.nonce === 'string' ? { nonce: p.nonce } : { allowMissingNonce: true }),
   };
   const policy = r.policy;
@@ -229,8 +233,8 @@ async function recheckSdJwtGrant(
     aud: r.verifier,
     ...(typeof p.nonce === 'string' ? { nonce: p.nonce } : {}),
     now: at,
-    skewSeconds: WIDEST_SKEW,
-    maxKeyBindingAgeSeconds: WIDEST_MAX_AGE,
+    skewSeconds: skewOf(r),
+    maxKeyBindingAgeSeconds: maxAgeOf(r),
   });
   return {
     reasons: [...bound, ...g.reasons],
@@ -253,7 +257,9 @@ export function disagreement(r: DecisionReceipt, c: Recheck): string | undefined
     if (r.principal !== undefined && c.principal !== r.principal) return 'the evidence roots the mandate chain in another principal than the receipt';
     return undefined;
   }
-  const missing = r.reasons.filter((code) => !RECORDED_ONLY.has(code as CharterErrorCode) && !found.has(code as CharterErrorCode));
+  // A binding recorded by digest only (other claims than a transport's) cannot be compared again.
+  const byDigest = 'claims' in r.request;
+  const missing = r.reasons.filter((code) => !RECORDED_ONLY.has(code as CharterErrorCode) && !found.has(code as CharterErrorCode) && !(byDigest && code === 'REQUEST_MISMATCH'));
   if (missing.length > 0) return `the receipt refuses for ${missing.join(', ')}, which the evidence does not show`;
   return undefined;
 }

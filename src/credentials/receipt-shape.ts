@@ -30,6 +30,7 @@ export function receiptShapeReasons(p: Record<string, unknown>): Reason[] {
     if (!optional(p.vp, isStr) || !optional(p.principal, isStr) || !optional(p.spend, isSpend))
       return bad('a decision receipt names its presentation, principal and spend in their forms');
     if (!optional(p.evidence, (e) => isObj(e) && isStringMap(e.did) && isStringMap(e.status))) return bad("a receipt's evidence maps DIDs and status lists to hashes");
+    if (!optional(p.window, isWindow)) return bad("a receipt's window names skew and maxAge (seconds, 0-3600) and a nonce mode (iat or challenge)");
     return [];
   }
   if (p.kind === 'settlement') return typeof p.receipt === 'string' && isSpend(p.spend) ? [] : bad('a settlement names its decision receipt and spend');
@@ -37,6 +38,8 @@ export function receiptShapeReasons(p: Record<string, unknown>): Reason[] {
 }
 
 const isStr = (v: unknown): v is string => typeof v === 'string';
+const seconds = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 3600;
+const isWindow = (w: unknown) => isObj(w) && seconds(w.skew) && seconds(w.maxAge) && (w.nonces === 'iat' || w.nonces === 'challenge');
 const optional = (v: unknown, is: (v: unknown) => boolean) => v === undefined || is(v);
 const isStringMap = (v: unknown) => isObj(v) && Object.values(v).every(isStr);
 const isCredential = (c: unknown) => isObj(c) && isStr(c.h) && optional(c.id, isStr) && optional(c.iss, isStr) && optional(c.type, (t) => Array.isArray(t) && t.every(isStr));

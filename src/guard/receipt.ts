@@ -86,6 +86,7 @@ export async function withReceipt(v: Verifier, receipts: Receipts, d: GuardDecis
       ...(d.agent?.principal !== undefined ? { principal: d.agent.principal } : {}),
       ...(d.spend ? { spend: { reservation: d.spend.reservationId, ...(d.agent?.amount ? { amount: d.agent.amount } : {}) } } : {}),
       ...(c.capture ? { capture: c.capture } : {}),
+      window: { skew: v.skewSeconds, maxAge: v.maxAgeSeconds, nonces: v.nonces },
     });
   } catch (e) {
     if (d.spend) void d.spend.settle(false);

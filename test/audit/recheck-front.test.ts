@@ -3,7 +3,9 @@ import type { Issuer } from '../../src/credentials/types.js';
 import { decide, type GuardDecision } from '../../src/guard/decide.js';
 import type { GrantPolicy } from '../../src/guard/policy.js';
 import type { Verifier } from '../../src/guard/verifier.js';
-import { exportEvidence, verifyEvidence, type EvidenceVerification } from '../../src/audit/index.js';
+import { decodeReceipt, exportEvidence, verifyEvidence, type DecisionReceipt, type EvidenceVerification } from '../../src/audit/index.js';
+import { receiptShapeReasons } from '../../src/audit/receipt.js';
+import { issueGrant } from '../../src/grants/index.js';
 import { bound } from '../http/present.js';
 import { openWorld, type World } from '../http/world.js';
 import { codes } from '../guard/seams-fixtures.js';
@@ -78,5 +80,70 @@ describe('vp+jwt re-checks agree with the guard', () => {
       expect(failing(e), JSON.stringify(claims)).toEqual([]);
       expect(e).toMatchObject({ ok: true, decision: 'rechecked' });
     }
+  });
+
+  it('the receipt records the freshness rules it was made under, and the re-check applies exactly those', async () => {
+    const v = w.verifier({ skewSeconds: 45, maxAgeSeconds: 120, nonces: 'challenge', receipts: { signer: shop } });
+    const { nonce } = await v.issueNonce();
+    const d = await decide(v, await bound(w.app, [(await w.grant()).jwt], { url: EMAIL, nonce }), policy(), http);
+    expect(codes(d)).toEqual([]);
+    expect((decodeReceipt(d.receipt!) as DecisionReceipt).window).toEqual({ skew: 45, maxAge: 120, nonces: 'challenge' });
+    expect((await verify(v, d)).ok).toBe(true);
+    const base = decodeReceipt(d.receipt!) as unknown as Record<string, unknown>;
+    for (const window of [
+      { skew: -1, maxAge: 1, nonces: 'iat' },
+      { skew: 1, maxAge: 99999, nonces: 'iat' },
+      { skew: 1, maxAge: 1, nonces: 'jti' },
+      { skew: '1', maxAge: 1, nonces: 'iat' },
+      [],
+    ]) {
+      expect(
+        receiptShapeReasons({ ...base, window }).map((r) => r.code),
+        JSON.stringify(window),
+      ).toEqual(['RECEIPT_INVALID']);
+    }
+  });
+
+  it("a credential's validity off by more than the verifier's skew, though less than any verifier's widest: refused, and re-checked as refused", async () => {
+    const v = w.verifier({ receipts: { signer: shop } });
+    const later = await issueGrant(w.home.store, w.alice, {
+      grantee: w.app.did,
+      resources: ['profile/email'],
+      actions: ['read'],
+      purpose: 'p',
+      validFrom: new Date(Date.now() + 120_000),
+      validUntil: new Date(Date.now() + 86_400_000),
+      baseUrl: w.server.url,
+    });
+    const d = await decide(v, await bound(w.app, [later.jwt], { url: EMAIL }), policy(), http);
+    expect(codes(d)).toEqual(['CREDENTIAL_NOT_YET_VALID']);
+    const e = await verify(v, d);
+    expect(failing(e)).toEqual([]);
+    expect(e).toMatchObject({ ok: true, decision: 'rechecked' });
+  });
+
+  it('an iat-mode verifier refusing a nonce with no usable jti: re-checked as refused (the mode is recorded, not guessed)', async () => {
+    const v = w.verifier({ receipts: { signer: shop } });
+    const grant = await w.grant();
+    for (const jti of [undefined, 'j'.repeat(300)]) {
+      const vp = await bound(w.app, [grant.jwt], { url: EMAIL, nonce: 'some-nonce', claims: { jti } });
+      const d = await decide(v, vp, policy(), http);
+      expect(codes(d), String(jti)).toEqual(['INVALID_PRESENTATION']);
+      const e = await verify(v, d);
+      expect(failing(e), String(jti)).toEqual([]);
+      expect(e.ok).toBe(true);
+    }
+  });
+
+  it('a binding recorded by digest (claims of the caller): its REQUEST_MISMATCH is taken as recorded, its allow re-checked', async () => {
+    const v = w.verifier({ receipts: { signer: shop } });
+    const grant = await w.grant();
+    const binding = { kind: 'claims' as const, claims: { queue: 'q1' } };
+    const bad = await decide(v, await bound(w.app, [grant.jwt], { claims: { htm: undefined, htu: undefined, queue: 'q2' } }), policy(), binding);
+    expect(codes(bad)).toEqual(['REQUEST_MISMATCH']);
+    expect(failing(await verify(v, bad))).toEqual([]);
+    const good = await decide(v, await bound(w.app, [grant.jwt], { claims: { htm: undefined, htu: undefined, queue: 'q1' } }), policy(), binding);
+    expect(codes(good)).toEqual([]);
+    expect(await verify(v, good)).toMatchObject({ ok: true, decision: 'rechecked' });
   });
 });
