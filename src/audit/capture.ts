@@ -3,7 +3,7 @@ import type { CharterResolver, DIDDocument, ResolvedKey, VerificationRelationshi
 import { absoluteKid, selectKey } from '../did/select.js';
 import type { StatusChecker } from '../credentials/types.js';
 import type { StatusListSnapshot, StatusListUseContext } from '../status/checker.js';
-import { statusListSignerDid, type TokenStatusContext } from '../status/token-checker.js';
+import type { TokenStatusContext } from '../status/token-checker.js';
 import type { Reason } from '../errors.js';
 
 /** An IETF Token Status List check, as SD-JWT grants use (a TokenStatusChecker, or any function of its shape). */
@@ -117,9 +117,8 @@ export function createCapture(resolver: CharterResolver, status: StatusChecker, 
       });
       // A list a status provider signed (trustedListSigners): its document is evidence too. The checker
       // resolved it when it loaded the list (so this is a cache hit), but through its own resolver.
-      for (const list of used) {
-        const did = statusListSignerDid(list.jwt);
-        if (did !== undefined && did !== ctx.issuer && !dids.has(did)) await capture.resolver.resolve(did).catch(() => undefined);
+      for (const { signer } of used) {
+        if (signer !== undefined && signer !== ctx.issuer && !dids.has(signer)) await capture.resolver.resolve(signer).catch(() => undefined);
       }
       return reasons;
     },

@@ -6,15 +6,15 @@ import type { CharterResolver } from '../did/types.js';
 import { verifyGrant } from '../grants/index.js';
 import { verifyAgent } from '../agents/index.js';
 import type { DecisionReceipt } from './receipt.js';
-import { bindingReasons, freshnessReasons, nonceProofReasons, type FreshnessContext, type ProofBinding } from '../credentials/binding.js';
+import { bindingReasons, freshnessReasons, isId, nonceProofReasons, type FreshnessContext, type ProofBinding } from '../credentials/binding.js';
 import type { TokenStatusCheck } from './capture.js';
 
 /** Where a re-check reads keys and status from: the bundle's recorded documents and lists. */
 export interface RecheckTools {
   resolver: CharterResolver;
   status: StatusChecker;
-  /** The Token Status List check of SD-JWT grants; without it their status is unavailable. */
-  tokenStatus?: TokenStatusCheck;
+  /** The Token Status List check of SD-JWT grants. */
+  tokenStatus: TokenStatusCheck;
 }
 
 /**
@@ -57,7 +57,7 @@ const WIDEST_MAX_AGE = 3600;
 /** The widest clock skew a verifier accepts (createVerifier caps skewSeconds at 300). */
 const WIDEST_SKEW = 300;
 /** The decision's skew and max age as its receipt records them (exact), or the widest a verifier may have. */
-const skewOf = (r: DecisionReceipt) => r.window?.skew ?? WIDEST_SKEW;
+export const skewOf = (r: DecisionReceipt) => r.window?.skew ?? WIDEST_SKEW;
 const maxAgeOf = (r: DecisionReceipt) => r.window?.maxAge ?? WIDEST_MAX_AGE;
 
 const same = (a: unknown, b: unknown) => {
@@ -93,7 +93,7 @@ function frontReasons(r: DecisionReceipt, p: Record<string, unknown>, header: Re
     skewSeconds: skewOf(r),
     // As recorded; a receipt without it: a vp+jwt used up by its jti ('iat' mode) or, without a usable jti,
     // by a nonce this verifier issued ('challenge').
-    mode: r.window?.nonces ?? (header !== undefined && !(typeof p.jti === 'string' && p.jti.length > 0 && p.jti.length <= 256) && p.nonce !== undefined ? 'challenge' : 'iat'),
+    mode: r.window?.nonces ?? (header !== undefined && !isId(p.jti) && p.nonce !== undefined ? 'challenge' : 'iat'),
   };
   const b = bindingOf(r);
   return [...(header !== undefined ? freshnessReasons(header, p, fresh) : nonceProofReasons(p, fresh, 'key binding JWT')), ...(b ? bindingReasons(p, b) : [])];
@@ -224,7 +224,7 @@ async function recheckSdJwtGrant(
   const bound = frontReasons(r, p, undefined);
   const g = await verifySdJwtGrant(token, {
     resolver: tools.resolver,
-    status: tools.tokenStatus ?? (async () => [{ code: 'STATUS_UNAVAILABLE', message: 'no Token Status List source' }]),
+    status: tools.tokenStatus,
     resource: policy.resource,
     action: policy.action,
     ...(policy.owner !== undefined ? { owner: policy.owner } : { anyOwner: true }),

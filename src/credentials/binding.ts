@@ -30,7 +30,8 @@ export interface FreshnessContext {
 /** Claims that bind a presentation to one transport's request: never accepted by another. */
 const TRANSPORT_CLAIMS = ['htm', 'htu', 'mcp'] as const;
 const MAX_ID = 256;
-const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_ID;
+/** A jti or nonce a proof can be used up by: a non-empty string of at most 256 characters. */
+export const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_ID;
 /** RFC 7515 §4.1.9: a media type compares case-insensitively, and "application/" may be left out. */
 const isVpJwt = (typ: unknown) => typeof typ === 'string' && /^(?:application\/)?vp\+jwt$/i.test(typ);
 

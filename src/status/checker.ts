@@ -44,6 +44,8 @@ export interface StatusListSnapshot {
   url: string;
   jwt: string;
   fetchedAt: number;
+  /** The DID that signed the list, as the checker read it (Token Status Lists; a plain key: absent). */
+  signer?: string;
 }
 
 /**

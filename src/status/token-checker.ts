@@ -97,9 +97,6 @@ function signerDidOf(d: DecodedJwt): string | undefined {
 /** The DID that signed a Status List Token, as the checker reads it; undefined when a plain key (or nothing readable) signed it. */
 export function statusListSignerDid(jwt: string): string | undefined {
   try {
-    // The header alone names a DID URL kid (Charter's lists do): the list itself need not be decoded again.
-    const header = JSON.parse(Buffer.from(jwt.slice(0, jwt.indexOf('.')), 'base64url').toString('utf8')) as { kid?: unknown };
-    if (typeof header.kid === 'string' && header.kid.startsWith('did:')) return header.kid.split('#')[0]!;
     return signerDidOf(decodeJwt(jwt, { maxBytes: 1024 * 1024 }));
   } catch {
     return undefined;
@@ -266,7 +263,7 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
     } catch (e) {
       return [{ code: 'STATUS_UNAVAILABLE', message: toReason(e, 'STATUS_UNAVAILABLE').message }];
     }
-    ctx.usedList?.({ url: uri, jwt: list.jwt, fetchedAt: list.fetchedAt });
+    ctx.usedList?.({ url: uri, jwt: list.jwt, fetchedAt: list.fetchedAt, ...(list.signerDid !== undefined ? { signer: list.signerDid } : {}) });
     const signer = signerReason(list, ctx);
     if (signer) return [signer];
     // §8.3 step 6: an index beyond the list is an error.
