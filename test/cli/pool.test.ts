@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { charter, freePort, freshEnv, json, startServe } from './harness.js';
+import { decodeJwt } from '../../src/credentials/index.js';
 
 describe('charter pool: create, propose, vote, grant, leave, revoke, payouts (the built CLI)', () => {
   let server: ChildProcess | undefined;
@@ -90,6 +91,14 @@ describe('charter pool: create, propose, vote, grant, leave, revoke, payouts (th
     // The platform reports uses; chloe leaves; her data is refused from then on; payouts count what was covered.
     const report = await charter(['pool', 'report', '--as', 'lab', '--grant', grantFile, '--member', ana, '--member', chloe, '--count', '3'], env);
     expect(report.code).toBe(0);
+    // --at is an instant: a time without its zone (read as local time until 0.2), a non-date, an empty one are refused.
+    for (const at of ['2030-01-31T12:00:00', 'yesterday', '']) {
+      const bad = await charter(['pool', 'report', '--as', 'lab', '--grant', grantFile, '--member', ana, '--at', at], env);
+      expect([bad.code, bad.stdout], at).toEqual([2, '']);
+      expect(bad.stderr, at).toMatch(/\[INVALID_ARGUMENT\]/);
+    }
+    const dated = await charter(['pool', 'report', '--as', 'lab', '--grant', grantFile, '--member', ana, '--at', '2030-01-31T13:00:00+01:00'], env);
+    expect(JSON.stringify(decodeJwt(dated.stdout.trim()).payload)).toContain('2030-01-31T12:00:00.000Z');
     const reportFile = join(env.HOME!, 'usage.jwt');
     writeFileSync(reportFile, report.stdout.trim());
     const left = await charter(['pool', 'leave', '--as', 'chloe', '--json'], env);
