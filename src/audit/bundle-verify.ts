@@ -9,7 +9,7 @@ import type { EvidenceBundle } from './bundle.js';
 import { CHECKPOINT_TYP, checkAuditJws, recordTimeReasons } from './jws.js';
 import { presentedCredentials } from './presented.js';
 import { decodeReceipt, verifyReceipt, type DecisionReceipt, type ReceiptClaims } from './receipt.js';
-import { disagreement, recheckDecision, skewOf } from './recheck.js';
+import { disagreement, recheckDecision, WIDEST_SKEW } from './recheck.js';
 
 /** One part of a bundle and what checking it found. */
 export interface EvidencePart {
@@ -168,7 +168,10 @@ export async function verifyEvidence(bundle: unknown, options: VerifyEvidenceOpt
   };
   // Both kinds of list, each read only as its own kind: a Bitstring Status List credential (vc+jwt grants)
   // and a Token Status List (statuslist+jwt, SD-JWT grants).
-  const status = createStatusChecker({ resolver, source, now: () => at.getTime(), skewSeconds: skewOf(receipt) });
+  // A list is judged with the widest skew, not the receipt's window: a status checker's skew is its own
+  // configuration, and a list fetched (or re-signed) moments after the decision read its clock can be
+  // dated after the decision's time.
+  const status = createStatusChecker({ resolver, source, now: () => at.getTime(), skewSeconds: WIDEST_SKEW });
   // Which status providers a verifier trusts is its configuration (trustedListSigners): a Token Status List the
   // receipt records (by hash, so the very list it read) counts for its DID signer, whose document the
   // bundle must still hold. A list signed by a plain key of a provider cannot be re-checked.
@@ -177,7 +180,7 @@ export async function verifyEvidence(bundle: unknown, options: VerifyEvidenceOpt
     const did = typeof jwt === 'string' ? statusListSignerDid(jwt) : undefined;
     return did !== undefined ? [did] : [];
   });
-  const tokenStatus = createTokenStatusChecker({ resolver, source, now: () => at.getTime(), skewSeconds: skewOf(receipt), trustedListSigners: listSigners });
+  const tokenStatus = createTokenStatusChecker({ resolver, source, now: () => at.getTime(), skewSeconds: WIDEST_SKEW, trustedListSigners: listSigners });
   const re = await recheckDecision(receipt, vp, { resolver, status, tokenStatus }, at);
   const why = disagreement(receipt, re);
   add('decision', why === undefined ? [] : mismatch(why));

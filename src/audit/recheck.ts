@@ -55,9 +55,9 @@ export const RECORDED_ONLY: ReadonlySet<CharterErrorCode> = new Set([
 /** The widest freshness window a verifier may be configured with (createVerifier's maxAgeSeconds bound). */
 const WIDEST_MAX_AGE = 3600;
 /** The widest clock skew a verifier accepts (createVerifier caps skewSeconds at 300). */
-const WIDEST_SKEW = 300;
+export const WIDEST_SKEW = 300;
 /** The decision's skew and max age as its receipt records them (exact), or the widest a verifier may have. */
-export const skewOf = (r: DecisionReceipt) => r.window?.skew ?? WIDEST_SKEW;
+const skewOf = (r: DecisionReceipt) => r.window?.skew ?? WIDEST_SKEW;
 const maxAgeOf = (r: DecisionReceipt) => r.window?.maxAge ?? WIDEST_MAX_AGE;
 
 const same = (a: unknown, b: unknown) => {

@@ -6,6 +6,7 @@ import type { Verifier } from '../../src/guard/verifier.js';
 import { decodeReceipt, exportEvidence, verifyEvidence, type DecisionReceipt, type EvidenceVerification } from '../../src/audit/index.js';
 import { receiptShapeReasons } from '../../src/audit/receipt.js';
 import { issueGrant } from '../../src/grants/index.js';
+import { createStatusChecker } from '../../src/status/index.js';
 import { bound } from '../http/present.js';
 import { openWorld, type World } from '../http/world.js';
 import { codes } from '../guard/seams-fixtures.js';
@@ -145,5 +146,23 @@ describe('vp+jwt re-checks agree with the guard', () => {
     const good = await decide(v, await bound(w.app, [grant.jwt], { claims: { htm: undefined, htu: undefined, queue: 'q1' } }), policy(), binding);
     expect(codes(good)).toEqual([]);
     expect(await verify(v, good)).toMatchObject({ ok: true, decision: 'rechecked' });
+  });
+
+  it('a status list signed a moment after the decision read its clock, on a verifier with no skew: the honest allow re-checks', async () => {
+    // The list's status checker has its own skew (default 60 s); the verifier's window says 0. The list is
+    // re-signed (another grant revoked) in second S and first fetched by the decision, whose clock read S - 1 ms.
+    const v = w.verifier({ status: createStatusChecker({ resolver: w.resolver, allowLoopback: true, allowHttp: true }), receipts: { signer: shop } });
+    const grant = await w.grant();
+    const other = await w.grant();
+    await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
+    const S = Math.floor(Date.now() / 1000);
+    await w.revoke(other.id);
+    const iat = S - 1;
+    const d = await decide(v, await bound(w.app, [grant.jwt], { url: EMAIL, claims: { iat, exp: iat + 300 } }), policy(), http, S * 1000 - 1);
+    expect(codes(d)).toEqual([]);
+    expect((decodeReceipt(d.receipt!) as DecisionReceipt).window?.skew).toBe(0);
+    const e = await verify(v, d);
+    expect(failing(e)).toEqual([]);
+    expect(e).toMatchObject({ ok: true, decision: 'rechecked' });
   });
 });
