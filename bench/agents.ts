@@ -36,6 +36,9 @@ export async function benchAgents(): Promise<Record<string, number>> {
   const operator = party();
   const rows = [];
   const out: Record<string, number> = {};
+  // One expiry for every link: a link issued a second after its parent with its own "now + 1 day"
+  // would outlive the parent, which the chain rules refuse (AUTHORITY_WIDENED).
+  const validUntil = new Date(Date.now() + 86_400_000);
   for (const depth of [1, 2, 3]) {
     const principal = party();
     const agents = Array.from({ length: depth }, party);
@@ -57,7 +60,7 @@ export async function benchAgents(): Promise<Record<string, number>> {
         subject: agents[i]!.did,
         type: 'AgentAuthorityCredential',
         claims: { authority },
-        validUntil: new Date(Date.now() + 86_400_000),
+        validUntil,
         credentialSchema: { id: 'https://charter.dev/schemas/AgentAuthorityCredential.json', type: 'JsonSchema' },
         credentialStatus: await allocateStatusEntry(store, { issuerDid: issuer.did, purpose: 'revocation', baseUrl, credentialId: id }),
       });

@@ -3,9 +3,75 @@ import { soleSubject, statusEntriesOf, verifyCredential } from '../credentials/i
 import type { CredentialVerification, VerifyCredentialOptions } from '../credentials/types.js';
 import { checkNarrowing } from './attenuation.js';
 import { MAX_DELEGATION_DEPTH, mandateDigest, readAuthority } from './authority.js';
-import { AGENT_AUTHORITY_TYPE, type AgentTrust, type ChainLinkResult, type MandateLink } from './types.js';
+import { AGENT_AUTHORITY_TYPE, type AgentTrust, type Authority, type ChainLinkResult, type MandateLink } from './types.js';
 
 const isDate = (v: unknown): v is string => typeof v === 'string' && v !== '' && Number.isFinite(Date.parse(v));
+
+/**
+ * What the chain rules derive from one mandate alone, per credential object.
+ * verifyCredential hands out one deep-frozen credential object per compact
+ * JWS from its parse cache, so a platform that sees the same chain on every
+ * request reads each authority, hashes each parent and compares each pair
+ * once. The objects kept here are frozen too, and the digest is kept with
+ * the exact JWS it was computed over (a credential object decoded outside the
+ * cache is new each time and never hits). Validity, status and the request
+ * are still checked on every call.
+ */
+interface Derived {
+  read: { authority?: Authority; reasons: Reason[] };
+  digests: Map<string, string>;
+  /** checkNarrowing against each child authority object, by the two validity windows. */
+  narrowing: WeakMap<Authority, Map<string, readonly Reason[]>>;
+}
+const derivedByCredential = new WeakMap<object, Derived>();
+
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v as Record<string, unknown>)) deepFreeze(x);
+  }
+  return v;
+}
+
+function derivedOf(credential: NonNullable<CredentialVerification['credential']>): Derived {
+  let d = derivedByCredential.get(credential);
+  if (d === undefined) {
+    d = { read: deepFreeze(readAuthority(soleSubject(credential)?.authority)), digests: new Map(), narrowing: new WeakMap() };
+    // Only a frozen credential cannot change under its memo (the parse cache freezes what it keeps).
+    if (Object.isFrozen(credential)) derivedByCredential.set(credential, d);
+  }
+  return d;
+}
+
+/** mandateDigest(jwt), once per credential object and exact JWS. */
+function digestOf(v: CredentialVerification): string {
+  if (!v.credential) return mandateDigest(v.jwt);
+  const memo = derivedOf(v.credential).digests;
+  let digest = memo.get(v.jwt);
+  if (digest === undefined) {
+    digest = mandateDigest(v.jwt);
+    // One JWS per cached credential object; a second spelling would be a different object, so one entry is the usual size.
+    if (memo.size < 4) memo.set(v.jwt, digest);
+  }
+  return digest;
+}
+
+type Window = { validFrom?: string; validUntil?: string };
+function narrowingOf(parentCredential: CredentialVerification['credential'], parent: Authority, child: Authority, pw: Window, cw: Window): readonly Reason[] {
+  const compute = () => Object.freeze(checkNarrowing(parent, child, pw, cw).map((r) => Object.freeze({ code: r.code, message: r.message })));
+  const memo = parentCredential ? derivedOf(parentCredential) : undefined;
+  // Memoised only for the authority objects this module keeps (frozen, shared by every call).
+  if (memo === undefined || memo.read.authority !== parent || !Object.isFrozen(child)) return compute();
+  let byWindow = memo.narrowing.get(child);
+  if (byWindow === undefined) memo.narrowing.set(child, (byWindow = new Map()));
+  const key = `${pw.validFrom ?? ''} ${pw.validUntil ?? ''} ${cw.validFrom ?? ''} ${cw.validUntil ?? ''}`;
+  let out = byWindow.get(key);
+  if (out === undefined) {
+    out = compute();
+    if (byWindow.size < 8) byWindow.set(key, out);
+  }
+  return out;
+}
 
 export interface ChainCheckOptions {
   trust: AgentTrust;
@@ -65,7 +131,7 @@ export function checkChainLinks(verified: readonly CredentialVerification[], opt
     if (c.validUntil === undefined) add(i, { code: 'INVALID_CREDENTIAL', message: 'a mandate must expire (validUntil)' });
     if (!statusEntriesOf(c).some((e) => e.statusPurpose === 'revocation'))
       add(i, { code: 'STATUS_INVALID', message: 'a mandate without a revocation status entry cannot be revoked, so it is refused' });
-    const read = readAuthority(soleSubject(c)?.authority);
+    const read = derivedOf(c).read;
     for (const r of read.reasons) add(i, r);
     if (read.authority) {
       links[i]!.authority = read.authority;
@@ -101,15 +167,14 @@ export function checkChainLinks(verified: readonly CredentialVerification[], opt
   for (let i = 1; i < links.length; i++) {
     const parent = links[i - 1]!;
     const child = links[i]!;
-    const parentJwt = verified[i - 1]!.jwt;
     const ref = child.authority?.parent;
     if (child.authority && !ref) add(i, { code: 'DELEGATION_BROKEN', message: 'a delegated mandate must name its parent (authority.parent)' });
     if (ref && ref.id !== parent.id) add(i, { code: 'DELEGATION_BROKEN', message: 'the mandate names another parent than the one before it in the chain' });
-    if (ref && ref.digest !== mandateDigest(parentJwt)) add(i, { code: 'DELEGATION_BROKEN', message: "the parent's digest does not match the parent presented" });
+    if (ref && ref.digest !== digestOf(verified[i - 1]!)) add(i, { code: 'DELEGATION_BROKEN', message: "the parent's digest does not match the parent presented" });
     if (child.issuer !== parent.subject) add(i, { code: 'DELEGATION_BROKEN', message: "the mandate is not issued by its parent's subject" });
     if (parent.authority && child.authority) {
       const window = (l: ChainLinkResult) => ({ ...(l.validFrom ? { validFrom: l.validFrom } : {}), ...(l.validUntil ? { validUntil: l.validUntil } : {}) });
-      for (const r of checkNarrowing(parent.authority, child.authority, window(parent), window(child))) add(i, { code: r.code, message: r.message });
+      for (const r of narrowingOf(verified[i - 1]!.credential, parent.authority, child.authority, window(parent), window(child))) add(i, { code: r.code, message: r.message });
     }
   }
 

@@ -24,7 +24,6 @@ export interface DecodedJwt {
 }
 
 const enc = new TextEncoder();
-const B64U = /^[A-Za-z0-9_-]+$/;
 
 export async function signJwt(header: Record<string, unknown>, payload: object, signer: Signer, kid: string): Promise<string> {
   const h = Buffer.from(JSON.stringify({ ...header, alg: signer.alg, kid })).toString('base64url');
@@ -35,13 +34,27 @@ export async function signJwt(header: Record<string, unknown>, payload: object, 
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * The bytes of a base64url part (RFC 7515 §2: no padding, no line breaks), or
+ * undefined. Node's decoder skips characters outside the alphabet and also
+ * reads `+`, `/` and `=`; encoding the result again and comparing refuses all
+ * of those and non-zero pad bits (RFC 4648 §3.5), so a part has exactly one
+ * spelling. (On a 10 KB presentation this is a few times faster than a regular
+ * expression over the text before decoding it.)
+ */
+function base64urlPart(s: string): Buffer | undefined {
+  const bytes = Buffer.from(s, 'base64url');
+  return bytes.toString('base64url') === s ? bytes : undefined;
+}
+
 function part(s: string, what: string): Record<string, unknown> {
-  if (!B64U.test(s)) throw new CharterError('MALFORMED_JWT', `JWT ${what} is not base64url`);
+  const bytes = base64urlPart(s);
+  if (bytes === undefined) throw new CharterError('MALFORMED_JWT', `JWT ${what} is not base64url (or not in its canonical spelling)`);
   let text: string;
   let v: unknown;
   try {
     // RFC 7515 §5.2 step 3-4 / RFC 7519 §7.2 step 10: UTF-8 JSON. Invalid bytes are refused, not replaced by U+FFFD.
-    text = utf8.decode(Buffer.from(s, 'base64url'));
+    text = utf8.decode(bytes);
     v = JSON.parse(text);
   } catch {
     throw new CharterError('MALFORMED_JWT', `JWT ${what} is not UTF-8 JSON`);
@@ -91,13 +104,12 @@ export function decodeJwt(jwt: string, opts: { maxBytes?: number } = {}): Decode
   }
   if (header.kid !== undefined && typeof header.kid !== 'string') throw new CharterError('MALFORMED_JWT', 'JWT "kid" must be a string');
   const payload = part(jwt.slice(a + 1, b), 'payload');
-  const sigPart = jwt.slice(b + 1);
-  if (!B64U.test(sigPart)) throw new CharterError('MALFORMED_JWT', 'JWT signature is not base64url');
-  const signature = Buffer.from(sigPart, 'base64url');
   // RFC 4648 §3.5 lets a decoder refuse pad bits that are not zero: one signature then has one spelling,
   // so a token cannot be re-spelt into another string (another hash, another cache key) that still verifies.
   // (Not so for ECDSA itself: an ES256 signature (r, s) has a twin (r, n - s) that verifies. RFC 7518 allows
   // both and other signers emit high s, so only ES256K, whose ecosystem requires low s, refuses it.)
-  if (signature.toString('base64url') !== sigPart) throw new CharterError('MALFORMED_JWT', 'JWT signature is not canonical base64url (its last character sets unused bits)');
-  return { header, payload, signingInput: enc.encode(jwt.slice(0, b)), signature };
+  const signature = base64urlPart(jwt.slice(b + 1));
+  if (signature === undefined) throw new CharterError('MALFORMED_JWT', 'JWT signature is not base64url (or not in its canonical spelling)');
+  // The signing input is ASCII (both parts passed base64urlPart), so latin1 copies it byte for byte.
+  return { header, payload, signingInput: Buffer.from(jwt.slice(0, b), 'latin1'), signature };
 }

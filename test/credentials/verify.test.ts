@@ -142,6 +142,38 @@ describe('every rejection path has its code', () => {
       expect(v.reasons.map((r) => r.code)).toContain('MALFORMED_JWT');
     }
   });
+  it('a header or payload in any spelling but canonical base64url is refused, even when the signer signed that spelling', async () => {
+    const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const vc = await issue();
+    const [h0, p0] = vc.jwt.split('.') as [string, string];
+    // A payload whose length leaves pad bits in its last character (JSON allows trailing spaces).
+    let json = Buffer.from(p0, 'base64url').toString();
+    while (Buffer.from(json).toString('base64url').length % 4 === 0) json += ' ';
+    const p = Buffer.from(json).toString('base64url');
+    const i = A.indexOf(p.at(-1)!);
+    const padAlias = [1, 2, 3].map((f) => p.slice(0, -1) + A[i ^ f]!).find((t) => Buffer.from(t, 'base64url').equals(Buffer.from(p, 'base64url')))!;
+    expect(padAlias).toBeDefined();
+    const std = (s: string) => Buffer.from(s, 'base64url').toString('base64');
+    const spellings: Array<[string, string]> = [
+      [h0, padAlias], // non-zero pad bits
+      [h0, p + '='], // padding
+      [h0, std(p)], // the standard alphabet (+ and /), read the same by Node's decoder
+      [std(h0), p],
+      [h0, `${p.slice(0, 10)} ${p.slice(10)}`], // whitespace, skipped by Node's decoder
+      [h0, `${p.slice(0, 10)}!${p.slice(10)}`], // a character outside the alphabet, skipped too
+      [`${h0.slice(0, 4)}\n${h0.slice(4)}`, p],
+    ];
+    // Each is signed as spelt, so only the spelling rule can refuse it.
+    for (const [h, pl] of spellings) {
+      if (h === h0 && pl === p) continue;
+      const input = `${h}.${pl}`;
+      const sig = Buffer.from(await alice.signer.sign(new TextEncoder().encode(input))).toString('base64url');
+      expect(await codes(`${input}.${sig}`)).toEqual(['MALFORMED_JWT']);
+    }
+    // The canonical spelling of the same payload, signed the same way, verifies.
+    const good = `${h0}.${p}`;
+    expect(await codes(`${good}.${Buffer.from(await alice.signer.sign(new TextEncoder().encode(good))).toString('base64url')}`)).toEqual([]);
+  });
   it('wrong typ and broken credential shape', async () => {
     const vc = await issue();
     expect(await codes(tamper(vc.jwt, 0, (h) => (h.typ = 'vp+jwt')))).toEqual(['INVALID_TYP']);
