@@ -213,6 +213,38 @@ describe('verifyAgent: every refusal has its code', () => {
     expect(codes(await attempt(w, { agent: sub, identity, chain: [root!.jwt, late] }))).toEqual(['AUTHORITY_WIDENED']);
   });
 
+  it('what the chain rules derive once per mandate never carries over: to another child, another parent, or through a caller changing a decision', async () => {
+    const c = await buildChain(w, 1);
+    const [root] = c.mandates;
+    const sub = w.issuer('sub-' + randomUUID());
+    const parent = { id: root!.id, digest: mandateDigest(root!.jwt) };
+    const narrow = await signLink(w, c.agents[0]!, sub.did, { ...step(ROOT), limits: { ...ROOT.limits, perTransaction: { amount: '20', currency: 'USD' } }, parent });
+    const wide = await signLink(w, c.agents[0]!, sub.did, { ...step(ROOT), limits: { ...ROOT.limits, perTransaction: { amount: '5000', currency: 'USD' } }, parent });
+    const late = await signLink(w, c.agents[0]!, sub.did, { ...step(ROOT), parent }, { validUntil: days(60) });
+    const identity = (await issueAgentIdentity(null, c.operator, { agent: sub.did, name: 'sub' })).jwt;
+    const run = (link: string) => attempt(w, { agent: sub, identity, chain: [root!.jwt, link] });
+    // Alternating, so each decision follows one that filled the memo for the same parent.
+    for (let i = 0; i < 3; i++) {
+      expect(codes(await run(narrow))).toEqual([]);
+      expect(codes(await run(wide))).toEqual(['AUTHORITY_WIDENED']);
+      expect(codes(await run(late))).toEqual(['AUTHORITY_WIDENED']);
+    }
+    // Another root (its own digest) under the same child: the child names the first root, so it is broken.
+    const other = (await buildChain(w, 1, ROOT)).mandates[0]!;
+    expect(codes(await attempt(w, { agent: sub, identity, chain: [other.jwt, narrow], raw: true }))).toContain('DELEGATION_BROKEN');
+    expect(codes(await run(narrow))).toEqual([]);
+    // A caller that changes what a decision returned cannot widen the next one.
+    const d = await run(narrow);
+    try {
+      (d.chain[1]!.authority!.limits!.perTransaction as { amount: string }).amount = '9999';
+      (d.chain[1]!.authority!.actions as string[]).push('steal');
+    } catch {
+      // frozen: the memo's objects cannot be changed
+    }
+    expect(codes(await attempt(w, { agent: sub, identity, chain: [root!.jwt, narrow], options: { amount: '30 USD' } }))).toEqual(['AUTHORITY_EXCEEDED']);
+    expect(codes(await attempt(w, { agent: sub, identity, chain: [root!.jwt, narrow], options: { action: 'steal' } }))).toEqual(['ACTION_NOT_ALLOWED']);
+  });
+
   it('DELEGATION_DEPTH_EXCEEDED: delegating a mandate of depth 0', async () => {
     const c = await buildChain(w, 1, { ...ROOT, maxDelegationDepth: 0 });
     const sub = w.issuer('sub-' + randomUUID());
