@@ -5,6 +5,7 @@ import type { IssuedCredential, Issuer } from '../credentials/types.js';
 import { allocateStatusEntry } from '../status/index.js';
 import type { CredentialStore, StatusStore } from '../store/types.js';
 import { ATTESTATION_TYPE, RECEIPT_TYPE } from './types.js';
+import { pureKeyOf } from '../did/parties.js';
 
 export interface ReceiptInput {
   counterparty: string;
@@ -17,7 +18,10 @@ export interface ReceiptInput {
 
 /** The agent's signed receipt of a finished interaction: its consent to be rated for it by that counterparty. Kept in `store` unless it is null. */
 export async function issueReceipt(store: CredentialStore | null, agent: Issuer, input: ReceiptInput): Promise<IssuedCredential> {
-  if (input.counterparty === agent.did) throw new CharterError('INVALID_ARGUMENT', 'an agent cannot be its own counterparty');
+  const own = pureKeyOf(agent.did);
+  if (input.counterparty === agent.did || (own !== undefined && pureKeyOf(input.counterparty) === own)) {
+    throw new CharterError('INVALID_ARGUMENT', 'an agent cannot be its own counterparty (under any DID of its key)');
+  }
   const time = (input.at ?? new Date()).toISOString();
   const issued = await issueCredential({
     issuer: agent,

@@ -1,7 +1,7 @@
 import type { Reason } from '../errors.js';
 import type { NewRating } from '../store/types.js';
 import { DEFAULT_EVIDENCE } from './evidence.js';
-import { checkScorePolicy, scoreRatings, weightPolicy } from './scoring.js';
+import { checkScorePolicy, scoreRatings, selfParties, weightPolicy } from './scoring.js';
 import { verifyAttestation, type Ignored } from './verify.js';
 import { mapLimit } from './limit.js';
 import type { ReputationScore, ScorePolicy } from './types.js';
@@ -43,10 +43,11 @@ export async function scoreAgent(agentDid: string, attestations: readonly string
     }
   }
   ratings.push(...byKey.values());
+  const self = await selfParties(policy, agentDid, [policy.operator]);
   return scoreRatings(agentDid, ratings, ignored, attestations.length, {
     policy,
-    weights: await weightPolicy(policy, now.getTime(), [agentDid, policy.operator]),
-    operators: [policy.operator],
+    weights: await weightPolicy(policy, now.getTime(), self),
+    self,
     detail: true,
   });
 }

@@ -1,6 +1,15 @@
 import { verifyCredential } from '../credentials/index.js';
 import { aggregate, checkWeightPolicy, oneRatingPerReceipt, type VerifiedRating, type WeightPolicy } from './aggregate.js';
 import type { ReputationScore, ScorePolicy } from './types.js';
+import { isParty, partiesOf } from '../did/parties.js';
+
+/** The agent and its operators by DID and by signing key: a did:key or did:jwk of one of their keys is the same party. */
+export type SelfParties = Awaited<ReturnType<typeof partiesOf>>;
+
+/** Who counts as "self" when scoring `agent` with these operators, resolved through the policy's resolver (fails closed: it throws when a DID cannot be resolved). */
+export function selfParties(policy: ScorePolicy, agent: string, operators: readonly (string | undefined)[]): Promise<SelfParties> {
+  return partiesOf(policy.resolver, [agent, ...operators]);
+}
 import { skewMs, type Ignored } from './verify.js';
 
 /** A verified rating as scoring needs it: with its validity end, when it has one. */
@@ -64,10 +73,9 @@ async function vouchedAttesters(policy: ScorePolicy): Promise<Map<string, Set<st
  * `trusted`: what minAttesters counts (a stranger's weight moves the score,
  * never the count).
  */
-export async function weightPolicy(policy: ScorePolicy, now: number, self: readonly (string | undefined)[] = []): Promise<WeightPolicy> {
-  const selfSet = new Set(self.filter((s): s is string => typeof s === 'string'));
+export async function weightPolicy(policy: ScorePolicy, now: number, self: SelfParties): Promise<WeightPolicy> {
   const trusted = new Set(policy.trustedAttesters ?? []);
-  for (const [subject, by] of await vouchedAttesters(policy)) if ([...by].some((i) => !selfSet.has(i))) trusted.add(subject);
+  for (const [subject, by] of await vouchedAttesters(policy)) if ([...by].some((i) => !isParty(self, i))) trusted.add(subject);
   return {
     now,
     ...(policy.halfLifeSeconds !== undefined ? { halfLifeSeconds: policy.halfLifeSeconds } : {}),
@@ -90,7 +98,8 @@ export function scoreRatings(
   opts: {
     policy: ScorePolicy;
     weights: WeightPolicy;
-    operators: readonly (string | undefined)[];
+    /** The agent and its operators (selfParties). */
+    self: SelfParties;
     detail: boolean;
     /** The ratings are in byTime order and no two share a receipt (a prepared store listing, or a subset of one). */
     inOrderDistinct?: boolean;
@@ -98,10 +107,16 @@ export function scoreRatings(
 ): ReputationScore {
   const now = opts.weights.now;
   const skew = skewMs(opts.policy.skewSeconds);
-  const self = new Set<string>([agent, ...opts.operators.filter((o): o is string => typeof o === 'string')]);
+  // Per attester, not per rating: most attesters rate many times.
+  const selfByAttester = new Map<string, boolean>();
+  const isSelf = (did: string) => {
+    let v = selfByAttester.get(did);
+    if (v === undefined) selfByAttester.set(did, (v = isParty(opts.self, did)));
+    return v;
+  };
   const live: ScoredRating[] = [];
   for (const r of ratings) {
-    if (self.has(r.attester)) ignored.push({ id: r.id, code: 'SELF_ATTESTATION', message: 'the agent and its operator cannot rate the agent' });
+    if (isSelf(r.attester)) ignored.push({ id: r.id, code: 'SELF_ATTESTATION', message: 'the agent and its operator cannot rate the agent' });
     else if (r.validUntil !== undefined && r.validUntil <= now - skew) ignored.push({ id: r.id, code: 'CREDENTIAL_EXPIRED', message: 'the attestation is no longer valid' });
     else if (r.issuedAt > now + skew) ignored.push({ id: r.id, code: 'CREDENTIAL_NOT_YET_VALID', message: 'the attestation is not valid yet' });
     else live.push(r);

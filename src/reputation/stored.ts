@@ -2,7 +2,7 @@ import type { Reason } from '../errors.js';
 import type { AgentReputation } from '../agents/types.js';
 import type { Credential, StatusChecker } from '../credentials/types.js';
 import type { RatingKey, RatingRecord, ReputationStore } from '../store/types.js';
-import { checkScorePolicy, scoreRatings, weightPolicy, type ScoredRating } from './scoring.js';
+import { checkScorePolicy, scoreRatings, selfParties, weightPolicy, type ScoredRating } from './scoring.js';
 import { receiptKey, sorted } from './aggregate.js';
 import { ATTESTATION_TYPE, type ReputationScore, type StoreScorePolicy } from './types.js';
 import type { Ignored } from './verify.js';
@@ -216,10 +216,11 @@ async function scoreStored(
   const { rows, distinct } = prepare(listing);
   const ignored: Ignored[] = [];
   const live: readonly ScoredRating[] = await unrevoked(store, agent, rows, policy, now, ignored);
+  const self = await selfParties(policy, agent, operators);
   return scoreRatings(agent, live, ignored, rows.length, {
     policy,
-    weights: await weightPolicy(policy, now.getTime(), [agent, ...operators]),
-    operators,
+    weights: await weightPolicy(policy, now.getTime(), self),
+    self,
     detail,
     inOrderDistinct: distinct,
   });

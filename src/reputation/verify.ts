@@ -1,4 +1,5 @@
-import type { Reason } from '../errors.js';
+import { toReason, type Reason } from '../errors.js';
+import { sameParty } from '../did/parties.js';
 import { DEFAULT_SKEW_SECONDS, MAX_SKEW_SECONDS, defaultSchemaChecker, schemaIdFor, soleSubject, verifyCredential } from '../credentials/index.js';
 import type { Credential, CredentialVerification, StatusChecker } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
@@ -116,7 +117,14 @@ export async function verifyAttestation(jwt: string, c: AttestationCheck): Promi
   if (agent === undefined) return { id, code: 'INVALID_CREDENTIAL', message: 'an attestation rates exactly one agent' };
   if (c.agent !== undefined && agent !== c.agent) return { id, code: 'INVALID_CREDENTIAL', message: 'the attestation is about another agent' };
   const attester = v.issuer;
-  if (attester === agent) return { id, code: 'SELF_ATTESTATION', message: 'an agent cannot rate itself' };
+  // The same key under another DID (a did:jwk of the agent's did:key, a did:web listing it) is the agent too.
+  let self: boolean;
+  try {
+    self = await sameParty(c.resolver, attester, agent);
+  } catch (e) {
+    return { id, ...pick(toReason(e, 'DID_RESOLUTION_FAILED')) };
+  }
+  if (self) return { id, code: 'SELF_ATTESTATION', message: 'an agent cannot rate itself (the attester signs with a key of the agent)' };
   const subject = soleSubject(cred)!;
   const rating = subject.rating as Record<string, unknown>;
   const score = readScore(rating.score);

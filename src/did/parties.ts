@@ -1,0 +1,107 @@
+import { isCharterError } from '../errors.js';
+import type { PublicJwk } from '../keys/types.js';
+import { resolveDidJwk } from './jwk.js';
+import { resolveDidKey } from './key.js';
+import { methodIds } from './methods.js';
+import type { CharterResolver } from './types.js';
+import { multibaseToPublicJwk } from '../keys/index.js';
+
+/**
+ * One party, several names: a did:key and a did:jwk of the same key, two
+ * did:jwk spellings of it (member order, `alg`, `kid`), or a did:web listing
+ * it, are all whoever holds that private key. Rules that tell parties apart
+ * ("an agent cannot rate itself", "the operator's word is not a third
+ * party's") compare keys, not DID strings.
+ */
+
+/** A public key as one string (key type, curve and coordinates), whatever JWK members or DID carry it. */
+export function keyString(jwk: PublicJwk): string {
+  return `${jwk.kty} ${jwk.crv} ${jwk.x} ${jwk.y ?? ''}`;
+}
+
+const SIGNING = ['assertionMethod', 'authentication'] as const;
+const PURE_MAX = 50_000;
+const pure = new Map<string, string | null>();
+
+/** The key of a did:key (its Multikey value) or a did:jwk (its JWK), checked as the resolver checks them; null if malformed. */
+function readPureKey(did: string): string | null {
+  try {
+    if (did.startsWith('did:key:')) {
+      resolveDidKey(did);
+      return keyString(multibaseToPublicJwk(did.slice('did:key:'.length)));
+    }
+    const vm = resolveDidJwk(did).verificationMethod?.[0] as { publicKeyJwk?: PublicJwk } | undefined;
+    return vm?.publicKeyJwk ? keyString(vm.publicKeyJwk) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The key a did:key or did:jwk is (the DID is nothing but its key), as
+ * keyString; undefined for any other method or a DID that does not resolve.
+ * Pure: no network, memoised.
+ */
+export function pureKeyOf(did: string): string | undefined {
+  if (typeof did !== 'string' || !(did.startsWith('did:key:') || did.startsWith('did:jwk:'))) return undefined;
+  let k = pure.get(did);
+  if (k === undefined) {
+    k = readPureKey(did);
+    if (pure.size >= PURE_MAX) pure.delete(pure.keys().next().value as string);
+    pure.set(did, k);
+  }
+  return k ?? undefined;
+}
+
+/**
+ * Every signing key (assertionMethod, authentication) `did` lists, as
+ * keyString, through the resolver (its rules and cache). A resolution that
+ * fails throws (unless the DID cannot be one: then it has no key): "not the
+ * same party" is never said for "could not look".
+ */
+export async function signingKeysOf(resolver: CharterResolver, did: string): Promise<Set<string>> {
+  const out = new Set<string>();
+  const own = pureKeyOf(did);
+  if (own !== undefined) return out.add(own);
+  let doc;
+  try {
+    doc = await resolver.resolve(did);
+  } catch (e) {
+    // A DID that cannot be one (malformed, or a method nobody resolves) has no key to share.
+    if (isCharterError(e) && (e.code === 'INVALID_DID' || e.code === 'UNSUPPORTED_DID_METHOD')) return out;
+    throw e;
+  }
+  for (const relationship of SIGNING) {
+    for (const id of methodIds(doc[relationship])) {
+      try {
+        out.add(keyString((await resolver.resolveKey(did, id, relationship)).publicJwk));
+      } catch {
+        // a method Charter cannot use signs nothing it verifies
+      }
+    }
+  }
+  return out;
+}
+
+/** The DIDs and signing keys of `dids` (the agent, its operator): who counts as "self". */
+export async function partiesOf(resolver: CharterResolver, dids: readonly (string | undefined)[]): Promise<{ dids: Set<string>; keys: Set<string> }> {
+  const named = [...new Set(dids.filter((d): d is string => typeof d === 'string' && d.length > 0))];
+  const keys = new Set<string>();
+  for (const set of await Promise.all(named.map((d) => signingKeysOf(resolver, d)))) for (const k of set) keys.add(k);
+  return { dids: new Set(named), keys };
+}
+
+/** Is `did` one of `parties`, by name or (for a did:key or did:jwk) by the key it is? */
+export function isParty(parties: { dids: Set<string>; keys: Set<string> }, did: string): boolean {
+  if (parties.dids.has(did)) return true;
+  const k = pureKeyOf(did);
+  return k !== undefined && parties.keys.has(k);
+}
+
+/** Do `a` and `b` share a signing key (or a name)? Both resolved through `resolver`. */
+export async function sameParty(resolver: CharterResolver, a: string, b: string): Promise<boolean> {
+  if (a === b) return true;
+  const [ka, kb] = await Promise.all([signingKeysOf(resolver, a), signingKeysOf(resolver, b)]);
+  for (const k of ka) if (kb.has(k)) return true;
+  return false;
+}
