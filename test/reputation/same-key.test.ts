@@ -21,7 +21,7 @@ const party = (type: KeyType = 'Ed25519') => {
   const jwkSpelling = (extra: Record<string, string>, reverse = false): Issuer => {
     const members = Object.entries({ ...kp.publicJwk, ...extra });
     const did = `did:jwk:${Buffer.from(JSON.stringify(Object.fromEntries(reverse ? members.reverse() : members))).toString('base64url')}`;
-    return { did, kid: `${did}#0`, signer: createSigner(kp.privateJwk) };
+    return { ...didKeyRef('jwk', kp.publicJwk), did, kid: `${did}#0`, signer: createSigner(kp.privateJwk) };
   };
   return { kp, key: as('key'), jwk: as('jwk'), jwkSpelling };
 };
