@@ -70,6 +70,8 @@ async function record(store: Store, pool: Issuer, t: Tally, action: Execution['a
   }
 }
 
+const changedWhile = (when: string) => ({ code: 'PROPOSAL_STALE' as const, message: `the pool's membership changed while ${when}: propose again` });
+
 function check(t: Tally, pool: Issuer, action: Execution['action']): void {
   if (t.proposal.proposal.pool !== pool.did) throw new CharterError('INVALID_ARGUMENT', 'that proposal is for another pool');
   if (t.proposal.proposal.action !== action) throw new CharterError('INVALID_ARGUMENT', `that proposal is to ${t.proposal.proposal.action}, not to ${action}`);
@@ -101,10 +103,9 @@ export async function issuePoolGrant(store: Store, pool: Issuer, p: StoredPropos
   }
   await record(store, pool, t, 'grant', id);
   // The count was of one epoch: a member who left meanwhile (say, while the record was written) must not
-  // have its approval carried by a grant issued after it left. The same check as the tally's, again.
-  if ((await currentEpoch(store, pool.did)).number !== p.proposal.epoch.number) {
-    return refused(t, 'grant', [{ code: 'PROPOSAL_STALE', message: "the pool's membership changed while the grant was being issued: propose again" }]);
-  }
+  // have its approval carried by a grant issued after it left. The tally again: a leave sets the member's
+  // bit before it writes the next epoch, so the epoch number alone would miss a leave half done.
+  if ((await tally(store, p, o)).stale) return refused(t, 'grant', [changedWhile('the grant was being issued')]);
   const now = o.now ?? new Date();
   const issued = await issueGrant(store, pool, {
     id,
@@ -141,6 +142,8 @@ export async function admitMember(
   const e = await currentEpoch(store, pool.did);
   const admitted = e.members.find((m) => m.id === member);
   const id = resultId(t.hash, 'membership');
+  // The tally read its own epoch: one that moved since (a leave completed in between) is not the one voted in.
+  if (!admitted && e.number !== p.proposal.epoch.number) return refused(t, 'admit', [changedWhile('the votes were counted')]);
   if (admitted) {
     // Only this proposal's own admission is finished here (a crash after the new epoch, before the
     // membership was stored): the epoch's entry for the member must be the status entry this proposal
@@ -175,6 +178,8 @@ export async function admitMember(
     typeof o.acceptance === 'function'
       ? (status: string) => (o.acceptance as (pool: string, status: string) => Promise<string>)(pool.did, status)
       : (o.acceptance ?? admitted!.accepted);
+  // A leave whose bit is set but whose epoch is not written yet: the tally sees the bit.
+  if (!admitted && (await tally(store, p, o)).stale) return refused(t, 'admit', [changedWhile('the member was being admitted')]);
   const issued = await issueMembership(store, pool, {
     id,
     member,

@@ -82,8 +82,11 @@ export async function allocateStatusEntry(store: StatusStore, input: CreateListI
     if (held && held.issuerDid === input.issuerDid && held.purpose === input.purpose) return entryOf(held, a.index, input.purpose);
   }
   const list = await ensureStatusList(store, input);
-  const index = await store.allocateStatusIndex(list.id, input.credentialId, (size) => randomInt(size));
-  return entryOf(list, index, input.purpose);
+  const got = await store.allocateStatusIndex(list.id, input.credentialId, (size) => randomInt(size));
+  // Another process may have issued the same credential since the look above: the store returns its entry.
+  const held = got.listId === list.id ? list : await store.getStatusList(got.listId);
+  if (!held) throw new CharterError('STORE_ERROR', `status list ${got.listId.slice(0, 40)} vanished`);
+  return entryOf(held, got.index, input.purpose);
 }
 
 function entryOf(list: StatusListRecord, index: number, purpose: StatusPurpose): CredentialStatusEntry {

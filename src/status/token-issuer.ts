@@ -37,8 +37,10 @@ export function tokenStatusListUrl(list: Pick<StatusListRecord, 'id' | 'url'>): 
  */
 export async function allocateTokenStatus(store: Store, input: { issuerDid: string; baseUrl: string; credentialId: string }): Promise<{ status_list: TokenStatusReference }> {
   const list = await ensureStatusList(store, { issuerDid: input.issuerDid, purpose: 'revocation', baseUrl: input.baseUrl });
-  const idx = await store.allocateStatusIndex(list.id, input.credentialId, (size) => randomInt(size));
-  return { status_list: { idx, uri: tokenStatusListUrl(list) } };
+  const got = await store.allocateStatusIndex(list.id, input.credentialId, (size) => randomInt(size));
+  const held = got.listId === list.id ? list : await store.getStatusList(got.listId);
+  if (!held) throw new CharterError('STORE_ERROR', `status list ${got.listId.slice(0, 40)} vanished`);
+  return { status_list: { idx: got.index, uri: tokenStatusListUrl(held) } };
 }
 
 export interface SignTokenStatusListOptions {

@@ -41,9 +41,13 @@ export interface StatusStore {
   /**
    * Allocate an index never handed out before in this list, chosen with
    * `pick(size)` (random; retried on collision), recorded with the credential id,
-   * in one transaction. Throws STORE_ERROR when the list is full.
+   * in one transaction. Throws STORE_ERROR when the list is full. One entry per
+   * credential and purpose: when `credentialId` already holds an index in a list
+   * of the same issuer and purpose, that allocation is returned instead, decided
+   * in the same transaction, so two processes issuing one credential at once get
+   * one entry (a second would leave revocation setting a bit nobody reads).
    */
-  allocateStatusIndex(listId: string, credentialId: string, pick: (size: number) => number): Promise<number>;
+  allocateStatusIndex(listId: string, credentialId: string, pick: (size: number) => number): Promise<{ listId: string; index: number }>;
   /** Where a credential's status entry points (list and index), if allocated here. */
   findStatusAllocation(credentialId: string): Promise<{ listId: string; index: number }[]>;
   /**

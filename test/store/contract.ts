@@ -71,11 +71,11 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       const list = await store.createStatusList({ id: 'l1', issuerDid: 'did:key:zi', purpose: 'revocation', size: 131072, ttlSeconds: 300, url: 'https://x/status/l1' });
       expect(list.bits.length).toBe(16384);
       const seen = new Set<number>();
-      for (let i = 0; i < 50; i++) seen.add(await store.allocateStatusIndex('l1', `cred-${i}`, (n) => Math.floor(Math.random() * n)));
+      for (let i = 0; i < 50; i++) seen.add((await store.allocateStatusIndex('l1', `cred-${i}`, (n) => Math.floor(Math.random() * n))).index);
       expect(seen.size).toBe(50);
       // a picker that always collides still gets a fresh index
-      const a = await store.allocateStatusIndex('l1', 'x1', () => 0);
-      const b = await store.allocateStatusIndex('l1', 'x2', () => 0);
+      const a = (await store.allocateStatusIndex('l1', 'x1', () => 0)).index;
+      const b = (await store.allocateStatusIndex('l1', 'x2', () => 0)).index;
       expect(a).not.toBe(b);
       expect(await store.findStatusAllocation('x2')).toEqual([{ listId: 'l1', index: b }]);
       const after = await store.setStatusBit('l1', 9, true);
@@ -87,6 +87,27 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       await store.putSignedStatusList('l1', 1, 'jwt-v1');
       expect(await store.getStatusList('l1')).toMatchObject({ signedJwt: 'jwt-v2', signedVersion: 2, allocated: 52 });
       expect((await store.listStatusLists({ issuerDid: 'did:key:zi', purpose: 'revocation' })).length).toBe(1);
+    });
+
+    it("status lists: one entry per credential and purpose, across the issuer's lists and however many allocate it at once", async () => {
+      const mk = (id: string, issuerDid = 'did:key:zi', purpose: 'revocation' | 'suspension' = 'revocation') =>
+        store.createStatusList({ id, issuerDid, purpose, size: 131072, ttlSeconds: 300, url: `https://x/status/${id}` });
+      await mk('r1');
+      await mk('r2');
+      await mk('s1', 'did:key:zi', 'suspension');
+      await mk('o1', 'did:key:zother');
+      const pick = (n: number) => Math.floor(Math.random() * n);
+      // Twenty allocations of one credential at once, spread over two lists of the same issuer and purpose.
+      const got = await Promise.all(Array.from({ length: 20 }, (_, i) => store.allocateStatusIndex(i % 2 === 0 ? 'r1' : 'r2', 'c-race', pick)));
+      expect(new Set(got.map((g) => `${g.listId}#${g.index}`)).size).toBe(1);
+      expect(await store.findStatusAllocation('c-race')).toEqual([got[0]]);
+      // Another purpose or another issuer is another entry.
+      const s = await store.allocateStatusIndex('s1', 'c-race', pick);
+      const o = await store.allocateStatusIndex('o1', 'c-race', pick);
+      expect([s.listId, o.listId]).toEqual(['s1', 'o1']);
+      expect(await store.allocateStatusIndex('s1', 'c-race', pick)).toEqual(s);
+      expect((await store.findStatusAllocation('c-race')).length).toBe(3);
+      expect((await store.getStatusList(got[0]!.listId))!.allocated).toBe(1);
     });
 
     it('a full status list refuses another allocation', async () => {

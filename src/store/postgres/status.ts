@@ -31,10 +31,21 @@ export function postgresStatus({ run, read, rows, t }: Access): StatusStore {
       return r.map(statusListRow);
     },
     async allocateStatusIndex(listId, credentialId, pick) {
-      const confirm = async (q: PoolClient, idx: number) =>
-        (await q.query(`SELECT 1 FROM ${t.allocations} WHERE list_id = $1 AND idx = $2 AND credential_id = $3`, [listId, idx, credentialId])).rowCount === 1;
+      const confirm = async (q: PoolClient, got: { listId: string; index: number }) =>
+        (await q.query(`SELECT 1 FROM ${t.allocations} WHERE list_id = $1 AND idx = $2 AND credential_id = $3`, [got.listId, got.index, credentialId])).rowCount === 1;
       // The list row lock serialises allocations in a list; the primary key (list_id, idx) is the backstop.
       return run({ tx: true, confirm, retryOnConflict: true }, async (q) => {
+        // One entry per credential and purpose across lists and instances: a lock on the credential id (taken
+        // before any row lock, so never in the other order) makes the check below and the insert one step.
+        await q.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [`charter status ${credentialId}`]);
+        const held = (
+          await q.query<Row>(
+            `SELECT a.list_id, a.idx FROM ${t.allocations} a JOIN ${t.lists} s ON s.id = a.list_id JOIN ${t.lists} l ON l.id = $1
+             WHERE a.credential_id = $2 AND s.issuer_did = l.issuer_did AND s.purpose = l.purpose ORDER BY a.list_id, a.idx LIMIT 1`,
+            [listId, credentialId],
+          )
+        ).rows[0];
+        if (held) return { listId: held.list_id as string, index: held.idx as number };
         const l = (await q.query<Row>(`SELECT size, allocated FROM ${t.lists} WHERE id = $1 FOR UPDATE`, [listId])).rows[0];
         if (!l) throw new CharterError('NOT_FOUND', `no status list ${listId}`);
         const size = l.size as number;
@@ -56,7 +67,7 @@ export function postgresStatus({ run, read, rows, t }: Access): StatusStore {
         idx ??= await insertFirstFree('generate_series(0, $3::int - 1) WITH ORDINALITY AS t(c, o)', [size]);
         if (idx === undefined) throw new CharterError('STORE_ERROR', `status list ${listId} is full`);
         await q.query(`UPDATE ${t.lists} SET allocated = allocated + 1 WHERE id = $1`, [listId]);
-        return idx;
+        return { listId, index: idx };
       });
     },
     async findStatusAllocation(credentialId) {

@@ -10,6 +10,11 @@ export function sqliteStatus(db: Database): StatusStore {
     const r = wrap(() => db.prepare('SELECT * FROM status_lists WHERE id = ?').get(id) as Row | undefined);
     return r ? statusListRow(r) : undefined;
   };
+  // The allocation of a credential in any list of the same issuer and purpose as the list given.
+  const heldBy = db.prepare(
+    `SELECT a.list_id, a.idx FROM status_allocations a JOIN status_lists s ON s.id = a.list_id JOIN status_lists t ON t.id = ?
+     WHERE a.credential_id = ? AND s.issuer_did = t.issuer_did AND s.purpose = t.purpose ORDER BY a.list_id, a.idx LIMIT 1`,
+  );
   return {
     async createStatusList(rec: NewStatusList) {
       if (!Number.isInteger(rec.size) || rec.size < 8 || rec.size % 8 !== 0) throw new CharterError('INVALID_ARGUMENT', 'a status list size must be a positive multiple of 8');
@@ -34,6 +39,9 @@ export function sqliteStatus(db: Database): StatusStore {
           .transaction(() => {
             const l = db.prepare('SELECT size, allocated FROM status_lists WHERE id = ?').get(listId) as Row | undefined;
             if (!l) throw new CharterError('NOT_FOUND', `no status list ${listId}`);
+            // BEGIN IMMEDIATE holds the write lock: no other connection allocates between this read and the insert.
+            const held = heldBy.get(listId, credentialId) as Row | undefined;
+            if (held) return { listId: held.list_id as string, index: held.idx as number };
             const size = l.size as number;
             if ((l.allocated as number) >= size) throw new CharterError('STORE_ERROR', `status list ${listId} is full`);
             const ins = db.prepare('INSERT INTO status_allocations (list_id, idx, credential_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
@@ -52,7 +60,7 @@ export function sqliteStatus(db: Database): StatusStore {
               ins.run(listId, idx, credentialId);
             }
             db.prepare('UPDATE status_lists SET allocated = allocated + 1 WHERE id = ?').run(listId);
-            return idx;
+            return { listId, index: idx };
           })
           .immediate(),
       );
