@@ -2,6 +2,7 @@ import { verifyCredential } from '../credentials/index.js';
 import { aggregate, checkWeightPolicy, oneRatingPerReceipt, type VerifiedRating, type WeightPolicy } from './aggregate.js';
 import type { ReputationScore, ScorePolicy } from './types.js';
 import { isParty, partiesOf } from '../did/parties.js';
+import { skewMs, type Ignored } from './verify.js';
 
 /** The agent and its operators by DID and by signing key: a did:key or did:jwk of one of their keys is the same party. */
 export type SelfParties = Awaited<ReturnType<typeof partiesOf>>;
@@ -10,7 +11,6 @@ export type SelfParties = Awaited<ReturnType<typeof partiesOf>>;
 export function selfParties(policy: ScorePolicy, agent: string, operators: readonly (string | undefined)[]): Promise<SelfParties> {
   return partiesOf(policy.resolver, [agent, ...operators]);
 }
-import { skewMs, type Ignored } from './verify.js';
 
 /** A verified rating as scoring needs it: with its validity end, when it has one. */
 export type ScoredRating = VerifiedRating & { validUntil?: number };
