@@ -118,7 +118,7 @@ function sameOrigin(a: string, b: string): boolean {
 
 /** Uses the verified signature's nonce up in the verifier's store; a refusal when it was used before. */
 export async function redeemSignature(v: Verifier, d: RequestSignatureDecision, options: VerifyRequestSignatureOptions): Promise<Reason | undefined> {
-  const use = signatureNonce(d, { skewSeconds: v.skewSeconds, ...options });
+  const use = signatureNonce(d, { ...options, skewSeconds: options.skewSeconds ?? v.skewSeconds });
   if (!use) return undefined;
   return (await v.store.consumeNonce(use.scope, use.value, use.expiresAt)) ? undefined : { code: 'SIGNATURE_REPLAYED', message: 'the signature nonce was used before' };
 }

@@ -183,7 +183,8 @@ export function requireSignature(options: SignatureGuardOptions): SignatureGuard
       "requireSignature: say where keys come from: keys (a JWK Set or a record you hold), directories: 'fetch' (the Signature-Agent's well-known directory), or both",
     );
   }
-  const verify = signatureGuardOptions({ requireNonce: true, ...options, store: 'caller' });
+  // A key present with the value undefined (`requireNonce: cfg.requireNonce`) means the default, not "off".
+  const verify = signatureGuardOptions({ ...options, requireNonce: options.requireNonce ?? true, store: 'caller' });
   return Object.freeze({
     kind: 'signature' as const,
     options: Object.freeze(verify),

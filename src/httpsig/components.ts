@@ -11,7 +11,7 @@ import {
   type Item,
   type Parameters,
 } from 'structured-headers';
-import { combinedFieldValue, FieldError, parseUniqueDictionary, type FieldGetter } from './fields.js';
+import { combinedFieldValue, FieldError, parseUniqueDictionary, stripOws, type FieldGetter } from './fields.js';
 
 /** The message a signature base is built from (RFC 9421 §2: its "signature context"). */
 export interface MessageContext {
@@ -212,7 +212,7 @@ function fieldValue(c: Component, m: MessageContext, structured: Readonly<Record
   }
   if (c.params.has('bs')) {
     // RFC 9421 §2.1.3: each line wrapped as a Byte Sequence, then a strict List.
-    return serializeList(lines.map((l) => [Buffer.from(l.trim().replace(/\r?\n[ \t]+/g, ' '), 'utf8'), new Map()] as Item));
+    return serializeList(lines.map((l) => [Buffer.from(stripOws(l).replace(/\r?\n[ \t]+/g, ' '), 'utf8'), new Map()] as Item));
   }
   return combinedFieldValue(lines);
 }

@@ -83,6 +83,7 @@ export function verifyDirectoryResponse(res: DirectoryResponseInput, options: Ve
   if (!Array.isArray(list)) throw invalid(`the directory at ${url.host} has no "keys" array`);
   if (list.length > (options.maxKeys ?? 16)) throw invalid(`the directory at ${url.host} lists more than ${options.maxKeys ?? 16} keys`);
   const keys: DirectoryKey[] = [];
+  let keysExpire = Infinity;
   for (const entry of list) {
     let k: HttpSigKey;
     try {
@@ -94,9 +95,15 @@ export function verifyDirectoryResponse(res: DirectoryResponseInput, options: Ve
     }
     // The draft ("Key Distribution and Discovery"): a directory's `kid`, when present, is the key's thumbprint.
     if (k.kid !== undefined && k.kid !== k.thumbprint) throw invalid(`the directory at ${url.host} labels a key with a kid that is not its thumbprint`);
+    // The Web Bot Auth drafts date a directory's keys (`nbf`, `exp`) for rotation: a key its operator
+    // declared expired, or not yet in use, signs nothing (DESIGN.md "Time": every bound present applies).
+    const window = keyWindow(entry as Record<string, unknown>);
+    if (window === undefined) throw invalid(`the directory at ${url.host} dates a key with an nbf or exp that is not a time`);
+    if ((window.nbf !== undefined && window.nbf > now + skewMs) || (window.exp !== undefined && window.exp <= now - skewMs)) continue;
+    if (window.exp !== undefined) keysExpire = Math.min(keysExpire, window.exp);
     keys.push({ ...k, bound: false });
   }
-  if (keys.length === 0) throw invalid(`the directory at ${url.host} lists no Ed25519 or P-256 key`);
+  if (keys.length === 0) throw invalid(`the directory at ${url.host} lists no Ed25519 or P-256 key valid now`);
 
   const expiresAt = checkBindings(keys, url, field, body, now, skewMs);
   if (options.requireSignature !== false) {
@@ -104,7 +111,26 @@ export function verifyDirectoryResponse(res: DirectoryResponseInput, options: Ve
     if (unbound > 0) throw invalid(`${unbound} key(s) of the directory at ${url.host} carry no valid directory signature`);
   }
   const out: VerifiedDirectory = { url: url.href, keys };
-  if (expiresAt !== undefined) out.expiresAt = expiresAt;
+  // A cached directory is kept no longer than its first key's expiry.
+  const until = Math.min(expiresAt ?? Infinity, keysExpire);
+  if (until !== Infinity) out.expiresAt = until;
+  return out;
+}
+
+/**
+ * A directory key's `nbf` and `exp` in ms, or undefined when one is present
+ * but not a time. The drafts' examples give them in milliseconds, JOSE
+ * habit (RFC 7519 §2) in seconds: a value below 10^11 is read as seconds
+ * (10^11 s is the year 5138, 10^11 ms March 1973).
+ */
+function keyWindow(entry: Record<string, unknown>): { nbf?: number; exp?: number } | undefined {
+  const out: { nbf?: number; exp?: number } = {};
+  for (const k of ['nbf', 'exp'] as const) {
+    if (!Object.hasOwn(entry, k)) continue;
+    const v = entry[k];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) return undefined;
+    out[k] = v < 1e11 ? v * 1000 : v;
+  }
   return out;
 }
 

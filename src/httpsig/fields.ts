@@ -41,11 +41,20 @@ export function fieldGetter(source: HeaderSource): FieldGetter {
 }
 
 /**
- * RFC 9421 §2.1: strip each line, replace obsolete line folding by one space,
- * join the lines with ", ".
+ * RFC 9110 §5.5 optional whitespace (SP and HTAB) at either end of a field
+ * line; not String.prototype.trim, which also strips U+00A0 (an obs-text byte
+ * Node passes through), VT, FF and other Unicode spaces the handler still sees.
+ */
+export function stripOws(line: string): string {
+  return line.replace(/^[ \t]+|[ \t]+$/g, '');
+}
+
+/**
+ * RFC 9421 §2.1: strip each line (of SP and HTAB), replace obsolete line
+ * folding by one space, join the lines with ", ".
  */
 export function combinedFieldValue(lines: readonly string[]): string {
-  return lines.map((l) => l.trim().replace(/\r?\n[ \t]+/g, ' ')).join(', ');
+  return lines.map((l) => stripOws(l).replace(/\r?\n[ \t]+/g, ' ')).join(', ');
 }
 
 export class FieldError extends Error {}

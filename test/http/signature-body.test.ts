@@ -181,6 +181,8 @@ describe('combining guards: checked when the middleware is built', () => {
     expect(() => requireSignature({ directories: 'fetch', tag: '' })).toThrow(TypeError);
     expect(requireSignature({ directories: 'fetch' }).options).toMatchObject({ requireNonce: true, requiredTag: 'web-bot-auth', store: 'caller' });
     expect(requireSignature({ directories: 'fetch', requireNonce: false, tag: null }).options.requireNonce).toBe(false);
+    // A key present with the value undefined (a config loader's `requireNonce: cfg.requireNonce`) is the default, not "off".
+    expect(requireSignature({ directories: 'fetch', requireNonce: undefined } as never).options.requireNonce).toBe(true);
     await store.close();
   });
 });

@@ -10,6 +10,9 @@ import {
   signRequest,
   verifyRequestSignature,
   DIRECTORY_PATH,
+  DIRECTORY_MEDIA_TYPE,
+  contentDigest,
+  verifyDirectoryResponse,
   type DirectoryResponse,
   type VerifyRequestSignatureOptions,
 } from '../../src/httpsig/index.js';
@@ -259,6 +262,47 @@ describe('key directories fetched from Signature-Agent (real servers on 127.0.0.
     for (const good of ['https://agent.example/', 'https://Agent.Example']) {
       const d = await verifyRequestSignature(await signedBy(a, 'https://agent.example'), { directories: { [good]: set } });
       expect([good, d.ok, d.signatureAgent]).toEqual([good, true, 'https://agent.example']);
+    }
+  });
+});
+
+describe('directory keys are used only within their nbf and exp', () => {
+  const URL_ = `https://agent.example${DIRECTORY_PATH}`;
+  const now = new Date('2026-06-01T00:00:00Z');
+  const s = Math.floor(now.getTime() / 1000);
+  const day = 86_400;
+  /** A directory listing `a` with these extra members (unsigned: the window check comes before the bindings). */
+  const response = (a: Agent, extra: Record<string, unknown>, b?: Agent) => {
+    const keys = [
+      { kty: a.jwk.kty, crv: a.jwk.crv, kid: a.keyId, x: a.jwk.x, use: 'sig', ...extra },
+      ...(b ? [{ kty: b.jwk.kty, crv: b.jwk.crv, kid: b.keyId, x: b.jwk.x, use: 'sig' }] : []),
+    ];
+    const body = JSON.stringify({ keys });
+    return { url: URL_, headers: { 'content-type': DIRECTORY_MEDIA_TYPE, 'content-digest': contentDigest(body) }, body };
+  };
+  const verify = (r: ReturnType<typeof response>) => verifyDirectoryResponse(r, { now, requireSignature: false });
+
+  it('a key past its exp or before its nbf signs nothing, in seconds or in milliseconds', () => {
+    const a = agent();
+    for (const extra of [{ exp: s - 30 * day }, { exp: (s - 30 * day) * 1000 }, { nbf: s + 30 * day }, { nbf: (s + 30 * day) * 1000 }, { nbf: s - day, exp: s - 120 }]) {
+      expect(() => verify(response(a, extra))).toThrow(expect.objectContaining({ code: 'DIRECTORY_INVALID' }));
+      // Beside a valid key, the dated one is left out.
+      const b = agent();
+      expect(verify(response(a, extra, b)).keys.map((k) => k.thumbprint)).toEqual([b.keyId]);
+    }
+  });
+  it('a key within its window is used, and the directory is kept no longer than the key', () => {
+    const a = agent();
+    expect(verify(response(a, { nbf: s - day, exp: s + 3600 })).keys).toHaveLength(1);
+    expect(verify(response(a, { exp: (s + 3600) * 1000 })).expiresAt).toBe((s + 3600) * 1000);
+    // Within the skew (60 s) of either bound.
+    expect(verify(response(a, { nbf: s + 30, exp: s + 7200 })).keys).toHaveLength(1);
+    expect(verify(response(a, { exp: s - 30 })).keys).toHaveLength(1);
+  });
+  it('an nbf or exp that is not a time refuses the directory', () => {
+    const a = agent();
+    for (const extra of [{ exp: String(s + day) }, { nbf: null }, { exp: -1 }, { exp: Number.NaN }, { nbf: true }, { exp: [s + day] }]) {
+      expect(() => verify(response(a, extra))).toThrow(expect.objectContaining({ code: 'DIRECTORY_INVALID' }));
     }
   });
 });

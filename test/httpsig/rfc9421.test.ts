@@ -108,6 +108,16 @@ describe('RFC 9421 §2.1 and §2.2 component values (the RFC examples)', () => {
     expect(value('x-empty-header', m)).toBe('');
   });
 
+  it('§2.1: only SP and HTAB are stripped (RFC 9110 §5.5 OWS); a no-break space, VT or FF stays part of the value the handler sees', () => {
+    expect(value('x-a', msg({ 'x-a': ' \t alice \t ' }))).toBe('alice');
+    for (const odd of ['\u00a0', '\v', '\f', '\u2003', '\ufeff']) {
+      expect(value('x-a', msg({ 'x-a': `alice${odd}` }))).toBe(`alice${odd}`);
+      expect(value('x-a', msg({ 'x-a': `${odd}alice` }))).toBe(`${odd}alice`);
+      // Byte sequences of each line keep it too: :YWxpY2XCoA==: is not :YWxpY2U=:.
+      expect(value('"x-a";bs', msg({ 'x-a': `alice${odd}` }))).not.toBe(value('"x-a";bs', msg({ 'x-a': 'alice' })));
+    }
+  });
+
   it('§2.1.1 sf and §2.1.2 key: strict re-serialisation of a Dictionary and of its members', () => {
     const m = msg({ 'example-dict': ' a=1,    b=2;x=1;y=2,   c=(a   b   c), d' });
     expect(value('example-dict', m)).toBe('a=1,    b=2;x=1;y=2,   c=(a   b   c), d');
