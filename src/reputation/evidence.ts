@@ -13,6 +13,8 @@ import { RECEIPT_TYPE } from './types.js';
  */
 export interface InteractionProof {
   id: string;
+  /** The proof's own status entries and who issued them (a revocable receipt): scoring re-checks them with the rating's. */
+  status?: { issuer: string; credentialStatus: unknown };
 }
 
 /** What an evidence check is given: the parties, and verification under the import's resolver, status checker and clock. */
@@ -60,7 +62,8 @@ export const interactionReceiptEvidence: EvidenceCheck = async (entry, ctx) => {
   if (r.issuer !== ctx.agent || interaction?.agent !== ctx.agent) return refuse('the receipt is not signed by the rated agent');
   if (r.subject !== ctx.attester) return refuse('the receipt names another counterparty');
   if (entry.id !== id) return refuse('the evidence entry and its receipt disagree on the interaction');
-  return { id };
+  const credentialStatus = r.credential.credentialStatus;
+  return { id, ...(credentialStatus !== undefined ? { status: { issuer: r.issuer, credentialStatus } } : {}) };
 };
 
 /**

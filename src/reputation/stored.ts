@@ -4,7 +4,7 @@ import type { Credential, StatusChecker } from '../credentials/types.js';
 import type { RatingKey, RatingRecord, ReputationStore } from '../store/types.js';
 import { checkScorePolicy, scoreRatings, selfParties, weightPolicy, type ScoredRating } from './scoring.js';
 import { receiptKey, sorted } from './aggregate.js';
-import { ATTESTATION_TYPE, type ReputationScore, type StoreScorePolicy } from './types.js';
+import { ATTESTATION_TYPE, RECEIPT_TYPE, type ReputationScore, type StoreScorePolicy } from './types.js';
 import type { Ignored } from './verify.js';
 
 /**
@@ -170,14 +170,18 @@ async function unrevoked(
         try {
           const text = statusOf.get(keyOf(r));
           if (text === undefined) throw new Error('no status entry');
-          const credential = {
-            id: r.id,
-            type: ['VerifiableCredential', ATTESTATION_TYPE],
-            issuer: r.attester,
-            credentialSubject: { id: agent },
-            credentialStatus: JSON.parse(text),
-          } as Credential;
-          reason = (await policy.status(credential, { issuer: r.attester, now }))[0] ?? null;
+          reason = null;
+          for (const e of statusEntries(r.attester, JSON.parse(text))) {
+            const credential = {
+              id: r.id,
+              type: ['VerifiableCredential', e.type],
+              issuer: e.issuer,
+              credentialSubject: { id: agent },
+              credentialStatus: e.credentialStatus,
+            } as Credential;
+            reason = (await policy.status(credential, { issuer: e.issuer, now }))[0] ?? null;
+            if (reason !== null) break;
+          }
         } catch {
           reason = { code: 'STATUS_INVALID', message: 'the recorded status entry cannot be read' };
         }
@@ -200,6 +204,17 @@ async function unrevoked(
   // Nothing revocable (until stays Infinity) never needs asking; otherwise only remembered answers settle.
   if (!refused && (until === Infinity || ttl > 0)) settled.set(rows, { memo, until });
   return out;
+}
+
+/** The status entries a stored rating keeps (verify.ts ratingStatus): the attestation's alone, or each with its issuer. */
+function statusEntries(attester: string, stored: unknown): { issuer: string; type: string; credentialStatus: unknown }[] {
+  const list = (stored as { ratingStatus?: unknown } | null)?.ratingStatus;
+  if (list === undefined) return [{ issuer: attester, type: ATTESTATION_TYPE, credentialStatus: stored }];
+  if (!Array.isArray(list) || list.length === 0) throw new Error('unreadable status');
+  return list.map((e: { issuer?: unknown; credentialStatus?: unknown }) => {
+    if (typeof e?.issuer !== 'string' || e.credentialStatus === undefined) throw new Error('unreadable status');
+    return { issuer: e.issuer, type: e.issuer === attester ? ATTESTATION_TYPE : RECEIPT_TYPE, credentialStatus: e.credentialStatus };
+  });
 }
 
 async function scoreStored(

@@ -143,7 +143,20 @@ export async function verifyAttestation(jwt: string, c: AttestationCheck): Promi
     ...(typeof rating.dimension === 'string' ? { dimension: rating.dimension } : {}),
     issuedAt: from,
     ...(until !== undefined && until !== Infinity ? { validUntil: until } : {}),
-    ...(cred.credentialStatus !== undefined ? { status: JSON.stringify(cred.credentialStatus) } : {}),
+    ...ratingStatus(attester, cred.credentialStatus, proof.status),
     importedAt: Date.now(),
   };
+}
+
+/**
+ * What a stored rating keeps to re-check revocation at scoring time: the
+ * attestation's status entry (as before: the entry itself), or, when the
+ * receipt it rests on is revocable too, both with who issued each
+ * (`{ ratingStatus: [...] }`): a receipt its agent revoked (a stolen key) must
+ * stop counting in the store as it does in scoreAgent.
+ */
+function ratingStatus(attester: string, own: unknown, proof: InteractionProof['status']): { status?: string } {
+  if (proof === undefined) return own !== undefined ? { status: JSON.stringify(own) } : {};
+  const entries = [...(own !== undefined ? [{ issuer: attester, credentialStatus: own }] : []), proof];
+  return { status: JSON.stringify({ ratingStatus: entries }) };
 }

@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importAttestations, issueAttestation, reputationSource, scoreAgent, scoreFromStore } from '../../src/reputation/index.js';
+import { issueCredential, schemaIdFor } from '../../src/credentials/index.js';
+import type { Issuer } from '../../src/credentials/types.js';
+import { createResolver } from '../../src/did/index.js';
+import { allocateStatusEntry, createStatusChecker, currentStatusListJwt, setCredentialStatus } from '../../src/status/index.js';
+import { openSqliteStore } from '../../src/store/sqlite/index.js';
+import type { Store } from '../../src/store/types.js';
+import { makeIssuer, serve, tempDir } from '../helpers.js';
+
+/**
+ * A rating rests on a receipt the agent signed. If the agent revokes it (its
+ * key was stolen and the receipt minted by the thief), the rating stops
+ * counting: in scoreAgent, and in the store a verifier imported it into
+ * before the revocation.
+ */
+const resolver = createResolver();
+let issuers: Store;
+let server: Awaited<ReturnType<typeof serve>>;
+const byDid = new Map<string, Issuer>();
+beforeAll(async () => {
+  issuers = await openSqliteStore(join(tempDir('charter-rep-rr-'), 'issuers.db'));
+  server = await serve((req, res) => {
+    currentStatusListJwt(issuers, (req.url ?? '').split('/').pop()!, async (d) => byDid.get(d)!).then(
+      (jwt) => res.writeHead(200, { 'content-type': 'application/vc+jwt' }).end(jwt),
+      () => res.writeHead(404).end(),
+    );
+  });
+});
+afterAll(async () => {
+  await server.close();
+  await issuers.close();
+});
+const party = () => {
+  const i = makeIssuer();
+  byDid.set(i.did, i);
+  return i;
+};
+const fresh = () => createStatusChecker({ resolver, allowLoopback: true, allowHttp: true });
+const revoke = (id: string) => setCredentialStatus(issuers, id, 'revocation', true, async (d) => byDid.get(d)!);
+
+async function receipt(agent: Issuer, counterparty: string): Promise<{ id: string; jwt: string }> {
+  const id = `urn:uuid:${randomUUID()}`;
+  const vc = await issueCredential({
+    issuer: agent,
+    id,
+    subject: counterparty,
+    type: 'InteractionReceipt',
+    claims: { interaction: { id, agent: agent.did, time: new Date().toISOString() } },
+    credentialSchema: { id: schemaIdFor('InteractionReceipt')!, type: 'JsonSchema' },
+    credentialStatus: await allocateStatusEntry(issuers, { issuerDid: agent.did, purpose: 'revocation', baseUrl: server.url, credentialId: id }),
+  });
+  return { id, jwt: vc.jwt };
+}
+
+describe('a revoked receipt takes its rating with it', () => {
+  it.each([false, true])('in scoreAgent, scoreFromStore and reputationSource (attestation revocable too: %s)', async (revocableAttestation) => {
+    const agent = party();
+    const shop = party();
+    const other = party();
+    const r = await receipt(agent, shop.did);
+    const kept = await receipt(agent, other.did);
+    const att = await issueAttestation(revocableAttestation ? issuers : null, shop, { receiptJwt: r.jwt, score: 1, ...(revocableAttestation ? { baseUrl: server.url } : {}) });
+    const control = await issueAttestation(null, other, { receiptJwt: kept.jwt, score: 0.5 });
+    const verifier = await openSqliteStore(join(tempDir('charter-rep-rr-'), 'v.db'));
+    try {
+      expect((await importAttestations(verifier, [att.jwt, control.jwt], { resolver, status: fresh() })).imported).toHaveLength(2);
+      const policy = () => ({ resolver, status: fresh(), trustedAttesters: [shop.did, other.did], statusFreshnessSeconds: 0 });
+      expect(await scoreFromStore(verifier, agent.did, policy())).toMatchObject({ score: 0.75, attesters: 2 });
+      await revoke(r.id);
+      const a = await scoreAgent(agent.did, [att.jwt, control.jwt], policy());
+      expect(a).toMatchObject({ score: 0.5, attesters: 1 });
+      const b = await scoreFromStore(verifier, agent.did, policy());
+      expect(b).toMatchObject({ score: 0.5, attesters: 1 });
+      expect(b.ignored.map((x) => x.code)).toEqual(['CREDENTIAL_REVOKED']);
+      expect(await reputationSource(verifier, policy())(agent.did, undefined)).toEqual({ score: 0.5, attesters: 1 });
+    } finally {
+      await verifier.close();
+    }
+  });
+
+  it("the attestation's own revocation still counts when the receipt is revocable too, and an unreadable entry fails closed", async () => {
+    const agent = party();
+    const shop = party();
+    const r = await receipt(agent, shop.did);
+    const att = await issueAttestation(issuers, shop, { receiptJwt: r.jwt, score: 1, baseUrl: server.url });
+    const verifier = await openSqliteStore(join(tempDir('charter-rep-rr-'), 'v.db'));
+    try {
+      await importAttestations(verifier, [att.jwt], { resolver, status: fresh() });
+      const [row] = await verifier.listRatingStatus(agent.did);
+      expect(JSON.parse(row!.status).ratingStatus.map((e: { issuer: string }) => e.issuer)).toEqual([shop.did, agent.did]);
+      await revoke(att.id);
+      const s = await scoreFromStore(verifier, agent.did, { resolver, status: fresh(), trustedAttesters: [shop.did], statusFreshnessSeconds: 0 });
+      expect(s.ignored.map((x) => x.code)).toEqual(['CREDENTIAL_REVOKED']);
+      // A kept entry nobody can read (an empty list, an issuer that is no DID) counts for nothing.
+      const base = { agent: agent.did, receipt: 'r', score: 1, issuedAt: Date.now() - 1000, importedAt: Date.now() };
+      await verifier.putRatings([
+        { ...base, id: 'urn:x:empty', attester: shop.did, receipt: 'r-empty', status: JSON.stringify({ ratingStatus: [] }) },
+        { ...base, id: 'urn:x:bad', attester: shop.did, receipt: 'r-bad', status: JSON.stringify({ ratingStatus: [{ issuer: 5, credentialStatus: {} }] }) },
+      ]);
+      const t = await scoreFromStore(verifier, agent.did, { resolver, status: fresh(), trustedAttesters: [shop.did], statusFreshnessSeconds: 0 });
+      expect(t.counted).toBe(0);
+      expect(t.ignored.map((x) => x.code).sort()).toEqual(['CREDENTIAL_REVOKED', 'STATUS_INVALID', 'STATUS_INVALID']);
+    } finally {
+      await verifier.close();
+    }
+  });
+});
