@@ -1,6 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { CharterError } from '../errors.js';
-import { issueCredential } from '../credentials/index.js';
+import { decodeJwt, issueCredential } from '../credentials/index.js';
 import type { CredentialStatusEntry, Issuer } from '../credentials/types.js';
 import type { StatusListRecord, StatusStore } from '../store/types.js';
 import { encodeBitstring, MIN_LIST_SIZE } from './codec.js';
@@ -99,14 +99,28 @@ function entryOf(list: StatusListRecord, index: number, purpose: StatusPurpose):
   };
 }
 
-/** Signs the list as a BitstringStatusListCredential (vc+jwt), §2.2. */
-export async function signStatusList(list: StatusListRecord, issuer: Issuer): Promise<string> {
+/** How long a signed list is valid: a copy replayed after that (by a stale cache, a proxy) is refused. */
+export const LIST_VALIDITY_SECONDS = 86_400;
+
+/**
+ * Signs the list as a BitstringStatusListCredential (vc+jwt), §2.2, valid
+ * from now for `validitySeconds` (default one day). Without an end, every
+ * version ever signed would stay valid: whoever kept the copy from before a
+ * revocation could serve it in place of the current one for good (§3.2
+ * validates the list credential, its validity period included).
+ */
+export async function signStatusList(list: StatusListRecord, issuer: Issuer, opts: { now?: Date; validitySeconds?: number } = {}): Promise<string> {
   if (issuer.did !== list.issuerDid) throw new CharterError('INVALID_ARGUMENT', 'a status list is signed by its own issuer');
+  const validity = opts.validitySeconds ?? LIST_VALIDITY_SECONDS;
+  if (!Number.isSafeInteger(validity) || validity <= 0) throw new CharterError('INVALID_ARGUMENT', 'validitySeconds must be a positive whole number');
+  const now = opts.now ?? new Date();
   const issued = await issueCredential({
     issuer,
     id: list.url,
     subject: issuer.did,
     type: 'BitstringStatusListCredential',
+    validFrom: now,
+    validUntil: new Date(now.getTime() + validity * 1000),
     claims: {},
     extra: {
       credentialSubject: { id: `${list.url}#list`, type: 'BitstringStatusList', statusPurpose: list.purpose, encodedList: encodeBitstring(list.bits), ttl: list.ttlSeconds * 1000 },
@@ -123,10 +137,22 @@ export async function signStatusList(list: StatusListRecord, issuer: Issuer): Pr
 export async function currentStatusListJwt(store: StatusStore, listId: string, issuerFor: IssuerFor): Promise<string> {
   const list = await store.getStatusList(listId);
   if (!list) throw new CharterError('NOT_FOUND', `no status list ${listId}`);
-  if (list.signedJwt !== undefined && list.signedVersion === list.version) return list.signedJwt;
+  if (list.signedJwt !== undefined && list.signedVersion === list.version && !renewDue(list.signedJwt)) return list.signedJwt;
   const jwt = await signStatusList(list, await issuerFor(list.issuerDid));
   await store.putSignedStatusList(list.id, list.version, jwt);
   return jwt;
+}
+
+/** Re-signed once half its validity is gone (or it has none: signed before lists expired), so a published copy never runs out. */
+function renewDue(jwt: string): boolean {
+  try {
+    const p = decodeJwt(jwt).payload;
+    const from = Date.parse(String(p.validFrom));
+    const until = Date.parse(String(p.validUntil));
+    return !(Number.isFinite(from) && Number.isFinite(until)) || Date.now() >= from + (until - from) / 2;
+  } catch {
+    return true;
+  }
 }
 
 /**

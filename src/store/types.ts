@@ -57,7 +57,8 @@ export interface StatusStore {
   setStatusBit(listId: string, index: number, value: boolean): Promise<StatusListRecord>;
   /**
    * Store the signed list credential for `version`. Ignored if a newer signed
-   * version is already stored (two publishers racing never roll back).
+   * version is already stored (two publishers racing never roll back); the
+   * same version is replaced (a list re-signed before it expires).
    */
   putSignedStatusList(listId: string, version: number, jwt: string): Promise<void>;
 }

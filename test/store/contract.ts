@@ -86,6 +86,9 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       await store.putSignedStatusList('l1', 2, 'jwt-v2');
       await store.putSignedStatusList('l1', 1, 'jwt-v1');
       expect(await store.getStatusList('l1')).toMatchObject({ signedJwt: 'jwt-v2', signedVersion: 2, allocated: 52 });
+      // The same version re-signed (renewed before it expires) replaces the stored one.
+      await store.putSignedStatusList('l1', 2, 'jwt-v2-renewed');
+      expect(await store.getStatusList('l1')).toMatchObject({ signedJwt: 'jwt-v2-renewed', signedVersion: 2 });
       expect((await store.listStatusLists({ issuerDid: 'did:key:zi', purpose: 'revocation' })).length).toBe(1);
     });
 

@@ -95,7 +95,7 @@ export function postgresStatus({ run, read, rows, t }: Access): StatusStore {
     },
     async putSignedStatusList(listId, version, jwt) {
       await read((q) =>
-        q.query(`UPDATE ${t.lists} SET signed_jwt = $1, signed_version = $2 WHERE id = $3 AND (signed_version IS NULL OR signed_version < $2)`, [jwt, version, listId]),
+        q.query(`UPDATE ${t.lists} SET signed_jwt = $1, signed_version = $2 WHERE id = $3 AND (signed_version IS NULL OR signed_version <= $2)`, [jwt, version, listId]),
       );
     },
   };

@@ -92,7 +92,9 @@ export function sqliteStatus(db: Database): StatusStore {
     },
     async putSignedStatusList(listId, version, jwt) {
       wrap(() =>
-        db.prepare('UPDATE status_lists SET signed_jwt = ?, signed_version = ? WHERE id = ? AND (signed_version IS NULL OR signed_version < ?)').run(jwt, version, listId, version),
+        db
+          .prepare('UPDATE status_lists SET signed_jwt = ?, signed_version = ? WHERE id = ? AND (signed_version IS NULL OR signed_version <= ?)')
+          .run(jwt, version, listId, version),
       );
     },
   };
