@@ -120,7 +120,11 @@ export async function verifyAgent(presentationJwt: string, options: VerifyAgentO
 
   // (5)
   let reputation: AgentDecision['reputation'];
-  if (options.trust.minReputation !== undefined && agent !== undefined) {
+  if (options.trust.minReputation !== undefined && agent !== undefined && identity.operator === undefined && !reasons.some((r) => r.code === 'IDENTITY_MISSING')) {
+    // Without an identity credential nobody is known to operate the agent, so its operator's own ratings
+    // would count as a third party's: showing less must never score more. A reputation rule needs one.
+    reasons.push({ code: 'IDENTITY_MISSING', message: 'a reputation rule needs the agent identity credential: without it, its operator cannot be told from a third party' });
+  } else if (options.trust.minReputation !== undefined && agent !== undefined) {
     const rep = await options.reputation!(agent, identity.operator);
     reputation = rep;
     const min = options.trust.minAttesters ?? 1;

@@ -162,4 +162,29 @@ describe('the agent guard: an operator cannot vouch for its agent under another 
       await own.close();
     }
   });
+
+  it('an agent that leaves its identity credential out is not scored as if it had no operator: IDENTITY_MISSING under a reputation rule', async () => {
+    const principal = w.issuer('principal-2');
+    const agent = w.issuer('agent-2');
+    const operator = party();
+    const mandate = await issueMandate(w.store, principal, { agent: agent.did, authority: ROOT, validUntil: days(30), baseUrl: w.baseUrl });
+    const own = await openSqliteStore(join(tempDir('charter-rep-samekey-'), 'noid.db'));
+    try {
+      const receipt = await issueReceipt(null, agent, { counterparty: operator.key.did, interactionId: 'self-dealing' });
+      await importAttestations(own, [await rate(operator.key, receipt.jwt, 1)], { resolver: w.resolver, status: w.status() });
+      const reputation = reputationSource(own, { resolver: w.resolver, status: w.status(), trustedAttesters: [operator.key.did] });
+      const trust = { anyPrincipal: true, requireIdentity: false, minReputation: 0.9, minAttesters: 1 };
+      const identity = await issueAgentIdentity(w.store, operator.key, { agent: agent.did, name: 'shopper' });
+      const shown = await attempt(w, { agent, identity: identity.jwt, chain: [mandate.jwt], options: { reputation, trust } });
+      expect(shown.reasons.map((r) => r.code)).toEqual(['REPUTATION_TOO_LOW']);
+      const hidden = await attempt(w, { agent, chain: [mandate.jwt], options: { reputation, trust } });
+      expect(hidden.ok).toBe(false);
+      expect(hidden.reasons.map((r) => r.code)).toEqual(['IDENTITY_MISSING']);
+      // Without a reputation rule, requireIdentity: false still means what it says.
+      const { minReputation: _m, minAttesters: _a, ...plain } = trust;
+      expect((await attempt(w, { agent, chain: [mandate.jwt], options: { trust: plain } })).reasons).toEqual([]);
+    } finally {
+      await own.close();
+    }
+  });
 });
