@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { parseDecimal } from '../../src/encoding/decimal.js';
-import { decodeJwt, checkJwtSignature } from '../../src/credentials/index.js';
+import { decodeJwt, checkJwtSignature, issueCredential } from '../../src/credentials/index.js';
 import {
   apportion,
   computePayouts,
@@ -177,5 +177,24 @@ describe('payouts from signed usage reports (a pool on loopback)', () => {
     const after = await poolPayouts(w.home.store, w.pool, { resolver: w.resolver, period: 'P1D', until: new Date(now + 60_000), reports: [report.jwt, late.jwt] });
     expect(after.statement.outOfTerms).toEqual([expect.objectContaining({ member: c, why: 'the member had withdrawn' })]);
     expect(after.statement.currencies[0]!.total).toBe('0.30');
+  });
+
+  it('a report breaking the usage schema is ignored whether or not it names the schema: a count of -10 cannot cancel uses, 0.5 cannot break the statement', async () => {
+    const g = await w.grant({ terms: { purpose: ['model-training'], compensation: { amount: '1.00', currency: 'EUR', per: 'use' } } });
+    const a = w.members[0]!.did;
+    const now = Date.now();
+    const time = new Date(now + 1000).toISOString();
+    const honest = await issueUsageReport(w.platform, { pool: w.pool.did, grant: g.id, uses: [{ member: a, time, count: 10 }] });
+    const forged = async (use: Record<string, unknown>) =>
+      (await issueCredential({ issuer: w.platform, subject: w.pool.did, type: 'PoolUsageReport', claims: { usage: { grant: g.id, uses: [{ member: a, time, ...use }] } } })).jwt;
+    const bad = [{ count: -10 }, { count: 0 }, { count: 0.5 }, { count: '3' }, { count: 1e7 }, { count: null }, { member: 'alice' }, { time: 'yesterday' }, { extra: true }];
+    const out = await poolPayouts(w.home.store, w.pool, {
+      resolver: w.resolver,
+      period: 'P1D',
+      until: new Date(now + 60_000),
+      reports: [honest.jwt, ...(await Promise.all(bad.map(forged)))],
+    });
+    expect(out.statement.currencies[0]!.total).toBe('10.00');
+    expect(out.statement.ignored.map((i) => i.code)).toEqual(bad.map(() => 'SCHEMA_INVALID'));
   });
 });
