@@ -32,7 +32,15 @@ export function createSchemaChecker(dir: string = SCHEMA_DIR): SchemaChecker {
     validators.set(schema.$id, ajv.compile(schema));
   }
   return (credential: Credential): Reason[] => {
-    const refs = credential.credentialSchema === undefined ? [] : Array.isArray(credential.credentialSchema) ? credential.credentialSchema : [credential.credentialSchema];
+    const named = credential.credentialSchema === undefined ? [] : Array.isArray(credential.credentialSchema) ? credential.credentialSchema : [credential.credentialSchema];
+    // A credential of one of Charter's own types meets that type's schema whether or not it names it:
+    // code downstream reads those fields as the schema promises (a usage count of -10, a score of "1").
+    const ids = new Set(named.map((r) => (typeof r === 'object' && r !== null ? r.id : undefined)));
+    const implied = (Array.isArray(credential.type) ? credential.type : [])
+      .map((t) => `${SCHEMA_BASE}${String(t)}.json`)
+      .filter((id) => validators.has(id) && !ids.has(id))
+      .map((id) => ({ id, type: 'JsonSchema' }));
+    const refs = [...named, ...implied];
     const out: Reason[] = [];
     for (const ref of refs) {
       if (typeof ref !== 'object' || ref === null || ref.type !== 'JsonSchema' || typeof ref.id !== 'string') {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CharterError, type Reason } from '../errors.js';
 import { isObj } from '../encoding/json.js';
-import { decodeJwt, defaultSchemaChecker, issueCredential, schemaIdFor, soleSubject, verifyCredential } from '../credentials/index.js';
+import { decodeJwt, issueCredential, schemaIdFor, soleSubject, verifyCredential } from '../credentials/index.js';
 import type { Issuer } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
 import { USAGE_TYPE } from './records.js';
@@ -103,14 +103,6 @@ export async function readUsage(
     const usage = soleSubject(v.credential)?.usage;
     if (!isObj(usage) || typeof usage.grant !== 'string' || !Array.isArray(usage.uses)) {
       skip('INVALID_CREDENTIAL', 'not a usage report');
-      continue;
-    }
-    // The schema holds whether or not the report names it (verifyCredential checks only a named one):
-    // a count of -10 or 0.5 would cancel other reporters' uses or break every statement.
-    const schema = schemaIdFor(USAGE_TYPE);
-    const problems = schema === undefined ? [] : defaultSchemaChecker()({ ...v.credential, credentialSchema: { id: schema, type: 'JsonSchema' } });
-    if (problems.length > 0) {
-      skip('SCHEMA_INVALID', `not a valid usage report: ${problems[0]!.message}`);
       continue;
     }
     const grant = o.grants.get(usage.grant);

@@ -1,6 +1,6 @@
 import { toReason, type Reason } from '../errors.js';
 import { sameParty } from '../did/parties.js';
-import { DEFAULT_SKEW_SECONDS, MAX_SKEW_SECONDS, defaultSchemaChecker, schemaIdFor, soleSubject, verifyCredential } from '../credentials/index.js';
+import { DEFAULT_SKEW_SECONDS, MAX_SKEW_SECONDS, soleSubject, verifyCredential } from '../credentials/index.js';
 import type { Credential, CredentialVerification, StatusChecker } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
 import type { NewRating } from '../store/types.js';
@@ -35,27 +35,9 @@ const firstOf = (v: CredentialVerification): Reason => v.reasons[0] ?? { code: '
 /** The skew in seconds, as verifyCredential reads it (it refuses bad values itself). */
 export const skewMs = (s: number | undefined) => Math.min(typeof s === 'number' && Number.isFinite(s) && s >= 0 ? s : DEFAULT_SKEW_SECONDS, MAX_SKEW_SECONDS) * 1000;
 
-/** schemaIdFor looks on disk: once per type is enough. */
-const schemaIds = new Map<string, string | undefined>();
-const schemaOf = (type: string) => (schemaIds.has(type) ? schemaIds.get(type) : schemaIds.set(type, schemaIdFor(type)).get(type));
-
-/**
- * The subject against the JSON Schema of `type`, whether or not the credential
- * names it: a credential without `credentialSchema` is held to the same shape
- * (a score of "1e6", 1e6, null or an object is refused either way). One that
- * names it was checked against it by verifyCredential already.
- */
-function schemaReasons(type: string, credential: Credential): Reason[] {
-  const id = schemaOf(type);
-  if (id === undefined) return [];
-  const named = credential.credentialSchema;
-  if ((Array.isArray(named) ? named : [named]).some((r) => typeof r === 'object' && r !== null && r.id === id && r.type === 'JsonSchema')) return [];
-  return defaultSchemaChecker()({ ...credential, credentialSchema: { id, type: 'JsonSchema' } });
-}
-
-/** verifyCredential, then the schema of `type` enforced. */
+/** verifyCredential for one type (whose schema holds whether or not the credential names it: schemas.ts). */
 async function verifyAs(jwt: string, type: string, c: AttestationCheck): Promise<CredentialVerification> {
-  const v = await verifyCredential(jwt, {
+  return verifyCredential(jwt, {
     resolver: c.resolver,
     status: c.status,
     now: c.now,
@@ -64,9 +46,6 @@ async function verifyAs(jwt: string, type: string, c: AttestationCheck): Promise
     once: true,
     ...(c.skewSeconds !== undefined ? { skewSeconds: c.skewSeconds } : {}),
   });
-  if (!v.ok || !v.credential) return v;
-  const extra = schemaReasons(type, v.credential);
-  return extra.length === 0 ? v : { ...v, ok: false, reasons: extra };
 }
 
 /** A finite number in the schema's range, or undefined. -0 reads as 0. */

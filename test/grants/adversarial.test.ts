@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCharterError } from '../../src/errors.js';
-import { createPresentation, issueCredential, schemaIdFor } from '../../src/credentials/index.js';
+import { createPresentation, schemaIdFor, signJwt } from '../../src/credentials/index.js';
 import { allocateStatusEntry } from '../../src/status/index.js';
 import { normalizeGrantResource, normalizeResource, resourceCovered, verifyGrant, type VerifyGrantOptions } from '../../src/grants/index.js';
 import { openWorld, type World } from '../http/world.js';
@@ -162,18 +162,24 @@ describe('verifyGrant: owner, shape, holder binding', () => {
     const id = o.id === null ? undefined : (o.id ?? `urn:uuid:${randomUUID()}`);
     const credentialId = id ?? `urn:uuid:${randomUUID()}`;
     const entry = await allocateStatusEntry(w.home.store, { issuerDid: issuer.did, baseUrl: w.server.url, purpose: 'revocation', credentialId });
-    return (
-      await issueCredential({
-        issuer,
+    // Signed by hand: issueCredential refuses a grant its schema refuses, and these are the verifier's to refuse.
+    const now = Math.floor(Date.now() / 1000) * 1000;
+    return signJwt(
+      { typ: 'vc+jwt' },
+      {
+        '@context': ['https://www.w3.org/ns/credentials/v2'],
         ...(id !== undefined ? { id } : {}),
-        subject: o.subject ?? w.app.did,
-        type: 'DataAccessGrant',
-        claims: { grant: grant as Record<string, unknown> },
-        validUntil: new Date(Date.now() + 86_400_000),
+        type: ['VerifiableCredential', 'DataAccessGrant'],
+        issuer: issuer.did,
+        validFrom: new Date(now).toISOString(),
+        validUntil: new Date(now + 86_400_000).toISOString(),
+        credentialSubject: { id: o.subject ?? w.app.did, grant },
         ...(o.schema ? { credentialSchema: { id: schemaIdFor('DataAccessGrant')!, type: 'JsonSchema' } } : {}),
         credentialStatus: entry,
-      })
-    ).jwt;
+      },
+      issuer.signer,
+      issuer.kid,
+    );
   }
 
   it('verifyGrant needs exactly one of owner or anyOwner (a TypeError, not a decision)', async () => {
@@ -204,11 +210,11 @@ describe('verifyGrant: owner, shape, holder binding', () => {
     ['no purpose', { resources: ['profile/email'], actions: ['read'] }],
     ['grant a string', 'profile/email read'],
     ['grant an array', [['profile/email'], ['read']]],
-  ])('INVALID_CREDENTIAL without a schema: %s', async (_name, grant) => {
+  ])('refused without a schema named (by the DataAccessGrant schema, which holds anyway, or the grant reader): %s', async (_name, grant) => {
     const jwt = await rawGrant(grant);
     const d = await verifyGrant(jwt, base());
     expect(d.ok).toBe(false);
-    expect(codes(d)).toContain('INVALID_CREDENTIAL');
+    expect(codes(d).filter((c) => c === 'SCHEMA_INVALID' || c === 'INVALID_CREDENTIAL')).not.toHaveLength(0);
     expect(codes(d)).not.toContain('GRANT_SCOPE');
   });
 

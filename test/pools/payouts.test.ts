@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { parseDecimal } from '../../src/encoding/decimal.js';
-import { decodeJwt, checkJwtSignature, issueCredential } from '../../src/credentials/index.js';
+import { randomUUID } from 'node:crypto';
+import { decodeJwt, checkJwtSignature, signJwt } from '../../src/credentials/index.js';
 import {
   apportion,
   computePayouts,
@@ -185,8 +186,21 @@ describe('payouts from signed usage reports (a pool on loopback)', () => {
     const now = Date.now();
     const time = new Date(now + 1000).toISOString();
     const honest = await issueUsageReport(w.platform, { pool: w.pool.did, grant: g.id, uses: [{ member: a, time, count: 10 }] });
-    const forged = async (use: Record<string, unknown>) =>
-      (await issueCredential({ issuer: w.platform, subject: w.pool.did, type: 'PoolUsageReport', claims: { usage: { grant: g.id, uses: [{ member: a, time, ...use }] } } })).jwt;
+    // Signed by hand: issueCredential itself refuses a report its schema refuses.
+    const forged = (use: Record<string, unknown>) =>
+      signJwt(
+        { typ: 'vc+jwt' },
+        {
+          '@context': ['https://www.w3.org/ns/credentials/v2'],
+          id: `urn:uuid:${randomUUID()}`,
+          type: ['VerifiableCredential', 'PoolUsageReport'],
+          issuer: w.platform.did,
+          validFrom: new Date(now + 2000).toISOString(),
+          credentialSubject: { id: w.pool.did, usage: { grant: g.id, uses: [{ member: a, time, ...use }] } },
+        },
+        w.platform.signer,
+        w.platform.kid,
+      );
     const bad = [{ count: -10 }, { count: 0 }, { count: 0.5 }, { count: '3' }, { count: 1e7 }, { count: null }, { member: 'alice' }, { time: 'yesterday' }, { extra: true }];
     const out = await poolPayouts(w.home.store, w.pool, {
       resolver: w.resolver,

@@ -459,7 +459,7 @@ describe('who vouches for an attester, and who counts toward minAttesters', () =
       (await issueAttestation(null, registry, { receiptJwt: (await issueReceipt(null, x, { counterparty: registry.did, interactionId: 'r' })).jwt, score: 0 })).jwt,
       (await issueReceipt(null, registry, { counterparty: x.did, interactionId: 'r2' })).jwt,
       (await issueCredential({ issuer: registry, subject: x.did, type: 'DataAccessGrant', claims: { grant: { resources: ['a'], actions: ['read'], purpose: 'p' } } })).jwt,
-      (await issueCredential({ issuer: registry, subject: x.did, type: 'AgentAuthorityCredential', claims: { authority: { actions: ['a'] } } })).jwt,
+      (await issueCredential({ issuer: registry, subject: x.did, type: 'AgentAuthorityCredential', claims: { authority: { actions: ['a'], maxDelegationDepth: 0 } } })).jwt,
     ];
     for (const vouch of notIdentity) {
       const s = await scoreAgent(agent.did, [byX], { resolver, status: noStatus, trustedIdentityIssuers: [registry.did], attesterCredentials: [vouch] });
@@ -475,7 +475,7 @@ describe('who vouches for an attester, and who counts toward minAttesters', () =
   it("an attester vouched for only by the agent's operator (or the agent) is the operator's own word; another issuer's vouch still counts", async () => {
     const { agent, operator, registry, x, rate } = await setup();
     const byX = await rate(x, 1, 'sock-1');
-    const sockId = (await issueCredential({ issuer: operator, subject: x.did, type: 'AgentIdentityCredential', claims: { agent: { name: 'sock' } } })).jwt;
+    const sockId = (await issueCredential({ issuer: operator, subject: x.did, type: 'AgentIdentityCredential', claims: { agent: { name: 'sock', operator: operator.did } } })).jwt;
     const fromAgent = (await issueCredential({ issuer: agent, subject: x.did, type: 'BusinessRegistration', claims: { name: 'sock' } })).jwt;
     const policy = { resolver, status: noStatus, operator: operator.did, trustedIdentityIssuers: [operator.did, agent.did, registry.did] };
     for (const vouch of [sockId, fromAgent]) {
