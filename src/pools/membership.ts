@@ -6,6 +6,7 @@ import type { Issuer } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
 import { allocateStatusEntry, getBit, setCredentialStatus } from '../status/index.js';
 import { JOIN_TYP, MAX_POOL_MEMBERS, verifyAcceptance, type PoolEpoch, type PoolMember } from '../grants/index.js';
+import { partyKey } from '../grants/collective.js';
 import type { Store } from '../store/types.js';
 import { EPOCH_TYPE, MEMBERSHIP_TYPE, epochId, list, putSigned, read, taken } from './records.js';
 
@@ -153,7 +154,7 @@ export interface PoolSummary {
 export async function createPool(store: Store, pool: Issuer, input: CreatePoolInput): Promise<PoolSummary> {
   const dids = input.founders.map((f) => f.did);
   if (dids.length === 0 || dids.length > MAX_POOL_MEMBERS) throw new CharterError('INVALID_ARGUMENT', `a pool has 1 to ${MAX_POOL_MEMBERS} members`);
-  if (new Set(dids).size !== dids.length) throw new CharterError('INVALID_ARGUMENT', 'a founder is named twice');
+  if (new Set(dids.map(partyKey)).size !== dids.length) throw new CharterError('INVALID_ARGUMENT', 'a founder is named twice (under this or another DID of its key)');
   if (dids.includes(pool.did)) throw new CharterError('INVALID_ARGUMENT', 'the pool cannot be its own member');
   if (!Number.isSafeInteger(input.threshold) || input.threshold < 1 || input.threshold > dids.length) {
     throw new CharterError('INVALID_ARGUMENT', `the threshold must be between 1 and the number of founders (${dids.length})`);

@@ -18,6 +18,7 @@ import {
 } from '../grants/index.js';
 import type { Store } from '../store/types.js';
 import { currentEpoch, withdrawnHere } from './membership.js';
+import { partyKey } from '../grants/collective.js';
 import { PROPOSAL_TYPE, decisionId, hashPart, list, proposalId, putSigned, read, taken, voteRecordId } from './records.js';
 
 export type ProposalInput = { action: 'grant'; grant: GrantProposalBody } | { action: 'admit'; member: string } | { action: 'revoke'; target: string };
@@ -59,7 +60,11 @@ export async function propose(store: Store, pool: Issuer, input: ProposalInput):
     if (!checked.grant) throw new CharterError('INVALID_ARGUMENT', checked.reasons[0]!.message);
     proposal.grant = { grantee: g.grantee, resources: [...g.resources], actions: [...g.actions], purpose: g.purpose, ...(terms ? { terms } : {}), duration: g.duration };
   } else if (input.action === 'admit') {
-    if (e.members.some((m) => m.id === input.member)) throw new CharterError('ALREADY_EXISTS', `${input.member.slice(0, 80)} already is a member`);
+    // One key is one member: the did:jwk of a member's did:key would vote a second time.
+    const key = partyKey(input.member);
+    if (e.members.some((m) => m.id === input.member || partyKey(m.id) === key)) {
+      throw new CharterError('ALREADY_EXISTS', `${input.member.slice(0, 80)} already is a member (under this or another DID of its key)`);
+    }
     proposal.member = input.member;
   } else {
     const target = await store.getCredential(input.target);
