@@ -47,6 +47,16 @@ function readMessages(v: unknown, statusSize: number): Map<number, string> {
 export function readEntry(entry: Record<string, unknown>): StatusEntry {
   const { statusPurpose, statusListCredential, statusListIndex } = entry;
   if (typeof statusPurpose !== 'string' || statusPurpose.length === 0) throw invalid('statusPurpose must be a string');
+  // §2.1: "revocation" and "suspension" are the purposes that carry validity; a set bit under any other is only
+  // reported. A spelling of either that is not exact ("Revocation", " revocation", a zero-width character)
+  // would have a revoked credential read as valid: refused, not taken for a purpose of its own.
+  const folded = statusPurpose
+    .normalize('NFKC')
+    .replace(/[\s\p{Cf}]/gu, '')
+    .toLowerCase();
+  if ((folded === 'revocation' || folded === 'suspension') && statusPurpose !== folded) {
+    throw invalid(`statusPurpose "${statusPurpose.slice(0, 40)}" is not spelt "${folded}"`);
+  }
   if (typeof statusListCredential !== 'string' || statusListCredential.length === 0) throw invalid('statusListCredential must be a URL');
   // §2.1: the entry id MUST NOT be the URL of the status list.
   if (entry.id !== undefined && (typeof entry.id !== 'string' || entry.id === statusListCredential)) throw invalid('the entry id must be a URL other than the status list');

@@ -300,6 +300,24 @@ describe('purposes that carry no validity meaning are reported, not refused', ()
       expect(r.reports).toEqual([{ purpose, statusListCredential: url, index: 7, statusSize: 1, status: 1, valid: false, message: 'set' }]);
     }
   });
+  it('a spelling of revocation or suspension that is not exact is refused, not read as a purpose of its own', async () => {
+    const bits = new Uint8Array(MIN_LIST_SIZE / 8);
+    setBit(bits, 7, true);
+    for (const purpose of [
+      'Revocation',
+      'REVOCATION',
+      ' revocation',
+      'revocation ',
+      'revocation\u200b',
+      '\ufeffsuspension',
+      'Suspension',
+      'ｒｅｖｏｃａｔｉｏｎ',
+      'suspension\t',
+    ]) {
+      const url = await publish({ purpose, bits });
+      expect(await codes(await credentialWith(entry(url, { statusPurpose: purpose })))).toEqual(['STATUS_INVALID']);
+    }
+  });
   it('too many entries in one credential are refused before any fetch', async () => {
     const url = await publish();
     const before = hits.get(new URL(url).pathname) ?? 0;
