@@ -136,13 +136,30 @@ export function aggregate(ratings: readonly VerifiedRating[], policy: WeightPoli
   let num = 0;
   let den = 0;
   let attesters = 0;
+  // Attesters nobody vouches for (weighed by unknownAttesterWeight) pool into one: anyone can make keys,
+  // so sixty strangers must not outweigh two trusted attesters. Together they weigh what the heaviest of
+  // them does, their scores averaged by weight.
+  let strangerNum = 0;
+  let strangerDen = 0;
+  let strangerMax = 0;
   for (const key of [...perAttester.keys()].sort(str)) {
     const a = perAttester.get(key)!;
     const w = a.trust * a.decayMax;
     if (!(w > 0) || !(a.den > 0)) continue;
-    if (policy.trusted === undefined || policy.trusted(key)) attesters++;
-    num += w * Math.min(1, a.num / a.den);
+    const mean = Math.min(1, a.num / a.den);
+    if (policy.trusted !== undefined && !policy.trusted(key)) {
+      strangerNum += w * mean;
+      strangerDen += w;
+      strangerMax = Math.max(strangerMax, w);
+      continue;
+    }
+    attesters++;
+    num += w * mean;
     den += w;
+  }
+  if (strangerDen > 0) {
+    num += strangerMax * Math.min(1, strangerNum / strangerDen);
+    den += strangerMax;
   }
   const s = den > 0 ? num / den : Number.NaN;
   return { score: Number.isFinite(s) ? Math.min(1, Math.max(0, s)) : null, attesters, counted };
