@@ -15,6 +15,8 @@ export interface InteractionProof {
   id: string;
   /** The proof's own status entries and who issued them (a revocable receipt): scoring re-checks them with the rating's. */
   status?: { issuer: string; credentialStatus: unknown };
+  /** When the interaction happened (ms): a rating cannot be older, and the interaction cannot be in the future. */
+  at?: number;
 }
 
 /** What an evidence check is given: the parties, and verification under the import's resolver, status checker and clock. */
@@ -63,7 +65,8 @@ export const interactionReceiptEvidence: EvidenceCheck = async (entry, ctx) => {
   if (r.subject !== ctx.attester) return refuse('the receipt names another counterparty');
   if (entry.id !== id) return refuse('the evidence entry and its receipt disagree on the interaction');
   const credentialStatus = r.credential.credentialStatus;
-  return { id, ...(credentialStatus !== undefined ? { status: { issuer: r.issuer, credentialStatus } } : {}) };
+  const at = Date.parse(typeof interaction?.time === 'string' ? interaction.time : '');
+  return { id, ...(credentialStatus !== undefined ? { status: { issuer: r.issuer, credentialStatus } } : {}), ...(Number.isFinite(at) ? { at } : {}) };
 };
 
 /**
@@ -77,7 +80,8 @@ export const decisionReceiptEvidenceCheck: EvidenceCheck = async (entry, ctx) =>
   const r = await checkReceiptEvidence(entry.receipt, { resolver: ctx.resolver, agent: ctx.agent, attester: ctx.attester });
   if (!r.ok || r.interaction === undefined) return r.reasons[0] ?? refuse('the decision receipt does not prove an interaction');
   if (entry.id !== r.interaction) return refuse('the evidence entry and its decision receipt disagree on the interaction');
-  return { id: r.interaction };
+  const at = Date.parse(r.at ?? '');
+  return { id: r.interaction, ...(Number.isFinite(at) ? { at } : {}) };
 };
 
 /** Evidence the importer accepts unless told otherwise: the agent's receipt, or a verifier's decision receipt. */

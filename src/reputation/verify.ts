@@ -113,6 +113,11 @@ export async function verifyAttestation(jwt: string, c: AttestationCheck): Promi
   const ctx: EvidenceContext = { agent, attester, now: c.now, resolver: c.resolver, verify: (j, type) => verifyAs(j, type, c) };
   const proof = await proofOf(cred, subject.interaction, ctx, c.evidence);
   if ('code' in proof) return { id, ...pick(proof) };
+  // DESIGN.md "Time": a rating is of an interaction that happened, so it is not older than it, and the
+  // interaction (a decision receipt's time is its signer's word alone) is not in the future.
+  const skew = skewMs(c.skewSeconds);
+  if (proof.at !== undefined && proof.at > c.now.getTime() + skew) return { id, code: 'RECEIPT_INVALID', message: 'the interaction it rates is dated in the future' };
+  if (proof.at !== undefined && from + skew < proof.at) return { id, code: 'INVALID_CREDENTIAL', message: 'the attestation is dated before the interaction it rates' };
   return {
     id: cred.id,
     attester,

@@ -55,7 +55,7 @@ describe('a rating score is a finite number in [0, 1], named schema or not', () 
     const subject = ratingText === '' ? `{"id":"${agent.did}","interaction":"${receipt.id}"}` : `{"id":"${agent.did}","rating":${ratingText},"interaction":"${receipt.id}"}`;
     const payload =
       `{"@context":["https://www.w3.org/ns/credentials/v2"],"id":"${id}","type":["VerifiableCredential","ReputationAttestation"],"issuer":"${shop.did}",` +
-      `"validFrom":"${new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000).toISOString()}","credentialSubject":${subject}${schema},` +
+      `"validFrom":"${new Date(Math.floor(Date.now() / 1000) * 1000).toISOString()}","credentialSubject":${subject}${schema},` +
       `"evidence":[{"id":"${receipt.id}","type":["Evidence","InteractionReceipt"],"receipt":"${receipt.jwt}"}]}`;
     return { id, jwt: await signRaw(shop, payload) };
   }
@@ -250,7 +250,8 @@ describe("no one can spend another attester's receipt", () => {
       subject: sybil.did,
       type: 'InteractionReceipt',
       id: receiptId,
-      claims: { interaction: { id: 'order-1', agent: agent.did, time: new Date().toISOString() } },
+      // The interaction dated before the rating (a rating older than what it rates is refused on its own).
+      claims: { interaction: { id: 'order-1', agent: agent.did, time: '2000-06-01T00:00:00Z' } },
       credentialSchema: { id: schemaIdFor('InteractionReceipt')!, type: 'JsonSchema' },
     });
     const sybilRating = await issueCredential({
