@@ -17,17 +17,18 @@ import type { Ignored } from './verify.js';
  * the attester, and no key string is built per row.
  */
 class StatusMemo {
-  readonly #map = new Map<string, { attester: string; expires: number; answer: Reason | null }>();
+  readonly #map = new Map<string, { attester: string; at: number; answer: Reason | null }>();
   constructor(readonly max: number) {}
-  get(r: RatingKey, now: number): { expires: number; answer: Reason | null } | undefined {
+  /** An answer given less than `ttl` ms before `now`: each scorer holds the memo to its own statusFreshnessSeconds. */
+  get(r: RatingKey, now: number, ttl: number): { at: number; answer: Reason | null } | undefined {
     const e = this.#map.get(r.id);
-    return e !== undefined && e.expires > now && e.attester === r.attester ? e : undefined;
+    return e !== undefined && now < e.at + ttl && e.attester === r.attester ? e : undefined;
   }
-  set(r: RatingKey, answer: Reason | null, expires: number): void {
+  set(r: RatingKey, answer: Reason | null, at: number): void {
     if (this.max <= 0) return;
     this.#map.delete(r.id);
     if (this.#map.size >= this.max) this.#map.delete(this.#map.keys().next().value as string);
-    this.#map.set(r.id, { attester: r.attester, expires, answer });
+    this.#map.set(r.id, { attester: r.attester, at, answer });
   }
 }
 
@@ -117,10 +118,10 @@ function prepare(listing: readonly RatingRecord[]): { rows: readonly RatingRecor
 
 /**
  * Listings whose every revocable rating read valid, with the memo that said
- * so and until when (the first of those answers to expire): scored again
- * before then, they need no status work at all.
+ * so and when the oldest of those answers was given: scored again within a
+ * scorer's own freshness of that, they need no status work at all.
  */
-const settled = new WeakMap<readonly RatingRecord[], { memo: StatusMemo; until: number }>();
+const settled = new WeakMap<readonly RatingRecord[], { memo: StatusMemo; oldest: number }>();
 
 /** Drops the ratings whose status entries no longer read valid (revoked or suspended by the attester, or the list is unavailable: fail closed). */
 async function unrevoked(
@@ -135,13 +136,13 @@ async function unrevoked(
   const memo = memoFor(store, policy.status, policy.statusMemoEntries ?? 250_000);
   const clock = Date.now();
   const calm = settled.get(rows);
-  if (calm !== undefined && calm.memo === memo && clock < calm.until) return rows;
+  if (calm !== undefined && calm.memo === memo && (calm.oldest === Infinity || clock < calm.oldest + ttl)) return rows;
   // The steady case in one pass: every answer remembered. Otherwise the
   // answers of this pass (undefined: to ask) are completed below.
   const answers = new Array<Reason | null | undefined>(rows.length);
   const out: RatingRecord[] = [];
   const ask: number[] = [];
-  let until = Infinity;
+  let oldest = Infinity;
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!;
     if (!r.revocable) {
@@ -149,14 +150,14 @@ async function unrevoked(
       out.push(r);
       continue;
     }
-    const known = ttl > 0 ? memo.get(r, clock) : undefined;
+    const known = ttl > 0 ? memo.get(r, clock, ttl) : undefined;
     if (known === undefined) {
       ask.push(i);
       continue;
     }
     answers[i] = known.answer;
     if (known.answer === null) out.push(r);
-    if (known.expires < until) until = known.expires;
+    if (known.at < oldest) oldest = known.at;
   }
   if (ask.length > 0) {
     const keys = ask.map((i) => rows[i]!);
@@ -186,9 +187,9 @@ async function unrevoked(
           reason = { code: 'STATUS_INVALID', message: 'the recorded status entry cannot be read' };
         }
         answers[i] = reason;
-        const expires = Date.now() + ttl;
-        if (ttl > 0 && (reason === null || LASTING.has(reason.code))) memo.set(r, reason, expires);
-        if (expires < until) until = expires;
+        const at = Date.now();
+        if (ttl > 0 && (reason === null || LASTING.has(reason.code))) memo.set(r, reason, at);
+        if (at < oldest) oldest = at;
       }),
     );
     out.length = 0;
@@ -201,8 +202,8 @@ async function unrevoked(
     refused = true;
     ignored.push({ id: rows[i]!.id, code: a.code, message: a.message });
   }
-  // Nothing revocable (until stays Infinity) never needs asking; otherwise only remembered answers settle.
-  if (!refused && (until === Infinity || ttl > 0)) settled.set(rows, { memo, until });
+  // Nothing revocable (oldest stays Infinity) never needs asking; otherwise only remembered answers settle.
+  if (!refused && (oldest === Infinity || ttl > 0)) settled.set(rows, { memo, oldest });
   return out;
 }
 

@@ -107,4 +107,26 @@ describe('a revoked receipt takes its rating with it', () => {
       await verifier.close();
     }
   });
+
+  it('each scorer holds the shared status memo to its own statusFreshnessSeconds', async () => {
+    const agent = party();
+    const shop = party();
+    const att = await issueAttestation(issuers, shop, { receiptJwt: (await receipt(agent, shop.did)).jwt, score: 1, baseUrl: server.url });
+    const verifier = await openSqliteStore(join(tempDir('charter-rep-rr-'), 'v.db'));
+    try {
+      // One checker (its list cache bounded to 1 s) and one store: the memo is shared by both scorers.
+      const status = createStatusChecker({ resolver, allowLoopback: true, allowHttp: true, maxStalenessSeconds: 1 });
+      await importAttestations(verifier, [att.jwt], { resolver, status });
+      const base = { resolver, status, trustedAttesters: [shop.did] };
+      expect((await scoreFromStore(verifier, agent.did, { ...base, statusFreshnessSeconds: 3600 })).score).toBe(1);
+      await revoke(att.id);
+      await new Promise((r) => setTimeout(r, 1200));
+      // The scorer that asked for an hour still gets its remembered answer; the one that asked for 1 s does not.
+      expect((await scoreFromStore(verifier, agent.did, { ...base, statusFreshnessSeconds: 3600 })).score).toBe(1);
+      const b = await scoreFromStore(verifier, agent.did, { ...base, statusFreshnessSeconds: 1 });
+      expect([b.score, b.ignored.map((x) => x.code)]).toEqual([null, ['CREDENTIAL_REVOKED']]);
+    } finally {
+      await verifier.close();
+    }
+  });
 });
