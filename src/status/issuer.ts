@@ -214,7 +214,10 @@ export interface StatusPropagation {
 export function statusPropagation(list: Pick<StatusListRecord, 'ttlSeconds'>, maxStalenessSeconds: number = DEFAULT_MAX_STALENESS_SECONDS): StatusPropagation {
   const ttl = Math.max(0, Math.ceil(list.ttlSeconds));
   const verifierCacheSeconds = Math.min(ttl, maxStalenessSeconds);
-  return { ttlSeconds: ttl, maxStalenessSeconds, verifierCacheSeconds, visibleWithinSeconds: ttl + verifierCacheSeconds };
+  // The Status List Token of a revocation list says at least 1 s (token-issuer.ts tokenTtl): the slower of the two.
+  const token = Math.max(1, ttl);
+  const visibleWithinSeconds = Math.max(ttl + verifierCacheSeconds, token + Math.min(token, maxStalenessSeconds));
+  return { ttlSeconds: ttl, maxStalenessSeconds, verifierCacheSeconds, visibleWithinSeconds };
 }
 
 /** What a revoke, suspend or resume changed, and how soon verifiers see it. */

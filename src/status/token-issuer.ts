@@ -51,6 +51,9 @@ export interface SignTokenStatusListOptions {
 
 const DEFAULT_VALIDITY = 86_400;
 
+/** The `ttl` a list's Status List Token carries: its own, at least 1 s (§5.1 wants a positive number). */
+export const tokenTtl = (ttlSeconds: number): number => Math.max(1, Math.ceil(ttlSeconds));
+
 /**
  * Signs a store list as a Status List Token (§5.1): `typ: statuslist+jwt`,
  * `sub` its URL, `iat`, `exp`, `ttl` (seconds), `status_list: { bits: 1, lst }`.
@@ -68,8 +71,9 @@ export async function signTokenStatusList(list: StatusListRecord, issuer: Issuer
     sub: tokenStatusListUrl(list),
     iat,
     exp: iat + validity,
-    // §5.1: ttl, when present, is a positive number of seconds.
-    ...(list.ttlSeconds > 0 ? { ttl: list.ttlSeconds } : {}),
+    // §5.1: ttl is a positive number of seconds. A list published with ttl 0 ("fetch it every time") says
+    // 1: left out, a verifier would keep the token for its own default (Charter's: 300 s).
+    ttl: tokenTtl(list.ttlSeconds),
     status_list: { bits: 1, lst: encodeTokenStatusList(tokenListFromBitstring(list.bits)) },
   };
   return signJwt({ typ: STATUS_LIST_JWT_TYP }, payload, issuer.signer, issuer.kid);

@@ -132,6 +132,11 @@ describe('Status List Tokens over loopback HTTP', () => {
     expect(p!.exp).toBe((p!.iat as number) + 86_400);
     // the peer reads the same list
     expect(getListFromStatusListJWT(jwt).getStatus(ref.idx)).toBe(0);
+    // A list published with ttl 0 ("fetch every time") says 1 s, the least §5.1 allows: left out, verifiers keep it 300 s.
+    for (const ttlSeconds of [0, 0.2]) {
+      const zero = JSON.parse(Buffer.from((await signTokenStatusList({ ...list, ttlSeconds }, issuer)).split('.')[1]!, 'base64url').toString());
+      expect(zero.ttl).toBe(1);
+    }
     await expect(signTokenStatusList({ ...list, purpose: 'suspension' }, issuer)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(signTokenStatusList(list, makeIssuer())).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
