@@ -5,7 +5,7 @@ import { decodeJwt, verifyCredential } from '../credentials/index.js';
 import type { Credential, StatusChecker, StatusContext } from '../credentials/types.js';
 import { DEFAULT_MAX_BITS_BYTES, MIN_LIST_SIZE, readStatus } from './codec.js';
 import { readEntry, type StatusEntry } from './entry.js';
-import { readStatusList, type StatusList } from './list.js';
+import { listKey, readStatusList, type StatusList } from './list.js';
 
 export interface StatusCheckerOptions {
   resolver: CharterResolver;
@@ -149,7 +149,8 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
   }
 
   /** Fetches `url` unless a fresh copy is cached; concurrent callers share one fetch. */
-  function get(url: string, force = false): Promise<Cached> {
+  function get(spelt: string, force = false): Promise<Cached> {
+    const url = listKey(spelt);
     // A refresh (told of a revocation) drops the copy it replaces at once: a check made meanwhile waits for the
     // new list, and a failed refresh leaves none, so the list is unavailable (§3.2), never the stale "valid".
     if (force) cache.delete(url);
@@ -243,7 +244,7 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
       inflight.clear();
     },
     snapshot(url: string): StatusListSnapshot | undefined {
-      const c = cache.get(url);
+      const c = cache.get(listKey(url));
       return c ? { url, jwt: c.jwt, fetchedAt: c.fetchedAt } : undefined;
     },
   });

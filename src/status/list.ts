@@ -29,9 +29,27 @@ const hasType = (t: unknown, name: string) => t === name || (Array.isArray(t) &&
  * STATUS_INVALID for anything §2.2 does not allow. The minimum length is
  * checked per entry, since it depends on the entry's statusSize (§3.2 step 9).
  */
+/**
+ * One key per list whatever the spelling of its URL: the WHATWG parse (case
+ * of scheme and host, default port, dot segments) without the fragment,
+ * which HTTP never sends, or an empty query. Two spellings of one list share a cache entry and
+ * a refresh, and a list whose `id` is spelt otherwise is still that list.
+ */
+export function listKey(url: string): string {
+  try {
+    const u = new URL(url);
+    u.hash = '';
+    // An empty query ("…/a?") is the same request as none.
+    if (u.search === '') u.search = '';
+    return u.href;
+  } catch {
+    return url;
+  }
+}
+
 export function readStatusList(url: string, v: CredentialVerification, maxBitsBytes: number): StatusList {
   const c = v.credential!;
-  if (c.id !== undefined && c.id !== url) throw invalid('the status list credential names another URL');
+  if (c.id !== undefined && (typeof c.id !== 'string' || listKey(c.id) !== listKey(url))) throw invalid('the status list credential names another URL');
   const subject = soleSubject(c);
   if (subject === undefined || !hasType(subject.type, 'BitstringStatusList')) throw invalid('not a BitstringStatusList credential');
   const p = subject.statusPurpose;

@@ -318,6 +318,27 @@ describe('purposes that carry no validity meaning are reported, not refused', ()
       expect(await codes(await credentialWith(entry(url, { statusPurpose: purpose })))).toEqual(['STATUS_INVALID']);
     }
   });
+  it('spellings of one list URL share one cache entry and one refresh, with or without the list naming its id', async () => {
+    for (const named of [true, false]) {
+      const path = `/lists/spelt-${named}`;
+      const url = srv.url + path;
+      const bits = new Uint8Array(MIN_LIST_SIZE / 8);
+      const serveList = () => publish({ bits, ...(named ? {} : { credential: { id: undefined } }) }, path);
+      await serveList();
+      const host = new URL(url).host;
+      const spellings = [url, `${url}#list`, `HTTP://${host}${path}`, `${url}?`, url.replace('/lists/', '/lists/./'), url.replace('/lists/', '/x/../lists/')];
+      const c = checker();
+      const jwts = await Promise.all(spellings.map((u) => credentialWith(entry(u))));
+      const before = hits.get(path) ?? 0;
+      for (const jwt of jwts) expect(await codes(jwt, c)).toEqual([]);
+      expect((hits.get(path) ?? 0) - before).toBe(1);
+      setBit(bits, 7, true);
+      await serveList();
+      await c.refresh(spellings[2]!);
+      for (const jwt of jwts) expect(await codes(jwt, c)).toEqual(['CREDENTIAL_REVOKED']);
+      expect(c.snapshot(spellings[1]!)?.jwt).toBe(lists.get(path));
+    }
+  });
   it('too many entries in one credential are refused before any fetch', async () => {
     const url = await publish();
     const before = hits.get(new URL(url).pathname) ?? 0;
