@@ -6,6 +6,7 @@ import type { Credential, StatusChecker, StatusContext } from '../credentials/ty
 import { DEFAULT_MAX_BITS_BYTES, MIN_LIST_SIZE, readStatus } from './codec.js';
 import { readEntry, type StatusEntry } from './entry.js';
 import { listKey, readStatusList, type StatusList } from './list.js';
+import { sameParty } from '../did/parties.js';
 
 export interface StatusCheckerOptions {
   resolver: CharterResolver;
@@ -192,8 +193,11 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
       const r = toReason(e, 'STATUS_UNAVAILABLE');
       return { code: isCharterError(e) && e.code === 'STATUS_INVALID' ? 'STATUS_INVALID' : 'STATUS_UNAVAILABLE', message: r.message };
     }
-    // §2.2 lets another party publish the list (issuer MAY differ); Charter requires the credential's own issuer.
-    if (list.issuer !== ctx.issuer) return { code: 'STATUS_INVALID', message: 'the status list was issued by someone other than the credential issuer' };
+    // §2.2 lets another party publish the list (issuer MAY differ); Charter requires the credential's own issuer
+    // (by key: the did:jwk of the issuer's did:key, or a did:web listing its key, is the issuer too).
+    if (list.issuer !== ctx.issuer && !(await sameParty(options.resolver, list.issuer, ctx.issuer).catch(() => false))) {
+      return { code: 'STATUS_INVALID', message: 'the status list was issued by someone other than the credential issuer' };
+    }
     // §3.2 step 5: the entry's purpose is one of the list's.
     if (!list.purposes.includes(entry.purpose))
       return { code: 'STATUS_INVALID', message: `the status list's purpose is ${list.purposes.join(', ')}, the entry's ${entry.purpose}` };

@@ -5,6 +5,7 @@ import type { PublicJwk, VerificationKey } from '../keys/types.js';
 import { safeFetch } from '../did/index.js';
 import type { CharterResolver } from '../did/types.js';
 import { decodeJwt, type DecodedJwt } from '../credentials/index.js';
+import { isMediaType } from '../credentials/media.js';
 import { decodeTokenStatusList, readTokenStatus, isStatusBits, tokenStatusCount, TOKEN_STATUS, type StatusBits } from './token-codec.js';
 import { STATUS_LIST_JWT_TYP, STATUS_LIST_MEDIA_TYPE } from './token-issuer.js';
 import { DEFAULT_MAX_STALENESS_SECONDS, type StatusListSnapshot } from './checker.js';
@@ -91,7 +92,10 @@ function signerDidOf(d: DecodedJwt): string | undefined {
   const kid = d.header.kid;
   const iss = d.payload.iss;
   const didIss = typeof iss === 'string' && iss.startsWith('did:') ? iss : undefined;
-  return typeof kid === 'string' && kid.startsWith('did:') ? kid.split('#')[0]! : kid === undefined ? didIss : undefined;
+  if (typeof kid === 'string' && kid.startsWith('did:')) return kid.split('#')[0]!;
+  // A relative DID URL (`#key-1`) is a key of the DID in `iss` (DID Core §3.2.2).
+  if (typeof kid === 'string' && kid.startsWith('#')) return didIss;
+  return kid === undefined ? didIss : undefined;
 }
 
 /** The DID that signed a Status List Token, as the checker reads it; undefined when a plain key (or nothing readable) signed it. */
@@ -154,7 +158,9 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
       throw unavailable(`the status list at ${new URL(url).host} is not a valid JWT (${toReason(e).code})`);
     }
     // §5.1: typ statuslist+jwt, sub the URL it was fetched from, iat, optional exp and ttl.
-    if (d.header.typ !== STATUS_LIST_JWT_TYP) throw unavailable(`the document at ${new URL(url).host} is not a Status List Token (typ ${String(d.header.typ).slice(0, 30)})`);
+    // RFC 7515 §4.1.9: "statuslist+jwt" and "application/statuslist+jwt" name the same media type.
+    if (!isMediaType(d.header.typ, STATUS_LIST_JWT_TYP))
+      throw unavailable(`the document at ${new URL(url).host} is not a Status List Token (typ ${String(d.header.typ).slice(0, 30)})`);
     const p = d.payload;
     if (p.sub !== url) throw unavailable('the Status List Token names another URL in "sub"');
     if (!num(p.iat)) throw unavailable('the Status List Token has no numeric "iat"');

@@ -9,6 +9,8 @@ import { issueCredential, signJwt, verifyCredential } from '../../src/credential
 import type { CredentialStatusEntry, Issuer, StatusReport } from '../../src/credentials/types.js';
 import { createResolver } from '../../src/did/index.js';
 import { makeIssuer, serve } from '../helpers.js';
+import { createSigner, generateKeyPair } from '../../src/keys/index.js';
+import { didKeyRef } from '../../src/did/index.js';
 
 /**
  * The verifier side of Bitstring Status List v1.0 against lists served by a
@@ -317,6 +319,22 @@ describe('purposes that carry no validity meaning are reported, not refused', ()
       const url = await publish({ purpose, bits });
       expect(await codes(await credentialWith(entry(url, { statusPurpose: purpose })))).toEqual(['STATUS_INVALID']);
     }
+  });
+  it("a list signed under another DID of the credential issuer's own key is the issuer's; another key's is not", async () => {
+    const kp = generateKeyPair('Ed25519');
+    const asKey: Issuer = { ...didKeyRef('key', kp.publicJwk), signer: createSigner(kp.privateJwk) };
+    const asJwk: Issuer = { ...didKeyRef('jwk', kp.publicJwk), signer: createSigner(kp.privateJwk) };
+    const bits = put(new Uint8Array(MIN_LIST_SIZE / 8), 7, 1, 1);
+    for (const [listBy, credentialBy] of [
+      [asJwk, asKey],
+      [asKey, asJwk],
+    ] as const) {
+      const url = await publish({ bits, by: listBy });
+      expect(await codes(await credentialWith(entry(url), credentialBy))).toEqual(['CREDENTIAL_REVOKED']);
+      expect(await codes(await credentialWith(entry(url, { statusListIndex: '8' }), credentialBy))).toEqual([]);
+    }
+    const url = await publish({ bits: new Uint8Array(MIN_LIST_SIZE / 8), by: makeIssuer() });
+    expect(await codes(await credentialWith(entry(url, { statusListIndex: '8' }), asKey))).toEqual(['STATUS_INVALID']);
   });
   it('spellings of one list URL share one cache entry and one refresh, with or without the list naming its id', async () => {
     for (const named of [true, false]) {

@@ -243,6 +243,25 @@ describe('Status List Tokens over loopback HTTP', () => {
     expect(await codes({ status_list: { idx: 1, uri: url } }, checker(), ctx(makeIssuer()))).toEqual(['STATUS_INVALID']);
   });
 
+  it('a relative kid (#fragment) names a key of the iss DID; typ may be written as the full media type', async () => {
+    const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const fragment = issuer.kid.slice(issuer.kid.indexOf('#'));
+    for (const header of [
+      { typ: 'statuslist+jwt', alg: 'EdDSA', kid: fragment },
+      { typ: 'application/statuslist+jwt', alg: 'EdDSA', kid: issuer.kid },
+      { typ: 'Application/StatusList+JWT', alg: 'EdDSA' },
+    ]) {
+      const path = `/statuslists/rel-${n++}`;
+      const url = `${w.url}${path}`;
+      const input = `${enc(header)}.${enc({ iss: issuer.did, sub: url, iat: Math.floor(Date.now() / 1000), status_list: { bits: 1, lst: encodeTokenStatusList(new Uint8Array([2])) } })}`;
+      w.override(path, `${input}.${Buffer.from(issuer.signer.sign(new TextEncoder().encode(input)) as Uint8Array).toString('base64url')}`);
+      expect(await codes({ status_list: { idx: 0, uri: url } })).toEqual([]);
+      expect(await codes({ status_list: { idx: 1, uri: url } })).toEqual(['CREDENTIAL_REVOKED']);
+      // A relative kid is a key of the iss DID only: another issuer's credential is not vouched for.
+      expect(await codes({ status_list: { idx: 1, uri: url } }, checker(), ctx(makeIssuer()))).toEqual(['STATUS_INVALID']);
+    }
+  });
+
   it('a list signed with a plain JWK counts for a JWK issuer whose keys the verifier holds, or a trusted key', async () => {
     const other = makeIssuer('P-256');
     const path = `/statuslists/jwk-${n++}`;
