@@ -7,10 +7,9 @@ import { createStatusChecker, encodeBitstring, MIN_LIST_SIZE, readStatus, setBit
 import type { StatusListUseContext } from '../../src/status/checker.js';
 import { issueCredential, signJwt, verifyCredential } from '../../src/credentials/index.js';
 import type { CredentialStatusEntry, Issuer, StatusReport } from '../../src/credentials/types.js';
-import { createResolver } from '../../src/did/index.js';
+import { createResolver, didKeyRef } from '../../src/did/index.js';
 import { makeIssuer, serve } from '../helpers.js';
 import { createSigner, generateKeyPair } from '../../src/keys/index.js';
-import { didKeyRef } from '../../src/did/index.js';
 
 /**
  * The verifier side of Bitstring Status List v1.0 against lists served by a
