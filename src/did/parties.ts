@@ -53,6 +53,12 @@ export function pureKeyOf(did: string): string | undefined {
   return k ?? undefined;
 }
 
+/** One string per party without a lookup: a did:key or did:jwk by the key it is (two DIDs of one key are one), any other DID by itself. */
+export function partyKey(did: string): string {
+  const k = pureKeyOf(did);
+  return k === undefined ? did : `key ${k}`;
+}
+
 /**
  * Every signing key (assertionMethod, authentication) `did` lists, as
  * keyString, through the resolver (its rules and cache). A resolution that

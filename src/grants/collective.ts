@@ -1,5 +1,5 @@
 import type { Reason } from '../errors.js';
-import { pureKeyOf } from '../did/parties.js';
+import { partyKey } from '../did/parties.js';
 import { canonicalJson, isObj, sha256Digest } from '../encoding/json.js';
 import { parseDuration } from '../encoding/duration.js';
 import { checkJwtSignature, decodeJwt, soleSubject, verifyCredential, type DecodedJwt } from '../credentials/index.js';
@@ -111,12 +111,6 @@ function readEpoch(v: unknown): PoolEpoch {
   const k = v.threshold;
   if (!Number.isSafeInteger(k) || (k as number) < 1 || (k as number) > members.length) throw new Bad('proposal.epoch.threshold must be between 1 and the number of members');
   return { number: v.number as number, threshold: k as number, members };
-}
-
-/** A member as one party: a did:key or did:jwk by the key it is (two DIDs of one key are one member), any other DID by itself. */
-export function partyKey(did: string): string {
-  const k = pureKeyOf(did);
-  return k === undefined ? did : `key ${k}`;
 }
 
 /** Shape-checks a proposal (what travels in a collective grant and a PoolProposal). */

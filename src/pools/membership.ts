@@ -6,7 +6,7 @@ import type { Issuer } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
 import { allocateStatusEntry, getBit, setCredentialStatus } from '../status/index.js';
 import { JOIN_TYP, MAX_POOL_MEMBERS, verifyAcceptance, type PoolEpoch, type PoolMember } from '../grants/index.js';
-import { partyKey } from '../grants/collective.js';
+import { partyKey } from '../did/parties.js';
 import type { Store } from '../store/types.js';
 import { EPOCH_TYPE, MEMBERSHIP_TYPE, epochId, list, putSigned, read, taken } from './records.js';
 

@@ -18,7 +18,7 @@ import {
 } from '../grants/index.js';
 import type { Store } from '../store/types.js';
 import { currentEpoch, withdrawnHere } from './membership.js';
-import { partyKey } from '../grants/collective.js';
+import { partyKey } from '../did/parties.js';
 import { PROPOSAL_TYPE, decisionId, hashPart, list, proposalId, putSigned, read, taken, voteRecordId } from './records.js';
 
 export type ProposalInput = { action: 'grant'; grant: GrantProposalBody } | { action: 'admit'; member: string } | { action: 'revoke'; target: string };
@@ -62,7 +62,7 @@ export async function propose(store: Store, pool: Issuer, input: ProposalInput):
   } else if (input.action === 'admit') {
     // One key is one member: the did:jwk of a member's did:key would vote a second time.
     const key = partyKey(input.member);
-    if (e.members.some((m) => m.id === input.member || partyKey(m.id) === key)) {
+    if (e.members.some((m) => partyKey(m.id) === key)) {
       throw new CharterError('ALREADY_EXISTS', `${input.member.slice(0, 80)} already is a member (under this or another DID of its key)`);
     }
     proposal.member = input.member;
