@@ -1,4 +1,6 @@
+import { pbkdf2 } from 'node:crypto';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { groupCommit } from '../../src/store/sqlite/group.js';
@@ -67,6 +69,67 @@ describe('sqlite group commit (the WAL synced off the event loop)', () => {
     db.pragma('max_page_count = 1073741823');
     await expect(Promise.all([commit(() => insert.run('c').changes), commit(() => insert.run('d').changes)])).resolves.toEqual([1, 1]);
     commit.close();
+    db.close();
+  });
+
+  it('writes queued while the WAL is being synced wait for that fsync, then commit as one batch', async () => {
+    const db = open(join(tempDir(), 'g.db'));
+    const commit = groupCommit(db);
+    const insert = db.prepare('INSERT INTO t (k) VALUES (?)');
+    // Each write records the event-loop turn its batch ran in.
+    let turn = 0;
+    let ticking = true;
+    const tick = () => {
+      turn++;
+      if (ticking) setImmediate(tick);
+    };
+    tick();
+    const ranIn: Record<string, number> = {};
+    const write = (k: string) =>
+      commit(() => {
+        ranIn[k] = turn;
+        return insert.run(k).changes;
+      });
+    const first = write('first');
+    // Every thread of the pool busy: the first batch's fsync waits behind them.
+    const busy = Array.from({ length: Number(process.env.UV_THREADPOOL_SIZE) || 4 }, () => promisify(pbkdf2)('x', 'y', 200_000, 32, 'sha256'));
+    let firstDone = false;
+    void first.then(() => (firstDone = true));
+    const later: Promise<number>[] = [];
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setImmediate(r));
+      later.push(write(`k${i}`));
+    }
+    expect(ranIn.first).toBeDefined();
+    // Queued in five turns while the fsync waited, none has run yet.
+    expect(Object.keys(ranIn)).toEqual(['first']);
+    await Promise.all(busy);
+    expect(await Promise.all(later)).toEqual([1, 1, 1, 1, 1]);
+    expect(firstDone).toBe(true);
+    // One batch, after the first one's fsync.
+    expect(new Set([0, 1, 2, 3, 4].map((i) => ranIn[`k${i}`])).size).toBe(1);
+    expect(ranIn.k0!).toBeGreaterThan(ranIn.first!);
+    ticking = false;
+    commit.close();
+    db.close();
+  });
+
+  it('writes still waiting for an fsync when the store closes are refused, never committed', async () => {
+    const db = open(join(tempDir(), 'g.db'));
+    const commit = groupCommit(db);
+    const insert = db.prepare('INSERT INTO t (k) VALUES (?)');
+    const first = commit(() => insert.run('a'));
+    const busy = Array.from({ length: Number(process.env.UV_THREADPOOL_SIZE) || 4 }, () => promisify(pbkdf2)('x', 'y', 200_000, 32, 'sha256'));
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    const waiting = commit(() => insert.run('b'));
+    await new Promise((r) => setImmediate(r));
+    commit.close();
+    await expect(waiting).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    await Promise.all(busy);
+    // The first was committed before close and its fsync, begun before close too, completed: acknowledged.
+    expect((await first).changes).toBe(1);
+    expect((db.prepare('SELECT k FROM t').all() as { k: string }[]).map((x) => x.k)).toEqual(['a']);
     db.close();
   });
 
