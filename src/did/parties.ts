@@ -11,7 +11,11 @@ import { multibaseToPublicJwk } from '../keys/index.js';
  * did:jwk spellings of it (member order, `alg`, `kid`), or a did:web listing
  * it, are all whoever holds that private key. Rules that tell parties apart
  * ("an agent cannot rate itself", "the operator's word is not a third
- * party's") compare keys, not DID strings.
+ * party's") compare keys, not DID strings. A did:web listing a key gives
+ * that key's holder its voice (DID Core §5.3), so for those rules the two are
+ * one; but the listing proves nothing about who holds the key, so where the
+ * question is "did X sign this?" (a status list, status/checker.ts) only the
+ * key that signed, named by X's own DID, counts.
  */
 
 /** A public key as one string (key type, curve and coordinates), whatever JWK members or DID carry it. */
@@ -60,12 +64,12 @@ export function partyKey(did: string): string {
 }
 
 /**
- * Every signing key (assertionMethod, authentication) `did` lists, as
- * keyString, through the resolver (its rules and cache). A resolution that
- * fails throws (unless the DID cannot be one: then it has no key): "not the
- * same party" is never said for "could not look".
+ * Every signing key (assertionMethod, authentication, or the relationships
+ * asked for) `did` lists, as keyString, through the resolver (its rules and
+ * cache). A resolution that fails throws (unless the DID cannot be one: then
+ * it has no key): "not the same party" is never said for "could not look".
  */
-export async function signingKeysOf(resolver: CharterResolver, did: string): Promise<Set<string>> {
+export async function signingKeysOf(resolver: CharterResolver, did: string, relationships: readonly ('assertionMethod' | 'authentication')[] = SIGNING): Promise<Set<string>> {
   const out = new Set<string>();
   const own = pureKeyOf(did);
   if (own !== undefined) return out.add(own);
@@ -77,7 +81,7 @@ export async function signingKeysOf(resolver: CharterResolver, did: string): Pro
     if (isCharterError(e) && (e.code === 'INVALID_DID' || e.code === 'UNSUPPORTED_DID_METHOD')) return out;
     throw e;
   }
-  for (const relationship of SIGNING) {
+  for (const relationship of relationships) {
     for (const id of methodIds(doc[relationship])) {
       try {
         out.add(keyString((await resolver.resolveKey(did, id, relationship)).publicJwk));

@@ -6,7 +6,7 @@ import type { Credential, StatusChecker, StatusContext } from '../credentials/ty
 import { DEFAULT_MAX_BITS_BYTES, MIN_LIST_SIZE, readStatus } from './codec.js';
 import { readEntry, type StatusEntry } from './entry.js';
 import { listKey, readStatusList, type StatusList } from './list.js';
-import { sameParty } from '../did/parties.js';
+import { keyString, pureKeyOf, signingKeysOf } from '../did/parties.js';
 
 export interface StatusCheckerOptions {
   resolver: CharterResolver;
@@ -86,6 +86,8 @@ interface Cached {
   expires: number;
   jwt: string;
   fetchedAt: number;
+  /** The key that signed the list (keyString). */
+  signer: string;
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -144,9 +146,12 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
     }
     const list = readStatusList(url, v, maxBitsBytes);
     // §2.2: ttl is advice and never outlives the list's validity; maxStaleness caps it for this verifier.
-    const exp = decodeJwt(jwt, { maxBytes: options.maxBytes ?? 1024 * 1024 }).payload.exp;
+    const d = decodeJwt(jwt, { maxBytes: options.maxBytes ?? 1024 * 1024 });
+    const exp = d.payload.exp;
     const expires = Math.min(fetched + Math.min(list.ttl ?? defaultTtlMs, maxStaleMs), list.validUntil ?? Infinity, typeof exp === 'number' ? exp * 1000 : Infinity);
-    return { list, expires, jwt, fetchedAt: fetched };
+    // The key that signed it (the one verifyCredential just resolved, from the resolver's cache): see signedByIssuer.
+    const signer = keyString((await options.resolver.resolveKey(v.issuer, d.header.kid, 'assertionMethod')).publicJwk);
+    return { list, expires, jwt, fetchedAt: fetched, signer };
   }
 
   /** Fetches `url` unless a fresh copy is cached; concurrent callers share one fetch. */
@@ -178,24 +183,43 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
     return p;
   }
 
+  /**
+   * Was the list signed by the credential's issuer? Its own DID; the other pure-key DID of its key (the did:jwk of
+   * its did:key); or a key the issuer's own document lists for assertions. The direction matters: a document
+   * listing a key claims it (DID Core §5.3) without proving it is held, so a list signer whose did:web lists the
+   * issuer's key is not the issuer (it signed with its own key); the issuer's document naming the key that
+   * signed is the issuer's word.
+   */
+  async function signedByIssuer(listIssuer: string, signer: string, issuer: string): Promise<boolean> {
+    if (listIssuer === issuer) return true;
+    const pure = pureKeyOf(issuer);
+    if (pure !== undefined) return pure === signer;
+    try {
+      return (await signingKeysOf(options.resolver, issuer, ['assertionMethod'])).has(signer);
+    } catch {
+      return false;
+    }
+  }
+
   async function checkEntry(raw: unknown, credential: Credential, ctx: StatusListUseContext): Promise<Reason | undefined> {
     if (!isObj(raw) || raw.type !== 'BitstringStatusListEntry') {
       return { code: 'STATUS_UNAVAILABLE', message: 'unsupported credentialStatus type (only BitstringStatusListEntry)' };
     }
     let entry: StatusEntry;
     let list: StatusList;
+    let signer: string;
     try {
       entry = readEntry(raw);
       const c = await get(entry.statusListCredential);
       list = c.list;
+      signer = c.signer;
       ctx.usedList?.({ url: entry.statusListCredential, jwt: c.jwt, fetchedAt: c.fetchedAt });
     } catch (e) {
       const r = toReason(e, 'STATUS_UNAVAILABLE');
       return { code: isCharterError(e) && e.code === 'STATUS_INVALID' ? 'STATUS_INVALID' : 'STATUS_UNAVAILABLE', message: r.message };
     }
-    // §2.2 lets another party publish the list (issuer MAY differ); Charter requires the credential's own issuer
-    // (by key: the did:jwk of the issuer's did:key, or a did:web listing its key, is the issuer too).
-    if (list.issuer !== ctx.issuer && !(await sameParty(options.resolver, list.issuer, ctx.issuer).catch(() => false))) {
+    // §2.2 lets another party publish the list (issuer MAY differ); Charter requires the credential's own issuer.
+    if (!(await signedByIssuer(list.issuer, signer, ctx.issuer))) {
       return { code: 'STATUS_INVALID', message: 'the status list was issued by someone other than the credential issuer' };
     }
     // §3.2 step 5: the entry's purpose is one of the list's.
