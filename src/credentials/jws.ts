@@ -102,6 +102,9 @@ export function decodeJwt(jwt: string, opts: { maxBytes?: number } = {}): Decode
       throw new CharterError('UNKNOWN_CRITICAL', 'the JWT marks a header parameter critical that Charter does not understand');
     }
   }
+  // RFC 7797 §3, §6: "b64": false signs the payload unencoded, a different signing input; Charter signs and reads
+  // base64url payloads only, so a header asking otherwise (or not a boolean) is refused, whether or not crit names it.
+  if (header.b64 !== undefined && header.b64 !== true) throw new CharterError('MALFORMED_JWT', 'JWT "b64" other than true (RFC 7797 unencoded payload) is not supported');
   if (header.kid !== undefined && typeof header.kid !== 'string') throw new CharterError('MALFORMED_JWT', 'JWT "kid" must be a string');
   const payload = part(jwt.slice(a + 1, b), 'payload');
   // RFC 4648 §3.5 lets a decoder refuse pad bits that are not zero: one signature then has one spelling,

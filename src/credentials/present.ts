@@ -3,7 +3,7 @@ import { CharterError, toReason, type Reason } from '../errors.js';
 import { decodeJwt, replicatedClaimConflicts, signJwt, type DecodedJwt } from './jws.js';
 import { isMediaType } from './media.js';
 import { contextProblem, isObj, isTypeValue, isUrl } from './shape.js';
-import { earliest, latest, nowOf, readDateTime, readNumericDates, skewOf, windowReasons, DEFAULT_MAX_AGE_SECONDS, type Bounds } from './time.js';
+import { earliest, latest, maxAgeOf, nowOf, readDateTime, readNumericDates, skewOf, windowReasons, type Bounds } from './time.js';
 import { checkJwtSignature, verifyCredential } from './verify.js';
 import { VC_CONTEXT_V1, VC_CONTEXT_V2, type CreatePresentationInput, type CredentialVerification, type PresentationVerification, type VerifyPresentationOptions } from './types.js';
 
@@ -112,6 +112,8 @@ function unwrap(d: DecodedJwt): Unwrapped {
     }
     const ctxProblem = contextProblem(p.vp['@context'], VC_CONTEXT_V1);
     if (ctxProblem !== undefined) throw badVp(ctxProblem);
+    // VCDM 1.1 §4.10: a presentation's type includes VerifiablePresentation, as in 2.0.
+    if (!isTypeValue(p.vp.type) || !hasType(p.vp.type, 'VerifiablePresentation')) throw badVp('vp.type must include VerifiablePresentation (one string or an array of strings)');
     if (p.vp.id !== undefined && !isUrl(p.vp.id)) throw badVp('the presentation id must be an absolute URL (such as urn:uuid:…)');
     holder = p.iss;
     if (p.vp.holder !== undefined && idOf(p.vp.holder) !== p.iss) throw badVp('vp.holder and iss disagree');
@@ -148,6 +150,7 @@ export async function verifyDecodedPresentation(jwt: string, decoded: DecodedJwt
   if (!options || typeof options.aud !== 'string') throw new TypeError('verifyPresentation needs options.aud');
   if (options.nonce === undefined && !options.allowMissingNonce) throw new TypeError('verifyPresentation needs options.nonce (or allowMissingNonce)');
   const skewMs = skewOf(options.skewSeconds) * 1000;
+  const maxAgeMs = maxAgeOf(options.maxAgeSeconds) * 1000;
   const now = nowOf(options.now, 'verifyPresentation').getTime();
   let d: DecodedJwt;
   let u: Unwrapped;
@@ -160,6 +163,8 @@ export async function verifyDecodedPresentation(jwt: string, decoded: DecodedJwt
   const p = d.payload;
   const reasons: Reason[] = await checkJwtSignature(d, u.holder, options.resolver, 'authentication');
   reasons.push(...u.problems);
+  // acceptV1: false refuses VCDM 1.1 presentations as it refuses 1.1 credentials.
+  if (!u.v2 && options.acceptV1 === false) reasons.push({ code: 'INVALID_TYP', message: 'VCDM 1.1 JWT presentations are not accepted here (send a vp+jwt)' });
   const aud = p.aud;
   if (!(aud === options.aud || (Array.isArray(aud) && aud.length === 1 && aud[0] === options.aud))) {
     reasons.push({ code: 'AUDIENCE_MISMATCH', message: 'the presentation is meant for another audience' });
@@ -173,7 +178,7 @@ export async function verifyDecodedPresentation(jwt: string, decoded: DecodedJwt
   // did-jwt-vc writes VCDM 1.1 VPs with no time claim; there the matched nonce alone proves freshness.
   const legacyNonceBound = !u.v2 && options.nonce !== undefined;
   if (iat === undefined && !legacyNonceBound && !malformedIat) reasons.push({ code: 'INVALID_PRESENTATION', message: 'the presentation has no "iat"' });
-  else if (iat !== undefined && now - iat > (options.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS) * 1000 + skewMs) {
+  else if (iat !== undefined && now - iat > maxAgeMs + skewMs) {
     reasons.push({ code: 'PRESENTATION_STALE', message: 'the presentation is too old' });
   }
   const bounds = { from: latest(u.bounds.from, t.nbf), until: earliest(u.bounds.until, t.exp), iat };

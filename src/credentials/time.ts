@@ -14,6 +14,13 @@ export function skewOf(s: number | undefined): number {
   return Math.min(s, MAX_SKEW_SECONDS);
 }
 
+/** The presentation age allowed, seconds: a bad value is a TypeError, never a check silently off (NaN compares false). */
+export function maxAgeOf(s: number | undefined): number {
+  if (s === undefined) return DEFAULT_MAX_AGE_SECONDS;
+  if (typeof s !== 'number' || !Number.isFinite(s) || s < 0) throw new TypeError('maxAgeSeconds must be a non-negative finite number');
+  return s;
+}
+
 /** A validity window in ms since the epoch; each bound absent when nothing sets it. */
 export interface Bounds {
   from?: number;

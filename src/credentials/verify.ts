@@ -105,7 +105,8 @@ function parse(jwt: string, acceptV1: boolean, once: boolean, maxBytes: number |
   }
   const parsedCache = acceptV1 ? parsedCaches.v1 : parsedCaches.v2only;
   const hit = parsedCache.get(jwt);
-  if (hit) return hit;
+  // A hit was parsed under another call's limit: this call's own maxBytes still applies.
+  if (hit && (maxBytes === undefined || jwt.length <= maxBytes)) return hit;
   const d = decodeJwt(jwt, limit);
   const n = normalizeCredential(d, acceptV1);
   return { d: { ...d, header: deepFreeze(d.header), payload: deepFreeze(d.payload) }, n: deepFreeze(n), schema: deepFreeze(defaultSchemaChecker()(n.credential)) };

@@ -21,6 +21,18 @@ describe('verifyCredential maxBytes', () => {
     expect((await verifyCredential(small.jwt, { resolver })).reasons).toEqual([]);
   });
 
+  it('the bound holds whatever an earlier call with a larger one cached: verified, parsed once, refused here', async () => {
+    const c = await issueCredential({ issuer, subject: 'did:example:subject', type: 'CachedCredential', claims: { data: 'x'.repeat(3_000) } });
+    // Verified under the default bound first (its parse is now cached), then asked with a smaller one, in both cache keys.
+    for (const acceptV1 of [true, false]) {
+      expect((await verifyCredential(c.jwt, { resolver, acceptV1 })).reasons).toEqual([]);
+      expect((await verifyCredential(c.jwt, { resolver, acceptV1, maxBytes: 1_000 })).reasons.map((r) => r.code)).toEqual(['INPUT_TOO_LARGE']);
+      expect((await verifyCredential(c.jwt, { resolver, acceptV1, maxBytes: c.jwt.length - 1 })).reasons.map((r) => r.code)).toEqual(['INPUT_TOO_LARGE']);
+      // Exactly its length is within the bound.
+      expect((await verifyCredential(c.jwt, { resolver, acceptV1, maxBytes: c.jwt.length })).reasons).toEqual([]);
+    }
+  });
+
   it.each([0, -1, 1.5, Number.NaN, Infinity, '100000'])('maxBytes %p is a TypeError', async (maxBytes) => {
     await expect(verifyCredential('a.b.c', { resolver, maxBytes: maxBytes as number })).rejects.toThrow(TypeError);
   });

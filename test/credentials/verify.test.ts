@@ -87,6 +87,25 @@ describe('every rejection path has its code', () => {
     const vc = await issue();
     expect(await codes(tamper(vc.jwt, 0, (h) => ((h.crit = ['exp']), (h.exp = 1))))).toEqual(['UNKNOWN_CRITICAL']);
   });
+  it('b64 (RFC 7797) other than true, with or without crit naming it: refused; b64: true is the ordinary encoding', async () => {
+    const vc = await issue();
+    const payload = JSON.parse(Buffer.from(vc.jwt.split('.')[1]!, 'base64url').toString());
+    for (const b64 of [false, 'false', 0, null, 'true', 1, {}]) {
+      const signed = await signJwt({ typ: 'vc+jwt', b64 }, payload, alice.signer, alice.kid);
+      expect([b64, await codes(signed)]).toEqual([b64, ['MALFORMED_JWT']]);
+      // crit naming it: Charter does not implement RFC 7797, so the critical parameter is not understood.
+      expect([b64, await codes(await signJwt({ typ: 'vc+jwt', b64, crit: ['b64'] }, payload, alice.signer, alice.kid))]).toEqual([b64, ['UNKNOWN_CRITICAL']]);
+    }
+    expect(await codes(await signJwt({ typ: 'vc+jwt', b64: true }, payload, alice.signer, alice.kid))).toEqual([]);
+    // A presentation's header too.
+    const vp = await signJwt(
+      { typ: 'vp+jwt', b64: false },
+      { '@context': ['https://www.w3.org/ns/credentials/v2'], type: ['VerifiablePresentation'], holder: alice.did, aud: 'did:web:v.example', iat: Math.floor(Date.now() / 1000) },
+      alice.signer,
+      alice.kid,
+    );
+    expect((await verifyPresentation(vp, { resolver, aud: 'did:web:v.example', allowMissingNonce: true })).reasons.map((r) => r.code)).toEqual(['MALFORMED_JWT']);
+  });
   it('expired, and not yet valid: default skew 60 s, configurable, capped at 300 s', async () => {
     const now = Date.now();
     const vc = await issue({ validFrom: new Date(now - 2 * day), validUntil: new Date(now - 400_000) });
