@@ -4,6 +4,7 @@ import { checkJwtSignature, decodeJwt, type DecodedJwt } from '../credentials/in
 import { replicatedClaimConflicts } from '../credentials/jws.js';
 import { parseDateTime } from '../encoding/time.js';
 import type { Issuer } from '../credentials/types.js';
+import type { LocalSigner } from '../keys/types.js';
 import type { CharterResolver } from '../did/types.js';
 
 /** Media types (RFC 7515 §4.1.9) of what the audit layer signs. */
@@ -39,7 +40,10 @@ function header(alg: string, kid: string, typ: string): string {
 /** Signs payload text (JSON) as it is: the log writer hashes it first, to chain entries before signing them. */
 export async function signPayload(typ: string, payload: string, signer: Issuer): Promise<string> {
   const input = `${header(signer.signer.alg, signer.kid, typ)}.${Buffer.from(payload).toString('base64url')}`;
-  const sig = await signer.signer.sign(new TextEncoder().encode(input));
+  // A local key signs in the thread pool: a receipt per decision stays off the event loop (keys/types.ts LocalSigner).
+  const local = signer.signer as Partial<LocalSigner>;
+  const data = new TextEncoder().encode(input);
+  const sig = await (typeof local.signOffThread === 'function' ? local.signOffThread(data) : signer.signer.sign(data));
   return `${input}.${Buffer.from(sig).toString('base64url')}`;
 }
 

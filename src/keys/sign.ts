@@ -17,10 +17,16 @@ export function createSigner(privateJwk: PrivateJwk): LocalSigner {
     return Object.freeze({ alg, keyType, sign: (data: Uint8Array) => secp256k1.sign(data, d, { lowS: true }) });
   }
   const key = createPrivateKey({ key: { ...jwk }, format: 'jwk' });
-  if (keyType === 'Ed25519') return Object.freeze({ alg, keyType, sign: (data: Uint8Array) => new Uint8Array(nodeSign(null, data, key)) });
+  const offThread =
+    (algorithm: string | null, k: Parameters<typeof nodeSign>[2]) =>
+    (data: Uint8Array): Promise<Uint8Array> =>
+      new Promise((resolve, reject) => nodeSign(algorithm, data, k, (err, sig) => (err ? reject(err) : resolve(new Uint8Array(sig)))));
+  if (keyType === 'Ed25519') return Object.freeze({ alg, keyType, sign: (data: Uint8Array) => new Uint8Array(nodeSign(null, data, key)), signOffThread: offThread(null, key) });
+  const es = { key, dsaEncoding: 'ieee-p1363' as const };
   return Object.freeze({
     alg,
     keyType,
-    sign: (data: Uint8Array) => new Uint8Array(nodeSign('sha256', data, { key, dsaEncoding: 'ieee-p1363' })),
+    sign: (data: Uint8Array) => new Uint8Array(nodeSign('sha256', data, es)),
+    signOffThread: offThread('sha256', es),
   });
 }

@@ -35,6 +35,13 @@ export interface Signer {
 /** A signer holding its private key in this process: it answers at once. */
 export interface LocalSigner extends Signer {
   sign(data: Uint8Array): Uint8Array;
+  /**
+   * The same signature computed in the libuv thread pool (Node's crypto.sign
+   * with a callback), for a server signing on its hot path (decision
+   * receipts): the event loop keeps the time for requests. Absent where Node
+   * has no native key (secp256k1).
+   */
+  signOffThread?(data: Uint8Array): Promise<Uint8Array>;
 }
 
 /** A public key ready for the hot verification path (parsed once, cached). */

@@ -13,6 +13,7 @@ import { decodeReceipt, exportEvidence, signCheckpoint, verifyAuditLog, verifyEv
 import { CHECKPOINT_TYP, RECEIPT_TYP, signCanonical, signPayload } from '../../src/audit/jws.js';
 import { sha256Digest } from '../../src/encoding/json.js';
 import type { Issuer } from '../../src/credentials/types.js';
+import type { LocalSigner } from '../../src/keys/types.js';
 import { bound } from '../http/present.js';
 import { API, openWorld, type World } from '../http/world.js';
 import { makeIssuer, tempDir } from '../helpers.js';
@@ -296,5 +297,24 @@ describe('the rules in the audit log and on checkpoints, and every record Charte
         await s2.close();
       }
     }
+  });
+});
+
+describe('receipts are signed in the thread pool when the key is local', () => {
+  it('signPayload uses signOffThread when the signer has one, and sign otherwise; both verify', async () => {
+    const typ = RECEIPT_TYP;
+    const issuer = makeIssuer();
+    const calls: string[] = [];
+    const local = issuer.signer as LocalSigner;
+    const offThread: Issuer = {
+      ...issuer,
+      signer: { ...local, sign: (d) => (calls.push('sign'), local.sign(d)), signOffThread: (d) => (calls.push('off'), local.signOffThread!(d)) } as LocalSigner,
+    };
+    const onThread: Issuer = { ...issuer, signer: { alg: local.alg, keyType: local.keyType, sign: (d: Uint8Array) => (calls.push('sign'), local.sign(d)) } };
+    const a = await signPayload(typ, '{"a":1}', offThread);
+    const b = await signPayload(typ, '{"a":1}', onThread);
+    expect(calls).toEqual(['off', 'sign']);
+    // Ed25519 is deterministic: the same JWS either way.
+    expect(a).toBe(b);
   });
 });

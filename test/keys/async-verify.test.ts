@@ -57,3 +57,23 @@ describe('verifySignatureAsync (thread pool) answers exactly as verifySignature'
     );
   });
 });
+
+describe('signOffThread (thread pool) signs as sign does', () => {
+  it.each(['Ed25519', 'P-256'] as const)('%s: a signature that verifies, in the raw 64-byte form; Ed25519 byte for byte the same', async (t) => {
+    const kp = generateKeyPair(t);
+    const signer = createSigner(kp.privateJwk);
+    const key = importVerificationKey(kp.publicJwk);
+    const data = enc.encode('a receipt, signed off the event loop');
+    expect(typeof signer.signOffThread).toBe('function');
+    const sig = await signer.signOffThread!(data);
+    expect(sig).toBeInstanceOf(Uint8Array);
+    expect(sig.length).toBe(64);
+    expect(verifySignature(key, key.alg, data, sig)).toBe(true);
+    expect(verifySignature(key, key.alg, enc.encode('other bytes'), sig)).toBe(false);
+    if (t === 'Ed25519') expect(Buffer.from(sig).equals(Buffer.from(signer.sign(data)))).toBe(true);
+  });
+
+  it('secp256k1 has none (its low-S signatures come from @noble/curves): callers use sign', () => {
+    expect(createSigner(generateKeyPair('secp256k1').privateJwk).signOffThread).toBeUndefined();
+  });
+});
