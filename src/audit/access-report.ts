@@ -5,6 +5,7 @@ import type { CharterResolver } from '../did/types.js';
 import { actionCovered, GRANT_TYPE, normalizeGrantResource, normalizeResource, readGrantClaims, resourceCovered } from '../grants/index.js';
 import type { AccessReceiptRecord, AccessReportStore, AuditStore, CredentialStore } from '../store/types.js';
 import { ACCESS_REPORT_TYP, checkAuditJws, signCanonical } from './jws.js';
+import { sha256Digest } from '../encoding/json.js';
 import { decodeReceipt, receiptShapeReasons, verifyReceipt, type DecisionReceipt } from './receipt.js';
 
 /**
@@ -163,6 +164,10 @@ export async function acceptAccessReport(
   const grantee = grant.subject;
   // What a reported use must fit: the grant's scope, and a time after it was issued and not in the future.
   const scope = grantScope(grant.jwt);
+  // A vc+jwt grant is cited by its bytes' hash, as every receipt of a decision on it lists it: knowing the grant's
+  // id and grantee is not enough to report a use, only holding the grant itself (an SD-JWT grant's presentation
+  // carries the holder's own disclosures and key binding, so its receipts name it by id alone).
+  const grantHash = grant.jwt.includes('~') ? undefined : sha256Digest(grant.jwt);
   const from = Date.parse(grant.validFrom ?? grant.createdAt) - SKEW_MS;
   const refused: Refusal[] = [];
   const no = (index: number, message: string) => void refused.push({ index, code: 'RECEIPT_INVALID', message });
@@ -181,7 +186,7 @@ export async function acceptAccessReport(
       no(index, 'the receipt does not verify (MALFORMED_JWT)');
       continue;
     }
-    const why = cheapCheck(r, { grantId: grant.id, grantee, reporter, scope, from, until: nowMs + SKEW_MS });
+    const why = cheapCheck(r, { grantId: grant.id, grantHash, grantee, reporter, scope, from, until: nowMs + SKEW_MS });
     if (why !== undefined) no(index, why);
     else candidates.push({ index, jws, r });
   }
@@ -254,13 +259,22 @@ export async function acceptAccessReport(
 /** Why a decoded receipt cannot be a reported use of this grant, found without the network; undefined when it may be. */
 function cheapCheck(
   r: DecisionReceipt,
-  g: { grantId: string; grantee: string | undefined; reporter: string; scope: { resources: string[]; actions: string[] } | undefined; from: number; until: number },
+  g: {
+    grantId: string;
+    grantHash: string | undefined;
+    grantee: string | undefined;
+    reporter: string;
+    scope: { resources: string[]; actions: string[] } | undefined;
+    from: number;
+    until: number;
+  },
 ): string | undefined {
   const shape = receiptShapeReasons(r as unknown as Record<string, unknown>);
   if (shape.length > 0) return `the receipt does not verify (${shape[0]!.code})`;
   if (r.kind !== 'decision') return 'not a decision receipt';
   if (typeof r.iss !== 'string' || !r.iss.startsWith('did:') || typeof r.jti !== 'string') return 'the receipt does not verify (RECEIPT_INVALID)';
   if (!r.chain.some((l) => l.id === g.grantId) && !r.credentials.some((x) => x.id === g.grantId)) return 'the receipt is not about this grant';
+  if (g.grantHash !== undefined && !r.credentials.some((x) => x.h === g.grantHash)) return 'the receipt does not list this grant as presented (by its hash)';
   if (r.sub !== g.grantee) return 'the receipt is about a presentation by someone other than the grantee';
   if (g.reporter !== r.iss && g.reporter !== g.grantee) return 'only the verifier that decided, or the grantee, may report a use';
   if (r.decision === 'allow' && outOfScope(r, g.scope)) return 'the receipt records an allowed use the grant does not cover';

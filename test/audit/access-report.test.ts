@@ -10,6 +10,7 @@ import type { Verifier } from '../../src/guard/verifier.js';
 import { bound } from '../http/present.js';
 import { openWorld, type World } from '../http/world.js';
 import { makeIssuer, serve, tamper } from '../helpers.js';
+import { sha256Digest } from '../../src/encoding/json.js';
 
 /** The person's side: a platform sends its receipts of uses of a grant back to the grantor's `charter serve`. */
 let w: World;
@@ -24,8 +25,19 @@ const url = 'http://127.0.0.1:9999/profile/email';
 const use = async (g: { jwt: string }, resource: string) =>
   decide(v, await bound(w.app, [g.jwt], { url }), { kind: 'grant', resource, action: 'read', owner: w.alice.did }, { kind: 'claims', claims: { htm: 'GET', htu: url } });
 
+/** The grants made here, by id: a receipt lists the grant it decided on by its hash. */
+const grantJwts = new Map<string, string>();
+/** The receipt's entry for grant `id`, as a verifier writes it (describeCredential). */
+const cite = (id: string) => (grantJwts.has(id) ? [{ h: sha256Digest(grantJwts.get(id)!), id, iss: w.alice.did, type: ['DataAccessGrant'] }] : []);
+
 beforeAll(async () => {
   w = await openWorld();
+  const made = w.grant.bind(w);
+  w.grant = async (o) => {
+    const g = await made(o);
+    grantJwts.set(g.id, g.jwt);
+    return g;
+  };
   await w.home.createIdentity({ alias: 'api' });
   api = await w.home.issuer('api');
   v = w.verifier({ receipts: { signer: api } });
@@ -114,7 +126,7 @@ describe('access reports cannot be used to write fiction', () => {
         sub: w.app.did,
         request: { none: true },
         policy: { kind: 'grant', resource: o.resource ?? 'profile/email', action: o.action ?? 'read', owner: w.alice.did },
-        credentials: [],
+        credentials: cite(grant.id),
         chain: [{ id: grant.id, iss: w.alice.did }],
         log: { chain: 'urn:uuid:c', seq: 1, prev: null },
       },
@@ -187,7 +199,7 @@ describe('access reports cannot be used to write fiction', () => {
           sub: w.app.did,
           request: { none: true },
           policy: { kind: 'grant', resource: 'profile/email', action: 'read', owner: w.alice.did },
-          credentials: [],
+          credentials: cite(g.id),
           chain: [{ id: g.id, iss: w.alice.did }],
           log: { chain: 'urn:uuid:c', seq: 1, prev: null },
         },
@@ -288,7 +300,7 @@ const signedReceipt = (
       sub: o.sub ?? w.app.did,
       request: { none: true },
       policy: { kind: 'grant', resource: o.resource ?? 'profile/email', action: o.action ?? 'read', owner: w.alice.did },
-      credentials: [],
+      credentials: cite(g),
       chain: [{ id: g, iss: w.alice.did }],
       log: { chain: 'urn:uuid:c', seq: 1, prev: null },
     },
@@ -329,6 +341,73 @@ describe('access reports: a forged receipt of the same id never shadows the real
       expect((await acceptAs(api, g.id, [real])).accepted).toBe(0);
     }
   });
+});
+
+describe('access reports: a use is reported only by someone who holds the grant itself', () => {
+  /** A receipt by `by` about grant `g`, listing `credentials` (what a verifier writes is the grant's hash, id, issuer, types). */
+  const citing = (by: Issuer, g: { id: string }, credentials: unknown[], chain = [{ id: g.id, iss: w.alice.did }]) => {
+    const now = new Date();
+    return signCanonical(
+      RECEIPT_TYP,
+      {
+        iss: by.did,
+        jti: `urn:uuid:${randomUUID()}`,
+        iat: Math.floor(now.getTime() / 1000),
+        time: now.toISOString(),
+        kind: 'decision',
+        verifier: by.did,
+        decision: 'allow',
+        status: 200,
+        reasons: [],
+        sub: w.app.did,
+        request: { none: true },
+        policy: { kind: 'grant', resource: 'profile/email', action: 'read', owner: w.alice.did },
+        credentials,
+        chain,
+        log: { chain: 'urn:uuid:c', seq: 1, prev: null },
+      },
+      by,
+    ).then((x) => x.jws);
+  };
+  it("a stranger who knows the grant's id and grantee, not the grant, cannot report a use: whatever it lists, refused before any lookup", async () => {
+    const g = await w.grant({ resources: ['profile/email'] });
+    const otherGrant = await w.grant({ resources: ['profile/email'] });
+    const stranger = makeIssuer();
+    const h = sha256Digest(g.jwt);
+    const lists: unknown[][] = [
+      [],
+      [{ id: g.id }],
+      [{ id: g.id, iss: w.alice.did, type: ['DataAccessGrant'] }],
+      [{ h: sha256Digest(otherGrant.jwt), id: g.id, iss: w.alice.did }],
+      [{ h: sha256Digest(g.jwt + ' '), id: g.id }],
+      [{ h: h.toUpperCase(), id: g.id }],
+      [{ h: h.replace('sha256-', ''), id: g.id }],
+      [{ h: sha256Digest(g.id), id: g.id }],
+    ];
+    for (const credentials of lists) {
+      const r = await acceptAs(stranger, g.id, [await citing(stranger, g, credentials)]);
+      expect([credentials, r.accepted, r.refused.map((x) => x.message)]).toEqual([credentials, 0, [expect.stringMatching(/this grant|by its hash|does not verify/)]]);
+    }
+    // Holding the grant: listed by its hash (also under the id named in the chain only), the use is taken.
+    expect((await acceptAs(stranger, g.id, [await citing(stranger, g, [{ h }])])).accepted).toBe(1);
+    expect((await acceptAs(stranger, g.id, [await citing(stranger, g, [{ h, id: g.id, iss: w.alice.did }])])).accepted).toBe(1);
+    expect(await w.home.store.listAccessReceipts({ grantId: g.id, limit: 10 })).toHaveLength(2);
+  });
+
+  it("two hundred throwaway keys that know only the grant's id report nothing, and the platform's real uses stay", async () => {
+    const g = await w.grant({ resources: ['profile/email'] });
+    const platform = makeIssuer();
+    const real = await Promise.all(Array.from({ length: 50 }, () => citing(platform, g, cite(g.id))));
+    expect((await acceptAs(platform, g.id, real)).accepted).toBe(50);
+    let fabricated = 0;
+    for (let k = 0; k < 200; k++) {
+      const throwaway = makeIssuer();
+      fabricated += (await acceptAs(throwaway, g.id, [await citing(throwaway, g, [])])).accepted;
+    }
+    expect(fabricated).toBe(0);
+    const kept = await w.home.store.listAccessReceipts({ grantId: g.id, limit: 5000 });
+    expect(kept.filter((r) => r.verifier === platform.did)).toHaveLength(50);
+  }, 60_000);
 });
 
 describe("access reports: strangers cannot use up a grant's room", () => {
@@ -403,7 +482,7 @@ describe('access reports: checks that need no network come first', () => {
       sub: o.sub ?? w.app.did,
       request: { none: true },
       policy: { kind: 'grant', resource: 'profile/email', action: 'read', owner: w.alice.did },
-      credentials: [],
+      credentials: cite(g),
       chain: [{ id: g, iss: w.alice.did }],
       log: { chain: 'urn:uuid:c', seq: 1, prev: null },
     };
