@@ -193,13 +193,35 @@ export async function verifyEvidence(bundle: unknown, options: VerifyEvidenceOpt
   const cpOther = cpp?.iss !== receipt.iss || cpp?.chain !== receipt.log.chain;
   add('checkpoint', cp.reasons.length > 0 ? cp.reasons : cpTime.length > 0 ? cpTime : cpOther ? mismatch('the checkpoint is of another chain or verifier') : []);
 
+  // A settlement must settle what this decision reserved, one way only; one the log segment covers (its chain,
+  // a seq up to the checkpoint's) must be that very entry: a verifier's key signing one later cannot slip a
+  // settlement into a stretch of the log the checkpoint already fixed.
+  const finalState = new Map<string, number>();
+  const reserved = receipt.spend?.reservation;
+  const segment = new Set(bundle.log.entries.filter((e): e is string => typeof e === 'string'));
+  const cpSeq = typeof cpp?.seq === 'number' ? cpp.seq : undefined;
   for (const [i, s] of bundle.settlements.entries()) {
     const v = typeof s === 'string' ? await verifyReceipt(s, { resolver }) : undefined;
     const c = v?.claims;
+    const why = (): string | undefined => {
+      if (c?.kind !== 'settlement' || c.receipt !== receipt.jti || c.iss !== receipt.iss) return 'the settlement is of another decision or verifier';
+      if (reserved === undefined) return 'the decision reserved no spend to settle';
+      if (c.spend.reservation !== reserved) return 'the settlement names another reservation than the decision reserved';
+      if (c.spend.state !== 'committed' && c.spend.state !== 'released') return 'a settlement commits or releases';
+      const other = c.spend.state === 'committed' ? 'released' : 'committed';
+      if (finalState.has(other)) return `the spend is settled both ways (settlement ${finalState.get(other)} ${other} it)`;
+      finalState.set(c.spend.state, i);
+      if (c.log.chain === receipt.log.chain && cpSeq !== undefined && c.log.seq <= cpSeq && !segment.has(s as string))
+        return `the settlement claims seq ${c.log.seq} of the chain, which the log segment holds otherwise`;
+      return undefined;
+    };
     if (!v || !c) add(`settlement ${i}`, mismatch('not a receipt'));
     else if (v.reasons.length > 0) add(`settlement ${i}`, v.reasons);
     else if (bundle.settlements.indexOf(s) !== i) add(`settlement ${i}`, mismatch('the same settlement is listed twice'));
-    else add(`settlement ${i}`, c.kind === 'settlement' && c.receipt === receipt.jti && c.iss === receipt.iss ? [] : mismatch('the settlement is of another decision or verifier'));
+    else {
+      const w = why();
+      add(`settlement ${i}`, w === undefined ? [] : mismatch(w));
+    }
   }
   // A settlement of this decision inside the log segment must be listed: leaving one out would show a
   // committed spend as only reserved (one logged after the checkpoint is beyond what the bundle proves).

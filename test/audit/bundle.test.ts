@@ -11,7 +11,10 @@ import { guardTransaction } from '../../src/guard/transaction.js';
 import { createVerifier, type Verifier } from '../../src/guard/verifier.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import type { Store } from '../../src/store/types.js';
-import { exportEvidence, verifyEvidence, type EvidenceBundle, type EvidenceVerification } from '../../src/audit/index.js';
+import { decodeReceipt, exportEvidence, verifyEvidence, type EvidenceBundle, type EvidenceVerification } from '../../src/audit/index.js';
+import type { DecisionReceipt, SettlementReceipt } from '../../src/audit/receipt.js';
+import { RECEIPT_TYP, signPayload } from '../../src/audit/jws.js';
+import { randomUUID } from 'node:crypto';
 import { bound } from '../http/present.js';
 import { API, openWorld, type World } from '../http/world.js';
 import { tempDir } from '../helpers.js';
@@ -216,6 +219,48 @@ describe('evidence bundles', () => {
     const other = structuredClone(b);
     other.settlements = [b.receipt];
     expect(failing(await verifyEvidence(other))).toEqual(expect.arrayContaining(['settlement 0', 'settlements']));
+  });
+
+  it("a settlement the verifier's key signed later, not of this decision's spend, is named: another reservation, none reserved, both ways, a seq the segment holds", async () => {
+    const shop = await w.home.issuer('shop');
+    const b = bundles.agent;
+    const r = decodeReceipt(b.receipt) as DecisionReceipt;
+    expect(r.spend?.reservation).toBeDefined();
+    const real = decodeReceipt(b.settlements[0]!) as SettlementReceipt;
+    expect(real.spend.state).toBe('committed');
+    const settle = (o: { spend?: object; receipt?: string; seq?: number; chain?: string } = {}) => {
+      const now = new Date();
+      const claims = {
+        jti: `urn:uuid:${randomUUID()}`,
+        iat: Math.floor(now.getTime() / 1000),
+        time: now.toISOString(),
+        kind: 'settlement',
+        sub: r.sub,
+        receipt: o.receipt ?? r.jti,
+        spend: o.spend ?? { reservation: r.spend!.reservation, state: 'committed' },
+        iss: shop.did,
+        log: { chain: o.chain ?? r.log.chain, seq: o.seq ?? 100_000, prev: real.log.prev },
+      };
+      return signPayload(RECEIPT_TYP, JSON.stringify(claims), shop);
+    };
+    const withExtra = async (extra: string, base: EvidenceBundle = b) => failing(await verifyEvidence({ ...structuredClone(base), settlements: [...base.settlements, extra] }));
+    const n = b.settlements.length;
+    // Another reservation, in either state; a spend the decision never reserved.
+    for (const state of ['committed', 'released']) expect(await withExtra(await settle({ spend: { reservation: 'urn:uuid:never-reserved', state } }))).toEqual([`settlement ${n}`]);
+    // The same reservation settled the other way too.
+    expect(await withExtra(await settle({ spend: { reservation: r.spend!.reservation, state: 'released' } }))).toEqual([`settlement ${n}`]);
+    // Its own chain, at a seq the checkpointed segment holds (as another entry): a late insertion.
+    expect(await withExtra(await settle({ seq: real.log.seq }))).toEqual([`settlement ${n}`]);
+    expect(await withExtra(await settle({ seq: 1 }))).toEqual([`settlement ${n}`]);
+    // The grant decision reserved nothing: no settlement of it stands.
+    const g = decodeReceipt(bundles.grant.receipt) as DecisionReceipt;
+    expect(g.spend).toBeUndefined();
+    for (const state of ['committed', 'released']) {
+      const fake = await settle({ receipt: g.jti, spend: { reservation: 'urn:uuid:x', state, amount: { amount: '9999', currency: 'USD' } }, chain: g.log.chain });
+      expect(await withExtra(fake, bundles.grant)).toEqual(['settlement 0']);
+    }
+    // The same commit again, beyond the checkpoint (a second record of one settlement): consistent, not a contradiction.
+    expect(await withExtra(await settle())).toEqual([]);
   });
 
   it('at must be a valid Date: anything else is INVALID_ARGUMENT before any re-check', async () => {
