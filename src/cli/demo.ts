@@ -52,7 +52,7 @@ export function demoIntro(where = 'on a throwaway home, deleted at the end'): st
 export const NEXT_COMMANDS = [
   ['charter init --public-url http://127.0.0.1:8080', 'your own home (~/.charter), locked by a passphrase'],
   ['charter id create --alias me', 'your first DID'],
-  ['charter serve --port 8080', 'then open http://127.0.0.1:8080/consent: every grant you give, and its Revoke button'],
+  ['charter serve --port 8080', 'then open the consent link it prints: every grant you give, and its Revoke button'],
 ] as const;
 
 export interface DemoResult {

@@ -10,7 +10,10 @@ import { accessReports } from '../audit/index.js';
 import { renderAccessReports } from './access-report-view.js';
 import { problem } from './reply.js';
 
-export type ConsentHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
+export type ConsentHandler = ((req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>) & {
+  /** The page's key: `/consent?key=…` (the link `charter serve` prints) opens a session that may change grants. */
+  readonly key: string;
+};
 
 export interface ConsentOptions {
   origin: string;
@@ -51,20 +54,38 @@ const SECURITY = {
  * per-session token (HMAC of the session id) and a same-origin Origin (a POST
  * without Origin is refused: browsers send it on every form post).
  * Reading the page needs none of these: any process of this machine may read
- * it (the loopback design), but changing a grant takes the token and an Origin.
+ * it (the loopback design). Changing a grant takes all of them and a session
+ * opened with the page's key: the link `charter serve` prints to the person
+ * (`/consent?key=…`). The token and Origin stop browsers on other sites; the
+ * key stops other programs and other users of this machine, which can read
+ * the page and send any header they like but never saw the link.
  */
 export function createConsentHandler(home: Home, opts: ConsentOptions): ConsentHandler {
   const secret = randomBytes(32);
+  const key = randomBytes(24).toString('base64url');
+  // Sessions opened with the key (the newest few: one person, a browser or two).
+  const keyed = new Set<string>();
+  const MAX_KEYED = 32;
+  const admit = (sid: string) => {
+    keyed.delete(sid);
+    keyed.add(sid);
+    if (keyed.size > MAX_KEYED) keyed.delete(keyed.values().next().value as string);
+  };
   const allowedHosts = new Set([`127.0.0.1:${opts.port}`, `localhost:${opts.port}`, `[::1]:${opts.port}`, new URL(opts.origin).host]);
   const allowedOrigins = new Set([...allowedHosts].map((h) => `http://${h}`));
   const tokenFor = (session: string) => createHmac('sha256', secret).update(session).digest('base64url');
 
-  /** The session id from the cookie, or a new one (and the header that sets it). */
-  const session = (req: IncomingMessage, headers: Record<string, string>): string => {
+  /**
+   * The session id from the cookie, or a new one (and the header that sets it); the page's key in the URL
+   * opens a session that may change grants (a fresh one: a session id someone else chose is never promoted).
+   */
+  const session = (req: IncomingMessage, headers: Record<string, string>, url: URL): string => {
     const s = readCookie(req, COOKIE);
-    if (s && /^[A-Za-z0-9_-]{43}$/.test(s)) return s;
+    const withKey = safeEqual(url.searchParams.get('key') ?? '', key);
+    if (s && /^[A-Za-z0-9_-]{43}$/.test(s) && (!withKey || keyed.has(s))) return s;
     const fresh = randomBytes(32).toString('base64url');
     headers['set-cookie'] = `${COOKIE}=${fresh}; HttpOnly; SameSite=Strict; Path=/`;
+    if (withKey) admit(fresh);
     return fresh;
   };
 
@@ -89,7 +110,7 @@ export function createConsentHandler(home: Home, opts: ConsentOptions): ConsentH
     res.end(body);
   };
 
-  return async (req, res, url) => {
+  const handler = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
     if (opts.loopbackPeersOnly === true && classifyAddress(req.socket.remoteAddress ?? '') !== 'loopback') {
       return problem(res, 'NOT_FOUND', 'the consent page is served on loopback only', 404);
     }
@@ -99,7 +120,7 @@ export function createConsentHandler(home: Home, opts: ConsentOptions): ConsentH
     const read = req.method === 'GET' || req.method === 'HEAD';
 
     if (read && (url.pathname === '/' || url.pathname === '/consent')) {
-      const base = await viewFor(req, tokenFor(session(req, headers)));
+      const base = await viewFor(req, tokenFor(session(req, headers, url)));
       const all = await grants();
       const done = url.searchParams.get('done');
       const named = all.find((g) => g.id === url.searchParams.get('id'));
@@ -114,7 +135,7 @@ export function createConsentHandler(home: Home, opts: ConsentOptions): ConsentH
 
     // Revoking is permanent: the page's Revoke link leads here first, and nothing changes until the confirmation is posted.
     if (read && url.pathname === '/consent/revoke') {
-      const base = await viewFor(req, tokenFor(session(req, headers)));
+      const base = await viewFor(req, tokenFor(session(req, headers, url)));
       const g = (await grants()).find((x) => x.id === url.searchParams.get('id'));
       if (!g || (g.state !== 'active' && g.state !== 'suspended')) return problem(res, 'NOT_FOUND', 'no grant with this id that can still be revoked', 404);
       return html(res, headers, renderRevokeConfirmation(base, g, await staleness(home, g.id)));
@@ -133,6 +154,7 @@ export function createConsentHandler(home: Home, opts: ConsentOptions): ConsentH
       const form = new URLSearchParams(await readBody(req));
       const token = form.get('token') ?? '';
       if (!sid || !safeEqual(token, tokenFor(sid))) return problem(res, 'INVALID_ARGUMENT', 'missing or wrong page token: reload the page', 403);
+      if (!keyed.has(sid)) return problem(res, 'INVALID_ARGUMENT', 'open the consent link `charter serve` printed (it carries the page key) to change grants', 403);
       const id = form.get('id') ?? '';
       if (action === 'revoke' && form.get('confirm') !== 'yes') {
         // An unconfirmed revoke (an old page, a hand-made form) only shows the confirmation.
@@ -153,6 +175,7 @@ export function createConsentHandler(home: Home, opts: ConsentOptions): ConsentH
     if (allow === undefined) return problem(res, 'NOT_FOUND', 'not found', 404);
     problem(res, 'INVALID_ARGUMENT', `${req.method ?? '?'} is not allowed here`, 405, { allow });
   };
+  return Object.assign(handler, { key });
 }
 
 /** How long verifiers may keep believing the grant is live after a revocation: its revocation list's ttl. */

@@ -94,7 +94,7 @@ describe('consent page in a real browser', () => {
     'at desktop width: names, local dates, states, filters; no axe violations; keyboard order follows the page',
     async () => {
       const page = await (await launch()).newPage();
-      await page.goto(`${server.url}/consent`);
+      await page.goto(server.consent!);
       await expect(card(page, 'shop').locator('h2').textContent()).resolves.toBe('shop.example can read profile/email');
       await expect(card(page, 'printer').locator('h2').textContent()).resolves.toBe('printer can read photos/2026/*');
       const short = card(page, 'stranger').locator('h2 abbr');
@@ -148,7 +148,7 @@ describe('consent page in a real browser', () => {
     async () => {
       const page = await (await launch()).newPage();
       await page.setViewportSize({ width: 375, height: 740 });
-      await page.goto(`${server.url}/consent`);
+      await page.goto(server.consent!);
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
       const heights = await page.locator('li.grant button, li.grant a.button, nav.filters a').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().height));
       expect(Math.min(...heights)).toBeGreaterThanOrEqual(44);
@@ -167,7 +167,7 @@ describe('consent page in a real browser', () => {
     'Revoke asks first: Cancel keeps the grant; confirming revokes it, and a verifier then refuses it',
     async () => {
       const page = await (await launch()).newPage();
-      await page.goto(`${server.url}/consent`);
+      await page.goto(server.consent!);
       expect((await verify(grants.shop!.jwt, 'profile/email')).ok).toBe(true);
 
       await card(page, 'shop').locator('[data-action="revoke"]').click();

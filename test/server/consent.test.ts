@@ -39,9 +39,9 @@ describe('consent page (HTTP)', () => {
       baseUrl: server.url,
     });
 
-  /** A session as the page gives it: its cookie and the token in its forms. */
-  const session = async () => {
-    const page = await fetch(`${server.url}/consent`);
+  /** A session as the page gives it: its cookie and the token in its forms (opened with the printed link, key and all, unless `url` says otherwise). */
+  const session = async (url = server.consent!) => {
+    const page = await fetch(url);
     return { cookie: page.headers.get('set-cookie')!.split(';')[0]!, token: /name="token" value="([^"]+)"/.exec(await page.text())![1]! };
   };
   const post = (path: string, body: string, headers: Record<string, string>) =>
@@ -134,6 +134,34 @@ describe('consent page (HTTP)', () => {
     // Every grant has its access-report slot.
     const html = await (await fetch(`${server.url}/consent`)).text();
     expect(html.match(/data-slot="access-reports"/g)!.length).toBe(all.length);
+  });
+
+  it("another program of this machine, which can read the page and send any header, cannot change a grant without the page's key", async () => {
+    const g = await grant('photos/keyless');
+    expect(server.consent).toMatch(new RegExp(`^${server.url}/consent\\?key=[A-Za-z0-9_-]{32}$`));
+    const key = new URL(server.consent!).searchParams.get('key')!;
+    const wrongKeys = ['', 'x', key.slice(1), key.toUpperCase() === key ? key.toLowerCase() : key.toUpperCase(), `${key}x`, encodeURIComponent(key) + '%00'];
+    for (const url of [`${server.url}/consent`, `${server.url}/`, ...wrongKeys.map((k) => `${server.url}/consent?key=${k}`)]) {
+      const { cookie, token } = await session(url);
+      for (const action of ['suspend', 'revoke']) {
+        const r = await post(`/consent/${action}`, `id=${encodeURIComponent(g.id)}&token=${token}&confirm=yes`, { cookie, origin: server.url });
+        expect([url, action, r.status]).toEqual([url, action, 403]);
+        expect(await r.text()).toMatch(/charter serve/);
+      }
+    }
+    // A session id chosen by someone else is not promoted by the key: the keyed page sets a fresh one.
+    const { cookie: planted } = await session(`${server.url}/consent`);
+    const keyed = await fetch(server.consent!, { headers: { cookie: planted } });
+    const fresh = keyed.headers.get('set-cookie')!.split(';')[0]!;
+    expect(fresh).not.toBe(planted);
+    const token = /name="token" value="([^"]+)"/.exec(await keyed.text())![1]!;
+    expect((await post('/consent/suspend', `id=${encodeURIComponent(g.id)}&token=${token}`, { cookie: planted, origin: server.url })).status).toBe(403);
+    expect((await verify(g.jwt, 'photos/keyless')).ok).toBe(true);
+    // The keyed session, and the same session on later keyless pages: it may.
+    const later = await fetch(`${server.url}/consent`, { headers: { cookie: fresh } });
+    expect(later.headers.get('set-cookie')).toBeNull();
+    const t2 = /name="token" value="([^"]+)"/.exec(await later.text())![1]!;
+    expect((await post('/consent/suspend', `id=${encodeURIComponent(g.id)}&token=${t2}`, { cookie: fresh, origin: server.url })).status).toBe(303);
   });
 
   it('refuses cross-site posts: no token, a wrong token, a foreign Origin, a cross-site fetch, a foreign Host, no cookie', async () => {
