@@ -79,7 +79,7 @@ export const MEANING: Record<CharterErrorCode, string> = {
   COUNTERPARTY_NOT_ALLOWED: 'the mandate does not allow dealing with this counterparty',
   CURRENCY_MISMATCH: 'an amount in another currency than the limit (never converted)',
   BUDGET_EXCEEDED: "the spend would pass a cumulative budget of a link of the chain (sub-agents' spends count against their parents)",
-  RATE_EXCEEDED: 'more transactions in the window than the mandate allows',
+  RATE_EXCEEDED: "more transactions in the window than the mandate allows (a payment mandate used up, a recurrence's spacing, a checkout already paid)",
   CHECKOUT_MISMATCH: 'a payment mandate is bound to another checkout (hash, transaction id, merchant)',
   CONSTRAINT_VIOLATED: 'a payment mandate constraint is not met (minimum amount, line items, instrument, date)',
   UNTRUSTED_ISSUER: 'an issuer or operator this verifier does not trust (or a chain that vouches for its own key)',

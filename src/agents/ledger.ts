@@ -29,7 +29,8 @@ export function ledgerKey(issuer: string, id: string): string {
 export interface LedgerLimits {
   perTransaction?: Money;
   budget?: Budget;
-  rate?: Rate;
+  /** Charter's own rates are rolling; a mapped external mandate's recurrence spacing may be a calendar period. */
+  rate?: Rate | { count: number; period: string | CalendarPeriod };
 }
 
 /**
@@ -58,7 +59,7 @@ export function ledgerEntries(links: readonly LedgerLink[], amount?: Money): Led
       currency: amount?.currency ?? lim.budget?.currency ?? lim.perTransaction?.currency ?? NO_CURRENCY,
     };
     if (lim.budget) e.budget = { amount: lim.budget.amount, currency: lim.budget.currency, ...ledgerWindow(lim.budget.period) };
-    if (lim.rate) e.rate = { count: lim.rate.count, periodSeconds: parseDuration(lim.rate.period) };
+    if (lim.rate) e.rate = { count: lim.rate.count, ...ledgerWindow(lim.rate.period) };
     return e;
   });
 }

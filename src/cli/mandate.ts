@@ -99,11 +99,12 @@ export function renderMandateDecision(d: MandateDecision): string {
         children: d.links.map((l) => {
           const lim = l.authority.limits;
           const b = lim.budget;
-          const period = b ? (typeof b.period === 'string' ? b.period : `per ${b.period.calendar} (${b.period.timeZone})`) : '';
+          const periodOf = (p: string | { calendar: string; timeZone: string }) => (typeof p === 'string' ? p : `${p.calendar} (${p.timeZone})`);
+          const period = b ? (typeof b.period === 'string' ? b.period : `per ${periodOf(b.period)}`) : '';
           const parts = [
             money(lim.perTransaction) && `max ${money(lim.perTransaction)} each`,
             b && `budget ${money(b)} ${period}`,
-            lim.rate && `${lim.rate.count} per ${lim.rate.period}`,
+            lim.rate && `${lim.rate.count} per ${periodOf(lim.rate.period as string | { calendar: string; timeZone: string })}`,
             lim.counterparties && `to ${lim.counterparties.join(', ')}`,
           ].filter(Boolean);
           return { label: `${l.id}: ${parts.join('; ') || 'no money limits'}` };

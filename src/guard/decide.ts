@@ -4,7 +4,7 @@ import { verifyDecodedPresentation } from '../credentials/present.js';
 import type { PresentationVerification, StatusChecker } from '../credentials/types.js';
 import type { GrantDecision } from '../grants/index.js';
 import { verifyDecodedGrant } from '../grants/verify.js';
-import { hasCumulativeLimits, reserveLinks, reserveSpend, verifyAgent, type SpendReservation } from '../agents/index.js';
+import { reserveLinks, reserveSpend, verifyAgent, type SpendReservation } from '../agents/index.js';
 import type { AgentDecision } from '../agents/types.js';
 import { KB_JWT_TYP, type SdJwtStatusChecker } from '../sdjwt/types.js';
 import type { MandateDecision } from '../mandates/types.js';
@@ -237,8 +237,24 @@ async function reserve(v: Verifier, policy: Policy, checked: Checked, now: numbe
   const options = { now: new Date(now), ...(holdUntil ? { holdUntil } : {}) };
   if (policy.kind === 'agent' && checked.agent?.cumulativeLimits) return reserveSpend(v.store, checked.agent, options);
   const m = checked.mandate;
-  if (policy.kind === 'mandate' && m?.payment && hasCumulativeLimits(m.links)) return reserveLinks(v.store, m.links, m.payment.amount, options);
-  return undefined;
+  if (policy.kind !== 'mandate' || !m?.payment) return undefined;
+  // Every mandate payment goes through the ledger, limits or not: each mandate pays a counted number of
+  // times (VI credential-format §8.3, AP2 agent_recurrence) and each checkout once, durably in the store.
+  if (m.links.length === 0) throw new CharterError('CONSTRAINT_VIOLATED', 'the mandate chain maps to no ledger link, so its use cannot be counted');
+  const unmapped = m.links.flatMap((l) => l.unmapped);
+  // DESIGN.md "a newer issuer's tighter rule is never silently ignored": what the ledger cannot hold refuses the payment.
+  if (unmapped.length > 0) throw new CharterError('UNKNOWN_CONSTRAINT', `the mandate states ${unmapped.slice(0, 3).join(', ')}, which this verifier does not enforce`);
+  const r = await reserveLinks(v.store, m.links, m.payment.amount, options);
+  return r.ok ? r : { ...r, reasons: r.reasons.map(useReason) };
+}
+
+/** A count the ledger refused, said in the mandate's terms (the ledger only knows transactions per window). */
+function useReason(r: Reason): Reason {
+  if (r.code !== 'RATE_EXCEEDED' || r.ref === undefined) return r;
+  if (r.ref.endsWith('#uses')) return { ...r, message: `the mandate has made every payment it allows (${r.message})` };
+  if (r.ref.endsWith('#frequency')) return { ...r, message: `the mandate's recurrence frequency allows no further payment yet (${r.message})` };
+  if (r.ref.startsWith('urn:charter:checkout:')) return { ...r, message: 'this checkout (transaction_id) is already paid' };
+  return r;
 }
 
 /** A vp+jwt: decoded, its binding checked on the unverified claims, then verified under the policy. */

@@ -56,10 +56,11 @@ export async function verifyMandatePolicy(
   }
   if (payment && policy.payee !== undefined) {
     const p = payment.payee;
-    // The payee's identity is its id when it has one, as the chain's allow-lists match it (AP2, VI constraints):
-    // the website beside an id is the agent's word, never checked against what the user signed.
-    const who = p ? (typeof p.id === 'string' && p.id !== '' ? p.id : p.website) : undefined;
-    if (who === undefined || who !== policy.payee)
+    // Only what the user's signature bound identifies the payee: an id an allow-list matched on, a website it
+    // matched with the name (VI constraints.md §4.3), the payee of a mandate the user closed. An identifier the
+    // agent added beside them is its own word. Where the user did not restrict the payee, the agent chose it.
+    const who = payment.boundPayees ?? (p ? [typeof p.id === 'string' && p.id !== '' ? p.id : p.website] : []);
+    if (!who.some((x) => typeof x === 'string' && x === policy.payee))
       reasons.push({ code: 'COUNTERPARTY_NOT_ALLOWED', message: `the payment is to another payee than ${policy.payee.slice(0, 100)}` });
   }
   // Who used the nonce: the agent key the chain delegates to, or the user's key when no agent acted.

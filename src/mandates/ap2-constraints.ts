@@ -1,6 +1,7 @@
 import { compareDecimal } from '../encoding/decimal.js';
 import { extraFields, isInt, isObj, newCheck, show, violate, type ConstraintCheck } from './constraint-check.js';
 import { fromMajorNumber, fromMinorUnits } from './money.js';
+import { dateSpan } from './dates.js';
 
 /**
  * AP2 v0.2 constraint evaluation (payment mandate §Payment Mandate
@@ -50,7 +51,12 @@ function known(c: unknown, table: Record<string, readonly string[]>, r: Constrai
 const revealed = (list: unknown): Record<string, unknown>[] => (Array.isArray(list) ? list.filter((m): m is Record<string, unknown> => isObj(m) && !Object.hasOwn(m, '...')) : []);
 
 /** One closed payment mandate against one open payment mandate's constraints. */
-export function checkAp2Payment(constraints: unknown, closed: Record<string, unknown>, openCheckoutHash: string | undefined): ConstraintCheck {
+export function checkAp2Payment(
+  constraints: unknown,
+  closed: Record<string, unknown>,
+  openCheckoutHash: string | undefined,
+  when: { now: number; timeZone?: string } = { now: Date.now() },
+): ConstraintCheck {
   const r = newCheck();
   if (!Array.isArray(constraints)) {
     violate(r, 'constraints', 'CONSTRAINT_VIOLATED', 'constraints must be a list');
@@ -91,14 +97,23 @@ export function checkAp2Payment(constraints: unknown, closed: Record<string, unk
         break;
       }
       case 'payment.execution_date': {
-        const at = closed.execution_date;
-        if (at === undefined) break;
-        const t = typeof at === 'string' ? Date.parse(at) : NaN;
-        const nb = typeof c.not_before === 'string' ? Date.parse(c.not_before) : undefined;
-        const na = typeof c.not_after === 'string' ? Date.parse(c.not_after) : undefined;
-        if (Number.isNaN(t) || (nb !== undefined && Number.isNaN(nb)) || (na !== undefined && Number.isNaN(na)))
-          violate(r, type, 'CONSTRAINT_VIOLATED', 'execution dates must be ISO 8601');
-        else if ((nb !== undefined && t < nb) || (na !== undefined && t > na)) violate(r, type, 'CONSTRAINT_VIOLATED', 'the execution date is outside the allowed window');
+        // payment_mandate.json: an absent execution_date "indicates immediate execution", so the window holds
+        // the time of this decision in every case, and a named execution date as well.
+        const tz = when.timeZone ?? 'UTC';
+        const nb = c.not_before === undefined ? undefined : dateSpan(c.not_before, tz);
+        const na = c.not_after === undefined ? undefined : dateSpan(c.not_after, tz);
+        const named = closed.execution_date === undefined ? undefined : dateSpan(closed.execution_date, tz);
+        if ((c.not_before !== undefined && !nb) || (c.not_after !== undefined && !na) || (closed.execution_date !== undefined && !named)) {
+          violate(r, type, 'CONSTRAINT_VIOLATED', 'execution dates must be ISO 8601 dates or RFC 3339 date-times with a zone');
+          break;
+        }
+        if (!nb && !na) {
+          violate(r, type, 'CONSTRAINT_VIOLATED', 'execution_date names neither not_before nor not_after');
+          break;
+        }
+        const outside = (t: { start: number; end: number }) => (nb !== undefined && t.start < nb.start) || (na !== undefined && t.end > na.end);
+        if (outside({ start: when.now, end: when.now })) violate(r, type, 'CONSTRAINT_VIOLATED', 'the payment is executed now, outside the allowed execution window');
+        else if (named && outside(named)) violate(r, type, 'CONSTRAINT_VIOLATED', 'the execution date is outside the allowed window');
         break;
       }
       case 'payment.reference':

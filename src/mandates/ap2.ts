@@ -1,10 +1,11 @@
 import { addLayer, checkAud, checkExp, checkIat, checkNonce, guard, party, refuse, verifyRoot, type Ctx } from './common.js';
-import { hashAscii, hasWithheld, parseSdJwt, resolveClaims, verifyLayer, type SdLayer } from './sd.js';
+import { hashAscii, hasWithheld, parseSdJwt, resolveClaims, resolveValue, verifyLayer, type SdLayer } from './sd.js';
 import { keyFromJwk, jwkThumbprint } from './trust.js';
 import { checkAp2Checkout, checkAp2Payment, ap2IdMatches, AP2_NETWORK_TYPES } from './ap2-constraints.js';
 import { readCheckout, checkoutLines, checkoutMerchant } from './checkout.js';
 import { isInt, isObj, type ConstraintCheck } from './constraint-check.js';
 import { fromMinorUnits } from './money.js';
+import { dateSpan } from './dates.js';
 import { canonicalJson } from '../encoding/json.js';
 import type { Ap2ChainInput, ConstraintReport, FinalPayment, MandateRecord } from './types.js';
 
@@ -116,9 +117,20 @@ async function verifyChain(ctx: Ctx, chain: string, label: string, expected: { a
     if (open === last) refuse('INVALID_CREDENTIAL', last ? `the chain ends in an open mandate (${name})` : `${name} is closed but the chain goes on`, name);
     if (open && !isObj(mandate.cnf)) refuse('INVALID_CREDENTIAL', `${name} is open and needs cnf (agent authorization §Mandate Structure)`, name);
     if (open && !Array.isArray(mandate.constraints)) refuse('INVALID_CREDENTIAL', `${name} is open and needs constraints`, name);
+    if (open && hasWithheld(mandate)) refuse('CONSTRAINT_VIOLATED', `${name} hides members of the open mandate the user signed: present them all`, name);
+    if (open) {
+      // A constraint is an element of the constraints array, which RFC 9901 §4.2.4.2 lets the issuer make
+      // selectively disclosable; resolveClaims drops an element whose disclosure is not presented. Here a
+      // hidden element is a hidden restriction (an amount range, a budget), so the list must be shown whole.
+      const hidden = hiddenConstraints(layer, name);
+      if (hidden > 0) refuse('CONSTRAINT_VIOLATED', `${name} withholds ${hidden} of the constraints the user signed: present them all`, name);
+      // open_payment_mandate.json / open_checkout_mandate.json: constraints "contains" payment.reference / checkout.line_items.
+      const must = k === 'payment' ? 'payment.reference' : 'checkout.line_items';
+      if (!(mandate.constraints as unknown[]).some((c) => isObj(c) && c.type === must))
+        refuse('INVALID_CREDENTIAL', `${name} is an open ${k} mandate without a ${must} constraint (AP2 v0.2 schema: constraints must contain one)`, name);
+    }
     // What the user restricted must be shown whole: a withheld member (a preset payee or amount, a constraint's
     // bound) cannot be told from a decoy, and the checks would read the rest as allowing more.
-    if (open && hasWithheld(mandate)) refuse('CONSTRAINT_VIOLATED', `${name} hides members of the open mandate the user signed: present them all`, name);
     if (last) {
       if (ctx.opts.allowMissingNonce !== true && (expected.aud === undefined || expected.nonce === undefined)) {
         refuse('NONCE_MISMATCH', `the closed mandate (${name}) is checked against this verifier's aud and nonce: pass both (or allowMissingNonce)`, name);
@@ -129,6 +141,16 @@ async function verifyChain(ctx: Ctx, chain: string, label: string, expected: { a
     hops.push({ layer, name, mandate, signer });
   }
   return { kind: kind!, hops, rootHash: hashAscii(hops[0]!.layer.serialized) };
+}
+
+/** How many elements of the open mandate's constraints array are undisclosed references. */
+function hiddenConstraints(layer: SdLayer, what: string): number {
+  const all = guard(() => resolveValue(layer, layer.payload, what, { keepUndisclosed: true }), what) as Record<string, unknown>;
+  const placeholder = (v: unknown) => isObj(v) && Object.hasOwn(v, '...');
+  const dp = all.delegate_payload;
+  const mandate = dp === undefined ? all : Array.isArray(dp) ? dp.find((m) => isObj(m) && !placeholder(m)) : undefined;
+  const list = isObj(mandate) ? mandate.constraints : undefined;
+  return Array.isArray(list) ? list.filter(placeholder).length : 0;
 }
 
 function report(ctx: Ctx, check: ConstraintCheck, constraints: unknown[], ref: string): void {
@@ -158,6 +180,19 @@ function closedPayment(m: Record<string, unknown>, what: string): FinalPayment {
     refuse('INVALID_CREDENTIAL', `${what} payment_instrument needs id and type`, what);
   const amount = guard(() => fromMinorUnits(pa.amount, pa.currency as string), what, 'INVALID_CREDENTIAL');
   return { amount, minorUnits: pa.amount, payee: m.payee, instrument: m.payment_instrument, transactionId: m.transaction_id };
+}
+
+/**
+ * payment_mandate.json: `execution_date` is the "ISO8601 date of execution of payment. When absent
+ * indicates immediate execution." This verifier executes the payment now, so a payment dated later
+ * is refused: it is not due yet, and charging it now would run it early.
+ */
+function executionDate(ctx: Ctx, closed: Record<string, unknown>, what: string): void {
+  if (closed.execution_date === undefined) return;
+  const at = dateSpan(closed.execution_date, ctx.opts.calendarTimeZone ?? 'UTC');
+  if (!at) refuse('INVALID_CREDENTIAL', `${what} execution_date must be an ISO 8601 date or an RFC 3339 date-time with a zone`, what);
+  if (at.start > (ctx.now + ctx.skew) * 1000)
+    refuse('CONSTRAINT_VIOLATED', `${what} is dated ${String(closed.execution_date).slice(0, 40)}, later than now: it cannot be executed yet`, what);
 }
 
 /** Pre-set claims of an open payment mandate must reach the closed one unchanged (agent authorization §Verification 2). */
@@ -229,11 +264,19 @@ async function settle(ctx: Ctx, pay: VerifiedChain | undefined, co: VerifiedChai
     if (merchant && typeof merchant.id === 'string' && !ap2IdMatches(merchant, payment.payee))
       refuse('CHECKOUT_MISMATCH', 'the payee is not the merchant of the checkout', closed.name);
     const openCheckoutHash = co && co.hops.length > 1 ? co.rootHash : o.openCheckoutHash;
+    executionDate(ctx, closed.mandate, closed.name);
+    const when = { now: ctx.now * 1000, timeZone: o.calendarTimeZone ?? 'UTC' };
+    let restricted = false;
     pay.hops.slice(0, -1).forEach((h, i) => {
       const ref = `AP2 open payment mandate #${i}`;
       presetProblems(h.mandate, closed.mandate, ref, ctx);
-      report(ctx, checkAp2Payment(h.mandate.constraints, closed.mandate, openCheckoutHash), h.mandate.constraints as unknown[], ref);
+      report(ctx, checkAp2Payment(h.mandate.constraints, closed.mandate, openCheckoutHash, when), h.mandate.constraints as unknown[], ref);
+      const cs = Array.isArray(h.mandate.constraints) ? h.mandate.constraints : [];
+      if (h.mandate.payee !== undefined || cs.some((c) => isObj(c) && c.type === 'payment.allowed_payees')) restricted = true;
     });
+    // AP2 matches payees by id only (a preset payee, allowed_payees): where the user restricted the payee,
+    // its id is what was bound; a closed mandate the root signed itself binds its payee whole.
+    if (restricted || pay.hops.length === 1) payment.boundPayees = [String(payment.payee!.id)];
   }
   const lead = pay ?? co!;
   const lastOpen = lead.hops.length > 1 ? lead.hops[lead.hops.length - 2]! : undefined;

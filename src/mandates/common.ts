@@ -34,6 +34,8 @@ export interface Ctx {
   skew: number;
   algorithms: readonly JwsAlg[];
   decision: MandateDecision;
+  /** The payee identifiers the user's payee constraints bound (see FinalPayment.boundPayees); undefined when none applied. */
+  boundPayees?: string[];
 }
 
 const MAX_SKEW = 300;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { CharterError } from '../errors.js';
 import { MAX_SKEW_SECONDS } from '../credentials/time.js';
 import { fromMajorNumber, fromMinorUnits } from './money.js';
@@ -17,14 +18,75 @@ import type { CalendarPeriod, MandateAuthority, MandateBudget, MandateDecision, 
  *   mandate's validity (`PT<exp-iat>S`; P100Y when it has no exp)
  * - VI proposed `payment.cumulative { max_total, currency, period }` ->
  *   limits.budget with a calendar period `{ calendar, timeZone }`
- * - `agent_recurrence.max_occurrences` -> limits.rate over the same window
+ * - how many payments the mandate makes, over its whole life: a `#uses` link
+ *   with that many transactions and no window that refills (see `usesOf`)
+ * - the spacing a recurrence `frequency` asks for: a `#frequency` link, at
+ *   most one payment (two for TWMN) per period (see FREQUENCY)
  * - a closed (final) payment mandate -> exactly its amount, once
+ * - the checkout being paid (`transaction_id`, "uniquely identifying the
+ *   checkout", AP2 payment_mandate.json; VI credential-format §6.2): a link of
+ *   its own, paid once, whichever mandate pays it
  * A mandate with several budgets (lifetime and calendar) yields a link per
  * further budget, `<id>#lifetime` or `<id>#<calendar period>`, so the ledger
- * enforces each.
+ * enforces each. Every use count lives in the store, so verifier instances
+ * sharing it agree, and parallel payments race safely.
  */
 const CALENDAR: Record<string, CalendarPeriod['calendar']> = { DAILY: 'day', WEEKLY: 'week', MONTHLY: 'month', YEARLY: 'year' };
 const FOREVER = 'P100Y';
+
+/**
+ * A recurrence frequency as a ledger rate: at most `count` payments per period. VI uses ISO 20022
+ * codes (constraints.md §4.7), AP2 its own names. A period that is a calendar unit counts in the
+ * calendar (a daily purchase may drift by minutes); a longer one is a rolling window of the
+ * shortest such span less a day (two months are at least 59 days). ON_DEMAND and INDA (intraday)
+ * set no spacing. Undefined: a code this table does not know (refused, never ignored).
+ */
+type Spacing = { count: number; period: string | 'day' | 'week' | 'month' | 'year' } | null;
+const FREQUENCY: Record<string, Spacing> = {
+  ON_DEMAND: null,
+  INDA: null,
+  DAIL: { count: 1, period: 'day' },
+  DAILY: { count: 1, period: 'day' },
+  WEEK: { count: 1, period: 'week' },
+  WEEKLY: { count: 1, period: 'week' },
+  TOWK: { count: 1, period: 'P13D' },
+  BIWEEKLY: { count: 1, period: 'P13D' },
+  TWMN: { count: 2, period: 'month' },
+  MNTH: { count: 1, period: 'month' },
+  MONTHLY: { count: 1, period: 'month' },
+  TOMN: { count: 1, period: 'P58D' },
+  QUTR: { count: 1, period: 'P88D' },
+  QUARTERLY: { count: 1, period: 'P88D' },
+  FOMN: { count: 1, period: 'P119D' },
+  SEMI: { count: 1, period: 'P180D' },
+  YEAR: { count: 1, period: 'year' },
+  ANNUALLY: { count: 1, period: 'year' },
+  TYEA: { count: 1, period: 'P729D' },
+};
+const UNITS = new Set(['day', 'week', 'month', 'year']);
+
+/** The issuer of the checkout links: a checkout is paid once whoever's mandate pays it. */
+export const CHECKOUT_LEDGER_ISSUER = 'urn:charter:checkout';
+
+/**
+ * How many payments one payment mandate makes, or Infinity when only its money limits bound them.
+ * - A closed (final) mandate: one.
+ * - VI (credential-format §8.3 "one mandate pair always maps to exactly one L3 pair", §5.7 rule 8):
+ *   one, unless the user signed a multi-payment bound: `agent_recurrence` (constraints.md §4.7, "enables
+ *   a single L2 mandate pair to authorize multiple L3 fulfillments": its max_occurrences, else only the
+ *   budget counts), or a total over several payments, `budget` ("across all transactions executed under
+ *   this mandate pair", §4.5) or the proposed per-period `payment.cumulative`, which §5.7 rule 9 has the
+ *   network track "per L2". A merchant `recurrence` (§4.6) is a subscription set up once: one.
+ * - AP2: `payment.agent_recurrence` gives "conditions for the agent to reuse this Payment Mandate
+ *   multiple times" (its max_occurrences, else only the budget counts); without it, one.
+ */
+function usesOf(profile: MandateDecision['profile'], rec: MandateRecord, types: Map<string, Record<string, unknown>>): number {
+  if (!rec.open) return 1;
+  const recurrence = types.get('payment.agent_recurrence');
+  if (recurrence) return isInt(recurrence.max_occurrences) ? recurrence.max_occurrences : Infinity;
+  if (profile === 'ap2' || types.has('payment.recurrence')) return 1;
+  return types.has('payment.budget') || types.has('payment.cumulative') ? Infinity : 1;
+}
 
 export interface MandateLimitsOptions {
   /** Time zone of calendar periods the mandate does not name. Default "UTC". */
@@ -42,13 +104,6 @@ const EDGES = 2 * MAX_SKEW_SECONDS;
 
 function lifetime(rec: MandateRecord): string {
   return rec.iat !== undefined && rec.exp !== undefined && rec.exp > rec.iat ? `PT${rec.exp - rec.iat + EDGES}S` : FOREVER;
-}
-
-function window(start: unknown, end: unknown, rec: MandateRecord): string {
-  const a = typeof start === 'string' ? Date.parse(start) : NaN;
-  const b = typeof end === 'string' ? Date.parse(end) : NaN;
-  if (Number.isFinite(a) && Number.isFinite(b) && b > a) return `PT${Math.ceil((b - a) / 1000) + EDGES}S`;
-  return lifetime(rec);
 }
 
 function merchantIds(list: unknown): string[] {
@@ -75,6 +130,10 @@ export function mandateLimits(decision: MandateDecision, opts: MandateLimitsOpti
     const limits: MandateLimits = {};
     const unmapped: string[] = [];
     const budgets: MandateBudget[] = [];
+    const mine = decision.constraints.filter((x) => x.ref === rec.ref);
+    const types = new Map(mine.map((c) => [c.type.replace(/^mandate\./, ''), c.constraint]));
+    const uses = usesOf(decision.profile, rec, types);
+    let spacing: Spacing = null;
     if (!rec.open && rec.payment) {
       // A closed mandate authorizes exactly one payment of exactly this amount.
       limits.perTransaction = rec.payment.amount;
@@ -82,7 +141,7 @@ export function mandateLimits(decision: MandateDecision, opts: MandateLimitsOpti
       const payee = rec.payment.payee;
       if (payee && typeof (payee.id ?? payee.website) === 'string') limits.counterparties = [String(payee.id ?? payee.website)];
     }
-    for (const c of decision.constraints.filter((x) => x.ref === rec.ref)) {
+    for (const c of mine) {
       const k = c.constraint;
       const type = c.type.replace(/^mandate\./, '');
       switch (type) {
@@ -108,13 +167,16 @@ export function mandateLimits(decision: MandateDecision, opts: MandateLimitsOpti
           budgets.unshift({ ...fromMinorUnits(k.max_total, String(k.currency)), period: { calendar: cal, timeZone } });
           break;
         }
-        case 'payment.agent_recurrence':
-          if (isInt(k.max_occurrences) && k.max_occurrences > 0) limits.rate = { count: k.max_occurrences, period: window(k.start_date, k.end_date, rec) };
-          // The spacing a frequency asks for (one per MONTHLY...) is not a ledger limit yet.
-          if (k.frequency !== undefined && k.frequency !== 'ON_DEMAND') unmapped.push(`${c.type}.frequency`);
+        case 'payment.agent_recurrence': {
+          // The occurrence count is the `#uses` link (usesOf); the dates were checked by the verifier.
+          const f = typeof k.frequency === 'string' && Object.hasOwn(FREQUENCY, k.frequency) ? FREQUENCY[k.frequency]! : undefined;
+          if (f === undefined) unmapped.push(`${c.type}.frequency`);
+          else spacing = f;
           break;
+        }
         case 'payment.recurrence':
-          unmapped.push(c.type);
+          // A subscription set up once (`#uses` is 1): its frequency and number bind the merchant's later
+          // charges, which never come through a mandate chain (constraints.md §4.6).
           break;
         default:
         // stateless types were evaluated by the verifier; nothing for the ledger
@@ -131,20 +193,37 @@ export function mandateLimits(decision: MandateDecision, opts: MandateLimitsOpti
     // One link per further budget, each with its own id (the ledger keys spend by link id): `#lifetime`
     // for the mandate's lifetime budget (as before), `#month`, `#day`... for a calendar one, `-2`, `-3`
     // when a kind repeats.
-    const named = new Set<string>();
+    const named = new Set<string>(['uses', 'frequency']);
+    const extraLink = (name: string, lim: MandateLimits): MandateLedgerLink => ({
+      ...link,
+      id: `${rec.id}#${name}`,
+      parent: rec.id,
+      authority: { actions: [action], limits: lim, maxDelegationDepth: authority.maxDelegationDepth },
+      unmapped: [],
+    });
+    if (uses !== Infinity) out.push(extraLink('uses', { rate: { count: uses, period: FOREVER } }));
+    if (spacing) {
+      const s: NonNullable<Spacing> = spacing;
+      out.push(extraLink('frequency', { rate: { count: s.count, period: UNITS.has(s.period) ? { calendar: s.period as CalendarPeriod['calendar'], timeZone } : s.period } }));
+    }
     for (const extra of budgets.slice(1)) {
       const kind = typeof extra.period === 'string' ? 'lifetime' : extra.period.calendar;
       let name = kind;
       for (let n = 2; named.has(name); n++) name = `${kind}-${n}`;
       named.add(name);
-      out.push({
-        ...link,
-        id: `${rec.id}#${name}`,
-        parent: rec.id,
-        authority: { actions: [action], limits: { budget: extra }, maxDelegationDepth: authority.maxDelegationDepth },
-        unmapped: [],
-      });
+      out.push(extraLink(name, { budget: extra }));
     }
   });
+  // The checkout this payment is for, paid once (its transaction_id is a hash of the checkout JWT; hashed
+  // again here so that any value fits a store key).
+  const tx = decision.payment?.transactionId;
+  if (tx !== undefined && out.length > 0) {
+    out.push({
+      id: `urn:charter:checkout:${decision.profile}:${createHash('sha256').update(tx, 'utf8').digest('base64url')}`,
+      issuer: CHECKOUT_LEDGER_ISSUER,
+      authority: { actions: [action], limits: { rate: { count: 1, period: FOREVER } }, maxDelegationDepth: 0 },
+      unmapped: [],
+    });
+  }
   return out;
 }

@@ -1,5 +1,5 @@
 import type { Reason } from '../errors.js';
-import type { CalendarPeriod, Money, Rate } from '../agents/types.js';
+import type { CalendarPeriod, Money } from '../agents/types.js';
 import type { CharterResolver } from '../did/types.js';
 import type { JwsAlg, PublicJwk } from '../keys/types.js';
 
@@ -42,7 +42,8 @@ export interface MandateLimits {
   budget?: MandateBudget;
   /** Merchant or payee identifiers of the profile (its `id`, or the website when there is none); not DIDs. */
   counterparties?: string[];
-  rate?: Rate;
+  /** At most `count` payments per period: a rolling ISO 8601 duration or a calendar period (a recurrence's spacing). */
+  rate?: { count: number; period: string | CalendarPeriod };
 }
 
 /** A Charter `Authority`-like record of one external mandate, ready for the ledger. */
@@ -115,6 +116,12 @@ export interface FinalPayment {
   payee?: Record<string, unknown>;
   instrument?: Record<string, unknown>;
   transactionId?: string;
+  /**
+   * The payee identifiers the user's signature binds: those an allow-list or a preset payee matched
+   * (an `id`, or a `website` matched with its name), or the payee of a mandate the user closed. A
+   * payee the agent named beyond them is its own word. Absent when no constraint restricted the payee.
+   */
+  boundPayees?: string[];
 }
 
 /** One mandate of the chain as the ledger mapping needs it (see `mandateLimits`). */

@@ -2,7 +2,7 @@ import { CharterError } from '../errors.js';
 import { makeCtx, Refusal } from './common.js';
 import { verifyVi } from './vi.js';
 import { verifyAp2 } from './ap2.js';
-import { mandateLimits } from './ledger.js';
+import { CHECKOUT_LEDGER_ISSUER, mandateLimits } from './ledger.js';
 import type { Ap2ChainInput, MandateDecision, VerifyMandateOptions, ViChainInput } from './types.js';
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -87,7 +87,8 @@ export async function verifyMandateChain(input: unknown, options: VerifyMandateO
       d.ok = false;
       d.reasons.push({ code: 'CONSTRAINT_VIOLATED', message: `the mandate's limits cannot be mapped to the ledger: ${e.message}` });
     }
-    const leaf = d.links.filter((l) => !l.id.endsWith('#lifetime')).at(-1);
+    // The leaf mandate's own link: not a further budget, use count, spacing or checkout link of it.
+    const leaf = d.links.filter((l) => !/#(lifetime|uses|frequency)$/.test(l.id) && l.issuer !== CHECKOUT_LEDGER_ISSUER).at(-1);
     if (leaf) d.authority = leaf.authority;
   }
   // Each reason also on the layer it is about.

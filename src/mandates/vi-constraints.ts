@@ -1,4 +1,5 @@
 import { extraFields, isInt, isObj, newCheck, nonEmptyObj, show, violate, type ConstraintCheck, type StrictnessMode } from './constraint-check.js';
+import { dateSpan } from './dates.js';
 
 /**
  * Verifiable Intent constraint evaluation: L3 (or immediate L2) final values
@@ -44,7 +45,14 @@ export interface ViCheckOptions {
   mode?: StrictnessMode;
   /** An open (autonomous) mandate: an unknown type always fails (the agent's authority would be unbounded). */
   isOpenMandate?: boolean;
+  /** When the payment is made (ms since the epoch): recurrence periods are checked against it. */
+  now?: number;
+  /** The time zone a calendar date (`2026-03-01`) is read in. Default "UTC". */
+  timeZone?: string;
 }
+
+/** constraints.md §4.6 and §4.7: ISO 20022 frequency codes; agent recurrences may also be ON_DEMAND. */
+export const VI_FREQUENCIES = new Set(['INDA', 'DAIL', 'WEEK', 'TOWK', 'TWMN', 'MNTH', 'TOMN', 'QUTR', 'FOMN', 'SEMI', 'YEAR', 'TYEA']);
 
 /** VI merchant matching: by `id` when both have one, else by name and website. */
 export function viMerchantMatches(candidate: unknown, target: unknown): boolean {
@@ -98,6 +106,12 @@ export function checkViConstraints(constraints: unknown, fulfillment: unknown, o
       case 'mandate.checkout.line_items':
         lineItems(c, fulfillment, r);
         break;
+      case 'mandate.payment.agent_recurrence':
+      case 'mandate.payment.recurrence':
+        r.checked.push(type);
+        r.network.push(c);
+        recurrence(type, c, constraints, fulfillment, opts, r);
+        break;
       default:
         // mandate.payment.reference is checked by the chain's integrity step; the rest is network-enforced.
         r.checked.push(type);
@@ -105,6 +119,29 @@ export function checkViConstraints(constraints: unknown, fulfillment: unknown, o
     }
   }
   return r;
+}
+
+/**
+ * The stateless part of a recurrence; the ledger counts its occurrences (mandates/ledger.ts).
+ * - agent_recurrence (constraints.md §4.7): the payment falls between start_date and end_date,
+ *   inclusive (step 1), and the mandate also bounds each payment and their total with
+ *   amount_range and budget (steps 4-5: without them the authority would be unbounded).
+ * - recurrence (§4.6): the mandate pair pays once, to set the subscription up; setting up a
+ *   subscription after its end_date is refused.
+ */
+function recurrence(type: string, c: Record<string, unknown>, constraints: unknown[], f: Record<string, unknown>, opts: ViCheckOptions, r: ConstraintCheck): void {
+  if (type === 'mandate.payment.agent_recurrence') {
+    const types = new Set(constraints.map((x) => (isObj(x) ? x.type : undefined)));
+    for (const need of ['mandate.payment.amount_range', 'mandate.payment.budget']) {
+      if (!types.has(need)) violate(r, type, 'CONSTRAINT_VIOLATED', `${type} requires a ${need} constraint in the same mandate (constraints.md §4.7)`, true);
+    }
+  }
+  if (opts.now === undefined || !nonEmptyObj(f.payment_amount)) return;
+  const tz = opts.timeZone ?? 'UTC';
+  const start = type === 'mandate.payment.agent_recurrence' ? dateSpan(c.start_date, tz) : undefined;
+  const end = c.end_date === undefined ? undefined : dateSpan(c.end_date, tz);
+  if (start && opts.now < start.start) violate(r, type, 'CONSTRAINT_VIOLATED', `the recurrence period has not started (start_date ${show(c.start_date)})`);
+  if (end && opts.now > end.end) violate(r, type, 'CONSTRAINT_VIOLATED', `the recurrence period is over (end_date ${show(c.end_date)})`);
 }
 
 const CURRENCY = /^[A-Z]{3}$/;
@@ -131,10 +168,27 @@ function shapeProblem(type: string, c: Record<string, unknown>): string | undefi
         ? undefined
         : 'cumulative needs max_total (minor units), an ISO 4217 currency and a period DAILY, WEEKLY, MONTHLY or YEARLY';
     case 'mandate.payment.agent_recurrence':
-      return optInt(c.max_occurrences, 1) ? undefined : 'agent_recurrence max_occurrences must be a positive integer';
+      if (!(typeof c.frequency === 'string' && (c.frequency === 'ON_DEMAND' || VI_FREQUENCIES.has(c.frequency))))
+        return 'agent_recurrence frequency must be ON_DEMAND or an ISO 20022 code (DAIL, WEEK, MNTH...)';
+      if (!optInt(c.max_occurrences, 1)) return 'agent_recurrence max_occurrences must be a positive integer';
+      return datesProblem(c, true);
+    case 'mandate.payment.recurrence':
+      if (!(typeof c.frequency === 'string' && VI_FREQUENCIES.has(c.frequency))) return 'recurrence frequency must be an ISO 20022 code (DAIL, WEEK, MNTH...)';
+      if (!optInt(c.number, 1)) return 'recurrence number must be a positive integer';
+      return datesProblem(c, false);
     default:
       return undefined;
   }
+}
+
+/** constraints.md §4.6-4.7: start_date is required, end_date too for an agent recurrence; both dates, in order. */
+function datesProblem(c: Record<string, unknown>, endRequired: boolean): string | undefined {
+  const start = dateSpan(c.start_date, 'UTC');
+  if (!start) return 'start_date must be an ISO 8601 date (2026-03-01) or an RFC 3339 date-time with a zone';
+  if (c.end_date === undefined && !endRequired) return undefined;
+  const end = dateSpan(c.end_date, 'UTC');
+  if (!end) return 'end_date must be an ISO 8601 date (2026-03-01) or an RFC 3339 date-time with a zone';
+  return end.end < start.start ? 'end_date is before start_date' : undefined;
 }
 
 function amountRange(c: Record<string, unknown>, f: Record<string, unknown>, r: ConstraintCheck): void {

@@ -152,4 +152,9 @@ export function checkL3Fields(claims: Record<string, unknown>, label: string, re
     if (Object.hasOwn(m, 'cnf')) refuse('INVALID_CREDENTIAL', `${label} mandates MUST NOT contain cnf`, label);
   }
   if (!found) refuse('INVALID_CREDENTIAL', `${label} discloses no ${required} mandate`, label);
+  // credential-format §8.3: one mandate pair maps to exactly one L3 pair, so an L3 carries one final
+  // mandate, of its own kind. A second one (another payment in one L3a) would ride along unevaluated,
+  // and charging it too would be a second L3 for the pair: refused rather than evaluated.
+  const mandates = dp.filter((m) => isObj(m) && Object.hasOwn(m, 'vct'));
+  if (mandates.length !== 1) refuse('INVALID_CREDENTIAL', `${label} must carry exactly one mandate (${required}); it carries ${mandates.length}`, label);
 }

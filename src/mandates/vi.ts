@@ -2,7 +2,7 @@ import { canonicalJson } from '../encoding/json.js';
 import { addLayer, checkAud, checkExp, checkIat, checkNonce, guard, party, refuse, verifyRoot, type Ctx } from './common.js';
 import { hashAscii, hasWithheld, parseSdJwt, resolveClaims, resolveValue, verifyLayer, duplicateSdDigest, type SdLayer } from './sd.js';
 import { keyFromJwk } from './trust.js';
-import { checkViConstraints, VI_NETWORK_TYPES } from './vi-constraints.js';
+import { checkViConstraints, viMerchantMatches, VI_NETWORK_TYPES } from './vi-constraints.js';
 import { readCheckout, checkoutLines, checkoutMerchant } from './checkout.js';
 import { isObj } from './constraint-check.js';
 import { fromMinorUnits } from './money.js';
@@ -210,7 +210,11 @@ export async function verifyVi(ctx: Ctx, input: ViChainInput): Promise<void> {
     if (finalCo) coPayload = await checkoutOf(ctx, finalCo, 'L3b (checkout)');
     const views = { payment: l2, checkout: l2 };
     evaluateOpen(ctx, pairs, views, { finalPay, finalCo, coPayload, l3cAud: ctx.opts.checkoutAud !== undefined && l3c ? str(l3c.payload.aud) : undefined });
-    if (finalPay) d.payment = finalPayment(finalPay);
+    if (finalPay) {
+      d.payment = finalPayment(finalPay);
+      // Payee constraints bound some of its identifiers; none: the agent was free to name the payee.
+      if (ctx.boundPayees !== undefined) d.payment.boundPayees = ctx.boundPayees;
+    }
     if (finalCo) d.checkout = { hash: String(finalCo.checkout_hash), ...checkoutSummary(coPayload, finalCo) };
     recordMandates(ctx, pairs, l2, 'open');
   } else {
@@ -218,6 +222,9 @@ export async function verifyVi(ctx: Ctx, input: ViChainInput): Promise<void> {
     const payload = await checkoutOf(ctx, co!.resolved, 'L2');
     // immediate mandates carry no constraints (credential-format §4.4): nothing to evaluate but the values
     d.payment = finalPayment(pm!.resolved);
+    // The user signed this payee whole: its id when it has one, else its website.
+    const p = d.payment.payee;
+    if (p) d.payment.boundPayees = [String(typeof p.id === 'string' && p.id !== '' ? p.id : p.website)];
     d.checkout = { hash: String(co!.resolved.checkout_hash), ...checkoutSummary(payload, co!.resolved) };
     recordMandates(ctx, pairs, l2, 'final');
   }
@@ -307,7 +314,13 @@ function evaluateOpen(
         if (hasWithheld(c))
           refuse('CONSTRAINT_VIOLATED', `${ref}: the ${String(isObj(c) ? c.type : 'constraint').slice(0, 60)} constraint hides members the user signed: present them all`, 'L2');
       }
-      const result = checkViConstraints(constraints, fulfillment ?? {}, { mode: 'strict', isOpenMandate: true });
+      const result = checkViConstraints(constraints, fulfillment ?? {}, {
+        mode: 'strict',
+        isOpenMandate: true,
+        now: ctx.now * 1000,
+        timeZone: ctx.opts.calendarTimeZone ?? 'UTC',
+      });
+      if (kind === 'payment' && f.finalPay) boundPayees(ctx, constraints, f.finalPay.payee);
       for (const c of constraints) {
         if (!isObj(c)) continue;
         const type = String(c.type);
@@ -316,15 +329,16 @@ function evaluateOpen(
         const report: ConstraintReport = {
           type,
           enforcedBy: network ? 'network' : 'verifier',
-          status: network
-            ? 'reported'
-            : mine.length > 0
+          status:
+            mine.length > 0
               ? 'violated'
-              : result.checked.includes(`${type} (undisclosed)`)
-                ? 'skipped'
-                : fulfillment || type === 'mandate.payment.reference'
-                  ? 'satisfied'
-                  : 'skipped',
+              : network
+                ? 'reported'
+                : result.checked.includes(`${type} (undisclosed)`)
+                  ? 'skipped'
+                  : fulfillment || type === 'mandate.payment.reference'
+                    ? 'satisfied'
+                    : 'skipped',
           ref,
           constraint: c,
         };
@@ -337,6 +351,26 @@ function evaluateOpen(
       }
     }
   }
+}
+
+/**
+ * Which of the payee's identifiers the user's allow-lists bound: its `id` where an allowed entry
+ * matched on id, its `website` where one matched on name and website (constraints.md §4.3: by id when
+ * both have one, else by name and website). An id beside a website matched that way is the agent's
+ * word, never the user's. Without an allowed_payees constraint the user let the agent choose the payee.
+ */
+function boundPayees(ctx: Ctx, constraints: unknown[], payee: unknown): void {
+  const lists = constraints.filter((c): c is Record<string, unknown> => isObj(c) && c.type === 'mandate.payment.allowed_payees');
+  if (lists.length === 0 || !isObj(payee)) return;
+  const bound = new Set<string>();
+  for (const c of lists) {
+    for (const m of Array.isArray(c.allowed) ? c.allowed : []) {
+      if (!isObj(m) || Object.hasOwn(m, '...') || !viMerchantMatches(m, payee)) continue;
+      if (m.id && payee.id) bound.add(String(payee.id));
+      else bound.add(String(payee.website));
+    }
+  }
+  ctx.boundPayees = [...(ctx.boundPayees ?? []), ...bound];
 }
 
 function recordMandates(ctx: Ctx, pairs: Pair[], l2: SdLayer, kind: 'open' | 'final'): void {

@@ -77,7 +77,7 @@ export interface Ap2World {
   openCheckout: string;
 }
 
-/** An AP2 user (root) delegating to an agent: at most 200 USD a payment, 1,000 USD over the mandate's life. */
+/** An AP2 user (root) delegating to an agent: at most 200 USD a payment, 1,000 USD over the mandate's life, reusable (agent_recurrence). */
 export async function ap2World(now: Date, budgetMajor = 1000): Promise<Ap2World> {
   const root = freshParty();
   const agent = freshParty();
@@ -102,6 +102,8 @@ export async function ap2World(now: Date, budgetMajor = 1000): Promise<Ap2World>
       { type: 'payment.amount_range', currency: 'USD', max: 20000, min: 0 },
       { type: 'payment.allowed_payees', allowed: [AP2_MERCHANT] },
       { type: 'payment.budget', max: budgetMajor, currency: 'USD' },
+      // AP2: without agent_recurrence an open payment mandate pays once; with it, as often as the budget allows.
+      { type: 'payment.agent_recurrence', frequency: 'ON_DEMAND' },
     ],
     now,
     expiresIn: 86400,

@@ -143,8 +143,8 @@ describe('Verifiable Intent through the guard', () => {
 
   it('what the request adds: the amount charged must be the payment (REQUEST_MISMATCH), the payee this one (COUNTERPARTY_NOT_ALLOWED), a malformed amount is a 400', async () => {
     const verifier = verifierOn(store);
-    const intent = await viIntent(w, NOW);
-    const pay = () => viPayment(w, intent, { amount: '99.5', aud: AUD, now: NOW });
+    // A fresh intent for each payment: an intent with only a per-payment maximum pays once (VI credential-format §8.3).
+    const pay = async () => viPayment(w, await viIntent(w, NOW), { amount: '99.5', aud: AUD, now: NOW });
     expect(await authorizeMandatePayment(await pay(), request(verifier, { amount: '99.50 USD' }))).toMatchObject({ ok: true });
     expect(await authorizeMandatePayment(await pay(), request(verifier, { amount: '99.51 USD' }))).toMatchObject({
       ok: false,
@@ -167,11 +167,10 @@ describe('Verifiable Intent through the guard', () => {
 
   it('travels as base64url JSON (a Bearer token) or JSON text as well as the object', async () => {
     const verifier = verifierOn(store);
-    const intent = await viIntent(w, NOW);
-    const token = mandateToken('verifiable-intent', await viPayment(w, intent, { amount: '5', aud: AUD, now: NOW }));
+    const token = mandateToken('verifiable-intent', await viPayment(w, await viIntent(w, NOW), { amount: '5', aud: AUD, now: NOW }));
     expect(token).toMatch(/^[A-Za-z0-9_-]+$/);
     expect((await authorizeMandatePayment(token, request(verifier))).ok).toBe(true);
-    expect((await authorizeMandatePayment(JSON.stringify(await viPayment(w, intent, { amount: '5', aud: AUD, now: NOW })), request(verifier))).ok).toBe(true);
+    expect((await authorizeMandatePayment(JSON.stringify(await viPayment(w, await viIntent(w, NOW), { amount: '5', aud: AUD, now: NOW })), request(verifier))).ok).toBe(true);
   });
 
   it('challenge mode: the closing nonce must be one this verifier issued, and is used once', async () => {

@@ -201,9 +201,20 @@ describe('AP2 v0.2: open mandates delegate to closed ones bound to one checkout'
     ]);
   });
 
-  it('maps the open payment mandate to a ledger link: max per payment, payees, the budget over its life, occurrences', async () => {
+  it('maps the open payment mandate to ledger links: max per payment, payees, the budget over its life, occurrences, spacing, the checkout', async () => {
     const d = await verifyMandateChain({ payment: ok.payment, checkout: ok.checkout }, opts(p));
-    expect(d.links).toHaveLength(1);
+    expect(d.links.map((l) => l.id.replace(/^urn:ap2:mandate:[A-Za-z0-9_-]{43}/, 'M').replace(/:[A-Za-z0-9_-]{43}$/, ':H'))).toEqual([
+      'M',
+      'M#uses',
+      'M#frequency',
+      'urn:charter:checkout:ap2:H',
+    ]);
+    // max_occurrences over the whole life (never a window that refills); MONTHLY: one a calendar month; the checkout once.
+    expect(d.links.slice(1).map((l) => l.authority.limits)).toEqual([
+      { rate: { count: 12, period: 'P100Y' } },
+      { rate: { count: 1, period: { calendar: 'month', timeZone: 'UTC' } } },
+      { rate: { count: 1, period: 'P100Y' } },
+    ]);
     expect(d.links[0]).toMatchObject({
       id: expect.stringMatching(/^urn:ap2:mandate:[A-Za-z0-9_-]{43}$/),
       issuer: d.principal!.key,
@@ -214,11 +225,10 @@ describe('AP2 v0.2: open mandates delegate to closed ones bound to one checkout'
           // The mandate's life (3,600 s) plus twice the largest clock skew (300 s): payments are taken within the skew of either end.
           counterparties: ['merchant_1'],
           budget: { amount: '1000', currency: 'USD', period: 'PT4200S' },
-          rate: { count: 12, period: 'PT4200S' },
         },
         maxDelegationDepth: 0,
       },
-      unmapped: ['payment.agent_recurrence.frequency'],
+      unmapped: [],
     });
   });
 
@@ -365,6 +375,8 @@ describe('AP2 v0.2: open mandates delegate to closed ones bound to one checkout'
     expect(d.mode).toBe('human-present');
     expect(d.links.map((l) => l.authority.limits)).toEqual([
       { perTransaction: { amount: '50', currency: 'USD' }, budget: { amount: '50', currency: 'USD', period: 'PT1200S' }, counterparties: ['merchant_1'] },
+      { rate: { count: 1, period: 'P100Y' } },
+      { rate: { count: 1, period: 'P100Y' } },
     ]);
   });
 });
@@ -379,8 +391,7 @@ describe('AP2: members of the open mandate the agent withholds', () => {
   /** An open payment mandate whose `hidden` members are object-member disclosures; `forward` picks the ones the agent passes on. */
   async function chain(hide: (m: ReturnType<typeof openPayment>) => string[], forward: (hidden: string[]) => string[]) {
     const checkoutJwt = await merchantCheckout(p.merchant);
-    const m = openPayment(p, 'unused');
-    m.constraints = m.constraints.filter((c) => c.type !== 'payment.reference');
+    const m = openPayment(p, 'open-checkout');
     const hidden = hide(m);
     const md = disclose([m]);
     const root = await signCompact({ typ: 'dc+sd-jwt' }, { iss: p.root.issuer.did, iat: T0, delegate_payload: [{ '...': sha(md) }], _sd_alg: 'sha-256' }, p.root);
@@ -393,7 +404,7 @@ describe('AP2: members of the open mandate the agent withholds', () => {
       payment_instrument: INSTRUMENT,
     };
     const payment = await closeAp2Mandate({ chain: open, signer: p.agent.signer, mandate: closed, aud: 'psp', nonce: 'n-psp', now: new Date((T0 + 30) * 1000) });
-    return codes(await verifyMandateChain(payment, opts(p, { aud: 'psp', nonce: 'n-psp', checkoutHash: hashAscii(checkoutJwt) })));
+    return codes(await verifyMandateChain(payment, opts(p, { aud: 'psp', nonce: 'n-psp', checkoutHash: hashAscii(checkoutJwt), openCheckoutHash: 'open-checkout' })));
   }
   /** Replaces `obj[name]` by a digest in `_sd`; returns the disclosure. */
   const hideMember = (obj: Record<string, unknown>, name: string): string => {

@@ -140,10 +140,15 @@ describe('Verifiable Intent: a Charter principal issues L2, a Charter agent L3, 
     ]);
   });
 
-  it('maps the open payment mandate to one ledger link: per-transaction max, minimum, payees', async () => {
+  it('maps the open payment mandate to a ledger link (per-transaction max, minimum, payees), paid once, for one checkout paid once', async () => {
     const d = await verifyMandateChain(input, opts(w));
-    expect(d.links).toHaveLength(1);
+    expect(d.links).toHaveLength(3);
     const link = d.links[0]!;
+    // credential-format §8.3: one L3 pair per mandate pair (no budget, no recurrence); the checkout once, whoever pays it.
+    expect(d.links.slice(1).map((l) => [l.id.replace(link.id, 'M').replace(/:[A-Za-z0-9_-]{43}$/, ':H'), l.authority.limits])).toEqual([
+      ['M#uses', { rate: { count: 1, period: 'P100Y' } }],
+      ['urn:charter:checkout:verifiable-intent:H', { rate: { count: 1, period: 'P100Y' } }],
+    ]);
     expect(link.id).toMatch(/^urn:vi:mandate:[A-Za-z0-9_-]{43}$/);
     expect(link.issuer).toBe(d.principal!.key);
     expect(link.subject).toBe(d.agent!.key);
@@ -318,10 +323,12 @@ describe('Verifiable Intent: constraints, modes and fail-closed rules', () => {
       ['mandate.payment.budget', 'reported'],
       ['payment.cumulative', 'reported'],
     ]);
-    expect(d.links.map((l) => [l.id.endsWith('#lifetime'), l.authority.limits.budget])).toEqual([
+    // A total over several payments: only the money limits bound how many (no #uses link).
+    expect(d.links.filter((l) => l.authority.limits.budget).map((l) => [l.id.endsWith('#lifetime'), l.authority.limits.budget])).toEqual([
       [false, { amount: '500', currency: 'USD', period: { calendar: 'month', timeZone: 'Europe/Paris' } }],
       [true, { amount: '1000', currency: 'USD', period: 'PT87000S' }],
     ]);
+    expect(d.links.map((l) => (l.id.startsWith('urn:charter:checkout:') ? 'checkout' : (l.id.split('#')[1] ?? '')))).toEqual(['', 'lifetime', 'checkout']);
     expect(d.authority?.limits.perTransaction).toEqual({ amount: '400', currency: 'USD' });
   });
 
@@ -335,7 +342,8 @@ describe('Verifiable Intent: constraints, modes and fail-closed rules', () => {
     expect(codes(d)).toEqual([]);
     const ids = d.links.map((l) => l.id);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(ids.length).toBe(3);
+    expect(ids.length).toBe(4);
+    expect(ids.filter((x) => x.startsWith('urn:charter:checkout:'))).toHaveLength(1);
     expect(
       ids
         .filter((x) => x.includes('#'))
@@ -427,12 +435,11 @@ describe('Verifiable Intent: constraints, modes and fail-closed rules', () => {
     const d = await verifyMandateChain({ l1: w.l1, l2: im.l2 }, opts(w, { aud: 'https://network.example.com', nonce: 'n-im' }));
     expect(codes(d)).toEqual([]);
     expect(d.mode).toBe('immediate');
-    expect(d.links).toHaveLength(1);
-    expect(d.links[0]!.authority.limits).toEqual({
-      perTransaction: { amount: '279.99', currency: 'USD' },
-      budget: { amount: '279.99', currency: 'USD', period: 'PT1500S' },
-      counterparties: ['merchant-uuid-1'],
-    });
+    expect(d.links.map((l) => l.authority.limits)).toEqual([
+      { perTransaction: { amount: '279.99', currency: 'USD' }, budget: { amount: '279.99', currency: 'USD', period: 'PT1500S' }, counterparties: ['merchant-uuid-1'] },
+      { rate: { count: 1, period: 'P100Y' } },
+      { rate: { count: 1, period: 'P100Y' } },
+    ]);
     // L3 given for an immediate L2 is a caller error
     expect(codes(await verifyMandateChain({ l1: w.l1, l2: im.l2, l3_payment: im.l2 }, opts(w, { aud: 'https://network.example.com', nonce: 'n-im' })))).toEqual([
       'INVALID_ARGUMENT',
