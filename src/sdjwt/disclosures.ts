@@ -25,14 +25,29 @@ const MAX_DEPTH = 32;
 /** RFC 9901 §4.2.1, §7.1 step 3.2.2: never a disclosed claim name. */
 const RESERVED_NAMES = new Set(['_sd', '...']);
 /**
- * draft-ietf-oauth-sd-jwt-vc "Registered JWT Claims": these top-level claims are never selectively
- * disclosable. A holder who could withhold `status`, `exp` or `cnf` could hide a
- * revocation, an expiry or the key binding, so a disclosure of one is refused.
- * (A withheld one looks like a decoy; `requireStatus` is the verifier's guard there.)
+ * draft-ietf-oauth-sd-jwt-vc "Registered JWT Claims": iss, nbf, exp, cnf, vct,
+ * vct#integrity and status "MUST NOT be selectively disclosed". A holder who
+ * could withhold `status`, `exp` or `cnf` could hide a revocation, an expiry or
+ * the key binding, so a disclosure of one, or a digest anywhere inside one, is
+ * refused. (A withheld one looks like a decoy: verifySdJwtVc requires a plain
+ * `cnf` and a key binding, `requireStatus` a status, and a grant refuses any
+ * digest at its top level.)
  */
 const NEVER_DISCLOSED = new Set(['iss', 'nbf', 'exp', 'cnf', 'vct', 'vct#integrity', 'status', '_sd_alg']);
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * RFC 9901 §7.1 step 3.3: "Find all array elements that are objects with one
+ * key, that key being `...` and referring to a string." Only those are digests;
+ * any other object (`...` beside other members, or naming a non-string) is an
+ * ordinary element, kept and processed like any value.
+ */
+function isDigestElement(el: unknown): el is { '...': string } {
+  if (!isObj(el)) return false;
+  const keys = Object.keys(el);
+  return keys.length === 1 && keys[0] === '...' && typeof el['...'] === 'string';
+}
 const invalid = (message: string) => new CharterError('DISCLOSURE_INVALID', message);
 
 /** Sets an own property, so a claim named `__proto__` stays a claim instead of replacing the prototype. */
@@ -40,8 +55,13 @@ function put(o: Record<string, unknown>, k: string, v: unknown): void {
   Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
 }
 
-/** RFC 9901 §4.2.1 / §4.2.2: a base64url JSON array [salt, name, value] or [salt, value]. */
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
+/**
+ * RFC 9901 §4.2.1 / §4.2.2: a base64url JSON array [salt, name, value] or [salt, value].
+ * `ignoreBOM` keeps a leading byte order mark in the text, where it is refused: the default decoder
+ * strips it silently, so bytes a peer refuses (RFC 8259 §8.1: JSON text MUST NOT begin with a BOM)
+ * would be read here as the disclosure without it.
+ */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export function parseDisclosure(encoded: string, alg: SdHashAlg): Disclosure {
   if (!B64U.test(encoded)) throw invalid('a disclosure is not base64url');
@@ -50,6 +70,11 @@ export function parseDisclosure(encoded: string, alg: SdHashAlg): Disclosure {
   try {
     // Strict UTF-8, as for a JWS payload: a lenient decode would read invalid bytes as U+FFFD, where a peer refuses.
     text = UTF8.decode(Buffer.from(encoded, 'base64url'));
+  } catch {
+    throw invalid('a disclosure is not JSON in UTF-8');
+  }
+  if (text.charCodeAt(0) === 0xfeff) throw invalid('a disclosure begins with a byte order mark');
+  try {
     arr = JSON.parse(text);
   } catch {
     throw invalid('a disclosure is not JSON in UTF-8');
@@ -79,6 +104,11 @@ export interface Processed {
    * digest there.
    */
   selective: string[];
+  /**
+   * The subset of `selective` where at least one digest had no disclosure: a
+   * claim withheld by the holder, or a decoy (the two cannot be told apart).
+   */
+  withheld: string[];
 }
 
 /**
@@ -97,6 +127,7 @@ export function processDisclosures(payload: Record<string, unknown>, disclosures
   const seen = new Set<string>();
   const disclosed: string[] = [];
   const selective = new Set<string>();
+  const withheld = new Set<string>();
 
   function reference(digest: unknown): Disclosure | undefined {
     if (typeof digest !== 'string') throw invalid('an embedded digest must be a string');
@@ -106,23 +137,26 @@ export function processDisclosures(payload: Record<string, unknown>, disclosures
     return byDigest.get(digest);
   }
 
-  function walk(value: unknown, path: string, depth: number): unknown {
+  /** `guarded`: the never-disclosable top-level claim this value sits in (`cnf`, `status`), where no digest may appear. */
+  function walk(value: unknown, path: string, depth: number, guarded?: string): unknown {
     if (depth > MAX_DEPTH) throw invalid(`claims nest more than ${MAX_DEPTH} levels deep`);
     if (Array.isArray(value)) {
       const out: unknown[] = [];
       value.forEach((el, i) => {
         const p = path ? `${path}.${i}` : String(i);
-        if (isObj(el) && Object.prototype.hasOwnProperty.call(el, '...')) {
-          // §4.2.4.2: an array element digest is an object with the one key "...".
-          if (Object.keys(el).length !== 1) throw invalid('an array element digest must be an object with "..." alone');
+        if (isDigestElement(el)) {
+          if (guarded) throw invalid(`"${guarded}" must not be selectively disclosable, in whole or in part`);
           selective.add(path);
           const d = reference(el['...']);
-          if (d === undefined) return; // a decoy or an element the holder withheld
+          if (d === undefined) {
+            withheld.add(path); // a decoy or an element the holder withheld
+            return;
+          }
           if (d.name !== undefined) throw invalid('an object property disclosure is referenced as an array element');
           disclosed.push(p);
           out.push(walk(d.value, p, depth + 1));
         } else {
-          out.push(walk(el, p, depth + 1));
+          out.push(walk(el, p, depth + 1, guarded));
         }
       });
       return out;
@@ -131,14 +165,20 @@ export function processDisclosures(payload: Record<string, unknown>, disclosures
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
       if (k === '_sd' || (depth === 0 && k === '_sd_alg')) continue;
-      put(out, k, walk(v, path ? `${path}.${k}` : k, depth + 1));
+      put(out, k, walk(v, path ? `${path}.${k}` : k, depth + 1, depth === 0 && NEVER_DISCLOSED.has(k) ? k : guarded));
     }
     if (value._sd !== undefined) {
       if (!Array.isArray(value._sd)) throw invalid('"_sd" must be an array of digests');
+      // A digest inside `cnf` (its `jwk`) or `status` (its `status_list`) lets a holder withhold the part
+      // that matters as surely as a digest of the whole claim: refused whether disclosed or not.
+      if (value._sd.length > 0 && guarded) throw invalid(`"${guarded}" must not be selectively disclosable, in whole or in part`);
       if (value._sd.length > 0) selective.add(path);
       for (const digest of value._sd) {
         const d = reference(digest);
-        if (d === undefined) continue;
+        if (d === undefined) {
+          withheld.add(path);
+          continue;
+        }
         if (d.name === undefined) throw invalid('an array element disclosure is referenced from "_sd"');
         if (depth === 0 && NEVER_DISCLOSED.has(d.name)) throw invalid(`"${d.name}" must not be selectively disclosable`);
         // §7.1 step 3.2.3: a disclosed name must not already exist at its level.
@@ -154,5 +194,5 @@ export function processDisclosures(payload: Record<string, unknown>, disclosures
   const claims = walk(payload, '', 0) as Record<string, unknown>;
   // §7.1 step 5: every disclosure must be referenced from the payload or another disclosure.
   for (const d of disclosures) if (!seen.has(d.digest)) throw invalid('a disclosure is not referenced by any digest');
-  return { claims, disclosed: disclosed.sort(), selective: [...selective].sort() };
+  return { claims, disclosed: disclosed.sort(), selective: [...selective].sort(), withheld: [...withheld].sort() };
 }

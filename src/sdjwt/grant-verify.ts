@@ -5,7 +5,7 @@ import { listsKey } from '../did/methods.js';
 import { SD_JWT_GRANT_VCT, readTerms, termsReasons, type DeclaredProcessing, type GrantDecision } from '../grants/index.js';
 import { actionCovered, normalizeGrantResource, normalizeResource, resourceCovered } from '../grants/scope.js';
 import { verifySdJwtVc } from './verify.js';
-import type { SdJwtStatusChecker, TrustedJwkIssuer } from './types.js';
+import type { SdJwtStatusChecker, SdJwtVcVerification, TrustedJwkIssuer } from './types.js';
 
 /** The `vct` of a DataAccessGrant issued as an SD-JWT VC. */
 export const GRANT_VCT = SD_JWT_GRANT_VCT;
@@ -40,7 +40,10 @@ export interface VerifySdJwtGrantOptions {
   /** This verifier and the nonce it sent, checked against the KB-JWT. */
   aud?: string;
   nonce?: string;
-  /** Accept the grant without a key binding (the grantee checking what it received). Default false. */
+  /**
+   * Accept the grant without a key binding (the grantee checking what it received). Default false: a grant
+   * needs a plain `cnf` and a KB-JWT signed with it, and only then does the decision name a `holder`.
+   */
   allowMissingKeyBinding?: boolean;
   trustedIssuers?: readonly TrustedJwkIssuer[];
   /** The declared use, checked against the grant's terms as verifyGrant does (PURPOSE_NOT_ALLOWED, PROCESSING_NOT_ALLOWED). */
@@ -92,10 +95,18 @@ const RESTRICTION = /^grant\.(?:purpose|constraints|terms)(?:\.|$)/;
  * withholding `grant.terms` would be checked against no terms at all.
  * Digests in `grant.resources` and `grant.actions` (a permission each) are fine.
  */
-function hidableReasons(selective: readonly string[] | undefined, disclosed: readonly string[] | undefined): Reason[] {
+function hidableReasons(v: Pick<SdJwtVcVerification, 'selective' | 'disclosed' | 'withheld'>): Reason[] {
+  const { selective, disclosed, withheld } = v;
+  const out: Reason[] = [];
+  // An undisclosed digest at the top level could stand for a withheld `nbf`, `cnf` or `status` (SD-JWT VC
+  // "Registered JWT Claims" forbids making them disclosable, but a verifier cannot tell a withheld one from
+  // a decoy): a grant used before its nbf, or without the key binding its issuer asked for. So every
+  // top-level digest must be disclosed. issueSdJwtGrant puts none there.
+  if (withheld?.includes('')) out.push({ code: 'DISCLOSURE_INVALID', message: "a grant's top-level claims must all be shown: a withheld one could be its nbf, cnf or status" });
   const hidable = [...(selective ?? []).filter((p) => p === 'grant' || RESTRICTION.test(p)), ...(disclosed ?? []).filter((p) => RESTRICTION.test(p))];
-  if (hidable.length === 0) return [];
-  return [{ code: 'DISCLOSURE_INVALID', message: `a grant's restrictions must be in clear, but ${[...new Set(hidable)].join(', ').slice(0, 120)} could be withheld` }];
+  if (hidable.length > 0)
+    out.push({ code: 'DISCLOSURE_INVALID', message: `a grant's restrictions must be in clear, but ${[...new Set(hidable)].join(', ').slice(0, 120)} could be withheld` });
+  return out;
 }
 
 /**
@@ -143,7 +154,7 @@ export async function verifySdJwtGrant(token: string, options: VerifySdJwtGrantO
   if (c) {
     if (v.validUntil === undefined) reasons.push({ code: 'INVALID_CREDENTIAL', message: 'a grant must expire (exp)' });
     if (c.status === undefined) reasons.push({ code: 'STATUS_INVALID', message: 'a grant without a revocation status cannot be revoked, so it is refused' });
-    reasons.push(...shapeReasons(c.grant), ...hidableReasons(v.selective, v.disclosed));
+    reasons.push(...shapeReasons(c.grant), ...hidableReasons(v));
     // Terms bind the verifier whatever the format: a declared use outside them is refused.
     const terms = g.terms === undefined ? undefined : readTerms(g.terms).terms;
     reasons.push(
@@ -158,7 +169,9 @@ export async function verifySdJwtGrant(token: string, options: VerifySdJwtGrantO
     } else if (options.owner !== undefined && v.issuer !== options.owner) {
       reasons.push({ code: 'GRANT_NOT_OWNER', message: `the grant was issued by ${String(v.issuer).slice(0, 100)}, not by the owner of ${resource.slice(0, 200)}` });
     }
-    if (options.grantee !== undefined && v.subject !== options.grantee) reasons.push({ code: 'GRANTEE_MISMATCH', message: 'the grant was given to someone else' });
+    // DataAccessGrant: the subject is the grantee, the party the key binding must prove is presenting.
+    if (v.subject === undefined) reasons.push({ code: 'INVALID_CREDENTIAL', message: 'a grant names its grantee in "sub"' });
+    else if (options.grantee !== undefined && v.subject !== options.grantee) reasons.push({ code: 'GRANTEE_MISMATCH', message: 'the grant was given to someone else' });
     if (!resourceCovered(resources, resource) || !actionCovered(actions, options.action)) {
       reasons.push({ code: 'GRANT_SCOPE', message: `the grant (as disclosed) does not cover ${options.action.slice(0, 64)} on ${resource.slice(0, 200)}` });
     }

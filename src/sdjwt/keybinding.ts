@@ -2,6 +2,8 @@ import { toReason, type Reason } from '../errors.js';
 import { importVerificationKey, verifySignature } from '../keys/index.js';
 import type { PublicJwk, VerificationKey } from '../keys/types.js';
 import { decodeJwt, type DecodedJwt } from '../credentials/index.js';
+import { replicatedClaimConflicts } from '../credentials/jws.js';
+import { isMediaType } from '../credentials/media.js';
 import { isNumericDate, windowReasons } from '../credentials/time.js';
 import { sdDigest } from './hash.js';
 import { KB_JWT_TYP, type SdHashAlg } from './types.js';
@@ -17,6 +19,15 @@ export function holderKeyOf(cnf: unknown): { key?: VerificationKey; reason?: Rea
   } catch (e) {
     return { reason: toReason(e, 'INVALID_KEY') };
   }
+}
+
+/**
+ * RFC 9901 §4.3: a KB-JWT has typ `kb+jwt`, read as RFC 7515 §4.1.9 has a
+ * recipient read a media type: case-insensitive, `application/` optional.
+ * (For a transport's pre-check too, so it and this verifier agree.)
+ */
+export function isKbJwtTyp(typ: unknown): boolean {
+  return isMediaType(typ, KB_JWT_TYP);
 }
 
 export interface KeyBindingCheck {
@@ -38,13 +49,16 @@ export interface KeyBindingCheck {
  * bytes (`sd_hash`). Returns refusals and, when valid, its claims.
  */
 export function checkKeyBinding(c: KeyBindingCheck): { reasons: Reason[]; claims?: { aud: string; nonce: string; iat: number } } {
+  // Checked where the options enter (verifySdJwtVc); here too, since NaN would switch the age check off.
+  if (!Number.isFinite(c.maxAgeMs) || c.maxAgeMs < 0 || !Number.isFinite(c.skewMs) || c.skewMs < 0)
+    throw new TypeError('checkKeyBinding needs finite, non-negative maxAgeMs and skewMs');
   let d: DecodedJwt;
   try {
     d = decodeJwt(c.kbJwt);
   } catch (e) {
     return { reasons: [toReason(e, 'MALFORMED_JWT')] };
   }
-  if (d.header.typ !== KB_JWT_TYP) return { reasons: [{ code: 'INVALID_TYP', message: `the key binding JWT must have typ ${KB_JWT_TYP}` }] };
+  if (!isKbJwtTyp(d.header.typ)) return { reasons: [{ code: 'INVALID_TYP', message: `the key binding JWT must have typ ${KB_JWT_TYP}` }] };
   if (d.header.alg !== c.holder.alg)
     return { reasons: [{ code: 'ALG_KEY_MISMATCH', message: `the key binding alg ${d.header.alg} does not fit the holder's ${c.holder.keyType} key` }] };
   if (!verifySignature(c.holder, d.header.alg, d.signingInput, d.signature)) {
@@ -52,10 +66,15 @@ export function checkKeyBinding(c: KeyBindingCheck): { reasons: Reason[]; claims
   }
   const p = d.payload;
   const reasons: Reason[] = [];
+  // RFC 7519 §5.3: a header copy of aud, iat... must equal the claim.
+  for (const k of replicatedClaimConflicts(d))
+    reasons.push({ code: 'KEY_BINDING_INVALID', message: `the key binding JWT header parameter "${k}" differs from its claim (RFC 7519 §5.3)` });
   if (typeof p.sd_hash !== 'string' || p.sd_hash !== sdDigest(c.sdAlg, c.presented)) {
     reasons.push({ code: 'KEY_BINDING_INVALID', message: 'sd_hash does not match the presented SD-JWT and disclosures' });
   }
-  // §4.3: aud is a single string. No expected audience means no audience is acceptable.
+  // RFC 9901 §4.3: "aud: REQUIRED. The value MUST be a single string". RFC 7519 §4.1.3 lets a JWT carry
+  // an array, but this profile narrows it, so ["<aud>"] is refused like any other non-string.
+  // No expected audience means no audience is acceptable.
   if (typeof p.aud !== 'string' || c.aud === undefined || p.aud !== c.aud)
     reasons.push({
       code: 'AUDIENCE_MISMATCH',

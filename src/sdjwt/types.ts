@@ -92,11 +92,13 @@ export interface VerifySdJwtVcOptions {
   /** The KB-JWT `nonce` this verifier sent. */
   nonce?: string;
   /**
-   * Accept a token that has `cnf` but no KB-JWT: for a holder checking what
-   * it was issued, never for a presentation. Default false.
+   * Accept a token without a key binding: one that has `cnf` but no KB-JWT,
+   * or a bearer credential with no plain `cnf` at all. For a holder checking
+   * what it was issued, or a verifier that accepts bearer credentials; never
+   * for a presentation that must prove who presents it. Default false.
    */
   allowMissingKeyBinding?: boolean;
-  /** Most seconds since the KB-JWT's `iat`. Default 300. */
+  /** Most seconds since the KB-JWT's `iat`. Default 300; NaN, Infinity or a negative number is a TypeError. */
   maxKeyBindingAgeSeconds?: number;
   /** `_sd_alg` values accepted. Default `['sha-256']`. */
   sdAlgs?: readonly SdHashAlg[];
@@ -135,6 +137,8 @@ export interface SdJwtVcVerification {
    * withheld one cannot be told from a decoy).
    */
   selective?: string[];
+  /** The paths of `selective` where a digest had no disclosure: a claim was withheld there, or a decoy sits there. */
+  withheld?: string[];
   /** `cnf.jwk`: the key the credential is bound to; `keyBinding` is set when the holder proved possession of it. */
   holderKey?: PublicJwk;
   /** The verified KB-JWT's claims; absent when the token carried none. */

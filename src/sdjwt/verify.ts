@@ -1,5 +1,7 @@
 import { CharterError, toReason, type Reason } from '../errors.js';
 import { decodeJwt, type DecodedJwt } from '../credentials/index.js';
+import { replicatedClaimConflicts } from '../credentials/jws.js';
+import { isMediaType } from '../credentials/media.js';
 import { isNumericDate, MAX_SKEW_SECONDS, nowOf, windowReasons } from '../credentials/time.js';
 import type { TokenStatusReference } from '../status/token-issuer.js';
 import { isSdHashAlg } from './hash.js';
@@ -11,6 +13,7 @@ import { SD_JWT_VC_TYP, SD_JWT_VC_TYP_LEGACY, type SdHashAlg, type SdJwtVcVerifi
 export const DEFAULT_MAX_SD_JWT = 256 * 1024;
 const MAX_DISCLOSURES = 1024;
 const DEFAULT_SKEW = 60;
+const DEFAULT_MAX_KB_AGE = 300;
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -19,6 +22,26 @@ function skewOf(s: number | undefined): number {
   if (s === undefined) return DEFAULT_SKEW;
   if (!Number.isFinite(s) || s < 0) throw new TypeError('skewSeconds must be a non-negative number');
   return Math.min(s, MAX_SKEW_SECONDS);
+}
+
+/**
+ * The KB-JWT age bound, checked like skewSeconds: NaN, Infinity or a negative
+ * number would turn `now - iat > maxAge` into a comparison that is never
+ * true, switching the freshness check off, so each is a misuse (TypeError).
+ */
+export function maxKeyBindingAgeOf(s: number | undefined): number {
+  if (s === undefined) return DEFAULT_MAX_KB_AGE;
+  if (typeof s !== 'number' || !Number.isFinite(s) || s < 0) throw new TypeError('maxKeyBindingAgeSeconds must be a finite, non-negative number of seconds');
+  return s;
+}
+
+/**
+ * draft-ietf-oauth-sd-jwt-vc "JOSE Header": typ `dc+sd-jwt` (or the older
+ * `vc+sd-jwt`), read as RFC 7515 §4.1.9 has a recipient read a media type:
+ * case-insensitive, with or without the `application/` prefix.
+ */
+export function isSdJwtVcTyp(typ: unknown): boolean {
+  return isMediaType(typ, SD_JWT_VC_TYP) || isMediaType(typ, SD_JWT_VC_TYP_LEGACY);
 }
 
 export interface SplitSdJwt {
@@ -57,13 +80,14 @@ function statusRef(v: unknown): TokenStatusReference | undefined {
 /**
  * Verifies an SD-JWT VC or a presentation of one (RFC 9901 §7,
  * draft-ietf-oauth-sd-jwt-vc "Verification and Processing") and returns a decision with every reason.
- * Fails closed: a token with `cnf` needs a valid KB-JWT (unless
- * `allowMissingKeyBinding`), and one with `status` needs a status checker
- * that passes.
+ * Fails closed: a token needs a plain `cnf` and a valid KB-JWT over it
+ * (unless `allowMissingKeyBinding`), and one with `status` needs a status
+ * checker that passes.
  */
 export async function verifySdJwtVc(token: string, options: VerifySdJwtVcOptions): Promise<SdJwtVcVerification> {
   if (!options || typeof options.resolver?.resolveKey !== 'function') throw new TypeError('verifySdJwtVc needs options.resolver');
   const skewMs = skewOf(options.skewSeconds) * 1000;
+  const maxAgeMs = maxKeyBindingAgeOf(options.maxKeyBindingAgeSeconds) * 1000;
   const now = nowOf(options.now, 'verifySdJwtVc').getTime();
   let split: SplitSdJwt;
   let d: DecodedJwt;
@@ -80,13 +104,17 @@ export async function verifySdJwtVc(token: string, options: VerifySdJwtVcOptions
   if (typeof p.vct === 'string') base.vct = p.vct;
   if (typeof p.jti === 'string') base.id = p.jti;
 
-  if (d.header.typ !== SD_JWT_VC_TYP && d.header.typ !== SD_JWT_VC_TYP_LEGACY) {
+  if (!isSdJwtVcTyp(d.header.typ)) {
     reasons.push({ code: 'INVALID_TYP', message: `typ "${String(d.header.typ).slice(0, 20)}" is not an SD-JWT VC (expected ${SD_JWT_VC_TYP})` });
   }
+  // RFC 7519 §5.3, as on the vc+jwt path: a header copy of iss, sub, exp... must equal the claim, or a
+  // library that reads the header sees another issuer, subject or expiry than the one this check judged.
+  for (const k of replicatedClaimConflicts(d)) reasons.push({ code: 'INVALID_CREDENTIAL', message: `the header parameter "${k}" differs from the JWT claim (RFC 7519 §5.3)` });
   if (typeof p.vct !== 'string' || p.vct.length === 0) reasons.push({ code: 'INVALID_CREDENTIAL', message: 'an SD-JWT VC needs a "vct" string' });
   else if (options.vct !== undefined && p.vct !== options.vct) reasons.push({ code: 'INVALID_CREDENTIAL', message: `expected a ${options.vct.slice(0, 100)} credential` });
-  // §4.1.1: no _sd_alg means sha-256; anything else must be one the verifier chose to accept.
-  const sdAlg = p._sd_alg ?? 'sha-256';
+  // RFC 9901 §4.1.1: an absent _sd_alg means sha-256; a present one (null included) must name a hash the
+  // verifier chose to accept. `??` would read `"_sd_alg": null` as absent.
+  const sdAlg = Object.hasOwn(p, '_sd_alg') ? p._sd_alg : 'sha-256';
   const accepted: readonly SdHashAlg[] = options.sdAlgs ?? ['sha-256'];
   const alg: SdHashAlg | undefined = isSdHashAlg(sdAlg) && accepted.includes(sdAlg) ? sdAlg : undefined;
   if (alg === undefined) reasons.push({ code: 'UNSUPPORTED_ALG', message: `_sd_alg "${String(sdAlg).slice(0, 20)}" is not accepted (${accepted.join(', ')})` });
@@ -128,10 +156,18 @@ export async function verifySdJwtVc(token: string, options: VerifySdJwtVcOptions
     if (options.requireStatus && c.status === undefined) reasons.push({ code: 'STATUS_INVALID', message: 'the credential carries no status, so it cannot be revoked' });
   }
 
-  // Key binding (RFC 9901 §7.3), required whenever the issuer bound the credential to a key.
-  const cnf = processed?.claims.cnf;
+  // Key binding (RFC 9901 §7.3). Required unless the caller says otherwise: a credential without a plain
+  // `cnf` proves nothing about who presents it, and one whose `cnf` was disclosable (refused when disclosed,
+  // disclosures.ts) looks exactly like that once the disclosure is withheld. So the key binding is required
+  // of every presentation, not only of those whose issuer left `cnf` in clear.
+  const cnf = processed ? processed.claims.cnf : p.cnf;
   if (cnf === undefined) {
     if (split.kbJwt !== undefined) reasons.push({ code: 'KEY_BINDING_INVALID', message: 'a key binding JWT was given for a credential without "cnf"' });
+    else if (!options.allowMissingKeyBinding)
+      reasons.push({
+        code: 'KEY_BINDING_INVALID',
+        message: 'the credential carries no holder key ("cnf") in clear, so nothing proves who presents it (allowMissingKeyBinding accepts a bearer credential)',
+      });
   } else {
     const { key, reason } = holderKeyOf(cnf);
     if (key) base.holderKey = key.publicJwk;
@@ -149,7 +185,7 @@ export async function verifySdJwtVc(token: string, options: VerifySdJwtVcOptions
         nonce: options.nonce,
         now,
         skewMs,
-        maxAgeMs: (options.maxKeyBindingAgeSeconds ?? 300) * 1000,
+        maxAgeMs,
       });
       reasons.push(...kb.reasons);
       if (kb.claims) base.keyBinding = kb.claims;
@@ -172,7 +208,7 @@ export async function verifySdJwtVc(token: string, options: VerifySdJwtVcOptions
     ok: reasons.length === 0,
     reasons,
     ...base,
-    ...(processed ? { claims: processed.claims, disclosed: processed.disclosed, selective: processed.selective } : {}),
+    ...(processed ? { claims: processed.claims, disclosed: processed.disclosed, selective: processed.selective, withheld: processed.withheld } : {}),
     token,
   };
 }

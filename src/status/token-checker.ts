@@ -72,7 +72,10 @@ export interface TokenStatusCheckerOptions {
 interface CachedList {
   bits: StatusBits;
   bytes: Uint8Array;
+  /** When the cache entry lapses, by the checker's own clock. */
   expires: number;
+  /** The token's own times (seconds), judged at each check against the caller's `now`. */
+  times: { iat: number; exp?: number; nbf?: number };
   /** Set when the token names a DID key (`kid` a DID URL): checked at load. */
   signerDid?: string;
   /** Otherwise the signature is checked against the caller's keys at use, remembered per key. */
@@ -168,10 +171,6 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
     if (p.nbf !== undefined && !num(p.nbf)) throw unavailable('the Status List Token "nbf" is not a number');
     if (p.ttl !== undefined && (!num(p.ttl) || p.ttl <= 0)) throw unavailable('the Status List Token "ttl" is not a positive number');
     const t = now();
-    if (p.exp !== undefined && t - skew * 1000 >= (p.exp as number) * 1000) throw unavailable('the Status List Token has expired');
-    if (t + skew * 1000 < p.iat * 1000) throw unavailable('the Status List Token claims to be issued in the future');
-    // RFC 7519 §4.1.5: not accepted before nbf (a list signed ahead of time, e.g. with a suspension already lifted).
-    if (p.nbf !== undefined && t + skew * 1000 < (p.nbf as number) * 1000) throw unavailable('the Status List Token is not valid yet ("nbf")');
     const sl = p.status_list;
     if (!isObj(sl) || !isStatusBits(sl.bits) || typeof sl.lst !== 'string') throw unavailable('status_list must carry bits (1, 2, 4 or 8) and lst');
     let bytes: Uint8Array;
@@ -197,7 +196,16 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
     // §8.3 step 4.4: cache at most ttl (the verifier's own bound wins when shorter), never past exp.
     let expires = t + Math.min(num(p.ttl) ? p.ttl : Infinity, staleness) * 1000;
     if (num(p.exp)) expires = Math.min(expires, p.exp * 1000);
-    return { bits: sl.bits, bytes, expires, ...(signerDid !== undefined ? { signerDid } : { decoded: d }), verifiedWith: new Set(), jwt, fetchedAt: t };
+    return {
+      bits: sl.bits,
+      bytes,
+      expires,
+      times: { iat: p.iat, ...(num(p.exp) ? { exp: p.exp } : {}), ...(num(p.nbf) ? { nbf: p.nbf } : {}) },
+      ...(signerDid !== undefined ? { signerDid } : { decoded: d }),
+      verifiedWith: new Set(),
+      jwt,
+      fetchedAt: t,
+    };
   }
 
   /**
@@ -230,6 +238,25 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
     const hit = cache.get(url);
     if (hit && hit.expires > now()) return Promise.resolve(hit);
     return fetchList(url);
+  }
+
+  /**
+   * The Status List Token's `exp`, `iat` and `nbf` at the verification time: the caller's `ctx.now` (the time
+   * the credential itself is judged at, e.g. a decision being re-checked from its evidence), else this
+   * checker's clock. The cache lifetime stays on this checker's clock: it is about when the list was fetched.
+   */
+  function timeReason(list: CachedList, ctx: TokenStatusContext): Reason | undefined {
+    let at: number;
+    if (ctx.now === undefined) at = now();
+    else if (ctx.now instanceof Date && Number.isFinite(ctx.now.getTime())) at = ctx.now.getTime();
+    else throw new TypeError('the token status context needs "now" as a valid Date');
+    const { iat, exp, nbf } = list.times;
+    const s = skew * 1000;
+    if (exp !== undefined && at - s >= exp * 1000) return { code: 'STATUS_UNAVAILABLE', message: 'the Status List Token has expired' };
+    if (at + s < iat * 1000) return { code: 'STATUS_UNAVAILABLE', message: 'the Status List Token claims to be issued in the future' };
+    // RFC 7519 §4.1.5: not accepted before nbf (a list signed ahead of time, e.g. with a suspension already lifted).
+    if (nbf !== undefined && at + s < nbf * 1000) return { code: 'STATUS_UNAVAILABLE', message: 'the Status List Token is not valid yet ("nbf")' };
+    return undefined;
   }
 
   /** Is the list the issuer's, or signed by someone the caller trusts? Returns a refusal otherwise. */
@@ -269,6 +296,8 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
     } catch (e) {
       return [{ code: 'STATUS_UNAVAILABLE', message: toReason(e, 'STATUS_UNAVAILABLE').message }];
     }
+    const stale = timeReason(list, ctx);
+    if (stale) return [stale];
     ctx.usedList?.({ url: uri, jwt: list.jwt, fetchedAt: list.fetchedAt, ...(list.signerDid !== undefined ? { signer: list.signerDid } : {}) });
     const signer = signerReason(list, ctx);
     if (signer) return [signer];

@@ -31,18 +31,26 @@ export function encodeTokenStatusList(bytes: Uint8Array): string {
 /**
  * Inverse of encodeTokenStatusList with a hard cap on the inflated size: zlib
  * stops at `maxBytes`, so a bomb costs at most that much memory. Raw DEFLATE
- * and GZIP are refused (§4.1 names the ZLIB format). Throws STATUS_INVALID.
+ * and GZIP are refused (§4.1 names the ZLIB format), and so are bytes after
+ * the ZLIB stream. Throws STATUS_INVALID.
  */
 export function decodeTokenStatusList(lst: string, opts: { maxBytes?: number } = {}): Uint8Array {
   const max = opts.maxBytes ?? DEFAULT_MAX_TOKEN_LIST_BYTES;
   if (typeof lst !== 'string' || !B64U.test(lst)) throw new CharterError('STATUS_INVALID', 'status_list.lst must be base64url');
+  const input = Buffer.from(lst, 'base64url');
   let out: Buffer;
+  let consumed: number;
   try {
-    out = inflateSync(Buffer.from(lst, 'base64url'), { maxOutputLength: max });
+    const r = inflateSync(input, { maxOutputLength: max, info: true }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+    out = r.buffer;
+    consumed = r.engine.bytesWritten;
   } catch (e) {
     const tooBig = (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || /maxOutputLength|Cannot create a Buffer larger/i.test(String((e as Error).message));
     throw new CharterError('STATUS_INVALID', tooBig ? `status list inflates beyond ${max} bytes` : 'status_list.lst is not DEFLATE in the ZLIB format', { cause: e });
   }
+  // zlib stops at the end of the stream and ignores what follows. §4.1 makes lst the ZLIB stream and
+  // nothing else, so bytes after it (data a lenient reader drops and another might not) are refused.
+  if (consumed !== input.length) throw new CharterError('STATUS_INVALID', 'status_list.lst has bytes after the end of its ZLIB stream');
   if (out.length === 0) throw new CharterError('STATUS_INVALID', 'the status list is empty');
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
