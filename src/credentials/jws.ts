@@ -32,7 +32,9 @@ export async function signJwt(header: Record<string, unknown>, payload: object, 
   return `${input}.${Buffer.from(await signer.sign(enc.encode(input))).toString('base64url')}`;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF stays in the text, so JSON.parse refuses it (RFC 8259 §8.1: no BOM in JSON
+// text a producer signs; a reader that strips it would see another token than one that does not).
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * The bytes of a base64url part (RFC 7515 §2: no padding, no line breaks), or

@@ -1,5 +1,6 @@
 import { CharterError, HTTP_STATUS, isCharterError, statusOfReasons, toReason, type HttpStatus, type Reason } from '../errors.js';
 import { decodeJwt, type DecodedJwt } from '../credentials/index.js';
+import { isMediaType } from '../credentials/media.js';
 import { verifyDecodedPresentation } from '../credentials/present.js';
 import type { PresentationVerification, StatusChecker } from '../credentials/types.js';
 import type { GrantDecision } from '../grants/index.js';
@@ -303,7 +304,8 @@ async function sdJwtFront(
   } catch (e) {
     return { refused: [toReason(e, 'MALFORMED_JWT')] };
   }
-  if (kb.header.typ !== KB_JWT_TYP) return { refused: [{ code: 'INVALID_TYP', message: `the key binding JWT must have typ ${KB_JWT_TYP}` }] };
+  // RFC 7515 §4.1.9: the media type in any case, with or without "application/" (as the verifier reads it).
+  if (!isMediaType(kb.header.typ, KB_JWT_TYP)) return { refused: [{ code: 'INVALID_TYP', message: `the key binding JWT must have typ ${KB_JWT_TYP}` }] };
   const p = kb.payload;
   const bound = [...nonceProofReasons(p, fresh, 'key binding JWT'), ...bindingReasons(p, binding)];
   if (bound.length > 0) return { refused: bound, claims: p };

@@ -106,6 +106,23 @@ describe('every rejection path has its code', () => {
     );
     expect((await verifyPresentation(vp, { resolver, aud: 'did:web:v.example', allowMissingNonce: true })).reasons.map((r) => r.code)).toEqual(['MALFORMED_JWT']);
   });
+  it('a byte order mark before the header or payload JSON (RFC 8259 §8.1) is MALFORMED_JWT, however validly signed', async () => {
+    const vc = await issue();
+    const [h, p] = vc.jwt.split('.') as [string, string];
+    const bom = (part: string) => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(part, 'base64url')]).toString('base64url');
+    for (const [hh, pp] of [
+      [bom(h), p],
+      [h, bom(p)],
+      [bom(h), bom(p)],
+    ] as const) {
+      const input = `${hh}.${pp}`;
+      const sig = Buffer.from(await alice.signer.sign(new TextEncoder().encode(input))).toString('base64url');
+      expect(await codes(`${input}.${sig}`)).toEqual(['MALFORMED_JWT']);
+    }
+    // A BOM inside a string value is just a character.
+    const inside = await issue({ claims: { note: '\ufeffhello' } });
+    expect(await codes(inside.jwt)).toEqual([]);
+  });
   it('expired, and not yet valid: default skew 60 s, configurable, capped at 300 s', async () => {
     const now = Date.now();
     const vc = await issue({ validFrom: new Date(now - 2 * day), validUntil: new Date(now - 400_000) });

@@ -105,6 +105,30 @@ describe('requireSignature next to a proof guard: the request must be signed by 
     expect(codes(again)).toEqual(['REPLAY_DETECTED']);
   });
 
+  it('the KB-JWT typ is read as the verifier reads it (RFC 7515 §4.1.9): any case, application/ optional; anything else is INVALID_TYP before any signature', async () => {
+    const v = w.verifier({ tokenStatus });
+    const g = await sdGrant(w);
+    const guard = requireGrant({ resource: 'profile/email', action: 'read', owner: w.alice.did });
+    /** The presentation with its KB-JWT re-signed by the grantee under header `typ`. */
+    const withTyp = async (typ: unknown) => {
+      const p = await sdPresent(g.token, { url: EMAIL, holder: w.app });
+      const cut = p.lastIndexOf('~') + 1;
+      const payload = JSON.parse(Buffer.from(p.slice(cut).split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+      const header = Buffer.from(JSON.stringify({ alg: w.app.signer.alg, typ })).toString('base64url');
+      const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
+      const sig = Buffer.from(await w.app.signer.sign(new TextEncoder().encode(`${header}.${body}`))).toString('base64url');
+      return `${p.slice(0, cut)}${header}.${body}.${sig}`;
+    };
+    for (const typ of ['kb+jwt', 'KB+JWT', 'application/kb+jwt', 'Application/KB+jwt']) {
+      const d = await verifyRequest(request(EMAIL, bearer(await withTyp(typ))), v, guard);
+      expect([typ, codes(d)]).toEqual([typ, []]);
+    }
+    for (const typ of ['jwt', 'kb+jwt ', 'application/kb+jwt; x=1', 'kb-jwt', 'vp+jwt', '', 7, null]) {
+      const d = await verifyRequest(request(EMAIL, bearer(await withTyp(typ))), v, guard);
+      expect([typ, d.status, codes(d)]).toEqual([typ, 401, ['INVALID_TYP']]);
+    }
+  });
+
   it("an SD-JWT grant whose cnf key is not in the grantee's DID document proves no holder: HOLDER_MISMATCH, with or without a request signature", async () => {
     // The owner bound the grant to the app's DID but to the stranger's key: the KB-JWT is the stranger's to sign.
     const v = w.verifier({ tokenStatus });
