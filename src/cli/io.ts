@@ -105,6 +105,19 @@ export function visible(text: string): string {
 }
 
 /**
+ * A refused decision exits 1, unless every reason is a fault (a status list or DID document that could
+ * not be fetched, the store down): then it was not decided, and it exits 3 as that error would (retry).
+ */
+function refusalExit(reasons: unknown): number {
+  if (!Array.isArray(reasons) || reasons.length === 0) return EXIT.REFUSED;
+  const faults = reasons.every((r) => {
+    const code = (r as { code?: unknown } | null)?.code;
+    return typeof code === 'string' && Object.hasOwn(EXIT_CODE, code) && EXIT_CODE[code as CharterErrorCode] === EXIT.FAULT;
+  });
+  return faults ? EXIT.FAULT : EXIT.REFUSED;
+}
+
+/**
  * Runs a command body: collects the result, prints it (JSON or human), sets
  * the exit code (1 when the result is a refused decision), and turns errors
  * into one stderr line with their code.
@@ -127,7 +140,7 @@ export async function runCommand<T>(
       if (text) ctx.stdout(visible(text));
     }
     const ok = (result as { ok?: unknown } | null)?.ok;
-    ctx.setExitCode(ok === false ? EXIT.REFUSED : EXIT.OK);
+    ctx.setExitCode(ok === false ? refusalExit((result as { reasons?: unknown }).reasons) : EXIT.OK);
   } catch (e) {
     reportError(ctx, opts, e);
   }
