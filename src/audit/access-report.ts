@@ -272,6 +272,8 @@ function cheapCheck(
   const shape = receiptShapeReasons(r as unknown as Record<string, unknown>);
   if (shape.length > 0) return `the receipt does not verify (${shape[0]!.code})`;
   if (r.kind !== 'decision') return 'not a decision receipt';
+  const extra = beyondReceipt(r as unknown as Record<string, unknown>);
+  if (extra !== undefined) return `the receipt carries ${extra}, which no Charter receipt does (a report holds nothing beyond what the grant names)`;
   if (typeof r.iss !== 'string' || !r.iss.startsWith('did:') || typeof r.jti !== 'string') return 'the receipt does not verify (RECEIPT_INVALID)';
   if (!r.chain.some((l) => l.id === g.grantId) && !r.credentials.some((x) => x.id === g.grantId)) return 'the receipt is not about this grant';
   if (g.grantHash !== undefined && !r.credentials.some((x) => x.h === g.grantHash)) return 'the receipt does not list this grant as presented (by its hash)';
@@ -281,6 +283,62 @@ function cheapCheck(
   const t = Date.parse(r.time);
   if (!(t >= g.from && t <= g.until)) return 'the receipt is dated before the grant was issued, or in the future';
   return undefined;
+}
+
+const RECEIPT_MEMBERS = new Set([
+  'iss',
+  'jti',
+  'iat',
+  'time',
+  'kind',
+  'verifier',
+  'decision',
+  'status',
+  'reasons',
+  'sub',
+  'request',
+  'policy',
+  'vp',
+  'credentials',
+  'chain',
+  'principal',
+  'spend',
+  'evidence',
+  'window',
+  'log',
+]);
+const POLICY_MEMBERS = new Set(['kind', 'resource', 'action', 'owner', 'anyOwner', 'purpose', 'processing', 'profile', 'amount', 'payee', 'counterparty']);
+const only = (o: unknown, allowed: readonly string[]) => typeof o === 'object' && o !== null && !Array.isArray(o) && Object.keys(o).every((k) => allowed.includes(k));
+
+/**
+ * What a reported receipt carries beyond the members Charter's receipts have, said briefly; undefined when
+ * nothing. The home stores a reported receipt as sent: one signed by anyone may not smuggle in personal data
+ * (a patient's name, a query string with an email) under members or request forms no verifier writes.
+ */
+function beyondReceipt(r: Record<string, unknown>): string | undefined {
+  const unknown = Object.keys(r).find((k) => !RECEIPT_MEMBERS.has(k));
+  if (unknown !== undefined) return `a member "${unknown.slice(0, 40)}"`;
+  const q = r.request as Record<string, unknown>;
+  const request =
+    (only(q, ['htm', 'htu']) && typeof q.htm === 'string' && typeof q.htu === 'string' && plainHtu(q.htu)) ||
+    (only(q, ['none']) && q.none === true) ||
+    (only(q, ['mcp']) && only(q.mcp, ['tool', 'args'])) ||
+    (only(q, ['claims']) && typeof q.claims === 'string');
+  if (!request) return 'a request in a form no verifier records (an htu is an origin and a path: no query, fragment or user)';
+  if (!Object.keys(r.policy as object).every((k) => POLICY_MEMBERS.has(k))) return 'a policy member of its own';
+  if (!(r.credentials as unknown[]).every((c) => only(c, ['h', 'id', 'iss', 'type']))) return 'a credential entry member of its own';
+  if (!(r.chain as unknown[]).every((l) => only(l, ['id', 'iss']))) return 'a chain link member of its own';
+  return undefined;
+}
+
+/** An htu as receipts record it (htuOf): an http(s) origin and path, nothing else. */
+function plainHtu(htu: string): boolean {
+  try {
+    const u = new URL(htu);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin + u.pathname === htu;
+  } catch {
+    return false;
+  }
 }
 
 /** One reported use of a grant, as the person sees it. */

@@ -345,7 +345,7 @@ describe('access reports: a forged receipt of the same id never shadows the real
 
 describe('access reports: a use is reported only by someone who holds the grant itself', () => {
   /** A receipt by `by` about grant `g`, listing `credentials` (what a verifier writes is the grant's hash, id, issuer, types). */
-  const citing = (by: Issuer, g: { id: string }, credentials: unknown[], chain = [{ id: g.id, iss: w.alice.did }]) => {
+  const citing = (by: Issuer, g: { id: string }, credentials: unknown[], chain: unknown[] = [{ id: g.id, iss: w.alice.did }], over: Record<string, unknown> = {}) => {
     const now = new Date();
     return signCanonical(
       RECEIPT_TYP,
@@ -365,6 +365,7 @@ describe('access reports: a use is reported only by someone who holds the grant 
         credentials,
         chain,
         log: { chain: 'urn:uuid:c', seq: 1, prev: null },
+        ...over,
       },
       by,
     ).then((x) => x.jws);
@@ -392,6 +393,36 @@ describe('access reports: a use is reported only by someone who holds the grant 
     expect((await acceptAs(stranger, g.id, [await citing(stranger, g, [{ h }])])).accepted).toBe(1);
     expect((await acceptAs(stranger, g.id, [await citing(stranger, g, [{ h, id: g.id, iss: w.alice.did }])])).accepted).toBe(1);
     expect(await w.home.store.listAccessReceipts({ grantId: g.id, limit: 10 })).toHaveLength(2);
+  });
+
+  it('a receipt carrying anything no verifier writes (personal data under a member, a query string, a credential note) is refused, not stored', async () => {
+    const g = await w.grant({ resources: ['profile/email'] });
+    const platform = makeIssuer();
+    const cited = cite(g.id);
+    const policy = { kind: 'grant', resource: 'profile/email', action: 'read', owner: w.alice.did };
+    const smuggled: [string, Promise<string>][] = [
+      ['a member of its own', citing(platform, g, cited, undefined, { patient: { name: 'Ann', diagnosis: 'x' } })],
+      ['a query in htu', citing(platform, g, cited, undefined, { request: { htm: 'GET', htu: 'https://api.example/profile/email?email=ann@example.com' } })],
+      ['a fragment in htu', citing(platform, g, cited, undefined, { request: { htm: 'GET', htu: 'https://api.example/profile/email#ssn=1' } })],
+      ['a user in htu', citing(platform, g, cited, undefined, { request: { htm: 'GET', htu: 'https://ann:pw@api.example/profile/email' } })],
+      ['a member beside htm/htu', citing(platform, g, cited, undefined, { request: { htm: 'GET', htu: 'https://api.example/profile/email', body: 'ann' } })],
+      ['an mcp call with a note', citing(platform, g, cited, undefined, { request: { mcp: { tool: 't', args: 'sha256-x', note: 'ann' } } })],
+      ['a policy member', citing(platform, g, cited, undefined, { policy: { ...policy, subjectName: 'Ann' } })],
+      ['a credential note', citing(platform, g, [{ ...cited[0]!, email: 'ann@example.com' }])],
+      ['a chain link note', citing(platform, g, cited, [{ id: g.id, iss: w.alice.did, note: 'Ann' }])],
+    ];
+    for (const [what, jws] of smuggled) {
+      const r = await acceptAs(platform, g.id, [await jws]);
+      expect([what, r.accepted, r.refused.map((x) => x.message)]).toEqual([what, 0, [expect.stringMatching(/no Charter receipt does/)]]);
+    }
+    // The same receipts in the forms verifiers write are taken.
+    const plain = [
+      citing(platform, g, cited),
+      citing(platform, g, cited, undefined, { request: { htm: 'GET', htu: 'https://api.example/profile/email' } }),
+      citing(platform, g, cited, undefined, { request: { mcp: { tool: 't', args: 'sha256-x' } } }),
+    ];
+    expect((await acceptAs(platform, g.id, await Promise.all(plain))).accepted).toBe(3);
+    expect(await w.home.store.listAccessReceipts({ grantId: g.id, limit: 10 })).toHaveLength(3);
   });
 
   it("two hundred throwaway keys that know only the grant's id report nothing, and the platform's real uses stay", async () => {
