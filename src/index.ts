@@ -198,6 +198,7 @@ export {
   guardMandatePayment,
   type TransactionRequest,
   type TransactionOutcome,
+  type TransactionRun,
   type Settlement,
   type MandatePaymentRequest,
   type MandateChain,

@@ -229,7 +229,8 @@ async function pipeline(v: Verifier, tools: Tools, proof: unknown, policy: Polic
     if (checked.mandate) refusal.mandate = { ...checked.mandate, ok: false, reasons: reserved.reasons };
     return refuse(v, statusOfReasons(reserved.reasons) as HttpStatus, reserved.reasons, refusal);
   }
-  return { ok: true, status: 200, ...base, ...(reserved ? { spend: holdSpend(v.store, reserved.reservationId!, reserved.remaining) } : {}) };
+  const holdUntil = v.holdTimeoutSeconds !== undefined ? new Date(now + v.holdTimeoutSeconds * 1000) : undefined;
+  return { ok: true, status: 200, ...base, ...(reserved ? { spend: holdSpend(v.store, reserved.reservationId!, reserved.remaining, holdUntil ? { holdUntil } : {}) } : {}) };
 }
 
 /** The spend of an allowed agent call or mandate payment on every link of its chain, when a link has a budget or rate. */

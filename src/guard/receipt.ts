@@ -130,6 +130,7 @@ function loggedSpend(hold: SpendHold, receipts: Receipts, receiptId: string, sub
   return {
     reservationId: hold.reservationId,
     remaining: hold.remaining,
+    ...(hold.holdUntil ? { holdUntil: hold.holdUntil } : {}),
     get state() {
       return hold.state;
     },

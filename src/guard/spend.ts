@@ -21,6 +21,11 @@ export interface SpendHold {
   readonly state: SpendState;
   /** With a receipts verifier: the settlement receipt, once the commit or release is logged. */
   readonly receipt?: string;
+  /**
+   * With `holdTimeoutSeconds`: when the ledger releases this reservation if it is not settled. Work done
+   * after it is done on budget others may already have reserved (README "Strict defaults").
+   */
+  readonly holdUntil?: Date;
   commit(): Promise<void>;
   release(): Promise<void>;
   settle(success: boolean): Promise<SpendState>;
@@ -28,7 +33,7 @@ export interface SpendHold {
 
 const RETRY_FOR_MS = 10 * 60_000;
 
-export function holdSpend(ledger: Ledger, reservationId: string, remaining: AgentRemaining, options: { retryForMs?: number } = {}): SpendHold {
+export function holdSpend(ledger: Ledger, reservationId: string, remaining: AgentRemaining, options: { retryForMs?: number; holdUntil?: Date } = {}): SpendHold {
   let state: SpendState = 'reserved';
   let pending: Promise<void> | undefined;
   let wanted: 'committed' | 'released' | undefined;
@@ -77,6 +82,7 @@ export function holdSpend(ledger: Ledger, reservationId: string, remaining: Agen
   return {
     reservationId,
     remaining,
+    ...(options.holdUntil ? { holdUntil: options.holdUntil } : {}),
     get state() {
       return state;
     },

@@ -1,4 +1,4 @@
-import type { Reason } from '../errors.js';
+import { CharterError, type Reason } from '../errors.js';
 import type { AgentDecision, AgentTrust } from '../agents/types.js';
 import type { AmountInput } from '../agents/limits.js';
 import type { Ap2ChainInput, MandateDecision, ViChainInput } from '../mandates/types.js';
@@ -38,6 +38,12 @@ export interface TransactionRequest {
   now?: Date;
 }
 
+/** What fn is handed beside the decision. */
+export interface TransactionRun {
+  /** Aborted when the spend's hold runs out (a verifier with holdTimeoutSeconds); never otherwise. Pass it on (fetch, a payment SDK). */
+  signal: AbortSignal;
+}
+
 /** For a transaction that reports failure as a value (an MCP result with `isError`): false releases the spend. */
 export interface Settlement<T> {
   succeeded?: (value: T) => boolean;
@@ -58,6 +64,13 @@ export type TransactionOutcome<T, D = AgentDecision> =
        */
       spend: SpendState | 'none';
       settleError?: unknown;
+      /**
+       * With `holdTimeoutSeconds`: fn finished after the hold ran out, so the ledger had released its
+       * reservation and others may have spent that budget meanwhile. The commit still records the spend
+       * (it happened), which may pass a limit: treat it as an incident (fn was also handed an AbortSignal
+       * that fired when the hold ran out, to stop before it spends).
+       */
+      holdExpired?: true;
       /** With a receipts verifier: the signed decision receipt. */
       receipt?: string;
       /** ... and the settlement receipt, once the commit or release is logged. */
@@ -120,7 +133,7 @@ export async function authorizeTransaction(presentation: string, request: Transa
 export async function guardTransaction<T>(
   presentation: string,
   request: TransactionRequest & Settlement<T>,
-  fn: (decision: AgentDecision) => T | Promise<T>,
+  fn: (decision: AgentDecision, run: TransactionRun) => T | Promise<T>,
 ): Promise<TransactionOutcome<T>> {
   checkRequest(presentation, request, 'guardTransaction');
   if (typeof fn !== 'function') throw new TypeError('guardTransaction: fn must be a function');
@@ -136,7 +149,7 @@ async function run<T, D>(
   d: GuardDecision,
   decisionOf: (d: GuardDecision) => D | undefined,
   request: Settlement<T>,
-  fn: (decision: D) => T | Promise<T>,
+  fn: (decision: D, run: TransactionRun) => T | Promise<T>,
 ): Promise<TransactionOutcome<T, D>> {
   const decision = decisionOf(d);
   if (!d.ok || decision === undefined) {
@@ -151,13 +164,24 @@ async function run<T, D>(
   }
   const receipt = d.receipt !== undefined ? { receipt: d.receipt } : {};
   const spend: SpendHold | undefined = d.spend;
+  // fn learns when the hold runs out (holdTimeoutSeconds): past it, the budget it holds may be given to others.
+  const until = spend?.holdUntil?.getTime();
+  const abort = new AbortController();
+  const timer =
+    until !== undefined
+      ? setTimeout(() => abort.abort(new CharterError('RESERVATION_NOT_FOUND', 'the hold on this spend ran out (holdTimeoutSeconds)')), Math.max(0, until - Date.now()))
+      : undefined;
+  timer?.unref();
   let value: T;
   try {
-    value = await fn(decision);
+    value = await fn(decision, { signal: abort.signal });
   } catch (e) {
     await spend?.settle(false);
     throw e;
+  } finally {
+    clearTimeout(timer);
   }
+  const holdExpired = until !== undefined && Date.now() >= until ? { holdExpired: true as const } : {};
   let succeeded: boolean;
   try {
     succeeded = request.succeeded?.(value) ?? true;
@@ -179,6 +203,7 @@ async function run<T, D>(
     decision,
     spend: spend.state,
     ...(settleError !== undefined ? { settleError } : {}),
+    ...holdExpired,
     ...receipt,
     ...(spend.receipt !== undefined ? { settlement: spend.receipt } : {}),
   };
@@ -239,7 +264,7 @@ export async function authorizeMandatePayment(chain: MandateChain, request: Mand
 export async function guardMandatePayment<T>(
   chain: MandateChain,
   request: MandatePaymentRequest & Settlement<T>,
-  fn: (decision: MandateDecision) => T | Promise<T>,
+  fn: (decision: MandateDecision, run: TransactionRun) => T | Promise<T>,
 ): Promise<TransactionOutcome<T, MandateDecision>> {
   checkMandateRequest(chain, request, 'guardMandatePayment');
   if (typeof fn !== 'function') throw new TypeError('guardMandatePayment: fn must be a function');

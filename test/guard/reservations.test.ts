@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPresentation } from '../../src/credentials/index.js';
 import { commitSpend, releaseSpend, staleReservations } from '../../src/agents/index.js';
-import { authorizeTransaction } from '../../src/guard/transaction.js';
+import { authorizeTransaction, guardTransaction } from '../../src/guard/transaction.js';
 import { API, openWorld, type World } from '../http/world.js';
 
 /**
@@ -93,6 +93,38 @@ describe('orphaned reservations', () => {
     const committed = (await mine(decodeId(mandate))).find((r) => r.reservationId === orphan.spend!.reservationId)!;
     expect(committed).toMatchObject({ state: 'committed', settledBy: 'commit' });
   });
+
+  it('guardTransaction tells fn when the hold runs out (an AbortSignal), and an outcome finished after it says holdExpired', async () => {
+    const mandate = await w.mandate({
+      limits: { budget: { amount: '100', currency: 'USD', period: 'P30D' }, perTransaction: { amount: '50', currency: 'USD' }, counterparties: [API] },
+    });
+    const verifier = w.verifier({ http: false, holdTimeoutSeconds: 1 });
+    const request = () => ({ verifier, action: 'purchase', amount: '50 USD', trust: trust() });
+    // In time: the signal never fires, no flag, committed.
+    const quick = await guardTransaction(await present(mandate), request(), (_d, run) => (expect(run.signal.aborted).toBe(false), 'done'));
+    expect(quick).toMatchObject({ ok: true, spend: 'committed' });
+    expect(quick).not.toHaveProperty('holdExpired');
+    // A slow fn that listens stops when the hold runs out: its spend is released, nothing overspent.
+    let aborted: unknown;
+    await expect(
+      guardTransaction(await present(mandate), request(), async (_d, run) => {
+        await new Promise<void>((resolve, reject) => run.signal.addEventListener('abort', () => reject((aborted = run.signal.reason))));
+        return 'never';
+      }),
+    ).rejects.toMatchObject({ code: 'RESERVATION_NOT_FOUND' });
+    expect(aborted).toMatchObject({ code: 'RESERVATION_NOT_FOUND' });
+    // A slow fn that ignores it: the spend happened and is recorded, and the outcome says the hold had run out.
+    const slow = await guardTransaction(await present(mandate), request(), async (_d, run) => {
+      await new Promise((r) => setTimeout(r, 1300));
+      expect(run.signal.aborted).toBe(true);
+      return 'late';
+    });
+    expect(slow).toMatchObject({ ok: true, value: 'late', spend: 'committed', holdExpired: true });
+    // Without holdTimeoutSeconds: never aborted, never flagged.
+    const plain = await guardTransaction(await present(await w.mandate()), { ...request(), verifier: w.verifier({ http: false }) }, (_d, run) => run.signal.aborted);
+    expect(plain).toMatchObject({ ok: true, value: false });
+    expect(plain).not.toHaveProperty('holdExpired');
+  }, 15_000);
 
   it('holdTimeoutSeconds is checked when the verifier is built', () => {
     for (const bad of [0, -1, Number.NaN, 10 ** 9]) expect(() => w.verifier({ http: false, holdTimeoutSeconds: bad })).toThrow(TypeError);
