@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { CharterError } from '../errors.js';
 import type { Store } from '../store/types.js';
@@ -59,7 +59,9 @@ export async function openHomeStore(options: OpenStoreOptions, made: Created): P
   // ---- end PostgreSQL branch ----
   const file = join(dir, SQLITE_FILE);
   if (!create) {
-    if (!existsSync(file)) throw new CharterError('NOT_INITIALIZED', `no Charter home at ${dir}: run \`charter init\` first (or check --home and CHARTER_HOME)`);
+    // An empty file is no home either (charter init writes its schema at once): opening it would write one.
+    if (!existsSync(file) || isEmptyFile(file))
+      throw new CharterError('NOT_INITIALIZED', `no Charter home at ${dir}: run \`charter init\` first (or check --home and CHARTER_HOME)`);
     ensureHome(dir);
   } else {
     made.dirs.push(...createHome(dir));
@@ -73,4 +75,14 @@ function redacted(value: string): string {
   const start = /^[^:@/]*(?::\/\/)?/.exec(value)![0].slice(0, 24);
   // eslint-disable-next-line no-control-regex -- control characters are what this hides
   return `${start.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?')}…`;
+}
+
+/** A regular file of zero bytes (a link or anything else is left to openSqliteStore, which refuses it by name). */
+function isEmptyFile(file: string): boolean {
+  try {
+    const st = lstatSync(file);
+    return st.isFile() && st.size === 0;
+  } catch {
+    return false;
+  }
 }

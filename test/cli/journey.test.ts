@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -35,6 +35,22 @@ describe('a home that does not exist: read-only commands fail with NOT_INITIALIZ
     expect([r.code, json<{ error: { code: string } }>(r).error.code]).toEqual([2, 'NOT_INITIALIZED']);
     expect(r.err).toMatch(/^charter: no Charter home at .*charter init.* \[NOT_INITIALIZED\]$/);
     expect(existsSync(join(root, 'typo'))).toBe(false);
+  });
+
+  it.each([
+    ['id', 'list'],
+    ['grant', 'list'],
+    ['config', 'get'],
+    ['status', 'list'],
+    ['agent', 'reservations', '--stale'],
+  ])('an empty charter.db is no home either: charter %s %s is NOT_INITIALIZED and writes nothing into it', async (...args) => {
+    const dir = join(tempDir('charter-empty-'), 'home');
+    mkdirSync(dir, { mode: 0o700 });
+    writeFileSync(join(dir, 'charter.db'), '', { mode: 0o600 });
+    const r = await inProcess(dir, () => PASS)([...args, '--json']);
+    expect([r.code, json<{ error: { code: string } }>(r).error.code]).toEqual([2, 'NOT_INITIALIZED']);
+    expect(statSync(join(dir, 'charter.db')).size).toBe(0);
+    expect(readdirSync(dir)).toEqual(['charter.db']);
   });
 
   it('a verification needs no home and creates none; a --home that does not exist is refused', async () => {
