@@ -203,8 +203,10 @@ export function webRequest(request: Request, raw?: RawTarget): BoundRequest {
   const u = new URL(request.url);
   return {
     method: request.method,
-    // An absolute-form target stays as sent, so it binds nothing (boundUrl); the Request's URL would give its path.
-    path: raw !== undefined && !raw.target.startsWith('/') ? raw.target : u.pathname + u.search,
+    // The target as the client sent it, whenever the runtime keeps it: an absolute-form target stays as sent, so
+    // it binds nothing (boundUrl), and a Request rebuilt on the way (Hono's mount strips its prefix) never moves
+    // what the presentation is bound to from the path the client asked for.
+    path: raw !== undefined ? raw.target : u.pathname + u.search,
     // The Host header as sent: a missing one binds nothing, never the name the runtime filled in.
     host: raw !== undefined ? raw.host : u.host,
     secure: u.protocol === 'https:',

@@ -3,6 +3,11 @@ import { Hono } from 'hono';
 import { serve } from '@hono/node-server';
 import { challenge, charter, requireAgent, requireGrant, type CharterEnv } from '../../src/http/adapters/hono.js';
 import { adapterSuite, pause } from './suite.js';
+import { mount } from 'hono/mount';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request as httpRequest } from 'node:http';
+import { openWorld, type World } from './world.js';
+import { bound } from './present.js';
 
 adapterSuite('Hono', async ({ verifier, challengeVerifier, trust, owner, ran }) => {
   const app = new Hono<CharterEnv>();
@@ -52,4 +57,60 @@ adapterSuite('Hono', async ({ verifier, challengeVerifier, trust, owner, ran }) 
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
+});
+
+/**
+ * A mounted app (app.mount, hono/mount) sees a Request rebuilt with its prefix
+ * stripped; the presentation stays bound to the path the client sent, so a
+ * token for /whoami never runs the mounted /admin/whoami handler, and one for
+ * /admin/whoami does.
+ */
+describe('Hono: a mounted app binds the path the client sent', () => {
+  let w: World;
+  let port: number;
+  let close: () => Promise<void>;
+  const ran: string[] = [];
+  beforeAll(async () => {
+    w = await openWorld();
+    const v = w.verifier({ publicOrigin: 'https://api.example' });
+    const admin = new Hono<CharterEnv>();
+    admin.get('/whoami', charter(v), (c) => (ran.push('admin'), c.json({})));
+    const app = new Hono<CharterEnv>();
+    app.get('/whoami', charter(v), (c) => (ran.push('top'), c.json({})));
+    app.mount('/admin', admin.fetch);
+    app.all('/shop/*', mount(admin.fetch));
+    const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+      const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+    });
+    port = (server.address() as AddressInfo).port;
+    close = () => new Promise<void>((r) => server.close(() => r()));
+  });
+  afterAll(async () => {
+    await close();
+    await w.close();
+  });
+  const send = (path: string, token: string) =>
+    new Promise<number>((resolve, reject) => {
+      const r = httpRequest({ host: '127.0.0.1', port, path, headers: { authorization: `Bearer ${token}`, host: 'api.example' } }, (m) => {
+        m.resume();
+        m.on('end', () => resolve(m.statusCode!));
+      });
+      r.on('error', reject);
+      r.end();
+    });
+
+  it.each([
+    ['/whoami', '/whoami', 200, ['top']],
+    ['/admin/whoami', '/admin/whoami', 200, ['admin']],
+    ['/shop/whoami', '/shop/whoami', 200, ['admin']],
+    ['/whoami', '/admin/whoami', 401, []],
+    ['/whoami', '/shop/whoami', 401, []],
+    ['/admin/whoami', '/shop/whoami', 401, []],
+    ['/admin/whoami', '/whoami', 401, []],
+  ])('a token for %s, sent to %s: %i', async (boundTo, path, status, handlers) => {
+    ran.length = 0;
+    const g = await w.grant();
+    expect(await send(path, await bound(w.app, [g.jwt], { url: `https://api.example${boundTo}` }))).toBe(status);
+    expect(ran).toEqual(handlers);
+  });
 });
