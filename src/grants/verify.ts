@@ -175,7 +175,18 @@ export async function verifyDecodedGrant(jwt: string, decoded: DecodedJwt | unde
     ...(options.now ? { now: options.now } : {}),
     ...(options.skewSeconds !== undefined ? { skewSeconds: options.skewSeconds } : {}),
   };
-  if (!isPresentation(jwt, decoded)) return decide(await verifyCredential(jwt, common), options, resource, []);
+  if (!isPresentation(jwt, decoded)) {
+    // A caller naming an audience or a nonce is checking who presents the grant: the grant alone, which anyone
+    // who saw it can send, proves nothing of that (Veramo's charterVerifyGrant passes its aud).
+    if (options.aud !== undefined || options.nonce !== undefined) {
+      return {
+        ok: false,
+        reasons: [{ code: 'INVALID_PRESENTATION', message: 'a grant on its own proves nothing about who presents it: send a presentation of it (vp+jwt) for this aud and nonce' }],
+        resource,
+      };
+    }
+    return decide(await verifyCredential(jwt, common), options, resource, []);
+  }
   if (options.aud === undefined) throw new TypeError('verifying a presented grant needs options.aud (and nonce)');
   const p = await verifyDecodedPresentation(jwt, decoded, {
     ...common,

@@ -70,6 +70,17 @@ describe('data grants end to end (charter serve on loopback)', () => {
     expect((await decide(stolen, { aud: 'did:web:data.example', nonce: 'n1' })).reasons.map((r) => r.code)).toContain('HOLDER_MISMATCH');
   });
 
+  it('a caller naming an audience or a nonce expects a presentation: the bare grant, which anyone who saw it can send, is refused', async () => {
+    const g = await grant();
+    for (const o of [{ aud: 'did:web:data.example' }, { nonce: 'n1' }, { aud: 'did:web:data.example', nonce: 'n1' }, { aud: 'did:web:data.example', allowMissingNonce: true }]) {
+      const d = await decide(g.jwt, o);
+      expect([o, d.ok, d.reasons.map((r) => r.code)]).toEqual([o, false, ['INVALID_PRESENTATION']]);
+      expect(d.holder).toBeUndefined();
+    }
+    // Naming neither, the grant itself is judged (a holder is then the caller's own business).
+    expect((await decide(g.jwt)).ok).toBe(true);
+  });
+
   it('revoke, suspend and resume are visible to the next fetch; listGrants shows the state', async () => {
     const g = await grant();
     const issuerFor = (did: string) => home.issuer(did);

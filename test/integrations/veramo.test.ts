@@ -213,6 +213,10 @@ describe('CharterVeramoPlugin: grants signed by keys in Veramo', () => {
       validUntil: inDays(30),
     });
     expect((await verifier().charterVerifyGrant({ grant: g.jwt, ...request })).ok).toBe(true);
+    // Asked for a presentation (a nonce, an audience): the bare grant proves nothing about who sends it.
+    for (const asked of [{ nonce: 'n1' }, { aud: AUD }, { allowMissingNonce: true }]) {
+      expect(codes(await verifier().charterVerifyGrant({ grant: g.jwt, ...request, ...asked }))).toEqual(['INVALID_PRESENTATION']);
+    }
     expect(await wallet.charterRevokeGrant({ id: g.id })).toBe(true);
     expect(codes(await verifier().charterVerifyGrant({ grant: g.jwt, ...request }))).toEqual(['CREDENTIAL_REVOKED']);
   });

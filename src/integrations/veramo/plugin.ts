@@ -124,7 +124,9 @@ export class CharterVeramoPlugin implements IAgentPlugin {
       ...(args.owner !== undefined ? { owner: args.owner } : {}),
       ...(args.anyOwner === true ? { anyOwner: true } : {}),
       grantee: args.grantee,
-      aud: args.aud ?? this.#options.aud,
+      // The plugin's own aud is the default for a presentation (a nonce, or allowMissingNonce, says one is
+      // expected); an aud the caller names, or a nonce, makes a bare grant a refusal (verifyGrant).
+      ...(args.aud !== undefined ? { aud: args.aud } : args.nonce !== undefined || args.allowMissingNonce === true ? { aud: this.#options.aud } : {}),
       nonce: args.nonce,
       allowMissingNonce: args.allowMissingNonce,
     });
