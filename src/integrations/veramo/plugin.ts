@@ -1,5 +1,5 @@
 import type { IAgentPlugin } from '@veramo/core';
-import { CharterError } from '../../errors.js';
+import { CharterError, type Reason } from '../../errors.js';
 import {
   createAgentPresentation,
   delegateMandate,
@@ -16,7 +16,8 @@ import { authorizeTransaction } from '../../guard/transaction.js';
 import type { Verifier } from '../../guard/verifier.js';
 import type { SpendHold } from '../../guard/spend.js';
 import { TtlCache } from '../../did/cache.js';
-import { verifyCredential } from '../../credentials/index.js';
+import { decodeJwt, verifyCredential } from '../../credentials/index.js';
+import { bindingReasons } from '../../credentials/binding.js';
 import type { CredentialVerification, IssuedCredential, Issuer, StatusChecker } from '../../credentials/types.js';
 import { createResolver } from '../../did/index.js';
 import type { CharterResolver, VerificationRelationship } from '../../did/types.js';
@@ -197,7 +198,7 @@ export class CharterVeramoPlugin implements IAgentPlugin {
     const { resolver, status } = this.#toolsFor(context);
     const o = this.#options;
     // Without an aud or trust from the call or the options, verifyAgent throws TypeError (misuse).
-    return verifyAgent(args.presentation, {
+    const d = await verifyAgent(args.presentation, {
       resolver,
       status,
       aud: (args.aud ?? o.aud)!,
@@ -209,6 +210,10 @@ export class CharterVeramoPlugin implements IAgentPlugin {
       allowMissingNonce: args.allowMissingNonce,
       reputation: o.reputation,
     });
+    // A presentation bound to one HTTP request or MCP call is for that call only (charterAuthorizeTransaction
+    // and the guards check it there): here, with no request to compare, it is refused.
+    const foreign = boundElsewhere(args.presentation);
+    return foreign.length === 0 ? d : { ...d, ok: false, reasons: [...d.reasons, ...foreign] };
   }
 
   async charterScoreAgent(args: CharterScoreAgentArgs, context: CharterContext): Promise<ReputationScore> {
@@ -356,5 +361,14 @@ export class CharterVeramoPlugin implements IAgentPlugin {
       return issuer;
     });
     return true;
+  }
+}
+
+/** REQUEST_MISMATCH when the presentation carries transport claims (htm, htu, mcp): no request here to bind them to. */
+function boundElsewhere(presentation: string): Reason[] {
+  try {
+    return bindingReasons(decodeJwt(presentation, { maxBytes: 512 * 1024 }).payload, { kind: 'none' });
+  } catch {
+    return []; // verifyAgent has said what is wrong with it
   }
 }
