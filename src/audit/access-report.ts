@@ -6,6 +6,7 @@ import { actionCovered, GRANT_TYPE, normalizeGrantResource, normalizeResource, r
 import type { AccessReceiptRecord, AccessReportStore, AuditStore, CredentialStore } from '../store/types.js';
 import { ACCESS_REPORT_TYP, checkAuditJws, signCanonical } from './jws.js';
 import { sha256Digest } from '../encoding/json.js';
+import { htuOf } from '../credentials/binding.js';
 import { decodeReceipt, receiptShapeReasons, verifyReceipt, type DecisionReceipt } from './receipt.js';
 
 /**
@@ -320,7 +321,7 @@ function beyondReceipt(r: Record<string, unknown>): string | undefined {
   if (unknown !== undefined) return `a member "${unknown.slice(0, 40)}"`;
   const q = r.request as Record<string, unknown>;
   const request =
-    (only(q, ['htm', 'htu']) && typeof q.htm === 'string' && typeof q.htu === 'string' && plainHtu(q.htu)) ||
+    (only(q, ['htm', 'htu']) && typeof q.htm === 'string' && typeof q.htu === 'string' && htuOf(q.htu) === q.htu) ||
     (only(q, ['none']) && q.none === true) ||
     (only(q, ['mcp']) && only(q.mcp, ['tool', 'args'])) ||
     (only(q, ['claims']) && typeof q.claims === 'string');
@@ -329,16 +330,6 @@ function beyondReceipt(r: Record<string, unknown>): string | undefined {
   if (!(r.credentials as unknown[]).every((c) => only(c, ['h', 'id', 'iss', 'type']))) return 'a credential entry member of its own';
   if (!(r.chain as unknown[]).every((l) => only(l, ['id', 'iss']))) return 'a chain link member of its own';
   return undefined;
-}
-
-/** An htu as receipts record it (htuOf): an http(s) origin and path, nothing else. */
-function plainHtu(htu: string): boolean {
-  try {
-    const u = new URL(htu);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin + u.pathname === htu;
-  } catch {
-    return false;
-  }
 }
 
 /** One reported use of a grant, as the person sees it. */

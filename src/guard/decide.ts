@@ -214,9 +214,11 @@ async function pipeline(v: Verifier, tools: Tools, proof: unknown, policy: Polic
   if (used) return refuse(v, 401, [used], { ...base, reasons: [used] });
   if (replayedSignature) return refuse(v, 401, [replayedSignature], { ...base, reasons: [replayedSignature] });
   if (status !== 200) return refuse(v, status, checked.reasons, base);
+  // With holdTimeoutSeconds: when the ledger releases an unsettled reservation (told to it and to the hold).
+  const holdUntil = v.holdTimeoutSeconds !== undefined ? new Date(now + v.holdTimeoutSeconds * 1000) : undefined;
   let reserved: SpendReservation | undefined;
   try {
-    reserved = await reserve(v, policy, checked, now);
+    reserved = await reserve(v, policy, checked, now, holdUntil);
   } catch (e) {
     // A reservation the ledger cannot take (a mandate whose limits it refuses) is a refusal, not a throw:
     // the proof is already used up, and decide() answers every call. A store fault stays a 503 (above).
@@ -229,13 +231,11 @@ async function pipeline(v: Verifier, tools: Tools, proof: unknown, policy: Polic
     if (checked.mandate) refusal.mandate = { ...checked.mandate, ok: false, reasons: reserved.reasons };
     return refuse(v, statusOfReasons(reserved.reasons) as HttpStatus, reserved.reasons, refusal);
   }
-  const holdUntil = v.holdTimeoutSeconds !== undefined ? new Date(now + v.holdTimeoutSeconds * 1000) : undefined;
   return { ok: true, status: 200, ...base, ...(reserved ? { spend: holdSpend(v.store, reserved.reservationId!, reserved.remaining, holdUntil ? { holdUntil } : {}) } : {}) };
 }
 
 /** The spend of an allowed agent call or mandate payment on every link of its chain, when a link has a budget or rate. */
-async function reserve(v: Verifier, policy: Policy, checked: Checked, now: number): Promise<SpendReservation | undefined> {
-  const holdUntil = v.holdTimeoutSeconds !== undefined ? new Date(now + v.holdTimeoutSeconds * 1000) : undefined;
+async function reserve(v: Verifier, policy: Policy, checked: Checked, now: number, holdUntil: Date | undefined): Promise<SpendReservation | undefined> {
   const options = { now: new Date(now), ...(holdUntil ? { holdUntil } : {}) };
   if (policy.kind === 'agent' && checked.agent?.cumulativeLimits) return reserveSpend(v.store, checked.agent, options);
   const m = checked.mandate;
