@@ -315,6 +315,9 @@ describe('AP2 payment.execution_date: now, and any date named, inside the window
     expect(codes(await pay(w, { execution_date: iso(3) }))).toEqual(['CONSTRAINT_VIOLATED']);
     expect(codes(await pay(w, { execution_date: '2026-01-01T00:00:00' }))).toEqual(['INVALID_CREDENTIAL']);
     expect(codes(await pay(w, { execution_date: 1767225600 }))).toEqual(['INVALID_CREDENTIAL']);
+    // Date.parse takes these (rolled over to the next day or month); RFC 3339 does not.
+    for (const bad of ['2026-02-30T00:00:00Z', '2026-12-02T24:00:00Z', '2026-12-02T10:00:00+15:00', 'Dec 2 2026 10:00 UTC', '2026-12-02T10:00Z'])
+      expect(codes(await pay(w, { execution_date: bad })), bad).toEqual(['INVALID_CREDENTIAL']);
   });
 
   it('window bounds must be dates with a zone: a zone-less or numeric bound is refused', async () => {
