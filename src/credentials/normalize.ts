@@ -153,8 +153,12 @@ function readV1(d: DecodedJwt): Normalized {
   if (Object.hasOwn(payload, 'vp')) problems.push({ code: 'INVALID_CREDENTIAL', message: 'a credential JWT must not carry a "vp" claim' });
   // One token, one credential: a second one beside `vc` (a VCDM 2.0 body at the top level, with its own
   // issuer, subject or dates) would be read by some verifiers and ignored by others (as vc+jwt refuses `vc`).
+  // did-jwt-vc moves an issuer object's id to `iss` and leaves its other properties (a name) in a
+  // top-level `issuer`: that names no second issuer, so it is read as the issuer's description.
+  const leftover = isObj(payload.issuer) && !Object.hasOwn(payload.issuer, 'id') && !isObj(vc.issuer) ? payload.issuer : undefined;
   for (const k of V2_BODY)
-    if (Object.hasOwn(payload, k)) problems.push({ code: 'INVALID_CREDENTIAL', message: `a VCDM 1.1 JWT carries its credential in "vc", not also a top-level "${k}"` });
+    if (Object.hasOwn(payload, k) && !(k === 'issuer' && leftover))
+      problems.push({ code: 'INVALID_CREDENTIAL', message: `a VCDM 1.1 JWT carries its credential in "vc", not also a top-level "${k}"` });
   const iss = payload.iss;
   if (typeof iss !== 'string') throw bad('a VCDM 1.1 JWT needs "iss"');
   if (vc.issuer !== undefined && (typeof vc.issuer === 'string' ? vc.issuer : isObj(vc.issuer) ? vc.issuer.id : undefined) !== iss) {
@@ -180,7 +184,7 @@ function readV1(d: DecodedJwt): Normalized {
     {
       ...vc,
       ...(id !== undefined ? { id } : {}),
-      issuer: iss,
+      issuer: leftover ? { ...leftover, id: iss } : iss,
       credentialSubject: subject,
       ...(from !== undefined ? { validFrom: new Date(from).toISOString() } : {}),
       ...(until !== undefined ? { validUntil: new Date(until).toISOString() } : {}),

@@ -234,3 +234,28 @@ describe('typed objects beside the subject (VCDM 2.0 §5.3-5.6)', () => {
     expect(await codes(await signV1({ name: 5, description: {}, relatedResource: 'x' }))).toEqual([]);
   });
 });
+
+describe("VCDM 1.1: one credential per token, with did-jwt-vc's leftover issuer description", () => {
+  it("a top-level issuer object without id (did-jwt-vc moves the id to iss) is the issuer's description", async () => {
+    const jwt = await signV1({}, { issuer: { name: 'Example Uni' } });
+    const v = await verifyCredential(jwt, { resolver });
+    expect(v.reasons).toEqual([]);
+    expect(v.issuer).toBe(alice.did);
+    expect(decodeCredential(jwt).issuer).toEqual({ id: alice.did, name: 'Example Uni' });
+  });
+  it('anything naming a second credential or issuer beside vc is refused', async () => {
+    const second = [
+      { issuer: bob.did },
+      { issuer: { id: bob.did, name: 'Bob' } },
+      { issuer: { id: alice.did } },
+      { issuer: ['did:example:x'] },
+      { issuer: 'Example Uni' },
+      { credentialSubject: { id: bob.did } },
+      { type: ['VerifiableCredential'] },
+      { validUntil: iso(Date.now() + day) },
+    ];
+    for (const claims of second) expect([claims, await codes(await signV1({}, claims))]).toEqual([claims, ['INVALID_CREDENTIAL']]);
+    // With an issuer object inside vc, a second description at the top level is not merged.
+    expect(await codes(await signV1({ issuer: { id: alice.did, name: 'A' } }, { issuer: { name: 'B' } }))).toEqual(['INVALID_CREDENTIAL']);
+  });
+});

@@ -58,6 +58,24 @@ describe('interop with did-jwt-vc (VCDM 1.1 JWTs)', () => {
     });
   }
 
+  it('a did-jwt-vc credential from W3C-shaped input with an issuer object {id, name} verifies in Charter, name kept', async () => {
+    const issuer = peerIssuer('Ed25519');
+    const subject = didKeyRef('key', generateKeyPair().publicJwk).did;
+    const jwt = await createVerifiableCredentialJwt(
+      {
+        '@context': ['https://www.w3.org/2018/credentials/v1'],
+        type: ['VerifiableCredential'],
+        issuer: { id: issuer.ref.did, name: 'Example Uni' },
+        issuanceDate: new Date(Date.now() - 60_000).toISOString(),
+        credentialSubject: { id: subject, degree: 'BSc' },
+      },
+      issuer.didJwt,
+    );
+    const v = await verifyCredential(jwt, { resolver });
+    expect(v.reasons).toEqual([]);
+    expect(v).toMatchObject({ ok: true, issuer: issuer.ref.did, subject, credential: { issuer: { id: issuer.ref.did, name: 'Example Uni' } } });
+  });
+
   it('a did-jwt-vc presentation verifies in Charter, and a Charter 1.1 presentation in did-jwt-vc', async () => {
     const issuer = peerIssuer('Ed25519');
     const holder = peerIssuer('P-256');
