@@ -225,9 +225,10 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
     // §3.2 step 5: the entry's purpose is one of the list's.
     if (!list.purposes.includes(entry.purpose))
       return { code: 'STATUS_INVALID', message: `the status list's purpose is ${list.purposes.join(', ')}, the entry's ${entry.purpose}` };
-    // §2.1-2.2: both sides read entries of the same width, or the index lands on another credential's bits.
-    if ((list.statusSize ?? 1) !== entry.statusSize)
-      return { code: 'STATUS_INVALID', message: `the entry's statusSize (${entry.statusSize}) differs from the list's (${list.statusSize ?? 1})` };
+    // §3.2 reads entries of the entry's statusSize (§2.1). A list stating its own width must agree,
+    // or the index lands on another credential's bits.
+    if (list.statusSize !== undefined && list.statusSize !== entry.statusSize)
+      return { code: 'STATUS_INVALID', message: `the entry's statusSize (${entry.statusSize}) differs from the list's (${list.statusSize})` };
     const entries = Math.floor((list.bits.length * 8) / entry.statusSize);
     // §3.2 step 9: STATUS_LIST_LENGTH_ERROR below the herd-privacy minimum.
     if (entries < MIN_LIST_SIZE) return { code: 'STATUS_INVALID', message: `the status list holds ${entries} entries, fewer than the ${MIN_LIST_SIZE} required` };

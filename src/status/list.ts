@@ -11,7 +11,7 @@ export interface StatusList {
   issuer: string;
   /** §2.2: one or more purposes. */
   purposes: string[];
-  /** §2.2: the list's statusSize when it states one. */
+  /** The list's statusSize when it states one (the entry's governs otherwise, §3.2). */
   statusSize?: number;
   bits: Uint8Array;
   /** The list's own validUntil (ms), when it has one. */
@@ -49,7 +49,10 @@ export function listKey(url: string): string {
 
 export function readStatusList(url: string, v: CredentialVerification, maxBitsBytes: number): StatusList {
   const c = v.credential!;
-  if (c.id !== undefined && (typeof c.id !== 'string' || listKey(c.id) !== listKey(url))) throw invalid('the status list credential names another URL');
+  // §2.2: the list credential's id MUST be the statusListCredential URL; without one, a list could be
+  // served under any of its issuer's list URLs (an empty one clearing a revoked credential).
+  if (c.id === undefined) throw invalid('the status list credential has no id (it must name the URL it is published at)');
+  if (typeof c.id !== 'string' || listKey(c.id) !== listKey(url)) throw invalid('the status list credential names another URL');
   const subject = soleSubject(c);
   if (subject === undefined || !hasType(subject.type, 'BitstringStatusList')) throw invalid('not a BitstringStatusList credential');
   const p = subject.statusPurpose;
@@ -57,9 +60,9 @@ export function readStatusList(url: string, v: CredentialVerification, maxBitsBy
   if (!Array.isArray(purposes) || purposes.length === 0 || purposes.some((x) => typeof x !== 'string' || x.length === 0)) {
     throw invalid('statusPurpose must be one or more strings');
   }
+  // A list may state its width (earlier drafts asked message lists to); the Recommendation puts
+  // statusSize on the entry only (§2.1), and §3.2 reads the entry's.
   const statusSize = readStatusSize(subject.statusSize, 'the list');
-  // §2.2: a list for the message purpose MUST state its statusSize.
-  if (purposes.includes('message') && statusSize === undefined) throw invalid('a message status list must state its statusSize');
   const ttl = subject.ttl;
   if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 0)) throw invalid('ttl must be a number of milliseconds');
   const bits = decodeBitstring(subject.encodedList as string, { maxBytes: maxBitsBytes });

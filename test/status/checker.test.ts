@@ -109,7 +109,8 @@ describe('the spec examples (Bitstring Status List v1.0)', () => {
     expect(readStatus(bits, index - 1, 2)).toBe(0);
     expect(readStatus(bits, index + 1, 2)).toBe(0);
     expect(readStatus(bits, index, 1)).toBe(0);
-    const url = await publish({ purpose: 'message', statusSize: 2, bits });
+    // As in the Recommendation's example list, the list states no statusSize: the entry's width is read.
+    const url = await publish({ purpose: 'message', bits });
     const jwt = await credentialWith(
       entry(url, {
         id: 'https://example.com/credentials/status/8#492847',
@@ -161,10 +162,16 @@ describe('statusSize above 1 is read as statusSize bits, never one bit per entry
     expect(r.codes).toEqual([]);
     expect(r.reports[0]).toMatchObject({ status: 7, message: 'm7', statusSize: 3 });
   });
-  it('entry and list must agree on statusSize (absent means 1)', async () => {
+  it("a list stating its statusSize must agree with the entry; a list stating none is read at the entry's width (§2.1, §3.2)", async () => {
     const one = await publish();
     const two = await publish({ statusSize: 2, bits: new Uint8Array((MIN_LIST_SIZE * 2) / 8) });
+    const unstated = await publish({ bits: put(new Uint8Array((MIN_LIST_SIZE * 2) / 8), 7, 2, 3) });
+    const stated = await publish({ statusSize: 1, bits: new Uint8Array((MIN_LIST_SIZE * 2) / 8) });
+    // 2-bit entries over a list of MIN_LIST_SIZE bits: too few entries for herd privacy (§3.2 step 9).
     expect(await codes(await credentialWith(entry(one, { statusSize: 2, statusMessage: messages(2) })))).toEqual(['STATUS_INVALID']);
+    expect(await codes(await credentialWith(entry(unstated, { statusListIndex: '6', statusSize: 2, statusMessage: messages(2) })))).toEqual([]);
+    expect(await codes(await credentialWith(entry(unstated, { statusListIndex: '7', statusSize: 2, statusMessage: messages(2) })))).toEqual(['CREDENTIAL_REVOKED']);
+    expect(await codes(await credentialWith(entry(stated, { statusSize: 2, statusMessage: messages(2) })))).toEqual(['STATUS_INVALID']);
     expect(await codes(await credentialWith(entry(two)))).toEqual(['STATUS_INVALID']);
     expect(await codes(await credentialWith(entry(two, { statusSize: 1 })))).toEqual(['STATUS_INVALID']);
     expect(await codes(await credentialWith(entry(one, { statusSize: 1 })))).toEqual([]);
@@ -188,9 +195,11 @@ describe('statusSize above 1 is read as statusSize bits, never one bit per entry
     ];
     for (const over of bad) expect([over, await codes(await credentialWith(entry(url, over)))]).toEqual([over, ['STATUS_INVALID']]);
   });
-  it('a message list that does not state its statusSize, or states a bad one, is STATUS_INVALID', async () => {
+  it("a message list need not state its statusSize (1-bit messages read at the entry's width); a list stating a bad one is STATUS_INVALID", async () => {
     const url = await publish({ purpose: 'message' });
-    expect(await codes(await credentialWith(entry(url, { statusPurpose: 'message', statusMessage: messages(1) })))).toEqual(['STATUS_INVALID']);
+    const r = await check(await credentialWith(entry(url, { statusPurpose: 'message', statusMessage: messages(1) })));
+    expect(r.codes).toEqual([]);
+    expect(r.reports[0]).toMatchObject({ purpose: 'message', statusSize: 1, status: 0, message: 'm0' });
     for (const statusSize of [0, 2.5, '1', 99]) {
       const bad = await publish({ statusSize });
       expect([statusSize, await codes(await credentialWith(entry(bad)))]).toEqual([statusSize, ['STATUS_INVALID']]);
@@ -335,12 +344,22 @@ describe('purposes that carry no validity meaning are reported, not refused', ()
     const url = await publish({ bits: new Uint8Array(MIN_LIST_SIZE / 8), by: makeIssuer() });
     expect(await codes(await credentialWith(entry(url, { statusListIndex: '8' }), asKey))).toEqual(['STATUS_INVALID']);
   });
-  it('spellings of one list URL share one cache entry and one refresh, with or without the list naming its id', async () => {
-    for (const named of [true, false]) {
-      const path = `/lists/spelt-${named}`;
+  it('a list credential without an id is STATUS_INVALID (§2.2: its id MUST be the statusListCredential URL)', async () => {
+    // The issuer's empty list, signed without an id, served where a list with a revoked bit was.
+    const bits = new Uint8Array(MIN_LIST_SIZE / 8);
+    setBit(bits, 3, true);
+    const url = await publish({ bits });
+    const jwt = await credentialWith(entry(url, { statusListIndex: '3' }));
+    expect(await codes(jwt)).toEqual(['CREDENTIAL_REVOKED']);
+    await publish({ credential: { id: undefined } }, new URL(url).pathname);
+    expect(await codes(jwt)).toEqual(['STATUS_INVALID']);
+  });
+  it('spellings of one list URL share one cache entry and one refresh', async () => {
+    {
+      const path = '/lists/spelt';
       const url = srv.url + path;
       const bits = new Uint8Array(MIN_LIST_SIZE / 8);
-      const serveList = () => publish({ bits, ...(named ? {} : { credential: { id: undefined } }) }, path);
+      const serveList = () => publish({ bits }, path);
       await serveList();
       const host = new URL(url).host;
       const spellings = [url, `${url}#list`, `HTTP://${host}${path}`, `${url}?`, url.replace('/lists/', '/lists/./'), url.replace('/lists/', '/x/../lists/')];
