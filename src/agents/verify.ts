@@ -23,6 +23,18 @@ export function checkReputationThresholds(who: string, t: { minReputation?: unkn
   if (n !== undefined && !(Number.isSafeInteger(n) && (n as number) >= 0)) throw new TypeError(`${who}: trust.minAttesters must be a whole number of attesters`);
 }
 
+/**
+ * A trust list must be an array of DIDs: a string (or anything else with an
+ * `includes`) would match substrings, so "did:web:acme.com.au" would let
+ * did:web:acme.com in.
+ */
+export function checkTrustLists(who: string, t: { principals?: unknown; identityIssuers?: unknown }): void {
+  for (const k of ['principals', 'identityIssuers'] as const) {
+    const v = t[k];
+    if (v !== undefined && !(Array.isArray(v) && v.every((d) => typeof d === 'string' && d.length > 0))) throw new TypeError(`${who}: trust.${k} must be a list of DIDs`);
+  }
+}
+
 function checkOptions(o: VerifyAgentOptions): void {
   if (!o || typeof o.resolver?.resolveKey !== 'function') throw new TypeError('verifyAgent needs options.resolver');
   if (typeof o.status !== 'function') throw new TypeError('verifyAgent needs options.status (mandates are revocable)');
@@ -30,6 +42,7 @@ function checkOptions(o: VerifyAgentOptions): void {
   if (!isObj(o.trust)) throw new TypeError('verifyAgent needs options.trust ({ principals } or { anyPrincipal: true })');
   if (o.trust.minReputation !== undefined && typeof o.reputation !== 'function') throw new TypeError('trust.minReputation needs options.reputation (a reputation source)');
   checkReputationThresholds('verifyAgent', o.trust);
+  checkTrustLists('verifyAgent', o.trust);
   for (const gone of ['ledger', 'record', 'reservationId', 'at'] as const) {
     if ((o as unknown as Record<string, unknown>)[gone] !== undefined) {
       throw new TypeError(`verifyAgent no longer takes "${gone}": it is a pure decision (use "now"; spend is reserved by guardTransaction / authorizeTransaction)`);

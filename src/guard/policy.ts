@@ -1,7 +1,7 @@
 import { CharterError } from '../errors.js';
 import type { AgentReputation, AgentTrust } from '../agents/types.js';
 import type { AmountInput } from '../agents/limits.js';
-import { checkReputationThresholds } from '../agents/verify.js';
+import { checkReputationThresholds, checkTrustLists } from '../agents/verify.js';
 import type { DeclaredProcessing } from '../grants/index.js';
 import type { MandateProfile, MandateTrust } from '../mandates/types.js';
 
@@ -106,6 +106,7 @@ export function checkTrust(who: string, t: AgentTrust | undefined, reputation: R
   if (!t.anyPrincipal && !(Array.isArray(t.principals) && t.principals.length > 0)) throw new TypeError(`${who}: trust needs principals (DIDs) or anyPrincipal: true`);
   if (t.minReputation !== undefined && typeof reputation !== 'function') throw new TypeError(`${who}: trust.minReputation needs a reputation source`);
   checkReputationThresholds(who, t);
+  checkTrustLists(who, t);
 }
 
 /** The owner rule a grant guard needs, checked when built: an owner (or a function giving one) or, explicitly, anyOwner. */

@@ -129,7 +129,11 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
   if (!num(staleness) || staleness < 0) throw new TypeError('maxStalenessSeconds must be a non-negative number');
   const skew = Math.min(options.skewSeconds ?? 60, 300);
   if (!num(skew) || skew < 0) throw new TypeError('skewSeconds must be a non-negative number');
-  const trustedSigners = new Set(options.trustedListSigners ?? []);
+  const { trustedListSigners: signers, trustedListKeys: keys } = options;
+  if (signers !== undefined && !(Array.isArray(signers) && signers.every((d) => typeof d === 'string' && d.length > 0)))
+    throw new TypeError('createTokenStatusChecker: trustedListSigners must be a list of DIDs or key ids');
+  if (keys !== undefined && !Array.isArray(keys)) throw new TypeError('createTokenStatusChecker: trustedListKeys must be a list of public JWKs');
+  const trustedSigners = new Set(signers ?? []);
   // Parsed once, through the keys layer, so every key rule (curve, small-order points) applies.
   const trustedKeys = (options.trustedListKeys ?? []).map((k) => importVerificationKey(k));
   const cache = new Map<string, CachedList>();

@@ -363,6 +363,24 @@ describe('verifyAgent: every refusal has its code', () => {
     await expect(verifyAgent('x', { resolver: w.resolver, status: w.status(), aud: AUD, nonce: 'n', action: 'pay:card' } as never)).rejects.toThrow(TypeError);
   });
 
+  it('trust lists must be arrays of DIDs: a string would match substrings (did:web:acme.com inside did:web:acme.com.au)', async () => {
+    const c = await buildChain(w, 1);
+    const base = { agent: c.agents[0]!, identity: c.identity, chain: [c.mandates[0]!.jwt] };
+    // The honest lists decide as before.
+    expect((await attempt(w, { ...base, options: { trust: { principals: [c.principal.did], identityIssuers: [c.operator.did] } } })).ok).toBe(true);
+    expect(codes(await attempt(w, { ...base, options: { trust: { principals: [`${c.principal.did}-retired`] } } }))).toEqual(['UNTRUSTED_PRINCIPAL']);
+    expect(codes(await attempt(w, { ...base, options: { trust: { anyPrincipal: true, identityIssuers: [`${c.operator.did}.au`] } } }))).toEqual(['UNTRUSTED_ISSUER']);
+    const bad: unknown[] = [`${c.principal.did}-retired`, `${c.operator.did}.au`, { includes: () => true }, [c.principal.did, 5], [''], new Set([c.principal.did])];
+    for (const list of bad) {
+      for (const trust of [{ principals: list }, { anyPrincipal: true, identityIssuers: list }]) {
+        // Directly, and through a guard (authorizeTransaction) that checks its trust before any decision.
+        for (const record of [false, true]) {
+          await expect(attempt(w, { ...base, options: { trust: trust as never, record } }), JSON.stringify([trust, record])).rejects.toThrow(TypeError);
+        }
+      }
+    }
+  });
+
   it('a malformed presentation is a refusal', async () => {
     const d = await verifyAgent('not-a-jwt', { resolver: w.resolver, status: w.status(), aud: AUD, nonce: 'n', action: 'pay:card', trust: { anyPrincipal: true } });
     expect(d.ok).toBe(false);

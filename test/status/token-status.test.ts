@@ -229,6 +229,9 @@ describe('Status List Tokens over loopback HTTP', () => {
     expect(await codes(ref, checker({ trustedListSigners: [provider.did] }))).toEqual([]);
     // and a credential of another issuer pointing at this issuer's list
     expect(await codes(await allocate(), checker(), ctx(makeIssuer()))).toEqual(['STATUS_INVALID']);
+    // The trust lists are lists: a DID given as a bare string, or a non-list, is misuse.
+    for (const bad of [provider.did, { has: () => true }, [provider.did, 1], ['']]) expect(() => checker({ trustedListSigners: bad as never })).toThrow(TypeError);
+    for (const bad of [{ kty: 'OKP' }, 'key']) expect(() => checker({ trustedListKeys: bad as never })).toThrow(TypeError);
   });
 
   it('a DID issuer may name itself by iss alone (no kid): its single assertion key signs the list', async () => {
