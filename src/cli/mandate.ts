@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { CharterError } from '../errors.js';
+import { parseInstant } from '../encoding/duration.js';
 import { createResolver } from '../did/index.js';
 import { verifyMandateChain, type MandateDecision, type MandateProfile, type TrustAnchor, type VerifyMandateOptions } from '../mandates/index.js';
 import { readAp2Input, readViInput } from '../mandates/verify.js';
@@ -28,8 +28,6 @@ interface VerifyOpts extends CommonOptions {
   allowLoopback?: boolean;
 }
 
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
-
 /** `--allow-loopback` or CHARTER_ALLOW_LOOPBACK=1, as for every other verification. */
 const loopback = (ctx: CliContext, o: VerifyOpts) => o.allowLoopback === true || ctx.env.CHARTER_ALLOW_LOOPBACK === '1';
 
@@ -39,12 +37,8 @@ async function anchors(ctx: CliContext, files: string[] | undefined, what: strin
 
 export async function collectMandateVerify(ctx: CliContext, file: string, o: VerifyOpts): Promise<MandateDecision> {
   const text = await readTextArg(ctx, file, 'mandate');
-  let now: Date | undefined;
-  if (o.now !== undefined) {
-    if (!ISO.test(o.now) || Number.isNaN(Date.parse(o.now)))
-      throw new CharterError('INVALID_ARGUMENT', '--now must be an RFC 3339 date-time with a time zone, e.g. 2025-06-15T15:11:00Z');
-    now = new Date(o.now);
-  }
+  // Strict, as --at elsewhere: Date.parse would roll 2027-02-30 over to March.
+  const now = o.now === undefined ? undefined : parseInstant(o.now, '--now');
   const input = o.profile === 'verifiable-intent' ? readViInput(text) : readAp2Input(text);
   const issuers = await anchors(ctx, o.trustIssuer, 'trust issuer');
   const merchants = await anchors(ctx, o.trustMerchant, 'trust merchant');

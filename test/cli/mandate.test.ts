@@ -95,11 +95,14 @@ describe('charter mandate verify --profile verifiable-intent replays the referen
     const s = vi.verification_conformance.chain_scenarios[0]!;
     const a = argsFor(s);
     expect((await run(a.map((x) => (x === 'verifiable-intent' ? 'visa-intent' : x)))).code).toBe(2);
-    const badNow = [...a];
-    badNow[badNow.indexOf('--now') + 1] = '2025-06-15 15:11';
-    const r = await run(badNow);
-    expect(r.code).toBe(2);
-    expect(JSON.parse(r.out).error.code).toBe('INVALID_ARGUMENT');
+    // Without a zone, impossible days and hours Date.parse rolls over, no seconds, not a date at all.
+    const at = a[a.indexOf('--now') + 1]!;
+    for (const bad of ['2025-06-15 15:11', `${at.slice(0, 5)}02-30T08:00:00Z`, `${at.slice(0, 10)}T24:00:00Z`, at.replace(/:\d{2}\.\d{3}Z$/, 'Z'), 'tomorrow']) {
+      const badNow = [...a];
+      badNow[badNow.indexOf('--now') + 1] = bad;
+      const r = await run(badNow);
+      expect([bad, r.code, JSON.parse(r.out).error.code]).toEqual([bad, 2, 'INVALID_ARGUMENT']);
+    }
     expect((await run(['mandate', 'verify', file('x.json', '{"l1": 1}'), '--profile', 'verifiable-intent'])).code).toBe(2);
     expect((await run([...a, '--trust-issuer', file('bad.jwk', 'not a key')])).code).toBe(2);
     expect((await run(['mandate', 'verify', file('y.json', '{}')])).code).toBe(2);
