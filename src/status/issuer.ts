@@ -2,7 +2,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { CharterError } from '../errors.js';
 import { decodeJwt, issueCredential } from '../credentials/index.js';
 import type { CredentialStatusEntry, Issuer } from '../credentials/types.js';
-import type { StatusListRecord, StatusStore } from '../store/types.js';
+import type { NewStatusList, StatusListRecord, StatusStore } from '../store/types.js';
 import { encodeBitstring, MIN_LIST_SIZE } from './codec.js';
 import { DEFAULT_MAX_STALENESS_SECONDS } from './checker.js';
 
@@ -25,48 +25,37 @@ export interface CreateListInput {
   ttlSeconds?: number;
 }
 
-export async function createStatusList(store: StatusStore, input: CreateListInput): Promise<StatusListRecord> {
+function newList(input: CreateListInput): NewStatusList {
   const size = input.size ?? MIN_LIST_SIZE;
   if (size < MIN_LIST_SIZE || size % 8 !== 0) throw new CharterError('INVALID_ARGUMENT', `a status list needs at least ${MIN_LIST_SIZE} entries, a multiple of 8`);
   const ttlSeconds = input.ttlSeconds ?? DEFAULT_LIST_TTL_SECONDS;
   if (typeof ttlSeconds !== 'number' || !Number.isFinite(ttlSeconds) || ttlSeconds < 0) throw new CharterError('INVALID_ARGUMENT', 'ttlSeconds must be a non-negative number');
   const id = randomUUID().replace(/-/g, '').slice(0, 22);
-  return store.createStatusList({
-    id,
-    issuerDid: input.issuerDid,
-    purpose: input.purpose,
-    size,
-    ttlSeconds,
-    url: `${input.baseUrl.replace(/\/+$/, '')}/status/${id}`,
-  });
+  return { id, issuerDid: input.issuerDid, purpose: input.purpose, size, ttlSeconds, url: `${listPrefix(input.baseUrl)}${id}` };
 }
 
-/** Lists being created, per store and issuer, purpose and base URL: concurrent first issues share one. */
-const creating = new WeakMap<object, Map<string, Promise<StatusListRecord>>>();
+const listPrefix = (baseUrl: string) => `${baseUrl.replace(/\/+$/, '')}/status/`;
+
+export async function createStatusList(store: StatusStore, input: CreateListInput): Promise<StatusListRecord> {
+  return store.createStatusList(newList(input));
+}
+
+/** A list is picked for new entries while under this share full, keeping random picks cheap. */
+const ROOM = 0.9;
 
 /**
- * A list of this issuer and purpose with room left (under 90% full, keeping
- * random picks cheap), or a new one. Concurrent calls that find none create
- * one list between them: each list created beside another would hold a
- * single credential for good, and whoever serves it would learn which
- * credential a verifier checks (the herd privacy of §6.1 lost).
+ * A list of this issuer and purpose with room left, or a new one. Callers
+ * that find none, in this process or another sharing the store, create one
+ * list between them (the store decides in one transaction): each list
+ * created beside another would hold a single credential for good, and
+ * whoever serves it would learn which credential a verifier checks (the herd
+ * privacy of §6.1 lost).
  */
 export async function ensureStatusList(store: StatusStore, input: CreateListInput): Promise<StatusListRecord> {
-  const prefix = `${input.baseUrl.replace(/\/+$/, '')}/status/`;
-  const pick = async () =>
-    (await store.listStatusLists({ issuerDid: input.issuerDid, purpose: input.purpose })).find((l) => l.url.startsWith(prefix) && l.allocated < l.size * 0.9);
-  const found = await pick();
-  if (found) return found;
-  let pending = creating.get(store);
-  if (!pending) creating.set(store, (pending = new Map()));
-  const key = JSON.stringify([input.issuerDid, input.purpose, prefix]);
-  let p = pending.get(key);
-  if (!p) {
-    const mine = pending;
-    p = (async () => (await pick()) ?? createStatusList(store, input))().finally(() => mine.delete(key));
-    pending.set(key, p);
-  }
-  return p;
+  const urlPrefix = listPrefix(input.baseUrl);
+  const lists = await store.listStatusLists({ issuerDid: input.issuerDid, purpose: input.purpose });
+  const found = lists.find((l) => l.url.startsWith(urlPrefix) && l.allocated < l.size * ROOM);
+  return found ?? store.createStatusList(newList(input), { urlPrefix, below: ROOM });
 }
 
 /**

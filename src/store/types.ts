@@ -35,7 +35,13 @@ export interface CredentialStore {
 
 /** Status lists, issuer side. */
 export interface StatusStore {
-  createStatusList(rec: NewStatusList): Promise<StatusListRecord>;
+  /**
+   * Creates the list; with `reuse`, returns instead the oldest list of the same
+   * issuer and purpose whose URL starts with `reuse.urlPrefix` and which is
+   * less than `reuse.below` full, decided in the same transaction, so processes
+   * issuing an issuer's first credential at once create one list between them.
+   */
+  createStatusList(rec: NewStatusList, reuse?: { urlPrefix: string; below: number }): Promise<StatusListRecord>;
   getStatusList(id: string): Promise<StatusListRecord | undefined>;
   listStatusLists(filter?: { issuerDid?: string; purpose?: string }): Promise<StatusListRecord[]>;
   /**

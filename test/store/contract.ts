@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { AuditEntryRecord, IdentityRecord, NewRating, Store } from '../../src/store/types.js';
+import type { AuditEntryRecord, IdentityRecord, NewRating, NewStatusList, Store } from '../../src/store/types.js';
+import { allocateStatusEntry } from '../../src/status/issuer.js';
 
 const identity = (alias: string, did = `did:key:z${alias}`): IdentityRecord => ({
   alias,
@@ -27,6 +28,24 @@ const entry = (chain: string, seq: number, o: Partial<AuditEntryRecord> = {}): A
   jws: `h.${chain}${seq}.s`,
   ...o,
 });
+
+/**
+ * Twenty first entries of one issuer, issued at once through `stores` (one
+ * store, or several connections to one database, as processes would): one list
+ * holds them all. A second list would keep its few credentials for good, and
+ * whoever serves it would learn which one a verifier checks.
+ */
+export async function expectOneFirstList(stores: Store[]): Promise<void> {
+  const issuerDid = `did:key:zfirst${Math.random().toString(36).slice(2)}`;
+  const entries = await Promise.all(
+    Array.from({ length: 20 }, (_, i) =>
+      allocateStatusEntry(stores[i % stores.length]!, { issuerDid, purpose: 'revocation', baseUrl: 'https://issuer.example', credentialId: `urn:first:${i}` }),
+    ),
+  );
+  expect(new Set(entries.map((e) => e.statusListCredential)).size).toBe(1);
+  const lists = await stores[0]!.listStatusLists({ issuerDid });
+  expect(lists.map((l) => l.allocated)).toEqual([20]);
+}
 
 /** The behaviour every Store backend must have; run against SQLite and PostgreSQL. */
 export function runStoreContract(name: string, open: () => Promise<Store>): void {
@@ -111,6 +130,35 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       expect(await store.allocateStatusIndex('s1', 'c-race', pick)).toEqual(s);
       expect((await store.findStatusAllocation('c-race')).length).toBe(3);
       expect((await store.getStatusList(got[0]!.listId))!.allocated).toBe(1);
+    });
+
+    it('status lists: createStatusList with reuse returns the oldest list with room (same issuer, purpose, URL prefix), else creates', async () => {
+      const rec = (id: string, o: Partial<NewStatusList> = {}): NewStatusList => ({
+        id,
+        issuerDid: 'did:key:zi',
+        purpose: 'revocation',
+        size: 16,
+        ttlSeconds: 60,
+        url: `https://x/status/${id}`,
+        ...o,
+      });
+      const reuse = { urlPrefix: 'https://x/status/', below: 0.5 };
+      // Nothing to reuse: created. Another prefix, purpose or issuer does not count.
+      await store.createStatusList(rec('other-host', { url: 'https://y/status/other-host' }));
+      await store.createStatusList(rec('other-purpose', { purpose: 'suspension' }));
+      await store.createStatusList(rec('other-issuer', { issuerDid: 'did:key:zo' }));
+      expect((await store.createStatusList(rec('a'), reuse)).id).toBe('a');
+      expect((await store.createStatusList(rec('b'), reuse)).id).toBe('a');
+      expect(await store.getStatusList('b')).toBeUndefined();
+      // Half full is no room: a new one.
+      for (let i = 0; i < 8; i++) await store.allocateStatusIndex('a', `c${i}`, () => i);
+      expect((await store.createStatusList(rec('c'), reuse)).id).toBe('c');
+      // Without reuse, always created.
+      expect((await store.createStatusList(rec('d'))).id).toBe('d');
+    });
+
+    it("status lists: an issuer's first entries issued at once share one list", async () => {
+      await expectOneFirstList([store, store]);
     });
 
     it('a full status list refuses another allocation', async () => {

@@ -7,7 +7,7 @@ import { migrate, PG_MIGRATIONS } from '../../src/store/postgres/schema.js';
 import { openStore } from '../../src/home/open-store.js';
 import type { LedgerEntry, Store } from '../../src/store/types.js';
 import { tempDir } from '../helpers.js';
-import { runStoreContract } from './contract.js';
+import { expectOneFirstList, runStoreContract } from './contract.js';
 import { dropSchemas, freshSchema, pgUrlOrReport, sql } from './fixtures/pg-env.js';
 
 const url = pgUrlOrReport('postgres store');
@@ -28,6 +28,16 @@ if (url) {
       amount,
       currency: 'USD',
       budget: { amount: limit, currency: 'USD', periodSeconds: 3600 },
+    });
+
+    it("four instances on one schema issuing an issuer's first entries at once create one list", async () => {
+      const schema = freshSchema();
+      const stores = await Promise.all(Array.from({ length: 4 }, () => open(schema, { poolSize: 3 })));
+      try {
+        await expectOneFirstList(stores);
+      } finally {
+        await Promise.all(stores.map((s) => s.close()));
+      }
     });
 
     it('many instances starting at once migrate a new schema exactly once', async () => {

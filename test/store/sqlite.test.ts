@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../src/store/sqlite/store.js';
 import { ensureHome } from '../../src/home/dir.js';
 import { tempDir } from '../helpers.js';
-import { runStoreContract } from './contract.js';
+import { expectOneFirstList, runStoreContract } from './contract.js';
 
 runStoreContract('sqlite', () => openSqliteStore(join(tempDir(), 'charter.db')));
 
@@ -50,6 +50,19 @@ describe('sqlite store files', () => {
     expect(all.length).toBe(60);
     expect(new Set(all).size).toBe(60);
   }, 60_000);
+});
+
+describe('sqlite status lists shared by connections', () => {
+  it("two connections to one file (as two processes) issuing an issuer's first entries at once create one list", async () => {
+    const db = join(tempDir(), 'first-list.db');
+    const [a, b] = [await openSqliteStore(db), await openSqliteStore(db)];
+    try {
+      await expectOneFirstList([a, b]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
 });
 
 describe('sqlite access reports (schema 6: keyed by grant, verifier and receipt id)', () => {

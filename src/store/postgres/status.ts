@@ -7,17 +7,31 @@ import type { Access } from './access.js';
 /** Status lists, issuer side: the list row lock serialises allocations; the primary key (list_id, idx) is the backstop. */
 export function postgresStatus({ run, read, rows, t }: Access): StatusStore {
   const store: StatusStore = {
-    async createStatusList(rec: NewStatusList) {
+    async createStatusList(rec: NewStatusList, reuse) {
       if (!Number.isInteger(rec.size) || rec.size < 8 || rec.size % 8 !== 0) throw new CharterError('INVALID_ARGUMENT', 'a status list size must be a positive multiple of 8');
       const createdAt = new Date().toISOString();
-      const confirm = async (q: PoolClient) => (await q.query(`SELECT 1 FROM ${t.lists} WHERE id = $1 AND created_at = $2`, [rec.id, createdAt])).rowCount === 1;
-      const r = await run({ tx: true, confirm }, (q) =>
-        q.query<Row>(
+      // A list found (nothing written) needs no confirming; a list created is confirmed by its row.
+      const confirm = async (q: PoolClient, got: Row | undefined) =>
+        got?.id !== rec.id || (await q.query(`SELECT 1 FROM ${t.lists} WHERE id = $1 AND created_at = $2`, [rec.id, createdAt])).rowCount === 1;
+      const got = await run({ tx: true, confirm }, async (q) => {
+        if (reuse) {
+          // One creator at a time per issuer, purpose and URL prefix, across instances: the look and the insert are one step.
+          await q.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [`charter status-list ${rec.issuerDid} ${rec.purpose} ${reuse.urlPrefix}`]);
+          const found = (
+            await q.query<Row>(
+              `SELECT * FROM ${t.lists} WHERE issuer_did = $1 AND purpose = $2 AND allocated < size * $3::float8 AND starts_with(url, $4) ORDER BY created_at, id LIMIT 1`,
+              [rec.issuerDid, rec.purpose, reuse.below, reuse.urlPrefix],
+            )
+          ).rows[0];
+          if (found) return found;
+        }
+        const r = await q.query<Row>(
           `INSERT INTO ${t.lists} (id, issuer_did, purpose, size, ttl_seconds, url, bits, version, allocated, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0, $8) RETURNING *`,
           [rec.id, rec.issuerDid, rec.purpose, rec.size, rec.ttlSeconds, rec.url, Buffer.alloc(rec.size / 8), createdAt],
-        ),
-      );
-      return r.rows[0] ? statusListRow(r.rows[0]) : (await store.getStatusList(rec.id))!;
+        );
+        return r.rows[0];
+      });
+      return got ? statusListRow(got) : (await store.getStatusList(rec.id))!;
     },
     async getStatusList(id) {
       const r = await rows(`SELECT * FROM ${t.lists} WHERE id = $1`, [id]);

@@ -16,15 +16,27 @@ export function sqliteStatus(db: Database): StatusStore {
      WHERE a.credential_id = ? AND s.issuer_did = t.issuer_did AND s.purpose = t.purpose ORDER BY a.list_id, a.idx LIMIT 1`,
   );
   return {
-    async createStatusList(rec: NewStatusList) {
+    async createStatusList(rec: NewStatusList, reuse) {
       if (!Number.isInteger(rec.size) || rec.size < 8 || rec.size % 8 !== 0) throw new CharterError('INVALID_ARGUMENT', 'a status list size must be a positive multiple of 8');
       const createdAt = new Date().toISOString();
-      wrap(() =>
+      // BEGIN IMMEDIATE: no other connection creates a list between the look and the insert.
+      return wrap(() =>
         db
-          .prepare('INSERT INTO status_lists (id, issuer_did, purpose, size, ttl_seconds, url, bits, version, allocated, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, ?)')
-          .run(rec.id, rec.issuerDid, rec.purpose, rec.size, rec.ttlSeconds, rec.url, Buffer.alloc(rec.size / 8), createdAt),
+          .transaction(() => {
+            if (reuse) {
+              const rows = db
+                .prepare('SELECT * FROM status_lists WHERE issuer_did = ? AND purpose = ? AND allocated < size * ? ORDER BY created_at, id')
+                .all(rec.issuerDid, rec.purpose, reuse.below) as Row[];
+              const room = rows.map(statusListRow).find((l) => l.url.startsWith(reuse.urlPrefix));
+              if (room) return room;
+            }
+            db.prepare(
+              'INSERT INTO status_lists (id, issuer_did, purpose, size, ttl_seconds, url, bits, version, allocated, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, ?)',
+            ).run(rec.id, rec.issuerDid, rec.purpose, rec.size, rec.ttlSeconds, rec.url, Buffer.alloc(rec.size / 8), createdAt);
+            return get(rec.id)!;
+          })
+          .immediate(),
       );
-      return get(rec.id)!;
     },
     async getStatusList(id) {
       return get(id);
