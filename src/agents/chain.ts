@@ -91,6 +91,18 @@ export interface ChainCheck {
 }
 
 /**
+ * A trust list must be an array of DIDs: a string (or anything else with an
+ * `includes`) would match substrings, so "did:web:acme.com.au" would let
+ * did:web:acme.com in.
+ */
+export function checkTrustLists(who: string, t: { principals?: unknown; identityIssuers?: unknown }): void {
+  for (const k of ['principals', 'identityIssuers'] as const) {
+    const v = t[k];
+    if (v !== undefined && !(Array.isArray(v) && v.every((d) => typeof d === 'string' && d.length > 0))) throw new TypeError(`${who}: trust.${k} must be a list of DIDs`);
+  }
+}
+
+/**
  * The chain rules over links already verified one by one (signature,
  * validity, status): root first, each link issued by its parent's subject
  * and naming the parent's id and digest (DELEGATION_BROKEN), never widening
@@ -100,6 +112,7 @@ export interface ChainCheck {
  */
 export function checkChainLinks(verified: readonly CredentialVerification[], options: ChainCheckOptions): ChainCheck {
   if (!options || typeof options.trust !== 'object' || options.trust === null) throw new TypeError('chain verification needs options.trust');
+  checkTrustLists('chain verification', options.trust);
   const reasons: Reason[] = [];
   const links: ChainLinkResult[] = [];
   const mandates: MandateLink[] = [];

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CharterError } from '../errors.js';
+import { isDateTime } from '../encoding/time.js';
 import { decodeCredential, issueCredential, recordCredential, schemaIdFor, soleSubject } from '../credentials/index.js';
 import type { Credential, IssuedCredential, Issuer } from '../credentials/types.js';
 import { allocateStatusEntry } from '../status/index.js';
@@ -171,6 +172,11 @@ export async function delegateMandate(st: MandateStore, from: Issuer, input: Del
     throw new CharterError('DELEGATION_CYCLE', 'a mandate cannot be delegated back to a party already in its chain', { details: { parent: parent.id } });
   }
   const parentAuthority = parseAuthority(soleSubject(parent)?.authority);
+  for (const k of ['validFrom', 'validUntil'] as const) {
+    if (parent[k] !== undefined && !isDateTime(parent[k])) {
+      throw new CharterError('INVALID_ARGUMENT', `the parent mandate's ${k} is not an RFC 3339 date-time: it cannot be delegated`, { details: { parent: parent.id } });
+    }
+  }
   if ((input.authority as Partial<Authority>).parent !== undefined) throw new CharterError('INVALID_ARGUMENT', 'authority.parent is set by delegateMandate');
   const now = second(new Date());
   const validUntil = checkExpiry(input.validUntil ?? (parent.validUntil !== undefined ? new Date(parent.validUntil) : undefined), now);

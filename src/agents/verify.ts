@@ -4,7 +4,7 @@ import type { CredentialVerification } from '../credentials/types.js';
 import { DEFAULT_MAX_AGE_SECONDS, nowOf } from '../credentials/time.js';
 import { assertAction } from './actions.js';
 import { checkRequest } from './authority.js';
-import { checkChainLinks } from './chain.js';
+import { checkChainLinks, checkTrustLists } from './chain.js';
 import { toMoney } from './limits.js';
 import { AGENT_AUTHORITY_TYPE, AGENT_IDENTITY_TYPE, type AgentDecision, type AgentInfo, type ChainLinkResult, type VerifyAgentOptions } from './types.js';
 
@@ -21,18 +21,6 @@ export function checkReputationThresholds(who: string, t: { minReputation?: unkn
   if (r !== undefined && !(typeof r === 'number' && r >= 0 && r <= 1)) throw new TypeError(`${who}: trust.minReputation must be a number from 0 to 1`);
   const n = t.minAttesters;
   if (n !== undefined && !(Number.isSafeInteger(n) && (n as number) >= 0)) throw new TypeError(`${who}: trust.minAttesters must be a whole number of attesters`);
-}
-
-/**
- * A trust list must be an array of DIDs: a string (or anything else with an
- * `includes`) would match substrings, so "did:web:acme.com.au" would let
- * did:web:acme.com in.
- */
-export function checkTrustLists(who: string, t: { principals?: unknown; identityIssuers?: unknown }): void {
-  for (const k of ['principals', 'identityIssuers'] as const) {
-    const v = t[k];
-    if (v !== undefined && !(Array.isArray(v) && v.every((d) => typeof d === 'string' && d.length > 0))) throw new TypeError(`${who}: trust.${k} must be a list of DIDs`);
-  }
 }
 
 function checkOptions(o: VerifyAgentOptions): void {

@@ -1,7 +1,8 @@
 import { CharterError } from '../errors.js';
 import type { AgentReputation, AgentTrust } from '../agents/types.js';
 import type { AmountInput } from '../agents/limits.js';
-import { checkReputationThresholds, checkTrustLists } from '../agents/verify.js';
+import { checkReputationThresholds } from '../agents/verify.js';
+import { checkTrustLists } from '../agents/chain.js';
 import type { DeclaredProcessing } from '../grants/index.js';
 import type { MandateProfile, MandateTrust } from '../mandates/types.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCharterError, type CharterError } from '../../src/errors.js';
-import { decodeCredential, soleSubject, verifyCredential } from '../../src/credentials/index.js';
+import { decodeCredential, signJwt, soleSubject, verifyCredential } from '../../src/credentials/index.js';
 import {
   createAgentPresentation,
   delegateMandate,
@@ -161,6 +161,24 @@ describe('delegateMandate', () => {
       (await thrown(delegateMandate(w.store, a1, { parentJwt: root.jwt, to: a2.did, authority: { ...ROOT, maxDelegationDepth: 0 }, validUntil: days(10), baseUrl: w.baseUrl })))
         .code,
     ).toBe('DELEGATION_DEPTH_EXCEEDED');
+  });
+
+  it('refuses a parent whose validity dates do not parse (INVALID_ARGUMENT, not a TypeError)', async () => {
+    const [p, a1, a2] = [w.issuer('principal'), w.issuer('a1'), w.issuer('a2')];
+    const root = await issueMandate(w.store, p, { agent: a1.did, authority: ROOT, validUntil: days(30), baseUrl: w.baseUrl });
+    const body = JSON.parse(Buffer.from(root.jwt.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    const bad: Record<string, unknown>[] = [
+      { validFrom: 'garbage' },
+      { validFrom: 1700000000 },
+      { validFrom: {} },
+      { validUntil: 'not-a-date' },
+      { validUntil: '2027-02-30T00:00:00Z' },
+    ];
+    for (const over of bad) {
+      const parentJwt = await signJwt({ typ: 'vc+jwt' }, { ...body, ...over }, p.signer, p.kid);
+      const e = await thrown(delegateMandate(w.store, a1, { parentJwt, to: a2.did, authority: step(ROOT), validUntil: days(2), baseUrl: w.baseUrl }));
+      expect([over, e.code]).toEqual([over, 'INVALID_ARGUMENT']);
+    }
   });
 
   it('refuses a parent that is not a mandate', async () => {

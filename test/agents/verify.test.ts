@@ -127,6 +127,15 @@ describe('verifyAgent: chains that verify', () => {
     );
     expect(v.reasons).toEqual([]);
     expect(v.ok).toBe(true);
+    // Its trust list is a list too: the principal's DID inside a string is not a list holding it.
+    for (const principals of [`${c.principal.did}X`, { includes: () => true }]) {
+      await expect(
+        verifyChain(
+          c.mandates.map((m) => m.jwt),
+          { resolver: w.resolver, status: w.status(), trust: { principals } as never, agent: c.agents[2]!.did },
+        ),
+      ).rejects.toThrow(TypeError);
+    }
   });
 });
 
