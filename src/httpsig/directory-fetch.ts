@@ -2,6 +2,7 @@ import { CharterError } from '../errors.js';
 import { safeFetch } from '../did/fetch.js';
 import { combinedFieldValue, fieldGetter } from './fields.js';
 import { DIRECTORY_MEDIA_TYPE, DIRECTORY_PATH, verifyDirectoryResponse, type VerifiedDirectory } from './directory-verify.js';
+import { checkSkewSeconds, nowMsOf } from './clock.js';
 
 export interface DirectoryResolverOptions {
   /** Allow loopback addresses and plain http on them (local testing only). */
@@ -16,11 +17,13 @@ export interface DirectoryResolverOptions {
   maxCacheSeconds?: number;
   /** Most directories held. Default 1000. */
   maxEntries?: number;
+  /** Default 60, at most 300 (DESIGN.md "Time"). */
   skewSeconds?: number;
 }
 
 /** Resolves a Signature-Agent origin to its verified key directory. */
 export interface DirectoryResolver {
+  /** `now`, when given, must be a valid Date (a rejected TypeError otherwise). */
   resolve(origin: string, now?: Date): Promise<VerifiedDirectory>;
 }
 
@@ -52,10 +55,12 @@ export function createDirectoryResolver(options: DirectoryResolverOptions = {}):
   const maxBytes = positive(options.maxBytes, 64 * 1024, 'maxBytes', 1024 * 1024);
   const maxCacheMs = positive(options.maxCacheSeconds, 3600, 'maxCacheSeconds') * 1000;
   const maxEntries = positive(options.maxEntries, 1000, 'maxEntries');
+  // Checked here, when the resolver is built, not at the first fetch: a NaN or huge skew would accept expired directories.
+  checkSkewSeconds(options.skewSeconds);
   const cache = new Map<string, { dir: VerifiedDirectory; until: number }>();
   const inflight = new Map<string, Promise<VerifiedDirectory>>();
 
-  async function fetchDirectory(origin: string, now: Date): Promise<VerifiedDirectory> {
+  async function fetchDirectory(origin: string, now: number): Promise<VerifiedDirectory> {
     const url = `${origin}${DIRECTORY_PATH}`;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
@@ -76,7 +81,7 @@ export function createDirectoryResolver(options: DirectoryResolverOptions = {}):
       ]);
       // The response is judged at the time it arrived (never before `now`): a directory signed while
       // the fetch ran is not "created in the future", even with no clock skew allowed.
-      const at = Math.max(now.getTime(), Date.now());
+      const at = Math.max(now, Date.now());
       const dir = verifyDirectoryResponse(
         { url, status: res.status, headers: res.headers, body: res.body },
         { now: new Date(at), skewSeconds: options.skewSeconds, requireSignature: options.requireSignature },
@@ -94,9 +99,15 @@ export function createDirectoryResolver(options: DirectoryResolverOptions = {}):
   }
 
   return {
-    resolve(origin, now = new Date()) {
+    resolve(origin, when) {
+      let now: number;
+      try {
+        now = nowMsOf(when, 'DirectoryResolver.resolve');
+      } catch (e) {
+        return Promise.reject(e as Error);
+      }
       const hit = cache.get(origin);
-      if (hit && hit.until > now.getTime()) return Promise.resolve(hit.dir);
+      if (hit && hit.until > now) return Promise.resolve(hit.dir);
       if (hit) cache.delete(origin);
       const pending = inflight.get(origin);
       if (pending) return pending;

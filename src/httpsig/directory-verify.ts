@@ -5,6 +5,7 @@ import { contentDigestMismatch } from './digest.js';
 import { combinedFieldValue, fieldGetter, type HeaderSource } from './fields.js';
 import { importHttpSigKey, verifyBase, type HttpSigKey } from './keys.js';
 import { readSignatureFields } from './signature-fields.js';
+import { nowMsOf, skewMsOf } from './clock.js';
 
 export const DIRECTORY_PATH = '/.well-known/http-message-signatures-directory';
 export const DIRECTORY_MEDIA_TYPE = 'application/http-message-signatures-directory+json';
@@ -32,7 +33,9 @@ export interface VerifiedDirectory {
 }
 
 export interface VerifyDirectoryOptions {
+  /** A valid Date; default the current time. */
   now?: Date;
+  /** Default 60, at most 300 (DESIGN.md "Time"). */
   skewSeconds?: number;
   /**
    * Charter's policy (default true): every key the directory lists must carry
@@ -41,8 +44,16 @@ export interface VerifyDirectoryOptions {
    * optional"); false follows the draft.
    */
   requireSignature?: boolean;
-  /** The draft ("Key count"): bound the work a directory can cause. Default 16. */
+  /** The draft ("Key count"): bound the work a directory can cause. Default 16, a positive integer. */
   maxKeys?: number;
+}
+
+/** The options in force (TypeError for misuse): a NaN or infinite bound would switch its check off. */
+function directoryOptions(options: VerifyDirectoryOptions): { now: number; skewMs: number; maxKeys: number } {
+  if (options === null || typeof options !== 'object') throw new TypeError('verifyDirectoryResponse options must be an object');
+  const maxKeys = options.maxKeys === undefined ? 16 : options.maxKeys;
+  if (!Number.isSafeInteger(maxKeys) || maxKeys <= 0) throw new TypeError('maxKeys must be a positive integer');
+  return { now: nowMsOf(options.now, 'verifyDirectoryResponse'), skewMs: skewMsOf(options.skewSeconds), maxKeys };
 }
 
 const BINDING_LABEL = /^binding\d*$/;
@@ -58,11 +69,10 @@ function invalid(message: string): CharterError {
  * `binding<i>`, covering `("@authority";req "content-digest")` with
  * `created`, `expires`, `keyid` and tag `http-message-signatures-directory`,
  * with the Content-Digest (RFC 9530) checked against the body. Throws
- * CharterError DIRECTORY_INVALID.
+ * CharterError DIRECTORY_INVALID; options are checked first (TypeError).
  */
 export function verifyDirectoryResponse(res: DirectoryResponseInput, options: VerifyDirectoryOptions = {}): VerifiedDirectory {
-  const now = (options.now ?? new Date()).getTime();
-  const skewMs = (options.skewSeconds ?? 60) * 1000;
+  const { now, skewMs, maxKeys } = directoryOptions(options);
   const url = new URL(String(res.url));
   if ((res.status ?? 200) !== 200) throw new CharterError('DIRECTORY_UNAVAILABLE', `the directory at ${url.host} answered HTTP ${res.status}`);
   const field = fieldGetter(res.headers);
@@ -81,7 +91,7 @@ export function verifyDirectoryResponse(res: DirectoryResponseInput, options: Ve
   }
   const list = (doc as { keys?: unknown } | null)?.keys;
   if (!Array.isArray(list)) throw invalid(`the directory at ${url.host} has no "keys" array`);
-  if (list.length > (options.maxKeys ?? 16)) throw invalid(`the directory at ${url.host} lists more than ${options.maxKeys ?? 16} keys`);
+  if (list.length > maxKeys) throw invalid(`the directory at ${url.host} lists more than ${maxKeys} keys`);
   const keys: DirectoryKey[] = [];
   let keysExpire = Infinity;
   for (const entry of list) {

@@ -7,6 +7,7 @@ import { DIRECTORY_MEDIA_TYPE, DIRECTORY_PATH, DIRECTORY_TAG } from './directory
 import { algorithmOfSigner } from './keys.js';
 import { createSignature } from './sign.js';
 import { jwkThumbprint } from './thumbprint.js';
+import { nowMsOf } from './clock.js';
 
 export interface DirectoryKeyInput {
   /** The public key to publish. */
@@ -19,6 +20,7 @@ export interface SignDirectoryOptions {
   keys: readonly DirectoryKeyInput[];
   /** The authority the directory was requested at (host[:port]): `"@authority";req`. */
   authority: string;
+  /** The signing time, a valid Date; default the current time. */
   now?: Date;
   /**
    * Lifetime of the directory signatures. Default 300 s: a server signs per
@@ -64,6 +66,7 @@ export async function signDirectory(options: SignDirectoryOptions): Promise<Dire
   if (!Number.isSafeInteger(expiresIn) || expiresIn <= 0) throw new TypeError('expiresInSeconds must be a positive integer');
   const cacheSeconds = Math.min(options.cacheSeconds ?? Math.min(expiresIn, 3600), expiresIn);
   if (!Number.isInteger(cacheSeconds) || cacheSeconds < 0) throw new TypeError('cacheSeconds must be a non-negative integer');
+  const nowMs = nowMsOf(options.now, 'signDirectory');
 
   const entries = options.keys.map(({ jwk, signer }) => {
     const pub = validatePublicJwk(jwk);
@@ -81,7 +84,7 @@ export async function signDirectory(options: SignDirectoryOptions): Promise<Dire
     'cache-control': `max-age=${cacheSeconds}`,
   };
 
-  const created = Math.floor((options.now ?? new Date()).getTime() / 1000);
+  const created = Math.floor(nowMs / 1000);
   const request: MessageContext = { kind: 'request', method: 'GET', url: new URL(`https://${authority}${DIRECTORY_PATH}`), field: () => undefined };
   const msg: MessageContext = { kind: 'response', status: 200, field: (n) => (headers[n] === undefined ? undefined : [headers[n]!]), request };
   const components = [parseComponentId('"@authority";req'), parseComponentId('"content-digest"')];
@@ -120,6 +123,6 @@ export function directoryFor(options: Omit<SignDirectoryOptions, 'authority' | '
   for (const k of options.keys) validatePublicJwk(k.jwk);
   return (request, now) => {
     const authority = typeof request === 'string' ? request : new URL(String(request.url)).host;
-    return signDirectory({ ...options, authority, ...(now ? { now } : {}) });
+    return signDirectory({ ...options, authority, ...(now !== undefined ? { now } : {}) });
   };
 }

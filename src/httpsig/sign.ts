@@ -6,6 +6,7 @@ import { ComponentError, parseComponentId, type Component, type MessageContext }
 import { combinedFieldValue, fieldGetter, parseUniqueDictionary, type FieldGetter, type HeaderSource } from './fields.js';
 import { algorithmOfSigner } from './keys.js';
 import { jwkThumbprint } from './thumbprint.js';
+import { nowMsOf } from './clock.js';
 
 export const WEB_BOT_AUTH_TAG = 'web-bot-auth';
 
@@ -34,6 +35,7 @@ export interface SignRequestOptions {
    * Signature-Agent member.
    */
   components?: readonly string[];
+  /** The signing time, a valid Date; default the current time. */
   now?: Date;
 }
 
@@ -113,6 +115,8 @@ export async function signatureHeaders(request: RequestLike, options: SignReques
   if (typeof keyId !== 'string' || keyId.length === 0) throw new TypeError('signRequest needs keyId or publicJwk (the keyid is its RFC 7638 thumbprint)');
   const expiresIn = options.expiresInSeconds ?? 60;
   if (!Number.isInteger(expiresIn) || expiresIn <= 0 || expiresIn > 3600) throw new TypeError('expiresInSeconds must be an integer in [1, 3600]');
+  // An Invalid Date would sign `created` and `expires` as NaN (no structured-field integer); a number has no getTime.
+  const nowMs = nowMsOf(options.now, 'signRequest');
   const tag = options.tag === undefined ? WEB_BOT_AUTH_TAG : options.tag;
   const nonce = options.nonce === undefined ? randomBytes(32).toString('base64url') : options.nonce;
 
@@ -136,7 +140,7 @@ export async function signatureHeaders(request: RequestLike, options: SignReques
   if (options.signatureAgent !== undefined && !components.some((c) => c.name === 'signature-agent')) {
     components.push(parseComponentId(`"signature-agent";key=${serializeItem(label)}`));
   }
-  const created = Math.floor((options.now ?? new Date()).getTime() / 1000);
+  const created = Math.floor(nowMs / 1000);
   // Parameter order of the draft's examples: created, keyid, alg, expires, nonce, tag.
   const params: Array<[string, BareItem]> = [
     ['created', created],

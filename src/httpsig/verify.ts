@@ -10,6 +10,7 @@ import { unsupportedAlgorithm, verifyBase, type HttpSigAlgorithm, type HttpSigKe
 import { requestContext, WEB_BOT_AUTH_TAG, type RequestLike } from './sign.js';
 import { coveredAgentMember, parseSignatureAgent, SignatureAgentError, type AgentMember } from './signature-agent.js';
 import { readSignatureFields } from './signature-fields.js';
+import { checkSkewSeconds } from './clock.js';
 import { PUBLISHED_TEST_KEY_THUMBPRINTS } from './test-keys.js';
 
 /** The one store call a verifier needs: use a nonce once (Charter's Store has it). */
@@ -109,8 +110,7 @@ export function checkVerifyOptions(o: VerifyRequestSignatureOptions): void {
   if (o.store !== undefined && o.store !== 'caller' && typeof o.store?.consumeNonce !== 'function')
     throw new TypeError("store must have consumeNonce(scope, value, expiresAt), or be 'caller'");
   if (o.requireNonce && !o.store) throw new TypeError('requireNonce needs a store to use nonces once');
-  if (o.skewSeconds !== undefined && !(typeof o.skewSeconds === 'number' && o.skewSeconds >= 0 && o.skewSeconds <= SKEW_CAP_SECONDS))
-    throw new TypeError('skewSeconds must be in [0, 300]');
+  checkSkewSeconds(o.skewSeconds);
   if (o.maxAgeSeconds !== undefined && !(Number.isInteger(o.maxAgeSeconds) && o.maxAgeSeconds > 0 && o.maxAgeSeconds <= MAX_AGE_CAP_SECONDS))
     throw new TypeError('maxAgeSeconds must be an integer in [1, 86400]');
   if (o.now !== undefined && !(o.now instanceof Date && Number.isFinite(o.now.getTime()))) throw new TypeError('now must be a valid Date');
