@@ -4,6 +4,7 @@ import { refuse, checkExp, type Ctx } from './common.js';
 import { trustedKeysFor } from './trust.js';
 import { verifyLayer } from './sd.js';
 import { isInt, isObj } from './constraint-check.js';
+import { jsonDataProblem } from './json.js';
 
 /**
  * The merchant-signed checkout (VI credential-format §6.3, AP2 checkout
@@ -19,6 +20,9 @@ export async function readCheckout(ctx: Ctx, checkoutJwt: string, what: string, 
   if (parts.length === 3 && parts[1] === '') {
     if (!detached) refuse('INVALID_CREDENTIAL', `${what} checkout_jwt is a detached JWS but no checkout object came with it`, what);
     const { ap2: _ignored, ...body } = detached;
+    // RFC 8785 canonicalises JSON data only; readAp2Input refuses anything else, checked again where it is signed.
+    const problem = jsonDataProblem(body);
+    if (problem !== undefined) refuse('INVALID_CREDENTIAL', `${what} checkout object is not JSON data: it holds ${problem}`, what);
     jwt = `${parts[0]}.${Buffer.from(canonicalJson(body)).toString('base64url')}.${parts[2]}`;
   }
   let d;

@@ -5,6 +5,7 @@ import type { PublicJwk, VerificationKey } from '../keys/types.js';
 import type { JwtHeader } from '../credentials/jws.js';
 import type { CharterResolver } from '../did/types.js';
 import type { TrustAnchor } from './types.js';
+import { jsonTextProblem } from './json.js';
 
 /**
  * The caller's pinned roots of trust, turned into verification keys for one
@@ -170,6 +171,9 @@ export function parseTrustAnchor(text: string): TrustAnchor {
   } catch {
     throw new CharterError('INVALID_ARGUMENT', 'a trust anchor is a JWK or JWKS (JSON), a DID, or a PEM certificate or public key');
   }
+  // A member named twice ("x" twice) would pin one key here and another for a first-wins reader of the same file.
+  const problem = jsonTextProblem(t);
+  if (problem !== undefined) throw new CharterError('INVALID_ARGUMENT', `the trust anchor JSON ${problem}`);
   if (isObj(v) && Array.isArray(v.keys)) return v as { keys: unknown[] };
   if (isObj(v)) {
     keyFromJwk(v);

@@ -1,5 +1,6 @@
 import { CharterError } from '../errors.js';
 import { makeCtx, Refusal } from './common.js';
+import { jsonDataProblem, parseJsonText } from './json.js';
 import { verifyVi } from './vi.js';
 import { verifyAp2 } from './ap2.js';
 import { CHECKOUT_LEDGER_ISSUER, mandateLimits } from './ledger.js';
@@ -43,18 +44,18 @@ export function readAp2Input(input: unknown): Ap2ChainInput | string {
   }
   if (input.checkout_object !== undefined) {
     if (!isObj(input.checkout_object)) throw new CharterError('INVALID_ARGUMENT', 'checkout_object must be the checkout JSON object');
+    // Its RFC 8785 form is what a detached merchant signature covers (checkout.ts): only JSON data has one.
+    const problem = jsonDataProblem(input.checkout_object);
+    if (problem !== undefined) throw new CharterError('INVALID_ARGUMENT', `checkout_object must be JSON data, and holds ${problem}`);
     out.checkout_object = input.checkout_object;
   }
   if (out.payment === undefined && out.checkout === undefined) throw new CharterError('INVALID_ARGUMENT', 'an AP2 input needs a payment or a checkout chain');
   return out;
 }
 
+/** Input text: JSON without duplicate member names or excessive nesting (parseJsonText), else INVALID_ARGUMENT. */
 function parseJson(s: string, what: string): unknown {
-  try {
-    return JSON.parse(s);
-  } catch {
-    throw new CharterError('INVALID_ARGUMENT', `${what} is not valid JSON`);
-  }
+  return parseJsonText(s, what, 'INVALID_ARGUMENT');
 }
 
 /**

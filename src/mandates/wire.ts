@@ -1,6 +1,7 @@
 import { CharterError } from '../errors.js';
 import { decodeJwt } from '../credentials/jws.js';
 import { readAp2Input, readViInput } from './verify.js';
+import { jsonDataProblem } from './json.js';
 import { splitChain } from './ap2.js';
 import type { Ap2ChainInput, MandateProfile, ViChainInput } from './types.js';
 
@@ -25,8 +26,11 @@ export function readMandateInput(profile: MandateProfile, token: unknown): ViCha
     const t = value.trim();
     // base64url of the JSON object (what a Bearer header carries for VI): "{" encodes as "ey" and a chain's JWTs start "ey" too, but have "." or "~".
     if (B64U.test(t)) value = Buffer.from(t, 'base64url').toString('utf8');
-  } else if (value !== null && typeof value === 'object' && JSON.stringify(value).length > MAX_MANDATE_INPUT) {
-    throw new CharterError('INPUT_TOO_LARGE', `a mandate chain is larger than ${MAX_MANDATE_INPUT} bytes`);
+  } else if (value !== null && typeof value === 'object') {
+    // Measured as JSON text, so only JSON data (a cycle, a BigInt or a deep nest would throw out of JSON.stringify).
+    const problem = jsonDataProblem(value);
+    if (problem !== undefined) throw new CharterError('INVALID_PRESENTATION', `a mandate chain object must be JSON data, and holds ${problem}`);
+    if (JSON.stringify(value).length > MAX_MANDATE_INPUT) throw new CharterError('INPUT_TOO_LARGE', `a mandate chain is larger than ${MAX_MANDATE_INPUT} bytes`);
   }
   try {
     if (profile === 'verifiable-intent') return readViInput(value);
