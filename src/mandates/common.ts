@@ -55,7 +55,8 @@ export function makeCtx(profile: MandateProfile, opts: VerifyMandateOptions): Ct
   }
   return {
     opts,
-    now: Math.floor(at.getTime() / 1000),
+    // Seconds, not floored: an expiry is judged to the millisecond, as credentials are (windowReasons).
+    now: at.getTime() / 1000,
     skew,
     algorithms: opts.algorithms ?? ['ES256'],
     decision: {
@@ -97,7 +98,7 @@ function timeClaim(p: Record<string, unknown>, claim: string, what: string, requ
 
 export function checkExp(ctx: Ctx, p: Record<string, unknown>, what: string, required = true): void {
   const exp = timeClaim(p, 'exp', what, required);
-  if (exp !== undefined && ctx.now > exp + ctx.skew) refuse('CREDENTIAL_EXPIRED', `${what} expired at ${exp}`, what);
+  if (exp !== undefined && ctx.now - ctx.skew >= exp) refuse('CREDENTIAL_EXPIRED', `${what} expired at ${exp}`, what);
   const nbf = timeClaim(p, 'nbf', what, false);
   if (nbf !== undefined && nbf > ctx.now + ctx.skew) refuse('CREDENTIAL_NOT_YET_VALID', `${what} is not valid before ${nbf}`, what);
 }

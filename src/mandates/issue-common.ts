@@ -50,7 +50,11 @@ export async function sdJwt(header: Record<string, unknown>, payload: Record<str
   return [jwt, ...discs.map((d) => d.encoded), ''].join('~');
 }
 
-export const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
+/** NumericDate of a caller's `now`: an Invalid Date would sign iat and exp as null, a mandate without expiry. */
+export function seconds(d: unknown): number {
+  if (!(d instanceof Date) || !Number.isFinite(d.getTime())) throw new CharterError('INVALID_ARGUMENT', 'now must be a valid Date');
+  return Math.floor(d.getTime() / 1000);
+}
 
 export function minor(m: Money, path: string): { currency: string; amount: number } {
   try {

@@ -268,6 +268,11 @@ describe('AP2 v0.2: open mandates delegate to closed ones bound to one checkout'
   it('refuses expired mandates (CREDENTIAL_EXPIRED)', async () => {
     const b = await build(p, { expiresIn: 30 });
     expect(codes(await verifyMandateChain({ payment: b.payment, checkout: b.checkout }, opts(p, { now: new Date((T0 + 3600) * 1000) })))).toEqual(['CREDENTIAL_EXPIRED']);
+    // To the millisecond, as credentials: expired from exp + skew (60 s) on, not a second later.
+    const at = async (ms: number) => codes(await verifyMandateChain({ payment: b.payment, checkout: b.checkout }, opts(p, { now: new Date(ms) })));
+    const edge = (T0 + 30 + 60) * 1000;
+    expect(await at(edge - 1)).toEqual([]);
+    for (const ms of [edge, edge + 1, edge + 999]) expect(await at(ms)).toEqual(['CREDENTIAL_EXPIRED']);
   });
 
   it('binds the closed mandate to this verifier: wrong nonce or aud refused; no expectation refused unless allowMissingNonce', async () => {
