@@ -6,6 +6,7 @@ import { combinedFieldValue, fieldGetter, type HeaderSource } from './fields.js'
 import { importHttpSigKey, verifyBase, type HttpSigKey } from './keys.js';
 import { readSignatureFields } from './signature-fields.js';
 import { nowMsOf, skewMsOf } from './clock.js';
+import { scanJson } from '../encoding/json.js';
 
 export const DIRECTORY_PATH = '/.well-known/http-message-signatures-directory';
 export const DIRECTORY_MEDIA_TYPE = 'application/http-message-signatures-directory+json';
@@ -84,11 +85,15 @@ export function verifyDirectoryResponse(res: DirectoryResponseInput, options: Ve
   const body = typeof res.body === 'string' ? Buffer.from(res.body, 'utf8') : res.body;
 
   let doc: unknown;
+  const text = Buffer.from(body).toString('utf8');
   try {
-    doc = JSON.parse(Buffer.from(body).toString('utf8'));
+    doc = JSON.parse(text);
   } catch {
     throw invalid(`the directory at ${url.host} is not JSON`);
   }
+  // A key naming "x" twice is one key to JSON.parse (last wins) and another to a first-wins reader.
+  const scan = scanJson(text);
+  if (scan !== undefined) throw invalid(`the directory at ${url.host} ${scan.tooDeep ? 'nests JSON too deep' : `names "${scan.duplicate.slice(0, 40)}" twice`}`);
   const list = (doc as { keys?: unknown } | null)?.keys;
   if (!Array.isArray(list)) throw invalid(`the directory at ${url.host} has no "keys" array`);
   if (list.length > maxKeys) throw invalid(`the directory at ${url.host} lists more than ${maxKeys} keys`);

@@ -300,6 +300,21 @@ describe('directory keys are used only within their nbf and exp', () => {
     expect(verify(response(a, { nbf: s + 30, exp: s + 7200 })).keys).toHaveLength(1);
     expect(verify(response(a, { exp: s - 30 })).keys).toHaveLength(1);
   });
+  it('a directory naming a member twice (in a key, or keys itself) or nesting too deep is refused: readers would disagree on the key', () => {
+    const a = agent();
+    const b = agent();
+    const good = response(a, {});
+    expect(verify(good).keys).toHaveLength(1);
+    const withText = (body: string) => ({ ...good, headers: { ...good.headers, 'content-digest': contentDigest(body) }, body });
+    const key = `{"kty":"OKP","crv":"Ed25519","kid":"${a.keyId}","x":"${b.jwk.x}","x":"${a.jwk.x}","use":"sig"}`;
+    for (const body of [
+      `{"keys":[${key}]}`,
+      `{"keys":[],"keys":[${key.replace(`"x":"${b.jwk.x}",`, '')}]}`,
+      `{"keys":[${key.replace(`"x":"${b.jwk.x}",`, '')}],"pad":${'['.repeat(80)}${']'.repeat(80)}}`,
+    ]) {
+      expect(() => verify(withText(body)), body.slice(0, 60)).toThrow(expect.objectContaining({ code: 'DIRECTORY_INVALID' }));
+    }
+  });
   it('an nbf or exp that is not a time refuses the directory', () => {
     const a = agent();
     for (const extra of [{ exp: String(s + day) }, { nbf: null }, { exp: -1 }, { exp: Number.NaN }, { nbf: true }, { exp: [s + day] }]) {
