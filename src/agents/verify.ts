@@ -40,7 +40,14 @@ function checkOptions(o: VerifyAgentOptions): void {
 
 /** The identity step: an AgentIdentityCredential about the agent, from the operator it names, trusted if a list is given. */
 function checkIdentity(ids: CredentialVerification[], agent: string | undefined, o: VerifyAgentOptions, reasons: Reason[]): { operator?: string; info?: AgentInfo } {
-  const mine = ids.find((c) => c.subject === agent);
+  const about = ids.filter((c) => c.subject === agent);
+  // One operator answers for the agent: given two, the agent would choose which one a verifier checks (and
+  // whose ratings of it count as a third party's).
+  if (about.length > 1) {
+    reasons.push({ code: 'INVALID_PRESENTATION', message: "the presentation carries more than one AgentIdentityCredential about the agent: present its operator's only" });
+    return {};
+  }
+  const mine = about[0];
   if (!mine) {
     if (ids.length > 0) reasons.push({ code: 'HOLDER_MISMATCH', message: 'the identity credential is about another agent', ref: ids[0]!.id ?? 'identity' });
     else if (o.trust.requireIdentity !== false) reasons.push({ code: 'IDENTITY_MISSING', message: 'the presentation carries no AgentIdentityCredential' });

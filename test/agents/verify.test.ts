@@ -85,6 +85,30 @@ describe('verifyAgent: chains that verify', () => {
     expect((await attempt(w, { agent, identity: c.identity, chain, options: { trust: { anyPrincipal: true } } })).ok).toBe(true);
   });
 
+  it('two identity credentials about the agent: INVALID_PRESENTATION, so the agent cannot pick the operator a verifier checks (and whose ratings count)', async () => {
+    const c = await buildChain(w, 1);
+    const agent = c.agents[0]!;
+    const chain = [c.mandates[0]!.jwt];
+    const throwaway = w.issuer('throwaway-operator');
+    const other = (await issueAgentIdentity(null, throwaway, { agent: agent.did, name: 'shopper' })).jwt;
+    const asked: (string | undefined)[] = [];
+    const reputation = async (_a: string, operator: string | undefined) => (asked.push(operator), { score: 1, attesters: 1 });
+    for (const ids of [
+      [other, c.identity],
+      [c.identity, other],
+      [c.identity, c.identity],
+    ]) {
+      for (const trust of [{ anyPrincipal: true }, { anyPrincipal: true, identityIssuers: [c.operator.did, throwaway.did] }, { anyPrincipal: true, minReputation: 0.5 }]) {
+        const d = await attempt(w, { agent, chain: [...ids, ...chain], raw: true, options: { trust, reputation } });
+        expect(d.ok).toBe(false);
+        expect(codes(d)).toContain('INVALID_PRESENTATION');
+      }
+    }
+    expect(asked).toEqual([]);
+    // One of them alone is fine.
+    expect((await attempt(w, { agent, identity: c.identity, chain })).ok).toBe(true);
+  });
+
   it("an operator revokes its identity credential (a stolen agent key): every verifier refuses the agent's presentations with it", async () => {
     const c = await buildChain(w, 1);
     const agent = c.agents[0]!;
