@@ -66,7 +66,11 @@ function boundUrl(v: Verifier, input: BoundRequest): string | undefined {
  * §3.3), and a dot segment names no one resource.
  */
 function unambiguousPath(path: string): boolean {
-  const p = path.split(/[?#]/, 1)[0]!;
+  // RFC 9112 §3.2.1: origin-form is absolute-path ["?" query]; no fragment is ever sent. Node passes "#"
+  // through, Fastify's router reads what follows it as the query, and the URL the signature's @query is
+  // built from drops it: a signed "/export" would run as "/export#user=bob" with {user: "bob"}.
+  if (path.includes('#')) return false;
+  const p = path.split('?', 1)[0]!;
   if (p.includes('\\')) return false;
   return p.split('/').every((seg) => {
     const d = seg.replace(/%2e/gi, '.');
@@ -179,7 +183,9 @@ export async function authorize<R>(input: BoundRequest, verifier: Verifier, guar
     return finish({
       ok: false,
       status: 401,
-      reasons: [{ code: 'REQUEST_MISMATCH', message: 'the request names no valid host (RFC 9110 §7.2), or its path has a backslash or a dot segment: no URL can be bound' }],
+      reasons: [
+        { code: 'REQUEST_MISMATCH', message: 'the request names no valid host (RFC 9110 §7.2), or its target has a backslash, a dot segment or a fragment: no URL can be bound' },
+      ],
     });
   }
   const binding: Binding = { kind: 'http', method: input.method.toUpperCase(), url, ...(signature ? { signature: signatureBinding(signature, input) } : {}) };
@@ -223,7 +229,8 @@ export function nodeRequest(req: IncomingMessage, path = req.url ?? '/'): BoundR
   return {
     method: req.method ?? 'GET',
     path,
-    host: req.headers.host,
+    // RFC 9112 §3.2: more than one Host line is a bad request; Node keeps the first, a proxy may route on another.
+    host: (req.headersDistinct?.host?.length ?? 0) > 1 ? undefined : req.headers.host,
     secure: (req.socket as { encrypted?: boolean }).encrypted === true,
     authorization: auth && auth.length > 1 ? auth.join(', ') : req.headers.authorization,
     header: (name) => req.headers[name],

@@ -4,7 +4,9 @@ import { bound, URL_ } from './present.js';
 import { createVerifier } from '../../src/guard/verifier.js';
 import { guardSet, requireAgent, requireGrant, requireSignature } from '../../src/http/guards.js';
 import { signed } from '../guard/seams-fixtures.js';
-import { authorize, verifyRequest } from '../../src/http/request.js';
+import { authorize, verifyNodeRequest, verifyRequest } from '../../src/http/request.js';
+import { createServer } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import { HTTP_STATUS } from '../../src/errors.js';
 import { challengeNonce } from '../../src/http/client.js';
 import { tamper } from '../helpers.js';
@@ -134,6 +136,42 @@ describe('verifyRequest (web Request)', () => {
       new Request('http://x/profile/email'),
     );
     expect([d.status, codes(d)]).toEqual([401, ['REQUEST_MISMATCH']]);
+  });
+
+  it('a trusted Host header sent twice names no host (RFC 9112 §3.2), whichever comes first: 401 REQUEST_MISMATCH', async () => {
+    const v = w.verifier({ trustHostHeader: true });
+    const nodeGuard = requireGrant({ resource: 'profile/email', action: 'read', owner: w.alice.did });
+    const server = createServer((r, res) => {
+      void verifyNodeRequest(r, v, nodeGuard).then((d) => {
+        const body = codes(d).join(',');
+        res.writeHead(d.status, { 'content-length': Buffer.byteLength(body) }).end(body);
+      });
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    const port = (server.address() as AddressInfo).port;
+    const send = (hosts: string[], vp: string) =>
+      new Promise<string>((resolve, reject) => {
+        const s = connect(port, '127.0.0.1', () =>
+          s.write(`GET /profile/email HTTP/1.1\r\n${hosts.map((h) => `Host: ${h}\r\n`).join('')}Authorization: Bearer ${vp}\r\nConnection: close\r\n\r\n`),
+        );
+        let out = '';
+        s.on('data', (d: Buffer) => (out += d.toString()));
+        s.on('end', () => resolve(`${out.split(' ')[1]} ${out.split('\r\n\r\n')[1]}`));
+        s.on('error', reject);
+      });
+    try {
+      const forApi = () => bound(w.app, [grant], { url: 'http://api.example/profile/email' });
+      for (const hosts of [
+        ['api.example', 'evil.example'],
+        ['evil.example', 'api.example'],
+        ['api.example', 'api.example'],
+      ]) {
+        expect([hosts, await send(hosts, await forApi())]).toEqual([hosts, '401 REQUEST_MISMATCH']);
+      }
+      expect(await send(['api.example'], await forApi())).toBe('200 ');
+    } finally {
+      await new Promise((ok) => server.close(ok));
+    }
   });
 
   it('a trusted Host header is an authority and nothing else: a path, query, fragment, userinfo or junk in it binds no URL', async () => {

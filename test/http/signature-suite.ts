@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { charterFetch } from '../../src/http/client.js';
 import { requireSignature, type SignatureGuard } from '../../src/http/guards.js';
@@ -117,6 +118,31 @@ export function signatureSuite(name: string, build: BuildSignatureApp): void {
           expect(again.headers.get('accept-signature')).toBe(ACCEPT);
         }),
       ).toEqual(['signed']);
+    });
+
+    it('a fragment in the request target binds nothing (RFC 9112 §3.2.1): a signed request replayed with "#…" never runs, whatever the router reads from it', async () => {
+      const u = new URL(url);
+      /** The signed headers, sent on a raw socket with the target as written: fetch would drop the fragment. */
+      const send = (target: string, headers: Headers) =>
+        new Promise<number>((resolve, reject) => {
+          const lines = [...headers].map(([k, v]) => `${k}: ${v}\r\n`).join('');
+          const s = connect(Number(u.port), u.hostname, () => s.write(`GET ${target} HTTP/1.1\r\nHost: ${u.host}\r\n${lines}Connection: close\r\n\r\n`));
+          let out = '';
+          s.on('data', (d: Buffer) => (out += d.toString()));
+          s.on('end', () => resolve(Number(out.split(' ')[1])));
+          s.on('error', reject);
+        });
+      for (const [signedFor, sent] of [
+        ['/signed', '/signed#page=9'],
+        ['/signed?page=2', '/signed?page=2#&page=9'],
+        ['/signed?page=2', '/signed?page=2#'],
+        ['/signed', '/signed#'],
+      ] as const) {
+        const before = ran.length;
+        const signed = await signRequest({ method: 'GET', url: `${url}${signedFor}`, headers: {} as Record<string, string> }, { signer: bot.signer, publicJwk: bot.publicJwk });
+        expect([sent, await send(sent, new Headers(signed.headers))]).toEqual([sent, 401]);
+        expect(ran.slice(before)).toEqual([]);
+      }
     });
 
     it('a signature with another tag, for another URL, or without a nonce is refused', async () => {

@@ -174,6 +174,18 @@ export function adapterSuite(name: string, build: BuildApp): void {
       }
     });
 
+    it('a fragment in the request target binds nothing (RFC 9112 §3.2.1): 401, nothing runs, on every adapter', async () => {
+      for (const path of ['/profile/email#x', '/profile/email#', '/profile/email?x=1#y', '/profile/email?#']) {
+        const before = ran.length;
+        const vp = await bound(w.app, [grant], { url: `${url}/profile/email` });
+        expect([path, await raw(path, [['Authorization', `Bearer ${vp}`]])]).toEqual([path, 401]);
+        expect(ran.slice(before)).toEqual([]);
+      }
+      // Without the fragment, the same request is fine.
+      const vp = await bound(w.app, [grant], { url: `${url}/profile/email` });
+      expect(await raw('/profile/email', [['Authorization', `Bearer ${vp}`]])).toBe(200);
+    });
+
     it('a route parameter is not decoded twice: an encoded slash or percent in it is refused, never read as a separator (RESOURCE_INVALID)', async () => {
       // The framework hands the handler id "public%2Fx" for /photos/public%252Fx; decoded again it would be
       // "photos/public/x", inside a grant for photos/public/* that does not name the object the handler serves.

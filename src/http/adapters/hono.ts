@@ -85,10 +85,13 @@ function withHeader(c: Context, name: string, value: string): void {
  * Host is missing. Undefined on other runtimes.
  */
 function nodeIncoming(c: Context): RawTarget | undefined {
-  const incoming = (c.env as { incoming?: { url?: unknown; headers?: Record<string, unknown> } } | undefined)?.incoming;
+  const incoming = (c.env as { incoming?: { url?: unknown; headers?: Record<string, unknown>; headersDistinct?: Record<string, unknown> } } | undefined)?.incoming;
   if (!incoming || typeof incoming !== 'object' || typeof incoming.headers !== 'object' || incoming.headers === null) return undefined;
   const host = incoming.headers.host;
-  return { target: typeof incoming.url === 'string' ? incoming.url : '', host: typeof host === 'string' ? host : undefined };
+  // RFC 9112 §3.2: several Host lines name no one host (Node keeps the first).
+  const hosts = incoming.headersDistinct?.host;
+  const one = typeof host === 'string' && !(Array.isArray(hosts) && hosts.length > 1);
+  return { target: typeof incoming.url === 'string' ? incoming.url : '', host: one ? host : undefined };
 }
 
 /** `app.post('/charter/challenge', challenge(verifier))`: a fresh nonce as JSON `{ nonce, expiresAt }`. */
