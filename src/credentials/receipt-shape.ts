@@ -1,4 +1,5 @@
 import type { Reason } from '../errors.js';
+import { parseDateTime } from '../encoding/time.js';
 
 /*
  * The payload shape of a Charter receipt (`typ: charter-receipt+jwt`): a JOSE-level format that the
@@ -8,10 +9,12 @@ import type { Reason } from '../errors.js';
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** The shape every receipt has; anything else is RECEIPT_INVALID. */
+/** The shape every receipt has, its time read strictly (receiptTimeReasons); anything else is RECEIPT_INVALID. */
 export function receiptShapeReasons(p: Record<string, unknown>): Reason[] {
   const bad = (m: string): Reason[] => [{ code: 'RECEIPT_INVALID', message: m }];
-  if (typeof p.jti !== 'string' || typeof p.iat !== 'number' || typeof p.time !== 'string' || !Number.isFinite(Date.parse(p.time))) return bad('a receipt needs jti, iat and time');
+  if (typeof p.jti !== 'string' || typeof p.iat !== 'number' || typeof p.time !== 'string') return bad('a receipt needs jti, iat and time');
+  const time = receiptTimeReasons(p);
+  if (time.length > 0) return time;
   const log = p.log;
   if (!isObj(log) || typeof log.chain !== 'string' || !Number.isSafeInteger(log.seq) || (log.seq as number) < 1 || !(log.prev === null || typeof log.prev === 'string')) {
     return bad('a receipt needs its place in the log (chain, seq, prev)');
@@ -35,6 +38,22 @@ export function receiptShapeReasons(p: Record<string, unknown>): Reason[] {
   }
   if (p.kind === 'settlement') return typeof p.receipt === 'string' && isSpend(p.spend) ? [] : bad('a settlement names its decision receipt and spend');
   return bad('a receipt is of kind decision or settlement');
+}
+
+/**
+ * A receipt's time as Charter writes it: `time` a strict RFC 3339 date-time
+ * with a time zone (encoding/time.ts; `Date.parse` would read "Dec 1 2026" or
+ * a zone-less time in the host's zone, so two readers would date one receipt
+ * two ways) and `iat` the whole second it falls in (two clocks in one record
+ * that disagree would date it two ways). The rule audit's recordTimeReasons
+ * holds for every signed record, here so reputation (below audit) reads a
+ * receipt's time as verifyReceipt does.
+ */
+export function receiptTimeReasons(p: Record<string, unknown>): Reason[] {
+  const ms = parseDateTime(p.time);
+  if (ms === undefined) return [{ code: 'RECEIPT_INVALID', message: "the receipt's time is not an RFC 3339 date-time with a time zone" }];
+  if (!Number.isSafeInteger(p.iat) || p.iat !== Math.floor(ms / 1000)) return [{ code: 'RECEIPT_INVALID', message: "the receipt's iat is not the second of its time" }];
+  return [];
 }
 
 const isStr = (v: unknown): v is string => typeof v === 'string';

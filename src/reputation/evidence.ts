@@ -1,5 +1,6 @@
 import type { Reason } from '../errors.js';
 import { soleSubject } from '../credentials/index.js';
+import { parseDateTime } from '../encoding/time.js';
 import type { CredentialVerification } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
 import { checkReceiptEvidence, DECISION_RECEIPT_EVIDENCE } from './receiptEvidence.js';
@@ -47,6 +48,18 @@ export type EvidenceCheck = (entry: Record<string, unknown>, ctx: EvidenceContex
 const first = (v: CredentialVerification) => v.reasons[0]?.code ?? 'INVALID_CREDENTIAL';
 const refuse = (message: string): Reason => ({ code: 'RECEIPT_INVALID', message });
 
+/**
+ * When the interaction happened (ms), read as verifyCredential reads validFrom: a strict RFC 3339
+ * date-time with a time zone (encoding/time.ts). The schemas' `format: date-time` lets through what
+ * no clock reads (a leap second `23:59:60`, an offset `+01`); a time given but unreadable refuses the
+ * proof, or it would skip the time-order checks (DESIGN.md "Time", verify.ts) for any date at all.
+ */
+function interactionTime(time: unknown, what: string): { at?: number } | Reason {
+  if (time === undefined) return {};
+  const at = parseDateTime(time);
+  return at === undefined ? refuse(`${what} is not dated by an RFC 3339 date-time with a time zone`) : { at };
+}
+
 const typesOf = (entry: Record<string, unknown>) => (Array.isArray(entry.type) ? entry.type : [entry.type]);
 
 /**
@@ -64,9 +77,10 @@ export const interactionReceiptEvidence: EvidenceCheck = async (entry, ctx) => {
   if (r.issuer !== ctx.agent || interaction?.agent !== ctx.agent) return refuse('the receipt is not signed by the rated agent');
   if (r.subject !== ctx.attester) return refuse('the receipt names another counterparty');
   if (entry.id !== id) return refuse('the evidence entry and its receipt disagree on the interaction');
+  const at = interactionTime(interaction?.time, 'the interaction the receipt proves');
+  if ('code' in at) return at;
   const credentialStatus = r.credential.credentialStatus;
-  const at = Date.parse(typeof interaction?.time === 'string' ? interaction.time : '');
-  return { id, ...(credentialStatus !== undefined ? { status: { issuer: r.issuer, credentialStatus } } : {}), ...(Number.isFinite(at) ? { at } : {}) };
+  return { id, ...(credentialStatus !== undefined ? { status: { issuer: r.issuer, credentialStatus } } : {}), ...at };
 };
 
 /**
@@ -80,8 +94,9 @@ export const decisionReceiptEvidenceCheck: EvidenceCheck = async (entry, ctx) =>
   const r = await checkReceiptEvidence(entry.receipt, { resolver: ctx.resolver, agent: ctx.agent, attester: ctx.attester });
   if (!r.ok || r.interaction === undefined) return r.reasons[0] ?? refuse('the decision receipt does not prove an interaction');
   if (entry.id !== r.interaction) return refuse('the evidence entry and its decision receipt disagree on the interaction');
-  const at = Date.parse(r.at ?? '');
-  return { id: r.interaction, ...(Number.isFinite(at) ? { at } : {}) };
+  const at = interactionTime(r.at, 'the decision receipt');
+  if ('code' in at) return at;
+  return { id: r.interaction, ...at };
 };
 
 /** Evidence the importer accepts unless told otherwise: the agent's receipt, or a verifier's decision receipt. */

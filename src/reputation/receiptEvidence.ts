@@ -69,6 +69,7 @@ export async function checkReceiptEvidence(receipt: string, options: { resolver:
   const sig = await checkJwtSignature(d, options.attester, options.resolver, 'assertionMethod');
   if (sig.length > 0) return invalid(`the decision receipt does not verify (${sig[0]!.code})`);
   // The whole receipt shape, as verifyReceipt holds it: a signed payload that is not a receipt proves nothing.
+  // Its time too (strict RFC 3339, iat its second: receiptTimeReasons), so no host time zone dates the interaction.
   const shape = receiptShapeReasons(p);
   if (shape.length > 0) return invalid(`not a decision receipt: ${shape[0]!.message}`);
   if (p.kind !== 'decision' || p.decision !== 'allow') return invalid('only a receipt of an allowed transaction proves an interaction');

@@ -3,6 +3,7 @@ import { sameParty } from '../did/parties.js';
 import { DEFAULT_SKEW_SECONDS, MAX_SKEW_SECONDS, soleSubject, verifyCredential } from '../credentials/index.js';
 import type { Credential, CredentialVerification, StatusChecker } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
+import { parseDateTime } from '../encoding/time.js';
 import type { NewRating } from '../store/types.js';
 import type { EvidenceCheck, EvidenceContext, InteractionProof } from './evidence.js';
 import { ATTESTATION_TYPE, type ReputationScore } from './types.js';
@@ -54,10 +55,18 @@ export function readScore(v: unknown): number | undefined {
   return v === 0 ? 0 : v;
 }
 
-/** validFrom (and nbf) and validUntil (and exp), the strictest of each, in ms. */
-function validity(c: Credential): { from?: number; until?: number } {
-  const from = Math.max(Date.parse(c.validFrom ?? ''), typeof c.nbf === 'number' ? c.nbf * 1000 : -Infinity);
-  const until = Math.min(c.validUntil === undefined ? Infinity : Date.parse(c.validUntil), typeof c.exp === 'number' ? c.exp * 1000 : Infinity);
+/**
+ * validFrom (and nbf) and validUntil (and exp), the strictest of each, in ms;
+ * undefined when a date-time given is not strict RFC 3339 with a time zone
+ * (encoding/time.ts, as verifyCredential reads them): a validUntil no clock
+ * reads must not make a rating count forever.
+ */
+function validity(c: Credential): { from?: number; until?: number } | undefined {
+  const validFrom = c.validFrom === undefined ? undefined : parseDateTime(c.validFrom);
+  const validUntil = c.validUntil === undefined ? undefined : parseDateTime(c.validUntil);
+  if ((c.validFrom !== undefined && validFrom === undefined) || (c.validUntil !== undefined && validUntil === undefined)) return undefined;
+  const from = Math.max(validFrom ?? -Infinity, typeof c.nbf === 'number' ? c.nbf * 1000 : -Infinity);
+  const until = Math.min(validUntil ?? Infinity, typeof c.exp === 'number' ? c.exp * 1000 : Infinity);
   return { ...(Number.isFinite(from) && Math.abs(from) <= MAX_TIME ? { from } : {}), ...(Number.isFinite(until) && Math.abs(until) <= MAX_TIME ? { until } : {}) };
 }
 
@@ -108,7 +117,9 @@ export async function verifyAttestation(jwt: string, c: AttestationCheck): Promi
   const rating = subject.rating as Record<string, unknown>;
   const score = readScore(rating.score);
   if (score === undefined) return { id, code: 'SCHEMA_INVALID', message: `a score is a finite number from ${SCORE_RANGE.minimum} to ${SCORE_RANGE.maximum}` };
-  const { from, until } = validity(cred);
+  const dates = validity(cred);
+  if (dates === undefined) return { id, code: 'INVALID_CREDENTIAL', message: 'validFrom and validUntil are RFC 3339 date-times with a time zone' };
+  const { from, until } = dates;
   if (from === undefined) return { id, code: 'INVALID_CREDENTIAL', message: 'an attestation needs validFrom: its age decides its weight' };
   const ctx: EvidenceContext = { agent, attester, now: c.now, resolver: c.resolver, verify: (j, type) => verifyAs(j, type, c) };
   const proof = await proofOf(cred, subject.interaction, ctx, c.evidence);
