@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CharterError, type Reason } from '../errors.js';
 import { isObj } from '../encoding/json.js';
+import { parseDateTime } from '../encoding/time.js';
 import { decodeJwt, issueCredential, schemaIdFor, soleSubject, verifyCredential } from '../credentials/index.js';
 import type { Issuer } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
@@ -17,8 +18,8 @@ import { USAGE_TYPE } from './records.js';
 export interface Use {
   /** The member whose data was used. */
   member: string;
-  /** When (RFC 3339). */
-  time: string;
+  /** When: a Date, or an RFC 3339 date-time with a time zone (signed as UTC, e.g. 2026-12-03T10:00:00.000Z). */
+  time: string | Date;
   /** How many uses this entry stands for. Default 1. */
   count?: number;
   resource?: string;
@@ -30,12 +31,28 @@ export interface UsageReportInput {
   uses: Use[];
 }
 
+/**
+ * A use's time in ms, as issueCredential takes its dates: a valid Date, or a
+ * strict RFC 3339 date-time with a time zone (encoding/time.ts), within the
+ * years 0000-9999 (a date-time outside them is no dateTimeStamp).
+ * `Date.parse` would sign a zone-less time in the host's zone, take
+ * "Dec 3 2026" and roll February 30 over to March: INVALID_ARGUMENT instead.
+ */
+function useTime(time: unknown, i: number): string {
+  const ms = time instanceof Date ? time.getTime() : parseDateTime(time);
+  const year = ms === undefined ? NaN : new Date(ms).getUTCFullYear();
+  if (!(year >= 0 && year <= 9999)) {
+    throw new CharterError('INVALID_ARGUMENT', `uses[${i}].time must be a valid Date or an RFC 3339 date-time with a time zone (years 0000-9999), such as 2026-12-03T10:00:00Z`);
+  }
+  return new Date(ms!).toISOString();
+}
+
 /** The platform signs what it used under a pool grant (a PoolUsageReport about the pool). */
 export async function issueUsageReport(reporter: Issuer, input: UsageReportInput): Promise<{ id: string; jwt: string }> {
   if (!Array.isArray(input.uses) || input.uses.length === 0) throw new CharterError('INVALID_ARGUMENT', 'a usage report lists at least one use');
-  const uses = input.uses.map((u) => ({
+  const uses = input.uses.map((u, i) => ({
     member: u.member,
-    time: new Date(Date.parse(u.time)).toISOString(),
+    time: useTime(u.time, i),
     ...(u.count !== undefined ? { count: u.count } : {}),
     ...(u.resource !== undefined ? { resource: u.resource } : {}),
   }));
@@ -120,9 +137,16 @@ export async function readUsage(
     }
     seen.add(v.id);
     // A report speaks of what happened before it was signed (with the usual clock skew).
-    const signedAt = Date.parse(v.credential.validFrom ?? '') + 60_000;
+    const signedAt = (parseDateTime(v.credential.validFrom) ?? NaN) + 60_000;
     for (const u of usage.uses as { member: string; time: string; count?: number }[]) {
-      if (!(Date.parse(u.time) <= signedAt)) {
+      // Read strictly (encoding/time.ts), as the report's own validFrom is: the schema's date-time format
+      // takes a leap second or a two-digit offset, which no clock reads, so the use is undated, not "later".
+      const at = parseDateTime(u.time);
+      if (at === undefined) {
+        skip('INVALID_CREDENTIAL', `a use at ${String(u.time).slice(0, 40)} is not dated by an RFC 3339 date-time with a time zone`);
+        continue;
+      }
+      if (!(at <= signedAt)) {
         skip('ISSUED_IN_FUTURE', `a use at ${u.time.slice(0, 40)} is later than the report`);
         continue;
       }
