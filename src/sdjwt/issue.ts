@@ -35,6 +35,20 @@ const saltGenerator = (length: number) => randomBytes(Math.max(16, length)).toSt
 export const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
 
 /**
+ * A date the caller has signed, read as issueCredential reads validFrom and
+ * validUntil: a valid Date within the years 0000-9999, else INVALID_ARGUMENT
+ * (an Invalid Date would sign `null` as a NumericDate, and a string would
+ * throw a raw TypeError). Undefined stays undefined.
+ */
+export function dateInput(d: unknown, name: string): Date | undefined {
+  if (d === undefined) return undefined;
+  if (!(d instanceof Date) || !Number.isFinite(d.getTime())) throw new CharterError('INVALID_ARGUMENT', `${name} must be a valid Date`);
+  const year = new Date(seconds(d) * 1000).getUTCFullYear();
+  if (year < 0 || year > 9999) throw new CharterError('INVALID_ARGUMENT', `${name} must be within the years 0000 to 9999`);
+  return d;
+}
+
+/**
  * Issues an SD-JWT VC (draft-ietf-oauth-sd-jwt-vc, RFC 9901) with
  * @sd-jwt/sd-jwt-vc doing the selective-disclosure packing: header
  * `typ: dc+sd-jwt` and `kid` the issuer's DID URL; payload `iss`, `sub`,
@@ -54,8 +68,11 @@ export async function issueSdJwtVc(input: IssueSdJwtVcInput): Promise<IssuedSdJw
   const taken = Object.keys(input.claims).filter((k) => RESERVED.has(k));
   if (taken.length > 0) throw new CharterError('INVALID_ARGUMENT', `claims must not set ${taken.join(', ')}: Charter sets them`);
   checkNames(input.claims, 'claims');
-  const validFrom = input.validFrom ?? new Date();
-  if (input.validUntil !== undefined && !(input.validUntil.getTime() > validFrom.getTime())) throw new CharterError('INVALID_ARGUMENT', 'validUntil must be after validFrom');
+  const from = dateInput(input.validFrom, 'validFrom');
+  const until = dateInput(input.validUntil, 'validUntil');
+  const validFrom = from ?? new Date();
+  // Compared as signed (NumericDate seconds): .100 and .900 of one second would sign nbf = exp.
+  if (until !== undefined && !(seconds(until) > seconds(validFrom))) throw new CharterError('INVALID_ARGUMENT', 'validUntil must be after validFrom');
   if (input.status !== undefined && (!Number.isSafeInteger(input.status.idx) || input.status.idx < 0 || typeof input.status.uri !== 'string' || !URL.canParse(input.status.uri))) {
     throw new CharterError('INVALID_ARGUMENT', 'status needs a non-negative integer idx and a uri');
   }
@@ -74,8 +91,8 @@ export async function issueSdJwtVc(input: IssueSdJwtVcInput): Promise<IssuedSdJw
     vct: input.vct,
     jti: id,
     iat: seconds(new Date()),
-    ...(input.validFrom !== undefined ? { nbf: seconds(input.validFrom) } : {}),
-    ...(input.validUntil !== undefined ? { exp: seconds(input.validUntil) } : {}),
+    ...(from !== undefined ? { nbf: seconds(from) } : {}),
+    ...(until !== undefined ? { exp: seconds(until) } : {}),
     ...(cnf ? { cnf } : {}),
     ...(input.status !== undefined ? { status: { status_list: { idx: input.status.idx, uri: input.status.uri } } } : {}),
     ...input.claims,

@@ -8,6 +8,9 @@ import { isNumericDate, windowReasons } from '../credentials/time.js';
 import { sdDigest } from './hash.js';
 import { KB_JWT_TYP, type SdHashAlg } from './types.js';
 
+/** A presentation's window codes (credentials/present.ts): stale or from the future, not an expired credential. */
+const PRESENTATION_CODE = { CREDENTIAL_EXPIRED: 'PRESENTATION_STALE', CREDENTIAL_NOT_YET_VALID: 'ISSUED_IN_FUTURE' } as const;
+
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** RFC 7800 §3.2 as SD-JWT VC uses it: `cnf: { jwk }`, parsed through the keys layer (every key rule applies). */
@@ -92,11 +95,15 @@ export function checkKeyBinding(c: KeyBindingCheck): { reasons: Reason[]; claims
   if (!isNumericDate(p.iat)) {
     if (p.iat === undefined) reasons.push({ code: 'KEY_BINDING_INVALID', message: 'the key binding JWT has no "iat"' });
   } else if (c.now - p.iat * 1000 > c.maxAgeMs + c.skewMs) {
-    // The same code as a stale vp+jwt, so a platform reads one condition one way in both formats.
-    reasons.push({ code: 'CREDENTIAL_EXPIRED', message: 'the presentation is too old' });
+    // The same code as a stale vp+jwt (credentials/present.ts), so a platform reads one condition one way in both formats.
+    reasons.push({ code: 'PRESENTATION_STALE', message: 'the presentation is too old' });
   }
   const ms = (v: unknown) => (isNumericDate(v) ? v * 1000 : undefined);
-  reasons.push(...windowReasons(c.now, c.skewMs, { from: ms(p.nbf), until: ms(p.exp), iat: ms(p.iat) }, 'the presentation'));
+  // The KB-JWT is the presentation, not a credential: out of its exp/nbf window it is stale or from the
+  // future, as verifyPresentation maps a vp+jwt's window (one meaning per code: 401, not 403).
+  for (const r of windowReasons(c.now, c.skewMs, { from: ms(p.nbf), until: ms(p.exp), iat: ms(p.iat) }, 'the presentation')) {
+    reasons.push({ ...r, code: PRESENTATION_CODE[r.code as keyof typeof PRESENTATION_CODE] ?? r.code });
+  }
   if (reasons.length > 0) return { reasons };
   return { reasons, claims: { aud: p.aud as string, nonce: p.nonce as string, iat: p.iat as number } };
 }

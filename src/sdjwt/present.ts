@@ -3,7 +3,7 @@ import { CharterError } from '../errors.js';
 import { canonicalJson } from '../encoding/json.js';
 import { validatePublicJwk } from '../keys/index.js';
 import { sdJwtHasher } from './hash.js';
-import { libSigner, seconds } from './issue.js';
+import { dateInput, libSigner, seconds } from './issue.js';
 import { claimPaths, presentationFrame } from './paths.js';
 import { splitSdJwt } from './verify.js';
 import type { PresentSdJwtVcInput } from './types.js';
@@ -21,6 +21,8 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 export async function presentSdJwtVc(token: string, input: PresentSdJwtVcInput): Promise<string> {
   const { holder } = input;
   if (!holder || typeof holder.signer?.sign !== 'function') throw new TypeError('presentSdJwtVc needs a holder with a signer');
+  // The KB-JWT's iat: a bad `now` is refused before anything is signed (an Invalid Date would sign `iat: null`).
+  const now = dateInput(input.now, 'now') ?? new Date();
   const split = splitSdJwt(token);
   if (split.kbJwt !== undefined) throw new CharterError('INVALID_ARGUMENT', 'this is already a presentation (it ends with a key binding JWT); present the issued SD-JWT');
   const sdjwt = new SDJwtVcInstance({ hasher: sdJwtHasher, kbSigner: libSigner(holder.signer), kbSignAlg: holder.signer.alg });
@@ -48,5 +50,5 @@ export async function presentSdJwtVc(token: string, input: PresentSdJwtVcInput):
   const extra = input.claims ?? {};
   const reserved = ['aud', 'nonce', 'iat', 'sd_hash'].filter((k) => Object.hasOwn(extra, k));
   if (reserved.length > 0) throw new CharterError('INVALID_ARGUMENT', `claims may not set ${reserved.join(', ')}: the key binding JWT's own claims`);
-  return sdjwt.present(token, frame as never, { kb: { payload: { ...extra, aud: input.aud, nonce: input.nonce, iat: seconds(input.now ?? new Date()) } } });
+  return sdjwt.present(token, frame as never, { kb: { payload: { ...extra, aud: input.aud, nonce: input.nonce, iat: seconds(now) } } });
 }

@@ -141,11 +141,11 @@ describe('maxKeyBindingAgeSeconds is checked like skewSeconds', () => {
 
   it('a year-old key binding is refused by default and by any finite bound below its age; 0 is a bound, not "off"', async () => {
     const old = await withKb(holder, await craft(issuer, bound()), { iat: nowS() - 365 * 86_400 });
-    expect(codes(await vc(old))).toEqual(['CREDENTIAL_EXPIRED']);
-    expect(codes(await vc(old, { maxKeyBindingAgeSeconds: 86_400 }))).toEqual(['CREDENTIAL_EXPIRED']);
+    expect(codes(await vc(old))).toEqual(['PRESENTATION_STALE']);
+    expect(codes(await vc(old, { maxKeyBindingAgeSeconds: 86_400 }))).toEqual(['PRESENTATION_STALE']);
     expect((await vc(old, { maxKeyBindingAgeSeconds: 400 * 86_400 })).reasons).toEqual([]);
     const recent = await withKb(holder, await craft(issuer, bound()), { iat: nowS() - 120 });
-    expect(codes(await vc(recent, { maxKeyBindingAgeSeconds: 0 }))).toEqual(['CREDENTIAL_EXPIRED']);
+    expect(codes(await vc(recent, { maxKeyBindingAgeSeconds: 0 }))).toEqual(['PRESENTATION_STALE']);
     expect((await vc(recent, { maxKeyBindingAgeSeconds: 0, skewSeconds: 300 })).reasons).toEqual([]);
   });
 

@@ -84,7 +84,7 @@ describe('SD-JWT VC: issue, present, verify', () => {
     expect(await codes(p, { aud: 'did:web:other.example' })).toEqual(['AUDIENCE_MISMATCH']);
     expect(await codes(p, { nonce: 'another' })).toEqual(['NONCE_MISMATCH']);
     expect(await codes(p, { aud: undefined, nonce: undefined })).toEqual(['AUDIENCE_MISMATCH', 'NONCE_MISMATCH']);
-    expect(await codes(await present(['email'], { now: new Date(Date.now() - 600_000) }))).toEqual(['CREDENTIAL_EXPIRED']);
+    expect(await codes(await present(['email'], { now: new Date(Date.now() - 600_000) }))).toEqual(['PRESENTATION_STALE']);
     expect(await codes(await present(['email'], { now: new Date(Date.now() + 600_000) }))).toEqual(['ISSUED_IN_FUTURE']);
     expect(await codes(await present(['email'], { now: new Date(Date.now() - 280_000) }))).toEqual([]);
 
