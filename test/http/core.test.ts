@@ -5,7 +5,7 @@ import { createVerifier } from '../../src/guard/verifier.js';
 import { guardSet, requireAgent, requireGrant, requireSignature } from '../../src/http/guards.js';
 import { signed } from '../guard/seams-fixtures.js';
 import { authorize, verifyNodeRequest, verifyRequest } from '../../src/http/request.js';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { HTTP_STATUS } from '../../src/errors.js';
 import { challengeNonce } from '../../src/http/client.js';
@@ -140,7 +140,7 @@ describe('verifyRequest (web Request)', () => {
 
   it('a trusted Host header sent twice names no host (RFC 9112 §3.2), whichever comes first: 401 REQUEST_MISMATCH', async () => {
     const v = w.verifier({ trustHostHeader: true });
-    const nodeGuard = requireGrant({ resource: 'profile/email', action: 'read', owner: w.alice.did });
+    const nodeGuard = requireGrant<IncomingMessage>({ resource: 'profile/email', action: 'read', owner: w.alice.did });
     const server = createServer((r, res) => {
       void verifyNodeRequest(r, v, nodeGuard).then((d) => {
         const body = codes(d).join(',');

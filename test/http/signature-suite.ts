@@ -125,7 +125,8 @@ export function signatureSuite(name: string, build: BuildSignatureApp): void {
       /** The signed headers, sent on a raw socket with the target as written: fetch would drop the fragment. */
       const send = (target: string, headers: Headers) =>
         new Promise<number>((resolve, reject) => {
-          const lines = [...headers].map(([k, v]) => `${k}: ${v}\r\n`).join('');
+          let lines = '';
+          headers.forEach((v, k) => (lines += `${k}: ${v}\r\n`));
           const s = connect(Number(u.port), u.hostname, () => s.write(`GET ${target} HTTP/1.1\r\nHost: ${u.host}\r\n${lines}Connection: close\r\n\r\n`));
           let out = '';
           s.on('data', (d: Buffer) => (out += d.toString()));
