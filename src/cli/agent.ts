@@ -20,7 +20,10 @@ import {
   type Authority,
   type Limits,
 } from '../agents/index.js';
-import { AGENT_IDENTITY_TYPE } from '../agents/types.js';
+import { AGENT_IDENTITY_TYPE, type AgentInfo } from '../agents/types.js';
+import { defaultSchemaChecker } from '../credentials/index.js';
+import type { Credential } from '../credentials/types.js';
+import type { IdentityRecord } from '../store/types.js';
 import type { Home } from '../home/home.js';
 import type { VerifyTools } from '../home/net.js';
 import { createVerifier } from '../guard/verifier.js';
@@ -123,6 +126,35 @@ async function mandateJwt(ctx: CliContext, home: Home, arg: string): Promise<str
   return rec ? rec.jwt : readJwtArg(ctx, arg, 'mandate');
 }
 
+/**
+ * The identity credential's claims against its schema (a --model or --name
+ * too long, a --homepage that is no URL): SCHEMA_INVALID before anything is
+ * written, as issueAgentIdentity would refuse them after the agent exists.
+ */
+function checkAgentInfo(operator: string, info: Omit<AgentInfo, 'operator'>): void {
+  const draft = { type: ['VerifiableCredential', AGENT_IDENTITY_TYPE], credentialSubject: { id: operator, agent: { ...info, operator } } } as unknown as Credential;
+  const problems = defaultSchemaChecker()(draft);
+  if (problems.length > 0) throw new CharterError('SCHEMA_INVALID', problems[0]!.message);
+}
+
+/**
+ * The agent's identity: created, or the one an interrupted `agent create`
+ * left (made as an agent of this operator, killed before its identity
+ * credential was issued), so the retry finishes it. Any other identity of
+ * that name is ALREADY_EXISTS.
+ */
+async function agentRecord(home: Home, alias: string, operator: string): Promise<IdentityRecord> {
+  const rec = await home.store.getIdentity(alias);
+  if (rec?.alias !== alias) return home.createIdentity({ alias, meta: { role: 'agent', operator } });
+  const unfinished = rec.meta?.role === 'agent' && (await identityFor(home.store, rec.did)) === undefined;
+  if (!unfinished) throw new CharterError('ALREADY_EXISTS', `an identity named "${alias}" already exists`);
+  if (rec.meta?.operator !== operator) {
+    const other = typeof rec.meta?.operator === 'string' ? shortDid(rec.meta.operator) : 'another operator';
+    throw new CharterError('ALREADY_EXISTS', `"${alias}" is an agent of ${other} whose creation did not finish: run it again as that operator, or choose another alias`);
+  }
+  return rec;
+}
+
 export function decisionView(d: AgentDecision, spend?: { reservationId: string; remaining: AgentRemaining; state: string }) {
   const { payload: _p, ...rest } = d;
   return { ...rest, ...(spend ? { spend: { reservationId: spend.reservationId, remaining: spend.remaining, state: spend.state } } : {}) };
@@ -184,17 +216,13 @@ export function registerAgent(program: Command, ctx: CliContext): void {
           if (!m) throw new CharterError('INVALID_ARGUMENT', '--software must be NAME@VERSION');
           software = { name: m[1]!, version: m[2]! };
         }
-        const rec = await home.createIdentity({ alias: o.alias, meta: { role: 'agent', operator: operator.did } });
+        const info = { name: o.name ?? o.alias, ...(software ? { software } : {}), ...(o.model ? { model: o.model } : {}), ...(o.homepage ? { homepage: o.homepage } : {}) };
+        // Everything that can be refused is refused before the agent's identity is written.
+        checkAgentInfo(operator.did, info);
+        const rec = await agentRecord(home, o.alias, operator.did);
         // Revocable when the home publishes status lists (it must, to authorize the agent anyway).
         const baseUrl = await home.publicUrl();
-        const identity = await issueAgentIdentity(home.store, operator, {
-          ...(baseUrl !== undefined ? { baseUrl } : {}),
-          agent: rec.did,
-          name: o.name ?? o.alias,
-          ...(software ? { software } : {}),
-          ...(o.model ? { model: o.model } : {}),
-          ...(o.homepage ? { homepage: o.homepage } : {}),
-        });
+        const identity = await issueAgentIdentity(home.store, operator, { ...(baseUrl !== undefined ? { baseUrl } : {}), agent: rec.did, ...info });
         return { alias: rec.alias, did: rec.did, operator: operator.did, identity: { id: identity.id, jwt: identity.jwt } };
       },
       (r) => `${r.alias}  ${r.did}\noperator ${r.operator}\nidentity credential ${r.identity.id}`,

@@ -29,7 +29,11 @@ import {
   type PayoutStatement,
   type StoredProposal,
 } from '../pools/index.js';
-import type { Home } from '../home/home.js';
+import type { CreateIdentityInput, Home } from '../home/home.js';
+import { checkFounding, poolEpochs } from '../pools/membership.js';
+import { didKeyRef } from '../did/index.js';
+import type { Issuer } from '../credentials/types.js';
+import type { KeyType } from '../keys/types.js';
 import { formatReasons, homeCommand, leaf, readTextArg, type CliContext, type CommonOptions } from './io.js';
 import { shortDid, table } from './format.js';
 import { termsFromFlags, type TermFlags } from './terms.js';
@@ -44,6 +48,31 @@ async function poolDid(home: Home, name: string | undefined): Promise<string> {
   const pools = await listPools(home.store);
   if (pools.length === 1) return pools[0]!.pool;
   throw new CharterError('INVALID_ARGUMENT', pools.length === 0 ? 'this home runs no pool (charter pool create)' : 'this home runs several pools: name one with --pool');
+}
+
+const KEY_TYPES = { ed25519: 'Ed25519', p256: 'P-256', secp256k1: 'secp256k1' } as const;
+
+/**
+ * The pool's identity: created, or the one an interrupted `pool create` left
+ * (made as a pool, killed before its epoch 0), so the retry finishes the
+ * founding. Any other identity of that name, or one made with another key
+ * or DID method than asked for, is ALREADY_EXISTS.
+ */
+async function poolIdentity(home: Home, input: CreateIdentityInput & { keyType: KeyType; method: 'key' | 'web' }): Promise<Issuer> {
+  const rec = await home.store.getIdentity(input.alias);
+  if (rec?.alias !== input.alias) {
+    await home.createIdentity({ ...input, meta: { role: 'pool' } });
+    return home.issuer(input.alias);
+  }
+  if (rec.meta?.role !== 'pool' || (await poolEpochs(home.store, rec.did)).length > 0)
+    throw new CharterError('ALREADY_EXISTS', `an identity named "${input.alias}" already exists`);
+  if (rec.keyType !== input.keyType || didKeyRef(input.method, rec.publicJwk, input.domain).did !== rec.did) {
+    throw new CharterError(
+      'ALREADY_EXISTS',
+      `"${input.alias}" is a pool whose founding did not finish, as ${rec.did.slice(0, 80)} (${rec.keyType}): run it again with that key and DID, or choose another alias`,
+    );
+  }
+  return home.issuer(input.alias);
 }
 
 /** A proposal by id, hash (prefix) or, as a member who received it, its JWT or a file holding it. */
@@ -128,10 +157,14 @@ export function registerPool(program: Command, ctx: CliContext): void {
             throw new CharterError('NOT_FOUND', `founder ${m.slice(0, 80)} has no key in this home: found the pool with local members, then invite it (charter pool invite)`);
           founders.push(joinerOf(await home.issuer(m)));
         }
-        const keyType = ({ ed25519: 'Ed25519', p256: 'P-256', secp256k1: 'secp256k1' } as const)[o.key as 'ed25519'];
-        if (!keyType) throw new CharterError('INVALID_ARGUMENT', '--key is ed25519, p256 or secp256k1');
-        await home.createIdentity({ alias: o.alias, keyType, method: o.method, ...(o.domain ? { domain: o.domain } : {}), meta: { role: 'pool' } });
-        return createPool(home.store, await home.issuer(o.alias), { threshold: Number(o.threshold), founders, baseUrl: await home.requirePublicUrl(), resolver: home.resolver });
+        const keyType = KEY_TYPES[o.key as keyof typeof KEY_TYPES];
+        if (!Object.hasOwn(KEY_TYPES, o.key)) throw new CharterError('INVALID_ARGUMENT', '--key is ed25519, p256 or secp256k1');
+        const threshold = Number(o.threshold);
+        // Everything that can be refused is refused before the pool's identity is written.
+        checkFounding({ threshold, founders: founders.map((f) => f.did) });
+        const baseUrl = await home.requirePublicUrl();
+        const pool = await poolIdentity(home, { alias: o.alias, keyType, method: o.method, ...(o.domain ? { domain: o.domain } : {}) });
+        return createPool(home.store, pool, { threshold, founders, baseUrl, resolver: home.resolver });
       },
       (r) => `pool ${r.pool}\n  epoch ${r.epoch}, ${r.threshold} of ${r.members.length} members decide\n${r.members.map((m) => `  member ${m}`).join('\n')}`,
     ),

@@ -148,20 +148,55 @@ export interface PoolSummary {
 }
 
 /**
- * Founds a pool on an identity: one membership per founder (each accepted by
- * the founder's signature), then epoch 0 listing them with the threshold k.
+ * What founding a pool needs, checked without a store or a key: 1 to
+ * MAX_POOL_MEMBERS founders, none named twice, the pool (when its DID is
+ * known) not among them, and 1 ≤ threshold ≤ founders. INVALID_ARGUMENT
+ * otherwise. Run it before creating the pool's identity, so a refused
+ * founding leaves nothing behind.
  */
-export async function createPool(store: Store, pool: Issuer, input: CreatePoolInput): Promise<PoolSummary> {
-  const dids = input.founders.map((f) => f.did);
+export function checkFounding(input: { threshold: number; founders: readonly string[]; pool?: string }): void {
+  const dids = input.founders;
   if (dids.length === 0 || dids.length > MAX_POOL_MEMBERS) throw new CharterError('INVALID_ARGUMENT', `a pool has 1 to ${MAX_POOL_MEMBERS} members`);
   if (new Set(dids.map(partyKey)).size !== dids.length) throw new CharterError('INVALID_ARGUMENT', 'a founder is named twice (under this or another DID of its key)');
-  if (dids.includes(pool.did)) throw new CharterError('INVALID_ARGUMENT', 'the pool cannot be its own member');
+  if (input.pool !== undefined && dids.includes(input.pool)) throw new CharterError('INVALID_ARGUMENT', 'the pool cannot be its own member');
   if (!Number.isSafeInteger(input.threshold) || input.threshold < 1 || input.threshold > dids.length) {
     throw new CharterError('INVALID_ARGUMENT', `the threshold must be between 1 and the number of founders (${dids.length})`);
   }
+}
+
+/**
+ * The membership a founding interrupted before its epoch (a crash between
+ * the two) issued to `member`: reused, so a retry adds no second one. Only
+ * called while the pool has no epoch, when every membership is a founder's.
+ */
+async function unfinishedMembership(store: Store, pool: string, member: string): Promise<PoolMember | undefined> {
+  const held = await membershipOf(store, pool, member);
+  if (held?.record.direction !== 'issued') return undefined;
+  const m = held.subject.membership as { accepted?: unknown; since?: unknown; admission?: unknown } | undefined;
+  if (!m || typeof m.accepted !== 'string' || m.since !== 0 || m.admission !== undefined) return undefined;
+  const founder = { id: member, accepted: m.accepted };
+  // One its member already withdrew (a leave request in between) is not reused: a new one is issued.
+  return (await withdrawnHere(store, founder)) ? undefined : founder;
+}
+
+/**
+ * Founds a pool on an identity: one membership per founder (each accepted by
+ * the founder's signature), then epoch 0 listing them with the threshold k.
+ * A founding a crash interrupted (memberships written, no epoch yet) is
+ * finished by calling this again: a founder's membership already issued is
+ * reused.
+ */
+export async function createPool(store: Store, pool: Issuer, input: CreatePoolInput): Promise<PoolSummary> {
+  const dids = input.founders.map((f) => f.did);
+  checkFounding({ threshold: input.threshold, founders: dids, pool: pool.did });
   if ((await poolEpochs(store, pool.did)).length > 0) throw new CharterError('ALREADY_EXISTS', 'that identity already is a pool');
   const members: PoolMember[] = [];
   for (const f of input.founders) {
+    const earlier = await unfinishedMembership(store, pool.did, f.did);
+    if (earlier) {
+      members.push(earlier);
+      continue;
+    }
     const { member } = await issueMembership(store, pool, {
       id: `urn:uuid:${randomUUID()}`,
       member: f.did,
