@@ -24,12 +24,22 @@ interface Sealed {
 
 const derived = new Map<string, Buffer>();
 
-/** scrypt is deliberately slow; cache per (passphrase, salt, params) in this process only. */
-function deriveKey(passphrase: string, salt: Buffer, N: number, r: number, p: number): Buffer {
+/** The memory scrypt needs (OpenSSL's count: 128·r·(N+2) for V, 128·r·p for B), which must stay within MAXMEM. */
+export const scryptMemory = (N: number, r: number, p: number): number => 128 * r * (N + 2) + 128 * r * p;
+
+/**
+ * scrypt is deliberately slow; cache per (passphrase, salt, params) in this process only.
+ * Any failure of the derivation is STORE_ERROR about `what`, never a raw RangeError.
+ */
+function deriveKey(passphrase: string, salt: Buffer, N: number, r: number, p: number, what = 'a sealed value'): Buffer {
   const id = createHash('sha256').update(passphrase).update('\0').update(salt).update(`${N}.${r}.${p}`).digest('base64');
   let key = derived.get(id);
   if (!key) {
-    key = scryptSync(passphrase.normalize('NFC'), salt, 32, { N, r, p, maxmem: MAXMEM });
+    try {
+      key = scryptSync(passphrase.normalize('NFC'), salt, 32, { N, r, p, maxmem: MAXMEM });
+    } catch (e) {
+      throw new CharterError('STORE_ERROR', `cannot derive the key of ${what} (scrypt N=${N}, r=${r}, p=${p}): ${(e as Error).message}`, { cause: e });
+    }
     if (derived.size > 64) derived.clear();
     derived.set(id, key);
   }
@@ -69,7 +79,7 @@ const powerOfTwo = (n: unknown): n is number => Number.isInteger(n) && (n as num
  * 12-byte IV and a 16-byte salt are refused: an attacker who can write the
  * file must not be able to lower what guessing the passphrase costs.
  */
-function read(sealed: string): { s: Sealed; salt: Buffer; iv: Buffer; ct: Buffer; tag: Buffer } {
+function read(sealed: string, what: string): { s: Sealed; salt: Buffer; iv: Buffer; ct: Buffer; tag: Buffer } {
   let s: Sealed;
   try {
     s = JSON.parse(Buffer.from(sealed, 'base64url').toString('utf8')) as Sealed;
@@ -83,13 +93,21 @@ function read(sealed: string): { s: Sealed; salt: Buffer; iv: Buffer; ct: Buffer
   const ct = bytes(s.ct);
   const costOk = powerOfTwo(s.N) && s.N >= KDF.N && s.N <= 1 << 20 && Number.isInteger(s.r) && s.r >= KDF.r && s.r <= 16 && Number.isInteger(s.p) && s.p >= KDF.p && s.p <= 4;
   if (!salt || !iv || !tag || !ct || !costOk) throw new CharterError('STORE_ERROR', 'a sealed key is corrupt, or sealed with weaker parameters than Charter writes');
+  // Stronger within those bounds, but beyond the memory this process gives scrypt: refused before deriving,
+  // whatever the passphrase (a wrong one must not read as the crash a right one would get).
+  if (scryptMemory(s.N, s.r, s.p) > MAXMEM) {
+    throw new CharterError(
+      'STORE_ERROR',
+      `${what} was sealed with parameters this Charter cannot open (scrypt N=${s.N}, r=${s.r}, p=${s.p} needs more than ${MAXMEM / (1024 * 1024)} MiB)`,
+    );
+  }
   return { s, salt, iv, ct, tag };
 }
 
-/** Decrypts; undefined when the authentication fails (a wrong passphrase, or a changed or misplaced value). */
-function open(sealed: string, passphrase: string, aad: string): Buffer | undefined {
-  const { s, salt, iv, ct, tag } = read(sealed);
-  const key = deriveKey(passphrase, salt, s.N, s.r, s.p);
+/** Decrypts; undefined when the authentication fails (a wrong passphrase, or a changed or misplaced value). `what` names the value in errors. */
+function open(sealed: string, passphrase: string, aad: string, what: string): Buffer | undefined {
+  const { s, salt, iv, ct, tag } = read(sealed, what);
+  const key = deriveKey(passphrase, salt, s.N, s.r, s.p, what);
   try {
     const d = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: 16 });
     d.setAAD(Buffer.from(aad));
@@ -112,7 +130,7 @@ export function sealPrivateKey(jwk: PrivateJwk, passphrase: string, aad = ''): s
  * which is STORE_ERROR, not WRONG_PASSPHRASE.
  */
 export function unsealPrivateKey(sealed: string, passphrase: string, aad = ''): PrivateJwk {
-  const plain = open(sealed, passphrase, `charter-key:${aad}`);
+  const plain = open(sealed, passphrase, `charter-key:${aad}`, `the sealed key of ${aad.slice(0, 100) || 'this identity'}`);
   if (plain === undefined) {
     throw new CharterError(
       'STORE_ERROR',
@@ -132,7 +150,7 @@ export function createPassphraseCheck(passphrase: string): string {
 }
 
 export function verifyPassphrase(check: string, passphrase: string): boolean {
-  const plain = open(check, passphrase, 'charter-check');
+  const plain = open(check, passphrase, 'charter-check', "the home's passphrase check");
   const want = Buffer.from('charter-passphrase-check');
   return plain !== undefined && plain.length === want.length && timingSafeEqual(plain, want);
 }
