@@ -1,5 +1,5 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname, join, basename } from 'node:path';
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname, join, basename, relative, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 /**
@@ -8,10 +8,13 @@ import { randomBytes } from 'node:crypto';
  * so every layer above it, the home's files and published status lists alike,
  * writes through this one function. A failure removes the temp file and is
  * reported for `path`, the file the caller named, never for the temp name.
+ * Folders it creates get `dirMode` (default folderModeFor(mode): 0755 for a
+ * file others may read, such as a published status list; 0700 for a private
+ * one, such as an export).
  */
-export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600, dirMode = folderModeFor(mode)): void {
   const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
+  makeFolders(dir, dirMode);
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   let fd: number | undefined;
   try {
@@ -26,6 +29,27 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
   } catch (e) {
     if (fd !== undefined) rmSync(tmp, { force: true });
     throw forPath(e, path);
+  }
+}
+
+/** The mode of a folder holding a file of `mode`: the group, and others, may list it only when they may read the file (0644 → 0755, 0600 → 0700). */
+export function folderModeFor(mode: number): number {
+  return 0o700 | (mode & 0o040 ? 0o050 : 0) | (mode & 0o004 ? 0o005 : 0);
+}
+
+/**
+ * Creates `dir` and its missing parents with `mode`, exactly: mkdir's mode is
+ * masked by the umask (under `umask 000` the folder a status list is
+ * published in would be world-writable, and anyone could swap the list for
+ * an older signed one), so each folder this call made is chmodded. A folder
+ * that already existed is the caller's and keeps its mode.
+ */
+function makeFolders(dir: string, mode: number): void {
+  const first = mkdirSync(dir, { recursive: true, mode });
+  if (first === undefined) return;
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    chmodSync(d, mode);
+    if (relative(d, resolve(first)) === '' || dirname(d) === d) break;
   }
 }
 
