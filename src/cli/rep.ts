@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import { parseDuration } from '../encoding/duration.js';
 import { operatorFor } from '../agents/index.js';
-import { attestationsAbout, importAttestations, issueAttestation, issueReceipt, revokeAttestation, scoreAgent, type ReputationScore } from '../reputation/index.js';
+import { attestationsAbout, importAttestations, issueAttestation, issueReceipt, revokeAttestation, scoreFromStore, type ReputationScore } from '../reputation/index.js';
 import { homeCommand, leaf, readJwtArg, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 import { actingAs, asOption, credentialIdArg, moneyFlag, partyDid, partyDids, renderStatusChange, statusChangeView, collect } from './args.js';
 import { shortDid, table } from './format.js';
@@ -90,10 +90,15 @@ export function registerRep(program: Command, ctx: CliContext): void {
         const jwts = (await Promise.all(files.map((f) => readTextArg(ctx, f, 'attestations')))).flatMap((t) => t.split(/\s+/).filter(Boolean));
         return withHome(ctx, o, async (home) => {
           const r = await importAttestations(home.store, jwts, { resolver: home.resolver, status: home.status, keep: home.store });
-          return { imported: r.imported.map((i) => i.id), skipped: r.skipped };
+          return { imported: r.imported.map((i) => i.id), skipped: r.skipped, notKept: r.notKept };
         });
       },
-      (r) => [`imported ${r.imported.length}`, ...r.skipped.map((s) => `skipped ${s.id}: ${s.code} ${s.message}`)].join('\n'),
+      (r) =>
+        [
+          `imported ${r.imported.length}`,
+          ...r.notKept.map((s) => `not kept ${s.id} (by ${s.attester}): ${s.code} ${s.message}`),
+          ...r.skipped.map((s) => `skipped ${s.id}: ${s.code} ${s.message}`),
+        ].join('\n'),
     ),
   );
 
@@ -116,7 +121,13 @@ export function registerRep(program: Command, ctx: CliContext): void {
         if (!/^\d+(\.\d+)?$/.test(o.unknownWeight) || !(unknown >= 0 && unknown <= 1)) throw new CharterError('INVALID_ARGUMENT', '--unknown-weight must be from 0 to 1');
         const did = await partyDid(home, agentArg, 'the agent');
         const operator = o.operator !== undefined ? await partyDid(home, o.operator, '--operator') : await operatorFor(home.store, did);
-        const s = await scoreAgent(did, await attestationsAbout(home.store, did), {
+        // The ratings table is what counts (keyed by attester and id, so no one shadows a rating by reusing
+        // its id). Attestations this home issued or holds about the agent that it has not recorded yet are
+        // verified and recorded first (once: held ones are skipped before any crypto); those that do not
+        // count are listed with why.
+        const synced = await importAttestations(home.store, await attestationsAbout(home.store, did), { resolver: home.resolver, status: home.status });
+        const refused = synced.skipped.filter((k) => k.code !== 'ALREADY_EXISTS');
+        const s = await scoreFromStore(home.store, did, {
           resolver: home.resolver,
           status: home.status,
           trustedAttesters: await partyDids(home, o.trust, '--trust'),
@@ -124,7 +135,8 @@ export function registerRep(program: Command, ctx: CliContext): void {
           ...(o.halfLife ? { halfLifeSeconds: parseDuration(o.halfLife) } : {}),
           ...(operator ? { operator } : {}),
         });
-        return { agent: did, ...s };
+        const ignored = [...s.ignored, ...refused].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        return { agent: did, ...s, count: s.count + refused.length, ignored };
       },
       renderScore,
     ),

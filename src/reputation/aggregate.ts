@@ -17,6 +17,13 @@ export interface WeightPolicy {
   attesterWeight: (did: string) => number;
   /** Whether an attester counts toward `attesters` (minAttesters): by default, any with a weight above 0. */
   trusted?: (did: string) => boolean;
+  /**
+   * Attesters that are one party: the same string for each (e.g. the agents
+   * of one operator), undefined for an attester that stands alone. A group
+   * counts and weighs as one attester, its ratings pooled as that
+   * attester's would be.
+   */
+  groupOf?: (did: string) => string | undefined;
 }
 
 /** The widest instant a JS Date holds (ECMA-262 §21.4.1.1). */
@@ -110,11 +117,15 @@ export function aggregate(ratings: readonly VerifiedRating[], policy: WeightPoli
   if (typeof now !== 'number' || !Number.isFinite(now)) throw new TypeError('aggregate needs policy.now (ms)');
   const half = policy.halfLifeSeconds;
   const counted: CountedAttestation[] = [];
-  const perAttester = new Map<string, { num: number; den: number; trust: number; decayMax: number }>();
+  const perAttester = new Map<string, { num: number; den: number; trust: number; decayMax: number; who: string }>();
+  const groupOf = policy.groupOf;
   for (const r of opts.inOrder === true ? ratings : sorted(ratings)) {
     if (!usable(r)) continue;
-    let a = perAttester.get(r.attester);
-    if (a === undefined) perAttester.set(r.attester, (a = { num: 0, den: 0, trust: trustOf(policy.attesterWeight(r.attester)), decayMax: 0 }));
+    // A group's key is not a DID ("did:" never starts it), so it cannot collide with a lone attester.
+    const g = groupOf?.(r.attester);
+    const key = g === undefined ? r.attester : `\u0000${g}`;
+    let a = perAttester.get(key);
+    if (a === undefined) perAttester.set(key, (a = { num: 0, den: 0, trust: trustOf(policy.attesterWeight(r.attester)), decayMax: 0, who: r.attester }));
     const age = Math.max(0, now - r.issuedAt) / 1000;
     // 0.5^x underflows to 0 for very old ratings: they weigh nothing, never NaN.
     const decay = half === undefined ? 1 : Math.pow(0.5, age / half);
@@ -147,7 +158,7 @@ export function aggregate(ratings: readonly VerifiedRating[], policy: WeightPoli
     const w = a.trust * a.decayMax;
     if (!(w > 0) || !(a.den > 0)) continue;
     const mean = Math.min(1, a.num / a.den);
-    if (policy.trusted !== undefined && !policy.trusted(key)) {
+    if (policy.trusted !== undefined && !policy.trusted(a.who)) {
       strangerNum += w * mean;
       strangerDen += w;
       strangerMax = Math.max(strangerMax, w);

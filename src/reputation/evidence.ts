@@ -18,6 +18,13 @@ export interface InteractionProof {
   status?: { issuer: string; credentialStatus: unknown };
   /** When the interaction happened (ms): a rating cannot be older, and the interaction cannot be in the future. */
   at?: number;
+  /**
+   * When the proof stops being valid (ms; a receipt's validUntil or exp): the
+   * agent's consent to be rated lasts that long, so the rating counts no
+   * longer than its proof, in the store as in scoreAgent (which verifies the
+   * receipt at the scoring time).
+   */
+  until?: number;
 }
 
 /** What an evidence check is given: the parties, and verification under the import's resolver, status checker and clock. */
@@ -60,6 +67,14 @@ function interactionTime(time: unknown, what: string): { at?: number } | Reason 
   return at === undefined ? refuse(`${what} is not dated by an RFC 3339 date-time with a time zone`) : { at };
 }
 
+/** The earlier of validUntil and exp (ms), as verifyCredential reads them; undefined when neither is given, null when validUntil cannot be read. */
+function validEnd(validUntil: unknown, exp: unknown): number | undefined | null {
+  const v = validUntil === undefined ? undefined : parseDateTime(validUntil);
+  if (validUntil !== undefined && v === undefined) return null;
+  const until = Math.min(v ?? Infinity, typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : Infinity);
+  return Number.isFinite(until) ? until : undefined;
+}
+
 const typesOf = (entry: Record<string, unknown>) => (Array.isArray(entry.type) ? entry.type : [entry.type]);
 
 /**
@@ -80,7 +95,9 @@ export const interactionReceiptEvidence: EvidenceCheck = async (entry, ctx) => {
   const at = interactionTime(interaction?.time, 'the interaction the receipt proves');
   if ('code' in at) return at;
   const credentialStatus = r.credential.credentialStatus;
-  return { id, ...(credentialStatus !== undefined ? { status: { issuer: r.issuer, credentialStatus } } : {}), ...at };
+  const until = validEnd(r.credential.validUntil, r.credential.exp);
+  if (until === null) return refuse('the receipt is not valid until an RFC 3339 date-time with a time zone');
+  return { id, ...(credentialStatus !== undefined ? { status: { issuer: r.issuer, credentialStatus } } : {}), ...at, ...(until !== undefined ? { until } : {}) };
 };
 
 /**

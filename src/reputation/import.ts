@@ -30,6 +30,14 @@ export interface ImportResult {
   imported: { id: string; attester: string; agent: string }[];
   /** Everything else, with why: refused by a rule, already held, or given twice. */
   skipped: { id: string; code: CharterErrorCode; message: string }[];
+  /**
+   * With `keep`: ratings recorded (they count) whose JWT could not be kept as
+   * a held credential, because the credential store holds another
+   * credential with that id (its ids are one namespace for every issuer).
+   * The rating is keyed by attester and id, so it is not shadowed; only its
+   * JWT is not listed with the home's credentials.
+   */
+  notKept: { id: string; attester: string; code: CharterErrorCode; message: string }[];
 }
 
 /** Attestations verified and written per round: bounds memory and the size of one transaction. */
@@ -88,7 +96,7 @@ export async function importAttestations(store: ReputationStore, jwts: readonly 
     evidence: options.evidence ?? DEFAULT_EVIDENCE,
     ...(options.skewSeconds !== undefined ? { skewSeconds: options.skewSeconds } : {}),
   };
-  const result: ImportResult = { imported: [], skipped: [] };
+  const result: ImportResult = { imported: [], skipped: [], notKept: [] };
   const given = new Set<string>();
   for (let at = 0; at < jwts.length; at += BATCH) {
     const batch: { jwt: string; key: RatingKey | undefined }[] = [];
@@ -112,16 +120,24 @@ export async function importAttestations(store: ReputationStore, jwts: readonly 
       return false;
     });
     const checked = await mapLimit(todo, concurrency, (b) => verifyAttestation(b.jwt, check));
-    const rows: NewRating[] = [];
-    const jwtOf = new Map<string, string>();
+    // Two attestations claiming one attester and id: the one scoreAgent counts is recorded (the earliest,
+    // then the smaller JWT), whatever the order they came in, and kept with its own JWT.
+    const chosen = new Map<string, { rating: NewRating; jwt: string }>();
     for (const [i, c] of checked.entries()) {
       if ('code' in c) result.skipped.push(c);
       else if (!storable(c)) result.skipped.push({ id: c.id, code: 'INVALID_CREDENTIAL', message: 'the rating cannot be recorded (an empty or oversized field)' });
       else {
-        rows.push(c);
-        // Two attestations claiming one attester and id: the first is recorded, and kept with its own JWT.
-        if (!jwtOf.has(keyOf(c))) jwtOf.set(keyOf(c), todo[i]!.jwt);
+        const jwt = todo[i]!.jwt;
+        const had = chosen.get(keyOf(c));
+        if (had !== undefined) result.skipped.push({ id: c.id, code: 'INVALID_CREDENTIAL', message: 'another attestation by this attester has the same id' });
+        if (had === undefined || c.issuedAt < had.rating.issuedAt || (c.issuedAt === had.rating.issuedAt && jwt < had.jwt)) chosen.set(keyOf(c), { rating: c, jwt });
       }
+    }
+    const rows: NewRating[] = [];
+    const jwtOf = new Map<string, string>();
+    for (const [k, { rating, jwt }] of chosen) {
+      rows.push(rating);
+      jwtOf.set(k, jwt);
     }
     const added = new Set((await store.putRatings(rows)).map(keyOf));
     for (const r of rows) {
@@ -131,13 +147,20 @@ export async function importAttestations(store: ReputationStore, jwts: readonly 
       }
       added.delete(keyOf(r));
       result.imported.push({ id: r.id, attester: r.attester, agent: r.agent });
-      if (options.keep) await keepHeld(options.keep, r, jwtOf.get(keyOf(r))!);
+      if (options.keep && !(await keepHeld(options.keep, r, jwtOf.get(keyOf(r))!)))
+        result.notKept.push({
+          id: r.id,
+          attester: r.attester,
+          code: 'ALREADY_EXISTS',
+          message: 'another credential with this id is held, so this JWT is not kept with them (the rating is recorded and counts)',
+        });
     }
   }
   return result;
 }
 
-async function keepHeld(keep: CredentialStore, r: NewRating, jwt: string): Promise<void> {
+/** Keeps the JWT as a held credential; false when another credential (another issuer's, or other content) holds its id. */
+async function keepHeld(keep: CredentialStore, r: NewRating, jwt: string): Promise<boolean> {
   try {
     await recordCredential(
       keep,
@@ -151,8 +174,11 @@ async function keepHeld(keep: CredentialStore, r: NewRating, jwt: string): Promi
         ...(r.validUntil !== undefined ? { validUntil: new Date(r.validUntil).toISOString() } : {}),
       },
     );
+    return true;
   } catch (e) {
-    // This home issued it (or holds it already): the rating is recorded all the same.
     if (!(isCharterError(e) && e.code === 'ALREADY_EXISTS')) throw e;
+    // This home issued it (or holds it already): kept. Anything else under that id is not this JWT.
+    const had = await keep.getCredential(r.id);
+    return had?.jwt === jwt;
   }
 }

@@ -1,7 +1,8 @@
 import { verifyCredential } from '../credentials/index.js';
 import { aggregate, checkWeightPolicy, oneRatingPerReceipt, type VerifiedRating, type WeightPolicy } from './aggregate.js';
 import type { ReputationScore, ScorePolicy } from './types.js';
-import { isParty, partiesOf } from '../did/parties.js';
+import { isParty, isPartyResolved, partiesOf, partyKey } from '../did/parties.js';
+import { AGENT_IDENTITY_TYPE } from '../agents/types.js';
 import { skewMs, type Ignored } from './verify.js';
 
 /** The agent and its operators by DID and by signing key: a did:key or did:jwk of one of their keys is the same party. */
@@ -22,8 +23,10 @@ export function checkScorePolicy(policy: ScorePolicy): void {
   checkWeightPolicy(policy);
   const u = policy.unknownAttesterWeight;
   if (u !== undefined && !(typeof u === 'number' && u >= 0 && u <= 1)) throw new TypeError('unknownAttesterWeight must be a number from 0 to 1');
+  // A string where a list belongs would be matched by substring; a non-string item is a misuse.
   for (const k of ['trustedAttesters', 'trustedIdentityIssuers', 'attesterCredentials'] as const) {
-    if (policy[k] !== undefined && !Array.isArray(policy[k])) throw new TypeError(`${k} must be an array`);
+    const v: unknown = policy[k];
+    if (v !== undefined && !(Array.isArray(v) && v.every((d) => typeof d === 'string' && d.length > 0))) throw new TypeError(`${k} must be an array of non-empty strings`);
   }
 }
 
@@ -46,12 +49,19 @@ const NOT_IDENTITY = new Set([
   'PoolUsageReport',
 ]);
 
+/** Who vouched for an attester, and whether only as its operator (an AgentIdentityCredential). */
+interface Vouch {
+  issuer: string;
+  /** The credential is an AgentIdentityCredential: the issuer operates the attester. */
+  operates: boolean;
+}
+
 /**
  * Subjects of valid identity credentials from a trusted identity issuer
- * (attesters someone accountable vouches for), each with who vouched.
+ * (attesters someone accountable vouches for), each with who vouched and how.
  */
-async function vouchedAttesters(policy: ScorePolicy): Promise<Map<string, Set<string>>> {
-  const out = new Map<string, Set<string>>();
+async function vouchedAttesters(policy: ScorePolicy): Promise<Map<string, Vouch[]>> {
+  const out = new Map<string, Vouch[]>();
   const issuers = new Set(policy.trustedIdentityIssuers ?? []);
   if (issuers.size === 0 || !policy.attesterCredentials?.length) return out;
   const opts = { resolver: policy.resolver, status: policy.status, ...(policy.now ? { now: policy.now } : {}) };
@@ -59,7 +69,8 @@ async function vouchedAttesters(policy: ScorePolicy): Promise<Map<string, Set<st
   for (const v of checked) {
     if (!v.ok || v.issuer === undefined || !issuers.has(v.issuer) || v.subject === undefined) continue;
     if (v.credential?.type.some((t) => NOT_IDENTITY.has(t))) continue;
-    out.set(v.subject, (out.get(v.subject) ?? new Set()).add(v.issuer));
+    const list = out.get(v.subject) ?? out.set(v.subject, []).get(v.subject)!;
+    list.push({ issuer: v.issuer, operates: v.credential?.type.includes(AGENT_IDENTITY_TYPE) === true });
   }
   return out;
 }
@@ -68,21 +79,79 @@ async function vouchedAttesters(policy: ScorePolicy): Promise<Map<string, Set<st
  * The trust weight of each attester under the policy (explicit function
  * first, then the lists, then strangers), for scoring `self` (the agent and
  * its operators): an attester vouched for only by the agent or its operator
- * is the operator's own word, as the operator's rating would be. Only
+ * (by name or by key: a did:web listing their key is them) is the
+ * operator's own word, as the operator's rating would be; a voucher whose
+ * DID cannot be resolved to tell vouches for no one (fail closed). Only
  * attesters trusted by name, by a vouch or by `attesterWeight` are
  * `trusted`: what minAttesters counts (a stranger's weight moves the score,
- * never the count).
+ * never the count). Attesters trusted only because an operator issued them
+ * an AgentIdentityCredential are that operator's agents: they form one
+ * group per operator (`groupOf`), which counts and weighs as one attester,
+ * so an operator cannot multiply its voice by running more agents.
  */
 export async function weightPolicy(policy: ScorePolicy, now: number, self: SelfParties): Promise<WeightPolicy> {
-  const trusted = new Set(policy.trustedAttesters ?? []);
-  for (const [subject, by] of await vouchedAttesters(policy)) if ([...by].some((i) => !isParty(self, i))) trusted.add(subject);
+  const named = new Set(policy.trustedAttesters ?? []);
+  const trusted = new Set(named);
+  const fleet = new Map<string, string>();
+  const vouched = await vouchedAttesters(policy);
+  // Each distinct voucher looked up once (the resolver caches documents).
+  const voucherIsSelf = new Map<string, Promise<boolean>>();
+  const selfVoucher = (i: string) => {
+    let p = voucherIsSelf.get(i);
+    if (p === undefined) voucherIsSelf.set(i, (p = isPartyResolved(policy.resolver, self, i).catch(() => true)));
+    return p;
+  };
+  for (const [subject, by] of vouched) {
+    const valid: Vouch[] = [];
+    for (const v of by) if (!(await selfVoucher(v.issuer))) valid.push(v);
+    if (valid.length === 0) continue;
+    trusted.add(subject);
+    if (named.has(subject) || valid.some((v) => !v.operates)) continue;
+    // Only its operators vouch for it: one of that operator's agents (the first operator by party, for a fixed choice).
+    fleet.set(subject, `operator ${valid.map((v) => partyKey(v.issuer)).sort()[0]!}`);
+  }
+  const explicit = (did: string) => policy.attesterWeight?.(did);
   return {
     now,
     ...(policy.halfLifeSeconds !== undefined ? { halfLifeSeconds: policy.halfLifeSeconds } : {}),
-    attesterWeight: (did: string) => policy.attesterWeight?.(did) ?? (trusted.has(did) ? 1 : (policy.unknownAttesterWeight ?? 0)),
-    trusted: (did: string) => (policy.attesterWeight?.(did) ?? (trusted.has(did) ? 1 : 0)) > 0,
+    attesterWeight: (did: string) => explicit(did) ?? (trusted.has(did) ? 1 : (policy.unknownAttesterWeight ?? 0)),
+    trusted: (did: string) => (explicit(did) ?? (trusted.has(did) ? 1 : 0)) > 0,
+    ...(fleet.size > 0 ? { groupOf: (did: string) => (explicit(did) === undefined ? fleet.get(did) : undefined) } : {}),
   };
 }
+
+/**
+ * Per distinct attester that could move the score (a positive weight), why
+ * its ratings do not count, or null: the agent or an operator under another
+ * name (a did:web listing one of their keys; SELF_ATTESTATION), or a DID
+ * that cannot be resolved to tell (fail closed). Each looked up once per
+ * scoring, through the resolver's cache; a did:key or did:jwk needs no
+ * lookup, and an attester weighing 0 moves nothing, so it is not looked up.
+ */
+async function refusedAttesters(ratings: readonly ScoredRating[], self: SelfParties, policy: ScorePolicy, weights: WeightPolicy): Promise<Map<string, Ignored | null>> {
+  const out = new Map<string, Ignored | null>();
+  const look: Promise<void>[] = [];
+  for (const r of ratings) {
+    const did = r.attester;
+    if (out.has(did)) continue;
+    if (isParty(self, did)) {
+      out.set(did, SELF);
+      continue;
+    }
+    out.set(did, null);
+    if (!(weights.attesterWeight(did) > 0)) continue;
+    look.push(
+      isPartyResolved(policy.resolver, self, did).then(
+        (same) => void (same && out.set(did, SELF)),
+        () => void out.set(did, { id: '', code: 'DID_RESOLUTION_FAILED', message: "the attester's DID cannot be resolved to tell it from the agent and its operator" }),
+      ),
+    );
+  }
+  await Promise.all(look);
+  return out;
+}
+
+const SELF: Ignored = { id: '', code: 'SELF_ATTESTATION', message: 'the agent and its operator cannot rate the agent' };
 
 /**
  * The score of ratings that are already verified (by import, or just now by
@@ -90,7 +159,7 @@ export async function weightPolicy(policy: ScorePolicy, now: number, self: SelfP
  * valid at `now`, and all but one rating per receipt; then aggregates, overall
  * and per dimension. `ignored` comes in with what was refused before.
  */
-export function scoreRatings(
+export async function scoreRatings(
   agent: string,
   ratings: readonly ScoredRating[],
   ignored: Ignored[],
@@ -104,20 +173,17 @@ export function scoreRatings(
     /** The ratings are in byTime order and no two share a receipt (a prepared store listing, or a subset of one). */
     inOrderDistinct?: boolean;
   },
-): ReputationScore {
+): Promise<ReputationScore> {
   const now = opts.weights.now;
   const skew = skewMs(opts.policy.skewSeconds);
   // Per attester, not per rating: most attesters rate many times.
-  const selfByAttester = new Map<string, boolean>();
-  const isSelf = (did: string) => {
-    let v = selfByAttester.get(did);
-    if (v === undefined) selfByAttester.set(did, (v = isParty(opts.self, did)));
-    return v;
-  };
+  const refused = await refusedAttesters(ratings, opts.self, opts.policy, opts.weights);
   const live: ScoredRating[] = [];
   for (const r of ratings) {
-    if (isSelf(r.attester)) ignored.push({ id: r.id, code: 'SELF_ATTESTATION', message: 'the agent and its operator cannot rate the agent' });
-    else if (r.validUntil !== undefined && r.validUntil <= now - skew) ignored.push({ id: r.id, code: 'CREDENTIAL_EXPIRED', message: 'the attestation is no longer valid' });
+    const why = refused.get(r.attester);
+    if (why) ignored.push({ ...why, id: r.id });
+    else if (r.validUntil !== undefined && r.validUntil <= now - skew)
+      ignored.push({ id: r.id, code: 'CREDENTIAL_EXPIRED', message: 'the attestation (or the receipt it rests on) is no longer valid' });
     else if (r.issuedAt > now + skew) ignored.push({ id: r.id, code: 'CREDENTIAL_NOT_YET_VALID', message: 'the attestation is not valid yet' });
     else live.push(r);
   }

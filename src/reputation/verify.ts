@@ -137,10 +137,17 @@ export async function verifyAttestation(jwt: string, c: AttestationCheck): Promi
     score,
     ...(typeof rating.dimension === 'string' ? { dimension: rating.dimension } : {}),
     issuedAt: from,
-    ...(until !== undefined && until !== Infinity ? { validUntil: until } : {}),
+    // The rating lasts while both the attestation and the proof it rests on are valid (scoreAgent verifies both at its time).
+    ...validEnd(until, proof.until),
     ...ratingStatus(attester, cred.credentialStatus, proof.status),
     importedAt: Date.now(),
   };
+}
+
+/** The earlier of two validity ends (ms), as a stored rating's validUntil; none when neither ends (or either lies beyond a Date). */
+function validEnd(a: number | undefined, b: number | undefined): { validUntil?: number } {
+  const until = Math.min(a ?? Infinity, typeof b === 'number' && Math.abs(b) <= MAX_TIME ? b : Infinity);
+  return until !== Infinity ? { validUntil: until } : {};
 }
 
 /**
