@@ -10,7 +10,7 @@ import type { Compensation, Proposal } from '../grants/index.js';
 import type { Store } from '../store/types.js';
 import { poolEpochs, type PoolEpochRecord } from './membership.js';
 import { DECISION_TYPE, list } from './records.js';
-import { readUsage, type UsageRecord } from './usage.js';
+import { readUsage, trustedReporterSet, type UsageRecord } from './usage.js';
 import { add, apportion, decimalOf, frac, roundHalfUp, splitExact, type Fraction } from './split.js';
 
 /** A pool grant as the payouts see it. */
@@ -228,6 +228,7 @@ export interface PoolPayoutsOptions {
  * is owed, for a payment system or a contract to act on.
  */
 export async function poolPayouts(store: Store, pool: Issuer, o: PoolPayoutsOptions): Promise<{ statement: PayoutStatement; jwt: string }> {
+  trustedReporterSet('poolPayouts', o?.trustedReporters);
   const span = parseDuration(o.period) * 1000;
   const from = o.from ?? new Date((o.until ?? new Date()).getTime() - span);
   const until = o.from ? new Date(o.from.getTime() + span) : (o.until ?? new Date());

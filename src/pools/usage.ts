@@ -88,6 +88,17 @@ export interface ReadUsageOptions {
 }
 
 /**
+ * The trusted reporters as a Set, or TypeError unless a list of non-empty
+ * strings: a string given for the list would otherwise match its substrings
+ * (`"did:web:acme.com.au".includes("did:web:acme.com")`).
+ */
+export function trustedReporterSet(who: string, list: unknown): ReadonlySet<string> {
+  if (list === undefined) return new Set();
+  if (!(Array.isArray(list) && list.every((d) => typeof d === 'string' && d.length > 0))) throw new TypeError(`${who}: trustedReporters must be a list of DIDs`);
+  return new Set(list as string[]);
+}
+
+/**
  * Verifies each report and returns its uses; a report counts once (by id),
  * only when signed by the grant's grantee or a trusted reporter, about this
  * pool and one of its grants. Everything else is listed as ignored, with why.
@@ -96,6 +107,7 @@ export async function readUsage(
   jwts: readonly string[],
   o: ReadUsageOptions,
 ): Promise<{ uses: UsageRecord[]; ignored: { index: number; code: Reason['code']; message: string }[] }> {
+  const reporters = trustedReporterSet('readUsage', o?.trustedReporters);
   const uses: UsageRecord[] = [];
   const ignored: { index: number; code: Reason['code']; message: string }[] = [];
   const seen = new Set<string>();
@@ -127,7 +139,7 @@ export async function readUsage(
       skip('NOT_FOUND', 'the report is about another pool or a grant this pool did not issue');
       continue;
     }
-    if (v.issuer !== grant.grantee && !(o.trustedReporters ?? []).includes(v.issuer)) {
+    if (v.issuer !== grant.grantee && !reporters.has(v.issuer)) {
       skip('UNTRUSTED_ISSUER', "the report is signed by neither the grant's grantee nor a trusted reporter");
       continue;
     }
