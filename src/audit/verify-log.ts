@@ -1,4 +1,4 @@
-import type { Reason } from '../errors.js';
+import { CharterError, EXIT, EXIT_CODE, type Reason } from '../errors.js';
 import type { CharterResolver } from '../did/types.js';
 import type { AuditCheckpointRecord, AuditEntryRecord, AuditStore } from '../store/types.js';
 import { CHECKPOINT_TYP, checkAuditJws, RECEIPT_TYP, recordTimeReasons } from './jws.js';
@@ -72,8 +72,18 @@ interface CheckedCheckpoint {
   external: boolean;
 }
 
+/**
+ * A signature that could not be checked (the signer's DID unreachable, a store fault) says nothing about
+ * the log: it is thrown as that fault (exit 3), never reported as a break the log does not have.
+ */
+function throwIfFault(reasons: readonly Reason[]): void {
+  const r = reasons[0];
+  if (r !== undefined && EXIT_CODE[r.code] === EXIT.FAULT) throw new CharterError(r.code, `the audit log could not be checked: ${r.message}`);
+}
+
 async function readCheckpoint(jws: string, resolver: CharterResolver, external: boolean, row?: AuditCheckpointRecord): Promise<CheckedCheckpoint | Reason> {
   const c = await checkAuditJws(jws, CHECKPOINT_TYP, resolver, 'AUDIT_CHAIN_BROKEN');
+  throwIfFault(c.reasons);
   if (c.reasons.length > 0 || !c.decoded) return { code: 'AUDIT_CHAIN_BROKEN', message: `a checkpoint does not verify (${c.reasons[0]?.code ?? 'MALFORMED_JWT'})` };
   const p = c.decoded.payload;
   const time = recordTimeReasons(p, 'AUDIT_CHAIN_BROKEN');
@@ -93,6 +103,7 @@ async function checkEntry(
 ): Promise<{ claims: ReceiptClaims } | string> {
   if (e.seq !== expect.seq) return `entry ${expect.seq} is missing (the next one stored is ${e.seq})`;
   const c = await checkAuditJws(e.jws, RECEIPT_TYP, resolver, 'AUDIT_CHAIN_BROKEN');
+  throwIfFault(c.reasons);
   if (!c.decoded) return `the receipt cannot be read (${c.reasons[0]?.code ?? 'MALFORMED_JWT'})`;
   if (c.reasons.length > 0) return `the receipt does not verify: ${c.reasons[0]!.message} (${c.reasons[0]!.code})`;
   const shape = receiptReasons(c.decoded.payload);

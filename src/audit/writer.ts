@@ -103,9 +103,12 @@ export class AuditWriter {
   async checkpoint(): Promise<AuditCheckpointRecord | undefined> {
     await this.flush();
     if (this.#head.hash === null) return undefined;
-    const cp = await signCheckpoint(this.signer, this.chain, this.#head.seq, this.#head.hash);
+    const { seq } = this.#head;
+    const cp = await signCheckpoint(this.signer, this.chain, seq, this.#head.hash);
     await this.#store.putAuditCheckpoint(cp);
+    // Entries appended while it was signed and stored are not covered: they keep their count and timer.
     this.#checkpointed();
+    if (this.#head.seq > seq) this.#uncheckpointed(this.#head.seq - seq);
     return cp;
   }
 

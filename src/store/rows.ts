@@ -91,7 +91,15 @@ export function reservationRows(rows: Row[], scale: (amount: unknown) => string)
   return [...out.values()];
 }
 
-const ms = (v: unknown) => new Date(Number(v)).toISOString();
+/**
+ * A stored time (ms) as RFC 3339. A value that is no time (a row edited behind the store's back) is
+ * handed on as text naming it, for the audit walk to report as a stored time that differs from the
+ * signed one, instead of failing every listing of the log.
+ */
+const ms = (v: unknown) => {
+  const n = Number(v);
+  return Number.isFinite(n) && Math.abs(n) <= 8.64e15 ? new Date(n).toISOString() : `not a time: ${String(v).slice(0, 40)}`;
+};
 
 /** An audit entry's columns, without the evidence kept in its row. */
 export const AUDIT_COLUMNS = 'chain, seq, hash, prev, receipt_id, kind, outcome, issuer, subject, at, jws';
