@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -10,25 +9,9 @@ import { createResolver } from '../../src/did/index.js';
 import { CharterError, isCharterError } from '../../src/errors.js';
 import type { CharterResolver } from '../../src/did/types.js';
 import { makeIssuer, tempDir } from '../helpers.js';
+import { decisionClaims } from './claims.js';
 
-/** A decision receipt's claims, as the pipeline would hand the writer. */
-function claims() {
-  const now = new Date();
-  return {
-    jti: `urn:uuid:${randomUUID()}`,
-    iat: Math.floor(now.getTime() / 1000),
-    time: now.toISOString(),
-    kind: 'decision' as const,
-    verifier: 'did:web:api.example',
-    decision: 'allow' as const,
-    status: 200,
-    reasons: [],
-    request: { htm: 'GET', htu: 'http://x/y' },
-    policy: { kind: 'presentation' as const },
-    credentials: [],
-    chain: [],
-  };
-}
+const claims = decisionClaims;
 
 async function logOf(n: number, o: { checkpointEvery?: number } = {}): Promise<{ file: string; chain: string }> {
   const file = join(tempDir(), 'log.db');

@@ -13,7 +13,14 @@ const DEFAULT_LIMIT = 1000;
  * unknown is confirmed by reading the batch's first entry back.
  */
 export function postgresAudit({ run, read, rows, t }: Access): AuditStore & AccessReportStore {
+  // The shared evidence blobs of this schema: an append storing or referencing blobs holds this lock shared
+  // (appends stay concurrent with each other), the prune's cleanup holds it exclusive. Without it, a
+  // prune whose snapshot cannot see an uncommitted entry's refs deletes the blob that entry needs (the
+  // append's ON CONFLICT DO NOTHING takes no lock on an existing blob row). Both take it as their
+  // transaction's first statement, before any row lock, so it cannot close a cycle with row locks.
+  const blobsLock = `charter.audit-blobs:${t.auditBlobs}`;
   async function insertBatch(q: PoolClient, b: AuditAppend, now: number): Promise<void> {
+    if ((b.blobs?.length ?? 0) > 0 || (b.refs?.length ?? 0) > 0) await q.query('SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))', [blobsLock]);
     const e = b.entries;
     const refs = refsByEntry(b);
     const inline = new Map((b.inline ?? []).map((x) => [x.receiptId, x]));
@@ -171,6 +178,9 @@ export function postgresAudit({ run, read, rows, t }: Access): AuditStore & Acce
     },
     async pruneAudit({ chain, throughSeq, evidenceBefore }) {
       return run({ tx: true, idempotent: true }, async (q) => {
+        // Waits for appends in flight and holds new ones off; each statement after it (READ COMMITTED)
+        // sees every entry committed before, so the cleanup below keeps every blob an entry refers to.
+        await q.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [blobsLock]);
         const entries = (await q.query(`DELETE FROM ${t.auditEntries} WHERE chain = $1 AND seq <= $2`, [chain, throughSeq])).rowCount ?? 0;
         let presentations = 0;
         if (evidenceBefore !== undefined) {
