@@ -1,3 +1,4 @@
+import { identifierSet } from '../encoding/lists.js';
 import type { Reason } from '../errors.js';
 import { soleSubject, statusEntriesOf, verifyCredential } from '../credentials/index.js';
 import type { CredentialVerification, VerifyCredentialOptions } from '../credentials/types.js';
@@ -96,10 +97,7 @@ export interface ChainCheck {
  * did:web:acme.com in.
  */
 export function checkTrustLists(who: string, t: { principals?: unknown; identityIssuers?: unknown }): void {
-  for (const k of ['principals', 'identityIssuers'] as const) {
-    const v = t[k];
-    if (v !== undefined && !(Array.isArray(v) && v.every((d) => typeof d === 'string' && d.length > 0))) throw new TypeError(`${who}: trust.${k} must be a list of DIDs`);
-  }
+  for (const k of ['principals', 'identityIssuers'] as const) identifierSet(`${who}: trust.${k}`, t[k]);
 }
 
 /**

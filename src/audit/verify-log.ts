@@ -1,3 +1,4 @@
+import { identifierSet } from '../encoding/lists.js';
 import { CharterError, EXIT, EXIT_CODE, type Reason } from '../errors.js';
 import type { CharterResolver } from '../did/types.js';
 import type { AuditCheckpointRecord, AuditEntryRecord, AuditStore } from '../store/types.js';
@@ -139,9 +140,7 @@ async function checkEntry(
  */
 export async function verifyAuditLog(store: AuditStore, options: VerifyAuditOptions): Promise<AuditVerification> {
   if (!options?.resolver) throw new TypeError('verifyAuditLog needs { resolver }');
-  if (options.issuers !== undefined && !(Array.isArray(options.issuers) && options.issuers.every((d) => typeof d === 'string')))
-    throw new TypeError('verifyAuditLog: issuers must be a list of DIDs');
-  const issuers = options.issuers === undefined ? undefined : new Set(options.issuers);
+  const issuers = identifierSet('verifyAuditLog: issuers', options.issuers);
   const chains: ChainSummary[] = [];
   const broken = (chain: string, seq: number, message: string, receiptId?: string): AuditVerification => ({
     ok: false,

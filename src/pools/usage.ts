@@ -1,3 +1,4 @@
+import { identifierSet } from '../encoding/lists.js';
 import { randomUUID } from 'node:crypto';
 import { CharterError, type Reason } from '../errors.js';
 import { isObj } from '../encoding/json.js';
@@ -93,9 +94,7 @@ export interface ReadUsageOptions {
  * (`"did:web:acme.com.au".includes("did:web:acme.com")`).
  */
 export function trustedReporterSet(who: string, list: unknown): ReadonlySet<string> {
-  if (list === undefined) return new Set();
-  if (!(Array.isArray(list) && list.every((d) => typeof d === 'string' && d.length > 0))) throw new TypeError(`${who}: trustedReporters must be a list of DIDs`);
-  return new Set(list as string[]);
+  return identifierSet(`${who}: trustedReporters`, list) ?? new Set();
 }
 
 /**

@@ -1,3 +1,4 @@
+import { identifierSet } from '../encoding/lists.js';
 import { verifyCredential } from '../credentials/index.js';
 import { aggregate, checkWeightPolicy, oneRatingPerReceipt, type VerifiedRating, type WeightPolicy } from './aggregate.js';
 import type { ReputationScore, ScorePolicy } from './types.js';
@@ -24,10 +25,8 @@ export function checkScorePolicy(policy: ScorePolicy): void {
   const u = policy.unknownAttesterWeight;
   if (u !== undefined && !(typeof u === 'number' && u >= 0 && u <= 1)) throw new TypeError('unknownAttesterWeight must be a number from 0 to 1');
   // A string where a list belongs would be matched by substring; a non-string item is a misuse.
-  for (const k of ['trustedAttesters', 'trustedIdentityIssuers', 'attesterCredentials'] as const) {
-    const v: unknown = policy[k];
-    if (v !== undefined && !(Array.isArray(v) && v.every((d) => typeof d === 'string' && d.length > 0))) throw new TypeError(`${k} must be an array of non-empty strings`);
-  }
+  for (const k of ['trustedAttesters', 'trustedIdentityIssuers', 'attesterCredentials'] as const)
+    identifierSet(k, policy[k], k === 'attesterCredentials' ? 'credentials (JWTs)' : 'DIDs');
 }
 
 /**

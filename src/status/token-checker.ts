@@ -1,3 +1,4 @@
+import { identifierSet } from '../encoding/lists.js';
 import { CharterError, toReason, type Reason } from '../errors.js';
 import { canonicalJson } from '../encoding/json.js';
 import { importVerificationKey, verifySignature } from '../keys/index.js';
@@ -130,10 +131,8 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
   const skew = Math.min(options.skewSeconds ?? 60, 300);
   if (!num(skew) || skew < 0) throw new TypeError('skewSeconds must be a non-negative number');
   const { trustedListSigners: signers, trustedListKeys: keys } = options;
-  if (signers !== undefined && !(Array.isArray(signers) && signers.every((d) => typeof d === 'string' && d.length > 0)))
-    throw new TypeError('createTokenStatusChecker: trustedListSigners must be a list of DIDs or key ids');
+  const trustedSigners = identifierSet('createTokenStatusChecker: trustedListSigners', signers, 'DIDs or key ids') ?? new Set<string>();
   if (keys !== undefined && !Array.isArray(keys)) throw new TypeError('createTokenStatusChecker: trustedListKeys must be a list of public JWKs');
-  const trustedSigners = new Set(signers ?? []);
   // Parsed once, through the keys layer, so every key rule (curve, small-order points) applies.
   const trustedKeys = (options.trustedListKeys ?? []).map((k) => importVerificationKey(k));
   const cache = new Map<string, CachedList>();

@@ -451,6 +451,7 @@ describe('chains signed by someone other than the expected verifiers (issuers)',
     try {
       await expect(verifyAuditLog(store, { resolver: w.resolver, issuers: 'did:key:z' as never })).rejects.toBeInstanceOf(TypeError);
       await expect(verifyAuditLog(store, { resolver: w.resolver, issuers: [1] as never })).rejects.toBeInstanceOf(TypeError);
+      await expect(verifyAuditLog(store, { resolver: w.resolver, issuers: [''] })).rejects.toBeInstanceOf(TypeError);
     } finally {
       await store.close();
     }
