@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CharterError, isCharterError } from '../errors.js';
+import { numericDate, signedDate } from '../encoding/time.js';
 import { signJwt } from './jws.js';
 import { checkShape } from './normalize.js';
 import { isUrl } from './shape.js';
@@ -18,19 +19,7 @@ const RESERVED = new Set(['id']);
  */
 const CORE = new Set(['@context', 'id', 'type', 'issuer', 'validFrom', 'validUntil', 'issuanceDate', 'expirationDate']);
 
-/** Seconds since the epoch (JWT NumericDate). */
-const nd = (d: Date) => Math.floor(d.getTime() / 1000);
-/** A date as signed: whole seconds (NumericDate precision, and the validFrom / validUntil written). */
-const toSecond = (d: Date) => new Date(nd(d) * 1000);
-
-function dateInput(d: unknown, name: string): Date | undefined {
-  if (d === undefined) return undefined;
-  if (!(d instanceof Date) || !Number.isFinite(d.getTime())) throw new CharterError('INVALID_ARGUMENT', `${name} must be a valid Date`);
-  const s = toSecond(d);
-  // toISOString covers years -271821 to 275760; a date-time outside 0000-9999 is no dateTimeStamp either.
-  if (s.getUTCFullYear() < 0 || s.getUTCFullYear() > 9999) throw new CharterError('INVALID_ARGUMENT', `${name} must be within the years 0000 to 9999`);
-  return s;
-}
+const nd = numericDate;
 
 /** `extra` may add properties, and set credentialSubject / credentialSchema / credentialStatus only where the call leaves them open. */
 function checkExtra(input: IssueCredentialInput): Record<string, unknown> {
@@ -70,8 +59,8 @@ export async function issueCredential(input: IssueCredentialInput): Promise<Issu
   if (input.id !== undefined && !isUrl(input.id)) throw new CharterError('INVALID_ARGUMENT', 'id must be an absolute URL (such as urn:uuid:…), VCDM 2.0 §4.4');
   const extra = checkExtra(input);
   // Compared as signed (whole seconds): .100 and .900 of one second are the same instant on the wire.
-  const validFrom = dateInput(input.validFrom, 'validFrom') ?? toSecond(new Date());
-  const validUntil = dateInput(input.validUntil, 'validUntil');
+  const validFrom = signedDate(input.validFrom, 'validFrom') ?? signedDate(new Date(), 'now')!;
+  const validUntil = signedDate(input.validUntil, 'validUntil');
   if (validUntil && validUntil.getTime() <= validFrom.getTime()) {
     throw new CharterError('INVALID_ARGUMENT', 'validUntil must be at least a second after validFrom');
   }

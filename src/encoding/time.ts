@@ -17,6 +17,8 @@
  * Fractions beyond milliseconds are truncated; RFC 3339 `time-secfrac` and
  * XSD `dateTimeStamp` allow any number of fraction digits.
  */
+import { CharterError } from '../errors.js';
+
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
 /** A bound on the input, not on the format: 19 + 6 (offset) leaves 38 fraction digits, far beyond any clock. */
 const MAX_LENGTH = 64;
@@ -65,4 +67,24 @@ export function isDateTime(value: unknown): value is string {
 export function describeTime(ms: number): string {
   const d = new Date(ms);
   return Number.isNaN(d.getTime()) ? (ms > 0 ? 'the far future' : 'the far past') : d.toISOString();
+}
+
+/** Seconds since the epoch (JWT NumericDate, RFC 7519 §2). */
+export const numericDate = (d: Date): number => Math.floor(d.getTime() / 1000);
+
+/**
+ * A date a caller asks Charter to sign (validFrom, validUntil, a key binding's
+ * or a mandate's `now`), cut to whole seconds, which is what a NumericDate and
+ * the validFrom / validUntil written carry. INVALID_ARGUMENT unless a valid
+ * Date within the years 0000-9999 once cut: an Invalid Date would sign `null`
+ * as a NumericDate, a string would throw a raw TypeError, and toISOString
+ * reaches years -271821 to 275760, beyond any dateTimeStamp. Undefined stays
+ * undefined.
+ */
+export function signedDate(d: unknown, name: string): Date | undefined {
+  if (d === undefined) return undefined;
+  if (!(d instanceof Date) || !Number.isFinite(d.getTime())) throw new CharterError('INVALID_ARGUMENT', `${name} must be a valid Date`);
+  const s = new Date(numericDate(d) * 1000);
+  if (s.getUTCFullYear() < 0 || s.getUTCFullYear() > 9999) throw new CharterError('INVALID_ARGUMENT', `${name} must be within the years 0000 to 9999`);
+  return s;
 }

@@ -1,6 +1,7 @@
 import { randomBytes, createHash } from 'node:crypto';
 import { Disclosure } from '@sd-jwt/utils';
 import { CharterError } from '../errors.js';
+import { numericDate, signedDate } from '../encoding/time.js';
 import type { Money } from '../agents/types.js';
 import type { PublicJwk, Signer } from '../keys/types.js';
 import { validatePublicJwk } from '../keys/index.js';
@@ -51,10 +52,7 @@ export async function sdJwt(header: Record<string, unknown>, payload: Record<str
 }
 
 /** NumericDate of a caller's `now`: an Invalid Date would sign iat and exp as null, a mandate without expiry. */
-export function seconds(d: unknown): number {
-  if (!(d instanceof Date) || !Number.isFinite(d.getTime())) throw new CharterError('INVALID_ARGUMENT', 'now must be a valid Date');
-  return Math.floor(d.getTime() / 1000);
-}
+export const seconds = (now: unknown): number => numericDate(signedDate(now ?? null, 'now')!);
 
 export function minor(m: Money, path: string): { currency: string; amount: number } {
   try {

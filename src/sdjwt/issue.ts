@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import { CharterError } from '../errors.js';
+import { numericDate, signedDate } from '../encoding/time.js';
 import { validatePublicJwk } from '../keys/index.js';
 import type { PublicJwk, Signer } from '../keys/types.js';
 import { createResolver } from '../did/index.js';
@@ -32,21 +33,7 @@ export function libSigner(signer: Signer): (data: string) => Promise<string> {
 /** RFC 9901 §4.2.1: a salt of 128 bits from a CSPRNG. */
 const saltGenerator = (length: number) => randomBytes(Math.max(16, length)).toString('base64url');
 
-export const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
-
-/**
- * A date the caller has signed, read as issueCredential reads validFrom and
- * validUntil: a valid Date within the years 0000-9999, else INVALID_ARGUMENT
- * (an Invalid Date would sign `null` as a NumericDate, and a string would
- * throw a raw TypeError). Undefined stays undefined.
- */
-export function dateInput(d: unknown, name: string): Date | undefined {
-  if (d === undefined) return undefined;
-  if (!(d instanceof Date) || !Number.isFinite(d.getTime())) throw new CharterError('INVALID_ARGUMENT', `${name} must be a valid Date`);
-  const year = new Date(seconds(d) * 1000).getUTCFullYear();
-  if (year < 0 || year > 9999) throw new CharterError('INVALID_ARGUMENT', `${name} must be within the years 0000 to 9999`);
-  return d;
-}
+export const seconds = numericDate;
 
 /**
  * Issues an SD-JWT VC (draft-ietf-oauth-sd-jwt-vc, RFC 9901) with
@@ -68,8 +55,8 @@ export async function issueSdJwtVc(input: IssueSdJwtVcInput): Promise<IssuedSdJw
   const taken = Object.keys(input.claims).filter((k) => RESERVED.has(k));
   if (taken.length > 0) throw new CharterError('INVALID_ARGUMENT', `claims must not set ${taken.join(', ')}: Charter sets them`);
   checkNames(input.claims, 'claims');
-  const from = dateInput(input.validFrom, 'validFrom');
-  const until = dateInput(input.validUntil, 'validUntil');
+  const from = signedDate(input.validFrom, 'validFrom');
+  const until = signedDate(input.validUntil, 'validUntil');
   const validFrom = from ?? new Date();
   // Compared as signed (NumericDate seconds): .100 and .900 of one second would sign nbf = exp.
   if (until !== undefined && !(seconds(until) > seconds(validFrom))) throw new CharterError('INVALID_ARGUMENT', 'validUntil must be after validFrom');

@@ -3,7 +3,8 @@ import { CharterError } from '../errors.js';
 import { canonicalJson } from '../encoding/json.js';
 import { validatePublicJwk } from '../keys/index.js';
 import { sdJwtHasher } from './hash.js';
-import { dateInput, libSigner, seconds } from './issue.js';
+import { signedDate } from '../encoding/time.js';
+import { libSigner, seconds } from './issue.js';
 import { claimPaths, presentationFrame } from './paths.js';
 import { splitSdJwt } from './verify.js';
 import type { PresentSdJwtVcInput } from './types.js';
@@ -22,7 +23,7 @@ export async function presentSdJwtVc(token: string, input: PresentSdJwtVcInput):
   const { holder } = input;
   if (!holder || typeof holder.signer?.sign !== 'function') throw new TypeError('presentSdJwtVc needs a holder with a signer');
   // The KB-JWT's iat: a bad `now` is refused before anything is signed (an Invalid Date would sign `iat: null`).
-  const now = dateInput(input.now, 'now') ?? new Date();
+  const now = signedDate(input.now, 'now') ?? new Date();
   const split = splitSdJwt(token);
   if (split.kbJwt !== undefined) throw new CharterError('INVALID_ARGUMENT', 'this is already a presentation (it ends with a key binding JWT); present the issued SD-JWT');
   const sdjwt = new SDJwtVcInstance({ hasher: sdJwtHasher, kbSigner: libSigner(holder.signer), kbSignAlg: holder.signer.alg });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { describeTime, isDateTime, parseDateTime } from '../../src/encoding/time.js';
+import { describeTime, isDateTime, numericDate, parseDateTime, signedDate } from '../../src/encoding/time.js';
+import { isCharterError } from '../../src/errors.js';
 
 describe('strict RFC 3339 date-times (VCDM 2.0 dateTimeStamp)', () => {
   it('reads valid forms to the same instant Date reads them', () => {
@@ -144,5 +145,35 @@ describe('strict RFC 3339 date-times (VCDM 2.0 dateTimeStamp)', () => {
     expect(describeTime(1e300)).toBe('the far future');
     expect(describeTime(-1e300)).toBe('the far past');
     expect(describeTime(Number.NaN)).toBe('the far past');
+  });
+});
+
+describe('signedDate: a date a caller asks Charter to sign', () => {
+  it('cuts to whole seconds (what a NumericDate and validFrom carry) and keeps undefined', () => {
+    expect(signedDate(new Date('2026-12-03T10:00:00.999Z'), 'validFrom')!.toISOString()).toBe('2026-12-03T10:00:00.000Z');
+    expect(numericDate(new Date('1970-01-01T00:00:01.999Z'))).toBe(1);
+    expect(signedDate(undefined, 'validFrom')).toBeUndefined();
+    // The last second of 9999 is fine; its milliseconds are cut, not rounded up into 10000.
+    expect(signedDate(new Date('9999-12-31T23:59:59.999Z'), 'x')!.toISOString()).toBe('9999-12-31T23:59:59.000Z');
+    expect(signedDate(new Date('0000-01-01T00:00:00Z'), 'x')!.toISOString()).toBe('0000-01-01T00:00:00.000Z');
+  });
+
+  it.each([
+    ['an Invalid Date', new Date(NaN)],
+    ['a string', '2026-12-03T10:00:00Z'],
+    ['a number', 1_800_000_000],
+    ['null', null],
+    ['an object', { getTime: (): number => 0 }],
+    ['the year 10000', new Date(Date.UTC(10000, 0, 1))],
+    ['the year -1', new Date(Date.UTC(-1, 11, 31, 23, 59, 59))],
+    ['the largest Date', new Date(8.64e15)],
+  ])('refuses %s with INVALID_ARGUMENT naming the field', (_, d) => {
+    let e: unknown;
+    try {
+      signedDate(d, 'validUntil');
+    } catch (x) {
+      e = x;
+    }
+    expect(isCharterError(e) && e.code === 'INVALID_ARGUMENT' && e.message.startsWith('validUntil must')).toBe(true);
   });
 });

@@ -4,7 +4,7 @@ import { issueAp2OpenMandate, issueViIntent } from '../../src/mandates/index.js'
 import { freshParty, INSTRUMENT, makeL1, MERCHANTS } from './helpers.js';
 
 /** A caller's `now` that is no valid Date would sign iat and exp as null: a mandate that never expires. */
-const BAD_NOWS: unknown[] = [new Date(NaN), new Date('nope'), 1_800_000_000, '2026-12-02T00:00:00Z', {}];
+const BAD_NOWS: unknown[] = [new Date(NaN), new Date('nope'), 1_800_000_000, '2026-12-02T00:00:00Z', {}, new Date(Date.UTC(10000, 0, 1)), new Date(Date.UTC(-1, 11, 31))];
 const T0 = 1_800_000_000;
 
 describe('mandate issuers refuse a now that is not a valid Date', () => {
