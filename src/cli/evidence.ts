@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
-import { MAX_JSON_DEPTH, scanJson } from '../encoding/json.js';
+import { jsonTextProblem } from '../encoding/json.js';
 import { parseInstant } from '../encoding/duration.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import { exportEvidence, verifyEvidence, type EvidenceVerification } from '../audit/index.js';
@@ -28,9 +28,8 @@ function readBundle(path: string): unknown {
   }
   // JSON.parse keeps the last of two members of one name, other readers the first: a bundle that says two
   // things is refused, not read one way here and another way by the auditor's tool.
-  const scan = scanJson(text);
-  if (scan?.tooDeep) throw new CharterError('INVALID_ARGUMENT', `${path} nests JSON deeper than ${MAX_JSON_DEPTH} levels`);
-  if (scan !== undefined) throw new CharterError('INVALID_ARGUMENT', `${path} names the member "${scan.duplicate.slice(0, 60)}" twice in one object`);
+  const problem = jsonTextProblem(text);
+  if (problem !== undefined) throw new CharterError('INVALID_ARGUMENT', `${path} ${problem}`);
   return bundle;
 }
 

@@ -1,6 +1,6 @@
 import { CharterError } from '../errors.js';
 import type { Signer } from '../keys/types.js';
-import { MAX_JSON_DEPTH, scanJson } from '../encoding/json.js';
+import { jsonTextProblem } from '../encoding/json.js';
 
 /** Header parameters we understand; `crit` naming anything else is refused (RFC 7515 §4.1.11). */
 const UNDERSTOOD_CRIT = new Set<string>();
@@ -63,9 +63,8 @@ function part(s: string, what: string): Record<string, unknown> {
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new CharterError('MALFORMED_JWT', `JWT ${what} is not a JSON object`);
   // RFC 7515 §5.2 step 4 / RFC 7519 §4: duplicate names are refused, since parsers disagree on which one counts.
-  const scan = scanJson(text);
-  if (scan?.tooDeep) throw new CharterError('MALFORMED_JWT', `JWT ${what} nests JSON deeper than ${MAX_JSON_DEPTH} levels`);
-  if (scan !== undefined) throw new CharterError('MALFORMED_JWT', `JWT ${what} names "${scan.duplicate.slice(0, 40)}" twice`);
+  const problem = jsonTextProblem(text);
+  if (problem !== undefined) throw new CharterError('MALFORMED_JWT', `JWT ${what} ${problem}`);
   return v as Record<string, unknown>;
 }
 

@@ -1,5 +1,5 @@
 import { CharterError } from '../errors.js';
-import { scanJson } from '../encoding/json.js';
+import { jsonTextProblem } from '../encoding/json.js';
 import { validatePublicJwk } from '../keys/index.js';
 import { publicPartOf } from '../keys/jwk.js';
 import type { PublicJwk } from '../keys/types.js';
@@ -38,9 +38,8 @@ export function resolveDidJwk(did: string): DIDDocument {
   }
   // RFC 7517 §4: member names in a JWK MUST be unique. JSON.parse keeps the last "x" of two, other readers the
   // first: one DID, two keys. A JWK is flat, so anything nested past the depth limit is no JWK either.
-  const scan = scanJson(text);
-  if (scan?.tooDeep) throw new CharterError('INVALID_DID', 'did:jwk nests JSON too deeply to be a JWK');
-  if (scan?.duplicate !== undefined) throw new CharterError('INVALID_DID', `did:jwk repeats the JWK member "${scan.duplicate.slice(0, 40)}"`);
+  const problem = jsonTextProblem(text);
+  if (problem !== undefined) throw new CharterError('INVALID_DID', `the JWK in a did:jwk ${problem}`);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new CharterError('INVALID_DID', 'did:jwk does not encode a JSON object');
   // did:jwk §2.1: the JWK MUST NOT contain private key material.
   if (PRIVATE_MEMBERS.some((k) => Object.prototype.hasOwnProperty.call(raw, k))) throw new CharterError('INVALID_DID', 'did:jwk must not contain a private key');

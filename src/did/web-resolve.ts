@@ -1,5 +1,5 @@
 import { CharterError } from '../errors.js';
-import { MAX_JSON_DEPTH, scanJson } from '../encoding/json.js';
+import { jsonTextProblem } from '../encoding/json.js';
 import { safeFetch } from './fetch.js';
 import { didWebToUrl } from './web.js';
 import type { DIDDocument, ResolveOptions } from './types.js';
@@ -28,13 +28,10 @@ export async function resolveDidWeb(did: string, options: ResolveOptions): Promi
   } catch {
     throw new CharterError('DID_RESOLUTION_FAILED', `the DID document of ${did.slice(0, 80)} is not JSON`);
   }
-  const scan = scanJson(text);
-  if (scan?.tooDeep) throw new CharterError('DID_RESOLUTION_FAILED', `the DID document of ${did.slice(0, 80)} nests JSON deeper than ${MAX_JSON_DEPTH} levels`);
   // RFC 8259 §4: names SHOULD be unique. JSON.parse keeps the last of two, other parsers the first, so one
   // document would name two DIDs or two keys depending on who reads it (JWT decoding refuses the same).
-  if (scan?.duplicate !== undefined) {
-    throw new CharterError('DID_RESOLUTION_FAILED', `the DID document of ${did.slice(0, 80)} repeats the member "${scan.duplicate.slice(0, 40)}" in one object`);
-  }
+  const problem = jsonTextProblem(text);
+  if (problem !== undefined) throw new CharterError('DID_RESOLUTION_FAILED', `the DID document of ${did.slice(0, 80)} ${problem}`);
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new CharterError('DID_RESOLUTION_FAILED', 'a DID document must be a JSON object');
   if ((doc as { id?: unknown }).id !== did) throw new CharterError('DID_RESOLUTION_FAILED', `the document served for ${did.slice(0, 80)} names another DID`);
   return doc as DIDDocument;

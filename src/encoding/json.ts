@@ -103,6 +103,20 @@ function stringEnd(text: string, start: number): number {
 }
 
 /** A plain JSON object (not null, not an array). */
+/**
+ * Why a text JSON.parse accepted is still refused, or undefined: a member
+ * named twice in one object (JSON.parse keeps the last, other readers the
+ * first, so one text says two things; RFC 8259 §4, RFC 7515 §5.2, RFC 7517
+ * §4), or nesting beyond MAX_JSON_DEPTH. Worded to follow what the caller
+ * names: `${what} ${problem}`, so every reader refuses alike.
+ */
+export function jsonTextProblem(text: string): string | undefined {
+  const scan = scanJson(text);
+  if (scan?.tooDeep) return `nests JSON deeper than ${MAX_JSON_DEPTH} levels`;
+  if (scan !== undefined) return `names "${scan.duplicate.slice(0, 40)}" twice`;
+  return undefined;
+}
+
 export function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

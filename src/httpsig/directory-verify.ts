@@ -6,7 +6,7 @@ import { combinedFieldValue, fieldGetter, type HeaderSource } from './fields.js'
 import { importHttpSigKey, verifyBase, type HttpSigKey } from './keys.js';
 import { readSignatureFields } from './signature-fields.js';
 import { nowMsOf, skewMsOf } from './clock.js';
-import { scanJson } from '../encoding/json.js';
+import { jsonTextProblem } from '../encoding/json.js';
 
 export const DIRECTORY_PATH = '/.well-known/http-message-signatures-directory';
 export const DIRECTORY_MEDIA_TYPE = 'application/http-message-signatures-directory+json';
@@ -92,8 +92,8 @@ export function verifyDirectoryResponse(res: DirectoryResponseInput, options: Ve
     throw invalid(`the directory at ${url.host} is not JSON`);
   }
   // A key naming "x" twice is one key to JSON.parse (last wins) and another to a first-wins reader.
-  const scan = scanJson(text);
-  if (scan !== undefined) throw invalid(`the directory at ${url.host} ${scan.tooDeep ? 'nests JSON too deep' : `names "${scan.duplicate.slice(0, 40)}" twice`}`);
+  const problem = jsonTextProblem(text);
+  if (problem !== undefined) throw invalid(`the directory at ${url.host} ${problem}`);
   const list = (doc as { keys?: unknown } | null)?.keys;
   if (!Array.isArray(list)) throw invalid(`the directory at ${url.host} has no "keys" array`);
   if (list.length > maxKeys) throw invalid(`the directory at ${url.host} lists more than ${maxKeys} keys`);

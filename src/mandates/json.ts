@@ -1,5 +1,5 @@
 import { CharterError, type CharterErrorCode } from '../errors.js';
-import { MAX_JSON_DEPTH, scanJson } from '../encoding/json.js';
+import { MAX_JSON_DEPTH, jsonTextProblem } from '../encoding/json.js';
 
 /**
  * JSON text read from outside (a chain input, a trust anchor file), parsed
@@ -20,14 +20,6 @@ export function parseJsonText(text: string, what: string, code: CharterErrorCode
   const problem = jsonTextProblem(text);
   if (problem !== undefined) throw new CharterError(code, `${what} ${problem}`);
   return v;
-}
-
-/** Why a text JSON.parse accepted is still refused (a duplicate name, too deep), or undefined; scanJson reads only such text. */
-export function jsonTextProblem(text: string): string | undefined {
-  const scan = scanJson(text);
-  if (scan?.tooDeep) return `nests JSON deeper than ${MAX_JSON_DEPTH} levels`;
-  if (scan !== undefined) return `names "${scan.duplicate.slice(0, 40)}" twice`;
-  return undefined;
 }
 
 /**

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { splitSdJwt } from '@sd-jwt/decode';
 import { Disclosure } from '@sd-jwt/utils';
 import { CharterError } from '../errors.js';
-import { MAX_JSON_DEPTH, scanJson } from '../encoding/json.js';
+import { jsonTextProblem } from '../encoding/json.js';
 import { decodeJwt, type JwtHeader } from '../credentials/jws.js';
 import { verifySignature } from '../keys/verify.js';
 import type { JwsAlg, VerificationKey } from '../keys/types.js';
@@ -78,9 +78,8 @@ export function parseSdJwt(serialized: string, what: string): SdLayer {
     }
     // As for JWT headers and payloads (credentials/jws.ts): a member named twice reads differently in
     // a first-wins and a last-wins parser (a payment of 5,000,000 here, of 100 downstream), so it is refused.
-    const scan = scanJson(text);
-    if (scan?.tooDeep) throw bad(what, `a disclosure nests JSON deeper than ${MAX_JSON_DEPTH} levels`);
-    if (scan !== undefined) throw bad(what, `a disclosure names "${scan.duplicate.slice(0, 40)}" twice`);
+    const problem = jsonTextProblem(text);
+    if (problem !== undefined) throw bad(what, `a disclosure ${problem}`);
     if (!Array.isArray(item) || (item.length !== 2 && item.length !== 3) || typeof item[0] !== 'string')
       throw bad(what, 'a disclosure must be [salt, value] or [salt, name, value]');
     if (item.length === 3) {

@@ -5,7 +5,7 @@ import type { PublicJwk, VerificationKey } from '../keys/types.js';
 import type { JwtHeader } from '../credentials/jws.js';
 import type { CharterResolver } from '../did/types.js';
 import type { TrustAnchor } from './types.js';
-import { jsonTextProblem } from './json.js';
+import { jsonTextProblem } from '../encoding/json.js';
 
 /**
  * The caller's pinned roots of trust, turned into verification keys for one

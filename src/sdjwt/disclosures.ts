@@ -1,5 +1,5 @@
 import { CharterError } from '../errors.js';
-import { MAX_JSON_DEPTH, scanJson } from '../encoding/json.js';
+import { jsonTextProblem } from '../encoding/json.js';
 import { sdDigest } from './hash.js';
 import type { SdHashAlg } from './types.js';
 
@@ -79,10 +79,9 @@ export function parseDisclosure(encoded: string, alg: SdHashAlg): Disclosure {
   } catch {
     throw invalid('a disclosure is not JSON in UTF-8');
   }
-  const scan = scanJson(text);
-  if (scan?.tooDeep) throw invalid(`a disclosure nests JSON deeper than ${MAX_JSON_DEPTH} levels`);
   // A member named twice is read as its last value here and as its first by some peers: refused, as in a JWS payload.
-  if (scan?.duplicate !== undefined) throw invalid(`a disclosure names "${scan.duplicate.slice(0, 40)}" twice in one object`);
+  const problem = jsonTextProblem(text);
+  if (problem !== undefined) throw invalid(`a disclosure ${problem}`);
   if (!Array.isArray(arr) || (arr.length !== 2 && arr.length !== 3)) throw invalid('a disclosure must be a JSON array of two or three elements');
   if (typeof arr[0] !== 'string') throw invalid('a disclosure salt must be a string');
   const digest = sdDigest(alg, encoded);

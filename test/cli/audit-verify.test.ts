@@ -166,7 +166,7 @@ describe('evidence verify: a bundle that names one member twice', () => {
     writeFileSync(file, text);
     const r = await run(['evidence', 'verify', file]);
     expect(r.code).toBe(2);
-    expect(r.err).toContain(`names the member "${member}" twice`);
+    expect(r.err).toContain(`names "${member}" twice`);
     expect(r.err).toMatch(/\[INVALID_ARGUMENT\]$/);
     const j = await run(['evidence', 'verify', file, '--json']);
     expect(JSON.parse(j.out)).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { canonicalJson, findDuplicateKey, MAX_JSON_DEPTH, scanJson, sha256Digest } from '../../src/encoding/json.js';
+import { canonicalJson, findDuplicateKey, jsonTextProblem, MAX_JSON_DEPTH, scanJson, sha256Digest } from '../../src/encoding/json.js';
 import { toolBinding } from '../../src/integrations/mcp/binding.js';
 
 describe('canonical JSON (RFC 8785)', () => {
@@ -94,5 +94,20 @@ describe('findDuplicateKey', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('jsonTextProblem: one wording for every reader of outside JSON', () => {
+  it('names a duplicate member, also when escapes spell it differently, and over-deep nesting', () => {
+    expect(jsonTextProblem('{"a":1,"a":2}')).toBe('names "a" twice');
+    expect(jsonTextProblem('{"a":1,"\\u0061":2}')).toBe('names "a" twice');
+    expect(jsonTextProblem('{"x":{"k":1,"k":1}}')).toBe('names "k" twice');
+    expect(jsonTextProblem('['.repeat(65) + ']'.repeat(65))).toBe('nests JSON deeper than 64 levels');
+    expect(jsonTextProblem(`{"${'n'.repeat(100)}":1,"${'n'.repeat(100)}":2}`)).toBe(`names "${'n'.repeat(40)}" twice`);
+  });
+  it('passes what differs only in value or in object, and 64 levels', () => {
+    expect(jsonTextProblem('{"a":1,"b":{"a":2},"c":[{"a":3},{"a":4}]}')).toBeUndefined();
+    expect(jsonTextProblem('['.repeat(64) + ']'.repeat(64))).toBeUndefined();
+    expect(jsonTextProblem('"a"')).toBeUndefined();
   });
 });
