@@ -18,7 +18,7 @@ export const MEANING: Record<CharterErrorCode, string> = {
   UNKNOWN_CRITICAL: 'a header parameter marked critical that Charter does not understand',
   INVALID_TYP: 'the token is not the kind expected here (typ/cty, compared case-insensitively, `application/` optional)',
   INVALID_KEY: 'a key refused where it enters: small-order or non-canonical Ed25519, a point off its curve, a private key not matching its public part',
-  UNSUPPORTED_KEY_TYPE: 'a key type Charter does not support (only Ed25519, P-256, secp256k1)',
+  UNSUPPORTED_KEY_TYPE: 'a key type Charter does not support (only Ed25519, P-256, secp256k1; RSA for HTTP message signatures)',
   INVALID_DID: 'a malformed DID',
   UNSUPPORTED_DID_METHOD: 'a DID method other than key, jwk and web',
   DID_NOT_FOUND: 'no DID document at the did:web address',

@@ -3,7 +3,7 @@ import { signatureBase, parseSignatureInput } from './base.js';
 import { componentId, type MessageContext } from './components.js';
 import { contentDigestMismatch } from './digest.js';
 import { combinedFieldValue, fieldGetter, type HeaderSource } from './fields.js';
-import { importHttpSigKey, verifyBase, type HttpSigKey } from './keys.js';
+import { importHttpSigKey, signatureAlgorithm, verifyBase, type HttpSigKey } from './keys.js';
 import { readSignatureFields } from './signature-fields.js';
 import { nowMsOf, skewMsOf } from './clock.js';
 import { jsonTextProblem } from '../encoding/json.js';
@@ -104,7 +104,7 @@ export function verifyDirectoryResponse(res: DirectoryResponseInput, options: Ve
     try {
       k = importHttpSigKey(entry);
     } catch (e) {
-      // A key type Charter cannot verify with (RSA, ...) is left aside; a broken key of a supported type is refused.
+      // A key type Charter cannot verify with (X25519, P-384, ...) is left aside; a broken key of a supported type is refused.
       if (e instanceof CharterError && e.code === 'UNSUPPORTED_KEY_TYPE') continue;
       throw invalid(`the directory at ${url.host} lists a malformed key`);
     }
@@ -118,7 +118,7 @@ export function verifyDirectoryResponse(res: DirectoryResponseInput, options: Ve
     if (window.exp !== undefined) keysExpire = Math.min(keysExpire, window.exp);
     keys.push({ ...k, bound: false });
   }
-  if (keys.length === 0) throw invalid(`the directory at ${url.host} lists no Ed25519 or P-256 key valid now`);
+  if (keys.length === 0) throw invalid(`the directory at ${url.host} lists no Ed25519, P-256 or RSA key valid now`);
 
   const expiresAt = checkBindings(keys, url, field, body, now, skewMs);
   if (options.requireSignature !== false) {
@@ -173,14 +173,15 @@ function checkBindings(keys: DirectoryKey[], url: URL, field: ReturnType<typeof 
     // The draft: a directory signature dated in the future is refused, as a not-yet-valid certificate would be.
     if (p.created * 1000 > now + skewMs || p.expires * 1000 <= now - skewMs || p.expires < p.created) continue;
     const key = keys.find((k) => k.thumbprint === p.keyid);
-    if (!key || (p.alg !== undefined && p.alg !== key.alg)) continue;
+    const chosen = key && signatureAlgorithm(key, p.alg);
+    if (!key || !chosen || 'mismatch' in chosen) continue;
     let base: string;
     try {
       base = signatureBase(input, msg);
     } catch {
       continue;
     }
-    if (!verifyBase(key, base, sigs.signatures.get(label)!)) continue;
+    if (!verifyBase(key, chosen.alg, base, sigs.signatures.get(label)!)) continue;
     key.bound = true;
     expiresAt = Math.min(expiresAt ?? Infinity, p.expires * 1000);
   }

@@ -3,6 +3,7 @@ import type { CharterErrorCode, Reason } from '../errors.js';
 import type { PublicJwk } from '../keys/types.js';
 import type { DirectoryResolver } from './directory-fetch.js';
 import type { JwkSet, KeysOption } from './key-sources.js';
+import type { RsaPublicJwk } from './keys.js';
 import { WEB_BOT_AUTH_TAG } from './sign.js';
 import { checkVerifyOptions, verifyRequestSignature, type NonceStore, type RequestSignatureDecision, type VerifyRequestSignatureOptions } from './verify.js';
 
@@ -55,7 +56,7 @@ export interface SignatureGuardDecision {
   /** A later try may succeed (directory or store unavailable). */
   retryable: boolean;
   /** On success: who signed. */
-  agent?: { keyId: string; thumbprint: string; signatureAgent?: string; tag?: string; key: PublicJwk; label: string };
+  agent?: { keyId: string; thumbprint: string; signatureAgent?: string; tag?: string; key: PublicJwk | RsaPublicJwk; label: string };
   /** On a refusal: an RFC 9421 §5.1 Accept-Signature value asking for the signature this guard wants. */
   acceptSignature?: string;
 }

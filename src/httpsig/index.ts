@@ -16,4 +16,4 @@ export { contentDigest, contentDigestMismatch } from './digest.js';
 export { jwkThumbprint } from './thumbprint.js';
 export type { HeaderSource } from './fields.js';
 export type { JwkSet, KeysOption } from './key-sources.js';
-export type { HttpSigAlgorithm } from './keys.js';
+export type { HttpSigAlgorithm, HttpSigKey, RsaPublicJwk } from './keys.js';

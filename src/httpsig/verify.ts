@@ -6,7 +6,7 @@ import { parseSignatureInput, signatureBase, type ParsedSignatureInput } from '.
 import { ComponentError, componentId, type MessageContext } from './components.js';
 import { createDirectoryResolver, type DirectoryResolver } from './directory-fetch.js';
 import { checkKeysOption, keyIndex, type JwkSet, type KeysOption } from './key-sources.js';
-import { unsupportedAlgorithm, verifyBase, type HttpSigAlgorithm, type HttpSigKey } from './keys.js';
+import { signatureAlgorithm, unsupportedAlgorithm, verifyBase, type HttpSigAlgorithm, type HttpSigKey, type RsaPublicJwk } from './keys.js';
 import { requestContext, WEB_BOT_AUTH_TAG, type RequestLike } from './sign.js';
 import { coveredAgentMember, parseSignatureAgent, SignatureAgentError, type AgentMember } from './signature-agent.js';
 import { readSignatureFields } from './signature-fields.js';
@@ -77,7 +77,7 @@ export interface RequestSignatureDecision {
   created?: Date;
   expires?: Date;
   nonce?: string;
-  key?: PublicJwk;
+  key?: PublicJwk | RsaPublicJwk;
   /** The covered components, serialised. */
   components?: string[];
 }
@@ -248,11 +248,12 @@ async function verifyOne(
   const found = await findKey(p.keyid, agent, o, new Date(now));
   if ('reason' in found) return { ...d, reasons: [{ ...found.reason, ref: label }] };
   const { key } = found;
-  // RFC 9421 §3.2 step 6.4: an alg parameter must name the key's own algorithm.
-  if (p.alg !== undefined && p.alg !== key.alg) return no('ALG_KEY_MISMATCH', `alg ${p.alg} does not fit the ${key.key.keyType} key`);
-  if (!verifyBase(key, base, signature)) return no('SIGNATURE_INVALID', 'the signature does not verify');
+  // RFC 9421 §3.2 step 6.4: an alg parameter must name an algorithm of the key.
+  const chosen = signatureAlgorithm(key, p.alg);
+  if ('mismatch' in chosen) return no('ALG_KEY_MISMATCH', chosen.mismatch);
+  if (!verifyBase(key, chosen.alg, base, signature)) return no('SIGNATURE_INVALID', 'the signature does not verify');
 
-  const out: RequestSignatureDecision = { ...d, ok: true, thumbprint: key.thumbprint, alg: key.alg, key: key.publicJwk };
+  const out: RequestSignatureDecision = { ...d, ok: true, thumbprint: key.thumbprint, alg: chosen.alg, key: key.publicJwk };
   const use = o.store !== undefined && o.store !== 'caller' ? signatureNonce(out, o) : undefined;
   if (use) {
     try {

@@ -49,10 +49,10 @@ describe('RFC 9421 Appendix B known answers', () => {
     expect(base).toBe(c.signatureBase);
     const key = importHttpSigKey(pub('test-key-ecc-p256'));
     expect(key.alg).toBe('ecdsa-p256-sha256');
-    expect(verifyBase(key, base, sigBytes(c.signature))).toBe(true);
+    expect(verifyBase(key, key.alg, base, sigBytes(c.signature))).toBe(true);
     const bad = sigBytes(c.signature);
     bad[10]! ^= 1;
-    expect(verifyBase(key, base, bad)).toBe(false);
+    expect(verifyBase(key, key.alg, base, bad)).toBe(false);
   });
 
   it('B.2.6: Ed25519 base, signature verified, and the signature bytes reproduced (Ed25519 is deterministic)', async () => {
