@@ -12,11 +12,11 @@ export function registerServe(program: Command, ctx: CliContext): void {
       .option('--port <port>', 'TCP port', '8080')
       .option('--host <host>', 'address to listen on', '127.0.0.1')
       .option('--expose-consent', 'also serve the consent page on a non-loopback host (it can revoke grants)')
-      .option('--status-max-age <seconds>', 'longest HTTP caches may keep a status list (the list ttl when shorter): how stale a revocation can be', '60'),
+      .option('--status-max-age <seconds>', 'longest HTTP caches may keep a status list (the list ttl when shorter); verifiers still follow the list ttl (60 s)', '60'),
     [
       'charter serve --port 8080',
       'charter init --public-url http://127.0.0.1:8080 && charter serve --port 8080',
-      'charter serve --status-max-age 10   # revocations reach cached verifiers within 10 s',
+      'charter serve --status-max-age 10   # HTTP caches keep a list at most 10 s (verifiers: its ttl)',
     ],
   ).action(async (opts: CommonOptions & { port: string; host: string; exposeConsent?: boolean; statusMaxAge: string }) => {
     const port = Number(opts.port);

@@ -6,6 +6,8 @@ import type { Credential, StatusChecker, StatusContext } from '../credentials/ty
 import { DEFAULT_MAX_BITS_BYTES, MIN_LIST_SIZE, readStatus } from './codec.js';
 import { readEntry, type StatusEntry } from './entry.js';
 import { listKey, readStatusList, type StatusList } from './list.js';
+import { createListWatermark } from './rollback.js';
+import { parseDateTime } from '../encoding/time.js';
 import { keyString, pureKeyOf, signingKeysOf } from '../did/parties.js';
 
 export interface StatusCheckerOptions {
@@ -81,6 +83,17 @@ export type StatusListChecker = StatusChecker & {
  */
 export const DEFAULT_MAX_STALENESS_SECONDS = 300;
 
+/** When a list copy was issued: its validFrom (VCDM 2.0), else the JWT's iat or nbf (a VCDM 1.1 list), in ms. */
+function issuedAt(validFrom: unknown, payload: Record<string, unknown>): number | undefined {
+  const from = parseDateTime(validFrom);
+  if (from !== undefined) return from;
+  for (const k of ['iat', 'nbf'] as const) {
+    const v = payload[k];
+    if (typeof v === 'number' && Number.isFinite(v)) return v * 1000;
+  }
+  return undefined;
+}
+
 interface Cached {
   list: StatusList;
   expires: number;
@@ -88,6 +101,8 @@ interface Cached {
   fetchedAt: number;
   /** The key that signed the list (keyString). */
   signer: string;
+  /** When the copy was issued (issuedAt), if it says. */
+  issued?: number;
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -108,6 +123,7 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
   const inflight = new Map<string, Promise<Cached>>();
   const now = options.now ?? Date.now;
   const max = options.cacheMaxEntries ?? 1000;
+  const watermark = createListWatermark(Math.max(max * 10, 10_000));
   const maxStaleMs = (options.maxStalenessSeconds ?? DEFAULT_MAX_STALENESS_SECONDS) * 1000;
   if (!Number.isFinite(maxStaleMs) || maxStaleMs < 0) throw new TypeError('maxStalenessSeconds must be a non-negative number');
   const defaultTtlMs = options.defaultTtlMs ?? maxStaleMs;
@@ -147,11 +163,12 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
     const list = readStatusList(url, v, maxBitsBytes);
     // §2.2: ttl is advice and never outlives the list's validity; maxStaleness caps it for this verifier.
     const d = decodeJwt(jwt, { maxBytes: options.maxBytes ?? 1024 * 1024 });
+    const issued = issuedAt(v.credential.validFrom, d.payload);
     const exp = d.payload.exp;
     const expires = Math.min(fetched + Math.min(list.ttl ?? defaultTtlMs, maxStaleMs), list.validUntil ?? Infinity, typeof exp === 'number' ? exp * 1000 : Infinity);
     // The key that signed it (the one verifyCredential just resolved, from the resolver's cache): see signedByIssuer.
     const signer = keyString((await options.resolver.resolveKey(v.issuer, d.header.kid, 'assertionMethod')).publicJwk);
-    return { list, expires, jwt, fetchedAt: fetched, signer };
+    return { list, expires, jwt, fetchedAt: fetched, signer, ...(issued !== undefined ? { issued } : {}) };
   }
 
   /** Fetches `url` unless a fresh copy is cached; concurrent callers share one fetch. */
@@ -208,11 +225,13 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
     let entry: StatusEntry;
     let list: StatusList;
     let signer: string;
+    let issued: number | undefined;
     try {
       entry = readEntry(raw);
       const c = await get(entry.statusListCredential);
       list = c.list;
       signer = c.signer;
+      issued = c.issued;
       ctx.usedList?.({ url: entry.statusListCredential, jwt: c.jwt, fetchedAt: c.fetchedAt });
     } catch (e) {
       const r = toReason(e, 'STATUS_UNAVAILABLE');
@@ -222,6 +241,9 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
     if (!(await signedByIssuer(list.issuer, signer, ctx.issuer))) {
       return { code: 'STATUS_INVALID', message: 'the status list was issued by someone other than the credential issuer' };
     }
+    // An older copy than one accepted before would undo a revocation this verifier has seen (rollback.ts).
+    const rolledBack = watermark.admit(listKey(entry.statusListCredential), issued);
+    if (rolledBack !== undefined) return { code: 'STATUS_UNAVAILABLE', message: rolledBack };
     // §3.2 step 5: the entry's purpose is one of the list's.
     if (!list.purposes.includes(entry.purpose))
       return { code: 'STATUS_INVALID', message: `the status list's purpose is ${list.purposes.join(', ')}, the entry's ${entry.purpose}` };

@@ -1,4 +1,5 @@
 import { identifierSet } from '../encoding/lists.js';
+import { createListWatermark } from './rollback.js';
 import { CharterError, toReason, type Reason } from '../errors.js';
 import { canonicalJson } from '../encoding/json.js';
 import { importVerificationKey, verifySignature } from '../keys/index.js';
@@ -139,6 +140,7 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
   const inflight = new Map<string, Promise<CachedList>>();
   const now = options.now ?? Date.now;
   const max = options.cacheMaxEntries ?? 1000;
+  const watermark = createListWatermark(Math.max(max * 10, 10_000));
 
   const fetchText = async (url: string): Promise<string> => {
     if (options.source) return options.source(url);
@@ -304,6 +306,9 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
     ctx.usedList?.({ url: uri, jwt: list.jwt, fetchedAt: list.fetchedAt, ...(list.signerDid !== undefined ? { signer: list.signerDid } : {}) });
     const signer = signerReason(list, ctx);
     if (signer) return [signer];
+    // An older copy than one accepted before would undo a revocation this verifier has seen (rollback.ts).
+    const rolledBack = watermark.admit(uri, list.times.iat * 1000);
+    if (rolledBack !== undefined) return [{ code: 'STATUS_UNAVAILABLE', message: rolledBack }];
     // §8.3 step 6: an index beyond the list is an error.
     if ((idx as number) >= tokenStatusCount(list.bytes, list.bits)) return [{ code: 'STATUS_INVALID', message: 'status_list.idx is beyond the end of the list' }];
     const value = readTokenStatus(list.bytes, list.bits, idx as number);
