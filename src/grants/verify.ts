@@ -3,7 +3,7 @@ import { verifyDecodedPresentation } from '../credentials/present.js';
 import type { Credential, CredentialVerification, StatusChecker } from '../credentials/types.js';
 import { DEFAULT_MAX_AGE_SECONDS } from '../credentials/time.js';
 import type { CharterResolver } from '../did/types.js';
-import type { Reason } from '../errors.js';
+import { toReason, type Reason } from '../errors.js';
 import { GRANT_TYPE } from './issue.js';
 import { readGrantClaims, type GrantClaims } from './claims.js';
 import { actionCovered, normalizeResource, resourceCovered } from './scope.js';
@@ -63,22 +63,25 @@ export interface GrantDecision {
 }
 
 const isVpTyp = (typ: string) => /^(application\/)?vp\+jwt$/i.test(typ);
+/** No typ, or the generic JWT one (RFC 7519 §5.1): the payload decides, as credentials/present.ts `unwrap` reads it (a VCDM 1.1 vp claim). */
+const isGenericTyp = (typ: unknown) => typ === undefined || (typeof typ === 'string' && /^(application\/)?jwt$/i.test(typ));
+const hasVp = (payload: Record<string, unknown>) => typeof payload.vp === 'object' && payload.vp !== null && !Array.isArray(payload.vp);
 
 function isPresentation(jwt: string, decoded?: DecodedJwt): boolean {
-  if (decoded) return typeof decoded.header.typ === 'string' ? isVpTyp(decoded.header.typ) : typeof decoded.payload.vp === 'object';
+  if (decoded) return isGenericTyp(decoded.header.typ) ? hasVp(decoded.payload) : typeof decoded.header.typ === 'string' && isVpTyp(decoded.header.typ);
   // The header says so when it has a typ: no need to decode a large payload (a pool grant carries its votes) twice.
   const dot = typeof jwt === 'string' ? jwt.indexOf('.') : -1;
   if (dot > 0 && dot < 4096) {
     try {
       const typ = (JSON.parse(Buffer.from(jwt.slice(0, dot), 'base64url').toString('utf8')) as { typ?: unknown }).typ;
-      if (typeof typ === 'string') return isVpTyp(typ);
+      if (typeof typ === 'string' && !isGenericTyp(typ)) return isVpTyp(typ);
     } catch {
       // decoded in full below, which reports what is wrong
     }
   }
   try {
     const d = decodeJwt(jwt, { maxBytes: 512 * 1024 });
-    return typeof d.header.typ === 'string' ? isVpTyp(d.header.typ) : typeof d.payload.vp === 'object';
+    return isGenericTyp(d.header.typ) ? hasVp(d.payload) : typeof d.header.typ === 'string' && isVpTyp(d.header.typ);
   } catch {
     return false;
   }
@@ -95,7 +98,33 @@ function checkOptions(o: VerifyGrantOptions): void {
   checkDeclaredUse('verifyGrant', o);
 }
 
-async function decide(v: CredentialVerification, o: VerifyGrantOptions, resource: string, extra: Reason[]): Promise<GrantDecision> {
+/**
+ * The status checks verifyCredential asks for, held back until the grant's
+ * own rules pass (as verifySdJwtGrant does): a grant refused anyway (a
+ * stranger's, out of scope) makes no fetch, so no one can make a verifier
+ * fetch up to 16 list URLs of their choosing, or push honest lists out of its
+ * cache, by presenting a grant of their own.
+ */
+function holdStatus(status: StatusChecker): { status: StatusChecker; run(c: Credential | undefined): Promise<Reason[]> } {
+  const held = new Map<Credential, Parameters<StatusChecker>>();
+  return {
+    status: (credential, ctx) => {
+      held.set(credential, [credential, ctx]);
+      return Promise.resolve([]);
+    },
+    async run(c) {
+      const args = c === undefined ? undefined : held.get(c);
+      if (args === undefined) return [];
+      try {
+        return await status(...args);
+      } catch (e) {
+        return [toReason(e, 'STATUS_UNAVAILABLE')];
+      }
+    },
+  };
+}
+
+async function decide(v: CredentialVerification, o: VerifyGrantOptions, resource: string, extra: Reason[], held: ReturnType<typeof holdStatus>): Promise<GrantDecision> {
   const reasons = [...extra, ...v.reasons];
   const c = v.credential;
   let grant: GrantClaims | undefined;
@@ -135,6 +164,8 @@ async function decide(v: CredentialVerification, o: VerifyGrantOptions, resource
     if (grant && (!resourceCovered(grant.resources, resource) || !actionCovered(grant.actions, o.action))) {
       reasons.push({ code: 'GRANT_SCOPE', message: `the grant does not cover ${o.action.slice(0, 64)} on ${resource.slice(0, 200)}` });
     }
+    // Status last: the one check that may cost a fetch, made only for a grant that passes everything else.
+    if (reasons.length === 0) reasons.push(...(await held.run(c)));
   }
   return {
     ok: reasons.length === 0,
@@ -169,9 +200,10 @@ export function verifyGrant(jwt: string, options: VerifyGrantOptions): Promise<G
 export async function verifyDecodedGrant(jwt: string, decoded: DecodedJwt | undefined, options: VerifyGrantOptions): Promise<GrantDecision> {
   checkOptions(options);
   const resource = normalizeResource(options.resource);
+  const held = holdStatus(options.status);
   const common = {
     resolver: options.resolver,
-    status: options.status,
+    status: held.status,
     ...(options.now ? { now: options.now } : {}),
     ...(options.skewSeconds !== undefined ? { skewSeconds: options.skewSeconds } : {}),
   };
@@ -185,7 +217,7 @@ export async function verifyDecodedGrant(jwt: string, decoded: DecodedJwt | unde
         resource,
       };
     }
-    return decide(await verifyCredential(jwt, common), options, resource, []);
+    return decide(await verifyCredential(jwt, common), options, resource, [], held);
   }
   if (options.aud === undefined) throw new TypeError('verifying a presented grant needs options.aud (and nonce)');
   const p = await verifyDecodedPresentation(jwt, decoded, {
@@ -216,7 +248,7 @@ export async function verifyDecodedGrant(jwt: string, decoded: DecodedJwt | unde
         c.credential !== undefined && (c.subject === undefined || c.subject !== p.holder)
           ? [{ code: 'HOLDER_MISMATCH', message: 'the grant is about someone other than the holder' }]
           : [];
-      return { ...(await decide(c, options, resource, [...presentationReasons, ...binding])), ...base };
+      return { ...(await decide(c, options, resource, [...presentationReasons, ...binding], held)), ...base };
     }),
   );
   return decisions.find((d) => d.ok) ?? decisions[0]!;
