@@ -32,6 +32,9 @@ export async function readCheckout(ctx: Ctx, checkoutJwt: string, what: string, 
     refuse('INVALID_CREDENTIAL', `${what} checkout_jwt is not a JWS: ${(e as Error).message}`, what);
   }
   const merchants = ctx.opts.trust.merchants ?? [];
+  // Refused before the signature: a token the merchant signed for another purpose is never its checkout.
+  if (merchants.length > 0) ctx.decision.merchantSignature = 'failed';
+  checkoutShape(d.header, d.payload, what);
   if (merchants.length > 0) {
     const keys = await trustedKeysFor(merchants, d.header, { resolver: ctx.opts.trust.resolver, now: new Date(ctx.now * 1000) });
     ctx.decision.merchantSignature = 'failed';
@@ -42,6 +45,73 @@ export async function readCheckout(ctx: Ctx, checkoutJwt: string, what: string, 
   }
   checkExp(ctx, d.payload, `${what} checkout`, false);
   return d.payload;
+}
+
+/** JWS `typ` values a checkout may carry (RFC 7515 §4.1.9, compared without case and without `application/`): none, the generic ones, or one naming a checkout. */
+const CHECKOUT_TYPS = new Set(['jwt', 'jose', 'checkout+jwt']);
+
+/**
+ * Claims that mark a JWS as another format the same key may sign: a VC or VP
+ * (VC-JWT 1.1 `vc`/`vp`, VC 2.0 JOSE), an SD-JWT, key binding or mandate
+ * (`_sd`, `sd_hash`, `cnf`, `vct`, `delegate_payload`), a token status list,
+ * a Charter decision receipt, audit checkpoint, access report or payout.
+ */
+const FOREIGN_MEMBERS = [
+  'vc',
+  'vp',
+  '@context',
+  'credentialSubject',
+  'verifiableCredential',
+  'credentialStatus',
+  'credentialSchema',
+  'proof',
+  '_sd',
+  '_sd_alg',
+  'sd_hash',
+  'cnf',
+  'vct',
+  'delegate_payload',
+  'status_list',
+  'decision',
+  'verifier',
+  'policy',
+  'receipts',
+  'head',
+  'log',
+  'statement',
+];
+
+/**
+ * A checkout JWT must be one (VI credential-format §6.3: the merchant-signed
+ * cart; AP2/UCP: the checkout object): no `typ`/`cty` naming another format,
+ * none of another format's claims, and the items being bought (UCP
+ * `line_items` or the VI reference's `cart.items`), a non-empty list of
+ * objects each naming its item. Whatever else the merchant's key signed is refused.
+ */
+function checkoutShape(header: Record<string, unknown>, payload: Record<string, unknown>, what: string): void {
+  const typ = header.typ;
+  if (typ !== undefined) {
+    const t = typeof typ === 'string' ? typ.toLowerCase().replace(/^application\//, '') : undefined;
+    if (t === undefined || !CHECKOUT_TYPS.has(t)) {
+      refuse('INVALID_TYP', `${what} checkout_jwt is not a checkout: its typ is ${JSON.stringify(typ).slice(0, 60)}`, what);
+    }
+  }
+  if (header.cty !== undefined) refuse('INVALID_TYP', `${what} checkout_jwt is not a checkout: it names a content type (cty)`, what);
+  const foreign = FOREIGN_MEMBERS.find((k) => Object.hasOwn(payload, k));
+  if (foreign !== undefined) refuse('INVALID_CREDENTIAL', `${what} checkout_jwt is not a checkout: it carries "${foreign}"`, what);
+  const types = Array.isArray(payload.type) ? payload.type : [payload.type];
+  if (types.some((t) => typeof t === 'string' && /verifiable(credential|presentation)|statuslist/i.test(t))) {
+    refuse('INVALID_CREDENTIAL', `${what} checkout_jwt is not a checkout: it is typed as a credential`, what);
+  }
+  if (isObj(payload.status)) refuse('INVALID_CREDENTIAL', `${what} checkout_jwt is not a checkout: its status is a status-list reference`, what);
+  const list = Array.isArray(payload.line_items) ? payload.line_items : isObj(payload.cart) && Array.isArray(payload.cart.items) ? payload.cart.items : undefined;
+  if (list === undefined || list.length === 0) {
+    refuse('INVALID_CREDENTIAL', `${what} checkout_jwt is not a checkout: it lists no line items (line_items or cart.items)`, what);
+  }
+  if (!list.every(isObj) || checkoutLines(payload)!.some((l) => l.id === '')) {
+    refuse('INVALID_CREDENTIAL', `${what} checkout_jwt line items must each be an object naming its item`, what);
+  }
+  if (payload.merchant !== undefined && !isObj(payload.merchant)) refuse('INVALID_CREDENTIAL', `${what} checkout_jwt merchant must be an object`, what);
 }
 
 /** The checkout's merchant: `merchant` as in UCP and the AP2 examples. */

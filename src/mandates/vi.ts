@@ -250,11 +250,19 @@ async function checkoutOf(ctx: Ctx, co: Record<string, unknown>, what: string): 
 
 function checkoutSummary(payload: Record<string, unknown> | undefined, co: Record<string, unknown>) {
   const out: { merchant?: Record<string, unknown>; lineItems?: { id: string; quantity: number }[] } = {};
-  const lines = (payload ? checkoutLines(payload) : undefined) ?? (Array.isArray(co.line_items) ? checkoutLines({ line_items: co.line_items }) : undefined);
+  // The merchant-signed checkout's items, never the agent's when there is one.
+  const lines = payload ? merchantCheckoutLines(payload) : Array.isArray(co.line_items) ? checkoutLines({ line_items: co.line_items }) : undefined;
   const m = payload ? checkoutMerchant(payload) : undefined;
   if (m) out.merchant = m;
   if (lines) out.lineItems = lines;
   return out;
+}
+
+/** The line items of a merchant-signed checkout: a checkout listing none is refused. */
+function merchantCheckoutLines(payload: Record<string, unknown>): { id: string; quantity: number }[] {
+  const lines = checkoutLines(payload);
+  if (lines === undefined || lines.length === 0) refuse('INVALID_CREDENTIAL', 'the merchant-signed checkout lists no line items', 'checkout');
+  return lines;
 }
 
 function finalPayment(m: Record<string, unknown>): FinalPayment {
@@ -297,11 +305,11 @@ function evaluateOpen(
         // The merchant-signed checkout's items when there is one: the L3b is the agent's word, and its own
         // line_items must not stand in for what the merchant will ship (they must agree with it).
         const agentLines = Array.isArray(f.finalCo.line_items) ? checkoutLines({ line_items: f.finalCo.line_items }) : undefined;
-        const merchantLines = f.coPayload ? checkoutLines(f.coPayload) : undefined;
-        if (agentLines && merchantLines && canonicalJson(agentLines) !== canonicalJson(merchantLines)) {
+        // A merchant-signed checkout listing none is refused, never made up from the agent's (readCheckout refuses it first).
+        const lines = f.coPayload ? merchantCheckoutLines(f.coPayload) : agentLines;
+        if (agentLines && f.coPayload && canonicalJson(agentLines) !== canonicalJson(lines)) {
           refuse('CONSTRAINT_VIOLATED', "the L3b's line_items differ from the merchant-signed checkout's", 'L3b');
         }
-        const lines = merchantLines ?? agentLines;
         // The merchant: the checkout JWT's, else the payee of the payment bound to the same checkout, else the audience the merchant verified.
         const merchant =
           (f.coPayload && checkoutMerchant(f.coPayload)) ??
