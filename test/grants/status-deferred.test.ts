@@ -31,6 +31,20 @@ afterAll(async () => {
 
 const AUD = 'did:web:platform.example';
 const mallory = makeIssuer();
+/** Bob's grant from the owner (profile/email, read), on the world's status list. */
+async function ownerGrant() {
+  const owner = w.issuer('owner');
+  const bob = w.issuer('bob');
+  const g = await issueGrant(w.store, owner, {
+    grantee: bob.did,
+    resources: ['profile/email'],
+    actions: ['read'],
+    purpose: 'p',
+    validUntil: new Date(Date.now() + 86_400_000),
+    baseUrl: w.baseUrl,
+  });
+  return { owner, bob, g };
+}
 /** A counting checker around the real one: how often a status check was asked for. */
 function counting(): { status: StatusChecker; calls: () => number } {
   const real = w.status();
@@ -82,16 +96,7 @@ describe('status is checked last, only for a grant that passes everything else',
   });
 
   it('an owner-issued grant asked for another resource, action, grantee or owner: refused without a status check', async () => {
-    const owner = w.issuer('owner');
-    const bob = w.issuer('bob');
-    const g = await issueGrant(w.store, owner, {
-      grantee: bob.did,
-      resources: ['profile/email'],
-      actions: ['read'],
-      purpose: 'billing',
-      validUntil: new Date(Date.now() + 86_400_000),
-      baseUrl: w.baseUrl,
-    });
+    const { owner, g } = await ownerGrant();
     const base = { resolver: w.resolver, resource: 'profile/email', action: 'read', owner: owner.did };
     for (const [over, code] of [
       [{ resource: 'profile/phone' }, 'GRANT_SCOPE'],
@@ -117,16 +122,7 @@ describe('status is checked last, only for a grant that passes everything else',
   });
 
   it('a status checker that throws is STATUS_UNAVAILABLE (fail closed), as before', async () => {
-    const owner = w.issuer('owner');
-    const bob = w.issuer('bob');
-    const g = await issueGrant(w.store, owner, {
-      grantee: bob.did,
-      resources: ['profile/email'],
-      actions: ['read'],
-      purpose: 'p',
-      validUntil: new Date(Date.now() + 86_400_000),
-      baseUrl: w.baseUrl,
-    });
+    const { owner, g } = await ownerGrant();
     const boom: StatusChecker = () => Promise.reject(new Error('network down'));
     const d = await verifyGrant(g.jwt, { resolver: w.resolver, status: boom, resource: 'profile/email', action: 'read', owner: owner.did });
     expect(d.ok).toBe(false);
@@ -136,16 +132,7 @@ describe('status is checked last, only for a grant that passes everything else',
 
 describe('a VCDM 1.1 presentation (typ JWT or none) is a presentation to verifyGrant', () => {
   it.each([{}, { typ: 'JWT' }, { typ: 'jwt' }, { typ: 'application/jwt' }])('header %j: verified as the grantee presenting the grant', async (header) => {
-    const owner = w.issuer('owner');
-    const bob = w.issuer('bob');
-    const g = await issueGrant(w.store, owner, {
-      grantee: bob.did,
-      resources: ['profile/email'],
-      actions: ['read'],
-      purpose: 'p',
-      validUntil: new Date(Date.now() + 86_400_000),
-      baseUrl: w.baseUrl,
-    });
+    const { owner, bob, g } = await ownerGrant();
     const iat = Math.floor(Date.now() / 1000);
     const body = {
       vp: { '@context': ['https://www.w3.org/2018/credentials/v1'], type: ['VerifiablePresentation'], verifiableCredential: [g.jwt] },
@@ -168,16 +155,7 @@ describe('a VCDM 1.1 presentation (typ JWT or none) is a presentation to verifyG
   });
 
   it("createPresentation's vp-jwt-1.1 format verifies; a VCDM 1.1 credential (typ JWT, no vp) is still a bare credential", async () => {
-    const owner = w.issuer('owner');
-    const bob = w.issuer('bob');
-    const g = await issueGrant(w.store, owner, {
-      grantee: bob.did,
-      resources: ['profile/email'],
-      actions: ['read'],
-      purpose: 'p',
-      validUntil: new Date(Date.now() + 86_400_000),
-      baseUrl: w.baseUrl,
-    });
+    const { owner, bob, g } = await ownerGrant();
     const ask = { resolver: w.resolver, status: w.status(), resource: 'profile/email', action: 'read', owner: owner.did, aud: AUD, nonce: 'n-2' };
     const vp = await createPresentation({ holder: bob, credentials: [g.jwt], aud: AUD, nonce: 'n-2', format: 'vp-jwt-1.1' });
     expect((await verifyGrant(vp, ask)).reasons).toEqual([]);
