@@ -215,7 +215,8 @@ export function renderStatusChange(key: ChangeKey, verb: string, v: StatusChange
     lines.push(
       `verifiers that check status see this within ${p.visibleWithinSeconds} s ` +
         `(the list's ttl ${p.ttlSeconds} s, for which an HTTP cache may still serve the old list, ` +
-        `plus up to ${p.verifierCacheSeconds} s a verifier keeps its copy: the ttl, capped at ${p.maxStalenessSeconds} s by default)`,
+        `plus up to ${p.verifierCacheSeconds} s a verifier keeps its copy: the ttl, capped at ${p.maxStalenessSeconds} s by default), ` +
+        'once the list is served: at once by `charter serve`, at the next `charter status publish` for a static host',
     );
   }
   return lines.join('\n');

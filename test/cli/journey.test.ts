@@ -163,7 +163,7 @@ describe("a person's journey on a home served on 127.0.0.1", () => {
     });
     const resumed = await run(['grant', 'resume', grant.jwt]);
     expect(resumed.out).toBe(
-      `resumed ${grant.id}\nverifiers that check status see this within ${N} s (the list's ttl 60 s, for which an HTTP cache may still serve the old list, plus up to 60 s a verifier keeps its copy: the ttl, capped at 300 s by default)`,
+      `resumed ${grant.id}\nverifiers that check status see this within ${N} s (the list's ttl 60 s, for which an HTTP cache may still serve the old list, plus up to 60 s a verifier keeps its copy: the ttl, capped at 300 s by default), once the list is served: at once by \`charter serve\`, at the next \`charter status publish\` for a static host`,
     );
     // An id or token pasted with the spaces it was aligned with is the same id; spaces inside are not.
     expect((await run(['grant', 'suspend', `  ${grant.id}\n`])).code).toBe(0);
