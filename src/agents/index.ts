@@ -1,7 +1,7 @@
 export * from './types.js';
 export { actionAllowed, actionCovers, actionMatches, isAction, isActionPattern } from './actions.js';
 export { MAX_PERIOD_SECONDS, CALENDAR_UNITS, canonicalTimeZone, periodText, type AmountInput } from './limits.js';
-export { parseMoney, parseBudget, parseRate, toMoney, validateMoney, validateBudget, validateRate, validateLimits, checkLimits } from './limits.js';
+export { parseMoney, parseBudget, parseRate, toMoney, validateMoney, validateBudget, validateRate, validateLimits, checkLimits, type ParseMoneyOptions } from './limits.js';
 export { parseAuthority, readAuthority, checkRequest, unknownConstraints, mandateDigest, MAX_DELEGATION_DEPTH } from './authority.js';
 export { checkNarrowing } from './attenuation.js';
 export {

@@ -1,7 +1,7 @@
 import { CharterError, type Reason } from '../errors.js';
 import { compareDecimal, isDecimal } from '../encoding/decimal.js';
 import { parseDuration } from '../encoding/duration.js';
-import { isCurrency } from '../encoding/currency.js';
+import { isCurrency, minorUnits } from '../encoding/currency.js';
 import type { AgentRequest, Budget, CalendarPeriod, CalendarUnit, Limits, Money, Rate } from './types.js';
 
 /**
@@ -10,8 +10,11 @@ import type { AgentRequest, Budget, CalendarPeriod, CalendarUnit, Limits, Money,
  * strings compared exactly (encoding/decimal.ts); a currency never converts:
  * a request in another currency than a limit is refused (CURRENCY_MISMATCH).
  * A caller that takes payment in several currencies converts the amount with
- * its own rates before asking, and asks in the limit's currency. Cumulative
- * budget and rate live in the ledger (ledger.ts).
+ * its own rates before asking, and asks in the limit's currency. An amount
+ * (a limit or a request) is never finer than its currency's ISO 4217 minor
+ * unit: nobody can pay 0.4 JPY, and counting it exactly would let what the
+ * merchants charge (rounded up) run past the budget. Cumulative budget and
+ * rate live in the ledger (ledger.ts).
  */
 /** The longest budget or rate period: a window longer than this is a typo or an attempt to never reset. */
 export const MAX_PERIOD_SECONDS = 10 * 365 * 86_400;
@@ -23,10 +26,30 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 const bad = (path: string, what: string) => new CharterError('INVALID_ARGUMENT', `${path} ${what}`, { details: { field: path } });
 const show = (s: string) => JSON.stringify(s.slice(0, 40));
 
+/**
+ * Why `amount` is finer than the minor unit of `currency` (ISO 4217: 0 decimals
+ * for JPY, 2 for USD, 3 for BHD, 4 for CLF), or undefined when it is not.
+ * Trailing zeros do not count ("10.00 JPY" is 10 JPY). A code without a minor
+ * unit in ISO 4217 (XAU, XDR, XTS, XXX...) keeps the full decimal scale.
+ */
+function finerThanMinorUnit(amount: string, currency: string): string | undefined {
+  const minor = minorUnits(currency);
+  const dot = amount.indexOf('.');
+  const digits = dot < 0 ? 0 : amount.slice(dot + 1).replace(/0+$/, '').length;
+  if (digits <= minor) return undefined;
+  const smallest = minor === 0 ? `1 ${currency}` : `0.${'0'.repeat(minor - 1)}1 ${currency}`;
+  return `${currency} has ${minor === 0 ? 'no decimals' : `${minor} decimals`} (its ISO 4217 minor unit): nobody can pay a fraction of ${smallest}`;
+}
+
+const tooFine = (message: string, field: string | undefined, currency: string) =>
+  new CharterError('INVALID_ARGUMENT', message, { details: { ...(field !== undefined ? { field } : {}), currency, minorUnits: minorUnits(currency) } });
+
 function money(v: unknown, path: string): Money {
   if (!isObj(v)) throw bad(path, 'must be { amount, currency }');
   if (!isDecimal(v.amount)) throw bad(`${path}.amount`, 'must be a decimal string such as "49.99"');
   if (!isCurrency(v.currency)) throw bad(`${path}.currency`, 'must be an ISO 4217 code such as USD');
+  const why = finerThanMinorUnit(v.amount, v.currency);
+  if (why !== undefined) throw tooFine(`${path}.amount ${show(v.amount)} is finer than ${v.currency} allows: ${why}`, `${path}.amount`, v.currency);
   return { amount: v.amount, currency: v.currency };
 }
 
@@ -42,7 +65,7 @@ function period(v: unknown, path: string): string {
   return v;
 }
 
-/** Validates `{ amount, currency }` (decimal string, ISO 4217 code). */
+/** Validates `{ amount, currency }` (decimal string no finer than the currency's minor unit, ISO 4217 code). */
 export const validateMoney = (v: unknown, path = 'amount'): Money => money(v, path);
 
 export const CALENDAR_UNITS: readonly CalendarUnit[] = ['day', 'week', 'month', 'year'];
@@ -119,12 +142,28 @@ export function validateLimits(v: unknown, path = 'authority.limits'): Limits {
 
 const MONEY_TEXT = /^[ \t]*([0-9][0-9.]*)[ \t]*([A-Za-z]{3})[ \t]*$/;
 
-/** `"50USD"`, `"50 USD"`, `"49.99 usd"` -> `{ amount: "50", currency: "USD" }`. Throws INVALID_ARGUMENT. */
-export function parseMoney(s: string): Money {
+export interface ParseMoneyOptions {
+  /**
+   * Accept an amount finer than the currency's minor unit (up to 18
+   * decimals): only for a rate that accrues before anything is paid, such as
+   * a grant's compensation per use. Never for a limit or a spend.
+   */
+  accrual?: boolean;
+}
+
+/**
+ * `"50USD"`, `"50 USD"`, `"49.99 usd"` -> `{ amount: "50", currency: "USD" }`.
+ * Throws INVALID_ARGUMENT, also for an amount finer than the currency's ISO
+ * 4217 minor unit (`"0.5 JPY"`, `"0.001 USD"`; `"10.00 JPY"` is fine) unless
+ * `options.accrual`.
+ */
+export function parseMoney(s: string, options: ParseMoneyOptions = {}): Money {
   const m = typeof s === 'string' ? MONEY_TEXT.exec(s) : null;
   if (!m || !isDecimal(m[1])) throw new CharterError('INVALID_ARGUMENT', `${show(String(s))} is not an amount with a currency such as "50 USD"`);
   const currency = m[2]!.toUpperCase();
   if (!isCurrency(currency)) throw new CharterError('INVALID_ARGUMENT', `${show(m[2]!)} is not an ISO 4217 currency code such as USD or EUR`);
+  const why = options.accrual === true ? undefined : finerThanMinorUnit(m[1], currency);
+  if (why !== undefined) throw tooFine(`${show(`${m[1]} ${currency}`)} is finer than ${currency} allows: ${why}`, undefined, currency);
   return { amount: m[1], currency };
 }
 
@@ -172,7 +211,8 @@ export type AmountInput = string | Money | { amount: number; currency: string };
  * A request amount given as `"49.99 USD"`, `{ amount: "49.99", currency }`
  * or `{ amount: 49.99, currency }`. Throws INVALID_ARGUMENT for anything
  * else: a bare number (no currency), NaN, Infinity, a negative or exponent
- * amount, a currency that is not ISO 4217.
+ * amount, a currency that is not ISO 4217, an amount finer than the
+ * currency's minor unit (`"0.4 JPY"`: nobody can pay it).
  */
 export function toMoney(v: AmountInput): Money {
   if (typeof v === 'string') return parseMoney(v);

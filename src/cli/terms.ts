@@ -36,7 +36,8 @@ export function termsFromFlags(purposes: string[] | undefined, o: TermFlags): Gr
   if (o.compensation !== undefined) {
     const i = o.compensation.lastIndexOf('/');
     if (i < 0) throw new CharterError('INVALID_ARGUMENT', '--compensation is an amount per use or per period, e.g. 0.05EUR/use or 10EUR/P1M');
-    const money = parseMoney(o.compensation.slice(0, i));
+    // A rate that accrues per use may be finer than the currency's minor unit (payouts round the total).
+    const money = parseMoney(o.compensation.slice(0, i), { accrual: true });
     terms.compensation = { amount: money.amount, currency: money.currency, per: o.compensation.slice(i + 1).trim() };
   }
   const weights = list(o.weight);

@@ -102,7 +102,7 @@ export const WIDENINGS: [NarrowingDimension, (p: Authority) => Authority | undef
   ],
   ['perTransaction', (p) => (p.limits?.perTransaction ? lim(p, { perTransaction: undefined }) : undefined)],
   ['perTransaction', (p) => (p.limits?.perTransaction ? lim(p, { perTransaction: { ...p.limits.perTransaction, currency: other(p.limits.perTransaction.currency) } }) : undefined)],
-  ['budget', (p) => (p.limits?.budget ? lim(p, { budget: { ...p.limits.budget, amount: addDecimal(p.limits.budget.amount, '0.000001') } }) : undefined)],
+  ['budget', (p) => (p.limits?.budget ? lim(p, { budget: { ...p.limits.budget, amount: addDecimal(p.limits.budget.amount, '0.01') } }) : undefined)],
   ['budget', (p) => (p.limits?.budget ? lim(p, { budget: { ...p.limits.budget, period: 'PT1M' } }) : undefined)],
   // A calendar period under a rolling one, and the other way round: mixing windows widens.
   [
