@@ -156,6 +156,22 @@ export interface Reason {
   ref?: string;
 }
 
+/**
+ * A value from outside (a JOSE header, a payload member, an option) as text
+ * for a message, at most `max` characters, and never a throw: `String()` of
+ * an object whose `toString` is not a function (JSON such as
+ * `{"toString":1}`, or an object without a prototype) throws a TypeError,
+ * which would turn a refusal into a crash.
+ */
+export function shown(v: unknown, max: number): string {
+  if (typeof v === 'string') return v.slice(0, max);
+  try {
+    return String(v).slice(0, max);
+  } catch {
+    return Array.isArray(v) ? '[array]' : `[${typeof v}]`;
+  }
+}
+
 /** Wrap anything thrown into a Reason without leaking bodies. */
 export function toReason(e: unknown, fallback: CharterErrorCode = 'INTERNAL'): Reason {
   if (e instanceof CharterError) return { code: e.code, message: e.message };

@@ -1,3 +1,4 @@
+import { shown } from '../errors.js';
 import type { CharterErrorCode, Reason } from '../errors.js';
 import { canonicalJson } from '../encoding/json.js';
 import { decodeJwt, verifyPresentation } from '../credentials/index.js';
@@ -182,8 +183,7 @@ export async function recheckDecision(r: DecisionReceipt, vp: string | undefined
       chain: g.id !== undefined && g.grantor !== undefined ? [{ id: g.id, iss: g.grantor }] : [],
     };
   }
-  if (policy.kind !== 'agent')
-    return { reasons: [{ code: 'RECEIPT_INVALID', message: `a receipt policy of kind ${String(policy.kind).slice(0, 20)} cannot be re-checked` }], chain: [] };
+  if (policy.kind !== 'agent') return { reasons: [{ code: 'RECEIPT_INVALID', message: `a receipt policy of kind ${shown(policy.kind, 20)} cannot be re-checked` }], chain: [] };
   const a = await verifyAgent(vp, {
     ...common,
     action: policy.action,

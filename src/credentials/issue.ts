@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CharterError, isCharterError } from '../errors.js';
+import { CharterError, isCharterError, shown } from '../errors.js';
 import { numericDate, signedDate } from '../encoding/time.js';
 import { signJwt } from './jws.js';
 import { checkShape } from './normalize.js';
@@ -52,7 +52,7 @@ function checkExtra(input: IssueCredentialInput): Record<string, unknown> {
  */
 export async function issueCredential(input: IssueCredentialInput): Promise<IssuedCredential> {
   const { issuer } = input;
-  if (!DID.test(input.subject)) throw new CharterError('INVALID_ARGUMENT', `subject must be a DID, got "${String(input.subject).slice(0, 60)}"`);
+  if (!DID.test(input.subject)) throw new CharterError('INVALID_ARGUMENT', `subject must be a DID, got "${shown(input.subject, 60)}"`);
   const types = Array.isArray(input.type) ? input.type : [input.type];
   if (types.length === 0 || types.some((t) => !TYPE.test(t))) throw new CharterError('INVALID_ARGUMENT', 'credential types must be alphanumeric names such as EmailCredential');
   if (Object.keys(input.claims).some((k) => RESERVED.has(k))) throw new CharterError('INVALID_ARGUMENT', 'claims must not set "id": the subject is given separately');

@@ -1,4 +1,4 @@
-import { CharterError } from '../errors.js';
+import { CharterError, shown } from '../errors.js';
 import type { Signer } from '../keys/types.js';
 import { jsonTextProblem } from '../encoding/json.js';
 
@@ -96,7 +96,7 @@ export function decodeJwt(jwt: string, opts: { maxBytes?: number } = {}): Decode
   }
   const header = part(jwt.slice(0, a), 'header') as JwtHeader;
   if (typeof header.alg !== 'string' || !ALGS.has(header.alg)) {
-    throw new CharterError('UNSUPPORTED_ALG', `algorithm "${String(header.alg).slice(0, 20)}" is not allowed (EdDSA, ES256, ES256K)`);
+    throw new CharterError('UNSUPPORTED_ALG', `algorithm "${shown(header.alg, 20)}" is not allowed (EdDSA, ES256, ES256K)`);
   }
   if (header.crit !== undefined) {
     if (!Array.isArray(header.crit) || header.crit.length === 0 || header.crit.some((c) => typeof c !== 'string' || !UNDERSTOOD_CRIT.has(c))) {

@@ -1,4 +1,4 @@
-import { CharterError, type Reason } from '../errors.js';
+import { CharterError, type Reason, shown } from '../errors.js';
 import { VC_CONTEXT_V1, VC_CONTEXT_V2, type Credential, type CredentialFormat, type CredentialSubject } from './types.js';
 import { replicatedClaimConflicts, type DecodedJwt } from './jws.js';
 import { isMediaType } from './media.js';
@@ -208,5 +208,5 @@ export function normalizeCredential(d: DecodedJwt, acceptV1: boolean): Normalize
     if (!acceptV1) throw new CharterError('INVALID_TYP', 'VCDM 1.1 JWT credentials are not accepted here');
     return readV1(d);
   }
-  throw new CharterError('INVALID_TYP', `typ "${String(header.typ).slice(0, 20)}" is not a credential (expected vc+jwt)`);
+  throw new CharterError('INVALID_TYP', `typ "${shown(header.typ, 20)}" is not a credential (expected vc+jwt)`);
 }

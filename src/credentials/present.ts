@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CharterError, toReason, type Reason } from '../errors.js';
+import { CharterError, toReason, type Reason, shown } from '../errors.js';
 import { decodeJwt, replicatedClaimConflicts, signJwt, type DecodedJwt } from './jws.js';
 import { isMediaType } from './media.js';
 import { contextProblem, isObj, isTypeValue, isUrl } from './shape.js';
@@ -120,7 +120,7 @@ function unwrap(d: DecodedJwt): Unwrapped {
     const vc = p.vp.verifiableCredential;
     list = Array.isArray(vc) ? vc : vc === undefined ? [] : [vc];
   } else {
-    throw new CharterError('INVALID_TYP', `typ "${String(d.header.typ).slice(0, 20)}" is not a presentation (expected vp+jwt)`);
+    throw new CharterError('INVALID_TYP', `typ "${shown(d.header.typ, 20)}" is not a presentation (expected vp+jwt)`);
   }
   for (const k of replicatedClaimConflicts(d)) problems.push({ code: 'INVALID_PRESENTATION', message: `the header parameter "${k}" differs from the JWT claim (RFC 7519 §5.3)` });
   if (typeof holder !== 'string' || !holder.startsWith('did:')) throw badVp('the presentation holder must be a DID');

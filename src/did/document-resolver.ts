@@ -1,4 +1,4 @@
-import { CharterError, isCharterError } from '../errors.js';
+import { CharterError, isCharterError, shown } from '../errors.js';
 import { TtlCache } from './cache.js';
 import { absoluteKid, assertDidSyntax, assertDocumentFor, RELATIONSHIPS, selectKey } from './select.js';
 import type { CharterResolver, DIDDocument, ResolvedKey, VerificationRelationship } from './types.js';
@@ -55,7 +55,7 @@ export function documentResolver(load: (did: string) => Promise<DIDDocument>, op
   }
 
   async function resolveKey(did: string, kid: string | undefined, relationship: VerificationRelationship): Promise<ResolvedKey> {
-    if (!RELATIONSHIPS.includes(relationship)) throw new CharterError('INVALID_ARGUMENT', `unknown verification relationship ${String(relationship).slice(0, 40)}`);
+    if (!RELATIONSHIPS.includes(relationship)) throw new CharterError('INVALID_ARGUMENT', `unknown verification relationship ${shown(relationship, 40)}`);
     // Syntax and kid first: a mismatched kid costs no lookup.
     checked(did);
     const absolute = kid === undefined ? undefined : absoluteKid(did, kid);

@@ -1,4 +1,4 @@
-import { CharterError } from '../errors.js';
+import { CharterError, shown } from '../errors.js';
 import { jsonTextProblem } from '../encoding/json.js';
 import { validatePublicJwk } from '../keys/index.js';
 import { publicPartOf } from '../keys/jwk.js';
@@ -23,7 +23,7 @@ export function didJwkFromJwk(publicJwk: PublicJwk): string {
  */
 export function resolveDidJwk(did: string): DIDDocument {
   const m = typeof did === 'string' ? DID_JWK.exec(did) : null;
-  if (!m) throw new CharterError('INVALID_DID', `malformed did:jwk: ${String(did).slice(0, 80)}`);
+  if (!m) throw new CharterError('INVALID_DID', `malformed did:jwk: ${shown(did, 80)}`);
   const bytes = Buffer.from(m[1]!, 'base64url');
   // Stray low bits in the last character would let two DIDs carry one JWK.
   if (bytes.toString('base64url') !== m[1]) throw new CharterError('INVALID_DID', 'did:jwk is not in its canonical base64url encoding');

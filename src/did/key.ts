@@ -1,4 +1,4 @@
-import { CharterError } from '../errors.js';
+import { CharterError, shown } from '../errors.js';
 import { multibaseToPublicJwk, publicJwkToMultibase } from '../keys/index.js';
 import { PUB_CODEC } from '../keys/multibase.js';
 import { decodeMulticodec, encodeMulticodec, multibaseDecode, multibaseEncode } from '../encoding/multibase.js';
@@ -22,7 +22,7 @@ export function didKeyFromJwk(publicJwk: PublicJwk): string {
  */
 export function resolveDidKey(did: string): DIDDocument {
   const m = typeof did === 'string' ? DID_KEY.exec(did) : null;
-  if (!m) throw new CharterError('INVALID_DID', `malformed did:key: ${String(did).slice(0, 80)}`);
+  if (!m) throw new CharterError('INVALID_DID', `malformed did:key: ${shown(did, 80)}`);
   const mb = m[1]!;
   let framed: { code: number; bytes: Uint8Array };
   try {

@@ -1,4 +1,4 @@
-import { CharterError } from '../errors.js';
+import { CharterError, shown } from '../errors.js';
 import { validatePublicJwk } from '../keys/index.js';
 import type { PublicJwk } from '../keys/types.js';
 import { classifyAddress } from './address.js';
@@ -56,7 +56,7 @@ function assertNotIpHost(host: string, did: string): void {
 
 /** did:web method-specific id -> host and path segments, validated. */
 function parse(did: string): { host: string; path: string[] } {
-  if (typeof did !== 'string' || !did.startsWith('did:web:')) throw new CharterError('INVALID_DID', `not a did:web: ${String(did).slice(0, 80)}`);
+  if (typeof did !== 'string' || !did.startsWith('did:web:')) throw new CharterError('INVALID_DID', `not a did:web: ${shown(did, 80)}`);
   const [host, ...path] = did.slice('did:web:'.length).split(':');
   const port = host ? /%3A(\d{1,5})$/.exec(host)?.[1] : undefined;
   if (!host || !HOST.test(host) || (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) || !path.every(safeSegment)) {

@@ -1,3 +1,5 @@
+import { shown } from '../errors.js';
+
 /**
  * ISO 4217 alphabetic currency codes (the List One of current codes, with
  * the funds codes and the X-codes: XTS is for testing, XXX means "no
@@ -26,7 +28,7 @@ const MINOR_4 = new Set(['CLF', 'UYW']);
 const MINOR_NA = new Set('XAG XAU XBA XBB XBC XBD XDR XPD XPT XSU XTS XUA XXX'.split(' '));
 
 export function minorUnits(currency: string): number {
-  if (!isCurrency(currency)) throw new TypeError(`not an ISO 4217 currency: ${String(currency).slice(0, 8)}`);
+  if (!isCurrency(currency)) throw new TypeError(`not an ISO 4217 currency: ${shown(currency, 8)}`);
   if (MINOR_0.has(currency)) return 0;
   if (MINOR_3.has(currency)) return 3;
   if (MINOR_4.has(currency)) return 4;

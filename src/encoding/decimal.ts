@@ -1,4 +1,4 @@
-import { CharterError } from '../errors.js';
+import { CharterError, shown } from '../errors.js';
 
 /**
  * Exact decimal amounts as strings ("49.99"), compared and summed as scaled
@@ -17,7 +17,7 @@ export function isDecimal(s: unknown): s is string {
 export function parseDecimal(s: string): bigint {
   const m = typeof s === 'string' ? DECIMAL.exec(s) : null;
   if (!m) {
-    throw new CharterError('INVALID_ARGUMENT', `"${String(s).slice(0, 40)}" is not a non-negative decimal amount such as "49.99"`);
+    throw new CharterError('INVALID_ARGUMENT', `"${shown(s, 40)}" is not a non-negative decimal amount such as "49.99"`);
   }
   const frac = (m[2] ?? '').padEnd(DECIMAL_SCALE, '0');
   return BigInt(m[1]!) * FACTOR + BigInt(frac);

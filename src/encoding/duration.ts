@@ -1,4 +1,4 @@
-import { CharterError } from '../errors.js';
+import { CharterError, shown } from '../errors.js';
 import { parseDateTime } from './time.js';
 
 /**
@@ -11,7 +11,7 @@ const UNITS = [365 * 86400, 30 * 86400, 7 * 86400, 86400, 3600, 60, 1] as const;
 
 export function parseDuration(s: string): number {
   const m = typeof s === 'string' ? ISO.exec(s) : null;
-  if (!m) throw new CharterError('INVALID_ARGUMENT', `"${String(s).slice(0, 40)}" is not an ISO 8601 duration such as P30D or PT1H`);
+  if (!m) throw new CharterError('INVALID_ARGUMENT', `"${shown(s, 40)}" is not an ISO 8601 duration such as P30D or PT1H`);
   let total = 0;
   for (let i = 0; i < UNITS.length; i++) {
     const g = m[i + 1];

@@ -1,4 +1,4 @@
-import { CharterError } from '../errors.js';
+import { CharterError, shown } from '../errors.js';
 
 /**
  * Wall-clock arithmetic in IANA time zones, shared by the ledger's calendar
@@ -24,7 +24,7 @@ function formatFor(timeZone: string): Intl.DateTimeFormat {
         weekday: 'short',
       });
     } catch {
-      throw new CharterError('INVALID_ARGUMENT', `"${String(timeZone).slice(0, 40)}" is not an IANA time zone such as Europe/Paris or UTC`);
+      throw new CharterError('INVALID_ARGUMENT', `"${shown(timeZone, 40)}" is not an IANA time zone such as Europe/Paris or UTC`);
     }
     if (formats.size > 256) formats.clear();
     formats.set(timeZone, f);

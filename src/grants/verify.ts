@@ -3,7 +3,7 @@ import { verifyDecodedPresentation } from '../credentials/present.js';
 import type { Credential, CredentialVerification, StatusChecker } from '../credentials/types.js';
 import { DEFAULT_MAX_AGE_SECONDS } from '../credentials/time.js';
 import type { CharterResolver } from '../did/types.js';
-import { toReason, type Reason } from '../errors.js';
+import { toReason, type Reason, shown } from '../errors.js';
 import { GRANT_TYPE } from './issue.js';
 import { readGrantClaims, type GrantClaims } from './claims.js';
 import { actionCovered, normalizeResource, resourceCovered } from './scope.js';
@@ -141,7 +141,7 @@ async function decide(v: CredentialVerification, o: VerifyGrantOptions, resource
     if (o.owner !== undefined && (typeof o.owner !== 'string' || !o.owner.startsWith('did:'))) {
       reasons.push({ code: 'GRANT_NOT_OWNER', message: `no owner is known for ${resource.slice(0, 200)}, so no grant covers it` });
     } else if (o.owner !== undefined && v.issuer !== o.owner && !collective) {
-      reasons.push({ code: 'GRANT_NOT_OWNER', message: `the grant was issued by ${String(v.issuer).slice(0, 100)}, not by the owner of ${resource.slice(0, 200)}` });
+      reasons.push({ code: 'GRANT_NOT_OWNER', message: `the grant was issued by ${shown(v.issuer, 100)}, not by the owner of ${resource.slice(0, 200)}` });
     }
     // A pool's grant: its quorum, checked here whoever the owner is, and the owner's membership now.
     // Only for an otherwise authentic grant: no vote is fetched or verified for a forgery.

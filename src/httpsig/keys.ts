@@ -1,5 +1,5 @@
 import { constants, createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto';
-import { CharterError } from '../errors.js';
+import { CharterError, shown } from '../errors.js';
 import { importVerificationKey, verifySignature } from '../keys/index.js';
 import type { PublicJwk, Signer, VerificationKey } from '../keys/types.js';
 import { jwkThumbprint } from './thumbprint.js';
@@ -100,14 +100,14 @@ export function importHttpSigKey(jwk: unknown): HttpSigKey {
   if (raw.kty === 'RSA') {
     const { rsa, publicJwk } = importRsaKey(raw as Record<string, unknown>);
     const algs = (['rsa-pss-sha512', 'rsa-v1_5-sha256'] as const).filter((a) => raw.alg === undefined || JWK_ALGS[a].includes(String(raw.alg)));
-    if (algs.length === 0) throw new CharterError('ALG_KEY_MISMATCH', `the key says alg ${String(raw.alg).slice(0, 24)}, which does not fit an RSA key`);
+    if (algs.length === 0) throw new CharterError('ALG_KEY_MISMATCH', `the key says alg ${shown(raw.alg, 24)}, which does not fit an RSA key`);
     out = { alg: algs[0]!, algs, keyType: 'RSA', rsa, publicJwk, thumbprint: jwkThumbprint(publicJwk) };
   } else {
     const key = importVerificationKey(jwk as PublicJwk);
     const alg: HttpSigAlgorithm | undefined = key.keyType === 'Ed25519' ? 'ed25519' : key.keyType === 'P-256' ? 'ecdsa-p256-sha256' : undefined;
     if (!alg) throw new CharterError('UNSUPPORTED_KEY_TYPE', `RFC 9421 defines no signature algorithm for ${key.keyType} keys`);
     if (raw.alg !== undefined && !JWK_ALGS[alg].includes(String(raw.alg))) {
-      throw new CharterError('ALG_KEY_MISMATCH', `the key says alg ${String(raw.alg).slice(0, 24)}, which does not fit a ${key.keyType} key`);
+      throw new CharterError('ALG_KEY_MISMATCH', `the key says alg ${shown(raw.alg, 24)}, which does not fit a ${key.keyType} key`);
     }
     out = { alg, algs: [alg], keyType: key.keyType as 'Ed25519' | 'P-256', key, publicJwk: key.publicJwk, thumbprint: jwkThumbprint(key.publicJwk) };
   }

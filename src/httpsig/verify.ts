@@ -1,6 +1,6 @@
 import { isNumericDate, nowOf } from '../credentials/time.js';
 import type { InnerList, Item } from 'structured-headers';
-import { toReason, type Reason } from '../errors.js';
+import { toReason, type Reason, shown } from '../errors.js';
 import type { PublicJwk } from '../keys/types.js';
 import { parseSignatureInput, signatureBase, type ParsedSignatureInput } from './base.js';
 import { ComponentError, componentId, type MessageContext } from './components.js';
@@ -168,7 +168,7 @@ export async function verifyRequestSignature(request: RequestLike, options: Veri
     if (d.ok) return d;
     failures.push(d);
   }
-  if (failures.length === 0) return { ok: false, reasons: [refuse('SIGNATURE_TAG_MISMATCH', `no signature has the tag ${String(options.requiredTag).slice(0, 60)}`)] };
+  if (failures.length === 0) return { ok: false, reasons: [refuse('SIGNATURE_TAG_MISMATCH', `no signature has the tag ${shown(options.requiredTag, 60)}`)] };
   const first = failures[0]!;
   return { ...first, reasons: failures.length === 1 ? first.reasons : failures.flatMap((f) => f.reasons) };
 }

@@ -1,4 +1,4 @@
-import { CharterError } from '../errors.js';
+import { CharterError, shown } from '../errors.js';
 import type { JwsAlg, KeyType, PrivateJwk, PublicJwk } from './types.js';
 import { assertEcPublicKey, assertEd25519PublicKey, derivePublic } from './curves.js';
 
@@ -25,7 +25,7 @@ export function algForKeyType(t: KeyType): JwsAlg {
 /** RFC 8037 / RFC 7518: the one alg each key type may sign with. Throws UNSUPPORTED_ALG. */
 export function keyTypeForAlg(alg: string): KeyType {
   const t = typeof alg === 'string' && own(BY_ALG, alg) ? BY_ALG[alg] : undefined;
-  if (!t) throw new CharterError('UNSUPPORTED_ALG', `algorithm "${String(alg).slice(0, 20)}" is not allowed (EdDSA, ES256, ES256K)`);
+  if (!t) throw new CharterError('UNSUPPORTED_ALG', `algorithm "${shown(alg, 20)}" is not allowed (EdDSA, ES256, ES256K)`);
   return t;
 }
 
@@ -59,7 +59,7 @@ function readPublic(input: unknown): PublicJwk {
   if (typeof j.kty !== 'string') throw new CharterError('INVALID_KEY', 'a JWK needs a "kty" (RFC 7517 §4.1)');
   const crv = typeof j.crv === 'string' && own(KTY, j.crv) ? (j.crv as KeyType) : undefined;
   if (crv === undefined) {
-    throw new CharterError('UNSUPPORTED_KEY_TYPE', `unsupported JWK (kty ${j.kty.slice(0, 10)}, crv ${String(j.crv).slice(0, 12)}): use Ed25519, P-256 or secp256k1`);
+    throw new CharterError('UNSUPPORTED_KEY_TYPE', `unsupported JWK (kty ${j.kty.slice(0, 10)}, crv ${shown(j.crv, 12)}): use Ed25519, P-256 or secp256k1`);
   }
   if (j.kty !== KTY[crv]) throw new CharterError('INVALID_KEY', `a ${crv} JWK has kty "${KTY[crv]}", not "${j.kty.slice(0, 10)}"`);
   if (j.alg !== undefined && !(typeof j.alg === 'string' && JWK_ALG[crv].includes(j.alg))) {

@@ -1,3 +1,4 @@
+import { shown } from '../errors.js';
 import { addLayer, checkAud, checkExp, checkIat, checkNonce, guard, party, refuse, verifyRoot, type Ctx } from './common.js';
 import { hashAscii, hasWithheld, parseSdJwt, resolveClaims, resolveValue, verifyLayer, type SdLayer } from './sd.js';
 import { keyFromJwk, jwkThumbprint } from './trust.js';
@@ -70,7 +71,7 @@ async function verifyChain(ctx: Ctx, chain: string, label: string, expected: { a
     const layer = guard(() => parseSdJwt(tok, name), name);
     const info = addLayer(ctx, layer, name);
     const p = layer.payload;
-    if (p._sd_alg !== undefined && p._sd_alg !== 'sha-256') refuse('INVALID_CREDENTIAL', `${name} _sd_alg ${String(p._sd_alg).slice(0, 12)} is not supported (sha-256)`, name);
+    if (p._sd_alg !== undefined && p._sd_alg !== 'sha-256') refuse('INVALID_CREDENTIAL', `${name} _sd_alg ${shown(p._sd_alg, 12)} is not supported (sha-256)`, name);
     const claims = guard(() => resolveClaims(layer, name), name);
     const mandate = mandateOf(claims, name);
     let signer: string;
@@ -110,7 +111,7 @@ async function verifyChain(ctx: Ctx, chain: string, label: string, expected: { a
     const vct = mandate.vct;
     const last = i === tokens.length - 1;
     const k = vct === VCT.paymentOpen || vct === VCT.payment ? 'payment' : vct === VCT.checkoutOpen || vct === VCT.checkout ? 'checkout' : undefined;
-    if (!k) refuse('UNKNOWN_CONSTRAINT', `${name} is a mandate of type ${JSON.stringify(String(vct).slice(0, 60))}, which this verifier does not understand`, name);
+    if (!k) refuse('UNKNOWN_CONSTRAINT', `${name} is a mandate of type ${JSON.stringify(shown(vct, 60))}, which this verifier does not understand`, name);
     if (kind && k !== kind) refuse('DELEGATION_BROKEN', `${name} mixes payment and checkout mandates in one chain`, name);
     kind = k;
     const open = vct === VCT.paymentOpen || vct === VCT.checkoutOpen;
@@ -192,7 +193,7 @@ function executionDate(ctx: Ctx, closed: Record<string, unknown>, what: string):
   const at = dateSpan(closed.execution_date, ctx.opts.calendarTimeZone ?? 'UTC');
   if (!at) refuse('INVALID_CREDENTIAL', `${what} execution_date must be an ISO 8601 date or an RFC 3339 date-time with a zone`, what);
   if (at.start > (ctx.now + ctx.skew) * 1000)
-    refuse('CONSTRAINT_VIOLATED', `${what} is dated ${String(closed.execution_date).slice(0, 40)}, later than now: it cannot be executed yet`, what);
+    refuse('CONSTRAINT_VIOLATED', `${what} is dated ${shown(closed.execution_date, 40)}, later than now: it cannot be executed yet`, what);
 }
 
 /** Pre-set claims of an open payment mandate must reach the closed one unchanged (agent authorization §Verification 2). */

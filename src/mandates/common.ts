@@ -1,4 +1,4 @@
-import { CharterError, type CharterErrorCode, type Reason } from '../errors.js';
+import { CharterError, type CharterErrorCode, type Reason, shown } from '../errors.js';
 import type { JwsAlg } from '../keys/types.js';
 import { nowOf } from '../credentials/time.js';
 import { keyFromJwk, trustedKeysFor, jwkThumbprint, type TrustedKey } from './trust.js';
@@ -50,7 +50,7 @@ export function makeCtx(profile: MandateProfile, opts: VerifyMandateOptions): Ct
     try {
       new Intl.DateTimeFormat('en', { timeZone: opts.calendarTimeZone });
     } catch {
-      throw new CharterError('INVALID_ARGUMENT', `unknown time zone ${JSON.stringify(String(opts.calendarTimeZone).slice(0, 40))}`);
+      throw new CharterError('INVALID_ARGUMENT', `unknown time zone ${JSON.stringify(shown(opts.calendarTimeZone, 40))}`);
     }
   }
   return {
@@ -130,7 +130,7 @@ export function party(jwk: unknown, extra: Partial<MandateParty> = {}): MandateP
  */
 export async function verifyRoot(ctx: Ctx, layer: SdLayer, what: string, selfNamed: unknown[]): Promise<TrustedKey | undefined> {
   if (ctx.opts.skipIssuerVerification === true) {
-    if (!ctx.algorithms.includes(layer.header.alg as JwsAlg)) refuse('UNSUPPORTED_ALG', `${what} alg ${String(layer.header.alg).slice(0, 10)} is not accepted`, what);
+    if (!ctx.algorithms.includes(layer.header.alg as JwsAlg)) refuse('UNSUPPORTED_ALG', `${what} alg ${shown(layer.header.alg, 10)} is not accepted`, what);
     ctx.decision.issuerVerification = 'skipped';
     return undefined;
   }
@@ -139,8 +139,7 @@ export async function verifyRoot(ctx: Ctx, layer: SdLayer, what: string, selfNam
     refuse('UNTRUSTED_ISSUER', `no issuer key is pinned (trust.issuers) to verify ${what}; pass skipIssuerVerification: true only in tests`, what);
   }
   const keys = await trustedKeysFor(anchors, layer.header, { resolver: ctx.opts.trust.resolver, now: new Date(ctx.now * 1000) });
-  if (keys.length === 0)
-    refuse('UNTRUSTED_ISSUER', `${what} names a key (kid ${JSON.stringify(String(layer.header.kid ?? '').slice(0, 60))}) that is not among the pinned issuers`, what);
+  if (keys.length === 0) refuse('UNTRUSTED_ISSUER', `${what} names a key (kid ${JSON.stringify(shown(layer.header.kid ?? '', 60))}) that is not among the pinned issuers`, what);
   const ok = keys.find((k) => verifyLayer(layer, k.key, ctx.algorithms));
   if (ok) {
     ctx.decision.issuerVerification = 'verified';

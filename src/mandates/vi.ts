@@ -1,3 +1,4 @@
+import { shown } from '../errors.js';
 import { canonicalJson } from '../encoding/json.js';
 import { addLayer, checkAud, checkExp, checkIat, checkNonce, guard, party, refuse, verifyRoot, type Ctx } from './common.js';
 import { hashAscii, hasWithheld, parseSdJwt, resolveClaims, resolveValue, verifyLayer, duplicateSdDigest, type SdLayer } from './sd.js';
@@ -103,7 +104,7 @@ export async function verifyVi(ctx: Ctx, input: ViChainInput): Promise<void> {
   // credential-format §10: an unrecognized mandate vct is refused (the reference only notes it).
   const unknownVct = vcts.find((v) => typeof v === 'string' && !KNOWN_VCTS.has(v));
   if (unknownVct !== undefined)
-    refuse('UNKNOWN_CONSTRAINT', `L2 carries a mandate of type ${JSON.stringify(String(unknownVct).slice(0, 60))}, which this verifier does not understand`, 'L2');
+    refuse('UNKNOWN_CONSTRAINT', `L2 carries a mandate of type ${JSON.stringify(shown(unknownVct, 60))}, which this verifier does not understand`, 'L2');
 
   const pairs = pairMandates(l2, autonomous);
   for (const [i, [co, pm]] of pairs.entries()) checkPair(co, pm, autonomous, i);
@@ -320,7 +321,7 @@ function evaluateOpen(
       for (const c of constraints) {
         // A member of a constraint the agent withheld (max of an amount range...) would make the rest read as less strict.
         if (hasWithheld(c))
-          refuse('CONSTRAINT_VIOLATED', `${ref}: the ${String(isObj(c) ? c.type : 'constraint').slice(0, 60)} constraint hides members the user signed: present them all`, 'L2');
+          refuse('CONSTRAINT_VIOLATED', `${ref}: the ${shown(isObj(c) ? c.type : 'constraint', 60)} constraint hides members the user signed: present them all`, 'L2');
       }
       const result = checkViConstraints(constraints, fulfillment ?? {}, {
         mode: 'strict',

@@ -1,6 +1,6 @@
 import { identifierSet } from '../encoding/lists.js';
 import { randomUUID } from 'node:crypto';
-import { CharterError, type Reason } from '../errors.js';
+import { CharterError, type Reason, shown } from '../errors.js';
 import { isObj } from '../encoding/json.js';
 import { parseDateTime } from '../encoding/time.js';
 import { decodeJwt, issueCredential, schemaIdFor, soleSubject, verifyCredential } from '../credentials/index.js';
@@ -154,7 +154,7 @@ export async function readUsage(
       // takes a leap second or a two-digit offset, which no clock reads, so the use is undated, not "later".
       const at = parseDateTime(u.time);
       if (at === undefined) {
-        skip('INVALID_CREDENTIAL', `a use at ${String(u.time).slice(0, 40)} is not dated by an RFC 3339 date-time with a time zone`);
+        skip('INVALID_CREDENTIAL', `a use at ${shown(u.time, 40)} is not dated by an RFC 3339 date-time with a time zone`);
         continue;
       }
       if (!(at <= signedAt)) {

@@ -1,4 +1,4 @@
-import { toReason, type Reason } from '../errors.js';
+import { toReason, type Reason, shown } from '../errors.js';
 import type { CharterResolver } from '../did/types.js';
 import type { PublicJwk } from '../keys/types.js';
 import { listsKey } from '../did/methods.js';
@@ -167,7 +167,7 @@ export async function verifySdJwtGrant(token: string, options: VerifySdJwtGrantO
     if (options.owner !== undefined && (typeof options.owner !== 'string' || !options.owner.startsWith('did:'))) {
       reasons.push({ code: 'GRANT_NOT_OWNER', message: `no owner is known for ${resource.slice(0, 200)}, so no grant covers it` });
     } else if (options.owner !== undefined && v.issuer !== options.owner) {
-      reasons.push({ code: 'GRANT_NOT_OWNER', message: `the grant was issued by ${String(v.issuer).slice(0, 100)}, not by the owner of ${resource.slice(0, 200)}` });
+      reasons.push({ code: 'GRANT_NOT_OWNER', message: `the grant was issued by ${shown(v.issuer, 100)}, not by the owner of ${resource.slice(0, 200)}` });
     }
     // DataAccessGrant: the subject is the grantee, the party the key binding must prove is presenting.
     if (v.subject === undefined) reasons.push({ code: 'INVALID_CREDENTIAL', message: 'a grant names its grantee in "sub"' });

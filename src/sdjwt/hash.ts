@@ -1,3 +1,4 @@
+import { shown } from '../errors.js';
 import { createHash } from 'node:crypto';
 import type { SdHashAlg } from './types.js';
 
@@ -15,7 +16,7 @@ export function sdDigest(alg: SdHashAlg, data: string): string {
 
 /** The hasher @sd-jwt/core asks for: raw digest bytes of a string or buffer. */
 export function sdJwtHasher(data: string | ArrayBuffer, alg: string): Uint8Array {
-  if (!isSdHashAlg(alg)) throw new TypeError(`unsupported _sd_alg ${String(alg).slice(0, 20)}`);
+  if (!isSdHashAlg(alg)) throw new TypeError(`unsupported _sd_alg ${shown(alg, 20)}`);
   const h = createHash(NODE_HASH[alg]);
   h.update(typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data));
   return new Uint8Array(h.digest());

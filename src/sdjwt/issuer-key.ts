@@ -1,4 +1,4 @@
-import { toReason, type Reason } from '../errors.js';
+import { toReason, type Reason, shown } from '../errors.js';
 import { importVerificationKey, verifySignature } from '../keys/index.js';
 import type { PublicJwk, VerificationKey } from '../keys/types.js';
 import { checkJwtSignature, type DecodedJwt } from '../credentials/index.js';
@@ -31,8 +31,7 @@ export async function checkIssuerSignature(d: DecodedJwt, iss: string, options: 
   const issuerKeys = keys.map((k) => k.key.publicJwk);
   const kid = d.header.kid;
   const named = kid === undefined ? keys : keys.filter((k) => k.kid === kid);
-  if (named.length === 0)
-    return { reasons: [{ code: 'VERIFICATION_METHOD_NOT_FOUND', message: `no trusted key of ${iss.slice(0, 80)} has kid ${String(kid).slice(0, 60)}` }], issuerKeys };
+  if (named.length === 0) return { reasons: [{ code: 'VERIFICATION_METHOD_NOT_FOUND', message: `no trusted key of ${iss.slice(0, 80)} has kid ${shown(kid, 60)}` }], issuerKeys };
   const fitting = named.filter((k) => k.key.alg === d.header.alg);
   if (fitting.length === 0) return { reasons: [{ code: 'ALG_KEY_MISMATCH', message: `alg ${d.header.alg} does not fit the trusted keys of ${iss.slice(0, 80)}` }], issuerKeys };
   if (!fitting.some((k) => verifySignature(k.key, d.header.alg, d.signingInput, d.signature))) {

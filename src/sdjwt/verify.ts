@@ -1,4 +1,4 @@
-import { CharterError, toReason, type Reason } from '../errors.js';
+import { CharterError, toReason, type Reason, shown } from '../errors.js';
 import { decodeJwt, type DecodedJwt } from '../credentials/index.js';
 import { replicatedClaimConflicts } from '../credentials/jws.js';
 import { isMediaType } from '../credentials/media.js';
@@ -105,7 +105,7 @@ export async function verifySdJwtVc(token: string, options: VerifySdJwtVcOptions
   if (typeof p.jti === 'string') base.id = p.jti;
 
   if (!isSdJwtVcTyp(d.header.typ)) {
-    reasons.push({ code: 'INVALID_TYP', message: `typ "${String(d.header.typ).slice(0, 20)}" is not an SD-JWT VC (expected ${SD_JWT_VC_TYP})` });
+    reasons.push({ code: 'INVALID_TYP', message: `typ "${shown(d.header.typ, 20)}" is not an SD-JWT VC (expected ${SD_JWT_VC_TYP})` });
   }
   // RFC 7519 §5.3, as on the vc+jwt path: a header copy of iss, sub, exp... must equal the claim, or a
   // library that reads the header sees another issuer, subject or expiry than the one this check judged.
@@ -117,7 +117,7 @@ export async function verifySdJwtVc(token: string, options: VerifySdJwtVcOptions
   const sdAlg = Object.hasOwn(p, '_sd_alg') ? p._sd_alg : 'sha-256';
   const accepted: readonly SdHashAlg[] = options.sdAlgs ?? ['sha-256'];
   const alg: SdHashAlg | undefined = isSdHashAlg(sdAlg) && accepted.includes(sdAlg) ? sdAlg : undefined;
-  if (alg === undefined) reasons.push({ code: 'UNSUPPORTED_ALG', message: `_sd_alg "${String(sdAlg).slice(0, 20)}" is not accepted (${accepted.join(', ')})` });
+  if (alg === undefined) reasons.push({ code: 'UNSUPPORTED_ALG', message: `_sd_alg "${shown(sdAlg, 20)}" is not accepted (${accepted.join(', ')})` });
 
   let issuerKeys: Awaited<ReturnType<typeof checkIssuerSignature>>['issuerKeys'];
   if (typeof p.iss !== 'string' || p.iss.length === 0) {

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CharterError } from '../errors.js';
+import { CharterError, shown } from '../errors.js';
 import type { Home } from '../home/home.js';
 import { currentStatusListJwt } from '../status/index.js';
 import { DIRECTORY_PATH } from '../httpsig/index.js';
@@ -165,9 +165,7 @@ export async function serveHome(home: Home, options: ServeOptions = {}): Promise
         reject(new CharterError('ADDRESS_IN_USE', `${host}:${options.port ?? 0} is already in use: choose another port (charter serve --port N)`, { cause: e }));
       // A host that does not resolve or is not this machine's, or a port this user may not bind: the caller's choice to fix.
       else if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN' || e.code === 'EADDRNOTAVAIL' || e.code === 'EACCES' || e.code === 'EINVAL')
-        reject(
-          new CharterError('INVALID_ARGUMENT', `cannot listen on ${String(host).slice(0, 100)}:${options.port ?? 0} (${e.code}): choose a local address and port`, { cause: e }),
-        );
+        reject(new CharterError('INVALID_ARGUMENT', `cannot listen on ${shown(host, 100)}:${options.port ?? 0} (${e.code}): choose a local address and port`, { cause: e }));
       else reject(e);
     });
     server.listen(options.port ?? 0, host, () => resolve());

@@ -1,6 +1,6 @@
 import { identifierSet } from '../encoding/lists.js';
 import { createListWatermark } from './rollback.js';
-import { CharterError, toReason, type Reason } from '../errors.js';
+import { CharterError, toReason, type Reason, shown } from '../errors.js';
 import { canonicalJson } from '../encoding/json.js';
 import { importVerificationKey, verifySignature } from '../keys/index.js';
 import type { PublicJwk, VerificationKey } from '../keys/types.js';
@@ -167,8 +167,7 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
     }
     // §5.1: typ statuslist+jwt, sub the URL it was fetched from, iat, optional exp and ttl.
     // RFC 7515 §4.1.9: "statuslist+jwt" and "application/statuslist+jwt" name the same media type.
-    if (!isMediaType(d.header.typ, STATUS_LIST_JWT_TYP))
-      throw unavailable(`the document at ${new URL(url).host} is not a Status List Token (typ ${String(d.header.typ).slice(0, 30)})`);
+    if (!isMediaType(d.header.typ, STATUS_LIST_JWT_TYP)) throw unavailable(`the document at ${new URL(url).host} is not a Status List Token (typ ${shown(d.header.typ, 30)})`);
     const p = d.payload;
     if (p.sub !== url) throw unavailable('the Status List Token names another URL in "sub"');
     if (!num(p.iat)) throw unavailable('the Status List Token has no numeric "iat"');

@@ -1,4 +1,4 @@
-import { CharterError } from '../errors.js';
+import { CharterError, shown } from '../errors.js';
 import type {
   AccessReceiptRecord,
   AuditAppend,
@@ -98,7 +98,7 @@ export function reservationRows(rows: Row[], scale: (amount: unknown) => string)
  */
 const ms = (v: unknown) => {
   const n = Number(v);
-  return Number.isFinite(n) && Math.abs(n) <= 8.64e15 ? new Date(n).toISOString() : `not a time: ${String(v).slice(0, 40)}`;
+  return Number.isFinite(n) && Math.abs(n) <= 8.64e15 ? new Date(n).toISOString() : `not a time: ${shown(v, 40)}`;
 };
 
 /** An audit entry's columns, without the evidence kept in its row. */

@@ -1,4 +1,4 @@
-import { CharterError } from '../../errors.js';
+import { CharterError, shown } from '../../errors.js';
 import { documentResolver } from '../../did/index.js';
 import type { CharterResolver, DIDDocument } from '../../did/types.js';
 
@@ -25,7 +25,7 @@ const ERRORS: Record<string, 'DID_NOT_FOUND' | 'INVALID_DID' | 'UNSUPPORTED_DID_
 };
 
 function checkSyntax(did: string): void {
-  if (typeof did !== 'string' || did.length > MAX_DID || !DID.test(did)) throw new CharterError('INVALID_DID', `malformed DID: ${String(did).slice(0, 80)}`);
+  if (typeof did !== 'string' || did.length > MAX_DID || !DID.test(did)) throw new CharterError('INVALID_DID', `malformed DID: ${shown(did, 80)}`);
 }
 
 async function load(agent: DidResolvingAgent, did: string): Promise<DIDDocument> {

@@ -1,6 +1,6 @@
 import { accessSync, closeSync, constants, fchmodSync, lstatSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { CharterError } from '../../errors.js';
+import { CharterError, shown } from '../../errors.js';
 import type { Store } from '../types.js';
 import { MIGRATIONS } from './schema.js';
 import { wrap } from './wrap.js';
@@ -70,7 +70,7 @@ function badPath(path: string, cause: unknown, what: string): CharterError {
 export async function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Promise<Store> {
   const busy = options.busyTimeoutMs ?? 10_000;
   if (!Number.isInteger(busy) || busy < 0) throw new TypeError('busyTimeoutMs must be a non-negative integer');
-  for (const p of options.pragmas ?? []) if (typeof p !== 'string' || !PRAGMA.test(p)) throw new TypeError(`not a PRAGMA statement: ${String(p).slice(0, 40)}`);
+  for (const p of options.pragmas ?? []) if (typeof p !== 'string' || !PRAGMA.test(p)) throw new TypeError(`not a PRAGMA statement: ${shown(p, 40)}`);
   if (path !== ':memory:') prepareSqliteFile(path);
   const db = wrap(() => new Database(path));
   wrap(() => {
