@@ -1,4 +1,5 @@
 import { CharterError, type Reason } from '../errors.js';
+import { checkReputationThresholds } from '../reputation/score.js';
 import { soleSubject, verifyPresentation } from '../credentials/index.js';
 import type { CredentialVerification } from '../credentials/types.js';
 import { DEFAULT_MAX_AGE_SECONDS, nowOf } from '../credentials/time.js';
@@ -11,17 +12,7 @@ import { AGENT_AUTHORITY_TYPE, AGENT_IDENTITY_TYPE, type AgentDecision, type Age
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const ofType = (t: string) => (c: CredentialVerification) => c.credential?.type.includes(t) === true;
 
-/**
- * The reputation thresholds of a trust rule, checked where the rule is given:
- * a NaN or negative minReputation would compare false with every score and
- * turn the gate off without a word.
- */
-export function checkReputationThresholds(who: string, t: { minReputation?: unknown; minAttesters?: unknown }): void {
-  const r = t.minReputation;
-  if (r !== undefined && !(typeof r === 'number' && r >= 0 && r <= 1)) throw new TypeError(`${who}: trust.minReputation must be a number from 0 to 1`);
-  const n = t.minAttesters;
-  if (n !== undefined && !(Number.isSafeInteger(n) && (n as number) >= 0)) throw new TypeError(`${who}: trust.minAttesters must be a whole number of attesters`);
-}
+export { checkReputationThresholds };
 
 function checkOptions(o: VerifyAgentOptions): void {
   if (!o || typeof o.resolver?.resolveKey !== 'function') throw new TypeError('verifyAgent needs options.resolver');
@@ -29,7 +20,7 @@ function checkOptions(o: VerifyAgentOptions): void {
   if (typeof o.aud !== 'string' || o.aud.length === 0) throw new TypeError('verifyAgent needs options.aud');
   if (!isObj(o.trust)) throw new TypeError('verifyAgent needs options.trust ({ principals } or { anyPrincipal: true })');
   if (o.trust.minReputation !== undefined && typeof o.reputation !== 'function') throw new TypeError('trust.minReputation needs options.reputation (a reputation source)');
-  checkReputationThresholds('verifyAgent', o.trust);
+  checkReputationThresholds('verifyAgent: trust', o.trust);
   checkTrustLists('verifyAgent', o.trust);
   for (const gone of ['ledger', 'record', 'reservationId', 'at'] as const) {
     if ((o as unknown as Record<string, unknown>)[gone] !== undefined) {

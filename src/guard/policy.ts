@@ -106,7 +106,7 @@ export function checkTrust(who: string, t: AgentTrust | undefined, reputation: R
   if (!t || typeof t !== 'object') throw new TypeError(`${who}: trust is required ({ principals } or { anyPrincipal: true })`);
   if (!t.anyPrincipal && !(Array.isArray(t.principals) && t.principals.length > 0)) throw new TypeError(`${who}: trust needs principals (DIDs) or anyPrincipal: true`);
   if (t.minReputation !== undefined && typeof reputation !== 'function') throw new TypeError(`${who}: trust.minReputation needs a reputation source`);
-  checkReputationThresholds(who, t);
+  checkReputationThresholds(`${who}: trust`, t);
   checkTrustLists(who, t);
 }
 

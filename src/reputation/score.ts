@@ -66,14 +66,27 @@ export function reputationReasons(s: { score: number | null; attesters: number }
   return [];
 }
 
+/**
+ * Reputation thresholds, checked where they are given: a NaN or negative
+ * minReputation would compare false with every score, and a minAttesters of
+ * "two" or NaN would ask for no attester at all, turning the gate off
+ * without a word (TypeError, a caller's mistake).
+ */
+export function checkReputationThresholds(who: string, t: { minReputation?: unknown; minAttesters?: unknown }): void {
+  const r = t.minReputation;
+  if (r !== undefined && !(typeof r === 'number' && r >= 0 && r <= 1)) throw new TypeError(`${who}.minReputation must be a number from 0 to 1`);
+  const n = t.minAttesters;
+  if (n !== undefined && !(Number.isSafeInteger(n) && (n as number) >= 0)) throw new TypeError(`${who}.minAttesters must be a whole number of attesters`);
+}
+
 /** A threshold on scoreAgent, as a decision (REPUTATION_TOO_LOW). */
 export async function checkReputation(
   agentDid: string,
   attestations: readonly string[],
   opts: { minReputation: number; minAttesters?: number; policy: ScorePolicy },
 ): Promise<ReputationCheck> {
-  if (typeof opts?.minReputation !== 'number' || !(opts.minReputation >= 0 && opts.minReputation <= 1))
-    throw new TypeError('checkReputation needs minReputation (a score in [0, 1])');
+  if (typeof opts?.minReputation !== 'number') throw new TypeError('checkReputation needs minReputation (a score in [0, 1])');
+  checkReputationThresholds('checkReputation: opts', opts);
   const s = await scoreAgent(agentDid, attestations, opts.policy);
   const reasons = reputationReasons(s, opts.minReputation, opts.minAttesters ?? 1);
   return { ok: reasons.length === 0, reasons, score: s.score, counted: s.counted };
