@@ -46,3 +46,31 @@ describe('Veramo charterVerifyAgent: a presentation bound to another request is 
     expect([plain.ok, plain.reasons]).toEqual([true, []]);
   });
 });
+
+describe('Veramo charterVerifyGrant: a presentation bound to another request is refused', () => {
+  let w: World;
+  let plugin: CharterVeramoPlugin;
+  beforeAll(async () => {
+    w = await openWorld();
+    plugin = new CharterVeramoPlugin({ resolver: w.resolver, status: w.status, aud: API, trust: { principals: [w.principal.did] } });
+  });
+  afterAll(async () => w.close());
+  const ctx = {} as never;
+  const check = (grant: string, resource = 'photos/2') => plugin.methods.charterVerifyGrant({ grant, resource, action: 'read', owner: w.alice.did, allowMissingNonce: true }, ctx);
+
+  it('bound to GET photos/1, to an MCP call, or carrying htm, htu or mcp alone: REQUEST_MISMATCH; unbound: allowed', async () => {
+    const g = await w.grant();
+    const cases: [string, string][] = [
+      ['GET photos/1', await bound(w.app, [g.jwt], { url: 'https://api.example/photos/1' })],
+      ['htm alone', await createPresentation({ holder: w.app, credentials: [g.jwt], aud: API, claims: { htm: 'GET' } })],
+      ['htu alone', await createPresentation({ holder: w.app, credentials: [g.jwt], aud: API, claims: { htu: 'https://api.example/photos/2' } })],
+      ['mcp alone', await createPresentation({ holder: w.app, credentials: [g.jwt], aud: API, claims: { mcp: { tool: 'read_photo', args: 'sha256-x' } } })],
+    ];
+    for (const [what, vp] of cases) {
+      const d = await check(vp);
+      expect([what, d.ok, d.reasons.map((r) => r.code)]).toEqual([what, false, expect.arrayContaining(['REQUEST_MISMATCH'])]);
+    }
+    const plain = await check(await createPresentation({ holder: w.app, credentials: [g.jwt], aud: API }));
+    expect([plain.ok, plain.reasons]).toEqual([true, []]);
+  });
+});

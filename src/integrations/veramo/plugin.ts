@@ -117,7 +117,7 @@ export class CharterVeramoPlugin implements IAgentPlugin {
   /** Does the grant (or a presentation of it) allow `action` on `resource` now? */
   async charterVerifyGrant(args: CharterVerifyGrantArgs, context: CharterContext): Promise<GrantDecision> {
     const { resolver, status } = this.#toolsFor(context);
-    return verifyGrant(args.grant, {
+    const d = await verifyGrant(args.grant, {
       resolver,
       status,
       resource: args.resource,
@@ -131,6 +131,9 @@ export class CharterVeramoPlugin implements IAgentPlugin {
       nonce: args.nonce,
       allowMissingNonce: args.allowMissingNonce,
     });
+    // As in charterVerifyAgent: a presentation bound to one HTTP request or MCP call is for that call only.
+    const foreign = boundElsewhere(args.grant);
+    return foreign.length === 0 ? d : { ...d, ok: false, reasons: [...d.reasons, ...foreign] };
   }
 
   /** Commits the spend a recorded charterVerifyAgent reserved (the transaction happened). Throws RESERVATION_NOT_FOUND. */
