@@ -55,7 +55,11 @@ describe('an unsigned token carrying an unprintable value is refused, never a cr
 
   it.each(POISON.map((p) => [JSON.stringify(p), p]))('vc+jwt and vp+jwt with typ or alg %s', async (_, poison) => {
     const body = { iss: ISS, '@context': ['https://www.w3.org/ns/credentials/v2'], type: ['VerifiableCredential'], issuer: ISS, credentialSubject: { id: ISS } };
-    for (const header of [{ alg: 'EdDSA', typ: poison }, { alg: poison, typ: 'vc+jwt' }, { alg: 'EdDSA', typ: 'vc+jwt', kid: poison }]) {
+    for (const header of [
+      { alg: 'EdDSA', typ: poison },
+      { alg: poison, typ: 'vc+jwt' },
+      { alg: 'EdDSA', typ: 'vc+jwt', kid: poison },
+    ]) {
       const jwt = `${b(header)}.${b(body)}.AAAA`;
       expect((await verifyCredential(jwt, { resolver })).ok).toBe(false);
       expect((await verifyPresentation(jwt, { resolver, aud: 'a', nonce: 'n' })).ok).toBe(false);
