@@ -89,12 +89,27 @@ export type TransactionOutcome<T, D = AgentDecision> =
       receipt?: string;
     };
 
-function checkRequest(presentation: unknown, request: TransactionRequest, who: string): void {
+/** A caller's `binding` and `now`, checked as the request is taken (TypeError: a caller's mistake, never a decision). */
+function checkBindingAndNow(who: string, request: { binding?: unknown; now?: unknown }): void {
+  const b = request.binding;
+  if (b !== undefined && (typeof b !== 'object' || b === null || Array.isArray(b))) throw new TypeError(`${who}: request.binding must be an object of transport claims`);
+  const n = request.now;
+  if (n !== undefined && !(n instanceof Date && Number.isFinite(n.getTime()))) throw new TypeError(`${who}: request.now must be a valid Date`);
+}
+
+function checkRequest(request: TransactionRequest, who: string): void {
   if (!request?.verifier || typeof request.verifier.issueNonce !== 'function') throw new TypeError(`${who}: request.verifier must come from createVerifier()`);
   if (typeof request.action !== 'string' || request.action.length === 0) throw new TypeError(`${who}: request.action is required`);
   checkTrust(who, request.trust, request.reputation);
-  if (presentation !== undefined && typeof presentation !== 'string') throw new TypeError(`${who}: the presentation must be a JWT string`);
+  checkBindingAndNow(who, request);
 }
+
+/**
+ * The presentation as sent: what is not a string (null, a number, an object
+ * from a queue message) is no presentation, a 401 with a receipt like any
+ * refusal, never a TypeError thrown at the caller's caller.
+ */
+const sent = (presentation: unknown): string | undefined => (typeof presentation === 'string' ? presentation : undefined);
 
 /**
  * The pipeline's decision for a transaction, without running anything: an
@@ -103,11 +118,11 @@ function checkRequest(presentation: unknown, request: TransactionRequest, who: s
  * callers that run the transaction themselves (the Veramo plugin, the CLI).
  */
 export async function authorizeTransaction(presentation: string, request: TransactionRequest): Promise<GuardDecision> {
-  checkRequest(presentation, request, 'authorizeTransaction');
+  checkRequest(request, 'authorizeTransaction');
   const binding: Binding = request.binding !== undefined ? { kind: 'claims', claims: request.binding } : { kind: 'none' };
   return decide(
     request.verifier,
-    presentation,
+    sent(presentation),
     {
       kind: 'agent',
       action: request.action,
@@ -135,7 +150,7 @@ export async function guardTransaction<T>(
   request: TransactionRequest & Settlement<T>,
   fn: (decision: AgentDecision, run: TransactionRun) => T | Promise<T>,
 ): Promise<TransactionOutcome<T>> {
-  checkRequest(presentation, request, 'guardTransaction');
+  checkRequest(request, 'guardTransaction');
   if (typeof fn !== 'function') throw new TypeError('guardTransaction: fn must be a function');
   return run(await authorizeTransaction(presentation, request), (d) => d.agent, request, fn);
 }
@@ -233,6 +248,7 @@ export type MandateChain = ViChainInput | Ap2ChainInput | string;
 function checkMandateRequest(chain: unknown, request: MandatePaymentRequest, who: string): void {
   if (!request?.verifier || typeof request.verifier.issueNonce !== 'function') throw new TypeError(`${who}: request.verifier must come from createVerifier()`);
   checkMandatePolicy(who, request);
+  checkBindingAndNow(who, request);
   if (chain !== undefined && typeof chain !== 'string' && (typeof chain !== 'object' || chain === null))
     throw new TypeError(`${who}: the chain must be a string or the profile's input object`);
 }

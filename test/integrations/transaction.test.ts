@@ -269,7 +269,43 @@ describe('guardTransaction', () => {
 
   it('misuse is a TypeError', async () => {
     const verifier = w.verifier();
-    await expect(guardTransaction(42 as unknown as string, { verifier, action: 'x', trust: trust() }, () => 1)).rejects.toThrow(TypeError);
+    // (A presentation that is no string is no presentation, a 401: below.)
+    await expect(guardTransaction('a.b.c', { verifier, action: '', trust: trust() }, () => 1)).rejects.toThrow(TypeError);
     await expect(guardTransaction('a.b.c', { action: 'x', trust: trust() } as never, () => 1)).rejects.toThrow(TypeError);
+  });
+});
+
+describe('guardTransaction and authorizeTransaction take any presentation a queue message may hold', () => {
+  it.each([
+    ['null', null],
+    ['a number', 42],
+    ['an object', { jwt: 'x' }],
+    ['an array', ['a.b.c']],
+    ['true', true],
+  ])('%s: a 401 INVALID_PRESENTATION with a signed receipt; fn never runs', async (_, presentation) => {
+    const signer = await w.home.issuer('alice');
+    const verifier = w.verifier({ receipts: { signer } });
+    let ran = false;
+    const r = await guardTransaction(presentation as never, { verifier, action: 'purchase', amount: '1 USD', trust: trust() }, () => {
+      ran = true;
+    });
+    expect(ran).toBe(false);
+    expect(r).toMatchObject({ ok: false, status: 401, reasons: [{ code: 'INVALID_PRESENTATION' }] });
+    expect(typeof (r as { receipt?: string }).receipt).toBe('string');
+    const d = await authorizeTransaction(presentation as never, { verifier, action: 'purchase', amount: '1 USD', trust: trust() });
+    expect(d).toMatchObject({ ok: false, status: 401 });
+  });
+
+  it('a binding that is no object of claims, or a now that is no valid Date, is a TypeError naming the option', async () => {
+    const verifier = w.verifier();
+    const vp = await present([await w.mandate()]);
+    const base = { verifier, action: 'purchase', amount: '1 USD', trust: trust() };
+    for (const binding of [null, 'GET /x', ['htm'], 42]) {
+      await expect(authorizeTransaction(vp, { ...base, binding: binding as never })).rejects.toThrow(/request\.binding/);
+      await expect(guardTransaction(vp, { ...base, binding: binding as never }, () => 1)).rejects.toThrow(/request\.binding/);
+    }
+    for (const now of ['2026-01-01', 1_700_000_000_000, new Date(NaN), {}]) {
+      await expect(authorizeTransaction(vp, { ...base, now: now as never })).rejects.toThrow(/request\.now/);
+    }
   });
 });
