@@ -1,5 +1,6 @@
 import { sha256Digest } from '../../encoding/json.js';
 import type { Reason } from '../../errors.js';
+import type { SpendState } from '../../guard/spend.js';
 
 /**
  * How a KYA presentation travels with an MCP tool call. MCP reserves `_meta`
@@ -10,6 +11,8 @@ export const PRESENTATION_META = 'charter.dev/presentation';
 export const REFUSAL_META = 'charter.dev/refusal';
 /** The verifier's signed decision receipt, on an allowed result and on a refusal alike. */
 export const RECEIPT_META = 'charter.dev/receipt';
+/** What became of an allowed call's spend (a `ToolSpend`), on every result the tool body returned. */
+export const SPEND_META = 'charter.dev/spend';
 
 /**
  * The claims binding a presentation to one tool call, as `htm`/`htu` bind
@@ -33,4 +36,24 @@ export interface ToolRefusal {
   reasons: Reason[];
   /** A fresh nonce, when the verifier requires one (challenge mode): present again with it. */
   nonce?: string;
+}
+
+/** What an allowed tool call carries in `result._meta["charter.dev/spend"]`: what became of its reserved spend. */
+export interface ToolSpend {
+  /**
+   * committed (the body succeeded), released (it threw or returned `isError`), none (no cumulative
+   * limit: nothing was reserved), or held: the store failed while settling, so the reservation still
+   * counts against every budget and is settled in the background (`settleError` says why).
+   */
+  state: SpendState | 'none';
+  /**
+   * With `holdTimeoutSeconds`: the body finished after the hold ran out (its AbortSignal fired), so the
+   * ledger had released the reservation and others may have spent that budget meanwhile; a commit
+   * still records the spend, which may pass a limit: treat it as an incident.
+   */
+  holdExpired?: true;
+  /** Why settling failed (state `held`). */
+  settleError?: Reason;
+  /** With a receipts verifier: the settlement receipt, when the commit or release was already logged. */
+  settlement?: string;
 }

@@ -2,7 +2,7 @@ import { createPresentation } from '../../credentials/index.js';
 import type { Issuer } from '../../credentials/types.js';
 import { orderChain } from '../../agents/index.js';
 import type { MandateChain } from '../../guard/transaction.js';
-import { PRESENTATION_META, RECEIPT_META, REFUSAL_META, toolBinding, type ToolRefusal } from './binding.js';
+import { PRESENTATION_META, RECEIPT_META, REFUSAL_META, SPEND_META, toolBinding, type ToolRefusal, type ToolSpend } from './binding.js';
 
 export interface ToolPresenter {
   /** The agent, signing with its authentication key (a Home gives it: `await home.issuer('shopper')`). */
@@ -52,6 +52,12 @@ export function toolRefusal(result: unknown): ToolRefusal | undefined {
 export function toolReceipt(result: unknown): string | undefined {
   const r = (result as { _meta?: Record<string, unknown> } | null)?._meta?.[RECEIPT_META];
   return typeof r === 'string' ? r : undefined;
+}
+
+/** What became of a guarded tool call's spend (committed, released, held, none; `holdExpired`), if the tool ran. */
+export function toolSpend(result: unknown): ToolSpend | undefined {
+  const r = (result as { _meta?: Record<string, unknown> } | null)?._meta?.[SPEND_META] as ToolSpend | undefined;
+  return r && typeof r === 'object' && typeof r.state === 'string' ? r : undefined;
 }
 
 /**

@@ -1,12 +1,23 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { CharterError, HTTP_STATUS, isCharterError, type Reason } from '../../errors.js';
+import { CharterError, HTTP_STATUS, isCharterError, toReason, type Reason } from '../../errors.js';
 import type { AgentDecision, AgentTrust } from '../../agents/types.js';
 import type { AmountInput } from '../../agents/limits.js';
 import type { Verifier } from '../../guard/verifier.js';
 import { checkMandatePolicy, checkTrust, syncValue, type ReputationSource } from '../../guard/policy.js';
-import { guardMandatePayment, guardTransaction, type MandateChain, type TransactionOutcome } from '../../guard/transaction.js';
+import {
+  authorizeMandatePayment,
+  authorizeTransaction,
+  guardMandatePayment,
+  guardTransaction,
+  type MandateChain,
+  type MandatePaymentRequest,
+  type TransactionOutcome,
+  type TransactionRequest,
+  type TransactionRun,
+} from '../../guard/transaction.js';
+import { decide, type GuardDecision } from '../../guard/decide.js';
 import type { MandateDecision, MandateProfile, MandateTrust } from '../../mandates/types.js';
-import { PRESENTATION_META, RECEIPT_META, REFUSAL_META, toolBinding, type ToolRefusal } from './binding.js';
+import { PRESENTATION_META, RECEIPT_META, REFUSAL_META, SPEND_META, toolBinding, type ToolRefusal, type ToolSpend } from './binding.js';
 
 export interface ToolGuardOptions<Args> {
   verifier: Verifier;
@@ -46,14 +57,22 @@ export interface MandateToolGuardOptions<Args> {
   amount?: (args: Args) => AmountInput | undefined;
 }
 
-export type GuardedMandateToolHandler<Args, Extra> = (args: Args, extra: Extra, decision: MandateDecision) => CallToolResult | Promise<CallToolResult>;
+/**
+ * A paid tool's body: `run.signal` aborts when the spend's hold runs out (a verifier with
+ * `holdTimeoutSeconds`; never otherwise): stop before spending, pass it on (fetch, a payment SDK).
+ */
+export type GuardedMandateToolHandler<Args, Extra> = (args: Args, extra: Extra, decision: MandateDecision, run: TransactionRun) => CallToolResult | Promise<CallToolResult>;
 
 /** The part of the SDK's `RequestHandlerExtra` the guard reads: the request's `_meta`. */
 export interface ToolExtra {
   _meta?: Record<string, unknown>;
 }
 
-export type GuardedToolHandler<Args, Extra> = (args: Args, extra: Extra, decision: AgentDecision) => CallToolResult | Promise<CallToolResult>;
+/**
+ * A guarded tool's body: `run.signal` aborts when the spend's hold runs out (a verifier with
+ * `holdTimeoutSeconds`; never otherwise): stop before spending, pass it on (fetch, a payment SDK).
+ */
+export type GuardedToolHandler<Args, Extra> = (args: Args, extra: Extra, decision: AgentDecision, run: TransactionRun) => CallToolResult | Promise<CallToolResult>;
 
 const refusal = (r: ToolRefusal, receipt?: string): CallToolResult => ({
   isError: true,
@@ -61,9 +80,19 @@ const refusal = (r: ToolRefusal, receipt?: string): CallToolResult => ({
   _meta: { [REFUSAL_META]: r, ...(receipt !== undefined ? { [RECEIPT_META]: receipt } : {}) },
 });
 
-/** The handler's result with the decision receipt added to its `_meta`. */
-const withReceipt = (result: CallToolResult, receipt: string | undefined): CallToolResult =>
-  receipt === undefined || typeof result !== 'object' || result === null ? result : { ...result, _meta: { ...result._meta, [RECEIPT_META]: receipt } };
+/** What became of an allowed call's spend, as `_meta["charter.dev/spend"]` carries it. */
+const spendOf = (outcome: Extract<TransactionOutcome<CallToolResult, unknown>, { ok: true }>): ToolSpend => ({
+  state: outcome.spend,
+  ...(outcome.holdExpired ? { holdExpired: true as const } : {}),
+  ...(outcome.settleError !== undefined ? { settleError: toReason(outcome.settleError, 'STORE_UNAVAILABLE') } : {}),
+  ...(outcome.settlement !== undefined ? { settlement: outcome.settlement } : {}),
+});
+
+/** The handler's result with the decision receipt and the spend's outcome added to its `_meta`. */
+const withOutcome = (result: CallToolResult, receipt: string | undefined, spend: ToolSpend): CallToolResult =>
+  typeof result !== 'object' || result === null
+    ? result
+    : { ...result, _meta: { ...result._meta, [SPEND_META]: spend, ...(receipt !== undefined ? { [RECEIPT_META]: receipt } : {}) } };
 
 /**
  * A tool callback for `McpServer.registerTool(name, config, guardTool(name,
@@ -73,9 +102,14 @@ const withReceipt = (result: CallToolResult, receipt: string | undefined): CallT
  * bound to this tool and these arguments, and allowed by the agent's
  * mandate chain for this action, amount and counterparty. The spend is
  * reserved before the handler runs, committed when it returns a result
- * without `isError`, released when it throws or returns `isError`.
+ * without `isError`, released when it throws or returns `isError`; the
+ * handler's fourth argument carries an AbortSignal that fires when the
+ * hold runs out (`holdTimeoutSeconds`). The result's `_meta` carries what
+ * became of the spend (`charter.dev/spend`: state, `holdExpired`,
+ * `settleError`) and, with a receipts verifier, the decision receipt.
  * Otherwise the call returns an error result whose `_meta` carries the
- * Charter code and every reason, and the handler never runs.
+ * Charter code and every reason (and the signed receipt of the refusal,
+ * a missing presentation included), and the handler never runs.
  */
 export function guardTool<Args extends Record<string, unknown>, Extra extends ToolExtra = ToolExtra>(
   name: string,
@@ -125,21 +159,21 @@ export function guardTool<Args extends Record<string, unknown>, Extra extends To
   return async (args: Args, extra: Extra) => {
     const proof = extra?._meta?.[PRESENTATION_META];
     const present = paid ? proof !== undefined && proof !== null && (typeof proof === 'string' || typeof proof === 'object') : typeof proof === 'string';
-    if (!present) {
-      const what = paid ? 'its payment mandate chain' : "the agent's presentation";
-      return refuse(401, [{ code: 'INVALID_PRESENTATION', message: `${name} is a transaction: send ${what} in _meta["${PRESENTATION_META}"]` }]);
-    }
     // What the arguments say (a malformed amount, a value JSON cannot carry: a 400), before anything runs.
-    let run: () => Promise<TransactionOutcome<CallToolResult, unknown>>;
+    let run: (() => Promise<TransactionOutcome<CallToolResult, unknown>>) | undefined;
+    // The pipeline's decision on this call when it carries no proof (a refusal, signed and logged).
+    let unproven: (() => Promise<GuardDecision>) | undefined;
+    let binding: Record<string, unknown> | undefined;
+    let malformed: Reason | undefined;
     try {
+      binding = toolBinding(name, args);
       const amount = syncValue(options.amount?.(args));
-      const binding = toolBinding(name, args);
       if (paid) {
         const m = (options as MandateToolGuardOptions<Args>).mandate;
         const payee = typeof m.payee === 'function' ? syncValue(m.payee(args)) : m.payee;
         const checkoutHash = syncValue(m.checkoutHash?.(args));
         const openCheckoutHash = syncValue(m.openCheckoutHash?.(args));
-        const request = {
+        const request: MandatePaymentRequest = {
           verifier,
           profile: m.profile,
           trust: m.trust,
@@ -151,9 +185,11 @@ export function guardTool<Args extends Record<string, unknown>, Extra extends To
           ...(m.l1Vct !== undefined ? { l1Vct: m.l1Vct } : {}),
           // Chain layers have no place for an mcp claim: one that carries none is bound by aud and its used-once nonce.
           binding,
-          succeeded,
         };
-        run = () => guardMandatePayment(proof as MandateChain, request, (decision) => (handler as GuardedMandateToolHandler<Args, Extra>)(args, extra, decision));
+        run = () =>
+          guardMandatePayment(proof as MandateChain, { ...request, succeeded }, (decision, r) => (handler as GuardedMandateToolHandler<Args, Extra>)(args, extra, decision, r));
+        // authorizeMandatePayment takes an absent chain (undefined) and refuses it through the pipeline.
+        unproven = () => authorizeMandatePayment(undefined as unknown as MandateChain, request);
       } else {
         const o = options as ToolGuardOptions<Args>;
         // Values the arguments give are the caller's input: one of the wrong type is a 400, as a bad amount is.
@@ -162,7 +198,7 @@ export function guardTool<Args extends Record<string, unknown>, Extra extends To
         if (typeof action !== 'string' || action.length === 0) throw new CharterError('INVALID_ARGUMENT', 'the arguments name no action (a non-empty string)');
         if (counterparty !== undefined && typeof counterparty !== 'string')
           throw new CharterError('INVALID_ARGUMENT', 'the counterparty the arguments name must be a string (a DID)');
-        const request = {
+        const request: TransactionRequest = {
           verifier,
           action,
           ...(amount !== undefined ? { amount } : {}),
@@ -170,16 +206,30 @@ export function guardTool<Args extends Record<string, unknown>, Extra extends To
           trust: o.trust,
           ...(o.reputation ? { reputation: o.reputation } : {}),
           binding,
-          succeeded,
         };
-        run = () => guardTransaction(proof as string, request, (decision) => (handler as GuardedToolHandler<Args, Extra>)(args, extra, decision));
+        run = () => guardTransaction(proof as string, { ...request, succeeded }, (decision, r) => (handler as GuardedToolHandler<Args, Extra>)(args, extra, decision, r));
+        // authorizeTransaction takes an absent presentation (undefined) and refuses it through the pipeline.
+        unproven = () => authorizeTransaction(undefined as unknown as string, request);
       }
     } catch (e) {
-      return refuse(400, [{ code: 'INVALID_ARGUMENT', message: isCharterError(e) ? e.message : 'the arguments do not describe a transaction' }]);
+      malformed = { code: 'INVALID_ARGUMENT', message: isCharterError(e) ? e.message : 'the arguments do not describe a transaction' };
     }
+    if (!present) {
+      // As over HTTP: the pipeline decides a call without a proof (bound to this tool and its arguments
+      // when they can be read), so the refusal is signed and logged as every decision is.
+      const d = unproven
+        ? await unproven()
+        : await decide(verifier, undefined, { kind: 'presentation' }, binding !== undefined ? { kind: 'claims', claims: binding } : { kind: 'none' });
+      if (d.status === 503) return refuse(503, d.reasons);
+      const what = paid ? 'its payment mandate chain' : "the agent's presentation";
+      return refuse(401, [{ code: 'INVALID_PRESENTATION', message: `${name} is a transaction: send ${what} in _meta["${PRESENTATION_META}"]` }], d.nonce, d.receipt);
+    }
+    if (malformed !== undefined || run === undefined) return refuse(400, [malformed ?? { code: 'INVALID_ARGUMENT', message: 'the arguments do not describe a transaction' }]);
     const outcome = await run();
     // The pipeline answers a store fault as a 503 refusal (fail closed: nothing runs; the agent may
     // retry); a fault from the body itself is not a refusal and propagates.
-    return outcome.ok ? withReceipt(outcome.value, outcome.receipt) : refuse(outcome.status as ToolRefusal['status'], outcome.reasons, outcome.nonce, outcome.receipt);
+    return outcome.ok
+      ? withOutcome(outcome.value, outcome.receipt, spendOf(outcome))
+      : refuse(outcome.status as ToolRefusal['status'], outcome.reasons, outcome.nonce, outcome.receipt);
   };
 }
