@@ -1,5 +1,5 @@
 import { CharterError, type Reason } from '../errors.js';
-import { checkReputationThresholds } from '../reputation/score.js';
+import { checkReputationThresholds } from './thresholds.js';
 import { soleSubject, verifyPresentation } from '../credentials/index.js';
 import type { CredentialVerification } from '../credentials/types.js';
 import { DEFAULT_MAX_AGE_SECONDS, nowOf } from '../credentials/time.js';

@@ -1,4 +1,5 @@
 import type { Reason } from '../errors.js';
+import { checkReputationThresholds } from '../agents/thresholds.js';
 import type { NewRating } from '../store/types.js';
 import { DEFAULT_EVIDENCE } from './evidence.js';
 import { checkScorePolicy, scoreRatings, selfParties, weightPolicy } from './scoring.js';
@@ -64,19 +65,6 @@ export function reputationReasons(s: { score: number | null; attesters: number }
   if (s.attesters < minAttesters) return [{ code: 'REPUTATION_TOO_LOW', message: `${s.attesters} trusted attesters; at least ${minAttesters} required` }];
   if (s.score === null || s.score < minReputation) return [{ code: 'REPUTATION_TOO_LOW', message: `reputation ${s.score?.toFixed(3) ?? 'none'} is below ${minReputation}` }];
   return [];
-}
-
-/**
- * Reputation thresholds, checked where they are given: a NaN or negative
- * minReputation would compare false with every score, and a minAttesters of
- * "two" or NaN would ask for no attester at all, turning the gate off
- * without a word (TypeError, a caller's mistake).
- */
-export function checkReputationThresholds(who: string, t: { minReputation?: unknown; minAttesters?: unknown }): void {
-  const r = t.minReputation;
-  if (r !== undefined && !(typeof r === 'number' && r >= 0 && r <= 1)) throw new TypeError(`${who}.minReputation must be a number from 0 to 1`);
-  const n = t.minAttesters;
-  if (n !== undefined && !(Number.isSafeInteger(n) && (n as number) >= 0)) throw new TypeError(`${who}.minAttesters must be a whole number of attesters`);
 }
 
 /** A threshold on scoreAgent, as a decision (REPUTATION_TOO_LOW). */
