@@ -92,7 +92,11 @@ export function registerSdJwt(program: Command, ctx: CliContext): void {
       .requiredOption('--subject <did|alias>', 'the holder: its DID authentication key is bound into the credential (cnf)')
       .requiredOption('--type <vct>', 'credential type (vct), e.g. https://example.com/vct/Email')
       .requiredOption('--claims <file|json|->', 'JSON object of claims (a file, inline JSON, or - for stdin)')
-      .option('--disclosable <paths>', 'claims the holder may withhold, comma-separated; nested paths with dots (address.street, tags.0)', commaList)
+      .option(
+        '--disclosable <paths>',
+        'claims the holder may withhold, comma-separated; nested paths with dots (address.street, tags.0), or JSON Pointers for names with dots (/org.iso.18013.5.1)',
+        commaList,
+      )
       .option('--expires <when>', 'expiry: 30d, 12h, P30D or an ISO date')
       .option('--no-status', 'no revocation entry (by default one is allocated when a public URL is set)'),
     [
@@ -139,7 +143,7 @@ export function registerSdJwt(program: Command, ctx: CliContext): void {
       'you, the holder: the key the credential is bound to',
       ['--holder'],
     )
-      .option('--disclose <paths>', 'claims to reveal, comma-separated (a path reveals everything under it)', commaList)
+      .option('--disclose <paths>', 'claims to reveal, comma-separated: dotted paths or JSON Pointers (/a.b); a path reveals everything under it', commaList)
       .requiredOption('--aud <aud>', 'the verifier this presentation is for')
       .requiredOption('--nonce <nonce>', "the verifier's challenge"),
     ['charter sd-jwt present email.sdjwt --as bob --disclose email --aud did:web:shop.example --nonce 4f1c > presentation.txt'],

@@ -1,12 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
-import { CharterError } from '../errors.js';
+import { CharterError, shown } from '../errors.js';
 import { numericDate, signedDate } from '../encoding/time.js';
 import { validatePublicJwk } from '../keys/index.js';
 import type { PublicJwk, Signer } from '../keys/types.js';
 import { createResolver } from '../did/index.js';
 import { sdJwtHasher } from './hash.js';
-import { claimPaths, disclosureFrame } from './paths.js';
+import { disclosureFrame, pathName, plainClaimTree } from './paths.js';
 import { SD_JWT_VC_TYP, type IssueSdJwtVcInput, type IssuedSdJwtVc } from './types.js';
 
 const DID = /^did:[a-z0-9]+:[A-Za-z0-9._%:-]+$/;
@@ -47,8 +47,7 @@ export async function issueSdJwtVc(input: IssueSdJwtVcInput): Promise<IssuedSdJw
   const { issuer } = input;
   if (!issuer || typeof issuer.signer?.sign !== 'function') throw new TypeError('issueSdJwtVc needs an issuer with a signer');
   if (!DID.test(issuer.did) || !issuer.kid.startsWith(`${issuer.did}#`)) throw new CharterError('INVALID_ARGUMENT', 'the issuer must be a DID whose kid is one of its DID URLs');
-  if (typeof input.subject !== 'string' || !DID.test(input.subject))
-    throw new CharterError('INVALID_ARGUMENT', `subject must be a DID, got "${String(input.subject).slice(0, 60)}"`);
+  if (typeof input.subject !== 'string' || !DID.test(input.subject)) throw new CharterError('INVALID_ARGUMENT', `subject must be a DID, got "${shown(input.subject, 60)}"`);
   if (typeof input.vct !== 'string' || input.vct.length === 0 || input.vct.length > 512)
     throw new CharterError('INVALID_ARGUMENT', 'vct must be a non-empty string such as https://example.com/vct/EmailCredential');
   if (!isObj(input.claims)) throw new CharterError('INVALID_ARGUMENT', 'claims must be a JSON object');
@@ -63,8 +62,8 @@ export async function issueSdJwtVc(input: IssueSdJwtVcInput): Promise<IssuedSdJw
   if (input.status !== undefined && (!Number.isSafeInteger(input.status.idx) || input.status.idx < 0 || typeof input.status.uri !== 'string' || !URL.canParse(input.status.uri))) {
     throw new CharterError('INVALID_ARGUMENT', 'status needs a non-negative integer idx and a uri');
   }
-  const disclosable = [...new Set(input.disclosable ?? [])];
-  const frame = disclosureFrame(input.claims, disclosable);
+  // Resolved by segments over the claims (paths.ts): `a.b` naming both a claim "a.b" and b under a is refused.
+  const { frame, chosen } = disclosureFrame(input.claims, input.disclosable ?? []);
 
   let cnf: { jwk: PublicJwk } | undefined;
   if (input.keyBinding !== false) {
@@ -92,5 +91,8 @@ export async function issueSdJwtVc(input: IssueSdJwtVcInput): Promise<IssuedSdJw
     if (e instanceof CharterError) throw e;
     throw new CharterError('INTERNAL', `SD-JWT issuance failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
-  return { id, token, disclosable: claimPaths(input.claims).filter((p) => disclosable.includes(p)) };
+  // Named as the holder will name them to present: over the whole payload, so a dotted name that would
+  // also read as a path into a claim Charter sets (cnf, status…) is given as a JSON Pointer instead.
+  const named = plainClaimTree(payload);
+  return { id, token, disclosable: chosen.map((segs) => pathName(named, segs)) };
 }

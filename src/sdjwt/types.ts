@@ -25,7 +25,9 @@ export interface IssueSdJwtVcInput {
   /**
    * Claim paths the holder may disclose or withhold, dot-separated from the
    * top of `claims`: `email`, `address.street`, `nationalities.0` (an array
-   * element). A path under another listed path is nested (RFC 9901 §4.2.6).
+   * element), or JSON Pointers (`/org.iso.18013.5.1`, `/address/street`) for
+   * names with dots; a dotted path naming two claims is refused. A path
+   * under another listed path is nested (RFC 9901 §4.2.6).
    */
   disclosable?: readonly string[];
   /** `jti`; default a fresh `urn:uuid:`. */
@@ -53,7 +55,7 @@ export interface IssuedSdJwtVc {
 export interface PresentSdJwtVcInput {
   /** The holder: its key must be the credential's `cnf.jwk`. */
   holder: Issuer;
-  /** Claim paths to reveal; each reveals everything under it. Default none. */
+  /** Claim paths to reveal (dotted, or JSON Pointers for names with dots); each reveals everything under it and the parents it needs. Default none. */
   disclose?: readonly string[];
   /** The verifier this presentation is for (KB-JWT `aud`). */
   aud: string;
