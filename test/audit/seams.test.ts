@@ -483,6 +483,10 @@ describe('grant terms in receipts: the declared use is recorded and re-checked',
         action: 'read',
         owner: w.alice.did,
         allowMissingNonce: true,
+        // The grant's status is read only for a grant that passes its terms: a wrong verifier's allow
+        // below is recorded with the list a right one read (the allowed purpose's).
+        purpose: 'research',
+        processing: 'on-device',
       });
       const { id } = await v.receipts!.recordDecision({
         verifier: API,
