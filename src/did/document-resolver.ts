@@ -3,6 +3,14 @@ import { TtlCache } from './cache.js';
 import { absoluteKid, assertDidSyntax, assertDocumentFor, RELATIONSHIPS, selectKey } from './select.js';
 import type { CharterResolver, DIDDocument, ResolvedKey, VerificationRelationship } from './types.js';
 
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v as Record<string, unknown>)) deepFreeze(x);
+  }
+  return v;
+}
+
 export interface DocumentResolverOptions {
   /** Cache lifetime in ms for documents and keys. Default 300_000; 0 disables caching. */
   cacheTtlMs?: number;
@@ -47,7 +55,9 @@ export function documentResolver(load: (did: string) => Promise<DIDDocument>, op
       .then(() => load(did))
       .then((doc) => {
         assertDocumentFor(doc, did);
-        return doc;
+        // The cached document is handed to every caller: a frozen copy, so no caller can add a key
+        // another caller's resolveKey would then select (the loader's own object stays its own).
+        return deepFreeze(structuredClone(doc));
       });
     docs.set(did, p);
     p.catch(() => docs.delete(did));
@@ -62,7 +72,8 @@ export function documentResolver(load: (did: string) => Promise<DIDDocument>, op
     const cacheKey = JSON.stringify([relationship, did, absolute ?? null]);
     const hit = keys.get(cacheKey);
     if (hit) return hit;
-    const doc = await resolve(did);
+    const pending = resolve(did);
+    const doc = await pending;
     let key: ResolvedKey;
     try {
       key = selectKey(doc, did, absolute, relationship);
@@ -70,8 +81,10 @@ export function documentResolver(load: (did: string) => Promise<DIDDocument>, op
       throw isCharterError(e) ? e : new CharterError('DID_RESOLUTION_FAILED', `could not read the document of ${did.slice(0, 80)}`, { cause: e });
     }
     // A key lives no longer than the document it was read from: cached for a full ttl of its own, a
-    // key removed from the document (rotated out after a compromise) would verify for up to two.
-    keys.set(cacheKey, key, docs.remainingMs(did));
+    // key removed from the document (rotated out after a compromise) would verify for up to two. And
+    // only while that document is the cached one: after clear(did) (a rotation notice) a load begun
+    // before it returns the old document, whose key must not be cached under the new one's lifetime.
+    if (docs.get(did) === pending) keys.set(cacheKey, key, docs.remainingMs(did));
     return key;
   }
 

@@ -4,7 +4,7 @@ import type { PublicJwk } from '../keys/types.js';
 import { classifyAddress } from './address.js';
 import type { DIDDocument } from './types.js';
 
-const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(?:%3A\d{1,5})?$/;
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(?:%3[Aa]\d{1,5})?$/;
 const SEGMENT = /^[A-Za-z0-9._~%-]+$/;
 
 function decoded(segment: string): string | undefined {
@@ -45,7 +45,7 @@ const DOTTED_QUAD = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0
  * were accepted (the HOST syntax has no brackets).
  */
 function assertNotIpHost(host: string, did: string): void {
-  const name = host.replace(/%3A\d{1,5}$/, '');
+  const name = host.replace(/%3[Aa]\d{1,5}$/, '');
   const last = name.slice(name.lastIndexOf('.') + 1);
   if (!/^(?:\d+|0x[0-9a-f]*)$/i.test(last)) return;
   const c = DOTTED_QUAD.test(name) ? classifyAddress(name) : 'reserved';
@@ -58,7 +58,7 @@ function assertNotIpHost(host: string, did: string): void {
 function parse(did: string): { host: string; path: string[] } {
   if (typeof did !== 'string' || !did.startsWith('did:web:')) throw new CharterError('INVALID_DID', `not a did:web: ${shown(did, 80)}`);
   const [host, ...path] = did.slice('did:web:'.length).split(':');
-  const port = host ? /%3A(\d{1,5})$/.exec(host)?.[1] : undefined;
+  const port = host ? /%3[Aa](\d{1,5})$/.exec(host)?.[1] : undefined;
   if (!host || !HOST.test(host) || (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) || !path.every(safeSegment)) {
     throw new CharterError('INVALID_DID', `malformed did:web: ${did.slice(0, 80)}`);
   }
