@@ -28,9 +28,15 @@ const STRING_PARAMS = new Set(['nonce', 'alg', 'keyid', 'tag']);
  * never ignored: it is signed, so it may carry a rule this verifier would
  * otherwise skip.
  */
+/** Most components one signature may cover. */
+export const MAX_COMPONENTS = 64;
+
 export function parseSignatureInput(member: Item | InnerList): ParsedSignatureInput {
   if (!isInnerList(member)) throw new ComponentError('a Signature-Input member must be an Inner List');
   const [items, rawParams] = member;
+  // A bound on the work an unauthenticated request can cause before any key is found: honest
+  // signatures cover a handful of components (Web Bot Auth: 2 to 8), and each costs a derivation.
+  if (items.length > MAX_COMPONENTS) throw new ComponentError(`a signature covers at most ${MAX_COMPONENTS} components`);
   const components: Component[] = [];
   for (const item of items) {
     const c = checkComponent(item);

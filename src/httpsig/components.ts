@@ -178,9 +178,25 @@ export function formEncode(s: string): string {
   return out;
 }
 
+/** A query's parameters by encoded name, parsed once per URL (a signature may cover many of them). */
+const parsedQueries = new WeakMap<URL, { search: string; byName: Map<string, string[]> }>();
+
+function queryParams(u: URL): Map<string, string[]> {
+  const hit = parsedQueries.get(u);
+  if (hit !== undefined && hit.search === u.search) return hit.byName;
+  const byName = new Map<string, string[]>();
+  for (const [n, v] of new URLSearchParams(u.search)) {
+    const k = formEncode(n);
+    const list = byName.get(k);
+    if (list === undefined) byName.set(k, [v]);
+    else list.push(v);
+  }
+  parsedQueries.set(u, { search: u.search, byName });
+  return byName;
+}
+
 function queryParam(u: URL, name: string): string {
-  const values: string[] = [];
-  for (const [n, v] of new URLSearchParams(u.search)) if (formEncode(n) === name) values.push(v);
+  const values = queryParams(u).get(name) ?? [];
   if (values.length === 0) throw new ComponentError('a covered query parameter is absent');
   // RFC 9421 §2.2.8: a repeated parameter must not be covered by name.
   if (values.length > 1) throw new ComponentError('a covered query parameter occurs more than once');

@@ -104,8 +104,10 @@ export function verifyDirectoryResponse(res: DirectoryResponseInput, options: Ve
     try {
       k = importHttpSigKey(entry);
     } catch (e) {
-      // A key type Charter cannot verify with (X25519, P-384, ...) is left aside; a broken key of a supported type is refused.
-      if (e instanceof CharterError && e.code === 'UNSUPPORTED_KEY_TYPE') continue;
+      // A key Charter cannot verify HTTP signatures with (X25519, P-384, an RSA key of 1024 bits, a key whose
+      // alg names another algorithm: RS512, ECDH-ES) is left aside; a broken key (private members, a bad
+      // encoding, a point off its curve) is refused.
+      if (e instanceof CharterError && (e.code === 'UNSUPPORTED_KEY_TYPE' || e.code === 'ALG_KEY_MISMATCH')) continue;
       throw invalid(`the directory at ${url.host} lists a malformed key`);
     }
     // The draft ("Key Distribution and Discovery"): a directory's `kid`, when present, is the key's thumbprint.

@@ -75,7 +75,8 @@ function importRsaKey(raw: Record<string, unknown>): Pick<HttpSigKey, 'rsa' | 'p
   if (nBytes.toString('base64url') !== n || eBytes.toString('base64url') !== e) throw bad('has n or e that is not canonical base64url');
   if (nBytes[0] === 0 || eBytes[0] === 0) throw bad('has n or e with a leading zero octet');
   const bits = nBytes.length * 8 - Math.clz32(nBytes[0]!) + 24;
-  if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS) throw bad(`has ${bits} bits: use ${RSA_MIN_BITS} to ${RSA_MAX_BITS}`);
+  // Well formed but outside what Charter verifies with: unsupported (a directory skips it), not broken.
+  if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS) throw new CharterError('UNSUPPORTED_KEY_TYPE', `the RSA key has ${bits} bits: Charter verifies 2048 to 8192`);
   const exponent = BigInt(`0x${eBytes.toString('hex')}`);
   if (exponent % 2n === 0n || exponent <= 65536n || eBytes.length > 32) throw bad('has an exponent that is not an odd number from 65537 below 2^256');
   let rsa: KeyObject;
@@ -96,6 +97,8 @@ function importRsaKey(raw: Record<string, unknown>): Pick<HttpSigKey, 'rsa' | 'p
 export function importHttpSigKey(jwk: unknown): HttpSigKey {
   const raw = (typeof jwk === 'object' && jwk !== null ? jwk : {}) as { kty?: unknown; kid?: unknown; alg?: unknown; use?: unknown };
   if (raw.use !== undefined && raw.use !== 'sig') throw new CharterError('INVALID_KEY', 'the key is not for signatures (use is not "sig")');
+  // RFC 7517 §4.4: alg is a string (["PS512"] must not read as PS512).
+  if (raw.alg !== undefined && typeof raw.alg !== 'string') throw new CharterError('INVALID_KEY', 'the key names its alg with something other than a string');
   let out: HttpSigKey;
   if (raw.kty === 'RSA') {
     const { rsa, publicJwk } = importRsaKey(raw as Record<string, unknown>);
@@ -103,7 +106,10 @@ export function importHttpSigKey(jwk: unknown): HttpSigKey {
     if (algs.length === 0) throw new CharterError('ALG_KEY_MISMATCH', `the key says alg ${shown(raw.alg, 24)}, which does not fit an RSA key`);
     out = { alg: algs[0]!, algs, keyType: 'RSA', rsa, publicJwk, thumbprint: jwkThumbprint(publicJwk) };
   } else {
-    const key = importVerificationKey(jwk as PublicJwk);
+    // The JWK's alg is judged below against the HTTP algorithm (ALG_KEY_MISMATCH: a key for another
+    // algorithm, such as ECDH-ES, is one a directory leaves aside), so the keys layer reads the key alone.
+    const { alg: _alg, ...material } = jwk as Record<string, unknown>;
+    const key = importVerificationKey(material as unknown as PublicJwk);
     const alg: HttpSigAlgorithm | undefined = key.keyType === 'Ed25519' ? 'ed25519' : key.keyType === 'P-256' ? 'ecdsa-p256-sha256' : undefined;
     if (!alg) throw new CharterError('UNSUPPORTED_KEY_TYPE', `RFC 9421 defines no signature algorithm for ${key.keyType} keys`);
     if (raw.alg !== undefined && !JWK_ALGS[alg].includes(String(raw.alg))) {

@@ -85,6 +85,9 @@ export function parameterProblem(value: string): string | undefined {
       if (value[i] === '=') {
         i++;
         if (value[i] === '"') i = skipString(value, i);
+        // A Display String (RFC 9651 §3.3.8, %"…") is a string too: read as a token, a ";" inside it
+        // would turn what is inside and outside a string around for the rest of the field.
+        else if (value[i] === '%' && value[i + 1] === '"') i = skipString(value, i + 1);
         else {
           const start = i;
           while (i < value.length && !/[;\s(),]/.test(value[i]!)) i++;

@@ -152,7 +152,6 @@ describe('RSA keys that are unsound are refused where they enter', () => {
   it.each([
     ['a private key (d)', { ...good, d: rfc.keys['test-key-rsa-pss'].jwk.d }],
     ['a CRT member alone (p)', { ...good, p: 'AQAB' }],
-    ['1024 bits', { kty: 'RSA', n: small.n, e: small.e }],
     ['exponent 1 (every message its own signature)', { ...good, e: 'AQ' }],
     ['exponent 3', { ...good, e: 'Aw' }],
     ['an even exponent', { ...good, e: big([1, 0, 0]) }],
@@ -163,10 +162,20 @@ describe('RSA keys that are unsound are refused where they enter', () => {
     ['n with a non-canonical last character', { ...good, n: n.slice(0, -1) + B64[B64.indexOf(n.at(-1)!) ^ 1]! }],
     ['n missing', { kty: 'RSA', e: 'AQAB' }],
     ['e as a number', { ...good, e: 65537 }],
-    ['n beyond 8192 bits', { ...good, n: Buffer.alloc(1025, 0xff).toString('base64url') }],
     ['use enc', { ...good, use: 'enc' }],
   ])('%s: INVALID_KEY', (_, jwk) => {
     expect(codeOf(() => importHttpSigKey(jwk))).toBe('INVALID_KEY');
+  });
+
+  it.each([
+    ['1024 bits', { kty: 'RSA', n: small.n, e: small.e }],
+    ['n beyond 8192 bits', { ...good, n: Buffer.alloc(1025, 0xff).toString('base64url') }],
+  ])('%s: UNSUPPORTED_KEY_TYPE (well formed, outside what Charter verifies with)', (_, jwk) => {
+    expect(codeOf(() => importHttpSigKey(jwk))).toBe('UNSUPPORTED_KEY_TYPE');
+  });
+
+  it.each([[['PS512']], [512], [{ toString: () => 'PS512' }]])('alg %j that is no string: INVALID_KEY (RFC 7517 §4.4)', (alg) => {
+    expect(codeOf(() => importHttpSigKey({ ...good, alg }))).toBe('INVALID_KEY');
   });
 
   it.each(['HS256', 'ES256', 'EdDSA', 'PS256', 'RS512', 'rsa-pss-sha256', 'none'])('an RSA key saying alg %s: ALG_KEY_MISMATCH', (alg) => {
