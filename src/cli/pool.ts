@@ -30,7 +30,7 @@ import {
   type StoredProposal,
 } from '../pools/index.js';
 import type { CreateIdentityInput, Home } from '../home/home.js';
-import { checkFounding, poolEpochs } from '../pools/membership.js';
+import { checkDistinctKeys, checkFounding, poolEpochs } from '../pools/membership.js';
 import { didKeyRef } from '../did/index.js';
 import type { Issuer } from '../credentials/types.js';
 import type { KeyType } from '../keys/types.js';
@@ -162,6 +162,12 @@ export function registerPool(program: Command, ctx: CliContext): void {
         const threshold = Number(o.threshold);
         // Everything that can be refused is refused before the pool's identity is written.
         checkFounding({ threshold, founders: founders.map((f) => f.did) });
+        // One key is one member: refused before the pool's identity is made, so nothing is left behind.
+        await checkDistinctKeys(
+          home.resolver,
+          [],
+          founders.map((f) => f.did),
+        );
         const baseUrl = await home.requirePublicUrl();
         const pool = await poolIdentity(home, { alias: o.alias, keyType, method: o.method, ...(o.domain ? { domain: o.domain } : {}) });
         return createPool(home.store, pool, { threshold, founders, baseUrl, resolver: home.resolver });
@@ -275,7 +281,7 @@ export function registerPool(program: Command, ctx: CliContext): void {
     homeCommand(
       ctx,
       o,
-      async (home) => propose(home.store, await home.issuer(await poolDid(home, o.pool)), { action: 'admit', member: o.member }),
+      async (home) => propose(home.store, await home.issuer(await poolDid(home, o.pool)), { action: 'admit', member: o.member }, { resolver: home.resolver }),
       (p) => `proposal ${p.hash}\n  ${describeProposal(p.proposal)}`,
     ),
   );

@@ -1,11 +1,11 @@
 import type { Reason } from '../errors.js';
-import { partyKey } from '../did/parties.js';
+import { keyString, partyKey } from '../did/parties.js';
 import { canonicalJson, isObj, sha256Digest } from '../encoding/json.js';
 import { parseDuration } from '../encoding/duration.js';
 import { checkJwtSignature, decodeJwt, soleSubject, verifyCredential, type DecodedJwt } from '../credentials/index.js';
 import { skewOf } from '../credentials/time.js';
 import type { Credential, CredentialStatusEntry, StatusChecker } from '../credentials/types.js';
-import type { CharterResolver } from '../did/types.js';
+import type { CharterResolver, ResolvedKey } from '../did/types.js';
 import { readGrantClaims, type GrantClaims } from './claims.js';
 
 /**
@@ -14,7 +14,8 @@ import { readGrantClaims, type GrantClaims } from './claims.js';
  * signed votes (`credentialSubject.pool`), so any verifier checks the quorum
  * itself: the proposal hashes to what each vote signs, names the membership
  * snapshot (epoch) the votes were cast in, and describes exactly this grant;
- * at least `threshold` distinct members of that snapshot approved it. The
+ * at least `threshold` distinct members of that snapshot approved it, no two
+ * of them with one key (countVotes). The
  * owner rule becomes "a current member of the pool": the owner is in the
  * snapshot and its membership status bit (withdrawal) is not set now.
  *
@@ -173,6 +174,8 @@ interface VoteCheck {
   issuer?: string;
   subject?: string;
   credential?: Credential;
+  /** The public key its signature verified with (keyString), when ok. */
+  key?: string;
 }
 
 /**
@@ -186,17 +189,48 @@ interface VoteCheck {
 const seenVotes = new Map<string, { issuer: string; subject?: string; credential: Credential; decoded: DecodedJwt; validFrom: number }>();
 const SEEN_VOTES_MAX = 4096;
 
+/**
+ * The resolver, noting each key it hands out: the signature check resolves
+ * the signer's key once and verifies with that very key, so the key noted is
+ * the one the vote verified with (not a second lookup, which a did:web whose
+ * document changed in between could answer with another key).
+ */
+function noting(resolver: CharterResolver): { resolver: CharterResolver; keys: ResolvedKey[] } {
+  const keys: ResolvedKey[] = [];
+  return {
+    keys,
+    resolver: {
+      resolve: (did) => resolver.resolve(did),
+      clear: (did) => resolver.clear(did),
+      resolveKey: async (did, kid, relationship) => {
+        const k = await resolver.resolveKey(did, kid, relationship);
+        if (relationship === 'assertionMethod') keys.push(k);
+        return k;
+      },
+    },
+  };
+}
+
+/** The vote's check with the key it verified with; a vote whose key cannot be told does not count. */
+function withKey(v: VoteCheck, issuer: string | undefined, keys: ResolvedKey[]): VoteCheck {
+  if (!v.ok) return v;
+  const used = keys;
+  if (used.length !== 1) return { ok: false, reasons: [{ code: 'INVALID_SIGNATURE', message: 'the key the vote verified with cannot be told' }], ...(issuer ? { issuer } : {}) };
+  return { ...v, key: keyString(used[0]!.publicJwk) };
+}
+
 async function verifyVote(jwt: string, o: QuorumOptions): Promise<VoteCheck> {
   const at = (o.now ?? new Date()).getTime();
   const seen = seenVotes.get(jwt);
+  const r = noting(o.resolver);
   if (seen && at + skewOf(o.skewSeconds) * 1000 >= seen.validFrom) {
-    const sig = await checkJwtSignature(seen.decoded, seen.issuer, o.resolver, 'assertionMethod', jwt);
+    const sig = await checkJwtSignature(seen.decoded, seen.issuer, r.resolver, 'assertionMethod', jwt);
     return sig.length > 0
       ? { ok: false, reasons: sig, issuer: seen.issuer }
-      : { ok: true, reasons: [], issuer: seen.issuer, ...(seen.subject ? { subject: seen.subject } : {}), credential: seen.credential };
+      : withKey({ ok: true, reasons: [], issuer: seen.issuer, ...(seen.subject ? { subject: seen.subject } : {}), credential: seen.credential }, seen.issuer, r.keys);
   }
   const v = await verifyCredential(jwt, {
-    resolver: o.resolver,
+    resolver: r.resolver,
     requireType: VOTE_TYPE,
     ...(o.now ? { now: o.now } : {}),
     ...(o.skewSeconds !== undefined ? { skewSeconds: o.skewSeconds } : {}),
@@ -211,7 +245,7 @@ async function verifyVote(jwt: string, o: QuorumOptions): Promise<VoteCheck> {
       seenVotes.set(jwt, { issuer: v.issuer, ...(v.subject ? { subject: v.subject } : {}), credential: v.credential, decoded, validFrom });
     }
   }
-  return v;
+  return withKey(v, v.issuer, r.keys);
 }
 
 export interface QuorumOptions {
@@ -229,7 +263,7 @@ export interface Quorum {
   threshold: number;
   /** Members of the snapshot whose approval counted, in snapshot order. */
   approvals: string[];
-  /** Members who voted to reject. */
+  /** Members who voted to reject (one per voter: a key rejecting under two member DIDs is listed once). */
   rejections: string[];
   /** For each counted approval, in `approvals` order: the index of its vote in the input. */
   counted: number[];
@@ -240,49 +274,99 @@ export interface Quorum {
 /**
  * Counts the votes on a proposal: each must verify (its signer's key, a
  * PoolVoteCredential), be about this pool, bound to this proposal's hash
- * and epoch, and come from a member of that epoch's snapshot. A member
- * counts once, however many votes it signed; a member who both approved and
- * rejected counts as neither. QUORUM_NOT_MET below the threshold.
+ * and epoch, and come from a member of that epoch's snapshot. One voter is
+ * one key: the member DIDs and the keys their votes verified with, linked
+ * (a did:key and a did:web listing its key that both vote are one voter;
+ * src/did/parties.ts). A voter counts once, however many votes it signed
+ * under however many member DIDs; a voter who both approved and rejected
+ * (under one DID or two of its key) counts as neither, and is listed once
+ * among the rejections. QUORUM_NOT_MET below the threshold.
  */
 export async function countVotes(proposal: Proposal, votes: readonly string[], o: QuorumOptions): Promise<Quorum> {
   const hash = o.hash ?? proposalHash(proposal);
   const members = new Set(proposal.epoch.members.map((m) => m.id));
   const ignored: Quorum['ignored'] = [];
-  const approve = new Map<string, number>();
-  const reject = new Set<string>();
+  const valid: { index: number; issuer: string; key: string; decision: VoteClaims['decision'] }[] = [];
   const checked = await Promise.all(votes.map((jwt) => (typeof jwt === 'string' ? verifyVote(jwt, o) : undefined)));
   checked.forEach((v, index) => {
     const skip = (code: Reason['code'], message: string) => ignored.push({ index, ...(v?.issuer ? { issuer: v.issuer } : {}), code, message });
     if (!v) return skip('MALFORMED_JWT', 'a vote must be a compact JWT');
-    if (!v.ok || !v.credential || !v.issuer) return skip(v.reasons[0]?.code ?? 'INVALID_CREDENTIAL', v.reasons[0]?.message ?? 'the vote does not verify');
+    if (!v.ok || !v.credential || !v.issuer || !v.key) return skip(v.reasons[0]?.code ?? 'INVALID_CREDENTIAL', v.reasons[0]?.message ?? 'the vote does not verify');
     const vote = readVote(v.credential);
     if (!vote) return skip('INVALID_CREDENTIAL', 'not a vote: credentialSubject.vote needs proposal, epoch and decision');
     if (v.subject !== proposal.pool) return skip('QUORUM_NOT_MET', 'the vote is addressed to another pool');
     if (vote.proposal !== hash) return skip('QUORUM_NOT_MET', 'the vote is for another proposal');
     if (vote.epoch !== proposal.epoch.number) return skip('QUORUM_NOT_MET', `the vote was cast in epoch ${vote.epoch}, not ${proposal.epoch.number}`);
     if (!members.has(v.issuer)) return skip('NOT_A_MEMBER', 'the voter is not a member of the pool in that epoch');
-    if (vote.decision === 'reject') reject.add(v.issuer);
-    else if (!approve.has(v.issuer)) approve.set(v.issuer, index);
+    valid.push({ index, issuer: v.issuer, key: v.key, decision: vote.decision });
   });
+  // Voters: a member DID and the key its vote verified with are one voter, so two DIDs voting with one key
+  // (a did:key, and a did:web whose document lists that key) are one, as is a DID voting with two keys.
+  const link = new Map<string, string>();
+  const voterOf = (x: string): string => {
+    let root = x;
+    while (link.has(root)) root = link.get(root)!;
+    if (root !== x) link.set(x, root);
+    return root;
+  };
+  for (const v of valid) {
+    const a = voterOf(`did ${v.issuer}`);
+    const b = voterOf(`key ${v.key}`);
+    if (a !== b) link.set(b, a);
+  }
+  const rejecting = new Set(valid.filter((v) => v.decision === 'reject').map((v) => voterOf(`did ${v.issuer}`)));
+  const approve = new Map<string, number>();
+  const reject = new Set<string>();
+  for (const v of valid) {
+    if (v.decision === 'reject') reject.add(v.issuer);
+    else if (!approve.has(v.issuer)) approve.set(v.issuer, v.index);
+  }
   // A vote counts only from a member whose own signed acceptance the snapshot carries: the snapshot is the
   // pool's word, so without this a pool key alone could list a stranger (with junk for its acceptance)
   // and have it approve. (An identity the pool made up can still sign its own acceptance: README, pools.)
+  const candidates = proposal.epoch.members.filter((m) => approve.has(m.id) && !rejecting.has(voterOf(`did ${m.id}`)));
   const accepted = new Map(
-    await Promise.all(
-      proposal.epoch.members
-        .filter((m) => approve.has(m.id) && !reject.has(m.id))
-        .map(async (m) => [m.id, (await verifyAcceptance(m.accepted, m.id, proposal.pool, o.resolver)).entry !== undefined] as const),
-    ),
+    await Promise.all(candidates.map(async (m) => [m.id, (await verifyAcceptance(m.accepted, m.id, proposal.pool, o.resolver)).entry !== undefined] as const)),
   );
   for (const [id, ok] of accepted) {
     if (!ok) ignored.push({ index: approve.get(id)!, issuer: id, code: 'NOT_A_MEMBER', message: "the voter's acceptance of its membership in the snapshot does not verify" });
   }
-  const approvals = proposal.epoch.members.map((m) => m.id).filter((id) => accepted.get(id) === true);
-  const rejections = proposal.epoch.members.map((m) => m.id).filter((id) => reject.has(id));
+  for (const [id, index] of approve) {
+    if (!reject.has(id) && rejecting.has(voterOf(`did ${id}`))) {
+      ignored.push({ index, issuer: id, code: 'QUORUM_NOT_MET', message: 'the key this approval is signed with also rejected, under another member DID: counted as neither' });
+    }
+  }
+  const approvals: string[] = [];
+  const voters = new Set<string>();
+  for (const m of proposal.epoch.members) {
+    if (accepted.get(m.id) !== true) continue;
+    const voter = voterOf(`did ${m.id}`);
+    if (voters.has(voter)) {
+      ignored.push({
+        index: approve.get(m.id)!,
+        issuer: m.id,
+        code: 'QUORUM_NOT_MET',
+        message: 'signed with the key of a member whose approval already counted: one key, one approval',
+      });
+      continue;
+    }
+    voters.add(voter);
+    approvals.push(m.id);
+  }
+  const rejected = new Set<string>();
+  const rejections = proposal.epoch.members
+    .map((m) => m.id)
+    .filter((id) => {
+      if (!reject.has(id) || rejected.has(voterOf(`did ${id}`))) return false;
+      rejected.add(voterOf(`did ${id}`));
+      return true;
+    });
   const counted = approvals.map((id) => approve.get(id)!);
   const k = proposal.epoch.threshold;
   const reasons: Reason[] =
-    approvals.length >= k ? [] : [{ code: 'QUORUM_NOT_MET', message: `${approvals.length} of the ${k} approvals needed from distinct members of epoch ${proposal.epoch.number}` }];
+    approvals.length >= k
+      ? []
+      : [{ code: 'QUORUM_NOT_MET', message: `${approvals.length} of the ${k} approvals needed from distinct members (one per key) of epoch ${proposal.epoch.number}` }];
   return { ok: reasons.length === 0, reasons, hash, threshold: k, approvals, rejections, counted, ignored };
 }
 

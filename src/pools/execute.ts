@@ -7,9 +7,9 @@ import type { CharterResolver } from '../did/types.js';
 import { allocateStatusEntry, setCredentialStatus } from '../status/index.js';
 import { issueGrant, type PoolMember } from '../grants/index.js';
 import type { Store } from '../store/types.js';
-import { acceptedStatus, advanceEpoch, currentEpoch, issueMembership, summary, type PoolSummary } from './membership.js';
+import { acceptedStatus, advanceEpoch, checkDistinctKeys, currentEpoch, issueMembership, summary, withdrawnHere, type PoolSummary } from './membership.js';
 import { tally, type StoredProposal, type Tally } from './proposals.js';
-import { DECISION_TYPE, decisionId, putSigned, resultId, taken } from './records.js';
+import { DECISION_TYPE, MEMBERSHIP_TYPE, decisionId, putSigned, read, resultId, taken } from './records.js';
 
 /** The outcome of executing a proposal: done, or refused with the count (and nothing changed). */
 export interface Execution {
@@ -91,7 +91,11 @@ export async function issuePoolGrant(store: Store, pool: Issuer, p: StoredPropos
   if (!t.ok) return refused(t, 'grant');
   const g = p.proposal.grant!;
   const id = resultId(t.hash, 'grant');
-  if (await store.getCredential(id)) throw new CharterError('ALREADY_EXISTS', `the pool already granted this proposal: ${id}`);
+  if (await store.getCredential(id)) {
+    // A crash after the grant, before its decision was recorded: recorded now (a no-op when it was).
+    await record(store, pool, t, 'grant', id);
+    throw new CharterError('ALREADY_EXISTS', `the pool already granted this proposal: ${id}`);
+  }
   const evidence = { proposal: p.proposal, votes: t.evidence };
   // The grant travels whole in every request: refuse one verifiers would refuse as too large (INPUT_TOO_LARGE).
   const estimate = Math.ceil(((canonicalJson(evidence).length + 3000) * 4) / 3);
@@ -101,10 +105,11 @@ export async function issuePoolGrant(store: Store, pool: Issuer, p: StoredPropos
       `this grant would be about ${Math.round(estimate / 1024)} KiB, over the ${DEFAULT_MAX_JWT / 1024} KiB credential cap: a pool grant carries the member snapshot and its votes`,
     );
   }
-  await record(store, pool, t, 'grant', id);
-  // The count was of one epoch: a member who left meanwhile (say, while the record was written) must not
-  // have its approval carried by a grant issued after it left. The tally again: a leave sets the member's
-  // bit before it writes the next epoch, so the epoch number alone would miss a leave half done.
+  // The count was of one epoch: a member who left meanwhile must not have its approval carried by a grant
+  // issued after it left. The tally again, last thing before the grant: a leave sets the member's bit
+  // before it writes the next epoch, so the epoch number alone would miss a leave half done. (A leave
+  // landing after this check is one the grant predates: the grant covers the leaver's data until its
+  // bit is read, as any grant issued before a leave does.)
   if ((await tally(store, p, o)).stale) return refused(t, 'grant', [changedWhile('the grant was being issued')]);
   const now = o.now ?? new Date();
   const issued = await issueGrant(store, pool, {
@@ -119,7 +124,34 @@ export async function issuePoolGrant(store: Store, pool: Issuer, p: StoredPropos
     baseUrl: o.baseUrl,
     pool: evidence,
   });
+  // The decision is recorded once the grant exists: the pool's signed record never names a grant it did not issue.
+  await record(store, pool, t, 'grant', issued.id);
   return done(t, 'grant', { result: issued.id, jwt: issued.jwt });
+}
+
+/**
+ * The membership an interrupted admission stored (a crash after it, before
+ * the new epoch): issued by this pool to this member under the proposal's
+ * derived id, its acceptance naming the status entry the proposal allocated.
+ * Anything else under that id is refused (ALREADY_EXISTS).
+ */
+async function unfinishedAdmission(store: Store, pool: string, member: string, id: string): Promise<PoolMember | undefined> {
+  const rec = await store.getCredential(id);
+  if (!rec) return undefined;
+  const mine = (await store.findStatusAllocation(id))[0];
+  const list = mine ? await store.getStatusList(mine.listId) : undefined;
+  const accepted = (read(rec).subject.membership as { accepted?: unknown } | undefined)?.accepted;
+  if (
+    rec.issuer !== pool ||
+    rec.subject !== member ||
+    !rec.types.includes(MEMBERSHIP_TYPE) ||
+    typeof accepted !== 'string' ||
+    !list ||
+    acceptedStatus(accepted) !== `${list.url}#${mine!.index}`
+  ) {
+    throw new CharterError('ALREADY_EXISTS', `${id.slice(0, 100)} already exists`);
+  }
+  return { id: member, accepted };
 }
 
 /**
@@ -146,7 +178,7 @@ export async function admitMember(
   if (!admitted && e.number !== p.proposal.epoch.number) return refused(t, 'admit', [changedWhile('the votes were counted')]);
   if (admitted) {
     // Only this proposal's own admission is finished here (a crash after the new epoch, before the
-    // membership was stored): the epoch's entry for the member must be the status entry this proposal
+    // decision was recorded): the epoch's entry for the member must be the status entry this proposal
     // allocated. Any other proposal to admit a current member is refused, whatever its count: executing
     // it would issue a second membership whose withdrawal bit no grant names, and the member's leave
     // would then set that bit while verifiers keep reading the first.
@@ -155,10 +187,28 @@ export async function admitMember(
     if (!mine || !list || acceptedStatus(admitted.accepted) !== `${list.url}#${mine.index}`) {
       throw new CharterError('ALREADY_EXISTS', `${member.slice(0, 80)} already is a member (admitted by another proposal)`);
     }
-    if (await store.getCredential(id)) throw new CharterError('ALREADY_EXISTS', `${member.slice(0, 80)} already is a member`);
+    if (await store.getCredential(id)) {
+      // A crash after the new epoch, before the decision was recorded: recorded now. Otherwise done already.
+      if (await record(store, pool, t, 'admit', id)) return done(t, 'admit', { result: id, pool: summary(pool.did, e) });
+      throw new CharterError('ALREADY_EXISTS', `${member.slice(0, 80)} already is a member`);
+    }
   }
   if (!admitted && !t.ok) return refused(t, 'admit');
-  if (!admitted && o.acceptance === undefined) {
+  // One key is one member: a newcomer signing with a current member's key (a did:web whose document lists
+  // it) would give that member a second vote. countVotes counts such votes once whatever the documents
+  // say later; this keeps the newcomer out in the first place.
+  if (!admitted)
+    await checkDistinctKeys(
+      o.resolver,
+      e.members.map((m) => m.id),
+      [member],
+    );
+  // A crash after the membership was stored, before the new epoch: that membership is reused.
+  const unfinished = admitted ? undefined : await unfinishedAdmission(store, pool.did, member, id);
+  if (unfinished && (await withdrawnHere(store, unfinished))) {
+    return refused(t, 'admit', [{ code: 'MEMBER_WITHDRAWN', message: `${member.slice(0, 80)} withdrew before its admission was finished: propose again` }]);
+  }
+  if (!admitted && !unfinished && o.acceptance === undefined) {
     // Allocate (once) the entry the member must accept, and say so.
     const entry = await store.findStatusAllocation(id);
     let status: string;
@@ -177,19 +227,22 @@ export async function admitMember(
   const acceptance =
     typeof o.acceptance === 'function'
       ? (status: string) => (o.acceptance as (pool: string, status: string) => Promise<string>)(pool.did, status)
-      : (o.acceptance ?? admitted!.accepted);
+      : (o.acceptance ?? admitted?.accepted ?? '');
   // A leave whose bit is set but whose epoch is not written yet: the tally sees the bit.
   if (!admitted && (await tally(store, p, o)).stale) return refused(t, 'admit', [changedWhile('the member was being admitted')]);
-  const issued = await issueMembership(store, pool, {
-    id,
-    member,
-    acceptance,
-    since: admitted ? e.number : e.number + 1,
-    baseUrl: o.baseUrl,
-    resolver: o.resolver,
-    admission: { proposal: t.hash, approvals: t.approvals.slice(0, t.threshold) },
-  });
-  // A crash after the new epoch and before the membership was stored is finished by running admit again.
+  const issued = unfinished
+    ? { member: unfinished }
+    : await issueMembership(store, pool, {
+        id,
+        member,
+        acceptance,
+        since: admitted ? e.number : e.number + 1,
+        baseUrl: o.baseUrl,
+        resolver: o.resolver,
+        admission: { proposal: t.hash, approvals: t.approvals.slice(0, t.threshold) },
+      });
+  // A crash between any two of these writes is finished by running admit again: the membership stored is
+  // reused (above), the epoch written is found (admitted), and the decision is recorded.
   const next = admitted ? e : await advanceEpoch(store, pool, e, [...e.members, issued.member as PoolMember], { kind: 'admit', members: [member], proposal: t.hash });
   await record(store, pool, t, 'admit', id);
   return done(t, 'admit', { result: id, pool: summary(pool.did, next) });

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { CharterError } from '../errors.js';
+import { CharterError, isCharterError } from '../errors.js';
 import { sha256Digest } from '../encoding/json.js';
 import { checkJwtSignature, decodeJwt, signJwt } from '../credentials/index.js';
 import type { Issuer } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
 import { allocateStatusEntry, getBit, setCredentialStatus } from '../status/index.js';
 import { JOIN_TYP, MAX_POOL_MEMBERS, verifyAcceptance, type PoolEpoch, type PoolMember } from '../grants/index.js';
-import { partyKey } from '../did/parties.js';
+import { partyKey, signingKeysOf } from '../did/parties.js';
 import type { Store } from '../store/types.js';
 import { EPOCH_TYPE, MEMBERSHIP_TYPE, epochId, list, putSigned, read, taken } from './records.js';
 
@@ -165,6 +165,33 @@ export function checkFounding(input: { threshold: number; founders: readonly str
 }
 
 /**
+ * Refuses (ALREADY_EXISTS) a newcomer that is one party with a member or
+ * another newcomer: one signing key, under any DIDs (a did:web whose
+ * document lists a member's key is that member's voice: src/did/parties.ts).
+ * One key is one vote; countVotes holds to that whatever a document says
+ * later, and this keeps such a member out in the first place. Resolved
+ * through `resolver`: a DID that cannot be resolved throws, "not the same
+ * party" is never said for "could not look".
+ */
+export async function checkDistinctKeys(resolver: CharterResolver, members: readonly string[], newcomers: readonly string[]): Promise<void> {
+  const all = [...members, ...newcomers];
+  const keys = await Promise.all(all.map((d) => signingKeysOf(resolver, d)));
+  const owner = new Map<string, string>();
+  for (const [i, did] of all.entries()) {
+    for (const k of keys[i]!) {
+      const other = owner.get(k);
+      if (other !== undefined && other !== did && i >= members.length) {
+        throw new CharterError(
+          'ALREADY_EXISTS',
+          `${did.slice(0, 80)} signs with the key of ${other.slice(0, 80)}: one key is one member (it already is one, under another DID of its key)`,
+        );
+      }
+      if (other === undefined) owner.set(k, did);
+    }
+  }
+}
+
+/**
  * The membership a founding interrupted before its epoch (a crash between
  * the two) issued to `member`: reused, so a retry adds no second one. Only
  * called while the pool has no epoch, when every membership is a founder's.
@@ -190,6 +217,9 @@ export async function createPool(store: Store, pool: Issuer, input: CreatePoolIn
   const dids = input.founders.map((f) => f.did);
   checkFounding({ threshold: input.threshold, founders: dids, pool: pool.did });
   if ((await poolEpochs(store, pool.did)).length > 0) throw new CharterError('ALREADY_EXISTS', 'that identity already is a pool');
+  await checkDistinctKeys(input.resolver, [], dids).catch((e: unknown) => {
+    throw isCharterError(e, 'ALREADY_EXISTS') ? new CharterError('INVALID_ARGUMENT', `a founder is named twice: ${e.message}`) : e;
+  });
   const members: PoolMember[] = [];
   for (const f of input.founders) {
     const earlier = await unfinishedMembership(store, pool.did, f.did);

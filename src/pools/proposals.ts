@@ -17,7 +17,7 @@ import {
   type Quorum,
 } from '../grants/index.js';
 import type { Store } from '../store/types.js';
-import { currentEpoch, withdrawnHere } from './membership.js';
+import { checkDistinctKeys, currentEpoch, withdrawnHere } from './membership.js';
 import { partyKey } from '../did/parties.js';
 import { PROPOSAL_TYPE, decisionId, hashPart, list, proposalId, putSigned, read, taken, voteRecordId } from './records.js';
 
@@ -36,8 +36,11 @@ export interface StoredProposal {
  * to be decided (a grant with its terms and duration, an admission, a
  * revocation), the membership snapshot and threshold it will be counted
  * against, a time and a nonce. Its hash is what members sign when voting.
+ * An admission of another DID of a member's key is refused (ALREADY_EXISTS):
+ * a did:key or did:jwk always, a did:web listing a member's key when
+ * `o.resolver` is given (admitMember checks that in any case).
  */
-export async function propose(store: Store, pool: Issuer, input: ProposalInput): Promise<StoredProposal> {
+export async function propose(store: Store, pool: Issuer, input: ProposalInput, o: { resolver?: CharterResolver } = {}): Promise<StoredProposal> {
   const e = await currentEpoch(store, pool.did);
   if (e.members.length < e.threshold) {
     throw new CharterError(
@@ -65,6 +68,13 @@ export async function propose(store: Store, pool: Issuer, input: ProposalInput):
     if (e.members.some((m) => partyKey(m.id) === key)) {
       throw new CharterError('ALREADY_EXISTS', `${input.member.slice(0, 80)} already is a member (under this or another DID of its key)`);
     }
+    // With a resolver, a did:web listing a member's key too (admitMember checks it in any case).
+    if (o.resolver)
+      await checkDistinctKeys(
+        o.resolver,
+        e.members.map((m) => m.id),
+        [input.member],
+      );
     proposal.member = input.member;
   } else {
     const target = await store.getCredential(input.target);
@@ -216,12 +226,25 @@ export interface ProposalOverview {
   proposal: Proposal;
 }
 
+/**
+ * Executed: the pool recorded the decision and its result exists (the grant,
+ * the membership, the grant revoked). A record alone is not enough: a grant
+ * is recorded just before it is issued, and a crash in between leaves a
+ * record naming a grant that does not exist (pool grant again finishes it).
+ */
+async function wasExecuted(store: Store, p: StoredProposal): Promise<boolean> {
+  const rec = await store.getCredential(decisionId(p.hash));
+  if (!rec) return false;
+  const result = (read(rec).subject.decision as { result?: unknown } | undefined)?.result;
+  return typeof result === 'string' && (await store.getCredential(result)) !== undefined;
+}
+
 /** Every proposal of a pool with its votes counted and its state. */
 export async function proposalOverview(store: Store, pool: string, o: { resolver: CharterResolver }): Promise<ProposalOverview[]> {
   const out: ProposalOverview[] = [];
   for (const p of await listProposals(store, pool)) {
     const t = await tally(store, p, o);
-    const executed = (await store.getCredential(decisionId(p.hash))) !== undefined;
+    const executed = await wasExecuted(store, p);
     out.push({
       hash: p.hash,
       action: p.proposal.action,

@@ -100,14 +100,18 @@ export function trustedReporterSet(who: string, list: unknown): ReadonlySet<stri
 /**
  * Verifies each report and returns its uses; a report counts once (by id),
  * only when signed by the grant's grantee or a trusted reporter, about this
- * pool and one of its grants. Everything else is listed as ignored, with why.
+ * pool and one of its grants. A use is (grant, member, instant, resource when
+ * given): one reported by several reports (the grantee's and a trusted
+ * reporter's) counts once, at the highest count a report gives it; entries
+ * of one report for the same use add up. Everything else is listed as
+ * ignored, with why.
  */
 export async function readUsage(
   jwts: readonly string[],
   o: ReadUsageOptions,
 ): Promise<{ uses: UsageRecord[]; ignored: { index: number; code: Reason['code']; message: string }[] }> {
   const reporters = trustedReporterSet('readUsage', o?.trustedReporters);
-  const uses: UsageRecord[] = [];
+  const byUse = new Map<string, { record: UsageRecord; index: number }>();
   const ignored: { index: number; code: Reason['code']; message: string }[] = [];
   const seen = new Set<string>();
   for (const [index, jwt] of jwts.entries()) {
@@ -149,7 +153,8 @@ export async function readUsage(
     seen.add(v.id);
     // A report speaks of what happened before it was signed (with the usual clock skew).
     const signedAt = (parseDateTime(v.credential.validFrom) ?? NaN) + 60_000;
-    for (const u of usage.uses as { member: string; time: string; count?: number }[]) {
+    const mine = new Map<string, UsageRecord>();
+    for (const u of usage.uses as { member: string; time: string; count?: number; resource?: string }[]) {
       // Read strictly (encoding/time.ts), as the report's own validFrom is: the schema's date-time format
       // takes a leap second or a two-digit offset, which no clock reads, so the use is undated, not "later".
       const at = parseDateTime(u.time);
@@ -161,8 +166,27 @@ export async function readUsage(
         skip('ISSUED_IN_FUTURE', `a use at ${u.time.slice(0, 40)} is later than the report`);
         continue;
       }
-      uses.push({ report: v.id, reporter: v.issuer, grant: usage.grant, member: u.member, time: u.time, count: u.count ?? 1 });
+      // One use is (grant, member, instant, resource): entries of one report for the same use add up.
+      const key = JSON.stringify([usage.grant, u.member, at, u.resource ?? null]);
+      const same = mine.get(key);
+      if (same) same.count += u.count ?? 1;
+      else mine.set(key, { report: v.id, reporter: v.issuer, grant: usage.grant, member: u.member, time: u.time, count: u.count ?? 1 });
+    }
+    // Across reports, the same use told by two reporters (the grantee and the data API) is counted once,
+    // at the highest count one report gives it (the first report on a tie): never the sum.
+    for (const [key, record] of mine) {
+      const best = byUse.get(key);
+      if (best === undefined) byUse.set(key, { record, index });
+      else {
+        const [kept, dropped] = record.count > best.record.count ? [{ record, index }, best] : [best, { record, index }];
+        byUse.set(key, kept);
+        ignored.push({
+          index: dropped.index,
+          code: 'RECEIPT_REUSED',
+          message: `a use at ${shown(record.time, 40)} was also reported by ${shown(kept.record.reporter, 80)}: counted once, at the highest count reported`,
+        });
+      }
     }
   }
-  return { uses, ignored };
+  return { uses: [...byUse.values()].map((x) => x.record), ignored };
 }

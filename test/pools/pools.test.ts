@@ -187,14 +187,15 @@ describe('data pools: lifecycle (charter serve on loopback)', () => {
     await castVote(S, me, p, 'approve');
     const other = w.members.find((x) => p.proposal.epoch.members.some((m) => m.id === x.did))!;
     await castVote(S, other, p, 'approve');
-    // The store is slow to write the pool's decision record; the approver's leave lands meanwhile.
+    // The store is slow to say whether the grant exists already (after the votes were counted, before the
+    // grant is written); the approver's leave lands meanwhile.
     let leave: Promise<unknown> | undefined;
     const slow = new Proxy(S, {
       get(target, k, r) {
         const v = Reflect.get(target, k, r) as unknown;
-        if (k === 'putCredential') {
-          return async (rec: { types?: string[] }) => {
-            if (rec.types?.includes('PoolDecisionCredential')) {
+        if (k === 'getCredential') {
+          return async (rec: string) => {
+            if (leave === undefined && rec.startsWith('urn:charter:pool-grant:')) {
               const held = await membershipOf(S, w.pool.did, me.did);
               leave = leavePool(S, w.pool, {
                 notice: await signLeave(me, w.pool.did, acceptedStatus((held!.subject.membership as { accepted: string }).accepted)),

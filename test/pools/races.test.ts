@@ -16,6 +16,7 @@ import {
 } from '../../src/pools/index.js';
 import { decodeJwt } from '../../src/credentials/index.js';
 import type { Store } from '../../src/store/types.js';
+import { decisionId } from '../../src/pools/records.js';
 import { openPoolWorld, type PoolWorld } from './world.js';
 
 /**
@@ -175,21 +176,26 @@ describe('pool executions racing each other or a leave', () => {
         return orig(rec);
       },
     });
+    // The leave lands after the votes were counted (while `pool grant` looks whether the grant exists
+    // already), before the grant is written.
     const G = instance(S, {
-      putCredential: async (orig, rec) => {
-        if ((rec as { types?: string[] }).types?.includes('PoolDecisionCredential')) {
+      getCredential: async (orig, id) => {
+        if (leave === undefined && String(id).startsWith('urn:charter:pool-grant:')) {
           leave = leavePool(L, w.pool, { notice, resolver: w.resolver });
           await bitSet.wait();
         }
-        return orig(rec);
+        return orig(id);
       },
     });
     const r = await issuePoolGrant(G, w.pool, p, { resolver: w.resolver, baseUrl: w.server.url });
     grantDone.open();
     await leave;
+    expect(leave).toBeDefined();
     expect(r.ok).toBe(false);
     expect(r.reasons.map((x) => x.code)).toEqual(['PROPOSAL_STALE']);
     expect(r.jwt).toBeUndefined();
+    // Nor does the pool sign a decision saying it was granted.
+    expect(await S.getCredential(decisionId(p.hash))).toBeUndefined();
     expect((await currentEpoch(S, w.pool.did)).members.map((m) => m.id)).not.toContain(m0.did);
   });
 
