@@ -50,7 +50,7 @@ const mismatch = (message: string): Reason[] => [{ code: 'EVIDENCE_MISMATCH', me
  * derived from the DID itself (never taken from the bundle), any other DID
  * from the documents the bundle recorded. Nothing is fetched.
  */
-export function bundleResolver(dids: Record<string, DIDDocument>): CharterResolver {
+export function bundleResolver(dids: Record<string, DIDDocument>, at?: Date): CharterResolver {
   return documentResolver(
     async (did) => {
       if (did.startsWith('did:key:')) return resolveDidKey(did);
@@ -59,8 +59,19 @@ export function bundleResolver(dids: Record<string, DIDDocument>): CharterResolv
       if (!doc) throw new CharterError('DID_NOT_FOUND', `the bundle holds no document for ${did.slice(0, 80)}`);
       return doc;
     },
-    { cacheTtlMs: 0 },
+    // A method's `expires` is judged at the decision's time: a key that expired since still signed then.
+    { cacheTtlMs: 0, ...(at !== undefined ? { now: () => at.getTime() } : {}) },
   );
+}
+
+/** The time a receipt says it was made, unverified (undefined when it cannot be read). */
+function receiptTime(jws: string): Date | undefined {
+  try {
+    const t = new Date(decodeReceipt(jws).time);
+    return Number.isFinite(t.getTime()) ? t : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function checkShape(b: unknown): asserts b is EvidenceBundle {
@@ -96,7 +107,8 @@ export async function verifyEvidence(bundle: unknown, options: VerifyEvidenceOpt
   }
   const parts: EvidencePart[] = [];
   const add = (part: string, reasons: Reason[]) => parts.push({ part, ok: reasons.length === 0, reasons });
-  const resolver = bundleResolver(bundle.dids);
+  // The decision's time, read before the receipt is verified (its signature is checked with this resolver).
+  const resolver = bundleResolver(bundle.dids, options.at ?? receiptTime(bundle.receipt));
 
   const rv = await verifyReceipt(bundle.receipt, { resolver });
   const receipt = rv.claims;

@@ -17,6 +17,8 @@ export interface DocumentResolverOptions {
   cacheMaxEntries?: number;
   /** Checks a DID before any lookup (method, stricter syntax), after the DID Core syntax check; throws CharterError. */
   check?: (did: string) => void;
+  /** The time (ms) verification methods' `expires` is judged at (default the wall clock): a past decision's time, for an offline re-check. */
+  now?: () => number;
 }
 
 /**
@@ -35,6 +37,8 @@ export function documentResolver(load: (did: string) => Promise<DIDDocument>, op
   if (!Number.isSafeInteger(max) || max < 0) throw new TypeError('cacheMaxEntries must be a non-negative whole number');
   if (options.check !== undefined && typeof options.check !== 'function') throw new TypeError('check must be a function');
   const check = options.check ?? (() => undefined);
+  if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('now must be a function returning milliseconds');
+  const now = options.now;
   const docs = new TtlCache<string, Promise<DIDDocument>>(ttl, max);
   const keys = new TtlCache<string, ResolvedKey>(ttl, max);
 
@@ -76,7 +80,7 @@ export function documentResolver(load: (did: string) => Promise<DIDDocument>, op
     const doc = await pending;
     let key: ResolvedKey;
     try {
-      key = selectKey(doc, did, absolute, relationship);
+      key = selectKey(doc, did, absolute, relationship, now?.());
     } catch (e) {
       throw isCharterError(e) ? e : new CharterError('DID_RESOLUTION_FAILED', `could not read the document of ${did.slice(0, 80)}`, { cause: e });
     }
@@ -91,6 +95,7 @@ export function documentResolver(load: (did: string) => Promise<DIDDocument>, op
   return {
     resolve,
     resolveKey,
+    ...(now !== undefined ? { now } : {}),
     clear(did?: string) {
       if (did === undefined) {
         docs.clear();

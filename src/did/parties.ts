@@ -2,7 +2,7 @@ import { isCharterError } from '../errors.js';
 import type { PublicJwk } from '../keys/types.js';
 import { resolveDidJwk } from './jwk.js';
 import { resolveDidKey } from './key.js';
-import { methodIds } from './methods.js';
+import { usableKeys } from './select.js';
 import type { CharterResolver } from './types.js';
 import { multibaseToPublicJwk } from '../keys/index.js';
 
@@ -65,9 +65,12 @@ export function partyKey(did: string): string {
 
 /**
  * Every signing key (assertionMethod, authentication, or the relationships
- * asked for) `did` lists, as keyString, through the resolver (its rules and
- * cache). A resolution that fails throws (unless the DID cannot be one: then
- * it has no key): "not the same party" is never said for "could not look".
+ * asked for) `did` lists, as keyString: the document through the resolver
+ * (its cache), its methods by the rules resolveKey applies, in one pass
+ * (select.ts usableKeys). A resolution that fails throws (unless the DID
+ * cannot be one: then it has no key): "not the same party" is never said for
+ * "could not look"; a document that resolves but cannot be read (ambiguous,
+ * over select.ts MAX_METHODS) lists no key Charter would verify with.
  */
 export async function signingKeysOf(resolver: CharterResolver, did: string, relationships: readonly ('assertionMethod' | 'authentication')[] = SIGNING): Promise<Set<string>> {
   const out = new Set<string>();
@@ -82,13 +85,15 @@ export async function signingKeysOf(resolver: CharterResolver, did: string, rela
     throw e;
   }
   for (const relationship of relationships) {
-    for (const id of methodIds(doc[relationship])) {
-      try {
-        out.add(keyString((await resolver.resolveKey(did, id, relationship)).publicJwk));
-      } catch {
-        // a method Charter cannot use signs nothing it verifies
-      }
+    let keys;
+    try {
+      // One pass over the document, read once (select.ts usableKeys: resolveKey's rules), not one lookup per listed id.
+      keys = usableKeys(doc, did, relationship, resolver.now?.());
+    } catch {
+      // a document Charter cannot read (ambiguous, over the caps) lists no method it would use: no key
+      continue;
     }
+    for (const k of keys) out.add(keyString(k.publicJwk));
   }
   return out;
 }

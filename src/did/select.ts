@@ -1,3 +1,4 @@
+import { parseDateTime } from '../encoding/time.js';
 import { CharterError, shown } from '../errors.js';
 import { importVerificationKey, multibaseToPublicJwk, validatePublicJwk } from '../keys/index.js';
 import type { PublicJwk } from '../keys/types.js';
@@ -24,7 +25,11 @@ import type { DIDDocument, ResolvedKey, VerificationRelationship } from './types
  *  - ids and kids are compared as exact strings, and their fragments may not
  *    use percent-encoding, so no two spellings name one method;
  *  - a method carries exactly one form of key material (DID Core §5.2.1), and
- *    the key passes its curve's acceptance rule (keys/curves.ts).
+ *    the key passes its curve's acceptance rule (keys/curves.ts);
+ *  - a method marked `revoked` is never used, and one whose `expires` has
+ *    passed is not (Controlled Identifiers 1.0 §2.2: see assertInForce);
+ *  - `verificationMethod` and each relationship list at most MAX_METHODS
+ *    entries, and a document is read once (see methodsOf).
  */
 
 export const RELATIONSHIPS: readonly VerificationRelationship[] = ['authentication', 'assertionMethod', 'capabilityInvocation', 'capabilityDelegation', 'keyAgreement'];
@@ -35,6 +40,20 @@ const MAX_DID = 4096;
 const FRAGMENT = /^[A-Za-z0-9._~!$&'()*+,;=:@/?-]{1,1024}$/;
 /** Every property DID Core and its registries define for key material (DID Core §5.2.1, DID Spec Registries §4). */
 const KEY_MATERIAL = ['publicKeyJwk', 'publicKeyMultibase', 'publicKeyBase58', 'publicKeyBase64', 'publicKeyHex', 'publicKeyPem', 'blockchainAccountId', 'ethereumAddress'];
+
+/**
+ * The most entries `verificationMethod`, or any one relationship, may list;
+ * a document listing more is refused whole (DID_DOCUMENT_TOO_LARGE). A
+ * document is anyone's to write (a did:web is one HTTP response), and each
+ * method listed costs a key import (up to 250 us for P-256) wherever every
+ * listed key is looked at (methods.ts, parties.ts): 13,000 dangling "#n"
+ * references fit in 90 KB. An honest document lists a handful (Charter writes
+ * one; did:key and did:jwk have one; rotation keeps a few old keys), so 64
+ * leaves an order of magnitude of room while bounding the work of any one
+ * document to 6 x 64 entries read, once per document object (methodsOf),
+ * and 64 key imports per relationship looked at (usableKeys).
+ */
+export const MAX_METHODS = 64;
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const short = (s: string) => s.slice(0, 100);
@@ -94,17 +113,35 @@ function definedId(did: string, m: unknown): string {
   return absolute;
 }
 
+const LISTS = ['verificationMethod', ...RELATIONSHIPS] as const;
+
+type Entry = { id: string; embedded: boolean };
+interface Read {
+  methods: Map<string, Method>;
+  entries: Map<VerificationRelationship, Entry[]>;
+}
+
+/** DID_DOCUMENT_TOO_LARGE when a list is over MAX_METHODS: checked before any entry is read, so refusing costs nothing. */
+function assertWithinCap(doc: Record<string, unknown>, did: string): void {
+  for (const prop of LISTS) {
+    const v = doc[prop];
+    if (Array.isArray(v) && v.length > MAX_METHODS) {
+      throw new CharterError('DID_DOCUMENT_TOO_LARGE', `"${prop}" of the document of ${did.slice(0, 80)} lists ${v.length} methods; at most ${MAX_METHODS} are read`);
+    }
+  }
+}
+
 /** Every method the document defines, by absolute id, and the entries of each relationship. */
-function readMethods(doc: Record<string, unknown>, did: string): { methods: Map<string, Method>; entries: Map<VerificationRelationship, { id: string; embedded: boolean }[]> } {
+function readMethods(doc: Record<string, unknown>, did: string): Read {
   const methods = new Map<string, Method>();
   const define = (id: string, m: Method) => {
     if (methods.has(id)) throw ambiguous(`${short(id)} is defined more than once`);
     methods.set(id, m);
   };
   for (const m of list(doc, 'verificationMethod', did)) define(definedId(did, m), { node: m as Record<string, unknown> });
-  const entries = new Map<VerificationRelationship, { id: string; embedded: boolean }[]>();
+  const entries = new Map<VerificationRelationship, Entry[]>();
   for (const rel of RELATIONSHIPS) {
-    const out: { id: string; embedded: boolean }[] = [];
+    const out: Entry[] = [];
     for (const e of list(doc, rel, did)) {
       if (typeof e === 'string') {
         out.push({ id: e.startsWith('#') ? did + e : e, embedded: false });
@@ -117,6 +154,71 @@ function readMethods(doc: Record<string, unknown>, did: string): { methods: Map<
     entries.set(rel, out);
   }
   return { methods, entries };
+}
+
+/** What a document's lists were when it was read: the arrays themselves and their entries, compared by identity. */
+const snapshot = (doc: Record<string, unknown>) => LISTS.map((p) => (Array.isArray(doc[p]) ? [doc[p], ...(doc[p] as unknown[])] : [doc[p]]));
+const unchanged = (a: unknown[][], b: unknown[][]) => a.every((x, i) => x.length === b[i]!.length && x.every((y, j) => y === b[i]![j]));
+
+/**
+ * readMethods' answer (or its refusal) per document object. A resolver hands
+ * out one cached document object for every lookup of a DID, so a document is
+ * read once however many keys are looked up in it, not once per lookup (which
+ * made looking at every listed key quadratic). A document changed in place
+ * (a list replaced, an entry added, removed or swapped) is read again; a
+ * method object edited in place is not noticed, but its key and controller
+ * are read from it at each selection anyway.
+ */
+const readCache = new WeakMap<object, Parsed>();
+
+interface Parsed {
+  did: string;
+  lists: unknown[][];
+  read?: Read;
+  error?: unknown;
+  /** usableKeys' selection per relationship, with the time each key expires (lifetime checked at each call). */
+  usable: Map<VerificationRelationship, { key: ResolvedKey; expires?: number }[]>;
+}
+
+/** readMethods, once per document object (cached, refusals too). */
+function methodsOf(doc: Record<string, unknown>, did: string): Parsed & { read: Read } {
+  // The caps first: over them, even the snapshot is not taken.
+  assertWithinCap(doc, did);
+  const lists = snapshot(doc);
+  let hit = readCache.get(doc);
+  if (!hit || hit.did !== did || !unchanged(hit.lists, lists)) {
+    try {
+      hit = { did, lists, read: readMethods(doc, did), usable: new Map() };
+    } catch (e) {
+      hit = { did, lists, error: e, usable: new Map() };
+    }
+    readCache.set(doc, hit);
+  }
+  if (hit.read === undefined) throw hit.error;
+  return hit as Parsed & { read: Read };
+}
+
+/**
+ * VERIFICATION_METHOD_NOT_AUTHORIZED unless the method is in force at `now`
+ * (ms). Controlled Identifiers 1.0 §2.2 (Verification Methods) gives a method
+ * two optional dateTimeStamps: `revoked`, from which it must not be used to
+ * verify proofs, and `expires`, after which it should cease to be used.
+ * Charter refuses:
+ *  - any method carrying `revoked`, whatever its value (past, future or
+ *    malformed): a key its controller declares revoked verifies nothing, not
+ *    even a signature dated before the revocation, since that date (iat,
+ *    validFrom) is written by whoever holds the key, and a revoked key is
+ *    above all one someone else may hold; a future date is read the same way
+ *    (the controller has already said the key goes), which spares parsing;
+ *  - a method whose `expires` is at or before `now`, or is not an RFC 3339
+ *    date-time with a zone (one reading for every verifier: encoding/time.ts).
+ */
+function assertInForce(vm: Record<string, unknown>, id: string, now: number): void {
+  if (vm.revoked !== undefined) throw new CharterError('VERIFICATION_METHOD_NOT_AUTHORIZED', `${short(id)} is revoked (${shown(vm.revoked, 40)})`);
+  if (vm.expires === undefined) return;
+  const at = parseDateTime(vm.expires);
+  if (at === undefined) throw new CharterError('VERIFICATION_METHOD_NOT_AUTHORIZED', `${short(id)} has an "expires" that is not an RFC 3339 date-time with a zone`);
+  if (at <= now) throw new CharterError('VERIFICATION_METHOD_NOT_AUTHORIZED', `${short(id)} expired at ${shown(vm.expires, 40)}`);
 }
 
 type KeyForm = 'publicKeyJwk' | 'publicKeyMultibase';
@@ -190,17 +292,45 @@ function keyMaterial(vm: Record<string, unknown>, id: string, form: string | und
   throw new CharterError('UNSUPPORTED_KEY_TYPE', `${short(id)} carries no publicKeyJwk or publicKeyMultibase`);
 }
 
+/** The method `id` (absolute) of `did`, if it may verify for `relationship` at `now`, with its key. */
+function pick(read: Read, did: string, id: string, relationship: VerificationRelationship, now: number): ResolvedKey {
+  const vm = read.methods.get(id);
+  if (!vm) throw new CharterError('VERIFICATION_METHOD_NOT_FOUND', `${short(id)} is not in the DID document`);
+  // Listed under the relationship: as this very embedded method, or by reference to an entry of verificationMethod.
+  const listed = read.entries.get(relationship)!.some((e) => e.id === id && (e.embedded ? vm.embeddedIn === relationship : vm.embeddedIn === undefined));
+  if (!listed) throw new CharterError('VERIFICATION_METHOD_NOT_AUTHORIZED', `${short(id)} is not authorized for ${relationship}`);
+  if (vm.node.controller !== did) {
+    throw new CharterError('VERIFICATION_METHOD_NOT_AUTHORIZED', `${short(id)} is not controlled by ${did.slice(0, 80)} (its "controller" must name it)`);
+  }
+  assertInForce(vm.node, id, now);
+  const jwk = keyOf(vm.node, id);
+  return Object.freeze({ ...importVerificationKey(jwk), id, controller: did, did });
+}
+
+/** `now` as ms: the wall clock by default; anything but a finite number (or a valid Date) is refused (TypeError). */
+function nowMs(now: number | Date | undefined): number {
+  const t = now === undefined ? Date.now() : now instanceof Date ? now.getTime() : now;
+  if (typeof t !== 'number' || !Number.isFinite(t)) throw new TypeError('now must be a finite time in ms or a valid Date');
+  return t;
+}
+
 /**
  * The verification method of `did` that `kid` names (absolute, from
  * absoluteKid) or, without a kid, the single entry of `relationship`; it must
- * be authorized for `relationship` and controlled by `did`, with an
- * acceptable key. Throws VERIFICATION_METHOD_NOT_FOUND, _NOT_AUTHORIZED,
- * INVALID_KEY, UNSUPPORTED_KEY_TYPE or DID_RESOLUTION_FAILED.
+ * be authorized for `relationship`, controlled by `did` and in force at `now`
+ * (not revoked, not expired: assertInForce), with an acceptable key. `now`
+ * defaults to the wall clock: the CharterResolver API carries no time, so a
+ * resolver's resolveKey judges `expires` at the time of the lookup, not at a
+ * verifier's `now`; a key it caches stays in use until its document's cache
+ * entry ends (cacheTtlMs), as a key removed from the document does.
+ * Throws VERIFICATION_METHOD_NOT_FOUND, _NOT_AUTHORIZED, INVALID_KEY,
+ * UNSUPPORTED_KEY_TYPE, DID_DOCUMENT_TOO_LARGE or DID_RESOLUTION_FAILED.
  */
-export function selectKey(doc: unknown, did: string, kid: string | undefined, relationship: VerificationRelationship): ResolvedKey {
+export function selectKey(doc: unknown, did: string, kid: string | undefined, relationship: VerificationRelationship, now?: number | Date): ResolvedKey {
   assertDocumentFor(doc, did);
-  const { methods, entries } = readMethods(doc as unknown as Record<string, unknown>, did);
-  const rel = entries.get(relationship)!;
+  const at = nowMs(now);
+  const { read } = methodsOf(doc as unknown as Record<string, unknown>, did);
+  const rel = read.entries.get(relationship)!;
   let id = kid;
   if (id === undefined) {
     if (rel.length !== 1) {
@@ -209,14 +339,45 @@ export function selectKey(doc: unknown, did: string, kid: string | undefined, re
     id = rel[0]!.id;
     if (ownId(did, id) !== id) throw new CharterError('VERIFICATION_METHOD_NOT_AUTHORIZED', `the ${relationship} method ${short(id)} is not a method of ${did.slice(0, 80)}`);
   }
-  const vm = methods.get(id);
-  if (!vm) throw new CharterError('VERIFICATION_METHOD_NOT_FOUND', `${short(id)} is not in the DID document`);
-  // Listed under the relationship: as this very embedded method, or by reference to an entry of verificationMethod.
-  const listed = rel.some((e) => e.id === id && (e.embedded ? vm.embeddedIn === relationship : vm.embeddedIn === undefined));
-  if (!listed) throw new CharterError('VERIFICATION_METHOD_NOT_AUTHORIZED', `${short(id)} is not authorized for ${relationship}`);
-  if (vm.node.controller !== did) {
-    throw new CharterError('VERIFICATION_METHOD_NOT_AUTHORIZED', `${short(id)} is not controlled by ${did.slice(0, 80)} (its "controller" must name it)`);
+  return pick(read, did, id, relationship, at);
+}
+
+/**
+ * Every method of `did` that `relationship` lists and selectKey would hand
+ * out for its id at `now`, in the order listed, each once: one pass over a
+ * document read once, for the callers that look at every listed key
+ * (methods.ts listsKey, parties.ts signingKeysOf) instead of one selectKey per
+ * listed id. The selection is kept with the document object (as a resolver
+ * keeps selectKey's keys), so a key is imported once per document; only each
+ * key's `expires` is compared with `now` at every call. A method Charter
+ * cannot use (another DID's, revoked, expired, an unknown type, a key
+ * agreement key) is left out; a document that cannot be read as a whole
+ * throws as selectKey does (DID_RESOLUTION_FAILED, DID_DOCUMENT_TOO_LARGE,
+ * VERIFICATION_METHOD_NOT_FOUND when ambiguous).
+ */
+export function usableKeys(doc: unknown, did: string, relationship: VerificationRelationship, now?: number | Date): ResolvedKey[] {
+  assertDocumentFor(doc, did);
+  if (!RELATIONSHIPS.includes(relationship)) throw new CharterError('INVALID_ARGUMENT', `unknown verification relationship ${shown(relationship, 40)}`);
+  const at = nowMs(now);
+  const parsed = methodsOf(doc as unknown as Record<string, unknown>, did);
+  let selected = parsed.usable.get(relationship);
+  if (selected === undefined) {
+    selected = [];
+    const seen = new Set<string>();
+    for (const { id } of parsed.read.entries.get(relationship)!) {
+      // As a kid, an id naming another DID's method (or malformed) is KID_MISMATCH before any selection.
+      if (seen.has(id) || ownId(did, id) !== id) continue;
+      seen.add(id);
+      try {
+        // Every rule but the clock (at the start of time nothing has expired); `expires` is kept to be compared below.
+        const key = pick(parsed.read, did, id, relationship, Number.NEGATIVE_INFINITY);
+        const expires = parseDateTime(parsed.read.methods.get(id)!.node.expires);
+        selected.push(expires === undefined ? { key } : { key, expires });
+      } catch {
+        // a method Charter cannot use verifies nothing
+      }
+    }
+    parsed.usable.set(relationship, selected);
   }
-  const jwk = keyOf(vm.node, id);
-  return Object.freeze({ ...importVerificationKey(jwk), id, controller: did, did });
+  return selected.filter((k) => k.expires === undefined || k.expires > at).map((k) => k.key);
 }

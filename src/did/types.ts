@@ -43,6 +43,12 @@ export interface CharterResolver {
   resolveKey(did: string, kid: string | undefined, relationship: VerificationRelationship): Promise<ResolvedKey>;
   /** Drop cached entries (all, or for one DID). */
   clear(did?: string): void;
+  /**
+   * The time (ms) a verification method's `expires` is judged at; the wall
+   * clock when absent. An offline re-check of a past decision sets it to the
+   * decision's time (audit bundleResolver).
+   */
+  now?: () => number;
 }
 
 /** A DID this process controls: what issuing and presenting need. */

@@ -202,6 +202,7 @@ function noting(resolver: CharterResolver): { resolver: CharterResolver; keys: R
     resolver: {
       resolve: (did) => resolver.resolve(did),
       clear: (did) => resolver.clear(did),
+      ...(resolver.now !== undefined ? { now: resolver.now } : {}),
       resolveKey: async (did, kid, relationship) => {
         const k = await resolver.resolveKey(did, kid, relationship);
         if (relationship === 'assertionMethod') keys.push(k);
