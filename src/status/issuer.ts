@@ -1,6 +1,8 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { CharterError } from '../errors.js';
-import { decodeJwt, issueCredential } from '../credentials/index.js';
+import { decodeJwt, signJwt } from '../credentials/index.js';
+import { VC_CONTEXT_V2 } from '../credentials/types.js';
+import { parseDateTime } from '../encoding/time.js';
 import type { CredentialStatusEntry, Issuer } from '../credentials/types.js';
 import type { NewStatusList, StatusListRecord, StatusStore } from '../store/types.js';
 import { encodeBitstring, MIN_LIST_SIZE } from './codec.js';
@@ -102,20 +104,32 @@ export async function signStatusList(list: StatusListRecord, issuer: Issuer, opt
   if (issuer.did !== list.issuerDid) throw new CharterError('INVALID_ARGUMENT', 'a status list is signed by its own issuer');
   const validity = opts.validitySeconds ?? LIST_VALIDITY_SECONDS;
   if (!Number.isSafeInteger(validity) || validity <= 0) throw new CharterError('INVALID_ARGUMENT', 'validitySeconds must be a positive whole number');
-  const now = opts.now ?? new Date();
-  const issued = await issueCredential({
-    issuer,
+  if (opts.now !== undefined && !(opts.now instanceof Date && Number.isFinite(opts.now.getTime()))) throw new CharterError('INVALID_ARGUMENT', 'now must be a valid Date');
+  // Verifiers order copies of a list by validFrom and refuse one older than a copy they accepted
+  // (status/rollback.ts): each copy is dated to the millisecond (VCDM 2.0 dateTimeStamp allows the
+  // fraction), and after the stored copy, so two copies signed within one second (two revocations,
+  // grant revoke --to) are never taken for the same one.
+  const from = opts.now?.getTime() ?? Math.max(Date.now(), validFromOf(list.signedJwt) + 1);
+  const credential = {
+    '@context': [VC_CONTEXT_V2],
     id: list.url,
-    subject: issuer.did,
-    type: 'BitstringStatusListCredential',
-    validFrom: now,
-    validUntil: new Date(now.getTime() + validity * 1000),
-    claims: {},
-    extra: {
-      credentialSubject: { id: `${list.url}#list`, type: 'BitstringStatusList', statusPurpose: list.purpose, encodedList: encodeBitstring(list.bits), ttl: list.ttlSeconds * 1000 },
-    },
-  });
-  return issued.jwt;
+    type: ['VerifiableCredential', 'BitstringStatusListCredential'],
+    issuer: issuer.did,
+    validFrom: new Date(from).toISOString(),
+    validUntil: new Date(from + validity * 1000).toISOString(),
+    credentialSubject: { id: `${list.url}#list`, type: 'BitstringStatusList', statusPurpose: list.purpose, encodedList: encodeBitstring(list.bits), ttl: list.ttlSeconds * 1000 },
+  };
+  return signJwt({ typ: 'vc+jwt', cty: 'vc' }, credential, issuer.signer, issuer.kid);
+}
+
+/** A signed list's validFrom in ms (-Infinity when there is none or it cannot be read). */
+function validFromOf(jwt: string | undefined): number {
+  if (jwt === undefined) return -Infinity;
+  try {
+    return parseDateTime(decodeJwt(jwt).payload.validFrom) ?? -Infinity;
+  } catch {
+    return -Infinity;
+  }
 }
 
 /**
@@ -127,9 +141,21 @@ export async function currentStatusListJwt(store: StatusStore, listId: string, i
   const list = await store.getStatusList(listId);
   if (!list) throw new CharterError('NOT_FOUND', `no status list ${listId}`);
   if (list.signedJwt !== undefined && list.signedVersion === list.version && !renewDue(list.signedJwt)) return list.signedJwt;
-  const jwt = await signStatusList(list, await issuerFor(list.issuerDid));
-  await store.putSignedStatusList(list.id, list.version, jwt);
-  return jwt;
+  let signed = list;
+  let jwt = await signStatusList(signed, await issuerFor(signed.issuerDid));
+  await store.putSignedStatusList(signed.id, signed.version, jwt);
+  // A bit committed while this copy was being signed (a revocation racing a fetch): this copy is
+  // already stale, and dated after the revoker's own, so a verifier would take it for the newer one.
+  // Sign again from the committed bits (a few times at most).
+  for (let i = 0; i < 3; i++) {
+    const latest = await store.getStatusList(listId);
+    if (!latest || latest.version === signed.version) return jwt;
+    if (latest.signedJwt !== undefined && latest.signedVersion === latest.version) return latest.signedJwt;
+    signed = latest;
+    jwt = await signStatusList(signed, await issuerFor(signed.issuerDid));
+    await store.putSignedStatusList(signed.id, signed.version, jwt);
+  }
+  throw new CharterError('STORE_UNAVAILABLE', `the status list ${listId.slice(0, 40)} kept changing while it was signed: try again`);
 }
 
 /** Re-signed once half its validity is gone (or it has none: signed before lists expired), so a published copy never runs out. */

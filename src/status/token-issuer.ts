@@ -100,12 +100,22 @@ export async function currentTokenStatusListJwt(store: Store, listId: string, is
   let memo = signed.get(store);
   const hit = memo?.get(listId);
   if (opts.now === undefined && hit && hit.version === list.version && hit.validity === validity && Date.now() < hit.renewAt) return hit.jwt;
-  const jwt = await signTokenStatusList(list, await issuerFor(list.issuerDid), opts);
-  if (opts.now === undefined) {
-    if (!memo) signed.set(store, (memo = new Map()));
-    memo.set(listId, { version: list.version, jwt, validity, renewAt: Date.now() + (validity * 1000) / 2 });
+  // A bit committed while the token was being signed (a revocation racing a fetch) makes it stale, and
+  // dated no earlier than the revoker's: signed again from the committed bits (a few times at most).
+  let current = list;
+  for (let i = 0; i < 3; i++) {
+    const jwt = await signTokenStatusList(current, await issuerFor(current.issuerDid), opts);
+    const latest = await store.getStatusList(listId);
+    if (!latest || latest.version === current.version) {
+      if (opts.now === undefined) {
+        if (!memo) signed.set(store, (memo = new Map()));
+        memo.set(listId, { version: current.version, jwt, validity, renewAt: Date.now() + (validity * 1000) / 2 });
+      }
+      return jwt;
+    }
+    current = latest;
   }
-  return jwt;
+  throw new CharterError('STORE_UNAVAILABLE', `the status list ${listId.slice(0, 40)} kept changing while it was signed: try again`);
 }
 
 /**
