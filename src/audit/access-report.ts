@@ -1,13 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { CharterError, type Reason } from '../errors.js';
-import { decodeCredential, soleSubject, statusEntriesOf, type Issuer } from '../credentials/index.js';
+import { METHODS } from 'node:http';
+import { CharterError, ERROR_CODES, type Reason } from '../errors.js';
+import { decodeCredential, decodeJwt, soleSubject, statusEntriesOf, type Issuer } from '../credentials/index.js';
+import type { AddressPolicy } from '../did/index.js';
 import type { CharterResolver } from '../did/types.js';
-import { actionCovered, GRANT_TYPE, normalizeGrantResource, normalizeResource, readGrantClaims, resourceCovered } from '../grants/index.js';
+import { actionCovered, GRANT_TYPE, normalizeGrantResource, normalizeResource, PURPOSES, readGrantClaims, resourceCovered, SD_JWT_GRANT_VCT } from '../grants/index.js';
 import type { AccessReceiptRecord, AccessReportStore, AuditStore, CredentialStore } from '../store/types.js';
 import { ACCESS_REPORT_TYP, checkAuditJws, signCanonical } from './jws.js';
 import { sha256Digest } from '../encoding/json.js';
+import { isDecimal } from '../encoding/decimal.js';
+import { isCurrency } from '../encoding/currency.js';
 import { htuOf } from '../credentials/binding.js';
+import { parseDisclosure, processDisclosures } from '../sdjwt/disclosures.js';
+import { isSdHashAlg } from '../sdjwt/hash.js';
 import { decodeReceipt, receiptShapeReasons, verifyReceipt, type DecisionReceipt } from './receipt.js';
+import { postReport } from './report-post.js';
 
 /**
  * Access reports: a platform may send the person who granted it access the
@@ -40,29 +47,92 @@ export async function createAccessReport(reporter: Issuer, input: AccessReportIn
     .jws;
 }
 
-/**
- * Where the grantor's `charter serve` takes access reports: beside the
- * grant's status list (its own server), at `/access-reports`.
- */
-export function accessReportUrl(grantJwt: string): string {
-  const c = decodeCredential(grantJwt);
-  const status = statusEntriesOf(c)[0];
-  if (typeof status?.statusListCredential !== 'string') throw new CharterError('INVALID_ARGUMENT', 'the grant names no status list, so no server of its grantor to report to');
-  return new URL('/access-reports', status.statusListCredential).href;
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A grant as issued, vc+jwt or SD-JWT VC, read without verifying it: its id and its (first) status list's URL. */
+function grantPointers(token: string): { id: unknown; statusUrl: unknown } {
+  if (typeof token !== 'string') throw new CharterError('INVALID_ARGUMENT', 'the grant is a vc+jwt or an SD-JWT VC, as a string');
+  if (token.includes('~')) {
+    // An SD-JWT VC (`<jwt>~<disclosure>~…~`): `jti` and the Token Status List's `status.status_list.uri`.
+    const p = decodeJwt(token.slice(0, token.indexOf('~'))).payload;
+    return { id: p.jti, statusUrl: isObj(p.status) && isObj(p.status.status_list) ? p.status.status_list.uri : undefined };
+  }
+  const c = decodeCredential(token);
+  return { id: c.id, statusUrl: statusEntriesOf(c)[0]?.statusListCredential };
 }
 
-/** Sends a report to the grantor's server (found from the grant); resolves with what it accepted. */
+/**
+ * Where the grantor's `charter serve` takes access reports: beside the
+ * grant's status list (its own server), at `/access-reports`. The grant is
+ * not verified here: its status list must be an http(s) URL without
+ * credentials (INVALID_ARGUMENT otherwise); sendAccessReport then applies
+ * its address policy to where that URL leads.
+ */
+export function accessReportUrl(grantJwt: string): string {
+  const status = grantPointers(grantJwt).statusUrl;
+  if (typeof status !== 'string') throw new CharterError('INVALID_ARGUMENT', 'the grant names no status list, so no server of its grantor to report to');
+  let u: URL;
+  try {
+    u = new URL('/access-reports', new URL(status));
+  } catch {
+    throw new CharterError('INVALID_ARGUMENT', "the grant's status list is not a URL, so no server of its grantor to report to");
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:')
+    throw new CharterError('INVALID_ARGUMENT', `the grant's status list is not an http(s) URL (${u.protocol.slice(0, 20)}): no server to report to`);
+  if (u.username !== '' || u.password !== '') throw new CharterError('INVALID_ARGUMENT', "the grant's status list URL carries credentials: no server to report to");
+  return u.href;
+}
+
+/**
+ * Where sendAccessReport may post, and for how long. The URL comes from a
+ * grant nobody verified, so, as for every fetch Charter makes: https to
+ * public addresses only unless the caller allows more.
+ */
+export interface SendAccessReportOptions extends AddressPolicy {
+  /** Allow an `http:` server (a grantor's `charter serve` on loopback, for testing). Default false. */
+  allowHttp?: boolean;
+  /** The whole exchange's deadline, ms. Default 30,000 (the grantor takes up to 15 s to check a report). */
+  timeoutMs?: number;
+  /** Largest answer read, bytes. Default 64 KiB. */
+  maxBytes?: number;
+}
+const SEND_TIMEOUT_MS = 30_000;
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+/**
+ * Sends a report to the grantor's server (found from the grant, vc+jwt or
+ * SD-JWT VC); resolves with the server's status and what it accepted. Every
+ * failure to deliver is a CharterError: INVALID_ARGUMENT (no usable URL in
+ * the grant), FORBIDDEN_ADDRESS (http or a loopback, private or link-local
+ * address not allowed), UNREACHABLE (connection, redirect, deadline),
+ * INPUT_TOO_LARGE (an answer over maxBytes).
+ */
 export async function sendAccessReport(
   reporter: Issuer,
   input: { grant: string; receipts: readonly string[] },
-  options: { fetch?: typeof fetch } = {},
+  options: SendAccessReportOptions = {},
 ): Promise<{ status: number; accepted: number }> {
-  const c = decodeCredential(input.grant);
-  if (typeof c.id !== 'string') throw new CharterError('INVALID_ARGUMENT', 'the grant has no id');
-  const report = await createAccessReport(reporter, { grant: c.id, receipts: input.receipts });
-  const res = await (options.fetch ?? fetch)(accessReportUrl(input.grant), { method: 'POST', headers: { 'content-type': 'application/jwt' }, body: report, redirect: 'error' });
-  const body = (await res.json().catch(() => ({}))) as { accepted?: number };
-  return { status: res.status, accepted: body.accepted ?? 0 };
+  const { id } = grantPointers(input?.grant);
+  if (typeof id !== 'string') throw new CharterError('INVALID_ARGUMENT', 'the grant has no id');
+  const url = accessReportUrl(input.grant);
+  const report = await createAccessReport(reporter, { grant: id, receipts: input.receipts });
+  const res = await postReport(url, report, {
+    allowLoopback: options.allowLoopback === true,
+    allowPrivate: options.allowPrivate === true,
+    allowHttp: options.allowHttp === true,
+    timeoutMs: options.timeoutMs ?? SEND_TIMEOUT_MS,
+    maxBytes: options.maxBytes ?? MAX_ANSWER_BYTES,
+  });
+  let accepted = 0;
+  if (res.status >= 200 && res.status < 300) {
+    try {
+      const n = (JSON.parse(res.body.toString('utf8')) as { accepted?: unknown } | null)?.accepted;
+      if (typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 && n <= input.receipts.length) accepted = n;
+    } catch {
+      // Not JSON: nothing is known to be accepted.
+    }
+  }
+  return { status: res.status, accepted };
 }
 
 export interface AccessReportResult {
@@ -85,25 +155,70 @@ const SKEW_MS = 300_000;
 /** Reported uses one home keeps per grant: reports are voluntary and unpaid for, so their storage is bounded. */
 export const MAX_KEPT_PER_GRANT = 1000;
 
-/** The grant's resources and actions, normalised; undefined when its claims cannot be read here (an SD-JWT grant). */
-function grantScope(jwt: string): { resources: string[]; actions: string[] } | undefined {
+/** What a reported receipt is held to, read from the grant as issued here. */
+interface GrantFacts {
+  /** Normalised resources and the actions: an allowed use lies inside them. */
+  resources: string[];
+  actions: string[];
+  /** The purposes its terms limit use to, and the processing they require (absent: none). */
+  purposes?: string[];
+  processing?: string;
+  /** Its VCDM types beside VerifiableCredential (a vc+jwt grant; none for an SD-JWT). */
+  types: string[];
+}
+
+/**
+ * An SD-JWT grant's claims as this home issued it, every disclosure applied (the issuer reading its own
+ * record, as listGrants does: never a verification).
+ */
+function sdJwtGrantClaims(token: string): unknown {
+  const [jwt = '', ...rest] = token.split('~');
+  const p = decodeJwt(jwt).payload;
+  const alg = p._sd_alg ?? 'sha-256';
+  if (!isSdHashAlg(alg)) return undefined;
+  // The issued token ends with "~"; a key binding JWT (a presentation's) is no disclosure.
+  const disclosures = rest.filter((d) => d !== '' && !d.includes('.')).map((d) => parseDisclosure(d, alg));
+  const claims = processDisclosures(p, disclosures).claims;
+  return claims.grant;
+}
+
+/** The grant's scope and terms; undefined when its claims cannot be read (then no allowed use is taken). */
+function grantFacts(token: string): GrantFacts | undefined {
   try {
-    const g = readGrantClaims(soleSubject(decodeCredential(jwt))?.grant).grant;
-    return g ? { resources: g.resources.map(normalizeGrantResource), actions: g.actions } : undefined;
+    let claims: unknown;
+    let types: string[] = [];
+    if (token.includes('~')) claims = sdJwtGrantClaims(token);
+    else {
+      const c = decodeCredential(token);
+      claims = soleSubject(c)?.grant;
+      types = c.type.filter((t) => t !== 'VerifiableCredential');
+    }
+    const g = readGrantClaims(claims).grant;
+    if (!g) return undefined;
+    return {
+      resources: g.resources.map(normalizeGrantResource),
+      actions: g.actions,
+      ...(g.terms?.purpose !== undefined ? { purposes: g.terms.purpose } : {}),
+      ...(g.terms?.processing !== undefined && g.terms.processing !== 'any' ? { processing: g.terms.processing } : {}),
+      types,
+    };
   } catch {
     return undefined;
   }
 }
 
 /**
- * An allow whose policy names a resource or action outside the grant (or is no grant policy at all): no
- * verifier allows that under this grant. (A denial outside it is an attempt the person may want to see.)
+ * An allow whose policy names a resource or action outside the grant, a purpose or processing its terms do
+ * not allow (or is no grant policy at all): no verifier allows that under this grant. A grant whose claims
+ * cannot be read here covers nothing. (A denial outside it is an attempt the person may want to see.)
  */
-function outOfScope(r: DecisionReceipt, scope: { resources: string[]; actions: string[] } | undefined): boolean {
-  if (r.policy.kind !== 'grant') return true;
-  if (scope === undefined) return false;
+function outOfScope(r: DecisionReceipt, g: GrantFacts | undefined): boolean {
+  if (r.policy.kind !== 'grant' || g === undefined) return true;
+  const p = r.policy;
+  if (g.purposes !== undefined && (p.purpose === undefined || !g.purposes.includes(p.purpose))) return true;
+  if (g.processing !== undefined && p.processing !== g.processing) return true;
   try {
-    return !actionCovered(scope.actions, r.policy.action) || !resourceCovered(scope.resources, normalizeResource(r.policy.resource));
+    return !actionCovered(g.actions, p.action) || !resourceCovered(g.resources, normalizeResource(p.resource));
   } catch {
     return true;
   }
@@ -161,10 +276,13 @@ export async function acceptAccessReport(
     return refuse('INVALID_ARGUMENT', `a report names a grant and 1 to ${MAX_REPORT_RECEIPTS} receipts`);
   }
   const grant = await store.getCredential(p.grant);
-  if (!grant || grant.direction !== 'issued' || !grant.types.includes(GRANT_TYPE)) return refuse('NOT_FOUND', 'no such grant was issued here');
+  if (!grant || grant.direction !== 'issued' || !(grant.types.includes(GRANT_TYPE) || grant.types.includes(SD_JWT_GRANT_VCT))) {
+    return refuse('NOT_FOUND', 'no such grant was issued here');
+  }
   const grantee = grant.subject;
-  // What a reported use must fit: the grant's scope, and a time after it was issued and not in the future.
-  const scope = grantScope(grant.jwt);
+  // What a reported use must fit: the grant's scope and terms (either format), and a time after it was
+  // issued and not in the future.
+  const facts = grantFacts(grant.jwt);
   // A vc+jwt grant is cited by its bytes' hash, as every receipt of a decision on it lists it: knowing the grant's
   // id and grantee is not enough to report a use, only holding the grant itself (an SD-JWT grant's presentation
   // carries the holder's own disclosures and key binding, so its receipts name it by id alone).
@@ -187,7 +305,7 @@ export async function acceptAccessReport(
       no(index, 'the receipt does not verify (MALFORMED_JWT)');
       continue;
     }
-    const why = cheapCheck(r, { grantId: grant.id, grantHash, grantee, reporter, scope, from, until: nowMs + SKEW_MS });
+    const why = cheapCheck(r, { grantId: grant.id, grantHash, grantee, reporter, facts, from, until: nowMs + SKEW_MS });
     if (why !== undefined) no(index, why);
     else candidates.push({ index, jws, r });
   }
@@ -265,7 +383,7 @@ function cheapCheck(
     grantHash: string | undefined;
     grantee: string | undefined;
     reporter: string;
-    scope: { resources: string[]; actions: string[] } | undefined;
+    facts: GrantFacts | undefined;
     from: number;
     until: number;
   },
@@ -273,14 +391,14 @@ function cheapCheck(
   const shape = receiptShapeReasons(r as unknown as Record<string, unknown>);
   if (shape.length > 0) return `the receipt does not verify (${shape[0]!.code})`;
   if (r.kind !== 'decision') return 'not a decision receipt';
-  const extra = beyondReceipt(r as unknown as Record<string, unknown>);
+  const extra = beyondReceipt(r as unknown as Record<string, unknown>, { grantId: g.grantId, facts: g.facts });
   if (extra !== undefined) return `the receipt carries ${extra}, which no Charter receipt does (a report holds nothing beyond what the grant names)`;
   if (typeof r.iss !== 'string' || !r.iss.startsWith('did:') || typeof r.jti !== 'string') return 'the receipt does not verify (RECEIPT_INVALID)';
   if (!r.chain.some((l) => l.id === g.grantId) && !r.credentials.some((x) => x.id === g.grantId)) return 'the receipt is not about this grant';
   if (g.grantHash !== undefined && !r.credentials.some((x) => x.h === g.grantHash)) return 'the receipt does not list this grant as presented (by its hash)';
   if (r.sub !== g.grantee) return 'the receipt is about a presentation by someone other than the grantee';
   if (g.reporter !== r.iss && g.reporter !== g.grantee) return 'only the verifier that decided, or the grantee, may report a use';
-  if (r.decision === 'allow' && outOfScope(r, g.scope)) return 'the receipt records an allowed use the grant does not cover';
+  if (r.decision === 'allow' && outOfScope(r, g.facts)) return 'the receipt records an allowed use the grant does not cover';
   const t = Date.parse(r.time);
   if (!(t >= g.from && t <= g.until)) return 'the receipt is dated before the grant was issued, or in the future';
   return undefined;
@@ -308,27 +426,155 @@ const RECEIPT_MEMBERS = new Set([
   'window',
   'log',
 ]);
-const POLICY_MEMBERS = new Set(['kind', 'resource', 'action', 'owner', 'anyOwner', 'purpose', 'processing', 'profile', 'amount', 'payee', 'counterparty']);
-const only = (o: unknown, allowed: readonly string[]) => typeof o === 'object' && o !== null && !Array.isArray(o) && Object.keys(o).every((k) => allowed.includes(k));
+/** Each policy kind's members, as src/guard/receipt.ts writes them. */
+const POLICY_MEMBERS: Record<string, readonly string[]> = {
+  presentation: ['kind'],
+  signature: ['kind'],
+  mandate: ['kind', 'profile', 'amount', 'payee'],
+  grant: ['kind', 'resource', 'action', 'owner', 'anyOwner', 'purpose', 'processing'],
+  agent: ['kind', 'action', 'amount', 'counterparty'],
+};
+/**
+ * The credential types a Charter verifier names in a receipt (describeCredential: the types beside
+ * VerifiableCredential) for the credentials Charter issues; a grant's own types are taken too.
+ */
+const CHARTER_TYPES = new Set([
+  GRANT_TYPE,
+  'AgentIdentityCredential',
+  'AgentAuthorityCredential',
+  'InteractionReceipt',
+  'ReputationAttestation',
+  'PoolVoteCredential',
+  'PoolEpochCredential',
+  'PoolMembershipCredential',
+  'PoolProposal',
+  'PoolDecisionCredential',
+  'PoolUsageReport',
+]);
+const REASON_CODES = new Set<string>(ERROR_CODES);
+const HTTP_METHODS = new Set(METHODS);
+const only = (o: unknown, allowed: readonly string[]) => isObj(o) && Object.keys(o).every((k) => allowed.includes(k));
+const MAX_VALUE = 2048;
+/** `sha256-` and the base64url of 32 bytes: every digest a receipt holds (sha256Digest). */
+const DIGEST = /^sha256-[A-Za-z0-9_-]{43}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** DID syntax (W3C DID Core §3.1), without path, query or fragment. */
+const DID = /^did:[a-z0-9]+:[A-Za-z0-9._%:-]+$/;
+/** An MCP tool name (the MCP specification: 1 to 128 of A-Z a-z 0-9 _ - .; "/" and ":" for namespaced tools). */
+const TOOL = /^[A-Za-z0-9_./:-]{1,128}$/;
+const isDigest = (v: unknown) => typeof v === 'string' && DIGEST.test(v);
+const isDid = (v: unknown): v is string => typeof v === 'string' && v.length <= MAX_VALUE && DID.test(v);
+const isUrn = (v: unknown) => typeof v === 'string' && v.startsWith('urn:uuid:') && UUID.test(v.slice(9));
+/** An http(s) URL with nothing beyond origin and path (no credentials, query or fragment), in printable ASCII. */
+function isUrl(v: unknown): boolean {
+  if (typeof v !== 'string' || v.length > MAX_VALUE || !/^[\x21-\x7e]+$/.test(v)) return false;
+  try {
+    const u = new URL(v);
+    return (
+      (u.protocol === 'https:' || u.protocol === 'http:') && u.username === '' && u.password === '' && u.search === '' && u.hash === '' && !v.includes('?') && !v.includes('#')
+    );
+  } catch {
+    return false;
+  }
+}
+/** A verifier, issuer, payee or counterparty: a DID, or an origin URL (a verifier's `aud` may be one). */
+const isParty = (v: unknown) => isDid(v) || isUrl(v);
+const isMoney = (a: unknown) => only(a, ['amount', 'currency']) && isDecimal((a as { amount?: unknown }).amount) && isCurrency((a as { currency?: unknown }).currency);
+const everyEntry = (m: unknown, key: (k: string) => boolean, value: (v: unknown) => boolean, max: number) =>
+  isObj(m) && Object.keys(m).length <= max && Object.entries(m).every(([k, v]) => key(k) && value(v));
 
 /**
- * What a reported receipt carries beyond the members Charter's receipts have, said briefly; undefined when
- * nothing. The home stores a reported receipt as sent: one signed by anyone may not smuggle in personal data
- * (a patient's name, a query string with an email) under members or request forms no verifier writes.
+ * What a reported receipt carries beyond what Charter's receipts hold, said briefly; undefined when nothing.
+ * The home stores a reported receipt as sent: one signed by anyone may not smuggle in personal data (a
+ * patient's name, a query string with an email) under members or request forms no verifier writes, nor in
+ * the values of the members it has. So each value must have the form a verifier writes: digests where it
+ * writes digests (the bound claims, MCP arguments, the presentation, evidence), error codes for reasons
+ * (a receipt records codes only, never messages), DIDs for the parties (origin URLs where a verifier may be
+ * named by one), UUIDs for ids Charter mints (receipt, log chain, spend reservation), credential types
+ * Charter issues or the grant's own, and a declared purpose from the documented vocabulary or the grant's
+ * terms. The grant's resource and action are the verifier's words for what was asked: an allow's lie inside
+ * the grant (outOfScope), a denial's are shown only as plain paths and action names (server/consent-view).
  */
-function beyondReceipt(r: Record<string, unknown>): string | undefined {
+function beyondReceipt(r: Record<string, unknown>, g: { grantId: string; facts: GrantFacts | undefined }): string | undefined {
   const unknown = Object.keys(r).find((k) => !RECEIPT_MEMBERS.has(k));
   if (unknown !== undefined) return `a member "${unknown.slice(0, 40)}"`;
+  if (!isDid(r.iss) || !isUrn(r.jti)) return 'an issuer that is not a DID, or an id that is not a urn:uuid';
+  if (!isParty(r.verifier)) return 'a verifier that is not a DID or an origin URL';
+  if (r.sub !== undefined && !isDid(r.sub)) return 'a subject that is not a DID';
+  const reasons = r.reasons as unknown[];
+  if (reasons.length > 64 || !reasons.every((c) => typeof c === 'string' && REASON_CODES.has(c))) return 'reasons that are not Charter error codes';
   const q = r.request as Record<string, unknown>;
+  const mcp = q.mcp as Record<string, unknown> | undefined;
   const request =
-    (only(q, ['htm', 'htu']) && typeof q.htm === 'string' && typeof q.htu === 'string' && htuOf(q.htu) === q.htu) ||
+    (only(q, ['htm', 'htu']) && typeof q.htm === 'string' && HTTP_METHODS.has(q.htm) && typeof q.htu === 'string' && q.htu.length <= MAX_VALUE && htuOf(q.htu) === q.htu) ||
     (only(q, ['none']) && q.none === true) ||
-    (only(q, ['mcp']) && only(q.mcp, ['tool', 'args'])) ||
-    (only(q, ['claims']) && typeof q.claims === 'string');
-  if (!request) return 'a request in a form no verifier records (an htu is an origin and a path: no query, fragment or user)';
-  if (!Object.keys(r.policy as object).every((k) => POLICY_MEMBERS.has(k))) return 'a policy member of its own';
-  if (!(r.credentials as unknown[]).every((c) => only(c, ['h', 'id', 'iss', 'type']))) return 'a credential entry member of its own';
-  if (!(r.chain as unknown[]).every((l) => only(l, ['id', 'iss']))) return 'a chain link member of its own';
+    (only(q, ['mcp']) && only(mcp, ['tool', 'args']) && typeof mcp!.tool === 'string' && TOOL.test(mcp!.tool) && isDigest(mcp!.args)) ||
+    (only(q, ['claims']) && (isDigest(q.claims) || q.claims === 'unhashable'));
+  if (!request) return 'a request in a form no verifier records (an htu is an origin and a path: no query, fragment or user; an MCP call and other claims are recorded by digest)';
+  const policy = policyBeyond(r.policy as Record<string, unknown>, g.facts);
+  if (policy !== undefined) return policy;
+  if (r.vp !== undefined && !isDigest(r.vp)) return 'a presentation that is not named by its digest';
+  if (r.principal !== undefined && !isDid(r.principal)) return 'a principal that is not a DID';
+  const types = new Set([...CHARTER_TYPES, ...(g.facts?.types ?? [])]);
+  const isId = (v: unknown) => v === g.grantId || isUrn(v) || isParty(v);
+  const credentials = r.credentials as unknown[];
+  if (credentials.length > 32) return 'more credentials than a presentation carries';
+  for (const c of credentials as Record<string, unknown>[]) {
+    if (!only(c, ['h', 'id', 'iss', 'type'])) return 'a credential entry member of its own';
+    if (!isDigest(c.h) || (c.id !== undefined && !isId(c.id)) || (c.iss !== undefined && !isParty(c.iss))) {
+      return 'a credential entry that is not a digest, an id and an issuer';
+    }
+    const t = c.type as unknown[] | undefined;
+    if (t !== undefined && (t.length > 16 || !t.every((x) => typeof x === 'string' && types.has(x)))) return 'a credential type Charter does not issue and the grant does not name';
+  }
+  const chain = r.chain as unknown[];
+  if (chain.length > 32) return 'a chain longer than any Charter verifies';
+  for (const l of chain as Record<string, unknown>[]) {
+    if (!only(l, ['id', 'iss'])) return 'a chain link member of its own';
+    if (!isId(l.id) || !isParty(l.iss)) return 'a chain link that is not an id and an issuer';
+  }
+  if (r.spend !== undefined) {
+    const sp = r.spend as Record<string, unknown>;
+    if (!only(sp, ['reservation', 'state', 'amount'])) return 'a spend member of its own';
+    if (!(UUID.test(sp.reservation as string) || isUrn(sp.reservation)) || (sp.amount !== undefined && !isMoney(sp.amount))) {
+      return 'a spend that is not a reservation id and an amount';
+    }
+  }
+  if (r.evidence !== undefined) {
+    const e = r.evidence as Record<string, unknown>;
+    if (!only(e, ['did', 'status'])) return 'an evidence member of its own';
+    if (!everyEntry(e.did, isDid, isDigest, 64) || !everyEntry(e.status, isUrl, isDigest, 64)) return 'evidence that is not DIDs and status list URLs mapped to digests';
+  }
+  if (r.window !== undefined && !only(r.window, ['skew', 'maxAge', 'nonces'])) return 'a window member of its own';
+  const log = r.log as Record<string, unknown>;
+  if (!only(log, ['chain', 'seq', 'prev']) || !/^urn:uuid:[0-9a-f-]{1,36}$/i.test(log.chain as string) || !(log.prev === null || isDigest(log.prev))) {
+    return 'a log position that is not a chain id, a number and a digest';
+  }
+  return undefined;
+}
+
+/** What a receipt's policy carries beyond what a verifier writes for its kind; undefined when nothing. */
+function policyBeyond(p: Record<string, unknown>, facts: GrantFacts | undefined): string | undefined {
+  const members = typeof p.kind === 'string' && Object.hasOwn(POLICY_MEMBERS, p.kind) ? POLICY_MEMBERS[p.kind] : undefined;
+  if (members === undefined || !only(p, members)) return 'a policy member of its own';
+  const str = (v: unknown) => typeof v === 'string' && v.length <= MAX_VALUE;
+  if (p.kind === 'grant') {
+    if (!str(p.resource) || !str(p.action)) return 'a policy without a resource and an action';
+    if ((p.owner !== undefined && !isDid(p.owner)) || (p.anyOwner !== undefined && p.anyOwner !== true)) return 'a policy owner that is not a DID';
+    // A declared purpose is a code of the documented vocabulary, or one the grant's terms name.
+    if (p.purpose !== undefined && !((PURPOSES as readonly unknown[]).includes(p.purpose) || (facts?.purposes ?? []).includes(p.purpose as string))) {
+      return 'a purpose that is neither a documented one nor one the grant names';
+    }
+    if (p.processing !== undefined && p.processing !== 'on-device' && p.processing !== 'trusted-execution') return 'a processing that is not on-device or trusted-execution';
+  } else if (p.kind === 'mandate') {
+    if ((p.profile !== 'verifiable-intent' && p.profile !== 'ap2') || (p.amount !== undefined && !isMoney(p.amount)) || (p.payee !== undefined && !isParty(p.payee))) {
+      return 'a mandate policy that is not a profile, an amount and a payee';
+    }
+  } else if (p.kind === 'agent') {
+    if (!str(p.action) || !/^[A-Za-z0-9:._-]{1,64}$/.test(p.action as string) || (p.amount !== undefined && !isMoney(p.amount)) || !isParty(p.counterparty)) {
+      return 'an agent policy that is not an action, an amount and a counterparty';
+    }
+  }
   return undefined;
 }
 

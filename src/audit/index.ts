@@ -30,6 +30,7 @@ export {
   receiptsForGrant,
   MAX_REPORT_RECEIPTS,
   type AccessReportInput,
+  type SendAccessReportOptions,
   type AccessReportResult,
   type AccessUse,
 } from './access-report.js';

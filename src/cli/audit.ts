@@ -244,7 +244,8 @@ export function registerAudit(program: Command, ctx: CliContext): void {
         return withHome(ctx, opts, async (home) => {
           const receipts = await receiptsForGrant(home.store, id, opts.since ? { since: parsePast(opts.since) } : {});
           if (receipts.length === 0) return { ok: true, grant: id, sent: 0, accepted: 0, status: null };
-          const r = await sendAccessReport(await home.issuer(opts.as), { grant, receipts });
+          // The grantor's status list URL decides where the report goes: loopback only when this home allows it.
+          const r = await sendAccessReport(await home.issuer(opts.as), { grant, receipts }, { allowLoopback: home.allowLoopback, allowHttp: home.allowLoopback });
           return { ok: r.status === 202, grant: id, sent: receipts.length, accepted: r.accepted, status: r.status };
         });
       },

@@ -103,7 +103,7 @@ export async function auditWalk({ home, step, publicUrl }: DemoContext): Promise
       ...(broken.broken ? { code: broken.broken.code, detail: broken.broken.message } : {}),
     });
 
-    const sent = await sendAccessReport(signer, { grant: grant.jwt, receipts: [receipt ?? ''] });
+    const sent = await sendAccessReport(signer, { grant: grant.jwt, receipts: [receipt ?? ''] }, { allowLoopback: true, allowHttp: true });
     const uses = await accessReports(home.store, grant.id);
     step({
       title: 'the API reports the read back to gina: her consent page shows who used the grant, when, for what',

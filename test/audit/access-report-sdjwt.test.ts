@@ -1,0 +1,130 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { acceptAccessReport, accessReports, accessReportUrl, createAccessReport, sendAccessReport } from '../../src/audit/index.js';
+import { RECEIPT_TYP, signCanonical } from '../../src/audit/jws.js';
+import type { Issuer } from '../../src/credentials/types.js';
+import { sha256Digest } from '../../src/encoding/json.js';
+import { decide } from '../../src/guard/decide.js';
+import type { Verifier } from '../../src/guard/verifier.js';
+import { issueSdJwtGrant } from '../../src/sdjwt/index.js';
+import { codes, sdGrant, sdPresent, tokenStatusOf } from '../guard/seams-fixtures.js';
+import { openWorld, type World } from '../http/world.js';
+import { makeIssuer } from '../helpers.js';
+
+/**
+ * Access reports about SD-JWT grants (README: accepted, named by id): the sender finds the grantor's
+ * server from the Token Status List URI, the home takes the report, and an allowed use must lie inside
+ * the grant's resources and actions, read from the disclosures it issued.
+ */
+let w: World;
+let shop: Issuer;
+let v: Verifier;
+const EMAIL = 'http://127.0.0.1:9999/profile/email';
+const local = { allowLoopback: true, allowHttp: true };
+
+beforeAll(async () => {
+  w = await openWorld();
+  await w.home.createIdentity({ alias: 'shop' });
+  shop = await w.home.issuer('shop');
+  v = w.verifier({ tokenStatus: tokenStatusOf(w), receipts: { signer: shop } });
+}, 60_000);
+afterAll(async () => w?.close());
+
+const ask = async (token: string, url = EMAIL, resource = 'profile/email') =>
+  decide(v, await sdPresent(token, { url, holder: w.app }), { kind: 'grant', resource, action: 'read', owner: w.alice.did }, { kind: 'http', method: 'GET', url });
+
+/** A receipt by `by` about SD-JWT grant `id` (named by id, as its receipts do), allowing `resource`/`action`. */
+const signed = async (by: Issuer, id: string, o: { resource?: string; action?: string; decision?: 'allow' | 'deny' } = {}) => {
+  const now = new Date(Date.now() - 1000);
+  const deny = o.decision === 'deny';
+  return (
+    await signCanonical(
+      RECEIPT_TYP,
+      {
+        iss: by.did,
+        jti: `urn:uuid:${randomUUID()}`,
+        iat: Math.floor(now.getTime() / 1000),
+        time: now.toISOString(),
+        kind: 'decision',
+        verifier: by.did,
+        decision: deny ? 'deny' : 'allow',
+        status: deny ? 403 : 200,
+        reasons: deny ? ['GRANT_SCOPE'] : [],
+        sub: w.app.did,
+        request: { htm: 'GET', htu: 'https://api.example/x' },
+        policy: { kind: 'grant', resource: o.resource ?? 'profile/email', action: o.action ?? 'read', owner: w.alice.did },
+        credentials: [{ h: sha256Digest('presented') }],
+        chain: [{ id, iss: w.alice.did }],
+        log: { chain: `urn:uuid:${randomUUID()}`, seq: 1, prev: null },
+      },
+      by,
+    )
+  ).jws;
+};
+
+describe('access reports about SD-JWT grants', () => {
+  it("the platform reports a real decision on an SD-JWT grant: found from the grant's Token Status List, accepted, shown to the person", async () => {
+    const g = await sdGrant(w);
+    const d = await ask(g.token);
+    expect(codes(d)).toEqual([]);
+    expect(accessReportUrl(g.token)).toBe(`${w.server.url}/access-reports`);
+    expect(await sendAccessReport(shop, { grant: g.token, receipts: [d.receipt!] }, local)).toEqual({ status: 202, accepted: 1 });
+    // The grantee reporting the same use (with the disclosures it holds, or a presentation of it) finds the same server.
+    const presented = await sdPresent(g.token, { url: EMAIL, holder: w.app });
+    expect(accessReportUrl(presented)).toBe(`${w.server.url}/access-reports`);
+    expect(await sendAccessReport(w.app, { grant: presented, receipts: [d.receipt!] }, local)).toEqual({ status: 202, accepted: 0 });
+    const uses = await accessReports(w.home.store, g.id);
+    expect(uses.map((u) => [u.verifier, u.outcome, u.action, u.resource])).toEqual([[shop.did, 'allow', 'read', 'profile/email']]);
+    // The same default address policy as for a vc+jwt grant.
+    await expect(sendAccessReport(shop, { grant: g.token, receipts: [d.receipt!] })).rejects.toMatchObject({ code: 'FORBIDDEN_ADDRESS' });
+  });
+
+  it('POST /access-reports about an SD-JWT grant is 202, not 404', async () => {
+    const g = await sdGrant(w);
+    const p = makeIssuer();
+    const r = await fetch(`${w.server.url}/access-reports`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/jwt' },
+      body: await createAccessReport(p, { grant: g.id, receipts: [await signed(p, g.id)] }),
+    });
+    expect([r.status, await r.json()]).toEqual([202, expect.objectContaining({ grant: g.id, accepted: 1 })]);
+  });
+
+  it("an allowed use outside the SD-JWT grant's resources or actions is refused; inside (a disclosed wildcard too) taken; a refusal outside kept", async () => {
+    const g = await sdGrant(w); // profile/email and photos/*, read; every item a disclosure of its own
+    const p = makeIssuer();
+    const cases: [string, { resource?: string; action?: string; decision?: 'allow' | 'deny' }, boolean][] = [
+      ['inside', {}, true],
+      ['inside a wildcard', { resource: 'photos/2024/beach' }, true],
+      ['another resource', { resource: 'medical/records' }, false],
+      ['another action', { action: 'delete' }, false],
+      ['both', { resource: 'medical/records', action: 'delete' }, false],
+      ['escaping by dot segments', { resource: 'photos/../medical/records' }, false],
+      ['a refusal outside', { resource: 'medical/records', action: 'delete', decision: 'deny' }, true],
+    ];
+    const r = await acceptAccessReport(w.home.store, await createAccessReport(p, { grant: g.id, receipts: await Promise.all(cases.map(([, o]) => signed(p, g.id, o))) }), {
+      resolver: w.home.resolver,
+    });
+    expect(cases.map(([what], i) => [what, r.refused.some((x) => x.index === i)])).toEqual(cases.map(([what, , ok]) => [what, !ok]));
+    expect(r.accepted).toBe(3);
+  });
+
+  it('only the grant issued here, to its grantee: a receipt about another presenter, or an unknown id, is refused', async () => {
+    const other = await issueSdJwtGrant(w.home.store, w.alice, {
+      grantee: w.agent.did,
+      resources: ['profile/email'],
+      actions: ['read'],
+      purpose: 'x',
+      validUntil: new Date(Date.now() + 86_400_000),
+      baseUrl: w.server.url,
+      resolver: w.resolver,
+    });
+    const p = makeIssuer();
+    const r = await acceptAccessReport(w.home.store, await createAccessReport(p, { grant: other.id, receipts: [await signed(p, other.id)] }), { resolver: w.home.resolver });
+    expect(r.refused.map((x) => x.message)).toEqual([expect.stringMatching(/someone other than the grantee/)]);
+    const none = await acceptAccessReport(w.home.store, await createAccessReport(p, { grant: `urn:uuid:${randomUUID()}`, receipts: [await signed(p, 'x')] }), {
+      resolver: w.home.resolver,
+    });
+    expect(none.reasons.map((x) => x.code)).toEqual(['NOT_FOUND']);
+  });
+});
