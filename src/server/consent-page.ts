@@ -97,14 +97,19 @@ function post(action: 'suspend' | 'resume', g: ConsentGrant, v: ConsentView, lab
   return `<form method="post" action="/consent/${action}">${hidden('id', g.id)}${hidden('token', v.token)}<button type="submit" data-action="${action}">${label}<span class="vh"> ${target}</span></button></form>`;
 }
 
+/** Whether the grant can be paused and resumed: a vc+jwt grant can; an SD-JWT grant (one status bit) can only be revoked. */
+export const pausable = (g: Pick<ConsentGrant, 'format'>): boolean => g.format !== 'dc+sd-jwt';
+
 function controls(v: ConsentView, g: ConsentGrant, target: string): string {
   if (g.state !== 'active' && g.state !== 'suspended') return '';
   // A pool's grant is the members' joint decision: the pool's threshold revokes it, never one person here.
   if (g.pool !== undefined) return `<p class="pool">Decided by the pool's members: <code>charter pool revoke</code> ends it with their votes.</p>`;
-  const pause = g.state === 'active' ? post('suspend', g, v, 'Pause', target) : post('resume', g, v, 'Resume', target);
+  // An SD-JWT grant's Token Status List has one bit (revoked or not): it cannot be paused, so no Pause is offered.
+  const pause = !pausable(g) ? '' : g.state === 'active' ? post('suspend', g, v, 'Pause', target) : post('resume', g, v, 'Resume', target);
   // Revoking is permanent, so it leads to a confirmation page first (a link: nothing changes yet).
   const revoke = `<a class="button danger" data-action="revoke" href="/consent/revoke?id=${encodeURIComponent(g.id)}">Revoke…<span class="vh"> ${target}</span></a>`;
-  return `<div class="actions">${pause}${revoke}</div>`;
+  const note = pausable(g) ? '' : '<p class="no-pause">This grant can only be revoked, not paused (an SD-JWT grant has no paused state).</p>';
+  return `<div class="actions">${pause}${revoke}</div>${note}`;
 }
 
 function card(v: ConsentView, g: ConsentGrant): string {
@@ -183,6 +188,23 @@ export function renderRevokeConfirmation(v: Pick<ConsentView, 'token' | 'name' |
 <form method="post" action="/consent/revoke">${hidden('id', g.id)}${hidden('token', v.token)}${hidden('confirm', 'yes')}<button type="submit" class="danger" data-action="confirm-revoke">Revoke for good</button></form>
 <a class="button" href="/consent" data-action="cancel">Cancel, keep it</a>
 </div>
-${g.state === 'active' ? '<p>To pause it instead (that can be undone), go back and choose Pause.</p>' : ''}`,
+${g.state === 'active' && pausable(g) ? '<p>To pause it instead (that can be undone), go back and choose Pause.</p>' : ''}`,
+  );
+}
+
+/**
+ * The answer to a Pause or Resume posted for a grant that cannot be paused (an
+ * SD-JWT grant: an old page, a hand-made form): says why, and the way back.
+ */
+export function renderNotPausable(v: Pick<ConsentView, 'name' | 'date' | 'locale'>, g: ConsentGrant): string {
+  const view = { ...v, token: '', grants: [], filter: 'all' as const };
+  return layout(
+    'This grant cannot be paused: Charter',
+    `<h1>This grant cannot be paused</h1>
+<p>${headline(view, g)}. It was given as an SD-JWT grant, which has no paused state: it stays active until it ends or you revoke it. Nothing was changed.</p>
+<div class="actions">
+${g.state === 'active' ? `<a class="button danger" data-action="revoke" href="/consent/revoke?id=${encodeURIComponent(g.id)}">Revoke…</a>` : ''}
+<a class="button" href="/consent" data-action="cancel">Back to your grants</a>
+</div>`,
   );
 }

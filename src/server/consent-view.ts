@@ -14,10 +14,40 @@ export interface PartyName {
   kind: 'alias' | 'web' | 'short';
 }
 
+/** Longest did:web path shown as it is; a longer one is a sentence, not a name, and is shortened. */
+const MAX_WEB_PATH = 48;
+/** A host as did:web names it (§3.1): DNS labels, and a port. */
+const WEB_HOST = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::\d{1,5})?$/;
+/** A did:web path segment shown as it reads: letters, digits and `. _ ~ -`, no space, no symbol, no format character. */
+const PLAIN_SEGMENT = /^[\p{L}\p{M}\p{N}._~-]{1,64}$/u;
+/** Characters that must never reach the page as they are: controls, bidi overrides and isolates, invisible and format characters, separators. */
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\s]|\p{Default_Ignorable_Code_Point}|\p{Bidi_Control}/u;
+
+/** Percent-encodes what is not plain (as RFC 3986 §2.3 leaves unreserved), so a segment reads as a path, never as a sentence. */
+const encodeSegment = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/**
+ * A did:web path segment as the page shows it: decoded when it is a plain
+ * name ("bob", "café"), percent-encoded otherwise. A DID's path is the word
+ * of whoever chose it (any did:web can sign a receipt and report it), so
+ * "Your grant was leaked! Call …" reads as `Your%20grant%20was%20leaked%21…`
+ * and a right-to-left override never reorders what the person reads.
+ */
+function shownSegment(decoded: string): string {
+  const s = decoded.normalize('NFC');
+  return PLAIN_SEGMENT.test(s) && s !== '.' && s !== '..' && !INVISIBLE.test(s) ? s : encodeSegment(s);
+}
+
+/** "did:exam…" with nothing invisible or reordering in it: each such character shows as U+FFFD. */
+const visible = (s: string) => s.replace(new RegExp(INVISIBLE.source, 'gu'), '\uFFFD');
+
 /**
  * Names for DIDs: an identity of this home reads as its alias ("alice"); a
  * did:web as its host and path (did:web spec §3.2: `:` separates path parts,
- * `%3A` is a port); any other DID as its method and the ends of its id.
+ * `%3A` is a port), each path part decoded only when it is a plain name
+ * (percent-encoded otherwise) and a long path shortened; any other DID as its
+ * method and the ends of its id. No label carries a control, bidi or other
+ * invisible character, whoever chose the DID.
  */
 export function namer(identities: readonly Pick<IdentityRecord, 'alias' | 'did'>[]): (did: string) => PartyName {
   const aliases = new Map(identities.map((i) => [i.did, i.alias]));
@@ -28,15 +58,20 @@ export function namer(identities: readonly Pick<IdentityRecord, 'alias' | 'did'>
     if (web) {
       try {
         const host = decodeURIComponent(web[1]!);
-        const path = web[2]!.split(':').slice(1).map(decodeURIComponent);
-        return { label: [host, ...path].join('/'), full: did, kind: 'web' };
+        const path = web[2]!.split(':').slice(1).map(decodeURIComponent).map(shownSegment).join('/');
+        if (WEB_HOST.test(host)) {
+          // Shortened by whole characters and whole escapes ("%20"), never half of one.
+          const cp = path.match(/%[0-9A-F]{2}|[^]/gu) ?? [];
+          const shortPath = cp.length > MAX_WEB_PATH ? `${cp.slice(0, 20).join('')}…${cp.slice(-12).join('')}` : path;
+          return { label: path ? `${host}/${shortPath}` : host, full: did, kind: 'web' };
+        }
       } catch {
         // A malformed percent-escape: fall through to the short form.
       }
     }
     const m = /^(did:[a-z0-9]+:)(.+)$/.exec(did);
-    const label = m && m[2]!.length > 14 ? `${m[1]}${m[2]!.slice(0, 6)}…${m[2]!.slice(-4)}` : did;
-    return { label, full: did, kind: 'short' };
+    const label = m && [...m[2]!].length > 14 ? `${m[1]}${[...m[2]!].slice(0, 6).join('')}…${[...m[2]!].slice(-4).join('')}` : did;
+    return { label: visible(label), full: did, kind: 'short' };
   };
 }
 

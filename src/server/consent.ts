@@ -4,7 +4,7 @@ import { CharterError } from '../errors.js';
 import type { Home } from '../home/home.js';
 import { listGrants, resumeGrant, revokeGrant, suspendGrant, type GrantState } from '../grants/index.js';
 import { classifyAddress } from '../did/address.js';
-import { CONSENT_STYLE_SRC, renderConsentPage, renderRevokeConfirmation, type ConsentView } from './consent-page.js';
+import { CONSENT_STYLE_SRC, pausable, renderConsentPage, renderNotPausable, renderRevokeConfirmation, type ConsentView } from './consent-page.js';
 import { dateFormatter, namer, parseFilter, pickLocale, sortGrants, type ConsentGrant } from './consent-view.js';
 import { accessReports } from '../audit/index.js';
 import { renderAccessReports } from './access-report-view.js';
@@ -29,6 +29,8 @@ export interface ConsentOptions {
 }
 
 const COOKIE = 'charter_consent';
+/** A session id as this page makes them: 32 random bytes, base64url. */
+const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
 const MAX_FORM = 4096;
 const ACTIONS = { revoke: revokeGrant, suspend: suspendGrant, resume: resumeGrant } as const;
 const DONE = { revoke: 'revoked', suspend: 'suspended', resume: 'resumed' } as const;
@@ -80,9 +82,13 @@ export function createConsentHandler(home: Home, opts: ConsentOptions): ConsentH
    * opens a session that may change grants (a fresh one: a session id someone else chose is never promoted).
    */
   const session = (req: IncomingMessage, headers: Record<string, string>, url: URL): string => {
-    const s = readCookie(req, COOKIE);
+    // Every charter_consent cookie the browser sent, not the first: another origin on this host (cookies
+    // ignore ports) can set one with a longer Path, which browsers send first (RFC 6265 §5.4). A keyed
+    // session wins; else the first well-formed one.
+    const ids = readCookies(req, COOKIE).filter((c) => SESSION_ID.test(c));
     const withKey = safeEqual(url.searchParams.get('key') ?? '', key);
-    if (s && /^[A-Za-z0-9_-]{43}$/.test(s) && (!withKey || keyed.has(s))) return s;
+    const s = ids.find((c) => keyed.has(c)) ?? (withKey ? undefined : ids[0]);
+    if (s !== undefined) return s;
     const fresh = randomBytes(32).toString('base64url');
     headers['set-cookie'] = `${COOKIE}=${fresh}; HttpOnly; SameSite=Strict; Path=/`;
     if (withKey) admit(fresh);
@@ -150,12 +156,26 @@ export function createConsentHandler(home: Home, opts: ConsentOptions): ConsentH
       if (origin === undefined || !allowedOrigins.has(origin) || (site !== undefined && site !== 'same-origin' && site !== 'none')) {
         return problem(res, 'INVALID_ARGUMENT', 'cross-site request refused: changes are made from the page itself', 403);
       }
-      const sid = readCookie(req, COOKIE);
       const form = new URLSearchParams(await readBody(req));
       const token = form.get('token') ?? '';
-      if (!sid || !safeEqual(token, tokenFor(sid))) return problem(res, 'INVALID_ARGUMENT', 'missing or wrong page token: reload the page', 403);
+      // The session whose token the form carries, among every charter_consent cookie sent (a cookie set by
+      // another origin on this host, sent first, must not hide the person's own session); a keyed one first.
+      const sids = readCookies(req, COOKIE).filter((c) => SESSION_ID.test(c) && safeEqual(token, tokenFor(c)));
+      const sid = sids.find((c) => keyed.has(c)) ?? sids[0];
+      if (!sid) return problem(res, 'INVALID_ARGUMENT', 'missing or wrong page token: reload the page', 403);
       if (!keyed.has(sid)) return problem(res, 'INVALID_ARGUMENT', 'open the consent link `charter serve` printed (it carries the page key) to change grants', 403);
       const id = form.get('id') ?? '';
+      if (action === 'suspend' || action === 'resume') {
+        // An SD-JWT grant has no paused state (its Token Status List has one bit): the page offers no Pause,
+        // and one posted anyway (an old page, a hand-made form) gets words, not a bare error.
+        const g = (await grants()).find((x) => x.id === id);
+        if (g && !pausable(g)) {
+          const detail = 'this grant cannot be paused or resumed: it is an SD-JWT grant, which has no paused state (it can only be revoked)';
+          if (!/\btext\/html\b/.test(req.headers.accept ?? '')) return problem(res, 'INVALID_ARGUMENT', detail, 400);
+          res.writeHead(400, { ...SECURITY, 'content-type': 'text/html; charset=utf-8' });
+          return void res.end(renderNotPausable(await viewFor(req, ''), g));
+        }
+      }
       if (action === 'revoke' && form.get('confirm') !== 'yes') {
         // An unconfirmed revoke (an old page, a hand-made form) only shows the confirmation.
         res.writeHead(303, { ...SECURITY, location: `/consent/revoke?id=${encodeURIComponent(id)}` });
@@ -187,12 +207,14 @@ async function staleness(home: Home, id: string): Promise<number | undefined> {
   return undefined;
 }
 
-function readCookie(req: IncomingMessage, name: string): string | undefined {
+/** Every value of the cookie `name`, in the order sent (a browser may send several: RFC 6265 §5.4). */
+function readCookies(req: IncomingMessage, name: string): string[] {
+  const out: string[] = [];
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const [k, ...v] = part.trim().split('=');
-    if (k === name) return v.join('=');
+    if (k === name) out.push(v.join('='));
   }
-  return undefined;
+  return out;
 }
 
 function safeEqual(a: string, b: string): boolean {

@@ -1,4 +1,3 @@
-import { CharterError } from '../errors.js';
 import type { Home } from '../home/home.js';
 import { signDirectory, type DirectoryResponse } from '../httpsig/index.js';
 
@@ -9,6 +8,9 @@ export const DIRECTORY_CACHE_SECONDS = 60;
 /** Charter's verifier reads at most 16 keys from one directory (the draft, "Key count"). */
 const MAX_KEYS = 16;
 
+/** The directory `charter serve` answers with; `omitted` names the agents left out (over the cap), oldest kept. */
+export type AgentDirectory = DirectoryResponse & { omitted: string[] };
+
 /**
  * The signed key directory (`/.well-known/http-message-signatures-directory`)
  * of this home's agents: the identities created as agents (`charter agent
@@ -18,14 +20,21 @@ const MAX_KEYS = 16;
  * traffic". The authority signed (`"@authority";req`) is the home's public
  * URL's, never the Host header; `fallbackOrigin` (where the server listens)
  * when no public URL is set. Undefined when the home has no such agent.
+ * A verifier reads at most 16 keys (the draft's "Key count"), so with more
+ * agents the 16 created first are published (oldest first, then by alias:
+ * the same on every request, and a new agent never pushes out one already in
+ * use) and the rest are named in `omitted`; never an error for all of them.
  */
-export async function agentDirectory(home: Home, fallbackOrigin: string, now?: Date): Promise<DirectoryResponse | undefined> {
-  const agents = (await home.store.listIdentities()).filter((r) => r.meta?.role === 'agent' && (r.keyType === 'Ed25519' || r.keyType === 'P-256'));
+export async function agentDirectory(home: Home, fallbackOrigin: string, now?: Date): Promise<AgentDirectory | undefined> {
+  const agents = (await home.store.listIdentities())
+    .filter((r) => r.meta?.role === 'agent' && (r.keyType === 'Ed25519' || r.keyType === 'P-256'))
+    .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.alias < b.alias ? -1 : a.alias > b.alias ? 1 : 0));
   if (agents.length === 0) return undefined;
-  if (agents.length > MAX_KEYS) throw new CharterError('CONFIG_INVALID', `this home has ${agents.length} agents; a key directory lists at most ${MAX_KEYS} keys`);
-  const keys = await Promise.all(agents.map(async (r) => ({ jwk: r.publicJwk, signer: (await home.issuer(r.alias)).signer })));
+  const listed = agents.slice(0, MAX_KEYS);
+  const keys = await Promise.all(listed.map(async (r) => ({ jwk: r.publicJwk, signer: (await home.issuer(r.alias)).signer })));
   const authority = new URL((await home.publicUrl()) ?? fallbackOrigin).host;
-  return signDirectory({ keys, authority, expiresInSeconds: DIRECTORY_EXPIRES_SECONDS, cacheSeconds: DIRECTORY_CACHE_SECONDS, ...(now ? { now } : {}) });
+  const dir = await signDirectory({ keys, authority, expiresInSeconds: DIRECTORY_EXPIRES_SECONDS, cacheSeconds: DIRECTORY_CACHE_SECONDS, ...(now ? { now } : {}) });
+  return { ...dir, omitted: agents.slice(MAX_KEYS).map((r) => r.alias) };
 }
 
 /**

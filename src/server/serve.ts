@@ -6,7 +6,7 @@ import { currentStatusListJwt } from '../status/index.js';
 import { DIRECTORY_PATH } from '../httpsig/index.js';
 import { currentTokenStatusListJwt, STATUS_LIST_MEDIA_TYPE } from '../status/token-issuer.js';
 import { didWebToUrl } from '../did/index.js';
-import { didWebPath } from './did-web-path.js';
+import { decodedRequestPath, didWebPath } from './did-web-path.js';
 import { agentDirectory } from './directory.js';
 import { createConsentHandler, type ConsentHandler } from './consent.js';
 import { problem } from './reply.js';
@@ -25,6 +25,11 @@ export interface ServeOptions {
    * reaches verifiers behind a cache sooner, at the cost of more fetches.
    */
   statusMaxAgeSeconds?: number;
+  /**
+   * Told what the operator should know but no request is refused for (agents left out of the key
+   * directory over its 16-key cap), once per distinct message. Default: `process.emitWarning`.
+   */
+  warn?: (message: string) => void;
 }
 
 /** The default Cache-Control max-age of a served status list, in seconds. */
@@ -76,6 +81,14 @@ export async function serveHome(home: Home, options: ServeOptions = {}): Promise
   /** Where this server listens: the directory's authority when the home has no public URL. */
   let selfOrigin = '';
   const accessReport = createAccessReportHandler(home);
+  const warned = new Set<string>();
+  const warn = (message: string) => {
+    // Once per message (a bounded few): the directory is fetched often, the log is read by a person.
+    if (warned.has(message) || warned.size >= 64) return;
+    warned.add(message);
+    if (options.warn) options.warn(message);
+    else process.emitWarning(message, { code: 'CHARTER_DIRECTORY_CAP' });
+  };
 
   const server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
@@ -127,6 +140,11 @@ export async function serveHome(home: Home, options: ServeOptions = {}): Promise
         // Web Bot Auth: the keys the home's agents sign requests with, signed afresh per request.
         const dir = await agentDirectory(home, selfOrigin);
         if (!dir) return problem(res, 'NOT_FOUND', 'this home has no agent with an Ed25519 or P-256 key', 404);
+        // Over the cap a verifier reads, the first agents are published and the operator told which are not.
+        if (dir.omitted.length > 0) {
+          const names = dir.omitted.slice(0, 20).join(', ') + (dir.omitted.length > 20 ? ', …' : '');
+          warn(`the key directory lists at most 16 agents: ${dir.omitted.length} left out (newest): ${names}`);
+        }
         res.writeHead(dir.status, dir.headers);
         res.end(req.method === 'HEAD' ? undefined : dir.body);
         return;
@@ -135,7 +153,10 @@ export async function serveHome(home: Home, options: ServeOptions = {}): Promise
         // did:web §3.2: the document of the DID whose host and path the request names. Several did:web
         // identities may share a path on different hosts; with none for this Host (a proxy that rewrites
         // it), the one identity at this path, if only one is.
-        const atPath = (await home.store.listIdentities()).filter((rec) => rec.method === 'web' && rec.document && didWebPath(rec.did) === path);
+        // didWebPath decodes the DID's segments, so the request's are decoded too (users:caf%C3%A9 is /users/caf%C3%A9/did.json);
+        // a path that cannot be a did:web path once decoded (an encoded "/", a dot segment) names none.
+        const wanted = decodedRequestPath(path);
+        const atPath = wanted === undefined ? [] : (await home.store.listIdentities()).filter((rec) => rec.method === 'web' && rec.document && didWebPath(rec.did) === wanted);
         const host = (req.headers.host ?? '').toLowerCase();
         const rec = atPath.find((r) => new URL(didWebToUrl(r.did)).host.toLowerCase() === host) ?? (atPath.length === 1 ? atPath[0] : undefined);
         if (rec) {
