@@ -54,7 +54,7 @@ export const MEANING: Record<CharterErrorCode, string> = {
   KEY_BINDING_INVALID: 'the SD-JWT key binding (KB-JWT) is missing, signed by another key, or for other bytes',
   CREDENTIAL_REVOKED: 'revoked by its issuer (status list bit set)',
   CREDENTIAL_SUSPENDED: 'suspended by its issuer (can be resumed)',
-  STATUS_UNAVAILABLE: 'the status list could not be fetched: fail closed',
+  STATUS_UNAVAILABLE: 'the status list could not be fetched (or is older than a copy already read): fail closed, retry later',
   STATUS_INVALID: 'the status list or entry is wrong (another issuer, another purpose, too short, bad statusSize, index out of range)',
   UNKNOWN_TERM: "the grant's terms set a field Charter does not understand: refused, never ignored",
   PURPOSE_NOT_ALLOWED: "the declared purpose of the use is not one the grant's terms allow (or none was declared)",

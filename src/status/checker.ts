@@ -220,7 +220,8 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
 
   async function checkEntry(raw: unknown, credential: Credential, ctx: StatusListUseContext): Promise<Reason | undefined> {
     if (!isObj(raw) || raw.type !== 'BitstringStatusListEntry') {
-      return { code: 'STATUS_UNAVAILABLE', message: 'unsupported credentialStatus type (only BitstringStatusListEntry)' };
+      // Refused, not retried: asking again will not make Charter understand it.
+      return { code: 'STATUS_INVALID', message: 'unsupported credentialStatus type (only BitstringStatusListEntry)' };
     }
     let entry: StatusEntry;
     let list: StatusList;

@@ -91,6 +91,8 @@ interface CachedList {
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const unavailable = (message: string) => new CharterError('STATUS_UNAVAILABLE', message);
+/** A list that arrived but is wrong (not a token, malformed, forged, for another URL): refused, not retried. */
+const invalid = (message: string) => new CharterError('STATUS_INVALID', message);
 
 /** A Status List Token's DID signer: named by a DID URL kid, or by a DID iss with no kid (its single assertion key). */
 function signerDidOf(d: DecodedJwt): string | undefined {
@@ -163,30 +165,30 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
     try {
       d = decodeJwt(jwt, { maxBytes: options.maxBytes ?? 1024 * 1024 });
     } catch (e) {
-      throw unavailable(`the status list at ${new URL(url).host} is not a valid JWT (${toReason(e).code})`);
+      throw invalid(`the status list at ${new URL(url).host} is not a valid JWT (${toReason(e).code})`);
     }
     // §5.1: typ statuslist+jwt, sub the URL it was fetched from, iat, optional exp and ttl.
     // RFC 7515 §4.1.9: "statuslist+jwt" and "application/statuslist+jwt" name the same media type.
-    if (!isMediaType(d.header.typ, STATUS_LIST_JWT_TYP)) throw unavailable(`the document at ${new URL(url).host} is not a Status List Token (typ ${shown(d.header.typ, 30)})`);
+    if (!isMediaType(d.header.typ, STATUS_LIST_JWT_TYP)) throw invalid(`the document at ${new URL(url).host} is not a Status List Token (typ ${shown(d.header.typ, 30)})`);
     const p = d.payload;
-    if (p.sub !== url) throw unavailable('the Status List Token names another URL in "sub"');
-    if (!num(p.iat)) throw unavailable('the Status List Token has no numeric "iat"');
-    if (p.exp !== undefined && !num(p.exp)) throw unavailable('the Status List Token "exp" is not a number');
-    if (p.nbf !== undefined && !num(p.nbf)) throw unavailable('the Status List Token "nbf" is not a number');
-    if (p.ttl !== undefined && (!num(p.ttl) || p.ttl <= 0)) throw unavailable('the Status List Token "ttl" is not a positive number');
+    if (p.sub !== url) throw invalid('the Status List Token names another URL in "sub"');
+    if (!num(p.iat)) throw invalid('the Status List Token has no numeric "iat"');
+    if (p.exp !== undefined && !num(p.exp)) throw invalid('the Status List Token "exp" is not a number');
+    if (p.nbf !== undefined && !num(p.nbf)) throw invalid('the Status List Token "nbf" is not a number');
+    if (p.ttl !== undefined && (!num(p.ttl) || p.ttl <= 0)) throw invalid('the Status List Token "ttl" is not a positive number');
     const t = now();
     const sl = p.status_list;
-    if (!isObj(sl) || !isStatusBits(sl.bits) || typeof sl.lst !== 'string') throw unavailable('status_list must carry bits (1, 2, 4 or 8) and lst');
+    if (!isObj(sl) || !isStatusBits(sl.bits) || typeof sl.lst !== 'string') throw invalid('status_list must carry bits (1, 2, 4 or 8) and lst');
     let bytes: Uint8Array;
     try {
       bytes = decodeTokenStatusList(sl.lst, { maxBytes: options.maxListBytes ?? 2 * 1024 * 1024 });
     } catch (e) {
-      throw unavailable(e instanceof Error ? e.message : 'invalid lst');
+      throw invalid(e instanceof Error ? e.message : 'invalid lst');
     }
     const kid = d.header.kid;
     const signerDid = signerDidOf(d);
     if (signerDid !== undefined) {
-      if (p.iss !== undefined && p.iss !== signerDid) throw unavailable('the Status List Token "iss" and its key disagree');
+      if (p.iss !== undefined && p.iss !== signerDid) throw invalid('the Status List Token "iss" and its key disagree');
       let key;
       try {
         key = await options.resolver.resolveKey(signerDid, kid, 'assertionMethod');
@@ -194,7 +196,7 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
         throw unavailable(`the status list signer's key does not resolve (${toReason(e).code})`);
       }
       if (key.alg !== d.header.alg || !verifySignature(key, d.header.alg, d.signingInput, d.signature)) {
-        throw unavailable(`the status list at ${new URL(url).host} does not verify`);
+        throw invalid(`the status list at ${new URL(url).host} does not verify`);
       }
     }
     // §8.3 step 4.4: cache at most ttl (the verifier's own bound wins when shorter), never past exp.
@@ -256,10 +258,10 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
     else throw new TypeError('the token status context needs "now" as a valid Date');
     const { iat, exp, nbf } = list.times;
     const s = skew * 1000;
-    if (exp !== undefined && at - s >= exp * 1000) return { code: 'STATUS_UNAVAILABLE', message: 'the Status List Token has expired' };
-    if (at + s < iat * 1000) return { code: 'STATUS_UNAVAILABLE', message: 'the Status List Token claims to be issued in the future' };
+    if (exp !== undefined && at - s >= exp * 1000) return { code: 'STATUS_INVALID', message: 'the Status List Token has expired' };
+    if (at + s < iat * 1000) return { code: 'STATUS_INVALID', message: 'the Status List Token claims to be issued in the future' };
     // RFC 7519 §4.1.5: not accepted before nbf (a list signed ahead of time, e.g. with a suspension already lifted).
-    if (nbf !== undefined && at + s < nbf * 1000) return { code: 'STATUS_UNAVAILABLE', message: 'the Status List Token is not valid yet ("nbf")' };
+    if (nbf !== undefined && at + s < nbf * 1000) return { code: 'STATUS_INVALID', message: 'the Status List Token is not valid yet ("nbf")' };
     return undefined;
   }
 
@@ -289,7 +291,8 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
 
   async function check(status: unknown, ctx: TokenStatusContext): Promise<Reason[]> {
     // §6.2: status.status_list = { idx: a non-negative integer, uri: a URI }.
-    if (!isObj(status) || !isObj(status.status_list)) return [{ code: 'STATUS_UNAVAILABLE', message: 'unsupported status mechanism (only status_list, the Token Status List)' }];
+    // A mechanism Charter cannot check is refused, not retried: asking again will not change it.
+    if (!isObj(status) || !isObj(status.status_list)) return [{ code: 'STATUS_INVALID', message: 'unsupported status mechanism (only status_list, the Token Status List)' }];
     const { idx, uri } = status.status_list;
     if (!Number.isSafeInteger(idx) || (idx as number) < 0 || typeof uri !== 'string' || !URL.canParse(uri)) {
       return [{ code: 'STATUS_INVALID', message: 'status.status_list needs a non-negative integer idx and a uri' }];
@@ -298,7 +301,9 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
     try {
       list = await get(uri);
     } catch (e) {
-      return [{ code: 'STATUS_UNAVAILABLE', message: toReason(e, 'STATUS_UNAVAILABLE').message }];
+      // A list that arrived but is wrong is STATUS_INVALID (refused); one that could not be had, STATUS_UNAVAILABLE (retry).
+      const r = toReason(e, 'STATUS_UNAVAILABLE');
+      return [{ code: r.code === 'STATUS_INVALID' ? 'STATUS_INVALID' : 'STATUS_UNAVAILABLE', message: r.message }];
     }
     const stale = timeReason(list, ctx);
     if (stale) return [stale];

@@ -152,11 +152,11 @@ describe('VC-JOSE-COSE test suite: inputs signed by did:example:vc-jose-cose', (
   it("Charter's own schema registry refuses the suite's unknown credentialSchema (SCHEMA_INVALID)", async () => {
     expect(await vcCodes(await signVc(asDid(json('credential-minimal.json'))), { schemas: undefined })).toEqual(['SCHEMA_INVALID']);
   });
-  it('credential-full carries a StatusList2021Entry: refused as status that cannot be checked (STATUS_UNAVAILABLE)', async () => {
+  it('credential-full carries a StatusList2021Entry: refused as status Charter cannot check (STATUS_INVALID with a checker; STATUS_UNAVAILABLE without one)', async () => {
     const jwt = await signVc(asDid(json('credential-full.json')));
     expect(await vcCodes(jwt)).toEqual(['STATUS_UNAVAILABLE']);
     const { createStatusChecker } = await import('../../src/status/index.js');
-    expect(await vcCodes(jwt, { status: createStatusChecker({ resolver: didResolver }) })).toEqual(['STATUS_UNAVAILABLE']);
+    expect(await vcCodes(jwt, { status: createStatusChecker({ resolver: didResolver }) })).toEqual(['STATUS_INVALID']);
     // Its validity window (2024-01-01 .. 2027-01-01) binds.
     const { credentialStatus: _s, ...rest } = asDid(json('credential-full.json'));
     expect(await vcCodes(await signVc(rest), { now: new Date('2027-06-01T00:00:00Z') })).toEqual(['CREDENTIAL_EXPIRED']);

@@ -388,3 +388,29 @@ describe('error code → HTTP status', () => {
     for (const c of ['STORE_UNAVAILABLE', 'STORE_ERROR'] as const) expect(HTTP_STATUS[c]).toBe(503);
   });
 });
+
+describe('a status list that cannot be reached: 503, retry later (never 403: the grant was not judged)', () => {
+  let w: World;
+  beforeAll(async () => {
+    w = await openWorld();
+  });
+  afterAll(() => w.close());
+
+  it('a grant whose list is on a dead port: 503 STATUS_UNAVAILABLE with Retry-After, no insufficient_scope challenge', async () => {
+    const { issueGrant } = await import('../../src/grants/index.js');
+    const g = await issueGrant(w.home.store, w.alice, {
+      grantee: w.app.did,
+      resources: ['profile/email'],
+      actions: ['read'],
+      purpose: 'tests',
+      validUntil: new Date(Date.now() + 86_400_000),
+      baseUrl: 'http://127.0.0.1:1',
+    });
+    const guard = requireGrant<Request>({ resource: (r) => new URL(r.url).pathname, action: 'read', owner: w.alice.did });
+    const d = await verifyRequest(req(await bound(w.app, [g.jwt])), w.verifier(), guard);
+    expect(d).toMatchObject({ ok: false, status: 503 });
+    expect(codes(d)).toContain('STATUS_UNAVAILABLE');
+    expect(d.wwwAuthenticate ?? '').not.toMatch(/insufficient_scope/);
+    expect(HTTP_STATUS.STATUS_UNAVAILABLE).toBe(503);
+  });
+});

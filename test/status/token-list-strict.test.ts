@@ -30,10 +30,10 @@ describe('lst: a ZLIB stream and nothing after it', () => {
     expect([...decodeTokenStatusList(encodeTokenStatusList(new Uint8Array([5, 6, 7])))]).toEqual([5, 6, 7]);
   });
 
-  it('through the checker: a list with a tail cannot be used (STATUS_UNAVAILABLE), even if every bit says valid', async () => {
+  it('through the checker: a list with a tail cannot be used (STATUS_INVALID), even if every bit says valid', async () => {
     const list = await listJwt(issuer, { lst: Buffer.concat([deflateSync(Buffer.from([0])), Buffer.from([1, 2, 3])]).toString('base64url') });
     const c = createTokenStatusChecker({ resolver, source: async () => list });
-    expect(codes(await c(status, { issuer: issuer.did, now: new Date() }))).toEqual(['STATUS_UNAVAILABLE']);
+    expect(codes(await c(status, { issuer: issuer.did, now: new Date() }))).toEqual(['STATUS_INVALID']);
   });
 });
 
@@ -41,12 +41,12 @@ describe("the list's exp, iat and nbf are judged at ctx.now", () => {
   const checker = (list: string) => createTokenStatusChecker({ resolver, source: async () => list });
   const at = (ms: number) => ({ issuer: issuer.did, now: new Date(ms) });
 
-  it('a list valid by the checker clock but expired, not yet issued or not yet valid at ctx.now is STATUS_UNAVAILABLE', async () => {
+  it('a list valid by the checker clock but expired, not yet issued or not yet valid at ctx.now is STATUS_INVALID', async () => {
     const t = nowS();
     const c = checker(await listJwt(issuer, { iat: t - 60, exp: t + 3600, nbf: t - 60 }));
     expect(codes(await c(status, at(Date.now())))).toEqual([]);
-    expect(codes(await c(status, at((t + 2 * 86_400) * 1000)))).toEqual(['STATUS_UNAVAILABLE']); // after exp
-    expect(codes(await c(status, at((t - 86_400) * 1000)))).toEqual(['STATUS_UNAVAILABLE']); // before iat and nbf
+    expect(codes(await c(status, at((t + 2 * 86_400) * 1000)))).toEqual(['STATUS_INVALID']); // after exp
+    expect(codes(await c(status, at((t - 86_400) * 1000)))).toEqual(['STATUS_INVALID']); // before iat and nbf
     // the cached list is judged at each call's time, not the first one's
     expect(codes(await c(status, at(Date.now())))).toEqual([]);
   });
@@ -54,7 +54,7 @@ describe("the list's exp, iat and nbf are judged at ctx.now", () => {
   it('nbf alone: a list not valid yet at ctx.now is refused, and accepted once ctx.now reaches it', async () => {
     const t = nowS();
     const c = checker(await listJwt(issuer, { iat: t - 60, nbf: t + 600, exp: t + 7200 }));
-    expect(codes(await c(status, at(Date.now())))).toEqual(['STATUS_UNAVAILABLE']);
+    expect(codes(await c(status, at(Date.now())))).toEqual(['STATUS_INVALID']);
     expect(codes(await c(status, at((t + 700) * 1000)))).toEqual([]);
   });
 
@@ -62,16 +62,16 @@ describe("the list's exp, iat and nbf are judged at ctx.now", () => {
     const t = nowS();
     const c = checker(await listJwt(issuer, { iat: t - 7200, exp: t - 3600 }));
     expect(codes(await c(status, at((t - 5400) * 1000)))).toEqual([]);
-    expect(codes(await c(status, at(Date.now())))).toEqual(['STATUS_UNAVAILABLE']);
+    expect(codes(await c(status, at(Date.now())))).toEqual(['STATUS_INVALID']);
   });
 
   it('skew applies at ctx.now as at the clock (60 s by default)', async () => {
     const t = nowS();
     const c = checker(await listJwt(issuer, { iat: t, exp: t + 3600 }));
     expect(codes(await c(status, at((t + 3600 + 30) * 1000)))).toEqual([]);
-    expect(codes(await c(status, at((t + 3600 + 90) * 1000)))).toEqual(['STATUS_UNAVAILABLE']);
+    expect(codes(await c(status, at((t + 3600 + 90) * 1000)))).toEqual(['STATUS_INVALID']);
     expect(codes(await c(status, at((t - 30) * 1000)))).toEqual([]);
-    expect(codes(await c(status, at((t - 90) * 1000)))).toEqual(['STATUS_UNAVAILABLE']);
+    expect(codes(await c(status, at((t - 90) * 1000)))).toEqual(['STATUS_INVALID']);
   });
 
   it('a ctx.now that is not a valid Date is a TypeError; an absent one means the checker clock', async () => {

@@ -209,7 +209,7 @@ describe('Status List Tokens over loopback HTTP', () => {
       await handMade({ nbf: String(Math.floor(Date.now() / 1000)) }),
       await handMade({ nbf: null }),
     ];
-    for (const uri of cases) expect(await codes({ status_list: { idx: 0, uri } })).toEqual(['STATUS_UNAVAILABLE']);
+    for (const uri of cases) expect(await codes({ status_list: { idx: 0, uri } })).toEqual(['STATUS_INVALID']);
     // nbf already passed (or within the skew) is fine.
     const ok = await handMade({ nbf: Math.floor(Date.now() / 1000) + 30, values: [1] });
     expect(await codes({ status_list: { idx: 0, uri: ok } })).toEqual(['CREDENTIAL_REVOKED']);
@@ -218,7 +218,7 @@ describe('Status List Tokens over loopback HTTP', () => {
   it('oversized lists are refused: the response (maxBytes) and the inflated list (maxListBytes)', async () => {
     const ref = await allocate();
     expect(await codes(ref, checker({ maxBytes: 200 }))).toEqual(['STATUS_UNAVAILABLE']);
-    expect(await codes(ref, checker({ maxListBytes: 1024 }))).toEqual(['STATUS_UNAVAILABLE']);
+    expect(await codes(ref, checker({ maxListBytes: 1024 }))).toEqual(['STATUS_INVALID']);
   });
 
   it('a list signed by someone other than the issuer is STATUS_INVALID unless the caller trusts that signer', async () => {
@@ -280,7 +280,7 @@ describe('Status List Tokens over loopback HTTP', () => {
     expect(await codes(ref, checker(), { ...jwkIssuer, issuerKeys: [makeIssuer('P-256').publicJwk] })).toEqual(['STATUS_INVALID']);
   });
 
-  it('unreachable, missing and loopback-without-permission lists are STATUS_UNAVAILABLE; bad entries STATUS_INVALID', async () => {
+  it('unreachable, missing and loopback-without-permission lists are STATUS_UNAVAILABLE; bad entries and unknown mechanisms STATUS_INVALID', async () => {
     const ref = await allocate();
     expect(await codes(ref, createTokenStatusChecker({ resolver }))).toEqual(['STATUS_UNAVAILABLE']);
     expect(await codes({ status_list: { idx: 0, uri: `${w.url}/statuslists/missing` } })).toEqual(['STATUS_UNAVAILABLE']);
@@ -288,7 +288,7 @@ describe('Status List Tokens over loopback HTTP', () => {
     expect(await codes({ status_list: { idx: MIN_LIST_SIZE, uri: ref.status_list.uri } })).toEqual(['STATUS_INVALID']);
     expect(await codes({ status_list: { idx: -1, uri: ref.status_list.uri } })).toEqual(['STATUS_INVALID']);
     expect(await codes({ status_list: { idx: '1', uri: ref.status_list.uri } })).toEqual(['STATUS_INVALID']);
-    expect(await codes({ other_mechanism: {} })).toEqual(['STATUS_UNAVAILABLE']);
+    expect(await codes({ other_mechanism: {} })).toEqual(['STATUS_INVALID']);
   });
 
   it('source: lists read from elsewhere than the network (an evidence bundle) are checked exactly as fetched ones', async () => {
@@ -310,11 +310,11 @@ describe('Status List Tokens over loopback HTTP', () => {
     expect(await codes(ref(3), from(good))).toEqual(['CREDENTIAL_REVOKED']);
     // Not in the source, not a list, forged, signed by someone else, for another URL, expired: never VALID.
     expect(await codes(ref(0, 'https://status.example/lists/2'), from(good))).toEqual(['STATUS_UNAVAILABLE']);
-    expect(await codes(ref(0), from('not a jwt'))).toEqual(['STATUS_UNAVAILABLE']);
-    expect(await codes(ref(0), from(good.slice(0, -3) + (good.endsWith('AAA') ? 'BBB' : 'AAA')))).toEqual(['STATUS_UNAVAILABLE']);
+    expect(await codes(ref(0), from('not a jwt'))).toEqual(['STATUS_INVALID']);
+    expect(await codes(ref(0), from(good.slice(0, -3) + (good.endsWith('AAA') ? 'BBB' : 'AAA')))).toEqual(['STATUS_INVALID']);
     expect(await codes(ref(0), from(await sign({}, makeIssuer())))).toEqual(['STATUS_INVALID']);
-    expect(await codes(ref(0), from(await sign({ sub: 'https://status.example/lists/9' })))).toEqual(['STATUS_UNAVAILABLE']);
-    expect(await codes(ref(0), from(await sign({ iat: iat - 7200, exp: iat - 3600 })))).toEqual(['STATUS_UNAVAILABLE']);
+    expect(await codes(ref(0), from(await sign({ sub: 'https://status.example/lists/9' })))).toEqual(['STATUS_INVALID']);
+    expect(await codes(ref(0), from(await sign({ iat: iat - 7200, exp: iat - 3600 })))).toEqual(['STATUS_INVALID']);
     expect(() => createTokenStatusChecker({ resolver, source: 'https://x' as never })).toThrow(TypeError);
   });
 
