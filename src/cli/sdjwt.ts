@@ -40,7 +40,8 @@ interface VerifyOptions extends CommonOptions {
   requireStatus?: boolean;
 }
 
-const SD_JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+~[A-Za-z0-9_.~-]*$/;
+// The signature part may be empty (an unsecured alg "none" JWT): the verifier refuses it for its alg (exit 1), not the CLI for its shape.
+const SD_JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*~[A-Za-z0-9_.~-]*$/;
 
 /** An SD-JWT given inline, as a file, or `-` for stdin. */
 async function readSdJwtArg(ctx: CliContext, arg: string, what: string): Promise<string> {

@@ -91,10 +91,17 @@ export function decodeJwt(jwt: string, opts: { maxBytes?: number } = {}): Decode
   if (jwt.length > (opts.maxBytes ?? DEFAULT_MAX_JWT)) throw new CharterError('INPUT_TOO_LARGE', `JWT is larger than ${opts.maxBytes ?? DEFAULT_MAX_JWT} bytes`);
   const a = jwt.indexOf('.');
   const b = jwt.indexOf('.', a + 1);
-  if (a < 1 || b < 0 || jwt.indexOf('.', b + 1) !== -1 || b === a + 1 || b === jwt.length - 1) {
+  if (a < 1 || b < 0 || jwt.indexOf('.', b + 1) !== -1 || b === a + 1) {
     throw new CharterError('MALFORMED_JWT', 'not a compact JWS (three non-empty base64url parts)');
   }
   const header = part(jwt.slice(0, a), 'header') as JwtHeader;
+  // An Unsecured JWS (RFC 7515 Appendix A.5: alg "none", an empty signature) is refused for its alg,
+  // as README's UNSUPPORTED_ALG says, not as a malformed token; any empty signature is refused below.
+  if (b === jwt.length - 1) {
+    if (typeof header.alg !== 'string' || !ALGS.has(header.alg))
+      throw new CharterError('UNSUPPORTED_ALG', `algorithm "${shown(header.alg, 20)}" is not allowed (EdDSA, ES256, ES256K)`);
+    throw new CharterError('MALFORMED_JWT', 'not a compact JWS (three non-empty base64url parts)');
+  }
   if (typeof header.alg !== 'string' || !ALGS.has(header.alg)) {
     throw new CharterError('UNSUPPORTED_ALG', `algorithm "${shown(header.alg, 20)}" is not allowed (EdDSA, ES256, ES256K)`);
   }

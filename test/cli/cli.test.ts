@@ -166,6 +166,14 @@ describe('grants walk: the person revokes from the CLI, the platform is refused 
     const verify = () => charter(['grant', 'verify', g.jwt, '--resource', 'profile/email', '--action', 'read', '--grantee', shop, '--json'], env);
     expect((await verify()).code).toBe(0);
     expect((await charter(['grant', 'verify', g.jwt, '--resource', 'profile/phone', '--action', 'read'], env)).code).toBe(1);
+    // A presentation of the grant needs --aud and --nonce: a usage error (exit 2), never an internal fault (exit 3).
+    const vp = json<{ jwt: string }>(await charter(['vp', 'create', '--as', 'shop', '--aud', 'did:web:api.example', '--nonce', 'n-7', g.jwt, '--json'], env)).jwt;
+    for (const flags of [[], ['--aud', 'did:web:api.example'], ['--nonce', 'n-7']]) {
+      const r = await charter(['grant', 'verify', vp, '--resource', 'profile/email', '--action', 'read', ...flags, '--json'], env);
+      expect([flags.join(' '), r.code, json<{ error: { code: string } }>(r).error.code]).toEqual([flags.join(' '), 2, 'INVALID_ARGUMENT']);
+    }
+    const presented = await charter(['grant', 'verify', vp, '--resource', 'profile/email', '--action', 'read', '--aud', 'did:web:api.example', '--nonce', 'n-7'], env);
+    expect(presented.code).toBe(0);
     const list = await charter(['grant', 'list'], env);
     expect(list.stdout).toMatch(/ID\s+GRANTEE\s+RESOURCES\s+ACTIONS\s+EXPIRES\s+STATE/);
     expect(list.stdout).toMatch(/active/);

@@ -71,7 +71,14 @@ describe('every rejection path has its code', () => {
     const vc = await issue();
     const [, p] = vc.jwt.split('.');
     const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'vc+jwt' })).toString('base64url')}.${p}.`;
-    expect(await codes(none)).toEqual(['MALFORMED_JWT']);
+    // The Unsecured JWS form (RFC 7515 A.5: an empty signature) is refused for its alg, as README promises.
+    expect(await codes(none)).toEqual(['UNSUPPORTED_ALG']);
+    for (const alg of ['None', 'NONE', 'HS256', ''])
+      expect(await codes(`${Buffer.from(JSON.stringify({ alg, typ: 'vc+jwt' })).toString('base64url')}.${p}.`), alg).toEqual(['UNSUPPORTED_ALG']);
+    expect(await codes(`${Buffer.from(JSON.stringify({ typ: 'vc+jwt' })).toString('base64url')}.${p}.`)).toEqual(['UNSUPPORTED_ALG']);
+    // An allowed alg with an empty signature is a malformed token (no signature to check).
+    const [h] = vc.jwt.split('.');
+    expect(await codes(`${h}.${p}.`)).toEqual(['MALFORMED_JWT']);
     expect(await codes(`${Buffer.from(JSON.stringify({ alg: 'none', typ: 'vc+jwt' })).toString('base64url')}.${p}.AAAA`)).toEqual(['UNSUPPORTED_ALG']);
     expect(await codes(tamper(vc.jwt, 0, (h) => (h.alg = 'HS256')))).toEqual(['UNSUPPORTED_ALG']);
   });
