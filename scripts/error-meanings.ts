@@ -27,7 +27,8 @@ export const MEANING: Record<CharterErrorCode, string> = {
   FORBIDDEN_ADDRESS: 'a fetch to a loopback, private or link-local address, or over plain http, refused unless allowed',
   KID_MISMATCH: 'the kid names another DID, or is not `<did>#fragment`',
   VERIFICATION_METHOD_NOT_FOUND: 'the kid is not in the DID document (or is ambiguous)',
-  VERIFICATION_METHOD_NOT_AUTHORIZED: 'the method is not listed for this purpose, is controlled by another DID, is marked revoked, or its expires has passed (or is no RFC 3339 date-time)',
+  VERIFICATION_METHOD_NOT_AUTHORIZED:
+    'the method is not listed for this purpose, is controlled by another DID, is marked revoked, or its expires has passed (or is no RFC 3339 date-time)',
   INVALID_CREDENTIAL: 'the credential is malformed (shape, time claims of the wrong type, claims that contradict it)',
   SCHEMA_INVALID: 'the credential subject does not match its JSON Schema, or names a schema Charter does not hold',
   CREDENTIAL_EXPIRED: 'a credential is past its exp/validUntil (the strictest bound wins; skew 60 s by default)',
