@@ -402,7 +402,12 @@ export const EXIT_CODE: Record<CharterErrorCode, ExitCode> = {
 /** The HTTP status of a decision: the most telling of its reasons' statuses (200 with none). */
 export function statusOfReasons(reasons: readonly Reason[]): HttpStatus | 200 {
   if (reasons.length === 0) return 200;
-  const statuses = new Set(reasons.map((r) => HTTP_STATUS[r.code]));
+  // A store fault decides nothing. Something else that could not be reached (a status list, a key
+  // directory) is a 503 only when nothing else refused the request: asking again would not help a
+  // presentation that is forged, stale or out of scope anyway.
+  const storeFault = reasons.some((r) => r.code === 'STORE_UNAVAILABLE' || r.code === 'STORE_ERROR');
+  const decisive = storeFault ? reasons : reasons.filter((r) => HTTP_STATUS[r.code] !== 503);
+  const statuses = new Set((decisive.length > 0 ? decisive : reasons).map((r) => HTTP_STATUS[r.code]));
   // A fault decides nothing; an unauthenticated caller learns nothing more; then a malformed request; then the merits.
   for (const s of [503, 500, 429, 401, 400, 404, 409, 403] as const) if (statuses.has(s)) return s;
   return 403;

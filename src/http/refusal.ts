@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { CharterErrorCode, Reason } from '../errors.js';
+import { HTTP_STATUS, type CharterErrorCode, type Reason } from '../errors.js';
 import { problemBody, problemHeaders, type ProblemDetails } from '../guard/problem.js';
 import type { Verifier } from '../guard/verifier.js';
 
@@ -42,7 +42,8 @@ export interface Refused {
 export const RECEIPT_HEADER = 'charter-receipt';
 
 export function refusalOf(d: Refused): Refusal {
-  const first = d.reasons[0] ?? { code: 'INTERNAL' as const, message: 'refused' };
+  // The problem's code is the first reason that decided the status (a 403 names the refusal, not a list that could not be fetched).
+  const first = d.reasons.find((r) => HTTP_STATUS[r.code] === d.status) ?? d.reasons[0] ?? { code: 'INTERNAL' as const, message: 'refused' };
   const detail =
     d.status === 401
       ? `authentication failed: ${first.message}`

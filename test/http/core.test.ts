@@ -414,3 +414,18 @@ describe('a status list that cannot be reached: 503, retry later (never 403: the
     expect(HTTP_STATUS.STATUS_UNAVAILABLE).toBe(503);
   });
 });
+
+describe('statusOfReasons: what cannot be reached decides nothing only when nothing else refused', () => {
+  it('a list or directory out of reach is 503 alone; beside a refusal, the refusal decides; a store fault always 503', async () => {
+    const { statusOfReasons } = await import('../../src/errors.js');
+    const r = (...codes: string[]) => statusOfReasons(codes.map((code) => ({ code, message: code })) as never);
+    expect(r('STATUS_UNAVAILABLE')).toBe(503);
+    expect(r('DIRECTORY_UNAVAILABLE', 'STATUS_UNAVAILABLE')).toBe(503);
+    expect(r('STATUS_UNAVAILABLE', 'GRANT_SCOPE')).toBe(403);
+    expect(r('INVALID_CREDENTIAL', 'STATUS_UNAVAILABLE', 'IDENTITY_MISSING')).toBe(HTTP_STATUS.INVALID_CREDENTIAL);
+    expect(r('STATUS_UNAVAILABLE', 'INVALID_SIGNATURE')).toBe(401);
+    expect(r('DIRECTORY_UNAVAILABLE', 'SIGNATURE_INVALID')).toBe(401);
+    expect(r('STORE_UNAVAILABLE', 'GRANT_SCOPE')).toBe(503);
+    expect(r('GRANT_SCOPE', 'STORE_ERROR')).toBe(503);
+  });
+});
