@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { METHODS } from 'node:http';
 import { CharterError, ERROR_CODES, type Reason } from '../errors.js';
 import { decodeCredential, decodeJwt, soleSubject, statusEntriesOf, type Issuer } from '../credentials/index.js';
-import type { AddressPolicy } from '../did/index.js';
+import { safeFetch, type AddressPolicy } from '../did/index.js';
 import type { CharterResolver } from '../did/types.js';
 import { actionCovered, GRANT_TYPE, normalizeGrantResource, normalizeResource, PURPOSES, readGrantClaims, resourceCovered, SD_JWT_GRANT_VCT } from '../grants/index.js';
 import type { AccessReceiptRecord, AccessReportStore, AuditStore, CredentialStore } from '../store/types.js';
@@ -14,7 +14,6 @@ import { htuOf } from '../credentials/binding.js';
 import { parseDisclosure, processDisclosures } from '../sdjwt/disclosures.js';
 import { isSdHashAlg } from '../sdjwt/hash.js';
 import { decodeReceipt, receiptShapeReasons, verifyReceipt, type DecisionReceipt } from './receipt.js';
-import { postReport } from './report-post.js';
 
 /**
  * Access reports: a platform may send the person who granted it access the
@@ -116,12 +115,18 @@ export async function sendAccessReport(
   if (typeof id !== 'string') throw new CharterError('INVALID_ARGUMENT', 'the grant has no id');
   const url = accessReportUrl(input.grant);
   const report = await createAccessReport(reporter, { grant: id, receipts: input.receipts });
-  const res = await postReport(url, report, {
+  // safeFetch's rules (did/fetch.ts), as for every request Charter makes: the address policy, no
+  // redirect, one deadline, the answer capped; whatever status the server answers is its answer.
+  const res = await safeFetch(url, {
     allowLoopback: options.allowLoopback === true,
     allowPrivate: options.allowPrivate === true,
     allowHttp: options.allowHttp === true,
     timeoutMs: options.timeoutMs ?? SEND_TIMEOUT_MS,
     maxBytes: options.maxBytes ?? MAX_ANSWER_BYTES,
+    post: { body: Buffer.from(report, 'utf8'), contentType: 'application/jwt' },
+    anyStatus: true,
+    failCode: 'UNREACHABLE',
+    tooLargeCode: 'INPUT_TOO_LARGE',
   });
   let accepted = 0;
   if (res.status >= 200 && res.status < 300) {

@@ -20,6 +20,10 @@ export interface SafeFetchOptions extends AddressPolicy {
   tooLargeCode?: CharterErrorCode;
   /** Code for every other failure (unreachable, status, redirect, deadline). */
   failCode?: CharterErrorCode;
+  /** A body to POST (with its content type) instead of a GET: sent on a connection of its own, never a reused one. */
+  post?: { body: Uint8Array; contentType: string };
+  /** Resolve with whatever status the server answered (a refusal is an answer), not only 200; redirects still fail. */
+  anyStatus?: boolean;
 }
 
 export interface SafeResponse {
@@ -65,10 +69,10 @@ function headerRecord(distinct: Record<string, string[] | undefined>): Readonly<
 }
 
 /**
- * GET over https with SSRF defences: every resolved address is checked and the
- * socket connects to the checked address (no DNS rebinding window), no
- * redirects, a wall-clock deadline for the whole response, and a body cap
- * enforced while streaming.
+ * GET (or, with `post`, POST) over https with SSRF defences: every resolved
+ * address is checked and the socket connects to the checked address (no DNS
+ * rebinding window), no redirects, a wall-clock deadline for the whole
+ * response, and a body cap enforced while streaming.
  */
 export function safeFetch(url: string, opts: SafeFetchOptions = {}): Promise<SafeResponse> {
   const failCode = opts.failCode ?? 'DID_RESOLUTION_FAILED';
@@ -97,6 +101,7 @@ export function safeFetch(url: string, opts: SafeFetchOptions = {}): Promise<Saf
   if (isIP(literal) !== 0 && !addressAllowed(literal, opts)) {
     return Promise.reject(new CharterError('FORBIDDEN_ADDRESS', `refusing non-public address ${u.host} (allow it explicitly for local testing)`));
   }
+  const post = opts.post;
   let forbidden: string | undefined;
   const lookup: LookupFunction = (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true, verbatim: true }, (err, addresses) => {
@@ -130,10 +135,15 @@ export function safeFetch(url: string, opts: SafeFetchOptions = {}): Promise<Saf
       u,
       // `timeout` is only the socket's idle timer; the deadline below bounds the whole exchange.
       {
-        method: 'GET',
+        method: post ? 'POST' : 'GET',
         lookup,
-        agent: agentFor(u.protocol === 'https:', opts),
-        headers: { accept: opts.accept ?? 'application/json', 'user-agent': 'charter' },
+        // A POST is not idempotent: never on a pooled socket the server may close under it.
+        agent: post ? false : agentFor(u.protocol === 'https:', opts),
+        headers: {
+          accept: opts.accept ?? 'application/json',
+          'user-agent': 'charter',
+          ...(post ? { 'content-type': post.contentType, 'content-length': String(post.body.length) } : {}),
+        },
         timeout: deadlineMs,
       },
       (res) => {
@@ -141,7 +151,7 @@ export function safeFetch(url: string, opts: SafeFetchOptions = {}): Promise<Saf
         if (status >= 300 && status < 400) {
           return fail(new CharterError(failCode, `${u.host} answered with a redirect (${status}); redirects are not followed`));
         }
-        if (status !== 200) return fail(new CharterError(failCode, `${u.host} answered HTTP ${status}`, { details: { status } }));
+        if (status !== 200 && opts.anyStatus !== true) return fail(new CharterError(failCode, `${u.host} answered HTTP ${status}`, { details: { status } }));
         const declared = Number(res.headers['content-length'] ?? NaN);
         if (declared > maxBytes) {
           return fail(new CharterError(opts.tooLargeCode ?? 'INPUT_TOO_LARGE', `response from ${u.host} is larger than ${maxBytes} bytes`));
@@ -169,6 +179,6 @@ export function safeFetch(url: string, opts: SafeFetchOptions = {}): Promise<Saf
       if (forbidden) fail(new CharterError('FORBIDDEN_ADDRESS', `refusing ${forbidden} (allow it explicitly for local testing)`));
       else fail(new CharterError(failCode, `could not reach ${u.host}`, { cause: e }));
     });
-    req.end();
+    req.end(post?.body);
   });
 }
