@@ -1,4 +1,5 @@
 import { identifierSet } from '../encoding/lists.js';
+import { deepFreeze } from '../encoding/json.js';
 import type { Reason } from '../errors.js';
 import { soleSubject, statusEntriesOf, verifyCredential } from '../credentials/index.js';
 import type { CredentialVerification, VerifyCredentialOptions } from '../credentials/types.js';
@@ -25,14 +26,6 @@ interface Derived {
   narrowing: WeakMap<Authority, Map<string, readonly Reason[]>>;
 }
 const derivedByCredential = new WeakMap<object, Derived>();
-
-function deepFreeze<T>(v: T): T {
-  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
-    Object.freeze(v);
-    for (const x of Object.values(v as Record<string, unknown>)) deepFreeze(x);
-  }
-  return v;
-}
 
 function derivedOf(credential: NonNullable<CredentialVerification['credential']>): Derived {
   let d = derivedByCredential.get(credential);

@@ -1,4 +1,5 @@
 import { CharterError, toReason, type Reason } from '../errors.js';
+import { deepFreeze } from '../encoding/json.js';
 import { verifySignatureAsync } from '../keys/index.js';
 import type { CharterResolver, VerificationRelationship } from '../did/types.js';
 import { TtlCache } from '../did/cache.js';
@@ -86,14 +87,6 @@ const PARSED_MAX = 4096;
 const PARSED_MAX_BYTES = 4 * 1024 * 1024;
 const PARSED_MAX_ENTRY = 16 * 1024;
 const parsedBytes = { v1: 0, v2only: 0 };
-
-function deepFreeze<T>(v: T): T {
-  if (typeof v === 'object' && v !== null && !ArrayBuffer.isView(v) && !Object.isFrozen(v)) {
-    Object.freeze(v);
-    for (const x of Object.values(v as Record<string, unknown>)) deepFreeze(x);
-  }
-  return v;
-}
 
 function parse(jwt: string, acceptV1: boolean, once: boolean, maxBytes: number | undefined): Parsed {
   const limit = maxBytes !== undefined ? { maxBytes } : {};

@@ -1,15 +1,8 @@
 import { CharterError, isCharterError, shown } from '../errors.js';
+import { deepFreeze } from '../encoding/json.js';
 import { TtlCache } from './cache.js';
 import { absoluteKid, assertDidSyntax, assertDocumentFor, RELATIONSHIPS, selectKey } from './select.js';
 import type { CharterResolver, DIDDocument, ResolvedKey, VerificationRelationship } from './types.js';
-
-function deepFreeze<T>(v: T): T {
-  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
-    Object.freeze(v);
-    for (const x of Object.values(v as Record<string, unknown>)) deepFreeze(x);
-  }
-  return v;
-}
 
 export interface DocumentResolverOptions {
   /** Cache lifetime in ms for documents and keys. Default 300_000; 0 disables caching. */

@@ -120,3 +120,17 @@ export function jsonTextProblem(text: string): string | undefined {
 export function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
+
+/**
+ * Freezes a value and everything it holds, in place, and returns it: a cached
+ * credential, chain or DID document that every caller shares cannot be changed
+ * by one of them. Byte arrays are left as they are (a typed array with
+ * elements cannot be frozen).
+ */
+export function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null && !ArrayBuffer.isView(v) && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v as Record<string, unknown>)) deepFreeze(x);
+  }
+  return v;
+}
