@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import { parseExpiry } from '../encoding/duration.js';
 import { issueGrant, listGrants, resumeGrant, revokeGrant, revokeGrantsTo, suspendGrant, verifyGrant } from '../grants/index.js';
-import { decodeJwt, soleSubject } from '../credentials/index.js';
+import { soleSubject } from '../credentials/index.js';
+import { isPresentation } from '../grants/verify.js';
 import { issueSdJwtGrant, verifySdJwtGrant } from '../sdjwt/grant.js';
 import { formatReasons, homeCommand, leaf, readJwtArg, readTextArg, runCommand, withHome, withTools, type CliContext, type CommonOptions } from './io.js';
 import { actingAs, asOption, credentialIdArg, partyDid, renderStatusChange, statusChangeView, collect, commaList } from './args.js';
@@ -180,7 +181,7 @@ export function registerGrant(program: Command, ctx: CliContext): void {
           const text = await readTextArg(ctx, arg, 'grant');
           const jwt = text.includes('~') ? text.trim() : await readJwtArg(ctx, text, 'grant');
           // A presentation proves who presents the grant only for an audience and a nonce: say so (exit 2), as vp verify does.
-          if (!jwt.includes('~') && looksPresented(jwt) && (opts.aud === undefined || opts.nonce === undefined)) {
+          if (!jwt.includes('~') && isPresentation(jwt) && (opts.aud === undefined || opts.nonce === undefined)) {
             throw new CharterError('INVALID_ARGUMENT', 'this is a presentation of a grant: give --aud (who verifies) and --nonce (the challenge it answers)');
           }
           return withTools(ctx, opts, async (tools, home) => {
@@ -220,16 +221,4 @@ export function registerGrant(program: Command, ctx: CliContext): void {
             .join('\n'),
       ),
   );
-}
-
-/** A vp+jwt, or a VCDM 1.1 JWT carrying a vp claim (as verifyGrant reads it); false when it cannot be decoded (verifyGrant says why). */
-function looksPresented(jwt: string): boolean {
-  try {
-    const d = decodeJwt(jwt, { maxBytes: 512 * 1024 });
-    const typ = d.header.typ;
-    if (typeof typ === 'string' && /^(application\/)?vp\+jwt$/i.test(typ)) return true;
-    return (typ === undefined || (typeof typ === 'string' && /^(application\/)?jwt$/i.test(typ))) && typeof d.payload.vp === 'object' && d.payload.vp !== null;
-  } catch {
-    return false;
-  }
 }

@@ -67,7 +67,8 @@ const isVpTyp = (typ: string) => /^(application\/)?vp\+jwt$/i.test(typ);
 const isGenericTyp = (typ: unknown) => typ === undefined || (typeof typ === 'string' && /^(application\/)?jwt$/i.test(typ));
 const hasVp = (payload: Record<string, unknown>) => typeof payload.vp === 'object' && payload.vp !== null && !Array.isArray(payload.vp);
 
-function isPresentation(jwt: string, decoded?: DecodedJwt): boolean {
+/** Is `jwt` a presentation (vp+jwt, or a generic-typ JWT with a vp claim) rather than a bare grant? Internal: the CLI asks it too. */
+export function isPresentation(jwt: string, decoded?: DecodedJwt): boolean {
   if (decoded) return isGenericTyp(decoded.header.typ) ? hasVp(decoded.payload) : typeof decoded.header.typ === 'string' && isVpTyp(decoded.header.typ);
   // The header says so when it has a typ: no need to decode a large payload (a pool grant carries its votes) twice.
   const dot = typeof jwt === 'string' ? jwt.indexOf('.') : -1;
