@@ -95,6 +95,8 @@ async function serveApi(): Promise<void> {
       return undefined;
     }
   };
+  // A clean exit on kill, so a profiler started with the server writes its profile.
+  process.once('SIGTERM', () => process.exit(0));
   process.on('message', (m) => {
     if (m === 'cpu') process.send!({ cpu: process.cpuUsage(), main: mainThread() });
   });
@@ -150,6 +152,8 @@ export async function benchHttp(): Promise<Record<string, number>> {
   const child = fork(fileURLToPath(import.meta.url), {
     env: { ...process.env, CHARTER_BENCH_HTTP: 'server', CHARTER_BENCH_DB: join(dir, 'api.db'), CHARTER_BENCH_OWNER: owner, CHARTER_BENCH_PRINCIPAL: principal.did },
     stdio: 'inherit',
+    // e.g. CHARTER_BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the server.
+    execArgv: [...process.execArgv, ...(process.env.CHARTER_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)],
   });
   try {
     const port = await new Promise<number>((resolve, reject) => {
