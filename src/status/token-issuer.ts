@@ -119,10 +119,12 @@ export async function currentTokenStatusListJwt(store: Store, listId: string, is
 }
 
 /**
- * Sets (or clears) the revocation bit of a credential issued from this store,
- * found by its allocation: the same bit for both publications. The bit is
- * committed first; the Bitstring credential is re-signed at once and the
- * Status List Token on its next fetch.
+ * Sets the revocation bit of a credential issued from this store, found by
+ * its allocation: the same bit for both publications. The bit is committed
+ * first; the Bitstring credential is re-signed at once and the Status List
+ * Token on its next fetch. `revoked: false` never undoes a revocation
+ * (INVALID_ARGUMENT, "revoked for good"); on a credential not revoked it
+ * changes nothing but the lists' version.
  */
 export async function setTokenStatus(store: Store, credentialId: string, revoked: boolean, issuerFor: IssuerFor): Promise<StatusListRecord> {
   return setCredentialStatus(store, credentialId, 'revocation', revoked, issuerFor);

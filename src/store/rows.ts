@@ -51,6 +51,10 @@ export function credentialRow(r: Row, types: string[]): CredentialRecord {
   };
 }
 
+/** Clearing a set bit of a revocation list: revocation is not reversible (Bitstring Status List §2.1), in both stores. */
+export const revokedForGood = (): CharterError =>
+  new CharterError('INVALID_ARGUMENT', 'that credential is revoked for good: a revocation cannot be undone (issue a new credential instead)');
+
 export function statusListRow(r: Row): StatusListRecord {
   return {
     id: r.id as string,

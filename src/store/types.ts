@@ -58,7 +58,9 @@ export interface StatusStore {
   findStatusAllocation(credentialId: string): Promise<{ listId: string; index: number }[]>;
   /**
    * Set or clear one bit; bumps the list's `version`. Committed before it returns,
-   * so the change is durable before the signed list is regenerated.
+   * so the change is durable before the signed list is regenerated. A set bit of
+   * a `revocation` list is never cleared (INVALID_ARGUMENT): revocation is not
+   * reversible (Bitstring Status List §2.1), decided in the same transaction.
    */
   setStatusBit(listId: string, index: number, value: boolean): Promise<StatusListRecord>;
   /**

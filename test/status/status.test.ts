@@ -113,6 +113,9 @@ describe('status lists end to end over loopback HTTP', () => {
     const listId = entry.statusListCredential.split('/').pop()!;
     await setStatus(store, listId, Number(entry.statusListIndex), true, issuerFor);
     expect(await codes(vc.jwt)).toEqual(['CREDENTIAL_REVOKED']);
+    // Revocation is not reversible (§2.1): clearing the bit is refused, the signed list still says revoked.
+    await expect(setStatus(store, listId, Number(entry.statusListIndex), false, issuerFor)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(await codes(vc.jwt, checker())).toEqual(['CREDENTIAL_REVOKED']);
 
     const s = await issueWith('suspension');
     const sid = s.entry.statusListCredential.split('/').pop()!;

@@ -177,6 +177,22 @@ describe('Status List Tokens over loopback HTTP', () => {
     expect(await codes(ref)).toEqual(['CREDENTIAL_REVOKED']);
   });
 
+  it('setTokenStatus(false) never undoes a revocation: INVALID_ARGUMENT, both publications still say revoked', async () => {
+    const ref = await allocate();
+    const id = `urn:test:${n - 1}`;
+    const listId = ref.status_list.uri.split('/').pop()!;
+    // Not revoked: a no-op.
+    await setTokenStatus(w.store, id, false, w.issuerFor);
+    expect(await codes(ref)).toEqual([]);
+    await setTokenStatus(w.store, id, true, w.issuerFor);
+    const version = (await w.store.getStatusList(listId))!.version;
+    await expect(setTokenStatus(w.store, id, false, w.issuerFor)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('revoked for good') });
+    const list = (await w.store.getStatusList(listId))!;
+    expect(list.version).toBe(version);
+    expect(getBit(list.bits, ref.status_list.idx)).toBe(true);
+    expect(await codes(ref)).toEqual(['CREDENTIAL_REVOKED']);
+  });
+
   it("reads the draft's example lst through the whole path: statuses 1,0,0,1,... at indices 0..15", async () => {
     const url = await handMade({ lst: vector.bits1.lst });
     const c = checker();

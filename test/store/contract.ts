@@ -100,8 +100,15 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       const after = await store.setStatusBit('l1', 9, true);
       expect(after.version).toBe(1);
       expect(after.bits[1]).toBe(0b0100_0000);
-      expect((await store.setStatusBit('l1', 9, false)).bits[1]).toBe(0);
+      // Revocation is not reversible (Bitstring Status List §2.1): the set bit stays, the version too.
+      await expect(store.setStatusBit('l1', 9, false)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('revoked for good') });
+      expect(await store.getStatusList('l1')).toMatchObject({ version: 1 });
+      expect((await store.getStatusList('l1'))!.bits[1]).toBe(0b0100_0000);
+      // Clearing a bit that is not set changes nothing (a neighbour's revocation stays).
+      expect((await store.setStatusBit('l1', 8, false)).bits[1]).toBe(0b0100_0000);
       await expect(store.setStatusBit('l1', 131072, true)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(store.setStatusBit('l1', 131072, false)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: 'status index out of range' });
+      await expect(store.setStatusBit('nope', 1, false)).rejects.toMatchObject({ code: 'NOT_FOUND' });
       await store.putSignedStatusList('l1', 2, 'jwt-v2');
       await store.putSignedStatusList('l1', 1, 'jwt-v1');
       expect(await store.getStatusList('l1')).toMatchObject({ signedJwt: 'jwt-v2', signedVersion: 2, allocated: 52 });
@@ -109,6 +116,21 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       await store.putSignedStatusList('l1', 2, 'jwt-v2-renewed');
       expect(await store.getStatusList('l1')).toMatchObject({ signedJwt: 'jwt-v2-renewed', signedVersion: 2 });
       expect((await store.listStatusLists({ issuerDid: 'did:key:zi', purpose: 'revocation' })).length).toBe(1);
+    });
+
+    it('status lists: a revocation bit is never cleared, even when the clear races the revocation; a suspension bit is', async () => {
+      await store.createStatusList({ id: 'rv', issuerDid: 'did:key:zi', purpose: 'revocation', size: 131072, ttlSeconds: 300, url: 'https://x/status/rv' });
+      await store.createStatusList({ id: 'sp', issuerDid: 'did:key:zi', purpose: 'suspension', size: 131072, ttlSeconds: 300, url: 'https://x/status/sp' });
+      const bit = (bits: Uint8Array, i: number) => (bits[i >> 3]! >> (7 - (i % 8))) & 1;
+      for (let i = 0; i < 20; i++) {
+        // Whichever order the store applies them in, the revocation holds: a clear first is a no-op, after it refused.
+        const [set, clear] = await Promise.allSettled([store.setStatusBit('rv', i, true), store.setStatusBit('rv', i, false)]);
+        expect(set.status).toBe('fulfilled');
+        if (clear.status === 'rejected') expect(clear.reason).toMatchObject({ code: 'INVALID_ARGUMENT' });
+        expect(bit((await store.getStatusList('rv'))!.bits, i)).toBe(1);
+      }
+      await store.setStatusBit('sp', 3, true);
+      expect(bit((await store.setStatusBit('sp', 3, false)).bits, 3)).toBe(0);
     });
 
     it("status lists: one entry per credential and purpose, across the issuer's lists and however many allocate it at once", async () => {

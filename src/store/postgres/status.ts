@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 import { CharterError } from '../../errors.js';
 import type { NewStatusList, StatusStore } from '../types.js';
-import { statusListRow, type Row } from '../rows.js';
+import { revokedForGood, statusListRow, type Row } from '../rows.js';
 import type { Access } from './access.js';
 
 /** Status lists, issuer side: the list row lock serialises allocations; the primary key (list_id, idx) is the backstop. */
@@ -96,15 +96,17 @@ export function postgresStatus({ run, read, rows, t }: Access): StatusStore {
         const bit = Math.floor(index / 8) * 8 + (7 - (index % 8));
         // One UPDATE: the row lock makes concurrent bit changes on a list apply one after another.
         // Retrying after an unknown outcome at most bumps the version once more (a harmless republish).
-        const r = await rows(`UPDATE ${t.lists} SET bits = set_bit(bits, $2, $3), version = version + 1 WHERE id = $1 AND size > $4 RETURNING *`, [
-          listId,
-          bit,
-          value ? 1 : 0,
-          index,
-        ]);
+        // Revocation is not reversible (Bitstring Status List §2.1): a set bit of a revocation list is never
+        // cleared, decided under the same row lock as the change.
+        const r = await rows(
+          `UPDATE ${t.lists} SET bits = set_bit(bits, $2, $3), version = version + 1 WHERE id = $1 AND size > $4 AND NOT ($3 = 0 AND purpose = 'revocation' AND get_bit(bits, $2) = 1) RETURNING *`,
+          [listId, bit, value ? 1 : 0, index],
+        );
         if (r[0]) return statusListRow(r[0]);
       }
-      if (!(await store.getStatusList(listId))) throw new CharterError('NOT_FOUND', `no status list ${listId}`);
+      const list = await store.getStatusList(listId);
+      if (!list) throw new CharterError('NOT_FOUND', `no status list ${listId}`);
+      if (Number.isInteger(index) && index >= 0 && index < list.size) throw revokedForGood();
       throw new CharterError('INVALID_ARGUMENT', 'status index out of range');
     },
     async putSignedStatusList(listId, version, jwt) {

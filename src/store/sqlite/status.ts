@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { CharterError } from '../../errors.js';
 import type { NewStatusList, StatusListRecord, StatusStore } from '../types.js';
-import { statusListRow, type Row } from '../rows.js';
+import { revokedForGood, statusListRow, type Row } from '../rows.js';
 import { wrap } from './wrap.js';
 
 /** Status lists, issuer side: allocation never hands out an index twice; bits are committed before re-signing. */
@@ -89,12 +89,13 @@ export function sqliteStatus(db: Database): StatusStore {
       wrap(() =>
         db
           .transaction(() => {
-            const r = db.prepare('SELECT bits, size FROM status_lists WHERE id = ?').get(listId) as Row | undefined;
+            const r = db.prepare('SELECT bits, size, purpose FROM status_lists WHERE id = ?').get(listId) as Row | undefined;
             if (!r) throw new CharterError('NOT_FOUND', `no status list ${listId}`);
             if (!Number.isInteger(index) || index < 0 || index >= (r.size as number)) throw new CharterError('INVALID_ARGUMENT', 'status index out of range');
             const bits = Buffer.from(r.bits as Buffer);
             // Bitstring Status List §3.1: index 0 is the most significant bit of the first byte.
             const mask = 0x80 >> (index % 8);
+            if (!value && r.purpose === 'revocation' && (bits[index >> 3]! & mask) !== 0) throw revokedForGood();
             bits[index >> 3] = value ? bits[index >> 3]! | mask : bits[index >> 3]! & ~mask;
             db.prepare('UPDATE status_lists SET bits = ?, version = version + 1 WHERE id = ?').run(bits, listId);
           })
