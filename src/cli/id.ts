@@ -17,7 +17,7 @@ interface CreateOptions extends CommonOptions {
 }
 
 export function parseKeyType(s: string): KeyType {
-  const t = KEY_TYPES[s.toLowerCase()];
+  const t = Object.hasOwn(KEY_TYPES, s.toLowerCase()) ? KEY_TYPES[s.toLowerCase()] : undefined;
   if (!t) throw new CharterError('INVALID_ARGUMENT', `unknown key type "${s}" (use ed25519, p256 or secp256k1)`);
   return t;
 }

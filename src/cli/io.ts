@@ -88,7 +88,9 @@ function hintAll<T>(v: T): T {
   if (Array.isArray(v)) return v.map(hintAll) as T;
   if (v === null || typeof v !== 'object') return v;
   const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) out[k] = hintAll(x);
+  // Defined, not assigned: a signed member named "__proto__" stays a member (assigning would make it the prototype,
+  // dropping it from the output and showing its members as the object's own).
+  for (const [k, x] of Object.entries(v)) Object.defineProperty(out, k, { value: hintAll(x), enumerable: true, writable: true, configurable: true });
   if (typeof out.code === 'string' && typeof out.message === 'string') out.message = withLoopbackHint(out.code, out.message);
   return out as T;
 }

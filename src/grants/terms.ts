@@ -207,7 +207,8 @@ function duration(d: string): string {
 export function describeTerms(terms: GrantTerms | undefined): string[] {
   if (!terms) return [];
   const out: string[] = [];
-  if (terms.purpose) out.push(`Only for ${terms.purpose.map((p) => PURPOSE_WORDS[p] ?? p.replace(/^x-/, '').replace(/-/g, ' ')).join(' or ')}.`);
+  if (terms.purpose)
+    out.push(`Only for ${terms.purpose.map((p) => (Object.hasOwn(PURPOSE_WORDS, p) ? PURPOSE_WORDS[p] : undefined) ?? p.replace(/^x-/, '').replace(/-/g, ' ')).join(' or ')}.`);
   if (terms.retention) out.push(`Deleted within ${duration(terms.retention)} of being obtained.`);
   if (terms.onwardSharing === 'none') out.push('Not passed on to anyone else.');
   else if (terms.onwardSharing) out.push(`May be passed on only to ${terms.onwardSharing.join(', ')}.`);

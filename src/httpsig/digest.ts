@@ -27,7 +27,8 @@ export function contentDigestMismatch(field: string | undefined, body: Uint8Arra
   }
   let checked = 0;
   for (const [name, member] of dict) {
-    const hash = ACTIVE[name];
+    // Own keys only: a field naming `constructor` (a valid sf-key) must not find Object's.
+    const hash = Object.hasOwn(ACTIVE, name) ? ACTIVE[name] : undefined;
     if (!hash) continue;
     const value = member[0];
     if (!(value instanceof ArrayBuffer)) return `Content-Digest ${name} is not a Byte Sequence`;

@@ -84,6 +84,13 @@ describe('grant terms', () => {
     ]);
   });
 
+  it("purposes named like Object's own members read as words, never as JavaScript", () => {
+    for (const p of ['constructor', 'hasownproperty', 'tostring', 'valueof']) {
+      const [line] = describeTerms({ purpose: [p] });
+      expect(line).toBe(`Only for ${p}.`);
+    }
+  });
+
   it('requireGrant checks the declared use when built', () => {
     expect(() => requireGrant({ resource: 'a', action: 'read', anyOwner: true, purpose: 'Model Training' })).toThrow(TypeError);
     expect(() => requireGrant({ resource: 'a', action: 'read', anyOwner: true, processing: 'cloud' as 'on-device' })).toThrow(TypeError);

@@ -151,6 +151,12 @@ describe('the body behind a signed Content-Digest, framework by framework', () =
     const legacy = `md5=:AAAAAAAAAAAAAAAAAAAAAA==:, ${contentDigest(evil)}`;
     expect(await run('"content-digest";key="md5"', evil, legacy)).toBe('CONTENT_DIGEST_MISMATCH');
     expect(await run('"content-digest";key="sha-2567"', evil, `sha-2567=:AAAA:, ${contentDigest(evil)}`)).toBe('CONTENT_DIGEST_MISMATCH');
+    // Members named like Object's own (`constructor` is a valid sf-key) are unknown algorithms: ignored beside a
+    // checked one, and no supported algorithm alone; never a server error.
+    expect(await run('"content-digest"', body, `constructor=:AAAA:, ${contentDigest(body)}`)).toBe('ok');
+    expect(await run('"content-digest"', evil, `constructor=:AAAA:, ${contentDigest(body)}`)).toBe('CONTENT_DIGEST_MISMATCH');
+    expect(await run('"content-digest"', body, 'constructor=:AAAA:')).toBe('CONTENT_DIGEST_MISMATCH');
+    expect(await run('"content-digest";key="constructor"', body, `constructor=:AAAA:, ${contentDigest(body)}`)).toBe('CONTENT_DIGEST_MISMATCH');
   });
 
   it('node:http (verifyNodeRequest) reads the body itself, at most 1 MiB', async () => {

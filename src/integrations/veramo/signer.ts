@@ -35,7 +35,7 @@ async function findKey(resolver: CharterResolver, id: ManagedIdentifier, keyRef:
   }
   const keys = [...id.keys].sort((a, b) => Number(b.kid === id.controllerKeyId) - Number(a.kid === id.controllerKeyId));
   for (const key of keys) {
-    const type = KEY_TYPES[key.type];
+    const type = Object.hasOwn(KEY_TYPES, key.type) ? KEY_TYPES[key.type] : undefined;
     if (!type || (keyRef !== undefined && key.kid !== keyRef)) continue;
     let raw: string;
     try {
