@@ -112,17 +112,19 @@ export function computeReservation(req: ReservationRequest, rowsSince: (mandateI
 
 /**
  * What settling a reservation does, from its rows' states (one rule for both
- * stores): 'none' (already so), 'rest' (release the rows still held: a hold
- * timed out on some links only), or 'all' (set every row); a reservation
+ * stores): 'none' (already so) or 'all' (set every row); a reservation
  * already settled the other way is RESERVATION_NOT_FOUND. A reservation timed
  * out wholly or in part (a later one on a chain sharing only some of its links
- * expired those rows, under their locks) is still settled as a whole.
+ * expired those rows, under their locks) is still settled as a whole: its
+ * caller may commit a spend that finished late (`holdExpired`), or release it,
+ * and an explicit release is recorded as one, so a commit after it is refused
+ * like any commit after a release.
  */
-export function settlement(rows: readonly Record<string, unknown>[], state: 'committed' | 'released'): 'none' | 'rest' | 'all' {
+export function settlement(rows: readonly Record<string, unknown>[], state: 'committed' | 'released'): 'none' | 'all' {
   if (rows.length === 0) throw new CharterError('RESERVATION_NOT_FOUND', 'no reservation with that id');
   const expired = (r: Record<string, unknown>) => r.state === 'released' && r.settled_by === 'timeout';
   const timedOut = rows.some(expired) && rows.every((r) => expired(r) || r.state === 'reserved');
-  if (state === 'released' && timedOut) return 'rest';
+  if (state === 'released' && timedOut) return 'all';
   if (rows.some((r) => r.state === 'released') && !timedOut) throw new CharterError('RESERVATION_NOT_FOUND', 'that reservation was already released');
   if (state === 'released' && rows.some((r) => r.state === 'committed')) throw new CharterError('RESERVATION_NOT_FOUND', 'that reservation is already committed');
   if (state === 'committed' && rows.every((r) => r.state === 'committed')) return 'none';

@@ -294,6 +294,39 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       expect((await store.reserve({ reservationId: `R5-${t2}`, at: new Date(), entries: [link(p2, '40'), link(b2, '40')] })).ok).toBe(true);
       await store.releaseReservation(`R4-${t2}`);
       expect((await store.reserve({ reservationId: `R6-${t2}`, at: new Date(), entries: [link(a2, '100')] })).ok).toBe(true);
+      // Released is released: a commit after it (a late settle racing the release) is refused, and spends nothing.
+      await expect(store.commitReservation(`R4-${t2}`)).rejects.toMatchObject({ code: 'RESERVATION_NOT_FOUND' });
+      await expect(store.releaseReservation(`R4-${t2}`)).rejects.toMatchObject({ code: 'RESERVATION_NOT_FOUND' });
+      const r4 = (await store.listReservations({ mandateId: a2 })).find((r) => r.reservationId === `R4-${t2}`);
+      expect([r4?.state, r4?.settledBy]).toEqual(['released', 'release']);
+    });
+
+    it('ledger: a hold timed out on every link, then released, cannot be committed; committing or releasing one whose hold ran out settles it once', async () => {
+      const link = (id: string) => ({ mandateId: id, amount: '60', currency: 'USD', budget: { amount: '100', currency: 'USD', periodSeconds: 86_400 } });
+      const tag = `${Date.now()}-${Math.random()}`;
+      const hold = async (id: string, m: string) => {
+        const at = new Date();
+        expect((await store.reserve({ reservationId: id, at, holdUntil: new Date(at.getTime() + 200), entries: [link(m)] })).ok).toBe(true);
+      };
+      await hold(`T1-${tag}`, `m1-${tag}`);
+      await new Promise((r) => setTimeout(r, 300));
+      // Another reservation on the link expires the hold (under its lock).
+      expect((await store.reserve({ reservationId: `T2-${tag}`, at: new Date(), entries: [link(`m1-${tag}`)] })).ok).toBe(true);
+      await store.releaseReservation(`T1-${tag}`);
+      await expect(store.commitReservation(`T1-${tag}`)).rejects.toMatchObject({ code: 'RESERVATION_NOT_FOUND' });
+      // Still 60 of 100 held by T2: T1's 60 never came back.
+      expect((await store.reserve({ reservationId: `T3-${tag}`, at: new Date(), entries: [{ ...link(`m1-${tag}`), amount: '41' }] })).ok).toBe(false);
+      // Racing commit and release on a timed-out hold: exactly one wins, whichever it is.
+      for (let i = 0; i < 5; i++) {
+        const id = `T4-${tag}-${i}`;
+        await hold(id, `m4-${tag}-${i}`);
+        await new Promise((r) => setTimeout(r, 250));
+        await store.reserve({ reservationId: `T5-${tag}-${i}`, at: new Date(), entries: [{ ...link(`m4-${tag}-${i}`), amount: '1' }] });
+        const [c, r] = await Promise.allSettled([store.commitReservation(id), store.releaseReservation(id)]);
+        expect([c.status, r.status].filter((x) => x === 'fulfilled').length).toBe(1);
+        const rec = (await store.listReservations({ mandateId: `m4-${tag}-${i}` })).find((x) => x.reservationId === id);
+        expect(rec?.state).toBe(c.status === 'fulfilled' ? 'committed' : 'released');
+      }
     });
 
     it('property: random reserve/release sequences never let live spend exceed the budget', async () => {

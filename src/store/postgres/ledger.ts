@@ -135,10 +135,6 @@ export function createLedger(run: Runner, t: LedgerTables): Ledger {
       const r = await q.query<{ state: string; settled_by: string | null }>(`SELECT state, settled_by FROM ${t.ledger} WHERE reservation_id = $1 FOR UPDATE`, [id]);
       const todo = settlement(r.rows, state);
       if (todo === 'none') return;
-      if (todo === 'rest') {
-        await q.query(`UPDATE ${t.ledger} SET state = 'released', settled_by = 'timeout', settled_at = $2 WHERE reservation_id = $1 AND state = 'reserved'`, [id, Date.now()]);
-        return;
-      }
       await q.query(`UPDATE ${t.ledger} SET state = $2, settled_by = $3, settled_at = $4 WHERE reservation_id = $1`, [
         id,
         state,

@@ -37,10 +37,6 @@ export function sqliteLedger(db: Database): Ledger {
           const rows = db.prepare('SELECT state, settled_by FROM ledger WHERE reservation_id = ?').all(id) as Row[];
           const todo = settlement(rows, state);
           if (todo === 'none') return;
-          if (todo === 'rest') {
-            db.prepare("UPDATE ledger SET state = 'released', settled_by = 'timeout', settled_at = ? WHERE reservation_id = ? AND state = 'reserved'").run(Date.now(), id);
-            return;
-          }
           db.prepare('UPDATE ledger SET state = ?, settled_by = ?, settled_at = ? WHERE reservation_id = ?').run(
             state,
             state === 'committed' ? 'commit' : 'release',
