@@ -58,6 +58,8 @@ export class AuditWriter {
   readonly chain = `urn:uuid:${randomUUID()}`;
   readonly signer: Issuer;
   #head: { seq: number; hash: string | null } = { seq: 0, hash: null };
+  /** The last entry the store holds: behind #head while after-reply entries are being stored. */
+  #stored: { seq: number; hash: string | null } = { seq: 0, hash: null };
   #queue: Pending[] = [];
   #running: Promise<void> | undefined;
   #sinceCheckpoint = 0;
@@ -99,12 +101,14 @@ export class AuditWriter {
     await this.#storing;
   }
 
-  /** Signs and stores a checkpoint of the head now (after flushing); undefined for an empty chain. */
+  /** Signs and stores a checkpoint of the last stored entry (after flushing); undefined while none is stored. */
   async checkpoint(): Promise<AuditCheckpointRecord | undefined> {
     await this.flush();
-    if (this.#head.hash === null) return undefined;
-    const { seq } = this.#head;
-    const cp = await signCheckpoint(this.signer, this.chain, seq, this.#head.hash);
+    // Never the head: after reply, entries placed since the flush may not be stored yet, and a checkpoint
+    // beyond what the store holds reads as entries removed for ever if they are lost in a crash.
+    const { seq, hash } = this.#stored;
+    if (hash === null) return undefined;
+    const cp = await signCheckpoint(this.signer, this.chain, seq, hash);
     await this.#store.putAuditCheckpoint(cp);
     // Entries appended while it was signed and stored are not covered: they keep their count and timer.
     this.#checkpointed();
@@ -134,7 +138,7 @@ export class AuditWriter {
       const rows = await this.#store.listAudit({ chain: this.chain, fromSeq: this.#head.seq + 1, limit: MAX_BATCH });
       const last = rows[rows.length - 1];
       if (last === undefined) break;
-      this.#head = { seq: last.seq, hash: last.hash };
+      this.#head = this.#stored = { seq: last.seq, hash: last.hash };
       this.#uncheckpointed(rows.length);
       if (rows.length < MAX_BATCH) break;
     }
@@ -184,7 +188,7 @@ export class AuditWriter {
         return;
       }
       await this.#store.appendAudit(batch);
-      this.#head = { seq: last.seq, hash: last.hash };
+      this.#head = this.#stored = { seq: last.seq, hash: last.hash };
       if (checkpoint) this.#checkpointed();
       else this.#uncheckpointed(items.length);
       placed.forEach((p, i) => p.it.resolve({ jws: signed[i]!.jws, hash: p.hash, seq: p.seq }));
@@ -207,16 +211,21 @@ export class AuditWriter {
 
   async #storeUntilStored(batch: AuditAppend): Promise<void> {
     const last = batch.entries[batch.entries.length - 1]!;
+    const done = () => {
+      this.#unstored -= batch.entries.length;
+      // Batches are stored one after another, in order: this one is now the end of what the store holds.
+      this.#stored = { seq: last.seq, hash: last.hash };
+    };
     for (let delay = 100; ; delay = Math.min(delay * 2, 10_000)) {
       try {
         await this.#store.appendAudit(batch);
-        this.#unstored -= batch.entries.length;
+        done();
         return;
       } catch {
         // A try whose COMMIT reply was lost may have stored it: then it is done, not retried into a collision.
         const stored = await this.#store.listAudit({ chain: this.chain, fromSeq: last.seq, limit: 1 }).catch(() => []);
         if (stored[0]?.seq === last.seq && stored[0].hash === last.hash) {
-          this.#unstored -= batch.entries.length;
+          done();
           return;
         }
         await new Promise<void>((r) => setTimeout(r, delay).unref());
