@@ -291,7 +291,7 @@ export async function acceptAccessReport(
   // A vc+jwt grant is cited by its bytes' hash, as every receipt of a decision on it lists it: knowing the grant's
   // id and grantee is not enough to report a use, only holding the grant itself (an SD-JWT grant's presentation
   // carries the holder's own disclosures and key binding, so its receipts name it by id alone).
-  const grantHash = grant.jwt.includes('~') ? undefined : sha256Digest(grant.jwt);
+  const grantHashes = grant.jwt.includes('~') ? undefined : presentedSpellings(grant.jwt).map((jwt) => sha256Digest(jwt));
   const from = Date.parse(grant.validFrom ?? grant.createdAt) - SKEW_MS;
   const refused: Refusal[] = [];
   const no = (index: number, message: string) => void refused.push({ index, code: 'RECEIPT_INVALID', message });
@@ -310,7 +310,7 @@ export async function acceptAccessReport(
       no(index, 'the receipt does not verify (MALFORMED_JWT)');
       continue;
     }
-    const why = cheapCheck(r, { grantId: grant.id, grantHash, grantee, reporter, facts, from, until: nowMs + SKEW_MS });
+    const why = cheapCheck(r, { grantId: grant.id, grantHashes, grantee, reporter, facts, from, until: nowMs + SKEW_MS });
     if (why !== undefined) no(index, why);
     else candidates.push({ index, jws, r });
   }
@@ -385,7 +385,7 @@ function cheapCheck(
   r: DecisionReceipt,
   g: {
     grantId: string;
-    grantHash: string | undefined;
+    grantHashes: readonly string[] | undefined;
     grantee: string | undefined;
     reporter: string;
     facts: GrantFacts | undefined;
@@ -400,13 +400,39 @@ function cheapCheck(
   if (extra !== undefined) return `the receipt carries ${extra}, which no Charter receipt does (a report holds nothing beyond what the grant names)`;
   if (typeof r.iss !== 'string' || !r.iss.startsWith('did:') || typeof r.jti !== 'string') return 'the receipt does not verify (RECEIPT_INVALID)';
   if (!r.chain.some((l) => l.id === g.grantId) && !r.credentials.some((x) => x.id === g.grantId)) return 'the receipt is not about this grant';
-  if (g.grantHash !== undefined && !r.credentials.some((x) => x.h === g.grantHash)) return 'the receipt does not list this grant as presented (by its hash)';
+  if (g.grantHashes !== undefined && !r.credentials.some((x) => g.grantHashes!.includes(x.h))) return 'the receipt does not list this grant as presented (by its hash)';
   if (r.sub !== g.grantee) return 'the receipt is about a presentation by someone other than the grantee';
   if (g.reporter !== r.iss && g.reporter !== g.grantee) return 'only the verifier that decided, or the grantee, may report a use';
   if (r.decision === 'allow' && outOfScope(r, g.facts)) return 'the receipt records an allowed use the grant does not cover';
   const t = Date.parse(r.time);
   if (!(t >= g.from && t <= g.until)) return 'the receipt is dated before the grant was issued, or in the future';
   return undefined;
+}
+
+/** The order n of P-256 (SEC 2 §2.4.2 / FIPS 186-4 D.1.2.3). */
+const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+
+/**
+ * Every spelling of an issued vc+jwt grant that verifies: the JWT itself
+ * and, for ES256, its twin. An ECDSA signature (r, s) verifies as (r, n - s)
+ * too, RFC 7518 §3.4 does not pick one and honest P-256 signers emit either,
+ * so a grantee may present the twin; its receipts name that spelling's hash
+ * (the bytes presented), and the use is still of this grant. ES256K needs
+ * none: verification refuses high s. EdDSA has one spelling (RFC 8032 §5.1.7).
+ */
+function presentedSpellings(jwt: string): string[] {
+  const dot = jwt.lastIndexOf('.');
+  try {
+    if (decodeJwt(jwt).header.alg !== 'ES256') return [jwt];
+  } catch {
+    return [jwt];
+  }
+  const sig = Buffer.from(jwt.slice(dot + 1), 'base64url');
+  if (sig.length !== 64) return [jwt];
+  const s = BigInt('0x' + sig.subarray(32).toString('hex'));
+  if (s <= 0n || s >= P256_N) return [jwt];
+  const twin = Buffer.concat([sig.subarray(0, 32), Buffer.from((P256_N - s).toString(16).padStart(64, '0'), 'hex')]);
+  return [jwt, `${jwt.slice(0, dot)}.${twin.toString('base64url')}`];
 }
 
 const RECEIPT_MEMBERS = new Set([

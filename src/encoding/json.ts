@@ -37,8 +37,7 @@ export function sha256Digest(value: string | Uint8Array | object): string {
  * §4 allow rejecting it, which is what JWT decoding does with this.
  */
 export function findDuplicateKey(text: string): string | undefined {
-  const r = scanJson(text);
-  return r === undefined || r.tooDeep ? undefined : r.duplicate;
+  return scanJson(text)?.duplicate;
 }
 
 /**
@@ -50,16 +49,31 @@ export function findDuplicateKey(text: string): string | undefined {
  */
 export const MAX_JSON_DEPTH = 64;
 
+/** What scanJson found wrong with a JSON text. */
+export type JsonScanProblem =
+  | { duplicate: string; tooDeep?: undefined; nonFinite?: undefined }
+  | { tooDeep: true; duplicate?: undefined; nonFinite?: undefined }
+  | { nonFinite: string; duplicate?: undefined; tooDeep?: undefined };
+
 /**
  * One pass over a JSON text JSON.parse accepted: the first duplicate member
- * name (findDuplicateKey), or `tooDeep` once it nests beyond `maxDepth`.
+ * name (findDuplicateKey), or `tooDeep` once it nests beyond `maxDepth`, or
+ * else the first number literal that is not finite as a double (`nonFinite`,
+ * reported only after the whole text is scanned, so a deeper nest or a
+ * duplicate further on is still the answer).
  */
-export function scanJson(text: string, maxDepth: number = MAX_JSON_DEPTH): { duplicate: string; tooDeep?: undefined } | { tooDeep: true } | undefined {
+export function scanJson(text: string, maxDepth: number = MAX_JSON_DEPTH): JsonScanProblem | undefined {
   const stack: (Set<string> | null)[] = [];
   let expectKey = false;
+  let nonFinite: string | undefined;
   for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (ch === '"') {
+    const ch = text[i]!;
+    if ((ch >= '0' && ch <= '9') || ch === '-') {
+      // A number token (strings are skipped whole below, so this is outside any).
+      const j = numberEnd(text, i);
+      if (nonFinite === undefined && !finiteNumber(text, i, j)) nonFinite = text.slice(i, j);
+      i = j - 1;
+    } else if (ch === '"') {
       const j = stringEnd(text, i);
       const top = stack[stack.length - 1];
       if (top && expectKey) {
@@ -82,7 +96,39 @@ export function scanJson(text: string, maxDepth: number = MAX_JSON_DEPTH): { dup
       expectKey = stack.length > 0 && stack[stack.length - 1] !== null;
     }
   }
-  return undefined;
+  return nonFinite === undefined ? undefined : { nonFinite };
+}
+
+/** The index just past the number token that starts at `start`. */
+function numberEnd(text: string, start: number): number {
+  let j = start + 1;
+  for (; j < text.length; j++) {
+    const c = text.charCodeAt(j);
+    // 0-9 . e E + -
+    if (!((c >= 48 && c <= 57) || c === 46 || c === 101 || c === 69 || c === 43 || c === 45)) break;
+  }
+  return j;
+}
+
+/**
+ * Whether the number literal text[start, end) is a finite double, as
+ * JSON.parse reads it. Without an exponent, fewer than 309 characters hold
+ * fewer than 309 integer digits, below Number.MAX_VALUE (~1.8e308): finite
+ * with no parse. Otherwise Number() rounds as JSON.parse does.
+ */
+function finiteNumber(text: string, start: number, end: number): boolean {
+  if (end - start < 309) {
+    let exponent = false;
+    for (let k = start; k < end; k++) {
+      const c = text.charCodeAt(k);
+      if (c === 101 || c === 69) {
+        exponent = true;
+        break;
+      }
+    }
+    if (!exponent) return true;
+  }
+  return Number.isFinite(Number(text.slice(start, end)));
 }
 
 /**
@@ -102,21 +148,25 @@ function stringEnd(text: string, start: number): number {
   }
 }
 
-/** A plain JSON object (not null, not an array). */
 /**
  * Why a text JSON.parse accepted is still refused, or undefined: a member
  * named twice in one object (JSON.parse keeps the last, other readers the
  * first, so one text says two things; RFC 8259 §4, RFC 7515 §5.2, RFC 7517
- * §4), or nesting beyond MAX_JSON_DEPTH. Worded to follow what the caller
- * names: `${what} ${problem}`, so every reader refuses alike.
+ * §4), nesting beyond MAX_JSON_DEPTH, or a number beyond the range of an
+ * IEEE 754 double (1e400: JSON.parse reads Infinity, which no JSON text
+ * can carry again and canonical JSON cannot encode; RFC 7493 §2.2, RFC 8259
+ * §6). Worded to follow what the caller names: `${what} ${problem}`, so
+ * every reader refuses alike.
  */
 export function jsonTextProblem(text: string): string | undefined {
   const scan = scanJson(text);
-  if (scan?.tooDeep) return `nests JSON deeper than ${MAX_JSON_DEPTH} levels`;
-  if (scan !== undefined) return `names "${scan.duplicate.slice(0, 40)}" twice`;
-  return undefined;
+  if (scan === undefined) return undefined;
+  if (scan.tooDeep) return `nests JSON deeper than ${MAX_JSON_DEPTH} levels`;
+  if (scan.nonFinite !== undefined) return `holds the number ${scan.nonFinite.slice(0, 40)}, beyond the range of a double (RFC 7493 §2.2)`;
+  return `names "${scan.duplicate.slice(0, 40)}" twice`;
 }
 
+/** A plain JSON object (not null, not an array). */
 export function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

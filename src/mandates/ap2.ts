@@ -7,7 +7,7 @@ import { readCheckout, checkoutLines, checkoutMerchant } from './checkout.js';
 import { isInt, isObj, type ConstraintCheck } from './constraint-check.js';
 import { fromMinorUnits } from './money.js';
 import { dateSpan } from './dates.js';
-import { canonicalJson } from '../encoding/json.js';
+import { sameJsonData } from './json.js';
 import type { Ap2ChainInput, ConstraintReport, FinalPayment, MandateRecord } from './types.js';
 
 /**
@@ -198,12 +198,11 @@ function executionDate(ctx: Ctx, closed: Record<string, unknown>, what: string):
 
 /** Pre-set claims of an open payment mandate must reach the closed one unchanged (agent authorization §Verification 2). */
 function presetProblems(open: Record<string, unknown>, closed: Record<string, unknown>, ref: string, ctx: Ctx): void {
-  const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b);
   const push = (code: 'COUNTERPARTY_NOT_ALLOWED' | 'CONSTRAINT_VIOLATED' | 'AUTHORITY_EXCEEDED', message: string) =>
     ctx.decision.reasons.push({ code, message: `${ref}: ${message}`, ref });
   if (open.payee !== undefined && !ap2IdMatches(open.payee, closed.payee)) push('COUNTERPARTY_NOT_ALLOWED', 'the payee is not the one the open mandate set');
-  if (open.payment_amount !== undefined && !same(open.payment_amount, closed.payment_amount)) push('AUTHORITY_EXCEEDED', 'the amount is not the one the open mandate set');
-  if (open.payment_instrument !== undefined && !same(open.payment_instrument, closed.payment_instrument))
+  if (open.payment_amount !== undefined && !sameJsonData(open.payment_amount, closed.payment_amount)) push('AUTHORITY_EXCEEDED', 'the amount is not the one the open mandate set');
+  if (open.payment_instrument !== undefined && !sameJsonData(open.payment_instrument, closed.payment_instrument))
     push('CONSTRAINT_VIOLATED', 'the payment instrument is not the one the open mandate set');
   if (open.execution_date !== undefined && open.execution_date !== closed.execution_date) push('CONSTRAINT_VIOLATED', 'the execution date is not the one the open mandate set');
 }

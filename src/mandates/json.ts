@@ -1,5 +1,5 @@
 import { CharterError, type CharterErrorCode } from '../errors.js';
-import { MAX_JSON_DEPTH, jsonTextProblem } from '../encoding/json.js';
+import { MAX_JSON_DEPTH, canonicalJson, jsonTextProblem } from '../encoding/json.js';
 
 /**
  * JSON text read from outside (a chain input, a trust anchor file), parsed
@@ -44,6 +44,16 @@ export function jsonDataProblem(value: unknown, depth = 0): string | undefined {
     Object.values(value).filter((v) => v !== undefined),
     depth,
   );
+}
+
+/**
+ * Whether two values are the same JSON data (equal RFC 8785 forms). A value
+ * that is not JSON data (Infinity, a BigInt, a Date: possible in what a
+ * library caller hands over as objects) is the same as nothing, so the
+ * comparison is a refusal where it is used, never canonicalJson's TypeError.
+ */
+export function sameJsonData(a: unknown, b: unknown): boolean {
+  return jsonDataProblem(a) === undefined && jsonDataProblem(b) === undefined && canonicalJson(a) === canonicalJson(b);
 }
 
 function firstProblem(values: unknown[], depth: number): string | undefined {

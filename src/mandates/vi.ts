@@ -1,5 +1,4 @@
 import { shown } from '../errors.js';
-import { canonicalJson } from '../encoding/json.js';
 import { addLayer, checkAud, checkExp, checkIat, checkNonce, guard, party, refuse, verifyRoot, type Ctx } from './common.js';
 import { hashAscii, hasWithheld, parseSdJwt, resolveClaims, resolveValue, verifyLayer, duplicateSdDigest, type SdLayer } from './sd.js';
 import { keyFromJwk } from './trust.js';
@@ -9,6 +8,7 @@ import { isObj } from './constraint-check.js';
 import { fromMinorUnits } from './money.js';
 import { checkL3CrossReference } from './vi-integrity.js';
 import { CHECKOUT_FINAL, CHECKOUT_OPEN, KNOWN_VCTS, PAYMENT_FINAL, PAYMENT_OPEN, checkL3Fields, checkPair, pairMandates, type Pair } from './vi-mandates.js';
+import { sameJsonData } from './json.js';
 import type { ConstraintReport, FinalPayment, MandateRecord, ViChainInput } from './types.js';
 
 /**
@@ -308,7 +308,7 @@ function evaluateOpen(
         const agentLines = Array.isArray(f.finalCo.line_items) ? checkoutLines({ line_items: f.finalCo.line_items }) : undefined;
         // A merchant-signed checkout listing none is refused, never made up from the agent's (readCheckout refuses it first).
         const lines = f.coPayload ? merchantCheckoutLines(f.coPayload) : agentLines;
-        if (agentLines && f.coPayload && canonicalJson(agentLines) !== canonicalJson(lines)) {
+        if (agentLines && f.coPayload && !sameJsonData(agentLines, lines)) {
           refuse('CONSTRAINT_VIOLATED', "the L3b's line_items differ from the merchant-signed checkout's", 'L3b');
         }
         // The merchant: the checkout JWT's, else the payee of the payment bound to the same checkout, else the audience the merchant verified.

@@ -60,12 +60,13 @@ describe('a rating score is a finite number in [0, 1], named schema or not', () 
     return { id, jwt: await signRaw(shop, payload) };
   }
 
-  const refused: [string, string][] = [
+  // A literal overflowing to ±Infinity is refused before any schema: no JSON Charter reads holds one (RFC 7493 §2.2).
+  const refused: [string, string, string?][] = [
     ['{"score":"0.5"}', 'a string'],
     ['{"score":"1e6"}', 'a numeric string'],
     ['{"score":1e6}', '1e6'],
-    ['{"score":1e400}', 'a literal that parses to Infinity'],
-    ['{"score":-1e400}', 'a literal that parses to -Infinity'],
+    ['{"score":1e400}', 'a literal that parses to Infinity', 'MALFORMED_JWT'],
+    ['{"score":-1e400}', 'a literal that parses to -Infinity', 'MALFORMED_JWT'],
     ['{"score":null}', 'null (what JSON makes of NaN)'],
     ['{"score":-0.000001}', 'negative'],
     ['{"score":-1}', 'negative'],
@@ -90,18 +91,19 @@ describe('a rating score is a finite number in [0, 1], named schema or not', () 
   ];
 
   for (const withSchema of [true, false]) {
-    it(`${withSchema ? 'naming' : 'without'} its credentialSchema: every bad score is skipped with SCHEMA_INVALID, never imported or counted`, async () => {
+    it(`${withSchema ? 'naming' : 'without'} its credentialSchema: every bad score is skipped (SCHEMA_INVALID, or MALFORMED_JWT), never imported or counted`, async () => {
       const bad = await Promise.all(refused.map(([text]) => attestation(text, withSchema)));
       const good = await attestation('{"score":0.25}', withSchema);
       const r = await importAttestations(store, [...bad.map((b) => b.jwt), good.jwt], { resolver, status: noStatus });
       expect(r.imported.map((i) => i.id)).toEqual([good.id]);
       const codes = Object.fromEntries(r.skipped.map((s) => [s.id, s.code]));
-      expect(bad.map((b, i) => [refused[i]![1], refused[i]![0], codes[b.id]])).toEqual(refused.map(([text, what]) => [what, text, 'SCHEMA_INVALID']));
+      // One that does not decode is named by its JWT's last 16 characters (its id unread).
+      expect(bad.map((b, i) => [refused[i]![1], refused[i]![0], codes[b.id] ?? codes[`#${b.jwt.slice(-16)}`]])).toEqual(refused.map(([text, what, code]) => [what, text, code ?? 'SCHEMA_INVALID']));
       // The same JWTs scored directly: ignored with the same reasons, the score untouched by them.
       const s = await scoreAgent(agent.did, [...bad.map((b) => b.jwt), good.jwt], { resolver, status: noStatus, trustedAttesters: [shop.did] });
       expect(s.score).toBe(0.25);
       expect(s.ignored.length).toBe(refused.length);
-      expect(new Set(s.ignored.map((i) => i.code))).toEqual(new Set(['SCHEMA_INVALID']));
+      expect(new Set(s.ignored.map((i) => i.code))).toEqual(new Set(['SCHEMA_INVALID', 'MALFORMED_JWT']));
     });
   }
 
