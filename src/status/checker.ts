@@ -8,6 +8,7 @@ import { readEntry, type StatusEntry } from './entry.js';
 import { listKey, readStatusList, type StatusList } from './list.js';
 import { createListWatermark } from './rollback.js';
 import { parseDateTime } from '../encoding/time.js';
+import { skewOf } from '../credentials/time.js';
 import { keyString, pureKeyOf, signingKeysOf } from '../did/parties.js';
 
 export interface StatusCheckerOptions {
@@ -108,8 +109,9 @@ interface Cached {
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 /** Most status entries read per credential: each may cost a fetch. */
 const MAX_ENTRIES = 16;
-/** Failures of the list's signature check that mean "could not reach", not "is wrong". */
-const RETRIEVAL: ReadonlySet<CharterErrorCode> = new Set(['DID_RESOLUTION_FAILED', 'DID_NOT_FOUND', 'STATUS_UNAVAILABLE']);
+/** Failures of the list's signature check that mean "could not reach", not "is wrong" (the Token Status List checker's too). */
+export const RETRIEVAL: ReadonlySet<CharterErrorCode> = new Set(['DID_RESOLUTION_FAILED', 'DID_NOT_FOUND', 'STATUS_UNAVAILABLE']);
+const SELF_STATUS = 'carries a credentialStatus of its own, which Charter does not check (a status list whose own status cannot be checked)';
 
 /**
  * The verifier side of Bitstring Status List v1.0 §3.2 "Validate Algorithm":
@@ -124,6 +126,8 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
   const now = options.now ?? Date.now;
   const max = options.cacheMaxEntries ?? 1000;
   const watermark = createListWatermark(Math.max(max * 10, 10_000));
+  // Checked here: a bad skew would otherwise fail every list check later, as if no list could be had.
+  skewOf(options.skewSeconds);
   const maxStaleMs = (options.maxStalenessSeconds ?? DEFAULT_MAX_STALENESS_SECONDS) * 1000;
   if (!Number.isFinite(maxStaleMs) || maxStaleMs < 0) throw new TypeError('maxStalenessSeconds must be a non-negative number');
   const defaultTtlMs = options.defaultTtlMs ?? maxStaleMs;
@@ -155,9 +159,13 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
       maxBytes: options.maxBytes ?? 1024 * 1024,
       now: new Date(fetched),
       ...(options.skewSeconds !== undefined ? { skewSeconds: options.skewSeconds } : {}),
+      // Reached only for an otherwise valid list. Its own status would need another list checked first (a chain
+      // with no end guaranteed): refused for good, as a list that is wrong, not one that could not be fetched.
+      status: async () => [{ code: 'STATUS_INVALID', message: SELF_STATUS }],
     });
     if (!v.ok || !v.credential || !v.issuer) {
       const first = v.reasons[0]?.code ?? 'INVALID_CREDENTIAL';
+      if (v.reasons[0]?.message === SELF_STATUS) throw new CharterError('STATUS_INVALID', `the status list at ${new URL(url).host} ${SELF_STATUS}`);
       throw new CharterError(RETRIEVAL.has(first) ? 'STATUS_UNAVAILABLE' : 'STATUS_INVALID', `the status list at ${new URL(url).host} does not verify (${first})`);
     }
     const list = readStatusList(url, v, maxBitsBytes);

@@ -14,6 +14,13 @@ export interface StatusEntry {
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const invalid = (message: string) => new CharterError('STATUS_INVALID', message);
 
+/** An absolute http: or https: URL: the only status lists a checker fetches (Bitstring and Token Status List alike). */
+export function isHttpUrl(v: string): boolean {
+  if (!URL.canParse(v)) return false;
+  const { protocol } = new URL(v);
+  return protocol === 'https:' || protocol === 'http:';
+}
+
 /** `statusSize` of an entry or a list: absent means 1 (§2.1); otherwise an integer > 0, at most MAX_STATUS_SIZE. */
 export function readStatusSize(v: unknown, what: string): number | undefined {
   if (v === undefined) return undefined;
@@ -57,7 +64,9 @@ export function readEntry(entry: Record<string, unknown>): StatusEntry {
   if ((folded === 'revocation' || folded === 'suspension') && statusPurpose !== folded) {
     throw invalid(`statusPurpose "${statusPurpose.slice(0, 40)}" is not spelt "${folded}"`);
   }
-  if (typeof statusListCredential !== 'string' || statusListCredential.length === 0) throw invalid('statusListCredential must be a URL');
+  // §2.1: a URL of the list credential, fetched over HTTP(S): anything else (no URL, file:, data:, ftp:) is
+  // refused for good, not retried as a list that could not be had.
+  if (typeof statusListCredential !== 'string' || !isHttpUrl(statusListCredential)) throw invalid('statusListCredential must be an http(s) URL');
   // §2.1: the entry id MUST NOT be the URL of the status list.
   if (entry.id !== undefined && (typeof entry.id !== 'string' || entry.id === statusListCredential)) throw invalid('the entry id must be a URL other than the status list');
   // §2.1: an integer >= 0 as a base-10 string; ten digits bound any list that fits in memory.

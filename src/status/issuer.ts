@@ -132,39 +132,60 @@ function validFromOf(jwt: string | undefined): number {
   }
 }
 
+/** Signatures a publisher tries before giving up on a list other publishers keep changing. */
+const PUBLISH_TRIES = 8;
+
+/**
+ * Signs `list` dated after the copy stored with it and stores it only while
+ * that copy is still the stored one (putSignedStatusList's `datedAfter`). A
+ * copy dated from a stale read (a slower signer, another instance) would be
+ * served after a later-dated one, and verifiers refuse a copy older than one
+ * they accepted (rollback.ts) until the next re-sign. Returns false when
+ * another publisher stored a copy first: the caller reads and signs again.
+ */
+async function signAndStore(store: StatusStore, list: StatusListRecord, issuer: Issuer): Promise<boolean> {
+  const jwt = await signStatusList(list, issuer);
+  return store.putSignedStatusList(list.id, list.version, jwt, list.signedJwt ?? null);
+}
+
 /**
  * The signed list for its current bits: the stored JWT when it encodes the
  * latest version, else re-signed and stored. A crash between a committed bit
- * and re-signing is repaired here, by the next publish or fetch.
+ * and re-signing is repaired here, by the next publish or fetch. What it
+ * returns is always the stored copy: every copy stored is dated after the
+ * ones stored before it, so copies served in turn never go back in time.
+ * `maxAgeSeconds` renews a copy issued longer ago than that (a Status List
+ * Token dated from it needs a fresh one).
  */
-export async function currentStatusListJwt(store: StatusStore, listId: string, issuerFor: IssuerFor): Promise<string> {
-  const list = await store.getStatusList(listId);
-  if (!list) throw new CharterError('NOT_FOUND', `no status list ${listId}`);
-  if (list.signedJwt !== undefined && list.signedVersion === list.version && !renewDue(list.signedJwt)) return list.signedJwt;
-  let signed = list;
-  let jwt = await signStatusList(signed, await issuerFor(signed.issuerDid));
-  await store.putSignedStatusList(signed.id, signed.version, jwt);
-  // A bit committed while this copy was being signed (a revocation racing a fetch): this copy is
-  // already stale, and dated after the revoker's own, so a verifier would take it for the newer one.
-  // Sign again from the committed bits (a few times at most).
-  for (let i = 0; i < 3; i++) {
-    const latest = await store.getStatusList(listId);
-    if (!latest || latest.version === signed.version) return jwt;
-    if (latest.signedJwt !== undefined && latest.signedVersion === latest.version) return latest.signedJwt;
-    signed = latest;
-    jwt = await signStatusList(signed, await issuerFor(signed.issuerDid));
-    await store.putSignedStatusList(signed.id, signed.version, jwt);
+export async function currentStatusListJwt(store: StatusStore, listId: string, issuerFor: IssuerFor, opts: { maxAgeSeconds?: number } = {}): Promise<string> {
+  // A bit committed or another copy stored while this one was signed: read again and sign from there.
+  for (let i = 0; i < PUBLISH_TRIES; i++) {
+    const list = await store.getStatusList(listId);
+    if (!list) throw new CharterError('NOT_FOUND', `no status list ${listId}`);
+    if (storedCopyIssuedAt(list, opts.maxAgeSeconds) !== undefined) return list.signedJwt!;
+    await signAndStore(store, list, await issuerFor(list.issuerDid));
   }
   throw new CharterError('STORE_UNAVAILABLE', `the status list ${listId.slice(0, 40)} kept changing while it was signed: try again`);
 }
 
+/**
+ * The validFrom (ms) of the list's stored signed copy when it encodes the
+ * list's current version and needs no renewing (within `maxAgeSeconds` of
+ * its issuance too, when given); else undefined.
+ */
+export function storedCopyIssuedAt(list: StatusListRecord, maxAgeSeconds?: number): number | undefined {
+  if (list.signedJwt === undefined || list.signedVersion !== list.version || renewDue(list.signedJwt, maxAgeSeconds)) return undefined;
+  const from = validFromOf(list.signedJwt);
+  return Number.isFinite(from) ? from : undefined;
+}
+
 /** Re-signed once half its validity is gone (or it has none: signed before lists expired), so a published copy never runs out. */
-function renewDue(jwt: string): boolean {
+function renewDue(jwt: string, maxAgeSeconds = Infinity): boolean {
   try {
     const p = decodeJwt(jwt).payload;
     const from = Date.parse(String(p.validFrom));
     const until = Date.parse(String(p.validUntil));
-    return !(Number.isFinite(from) && Number.isFinite(until)) || Date.now() >= from + (until - from) / 2;
+    return !(Number.isFinite(from) && Number.isFinite(until)) || Date.now() >= Math.min(from + (until - from) / 2, from + maxAgeSeconds * 1000);
   } catch {
     return true;
   }
@@ -183,7 +204,15 @@ export async function setStatus(store: StatusStore, listId: string, index: numbe
   if (!before) throw new CharterError('NOT_FOUND', `no status list ${listId.slice(0, 40)}`);
   const issuer = await issuerFor(before.issuerDid);
   const list = await store.setStatusBit(listId, index, value);
-  await store.putSignedStatusList(list.id, list.version, await signStatusList(list, issuer));
+  // Stored dated after the copy stored at write time (signAndStore): when another publisher stored one first,
+  // sign again from the latest state unless a copy of this version or a newer one is stored already. Past
+  // PUBLISH_TRIES the bit stays committed and the next fetch publishes it (currentStatusListJwt).
+  let latest = list;
+  for (let i = 0; i < PUBLISH_TRIES && !(await signAndStore(store, latest, issuer)); i++) {
+    const now = await store.getStatusList(listId);
+    if (!now || (now.signedVersion ?? -1) >= list.version) break;
+    latest = now;
+  }
   return list;
 }
 

@@ -10,7 +10,9 @@ import { decodeJwt, type DecodedJwt } from '../credentials/index.js';
 import { isMediaType } from '../credentials/media.js';
 import { decodeTokenStatusList, readTokenStatus, isStatusBits, tokenStatusCount, TOKEN_STATUS, type StatusBits } from './token-codec.js';
 import { STATUS_LIST_JWT_TYP, STATUS_LIST_MEDIA_TYPE } from './token-issuer.js';
-import { DEFAULT_MAX_STALENESS_SECONDS, type StatusListSnapshot } from './checker.js';
+import { DEFAULT_MAX_STALENESS_SECONDS, RETRIEVAL, type StatusListSnapshot } from './checker.js';
+import { isHttpUrl } from './entry.js';
+import { skewOf } from '../credentials/time.js';
 
 /** Who issued the Referenced Token whose status is checked. */
 export interface TokenStatusContext {
@@ -131,8 +133,8 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
   if (options.source !== undefined && typeof options.source !== 'function') throw new TypeError('createTokenStatusChecker: source must be a function');
   const staleness = options.maxStalenessSeconds ?? DEFAULT_MAX_STALENESS_SECONDS;
   if (!num(staleness) || staleness < 0) throw new TypeError('maxStalenessSeconds must be a non-negative number');
-  const skew = Math.min(options.skewSeconds ?? 60, 300);
-  if (!num(skew) || skew < 0) throw new TypeError('skewSeconds must be a non-negative number');
+  // A TypeError for a non-number ('60' included), not a value coerced; capped at 300 s as credentials are.
+  const skew = skewOf(options.skewSeconds);
   const { trustedListSigners: signers, trustedListKeys: keys } = options;
   const trustedSigners = identifierSet('createTokenStatusChecker: trustedListSigners', signers, 'DIDs or key ids') ?? new Set<string>();
   if (keys !== undefined && !Array.isArray(keys)) throw new TypeError('createTokenStatusChecker: trustedListKeys must be a list of public JWKs');
@@ -193,7 +195,9 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
       try {
         key = await options.resolver.resolveKey(signerDid, kid, 'assertionMethod');
       } catch (e) {
-        throw unavailable(`the status list signer's key does not resolve (${toReason(e).code})`);
+        // Only a DID that could not be had is retried; a key the document does not hold (or not for assertions) is wrong.
+        const code = toReason(e).code;
+        throw (RETRIEVAL.has(code) ? unavailable : invalid)(`the status list signer's key does not resolve (${code})`);
       }
       if (key.alg !== d.header.alg || !verifySignature(key, d.header.alg, d.signingInput, d.signature)) {
         throw invalid(`the status list at ${new URL(url).host} does not verify`);
@@ -294,8 +298,9 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
     // A mechanism Charter cannot check is refused, not retried: asking again will not change it.
     if (!isObj(status) || !isObj(status.status_list)) return [{ code: 'STATUS_INVALID', message: 'unsupported status mechanism (only status_list, the Token Status List)' }];
     const { idx, uri } = status.status_list;
-    if (!Number.isSafeInteger(idx) || (idx as number) < 0 || typeof uri !== 'string' || !URL.canParse(uri)) {
-      return [{ code: 'STATUS_INVALID', message: 'status.status_list needs a non-negative integer idx and a uri' }];
+    // The uri is fetched over HTTP(S) (§8.1): any other (file:, data:, ftp:, not a URL) is refused, not retried.
+    if (!Number.isSafeInteger(idx) || (idx as number) < 0 || typeof uri !== 'string' || !isHttpUrl(uri)) {
+      return [{ code: 'STATUS_INVALID', message: 'status.status_list needs a non-negative integer idx and an http(s) uri' }];
     }
     let list: CachedList;
     try {

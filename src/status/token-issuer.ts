@@ -3,7 +3,7 @@ import { CharterError } from '../errors.js';
 import { signJwt } from '../credentials/index.js';
 import type { Issuer } from '../credentials/types.js';
 import type { StatusListRecord, Store } from '../store/types.js';
-import { ensureStatusList, setCredentialStatus, type IssuerFor } from './issuer.js';
+import { currentStatusListJwt, ensureStatusList, setCredentialStatus, storedCopyIssuedAt, type IssuerFor } from './issuer.js';
 import { encodeTokenStatusList, tokenListFromBitstring } from './token-codec.js';
 
 /** Token Status List §5.1: the JOSE `typ` and media type of a Status List Token. */
@@ -81,39 +81,51 @@ export async function signTokenStatusList(list: StatusListRecord, issuer: Issuer
 
 interface Signed {
   version: number;
-  jwt: string;
+  /** The validFrom (ms) of the stored Bitstring copy the token was dated from. */
+  from: number;
   validity: number;
-  renewAt: number;
+  jwt: string;
 }
-/** Tokens already signed, per store and list: re-signed when a bit changes or half the validity has passed. */
+/** Tokens already signed, per store and list: re-signed when the stored copy they are dated from changes. */
 const signed = new WeakMap<Store, Map<string, Signed>>();
 
 /**
- * The Status List Token for a list's current bits. Signed on demand from the
- * committed bits, so a revocation is visible in the next token with no repair
- * step; kept in memory per list version to spare the signer on every fetch.
+ * The Status List Token for a list's current bits, kept in memory per list
+ * version to spare the signer on every fetch. Its `iat` is the issuance time
+ * of the stored signed Bitstring copy of the same version (renewed here
+ * once half this token's validity is gone), not this process's clock: every
+ * instance sharing the store then dates a version alike, and versions in
+ * the order they were stored (currentStatusListJwt). Dated by each
+ * instance's own clock and memo, a token signed earlier by one instance
+ * would be served after a later one by another, and verifiers refuse a
+ * token older than one they accepted (rollback.ts). With `opts.now`, signed
+ * at that time and not kept.
  */
 export async function currentTokenStatusListJwt(store: Store, listId: string, issuerFor: IssuerFor, opts: SignTokenStatusListOptions = {}): Promise<string> {
-  const list = await store.getStatusList(listId);
-  if (!list) throw new CharterError('NOT_FOUND', `no status list ${listId.slice(0, 40)}`);
   const validity = opts.validitySeconds ?? DEFAULT_VALIDITY;
-  let memo = signed.get(store);
-  const hit = memo?.get(listId);
-  if (opts.now === undefined && hit && hit.version === list.version && hit.validity === validity && Date.now() < hit.renewAt) return hit.jwt;
-  // A bit committed while the token was being signed (a revocation racing a fetch) makes it stale, and
-  // dated no earlier than the revoker's: signed again from the committed bits (a few times at most).
-  let current = list;
+  if (!Number.isSafeInteger(validity) || validity <= 0) throw new CharterError('INVALID_ARGUMENT', 'validitySeconds must be a positive whole number');
   for (let i = 0; i < 3; i++) {
-    const jwt = await signTokenStatusList(current, await issuerFor(current.issuerDid), opts);
-    const latest = await store.getStatusList(listId);
-    if (!latest || latest.version === current.version) {
-      if (opts.now === undefined) {
-        if (!memo) signed.set(store, (memo = new Map()));
-        memo.set(listId, { version: current.version, jwt, validity, renewAt: Date.now() + (validity * 1000) / 2 });
-      }
-      return jwt;
+    const list = await store.getStatusList(listId);
+    if (!list) throw new CharterError('NOT_FOUND', `no status list ${listId.slice(0, 40)}`);
+    if (opts.now !== undefined) {
+      // A bit committed while the token was being signed makes it stale: signed again from the committed bits.
+      const jwt = await signTokenStatusList(list, await issuerFor(list.issuerDid), opts);
+      if ((await store.getStatusList(listId))?.version === list.version) return jwt;
+      continue;
     }
-    current = latest;
+    const from = storedCopyIssuedAt(list, validity / 2);
+    if (from === undefined) {
+      // No current stored copy, or too old to date a token from: published (or renewed) first, then read again.
+      await currentStatusListJwt(store, listId, issuerFor, { maxAgeSeconds: validity / 2 });
+      continue;
+    }
+    let memo = signed.get(store);
+    const hit = memo?.get(listId);
+    if (hit && hit.version === list.version && hit.from === from && hit.validity === validity) return hit.jwt;
+    const jwt = await signTokenStatusList(list, await issuerFor(list.issuerDid), { now: new Date(from), validitySeconds: validity });
+    if (!memo) signed.set(store, (memo = new Map()));
+    memo.set(listId, { version: list.version, from, validity, jwt });
+    return jwt;
   }
   throw new CharterError('STORE_UNAVAILABLE', `the status list ${listId.slice(0, 40)} kept changing while it was signed: try again`);
 }

@@ -67,8 +67,15 @@ export interface StatusStore {
    * Store the signed list credential for `version`. Ignored if a newer signed
    * version is already stored (two publishers racing never roll back); the
    * same version is replaced (a list re-signed before it expires).
+   *
+   * With `datedAfter` (the signed copy the new one was dated after, null for
+   * none), the put is made only while that copy is still the stored one (or
+   * `jwt` already is: a retried put): the publisher re-signs otherwise. So
+   * every copy stored is dated after every copy stored before it, whatever
+   * the signers racing: verifiers refuse a copy older than one they accepted
+   * (status/rollback.ts). Returns whether `jwt` is now the stored copy.
    */
-  putSignedStatusList(listId: string, version: number, jwt: string): Promise<void>;
+  putSignedStatusList(listId: string, version: number, jwt: string, datedAfter?: string | null): Promise<boolean>;
 }
 
 /** The spend ledger: cumulative budgets and rates over every link of a mandate chain. */

@@ -109,10 +109,15 @@ export function postgresStatus({ run, read, rows, t }: Access): StatusStore {
       if (Number.isInteger(index) && index >= 0 && index < list.size) throw revokedForGood();
       throw new CharterError('INVALID_ARGUMENT', 'status index out of range');
     },
-    async putSignedStatusList(listId, version, jwt) {
-      await read((q) =>
-        q.query(`UPDATE ${t.lists} SET signed_jwt = $1, signed_version = $2 WHERE id = $3 AND (signed_version IS NULL OR signed_version <= $2)`, [jwt, version, listId]),
+    async putSignedStatusList(listId, version, jwt, datedAfter) {
+      // One UPDATE: the compare (the copy the new one was dated after is still stored) and the set are atomic under
+      // the row lock. `signed_jwt = $1` makes a put retried after an unknown outcome report what it did.
+      const cas = datedAfter === undefined ? '' : ' AND (signed_jwt IS NOT DISTINCT FROM $4 OR signed_jwt = $1)';
+      const args = datedAfter === undefined ? [jwt, version, listId] : [jwt, version, listId, datedAfter];
+      const r = await read((q) =>
+        q.query(`UPDATE ${t.lists} SET signed_jwt = $1, signed_version = $2 WHERE id = $3 AND (signed_version IS NULL OR signed_version <= $2)${cas}`, args),
       );
+      return r.rowCount === 1;
     },
   };
   return store;

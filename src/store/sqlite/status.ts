@@ -103,12 +103,16 @@ export function sqliteStatus(db: Database): StatusStore {
       );
       return get(listId)!;
     },
-    async putSignedStatusList(listId, version, jwt) {
-      wrap(() =>
+    async putSignedStatusList(listId, version, jwt, datedAfter) {
+      // One statement: the compare (the copy the new one was dated after is still stored) and the set are atomic.
+      const cas = datedAfter === undefined ? '' : ' AND (signed_jwt IS ? OR signed_jwt = ?)';
+      const args = datedAfter === undefined ? [] : [datedAfter, jwt];
+      const r = wrap(() =>
         db
-          .prepare('UPDATE status_lists SET signed_jwt = ?, signed_version = ? WHERE id = ? AND (signed_version IS NULL OR signed_version <= ?)')
-          .run(jwt, version, listId, version),
+          .prepare(`UPDATE status_lists SET signed_jwt = ?, signed_version = ? WHERE id = ? AND (signed_version IS NULL OR signed_version <= ?)${cas}`)
+          .run(jwt, version, listId, version, ...args),
       );
+      return r.changes === 1;
     },
   };
 }
