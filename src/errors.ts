@@ -122,6 +122,7 @@ export const ERROR_CODES = [
 ] as const;
 
 export type CharterErrorCode = (typeof ERROR_CODES)[number];
+const KNOWN_CODES: ReadonlySet<string> = new Set(ERROR_CODES);
 
 export interface CharterErrorOptions {
   details?: Record<string, unknown>;
@@ -135,7 +136,9 @@ export class CharterError extends Error {
   constructor(code: CharterErrorCode, message: string, options: CharterErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'CharterError';
-    this.code = code;
+    // A code is one of ERROR_CODES, whatever a caller computed it from (a table looked up by a name from outside):
+    // anything else would reach the HTTP and exit-code tables, and JSON, as no code at all.
+    this.code = typeof code === 'string' && KNOWN_CODES.has(code) ? code : 'INTERNAL';
     if (options.details !== undefined) this.details = options.details;
   }
 

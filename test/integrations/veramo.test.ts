@@ -392,6 +392,12 @@ describe('resolution through the Veramo agent', () => {
     await fails(liar.resolveKey(ai.did, undefined, 'assertionMethod'), 'DID_RESOLUTION_FAILED');
     const missing = veramoResolver({ resolveDid: async () => ({ didDocument: null, didResolutionMetadata: { error: 'notFound' } }) });
     await fails(missing.resolve(ai.did), 'DID_NOT_FOUND');
+    // A driver's error name is looked up among the known ones only: Object's own member names are unknown errors.
+    for (const error of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'somethingElse']) {
+      const odd = veramoResolver({ resolveDid: async () => ({ didDocument: null, didResolutionMetadata: { error } }) });
+      const e = await odd.resolve(ai.did).catch((x: unknown) => x);
+      expect([error, (e as { code?: unknown }).code]).toEqual([error, 'DID_RESOLUTION_FAILED']);
+    }
   });
 
   it('with schemaValidation, Veramo refuses a misspelt argument before Charter runs', async () => {

@@ -39,7 +39,9 @@ async function load(agent: DidResolvingAgent, did: string): Promise<DIDDocument>
   const meta = isObj(res) && isObj(res.didResolutionMetadata) ? res.didResolutionMetadata : {};
   const doc = isObj(res) ? res.didDocument : undefined;
   if (typeof meta.error === 'string') {
-    throw new CharterError(ERRORS[meta.error] ?? 'DID_RESOLUTION_FAILED', `resolving ${did.slice(0, 80)} failed (${meta.error.slice(0, 40)})`);
+    // Own keys only: an error name from a remote resolver or driver ('constructor') must not pick Object's member as a code.
+    const code = Object.hasOwn(ERRORS, meta.error) ? ERRORS[meta.error]! : 'DID_RESOLUTION_FAILED';
+    throw new CharterError(code, `resolving ${did.slice(0, 80)} failed (${meta.error.slice(0, 40)})`);
   }
   if (!isObj(doc)) throw new CharterError('DID_NOT_FOUND', `no DID document for ${did.slice(0, 80)}`);
   if (doc.id !== did) throw new CharterError('DID_RESOLUTION_FAILED', `the document for ${did.slice(0, 80)} names another DID`);
