@@ -3,7 +3,7 @@ import { CharterError } from '../errors.js';
 import { commitSpend, releaseSpend, staleReservations } from '../agents/index.js';
 import type { ReservationRecord, ReservationState } from '../store/types.js';
 import { homeCommand, leaf, type CliContext, type CommonOptions } from './io.js';
-import { secondsFlag } from './args.js';
+import { MAX_LIST_LIMIT, secondsFlag, wholeNumberFlag } from './args.js';
 import { table } from './format.js';
 
 /*
@@ -55,8 +55,7 @@ export function registerReservations(agent: Command, ctx: CliContext): void {
           await releaseSpend(home.store, o.release);
           return { reservationId: o.release, state: 'released' };
         }
-        const limit = Number(o.limit);
-        if (!/^\d+$/.test(o.limit) || limit < 1) throw new CharterError('INVALID_ARGUMENT', '--limit must be a whole number ≥ 1');
+        const limit = wholeNumberFlag(o.limit, '--limit', 1, MAX_LIST_LIMIT);
         if (o.state !== undefined && !STATES.includes(o.state as ReservationState)) throw new CharterError('INVALID_ARGUMENT', `--state must be one of ${STATES.join(', ')}`);
         if (o.stale || o.olderThan !== undefined) {
           if (o.state !== undefined && o.state !== 'reserved') throw new CharterError('INVALID_ARGUMENT', '--stale lists reservations still held: no --state other than reserved');

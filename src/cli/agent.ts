@@ -30,7 +30,7 @@ import { createVerifier } from '../guard/verifier.js';
 import { authorizeTransaction } from '../guard/transaction.js';
 import { exportMandate, type ExportFormat, type ExportIntent } from '../mandates/export.js';
 import { formatReasons, homeCommand, leaf, parseJsonArg, readJwtArg, readTextArg, runCommand, withHome, withTools, type CliContext, type CommonOptions } from './io.js';
-import { actingAs, asOption, budgetFlag, credentialIdArg, moneyFlag, partyDid, partyDids, renderStatusChange, statusChangeView, collect } from './args.js';
+import { actingAs, asOption, budgetFlag, credentialIdArg, moneyFlag, partyDid, partyDids, refuseBlank, renderStatusChange, statusChangeView, collect } from './args.js';
 import { mark, shortDid, table, tree } from './format.js';
 import { registerReservations } from './agent-reservations.js';
 
@@ -253,6 +253,7 @@ export function registerAgent(program: Command, ctx: CliContext): void {
       o,
       async (home) => {
         if (!FORMATS.includes(o.format)) throw new CharterError('INVALID_ARGUMENT', `--format must be one of ${FORMATS.join(', ')}`);
+        refuseBlank(o, ['--aud', '--nonce']);
         const as = actingAs(ctx, o, ['--principal']);
         const agentDid = await partyDid(home, o.agent, '--agent');
         if (o.format !== 'charter') return exportAuthority(ctx, home, o, as, agentDid);
@@ -325,6 +326,7 @@ export function registerAgent(program: Command, ctx: CliContext): void {
       ctx,
       o,
       async () => {
+        refuseBlank(o, ['--aud', '--nonce']);
         const mandateId = o.mandate === undefined ? undefined : await credentialIdArg(ctx, o.mandate, 'mandate');
         return withHome(ctx, o, async (home) => {
           const me = await home.issuer(actingAs(ctx, o, ['--agent']));
@@ -377,6 +379,7 @@ export function registerAgent(program: Command, ctx: CliContext): void {
         ctx,
         o,
         async () => {
+          refuseBlank(o, ['--aud', '--nonce', '--action']);
           const vp = await readJwtArg(ctx, arg, 'presentation');
           if (!o.trustPrincipal?.length && !o.anyPrincipal)
             throw new CharterError('INVALID_ARGUMENT', 'name the principals you trust with --trust-principal DID (or accept any with --any-principal)');

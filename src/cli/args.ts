@@ -91,8 +91,41 @@ function checkedDid(did: string, flag: string): string {
   return did;
 }
 
+/** A DID flag naming a party by DID only (no alias): well-formed, and for did:key and did:jwk one that decodes. */
+export function didFlag(value: string, flag: string): string {
+  return checkedDid(value, flag);
+}
+
 export async function partyDids(home: Home | undefined, values: readonly string[] | undefined, flag: string): Promise<string[]> {
   return Promise.all((values ?? []).map((v) => partyDid(home, v, flag)));
+}
+
+/**
+ * Options a verifier matches exactly (`--aud`, `--nonce`, …): given empty or
+ * blank they are a mistake, not "not given" (the library would throw a
+ * TypeError, or skip the check). INVALID_ARGUMENT before anything runs.
+ */
+export function refuseBlank(opts: object, flags: readonly `--${string}`[]): void {
+  const o = opts as Record<string, unknown>;
+  for (const flag of flags) {
+    const v = o[camel(flag)];
+    if (typeof v === 'string' && v.trim() === '') throw new CharterError('INVALID_ARGUMENT', `${flag} is empty: give the value it is checked against`);
+  }
+}
+
+/** `--limit` of the listings (`audit list`, `agent reservations`): the most rows one prints (README). */
+export const MAX_LIST_LIMIT = 10_000;
+
+/**
+ * A whole number within [min, max]: digits only, so `1e20`, `0x10` or a
+ * number past 2^53 is refused (exit 2), never rounded into something else.
+ */
+export function wholeNumberFlag(value: string, flag: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!/^\d{1,16}$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new CharterError('INVALID_ARGUMENT', `${flag} must be a whole number from ${min} to ${max}`);
+  }
+  return n;
 }
 
 // ---- money: ISO 4217 codes only ----
@@ -118,7 +151,10 @@ export function budgetFlag(value: string, flag: string): Budget {
 
 /** A time span: `300s`, `5m`, `2h`, `1d`, `PT5M`, or whole seconds. */
 export function secondsFlag(value: string, flag: string): number {
-  if (/^\d+$/.test(value)) return Number(value);
+  if (/^\d+$/.test(value)) {
+    if (!Number.isSafeInteger(Number(value))) throw new CharterError('INVALID_ARGUMENT', `${flag} ${value.slice(0, 40)} is too large a number of seconds`);
+    return Number(value);
+  }
   // A span may be zero (parseExpiry refuses a zero expiry): `0s` is 0.
   if (/^0+[smhdw]$/.test(value)) return 0;
   try {

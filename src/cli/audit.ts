@@ -7,7 +7,7 @@ import { checkpointAudit, decodeReceipt, pruneAuditLog, receiptsForGrant, sendAc
 import { decodeCredential } from '../credentials/index.js';
 import { homeCommand, leaf, notA, readJwtArg, readTextSource, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 import { shortDid, table } from './format.js';
-import { collect } from './args.js';
+import { collect, MAX_LIST_LIMIT, wholeNumberFlag } from './args.js';
 
 /** A past time: an ISO date, or how long ago (24h, 7d, P30D). */
 export function parsePast(s: string, now = new Date()): Date {
@@ -113,8 +113,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
       opts,
       async (home) => {
         if (opts.decision !== undefined && opts.decision !== 'allow' && opts.decision !== 'deny') throw new CharterError('INVALID_ARGUMENT', '--decision is allow or deny');
-        const limit = Number(opts.limit);
-        if (!Number.isInteger(limit) || limit < 1) throw new CharterError('INVALID_ARGUMENT', '--limit must be a positive whole number');
+        const limit = wholeNumberFlag(opts.limit, '--limit', 1, MAX_LIST_LIMIT);
         const rows = await home.store.listAudit({
           kind: 'decision',
           ...(opts.agent ? { subject: opts.agent } : {}),
@@ -162,7 +161,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
   leaf(
     audit
       .command('export')
-      .description('the audit log between two times as JSON Lines (one entry per line, with its signed receipt)')
+      .description('the audit log between two times as JSON Lines (one entry per line, with its signed receipt); with --json, one document { entries, log }')
       .option('--from <when>', 'from this time (ISO date, or how long ago: 7d)')
       .option('--to <when>', 'up to this time (exclusive)')
       .option('--out <file>', 'write to this file instead of standard output'),
@@ -176,20 +175,26 @@ export function registerAudit(program: Command, ctx: CliContext): void {
           const from = opts.from ? parsePast(opts.from) : undefined;
           const to = opts.to ? parsePast(opts.to) : undefined;
           // To a file: written whole or not at all (temp file, fsync, rename), so a failed export leaves no half file.
+          // With --json to stdout: one document, as every command prints (README), the entries in it.
           const lines: string[] = [];
+          const log: unknown[] = [];
           let n = 0;
           for await (const e of entriesBetween(home.store, from, to)) {
-            const line = JSON.stringify({ ...described(e), receipt: e.jws });
-            if (opts.out) lines.push(line + '\n');
-            else ctx.stdout(line);
+            const entry = { ...described(e), receipt: e.jws };
+            if (opts.out) lines.push(JSON.stringify(entry) + '\n');
+            else if (opts.json) log.push(entry);
+            else ctx.stdout(JSON.stringify(entry));
             n++;
           }
           if (opts.out) writeFileAtomic(opts.out, lines.join(''), 0o600);
-          return { entries: n, ...(opts.out ? { out: opts.out } : {}) };
+          const r: { entries: number; out?: string; log?: unknown[] } = { entries: n };
+          if (opts.out) r.out = opts.out;
+          else if (opts.json) r.log = log;
+          return r;
         }),
       (r) => (r.out ? `wrote ${r.entries} entries to ${r.out}` : ''),
-      // To stdout the entries are the output (JSON Lines, with or without --json): nothing follows them.
-      (r) => r.out === undefined,
+      // Without --json or --out the entries were printed as JSON Lines as they came: nothing follows them.
+      (r) => r.out === undefined && !opts.json,
     ),
   );
 

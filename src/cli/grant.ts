@@ -6,9 +6,9 @@ import { soleSubject } from '../credentials/index.js';
 import { isPresentation } from '../grants/verify.js';
 import { issueSdJwtGrant, verifySdJwtGrant } from '../sdjwt/grant.js';
 import { formatReasons, homeCommand, leaf, readJwtArg, readTextArg, runCommand, withHome, withTools, type CliContext, type CommonOptions } from './io.js';
-import { actingAs, asOption, credentialIdArg, partyDid, renderStatusChange, statusChangeView, collect, commaList } from './args.js';
+import { actingAs, asOption, credentialIdArg, partyDid, refuseBlank, renderStatusChange, statusChangeView, collect, commaList } from './args.js';
 import { shortDid, table } from './format.js';
-import { termsFromFlags, type TermFlags } from './terms.js';
+import { checkUseFlags, termsFromFlags, type TermFlags } from './terms.js';
 import { accessReports, type AccessUse } from '../audit/index.js';
 
 interface IssueOptions extends CommonOptions, TermFlags {
@@ -177,6 +177,9 @@ export function registerGrant(program: Command, ctx: CliContext): void {
         ctx,
         opts,
         async () => {
+          // Before either verifier runs, so both formats refuse a bad flag alike.
+          refuseBlank(opts, ['--aud', '--nonce']);
+          checkUseFlags(opts);
           // An SD-JWT grant (or a presentation of one) is told from a vc+jwt by its "~".
           const text = await readTextArg(ctx, arg, 'grant');
           const jwt = text.includes('~') ? text.trim() : await readJwtArg(ctx, text, 'grant');

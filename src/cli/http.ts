@@ -4,6 +4,7 @@ import { charterFetch, receiptOf, type CharterFetchOptions } from '../http/clien
 import { signatureAgentOf } from '../server/directory.js';
 import { formatReasons, homeCommand, leaf, parseJsonArg, readTextArg, type CliContext, type CommonOptions } from './io.js';
 import { credentialArg } from './vp.js';
+import { refuseBlank } from './args.js';
 
 interface HttpOptions extends CommonOptions {
   as: string;
@@ -32,6 +33,7 @@ function send(ctx: CliContext, method: 'GET' | 'POST', url: string, opts: HttpOp
     ctx,
     opts,
     async (home): Promise<HttpResult> => {
+      refuseBlank(opts, ['--aud']);
       if (!opts.present?.length && !opts.sign) throw new CharterError('INVALID_ARGUMENT', 'say how to prove who is asking: --present CREDENTIAL…, --sign, or both');
       if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new CharterError('INVALID_ARGUMENT', `${url.slice(0, 80)} is not an http(s) URL`);
       const holder = await home.issuer(opts.as);

@@ -311,6 +311,22 @@ export async function readJwtArg(ctx: CliContext, arg: string, what = 'JWT'): Pr
   return text;
 }
 
+/**
+ * JWTs separated by whitespace (one per line) from a file or `-`, or given
+ * inline. An inline argument that is no JWT is a path that does not exist,
+ * and input holding nothing is a mistake: both INVALID_ARGUMENT (exit 2),
+ * not an import of nothing that exits 0.
+ */
+export async function readJwtList(ctx: CliContext, arg: string, what: string): Promise<string[]> {
+  const { text, source } = await readTextSource(ctx, arg, what);
+  const jwts = text.split(/\s+/).filter(Boolean);
+  if (source === 'inline' && !(jwts.length > 0 && jwts.every((t) => JWT_SHAPE.test(t)))) {
+    throw new CharterError('INVALID_ARGUMENT', `no file ${arg.slice(0, 200)}: give files of ${what} (one JWT per line), or - for stdin`);
+  }
+  if (jwts.length === 0) throw new CharterError('INVALID_ARGUMENT', `${source === 'stdin' ? 'standard input' : `file ${arg.slice(0, 200)}`} holds no ${what}`);
+  return jwts;
+}
+
 export function parseJsonArg(text: string, what: string): unknown {
   try {
     return JSON.parse(text);

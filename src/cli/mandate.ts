@@ -6,7 +6,7 @@ import { readAp2Input, readViInput } from '../mandates/verify.js';
 import { parseTrustAnchor } from '../mandates/trust.js';
 import { tree, mark } from './format.js';
 import { formatReasons, leaf, readTextArg, runCommand, type CliContext, type CommonOptions } from './io.js';
-import { collect } from './args.js';
+import { collect, refuseBlank } from './args.js';
 
 /** `charter mandate verify`: Verifiable Intent and AP2 payment mandate chains. */
 interface VerifyOpts extends CommonOptions {
@@ -36,6 +36,7 @@ async function anchors(ctx: CliContext, files: string[] | undefined, what: strin
 }
 
 export async function collectMandateVerify(ctx: CliContext, file: string, o: VerifyOpts): Promise<MandateDecision> {
+  refuseBlank(o, ['--aud', '--nonce', '--payment-aud', '--payment-nonce', '--checkout-aud', '--checkout-nonce', '--checkout-hash', '--open-checkout-hash']);
   const text = await readTextArg(ctx, file, 'mandate');
   // Strict, as --at elsewhere: Date.parse would roll 2027-02-30 over to March.
   const now = o.now === undefined ? undefined : parseInstant(o.now, '--now');

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import { decodeJwt } from '../credentials/index.js';
-import { describeTerms, listGrants, type Proposal } from '../grants/index.js';
+import { describeTerms, joinStatusEntry, listGrants, type Proposal } from '../grants/index.js';
 import {
   acceptedStatus,
   admitMember,
@@ -34,10 +34,10 @@ import { checkDistinctKeys, checkFounding, poolEpochs } from '../pools/membershi
 import { didKeyRef } from '../did/index.js';
 import type { Issuer } from '../credentials/types.js';
 import type { KeyType } from '../keys/types.js';
-import { formatReasons, homeCommand, leaf, readTextArg, type CliContext, type CommonOptions } from './io.js';
+import { formatReasons, homeCommand, leaf, readJwtList, readTextArg, type CliContext, type CommonOptions } from './io.js';
 import { shortDid, table } from './format.js';
 import { termsFromFlags, type TermFlags } from './terms.js';
-import { collect } from './args.js';
+import { collect, didFlag } from './args.js';
 import { parseInstant } from '../encoding/duration.js';
 
 const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -317,9 +317,8 @@ export function registerPool(program: Command, ctx: CliContext): void {
       ctx,
       o,
       async (home) => {
-        const text = await readTextArg(ctx, arg, 'vote');
         const out = [];
-        for (const jwt of text.split(/\s+/).filter(Boolean)) {
+        for (const jwt of await readJwtList(ctx, arg, 'votes or proposals')) {
           const types = (decodeJwt(jwt).payload.type ?? []) as string[];
           out.push(types.includes('PoolProposal') ? { proposal: (await receiveProposal(home.store, jwt, home.resolver)).hash } : await receiveVote(home.store, jwt, home.resolver));
         }
@@ -380,7 +379,12 @@ export function registerPool(program: Command, ctx: CliContext): void {
     homeCommand(
       ctx,
       o,
-      async (home) => ({ jwt: await signAcceptance(await home.issuer(o.as), o.pool, o.status) }),
+      async (home) => {
+        // Named by the flags here; signAcceptance refuses the same for library callers.
+        didFlag(o.pool, '--pool');
+        if (!joinStatusEntry(o.status)) throw new CharterError('INVALID_ARGUMENT', '--status is the entry `pool admit` named: an http(s) status list URL, "#", and its index');
+        return { jwt: await signAcceptance(await home.issuer(o.as), o.pool, o.status) };
+      },
       (r) => r.jwt,
     ),
   );
@@ -404,6 +408,8 @@ export function registerPool(program: Command, ctx: CliContext): void {
         let notice = o.notice ? await readTextArg(ctx, o.notice, 'leave request') : undefined;
         if (!notice) {
           if (!o.as) throw new CharterError('INVALID_ARGUMENT', 'say who leaves: --as MEMBER (or --notice for a request received)');
+          if (o.status !== undefined && !joinStatusEntry(o.status))
+            throw new CharterError('INVALID_ARGUMENT', '--status is your membership entry: an http(s) status list URL, "#", and its index');
           const member = await home.issuer(o.as);
           const held = local ? await membershipOf(home.store, did, member.did) : undefined;
           const status = o.status ?? (held ? acceptedStatus((held.subject.membership as { accepted: string }).accepted) : undefined);

@@ -3,7 +3,7 @@ import { CharterError } from '../errors.js';
 import { parseDuration } from '../encoding/duration.js';
 import { operatorFor } from '../agents/index.js';
 import { attestationsAbout, importAttestations, issueAttestation, issueReceipt, revokeAttestation, scoreFromStore, type ReputationScore } from '../reputation/index.js';
-import { homeCommand, leaf, readJwtArg, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { homeCommand, leaf, readJwtArg, readJwtList, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 import { actingAs, asOption, credentialIdArg, moneyFlag, partyDid, partyDids, renderStatusChange, statusChangeView, collect } from './args.js';
 import { shortDid, table } from './format.js';
 
@@ -87,10 +87,20 @@ export function registerRep(program: Command, ctx: CliContext): void {
       ctx,
       o,
       async () => {
-        const jwts = (await Promise.all(files.map((f) => readTextArg(ctx, f, 'attestations')))).flatMap((t) => t.split(/\s+/).filter(Boolean));
+        const jwts = (await Promise.all(files.map((f) => readJwtList(ctx, f, 'attestations')))).flat();
         return withHome(ctx, o, async (home) => {
           const r = await importAttestations(home.store, jwts, { resolver: home.resolver, status: home.status, keep: home.store });
-          return { imported: r.imported.map((i) => i.id), skipped: r.skipped, notKept: r.notKept };
+          // Held already (ALREADY_EXISTS) is where an import ends up, not a refusal: importing twice is fine.
+          const refused = r.skipped.filter((k) => k.code !== 'ALREADY_EXISTS');
+          // Nothing new and something refused: exit 1, or 3 when every refusal was a fault (retry).
+          const ok = r.imported.length > 0 || refused.length === 0;
+          return {
+            ok,
+            imported: r.imported.map((i) => i.id),
+            skipped: r.skipped,
+            notKept: r.notKept,
+            ...(ok ? {} : { reasons: refused.map((k) => ({ code: k.code, message: k.message, ref: k.id })) }),
+          };
         });
       },
       (r) =>

@@ -5,7 +5,7 @@ import type { VerifyTools } from '../home/net.js';
 import { issueStoredSdJwtVc, presentSdJwtVc, revokeSdJwtVc, verifySdJwtVc, type SdJwtVcVerification } from '../sdjwt/index.js';
 import { formatReasons, homeCommand, leaf, notA, readTextSource, runCommand, withHome, withTools, type CliContext, type CommonOptions } from './io.js';
 import { DEFAULT_MAX_SD_JWT } from '../sdjwt/verify.js';
-import { actingAs, asOption, claimsArg, credentialIdArg, encodedSize, partyDid, renderStatusChange, statusChangeView, commaList } from './args.js';
+import { actingAs, asOption, claimsArg, credentialIdArg, encodedSize, partyDid, refuseBlank, renderStatusChange, statusChangeView, commaList } from './args.js';
 
 /** How deep claims may nest: the depth to which the verifier rebuilds the disclosed claims (src/sdjwt/disclosures.ts). */
 const MAX_CLAIM_DEPTH = 32;
@@ -153,6 +153,7 @@ export function registerSdJwt(program: Command, ctx: CliContext): void {
       ctx,
       opts,
       async () => {
+        refuseBlank(opts, ['--aud', '--nonce']);
         const token = await readSdJwtArg(ctx, arg, 'SD-JWT');
         return withHome(ctx, opts, async (home) => ({
           presentation: await presentSdJwtVc(token, {
@@ -183,6 +184,7 @@ export function registerSdJwt(program: Command, ctx: CliContext): void {
       ctx,
       opts,
       async () => {
+        refuseBlank(opts, ['--aud', '--nonce', '--vct']);
         const token = await readSdJwtArg(ctx, arg, 'SD-JWT');
         return withTools(ctx, opts, async (tools) => verificationView(await verifyWith(tools, token, opts)));
       },

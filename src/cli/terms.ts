@@ -1,6 +1,6 @@
 import { CharterError } from '../errors.js';
 import { parseMoney } from '../agents/index.js';
-import { PROCESSING, type GrantTerms, type Processing, type Split } from '../grants/index.js';
+import { checkDeclaredUse, PROCESSING, type GrantTerms, type Processing, type Split } from '../grants/index.js';
 
 /** The term flags `charter grant issue` and `charter pool propose` share (the purpose flag is named by each). */
 export interface TermFlags {
@@ -52,4 +52,26 @@ export function termsFromFlags(purposes: string[] | undefined, o: TermFlags): Gr
     terms.compensation.split = split;
   }
   return Object.keys(terms).length > 0 ? terms : undefined;
+}
+
+/**
+ * `grant verify --for --processing`: the use declared, checked here by the
+ * library's own rule so a bad value is the caller's mistake (exit 2) for
+ * either grant format, not a TypeError from inside the verifier (exit 3).
+ */
+export function checkUseFlags(o: { for?: string; processing?: string }): void {
+  if (o.for !== undefined) {
+    try {
+      checkDeclaredUse('--for', { purpose: o.for });
+    } catch {
+      throw new CharterError('INVALID_ARGUMENT', '--for must be a purpose such as model-training or x-NAME (lower case letters, digits and -, at most 64)');
+    }
+  }
+  if (o.processing !== undefined) {
+    try {
+      checkDeclaredUse('--processing', { processing: o.processing });
+    } catch {
+      throw new CharterError('INVALID_ARGUMENT', '--processing is on-device or trusted-execution (where this verifier processes the data)');
+    }
+  }
 }

@@ -7,7 +7,7 @@ import type { VerifyTools } from '../home/net.js';
 import { DEFAULT_MAX_JWT } from '../credentials/jws.js';
 import { MAX_JSON_DEPTH } from '../encoding/json.js';
 import { formatReasons, homeCommand, leaf, readJwtArg, runCommand, withTools, type CliContext, type CommonOptions } from './io.js';
-import { actingAs, asOption, claimsArg, encodedSize, partyDid } from './args.js';
+import { actingAs, asOption, claimsArg, encodedSize, partyDid, refuseBlank } from './args.js';
 
 interface IssueOptions extends CommonOptions {
   subject: string;
@@ -118,6 +118,7 @@ export function registerVc(program: Command, ctx: CliContext): void {
       ctx,
       opts,
       async () => {
+        refuseBlank(opts, ['--aud']);
         const jwt = await readJwtArg(ctx, arg, 'credential');
         return withTools(ctx, opts, async (tools) => verificationView(await verifyWith(tools, jwt, opts.aud)));
       },

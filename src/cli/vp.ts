@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
-import { CharterError } from '../errors.js';
 import { createPresentation, verifyPresentation } from '../credentials/index.js';
 import type { PresentationVerification } from '../credentials/types.js';
 import type { Home } from '../home/home.js';
 import { formatReasons, homeCommand, leaf, readJwtArg, runCommand, withTools, type CliContext, type CommonOptions } from './io.js';
 import { renderVerification } from './vc.js';
-import { actingAs, asOption } from './args.js';
+import { actingAs, asOption, refuseBlank, wholeNumberFlag } from './args.js';
+
+/** `vp create --expires-in`: the longest lifetime, in seconds (one day; README). */
+export const MAX_EXPIRES_IN = 86_400;
 
 /** A credential argument: a JWT, a file, or the id of a credential in the store. */
 export async function credentialArg(ctx: CliContext, home: Home, arg: string): Promise<string> {
@@ -45,8 +47,9 @@ export function registerVp(program: Command, ctx: CliContext): void {
       ctx,
       opts,
       async (home) => {
-        const expiresInSeconds = Number(opts.expiresIn);
-        if (!Number.isInteger(expiresInSeconds) || expiresInSeconds <= 0) throw new CharterError('INVALID_ARGUMENT', '--expires-in must be a whole number of seconds');
+        refuseBlank(opts, ['--aud', '--nonce']);
+        // At most a day: verifiers refuse a presentation issued longer ago than that (300 s by default) anyway.
+        const expiresInSeconds = wholeNumberFlag(opts.expiresIn, '--expires-in', 1, MAX_EXPIRES_IN);
         const holder = await home.issuer(actingAs(ctx, opts, ['--holder']));
         const credentials = await Promise.all(creds.map((c) => credentialArg(ctx, home, c)));
         const jwt = await createPresentation({ holder, credentials, aud: opts.aud, nonce: opts.nonce, expiresInSeconds });
@@ -70,6 +73,7 @@ export function registerVp(program: Command, ctx: CliContext): void {
       ctx,
       opts,
       async () => {
+        refuseBlank(opts, ['--aud', '--nonce']);
         const jwt = await readJwtArg(ctx, arg, 'presentation');
         return withTools(ctx, opts, async (tools) =>
           presentationView(

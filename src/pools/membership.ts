@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { CharterError, isCharterError } from '../errors.js';
+import { CharterError, isCharterError, shown } from '../errors.js';
 import { sha256Digest } from '../encoding/json.js';
 import { checkJwtSignature, decodeJwt, signJwt } from '../credentials/index.js';
 import type { Issuer } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
 import { allocateStatusEntry, getBit, setCredentialStatus } from '../status/index.js';
-import { JOIN_TYP, MAX_POOL_MEMBERS, verifyAcceptance, type PoolEpoch, type PoolMember } from '../grants/index.js';
+import { JOIN_TYP, joinStatusEntry, MAX_POOL_MEMBERS, verifyAcceptance, type PoolEpoch, type PoolMember } from '../grants/index.js';
+import { assertDidSyntax } from '../did/select.js';
+import { resolveDidKey } from '../did/key.js';
+import { resolveDidJwk } from '../did/jwk.js';
 import { partyKey, signingKeysOf } from '../did/parties.js';
 import type { Store } from '../store/types.js';
 import { EPOCH_TYPE, MEMBERSHIP_TYPE, epochId, list, putSigned, read, taken } from './records.js';
@@ -22,8 +25,28 @@ export interface PoolEpochRecord extends PoolEpoch {
   digest: string;
 }
 
+/**
+ * What a member signs names a pool DID and its `URL#index` status entry:
+ * refused before signing when malformed (INVALID_DID, INVALID_ARGUMENT), as
+ * the pool would refuse the signature later.
+ */
+function checkPoolRef(pool: unknown, status: unknown): void {
+  try {
+    assertDidSyntax(pool);
+    if (pool.startsWith('did:key:')) resolveDidKey(pool);
+    else if (pool.startsWith('did:jwk:')) resolveDidJwk(pool);
+  } catch (e) {
+    const why = e instanceof CharterError ? e.message : 'it does not decode';
+    throw new CharterError('INVALID_DID', `the pool ${shown(pool, 80)} is not a valid DID (${why.slice(0, 120)})`);
+  }
+  if (typeof status !== 'string' || !joinStatusEntry(status)) {
+    throw new CharterError('INVALID_ARGUMENT', `the status entry ${shown(status, 80)} is not URL#INDEX (an http(s) status list URL, "#", a whole number)`);
+  }
+}
+
 /** Signs a member's acceptance of its membership (iss member, sub pool, the status entry that is its withdrawal bit). */
-export function signAcceptance(member: Issuer, pool: string, status: string): Promise<string> {
+export async function signAcceptance(member: Issuer, pool: string, status: string): Promise<string> {
+  checkPoolRef(pool, status);
   return signJwt({ typ: JOIN_TYP }, { iss: member.did, sub: pool, status, iat: Math.floor(Date.now() / 1000) }, member.signer, member.kid);
 }
 

@@ -78,8 +78,8 @@ describe('charter audit and charter evidence', () => {
       .map((l) => JSON.parse(l) as { seq: number; receipt: string });
     expect(lines.map((l) => l.seq)).toEqual([1, 2, 3]);
     expect((await charter(['audit', 'export', '--from', '2000-01-01', '--to', '2000-01-02'], env)).stdout).toBe('');
-    // --json: to stdout the entries are the output (one JSON document per line, nothing after them); to a file, a summary.
-    const jl = await charter(['audit', 'export', '--json'], env);
+    // Without --json: JSON Lines, one entry per line. With --json: one document, the entries in it; to a file, a summary.
+    const jl = await charter(['audit', 'export'], env);
     expect(jl.code).toBe(0);
     expect(
       jl.stdout
@@ -87,6 +87,8 @@ describe('charter audit and charter evidence', () => {
         .split('\n')
         .map((l) => (JSON.parse(l) as { seq: number }).seq),
     ).toEqual([1, 2, 3]);
+    const doc = json<{ entries: number; log: { seq: number; receipt: string }[] }>(await charter(['audit', 'export', '--json'], env));
+    expect([doc.entries, doc.log.map((e) => e.seq)]).toEqual([3, [1, 2, 3]]);
     expect(json(await charter(['audit', 'export', '--json', '--out', join(env.HOME!, 'again.jsonl')], env))).toMatchObject({ entries: 3 });
     // A path that cannot be written: one line naming it, exit 2, no stack, no file; with --json, the error as JSON.
     const under = join(out, 'x.jsonl'); // under a file: no directory can be made there
