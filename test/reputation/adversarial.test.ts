@@ -98,7 +98,9 @@ describe('a rating score is a finite number in [0, 1], named schema or not', () 
       expect(r.imported.map((i) => i.id)).toEqual([good.id]);
       const codes = Object.fromEntries(r.skipped.map((s) => [s.id, s.code]));
       // One that does not decode is named by its JWT's last 16 characters (its id unread).
-      expect(bad.map((b, i) => [refused[i]![1], refused[i]![0], codes[b.id] ?? codes[`#${b.jwt.slice(-16)}`]])).toEqual(refused.map(([text, what, code]) => [what, text, code ?? 'SCHEMA_INVALID']));
+      expect(bad.map((b, i) => [refused[i]![1], refused[i]![0], codes[b.id] ?? codes[`#${b.jwt.slice(-16)}`]])).toEqual(
+        refused.map(([text, what, code]) => [what, text, code ?? 'SCHEMA_INVALID']),
+      );
       // The same JWTs scored directly: ignored with the same reasons, the score untouched by them.
       const s = await scoreAgent(agent.did, [...bad.map((b) => b.jwt), good.jwt], { resolver, status: noStatus, trustedAttesters: [shop.did] });
       expect(s.score).toBe(0.25);
