@@ -65,10 +65,8 @@ export async function signTokenStatusList(list: StatusListRecord, issuer: Issuer
   if (list.purpose !== 'revocation') throw new CharterError('INVALID_ARGUMENT', 'only revocation lists are published as Status List Tokens (a one-bit list cannot say SUSPENDED)');
   const validity = opts.validitySeconds ?? DEFAULT_VALIDITY;
   if (!Number.isSafeInteger(validity) || validity <= 0) throw new CharterError('INVALID_ARGUMENT', 'validitySeconds must be a positive whole number');
-  // To the millisecond (RFC 7519 §2: a NumericDate may be non-integer): a token is dated from the stored Bitstring
-  // copy of its version, and two versions published within one second (a revocation right after another) would
-  // otherwise share an iat, so a verifier could not tell the older (pre-revocation) token from the newer.
-  const iat = Math.round((opts.now ?? new Date()).getTime()) / 1000;
+  // Whole seconds: peers (@sd-jwt/jwt-status-list) read a fractional iat as "not yet valid" within its second.
+  const iat = Math.floor((opts.now ?? new Date()).getTime() / 1000);
   const payload = {
     iss: issuer.did,
     sub: tokenStatusListUrl(list),
