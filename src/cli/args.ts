@@ -7,9 +7,7 @@ import { parseBudget, parseMoney } from '../agents/index.js';
 import type { Budget, Money } from '../agents/types.js';
 import type { StatusChange, StatusPropagation } from '../status/index.js';
 import type { Home } from '../home/home.js';
-import { assertDidSyntax } from '../did/select.js';
-import { resolveDidKey } from '../did/key.js';
-import { resolveDidJwk } from '../did/jwk.js';
+import { checkedPartyDid } from '../did/parties.js';
 import { scanJson } from '../encoding/json.js';
 import { deprecated, notA, parseJsonArg, readTextArg, readTextSource, type CliContext } from './io.js';
 
@@ -67,33 +65,11 @@ export function actingAs(ctx: CliContext, opts: object, old: ActorAlias[] = []):
  * outside the home is named by its DID.
  */
 export async function partyDid(home: Home | undefined, value: string, flag: string): Promise<string> {
-  if (value.startsWith('did:')) return checkedDid(value, flag);
+  if (value.startsWith('did:')) return checkedPartyDid(value, flag);
   if (home === undefined) throw new CharterError('INVALID_ARGUMENT', `${flag} ${value.slice(0, 80)} is not a DID (an alias names an identity of a home, and there is none here)`);
   const rec = await home.store.getIdentity(value);
   if (!rec) throw new CharterError('NOT_FOUND', `${flag} ${value.slice(0, 80)}: no identity by that alias in this home (name a party outside it by its DID)`);
   return rec.did;
-}
-
-/**
- * A DID another party is named by: well-formed (DID Core §3.1), and for the
- * methods that carry their key (did:key, did:jwk) one that decodes, so a
- * mistyped DID is named here instead of matching nothing later.
- */
-function checkedDid(did: string, flag: string): string {
-  try {
-    assertDidSyntax(did);
-    if (did.startsWith('did:key:')) resolveDidKey(did);
-    else if (did.startsWith('did:jwk:')) resolveDidJwk(did);
-  } catch (e) {
-    const why = e instanceof CharterError ? e.message : 'it does not decode';
-    throw new CharterError('INVALID_DID', `${flag} ${did.slice(0, 80)} is not a valid DID (${why.slice(0, 120)})`);
-  }
-  return did;
-}
-
-/** A DID flag naming a party by DID only (no alias): well-formed, and for did:key and did:jwk one that decodes. */
-export function didFlag(value: string, flag: string): string {
-  return checkedDid(value, flag);
 }
 
 export async function partyDids(home: Home | undefined, values: readonly string[] | undefined, flag: string): Promise<string[]> {

@@ -37,7 +37,8 @@ import type { KeyType } from '../keys/types.js';
 import { formatReasons, homeCommand, leaf, readJwtList, readTextArg, type CliContext, type CommonOptions } from './io.js';
 import { shortDid, table } from './format.js';
 import { termsFromFlags, type TermFlags } from './terms.js';
-import { collect, didFlag } from './args.js';
+import { collect } from './args.js';
+import { checkedPartyDid } from '../did/parties.js';
 import { parseInstant } from '../encoding/duration.js';
 
 const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -381,7 +382,7 @@ export function registerPool(program: Command, ctx: CliContext): void {
       o,
       async (home) => {
         // Named by the flags here; signAcceptance refuses the same for library callers.
-        didFlag(o.pool, '--pool');
+        checkedPartyDid(o.pool, '--pool');
         if (!joinStatusEntry(o.status)) throw new CharterError('INVALID_ARGUMENT', '--status is the entry `pool admit` named: an http(s) status list URL, "#", and its index');
         return { jwt: await signAcceptance(await home.issuer(o.as), o.pool, o.status) };
       },

@@ -1,8 +1,8 @@
-import { isCharterError } from '../errors.js';
+import { CharterError, isCharterError, shown } from '../errors.js';
 import type { PublicJwk } from '../keys/types.js';
 import { resolveDidJwk } from './jwk.js';
 import { resolveDidKey } from './key.js';
-import { usableKeys } from './select.js';
+import { assertDidSyntax, usableKeys } from './select.js';
 import type { CharterResolver } from './types.js';
 import { multibaseToPublicJwk } from '../keys/index.js';
 
@@ -133,4 +133,22 @@ export async function sameParty(resolver: CharterResolver, a: string, b: string)
   const [ka, kb] = await Promise.all([signingKeysOf(resolver, a), signingKeysOf(resolver, b)]);
   for (const k of ka) if (kb.has(k)) return true;
   return false;
+}
+
+/**
+ * A DID another party is named by: well-formed (DID Core §3.1), and for the
+ * methods that carry their key (did:key, did:jwk) one that decodes, so a
+ * mistyped DID is named where it is given instead of matching nothing
+ * later. INVALID_DID otherwise, the message naming it as `what`.
+ */
+export function checkedPartyDid(did: unknown, what: string): string {
+  try {
+    assertDidSyntax(did);
+    if (did.startsWith('did:key:')) resolveDidKey(did);
+    else if (did.startsWith('did:jwk:')) resolveDidJwk(did);
+  } catch (e) {
+    const why = e instanceof CharterError ? e.message : 'it does not decode';
+    throw new CharterError('INVALID_DID', `${what} ${shown(did, 80)} is not a valid DID (${why.slice(0, 120)})`);
+  }
+  return did;
 }

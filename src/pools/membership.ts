@@ -6,10 +6,7 @@ import type { Issuer } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
 import { allocateStatusEntry, getBit, setCredentialStatus } from '../status/index.js';
 import { JOIN_TYP, joinStatusEntry, MAX_POOL_MEMBERS, verifyAcceptance, type PoolEpoch, type PoolMember } from '../grants/index.js';
-import { assertDidSyntax } from '../did/select.js';
-import { resolveDidKey } from '../did/key.js';
-import { resolveDidJwk } from '../did/jwk.js';
-import { partyKey, signingKeysOf } from '../did/parties.js';
+import { checkedPartyDid, partyKey, signingKeysOf } from '../did/parties.js';
 import type { Store } from '../store/types.js';
 import { EPOCH_TYPE, MEMBERSHIP_TYPE, epochId, list, putSigned, read, taken } from './records.js';
 
@@ -31,14 +28,7 @@ export interface PoolEpochRecord extends PoolEpoch {
  * the pool would refuse the signature later.
  */
 function checkPoolRef(pool: unknown, status: unknown): void {
-  try {
-    assertDidSyntax(pool);
-    if (pool.startsWith('did:key:')) resolveDidKey(pool);
-    else if (pool.startsWith('did:jwk:')) resolveDidJwk(pool);
-  } catch (e) {
-    const why = e instanceof CharterError ? e.message : 'it does not decode';
-    throw new CharterError('INVALID_DID', `the pool ${shown(pool, 80)} is not a valid DID (${why.slice(0, 120)})`);
-  }
+  checkedPartyDid(pool, 'the pool');
   if (typeof status !== 'string' || !joinStatusEntry(status)) {
     throw new CharterError('INVALID_ARGUMENT', `the status entry ${shown(status, 80)} is not URL#INDEX (an http(s) status list URL, "#", a whole number)`);
   }
