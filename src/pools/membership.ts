@@ -272,7 +272,11 @@ export async function advanceEpoch(store: Store, pool: Issuer, from: PoolEpochRe
  * request from withdrawing a later membership of the same member.
  */
 export const LEAVE_TYP = 'charter-pool-leave+jwt';
-export function signLeave(member: Issuer, pool: string, status: string): Promise<string> {
+export async function signLeave(member: Issuer, pool: string, status: string): Promise<string> {
+  checkedPartyDid(pool, 'the pool');
+  // What verifyLeave and leavePool read: a request naming anything else could never withdraw a membership.
+  if (typeof status !== 'string' || !joinStatusEntry(status))
+    throw new CharterError('INVALID_ARGUMENT', 'status is the membership entry: an http(s) status list URL, "#", and its index (acceptedStatus of the membership)');
   return signJwt({ typ: LEAVE_TYP }, { iss: member.did, sub: pool, status, iat: Math.floor(Date.now() / 1000) }, member.signer, member.kid);
 }
 
@@ -285,7 +289,7 @@ export async function verifyLeave(notice: string, pool: string, resolver: Charte
     throw new CharterError('INVALID_ARGUMENT', 'a leave request is a compact JWS (charter pool leave --as MEMBER)');
   }
   const { iss, sub, status } = d.payload;
-  if (d.header.typ !== LEAVE_TYP || typeof iss !== 'string' || sub !== pool || typeof status !== 'string')
+  if (d.header.typ !== LEAVE_TYP || typeof iss !== 'string' || sub !== pool || typeof status !== 'string' || !joinStatusEntry(status))
     throw new CharterError('INVALID_ARGUMENT', `not a request to leave this pool (typ ${LEAVE_TYP}, sub = the pool)`);
   const bad = await checkJwtSignature(d, iss, resolver, 'assertionMethod');
   if (bad.length > 0) throw new CharterError(bad[0]!.code, `the leave request is not signed by ${iss.slice(0, 80)}: ${bad[0]!.message}`);

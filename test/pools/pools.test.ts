@@ -242,7 +242,7 @@ describe('data pools: lifecycle (charter serve on loopback)', () => {
     const held = await membershipOf(w.home.store, w.pool.did, a.did);
     const notice = await signLeave(a, w.pool.did, acceptedStatus((held!.subject.membership as { accepted: string }).accepted));
     // Somebody else's signature on a's leave is refused.
-    const forged = await signLeave(b, w.pool.did, 'x');
+    const forged = await signLeave(b, w.pool.did, acceptedStatus((held!.subject.membership as { accepted: string }).accepted));
     await expect(leavePool(w.home.store, w.pool, { notice: forged.replace(/\.[^.]+$/, '.AAAA'), resolver: w.resolver })).rejects.toSatisfy((e) => isCharterError(e));
     const left = await leavePool(w.home.store, w.pool, { notice, resolver: w.resolver });
     expect(left.members).not.toContain(a.did);
