@@ -94,3 +94,35 @@ describe('a key directory with a key Charter does not verify with', () => {
     await expect(withExtra(extra)).rejects.toMatchObject({ code: 'DIRECTORY_INVALID' });
   });
 });
+
+describe('optional whitespace is stripped in time linear in the field (RFC 9110 §5.5)', () => {
+  // A run of spaces followed by other text: an unanchored /[ \t]+$/ retries from every space of the run
+  // (quadratic: 64 KB took seconds). 256 KB of it would take minutes that way; a scan takes a millisecond.
+  // The bound is generous: the test tells linear from quadratic, not fast from slow.
+  const RUN = 256 * 1024;
+  it.each([
+    ['spaces', ' '],
+    ['tabs', '\t'],
+    ['spaces and tabs', ' \t'],
+  ])('a Signature-Input with a %s run in the middle is refused at once', async (_, ws) => {
+    const padding = ws.repeat(RUN / ws.length);
+    for (const header of ['signature-input', 'signature', 'signature-agent']) {
+      const headers: Record<string, string> = { 'signature-input': `sig1=("@authority");created=${NOW};keyid="${kid}"`, signature: 'sig1=:AAAA:' };
+      headers[header] = `sig1=a${padding}x`;
+      const t0 = performance.now();
+      const d = await verify({ method: 'GET', url: 'https://example.com/a', headers });
+      expect(performance.now() - t0).toBeLessThan(2_000);
+      expect(d.ok).toBe(false);
+    }
+  });
+  it('strips SP and HTAB at both ends only, never other spaces', async () => {
+    const { stripOws, combinedFieldValue } = await import('../../src/httpsig/fields.js');
+    expect(stripOws(' \t a b \t ')).toBe('a b');
+    expect(stripOws('')).toBe('');
+    expect(stripOws(' \t ')).toBe('');
+    expect(stripOws('\u00a0a\u00a0')).toBe('\u00a0a\u00a0');
+    expect(stripOws('\va\f')).toBe('\va\f');
+    expect(stripOws(`a${' '.repeat(RUN)}b`)).toBe(`a${' '.repeat(RUN)}b`);
+    expect(combinedFieldValue([' a ', '\tb\t', 'c\r\n  d'])).toBe('a, b, c d');
+  });
+});
