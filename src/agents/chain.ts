@@ -1,4 +1,5 @@
 import { identifierSet } from '../encoding/lists.js';
+import { partyKey } from '../did/parties.js';
 import { deepFreeze } from '../encoding/json.js';
 import type { Reason } from '../errors.js';
 import { soleSubject, statusEntriesOf, verifyCredential } from '../credentials/index.js';
@@ -161,11 +162,12 @@ export function checkChainLinks(verified: readonly CredentialVerification[], opt
   }
 
   // A party appears once: no link may hand authority back to the principal or to an agent above it (a cycle).
-  const parties = new Set<string>(root.issuer ? [root.issuer] : []);
+  // By key for a did:key or did:jwk (partyKey): one key under its two DIDs is one party.
+  const parties = new Set<string>(root.issuer ? [partyKey(root.issuer)] : []);
   links.forEach((l, i) => {
     if (!l.subject) return;
-    if (parties.has(l.subject)) add(i, { code: 'DELEGATION_CYCLE', message: `the mandate hands authority back to ${l.subject.slice(0, 100)}, already in the chain` });
-    parties.add(l.subject);
+    if (parties.has(partyKey(l.subject))) add(i, { code: 'DELEGATION_CYCLE', message: `the mandate hands authority back to ${l.subject.slice(0, 100)}, already in the chain` });
+    parties.add(partyKey(l.subject));
   });
 
   for (let i = 1; i < links.length; i++) {

@@ -4,6 +4,7 @@ import { isDateTime } from '../encoding/time.js';
 import { decodeCredential, issueCredential, recordCredential, schemaIdFor, soleSubject } from '../credentials/index.js';
 import type { Credential, IssuedCredential, Issuer } from '../credentials/types.js';
 import { allocateStatusEntry } from '../status/index.js';
+import { partyKey } from '../did/parties.js';
 import type { CredentialStore, StatusStore } from '../store/types.js';
 import { checkNarrowing } from './attenuation.js';
 import { mandateDigest, parseAuthority } from './authority.js';
@@ -98,7 +99,7 @@ export async function issueAgentIdentity(store: CredentialStore | null, operator
   const now = second(new Date());
   // Never open-ended: an operator's word that it answers for an agent ends, and can be revoked before (baseUrl).
   const validUntil = input.validUntil !== undefined ? checkExpiry(input.validUntil, now, 'an agent identity') : new Date(now.getTime() + DEFAULT_IDENTITY_DAYS * 86_400_000);
-  if (input.agent === operator.did) throw new CharterError('INVALID_ARGUMENT', 'an agent cannot be its own operator: the operator is who answers for it');
+  if (partyKey(input.agent) === partyKey(operator.did)) throw new CharterError('INVALID_ARGUMENT', 'an agent cannot be its own operator: the operator is who answers for it');
   let revocable: { id: string; status: Awaited<ReturnType<typeof allocateStatusEntry>> } | undefined;
   if (input.baseUrl !== undefined) {
     if (!store || typeof (store as Partial<StatusStore>).allocateStatusIndex !== 'function')
@@ -148,7 +149,7 @@ export async function issueMandate(st: MandateStore, principal: Issuer, input: I
   const validUntil = checkExpiry(input.validUntil, now);
   const authority = parseAuthority(input.authority);
   if (authority.parent) throw new CharterError('INVALID_ARGUMENT', 'a root mandate has no parent; use delegateMandate to delegate one');
-  if (input.agent === principal.did) throw new CharterError('DELEGATION_CYCLE', 'a principal cannot be its own agent');
+  if (partyKey(input.agent) === partyKey(principal.did)) throw new CharterError('DELEGATION_CYCLE', 'a principal cannot be its own agent');
   return signMandate(st, principal, input.agent, authority, now, validUntil, input.baseUrl);
 }
 
@@ -168,7 +169,7 @@ export async function delegateMandate(st: MandateStore, from: Issuer, input: Del
     throw new CharterError('DELEGATION_BROKEN', 'only the subject of a mandate may delegate it', { details: { parent: parent.id } });
   }
   const parentIssuer = typeof parent.issuer === 'string' ? parent.issuer : parent.issuer.id;
-  if (input.to === from.did || input.to === parentIssuer) {
+  if (partyKey(input.to) === partyKey(from.did) || partyKey(input.to) === partyKey(parentIssuer)) {
     throw new CharterError('DELEGATION_CYCLE', 'a mandate cannot be delegated back to a party already in its chain', { details: { parent: parent.id } });
   }
   const parentAuthority = parseAuthority(soleSubject(parent)?.authority);

@@ -1,4 +1,5 @@
-import { CharterError, type Reason } from '../errors.js';
+import { CharterError, toReason, type Reason } from '../errors.js';
+import { sameParty } from '../did/parties.js';
 import { checkReputationThresholds } from './thresholds.js';
 import { soleSubject, verifyPresentation } from '../credentials/index.js';
 import type { CredentialVerification } from '../credentials/types.js';
@@ -30,7 +31,7 @@ function checkOptions(o: VerifyAgentOptions): void {
 }
 
 /** The identity step: an AgentIdentityCredential about the agent, from the operator it names, trusted if a list is given. */
-function checkIdentity(ids: CredentialVerification[], agent: string | undefined, o: VerifyAgentOptions, reasons: Reason[]): { operator?: string; info?: AgentInfo } {
+async function checkIdentity(ids: CredentialVerification[], agent: string | undefined, o: VerifyAgentOptions, reasons: Reason[]): Promise<{ operator?: string; info?: AgentInfo }> {
   const about = ids.filter((c) => c.subject === agent);
   // One operator answers for the agent: given two, the agent would choose which one a verifier checks (and
   // whose ratings of it count as a third party's).
@@ -50,8 +51,16 @@ function checkIdentity(ids: CredentialVerification[], agent: string | undefined,
   const operator = mine.issuer;
   if (info && info.operator !== operator) reasons.push({ code: 'INVALID_CREDENTIAL', message: 'the identity credential names an operator other than its issuer', ref });
   // An agent answering for itself names no one accountable, and would make its own ratings its operator's.
-  if (operator !== undefined && operator === agent) {
-    reasons.push({ code: 'UNTRUSTED_ISSUER', message: 'the identity credential is issued by the agent itself: an operator must answer for it', ref });
+  // "Itself" by key, not by spelling: did:jwk and did:key of one key (or a did:web listing the agent's key) are the agent.
+  if (operator !== undefined && agent !== undefined) {
+    let self: boolean | Reason;
+    try {
+      self = await sameParty(o.resolver, operator, agent);
+    } catch (e) {
+      self = toReason(e, 'DID_RESOLUTION_FAILED');
+    }
+    if (self === true) reasons.push({ code: 'UNTRUSTED_ISSUER', message: 'the identity credential is issued by the agent itself: an operator must answer for it', ref });
+    else if (self !== false) reasons.push({ ...self, ref });
   }
   if (operator !== undefined && o.trust.identityIssuers !== undefined && !o.trust.identityIssuers.includes(operator)) {
     reasons.push({ code: 'UNTRUSTED_ISSUER', message: `the agent's operator ${operator.slice(0, 100)} is not one this verifier trusts`, ref });
@@ -102,7 +111,7 @@ export async function verifyAgent(presentationJwt: string, options: VerifyAgentO
   const agent = pres.holder;
 
   // (2)
-  const identity = checkIdentity(pres.credentials.filter(ofType(AGENT_IDENTITY_TYPE)), agent, options, reasons);
+  const identity = await checkIdentity(pres.credentials.filter(ofType(AGENT_IDENTITY_TYPE)), agent, options, reasons);
 
   // (3)
   const chain = checkChainLinks(pres.credentials.filter(ofType(AGENT_AUTHORITY_TYPE)), { trust: options.trust, ...(agent !== undefined ? { agent } : {}) });

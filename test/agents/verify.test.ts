@@ -18,6 +18,8 @@ import {
   verifyChain,
 } from '../../src/agents/index.js';
 import { tamper } from '../helpers.js';
+import { createSigner, generateKeyPair } from '../../src/keys/index.js';
+import { didKeyRef } from '../../src/did/index.js';
 import { createVerifier } from '../../src/guard/verifier.js';
 import { authorizeTransaction } from '../../src/guard/transaction.js';
 import { openWorld, type World } from './fixture.js';
@@ -84,6 +86,46 @@ describe('verifyAgent: chains that verify', () => {
     // Its operator's own credential still works.
     expect((await attempt(w, { agent, identity: c.identity, chain, options: { trust: { anyPrincipal: true } } })).ok).toBe(true);
   });
+
+  it.each(['Ed25519', 'P-256', 'secp256k1'] as const)(
+    'the agent under its other DID of the same %s key (did:jwk ~ did:key) is still itself: UNTRUSTED_ISSUER as operator, DELEGATION_CYCLE in a chain, refused at issuance',
+    async (type) => {
+      const kp = generateKeyPair(type);
+      const signer = createSigner(kp.privateJwk);
+      const asKey = { ...didKeyRef('key', kp.publicJwk), signer };
+      const asJwk = { ...didKeyRef('jwk', kp.publicJwk), signer };
+      const principal = w.issuer(`alias-principal-${type}`);
+      for (const [agent, alias] of [
+        [asKey, asJwk],
+        [asJwk, asKey],
+      ] as const) {
+        const m = await issueMandate(w.store, principal, { agent: agent.did, authority: ROOT, validUntil: days(30), baseUrl: w.baseUrl });
+        const own = (
+          await issueCredential({ issuer: alias, subject: agent.did, type: AGENT_IDENTITY_TYPE, claims: { agent: { name: 'Acme Official Shopper', operator: alias.did } } })
+        ).jwt;
+        for (const trust of [{ anyPrincipal: true }, { anyPrincipal: true, identityIssuers: [alias.did] }, { principals: [principal.did] }]) {
+          const d = await attempt(w, { agent, identity: own, chain: [m.jwt], options: { trust } });
+          expect([trust, codes(d), d.ok]).toEqual([trust, ['UNTRUSTED_ISSUER'], false]);
+        }
+        // Issuance refuses the same aliases: operator = agent, principal = agent, delegation back to the delegator or the principal.
+        await expect(issueAgentIdentity(null, alias, { agent: agent.did, name: 'x' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+        await expect(issueMandate(w.store, alias, { agent: agent.did, authority: ROOT, validUntil: days(30), baseUrl: w.baseUrl })).rejects.toMatchObject({
+          code: 'DELEGATION_CYCLE',
+        });
+        await expect(delegateMandate(w.store, agent, { parentJwt: m.jwt, to: alias.did, authority: step(ROOT), validUntil: days(29), baseUrl: w.baseUrl })).rejects.toMatchObject({
+          code: 'DELEGATION_CYCLE',
+        });
+        // A delegation handing authority back to the same key under its other DID, signed by hand: a cycle.
+        const sub = w.issuer(`alias-sub-${type}-${agent.did.slice(4, 7)}`);
+        const down = await delegateMandate(w.store, agent, { parentJwt: m.jwt, to: sub.did, authority: step(ROOT), validUntil: days(29), baseUrl: w.baseUrl });
+        const back = await signLink(w, sub, alias.did, { ...step(step(ROOT)), parent: { id: down.id, digest: mandateDigest(down.jwt) } });
+        const identity = (await issueAgentIdentity(null, w.issuer(`alias-op-${type}`), { agent: alias.did, name: 'y' })).jwt;
+        const d = await attempt(w, { agent: alias, identity, chain: [m.jwt, down.jwt, back], options: { trust: { anyPrincipal: true } } });
+        expect(codes(d)).toContain('DELEGATION_CYCLE');
+        expect(d.ok).toBe(false);
+      }
+    },
+  );
 
   it('two identity credentials about the agent: INVALID_PRESENTATION, so the agent cannot pick the operator a verifier checks (and whose ratings count)', async () => {
     const c = await buildChain(w, 1);
