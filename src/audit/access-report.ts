@@ -11,6 +11,7 @@ import { sha256Digest } from '../encoding/json.js';
 import { isDecimal } from '../encoding/decimal.js';
 import { isCurrency } from '../encoding/currency.js';
 import { htuOf } from '../credentials/binding.js';
+import { jwsSpellings } from '../credentials/twins.js';
 import { parseDisclosure, processDisclosures } from '../sdjwt/disclosures.js';
 import { isSdHashAlg } from '../sdjwt/hash.js';
 import { decodeReceipt, receiptShapeReasons, verifyReceipt, type DecisionReceipt } from './receipt.js';
@@ -291,7 +292,7 @@ export async function acceptAccessReport(
   // A vc+jwt grant is cited by its bytes' hash, as every receipt of a decision on it lists it: knowing the grant's
   // id and grantee is not enough to report a use, only holding the grant itself (an SD-JWT grant's presentation
   // carries the holder's own disclosures and key binding, so its receipts name it by id alone).
-  const grantHashes = grant.jwt.includes('~') ? undefined : presentedSpellings(grant.jwt).map((jwt) => sha256Digest(jwt));
+  const grantHashes = grant.jwt.includes('~') ? undefined : jwsSpellings(grant.jwt).map((jwt) => sha256Digest(jwt));
   const from = Date.parse(grant.validFrom ?? grant.createdAt) - SKEW_MS;
   const refused: Refusal[] = [];
   const no = (index: number, message: string) => void refused.push({ index, code: 'RECEIPT_INVALID', message });
@@ -407,32 +408,6 @@ function cheapCheck(
   const t = Date.parse(r.time);
   if (!(t >= g.from && t <= g.until)) return 'the receipt is dated before the grant was issued, or in the future';
   return undefined;
-}
-
-/** The order n of P-256 (SEC 2 §2.4.2 / FIPS 186-4 D.1.2.3). */
-const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
-
-/**
- * Every spelling of an issued vc+jwt grant that verifies: the JWT itself
- * and, for ES256, its twin. An ECDSA signature (r, s) verifies as (r, n - s)
- * too, RFC 7518 §3.4 does not pick one and honest P-256 signers emit either,
- * so a grantee may present the twin; its receipts name that spelling's hash
- * (the bytes presented), and the use is still of this grant. ES256K needs
- * none: verification refuses high s. EdDSA has one spelling (RFC 8032 §5.1.7).
- */
-function presentedSpellings(jwt: string): string[] {
-  const dot = jwt.lastIndexOf('.');
-  try {
-    if (decodeJwt(jwt).header.alg !== 'ES256') return [jwt];
-  } catch {
-    return [jwt];
-  }
-  const sig = Buffer.from(jwt.slice(dot + 1), 'base64url');
-  if (sig.length !== 64) return [jwt];
-  const s = BigInt('0x' + sig.subarray(32).toString('hex'));
-  if (s <= 0n || s >= P256_N) return [jwt];
-  const twin = Buffer.concat([sig.subarray(0, 32), Buffer.from((P256_N - s).toString(16).padStart(64, '0'), 'hex')]);
-  return [jwt, `${jwt.slice(0, dot)}.${twin.toString('base64url')}`];
 }
 
 const RECEIPT_MEMBERS = new Set([

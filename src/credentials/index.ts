@@ -7,3 +7,4 @@ export { createSchemaChecker, defaultSchemaChecker, schemaIdFor, SCHEMA_BASE } f
 export { soleSubject, statusEntriesOf, subjectsOf, subjectIds } from './subjects.js';
 export { recordCredential, credentialRecord, type RecordableCredential, type RecordCredentialOptions } from './record.js';
 export { DEFAULT_SKEW_SECONDS, MAX_SKEW_SECONDS } from './time.js';
+export { canonicalJws, jwsSpellings } from './twins.js';

@@ -1,6 +1,7 @@
 import { shown } from '../errors.js';
+import { canonicalJws } from '../credentials/twins.js';
 import { addLayer, checkAud, checkExp, checkIat, checkNonce, guard, party, refuse, verifyRoot, type Ctx } from './common.js';
-import { hashAscii, hasWithheld, parseSdJwt, resolveClaims, resolveValue, verifyLayer, type SdLayer } from './sd.js';
+import { checkoutKey, hashAscii, hasWithheld, parseSdJwt, resolveClaims, resolveValue, verifyLayer, type SdLayer } from './sd.js';
 import { keyFromJwk, jwkThumbprint } from './trust.js';
 import { checkAp2Checkout, checkAp2Payment, ap2IdMatches, AP2_NETWORK_TYPES } from './ap2-constraints.js';
 import { readCheckout, checkoutLines, checkoutMerchant } from './checkout.js';
@@ -242,7 +243,7 @@ async function settle(ctx: Ctx, pay: VerifiedChain | undefined, co: VerifiedChai
     const payload = await readCheckout(ctx, m.checkout_jwt, closed.name, detached);
     merchant = checkoutMerchant(payload);
     const lines = checkoutLines(payload);
-    d.checkout = { hash: m.checkout_hash, ...(merchant ? { merchant } : {}), ...(lines ? { lineItems: lines } : {}) };
+    d.checkout = { hash: m.checkout_hash, key: checkoutKey(m.checkout_jwt), ...(merchant ? { merchant } : {}), ...(lines ? { lineItems: lines } : {}) };
     co.hops
       .slice(0, -1)
       .forEach((h, i) =>
@@ -293,7 +294,7 @@ function record(ctx: Ctx, chain: VerifiedChain | undefined): void {
     // A human-present chain is one closed mandate signed by the root: it is the link. Otherwise the open mandates are.
     if (!open && chain.hops.length > 1) return;
     const ref = open ? `AP2 open ${chain.kind} mandate #${i}` : `AP2 ${chain.kind} mandate`;
-    const rec: MandateRecord = { ref, id: `urn:ap2:mandate:${hashAscii(h.layer.issuerJwt)}`, issuer: h.signer, kind: chain.kind, open };
+    const rec: MandateRecord = { ref, id: `urn:ap2:mandate:${hashAscii(canonicalJws(h.layer.issuerJwt))}`, issuer: h.signer, kind: chain.kind, open };
     const cnf = isObj(h.mandate.cnf) ? h.mandate.cnf.jwk : undefined;
     if (cnf) rec.subject = party(cnf).key;
     if (parent) rec.parent = parent;

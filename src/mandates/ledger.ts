@@ -214,9 +214,10 @@ export function mandateLimits(decision: MandateDecision, opts: MandateLimitsOpti
       out.push(extraLink(name, { budget: extra }));
     }
   });
-  // The checkout this payment is for, paid once (its transaction_id is a hash of the checkout JWT; hashed
-  // again here so that any value fits a store key).
-  const tx = decision.payment?.transactionId;
+  // The checkout this payment is for, paid once: by the hash of the checkout JWT's one spelling when the chain
+  // carries it (an ES256 merchant signature has a twin, and the agent writes transaction_id over either), else
+  // by the transaction_id the caller's own checkout hash was matched with; hashed again so any value fits a key.
+  const tx = decision.checkout?.key ?? decision.payment?.transactionId;
   if (tx !== undefined && out.length > 0) {
     out.push({
       id: `urn:charter:checkout:${decision.profile}:${createHash('sha256').update(tx, 'utf8').digest('base64url')}`,

@@ -4,6 +4,7 @@ import { Disclosure } from '@sd-jwt/utils';
 import { CharterError } from '../errors.js';
 import { jsonTextProblem } from '../encoding/json.js';
 import { decodeJwt, type JwtHeader } from '../credentials/jws.js';
+import { canonicalJws } from '../credentials/twins.js';
 import { verifySignature } from '../keys/verify.js';
 import type { JwsAlg, VerificationKey } from '../keys/types.js';
 
@@ -51,6 +52,11 @@ const bad = (what: string, message: string) => new CharterError('INVALID_CREDENT
 export function hashAscii(s: string): string {
   if (!/^[\x20-\x7e]*$/.test(s)) throw new CharterError('INVALID_ARGUMENT', 'only ASCII input is hashed');
   return Buffer.from(sha256(s)).toString('base64url');
+}
+
+/** The checkout a payment is for, as the ledger pays it once: the hash of the checkout JWT's one spelling (credentials/twins.ts). */
+export function checkoutKey(checkoutJwt: string): string {
+  return hashAscii(canonicalJws(checkoutJwt));
 }
 
 /** Splits and decodes one `jwt~disclosure~...~` layer; no key-binding JWT may follow (VI and AP2 carry none). */

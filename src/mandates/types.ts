@@ -159,7 +159,11 @@ export interface MandateDecision {
   layers: MandateLayer[];
   constraints: ConstraintReport[];
   payment?: FinalPayment;
-  checkout?: { hash: string; merchant?: Record<string, unknown>; lineItems?: { id: string; quantity: number }[] };
+  /**
+   * The checkout paid for: `hash` its checkout_hash (the hash of the checkout JWT as the chain carries it);
+   * `key` the same of its one spelling (checkoutKey), which the ledger pays once.
+   */
+  checkout?: { hash: string; key: string; merchant?: Record<string, unknown>; lineItems?: { id: string; quantity: number }[] };
   /** Every mandate of the chain, root first. */
   mandates: MandateRecord[];
   /** The mandates for the ledger (`mandateLimits(decision)`); empty unless ok. */
