@@ -20,6 +20,8 @@ export interface ConsentOptions {
   port: number;
   /** The paths routed here and the methods each answers (for 405's Allow). */
   paths?: Record<string, string>;
+  /** More Host values the page answers (`address:port`): the machine's own addresses when bound to a wildcard address (hosts.ts). */
+  hosts?: readonly string[];
   /** Answer only requests from a loopback address (the page is on loopback; a forwarded port must not reach it). */
   loopbackPeersOnly?: boolean;
   /** Fills each grant's access-report slot (see ConsentView.accessReports). */
@@ -73,7 +75,7 @@ export function createConsentHandler(home: Home, opts: ConsentOptions): ConsentH
     keyed.add(sid);
     if (keyed.size > MAX_KEYED) keyed.delete(keyed.values().next().value as string);
   };
-  const allowedHosts = new Set([`127.0.0.1:${opts.port}`, `localhost:${opts.port}`, `[::1]:${opts.port}`, new URL(opts.origin).host]);
+  const allowedHosts = new Set([`127.0.0.1:${opts.port}`, `localhost:${opts.port}`, `[::1]:${opts.port}`, new URL(opts.origin).host, ...(opts.hosts ?? [])]);
   const allowedOrigins = new Set([...allowedHosts].map((h) => `http://${h}`));
   const tokenFor = (session: string) => createHmac('sha256', secret).update(session).digest('base64url');
 

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { CharterError, shown } from '../errors.js';
 import type { Home } from '../home/home.js';
 import { currentStatusListJwt } from '../status/index.js';
@@ -9,6 +10,7 @@ import { didWebToUrl } from '../did/index.js';
 import { decodedRequestPath, didWebPath } from './did-web-path.js';
 import { agentDirectory } from './directory.js';
 import { createConsentHandler, type ConsentHandler } from './consent.js';
+import { wildcardHosts } from './hosts.js';
 import { problem } from './reply.js';
 import { createAccessReportHandler } from './access-report.js';
 import { isLoopbackHostname } from '../home/net.js';
@@ -198,11 +200,15 @@ export async function serveHome(home: Home, options: ServeOptions = {}): Promise
   const loopback = classifyAddress(addr.address) === 'loopback';
   consentEnabled = loopback || options.exposeConsent === true;
   // On loopback, a request from elsewhere (a forwarded port) is refused too; exposing the page is the person's explicit choice.
-  if (consentEnabled) consent = createConsentHandler(home, { origin: url, port: addr.port, paths: CONSENT_PATHS, loopbackPeersOnly: options.exposeConsent !== true });
+  // Bound to every address: the page answers the machine's own addresses (no browser sends Host 0.0.0.0),
+  // and the link names loopback, which a browser on this machine opens.
+  const hosts = wildcardHosts(addr.address, addr.port, networkInterfaces());
+  if (consentEnabled) consent = createConsentHandler(home, { origin: url, port: addr.port, paths: CONSENT_PATHS, loopbackPeersOnly: options.exposeConsent !== true, hosts });
+  const consentOrigin = addr.address === '0.0.0.0' || addr.address === '::' ? `http://127.0.0.1:${addr.port}` : url;
   return {
     server,
     url,
-    consent: consent ? `${url}/consent?key=${consent.key}` : null,
+    consent: consent ? `${consentOrigin}/consent?key=${consent.key}` : null,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
