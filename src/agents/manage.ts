@@ -2,7 +2,7 @@ import { CharterError } from '../errors.js';
 import { decodeCredential, soleSubject } from '../credentials/index.js';
 import { getBit, setStatus, statusChange, type IssuerFor, type StatusChange } from '../status/index.js';
 import type { CredentialStore, StatusStore } from '../store/types.js';
-import { readAuthority } from './authority.js';
+import { MAX_DELEGATION_DEPTH, readAuthority } from './authority.js';
 import { AGENT_AUTHORITY_TYPE, AGENT_IDENTITY_TYPE, type Authority } from './types.js';
 
 export type MandateState = 'active' | 'revoked' | 'expired';
@@ -14,13 +14,17 @@ export interface MandateSummary {
   authority?: Authority;
   parentId?: string;
   expires?: string;
+  /** Its own state, or the state of the nearest revoked or expired mandate above it (`inheritedFrom`): a link stops working with its chain. */
   state: MandateState;
+  /** The ancestor whose revocation or expiry this mandate's state is, when it is not its own. */
+  inheritedFrom?: string;
 }
 
-async function revocationOf(store: StatusStore, id: string): Promise<{ listId: string; index: number; set: boolean } | undefined> {
+/** The credential's revocation bit: its issuer's entry only (another issuer's credential may have used the id). */
+async function revocationOf(store: StatusStore, id: string, issuer: string): Promise<{ listId: string; index: number; set: boolean } | undefined> {
   for (const a of await store.findStatusAllocation(id)) {
     const list = await store.getStatusList(a.listId);
-    if (list?.purpose === 'revocation') return { listId: a.listId, index: a.index, set: getBit(list.bits, a.index) };
+    if (list?.purpose === 'revocation' && list.issuerDid === issuer) return { listId: a.listId, index: a.index, set: getBit(list.bits, a.index) };
   }
   return undefined;
 }
@@ -39,10 +43,34 @@ export async function listMandates(
     ...(filter.parentId ? { parentId: filter.parentId } : {}),
   });
   const out: MandateSummary[] = [];
+  const known = new Map<string, MandateState>();
+  const stateOf = async (r: { id: string; issuer: string; validUntil?: string }): Promise<MandateState> => {
+    let st = known.get(r.id);
+    if (st === undefined) {
+      const expired = r.validUntil !== undefined && Date.parse(r.validUntil) <= now.getTime();
+      st = (await revocationOf(store, r.id, r.issuer))?.set ? 'revoked' : expired ? 'expired' : 'active';
+      known.set(r.id, st);
+    }
+    return st;
+  };
   for (const r of recs) {
     const { authority } = readAuthority(soleSubject(decodeCredential(r.jwt))?.authority);
-    const expired = r.validUntil !== undefined && Date.parse(r.validUntil) <= now.getTime();
-    const state: MandateState = (await revocationOf(store, r.id))?.set ? 'revoked' : expired ? 'expired' : 'active';
+    let state = await stateOf(r);
+    // A link below a revoked or expired mandate stops working with it (verifiers check every link): it shows
+    // its nearest such ancestor's state, as far as this store holds the chain.
+    let inheritedFrom: string | undefined;
+    const seen = new Set([r.id]);
+    for (let up = r.parentId; state === 'active' && up !== undefined && !seen.has(up) && seen.size <= MAX_DELEGATION_DEPTH + 1;) {
+      seen.add(up);
+      const parent = await store.getCredential(up);
+      if (!parent || parent.direction !== 'issued' || !parent.types.includes(AGENT_AUTHORITY_TYPE)) break;
+      const ps = await stateOf(parent);
+      if (ps !== 'active') {
+        state = ps;
+        inheritedFrom = parent.id;
+      }
+      up = parent.parentId;
+    }
     out.push({
       id: r.id,
       issuer: r.issuer,
@@ -51,6 +79,7 @@ export async function listMandates(
       ...(r.parentId ? { parentId: r.parentId } : {}),
       ...(r.validUntil ? { expires: r.validUntil } : {}),
       state,
+      ...(inheritedFrom ? { inheritedFrom } : {}),
     });
   }
   return out;
@@ -81,7 +110,7 @@ async function revokeIssued(store: CredentialStore & StatusStore, id: string, is
   if (!rec || rec.direction !== 'issued' || !rec.types.includes(type)) {
     throw new CharterError('NOT_FOUND', `no ${what} ${id.slice(0, 80)} issued from this home`);
   }
-  const entry = await revocationOf(store, id);
+  const entry = await revocationOf(store, id, rec.issuer);
   if (!entry) throw new CharterError('NOT_FOUND', `${what} ${id.slice(0, 80)} has no revocation entry (issued without a status list)`);
   return statusChange(id, await setStatus(store, entry.listId, entry.index, true, issuerFor), entry.index, true);
 }

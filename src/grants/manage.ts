@@ -28,14 +28,16 @@ export interface GrantSummary {
   pool?: string;
 }
 
+/** The grant's status bits: its issuer's entries only (another issuer's credential may have used the id). */
 async function bitsOf(
   store: StatusStore,
   id: string,
+  issuer: string,
 ): Promise<{ revocation?: { listId: string; index: number; set: boolean }; suspension?: { listId: string; index: number; set: boolean } }> {
   const out: Awaited<ReturnType<typeof bitsOf>> = {};
   for (const a of await store.findStatusAllocation(id)) {
     const list = await store.getStatusList(a.listId);
-    if (list) out[list.purpose] = { listId: a.listId, index: a.index, set: getBit(list.bits, a.index) };
+    if (list && list.issuerDid === issuer) out[list.purpose] = { listId: a.listId, index: a.index, set: getBit(list.bits, a.index) };
   }
   return out;
 }
@@ -84,7 +86,7 @@ export async function listGrants(store: GrantStore, filter: { grantor?: string; 
     const subject = format === 'vc+jwt' ? soleSubject(decodeCredential(r.jwt)) : undefined;
     const g = format === 'vc+jwt' ? ((subject?.grant ?? {}) as { resources?: string[]; actions?: string[]; purpose?: string; terms?: unknown }) : sdJwtGrant(r.jwt);
     const terms = g.terms === undefined ? undefined : readTerms(g.terms).terms;
-    const bits = await bitsOf(store, r.id);
+    const bits = await bitsOf(store, r.id, r.issuer);
     const expired = r.validUntil !== undefined && Date.parse(r.validUntil) <= now.getTime();
     const state: GrantState = bits.revocation?.set ? 'revoked' : expired ? 'expired' : bits.suspension?.set ? 'suspended' : 'active';
     out.push({
@@ -119,7 +121,7 @@ async function change(store: GrantStore, id: string, purpose: 'revocation' | 'su
   if (format === 'vc+jwt' && soleSubject(decodeCredential(rec!.jwt))?.pool !== undefined) {
     throw new CharterError('INVALID_ARGUMENT', "that is a pool's grant: its members revoke it together, by the pool's threshold (charter pool revoke)");
   }
-  const bits = await bitsOf(store, id);
+  const bits = await bitsOf(store, id, rec!.issuer);
   const entry = bits[purpose];
   if (!entry) throw new CharterError('NOT_FOUND', `grant ${id.slice(0, 80)} has no ${purpose} entry`);
   if (purpose === 'suspension' && bits.revocation?.set) throw new CharterError('INVALID_ARGUMENT', 'that grant is revoked for good');

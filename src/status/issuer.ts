@@ -71,6 +71,10 @@ export async function allocateStatusEntry(store: StatusStore, input: CreateListI
   for (const a of await store.findStatusAllocation(input.credentialId)) {
     const held = await store.getStatusList(a.listId);
     if (held && held.issuerDid === input.issuerDid && held.purpose === input.purpose) return entryOf(held, a.index, input.purpose);
+    // Another issuer's credential has this id: an entry for this one too would leave revoke (which finds a
+    // credential's entry by its id) free to set either issuer's bit. Refused before anything is allocated.
+    if (held && held.issuerDid !== input.issuerDid)
+      throw new CharterError('ALREADY_EXISTS', `the credential id ${input.credentialId.slice(0, 80)} is already used by another issuer here: choose another id`);
   }
   const list = await ensureStatusList(store, input);
   const got = await store.allocateStatusIndex(list.id, input.credentialId, (size) => randomInt(size));
@@ -218,11 +222,20 @@ export async function setStatus(store: StatusStore, listId: string, index: numbe
 
 /** Where a credential issued from this store has its `purpose` entry; NOT_FOUND when it has none here. */
 export async function statusAllocation(store: StatusStore, credentialId: string, purpose: StatusPurpose): Promise<{ list: StatusListRecord; index: number }> {
+  const found: { list: StatusListRecord; index: number }[] = [];
   for (const a of await store.findStatusAllocation(credentialId)) {
     const list = await store.getStatusList(a.listId);
-    if (list?.purpose === purpose) return { list, index: a.index };
+    if (list?.purpose === purpose) found.push({ list, index: a.index });
   }
-  throw new CharterError('NOT_FOUND', `no ${purpose} entry for ${credentialId.slice(0, 80)} in this home`);
+  if (found.length === 0) throw new CharterError('NOT_FOUND', `no ${purpose} entry for ${credentialId.slice(0, 80)} in this home`);
+  // Entries of two issuers under one id (a store written before allocateStatusEntry refused it): which one the
+  // credential carries is not this table's to say, and setting the other would report a change that is none.
+  if (found.some((f) => f.list.issuerDid !== found[0]!.list.issuerDid))
+    throw new CharterError(
+      'STORE_ERROR',
+      `${credentialId.slice(0, 80)} has ${purpose} entries of two issuers in this home: change it through its issuer (revokeGrant, revokeMandate…)`,
+    );
+  return found[0]!;
 }
 
 /**
