@@ -21,7 +21,7 @@ export {
   type SpendReservation,
 } from './ledger.js';
 export { issueAgentIdentity, issueMandate, delegateMandate, type IssueAgentIdentityInput, type IssueMandateInput, type DelegateMandateInput, type IssuedMandate } from './issue.js';
-export { listMandates, revokeAgentIdentity, revokeMandate, type MandateState, type MandateSummary } from './manage.js';
+export { agentIdentityState, listMandates, revokeAgentIdentity, revokeMandate, type MandateState, type MandateSummary } from './manage.js';
 export { chainFor, identityFor, operatorFor } from './stored.js';
 export { checkChainLinks, verifyChain, type ChainCheck, type ChainCheckOptions, type ChainVerification, type VerifyChainOptions } from './chain.js';
 export { createAgentPresentation, orderChain, type CreateAgentPresentationInput } from './present.js';

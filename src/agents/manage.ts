@@ -29,6 +29,21 @@ async function revocationOf(store: StatusStore, id: string, issuer: string): Pro
   return undefined;
 }
 
+/**
+ * Whether this store's newest AgentIdentityCredential about `agent` still
+ * stands: 'missing' when there is none, else revoked (its issuer's bit),
+ * expired, or active. What decides whether the home presents the agent's key
+ * as its automated traffic (the Web Bot Auth directory).
+ */
+export async function agentIdentityState(store: CredentialStore & StatusStore, agent: string, now = new Date()): Promise<{ state: MandateState | 'missing'; id?: string }> {
+  const ids = await store.listCredentials({ type: AGENT_IDENTITY_TYPE, subject: agent });
+  const r = ids[ids.length - 1];
+  if (!r) return { state: 'missing' };
+  if ((await revocationOf(store, r.id, r.issuer))?.set) return { state: 'revoked', id: r.id };
+  if (r.validUntil !== undefined && Date.parse(r.validUntil) <= now.getTime()) return { state: 'expired', id: r.id };
+  return { state: 'active', id: r.id };
+}
+
 /** Mandates issued from this store (root and delegated), with their state as the issuer knows it. */
 export async function listMandates(
   store: CredentialStore & StatusStore,
@@ -99,7 +114,9 @@ export async function revokeMandate(store: CredentialStore & StatusStore, id: st
  * Revokes an agent identity credential issued from this store with a
  * revocation entry (`issueAgentIdentity({ baseUrl })`): its operator no
  * longer answers for the agent (a stolen agent key), and every verifier that
- * checks status refuses the agent's presentations with it.
+ * checks status refuses the agent's presentations with it. The mandates the
+ * key holds stay valid until their principals revoke them (revokeMandate):
+ * the key can still sign a delegation of one to another agent.
  */
 export async function revokeAgentIdentity(store: CredentialStore & StatusStore, id: string, issuerFor: IssuerFor): Promise<StatusChange> {
   return revokeIssued(store, id, issuerFor, AGENT_IDENTITY_TYPE, 'agent identity credential');

@@ -5,6 +5,7 @@ import { parseExpiry } from '../encoding/duration.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import { DIRECTORY_PATH, jwkThumbprint, signDirectory } from '../httpsig/index.js';
 import { homeCommand, leaf, type CliContext, type CommonOptions } from './io.js';
+import { agentIdentityState } from '../agents/index.js';
 
 interface DirectoryOptions extends CommonOptions {
   as: string;
@@ -51,6 +52,10 @@ export function registerAgentDirectory(program: Command, ctx: CliContext): void 
         const rec = await home.identity(o.as);
         if (rec.keyType !== 'Ed25519' && rec.keyType !== 'P-256')
           throw new CharterError('INVALID_ARGUMENT', `${rec.alias} has a ${rec.keyType} key: RFC 9421 signs with Ed25519 or P-256`);
+        // A directory says "this origin's automated traffic": not for a key its operator no longer answers for.
+        const identity = await agentIdentityState(home.store, rec.did);
+        if (identity.state === 'revoked') throw new CharterError('CREDENTIAL_REVOKED', `${rec.alias}'s agent identity credential is revoked: its key is no one's agent now`);
+        if (identity.state === 'expired') throw new CharterError('CREDENTIAL_EXPIRED', `${rec.alias}'s agent identity credential has expired: have its operator issue a new one`);
         const origin = o.authority !== undefined ? `https://${o.authority}` : new URL(await home.requirePublicUrl()).origin;
         const authority = o.authority ?? new URL(origin).host;
         const now = new Date();

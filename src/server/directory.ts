@@ -1,5 +1,6 @@
 import type { Home } from '../home/home.js';
 import { signDirectory, type DirectoryResponse } from '../httpsig/index.js';
+import { agentIdentityState } from '../agents/index.js';
 
 /** Lifetime of the directory's signatures: signed per request, so short (the draft's "Directory Response Signature Lifetimes"). */
 export const DIRECTORY_EXPIRES_SECONDS = 300;
@@ -17,7 +18,8 @@ export type AgentDirectory = DirectoryResponse & { omitted: string[] };
  * create`, `meta.role` "agent") whose key RFC 9421 can sign with (Ed25519,
  * P-256). A person's or an operator's key is never published here: the
  * directory says "requests signed by these keys are this origin's automated
- * traffic". The authority signed (`"@authority";req`) is the home's public
+ * traffic", so an agent whose newest identity credential in the home is
+ * revoked or expired is left out. The authority signed (`"@authority";req`) is the home's public
  * URL's, never the Host header; `fallbackOrigin` (where the server listens)
  * when no public URL is set. Undefined when the home has no such agent.
  * A verifier reads at most 16 keys (the draft's "Key count"), so with more
@@ -26,8 +28,15 @@ export type AgentDirectory = DirectoryResponse & { omitted: string[] };
  * use) and the rest are named in `omitted`; never an error for all of them.
  */
 export async function agentDirectory(home: Home, fallbackOrigin: string, now?: Date): Promise<AgentDirectory | undefined> {
-  const agents = (await home.store.listIdentities())
-    .filter((r) => r.meta?.role === 'agent' && (r.keyType === 'Ed25519' || r.keyType === 'P-256'))
+  const candidates = (await home.store.listIdentities()).filter((r) => r.meta?.role === 'agent' && (r.keyType === 'Ed25519' || r.keyType === 'P-256'));
+  // An agent its operator no longer answers for (its newest identity credential here revoked, e.g. for a
+  // stolen key, or expired) is not this origin's traffic: its key is left out. An agent of the home with no
+  // identity credential here is the home's own word (meta.role), as before.
+  const at = now ?? new Date();
+  const withdrawn = new Set(['revoked', 'expired']);
+  const live = await Promise.all(candidates.map(async (r) => !withdrawn.has((await agentIdentityState(home.store, r.did, at)).state)));
+  const agents = candidates
+    .filter((_, i) => live[i])
     .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.alias < b.alias ? -1 : a.alias > b.alias ? 1 : 0));
   if (agents.length === 0) return undefined;
   const listed = agents.slice(0, MAX_KEYS);

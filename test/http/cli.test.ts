@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
 import type { CliContext } from '../../src/cli/io.js';
 import { openHome } from '../../src/home/home.js';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { issueAgentIdentity, revokeAgentIdentity } from '../../src/agents/index.js';
 import { charter, keepRawBody, requireAgent, requireGrant, requireSignature } from '../../src/http/adapters/express.js';
 import { jwkThumbprint, verifyDirectoryResponse } from '../../src/httpsig/index.js';
 import { tempDir } from '../helpers.js';
@@ -218,5 +219,17 @@ describe('charter http get|post', () => {
     await w.home.createIdentity({ alias: 'k1', keyType: 'secp256k1' });
     expect((await run(['agent', 'directory', '--as', 'k1'])).code).toBe(2);
     expect((await run(['agent', 'directory', '--as', 'crawler', '--authority', 'a/b'])).code).toBe(2);
+  });
+
+  it('agent directory --as an agent whose identity credential is revoked: CREDENTIAL_REVOKED, exit 1, nothing written', async () => {
+    const op = await w.home.createIdentity({ alias: 'dir-operator' });
+    const bot = await w.home.createIdentity({ alias: 'dir-bot', meta: { role: 'agent', operator: op.did } });
+    const id = await issueAgentIdentity(w.home.store, await w.home.issuer(op.did), { agent: bot.did, name: 'dir-bot', baseUrl: w.server.url });
+    expect((await run(['agent', 'directory', '--as', 'dir-bot', '--json'])).code).toBe(0);
+    await revokeAgentIdentity(w.home.store, id.id, (did) => w.home.issuer(did));
+    const out = tempDir('charter-dir-revoked-');
+    const r = await run(['agent', 'directory', '--as', 'dir-bot', '--out', out, '--json']);
+    expect([r.code, (JSON.parse(r.out) as { error: { code: string } }).error.code]).toEqual([1, 'CREDENTIAL_REVOKED']);
+    expect(readdirSync(out)).toEqual([]);
   });
 });
