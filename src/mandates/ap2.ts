@@ -1,7 +1,7 @@
 import { shown } from '../errors.js';
 import { canonicalJws } from '../credentials/twins.js';
 import { addLayer, checkAud, checkExp, checkIat, checkNonce, guard, party, refuse, verifyRoot, type Ctx } from './common.js';
-import { checkoutKey, hashAscii, hasWithheld, parseSdJwt, resolveClaims, resolveValue, verifyLayer, type SdLayer } from './sd.js';
+import { checkoutKeys, hashAscii, hasWithheld, parseSdJwt, resolveClaims, resolveValue, verifyLayer, type SdLayer } from './sd.js';
 import { keyFromJwk, jwkThumbprint } from './trust.js';
 import { checkAp2Checkout, checkAp2Payment, ap2IdMatches, AP2_NETWORK_TYPES } from './ap2-constraints.js';
 import { readCheckout, checkoutLines, checkoutMerchant } from './checkout.js';
@@ -243,7 +243,7 @@ async function settle(ctx: Ctx, pay: VerifiedChain | undefined, co: VerifiedChai
     const payload = await readCheckout(ctx, m.checkout_jwt, closed.name, detached);
     merchant = checkoutMerchant(payload);
     const lines = checkoutLines(payload);
-    d.checkout = { hash: m.checkout_hash, key: checkoutKey(m.checkout_jwt), ...(merchant ? { merchant } : {}), ...(lines ? { lineItems: lines } : {}) };
+    d.checkout = { hash: m.checkout_hash, keys: checkoutKeys(m.checkout_jwt), ...(merchant ? { merchant } : {}), ...(lines ? { lineItems: lines } : {}) };
     co.hops
       .slice(0, -1)
       .forEach((h, i) =>

@@ -80,10 +80,10 @@ export const CHECKOUT_LEDGER_ISSUER = 'urn:charter:checkout';
  * - AP2: `payment.agent_recurrence` gives "conditions for the agent to reuse this Payment Mandate
  *   multiple times" (its max_occurrences, else only the budget counts); without it, one.
  */
-function usesOf(profile: MandateDecision['profile'], rec: MandateRecord, types: Map<string, Record<string, unknown>>): number {
+function usesOf(profile: MandateDecision['profile'], rec: MandateRecord, types: Map<string, Record<string, unknown>>, recurrences: Record<string, unknown>[]): number {
   if (!rec.open) return 1;
-  const recurrence = types.get('payment.agent_recurrence');
-  if (recurrence) return isInt(recurrence.max_occurrences) ? recurrence.max_occurrences : Infinity;
+  // Every copy the user signed binds: the smallest count holds (DESIGN.md: a tighter rule is never ignored).
+  if (recurrences.length > 0) return Math.min(...recurrences.map((r) => (isInt(r.max_occurrences) ? r.max_occurrences : Infinity)));
   if (profile === 'ap2' || types.has('payment.recurrence')) return 1;
   return types.has('payment.budget') || types.has('payment.cumulative') ? Infinity : 1;
 }
@@ -132,8 +132,10 @@ export function mandateLimits(decision: MandateDecision, opts: MandateLimitsOpti
     const budgets: MandateBudget[] = [];
     const mine = decision.constraints.filter((x) => x.ref === rec.ref);
     const types = new Map(mine.map((c) => [c.type.replace(/^mandate\./, ''), c.constraint]));
-    const uses = usesOf(decision.profile, rec, types);
-    let spacing: Spacing = null;
+    const recurrences = mine.filter((c) => c.type.replace(/^mandate\./, '') === 'payment.agent_recurrence').map((c) => c.constraint);
+    const uses = usesOf(decision.profile, rec, types, recurrences);
+    // One spacing per agent_recurrence copy that sets one (ON_DEMAND sets none and lifts no other's).
+    const spacings: NonNullable<Spacing>[] = [];
     if (!rec.open && rec.payment) {
       // A closed mandate authorizes exactly one payment of exactly this amount.
       limits.perTransaction = rec.payment.amount;
@@ -171,7 +173,7 @@ export function mandateLimits(decision: MandateDecision, opts: MandateLimitsOpti
           // The occurrence count is the `#uses` link (usesOf); the dates were checked by the verifier.
           const f = typeof k.frequency === 'string' && Object.hasOwn(FREQUENCY, k.frequency) ? FREQUENCY[k.frequency]! : undefined;
           if (f === undefined) unmapped.push(`${c.type}.frequency`);
-          else spacing = f;
+          else if (f !== null) spacings.push(f);
           break;
         }
         case 'payment.recurrence':
@@ -193,7 +195,13 @@ export function mandateLimits(decision: MandateDecision, opts: MandateLimitsOpti
     // One link per further budget, each with its own id (the ledger keys spend by link id): `#lifetime`
     // for the mandate's lifetime budget (as before), `#month`, `#day`... for a calendar one, `-2`, `-3`
     // when a kind repeats.
-    const named = new Set<string>(['uses', 'frequency']);
+    const named = new Set<string>(['uses']);
+    const nameFor = (kind: string) => {
+      let name = kind;
+      for (let n = 2; named.has(name); n++) name = `${kind}-${n}`;
+      named.add(name);
+      return name;
+    };
     const extraLink = (name: string, lim: MandateLimits): MandateLedgerLink => ({
       ...link,
       id: `${rec.id}#${name}`,
@@ -202,29 +210,31 @@ export function mandateLimits(decision: MandateDecision, opts: MandateLimitsOpti
       unmapped: [],
     });
     if (uses !== Infinity) out.push(extraLink('uses', { rate: { count: uses, period: FOREVER } }));
-    if (spacing) {
-      const s: NonNullable<Spacing> = spacing;
-      out.push(extraLink('frequency', { rate: { count: s.count, period: UNITS.has(s.period) ? { calendar: s.period as CalendarPeriod['calendar'], timeZone } : s.period } }));
+    for (const s of spacings) {
+      out.push(
+        extraLink(nameFor('frequency'), { rate: { count: s.count, period: UNITS.has(s.period) ? { calendar: s.period as CalendarPeriod['calendar'], timeZone } : s.period } }),
+      );
     }
     for (const extra of budgets.slice(1)) {
-      const kind = typeof extra.period === 'string' ? 'lifetime' : extra.period.calendar;
-      let name = kind;
-      for (let n = 2; named.has(name); n++) name = `${kind}-${n}`;
-      named.add(name);
-      out.push(extraLink(name, { budget: extra }));
+      out.push(extraLink(nameFor(typeof extra.period === 'string' ? 'lifetime' : extra.period.calendar), { budget: extra }));
     }
   });
-  // The checkout this payment is for, paid once: by the hash of the checkout JWT's one spelling when the chain
-  // carries it (an ES256 merchant signature has a twin, and the agent writes transaction_id over either), else
-  // by the transaction_id the caller's own checkout hash was matched with; hashed again so any value fits a key.
-  const tx = decision.checkout?.key ?? decision.payment?.transactionId;
-  if (tx !== undefined && out.length > 0) {
-    out.push({
-      id: `urn:charter:checkout:${decision.profile}:${createHash('sha256').update(tx, 'utf8').digest('base64url')}`,
-      issuer: CHECKOUT_LEDGER_ISSUER,
-      authority: { actions: [action], limits: { rate: { count: 1, period: FOREVER } }, maxDelegationDepth: 0 },
-      unmapped: [],
-    });
+  // The checkout this payment is for, paid once. Its transaction_id is the hash of the checkout JWT as the agent
+  // spelled it, and an ES256 merchant signature has a twin (credentials/twins.ts): with the checkout JWT in the
+  // chain, the payment takes one link per spelling's hash, so a later payment of the same checkout under either
+  // spelling, with or without the chain (the caller's checkoutHash), meets a link already used. Hashed again so
+  // any value fits a store key.
+  const tx = decision.payment?.transactionId;
+  const keys = decision.checkout?.keys ?? (tx !== undefined ? [tx] : []);
+  if (out.length > 0) {
+    for (const key of keys) {
+      out.push({
+        id: `urn:charter:checkout:${decision.profile}:${createHash('sha256').update(key, 'utf8').digest('base64url')}`,
+        issuer: CHECKOUT_LEDGER_ISSUER,
+        authority: { actions: [action], limits: { rate: { count: 1, period: FOREVER } }, maxDelegationDepth: 0 },
+        unmapped: [],
+      });
+    }
   }
   return out;
 }

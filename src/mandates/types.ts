@@ -161,9 +161,10 @@ export interface MandateDecision {
   payment?: FinalPayment;
   /**
    * The checkout paid for: `hash` its checkout_hash (the hash of the checkout JWT as the chain carries it);
-   * `key` the same of its one spelling (checkoutKey), which the ledger pays once.
+   * `keys` the same of every spelling of that JWT (checkoutKeys: an ES256 signature has a twin), each of which
+   * the ledger pays once.
    */
-  checkout?: { hash: string; key: string; merchant?: Record<string, unknown>; lineItems?: { id: string; quantity: number }[] };
+  checkout?: { hash: string; keys: string[]; merchant?: Record<string, unknown>; lineItems?: { id: string; quantity: number }[] };
   /** Every mandate of the chain, root first. */
   mandates: MandateRecord[];
   /** The mandates for the ledger (`mandateLimits(decision)`); empty unless ok. */

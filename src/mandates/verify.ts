@@ -89,7 +89,7 @@ export async function verifyMandateChain(input: unknown, options: VerifyMandateO
       d.reasons.push({ code: 'CONSTRAINT_VIOLATED', message: `the mandate's limits cannot be mapped to the ledger: ${e.message}` });
     }
     // The leaf mandate's own link: not a further budget, use count, spacing or checkout link of it.
-    const leaf = d.links.filter((l) => !/#(lifetime|uses|frequency)$/.test(l.id) && l.issuer !== CHECKOUT_LEDGER_ISSUER).at(-1);
+    const leaf = d.links.filter((l) => !/#(lifetime|uses|frequency|day|week|month|year)(-\d+)?$/.test(l.id) && l.issuer !== CHECKOUT_LEDGER_ISSUER).at(-1);
     if (leaf) d.authority = leaf.authority;
   }
   // Each reason also on the layer it is about.

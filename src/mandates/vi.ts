@@ -1,6 +1,6 @@
 import { shown } from '../errors.js';
 import { addLayer, checkAud, checkExp, checkIat, checkNonce, guard, party, refuse, verifyRoot, type Ctx } from './common.js';
-import { checkoutKey, hashAscii, hasWithheld, parseSdJwt, resolveClaims, resolveValue, verifyLayer, duplicateSdDigest, type SdLayer } from './sd.js';
+import { checkoutKeys, hashAscii, hasWithheld, parseSdJwt, resolveClaims, resolveValue, verifyLayer, duplicateSdDigest, type SdLayer } from './sd.js';
 import { keyFromJwk } from './trust.js';
 import { checkViConstraints, viMerchantMatches, VI_NETWORK_TYPES } from './vi-constraints.js';
 import { readCheckout, checkoutLines, checkoutMerchant } from './checkout.js';
@@ -216,7 +216,7 @@ export async function verifyVi(ctx: Ctx, input: ViChainInput): Promise<void> {
       // Payee constraints bound some of its identifiers; none: the agent was free to name the payee.
       if (ctx.boundPayees !== undefined) d.payment.boundPayees = ctx.boundPayees;
     }
-    if (finalCo) d.checkout = { hash: String(finalCo.checkout_hash), key: checkoutKey(String(finalCo.checkout_jwt)), ...checkoutSummary(coPayload, finalCo) };
+    if (finalCo) d.checkout = { hash: String(finalCo.checkout_hash), keys: checkoutKeys(String(finalCo.checkout_jwt)), ...checkoutSummary(coPayload, finalCo) };
     recordMandates(ctx, pairs, l2, 'open');
   } else {
     const [co, pm] = pairs[0]!;
@@ -226,7 +226,7 @@ export async function verifyVi(ctx: Ctx, input: ViChainInput): Promise<void> {
     // The user signed this payee whole: its id when it has one, else its website.
     const p = d.payment.payee;
     if (p) d.payment.boundPayees = [String(typeof p.id === 'string' && p.id !== '' ? p.id : p.website)];
-    d.checkout = { hash: String(co!.resolved.checkout_hash), key: checkoutKey(String(co!.resolved.checkout_jwt)), ...checkoutSummary(payload, co!.resolved) };
+    d.checkout = { hash: String(co!.resolved.checkout_hash), keys: checkoutKeys(String(co!.resolved.checkout_jwt)), ...checkoutSummary(payload, co!.resolved) };
     recordMandates(ctx, pairs, l2, 'final');
   }
   // The caller's checkout (the hash of the checkout JWT it is being paid for), as AP2 checks it: the payment must name it.

@@ -208,11 +208,14 @@ describe('AP2 v0.2: open mandates delegate to closed ones bound to one checkout'
       'M#uses',
       'M#frequency',
       'urn:charter:checkout:ap2:H',
+      'urn:charter:checkout:ap2:H',
     ]);
-    // max_occurrences over the whole life (never a window that refills); MONTHLY: one a calendar month; the checkout once.
+    // max_occurrences over the whole life (never a window that refills); MONTHLY: one a calendar month; the checkout
+    // once, under either spelling of its ES256 signature (a link each: credentials/twins.ts).
     expect(d.links.slice(1).map((l) => l.authority.limits)).toEqual([
       { rate: { count: 12, period: 'P100Y' } },
       { rate: { count: 1, period: { calendar: 'month', timeZone: 'UTC' } } },
+      { rate: { count: 1, period: 'P100Y' } },
       { rate: { count: 1, period: 'P100Y' } },
     ]);
     expect(d.links[0]).toMatchObject({

@@ -142,11 +142,13 @@ describe('Verifiable Intent: a Charter principal issues L2, a Charter agent L3, 
 
   it('maps the open payment mandate to a ledger link (per-transaction max, minimum, payees), paid once, for one checkout paid once', async () => {
     const d = await verifyMandateChain(input, opts(w));
-    expect(d.links).toHaveLength(3);
+    expect(d.links).toHaveLength(4);
     const link = d.links[0]!;
-    // credential-format §8.3: one L3 pair per mandate pair (no budget, no recurrence); the checkout once, whoever pays it.
+    // credential-format §8.3: one L3 pair per mandate pair (no budget, no recurrence); the checkout once, whoever
+    // pays it, under either spelling of its ES256 signature (a link each: credentials/twins.ts).
     expect(d.links.slice(1).map((l) => [l.id.replace(link.id, 'M').replace(/:[A-Za-z0-9_-]{43}$/, ':H'), l.authority.limits])).toEqual([
       ['M#uses', { rate: { count: 1, period: 'P100Y' } }],
+      ['urn:charter:checkout:verifiable-intent:H', { rate: { count: 1, period: 'P100Y' } }],
       ['urn:charter:checkout:verifiable-intent:H', { rate: { count: 1, period: 'P100Y' } }],
     ]);
     expect(link.id).toMatch(/^urn:vi:mandate:[A-Za-z0-9_-]{43}$/);
@@ -328,7 +330,7 @@ describe('Verifiable Intent: constraints, modes and fail-closed rules', () => {
       [false, { amount: '500', currency: 'USD', period: { calendar: 'month', timeZone: 'Europe/Paris' } }],
       [true, { amount: '1000', currency: 'USD', period: 'PT87000S' }],
     ]);
-    expect(d.links.map((l) => (l.id.startsWith('urn:charter:checkout:') ? 'checkout' : (l.id.split('#')[1] ?? '')))).toEqual(['', 'lifetime', 'checkout']);
+    expect(d.links.map((l) => (l.id.startsWith('urn:charter:checkout:') ? 'checkout' : (l.id.split('#')[1] ?? '')))).toEqual(['', 'lifetime', 'checkout', 'checkout']);
     expect(d.authority?.limits.perTransaction).toEqual({ amount: '400', currency: 'USD' });
   });
 
@@ -342,8 +344,8 @@ describe('Verifiable Intent: constraints, modes and fail-closed rules', () => {
     expect(codes(d)).toEqual([]);
     const ids = d.links.map((l) => l.id);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(ids.length).toBe(4);
-    expect(ids.filter((x) => x.startsWith('urn:charter:checkout:'))).toHaveLength(1);
+    expect(ids.length).toBe(5);
+    expect(ids.filter((x) => x.startsWith('urn:charter:checkout:'))).toHaveLength(2);
     expect(
       ids
         .filter((x) => x.includes('#'))
@@ -437,6 +439,7 @@ describe('Verifiable Intent: constraints, modes and fail-closed rules', () => {
     expect(d.mode).toBe('immediate');
     expect(d.links.map((l) => l.authority.limits)).toEqual([
       { perTransaction: { amount: '279.99', currency: 'USD' }, budget: { amount: '279.99', currency: 'USD', period: 'PT1500S' }, counterparties: ['merchant-uuid-1'] },
+      { rate: { count: 1, period: 'P100Y' } },
       { rate: { count: 1, period: 'P100Y' } },
       { rate: { count: 1, period: 'P100Y' } },
     ]);
