@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CharterError } from '../errors.js';
 import { isDateTime } from '../encoding/time.js';
+import { hasUnprintable } from '../encoding/printable.js';
 import { decodeCredential, issueCredential, recordCredential, schemaIdFor, soleSubject } from '../credentials/index.js';
 import type { Credential, IssuedCredential, Issuer } from '../credentials/types.js';
 import { allocateStatusEntry } from '../status/index.js';
@@ -86,8 +87,33 @@ function directoryOrigin(value: string): string {
   return u.origin;
 }
 
+/** The longest agent name, software name or version, or model an operator signs: a label, not a paragraph. */
+export const MAX_AGENT_TEXT = 128;
+
+/**
+ * The agent's labels (name, software name and version, model) are shown to people verifying it:
+ * INVALID_ARGUMENT for one holding a control, format or line-separator character (a newline would
+ * print lines of its own under `charter agent verify`) or longer than {@link MAX_AGENT_TEXT}. What is
+ * not a string, or empty, is left to the schema (SCHEMA_INVALID). Verifiers do not refuse such
+ * credentials from others: they show them escaped.
+ */
+export function checkAgentText(info: { name?: unknown; software?: { name?: unknown; version?: unknown } | undefined; model?: unknown }): void {
+  const fields: [string, unknown][] = [
+    ['name', info.name],
+    ['software name', info.software?.name],
+    ['software version', info.software?.version],
+    ['model', info.model],
+  ];
+  for (const [what, v] of fields) {
+    if (typeof v !== 'string') continue;
+    if (hasUnprintable(v)) throw new CharterError('INVALID_ARGUMENT', `the agent's ${what} holds a control, invisible or line-separator character: use plain text on one line`);
+    if (v.length > MAX_AGENT_TEXT) throw new CharterError('INVALID_ARGUMENT', `the agent's ${what} is ${v.length} characters, over ${MAX_AGENT_TEXT}`);
+  }
+}
+
 /** An AgentIdentityCredential: the operator vouches for the agent DID and answers for it. Kept in `store` unless it is null. */
 export async function issueAgentIdentity(store: CredentialStore | null, operator: Issuer, input: IssueAgentIdentityInput): Promise<IssuedCredential> {
+  checkAgentText(input ?? {});
   const agent: AgentInfo = {
     name: input.name,
     operator: operator.did,

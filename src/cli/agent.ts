@@ -21,6 +21,7 @@ import {
   type Limits,
 } from '../agents/index.js';
 import { AGENT_IDENTITY_TYPE, type AgentInfo } from '../agents/types.js';
+import { checkAgentText } from '../agents/issue.js';
 import { defaultSchemaChecker } from '../credentials/index.js';
 import type { Credential } from '../credentials/types.js';
 import type { IdentityRecord } from '../store/types.js';
@@ -217,8 +218,10 @@ export function registerAgent(program: Command, ctx: CliContext): void {
           software = { name: m[1]!, version: m[2]! };
         }
         const info = { name: o.name ?? o.alias, ...(software ? { software } : {}), ...(o.model ? { model: o.model } : {}), ...(o.homepage ? { homepage: o.homepage } : {}) };
-        // Everything that can be refused is refused before the agent's identity is written.
+        // Everything that can be refused is refused before the agent's identity is written: the schema
+        // (SCHEMA_INVALID), then what issueAgentIdentity refuses (INVALID_ARGUMENT: a newline in --name).
         checkAgentInfo(operator.did, info);
+        checkAgentText(info);
         const rec = await agentRecord(home, o.alias, operator.did);
         // Revocable when the home publishes status lists (it must, to authorize the agent anyway).
         const baseUrl = await home.publicUrl();

@@ -6,7 +6,7 @@ import { parseInstant } from '../encoding/duration.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import { exportEvidence, verifyEvidence, type EvidenceVerification } from '../audit/index.js';
 import { leaf, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
-import { shortDid } from './format.js';
+import { oneLine, shortDid } from './format.js';
 
 /** A bundle holds a log segment and documents: larger than the 1 MiB of other inputs. */
 const MAX_BUNDLE = 32 * 1024 * 1024;
@@ -35,11 +35,13 @@ function readBundle(path: string): unknown {
 
 function renderVerification(v: EvidenceVerification): string {
   const head = v.receipt
-    ? `${v.ok ? '✓' : '✗'} ${v.receipt.decision === 'allow' ? 'allowed' : 'refused'} at ${v.receipt.time} by ${shortDid(v.receipt.iss)}${v.receipt.sub ? ` for ${shortDid(v.receipt.sub)}` : ''}, re-checked as of ${v.at} with no network`
+    ? `${v.ok ? '✓' : '✗'} ${v.receipt.decision === 'allow' ? 'allowed' : 'refused'} at ${oneLine(v.receipt.time)} by ${oneLine(shortDid(v.receipt.iss))}${v.receipt.sub ? ` for ${oneLine(shortDid(v.receipt.sub))}` : ''}, re-checked as of ${oneLine(v.at)} with no network`
     : '✗ not a verifiable decision receipt';
-  const parts = v.parts.map((p) => `  ${p.ok ? '✓' : '✗'} ${p.part}${p.ok ? '' : `: ${p.reasons.map((r) => `${r.message} [${r.code}]`).join('; ')}`}`);
+  // A part is named by the bundle's own keys (DIDs, status list URLs): a tampered bundle chooses them, so
+  // each is one line and cannot print a "✓" line of its own.
+  const parts = v.parts.map((p) => `  ${p.ok ? '✓' : '✗'} ${oneLine(p.part)}${p.ok ? '' : `: ${p.reasons.map((r) => `${oneLine(r.message)} [${oneLine(r.code)}]`).join('; ')}`}`);
   const key = v.verifierKey === 'recorded' ? ["  note: the verifier's key comes from the DID document recorded in the bundle (did:web); compare it with one you trust"] : [];
-  const taken = v.decision === 'recorded' ? [`  note: the decision itself was not re-run (${v.recordedWhy}); it is taken as the signed receipt records it`] : [];
+  const taken = v.decision === 'recorded' ? [`  note: the decision itself was not re-run (${oneLine(v.recordedWhy)}); it is taken as the signed receipt records it`] : [];
   return [head, ...parts, ...key, ...taken].join('\n');
 }
 

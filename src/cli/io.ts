@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { CharterError, EXIT_CODE, type CharterErrorCode, type Reason } from '../errors.js';
 import { initHome, openHome, type Home } from '../home/home.js';
 import { verifyTools, type VerifyTools } from '../home/net.js';
+import { escapeText, forDisplay, oneLine } from './format.js';
 
 /** Exit codes (README): 0 ok, 1 refused (decision printed), 2 usage, 3 fault. */
 export const EXIT = { OK: 0, REFUSED: 1, USAGE: 2, FAULT: 3 } as const;
@@ -96,14 +97,16 @@ function hintAll<T>(v: T): T {
 }
 
 /**
- * Text for a terminal: control characters (C0 but newline and tab, DEL, C1) and bidirectional
- * overrides written as visible escapes. Human output shows values from credentials, receipts and
- * servers anyone can sign; an ESC sequence in a credential's type could otherwise clear the screen
- * or recolour a refusal as a pass. (JSON output escapes them already.)
+ * Text for a terminal: everything but newline and tab that could hide, reorder or move what is read
+ * (C0 and C1 controls, DEL, bidirectional marks, overrides and isolates, zero-width and other format
+ * characters, U+2028/U+2029, default-ignorable characters, spaces other than U+0020) written as visible
+ * escapes, as strict as the consent page. Human output shows values from credentials, receipts and
+ * servers anyone can sign; an ESC sequence in a credential's type could otherwise clear the screen or
+ * recolour a refusal as a pass. Values are each made one line where they are printed ({@link oneLine});
+ * this is the last pass over the whole document. (JSON output escapes control characters already.)
  */
 export function visible(text: string): string {
-  // eslint-disable-next-line no-control-regex -- control characters are what this escapes
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return escapeText(text);
 }
 
 /**
@@ -138,7 +141,9 @@ export async function runCommand<T>(
       // printed as it went
     } else if (opts.json) ctx.stdout(JSON.stringify(result, null, 2));
     else {
-      const text = render(result);
+      // Every value in the result one line of visible text (a credential's type, a bundle's key, a tool
+      // name): only the renderer's own text breaks lines.
+      const text = render(forDisplay(result));
       if (text) ctx.stdout(visible(text));
     }
     const ok = (result as { ok?: unknown } | null)?.ok;
@@ -154,7 +159,7 @@ export function reportError(ctx: CliContext, opts: CommonOptions, err: unknown):
   const code = e instanceof CharterError ? e.code : 'INTERNAL';
   const message = withLoopbackHint(code, e instanceof Error ? e.message : String(e));
   if (opts.json) ctx.stdout(JSON.stringify({ ok: false, error: { code, message } }, null, 2));
-  ctx.stderr(`charter: ${visible(message)} [${code}]`);
+  ctx.stderr(`charter: ${oneLine(message)} [${code}]`);
   if (opts.debug && e instanceof Error && e.stack) ctx.stderr(e.stack);
   ctx.setExitCode(exitCodeFor(e));
 }
@@ -335,6 +340,7 @@ export function parseJsonArg(text: string, what: string): unknown {
   }
 }
 
+/** One line per reason: its code, message and ref are each {@link oneLine}, whoever wrote them. */
 export function formatReasons(reasons: Reason[]): string {
-  return reasons.map((r) => `  ✗ ${r.code}: ${r.message}${r.ref ? ` (${r.ref})` : ''}`).join('\n');
+  return reasons.map((r) => `  ✗ ${oneLine(r.code)}: ${oneLine(r.message)}${r.ref ? ` (${oneLine(r.ref)})` : ''}`).join('\n');
 }

@@ -8,6 +8,7 @@ import { DEFAULT_MAX_JWT } from '../credentials/jws.js';
 import { MAX_JSON_DEPTH } from '../encoding/json.js';
 import { formatReasons, homeCommand, leaf, readJwtArg, runCommand, withTools, type CliContext, type CommonOptions } from './io.js';
 import { actingAs, asOption, claimsArg, encodedSize, partyDid, refuseBlank } from './args.js';
+import { oneLine } from './format.js';
 
 interface IssueOptions extends CommonOptions {
   subject: string;
@@ -42,11 +43,14 @@ export function parseFormat(s: string | undefined): CredentialFormat {
 export function renderVerification(v: CredentialVerification): string {
   const head = v.ok ? '✓ valid credential' : '✗ credential refused';
   const lines = [head];
-  if (v.id) lines.push(`  id:      ${v.id}`);
-  if (v.credential) lines.push(`  type:    ${v.credential.type.filter((t) => t !== 'VerifiableCredential').join(', ')}`);
-  if (v.issuer) lines.push(`  issuer:  ${v.issuer}`);
-  if (v.subject) lines.push(`  subject: ${v.subject}`);
-  if (v.credential?.validUntil) lines.push(`  until:   ${v.credential.validUntil}`);
+  // Every value is the issuer's word (or the presenter's): each on its one line (oneLine), so a type or an
+  // issuer holding "\n✓ valid credential" cannot forge a line.
+  if (v.id) lines.push(`  id:      ${oneLine(v.id)}`);
+  const types = v.credential?.type.filter((t) => t !== 'VerifiableCredential').map((t) => oneLine(t));
+  if (types) lines.push(`  type:    ${types.join(', ')}`);
+  if (v.issuer) lines.push(`  issuer:  ${oneLine(v.issuer)}`);
+  if (v.subject) lines.push(`  subject: ${oneLine(v.subject)}`);
+  if (v.credential?.validUntil) lines.push(`  until:   ${oneLine(v.credential.validUntil)}`);
   if (!v.ok) lines.push(formatReasons(v.reasons));
   return lines.join('\n');
 }

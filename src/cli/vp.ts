@@ -5,6 +5,7 @@ import type { Home } from '../home/home.js';
 import { formatReasons, homeCommand, leaf, readJwtArg, runCommand, withTools, type CliContext, type CommonOptions } from './io.js';
 import { renderVerification } from './vc.js';
 import { actingAs, asOption, refuseBlank, wholeNumberFlag } from './args.js';
+import { oneLine } from './format.js';
 
 /** `vp create --expires-in`: the longest lifetime, in seconds (one day; README). */
 export const MAX_EXPIRES_IN = 86_400;
@@ -26,7 +27,7 @@ export function presentationView(v: PresentationVerification) {
 
 export function renderPresentation(v: ReturnType<typeof presentationView>): string {
   const lines = [v.ok ? '✓ valid presentation' : '✗ presentation refused'];
-  if (v.holder) lines.push(`  holder: ${v.holder}`);
+  if (v.holder) lines.push(`  holder: ${oneLine(v.holder)}`);
   if (!v.ok && v.reasons.length) lines.push(formatReasons(v.reasons));
   for (const c of v.credentials) lines.push(renderVerification({ ...c, jwt: '' }).replace(/^/gm, '  '));
   return lines.join('\n');

@@ -8,6 +8,7 @@ import type { CredentialStore, NewRating, RatingKey, ReputationStore } from '../
 import { DEFAULT_EVIDENCE, type EvidenceCheck } from './evidence.js';
 import { mapLimit } from './limit.js';
 import { ATTESTATION_TYPE } from './types.js';
+import { escapeUnprintable } from '../encoding/printable.js';
 import { verifyAttestation } from './verify.js';
 
 export interface ImportOptions {
@@ -42,6 +43,19 @@ export interface ImportResult {
 
 /** Attestations verified and written per round: bounds memory and the size of one transaction. */
 const BATCH = 16_384;
+
+/** The longest unverified id reported as it is. */
+const MAX_SHOWN_ID = 128;
+
+/**
+ * An id an attestation claims but that was not verified (given twice, refused), as the import reports
+ * it: whoever sent the file chose it, so it is capped and each control or invisible character is a
+ * visible `\uXXXX` escape; it can neither forge a line of a report ("\nimported 25") nor run long.
+ */
+function unverifiedId(id: string): string {
+  const s = escapeUnprintable(id);
+  return s.length > MAX_SHOWN_ID ? `${s.slice(0, MAX_SHOWN_ID)}…` : s;
+}
 
 /** The id and issuer an attestation claims (unverified: used only to skip what is already held), or undefined. */
 function claimed(jwt: string): RatingKey | undefined {
@@ -106,7 +120,8 @@ export async function importAttestations(store: ReputationStore, jwts: readonly 
         continue;
       }
       if (given.has(jwt)) {
-        result.skipped.push({ id: claimed(jwt)?.id ?? `#${jwt.slice(-16)}`, code: 'ALREADY_EXISTS', message: 'given twice in this import' });
+        const id = claimed(jwt)?.id;
+        result.skipped.push({ id: id !== undefined ? unverifiedId(id) : `#${jwt.slice(-16)}`, code: 'ALREADY_EXISTS', message: 'given twice in this import' });
         continue;
       }
       given.add(jwt);
@@ -124,7 +139,7 @@ export async function importAttestations(store: ReputationStore, jwts: readonly 
     // then the smaller JWT), whatever the order they came in, and kept with its own JWT.
     const chosen = new Map<string, { rating: NewRating; jwt: string }>();
     for (const [i, c] of checked.entries()) {
-      if ('code' in c) result.skipped.push(c);
+      if ('code' in c) result.skipped.push({ ...c, id: unverifiedId(c.id) });
       else if (!storable(c)) result.skipped.push({ id: c.id, code: 'INVALID_CREDENTIAL', message: 'the rating cannot be recorded (an empty or oversized field)' });
       else {
         const jwt = todo[i]!.jwt;

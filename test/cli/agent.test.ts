@@ -160,11 +160,12 @@ describe('charter agent: authorize, delegate, present, verify with the chain as 
         .chain.find((l) => l.id === root.id)!
         .checks.map((c) => c.code),
     ).toEqual(['CREDENTIAL_REVOKED']);
+    // The delegated link stops with its root: listed revoked, naming the root it inherits that from.
     const list = await charter(['agent', 'list', '--json'], env);
-    expect(json<{ id: string; state: string }[]>(list).map((m) => [m.id, m.state])).toEqual(
+    expect(json<{ id: string; state: string; inheritedFrom?: string }[]>(list).map((m) => [m.id, m.state, m.inheritedFrom])).toEqual(
       expect.arrayContaining([
-        [root.id, 'revoked'],
-        [link.id, 'active'],
+        [root.id, 'revoked', undefined],
+        [link.id, 'revoked', root.id],
       ]),
     );
   }, 90_000);
