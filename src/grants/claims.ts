@@ -14,6 +14,17 @@ export interface GrantClaims {
 }
 
 const ACTION = /^[A-Za-z0-9:._-]{1,64}$/;
+
+/** The refusal of a grant naming constraints: Charter enforces none, so the grant cannot be honoured as signed. */
+export function unenforcedConstraints(constraints: Record<string, unknown>): Reason {
+  const names = Object.keys(constraints)
+    .slice(0, 5)
+    .map((k) => JSON.stringify(k.slice(0, 40)));
+  return {
+    code: 'UNKNOWN_CONSTRAINT',
+    message: `the grant's constraints (${names.join(', ')}) are not a vocabulary Charter enforces: state restrictions as terms (purpose, processing, retention, onward sharing)`,
+  };
+}
 const MAX_ITEMS = 256;
 
 /**
@@ -34,6 +45,9 @@ export function readGrantClaims(value: unknown): { grant?: GrantClaims; reasons:
   }
   if (typeof purpose !== 'string') return bad('grant.purpose must be a string');
   if (constraints !== undefined && !isObj(constraints)) return bad('grant.constraints must be an object');
+  // Charter defines no constraint vocabulary, so a named constraint is one no verifier here enforces: refused,
+  // never read as "no restriction" (DESIGN.md: a tighter rule is never silently ignored). Terms say it.
+  if (isObj(constraints) && Object.keys(constraints).length > 0) return { reasons: [unenforcedConstraints(constraints)] };
   const read = terms === undefined ? undefined : readTerms(terms);
   if (read && !read.terms) return { reasons: read.reasons };
   let normalised: string[];

@@ -4,6 +4,7 @@ import type { PublicJwk } from '../keys/types.js';
 import { listsKey } from '../did/methods.js';
 import { SD_JWT_GRANT_VCT, readTerms, termsReasons, type DeclaredProcessing, type GrantDecision } from '../grants/index.js';
 import { actionCovered, normalizeGrantResource, normalizeResource, resourceCovered } from '../grants/scope.js';
+import { unenforcedConstraints } from '../grants/claims.js';
 import { verifySdJwtVc } from './verify.js';
 import type { SdJwtStatusChecker, SdJwtVcVerification, TrustedJwkIssuer } from './types.js';
 
@@ -78,6 +79,7 @@ function shapeReasons(grant: unknown): Reason[] {
   }
   if (typeof grant.purpose !== 'string' || grant.purpose.length === 0) out.push({ code: 'SCHEMA_INVALID', message: 'grant.purpose must be a non-empty string' });
   if (grant.constraints !== undefined && !isObj(grant.constraints)) out.push({ code: 'SCHEMA_INVALID', message: 'grant.constraints must be an object' });
+  else if (isObj(grant.constraints) && Object.keys(grant.constraints).length > 0) out.push(unenforcedConstraints(grant.constraints));
   if (grant.terms !== undefined) out.push(...readTerms(grant.terms).reasons);
   return out;
 }

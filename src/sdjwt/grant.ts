@@ -3,7 +3,8 @@ import { defaultSchemaChecker, schemaIdFor, VC_CONTEXT_V2 } from '../credentials
 import type { Credential, Issuer } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
 import type { PublicJwk } from '../keys/types.js';
-import { GRANT_TYPE, checkTermsInput, type GrantTerms } from '../grants/index.js';
+import { GRANT_TYPE, checkTermsInput, unenforcedConstraints, type GrantTerms } from '../grants/index.js';
+import { isObj } from '../encoding/json.js';
 import type { Store } from '../store/types.js';
 import { issueStoredSdJwtVc } from './manage.js';
 import { GRANT_VCT } from './grant-verify.js';
@@ -73,6 +74,8 @@ export async function issueSdJwtGrant(store: Store, owner: Issuer, input: IssueS
     ...(input.constraints ? { constraints: input.constraints } : {}),
     ...(terms ? { terms } : {}),
   };
+  // What every verifier refuses (grants/claims.ts unenforcedConstraints) is not issued.
+  if (isObj(input.constraints) && Object.keys(input.constraints).length > 0) throw new CharterError('INVALID_ARGUMENT', unenforcedConstraints(input.constraints).message);
   const invalid = schemaReasons(input.grantee, grant);
   if (invalid.length > 0) throw new CharterError('SCHEMA_INVALID', invalid[0]!.message);
   const lists = input.disclosable ?? ['resources', 'actions'];

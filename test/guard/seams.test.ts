@@ -386,7 +386,6 @@ describe('SD-JWT grant terms through decide(): the declared use must fit, and th
       'grant.terms.processing',
       'grant.purpose',
       'grant.constraints',
-      'grant.constraints.region',
     ];
     const PERMISSIONS = ['grant.resources.0', 'grant.actions.0'];
     const USES: Partial<GrantPolicy>[] = [
@@ -400,7 +399,7 @@ describe('SD-JWT grant terms through decide(): the declared use must fit, and th
       resources: ['profile/email'],
       actions: ['read'],
       purpose: 'seam tests',
-      constraints: { region: 'EU' },
+      constraints: {},
       terms: { purpose: ['research'], processing: 'on-device' },
     };
     await fc.assert(

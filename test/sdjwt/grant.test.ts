@@ -41,7 +41,7 @@ describe('DataAccessGrant as an SD-JWT VC', () => {
       resources: ['profile/email', 'photos/*'],
       actions: ['read', 'write'],
       purpose: 'order updates',
-      constraints: { region: 'EU' },
+      constraints: {},
       validUntil: new Date(Date.now() + 30 * 86_400_000),
       baseUrl: w.url,
     });
@@ -59,7 +59,7 @@ describe('DataAccessGrant as an SD-JWT VC', () => {
     };
     expect(payload).toMatchObject({
       vct: GRANT_VCT,
-      grant: { purpose: 'order updates', constraints: { region: 'EU' } },
+      grant: { purpose: 'order updates', constraints: {} },
       status: { status_list: { idx: g.statusIndex } },
       cnf: { jwk: platform.publicJwk },
     });
