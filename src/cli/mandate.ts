@@ -133,7 +133,7 @@ export function registerMandate(program: Command, ctx: CliContext): void {
       .option('--trust-issuer <file>', 'pinned root of trust: a public JWK, a JWKS, a DID, or (AP2) a PEM certificate or public key; repeatable', collect)
       .option('--trust-merchant <file>', 'pinned merchant key for checkout signatures (same forms); repeatable', collect)
       .option('--skip-issuer-verification', 'accept a root whose signature is not checked (tests only; reported)')
-      .option('--allow-missing-nonce', 'AP2: accept a closed mandate without checking aud and nonce')
+      .option('--allow-missing-nonce', 'accept a closing layer (AP2 closed mandate, VI L3a or L2) without checking its aud and nonce')
       .option('--time-zone <tz>', 'time zone of calendar budgets (IANA name), default UTC'),
     [
       'charter mandate verify chain.json --profile verifiable-intent --trust-issuer issuer.jwk --aud https://agent.example.com --nonce n-1',

@@ -34,7 +34,7 @@ export async function verifyMandatePolicy(
     now,
     skewSeconds: v.skewSeconds,
     ...(closing.checkedAs === 'root' ? { aud: v.aud, nonce } : { paymentAud: v.aud, paymentNonce: nonce }),
-    ...(policy.profile === 'ap2' ? { allowMissingNonce: true } : {}),
+    allowMissingNonce: true,
     ...(policy.calendarTimeZone !== undefined ? { calendarTimeZone: policy.calendarTimeZone } : {}),
     ...(policy.l1Vct !== undefined ? { l1Vct: policy.l1Vct } : {}),
     ...(policy.checkoutHash !== undefined ? { checkoutHash: policy.checkoutHash } : {}),

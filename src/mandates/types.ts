@@ -208,9 +208,11 @@ export interface VerifyMandateOptions {
   checkoutHash?: string;
   openCheckoutHash?: string;
   /**
-   * AP2: the closed mandate of each chain is checked against this verifier's
-   * aud and nonce, so both must be given; this accepts a chain without them
-   * (replay is then the caller's to stop).
+   * The closing layers are checked against this verifier's aud and nonce, so
+   * both must be given for them (NONCE_MISMATCH otherwise): AP2, each chain's
+   * closed mandate; VI, the layer that pays (L3a, or L2 when no L3 follows;
+   * L3b's are checked when given). This accepts them without (replay is
+   * then the caller's to stop).
    */
   allowMissingNonce?: boolean;
 }

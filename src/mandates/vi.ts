@@ -84,6 +84,14 @@ export async function verifyVi(ctx: Ctx, input: ViChainInput): Promise<void> {
   sdAlg(l2.payload, 'L2');
   checkIat(ctx, l2.payload, 'L2');
   checkExp(ctx, l2.payload, 'L2');
+  // The layer that pays (L3a, else an L2 with no L3 after it) is checked against this verifier's aud and nonce, as
+  // AP2's closed mandates are: verified without them it could be one closed for another verifier, or a replay.
+  // L3b is closed for the merchant (its aud and nonce are the merchant's): checked when given.
+  const closedFor = (label: string, aud: string | undefined, nonce: string | undefined) => {
+    if (ctx.opts.allowMissingNonce !== true && (aud === undefined || nonce === undefined))
+      refuse('NONCE_MISMATCH', `${label} is checked against this verifier's aud and nonce: pass both (or allowMissingNonce)`, label);
+  };
+  if (!hasL3) closedFor('L2', ctx.opts.aud, ctx.opts.nonce);
   checkAud(l2.payload, 'L2', ctx.opts.aud);
   checkNonce(l2.payload, 'L2', ctx.opts.nonce);
   const l2Claims = guard(() => resolveClaims(l2, 'L2'), 'L2');
@@ -187,6 +195,7 @@ export async function verifyVi(ctx: Ctx, input: ViChainInput): Promise<void> {
       const iat = l3.payload.iat as number;
       const exp = l3.payload.exp as number;
       if (exp - iat > L3_MAX_LIFETIME) refuse('INVALID_CREDENTIAL', `${label} exp MUST NOT exceed 1 hour from iat`, label);
+      if (s.vct === PAYMENT_FINAL) closedFor(label, s.aud, s.nonce);
       checkAud(l3.payload, label, s.aud);
       checkNonce(l3.payload, label, s.nonce);
       const hkid = l3.header.kid;

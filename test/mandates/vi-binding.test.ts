@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { issueViAction, issueViIntent, verifyMandateChain, type VerifyMandateOptions } from '../../src/mandates/index.js';
+import { checkoutJwt, freshParty, INSTRUMENT, makeL1, MERCHANTS } from './helpers.js';
+
+/*
+ * Verifiable Intent: the layer that pays (L3a, or an L2 no L3 follows) is
+ * checked against this verifier's aud and nonce, as AP2's closed mandates
+ * are: a verifier that leaves either out gets NONCE_MISMATCH (not "ok" for a
+ * layer closed for someone else, or replayed), unless it says
+ * allowMissingNonce. L3b is closed for the merchant: checked when given.
+ */
+
+const T0 = 1_800_000_000;
+const NOW = new Date((T0 + 60) * 1000);
+const codes = (d: { reasons: { code: string }[] }) => d.reasons.map((r) => r.code);
+
+async function world() {
+  const issuer = freshParty('issuer-key-1');
+  const user = freshParty();
+  const agent = freshParty('agent-key-1');
+  const merchant = freshParty('merchant-key-1');
+  const l1 = await makeL1(issuer, user.publicJwk, { iat: T0 - 86400, exp: T0 + 365 * 86400, cardId: INSTRUMENT.id });
+  const co = await checkoutJwt(merchant, { iat: T0, items: [{ id: 'BAB86345', quantity: 1 }], merchantObj: MERCHANTS[0] });
+  return { issuer, user, agent, merchant, l1, co };
+}
+
+describe('VI: the paying layer is bound to this verifier', () => {
+  it('autonomous: L3a without paymentAud or paymentNonce is NONCE_MISMATCH; with both, or allowMissingNonce, it verifies; L3b is checked when given', async () => {
+    const w = await world();
+    const intent = await issueViIntent({
+      issuer: w.user.issuer,
+      l1: w.l1,
+      aud: 'https://agent.example.com',
+      nonce: 'n-l2',
+      now: new Date(T0 * 1000),
+      autonomous: {
+        agent: { jwk: w.agent.publicJwk, kid: w.agent.kid },
+        instrument: INSTRUMENT,
+        maxAmount: { amount: '400', currency: 'USD' },
+        minAmount: { amount: '100', currency: 'USD' },
+        payees: [MERCHANTS[0]!],
+        merchants: MERCHANTS,
+        budget: { amount: '5000', currency: 'USD' },
+        lineItems: [{ id: 'line-1', acceptable: [{ id: 'BAB86345', title: 'Babolat Pure Aero' }], quantity: 1 }],
+      },
+    });
+    const act = await issueViAction({
+      signer: w.agent.signer,
+      kid: w.agent.kid,
+      iss: 'https://agent.example.com',
+      intent,
+      merchant: MERCHANTS[0]!,
+      itemIds: ['BAB86345'],
+      checkoutJwt: w.co,
+      amount: { amount: '279.99', currency: 'USD' },
+      instrument: INSTRUMENT,
+      payment: { aud: 'https://network.example.com', nonce: 'n-l3a' },
+      checkout: { aud: 'https://shop.example', nonce: 'n-l3b' },
+      now: new Date(T0 * 1000),
+    });
+    const chain = { l1: w.l1, l2: intent.l2, ...act };
+    const base: VerifyMandateOptions = { profile: 'verifiable-intent', trust: { issuers: [w.issuer.publicJwk] }, now: NOW };
+    const pay = { paymentAud: 'https://network.example.com', paymentNonce: 'n-l3a' };
+    const run = async (o: Partial<VerifyMandateOptions>) => codes(await verifyMandateChain(chain, { ...base, ...o }));
+    expect(await run({})).toEqual(['NONCE_MISMATCH']);
+    expect(await run({ paymentAud: pay.paymentAud })).toEqual(['NONCE_MISMATCH']);
+    expect(await run({ paymentNonce: pay.paymentNonce })).toEqual(['NONCE_MISMATCH']);
+    expect(await run({ aud: 'https://agent.example.com', nonce: 'n-l2' })).toEqual(['NONCE_MISMATCH']);
+    expect(await run(pay)).toEqual([]);
+    expect(await run({ allowMissingNonce: true })).toEqual([]);
+    // Given, each is checked: the payment's, and the merchant's L3b.
+    expect(await run({ ...pay, paymentAud: 'https://other-psp.example' })).toEqual(['AUDIENCE_MISMATCH']);
+    expect(await run({ ...pay, paymentNonce: 'replayed' })).toEqual(['NONCE_MISMATCH']);
+    expect(await run({ ...pay, checkoutAud: 'https://shop.example', checkoutNonce: 'n-l3b' })).toEqual([]);
+    expect(await run({ ...pay, checkoutAud: 'https://other-shop.example', checkoutNonce: 'n-l3b' })).toEqual(['AUDIENCE_MISMATCH']);
+    expect(await run({ allowMissingNonce: true, paymentAud: 'https://other-psp.example', paymentNonce: 'n-l3a' })).toEqual(['AUDIENCE_MISMATCH']);
+  });
+
+  it('immediate: L2 (no L3 follows) without aud or nonce is NONCE_MISMATCH; with both, or allowMissingNonce, it verifies', async () => {
+    const w = await world();
+    const im = await issueViIntent({
+      issuer: w.user.issuer,
+      l1: w.l1,
+      aud: 'https://network.example.com',
+      nonce: 'n-im',
+      now: new Date(T0 * 1000),
+      immediate: { checkoutJwt: w.co, instrument: INSTRUMENT, payee: MERCHANTS[0]!, amount: { amount: '279.99', currency: 'USD' } },
+    });
+    const base: VerifyMandateOptions = { profile: 'verifiable-intent', trust: { issuers: [w.issuer.publicJwk] }, now: NOW };
+    const run = async (o: Partial<VerifyMandateOptions>) => codes(await verifyMandateChain({ l1: w.l1, l2: im.l2 }, { ...base, ...o }));
+    expect(await run({})).toEqual(['NONCE_MISMATCH']);
+    expect(await run({ aud: 'https://network.example.com' })).toEqual(['NONCE_MISMATCH']);
+    expect(await run({ nonce: 'n-im' })).toEqual(['NONCE_MISMATCH']);
+    expect(await run({ aud: 'https://network.example.com', nonce: 'n-im' })).toEqual([]);
+    expect(await run({ allowMissingNonce: true })).toEqual([]);
+    expect(await run({ aud: 'https://elsewhere.example', nonce: 'n-im' })).toEqual(['AUDIENCE_MISMATCH']);
+  });
+});
