@@ -99,6 +99,9 @@ export function verifyDirectoryResponse(res: DirectoryResponseInput, options: Ve
   if (list.length > maxKeys) throw invalid(`the directory at ${url.host} lists more than ${maxKeys} keys`);
   const keys: DirectoryKey[] = [];
   let keysExpire = Infinity;
+  // Each key once (signDirectory writes none twice): a second copy would let an undated one stand in for one
+  // its operator dated expired, and its binding signature could only ever be matched to one of them.
+  const listed = new Set<string>();
   for (const entry of list) {
     let k: HttpSigKey;
     try {
@@ -112,6 +115,8 @@ export function verifyDirectoryResponse(res: DirectoryResponseInput, options: Ve
     }
     // The draft ("Key Distribution and Discovery"): a directory's `kid`, when present, is the key's thumbprint.
     if (k.kid !== undefined && k.kid !== k.thumbprint) throw invalid(`the directory at ${url.host} labels a key with a kid that is not its thumbprint`);
+    if (listed.has(k.thumbprint)) throw invalid(`the directory at ${url.host} lists the key ${k.thumbprint.slice(0, 43)} more than once`);
+    listed.add(k.thumbprint);
     // The Web Bot Auth drafts date a directory's keys (`nbf`, `exp`) for rotation: a key its operator
     // declared expired, or not yet in use, signs nothing (DESIGN.md "Time": every bound present applies).
     const window = keyWindow(entry as Record<string, unknown>);

@@ -315,6 +315,36 @@ describe('directory keys are used only within their nbf and exp', () => {
       expect(() => verify(withText(body)), body.slice(0, 60)).toThrow(expect.objectContaining({ code: 'DIRECTORY_INVALID' }));
     }
   });
+  it('a key listed twice (one copy expired, not yet valid, or both undated; the same key under kid or not) is refused, whatever the order', () => {
+    const a = agent();
+    const b = agent();
+    const entry = { kty: a.jwk.kty, crv: a.jwk.crv, kid: a.keyId, x: a.jwk.x, use: 'sig' };
+    const other = { kty: b.jwk.kty, crv: b.jwk.crv, kid: b.keyId, x: b.jwk.x, use: 'sig' };
+    const copies: Record<string, unknown>[] = [
+      { ...entry, exp: s - day },
+      { ...entry, nbf: s + 30 * day },
+      { ...entry, exp: s + day },
+      entry,
+      { kty: a.jwk.kty, crv: a.jwk.crv, x: a.jwk.x },
+      { ...entry, use: 'sig', alg: 'EdDSA' },
+    ];
+    const dir = (keys: Record<string, unknown>[]) => {
+      const body = JSON.stringify({ keys });
+      return { url: URL_, headers: { 'content-type': DIRECTORY_MEDIA_TYPE, 'content-digest': contentDigest(body) }, body };
+    };
+    for (const c of copies) {
+      for (const keys of [
+        [c, entry],
+        [entry, c],
+        [c, other, entry],
+        [other, entry, c],
+      ]) {
+        expect(() => verify(dir(keys)), JSON.stringify(keys)).toThrow(expect.objectContaining({ code: 'DIRECTORY_INVALID', message: expect.stringMatching(/more than once/) }));
+      }
+    }
+    // Each key once: read.
+    expect(verify(dir([entry, other])).keys.map((k) => k.thumbprint)).toEqual([a.keyId, b.keyId]);
+  });
   it('an nbf or exp that is not a time refuses the directory', () => {
     const a = agent();
     for (const extra of [{ exp: String(s + day) }, { nbf: null }, { exp: -1 }, { exp: Number.NaN }, { nbf: true }, { exp: [s + day] }]) {
