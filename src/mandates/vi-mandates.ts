@@ -70,9 +70,15 @@ export function pairMandates(l2: SdLayer, autonomous: boolean): Pair[] {
   const byDigest = new Map(checkouts.map((c) => [c.digest, c]));
   const matched = new Set<string>();
   for (const p of payments) {
-    const ref = (Array.isArray(p.resolved.constraints) ? p.resolved.constraints : []).find((c) => isObj(c) && c.type === 'mandate.payment.reference') as
-      Record<string, unknown> | undefined;
-    if (!ref) refuse('INVALID_CREDENTIAL', 'an open payment mandate has no mandate.payment.reference constraint', 'L2');
+    const refs = (Array.isArray(p.resolved.constraints) ? p.resolved.constraints : []).filter((c) => isObj(c) && c.type === 'mandate.payment.reference') as Record<
+      string,
+      unknown
+    >[];
+    if (refs.length === 0) refuse('INVALID_CREDENTIAL', 'an open payment mandate has no mandate.payment.reference constraint', 'L2');
+    // credential-format §4.5.3: an open payment mandate names the one checkout mandate it pays for. A second reference
+    // would be read by no one (the first pairs), so a tighter checkout mandate it names would be silently dropped.
+    if (refs.length > 1) refuse('INVALID_CREDENTIAL', 'an open payment mandate carries more than one mandate.payment.reference: it pays for one checkout mandate', 'L2');
+    const ref = refs[0]!;
     const id = str(ref.conditional_transaction_id);
     if (!id) refuse('INVALID_CREDENTIAL', 'mandate.payment.reference has no conditional_transaction_id', 'L2');
     if (matched.has(id)) refuse('INVALID_CREDENTIAL', 'two payment mandates reference the same checkout mandate', 'L2');

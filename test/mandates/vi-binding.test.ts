@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { issueViAction, issueViIntent, verifyMandateChain, type VerifyMandateOptions } from '../../src/mandates/index.js';
+import { hashAscii, issueViAction, issueViIntent, verifyMandateChain, type VerifyMandateOptions } from '../../src/mandates/index.js';
 import { checkoutJwt, freshParty, INSTRUMENT, makeL1, MERCHANTS } from './helpers.js';
 
 /*
@@ -94,5 +94,40 @@ describe('VI: the paying layer is bound to this verifier', () => {
     expect(await run({ aud: 'https://network.example.com', nonce: 'n-im' })).toEqual([]);
     expect(await run({ allowMissingNonce: true })).toEqual([]);
     expect(await run({ aud: 'https://elsewhere.example', nonce: 'n-im' })).toEqual(['AUDIENCE_MISMATCH']);
+  });
+});
+
+describe('VI: an open payment mandate names one checkout mandate (credential-format §4.5.3)', () => {
+  it.each([
+    ['naming a checkout mandate that was never presented', (own: string) => [{ type: 'mandate.payment.reference', conditional_transaction_id: hashAscii(`other ${own}`) }]],
+    ['repeating its own reference', (own: string) => [{ type: 'mandate.payment.reference', conditional_transaction_id: own }]],
+    ['with no conditional_transaction_id', () => [{ type: 'mandate.payment.reference' }]],
+  ])('a second mandate.payment.reference %s: INVALID_CREDENTIAL', async (_, extra) => {
+    const w = await world();
+    const make = (extraPaymentConstraints: Record<string, unknown>[]) =>
+      issueViIntent({
+        issuer: w.user.issuer,
+        l1: w.l1,
+        aud: 'https://agent.example.com',
+        nonce: 'n-l2',
+        now: new Date(T0 * 1000),
+        autonomous: {
+          agent: { jwk: w.agent.publicJwk, kid: w.agent.kid },
+          instrument: INSTRUMENT,
+          maxAmount: { amount: '400', currency: 'USD' },
+          payees: [MERCHANTS[0]!],
+          merchants: MERCHANTS,
+          lineItems: [{ id: 'line-1', acceptable: [{ id: 'BAB86345', title: 'Babolat Pure Aero' }], quantity: 1 }],
+          extraPaymentConstraints,
+        },
+      });
+    const opts: VerifyMandateOptions = { profile: 'verifiable-intent', trust: { issuers: [w.issuer.publicJwk] }, now: NOW, aud: 'https://agent.example.com', nonce: 'n-l2' };
+    // The honest intent verifies; find its own reference to repeat.
+    const honest = await make([]);
+    expect(codes(await verifyMandateChain({ l1: w.l1, l2: honest.l2 }, opts))).toEqual([]);
+    const ref = (await verifyMandateChain({ l1: w.l1, l2: honest.l2 }, opts)).constraints.find((c) => c.type === 'mandate.payment.reference')!;
+    const own = String((ref.constraint as { conditional_transaction_id: string }).conditional_transaction_id);
+    const d = await verifyMandateChain({ l1: w.l1, l2: (await make(extra(own))).l2 }, opts);
+    expect([d.ok, codes(d)]).toEqual([false, ['INVALID_CREDENTIAL']]);
   });
 });
