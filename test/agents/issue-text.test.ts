@@ -34,7 +34,7 @@ async function code(p: Promise<unknown>): Promise<string> {
   }
 }
 
-const BAD = ['\n', '\r\n', '\r', '\u0085', '\u2028', '\u2029', '\u200b', '\u200e', '\u202e', '\u2066', '\u061c', '\ufeff', '\u001b[2J', '\u00a0', '\t', '\u{e0041}'];
+const BAD = ['\n', '\r\n', '\r', '\u0085', '\u2028', '\u2029', '\u200b', '\u200e', '\u202e', '\u2066', '\u061c', '\ufeff', '\u001b[2J', '\u3164', '\u00ad', '\t', '\u{e0041}'];
 
 describe('issueAgentIdentity: labels are plain text on one line', () => {
   it.each(BAD.map((c) => [[...c].map((x) => `U+${x.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`).join(' '), c]))(
@@ -48,6 +48,16 @@ describe('issueAgentIdentity: labels are plain text on one line', () => {
       expect(await code(issueAgentIdentity(null, operator, { agent, name: 'bot', model: `m${c}1` }))).toBe('INVALID_ARGUMENT');
     },
   );
+
+  it('issues honest labels as written: emoji sequences, variation selectors, ZWNJ in Persian, no-break spaces', async () => {
+    const operator = w.issuer('op');
+    const agent = w.issuer('agent').did;
+    for (const name of ['👩\u200d💻 Coder', 'Cloud ☁\ufe0f', 'دستیار می\u200cخواهد', 'Agent\u00a0One', '🇫🇷 Agent']) {
+      expect(await code(issueAgentIdentity(null, operator, { agent, name })), name).toBe('issued');
+    }
+    // A joiner with nothing shown before it joins nothing: refused.
+    for (const name of ['\u200dAgent', 'Agent \u200d\u200d', '\ufe0f']) expect(await code(issueAgentIdentity(null, operator, { agent, name })), name).toBe('INVALID_ARGUMENT');
+  });
 
   it(`refuses a label over ${MAX_AGENT_TEXT} characters, and issues one of exactly that many with spaces and letters of any script`, async () => {
     const operator = w.issuer('op');

@@ -36,7 +36,7 @@ const BREAKS: Record<string, string> = {
   vt: '\u000b',
   ff: '\u000c',
 };
-const HIDERS = ['\u200b', '\u200e', '\u200f', '\u202e', '\u2066', '\u061c', '\ufeff', '\u001b[2J\u001b[32m', '\u00a0', '\u3000', '\u{e0041}'];
+const HIDERS = ['\u200b', '\u200e', '\u200f', '\u202e', '\u2066', '\u061c', '\ufeff', '\u001b[2J\u001b[32m', '\u3164', '\u00ad', '\u{e0041}'];
 
 /** Through the module, so the end-to-end tests below still run (and fail) on a format.ts without oneLine. */
 const oneLine = (v: unknown, max?: number): string => (format as unknown as { oneLine: (v: unknown, max?: number) => string }).oneLine(v, max);
@@ -116,9 +116,16 @@ describe('the renderers themselves: oneLine, table, tree, formatReasons, visible
 
   it('visible(): as strict as the consent page, keeping only newline and tab of the document', () => {
     expect(visible('a\nb\tc')).toBe('a\nb\tc');
-    for (const c of ['\r', '\u2028', '\u2029', '\u200b', '\u200c', '\u200d', '\u200e', '\u200f', '\u061c', '\ufeff', '\u2060', '\u00a0', '\u{e0041}']) {
+    for (const c of ['\r', '\u2028', '\u2029', '\u200b', '\u200e', '\u200f', '\u061c', '\ufeff', '\u2060', '\u3164', '\u00ad', '\u{e0041}']) {
       expect(visible(`a${c}b`), c.codePointAt(0)!.toString(16)).toMatch(/^a\\u\{?[0-9a-f]+\}?b$/);
     }
+    // What scripts and emoji need stays as written: joiners and variation selectors after a shown character, other spaces.
+    for (const honest of ['👩\u200d💻 Coder', 'Cloud ☁\ufe0f', 'دستیار می\u200cخواهد', 'Agent\u00a0One', '10:30\u202fAM']) expect(visible(honest)).toBe(honest);
+    // Leading, doubled, after a newline or after an escaped character, a joiner is escaped.
+    expect(visible('\u200db')).toBe('\\u200db');
+    expect(visible('a\u200d\u200db')).toBe('a\u200d\\u200db');
+    expect(visible('a\n\ufe0fb')).toBe('a\n\\ufe0fb');
+    expect(visible('a\u202e\u200db')).toBe('a\\u202e\\u200db');
   });
 });
 

@@ -379,14 +379,7 @@ describe('SD-JWT grant terms through decide(): the declared use must fit, and th
   });
 
   it('property: whatever an issuer made disclosable and a holder withheld, a grant is allowed only for a use inside its terms, and only with its restrictions in clear', async () => {
-    const RESTRICTIONS = [
-      'grant.terms',
-      'grant.terms.purpose',
-      'grant.terms.purpose.0',
-      'grant.terms.processing',
-      'grant.purpose',
-      'grant.constraints',
-    ];
+    const RESTRICTIONS = ['grant.terms', 'grant.terms.purpose', 'grant.terms.purpose.0', 'grant.terms.processing', 'grant.purpose', 'grant.constraints'];
     const PERMISSIONS = ['grant.resources.0', 'grant.actions.0'];
     const USES: Partial<GrantPolicy>[] = [
       { purpose: 'research', processing: 'on-device' },
