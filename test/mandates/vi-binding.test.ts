@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { hashAscii, issueViAction, issueViIntent, verifyMandateChain, type VerifyMandateOptions } from '../../src/mandates/index.js';
-import { checkoutJwt, freshParty, INSTRUMENT, makeL1, MERCHANTS } from './helpers.js';
+import { hashAscii, issueViIntent, verifyMandateChain, type VerifyMandateOptions } from '../../src/mandates/index.js';
+import { INSTRUMENT, MERCHANTS } from './helpers.js';
+import { NOW, T0, viAutonomous, viPay, viWorld } from './worlds.js';
 
 /*
  * Verifiable Intent: the layer that pays (L3a, or an L2 no L3 follows) is
@@ -10,55 +11,13 @@ import { checkoutJwt, freshParty, INSTRUMENT, makeL1, MERCHANTS } from './helper
  * allowMissingNonce. L3b is closed for the merchant: checked when given.
  */
 
-const T0 = 1_800_000_000;
-const NOW = new Date((T0 + 60) * 1000);
 const codes = (d: { reasons: { code: string }[] }) => d.reasons.map((r) => r.code);
-
-async function world() {
-  const issuer = freshParty('issuer-key-1');
-  const user = freshParty();
-  const agent = freshParty('agent-key-1');
-  const merchant = freshParty('merchant-key-1');
-  const l1 = await makeL1(issuer, user.publicJwk, { iat: T0 - 86400, exp: T0 + 365 * 86400, cardId: INSTRUMENT.id });
-  const co = await checkoutJwt(merchant, { iat: T0, items: [{ id: 'BAB86345', quantity: 1 }], merchantObj: MERCHANTS[0] });
-  return { issuer, user, agent, merchant, l1, co };
-}
 
 describe('VI: the paying layer is bound to this verifier', () => {
   it('autonomous: L3a without paymentAud or paymentNonce is NONCE_MISMATCH; with both, or allowMissingNonce, it verifies; L3b is checked when given', async () => {
-    const w = await world();
-    const intent = await issueViIntent({
-      issuer: w.user.issuer,
-      l1: w.l1,
-      aud: 'https://agent.example.com',
-      nonce: 'n-l2',
-      now: new Date(T0 * 1000),
-      autonomous: {
-        agent: { jwk: w.agent.publicJwk, kid: w.agent.kid },
-        instrument: INSTRUMENT,
-        maxAmount: { amount: '400', currency: 'USD' },
-        minAmount: { amount: '100', currency: 'USD' },
-        payees: [MERCHANTS[0]!],
-        merchants: MERCHANTS,
-        budget: { amount: '5000', currency: 'USD' },
-        lineItems: [{ id: 'line-1', acceptable: [{ id: 'BAB86345', title: 'Babolat Pure Aero' }], quantity: 1 }],
-      },
-    });
-    const act = await issueViAction({
-      signer: w.agent.signer,
-      kid: w.agent.kid,
-      iss: 'https://agent.example.com',
-      intent,
-      merchant: MERCHANTS[0]!,
-      itemIds: ['BAB86345'],
-      checkoutJwt: w.co,
-      amount: { amount: '279.99', currency: 'USD' },
-      instrument: INSTRUMENT,
-      payment: { aud: 'https://network.example.com', nonce: 'n-l3a' },
-      checkout: { aud: 'https://shop.example', nonce: 'n-l3b' },
-      now: new Date(T0 * 1000),
-    });
-    const chain = { l1: w.l1, l2: intent.l2, ...act };
+    const w = await viWorld();
+    const intent = await viAutonomous(w);
+    const chain = { l1: w.l1, l2: intent.l2, ...(await viPay(w, intent)) };
     const base: VerifyMandateOptions = { profile: 'verifiable-intent', trust: { issuers: [w.issuer.publicJwk] }, now: NOW };
     const pay = { paymentAud: 'https://network.example.com', paymentNonce: 'n-l3a' };
     const run = async (o: Partial<VerifyMandateOptions>) => codes(await verifyMandateChain(chain, { ...base, ...o }));
@@ -77,7 +36,7 @@ describe('VI: the paying layer is bound to this verifier', () => {
   });
 
   it('immediate: L2 (no L3 follows) without aud or nonce is NONCE_MISMATCH; with both, or allowMissingNonce, it verifies', async () => {
-    const w = await world();
+    const w = await viWorld();
     const im = await issueViIntent({
       issuer: w.user.issuer,
       l1: w.l1,
@@ -100,34 +59,17 @@ describe('VI: the paying layer is bound to this verifier', () => {
 describe('VI: an open payment mandate names one checkout mandate (credential-format §4.5.3)', () => {
   it.each([
     ['naming a checkout mandate that was never presented', (own: string) => [{ type: 'mandate.payment.reference', conditional_transaction_id: hashAscii(`other ${own}`) }]],
-    ['repeating its own reference', (own: string) => [{ type: 'mandate.payment.reference', conditional_transaction_id: own }]],
+    ['naming the checkout mandate of another intent of the same user', (own: string) => [{ type: 'mandate.payment.reference', conditional_transaction_id: own }]],
     ['with no conditional_transaction_id', () => [{ type: 'mandate.payment.reference' }]],
   ])('a second mandate.payment.reference %s: INVALID_CREDENTIAL', async (_, extra) => {
-    const w = await world();
-    const make = (extraPaymentConstraints: Record<string, unknown>[]) =>
-      issueViIntent({
-        issuer: w.user.issuer,
-        l1: w.l1,
-        aud: 'https://agent.example.com',
-        nonce: 'n-l2',
-        now: new Date(T0 * 1000),
-        autonomous: {
-          agent: { jwk: w.agent.publicJwk, kid: w.agent.kid },
-          instrument: INSTRUMENT,
-          maxAmount: { amount: '400', currency: 'USD' },
-          payees: [MERCHANTS[0]!],
-          merchants: MERCHANTS,
-          lineItems: [{ id: 'line-1', acceptable: [{ id: 'BAB86345', title: 'Babolat Pure Aero' }], quantity: 1 }],
-          extraPaymentConstraints,
-        },
-      });
+    const w = await viWorld();
     const opts: VerifyMandateOptions = { profile: 'verifiable-intent', trust: { issuers: [w.issuer.publicJwk] }, now: NOW, aud: 'https://agent.example.com', nonce: 'n-l2' };
-    // The honest intent verifies; find its own reference to repeat.
-    const honest = await make([]);
-    expect(codes(await verifyMandateChain({ l1: w.l1, l2: honest.l2 }, opts))).toEqual([]);
-    const ref = (await verifyMandateChain({ l1: w.l1, l2: honest.l2 }, opts)).constraints.find((c) => c.type === 'mandate.payment.reference')!;
+    // An honest intent verifies; the reference it carries names a checkout mandate a copy can point at.
+    const honest = await verifyMandateChain({ l1: w.l1, l2: (await viAutonomous(w)).l2 }, opts);
+    expect(codes(honest)).toEqual([]);
+    const ref = honest.constraints.find((c) => c.type === 'mandate.payment.reference')!;
     const own = String((ref.constraint as { conditional_transaction_id: string }).conditional_transaction_id);
-    const d = await verifyMandateChain({ l1: w.l1, l2: (await make(extra(own))).l2 }, opts);
+    const d = await verifyMandateChain({ l1: w.l1, l2: (await viAutonomous(w, extra(own))).l2 }, opts);
     expect([d.ok, codes(d)]).toEqual([false, ['INVALID_CREDENTIAL']]);
   });
 });
