@@ -8,12 +8,50 @@ import { assertAction } from './actions.js';
 import { checkRequest } from './authority.js';
 import { checkChainLinks, checkTrustLists } from './chain.js';
 import { toMoney } from './limits.js';
-import { AGENT_AUTHORITY_TYPE, AGENT_IDENTITY_TYPE, type AgentDecision, type AgentInfo, type ChainLinkResult, type VerifyAgentOptions } from './types.js';
+import { AGENT_AUTHORITY_TYPE, AGENT_IDENTITY_TYPE, type AgentDecision, type AgentInfo, type AgentTrust, type ChainLinkResult, type VerifyAgentOptions } from './types.js';
+import { readOptions, type OptionSpec } from '../encoding/options.js';
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const ofType = (t: string) => (c: CredentialVerification) => c.credential?.type.includes(t) === true;
 
 export { checkReputationThresholds };
+
+/** The trust rules of a KYA decision (verifyAgent, requireAgent, guardTransaction). */
+export const TRUST_SPEC: OptionSpec<AgentTrust> = {
+  principals: true,
+  anyPrincipal: 'boolean',
+  identityIssuers: true,
+  requireIdentity: 'boolean',
+  minReputation: true,
+  minAttesters: true,
+};
+
+const OPTIONS: OptionSpec<VerifyAgentOptions> = {
+  resolver: true,
+  status: true,
+  aud: true,
+  nonce: true,
+  allowMissingNonce: 'boolean',
+  maxAgeSeconds: true,
+  action: true,
+  amount: true,
+  counterparty: true,
+  now: true,
+  skewSeconds: true,
+  trust: TRUST_SPEC,
+  reputation: true,
+};
+
+function readAgentOptions(o: VerifyAgentOptions): VerifyAgentOptions {
+  if (o && typeof o === 'object') {
+    for (const gone of ['ledger', 'record', 'reservationId', 'at'] as const) {
+      if ((o as unknown as Record<string, unknown>)[gone] !== undefined) {
+        throw new TypeError(`verifyAgent no longer takes "${gone}": it is a pure decision (use "now"; spend is reserved by guardTransaction / authorizeTransaction)`);
+      }
+    }
+  }
+  return readOptions('verifyAgent', o, OPTIONS);
+}
 
 function checkOptions(o: VerifyAgentOptions): void {
   if (!o || typeof o.resolver?.resolveKey !== 'function') throw new TypeError('verifyAgent needs options.resolver');
@@ -23,11 +61,6 @@ function checkOptions(o: VerifyAgentOptions): void {
   if (o.trust.minReputation !== undefined && typeof o.reputation !== 'function') throw new TypeError('trust.minReputation needs options.reputation (a reputation source)');
   checkReputationThresholds('verifyAgent: trust', o.trust);
   checkTrustLists('verifyAgent', o.trust);
-  for (const gone of ['ledger', 'record', 'reservationId', 'at'] as const) {
-    if ((o as unknown as Record<string, unknown>)[gone] !== undefined) {
-      throw new TypeError(`verifyAgent no longer takes "${gone}": it is a pure decision (use "now"; spend is reserved by guardTransaction / authorizeTransaction)`);
-    }
-  }
 }
 
 /** The identity step: an AgentIdentityCredential about the agent, from the operator it names, trusted if a list is given. */
@@ -82,10 +115,13 @@ async function checkIdentity(ids: CredentialVerification[], agent: string | unde
  * reserved by the guard pipeline (guardTransaction, the HTTP and MCP
  * guards) after the presentation is used up.
  *
- * Throws only for misuse: TypeError for missing options, INVALID_ARGUMENT for
+ * Throws only for misuse: TypeError for missing, unknown or mistyped options, INVALID_ARGUMENT for
  * a malformed `action`, `amount` or `counterparty`.
  */
-export async function verifyAgent(presentationJwt: string, options: VerifyAgentOptions): Promise<AgentDecision> {
+export async function verifyAgent(presentationJwt: string, given: VerifyAgentOptions): Promise<AgentDecision> {
+  // One plain copy, read once: unknown keys and non-boolean opt-outs are TypeErrors, and nothing the caller
+  // changes while this call awaits (or a getter answering twice) reaches the decision.
+  const options = readAgentOptions(given);
   checkOptions(options);
   const action = assertAction(options.action);
   const amount = options.amount !== undefined ? toMoney(options.amount) : undefined;
@@ -101,7 +137,7 @@ export async function verifyAgent(presentationJwt: string, options: VerifyAgentO
     status: options.status,
     aud: options.aud,
     ...(options.nonce !== undefined ? { nonce: options.nonce } : {}),
-    ...(options.allowMissingNonce ? { allowMissingNonce: true } : {}),
+    ...(options.allowMissingNonce === true ? { allowMissingNonce: true } : {}),
     maxAgeSeconds: options.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS,
     ...(options.skewSeconds !== undefined ? { skewSeconds: options.skewSeconds } : {}),
     now,

@@ -4,7 +4,8 @@ import { decodeJwt, replicatedClaimConflicts, signJwt, type DecodedJwt } from '.
 import { isMediaType } from './media.js';
 import { contextProblem, isObj, isTypeValue, isUrl } from './shape.js';
 import { earliest, latest, maxAgeOf, nowOf, readDateTime, readNumericDates, skewOf, windowReasons, type Bounds } from './time.js';
-import { checkJwtSignature, verifyCredential } from './verify.js';
+import { checkJwtSignature, CREDENTIAL_OPTIONS, verifyCredential } from './verify.js';
+import { readOptions, type OptionSpec } from '../encoding/options.js';
 import { VC_CONTEXT_V1, VC_CONTEXT_V2, type CreatePresentationInput, type CredentialVerification, type PresentationVerification, type VerifyPresentationOptions } from './types.js';
 
 /** VC-JOSE-COSE §3.2: credentials inside a vp+jwt are enveloped as data: URLs. */
@@ -139,6 +140,17 @@ export function verifyPresentation(jwt: string, options: VerifyPresentationOptio
   return verifyDecodedPresentation(jwt, undefined, options);
 }
 
+const { requireType: _requireType, ...CREDENTIAL_PART } = CREDENTIAL_OPTIONS;
+/** What verifyPresentation reads (encoding/options.ts). */
+const PRESENTATION_OPTIONS: OptionSpec<VerifyPresentationOptions> = {
+  ...CREDENTIAL_PART,
+  aud: true,
+  nonce: true,
+  allowMissingNonce: 'boolean',
+  allowHolderMismatch: 'boolean',
+  maxAgeSeconds: true,
+};
+
 /**
  * verifyPresentation for a caller that already decoded `jwt` (the guard
  * decodes a presentation to check its binding before any crypto): `decoded`
@@ -146,9 +158,10 @@ export function verifyPresentation(jwt: string, options: VerifyPresentationOptio
  * bytes, so the presentation is parsed once per request. Internal: not
  * exported from the package.
  */
-export async function verifyDecodedPresentation(jwt: string, decoded: DecodedJwt | undefined, options: VerifyPresentationOptions): Promise<PresentationVerification> {
+export async function verifyDecodedPresentation(jwt: string, decoded: DecodedJwt | undefined, given: VerifyPresentationOptions): Promise<PresentationVerification> {
+  const options = readOptions('verifyPresentation', given, PRESENTATION_OPTIONS);
   if (!options || typeof options.aud !== 'string') throw new TypeError('verifyPresentation needs options.aud');
-  if (options.nonce === undefined && !options.allowMissingNonce) throw new TypeError('verifyPresentation needs options.nonce (or allowMissingNonce)');
+  if (options.nonce === undefined && options.allowMissingNonce !== true) throw new TypeError('verifyPresentation needs options.nonce (or allowMissingNonce)');
   const skewMs = skewOf(options.skewSeconds) * 1000;
   const maxAgeMs = maxAgeOf(options.maxAgeSeconds) * 1000;
   const now = nowOf(options.now, 'verifyPresentation').getTime();
@@ -191,13 +204,15 @@ export async function verifyDecodedPresentation(jwt: string, decoded: DecodedJwt
   const { holder } = u;
   // A vp+jwt carries its credentials in data:application/vc+jwt envelopes, and that media type is a
   // VCDM 2.0 credential (VC-JOSE-COSE §3.1.1, §3.2): a VCDM 1.1 JWT inside one is refused.
-  const each = u.v2 ? { ...options, acceptV1: false } : options;
+  // The credential options only (verifyCredential refuses keys it does not know).
+  const { nonce: _n, allowMissingNonce: _m, allowHolderMismatch: _h, maxAgeSeconds: _a, ...credentialOptions } = options;
+  const each = u.v2 ? { ...credentialOptions, acceptV1: false } : credentialOptions;
   const credentials: CredentialVerification[] = await Promise.all(u.credentials.map((c) => verifyCredential(c, each)));
   credentials.forEach((c, i) => {
     const ref = c.id ?? `credential ${i}`;
     for (const r of c.reasons) reasons.push({ ...r, ref });
     // With several subjects, the holder must be one of them.
-    if (!options.allowHolderMismatch && c.credential !== undefined && !(c.subjects ?? []).includes(holder)) {
+    if (options.allowHolderMismatch !== true && c.credential !== undefined && !(c.subjects ?? []).includes(holder)) {
       reasons.push({ code: 'HOLDER_MISMATCH', message: 'the credential is about someone other than the holder', ref });
     }
   });

@@ -1,3 +1,4 @@
+import { readOptions, type OptionSpec } from '../encoding/options.js';
 import { CharterError, toReason, type Reason } from '../errors.js';
 import { deepFreeze } from '../encoding/json.js';
 import { verifySignatureAsync } from '../keys/index.js';
@@ -126,12 +127,27 @@ function remember(jwt: string, acceptV1: boolean, parsed: Parsed): void {
   parsedBytes[key] += jwt.length;
 }
 
+/** What verifyCredential reads (encoding/options.ts: unknown keys and non-boolean flags are TypeErrors). */
+export const CREDENTIAL_OPTIONS: OptionSpec<VerifyCredentialOptions> = {
+  resolver: true,
+  now: true,
+  skewSeconds: true,
+  status: true,
+  schemas: true,
+  acceptV1: 'boolean',
+  requireType: true,
+  aud: true,
+  maxBytes: true,
+  once: 'boolean',
+};
+
 /**
  * Verifies a credential JWT (VCDM 2.0 `vc+jwt`, or VCDM 1.1 JWT) and returns
  * a decision with every reason. Fails closed: a credential carrying a status
  * entry is refused unless a status checker is given and passes.
  */
-export async function verifyCredential(jwt: string, options: VerifyCredentialOptions): Promise<CredentialVerification> {
+export async function verifyCredential(jwt: string, given: VerifyCredentialOptions): Promise<CredentialVerification> {
+  const options = readOptions('verifyCredential', given, CREDENTIAL_OPTIONS);
   if (!options || typeof options.resolver?.resolveKey !== 'function') throw new TypeError('verifyCredential needs options.resolver');
   if (options.aud !== undefined && typeof options.aud !== 'string') throw new TypeError('verifyCredential: aud must be a string');
   if (options.maxBytes !== undefined && !(Number.isSafeInteger(options.maxBytes) && options.maxBytes > 0))

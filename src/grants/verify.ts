@@ -3,6 +3,7 @@ import { verifyDecodedPresentation } from '../credentials/present.js';
 import type { Credential, CredentialVerification, StatusChecker } from '../credentials/types.js';
 import { DEFAULT_MAX_AGE_SECONDS } from '../credentials/time.js';
 import type { CharterResolver } from '../did/types.js';
+import { readOptions, type OptionSpec } from '../encoding/options.js';
 import { toReason, type Reason, shown } from '../errors.js';
 import { GRANT_TYPE } from './issue.js';
 import { readGrantClaims, type GrantClaims } from './claims.js';
@@ -88,6 +89,24 @@ export function isPresentation(jwt: string, decoded?: DecodedJwt): boolean {
   }
 }
 
+const OPTIONS: OptionSpec<VerifyGrantOptions> = {
+  resolver: true,
+  status: true,
+  resource: true,
+  action: true,
+  owner: true,
+  anyOwner: 'boolean',
+  grantee: true,
+  now: true,
+  skewSeconds: true,
+  aud: true,
+  nonce: true,
+  allowMissingNonce: 'boolean',
+  maxAgeSeconds: true,
+  purpose: true,
+  processing: true,
+};
+
 function checkOptions(o: VerifyGrantOptions): void {
   if (!o || typeof o.resolver?.resolveKey !== 'function') throw new TypeError('verifyGrant needs options.resolver');
   if (typeof o.status !== 'function') throw new TypeError('verifyGrant needs options.status (grants are revocable)');
@@ -95,7 +114,6 @@ function checkOptions(o: VerifyGrantOptions): void {
   if ((o.owner !== undefined) === (o.anyOwner === true)) {
     throw new TypeError('verifyGrant needs exactly one of options.owner (the DID whose data is asked for) or anyOwner: true');
   }
-  if ((o as unknown as Record<string, unknown>).at !== undefined) throw new TypeError('verifyGrant takes "now", not "at"');
   checkDeclaredUse('verifyGrant', o);
 }
 
@@ -198,7 +216,11 @@ export function verifyGrant(jwt: string, options: VerifyGrantOptions): Promise<G
  * decodeJwt(jwt, { maxBytes: 512 KiB })'s result for these very bytes, so
  * it is not parsed again. Internal: not exported from the package.
  */
-export async function verifyDecodedGrant(jwt: string, decoded: DecodedJwt | undefined, options: VerifyGrantOptions): Promise<GrantDecision> {
+export async function verifyDecodedGrant(jwt: string, decoded: DecodedJwt | undefined, given: VerifyGrantOptions): Promise<GrantDecision> {
+  if (given && typeof given === 'object' && (given as unknown as Record<string, unknown>).at !== undefined) throw new TypeError('verifyGrant takes "now", not "at"');
+  // One plain copy, read once (encoding/options.ts): decide() reads owner, grantee, action and purpose after
+  // awaiting the signature checks, and must read what this call was asked, not what the object holds by then.
+  const options = readOptions('verifyGrant', given, OPTIONS);
   checkOptions(options);
   const resource = normalizeResource(options.resource);
   const held = holdStatus(options.status);

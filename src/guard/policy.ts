@@ -104,7 +104,7 @@ export function checkMandatePolicy(who: string, o: { profile?: unknown; trust?: 
 /** The trust a KYA guard needs, checked when the guard is built (`who` names the caller in the TypeError). */
 export function checkTrust(who: string, t: AgentTrust | undefined, reputation: ReputationSource | undefined): void {
   if (!t || typeof t !== 'object') throw new TypeError(`${who}: trust is required ({ principals } or { anyPrincipal: true })`);
-  if (!t.anyPrincipal && !(Array.isArray(t.principals) && t.principals.length > 0)) throw new TypeError(`${who}: trust needs principals (DIDs) or anyPrincipal: true`);
+  if (t.anyPrincipal !== true && !(Array.isArray(t.principals) && t.principals.length > 0)) throw new TypeError(`${who}: trust needs principals (DIDs) or anyPrincipal: true`);
   if (t.minReputation !== undefined && typeof reputation !== 'function') throw new TypeError(`${who}: trust.minReputation needs a reputation source`);
   checkReputationThresholds(`${who}: trust`, t);
   checkTrustLists(who, t);

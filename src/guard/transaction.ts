@@ -7,6 +7,8 @@ import { decide, type GuardDecision } from './decide.js';
 import { checkMandatePolicy, checkTrust, type MandatePolicy, type ReputationSource } from './policy.js';
 import type { SpendHold, SpendState } from './spend.js';
 import type { Verifier } from './verifier.js';
+import { readOptions, type OptionSpec } from '../encoding/options.js';
+import { TRUST_SPEC } from '../agents/verify.js';
 
 /**
  * The KYA guard for any framework: `guardTransaction` verifies the agent's
@@ -97,11 +99,26 @@ function checkBindingAndNow(who: string, request: { binding?: unknown; now?: unk
   if (n !== undefined && !(n instanceof Date && Number.isFinite(n.getTime()))) throw new TypeError(`${who}: request.now must be a valid Date`);
 }
 
-function checkRequest(request: TransactionRequest, who: string): void {
+const REQUEST_SPEC: OptionSpec<TransactionRequest & Settlement<unknown>> = {
+  verifier: true,
+  action: true,
+  amount: true,
+  counterparty: true,
+  trust: TRUST_SPEC,
+  reputation: true,
+  binding: true,
+  now: true,
+  succeeded: true,
+};
+
+/** The request read once (encoding/options.ts: a misspelt `trust.identityIssuer` is a TypeError), then checked. */
+function checkRequest<R extends TransactionRequest>(given: R, who: string): R {
+  const request = readOptions(who, given, REQUEST_SPEC as unknown as OptionSpec<R>);
   if (!request?.verifier || typeof request.verifier.issueNonce !== 'function') throw new TypeError(`${who}: request.verifier must come from createVerifier()`);
   if (typeof request.action !== 'string' || request.action.length === 0) throw new TypeError(`${who}: request.action is required`);
   checkTrust(who, request.trust, request.reputation);
   checkBindingAndNow(who, request);
+  return request;
 }
 
 /**
@@ -117,8 +134,8 @@ const sent = (presentation: unknown): string | undefined => (typeof presentation
  * which the caller must settle (`spend.commit()` / `spend.release()`), for
  * callers that run the transaction themselves (the Veramo plugin, the CLI).
  */
-export async function authorizeTransaction(presentation: string, request: TransactionRequest): Promise<GuardDecision> {
-  checkRequest(request, 'authorizeTransaction');
+export async function authorizeTransaction(presentation: string, given: TransactionRequest): Promise<GuardDecision> {
+  const request = checkRequest(given, 'authorizeTransaction');
   const binding: Binding = request.binding !== undefined ? { kind: 'claims', claims: request.binding } : { kind: 'none' };
   return decide(
     request.verifier,
@@ -147,10 +164,10 @@ export async function authorizeTransaction(presentation: string, request: Transa
  */
 export async function guardTransaction<T>(
   presentation: string,
-  request: TransactionRequest & Settlement<T>,
+  given: TransactionRequest & Settlement<T>,
   fn: (decision: AgentDecision, run: TransactionRun) => T | Promise<T>,
 ): Promise<TransactionOutcome<T>> {
-  checkRequest(request, 'guardTransaction');
+  const request = checkRequest(given, 'guardTransaction');
   if (typeof fn !== 'function') throw new TypeError('guardTransaction: fn must be a function');
   return run(await authorizeTransaction(presentation, request), (d) => d.agent, request, fn);
 }

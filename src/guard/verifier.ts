@@ -1,3 +1,4 @@
+import { readOptions, type OptionSpec } from '../encoding/options.js';
 import { randomBytes } from 'node:crypto';
 import { createResolver } from '../did/index.js';
 import type { CharterResolver } from '../did/types.js';
@@ -132,8 +133,29 @@ function httpBinding(options: VerifierOptions): Verifier['http'] {
   return { origin: u.origin };
 }
 
-export function createVerifier(options: VerifierOptions): Verifier {
-  if (!options || typeof options !== 'object') throw new TypeError('createVerifier needs options');
+const OPTIONS: OptionSpec<VerifierOptions> = {
+  aud: true,
+  store: true,
+  resolver: true,
+  status: true,
+  tokenStatus: true,
+  allowLoopback: 'boolean',
+  nonces: true,
+  maxAgeSeconds: true,
+  skewSeconds: true,
+  nonceTtlSeconds: true,
+  realm: true,
+  publicOrigin: true,
+  trustHostHeader: 'boolean',
+  http: 'boolean',
+  holdTimeoutSeconds: true,
+  receipts: { signer: true, evidence: 'boolean', checkpointEvery: true, checkpointSeconds: true, unauthenticated: true, append: true },
+};
+
+export function createVerifier(given: VerifierOptions): Verifier {
+  if (!given || typeof given !== 'object') throw new TypeError('createVerifier needs options');
+  // encoding/options.ts: a misspelt `maxAgeSecond` or `receipt` is a TypeError, not a verifier that silently keeps the default.
+  const options = readOptions('createVerifier', given, OPTIONS);
   const { aud, store } = options;
   if (typeof aud !== 'string' || aud.length === 0 || aud.length > 2048) throw new TypeError("createVerifier: aud must be a non-empty string (this verifier's DID or URL)");
   if (!store || typeof store.consumeNonce !== 'function' || typeof store.reserve !== 'function') {

@@ -5,6 +5,8 @@ import { checkMandatePolicy, checkOwnerRule, checkTrust, syncValue, type Policy,
 import { acceptSignature, signatureGuardOptions, type SignatureGuardOptions as VerifyOptions, type VerifyRequestSignatureOptions } from '../httpsig/index.js';
 import { CharterError } from '../errors.js';
 import { checkDeclaredUse, type DeclaredProcessing } from '../grants/index.js';
+import { readOptions, type OptionSpec } from '../encoding/options.js';
+import { TRUST_SPEC } from '../agents/verify.js';
 
 /**
  * What a route requires beyond an authentic, bound presentation. Guards are
@@ -116,10 +118,39 @@ export interface GuardSet<R> {
   signature?: SignatureGuard;
 }
 
+// Every guard reads its options once, refusing keys it does not know (a misspelt `trust.identityIssuer`
+// or `purposes` would otherwise build a guard that checks less than the route says): encoding/options.ts.
+const GRANT_SPEC: OptionSpec<GrantGuardOptions<unknown>> = { resource: true, action: true, owner: true, anyOwner: true, purpose: true, processing: true };
+const AGENT_SPEC: OptionSpec<AgentGuardOptions<unknown>> = { action: true, amount: true, counterparty: true, trust: TRUST_SPEC, reputation: true };
+const MANDATE_SPEC: OptionSpec<MandateGuardOptions<unknown>> = {
+  profile: true,
+  trust: { issuers: true, merchants: true, resolver: true },
+  chain: true,
+  amount: true,
+  payee: true,
+  checkoutHash: true,
+  openCheckoutHash: true,
+  calendarTimeZone: true,
+  l1Vct: true,
+};
+const SIGNATURE_SPEC: OptionSpec<SignatureGuardOptions> = {
+  tag: true,
+  cover: true,
+  directories: true,
+  keys: true,
+  allowLoopback: 'boolean',
+  requireNonce: 'boolean',
+  maxAgeSeconds: true,
+  skewSeconds: true,
+  legacySignatureAgent: 'boolean',
+  requireDirectorySignature: 'boolean',
+};
+
 const fromRequest = (v: unknown) => typeof v === 'function' || (typeof v === 'string' && v.length > 0);
 
 /** The caller must hold an unrevoked DataAccessGrant from the resource's owner covering `action` on `resource`. */
-export function requireGrant<R = Request>(options: GrantGuardOptions<R>): GrantGuard<R> {
+export function requireGrant<R = Request>(given: GrantGuardOptions<R>): GrantGuard<R> {
+  const options = readOptions('requireGrant', given, GRANT_SPEC as OptionSpec<GrantGuardOptions<R>>);
   if (!options || !fromRequest(options.resource)) throw new TypeError('requireGrant: resource must be a non-empty string or a function of the request');
   if (!fromRequest(options.action)) throw new TypeError('requireGrant: action must be a non-empty string or a function of the request');
   checkOwnerRule('requireGrant', options);
@@ -135,14 +166,15 @@ export function requireGrant<R = Request>(options: GrantGuardOptions<R>): GrantG
 }
 
 /** The caller must be an agent whose identity and mandate chain allow this request (the KYA decision). */
-export function requireAgent<R = Request>(options: AgentGuardOptions<R>): AgentGuard<R> {
+export function requireAgent<R = Request>(given: AgentGuardOptions<R>): AgentGuard<R> {
+  if ((given as { record?: unknown } | undefined)?.record !== undefined) {
+    throw new TypeError('requireAgent: "record" is gone: the spend of a chain with a budget or rate is always reserved, and settled when the response ends');
+  }
+  const options = readOptions('requireAgent', given, AGENT_SPEC as OptionSpec<AgentGuardOptions<R>>);
   if (!options || !fromRequest(options.action)) throw new TypeError('requireAgent: action must be a non-empty string or a function of the request');
   if (options.amount !== undefined && typeof options.amount !== 'function') throw new TypeError('requireAgent: amount must be a function of the request');
   if (options.counterparty !== undefined && (typeof options.counterparty !== 'string' || !options.counterparty.startsWith('did:'))) {
     throw new TypeError('requireAgent: counterparty must be a DID');
-  }
-  if ((options as { record?: unknown }).record !== undefined) {
-    throw new TypeError('requireAgent: "record" is gone: the spend of a chain with a budget or rate is always reserved, and settled when the response ends');
   }
   checkTrust('requireAgent', options.trust, options.reputation);
   return Object.freeze({ ...options, kind: 'agent' as const });
@@ -154,7 +186,8 @@ export function requireAgent<R = Request>(options: AgentGuardOptions<R>): AgentG
  * and carries a nonce used once; its payment is reserved on every cumulative
  * limit of the chain and committed when the response succeeds.
  */
-export function requireMandate<R = Request>(options: MandateGuardOptions<R>): MandateGuard<R> {
+export function requireMandate<R = Request>(given: MandateGuardOptions<R>): MandateGuard<R> {
+  const options = readOptions('requireMandate', given, MANDATE_SPEC as OptionSpec<MandateGuardOptions<R>>);
   if (!options || typeof options !== 'object') throw new TypeError('requireMandate needs options');
   checkMandatePolicy('requireMandate', options);
   for (const k of ['chain', 'amount', 'checkoutHash', 'openCheckoutHash'] as const) {
@@ -174,10 +207,11 @@ export function requireMandate<R = Request>(options: MandateGuardOptions<R>): Ma
  * requireAgent, the request must carry both and be signed by the
  * presenting holder (SIGNER_NOT_HOLDER otherwise).
  */
-export function requireSignature(options: SignatureGuardOptions): SignatureGuard {
-  if (options && typeof options === 'object' && (options as { store?: unknown }).store !== undefined) {
+export function requireSignature(given: SignatureGuardOptions): SignatureGuard {
+  if (given && typeof given === 'object' && (given as { store?: unknown }).store !== undefined) {
     throw new TypeError("requireSignature: signature nonces are used once in the verifier's store; give no store here");
   }
+  const options = readOptions('requireSignature', given, SIGNATURE_SPEC);
   if (!options || typeof options !== 'object' || (options.keys === undefined && options.directories === undefined)) {
     throw new TypeError(
       "requireSignature: say where keys come from: keys (a JWK Set or a record you hold), directories: 'fetch' (the Signature-Agent's well-known directory), or both",

@@ -1,3 +1,4 @@
+import { readOptions, type OptionSpec } from '../encoding/options.js';
 import { isNumericDate, nowOf } from '../credentials/time.js';
 import type { InnerList, Item } from 'structured-headers';
 import { toReason, type Reason, shown } from '../errors.js';
@@ -90,6 +91,22 @@ const MAX_AGE_CAP_SECONDS = 86400;
 const SKEW_CAP_SECONDS = 300;
 
 /** Checks options once (TypeError for misuse), as a middleware does when it is built. */
+const OPTIONS: OptionSpec<VerifyRequestSignatureOptions> = {
+  directories: true,
+  keys: true,
+  store: true,
+  requireNonce: 'boolean',
+  maxAgeSeconds: true,
+  requiredTag: true,
+  requiredComponents: true,
+  label: true,
+  allowLoopback: 'boolean',
+  legacySignatureAgent: 'boolean',
+  requireDirectorySignature: 'boolean',
+  now: true,
+  skewSeconds: true,
+};
+
 export function checkVerifyOptions(o: VerifyRequestSignatureOptions): void {
   if (!o || typeof o !== 'object') throw new TypeError('verifyRequestSignature needs options');
   if (o.keys === undefined && o.directories === undefined) throw new TypeError('verifyRequestSignature needs keys, directories, or both');
@@ -150,7 +167,9 @@ function refuse(code: Reason['code'], message: string, ref?: string): Reason {
  * stable code. Several signatures are tried in order; the first that
  * verifies wins.
  */
-export async function verifyRequestSignature(request: RequestLike, options: VerifyRequestSignatureOptions): Promise<RequestSignatureDecision> {
+export async function verifyRequestSignature(request: RequestLike, given: VerifyRequestSignatureOptions): Promise<RequestSignatureDecision> {
+  // encoding/options.ts: a misspelt `requiredTag` or `requiredComponents` is a TypeError, not a signature that covers less.
+  const options = readOptions('verifyRequestSignature', given, OPTIONS);
   checkVerifyOptions(options);
   const msg = requestContext(request);
   const fields = readSignatureFields(msg.field);

@@ -1,3 +1,4 @@
+import { readOptions, type OptionSpec } from '../encoding/options.js';
 import { toReason, type Reason, shown } from '../errors.js';
 import type { CharterResolver } from '../did/types.js';
 import type { PublicJwk } from '../keys/types.js';
@@ -116,13 +117,34 @@ function hidableReasons(v: Pick<SdJwtVcVerification, 'selective' | 'disclosed' |
  * `resource` now? The same decision shape, and the same refusals, as
  * verifyGrant for vc+jwt grants, so a guard can take either format.
  */
-export async function verifySdJwtGrant(token: string, options: VerifySdJwtGrantOptions): Promise<SdJwtGrantDecision> {
+const OPTIONS: OptionSpec<VerifySdJwtGrantOptions> = {
+  resolver: true,
+  status: true,
+  resource: true,
+  action: true,
+  owner: true,
+  anyOwner: 'boolean',
+  grantee: true,
+  now: true,
+  skewSeconds: true,
+  maxKeyBindingAgeSeconds: true,
+  aud: true,
+  nonce: true,
+  allowMissingKeyBinding: 'boolean',
+  trustedIssuers: true,
+  purpose: true,
+  processing: true,
+};
+
+export async function verifySdJwtGrant(token: string, given: VerifySdJwtGrantOptions): Promise<SdJwtGrantDecision> {
+  if (given && typeof given === 'object' && (given as unknown as Record<string, unknown>).at !== undefined) throw new TypeError('verifySdJwtGrant takes "now", not "at"');
+  // Read once (encoding/options.ts): the owner and grantee rules run after the token's checks are awaited.
+  const options = readOptions('verifySdJwtGrant', given, OPTIONS);
   if (!options || typeof options.status !== 'function') throw new TypeError('verifySdJwtGrant needs options.status (a Token Status List checker)');
   if (typeof options.action !== 'string') throw new TypeError('verifySdJwtGrant needs options.action');
   if ((options.owner !== undefined) === (options.anyOwner === true)) {
     throw new TypeError('verifySdJwtGrant needs exactly one of options.owner (the DID whose data is asked for) or anyOwner: true');
   }
-  if ((options as unknown as Record<string, unknown>).at !== undefined) throw new TypeError('verifySdJwtGrant takes "now", not "at"');
   const resource = normalizeResource(options.resource);
   // The status check is held back until the grant's own rules pass: no network for a grant refused anyway.
   let held: Parameters<SdJwtStatusChecker> | undefined;
@@ -138,7 +160,7 @@ export async function verifySdJwtGrant(token: string, options: VerifySdJwtGrantO
     ...(options.maxKeyBindingAgeSeconds !== undefined ? { maxKeyBindingAgeSeconds: options.maxKeyBindingAgeSeconds } : {}),
     ...(options.aud !== undefined ? { aud: options.aud } : {}),
     ...(options.nonce !== undefined ? { nonce: options.nonce } : {}),
-    ...(options.allowMissingKeyBinding ? { allowMissingKeyBinding: true } : {}),
+    ...(options.allowMissingKeyBinding === true ? { allowMissingKeyBinding: true } : {}),
     ...(options.trustedIssuers ? { trustedIssuers: options.trustedIssuers } : {}),
   });
   const reasons = [...v.reasons];

@@ -1,3 +1,4 @@
+import { readOptions, type OptionSpec } from '../encoding/options.js';
 import { CharterError, toReason, type Reason, shown } from '../errors.js';
 import { decodeJwt, type DecodedJwt } from '../credentials/index.js';
 import { replicatedClaimConflicts } from '../credentials/jws.js';
@@ -84,7 +85,25 @@ function statusRef(v: unknown): TokenStatusReference | undefined {
  * (unless `allowMissingKeyBinding`), and one with `status` needs a status
  * checker that passes.
  */
-export async function verifySdJwtVc(token: string, options: VerifySdJwtVcOptions): Promise<SdJwtVcVerification> {
+const OPTIONS: OptionSpec<VerifySdJwtVcOptions> = {
+  resolver: true,
+  trustedIssuers: true,
+  status: true,
+  aud: true,
+  nonce: true,
+  allowMissingKeyBinding: 'boolean',
+  maxKeyBindingAgeSeconds: true,
+  sdAlgs: true,
+  requireStatus: 'boolean',
+  vct: true,
+  now: true,
+  skewSeconds: true,
+  maxBytes: true,
+};
+
+export async function verifySdJwtVc(token: string, given: VerifySdJwtVcOptions): Promise<SdJwtVcVerification> {
+  // encoding/options.ts: unknown keys (a misspelt `vct`) and non-boolean opt-outs are TypeErrors; read once.
+  const options = readOptions('verifySdJwtVc', given, OPTIONS);
   if (!options || typeof options.resolver?.resolveKey !== 'function') throw new TypeError('verifySdJwtVc needs options.resolver');
   const skewMs = skewOf(options.skewSeconds) * 1000;
   const maxAgeMs = maxKeyBindingAgeOf(options.maxKeyBindingAgeSeconds) * 1000;
@@ -153,7 +172,7 @@ export async function verifySdJwtVc(token: string, options: VerifySdJwtVcOptions
     if (isNumericDate(c.exp)) base.validUntil = new Date(c.exp * 1000).toISOString();
     const status = statusRef(c.status);
     if (status) base.status = status;
-    if (options.requireStatus && c.status === undefined) reasons.push({ code: 'STATUS_INVALID', message: 'the credential carries no status, so it cannot be revoked' });
+    if (options.requireStatus === true && c.status === undefined) reasons.push({ code: 'STATUS_INVALID', message: 'the credential carries no status, so it cannot be revoked' });
   }
 
   // Key binding (RFC 9901 §7.3). Required unless the caller says otherwise: a credential without a plain
@@ -163,7 +182,7 @@ export async function verifySdJwtVc(token: string, options: VerifySdJwtVcOptions
   const cnf = processed ? processed.claims.cnf : p.cnf;
   if (cnf === undefined) {
     if (split.kbJwt !== undefined) reasons.push({ code: 'KEY_BINDING_INVALID', message: 'a key binding JWT was given for a credential without "cnf"' });
-    else if (!options.allowMissingKeyBinding)
+    else if (options.allowMissingKeyBinding !== true)
       reasons.push({
         code: 'KEY_BINDING_INVALID',
         message: 'the credential carries no holder key ("cnf") in clear, so nothing proves who presents it (allowMissingKeyBinding accepts a bearer credential)',
@@ -173,7 +192,7 @@ export async function verifySdJwtVc(token: string, options: VerifySdJwtVcOptions
     if (key) base.holderKey = key.publicJwk;
     if (reason) reasons.push(reason);
     else if (split.kbJwt === undefined) {
-      if (!options.allowMissingKeyBinding)
+      if (options.allowMissingKeyBinding !== true)
         reasons.push({ code: 'KEY_BINDING_INVALID', message: 'the credential is bound to a holder key but the presentation has no key binding JWT' });
     } else if (alg !== undefined) {
       const kb = checkKeyBinding({
