@@ -2,7 +2,7 @@ import { identifierSet } from '../encoding/lists.js';
 import { partyKey } from '../did/parties.js';
 import { deepFreeze } from '../encoding/json.js';
 import type { Reason } from '../errors.js';
-import { soleSubject, statusEntriesOf, verifyCredential } from '../credentials/index.js';
+import { soleSubject, statusEntriesOf, unreadMembers, unreadTermsOfUse, verifyCredential } from '../credentials/index.js';
 import type { CredentialVerification, VerifyCredentialOptions } from '../credentials/types.js';
 import { checkNarrowing } from './attenuation.js';
 import { MAX_DELEGATION_DEPTH, mandateDigest, readAuthority } from './authority.js';
@@ -27,11 +27,16 @@ interface Derived {
   narrowing: WeakMap<Authority, Map<string, readonly Reason[]>>;
 }
 const derivedByCredential = new WeakMap<object, Derived>();
+const MANDATE_SUBJECT = new Set(['id', 'authority']);
 
 function derivedOf(credential: NonNullable<CredentialVerification['credential']>): Derived {
   let d = derivedByCredential.get(credential);
   if (d === undefined) {
-    d = { read: deepFreeze(readAuthority(soleSubject(credential)?.authority)), digests: new Map(), narrowing: new WeakMap() };
+    const subject = soleSubject(credential);
+    const read = readAuthority(subject?.authority);
+    // The subject of a mandate is its agent and its authority: a `limits` or `notAfter` beside `authority` is unread.
+    const extra = [unreadMembers('mandate subject', subject, MANDATE_SUBJECT), unreadTermsOfUse('mandate', credential)].filter((r) => r !== undefined);
+    d = { read: deepFreeze(extra.length > 0 ? { reasons: [...read.reasons, ...extra] } : read), digests: new Map(), narrowing: new WeakMap() };
     // Only a frozen credential cannot change under its memo (the parse cache freezes what it keeps).
     if (Object.isFrozen(credential)) derivedByCredential.set(credential, d);
   }

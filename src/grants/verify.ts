@@ -1,4 +1,4 @@
-import { decodeJwt, soleSubject, statusEntriesOf, verifyCredential, type DecodedJwt } from '../credentials/index.js';
+import { decodeJwt, soleSubject, statusEntriesOf, unreadMembers, unreadTermsOfUse, verifyCredential, type DecodedJwt } from '../credentials/index.js';
 import { verifyDecodedPresentation } from '../credentials/present.js';
 import type { Credential, CredentialVerification, StatusChecker } from '../credentials/types.js';
 import { DEFAULT_MAX_AGE_SECONDS } from '../credentials/time.js';
@@ -143,6 +143,8 @@ function holdStatus(status: StatusChecker): { status: StatusChecker; run(c: Cred
   };
 }
 
+const GRANT_SUBJECT = new Set(['id', 'grant', 'pool']);
+
 async function decide(v: CredentialVerification, o: VerifyGrantOptions, resource: string, extra: Reason[], held: ReturnType<typeof holdStatus>): Promise<GrantDecision> {
   const reasons = [...extra, ...v.reasons];
   const c = v.credential;
@@ -155,6 +157,8 @@ async function decide(v: CredentialVerification, o: VerifyGrantOptions, resource
       reasons.push({ code: 'STATUS_INVALID', message: 'a grant without a revocation status entry cannot be revoked, so it is refused' });
     const read = readGrantClaims(soleSubject(c)?.grant);
     reasons.push(...read.reasons);
+    // The grantee, the grant and (for a pool's grant) the pool: `terms` or `constraints` beside `grant` would be unread.
+    for (const r of [unreadMembers('grant subject', soleSubject(c), GRANT_SUBJECT), unreadTermsOfUse('grant', c)]) if (r) reasons.push(r);
     grant = read.grant;
     const collective = soleSubject(c)?.pool !== undefined;
     if (o.owner !== undefined && (typeof o.owner !== 'string' || !o.owner.startsWith('did:'))) {

@@ -7,6 +7,7 @@ import { SD_JWT_GRANT_VCT, readTerms, termsReasons, type DeclaredProcessing, typ
 import { actionCovered, normalizeGrantResource, normalizeResource, resourceCovered } from '../grants/scope.js';
 import { unenforcedConstraints } from '../grants/claims.js';
 import { verifySdJwtVc } from './verify.js';
+import { unreadMembers } from '../credentials/subjects.js';
 import type { SdJwtStatusChecker, SdJwtVcVerification, TrustedJwkIssuer } from './types.js';
 
 /** The `vct` of a DataAccessGrant issued as an SD-JWT VC. */
@@ -117,6 +118,9 @@ function hidableReasons(v: Pick<SdJwtVcVerification, 'selective' | 'disclosed' |
  * `resource` now? The same decision shape, and the same refusals, as
  * verifyGrant for vc+jwt grants, so a guard can take either format.
  */
+/** RFC 7519 §4.1 and SD-JWT VC "Registered JWT Claims", and the grant. */
+const SD_JWT_GRANT_CLAIMS = new Set(['iss', 'sub', 'aud', 'iat', 'nbf', 'exp', 'jti', 'cnf', 'status', 'vct', 'vct#integrity', 'grant']);
+
 const OPTIONS: OptionSpec<VerifySdJwtGrantOptions> = {
   resolver: true,
   status: true,
@@ -179,6 +183,9 @@ export async function verifySdJwtGrant(token: string, given: VerifySdJwtGrantOpt
     if (v.validUntil === undefined) reasons.push({ code: 'INVALID_CREDENTIAL', message: 'a grant must expire (exp)' });
     if (c.status === undefined) reasons.push({ code: 'STATUS_INVALID', message: 'a grant without a revocation status cannot be revoked, so it is refused' });
     reasons.push(...shapeReasons(c.grant), ...hidableReasons(v));
+    // The registered claims and the grant: a `terms` or `constraints` claim beside `grant` would be unread.
+    const extra = unreadMembers('grant', c, SD_JWT_GRANT_CLAIMS);
+    if (extra) reasons.push(extra);
     // Terms bind the verifier whatever the format: a declared use outside them is refused.
     const terms = g.terms === undefined ? undefined : readTerms(g.terms).terms;
     reasons.push(
