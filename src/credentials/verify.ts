@@ -33,6 +33,8 @@ async function checkSignature(d: DecodedJwt, did: string, resolver: CharterResol
   } catch (e) {
     return [toReason(e, 'DID_RESOLUTION_FAILED')];
   }
+  // A resolver of the caller's own that answers without a key resolved nothing (503: retry), never a crash.
+  if (typeof key !== 'object' || key === null) return [{ code: 'DID_RESOLUTION_FAILED', message: `the resolver gave no key for ${did.slice(0, 100)}` }];
   if (key.alg !== d.header.alg) {
     return [{ code: 'ALG_KEY_MISMATCH', message: `alg ${d.header.alg} does not fit the ${key.keyType} key ${key.id.slice(0, 100)}` }];
   }
@@ -127,6 +129,12 @@ function remember(jwt: string, acceptV1: boolean, parsed: Parsed): void {
   parsedBytes[key] += jwt.length;
 }
 
+/** A status checker's answer: its reasons, or STATUS_UNAVAILABLE when a checker of the caller's own answers with no list. */
+export function statusAnswer(r: unknown): Reason[] {
+  if (Array.isArray(r)) return r as Reason[];
+  return [{ code: 'STATUS_UNAVAILABLE', message: 'the status checker answered without a list of reasons' }];
+}
+
 /** What verifyCredential reads (encoding/options.ts: unknown keys and non-boolean flags are TypeErrors). */
 export const CREDENTIAL_OPTIONS: OptionSpec<VerifyCredentialOptions> = {
   resolver: true,
@@ -185,7 +193,7 @@ export async function verifyCredential(jwt: string, given: VerifyCredentialOptio
       reasons.push({ code: 'STATUS_UNAVAILABLE', message: 'the credential has a status entry but no status checker is configured' });
     } else {
       try {
-        reasons.push(...(await options.status(credential, { issuer, now, report: (r) => status.push(r) })));
+        reasons.push(...statusAnswer(await options.status(credential, { issuer, now, report: (r) => status.push(r) })));
       } catch (e) {
         reasons.push(toReason(e, 'STATUS_UNAVAILABLE'));
       }

@@ -1,5 +1,6 @@
 import { decodeJwt, soleSubject, statusEntriesOf, unreadMembers, unreadTermsOfUse, verifyCredential, type DecodedJwt } from '../credentials/index.js';
 import { verifyDecodedPresentation } from '../credentials/present.js';
+import { statusAnswer } from '../credentials/verify.js';
 import type { Credential, CredentialVerification, StatusChecker } from '../credentials/types.js';
 import { DEFAULT_MAX_AGE_SECONDS } from '../credentials/time.js';
 import type { CharterResolver } from '../did/types.js';
@@ -135,7 +136,7 @@ function holdStatus(status: StatusChecker): { status: StatusChecker; run(c: Cred
       const args = c === undefined ? undefined : held.get(c);
       if (args === undefined) return [];
       try {
-        return await status(...args);
+        return statusAnswer(await status(...args));
       } catch (e) {
         return [toReason(e, 'STATUS_UNAVAILABLE')];
       }

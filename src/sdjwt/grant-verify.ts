@@ -8,6 +8,7 @@ import { actionCovered, normalizeGrantResource, normalizeResource, resourceCover
 import { unenforcedConstraints } from '../grants/claims.js';
 import { verifySdJwtVc } from './verify.js';
 import { unreadMembers } from '../credentials/subjects.js';
+import { statusAnswer } from '../credentials/verify.js';
 import type { SdJwtStatusChecker, SdJwtVcVerification, TrustedJwkIssuer } from './types.js';
 
 /** The `vct` of a DataAccessGrant issued as an SD-JWT VC. */
@@ -217,7 +218,7 @@ export async function verifySdJwtGrant(token: string, given: VerifySdJwtGrantOpt
   }
   if (held && reasons.length === 0) {
     try {
-      reasons.push(...(await options.status(...held)));
+      reasons.push(...statusAnswer(await options.status(...held)));
     } catch (e) {
       reasons.push(toReason(e, 'STATUS_UNAVAILABLE'));
     }

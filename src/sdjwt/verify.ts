@@ -4,6 +4,7 @@ import { decodeJwt, type DecodedJwt } from '../credentials/index.js';
 import { replicatedClaimConflicts } from '../credentials/jws.js';
 import { isMediaType } from '../credentials/media.js';
 import { isNumericDate, MAX_SKEW_SECONDS, nowOf, windowReasons } from '../credentials/time.js';
+import { statusAnswer } from '../credentials/verify.js';
 import type { TokenStatusReference } from '../status/token-issuer.js';
 import { isSdHashAlg } from './hash.js';
 import { parseDisclosure, processDisclosures, type Processed } from './disclosures.js';
@@ -217,7 +218,7 @@ export async function verifySdJwtVc(token: string, given: VerifySdJwtVcOptions):
       reasons.push({ code: 'STATUS_UNAVAILABLE', message: 'the credential has a status claim but no status checker is configured' });
     } else {
       try {
-        reasons.push(...(await options.status(processed.claims.status, { issuer: p.iss as string, ...(issuerKeys ? { issuerKeys } : {}), now: new Date(now) })));
+        reasons.push(...statusAnswer(await options.status(processed.claims.status, { issuer: p.iss as string, ...(issuerKeys ? { issuerKeys } : {}), now: new Date(now) })));
       } catch (e) {
         reasons.push(toReason(e, 'STATUS_UNAVAILABLE'));
       }
