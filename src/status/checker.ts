@@ -134,7 +134,12 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
   const maxBitsBytes = options.maxBitsBytes ?? DEFAULT_MAX_BITS_BYTES;
 
   const fetchList = async (url: string): Promise<string> => {
-    if (options.source) return options.source(url);
+    if (options.source) {
+      // A caller's source: anything but a string is no list (STATUS_UNAVAILABLE), never a TypeError from .trim().
+      const text: unknown = await options.source(url);
+      if (typeof text !== 'string') throw new CharterError('STATUS_UNAVAILABLE', `the status list source gave no text for ${new URL(url).host}`);
+      return text;
+    }
     const res = await safeFetch(url, {
       allowLoopback: options.allowLoopback === true,
       allowPrivate: options.allowPrivate === true,
@@ -213,17 +218,24 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
    * its did:key); or a key the issuer's own document lists for assertions. The direction matters: a document
    * listing a key claims it (DID Core §5.3) without proving it is held, so a list signer whose did:web lists the
    * issuer's key is not the issuer (it signed with its own key); the issuer's document naming the key that
-   * signed is the issuer's word.
+   * signed is the issuer's word. Only a document that was read and does not name the key says "someone else":
+   * a lookup that failed (an outage, a resolver that threw) is a refusal for now (STATUS_UNAVAILABLE, retry),
+   * never the decided STATUS_INVALID, and never a pass.
    */
-  async function signedByIssuer(listIssuer: string, signer: string, issuer: string): Promise<boolean> {
-    if (listIssuer === issuer) return true;
+  async function signedByIssuer(listIssuer: string, signer: string, issuer: string): Promise<Reason | undefined> {
+    if (listIssuer === issuer) return undefined;
     const pure = pureKeyOf(issuer);
-    if (pure !== undefined) return pure === signer;
-    try {
-      return (await signingKeysOf(options.resolver, issuer, ['assertionMethod'])).has(signer);
-    } catch {
-      return false;
+    let same: boolean;
+    if (pure !== undefined) same = pure === signer;
+    else {
+      try {
+        same = (await signingKeysOf(options.resolver, issuer, ['assertionMethod'])).has(signer);
+      } catch (e) {
+        const code = toReason(e).code;
+        return { code: 'STATUS_UNAVAILABLE', message: `could not resolve the credential issuer to match the status list's signer (${code})` };
+      }
     }
+    return same ? undefined : { code: 'STATUS_INVALID', message: 'the status list was issued by someone other than the credential issuer' };
   }
 
   async function checkEntry(raw: unknown, credential: Credential, ctx: StatusListUseContext): Promise<Reason | undefined> {
@@ -247,9 +259,8 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
       return { code: isCharterError(e) && e.code === 'STATUS_INVALID' ? 'STATUS_INVALID' : 'STATUS_UNAVAILABLE', message: r.message };
     }
     // §2.2 lets another party publish the list (issuer MAY differ); Charter requires the credential's own issuer.
-    if (!(await signedByIssuer(list.issuer, signer, ctx.issuer))) {
-      return { code: 'STATUS_INVALID', message: 'the status list was issued by someone other than the credential issuer' };
-    }
+    const notIssuer = await signedByIssuer(list.issuer, signer, ctx.issuer);
+    if (notIssuer) return notIssuer;
     // An older copy than one accepted before would undo a revocation this verifier has seen (rollback.ts).
     const rolledBack = watermark.admit(listKey(entry.statusListCredential), issued);
     if (rolledBack !== undefined) return { code: 'STATUS_UNAVAILABLE', message: rolledBack };

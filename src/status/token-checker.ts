@@ -147,7 +147,12 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
   const watermark = createListWatermark(Math.max(max * 10, 10_000));
 
   const fetchText = async (url: string): Promise<string> => {
-    if (options.source) return options.source(url);
+    if (options.source) {
+      // A caller's source: anything but a string is no list (STATUS_UNAVAILABLE), never a TypeError from .trim().
+      const text: unknown = await options.source(url);
+      if (typeof text !== 'string') throw new CharterError('STATUS_UNAVAILABLE', `the status list source gave no text for ${new URL(url).host}`);
+      return text;
+    }
     const res = await safeFetch(url, {
       allowLoopback: options.allowLoopback === true,
       allowPrivate: options.allowPrivate === true,
@@ -296,7 +301,16 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
   async function check(status: unknown, ctx: TokenStatusContext): Promise<Reason[]> {
     // §6.2: status.status_list = { idx: a non-negative integer, uri: a URI }.
     // A mechanism Charter cannot check is refused, not retried: asking again will not change it.
-    if (!isObj(status) || !isObj(status.status_list)) return [{ code: 'STATUS_INVALID', message: 'unsupported status mechanism (only status_list, the Token Status List)' }];
+    if (!isObj(status) || !Object.hasOwn(status, 'status_list') || !isObj(status.status_list)) {
+      return [{ code: 'STATUS_INVALID', message: 'unsupported status mechanism (only status_list, the Token Status List)' }];
+    }
+    // §6.1: each member of the status claim is one status mechanism (an extension point with its own IANA registry),
+    // and any of them may be how the issuer revoked the token. A token is valid only if all of them say so, and
+    // Charter reads only status_list: a second mechanism beside it is refused, as it is alone, never skipped.
+    const others = Object.getOwnPropertyNames(status).filter((k) => k !== 'status_list');
+    if (others.length > 0) {
+      return [{ code: 'STATUS_INVALID', message: `unsupported status mechanism "${shown(others[0], 40)}" beside status_list (Charter checks only status_list)` }];
+    }
     const { idx, uri } = status.status_list;
     // The uri is fetched over HTTP(S) (§8.1): any other (file:, data:, ftp:, not a URL) is refused, not retried.
     if (!Number.isSafeInteger(idx) || (idx as number) < 0 || typeof uri !== 'string' || !isHttpUrl(uri)) {

@@ -43,6 +43,18 @@ async function load(agent: DidResolvingAgent, did: string): Promise<DIDDocument>
     const code = Object.hasOwn(ERRORS, meta.error) ? ERRORS[meta.error]! : 'DID_RESOLUTION_FAILED';
     throw new CharterError(code, `resolving ${did.slice(0, 80)} failed (${meta.error.slice(0, 40)})`);
   }
+  // DID Core §7.1.3 / DID Resolution: didDocumentMetadata.deactivated is true when the DID has been deactivated. Its
+  // document may still come back (so its history can be read), but none of its keys speaks for the DID any more.
+  // Anything but true, false or absent is not an answer Charter can read: refused, never taken as "active".
+  const docMeta = isObj(res) ? res.didDocumentMetadata : undefined;
+  if (docMeta !== undefined && docMeta !== null && !isObj(docMeta)) {
+    throw new CharterError('DID_RESOLUTION_FAILED', `the DID document metadata of ${did.slice(0, 80)} is not an object`);
+  }
+  const deactivated = isObj(docMeta) && Object.hasOwn(docMeta, 'deactivated') ? docMeta.deactivated : undefined;
+  if (deactivated === true) throw new CharterError('DID_NOT_FOUND', `${did.slice(0, 80)} has been deactivated`);
+  if (deactivated !== undefined && deactivated !== false) {
+    throw new CharterError('DID_RESOLUTION_FAILED', `the DID document metadata of ${did.slice(0, 80)} has a "deactivated" that is not a boolean`);
+  }
   if (!isObj(doc)) throw new CharterError('DID_NOT_FOUND', `no DID document for ${did.slice(0, 80)}`);
   if (doc.id !== did) throw new CharterError('DID_RESOLUTION_FAILED', `the document for ${did.slice(0, 80)} names another DID`);
   return doc as unknown as DIDDocument;
