@@ -98,6 +98,57 @@ function hostOrigin(host: string | undefined, secure: boolean): string | undefin
   }
 }
 
+/** What a Node request (node:http's IncomingMessage, node:http2's compat Http2ServerRequest) says of its host. */
+export interface NodeHostSource {
+  httpVersionMajor?: unknown;
+  headers?: unknown;
+  rawHeaders?: unknown;
+  headersDistinct?: unknown;
+}
+
+/** How many lines of this field the request carried (Node keeps only the first Host in `headers`). */
+function fieldLines(req: NodeHostSource, name: string): number {
+  const headers = typeof req.headers === 'object' && req.headers !== null ? (req.headers as Record<string, unknown>) : {};
+  const value = headers[name];
+  let n = Array.isArray(value) ? value.length : value === undefined ? 0 : 1;
+  const distinct = typeof req.headersDistinct === 'object' && req.headersDistinct !== null ? (req.headersDistinct as Record<string, unknown>)[name] : undefined;
+  if (Array.isArray(distinct)) n = Math.max(n, distinct.length);
+  if (Array.isArray(req.rawHeaders)) {
+    let raw = 0;
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      const f: unknown = req.rawHeaders[i];
+      if (typeof f === 'string' && f.toLowerCase() === name) raw++;
+    }
+    n = Math.max(n, raw);
+  }
+  return n;
+}
+
+/**
+ * The host a Node request names, what a verifier built with
+ * `trustHostHeader` binds. HTTP/1.1: its one Host line (RFC 9112 §3.2: two
+ * name no one host; Node keeps the first, a proxy may route on another).
+ * HTTP/2: its `:authority` (RFC 9113 §8.3.1), what node:http2's compat
+ * request, @hono/node-server and Fastify build the request's URL from; a
+ * Host line naming another authority makes the request malformed (§8.3.1),
+ * so it binds nothing, while one naming the same authority (case and a
+ * default port aside: the same origin) is redundant. A Host line without
+ * `:authority` (a request translated from HTTP/1.1) is read as on HTTP/1.1.
+ */
+export function nodeHost(req: NodeHostSource, secure: boolean): string | undefined {
+  const headers = typeof req.headers === 'object' && req.headers !== null ? (req.headers as Record<string, unknown>) : {};
+  if (fieldLines(req, 'host') > 1) return undefined;
+  const host = headers.host;
+  if (host !== undefined && typeof host !== 'string') return undefined;
+  if (req.httpVersionMajor !== 2 && !(':authority' in headers)) return host;
+  const authority = headers[':authority'];
+  if (authority === undefined) return host;
+  if (typeof authority !== 'string' || fieldLines(req, ':authority') > 1) return undefined;
+  if (host === undefined) return authority;
+  const origin = hostOrigin(authority, secure);
+  return origin !== undefined && origin === hostOrigin(host, secure) ? authority : undefined;
+}
+
 function withChallenge(v: Verifier, d: GuardDecision, noCredentials = false, signature?: SignatureGuard): RequestDecision {
   if (d.ok) return d;
   const out: RequestDecision = signature && d.status === 401 && d.signature?.ok !== true ? { ...d, acceptSignature: signature.acceptSignature } : d;
@@ -196,7 +247,7 @@ export async function authorize<R>(input: BoundRequest, verifier: Verifier, guar
 export interface RawTarget {
   /** The request target as received. */
   target: string;
-  /** The Host header as received, if any. */
+  /** The host as received (HTTP/1.1 Host, HTTP/2 :authority: nodeHost), if any. */
   host: string | undefined;
 }
 
@@ -226,12 +277,13 @@ export function nodeRequest(req: IncomingMessage, path = req.url ?? '/'): BoundR
   // Node keeps only the first of repeated Authorization lines in req.headers; Authorization is no list
   // (RFC 9110 §5.3), so several are joined as Fetch's Headers does, and no longer read as one Bearer token.
   const auth = req.headersDistinct?.authorization;
+  const secure = (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
   return {
     method: req.method ?? 'GET',
     path,
-    // RFC 9112 §3.2: more than one Host line is a bad request; Node keeps the first, a proxy may route on another.
-    host: (req.headersDistinct?.host?.length ?? 0) > 1 ? undefined : req.headers.host,
-    secure: (req.socket as { encrypted?: boolean }).encrypted === true,
+    // HTTP/1.1's one Host line, or HTTP/2's :authority (node:http2's compat request under Fastify's http2: true).
+    host: nodeHost(req, secure),
+    secure,
     authorization: auth && auth.length > 1 ? auth.join(', ') : req.headers.authorization,
     header: (name) => req.headers[name],
   };

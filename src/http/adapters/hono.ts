@@ -13,7 +13,7 @@ import {
   type MandateGuard,
   type MandateGuardOptions,
 } from '../guards.js';
-import { authorize, webRequest, type RawTarget } from '../request.js';
+import { authorize, nodeHost, webRequest, type RawTarget } from '../request.js';
 import { readWebBody } from '../body.js';
 import { challengeBody, RECEIPT_HEADER, refusalResponse } from '../refusal.js';
 import { checkHttpVerifier, storeFaultRefusal } from './common.js';
@@ -80,18 +80,17 @@ function withHeader(c: Context, name: string, value: string): void {
 
 /**
  * The Node request under @hono/node-server (`c.env.incoming`), whose request
- * target and Host header are what the client sent; the Request hono builds
- * from them has an absolute-form target's host, or the listener's name when
- * Host is missing. Undefined on other runtimes.
+ * target and host are what the client sent; the Request hono builds from
+ * them has an absolute-form target's host, or the listener's name when
+ * Host is missing. Over HTTP/2 the host is `:authority`, what the server
+ * built the Request's URL from (nodeHost: a Host line naming another one
+ * binds nothing). Undefined on other runtimes.
  */
 function nodeIncoming(c: Context): RawTarget | undefined {
-  const incoming = (c.env as { incoming?: { url?: unknown; headers?: Record<string, unknown>; headersDistinct?: Record<string, unknown> } } | undefined)?.incoming;
+  const incoming = (c.env as { incoming?: { url?: unknown; headers?: unknown } } | undefined)?.incoming;
   if (!incoming || typeof incoming !== 'object' || typeof incoming.headers !== 'object' || incoming.headers === null) return undefined;
-  const host = incoming.headers.host;
-  // RFC 9112 §3.2: several Host lines name no one host (Node keeps the first).
-  const hosts = incoming.headersDistinct?.host;
-  const one = typeof host === 'string' && !(Array.isArray(hosts) && hosts.length > 1);
-  return { target: typeof incoming.url === 'string' ? incoming.url : '', host: one ? host : undefined };
+  const secure = new URL(c.req.url).protocol === 'https:';
+  return { target: typeof incoming.url === 'string' ? incoming.url : '', host: nodeHost(incoming, secure) };
 }
 
 /** `app.post('/charter/challenge', challenge(verifier))`: a fresh nonce as JSON `{ nonce, expiresAt }`. */
