@@ -1,6 +1,6 @@
 import { parseDateTime } from '../encoding/time.js';
 import { CharterError, shown } from '../errors.js';
-import { importVerificationKey, multibaseToPublicJwk, validatePublicJwk } from '../keys/index.js';
+import { assertVerifyUse, importVerificationKey, multibaseToPublicJwk, validatePublicJwk } from '../keys/index.js';
 import type { PublicJwk } from '../keys/types.js';
 import type { DIDDocument, ResolvedKey, VerificationRelationship } from './types.js';
 
@@ -276,13 +276,7 @@ function keyOf(vm: Record<string, unknown>, id: string): PublicJwk {
 function keyMaterial(vm: Record<string, unknown>, id: string, form: string | undefined): PublicJwk {
   if (form === 'publicKeyJwk') {
     // RFC 7517 §4.2, §4.3: a JWK meant for encryption, or whose operations exclude verifying, verifies nothing.
-    const jwk = vm.publicKeyJwk as { use?: unknown; key_ops?: unknown } | null;
-    if (jwk && typeof jwk === 'object') {
-      if (jwk.use !== undefined && jwk.use !== 'sig') throw new CharterError('INVALID_KEY', `${short(id)} is a key for ${shown(jwk.use, 20)} (use), not for signatures`);
-      if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes('verify'))) {
-        throw new CharterError('INVALID_KEY', `${short(id)} does not allow verify (key_ops)`);
-      }
-    }
+    assertVerifyUse(vm.publicKeyJwk, short(id));
     return validatePublicJwk(vm.publicKeyJwk);
   }
   if (form === 'publicKeyMultibase') {

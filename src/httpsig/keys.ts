@@ -1,6 +1,6 @@
 import { constants, createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { CharterError, shown } from '../errors.js';
-import { importVerificationKey, verifySignature } from '../keys/index.js';
+import { assertVerifyUse, importVerificationKey, verifySignature } from '../keys/index.js';
 import type { PublicJwk, Signer, VerificationKey } from '../keys/types.js';
 import { jwkThumbprint } from './thumbprint.js';
 
@@ -96,7 +96,8 @@ function importRsaKey(raw: Record<string, unknown>): Pick<HttpSigKey, 'rsa' | 'p
  */
 export function importHttpSigKey(jwk: unknown): HttpSigKey {
   const raw = (typeof jwk === 'object' && jwk !== null ? jwk : {}) as { kty?: unknown; kid?: unknown; alg?: unknown; use?: unknown };
-  if (raw.use !== undefined && raw.use !== 'sig') throw new CharterError('INVALID_KEY', 'the key is not for signatures (use is not "sig")');
+  // RFC 7517 §4.2, §4.3: a key for encryption, or whose key_ops leave out verify, verifies no signature.
+  assertVerifyUse(jwk);
   // RFC 7517 §4.4: alg is a string (["PS512"] must not read as PS512).
   if (raw.alg !== undefined && typeof raw.alg !== 'string') throw new CharterError('INVALID_KEY', 'the key names its alg with something other than a string');
   let out: HttpSigKey;

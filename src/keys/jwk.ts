@@ -78,6 +78,22 @@ function readPublic(input: unknown): PublicJwk {
 }
 
 /**
+ * RFC 7517 §4.2, §4.3: a JWK meant for encryption (`use` other than "sig"),
+ * or whose `key_ops` are not a list holding "verify", verifies nothing. For
+ * any JWK a signature is checked with (a DID method's, a pinned or delegated
+ * key, an HTTP signature directory's): validatePublicJwk drops both members,
+ * so this reads the input before it. Throws INVALID_KEY; `what` names the key.
+ */
+export function assertVerifyUse(input: unknown, what = 'the key'): void {
+  if (typeof input !== 'object' || input === null) return;
+  const j = input as { use?: unknown; key_ops?: unknown };
+  if (j.use !== undefined && j.use !== 'sig') throw new CharterError('INVALID_KEY', `${what} is a key for ${shown(j.use, 20)} (use), not for signatures`);
+  if (j.key_ops !== undefined && !(Array.isArray(j.key_ops) && j.key_ops.includes('verify'))) {
+    throw new CharterError('INVALID_KEY', `${what} does not allow verify (key_ops)`);
+  }
+}
+
+/**
  * Narrows unknown input to a supported public JWK and drops every other
  * member. A JWK carrying private members (d, ...) is refused: where a public
  * key is expected, a private one is a leak or a confusion (DID Core §5.2.1:

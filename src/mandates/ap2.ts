@@ -27,6 +27,20 @@ const VCT = {
   checkoutOpen: 'mandate.checkout.open.1',
   checkout: 'mandate.checkout.1',
 };
+/**
+ * The members an open mandate may carry: the properties of open_payment_mandate.json /
+ * open_checkout_mandate.json, and the registered JWT claims this verifier reads (nbf with iat and exp;
+ * iss, sub and jti only name). The schemas leave other members open, but agent authorization
+ * §Verification treats what the verifier does not understand as failing: a member the user signed and
+ * the verifier ignored (a `max_amount`, a mandate-level `allowed_payees`) would read as no restriction.
+ */
+const REGISTERED = ['iss', 'sub', 'jti', 'iat', 'nbf', 'exp'];
+const AP2_OPEN_MEMBERS: Readonly<Record<string, ReadonlySet<string>>> = {
+  [VCT.paymentOpen]: new Set(['vct', 'constraints', 'cnf', 'payee', 'payment_amount', 'payment_instrument', 'pisp', 'execution_date', 'risk_data', ...REGISTERED]),
+  [VCT.checkoutOpen]: new Set(['vct', 'constraints', 'cnf', ...REGISTERED]),
+};
+/** Members of the SD-JWT payload itself, when a hop carries its mandate there (no delegate_payload). */
+const PAYLOAD_MEMBERS = new Set(['_sd_alg', 'aud', 'nonce', 'sd_hash', 'issuer_jwt_hash']);
 const TERMINAL = new Set(['kb+sd-jwt', 'kb-sd-jwt']);
 const INTERMEDIATE = new Set(['kb+sd-jwt+kb', 'kb-sd-jwt+kb']);
 const MAX_HOPS = 8;
@@ -119,6 +133,19 @@ async function verifyChain(ctx: Ctx, chain: string, label: string, expected: { a
     if (open === last) refuse('INVALID_CREDENTIAL', last ? `the chain ends in an open mandate (${name})` : `${name} is closed but the chain goes on`, name);
     if (open && !isObj(mandate.cnf)) refuse('INVALID_CREDENTIAL', `${name} is open and needs cnf (agent authorization §Mandate Structure)`, name);
     if (open && !Array.isArray(mandate.constraints)) refuse('INVALID_CREDENTIAL', `${name} is open and needs constraints`, name);
+    if (open) {
+      const members = AP2_OPEN_MEMBERS[vct as string]!;
+      const extra = Object.keys(mandate).filter((m) => !members.has(m) && !(mandate === claims && PAYLOAD_MEMBERS.has(m)));
+      if (extra.length > 0)
+        refuse(
+          'UNKNOWN_CONSTRAINT',
+          `${name} sets ${extra
+            .slice(0, 3)
+            .map((m) => JSON.stringify(shown(m, 40)))
+            .join(', ')}, which this verifier does not understand (AP2 v0.2 open mandate schema)`,
+          name,
+        );
+    }
     if (open && hasWithheld(mandate)) refuse('CONSTRAINT_VIOLATED', `${name} hides members of the open mandate the user signed: present them all`, name);
     if (open) {
       // A constraint is an element of the constraints array, which RFC 9901 §4.2.4.2 lets the issuer make
@@ -181,7 +208,15 @@ function closedPayment(m: Record<string, unknown>, what: string): FinalPayment {
   if (!isObj(m.payment_instrument) || typeof m.payment_instrument.id !== 'string' || typeof m.payment_instrument.type !== 'string')
     refuse('INVALID_CREDENTIAL', `${what} payment_instrument needs id and type`, what);
   const amount = guard(() => fromMinorUnits(pa.amount, pa.currency as string), what, 'INVALID_CREDENTIAL');
-  return { amount, minorUnits: pa.amount, payee: m.payee, instrument: m.payment_instrument, transactionId: m.transaction_id };
+  if (m.pisp !== undefined && !isObj(m.pisp)) refuse('INVALID_CREDENTIAL', `${what} pisp must be an object`, what);
+  return {
+    amount,
+    minorUnits: pa.amount,
+    payee: m.payee,
+    instrument: m.payment_instrument,
+    ...(isObj(m.pisp) ? { pisp: m.pisp } : {}),
+    transactionId: m.transaction_id,
+  };
 }
 
 /**
@@ -205,6 +240,7 @@ function presetProblems(open: Record<string, unknown>, closed: Record<string, un
   if (open.payment_amount !== undefined && !sameJsonData(open.payment_amount, closed.payment_amount)) push('AUTHORITY_EXCEEDED', 'the amount is not the one the open mandate set');
   if (open.payment_instrument !== undefined && !sameJsonData(open.payment_instrument, closed.payment_instrument))
     push('CONSTRAINT_VIOLATED', 'the payment instrument is not the one the open mandate set');
+  if (open.pisp !== undefined && !sameJsonData(open.pisp, closed.pisp)) push('CONSTRAINT_VIOLATED', 'the PISP is not the one the open mandate set');
   if (open.execution_date !== undefined && open.execution_date !== closed.execution_date) push('CONSTRAINT_VIOLATED', 'the execution date is not the one the open mandate set');
 }
 

@@ -1,7 +1,7 @@
 import { decodeJwt } from '../credentials/jws.js';
 import { canonicalJson } from '../encoding/json.js';
 import { refuse, checkExp, type Ctx } from './common.js';
-import { trustedKeysFor } from './trust.js';
+import { anchorFault, trustedKeysFor } from './trust.js';
 import { verifyLayer } from './sd.js';
 import { isInt, isObj } from './constraint-check.js';
 import { jsonDataProblem } from './json.js';
@@ -36,11 +36,16 @@ export async function readCheckout(ctx: Ctx, checkoutJwt: string, what: string, 
   if (merchants.length > 0) ctx.decision.merchantSignature = 'failed';
   checkoutShape(d.header, d.payload, what);
   if (merchants.length > 0) {
-    const keys = await trustedKeysFor(merchants, d.header, { resolver: ctx.opts.trust.resolver, now: new Date(ctx.now * 1000) });
+    const faults: unknown[] = [];
+    const keys = await trustedKeysFor(merchants, d.header, { resolver: ctx.opts.trust.resolver, now: new Date(ctx.now * 1000), faults });
     ctx.decision.merchantSignature = 'failed';
-    if (keys.length === 0) refuse('UNTRUSTED_ISSUER', `${what} checkout is signed by a merchant key that is not pinned`, what);
     // AP2 specification §Payment Mandate: a deterministic scheme (Ed25519) would let a hash be guessed; algorithms default to ES256.
-    if (!keys.some((k) => verifyLayer(d, k.key, ctx.algorithms))) refuse('INVALID_SIGNATURE', `${what} merchant checkout signature verification failed`, what);
+    if (!keys.some((k) => verifyLayer(d, k.key, ctx.algorithms))) {
+      const fault = anchorFault(faults, `${what} checkout`);
+      if (fault) refuse(fault.code, fault.message, what);
+      if (keys.length === 0) refuse('UNTRUSTED_ISSUER', `${what} checkout is signed by a merchant key that is not pinned`, what);
+      refuse('INVALID_SIGNATURE', `${what} merchant checkout signature verification failed`, what);
+    }
     ctx.decision.merchantSignature = 'checked';
   }
   checkExp(ctx, d.payload, `${what} checkout`, false);

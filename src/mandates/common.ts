@@ -1,7 +1,7 @@
 import { CharterError, type CharterErrorCode, type Reason, shown } from '../errors.js';
 import type { JwsAlg } from '../keys/types.js';
 import { nowOf } from '../credentials/time.js';
-import { keyFromJwk, trustedKeysFor, jwkThumbprint, type TrustedKey } from './trust.js';
+import { anchorFault, keyFromJwk, trustedKeysFor, jwkThumbprint, type TrustedKey } from './trust.js';
 import { verifyLayer, type SdLayer } from './sd.js';
 import type { MandateDecision, MandateLayer, MandateParty, MandateProfile, VerifyMandateOptions } from './types.js';
 
@@ -138,13 +138,17 @@ export async function verifyRoot(ctx: Ctx, layer: SdLayer, what: string, selfNam
   if (anchors.length === 0) {
     refuse('UNTRUSTED_ISSUER', `no issuer key is pinned (trust.issuers) to verify ${what}; pass skipIssuerVerification: true only in tests`, what);
   }
-  const keys = await trustedKeysFor(anchors, layer.header, { resolver: ctx.opts.trust.resolver, now: new Date(ctx.now * 1000) });
-  if (keys.length === 0) refuse('UNTRUSTED_ISSUER', `${what} names a key (kid ${JSON.stringify(shown(layer.header.kid ?? '', 60))}) that is not among the pinned issuers`, what);
+  const faults: unknown[] = [];
+  const keys = await trustedKeysFor(anchors, layer.header, { resolver: ctx.opts.trust.resolver, now: new Date(ctx.now * 1000), faults });
   const ok = keys.find((k) => verifyLayer(layer, k.key, ctx.algorithms));
   if (ok) {
     ctx.decision.issuerVerification = 'verified';
     return ok;
   }
+  // A pinned DID whose key could not be had: the token may be its, so neither untrusted nor forged.
+  const fault = anchorFault(faults, what);
+  if (fault) refuse(fault.code, fault.message, what);
+  if (keys.length === 0) refuse('UNTRUSTED_ISSUER', `${what} names a key (kid ${JSON.stringify(shown(layer.header.kid ?? '', 60))}) that is not among the pinned issuers`, what);
   const self = [...selfNamed, layer.header.jwk].some((j) => {
     try {
       return j !== undefined && verifyLayer(layer, keyFromJwk(j), ctx.algorithms);

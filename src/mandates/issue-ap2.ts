@@ -1,6 +1,7 @@
 import type { Issuer } from '../credentials/types.js';
 import type { PublicJwk, Signer } from '../keys/types.js';
 import { hashAscii } from './sd.js';
+import { CharterError, shown } from '../errors.js';
 import { splitChain } from './ap2.js';
 import { disclose, jwkOf, ref, sdJwt, seconds, type Disc } from './issue-common.js';
 
@@ -12,7 +13,11 @@ export interface IssueAp2OpenMandateInput {
   agent: { jwk: PublicJwk; kid?: string };
   /** Raw AP2 constraints (`payment.amount_range`, `checkout.line_items`, ...); `allowed` lists become selectively disclosable. */
   constraints: Record<string, unknown>[];
-  /** Pre-set claims the closed mandate must repeat (payee, payment_amount, payment_instrument, execution_date). */
+  /**
+   * Pre-set claims the closed mandate must repeat: for a payment mandate payee, payment_amount,
+   * payment_instrument, pisp, execution_date (and risk_data, signals for the network); a checkout mandate
+   * has none. Any other member is refused (INVALID_ARGUMENT): a verifier would not enforce it.
+   */
   preset?: Record<string, unknown>;
   now?: Date;
   /** Seconds; the AP2 specification recommends the smallest that completes the task. Default 3600. */
@@ -24,6 +29,7 @@ export interface IssueAp2OpenMandateInput {
 /** Writes an AP2 v0.2 open payment or checkout mandate as a root SD-JWT (AP2 SDK `MandateClient.create` shape). */
 export async function issueAp2OpenMandate(input: IssueAp2OpenMandateInput): Promise<string> {
   const now = seconds(input.now ?? new Date());
+  const preset = presetOf(input.kind, input.preset);
   const nested: Disc[] = [];
   // Schemas mark allowed / acceptable_items `x-selectively-disclosable-array`.
   const sdArray = (list: unknown) =>
@@ -48,13 +54,40 @@ export async function issueAp2OpenMandate(input: IssueAp2OpenMandateInput): Prom
     vct: input.kind === 'payment' ? 'mandate.payment.open.1' : 'mandate.checkout.open.1',
     constraints,
     cnf: { jwk: jwkOf(input.agent.jwk, input.agent.kid) },
-    ...(input.preset ?? {}),
+    ...preset,
     iat: now,
     exp: now + (input.expiresIn ?? 3600),
   };
   const m = disclose(mandate);
   const payload = { iss: input.issuer.did, iat: now, delegate_payload: [ref(m)], _sd_alg: 'sha-256' };
   return sdJwt({ typ: 'dc+sd-jwt', ...(input.x5c ? { x5c: input.x5c } : {}) }, payload, [...nested, m], input.issuer.signer, input.issuer.kid);
+}
+
+/** open_payment_mandate.json: the members a payment mandate may pre-set, with the JSON type each must have. */
+const PRESETS: Record<string, (v: unknown) => boolean> = {
+  payee: (v) => isObject(v) && typeof v.id === 'string' && v.id !== '' && typeof v.name === 'string',
+  payment_amount: (v) => isObject(v) && Number.isSafeInteger(v.amount) && typeof v.currency === 'string',
+  payment_instrument: (v) => isObject(v) && typeof v.id === 'string' && typeof v.type === 'string',
+  pisp: (v) => isObject(v) && Object.keys(v).length > 0,
+  execution_date: (v) => typeof v === 'string',
+  risk_data: (v) => isObject(v),
+};
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+function presetOf(kind: 'payment' | 'checkout', preset: unknown): Record<string, unknown> {
+  if (preset === undefined) return {};
+  if (!isObject(preset)) throw new CharterError('INVALID_ARGUMENT', 'preset must be an object');
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(preset)) {
+    const ok = kind === 'payment' && Object.hasOwn(PRESETS, k) ? PRESETS[k]! : undefined;
+    if (!ok) {
+      const what = kind === 'payment' ? 'payee, payment_amount, payment_instrument, pisp, execution_date or risk_data' : 'nothing (an open checkout mandate has no preset members)';
+      throw new CharterError('INVALID_ARGUMENT', `preset ${JSON.stringify(shown(k, 40))} is not an AP2 v0.2 open ${kind} mandate member: it may set ${what}`);
+    }
+    if (!ok(v)) throw new CharterError('INVALID_ARGUMENT', `preset ${k} does not have the shape of the AP2 v0.2 schema`);
+    out[k] = v;
+  }
+  return out;
 }
 
 export interface CloseAp2MandateInput {

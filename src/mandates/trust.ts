@@ -1,6 +1,6 @@
 import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
-import { CharterError } from '../errors.js';
-import { importVerificationKey, validatePublicJwk } from '../keys/index.js';
+import { CharterError, HTTP_STATUS, isCharterError, type CharterErrorCode } from '../errors.js';
+import { assertVerifyUse, importVerificationKey, validatePublicJwk } from '../keys/index.js';
 import type { PublicJwk, VerificationKey } from '../keys/types.js';
 import type { JwtHeader } from '../credentials/jws.js';
 import type { CharterResolver } from '../did/types.js';
@@ -30,8 +30,9 @@ export function jwkThumbprint(jwk: PublicJwk): string {
   return 'urn:ietf:params:oauth:jwk-thumbprint:sha-256:' + createHash('sha256').update(JSON.stringify(members)).digest('base64url');
 }
 
-/** A verification key from an untrusted JWK, through Charter's acceptance rules. Throws INVALID_KEY / UNSUPPORTED_KEY_TYPE. */
+/** A verification key from an untrusted JWK, through Charter's acceptance rules (a signing key: use, key_ops). Throws INVALID_KEY / UNSUPPORTED_KEY_TYPE. */
 export function keyFromJwk(jwk: unknown): VerificationKey {
+  assertVerifyUse(jwk);
   return importVerificationKey(validatePublicJwk(jwk));
 }
 
@@ -101,11 +102,35 @@ function parsePem(s: string): { cert?: X509Certificate; key?: VerificationKey } 
 }
 
 /**
+ * What a DID anchor's resolution may answer for "this anchor lists no key Charter would use for the
+ * token": the DID is malformed, unknown or deactivated, or its document names no usable method for it.
+ * Anything else (a host that cannot be reached, a document that cannot be read, a resolver that
+ * failed) says nothing about the key, so it must not read as "untrusted" (see anchorFault).
+ */
+const NO_KEY = new Set<CharterErrorCode>([
+  'INVALID_DID',
+  'DID_NOT_FOUND',
+  'UNSUPPORTED_DID_METHOD',
+  'VERIFICATION_METHOD_NOT_FOUND',
+  'VERIFICATION_METHOD_NOT_AUTHORIZED',
+  'KID_MISMATCH',
+  'INVALID_KEY',
+  'UNSUPPORTED_KEY_TYPE',
+  'DID_DOCUMENT_TOO_LARGE',
+]);
+
+/**
  * Candidate keys among `anchors` for a token with this header. A JWKS key,
  * or a pinned JWK carrying a `kid`, is a candidate only when the token names
- * the same `kid` (or none).
+ * the same `kid` (or none). A DID anchor whose resolution failed for another
+ * reason than "no such key" adds its error to `opts.faults`: the caller
+ * reports it (anchorFault) when no other anchor's key verifies the token.
  */
-export async function trustedKeysFor(anchors: readonly TrustAnchor[], header: JwtHeader, opts: { resolver?: CharterResolver; now: Date }): Promise<TrustedKey[]> {
+export async function trustedKeysFor(
+  anchors: readonly TrustAnchor[],
+  header: JwtHeader,
+  opts: { resolver?: CharterResolver; now: Date; faults: unknown[] },
+): Promise<TrustedKey[]> {
   const out: TrustedKey[] = [];
   const kid = typeof header.kid === 'string' ? header.kid : undefined;
   const certs: X509Certificate[] = [];
@@ -118,8 +143,9 @@ export async function trustedKeysFor(anchors: readonly TrustAnchor[], header: Jw
         try {
           const k = await opts.resolver.resolveKey(a, rel, 'assertionMethod');
           out.push({ key: k, id: k.id, source: 'did' });
-        } catch {
-          // an unresolvable anchor contributes no key; the root then fails as untrusted
+        } catch (e) {
+          // An anchor that lists no such key contributes none; one that could not be read is a fault.
+          if (!(isCharterError(e) && NO_KEY.has(e.code))) opts.faults.push(e);
         }
         continue;
       }
@@ -152,6 +178,21 @@ export async function trustedKeysFor(anchors: readonly TrustAnchor[], header: Jw
     if (leaf) out.push({ key: leaf, id: jwkThumbprint(leaf.publicJwk), source: 'certificate', viaX5c: true });
   }
   return out;
+}
+
+/**
+ * Surfaces the first fault trustedKeysFor met, for a token no other pinned key verified: a fault worth a
+ * retry (HTTP 503: UNREACHABLE, a resolver timing out) is thrown as it is, so nothing is decided (the
+ * guard answers 503); another resolution failure is a CharterError with its own code (a plain Error from
+ * a caller's resolver: DID_RESOLUTION_FAILED). Never "untrusted": the anchor's key was not seen.
+ */
+export function anchorFault(faults: readonly unknown[], what: string): CharterError | undefined {
+  if (faults.length === 0) return undefined;
+  const retry = faults.find((f) => isCharterError(f) && HTTP_STATUS[f.code] === 503);
+  if (retry) throw retry;
+  const f = faults[0];
+  if (isCharterError(f)) return new CharterError(f.code, `${what}: a pinned issuer could not be resolved: ${f.message}`, { cause: f });
+  return new CharterError('DID_RESOLUTION_FAILED', `${what}: a pinned issuer could not be resolved: ${f instanceof Error ? f.message : String(f)}`, { cause: f });
 }
 
 /**

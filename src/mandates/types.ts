@@ -115,6 +115,8 @@ export interface FinalPayment {
   minorUnits: number;
   payee?: Record<string, unknown>;
   instrument?: Record<string, unknown>;
+  /** AP2: the Payment Initiation Service Provider the closed payment mandate names (`pisp`). */
+  pisp?: Record<string, unknown>;
   transactionId?: string;
   /**
    * The payee identifiers the user's signature binds: those an allow-list or a preset payee matched

@@ -62,7 +62,8 @@ function parseJson(s: string, what: string): unknown {
  * Verifies an external agent payment mandate chain, Verifiable Intent or AP2,
  * statelessly, and maps its money constraints onto Charter ledger links.
  * Refusals are data (`ok: false` with reasons); misuse throws (TypeError,
- * CharterError INVALID_ARGUMENT). Budgets and recurrences are reported in
+ * CharterError INVALID_ARGUMENT), and so does a fault worth a retry (a CharterError whose
+ * HTTP_STATUS is 503, such as a pinned DID's resolver being UNREACHABLE): it decides nothing. Budgets and recurrences are reported in
  * `constraints` for the ledger, never evaluated here.
  */
 export async function verifyMandateChain(input: unknown, options: VerifyMandateOptions): Promise<MandateDecision> {
