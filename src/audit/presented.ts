@@ -1,6 +1,5 @@
 import { sha256Digest } from '../encoding/json.js';
 import { decodeCredential } from '../credentials/index.js';
-import { TtlCache } from '../did/cache.js';
 import type { ReceiptCredential } from './receipt.js';
 
 const ENVELOPE = 'data:application/vc+jwt,';
@@ -24,23 +23,56 @@ export function presentedCredentials(payload: Record<string, unknown> | undefine
   return out;
 }
 
-// A platform sees the same grant or mandate on every request: read each once.
-const described = new TtlCache<string, ReceiptCredential>(300_000, 4096);
+// A platform sees the same grant or mandate on every request: read each once. The cache is filled before
+// anything is verified, so what a request may leave in it is bounded three ways: entries, characters in all
+// (the JWTs and what was read from them), and the length of one JWT (a longer one is read afresh each time).
+const DESCRIBED_TTL_MS = 300_000;
+const DESCRIBED_MAX = 4096;
+const DESCRIBED_MAX_JWT = 16 * 1024;
+const DESCRIBED_MAX_CHARS = 4 * 1024 * 1024;
+const described = new Map<string, { v: ReceiptCredential; exp: number; size: number }>();
+let describedChars = 0;
 
-/** A credential as a receipt names it: the hash of the JWT, and its id, issuer and types when readable. */
+function forget(jwt: string): void {
+  const e = described.get(jwt);
+  if (!e) return;
+  described.delete(jwt);
+  describedChars -= e.size;
+}
+
+const sizeOf = (jwt: string, d: ReceiptCredential) => jwt.length + d.h.length + (d.id?.length ?? 0) + (d.iss?.length ?? 0) + (d.type ?? []).reduce((n, t) => n + t.length, 0);
+
+/**
+ * A credential as a receipt names it: the hash of the JWT, and its id, issuer and types when readable.
+ * Frozen (with its `type`): one object may be shared by every receipt that names the same JWT.
+ */
 export function describeCredential(jwt: string): ReceiptCredential {
+  const now = Date.now();
   const hit = described.get(jwt);
-  if (hit) return hit;
+  if (hit) {
+    if (hit.exp > now) return hit.v;
+    forget(jwt);
+  }
   const d: ReceiptCredential = { h: sha256Digest(jwt) };
   try {
     const c = decodeCredential(jwt);
     if (typeof c.id === 'string') d.id = c.id;
     const iss = typeof c.issuer === 'string' ? c.issuer : c.issuer?.id;
     if (typeof iss === 'string') d.iss = iss;
-    d.type = c.type.filter((t) => t !== 'VerifiableCredential');
+    d.type = Object.freeze(c.type.filter((t) => t !== 'VerifiableCredential')) as string[];
   } catch {
     // Unreadable: the hash alone names it.
   }
-  described.set(jwt, d);
+  Object.freeze(d);
+  if (typeof jwt !== 'string' || jwt.length > DESCRIBED_MAX_JWT) return d;
+  const size = sizeOf(jwt, d);
+  while (described.size > 0 && (described.size >= DESCRIBED_MAX || describedChars + size > DESCRIBED_MAX_CHARS)) forget(described.keys().next().value as string);
+  described.set(jwt, { v: d, exp: now + DESCRIBED_TTL_MS, size });
+  describedChars += size;
   return d;
+}
+
+/** What the describeCredential cache holds (tests: that junk and outsized presentations take no place in it). */
+export function describedCacheSize(): { entries: number; chars: number } {
+  return { entries: described.size, chars: describedChars };
 }

@@ -25,7 +25,23 @@ export function keyString(jwk: PublicJwk): string {
 
 const SIGNING = ['assertionMethod', 'authentication'] as const;
 const PURE_MAX = 50_000;
-const pure = new Map<string, string | null>();
+/**
+ * The longest DID the memo keeps. A did:key is under 60 characters, a did:jwk of the largest key Charter
+ * accepts (P-256 or secp256k1, with kid, alg and use) under 300; anything longer is read afresh every time
+ * (same answer, no memory), so a request full of outsized subject ids leaves nothing behind.
+ */
+const PURE_MAX_LENGTH = 1024;
+/** Characters the memo holds at most (DIDs plus key strings): entries alone would not bound it. */
+const PURE_MAX_CHARS = 8 * 1024 * 1024;
+const pure = new Map<string, string>();
+let pureChars = 0;
+
+function forget(did: string): void {
+  const k = pure.get(did);
+  if (k === undefined) return;
+  pure.delete(did);
+  pureChars -= did.length + k.length;
+}
 
 /** The key of a did:key (its Multikey value) or a did:jwk (its JWK), checked as the resolver checks them; null if malformed. */
 function readPureKey(did: string): string | null {
@@ -48,13 +64,23 @@ function readPureKey(did: string): string | null {
  */
 export function pureKeyOf(did: string): string | undefined {
   if (typeof did !== 'string' || !(did.startsWith('did:key:') || did.startsWith('did:jwk:'))) return undefined;
-  let k = pure.get(did);
-  if (k === undefined) {
-    k = readPureKey(did);
-    if (pure.size >= PURE_MAX) pure.delete(pure.keys().next().value as string);
-    pure.set(did, k);
-  }
-  return k ?? undefined;
+  const hit = pure.get(did);
+  if (hit !== undefined) return hit;
+  const k = readPureKey(did);
+  // Only a DID that resolves, of a length a real one has, is memoised: a malformed or outsized one is
+  // refused again next time (as cheaply as it was now) and holds no memory meanwhile.
+  if (k === null) return undefined;
+  if (did.length > PURE_MAX_LENGTH) return k;
+  const size = did.length + k.length;
+  while (pure.size > 0 && (pure.size >= PURE_MAX || pureChars + size > PURE_MAX_CHARS)) forget(pure.keys().next().value as string);
+  pure.set(did, k);
+  pureChars += size;
+  return k;
+}
+
+/** What the pureKeyOf memo holds (tests: that malformed and outsized DIDs take no place in it). */
+export function pureMemoSize(): { entries: number; chars: number } {
+  return { entries: pure.size, chars: pureChars };
 }
 
 /** One string per party without a lookup: a did:key or did:jwk by the key it is (two DIDs of one key are one), any other DID by itself. */

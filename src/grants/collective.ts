@@ -3,7 +3,8 @@ import { keyString, partyKey } from '../did/parties.js';
 import { canonicalJson, isObj, sha256Digest } from '../encoding/json.js';
 import { parseDuration } from '../encoding/duration.js';
 import { checkJwtSignature, decodeJwt, soleSubject, verifyCredential, type DecodedJwt } from '../credentials/index.js';
-import { skewOf } from '../credentials/time.js';
+import { normalizeCredential } from '../credentials/normalize.js';
+import { latest, skewOf } from '../credentials/time.js';
 import type { Credential, CredentialStatusEntry, StatusChecker } from '../credentials/types.js';
 import type { CharterResolver, ResolvedKey } from '../did/types.js';
 import { readGrantClaims, type GrantClaims } from './claims.js';
@@ -184,9 +185,12 @@ interface VoteCheck {
  * goes on; only its signature can stop verifying (the member's key rotated
  * or removed), so a seen vote is checked again for that alone, with the key
  * resolved now (and the per-key signature memo). Anything else about it is a
- * function of its bytes.
+ * function of its bytes. `start` is when the vote became valid as
+ * verifyCredential reads it (the latest of its validFrom and its `iat`): a
+ * call whose now (with its skew) is before it checks the vote afresh, so a
+ * vote seen at one time never answers for an earlier one.
  */
-const seenVotes = new Map<string, { issuer: string; subject?: string; credential: Credential; decoded: DecodedJwt; validFrom: number }>();
+const seenVotes = new Map<string, { issuer: string; subject?: string; credential: Credential; decoded: DecodedJwt; start: number }>();
 const SEEN_VOTES_MAX = 4096;
 
 /**
@@ -224,7 +228,7 @@ async function verifyVote(jwt: string, o: QuorumOptions): Promise<VoteCheck> {
   const at = (o.now ?? new Date()).getTime();
   const seen = seenVotes.get(jwt);
   const r = noting(o.resolver);
-  if (seen && at + skewOf(o.skewSeconds) * 1000 >= seen.validFrom) {
+  if (seen && at + skewOf(o.skewSeconds) * 1000 >= seen.start) {
     const sig = await checkJwtSignature(seen.decoded, seen.issuer, r.resolver, 'assertionMethod', jwt);
     return sig.length > 0
       ? { ok: false, reasons: sig, issuer: seen.issuer }
@@ -239,11 +243,13 @@ async function verifyVote(jwt: string, o: QuorumOptions): Promise<VoteCheck> {
   if (v.ok && v.credential && v.issuer) {
     const decoded = decodeJwt(jwt);
     const p = decoded.payload;
-    const validFrom = Date.parse(v.credential.validFrom ?? '');
+    // The bounds verifyCredential compared (normalize.ts): validFrom, nbf, iat, validUntil, exp, however spelled.
+    const bounds = normalizeCredential(decoded, true).bounds;
+    const start = latest(bounds.from, bounds.iat);
     // Only a vote with no end to its validity, and a known start, is kept.
-    if (v.credential.validUntil === undefined && p.exp === undefined && p.nbf === undefined && Number.isFinite(validFrom)) {
+    if (v.credential.validUntil === undefined && p.exp === undefined && p.nbf === undefined && bounds.until === undefined && start !== undefined && Number.isFinite(start)) {
       if (seenVotes.size >= SEEN_VOTES_MAX) seenVotes.delete(seenVotes.keys().next().value as string);
-      seenVotes.set(jwt, { issuer: v.issuer, ...(v.subject ? { subject: v.subject } : {}), credential: v.credential, decoded, validFrom });
+      seenVotes.set(jwt, { issuer: v.issuer, ...(v.subject ? { subject: v.subject } : {}), credential: v.credential, decoded, start });
     }
   }
   return withKey(v, v.issuer, r.keys);

@@ -81,13 +81,16 @@ export function createDirectoryResolver(options: DirectoryResolverOptions = {}):
       ]);
       // The response is judged at the time it arrived (never before `now`): a directory signed while
       // the fetch ran is not "created in the future", even with no clock skew allowed.
-      const at = Math.max(now, Date.now());
+      const real = Date.now();
+      const at = Math.max(now, real);
       const dir = verifyDirectoryResponse(
         { url, status: res.status, headers: res.headers, body: res.body },
         { now: new Date(at), skewSeconds: options.skewSeconds, requireSignature: options.requireSignature },
       );
       const cc = maxAgeOf(res.headers['cache-control'] === undefined ? undefined : combinedFieldValue(fieldGetter(res.headers)('cache-control')!));
-      const until = Math.min(at + Math.min((cc ?? 300) * 1000, maxCacheMs), dir.expiresAt ?? Infinity);
+      // Its cache life runs on real time (a caller's now in the future does not stretch it past
+      // maxCacheSeconds), and it is kept only if it still holds at the time it was judged by.
+      const until = Math.min(real + Math.min((cc ?? 300) * 1000, maxCacheMs), dir.expiresAt ?? Infinity);
       if (until > at) {
         if (cache.size >= maxEntries) cache.delete(cache.keys().next().value!);
         cache.set(origin, { dir, until });
@@ -107,7 +110,9 @@ export function createDirectoryResolver(options: DirectoryResolverOptions = {}):
         return Promise.reject(e as Error);
       }
       const hit = cache.get(origin);
-      if (hit && hit.until > now) return Promise.resolve(hit.dir);
+      // An entry lives until `until`, in real time: a caller whose now is in the past never keeps it longer
+      // (the later of the two clocks, as fetchDirectory judges a response), one whose now is past it fetches again.
+      if (hit && hit.until > Math.max(now, Date.now())) return Promise.resolve(hit.dir);
       if (hit) cache.delete(origin);
       const pending = inflight.get(origin);
       if (pending) return pending;

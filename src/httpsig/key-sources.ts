@@ -9,12 +9,40 @@ export interface JwkSet {
 /** Keys a caller holds: a JWKS, or a record from key id to JWK. */
 export type KeysOption = JwkSet | Readonly<Record<string, unknown>>;
 
-/** Caller keys, imported once per options object (they are reused for every request). */
+/** Caller keys, imported once per options object (they are reused for every request) and again when it changes. */
 export interface KeyIndex {
   find(keyId: string): HttpSigKey | undefined;
 }
 
-const imported = new WeakMap<object, KeyIndex>();
+/**
+ * What an index was built from: each entry's name and JWK (by identity), and the JWK's own members as they
+ * were. A caller may change its options in place (splice a compromised key out of its JWKS, assign a
+ * record name another key, edit a JWK's `x`): the index is rebuilt then, so a key the caller no longer
+ * holds verifies nothing. Comparing costs a pass over the keys, far less than importing them again.
+ */
+type Snapshot = Array<{ name: string | undefined; jwk: unknown; members: Array<[string, unknown]> | undefined }>;
+
+const imported = new WeakMap<object, { index: KeyIndex; snapshot: Snapshot }>();
+
+const membersOf = (jwk: unknown): Array<[string, unknown]> | undefined => (typeof jwk === 'object' && jwk !== null ? Object.entries(jwk) : undefined);
+
+function entriesOf(keys: KeysOption): Array<[string | undefined, unknown]> {
+  return isJwkSet(keys) ? keys.keys.map((k) => [undefined, k]) : Object.entries(keys);
+}
+
+/** Are `entries` still what `snapshot` was taken from: the same names, the same JWK objects, the same members? */
+function unchanged(snapshot: Snapshot, entries: Array<[string | undefined, unknown]>): boolean {
+  if (snapshot.length !== entries.length) return false;
+  for (let i = 0; i < entries.length; i++) {
+    const was = snapshot[i]!;
+    const [name, jwk] = entries[i]!;
+    if (was.name !== name || was.jwk !== jwk) return false;
+    const now = membersOf(jwk);
+    if (was.members === undefined || now === undefined || was.members.length !== now.length) return false;
+    for (let j = 0; j < now.length; j++) if (was.members[j]![0] !== now[j]![0] || was.members[j]![1] !== now[j]![1]) return false;
+  }
+  return true;
+}
 
 function isJwkSet(v: unknown): v is JwkSet {
   return typeof v === 'object' && v !== null && Array.isArray((v as JwkSet).keys);
@@ -27,9 +55,10 @@ function isJwkSet(v: unknown): v is JwkSet {
  * mistake: TypeError.
  */
 export function keyIndex(keys: KeysOption, what = 'keys'): KeyIndex {
+  const entries = entriesOf(keys);
   const hit = imported.get(keys);
-  if (hit) return hit;
-  const entries: Array<[string | undefined, unknown]> = isJwkSet(keys) ? keys.keys.map((k) => [undefined, k]) : Object.entries(keys);
+  if (hit && unchanged(hit.snapshot, entries)) return hit.index;
+  const snapshot: Snapshot = entries.map(([name, jwk]) => ({ name, jwk, members: membersOf(jwk) }));
   const byId = new Map<string, HttpSigKey>();
   const named: Array<[string | undefined, HttpSigKey]> = [];
   for (const [name, jwk] of entries) {
@@ -53,7 +82,7 @@ export function keyIndex(keys: KeysOption, what = 'keys'): KeyIndex {
     }
   }
   const index: KeyIndex = { find: (id) => byId.get(id) };
-  imported.set(keys, index);
+  imported.set(keys, { index, snapshot });
   return index;
 }
 

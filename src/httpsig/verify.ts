@@ -84,7 +84,8 @@ export interface RequestSignatureDecision {
 }
 
 const defaultResolvers = new Map<string, DirectoryResolver>();
-const recordDirectories = new WeakMap<object, Map<string, ReturnType<typeof keyIndex>>>();
+/** A directories record by origin, with the entries it was read from (rebuilt when the record changes in place). */
+const recordDirectories = new WeakMap<object, { entries: Array<[string, JwkSet]>; byOrigin: Map<string | undefined, JwkSet> }>();
 
 /** The caps checkVerifyOptions puts on maxAgeSeconds and skewSeconds: no verifier accepts a signature longer. */
 const MAX_AGE_CAP_SECONDS = 86400;
@@ -317,12 +318,16 @@ async function findKey(keyId: string, agent: AgentMember | undefined, o: VerifyR
   if (d !== 'fetch' && typeof (d as DirectoryResolver).resolve !== 'function') {
     // Directories the caller holds: the caller made the URL-key association itself.
     const record = d as Readonly<Record<string, JwkSet>>;
-    let byOrigin = recordDirectories.get(record);
-    if (!byOrigin) {
-      byOrigin = new Map(Object.entries(record).map(([k, v]) => [recordOrigin(k)!, keyIndex(v)]));
-      recordDirectories.set(record, byOrigin);
+    const entries = Object.entries(record);
+    let held = recordDirectories.get(record);
+    // Compared by identity, entry by entry: an origin added, removed or given another JWK Set in place is seen.
+    if (!held || held.entries.length !== entries.length || held.entries.some(([k, v], i) => entries[i]![0] !== k || entries[i]![1] !== v)) {
+      held = { entries, byOrigin: new Map(entries.map(([k, v]) => [recordOrigin(k), v])) };
+      recordDirectories.set(record, held);
     }
-    const key = byOrigin.get(origin)?.find(keyId);
+    // keyIndex notices a JWK Set changed in place (its keys spliced, replaced or edited).
+    const set = held.byOrigin.get(origin);
+    const key = set === undefined ? undefined : keyIndex(set).find(keyId);
     return key ? { key, origin } : { reason: refuse('SIGNATURE_KEY_UNKNOWN', `the directory of ${origin} has no key ${keyId.slice(0, 60)}`) };
   }
   const resolver = d === 'fetch' ? defaultResolver(o) : (d as DirectoryResolver);
