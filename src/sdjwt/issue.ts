@@ -1,5 +1,5 @@
+import { loadSdJwtVc } from './library.js';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import { CharterError, shown } from '../errors.js';
 import { numericDate, signedDate } from '../encoding/time.js';
 import { validatePublicJwk } from '../keys/index.js';
@@ -83,6 +83,7 @@ export async function issueSdJwtVc(input: IssueSdJwtVcInput): Promise<IssuedSdJw
     ...(input.status !== undefined ? { status: { status_list: { idx: input.status.idx, uri: input.status.uri } } } : {}),
     ...input.claims,
   };
+  const { SDJwtVcInstance } = await loadSdJwtVc();
   const sdjwt = new SDJwtVcInstance({ signer: libSigner(issuer.signer), signAlg: issuer.signer.alg, hasher: sdJwtHasher, hashAlg: 'sha-256', saltGenerator });
   let token: string;
   try {

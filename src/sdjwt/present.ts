@@ -1,4 +1,4 @@
-import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
+import { loadSdJwtVc } from './library.js';
 import { CharterError } from '../errors.js';
 import { canonicalJson } from '../encoding/json.js';
 import { validatePublicJwk } from '../keys/index.js';
@@ -31,6 +31,7 @@ export async function presentSdJwtVc(token: string, input: PresentSdJwtVcInput):
   const now = signedDate(input.now, 'now') ?? new Date();
   const split = splitSdJwt(token);
   if (split.kbJwt !== undefined) throw new CharterError('INVALID_ARGUMENT', 'this is already a presentation (it ends with a key binding JWT); present the issued SD-JWT');
+  const { SDJwtVcInstance } = await loadSdJwtVc();
   const sdjwt = new SDJwtVcInstance({ hasher: sdJwtHasher });
   let payload: Record<string, unknown>;
   let chosen: Set<string>;
