@@ -35,7 +35,11 @@ function send(ctx: CliContext, method: 'GET' | 'POST', url: string, opts: HttpOp
     async (home): Promise<HttpResult> => {
       refuseBlank(opts, ['--aud']);
       if (!opts.present?.length && !opts.sign) throw new CharterError('INVALID_ARGUMENT', 'say how to prove who is asking: --present CREDENTIAL…, --sign, or both');
-      if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new CharterError('INVALID_ARGUMENT', `${url.slice(0, 80)} is not an http(s) URL`);
+      // The message does not repeat the URL: a mistyped one may still hold a password.
+      if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new CharterError('INVALID_ARGUMENT', 'the URL is not an absolute http(s) URL');
+      const { username, password } = new URL(url);
+      if (username !== '' || password !== '')
+        throw new CharterError('INVALID_ARGUMENT', 'the URL carries a user name or password: send it without them (the presentation proves who asks)');
       const holder = await home.issuer(opts.as);
       const credentials = await Promise.all((opts.present ?? []).map((c) => credentialArg(ctx, home, c)));
       const body = opts.data !== undefined ? JSON.stringify(parseJsonArg(await readTextArg(ctx, opts.data, '--data'), '--data')) : undefined;

@@ -228,14 +228,22 @@ async function newPassphrase(ask: () => Promise<string>, confirm: (() => Promise
 }
 
 /** An absolute http(s) URL without a trailing slash, or INVALID_ARGUMENT. */
+/**
+ * The public URL is the base every status list and did:web URL is built on, and it is signed into
+ * each status entry: a user or password in it would be published to every verifier, and a query or
+ * fragment would end up in the middle of the URLs built on it. The message never repeats the text
+ * given, which may hold a password.
+ */
 function normalizePublicUrl(url: string): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new CharterError('INVALID_ARGUMENT', `"${url.slice(0, 80)}" is not an absolute URL such as https://example.com`);
-  }
+  const u = typeof url === 'string' && URL.canParse(url) ? new URL(url) : undefined;
+  if (!u) throw new CharterError('INVALID_ARGUMENT', 'the public URL is not an absolute URL such as https://example.com');
   if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new CharterError('INVALID_ARGUMENT', 'the public URL must use https (or http on loopback)');
+  if (u.username !== '' || u.password !== '') {
+    throw new CharterError('INVALID_ARGUMENT', 'the public URL carries a user name or password: it is published in every status entry, so give it without them');
+  }
+  if (u.search !== '' || u.hash !== '' || url.includes('?') || url.includes('#')) {
+    throw new CharterError('INVALID_ARGUMENT', 'the public URL has a query or fragment: give the base only (scheme, host, optional path)');
+  }
   return u.href.replace(/\/+$/, '');
 }
 

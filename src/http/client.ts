@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { CharterError } from '../errors.js';
 import { createPresentation } from '../credentials/index.js';
 import type { Issuer } from '../credentials/types.js';
 import type { PublicJwk, Signer } from '../keys/types.js';
@@ -92,9 +93,9 @@ function checkOptions(o: CharterFetchOptions): void {
  */
 export async function charterFetch(url: string | URL, init: RequestInit = {}, options: CharterFetchOptions): Promise<Response> {
   checkOptions(options);
-  const target = new URL(url);
+  const target = targetOf(url);
   const htu = htuOf(target);
-  if (htu === undefined) throw new TypeError('charterFetch: the URL must be http(s)');
+  if (htu === undefined) throw new CharterError('INVALID_ARGUMENT', 'charterFetch: the URL must be http(s)');
   const method = (init.method ?? 'GET').toUpperCase();
   const doFetch = options.fetch ?? fetch;
   const { holder, sign } = options;
@@ -158,4 +159,19 @@ export async function charterFetch(url: string | URL, init: RequestInit = {}, op
  */
 export function receiptOf(response: Pick<Response, 'headers'>): string | undefined {
   return response.headers.get('charter-receipt') ?? undefined;
+}
+
+/**
+ * The URL to send to. A user or password in it is refused before anything is signed: fetch would
+ * refuse it anyway, and its TypeError carries the URL, password included, as `input`. No message
+ * here repeats the URL.
+ */
+function targetOf(url: string | URL): URL {
+  const text = url instanceof URL ? url.href : url;
+  if (typeof text !== 'string' || !URL.canParse(text)) throw new CharterError('INVALID_ARGUMENT', 'charterFetch: the URL is not an absolute http(s) URL');
+  const target = new URL(text);
+  if (target.username !== '' || target.password !== '') {
+    throw new CharterError('INVALID_ARGUMENT', 'charterFetch: the URL carries a user name or password; the presentation is the credential, so send the URL without them');
+  }
+  return target;
 }
