@@ -168,7 +168,7 @@ describe('charter agent: authorize, delegate, present, verify with the chain as 
         [link.id, 'revoked', root.id],
       ]),
     );
-  }, 90_000);
+  }, 180_000);
 
   it("revokes an agent's identity credential (its operator stops answering for it), and says when a budget holds per ledger only", async () => {
     const port = await freePort();
@@ -201,5 +201,5 @@ describe('charter agent: authorize, delegate, present, verify with the chain as 
     } finally {
       srv.kill('SIGTERM');
     }
-  }, 90_000);
+  }, 180_000);
 });

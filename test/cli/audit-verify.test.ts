@@ -61,7 +61,7 @@ describe('audit verify --checkpoint: the file `audit checkpoint` wrote', () => {
   let h: Awaited<ReturnType<typeof homeWithTwoChains>>;
   beforeAll(async () => {
     h = await homeWithTwoChains();
-  }, 60_000);
+  }, 120_000);
 
   it('one checkpoint per chain, one per line: accepted whole, each matched; with --json the same', async () => {
     const cp = await h.run(['audit', 'checkpoint', '--as', 'api']);

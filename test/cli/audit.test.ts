@@ -49,7 +49,7 @@ beforeAll(async () => {
     allowId ??= d.receiptId!;
   }
   await v.receipts!.flush();
-}, 60_000);
+}, 120_000);
 afterAll(async () => {
   await server?.close();
   await home?.close();

@@ -17,7 +17,7 @@ describe('charter CLI (built binary, as a user runs it)', () => {
     expect((await charter(['init'], env)).code).toBe(0);
     alice = json<{ did: string }>(await charter(['id', 'create', '--alias', 'alice', '--json'], env)).did;
     bob = json<{ did: string }>(await charter(['id', 'create', '--alias', 'bob', '--key', 'p256', '--json'], env)).did;
-  }, 90_000);
+  }, 180_000);
 
   it('init is idempotent and the keystore files are private', async () => {
     const r = await charter(['init', '--json'], env);
@@ -207,7 +207,7 @@ describe('charter demo', () => {
     // Expected refusals read as refusals (✗ … as expected); nothing behaved otherwise.
     expect(r.stdout).not.toMatch(/NOT as expected/);
     expect(r.stdout).toMatch(/✗ .*refused.*as expected/);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('charter id import', () => {

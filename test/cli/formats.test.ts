@@ -76,7 +76,7 @@ describe('charter grant --format sd-jwt, against charter serve (Token Status Lis
     expect(
       (await charter(['grant', 'issue', '--from', 'alice', '--to', shop, '--resource', 'x', '--action', 'read', '--expires', '1d', '--disclosable', 'resources'], env)).code,
     ).toBe(2);
-  }, 90_000);
+  }, 180_000);
 });
 
 describe('charter agent authorize --format verifiable-intent | ap2', () => {
@@ -118,5 +118,5 @@ describe('charter agent authorize --format verifiable-intent | ap2', () => {
     expect([paris.code, paris.stderr]).toEqual([2, expect.stringMatching(/payment\.cumulative names no time zone/)]);
     expect((await charter([...base, '--principal', 'alice', '--format', 'ap2', '--rate', '3/P1D'], env)).code).toBe(2);
     expect((await charter([...base, '--principal', 'alice', '--format', 'visa'], env)).code).toBe(2);
-  }, 60_000);
+  }, 120_000);
 });

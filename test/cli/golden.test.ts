@@ -34,7 +34,7 @@ describe('golden transcript', () => {
     // Jargon stays behind --verbose.
     for (const l of steps) expect(l).not.toMatch(/vc\+jwt|vp\+jwt|status index|ttl|did:key|urn:uuid/);
     expect(r.stdout).toMatch(/Try next:\n {2}charter .*\n {2}charter .*\n {2}charter .*\n?$/);
-  }, 60_000);
+  }, 120_000);
 
   it('--verbose adds the technical detail under each step, and --json gives the same steps', async () => {
     const env = freshEnv();
@@ -49,7 +49,7 @@ describe('golden transcript', () => {
     const stepLines = verbose.stdout.split('\n').filter((l) => STEP.test(l));
     expect(stepLines.length).toBe(result.steps.length);
     expect(result.steps.filter((s) => s.expect === 'refused').every((s) => typeof s.code === 'string')).toBe(true);
-  }, 90_000);
+  }, 180_000);
 
   it('the commands it suggests next exist, with the options it shows', () => {
     const program = makeProgram();
@@ -96,7 +96,7 @@ describe('golden transcript', () => {
     expect(kept.stdout).toContain(`home: ${empty}`);
     const ids = json<unknown[]>(await charter(['id', 'list', '--json', '--home', empty], env));
     expect(JSON.stringify(ids)).toContain('"alice"');
-  }, 90_000);
+  }, 180_000);
 
   it('renders a skipped part with why, and a step that misbehaved with what was expected', () => {
     expect(

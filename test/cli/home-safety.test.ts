@@ -45,7 +45,7 @@ const python = spawnSync('python3', ['-c', 'import pty'], { stdio: 'ignore' }).s
 
 function onTerminal(keys: string, args: string[], env: NodeJS.ProcessEnv): { out: string; code: number | 'none' } {
   const { CHARTER_PASSPHRASE: _p, ...rest } = env;
-  const r = spawnSync('python3', ['-c', PTY, keys, process.execPath, BIN, ...args], { env: rest, encoding: 'utf8', timeout: 40_000 });
+  const r = spawnSync('python3', ['-c', PTY, keys, process.execPath, BIN, ...args], { env: rest, encoding: 'utf8', timeout: 80_000 });
   const m = /\n@@exit (\S+)$/.exec(r.stdout);
   return { out: r.stdout.replace(/\n@@exit \S+$/, ''), code: m?.[1] === 'none' || !m ? 'none' : Number(m[1]) };
 }
@@ -236,14 +236,14 @@ describe('concurrent init', () => {
         expect([other.code, errorOf(other).code]).toEqual([2, 'WRONG_PASSPHRASE']);
       }
     }
-  }, 120_000);
+  }, 240_000);
 
   it('inits racing with the same passphrase: one created, the others "created": false, all exit 0', async () => {
     const env = freshEnv();
     const rs = await Promise.all([0, 1, 2].map(() => startInit(env)));
     expect(rs.map((r) => r.code)).toEqual([0, 0, 0]);
     expect(rs.map((r) => (JSON.parse(r.stdout) as { created: boolean }).created).sort()).toEqual([false, false, true]);
-  }, 60_000);
+  }, 120_000);
 
   it('a failing init racing a good one never removes the home the good one made, and reports its own cause', async () => {
     for (let round = 0; round < 4; round++) {
@@ -255,7 +255,7 @@ describe('concurrent init', () => {
       expect(existsSync(join(env.CHARTER_HOME!, 'charter.db'))).toBe(true);
       expect((await charter(['id', 'create', '--alias', 'a'], env)).code).toBe(0);
     }
-  }, 120_000);
+  }, 240_000);
 });
 
 describe('did web init --out', () => {

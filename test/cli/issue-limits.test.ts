@@ -25,7 +25,7 @@ beforeAll(async () => {
   expect((await charter(['init'], env)).code).toBe(0);
   expect((await charter(['id', 'create', '--alias', 'alice'], env)).code).toBe(0);
   expect((await charter(['id', 'create', '--alias', 'bob'], env)).code).toBe(0);
-}, 30_000);
+}, 90_000);
 
 const vcIssue = (claims: string, ...more: string[]) => charter(['vc', 'issue', '--as', 'alice', '--subject', 'bob', '--type', 'T', '--claims', claims, '--json', ...more], env);
 const sdIssue = (claims: string, ...more: string[]) =>
@@ -49,7 +49,7 @@ describe('vc issue refuses what its verifiers would', () => {
     const obj = join(dir, 'very-deep-object.json');
     writeFileSync(obj, '{"a":'.repeat(150_000) + '1' + '}'.repeat(150_000));
     for (const r of [await vcIssue(obj), await sdIssue(obj)]) expect([r.code, errorOf(r).code]).toEqual([2, 'INVALID_ARGUMENT']);
-  }, 30_000);
+  }, 90_000);
 
   it('at the limit each format issues a credential its verifier accepts; one level deeper is refused and nothing is recorded', async () => {
     for (const [format, max] of [
@@ -65,7 +65,7 @@ describe('vc issue refuses what its verifiers would', () => {
       expect([format, deeper.code, errorOf(deeper).code]).toEqual([format, 2, 'INVALID_ARGUMENT']);
       expect(await issuedCount()).toBe(before);
     }
-  }, 30_000);
+  }, 90_000);
 
   it('a credential over 64 KiB once signed: INPUT_TOO_LARGE (exit 2), nothing recorded; just under, it issues and verifies', async () => {
     const before = await issuedCount();
@@ -82,7 +82,7 @@ describe('vc issue refuses what its verifiers would', () => {
     const ok = await vcIssue(fits);
     expect(ok.code).toBe(0);
     expect((await charter(['vc', 'verify', json<{ jwt: string }>(ok).jwt], env)).code).toBe(0);
-  }, 30_000);
+  }, 90_000);
 });
 
 describe('sd-jwt issue refuses what its verifiers would', () => {
@@ -94,14 +94,14 @@ describe('sd-jwt issue refuses what its verifiers would', () => {
     expect(json<{ reasons: { code: string }[] }>(v).reasons.map((x) => x.code)).toEqual(['KEY_BINDING_INVALID']);
     const deeper = await sdIssue(nested(33), '--disclosable', 'a');
     expect([deeper.code, errorOf(deeper).code]).toEqual([2, 'INVALID_ARGUMENT']);
-  }, 30_000);
+  }, 90_000);
 
   it('an SD-JWT over the 256 KiB its verifiers read: INPUT_TOO_LARGE before signing', async () => {
     const big = join(dir, 'sd-big.json');
     writeFileSync(big, JSON.stringify({ blob: 'x'.repeat(200_000) }));
     const r = await sdIssue(big, '--disclosable', 'blob');
     expect([r.code, errorOf(r).code]).toEqual([2, 'INPUT_TOO_LARGE']);
-  }, 30_000);
+  }, 90_000);
 });
 
 describe('expiry times', () => {
@@ -114,7 +114,7 @@ describe('expiry times', () => {
     expect(grant.code).toBe(2);
     const zero = await charter(['agent', 'authorize', '--as', 'alice', '--agent', 'bob', '--action', 'purchase', '--max', '50USD', '--expires', '0s', '--json'], env);
     expect([zero.code, errorOf(zero).code, errorOf(zero).message]).toEqual([2, 'INVALID_ARGUMENT', expect.stringMatching(/must be positive/)]);
-  }, 30_000);
+  }, 90_000);
 
   it('a real calendar date reads as midnight UTC whatever the machine zone', async () => {
     for (const TZ of ['UTC', 'Pacific/Kiritimati', 'America/Los_Angeles']) {
@@ -123,5 +123,5 @@ describe('expiry times', () => {
       const payload = JSON.parse(Buffer.from(json<{ jwt: string }>(r).jwt.split('.')[1]!, 'base64url').toString()) as { validUntil: string };
       expect([TZ, payload.validUntil]).toEqual([TZ, '2030-02-28T00:00:00.000Z']);
     }
-  }, 30_000);
+  }, 90_000);
 });

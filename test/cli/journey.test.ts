@@ -100,7 +100,7 @@ describe("a person's journey on a home served on 127.0.0.1", () => {
     expect((await run(['did', 'web', 'init', '--domain', 'shop.example', '--alias', 'shop', '--out', join(dir, '..', 'www')])).code).toBe(0);
     const home = await openHome({ home: dir, create: false, passphrase: async () => PASS, env: {} });
     served = { home, server: await serveHome(home, { port }) };
-  }, 60_000);
+  }, 120_000);
   afterAll(async () => {
     await served?.server.close();
     await served?.home.close();
@@ -241,7 +241,7 @@ describe("a person's journey on a home served on 127.0.0.1", () => {
       ]),
     );
     expect(json(await run(['sd-jwt', 'revoke', sd.token, '--json']))).toMatchObject({ revoked: [sd.id], visibleWithinSeconds: 120 });
-  }, 30_000);
+  }, 90_000);
 
   it('money flags take ISO 4217 codes only', async () => {
     for (const bad of ['50usd', '50US$', '50ABC', '50']) {
@@ -318,5 +318,5 @@ describe("a person's journey on a home served on 127.0.0.1", () => {
       await home.close();
     }
     expect(n).toBeGreaterThan(0);
-  }, 60_000);
+  }, 120_000);
 });

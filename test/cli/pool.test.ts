@@ -125,5 +125,5 @@ describe('charter pool: create, propose, vote, grant, leave, revoke, payouts (th
     await charter(['pool', 'vote', rp.hash, '--as', 'ben', '--approve'], env);
     expect((await charter(['pool', 'revoke', granted.result], env)).code).toBe(0);
     failed(await charter(['grant', 'revoke', granted.result], env), 'INVALID_ARGUMENT');
-  }, 120_000);
+  }, 240_000);
 });

@@ -128,5 +128,5 @@ describe("README's CLI tours run as written", () => {
       ran.push(original);
     }
     expect(ran).toEqual(tours.flat());
-  }, 180_000);
+  }, 300_000);
 });

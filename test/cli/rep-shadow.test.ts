@@ -85,7 +85,7 @@ describe('charter rep: a reused id cannot shadow a rating', () => {
     expect(await scoreOf(shadowed, w.A.did, trust)).toMatchObject({ score: 0.5, count: 2, attesters: 2 });
     // the stranger's own rating is kept too, about its own subject
     expect(await scoreOf(shadowed, w.S.did, [w.X.did])).toMatchObject({ score: 1, count: 1, attesters: 1 });
-  }, 90_000);
+  }, 180_000);
 
   it('the trusted rating imported first, the stranger second: both ratings are recorded, each about its own agent', async () => {
     const w = await world();
@@ -97,7 +97,7 @@ describe('charter rep: a reused id cannot shadow a rating', () => {
     expect(late.notKept).toEqual([{ id: w.bad.id, attester: w.X.did, code: 'ALREADY_EXISTS', message: expect.any(String) }]);
     expect(await scoreOf(env, w.A.did, [w.shop.did, w.good.did])).toMatchObject({ score: 0.5, count: 2, attesters: 2 });
     expect(await scoreOf(env, w.S.did, [w.X.did])).toMatchObject({ score: 1, count: 1, attesters: 1 });
-  }, 90_000);
+  }, 180_000);
 
   it('one file holding the stranger first: the same', async () => {
     const w = await world();
@@ -107,5 +107,5 @@ describe('charter rep: a reused id cannot shadow a rating', () => {
     expect(r.imported).toHaveLength(3);
     expect(r.notKept).toHaveLength(1);
     expect(await scoreOf(env, w.A.did, [w.shop.did, w.good.did])).toMatchObject({ score: 0.5, count: 2, attesters: 2 });
-  }, 90_000);
+  }, 180_000);
 });

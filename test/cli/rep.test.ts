@@ -53,5 +53,5 @@ describe('charter rep: receipt, attest, import, score, revoke', () => {
     const after = json<{ score: number | null; ignored: { code: string }[] }>(await charter(['rep', 'score', bot, '--trust', shop, '--json'], env));
     expect(after.score).toBeNull();
     expect(after.ignored.map((i) => i.code)).toContain('CREDENTIAL_REVOKED');
-  }, 90_000);
+  }, 180_000);
 });

@@ -31,7 +31,7 @@ describe('charter agent reservations: list the stale ones, settle one by hand (s
     await reserve('stale-1', 900);
     await reserve('stale-2', 600);
     await reserve('fresh-1', 10);
-  }, 30_000);
+  }, 90_000);
 
   it('--stale lists reservations held longer than 300 s by default, --older-than moves the line', async () => {
     const ids = async (...a: string[]) =>

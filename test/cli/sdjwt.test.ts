@@ -51,7 +51,7 @@ describe('charter sd-jwt issue | present | verify | revoke', () => {
     expect((await run(['init', '--public-url', server.url])).code).toBe(0);
     expect((await run(['id', 'create', '--alias', 'alice'])).code).toBe(0);
     bob = json<{ did: string }>(await run(['id', 'create', '--alias', 'bob', '--key', 'p256', '--json'])).did;
-  }, 90_000);
+  }, 180_000);
   afterAll(async () => {
     await server.close();
     await lists?.close();

@@ -229,7 +229,7 @@ describe('charter agent create and agent verify: an agent name cannot draw tree 
     const ids = json<Array<{ alias: string }>>(await charter(['id', 'list', '--json'], env)).map((x) => x.alias);
     expect(ids).toEqual(['op']);
     expect((await charter(['agent', 'create', '--as', 'op', '--alias', 'ok', '--name', `Acme Shopper ${'n'.repeat(115)}`, '--model', 'm-1'], env)).code).toBe(0);
-  }, 120_000);
+  }, 240_000);
 
   it('agent verify shows a name another operator signed (with breaks and hiders) on the agent line, escaped', async () => {
     const port = await freePort();
@@ -271,7 +271,7 @@ describe('charter agent create and agent verify: an agent name cannot draw tree 
     expect(shownLines(r.stdout).filter((l) => /^[├└]─ . principal/.test(l))).toHaveLength(1);
     const asJson = json<{ agentInfo: { name: string } }>(await charter([...args, '--json'], env));
     expect(asJson.agentInfo.name).toBe(name);
-  }, 120_000);
+  }, 240_000);
 });
 
 describe('bundles, logs and feeds of others: evidence verify, audit list, rep import, grant list', () => {
@@ -308,7 +308,7 @@ describe('bundles, logs and feeds of others: evidence verify, audit list, rep im
     holds(r.stdout, /^✓ \(every part/, ['did:web:x\\u000a  ✓ (every part', 'did:web:x\\u000d\\u000a', 'did:web:y\\u200ez', 'l'.repeat(5000) + '\\u000a  ✓ receipt']);
     const asJson = json<{ parts: { part: string }[] }>(await charter(['evidence', 'verify', out, '--json'], passEnv()));
     for (const k of keys) expect(asJson.parts.map((p) => p.part)).toContain(`did ${k}`);
-  }, 60_000);
+  }, 120_000);
 
   it('audit list: an MCP tool name with breaks and hiders stays in its row, and adds no "allow" row', async () => {
     const v = w.verifier({ store: w.home.store as never, receipts: { signer: api }, http: false });
@@ -322,7 +322,7 @@ describe('bundles, logs and feeds of others: evidence verify, audit list, rep im
     const r = await charter(['audit', 'list', '--home', dir], passEnv());
     expect(r.code, r.stderr).toBe(0);
     holds(r.stdout, /^2026-12-04T05:31:00\.000Z +allow/, ['mcp read_email\\u000a2026-12-04', 'read_email\\u2028', 'read\\u202eemail', 'read\\u{e0041}email']);
-  }, 60_000);
+  }, 120_000);
 
   it('grant list: an id holding a break or a hider stays in its row', async () => {
     const bob = (await w.home.identity('app')).did;
@@ -337,7 +337,7 @@ describe('bundles, logs and feeds of others: evidence verify, audit list, rep im
     const r = await charter(['grant', 'list', '--home', dir], passEnv());
     expect(r.code, r.stderr).toBe(0);
     holds(r.stdout, /^urn:uuid:forged/, ['urn:x\\u000aurn:uuid:forged', '\\u2028\\u202e']);
-  }, 60_000);
+  }, 120_000);
 
   it('rep import: an unverified claimed id is capped and escaped, and forges no "imported" line', async () => {
     const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -359,5 +359,5 @@ describe('bundles, logs and feeds of others: evidence verify, audit list, rep im
     for (const l of shownLines(r.stdout)) expect(l.length).toBeLessThan(400);
     expect(r.stdout).toContain('l'.repeat(50));
     expect(r.stdout).toContain('…');
-  }, 60_000);
+  }, 120_000);
 });
