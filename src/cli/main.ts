@@ -1,29 +1,16 @@
 import { Command, CommanderError } from 'commander';
 import { defaultContext, EXIT, reportError, type CliContext } from './io.js';
 import { CharterError } from '../errors.js';
-import { registerInit } from './init.js';
-import { registerId } from './id.js';
-import { registerDid } from './did.js';
-import { registerVc } from './vc.js';
-import { registerVp } from './vp.js';
-import { registerGrant } from './grant.js';
-import { registerStatus } from './status.js';
-import { registerServe } from './serve.js';
-import { registerAgent } from './agent.js';
-import { registerAgentDirectory } from './agent-directory.js';
-import { registerRep } from './rep.js';
-import { registerDemo } from './demo.js';
-import { registerHttp } from './http.js';
-import { registerSdJwt } from './sdjwt.js';
-import { registerMandate } from './mandate.js';
-import { registerPool } from './pool.js';
-import { registerAudit } from './audit.js';
-import { registerEvidence } from './evidence.js';
+import { registrarsFor } from './nouns.js';
 
 export const VERSION = '0.1.0';
 
-/** Builds the `charter <noun> <verb>` tree; tests run it in-process with their own context. */
-export function makeProgram(ctx: CliContext = defaultContext()): Command {
+/**
+ * Builds the `charter <noun> <verb>` tree; tests run it in-process with their own context. With
+ * `argv`, only the noun it names is built (the whole tree when it names none): see nouns.ts.
+ */
+export async function makeProgram(ctx: CliContext = defaultContext(), argv?: readonly string[]): Promise<Command> {
+  const registrars = await registrarsFor(argv);
   const program = new Command('charter')
     .description('Self-sovereign identity and Know Your Agent: DIDs, verifiable credentials, revocable grants, agent authority.')
     .version(VERSION)
@@ -34,24 +21,7 @@ export function makeProgram(ctx: CliContext = defaultContext()): Command {
       writeErr: () => undefined,
       outputError: () => undefined,
     });
-  registerInit(program, ctx);
-  registerId(program, ctx);
-  registerDid(program, ctx);
-  registerVc(program, ctx);
-  registerVp(program, ctx);
-  registerGrant(program, ctx);
-  registerStatus(program, ctx);
-  registerServe(program, ctx);
-  registerAgent(program, ctx);
-  registerAgentDirectory(program, ctx);
-  registerRep(program, ctx);
-  registerDemo(program, ctx);
-  registerHttp(program, ctx);
-  registerSdJwt(program, ctx);
-  registerMandate(program, ctx);
-  registerPool(program, ctx);
-  registerAudit(program, ctx);
-  registerEvidence(program, ctx);
+  for (const register of registrars) register(program, ctx);
   for (const c of allCommands(program)) c.exitOverride().configureOutput(program.configureOutput());
   return program;
 }
@@ -112,7 +82,7 @@ function valueHint(cmd: Command, e: CommanderError): string {
 
 /** Parse argv (without node and script), run, and set the exit code. */
 export async function runCli(argv: string[], ctx: CliContext = defaultContext()): Promise<void> {
-  const program = makeProgram(ctx);
+  const program = await makeProgram(ctx, argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {

@@ -51,8 +51,8 @@ describe('golden transcript', () => {
     expect(result.steps.filter((s) => s.expect === 'refused').every((s) => typeof s.code === 'string')).toBe(true);
   }, 180_000);
 
-  it('the commands it suggests next exist, with the options it shows', () => {
-    const program = makeProgram();
+  it('the commands it suggests next exist, with the options it shows', async () => {
+    const program = await makeProgram();
     for (const [line] of NEXT_COMMANDS) {
       const words = line.split(' ').slice(1);
       let cmd: Command = program;

@@ -4,7 +4,7 @@ import { makeProgram } from '../../src/cli/main.js';
 import { tempDir } from '../helpers.js';
 import { inProcess } from './harness.js';
 
-const program = makeProgram({
+const program = await makeProgram({
   stdout: () => undefined,
   stderr: () => undefined,
   env: {},
