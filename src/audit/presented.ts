@@ -1,5 +1,6 @@
 import { sha256Digest } from '../encoding/json.js';
 import { decodeCredential } from '../credentials/index.js';
+import { TtlCache } from '../did/cache.js';
 import type { ReceiptCredential } from './receipt.js';
 
 const ENVELOPE = 'data:application/vc+jwt,';
@@ -30,15 +31,8 @@ const DESCRIBED_TTL_MS = 300_000;
 const DESCRIBED_MAX = 4096;
 const DESCRIBED_MAX_JWT = 16 * 1024;
 const DESCRIBED_MAX_CHARS = 4 * 1024 * 1024;
-const described = new Map<string, { v: ReceiptCredential; exp: number; size: number }>();
-let describedChars = 0;
-
-function forget(jwt: string): void {
-  const e = described.get(jwt);
-  if (!e) return;
-  described.delete(jwt);
-  describedChars -= e.size;
-}
+// The clock is read at each call (not captured once), as before: tests and callers that set the time are followed.
+const described = new TtlCache<string, ReceiptCredential>(DESCRIBED_TTL_MS, DESCRIBED_MAX, () => Date.now(), DESCRIBED_MAX_CHARS);
 
 const sizeOf = (jwt: string, d: ReceiptCredential) => jwt.length + d.h.length + (d.id?.length ?? 0) + (d.iss?.length ?? 0) + (d.type ?? []).reduce((n, t) => n + t.length, 0);
 
@@ -47,12 +41,8 @@ const sizeOf = (jwt: string, d: ReceiptCredential) => jwt.length + d.h.length + 
  * Frozen (with its `type`): one object may be shared by every receipt that names the same JWT.
  */
 export function describeCredential(jwt: string): ReceiptCredential {
-  const now = Date.now();
   const hit = described.get(jwt);
-  if (hit) {
-    if (hit.exp > now) return hit.v;
-    forget(jwt);
-  }
+  if (hit) return hit;
   const d: ReceiptCredential = { h: sha256Digest(jwt) };
   try {
     const c = decodeCredential(jwt);
@@ -65,14 +55,11 @@ export function describeCredential(jwt: string): ReceiptCredential {
   }
   Object.freeze(d);
   if (typeof jwt !== 'string' || jwt.length > DESCRIBED_MAX_JWT) return d;
-  const size = sizeOf(jwt, d);
-  while (described.size > 0 && (described.size >= DESCRIBED_MAX || describedChars + size > DESCRIBED_MAX_CHARS)) forget(described.keys().next().value as string);
-  described.set(jwt, { v: d, exp: now + DESCRIBED_TTL_MS, size });
-  describedChars += size;
+  described.set(jwt, d, DESCRIBED_TTL_MS, sizeOf(jwt, d));
   return d;
 }
 
 /** What the describeCredential cache holds (tests: that junk and outsized presentations take no place in it). */
 export function describedCacheSize(): { entries: number; chars: number } {
-  return { entries: described.size, chars: describedChars };
+  return { entries: described.size, chars: described.weight };
 }

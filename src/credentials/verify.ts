@@ -84,12 +84,14 @@ interface Parsed {
 }
 // One map per acceptV1 setting, keyed by the token exactly: a key built by prefixing the token
 // ("v2only " + jwt) would let that very string, which is no JWS, hit the entry of the token it names.
-const parsedCaches = { v1: new Map<string, Parsed>(), v2only: new Map<string, Parsed>() };
 const PARSED_MAX = 4096;
 /** The JWT characters each map may hold (the objects parsed from them take some times more), and the most one entry may have. */
 const PARSED_MAX_BYTES = 4 * 1024 * 1024;
 const PARSED_MAX_ENTRY = 16 * 1024;
-const parsedBytes = { v1: 0, v2only: 0 };
+const parsedCaches = {
+  v1: new TtlCache<string, Parsed>(Infinity, PARSED_MAX, Date.now, PARSED_MAX_BYTES),
+  v2only: new TtlCache<string, Parsed>(Infinity, PARSED_MAX, Date.now, PARSED_MAX_BYTES),
+};
 
 function parse(jwt: string, acceptV1: boolean, once: boolean, maxBytes: number | undefined): Parsed {
   const limit = maxBytes !== undefined ? { maxBytes } : {};
@@ -117,16 +119,9 @@ function remember(jwt: string, acceptV1: boolean, parsed: Parsed): void {
   // A signature anyone can make (a did:key of their own) is no bar to junk: the cache is also bounded by
   // the bytes it holds, and a credential larger than a grant or mandate ever is is parsed each time.
   if (jwt.length > PARSED_MAX_ENTRY) return;
-  const key = acceptV1 ? 'v1' : 'v2only';
-  const parsedCache = parsedCaches[key];
-  if (parsedCache.has(jwt)) return;
-  while (parsedCache.size > 0 && (parsedCache.size >= PARSED_MAX || parsedBytes[key] + jwt.length > PARSED_MAX_BYTES)) {
-    const oldest = parsedCache.keys().next().value as string;
-    parsedCache.delete(oldest);
-    parsedBytes[key] -= oldest.length;
-  }
-  parsedCache.set(jwt, parsed);
-  parsedBytes[key] += jwt.length;
+  const parsedCache = acceptV1 ? parsedCaches.v1 : parsedCaches.v2only;
+  if (parsedCache.get(jwt) !== undefined) return;
+  parsedCache.set(jwt, parsed, Infinity, jwt.length);
 }
 
 /** A status checker's answer: its reasons, or STATUS_UNAVAILABLE when a checker of the caller's own answers with no list. */
@@ -219,5 +214,5 @@ export function decodeCredential(jwt: string) {
 
 /** What the parse cache holds (tests: that forgeries and outsized credentials take no place in it). */
 export function parseCacheSize(): { entries: number; bytes: number } {
-  return { entries: parsedCaches.v1.size + parsedCaches.v2only.size, bytes: parsedBytes.v1 + parsedBytes.v2only };
+  return { entries: parsedCaches.v1.size + parsedCaches.v2only.size, bytes: parsedCaches.v1.weight + parsedCaches.v2only.weight };
 }

@@ -5,6 +5,7 @@ import { resolveDidKey } from './key.js';
 import { assertDidSyntax, usableKeys } from './select.js';
 import type { CharterResolver } from './types.js';
 import { multibaseToPublicJwk } from '../keys/index.js';
+import { TtlCache } from './cache.js';
 
 /**
  * One party, several names: a did:key and a did:jwk of the same key, two
@@ -33,15 +34,7 @@ const PURE_MAX = 50_000;
 const PURE_MAX_LENGTH = 1024;
 /** Characters the memo holds at most (DIDs plus key strings): entries alone would not bound it. */
 const PURE_MAX_CHARS = 8 * 1024 * 1024;
-const pure = new Map<string, string>();
-let pureChars = 0;
-
-function forget(did: string): void {
-  const k = pure.get(did);
-  if (k === undefined) return;
-  pure.delete(did);
-  pureChars -= did.length + k.length;
-}
+const pure = new TtlCache<string, string>(Infinity, PURE_MAX, Date.now, PURE_MAX_CHARS);
 
 /** The key of a did:key (its Multikey value) or a did:jwk (its JWK), checked as the resolver checks them; null if malformed. */
 function readPureKey(did: string): string | null {
@@ -71,16 +64,13 @@ export function pureKeyOf(did: string): string | undefined {
   // refused again next time (as cheaply as it was now) and holds no memory meanwhile.
   if (k === null) return undefined;
   if (did.length > PURE_MAX_LENGTH) return k;
-  const size = did.length + k.length;
-  while (pure.size > 0 && (pure.size >= PURE_MAX || pureChars + size > PURE_MAX_CHARS)) forget(pure.keys().next().value as string);
-  pure.set(did, k);
-  pureChars += size;
+  pure.set(did, k, Infinity, did.length + k.length);
   return k;
 }
 
 /** What the pureKeyOf memo holds (tests: that malformed and outsized DIDs take no place in it). */
 export function pureMemoSize(): { entries: number; chars: number } {
-  return { entries: pure.size, chars: pureChars };
+  return { entries: pure.size, chars: pure.weight };
 }
 
 /** One string per party without a lookup: a did:key or did:jwk by the key it is (two DIDs of one key are one), any other DID by itself. */
