@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CharterError, type Reason } from '../errors.js';
-import { charterFetch, receiptOf, type CharterFetchOptions } from '../http/client.js';
+import { charterFetch, receiptOf, requestUrl, type CharterFetchOptions } from '../http/client.js';
 import { signatureAgentOf } from '../server/directory.js';
 import { formatReasons, homeCommand, leaf, parseJsonArg, readTextArg, type CliContext, type CommonOptions } from './io.js';
 import { credentialArg } from './vp.js';
@@ -35,11 +35,8 @@ function send(ctx: CliContext, method: 'GET' | 'POST', url: string, opts: HttpOp
     async (home): Promise<HttpResult> => {
       refuseBlank(opts, ['--aud']);
       if (!opts.present?.length && !opts.sign) throw new CharterError('INVALID_ARGUMENT', 'say how to prove who is asking: --present CREDENTIAL…, --sign, or both');
-      // The message does not repeat the URL: a mistyped one may still hold a password.
-      if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new CharterError('INVALID_ARGUMENT', 'the URL is not an absolute http(s) URL');
-      const { username, password } = new URL(url);
-      if (username !== '' || password !== '')
-        throw new CharterError('INVALID_ARGUMENT', 'the URL carries a user name or password: send it without them (the presentation proves who asks)');
+      // Before any key is unlocked; charterFetch checks it again.
+      requestUrl(url);
       const holder = await home.issuer(opts.as);
       const credentials = await Promise.all((opts.present ?? []).map((c) => credentialArg(ctx, home, c)));
       const body = opts.data !== undefined ? JSON.stringify(parseJsonArg(await readTextArg(ctx, opts.data, '--data'), '--data')) : undefined;

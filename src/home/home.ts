@@ -227,9 +227,8 @@ async function newPassphrase(ask: () => Promise<string>, confirm: (() => Promise
   return p;
 }
 
-/** An absolute http(s) URL without a trailing slash, or INVALID_ARGUMENT. */
 /**
- * The public URL is the base every status list and did:web URL is built on, and it is signed into
+ * An absolute http(s) URL without a trailing slash, or INVALID_ARGUMENT. The public URL is the base every status list and did:web URL is built on, and it is signed into
  * each status entry: a user or password in it would be published to every verifier, and a query or
  * fragment would end up in the middle of the URLs built on it. The message never repeats the text
  * given, which may hold a password.

@@ -93,9 +93,8 @@ function checkOptions(o: CharterFetchOptions): void {
  */
 export async function charterFetch(url: string | URL, init: RequestInit = {}, options: CharterFetchOptions): Promise<Response> {
   checkOptions(options);
-  const target = targetOf(url);
-  const htu = htuOf(target);
-  if (htu === undefined) throw new CharterError('INVALID_ARGUMENT', 'charterFetch: the URL must be http(s)');
+  const target = requestUrl(url);
+  const htu = htuOf(target)!;
   const method = (init.method ?? 'GET').toUpperCase();
   const doFetch = options.fetch ?? fetch;
   const { holder, sign } = options;
@@ -162,16 +161,17 @@ export function receiptOf(response: Pick<Response, 'headers'>): string | undefin
 }
 
 /**
- * The URL to send to. A user or password in it is refused before anything is signed: fetch would
- * refuse it anyway, and its TypeError carries the URL, password included, as `input`. No message
- * here repeats the URL.
+ * The URL a request goes to: absolute, http(s), without a user or password (refused before anything
+ * is signed: fetch would refuse it anyway, and its TypeError carries the URL, password included, as
+ * `input`). No message here repeats the URL. `charter http` checks its argument with it too.
  */
-function targetOf(url: string | URL): URL {
+export function requestUrl(url: string | URL): URL {
   const text = url instanceof URL ? url.href : url;
-  if (typeof text !== 'string' || !URL.canParse(text)) throw new CharterError('INVALID_ARGUMENT', 'charterFetch: the URL is not an absolute http(s) URL');
+  if (typeof text !== 'string' || !URL.canParse(text)) throw new CharterError('INVALID_ARGUMENT', 'the URL is not an absolute http(s) URL');
   const target = new URL(text);
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new CharterError('INVALID_ARGUMENT', 'the URL must be http(s)');
   if (target.username !== '' || target.password !== '') {
-    throw new CharterError('INVALID_ARGUMENT', 'charterFetch: the URL carries a user name or password; the presentation is the credential, so send the URL without them');
+    throw new CharterError('INVALID_ARGUMENT', 'the URL carries a user name or password: send it without them (the presentation proves who asks)');
   }
   return target;
 }
