@@ -54,3 +54,9 @@ export function tamper(jwt: string, part: 0 | 1, change: (o: Record<string, unkn
   parts[part] = Buffer.from(JSON.stringify(o)).toString('base64url');
   return parts.join('.');
 }
+
+/** Everything an error shows whoever logs it: message, JSON, own properties, stack (to check a secret is in none). */
+export function everythingShown(e: unknown): string {
+  const o = e as Error;
+  return `${String(o?.message)} ${JSON.stringify(e)} ${JSON.stringify(Object.entries(o ?? {}))} ${String(o?.stack)}`;
+}
