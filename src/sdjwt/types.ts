@@ -89,7 +89,10 @@ export interface VerifySdJwtVcOptions {
   trustedIssuers?: readonly TrustedJwkIssuer[];
   /** Checks `status`. A token with a status claim and no checker fails closed (STATUS_UNAVAILABLE). */
   status?: SdJwtStatusChecker;
-  /** The KB-JWT `aud` this verifier expects. */
+  /**
+   * Who this verifier is: the KB-JWT `aud` it expects, and the audience a
+   * credential naming one (`aud`, RFC 7519 §4.1.3) must include.
+   */
   aud?: string;
   /** The KB-JWT `nonce` this verifier sent. */
   nonce?: string;

@@ -171,6 +171,7 @@ export async function verifySdJwtVc(token: string, given: VerifySdJwtVcOptions):
     reasons.push(...windowReasons(now, skewMs, { from: ms(c.nbf), until: ms(c.exp), iat: ms(c.iat) }, 'the credential'));
     if (isNumericDate(c.nbf)) base.validFrom = new Date(c.nbf * 1000).toISOString();
     if (isNumericDate(c.exp)) base.validUntil = new Date(c.exp * 1000).toISOString();
+    reasons.push(...audienceReasons(c, options.aud));
     const status = statusRef(c.status);
     if (status) base.status = status;
     if (options.requireStatus === true && c.status === undefined) reasons.push({ code: 'STATUS_INVALID', message: 'the credential carries no status, so it cannot be revoked' });
@@ -241,4 +242,21 @@ export async function assertSdJwtVc(token: string, options: VerifySdJwtVcOptions
     throw new CharterError(r.code, r.message, { details: { reasons: v.reasons } });
   }
   return v;
+}
+
+/**
+ * RFC 7519 §4.1.3, as verifyCredential applies it to a vc+jwt: a credential
+ * whose (processed) claims name an audience is accepted only by a verifier
+ * named in it. `aud` is one string or a non-empty array of strings; any other
+ * value names no verifier, so it is refused. The verifier is who `options.aud`
+ * says (the key binding JWT's audience too): without one, a credential meant
+ * for a named audience is refused.
+ */
+function audienceReasons(c: Record<string, unknown>, aud: string | undefined): Reason[] {
+  if (!Object.hasOwn(c, 'aud')) return [];
+  const a = c.aud;
+  const named = typeof a === 'string' ? [a] : Array.isArray(a) && a.length > 0 && a.every((x) => typeof x === 'string') ? (a as string[]) : undefined;
+  if (named === undefined) return [{ code: 'INVALID_CREDENTIAL', message: 'the credential\'s "aud" claim must be a string or an array of strings (RFC 7519 §4.1.3)' }];
+  if (aud === undefined) return [{ code: 'AUDIENCE_MISMATCH', message: 'the credential is meant for a named audience: pass aud (who this verifier is) to verify it' }];
+  return named.includes(aud) ? [] : [{ code: 'AUDIENCE_MISMATCH', message: 'the credential is meant for another audience' }];
 }

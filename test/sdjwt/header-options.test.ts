@@ -57,7 +57,8 @@ describe('_sd_alg (RFC 9901 §4.1.1): absent means sha-256, present must name an
 describe('header copies of claims (RFC 7519 §5.3) must equal the claims', () => {
   it('iss, sub, exp, nbf, iat, jti or aud in the header that differ from the payload: INVALID_CREDENTIAL', async () => {
     const other = makeIssuer();
-    const p = bound({ aud: 'did:web:someone' });
+    // The payload names this verifier (credential-audience.test.ts), so the header copy is the only fault.
+    const p = bound({ aud: AUD });
     for (const [k, v] of [
       ['iss', other.did],
       ['sub', other.did],

@@ -111,7 +111,8 @@ describe('SD-JWT grant: key binding is required', () => {
     // Disclosed, a claim Charter does not read beside the grant is still refused (src/credentials/subjects.ts
     // unreadMembers): it could be a restriction; a registered claim disclosed is fine.
     expect(codes(await grant(await withKb(grantee, t.slice(0, -1) + '~' + note.encoded + '~')))).toEqual(['UNKNOWN_CONSTRAINT']);
-    const aud = disclosure([salt(), 'aud', 'did:web:shop.example']);
+    // (A registered claim Charter reads: the audience, naming this verifier; credential-audience.test.ts attacks it.)
+    const aud = disclosure([salt(), 'aud', AUD]);
     const t2 = await craft(owner, grantPayload(owner, grantee, { _sd: [aud.digest] }));
     expect((await grant(await withKb(grantee, t2.slice(0, -1) + '~' + aud.encoded + '~'))).reasons).toEqual([]);
   });
