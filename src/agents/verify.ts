@@ -1,6 +1,6 @@
 import { CharterError, toReason, type Reason } from '../errors.js';
 import { sameParty } from '../did/parties.js';
-import { checkReputationThresholds } from './thresholds.js';
+import { checkReputationThresholds, reputationReasons } from './thresholds.js';
 import { soleSubject, verifyPresentation } from '../credentials/index.js';
 import type { CredentialVerification } from '../credentials/types.js';
 import { DEFAULT_MAX_AGE_SECONDS, nowOf } from '../credentials/time.js';
@@ -171,12 +171,7 @@ export async function verifyAgent(presentationJwt: string, given: VerifyAgentOpt
   } else if (options.trust.minReputation !== undefined && agent !== undefined) {
     const rep = await options.reputation!(agent, identity.operator);
     reputation = rep;
-    const min = options.trust.minAttesters ?? 1;
-    if (rep.attesters < min) {
-      reasons.push({ code: 'REPUTATION_TOO_LOW', message: `${rep.attesters} trusted attesters vouch for the agent; at least ${min} required` });
-    } else if (rep.score === null || rep.score < options.trust.minReputation) {
-      reasons.push({ code: 'REPUTATION_TOO_LOW', message: `reputation ${rep.score?.toFixed(3) ?? 'none'} is below ${options.trust.minReputation}` });
-    }
+    reasons.push(...reputationReasons(rep, options.trust.minReputation, options.trust.minAttesters ?? 1));
   }
 
   // Cumulative limits need the ledger; say so, so a caller never mistakes "allowed" for "within budget".

@@ -1,3 +1,4 @@
+import { partyKey } from '../did/parties.js';
 import type { CountedAttestation } from './types.js';
 
 /** An attestation that passed every check, before weighting. */
@@ -52,6 +53,15 @@ export function checkWeightPolicy(p: { halfLifeSeconds?: unknown; now?: unknown 
   const h = p.halfLifeSeconds;
   if (h !== undefined && !(typeof h === 'number' && h > 0)) throw new TypeError('halfLifeSeconds must be a positive number of seconds (omit it for no decay)');
 }
+
+/**
+ * A rating older than four half-lives (weighing under 1/16 of a fresh one)
+ * no longer counts at all: decay alone would leave it a weight too small to
+ * move a mean of several attesters, yet enough to be the whole mean of one
+ * (a ten-year-old 1.0 scoring 1) and to count toward minAttesters. An agent
+ * whose evidence is all that old has no score (null).
+ */
+export const MIN_DECAY = 1 / 16;
 
 /** An attester's trust in [0, 1]: a weight that is not a finite number counts as 0. */
 function trustOf(w: unknown): number {
@@ -121,14 +131,23 @@ export function aggregate(ratings: readonly VerifiedRating[], policy: WeightPoli
   const groupOf = policy.groupOf;
   for (const r of opts.inOrder === true ? ratings : sorted(ratings)) {
     if (!usable(r)) continue;
-    // A group's key is not a DID ("did:" never starts it), so it cannot collide with a lone attester.
-    const g = groupOf?.(r.attester);
-    const key = g === undefined ? r.attester : `\u0000${g}`;
-    let a = perAttester.get(key);
-    if (a === undefined) perAttester.set(key, (a = { num: 0, den: 0, trust: trustOf(policy.attesterWeight(r.attester)), decayMax: 0, who: r.attester }));
     const age = Math.max(0, now - r.issuedAt) / 1000;
     // 0.5^x underflows to 0 for very old ratings: they weigh nothing, never NaN.
     const decay = half === undefined ? 1 : Math.pow(0.5, age / half);
+    if (decay < MIN_DECAY) continue;
+    // One party, one voice: a did:key and a did:jwk of one key are one attester (partyKey: "key …"), as
+    // are the members of a group. Neither key is a DID ("did:" never starts it), so neither collides
+    // with a lone attester.
+    const g = groupOf?.(r.attester);
+    const key = g === undefined ? partyKey(r.attester) : `\u0000${g}`;
+    const trust = trustOf(policy.attesterWeight(r.attester));
+    let a = perAttester.get(key);
+    if (a === undefined) perAttester.set(key, (a = { num: 0, den: 0, trust, decayMax: 0, who: r.attester }));
+    else if (trust > a.trust) {
+      // A party weighs what its most trusted name does (it is one party, whichever name it rates under).
+      a.trust = trust;
+      a.who = r.attester;
+    }
     if (detail) {
       counted.push({
         id: r.id,

@@ -94,10 +94,10 @@ export const interactionReceiptEvidence: EvidenceCheck = async (entry, ctx) => {
   if (entry.id !== id) return refuse('the evidence entry and its receipt disagree on the interaction');
   const at = interactionTime(interaction?.time, 'the interaction the receipt proves');
   if ('code' in at) return at;
-  const credentialStatus = r.credential.credentialStatus;
   const until = validEnd(r.credential.validUntil, r.credential.exp);
   if (until === null) return refuse('the receipt is not valid until an RFC 3339 date-time with a time zone');
-  return { id, ...(credentialStatus !== undefined ? { status: { issuer: r.issuer, credentialStatus } } : {}), ...at, ...(until !== undefined ? { until } : {}) };
+  // No status: the rated agent cannot take back its receipt once rated (verify.ts receiptStatusNotRead).
+  return { id, ...at, ...(until !== undefined ? { until } : {}) };
 };
 
 /**

@@ -1,5 +1,5 @@
 import type { Reason } from '../errors.js';
-import { checkReputationThresholds } from '../agents/thresholds.js';
+import { checkReputationThresholds, reputationReasons } from '../agents/thresholds.js';
 import type { NewRating } from '../store/types.js';
 import { DEFAULT_EVIDENCE } from './evidence.js';
 import { checkScorePolicy, scoreRatings, selfParties, weightPolicy } from './scoring.js';
@@ -58,13 +58,6 @@ export interface ReputationCheck {
   reasons: Reason[];
   score: number | null;
   counted: number;
-}
-
-/** The threshold rule shared by checkReputation and the agent guard's minReputation. */
-export function reputationReasons(s: { score: number | null; attesters: number }, minReputation: number, minAttesters = 1): Reason[] {
-  if (s.attesters < minAttesters) return [{ code: 'REPUTATION_TOO_LOW', message: `${s.attesters} trusted attesters; at least ${minAttesters} required` }];
-  if (s.score === null || s.score < minReputation) return [{ code: 'REPUTATION_TOO_LOW', message: `reputation ${s.score?.toFixed(3) ?? 'none'} is below ${minReputation}` }];
-  return [];
 }
 
 /** A threshold on scoreAgent, as a decision (REPUTATION_TOO_LOW). */

@@ -2,7 +2,8 @@ import { identifierSet } from '../encoding/lists.js';
 import { verifyCredential } from '../credentials/index.js';
 import { aggregate, checkWeightPolicy, oneRatingPerReceipt, type VerifiedRating, type WeightPolicy } from './aggregate.js';
 import type { ReputationScore, ScorePolicy } from './types.js';
-import { isParty, isPartyResolved, partiesOf, partyKey } from '../did/parties.js';
+import { isParty, isPartyResolved, partiesOf, partyKey, pureKeyOf, signingKeysOf } from '../did/parties.js';
+import type { CharterResolver } from '../did/types.js';
 import { AGENT_IDENTITY_TYPE } from '../agents/types.js';
 import { skewMs, type Ignored } from './verify.js';
 
@@ -150,6 +151,50 @@ async function refusedAttesters(ratings: readonly ScoredRating[], self: SelfPart
   return out;
 }
 
+/**
+ * Attesters that are one party by a signing key they share: a did:web whose
+ * document lists the key of a did:key attester, or two did:web documents
+ * listing one key. Each such set is one group ("party <first DID>"), so a key
+ * holder counts once toward minAttesters, whatever names it rates under (a
+ * did:key and a did:jwk of one key need no lookup: aggregate's partyKey). A
+ * document that cannot be resolved shares nothing here (its attester is
+ * dropped by refusedAttesters anyway).
+ */
+async function sharedKeyGroups(resolver: CharterResolver, attesters: readonly string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (attesters.every((d) => pureKeyOf(d) !== undefined)) return out;
+  const keysOf = new Map<string, Set<string>>();
+  await Promise.all(
+    attesters.map(async (d) => {
+      keysOf.set(d, await signingKeysOf(resolver, d).catch(() => new Set<string>()));
+    }),
+  );
+  const root = new Map<string, string>(attesters.map((d) => [d, d]));
+  const find = (d: string): string => {
+    let r = d;
+    while (root.get(r) !== r) r = root.get(r)!;
+    return r;
+  };
+  const holder = new Map<string, string>();
+  for (const d of [...attesters].sort(str)) {
+    for (const k of keysOf.get(d)!) {
+      const other = holder.get(k);
+      if (other === undefined) {
+        holder.set(k, d);
+        continue;
+      }
+      const [a, b] = [find(other), find(d)];
+      if (a !== b) root.set(a < b ? b : a, a < b ? a : b);
+    }
+  }
+  const size = new Map<string, number>();
+  for (const d of attesters) size.set(find(d), (size.get(find(d)) ?? 0) + 1);
+  for (const d of attesters) if (size.get(find(d))! > 1) out.set(d, `party ${find(d)}`);
+  return out;
+}
+
+const str = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 const SELF: Ignored = { id: '', code: 'SELF_ATTESTATION', message: 'the agent and its operator cannot rate the agent' };
 
 /**
@@ -188,15 +233,20 @@ export async function scoreRatings(
   }
   const { kept, reused } = opts.inOrderDistinct === true ? { kept: live, reused: [] } : oneRatingPerReceipt(live);
   for (const id of reused) ignored.push({ id, code: 'RECEIPT_REUSED', message: 'another attestation already used this receipt' });
+  // One key, one attester: names that share a signing key pool as one (sharedKeyGroups), before any group of operators.
+  const weighing = [...new Set(kept.map((r) => r.attester))].filter((d) => opts.weights.attesterWeight(d) > 0);
+  const parties = await sharedKeyGroups(opts.policy.resolver, weighing);
+  const fleet = opts.weights.groupOf;
+  const weights: WeightPolicy = parties.size === 0 ? opts.weights : { ...opts.weights, groupOf: (d) => parties.get(d) ?? fleet?.(d) };
   // oneRatingPerReceipt returns its ratings in order.
-  const all = aggregate(kept, opts.weights, { detail: opts.detail, inOrder: true });
+  const all = aggregate(kept, weights, { detail: opts.detail, inOrder: true });
   const byDimension: ReputationScore['byDimension'] = {};
   if (opts.detail) {
     const groups = new Map<string, ScoredRating[]>();
     for (const r of kept) if (r.dimension) (groups.get(r.dimension) ?? groups.set(r.dimension, []).get(r.dimension)!).push(r);
     for (const d of [...groups.keys()].sort()) {
       const sub = groups.get(d)!;
-      byDimension[d] = { score: aggregate(sub, opts.weights, { detail: false, inOrder: true }).score, counted: sub.length };
+      byDimension[d] = { score: aggregate(sub, weights, { detail: false, inOrder: true }).score, counted: sub.length };
     }
   }
   ignored.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

@@ -172,7 +172,7 @@ async function unrevoked(
           const text = statusOf.get(keyOf(r));
           if (text === undefined) throw new Error('no status entry');
           reason = null;
-          for (const e of statusEntries(r.attester, JSON.parse(text))) {
+          for (const e of statusEntries(r.attester, agent, JSON.parse(text))) {
             const credential = {
               id: r.id,
               type: ['VerifiableCredential', e.type],
@@ -207,15 +207,21 @@ async function unrevoked(
   return out;
 }
 
-/** The status entries a stored rating keeps (verify.ts ratingStatus): the attestation's alone, or each with its issuer. */
-function statusEntries(attester: string, stored: unknown): { issuer: string; type: string; credentialStatus: unknown }[] {
+/**
+ * The status entries a stored rating keeps (verify.ts ratingStatus): the
+ * attestation's alone, or each with its issuer. An entry the rated agent
+ * issued (its receipt's, kept by 0.1) is not read: the rated agent must not
+ * withdraw the feedback it was given (verify.ts receiptStatusNotRead).
+ */
+function statusEntries(attester: string, agent: string, stored: unknown): { issuer: string; type: string; credentialStatus: unknown }[] {
   const list = (stored as { ratingStatus?: unknown } | null)?.ratingStatus;
   if (list === undefined) return [{ issuer: attester, type: ATTESTATION_TYPE, credentialStatus: stored }];
   if (!Array.isArray(list) || list.length === 0) throw new Error('unreadable status');
-  return list.map((e: { issuer?: unknown; credentialStatus?: unknown }) => {
+  const entries = list.map((e: { issuer?: unknown; credentialStatus?: unknown }) => {
     if (typeof e?.issuer !== 'string' || e.credentialStatus === undefined) throw new Error('unreadable status');
     return { issuer: e.issuer, type: e.issuer === attester ? ATTESTATION_TYPE : RECEIPT_TYPE, credentialStatus: e.credentialStatus };
   });
+  return entries.filter((e) => e.issuer !== agent);
 }
 
 async function scoreStored(

@@ -6,7 +6,7 @@ import type { CharterResolver } from '../did/types.js';
 import { parseDateTime } from '../encoding/time.js';
 import type { NewRating } from '../store/types.js';
 import type { EvidenceCheck, EvidenceContext, InteractionProof } from './evidence.js';
-import { ATTESTATION_TYPE, type ReputationScore } from './types.js';
+import { ATTESTATION_TYPE, RECEIPT_TYPE, type ReputationScore } from './types.js';
 
 export type Ignored = ReputationScore['ignored'][number];
 
@@ -37,10 +37,21 @@ const firstOf = (v: CredentialVerification): Reason => v.reasons[0] ?? { code: '
 export const skewMs = (s: number | undefined) => Math.min(typeof s === 'number' && Number.isFinite(s) && s >= 0 ? s : DEFAULT_SKEW_SECONDS, MAX_SKEW_SECONDS) * 1000;
 
 /** verifyCredential for one type (whose schema holds whether or not the credential names it: schemas.ts). */
+/**
+ * An interaction receipt's status entry is not read: the receipt is the rated
+ * agent's own word that the interaction happened, and a status list the agent
+ * controls would let it take that word back once a rating it dislikes arrives
+ * (a revoked receipt dropped the rating: the one party rated decided which
+ * feedback counts). The attestation's status is its attester's, and is read.
+ * An agent whose key was stolen is withdrawn as a whole (its identity
+ * credential revoked), not rating by rating.
+ */
+const receiptStatusNotRead: StatusChecker = async () => [];
+
 async function verifyAs(jwt: string, type: string, c: AttestationCheck): Promise<CredentialVerification> {
   return verifyCredential(jwt, {
     resolver: c.resolver,
-    status: c.status,
+    status: type === RECEIPT_TYPE ? receiptStatusNotRead : c.status,
     now: c.now,
     requireType: type,
     // Each attestation and receipt is verified once, at import: the per-JWS caches would only cost.
@@ -139,7 +150,8 @@ export async function verifyAttestation(jwt: string, c: AttestationCheck): Promi
     issuedAt: from,
     // The rating lasts while both the attestation and the proof it rests on are valid (scoreAgent verifies both at its time).
     ...validEnd(until, proof.until),
-    ...ratingStatus(attester, cred.credentialStatus, proof.status),
+    // A proof's status issued by the rated agent itself is never kept (receiptStatusNotRead).
+    ...ratingStatus(attester, cred.credentialStatus, proof.status?.issuer === agent ? undefined : proof.status),
     importedAt: Date.now(),
   };
 }

@@ -11,10 +11,13 @@ import type { Store } from '../../src/store/types.js';
 import { makeIssuer, serve, tempDir } from '../helpers.js';
 
 /**
- * A rating rests on a receipt the agent signed. If the agent revokes it (its
- * key was stolen and the receipt minted by the thief), the rating stops
- * counting: in scoreAgent, and in the store a verifier imported it into
- * before the revocation.
+ * A rating rests on a receipt the agent signed. The agent cannot take it
+ * back: a receipt it revokes (or suspends) after a rating it dislikes, or
+ * before the rating is imported, leaves the rating counting in scoreAgent,
+ * in the store and in reputationSource (the rated party must not decide
+ * which feedback counts). The attestation's own revocation, by its attester,
+ * still takes the rating out. An agent whose key was stolen is withdrawn as
+ * a whole (its identity), not receipt by receipt.
  */
 const resolver = createResolver();
 let issuers: Store;
@@ -55,27 +58,79 @@ async function receipt(agent: Issuer, counterparty: string): Promise<{ id: strin
   return { id, jwt: vc.jwt };
 }
 
-describe('a revoked receipt takes its rating with it', () => {
-  it.each([false, true])('in scoreAgent, scoreFromStore and reputationSource (attestation revocable too: %s)', async (revocableAttestation) => {
+describe('the rated agent cannot withdraw its receipt', () => {
+  it.each([false, true])(
+    'a bad rating survives the agent revoking its receipt: scoreAgent, scoreFromStore, reputationSource (attestation revocable too: %s)',
+    async (revocableAttestation) => {
+      const agent = party();
+      const shop = party();
+      const other = party();
+      const r = await receipt(agent, shop.did);
+      const kept = await receipt(agent, other.did);
+      const att = await issueAttestation(revocableAttestation ? issuers : null, shop, { receiptJwt: r.jwt, score: 0, ...(revocableAttestation ? { baseUrl: server.url } : {}) });
+      const control = await issueAttestation(null, other, { receiptJwt: kept.jwt, score: 1 });
+      const verifier = await openSqliteStore(join(tempDir('charter-rep-rr-'), 'v.db'));
+      try {
+        expect((await importAttestations(verifier, [att.jwt, control.jwt], { resolver, status: fresh() })).imported).toHaveLength(2);
+        // Only the attestation's own entry is kept, never the receipt's (issued by the rated agent).
+        const rows = await verifier.listRatingStatus(agent.did);
+        for (const row of rows) expect(row.status ?? '').not.toContain(agent.did);
+        const policy = () => ({ resolver, status: fresh(), trustedAttesters: [shop.did, other.did], statusFreshnessSeconds: 0 });
+        expect(await scoreFromStore(verifier, agent.did, policy())).toMatchObject({ score: 0.5, attesters: 2 });
+        await revoke(r.id);
+        const a = await scoreAgent(agent.did, [att.jwt, control.jwt], policy());
+        expect(a).toMatchObject({ score: 0.5, attesters: 2 });
+        const b = await scoreFromStore(verifier, agent.did, policy());
+        expect(b).toMatchObject({ score: 0.5, attesters: 2, ignored: [] });
+        expect(await reputationSource(verifier, policy())(agent.did, undefined)).toEqual({ score: 0.5, attesters: 2 });
+        // Revoked before the rating reaches a new verifier: it is imported all the same.
+        const late = await openSqliteStore(join(tempDir('charter-rep-rr-'), 'late.db'));
+        try {
+          expect((await importAttestations(late, [att.jwt, control.jwt], { resolver, status: fresh() })).imported).toHaveLength(2);
+          expect(await scoreFromStore(late, agent.did, policy())).toMatchObject({ score: 0.5, attesters: 2 });
+        } finally {
+          await late.close();
+        }
+      } finally {
+        await verifier.close();
+      }
+    },
+  );
+
+  it('a rating stored by 0.1 with its receipt entry beside the attestation: the receipt entry is not read', async () => {
     const agent = party();
     const shop = party();
-    const other = party();
     const r = await receipt(agent, shop.did);
-    const kept = await receipt(agent, other.did);
-    const att = await issueAttestation(revocableAttestation ? issuers : null, shop, { receiptJwt: r.jwt, score: 1, ...(revocableAttestation ? { baseUrl: server.url } : {}) });
-    const control = await issueAttestation(null, other, { receiptJwt: kept.jwt, score: 0.5 });
+    const att = await issueAttestation(issuers, shop, { receiptJwt: r.jwt, score: 0, baseUrl: server.url });
     const verifier = await openSqliteStore(join(tempDir('charter-rep-rr-'), 'v.db'));
     try {
-      expect((await importAttestations(verifier, [att.jwt, control.jwt], { resolver, status: fresh() })).imported).toHaveLength(2);
-      const policy = () => ({ resolver, status: fresh(), trustedAttesters: [shop.did, other.did], statusFreshnessSeconds: 0 });
-      expect(await scoreFromStore(verifier, agent.did, policy())).toMatchObject({ score: 0.75, attesters: 2 });
+      await importAttestations(verifier, [att.jwt], { resolver, status: fresh() });
+      const [row] = await verifier.listRatingStatus(agent.did);
+      // As 0.1 kept it: the attestation's entry, then the receipt's with the agent as its issuer.
+      const own = JSON.parse(row!.status!);
+      const receiptEntry = JSON.parse(JSON.stringify((await import('../../src/credentials/index.js')).decodeJwt(r.jwt).payload.credentialStatus));
+      const legacy = {
+        ratingStatus: [
+          { issuer: shop.did, credentialStatus: own },
+          { issuer: agent.did, credentialStatus: receiptEntry },
+        ],
+      };
+      await verifier.putRatings([
+        {
+          agent: agent.did,
+          attester: shop.did,
+          id: 'urn:x:legacy',
+          receipt: 'r-legacy',
+          score: 0,
+          issuedAt: Date.now() - 1000,
+          importedAt: Date.now(),
+          status: JSON.stringify(legacy),
+        },
+      ]);
       await revoke(r.id);
-      const a = await scoreAgent(agent.did, [att.jwt, control.jwt], policy());
-      expect(a).toMatchObject({ score: 0.5, attesters: 1 });
-      const b = await scoreFromStore(verifier, agent.did, policy());
-      expect(b).toMatchObject({ score: 0.5, attesters: 1 });
-      expect(b.ignored.map((x) => x.code)).toEqual(['CREDENTIAL_REVOKED']);
-      expect(await reputationSource(verifier, policy())(agent.did, undefined)).toEqual({ score: 0.5, attesters: 1 });
+      const s = await scoreFromStore(verifier, agent.did, { resolver, status: fresh(), trustedAttesters: [shop.did], statusFreshnessSeconds: 0 });
+      expect(s.ignored).toEqual([]);
+      expect(s.counted).toBe(2);
     } finally {
       await verifier.close();
     }
@@ -89,8 +144,6 @@ describe('a revoked receipt takes its rating with it', () => {
     const verifier = await openSqliteStore(join(tempDir('charter-rep-rr-'), 'v.db'));
     try {
       await importAttestations(verifier, [att.jwt], { resolver, status: fresh() });
-      const [row] = await verifier.listRatingStatus(agent.did);
-      expect(JSON.parse(row!.status).ratingStatus.map((e: { issuer: string }) => e.issuer)).toEqual([shop.did, agent.did]);
       await revoke(att.id);
       const s = await scoreFromStore(verifier, agent.did, { resolver, status: fresh(), trustedAttesters: [shop.did], statusFreshnessSeconds: 0 });
       expect(s.ignored.map((x) => x.code)).toEqual(['CREDENTIAL_REVOKED']);
