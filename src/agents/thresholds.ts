@@ -14,6 +14,24 @@ export function checkReputationThresholds(who: string, t: { minReputation?: unkn
 }
 
 /**
+ * A reputation threshold on an agent needs the operators the verifier trusts
+ * to answer for their agents (`trust.identityIssuers`): the operator rule
+ * ("the agent and its operator cannot rate the agent") knows the operator
+ * only from the identity credential the agent shows, so without a pinned
+ * list an agent shows one issued by a key of its own, and its real
+ * operator's ratings count as a third party's (TypeError, where the trust is
+ * given).
+ */
+export function checkOperatorsPinned(who: string, t: { minReputation?: unknown; identityIssuers?: unknown }): void {
+  if (t.minReputation === undefined) return;
+  if (!Array.isArray(t.identityIssuers) || t.identityIssuers.length === 0) {
+    throw new TypeError(
+      `${who}.minReputation needs ${who}.identityIssuers (the operators you trust to answer for their agents): without them an agent can show an identity credential from a key of its own, and its real operator's ratings of it would count`,
+    );
+  }
+}
+
+/**
  * The threshold rule (checkReputation and the agent guard's minReputation):
  * at least `minAttesters` trusted attesters and a score of at least
  * `minReputation`. The score comes from a source the caller may have written

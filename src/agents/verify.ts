@@ -1,6 +1,6 @@
 import { CharterError, toReason, type Reason } from '../errors.js';
 import { sameParty } from '../did/parties.js';
-import { checkReputationThresholds, reputationReasons } from './thresholds.js';
+import { checkOperatorsPinned, checkReputationThresholds, reputationReasons } from './thresholds.js';
 import { soleSubject, verifyPresentation } from '../credentials/index.js';
 import type { CredentialVerification } from '../credentials/types.js';
 import { DEFAULT_MAX_AGE_SECONDS, nowOf } from '../credentials/time.js';
@@ -60,6 +60,7 @@ function checkOptions(o: VerifyAgentOptions): void {
   if (!isObj(o.trust)) throw new TypeError('verifyAgent needs options.trust ({ principals } or { anyPrincipal: true })');
   if (o.trust.minReputation !== undefined && typeof o.reputation !== 'function') throw new TypeError('trust.minReputation needs options.reputation (a reputation source)');
   checkReputationThresholds('verifyAgent: trust', o.trust);
+  checkOperatorsPinned('verifyAgent: trust', o.trust);
   checkTrustLists('verifyAgent', o.trust);
 }
 
@@ -168,7 +169,8 @@ export async function verifyAgent(presentationJwt: string, given: VerifyAgentOpt
     // Without an identity credential nobody is known to operate the agent, so its operator's own ratings
     // would count as a third party's: showing less must never score more. A reputation rule needs one.
     reasons.push({ code: 'IDENTITY_MISSING', message: 'a reputation rule needs the agent identity credential: without it, its operator cannot be told from a third party' });
-  } else if (options.trust.minReputation !== undefined && agent !== undefined) {
+  } else if (options.trust.minReputation !== undefined && agent !== undefined && options.trust.identityIssuers?.includes(identity.operator!) !== false) {
+    // (An operator outside identityIssuers is already refused: its agent is not scored as if it answered for it.)
     const rep = await options.reputation!(agent, identity.operator);
     reputation = rep;
     reasons.push(...reputationReasons(rep, options.trust.minReputation, options.trust.minAttesters ?? 1));

@@ -2,6 +2,7 @@ import { CharterError } from '../errors.js';
 import type { AgentReputation, AgentTrust } from '../agents/types.js';
 import type { AmountInput } from '../agents/limits.js';
 import { checkReputationThresholds } from '../agents/verify.js';
+import { checkOperatorsPinned } from '../agents/thresholds.js';
 import { checkTrustLists } from '../agents/chain.js';
 import type { DeclaredProcessing } from '../grants/index.js';
 import type { MandateProfile, MandateTrust } from '../mandates/types.js';
@@ -107,6 +108,7 @@ export function checkTrust(who: string, t: AgentTrust | undefined, reputation: R
   if (t.anyPrincipal !== true && !(Array.isArray(t.principals) && t.principals.length > 0)) throw new TypeError(`${who}: trust needs principals (DIDs) or anyPrincipal: true`);
   if (t.minReputation !== undefined && typeof reputation !== 'function') throw new TypeError(`${who}: trust.minReputation needs a reputation source`);
   checkReputationThresholds(`${who}: trust`, t);
+  checkOperatorsPinned(`${who}: trust`, t);
   checkTrustLists(who, t);
 }
 

@@ -140,7 +140,11 @@ describe('verifyAgent: chains that verify', () => {
       [c.identity, other],
       [c.identity, c.identity],
     ]) {
-      for (const trust of [{ anyPrincipal: true }, { anyPrincipal: true, identityIssuers: [c.operator.did, throwaway.did] }, { anyPrincipal: true, minReputation: 0.5 }]) {
+      for (const trust of [
+        { anyPrincipal: true },
+        { anyPrincipal: true, identityIssuers: [c.operator.did, throwaway.did] },
+        { anyPrincipal: true, minReputation: 0.5, identityIssuers: [c.operator.did, throwaway.did] },
+      ]) {
         const d = await attempt(w, { agent, chain: [...ids, ...chain], raw: true, options: { trust, reputation } });
         expect(d.ok).toBe(false);
         expect(codes(d)).toContain('INVALID_PRESENTATION');

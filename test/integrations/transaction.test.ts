@@ -134,7 +134,11 @@ describe('guardTransaction', () => {
     }
     // A threshold that can be meant still refuses the low score.
     expect(
-      await guardTransaction(await present([mandate]), { verifier, action: 'purchase', amount: '1 USD', trust: { ...trust(), minReputation: 0.8 }, reputation }, () => 'ran'),
+      await guardTransaction(
+        await present([mandate]),
+        { verifier, action: 'purchase', amount: '1 USD', trust: { ...trust(), minReputation: 0.8, identityIssuers: [w.operator.did] }, reputation },
+        () => 'ran',
+      ),
     ).toMatchObject({
       ok: false,
       reasons: [{ code: 'REPUTATION_TOO_LOW' }],

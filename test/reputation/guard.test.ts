@@ -38,7 +38,13 @@ describe('a store-backed reputation source in guardTransaction', () => {
     const verifier = w.verifier();
     const mandate = await w.mandate();
     const present = () => createPresentation({ holder: w.agent, credentials: [w.agentIdentity, ...orderChain([mandate])], aud: API });
-    const request = (minReputation: number) => ({ verifier, action: 'purchase', amount: '5 USD', trust: { principals: [w.principal.did], minReputation }, reputation });
+    const request = (minReputation: number) => ({
+      verifier,
+      action: 'purchase',
+      amount: '5 USD',
+      trust: { principals: [w.principal.did], identityIssuers: [w.operator.did], minReputation },
+      reputation,
+    });
     let runs = 0;
     const ok = await guardTransaction(await present(), request(0.85), () => ++runs);
     expect(ok).toMatchObject({ ok: true, spend: 'committed' });

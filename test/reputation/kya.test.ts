@@ -28,7 +28,7 @@ describe('verifyAgent with trust.minReputation', () => {
       agent,
       identity: chain.identity,
       chain: chain.mandates.map((m) => m.jwt),
-      options: { reputation, trust: { anyPrincipal: true, minReputation: 0.8 } },
+      options: { reputation, trust: { anyPrincipal: true, identityIssuers: [chain.operator.did], minReputation: 0.8 } },
     });
     expect(codes(ok)).toEqual([]);
     expect(ok.reputation).toMatchObject({ score: 0.9, attesters: 1 });
@@ -37,14 +37,14 @@ describe('verifyAgent with trust.minReputation', () => {
       agent,
       identity: chain.identity,
       chain: chain.mandates.map((m) => m.jwt),
-      options: { reputation, trust: { anyPrincipal: true, minReputation: 0.95 } },
+      options: { reputation, trust: { anyPrincipal: true, identityIssuers: [chain.operator.did], minReputation: 0.95 } },
     });
     expect(codes(low)).toEqual(['REPUTATION_TOO_LOW']);
     const few = await attempt(w, {
       agent,
       identity: chain.identity,
       chain: chain.mandates.map((m) => m.jwt),
-      options: { reputation, trust: { anyPrincipal: true, minReputation: 0.5, minAttesters: 2 } },
+      options: { reputation, trust: { anyPrincipal: true, identityIssuers: [chain.operator.did], minReputation: 0.5, minAttesters: 2 } },
     });
     expect(codes(few)).toEqual(['REPUTATION_TOO_LOW']);
   });

@@ -151,8 +151,9 @@ describe('the agent guard: an operator cannot vouch for its agent under another 
       const receipt = await issueReceipt(null, agent, { counterparty: operator.key.did, interactionId: 'self-dealing' });
       await importAttestations(own, [await rate(operator.key, receipt.jwt, 1)], { resolver: w.resolver, status: w.status() });
       const reputation = reputationSource(own, { resolver: w.resolver, status: w.status(), trustedAttesters: [operator.key.did] });
-      const trust = { anyPrincipal: true, minReputation: 0.9, minAttesters: 1 };
-      for (const issuer of [operator.jwk, operator.key, operator.jwkSpelling({ use: 'sig' })]) {
+      const names = [operator.jwk, operator.key, operator.jwkSpelling({ use: 'sig' })];
+      const trust = { anyPrincipal: true, identityIssuers: names.map((n) => n.did), minReputation: 0.9, minAttesters: 1 };
+      for (const issuer of names) {
         const identity = await issueAgentIdentity(w.store, issuer, { agent: agent.did, name: 'shopper' });
         const d = await attempt(w, { agent, identity: identity.jwt, chain: [mandate.jwt], options: { reputation, trust } });
         expect(d.reasons.map((r) => r.code)).toEqual(['REPUTATION_TOO_LOW']);
@@ -173,7 +174,7 @@ describe('the agent guard: an operator cannot vouch for its agent under another 
       const receipt = await issueReceipt(null, agent, { counterparty: operator.key.did, interactionId: 'self-dealing' });
       await importAttestations(own, [await rate(operator.key, receipt.jwt, 1)], { resolver: w.resolver, status: w.status() });
       const reputation = reputationSource(own, { resolver: w.resolver, status: w.status(), trustedAttesters: [operator.key.did] });
-      const trust = { anyPrincipal: true, requireIdentity: false, minReputation: 0.9, minAttesters: 1 };
+      const trust = { anyPrincipal: true, requireIdentity: false, identityIssuers: [operator.key.did], minReputation: 0.9, minAttesters: 1 };
       const identity = await issueAgentIdentity(w.store, operator.key, { agent: agent.did, name: 'shopper' });
       const shown = await attempt(w, { agent, identity: identity.jwt, chain: [mandate.jwt], options: { reputation, trust } });
       expect(shown.reasons.map((r) => r.code)).toEqual(['REPUTATION_TOO_LOW']);
