@@ -63,7 +63,7 @@ export const MEANING: Record<CharterErrorCode, string> = {
   QUORUM_NOT_MET: "fewer than k valid approving votes of distinct current members of the proposal's epoch",
   NOT_A_MEMBER: 'not a member of the pool (or no acceptance signed by the member itself)',
   MEMBER_WITHDRAWN: 'the member has left the pool: no grant of the pool covers its data any more',
-  PROPOSAL_STALE: 'the proposal was made against an earlier membership epoch (a member left or joined since)',
+  PROPOSAL_STALE: 'the proposal was made against an earlier membership epoch (a member left or joined since), or more than 30 days ago',
   GRANT_MISSING: 'the presentation holds no DataAccessGrant',
   GRANT_SCOPE: 'the grant does not cover this action on this resource',
   GRANT_NOT_OWNER: "the grant was not issued by the owner of the data asked for (a grant allows access only to its grantor's own data)",

@@ -2,6 +2,7 @@ import type { Reason } from '../errors.js';
 import { keyString, partyKey } from '../did/parties.js';
 import { canonicalJson, isObj, sha256Digest } from '../encoding/json.js';
 import { parseDuration } from '../encoding/duration.js';
+import { parseDateTime } from '../encoding/time.js';
 import { checkJwtSignature, decodeJwt, soleSubject, verifyCredential, type DecodedJwt } from '../credentials/index.js';
 import { normalizeCredential } from '../credentials/normalize.js';
 import { latest, skewOf } from '../credentials/time.js';
@@ -115,6 +116,14 @@ function readEpoch(v: unknown): PoolEpoch {
   return { number: v.number as number, threshold: k as number, members };
 }
 
+/**
+ * How long after a proposal is made its grant may be issued: the votes
+ * approve a grant then, not one the pool's key reissues years later (or after
+ * the members who approved it left). A later execution proposes again.
+ */
+export const EXECUTION_WINDOW_MS = 30 * 86_400_000;
+const MAX_SKEW_MS = 300_000;
+
 /** Shape-checks a proposal (what travels in a collective grant and a PoolProposal). */
 export function readProposal(v: unknown): { proposal?: Proposal; reasons: Reason[] } {
   try {
@@ -122,6 +131,8 @@ export function readProposal(v: unknown): { proposal?: Proposal; reasons: Reason
     if (typeof v.pool !== 'string' || !DID.test(v.pool)) throw new Bad('proposal.pool must be the pool DID');
     if (v.action !== 'grant' && v.action !== 'admit' && v.action !== 'revoke') throw new Bad('proposal.action must be grant, admit or revoke');
     if (typeof v.created !== 'string' || typeof v.nonce !== 'string' || v.nonce.length < 8 || v.nonce.length > 64) throw new Bad('proposal needs created and a nonce');
+    // The time the votes approve a grant from (EXECUTION_WINDOW_MS): a strict RFC 3339 date-time, or no anchor at all.
+    if (parseDateTime(v.created) === undefined) throw new Bad('proposal.created must be an RFC 3339 date-time with a time zone');
     const epoch = readEpoch(v.epoch);
     const proposal: Proposal = { pool: v.pool, epoch, action: v.action, created: v.created, nonce: v.nonce };
     if (v.action === 'grant') {
@@ -471,6 +482,13 @@ function readEvidence(c: Credential, issuer: string, grantee: string | undefined
   const from = Date.parse(c.validFrom ?? '');
   const until = Date.parse(c.validUntil ?? '');
   if (!(until - from <= parseDuration(g.duration) * 1000)) return bad(`the grant is valid for longer than the ${g.duration} its members approved`);
+  // The votes approve one grant issued when they were cast, not a grant the pool's key may reissue for
+  // ever: it starts after the proposal was made and within EXECUTION_WINDOW_MS of it. (`created` is in
+  // the hash every vote signs: the pool's key cannot move it.)
+  const created = parseDateTime(p.created)!;
+  if (!(from >= created - MAX_SKEW_MS && from <= created + EXECUTION_WINDOW_MS)) {
+    return bad('the grant starts outside the 30 days after its proposal was made: its votes approved a grant issued then (propose again)');
+  }
   if (!raw.votes.every((v) => typeof v === 'string')) return bad('each vote is a compact JWT');
   return { evidence: { proposal: p, votes: raw.votes as string[] }, hash: proposalHash(p), reasons: [] };
 }

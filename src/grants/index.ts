@@ -29,6 +29,7 @@ export {
   VOTE_TYPE,
   JOIN_TYP,
   MAX_POOL_MEMBERS,
+  EXECUTION_WINDOW_MS,
   type Proposal,
   type ProposalAction,
   type PoolEpoch,

@@ -5,7 +5,7 @@ import type { Issuer } from '../credentials/types.js';
 import { DEFAULT_MAX_JWT } from '../credentials/jws.js';
 import type { CharterResolver } from '../did/types.js';
 import { allocateStatusEntry, setCredentialStatus } from '../status/index.js';
-import { issueGrant, type PoolMember } from '../grants/index.js';
+import { EXECUTION_WINDOW_MS, issueGrant, type PoolMember } from '../grants/index.js';
 import type { Store } from '../store/types.js';
 import { acceptedStatus, advanceEpoch, checkDistinctKeys, currentEpoch, issueMembership, summary, withdrawnHere, type PoolSummary } from './membership.js';
 import { tally, type StoredProposal, type Tally } from './proposals.js';
@@ -112,6 +112,12 @@ export async function issuePoolGrant(store: Store, pool: Issuer, p: StoredPropos
   // bit is read, as any grant issued before a leave does.)
   if ((await tally(store, p, o)).stale) return refused(t, 'grant', [changedWhile('the grant was being issued')]);
   const now = o.now ?? new Date();
+  // Verifiers refuse a grant starting more than EXECUTION_WINDOW_MS after its proposal (collective.ts).
+  if (now.getTime() > Date.parse(p.proposal.created) + EXECUTION_WINDOW_MS) {
+    return refused(t, 'grant', [
+      { code: 'PROPOSAL_STALE', message: 'the proposal was made more than 30 days ago: its votes no longer approve a grant issued now (propose again)' },
+    ]);
+  }
   const issued = await issueGrant(store, pool, {
     id,
     grantee: g.grantee,

@@ -5,6 +5,7 @@ import { createSigner, generateKeyPair } from '../../src/keys/index.js';
 import { issueCredential, signJwt } from '../../src/credentials/index.js';
 import type { Credential, Issuer, StatusChecker } from '../../src/credentials/types.js';
 import { JOIN_TYP, proposalHash, verifyGrant, type GrantTerms, type Proposal } from '../../src/grants/index.js';
+import { readProposal } from '../../src/grants/collective.js';
 
 /*
  * The verifier's side of a collective grant, with every party a did:key in
@@ -39,7 +40,10 @@ async function snapshot(members: Issuer[], threshold: number, number = 3): Promi
   return { number, threshold, members: await Promise.all(members.map(async (m) => ({ id: m.did, accepted: await accept(m, PEOPLE.indexOf(m)) }))) };
 }
 
-function proposalOf(epoch: Proposal['epoch'], o: { terms?: GrantTerms; resources?: string[] } = {}): Proposal {
+/** When the proposals here were made: an hour ago (their grants are issued now, inside the execution window). */
+const CREATED = new Date(Date.now() - 3_600_000).toISOString();
+
+function proposalOf(epoch: Proposal['epoch'], o: { terms?: GrantTerms; resources?: string[]; created?: string } = {}): Proposal {
   return {
     pool: POOL.did,
     epoch,
@@ -52,7 +56,7 @@ function proposalOf(epoch: Proposal['epoch'], o: { terms?: GrantTerms; resources
       ...(o.terms ? { terms: o.terms } : {}),
       duration: 'P30D',
     },
-    created: '2026-01-01T00:00:00Z',
+    created: o.created ?? CREATED,
     nonce: 'n0n0n0n0n0n0',
   };
 }
@@ -69,7 +73,7 @@ const vote = (voter: Issuer, v: { proposal: string; epoch: number; decision: 'ap
 async function grantOf(
   p: Proposal,
   votes: string[],
-  o: { issuer?: Issuer; grant?: Partial<NonNullable<Proposal['grant']>>; days?: number; subject?: string } = {},
+  o: { issuer?: Issuer; grant?: Partial<NonNullable<Proposal['grant']>>; days?: number; subject?: string; validFrom?: Date } = {},
 ): Promise<string> {
   const g = { ...p.grant!, ...o.grant };
   const issuer = o.issuer ?? POOL;
@@ -79,7 +83,8 @@ async function grantOf(
       subject: o.subject ?? g.grantee,
       type: 'DataAccessGrant',
       claims: { grant: { resources: g.resources, actions: g.actions, purpose: g.purpose, ...(g.terms ? { terms: g.terms } : {}) }, pool: { proposal: p, votes } },
-      validUntil: new Date(Date.now() + (o.days ?? 30) * DAY - 60_000),
+      ...(o.validFrom ? { validFrom: o.validFrom } : {}),
+      validUntil: new Date((o.validFrom?.getTime() ?? Date.now()) + (o.days ?? 30) * DAY - 60_000),
       credentialSchema: { id: 'https://charter.dev/schemas/DataAccessGrant.json', type: 'JsonSchema' },
       credentialStatus: { type: 'BitstringStatusListEntry', statusPurpose: 'revocation', statusListIndex: '100000', statusListCredential: LIST },
     })
@@ -287,5 +292,36 @@ describe('collective grants: the quorum a verifier counts itself', () => {
     const at = (now: Date) => verifyGrant(g, { resolver, status: statusOf(new Set()), resource: 'health/sleep', action: 'read', owner: a.did, grantee: PLATFORM.did, now });
     expect(codes(await at(new Date(later.getTime() + 60_000)))).toEqual([]);
     expect(codes(await at(new Date()))).toEqual(['QUORUM_NOT_MET']);
+  });
+  it('a grant starts within 30 days after its proposal was made: the votes approve that grant, not one reissued later', async () => {
+    const [a, b] = [PEOPLE[0]!, PEOPLE[1]!];
+    const DAY_ = 86_400_000;
+    const made = Date.now() - 3_600_000;
+    const p = proposalOf(await snapshot([a, b], 2), { created: new Date(made).toISOString() });
+    const v = { proposal: proposalHash(p), epoch: 3, decision: 'approve' as const };
+    const votes = [await vote(a, v), await vote(b, v)];
+    const at = (g: string, now: Date) =>
+      verifyGrant(g, { resolver, status: statusOf(new Set()), resource: 'health/sleep', action: 'read', owner: a.did, grantee: PLATFORM.did, now });
+    // Issued the day after the proposal, checked then: fine.
+    const onTime = await grantOf(p, votes, { validFrom: new Date(made + DAY_) });
+    expect(codes(await at(onTime, new Date(made + 2 * DAY_)))).toEqual([]);
+    // The same votes behind grants the pool's key issued later, each checked inside its own validity.
+    for (const late of [31 * DAY_, 365 * DAY_, 399 * DAY_]) {
+      const g = await grantOf(p, votes, { validFrom: new Date(made + late) });
+      expect([late / DAY_, codes(await at(g, new Date(made + late + DAY_)))]).toEqual([late / DAY_, ['INVALID_CREDENTIAL']]);
+    }
+    // Nor before the proposal existed.
+    const early = await grantOf(p, votes, { validFrom: new Date(made - DAY_), days: 1 });
+    expect(codes(await at(early, new Date(made - DAY_ / 2)))).toContain('INVALID_CREDENTIAL');
+  });
+
+  it('a proposal whose created is not a strict date-time anchors nothing and is refused (the schema says so too)', async () => {
+    const [a, b] = [PEOPLE[0]!, PEOPLE[1]!];
+    const epoch = await snapshot([a, b], 2);
+    expect(readProposal(proposalOf(epoch)).reasons).toEqual([]);
+    for (const created of ['yesterday', '2026-12-04', '2026-12-04T10:00:00', '', 'Dec 4 2026 10:00 UTC', '2026-12-04t10:00:00z', '2026-02-30T10:00:00Z']) {
+      const r = readProposal(proposalOf(epoch, { created }));
+      expect([created, r.proposal, r.reasons.map((x) => x.code)]).toEqual([created, undefined, ['INVALID_CREDENTIAL']]);
+    }
   });
 });

@@ -57,6 +57,19 @@ describe('data pools: lifecycle (charter serve on loopback)', () => {
     }
   });
 
+  it('a proposal is executed within 30 days of being made: later, issuePoolGrant refuses (PROPOSAL_STALE) and nothing is issued', async () => {
+    const p = await w.proposeGrant();
+    await castVote(w.home.store, w.members[0]!, p, 'approve');
+    await castVote(w.home.store, w.members[1]!, p, 'approve');
+    const made = Date.parse(p.proposal.created);
+    const late = await issuePoolGrant(w.home.store, w.pool, p, { resolver: w.resolver, baseUrl: w.server.url, now: new Date(made + 31 * 86_400_000) });
+    expect(late.ok).toBe(false);
+    expect(codes(late)).toEqual(['PROPOSAL_STALE']);
+    expect(late.result).toBeUndefined();
+    // On time, the same proposal is granted.
+    expect((await issuePoolGrant(w.home.store, w.pool, p, { resolver: w.resolver, baseUrl: w.server.url })).ok).toBe(true);
+  });
+
   it('a member votes once; a non-member cannot vote', async () => {
     const p = await w.proposeGrant();
     await castVote(w.home.store, w.members[0]!, p, 'approve');
