@@ -148,8 +148,9 @@ export function registerAudit(program: Command, ctx: CliContext): void {
           verifyAuditLog(home.store, {
             resolver: home.resolver,
             checkpoints,
-            // Every chain must be signed by one of this home's identities: one signed by anyone else was put there.
-            issuers: (await home.store.listIdentities()).map((i) => i.did),
+            // Every chain must be signed by one of this home's identities, proven by its sealed key (a row of
+            // the same database proves nothing): one signed by anyone else was put there.
+            issuers: (await home.ownedIdentities()).map((i) => i.did),
             ...(opts.acceptPruned ? { acceptPruned: true } : {}),
           }),
         );

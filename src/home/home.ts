@@ -193,6 +193,28 @@ export class Home implements VerifyTools {
     return issuer;
   }
 
+  /**
+   * The identities this home can prove it holds: those whose sealed key
+   * opens with its passphrase, bound to their DID, and makes their stored
+   * public key. A row someone wrote into the database without the passphrase
+   * (a DID of its own, or another row's sealed key under its DID) is not one
+   * of them, so it cannot vouch for what it signed (`charter audit verify`).
+   */
+  async ownedIdentities(): Promise<IdentityRecord[]> {
+    // The passphrase first: a wrong one is the caller's error (WRONG_PASSPHRASE), not a home holding nothing.
+    await this.passphrase();
+    const owned: IdentityRecord[] = [];
+    for (const rec of await this.store.listIdentities()) {
+      try {
+        await this.privateKey(rec);
+        owned.push(rec);
+      } catch {
+        // not sealed by this home for this DID (or not readable at all): not one of its identities
+      }
+    }
+    return owned;
+  }
+
   /** The private JWK, for `id export --private` only. */
   async privateKey(rec: IdentityRecord): Promise<PrivateJwk> {
     const jwk = unsealPrivateKey(rec.sealedPrivateKey, await this.passphrase(), rec.did);

@@ -5,7 +5,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { openHome } from '../../src/home/home.js';
 import { AuditWriter } from '../../src/audit/writer.js';
 import type { Issuer } from '../../src/credentials/types.js';
-import type { Store } from '../../src/store/types.js';
+import type { IdentityRecord, Store } from '../../src/store/types.js';
+import { sealPrivateKey } from '../../src/home/keystore.js';
+import { createSigner, generateKeyPair } from '../../src/keys/index.js';
+import type { PrivateJwk } from '../../src/keys/types.js';
+import { didKeyRef } from '../../src/did/index.js';
 import { makeIssuer, tempDir } from '../helpers.js';
 import { inProcess } from './harness.js';
 
@@ -143,10 +147,45 @@ describe('audit verify after pruning, and with a chain no identity of the home s
     expect(r.out).toMatch(/not one of the expected verifiers.*\[AUDIT_CHAIN_BROKEN\]/);
     const j = JSON.parse((await h.run(['audit', 'verify', '--json'])).out) as { ok: boolean; broken: { chain: string } };
     expect(j).toMatchObject({ ok: false, broken: { chain: foreign } });
-    // Once the signer is an identity of the home (imported, say), its chain is the home's.
+  });
+
+  it.each([
+    ["another identity's sealed key under its DID", (_k: PrivateJwk, _did: string, rec: IdentityRecord) => rec.sealedPrivateKey],
+    ['its own key sealed under another passphrase', (k: PrivateJwk, did: string) => sealPrivateKey(k, 'another passphrase', did)],
+    ['its own key sealed for another DID', (k: PrivateJwk, _did: string, rec: IdentityRecord) => sealPrivateKey(k, PASS, rec.did)],
+    ['junk', () => 'not a sealed key'],
+  ])("a signer's identity row written into the database without the passphrase (%s) proves nothing: still broken", async (_label, sealedOf) => {
+    const h = await homeWithTwoChains();
+    const home = await openHome({ home: h.dir, env: {}, passphrase: async () => PASS });
+    const kp = generateKeyPair('Ed25519');
+    const stranger = { ...didKeyRef('key', kp.publicJwk), signer: createSigner(kp.privateJwk) };
+    const foreign = await decisions(home.store, stranger, 2);
+    const rec = (await home.store.listIdentities())[0]!;
+    await home.store.putIdentity({
+      ...rec,
+      alias: 'injected',
+      did: stranger.did,
+      kid: stranger.kid,
+      publicJwk: kp.publicJwk,
+      sealedPrivateKey: sealedOf(kp.privateJwk, stranger.did, rec),
+    });
+    await home.close();
+    const r = await h.run(['audit', 'verify']);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`✗ chain ${foreign} broken at entry 1`);
+    expect(r.out).toMatch(/not one of the expected verifiers/);
+  });
+
+  it("once the signer is an identity of the home (imported with the passphrase), its chain is the home's", async () => {
+    const h = await homeWithTwoChains();
+    const home = await openHome({ home: h.dir, env: {}, passphrase: async () => PASS });
+    const kp = generateKeyPair('Ed25519');
+    const stranger = { ...didKeyRef('key', kp.publicJwk), signer: createSigner(kp.privateJwk) };
+    await decisions(home.store, stranger, 2);
+    await home.close();
+    expect((await h.run(['audit', 'verify'])).code).toBe(1);
     const again = await openHome({ home: h.dir, env: {}, passphrase: async () => PASS });
-    const rec = (await again.store.listIdentities())[0]!;
-    await again.store.putIdentity({ ...rec, alias: 'other-api', did: stranger.did, kid: stranger.kid });
+    await again.importIdentity({ alias: 'other-api', privateJwk: kp.privateJwk });
     await again.close();
     expect((await h.run(['audit', 'verify'])).code).toBe(0);
   });
