@@ -129,6 +129,7 @@ export function aggregate(ratings: readonly VerifiedRating[], policy: WeightPoli
   const counted: CountedAttestation[] = [];
   const perAttester = new Map<string, { num: number; den: number; trust: number; decayMax: number; who: string }>();
   const groupOf = policy.groupOf;
+  const seen = new Map<string, { key: string; trust: number }>();
   for (const r of opts.inOrder === true ? ratings : sorted(ratings)) {
     if (!usable(r)) continue;
     const age = Math.max(0, now - r.issuedAt) / 1000;
@@ -138,9 +139,13 @@ export function aggregate(ratings: readonly VerifiedRating[], policy: WeightPoli
     // One party, one voice: a did:key and a did:jwk of one key are one attester (partyKey: "key …"), as
     // are the members of a group. Neither key is a DID ("did:" never starts it), so neither collides
     // with a lone attester.
-    const g = groupOf?.(r.attester);
-    const key = g === undefined ? partyKey(r.attester) : `\u0000${g}`;
-    const trust = trustOf(policy.attesterWeight(r.attester));
+    // Per attester, not per rating (most attesters rate many times): its group, party and trust.
+    let who = seen.get(r.attester);
+    if (who === undefined) {
+      const g = groupOf?.(r.attester);
+      seen.set(r.attester, (who = { key: g === undefined ? partyKey(r.attester) : `\u0000${g}`, trust: trustOf(policy.attesterWeight(r.attester)) }));
+    }
+    const { key, trust } = who;
     let a = perAttester.get(key);
     if (a === undefined) perAttester.set(key, (a = { num: 0, den: 0, trust, decayMax: 0, who: r.attester }));
     else if (trust > a.trust) {
