@@ -1,6 +1,7 @@
 import { CharterError, isCharterError, shown } from '../errors.js';
 import { deepFreeze } from '../encoding/json.js';
 import { TtlCache } from './cache.js';
+import { parseDateTime } from '../encoding/time.js';
 import { absoluteKid, assertDidSyntax, assertDocumentFor, RELATIONSHIPS, selectKey } from './select.js';
 import type { CharterResolver, DIDDocument, ResolvedKey, VerificationRelationship } from './types.js';
 
@@ -81,7 +82,8 @@ export function documentResolver(load: (did: string) => Promise<DIDDocument>, op
     // key removed from the document (rotated out after a compromise) would verify for up to two. And
     // only while that document is the cached one: after clear(did) (a rotation notice) a load begun
     // before it returns the old document, whose key must not be cached under the new one's lifetime.
-    if (docs.get(did) === pending) keys.set(cacheKey, key, docs.remainingMs(did));
+    // Nor past the method's own `expires` (selectKey judged it at this lookup; a cache hit does not).
+    if (docs.get(did) === pending) keys.set(cacheKey, key, Math.min(docs.remainingMs(did), methodExpires(doc, did, key.id) - (now?.() ?? Date.now())));
     return key;
   }
 
@@ -99,4 +101,25 @@ export function documentResolver(load: (did: string) => Promise<DIDDocument>, op
       }
     },
   };
+}
+
+/**
+ * When the method `id` of `did`'s document expires (ms; Infinity without
+ * `expires`): wherever it is listed, in `verificationMethod` or embedded in a
+ * relationship, by its absolute or relative id. selectKey refused an expired
+ * or unreadable one; this only bounds how long a cache may keep it.
+ */
+function methodExpires(doc: DIDDocument, did: string, id: string): number {
+  const lists = [doc.verificationMethod, ...RELATIONSHIPS.map((r) => (doc as Record<string, unknown>)[r])];
+  for (const list of lists) {
+    if (!Array.isArray(list)) continue;
+    for (const vm of list) {
+      if (typeof vm !== 'object' || vm === null) continue;
+      const m = vm as Record<string, unknown>;
+      if (typeof m.id !== 'string' || (m.id !== id && `${did}${m.id}` !== id)) continue;
+      if (m.expires === undefined) return Infinity;
+      return parseDateTime(m.expires) ?? 0;
+    }
+  }
+  return Infinity;
 }

@@ -316,7 +316,8 @@ function nowMs(now: number | Date | undefined): number {
  * defaults to the wall clock: the CharterResolver API carries no time, so a
  * resolver's resolveKey judges `expires` at the time of the lookup, not at a
  * verifier's `now`; a key it caches stays in use until its document's cache
- * entry ends (cacheTtlMs), as a key removed from the document does.
+ * entry ends (cacheTtlMs), as a key removed from the document does, or its
+ * method's `expires`, whichever comes first (document-resolver.ts).
  * Throws VERIFICATION_METHOD_NOT_FOUND, _NOT_AUTHORIZED, INVALID_KEY,
  * UNSUPPORTED_KEY_TYPE, DID_DOCUMENT_TOO_LARGE or DID_RESOLUTION_FAILED.
  */

@@ -68,7 +68,8 @@ export function readEntry(entry: Record<string, unknown>): StatusEntry {
   // refused for good, not retried as a list that could not be had.
   if (typeof statusListCredential !== 'string' || !isHttpUrl(statusListCredential)) throw invalid('statusListCredential must be an http(s) URL');
   // §2.1: the entry id MUST NOT be the URL of the status list.
-  if (entry.id !== undefined && (typeof entry.id !== 'string' || entry.id === statusListCredential)) throw invalid('the entry id must be a URL other than the status list');
+  // Compared as URLs (a spelling of the same URL, e.g. upper-case host or :443, is the same list), fragment kept.
+  if (entry.id !== undefined && (typeof entry.id !== 'string' || sameUrl(entry.id, statusListCredential))) throw invalid('the entry id must be a URL other than the status list');
   // §2.1: an integer >= 0 as a base-10 string; ten digits bound any list that fits in memory.
   if (typeof statusListIndex !== 'string' || !/^(0|[1-9]\d{0,9})$/.test(statusListIndex)) throw invalid('statusListIndex must be a decimal string');
   const statusSize = readStatusSize(entry.statusSize, 'the entry') ?? 1;
@@ -76,4 +77,14 @@ export function readEntry(entry: Record<string, unknown>): StatusEntry {
   if (statusSize > 1 && entry.statusMessage === undefined) throw invalid('an entry with statusSize above 1 needs statusMessage');
   const messages = entry.statusMessage === undefined ? undefined : readMessages(entry.statusMessage, statusSize);
   return { purpose: statusPurpose, statusListCredential, index: Number(statusListIndex), statusSize, ...(messages ? { messages } : {}) };
+}
+
+/** `a` and `b` name the same URL once parsed (WHATWG URL: case of scheme and host, default port, dot segments). */
+function sameUrl(a: string, b: string): boolean {
+  if (a === b) return true;
+  try {
+    return new URL(a).href === new URL(b).href;
+  } catch {
+    return false;
+  }
 }

@@ -126,3 +126,32 @@ describe('end to end: verifyCredential with a did:web served from loopback', () 
     });
   }
 });
+
+describe('a cached key lives no longer than its method', () => {
+  const codeOfKey = (p: Promise<unknown>) =>
+    p.then(
+      () => 'ok',
+      (e: unknown) => (isCharterError(e) ? e.code : 'thrown'),
+    );
+
+  it('a method expiring while its document is cached stops verifying at its expires, not at the cache end', async () => {
+    const did = 'did:web:expiring.example';
+    const expires = Date.now() + 800;
+    const r = documentResolver(async () => docWith(did, { expires: iso(expires) }), { cacheTtlMs: 300_000 });
+    // Listed under verificationMethod by its absolute id, and asked for with and without a kid.
+    for (const kid of [`${did}#key-1`, '#key-1', undefined]) expect(await codeOfKey(r.resolveKey(did, kid, 'assertionMethod'))).toBe('ok');
+    await new Promise((res) => setTimeout(res, Math.max(0, expires - Date.now()) + 100));
+    for (const kid of [`${did}#key-1`, '#key-1', undefined]) expect(await codeOfKey(r.resolveKey(did, kid, 'assertionMethod'))).toBe('VERIFICATION_METHOD_NOT_AUTHORIZED');
+  });
+
+  it('the same with the method embedded in the relationship under a relative id', async () => {
+    const did = 'did:web:expiring-embedded.example';
+    const expires = Date.now() + 800;
+    const doc = { id: did, assertionMethod: [{ id: '#key-1', type: 'JsonWebKey2020', controller: did, publicKeyJwk: KP.publicJwk, expires: iso(expires) }] };
+    const r = documentResolver(async () => doc, { cacheTtlMs: 300_000 });
+    expect(await codeOfKey(r.resolveKey(did, '#key-1', 'assertionMethod'))).toBe('ok');
+    await new Promise((res) => setTimeout(res, Math.max(0, expires - Date.now()) + 100));
+    expect(await codeOfKey(r.resolveKey(did, '#key-1', 'assertionMethod'))).toBe('VERIFICATION_METHOD_NOT_AUTHORIZED');
+    // The document itself is still cached (one load): only the key's own lifetime ended.
+  });
+});
