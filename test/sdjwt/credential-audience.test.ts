@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createResolver } from '../../src/did/index.js';
-import { verifySdJwtGrant, verifySdJwtVc, type VerifySdJwtGrantOptions } from '../../src/sdjwt/index.js';
+import { verifySdJwtVc } from '../../src/sdjwt/index.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import { createVerifier, decide } from '../../src/guard/index.js';
 import { makeIssuer, removeTempDirs, tempDir } from '../helpers.js';
 import { craft, disclosure, salt } from './craft.js';
-import { AUD, NONCE, grantPayload, nowS, statusFrom, withKb } from './kb-craft.js';
+import { AUD, NONCE, grantPayload, grantVerifier, nowS, statusFrom, withKb } from './kb-craft.js';
 
 /**
  * RFC 7519 §4.1.3: a credential naming an audience (`aud`) is accepted only
@@ -23,19 +23,7 @@ const OTHER = 'did:web:only-this-other-verifier.example';
 const codes = (r: { reasons: { code: string }[] }) => [...new Set(r.reasons.map((x) => x.code))].sort();
 afterAll(removeTempDirs);
 
-async function grant(token: string, o: Partial<VerifySdJwtGrantOptions> = {}) {
-  return verifySdJwtGrant(token, {
-    resolver,
-    status: await statusFrom(resolver, owner),
-    resource: 'profile/email',
-    action: 'read',
-    owner: owner.did,
-    grantee: grantee.did,
-    aud: AUD,
-    nonce: NONCE,
-    ...o,
-  });
-}
+const grant = grantVerifier(resolver, owner, grantee);
 const restricted = async (aud: unknown) => withKb(grantee, await craft(owner, grantPayload(owner, grantee, { aud })));
 
 describe('SD-JWT: the credential audience (RFC 7519 §4.1.3)', () => {

@@ -3,7 +3,7 @@ import { deflateSync } from 'node:zlib';
 import { signJwt } from '../../src/credentials/index.js';
 import type { Issuer } from '../../src/credentials/types.js';
 import type { CharterResolver } from '../../src/did/types.js';
-import { createTokenStatusChecker } from '../../src/sdjwt/index.js';
+import { createTokenStatusChecker, verifySdJwtGrant, type VerifySdJwtGrantOptions } from '../../src/sdjwt/index.js';
 
 /** Hand-made key binding JWTs, grants and Status List Tokens, for the shapes no honest party produces. */
 
@@ -62,4 +62,20 @@ export async function listJwt(owner: Issuer, o: { iat?: number; exp?: number; nb
 export async function statusFrom(resolver: CharterResolver, owner: Issuer) {
   const list = await listJwt(owner);
   return createTokenStatusChecker({ resolver, source: async () => list });
+}
+
+/** verifySdJwtGrant of `owner`'s grant of profile/email (read) to `grantee`, at AUD with NONCE, its status served by `statusFrom`. */
+export function grantVerifier(resolver: CharterResolver, owner: Issuer, grantee: Issuer) {
+  return async (token: string, o: Partial<VerifySdJwtGrantOptions> = {}) =>
+    verifySdJwtGrant(token, {
+      resolver,
+      status: await statusFrom(resolver, owner),
+      resource: 'profile/email',
+      action: 'read',
+      owner: owner.did,
+      grantee: grantee.did,
+      aud: AUD,
+      nonce: NONCE,
+      ...o,
+    });
 }

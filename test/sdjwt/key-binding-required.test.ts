@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Issuer } from '../../src/credentials/types.js';
 import { createResolver } from '../../src/did/index.js';
-import { verifySdJwtGrant, verifySdJwtVc, type VerifySdJwtGrantOptions } from '../../src/sdjwt/index.js';
+import { verifySdJwtVc } from '../../src/sdjwt/index.js';
 import { makeIssuer } from '../helpers.js';
 import { basePayload, craft, disclosure, salt } from './craft.js';
-import { AUD, NONCE, grantPayload, nowS, statusFrom, withKb } from './kb-craft.js';
+import { AUD, NONCE, grantPayload, grantVerifier, nowS, withKb } from './kb-craft.js';
 
 /**
  * A presentation must prove who presents it: a plain `cnf` and a KB-JWT
@@ -19,19 +19,7 @@ const grantee = makeIssuer('P-256');
 const thief = makeIssuer('P-256');
 const codes = (r: { reasons: { code: string }[] }) => [...new Set(r.reasons.map((x) => x.code))].sort();
 
-async function grant(token: string, o: Partial<VerifySdJwtGrantOptions> = {}) {
-  return verifySdJwtGrant(token, {
-    resolver,
-    status: await statusFrom(resolver, owner),
-    resource: 'profile/email',
-    action: 'read',
-    owner: owner.did,
-    grantee: grantee.did,
-    aud: AUD,
-    nonce: NONCE,
-    ...o,
-  });
-}
+const grant = grantVerifier(resolver, owner, grantee);
 const without = (p: Record<string, unknown>, ...keys: string[]) => Object.fromEntries(Object.entries(p).filter(([k]) => !keys.includes(k)));
 
 describe('SD-JWT grant: key binding is required', () => {
