@@ -107,6 +107,18 @@ export interface NodeHostSource {
 }
 
 /** How many lines of this field the request carried (Node keeps only the first Host in `headers`). */
+/** The values of every `name` line in a Node request's raw headers (HTTP/1.1 and HTTP/2 alike), in order. */
+function rawFieldValues(req: { rawHeaders?: unknown }, name: string): string[] | undefined {
+  if (!Array.isArray(req.rawHeaders)) return undefined;
+  const out: string[] = [];
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const f: unknown = req.rawHeaders[i];
+    const v: unknown = req.rawHeaders[i + 1];
+    if (typeof f === 'string' && f.toLowerCase() === name && typeof v === 'string') out.push(v);
+  }
+  return out;
+}
+
 function fieldLines(req: NodeHostSource, name: string): number {
   const headers = typeof req.headers === 'object' && req.headers !== null ? (req.headers as Record<string, unknown>) : {};
   const value = headers[name];
@@ -249,6 +261,12 @@ export interface RawTarget {
   target: string;
   /** The host as received (HTTP/1.1 Host, HTTP/2 :authority: nodeHost), if any. */
   host: string | undefined;
+  /**
+   * Whether the connection is TLS, from the socket: never the Request URL's
+   * scheme, which @hono/node-server takes from HTTP/2's `:scheme`, a value
+   * the client writes (over cleartext h2c it can claim `https`).
+   */
+  secure?: boolean;
 }
 
 /** authorize over a web-standard Request (Hono, Bun, Deno, undici). */
@@ -266,7 +284,7 @@ export function webRequest(request: Request, raw?: RawTarget): BoundRequest {
     path: raw !== undefined ? raw.target : u.pathname + u.search,
     // The Host header as sent: a missing one binds nothing, never the name the runtime filled in.
     host: raw !== undefined ? raw.host : u.host,
-    secure: u.protocol === 'https:',
+    secure: raw?.secure ?? u.protocol === 'https:',
     authorization: request.headers.get('authorization'),
     header: (name) => request.headers.get(name),
   };
@@ -276,7 +294,8 @@ export function webRequest(request: Request, raw?: RawTarget): BoundRequest {
 export function nodeRequest(req: IncomingMessage, path = req.url ?? '/'): BoundRequest {
   // Node keeps only the first of repeated Authorization lines in req.headers; Authorization is no list
   // (RFC 9110 §5.3), so several are joined as Fetch's Headers does, and no longer read as one Bearer token.
-  const auth = req.headersDistinct?.authorization;
+  // Over HTTP/2 there is no headersDistinct and req.headers keeps the first line only: the raw lines are counted.
+  const auth = req.headersDistinct?.authorization ?? rawFieldValues(req, 'authorization');
   const secure = (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
   return {
     method: req.method ?? 'GET',

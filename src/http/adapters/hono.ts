@@ -87,10 +87,11 @@ function withHeader(c: Context, name: string, value: string): void {
  * binds nothing). Undefined on other runtimes.
  */
 function nodeIncoming(c: Context): RawTarget | undefined {
-  const incoming = (c.env as { incoming?: { url?: unknown; headers?: unknown } } | undefined)?.incoming;
+  const incoming = (c.env as { incoming?: { url?: unknown; headers?: unknown; socket?: { encrypted?: unknown } } } | undefined)?.incoming;
   if (!incoming || typeof incoming !== 'object' || typeof incoming.headers !== 'object' || incoming.headers === null) return undefined;
-  const secure = new URL(c.req.url).protocol === 'https:';
-  return { target: typeof incoming.url === 'string' ? incoming.url : '', host: nodeHost(incoming, secure) };
+  // TLS from the socket, as nodeRequest reads it: the Request URL's scheme is HTTP/2's :scheme, the client's word.
+  const secure = incoming.socket?.encrypted === true;
+  return { target: typeof incoming.url === 'string' ? incoming.url : '', host: nodeHost(incoming, secure), secure };
 }
 
 /** `app.post('/charter/challenge', challenge(verifier))`: a fresh nonce as JSON `{ nonce, expiresAt }`. */
