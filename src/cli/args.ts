@@ -150,11 +150,12 @@ export function secondsFlag(value: string, flag: string): number {
  */
 export async function claimsArg(ctx: CliContext, arg: string, maxDepth: number): Promise<Record<string, unknown>> {
   const text = await readTextArg(ctx, arg, 'claims');
-  // Scanned before parsing: the scan is iterative, the code that walks parsed claims is not.
+  // Parsed first (V8's JSON.parse is iterative; malformed text is INVALID_ARGUMENT), then scanned for depth,
+  // before the code that walks parsed claims (recursive) sees them. scanJson reads only text JSON.parse accepted.
+  const claims = parseJsonArg(text, 'claims');
   if (scanJson(text, maxDepth)?.tooDeep) {
     throw new CharterError('INVALID_ARGUMENT', `claims nest deeper than ${maxDepth} levels: verifiers refuse a credential nested deeper, so none was issued`);
   }
-  const claims = parseJsonArg(text, 'claims');
   if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw new CharterError('INVALID_ARGUMENT', 'claims must be a JSON object');
   return claims as Record<string, unknown>;
 }

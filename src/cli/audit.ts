@@ -7,7 +7,7 @@ import { checkpointAudit, decodeReceipt, pruneAuditLog, receiptsForGrant, sendAc
 import { decodeCredential } from '../credentials/index.js';
 import { homeCommand, leaf, notA, readJwtArg, readTextSource, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 import { shortDid, table } from './format.js';
-import { collect, MAX_LIST_LIMIT, wholeNumberFlag } from './args.js';
+import { collect, MAX_LIST_LIMIT, partyDid, wholeNumberFlag } from './args.js';
 
 /** A past time: an ISO date, or how long ago (24h, 7d, P30D). */
 export function parsePast(s: string, now = new Date()): Date {
@@ -102,7 +102,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
     audit
       .command('list')
       .description('decisions in the audit log, oldest first')
-      .option('--agent <did>', 'only decisions about this holder (agent or grantee)')
+      .option('--agent <alias|did>', 'only decisions about this holder (agent or grantee)')
       .option('--since <when>', 'from this time: an ISO date, or how long ago (24h, 7d)')
       .option('--decision <allow|deny>', 'only allowed or only refused decisions')
       .option('--limit <n>', 'most entries', '100'),
@@ -116,7 +116,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
         const limit = wholeNumberFlag(opts.limit, '--limit', 1, MAX_LIST_LIMIT);
         const rows = await home.store.listAudit({
           kind: 'decision',
-          ...(opts.agent ? { subject: opts.agent } : {}),
+          ...(opts.agent !== undefined ? { subject: await partyDid(home, opts.agent, '--agent') } : {}),
           ...(opts.since ? { since: parsePast(opts.since) } : {}),
           ...(opts.decision ? { outcome: opts.decision as 'allow' | 'deny' } : {}),
           limit,

@@ -61,7 +61,9 @@ export function registerEvidence(program: Command, ctx: CliContext): void {
       ctx,
       opts,
       async () => {
-        const receipt = ref.startsWith('urn:') || ref.startsWith('sha256-') ? ref : await readTextArg(ctx, ref, 'receipt');
+        if (ref.trim() === '') throw new CharterError('INVALID_ARGUMENT', 'give the receipt: its id (urn:uuid:…), its hash, the JWT, a file holding it, or - for stdin');
+        const receipt = ref.startsWith('urn:') || ref.startsWith('sha256-') ? ref : (await readTextArg(ctx, ref, 'receipt')).trim();
+        if (receipt === '') throw new CharterError('INVALID_ARGUMENT', 'the receipt given is empty');
         return withHome(ctx, opts, async (home) => {
           const bundle = await exportEvidence(home.store, receipt, opts.as ? { signer: await home.issuer(opts.as) } : {});
           writeFileAtomic(opts.out, JSON.stringify(bundle, null, 2) + '\n', 0o600);

@@ -89,6 +89,16 @@ export async function runCli(argv: string[], ctx: CliContext = defaultContext())
     if (e instanceof CommanderError) {
       // --help and --version exit 0; everything else commander stops on is a usage error.
       if (e.exitCode === 0) return ctx.setExitCode(EXIT.OK);
+      // `charter help [noun]` and `charter <noun> help [verb]` asked for the help it printed: success too. (Commander
+      // exits them with process.exitCode, which run.ts holds at FAULT until the command finishes.)
+      if (
+        e.code === 'commander.help' &&
+        argv
+          .filter((a) => !a.startsWith('-'))
+          .slice(0, 2)
+          .includes('help')
+      )
+        return ctx.setExitCode(EXIT.OK);
       return reportError(ctx, { json: argv.includes('--json') }, usageError(program, argv, e));
     }
     reportError(ctx, { json: argv.includes('--json') }, e);

@@ -1,3 +1,4 @@
+import { CharterError } from '../errors.js';
 import { Option, type Command } from 'commander';
 import { parseInstant } from '../encoding/duration.js';
 import { createResolver } from '../did/index.js';
@@ -38,6 +39,8 @@ async function anchors(ctx: CliContext, files: string[] | undefined, what: strin
 export async function collectMandateVerify(ctx: CliContext, file: string, o: VerifyOpts): Promise<MandateDecision> {
   refuseBlank(o, ['--aud', '--nonce', '--payment-aud', '--payment-nonce', '--checkout-aud', '--checkout-nonce', '--checkout-hash', '--open-checkout-hash']);
   const text = await readTextArg(ctx, file, 'mandate');
+  // Nothing to verify is a usage error (exit 2), as `vc verify -` on empty input is, not a refused chain.
+  if (text.trim() === '') throw new CharterError('INVALID_ARGUMENT', `${file === '-' ? 'standard input' : file} holds no mandate chain`);
   // Strict, as --at elsewhere: Date.parse would roll 2027-02-30 over to March.
   const now = o.now === undefined ? undefined : parseInstant(o.now, '--now');
   const input = o.profile === 'verifiable-intent' ? readViInput(text) : readAp2Input(text);

@@ -37,7 +37,7 @@ import type { KeyType } from '../keys/types.js';
 import { formatReasons, homeCommand, leaf, readJwtList, readTextArg, type CliContext, type CommonOptions } from './io.js';
 import { shortDid, table } from './format.js';
 import { termsFromFlags, type TermFlags } from './terms.js';
-import { collect } from './args.js';
+import { collect, partyDid, partyDids } from './args.js';
 import { checkedPartyDid } from '../did/parties.js';
 import { parseInstant } from '../encoding/duration.js';
 
@@ -221,7 +221,7 @@ export function registerPool(program: Command, ctx: CliContext): void {
       .command('propose')
       .description("put a grant (or a revocation) to the pool's members")
       .option('--pool <name|did>', 'the pool (default: the only one)')
-      .option('--grantee <did>', 'the platform to grant access to')
+      .option('--grantee <alias|did>', 'the platform to grant access to')
       .option('--resource <r>', 'a resource, e.g. health/* (repeatable)', collect)
       .option('--action <a>', 'an action (repeatable; default read)', collect)
       .option('--purpose <code>', 'allowed uses: model-training, inference, analytics, service-delivery, research, marketing or x-NAME (repeatable)', collect)
@@ -251,7 +251,7 @@ export function registerPool(program: Command, ctx: CliContext): void {
         return propose(home.store, issuer, {
           action: 'grant',
           grant: {
-            grantee: o.grantee,
+            grantee: await partyDid(home, o.grantee, '--grantee'),
             resources: o.resource,
             actions: o.action?.length ? o.action : ['read'],
             purpose: o.description ?? terms?.purpose?.join(', ') ?? 'unspecified',
@@ -275,14 +275,15 @@ export function registerPool(program: Command, ctx: CliContext): void {
     pool
       .command('invite')
       .description('propose to admit a new member (it accepts with its own key once admitted)')
-      .requiredOption('--member <did>', 'the DID to admit')
+      .requiredOption('--member <alias|did>', 'the DID to admit (or the alias of an identity of this home)')
       .option('--pool <name|did>', 'the pool (default: the only one)'),
     ['charter pool invite --member did:key:z6Mk…'],
   ).action((o: CommonOptions & { member: string; pool?: string }) =>
     homeCommand(
       ctx,
       o,
-      async (home) => propose(home.store, await home.issuer(await poolDid(home, o.pool)), { action: 'admit', member: o.member }, { resolver: home.resolver }),
+      async (home) =>
+        propose(home.store, await home.issuer(await poolDid(home, o.pool)), { action: 'admit', member: await partyDid(home, o.member, '--member') }, { resolver: home.resolver }),
       (p) => `proposal ${p.hash}\n  ${describeProposal(p.proposal)}`,
     ),
   );
@@ -451,7 +452,7 @@ export function registerPool(program: Command, ctx: CliContext): void {
       .description('as the platform, sign the uses made under a pool grant (what payouts count)')
       .requiredOption('--as <alias|did>', 'the grantee, an identity of this home')
       .requiredOption('--grant <id|jwt|file>', 'the pool grant')
-      .requiredOption('--member <did>', 'the member whose data was used (repeatable)', collect)
+      .requiredOption('--member <alias|did>', 'the member whose data was used (repeatable)', collect)
       .option('--count <n>', 'uses per member', '1')
       .option('--at <time>', 'when (RFC 3339; default now)'),
     ['charter pool report --as lab --grant grant.jwt --member did:key:z6Mk… --count 12 > usage.jwt'],
@@ -467,7 +468,8 @@ export function registerPool(program: Command, ctx: CliContext): void {
         const count = Number(o.count);
         if (!Number.isSafeInteger(count) || count < 1) throw new CharterError('INVALID_ARGUMENT', '--count is a positive whole number');
         const time = (o.at === undefined ? new Date() : parseInstant(o.at, '--at')).toISOString();
-        return issueUsageReport(await home.issuer(o.as), { pool: String(p.issuer), grant: String(p.id), uses: o.member.map((member) => ({ member, time, count })) });
+        const members = await partyDids(home, o.member, '--member');
+        return issueUsageReport(await home.issuer(o.as), { pool: String(p.issuer), grant: String(p.id), uses: members.map((member) => ({ member, time, count })) });
       },
       (r) => r.jwt,
     ),
@@ -482,7 +484,7 @@ export function registerPool(program: Command, ctx: CliContext): void {
       .option('--from <time>', 'start of the period: an RFC 3339 date-time with its zone, or a date (midnight UTC)')
       .option('--until <time>', 'end of the period (default now)')
       .option('--report <jwt|file|->', 'usage reports (a file may hold several, one per line; repeatable)', collect)
-      .option('--trust-reporter <did>', 'also count reports signed by this DID, e.g. the API serving the data (repeatable)', collect),
+      .option('--trust-reporter <alias|did>', 'also count reports signed by this DID, e.g. the API serving the data (repeatable)', collect),
     ['charter pool payouts --period P1M --report usage.jwt', 'charter pool payouts --period P1M --from 2026-03-01T00:00:00Z --report reports.txt --json'],
   ).action((o: CommonOptions & { period: string; pool?: string; from?: string; until?: string; report?: string[]; trustReporter?: string[] }) =>
     homeCommand(
@@ -500,7 +502,7 @@ export function registerPool(program: Command, ctx: CliContext): void {
           reports,
           ...(from ? { from } : {}),
           ...(until ? { until } : {}),
-          ...(o.trustReporter ? { trustedReporters: o.trustReporter } : {}),
+          ...(o.trustReporter ? { trustedReporters: await partyDids(home, o.trustReporter, '--trust-reporter') } : {}),
         });
         return { ...out.statement, jwt: out.jwt };
       },

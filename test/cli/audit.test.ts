@@ -60,7 +60,7 @@ describe('charter audit and charter evidence', () => {
     const all = json<{ outcome: string; subject: string; reasons: string[] }[]>(await charter(['audit', 'list', '--json'], env));
     expect(all.map((r) => r.outcome)).toEqual(['allow', 'deny', 'allow']);
     expect(json<unknown[]>(await charter(['audit', 'list', '--decision', 'deny', '--since', '1h', '--json'], env))).toHaveLength(1);
-    expect(json<unknown[]>(await charter(['audit', 'list', '--agent', 'did:key:znobody', '--json'], env))).toHaveLength(0);
+    expect(json<unknown[]>(await charter(['audit', 'list', '--agent', 'did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK', '--json'], env))).toHaveLength(0);
     expect((await charter(['audit', 'list', '--decision', 'maybe'], env)).code).toBe(2);
     const table = await charter(['audit', 'list'], env);
     expect(table.stdout).toMatch(/TIME\s+DECISION\s+HOLDER\s+REASONS\s+REQUEST\s+RECEIPT/);
