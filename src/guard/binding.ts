@@ -1,4 +1,6 @@
-import type { ProofBinding } from '../credentials/binding.js';
+import { bindingReasons, type ProofBinding } from '../credentials/binding.js';
+import { decodeJwt } from '../credentials/index.js';
+import type { Reason } from '../errors.js';
 import type { SignatureBinding } from './signature.js';
 
 export { bindingReasons, freshnessReasons, htuOf, nonceProofReasons, type FreshnessContext } from '../credentials/binding.js';
@@ -10,3 +12,18 @@ export { bindingReasons, freshnessReasons, htuOf, nonceProofReasons, type Freshn
  * and URL.
  */
 export type Binding = Exclude<ProofBinding, { kind: 'http' }> | (Extract<ProofBinding, { kind: 'http' }> & { signature?: SignatureBinding });
+
+/**
+ * REQUEST_MISMATCH when a presentation carries transport claims (htm, htu,
+ * mcp) where there is no request to bind them to (a pure verify: the CLI's
+ * `agent verify` and `grant verify`, the Veramo plugin's verify methods): it
+ * is for that one request, and checked against it only where it arrives.
+ * Nothing when it does not decode (its verifier says what is wrong with it).
+ */
+export function boundElsewhere(presentation: string): Reason[] {
+  try {
+    return bindingReasons(decodeJwt(presentation, { maxBytes: 512 * 1024 }).payload, { kind: 'none' });
+  } catch {
+    return [];
+  }
+}

@@ -97,3 +97,42 @@ describe('usage errors, not faults', () => {
     expect((await charter(['grant'], env)).code).toBe(2);
   });
 });
+
+describe('pure verify commands: a presentation bound to one HTTP request is for that request only', () => {
+  it('agent verify and grant verify (no --record) refuse it (REQUEST_MISMATCH, exit 1), as the Veramo plugin does; unbound, not for that', async () => {
+    const ok = async (args: string[]) => {
+      const r = await run([...args, '--json']);
+      if (r.code !== 0) throw new Error(`${args.join(' ')}: exit ${r.code} ${r.out}`);
+      return JSON.parse(r.out) as Record<string, string>;
+    };
+    await ok(['id', 'create', '--alias', 'op']);
+    await ok(['agent', 'create', '--alias', 'bot', '--as', 'op']);
+    await ok(['agent', 'authorize', '--as', 'ana', '--agent', 'bot', '--action', 'buy']);
+    const aud = 'did:web:v.example';
+    const unbound = (await ok(['agent', 'present', '--as', 'bot', '--aud', aud, '--nonce', 'n-bound'])).jwt!;
+    const grant = (await ok(['grant', 'issue', '--as', 'ana', '--to', 'lab', '--resource', 'photos', '--action', 'read', '--expires', '30d'])).jwt!;
+    const { openHome } = await import('../../src/home/home.js');
+    const { createPresentation, decodeJwt } = await import('../../src/credentials/index.js');
+    const home = await openHome({ home: dir, env: {}, passphrase: async () => PASS });
+    // VCDM 2.0: each credential enveloped as a data: URL (id) in the presentation.
+    const enveloped = decodeJwt(unbound).payload.verifiableCredential as { id: string }[];
+    const creds = enveloped.map((e) => e.id.slice(e.id.indexOf(',') + 1));
+    const claims = { htm: 'GET', htu: 'https://api.example/photos/1' };
+    const boundVp = await createPresentation({ holder: await home.issuer('bot'), credentials: creds, aud, nonce: 'n-bound', claims });
+    const boundGrant = await createPresentation({ holder: await home.issuer('lab'), credentials: [grant], aud, nonce: 'n-g', claims });
+    const plainGrant = await createPresentation({ holder: await home.issuer('lab'), credentials: [grant], aud, nonce: 'n-g' });
+    await home.close();
+    const agentArgs = (vp: string) => ['agent', 'verify', vp, '--aud', aud, '--nonce', 'n-bound', '--action', 'buy', '--any-principal', '--json'];
+    // (This home's status lists are on a closed port: the unbound ones stop at STATUS_UNAVAILABLE, a fault, exit 3;
+    // a definite refusal such as REQUEST_MISMATCH decides the exit code whatever else failed: 1.)
+    const u = await run(agentArgs(unbound));
+    expect([u.code, u.out.includes('REQUEST_MISMATCH')]).toEqual([3, false]);
+    const a = await run(agentArgs(boundVp));
+    expect([a.code, a.out]).toEqual([1, expect.stringContaining('REQUEST_MISMATCH')]);
+    const grantArgs = (vp: string) => ['grant', 'verify', vp, '--resource', 'photos', '--action', 'read', '--aud', aud, '--nonce', 'n-g', '--json'];
+    const pg = await run(grantArgs(plainGrant));
+    expect([pg.code, pg.out.includes('REQUEST_MISMATCH')]).toEqual([3, false]);
+    const g = await run(grantArgs(boundGrant));
+    expect([g.code, g.out]).toEqual([1, expect.stringContaining('REQUEST_MISMATCH')]);
+  });
+});

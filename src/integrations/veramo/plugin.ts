@@ -1,5 +1,5 @@
 import type { IAgentPlugin } from '@veramo/core';
-import { CharterError, type Reason } from '../../errors.js';
+import { CharterError } from '../../errors.js';
 import {
   createAgentPresentation,
   delegateMandate,
@@ -16,8 +16,8 @@ import { authorizeTransaction } from '../../guard/transaction.js';
 import type { Verifier } from '../../guard/verifier.js';
 import type { SpendHold } from '../../guard/spend.js';
 import { TtlCache } from '../../did/cache.js';
-import { decodeJwt, verifyCredential } from '../../credentials/index.js';
-import { bindingReasons } from '../../credentials/binding.js';
+import { verifyCredential } from '../../credentials/index.js';
+import { boundElsewhere } from '../../guard/binding.js';
 import type { CredentialVerification, IssuedCredential, Issuer, StatusChecker } from '../../credentials/types.js';
 import { createResolver } from '../../did/index.js';
 import type { CharterResolver, VerificationRelationship } from '../../did/types.js';
@@ -364,14 +364,5 @@ export class CharterVeramoPlugin implements IAgentPlugin {
       return issuer;
     });
     return true;
-  }
-}
-
-/** REQUEST_MISMATCH when the presentation carries transport claims (htm, htu, mcp): no request here to bind them to. */
-function boundElsewhere(presentation: string): Reason[] {
-  try {
-    return bindingReasons(decodeJwt(presentation, { maxBytes: 512 * 1024 }).payload, { kind: 'none' });
-  } catch {
-    return []; // verifyAgent has said what is wrong with it
   }
 }
