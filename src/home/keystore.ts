@@ -84,15 +84,15 @@ function read(sealed: string, what: string): { s: Sealed; salt: Buffer; iv: Buff
   try {
     s = JSON.parse(Buffer.from(sealed, 'base64url').toString('utf8')) as Sealed;
   } catch {
-    throw new CharterError('STORE_ERROR', 'a sealed key is corrupt');
+    throw new CharterError('STORE_ERROR', `${what} is corrupt`);
   }
-  if (typeof s !== 'object' || s === null || s.v !== VERSION || s.kdf !== 'scrypt') throw new CharterError('STORE_ERROR', 'a sealed key has an unknown format');
+  if (typeof s !== 'object' || s === null || s.v !== VERSION || s.kdf !== 'scrypt') throw new CharterError('STORE_ERROR', `${what} has an unknown format`);
   const salt = bytes(s.salt, 16);
   const iv = bytes(s.iv, 12);
   const tag = bytes(s.tag, 16);
   const ct = bytes(s.ct);
   const costOk = powerOfTwo(s.N) && s.N >= KDF.N && s.N <= 1 << 20 && Number.isInteger(s.r) && s.r >= KDF.r && s.r <= 16 && Number.isInteger(s.p) && s.p >= KDF.p && s.p <= 4;
-  if (!salt || !iv || !tag || !ct || !costOk) throw new CharterError('STORE_ERROR', 'a sealed key is corrupt, or sealed with weaker parameters than Charter writes');
+  if (!salt || !iv || !tag || !ct || !costOk) throw new CharterError('STORE_ERROR', `${what} is corrupt, or sealed with weaker parameters than Charter writes`);
   // Stronger within those bounds, but beyond the memory this process gives scrypt: refused before deriving,
   // whatever the passphrase (a wrong one must not read as the crash a right one would get).
   if (scryptMemory(s.N, s.r, s.p) > MAXMEM) {

@@ -64,4 +64,29 @@ describe('sealed keys in a changed home', () => {
       await wrong.close();
     }
   });
+  it.each([
+    ['one character changed', (k: string) => k.slice(0, 10) + (k[10] === 'A' ? 'B' : 'A') + k.slice(11)],
+    ['not base64url JSON', () => 'not a sealed key'],
+    ['another format', () => Buffer.from(JSON.stringify({ v: 99, kdf: 'scrypt' })).toString('base64url')],
+    ['weaker parameters', (k: string) => Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(k, 'base64url').toString()), N: 1024 })).toString('base64url')],
+  ])('a sealed key %s: STORE_ERROR naming the identity (its DID)', async (_label, change) => {
+    const dir = await homeWith('a', 'c');
+    let did = '';
+    const home = await after(dir, (db) => {
+      const row = db.prepare("SELECT sealed AS k, did FROM identities WHERE alias = 'a'").get() as { k: string; did: string };
+      did = row.did;
+      db.prepare("UPDATE identities SET sealed = ? WHERE alias = 'a'").run(change(row.k));
+    });
+    try {
+      const e = await home.issuer('a').then(
+        () => undefined,
+        (x: { code: string; message: string }) => x,
+      );
+      expect(e?.code).toBe('STORE_ERROR');
+      expect(e?.message).toContain(did);
+      expect((await home.issuer('c')).did).toMatch(/^did:key:/);
+    } finally {
+      await home.close();
+    }
+  });
 });
