@@ -169,8 +169,9 @@ export async function verifyAgent(presentationJwt: string, given: VerifyAgentOpt
     // Without an identity credential nobody is known to operate the agent, so its operator's own ratings
     // would count as a third party's: showing less must never score more. A reputation rule needs one.
     reasons.push({ code: 'IDENTITY_MISSING', message: 'a reputation rule needs the agent identity credential: without it, its operator cannot be told from a third party' });
-  } else if (options.trust.minReputation !== undefined && agent !== undefined && options.trust.identityIssuers?.includes(identity.operator!) !== false) {
-    // (An operator outside identityIssuers is already refused: its agent is not scored as if it answered for it.)
+  } else if (options.trust.minReputation !== undefined && agent !== undefined && identity.operator !== undefined && options.trust.identityIssuers!.includes(identity.operator)) {
+    // identityIssuers is there (checkOperatorsPinned); an operator outside it is already refused, and its
+    // agent is not scored as if that operator answered for it.
     const rep = await options.reputation!(agent, identity.operator);
     reputation = rep;
     reasons.push(...reputationReasons(rep, options.trust.minReputation, options.trust.minAttesters ?? 1));

@@ -29,7 +29,7 @@ import type { Home } from '../home/home.js';
 import type { VerifyTools } from '../home/net.js';
 import { createVerifier } from '../guard/verifier.js';
 import { authorizeTransaction } from '../guard/transaction.js';
-import { boundElsewhere } from '../guard/binding.js';
+import { unlessBoundElsewhere } from '../guard/binding.js';
 import { exportMandate, type ExportFormat, type ExportIntent } from '../mandates/export.js';
 import { formatReasons, homeCommand, leaf, parseJsonArg, readJwtArg, readTextArg, runCommand, withHome, withTools, type CliContext, type CommonOptions } from './io.js';
 import { actingAs, asOption, budgetFlag, credentialIdArg, moneyFlag, partyDid, partyDids, refuseBlank, renderStatusChange, statusChangeView, collect } from './args.js';
@@ -398,10 +398,8 @@ export function registerAgent(program: Command, ctx: CliContext): void {
             };
             const counterparty = o.counterparty === undefined ? o.aud : await partyDid(home, o.counterparty, '--counterparty');
             const request = { action: o.action, ...(amount ? { amount: `${amount.amount} ${amount.currency}` } : {}), counterparty, trust };
-            const checked = await verifyAgent(vp, { resolver: tools.resolver, status: tools.status, aud: o.aud, nonce: o.nonce, ...request });
             // A presentation bound to one HTTP request or MCP call is for that call only: here there is none.
-            const foreign = boundElsewhere(vp);
-            const pure = foreign.length === 0 ? checked : { ...checked, ok: false, reasons: [...checked.reasons, ...foreign] };
+            const pure = unlessBoundElsewhere(await verifyAgent(vp, { resolver: tools.resolver, status: tools.status, aud: o.aud, nonce: o.nonce, ...request }), vp);
             if (!pure.ok) return decisionView(pure);
             if (!o.record || home === undefined) {
               // What the ledger would say now (read-only): nothing is reserved without --record.

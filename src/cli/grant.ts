@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
-import { boundElsewhere } from '../guard/binding.js';
+import { unlessBoundElsewhere } from '../guard/binding.js';
 import { parseExpiry } from '../encoding/duration.js';
 import { issueGrant, listGrants, resumeGrant, revokeGrant, revokeGrantsTo, suspendGrant, verifyGrant } from '../grants/index.js';
 import { soleSubject } from '../credentials/index.js';
@@ -210,19 +210,9 @@ export function registerGrant(program: Command, ctx: CliContext): void {
                   // The issued token itself (no key binding) is what its holder checks; a presentation names aud and nonce.
                   ...(opts.aud === undefined && opts.nonce === undefined ? { allowMissingKeyBinding: true } : {}),
                 })
-              : await verifyGrant(jwt, { ...common, resolver: tools.resolver, status: tools.status });
-            // A presentation bound to one HTTP request or MCP call is for that call only: here there is none.
-            const foreign = sd ? [] : boundElsewhere(jwt);
-            const reasons = [...d.reasons, ...foreign];
-            return {
-              ok: d.ok && foreign.length === 0,
-              reasons,
-              grantor: d.grantor,
-              grantee: d.grantee,
-              grant: d.grant,
-              format: sd ? 'dc+sd-jwt' : 'vc+jwt',
-              ownerChecked: owner !== undefined,
-            };
+              : // A presentation bound to one HTTP request or MCP call is for that call only: here there is none.
+                unlessBoundElsewhere(await verifyGrant(jwt, { ...common, resolver: tools.resolver, status: tools.status }), jwt);
+            return { ok: d.ok, reasons: d.reasons, grantor: d.grantor, grantee: d.grantee, grant: d.grant, format: sd ? 'dc+sd-jwt' : 'vc+jwt', ownerChecked: owner !== undefined };
           });
         },
         (d) =>

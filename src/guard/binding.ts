@@ -20,10 +20,16 @@ export type Binding = Exclude<ProofBinding, { kind: 'http' }> | (Extract<ProofBi
  * is for that one request, and checked against it only where it arrives.
  * Nothing when it does not decode (its verifier says what is wrong with it).
  */
-export function boundElsewhere(presentation: string): Reason[] {
+function boundElsewhere(presentation: string): Reason[] {
   try {
     return bindingReasons(decodeJwt(presentation, { maxBytes: 512 * 1024 }).payload, { kind: 'none' });
   } catch {
     return [];
   }
+}
+
+/** A pure verification's decision, refused (boundElsewhere's reasons added) when its presentation is bound to a request. */
+export function unlessBoundElsewhere<D extends { ok: boolean; reasons: Reason[] }>(d: D, presentation: string): D {
+  const foreign = boundElsewhere(presentation);
+  return foreign.length === 0 ? d : { ...d, ok: false, reasons: [...d.reasons, ...foreign] };
 }

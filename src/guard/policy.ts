@@ -1,8 +1,7 @@
 import { CharterError } from '../errors.js';
 import type { AgentReputation, AgentTrust } from '../agents/types.js';
 import type { AmountInput } from '../agents/limits.js';
-import { checkReputationThresholds } from '../agents/verify.js';
-import { checkOperatorsPinned } from '../agents/thresholds.js';
+import { checkOperatorsPinned, checkReputationThresholds } from '../agents/thresholds.js';
 import { checkTrustLists } from '../agents/chain.js';
 import type { DeclaredProcessing } from '../grants/index.js';
 import type { MandateProfile, MandateTrust } from '../mandates/types.js';

@@ -106,34 +106,30 @@ export interface NodeHostSource {
   headersDistinct?: unknown;
 }
 
-/** How many lines of this field the request carried (Node keeps only the first Host in `headers`). */
-/** The values of every `name` line in a Node request's raw headers (HTTP/1.1 and HTTP/2 alike), in order. */
+/**
+ * The values of every `name` line in a Node request's raw headers (HTTP/1.1
+ * and HTTP/2 alike), in order; a value that is no string reads as ''.
+ */
 function rawFieldValues(req: { rawHeaders?: unknown }, name: string): string[] | undefined {
   if (!Array.isArray(req.rawHeaders)) return undefined;
   const out: string[] = [];
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const f: unknown = req.rawHeaders[i];
     const v: unknown = req.rawHeaders[i + 1];
-    if (typeof f === 'string' && f.toLowerCase() === name && typeof v === 'string') out.push(v);
+    if (typeof f === 'string' && f.toLowerCase() === name) out.push(typeof v === 'string' ? v : '');
   }
   return out;
 }
 
+/** How many lines of this field the request carried (Node keeps only the first Host in `headers`). */
 function fieldLines(req: NodeHostSource, name: string): number {
   const headers = typeof req.headers === 'object' && req.headers !== null ? (req.headers as Record<string, unknown>) : {};
   const value = headers[name];
   let n = Array.isArray(value) ? value.length : value === undefined ? 0 : 1;
   const distinct = typeof req.headersDistinct === 'object' && req.headersDistinct !== null ? (req.headersDistinct as Record<string, unknown>)[name] : undefined;
   if (Array.isArray(distinct)) n = Math.max(n, distinct.length);
-  if (Array.isArray(req.rawHeaders)) {
-    let raw = 0;
-    for (let i = 0; i < req.rawHeaders.length; i += 2) {
-      const f: unknown = req.rawHeaders[i];
-      if (typeof f === 'string' && f.toLowerCase() === name) raw++;
-    }
-    n = Math.max(n, raw);
-  }
-  return n;
+  const raw = rawFieldValues(req, name);
+  return raw === undefined ? n : Math.max(n, raw.length);
 }
 
 /**

@@ -29,7 +29,8 @@ export interface WeightPolicy {
 
 /** The widest instant a JS Date holds (ECMA-262 §21.4.1.1). */
 const MAX_TIME = 8.64e15;
-const str = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** Code-unit order of strings (not locale order): the same on every machine. */
+export const str = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 /** The order the stores list ratings in: issuedAt, then attester, then id. */
 export const byTime = (a: VerifiedRating, b: VerifiedRating) => a.issuedAt - b.issuedAt || str(a.attester, b.attester) || str(a.id, b.id);
 

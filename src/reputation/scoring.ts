@@ -1,6 +1,6 @@
 import { identifierSet } from '../encoding/lists.js';
 import { verifyCredential } from '../credentials/index.js';
-import { aggregate, checkWeightPolicy, oneRatingPerReceipt, type VerifiedRating, type WeightPolicy } from './aggregate.js';
+import { aggregate, checkWeightPolicy, oneRatingPerReceipt, str, type VerifiedRating, type WeightPolicy } from './aggregate.js';
 import type { ReputationScore, ScorePolicy } from './types.js';
 import { isParty, isPartyResolved, partiesOf, partyKey, pureKeyOf, signingKeysOf } from '../did/parties.js';
 import type { CharterResolver } from '../did/types.js';
@@ -192,8 +192,6 @@ async function sharedKeyGroups(resolver: CharterResolver, attesters: readonly st
   for (const d of attesters) if (size.get(find(d))! > 1) out.set(d, `party ${find(d)}`);
   return out;
 }
-
-const str = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 const SELF: Ignored = { id: '', code: 'SELF_ATTESTATION', message: 'the agent and its operator cannot rate the agent' };
 

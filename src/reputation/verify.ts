@@ -36,7 +36,6 @@ const firstOf = (v: CredentialVerification): Reason => v.reasons[0] ?? { code: '
 /** The skew in seconds, as verifyCredential reads it (it refuses bad values itself). */
 export const skewMs = (s: number | undefined) => Math.min(typeof s === 'number' && Number.isFinite(s) && s >= 0 ? s : DEFAULT_SKEW_SECONDS, MAX_SKEW_SECONDS) * 1000;
 
-/** verifyCredential for one type (whose schema holds whether or not the credential names it: schemas.ts). */
 /**
  * An interaction receipt's status entry is not read: the receipt is the rated
  * agent's own word that the interaction happened, and a status list the agent
@@ -48,6 +47,7 @@ export const skewMs = (s: number | undefined) => Math.min(typeof s === 'number' 
  */
 const receiptStatusNotRead: StatusChecker = async () => [];
 
+/** verifyCredential for one type (whose schema holds whether or not the credential names it: schemas.ts). */
 async function verifyAs(jwt: string, type: string, c: AttestationCheck): Promise<CredentialVerification> {
   return verifyCredential(jwt, {
     resolver: c.resolver,

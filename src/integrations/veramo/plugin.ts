@@ -17,7 +17,7 @@ import type { Verifier } from '../../guard/verifier.js';
 import type { SpendHold } from '../../guard/spend.js';
 import { TtlCache } from '../../did/cache.js';
 import { verifyCredential } from '../../credentials/index.js';
-import { boundElsewhere } from '../../guard/binding.js';
+import { unlessBoundElsewhere } from '../../guard/binding.js';
 import type { CredentialVerification, IssuedCredential, Issuer, StatusChecker } from '../../credentials/types.js';
 import { createResolver } from '../../did/index.js';
 import type { CharterResolver, VerificationRelationship } from '../../did/types.js';
@@ -132,8 +132,7 @@ export class CharterVeramoPlugin implements IAgentPlugin {
       allowMissingNonce: args.allowMissingNonce,
     });
     // As in charterVerifyAgent: a presentation bound to one HTTP request or MCP call is for that call only.
-    const foreign = boundElsewhere(args.grant);
-    return foreign.length === 0 ? d : { ...d, ok: false, reasons: [...d.reasons, ...foreign] };
+    return unlessBoundElsewhere(d, args.grant);
   }
 
   /** Commits the spend a recorded charterVerifyAgent reserved (the transaction happened). Throws RESERVATION_NOT_FOUND. */
@@ -215,8 +214,7 @@ export class CharterVeramoPlugin implements IAgentPlugin {
     });
     // A presentation bound to one HTTP request or MCP call is for that call only (charterAuthorizeTransaction
     // and the guards check it there): here, with no request to compare, it is refused.
-    const foreign = boundElsewhere(args.presentation);
-    return foreign.length === 0 ? d : { ...d, ok: false, reasons: [...d.reasons, ...foreign] };
+    return unlessBoundElsewhere(d, args.presentation);
   }
 
   async charterScoreAgent(args: CharterScoreAgentArgs, context: CharterContext): Promise<ReputationScore> {
