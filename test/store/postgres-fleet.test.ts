@@ -83,5 +83,34 @@ if (url) {
         await Promise.all([honest.close(), ahead.close()]);
       }
     }, 60_000);
+
+    it("an instance whose clock runs behind the server's keeps a value used for its whole lifetime: its replays are refused, at once and later", async () => {
+      const honest = await openPostgresStore(url, { schema });
+      const behind = await openPostgresStore(url, { schema });
+      const real = Date.now;
+      try {
+        const skewed = vi.spyOn(Date, 'now').mockImplementation(() => real() - 600_000);
+        try {
+          // The guard keeps an iat-mode jti 421 s by its own clock: 179 s in the past by the server's.
+          const until = () => new Date(Date.now() + 421_000);
+          const uses = await Promise.all(Array.from({ length: 6 }, () => behind.consumeNonce('fleet-aud', 'late-jti', until())));
+          expect(uses.filter(Boolean)).toHaveLength(1);
+          expect(await behind.consumeNonce('fleet-aud', 'late-jti', until())).toBe(false);
+          // A lifetime of a few seconds too, and an expiry it states as already past stays past.
+          expect(await behind.consumeNonce('fleet-aud', 'late-short', new Date(Date.now() + 5_000))).toBe(true);
+          expect(await behind.consumeNonce('fleet-aud', 'late-short', new Date(Date.now() + 5_000))).toBe(false);
+          expect(await behind.consumeNonce('fleet-aud', 'late-past', new Date(Date.now() - 1_000))).toBe(true);
+          expect(await behind.consumeNonce('fleet-aud', 'late-past', new Date(Date.now() + 5_000))).toBe(true);
+        } finally {
+          skewed.mockRestore();
+        }
+        // Another instance with a true clock sees the values as used too, and its sweeps keep them.
+        for (let i = 0; i < 300; i++) await honest.consumeNonce('fleet-aud', `sweep-${i}`, new Date(Date.now() + 60_000));
+        expect(await honest.consumeNonce('fleet-aud', 'late-jti', new Date(Date.now() + 421_000))).toBe(false);
+        expect(await honest.consumeNonce('fleet-aud', 'late-short', new Date(Date.now() + 5_000))).toBe(false);
+      } finally {
+        await Promise.all([honest.close(), behind.close()]);
+      }
+    }, 60_000);
   });
 }
