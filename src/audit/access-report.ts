@@ -14,7 +14,7 @@ import { htuOf } from '../credentials/binding.js';
 import { jwsSpellings } from '../credentials/twins.js';
 import { parseDisclosure, processDisclosures } from '../sdjwt/disclosures.js';
 import { isSdHashAlg } from '../sdjwt/hash.js';
-import { decodeReceipt, receiptShapeReasons, verifyReceipt, type DecisionReceipt } from './receipt.js';
+import { checkReceipt, decodeReceipt, receiptShapeReasons, type DecisionReceipt } from './receipt.js';
 
 /**
  * Access reports: a platform may send the person who granted it access the
@@ -334,7 +334,7 @@ export async function acceptAccessReport(
     for (const x of list) {
       if (late) return;
       if (unresolved === undefined) {
-        const v = await verifyReceipt(x.jws, { resolver: options.resolver });
+        const v = await checkReceipt(x.jws, options.resolver);
         if (late) return;
         if (v.ok) verified.push(x);
         else {

@@ -8,7 +8,7 @@ import { createStatusChecker } from '../status/index.js';
 import type { EvidenceBundle } from './bundle.js';
 import { CHECKPOINT_TYP, checkAuditJws, recordTimeReasons } from './jws.js';
 import { presentedCredentials } from './presented.js';
-import { decodeReceipt, verifyReceipt, type DecisionReceipt, type ReceiptClaims } from './receipt.js';
+import { checkReceipt, decodeReceipt, type DecisionReceipt, type ReceiptClaims } from './receipt.js';
 import { disagreement, recheckDecision, WIDEST_SKEW } from './recheck.js';
 
 /** One part of a bundle and what checking it found. */
@@ -110,7 +110,7 @@ export async function verifyEvidence(bundle: unknown, options: VerifyEvidenceOpt
   // The decision's time, read before the receipt is verified (its signature is checked with this resolver).
   const resolver = bundleResolver(bundle.dids, options.at ?? receiptTime(bundle.receipt));
 
-  const rv = await verifyReceipt(bundle.receipt, { resolver });
+  const rv = await checkReceipt(bundle.receipt, resolver);
   const receipt = rv.claims;
   const checkDocuments = (recordedDids: Record<string, unknown>) => {
     for (const did of new Set([...Object.keys(recordedDids), ...Object.keys(bundle.dids)])) {
@@ -213,7 +213,7 @@ export async function verifyEvidence(bundle: unknown, options: VerifyEvidenceOpt
   const segment = new Set(bundle.log.entries.filter((e): e is string => typeof e === 'string'));
   const cpSeq = typeof cpp?.seq === 'number' ? cpp.seq : undefined;
   for (const [i, s] of bundle.settlements.entries()) {
-    const v = typeof s === 'string' ? await verifyReceipt(s, { resolver }) : undefined;
+    const v = typeof s === 'string' ? await checkReceipt(s, resolver) : undefined;
     const c = v?.claims;
     const why = (): string | undefined => {
       if (c?.kind !== 'settlement' || c.receipt !== receipt.jti || c.iss !== receipt.iss) return 'the settlement is of another decision or verifier';
@@ -268,7 +268,7 @@ async function logReasons(bundle: EvidenceBundle, receipt: ReceiptClaims, receip
   let seq = receipt.log.seq;
   for (const jws of rest) {
     if (typeof jws !== 'string') return mismatch('a log entry is not a receipt');
-    const v = await verifyReceipt(jws, { resolver });
+    const v = await checkReceipt(jws, resolver);
     const c = v.claims;
     if (!c || v.reasons.length > 0) return mismatch(`the log entry after seq ${seq} does not verify (${v.reasons[0]?.code ?? 'MALFORMED_JWT'})`);
     if (c.iss !== receipt.iss || c.log.chain !== receipt.log.chain || c.log.seq !== seq + 1 || c.log.prev !== prev)

@@ -3,6 +3,7 @@ import type { CharterResolver } from '../did/types.js';
 import { decodeJwt } from '../credentials/index.js';
 import { receiptShapeReasons } from '../credentials/receipt-shape.js';
 import { checkAuditJws, MAX_AUDIT_JWS, RECEIPT_TYP, recordTimeReasons } from './jws.js';
+import { identifierSet } from '../encoding/lists.js';
 
 export { receiptShapeReasons };
 
@@ -145,14 +146,32 @@ export interface ReceiptVerification {
 }
 
 /**
- * Verifies a decision (or settlement) receipt: its signature by `iss` (the
- * verifier), its `typ`, canonical encoding, the form Charter signs, and its
- * shape and rules (receiptReasons). `resolver` may be an offline one (an
- * evidence bundle's documents).
+ * Verifies a decision (or settlement) receipt signed by a verifier you trust:
+ * its signature by `iss`, that `iss` is one of `issuers` (the DIDs whose
+ * receipts you accept, e.g. the verifier's signing DID), its `typ`, canonical
+ * encoding, the form Charter signs, and its shape and rules (receiptReasons).
+ * A receipt signed by anyone else proves nothing (an agent can sign an
+ * "allow" with its own key): UNTRUSTED_ISSUER. `resolver` may be an offline
+ * one (an evidence bundle's documents).
  */
-export async function verifyReceipt(jws: string, options: { resolver: CharterResolver }): Promise<ReceiptVerification> {
-  if (!options?.resolver || typeof options.resolver.resolveKey !== 'function') throw new TypeError('verifyReceipt needs { resolver }');
-  const c = await checkAuditJws(jws, RECEIPT_TYP, options.resolver, 'RECEIPT_INVALID');
+export async function verifyReceipt(jws: string, options: { resolver: CharterResolver; issuers: readonly string[] }): Promise<ReceiptVerification> {
+  if (!options?.resolver || typeof options.resolver.resolveKey !== 'function') throw new TypeError('verifyReceipt needs { resolver, issuers }');
+  const issuers = identifierSet('verifyReceipt: issuers', options.issuers);
+  if (!issuers || issuers.size === 0) throw new TypeError('verifyReceipt needs issuers: the DIDs whose receipts you accept (a receipt signed by anyone else proves nothing)');
+  const v = await checkReceipt(jws, options.resolver);
+  const iss = v.claims?.iss;
+  if (!v.claims || typeof iss !== 'string' || issuers.has(iss)) return v;
+  return { ...v, ok: false, reasons: [{ code: 'UNTRUSTED_ISSUER', message: `the receipt is signed by ${iss.slice(0, 200)}, not by an issuer you accept` }, ...v.reasons] };
+}
+
+/**
+ * A receipt's signature by its own `iss`, `typ`, encoding, shape and rules,
+ * whoever signed it: for callers that judge the signer themselves (an
+ * access report shows which verifier reported; an evidence bundle holds one
+ * verifier's entries and names it).
+ */
+export async function checkReceipt(jws: string, resolver: CharterResolver): Promise<ReceiptVerification> {
+  const c = await checkAuditJws(jws, RECEIPT_TYP, resolver, 'RECEIPT_INVALID');
   if (!c.decoded) return { ok: false, reasons: c.reasons };
   const reasons = [...c.reasons, ...receiptReasons(c.decoded.payload)];
   return { ok: reasons.length === 0, reasons, claims: c.decoded.payload as unknown as ReceiptClaims, ...(c.hash ? { hash: c.hash } : {}) };

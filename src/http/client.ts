@@ -154,7 +154,7 @@ export async function charterFetch(url: string | URL, init: RequestInit = {}, op
 
 /**
  * The verifier's signed decision receipt on a response (`Charter-Receipt`),
- * allow or refusal, if it sends one; check it with `verifyReceipt`.
+ * allow or refusal, if it sends one; check it with `verifyReceipt(jws, { resolver, issuers: [the verifier's signing DID] })`.
  */
 export function receiptOf(response: Pick<Response, 'headers'>): string | undefined {
   return response.headers.get('charter-receipt') ?? undefined;

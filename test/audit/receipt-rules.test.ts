@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPresentation } from '../../src/credentials/index.js';
 import { orderChain } from '../../src/agents/index.js';
-import { createResolver } from '../../src/did/index.js';
+import { createResolver, didKeyRef } from '../../src/did/index.js';
 import { decide } from '../../src/guard/decide.js';
 import { guardTransaction } from '../../src/guard/transaction.js';
 import { createVerifier } from '../../src/guard/verifier.js';
@@ -51,8 +51,8 @@ async function raw(header: Record<string, unknown>, payload: string, by: Issuer 
   return `${input}.${Buffer.from(await by.signer.sign(new TextEncoder().encode(input))).toString('base64url')}`;
 }
 const header = { alg: v.signer.alg, kid: v.kid, typ: RECEIPT_TYP };
-const codes = async (jws: string) => (await verifyReceipt(jws, { resolver })).reasons.map((r) => r.code);
-const messages = async (jws: string) => (await verifyReceipt(jws, { resolver })).reasons.map((r) => r.message).join('; ');
+const codes = async (jws: string, issuers = [v.did]) => (await verifyReceipt(jws, { resolver, issuers })).reasons.map((r) => r.code);
+const messages = async (jws: string) => (await verifyReceipt(jws, { resolver, issuers: [v.did] })).reasons.map((r) => r.message).join('; ');
 
 describe('verifyReceipt: the rules a receipt holds to', () => {
   it('the form Charter writes verifies (JSON.stringify and canonical JSON alike), and a header replicating a claim with the same value is fine', async () => {
@@ -109,7 +109,7 @@ describe('verifyReceipt: the rules a receipt holds to', () => {
     ];
     for (const payload of variants) {
       const jws = await raw(header, payload);
-      const r = await verifyReceipt(jws, { resolver });
+      const r = await verifyReceipt(jws, { resolver, issuers: [v.did] });
       expect(r.ok).toBe(false);
     }
     expect(await messages(await raw(header, ' ' + text))).toMatch(/not in the form Charter signs/);
@@ -168,6 +168,56 @@ describe('verifyReceipt: the rules a receipt holds to', () => {
   });
 });
 
+describe('verifyReceipt: only a signer you accept', () => {
+  const allow = { ...base, decision: 'allow', reasons: [], status: 200 };
+  const verdict = async (jws: string, issuers: readonly string[]) => {
+    const r = await verifyReceipt(jws, { resolver, issuers });
+    return [r.ok, r.reasons.map((x) => x.code)];
+  };
+
+  it("an allow signed by anyone else (the agent's own key, a did:jwk of the verifier's very key, a fresh P-256 key) is UNTRUSTED_ISSUER, though its signature is valid", async () => {
+    const agent = makeIssuer();
+    const sameKeyAsJwk = { ...didKeyRef('jwk', v.publicJwk), signer: v.signer };
+    for (const by of [agent, makeIssuer('P-256'), makeIssuer('Ed25519', 'jwk'), sameKeyAsJwk]) {
+      const forged = (await signCanonical(RECEIPT_TYP, { ...allow, iss: by.did }, by)).jws;
+      expect(await verdict(forged, [v.did])).toEqual([false, ['UNTRUSTED_ISSUER']]);
+      // The same receipt, accepted by whoever pins that signer.
+      expect(await verdict(forged, [by.did])).toEqual([true, []]);
+    }
+    // A settlement too; and the receipt's own rules still apply under an untrusted signer.
+    const settlement = {
+      iss: agent.did,
+      jti: 'urn:uuid:s',
+      iat: base.iat,
+      time: base.time,
+      kind: 'settlement',
+      receipt: base.jti,
+      spend: { reservation: 'r', state: 'committed' },
+      log: { chain: 'urn:uuid:c', seq: 2, prev: 'sha256-x' },
+    };
+    expect(await verdict((await signCanonical(RECEIPT_TYP, settlement, agent)).jws, [v.did])).toEqual([false, ['UNTRUSTED_ISSUER']]);
+    expect(await verdict((await signCanonical(RECEIPT_TYP, { ...allow, iss: agent.did, status: 401 }, agent)).jws, [v.did])).toEqual([
+      false,
+      ['UNTRUSTED_ISSUER', 'RECEIPT_INVALID'],
+    ]);
+  });
+
+  it("the verifier's own receipt verifies among several accepted signers, and matching is exact (case, a trailing space, a DID URL)", async () => {
+    const jws = (await signCanonical(RECEIPT_TYP, allow, v)).jws;
+    expect(await verdict(jws, ['did:web:other.example', v.did])).toEqual([true, []]);
+    for (const near of [v.did.toUpperCase(), `${v.did} `, `${v.did}#${v.did.slice(8)}`, v.did.slice(0, -1)])
+      expect(await verdict(jws, [near])).toEqual([false, ['UNTRUSTED_ISSUER']]);
+  });
+
+  it('issuers is required, a list of non-empty strings: anything else is a TypeError before any check', async () => {
+    const jws = (await signCanonical(RECEIPT_TYP, allow, v)).jws;
+    for (const issuers of [undefined, null, v.did, [], [''], [1], [v.did, null], { 0: v.did }]) {
+      await expect(verifyReceipt(jws, { resolver, issuers } as never)).rejects.toThrow(TypeError);
+    }
+    await expect(verifyReceipt(jws, { resolver } as never)).rejects.toThrow(/issuers/);
+  });
+});
+
 describe('the rules in the audit log and on checkpoints, and every record Charter signs', () => {
   let w: World;
   let dir: string;
@@ -208,7 +258,7 @@ describe('the rules in the audit log and on checkpoints, and every record Charte
       const entries = await store.listAudit({ chain, limit: 100 });
       expect(entries).toHaveLength(N);
       expect(new Set(entries.map((e) => `${e.kind}:${e.outcome}`))).toEqual(new Set(['decision:allow', 'decision:deny', 'settlement:committed']));
-      for (const e of entries) expect([e.seq, await codes(e.jws)]).toEqual([e.seq, []]);
+      for (const e of entries) expect([e.seq, await codes(e.jws, [api.did])]).toEqual([e.seq, []]);
       const checkpoints = (await store.listAuditCheckpoints(chain)).map((c) => c.jws);
       expect(checkpoints.length).toBeGreaterThan(1);
       expect(await verifyAuditLog(store, { resolver: w.resolver, checkpoints, issuers: [api.did] })).toMatchObject({ ok: true, chains: [{ entries: N }] });

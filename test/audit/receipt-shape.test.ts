@@ -73,14 +73,14 @@ const malformed: Record<string, Record<string, unknown>> = {
 
 describe('receipt shape', () => {
   it('a well-formed receipt verifies, and its bundle', async () => {
-    expect((await verifyReceipt((await signed(base)).jws, { resolver })).ok).toBe(true);
+    expect((await verifyReceipt((await signed(base)).jws, { resolver, issuers: [v.did] })).ok).toBe(true);
     expect((await verifyEvidence(await bundleOf(base))).ok).toBe(true);
   });
 
   for (const [name, over] of Object.entries(malformed)) {
     it(`${name}: RECEIPT_INVALID from verifyReceipt, and a bundle that fails without throwing`, async () => {
       const claims = { ...base, ...over };
-      const r = await verifyReceipt((await signed(claims)).jws, { resolver });
+      const r = await verifyReceipt((await signed(claims)).jws, { resolver, issuers: [v.did] });
       expect(r.ok).toBe(false);
       expect(r.reasons.map((x) => x.code)).toEqual(['RECEIPT_INVALID']);
       const b = await verifyEvidence(await bundleOf(claims, Array.isArray(over.credentials) ? ['abc'] : []));
@@ -98,8 +98,8 @@ describe('receipt shape', () => {
       receipt: base.jti,
       log: { chain: 'urn:uuid:c', seq: 2, prev: 'sha256-x' },
     };
-    expect((await verifyReceipt((await signed({ ...settlement, spend: { reservation: 'r', state: 'committed' } })).jws, { resolver })).ok).toBe(true);
+    expect((await verifyReceipt((await signed({ ...settlement, spend: { reservation: 'r', state: 'committed' } })).jws, { resolver, issuers: [v.did] })).ok).toBe(true);
     for (const spend of [{}, { reservation: 'r' }, { reservation: 1, state: 'committed' }, null])
-      expect((await verifyReceipt((await signed({ ...settlement, spend })).jws, { resolver })).reasons.map((x) => x.code)).toEqual(['RECEIPT_INVALID']);
+      expect((await verifyReceipt((await signed({ ...settlement, spend })).jws, { resolver, issuers: [v.did] })).reasons.map((x) => x.code)).toEqual(['RECEIPT_INVALID']);
   });
 });

@@ -31,7 +31,7 @@ describe('decision receipts', () => {
     const vp = await bound(w.app, [g.jwt]);
     const d = await decide(v, vp, grantPolicy(), { kind: 'claims', claims: { htm: 'GET', htu: URL_ } });
     expect(d.ok).toBe(true);
-    const r = await verifyReceipt(d.receipt!, { resolver: w.resolver });
+    const r = await verifyReceipt(d.receipt!, { resolver: w.resolver, issuers: [api.did] });
     expect(r.reasons).toEqual([]);
     const c = r.claims as DecisionReceipt;
     expect(c).toMatchObject({

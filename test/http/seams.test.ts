@@ -35,7 +35,7 @@ const codeOf = async (r: Response) => {
 const receipt = async (r: Response): Promise<DecisionReceipt> => {
   const jws = receiptOf(r);
   expect(jws, `${r.status}: a Charter-Receipt`).toEqual(expect.any(String));
-  const v = await verifyReceipt(jws!, { resolver: w.resolver });
+  const v = await verifyReceipt(jws!, { resolver: w.resolver, issuers: [shop.did] });
   expect(v.reasons).toEqual([]);
   return decodeReceipt(jws!) as DecisionReceipt;
 };

@@ -422,7 +422,7 @@ export function adapterSuite(name: string, build: BuildApp): void {
     it('the Charter-Receipt reaches the client also when the handler sends its own response (a raw Response, a hijacked reply)', async () => {
       const r = await charterFetch(`${url}/raw`, {}, as(w.app, [grant]));
       expect([r.status, await r.text()]).toEqual([200, 'raw']);
-      const v = await verifyReceipt(receiptOf(r)!, { resolver: w.resolver });
+      const v = await verifyReceipt(receiptOf(r)!, { resolver: w.resolver, issuers: [(await w.home.identity('api')).did] });
       expect(v.reasons).toEqual([]);
       expect(v.claims).toMatchObject({ decision: 'allow', request: { htm: 'GET', htu: `${url}/raw` } });
     });
@@ -430,7 +430,7 @@ export function adapterSuite(name: string, build: BuildApp): void {
     it('every decision answers with a Charter-Receipt, allowed or refused, signed by the verifier and in its log', async () => {
       const receipt = async (r: Response) => {
         await r.body?.cancel();
-        const v = await verifyReceipt(receiptOf(r)!, { resolver: w.resolver });
+        const v = await verifyReceipt(receiptOf(r)!, { resolver: w.resolver, issuers: [(await w.home.identity('api')).did] });
         expect(v.reasons).toEqual([]);
         return v.claims as DecisionReceipt;
       };

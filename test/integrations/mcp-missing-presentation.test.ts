@@ -39,7 +39,7 @@ async function expectLoggedRefusal(r: CallToolResult, tool: string, args: Args):
   expect(toolRefusal(r)).toMatchObject({ status: 401, code: 'INVALID_PRESENTATION' });
   const jws = toolReceipt(r);
   expect(jws).toEqual(expect.any(String));
-  const v = await verifyReceipt(jws!, { resolver: w.resolver });
+  const v = await verifyReceipt(jws!, { resolver: w.resolver, issuers: [(await w.home.identity('mcp-refusal-signer')).did] });
   expect(v.reasons).toEqual([]);
   expect(v.ok).toBe(true);
   const claims = v.claims as DecisionReceipt;
@@ -124,7 +124,7 @@ describe('MCP guard: a call without a presentation is decided (signed and logged
     it('an object that is no mandate chain: refused by the pipeline, signed and logged', async () => {
       const r = await (await paid())(payArgs, { _meta: { [PRESENTATION_META]: { nonsense: true } } });
       expect(toolRefusal(r)?.status).toBe(401);
-      const v = await verifyReceipt(toolReceipt(r)!, { resolver: w.resolver });
+      const v = await verifyReceipt(toolReceipt(r)!, { resolver: w.resolver, issuers: [(await w.home.identity('mcp-refusal-signer')).did] });
       expect(v.ok).toBe(true);
       expect(await w.apiStore.findAudit((v.claims as DecisionReceipt).jti)).toBeDefined();
       expect(paidRuns).toEqual([]);

@@ -153,7 +153,7 @@ describe('MCP guard: the spend hold and its settlement (holdTimeoutSeconds)', ()
       expect(toolSpend(r)).toMatchObject({ state: 'committed' });
       expect(toolSpend(r)?.holdExpired).toBeUndefined();
       expect(r._meta?.['shop.example/order']).toBe(7); // the body's own _meta is kept
-      expect((await verifyReceipt(toolReceipt(r)!, { resolver: w.resolver })).ok).toBe(true);
+      expect((await verifyReceipt(toolReceipt(r)!, { resolver: w.resolver, issuers: [(await w.home.identity('mcp-settle-shop')).did] })).ok).toBe(true);
       const failed = (await callGuardedTool(shop.client, buy('broken', 20), presenter(mandate))) as CallToolResult;
       expect(toolSpend(failed)).toMatchObject({ state: 'released' });
       expect(await spent(mandate)).toBe('20');

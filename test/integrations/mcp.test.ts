@@ -252,12 +252,14 @@ describe('MCP tool guard (real client and server, in-memory transport)', () => {
     const shop = await openShop(w.verifier({ receipts: { signer: await w.home.issuer('mcp-shop') } }));
     const mandate = await w.mandate();
     const ok = await callGuardedTool(shop.client, buy('lamp', 20), await presenter([mandate]));
-    const r = await verifyReceipt(toolReceipt(ok)!, { resolver: w.resolver });
+    const r = await verifyReceipt(toolReceipt(ok)!, { resolver: w.resolver, issuers: [(await w.home.identity('mcp-shop')).did] });
     expect(r.reasons).toEqual([]);
     expect(r.claims).toMatchObject({ decision: 'allow', sub: w.agent.did, request: toolBinding('purchase', { item: 'lamp', price: 20, currency: 'USD' }) });
     const over = await callGuardedTool(shop.client, buy('sofa', 90), await presenter([mandate]));
     expect(codes(over)).toEqual(['AUTHORITY_EXCEEDED']);
-    expect(((await verifyReceipt(toolReceipt(over)!, { resolver: w.resolver })).claims as DecisionReceipt).reasons).toEqual(['AUTHORITY_EXCEEDED']);
+    expect(((await verifyReceipt(toolReceipt(over)!, { resolver: w.resolver, issuers: [(await w.home.identity('mcp-shop')).did] })).claims as DecisionReceipt).reasons).toEqual([
+      'AUTHORITY_EXCEEDED',
+    ]);
     await shop.close();
   });
 });

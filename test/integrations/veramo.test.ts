@@ -307,14 +307,14 @@ describe('CharterVeramoPlugin: Know Your Agent with keys in Veramo', () => {
     const signer = makeIssuer();
     const shop = verifier({ verifier: createVerifier({ aud: AUD, store, resolver, status: status(), http: false, receipts: { signer } }) });
     const a = await shop.charterAuthorizeTransaction({ presentation: await present('n-r1', [m.jwt]), action: 'payments:card', amount: '10 USD' });
-    const r = await verifyReceipt(a.receipt!, { resolver });
+    const r = await verifyReceipt(a.receipt!, { resolver, issuers: [signer.did] });
     expect(r.reasons).toEqual([]);
     expect(r.claims).toMatchObject({ iss: signer.did, decision: 'allow', sub: ai.did, spend: { reservation: a.reservationId, state: 'reserved' } });
     expect(await shop.charterCommitSpend({ reservationId: a.reservationId! })).toBe(true);
     const chain = (r.claims as DecisionReceipt).log.chain;
     expect((await store.listAudit({ chain })).map((e) => e.outcome)).toEqual(['allow', 'committed']);
     const refused = await shop.charterAuthorizeTransaction({ presentation: await present('n-r2', [m.jwt]), action: 'payments:wire', amount: '1 USD' });
-    expect((await verifyReceipt(refused.receipt!, { resolver })).claims).toMatchObject({ decision: 'deny', reasons: ['ACTION_NOT_ALLOWED'] });
+    expect((await verifyReceipt(refused.receipt!, { resolver, issuers: [signer.did] })).claims).toMatchObject({ decision: 'deny', reasons: ['ACTION_NOT_ALLOWED'] });
   });
 
   it('a delegation through the plugin verifies, widening is refused, and revoking the root cuts off both', async () => {

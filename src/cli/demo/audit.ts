@@ -59,7 +59,7 @@ export async function auditWalk({ home, step, publicUrl }: DemoContext): Promise
       ok: read.status === 200 && receipt !== undefined,
       detail: `Charter-Receipt: ${receipt?.slice(0, 60)}…`,
     });
-    const v = await verifyReceipt(receipt ?? '', { resolver: home.resolver });
+    const v = await verifyReceipt(receipt ?? '', { resolver: home.resolver, issuers: [signer.did] });
     const c = v.claims as DecisionReceipt | undefined;
     step({
       title: 'anyone can check the receipt: signed by the API, it says allowed, for news-app, for GET /profile/email',

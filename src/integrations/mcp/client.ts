@@ -48,7 +48,7 @@ export function toolRefusal(result: unknown): ToolRefusal | undefined {
   return r && typeof r.code === 'string' && Array.isArray(r.reasons) ? r : undefined;
 }
 
-/** The verifier's signed decision receipt on a guarded tool's result (allowed or refused), if it sends one; check it with `verifyReceipt`. */
+/** The verifier's signed decision receipt on a guarded tool's result (allowed or refused), if it sends one; check it with `verifyReceipt(jws, { resolver, issuers: [the verifier's signing DID] })`. */
 export function toolReceipt(result: unknown): string | undefined {
   const r = (result as { _meta?: Record<string, unknown> } | null)?._meta?.[RECEIPT_META];
   return typeof r === 'string' ? r : undefined;
