@@ -50,7 +50,10 @@ export const CONSENT_STYLE_SRC = `'sha256-${createHash('sha256').update(CONSENT_
 
 export interface ConsentView {
   grants: ConsentGrant[];
+  /** The page's form token; '' on a page opened without the key (read-only: no controls). */
   token: string;
+  /** A link to this page (path and query), keeping the page's key when it has one. */
+  link: (path: string, params?: Record<string, string>) => string;
   name: (did: string) => PartyName;
   /** Formats an ISO time in the person's locale. */
   date: (iso: string) => string;
@@ -102,12 +105,14 @@ export const pausable = (g: Pick<ConsentGrant, 'format'>): boolean => g.format !
 
 function controls(v: ConsentView, g: ConsentGrant, target: string): string {
   if (g.state !== 'active' && g.state !== 'suspended') return '';
+  // A page opened without the key changes nothing: it shows no control (the header says how to get them).
+  if (v.token === '') return '';
   // A pool's grant is the members' joint decision: the pool's threshold revokes it, never one person here.
   if (g.pool !== undefined) return `<p class="pool">Decided by the pool's members: <code>charter pool revoke</code> ends it with their votes.</p>`;
   // An SD-JWT grant's Token Status List has one bit (revoked or not): it cannot be paused, so no Pause is offered.
   const pause = !pausable(g) ? '' : g.state === 'active' ? post('suspend', g, v, 'Pause', target) : post('resume', g, v, 'Resume', target);
   // Revoking is permanent, so it leads to a confirmation page first (a link: nothing changes yet).
-  const revoke = `<a class="button danger" data-action="revoke" href="/consent/revoke?id=${encodeURIComponent(g.id)}">Revoke…<span class="vh"> ${target}</span></a>`;
+  const revoke = `<a class="button danger" data-action="revoke" href="${escapeHtml(v.link('/consent/revoke', { id: g.id }))}">Revoke…<span class="vh"> ${target}</span></a>`;
   const note = pausable(g) ? '' : '<p class="no-pause">This grant can only be revoked, not paused (an SD-JWT grant has no paused state).</p>';
   return `<div class="actions">${pause}${revoke}</div>${note}`;
 }
@@ -150,7 +155,8 @@ ${body}
 export function renderConsentPage(v: ConsentView): string {
   const counts = Object.fromEntries(FILTERS.map((f) => [f, f === 'all' ? v.grants.length : v.grants.filter((g) => g.state === f).length])) as Record<ConsentFilter, number>;
   const nav = FILTERS.map(
-    (f) => `<li><a href="/consent${f === 'all' ? '' : `?show=${f}`}"${f === v.filter ? ' aria-current="page"' : ''}>${FILTER_TEXT[f]} <span>(${counts[f]})</span></a></li>`,
+    (f) =>
+      `<li><a href="${escapeHtml(v.link('/consent', f === 'all' ? {} : { show: f }))}"${f === v.filter ? ' aria-current="page"' : ''}>${FILTER_TEXT[f]} <span>(${counts[f]})</span></a></li>`,
   ).join('');
   const shown = v.grants.filter((g) => v.filter === 'all' || g.state === v.filter);
   let notice = '';
@@ -165,14 +171,14 @@ export function renderConsentPage(v: ConsentView): string {
     'Your data grants: Charter',
     `<h1>Who can use your data</h1>
 <p class="lead">Every app or service you gave access to, what it may do, and until when. Pausing can be undone; revoking is permanent.</p>
-${notice}
+${notice}${v.token === '' ? '\n<p class="lead readonly" role="note">This page is read-only. To pause, resume or revoke, open the link <code>charter serve</code> printed.</p>' : ''}
 <nav class="filters" aria-label="Show grants"><ul>${nav}</ul></nav>
 ${list}`,
   );
 }
 
 /** The step between Revoke and revoked: says what will happen and that it cannot be undone. */
-export function renderRevokeConfirmation(v: Pick<ConsentView, 'token' | 'name' | 'date' | 'locale'>, g: ConsentGrant, staleSeconds: number | undefined): string {
+export function renderRevokeConfirmation(v: Pick<ConsentView, 'token' | 'link' | 'name' | 'date' | 'locale'>, g: ConsentGrant, staleSeconds: number | undefined): string {
   const grantee = v.name(g.grantee);
   const view = { ...v, grants: [], filter: 'all' as const };
   const stale =
@@ -186,7 +192,7 @@ export function renderRevokeConfirmation(v: Pick<ConsentView, 'token' | 'name' |
 <p class="warning"><strong>This is permanent.</strong> This grant can never be used again, and you cannot undo it: to allow ${escapeHtml(grantee.label)} again later, give a new grant.${stale}</p>
 <div class="actions">
 <form method="post" action="/consent/revoke">${hidden('id', g.id)}${hidden('token', v.token)}${hidden('confirm', 'yes')}<button type="submit" class="danger" data-action="confirm-revoke">Revoke for good</button></form>
-<a class="button" href="/consent" data-action="cancel">Cancel, keep it</a>
+<a class="button" href="${escapeHtml(v.link('/consent'))}" data-action="cancel">Cancel, keep it</a>
 </div>
 ${g.state === 'active' && pausable(g) ? '<p>To pause it instead (that can be undone), go back and choose Pause.</p>' : ''}`,
   );
@@ -196,15 +202,15 @@ ${g.state === 'active' && pausable(g) ? '<p>To pause it instead (that can be und
  * The answer to a Pause or Resume posted for a grant that cannot be paused (an
  * SD-JWT grant: an old page, a hand-made form): says why, and the way back.
  */
-export function renderNotPausable(v: Pick<ConsentView, 'name' | 'date' | 'locale'>, g: ConsentGrant): string {
+export function renderNotPausable(v: Pick<ConsentView, 'link' | 'name' | 'date' | 'locale'>, g: ConsentGrant): string {
   const view = { ...v, token: '', grants: [], filter: 'all' as const };
   return layout(
     'This grant cannot be paused: Charter',
     `<h1>This grant cannot be paused</h1>
 <p>${headline(view, g)}. It was given as an SD-JWT grant, which has no paused state: it stays active until it ends or you revoke it. Nothing was changed.</p>
 <div class="actions">
-${g.state === 'active' ? `<a class="button danger" data-action="revoke" href="/consent/revoke?id=${encodeURIComponent(g.id)}">Revoke…</a>` : ''}
-<a class="button" href="/consent" data-action="cancel">Back to your grants</a>
+${g.state === 'active' ? `<a class="button danger" data-action="revoke" href="${escapeHtml(v.link('/consent/revoke', { id: g.id }))}">Revoke…</a>` : ''}
+<a class="button" href="${escapeHtml(v.link('/consent'))}" data-action="cancel">Back to your grants</a>
 </div>`,
   );
 }

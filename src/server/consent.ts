@@ -30,9 +30,6 @@ export interface ConsentOptions {
   timeZone?: string;
 }
 
-const COOKIE = 'charter_consent';
-/** A session id as this page makes them: 32 random bytes, base64url. */
-const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
 const MAX_FORM = 4096;
 const ACTIONS = { revoke: revokeGrant, suspend: suspendGrant, resume: resumeGrant } as const;
 const DONE = { revoke: 'revoked', suspend: 'suspended', resume: 'resumed' } as const;
@@ -54,48 +51,36 @@ const SECURITY = {
  * The person's page: every grant they issued, with controls to pause, resume
  * or revoke (revoking asks first: it is permanent). Cross-site requests are
  * refused three ways: the Host header must be this loopback origin (DNS
- * rebinding), the session cookie is SameSite=Strict, and every POST carries a
- * per-session token (HMAC of the session id) and a same-origin Origin (a POST
- * without Origin is refused: browsers send it on every form post).
- * Reading the page needs none of these: any process of this machine may read
- * it (the loopback design). Changing a grant takes all of them and a session
- * opened with the page's key: the link `charter serve` prints to the person
- * (`/consent?key=…`). The token and Origin stop browsers on other sites; the
- * key stops other programs and other users of this machine, which can read
- * the page and send any header they like but never saw the link.
+ * rebinding), and every POST carries the page's token and a same-origin
+ * Origin (a POST without Origin is refused: browsers send it on every form
+ * post). Reading the page needs none of these: any process of this machine
+ * may read it (the loopback design). Changing a grant takes the page's key:
+ * the link `charter serve` prints to the person (`/consent?key=…`). Only a
+ * page requested with the key holds the token (an HMAC of the key) and
+ * carries the key in its own links; a page without it is read-only. The key
+ * lives in URLs, never in a cookie: browsers send a cookie to every port of
+ * a host (RFC 6265 §8.5), so another user's server on 127.0.0.1 the person
+ * happens to visit would receive it. The token and Origin stop browsers on
+ * other sites; the key stops other programs and other users of this machine,
+ * which can read the page and send any header they like but never saw the
+ * link (same-origin Referrer-Policy: no other origin sees the URLs).
  */
 export function createConsentHandler(home: Home, opts: ConsentOptions): ConsentHandler {
   const secret = randomBytes(32);
   const key = randomBytes(24).toString('base64url');
-  // Sessions opened with the key (the newest few: one person, a browser or two).
-  const keyed = new Set<string>();
-  const MAX_KEYED = 32;
-  const admit = (sid: string) => {
-    keyed.delete(sid);
-    keyed.add(sid);
-    if (keyed.size > MAX_KEYED) keyed.delete(keyed.values().next().value as string);
-  };
+  // What a page opened with the key puts in its forms: only the server can make it, and only such a page shows it.
+  const pageToken = createHmac('sha256', secret).update(key).digest('base64url');
   const allowedHosts = new Set([`127.0.0.1:${opts.port}`, `localhost:${opts.port}`, `[::1]:${opts.port}`, new URL(opts.origin).host, ...(opts.hosts ?? [])]);
   const allowedOrigins = new Set([...allowedHosts].map((h) => `http://${h}`));
-  const tokenFor = (session: string) => createHmac('sha256', secret).update(session).digest('base64url');
-
-  /**
-   * The session id from the cookie, or a new one (and the header that sets it); the page's key in the URL
-   * opens a session that may change grants (a fresh one: a session id someone else chose is never promoted).
-   */
-  const session = (req: IncomingMessage, headers: Record<string, string>, url: URL): string => {
-    // Every charter_consent cookie the browser sent, not the first: another origin on this host (cookies
-    // ignore ports) can set one with a longer Path, which browsers send first (RFC 6265 §5.4). A keyed
-    // session wins; else the first well-formed one.
-    const ids = readCookies(req, COOKIE).filter((c) => SESSION_ID.test(c));
-    const withKey = safeEqual(url.searchParams.get('key') ?? '', key);
-    const s = ids.find((c) => keyed.has(c)) ?? (withKey ? undefined : ids[0]);
-    if (s !== undefined) return s;
-    const fresh = randomBytes(32).toString('base64url');
-    headers['set-cookie'] = `${COOKIE}=${fresh}; HttpOnly; SameSite=Strict; Path=/`;
-    if (withKey) admit(fresh);
-    return fresh;
-  };
+  /** Whether the request's URL carries the page's key (every link of a keyed page does). */
+  const keyed = (url: URL): boolean => safeEqual(url.searchParams.get('key') ?? '', key);
+  /** A link of this page: a keyed page's links keep the key, so the person stays able to change grants. */
+  const linker =
+    (withKey: boolean) =>
+    (path: string, params: Record<string, string> = {}): string => {
+      const q = new URLSearchParams(withKey ? { ...params, key } : params).toString();
+      return q === '' ? path : `${path}?${q}`;
+    };
 
   const grants = async (): Promise<ConsentGrant[]> =>
     sortGrants(
@@ -108,9 +93,9 @@ export function createConsentHandler(home: Home, opts: ConsentOptions): ConsentH
       ),
     );
 
-  const viewFor = async (req: IncomingMessage, token: string) => {
+  const viewFor = async (req: IncomingMessage, withKey: boolean) => {
     const locale = pickLocale(req.headers['accept-language']);
-    return { token, locale, name: namer(await home.store.listIdentities()), date: dateFormatter(locale, opts.timeZone) };
+    return { token: withKey ? pageToken : '', link: linker(withKey), locale, name: namer(await home.store.listIdentities()), date: dateFormatter(locale, opts.timeZone) };
   };
 
   const html = (res: ServerResponse, headers: Record<string, string>, body: string) => {
@@ -128,7 +113,7 @@ export function createConsentHandler(home: Home, opts: ConsentOptions): ConsentH
     const read = req.method === 'GET' || req.method === 'HEAD';
 
     if (read && (url.pathname === '/' || url.pathname === '/consent')) {
-      const base = await viewFor(req, tokenFor(session(req, headers, url)));
+      const base = await viewFor(req, keyed(url));
       const all = await grants();
       const done = url.searchParams.get('done');
       const named = all.find((g) => g.id === url.searchParams.get('id'));
@@ -143,7 +128,7 @@ export function createConsentHandler(home: Home, opts: ConsentOptions): ConsentH
 
     // Revoking is permanent: the page's Revoke link leads here first, and nothing changes until the confirmation is posted.
     if (read && url.pathname === '/consent/revoke') {
-      const base = await viewFor(req, tokenFor(session(req, headers, url)));
+      const base = await viewFor(req, keyed(url));
       const g = (await grants()).find((x) => x.id === url.searchParams.get('id'));
       if (!g || (g.state !== 'active' && g.state !== 'suspended')) return problem(res, 'NOT_FOUND', 'no grant with this id that can still be revoked', 404);
       return html(res, headers, renderRevokeConfirmation(base, g, await staleness(home, g.id)));
@@ -160,12 +145,9 @@ export function createConsentHandler(home: Home, opts: ConsentOptions): ConsentH
       }
       const form = new URLSearchParams(await readBody(req));
       const token = form.get('token') ?? '';
-      // The session whose token the form carries, among every charter_consent cookie sent (a cookie set by
-      // another origin on this host, sent first, must not hide the person's own session); a keyed one first.
-      const sids = readCookies(req, COOKIE).filter((c) => SESSION_ID.test(c) && safeEqual(token, tokenFor(c)));
-      const sid = sids.find((c) => keyed.has(c)) ?? sids[0];
-      if (!sid) return problem(res, 'INVALID_ARGUMENT', 'missing or wrong page token: reload the page', 403);
-      if (!keyed.has(sid)) return problem(res, 'INVALID_ARGUMENT', 'open the consent link `charter serve` printed (it carries the page key) to change grants', 403);
+      if (token === '') return problem(res, 'INVALID_ARGUMENT', 'open the consent link `charter serve` printed (it carries the page key) to change grants', 403);
+      if (!safeEqual(token, pageToken)) return problem(res, 'INVALID_ARGUMENT', 'wrong page token: open the consent link `charter serve` printed again', 403);
+      const link = linker(true);
       const id = form.get('id') ?? '';
       if (action === 'suspend' || action === 'resume') {
         // An SD-JWT grant has no paused state (its Token Status List has one bit): the page offers no Pause,
@@ -175,12 +157,12 @@ export function createConsentHandler(home: Home, opts: ConsentOptions): ConsentH
           const detail = 'this grant cannot be paused or resumed: it is an SD-JWT grant, which has no paused state (it can only be revoked)';
           if (!/\btext\/html\b/.test(req.headers.accept ?? '')) return problem(res, 'INVALID_ARGUMENT', detail, 400);
           res.writeHead(400, { ...SECURITY, 'content-type': 'text/html; charset=utf-8' });
-          return void res.end(renderNotPausable(await viewFor(req, ''), g));
+          return void res.end(renderNotPausable(await viewFor(req, true), g));
         }
       }
       if (action === 'revoke' && form.get('confirm') !== 'yes') {
         // An unconfirmed revoke (an old page, a hand-made form) only shows the confirmation.
-        res.writeHead(303, { ...SECURITY, location: `/consent/revoke?id=${encodeURIComponent(id)}` });
+        res.writeHead(303, { ...SECURITY, location: link('/consent/revoke', { id }) });
         return void res.end();
       }
       try {
@@ -189,7 +171,7 @@ export function createConsentHandler(home: Home, opts: ConsentOptions): ConsentH
         if (e instanceof CharterError) return problem(res, e.code, e.message, e.code === 'NOT_FOUND' ? 404 : 400);
         throw e;
       }
-      res.writeHead(303, { ...SECURITY, location: `/consent?done=${DONE[action]}&id=${encodeURIComponent(id)}` });
+      res.writeHead(303, { ...SECURITY, location: link('/consent', { done: DONE[action], id }) });
       res.end();
       return;
     }
@@ -207,16 +189,6 @@ async function staleness(home: Home, id: string): Promise<number | undefined> {
     if (list?.purpose === 'revocation') return list.ttlSeconds;
   }
   return undefined;
-}
-
-/** Every value of the cookie `name`, in the order sent (a browser may send several: RFC 6265 §5.4). */
-function readCookies(req: IncomingMessage, name: string): string[] {
-  const out: string[] = [];
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === name) out.push(v.join('='));
-  }
-  return out;
 }
 
 function safeEqual(a: string, b: string): boolean {

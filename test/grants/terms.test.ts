@@ -117,6 +117,7 @@ describe('grant terms', () => {
         { ...row, id: 'urn:x:pool', grantor: 'did:key:z6MkPool', pool: 'did:key:z6MkPool' },
       ],
       token: 't',
+      link: (path: string) => path,
       name: namer([]),
       date: dateFormatter('en'),
       locale: 'en',

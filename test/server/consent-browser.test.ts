@@ -1,4 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -177,7 +179,8 @@ describe('consent page in a real browser', () => {
       await page.screenshot({ path: join(ARTIFACTS, 'confirm.png'), fullPage: true });
       expect(await axeViolations(page)).toEqual([]);
       await page.locator('[data-action="cancel"]').click();
-      await page.waitForURL(`${server.url}/consent`);
+      // Back to the page, the key kept: the person can still change grants.
+      await page.waitForURL(server.consent!);
       await expect(card(page, 'shop').getAttribute('data-state')).resolves.toBe('active');
       expect((await verify(grants.shop!.jwt, 'profile/email')).ok).toBe(true);
 
@@ -197,6 +200,40 @@ describe('consent page in a real browser', () => {
       await page.waitForURL(/done=resumed/);
       expect((await verify(grants.printer!.jwt, 'photos/2026/a.jpg')).ok).toBe(true);
       await page.close();
+    },
+    90_000,
+  );
+
+  browserIt(
+    "after the person opened the keyed page, another server on 127.0.0.1 (another user's, another port) they then visit gets no cookie and no key",
+    async () => {
+      const seen: { cookie?: string; referer?: string }[] = [];
+      const other = createServer((req, res) => {
+        seen.push({ cookie: req.headers.cookie, referer: req.headers.referer });
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end('<!doctype html><title>other</title><img src="/pixel.gif">');
+      });
+      await new Promise<void>((r) => other.listen(0, '127.0.0.1', () => r()));
+      const page = await (await launch()).newPage();
+      try {
+        await page.goto(server.consent!);
+        await card(page, 'printer').locator('[data-action="suspend"]').click();
+        await page.waitForURL(/done=suspended/);
+        await card(page, 'printer').locator('[data-action="resume"]').click();
+        await page.waitForURL(/done=resumed/);
+        // A link from somewhere sends the person to the other server: it learns nothing that changes grants.
+        await page.goto(`http://127.0.0.1:${(other.address() as AddressInfo).port}/`);
+        await page.waitForLoadState('load');
+        expect(seen.length).toBeGreaterThan(0);
+        for (const s of seen) {
+          expect(s.cookie).toBeUndefined();
+          expect(s.referer ?? '').not.toContain(new URL(server.consent!).searchParams.get('key')!);
+        }
+        expect(await page.context().cookies(server.url)).toEqual([]);
+      } finally {
+        await page.close();
+        other.close();
+      }
     },
     90_000,
   );

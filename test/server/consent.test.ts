@@ -39,15 +39,16 @@ describe('consent page (HTTP)', () => {
       baseUrl: server.url,
     });
 
-  /** A session as the page gives it: its cookie and the token in its forms (opened with the printed link, key and all, unless `url` says otherwise). */
+  /** The token in the page's forms (opened with the printed link, key and all, unless `url` says otherwise); '' when it has none. */
   const session = async (url = server.consent!) => {
     const page = await fetch(url);
-    return { cookie: page.headers.get('set-cookie')!.split(';')[0]!, token: /name="token" value="([^"]+)"/.exec(await page.text())![1]! };
+    return { token: /name="token" value="([^"]+)"/.exec(await page.text())?.[1] ?? '' };
   };
+  const key = () => new URL(server.consent!).searchParams.get('key')!;
   const post = (path: string, body: string, headers: Record<string, string>) =>
     fetch(`${server.url}${path}`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
 
-  it('sends strict security headers: no script at all, only its own style sheet by hash, never framed, a SameSite=Strict session cookie', async () => {
+  it('sends strict security headers: no script at all, only its own style sheet by hash, never framed, no cookie', async () => {
     await grant('profile/name');
     const r = await fetch(`${server.url}/consent`);
     const csp = r.headers.get('content-security-policy')!;
@@ -56,7 +57,9 @@ describe('consent page (HTTP)', () => {
     expect(r.headers.get('x-frame-options')).toBe('DENY');
     expect(r.headers.get('cache-control')).toBe('no-store');
     expect(r.headers.get('x-content-type-options')).toBe('nosniff');
-    expect(r.headers.get('set-cookie')).toMatch(/^charter_consent=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Strict; Path=\/$/);
+    // No cookie, keyed page or not: browsers send a cookie to every port of the host (RFC 6265 §8.5).
+    expect(r.headers.get('set-cookie')).toBeNull();
+    expect((await fetch(server.consent!)).headers.get('set-cookie')).toBeNull();
     const html = await r.text();
     // The one <style> element is exactly what the hash allows; nothing else styles or scripts the page.
     const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => m[1]);
@@ -86,8 +89,8 @@ describe('consent page (HTTP)', () => {
 
   it('Revoke asks first: the link changes nothing, an unconfirmed post only leads to the question, cancel keeps the grant', async () => {
     const g = await grant('profile/phone');
-    const { cookie, token } = await session();
-    const ask = await fetch(`${server.url}/consent/revoke?id=${encodeURIComponent(g.id)}`, { headers: { cookie } });
+    const { token } = await session();
+    const ask = await fetch(`${server.url}/consent/revoke?id=${encodeURIComponent(g.id)}&key=${key()}`);
     expect(ask.status).toBe(200);
     expect(ask.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     const page = await ask.text();
@@ -95,14 +98,15 @@ describe('consent page (HTTP)', () => {
     expect(page).toContain('This is permanent.');
     expect(page).toContain('in the last 60 seconds');
     expect(page).toContain('<input type="hidden" name="confirm" value="yes">');
-    expect(page).toContain('<a class="button" href="/consent" data-action="cancel">');
-    const unconfirmed = await post('/consent/revoke', `id=${encodeURIComponent(g.id)}&token=${token}`, { cookie, origin: server.url });
+    expect(page).toContain(`<a class="button" href="/consent?key=${key()}" data-action="cancel">`);
+    expect(page).toContain(`<input type="hidden" name="token" value="${token}">`);
+    const unconfirmed = await post('/consent/revoke', `id=${encodeURIComponent(g.id)}&token=${token}`, { origin: server.url });
     expect(unconfirmed.status).toBe(303);
-    expect(unconfirmed.headers.get('location')).toBe(`/consent/revoke?id=${encodeURIComponent(g.id)}`);
+    expect(unconfirmed.headers.get('location')).toBe(`/consent/revoke?id=${encodeURIComponent(g.id)}&key=${key()}`);
     expect((await verify(g.jwt, 'profile/phone')).ok).toBe(true);
-    const done = await post('/consent/revoke', `id=${encodeURIComponent(g.id)}&token=${token}&confirm=yes`, { cookie, origin: server.url });
+    const done = await post('/consent/revoke', `id=${encodeURIComponent(g.id)}&token=${token}&confirm=yes`, { origin: server.url });
     expect(done.status).toBe(303);
-    expect(done.headers.get('location')).toBe(`/consent?done=revoked&id=${encodeURIComponent(g.id)}`);
+    expect(done.headers.get('location')).toBe(`/consent?done=revoked&id=${encodeURIComponent(g.id)}&key=${key()}`);
     expect((await verify(g.jwt, 'profile/phone')).reasons.map((r) => r.code)).toEqual(['CREDENTIAL_REVOKED']);
     // A revoked grant has nothing left to confirm; an unknown one neither.
     expect((await fetch(`${server.url}/consent/revoke?id=${encodeURIComponent(g.id)}`)).status).toBe(404);
@@ -142,36 +146,59 @@ describe('consent page (HTTP)', () => {
     const key = new URL(server.consent!).searchParams.get('key')!;
     const wrongKeys = ['', 'x', key.slice(1), key.toUpperCase() === key ? key.toLowerCase() : key.toUpperCase(), `${key}x`, encodeURIComponent(key) + '%00'];
     for (const url of [`${server.url}/consent`, `${server.url}/`, ...wrongKeys.map((k) => `${server.url}/consent?key=${k}`)]) {
-      const { cookie, token } = await session(url);
+      // Read-only: no token, no control, and it says how to get them.
+      const html = await (await fetch(url)).text();
+      expect([url, /name="token"|data-action="(suspend|revoke|resume)"/.test(html)]).toEqual([url, false]);
+      expect(html).toContain('This page is read-only');
       for (const action of ['suspend', 'revoke']) {
-        const r = await post(`/consent/${action}`, `id=${encodeURIComponent(g.id)}&token=${token}&confirm=yes`, { cookie, origin: server.url });
-        expect([url, action, r.status]).toEqual([url, action, 403]);
-        expect(await r.text()).toMatch(/charter serve/);
+        for (const token of ['', 'x', key, encodeURIComponent(key)]) {
+          const r = await post(`/consent/${action}`, `id=${encodeURIComponent(g.id)}&token=${token}&confirm=yes`, { origin: server.url });
+          expect([url, action, token, r.status]).toEqual([url, action, token, 403]);
+          expect(await r.text()).toMatch(/charter serve/);
+        }
       }
     }
-    // A session id chosen by someone else is not promoted by the key: the keyed page sets a fresh one.
-    const { cookie: planted } = await session(`${server.url}/consent`);
-    const keyed = await fetch(server.consent!, { headers: { cookie: planted } });
-    const fresh = keyed.headers.get('set-cookie')!.split(';')[0]!;
-    expect(fresh).not.toBe(planted);
-    const token = /name="token" value="([^"]+)"/.exec(await keyed.text())![1]!;
-    expect((await post('/consent/suspend', `id=${encodeURIComponent(g.id)}&token=${token}`, { cookie: planted, origin: server.url })).status).toBe(403);
     expect((await verify(g.jwt, 'photos/keyless')).ok).toBe(true);
-    // The keyed session, and the same session on later keyless pages: it may.
-    const later = await fetch(`${server.url}/consent`, { headers: { cookie: fresh } });
-    expect(later.headers.get('set-cookie')).toBeNull();
-    const t2 = /name="token" value="([^"]+)"/.exec(await later.text())![1]!;
-    expect((await post('/consent/suspend', `id=${encodeURIComponent(g.id)}&token=${t2}`, { cookie: fresh, origin: server.url })).status).toBe(303);
+    // The keyed page: its token changes grants, with no cookie at all.
+    const { token } = await session();
+    expect((await post('/consent/suspend', `id=${encodeURIComponent(g.id)}&token=${token}`, { origin: server.url })).status).toBe(303);
   });
 
-  it('refuses cross-site posts: no token, a wrong token, a foreign Origin, a cross-site fetch, a foreign Host, no cookie', async () => {
+  it("a cookie opens nothing: the person's browser visiting another user's server on 127.0.0.1 (cookies ignore ports) carries nothing that changes grants", async () => {
+    const g = await grant('photos/ports');
+    // What the keyed pages send the browser: no Set-Cookie on any page, link or redirect of a keyed session.
+    const { token } = await session();
+    const keyed = [server.consent!, `${server.url}/consent/revoke?id=${encodeURIComponent(g.id)}&key=${key()}`, `${server.url}/consent?show=active&key=${key()}`];
+    for (const url of keyed) expect([url, (await fetch(url)).headers.get('set-cookie')]).toEqual([url, null]);
+    const moved = await post('/consent/suspend', `id=${encodeURIComponent(g.id)}&token=${token}`, { origin: server.url });
+    expect(moved.headers.get('set-cookie')).toBeNull();
+    expect(moved.headers.get('location')).toContain(`key=${key()}`);
+    await post('/consent/resume', `id=${encodeURIComponent(g.id)}&token=${token}`, { origin: server.url });
+    // Any cookie (the old session cookie's name, a well-formed id, junk) gets a read-only page and changes nothing.
+    for (const cookie of [`charter_consent=${'A'.repeat(43)}`, 'charter_consent=junk', `session=${token}`, `charter_consent=${token}`]) {
+      const html = await (await fetch(`${server.url}/consent`, { headers: { cookie } })).text();
+      expect([cookie, html.includes('name="token"')]).toEqual([cookie, false]);
+      const r = await post('/consent/revoke', `id=${encodeURIComponent(g.id)}&confirm=yes`, { cookie, origin: server.url });
+      expect([cookie, r.status]).toEqual([cookie, 403]);
+    }
+    expect((await verify(g.jwt, 'photos/ports')).ok).toBe(true);
+    // The keyed page's links (filters, revoke, cancel) all keep the key; nothing on it points to another origin.
+    const html = await (await fetch(server.consent!)).text();
+    const hrefs = [...html.matchAll(/href="([^"]+)"/g)].map((m) => m[1]!.replaceAll('&amp;', '&'));
+    expect(hrefs.length).toBeGreaterThan(5);
+    for (const h of hrefs) expect([h, h.startsWith('/consent') && new URL(h, server.url).searchParams.get('key') === key()]).toEqual([h, true]);
+    expect(html).not.toMatch(/\saction="(?!\/consent\/(suspend|resume|revoke)")/);
+  });
+
+  it('refuses cross-site posts: no token, a wrong token, a foreign Origin, a cross-site fetch, a foreign Host, no Origin', async () => {
     const g = await grant('profile/address');
-    const { cookie, token } = await session();
+    const { token } = await session();
     const body = `id=${encodeURIComponent(g.id)}&token=${token}&confirm=yes`;
-    expect((await post('/consent/revoke', `id=${encodeURIComponent(g.id)}&confirm=yes`, { cookie })).status).toBe(403);
-    expect((await post('/consent/revoke', `id=${encodeURIComponent(g.id)}&token=wrong&confirm=yes`, { cookie })).status).toBe(403);
-    expect((await post('/consent/revoke', body, { cookie, origin: 'https://evil.example' })).status).toBe(403);
-    expect((await post('/consent/revoke', body, { cookie, 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+    expect((await post('/consent/revoke', `id=${encodeURIComponent(g.id)}&confirm=yes`, { origin: server.url })).status).toBe(403);
+    expect((await post('/consent/revoke', `id=${encodeURIComponent(g.id)}&token=wrong&confirm=yes`, { origin: server.url })).status).toBe(403);
+    expect((await post('/consent/revoke', `id=${encodeURIComponent(g.id)}&token=${token.slice(1)}&confirm=yes`, { origin: server.url })).status).toBe(403);
+    expect((await post('/consent/revoke', body, { origin: 'https://evil.example' })).status).toBe(403);
+    expect((await post('/consent/revoke', body, { origin: server.url, 'sec-fetch-site': 'cross-site' })).status).toBe(403);
     expect((await post('/consent/revoke', body, {})).status).toBe(403);
     for (const path of ['/consent', `/consent/revoke?id=${encodeURIComponent(g.id)}`]) {
       const hostStatus = await new Promise<number>((resolve, reject) => {
@@ -186,7 +213,7 @@ describe('consent page (HTTP)', () => {
       expect(hostStatus).toBe(421);
     }
     expect((await verify(g.jwt, 'profile/address')).ok).toBe(true);
-    expect((await post('/consent/revoke', body, { cookie, origin: server.url })).status).toBe(303);
+    expect((await post('/consent/revoke', body, { origin: server.url })).status).toBe(303);
   });
 
   it('is not served on a non-loopback listener unless explicitly exposed', async () => {
