@@ -310,9 +310,13 @@ async function sdJwtFront(
   const p = kb.payload;
   const bound = [...nonceProofReasons(p, fresh, 'key binding JWT'), ...bindingReasons(p, binding)];
   if (bound.length > 0) return { refused: bound, claims: p };
+  // 'iat' mode keys a KB-JWT by its jti when it has one (charterFetch keeps one jti for a request and its
+  // retry with a challenge's nonce, so a relay keeping the first proof gets only one of the two taken), else
+  // by its nonce.
+  const iatValue = typeof p.jti === 'string' && p.jti !== '' ? p.jti : (p.nonce as string);
   return {
     claims: p,
-    once: { scope: 'kb', value: p.nonce as string, iat: p.iat as number, iatValue: p.nonce as string },
+    once: { scope: 'kb', value: v.nonces === 'challenge' ? (p.nonce as string) : iatValue, iat: p.iat as number, iatValue },
     verify: () => verifySdJwtPresentation(verifySdJwtGrant, token, p, v, tools, policy, fresh.now),
   };
 }

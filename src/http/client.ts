@@ -103,13 +103,17 @@ export async function charterFetch(url: string | URL, init: RequestInit = {}, op
     throw new TypeError('charterFetch: a signed request needs a body whose bytes are known (a string, URLSearchParams or bytes) for its Content-Digest');
   }
   const aud = options.aud ?? target.origin;
+  // One jti for the request and its retry with the server's nonce: a 401 with a nonce may be forged by
+  // something between us and the server that keeps the first proof. An 'iat'-mode verifier keys a proof by
+  // its jti, so whichever of the two proofs reaches it first is the only one it takes (one request, one use).
+  const jti = `urn:uuid:${randomUUID()}`;
   /** The Bearer proof, when the request presents one. */
   const prove = async (nonce?: string): Promise<string | undefined> => {
     if (!holder) return undefined;
     if (options.sdJwt) {
       // Loaded here only: presenting needs @sd-jwt/sd-jwt-vc, which a vp+jwt client never loads.
       const { presentSdJwtVc } = await import('../sdjwt/present.js');
-      return presentSdJwtVc(options.sdJwt.token, { holder, disclose: options.sdJwt.disclose ?? [], aud, nonce: nonce ?? randomUUID(), claims: { htm: method, htu } });
+      return presentSdJwtVc(options.sdJwt.token, { holder, disclose: options.sdJwt.disclose ?? [], aud, nonce: nonce ?? randomUUID(), claims: { htm: method, htu, jti } });
     }
     return createPresentation({
       holder,
@@ -117,7 +121,7 @@ export async function charterFetch(url: string | URL, init: RequestInit = {}, op
       aud,
       ...(nonce !== undefined ? { nonce } : {}),
       expiresInSeconds: options.expiresInSeconds ?? 60,
-      claims: { htm: method, htu, jti: `urn:uuid:${randomUUID()}` },
+      claims: { htm: method, htu, jti },
     });
   };
   const send = async (nonce?: string) => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createPresentation } from '../../credentials/index.js';
 import type { Issuer } from '../../credentials/types.js';
 import { orderChain } from '../../agents/index.js';
@@ -29,7 +30,7 @@ export interface ToolCaller<R> {
 }
 
 /** A presentation of the agent's identity and mandate chain bound to this tool call (name and arguments) and used once. */
-export function presentForTool(call: ToolCall, presenter: ToolPresenter, nonce?: string): Promise<string> {
+export function presentForTool(call: ToolCall, presenter: ToolPresenter, nonce?: string, jti?: string): Promise<string> {
   if (!presenter?.agent?.signer || !Array.isArray(presenter.chain)) throw new TypeError('presentForTool needs { agent, chain, aud }');
   return createPresentation({
     holder: presenter.agent,
@@ -37,7 +38,7 @@ export function presentForTool(call: ToolCall, presenter: ToolPresenter, nonce?:
     aud: presenter.aud,
     ...(nonce !== undefined ? { nonce } : {}),
     expiresInSeconds: presenter.expiresInSeconds ?? 60,
-    claims: toolBinding(call.name, call.arguments ?? {}),
+    claims: { ...toolBinding(call.name, call.arguments ?? {}), ...(jti !== undefined ? { jti } : {}) },
   });
 }
 
@@ -67,7 +68,10 @@ export function toolSpend(result: unknown): ToolSpend | undefined {
  * server's tool receives, so a default the server fills in would not match.
  */
 export async function callGuardedTool<R>(client: ToolCaller<R>, call: ToolCall, presenter: ToolPresenter): Promise<R> {
-  const send = async (nonce?: string) => client.callTool({ ...call, _meta: { ...call._meta, [PRESENTATION_META]: await presentForTool(call, presenter, nonce) } });
+  // One jti for the call and its retry: a refusal with a nonce may be forged by a relay that keeps the first
+  // proof, and an 'iat'-mode verifier takes only one proof of a jti (one call, one use).
+  const jti = `urn:uuid:${randomUUID()}`;
+  const send = async (nonce?: string) => client.callTool({ ...call, _meta: { ...call._meta, [PRESENTATION_META]: await presentForTool(call, presenter, nonce, jti) } });
   const first = await send();
   const refusal = toolRefusal(first);
   return refusal?.status === 401 && refusal.nonce !== undefined ? send(refusal.nonce) : first;
