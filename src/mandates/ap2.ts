@@ -1,10 +1,10 @@
 import { shown } from '../errors.js';
 import { canonicalJws } from '../credentials/twins.js';
 import { addLayer, checkAud, checkExp, checkIat, checkNonce, guard, party, refuse, verifyRoot, type Ctx } from './common.js';
-import { checkoutKeys, hashAscii, hasWithheld, parseSdJwt, resolveClaims, resolveValue, verifyLayer, type SdLayer } from './sd.js';
+import { hashAscii, hasWithheld, parseSdJwt, resolveClaims, resolveValue, verifyLayer, type SdLayer } from './sd.js';
 import { keyFromJwk, jwkThumbprint } from './trust.js';
 import { checkAp2Checkout, checkAp2Payment, ap2IdMatches, AP2_NETWORK_TYPES } from './ap2-constraints.js';
-import { readCheckout, checkoutLines, checkoutMerchant } from './checkout.js';
+import { readCheckout, checkoutKeys, checkoutLines, checkoutMerchant } from './checkout.js';
 import { isInt, isObj, type ConstraintCheck } from './constraint-check.js';
 import { fromMinorUnits } from './money.js';
 import { dateSpan } from './dates.js';
@@ -279,7 +279,7 @@ async function settle(ctx: Ctx, pay: VerifiedChain | undefined, co: VerifiedChai
     const payload = await readCheckout(ctx, m.checkout_jwt, closed.name, detached);
     merchant = checkoutMerchant(payload);
     const lines = checkoutLines(payload);
-    d.checkout = { hash: m.checkout_hash, keys: checkoutKeys(m.checkout_jwt), ...(merchant ? { merchant } : {}), ...(lines ? { lineItems: lines } : {}) };
+    d.checkout = { hash: m.checkout_hash, keys: checkoutKeys(m.checkout_jwt, closed.name, detached), ...(merchant ? { merchant } : {}), ...(lines ? { lineItems: lines } : {}) };
     co.hops
       .slice(0, -1)
       .forEach((h, i) =>

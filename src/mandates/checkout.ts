@@ -1,8 +1,9 @@
 import { decodeJwt } from '../credentials/jws.js';
+import { canonicalJws, jwsSpellings } from '../credentials/twins.js';
 import { canonicalJson } from '../encoding/json.js';
 import { refuse, checkExp, type Ctx } from './common.js';
 import { anchorFault, trustedKeysFor } from './trust.js';
-import { verifyLayer } from './sd.js';
+import { hashAscii, verifyLayer } from './sd.js';
 import { isInt, isObj } from './constraint-check.js';
 import { jsonDataProblem } from './json.js';
 
@@ -15,16 +16,7 @@ import { jsonDataProblem } from './json.js';
  * merchants the caller pinned; without any, it is reported as not checked.
  */
 export async function readCheckout(ctx: Ctx, checkoutJwt: string, what: string, detached?: Record<string, unknown>): Promise<Record<string, unknown>> {
-  let jwt = checkoutJwt;
-  const parts = checkoutJwt.split('.');
-  if (parts.length === 3 && parts[1] === '') {
-    if (!detached) refuse('INVALID_CREDENTIAL', `${what} checkout_jwt is a detached JWS but no checkout object came with it`, what);
-    const { ap2: _ignored, ...body } = detached;
-    // RFC 8785 canonicalises JSON data only; readAp2Input refuses anything else, checked again where it is signed.
-    const problem = jsonDataProblem(body);
-    if (problem !== undefined) refuse('INVALID_CREDENTIAL', `${what} checkout object is not JSON data: it holds ${problem}`, what);
-    jwt = `${parts[0]}.${Buffer.from(canonicalJson(body)).toString('base64url')}.${parts[2]}`;
-  }
+  const jwt = attachedCheckout(checkoutJwt, what, detached);
   let d;
   try {
     d = decodeJwt(jwt, { maxBytes: 256 * 1024 });
@@ -50,6 +42,35 @@ export async function readCheckout(ctx: Ctx, checkoutJwt: string, what: string, 
   }
   checkExp(ctx, d.payload, `${what} checkout`, false);
   return d.payload;
+}
+
+/**
+ * The compact JWS the merchant signed: `checkoutJwt` itself, or, for a detached one (`header..signature`),
+ * the same with the RFC 8785 form of the checkout object (without `ap2`) put back as its payload.
+ */
+export function attachedCheckout(checkoutJwt: string, what: string, detached?: Record<string, unknown>): string {
+  const parts = checkoutJwt.split('.');
+  if (parts.length !== 3 || parts[1] !== '') return checkoutJwt;
+  if (!detached) refuse('INVALID_CREDENTIAL', `${what} checkout_jwt is a detached JWS but no checkout object came with it`, what);
+  const { ap2: _ignored, ...body } = detached;
+  // RFC 8785 canonicalises JSON data only; readAp2Input refuses anything else, checked again where it is signed.
+  const problem = jsonDataProblem(body);
+  if (problem !== undefined) refuse('INVALID_CREDENTIAL', `${what} checkout object is not JSON data: it holds ${problem}`, what);
+  return `${parts[0]}.${Buffer.from(canonicalJson(body)).toString('base64url')}.${parts[2]}`;
+}
+
+/**
+ * The checkout a payment is for, as the ledger pays it once: what the merchant's signature commits to
+ * (protected header, payload bytes signed, signature), however the agent spelled it. One signed checkout
+ * has four spellings that verify: attached (`h.p.s`) and detached (`h..s` with the object, RFC 7515
+ * Appendix F), each with its ES256 twin (credentials/twins.ts). The hash of each, so the same checkout
+ * paid under any of them, or named by any of them as a caller's checkoutHash, meets a link already
+ * used; the first is the low-s attached spelling, the signature's own.
+ */
+export function checkoutKeys(checkoutJwt: string, what: string, detached?: Record<string, unknown>): string[] {
+  const signed = canonicalJws(attachedCheckout(checkoutJwt, what, detached));
+  const [header, , signature] = signed.split('.');
+  return [...new Set([...jwsSpellings(signed), ...jwsSpellings(`${header}..${signature}`)])].map(hashAscii);
 }
 
 /** JWS `typ` values a checkout may carry (RFC 7515 §4.1.9, compared without case and without `application/`): none, the generic ones, or one naming a checkout. */

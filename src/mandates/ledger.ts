@@ -67,6 +67,10 @@ const UNITS = new Set(['day', 'week', 'month', 'year']);
 
 /** The issuer of the checkout links: a checkout is paid once whoever's mandate pays it. */
 export const CHECKOUT_LEDGER_ISSUER = 'urn:charter:checkout';
+/** Checkout link ids: `urn:charter:checkout:<hash>`, whichever profile pays. */
+const CHECKOUT_LINK_PREFIX = 'urn:charter:checkout:';
+/** The profiles 0.1 named in its checkout link ids (`urn:charter:checkout:<profile>:<hash>`). */
+const LEGACY_PROFILES: readonly MandateDecision['profile'][] = ['verifiable-intent', 'ap2'];
 
 /**
  * How many payments one payment mandate makes, or Infinity when only its money limits bound them.
@@ -220,21 +224,25 @@ export function mandateLimits(decision: MandateDecision, opts: MandateLimitsOpti
     }
   });
   // The checkout this payment is for, paid once. Its transaction_id is the hash of the checkout JWT as the agent
-  // spelled it, and an ES256 merchant signature has a twin (credentials/twins.ts): with the checkout JWT in the
-  // chain, the payment takes one link per spelling's hash, so a later payment of the same checkout under either
-  // spelling, with or without the chain (the caller's checkoutHash), meets a link already used. Hashed again so
-  // any value fits a store key.
+  // spelled it, and one merchant signature has several spellings (attached or detached, ES256 twins: checkout.ts
+  // checkoutKeys): with the checkout JWT in the chain, the payment takes one link per spelling's hash, so a later
+  // payment of the same checkout under any spelling, with or without the chain (the caller's checkoutHash), meets
+  // a link already used. Hashed again so any value fits a store key.
   const tx = decision.payment?.transactionId;
   const keys = decision.checkout?.keys ?? (tx !== undefined ? [tx] : []);
   if (out.length > 0) {
-    for (const key of keys) {
-      out.push({
-        id: `urn:charter:checkout:${decision.profile}:${createHash('sha256').update(key, 'utf8').digest('base64url')}`,
-        issuer: CHECKOUT_LEDGER_ISSUER,
-        authority: { actions: [action], limits: { rate: { count: 1, period: FOREVER } }, maxDelegationDepth: 0 },
-        unmapped: [],
-      });
-    }
+    const once = (id: string): MandateLedgerLink => ({
+      id,
+      issuer: CHECKOUT_LEDGER_ISSUER,
+      authority: { actions: [action], limits: { rate: { count: 1, period: FOREVER } }, maxDelegationDepth: 0 },
+      unmapped: [],
+    });
+    const hashed = keys.map((key) => createHash('sha256').update(key, 'utf8').digest('base64url'));
+    // One id whichever profile pays: a checkout paid under Verifiable Intent is paid under AP2 too.
+    for (const h of hashed) out.push(once(`${CHECKOUT_LINK_PREFIX}${h}`));
+    // 0.1 put the profile in the id: its links are taken too, so a checkout paid before the upgrade (or by a
+    // verifier not yet upgraded, sharing the store) is not paid again.
+    for (const profile of LEGACY_PROFILES) for (const h of hashed) out.push(once(`${CHECKOUT_LINK_PREFIX}${profile}:${h}`));
   }
   return out;
 }

@@ -4,7 +4,6 @@ import { Disclosure } from '@sd-jwt/utils';
 import { CharterError } from '../errors.js';
 import { jsonTextProblem } from '../encoding/json.js';
 import { decodeJwt, type JwtHeader } from '../credentials/jws.js';
-import { jwsSpellings } from '../credentials/twins.js';
 import { verifySignature } from '../keys/verify.js';
 import type { JwsAlg, VerificationKey } from '../keys/types.js';
 
@@ -52,11 +51,6 @@ const bad = (what: string, message: string) => new CharterError('INVALID_CREDENT
 export function hashAscii(s: string): string {
   if (!/^[\x20-\x7e]*$/.test(s)) throw new CharterError('INVALID_ARGUMENT', 'only ASCII input is hashed');
   return Buffer.from(sha256(s)).toString('base64url');
-}
-
-/** The checkout a payment is for, as the ledger pays it once: the hash of each spelling of the checkout JWT (credentials/twins.ts). */
-export function checkoutKeys(checkoutJwt: string): string[] {
-  return jwsSpellings(checkoutJwt).map(hashAscii);
 }
 
 /** Splits and decodes one `jwt~disclosure~...~` layer; no key-binding JWT may follow (VI and AP2 carry none). */

@@ -163,8 +163,8 @@ export interface MandateDecision {
   payment?: FinalPayment;
   /**
    * The checkout paid for: `hash` its checkout_hash (the hash of the checkout JWT as the chain carries it);
-   * `keys` the same of every spelling of that JWT (checkoutKeys: an ES256 signature has a twin), each of which
-   * the ledger pays once.
+   * `keys` the same of every spelling of the one JWS the merchant signed (checkout.ts `checkoutKeys`: attached and
+   * detached, each with its ES256 twin; the low-s attached one first), each of which the ledger pays once.
    */
   checkout?: { hash: string; keys: string[]; merchant?: Record<string, unknown>; lineItems?: { id: string; quantity: number }[] };
   /** Every mandate of the chain, root first. */

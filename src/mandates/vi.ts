@@ -1,9 +1,9 @@
 import { shown } from '../errors.js';
 import { addLayer, checkAud, checkExp, checkIat, checkNonce, guard, party, refuse, verifyRoot, type Ctx } from './common.js';
-import { checkoutKeys, hashAscii, hasWithheld, parseSdJwt, resolveClaims, resolveValue, verifyLayer, duplicateSdDigest, type SdLayer } from './sd.js';
+import { hashAscii, hasWithheld, parseSdJwt, resolveClaims, resolveValue, verifyLayer, duplicateSdDigest, type SdLayer } from './sd.js';
 import { keyFromJwk } from './trust.js';
 import { checkViConstraints, viMerchantMatches, VI_NETWORK_TYPES } from './vi-constraints.js';
-import { readCheckout, checkoutLines, checkoutMerchant } from './checkout.js';
+import { readCheckout, checkoutKeys, checkoutLines, checkoutMerchant } from './checkout.js';
 import { isObj } from './constraint-check.js';
 import { fromMinorUnits } from './money.js';
 import { checkL3CrossReference } from './vi-integrity.js';
@@ -117,9 +117,13 @@ export async function verifyVi(ctx: Ctx, input: ViChainInput): Promise<void> {
   const pairs = pairMandates(l2, autonomous);
   for (const [i, [co, pm]] of pairs.entries()) checkPair(co, pm, autonomous, i);
 
-  // 4. the payment instrument is the card L1 was issued for
-  const cardId = l1.payload.card_id;
-  if (cardId) {
+  // 4. the payment instrument is the card L1 was issued for. credential-format §3.3 makes card_id "always visible
+  // when present"; one an issuer made selectively disclosable binds as well once disclosed, so it is read from the
+  // resolved claims, never the raw payload. A digest left undisclosed is no card binding under §3.3 (and is what
+  // the holder may withhold, §3.4: email), so it does not refuse the chain.
+  const cardId = l1Claims.card_id;
+  if (cardId !== undefined) {
+    if (typeof cardId !== 'string' || cardId === '') refuse('INVALID_CREDENTIAL', 'L1 card_id must be a non-empty string (credential-format §3.3)', 'L1');
     for (const [, pm] of pairs) {
       if (!pm) continue;
       const pi = isObj(pm.resolved.payment_instrument) ? pm.resolved.payment_instrument.id : undefined;
@@ -218,6 +222,7 @@ export async function verifyVi(ctx: Ctx, input: ViChainInput): Promise<void> {
     }
     let coPayload: Record<string, unknown> | undefined;
     if (finalCo) coPayload = await checkoutOf(ctx, finalCo, 'L3b (checkout)');
+    if (finalPay && coPayload) payeeIsMerchant(coPayload, finalPay.payee, 'L3a (payment)');
     const views = { payment: l2, checkout: l2 };
     evaluateOpen(ctx, pairs, views, { finalPay, finalCo, coPayload, l3cAud: ctx.opts.checkoutAud !== undefined && l3c ? str(l3c.payload.aud) : undefined });
     if (finalPay) {
@@ -225,17 +230,18 @@ export async function verifyVi(ctx: Ctx, input: ViChainInput): Promise<void> {
       // Payee constraints bound some of its identifiers; none: the agent was free to name the payee.
       if (ctx.boundPayees !== undefined) d.payment.boundPayees = ctx.boundPayees;
     }
-    if (finalCo) d.checkout = { hash: String(finalCo.checkout_hash), keys: checkoutKeys(String(finalCo.checkout_jwt)), ...checkoutSummary(coPayload, finalCo) };
+    if (finalCo) d.checkout = { hash: String(finalCo.checkout_hash), keys: checkoutKeys(String(finalCo.checkout_jwt), 'L3b (checkout)'), ...checkoutSummary(coPayload, finalCo) };
     recordMandates(ctx, pairs, l2, 'open');
   } else {
     const [co, pm] = pairs[0]!;
     const payload = await checkoutOf(ctx, co!.resolved, 'L2');
+    payeeIsMerchant(payload, pm!.resolved.payee, 'L2');
     // immediate mandates carry no constraints (credential-format §4.4): nothing to evaluate but the values
     d.payment = finalPayment(pm!.resolved);
     // The user signed this payee whole: its id when it has one, else its website.
     const p = d.payment.payee;
     if (p) d.payment.boundPayees = [String(typeof p.id === 'string' && p.id !== '' ? p.id : p.website)];
-    d.checkout = { hash: String(co!.resolved.checkout_hash), keys: checkoutKeys(String(co!.resolved.checkout_jwt)), ...checkoutSummary(payload, co!.resolved) };
+    d.checkout = { hash: String(co!.resolved.checkout_hash), keys: checkoutKeys(String(co!.resolved.checkout_jwt), 'L2'), ...checkoutSummary(payload, co!.resolved) };
     recordMandates(ctx, pairs, l2, 'final');
   }
   // The caller's checkout (the hash of the checkout JWT it is being paid for), as AP2 checks it: the payment must name it.
@@ -256,6 +262,12 @@ async function checkoutOf(ctx: Ctx, co: Record<string, unknown>, what: string): 
   if (typeof jwt !== 'string') refuse('INVALID_CREDENTIAL', `${what} checkout_jwt must be a string`, what);
   if (guard(() => hashAscii(jwt), what, 'INVALID_CREDENTIAL') !== co.checkout_hash) refuse('CHECKOUT_MISMATCH', `${what} checkout_hash is not the hash of checkout_jwt`, what);
   return readCheckout(ctx, jwt, what);
+}
+
+/** The payment pays the merchant whose checkout it is for (as AP2 settles it): matched by id, else by name and website. */
+function payeeIsMerchant(checkout: Record<string, unknown>, payee: unknown, what: string): void {
+  const merchant = checkoutMerchant(checkout);
+  if (merchant && !viMerchantMatches(merchant, payee)) refuse('CHECKOUT_MISMATCH', 'the payee is not the merchant of the checkout', what);
 }
 
 function checkoutSummary(payload: Record<string, unknown> | undefined, co: Record<string, unknown>) {

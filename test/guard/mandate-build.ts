@@ -140,7 +140,12 @@ export async function viActionRaw(
 ): Promise<ViChainInput> {
   const now = Math.floor(o.now.getTime() / 1000);
   const ds = intent.disclosures;
-  const jwt = await checkoutJwt(w.merchant, { iat: now, items: [{ id: 'BAB86345', quantity: 1 }], merchantObj: { id: 'm-1', ...TW } });
+  // The merchant-signed checkout names the merchant the payment pays (a VI payment to another is CHECKOUT_MISMATCH).
+  const jwt = await checkoutJwt(w.merchant, {
+    iat: now,
+    items: [{ id: 'BAB86345', quantity: 1 }],
+    merchantObj: { ...TW, id: typeof o.payee.id === 'string' ? o.payee.id : 'm-1' },
+  });
   const h = hashAscii(jwt);
   const merchantDisc = ds.merchants[0]!;
   const itemDisc = ds.items.find((x) => valueOf(x).id === 'BAB86345')!;

@@ -207,16 +207,17 @@ describe('AP2 v0.2: open mandates delegate to closed ones bound to one checkout'
       'M',
       'M#uses',
       'M#frequency',
-      'urn:charter:checkout:ap2:H',
-      'urn:charter:checkout:ap2:H',
+      // The checkout once, whichever profile pays it, under each spelling of the merchant's signature (attached,
+      // detached, each with its ES256 twin: a link each), and under 0.1's per-profile ids too.
+      ...Array<string>(4).fill('urn:charter:checkout:H'),
+      ...Array<string>(4).fill('urn:charter:checkout:verifiable-intent:H'),
+      ...Array<string>(4).fill('urn:charter:checkout:ap2:H'),
     ]);
-    // max_occurrences over the whole life (never a window that refills); MONTHLY: one a calendar month; the checkout
-    // once, under either spelling of its ES256 signature (a link each: credentials/twins.ts).
+    // max_occurrences over the whole life (never a window that refills); MONTHLY: one a calendar month.
     expect(d.links.slice(1).map((l) => l.authority.limits)).toEqual([
       { rate: { count: 12, period: 'P100Y' } },
       { rate: { count: 1, period: { calendar: 'month', timeZone: 'UTC' } } },
-      { rate: { count: 1, period: 'P100Y' } },
-      { rate: { count: 1, period: 'P100Y' } },
+      ...Array(12).fill({ rate: { count: 1, period: 'P100Y' } }),
     ]);
     expect(d.links[0]).toMatchObject({
       id: expect.stringMatching(/^urn:ap2:mandate:[A-Za-z0-9_-]{43}$/),
@@ -384,7 +385,8 @@ describe('AP2 v0.2: open mandates delegate to closed ones bound to one checkout'
     expect(d.links.map((l) => l.authority.limits)).toEqual([
       { perTransaction: { amount: '50', currency: 'USD' }, budget: { amount: '50', currency: 'USD', period: 'PT1200S' }, counterparties: ['merchant_1'] },
       { rate: { count: 1, period: 'P100Y' } },
-      { rate: { count: 1, period: 'P100Y' } },
+      // the checkout named by the caller's checkoutHash: its link, and 0.1's for each profile
+      ...Array(3).fill({ rate: { count: 1, period: 'P100Y' } }),
     ]);
   });
 });

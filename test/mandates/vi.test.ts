@@ -142,14 +142,17 @@ describe('Verifiable Intent: a Charter principal issues L2, a Charter agent L3, 
 
   it('maps the open payment mandate to a ledger link (per-transaction max, minimum, payees), paid once, for one checkout paid once', async () => {
     const d = await verifyMandateChain(input, opts(w));
-    expect(d.links).toHaveLength(4);
+    expect(d.links).toHaveLength(14);
     const link = d.links[0]!;
     // credential-format §8.3: one L3 pair per mandate pair (no budget, no recurrence); the checkout once, whoever
-    // pays it, under either spelling of its ES256 signature (a link each: credentials/twins.ts).
+    // pays it, under each spelling of the merchant's signature (attached, detached, each with its ES256 twin: a link
+    // each), and under 0.1's per-profile ids too.
+    const once = { rate: { count: 1, period: 'P100Y' } };
     expect(d.links.slice(1).map((l) => [l.id.replace(link.id, 'M').replace(/:[A-Za-z0-9_-]{43}$/, ':H'), l.authority.limits])).toEqual([
-      ['M#uses', { rate: { count: 1, period: 'P100Y' } }],
-      ['urn:charter:checkout:verifiable-intent:H', { rate: { count: 1, period: 'P100Y' } }],
-      ['urn:charter:checkout:verifiable-intent:H', { rate: { count: 1, period: 'P100Y' } }],
+      ['M#uses', once],
+      ...Array(4).fill(['urn:charter:checkout:H', once]),
+      ...Array(4).fill(['urn:charter:checkout:verifiable-intent:H', once]),
+      ...Array(4).fill(['urn:charter:checkout:ap2:H', once]),
     ]);
     expect(link.id).toMatch(/^urn:vi:mandate:[A-Za-z0-9_-]{43}$/);
     expect(link.issuer).toBe(d.principal!.key);
@@ -330,7 +333,7 @@ describe('Verifiable Intent: constraints, modes and fail-closed rules', () => {
       [false, { amount: '500', currency: 'USD', period: { calendar: 'month', timeZone: 'Europe/Paris' } }],
       [true, { amount: '1000', currency: 'USD', period: 'PT87000S' }],
     ]);
-    expect(d.links.map((l) => (l.id.startsWith('urn:charter:checkout:') ? 'checkout' : (l.id.split('#')[1] ?? '')))).toEqual(['', 'lifetime', 'checkout', 'checkout']);
+    expect(d.links.map((l) => (l.id.startsWith('urn:charter:checkout:') ? 'checkout' : (l.id.split('#')[1] ?? '')))).toEqual(['', 'lifetime', ...Array(12).fill('checkout')]);
     expect(d.authority?.limits.perTransaction).toEqual({ amount: '400', currency: 'USD' });
   });
 
@@ -344,8 +347,8 @@ describe('Verifiable Intent: constraints, modes and fail-closed rules', () => {
     expect(codes(d)).toEqual([]);
     const ids = d.links.map((l) => l.id);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(ids.length).toBe(5);
-    expect(ids.filter((x) => x.startsWith('urn:charter:checkout:'))).toHaveLength(2);
+    expect(ids.length).toBe(15);
+    expect(ids.filter((x) => x.startsWith('urn:charter:checkout:'))).toHaveLength(12);
     expect(
       ids
         .filter((x) => x.includes('#'))
@@ -440,8 +443,7 @@ describe('Verifiable Intent: constraints, modes and fail-closed rules', () => {
     expect(d.links.map((l) => l.authority.limits)).toEqual([
       { perTransaction: { amount: '279.99', currency: 'USD' }, budget: { amount: '279.99', currency: 'USD', period: 'PT1500S' }, counterparties: ['merchant-uuid-1'] },
       { rate: { count: 1, period: 'P100Y' } },
-      { rate: { count: 1, period: 'P100Y' } },
-      { rate: { count: 1, period: 'P100Y' } },
+      ...Array(12).fill({ rate: { count: 1, period: 'P100Y' } }),
     ]);
     // L3 given for an immediate L2 is a caller error
     expect(codes(await verifyMandateChain({ l1: w.l1, l2: im.l2, l3_payment: im.l2 }, opts(w, { aud: 'https://network.example.com', nonce: 'n-im' })))).toEqual([
