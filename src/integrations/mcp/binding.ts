@@ -22,8 +22,15 @@ export const SPEND_META = 'charter.dev/spend';
  */
 export function toolBinding(tool: string, args: unknown): { mcp: { tool: string; args: string } } {
   // The arguments as JSON carries them (a Date as its ISO string, a URL as its href), so client
-  // and server hash the same value; what JSON cannot carry (a BigInt) throws a TypeError.
-  const json: unknown = JSON.parse(JSON.stringify(args ?? {}) ?? 'null');
+  // and server hash the same value; what JSON cannot carry (a BigInt) throws a TypeError. A number
+  // that is not finite is refused too: JSON.stringify writes it as null, so an Infinity (what a
+  // JSON parser makes of 1e400) would hash as null and a relay could swap one for the other
+  // (RFC 8785 §3.2.2.3: no such number is JSON).
+  const text = JSON.stringify(args ?? {}, (_k, v: unknown) => {
+    if (typeof v === 'number' && !Number.isFinite(v)) throw new TypeError('tool arguments hold a number JSON cannot carry (NaN or Infinity)');
+    return v;
+  });
+  const json: unknown = JSON.parse(text ?? 'null');
   return { mcp: { tool, args: sha256Digest(json ?? {}) } };
 }
 

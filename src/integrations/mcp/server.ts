@@ -89,10 +89,15 @@ const spendOf = (outcome: Extract<TransactionOutcome<CallToolResult, unknown>, {
 });
 
 /** The handler's result with the decision receipt and the spend's outcome added to its `_meta`. */
-const withOutcome = (result: CallToolResult, receipt: string | undefined, spend: ToolSpend): CallToolResult =>
-  typeof result !== 'object' || result === null
-    ? result
-    : { ...result, _meta: { ...result._meta, [SPEND_META]: spend, ...(receipt !== undefined ? { [RECEIPT_META]: receipt } : {}) } };
+/** The keys of a result's `_meta` only the guard writes: a body's own (passed on from another server, say) never reaches the client as the guard's. */
+const GUARD_META = [PRESENTATION_META, REFUSAL_META, RECEIPT_META, SPEND_META] as const;
+
+const withOutcome = (result: CallToolResult, receipt: string | undefined, spend: ToolSpend): CallToolResult => {
+  if (typeof result !== 'object' || result === null) return result;
+  const meta: Record<string, unknown> = { ...result._meta };
+  for (const k of GUARD_META) delete meta[k];
+  return { ...result, _meta: { ...meta, [SPEND_META]: spend, ...(receipt !== undefined ? { [RECEIPT_META]: receipt } : {}) } };
+};
 
 /**
  * A tool callback for `McpServer.registerTool(name, config, guardTool(name,
