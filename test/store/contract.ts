@@ -661,6 +661,31 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       expect(await store.listAuditChains()).toEqual([{ chain: 'A', issuer: 'did:key:zverifier', first: 4, last: 3, count: 0, head: 'sha256-A-3' }]);
     });
 
+    it("audit: pruning evidence counts each entry's own presentation it drops, and what only those entries shared, alike on both stores", async () => {
+      await store.appendAudit({
+        chain: 'P',
+        entries: [entry('P', 1), entry('P', 2), entry('P', 3), entry('P', 4, { at: new Date(Date.UTC(2028, 0, 1)).toISOString() })],
+        blobs: [{ hash: 'p-shared', body: 'd' }],
+        refs: [
+          { receiptId: 'urn:uuid:P-1', hash: 'p-shared' },
+          { receiptId: 'urn:uuid:P-3', hash: 'p-shared' },
+        ],
+        inline: [
+          { receiptId: 'urn:uuid:P-1', hash: 'vp-1', body: 'vp one' },
+          { receiptId: 'urn:uuid:P-2', hash: 'vp-2', body: 'vp two' },
+          { receiptId: 'urn:uuid:P-4', hash: 'vp-4', body: 'vp four' },
+        ],
+      });
+      // Before 2027: entries 1-3 lose their evidence: two presentations of their own and the blob only they used.
+      expect(await store.pruneAudit({ chain: 'P', throughSeq: 0, evidenceBefore: new Date(Date.UTC(2027, 0, 1)) })).toEqual({ entries: 0, blobs: 3 });
+      for (const seq of [1, 2, 3]) expect(await store.getAuditEvidence(`urn:uuid:P-${seq}`)).toEqual([]);
+      expect((await store.getAuditEvidence('urn:uuid:P-4')).map((b) => b.hash)).toEqual(['vp-4']);
+      // Again: nothing left to drop, and the later entry keeps its own.
+      expect(await store.pruneAudit({ chain: 'P', throughSeq: 0, evidenceBefore: new Date(Date.UTC(2027, 0, 1)) })).toEqual({ entries: 0, blobs: 0 });
+      expect(await store.pruneAudit({ chain: 'P', throughSeq: 0, evidenceBefore: new Date(Date.UTC(2029, 0, 1)) })).toEqual({ entries: 0, blobs: 1 });
+      expect((await store.listAudit({ chain: 'P' })).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+    });
+
     const access = (id: string, grantId: string, sec: number, verifier = 'did:key:zapi', receivedSec = 0) => ({
       grantId,
       receiptId: id,

@@ -184,12 +184,12 @@ export function postgresAudit({ run, read, rows, t }: Access): AuditStore & Acce
         const entries = (await q.query(`DELETE FROM ${t.auditEntries} WHERE chain = $1 AND seq <= $2`, [chain, throughSeq])).rowCount ?? 0;
         let presentations = 0;
         if (evidenceBefore !== undefined) {
-          presentations = (
-            await q.query(
-              `UPDATE ${t.auditEntries} SET refs = NULL, presentation_hash = NULL, presentation = NULL WHERE at < $1 AND (refs IS NOT NULL OR presentation IS NOT NULL) RETURNING presentation IS NOT NULL AS had`,
-              [evidenceBefore.getTime()],
-            )
-          ).rows.filter((r: { had: boolean }) => r.had).length;
+          // Counted before the UPDATE (as the SQLite store does): RETURNING sees each row as updated, its presentation already NULL.
+          presentations = Number((await q.query(`SELECT count(*) AS n FROM ${t.auditEntries} WHERE at < $1 AND presentation IS NOT NULL`, [evidenceBefore.getTime()])).rows[0].n);
+          await q.query(
+            `UPDATE ${t.auditEntries} SET refs = NULL, presentation_hash = NULL, presentation = NULL WHERE at < $1 AND (refs IS NOT NULL OR presentation IS NOT NULL)`,
+            [evidenceBefore.getTime()],
+          );
         }
         const blobs =
           (await q.query(`DELETE FROM ${t.auditBlobs} WHERE hash NOT IN (SELECT jsonb_array_elements_text(refs::jsonb) FROM ${t.auditEntries} WHERE refs IS NOT NULL)`)).rowCount ??
