@@ -267,7 +267,7 @@ export function registerAgent(program: Command, ctx: CliContext): void {
         if ((l?.budget || l?.rate) && (l.counterparties?.length ?? 0) !== 1) {
           // A budget is kept in each verifier's spend ledger: counterparties with ledgers of their own each see all of it.
           ctx.stderr(
-            `charter: note: the ${l.budget ? 'budget' : 'rate'} holds per verifier ledger; with ${l.counterparties?.length ? 'several counterparties' : 'no --counterparty'} each one that keeps its own ledger can be spent up to it (name one --counterparty to make it hold everywhere)`,
+            `charter: note: the ${l.budget ? 'budget' : 'rate'} holds per verifier ledger; with ${l.counterparties?.length ? 'several counterparties' : 'no --counterparty'} each one that keeps its own ledger can be spent up to it (name one --counterparty, and have every verifier deciding for it share one store, to make it hold everywhere)`,
           );
         }
         const m = await issueMandate(home.store, principal, {
