@@ -483,8 +483,33 @@ function isUrl(v: unknown): boolean {
     return false;
   }
 }
+/** An origin URL (scheme, host, port), with or without its "/" path: no path that could carry a name. */
+function isOrigin(v: unknown): boolean {
+  if (!isUrl(v)) return false;
+  const u = new URL(v as string);
+  return v === u.origin || v === `${u.origin}/`;
+}
 /** A verifier, issuer, payee or counterparty: a DID, or an origin URL (a verifier's `aud` may be one). */
-const isParty = (v: unknown) => isDid(v) || isUrl(v);
+const isParty = (v: unknown) => isDid(v) || isOrigin(v);
+/** An action as a verifier names one. */
+export const ACTION_NAME = /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/;
+/** The longest reported resource path kept as one. */
+const MAX_PLAIN_RESOURCE = 200;
+
+/**
+ * A reported resource as a plain resource path (normalised, short, without spaces), or undefined. A
+ * receipt's resource is the word of whoever signed it (any key may sign a refusal), so text that is no
+ * path ("Jane Doe, diagnosis …", "your grant is compromised: call …") is never kept or shown as one.
+ */
+export function plainResource(resource: unknown): string | undefined {
+  if (typeof resource !== 'string') return undefined;
+  try {
+    const r = normalizeResource(resource);
+    return r.length <= MAX_PLAIN_RESOURCE && !/\s/u.test(r) ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
 const isMoney = (a: unknown) => only(a, ['amount', 'currency']) && isDecimal((a as { amount?: unknown }).amount) && isCurrency((a as { currency?: unknown }).currency);
 const everyEntry = (m: unknown, key: (k: string) => boolean, value: (v: unknown) => boolean, max: number) =>
   isObj(m) && Object.keys(m).length <= max && Object.entries(m).every(([k, v]) => key(k) && value(v));
@@ -517,12 +542,13 @@ function beyondReceipt(r: Record<string, unknown>, g: { grantId: string; facts: 
     (only(q, ['mcp']) && only(mcp, ['tool', 'args']) && typeof mcp!.tool === 'string' && TOOL.test(mcp!.tool) && isDigest(mcp!.args)) ||
     (only(q, ['claims']) && (isDigest(q.claims) || q.claims === 'unhashable'));
   if (!request) return 'a request in a form no verifier records (an htu is an origin and a path: no query, fragment or user; an MCP call and other claims are recorded by digest)';
-  const policy = policyBeyond(r.policy as Record<string, unknown>, g.facts);
+  const policy = policyBeyond(r.policy as Record<string, unknown>, g.facts, r.decision === 'deny');
   if (policy !== undefined) return policy;
   if (r.vp !== undefined && !isDigest(r.vp)) return 'a presentation that is not named by its digest';
   if (r.principal !== undefined && !isDid(r.principal)) return 'a principal that is not a DID';
   const types = new Set([...CHARTER_TYPES, ...(g.facts?.types ?? [])]);
-  const isId = (v: unknown) => v === g.grantId || isUrn(v) || isParty(v);
+  // A credential's or link's id may be any URL (a VCDM id); the parties are DIDs or origins.
+  const isId = (v: unknown) => v === g.grantId || isUrn(v) || isDid(v) || isUrl(v);
   const credentials = r.credentials as unknown[];
   if (credentials.length > 32) return 'more credentials than a presentation carries';
   for (const c of credentials as Record<string, unknown>[]) {
@@ -560,12 +586,15 @@ function beyondReceipt(r: Record<string, unknown>, g: { grantId: string; facts: 
 }
 
 /** What a receipt's policy carries beyond what a verifier writes for its kind; undefined when nothing. */
-function policyBeyond(p: Record<string, unknown>, facts: GrantFacts | undefined): string | undefined {
+function policyBeyond(p: Record<string, unknown>, facts: GrantFacts | undefined, deny: boolean): string | undefined {
   const members = typeof p.kind === 'string' && Object.hasOwn(POLICY_MEMBERS, p.kind) ? POLICY_MEMBERS[p.kind] : undefined;
   if (members === undefined || !only(p, members)) return 'a policy member of its own';
   const str = (v: unknown) => typeof v === 'string' && v.length <= MAX_VALUE;
   if (p.kind === 'grant') {
     if (!str(p.resource) || !str(p.action)) return 'a policy without a resource and an action';
+    // An allow's lie inside the grant (outOfScope); a denial's are what was asked, so they must read as a path and an action name.
+    if (deny && (plainResource(p.resource) === undefined || !ACTION_NAME.test(p.action as string)))
+      return 'a refused resource that is no plain resource path, or an action that is no action name';
     if ((p.owner !== undefined && !isDid(p.owner)) || (p.anyOwner !== undefined && p.anyOwner !== true)) return 'a policy owner that is not a DID';
     // A declared purpose is a code of the documented vocabulary, or one the grant's terms name.
     if (p.purpose !== undefined && !((PURPOSES as readonly unknown[]).includes(p.purpose) || (facts?.purposes ?? []).includes(p.purpose as string))) {
@@ -617,7 +646,9 @@ export async function accessReports(store: AccessReportStore, grantId: string, o
       ...(row.holder !== undefined ? { holder: row.holder } : {}),
       outcome: row.outcome,
       at: row.at,
-      ...(policy?.kind === 'grant' ? { resource: policy.resource, action: policy.action } : {}),
+      // As kept since 0.1 too: a resource or action is returned only as a plain path and an action name.
+      ...(policy?.kind === 'grant' && plainResource(policy.resource) !== undefined ? { resource: policy.resource } : {}),
+      ...(policy?.kind === 'grant' && typeof policy.action === 'string' && ACTION_NAME.test(policy.action) ? { action: policy.action } : {}),
       receivedAt: row.receivedAt,
     };
   });

@@ -29,6 +29,8 @@ export {
   accessReports,
   receiptsForGrant,
   MAX_REPORT_RECEIPTS,
+  ACTION_NAME,
+  plainResource,
   type AccessReportInput,
   type SendAccessReportOptions,
   type AccessReportResult,

@@ -1,5 +1,4 @@
-import type { AccessUse } from '../audit/index.js';
-import { normalizeResource } from '../grants/index.js';
+import { ACTION_NAME, plainResource, type AccessUse } from '../audit/index.js';
 import { escapeHtml } from './consent-page.js';
 import type { PartyName } from './consent-view.js';
 
@@ -10,27 +9,6 @@ export interface AccessReportViewOptions {
   name?: (did: string) => PartyName;
   /** The grant's grantee: a use it reported itself is marked so. */
   grantee?: string;
-}
-
-/** Longest resource name shown; a longer one is a sentence, not a path. */
-const MAX_SHOWN = 200;
-/** An action as grants name them ("read", "photos.write"): anything else is not shown. */
-const ACTION = /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/;
-
-/**
- * A reported resource as the page shows it: only a valid resource path
- * (normalised), short and without spaces. A receipt's resource is the word
- * of whoever signed it (any key may sign a refusal), so text that is no path
- * ("your grant is compromised: call …") is never shown as if it were one.
- */
-export function shownResource(resource: string | undefined): string | undefined {
-  if (resource === undefined) return undefined;
-  try {
-    const r = normalizeResource(resource);
-    return r.length <= MAX_SHOWN && !/\s/u.test(r) ? r : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 const plain = (did: string): PartyName => ({ label: did, full: did, kind: 'short' });
@@ -50,8 +28,8 @@ export function renderAccessReports(uses: readonly AccessUse[], options: AccessR
   const date = options.date ?? ((iso: string) => iso);
   const name = options.name ?? plain;
   const items = uses.map((u) => {
-    const action = u.action !== undefined && ACTION.test(u.action) ? u.action : undefined;
-    const resource = shownResource(u.resource);
+    const action = u.action !== undefined && ACTION_NAME.test(u.action) ? u.action : undefined;
+    const resource = plainResource(u.resource);
     const what = [
       action ?? (u.action !== undefined ? '(an action not shown)' : undefined),
       resource ?? (u.resource !== undefined ? '(a resource whose name is not a plain path)' : undefined),

@@ -98,6 +98,19 @@ describe('access reports: the values of a receipt, not only its member names', (
       ['vp', (c) => (c.vp = PII)],
       ['verifier', (c) => (c.verifier = PII)],
       ['verifier URL with a query', (c) => (c.verifier = 'https://api.example/?patient=jane')],
+      ['verifier URL with a path', (c) => (c.verifier = 'https://api.example/patients/Jane.Doe-1961-03-02/jane.doe@example.com/diagnosis/HIV-positive')],
+      ['verifier URL with a short path', (c) => (c.verifier = 'https://api.example/jane')],
+      ['verifier URL, path after a slash', (c) => (c.verifier = 'https://api.example//jane')],
+      ['credentials[].iss URL with a path', (c) => (c.credentials as unknown[]).push({ h: sha256Digest('x'), iss: 'https://issuer.example/patients/jane-doe' })],
+      ['chain issuer URL with a path', (c) => (c.chain as unknown[]).push({ id: `urn:uuid:${randomUUID()}`, iss: 'https://issuer.example/jane.doe@example.com' })],
+      [
+        'an agent policy counterparty URL with a path',
+        (c) => deny(Object.assign(c, { policy: { kind: 'agent', action: 'purchase', counterparty: 'https://shop.example/customers/jane' } })),
+      ],
+      ['a refused resource in words', (c) => deny(c) && (policy(c).resource = PII)],
+      ['a refused resource with spaces', (c) => deny(c) && (policy(c).resource = 'patients/Jane Doe/records')],
+      ['a refused resource too long', (c) => deny(c) && (policy(c).resource = `records/${'a'.repeat(300)}`)],
+      ['a refused action in words', (c) => deny(c) && (policy(c).action = 'read the HIV status of Jane Doe')],
       ['jti', (c) => (c.jti = PII)],
       ['evidence.did key', (c) => (c.evidence = { did: { [PII]: sha256Digest('x') }, status: {} })],
       ['evidence.did value', (c) => (c.evidence = { did: { [w.alice.did]: PII }, status: {} })],
@@ -142,6 +155,12 @@ describe('access reports: the values of a receipt, not only its member names', (
       ['reason codes', (c) => deny(c, ['GRANT_SCOPE', 'CREDENTIAL_REVOKED'])],
       ['a spend', (c) => (c.spend = { reservation: randomUUID(), state: 'reserved', amount: { amount: '12.50', currency: 'EUR' } })],
       ['an origin URL verifier', (c) => (c.verifier = 'https://api.example')],
+      ['an origin URL verifier with its slash and a port', (c) => (c.verifier = 'https://api.example:8443/')],
+      [
+        'a credential id that is a URL with a path',
+        (c) => (c.credentials as unknown[]).push({ h: sha256Digest('y'), id: 'https://issuer.example/credentials/3732', iss: 'https://issuer.example' }),
+      ],
+      ['a refusal of a plain resource path', (c) => deny(c) && Object.assign(policy(c), { resource: 'photos/2026/a.jpg', action: 'write' })],
       ['a principal', (c) => (c.principal = w.principal.did)],
       [
         'a deny under a mandate policy',
@@ -155,6 +174,32 @@ describe('access reports: the values of a receipt, not only its member names', (
     const r = await report(p, g, await Promise.all(honest.map(([, change]) => receipt(p, g, change))));
     expect(r.refused.map((x) => [honest[x.index]![0], x.message])).toEqual([]);
     expect(r.accepted).toBe(honest.length);
+  });
+
+  it('a use a store kept before these rules (a refusal naming a resource or action in words) is listed without them', async () => {
+    const g = await grantOf();
+    const p = makeIssuer();
+    const rows = await Promise.all(
+      [
+        (c: Record<string, unknown>) => deny(c) && Object.assign(policy(c), { resource: PII }),
+        (c: Record<string, unknown>) => deny(c) && Object.assign(policy(c), { action: 'read the HIV status of Jane Doe' }),
+        (c: Record<string, unknown>) => deny(c) && Object.assign(policy(c), { resource: 'photos/2026/a.jpg', action: 'write' }),
+      ].map(async (change) => {
+        const jws = await receipt(p, g, change);
+        const c = decodeReceipt(jws) as DecisionReceipt;
+        return { grantId: g.id, receiptId: c.jti, verifier: c.iss, reporter: p.did, holder: w.app.did, outcome: 'deny' as const, at: c.time, receivedAt: c.time, jws };
+      }),
+    );
+    expect(await w.home.store.putAccessReceipts(rows)).toEqual(['added', 'added', 'added']);
+    const uses = await accessReports(w.home.store, g.id);
+    expect(JSON.stringify(uses)).not.toContain('Jane');
+    expect(uses.map((u) => [u.resource, u.action]).sort()).toEqual(
+      [
+        [undefined, 'read'],
+        ['profile/email', undefined],
+        ['photos/2026/a.jpg', 'write'],
+      ].sort(),
+    );
   });
 
   it("receipts a real verifier signs (HTTP, MCP, other claims, a refusal, a declared purpose) are taken; the grantee's report of them too", async () => {

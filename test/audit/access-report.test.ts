@@ -608,7 +608,7 @@ describe('access reports: only from servers, and shown only as paths', () => {
     expect(await accessReports(w.home.store, g.id)).toEqual([]);
   });
 
-  it('a refusal whose resource is not a plain path is shown with a neutral placeholder; each use names its reporter, marked when the grantee', async () => {
+  it('a refusal whose resource is not a plain path, or whose action is no action name, is refused, not stored; each use shown names its reporter, marked when the grantee', async () => {
     const g = await w.grant({ resources: ['profile/email'] });
     const f = makeIssuer();
     const lures = ['Your grant is compromised - call +1 555 0100', 'profile/../../secrets', 'a\u202Eevil', 'x'.repeat(300), 'profile%2Femail'];
@@ -616,7 +616,8 @@ describe('access reports: only from servers, and shown only as paths', () => {
       ...(await Promise.all(lures.map((resource) => signedReceipt(f, g.id, { decision: 'deny', resource })))),
       await signedReceipt(f, g.id, { decision: 'deny', resource: 'medical/records', action: 'Call now <b>' }),
     ]);
-    expect(r.accepted).toBe(6);
+    expect(r.accepted).toBe(0);
+    expect(r.refused.map((x) => x.message)).toEqual(Array(6).fill(expect.stringMatching(/no plain resource path, or an action that is no action name/)));
     const real = (await use(g, 'profile/email')).receipt!;
     expect((await acceptAs(w.app, g.id, [real])).accepted).toBe(1);
     const ok = await signedReceipt(f, g.id, { decision: 'deny', resource: 'photos/2024' });
@@ -624,13 +625,11 @@ describe('access reports: only from servers, and shown only as paths', () => {
     const page = await (await fetch(`${w.server.url}/consent`)).text();
     const card = page.slice(page.indexOf(`data-grant="${g.id}"`));
     const uses = card.slice(card.indexOf('<ul class="uses">'), card.indexOf('</ul>'));
-    expect(uses).not.toMatch(/555 0100|secrets|evil|xxxxxxxx|%2F|Call now/);
-    expect(uses.match(/a resource whose name is not a plain path/g)!.length).toBe(5);
-    expect(uses).toContain('(an action not shown) medical/records');
+    expect(uses).not.toMatch(/555 0100|secrets|evil|xxxxxxxx|%2F|Call now|medical/);
     expect(uses).toContain('was refused: read photos/2024');
     expect(uses).toContain('used it: read profile/email');
     // The reporter: the grantee reported the platform's receipt; the stranger reported its own.
     expect(uses).toMatch(/reported by <span title="[^"]+">app<\/span> \(the grantee itself\)/);
-    expect(uses.match(/reported by the verifier itself/g)!.length).toBe(7);
+    expect(uses.match(/reported by the verifier itself/g)!.length).toBe(1);
   });
 });
