@@ -4,8 +4,14 @@ import { CharterError } from '../errors.js';
 /** Largest body the guard reads itself to check a Content-Digest. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-/** RFC 9112 §6.3: a request has a body when it says so: Transfer-Encoding, or a Content-Length above 0. */
+/**
+ * Whether a request may carry a body. HTTP/1.1 (RFC 9112 §6.3): when it says so, Transfer-Encoding or a
+ * Content-Length above 0. HTTP/2 and later (RFC 9113 §8.1): a body comes in DATA frames and needs no
+ * Content-Length, so only a stream its HEADERS frame ended (END_STREAM) has none; anything else is read
+ * (an empty body reads as empty), never assumed empty.
+ */
 export function hasBody(req: IncomingMessage): boolean {
+  if (req.httpVersionMajor >= 2) return (req as { stream?: { endAfterHeaders?: unknown } }).stream?.endAfterHeaders !== true;
   if (req.headers['transfer-encoding'] !== undefined) return true;
   const length = Number(req.headers['content-length'] ?? 0);
   return Number.isFinite(length) && length > 0;

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest, RequestPayload } from 'fastify';
-import { hasBody, MAX_BODY_BYTES } from '../body.js';
+import { hasBody, MAX_BODY_BYTES, readNodeBody } from '../body.js';
 import { createContext, settleBeforeSend, type CharterContext } from '../context.js';
 import {
   guardSet,
@@ -78,6 +78,8 @@ function fastifyBody(request: FastifyRequest): Promise<Uint8Array> {
   if (raw instanceof Uint8Array) return Promise.resolve(raw);
   if (Buffer.isBuffer(request.body)) return Promise.resolve(request.body);
   if (!hasBody(request.raw)) return Promise.resolve(new Uint8Array());
+  // Nothing parsed it (a GET over HTTP/2 whose empty body came in a DATA frame): read here.
+  if (request.body === undefined && !request.raw.readableDidRead) return readNodeBody(request.raw);
   return Promise.reject(new TypeError("charter(): Fastify parsed the body before the guard: add app.addHook('preParsing', keepRawBody) to check a signed Content-Digest"));
 }
 
