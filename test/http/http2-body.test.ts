@@ -1,6 +1,6 @@
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSigner, generateKeyPair } from '../../src/keys/index.js';
 import { contentDigest, signatureHeaders } from '../../src/httpsig/index.js';
@@ -24,8 +24,8 @@ const EVIL = '{"amount":"9999","to":"attacker"}';
 
 let store: Store;
 let node: http2.Http2Server;
-let plain: FastifyInstance;
-let kept: FastifyInstance;
+let plain: { close(): PromiseLike<unknown> };
+let kept: { close(): PromiseLike<unknown> };
 const ports: Record<'node' | 'plain' | 'kept', number> = { node: 0, plain: 0, kept: 0 };
 const seen: string[] = [];
 
@@ -46,16 +46,18 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => node.listen(0, '127.0.0.1', () => r()));
   ports.node = (node.address() as AddressInfo).port;
-  plain = Fastify({ http2: true });
-  plain.post('/orders', { preHandler: charter(verifier, guard) }, async (req) => `ran ${JSON.stringify(req.body)}`);
-  plain.get('/orders', { preHandler: charter(verifier, guard) }, async () => 'ran get');
-  await plain.listen({ port: 0, host: '127.0.0.1' });
-  ports.plain = (plain.server.address() as AddressInfo).port;
-  kept = Fastify({ http2: true });
-  kept.addHook('preParsing', keepRawBody);
-  kept.post('/orders', { preHandler: charter(verifier, guard) }, async (req) => `ran ${JSON.stringify(req.body)}`);
-  await kept.listen({ port: 0, host: '127.0.0.1' });
-  ports.kept = (kept.server.address() as AddressInfo).port;
+  const p = Fastify({ http2: true });
+  p.post('/orders', { preHandler: charter(verifier, guard) as never }, async (req) => `ran ${JSON.stringify(req.body)}`);
+  p.get('/orders', { preHandler: charter(verifier, guard) as never }, async () => 'ran get');
+  await p.listen({ port: 0, host: '127.0.0.1' });
+  ports.plain = (p.server.address() as AddressInfo).port;
+  plain = p;
+  const k = Fastify({ http2: true });
+  k.addHook('preParsing', keepRawBody as never);
+  k.post('/orders', { preHandler: charter(verifier, guard) as never }, async (req) => `ran ${JSON.stringify(req.body)}`);
+  await k.listen({ port: 0, host: '127.0.0.1' });
+  ports.kept = (k.server.address() as AddressInfo).port;
+  kept = k;
 });
 afterAll(async () => {
   node.close();

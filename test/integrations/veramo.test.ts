@@ -17,6 +17,7 @@ import { CharterVeramoPlugin, veramoResolver, type CharterVeramoOptions, type IC
 import { createStatusChecker, currentStatusListJwt } from '../../src/status/index.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import type { Store } from '../../src/store/types.js';
+import { authorizeTransaction } from '../../src/guard/transaction.js';
 import { createVerifier } from '../../src/guard/verifier.js';
 import { verifyReceipt, type DecisionReceipt } from '../../src/audit/index.js';
 import { makeIssuer, serve, tamper, tempDir } from '../helpers.js';
@@ -166,6 +167,29 @@ describe('credentials and presentations between Veramo and Charter', () => {
 describe('CharterVeramoPlugin: grants signed by keys in Veramo', () => {
   const request = { resource: 'https://files.example/photos/2024/a.jpg', action: 'read', anyOwner: true };
 
+  it('dates given as strings are RFC 3339 date-times with a zone on a real day: anything else is INVALID_ARGUMENT, never rolled over or read in the host zone', async () => {
+    const grant = (validUntil: string) =>
+      wallet.charterIssueGrant({ issuer: owner.did, grantee: ai.did, resources: ['https://files.example/a'], actions: ['read'], purpose: 'dates', validUntil });
+    const mandate = (validUntil: string) =>
+      wallet.charterIssueMandate({ issuer: principal.did, agent: ai.did, authority: { actions: ['read'], maxDelegationDepth: 0 }, validUntil });
+    for (const bad of [
+      '2030-02-30T00:00:00Z',
+      '2030-02-31',
+      '2030-01-01T00:00:00',
+      'Jan 1 2030',
+      '2030-13-01T00:00:00Z',
+      '2030-01-01T24:00:00Z',
+      '1e12',
+      '',
+      ' 2030-01-01T00:00:00Z',
+    ]) {
+      await expect(grant(bad)).rejects.toSatisfy((e) => isCharterError(e, 'INVALID_ARGUMENT'));
+      await expect(mandate(bad)).rejects.toSatisfy((e) => isCharterError(e, 'INVALID_ARGUMENT'));
+    }
+    const g = await grant('2030-01-01T00:00:00+02:00');
+    expect(Date.parse(decodeJwt(g.jwt).payload.validUntil as string)).toBe(Date.UTC(2029, 11, 31, 22));
+  });
+
   it.each(['Ed25519', 'Secp256k1'] as const)('a grant issued with a Veramo %s key verifies in Charter and is refused out of scope', async (keyType) => {
     const grantor = keyType === 'Ed25519' ? owner : await wallet.didManagerCreate({ provider: 'did:key', options: { keyType } });
     const g = await wallet.charterIssueGrant({
@@ -300,6 +324,43 @@ describe('CharterVeramoPlugin: Know Your Agent with keys in Veramo', () => {
     expect(await shop.charterCommitSpend({ reservationId: second.reservationId! })).toBe(true);
     await expect(shop.charterReleaseSpend({ reservationId: second.reservationId! })).rejects.toMatchObject({ code: 'RESERVATION_NOT_FOUND' });
     expect((await spend()).remaining?.budget).toEqual({ amount: '10', currency: 'USD' });
+  });
+
+  it("settles only the reservations its own charterAuthorizeTransaction made: another verifier's (its id known from a receipt) or an unknown id is RESERVATION_NOT_FOUND, and that hold stays", async () => {
+    const m = await wallet.charterIssueMandate({ issuer: principal.did, agent: ai.did, authority, validUntil: inDays(30) });
+    // Another verifier on the same store (the bank's HTTP guard, say) reserves 90 of the 100.
+    const bank = createVerifier({ aud: 'did:web:bank.example', store, resolver, status: status(), http: false });
+    const vp = await wallet.charterCreateAgentPresentation({ agent: ai.did, identity, chain: [m.jwt], aud: 'did:web:bank.example', nonce: 'n-bank' });
+    const held = await authorizeTransaction(vp, {
+      verifier: bank,
+      action: 'payments:card',
+      amount: '45 USD',
+      trust: { principals: [principal.did], identityIssuers: [operator.did] },
+    });
+    expect(held.ok).toBe(true);
+    const id = held.spend!.reservationId;
+    const shop = verifier();
+    for (const settle of [shop.charterReleaseSpend.bind(shop), shop.charterCommitSpend.bind(shop)]) {
+      for (const reservationId of [id, 'urn:uuid:00000000-0000-4000-8000-000000000000', id.toUpperCase()]) {
+        await expect(settle({ reservationId })).rejects.toMatchObject({ code: 'RESERVATION_NOT_FOUND' });
+      }
+    }
+    // Concurrent attempts change nothing either.
+    const tries = await Promise.allSettled(
+      Array.from({ length: 6 }, (_, i) => (i % 2 ? shop.charterReleaseSpend({ reservationId: id }) : shop.charterCommitSpend({ reservationId: id }))),
+    );
+    expect(tries.every((t) => t.status === 'rejected')).toBe(true);
+    // The bank's hold is intact: the plugin's own spend sees it, and the bank settles it.
+    const own = await shop.charterAuthorizeTransaction({ presentation: await present('n-own-1', [m.jwt]), action: 'payments:card', amount: '45 USD' });
+    expect(own.remaining?.budget).toEqual({ amount: '10', currency: 'USD' });
+    await held.spend!.commit();
+    // Its own reservation, made without a receipts verifier, it settles once.
+    expect(await shop.charterReleaseSpend({ reservationId: own.reservationId! })).toBe(true);
+    await expect(shop.charterCommitSpend({ reservationId: own.reservationId! })).rejects.toMatchObject({ code: 'RESERVATION_NOT_FOUND' });
+    // Another plugin instance on the same store did not make it either.
+    const again = await shop.charterAuthorizeTransaction({ presentation: await present('n-own-2', [m.jwt]), action: 'payments:card', amount: '10 USD' });
+    await expect(verifier().charterCommitSpend({ reservationId: again.reservationId! })).rejects.toMatchObject({ code: 'RESERVATION_NOT_FOUND' });
+    expect(await shop.charterCommitSpend({ reservationId: again.reservationId! })).toBe(true);
   });
 
   it('with a receipts verifier, charterAuthorizeTransaction returns the signed receipt, and charterCommitSpend logs the settlement', async () => {

@@ -1,5 +1,6 @@
 import type { IAgentPlugin } from '@veramo/core';
 import { CharterError } from '../../errors.js';
+import { parseDateTime } from '../../encoding/time.js';
 import {
   createAgentPresentation,
   delegateMandate,
@@ -7,13 +8,10 @@ import {
   issueMandate,
   revokeMandate,
   verifyAgent,
-  commitSpend,
-  releaseSpend,
   type AgentDecision,
   type IssuedMandate,
 } from '../../agents/index.js';
 import { authorizeTransaction } from '../../guard/transaction.js';
-import type { Verifier } from '../../guard/verifier.js';
 import type { SpendHold } from '../../guard/spend.js';
 import { TtlCache } from '../../did/cache.js';
 import { verifyCredential } from '../../credentials/index.js';
@@ -59,8 +57,18 @@ const has = (context: CharterContext, ...methods: string[]) => {
   const available = context.agent.availableMethods();
   return methods.every((m) => available.includes(m));
 };
-/** Charter checks the date itself (INVALID_ARGUMENT); strings come from remote agents. */
-const toDate = (v: DateInput) => (typeof v === 'string' ? new Date(v) : v);
+/**
+ * A date a caller gave: a Date is checked where it is used (INVALID_ARGUMENT); a string, which may come
+ * from a remote agent, must be an RFC 3339 date-time with its offset and a real calendar day. `new Date`
+ * would roll 2030-02-30 over to March 2 and read a time without a zone in this host's zone, signing a
+ * grant or mandate that outlives what the caller asked for.
+ */
+function toDate(v: DateInput, name: string): Date {
+  if (typeof v !== 'string') return v;
+  const t = parseDateTime(v);
+  if (t === undefined) throw new CharterError('INVALID_ARGUMENT', `${name} must be an RFC 3339 date-time with its time zone (2030-01-01T00:00:00Z) on a real calendar day`);
+  return new Date(t);
+}
 
 /**
  * Charter as a Veramo agent plugin: any Veramo agent can verify credentials,
@@ -75,7 +83,12 @@ export class CharterVeramoPlugin implements IAgentPlugin {
   /** Resolver and status checker per calling agent, so their caches live as long as the agent. */
   readonly #tools = new WeakMap<object, Tools>();
   #fixed: Tools | undefined;
-  /** Holds of recent authorizations, so a commit or release through this plugin is logged as a settlement. */
+  /**
+   * The holds this plugin's authorizations made (the newest 10,000, for a day): the only reservations
+   * charterCommitSpend and charterReleaseSpend settle. A reservation id is no secret (a receipt carries it
+   * to the agent), and the ledger may be shared with other verifiers: settling any id would let a caller
+   * release another verifier's hold and spend its budget again.
+   */
   readonly #holds = new TtlCache<string, SpendHold>(24 * 3600_000, 10_000);
 
   constructor(options: CharterVeramoOptions = {}) {
@@ -135,32 +148,33 @@ export class CharterVeramoPlugin implements IAgentPlugin {
     return unlessBoundElsewhere(d, args.grant);
   }
 
-  /** Commits the spend a recorded charterVerifyAgent reserved (the transaction happened). Throws RESERVATION_NOT_FOUND. */
+  /** Commits the spend this plugin's charterAuthorizeTransaction reserved (the transaction happened). Throws RESERVATION_NOT_FOUND. */
   async charterCommitSpend(args: CharterSpendArgs): Promise<boolean> {
-    const id = this.#reservation(args);
-    const hold = this.#holds.get(id);
-    if (hold) {
-      await hold.commit();
-      this.#holds.delete(id);
-    } else await commitSpend(this.#ledger(), id);
+    const [id, hold] = this.#hold(args);
+    await hold.commit();
+    this.#holds.delete(id);
     return true;
   }
 
-  /** Releases the spend a recorded charterVerifyAgent reserved (the transaction did not happen). Throws RESERVATION_NOT_FOUND. */
+  /** Releases the spend this plugin's charterAuthorizeTransaction reserved (the transaction did not happen). Throws RESERVATION_NOT_FOUND. */
   async charterReleaseSpend(args: CharterSpendArgs): Promise<boolean> {
-    const id = this.#reservation(args);
-    const hold = this.#holds.get(id);
-    if (hold) {
-      await hold.release();
-      this.#holds.delete(id);
-    } else await releaseSpend(this.#ledger(), id);
+    const [id, hold] = this.#hold(args);
+    await hold.release();
+    this.#holds.delete(id);
     return true;
   }
 
-  #ledger(): Verifier['store'] {
-    const v = this.#options.verifier;
-    if (!v) throw new TypeError('spends need options.verifier (createVerifier({ aud, store, http: false }))');
-    return v.store;
+  #hold(args: CharterSpendArgs): [string, SpendHold] {
+    if (!this.#options.verifier) throw new TypeError('spends need options.verifier (createVerifier({ aud, store, http: false }))');
+    const id = this.#reservation(args);
+    const hold = this.#holds.get(id);
+    if (!hold) {
+      throw new CharterError(
+        'RESERVATION_NOT_FOUND',
+        'no reservation this plugin made is held under this id (another verifier made it, it was settled, or it was made over a day ago): settle it where it was made, or with commitSpend / releaseSpend on the store',
+      );
+    }
+    return [id, hold];
   }
 
   #reservation(args: CharterSpendArgs): string {
@@ -184,7 +198,7 @@ export class CharterVeramoPlugin implements IAgentPlugin {
       trust: (args.trust ?? o.trust)!,
       ...(o.reputation ? { reputation: o.reputation } : {}),
     });
-    if (d.spend && d.receipt !== undefined) this.#holds.set(d.spend.reservationId, d.spend);
+    if (d.spend) this.#holds.set(d.spend.reservationId, d.spend);
     return {
       ok: d.ok,
       status: d.status,
@@ -236,8 +250,8 @@ export class CharterVeramoPlugin implements IAgentPlugin {
         resources: args.resources,
         actions: args.actions,
         purpose: args.purpose,
-        validUntil: toDate(args.validUntil),
-        ...(args.validFrom !== undefined ? { validFrom: toDate(args.validFrom) } : {}),
+        validUntil: toDate(args.validUntil, 'validUntil'),
+        ...(args.validFrom !== undefined ? { validFrom: toDate(args.validFrom, 'validFrom') } : {}),
         ...(args.constraints !== undefined ? { constraints: args.constraints } : {}),
         baseUrl,
       }),
@@ -247,14 +261,14 @@ export class CharterVeramoPlugin implements IAgentPlugin {
   /** A root AgentAuthorityCredential from `issuer` (the principal) to `agent`. */
   async charterIssueMandate(args: CharterIssueMandateArgs, context: CharterContext): Promise<IssuedMandate> {
     return this.#issue(context, args, (store, issuer, baseUrl) =>
-      issueMandate(store, issuer, { agent: args.agent, authority: args.authority, validUntil: toDate(args.validUntil), baseUrl }),
+      issueMandate(store, issuer, { agent: args.agent, authority: args.authority, validUntil: toDate(args.validUntil, 'validUntil'), baseUrl }),
     );
   }
 
   /** A delegated mandate: `issuer` (the parent's subject) hands a narrower part of `parent` to `to`. */
   async charterDelegateMandate(args: CharterDelegateMandateArgs, context: CharterContext): Promise<IssuedMandate> {
     return this.#issue(context, args, (store, issuer, baseUrl) =>
-      delegateMandate(store, issuer, { parentJwt: args.parent, to: args.to, authority: args.authority, validUntil: toDate(args.validUntil), baseUrl }),
+      delegateMandate(store, issuer, { parentJwt: args.parent, to: args.to, authority: args.authority, validUntil: toDate(args.validUntil, 'validUntil'), baseUrl }),
     );
   }
 
@@ -267,7 +281,7 @@ export class CharterVeramoPlugin implements IAgentPlugin {
       ...(args.software ? { software: args.software } : {}),
       ...(args.model !== undefined ? { model: args.model } : {}),
       ...(args.homepage !== undefined ? { homepage: args.homepage } : {}),
-      ...(args.validUntil !== undefined ? { validUntil: toDate(args.validUntil) } : {}),
+      ...(args.validUntil !== undefined ? { validUntil: toDate(args.validUntil, 'validUntil') } : {}),
     });
   }
 
