@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { FILTERS, type ConsentFilter, type ConsentGrant, type PartyName } from './consent-view.js';
+import { FILTERS, readable, type ConsentFilter, type ConsentGrant, type PartyName } from './consent-view.js';
 import { describeTerms } from '../grants/index.js';
 
 const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -83,13 +83,16 @@ function time(v: ConsentView, iso: string | undefined): string {
 /** "shop.example can read profile/email" ("could", once it ended): the sentence a person scans for. */
 function headline(v: ConsentView, g: ConsentGrant): string {
   const modal = g.state === 'revoked' || g.state === 'expired' ? 'could' : 'can';
-  return `${party(v.name(g.grantee))} ${modal} ${escapeHtml(g.actions.join(', ') || 'use')} ${escapeHtml(g.resources.join(', '))}`;
+  return `${party(v.name(g.grantee))} ${modal} ${shown(g.actions.join(', ') || 'use')} ${shown(g.resources.join(', '))}`;
 }
+
+/** Text a grant carries, escaped, with nothing in it that reorders or hides what follows. */
+const shown = (s: string): string => escapeHtml(readable(s));
 
 /** The grant's terms of use in plain words (retention, onward sharing, processing, compensation), when it has any. */
 function terms(g: ConsentGrant): string {
   const lines = describeTerms(g.terms);
-  return lines.length ? `<dt>Terms</dt><dd><ul class="terms">${lines.map((t) => `<li>${escapeHtml(t)}</li>`).join('')}</ul></dd>` : '';
+  return lines.length ? `<dt>Terms</dt><dd><ul class="terms">${lines.map((t) => `<li>${shown(t)}</li>`).join('')}</ul></dd>` : '';
 }
 
 function hidden(name: string, value: string): string {
@@ -119,14 +122,14 @@ function controls(v: ConsentView, g: ConsentGrant, target: string): string {
 
 function card(v: ConsentView, g: ConsentGrant): string {
   const grantee = v.name(g.grantee);
-  const target = escapeHtml(`${grantee.label}'s access to ${g.resources.join(', ')}`);
+  const target = escapeHtml(readable(`${grantee.label}'s access to ${g.resources.join(', ')}`));
   const headingId = `g-${createHash('sha256').update(g.id).digest('hex').slice(0, 12)}`;
   const reports = v.accessReports?.(g) ?? '';
   return `<li class="grant" data-grant="${escapeHtml(g.id)}" data-state="${g.state}" aria-labelledby="${headingId}">
 <h2 id="${headingId}">${headline(v, g)}</h2>
 <span class="state state-${g.state}">${STATE_TEXT[g.state]}</span>
 <dl>
-<dt>Purpose</dt><dd>${escapeHtml(g.purpose || '—')}</dd>
+<dt>Purpose</dt><dd>${g.purpose ? `<bdi>${shown(g.purpose)}</bdi>` : '—'}</dd>
 ${terms(g)}
 <dt>Given by</dt><dd>${party(v.name(g.grantor))}</dd>
 <dt>Given on</dt><dd>${time(v, g.issued)}</dd>
@@ -188,7 +191,7 @@ export function renderRevokeConfirmation(v: Pick<ConsentView, 'token' | 'link' |
   return layout(
     'Revoke this grant? Charter',
     `<h1>Revoke this grant?</h1>
-<p>${headline(view, g)}${g.purpose ? `, for “${escapeHtml(g.purpose)}”` : ''}, until ${time(view, g.expires)}.</p>
+<p>${headline(view, g)}${g.purpose ? `, for “<bdi>${shown(g.purpose)}</bdi>”` : ''}, until ${time(view, g.expires)}.</p>
 <p class="warning"><strong>This is permanent.</strong> This grant can never be used again, and you cannot undo it: to allow ${escapeHtml(grantee.label)} again later, give a new grant.${stale}</p>
 <div class="actions">
 <form method="post" action="/consent/revoke">${hidden('id', g.id)}${hidden('token', v.token)}${hidden('confirm', 'yes')}<button type="submit" class="danger" data-action="confirm-revoke">Revoke for good</button></form>

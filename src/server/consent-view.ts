@@ -38,6 +38,15 @@ function shownSegment(decoded: string): string {
   return PLAIN_SEGMENT.test(s) && s !== '.' && s !== '..' && !INVISIBLE.test(s) ? s : encodeSegment(s);
 }
 
+/**
+ * Text a grant carries (its purpose, resources, actions, terms), as the page shows it: controls, bidi
+ * overrides and isolates, format characters and line separators show as U+FFFD (an RLO in a pool
+ * member's purpose would reverse the expiry date printed after it), other white space as one space.
+ * The joiners emoji and scripts need (ZWJ, ZWNJ) stay: they reorder and hide nothing.
+ */
+export const readable = (s: string): string =>
+  s.replace(/(?![\u200C\u200D])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]|\p{Bidi_Control}/gu, (c) => (c === '\t' || c === '\n' || c === '\r' ? ' ' : '\uFFFD')).replace(/\s/gu, ' ');
+
 /** "did:exam…" with nothing invisible or reordering in it: each such character shows as U+FFFD. */
 const visible = (s: string) => s.replace(new RegExp(INVISIBLE.source, 'gu'), '\uFFFD');
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { dateFormatter, namer, pickLocale, sortGrants, type ConsentGrant } from '../../src/server/consent-view.js';
-import { CONSENT_CSS } from '../../src/server/consent-page.js';
+import { dateFormatter, namer, pickLocale, readable, sortGrants, type ConsentGrant } from '../../src/server/consent-view.js';
+import { CONSENT_CSS, renderConsentPage, renderRevokeConfirmation } from '../../src/server/consent-page.js';
 import { runCli } from '../../src/cli/main.js';
 import type { CliContext } from '../../src/cli/io.js';
 
@@ -33,6 +33,37 @@ describe('names on the consent page', () => {
         expect(n.label.length).toBeGreaterThan(0);
       }),
     );
+  });
+});
+
+describe('text a grant carries (a purpose a pool member proposed, resources, terms)', () => {
+  const tricks = ['\u202E', '\u202D', '\u2066', '\u2067', '\u2068', '\u2069', '\u200E', '\u200F', '\u061C', '\u0007', '\u001b', '\u0000', '\u200B', '\u2028', '\u2029', '\uFEFF'];
+  const g: ConsentGrant = {
+    id: 'urn:uuid:1',
+    grantor: 'did:key:z6MkA',
+    format: 'vc+jwt',
+    grantee: 'did:web:lab.example',
+    resources: ['health/sleep\u202E'],
+    actions: ['read'],
+    purpose: `study \u202Eevil\u0007\u001b[31m end`,
+    expires: '2030-01-02T03:04:05Z',
+    state: 'active',
+  };
+  const view = { token: 't', link: (p: string) => p, name: namer([]), date: (iso: string) => `DATE ${iso}`, locale: 'en', grants: [g], filter: 'all' as const };
+
+  it('shows no control, bidi or invisible character; each as U+FFFD, tabs and new lines as a space; plain text (emoji, Arabic, accents) unchanged', () => {
+    for (const c of tricks) expect([c.codePointAt(0), readable(`a${c}b`)]).toEqual([c.codePointAt(0), 'a\uFFFDb']);
+    expect(readable('a\tb\nc\r\nd')).toBe('a b c  d');
+    for (const plain of ['Schlafstudie für Ärzte', 'دراسة النوم', '睡眠研究', 'study 👩‍🔬 data']) expect(readable(plain)).toBe(plain);
+    fc.assert(fc.property(fc.string({ unit: 'binary' }), (x) => !/(?![\u200C\u200D])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]|\p{Bidi_Control}/u.test(readable(x))));
+  });
+
+  it('the page and the revoke question carry none of them, and the purpose is isolated from the date after it', () => {
+    for (const html of [renderConsentPage(view), renderRevokeConfirmation(view, g, 60)]) {
+      const body = html.slice(html.indexOf('<main>'));
+      for (const c of tricks) expect([c.codePointAt(0), body.includes(c)]).toEqual([c.codePointAt(0), false]);
+    }
+    expect(renderRevokeConfirmation(view, g, 60)).toContain('for “<bdi>study \uFFFDevil\uFFFD\uFFFD[31m end</bdi>”, until');
   });
 });
 
