@@ -29,6 +29,7 @@ export {
   accessReports,
   receiptsForGrant,
   MAX_REPORT_RECEIPTS,
+  MAX_KEPT_PER_GRANT,
   ACTION_NAME,
   plainResource,
   type AccessReportInput,

@@ -10,7 +10,7 @@ import { formatReasons, homeCommand, leaf, readJwtArg, readTextArg, runCommand, 
 import { actingAs, asOption, credentialIdArg, partyDid, refuseBlank, renderStatusChange, statusChangeView, collect, commaList } from './args.js';
 import { shortDid, table } from './format.js';
 import { checkUseFlags, termsFromFlags, type TermFlags } from './terms.js';
-import { accessReports, type AccessUse } from '../audit/index.js';
+import { accessReports, MAX_KEPT_PER_GRANT, type AccessUse } from '../audit/index.js';
 
 interface IssueOptions extends CommonOptions, TermFlags {
   to: string;
@@ -99,7 +99,7 @@ export function registerGrant(program: Command, ctx: CliContext): void {
       async (home) => {
         const grants = await listGrants(home.store, opts.to ? { grantee: await partyDid(home, opts.to, '--to') } : {});
         // The uses platforms reported back (access reports), newest first.
-        return Promise.all(grants.map(async (g) => ({ ...g, reported: await accessReports(home.store, g.id, { limit: 50 }) })));
+        return Promise.all(grants.map(async (g) => ({ ...g, reported: await accessReports(home.store, g.id, { limit: MAX_KEPT_PER_GRANT }) })));
       },
       (rows) =>
         table(

@@ -11,6 +11,8 @@ export interface AccessReportViewOptions {
   grantee?: string;
 }
 
+/** Uses listed one by one; older ones are counted per verifier. */
+const SHOWN_USES = 20;
 const plain = (did: string): PartyName => ({ label: did, full: did, kind: 'short' });
 const party = (p: PartyName) => `<span title="${escapeHtml(p.full)}">${escapeHtml(p.label)}</span>`;
 
@@ -27,7 +29,8 @@ export function renderAccessReports(uses: readonly AccessUse[], options: AccessR
   if (uses.length === 0) return '<p class="reports-none">No uses reported. Reporting is voluntary: no report does not mean no use.</p>';
   const date = options.date ?? ((iso: string) => iso);
   const name = options.name ?? plain;
-  const items = uses.map((u) => {
+  // The newest few in full; the rest counted per verifier, so no verifier is hidden by many reports of others.
+  const items = uses.slice(0, SHOWN_USES).map((u) => {
     const action = u.action !== undefined && ACTION_NAME.test(u.action) ? u.action : undefined;
     const resource = plainResource(u.resource);
     const what = [
@@ -42,5 +45,14 @@ export function renderAccessReports(uses: readonly AccessUse[], options: AccessR
         : `reported by ${party(name(u.reporter))}${options.grantee !== undefined && u.reporter === options.grantee ? ' (the grantee itself)' : ''}`;
     return `<li data-receipt="${escapeHtml(u.receiptId)}" data-verifier="${escapeHtml(u.verifier)}">${party(name(u.verifier))} ${u.outcome === 'allow' ? 'used it' : 'was refused'}: ${escapeHtml(what)}, <time datetime="${escapeHtml(u.at)}">${escapeHtml(date(u.at))}</time>; <span class="reporter">${by}</span></li>`;
   });
-  return `<details><summary>Reported uses (${uses.length})</summary><ul class="uses">${items.join('')}</ul><p>Platforms may send back signed receipts of each use. Each is the word of the verifier that signed it. Reporting is voluntary: no report does not mean no use.</p></details>`;
+  const rest = new Map<string, number>();
+  for (const u of uses.slice(SHOWN_USES)) rest.set(u.verifier, (rest.get(u.verifier) ?? 0) + 1);
+  const more =
+    rest.size === 0
+      ? ''
+      : `<p class="uses-more">${uses.length - SHOWN_USES} earlier: ${[...rest]
+          .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+          .map(([verifier, n]) => `${party(name(verifier))} (${n})`)
+          .join(', ')}.</p>`;
+  return `<details><summary>Reported uses (${uses.length})</summary><ul class="uses">${items.join('')}</ul>${more}<p>Platforms may send back signed receipts of each use. Each is the word of the verifier that signed it. Reporting is voluntary: no report does not mean no use.</p></details>`;
 }

@@ -6,7 +6,7 @@ import { listGrants, resumeGrant, revokeGrant, suspendGrant, type GrantState } f
 import { classifyAddress } from '../did/address.js';
 import { CONSENT_STYLE_SRC, pausable, renderConsentPage, renderNotPausable, renderRevokeConfirmation, type ConsentView } from './consent-page.js';
 import { dateFormatter, namer, parseFilter, pickLocale, sortGrants, type ConsentGrant } from './consent-view.js';
-import { accessReports } from '../audit/index.js';
+import { accessReports, MAX_KEPT_PER_GRANT } from '../audit/index.js';
 import { renderAccessReports } from './access-report-view.js';
 import { problem } from './reply.js';
 
@@ -119,8 +119,9 @@ export function createConsentHandler(home: Home, opts: ConsentOptions): ConsentH
       const named = all.find((g) => g.id === url.searchParams.get('id'));
       // Only what really happened: a link cannot make the page say an active grant was revoked.
       const notice = (Object.values(DONE) as string[]).includes(done ?? '') && named?.state === DONE_STATE[done as Done] ? { action: done as Done, grant: named } : undefined;
-      // The uses platforms reported back (access reports, accountability), in each grant's card.
-      const uses = new Map(await Promise.all(all.map(async (g) => [g.id, await accessReports(home.store, g.id, { limit: 20 })] as const)));
+      // The uses platforms reported back (access reports, accountability), in each grant's card: all of them
+      // (a home keeps at most MAX_KEPT_PER_GRANT), so the count is true and every verifier is named.
+      const uses = new Map(await Promise.all(all.map(async (g) => [g.id, await accessReports(home.store, g.id, { limit: MAX_KEPT_PER_GRANT })] as const)));
       const reports = opts.accessReports ?? ((g: ConsentGrant) => renderAccessReports(uses.get(g.id) ?? [], { date: base.date, name: base.name, grantee: g.grantee }));
       const view: ConsentView = { ...base, grants: all, filter: parseFilter(url.searchParams.get('show')), notice, accessReports: reports };
       return html(res, headers, renderConsentPage(view));

@@ -469,6 +469,27 @@ describe("access reports: strangers cannot use up a grant's room", () => {
     expect(kept.filter((r) => r.verifier === platform.did).length).toBeGreaterThanOrEqual(Math.floor(MAX_KEPT_PER_GRANT / 16));
   }, 120_000);
 
+  it('the page counts every use kept and names every verifier: newer reports from many fresh keys do not hide the platform', async () => {
+    const g = await w.grant({ resources: ['profile/email'] });
+    const platform = makeIssuer();
+    expect((await acceptAs(platform, g.id, await Promise.all(Array.from({ length: 30 }, () => signedReceipt(platform, g.id))))).accepted).toBe(30);
+    await new Promise((r) => setTimeout(r, 1100)); // the strangers' uses are newer
+    for (let k = 0; k < 3; k++) {
+      const stranger = makeIssuer();
+      expect((await acceptAs(stranger, g.id, await Promise.all(Array.from({ length: 10 }, () => signedReceipt(stranger, g.id))))).accepted).toBe(10);
+    }
+    const page = await (await fetch(`${w.server.url}/consent`)).text();
+    const card = page.slice(page.indexOf(`data-grant="${g.id}"`));
+    const slot = card.slice(card.indexOf('data-slot="access-reports"'), card.indexOf('</details>'));
+    expect(slot).toContain('Reported uses (60)');
+    expect(slot.match(/<li /g)).toHaveLength(20);
+    // The newest 20 are the strangers'; the platform's 30, and the strangers' other 10, are counted by verifier.
+    expect(slot).toMatch(new RegExp(`40 earlier: <span title="${platform.did}">[^<]+</span> \\(30\\), `));
+    // grant list counts them all too.
+    const listed = await accessReports(w.home.store, g.id, { limit: MAX_KEPT_PER_GRANT });
+    expect(listed).toHaveLength(60);
+  });
+
   it('reports arriving at once never keep more than the cap', async () => {
     const g = await w.grant({ resources: ['profile/email'] });
     const batches = await Promise.all(
