@@ -18,6 +18,13 @@ const RESERVED = new Set(['id']);
  * nbf and exp carry the dates.
  */
 const CORE = new Set(['@context', 'id', 'type', 'issuer', 'validFrom', 'validUntil', 'issuanceDate', 'expirationDate']);
+/**
+ * JWT claims the token's own (VC-JOSE-COSE §3.1.3 and VCDM 1.1 §6.3.1): set from the call or never, so an
+ * `extra` one would sign a token its verifier refuses (another iss or sub, a `vc` in a vc+jwt, a `cnf`).
+ * nbf, exp and iat may be given, as NumericDates (RFC 7519 §2): they bound the credential as its dates do.
+ */
+const JWT_CLAIMS = new Set(['iss', 'sub', 'jti', 'vc', 'vp', 'cnf']);
+const NUMERIC_DATES = ['nbf', 'exp', 'iat'] as const;
 
 const nd = numericDate;
 
@@ -27,11 +34,14 @@ function checkExtra(input: IssueCredentialInput): Record<string, unknown> {
   const taken = Object.keys(extra).filter(
     (k) =>
       CORE.has(k) ||
+      JWT_CLAIMS.has(k) ||
       // A subject the call does not describe (a status list's `<url>#list`) replaces subject and claims only when claims is empty.
       (k === 'credentialSubject' && Object.keys(input.claims).length > 0) ||
       (k === 'credentialSchema' && input.credentialSchema !== undefined) ||
       (k === 'credentialStatus' && input.credentialStatus !== undefined),
   );
+  const notDates = NUMERIC_DATES.filter((k) => extra[k] !== undefined && !(typeof extra[k] === 'number' && Number.isSafeInteger(extra[k]) && (extra[k] as number) >= 0));
+  if (notDates.length > 0) throw new CharterError('INVALID_ARGUMENT', `extra "${notDates[0]}" must be a NumericDate (whole seconds since 1970, RFC 7519 §2)`);
   if (taken.length > 0) {
     throw new CharterError(
       'INVALID_ARGUMENT',

@@ -2,7 +2,7 @@ import { CharterError, type Reason, shown } from '../errors.js';
 import { VC_CONTEXT_V1, VC_CONTEXT_V2, type Credential, type CredentialFormat, type CredentialSubject } from './types.js';
 import { replicatedClaimConflicts, type DecodedJwt } from './jws.js';
 import { isMediaType } from './media.js';
-import { contextProblem, extensionProblem, isObj, isUrl } from './shape.js';
+import { contextProblem, extensionProblem, isObj, isTypeValue, isUrl } from './shape.js';
 import { soleSubject, subjectIds } from './subjects.js';
 import { earliest, latest, readDateTime, readNumericDates, type Bounds } from './time.js';
 
@@ -36,7 +36,8 @@ function issuerId(issuer: unknown): string {
 /** VCDM 2.0 "Types": one type or several; a credential's include VerifiableCredential. */
 function typesOf(type: unknown): string[] {
   const types = typeof type === 'string' ? [type] : type;
-  if (!Array.isArray(types) || !types.includes('VerifiableCredential') || types.some((t) => typeof t !== 'string')) {
+  // VCDM 2.0 §4.5: each type a term or an absolute URL: an empty string is neither.
+  if (!Array.isArray(types) || !types.includes('VerifiableCredential') || types.some((t) => !isTypeValue(t))) {
     throw bad('type must include VerifiableCredential (one string or an array of strings)');
   }
   return types as string[];
@@ -98,6 +99,15 @@ function checkSub(sub: unknown, credential: Credential, problems: Reason[]): voi
 
 function done(d: DecodedJwt, format: CredentialFormat, credential: Credential, issuer: string, bounds: Bounds, problems: Reason[]): Normalized {
   for (const k of replicatedClaimConflicts(d)) problems.push({ code: 'INVALID_CREDENTIAL', message: `the header parameter "${k}" differs from the JWT claim (RFC 7519 §5.3)` });
+  // RFC 7800: the issuer bound the credential to a key only its holder may present with. Charter checks that
+  // binding for SD-JWT VCs (the key binding JWT), not for JWT credentials: one that asks for it is refused, never
+  // accepted from any holder as if it said nothing.
+  if (Object.hasOwn(d.payload, 'cnf')) {
+    problems.push({
+      code: 'UNKNOWN_CONSTRAINT',
+      message: 'the credential is bound to a key ("cnf", RFC 7800), which Charter checks for SD-JWT VCs only: present it as an SD-JWT VC',
+    });
+  }
   const audience = audienceOf(d.payload, problems);
   return {
     format,
