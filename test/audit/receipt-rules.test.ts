@@ -44,6 +44,17 @@ const base = {
   chain: [],
   log: { chain: 'urn:uuid:c', seq: 1, prev: null },
 };
+/** A settlement of `base`'s decision, at seq 2, signed as `iss`. */
+const settlementBy = (iss: string) => ({
+  iss,
+  jti: 'urn:uuid:s',
+  iat: base.iat,
+  time: base.time,
+  kind: 'settlement',
+  receipt: base.jti,
+  spend: { reservation: 'r', state: 'committed' },
+  log: { chain: 'urn:uuid:c', seq: 2, prev: 'sha256-x' },
+});
 const b64 = (s: string) => Buffer.from(s).toString('base64url');
 /** A compact JWS of exactly this header and payload text, signed by `by`. */
 async function raw(header: Record<string, unknown>, payload: string, by: Issuer = v): Promise<string> {
@@ -152,16 +163,7 @@ describe('verifyReceipt: the rules a receipt holds to', () => {
   it('an allow with status 200 and a deny with 401, 403, 429 or 503 verify; a settlement at seq 2 with its prev verifies', async () => {
     expect(await codes((await signCanonical(RECEIPT_TYP, { ...base, decision: 'allow', reasons: [], status: 200 }, v)).jws)).toEqual([]);
     for (const status of [401, 403, 429, 503]) expect(await codes((await signCanonical(RECEIPT_TYP, { ...base, status }, v)).jws)).toEqual([]);
-    const settlement = {
-      iss: v.did,
-      jti: 'urn:uuid:s',
-      iat: base.iat,
-      time: base.time,
-      kind: 'settlement',
-      receipt: base.jti,
-      spend: { reservation: 'r', state: 'committed' },
-      log: { chain: 'urn:uuid:c', seq: 2, prev: 'sha256-x' },
-    };
+    const settlement = settlementBy(v.did);
     expect(await codes((await signCanonical(RECEIPT_TYP, settlement, v)).jws)).toEqual([]);
     expect(await codes((await signCanonical(RECEIPT_TYP, { ...settlement, iat: 1 }, v)).jws)).toEqual(['RECEIPT_INVALID']);
     expect(await codes((await signCanonical(RECEIPT_TYP, { ...settlement, jti: '' }, v)).jws)).toEqual(['RECEIPT_INVALID']);
@@ -185,16 +187,7 @@ describe('verifyReceipt: only a signer you accept', () => {
       expect(await verdict(forged, [by.did])).toEqual([true, []]);
     }
     // A settlement too; and the receipt's own rules still apply under an untrusted signer.
-    const settlement = {
-      iss: agent.did,
-      jti: 'urn:uuid:s',
-      iat: base.iat,
-      time: base.time,
-      kind: 'settlement',
-      receipt: base.jti,
-      spend: { reservation: 'r', state: 'committed' },
-      log: { chain: 'urn:uuid:c', seq: 2, prev: 'sha256-x' },
-    };
+    const settlement = settlementBy(agent.did);
     expect(await verdict((await signCanonical(RECEIPT_TYP, settlement, agent)).jws, [v.did])).toEqual([false, ['UNTRUSTED_ISSUER']]);
     expect(await verdict((await signCanonical(RECEIPT_TYP, { ...allow, iss: agent.did, status: 401 }, agent)).jws, [v.did])).toEqual([
       false,
