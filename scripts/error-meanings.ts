@@ -72,7 +72,7 @@ export const MEANING: Record<CharterErrorCode, string> = {
   AMOUNT_REQUIRED: 'a money-limited mandate needs the request to state its amount and currency',
   AUTHORITY_EXCEEDED: 'over a per-transaction limit (or another limit of the mandate)',
   AUTHORITY_WIDENED: 'a delegated mandate would allow more than its parent (the dimension is named)',
-  UNKNOWN_CONSTRAINT: 'the mandate sets a field Charter does not understand: refused, never ignored',
+  UNKNOWN_CONSTRAINT: 'the mandate, grant or credential sets a restriction Charter does not enforce (an unknown field, cnf on a credential): refused, never ignored',
   DELEGATION_BROKEN: 'the chain is not linked (issuer, parent id and digest), or starts mid-way',
   DELEGATION_CYCLE: 'authority handed back to a party already in the chain',
   DELEGATION_DEPTH_EXCEEDED: 'more delegation steps than maxDelegationDepth allows',

@@ -4,7 +4,17 @@ import { CharterError, ERROR_CODES, type Reason } from '../errors.js';
 import { decodeCredential, decodeJwt, soleSubject, statusEntriesOf, type Issuer } from '../credentials/index.js';
 import { safeFetch, type AddressPolicy } from '../did/index.js';
 import type { CharterResolver } from '../did/types.js';
-import { actionCovered, GRANT_TYPE, normalizeGrantResource, normalizeResource, PURPOSES, readGrantClaims, resourceCovered, SD_JWT_GRANT_VCT } from '../grants/index.js';
+import {
+  actionCovered,
+  GRANT_ACTION,
+  GRANT_TYPE,
+  normalizeGrantResource,
+  normalizeResource,
+  PURPOSES,
+  readGrantClaims,
+  resourceCovered,
+  SD_JWT_GRANT_VCT,
+} from '../grants/index.js';
 import type { AccessReceiptRecord, AccessReportStore, AuditStore, CredentialStore } from '../store/types.js';
 import { ACCESS_REPORT_TYP, checkAuditJws, signCanonical } from './jws.js';
 import { sha256Digest } from '../encoding/json.js';
@@ -491,8 +501,8 @@ function isOrigin(v: unknown): boolean {
 }
 /** A verifier, issuer, payee or counterparty: a DID, or an origin URL (a verifier's `aud` may be one). */
 const isParty = (v: unknown) => isDid(v) || isOrigin(v);
-/** An action as a verifier names one. */
-export const ACTION_NAME = /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/;
+/** An action as a verifier names one: as a grant writes actions. */
+export const ACTION_NAME = GRANT_ACTION;
 /** The longest reported resource path kept as one. */
 const MAX_PLAIN_RESOURCE = 200;
 
@@ -530,7 +540,8 @@ function beyondReceipt(r: Record<string, unknown>, g: { grantId: string; facts: 
   const unknown = Object.keys(r).find((k) => !RECEIPT_MEMBERS.has(k));
   if (unknown !== undefined) return `a member "${unknown.slice(0, 40)}"`;
   if (!isDid(r.iss) || !isUrn(r.jti)) return 'an issuer that is not a DID, or an id that is not a urn:uuid';
-  if (!isParty(r.verifier)) return 'a verifier that is not a DID or an origin URL';
+  // The verifier is its `aud`: a DID, or a URL (an MCP server's resource URI may have a path).
+  if (!isDid(r.verifier) && !isUrl(r.verifier)) return 'a verifier that is not a DID or a URL';
   if (r.sub !== undefined && !isDid(r.sub)) return 'a subject that is not a DID';
   const reasons = r.reasons as unknown[];
   if (reasons.length > 64 || !reasons.every((c) => typeof c === 'string' && REASON_CODES.has(c))) return 'reasons that are not Charter error codes';

@@ -1,3 +1,4 @@
+import { identifierSet } from '../encoding/lists.js';
 import { CharterError, type Reason } from '../errors.js';
 import { canonicalJson, sha256Digest } from '../encoding/json.js';
 import { decodeJwt } from '../credentials/index.js';
@@ -39,6 +40,12 @@ export interface EvidenceVerification {
 export interface VerifyEvidenceOptions {
   /** Re-check the decision as of this time instead of the one the receipt records. */
   at?: Date;
+  /**
+   * The DIDs whose receipts you accept (the verifier's signing identity): a bundle whose receipt another
+   * key signed fails its `receipt` part (UNTRUSTED_ISSUER). Without it, the bundle proves what its signer
+   * (`receipt.iss`, which the result carries) recorded, whoever that is.
+   */
+  issuers?: readonly string[];
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -105,6 +112,8 @@ export async function verifyEvidence(bundle: unknown, options: VerifyEvidenceOpt
   if (options.at !== undefined && (!(options.at instanceof Date) || !Number.isFinite(options.at.getTime()))) {
     throw new CharterError('INVALID_ARGUMENT', 'verifyEvidence: at must be a valid Date');
   }
+  const issuers = identifierSet('verifyEvidence: issuers', options.issuers);
+  if (issuers?.size === 0) throw new TypeError('verifyEvidence: issuers, when given, names at least one DID');
   const parts: EvidencePart[] = [];
   const add = (part: string, reasons: Reason[]) => parts.push({ part, ok: reasons.length === 0, reasons });
   // The decision's time, read before the receipt is verified (its signature is checked with this resolver).
@@ -137,7 +146,10 @@ export async function verifyEvidence(bundle: unknown, options: VerifyEvidenceOpt
     if (isObj(claimed)) checkDocuments(claimed);
     return { ok: false, parts };
   }
-  add('receipt', []);
+  add(
+    'receipt',
+    issuers && !issuers.has(receipt.iss) ? [{ code: 'UNTRUSTED_ISSUER', message: `the receipt is signed by ${receipt.iss.slice(0, 200)}, not by an issuer you accept` }] : [],
+  );
   const at = options.at ?? new Date(receipt.time);
   const recorded = receipt.evidence ?? { did: {}, status: {} };
 

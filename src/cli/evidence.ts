@@ -87,9 +87,10 @@ export function registerEvidence(program: Command, ctx: CliContext): void {
       .command('verify')
       .description('re-check a bundle with no network and no store: signatures, every part against the receipt, the decision, its place in the log (exit 1 if any part fails)')
       .argument('<bundle>', 'the bundle file')
-      .option('--at <time>', 're-check the decision as of this ISO time (default: the time the receipt records)'),
-    ['charter evidence verify bundle.json', 'charter evidence verify bundle.json --at 2026-03-01T12:00:00Z --json'],
-  ).action((file: string, opts: CommonOptions & { at?: string }) =>
+      .option('--at <time>', 're-check the decision as of this ISO time (default: the time the receipt records)')
+      .option('--issuer <did...>', 'the verifier DIDs whose receipts you accept: a bundle signed by another fails (exit 1)'),
+    ['charter evidence verify bundle.json', 'charter evidence verify bundle.json --issuer did:web:api.example --at 2026-03-01T12:00:00Z --json'],
+  ).action((file: string, opts: CommonOptions & { at?: string; issuer?: string[] }) =>
     runCommand(
       ctx,
       opts,
@@ -99,7 +100,8 @@ export function registerEvidence(program: Command, ctx: CliContext): void {
           at = parseInstant(opts.at, '--at');
         }
         // No home is opened: the bundle alone is checked, with no network.
-        return verifyEvidence(readBundle(file), at ? { at } : {});
+        if (opts.issuer?.some((d) => !d.startsWith('did:'))) throw new CharterError('INVALID_ARGUMENT', '--issuer takes the DIDs whose receipts you accept');
+        return verifyEvidence(readBundle(file), { ...(at ? { at } : {}), ...(opts.issuer ? { issuers: opts.issuer } : {}) });
       },
       renderVerification,
     ),

@@ -2,7 +2,7 @@ import { CharterError, type Reason, shown } from '../errors.js';
 import { VC_CONTEXT_V1, VC_CONTEXT_V2, type Credential, type CredentialFormat, type CredentialSubject } from './types.js';
 import { replicatedClaimConflicts, type DecodedJwt } from './jws.js';
 import { isMediaType } from './media.js';
-import { contextProblem, extensionProblem, isObj, isTypeValue, isUrl } from './shape.js';
+import { contextProblem, extensionProblem, isObj, isUrl } from './shape.js';
 import { soleSubject, subjectIds } from './subjects.js';
 import { earliest, latest, readDateTime, readNumericDates, type Bounds } from './time.js';
 
@@ -37,7 +37,7 @@ function issuerId(issuer: unknown): string {
 function typesOf(type: unknown): string[] {
   const types = typeof type === 'string' ? [type] : type;
   // VCDM 2.0 §4.5: each type a term or an absolute URL: an empty string is neither.
-  if (!Array.isArray(types) || !types.includes('VerifiableCredential') || types.some((t) => !isTypeValue(t))) {
+  if (!Array.isArray(types) || !types.includes('VerifiableCredential') || types.some((t) => typeof t !== 'string' || t === '')) {
     throw bad('type must include VerifiableCredential (one string or an array of strings)');
   }
   return types as string[];

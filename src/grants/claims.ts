@@ -13,7 +13,8 @@ export interface GrantClaims {
   terms?: GrantTerms;
 }
 
-const ACTION = /^[A-Za-z0-9:._-]{1,64}$/;
+/** An action name as a grant writes one. */
+export const ACTION = /^[A-Za-z0-9:._-]{1,64}$/;
 
 /** The refusal of a grant naming constraints: Charter enforces none, so the grant cannot be honoured as signed. */
 export function unenforcedConstraints(constraints: Record<string, unknown>): Reason {

@@ -2,7 +2,7 @@ export { issueGrant, GRANT_TYPE, SD_JWT_GRANT_VCT, type IssueGrantInput, type Is
 export { verifyGrant, type GrantDecision, type VerifyGrantOptions } from './verify.js';
 export { listGrants, revokeGrant, suspendGrant, resumeGrant, revokeGrantsTo, type GrantSummary, type GrantState, type GrantFormat } from './manage.js';
 export { resourceCovered, actionCovered, normalizeResource, normalizeGrantResource } from './scope.js';
-export { readGrantClaims, unenforcedConstraints, type GrantClaims } from './claims.js';
+export { ACTION as GRANT_ACTION, readGrantClaims, unenforcedConstraints, type GrantClaims } from './claims.js';
 export {
   readTerms,
   checkTermsInput,

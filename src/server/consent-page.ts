@@ -194,7 +194,12 @@ export function renderRevokeConfirmation(v: Pick<ConsentView, 'token' | 'link' |
 <p>${headline(view, g)}${g.purpose ? `, for “<bdi>${shown(g.purpose)}</bdi>”` : ''}, until ${time(view, g.expires)}.</p>
 <p class="warning"><strong>This is permanent.</strong> This grant can never be used again, and you cannot undo it: to allow ${escapeHtml(grantee.label)} again later, give a new grant.${stale}</p>
 <div class="actions">
-<form method="post" action="/consent/revoke">${hidden('id', g.id)}${hidden('token', v.token)}${hidden('confirm', 'yes')}<button type="submit" class="danger" data-action="confirm-revoke">Revoke for good</button></form>
+${
+  // Read-only without the page's key: the question, and how to answer it, but no form.
+  v.token === ''
+    ? '<p class="lead readonly" role="note">This page is read-only. To revoke, open the link <code>charter serve</code> printed.</p>'
+    : `<form method="post" action="/consent/revoke">${hidden('id', g.id)}${hidden('token', v.token)}${hidden('confirm', 'yes')}<button type="submit" class="danger" data-action="confirm-revoke">Revoke for good</button></form>`
+}
 <a class="button" href="${escapeHtml(v.link('/consent'))}" data-action="cancel">Cancel, keep it</a>
 </div>
 ${g.state === 'active' && pausable(g) ? '<p>To pause it instead (that can be undone), go back and choose Pause.</p>' : ''}`,

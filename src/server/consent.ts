@@ -11,7 +11,7 @@ import { renderAccessReports } from './access-report-view.js';
 import { problem } from './reply.js';
 
 export type ConsentHandler = ((req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>) & {
-  /** The page's key: `/consent?key=…` (the link `charter serve` prints) opens a session that may change grants. */
+  /** The page's key: `/consent?key=…` (the link `charter serve` prints) opens the page that may change grants (its links keep the key). */
   readonly key: string;
 };
 

@@ -40,7 +40,7 @@ export const DEFAULT_STATUS_MAX_AGE_SECONDS = 60;
 export interface RunningServer {
   server: Server;
   url: string;
-  /** The consent page's URL with its key (the link for the person: a session opened with it may change grants), when this server shows the page (bound to a loopback address, or `exposeConsent`); null otherwise. */
+  /** The consent page's URL with its key (the link for the person: the page opened with it may change grants), when this server shows the page (bound to a loopback address, or `exposeConsent`); null otherwise. */
   consent: string | null;
   close(): Promise<void>;
 }

@@ -263,6 +263,21 @@ describe('evidence bundles', () => {
     expect(await withExtra(await settle())).toEqual([]);
   });
 
+  it("with issuers, a bundle whose receipt another key signed fails its receipt part (UNTRUSTED_ISSUER); the verifier's own passes", async () => {
+    // The verifier's signing DID, as every receipt of these bundles names it (the home is closed by now).
+    const shop = decodeReceipt(bundles.grant!.receipt).iss;
+    for (const b of [bundles.grant, bundles.denied, bundles.agent]) {
+      const mine = await verifyEvidence(b, { issuers: [shop] });
+      expect(mine.parts.find((p) => p.part === 'receipt')).toMatchObject({ ok: true });
+      expect(mine.ok).toBe((await verifyEvidence(b)).ok);
+      for (const issuers of [[w.app.did], [shop.toUpperCase()], [`${shop}#x`]]) {
+        const other = await verifyEvidence(b, { issuers });
+        expect([issuers, other.ok, other.parts.find((p) => p.part === 'receipt')?.reasons.map((r) => r.code)]).toEqual([issuers, false, ['UNTRUSTED_ISSUER']]);
+      }
+    }
+    for (const issuers of [[], [''], 'did:x', [7]]) await expect(verifyEvidence(bundles.grant, { issuers: issuers as never })).rejects.toThrow(TypeError);
+  });
+
   it('at must be a valid Date: anything else is INVALID_ARGUMENT before any re-check', async () => {
     for (const at of [new Date('nope'), '2026-01-01T00:00:00Z', 1_700_000_000_000, null, {}]) {
       await expect(verifyEvidence(bundles.grant, { at: at as unknown as Date })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });

@@ -134,6 +134,18 @@ describe('charter audit and charter evidence', () => {
     expect([v.code, v.stderr]).toEqual([0, '']);
     expect(v.stdout).toMatch(/^✓ allowed at .* re-checked as of .* with no network/);
     expect(v.stdout).toContain('✓ decision');
+    // --issuer: the verifier whose receipts you accept; a bundle another key signed fails its receipt part.
+    const signer = json<{ receipt: { iss: string } }>(await charter(['evidence', 'verify', bundle, '--json'], env)).receipt.iss;
+    const mine = await charter(['evidence', 'verify', bundle, '--issuer', signer], env);
+    expect([mine.code, mine.stderr]).toEqual([0, '']);
+    const other = await charter(['evidence', 'verify', bundle, '--issuer', 'did:web:someone-else.example', '--json'], env);
+    expect(other.code).toBe(1);
+    expect(
+      json<{ parts: { part: string; reasons: { code: string }[] }[] }>(other)
+        .parts.find((p) => p.part === 'receipt')
+        ?.reasons.map((r) => r.code),
+    ).toEqual(['UNTRUSTED_ISSUER']);
+    expect((await charter(['evidence', 'verify', bundle, '--issuer', 'not-a-did'], env)).code).toBe(2);
 
     const b = JSON.parse(readFileSync(bundle, 'utf8')) as { presentation: string };
     const i = 40;

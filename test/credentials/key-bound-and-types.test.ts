@@ -69,6 +69,9 @@ describe('type values', () => {
       ['VerifiableCredential', ''],
       ['', 'VerifiableCredential'],
       ['VerifiableCredential', 'EmailCredential', '', ''],
+      ['VerifiableCredential', ['EmailCredential']],
+      ['VerifiableCredential', 7],
+      ['VerifiableCredential', null],
     ]) {
       expect([type, (await verifyCredential(await sign(credential({ type })), { resolver })).ok]).toEqual([type, false]);
     }

@@ -150,6 +150,16 @@ describe('consent page (HTTP)', () => {
       const html = await (await fetch(url)).text();
       expect([url, /name="token"|data-action="(suspend|revoke|resume)"/.test(html)]).toEqual([url, false]);
       expect(html).toContain('This page is read-only');
+      // The revoke question too: asked, but with no form to answer it.
+      const ask = await (
+        await fetch(`${url.replace(/\/(consent)?(\?.*)?$/, '')}/consent/revoke?id=${encodeURIComponent(g.id)}${url.includes('key=') ? `&${url.split('?')[1]}` : ''}`)
+      ).text();
+      expect([url, ask.includes('Revoke this grant?'), /name="token"|data-action="confirm-revoke"/.test(ask), ask.includes('This page is read-only')]).toEqual([
+        url,
+        true,
+        false,
+        true,
+      ]);
       for (const action of ['suspend', 'revoke']) {
         for (const token of ['', 'x', key, encodeURIComponent(key)]) {
           const r = await post(`/consent/${action}`, `id=${encodeURIComponent(g.id)}&token=${token}&confirm=yes`, { origin: server.url });

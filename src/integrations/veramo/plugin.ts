@@ -178,7 +178,8 @@ export class CharterVeramoPlugin implements IAgentPlugin {
   }
 
   #reservation(args: CharterSpendArgs): string {
-    if (typeof args?.reservationId !== 'string' || args.reservationId.length === 0) throw new TypeError('reservationId must be the id from a recorded charterVerifyAgent decision');
+    if (typeof args?.reservationId !== 'string' || args.reservationId.length === 0)
+      throw new TypeError("reservationId must be the id from this plugin's charterAuthorizeTransaction");
     return args.reservationId;
   }
 
