@@ -501,8 +501,6 @@ function isOrigin(v: unknown): boolean {
 }
 /** A verifier, issuer, payee or counterparty: a DID, or an origin URL (a verifier's `aud` may be one). */
 const isParty = (v: unknown) => isDid(v) || isOrigin(v);
-/** An action as a verifier names one: as a grant writes actions. */
-export const ACTION_NAME = GRANT_ACTION;
 /** The longest reported resource path kept as one. */
 const MAX_PLAIN_RESOURCE = 200;
 
@@ -604,7 +602,7 @@ function policyBeyond(p: Record<string, unknown>, facts: GrantFacts | undefined,
   if (p.kind === 'grant') {
     if (!str(p.resource) || !str(p.action)) return 'a policy without a resource and an action';
     // An allow's lie inside the grant (outOfScope); a denial's are what was asked, so they must read as a path and an action name.
-    if (deny && (plainResource(p.resource) === undefined || !ACTION_NAME.test(p.action as string)))
+    if (deny && (plainResource(p.resource) === undefined || !GRANT_ACTION.test(p.action as string)))
       return 'a refused resource that is no plain resource path, or an action that is no action name';
     if ((p.owner !== undefined && !isDid(p.owner)) || (p.anyOwner !== undefined && p.anyOwner !== true)) return 'a policy owner that is not a DID';
     // A declared purpose is a code of the documented vocabulary, or one the grant's terms name.
@@ -659,7 +657,7 @@ export async function accessReports(store: AccessReportStore, grantId: string, o
       at: row.at,
       // As kept since 0.1 too: a resource or action is returned only as a plain path and an action name.
       ...(policy?.kind === 'grant' && plainResource(policy.resource) !== undefined ? { resource: policy.resource } : {}),
-      ...(policy?.kind === 'grant' && typeof policy.action === 'string' && ACTION_NAME.test(policy.action) ? { action: policy.action } : {}),
+      ...(policy?.kind === 'grant' && typeof policy.action === 'string' && GRANT_ACTION.test(policy.action) ? { action: policy.action } : {}),
       receivedAt: row.receivedAt,
     };
   });

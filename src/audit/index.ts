@@ -30,7 +30,6 @@ export {
   receiptsForGrant,
   MAX_REPORT_RECEIPTS,
   MAX_KEPT_PER_GRANT,
-  ACTION_NAME,
   plainResource,
   type AccessReportInput,
   type SendAccessReportOptions,

@@ -1,4 +1,4 @@
-import { ACTION_NAME, plainResource, type AccessUse } from '../audit/index.js';
+import { plainResource, type AccessUse } from '../audit/index.js';
 import { escapeHtml } from './consent-page.js';
 import type { PartyName } from './consent-view.js';
 
@@ -26,19 +26,13 @@ const party = (p: PartyName) => `<span title="${escapeHtml(p.full)}">${escapeHtm
  * reports proves nothing, and the page says so.
  */
 export function renderAccessReports(uses: readonly AccessUse[], options: AccessReportViewOptions = {}): string {
+  // `uses` come from accessReports, which keeps a resource or action only as a plain path and an action name.
   if (uses.length === 0) return '<p class="reports-none">No uses reported. Reporting is voluntary: no report does not mean no use.</p>';
   const date = options.date ?? ((iso: string) => iso);
   const name = options.name ?? plain;
   // The newest few in full; the rest counted per verifier, so no verifier is hidden by many reports of others.
   const items = uses.slice(0, SHOWN_USES).map((u) => {
-    const action = u.action !== undefined && ACTION_NAME.test(u.action) ? u.action : undefined;
-    const resource = plainResource(u.resource);
-    const what = [
-      action ?? (u.action !== undefined ? '(an action not shown)' : undefined),
-      resource ?? (u.resource !== undefined ? '(a resource whose name is not a plain path)' : undefined),
-    ]
-      .filter(Boolean)
-      .join(' ');
+    const what = [u.action, plainResource(u.resource)].filter(Boolean).join(' ');
     const by =
       u.reporter === u.verifier
         ? 'reported by the verifier itself'

@@ -95,6 +95,9 @@ function terms(g: ConsentGrant): string {
   return lines.length ? `<dt>Terms</dt><dd><ul class="terms">${lines.map((t) => `<li>${shown(t)}</li>`).join('')}</ul></dd>` : '';
 }
 
+/** What a page opened without its key says instead of its controls. */
+const readOnly = (what: string): string => `<p class="lead readonly" role="note">This page is read-only. To ${what}, open the link <code>charter serve</code> printed.</p>`;
+
 function hidden(name: string, value: string): string {
   return `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`;
 }
@@ -174,7 +177,7 @@ export function renderConsentPage(v: ConsentView): string {
     'Your data grants: Charter',
     `<h1>Who can use your data</h1>
 <p class="lead">Every app or service you gave access to, what it may do, and until when. Pausing can be undone; revoking is permanent.</p>
-${notice}${v.token === '' ? '\n<p class="lead readonly" role="note">This page is read-only. To pause, resume or revoke, open the link <code>charter serve</code> printed.</p>' : ''}
+${notice}${v.token === '' ? `\n${readOnly('pause, resume or revoke')}` : ''}
 <nav class="filters" aria-label="Show grants"><ul>${nav}</ul></nav>
 ${list}`,
   );
@@ -197,7 +200,7 @@ export function renderRevokeConfirmation(v: Pick<ConsentView, 'token' | 'link' |
 ${
   // Read-only without the page's key: the question, and how to answer it, but no form.
   v.token === ''
-    ? '<p class="lead readonly" role="note">This page is read-only. To revoke, open the link <code>charter serve</code> printed.</p>'
+    ? readOnly('revoke')
     : `<form method="post" action="/consent/revoke">${hidden('id', g.id)}${hidden('token', v.token)}${hidden('confirm', 'yes')}<button type="submit" class="danger" data-action="confirm-revoke">Revoke for good</button></form>`
 }
 <a class="button" href="${escapeHtml(v.link('/consent'))}" data-action="cancel">Cancel, keep it</a>

@@ -121,8 +121,12 @@ export function createConsentHandler(home: Home, opts: ConsentOptions): ConsentH
       const notice = (Object.values(DONE) as string[]).includes(done ?? '') && named?.state === DONE_STATE[done as Done] ? { action: done as Done, grant: named } : undefined;
       // The uses platforms reported back (access reports, accountability), in each grant's card: all of them
       // (a home keeps at most MAX_KEPT_PER_GRANT), so the count is true and every verifier is named.
-      const uses = new Map(await Promise.all(all.map(async (g) => [g.id, await accessReports(home.store, g.id, { limit: MAX_KEPT_PER_GRANT })] as const)));
-      const reports = opts.accessReports ?? ((g: ConsentGrant) => renderAccessReports(uses.get(g.id) ?? [], { date: base.date, name: base.name, grantee: g.grantee }));
+      // Read only when the page renders them itself (not when a caller fills the slot).
+      let reports = opts.accessReports;
+      if (reports === undefined) {
+        const uses = new Map(await Promise.all(all.map(async (g) => [g.id, await accessReports(home.store, g.id, { limit: MAX_KEPT_PER_GRANT })] as const)));
+        reports = (g: ConsentGrant) => renderAccessReports(uses.get(g.id) ?? [], { date: base.date, name: base.name, grantee: g.grantee });
+      }
       const view: ConsentView = { ...base, grants: all, filter: parseFilter(url.searchParams.get('show')), notice, accessReports: reports };
       return html(res, headers, renderConsentPage(view));
     }
