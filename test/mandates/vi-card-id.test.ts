@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { issueViIntent, verifyMandateChain, type VerifyMandateOptions } from '../../src/mandates/index.js';
+import { issueViIntent, verifyMandateChain } from '../../src/mandates/index.js';
 import { INSTRUMENT, MERCHANTS, signCompact, type Party } from './helpers.js';
-import { NOW, T0, viAutonomous, viPay, viWorld, type ViWorld } from './worlds.js';
+import { T0, viAutonomous, viPay, viVerifyOptions, viWorld } from './worlds.js';
 
 /*
  * Verifiable Intent: the payment instrument is the card L1 was issued for (its `card_id`). credential-format
@@ -38,21 +38,12 @@ async function l1With(issuer: Party, user: Party, card: { clear?: unknown; discl
   return `${await signCompact({ typ: 'sd+jwt' }, payload, issuer)}~${[email, ...shown].map((d) => `${d}~`).join('')}`;
 }
 
-const opts = (w: ViWorld, o: Partial<VerifyMandateOptions> = {}): VerifyMandateOptions => ({
-  profile: 'verifiable-intent',
-  trust: { issuers: [w.issuer.publicJwk], merchants: [w.merchant.publicJwk] },
-  now: NOW,
-  paymentAud: 'https://network.example.com',
-  paymentNonce: 'n-l3a',
-  ...o,
-});
-
 /** The whole autonomous chain (L1, the user's L2 paying with INSTRUMENT, the agent's L3 pair) over an L1 binding `card`. */
 async function autonomous(card: Parameters<typeof l1With>[2]) {
   const base = await viWorld();
   const w = { ...base, l1: await l1With(base.issuer, base.user, card) };
   const intent = await viAutonomous(w);
-  return codes(await verifyMandateChain({ l1: w.l1, l2: intent.l2, ...(await viPay(w, intent)) }, opts(w)));
+  return codes(await verifyMandateChain({ l1: w.l1, l2: intent.l2, ...(await viPay(w, intent)) }, viVerifyOptions(w)));
 }
 
 async function immediate(card: Parameters<typeof l1With>[2]) {
@@ -66,7 +57,7 @@ async function immediate(card: Parameters<typeof l1With>[2]) {
     now: new Date(T0 * 1000),
     immediate: { checkoutJwt: w.co, instrument: INSTRUMENT, payee: MERCHANTS[0]!, amount: { amount: '279.99', currency: 'USD' } },
   });
-  return codes(await verifyMandateChain({ l1: w.l1, l2: im.l2 }, opts(w, { aud: 'https://network.example.com', nonce: 'n-im' })));
+  return codes(await verifyMandateChain({ l1: w.l1, l2: im.l2 }, viVerifyOptions(w, { aud: 'https://network.example.com', nonce: 'n-im' })));
 }
 
 describe('VI: an L1 card_id binds the payment instrument, in clear or disclosed', () => {

@@ -3,9 +3,9 @@ import { createResolver } from '../../src/did/index.js';
 import { guardMandatePayment } from '../../src/guard/transaction.js';
 import { createVerifier } from '../../src/guard/verifier.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
-import { issueViAction, issueViIntent, verifyMandateChain, type IssuedViIntent, type VerifyMandateOptions } from '../../src/mandates/index.js';
+import { issueViAction, issueViIntent, verifyMandateChain, type IssuedViIntent } from '../../src/mandates/index.js';
 import { checkoutJwt, INSTRUMENT, MERCHANTS } from './helpers.js';
-import { NOW, T0, viWorld, type ViWorld } from './worlds.js';
+import { NOW, T0, viVerifyOptions, viWorld, type ViWorld } from './worlds.js';
 
 /*
  * Verifiable Intent: the payment pays the merchant whose checkout it is for, as AP2 settles it
@@ -56,25 +56,16 @@ async function pays(w: ViWorld, intent: IssuedViIntent, payee: typeof A, merchan
   return { l1: w.l1, l2: intent.l2, ...action };
 }
 
-const opts = (w: ViWorld, o: Partial<VerifyMandateOptions> = {}): VerifyMandateOptions => ({
-  profile: 'verifiable-intent',
-  trust: { issuers: [w.issuer.publicJwk], merchants: [w.merchant.publicJwk] },
-  now: NOW,
-  paymentAud: 'https://network.example.com',
-  paymentNonce: 'n-l3a',
-  ...o,
-});
-
 describe("VI autonomous: the L3a payee must be the merchant-signed checkout's merchant", () => {
   it("merchant A's checkout, paid to B (both allowed by the user): CHECKOUT_MISMATCH; paid to A: ok", async () => {
     const w = await viWorld();
     const intent = await intentForBoth(w);
-    const bad = await verifyMandateChain(await pays(w, intent, B, A), opts(w));
+    const bad = await verifyMandateChain(await pays(w, intent, B, A), viVerifyOptions(w));
     expect(codes(bad)).toEqual(['CHECKOUT_MISMATCH']);
     expect(bad.reasons[0]!.ref).toBe('L3a (payment)');
-    expect(codes(await verifyMandateChain(await pays(w, intent, A, A), opts(w)))).toEqual([]);
+    expect(codes(await verifyMandateChain(await pays(w, intent, A, A), viVerifyOptions(w)))).toEqual([]);
     // and the other way round
-    expect(codes(await verifyMandateChain(await pays(w, intent, A, B), opts(w)))).toEqual(['CHECKOUT_MISMATCH']);
+    expect(codes(await verifyMandateChain(await pays(w, intent, A, B), viVerifyOptions(w)))).toEqual(['CHECKOUT_MISMATCH']);
   });
 
   it.each([
@@ -87,15 +78,15 @@ describe("VI autonomous: the L3a payee must be the merchant-signed checkout's me
   ])('the checkout names %s, the payee is A: CHECKOUT_MISMATCH', async (_, merchant) => {
     const w = await viWorld();
     const intent = await intentForBoth(w);
-    expect(codes(await verifyMandateChain(await pays(w, intent, A, merchant), opts(w)))).toEqual(['CHECKOUT_MISMATCH']);
+    expect(codes(await verifyMandateChain(await pays(w, intent, A, merchant), viVerifyOptions(w)))).toEqual(['CHECKOUT_MISMATCH']);
   });
 
   it('a checkout naming A by id only, or by name and website only, is paid to A and not to B', async () => {
     const w = await viWorld();
     const intent = await intentForBoth(w);
     for (const merchant of [{ id: A.id }, { name: A.name, website: A.website }]) {
-      expect(codes(await verifyMandateChain(await pays(w, intent, A, merchant), opts(w)))).toEqual([]);
-      expect(codes(await verifyMandateChain(await pays(w, intent, B, merchant), opts(w)))).toEqual(['CHECKOUT_MISMATCH']);
+      expect(codes(await verifyMandateChain(await pays(w, intent, A, merchant), viVerifyOptions(w)))).toEqual([]);
+      expect(codes(await verifyMandateChain(await pays(w, intent, B, merchant), viVerifyOptions(w)))).toEqual(['CHECKOUT_MISMATCH']);
     }
   });
 
@@ -131,7 +122,7 @@ describe("VI immediate: the user's payee must be the merchant-signed checkout's 
         now: new Date(T0 * 1000),
         immediate: { checkoutJwt: co, instrument: INSTRUMENT, payee, amount: { amount: '279.99', currency: 'USD' } },
       });
-      return verifyMandateChain({ l1: w.l1, l2: im.l2 }, opts(w, { aud: 'https://network.example.com', nonce: 'n-im' }));
+      return verifyMandateChain({ l1: w.l1, l2: im.l2 }, viVerifyOptions(w, { aud: 'https://network.example.com', nonce: 'n-im' }));
     };
     const bad = await decide(B);
     expect(codes(bad)).toEqual(['CHECKOUT_MISMATCH']);

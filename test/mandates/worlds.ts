@@ -1,4 +1,4 @@
-import { closeAp2Mandate, hashAscii, issueAp2OpenMandate, issueViAction, issueViIntent, type IssuedViIntent } from '../../src/mandates/index.js';
+import { closeAp2Mandate, hashAscii, issueAp2OpenMandate, issueViAction, issueViIntent, type IssuedViIntent, type VerifyMandateOptions } from '../../src/mandates/index.js';
 import { checkoutJwt, freshParty, INSTRUMENT, makeL1, MERCHANTS, signCompact, type Party } from './helpers.js';
 
 /** Fixtures shared by the ledger-key and binding tests: an AP2 world and a VI world at T0, fresh keys each. */
@@ -59,6 +59,16 @@ export interface ViWorld {
   /** A merchant-signed checkout of one BAB86345. */
   co: string;
 }
+
+/** Verifying a chain of `w`: its card issuer and merchant pinned, the paying layer's aud and nonce as viPay writes them; `over` adds or replaces. */
+export const viVerifyOptions = (w: Pick<ViWorld, 'issuer' | 'merchant'>, over: Partial<VerifyMandateOptions> = {}): VerifyMandateOptions => ({
+  profile: 'verifiable-intent',
+  trust: { issuers: [w.issuer.publicJwk], merchants: [w.merchant.publicJwk] },
+  now: NOW,
+  paymentAud: 'https://network.example.com',
+  paymentNonce: 'n-l3a',
+  ...over,
+});
 
 /** A VI card issuer, user, agent and merchant, the user's L1 and one merchant checkout. */
 export async function viWorld(): Promise<ViWorld> {
