@@ -117,7 +117,8 @@ export async function auditWalk({ home, step, publicUrl }: DemoContext): Promise
     rmSync(dbFile, { force: true });
     rmSync(`${dbFile}-wal`, { force: true });
     rmSync(`${dbFile}-shm`, { force: true });
-    const offline = await verifyEvidence(JSON.parse(JSON.stringify(bundle)));
+    // Held to the API's own signing identity: a bundle another key signed would fail its receipt part.
+    const offline = await verifyEvidence(JSON.parse(JSON.stringify(bundle)), { issuers: [signer.did] });
     step({
       title: "the bundle alone proves the read, with no network and the API's database deleted",
       ok: offline.ok,
@@ -127,7 +128,7 @@ export async function auditWalk({ home, step, publicUrl }: DemoContext): Promise
     const altered = JSON.parse(JSON.stringify(bundle)) as typeof bundle;
     const [first, ...rest] = altered.credentials[0]!;
     altered.credentials[0] = (first === 'e' ? 'f' : 'e') + rest.join('');
-    const caught = await verifyEvidence(altered);
+    const caught = await verifyEvidence(altered, { issuers: [signer.did] });
     const part = caught.parts.find((p) => !p.ok);
     step({
       title: 'one character of the grant in the bundle changed; the check names the altered part',
