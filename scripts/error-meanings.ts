@@ -68,7 +68,7 @@ export const MEANING: Record<CharterErrorCode, string> = {
   GRANT_SCOPE: 'the grant does not cover this action on this resource',
   GRANT_NOT_OWNER: "the grant was not issued by the owner of the data asked for (a grant allows access only to its grantor's own data)",
   GRANTEE_MISMATCH: 'the grant was given to someone else',
-  RESOURCE_INVALID: "the resource path cannot be normalised safely (a '..' segment, double encoding, an encoded separator, a backslash, a control character)",
+  RESOURCE_INVALID: "the resource path cannot be normalised safely (a '..' segment, a '%', a backslash, a control character, not Unicode NFC)",
   AMOUNT_REQUIRED: 'a money-limited mandate needs the request to state its amount and currency',
   AUTHORITY_EXCEEDED: 'over a per-transaction limit (or another limit of the mandate)',
   AUTHORITY_WIDENED: 'a delegated mandate would allow more than its parent (the dimension is named)',

@@ -2,25 +2,26 @@ import { CharterError } from '../errors.js';
 
 /**
  * Grant scope on normalised resource paths. A requested resource (usually
- * built from a request path) and every resource a grant names are
- * normalised the same way before they are compared: percent-decoded once,
- * empty and "." segments dropped (repeated, leading and trailing slashes
- * collapse), and refused outright (RESOURCE_INVALID) when a ".." segment, a
- * backslash, a control character, an encoded separator ("%2F", "%5C") or a
- * "%" (double encoding) remains: such a path means different things to
+ * built from a route's parameters) and every resource a grant names are
+ * normalised the same way before they are compared: empty and "." segments
+ * dropped (repeated, leading and trailing slashes collapse), and refused
+ * outright (RESOURCE_INVALID) when a ".." segment, a backslash, a control
+ * character or a "%" is in it, or it is not in Unicode NFC: such a path means different things to
  * different servers, so it never matches anything.
  *
- * An encoded "/" is data inside one segment to a router (RFC 3986 §2.2) but a
- * separator once decoded, and a route parameter is decoded once already by
- * Express, Fastify and Hono: `/photos/public%252Fx` reaches the resource
- * function as "public%2Fx", which a second decoding would have made
- * "photos/public/x" (covered by a grant for "photos/public/*") while the
- * handler serves the object named "public%2Fx". A grant resource ending in "/*" covers every path
- * strictly below its prefix ("photos/*" covers "photos/2024/a.jpg", not
- * "photos"); no other wildcard exists.
+ * A resource is a decoded path: Express, Fastify and Hono hand a route its
+ * parameters decoded once already, so a "%" in one is a literal "%" of the
+ * name the handler serves. Decoding it again (as 0.1 did) let
+ * `/photos/%2561` reach the handler as object "%61" under a grant for
+ * "photos/a", and `/photos/public%252Fx` as "public%2Fx" under
+ * "photos/public/*". Since whether a "%" is encoding or data cannot be
+ * told from the string, none is accepted: pass route parameters as they
+ * come, and decode a raw path (`req.path`) yourself, once, before naming it.
+ * A grant resource ending in "/*" covers every path strictly below its
+ * prefix ("photos/*" covers "photos/2024/a.jpg", not "photos"); no other
+ * wildcard exists.
  */
 const MAX_RESOURCE = 2048;
-const ENCODED_SEPARATOR = /%(2f|5c)/i;
 // C0 and C1 controls, DEL, line separators, a backslash, and every default-ignorable or bidi-control code
 // point (soft hyphen, joiners, isolates, variation selectors, tags...): invisible, so two resources that
 // look alike would differ.
@@ -33,8 +34,8 @@ function invalid(why: string): CharterError {
 
 /**
  * Paths already normalised, by their exact input: a guarded route asks for
- * the same few resources on every request, and normalisation (percent
- * decoding, NFC and NFKC per segment, the refusals) is a pure function of
+ * the same few resources on every request, and normalisation (the NFKC look-alike
+ * checks per segment, the refusals) is a pure function of
  * the string. Only successes are kept; bounded (oldest out first).
  */
 const normalized = new Map<string, string>();
@@ -53,16 +54,12 @@ export function normalizeResource(resource: unknown): string {
 
 function normalize(resource: string): string {
   if (resource.length === 0 || resource.length > MAX_RESOURCE) throw invalid(`must have 1 to ${MAX_RESOURCE} characters`);
-  if (ENCODED_SEPARATOR.test(resource)) throw invalid('encodes a "/" or "\\" ("%2F", "%5C"): name each segment plainly');
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(resource);
-  } catch {
-    throw invalid('has a malformed percent-encoding');
-  }
-  // Whatever follows a "%" left after one decoding, the name was encoded twice (or holds a literal "%", as ambiguous).
-  if (decoded.includes('%')) throw invalid('is percent-encoded twice or holds a literal "%"');
-  decoded = decoded.normalize('NFC');
+  // A "%" is encoding to a raw path and data to a decoded route parameter: never guess which (see above).
+  if (resource.includes('%')) throw invalid('holds a "%": name the decoded path (route parameters arrive decoded; decode a raw path once yourself)');
+  // Not NFC-normalised but refused when not NFC: "cafe\u0301" and "caf\u00e9" look alike yet name two
+  // objects wherever names are compared as code points (most file systems and stores).
+  if (resource.normalize('NFC') !== resource) throw invalid('is not in Unicode NFC: name it as the store spells it, composed');
+  const decoded = resource;
   if (FORBIDDEN.test(decoded)) throw invalid('contains a backslash or a control character');
   const segments: string[] = [];
   for (const s of decoded.split('/')) {

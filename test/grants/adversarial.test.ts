@@ -35,10 +35,21 @@ const path = fc
   .map(([segs, seps]) => segs.map((s, i) => (i === 0 ? s : seps[i]! + s)).join(''));
 
 describe('resource paths are normalised before any match', () => {
-  it('collapses repeated slashes and "." segments, decodes percent-encoding once', () => {
+  it('collapses repeated slashes and "." segments and keeps every other character as written (a resource is a decoded path)', () => {
     expect(normalizeResource('/photos//2024/./a.jpg/')).toBe('photos/2024/a.jpg');
-    expect(normalizeResource('%70hotos/a')).toBe('photos/a');
+    expect(normalizeResource('photos/caf\u00e9/\u5199\u771f 1.jpg')).toBe('photos/caf\u00e9/\u5199\u771f 1.jpg');
+    expect(normalizeResource('photos/a+b;c=d')).toBe('photos/a+b;c=d');
     expect(normalizeGrantResource('/photos/*')).toBe('photos/*');
+  });
+
+  it('never decodes: a "%" in any position and spelling is refused, so a parameter the framework decoded is not decoded again', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 12 }), fc.string({ maxLength: 12 }), (a, b) => {
+        expect(codeOf(() => normalizeResource(`photos/${a}%${b}`))).toBe('RESOURCE_INVALID');
+        expect(codeOf(() => normalizeGrantResource(`${a}%${b}/*`))).toBe('RESOURCE_INVALID');
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it.each([
@@ -75,6 +86,16 @@ describe('resource paths are normalised before any match', () => {
     'photos/a%25b',
     'photos/a%25',
     'photos/100%',
+    // One decoding by the framework already happened: "/photos/%2561" gives the handler "%61", not "a".
+    '%70hotos/a',
+    'photos/%61',
+    'photos/%C3%A9',
+    'photos/%e2%80%ae',
+    'photos/%20',
+    // Not NFC: a decomposed "é", a decomposed Hangul syllable, a singleton (Angstrom sign U+212B).
+    'photos/cafe\u0301',
+    'photos/\u1100\u1161',
+    'photos/\u212B',
     'photos/\uff05',
     '',
     '/',
