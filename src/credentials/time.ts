@@ -6,6 +6,8 @@ export const DEFAULT_SKEW_SECONDS = 60;
 export const MAX_SKEW_SECONDS = 300;
 /** How old (since its iat) a presentation may be, wherever one is verified. */
 export const DEFAULT_MAX_AGE_SECONDS = 300;
+/** The most a verifier may be configured to accept (maxAgeSeconds): replay keys outlive it (guard/decide.ts). */
+export const MAX_MAX_AGE_SECONDS = 3600;
 
 /** Clock skew actually applied: default 60 s, never more than 300 s (DESIGN.md "Time"). */
 export function skewOf(s: number | undefined): number {

@@ -1,6 +1,7 @@
 import { CharterError, HTTP_STATUS, isCharterError, statusOfReasons, toReason, type HttpStatus, type Reason } from '../errors.js';
 import { decodeJwt, type DecodedJwt } from '../credentials/index.js';
 import { isMediaType } from '../credentials/media.js';
+import { MAX_MAX_AGE_SECONDS, MAX_SKEW_SECONDS } from '../credentials/time.js';
 import { verifyDecodedPresentation } from '../credentials/present.js';
 import type { PresentationVerification, StatusChecker } from '../credentials/types.js';
 import type { GrantDecision } from '../grants/index.js';
@@ -125,8 +126,10 @@ async function refuse(v: Verifier, status: HttpStatus, reasons: Reason[], rest: 
 interface Once {
   scope: 'jti' | 'kb' | 'mandate';
   value: string;
-  /** Seconds; the value is kept until the proof is stale anyway (iat + maxAge + skew). */
+  /** Seconds; the value is kept until the proof is stale anyway (see staleAt). */
   iat: number;
+  /** Seconds: the proof's own `exp`, when it has one (enforced by every verifier: it may shorten the key's life). */
+  exp?: number;
   /**
    * What 'iat' mode keys a proof by, under its holder (a vp+jwt's jti, a KB-JWT's or closing layer's
    * nonce). 'challenge' mode uses it up as well as the issued nonce, so one proof is accepted once even by
@@ -134,6 +137,8 @@ interface Once {
    */
   iatValue?: string;
 }
+
+const expOf = (p: Record<string, unknown>): { exp?: number } => (typeof p.exp === 'number' ? { exp: p.exp } : {});
 
 type Checked = Pick<GuardDecision, 'reasons' | 'holder' | 'presentation' | 'grant' | 'agent' | 'mandate'>;
 
@@ -274,6 +279,7 @@ function vpFront(v: Verifier, tools: Tools, vp: string, policy: Exclude<Policy, 
     scope: 'jti',
     value: String(v.nonces === 'challenge' ? p.nonce : p.jti),
     iat: p.iat as number,
+    ...expOf(p),
     ...(typeof p.jti === 'string' ? { iatValue: p.jti } : {}),
   };
   return { claims: p, once, verify: () => verifyVp(vp, d, v, tools, policy, fresh.now) };
@@ -316,7 +322,7 @@ async function sdJwtFront(
   const iatValue = typeof p.jti === 'string' && p.jti !== '' ? p.jti : (p.nonce as string);
   return {
     claims: p,
-    once: { scope: 'kb', value: v.nonces === 'challenge' ? (p.nonce as string) : iatValue, iat: p.iat as number, iatValue },
+    once: { scope: 'kb', value: v.nonces === 'challenge' ? (p.nonce as string) : iatValue, iat: p.iat as number, ...expOf(p), iatValue },
     verify: () => verifySdJwtPresentation(verifySdJwtGrant, token, p, v, tools, policy, fresh.now),
   };
 }
@@ -361,7 +367,7 @@ async function mandateFront(v: Verifier, proof: unknown, policy: MandatePolicy, 
   if (bound.length > 0) return { refused: bound, claims: p };
   return {
     claims: p,
-    once: { scope: 'mandate', value: p.nonce as string, iat: p.iat as number, iatValue: p.nonce as string },
+    once: { scope: 'mandate', value: p.nonce as string, iat: p.iat as number, ...expOf(p), iatValue: p.nonce as string },
     verify: () => verifyMandatePolicy(input, closing, v, policy, new Date(fresh.now)),
   };
 }
@@ -411,12 +417,10 @@ async function verifyVp(vp: string, d: DecodedJwt, v: Verifier, tools: Tools, po
  */
 async function redeem(v: Verifier, holder: string, once: Once, now: number): Promise<Reason | undefined> {
   const s = scopes(v.aud);
-  // 'iat' mode's key is kept until the proof is stale anyway: iat + maxAge + skew (from now, in the
-  // challenge mode's extra key, when the proof has no usable iat), and one more skew: verifier instances
-  // sharing a store judge freshness by their own clocks, which may disagree by up to the skew allowed.
-  const iatMs = Number.isFinite(once.iat) ? once.iat * 1000 : now;
-  const stale = new Date(iatMs + (v.maxAgeSeconds + 2 * v.skewSeconds) * 1000 + 1000);
-  const nonceUntil = new Date(now + v.nonceTtlSeconds * 1000);
+  const stale = staleAt(once, now);
+  // The used slot outlives both the nonce's issuance here and the proof's freshness anywhere (another
+  // verifier of this audience may have issued it, with a longer nonceTtlSeconds).
+  const nonceUntil = new Date(Math.max(now + v.nonceTtlSeconds * 1000, stale.getTime()));
   if (v.nonces === 'challenge') {
     if (!(await v.store.consumeNonce(s.used, once.value, nonceUntil))) return replayed();
     if (await v.store.consumeNonce(s.issued, once.value, nonceUntil)) return unknownNonce();
@@ -426,6 +430,20 @@ async function redeem(v: Verifier, holder: string, once: Once, now: number): Pro
   // One key in 'iat' mode: a 'challenge' verifier of this audience uses this key up too, whichever sees the
   // proof first (a nonce in an 'iat' presentation may be one a verifier hands out to many, so it is not used up).
   return (await v.store.consumeNonce(s[once.scope], `${holder} ${once.value}`, stale)) ? undefined : replayed();
+}
+
+/**
+ * When a used-once key may go: once no verifier sharing the store could still find the proof fresh.
+ * Not this verifier's own maxAgeSeconds and skewSeconds: instances of one audience may be configured
+ * apart (a rolling deploy, a Veramo agent beside a guardTransaction worker), and a key dropped when the
+ * strictest one would refuse the proof let a laxer one take it again. So the widest any may be set to:
+ * iat + the largest maxAge (or the proof's exp, which every one enforces, when sooner), plus the largest
+ * skew twice (their clocks may disagree by that much), plus a second.
+ */
+function staleAt(once: Once, now: number): Date {
+  const iatMs = Number.isFinite(once.iat) ? once.iat * 1000 : now;
+  const lastFresh = Math.min(iatMs + MAX_MAX_AGE_SECONDS * 1000, once.exp !== undefined && Number.isFinite(once.exp) ? once.exp * 1000 : Infinity);
+  return new Date(lastFresh + 2 * MAX_SKEW_SECONDS * 1000 + 1000);
 }
 
 const replayed = (): Reason => ({ code: 'REPLAY_DETECTED', message: 'this presentation (its jti or nonce) was already used' });

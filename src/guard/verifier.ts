@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createResolver } from '../did/index.js';
 import type { CharterResolver } from '../did/types.js';
 import type { StatusChecker } from '../credentials/types.js';
-import { DEFAULT_MAX_AGE_SECONDS, DEFAULT_SKEW_SECONDS, MAX_SKEW_SECONDS } from '../credentials/time.js';
+import { DEFAULT_MAX_AGE_SECONDS, DEFAULT_SKEW_SECONDS, MAX_MAX_AGE_SECONDS, MAX_SKEW_SECONDS } from '../credentials/time.js';
 import { createStatusChecker } from '../status/index.js';
 import type { TokenStatusChecker } from '../status/token-checker.js';
 import type { SdJwtStatusChecker } from '../sdjwt/types.js';
@@ -166,7 +166,7 @@ export function createVerifier(given: VerifierOptions): Verifier {
   if (options.tokenStatus !== undefined && typeof options.tokenStatus !== 'function') throw new TypeError('createVerifier: tokenStatus must be a Token Status List checker');
   const nonces = options.nonces ?? 'iat';
   if (nonces !== 'iat' && nonces !== 'challenge') throw new TypeError("createVerifier: nonces must be 'iat' or 'challenge'");
-  const maxAgeSeconds = inRange(options.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS, 'maxAgeSeconds', 1, 3600);
+  const maxAgeSeconds = inRange(options.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS, 'maxAgeSeconds', 1, MAX_MAX_AGE_SECONDS);
   const skewSeconds = inRange(options.skewSeconds ?? DEFAULT_SKEW_SECONDS, 'skewSeconds', 0, MAX_SKEW_SECONDS);
   const nonceTtlSeconds = inRange(options.nonceTtlSeconds ?? 120, 'nonceTtlSeconds', 1, 3600);
   const holdTimeoutSeconds = options.holdTimeoutSeconds === undefined ? undefined : inRange(options.holdTimeoutSeconds, 'holdTimeoutSeconds', 1, 366 * 86_400);
