@@ -27,7 +27,7 @@ describe('the rollback watermark forgets by use, and per origin', () => {
     expect(w.admit(VICTIM, T1)).toMatch(/older than a copy this verifier accepted/);
   });
 
-  it('a flood of lists from one origin (even the victim list host) evicts only that origin\'s least recently used', () => {
+  it("a flood of lists from one origin (even the victim list host) evicts only that origin's least recently used", () => {
     const w = createListWatermark(100);
     const other = 'https://other-issuer.example/s/9';
     expect(w.admit(other, T2)).toBeUndefined();
