@@ -179,9 +179,11 @@ describe('MCP tool guard (real client and server, in-memory transport)', () => {
         expect([kind, toolRefusal(await call('by-kind', { kind }))]).toMatchObject([kind, { status: 400, code: 'INVALID_ARGUMENT' }]);
       }
       expect(toolRefusal(await call('async-kind', { kind: 'purchase' }))).toMatchObject({ status: 400, code: 'INVALID_ARGUMENT' });
-      for (const shop of [5, { id: 'did:web:shop.example' }, ['did:web:shop.example'], true]) {
+      for (const shop of [5, { id: 'did:web:shop.example' }, ['did:web:shop.example'], true, null]) {
         expect([shop, toolRefusal(await call('to-shop', { shop }))]).toMatchObject([shop, { status: 400, code: 'INVALID_ARGUMENT' }]);
       }
+      // Arguments that name no counterparty: not "the verifier itself" (the mandate's limit names only the API).
+      expect(toolRefusal(await call('to-shop', {}))).toMatchObject({ status: 400, code: 'INVALID_ARGUMENT' });
       expect(runs).toBe(0);
     } finally {
       await Promise.all([client.close(), server.close()]);
@@ -302,6 +304,35 @@ describe('MCP tool paid with a payment mandate chain (guardTool with options.man
     } finally {
       await Promise.all([client.close(), server.close()]);
     }
+  });
+
+  it('a payee function is checked whatever it returns: naming no merchant, or another one, refuses and the body never runs', async () => {
+    const { viIntent, viPayment, viWorld } = await import('../guard/chains.js');
+    const vw = await viWorld(new Date());
+    const intent = await viIntent(vw, new Date());
+    const runs: unknown[] = [];
+    const tool = guardTool<{ amount: string; merchant?: unknown }>(
+      'pay',
+      {
+        verifier: w.verifier(),
+        mandate: { profile: 'verifiable-intent', trust: { issuers: [vw.issuer.publicJwk] }, payee: (a) => a.merchant as string },
+        amount: (a) => `${a.amount} USD`,
+      },
+      (args) => {
+        runs.push(args.merchant);
+        return { content: [{ type: 'text', text: 'paid' }] };
+      },
+    );
+    const pay = async (args: { amount: string; merchant?: unknown }) =>
+      tool(args, { _meta: { [PRESENTATION_META]: await viPayment(vw, intent, { amount: '10', aud: API, now: new Date() }) } });
+    for (const merchant of [undefined, '', 'merchant-uuid-2', null]) {
+      const r = await pay({ amount: '10', ...(merchant !== undefined ? { merchant } : {}) });
+      expect([merchant, toolRefusal(r)?.code]).toEqual([merchant, 'COUNTERPARTY_NOT_ALLOWED']);
+    }
+    expect(runs).toEqual([]);
+    // The chain's merchant is paid.
+    expect((await pay({ amount: '10', merchant: 'merchant-uuid-1' })).isError).toBeFalsy();
+    expect(runs).toEqual(['merchant-uuid-1']);
   });
 
   it('misuse is a TypeError when the guard is built: no pinned issuers', () => {

@@ -25,7 +25,7 @@ export interface ToolGuardOptions<Args> {
   action: string | ((args: Args) => string);
   /** What a call spends, e.g. `(a) => \`${a.price} ${a.currency}\``; undefined for a call without an amount. */
   amount?: (args: Args) => AmountInput | undefined;
-  /** The DID the agent deals with. Default: the verifier's `aud`. */
+  /** The DID the agent deals with. Default: the verifier's `aud`; a function must name one (else INVALID_ARGUMENT, a 400). */
   counterparty?: string | ((args: Args) => string | undefined);
   trust: AgentTrust;
   reputation?: ReputationSource;
@@ -45,6 +45,7 @@ export interface MandateToolGuardOptions<Args> {
     profile: MandateProfile;
     trust: MandateTrust;
     /** The payee this tool takes payments for (merchant id or website), or a function of the arguments. */
+    /** Checked whenever set: a function naming none (undefined) refuses the call (COUNTERPARTY_NOT_ALLOWED). */
     payee?: string | ((args: Args) => string | undefined);
     /** AP2 payment chain without its checkout chain: the checkout JWT hash being paid for. */
     checkoutHash?: (args: Args) => string | undefined;
@@ -175,7 +176,9 @@ export function guardTool<Args extends Record<string, unknown>, Extra extends To
       const amount = syncValue(options.amount?.(args));
       if (paid) {
         const m = (options as MandateToolGuardOptions<Args>).mandate;
-        const payee = typeof m.payee === 'function' ? syncValue(m.payee(args)) : m.payee;
+        // A payee function that names none refuses (COUNTERPARTY_NOT_ALLOWED), as over HTTP: left out, the
+        // payee would go unchecked, and a chain carries no mcp claim, so the caller picks the arguments.
+        const payee = typeof m.payee === 'function' ? String(syncValue(m.payee(args)) ?? '') : m.payee;
         const checkoutHash = syncValue(m.checkoutHash?.(args));
         const openCheckoutHash = syncValue(m.openCheckoutHash?.(args));
         const request: MandatePaymentRequest = {
@@ -201,7 +204,9 @@ export function guardTool<Args extends Record<string, unknown>, Extra extends To
         const action = typeof o.action === 'function' ? syncValue(o.action(args)) : o.action;
         const counterparty = typeof o.counterparty === 'function' ? syncValue(o.counterparty(args)) : o.counterparty;
         if (typeof action !== 'string' || action.length === 0) throw new CharterError('INVALID_ARGUMENT', 'the arguments name no action (a non-empty string)');
-        if (counterparty !== undefined && typeof counterparty !== 'string')
+        // A counterparty function that names none is the arguments' fault, not "the verifier itself" (the
+        // default of a guard with no counterparty function): that could pass a limit naming only the verifier.
+        if (typeof o.counterparty === 'function' ? typeof counterparty !== 'string' : counterparty !== undefined && typeof counterparty !== 'string')
           throw new CharterError('INVALID_ARGUMENT', 'the counterparty the arguments name must be a string (a DID)');
         const request: TransactionRequest = {
           verifier,
