@@ -202,16 +202,20 @@ export function registerGrant(program: Command, ctx: CliContext): void {
               ...(opts.processing ? { processing: opts.processing } : {}),
             };
             const sd = jwt.includes('~');
-            const d = sd
-              ? await verifySdJwtGrant(jwt, {
-                  ...common,
-                  resolver: tools.resolver,
-                  status: tools.tokenStatus,
-                  // The issued token itself (no key binding) is what its holder checks; a presentation names aud and nonce.
-                  ...(opts.aud === undefined && opts.nonce === undefined ? { allowMissingKeyBinding: true } : {}),
-                })
-              : // A presentation bound to one HTTP request or MCP call is for that call only: here there is none.
-                unlessBoundElsewhere(await verifyGrant(jwt, { ...common, resolver: tools.resolver, status: tools.status }), jwt);
+            // A presentation bound to one HTTP request or MCP call (a vp+jwt's claims, an SD-JWT's key binding
+            // JWT's) is for that call only: here there is none.
+            const d = unlessBoundElsewhere(
+              sd
+                ? await verifySdJwtGrant(jwt, {
+                    ...common,
+                    resolver: tools.resolver,
+                    status: tools.tokenStatus,
+                    // The issued token itself (no key binding) is what its holder checks; a presentation names aud and nonce.
+                    ...(opts.aud === undefined && opts.nonce === undefined ? { allowMissingKeyBinding: true } : {}),
+                  })
+                : await verifyGrant(jwt, { ...common, resolver: tools.resolver, status: tools.status }),
+              jwt,
+            );
             return { ok: d.ok, reasons: d.reasons, grantor: d.grantor, grantee: d.grantee, grant: d.grant, format: sd ? 'dc+sd-jwt' : 'vc+jwt', ownerChecked: owner !== undefined };
           });
         },

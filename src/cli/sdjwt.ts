@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import { parseExpiry } from '../encoding/duration.js';
 import type { VerifyTools } from '../home/net.js';
+import { unlessBoundElsewhere } from '../guard/binding.js';
 import { issueStoredSdJwtVc, presentSdJwtVc, revokeSdJwtVc, verifySdJwtVc, type SdJwtVcVerification } from '../sdjwt/index.js';
 import { formatReasons, homeCommand, leaf, notA, readTextSource, runCommand, withHome, withTools, type CliContext, type CommonOptions } from './io.js';
 import { DEFAULT_MAX_SD_JWT } from '../sdjwt/verify.js';
@@ -51,15 +52,19 @@ async function readSdJwtArg(ctx: CliContext, arg: string, what: string): Promise
 }
 
 async function verifyWith(tools: VerifyTools, token: string, opts: VerifyOptions): Promise<SdJwtVcVerification> {
-  return verifySdJwtVc(token, {
-    resolver: tools.resolver,
-    status: tools.tokenStatus,
-    ...(opts.aud !== undefined ? { aud: opts.aud } : {}),
-    ...(opts.nonce !== undefined ? { nonce: opts.nonce } : {}),
-    ...(opts.vct !== undefined ? { vct: opts.vct } : {}),
-    ...(opts.allowMissingKeyBinding ? { allowMissingKeyBinding: true } : {}),
-    ...(opts.requireStatus ? { requireStatus: true } : {}),
-  });
+  // A presentation whose key binding JWT is bound to one HTTP request or MCP call is for that call only.
+  return unlessBoundElsewhere(
+    await verifySdJwtVc(token, {
+      resolver: tools.resolver,
+      status: tools.tokenStatus,
+      ...(opts.aud !== undefined ? { aud: opts.aud } : {}),
+      ...(opts.nonce !== undefined ? { nonce: opts.nonce } : {}),
+      ...(opts.vct !== undefined ? { vct: opts.vct } : {}),
+      ...(opts.allowMissingKeyBinding ? { allowMissingKeyBinding: true } : {}),
+      ...(opts.requireStatus ? { requireStatus: true } : {}),
+    }),
+    token,
+  );
 }
 
 /** The decision as printed: without the token echoed back. */

@@ -18,11 +18,15 @@ export type Binding = Exclude<ProofBinding, { kind: 'http' }> | (Extract<ProofBi
  * mcp) where there is no request to bind them to (a pure verify: the CLI's
  * `agent verify` and `grant verify`, the Veramo plugin's verify methods): it
  * is for that one request, and checked against it only where it arrives.
+ * An SD-JWT presentation carries them in its key binding JWT.
  * Nothing when it does not decode (its verifier says what is wrong with it).
  */
 function boundElsewhere(presentation: string): Reason[] {
   try {
-    return bindingReasons(decodeJwt(presentation, { maxBytes: 512 * 1024 }).payload, { kind: 'none' });
+    // An SD-JWT presentation (issuer-jwt~disclosures~kb-jwt) is bound by its key binding JWT, the last part.
+    const proof = presentation.includes('~') ? presentation.slice(presentation.lastIndexOf('~') + 1) : presentation;
+    if (proof === '') return [];
+    return bindingReasons(decodeJwt(proof, { maxBytes: 512 * 1024 }).payload, { kind: 'none' });
   } catch {
     return [];
   }

@@ -135,4 +135,36 @@ describe('pure verify commands: a presentation bound to one HTTP request is for 
     const g = await run(grantArgs(boundGrant));
     expect([g.code, g.out]).toEqual([1, expect.stringContaining('REQUEST_MISMATCH')]);
   });
+
+  it('an SD-JWT grant presentation whose key binding JWT is bound (htm/htu, mcp) is refused by grant verify and sd-jwt verify too', async () => {
+    const ok = async (args: string[]) => {
+      const r = await run([...args, '--json']);
+      if (r.code !== 0) throw new Error(`${args.join(' ')}: exit ${r.code} ${r.out}`);
+      return JSON.parse(r.out) as Record<string, string>;
+    };
+    const sd = (await ok(['grant', 'issue', '--as', 'ana', '--to', 'lab', '--resource', 'photos', '--action', 'read', '--expires', '30d', '--format', 'sd-jwt'])).token!;
+    const { openHome } = await import('../../src/home/home.js');
+    const { presentSdJwtVc } = await import('../../src/sdjwt/index.js');
+    const home = await openHome({ home: dir, env: {}, passphrase: async () => PASS });
+    const aud = 'did:web:v.example';
+    const holder = await home.issuer('lab');
+    const present = (claims?: Record<string, unknown>) =>
+      presentSdJwtVc(sd, { holder, aud, nonce: 'n-sd', disclose: ['grant.resources', 'grant.actions'], ...(claims ? { claims } : {}) });
+    const plain = await present();
+    const bound = [await present({ htm: 'GET', htu: 'https://api.example/photos/1' }), await present({ mcp: { tool: 'read', args: 'x' } }), await present({ htm: null })];
+    await home.close();
+    const grantArgs = (t: string) => ['grant', 'verify', t, '--resource', 'photos', '--action', 'read', '--aud', aud, '--nonce', 'n-sd', '--json'];
+    const sdArgs = (t: string) => ['sd-jwt', 'verify', t, '--aud', aud, '--nonce', 'n-sd', '--json'];
+    // Unbound: refused for nothing of the kind (its status list is on a closed port here: a fault, exit 3).
+    for (const args of [grantArgs(plain), sdArgs(plain)]) {
+      const r = await run(args);
+      expect([args[0], r.code, r.out.includes('REQUEST_MISMATCH')]).toEqual([args[0], 3, false]);
+    }
+    for (const t of bound) {
+      for (const args of [grantArgs(t), sdArgs(t)]) {
+        const r = await run(args);
+        expect([args[0], r.code, r.out]).toEqual([args[0], 1, expect.stringContaining('REQUEST_MISMATCH')]);
+      }
+    }
+  });
 });
