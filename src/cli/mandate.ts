@@ -7,6 +7,7 @@ import { readAp2Input, readViInput } from '../mandates/verify.js';
 import { parseTrustAnchor } from '../mandates/trust.js';
 import { tree, mark } from './format.js';
 import { formatReasons, leaf, readTextArg, runCommand, type CliContext, type CommonOptions } from './io.js';
+import { createTokenStatusChecker } from '../status/token-checker.js';
 import { collect, refuseBlank } from './args.js';
 
 /** `charter mandate verify`: Verifiable Intent and AP2 payment mandate chains. */
@@ -51,6 +52,12 @@ export async function collectMandateVerify(ctx: CliContext, file: string, o: Ver
     profile: o.profile,
     trust: { issuers, merchants, ...(needsResolver ? { resolver: createResolver({ allowLoopback: loopback(ctx, o), allowHttp: loopback(ctx, o) }) } : {}) },
     ...(now ? { now } : {}),
+    // A VI layer's status (the card credential's revocation), fetched as every verification fetches (no home needed).
+    status: createTokenStatusChecker({
+      resolver: createResolver({ allowLoopback: loopback(ctx, o), allowHttp: loopback(ctx, o) }),
+      allowLoopback: loopback(ctx, o),
+      allowHttp: loopback(ctx, o),
+    }),
   };
   for (const k of ['aud', 'nonce', 'paymentAud', 'paymentNonce', 'checkoutAud', 'checkoutNonce', 'checkoutHash', 'openCheckoutHash'] as const) {
     if (o[k] !== undefined) options[k] = o[k];

@@ -170,7 +170,7 @@ async function pipeline(v: Verifier, tools: Tools, proof: unknown, policy: Polic
   if (policy.kind === 'signature') return signedOnly(v, http!, signing!, now, seen);
   const fresh: FreshnessContext = { aud: v.aud, now, maxAgeSeconds: v.maxAgeSeconds, skewSeconds: v.skewSeconds, mode: v.nonces };
   let front: Front;
-  if (policy.kind === 'mandate') front = await mandateFront(v, proof, policy, binding, fresh);
+  if (policy.kind === 'mandate') front = await mandateFront(v, tools, proof, policy, binding, fresh);
   else if (typeof proof !== 'string' || proof.length === 0) front = { refused: [{ code: 'INVALID_PRESENTATION', message: 'no presentation was sent' }] };
   else if (proof.includes('~')) front = await sdJwtFront(v, tools, proof, policy, binding, fresh);
   else front = vpFront(v, tools, proof, policy, binding, fresh);
@@ -351,7 +351,7 @@ async function verifySdJwtPresentation(
 }
 
 /** A payment mandate chain: read from its wire form, its closing layer bound before any signature is checked. */
-async function mandateFront(v: Verifier, proof: unknown, policy: MandatePolicy, binding: Binding, fresh: FreshnessContext): Promise<Front> {
+async function mandateFront(v: Verifier, tools: Tools, proof: unknown, policy: MandatePolicy, binding: Binding, fresh: FreshnessContext): Promise<Front> {
   if (proof === undefined || proof === null || proof === '') return { refused: [{ code: 'INVALID_PRESENTATION', message: 'no mandate chain was sent' }] };
   const [{ closingLayer, readMandateInput }, { verifyMandatePolicy }] = await mandateCode();
   let input: ReturnType<typeof readMandateInput>;
@@ -368,7 +368,7 @@ async function mandateFront(v: Verifier, proof: unknown, policy: MandatePolicy, 
   return {
     claims: p,
     once: { scope: 'mandate', value: p.nonce as string, iat: p.iat as number, ...expOf(p), iatValue: p.nonce as string },
-    verify: () => verifyMandatePolicy(input, closing, v, policy, new Date(fresh.now)),
+    verify: () => verifyMandatePolicy(input, closing, v, policy, new Date(fresh.now), tools.tokenStatus),
   };
 }
 

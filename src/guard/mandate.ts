@@ -6,6 +6,7 @@ import type { ClosingLayer } from '../mandates/wire.js';
 import type { Ap2ChainInput, MandateDecision, VerifyMandateOptions, ViChainInput } from '../mandates/types.js';
 import type { MandatePolicy } from './policy.js';
 import type { Verifier } from './verifier.js';
+import type { SdJwtStatusChecker } from '../sdjwt/types.js';
 
 /**
  * The mandate policy's verification step: the chain under the pinned trust,
@@ -19,6 +20,11 @@ import type { Verifier } from './verifier.js';
  * was closed for the merchant, with the merchant's nonce, so its aud and
  * nonce are the merchant's to check (`allowMissingNonce` below relaxes only
  * that; the payment's aud and nonce are always passed, so always checked).
+ *
+ * A VI layer's `status` (the card issuer's L1 revocation) is checked with
+ * the verifier's Token Status List checker (`tokenStatus`, the one SD-JWT
+ * grants use; with receipts, the recording wrapper whose lists the evidence
+ * keeps), so no mandate guard ever accepts a revoked card credential unseen.
  */
 export async function verifyMandatePolicy(
   input: ViChainInput | Ap2ChainInput,
@@ -26,6 +32,7 @@ export async function verifyMandatePolicy(
   v: Verifier,
   policy: MandatePolicy,
   now: Date,
+  tokenStatus: SdJwtStatusChecker = v.tokenStatus,
 ): Promise<{ reasons: Reason[]; holder?: string; mandate: MandateDecision }> {
   const nonce = closing.payload.nonce as string;
   const options: VerifyMandateOptions = {
@@ -35,6 +42,8 @@ export async function verifyMandatePolicy(
     skewSeconds: v.skewSeconds,
     ...(closing.checkedAs === 'root' ? { aud: v.aud, nonce } : { paymentAud: v.aud, paymentNonce: nonce }),
     allowMissingNonce: true,
+    status: tokenStatus,
+    ...(policy.requireStatus !== undefined ? { requireStatus: policy.requireStatus } : {}),
     ...(policy.calendarTimeZone !== undefined ? { calendarTimeZone: policy.calendarTimeZone } : {}),
     ...(policy.l1Vct !== undefined ? { l1Vct: policy.l1Vct } : {}),
     ...(policy.checkoutHash !== undefined ? { checkoutHash: policy.checkoutHash } : {}),

@@ -80,10 +80,12 @@ export interface MandatePolicy {
   calendarTimeZone?: string;
   /** The VI L1 `vct` accepted. Default Mastercard's reference profile's. */
   l1Vct?: string;
+  /** VI: refuse an L1 with no `status` in clear (STATUS_INVALID; see VerifyMandateOptions.requireStatus). */
+  requireStatus?: boolean;
 }
 
 /** The trust a mandate guard needs, checked when built: a profile and pinned issuers (never skipped in a guard). */
-export function checkMandatePolicy(who: string, o: { profile?: unknown; trust?: unknown; calendarTimeZone?: unknown }): void {
+export function checkMandatePolicy(who: string, o: { profile?: unknown; trust?: unknown; calendarTimeZone?: unknown; requireStatus?: unknown }): void {
   if (o.profile !== 'verifiable-intent' && o.profile !== 'ap2') throw new TypeError(`${who}: profile must be 'verifiable-intent' or 'ap2'`);
   const t = o.trust as MandateTrust | undefined;
   if (!t || typeof t !== 'object' || !Array.isArray(t.issuers) || t.issuers.length === 0) {
@@ -92,6 +94,7 @@ export function checkMandatePolicy(who: string, o: { profile?: unknown; trust?: 
   if ((t as { skipIssuerVerification?: unknown }).skipIssuerVerification !== undefined || (o as { skipIssuerVerification?: unknown }).skipIssuerVerification !== undefined) {
     throw new TypeError(`${who}: a guard never skips issuer verification`);
   }
+  if (o.requireStatus !== undefined && typeof o.requireStatus !== 'boolean') throw new TypeError(`${who}: requireStatus must be a boolean`);
   if (o.calendarTimeZone !== undefined) {
     try {
       new Intl.DateTimeFormat('en-US', { timeZone: String(o.calendarTimeZone) });

@@ -287,6 +287,7 @@ export async function authorizeMandatePayment(chain: MandateChain, request: Mand
       ...(request.openCheckoutHash !== undefined ? { openCheckoutHash: request.openCheckoutHash } : {}),
       ...(request.calendarTimeZone !== undefined ? { calendarTimeZone: request.calendarTimeZone } : {}),
       ...(request.l1Vct !== undefined ? { l1Vct: request.l1Vct } : {}),
+      ...(request.requireStatus !== undefined ? { requireStatus: request.requireStatus } : {}),
     },
     binding,
     request.now?.getTime(),

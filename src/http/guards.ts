@@ -84,6 +84,8 @@ export interface MandateGuardOptions<R> {
   /** Time zone of VI `payment.cumulative` periods. Default "UTC". */
   calendarTimeZone?: string;
   l1Vct?: string;
+  /** VI: refuse a card credential (L1) with no `status` in clear (STATUS_INVALID); a status it names is always checked. */
+  requireStatus?: boolean;
 }
 
 export interface MandateGuard<R> extends MandateGuardOptions<R> {
@@ -132,6 +134,7 @@ const MANDATE_SPEC: OptionSpec<MandateGuardOptions<unknown>> = {
   openCheckoutHash: true,
   calendarTimeZone: true,
   l1Vct: true,
+  requireStatus: true,
 };
 const SIGNATURE_SPEC: OptionSpec<SignatureGuardOptions> = {
   tag: true,
@@ -304,6 +307,7 @@ export function policyFor<R>(guard: GrantGuard<R> | AgentGuard<R> | MandateGuard
       ...(openCheckoutHash !== undefined ? { openCheckoutHash } : {}),
       ...(guard.calendarTimeZone !== undefined ? { calendarTimeZone: guard.calendarTimeZone } : {}),
       ...(guard.l1Vct !== undefined ? { l1Vct: guard.l1Vct } : {}),
+      ...(guard.requireStatus !== undefined ? { requireStatus: guard.requireStatus } : {}),
     };
   }
   const amount = syncValue(guard.amount?.(req));

@@ -46,6 +46,8 @@ export function makeCtx(profile: MandateProfile, opts: VerifyMandateOptions): Ct
   const at = nowOf(opts.now, 'verifyMandateChain');
   if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new CharterError('INVALID_ARGUMENT', 'now must be a valid Date');
   if (opts.trust === null || typeof opts.trust !== 'object') throw new TypeError('verifyMandateChain needs options.trust');
+  if (opts.status !== undefined && typeof opts.status !== 'function') throw new TypeError('verifyMandateChain: status must be a status checker (createTokenStatusChecker)');
+  if (opts.requireStatus !== undefined && typeof opts.requireStatus !== 'boolean') throw new TypeError('verifyMandateChain: requireStatus must be a boolean');
   if (opts.calendarTimeZone !== undefined) {
     try {
       new Intl.DateTimeFormat('en', { timeZone: opts.calendarTimeZone });

@@ -2,6 +2,7 @@ import type { Reason } from '../errors.js';
 import type { CalendarPeriod, Money } from '../agents/types.js';
 import type { CharterResolver } from '../did/types.js';
 import type { JwsAlg, PublicJwk } from '../keys/types.js';
+import type { SdJwtStatusChecker } from '../sdjwt/types.js';
 
 export type MandateProfile = 'verifiable-intent' | 'ap2';
 
@@ -217,6 +218,23 @@ export interface VerifyMandateOptions {
    * then the caller's to stop).
    */
   allowMissingNonce?: boolean;
+  /**
+   * VI: checks a layer's `status` claim (IETF Token Status List §6.1: the
+   * card issuer's L1, and an L2 or L3 that names one), e.g.
+   * createTokenStatusChecker. A chain with a status and no checker is refused
+   * (STATUS_UNAVAILABLE); the checker's refusals join the decision
+   * (CREDENTIAL_REVOKED, CREDENTIAL_SUSPENDED, STATUS_UNAVAILABLE...). It is
+   * told the L1 `iss` and the pinned key that verified L1 (L2: the user key,
+   * L3: the agent key). AP2 defines no status: a mandate naming one stays
+   * UNKNOWN_CONSTRAINT.
+   */
+  status?: SdJwtStatusChecker;
+  /**
+   * VI: refuse an L1 with no `status` in clear (STATUS_INVALID). A status the
+   * issuer made disclosable and the holder withheld looks like any withheld
+   * claim (RFC 9901 §4.2.5); a verifier that relies on revocation asks for it.
+   */
+  requireStatus?: boolean;
 }
 
 /** The VI input, with the reference implementation's field names. */

@@ -9,6 +9,7 @@ import { fromMinorUnits } from './money.js';
 import { checkL3CrossReference } from './vi-integrity.js';
 import { CHECKOUT_FINAL, CHECKOUT_OPEN, KNOWN_VCTS, PAYMENT_FINAL, PAYMENT_OPEN, checkL3Fields, checkPair, pairMandates, type Pair } from './vi-mandates.js';
 import { sameJsonData } from './json.js';
+import { checkLayerStatuses, readLayerStatus, type LayerStatus } from './vi-status.js';
 import type { ConstraintReport, FinalPayment, MandateRecord, ViChainInput } from './types.js';
 
 /**
@@ -55,7 +56,7 @@ export async function verifyVi(ctx: Ctx, input: ViChainInput): Promise<void> {
 
   // 1. L1 under a pinned issuer key (never a key the chain names itself)
   const l1Layer = addLayer(ctx, l1, 'L1');
-  await verifyRoot(ctx, l1, 'L1', [isObj(l1.payload.cnf) ? l1.payload.cnf.jwk : undefined]);
+  const root = await verifyRoot(ctx, l1, 'L1', [isObj(l1.payload.cnf) ? l1.payload.cnf.jwk : undefined]);
   typ(l1, 'L1', 'sd+jwt');
   const vct = ctx.opts.l1Vct ?? L1_VCT;
   if (l1.payload.vct !== vct) refuse('INVALID_CREDENTIAL', `L1 vct must be ${vct}`, 'L1');
@@ -64,6 +65,11 @@ export async function verifyVi(ctx: Ctx, input: ViChainInput): Promise<void> {
   checkExp(ctx, l1.payload, 'L1 credential');
   checkIat(ctx, l1.payload, 'L1 credential');
   const l1Claims = guard(() => resolveClaims(l1, 'L1'), 'L1');
+  // Token Status List §6.1: the card credential's revocation, checked last (checkLayerStatuses), never ignored.
+  const statuses: LayerStatus[] = [];
+  const l1Status = readLayerStatus(l1, 'L1');
+  if (l1Status === undefined && ctx.opts.requireStatus === true)
+    refuse('STATUS_INVALID', 'L1 carries no status in clear, so its revocation cannot be checked (requireStatus)', 'L1');
   const cnf = l1.payload.cnf;
   if (!isObj(cnf) || !isObj(cnf.jwk)) refuse('INVALID_CREDENTIAL', 'L1 has no cnf.jwk (the user key)', 'L1');
   const userKey = guard(() => keyFromJwk(cnf.jwk), 'L1');
@@ -73,6 +79,7 @@ export async function verifyVi(ctx: Ctx, input: ViChainInput): Promise<void> {
     ...(str(l1Claims.iss) ? { issuer: str(l1Claims.iss)! } : {}),
     ...(str((cnf.jwk as Record<string, unknown>).kid) ? { kid: str((cnf.jwk as Record<string, unknown>).kid)! } : {}),
   });
+  if (l1Status !== undefined) statuses.push({ what: 'L1', status: l1Status, issuer: str(l1.payload.iss) ?? root?.id ?? '', issuerKeys: root ? [root.key.publicJwk] : [] });
 
   // 2. L2 signed by the L1-bound user key, bound to the L1 presented
   const l2Layer = addLayer(ctx, l2, 'L2');
@@ -95,6 +102,8 @@ export async function verifyVi(ctx: Ctx, input: ViChainInput): Promise<void> {
   checkAud(l2.payload, 'L2', ctx.opts.aud);
   checkNonce(l2.payload, 'L2', ctx.opts.nonce);
   const l2Claims = guard(() => resolveClaims(l2, 'L2'), 'L2');
+  const l2Status = readLayerStatus(l2, 'L2');
+  if (l2Status !== undefined) statuses.push({ what: 'L2', status: l2Status, issuer: d.principal.key, issuerKeys: [userKey.publicJwk] });
   if (payView) guard(() => resolveClaims(payView, 'L2 payment presentation'), 'L2');
   if (coView) guard(() => resolveClaims(coView, 'L2 checkout presentation'), 'L2');
 
@@ -207,6 +216,8 @@ export async function verifyVi(ctx: Ctx, input: ViChainInput): Promise<void> {
       if (agentKid !== null && hkid !== agentKid) refuse('KID_MISMATCH', `${label} header kid does not match L2 cnf.jwk.kid`, label);
       const claims = guard(() => resolveClaims(l3, label), label);
       l3Claims[label] = claims;
+      const l3Status = readLayerStatus(l3, label);
+      if (l3Status !== undefined) statuses.push({ what: label, status: l3Status, issuer: d.agent.key, issuerKeys: [agentKey.publicJwk] });
       checkL3Fields(claims, label, s.vct, pm?.resolved);
     }
     // 6. L3a.transaction_id == L3b.checkout_hash (credential-format §5.7.10)
@@ -249,6 +260,7 @@ export async function verifyVi(ctx: Ctx, input: ViChainInput): Promise<void> {
   if (want !== undefined && d.payment !== undefined && d.payment.transactionId !== want) {
     refuse('CHECKOUT_MISMATCH', 'the payment mandate is for another checkout (transaction_id)', 'payment');
   }
+  await checkLayerStatuses(ctx, statuses);
 }
 
 function findVct(claims: Record<string, unknown>, vct: string): Record<string, unknown> | undefined {

@@ -53,6 +53,8 @@ export interface MandateToolGuardOptions<Args> {
     /** Time zone of VI `payment.cumulative` periods. Default "UTC". */
     calendarTimeZone?: string;
     l1Vct?: string;
+    /** VI: refuse a card credential (L1) with no `status` in clear (STATUS_INVALID); a status it names is always checked. */
+    requireStatus?: boolean;
   };
   /** What a call charges: the chain's payment must be exactly this. */
   amount?: (args: Args) => AmountInput | undefined;
@@ -191,6 +193,7 @@ export function guardTool<Args extends Record<string, unknown>, Extra extends To
           ...(openCheckoutHash !== undefined ? { openCheckoutHash } : {}),
           ...(m.calendarTimeZone !== undefined ? { calendarTimeZone: m.calendarTimeZone } : {}),
           ...(m.l1Vct !== undefined ? { l1Vct: m.l1Vct } : {}),
+          ...(m.requireStatus !== undefined ? { requireStatus: m.requireStatus } : {}),
           // Chain layers have no place for an mcp claim: one that carries none is bound by aud and its used-once nonce.
           binding,
         };
