@@ -72,7 +72,8 @@ const same = (a: unknown, b: unknown) => {
 /** The request the receipt records, as the binding the guard checked; undefined for claims recorded by digest only. */
 function bindingOf(r: DecisionReceipt): ProofBinding | undefined {
   const req = r.request;
-  if ('htm' in req) return { kind: 'http', method: req.htm, url: req.htu };
+  // A receipt records the URL without its query: an htq claim was compared by the guard, and is not here.
+  if ('htm' in req) return { kind: 'http', method: req.htm, url: req.htu, queryUnknown: true };
   if ('mcp' in req) return { kind: 'claims', claims: { mcp: req.mcp } };
   if ('none' in req) return { kind: 'none' };
   // Other bound claims are recorded by digest of the caller's values: not re-derivable from the presentation alone.

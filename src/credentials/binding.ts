@@ -12,8 +12,12 @@ import { canonicalJson } from '../encoding/json.js';
  * receipt records: one copy of them, so both refuse alike.
  */
 export type ProofBinding =
-  /** An HTTP request: its method and the URL clients addressed (the verifier's public origin + path). */
-  | { kind: 'http'; method: string; url: string }
+  /**
+   * An HTTP request: its method and the URL clients addressed (the verifier's public origin + path, with
+   * the query as received). `queryUnknown`: the URL is recorded without its query (a receipt's `htu`), so
+   * an `htq` claim cannot be compared.
+   */
+  | { kind: 'http'; method: string; url: string; queryUnknown?: true }
   /** Any other call: claims the presentation must carry, compared as canonical JSON (e.g. `{ mcp: { tool, args } }`). */
   | { kind: 'claims'; claims: Record<string, unknown> }
   /** No transport binding (a queue message, a CLI check): the presentation must carry none. */
@@ -28,7 +32,8 @@ export interface FreshnessContext {
 }
 
 /** Claims that bind a presentation to one transport's request: never accepted by another. */
-const TRANSPORT_CLAIMS = ['htm', 'htu', 'mcp'] as const;
+const TRANSPORT_CLAIMS = ['htm', 'htu', 'htq', 'mcp'] as const;
+const HTTP_CLAIMS = ['htm', 'htu', 'htq'];
 const MAX_ID = 256;
 /** A jti or nonce a proof can be used up by: a non-empty string of at most 256 characters. */
 export const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_ID;
@@ -48,6 +53,12 @@ export function htuOf(url: string | URL): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The query of a request URL as received, without its "?" ("" for none; a fragment never binds: see unambiguousPath). */
+export function queryOf(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? '' : url.slice(q + 1);
 }
 
 /** A JWT NumericDate claim: absent, or a finite number (seconds); anything else is refused, never ignored. */
@@ -125,7 +136,7 @@ const same = (a: unknown, b: unknown) => {
  */
 export function bindingReasons(p: Record<string, unknown>, b: ProofBinding, absentOk = false): Reason[] {
   const reasons: Reason[] = [];
-  const allowed = new Set<string>(b.kind === 'http' ? ['htm', 'htu'] : b.kind === 'claims' ? Object.keys(b.claims) : []);
+  const allowed = new Set<string>(b.kind === 'http' ? HTTP_CLAIMS : b.kind === 'claims' ? Object.keys(b.claims) : []);
   const foreign = TRANSPORT_CLAIMS.filter((k) => p[k] !== undefined && !allowed.has(k));
   if (foreign.length > 0) reasons.push({ code: 'REQUEST_MISMATCH', message: `the presentation is bound to another kind of request (${foreign.join(', ')})` });
   if (absentOk && [...allowed].every((k) => p[k] === undefined)) return reasons;
@@ -133,6 +144,11 @@ export function bindingReasons(p: Record<string, unknown>, b: ProofBinding, abse
     if (p.htm !== b.method) reasons.push({ code: 'REQUEST_MISMATCH', message: `the presentation is bound to another method (htm), not ${b.method.slice(0, 16)}` });
     const htu = typeof p.htu === 'string' ? htuOf(p.htu) : undefined;
     if (htu === undefined || htu !== htuOf(b.url)) reasons.push({ code: 'REQUEST_MISMATCH', message: 'the presentation is bound to another URL (htu)' });
+    // `htq` (Charter's, optional; charterFetch sends it): the query exactly as sent, "" for none. htu leaves
+    // the query out (RFC 9449 §4.3), so without htq a proof taken in flight could be used first with another
+    // query; with it, the query is bound as the path is. Compared as sent: no normalisation, no reordering.
+    if (p.htq !== undefined && (typeof p.htq !== 'string' || (b.queryUnknown !== true && p.htq !== queryOf(b.url))))
+      reasons.push({ code: 'REQUEST_MISMATCH', message: 'the presentation is bound to another query (htq)' });
   } else if (b.kind === 'claims') {
     for (const [k, v] of Object.entries(b.claims)) {
       if (!same(p[k], v)) reasons.push({ code: 'REQUEST_MISMATCH', message: `the presentation is bound to another call ("${k.slice(0, 40)}" differs)` });

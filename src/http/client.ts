@@ -81,7 +81,7 @@ function checkOptions(o: CharterFetchOptions): void {
 /**
  * fetch with a presentation bound to this one request: `Authorization:
  * Bearer <vp+jwt>` carrying aud, htm (method), htu (URL without query and
- * fragment), iat and a fresh jti, plus the nonce when the verifier has
+ * fragment), htq (the query as sent), iat and a fresh jti, plus the nonce when the verifier has
  * challenged; or `Bearer <sd-jwt>~<disclosures>~<kb-jwt>` with those claims
  * in the key binding JWT (its nonce fresh, or the verifier's). With `sign`,
  * the request also carries its own RFC 9421 signature (method, authority,
@@ -95,6 +95,8 @@ export async function charterFetch(url: string | URL, init: RequestInit = {}, op
   checkOptions(options);
   const target = requestUrl(url);
   const htu = htuOf(target)!;
+  // The query as fetch sends it (the URL's own serialisation): bound by htq, since htu leaves it out.
+  const htq = target.search.slice(1);
   const method = (init.method ?? 'GET').toUpperCase();
   const doFetch = options.fetch ?? fetch;
   const { holder, sign } = options;
@@ -113,7 +115,7 @@ export async function charterFetch(url: string | URL, init: RequestInit = {}, op
     if (options.sdJwt) {
       // Loaded here only: presenting needs @sd-jwt/sd-jwt-vc, which a vp+jwt client never loads.
       const { presentSdJwtVc } = await import('../sdjwt/present.js');
-      return presentSdJwtVc(options.sdJwt.token, { holder, disclose: options.sdJwt.disclose ?? [], aud, nonce: nonce ?? randomUUID(), claims: { htm: method, htu, jti } });
+      return presentSdJwtVc(options.sdJwt.token, { holder, disclose: options.sdJwt.disclose ?? [], aud, nonce: nonce ?? randomUUID(), claims: { htm: method, htu, htq, jti } });
     }
     return createPresentation({
       holder,
@@ -121,7 +123,7 @@ export async function charterFetch(url: string | URL, init: RequestInit = {}, op
       aud,
       ...(nonce !== undefined ? { nonce } : {}),
       expiresInSeconds: options.expiresInSeconds ?? 60,
-      claims: { htm: method, htu, jti },
+      claims: { htm: method, htu, htq, jti },
     });
   };
   const send = async (nonce?: string) => {

@@ -55,6 +55,20 @@ describe('vp+jwt re-checks agree with the guard', () => {
     }
   });
 
+  it('a presentation binding a query (htq): allowed under that query, and re-checked from a receipt that records the URL without it; another query refused', async () => {
+    const v = w.verifier({ receipts: { signer: shop } });
+    const grant = await w.grant();
+    const vp = await bound(w.app, [grant.jwt], { url: EMAIL, claims: { htq: 'user=alice&lang=fr' } });
+    const refused = await decide(v, vp, policy(), { ...http, url: `${EMAIL}?user=bob` });
+    expect(codes(refused)).toEqual(['REQUEST_MISMATCH']);
+    const vp2 = await bound(w.app, [grant.jwt], { url: EMAIL, claims: { htq: 'user=alice&lang=fr' } });
+    const d = await decide(v, vp2, policy(), { ...http, url: `${EMAIL}?user=alice&lang=fr` });
+    expect(codes(d)).toEqual([]);
+    const e = await verify(v, d);
+    expect(failing(e)).toEqual([]);
+    expect(e).toMatchObject({ ok: true, decision: 'rechecked' });
+  });
+
   it('a verifier allowing 300 s of skew: a presentation from a clock 200 s ahead is allowed, and re-checked', async () => {
     const v = w.verifier({ skewSeconds: 300, receipts: { signer: shop } });
     const grant = await w.grant();

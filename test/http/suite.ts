@@ -186,6 +186,54 @@ export function adapterSuite(name: string, build: BuildApp): void {
       expect(await raw('/profile/email', [['Authorization', `Bearer ${vp}`]])).toBe(200);
     });
 
+    it('the query is bound by htq when the presentation carries it (charterFetch does): another query, or a malformed htq, is 401 REQUEST_MISMATCH and nothing runs', async () => {
+      const grant = (await w.grant()).jwt;
+      const send = async (path: string, claims: Record<string, unknown>) => {
+        const vp = await bound(w.app, [grant], { url: `${url}/profile/email`, claims });
+        return fetch(`${url}${path}`, { headers: { authorization: `Bearer ${vp}` } });
+      };
+      const before = ran.length;
+      for (const [path, claims] of [
+        ['/profile/email?user=bob', { htq: 'user=alice' }],
+        ['/profile/email?user=alice&x=1', { htq: 'user=alice' }],
+        ['/profile/email?b=2&a=1', { htq: 'a=1&b=2' }],
+        ['/profile/email?user=%61lice', { htq: 'user=alice' }],
+        ['/profile/email?user=alice', { htq: '' }],
+        ['/profile/email', { htq: 'user=alice' }],
+        ['/profile/email?user=alice', { htq: null }],
+        ['/profile/email?user=alice', { htq: ['user=alice'] }],
+        ['/profile/email?user=alice', { htq: 7 }],
+      ] as const) {
+        const r = await send(path, claims);
+        expect([path, claims, r.status, await codeOf(r)]).toEqual([path, claims, 401, 'REQUEST_MISMATCH']);
+      }
+      expect(ran.slice(before)).toEqual([]);
+      // The query as sent, with or without one ("?" alone is an empty query); a proof without htq binds none (DPoP's htu alone).
+      for (const [path, claims] of [
+        ['/profile/email?user=alice', { htq: 'user=alice' }],
+        ['/profile/email', { htq: '' }],
+        ['/profile/email?', { htq: '' }],
+        ['/profile/email?any=thing', {}],
+      ] as const) {
+        expect([path, claims, (await send(path, claims)).status]).toEqual([path, claims, 200]);
+      }
+      // charterFetch binds the query it sends: its proof, taken in flight before it arrives, is refused
+      // under another query, and taken under its own.
+      expect((await charterFetch(`${url}/profile/email?user=alice&n=caf%C3%A9`, {}, as(w.app, [grant]))).status).toBe(200);
+      let taken = '';
+      const intercept = (async (_input: URL | RequestInfo, init?: RequestInit) => {
+        taken = new Headers(init?.headers).get('authorization') ?? '';
+        return new Response(null, { status: 204 });
+      }) as typeof fetch;
+      await charterFetch(`${url}/profile/email?user=alice`, {}, { ...as(w.app, [grant]), fetch: intercept });
+      expect(taken).toMatch(/^Bearer /);
+      const before2 = ran.length;
+      const other = await fetch(`${url}/profile/email?user=bob`, { headers: { authorization: taken } });
+      expect([other.status, await codeOf(other)]).toEqual([401, 'REQUEST_MISMATCH']);
+      expect(ran.slice(before2)).toEqual([]);
+      expect((await fetch(`${url}/profile/email?user=alice`, { headers: { authorization: taken } })).status).toBe(200);
+    });
+
     it('a route parameter is not decoded twice: any "%" or non-NFC text in it is refused, never read as a separator or another name (RESOURCE_INVALID)', async () => {
       // The framework hands the handler id "public%2Fx" for /photos/public%252Fx; decoded again it would be
       // "photos/public/x", inside a grant for photos/public/* that does not name the object the handler serves.
