@@ -13,6 +13,8 @@ export interface StatusEntry {
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const invalid = (message: string) => new CharterError('STATUS_INVALID', message);
+/** RFC 3986 §3.1: a scheme, then ":" (what `URL.canParse` alone does not ask of "x:"-less strings it resolves). */
+const ABSOLUTE_URL = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 
 /** An absolute http: or https: URL: the only status lists a checker fetches (Bitstring and Token Status List alike). */
 export function isHttpUrl(v: string): boolean {
@@ -67,9 +69,10 @@ export function readEntry(entry: Record<string, unknown>): StatusEntry {
   // §2.1: a URL of the list credential, fetched over HTTP(S): anything else (no URL, file:, data:, ftp:) is
   // refused for good, not retried as a list that could not be had.
   if (typeof statusListCredential !== 'string' || !isHttpUrl(statusListCredential)) throw invalid('statusListCredential must be an http(s) URL');
-  // §2.1: the entry id MUST NOT be the URL of the status list.
-  // Compared as URLs (a spelling of the same URL, e.g. upper-case host or :443, is the same list), fragment kept.
-  if (entry.id !== undefined && (typeof entry.id !== 'string' || sameUrl(entry.id, statusListCredential))) throw invalid('the entry id must be a URL other than the status list');
+  // §2.1: the entry id, when present, is a URL (VCDM 2.0 §4.4 identifiers) and MUST NOT be the URL of the status
+  // list. Compared as URLs (a spelling of the same URL, e.g. upper-case host or :443, is the same list), fragment kept.
+  if (entry.id !== undefined && (typeof entry.id !== 'string' || !ABSOLUTE_URL.test(entry.id) || !URL.canParse(entry.id) || sameUrl(entry.id, statusListCredential)))
+    throw invalid('the entry id must be a URL other than the status list');
   // §2.1: an integer >= 0 as a base-10 string; ten digits bound any list that fits in memory.
   if (typeof statusListIndex !== 'string' || !/^(0|[1-9]\d{0,9})$/.test(statusListIndex)) throw invalid('statusListIndex must be a decimal string');
   const statusSize = readStatusSize(entry.statusSize, 'the entry') ?? 1;

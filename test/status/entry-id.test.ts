@@ -3,7 +3,7 @@ import { readEntry } from '../../src/status/entry.js';
 import { isCharterError } from '../../src/errors.js';
 
 /**
- * Bitstring Status List §2.1: an entry's `id` MUST NOT be the URL of the
+ * Bitstring Status List §2.1: an entry's `id`, a URL when present, MUST NOT be the URL of the
  * status list. Compared as URLs: another spelling of the list's URL is the
  * list too; a fragment (the usual `…#7`) makes another URL.
  */
@@ -26,6 +26,10 @@ describe('the status entry id is not the list', () => {
 
   it.each([`${LIST}#7`, 'urn:uuid:5a1e3b3e-0f4a-4c55-9f1b-3b6e2b9f3c11', 'https://lists.example/l/3', 'https://lists.example/l/2/'])('%s is another URL: accepted', (id) =>
     expect(codeOf(id)).toBe('ok'),
+  );
+
+  it.each(['', 'x', '7', '#7', '/l/2#7', 'lists.example/l/2#7', ' https://lists.example/l/2#7', 'https://', 'did'])('%j is no URL (VCDM 2.0 §4.4): refused', (id) =>
+    expect(codeOf(id)).toBe('STATUS_INVALID'),
   );
 
   it('an id that is no string is refused', () => {
