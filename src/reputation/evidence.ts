@@ -71,7 +71,8 @@ function interactionTime(time: unknown, what: string): { at?: number } | Reason 
 function validEnd(validUntil: unknown, exp: unknown): number | undefined | null {
   const v = validUntil === undefined ? undefined : parseDateTime(validUntil);
   if (validUntil !== undefined && v === undefined) return null;
-  const until = Math.min(v ?? Infinity, typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : Infinity);
+  // Whole milliseconds, rounded inward (a fractional exp is legal; a store keeps integers).
+  const until = Math.floor(Math.min(v ?? Infinity, typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : Infinity));
   return Number.isFinite(until) ? until : undefined;
 }
 

@@ -76,8 +76,10 @@ function validity(c: Credential): { from?: number; until?: number } | undefined 
   const validFrom = c.validFrom === undefined ? undefined : parseDateTime(c.validFrom);
   const validUntil = c.validUntil === undefined ? undefined : parseDateTime(c.validUntil);
   if ((c.validFrom !== undefined && validFrom === undefined) || (c.validUntil !== undefined && validUntil === undefined)) return undefined;
-  const from = Math.max(validFrom ?? -Infinity, typeof c.nbf === 'number' ? c.nbf * 1000 : -Infinity);
-  const until = Math.min(validUntil ?? Infinity, typeof c.exp === 'number' ? c.exp * 1000 : Infinity);
+  // Whole milliseconds (a store keeps them as integers): a fractional NumericDate (RFC 7519 §2 allows one)
+  // rounds inward, so the rating is never taken as valid for a moment its credential was not.
+  const from = Math.ceil(Math.max(validFrom ?? -Infinity, typeof c.nbf === 'number' ? c.nbf * 1000 : -Infinity));
+  const until = Math.floor(Math.min(validUntil ?? Infinity, typeof c.exp === 'number' ? c.exp * 1000 : Infinity));
   return { ...(Number.isFinite(from) && Math.abs(from) <= MAX_TIME ? { from } : {}), ...(Number.isFinite(until) && Math.abs(until) <= MAX_TIME ? { until } : {}) };
 }
 

@@ -5,6 +5,7 @@ import type {
   AuditChainRecord,
   AuditCheckpointRecord,
   AuditEntryRecord,
+  AuditFilter,
   CredentialRecord,
   IdentityRecord,
   NewRating,
@@ -181,22 +182,25 @@ export function refsByEntry(b: AuditAppend): Map<string, string> {
   return new Map([...by].map(([id, hashes]) => [id, JSON.stringify([...hashes].sort())]));
 }
 
-const isTime = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+/** Milliseconds since the epoch, whole: both stores keep them as 64-bit integers (PostgreSQL BIGINT refuses a fraction). */
+const isTime = (v: unknown) => Number.isSafeInteger(v);
+/** Text both stores can hold: PostgreSQL TEXT cannot hold NUL (SQLite can); refused alike in both. */
+const storableText = (v: unknown): v is string => typeof v === 'string' && !v.includes('\u0000');
 
 /**
  * A rating as both stores write it, or INVALID_ARGUMENT: the store never
  * holds a score a scorer could turn into NaN. -0 is written as 0.
  */
 export function checkRating(r: NewRating): NewRating {
-  const text = (v: unknown) => typeof v === 'string' && v.length > 0;
+  const text = (v: unknown) => storableText(v) && v.length > 0;
   if (typeof r !== 'object' || r === null || !text(r.id) || !text(r.attester) || !text(r.agent) || !text(r.receipt)) {
     throw new CharterError('INVALID_ARGUMENT', 'a rating needs an id, attester, agent and receipt');
   }
   if (typeof r.score !== 'number' || !Number.isFinite(r.score) || r.score < 0 || r.score > 1)
     throw new CharterError('INVALID_ARGUMENT', 'a rating score is a finite number in [0, 1]');
   if (!isTime(r.issuedAt) || !isTime(r.importedAt) || (r.validUntil !== undefined && !isTime(r.validUntil)))
-    throw new CharterError('INVALID_ARGUMENT', 'rating times are finite numbers (ms)');
-  if ((r.dimension !== undefined && !text(r.dimension)) || (r.status !== undefined && typeof r.status !== 'string'))
+    throw new CharterError('INVALID_ARGUMENT', 'rating times are whole milliseconds');
+  if ((r.dimension !== undefined && !text(r.dimension)) || (r.status !== undefined && !storableText(r.status)))
     throw new CharterError('INVALID_ARGUMENT', 'a rating dimension and status are strings');
   return r.score === 0 ? { ...r, score: 0 } : r;
 }
@@ -223,4 +227,23 @@ export function ratingFromArray(c: readonly unknown[], agent: string): RatingRec
   if (c[4] !== null && c[4] !== undefined) r.dimension = c[4] as string;
   if (c[6] !== null && c[6] !== undefined) r.validUntil = Number(c[6]);
   return r;
+}
+
+/**
+ * An audit listing's filter, checked alike for both stores: SQLite read a
+ * negative LIMIT as "no limit" and PostgreSQL refused it (STORE_ERROR);
+ * either is now INVALID_ARGUMENT, as is any other value neither can use.
+ */
+export function checkAuditFilter(f: AuditFilter): AuditFilter {
+  if (typeof f !== 'object' || f === null) throw new CharterError('INVALID_ARGUMENT', 'an audit filter is an object');
+  if (f.limit !== undefined && !(Number.isSafeInteger(f.limit) && f.limit >= 0)) throw new CharterError('INVALID_ARGUMENT', 'limit is a whole number of rows, 0 or more');
+  if (f.fromSeq !== undefined && !(Number.isSafeInteger(f.fromSeq) && f.fromSeq >= 0)) throw new CharterError('INVALID_ARGUMENT', 'fromSeq is a sequence number, 0 or more');
+  for (const k of ['since', 'until'] as const) {
+    const d = f[k];
+    if (d !== undefined && !(d instanceof Date && Number.isFinite(d.getTime()))) throw new CharterError('INVALID_ARGUMENT', `${k} is a valid Date`);
+  }
+  for (const k of ['chain', 'subject', 'outcome', 'kind'] as const) {
+    if (f[k] !== undefined && !storableText(f[k])) throw new CharterError('INVALID_ARGUMENT', `${k} is text`);
+  }
+  return f;
 }

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createResolver } from '../../src/did/index.js';
-import { issueCredential, schemaIdFor } from '../../src/credentials/index.js';
+import { issueCredential, schemaIdFor, signJwt } from '../../src/credentials/index.js';
 import type { Issuer } from '../../src/credentials/types.js';
 import { importAttestations, issueAttestation, issueReceipt, reputationSource, scoreAgent, scoreFromStore, type ScorePolicy } from '../../src/reputation/index.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
@@ -86,6 +86,35 @@ describe('a rating lasts no longer than the receipt it rests on', () => {
     await importAttestations(store, [att.jwt], { resolver, status });
     const after = await at(agent.did, [att.jwt], t0 + 2 * HOUR, shop.did);
     expect([after.a.score, after.f.score, after.r.score]).toEqual([null, null, null]);
+  });
+
+  it('a fractional NumericDate (RFC 7519 §2) imports, rounded inward to whole milliseconds as both stores keep them', async () => {
+    const agent = makeIssuer();
+    const shop = makeIssuer();
+    const t0 = Date.now();
+    const exp = Math.floor(t0 / 1000) + 1200.0004;
+    const rid = `urn:uuid:${randomUUID()}`;
+    const plain = (
+      await issueCredential({
+        issuer: agent,
+        id: rid,
+        subject: shop.did,
+        type: 'InteractionReceipt',
+        claims: { interaction: { id: rid, agent: agent.did, time: new Date(t0).toISOString() } },
+        credentialSchema: { id: schemaIdFor('InteractionReceipt')!, type: 'JsonSchema' },
+      })
+    ).jwt;
+    // Charter issues whole seconds; another issuer may not.
+    const [h, p] = plain
+      .split('.')
+      .slice(0, 2)
+      .map((x) => JSON.parse(Buffer.from(x, 'base64url').toString()) as Record<string, unknown>) as [Record<string, unknown>, Record<string, unknown>];
+    const r = await signJwt(h, { ...p, exp }, agent.signer, agent.kid);
+    const att = await issueAttestation(null, shop, { receiptJwt: r, score: 0.4 });
+    const done = await importAttestations(store, [att.jwt], { resolver, status });
+    expect([done.imported.length, done.skipped]).toEqual([1, []]);
+    const held = (await store.listRatings(agent.did))[0]!;
+    expect([Number.isSafeInteger(held.issuedAt), held.validUntil]).toEqual([true, Math.floor(exp * 1000)]);
   });
 
   it('an attestation valid longer than its receipt is bounded by the receipt; a shorter one by itself', async () => {

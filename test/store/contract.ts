@@ -439,6 +439,15 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
         { validUntil: Number.NaN },
         { id: '' },
         { dimension: 7 as unknown as string },
+        // What only one store could hold (PostgreSQL: no NUL in TEXT, no fraction in BIGINT): refused by both.
+        { issuedAt: 1_700_000_000_000.5 },
+        { importedAt: 2 ** 53 },
+        { validUntil: 1.5 },
+        { id: 'a\u0000b' },
+        { attester: 'did:key:z\u0000' },
+        { receipt: '\u0000' },
+        { dimension: 'de\u0000livery' },
+        { status: '{"type":"\u0000"}' },
       ];
       for (const [i, b] of bad.entries()) {
         await expect(store.putRatings([rating({ id: `ok-${i}` }), rating({ id: `bad-${i}`, ...b })])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
@@ -532,6 +541,22 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       await store.appendAudit({ chain: 'B', entries: [entry('B', 1)] });
       expect((await store.listAudit({ chain: 'A' })).map((e) => e.seq)).toEqual([1, 2, 3]);
       expect((await store.listAudit({ chain: 'A', fromSeq: 2, limit: 1 })).map((e) => e.seq)).toEqual([2]);
+      expect(await store.listAudit({ chain: 'A', limit: 0 })).toEqual([]);
+      // A filter only one store could read (SQLite took LIMIT -1 for "no limit", PostgreSQL refused it): INVALID_ARGUMENT in both.
+      for (const bad of [
+        { limit: -1 },
+        { limit: 1.5 },
+        { limit: Number.NaN },
+        { limit: '10' },
+        { fromSeq: -1 },
+        { fromSeq: 0.5 },
+        { since: new Date(Number.NaN) },
+        { until: '2026-01-01' },
+        { chain: 'A\u0000' },
+        { subject: 5 },
+      ]) {
+        await expect(store.listAudit(bad as never), JSON.stringify(bad)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      }
       expect((await store.listAudit({ outcome: 'deny' })).map((e) => e.receiptId)).toEqual(['urn:uuid:A-2']);
       expect((await store.listAudit({ subject: 'did:key:zagent', kind: 'decision' })).map((e) => `${e.chain}${e.seq}`)).toEqual(['A1', 'B1']);
       expect((await store.listAudit({ since: new Date(Date.UTC(2026, 0, 1, 0, 0, 2)), until: new Date(Date.UTC(2026, 0, 1, 0, 0, 3)) })).map((e) => `${e.chain}${e.seq}`)).toEqual([

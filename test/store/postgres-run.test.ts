@@ -51,6 +51,7 @@ describe('postgres store fault rules', () => {
     expect(classify(pgError('40P01'))).toBe('busy');
     expect(classify(pgError('28P01'))).toBe('refused');
     expect(classify(pgError('23505'))).toBe('conflict');
+    for (const c of ['22021', '22P02', '22003', '2201W']) expect(classify(pgError(c))).toBe('value');
     expect(classify(pgError('42P01'))).toBe('other');
   });
 

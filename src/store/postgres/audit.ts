@@ -1,6 +1,16 @@
 import type { PoolClient } from 'pg';
 import type { AccessReceiptOutcome, AccessReceiptRecord, AccessReportStore, AuditAppend, AuditFilter, AuditStore } from '../types.js';
-import { accessReceiptRow, AUDIT_COLUMNS as COLUMNS, auditChainRow, auditCheckpointRow, auditEntryRow, checkAuditAppend, checkpointIssuer, refsByEntry } from '../rows.js';
+import {
+  accessReceiptRow,
+  AUDIT_COLUMNS as COLUMNS,
+  auditChainRow,
+  auditCheckpointRow,
+  auditEntryRow,
+  checkAuditAppend,
+  checkAuditFilter,
+  checkpointIssuer,
+  refsByEntry,
+} from '../rows.js';
 import type { Access } from './access.js';
 
 const DEFAULT_LIMIT = 1000;
@@ -111,7 +121,8 @@ export function postgresAudit({ run, read, rows, t }: Access): AuditStore & Acce
       const now = Date.now();
       await run({ tx: true, confirm }, (q) => insertBatch(q, batch, now));
     },
-    async listAudit(f: AuditFilter = {}) {
+    async listAudit(given: AuditFilter = {}) {
+      const f = checkAuditFilter(given);
       const where: string[] = [];
       const args: unknown[] = [];
       const add = (sql: string, v: unknown) => {

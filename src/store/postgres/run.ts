@@ -35,7 +35,7 @@ export interface RunOptions<T> {
   retryOnConflict?: boolean;
 }
 
-type Fault = 'connection' | 'busy' | 'refused' | 'conflict' | 'other';
+type Fault = 'connection' | 'busy' | 'refused' | 'conflict' | 'value' | 'other';
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED']);
 const CONNECTION_MESSAGES = /Connection terminated|not queryable|timeout exceeded when trying to connect/;
@@ -53,6 +53,9 @@ export function classify(e: unknown): Fault {
   if (code === '23505') return 'conflict';
   // 57014: statement_timeout (a lock held too long, an overloaded server): reported, not retried.
   if (code === '57014') return 'refused';
+  // Class 22, data exception: a value the column cannot hold (a NUL in TEXT, 22021; a fraction or an
+  // overflow in BIGINT, 22P02 / 22003; a negative LIMIT, 2201W): the caller's value, not the store, is wrong.
+  if (code.startsWith('22')) return 'value';
   return 'other';
 }
 
@@ -68,6 +71,8 @@ export function toCharterError(e: unknown): CharterError {
       return new CharterError('STORE_UNAVAILABLE', 'the store is busy: try again', { cause: e });
     case 'conflict':
       return new CharterError('ALREADY_EXISTS', 'that record already exists', { cause: e });
+    case 'value':
+      return new CharterError('INVALID_ARGUMENT', `the store cannot hold a value given (${code}): a NUL character, a fraction or an out-of-range number`, { cause: e });
     default:
       return new CharterError('STORE_ERROR', `store operation failed (${code})`, { cause: e });
   }

@@ -7,6 +7,7 @@ import {
   auditCheckpointRow,
   auditEntryRow,
   checkAuditAppend,
+  checkAuditFilter,
   checkpointIssuer,
   refsByEntry,
   type Row,
@@ -94,7 +95,8 @@ export function sqliteAudit(db: Database, commit: <T>(run: () => T) => Promise<T
       checkAuditAppend(batch);
       await commit(() => append(batch, Date.now()));
     },
-    async listAudit(f: AuditFilter = {}) {
+    async listAudit(given: AuditFilter = {}) {
+      const f = checkAuditFilter(given);
       const where: string[] = [];
       const args: unknown[] = [];
       const add = (sql: string, v: unknown) => {
