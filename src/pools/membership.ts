@@ -316,12 +316,27 @@ export async function leavePool(store: Store, pool: Issuer, request: { notice: s
     if (did !== pool.did) throw new CharterError('NOT_FOUND', "a membership is in its pool's own status list");
     return pool;
   };
-  const held = await membershipOf(store, pool.did, member);
-  if (!held) throw new CharterError('NOT_A_MEMBER', `${member.slice(0, 80)} is not a member of this pool`);
-  if (acceptedStatus((held.subject.membership as { accepted: string }).accepted) !== status) {
+  // Every membership the pool holds for this member, with whether it is withdrawn already. Normally one
+  // live at most; two admissions of one newcomer racing (two proposals) can leave two, the epoch naming
+  // one and the newest record the other: a leave naming either withdraws both, so no grant carrying
+  // either acceptance outlives it.
+  const all = await list(store, { issuer: pool.did, subject: member, type: MEMBERSHIP_TYPE });
+  if (all.length === 0) throw new CharterError('NOT_A_MEMBER', `${member.slice(0, 80)} is not a member of this pool`);
+  const states = await Promise.all(
+    all.map(async (m) => {
+      const accepted = (m.subject.membership as { accepted: string }).accepted;
+      return { m, status: acceptedStatus(accepted), withdrawn: await withdrawnHere(store, { id: member, accepted }) };
+    }),
+  );
+  const named = states.find((x) => x.status === status);
+  const live = states.filter((x) => !x.withdrawn);
+  // A leave for a membership withdrawn before, while another is live (the member joined again): an old
+  // request replayed, not this membership's end. Once every one is withdrawn, leaving again only
+  // finishes the epoch (a crash between the bit and the epoch).
+  if (!named || (named.withdrawn && live.length > 0)) {
     throw new CharterError('INVALID_ARGUMENT', 'that leave request is for an earlier membership of this member');
   }
-  await setCredentialStatus(store, held.record.id, 'revocation', true, issuerFor);
+  for (const x of live) await setCredentialStatus(store, x.m.record.id, 'revocation', true, issuerFor);
   for (let attempt = 0; ; attempt++) {
     const e = await currentEpoch(store, pool.did);
     if (!e.members.some((m) => m.id === member)) return { ...summary(pool.did, e), withdrawn: member };

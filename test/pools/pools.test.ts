@@ -270,4 +270,34 @@ describe('data pools: lifecycle (charter serve on loopback)', () => {
     const fresh = await w.proposeGrant();
     await expect(castVote(w.home.store, a, fresh, 'approve')).rejects.toMatchObject({ code: 'NOT_A_MEMBER' });
   });
+
+  it('a member who left and was admitted again: its old leave request, replayed, withdraws nothing (INVALID_ARGUMENT); its new one does', async () => {
+    const S = w.home.store;
+    // Two members still in the pool (an earlier test's member left).
+    const current = (await currentEpoch(S, w.pool.did)).members.map((m) => m.id);
+    const [b, c] = w.members.filter((m) => current.includes(m.did)) as [(typeof w.members)[0], (typeof w.members)[0]];
+    await w.home.createIdentity({ alias: 'returning' });
+    const r = await w.home.issuer('returning');
+    const admit = async () => {
+      const p = await propose(S, w.pool, { action: 'admit', member: r.did });
+      await castVote(S, b, p, 'approve');
+      await castVote(S, c, p, 'approve');
+      expect((await admitMember(S, w.pool, p, { resolver: w.resolver, baseUrl: w.server.url, acceptance: (pool, status) => signAcceptance(r, pool, status) })).ok).toBe(true);
+    };
+    const noticeNow = async () => signLeave(r, w.pool.did, acceptedStatus(((await membershipOf(S, w.pool.did, r.did))!.subject.membership as { accepted: string }).accepted));
+    await admit();
+    const first = await noticeNow();
+    await leavePool(S, w.pool, { notice: first, resolver: w.resolver });
+    await admit();
+    const g = await w.grant({ approvers: [w.members.indexOf(b), w.members.indexOf(c)] });
+    w.freshStatus();
+    expect(codes(await check(g.jwt, r.did))).toEqual([]);
+    await expect(leavePool(S, w.pool, { notice: first, resolver: w.resolver })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    w.freshStatus();
+    expect(codes(await check(g.jwt, r.did))).toEqual([]);
+    expect((await currentEpoch(S, w.pool.did)).members.map((m) => m.id)).toContain(r.did);
+    await leavePool(S, w.pool, { notice: await noticeNow(), resolver: w.resolver });
+    w.freshStatus();
+    expect(codes(await check(g.jwt, r.did))).toEqual(['MEMBER_WITHDRAWN']);
+  });
 });

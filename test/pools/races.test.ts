@@ -16,7 +16,7 @@ import {
 } from '../../src/pools/index.js';
 import { decodeJwt } from '../../src/credentials/index.js';
 import type { Store } from '../../src/store/types.js';
-import { decisionId } from '../../src/pools/records.js';
+import { decisionId, list } from '../../src/pools/records.js';
 import { openPoolWorld, type PoolWorld } from './world.js';
 
 /**
@@ -57,6 +57,79 @@ const check = async (jwt: string, owner: string) => {
 };
 
 describe('pool executions racing each other or a leave', () => {
+  it('two proposals admitting one newcomer, run at once: whichever membership its leave names, every grant covering it stops', async () => {
+    const S = w.home.store;
+    for (const which of ['newest', 'epoch'] as const) {
+      const alias = `dan-${which}`;
+      await w.home.createIdentity({ alias });
+      const dan = await w.home.issuer(alias);
+      const p1 = await propose(S, w.pool, { action: 'admit', member: dan.did });
+      const p2 = await propose(S, w.pool, { action: 'admit', member: dan.did });
+      for (const p of [p1, p2]) {
+        await castVote(S, w.members[0]!, p, 'approve');
+        await castVote(S, w.members[1]!, p, 'approve');
+      }
+      // A stores its membership, then B its own; A writes the epoch, then B tries to: both pass every check first.
+      const aMember = gate();
+      const bMember = gate();
+      const aEpoch = gate();
+      const isType = (rec: unknown, t: string) => ((rec as { types?: string[] }).types ?? []).includes(t);
+      const A = instance(S, {
+        putCredential: async (orig, rec) => {
+          if (isType(rec, 'PoolMembershipCredential')) {
+            try {
+              return await orig(rec);
+            } finally {
+              aMember.open();
+            }
+          }
+          if (!isType(rec, 'PoolEpochCredential')) return orig(rec);
+          await bMember.wait();
+          try {
+            return await orig(rec);
+          } finally {
+            aEpoch.open();
+          }
+        },
+      });
+      const B = instance(S, {
+        putCredential: async (orig, rec) => {
+          if (isType(rec, 'PoolMembershipCredential')) {
+            await aMember.wait();
+            try {
+              return await orig(rec);
+            } finally {
+              bMember.open();
+            }
+          }
+          if (isType(rec, 'PoolEpochCredential')) await aEpoch.wait();
+          return orig(rec);
+        },
+      });
+      const opts = { resolver: w.resolver, baseUrl: w.server.url, acceptance: (pool: string, status: string) => signAcceptance(dan, pool, status) };
+      const runs = await Promise.allSettled([admitMember(A, w.pool, p1, opts), admitMember(B, w.pool, p2, opts)]);
+      expect(runs.filter((r) => r.status === 'fulfilled' && r.value.ok)).toHaveLength(1);
+      const inEpoch = acceptedStatus((await currentEpoch(S, w.pool.did)).members.find((m) => m.id === dan.did)!.accepted);
+      // The race this test is about: two memberships, the epoch naming one, the other left over (and maybe the newest record).
+      const held = (await list(S, { issuer: w.pool.did, subject: dan.did, type: 'PoolMembershipCredential' })).map((m) =>
+        acceptedStatus((m.subject.membership as { accepted: string }).accepted),
+      );
+      expect(held.sort()).toEqual([inEpoch, held.find((x) => x !== inEpoch)!].sort());
+      const leftOver = held.find((x) => x !== inEpoch)!;
+      const g = await w.grant();
+      expect(await check(g.jwt, dan.did)).toEqual([]);
+      // `charter pool leave --as` may name the left-over one (the newest record); a member reading the epoch names
+      // the other: either stops the grant, which carries the epoch's.
+      const status = which === 'newest' ? leftOver : inEpoch;
+      await leavePool(S, w.pool, { notice: await signLeave(dan, w.pool.did, status), resolver: w.resolver });
+      expect([which, await check(g.jwt, dan.did)]).toEqual([which, ['MEMBER_WITHDRAWN']]);
+      expect((await currentEpoch(S, w.pool.did)).members.some((m) => m.id === dan.did)).toBe(false);
+      // Leaving again (the other membership's request) only finishes; nothing is live to withdraw.
+      const other = which === 'newest' ? inEpoch : leftOver;
+      await expect(leavePool(S, w.pool, { notice: await signLeave(dan, w.pool.did, other), resolver: w.resolver })).resolves.toMatchObject({ withdrawn: dan.did });
+    }
+  });
+
   it('two admits of one proposal at once give the member one withdrawal entry: its leave stops every grant', async () => {
     const S = w.home.store;
     await w.home.createIdentity({ alias: 'dan' });
