@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { createPresentation, verifyPresentation } from '../credentials/index.js';
 import type { PresentationVerification } from '../credentials/types.js';
 import type { Home } from '../home/home.js';
+import { unlessBoundElsewhere } from '../guard/binding.js';
 import { formatReasons, homeCommand, leaf, readJwtArg, runCommand, withTools, type CliContext, type CommonOptions } from './io.js';
 import { renderVerification } from './vc.js';
 import { actingAs, asOption, refuseBlank, wholeNumberFlag } from './args.js';
@@ -78,13 +79,17 @@ export function registerVp(program: Command, ctx: CliContext): void {
         const jwt = await readJwtArg(ctx, arg, 'presentation');
         return withTools(ctx, opts, async (tools) =>
           presentationView(
-            await verifyPresentation(jwt, {
-              resolver: tools.resolver,
-              status: tools.status,
-              aud: opts.aud,
-              nonce: opts.nonce,
-              allowHolderMismatch: opts.allowHolderMismatch === true,
-            }),
+            // A presentation bound to one HTTP request or MCP call is for that call only (as agent and grant verify).
+            unlessBoundElsewhere(
+              await verifyPresentation(jwt, {
+                resolver: tools.resolver,
+                status: tools.status,
+                aud: opts.aud,
+                nonce: opts.nonce,
+                allowHolderMismatch: opts.allowHolderMismatch === true,
+              }),
+              jwt,
+            ),
           ),
         );
       },

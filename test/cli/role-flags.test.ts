@@ -121,6 +121,7 @@ describe('pure verify commands: a presentation bound to one HTTP request is for 
     const boundVp = await createPresentation({ holder: await home.issuer('bot'), credentials: creds, aud, nonce: 'n-bound', claims });
     const boundGrant = await createPresentation({ holder: await home.issuer('lab'), credentials: [grant], aud, nonce: 'n-g', claims });
     const plainGrant = await createPresentation({ holder: await home.issuer('lab'), credentials: [grant], aud, nonce: 'n-g' });
+    const queryBound = await createPresentation({ holder: await home.issuer('lab'), credentials: [grant], aud, nonce: 'n-g', claims: { htq: 'a=1' } });
     await home.close();
     const agentArgs = (vp: string) => ['agent', 'verify', vp, '--aud', aud, '--nonce', 'n-bound', '--action', 'buy', '--any-principal', '--json'];
     // (This home's status lists are on a closed port: the unbound ones stop at STATUS_UNAVAILABLE, a fault, exit 3;
@@ -134,6 +135,14 @@ describe('pure verify commands: a presentation bound to one HTTP request is for 
     expect([pg.code, pg.out.includes('REQUEST_MISMATCH')]).toEqual([3, false]);
     const g = await run(grantArgs(boundGrant));
     expect([g.code, g.out]).toEqual([1, expect.stringContaining('REQUEST_MISMATCH')]);
+    // vp verify too, for htm/htu and for htq alone.
+    const vpArgs = (vp: string) => ['vp', 'verify', vp, '--aud', aud, '--nonce', 'n-g', '--json'];
+    const pv = await run(vpArgs(plainGrant));
+    expect(pv.out.includes('REQUEST_MISMATCH')).toBe(false);
+    for (const vp of [boundGrant, queryBound]) {
+      const v = await run(vpArgs(vp));
+      expect([v.code, v.out]).toEqual([1, expect.stringContaining('REQUEST_MISMATCH')]);
+    }
   });
 
   it('an SD-JWT grant presentation whose key binding JWT is bound (htm/htu, mcp) is refused by grant verify and sd-jwt verify too', async () => {
