@@ -69,8 +69,13 @@ export async function verifyMandatePolicy(
     // matched with the name (VI constraints.md §4.3), the payee of a mandate the user closed. An identifier the
     // agent added beside them is its own word. Where the user did not restrict the payee, the agent chose it.
     const who = payment.boundPayees ?? (p ? [typeof p.id === 'string' && p.id !== '' ? p.id : p.website] : []);
-    if (!who.some((x) => typeof x === 'string' && x === policy.payee))
-      reasons.push({ code: 'COUNTERPARTY_NOT_ALLOWED', message: `the payment is to another payee than ${policy.payee.slice(0, 100)}` });
+    // An empty identifier names no one: a chain's empty payee id never matches a route's empty payee (a payee
+    // function that found no merchant in the request).
+    if (policy.payee === '' || !who.some((x) => typeof x === 'string' && x !== '' && x === policy.payee))
+      reasons.push({
+        code: 'COUNTERPARTY_NOT_ALLOWED',
+        message: policy.payee === '' ? 'the request names no payee to check the payment against' : `the payment is to another payee than ${policy.payee.slice(0, 100)}`,
+      });
   }
   // Who used the nonce: the agent key the chain delegates to, or the user's key when no agent acted.
   const holder = mandate.agent?.key ?? mandate.principal?.key;

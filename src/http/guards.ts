@@ -274,6 +274,9 @@ function declaredPurpose(v: unknown): { purpose?: string } {
 }
 
 /** An action a route computed from the request (a query field, say): one that is not a non-empty string is the request's fault (400). */
+/** A payee the request names: a string, or '' (refused), never another value coerced to one. */
+const payeeOf = (v: unknown): string => (typeof v === 'string' ? v : '');
+
 function requestAction(v: unknown): string {
   if (typeof v !== 'string' || v.length === 0) throw new CharterError('INVALID_ARGUMENT', 'the action this request names is not an action such as read (a non-empty string)');
   return v;
@@ -302,7 +305,8 @@ export function policyFor<R>(guard: GrantGuard<R> | AgentGuard<R> | MandateGuard
       profile: guard.profile,
       trust: guard.trust,
       ...(amount !== undefined ? { amount } : {}),
-      ...(guard.payee !== undefined ? { payee: String(valueOf(guard.payee, req) ?? '') } : {}),
+      // A payee the request does not name as a string is '' (refused: COUNTERPARTY_NOT_ALLOWED), never coerced.
+      ...(guard.payee !== undefined ? { payee: payeeOf(valueOf(guard.payee, req)) } : {}),
       ...(checkoutHash !== undefined ? { checkoutHash } : {}),
       ...(openCheckoutHash !== undefined ? { openCheckoutHash } : {}),
       ...(guard.calendarTimeZone !== undefined ? { calendarTimeZone: guard.calendarTimeZone } : {}),

@@ -203,7 +203,8 @@ function report(ctx: Ctx, check: ConstraintCheck, constraints: unknown[], ref: s
 function closedPayment(m: Record<string, unknown>, what: string): FinalPayment {
   const pa = m.payment_amount;
   if (typeof m.transaction_id !== 'string' || !m.transaction_id) refuse('INVALID_CREDENTIAL', `${what} has no transaction_id`, what);
-  if (!isObj(m.payee) || typeof m.payee.id !== 'string' || typeof m.payee.name !== 'string') refuse('INVALID_CREDENTIAL', `${what} payee needs id and name`, what);
+  if (!isObj(m.payee) || typeof m.payee.id !== 'string' || m.payee.id === '' || typeof m.payee.name !== 'string')
+    refuse('INVALID_CREDENTIAL', `${what} payee needs a non-empty id and a name`, what);
   if (!isObj(pa) || !isInt(pa.amount) || typeof pa.currency !== 'string') refuse('INVALID_CREDENTIAL', `${what} payment_amount needs an integer amount and a currency`, what);
   if (!isObj(m.payment_instrument) || typeof m.payment_instrument.id !== 'string' || typeof m.payment_instrument.type !== 'string')
     refuse('INVALID_CREDENTIAL', `${what} payment_instrument needs id and type`, what);

@@ -178,9 +178,10 @@ export function guardTool<Args extends Record<string, unknown>, Extra extends To
       const amount = syncValue(options.amount?.(args));
       if (paid) {
         const m = (options as MandateToolGuardOptions<Args>).mandate;
-        // A payee function that names none refuses (COUNTERPARTY_NOT_ALLOWED), as over HTTP: left out, the
-        // payee would go unchecked, and a chain carries no mcp claim, so the caller picks the arguments.
-        const payee = typeof m.payee === 'function' ? String(syncValue(m.payee(args)) ?? '') : m.payee;
+        // A payee function that names none (or no string) refuses (COUNTERPARTY_NOT_ALLOWED), as over HTTP:
+        // left out, the payee would go unchecked, and a chain carries no mcp claim, so the caller picks the arguments.
+        const named = typeof m.payee === 'function' ? syncValue(m.payee(args)) : m.payee;
+        const payee = m.payee === undefined ? undefined : typeof named === 'string' ? named : '';
         const checkoutHash = syncValue(m.checkoutHash?.(args));
         const openCheckoutHash = syncValue(m.openCheckoutHash?.(args));
         const request: MandatePaymentRequest = {
