@@ -7,11 +7,16 @@
  * v1.0 §2.1: a revocation "is not reversible"). Such a copy is refused
  * (STATUS_UNAVAILABLE: fail closed; a fresh copy answers the next check).
  * A list that states no issuance time cannot be ordered and is not tracked.
- * Bounded: past `limit` URLs, the least recently used is forgotten, and one
- * origin keeps at most a tenth of them (its own least recently used goes
- * first): every check of a list counts as a use, so a list a verifier keeps
- * checking stays tracked, and lists served from one origin (an attacker's own
- * signed lists, named by credentials it presents) cannot push out another's.
+ * Bounded: past `limit` URLs, the least recently used is forgotten, every
+ * check of a list counting as a use (a list a verifier keeps checking stays
+ * tracked). Anyone can make a verifier admit lists, naming its own signed
+ * ones in the credentials it presents, so lists are also grouped by site
+ * (the last two labels of the host name, whatever its case or port; an IP
+ * address alone): once the map is full, a site holding a tenth of it gives
+ * up its own least recently used first, so a flood from one site pushes out
+ * that site's lists, not another issuer's. A flood from many sites can still
+ * push a list out; this mark is defence in depth (it also starts empty after
+ * a restart), and a list's own validity window bounds any rollback.
  * A checker's `clear()` keeps it: it drops cached lists, not what the
  * verifier has seen.
  */
@@ -24,23 +29,36 @@ export interface ListWatermark {
   admit(url: string, issuedMs: number | undefined): string | undefined;
 }
 
-/** "https://host:port" of an absolute URL, without parsing it again (the list URLs here are normalised already). */
-function originOf(url: string): string {
-  const at = url.indexOf('/', url.indexOf('//') + 2);
-  return at < 0 ? url : url.slice(0, at);
+/**
+ * The site a list URL is served from, for grouping: the host name's last two labels ("a.b.example" ->
+ * "b.example"), lower-cased, without port or user info; an IP literal whole. A string that is no URL is
+ * its own group. A multi-label public suffix (co.uk) groups more widely, which only makes the cap stricter.
+ */
+function siteOf(url: string): string {
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    return url;
+  }
+  if (host.startsWith('[') || /^[\d.]+$/.test(host)) return host;
+  const labels = host.replace(/\.$/, '').split('.');
+  return labels.slice(-2).join('.');
 }
 
 export function createListWatermark(limit: number): ListWatermark {
   // Both in least-recently-used order (a use deletes and sets again).
   const newest = new Map<string, number>();
-  const byOrigin = new Map<string, Set<string>>();
-  const perOrigin = Math.max(1, Math.floor(limit / 10));
+  const bySite = new Map<string, Set<string>>();
+  const siteOfUrl = new Map<string, string>();
+  const perSite = Math.max(1, Math.floor(limit / 10));
   const forget = (url: string) => {
     newest.delete(url);
-    const o = originOf(url);
-    const set = byOrigin.get(o);
+    const site = siteOfUrl.get(url)!;
+    siteOfUrl.delete(url);
+    const set = bySite.get(site);
     set?.delete(url);
-    if (set?.size === 0) byOrigin.delete(o);
+    if (set?.size === 0) bySite.delete(site);
   };
   return {
     admit(url, issuedMs) {
@@ -49,16 +67,17 @@ export function createListWatermark(limit: number): ListWatermark {
       if (seen !== undefined && issuedMs < seen) {
         return `the status list at ${new URL(url).host} is older than a copy this verifier accepted before (issued ${new Date(issuedMs).toISOString()}, seen ${new Date(seen).toISOString()})`;
       }
-      const o = originOf(url);
-      let mine = byOrigin.get(o);
+      // A URL tracked already knows its site; only a new one is parsed.
+      const site = siteOfUrl.get(url) ?? siteOf(url);
       if (seen !== undefined) forget(url);
-      else {
-        if (mine !== undefined && mine.size >= perOrigin) forget(mine.values().next().value as string);
-        else if (newest.size >= limit) forget(newest.keys().next().value as string);
+      else if (newest.size >= limit) {
+        const mine = bySite.get(site);
+        forget(mine !== undefined && mine.size >= perSite ? (mine.values().next().value as string) : (newest.keys().next().value as string));
       }
-      mine = byOrigin.get(o);
-      if (mine === undefined) byOrigin.set(o, (mine = new Set()));
+      let mine = bySite.get(site);
+      if (mine === undefined) bySite.set(site, (mine = new Set()));
       mine.add(url);
+      siteOfUrl.set(url, site);
       newest.set(url, Math.max(seen ?? issuedMs, issuedMs));
       return undefined;
     },

@@ -1,5 +1,6 @@
 import { identifierSet } from '../encoding/lists.js';
 import { createListWatermark } from './rollback.js';
+import { listKey } from './list.js';
 import { CharterError, toReason, type Reason, shown } from '../errors.js';
 import { canonicalJson } from '../encoding/json.js';
 import { importVerificationKey, verifySignature } from '../keys/index.js';
@@ -330,7 +331,7 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
     const signer = signerReason(list, ctx);
     if (signer) return [signer];
     // An older copy than one accepted before would undo a revocation this verifier has seen (rollback.ts).
-    const rolledBack = watermark.admit(uri, list.times.iat * 1000);
+    const rolledBack = watermark.admit(listKey(uri), list.times.iat * 1000);
     if (rolledBack !== undefined) return [{ code: 'STATUS_UNAVAILABLE', message: rolledBack }];
     // §8.3 step 6: an index beyond the list is an error.
     if ((idx as number) >= tokenStatusCount(list.bytes, list.bits)) return [{ code: 'STATUS_INVALID', message: 'status_list.idx is beyond the end of the list' }];

@@ -43,6 +43,30 @@ describe('the rollback watermark forgets by use, and per origin', () => {
     expect(w.admit(VICTIM, T1)).toMatch(/older/);
   });
 
+  it('one site is one group whatever the spelling: case, port, subdomain or a query cannot make a flood look like many sites', () => {
+    const w = createListWatermark(100);
+    const other = 'https://other-issuer.example/s/9';
+    expect(w.admit(other, T2)).toBeUndefined();
+    const spellings = (i: number) =>
+      [
+        `https://EVIL.example/l/${i}`,
+        `https://eVil.example:8443/l/${i}`,
+        `https://a${i % 50}.evil.example/l/${i}`,
+        `https://evil.example?${i}/l`,
+        `https://evil.example./l/${i}`,
+        `https://user@evil.example/l/${i}`,
+      ][i % 6]!;
+    for (let i = 0; i < 10_000; i++) w.admit(spellings(i), T1);
+    expect(w.admit(other, T1)).toMatch(/older/);
+  });
+
+  it('an issuer with more lists than a site may hold keeps every mark while the map has room', () => {
+    const w = createListWatermark(1000);
+    const lists = Array.from({ length: 500 }, (_, i) => `https://issuer.example/status/${i}`);
+    for (const u of lists) expect(w.admit(u, T2)).toBeUndefined();
+    for (const u of lists) expect(w.admit(u, T1)).toMatch(/older/);
+  });
+
   it('a newer copy raises the mark, the same copy keeps it, an older one is refused; a list with no issuance time is not tracked', () => {
     const w = createListWatermark(10);
     expect(w.admit(VICTIM, T1)).toBeUndefined();
