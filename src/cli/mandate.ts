@@ -26,6 +26,7 @@ interface VerifyOpts extends CommonOptions {
   trustMerchant?: string[];
   skipIssuerVerification?: boolean;
   allowMissingNonce?: boolean;
+  requireStatus?: boolean;
   timeZone?: string;
   allowLoopback?: boolean;
 }
@@ -64,6 +65,7 @@ export async function collectMandateVerify(ctx: CliContext, file: string, o: Ver
   }
   if (o.skipIssuerVerification) options.skipIssuerVerification = true;
   if (o.allowMissingNonce) options.allowMissingNonce = true;
+  if (o.requireStatus) options.requireStatus = true;
   if (o.timeZone) options.calendarTimeZone = o.timeZone;
   return verifyMandateChain(input, options);
 }
@@ -144,6 +146,7 @@ export function registerMandate(program: Command, ctx: CliContext): void {
       .option('--trust-merchant <file>', 'pinned merchant key for checkout signatures (same forms); repeatable', collect)
       .option('--skip-issuer-verification', 'accept a root whose signature is not checked (tests only; reported)')
       .option('--allow-missing-nonce', 'accept a closing layer (AP2 closed mandate, VI L3a or L2) without checking its aud and nonce')
+      .option('--require-status', 'VI: refuse a card credential (L1) with no status in clear (a status it names is always checked)')
       .option('--time-zone <tz>', 'time zone of calendar budgets (IANA name), default UTC'),
     [
       'charter mandate verify chain.json --profile verifiable-intent --trust-issuer issuer.jwk --aud https://agent.example.com --nonce n-1',

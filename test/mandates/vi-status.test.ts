@@ -489,5 +489,8 @@ describe('charter mandate verify reads the status too (no home needed)', () => {
     expect(await cli(await chainOf(await l1With(T0, { clear: ref('/issuer', 0) }), T0), ['--allow-loopback'])).toEqual([0, []]);
     const [code, why] = await cli(await chainOf(await l1With(T0, { clear: ref('/issuer', 0) }), T0));
     expect([code === 0, why]).toEqual([false, ['STATUS_UNAVAILABLE']]);
+    // --require-status: an L1 with no status in clear is refused; without the flag it passes.
+    expect(await cli(await chainOf(await l1With(T0), T0), ['--require-status'])).toEqual([1, ['STATUS_INVALID']]);
+    expect(await cli(await chainOf(await l1With(T0), T0))).toEqual([0, []]);
   });
 });
