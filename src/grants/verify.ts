@@ -145,6 +145,41 @@ function holdStatus(status: StatusChecker): { status: StatusChecker; run(c: Cred
 }
 
 const GRANT_SUBJECT = new Set(['id', 'grant', 'pool']);
+/**
+ * What a grant may carry beside its subject: the VCDM 2.0 (and 1.1) credential properties, whose meaning
+ * Charter knows and which restrict nothing it does not check, and the JWT claims standing for them
+ * (VC-JOSE-COSE §3.1.2). Anything else at the top level (`terms`, `restrictions`...) would be a rule
+ * read by some verifiers and not by Charter: refused (UNKNOWN_CONSTRAINT), as in the subject and as the
+ * SD-JWT twin does.
+ */
+const GRANT_TOP = new Set([
+  '@context',
+  'id',
+  'type',
+  'issuer',
+  'credentialSubject',
+  'validFrom',
+  'validUntil',
+  'issuanceDate',
+  'expirationDate',
+  'credentialStatus',
+  'credentialSchema',
+  'termsOfUse',
+  'evidence',
+  'name',
+  'description',
+  'proof',
+  'relatedResource',
+  'renderMethod',
+  'refreshService',
+  'iss',
+  'sub',
+  'jti',
+  'nbf',
+  'exp',
+  'iat',
+  'aud',
+]);
 
 async function decide(v: CredentialVerification, o: VerifyGrantOptions, resource: string, extra: Reason[], held: ReturnType<typeof holdStatus>): Promise<GrantDecision> {
   const reasons = [...extra, ...v.reasons];
@@ -159,7 +194,12 @@ async function decide(v: CredentialVerification, o: VerifyGrantOptions, resource
     const read = readGrantClaims(soleSubject(c)?.grant);
     reasons.push(...read.reasons);
     // The grantee, the grant and (for a pool's grant) the pool: `terms` or `constraints` beside `grant` would be unread.
-    for (const r of [unreadMembers('grant subject', soleSubject(c), GRANT_SUBJECT), unreadTermsOfUse('grant', c)]) if (r) reasons.push(r);
+    for (const r of [
+      unreadMembers('grant', c as unknown as Record<string, unknown>, GRANT_TOP),
+      unreadMembers('grant subject', soleSubject(c), GRANT_SUBJECT),
+      unreadTermsOfUse('grant', c),
+    ])
+      if (r) reasons.push(r);
     grant = read.grant;
     const collective = soleSubject(c)?.pool !== undefined;
     if (o.owner !== undefined && (typeof o.owner !== 'string' || !o.owner.startsWith('did:'))) {

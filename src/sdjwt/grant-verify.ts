@@ -180,6 +180,9 @@ export async function verifySdJwtGrant(token: string, given: VerifySdJwtGrantOpt
   }
   const actions = strings(g.actions);
   const purpose = typeof g.purpose === 'string' ? g.purpose : '';
+  // Terms bind the verifier whatever the format, and the decision hands them on (retention, onward sharing:
+  // the platform's duties), as verifyGrant's does.
+  const terms = c && g.terms !== undefined ? readTerms(g.terms).terms : undefined;
   if (c) {
     if (v.validUntil === undefined) reasons.push({ code: 'INVALID_CREDENTIAL', message: 'a grant must expire (exp)' });
     if (c.status === undefined) reasons.push({ code: 'STATUS_INVALID', message: 'a grant without a revocation status cannot be revoked, so it is refused' });
@@ -187,8 +190,7 @@ export async function verifySdJwtGrant(token: string, given: VerifySdJwtGrantOpt
     // The registered claims and the grant: a `terms` or `constraints` claim beside `grant` would be unread.
     const extra = unreadMembers('grant', c, SD_JWT_GRANT_CLAIMS);
     if (extra) reasons.push(extra);
-    // Terms bind the verifier whatever the format: a declared use outside them is refused.
-    const terms = g.terms === undefined ? undefined : readTerms(g.terms).terms;
+    // A declared use outside the terms is refused.
     reasons.push(
       ...termsReasons(terms, {
         ...(options.purpose !== undefined ? { purpose: options.purpose } : {}),
@@ -232,7 +234,7 @@ export async function verifySdJwtGrant(token: string, given: VerifySdJwtGrantOpt
     ...(v.id ? { id: v.id } : {}),
     ...(v.issuer ? { grantor: v.issuer } : {}),
     ...(v.subject ? { grantee: v.subject } : {}),
-    ...(c ? { grant: { resources, actions, purpose, ...(v.validUntil ? { validUntil: v.validUntil } : {}) }, disclosed: v.disclosed ?? [] } : {}),
+    ...(c ? { grant: { resources, actions, purpose, ...(terms ? { terms } : {}), ...(v.validUntil ? { validUntil: v.validUntil } : {}) }, disclosed: v.disclosed ?? [] } : {}),
   };
 }
 
