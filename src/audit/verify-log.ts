@@ -194,17 +194,21 @@ export async function verifyAuditLog(store: AuditStore, options: VerifyAuditOpti
       prev = a.head;
       anchor = a.seq;
     }
-    // A checkpoint a third party holds from before the anchor covers entries that are no longer there: the
-    // log cannot show whether retention or someone with database access removed them, so it is never taken
-    // as matched; it is a break unless the caller expected that pruning.
+    // A checkpoint a third party holds from before the anchor, or at it, covers entries that are no longer
+    // there (one at the anchor covers every entry up to it, all pruned): the log cannot show whether
+    // retention or someone with database access removed them, so it is never taken as matched; it is a
+    // break unless the caller expected that pruning. (One at the anchor must still name its head, below.)
     const predating: number[] = [];
-    for (const cp of anchor !== undefined ? checkpoints.filter((c) => c.external && c.seq < anchor).sort((a, b) => a.seq - b.seq) : []) {
+    for (const cp of anchor !== undefined ? checkpoints.filter((c) => c.external && c.seq <= anchor).sort((a, b) => a.seq - b.seq) : []) {
       if (cp.iss !== rec.issuer) return broken(rec.chain, cp.seq, `the given checkpoint at seq ${cp.seq} is signed by another verifier than the chain`);
+      // One at the anchor names its head, or the start was rewritten and re-anchored: that first.
+      if (cp.seq === anchor && cp.head !== prev)
+        return broken(rec.chain, cp.seq, `the given checkpoint at seq ${cp.seq} names another head: entries up to ${cp.seq} were rewritten`);
       if (!options.acceptPruned)
         return broken(
           rec.chain,
           cp.seq,
-          `the given checkpoint at seq ${cp.seq} predates the anchor ${anchor}: the entries it covers were removed (if that retention was expected: acceptPruned, or --accept-pruned)`,
+          `the given checkpoint at seq ${cp.seq} ${cp.seq < anchor! ? 'predates' : 'is at'} the anchor ${anchor}: the entries it covers were removed (if that retention was expected: acceptPruned, or --accept-pruned)`,
         );
       predating.push(cp.seq);
     }
@@ -216,7 +220,8 @@ export async function verifyAuditLog(store: AuditStore, options: VerifyAuditOpti
       for (const cp of atSeq.get(s) ?? []) {
         if (cp.head !== hash) return `the ${cp.external ? 'given' : 'stored'} checkpoint at seq ${s} names another head: entries up to ${s} were rewritten`;
         if (issuer !== undefined && cp.iss !== issuer) return `the checkpoint at seq ${s} is signed by another verifier than the chain`;
-        matched++;
+        // A given checkpoint at the anchor vouches for entries no longer here: counted as predating, not matched.
+        if (!(cp.external && s === anchor)) matched++;
       }
       return undefined;
     };

@@ -49,7 +49,7 @@ function renderVerification(v: AuditVerification): string {
     (c) =>
       `✓ chain ${c.chain}: ${c.entries} entries (${c.first}..${c.last}), ${c.checkpoints} checkpoints matched${c.anchor !== undefined ? `, anchored at ${c.anchor}` : ''}, signed by ${shortDid(c.issuer)}` +
       (c.predating
-        ? `\n  ! given checkpoint${c.predating.length > 1 ? 's' : ''} at ${c.predating.join(', ')} predate${c.predating.length > 1 ? '' : 's'} the anchor ${c.anchor}: the entries covered were pruned, not checked`
+        ? `\n  ! given checkpoint${c.predating.length > 1 ? 's' : ''} at ${c.predating.join(', ')} ${c.predating.every((s) => s === c.anchor) ? 'is at' : c.predating.length > 1 ? 'predate' : 'predates'} the anchor ${c.anchor}: the entries covered were pruned, not checked`
         : ''),
   );
   if (v.broken)

@@ -327,8 +327,14 @@ describe('a checkpoint a third party holds, older than the anchor of a pruned ch
     });
     // Without it the shortened log is self-consistent: what the holder's checkpoint is for.
     expect((await tampered(deletePrefix(8))).ok).toBe(true);
-    // Deleted through 4 (the held checkpoint is the anchor itself): matched against the anchor, ok.
-    expect(await tampered(deletePrefix(4), [held])).toMatchObject({ ok: true, chains: [{ anchor: 4, first: 5 }] });
+    // Deleted through 4, the held checkpoint being the anchor itself: the entries it covers are gone all the
+    // same, so it is a break too (README: "if entries it covers were pruned ... fails"); 0.1 counted it as
+    // matched, so a database writer could delete exactly what a third party's checkpoint covered.
+    expect((await tampered(deletePrefix(4), [held])).broken).toMatchObject({
+      seq: 4,
+      message: expect.stringMatching(/checkpoint at seq 4 is at the anchor 4: the entries it covers were removed/),
+    });
+    expect(await tampered(deletePrefix(4), [held], { acceptPruned: true })).toMatchObject({ ok: true, chains: [{ anchor: 4, first: 5, predating: [4] }] });
   });
 
   it('acceptPruned: the holder expected the retention; the checkpoint is reported as predating, never counted as matched', async () => {
@@ -337,9 +343,9 @@ describe('a checkpoint a third party holds, older than the anchor of a pruned ch
     const v = await tampered(deletePrefix(8), [cps.get(4)!], { acceptPruned: true });
     expect(v).toMatchObject({ ok: true, chains: [{ chain, anchor: 8, first: 9, predating: [4] }] });
     expect(v.chains[0]!.checkpoints).toBe(plain.chains[0]!.checkpoints);
-    // One at the anchor and one after it still match as before; only the one below is set apart.
+    // One after the anchor still matches; the ones below it and at it cover removed entries: set apart.
     const all = await tampered(deletePrefix(8), [cps.get(4)!, cps.get(8)!, cps.get(12)!], { acceptPruned: true });
-    expect(all).toMatchObject({ ok: true, chains: [{ predating: [4], checkpoints: plain.chains[0]!.checkpoints + 2 }] });
+    expect(all).toMatchObject({ ok: true, chains: [{ predating: [4, 8], checkpoints: plain.chains[0]!.checkpoints + 1 }] });
     // An untouched log has no anchor: nothing predates anything.
     expect((await tampered(() => undefined, [cps.get(4)!])).chains[0]!.predating).toBeUndefined();
   });
@@ -369,8 +375,16 @@ describe('a checkpoint a third party holds, older than the anchor of a pruned ch
         ok: true,
         chains: [{ anchor: 12, entries: 0, predating: [4, 8] }],
       });
-      // The checkpoint at the anchor is still matched (a rewritten, re-anchored start would be caught by it).
-      expect(await verifyAuditLog(store, { resolver: w.resolver, checkpoints: [cps.get(12)!] })).toMatchObject({ ok: true, chains: [{ anchor: 12 }] });
+      // The checkpoint at the anchor covers pruned entries too: a break without acceptPruned, predating with it
+      // (and it still names the anchor's head: a rewritten, re-anchored start would be caught by it).
+      expect((await verifyAuditLog(store, { resolver: w.resolver, checkpoints: [cps.get(12)!] })).broken).toMatchObject({
+        seq: 12,
+        message: expect.stringMatching(/is at the anchor 12/),
+      });
+      expect(await verifyAuditLog(store, { resolver: w.resolver, checkpoints: [cps.get(12)!], acceptPruned: true })).toMatchObject({
+        ok: true,
+        chains: [{ anchor: 12, predating: [12] }],
+      });
     } finally {
       await store.close();
     }

@@ -123,7 +123,11 @@ describe('audit verify after pruning, and with a chain no identity of the home s
     const pr = await h.run(['audit', 'prune', '--before', new Date(Date.now() + 60_000).toISOString()]);
     expect([pr.code, pr.out]).toEqual([0, expect.stringMatching(/it now starts after checkpoint 5/)]);
     expect((await h.run(['audit', 'verify'])).code).toBe(0);
-    expect((await h.run(['audit', 'verify', '--checkpoint', heads])).code).toBe(0);
+    // The heads were the checkpoints pruned down to: the entries they cover are gone too (a break), unless expected.
+    const atAnchor = await h.run(['audit', 'verify', '--checkpoint', heads]);
+    expect([atAnchor.code, atAnchor.out]).toEqual([1, expect.stringMatching(/checkpoint at seq \d+ is at the anchor \d+/)]);
+    const expected = await h.run(['audit', 'verify', '--checkpoint', heads, '--accept-pruned']);
+    expect([expected.code, expected.out]).toEqual([0, expect.stringMatching(/given checkpoint at 5 is at the anchor 5: the entries covered were pruned, not checked/)]);
     const v = await h.run(['audit', 'verify', '--checkpoint', held]);
     expect(v.code).toBe(1);
     expect(v.out).toMatch(new RegExp(`✗ chain ${h.chains[0]} broken at entry 4.*predates the anchor 5.*\\[AUDIT_CHAIN_BROKEN\\]`));
