@@ -40,9 +40,13 @@ describe('a status list refreshed during a decision', () => {
   });
 
   /** A checker whose first fetch (the decision's) is slow and whose later ones (refreshes) take `refreshMs`. */
-  function slowFirst(refreshMs: number): { checker: StatusListChecker; fetched: string[] } {
+  function slowFirst(refreshMs: number): { checker: StatusListChecker; fetched: string[]; firstRead: Promise<void> } {
     let calls = 0;
     const fetched: string[] = [];
+    let read!: () => void;
+    // Resolved once the decision's own fetch has read the list: the revocation comes after it, however
+    // slowly the machine gets there (a fixed delay made this test depend on the load).
+    const firstRead = new Promise<void>((r) => (read = r));
     const checker = createStatusChecker({
       resolver: w.resolver,
       allowLoopback: true,
@@ -51,21 +55,22 @@ describe('a status list refreshed during a decision', () => {
         const n = ++calls;
         const body = (await (await fetch(url)).text()).trim();
         fetched.push(body);
+        if (n === 1) read();
         await later(n === 1 ? 400 : refreshMs);
         return body;
       },
     });
-    return { checker, fetched };
+    return { checker, fetched, firstRead };
   }
 
   async function race(refreshMs: number, awaitRefresh: boolean) {
-    const { checker, fetched } = slowFirst(refreshMs);
+    const { checker, fetched, firstRead } = slowFirst(refreshMs);
     const v = createVerifier({ aud: API, store, resolver: w.resolver, status: checker, http: false, receipts: { signer: await w.home.issuer('api') } });
     const g = await w.grant();
     const cs = (JSON.parse(Buffer.from(g.jwt.split('.')[1]!, 'base64url').toString()) as { credentialStatus: unknown }).credentialStatus;
     const statusUrl = ([cs].flat()[0] as { statusListCredential: string }).statusListCredential;
     const pending = decide(v, await bound(w.app, [g.jwt]), POLICY(w.alice.did), { kind: 'claims', claims: { htm: 'GET', htu: URL_EMAIL } });
-    await later(150);
+    await firstRead;
     await w.revoke(g.id);
     const refresh = checker.refresh(statusUrl);
     if (awaitRefresh) await refresh;
