@@ -2,6 +2,9 @@ import { identifierSet } from '../encoding/lists.js';
 import { CharterError, type Reason } from '../errors.js';
 import { canonicalJson, sha256Digest } from '../encoding/json.js';
 import { decodeJwt } from '../credentials/index.js';
+import { importVerificationKey } from '../keys/index.js';
+import type { PublicJwk } from '../keys/types.js';
+import { jwkThumbprint } from '../httpsig/thumbprint.js';
 import { documentResolver, resolveDidJwk, resolveDidKey } from '../did/index.js';
 import type { CharterResolver, DIDDocument } from '../did/types.js';
 import { createTokenStatusChecker, statusListSignerDid } from '../status/token-checker.js';
@@ -46,6 +49,14 @@ export interface VerifyEvidenceOptions {
    * (`receipt.iss`, which the result carries) recorded, whoever that is.
    */
   issuers?: readonly string[];
+  /**
+   * The verifier's public keys you trust (kept from its DID document, past keys too). With `issuers`, a
+   * receipt whose signer's key the bundle's own copy of its DID document gives (did:web: not derived from
+   * the DID itself) must be signed with one of these, matched by RFC 7638 thumbprint; without them such a
+   * receipt fails its `receipt` part (UNTRUSTED_ISSUER): whoever can edit the bundle can edit that copy
+   * too, and sign a receipt saying anything under its own key.
+   */
+  verifierKeys?: readonly PublicJwk[];
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -114,6 +125,7 @@ export async function verifyEvidence(bundle: unknown, options: VerifyEvidenceOpt
   }
   const issuers = identifierSet('verifyEvidence: issuers', options.issuers);
   if (issuers?.size === 0) throw new TypeError('verifyEvidence: issuers, when given, names at least one DID');
+  const trustedKeys = keyThumbprints(options.verifierKeys);
   const parts: EvidencePart[] = [];
   const add = (part: string, reasons: Reason[]) => parts.push({ part, ok: reasons.length === 0, reasons });
   // The decision's time, read before the receipt is verified (its signature is checked with this resolver).
@@ -148,7 +160,11 @@ export async function verifyEvidence(bundle: unknown, options: VerifyEvidenceOpt
   }
   add(
     'receipt',
-    issuers && !issuers.has(receipt.iss) ? [{ code: 'UNTRUSTED_ISSUER', message: `the receipt is signed by ${receipt.iss.slice(0, 200)}, not by an issuer you accept` }] : [],
+    issuers && !issuers.has(receipt.iss)
+      ? [{ code: 'UNTRUSTED_ISSUER', message: `the receipt is signed by ${receipt.iss.slice(0, 200)}, not by an issuer you accept` }]
+      : issuers && !derived(receipt.iss)
+        ? await pinnedKeyReasons(bundle.receipt, receipt.iss, resolver, trustedKeys)
+        : [],
   );
   const at = options.at ?? new Date(receipt.time);
   const recorded = receipt.evidence ?? { did: {}, status: {} };
@@ -270,6 +286,38 @@ export async function verifyEvidence(bundle: unknown, options: VerifyEvidenceOpt
     decision: re.recorded !== undefined ? 'recorded' : 'rechecked',
     ...(re.recorded !== undefined ? { recordedWhy: re.recorded } : {}),
   };
+}
+
+/** RFC 7638 thumbprints of the keys a caller trusts for the verifier (TypeError for anything not a public JWK). */
+function keyThumbprints(keys: readonly PublicJwk[] | undefined): Set<string> | undefined {
+  if (keys === undefined) return undefined;
+  if (!Array.isArray(keys) || keys.length === 0) throw new TypeError('verifyEvidence: verifierKeys, when given, is a non-empty list of public JWKs');
+  return new Set(keys.map((k) => jwkThumbprint(importVerificationKey(k).publicJwk)));
+}
+
+/**
+ * A receipt signed under a DID whose document the bundle supplies: its signing key (as that document
+ * gives it) must be one the caller pinned, or the bundle vouches for itself.
+ */
+async function pinnedKeyReasons(jws: string, iss: string, resolver: CharterResolver, trusted: Set<string> | undefined): Promise<Reason[]> {
+  if (trusted === undefined) {
+    return [
+      {
+        code: 'UNTRUSTED_ISSUER',
+        message: `the key of ${iss.slice(0, 200)} comes only from the bundle's own copy of its DID document: pass the verifier's keys you trust (verifierKeys, --verifier-key)`,
+      },
+    ];
+  }
+  let thumbprint: string | undefined;
+  try {
+    const key = await resolver.resolveKey(iss, decodeJwt(jws).header.kid, 'assertionMethod');
+    thumbprint = jwkThumbprint(key.publicJwk);
+  } catch {
+    thumbprint = undefined;
+  }
+  return thumbprint !== undefined && trusted.has(thumbprint)
+    ? []
+    : [{ code: 'UNTRUSTED_ISSUER', message: `the receipt is signed with a key of ${iss.slice(0, 200)} that is not one of the verifier keys you trust` }];
 }
 
 /** The log segment: the receipt first, each entry linked to the previous, the last one the checkpoint's head. */

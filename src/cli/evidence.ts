@@ -1,6 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
+import { importVerificationKey } from '../keys/index.js';
+import type { PublicJwk } from '../keys/types.js';
 import { jsonTextProblem } from '../encoding/json.js';
 import { parseInstant } from '../encoding/duration.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
@@ -88,9 +90,14 @@ export function registerEvidence(program: Command, ctx: CliContext): void {
       .description('re-check a bundle with no network and no store: signatures, every part against the receipt, the decision, its place in the log (exit 1 if any part fails)')
       .argument('<bundle>', 'the bundle file')
       .option('--at <time>', 're-check the decision as of this ISO time (default: the time the receipt records)')
-      .option('--issuer <did...>', 'the verifier DIDs whose receipts you accept: a bundle signed by another fails (exit 1)'),
-    ['charter evidence verify bundle.json', 'charter evidence verify bundle.json --issuer did:web:api.example --at 2026-03-01T12:00:00Z --json'],
-  ).action((file: string, opts: CommonOptions & { at?: string; issuer?: string[] }) =>
+      .option('--issuer <did...>', 'the verifier DIDs whose receipts you accept: a bundle signed by another fails (exit 1)')
+      .option('--verifier-key <file...>', "the verifier's public keys you trust (a JWK or JWK Set file): needed with --issuer for a did:web verifier"),
+    [
+      'charter evidence verify bundle.json',
+      'charter evidence verify bundle.json --issuer did:key:z6Mk... --at 2026-03-01T12:00:00Z --json',
+      'charter evidence verify bundle.json --issuer did:web:api.example --verifier-key api-keys.jwks',
+    ],
+  ).action((file: string, opts: CommonOptions & { at?: string; issuer?: string[]; verifierKey?: string[] }) =>
     runCommand(
       ctx,
       opts,
@@ -101,9 +108,27 @@ export function registerEvidence(program: Command, ctx: CliContext): void {
         }
         // No home is opened: the bundle alone is checked, with no network.
         if (opts.issuer?.some((d) => !d.startsWith('did:'))) throw new CharterError('INVALID_ARGUMENT', '--issuer takes the DIDs whose receipts you accept');
-        return verifyEvidence(readBundle(file), { ...(at ? { at } : {}), ...(opts.issuer ? { issuers: opts.issuer } : {}) });
+        const verifierKeys = opts.verifierKey ? await Promise.all(opts.verifierKey.map((f) => readKeys(ctx, f))).then((ks) => ks.flat()) : undefined;
+        return verifyEvidence(readBundle(file), { ...(at ? { at } : {}), ...(opts.issuer ? { issuers: opts.issuer } : {}), ...(verifierKeys ? { verifierKeys } : {}) });
       },
       renderVerification,
     ),
   );
+}
+
+/** A JWK or a JWK Set, from a file (`-` for stdin): the public keys a caller trusts. */
+async function readKeys(ctx: CliContext, file: string): Promise<PublicJwk[]> {
+  const text = await readTextArg(ctx, file, 'verifier key');
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new CharterError('INVALID_ARGUMENT', `${file} is not a JWK or a JWK Set (JSON)`);
+  }
+  const keys = typeof v === 'object' && v !== null && Array.isArray((v as { keys?: unknown }).keys) ? (v as { keys: unknown[] }).keys : [v];
+  try {
+    return keys.map((k) => importVerificationKey(k as PublicJwk).publicJwk);
+  } catch (e) {
+    throw new CharterError('INVALID_ARGUMENT', `${file}: ${(e as Error).message.slice(0, 200)}`);
+  }
 }
