@@ -96,11 +96,22 @@ export async function exportEvidence(store: AuditStore, ref: string, options: Ex
     checkpoint = await signCheckpoint(options.signer, entry.chain, head!.last, head!.head);
     await store.putAuditCheckpoint(checkpoint);
   }
-  const segment: AuditEntryRecord[] = await store.listAudit({ chain: entry.chain, fromSeq: entry.seq, limit: checkpoint.seq - entry.seq + 1 + SETTLEMENT_LOOKAHEAD });
+  let segment: AuditEntryRecord[] = await store.listAudit({ chain: entry.chain, fromSeq: entry.seq, limit: checkpoint.seq - entry.seq + 1 + SETTLEMENT_LOOKAHEAD });
+  const settled = segment.filter(
+    (e) => e.kind === 'settlement' && decodeReceipt(e.jws).kind === 'settlement' && (decodeReceipt(e.jws) as { receipt: string }).receipt === decision.jti,
+  );
+  // The segment runs to a checkpoint covering the settlements too, when one does: a settlement beyond the
+  // checkpoint is outside what the bundle's log fixes, so dropping it from the bundle would go unnoticed.
+  const lastSettled = settled.reduce((m, e) => Math.max(m, e.seq), 0);
+  if (lastSettled > checkpoint.seq) {
+    const covering = (await store.listAuditCheckpoints(entry.chain)).find((c) => c.seq >= lastSettled);
+    if (covering) {
+      checkpoint = covering;
+      segment = await store.listAudit({ chain: entry.chain, fromSeq: entry.seq, limit: checkpoint.seq - entry.seq + 1 });
+    }
+  }
   const entries = segment.filter((e) => e.seq <= checkpoint.seq).map((e) => e.jws);
-  const settlements = segment
-    .filter((e) => e.kind === 'settlement' && decodeReceipt(e.jws).kind === 'settlement' && (decodeReceipt(e.jws) as { receipt: string }).receipt === decision.jti)
-    .map((e) => e.jws);
+  const settlements = settled.map((e) => e.jws);
 
   return {
     type: 'CharterEvidenceBundle',
