@@ -14,11 +14,15 @@ import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import type { Store } from '../../src/store/types.js';
 import { decodeReceipt, exportEvidence, verifyEvidence, type EvidenceBundle, type EvidenceVerification } from '../../src/audit/index.js';
 import type { DecisionReceipt, SettlementReceipt } from '../../src/audit/receipt.js';
-import { RECEIPT_TYP, signPayload } from '../../src/audit/jws.js';
+import { CHECKPOINT_TYP, RECEIPT_TYP, signCanonical, signPayload } from '../../src/audit/jws.js';
 import { randomUUID } from 'node:crypto';
 import { bound } from '../http/present.js';
 import { API, openWorld, type World } from '../http/world.js';
 import { tempDir } from '../helpers.js';
+import { Readable } from 'node:stream';
+import { runCli } from '../../src/cli/main.js';
+import { createSigner, generateKeyPair } from '../../src/keys/index.js';
+import { canonicalJson, sha256Digest } from '../../src/encoding/json.js';
 
 /**
  * Evidence bundles: exported from the verifier's store, verified with the
@@ -31,6 +35,8 @@ let w: World;
 let dir: string;
 let apiStore: Store;
 let verifier: Verifier;
+/** The verifier's (did:web) public key, as an auditor keeps it from its DID document. */
+let shopKey: PublicJwk;
 const bundles: Record<'grant' | 'agent' | 'denied', EvidenceBundle> = {} as never;
 
 beforeAll(async () => {
@@ -40,7 +46,9 @@ beforeAll(async () => {
   await w.home.createIdentity({ alias: 'carol', method: 'web', domain: `${host}:carol` });
   dir = tempDir('charter-bundle-');
   apiStore = await openSqliteStore(join(dir, 'api.db'));
-  verifier = createVerifier({ aud: API, store: apiStore, resolver: w.resolver, status: w.status, http: false, receipts: { signer: await w.home.issuer('shop') } });
+  const shopSigner = await w.home.issuer('shop');
+  shopKey = shopSigner.publicJwk;
+  verifier = createVerifier({ aud: API, store: apiStore, resolver: w.resolver, status: w.status, http: false, receipts: { signer: shopSigner } });
   const carol = await w.home.issuer('carol');
   const grant = await issueGrant(w.home.store, carol, {
     grantee: w.app.did,
@@ -268,7 +276,7 @@ describe('evidence bundles', () => {
     // The verifier's signing DID, as every receipt of these bundles names it (the home is closed by now).
     const shop = decodeReceipt(bundles.grant!.receipt).iss;
     // A did:web verifier: its key pinned too (test/audit/bundle-didweb.test.ts), here as the honest bundle has it.
-    const verifierKeys = [(bundles.grant.dids[shop] as { verificationMethod: { publicKeyJwk: PublicJwk }[] }).verificationMethod[0]!.publicKeyJwk];
+    const verifierKeys = [shopKey];
     for (const b of [bundles.grant, bundles.denied, bundles.agent]) {
       const mine = await verifyEvidence(b, { issuers: [shop], verifierKeys });
       expect(mine.parts.find((p) => p.part === 'receipt')).toMatchObject({ ok: true });
@@ -285,5 +293,100 @@ describe('evidence bundles', () => {
     for (const at of [new Date('nope'), '2026-01-01T00:00:00Z', 1_700_000_000_000, null, {}]) {
       await expect(verifyEvidence(bundles.grant, { at: at as unknown as Date })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     }
+  });
+});
+
+/** The refusal rewritten as an allow, signed under a key put into the bundle's copy of the verifier's document. */
+async function forged(): Promise<EvidenceBundle> {
+  const shop = decodeReceipt(bundles.denied.receipt).iss;
+  const b = structuredClone(bundles.denied);
+  const kp = generateKeyPair('Ed25519');
+  const doc = structuredClone(b.dids[shop]) as { verificationMethod: { id: string; publicKeyJwk: unknown }[] };
+  for (const vm of doc.verificationMethod) vm.publicKeyJwk = kp.publicJwk;
+  const attacker = { did: shop, kid: doc.verificationMethod[0]!.id, signer: createSigner(kp.privateJwk) };
+  b.dids[shop] = doc as never;
+  const c = decodeReceipt(b.receipt) as unknown as Record<string, never> & {
+    evidence: { did: Record<string, string>; status: unknown };
+    log: { chain: string; seq: number };
+    policy: { resource: string };
+  };
+  const a = decodeReceipt(bundles.grant.receipt) as unknown as typeof c;
+  Object.assign(c, { decision: 'allow', status: 200, reasons: [] });
+  c.policy.resource = 'profile/email';
+  c.evidence.status = a.evidence.status;
+  b.statusLists = bundles.grant.statusLists;
+  for (const [d, h] of Object.entries(a.evidence.did)) {
+    c.evidence.did[d] = h;
+    if (d !== shop) b.dids[d] = bundles.grant.dids[d]!;
+  }
+  c.evidence.did[shop] = sha256Digest(canonicalJson(doc));
+  const payload = JSON.stringify(c);
+  b.receipt = await signPayload(RECEIPT_TYP, payload, attacker as never);
+  b.log.entries = [b.receipt];
+  const t = new Date();
+  b.log.checkpoint = (
+    await signCanonical(
+      CHECKPOINT_TYP,
+      { iss: shop, iat: Math.floor(t.getTime() / 1000), time: t.toISOString(), chain: c.log.chain, seq: c.log.seq, head: sha256Digest(payload) },
+      attacker as never,
+    )
+  ).jws;
+  return b;
+}
+
+const receiptPart = (v: Awaited<ReturnType<typeof verifyEvidence>>) => v.parts.find((p) => p.part === 'receipt')!;
+
+describe('a did:web verifier: issuers pinned need its keys pinned', () => {
+  const shopOf = () => decodeReceipt(bundles.denied.receipt).iss;
+  it('the honest bundle: with issuers alone, UNTRUSTED_ISSUER (its key is only the bundle’s word); with verifierKeys, ok', async () => {
+    const alone = await verifyEvidence(bundles.denied, { issuers: [shopOf()] });
+    expect([alone.ok, receiptPart(alone).reasons.map((r) => r.code)]).toEqual([false, ['UNTRUSTED_ISSUER']]);
+    expect(receiptPart(alone).reasons[0]!.message).toMatch(/verifierKeys/);
+    const pinned = await verifyEvidence(bundles.denied, { issuers: [shopOf()], verifierKeys: [shopKey] });
+    expect([pinned.ok, pinned.receipt?.decision]).toEqual([true, 'deny']);
+    // Without issuers nothing changes: the result names the signer and says its key was the bundle's.
+    expect(await verifyEvidence(bundles.denied)).toMatchObject({ ok: true, verifierKey: 'recorded' });
+  });
+
+  it('a refusal rewritten as an allow under a swapped document: refused with the keys pinned (and with issuers alone)', async () => {
+    const b = await forged();
+    const v = await verifyEvidence(b, { issuers: [shopOf()], verifierKeys: [shopKey] });
+    expect([v.ok, receiptPart(v).reasons.map((r) => r.code)]).toEqual([false, ['UNTRUSTED_ISSUER']]);
+    expect((await verifyEvidence(b, { issuers: [shopOf()] })).ok).toBe(false);
+    // Another key pinned than the one that signed: refused too.
+    expect((await verifyEvidence(bundles.denied, { issuers: [shopOf()], verifierKeys: [generateKeyPair('Ed25519').publicJwk] })).ok).toBe(false);
+  });
+
+  it('verifierKeys must be public JWKs: an empty list, a private key or junk is a TypeError', async () => {
+    const kp = generateKeyPair('Ed25519');
+    for (const keys of [[], [{ kty: 'OKP' }], 'k', [kp.privateJwk]]) {
+      await expect(verifyEvidence(bundles.denied, { issuers: [shopOf()], verifierKeys: keys as never })).rejects.toThrow();
+    }
+  });
+
+  it('charter evidence verify --issuer with a did:web verifier: exit 1 alone, 0 with --verifier-key (a JWK or a JWK Set)', async () => {
+    const file = join(dir, 'didweb-bundle.json');
+    writeFileSync(file, JSON.stringify(bundles.denied));
+    writeFileSync(join(dir, 'key.jwk'), JSON.stringify(shopKey));
+    writeFileSync(join(dir, 'keys.jwks'), JSON.stringify({ keys: [generateKeyPair('Ed25519').publicJwk, shopKey] }));
+    const run = async (args: string[]) => {
+      let code = 0;
+      let out = '';
+      await runCli(args, {
+        stdout: (s) => (out += s + '\n'),
+        stderr: (s) => (out += s + '\n'),
+        env: {},
+        stdin: Readable.from(['']),
+        setExitCode: (c) => (code = c),
+        openHome: () => Promise.reject(new Error('evidence verify opens no home')),
+      });
+      return [code, out] as const;
+    };
+    const base = ['evidence', 'verify', file, '--issuer', shopOf()];
+    expect((await run(base))[0]).toBe(1);
+    expect((await run([...base, '--verifier-key', join(dir, 'key.jwk')]))[0]).toBe(0);
+    expect((await run([...base, '--verifier-key', join(dir, 'keys.jwks')]))[0]).toBe(0);
+    writeFileSync(join(dir, 'bad.jwk'), 'not json');
+    expect((await run([...base, '--verifier-key', join(dir, 'bad.jwk')]))[0]).toBe(2);
   });
 });

@@ -28,6 +28,24 @@ afterAll(() => w.close());
 const verify = (jwt: string, owner: string, o: { purpose?: string; processing?: 'on-device' | 'trusted-execution' } = {}) =>
   verifyGrant(jwt, { resolver, status: createStatusChecker({ resolver, allowLoopback: true, allowHttp: true }), resource: 'health/steps', action: 'read', owner, ...o });
 
+/** A vc+jwt grant issued as another issuer might: `top` beside its subject. */
+async function grantWith(top: Record<string, unknown>) {
+  const owner = w.issuer();
+  const id = `urn:uuid:${randomUUID()}`;
+  const rev = await allocateStatusEntry(w.store, { issuerDid: owner.did, baseUrl: w.url, credentialId: id, purpose: 'revocation' });
+  const vc = await issueCredential({
+    issuer: owner,
+    id,
+    subject: makeIssuer('P-256').did,
+    type: 'DataAccessGrant',
+    claims: { grant: base },
+    validUntil: new Date(Date.now() + 86_400_000),
+    credentialSchema: { id: schemaIdFor('DataAccessGrant')!, type: 'JsonSchema' },
+    extra: { credentialStatus: [rev], ...top },
+  });
+  return { owner, jwt: vc.jwt };
+}
+
 describe('grant restrictions outside the places Charter reads are refused (vc+jwt)', () => {
   it.each([
     ['terms', { purpose: ['research'], processing: 'on-device' }],
@@ -36,42 +54,16 @@ describe('grant restrictions outside the places Charter reads are refused (vc+jw
     ['constraints', []],
     ['x', null],
   ])('a top-level %j is UNKNOWN_CONSTRAINT, whatever the declared use', async (name, value) => {
-    const owner = w.issuer();
-    const grantee = makeIssuer('P-256');
-    const id = `urn:uuid:${randomUUID()}`;
-    const rev = await allocateStatusEntry(w.store, { issuerDid: owner.did, baseUrl: w.url, credentialId: id, purpose: 'revocation' });
-    const vc = await issueCredential({
-      issuer: owner,
-      id,
-      subject: grantee.did,
-      type: 'DataAccessGrant',
-      claims: { grant: base },
-      validUntil: new Date(Date.now() + 86_400_000),
-      credentialSchema: { id: schemaIdFor('DataAccessGrant')!, type: 'JsonSchema' },
-      extra: { credentialStatus: [rev], [name]: value },
-    });
+    const { owner, jwt } = await grantWith({ [name]: value });
     for (const use of [{ purpose: 'marketing' }, { purpose: 'research', processing: 'on-device' as const }, {}]) {
-      const d = await verify(vc.jwt, owner.did, use);
+      const d = await verify(jwt, owner.did, use);
       expect([name, use, d.ok, d.reasons.map((r) => r.code)]).toEqual([name, use, false, ['UNKNOWN_CONSTRAINT']]);
     }
   });
 
   it('the VCDM properties and JWT claims a grant may carry beside its subject (name, description, evidence...) are fine', async () => {
-    const owner = w.issuer();
-    const grantee = makeIssuer('P-256');
-    const id = `urn:uuid:${randomUUID()}`;
-    const rev = await allocateStatusEntry(w.store, { issuerDid: owner.did, baseUrl: w.url, credentialId: id, purpose: 'revocation' });
-    const vc = await issueCredential({
-      issuer: owner,
-      id,
-      subject: grantee.did,
-      type: 'DataAccessGrant',
-      claims: { grant: base },
-      validUntil: new Date(Date.now() + 86_400_000),
-      credentialSchema: { id: schemaIdFor('DataAccessGrant')!, type: 'JsonSchema' },
-      extra: { credentialStatus: [rev], name: 'Steps for the study', description: 'Read my step counts' },
-    });
-    expect((await verify(vc.jwt, owner.did)).reasons).toEqual([]);
+    const { owner, jwt } = await grantWith({ name: 'Steps for the study', description: 'Read my step counts' });
+    expect((await verify(jwt, owner.did)).reasons).toEqual([]);
   });
 });
 
