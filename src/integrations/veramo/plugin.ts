@@ -70,6 +70,25 @@ function toDate(v: DateInput, name: string): Date {
   return new Date(t);
 }
 
+/** The plugin's options: any other key is a TypeError. */
+const PLUGIN_OPTIONS = new Set(['store', 'baseUrl', 'resolver', 'status', 'aud', 'trust', 'verifier', 'reputation', 'issuerFor']);
+
+/** Each method's argument names, from its schema (closed there, but Veramo checks it only with schemaValidation: true). */
+const ARGUMENTS: Record<string, ReadonlySet<string>> = Object.fromEntries(
+  Object.entries(charterVeramoSchema.components.methods).map(([m, d]) => [m, new Set(Object.keys((d.arguments as { properties: object }).properties))]),
+);
+
+/** A method refusing arguments its schema does not name, whatever the agent's schemaValidation. */
+function closed<A, R>(name: string, fn: (args: A, context: CharterContext) => Promise<R>): (args: A, context: CharterContext) => Promise<R> {
+  const allowed = ARGUMENTS[name]!;
+  return async (args, context) => {
+    if (typeof args !== 'object' || args === null || Array.isArray(args)) throw new TypeError(`${name}: the arguments must be an object`);
+    const unknown = Object.keys(args).find((k) => !allowed.has(k));
+    if (unknown !== undefined) throw new TypeError(`${name}: unknown argument "${unknown.slice(0, 40)}": a misspelt option would leave the check it names undone`);
+    return fn(args, context);
+  };
+}
+
 /**
  * Charter as a Veramo agent plugin: any Veramo agent can verify credentials,
  * grants and agents (KYA) with Charter's rules, and issue grants, mandates
@@ -101,23 +120,27 @@ export class CharterVeramoPlugin implements IAgentPlugin {
     if (options.verifier !== undefined && typeof options.verifier?.issueNonce !== 'function') throw new TypeError('options.verifier must come from createVerifier()');
     if ((options as { ledger?: unknown }).ledger !== undefined)
       throw new TypeError('options.ledger is gone: pass verifier (createVerifier({ aud, store, http: false })) for charterAuthorizeTransaction');
+    // Closed, as every Charter options object: a misspelt or unsupported option (maxAgeSeconds, requireStatus...)
+    // would leave the check it names undone.
+    const unknown = Object.keys(options).find((k) => !PLUGIN_OPTIONS.has(k));
+    if (unknown !== undefined) throw new TypeError(`CharterVeramoPlugin: unknown option "${unknown.slice(0, 40)}": a misspelt option would leave the check it names undone`);
     this.#options = { ...options };
     this.methods = {
-      charterVerifyCredential: this.charterVerifyCredential.bind(this),
-      charterVerifyGrant: this.charterVerifyGrant.bind(this),
-      charterCommitSpend: this.charterCommitSpend.bind(this),
-      charterReleaseSpend: this.charterReleaseSpend.bind(this),
-      charterVerifyAgent: this.charterVerifyAgent.bind(this),
-      charterAuthorizeTransaction: this.charterAuthorizeTransaction.bind(this),
-      charterScoreAgent: this.charterScoreAgent.bind(this),
-      charterCheckReputation: this.charterCheckReputation.bind(this),
-      charterIssueGrant: this.charterIssueGrant.bind(this),
-      charterIssueMandate: this.charterIssueMandate.bind(this),
-      charterDelegateMandate: this.charterDelegateMandate.bind(this),
-      charterIssueAgentIdentity: this.charterIssueAgentIdentity.bind(this),
-      charterCreateAgentPresentation: this.charterCreateAgentPresentation.bind(this),
-      charterRevokeGrant: this.charterRevokeGrant.bind(this),
-      charterRevokeMandate: this.charterRevokeMandate.bind(this),
+      charterVerifyCredential: closed('charterVerifyCredential', this.charterVerifyCredential.bind(this)),
+      charterVerifyGrant: closed('charterVerifyGrant', this.charterVerifyGrant.bind(this)),
+      charterCommitSpend: closed('charterCommitSpend', this.charterCommitSpend.bind(this)),
+      charterReleaseSpend: closed('charterReleaseSpend', this.charterReleaseSpend.bind(this)),
+      charterVerifyAgent: closed('charterVerifyAgent', this.charterVerifyAgent.bind(this)),
+      charterAuthorizeTransaction: closed('charterAuthorizeTransaction', this.charterAuthorizeTransaction.bind(this)),
+      charterScoreAgent: closed('charterScoreAgent', this.charterScoreAgent.bind(this)),
+      charterCheckReputation: closed('charterCheckReputation', this.charterCheckReputation.bind(this)),
+      charterIssueGrant: closed('charterIssueGrant', this.charterIssueGrant.bind(this)),
+      charterIssueMandate: closed('charterIssueMandate', this.charterIssueMandate.bind(this)),
+      charterDelegateMandate: closed('charterDelegateMandate', this.charterDelegateMandate.bind(this)),
+      charterIssueAgentIdentity: closed('charterIssueAgentIdentity', this.charterIssueAgentIdentity.bind(this)),
+      charterCreateAgentPresentation: closed('charterCreateAgentPresentation', this.charterCreateAgentPresentation.bind(this)),
+      charterRevokeGrant: closed('charterRevokeGrant', this.charterRevokeGrant.bind(this)),
+      charterRevokeMandate: closed('charterRevokeMandate', this.charterRevokeMandate.bind(this)),
     };
   }
 
@@ -254,6 +277,7 @@ export class CharterVeramoPlugin implements IAgentPlugin {
         validUntil: toDate(args.validUntil, 'validUntil'),
         ...(args.validFrom !== undefined ? { validFrom: toDate(args.validFrom, 'validFrom') } : {}),
         ...(args.constraints !== undefined ? { constraints: args.constraints } : {}),
+        ...(args.terms !== undefined ? { terms: args.terms } : {}),
         baseUrl,
       }),
     );

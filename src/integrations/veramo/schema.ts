@@ -67,6 +67,7 @@ export const charterVeramoSchema = {
           validUntil: date,
           validFrom: date,
           constraints: obj,
+          terms: obj,
         }),
       ),
       charterIssueMandate: method(

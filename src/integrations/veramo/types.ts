@@ -4,7 +4,7 @@ import type { Verifier } from '../../guard/verifier.js';
 import type { Reason } from '../../errors.js';
 import type { CredentialVerification, IssuedCredential, StatusChecker } from '../../credentials/types.js';
 import type { CharterResolver } from '../../did/types.js';
-import type { GrantDecision, IssuedGrant } from '../../grants/index.js';
+import type { GrantDecision, GrantTerms, IssuedGrant } from '../../grants/index.js';
 import type { ReputationCheck, ReputationScore } from '../../reputation/index.js';
 import type { IssuerFor } from '../../status/index.js';
 import type { Store } from '../../store/types.js';
@@ -131,6 +131,8 @@ export interface CharterIssueGrantArgs extends SigningArgs {
   validUntil: DateInput;
   validFrom?: DateInput;
   constraints?: Record<string, unknown>;
+  /** The grant's terms (purpose codes, retention, onward sharing, processing...), as issueGrant takes them. */
+  terms?: GrantTerms;
 }
 
 export interface CharterIssueMandateArgs extends SigningArgs {
