@@ -59,10 +59,9 @@ function normalize(resource: string): string {
   // Not NFC-normalised but refused when not NFC: "cafe\u0301" and "caf\u00e9" look alike yet name two
   // objects wherever names are compared as code points (most file systems and stores).
   if (resource.normalize('NFC') !== resource) throw invalid('is not in Unicode NFC: name it as the store spells it, composed');
-  const decoded = resource;
-  if (FORBIDDEN.test(decoded)) throw invalid('contains a backslash or a control character');
+  if (FORBIDDEN.test(resource)) throw invalid('contains a backslash or a control character');
   const segments: string[] = [];
-  for (const s of decoded.split('/')) {
+  for (const s of resource.split('/')) {
     if (s === '' || s === '.') continue;
     if (s === '..') throw invalid('contains a ".." segment');
     // Fullwidth or other compatibility forms of ".", "/" and "\\" (U+FF0E, U+FF0F, U+FF3C...) become dot
