@@ -22,17 +22,24 @@ function readBundle(path: string): unknown {
     if (e instanceof CharterError) throw e;
     throw new CharterError('INVALID_ARGUMENT', `cannot read the bundle ${path}`);
   }
-  let bundle: unknown;
+  return strictJson(text, path, 'is not JSON');
+}
+
+/**
+ * JSON text read as one meaning: JSON.parse keeps the last of two members of one name, other readers the
+ * first, so a file that says two things (a bundle, a key) is refused, not read one way here and another
+ * way by the auditor's tool.
+ */
+function strictJson(text: string, path: string, notJson: string): unknown {
+  let v: unknown;
   try {
-    bundle = JSON.parse(text);
+    v = JSON.parse(text);
   } catch {
-    throw new CharterError('INVALID_ARGUMENT', `${path} is not JSON`);
+    throw new CharterError('INVALID_ARGUMENT', `${path} ${notJson}`);
   }
-  // JSON.parse keeps the last of two members of one name, other readers the first: a bundle that says two
-  // things is refused, not read one way here and another way by the auditor's tool.
   const problem = jsonTextProblem(text);
   if (problem !== undefined) throw new CharterError('INVALID_ARGUMENT', `${path} ${problem}`);
-  return bundle;
+  return v;
 }
 
 function renderVerification(v: EvidenceVerification): string {
@@ -118,13 +125,7 @@ export function registerEvidence(program: Command, ctx: CliContext): void {
 
 /** A JWK or a JWK Set, from a file (`-` for stdin): the public keys a caller trusts. */
 async function readKeys(ctx: CliContext, file: string): Promise<PublicJwk[]> {
-  const text = await readTextArg(ctx, file, 'verifier key');
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    throw new CharterError('INVALID_ARGUMENT', `${file} is not a JWK or a JWK Set (JSON)`);
-  }
+  const v = strictJson(await readTextArg(ctx, file, 'verifier key'), file, 'is not a JWK or a JWK Set (JSON)');
   const keys = typeof v === 'object' && v !== null && Array.isArray((v as { keys?: unknown }).keys) ? (v as { keys: unknown[] }).keys : [v];
   try {
     return keys.map((k) => importVerificationKey(k as PublicJwk).publicJwk);

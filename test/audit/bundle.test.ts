@@ -388,5 +388,10 @@ describe('a did:web verifier: issuers pinned need its keys pinned', () => {
     expect((await run([...base, '--verifier-key', join(dir, 'keys.jwks')]))[0]).toBe(0);
     writeFileSync(join(dir, 'bad.jwk'), 'not json');
     expect((await run([...base, '--verifier-key', join(dir, 'bad.jwk')]))[0]).toBe(2);
+    // A key file naming a member twice (another key for a first-wins reader) is refused, as a bundle is.
+    const { kty, crv, x } = shopKey as { kty: string; crv: string; x: string };
+    writeFileSync(join(dir, 'twice.jwk'), `{"kty":"${kty}","crv":"${crv}","x":"${generateKeyPair('Ed25519').publicJwk.x}","x":"${x}"}`);
+    const twice = await run([...base, '--verifier-key', join(dir, 'twice.jwk')]);
+    expect([twice[0], twice[1]]).toEqual([2, expect.stringMatching(/twice|duplicate/i)]);
   });
 });
