@@ -133,6 +133,13 @@ export function checkOwnerRule(who: string, o: { owner?: unknown; anyOwner?: unk
  * refused (400) and its rejection handled here, so a route reading its body
  * asynchronously never crashes the process with an unhandled rejection.
  */
+/**
+ * The payee a request names (a route's or tool's payee function's value) as the mandate policy takes it:
+ * a string, or '' for anything else (no merchant, a number, an array), which never matches a payee
+ * (COUNTERPARTY_NOT_ALLOWED): never coerced, never left out (the payee would go unchecked).
+ */
+export const namedPayee = (v: unknown): string => (typeof v === 'string' ? v : '');
+
 export function syncValue<T>(v: T): T {
   if (v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function') {
     (v as unknown as PromiseLike<unknown>).then(undefined, () => undefined);

@@ -1,7 +1,7 @@
 import type { AgentTrust } from '../agents/types.js';
 import type { AmountInput } from '../agents/limits.js';
 import type { MandateProfile, MandateTrust } from '../mandates/types.js';
-import { checkMandatePolicy, checkOwnerRule, checkTrust, syncValue, type Policy, type ReputationSource } from '../guard/policy.js';
+import { checkMandatePolicy, checkOwnerRule, checkTrust, namedPayee, syncValue, type Policy, type ReputationSource } from '../guard/policy.js';
 import { acceptSignature, signatureGuardOptions, type SignatureGuardOptions as VerifyOptions, type VerifyRequestSignatureOptions } from '../httpsig/index.js';
 import { CharterError } from '../errors.js';
 import { checkDeclaredUse, type DeclaredProcessing } from '../grants/index.js';
@@ -274,9 +274,6 @@ function declaredPurpose(v: unknown): { purpose?: string } {
 }
 
 /** An action a route computed from the request (a query field, say): one that is not a non-empty string is the request's fault (400). */
-/** A payee the request names: a string, or '' (refused), never another value coerced to one. */
-const payeeOf = (v: unknown): string => (typeof v === 'string' ? v : '');
-
 function requestAction(v: unknown): string {
   if (typeof v !== 'string' || v.length === 0) throw new CharterError('INVALID_ARGUMENT', 'the action this request names is not an action such as read (a non-empty string)');
   return v;
@@ -305,8 +302,7 @@ export function policyFor<R>(guard: GrantGuard<R> | AgentGuard<R> | MandateGuard
       profile: guard.profile,
       trust: guard.trust,
       ...(amount !== undefined ? { amount } : {}),
-      // A payee the request does not name as a string is '' (refused: COUNTERPARTY_NOT_ALLOWED), never coerced.
-      ...(guard.payee !== undefined ? { payee: payeeOf(valueOf(guard.payee, req)) } : {}),
+      ...(guard.payee !== undefined ? { payee: namedPayee(valueOf(guard.payee, req)) } : {}),
       ...(checkoutHash !== undefined ? { checkoutHash } : {}),
       ...(openCheckoutHash !== undefined ? { openCheckoutHash } : {}),
       ...(guard.calendarTimeZone !== undefined ? { calendarTimeZone: guard.calendarTimeZone } : {}),

@@ -3,7 +3,7 @@ import { CharterError, HTTP_STATUS, isCharterError, toReason, type Reason } from
 import type { AgentDecision, AgentTrust } from '../../agents/types.js';
 import type { AmountInput } from '../../agents/limits.js';
 import type { Verifier } from '../../guard/verifier.js';
-import { checkMandatePolicy, checkTrust, syncValue, type ReputationSource } from '../../guard/policy.js';
+import { checkMandatePolicy, checkTrust, namedPayee, syncValue, type ReputationSource } from '../../guard/policy.js';
 import {
   authorizeMandatePayment,
   authorizeTransaction,
@@ -178,10 +178,8 @@ export function guardTool<Args extends Record<string, unknown>, Extra extends To
       const amount = syncValue(options.amount?.(args));
       if (paid) {
         const m = (options as MandateToolGuardOptions<Args>).mandate;
-        // A payee function that names none (or no string) refuses (COUNTERPARTY_NOT_ALLOWED), as over HTTP:
-        // left out, the payee would go unchecked, and a chain carries no mcp claim, so the caller picks the arguments.
-        const named = typeof m.payee === 'function' ? syncValue(m.payee(args)) : m.payee;
-        const payee = m.payee === undefined ? undefined : typeof named === 'string' ? named : '';
+        // As over HTTP (namedPayee): a chain carries no mcp claim, so the caller picks the arguments.
+        const payee = m.payee === undefined ? undefined : namedPayee(typeof m.payee === 'function' ? syncValue(m.payee(args)) : m.payee);
         const checkoutHash = syncValue(m.checkoutHash?.(args));
         const openCheckoutHash = syncValue(m.openCheckoutHash?.(args));
         const request: MandatePaymentRequest = {
