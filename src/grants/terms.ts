@@ -177,8 +177,9 @@ export function termsReasons(terms: GrantTerms | undefined, use: DeclaredUse): R
 }
 
 /** Checks a declared use when a guard or a verifyGrant call is built (TypeError for misuse). */
-export function checkDeclaredUse(who: string, use: { purpose?: unknown; processing?: unknown }): void {
-  if (use.purpose !== undefined && typeof use.purpose !== 'function' && !(typeof use.purpose === 'string' && PURPOSE.test(use.purpose))) {
+export function checkDeclaredUse(who: string, use: { purpose?: unknown; processing?: unknown }, perRequest = false): void {
+  // A guard may take the purpose from each request (a function); a single decision takes the purpose itself.
+  if (use.purpose !== undefined && !(perRequest && typeof use.purpose === 'function') && !(typeof use.purpose === 'string' && PURPOSE.test(use.purpose))) {
     throw new TypeError(`${who}: purpose must be a purpose such as model-training (or x-own-name)`);
   }
   if (use.processing !== undefined && use.processing !== 'on-device' && use.processing !== 'trusted-execution') {

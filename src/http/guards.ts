@@ -157,7 +157,7 @@ export function requireGrant<R = Request>(given: GrantGuardOptions<R>): GrantGua
   if (!options || !fromRequest(options.resource)) throw new TypeError('requireGrant: resource must be a non-empty string or a function of the request');
   if (!fromRequest(options.action)) throw new TypeError('requireGrant: action must be a non-empty string or a function of the request');
   checkOwnerRule('requireGrant', options);
-  checkDeclaredUse('requireGrant', options);
+  checkDeclaredUse('requireGrant', options, true);
   return Object.freeze({
     kind: 'grant',
     resource: options.resource,

@@ -138,6 +138,8 @@ describe('data grants end to end (charter serve on loopback)', () => {
     expect((await decide(g.jwt, { purpose: 'service-delivery' })).ok).toBe(true);
     expect((await decide(g.jwt, { purpose: 'marketing' })).reasons.map((r) => r.code)).toEqual(['PURPOSE_NOT_ALLOWED']);
     expect((await decide(g.jwt)).reasons.map((r) => r.code)).toEqual(['PURPOSE_NOT_ALLOWED']);
+    // A single decision takes the purpose itself: a function (as a guard takes per request) is misuse, not a use.
+    await expect(decide(g.jwt, { purpose: (() => 'service-delivery') as never })).rejects.toThrow(/purpose must be/);
     expect((await listGrants(home.store)).find((x) => x.id === g.id)?.terms).toMatchObject({ retention: 'P30D', onwardSharing: 'none' });
     await expect(
       issueGrant(home.store, await home.issuer('alice'), {

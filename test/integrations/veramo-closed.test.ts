@@ -30,7 +30,7 @@ describe('CharterVeramoPlugin: closed options and arguments', () => {
     const g = await w.grant();
     const ok = { grant: g.jwt, resource: 'photos/1', action: 'read', owner: w.alice.did };
     expect((await plugin.methods.charterVerifyGrant(ok, ctx)).ok).toBe(true);
-    for (const extra of [{ maxAgeSeconds: 1 }, { now: new Date() }, { purpose: 'x' }, { bogus: 1 }]) {
+    for (const extra of [{ maxAgeSeconds: 1 }, { now: new Date() }, { purposes: ['research'] }, { bogus: 1 }]) {
       await expect(plugin.methods.charterVerifyGrant({ ...ok, ...extra } as never, ctx)).rejects.toThrow(/unknown argument/);
     }
     await expect(plugin.methods.charterVerifyCredential({ credential: g.jwt, skewSeconds: 0 } as never, ctx)).rejects.toThrow(/unknown argument/);
@@ -51,5 +51,30 @@ describe('CharterVeramoPlugin: closed options and arguments', () => {
       verifyGrant(issued.jwt, { resolver: w.resolver, status: w.status, resource: 'photos/1', action: 'read', owner: w.alice.did, purpose, ...(processing ? { processing } : {}) });
     expect((await ask('marketing')).reasons.map((r) => r.code)).toContain('PURPOSE_NOT_ALLOWED');
     expect((await ask('research', 'on-device')).reasons).toEqual([]);
+  });
+
+  it('charterVerifyGrant takes the declared use (purpose, processing) and holds a grant to its terms', async () => {
+    const plugin = new CharterVeramoPlugin({ store: w.home.store, baseUrl: w.server.url, issuerFor: async () => w.alice, resolver: w.resolver, status: w.status, aud: API });
+    const terms = { purpose: ['research'], processing: 'on-device' as const };
+    const issued = await plugin.methods.charterIssueGrant(
+      { issuer: w.alice.did, grantee: w.app.did, resources: ['photos/*'], actions: ['read'], purpose: 'tests', validUntil: new Date(Date.now() + 86_400_000), terms },
+      ctx,
+    );
+    const ask = async (use: { purpose?: unknown; processing?: unknown }) =>
+      (await plugin.methods.charterVerifyGrant({ grant: issued.jwt, resource: 'photos/1', action: 'read', owner: w.alice.did, ...use } as never, ctx)).reasons.map((r) => r.code);
+    expect(await ask({ purpose: 'research', processing: 'on-device' })).toEqual([]);
+    // Nothing declared, another purpose, other processing: each refused with its own code.
+    expect(await ask({})).toEqual(expect.arrayContaining(['PURPOSE_NOT_ALLOWED', 'PROCESSING_NOT_ALLOWED']));
+    expect(await ask({ purpose: 'marketing', processing: 'on-device' })).toEqual(['PURPOSE_NOT_ALLOWED']);
+    expect(await ask({ purpose: 'research', processing: 'trusted-execution' })).toEqual(['PROCESSING_NOT_ALLOWED']);
+    expect(await ask({ purpose: 'research' })).toEqual(['PROCESSING_NOT_ALLOWED']);
+    // A declared use that is not one (wrong type, 'any' which only a grant may say, a function) is misuse.
+    for (const bad of [{ purpose: 'Research' }, { purpose: ['research'] }, { purpose: () => 'research' }, { processing: 'any' }, { processing: 'ON-DEVICE' }, { processing: 1 }]) {
+      await expect(ask({ purpose: 'research', processing: 'on-device', ...bad })).rejects.toThrow(TypeError);
+    }
+    // The published schema names both, so a remote Veramo agent validating arguments accepts them.
+    const schema = plugin.schema.components.methods.charterVerifyGrant.arguments as { properties: Record<string, { enum?: string[] }> };
+    expect(schema.properties.processing?.enum).toEqual(['on-device', 'trusted-execution']);
+    expect(Object.keys(schema.properties)).toContain('purpose');
   });
 });

@@ -166,6 +166,10 @@ export class CharterVeramoPlugin implements IAgentPlugin {
       ...(args.aud !== undefined ? { aud: args.aud } : args.nonce !== undefined || args.allowMissingNonce === true ? { aud: this.#options.aud } : {}),
       nonce: args.nonce,
       allowMissingNonce: args.allowMissingNonce,
+      // The declared use (grants/terms.ts): checked by verifyGrant, so a grant limited to a purpose or to
+      // on-device processing is refused unless this call declares a use that fits.
+      ...(args.purpose !== undefined ? { purpose: args.purpose } : {}),
+      ...(args.processing !== undefined ? { processing: args.processing } : {}),
     });
     // As in charterVerifyAgent: a presentation bound to one HTTP request or MCP call is for that call only.
     return unlessBoundElsewhere(d, args.grant);

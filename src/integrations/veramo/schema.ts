@@ -41,7 +41,17 @@ export const charterVeramoSchema = {
       ),
       charterVerifyGrant: method(
         'Decides whether a DataAccessGrant allows an action on a resource',
-        args(['grant', 'resource', 'action'], { grant: str, resource: str, action: str, owner: str, anyOwner: bool, grantee: str, ...presented }),
+        args(['grant', 'resource', 'action'], {
+          grant: str,
+          resource: str,
+          action: str,
+          owner: str,
+          anyOwner: bool,
+          grantee: str,
+          ...presented,
+          purpose: str,
+          processing: { type: 'string', enum: ['on-device', 'trusted-execution'] },
+        }),
       ),
       charterVerifyAgent: method(
         'Know Your Agent: decides whether the agent that signed the presentation may act (a pure decision: nothing is reserved)',

@@ -4,7 +4,7 @@ import type { Verifier } from '../../guard/verifier.js';
 import type { Reason } from '../../errors.js';
 import type { CredentialVerification, IssuedCredential, StatusChecker } from '../../credentials/types.js';
 import type { CharterResolver } from '../../did/types.js';
-import type { GrantDecision, GrantTerms, IssuedGrant } from '../../grants/index.js';
+import type { DeclaredProcessing, GrantDecision, GrantTerms, IssuedGrant } from '../../grants/index.js';
 import type { ReputationCheck, ReputationScore } from '../../reputation/index.js';
 import type { IssuerFor } from '../../status/index.js';
 import type { Store } from '../../store/types.js';
@@ -63,6 +63,10 @@ export interface CharterVerifyGrantArgs {
   aud?: string;
   nonce?: string;
   allowMissingNonce?: boolean;
+  /** What this use is for (e.g. `model-training`): a grant whose terms limit purposes must name it (PURPOSE_NOT_ALLOWED). */
+  purpose?: string;
+  /** Where this verifier processes the data: a grant limited to on-device or trusted-execution must match (PROCESSING_NOT_ALLOWED). */
+  processing?: DeclaredProcessing;
 }
 
 export interface CharterVerifyAgentArgs {
