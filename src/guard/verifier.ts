@@ -130,6 +130,13 @@ function httpBinding(options: VerifierOptions): Verifier['http'] {
     throw new TypeError('createVerifier: publicOrigin must be an absolute http(s) URL');
   }
   if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new TypeError('createVerifier: publicOrigin must be an absolute http(s) URL');
+  // An origin only (scheme, host, port): a path would be dropped, so an app behind a proxy that strips a prefix
+  // would bind proofs to URLs clients never call, and take proofs made for the site root's other services.
+  if (u.pathname !== '/' || u.search !== '' || u.hash !== '' || u.username !== '' || u.password !== '' || !/^https?:\/\/[^/?#\\]+\/?$/i.test(publicOrigin!)) {
+    throw new TypeError(
+      `createVerifier: publicOrigin must be an origin only (e.g. ${u.origin}), with no path, query, fragment or user: presentations are bound to the full URL the app sees, so an app behind a proxy that strips a path prefix cannot be guarded`,
+    );
+  }
   return { origin: u.origin };
 }
 

@@ -217,7 +217,7 @@ export async function authorize<R>(input: BoundRequest, verifier: Verifier, guar
     } catch {
       // a malformed request without a presentation is still refused for the missing presentation
     }
-    const bare: Binding = url !== undefined ? { kind: 'http', method: input.method.toUpperCase(), url } : { kind: 'none' };
+    const bare: Binding = url !== undefined ? { kind: 'http', method: input.method, url } : { kind: 'none' };
     const d = await decide(verifier, undefined, asked, bare);
     const how =
       presentation?.kind === 'mandate'
@@ -247,7 +247,10 @@ export async function authorize<R>(input: BoundRequest, verifier: Verifier, guar
       ],
     });
   }
-  const binding: Binding = { kind: 'http', method: input.method.toUpperCase(), url, ...(signature ? { signature: signatureBinding(signature, input) } : {}) };
+  // The method exactly as received: methods are case-sensitive (RFC 9110 §9.1), so `patch` (which HTTP/2 and
+  // Fetch pass through as sent) is not the `PATCH` a proof names (htm, as DPoP compares it, RFC 9449 §4.3), nor
+  // the signature's @method (RFC 9421 §2.2.1).
+  const binding: Binding = { kind: 'http', method: input.method, url, ...(signature ? { signature: signatureBinding(signature, input) } : {}) };
   return finish(await decide(verifier, token, policy, binding));
 }
 

@@ -40,7 +40,24 @@ describe('createVerifier and guards check their options when built', () => {
     expect(() => createVerifier({ aud: API, store, realm: 'a"b', ...o })).toThrow(TypeError);
     expect(() => createVerifier({ aud: API, store, publicOrigin: 'ftp://x' })).toThrow(TypeError);
     expect(() => createVerifier({ aud: API, store, resolver: {} as never, ...o })).toThrow(TypeError);
-    expect(createVerifier({ aud: API, store, publicOrigin: 'https://API.example.com:443/base' }).http).toEqual({ origin: 'https://api.example.com' });
+    expect(createVerifier({ aud: API, store, publicOrigin: 'https://API.example.com:443' }).http).toEqual({ origin: 'https://api.example.com' });
+    expect(createVerifier({ aud: API, store, publicOrigin: 'https://api.example.com/' }).http).toEqual({ origin: 'https://api.example.com' });
+    // An origin only: anything else would be dropped, binding proofs to URLs that clients behind a
+    // prefix-stripping proxy never call (and taking those made for the site root).
+    for (const publicOrigin of [
+      'https://api.example.com/base',
+      'https://api.example.com/base/',
+      'https://api.example.com//',
+      'https://api.example.com/?',
+      'https://api.example.com?x=1',
+      'https://api.example.com#top',
+      'https://api.example.com/#',
+      'https://user@api.example.com',
+      'https://user:pw@api.example.com',
+      'https://api.example.com/%2e',
+    ]) {
+      expect(() => createVerifier({ aud: API, store, publicOrigin }), publicOrigin).toThrow(/origin only/);
+    }
   });
 
   it('guards refuse missing scope, amount or trust when built', () => {
