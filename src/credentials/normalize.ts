@@ -213,7 +213,9 @@ function readV1(d: DecodedJwt): Normalized {
  */
 export function normalizeCredential(d: DecodedJwt, acceptV1: boolean): Normalized {
   const { header, payload } = d;
-  if (isMediaType(header.typ, 'vc+jwt')) return readV2(d);
+  // VC-JOSE-COSE §3.1.1: typ SHOULD be vc+jwt, so a token without one is still a credential when it is one
+  // (readV2 checks the VCDM 2.0 shape and refuses `vc`/`vp` claims); a typ naming anything else is not.
+  if (isMediaType(header.typ, 'vc+jwt') || (header.typ === undefined && !isObj(payload.vc))) return readV2(d);
   if ((header.typ === undefined || isMediaType(header.typ, 'jwt')) && isObj(payload.vc)) {
     if (!acceptV1) throw new CharterError('INVALID_TYP', 'VCDM 1.1 JWT credentials are not accepted here');
     return readV1(d);

@@ -49,8 +49,9 @@ export function listKey(url: string): string {
 
 export function readStatusList(url: string, v: CredentialVerification, maxBitsBytes: number): StatusList {
   const c = v.credential!;
-  // §2.2: the list credential's id MUST be the statusListCredential URL; without one, a list could be
-  // served under any of its issuer's list URLs (an empty one clearing a revoked credential).
+  // §2.2 lets the list credential express an id matching the statusListCredential URL (a MAY). Charter
+  // requires it, deliberately: without one a signed list could be served under any of its issuer's list
+  // URLs (an empty one clearing a revoked credential), and nothing signed would tell.
   if (c.id === undefined) throw invalid('the status list credential has no id (it must name the URL it is published at)');
   if (typeof c.id !== 'string' || listKey(c.id) !== listKey(url)) throw invalid('the status list credential names another URL');
   const subject = soleSubject(c);

@@ -446,3 +446,56 @@ describe('encodings peers read differently', () => {
     expect((await verifyPresentation(forged, { resolver, aud, nonce: 'n' })).reasons.map((r) => r.code)).toEqual(['INVALID_PRESENTATION']);
   });
 });
+
+describe('a credential JWT without typ (VC-JOSE-COSE §3.1.1: typ SHOULD be vc+jwt)', () => {
+  const untyped = (payload: object, who: Issuer = alice, header: Record<string, unknown> = {}) => sign(payload, header, who);
+
+  it('verifies as VCDM 2.0 when it is one, for every key type and with or without cty vc', async () => {
+    for (const who of [alice, bob, carol]) {
+      const v = await verifyCredential(await untyped(credential({ issuer: who.did }), who), { resolver });
+      expect([who.did.slice(0, 12), v.reasons]).toEqual([who.did.slice(0, 12), []]);
+      expect(v.credential?.issuer).toBe(who.did);
+    }
+    expect(await codes(await untyped(credential(), alice, { cty: 'vc' }))).toEqual([]);
+    expect(await codes(await untyped(credential(), alice, { cty: 'application/vc' }))).toEqual([]);
+  });
+
+  it('is held to every VCDM 2.0 rule a vc+jwt is', async () => {
+    // Another cty, a presentation, a vp or vc claim, the 1.1 context, no VerifiableCredential type, a claim conflict.
+    expect(await codes(await untyped(credential(), alice, { cty: 'vp' }))).toEqual(['INVALID_TYP']);
+    expect((await codes(await untyped({ ...credential(), type: ['VerifiablePresentation'] }))).length).toBeGreaterThan(0);
+    expect(await codes(await untyped({ ...credential(), vp: { type: ['VerifiablePresentation'] } }))).toEqual(['INVALID_CREDENTIAL']);
+    expect(await codes(await untyped(credential({ '@context': ['https://www.w3.org/2018/credentials/v1'] })))).not.toEqual([]);
+    expect(await codes(await untyped(credential({ type: ['EmailCredential'] })))).not.toEqual([]);
+    expect(await codes(await untyped({ ...credential(), iss: bob.did }))).toEqual(['INVALID_CREDENTIAL']);
+    expect(await codes(await untyped(credential({ validFrom: iso(Date.now() - 3 * day), validUntil: iso(Date.now() - 2 * day) })))).toEqual(['CREDENTIAL_EXPIRED']);
+    // Signed by someone other than the issuer it names.
+    expect(await codes(await untyped(credential(), bob))).not.toEqual([]);
+  });
+
+  it('a vc claim still means VCDM 1.1 (refused with acceptV1: false), and typ JWT or null is no vc+jwt', async () => {
+    const v1 = {
+      iss: alice.did,
+      sub: bob.did,
+      nbf: nowS() - 60,
+      vc: { '@context': ['https://www.w3.org/2018/credentials/v1'], type: ['VerifiableCredential'], credentialSubject: { email: 'b@x' } },
+    };
+    expect(await codes(await untyped(v1), { acceptV1: false })).toEqual(['INVALID_TYP']);
+    expect(await codes(await untyped(v1))).toEqual([]);
+    for (const typ of ['JWT', 'jwt', null, '']) expect([typ, await codes(await sign(credential(), { typ }))]).toEqual([typ, ['INVALID_TYP']]);
+  });
+
+  it('a presentation stays explicitly typed: without vp+jwt it is INVALID_TYP, never read as a credential', async () => {
+    const vc = await sign(credential());
+    const typed = await createPresentation({ holder: bob, credentials: [vc], aud });
+    const [h, p] = typed
+      .split('.')
+      .slice(0, 2)
+      .map((x) => JSON.parse(Buffer.from(x, 'base64url').toString('utf8')) as Record<string, unknown>);
+    delete h!.typ;
+    const bare = await signJwt(h!, p!, bob.signer, bob.kid);
+    expect((await verifyPresentation(typed, { resolver, aud, allowMissingNonce: true })).reasons).toEqual([]);
+    expect((await verifyPresentation(bare, { resolver, aud, allowMissingNonce: true })).reasons.map((r) => r.code)).toEqual(['INVALID_TYP']);
+    expect(await codes(bare)).not.toEqual([]);
+  });
+});
