@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, join, basename, relative, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -29,6 +29,43 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
   } catch (e) {
     if (fd !== undefined) rmSync(tmp, { force: true });
     throw forPath(e, path);
+  }
+  // The rename is durable once the folder's entry is (POSIX: fsync the directory); a platform that cannot
+  // open a folder for it (Windows) has done what it can.
+  syncFolder(dir);
+  removeLeftovers(dir, basename(path));
+}
+
+function syncFolder(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // not supported here (EISDIR/EPERM on Windows): the file itself was synced
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** How old a temp file of this writer must be before a later write of the same file removes it. */
+const LEFTOVER_MS = 10 * 60_000;
+
+/**
+ * Temp files a killed writer left beside `name` (`.name.<12 hex>.tmp`): removed by the next successful
+ * write of the same file once they are old enough that no live writer can still be filling one, so a
+ * folder published as it is (status lists, did.json) does not collect them.
+ */
+function removeLeftovers(dir: string, name: string): void {
+  try {
+    const prefix = `.${name}.`;
+    for (const entry of readdirSync(dir)) {
+      if (!entry.startsWith(prefix) || !/^[0-9a-f]{12}\.tmp$/.test(entry.slice(prefix.length))) continue;
+      const file = join(dir, entry);
+      if (Date.now() - statSync(file).mtimeMs > LEFTOVER_MS) rmSync(file, { force: true });
+    }
+  } catch {
+    // best effort: the write itself succeeded
   }
 }
 
