@@ -94,11 +94,19 @@ export class AuditWriter {
 
   /** Waits until everything queued so far is stored (or has failed). */
   async flush(): Promise<void> {
-    while (this.#running || this.#queue.some((p) => !p.retry)) {
-      this.#kick();
-      await this.#running;
+    // The retry timers are unref'd, so a server is never kept up by a store that is down. A caller waiting
+    // here (a script, a shutdown) is: without a referenced handle, a busy store would let the process exit
+    // mid-wait, flush settling never, and the entries of receipts already handed out lost.
+    const keepAlive = setInterval(() => undefined, 60_000);
+    try {
+      while (this.#running || this.#queue.some((p) => !p.retry)) {
+        this.#kick();
+        await this.#running;
+      }
+      await this.#storing;
+    } finally {
+      clearInterval(keepAlive);
     }
-    await this.#storing;
   }
 
   /** Signs and stores a checkpoint of the last stored entry (after flushing); undefined while none is stored. */
