@@ -15,6 +15,9 @@ export interface DocumentResolverOptions {
   now?: () => number;
 }
 
+/** The most text the cached DID documents of one resolver may hold (JSON characters: a few thousand ordinary documents, some forty of the largest a fetch takes). */
+export const DOCUMENT_CACHE_CHARS = 4 * 1024 * 1024;
+
 /**
  * A CharterResolver over any document source (`load` throws CharterError for
  * a DID it cannot resolve): a bounded TTL cache of documents and of selected
@@ -33,7 +36,9 @@ export function documentResolver(load: (did: string) => Promise<DIDDocument>, op
   const check = options.check ?? (() => undefined);
   if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('now must be a function returning milliseconds');
   const now = options.now;
-  const docs = new TtlCache<string, Promise<DIDDocument>>(ttl, max);
+  // Documents are also bounded by their size (DOCUMENT_CACHE_CHARS): a presentation names DIDs anyone can mint
+  // (did:web paths on one host), each up to 100 KiB, so a count alone would let refused requests fill the heap.
+  const docs = new TtlCache<string, Promise<DIDDocument>>(ttl, max, undefined, DOCUMENT_CACHE_CHARS);
   const keys = new TtlCache<string, ResolvedKey>(ttl, max);
 
   function checked(did: string): void {
@@ -49,13 +54,21 @@ export function documentResolver(load: (did: string) => Promise<DIDDocument>, op
     }
     const hit = docs.get(did);
     if (hit) return hit;
-    const p = Promise.resolve()
+    const p: Promise<DIDDocument> = Promise.resolve()
       .then(() => load(did))
       .then((doc) => {
         assertDocumentFor(doc, did);
         // The cached document is handed to every caller: a frozen copy, so no caller can add a key
         // another caller's resolveKey would then select (the loader's own object stays its own).
-        return deepFreeze(structuredClone(doc));
+        const frozen = deepFreeze(structuredClone(doc));
+        // Weighed once loaded (a pending load holds at most one fetch's bytes): kept for the rest of its
+        // lifetime, or dropped at once when it alone is over the budget.
+        if (docs.get(did) === p) {
+          const left = docs.remainingMs(did);
+          docs.delete(did);
+          docs.set(did, p, left, JSON.stringify(frozen).length);
+        }
+        return frozen;
       });
     docs.set(did, p);
     p.catch(() => docs.delete(did));

@@ -10,6 +10,7 @@ import { createListWatermark } from './rollback.js';
 import { parseDateTime } from '../encoding/time.js';
 import { skewOf } from '../credentials/time.js';
 import { keyString, pureKeyOf, signingKeysOf } from '../did/parties.js';
+import { TtlCache } from '../did/cache.js';
 
 export interface StatusCheckerOptions {
   resolver: CharterResolver;
@@ -31,7 +32,7 @@ export interface StatusCheckerOptions {
   defaultTtlMs?: number;
   /** Clock skew applied to the list credential's own validity. Default 60 s, at most 300. */
   skewSeconds?: number;
-  /** Most cached lists. Default 1000. */
+  /** Most cached lists. Default 1000; whatever the count, they hold at most LIST_CACHE_BYTES. */
   cacheMaxEntries?: number;
   /** Clock for cache expiry and list validity (tests). */
   now?: () => number;
@@ -107,6 +108,8 @@ interface Cached {
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** The most the cached lists of one checker may hold, signed text and bits together (about 1,600 lists of the 16 KiB minimum). */
+export const LIST_CACHE_BYTES = 64 * 1024 * 1024;
 /** Most status entries read per credential: each may cost a fetch. */
 const MAX_ENTRIES = 16;
 /** Failures of the list's signature check that mean "could not reach", not "is wrong" (the Token Status List checker's too). */
@@ -121,10 +124,13 @@ const SELF_STATUS = 'carries a credentialStatus of its own, which Charter does n
  * purpose, malformed statusSize) is STATUS_INVALID. Both fail closed.
  */
 export function createStatusChecker(options: StatusCheckerOptions): StatusListChecker {
-  const cache = new Map<string, Cached>();
+  const max = options.cacheMaxEntries ?? 1000;
+  // Bounded by what the lists hold too: anyone can issue a credential naming lists of their own (up to 1 MiB
+  // signed, 2 MiB of bits each), so a count alone would let a few refused requests fill gigabytes.
+  // Freshness is each entry's own `expires`; the cache only evicts, oldest first.
+  const cache = new TtlCache<string, Cached>(Infinity, max, undefined, LIST_CACHE_BYTES);
   const inflight = new Map<string, Promise<Cached>>();
   const now = options.now ?? Date.now;
-  const max = options.cacheMaxEntries ?? 1000;
   const watermark = createListWatermark(Math.max(max * 10, 10_000));
   // Checked here: a bad skew would otherwise fail every list check later, as if no list could be had.
   skewOf(options.skewSeconds);
@@ -199,8 +205,7 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
           // A slower, older fetch never overwrites what a later refresh stored.
           if (inflight.get(url) === mine) {
             cache.delete(url);
-            if (cache.size >= max) cache.delete(cache.keys().next().value as string);
-            cache.set(url, c);
+            cache.set(url, c, Infinity, c.jwt.length + c.list.bits.length);
           }
           return c;
         })

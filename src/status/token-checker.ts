@@ -11,7 +11,8 @@ import { decodeJwt, type DecodedJwt } from '../credentials/index.js';
 import { isMediaType } from '../credentials/media.js';
 import { decodeTokenStatusList, readTokenStatus, isStatusBits, tokenStatusCount, TOKEN_STATUS, type StatusBits } from './token-codec.js';
 import { STATUS_LIST_JWT_TYP, STATUS_LIST_MEDIA_TYPE } from './token-issuer.js';
-import { DEFAULT_MAX_STALENESS_SECONDS, RETRIEVAL, type StatusListSnapshot } from './checker.js';
+import { DEFAULT_MAX_STALENESS_SECONDS, LIST_CACHE_BYTES, RETRIEVAL, type StatusListSnapshot } from './checker.js';
+import { TtlCache } from '../did/cache.js';
 import { isHttpUrl } from './entry.js';
 import { skewOf } from '../credentials/time.js';
 
@@ -141,10 +142,11 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
   if (keys !== undefined && !Array.isArray(keys)) throw new TypeError('createTokenStatusChecker: trustedListKeys must be a list of public JWKs');
   // Parsed once, through the keys layer, so every key rule (curve, small-order points) applies.
   const trustedKeys = (options.trustedListKeys ?? []).map((k) => importVerificationKey(k));
-  const cache = new Map<string, CachedList>();
+  const max = options.cacheMaxEntries ?? 1000;
+  // Bounded by bytes as well as by count (as the Bitstring checker's): lists named by tokens anyone can issue.
+  const cache = new TtlCache<string, CachedList>(Infinity, max, undefined, LIST_CACHE_BYTES);
   const inflight = new Map<string, Promise<CachedList>>();
   const now = options.now ?? Date.now;
-  const max = options.cacheMaxEntries ?? 1000;
   const watermark = createListWatermark(Math.max(max * 10, 10_000));
 
   const fetchText = async (url: string): Promise<string> => {
@@ -236,8 +238,7 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
         .then((l) => {
           if (inflight.get(url) === mine) {
             cache.delete(url);
-            if (cache.size >= max) cache.delete(cache.keys().next().value as string);
-            cache.set(url, l);
+            cache.set(url, l, Infinity, l.jwt.length + l.bytes.length);
           }
           return l;
         })
