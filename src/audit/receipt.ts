@@ -1,7 +1,7 @@
 import type { Reason } from '../errors.js';
 import type { CharterResolver } from '../did/types.js';
 import { decodeJwt } from '../credentials/index.js';
-import { receiptShapeReasons } from '../credentials/receipt-shape.js';
+import { receiptAgreementReasons, receiptShapeReasons } from '../credentials/receipt-shape.js';
 import { checkAuditJws, MAX_AUDIT_JWS, RECEIPT_TYP, recordTimeReasons } from './jws.js';
 import { identifierSet } from '../encoding/lists.js';
 
@@ -18,18 +18,10 @@ export { receiptShapeReasons };
 export function receiptReasons(p: Record<string, unknown>): Reason[] {
   const shape = receiptShapeReasons(p);
   if (shape.length > 0) return shape;
-  const bad = (message: string): Reason[] => [{ code: 'RECEIPT_INVALID', message }];
-  if (p.jti === '') return bad('a receipt needs a non-empty jti');
+  if (p.jti === '') return receiptAgreementReasons(p);
   const time = recordTimeReasons(p, 'RECEIPT_INVALID');
   if (time.length > 0) return time;
-  const log = p.log as LogPosition;
-  if ((log.seq === 1) !== (log.prev === null)) return bad('only the first entry of a chain (seq 1) has no prev, and it has none');
-  if (p.kind === 'decision') {
-    const status = p.status as number;
-    if (!Number.isInteger(status) || status < 100 || status > 599) return bad('a decision receipt has an HTTP status (100-599)');
-    if ((p.decision === 'allow') !== status < 400) return bad(`a receipt that says ${String(p.decision)} has status ${status}: an allow is below 400, a deny 400 or above`);
-  }
-  return [];
+  return receiptAgreementReasons(p);
 }
 
 /** Where an entry sits in its verifier's hash chain. */

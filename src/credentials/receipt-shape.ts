@@ -67,3 +67,22 @@ const isSpend = (v: unknown) =>
   isStr(v.reservation) &&
   (v.state === 'reserved' || v.state === 'committed' || v.state === 'released') &&
   optional(v.amount, (a) => isObj(a) && isStr(a.amount) && isStr(a.currency));
+
+/**
+ * What a receipt's members must say together, once its shape holds (receiptShapeReasons): a non-empty `jti`;
+ * the chain's first entry (seq 1), and only it, with no `prev`; a decision's HTTP status a whole 100-599,
+ * below 400 for an allow and 400 or above for a deny. verifyReceipt and reputation's receipt evidence hold
+ * a receipt to the same rules.
+ */
+export function receiptAgreementReasons(p: Record<string, unknown>): Reason[] {
+  const bad = (message: string): Reason[] => [{ code: 'RECEIPT_INVALID', message }];
+  if (p.jti === '') return bad('a receipt needs a non-empty jti');
+  const log = p.log as { seq: number; prev: string | null };
+  if ((log.seq === 1) !== (log.prev === null)) return bad('only the first entry of a chain (seq 1) has no prev, and it has none');
+  if (p.kind === 'decision') {
+    const status = p.status as number;
+    if (!Number.isInteger(status) || status < 100 || status > 599) return bad('a decision receipt has an HTTP status (100-599)');
+    if ((p.decision === 'allow') !== status < 400) return bad(`a receipt that says ${String(p.decision)} has status ${status}: an allow is below 400, a deny 400 or above`);
+  }
+  return [];
+}

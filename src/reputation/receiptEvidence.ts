@@ -2,7 +2,7 @@ import { toReason, type Reason } from '../errors.js';
 import { checkJwtSignature, decodeJwt, type DecodedJwt } from '../credentials/index.js';
 import type { Credential } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
-import { receiptShapeReasons } from '../credentials/receipt-shape.js';
+import { receiptShapeReasons, receiptAgreementReasons } from '../credentials/receipt-shape.js';
 
 /**
  * A verifier's decision receipt (`typ: charter-receipt+jwt`, see src/audit)
@@ -70,7 +70,8 @@ export async function checkReceiptEvidence(receipt: string, options: { resolver:
   if (sig.length > 0) return invalid(`the decision receipt does not verify (${sig[0]!.code})`);
   // The whole receipt shape, as verifyReceipt holds it: a signed payload that is not a receipt proves nothing.
   // Its time too (strict RFC 3339, iat its second: receiptTimeReasons), so no host time zone dates the interaction.
-  const shape = receiptShapeReasons(p);
+  const shape = [...receiptShapeReasons(p)];
+  if (shape.length === 0) shape.push(...receiptAgreementReasons(p));
   if (shape.length > 0) return invalid(`not a decision receipt: ${shape[0]!.message}`);
   if (p.kind !== 'decision' || p.decision !== 'allow') return invalid('only a receipt of an allowed transaction proves an interaction');
   if (p.sub !== options.agent) return invalid('the decision receipt is about another agent');

@@ -106,7 +106,10 @@ export async function weightPolicy(policy: ScorePolicy, now: number, self: SelfP
     for (const v of by) if (!(await selfVoucher(v.issuer))) valid.push(v);
     if (valid.length === 0) continue;
     trusted.add(subject);
-    if (named.has(subject) || valid.some((v) => !v.operates)) continue;
+    // Independent only by a vouch from someone who is not its operator: an operator's second credential type
+    // for its own agent (a MemberCredential beside the AgentIdentityCredential) keeps it in the fleet.
+    const operators = new Set(valid.filter((v) => v.operates).map((v) => partyKey(v.issuer)));
+    if (named.has(subject) || valid.some((v) => !v.operates && !operators.has(partyKey(v.issuer)))) continue;
     // Only its operators vouch for it: one of that operator's agents (the first operator by party, for a fixed choice).
     fleet.set(subject, `operator ${valid.map((v) => partyKey(v.issuer)).sort()[0]!}`);
   }
@@ -231,8 +234,12 @@ export async function scoreRatings(
   }
   const { kept, reused } = opts.inOrderDistinct === true ? { kept: live, reused: [] } : oneRatingPerReceipt(live);
   for (const id of reused) ignored.push({ id, code: 'RECEIPT_REUSED', message: 'another attestation already used this receipt' });
-  // One key, one attester: names that share a signing key pool as one (sharedKeyGroups), before any group of operators.
-  const weighing = [...new Set(kept.map((r) => r.attester))].filter((d) => opts.weights.attesterWeight(d) > 0);
+  // One key, one attester: trusted names that share a signing key pool as one (sharedKeyGroups), before any
+  // group of operators. Only trusted names: a document listing a key proves nothing about who holds it, and a
+  // party weighs what its most trusted name does, so a stranger listing a trusted attester's key would rate
+  // with that attester's weight (and, listing two, merge them into one). Strangers pool into one voice anyway.
+  const isTrusted = opts.weights.trusted ?? ((d: string) => opts.weights.attesterWeight(d) > 0);
+  const weighing = [...new Set(kept.map((r) => r.attester))].filter((d) => isTrusted(d));
   const parties = await sharedKeyGroups(opts.policy.resolver, weighing);
   const fleet = opts.weights.groupOf;
   const weights: WeightPolicy = parties.size === 0 ? opts.weights : { ...opts.weights, groupOf: (d) => parties.get(d) ?? fleet?.(d) };
