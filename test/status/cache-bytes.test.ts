@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { createStatusChecker, encodeBitstring, MIN_LIST_SIZE } from '../../src/status/index.js';
 import { LIST_CACHE_BYTES } from '../../src/status/checker.js';
+import { createTokenStatusChecker } from '../../src/status/token-checker.js';
 import { issueCredential, signJwt, verifyCredential } from '../../src/credentials/index.js';
 import type { CredentialStatusEntry } from '../../src/credentials/types.js';
 import { createResolver } from '../../src/did/index.js';
@@ -76,5 +78,35 @@ describe('the Bitstring Status List cache: bounded by bytes', () => {
 
   it('ordinary lists of the minimum size stay cached, as many as before', async () => {
     expect(await useEach(lists(new Uint8Array(MIN_LIST_SIZE / 8)), 40)).toBe(1);
+  }, 60_000);
+});
+
+describe('the Token Status List cache: bounded by bytes', () => {
+  async function useEach(bytes: Uint8Array, n: number) {
+    const lst = deflateSync(bytes).toString('base64url');
+    const fetched = new Map<string, number>();
+    const signed = new Map<string, Promise<string>>();
+    const source = async (url: string) => {
+      fetched.set(url, (fetched.get(url) ?? 0) + 1);
+      let jwt = signed.get(url);
+      if (!jwt) {
+        const iat = Math.floor(Date.now() / 1000) - 60;
+        jwt = signJwt({ typ: 'statuslist+jwt' }, { iss: issuer.did, sub: url, iat, exp: iat + 3600, status_list: { bits: 1, lst } }, issuer.signer, issuer.kid);
+        signed.set(url, jwt);
+      }
+      return jwt;
+    };
+    const check = createTokenStatusChecker({ resolver, source });
+    const urls = Array.from({ length: n }, (_, i) => `https://lists.example/t/${i}`);
+    for (const uri of [...urls, urls[0]!]) expect(await check({ status_list: { idx: 0, uri } }, { issuer: issuer.did, now: new Date() })).toEqual([]);
+    return fetched.get(urls[0]!);
+  }
+
+  it('large lists push the oldest out long before the count cap; small ones stay', async () => {
+    // 2 MiB of statuses, 450 KB of them random (index 0 stays VALID): about 0.8 MB signed, 2.9 MB held.
+    const big = new Uint8Array(2 * 1024 * 1024);
+    big.set(randomBytes(450_000), 1024);
+    expect(await useEach(big, Math.ceil(LIST_CACHE_BYTES / (2 * 1024 * 1024)) + 4)).toBe(2);
+    expect(await useEach(new Uint8Array(16 * 1024), 40)).toBe(1);
   }, 60_000);
 });
