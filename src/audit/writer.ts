@@ -97,21 +97,36 @@ export class AuditWriter {
     // The retry timers are unref'd, so a server is never kept up by a store that is down. A caller waiting
     // here (a script, a shutdown) is: without a referenced handle, a busy store would let the process exit
     // mid-wait, flush settling never, and the entries of receipts already handed out lost.
+    // Only here: the writer's own checkpoint timer drains without it, so it never keeps a process up.
     const keepAlive = setInterval(() => undefined, 60_000);
     try {
-      while (this.#running || this.#queue.some((p) => !p.retry)) {
-        this.#kick();
-        await this.#running;
-      }
-      await this.#storing;
+      await this.#drain();
     } finally {
       clearInterval(keepAlive);
     }
   }
 
+  async #drain(): Promise<void> {
+    while (this.#running || this.#queue.some((p) => !p.retry)) {
+      this.#kick();
+      await this.#running;
+    }
+    await this.#storing;
+  }
+
   /** Signs and stores a checkpoint of the last stored entry (after flushing); undefined while none is stored. */
   async checkpoint(): Promise<AuditCheckpointRecord | undefined> {
-    await this.flush();
+    // Awaited by a caller (as flush is): the process stays up until it settles.
+    const keepAlive = setInterval(() => undefined, 60_000);
+    try {
+      return await this.#checkpoint();
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  async #checkpoint(): Promise<AuditCheckpointRecord | undefined> {
+    await this.#drain();
     // Never the head: after reply, entries placed since the flush may not be stored yet, and a checkpoint
     // beyond what the store holds reads as entries removed for ever if they are lost in a crash.
     const { seq, hash } = this.#stored;
@@ -253,7 +268,7 @@ export class AuditWriter {
     // An idle verifier still checkpoints what it wrote, within checkpointSeconds.
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.checkpoint().catch(() => undefined);
+      this.#checkpoint().catch(() => undefined);
     }, this.#seconds * 1000);
     this.#timer.unref();
   }

@@ -42,3 +42,16 @@ describe('AuditWriter.flush with the store locked by another process', () => {
     }, 60_000);
   }
 });
+
+describe('the writer never keeps a process up on its own', () => {
+  it('after reply with the store down and nobody awaiting flush: the checkpoint timer fires, the process still exits', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'fixtures', 'checkpoint-down.ts')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    const killed = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const code = await exited;
+    clearTimeout(killed);
+    expect([code, out.trim().split('\n')]).toEqual([0, ['handed out 1', 'closed']]);
+  }, 30_000);
+});
