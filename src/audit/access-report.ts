@@ -468,6 +468,7 @@ const CHARTER_TYPES = new Set([
   'PoolUsageReport',
 ]);
 const REASON_CODES = new Set<string>(ERROR_CODES);
+/** Known methods only (a made-up token could carry words), in any case: a receipt records the method as received (RFC 9110 §9.1). */
 const HTTP_METHODS = new Set(METHODS);
 const only = (o: unknown, allowed: readonly string[]) => isObj(o) && Object.keys(o).every((k) => allowed.includes(k));
 const MAX_VALUE = 2048;
@@ -546,7 +547,7 @@ function beyondReceipt(r: Record<string, unknown>, g: { grantId: string; facts: 
   const q = r.request as Record<string, unknown>;
   const mcp = q.mcp as Record<string, unknown> | undefined;
   const request =
-    (only(q, ['htm', 'htu']) && typeof q.htm === 'string' && HTTP_METHODS.has(q.htm) && typeof q.htu === 'string' && q.htu.length <= MAX_VALUE && htuOf(q.htu) === q.htu) ||
+    (only(q, ['htm', 'htu']) && typeof q.htm === 'string' && HTTP_METHODS.has(q.htm.toUpperCase()) && typeof q.htu === 'string' && q.htu.length <= MAX_VALUE && htuOf(q.htu) === q.htu) ||
     (only(q, ['none']) && q.none === true) ||
     (only(q, ['mcp']) && only(mcp, ['tool', 'args']) && typeof mcp!.tool === 'string' && TOOL.test(mcp!.tool) && isDigest(mcp!.args)) ||
     (only(q, ['claims']) && (isDigest(q.claims) || q.claims === 'unhashable'));

@@ -86,6 +86,7 @@ describe('access reports: the values of a receipt, not only its member names', (
       ['mcp.tool', (c) => (c.request = { mcp: { tool: PII, args: sha256Digest({}) } })],
       ['htm', (c) => (c.request = { htm: PII, htu: 'https://api.example/profile/email' })],
       ['htm a made-up token', (c) => (c.request = { htm: 'JANEDOE', htu: 'https://api.example/profile/email' })],
+      ['htm a made-up token in lower case', (c) => (c.request = { htm: 'janedoe', htu: 'https://api.example/profile/email' })],
       ['a reason', (c) => deny(c, [PII])],
       ['a reason beside a code', (c) => deny(c, ['GRANT_SCOPE', PII])],
       ['a reason message', (c) => deny(c, [{ code: 'GRANT_SCOPE', message: PII }])],
@@ -148,6 +149,8 @@ describe('access reports: the values of a receipt, not only its member names', (
       ['unhashable claims', (c) => (c.request = { claims: 'unhashable' })],
       ['an MCP call', (c) => (c.request = toolBinding('lookup_patient', { patient: PII }))],
       ['no binding', (c) => (c.request = { none: true })],
+      // The method as received (methods are case-sensitive: an HTTP/2 client may send `patch`).
+      ['a lower-case method', (c) => (c.request = { htm: 'patch', htu: 'https://api.example/profile/email' })],
       ['a documented purpose', (c) => Object.assign(policy(c), { purpose: 'analytics', processing: 'on-device' })],
       ['reason codes', (c) => deny(c, ['GRANT_SCOPE', 'CREDENTIAL_REVOKED'])],
       ['a spend', (c) => (c.spend = { reservation: randomUUID(), state: 'reserved', amount: { amount: '12.50', currency: 'EUR' } })],
