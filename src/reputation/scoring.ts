@@ -196,6 +196,37 @@ async function sharedKeyGroups(resolver: CharterResolver, attesters: readonly st
   return out;
 }
 
+/**
+ * One group per set of attesters linked by a shared key or by one operator's fleet, whichever links them: a key
+ * group must not take a fleet's agents out of their fleet (an operator pairing its did:web agents by a key
+ * listed in both documents would otherwise rate with one voice per pair). Named by the smallest label in it.
+ */
+function joinedGroups(attesters: readonly string[], parties: Map<string, string>, fleet: ((d: string) => string | undefined) | undefined): (d: string) => string | undefined {
+  const root = new Map<string, string>();
+  const find = (x: string): string => {
+    let r = x;
+    while (root.has(r) && root.get(r) !== r) r = root.get(r)!;
+    return r;
+  };
+  const union = (a: string, b: string) => {
+    const [ra, rb] = [find(a), find(b)];
+    if (ra !== rb) root.set(ra < rb ? rb : ra, ra < rb ? ra : rb);
+  };
+  const labels = new Map<string, string[]>();
+  for (const d of attesters) {
+    const own = [parties.get(d), fleet?.(d)].filter((l): l is string => l !== undefined).map((l) => `\u0001${l}`);
+    labels.set(d, own);
+    for (const l of own) {
+      if (!root.has(l)) root.set(l, l);
+      if (!root.has(d)) root.set(d, d);
+      union(d, l);
+    }
+  }
+  const named = new Map<string, string>();
+  for (const [d, own] of labels) if (own.length > 0) named.set(d, find(d).slice(1));
+  return (d) => (labels.has(d) ? named.get(d) : fleet?.(d));
+}
+
 const SELF: Ignored = { id: '', code: 'SELF_ATTESTATION', message: 'the agent and its operator cannot rate the agent' };
 
 /**
@@ -242,7 +273,7 @@ export async function scoreRatings(
   const weighing = [...new Set(kept.map((r) => r.attester))].filter((d) => isTrusted(d));
   const parties = await sharedKeyGroups(opts.policy.resolver, weighing);
   const fleet = opts.weights.groupOf;
-  const weights: WeightPolicy = parties.size === 0 ? opts.weights : { ...opts.weights, groupOf: (d) => parties.get(d) ?? fleet?.(d) };
+  const weights: WeightPolicy = parties.size === 0 ? opts.weights : { ...opts.weights, groupOf: joinedGroups(weighing, parties, fleet) };
   // oneRatingPerReceipt returns its ratings in order.
   const all = aggregate(kept, weights, { detail: opts.detail, inOrder: true });
   const byDimension: ReputationScore['byDimension'] = {};

@@ -155,6 +155,50 @@ describe('an operator’s fleet stays one voice', () => {
   });
 });
 
+describe('an operator’s fleet stays one voice, whatever keys its agents’ documents list', () => {
+  it('did:web agents paired by a key listed in both documents are still one attester with their fleet', async () => {
+    const X = mk().id;
+    const O = mk().id;
+    const [k1, k2] = [generateKeyPair('Ed25519'), generateKeyPair('Ed25519')];
+    for (const [label, listed] of [
+      ['separate keys', (_i: number) => []],
+      ['pairs sharing a listed key', (i: number) => [i < 2 ? k1 : k2]],
+      ['all sharing one listed key', () => [k1]],
+    ] as const) {
+      const agents = [0, 1, 2, 3].map((i) => web(`${label.replace(/ /g, '-')}-${i}.fleet.example`, generateKeyPair('Ed25519'), listed(i)));
+      const ids = await Promise.all(agents.map((a, i) => issueAgentIdentity(null, O, { agent: a.did, name: `bot-${i}` }).then((c) => c.jwt)));
+      const ratings = await Promise.all(agents.map((a) => rate(a, X.did, 1)));
+      const s = await scoreAgent(X.did, ratings, { resolver, status, trustedIdentityIssuers: [O.did], attesterCredentials: ids });
+      expect([label, s.attesters]).toEqual([label, 1]);
+    }
+  });
+
+  it('a key shared across two operators’ fleets joins them: one voice, never two per pair', async () => {
+    const X = mk().id;
+    const [O1, O2] = [mk().id, mk().id];
+    const k = generateKeyPair('Ed25519');
+    const a = [web('a0.one.example', generateKeyPair('Ed25519'), [k]), web('a1.one.example', generateKeyPair('Ed25519'), [])];
+    const b = [web('b0.two.example', generateKeyPair('Ed25519'), [k]), web('b1.two.example', generateKeyPair('Ed25519'), [])];
+    const ids = await Promise.all([
+      ...a.map((x, i) => issueAgentIdentity(null, O1, { agent: x.did, name: `a${i}` }).then((c) => c.jwt)),
+      ...b.map((x, i) => issueAgentIdentity(null, O2, { agent: x.did, name: `b${i}` }).then((c) => c.jwt)),
+    ]);
+    const ratings = await Promise.all([...a, ...b].map((x) => rate(x, X.did, 1)));
+    const s = await scoreAgent(X.did, ratings, { resolver, status, trustedIdentityIssuers: [O1.did, O2.did], attesterCredentials: ids });
+    expect(s.attesters).toBe(1);
+    // Without the shared key, two operators: two voices.
+    const c = [web('c0.one.example', generateKeyPair('Ed25519'), []), web('c1.two.example', generateKeyPair('Ed25519'), [])];
+    const cIds = [await issueAgentIdentity(null, O1, { agent: c[0]!.did, name: 'c0' }), await issueAgentIdentity(null, O2, { agent: c[1]!.did, name: 'c1' })].map((x) => x.jwt);
+    const t = await scoreAgent(X.did, await Promise.all(c.map((x) => rate(x, X.did, 1))), {
+      resolver,
+      status,
+      trustedIdentityIssuers: [O1.did, O2.did],
+      attesterCredentials: cIds,
+    });
+    expect(t.attesters).toBe(2);
+  });
+});
+
 describe('receipt evidence: held to every rule verifyReceipt holds a receipt to', () => {
   it('an allow with an error status, a status out of range, or a chain position that does not hold proves nothing', async () => {
     const X = mk().id;
