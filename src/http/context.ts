@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import { validateHeaderName, validateHeaderValue, type ServerResponse } from 'node:http';
 import type { AgentDecision } from '../agents/types.js';
 import type { GrantDecision } from '../grants/index.js';
 import type { SpendHold } from '../guard/spend.js';
@@ -106,6 +106,14 @@ type Write = ServerResponse['write'];
  * response is replaced by a 503 problem with Retry-After. Bodies written
  * during the commit are queued in order. A client that goes away settles
  * nothing (the handler's response still decides).
+ *
+ * While held, the response tells the framework what Node would: the status
+ * line and headers are checked when the handler sets them (a bad header
+ * throws in its own call, never later in the playback), `headersSent` is true
+ * once anything is written, `writableEnded` once it is ended, and whatever
+ * comes after the end is dropped. So Express and Fastify never send a second
+ * response (an error page after a 201, an empty body after a sent one), and
+ * the status played back is the one the settlement was decided on.
  */
 export function settleBeforeSend(res: ServerResponse, ctx: GuardedContext): void {
   if (!ctx.spend) return;
@@ -114,16 +122,31 @@ export function settleBeforeSend(res: ServerResponse, ctx: GuardedContext): void
   const queue: { fn: 'write' | 'end'; args: unknown[] }[] = [];
   let settling: Promise<void> | undefined;
   let done = false;
+  let ended = false;
+  let decided: number | undefined;
+  // What the framework reads to know whether a response went out: answered from what the handler did.
+  const shadowed = ['headersSent', 'writableEnded', 'finished'] as const;
+  const saved = new Map(shadowed.map((k) => [k, Object.getOwnPropertyDescriptor(res, k)]));
+  const wrote = () => head !== undefined || queue.length > 0 || decided !== undefined;
+  Object.defineProperty(res, 'headersSent', { configurable: true, get: () => wrote() });
+  Object.defineProperty(res, 'writableEnded', { configurable: true, get: () => ended });
+  Object.defineProperty(res, 'finished', { configurable: true, get: () => ended, set: () => undefined });
 
   const restore = () => {
     res.writeHead = original.writeHead;
     res.write = original.write;
     res.end = original.end;
     res.flushHeaders = original.flushHeaders;
+    for (const [k, d] of saved) {
+      delete (res as unknown as Record<string, unknown>)[k];
+      if (d) Object.defineProperty(res, k, d);
+    }
   };
   const replay = () => {
     restore();
     if (head) original.writeHead.apply(res, head);
+    // The status the settlement was decided on: nothing after the decision (an error handler) changes it.
+    else if (decided !== undefined) res.statusCode = decided;
     for (const q of queue) (original[q.fn] as (...a: unknown[]) => unknown).apply(res, q.args);
   };
   const fail = (f: { code: CharterErrorCode; message: string }) => {
@@ -136,16 +159,25 @@ export function settleBeforeSend(res: ServerResponse, ctx: GuardedContext): void
   };
   const start = () => {
     if (settling) return settling;
-    const status = head ? Number(head[0]) : res.statusCode;
-    settling = ctx.finish(status < 400).then((f) => {
-      done = true;
-      if (f) fail(f);
-      else replay();
-    });
+    decided = head ? Number(head[0]) : res.statusCode;
+    settling = ctx
+      .finish(decided < 400)
+      .then((f) => {
+        done = true;
+        if (f) fail(f);
+        else replay();
+      })
+      // Whatever the playback meets (a closed socket, a write Node refuses), the request ends here, never the process.
+      .catch((e: unknown) => {
+        restore();
+        res.destroy(e instanceof Error ? e : undefined);
+      });
     return settling;
   };
 
   res.writeHead = function (this: ServerResponse, ...args: Parameters<WriteHead>) {
+    if (wrote()) throw Object.assign(new Error('Cannot write headers after they are sent to the client'), { code: 'ERR_HTTP_HEADERS_SENT' });
+    checkHead(args);
     head = args;
     return this;
   } as WriteHead;
@@ -154,16 +186,46 @@ export function settleBeforeSend(res: ServerResponse, ctx: GuardedContext): void
   };
   res.write = function (...args: unknown[]) {
     if (done) return (original.write as (...a: unknown[]) => boolean).apply(res, args);
+    if (ended) return lateWrite(args);
     queue.push({ fn: 'write', args });
     void start();
     return true;
   } as Write;
   res.end = function (this: ServerResponse, ...args: unknown[]) {
+    if (ended) return (lateWrite(args), this);
+    ended = true;
     queue.push({ fn: 'end', args });
     void start();
     return this;
   } as End;
   // No settlement when the client goes away: the handler goes on and may still complete the transaction, so its
   // own response decides (a success commits, even unsent). One that never responds leaves the spend held, and so
-  // counted, until settled or released by holdTimeoutSeconds: never an overspend.
+  // counted, until settled or released by holdTimeoutSeconds (a handler that finishes after its hold ran out still
+  // commits, as guardTransaction's does: see holdTimeoutSeconds in README).
+}
+
+/** A write after the end: dropped, its callback told so (as Node's write after end is refused), never queued. */
+function lateWrite(args: unknown[]): boolean {
+  const cb = args.find((a) => typeof a === 'function') as ((e: Error) => void) | undefined;
+  if (cb) queueMicrotask(() => cb(Object.assign(new Error('write after end'), { code: 'ERR_STREAM_WRITE_AFTER_END' })));
+  return false;
+}
+
+/** What Node's writeHead checks, checked when the handler calls it: the status code, then each header. */
+function checkHead(args: Parameters<WriteHead>): void {
+  const code = Number(args[0]);
+  if (!Number.isInteger(code) || code < 100 || code > 999)
+    throw Object.assign(new RangeError(`Invalid status code: ${String(args[0]).slice(0, 20)}`), { code: 'ERR_HTTP_INVALID_STATUS_CODE' });
+  const a = args as unknown[];
+  const headers = (typeof a[1] === 'string' ? a[2] : a[1]) as Record<string, unknown> | unknown[] | undefined | null;
+  if (headers === undefined || headers === null) return;
+  const pairs: [unknown, unknown][] = Array.isArray(headers)
+    ? Array.isArray(headers[0])
+      ? (headers as unknown as [unknown, unknown][])
+      : Array.from({ length: Math.floor(headers.length / 2) }, (_, i) => [headers[2 * i], headers[2 * i + 1]] as [unknown, unknown])
+    : Object.entries(headers);
+  for (const [name, value] of pairs) {
+    validateHeaderName(String(name));
+    for (const v of Array.isArray(value) ? value : [value]) if (v !== undefined) validateHeaderValue(String(name), v);
+  }
 }
