@@ -547,7 +547,12 @@ function beyondReceipt(r: Record<string, unknown>, g: { grantId: string; facts: 
   const q = r.request as Record<string, unknown>;
   const mcp = q.mcp as Record<string, unknown> | undefined;
   const request =
-    (only(q, ['htm', 'htu']) && typeof q.htm === 'string' && HTTP_METHODS.has(q.htm.toUpperCase()) && typeof q.htu === 'string' && q.htu.length <= MAX_VALUE && htuOf(q.htu) === q.htu) ||
+    (only(q, ['htm', 'htu']) &&
+      typeof q.htm === 'string' &&
+      HTTP_METHODS.has(q.htm.toUpperCase()) &&
+      typeof q.htu === 'string' &&
+      q.htu.length <= MAX_VALUE &&
+      htuOf(q.htu) === q.htu) ||
     (only(q, ['none']) && q.none === true) ||
     (only(q, ['mcp']) && only(mcp, ['tool', 'args']) && typeof mcp!.tool === 'string' && TOOL.test(mcp!.tool) && isDigest(mcp!.args)) ||
     (only(q, ['claims']) && (isDigest(q.claims) || q.claims === 'unhashable'));

@@ -110,6 +110,16 @@ interface Cached {
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 /** The most the cached lists of one checker may hold, signed text and bits together (about 1,600 lists of the 16 KiB minimum). */
 export const LIST_CACHE_BYTES = 64 * 1024 * 1024;
+/** The cache budget: LIST_CACHE_BYTES, or room for a few of the largest lists this checker accepts, whichever is more. */
+export function listCacheBytes(maxBytes: number | undefined, maxBitsBytes: number | undefined): number {
+  return Math.max(LIST_CACHE_BYTES, 4 * ((maxBytes ?? 1024 * 1024) + (maxBitsBytes ?? DEFAULT_MAX_BITS_BYTES)));
+}
+/** cacheMaxEntries, checked when a checker is built (a TypeError naming the option). Default 1000; 0 caches nothing. */
+export function cacheEntries(v: unknown, who: string): number {
+  if (v === undefined) return 1000;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new TypeError(`${who}: cacheMaxEntries must be a whole number >= 0`);
+  return v;
+}
 /** Most status entries read per credential: each may cost a fetch. */
 const MAX_ENTRIES = 16;
 /** Failures of the list's signature check that mean "could not reach", not "is wrong" (the Token Status List checker's too). */
@@ -124,11 +134,11 @@ const SELF_STATUS = 'carries a credentialStatus of its own, which Charter does n
  * purpose, malformed statusSize) is STATUS_INVALID. Both fail closed.
  */
 export function createStatusChecker(options: StatusCheckerOptions): StatusListChecker {
-  const max = options.cacheMaxEntries ?? 1000;
+  const max = cacheEntries(options.cacheMaxEntries, 'createStatusChecker');
   // Bounded by what the lists hold too: anyone can issue a credential naming lists of their own (up to 1 MiB
   // signed, 2 MiB of bits each), so a count alone would let a few refused requests fill gigabytes.
   // Freshness is each entry's own `expires`; the cache only evicts, oldest first.
-  const cache = new TtlCache<string, Cached>(Infinity, max, undefined, LIST_CACHE_BYTES);
+  const cache = new TtlCache<string, Cached>(Infinity, max, undefined, listCacheBytes(options.maxBytes, options.maxBitsBytes));
   const inflight = new Map<string, Promise<Cached>>();
   const now = options.now ?? Date.now;
   const watermark = createListWatermark(Math.max(max * 10, 10_000));

@@ -11,7 +11,7 @@ import { decodeJwt, type DecodedJwt } from '../credentials/index.js';
 import { isMediaType } from '../credentials/media.js';
 import { decodeTokenStatusList, readTokenStatus, isStatusBits, tokenStatusCount, TOKEN_STATUS, type StatusBits } from './token-codec.js';
 import { STATUS_LIST_JWT_TYP, STATUS_LIST_MEDIA_TYPE } from './token-issuer.js';
-import { DEFAULT_MAX_STALENESS_SECONDS, LIST_CACHE_BYTES, RETRIEVAL, type StatusListSnapshot } from './checker.js';
+import { cacheEntries, DEFAULT_MAX_STALENESS_SECONDS, listCacheBytes, RETRIEVAL, type StatusListSnapshot } from './checker.js';
 import { TtlCache } from '../did/cache.js';
 import { isHttpUrl } from './entry.js';
 import { skewOf } from '../credentials/time.js';
@@ -142,9 +142,9 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
   if (keys !== undefined && !Array.isArray(keys)) throw new TypeError('createTokenStatusChecker: trustedListKeys must be a list of public JWKs');
   // Parsed once, through the keys layer, so every key rule (curve, small-order points) applies.
   const trustedKeys = (options.trustedListKeys ?? []).map((k) => importVerificationKey(k));
-  const max = options.cacheMaxEntries ?? 1000;
+  const max = cacheEntries(options.cacheMaxEntries, 'createTokenStatusChecker');
   // Bounded by bytes as well as by count (as the Bitstring checker's): lists named by tokens anyone can issue.
-  const cache = new TtlCache<string, CachedList>(Infinity, max, undefined, LIST_CACHE_BYTES);
+  const cache = new TtlCache<string, CachedList>(Infinity, max, undefined, listCacheBytes(options.maxBytes, options.maxListBytes));
   const inflight = new Map<string, Promise<CachedList>>();
   const now = options.now ?? Date.now;
   const watermark = createListWatermark(Math.max(max * 10, 10_000));
@@ -238,7 +238,8 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
         .then((l) => {
           if (inflight.get(url) === mine) {
             cache.delete(url);
-            cache.set(url, l, Infinity, l.jwt.length + l.bytes.length);
+            // A list signed by a plain key keeps its decoded form too (checked per issuer key): about the JWT's size again.
+            cache.set(url, l, Infinity, l.jwt.length * (l.decoded ? 2 : 1) + l.bytes.length);
           }
           return l;
         })

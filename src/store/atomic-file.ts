@@ -59,10 +59,13 @@ const LEFTOVER_MS = 10 * 60_000;
 function removeLeftovers(dir: string, name: string): void {
   try {
     const prefix = `.${name}.`;
+    // Ages on the file system's own clock (the file just written), not this host's: a network file system
+    // whose clock runs behind must not make a live writer's temp file look old.
+    const now = statSync(join(dir, name)).mtimeMs;
     for (const entry of readdirSync(dir)) {
       if (!entry.startsWith(prefix) || !/^[0-9a-f]{12}\.tmp$/.test(entry.slice(prefix.length))) continue;
       const file = join(dir, entry);
-      if (Date.now() - statSync(file).mtimeMs > LEFTOVER_MS) rmSync(file, { force: true });
+      if (now - statSync(file).mtimeMs > LEFTOVER_MS) rmSync(file, { force: true });
     }
   } catch {
     // best effort: the write itself succeeded

@@ -110,3 +110,16 @@ describe('the Token Status List cache: bounded by bytes', () => {
     expect(await useEach(new Uint8Array(16 * 1024), 40)).toBe(1);
   }, 60_000);
 });
+
+describe('cacheMaxEntries is checked when a checker is built', () => {
+  it('a whole number >= 0, else a TypeError naming the option (both checkers)', () => {
+    for (const bad of [-1, 1.5, Number.NaN, Infinity, '5', null]) {
+      expect(() => createStatusChecker({ resolver, cacheMaxEntries: bad as never })).toThrow(/cacheMaxEntries/);
+      expect(() => createTokenStatusChecker({ resolver, cacheMaxEntries: bad as never })).toThrow(/cacheMaxEntries/);
+    }
+    for (const ok of [0, 1, 1000]) {
+      expect(() => createStatusChecker({ resolver, cacheMaxEntries: ok })).not.toThrow();
+      expect(() => createTokenStatusChecker({ resolver, cacheMaxEntries: ok })).not.toThrow();
+    }
+  });
+});
