@@ -125,12 +125,13 @@ export function settleBeforeSend(res: ServerResponse, ctx: GuardedContext): void
   let ended = false;
   let decided: number | undefined;
   // What the framework reads to know whether a response went out: answered from what the handler did.
-  const shadowed = ['headersSent', 'writableEnded', 'finished'] as const;
+  // Not `finished`: Node's closeIdleConnections (server.close(), Fastify's close) destroys a socket whose
+  // response reads finished, and a held success is not finished until it is played back.
+  const shadowed = ['headersSent', 'writableEnded'] as const;
   const saved = new Map(shadowed.map((k) => [k, Object.getOwnPropertyDescriptor(res, k)]));
   const wrote = () => head !== undefined || queue.length > 0 || decided !== undefined;
   Object.defineProperty(res, 'headersSent', { configurable: true, get: () => wrote() });
   Object.defineProperty(res, 'writableEnded', { configurable: true, get: () => ended });
-  Object.defineProperty(res, 'finished', { configurable: true, get: () => ended, set: () => undefined });
 
   const restore = () => {
     res.writeHead = original.writeHead;
@@ -176,7 +177,12 @@ export function settleBeforeSend(res: ServerResponse, ctx: GuardedContext): void
   };
 
   res.writeHead = function (this: ServerResponse, ...args: Parameters<WriteHead>) {
-    if (wrote()) throw Object.assign(new Error('Cannot write headers after they are sent to the client'), { code: 'ERR_HTTP_HEADERS_SENT' });
+    if (wrote()) {
+      // A bare repeat (`writeHead(statusCode)`, what _implicitHeader and on-headers call, e.g. compression 1.7
+      // before each write while `_header` is still unset) changes nothing: the held head stands.
+      if (args.length === 1 || (args.length === 2 && args[1] === undefined)) return this;
+      throw Object.assign(new Error('Cannot write headers after they are sent to the client'), { code: 'ERR_HTTP_HEADERS_SENT' });
+    }
     checkHead(args);
     head = args;
     return this;
@@ -213,9 +219,9 @@ function lateWrite(args: unknown[]): boolean {
 
 /** What Node's writeHead checks, checked when the handler calls it: the status code, then each header. */
 function checkHead(args: Parameters<WriteHead>): void {
-  const code = Number(args[0]);
-  if (!Number.isInteger(code) || code < 100 || code > 999)
-    throw Object.assign(new RangeError(`Invalid status code: ${String(args[0]).slice(0, 20)}`), { code: 'ERR_HTTP_INVALID_STATUS_CODE' });
+  // As Node reads it (statusCode |= 0), then its range.
+  const code = Number(args[0]) | 0;
+  if (code < 100 || code > 999) throw Object.assign(new RangeError(`Invalid status code: ${String(args[0]).slice(0, 20)}`), { code: 'ERR_HTTP_INVALID_STATUS_CODE' });
   const a = args as unknown[];
   const headers = (typeof a[1] === 'string' ? a[2] : a[1]) as Record<string, unknown> | unknown[] | undefined | null;
   if (headers === undefined || headers === null) return;
@@ -226,6 +232,7 @@ function checkHead(args: Parameters<WriteHead>): void {
     : Object.entries(headers);
   for (const [name, value] of pairs) {
     validateHeaderName(String(name));
-    for (const v of Array.isArray(value) ? value : [value]) if (v !== undefined) validateHeaderValue(String(name), v);
+    // undefined too: Node refuses it (ERR_HTTP_INVALID_HEADER_VALUE), so it must fail here, not in the playback.
+    for (const v of Array.isArray(value) ? value : [value]) validateHeaderValue(String(name), v);
   }
 }

@@ -64,6 +64,22 @@ beforeAll(async () => {
     await new Promise((r) => setTimeout(r, 5));
     throw new Error('upstream failed mid-stream');
   });
+  app.post('/undefined-header', mw, (_req, res) => {
+    res.writeHead(201, { 'x-a': undefined as unknown as string });
+    res.end('ordered');
+  });
+  app.post('/fractional-status', mw, (_req, res) => {
+    res.writeHead(201.5, { 'content-type': 'text/plain' });
+    res.end('ordered');
+  });
+  // What compression 1.7 does before each write while the head is unsent: writeHead(statusCode) again.
+  app.post('/implicit-head-again', mw, (_req, res) => {
+    res.writeHead(201, { 'content-type': 'text/plain' });
+    res.writeHead(res.statusCode);
+    res.write('a');
+    res.writeHead(res.statusCode);
+    res.end('b');
+  });
   app.get('/ping', (_req, res) => void res.json({ pong: true }));
   const s = app.listen(0, '127.0.0.1');
   await new Promise<void>((r) => s.once('listening', () => r()));
@@ -132,5 +148,34 @@ describe('a held response looks sent to the framework', () => {
       expect([path, statuses(bytes).filter((s) => s >= 500)]).toEqual([path, []]);
       expect(bytes).not.toContain('<!DOCTYPE html>');
     }
+  });
+});
+
+describe('what Node does, the held response does', () => {
+  it('a header value undefined fails in the handler (500, released); a fractional status is read as Node reads it; a bare repeated writeHead is harmless', async () => {
+    const before = (await states()).filter((x) => x === 'released').length;
+    expect(statuses(await raw(bases.express!, '/undefined-header'))).toEqual([500, 200]);
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await states()).filter((x) => x === 'released').length).toBe(before + 1);
+    expect(statuses(await raw(bases.express!, '/fractional-status'))).toEqual([201, 200]);
+    const again = await raw(bases.express!, '/implicit-head-again');
+    expect(statuses(again)).toEqual([201, 200]);
+    expect(again).toMatch(/\r\n\r\n1\r\na\r\n1\r\nb\r\n0\r\n/);
+  });
+
+  it('a graceful shutdown while a success waits for its commit: the 201 still goes out', async () => {
+    const app = express();
+    const trust = { principals: [w.principal.did] };
+    app.post('/last', ex.charter(w.verifier(), ex.requireAgent({ action: 'purchase', amount: (req) => req.get('x-amount'), trust })), (_req, res) => {
+      res.status(201).json({ ordered: true });
+      // server.close() destroys idle connections (Node >= 19): a held response must not look finished.
+      server.close();
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise<void>((r) => server.once('listening', () => r()));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const bytes = await raw(base, '/last');
+    expect(statuses(bytes)[0]).toBe(201);
+    expect(bytes).toContain('{"ordered":true}');
   });
 });
