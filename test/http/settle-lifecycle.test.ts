@@ -160,7 +160,8 @@ describe('what Node does, the held response does', () => {
     expect(statuses(await raw(bases.express!, '/fractional-status'))).toEqual([201, 200]);
     const again = await raw(bases.express!, '/implicit-head-again');
     expect(statuses(again)).toEqual([201, 200]);
-    expect(again).toMatch(/\r\n\r\n1\r\na\r\n1\r\nb\r\n0\r\n/);
+    // Both writes, in order, in one response (Node 24 may send them as one chunk).
+    expect(again).toMatch(/\r\n\r\n(?:1\r\na\r\n1\r\nb|2\r\nab)\r\n0\r\n/);
   });
 
   it('a graceful shutdown while a success waits for its commit: the 201 still goes out', async () => {
