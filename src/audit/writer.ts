@@ -97,13 +97,8 @@ export class AuditWriter {
     // The retry timers are unref'd, so a server is never kept up by a store that is down. A caller waiting
     // here (a script, a shutdown) is: without a referenced handle, a busy store would let the process exit
     // mid-wait, flush settling never, and the entries of receipts already handed out lost.
-    // Only here: the writer's own checkpoint timer drains without it, so it never keeps a process up.
-    const keepAlive = setInterval(() => undefined, 60_000);
-    try {
-      await this.#drain();
-    } finally {
-      clearInterval(keepAlive);
-    }
+    // Only here and in checkpoint(): the writer's own checkpoint timer drains without it, so it never keeps a process up.
+    await keepingAlive(() => this.#drain());
   }
 
   async #drain(): Promise<void> {
@@ -117,12 +112,7 @@ export class AuditWriter {
   /** Signs and stores a checkpoint of the last stored entry (after flushing); undefined while none is stored. */
   async checkpoint(): Promise<AuditCheckpointRecord | undefined> {
     // Awaited by a caller (as flush is): the process stays up until it settles.
-    const keepAlive = setInterval(() => undefined, 60_000);
-    try {
-      return await this.#checkpoint();
-    } finally {
-      clearInterval(keepAlive);
-    }
+    return keepingAlive(() => this.#checkpoint());
   }
 
   async #checkpoint(): Promise<AuditCheckpointRecord | undefined> {
@@ -271,6 +261,16 @@ export class AuditWriter {
       this.#checkpoint().catch(() => undefined);
     }, this.#seconds * 1000);
     this.#timer.unref();
+  }
+}
+
+/** Runs `work` with a referenced handle open, so the process waits for it although the writer's timers are unref'd. */
+async function keepingAlive<T>(work: () => Promise<T>): Promise<T> {
+  const keepAlive = setInterval(() => undefined, 60_000);
+  try {
+    return await work();
+  } finally {
+    clearInterval(keepAlive);
   }
 }
 
