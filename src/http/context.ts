@@ -4,7 +4,7 @@ import type { GrantDecision } from '../grants/index.js';
 import type { SpendHold } from '../guard/spend.js';
 import type { RequestSignatureDecision } from '../httpsig/index.js';
 import { problemBody, problemHeaders } from '../guard/problem.js';
-import { isCharterError, type CharterErrorCode } from '../errors.js';
+import { CharterError, isCharterError, type CharterErrorCode } from '../errors.js';
 import type { RequestDecision } from './request.js';
 
 /**
@@ -33,6 +33,13 @@ export interface CharterContext {
   signature?: RequestSignatureDecision;
   /** The reserved spend, if any, until committed or released. */
   spend?: SpendHold;
+  /**
+   * Aborted when the spend's hold runs out (a verifier with `holdTimeoutSeconds`, and the handler has
+   * neither committed nor released it yet); never otherwise. Its reason is a RESERVATION_NOT_FOUND
+   * CharterError. Past it, the budget this request holds may be given to others: stop before an
+   * irreversible step, or pass it on (fetch, a payment SDK), as guardTransaction's function does.
+   */
+  signal: AbortSignal;
   /** Commit the reserved spend now (no-op without one). Throws STORE_UNAVAILABLE when the store fails; the response is then a 503. */
   commit(): Promise<void>;
   /** Release the reserved spend now (no-op without one). */
@@ -50,6 +57,19 @@ export interface GuardedContext extends CharterContext {
 export function createContext(decision: RequestDecision): GuardedContext {
   const spend = decision.spend;
   let failed: { code: CharterErrorCode; message: string } | undefined;
+  // The handler learns when the hold runs out (holdTimeoutSeconds), as guardTransaction's function does;
+  // once the handler or the response settles the spend, the hold no longer runs out.
+  const abort = new AbortController();
+  const until = spend?.holdUntil?.getTime();
+  let timer =
+    until !== undefined
+      ? setTimeout(() => abort.abort(new CharterError('RESERVATION_NOT_FOUND', 'the hold on this spend ran out (holdTimeoutSeconds)')), Math.max(0, until - Date.now()))
+      : undefined;
+  timer?.unref();
+  const settled = () => {
+    clearTimeout(timer);
+    timer = undefined;
+  };
   const fault = (e: unknown) => (isCharterError(e) ? { code: e.code, message: e.message } : { code: 'STORE_UNAVAILABLE' as const, message: 'the spend could not be recorded' });
   return {
     holder: decision.holder!,
@@ -58,8 +78,10 @@ export function createContext(decision: RequestDecision): GuardedContext {
     ...(decision.agent ? { agent: decision.agent } : {}),
     ...(decision.signature ? { signature: decision.signature } : {}),
     ...(spend ? { spend } : {}),
+    signal: abort.signal,
     async commit() {
       if (!spend) return;
+      settled();
       try {
         await spend.commit();
       } catch (e) {
@@ -72,10 +94,12 @@ export function createContext(decision: RequestDecision): GuardedContext {
     },
     async release() {
       if (!spend) return;
+      settled();
       await spend.release();
     },
     failure: () => failed,
     async finish(success) {
+      settled();
       if (failed) return failed;
       if (!spend || spend.state === 'committed' || spend.state === 'released') return undefined;
       if (!success) {
