@@ -39,6 +39,8 @@ function unknownKey(who: string, path: string, key: string, known: string[]): Ty
  * - each known key is read exactly once (a getter cannot answer one thing to
  *   the option check and another to the decision), arrays are copied, and a
  *   caller changing its object while the call awaits changes nothing.
+ * - nothing is read from Object.prototype, and the copy has no prototype, so
+ *   an option set there (prototype pollution) never reaches a check.
  * Functions, resolvers and stores are kept by reference. A value that is not
  * an object is returned as it is, for the caller's own "needs options" check.
  */
@@ -52,9 +54,13 @@ function readObject(who: string, path: string, o: Record<string, unknown>, spec:
   for (const k of Object.keys(o)) {
     if (!Object.hasOwn(spec, k) && o[k] !== undefined) throw unknownKey(who, path, k, known);
   }
-  const out: Record<string, unknown> = {};
+  // Into an object with no prototype, and never from Object.prototype: an option set there (prototype
+  // pollution elsewhere in the process) is neither read from the caller's object nor inherited by the
+  // copy, so it cannot switch on an opt-out (anyPrincipal, allowHolderMismatch, status: …) for a caller
+  // who never set it. A class instance's own prototype (a getter) still counts.
+  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const k of known) {
-    const v = o[k];
+    const v = defines(o, k) ? o[k] : undefined;
     if (v === undefined) continue;
     const rule = spec[k];
     if (rule === 'boolean') {
@@ -67,4 +73,12 @@ function readObject(who: string, path: string, o: Record<string, unknown>, spec:
     }
   }
   return out;
+}
+
+/** Whether `o` or a prototype of its own (a class's, say), short of Object.prototype, defines `k`. */
+function defines(o: object, k: string): boolean {
+  for (let p: object | null = o; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
+    if (Object.hasOwn(p, k)) return true;
+  }
+  return false;
 }
