@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readOptions, type OptionSpec } from '../../src/encoding/options.js';
-import { createAgentPresentation, verifyAgent } from '../../src/agents/index.js';
+import { createAgentPresentation, verifyAgent, revokeMandate } from '../../src/agents/index.js';
 import { createPresentation, verifyCredential, verifyPresentation } from '../../src/credentials/index.js';
-import { revokeMandate } from '../../src/agents/index.js';
 import { openWorld, type World } from '../agents/fixture.js';
 import { AUD, buildChain, codes, type Chain } from '../agents/setup.js';
 

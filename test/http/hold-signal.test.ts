@@ -35,7 +35,10 @@ async function behave(route: string, ctx: CharterContext, id: string): Promise<{
       ctx.signal.addEventListener('abort', () => (clearTimeout(give), resolve()), { once: true });
     });
     const reason = ctx.signal.reason as unknown;
-    return { status: 409, body: { aborted: ctx.signal.aborted, code: isCharterError(reason) ? reason.code : String(reason), waited: Date.now() - t0, id: ctx.spend?.reservationId } };
+    return {
+      status: 409,
+      body: { aborted: ctx.signal.aborted, code: isCharterError(reason) ? reason.code : String(reason), waited: Date.now() - t0, id: ctx.spend?.reservationId },
+    };
   }
   if (route === 'commit-first') {
     await ctx.commit();
@@ -57,9 +60,12 @@ beforeAll(async () => {
   const unheld = w.verifier();
 
   const app = express();
-  for (const [prefix, v] of [['', held], ['/nohold', unheld]] as const) {
+  for (const [prefix, v] of [
+    ['', held],
+    ['/nohold', unheld],
+  ] as const) {
     app.post(`${prefix}/:route`, ex.charter(v, ex.requireAgent({ action: 'purchase', amount: (req) => req.get('x-amount'), trust })), async (req, res) => {
-      const r = await behave(req.params.route!, req.charter!, req.get('x-id')!);
+      const r = await behave(String(req.params.route), req.charter!, req.get('x-id')!);
       res.status(r.status).json(r.body);
     });
   }
@@ -69,7 +75,10 @@ beforeAll(async () => {
   closers.push(() => new Promise((r) => s.close(() => r())));
 
   const f = Fastify();
-  for (const [prefix, v] of [['', held], ['/nohold', unheld]] as const) {
+  for (const [prefix, v] of [
+    ['', held],
+    ['/nohold', unheld],
+  ] as const) {
     const guard = { preHandler: fa.charter(v, fa.requireAgent({ action: 'purchase', amount: (r) => r.headers['x-amount'] as string, trust })) };
     f.post<{ Params: { route: string } }>(`${prefix}/:route`, guard, async (req, reply) => {
       const r = await behave(req.params.route, req.charter!, req.headers['x-id'] as string);
@@ -80,7 +89,10 @@ beforeAll(async () => {
   closers.push(() => f.close());
 
   const h = new Hono<ho.CharterEnv>();
-  for (const [prefix, v] of [['', held], ['/nohold', unheld]] as const) {
+  for (const [prefix, v] of [
+    ['', held],
+    ['/nohold', unheld],
+  ] as const) {
     h.post(`${prefix}/:route`, ho.charter(v, ho.requireAgent({ action: 'purchase', amount: (c) => c.req.header('x-amount'), trust })), async (c) => {
       const r = await behave(c.req.param('route'), c.get('charter'), c.req.header('x-id')!);
       return c.json(r.body, r.status as 200);
