@@ -51,7 +51,11 @@ export async function collectMandateVerify(ctx: CliContext, file: string, o: Ver
   const needsResolver = [...issuers, ...merchants].some((a) => typeof a === 'string' && a.startsWith('did:'));
   const options: VerifyMandateOptions = {
     profile: o.profile,
-    trust: { issuers, merchants, ...(needsResolver ? { resolver: createResolver({ allowLoopback: loopback(ctx, o), allowHttp: loopback(ctx, o) }) } : {}) },
+    trust: {
+      issuers,
+      ...(merchants.length > 0 ? { merchants } : {}),
+      ...(needsResolver ? { resolver: createResolver({ allowLoopback: loopback(ctx, o), allowHttp: loopback(ctx, o) }) } : {}),
+    },
     ...(now ? { now } : {}),
     // A VI layer's status (the card credential's revocation), fetched as every verification fetches (no home needed).
     status: createTokenStatusChecker({

@@ -5,6 +5,7 @@ import { checkOperatorsPinned, checkReputationThresholds } from '../agents/thres
 import { checkTrustLists } from '../agents/chain.js';
 import type { DeclaredProcessing } from '../grants/index.js';
 import type { MandateProfile, MandateTrust } from '../mandates/types.js';
+import { checkAnchorLists } from '../mandates/common.js';
 
 /** Where a decision looks up an agent's reputation (e.g. `reputationSource(store, policy)`). */
 export type ReputationSource = (agent: string, operator: string | undefined) => Promise<AgentReputation>;
@@ -91,6 +92,7 @@ export function checkMandatePolicy(who: string, o: { profile?: unknown; trust?: 
   if (!t || typeof t !== 'object' || !Array.isArray(t.issuers) || t.issuers.length === 0) {
     throw new TypeError(`${who}: trust.issuers must pin the roots (VI card issuers' keys, AP2 root signers): a chain is never trusted on its own word`);
   }
+  checkAnchorLists(who, t);
   if ((t as { skipIssuerVerification?: unknown }).skipIssuerVerification !== undefined || (o as { skipIssuerVerification?: unknown }).skipIssuerVerification !== undefined) {
     throw new TypeError(`${who}: a guard never skips issuer verification`);
   }

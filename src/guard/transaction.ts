@@ -262,17 +262,36 @@ export interface MandatePaymentRequest extends Omit<MandatePolicy, 'kind'> {
 /** A chain as the mandate guard takes it: the profile's input object, its JSON text, base64url of that JSON, or AP2's `~~` payment chain. */
 export type MandateChain = ViChainInput | Ap2ChainInput | string;
 
-function checkMandateRequest(chain: unknown, request: MandatePaymentRequest, who: string): void {
+// A misspelt `amount` or `payee` would let the payment run unchecked against the request: a TypeError instead.
+const MANDATE_REQUEST_SPEC: OptionSpec<MandatePaymentRequest & Settlement<unknown>> = {
+  verifier: true,
+  profile: true,
+  trust: { issuers: true, merchants: true, resolver: true },
+  amount: true,
+  payee: true,
+  checkoutHash: true,
+  openCheckoutHash: true,
+  calendarTimeZone: true,
+  l1Vct: true,
+  requireStatus: 'boolean',
+  binding: true,
+  now: true,
+  succeeded: true,
+};
+
+function checkMandateRequest<R extends MandatePaymentRequest>(chain: unknown, given: R, who: string): R {
+  const request = readOptions(who, given, MANDATE_REQUEST_SPEC as unknown as OptionSpec<R>);
   if (!request?.verifier || typeof request.verifier.issueNonce !== 'function') throw new TypeError(`${who}: request.verifier must come from createVerifier()`);
   checkMandatePolicy(who, request);
   checkBindingAndNow(who, request);
   if (chain !== undefined && typeof chain !== 'string' && (typeof chain !== 'object' || chain === null))
     throw new TypeError(`${who}: the chain must be a string or the profile's input object`);
+  return request;
 }
 
 /** The pipeline's decision for a mandate payment, without running anything; an allowed one may carry `spend` to settle. */
-export async function authorizeMandatePayment(chain: MandateChain, request: MandatePaymentRequest): Promise<GuardDecision> {
-  checkMandateRequest(chain, request, 'authorizeMandatePayment');
+export async function authorizeMandatePayment(chain: MandateChain, given: MandatePaymentRequest): Promise<GuardDecision> {
+  const request = checkMandateRequest(chain, given, 'authorizeMandatePayment');
   const binding: Binding = request.binding !== undefined ? { kind: 'claims', claims: request.binding } : { kind: 'none' };
   return decide(
     request.verifier,
@@ -300,7 +319,7 @@ export async function guardMandatePayment<T>(
   request: MandatePaymentRequest & Settlement<T>,
   fn: (decision: MandateDecision, run: TransactionRun) => T | Promise<T>,
 ): Promise<TransactionOutcome<T, MandateDecision>> {
-  checkMandateRequest(chain, request, 'guardMandatePayment');
+  request = checkMandateRequest(chain, request, 'guardMandatePayment');
   if (typeof fn !== 'function') throw new TypeError('guardMandatePayment: fn must be a function');
   return run(await authorizeMandatePayment(chain, request), (d) => d.mandate, request, fn);
 }

@@ -40,12 +40,24 @@ export interface Ctx {
 
 const MAX_SKEW = 300;
 
+/**
+ * `trust.issuers` and `trust.merchants` are lists (of JWKs or DIDs). A single key or a JWKS object
+ * given instead has no `length`, and would have read as "no merchant pinned", which turns the
+ * checkout signature check off; an empty `merchants` list pins no one, so it says nothing either.
+ */
+export function checkAnchorLists(who: string, t: { issuers?: unknown; merchants?: unknown }): void {
+  if (t.issuers !== undefined && !Array.isArray(t.issuers)) throw new TypeError(`${who}: trust.issuers must be a list of keys (JWKs) or DIDs`);
+  if (t.merchants !== undefined && (!Array.isArray(t.merchants) || t.merchants.length === 0))
+    throw new TypeError(`${who}: trust.merchants must be a non-empty list of the merchants' keys (JWKs) or DIDs, or absent (checkout signatures then not checked)`);
+}
+
 export function makeCtx(profile: MandateProfile, opts: VerifyMandateOptions): Ctx {
   const skew = opts.skewSeconds ?? 60;
   if (!Number.isFinite(skew) || skew < 0 || skew > MAX_SKEW) throw new CharterError('INVALID_ARGUMENT', `skewSeconds must be from 0 to ${MAX_SKEW}`);
   const at = nowOf(opts.now, 'verifyMandateChain');
   if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new CharterError('INVALID_ARGUMENT', 'now must be a valid Date');
   if (opts.trust === null || typeof opts.trust !== 'object') throw new TypeError('verifyMandateChain needs options.trust');
+  checkAnchorLists('verifyMandateChain', opts.trust);
   if (opts.status !== undefined && typeof opts.status !== 'function') throw new TypeError('verifyMandateChain: status must be a status checker (createTokenStatusChecker)');
   if (opts.requireStatus !== undefined && typeof opts.requireStatus !== 'boolean') throw new TypeError('verifyMandateChain: requireStatus must be a boolean');
   if (opts.calendarTimeZone !== undefined) {

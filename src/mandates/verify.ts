@@ -1,10 +1,34 @@
 import { CharterError } from '../errors.js';
 import { makeCtx, Refusal } from './common.js';
+import { readOptions, type OptionSpec } from '../encoding/options.js';
 import { jsonDataProblem, parseJsonText } from './json.js';
 import { verifyVi } from './vi.js';
 import { verifyAp2 } from './ap2.js';
 import { CHECKOUT_LEDGER_ISSUER, mandateLimits } from './ledger.js';
 import type { Ap2ChainInput, MandateDecision, VerifyMandateOptions, ViChainInput } from './types.js';
+
+// A misspelt option (checkoutHash, paymentAud) would leave the check it names undone: a TypeError instead.
+const MANDATE_OPTIONS: OptionSpec<VerifyMandateOptions> = {
+  profile: true,
+  trust: { issuers: true, merchants: true, resolver: true },
+  aud: true,
+  nonce: true,
+  paymentAud: true,
+  paymentNonce: true,
+  checkoutAud: true,
+  checkoutNonce: true,
+  now: true,
+  skewSeconds: true,
+  skipIssuerVerification: 'boolean',
+  algorithms: true,
+  l1Vct: true,
+  calendarTimeZone: true,
+  checkoutHash: true,
+  openCheckoutHash: true,
+  allowMissingNonce: 'boolean',
+  status: true,
+  requireStatus: 'boolean',
+};
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -66,8 +90,9 @@ function parseJson(s: string, what: string): unknown {
  * HTTP_STATUS is 503, such as a pinned DID's resolver being UNREACHABLE): it decides nothing. Budgets and recurrences are reported in
  * `constraints` for the ledger, never evaluated here.
  */
-export async function verifyMandateChain(input: unknown, options: VerifyMandateOptions): Promise<MandateDecision> {
-  if (!isObj(options)) throw new TypeError('verifyMandateChain(input, options) needs options');
+export async function verifyMandateChain(input: unknown, given: VerifyMandateOptions): Promise<MandateDecision> {
+  if (!isObj(given)) throw new TypeError('verifyMandateChain(input, options) needs options');
+  const options = readOptions('verifyMandateChain', given, MANDATE_OPTIONS);
   const profile = options.profile;
   if (profile !== 'verifiable-intent' && profile !== 'ap2') throw new CharterError('INVALID_ARGUMENT', 'profile must be "verifiable-intent" or "ap2"');
   const ctx = makeCtx(profile, options);

@@ -16,8 +16,26 @@ import {
   type TransactionRun,
 } from '../../guard/transaction.js';
 import { decide, type GuardDecision } from '../../guard/decide.js';
+import { readOptions, type OptionSpec } from '../../encoding/options.js';
+import { TRUST_SPEC } from '../../agents/verify.js';
 import type { MandateDecision, MandateProfile, MandateTrust } from '../../mandates/types.js';
 import { PRESENTATION_META, RECEIPT_META, REFUSAL_META, SPEND_META, toolBinding, type ToolRefusal, type ToolSpend } from './binding.js';
+
+const TOOL_SPEC: OptionSpec<ToolGuardOptions<unknown>> = { verifier: true, action: true, amount: true, counterparty: true, trust: TRUST_SPEC, reputation: true };
+const MANDATE_TOOL_SPEC: OptionSpec<MandateToolGuardOptions<unknown>> = {
+  verifier: true,
+  mandate: {
+    profile: true,
+    trust: { issuers: true, merchants: true, resolver: true },
+    payee: true,
+    checkoutHash: true,
+    openCheckoutHash: true,
+    calendarTimeZone: true,
+    l1Vct: true,
+    requireStatus: 'boolean',
+  },
+  amount: true,
+};
 
 export interface ToolGuardOptions<Args> {
   verifier: Verifier;
@@ -132,10 +150,15 @@ export function guardTool<Args extends Record<string, unknown>, Extra extends To
 ): (args: Args, extra: Extra) => Promise<CallToolResult>;
 export function guardTool<Args extends Record<string, unknown>, Extra extends ToolExtra = ToolExtra>(
   name: string,
-  options: ToolGuardOptions<Args> | MandateToolGuardOptions<Args>,
+  given: ToolGuardOptions<Args> | MandateToolGuardOptions<Args>,
   handler: GuardedToolHandler<Args, Extra> | GuardedMandateToolHandler<Args, Extra>,
 ): (args: Args, extra: Extra) => Promise<CallToolResult> {
   if (typeof name !== 'string' || name.length === 0) throw new TypeError('guardTool: name must be the tool name it is registered under');
+  // Read once; a misspelt option (`payees`, `ammount`) is a TypeError, not a check left undone.
+  const options =
+    typeof given === 'object' && given !== null && 'mandate' in given
+      ? readOptions('guardTool', given, MANDATE_TOOL_SPEC as OptionSpec<MandateToolGuardOptions<Args>>)
+      : readOptions('guardTool', given as ToolGuardOptions<Args>, TOOL_SPEC as OptionSpec<ToolGuardOptions<Args>>);
   if (!options?.verifier || typeof options.verifier.issueNonce !== 'function') throw new TypeError('guardTool: options.verifier must come from createVerifier()');
   const paid = 'mandate' in options && options.mandate !== undefined;
   if (paid) {
