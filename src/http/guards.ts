@@ -234,8 +234,14 @@ const GUARD_KINDS = new Set(['grant', 'agent', 'mandate', 'signature']);
 /** Combines a route's guards, checked when the middleware is built: at most one presentation guard, at most one signature guard. */
 export function guardSet<R>(guards: ReadonlyArray<Guard<R> | undefined>, who = 'charter(verifier, ...guards)'): GuardSet<R> {
   const set: GuardSet<R> = {};
-  for (const g of guards) {
-    if (g === undefined) continue;
+  for (const [i, g] of guards.entries()) {
+    // Never skipped: `charter(verifier, guards.emial)` would leave the route checking only that a
+    // presentation is authentic, and `charter(verifier, grant, guards.sig)` would drop the signature.
+    if (g === undefined) {
+      throw new TypeError(
+        `${who}: guard ${i + 1} is undefined (a misspelt name?), so its check would be left undone; leave it out instead (charter(verifier) alone checks only the presentation)`,
+      );
+    }
     if (!g || typeof g !== 'object' || !GUARD_KINDS.has((g as { kind?: unknown }).kind as string)) {
       throw new TypeError(`${who}: a guard must come from requireGrant, requireAgent, requireMandate or requireSignature`);
     }

@@ -269,7 +269,7 @@ export interface RawTarget {
 }
 
 /** authorize over a web-standard Request (Hono, Bun, Deno, undici). */
-export function verifyRequest(request: Request, verifier: Verifier, ...guards: Array<Guard<Request> | undefined>): Promise<RequestDecision> {
+export function verifyRequest(request: Request, verifier: Verifier, ...guards: Array<Guard<Request>>): Promise<RequestDecision> {
   return authorize({ ...webRequest(request), body: () => readWebBody(request.clone()) }, verifier, guardSet(guards), request);
 }
 
@@ -312,6 +312,6 @@ export function nodeRequest(req: IncomingMessage, path = req.url ?? '/'): BoundR
  * raw request). A body a signature's Content-Digest covers is read here
  * (at most 1 MiB) unless something read it before.
  */
-export function verifyNodeRequest(req: IncomingMessage, verifier: Verifier, ...guards: Array<Guard<IncomingMessage> | undefined>): Promise<RequestDecision> {
+export function verifyNodeRequest(req: IncomingMessage, verifier: Verifier, ...guards: Array<Guard<IncomingMessage>>): Promise<RequestDecision> {
   return authorize({ ...nodeRequest(req), body: () => readNodeBody(req) }, verifier, guardSet(guards), req);
 }

@@ -175,7 +175,8 @@ describe('combining guards: checked when the middleware is built', () => {
     const agentGuard = expressAgent({ action: 'buy', trust: { anyPrincipal: true } });
     expect(() => expressCharter(v, sig, grant)).not.toThrow();
     expect(() => expressCharter(v, grant, sig)).not.toThrow();
-    expect(() => expressCharter(v, grant, undefined)).not.toThrow();
+    // An undefined guard (a misspelt name) is never skipped: it would leave its check undone.
+    expect(() => expressCharter(v, grant, undefined as never)).toThrow(/guard 2 is undefined/);
     expect(() => expressCharter(v, grant, agentGuard)).toThrow(TypeError);
     expect(() => expressCharter(v, sig, requireSignature({ directories: 'fetch' }))).toThrow(TypeError);
     expect(() => expressCharter(v, { kind: 'other' } as never)).toThrow(TypeError);

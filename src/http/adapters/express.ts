@@ -81,7 +81,7 @@ function expressBody(req: Request): Promise<Uint8Array> {
  * Guards combine: `charter(verifier, requireSignature(…), requireAgent(…))`
  * wants both a presentation and a request signature by its holder.
  */
-export function charter(verifier: Verifier, ...guards: Array<Guard<Request> | undefined>): RequestHandler {
+export function charter(verifier: Verifier, ...guards: Array<Guard<Request>>): RequestHandler {
   checkHttpVerifier(verifier);
   const set = guardSet(guards);
   return (req: Request, res: Response, next: NextFunction) => {

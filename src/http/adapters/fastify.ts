@@ -88,7 +88,7 @@ function fastifyBody(request: FastifyRequest): Promise<Uint8Array> {
  * Refuses with 401/403/400/503 problem details, or sets `request.charter`.
  * Guards combine: `charter(verifier, requireSignature(…), requireAgent(…))`.
  */
-export function charter(verifier: Verifier, ...guards: Array<Guard<FastifyRequest> | undefined>) {
+export function charter(verifier: Verifier, ...guards: Array<Guard<FastifyRequest>>) {
   checkHttpVerifier(verifier);
   const set = guardSet(guards);
   return async function charterPreHandler(request: FastifyRequest, reply: FastifyReply): Promise<void> {

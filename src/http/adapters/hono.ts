@@ -37,7 +37,7 @@ export type CharterEnv = { Variables: { charter: CharterContext } };
  * handler's response is returned only after its spend is committed (a 503
  * otherwise). Guards combine: `charter(verifier, requireSignature(…), requireAgent(…))`.
  */
-export function charter(verifier: Verifier, ...guards: Array<Guard<Context> | undefined>): MiddlewareHandler<CharterEnv> {
+export function charter(verifier: Verifier, ...guards: Array<Guard<Context>>): MiddlewareHandler<CharterEnv> {
   checkHttpVerifier(verifier);
   const set = guardSet(guards);
   return async (c, next) => {
