@@ -1,4 +1,5 @@
 import { identifierSet } from '../encoding/lists.js';
+import { readOptions } from '../encoding/options.js';
 import { CharterError, type Reason } from '../errors.js';
 import { canonicalJson, sha256Digest } from '../encoding/json.js';
 import { decodeJwt } from '../credentials/index.js';
@@ -118,7 +119,10 @@ function checkShape(b: unknown): asserts b is EvidenceBundle {
  * checkpoint; and the settlements. Reports each part, so an alteration is
  * named where it is. Throws only for input that is not a bundle.
  */
-export async function verifyEvidence(bundle: unknown, options: VerifyEvidenceOptions = {}): Promise<EvidenceVerification> {
+export async function verifyEvidence(bundle: unknown, given: VerifyEvidenceOptions = {}): Promise<EvidenceVerification> {
+  // A misspelt `issuers` would verify the bundle against anyone's receipt: a TypeError instead.
+  const options = readOptions('verifyEvidence', given, { at: true, issuers: true, verifierKeys: true });
+  if (typeof options !== 'object' || options === null) throw new TypeError('verifyEvidence: options must be an object');
   checkShape(bundle);
   if (options.at !== undefined && (!(options.at instanceof Date) || !Number.isFinite(options.at.getTime()))) {
     throw new CharterError('INVALID_ARGUMENT', 'verifyEvidence: at must be a valid Date');

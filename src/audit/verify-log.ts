@@ -1,4 +1,5 @@
 import { identifierSet } from '../encoding/lists.js';
+import { readOptions } from '../encoding/options.js';
 import { CharterError, EXIT, EXIT_CODE, type Reason } from '../errors.js';
 import type { CharterResolver } from '../did/types.js';
 import type { AuditCheckpointRecord, AuditEntryRecord, AuditStore } from '../store/types.js';
@@ -140,7 +141,9 @@ async function checkEntry(
  * as it was listed (and its checkpoints reach), entries appended since are
  * the next run's.
  */
-export async function verifyAuditLog(store: AuditStore, options: VerifyAuditOptions): Promise<AuditVerification> {
+export async function verifyAuditLog(store: AuditStore, given: VerifyAuditOptions): Promise<AuditVerification> {
+  // A misspelt `issuers` would accept a chain anyone signed, and acceptPruned: "false" is not off: TypeErrors.
+  const options = readOptions('verifyAuditLog', given, { resolver: true, checkpoints: true, chain: true, issuers: true, acceptPruned: 'boolean' });
   if (!options?.resolver) throw new TypeError('verifyAuditLog needs { resolver }');
   const issuers = identifierSet('verifyAuditLog: issuers', options.issuers);
   const chains: ChainSummary[] = [];

@@ -300,7 +300,12 @@ export interface Quorum {
  * (under one DID or two of its key) counts as neither, and is listed once
  * among the rejections. QUORUM_NOT_MET below the threshold.
  */
-export async function countVotes(proposal: Proposal, votes: readonly string[], o: QuorumOptions): Promise<Quorum> {
+export async function countVotes(given: Proposal, votes: readonly string[], o: QuorumOptions): Promise<Quorum> {
+  // Read again, whoever calls: a threshold of 0, -1 or null (a proposal no one shape-checked) would make
+  // no votes a quorum.
+  const read = readProposal(given);
+  if (!read.proposal) return { ok: false, reasons: read.reasons, hash: '', threshold: 0, approvals: [], rejections: [], counted: [], ignored: [] };
+  const proposal = read.proposal;
   const hash = o.hash ?? proposalHash(proposal);
   const members = new Set(proposal.epoch.members.map((m) => m.id));
   const ignored: Quorum['ignored'] = [];

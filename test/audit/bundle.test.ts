@@ -287,6 +287,11 @@ describe('evidence bundles', () => {
       }
     }
     for (const issuers of [[], [''], 'did:x', [7]]) await expect(verifyEvidence(bundles.grant, { issuers: issuers as never })).rejects.toThrow(TypeError);
+    // A misspelt issuers would verify the bundle against a receipt anyone signed: a TypeError naming it.
+    for (const bad of [{ issuer: [w.app.did] }, { Issuers: [w.app.did] }, { verifierKey: [shopKey] }, { issuers: [shop], extra: 1 }]) {
+      await expect(verifyEvidence(bundles.grant, bad as never)).rejects.toThrow(/verifyEvidence: unknown option/);
+    }
+    await expect(verifyEvidence(bundles.grant, 'strict' as never)).rejects.toThrow(/options must be an object/);
   });
 
   it('at must be a valid Date: anything else is INVALID_ARGUMENT before any re-check', async () => {

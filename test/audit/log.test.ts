@@ -350,6 +350,17 @@ describe('a checkpoint a third party holds, older than the anchor of a pruned ch
     expect((await tampered(() => undefined, [cps.get(4)!])).chains[0]!.predating).toBeUndefined();
   });
 
+  it('options are read strictly: acceptPruned is a boolean ("false" is not off), a misspelt option is a TypeError', async () => {
+    const cps = await storedCheckpoints();
+    for (const v of ['false', 'true', 0, 1, null, {}]) {
+      await expect(tampered(deletePrefix(8), [cps.get(4)!], { acceptPruned: v as never }), String(v)).rejects.toThrow(/"acceptPruned" must be true or false/);
+    }
+    // A misspelt issuers would accept a chain signed by anyone.
+    for (const bad of [{ issuer: ['did:web:x.example'] }, { Issuers: ['did:web:x.example'] }, { acceptpruned: true }, { checkpoint: [cps.get(4)!] }]) {
+      await expect(tampered(() => undefined, [], bad as never)).rejects.toThrow(/verifyAuditLog: unknown option/);
+    }
+  });
+
   it('a predating checkpoint signed by someone else, or naming another chain, is a break even with acceptPruned', async () => {
     const forged = await signCheckpoint(w.alice, chain, 4, 'sha256-whatever');
     expect((await tampered(deletePrefix(8), [forged.jws], { acceptPruned: true })).broken).toMatchObject({ seq: 4, message: expect.stringMatching(/signed by another verifier/) });
