@@ -106,7 +106,8 @@ if (url) {
     it('openStore selects PostgreSQL when CHARTER_STORE is a postgres URL', async () => {
       const schema = freshSchema();
       schemas.add(schema);
-      for (const u of [url, url.replace(/^postgres:/, 'postgresql:')]) {
+      // The scheme in any case (RFC 3986 §3.1), as openStore reads CHARTER_STORE: it opens, never INVALID_ARGUMENT.
+      for (const u of [url, url.replace(/^postgres:/, 'postgresql:'), url.replace(/^postgres:/, 'POSTGRES:'), url.replace(/^postgres:/, 'PostgreSQL:')]) {
         const s = await openStore({ home: tempDir(), env: { CHARTER_STORE: u, CHARTER_STORE_SCHEMA: schema } });
         expect(s.kind).toBe('postgres');
         await s.close();

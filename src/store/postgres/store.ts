@@ -28,7 +28,8 @@ export interface PostgresStoreOptions {
   statementTimeoutMs?: number;
 }
 
-const URL_SCHEME = /^postgres(?:ql)?:\/\//;
+// In any case (RFC 3986 §3.1: schemes are case-insensitive), as CHARTER_STORE is read (home/open-store.ts).
+const URL_SCHEME = /^postgres(?:ql)?:\/\//i;
 const noop = () => undefined;
 
 /**
