@@ -110,13 +110,17 @@ const spendOf = (outcome: Extract<TransactionOutcome<CallToolResult, unknown>, {
 });
 
 /** The handler's result with the decision receipt and the spend's outcome added to its `_meta`. */
-/** The keys of a result's `_meta` only the guard writes: a body's own (passed on from another server, say) never reaches the client as the guard's. */
-const GUARD_META = [PRESENTATION_META, REFUSAL_META, RECEIPT_META, SPEND_META] as const;
+/**
+ * The guard owns the `charter.dev/` namespace of a result's `_meta` (README, MCP): a body's own keys there
+ * (passed on from another server, say) never reach the client as the guard's, today's four
+ * (presentation, refusal, receipt, spend) nor any added later; matched in any case, as a reader might.
+ */
+const GUARD_NAMESPACE = 'charter.dev/';
 
 const withOutcome = (result: CallToolResult, receipt: string | undefined, spend: ToolSpend): CallToolResult => {
   if (typeof result !== 'object' || result === null) return result;
-  const meta: Record<string, unknown> = { ...result._meta };
-  for (const k of GUARD_META) delete meta[k];
+  const meta: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(result._meta ?? {})) if (!k.toLowerCase().startsWith(GUARD_NAMESPACE)) meta[k] = v;
   return { ...result, _meta: { ...meta, [SPEND_META]: spend, ...(receipt !== undefined ? { [RECEIPT_META]: receipt } : {}) } };
 };
 
