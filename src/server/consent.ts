@@ -108,6 +108,11 @@ export function createConsentHandler(home: Home, opts: ConsentOptions): ConsentH
       return problem(res, 'NOT_FOUND', 'the consent page is served on loopback only', 404);
     }
     if (!allowedHosts.has(req.headers.host ?? '')) return problem(res, 'INVALID_ARGUMENT', 'unexpected Host header', 421);
+    // Exposed (--expose-consent), the page lists the person's grants to the network: from another machine
+    // it opens only with its key, to read too (a change needs the key's page token in any case).
+    if (opts.loopbackPeersOnly !== true && classifyAddress(req.socket.remoteAddress ?? '') !== 'loopback' && !keyed(url) && req.method !== 'POST') {
+      return problem(res, 'INVALID_ARGUMENT', 'from another machine the consent page opens only with its key: use the consent link `charter serve` printed', 403);
+    }
     const headers: Record<string, string> = { ...SECURITY };
     // HEAD wherever GET (RFC 9110 §9.3.2): the same headers, and Node sends no body.
     const read = req.method === 'GET' || req.method === 'HEAD';

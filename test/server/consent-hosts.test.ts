@@ -66,3 +66,50 @@ describe('serveHome on 0.0.0.0 with exposeConsent', () => {
     }
   });
 });
+
+/** The first IPv4 address of this machine that is not loopback (a peer from "another machine" as the server sees it). */
+const external = Object.values(networkInterfaces())
+  .flat()
+  .find((i) => i?.family === 'IPv4' && !i.internal)?.address;
+
+const fetchFrom = (address: string, port: string, path: string, o: { method?: string; headers?: Record<string, string>; body?: string } = {}) =>
+  new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request({ host: address, port, path, method: o.method ?? 'GET', headers: { host: `${address}:${port}`, ...o.headers } }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end(o.body);
+  });
+
+describe('an exposed consent page, seen from another machine', () => {
+  it.skipIf(external === undefined)('needs its key to read: without it 403 and no grant listed; with it the page; a change still needs the token', async () => {
+    const g = await w.grant();
+    const served = await serveHome(w.home, { port: 0, host: '0.0.0.0', exposeConsent: true });
+    try {
+      const port = new URL(served.url).port;
+      const key = new URL(served.consent!).searchParams.get('key')!;
+      for (const path of ['/consent', '/', `/consent?key=wrong`, `/consent/revoke?id=${encodeURIComponent(g.id)}`, '/consent?show=active']) {
+        const r = await fetchFrom(external!, port, path);
+        expect([path, r.status]).toEqual([path, 403]);
+        expect(r.body).not.toContain(g.id);
+      }
+      const keyed = await fetchFrom(external!, port, `/consent?key=${encodeURIComponent(key)}`);
+      expect(keyed.status).toBe(200);
+      expect(keyed.body).toContain(g.id);
+      // A POST without the page token is refused, as on loopback.
+      const origin = `http://${external}:${port}`;
+      const post = await fetchFrom(external!, port, '/consent/suspend', {
+        method: 'POST',
+        headers: { origin, 'content-type': 'application/x-www-form-urlencoded' },
+        body: `id=${encodeURIComponent(g.id)}`,
+      });
+      expect(post.status).toBe(403);
+      // On loopback the page stays readable without the key (read-only), as documented.
+      expect((await fetchFrom('127.0.0.1', port, '/consent')).status).toBe(200);
+    } finally {
+      await served.close();
+    }
+  });
+});
