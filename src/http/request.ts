@@ -33,6 +33,11 @@ export interface RequestDecision extends GuardDecision {
 }
 
 /** RFC 6750 §2.1: `Bearer` 1*SP b64token. Undefined when absent or another scheme. */
+/** Whether an Authorization value offers a Bearer credential at all, well formed or not (one line or several joined by commas). */
+function offersBearer(authorization: string | null | undefined): boolean {
+  return typeof authorization === 'string' && /(?:^|,)[ \t]*bearer(?:[ \t,]|$)/i.test(authorization);
+}
+
 export function bearerToken(authorization: string | null | undefined): string | undefined {
   if (!authorization) return undefined;
   const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(authorization);
@@ -223,7 +228,11 @@ export async function authorize<R>(input: BoundRequest, verifier: Verifier, guar
       presentation?.kind === 'mandate'
         ? 'send the payment mandate chain (Authorization: Bearer <chain>)'
         : 'send a presentation as Authorization: Bearer <vp+jwt> (or an SD-JWT grant presentation)';
-    return finish({ ...d, reasons: [{ code: 'INVALID_PRESENTATION', message: how }] }, true);
+    // RFC 6750 §3.1: no error code when the request offered no Bearer credential (none, or another scheme);
+    // a Bearer offered malformed (empty, two tokens, two Authorization lines) is an invalid_token.
+    const offered = !(presentation?.kind === 'mandate' && presentation.chain) && offersBearer(input.authorization);
+    const message = offered ? `the Authorization header holds no single well-formed Bearer token: ${how}` : how;
+    return finish({ ...d, reasons: [{ code: 'INVALID_PRESENTATION', message }] }, !offered);
   }
   let policy: Policy;
   try {
