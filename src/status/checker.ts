@@ -317,7 +317,16 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
       return [{ code: 'STATUS_INVALID', message: `credentialStatus must hold 1 to ${MAX_ENTRIES} entries` }];
     }
     const results = await Promise.all(entries.map((e) => checkEntry(e, credential, ctx)));
-    return results.filter((r): r is Reason => r !== undefined);
+    // One reason once: a revocation and a suspension entry on one unreachable list fail alike.
+    const seen = new Set<string>();
+    const reasons: Reason[] = [];
+    for (const r of results) {
+      const key = r && `${r.code}\n${r.message}`;
+      if (r === undefined || seen.has(key!)) continue;
+      seen.add(key!);
+      reasons.push(r);
+    }
+    return reasons;
   };
 
   return Object.assign(check, {

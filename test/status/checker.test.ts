@@ -293,6 +293,9 @@ describe('the list credential must itself be valid', () => {
   it('unreachable lists and lists that are not there: STATUS_UNAVAILABLE', async () => {
     expect(await codes(await credentialWith(entry(`${srv.url}/lists/none`)))).toEqual(['STATUS_UNAVAILABLE']);
     expect(await codes(await credentialWith(entry(await publish())), createStatusChecker({ resolver }))).toEqual(['STATUS_UNAVAILABLE']);
+    // A revocation and a suspension entry on one unreachable list: the one fault reported once.
+    const none = `${srv.url}/lists/none`;
+    expect(await codes(await credentialWith([entry(none), entry(none, { statusPurpose: 'suspension', statusListIndex: '8' })]))).toEqual(['STATUS_UNAVAILABLE']);
   });
   it('a ttl of the wrong type is STATUS_INVALID', async () => {
     for (const ttl of ['60000', -1, null, {}]) expect([ttl, await codes(await credentialWith(entry(await publish({ ttl }))))]).toEqual([ttl, ['STATUS_INVALID']]);
