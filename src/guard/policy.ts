@@ -85,6 +85,18 @@ export interface MandatePolicy {
   requireStatus?: boolean;
 }
 
+/** How every mandate guard reads the policy part of its options (requireMandate, guardTool, guardMandatePayment). */
+export const MANDATE_POLICY_SPEC = {
+  profile: true,
+  trust: { issuers: true, merchants: true, resolver: true },
+  payee: true,
+  checkoutHash: true,
+  openCheckoutHash: true,
+  calendarTimeZone: true,
+  l1Vct: true,
+  requireStatus: 'boolean',
+} as const;
+
 /** The trust a mandate guard needs, checked when built: a profile and pinned issuers (never skipped in a guard). */
 export function checkMandatePolicy(who: string, o: { profile?: unknown; trust?: unknown; calendarTimeZone?: unknown; requireStatus?: unknown }): void {
   if (o.profile !== 'verifiable-intent' && o.profile !== 'ap2') throw new TypeError(`${who}: profile must be 'verifiable-intent' or 'ap2'`);

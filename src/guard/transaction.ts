@@ -4,7 +4,7 @@ import type { AmountInput } from '../agents/limits.js';
 import type { Ap2ChainInput, MandateDecision, ViChainInput } from '../mandates/types.js';
 import type { Binding } from './binding.js';
 import { decide, type GuardDecision } from './decide.js';
-import { checkMandatePolicy, checkTrust, type MandatePolicy, type ReputationSource } from './policy.js';
+import { checkMandatePolicy, checkTrust, MANDATE_POLICY_SPEC, type MandatePolicy, type ReputationSource } from './policy.js';
 import type { SpendHold, SpendState } from './spend.js';
 import type { Verifier } from './verifier.js';
 import { readOptions, type OptionSpec } from '../encoding/options.js';
@@ -264,16 +264,9 @@ export type MandateChain = ViChainInput | Ap2ChainInput | string;
 
 // A misspelt `amount` or `payee` would let the payment run unchecked against the request: a TypeError instead.
 const MANDATE_REQUEST_SPEC: OptionSpec<MandatePaymentRequest & Settlement<unknown>> = {
+  ...MANDATE_POLICY_SPEC,
   verifier: true,
-  profile: true,
-  trust: { issuers: true, merchants: true, resolver: true },
   amount: true,
-  payee: true,
-  checkoutHash: true,
-  openCheckoutHash: true,
-  calendarTimeZone: true,
-  l1Vct: true,
-  requireStatus: 'boolean',
   binding: true,
   now: true,
   succeeded: true,

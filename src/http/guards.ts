@@ -1,7 +1,7 @@
 import type { AgentTrust } from '../agents/types.js';
 import type { AmountInput } from '../agents/limits.js';
 import type { MandateProfile, MandateTrust } from '../mandates/types.js';
-import { checkMandatePolicy, checkOwnerRule, checkTrust, namedPayee, syncValue, type Policy, type ReputationSource } from '../guard/policy.js';
+import { checkMandatePolicy, checkOwnerRule, checkTrust, MANDATE_POLICY_SPEC, namedPayee, syncValue, type Policy, type ReputationSource } from '../guard/policy.js';
 import { acceptSignature, signatureGuardOptions, type SignatureGuardOptions as VerifyOptions, type VerifyRequestSignatureOptions } from '../httpsig/index.js';
 import { CharterError } from '../errors.js';
 import { checkDeclaredUse, type DeclaredProcessing } from '../grants/index.js';
@@ -124,18 +124,7 @@ export interface GuardSet<R> {
 // or `purposes` would otherwise build a guard that checks less than the route says): encoding/options.ts.
 const GRANT_SPEC: OptionSpec<GrantGuardOptions<unknown>> = { resource: true, action: true, owner: true, anyOwner: true, purpose: true, processing: true };
 const AGENT_SPEC: OptionSpec<AgentGuardOptions<unknown>> = { action: true, amount: true, counterparty: true, trust: TRUST_SPEC, reputation: true };
-const MANDATE_SPEC: OptionSpec<MandateGuardOptions<unknown>> = {
-  profile: true,
-  trust: { issuers: true, merchants: true, resolver: true },
-  chain: true,
-  amount: true,
-  payee: true,
-  checkoutHash: true,
-  openCheckoutHash: true,
-  calendarTimeZone: true,
-  l1Vct: true,
-  requireStatus: true,
-};
+const MANDATE_SPEC: OptionSpec<MandateGuardOptions<unknown>> = { ...MANDATE_POLICY_SPEC, chain: true, amount: true };
 const SIGNATURE_SPEC: OptionSpec<SignatureGuardOptions> = {
   tag: true,
   cover: true,

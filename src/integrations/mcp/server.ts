@@ -3,7 +3,7 @@ import { CharterError, HTTP_STATUS, isCharterError, toReason, type Reason } from
 import type { AgentDecision, AgentTrust } from '../../agents/types.js';
 import type { AmountInput } from '../../agents/limits.js';
 import type { Verifier } from '../../guard/verifier.js';
-import { checkMandatePolicy, checkTrust, namedPayee, syncValue, type ReputationSource } from '../../guard/policy.js';
+import { checkMandatePolicy, checkTrust, MANDATE_POLICY_SPEC, namedPayee, syncValue, type ReputationSource } from '../../guard/policy.js';
 import {
   authorizeMandatePayment,
   authorizeTransaction,
@@ -22,20 +22,7 @@ import type { MandateDecision, MandateProfile, MandateTrust } from '../../mandat
 import { PRESENTATION_META, RECEIPT_META, REFUSAL_META, SPEND_META, toolBinding, type ToolRefusal, type ToolSpend } from './binding.js';
 
 const TOOL_SPEC: OptionSpec<ToolGuardOptions<unknown>> = { verifier: true, action: true, amount: true, counterparty: true, trust: TRUST_SPEC, reputation: true };
-const MANDATE_TOOL_SPEC: OptionSpec<MandateToolGuardOptions<unknown>> = {
-  verifier: true,
-  mandate: {
-    profile: true,
-    trust: { issuers: true, merchants: true, resolver: true },
-    payee: true,
-    checkoutHash: true,
-    openCheckoutHash: true,
-    calendarTimeZone: true,
-    l1Vct: true,
-    requireStatus: 'boolean',
-  },
-  amount: true,
-};
+const MANDATE_TOOL_SPEC: OptionSpec<MandateToolGuardOptions<unknown>> = { verifier: true, mandate: MANDATE_POLICY_SPEC, amount: true };
 
 export interface ToolGuardOptions<Args> {
   verifier: Verifier;
