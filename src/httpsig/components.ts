@@ -203,6 +203,11 @@ function queryParam(u: URL, name: string): string {
   return formEncode(values[0]!);
 }
 
+/** A field's known structured type: an own entry only (a field named `constructor` or `__proto__` has none). */
+function structuredType(structured: Readonly<Record<string, StructuredType>>, name: string): StructuredType | undefined {
+  return Object.hasOwn(structured, name) ? structured[name] : undefined;
+}
+
 function fieldValue(c: Component, m: MessageContext, structured: Readonly<Record<string, StructuredType>>): string {
   if (c.params.has('tr')) throw new ComponentError('trailer fields are not available to this verifier');
   const lines = m.field(c.name);
@@ -210,7 +215,7 @@ function fieldValue(c: Component, m: MessageContext, structured: Readonly<Record
   const key = c.params.get('key');
   if (typeof key === 'string') {
     // RFC 9421 §2.1.2: the member's value and parameters, strictly serialised, without its key.
-    const type = structured[c.name];
+    const type = structuredType(structured, c.name);
     if (type !== undefined && type !== 'dictionary') throw new ComponentError(`${c.name} is not a Dictionary field`);
     const dict = parseOrThrow(() => parseUniqueDictionary(combinedFieldValue(lines), c.name));
     const member = dict.get(key);
@@ -219,7 +224,7 @@ function fieldValue(c: Component, m: MessageContext, structured: Readonly<Record
   }
   if (c.params.has('sf')) {
     // RFC 9421 §2.1.1: only a field whose type the application knows can be re-serialised.
-    const type = structured[c.name];
+    const type = structuredType(structured, c.name);
     if (!type) throw new ComponentError(`the structured type of ${c.name} is not known`);
     const value = combinedFieldValue(lines);
     if (type === 'dictionary') return serializeDictionary(parseOrThrow(() => parseUniqueDictionary(value, c.name)));

@@ -185,7 +185,7 @@ function hiddenConstraints(layer: SdLayer, what: string): number {
 function report(ctx: Ctx, check: ConstraintCheck, constraints: unknown[], ref: string): void {
   for (const c of constraints) {
     if (!isObj(c)) continue;
-    const type = String(c.type);
+    const type = typeof c.type === 'string' ? c.type : 'constraints';
     const mine = check.violations.filter((v) => v.type === type);
     const r: ConstraintReport = {
       type,

@@ -168,7 +168,7 @@ export function mandateLimits(decision: MandateDecision, opts: MandateLimitsOpti
           });
           break;
         case 'payment.cumulative': {
-          const cal = typeof k.period === 'string' ? CALENDAR[k.period] : undefined;
+          const cal = typeof k.period === 'string' && Object.hasOwn(CALENDAR, k.period) ? CALENDAR[k.period] : undefined;
           if (!cal) throw new CharterError('INVALID_ARGUMENT', 'payment.cumulative period must be DAILY, WEEKLY, MONTHLY or YEARLY');
           budgets.unshift({ ...fromMinorUnits(k.max_total, String(k.currency)), period: { calendar: cal, timeZone } });
           break;

@@ -365,7 +365,7 @@ function evaluateOpen(
       if (kind === 'payment' && f.finalPay) boundPayees(ctx, constraints, f.finalPay.payee);
       for (const c of constraints) {
         if (!isObj(c)) continue;
-        const type = String(c.type);
+        const type = typeof c.type === 'string' ? c.type : 'constraints';
         const network = VI_NETWORK_TYPES.has(type);
         const mine = result.violations.filter((v) => v.type === type);
         const report: ConstraintReport = {

@@ -122,6 +122,11 @@ describe('RFC 9421 §2.1 and §2.2 component values (the RFC examples)', () => {
     const m = msg({ 'example-dict': ' a=1,    b=2;x=1;y=2,   c=(a   b   c), d' });
     expect(value('example-dict', m)).toBe('a=1,    b=2;x=1;y=2,   c=(a   b   c), d');
     expect(() => value('"example-dict";sf', m)).toThrow(); // the type of example-dict is not known to Charter
+    // Nor is the type of a field named after an Object.prototype member (the table's own entries only).
+    for (const name of ['constructor', '__proto__', 'tostring', 'hasownproperty', 'valueof']) {
+      expect(() => value(`"${name}";sf`, msg({ [name]: 'abc' })), name).toThrow(/structured type of .* is not known/);
+      expect(() => value(`"${name}";key="a"`, msg({ [name]: 'a=1' })), name).not.toThrow();
+    }
     expect(value('"example-dict";key="a"', m)).toBe('1');
     expect(value('"example-dict";key="d"', m)).toBe('?1');
     expect(value('"example-dict";key="b"', m)).toBe('2;x=1;y=2');
