@@ -99,7 +99,7 @@ export function accessReportUrl(grantJwt: string): string {
  * public addresses only unless the caller allows more.
  */
 export interface SendAccessReportOptions extends AddressPolicy {
-  /** Allow an `http:` server (a grantor's `charter serve` on loopback, for testing). Default false. */
+  /** Allow an `http:` server on a loopback host (a grantor's `charter serve`, for testing); plain http elsewhere is refused. Default false. */
   allowHttp?: boolean;
   /** The whole exchange's deadline, ms. Default 30,000 (the grantor takes up to 15 s to check a report). */
   timeoutMs?: number;

@@ -18,7 +18,7 @@ export interface ResolveOptions {
   allowLoopback?: boolean;
   /** Allow private and link-local addresses. Default false. */
   allowPrivate?: boolean;
-  /** Allow `http:` for did:web (only together with allowLoopback, for tests). */
+  /** Read a loopback did:web host (localhost, *.localhost, 127.0.0.0/8) over `http:` (with allowLoopback, for tests); every other host stays https. */
   allowHttp?: boolean;
   /** Wall-clock deadline in ms for a whole did:web fetch (connect, headers, body). Default 5000. */
   timeoutMs?: number;
