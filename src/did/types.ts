@@ -28,6 +28,8 @@ export interface ResolveOptions {
   cacheTtlMs?: number;
   /** Most entries kept in the cache. Default 10_000. */
   cacheMaxEntries?: number;
+  /** How long a DID that failed to resolve is answered with that failure before it is loaded again, ms. Default 30_000 (at most cacheTtlMs). */
+  failureTtlMs?: number;
 }
 
 export interface CharterResolver {
