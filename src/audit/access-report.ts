@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { METHODS } from 'node:http';
-import { CharterError, ERROR_CODES, type Reason } from '../errors.js';
+import { CharterError, ERROR_CODES, remoteReason, type Reason } from '../errors.js';
 import { decodeCredential, decodeJwt, soleSubject, statusEntriesOf, type Issuer } from '../credentials/index.js';
 import { safeFetch, type AddressPolicy } from '../did/index.js';
 import type { CharterResolver } from '../did/types.js';
@@ -349,8 +349,10 @@ export async function acceptAccessReport(
         if (v.ok) verified.push(x);
         else {
           const code = v.reasons[0]?.code ?? 'RECEIPT_INVALID';
-          no(x.index, `the receipt does not verify (${code})`);
-          if (UNRESOLVED.has(code)) unresolved = code;
+          // `refused` goes back to the reporter: a verifier DID refused for its address reads as unresolved.
+          const told = remoteReason({ code, message: '' }).code;
+          no(x.index, `the receipt does not verify (${told})`);
+          if (UNRESOLVED.has(code)) unresolved = told;
         }
       } else no(x.index, `the receipt does not verify (${unresolved})`);
       settled.add(x.index);

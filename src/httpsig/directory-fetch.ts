@@ -1,5 +1,7 @@
-import { CharterError } from '../errors.js';
+import { isIP } from 'node:net';
+import { CharterError, isCharterError } from '../errors.js';
 import { safeFetch } from '../did/fetch.js';
+import { isLoopbackHostname } from '../did/address.js';
 import { combinedFieldValue, fieldGetter } from './fields.js';
 import { DIRECTORY_MEDIA_TYPE, DIRECTORY_PATH, verifyDirectoryResponse, type VerifiedDirectory } from './directory-verify.js';
 import { checkSkewSeconds, nowMsOf } from './clock.js';
@@ -49,6 +51,19 @@ function positive(v: number | undefined, dflt: number, name: string, max = Numbe
 }
 
 /**
+ * A Signature-Agent is named by whoever sent the request. A host name refused
+ * for the address it resolves to reads as one that could not be reached (the
+ * precise error is the cause), or the answer would tell the sender which
+ * internal names resolve. An IP literal or a loopback name tells nothing the
+ * sender does not know, and keeps its FORBIDDEN_ADDRESS.
+ */
+function hiddenRefusal(e: unknown, origin: string): unknown {
+  const { host, hostname } = new URL(origin);
+  if (!isCharterError(e) || e.code !== 'FORBIDDEN_ADDRESS' || isIP(hostname.replace(/^\[|\]$/g, '')) !== 0 || isLoopbackHostname(hostname)) return e;
+  return new CharterError('DIRECTORY_UNAVAILABLE', `could not reach ${host}`, { cause: e });
+}
+
+/**
  * Fetches `/.well-known/http-message-signatures-directory` with Charter's one
  * SSRF-safe fetch (address checks in the socket lookup, no redirects, only a
  * 200, size cap) under a wall-clock deadline, verifies it, and caches it, never
@@ -94,6 +109,8 @@ export function createDirectoryResolver(options: DirectoryResolverOptions = {}):
           accept: DIRECTORY_MEDIA_TYPE,
           failCode: 'DIRECTORY_UNAVAILABLE',
           tooLargeCode: 'DIRECTORY_INVALID',
+        }).catch((e: unknown) => {
+          throw hiddenRefusal(e, origin);
         }),
         deadline,
       ]);
