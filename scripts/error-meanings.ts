@@ -24,7 +24,8 @@ export const MEANING: Record<CharterErrorCode, string> = {
   DID_NOT_FOUND: 'no DID document at the did:web address',
   DID_RESOLUTION_FAILED: 'the DID document could not be fetched or read (unreachable, too slow, a redirect, another id)',
   DID_DOCUMENT_TOO_LARGE: 'a did:web document over 100 KiB, or a DID document listing more than 64 entries in verificationMethod or in one verification relationship',
-  FORBIDDEN_ADDRESS: 'a fetch to a loopback, private or link-local address, or over plain http, refused unless allowed',
+  FORBIDDEN_ADDRESS:
+    'a fetch to a loopback, private or link-local address, or over plain http to anything but loopback, refused unless allowed; a guard tells the remote party `DID_RESOLUTION_FAILED` instead (see below)',
   KID_MISMATCH: 'the kid names another DID, or is not `<did>#fragment`',
   VERIFICATION_METHOD_NOT_FOUND: 'the kid is not in the DID document (or is ambiguous)',
   VERIFICATION_METHOD_NOT_AUTHORIZED:
@@ -49,7 +50,7 @@ export const MEANING: Record<CharterErrorCode, string> = {
   SIGNATURE_KEY_UNKNOWN: "the signature's keyid is in no key directory or key set this verifier trusts",
   CONTENT_DIGEST_MISMATCH: 'the body does not match the Content-Digest the request signature covers',
   SIGNER_NOT_HOLDER: "the request's signature key is not one of the presenting agent's keys (nor in the directory its identity names)",
-  DIRECTORY_UNAVAILABLE: 'the key directory could not be fetched (unreachable, redirect, timeout); retry',
+  DIRECTORY_UNAVAILABLE: 'the key directory could not be fetched (unreachable, redirect, timeout, or a host name refused for the address it resolves to); retry',
   DIRECTORY_INVALID: 'the key directory is malformed, unsigned, too large, or served with the wrong type',
   DISCLOSURE_INVALID: 'an SD-JWT disclosure is malformed, unreferenced, repeated or reserved',
   KEY_BINDING_INVALID: 'the SD-JWT key binding (KB-JWT) is missing, signed by another key, or for other bytes',

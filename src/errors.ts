@@ -402,6 +402,29 @@ export const EXIT_CODE: Record<CharterErrorCode, ExitCode> = {
   INTERNAL: 3,
 };
 
+/*
+ * What a remote party is told of a fetch that failed. A presentation, a report or a receipt names
+ * any DID it likes: were a host name refused for the address it resolves to (FORBIDDEN_ADDRESS,
+ * "resolves to a non-public address") told apart from one that could not be reached, any client
+ * could map which internal names resolve. So the guard's decisions (and the receipts signing
+ * their codes), and so the HTTP and MCP answers built from them, and the access-report route say
+ * one thing for both, in one fixed message per code (the precise messages name what failed: an
+ * address, a status). Library results, the CLI and the nested decisions of a guard decision keep
+ * the precise reason for the local caller.
+ */
+const UNRESOLVED_DID: Reason = { code: 'DID_RESOLUTION_FAILED', message: 'a DID could not be resolved' };
+const TOLD_REMOTELY: Partial<Record<CharterErrorCode, Reason>> = {
+  FORBIDDEN_ADDRESS: UNRESOLVED_DID,
+  DID_RESOLUTION_FAILED: UNRESOLVED_DID,
+  STATUS_UNAVAILABLE: { code: 'STATUS_UNAVAILABLE', message: 'a status list could not be retrieved' },
+};
+
+/** A reason as a remote party is told it: a refused address reads as an unreachable one (above). */
+export function remoteReason(r: Reason): Reason {
+  const told = TOLD_REMOTELY[r.code];
+  return told === undefined ? r : { ...r, code: told.code, message: told.message };
+}
+
 /** The HTTP status of a decision: the most telling of its reasons' statuses (200 with none). */
 export function statusOfReasons(reasons: readonly Reason[]): HttpStatus | 200 {
   if (reasons.length === 0) return 200;

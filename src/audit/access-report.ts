@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { METHODS } from 'node:http';
-import { CharterError, ERROR_CODES, type Reason } from '../errors.js';
+import { CharterError, ERROR_CODES, remoteReason, type Reason } from '../errors.js';
 import { decodeCredential, decodeJwt, soleSubject, statusEntriesOf, type Issuer } from '../credentials/index.js';
 import { safeFetch, type AddressPolicy } from '../did/index.js';
 import type { CharterResolver } from '../did/types.js';
@@ -99,7 +99,7 @@ export function accessReportUrl(grantJwt: string): string {
  * public addresses only unless the caller allows more.
  */
 export interface SendAccessReportOptions extends AddressPolicy {
-  /** Allow an `http:` server (a grantor's `charter serve` on loopback, for testing). Default false. */
+  /** Allow an `http:` server on a loopback host (a grantor's `charter serve`, for testing); plain http elsewhere is refused. Default false. */
   allowHttp?: boolean;
   /** The whole exchange's deadline, ms. Default 30,000 (the grantor takes up to 15 s to check a report). */
   timeoutMs?: number;
@@ -349,8 +349,10 @@ export async function acceptAccessReport(
         if (v.ok) verified.push(x);
         else {
           const code = v.reasons[0]?.code ?? 'RECEIPT_INVALID';
-          no(x.index, `the receipt does not verify (${code})`);
-          if (UNRESOLVED.has(code)) unresolved = code;
+          // `refused` goes back to the reporter: a verifier DID refused for its address reads as unresolved.
+          const told = remoteReason({ code, message: '' }).code;
+          no(x.index, `the receipt does not verify (${told})`);
+          if (UNRESOLVED.has(code)) unresolved = told;
         }
       } else no(x.index, `the receipt does not verify (${unresolved})`);
       settled.add(x.index);

@@ -138,3 +138,14 @@ export function addressAllowed(address: string, policy: AddressPolicy): boolean 
   if (c === 'private' || c === 'link-local') return policy.allowPrivate === true;
   return false;
 }
+
+/**
+ * `localhost`, a `*.localhost` name (RFC 6761 §6.3), 127.0.0.0/8 or ::1: a
+ * host only this machine reaches. A name is judged by its spelling only; a
+ * fetch still checks every address it resolves to.
+ */
+export function isLoopbackHostname(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  return isIP(h) !== 0 && classifyAddress(h) === 'loopback';
+}

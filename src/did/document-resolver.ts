@@ -9,6 +9,13 @@ export interface DocumentResolverOptions {
   /** Cache lifetime in ms for documents and keys. Default 300_000; 0 disables caching. */
   cacheTtlMs?: number;
   cacheMaxEntries?: number;
+  /**
+   * How long a DID that could not be resolved is answered with that failure
+   * without loading it again, in ms. Default 30_000, never longer than
+   * cacheTtlMs (0 disables it). A presentation names any DID it likes: without
+   * it, each request naming a failing did:web would fetch its host again.
+   */
+  failureTtlMs?: number;
   /** Checks a DID before any lookup (method, stricter syntax), after the DID Core syntax check; throws CharterError. */
   check?: (did: string) => void;
   /** The time (ms) verification methods' `expires` is judged at (default the wall clock): a past decision's time, for an offline re-check. */
@@ -32,6 +39,9 @@ export function documentResolver(load: (did: string) => Promise<DIDDocument>, op
   // Checked here, once (TypeError): NaN would make every entry live forever.
   if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 0) throw new TypeError('cacheTtlMs must be a non-negative number of milliseconds (0 disables caching)');
   if (!Number.isSafeInteger(max) || max < 0) throw new TypeError('cacheMaxEntries must be a non-negative whole number');
+  const failureTtl = options.failureTtlMs ?? 30_000;
+  if (typeof failureTtl !== 'number' || !Number.isFinite(failureTtl) || failureTtl < 0)
+    throw new TypeError('failureTtlMs must be a non-negative number of milliseconds (0 disables it)');
   if (options.check !== undefined && typeof options.check !== 'function') throw new TypeError('check must be a function');
   const check = options.check ?? (() => undefined);
   if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('now must be a function returning milliseconds');
@@ -40,6 +50,8 @@ export function documentResolver(load: (did: string) => Promise<DIDDocument>, op
   // (did:web paths on one host), each up to 100 KiB, so a count alone would let refused requests fill the heap.
   const docs = new TtlCache<string, Promise<DIDDocument>>(ttl, max, undefined, DOCUMENT_CACHE_CHARS);
   const keys = new TtlCache<string, ResolvedKey>(ttl, max);
+  // Failed loads, kept apart from the documents so failures never push a good document out.
+  const failures = new TtlCache<string, Promise<DIDDocument>>(Math.min(ttl, failureTtl), max);
 
   function checked(did: string): void {
     assertDidSyntax(did);
@@ -52,7 +64,7 @@ export function documentResolver(load: (did: string) => Promise<DIDDocument>, op
     } catch (e) {
       return Promise.reject(e);
     }
-    const hit = docs.get(did);
+    const hit = docs.get(did) ?? failures.get(did);
     if (hit) return hit;
     const p: Promise<DIDDocument> = Promise.resolve()
       .then(() => load(did))
@@ -71,7 +83,12 @@ export function documentResolver(load: (did: string) => Promise<DIDDocument>, op
         return frozen;
       });
     docs.set(did, p);
-    p.catch(() => docs.delete(did));
+    p.catch(() => {
+      // Only the load still current is remembered as failed (not one a clear(did) dropped meanwhile).
+      if (docs.get(did) !== p) return;
+      docs.delete(did);
+      failures.set(did, p);
+    });
     return p;
   }
 
@@ -108,8 +125,10 @@ export function documentResolver(load: (did: string) => Promise<DIDDocument>, op
       if (did === undefined) {
         docs.clear();
         keys.clear();
+        failures.clear();
       } else {
         docs.delete(did);
+        failures.delete(did);
         keys.deleteWhere((k) => (JSON.parse(k) as unknown[])[1] === did);
       }
     },

@@ -3,10 +3,15 @@ import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { CharterError, type CharterErrorCode } from '../errors.js';
-import { addressAllowed, type AddressPolicy } from './address.js';
+import { addressAllowed, classifyAddress, isLoopbackHostname, type AddressPolicy } from './address.js';
 
 export interface SafeFetchOptions extends AddressPolicy {
-  /** Allow `http:` URLs (only meaningful for loopback testing). */
+  /**
+   * Allow `http:` URLs to loopback hosts (local testing). Plain http never
+   * goes anywhere else, whatever this says: a host name must be loopback by
+   * its spelling and resolve to loopback addresses only, so no on-path
+   * party can answer in its place.
+   */
   allowHttp?: boolean;
   /**
    * Wall-clock deadline in ms for the whole exchange: DNS, connect, TLS, the
@@ -91,8 +96,10 @@ export function safeFetch(url: string, opts: SafeFetchOptions = {}): Promise<Saf
   } catch {
     return Promise.reject(new CharterError('INVALID_ARGUMENT', 'not a valid URL'));
   }
-  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && opts.allowHttp)) {
-    return Promise.reject(new CharterError('FORBIDDEN_ADDRESS', `refusing ${u.protocol} URL ${u.host}: only https is allowed`));
+  // Plain http only to this machine (allowHttp is for local testing): to any other host an on-path party reads and forges it.
+  const plain = u.protocol === 'http:';
+  if (u.protocol !== 'https:' && !(plain && opts.allowHttp && isLoopbackHostname(u.hostname))) {
+    return Promise.reject(new CharterError('FORBIDDEN_ADDRESS', `refusing ${u.protocol} URL ${u.host}: only https is allowed (plain http only to loopback, for local testing)`));
   }
   if (u.username || u.password) return Promise.reject(new CharterError('FORBIDDEN_ADDRESS', 'refusing a URL with credentials'));
 
@@ -107,9 +114,13 @@ export function safeFetch(url: string, opts: SafeFetchOptions = {}): Promise<Saf
     dnsLookup(hostname, { ...options, all: true, verbatim: true }, (err, addresses) => {
       if (err) return (callback as (e: Error | null, a: LookupAddress[]) => void)(err, []);
       const list = addresses as LookupAddress[];
-      const bad = list.find((a) => !addressAllowed(a.address, opts));
+      const bad = list.find((a) => !addressAllowed(a.address, opts) || (plain && classifyAddress(a.address) !== 'loopback'));
       if (bad || list.length === 0) {
-        forbidden = `${hostname} resolves to a ${bad ? 'non-public' : 'missing'} address`;
+        forbidden = !bad
+          ? `${hostname} resolves to a missing address`
+          : plain && addressAllowed(bad.address, opts)
+            ? `plain http to ${hostname}, which resolves to a non-loopback address`
+            : `${hostname} resolves to a non-public address`;
         return (callback as (e: Error | null, a: LookupAddress[]) => void)(new Error('forbidden address'), []);
       }
       if ((options as { all?: boolean }).all) (callback as (e: Error | null, a: LookupAddress[]) => void)(null, list);

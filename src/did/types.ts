@@ -18,7 +18,7 @@ export interface ResolveOptions {
   allowLoopback?: boolean;
   /** Allow private and link-local addresses. Default false. */
   allowPrivate?: boolean;
-  /** Allow `http:` for did:web (only together with allowLoopback, for tests). */
+  /** Read a loopback did:web host (localhost, *.localhost, 127.0.0.0/8) over `http:` (with allowLoopback, for tests); every other host stays https. */
   allowHttp?: boolean;
   /** Wall-clock deadline in ms for a whole did:web fetch (connect, headers, body). Default 5000. */
   timeoutMs?: number;
@@ -28,6 +28,8 @@ export interface ResolveOptions {
   cacheTtlMs?: number;
   /** Most entries kept in the cache. Default 10_000. */
   cacheMaxEntries?: number;
+  /** How long a DID that failed to resolve is answered with that failure before it is loaded again, ms. Default 30_000 (at most cacheTtlMs). */
+  failureTtlMs?: number;
 }
 
 export interface CharterResolver {

@@ -1,7 +1,7 @@
 import { CharterError, shown } from '../errors.js';
 import { validatePublicJwk } from '../keys/index.js';
 import type { PublicJwk } from '../keys/types.js';
-import { classifyAddress } from './address.js';
+import { classifyAddress, isLoopbackHostname } from './address.js';
 import type { DIDDocument } from './types.js';
 
 const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(?:%3[Aa]\d{1,5})?$/;
@@ -66,11 +66,16 @@ function parse(did: string): { host: string; path: string[] } {
   return { host, path };
 }
 
-/** did:web spec §3.2 "Read": the https URL of the DID document. */
+/**
+ * did:web spec §3.2 "Read": the https URL of the DID document. With
+ * `allowHttp` (local testing), a loopback host (localhost, *.localhost,
+ * 127.0.0.0/8) is read over plain http; every other host stays https, so the
+ * testing flag never lets an on-path party answer for a public DID.
+ */
 export function didWebToUrl(did: string, opts: { allowHttp?: boolean } = {}): string {
   const { host, path } = parse(did);
-  const scheme = opts.allowHttp ? 'http' : 'https';
   const h = decodeURIComponent(host);
+  const scheme = opts.allowHttp && isLoopbackHostname(new URL(`http://${h}`).hostname) ? 'http' : 'https';
   return path.length === 0 ? `${scheme}://${h}/.well-known/did.json` : `${scheme}://${h}/${path.map(decodeURIComponent).join('/')}/did.json`;
 }
 

@@ -1,4 +1,4 @@
-import { CharterError, HTTP_STATUS, isCharterError, statusOfReasons, toReason, type HttpStatus, type Reason } from '../errors.js';
+import { CharterError, HTTP_STATUS, isCharterError, remoteReason, statusOfReasons, toReason, type HttpStatus, type Reason } from '../errors.js';
 import { decodeJwt, type DecodedJwt } from '../credentials/index.js';
 import { isMediaType } from '../credentials/media.js';
 import { MAX_MAX_AGE_SECONDS, MAX_SKEW_SECONDS } from '../credentials/time.js';
@@ -178,7 +178,7 @@ async function pipeline(v: Verifier, tools: Tools, proof: unknown, policy: Polic
   // are the holder's own: a "verifiableCredential" there was never presented, and listed it would tie
   // this request to another grant (receiptsForGrant, access reports) and break the decision's evidence.
   if (front.claims && policy.kind !== 'mandate' && !(proof as string).includes('~')) seen.payload = front.claims;
-  if ('refused' in front) return refuse(v, 401, front.refused);
+  if ('refused' in front) return refuse(v, 401, front.refused.map(remoteReason));
 
   // The request's own signature, when the route wants one: checked before the proof's (heavier) chain.
   let signature: RequestSignatureDecision | undefined;
@@ -195,6 +195,10 @@ async function pipeline(v: Verifier, tools: Tools, proof: unknown, policy: Polic
     if (isCharterError(e) && HTTP_STATUS[e.code] === 400) return refuse(v, 400, [{ code: e.code, message: e.message }]);
     throw e;
   }
+  // The decision's reasons go to the caller (and into its receipt): a DID or status list that could not be had
+  // reads the same whatever the cause (errors.ts remoteReason). checked.presentation / grant / agent / mandate
+  // keep the precise reasons for the server's own code.
+  checked = { ...checked, reasons: checked.reasons.map(remoteReason) };
   const status = statusOfReasons(checked.reasons);
   if (status === 401 || status === 400 || checked.holder === undefined) {
     // Not authentic, or not a well-formed request: name no holder, use nothing up.

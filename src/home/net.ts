@@ -1,10 +1,11 @@
-import { isIP } from 'node:net';
 import { createResolver } from '../did/index.js';
-import { classifyAddress } from '../did/address.js';
+import { isLoopbackHostname } from '../did/address.js';
 import type { CharterResolver } from '../did/types.js';
 import type { Credential, StatusChecker } from '../credentials/types.js';
 import { createStatusChecker, type StatusListChecker } from '../status/index.js';
 import { createTokenStatusChecker, type TokenStatusChecker } from '../status/token-checker.js';
+
+export { isLoopbackHostname };
 
 /** What a verification needs from its surroundings: DID resolution and the two kinds of status check. */
 export interface VerifyTools {
@@ -21,13 +22,6 @@ export interface VerifyToolsOptions {
   allowLoopback?: boolean;
   /** The home's public URL: when it is a loopback or http URL, that origin alone is allowed. */
   publicUrl?: string;
-}
-
-/** `localhost`, 127.0.0.0/8 or ::1: a host only this machine reaches. */
-export function isLoopbackHostname(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h.endsWith('.localhost')) return true;
-  return isIP(h) !== 0 && classifyAddress(h) === 'loopback';
 }
 
 /**

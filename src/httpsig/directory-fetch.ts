@@ -1,5 +1,7 @@
-import { CharterError } from '../errors.js';
+import { isIP } from 'node:net';
+import { CharterError, isCharterError } from '../errors.js';
 import { safeFetch } from '../did/fetch.js';
+import { isLoopbackHostname } from '../did/address.js';
 import { combinedFieldValue, fieldGetter } from './fields.js';
 import { DIRECTORY_MEDIA_TYPE, DIRECTORY_PATH, verifyDirectoryResponse, type VerifiedDirectory } from './directory-verify.js';
 import { checkSkewSeconds, nowMsOf } from './clock.js';
@@ -15,8 +17,15 @@ export interface DirectoryResolverOptions {
   requireSignature?: boolean;
   /** Longest a directory is cached, whatever its Cache-Control says. Default 3600 s. */
   maxCacheSeconds?: number;
-  /** Most directories held. Default 1000. */
+  /** Most directories held, and most failed origins remembered. Default 1000. */
   maxEntries?: number;
+  /**
+   * How long an origin whose directory could not be fetched or verified is
+   * answered with that failure without fetching again. Default 30 s. The
+   * origin comes from an unsigned request header, so without it every request
+   * naming a failing origin would make this verifier fetch it once more.
+   */
+  failureCacheSeconds?: number;
   /** Default 60, at most 300 (DESIGN.md "Time"). */
   skewSeconds?: number;
 }
@@ -42,23 +51,47 @@ function positive(v: number | undefined, dflt: number, name: string, max = Numbe
 }
 
 /**
+ * A Signature-Agent is named by whoever sent the request. A host name refused
+ * for the address it resolves to reads as one that could not be reached (the
+ * precise error is the cause), or the answer would tell the sender which
+ * internal names resolve. An IP literal or a loopback name tells nothing the
+ * sender does not know, and keeps its FORBIDDEN_ADDRESS.
+ */
+function hiddenRefusal(e: unknown, origin: string): unknown {
+  const { host, hostname } = new URL(origin);
+  if (!isCharterError(e) || e.code !== 'FORBIDDEN_ADDRESS' || isIP(hostname.replace(/^\[|\]$/g, '')) !== 0 || isLoopbackHostname(hostname)) return e;
+  return new CharterError('DIRECTORY_UNAVAILABLE', `could not reach ${host}`, { cause: e });
+}
+
+/**
  * Fetches `/.well-known/http-message-signatures-directory` with Charter's one
  * SSRF-safe fetch (address checks in the socket lookup, no redirects, only a
  * 200, size cap) under a wall-clock deadline, verifies it, and caches it, never
  * past the expiry of its directory signatures (the draft signs directories
  * per request with a short `expires`) nor its Cache-Control. Concurrent
  * requests for one directory share one fetch (draft, "Bounded Directory
- * Fetches"). A failed fetch is not cached.
+ * Fetches"). A failed fetch or verification is remembered for
+ * failureCacheSeconds (a bounded number of origins, oldest dropped first):
+ * requests naming that origin meanwhile get the same failure, and no fetch.
  */
 export function createDirectoryResolver(options: DirectoryResolverOptions = {}): DirectoryResolver {
   const timeoutMs = positive(options.timeoutMs, 5000, 'timeoutMs', 60_000);
   const maxBytes = positive(options.maxBytes, 64 * 1024, 'maxBytes', 1024 * 1024);
   const maxCacheMs = positive(options.maxCacheSeconds, 3600, 'maxCacheSeconds') * 1000;
   const maxEntries = positive(options.maxEntries, 1000, 'maxEntries');
+  const failureMs = positive(options.failureCacheSeconds, 30, 'failureCacheSeconds', 3600) * 1000;
   // Checked here, when the resolver is built, not at the first fetch: a NaN or huge skew would accept expired directories.
   checkSkewSeconds(options.skewSeconds);
   const cache = new Map<string, { dir: VerifiedDirectory; until: number }>();
   const inflight = new Map<string, Promise<VerifiedDirectory>>();
+  // Failures by origin, on real time: the same rejection for every request within failureMs.
+  const failed = new Map<string, { error: unknown; until: number }>();
+
+  function remember(origin: string, error: unknown): void {
+    failed.delete(origin);
+    if (failed.size >= maxEntries) failed.delete(failed.keys().next().value!);
+    failed.set(origin, { error, until: Date.now() + failureMs });
+  }
 
   async function fetchDirectory(origin: string, now: number): Promise<VerifiedDirectory> {
     const url = `${origin}${DIRECTORY_PATH}`;
@@ -76,6 +109,8 @@ export function createDirectoryResolver(options: DirectoryResolverOptions = {}):
           accept: DIRECTORY_MEDIA_TYPE,
           failCode: 'DIRECTORY_UNAVAILABLE',
           tooLargeCode: 'DIRECTORY_INVALID',
+        }).catch((e: unknown) => {
+          throw hiddenRefusal(e, origin);
         }),
         deadline,
       ]);
@@ -116,7 +151,15 @@ export function createDirectoryResolver(options: DirectoryResolverOptions = {}):
       if (hit) cache.delete(origin);
       const pending = inflight.get(origin);
       if (pending) return pending;
-      const p = fetchDirectory(origin, now).finally(() => inflight.delete(origin));
+      const miss = failed.get(origin);
+      if (miss && miss.until > Date.now()) return Promise.reject(miss.error as Error);
+      if (miss) failed.delete(origin);
+      const p = fetchDirectory(origin, now)
+        .catch((e: unknown) => {
+          remember(origin, e);
+          throw e;
+        })
+        .finally(() => inflight.delete(origin));
       inflight.set(origin, p);
       return p;
     },

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CharterError, HTTP_STATUS } from '../errors.js';
+import { CharterError, HTTP_STATUS, remoteReason } from '../errors.js';
 import type { Home } from '../home/home.js';
 import { acceptAccessReport } from '../audit/index.js';
 import { MAX_REPORT_BYTES } from '../audit/access-report.js';
@@ -83,7 +83,8 @@ export function createAccessReportHandler(home: Home, limits: AccessReportLimits
     });
     if (r.retryAfter !== undefined) return tooMany(res, r.retryAfter);
     if (r.reasons.length > 0) {
-      const first = r.reasons[0]!;
+      // Told to whoever posted: a reporter DID refused for its address reads as one that could not be resolved.
+      const first = remoteReason(r.reasons[0]!);
       // A report that is not a compact JWS is a malformed request here (400), not a failed authentication.
       return problem(res, first.code, first.message, first.code === 'MALFORMED_JWT' ? 400 : HTTP_STATUS[first.code]);
     }

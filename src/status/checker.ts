@@ -16,6 +16,7 @@ export interface StatusCheckerOptions {
   resolver: CharterResolver;
   allowLoopback?: boolean;
   allowPrivate?: boolean;
+  /** Fetch `http:` list URLs on a loopback host (local testing); plain http to any other host is refused. */
   allowHttp?: boolean;
   timeoutMs?: number;
   /** Largest list credential accepted, in bytes. Default 1 MiB. */

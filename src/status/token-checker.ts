@@ -46,6 +46,7 @@ export interface TokenStatusCheckerOptions {
   resolver: CharterResolver;
   allowLoopback?: boolean;
   allowPrivate?: boolean;
+  /** Fetch `http:` list URLs on a loopback host (local testing); plain http to any other host is refused. */
   allowHttp?: boolean;
   timeoutMs?: number;
   /** Largest Status List Token accepted, in bytes. Default 1 MiB. */
