@@ -65,6 +65,10 @@ export async function ensureStatusList(store: StatusStore, input: CreateListInpu
  * assignment hides issuance order) and returns the credential's status entry.
  */
 export async function allocateStatusEntry(store: StatusStore, input: CreateListInput & { credentialId: string }): Promise<CredentialStatusEntry> {
+  // A revocable credential (a grant, a mandate) needs a store to hold its status entry: null cannot keep one.
+  if (typeof store !== 'object' || store === null || typeof store.findStatusAllocation !== 'function') {
+    throw new TypeError('a revocable credential (a grant, a mandate) needs a store for its status entry: pass the store, not null');
+  }
   // One entry per credential id and purpose: an issue retried under the same id (a pool's grant after a failed
   // write, a caller's own id) gets the entry it was given before. A second one would leave revoke setting a
   // bit the issued credential does not carry.
