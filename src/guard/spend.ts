@@ -101,3 +101,37 @@ export function holdSpend(ledger: Ledger, reservationId: string, remaining: Agen
     },
   };
 }
+
+/** The longest delay a Node timer takes (2^31 - 1 ms): a longer one fires at once, with a warning. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * What a guarded function or handler is told of its hold (holdTimeoutSeconds): a signal aborted with
+ * RESERVATION_NOT_FOUND when the hold runs out while the spend is still only reserved; never without a
+ * hold, and never once settled (by commit() or release(), here or on the spend itself). `stop()` ends the
+ * watch. The timer is unref'd, and re-armed in steps a Node timer can take (a hold may last 366 days).
+ */
+export function holdSignal(spend: SpendHold | undefined): { signal: AbortSignal; stop(): void } {
+  const abort = new AbortController();
+  const until = spend?.holdUntil?.getTime();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = (): void => {
+    const left = until! - Date.now();
+    if (left > 0) {
+      timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+      timer.unref();
+      return;
+    }
+    timer = undefined;
+    if (spend!.state !== 'reserved') return;
+    abort.abort(new CharterError('RESERVATION_NOT_FOUND', 'the hold on this spend ran out (holdTimeoutSeconds)'));
+  };
+  if (until !== undefined) arm();
+  return {
+    signal: abort.signal,
+    stop: () => {
+      clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}

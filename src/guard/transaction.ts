@@ -1,11 +1,11 @@
-import { CharterError, type Reason } from '../errors.js';
+import type { Reason } from '../errors.js';
 import type { AgentDecision, AgentTrust } from '../agents/types.js';
 import type { AmountInput } from '../agents/limits.js';
 import type { Ap2ChainInput, MandateDecision, ViChainInput } from '../mandates/types.js';
 import type { Binding } from './binding.js';
 import { decide, type GuardDecision } from './decide.js';
 import { checkMandatePolicy, checkTrust, MANDATE_POLICY_SPEC, type MandatePolicy, type ReputationSource } from './policy.js';
-import type { SpendHold, SpendState } from './spend.js';
+import { holdSignal, type SpendHold, type SpendState } from './spend.js';
 import type { Verifier } from './verifier.js';
 import { readOptions, type OptionSpec } from '../encoding/options.js';
 import { TRUST_SPEC } from '../agents/verify.js';
@@ -198,20 +198,15 @@ async function run<T, D>(
   const spend: SpendHold | undefined = d.spend;
   // fn learns when the hold runs out (holdTimeoutSeconds): past it, the budget it holds may be given to others.
   const until = spend?.holdUntil?.getTime();
-  const abort = new AbortController();
-  const timer =
-    until !== undefined
-      ? setTimeout(() => abort.abort(new CharterError('RESERVATION_NOT_FOUND', 'the hold on this spend ran out (holdTimeoutSeconds)')), Math.max(0, until - Date.now()))
-      : undefined;
-  timer?.unref();
+  const hold = holdSignal(spend);
   let value: T;
   try {
-    value = await fn(decision, { signal: abort.signal });
+    value = await fn(decision, { signal: hold.signal });
   } catch (e) {
     await spend?.settle(false);
     throw e;
   } finally {
-    clearTimeout(timer);
+    hold.stop();
   }
   const holdExpired = until !== undefined && Date.now() >= until ? { holdExpired: true as const } : {};
   let succeeded: boolean;

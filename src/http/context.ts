@@ -1,10 +1,10 @@
 import { validateHeaderName, validateHeaderValue, type ServerResponse } from 'node:http';
 import type { AgentDecision } from '../agents/types.js';
 import type { GrantDecision } from '../grants/index.js';
-import type { SpendHold } from '../guard/spend.js';
+import { holdSignal, type SpendHold } from '../guard/spend.js';
 import type { RequestSignatureDecision } from '../httpsig/index.js';
 import { problemBody, problemHeaders } from '../guard/problem.js';
-import { CharterError, isCharterError, type CharterErrorCode } from '../errors.js';
+import { isCharterError, type CharterErrorCode } from '../errors.js';
 import type { RequestDecision } from './request.js';
 
 /**
@@ -59,17 +59,8 @@ export function createContext(decision: RequestDecision): GuardedContext {
   let failed: { code: CharterErrorCode; message: string } | undefined;
   // The handler learns when the hold runs out (holdTimeoutSeconds), as guardTransaction's function does;
   // once the handler or the response settles the spend, the hold no longer runs out.
-  const abort = new AbortController();
-  const until = spend?.holdUntil?.getTime();
-  let timer =
-    until !== undefined
-      ? setTimeout(() => abort.abort(new CharterError('RESERVATION_NOT_FOUND', 'the hold on this spend ran out (holdTimeoutSeconds)')), Math.max(0, until - Date.now()))
-      : undefined;
-  timer?.unref();
-  const settled = () => {
-    clearTimeout(timer);
-    timer = undefined;
-  };
+  const hold = holdSignal(spend);
+  const settled = hold.stop;
   const fault = (e: unknown) => (isCharterError(e) ? { code: e.code, message: e.message } : { code: 'STORE_UNAVAILABLE' as const, message: 'the spend could not be recorded' });
   return {
     holder: decision.holder!,
@@ -78,7 +69,7 @@ export function createContext(decision: RequestDecision): GuardedContext {
     ...(decision.agent ? { agent: decision.agent } : {}),
     ...(decision.signature ? { signature: decision.signature } : {}),
     ...(spend ? { spend } : {}),
-    signal: abort.signal,
+    signal: hold.signal,
     async commit() {
       if (!spend) return;
       settled();
