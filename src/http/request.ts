@@ -279,7 +279,14 @@ export interface RawTarget {
 
 /** authorize over a web-standard Request (Hono, Bun, Deno, undici). */
 export function verifyRequest(request: Request, verifier: Verifier, ...guards: Array<Guard<Request>>): Promise<RequestDecision> {
-  return authorize({ ...webRequest(request), body: () => readWebBody(request.clone()) }, verifier, guardSet(guards), request);
+  // A misuse (an undefined guard) rejects as the call's promise, never a throw a `.then(ok, err)` caller misses.
+  let set: GuardSet<Request>;
+  try {
+    set = guardSet(guards, 'verifyRequest(request, verifier, ...guards)');
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return authorize({ ...webRequest(request), body: () => readWebBody(request.clone()) }, verifier, set, request);
 }
 
 export function webRequest(request: Request, raw?: RawTarget): BoundRequest {
@@ -322,5 +329,11 @@ export function nodeRequest(req: IncomingMessage, path = req.url ?? '/'): BoundR
  * (at most 1 MiB) unless something read it before.
  */
 export function verifyNodeRequest(req: IncomingMessage, verifier: Verifier, ...guards: Array<Guard<IncomingMessage>>): Promise<RequestDecision> {
-  return authorize({ ...nodeRequest(req), body: () => readNodeBody(req) }, verifier, guardSet(guards), req);
+  let set: GuardSet<IncomingMessage>;
+  try {
+    set = guardSet(guards, 'verifyNodeRequest(req, verifier, ...guards)');
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return authorize({ ...nodeRequest(req), body: () => readNodeBody(req) }, verifier, set, req);
 }

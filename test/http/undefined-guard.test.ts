@@ -44,10 +44,14 @@ describe('an undefined guard is a TypeError, never skipped', async () => {
 
   it('verifyRequest and verifyNodeRequest refuse it too', async () => {
     const web = new Request('http://127.0.0.1/r');
-    await expect(async () => verifyRequest(web, v, guards.emial as never)).rejects.toThrow(/guard 1 is undefined/);
+    // A rejected promise naming the call, never a synchronous throw (a `.then(ok, err)` caller would miss it).
+    let web1: Promise<unknown> | undefined;
+    expect(() => (web1 = verifyRequest(web, v, guards.emial as never))).not.toThrow();
+    await expect(web1).rejects.toThrow(/verifyRequest\(request, verifier, \.\.\.guards\): guard 1 is undefined/);
     const node = new IncomingMessage(new Socket());
-    await expect(async () => verifyNodeRequest(node, v, ho.requireGrant({ resource: 'r', action: 'read', anyOwner: true }) as never, undefined as never)).rejects.toThrow(
-      /guard 2 is undefined/,
-    );
+    let node1: Promise<unknown> | undefined;
+    const grant = ho.requireGrant({ resource: 'r', action: 'read', anyOwner: true }) as never;
+    expect(() => (node1 = verifyNodeRequest(node, v, grant, undefined as never))).not.toThrow();
+    await expect(node1).rejects.toThrow(/verifyNodeRequest\(req, verifier, \.\.\.guards\): guard 2 is undefined/);
   });
 });
