@@ -12,7 +12,7 @@ import type { IdentityRecord, Store } from '../store/types.js';
 import { openHomeStore, openStore, SQLITE_FILE, type Created } from './open-store.js';
 import { claimSqliteConfig } from '../store/sqlite/store.js';
 import { checkHome, resolveHome } from './dir.js';
-import { verifyTools, type VerifyTools } from './net.js';
+import { isLoopbackHostname, verifyTools, type VerifyTools } from './net.js';
 import { createPassphraseCheck, getPassphrase, sealPrivateKey, unsealPrivateKey, verifyPassphrase } from './keystore.js';
 
 const PASSPHRASE_CHECK = 'passphrase-check';
@@ -258,7 +258,11 @@ async function newPassphrase(ask: () => Promise<string>, confirm: (() => Promise
 function normalizePublicUrl(url: string): string {
   const u = typeof url === 'string' && URL.canParse(url) ? new URL(url) : undefined;
   if (!u) throw new CharterError('INVALID_ARGUMENT', 'the public URL is not an absolute URL such as https://example.com');
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new CharterError('INVALID_ARGUMENT', 'the public URL must use https (or http on loopback)');
+  // Verifiers fetch plain http from loopback only (did/fetch.ts): an http URL elsewhere would publish lists and
+  // documents no verifier reads, this home's own included.
+  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && isLoopbackHostname(u.hostname))) {
+    throw new CharterError('INVALID_ARGUMENT', 'the public URL must use https (or http on loopback: 127.0.0.1, localhost, [::1])');
+  }
   if (u.username !== '' || u.password !== '') {
     throw new CharterError('INVALID_ARGUMENT', 'the public URL carries a user name or password: it is published in every status entry, so give it without them');
   }

@@ -26,14 +26,15 @@ export interface VerifyToolsOptions {
 
 /**
  * The origin of a public URL that the strict network rules would refuse
- * (loopback or plain http): a home testing locally (`charter init
+ * (loopback, over http or https): a home testing locally (`charter init
  * --public-url http://127.0.0.1:8080`) verifies its own publications there
- * without opening loopback to every other URL.
+ * without opening loopback to every other URL. Plain http elsewhere is never
+ * opened (did/fetch.ts), so it is no local origin.
  */
 export function localOrigin(publicUrl: string | undefined): string | undefined {
   if (publicUrl === undefined || !URL.canParse(publicUrl)) return undefined;
   const u = new URL(publicUrl);
-  return u.protocol === 'http:' || isLoopbackHostname(u.hostname) ? u.origin : undefined;
+  return isLoopbackHostname(u.hostname) ? u.origin : undefined;
 }
 
 /** did:web:<host>[:path] on the origin's host (did:web §3.1: the port is percent-encoded in the host part). */

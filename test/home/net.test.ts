@@ -9,7 +9,8 @@ describe('the own-origin rule: a home testing locally verifies its own publicati
   it('localOrigin is the public URL origin when that is loopback or plain http, else nothing', () => {
     expect(localOrigin('http://127.0.0.1:8080')).toBe('http://127.0.0.1:8080');
     expect(localOrigin('https://localhost:8443/base')).toBe('https://localhost:8443');
-    expect(localOrigin('http://id.example.com')).toBe('http://id.example.com');
+    // Plain http elsewhere is never fetched (did/fetch.ts), so it is no local origin to open.
+    expect(localOrigin('http://id.example.com')).toBeUndefined();
     expect(localOrigin('https://[::1]:9')).toBe('https://[::1]:9');
     expect(localOrigin('https://id.example.com')).toBeUndefined();
     expect(localOrigin('https://10.0.0.1')).toBeUndefined();

@@ -69,4 +69,33 @@ describe('the public URL', () => {
       await h.close();
     }
   });
+
+  it('plain http only on loopback: verifiers fetch http from loopback only, so an http URL elsewhere publishes what no one reads', async () => {
+    const home = join(tempDir('charter-public-url-'), 'home');
+    await initHome({ home, env: {}, publicUrl: 'https://status.example', passphrase: async () => PASS });
+    const h = await openHome({ home, env: {}, create: false, passphrase: async () => PASS });
+    try {
+      for (const url of [
+        'http://status.example',
+        'http://192.168.1.10:8080',
+        'http://10.0.0.2',
+        'HTTP://STATUS.EXAMPLE',
+        'http://localhost.status.example',
+        'http://127.0.0.1.nip.io',
+      ]) {
+        const e = await h.setPublicUrl(url).then(
+          () => undefined,
+          (x: unknown) => x,
+        );
+        expect([url, (e as CharterError | undefined)?.code, (e as Error | undefined)?.message]).toEqual([url, 'INVALID_ARGUMENT', expect.stringMatching(/http on loopback/)]);
+        expect(await h.publicUrl()).toBe('https://status.example');
+      }
+      for (const url of ['http://127.0.0.1:8080', 'http://localhost:9', 'http://[::1]:8080', 'http://127.1.2.3', 'http://app.localhost:8080']) {
+        await h.setPublicUrl(url);
+        expect(await h.publicUrl()).toBe(url);
+      }
+    } finally {
+      await h.close();
+    }
+  });
 });
