@@ -74,6 +74,9 @@ function hiddenRefusal(e: unknown, origin: string): unknown {
  * failureCacheSeconds (a bounded number of origins, oldest dropped first):
  * requests naming that origin meanwhile get the same failure, and no fetch.
  */
+/** How far a caller's `now` may be from the real time and still count as "now" for the failure cache. */
+const REAL_TIME_MS = 1000;
+
 export function createDirectoryResolver(options: DirectoryResolverOptions = {}): DirectoryResolver {
   const timeoutMs = positive(options.timeoutMs, 5000, 'timeoutMs', 60_000);
   const maxBytes = positive(options.maxBytes, 64 * 1024, 'maxBytes', 1024 * 1024);
@@ -151,12 +154,16 @@ export function createDirectoryResolver(options: DirectoryResolverOptions = {}):
       if (hit) cache.delete(origin);
       const pending = inflight.get(origin);
       if (pending) return pending;
-      const miss = failed.get(origin);
+      // Failures are remembered, and served, on real time only: a directory judged at a caller's own clock
+      // (a re-check, a test) may fail there (not yet valid, expired) and hold at the real time, so that
+      // failure must never answer real-time callers (nor one judged now answer a caller's other time).
+      const realTime = Math.abs(now - Date.now()) <= REAL_TIME_MS;
+      const miss = realTime ? failed.get(origin) : undefined;
       if (miss && miss.until > Date.now()) return Promise.reject(miss.error as Error);
       if (miss) failed.delete(origin);
       const p = fetchDirectory(origin, now)
         .catch((e: unknown) => {
-          remember(origin, e);
+          if (realTime) remember(origin, e);
           throw e;
         })
         .finally(() => inflight.delete(origin));

@@ -88,6 +88,25 @@ describe('a failing key directory is fetched once per failureCacheSeconds, howev
     expect(dir.fetches()).toBe(2);
   });
 
+  it("a failure judged at a caller's own clock is never served to real-time callers (one resolver shared by all)", async () => {
+    const a = agent();
+    const dir = await flakyDirectory([a]);
+    dir.heal();
+    const resolver = createDirectoryResolver({ allowLoopback: true });
+    // A re-check a day ahead: the directory's short-lived signature has expired there, so it fails.
+    const ahead = new Date(Date.now() + 86_400_000);
+    await expect(resolver.resolve(dir.origin, ahead)).rejects.toMatchObject({ code: expect.stringMatching(/^DIRECTORY_/) });
+    await expect(resolver.resolve(dir.origin, ahead)).rejects.toMatchObject({ code: expect.stringMatching(/^DIRECTORY_/) });
+    // The real-time caller right after is not refused with it: it fetches and verifies.
+    const dirNow = await resolver.resolve(dir.origin);
+    expect(dirNow.keys.length).toBe(1);
+    // A real-time failure is not served to a caller at another time either (it is judged afresh).
+    const down = await flakyDirectory();
+    await expect(resolver.resolve(down.origin)).rejects.toMatchObject({ code: 'DIRECTORY_UNAVAILABLE' });
+    await expect(resolver.resolve(down.origin, new Date(Date.now() - 3_600_000))).rejects.toMatchObject({ code: 'DIRECTORY_UNAVAILABLE' });
+    expect(down.fetches()).toBe(2);
+  });
+
   it('remembers at most maxEntries failed origins: the oldest is forgotten first', async () => {
     const dirs = await Promise.all([flakyDirectory(), flakyDirectory(), flakyDirectory()]);
     const resolver = createDirectoryResolver({ allowLoopback: true, maxEntries: 2 });
