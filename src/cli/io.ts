@@ -78,7 +78,8 @@ export const LOOPBACK_HINT = 'for local testing allow loopback and http URLs wit
  */
 export function withLoopbackHint(code: string, message: string): string {
   if (!HINTED.has(code as CharterErrorCode) || message.includes('--allow-loopback')) return message;
-  const http = /only https is allowed/.test(message);
+  // Only where the flag can help: plain http to a loopback host (elsewhere it is never allowed).
+  const http = /only https is allowed/.test(message) && LOOPBACK_HOST.test(message);
   const loopback = /non-public address/.test(message) && LOOPBACK_HOST.test(message);
   if (!http && !loopback) return message;
   return `${message.replace(/ \(allow it explicitly for local testing\)/, '')} (${LOOPBACK_HINT})`;
