@@ -244,6 +244,9 @@ async function recheckSdJwtGrant(
   };
 }
 
+/** The codes of a DID that could not be resolved (the guard tells remote parties DID_RESOLUTION_FAILED for each). */
+const UNRESOLVED: ReadonlySet<CharterErrorCode> = new Set(['DID_NOT_FOUND', 'DID_RESOLUTION_FAILED', 'FORBIDDEN_ADDRESS']);
+
 /** Does the offline re-check agree with the recorded decision? Returns why not. */
 export function disagreement(r: DecisionReceipt, c: Recheck): string | undefined {
   // Not re-run (a signature, a mandate chain): the signed receipt is the record, allow
@@ -260,7 +263,11 @@ export function disagreement(r: DecisionReceipt, c: Recheck): string | undefined
   }
   // A binding recorded by digest only (other claims than a transport's) cannot be compared again.
   const byDigest = 'claims' in r.request;
-  const missing = r.reasons.filter((code) => !RECORDED_ONLY.has(code as CharterErrorCode) && !found.has(code as CharterErrorCode) && !(byDigest && code === 'REQUEST_MISMATCH'));
+  // A DID that could not be resolved at the time (unreachable, refused address, not there) has no document in
+  // the bundle, so offline it reads as DID_NOT_FOUND: one failure to resolve, whichever code recorded it.
+  const unresolved = [...found].some((c) => UNRESOLVED.has(c));
+  const shown = (code: string) => found.has(code as CharterErrorCode) || (unresolved && UNRESOLVED.has(code as CharterErrorCode));
+  const missing = r.reasons.filter((code) => !RECORDED_ONLY.has(code as CharterErrorCode) && !shown(code) && !(byDigest && code === 'REQUEST_MISMATCH'));
   if (missing.length > 0) return `the receipt refuses for ${missing.join(', ')}, which the evidence does not show`;
   return undefined;
 }
