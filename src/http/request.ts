@@ -32,12 +32,12 @@ export interface RequestDecision extends GuardDecision {
   acceptSignature?: string;
 }
 
-/** RFC 6750 §2.1: `Bearer` 1*SP b64token. Undefined when absent or another scheme. */
 /** Whether an Authorization value offers a Bearer credential at all, well formed or not (one line or several joined by commas). */
 function offersBearer(authorization: string | null | undefined): boolean {
   return typeof authorization === 'string' && /(?:^|,)[ \t]*bearer(?:[ \t,]|$)/i.test(authorization);
 }
 
+/** RFC 6750 §2.1: `Bearer` 1*SP b64token. Undefined when absent or another scheme. */
 export function bearerToken(authorization: string | null | undefined): string | undefined {
   if (!authorization) return undefined;
   const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(authorization);

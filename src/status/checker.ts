@@ -322,9 +322,10 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
     const seen = new Set<string>();
     const reasons: Reason[] = [];
     for (const r of results) {
-      const key = r && `${r.code}\n${r.message}`;
-      if (r === undefined || seen.has(key!)) continue;
-      seen.add(key!);
+      if (r === undefined) continue;
+      const key = `${r.code}\n${r.message}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
       reasons.push(r);
     }
     return reasons;
