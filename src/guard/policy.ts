@@ -6,6 +6,7 @@ import { checkTrustLists } from '../agents/chain.js';
 import type { DeclaredProcessing } from '../grants/index.js';
 import type { MandateProfile, MandateTrust } from '../mandates/types.js';
 import { checkAnchorLists } from '../mandates/common.js';
+import { TRUST_SPEC } from '../agents/verify.js';
 
 /** Where a decision looks up an agent's reputation (e.g. `reputationSource(store, policy)`). */
 export type ReputationSource = (agent: string, operator: string | undefined) => Promise<AgentReputation>;
@@ -84,6 +85,9 @@ export interface MandatePolicy {
   /** VI: refuse an L1 with no `status` in clear (STATUS_INVALID; see VerifyMandateOptions.requireStatus). */
   requireStatus?: boolean;
 }
+
+/** How every agent guard reads the policy part of its options (requireAgent; guardTool adds its verifier). */
+export const AGENT_POLICY_SPEC = { action: true, amount: true, counterparty: true, trust: TRUST_SPEC, reputation: true } as const;
 
 /** How every mandate guard reads the policy part of its options (requireMandate, guardTool, guardMandatePayment). */
 export const MANDATE_POLICY_SPEC = {

@@ -1,12 +1,11 @@
 import type { AgentTrust } from '../agents/types.js';
 import type { AmountInput } from '../agents/limits.js';
 import type { MandateProfile, MandateTrust } from '../mandates/types.js';
-import { checkMandatePolicy, checkOwnerRule, checkTrust, MANDATE_POLICY_SPEC, namedPayee, syncValue, type Policy, type ReputationSource } from '../guard/policy.js';
+import { AGENT_POLICY_SPEC, checkMandatePolicy, checkOwnerRule, checkTrust, MANDATE_POLICY_SPEC, namedPayee, syncValue, type Policy, type ReputationSource } from '../guard/policy.js';
 import { acceptSignature, signatureGuardOptions, type SignatureGuardOptions as VerifyOptions, type VerifyRequestSignatureOptions } from '../httpsig/index.js';
 import { CharterError } from '../errors.js';
 import { checkDeclaredUse, type DeclaredProcessing } from '../grants/index.js';
 import { readOptions, type OptionSpec } from '../encoding/options.js';
-import { TRUST_SPEC } from '../agents/verify.js';
 
 /**
  * What a route requires beyond an authentic, bound presentation. Guards are
@@ -123,7 +122,7 @@ export interface GuardSet<R> {
 // Every guard reads its options once, refusing keys it does not know (a misspelt `trust.identityIssuer`
 // or `purposes` would otherwise build a guard that checks less than the route says): encoding/options.ts.
 const GRANT_SPEC: OptionSpec<GrantGuardOptions<unknown>> = { resource: true, action: true, owner: true, anyOwner: true, purpose: true, processing: true };
-const AGENT_SPEC: OptionSpec<AgentGuardOptions<unknown>> = { action: true, amount: true, counterparty: true, trust: TRUST_SPEC, reputation: true };
+const AGENT_SPEC: OptionSpec<AgentGuardOptions<unknown>> = AGENT_POLICY_SPEC;
 const MANDATE_SPEC: OptionSpec<MandateGuardOptions<unknown>> = { ...MANDATE_POLICY_SPEC, chain: true, amount: true };
 const SIGNATURE_SPEC: OptionSpec<SignatureGuardOptions> = {
   tag: true,

@@ -277,15 +277,13 @@ export interface RawTarget {
   secure?: boolean;
 }
 
-/** authorize over a web-standard Request (Hono, Bun, Deno, undici). */
-export function verifyRequest(request: Request, verifier: Verifier, ...guards: Array<Guard<Request>>): Promise<RequestDecision> {
-  // A misuse (an undefined guard) rejects as the call's promise, never a throw a `.then(ok, err)` caller misses.
-  let set: GuardSet<Request>;
-  try {
-    set = guardSet(guards, 'verifyRequest(request, verifier, ...guards)');
-  } catch (e) {
-    return Promise.reject(e);
-  }
+/**
+ * authorize over a web-standard Request (Hono, Bun, Deno, undici). Async, as
+ * verifyNodeRequest: a misuse (an undefined guard) rejects as the call's
+ * promise, never a throw that a `.then(ok, err)` caller misses.
+ */
+export async function verifyRequest(request: Request, verifier: Verifier, ...guards: Array<Guard<Request>>): Promise<RequestDecision> {
+  const set = guardSet(guards, 'verifyRequest(request, verifier, ...guards)');
   return authorize({ ...webRequest(request), body: () => readWebBody(request.clone()) }, verifier, set, request);
 }
 
@@ -328,12 +326,7 @@ export function nodeRequest(req: IncomingMessage, path = req.url ?? '/'): BoundR
  * raw request). A body a signature's Content-Digest covers is read here
  * (at most 1 MiB) unless something read it before.
  */
-export function verifyNodeRequest(req: IncomingMessage, verifier: Verifier, ...guards: Array<Guard<IncomingMessage>>): Promise<RequestDecision> {
-  let set: GuardSet<IncomingMessage>;
-  try {
-    set = guardSet(guards, 'verifyNodeRequest(req, verifier, ...guards)');
-  } catch (e) {
-    return Promise.reject(e);
-  }
+export async function verifyNodeRequest(req: IncomingMessage, verifier: Verifier, ...guards: Array<Guard<IncomingMessage>>): Promise<RequestDecision> {
+  const set = guardSet(guards, 'verifyNodeRequest(req, verifier, ...guards)');
   return authorize({ ...nodeRequest(req), body: () => readNodeBody(req) }, verifier, set, req);
 }

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { CharterError, isCharterError } from '../errors.js';
 import { safeFetch } from '../did/fetch.js';
 import { isLoopbackHostname } from '../did/address.js';
+import { TtlCache } from '../did/cache.js';
 import { combinedFieldValue, fieldGetter } from './fields.js';
 import { DIRECTORY_MEDIA_TYPE, DIRECTORY_PATH, verifyDirectoryResponse, type VerifiedDirectory } from './directory-verify.js';
 import { checkSkewSeconds, nowMsOf } from './clock.js';
@@ -63,6 +64,9 @@ function hiddenRefusal(e: unknown, origin: string): unknown {
   return new CharterError('DIRECTORY_UNAVAILABLE', `could not reach ${host}`, { cause: e });
 }
 
+/** How far a caller's `now` may be from the real time and still count as "now" for the failure cache. */
+const REAL_TIME_MS = 1000;
+
 /**
  * Fetches `/.well-known/http-message-signatures-directory` with Charter's one
  * SSRF-safe fetch (address checks in the socket lookup, no redirects, only a
@@ -74,9 +78,6 @@ function hiddenRefusal(e: unknown, origin: string): unknown {
  * failureCacheSeconds (a bounded number of origins, oldest dropped first):
  * requests naming that origin meanwhile get the same failure, and no fetch.
  */
-/** How far a caller's `now` may be from the real time and still count as "now" for the failure cache. */
-const REAL_TIME_MS = 1000;
-
 export function createDirectoryResolver(options: DirectoryResolverOptions = {}): DirectoryResolver {
   const timeoutMs = positive(options.timeoutMs, 5000, 'timeoutMs', 60_000);
   const maxBytes = positive(options.maxBytes, 64 * 1024, 'maxBytes', 1024 * 1024);
@@ -85,16 +86,11 @@ export function createDirectoryResolver(options: DirectoryResolverOptions = {}):
   const failureMs = positive(options.failureCacheSeconds, 30, 'failureCacheSeconds', 3600) * 1000;
   // Checked here, when the resolver is built, not at the first fetch: a NaN or huge skew would accept expired directories.
   checkSkewSeconds(options.skewSeconds);
-  const cache = new Map<string, { dir: VerifiedDirectory; until: number }>();
+  // Verified directories by origin, each until its own `until` (real time), the oldest dropped first when full.
+  const cache = new TtlCache<string, { dir: VerifiedDirectory; until: number }>(maxCacheMs, maxEntries, () => Date.now());
   const inflight = new Map<string, Promise<VerifiedDirectory>>();
   // Failures by origin, on real time: the same rejection for every request within failureMs.
-  const failed = new Map<string, { error: unknown; until: number }>();
-
-  function remember(origin: string, error: unknown): void {
-    failed.delete(origin);
-    if (failed.size >= maxEntries) failed.delete(failed.keys().next().value!);
-    failed.set(origin, { error, until: Date.now() + failureMs });
-  }
+  const failed = new TtlCache<string, { error: unknown }>(failureMs, maxEntries, () => Date.now());
 
   async function fetchDirectory(origin: string, now: number): Promise<VerifiedDirectory> {
     const url = `${origin}${DIRECTORY_PATH}`;
@@ -129,10 +125,7 @@ export function createDirectoryResolver(options: DirectoryResolverOptions = {}):
       // Its cache life runs on real time (a caller's now in the future does not stretch it past
       // maxCacheSeconds), and it is kept only if it still holds at the time it was judged by.
       const until = Math.min(real + Math.min((cc ?? 300) * 1000, maxCacheMs), dir.expiresAt ?? Infinity);
-      if (until > at) {
-        if (cache.size >= maxEntries) cache.delete(cache.keys().next().value!);
-        cache.set(origin, { dir, until });
-      }
+      if (until > at) cache.set(origin, { dir, until }, until - real);
       return dir;
     } finally {
       clearTimeout(timer);
@@ -159,11 +152,10 @@ export function createDirectoryResolver(options: DirectoryResolverOptions = {}):
       // failure must never answer real-time callers (nor one judged now answer a caller's other time).
       const realTime = Math.abs(now - Date.now()) <= REAL_TIME_MS;
       const miss = realTime ? failed.get(origin) : undefined;
-      if (miss && miss.until > Date.now()) return Promise.reject(miss.error as Error);
-      if (miss) failed.delete(origin);
+      if (miss) return Promise.reject(miss.error as Error);
       const p = fetchDirectory(origin, now)
         .catch((e: unknown) => {
-          if (realTime) remember(origin, e);
+          if (realTime) failed.set(origin, { error: e });
           throw e;
         })
         .finally(() => inflight.delete(origin));

@@ -3,7 +3,7 @@ import { CharterError, HTTP_STATUS, isCharterError, toReason, type Reason } from
 import type { AgentDecision, AgentTrust } from '../../agents/types.js';
 import type { AmountInput } from '../../agents/limits.js';
 import type { Verifier } from '../../guard/verifier.js';
-import { checkMandatePolicy, checkTrust, MANDATE_POLICY_SPEC, namedPayee, syncValue, type ReputationSource } from '../../guard/policy.js';
+import { AGENT_POLICY_SPEC, checkMandatePolicy, checkTrust, MANDATE_POLICY_SPEC, namedPayee, syncValue, type ReputationSource } from '../../guard/policy.js';
 import {
   authorizeMandatePayment,
   authorizeTransaction,
@@ -17,11 +17,10 @@ import {
 } from '../../guard/transaction.js';
 import { decide, type GuardDecision } from '../../guard/decide.js';
 import { readOptions, type OptionSpec } from '../../encoding/options.js';
-import { TRUST_SPEC } from '../../agents/verify.js';
 import type { MandateDecision, MandateProfile, MandateTrust } from '../../mandates/types.js';
 import { PRESENTATION_META, RECEIPT_META, REFUSAL_META, SPEND_META, toolBinding, type ToolRefusal, type ToolSpend } from './binding.js';
 
-const TOOL_SPEC: OptionSpec<ToolGuardOptions<unknown>> = { verifier: true, action: true, amount: true, counterparty: true, trust: TRUST_SPEC, reputation: true };
+const TOOL_SPEC: OptionSpec<ToolGuardOptions<unknown>> = { verifier: true, ...AGENT_POLICY_SPEC };
 const MANDATE_TOOL_SPEC: OptionSpec<MandateToolGuardOptions<unknown>> = { verifier: true, mandate: MANDATE_POLICY_SPEC, amount: true };
 
 export interface ToolGuardOptions<Args> {
