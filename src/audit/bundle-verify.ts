@@ -176,7 +176,8 @@ export async function verifyEvidence(bundle: unknown, given: VerifyEvidenceOptio
   // The presentation and the credentials in it.
   const vp = bundle.presentation;
   if (receipt.vp === undefined) add('presentation', vp === undefined ? [] : mismatch('the receipt records no presentation'));
-  else if (vp === undefined) add('presentation', mismatch('the presentation was not kept (pruned, or evidence off): the decision cannot be re-checked'));
+  else if (vp === undefined)
+    add('presentation', mismatch('the presentation was not kept (pruned, evidence off, or not a proof): the decision cannot be re-checked unless its presenter adds it'));
   else add('presentation', sha256Digest(vp) === receipt.vp ? [] : mismatch('the presentation is not the one the receipt records'));
   let carried: string[];
   try {

@@ -20,7 +20,10 @@ export interface EvidenceBundle {
   exportedAt: string;
   receipt: string;
   settlements: string[];
-  /** Absent when none was sent, or when the evidence was not kept (pruned, or `evidence: false`). */
+  /**
+   * Absent when none was sent, or when it was not kept: pruned, `evidence: false`, or what was sent did
+   * not decode as a proof (only its hash is kept; its presenter may add it here, checked against that hash).
+   */
   presentation?: string;
   credentials: string[];
   dids: Record<string, DIDDocument>;

@@ -46,6 +46,9 @@ export interface ReceiptOptions {
   append?: 'before-reply' | 'after-reply';
 }
 
+/** A NUL or a lone surrogate (a surrogate pair is one code point under the u flag, so it does not match). */
+const UNSTORABLE = /[\0\ud800-\udfff]/u;
+
 /** What the guard knows of one decision, as the receipt records it. */
 export interface DecisionFacts {
   verifier: string;
@@ -57,6 +60,12 @@ export interface DecisionFacts {
   holder?: string;
   /** The presentation as sent (a string), if any. */
   presentation?: unknown;
+  /**
+   * Whether it decoded as the proof the route takes (a vp+jwt, an SD-JWT with its key binding JWT, a
+   * mandate chain), or authenticated. Only then are its bytes kept as evidence: anything else a caller
+   * sends (junk, a bearer token meant for another service) is kept as its hash.
+   */
+  recognised?: boolean;
   /** Its decoded payload, when it decoded. */
   payload?: Record<string, unknown>;
   request: ReceiptRequest;
@@ -168,7 +177,12 @@ export function createReceipts(store: AuditStore, options: ReceiptOptions, resol
         }
       }
       const vpHash = vp !== undefined ? sha256Digest(vp) : undefined;
-      const own = vp !== undefined && f.capture ? blob(vp, vpHash) : undefined;
+      // The bytes are kept only for what decoded as a proof, and only as text every store keeps as it is (no
+      // NUL, which PostgreSQL's TEXT refuses, no lone surrogate, which UTF-8 cannot hold): a caller's junk, or
+      // a bearer token meant for another service, is no evidence to keep, and one entry a store refused
+      // would fail every decision logged in its batch.
+      const keep = vp !== undefined && f.capture !== undefined && f.recognised === true && !UNSTORABLE.test(vp);
+      const own = keep ? blob(vp, vpHash) : undefined;
       const at = new Date(f.time);
       const claims: Omit<DecisionReceipt, 'log' | 'iss'> = {
         jti: id,

@@ -114,7 +114,15 @@ export async function decide(verifier: Verifier, presentation: unknown, policy: 
   // 'skip' spares junk only: a refusal after a proof authenticated (a replay, a signature by someone
   // else than the holder, which names no holder) is the very refusal an audit must hold.
   if (!receipts || d.status === 503 || (receipts.unauthenticated === 'skip' && !d.ok && d.holder === undefined && !seen.authentic)) return d;
-  return withReceipt(verifier, receipts, d, { presentation, ...(seen.payload ? { payload: seen.payload } : {}), policy, binding, now, ...(capture ? { capture } : {}) });
+  return withReceipt(verifier, receipts, d, {
+    presentation,
+    ...(seen.recognised === true || seen.authentic === true ? { recognised: true } : {}),
+    ...(seen.payload ? { payload: seen.payload } : {}),
+    policy,
+    binding,
+    now,
+    ...(capture ? { capture } : {}),
+  });
 }
 
 async function refuse(v: Verifier, status: HttpStatus, reasons: Reason[], rest: Partial<GuardDecision> = {}): Promise<GuardDecision> {
@@ -146,11 +154,15 @@ type Checked = Pick<GuardDecision, 'reasons' | 'holder' | 'presentation' | 'gran
  * A proof decoded and bound, ready to verify: or the 401 reasons it was refused for before any
  * crypto (with its unverified claims when it decoded, for the receipt's record of the request).
  */
-type Front = { refused: Reason[]; claims?: Record<string, unknown> } | { claims: Record<string, unknown>; once: Once; verify(): Promise<Checked> };
+type Front = ({ refused: Reason[]; claims?: Record<string, unknown> } | { claims: Record<string, unknown>; once: Once; verify(): Promise<Checked> }) & {
+  /** It decoded as the proof this route takes (a vp+jwt, an SD-JWT with its key binding JWT, a mandate chain): evidence worth keeping. */
+  recognised?: true;
+};
 
-/** What the pipeline saw of one call, for its receipt: the proof's claims once decoded; whether a proof authenticated. */
+/** What the pipeline saw of one call, for its receipt: the proof's claims once decoded; whether it was a proof at all; whether it authenticated. */
 interface Seen {
   payload?: Record<string, unknown>;
+  recognised?: boolean;
   authentic?: boolean;
 }
 
@@ -178,6 +190,7 @@ async function pipeline(v: Verifier, tools: Tools, proof: unknown, policy: Polic
   // are the holder's own: a "verifiableCredential" there was never presented, and listed it would tie
   // this request to another grant (receiptsForGrant, access reports) and break the decision's evidence.
   if (front.claims && policy.kind !== 'mandate' && !(proof as string).includes('~')) seen.payload = front.claims;
+  if (front.recognised) seen.recognised = true;
   if ('refused' in front) return refuse(v, 401, front.refused.map(remoteReason));
 
   // The request's own signature, when the route wants one: checked before the proof's (heavier) chain.
@@ -276,8 +289,11 @@ function vpFront(v: Verifier, tools: Tools, vp: string, policy: Exclude<Policy, 
   } catch (e) {
     return { refused: [isCharterError(e) ? { code: e.code, message: e.message } : { code: 'MALFORMED_JWT', message: 'not a compact JWS' }] };
   }
+  // A vp+jwt (VC-JOSE-COSE §3.2) or a VC-JWT 1.1 presentation (its `vp` claim); a JWT of any other kind
+  // (an OAuth access token sent to the wrong API) is refused and never kept as evidence.
+  const recognised = isMediaType(d.header.typ, 'vp+jwt') || (typeof d.payload.vp === 'object' && d.payload.vp !== null) ? ({ recognised: true } as const) : {};
   const bound = [...freshnessReasons(d.header, d.payload, fresh), ...bindingReasons(d.payload, binding)];
-  if (bound.length > 0) return { refused: bound, claims: d.payload };
+  if (bound.length > 0) return { refused: bound, claims: d.payload, ...recognised };
   const p = d.payload;
   const once: Once = {
     scope: 'jti',
@@ -286,7 +302,7 @@ function vpFront(v: Verifier, tools: Tools, vp: string, policy: Exclude<Policy, 
     ...expOf(p),
     ...(typeof p.jti === 'string' ? { iatValue: p.jti } : {}),
   };
-  return { claims: p, once, verify: () => verifyVp(vp, d, v, tools, policy, fresh.now) };
+  return { claims: p, once, verify: () => verifyVp(vp, d, v, tools, policy, fresh.now), ...recognised };
 }
 
 /**
@@ -319,7 +335,7 @@ async function sdJwtFront(
   if (!isMediaType(kb.header.typ, KB_JWT_TYP)) return { refused: [{ code: 'INVALID_TYP', message: `the key binding JWT must have typ ${KB_JWT_TYP}` }] };
   const p = kb.payload;
   const bound = [...nonceProofReasons(p, fresh, 'key binding JWT'), ...bindingReasons(p, binding)];
-  if (bound.length > 0) return { refused: bound, claims: p };
+  if (bound.length > 0) return { refused: bound, claims: p, recognised: true };
   // 'iat' mode keys a KB-JWT by its jti when it has one (charterFetch keeps one jti for a request and its
   // retry with a challenge's nonce, so a relay keeping the first proof gets only one of the two taken), else
   // by its nonce.
@@ -328,6 +344,7 @@ async function sdJwtFront(
     claims: p,
     once: { scope: 'kb', value: v.nonces === 'challenge' ? (p.nonce as string) : iatValue, iat: p.iat as number, ...expOf(p), iatValue },
     verify: () => verifySdJwtPresentation(verifySdJwtGrant, token, p, v, tools, policy, fresh.now),
+    recognised: true,
   };
 }
 
@@ -368,8 +385,9 @@ async function mandateFront(v: Verifier, tools: Tools, proof: unknown, policy: M
   }
   const p = closing.payload;
   const bound = [...nonceProofReasons(p, fresh, `mandate chain's closing layer (${closing.name})`), ...bindingReasons(p, binding, true)];
-  if (bound.length > 0) return { refused: bound, claims: p };
+  if (bound.length > 0) return { refused: bound, claims: p, recognised: true };
   return {
+    recognised: true,
     claims: p,
     once: { scope: 'mandate', value: p.nonce as string, iat: p.iat as number, ...expOf(p), iatValue: p.nonce as string },
     verify: () => verifyMandatePolicy(input, closing, v, policy, new Date(fresh.now), tools.tokenStatus),

@@ -10,6 +10,8 @@ import type { Verifier } from './verifier.js';
 /** What the pipeline saw of one call, for its receipt. */
 export interface DecisionContext {
   presentation: unknown;
+  /** Whether it decoded as the proof the route takes, or authenticated (its bytes are kept as evidence only then). */
+  recognised?: boolean;
   payload?: Record<string, unknown>;
   policy: Policy;
   binding: Binding;
@@ -79,6 +81,7 @@ export async function withReceipt(v: Verifier, receipts: Receipts, d: GuardDecis
       reasons: d.reasons,
       ...(d.holder !== undefined ? { holder: d.holder } : {}),
       presentation: c.presentation,
+      ...(c.recognised === true ? { recognised: true } : {}),
       ...(c.payload ? { payload: c.payload } : {}),
       request: requestOf(c.binding),
       policy: policyOf(v, c.policy, d),
