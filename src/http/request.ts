@@ -30,6 +30,11 @@ export interface RequestDecision extends GuardDecision {
   wwwAuthenticate?: string;
   /** RFC 9421 §5.1: on a 401 from a route that wants a signature the request did not validly carry, the signature to send. */
   acceptSignature?: string;
+  /**
+   * What the route's own function (`owner`, `resource`, `amount`...) threw on this request, refused as
+   * INVALID_ARGUMENT (400) with a fixed message: for the server's logs, never sent to the caller.
+   */
+  routeError?: unknown;
 }
 
 /** Whether an Authorization value offers a Bearer credential at all, well formed or not (one line or several joined by commas). */
@@ -241,9 +246,10 @@ export async function authorize<R>(input: BoundRequest, verifier: Verifier, guar
     if (isCharterError(e) && HTTP_STATUS[e.code] === 400) return finish({ ok: false, status: 400, reasons: [{ code: e.code, message: e.message } satisfies Reason] });
     // The route's own functions (amount, resource, owner...) failed on this request, e.g. `req.body.amount`
     // with no body: a request the route cannot read is malformed (400), never a 500 for anyone who sends one.
+    // The function's own error stays with the server (routeError): its text may name a database, an address
+    // or a file, none of the caller's business.
     if (!isCharterError(e)) {
-      const why = e instanceof Error ? e.message.slice(0, 200) : 'it threw';
-      return finish({ ok: false, status: 400, reasons: [{ code: 'INVALID_ARGUMENT', message: `the route could not read what it needs from this request (${why})` }] });
+      return { ...finish({ ok: false, status: 400, reasons: [{ code: 'INVALID_ARGUMENT', message: 'the route could not read what it needs from this request' }] }), routeError: e };
     }
     throw e;
   }
