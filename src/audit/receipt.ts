@@ -46,8 +46,11 @@ export type ReceiptPolicy =
   /**
    * `purpose` and `processing`: the use the route declared, which the grant's terms must allow; recorded
    * so a re-check applies the same terms (without them a use inside the terms would look refused).
+   * `ownerWithheld`: a refusal where the owner of the data was not the presented grant's issuer; the
+   * owner's DID is not written (the receipt goes to whoever asked, who would learn whose data the route
+   * serves), and a re-check takes the owner's codes (GRANT_NOT_OWNER, MEMBER_WITHDRAWN) as recorded.
    */
-  | { kind: 'grant'; resource: string; action: string; owner?: string; anyOwner?: true; purpose?: string; processing?: string }
+  | { kind: 'grant'; resource: string; action: string; owner?: string; anyOwner?: true; ownerWithheld?: true; purpose?: string; processing?: string }
   | { kind: 'agent'; action: string; amount?: { amount: string; currency: string }; counterparty: string };
 
 /** A credential the presentation carried: its hash, and its id, issuer and types when it could be read. */

@@ -244,6 +244,9 @@ async function recheckSdJwtGrant(
   };
 }
 
+/** The refusals that depend on who owns the data (grants/verify.ts, grants/collective.ts). */
+const OWNER_CODES: ReadonlySet<CharterErrorCode> = new Set(['GRANT_NOT_OWNER', 'MEMBER_WITHDRAWN']);
+
 /** The codes of a DID that could not be resolved (the guard tells remote parties DID_RESOLUTION_FAILED for each). */
 const UNRESOLVED: ReadonlySet<CharterErrorCode> = new Set(['DID_NOT_FOUND', 'DID_RESOLUTION_FAILED', 'FORBIDDEN_ADDRESS']);
 
@@ -255,6 +258,8 @@ export function disagreement(r: DecisionReceipt, c: Recheck): string | undefined
   if (c.recorded !== undefined) return undefined;
   const found = new Set(c.reasons.map((x) => x.code));
   if (r.decision === 'allow') {
+    // An allow names the owner it was checked against: one withheld would have been re-checked for any owner.
+    if (r.policy.kind === 'grant' && r.policy.ownerWithheld !== undefined) return 'the receipt says allow but does not name the owner of the data';
     if (c.reasons.length > 0) return `the receipt says allow, but the evidence shows ${[...found].join(', ')}`;
     if (r.sub !== undefined && c.holder !== r.sub) return 'the evidence names another holder than the receipt';
     if (!same(c.chain, r.chain)) return 'the evidence shows another chain of authority than the receipt';
@@ -267,7 +272,12 @@ export function disagreement(r: DecisionReceipt, c: Recheck): string | undefined
   // the bundle, so offline it reads as DID_NOT_FOUND: one failure to resolve, whichever code recorded it.
   const unresolved = [...found].some((c) => UNRESOLVED.has(c));
   const shown = (code: string) => found.has(code as CharterErrorCode) || (unresolved && UNRESOLVED.has(code as CharterErrorCode));
-  const missing = r.reasons.filter((code) => !RECORDED_ONLY.has(code as CharterErrorCode) && !shown(code) && !(byDigest && code === 'REQUEST_MISMATCH'));
+  // The owner withheld from the receipt: the re-check ran for any owner, so the owner's own codes are taken as recorded.
+  const withheld = r.policy.kind === 'grant' && r.policy.ownerWithheld === true;
+  const missing = r.reasons.filter(
+    (code) =>
+      !RECORDED_ONLY.has(code as CharterErrorCode) && !shown(code) && !(byDigest && code === 'REQUEST_MISMATCH') && !(withheld && OWNER_CODES.has(code as CharterErrorCode)),
+  );
   if (missing.length > 0) return `the receipt refuses for ${missing.join(', ')}, which the evidence does not show`;
   return undefined;
 }

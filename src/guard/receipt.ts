@@ -39,7 +39,10 @@ function policyOf(v: Verifier, p: Policy, d: GuardDecision): ReceiptPolicy {
       kind: 'grant',
       resource: d.grant?.resource ?? p.resource,
       action: p.action,
-      ...(p.owner !== undefined ? { owner: p.owner } : { anyOwner: true as const }),
+      // The owner's DID only where the caller knows it already: an allow, or a grant issued by that owner. A
+      // refusal (no presentation, a stranger's, another owner's grant) withholds it: the receipt goes back to
+      // whoever asked, and would map the route's users (\`/users/alice/email\`) to their DIDs.
+      ...(p.owner === undefined ? { anyOwner: true as const } : d.ok || d.grant?.grantor === p.owner ? { owner: p.owner } : { ownerWithheld: true as const }),
       // The declared use the grant's terms were checked against: an offline re-check needs it too.
       ...(p.purpose !== undefined ? { purpose: p.purpose } : {}),
       ...(p.processing !== undefined ? { processing: p.processing } : {}),
