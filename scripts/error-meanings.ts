@@ -101,7 +101,8 @@ export const MEANING: Record<CharterErrorCode, string> = {
   WRONG_PASSPHRASE: 'the passphrase does not unlock this home (nothing was changed)',
   PASSPHRASE_REQUIRED: 'no passphrase: set CHARTER_PASSPHRASE (no terminal to ask on, or the prompt was ended with Ctrl-D or Ctrl-C)',
   ADDRESS_IN_USE: 'the port is taken: choose another with --port',
-  STORE_ERROR: 'the store failed (e.g. a newer schema, corruption); nothing was decided',
+  STORE_ERROR:
+    'the store failed (e.g. a newer schema, corruption); nothing was decided. Also a file written with `--out` or `status publish` that the disk could not take whole (full disk or quota, I/O error): the message says which, and the old file is left as it was',
   STORE_UNAVAILABLE: 'the store cannot be reached now (closed, locked, read-only, full, restarting); nothing was decided: retry',
   UNREACHABLE: 'a server the CLI called could not be reached (refused, reset, timed out, no such host): retry',
   INTERNAL: 'anything unexpected (a bug: please report it)',
