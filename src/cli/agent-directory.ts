@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import { parseExpiry } from '../encoding/duration.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
+import { assertOutsideHome } from '../home/out-path.js';
 import { DIRECTORY_PATH, jwkThumbprint, signDirectory } from '../httpsig/index.js';
 import { homeCommand, leaf, type CliContext, type CommonOptions } from './io.js';
 import { agentIdentityState } from '../agents/index.js';
@@ -49,6 +50,8 @@ export function registerAgentDirectory(program: Command, ctx: CliContext): void 
       ctx,
       o,
       async (home): Promise<DirectoryResult> => {
+        const file = o.out === undefined ? undefined : join(o.out, ...DIRECTORY_PATH.split('/').filter(Boolean));
+        if (file !== undefined) for (const f of [file, `${file}.headers`]) assertOutsideHome(f, home.dir);
         const rec = await home.identity(o.as);
         if (rec.keyType !== 'Ed25519' && rec.keyType !== 'P-256')
           throw new CharterError('INVALID_ARGUMENT', `${rec.alias} has a ${rec.keyType} key: RFC 9421 signs with Ed25519 or P-256`);
@@ -77,8 +80,7 @@ export function registerAgentDirectory(program: Command, ctx: CliContext): void 
           headers: dir.headers,
           body: dir.body,
         };
-        if (o.out !== undefined) {
-          const file = join(o.out, ...DIRECTORY_PATH.split('/').filter(Boolean));
+        if (file !== undefined) {
           writeFileAtomic(file, dir.body, 0o644);
           writeFileAtomic(
             `${file}.headers`,

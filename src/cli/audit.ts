@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
+import { assertOutsideHome } from '../home/out-path.js';
 import { parseExpiry } from '../encoding/duration.js';
 import type { AuditEntryRecord, AuditStore } from '../store/types.js';
 import { checkpointAudit, decodeReceipt, pruneAuditLog, receiptsForGrant, sendAccessReport, verifyAuditLog, type AuditVerification } from '../audit/index.js';
@@ -175,6 +176,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
         withHome(ctx, opts, async (home) => {
           const from = opts.from ? parsePast(opts.from) : undefined;
           const to = opts.to ? parsePast(opts.to) : undefined;
+          if (opts.out) assertOutsideHome(opts.out, home.dir);
           // To a file: written whole or not at all (temp file, fsync, rename), so a failed export leaves no half file.
           // With --json to stdout: one document, as every command prints (README), the entries in it.
           const lines: string[] = [];

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
+import { assertOutsideHome } from '../home/out-path.js';
 import { didWebPath } from '../server/did-web-path.js';
 import { didWebFromDomain } from '../did/index.js';
 import { homeCommand, leaf, runCommand, withTools, type CliContext, type CommonOptions } from './io.js';
@@ -42,6 +43,7 @@ export function registerDid(program: Command, ctx: CliContext): void {
         // Where the document goes depends on the domain alone: checked before the identity is made,
         // so an --out that cannot take it leaves no identity behind (which a retry would find taken).
         const file = join(opts.out, ...didWebPath(didWebFromDomain(opts.domain)).split('/').filter(Boolean));
+        assertOutsideHome(file, home.dir);
         assertWritable(file);
         const rec = await home.createIdentity({ alias, keyType: parseKeyType(opts.key), method: 'web', domain: opts.domain });
         if (!rec.document) throw new CharterError('INTERNAL', 'did:web identity has no document');

@@ -6,6 +6,7 @@ import type { PublicJwk } from '../keys/types.js';
 import { jsonTextProblem } from '../encoding/json.js';
 import { parseInstant } from '../encoding/duration.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
+import { assertOutsideHome } from '../home/out-path.js';
 import { exportEvidence, verifyEvidence, type EvidenceVerification } from '../audit/index.js';
 import { leaf, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 import { oneLine, shortDid } from './format.js';
@@ -74,6 +75,7 @@ export function registerEvidence(program: Command, ctx: CliContext): void {
         const receipt = ref.startsWith('urn:') || ref.startsWith('sha256-') ? ref : (await readTextArg(ctx, ref, 'receipt')).trim();
         if (receipt === '') throw new CharterError('INVALID_ARGUMENT', 'the receipt given is empty');
         return withHome(ctx, opts, async (home) => {
+          assertOutsideHome(opts.out, home.dir);
           const bundle = await exportEvidence(home.store, receipt, opts.as ? { signer: await home.issuer(opts.as) } : {});
           writeFileAtomic(opts.out, JSON.stringify(bundle, null, 2) + '\n', 0o600);
           return {
