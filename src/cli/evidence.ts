@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import { importVerificationKey } from '../keys/index.js';
@@ -8,7 +8,7 @@ import { parseInstant } from '../encoding/duration.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import { assertOutsideHome } from '../home/out-path.js';
 import { exportEvidence, verifyEvidence, type EvidenceVerification } from '../audit/index.js';
-import { leaf, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { leaf, readBounded, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 import { oneLine, shortDid } from './format.js';
 
 /** A bundle holds a log segment and documents: larger than the 1 MiB of other inputs. */
@@ -17,8 +17,10 @@ const MAX_BUNDLE = 32 * 1024 * 1024;
 function readBundle(path: string): unknown {
   let text: string;
   try {
-    if (statSync(path).size > MAX_BUNDLE) throw new CharterError('INPUT_TOO_LARGE', `${path} is larger than 32 MiB`);
-    text = readFileSync(path, 'utf8');
+    // A regular file's size says at once; a pipe or a device (size 0, possibly endless: /dev/zero) is read
+    // up to the cap and no further.
+    if (statSync(path).size > MAX_BUNDLE) throw new CharterError('INPUT_TOO_LARGE', `the bundle ${path} is larger than 32 MiB`);
+    text = readBounded(path, 'the bundle', MAX_BUNDLE);
   } catch (e) {
     if (e instanceof CharterError) throw e;
     throw new CharterError('INVALID_ARGUMENT', `cannot read the bundle ${path}`);
@@ -97,7 +99,7 @@ export function registerEvidence(program: Command, ctx: CliContext): void {
     evidence
       .command('verify')
       .description('re-check a bundle with no network and no store: signatures, every part against the receipt, the decision, its place in the log (exit 1 if any part fails)')
-      .argument('<bundle>', 'the bundle file')
+      .argument('<bundle>', 'the bundle file (or a pipe such as <(…)), at most 32 MiB')
       .option('--at <time>', 're-check the decision as of this ISO time (default: the time the receipt records)')
       .option('--issuer <did...>', 'the verifier DIDs whose receipts you accept: a bundle signed by another fails (exit 1)')
       .option('--verifier-key <file...>', "the verifier's public keys you trust (a JWK or JWK Set file): needed with --issuer for a did:web verifier"),
