@@ -10,7 +10,7 @@ export const MEANING: Record<CharterErrorCode, string> = {
   INVALID_ARGUMENT: 'the request or a command-line argument is malformed (an action, an amount, a date, a flag value)',
   INPUT_TOO_LARGE: 'over a size cap (64 KiB credentials, 512 KiB presentations, 1 MiB CLI input, 32 MiB evidence bundle, from a file, a pipe or a device alike)',
   CONFIG_INVALID:
-    'the setup is wrong (e.g. CHARTER_STORE is not a PostgreSQL URL, or names PostgreSQL but the optional `pg` package is missing; a home directory other users can write; a `charter.db` that is a link or a directory)',
+    'the setup is wrong (e.g. CHARTER_STORE is not a PostgreSQL URL, or names PostgreSQL but the optional `pg` package is missing; a home directory other users can write; a `charter.db` that is a link or a directory, that other users can write, or that another user owns)',
   MALFORMED_JWT: 'not a compact JWS of JSON objects (or a member name given twice, invalid UTF-8, a signature not in canonical base64url)',
   UNSUPPORTED_ALG: 'only EdDSA, ES256 and ES256K are accepted; `alg: none` is refused',
   ALG_KEY_MISMATCH: 'the alg does not belong to the key type (EdDSA-Ed25519, ES256-P-256, ES256K-secp256k1)',
