@@ -45,6 +45,11 @@ function strictJson(text: string, path: string, notJson: string): unknown {
   return v;
 }
 
+function exported(r: { out: string; presentation: boolean; credentials: number; documents: number; statusLists: number; logEntries: number }): string {
+  const what = `the receipt, ${r.presentation ? 'the presentation, ' : ''}${r.credentials} credentials, ${r.documents} DID documents, ${r.statusLists} status lists, ${r.logEntries} log entries and a checkpoint`;
+  return r.out === '-' ? `wrote the bundle to standard output: ${what}` : `wrote ${oneLine(r.out)}: ${what}`;
+}
+
 function renderVerification(v: EvidenceVerification): string {
   const head = v.receipt
     ? `${v.ok ? '✓' : '✗'} ${v.receipt.decision === 'allow' ? 'allowed' : 'refused'} at ${oneLine(v.receipt.time)} by ${oneLine(shortDid(v.receipt.iss))}${v.receipt.sub ? ` for ${oneLine(shortDid(v.receipt.sub))}` : ''}, re-checked as of ${oneLine(v.at)} with no network`
@@ -65,9 +70,16 @@ export function registerEvidence(program: Command, ctx: CliContext): void {
       .command('export')
       .description('gather the receipt, presentation, credentials, DID documents, status lists and log entries of one decision')
       .argument('<receipt>', 'a receipt id, the receipt (JWT), a file holding it, or - for stdin')
-      .requiredOption('--out <file>', 'where to write the bundle (JSON)')
+      .requiredOption(
+        '--out <file>',
+        'where to write the bundle (JSON); - writes it to standard output, as the one document there (with or without --json), and the summary to standard error',
+      )
       .option('--as <alias|did>', 'the verifier identity: signs a checkpoint when none covers the receipt yet'),
-    ['charter evidence export urn:uuid:… --out bundle.json', 'charter evidence export receipt.jwt --out bundle.json --as api'],
+    [
+      'charter evidence export urn:uuid:… --out bundle.json',
+      'charter evidence export receipt.jwt --out bundle.json --as api',
+      'charter evidence export urn:uuid:… --out - | gzip > bundle.json.gz',
+    ],
   ).action((ref: string, opts: CommonOptions & { out: string; as?: string }) =>
     runCommand(
       ctx,
@@ -77,10 +89,13 @@ export function registerEvidence(program: Command, ctx: CliContext): void {
         const receipt = ref.startsWith('urn:') || ref.startsWith('sha256-') ? ref : (await readTextArg(ctx, ref, 'receipt')).trim();
         if (receipt === '') throw new CharterError('INVALID_ARGUMENT', 'the receipt given is empty');
         return withHome(ctx, opts, async (home) => {
-          assertOutsideHome(opts.out, home.dir);
+          const toStdout = opts.out === '-';
+          if (!toStdout) assertOutsideHome(opts.out, home.dir);
           const bundle = await exportEvidence(home.store, receipt, opts.as ? { signer: await home.issuer(opts.as) } : {});
-          writeFileAtomic(opts.out, JSON.stringify(bundle, null, 2) + '\n', 0o600);
-          return {
+          const text = JSON.stringify(bundle, null, 2) + '\n';
+          if (toStdout) ctx.stdout(text);
+          else writeFileAtomic(opts.out, text, 0o600);
+          const r = {
             out: opts.out,
             credentials: bundle.credentials.length,
             documents: Object.keys(bundle.dids).length,
@@ -88,10 +103,13 @@ export function registerEvidence(program: Command, ctx: CliContext): void {
             logEntries: bundle.log.entries.length,
             presentation: bundle.presentation !== undefined,
           };
+          // The bundle is what stdout carries: the summary goes where a person sees it and a pipe does not.
+          if (toStdout && !opts.json) ctx.stderr(exported(r));
+          return r;
         });
       },
-      (r) =>
-        `wrote ${r.out}: the receipt, ${r.presentation ? 'the presentation, ' : ''}${r.credentials} credentials, ${r.documents} DID documents, ${r.statusLists} status lists, ${r.logEntries} log entries and a checkpoint`,
+      exported,
+      (r) => r.out === '-',
     ),
   );
 

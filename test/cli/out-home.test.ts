@@ -144,3 +144,74 @@ describe('--out elsewhere is written as before', () => {
     expect((await run(['agent', 'directory', '--as', 'api', '--authority', 'agent.example', '--out', join(outside, 'public')])).err).not.toMatch(/inside the Charter home/);
   });
 });
+
+/*
+ * `--out -` is standard output, as `-` is standard input where a command
+ * reads: never a file named "-". Run in a scratch folder so that such a file
+ * would be seen (and not left in the repository).
+ */
+describe('--out - writes to standard output', () => {
+  const cwd = join(root, 'cwd');
+  let saved: string;
+  beforeAll(() => {
+    mkdirSync(cwd);
+    saved = process.cwd();
+    process.chdir(cwd);
+    return () => process.chdir(saved);
+  });
+  const noDashFile = () => expect(readdirSync(cwd)).toEqual([]);
+
+  it('audit export --out -: the JSON Lines of no --out; with --json, its one document', async () => {
+    const plain = await run(['audit', 'export']);
+    const dash = await run(['audit', 'export', '--out', '-']);
+    expect(dash.code, dash.err).toBe(0);
+    expect(dash.out).toBe(plain.out);
+    expect(dash.out.split('\n').map((l) => JSON.parse(l) as unknown).length).toBeGreaterThan(0);
+    const doc = await run(['audit', 'export', '--out', '-', '--json']);
+    expect(doc.code).toBe(0);
+    expect(JSON.parse(doc.out)).toEqual(JSON.parse((await run(['audit', 'export', '--json'])).out));
+    noDashFile();
+  });
+
+  it('evidence export --out -: the bundle on stdout (it verifies), the summary on stderr; with --json the bundle is the one document', async () => {
+    const r = await run(['evidence', 'export', receiptId, '--as', 'api', '--out', '-']);
+    expect(r.code, r.err).toBe(0);
+    const bundle = JSON.parse(r.out) as { type: string };
+    expect(bundle.type).toBe('CharterEvidenceBundle');
+    expect(r.err).toMatch(/wrote the bundle to standard output: the receipt/);
+    const file = join(outside, 'from-stdout.json');
+    writeFileSync(file, r.out);
+    expect((await run(['evidence', 'verify', file, '--json'])).code).toBeLessThan(2);
+    const j = await run(['evidence', 'export', receiptId, '--out', '-', '--json']);
+    expect(j.code, j.err).toBe(0);
+    expect((JSON.parse(j.out) as { type: string }).type).toBe('CharterEvidenceBundle');
+    expect(j.err).toBe('');
+    noDashFile();
+  });
+
+  it('did web init --out -: the did.json on stdout, the summary on stderr; with --json the document alone; nothing written', async () => {
+    const r = await run(['did', 'web', 'init', '--domain', 'stdout.example', '--out', '-']);
+    expect(r.code, r.err).toBe(0);
+    expect((JSON.parse(r.out) as { id: string }).id).toBe('did:web:stdout.example');
+    expect(r.err).toMatch(/did:web:stdout\.example[\s\S]*standard output[\s\S]*\/\.well-known/);
+    const j = await run(['did', 'web', 'init', '--domain', 'json.example', '--out', '-', '--json']);
+    expect(j.code, j.err).toBe(0);
+    expect((JSON.parse(j.out) as { id: string }).id).toBe('did:web:json.example');
+    expect(j.err).toBe('');
+    noDashFile();
+  });
+
+  it('agent directory --out - prints as without --out; status publish --out - is refused (several files), writing nothing', async () => {
+    const plain = await run(['agent', 'directory', '--as', 'api', '--authority', 'agent.example']);
+    const dash = await run(['agent', 'directory', '--as', 'api', '--authority', 'agent.example', '--out', '-']);
+    expect(plain.code, plain.err).toBe(0);
+    expect(dash.code, dash.err).toBe(0);
+    // The body and its headers, printed: not `wrote -/.well-known/…`.
+    for (const r of [plain, dash]) expect(r.out).toMatch(/^key directory for api[\s\S]*\nsignature-input: /im);
+    expect(dash.out).not.toMatch(/^wrote /m);
+    const s = await run(['status', 'publish', '--out', '-', '--json']);
+    expect(s.code).toBe(2);
+    expect((JSON.parse(s.out) as { error: { code: string; message: string } }).error.message).toMatch(/several files/);
+    noDashFile();
+  });
+});
