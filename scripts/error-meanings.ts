@@ -8,9 +8,9 @@ import type { CharterErrorCode } from '../src/errors.js';
  */
 export const MEANING: Record<CharterErrorCode, string> = {
   INVALID_ARGUMENT: 'the request or a command-line argument is malformed (an action, an amount, a date, a flag value)',
-  INPUT_TOO_LARGE: 'over a size cap (64 KiB credentials, 512 KiB presentations, 1 MiB CLI input)',
+  INPUT_TOO_LARGE: 'over a size cap (64 KiB credentials, 512 KiB presentations, 1 MiB CLI input, 32 MiB evidence bundle, from a file, a pipe or a device alike)',
   CONFIG_INVALID:
-    'the setup is wrong (e.g. CHARTER_STORE is not a PostgreSQL URL, or names PostgreSQL but the optional `pg` package is missing; a home directory other users can write; a `charter.db` that is a link or a directory)',
+    'the setup is wrong (e.g. CHARTER_STORE is not a PostgreSQL URL, or names PostgreSQL but the optional `pg` package is missing; a home directory other users can write; a `charter.db` that is a link or a directory, that other users can write, or that another user owns)',
   MALFORMED_JWT: 'not a compact JWS of JSON objects (or a member name given twice, invalid UTF-8, a signature not in canonical base64url)',
   UNSUPPORTED_ALG: 'only EdDSA, ES256 and ES256K are accepted; `alg: none` is refused',
   ALG_KEY_MISMATCH: 'the alg does not belong to the key type (EdDSA-Ed25519, ES256-P-256, ES256K-secp256k1)',
@@ -101,7 +101,8 @@ export const MEANING: Record<CharterErrorCode, string> = {
   WRONG_PASSPHRASE: 'the passphrase does not unlock this home (nothing was changed)',
   PASSPHRASE_REQUIRED: 'no passphrase: set CHARTER_PASSPHRASE (no terminal to ask on, or the prompt was ended with Ctrl-D or Ctrl-C)',
   ADDRESS_IN_USE: 'the port is taken: choose another with --port',
-  STORE_ERROR: 'the store failed (e.g. a newer schema, corruption); nothing was decided',
+  STORE_ERROR:
+    'the store failed (e.g. a newer schema, corruption); nothing was decided. Also a file written with `--out` or `status publish` that the disk could not take whole (full disk or quota, I/O error): the message says which, and the old file is left as it was',
   STORE_UNAVAILABLE: 'the store cannot be reached now (closed, locked, read-only, full, restarting); nothing was decided: retry',
   UNREACHABLE: 'a server the CLI called could not be reached (refused, reset, timed out, no such host): retry',
   INTERNAL: 'anything unexpected (a bug: please report it)',

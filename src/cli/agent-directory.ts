@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import { parseExpiry } from '../encoding/duration.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
+import { assertOutsideHome } from '../home/out-path.js';
 import { DIRECTORY_PATH, jwkThumbprint, signDirectory } from '../httpsig/index.js';
 import { homeCommand, leaf, type CliContext, type CommonOptions } from './io.js';
 import { agentIdentityState } from '../agents/index.js';
@@ -42,13 +43,16 @@ export function registerAgentDirectory(program: Command, ctx: CliContext): void 
       .requiredOption('--as <alias|did>', 'the agent whose directory it is: an identity of this home (an Ed25519 or P-256 key)')
       .option('--authority <host>', "host[:port] the directory is served at (default: the home's public URL)")
       .option('--expires <when>', 'how long its signatures stay valid: 5m, 1d, P1D or an ISO date (short: a verifier refuses it once expired)', '1d')
-      .option('--out <dir>', 'write DIR/.well-known/http-message-signatures-directory and, beside it, the .headers to serve it with'),
+      .option('--out <dir>', 'write DIR/.well-known/http-message-signatures-directory and, beside it, the .headers to serve it with (- prints them, as without --out)'),
     ['charter agent directory --as shopper --out ./public', 'charter agent directory --as shopper --authority agent.example --expires 1h --json'],
   ).action((o: DirectoryOptions) =>
     homeCommand(
       ctx,
       o,
       async (home): Promise<DirectoryResult> => {
+        // `-` is standard output, as it is standard input where a command reads: printed, as without --out.
+        const file = o.out === undefined || o.out === '-' ? undefined : join(o.out, ...DIRECTORY_PATH.split('/').filter(Boolean));
+        if (file !== undefined) for (const f of [file, `${file}.headers`]) assertOutsideHome(f, home.dir);
         const rec = await home.identity(o.as);
         if (rec.keyType !== 'Ed25519' && rec.keyType !== 'P-256')
           throw new CharterError('INVALID_ARGUMENT', `${rec.alias} has a ${rec.keyType} key: RFC 9421 signs with Ed25519 or P-256`);
@@ -77,8 +81,7 @@ export function registerAgentDirectory(program: Command, ctx: CliContext): void 
           headers: dir.headers,
           body: dir.body,
         };
-        if (o.out !== undefined) {
-          const file = join(o.out, ...DIRECTORY_PATH.split('/').filter(Boolean));
+        if (file !== undefined) {
           writeFileAtomic(file, dir.body, 0o644);
           writeFileAtomic(
             `${file}.headers`,

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
+import { assertOutsideHome } from '../home/out-path.js';
 import { parseExpiry } from '../encoding/duration.js';
 import type { AuditEntryRecord, AuditStore } from '../store/types.js';
 import { checkpointAudit, decodeReceipt, pruneAuditLog, receiptsForGrant, sendAccessReport, verifyAuditLog, type AuditVerification } from '../audit/index.js';
@@ -165,7 +166,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
       .description('the audit log between two times as JSON Lines (one entry per line, with its signed receipt); with --json, one document { entries, log }')
       .option('--from <when>', 'from this time (ISO date, or how long ago: 7d)')
       .option('--to <when>', 'up to this time (exclusive)')
-      .option('--out <file>', 'write to this file instead of standard output'),
+      .option('--out <file>', 'write to this file instead of standard output (- is standard output, as without --out)'),
     ['charter audit export --from 2026-01-01 --to 2026-02-01 --out january.jsonl'],
   ).action((opts: CommonOptions & { from?: string; to?: string; out?: string }) =>
     runCommand(
@@ -175,6 +176,9 @@ export function registerAudit(program: Command, ctx: CliContext): void {
         withHome(ctx, opts, async (home) => {
           const from = opts.from ? parsePast(opts.from) : undefined;
           const to = opts.to ? parsePast(opts.to) : undefined;
+          // `-` is standard output, as it is standard input where a command reads.
+          const out = opts.out === '-' ? undefined : opts.out;
+          if (out) assertOutsideHome(out, home.dir);
           // To a file: written whole or not at all (temp file, fsync, rename), so a failed export leaves no half file.
           // With --json to stdout: one document, as every command prints (README), the entries in it.
           const lines: string[] = [];
@@ -182,14 +186,14 @@ export function registerAudit(program: Command, ctx: CliContext): void {
           let n = 0;
           for await (const e of entriesBetween(home.store, from, to)) {
             const entry = { ...described(e), receipt: e.jws };
-            if (opts.out) lines.push(JSON.stringify(entry) + '\n');
+            if (out) lines.push(JSON.stringify(entry) + '\n');
             else if (opts.json) log.push(entry);
             else ctx.stdout(JSON.stringify(entry));
             n++;
           }
-          if (opts.out) writeFileAtomic(opts.out, lines.join(''), 0o600);
+          if (out) writeFileAtomic(out, lines.join(''), 0o600);
           const r: { entries: number; out?: string; log?: unknown[] } = { entries: n };
-          if (opts.out) r.out = opts.out;
+          if (out) r.out = out;
           else if (opts.json) r.log = log;
           return r;
         }),

@@ -3,9 +3,11 @@ import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
+import { assertOutsideHome } from '../home/out-path.js';
 import { didWebPath } from '../server/did-web-path.js';
 import { didWebFromDomain } from '../did/index.js';
-import { homeCommand, leaf, runCommand, withTools, type CliContext, type CommonOptions } from './io.js';
+import { leaf, runCommand, withHome, withTools, type CliContext, type CommonOptions } from './io.js';
+import { oneLine } from './format.js';
 import { parseKeyType } from './id.js';
 
 export function registerDid(program: Command, ctx: CliContext): void {
@@ -31,24 +33,45 @@ export function registerDid(program: Command, ctx: CliContext): void {
       .requiredOption('--domain <domain>', 'example.com, example.com:users:alice, or 127.0.0.1%3A8080')
       .option('--alias <name>', 'local name of the identity (default: the domain)')
       .option('--key <type>', 'ed25519 | p256 | secp256k1', 'ed25519')
-      .option('--out <dir>', 'directory of the web root to write into', '.'),
-    ['charter did web init --domain example.com --out ./public', 'charter did web init --domain example.com:users:alice --alias alice'],
+      .option(
+        '--out <dir>',
+        'directory of the web root to write into; - writes the did.json to standard output, as the one document there (with or without --json), and the summary to standard error',
+        '.',
+      ),
+    [
+      'charter did web init --domain example.com --out ./public',
+      'charter did web init --domain example.com:users:alice --alias alice',
+      'charter did web init --domain example.com --out - > did.json',
+    ],
   ).action((opts: CommonOptions & { domain: string; alias?: string; key: string; out: string }) =>
-    homeCommand(
+    runCommand(
       ctx,
       opts,
-      async (home) => {
-        const alias = opts.alias ?? opts.domain.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64);
-        // Where the document goes depends on the domain alone: checked before the identity is made,
-        // so an --out that cannot take it leaves no identity behind (which a retry would find taken).
-        const file = join(opts.out, ...didWebPath(didWebFromDomain(opts.domain)).split('/').filter(Boolean));
-        assertWritable(file);
-        const rec = await home.createIdentity({ alias, keyType: parseKeyType(opts.key), method: 'web', domain: opts.domain });
-        if (!rec.document) throw new CharterError('INTERNAL', 'did:web identity has no document');
-        writeFileAtomic(file, JSON.stringify(rec.document, null, 2) + '\n', 0o644);
-        return { alias: rec.alias, did: rec.did, file, publishAt: dirname(file) };
-      },
+      () =>
+        withHome(ctx, opts, async (home) => {
+          const alias = opts.alias ?? opts.domain.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64);
+          // Where the document goes depends on the domain alone: checked before the identity is made,
+          // so an --out that cannot take it leaves no identity behind (which a retry would find taken).
+          const path = didWebPath(didWebFromDomain(opts.domain));
+          const file = opts.out === '-' ? undefined : join(opts.out, ...path.split('/').filter(Boolean));
+          if (file !== undefined) {
+            assertOutsideHome(file, home.dir);
+            assertWritable(file);
+          }
+          const rec = await home.createIdentity({ alias, keyType: parseKeyType(opts.key), method: 'web', domain: opts.domain });
+          if (!rec.document) throw new CharterError('INTERNAL', 'did:web identity has no document');
+          const text = JSON.stringify(rec.document, null, 2) + '\n';
+          if (file === undefined) {
+            ctx.stdout(text);
+            // The document is what stdout carries: the summary goes where a person sees it and a pipe does not.
+            if (!opts.json) ctx.stderr(`${oneLine(rec.alias)}  ${rec.did}\nwrote its did.json to standard output: publish it at ${path} so that it is served over https`);
+            return { alias: rec.alias, did: rec.did, file: '-', publishAt: dirname(path) };
+          }
+          writeFileAtomic(file, text, 0o644);
+          return { alias: rec.alias, did: rec.did, file, publishAt: dirname(file) };
+        }),
       (r) => `${r.alias}  ${r.did}\nwrote ${r.file}: publish it so that it is served over https at the did:web URL`,
+      (r) => r.file === '-',
     ),
   );
 }

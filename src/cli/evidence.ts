@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
 import { importVerificationKey } from '../keys/index.js';
@@ -6,8 +6,9 @@ import type { PublicJwk } from '../keys/types.js';
 import { jsonTextProblem } from '../encoding/json.js';
 import { parseInstant } from '../encoding/duration.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
+import { assertOutsideHome } from '../home/out-path.js';
 import { exportEvidence, verifyEvidence, type EvidenceVerification } from '../audit/index.js';
-import { leaf, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { leaf, readBounded, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 import { oneLine, shortDid } from './format.js';
 
 /** A bundle holds a log segment and documents: larger than the 1 MiB of other inputs. */
@@ -16,8 +17,10 @@ const MAX_BUNDLE = 32 * 1024 * 1024;
 function readBundle(path: string): unknown {
   let text: string;
   try {
-    if (statSync(path).size > MAX_BUNDLE) throw new CharterError('INPUT_TOO_LARGE', `${path} is larger than 32 MiB`);
-    text = readFileSync(path, 'utf8');
+    // A regular file's size says at once; a pipe or a device (size 0, possibly endless: /dev/zero) is read
+    // up to the cap and no further.
+    if (statSync(path).size > MAX_BUNDLE) throw new CharterError('INPUT_TOO_LARGE', `the bundle ${path} is larger than 32 MiB`);
+    text = readBounded(path, 'the bundle', MAX_BUNDLE);
   } catch (e) {
     if (e instanceof CharterError) throw e;
     throw new CharterError('INVALID_ARGUMENT', `cannot read the bundle ${path}`);
@@ -42,6 +45,11 @@ function strictJson(text: string, path: string, notJson: string): unknown {
   return v;
 }
 
+function exported(r: { out: string; presentation: boolean; credentials: number; documents: number; statusLists: number; logEntries: number }): string {
+  const what = `the receipt, ${r.presentation ? 'the presentation, ' : ''}${r.credentials} credentials, ${r.documents} DID documents, ${r.statusLists} status lists, ${r.logEntries} log entries and a checkpoint`;
+  return r.out === '-' ? `wrote the bundle to standard output: ${what}` : `wrote ${oneLine(r.out)}: ${what}`;
+}
+
 function renderVerification(v: EvidenceVerification): string {
   const head = v.receipt
     ? `${v.ok ? '✓' : '✗'} ${v.receipt.decision === 'allow' ? 'allowed' : 'refused'} at ${oneLine(v.receipt.time)} by ${oneLine(shortDid(v.receipt.iss))}${v.receipt.sub ? ` for ${oneLine(shortDid(v.receipt.sub))}` : ''}, re-checked as of ${oneLine(v.at)} with no network`
@@ -62,9 +70,16 @@ export function registerEvidence(program: Command, ctx: CliContext): void {
       .command('export')
       .description('gather the receipt, presentation, credentials, DID documents, status lists and log entries of one decision')
       .argument('<receipt>', 'a receipt id, the receipt (JWT), a file holding it, or - for stdin')
-      .requiredOption('--out <file>', 'where to write the bundle (JSON)')
+      .requiredOption(
+        '--out <file>',
+        'where to write the bundle (JSON); - writes it to standard output, as the one document there (with or without --json), and the summary to standard error',
+      )
       .option('--as <alias|did>', 'the verifier identity: signs a checkpoint when none covers the receipt yet'),
-    ['charter evidence export urn:uuid:… --out bundle.json', 'charter evidence export receipt.jwt --out bundle.json --as api'],
+    [
+      'charter evidence export urn:uuid:… --out bundle.json',
+      'charter evidence export receipt.jwt --out bundle.json --as api',
+      'charter evidence export urn:uuid:… --out - | gzip > bundle.json.gz',
+    ],
   ).action((ref: string, opts: CommonOptions & { out: string; as?: string }) =>
     runCommand(
       ctx,
@@ -74,9 +89,13 @@ export function registerEvidence(program: Command, ctx: CliContext): void {
         const receipt = ref.startsWith('urn:') || ref.startsWith('sha256-') ? ref : (await readTextArg(ctx, ref, 'receipt')).trim();
         if (receipt === '') throw new CharterError('INVALID_ARGUMENT', 'the receipt given is empty');
         return withHome(ctx, opts, async (home) => {
+          const toStdout = opts.out === '-';
+          if (!toStdout) assertOutsideHome(opts.out, home.dir);
           const bundle = await exportEvidence(home.store, receipt, opts.as ? { signer: await home.issuer(opts.as) } : {});
-          writeFileAtomic(opts.out, JSON.stringify(bundle, null, 2) + '\n', 0o600);
-          return {
+          const text = JSON.stringify(bundle, null, 2) + '\n';
+          if (toStdout) ctx.stdout(text);
+          else writeFileAtomic(opts.out, text, 0o600);
+          const r = {
             out: opts.out,
             credentials: bundle.credentials.length,
             documents: Object.keys(bundle.dids).length,
@@ -84,10 +103,13 @@ export function registerEvidence(program: Command, ctx: CliContext): void {
             logEntries: bundle.log.entries.length,
             presentation: bundle.presentation !== undefined,
           };
+          // The bundle is what stdout carries: the summary goes where a person sees it and a pipe does not.
+          if (toStdout && !opts.json) ctx.stderr(exported(r));
+          return r;
         });
       },
-      (r) =>
-        `wrote ${r.out}: the receipt, ${r.presentation ? 'the presentation, ' : ''}${r.credentials} credentials, ${r.documents} DID documents, ${r.statusLists} status lists, ${r.logEntries} log entries and a checkpoint`,
+      exported,
+      (r) => r.out === '-',
     ),
   );
 
@@ -95,7 +117,7 @@ export function registerEvidence(program: Command, ctx: CliContext): void {
     evidence
       .command('verify')
       .description('re-check a bundle with no network and no store: signatures, every part against the receipt, the decision, its place in the log (exit 1 if any part fails)')
-      .argument('<bundle>', 'the bundle file')
+      .argument('<bundle>', 'the bundle file (or a pipe such as <(…)), at most 32 MiB')
       .option('--at <time>', 're-check the decision as of this ISO time (default: the time the receipt records)')
       .option('--issuer <did...>', 'the verifier DIDs whose receipts you accept: a bundle signed by another fails (exit 1)')
       .option('--verifier-key <file...>', "the verifier's public keys you trust (a JWK or JWK Set file): needed with --issuer for a did:web verifier"),

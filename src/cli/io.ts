@@ -260,8 +260,17 @@ function isFile(path: string): boolean {
   }
 }
 
-/** At most MAX_INPUT bytes of a file, a pipe or a device (whose size stat cannot tell); INPUT_TOO_LARGE beyond. */
-function readBounded(path: string, what: string): string {
+/** The size of a limit for a message: 1 MiB, 32 MiB, 512 KiB. */
+function sizeText(bytes: number): string {
+  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
+}
+
+/**
+ * At most `limit` bytes (default 1 MiB) of a file, a pipe or a device, whose size stat cannot tell (a
+ * FIFO or /dev/zero is size 0 and never ends): INPUT_TOO_LARGE past it, with no more than the limit and
+ * one chunk read.
+ */
+export function readBounded(path: string, what: string, limit = MAX_INPUT): string {
   const fd = openSync(path, 'r');
   try {
     const chunks: Buffer[] = [];
@@ -271,7 +280,7 @@ function readBounded(path: string, what: string): string {
       const n = readSync(fd, b, 0, b.length, null);
       if (n === 0) break;
       size += n;
-      if (size > MAX_INPUT) throw new CharterError('INPUT_TOO_LARGE', `${what} file ${path} is larger than 1 MiB`);
+      if (size > limit) throw new CharterError('INPUT_TOO_LARGE', `${what} file ${path} is larger than ${sizeText(limit)}`);
       chunks.push(b.subarray(0, n));
     }
     return Buffer.concat(chunks).toString('utf8');

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { CharterError } from '../errors.js';
 import { publishHome } from '../server/publish.js';
 import { statusPropagation } from '../status/index.js';
 import { homeCommand, leaf, type CliContext, type CommonOptions } from './io.js';
@@ -39,13 +40,18 @@ export function registerStatus(program: Command, ctx: CliContext): void {
     status
       .command('publish')
       .description('write every status list (as a credential under status/, as a Status List Token under statuslists/) and did:web document as static files for any web host')
-      .requiredOption('--out <dir>', 'web root to write into'),
+      .requiredOption('--out <dir>', 'web root to write into (a folder: several files are written, so - is refused)'),
     ['charter status publish --out ./public && rsync -a ./public/ host:/var/www/'],
   ).action((opts: CommonOptions & { out: string }) =>
     homeCommand(
       ctx,
       opts,
       async (home) => {
+        if (opts.out === '-')
+          throw new CharterError(
+            'INVALID_ARGUMENT',
+            '--out -: status publish writes several files (status lists, tokens, did.json documents): give the web root folder to write them into',
+          );
         const r = await publishHome(home, opts.out);
         return { out: r.dir, files: r.files };
       },

@@ -1,13 +1,17 @@
 import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, join, basename, relative, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { CharterError } from '../errors.js';
 
 /**
  * Write a file so a crash leaves either the old or the new content: temp
  * file, fsync, rename. Kept beside the store port (the other durable write)
  * so every layer above it, the home's files and published status lists alike,
- * writes through this one function. A failure removes the temp file and is
- * reported for `path`, the file the caller named, never for the temp name.
+ * writes through this one function. A failure removes the temp file, leaves
+ * the file at `path` as it was, and is reported for `path`, the file the
+ * caller named, never for the temp name: a full disk or quota, a short write
+ * or an I/O error as STORE_ERROR saying so, a path that cannot be written as
+ * the file-system error (ENOENT, EACCES…) the caller maps.
  * Folders it creates get `dirMode` (default folderModeFor(mode): 0755 for a
  * file others may read, such as a published status list; 0700 for a private
  * one, such as an export).
@@ -20,7 +24,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
   try {
     fd = openSync(tmp, 'wx', mode);
     try {
-      writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+      writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -28,12 +32,39 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
     renameSync(tmp, path);
   } catch (e) {
     if (fd !== undefined) rmSync(tmp, { force: true });
-    throw forPath(e, path);
+    throw diskError(e, path) ?? forPath(e, path);
   }
   // The rename is durable once the folder's entry is (POSIX: fsync the directory); a platform that cannot
   // open a folder for it (Windows) has done what it can.
   syncFolder(dir);
   removeLeftovers(dir, basename(path));
+}
+
+/**
+ * Every byte of `data`: write(2) may write fewer bytes than asked (a full disk or quota, a signal), and
+ * what it did not write is lost unless written again. A write that makes no progress is a full disk.
+ */
+function writeAll(fd: number, data: Uint8Array): void {
+  for (let off = 0; off < data.length;) {
+    const n = writeSync(fd, data, off, data.length - off);
+    if (!(n > 0)) throw Object.assign(new Error(`short write: ${off} of ${data.length} bytes written`), { code: 'ENOSPC', syscall: 'write', written: off });
+    off += n;
+  }
+}
+
+/** What each fault of the disk, rather than of the path, tells a person to do. */
+const DISK_FAULTS: Readonly<Record<string, string>> = {
+  ENOSPC: 'the disk is full: free some space and retry',
+  EDQUOT: 'your disk quota is used up: free some space (or raise the quota) and retry',
+  EFBIG: 'the file is larger than this file system or your limits allow: write it elsewhere',
+  EIO: 'the disk reported an I/O error: check the disk, then retry',
+};
+
+/** A full disk or quota, a file too large, an I/O error: STORE_ERROR (a fault; exit 3) saying what to do, the old file kept. */
+function diskError(e: unknown, path: string): CharterError | undefined {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code !== 'string' || !Object.hasOwn(DISK_FAULTS, code)) return undefined;
+  return new CharterError('STORE_ERROR', `cannot write ${path} (${code}): ${DISK_FAULTS[code]} (${path} was left as it was)`, { cause: e, details: { path, code } });
 }
 
 function syncFolder(dir: string): void {

@@ -1,4 +1,4 @@
-import { accessSync, closeSync, constants, fchmodSync, lstatSync, openSync } from 'node:fs';
+import { accessSync, closeSync, constants, fchmodSync, lstatSync, openSync, type Stats } from 'node:fs';
 import Database from 'better-sqlite3';
 import { CharterError, shown } from '../../errors.js';
 import type { Store } from '../types.js';
@@ -25,7 +25,9 @@ const PRAGMA = /^[a-z_]+(?:\s*=\s*[A-Za-z0-9_]+)?$/;
  * The store file, made ready to open: created 0600 (never through a link,
  * never over a file another process made first) when it does not exist,
  * else checked to be a regular file (not a link, not a directory) that this
- * process can read and write. Returns true when this call created it.
+ * process can read and write, that no other user can write and that no other
+ * user (but root) owns, as its -wal, -shm and -journal files. Returns true
+ * when this call created it.
  * Nothing is chmodded: an existing file keeps the mode its owner gave it.
  * A path that cannot hold the store is CONFIG_INVALID (exit 2) naming it,
  * not a store fault.
@@ -58,7 +60,36 @@ export function prepareSqliteFile(path: string): boolean {
   } catch (e) {
     throw badPath(path, e, 'cannot be read and written by this user');
   }
+  // The home directory's rule (checkHome), for the files themselves: whoever can write the store can
+  // rewrite its ledger, nonces, status bits and audit log. Its journal files too, when there: SQLite
+  // replays a -wal into the store.
+  for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    const s = file === path ? st : lstatOrUndefined(file);
+    if (s !== undefined) checkOwnFile(file, s);
+  }
   return false;
+}
+
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** CONFIG_INVALID for a store file that other users can write, or that another user (not root) owns. */
+function checkOwnFile(file: string, st: Stats): void {
+  if ((st.mode & 0o022) !== 0) {
+    throw new CharterError(
+      'CONFIG_INVALID',
+      `the store file ${file} can be written by other users (mode ${(st.mode & 0o7777).toString(8)}): make it yours alone (\`chmod 600 ${file}\`)`,
+    );
+  }
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid && st.uid !== 0) {
+    throw new CharterError('CONFIG_INVALID', `the store file ${file} belongs to another user (uid ${st.uid}): use a store of your own (check --home and CHARTER_HOME)`);
+  }
 }
 
 function badPath(path: string, cause: unknown, what: string): CharterError {
