@@ -125,7 +125,11 @@ export async function sendAccessReport(
   const { id } = grantPointers(input?.grant);
   if (typeof id !== 'string') throw new CharterError('INVALID_ARGUMENT', 'the grant has no id');
   const url = accessReportUrl(input.grant);
-  const report = await createAccessReport(reporter, { grant: id, receipts: input.receipts });
+  const receipts = reportableReceipts(input.grant, input.receipts);
+  if (receipts.length === 0 && Array.isArray(input.receipts) && input.receipts.length > 0) {
+    throw new CharterError('INVALID_ARGUMENT', "none of the receipts is a use on the grantor's own resources: nothing to report");
+  }
+  const report = await createAccessReport(reporter, { grant: id, receipts });
   // safeFetch's rules (did/fetch.ts), as for every request Charter makes: the address policy, no
   // redirect, one deadline, the answer capped; whatever status the server answers is its answer.
   const res = await safeFetch(url, {
@@ -149,6 +153,25 @@ export async function sendAccessReport(
     }
   }
   return { status: res.status, accepted };
+}
+
+/**
+ * The receipts a report to the grant's issuer may carry: a decision on a resource the receipt names
+ * another owner of (`policy.owner`, a grantee presenting the grant on a third party's resource, refused
+ * GRANT_NOT_OWNER) names that third party, who is none of the grantor's business. Receipts that do not
+ * decode are passed on as they are (the grantor's home refuses them).
+ */
+export function reportableReceipts(grant: string, receipts: readonly string[]): string[] {
+  const { issuer } = grantPointers(grant);
+  if (!Array.isArray(receipts)) return [];
+  return receipts.filter((jws) => {
+    try {
+      const r = decodeReceipt(jws);
+      return !(r.kind === 'decision' && r.policy?.kind === 'grant' && r.policy.owner !== undefined && r.policy.owner !== issuer);
+    } catch {
+      return true;
+    }
+  });
 }
 
 export interface AccessReportResult {
@@ -435,7 +458,8 @@ function receiptCheck(r: DecisionReceipt, grantId: string): string | undefined {
 /**
  * Whether a receipt may be a reported use of this grant, scope aside (outOfScope): its declared purpose
  * and credential types, the grant's hash (a vc+jwt), its grantee, a reporter that is the verifier or the
- * grantee, and a time within the grant.
+ * grantee, a resource of the grantor's own (never a third party's, named as the policy's owner) and a
+ * time within the grant.
  */
 function grantFits(
   r: DecisionReceipt,
@@ -454,6 +478,7 @@ function grantFits(
   if (g.grantHashes !== undefined && !r.credentials.some((x) => g.grantHashes!.includes(x.h))) return false;
   if (r.sub !== g.grantee) return false;
   if (g.reporter !== r.iss && g.reporter !== g.grantee) return false;
+  if (r.policy.kind === 'grant' && r.policy.owner !== undefined && r.policy.owner !== g.grantIssuer) return false;
   const t = Date.parse(r.time);
   return t >= g.from && t <= g.until;
 }

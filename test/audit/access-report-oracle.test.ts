@@ -109,6 +109,7 @@ const grantDependent = (g: string): [string, Probe][] => [
   ['a resource it does not cover', { grant: g, resource: 'medical/cancer' }],
   ['an action it does not cover', { grant: g, action: 'delete' }],
   ['another grantee', { grant: g, sub: makeIssuer().did }],
+  ["a third party's resource (another owner)", { grant: g, owner: makeIssuer().did }],
   ['a purpose the grant does not name', { grant: g, purpose: 'x-something' }],
   ['an unknown grant id', { grant: `urn:uuid:${randomUUID()}` }],
   ['a credential issued here that is no grant', { grant: notAGrant }],
