@@ -453,25 +453,28 @@ describe('access reports: a use is reported only by someone who holds the grant 
 });
 
 describe("access reports: strangers cannot use up a grant's room", () => {
-  it(`ten fresh did:keys fill the ${MAX_KEPT_PER_GRANT}-use cap; the real platform's uses are still taken, at its fair share`, async () => {
+  it(`fresh did:keys fill the ${MAX_KEPT_PER_GRANT}-use cap; a did:web platform's uses are still taken, and all the keys together weigh as one`, async () => {
     const g = await w.grant({ resources: ['profile/email'] });
     for (let k = 0; k < 10; k++) {
       const stranger = makeIssuer();
       const receipts = await Promise.all(Array.from({ length: 100 }, () => signedReceipt(stranger, g.id)));
       expect((await acceptAs(stranger, g.id, receipts)).accepted).toBe(100);
     }
-    const platform = makeIssuer();
+    // The platform's did:web costs it a domain: its share is its own, beside the one every did:key shares.
+    const port = new URL(w.server.url).port;
+    await w.home.createIdentity({ alias: 'web-platform', method: 'web', domain: `127.0.0.1%3A${port}:users:platform` } as never);
+    const platform = await w.home.issuer('web-platform');
     const first = await acceptAs(platform, g.id, await Promise.all(Array.from({ length: 100 }, () => signedReceipt(platform, g.id))));
-    expect(first.accepted).toBeGreaterThanOrEqual(Math.floor(MAX_KEPT_PER_GRANT / 11));
-    expect(first.refused.every((x) => /at most 1000/.test(x.message))).toBe(true);
-    // More strangers later take room from the largest holders, never all of the platform's.
-    for (let k = 0; k < 5; k++) {
+    expect([first.accepted, first.refused]).toEqual([100, []]);
+    // Many more fresh keys later (one use each, as many reporters) take nothing from the platform.
+    for (let k = 0; k < 40; k++) {
       const stranger = makeIssuer();
-      await acceptAs(stranger, g.id, await Promise.all(Array.from({ length: 100 }, () => signedReceipt(stranger, g.id))));
+      const r = await acceptAs(stranger, g.id, [await signedReceipt(stranger, g.id)]);
+      expect(r.refused.map((x) => x.message)).toEqual([expect.stringMatching(/at most 1000/)]);
     }
     const kept = await w.home.store.listAccessReceipts({ grantId: g.id, limit: 5000 });
     expect(kept.length).toBe(MAX_KEPT_PER_GRANT);
-    expect(kept.filter((r) => r.verifier === platform.did).length).toBeGreaterThanOrEqual(Math.floor(MAX_KEPT_PER_GRANT / 16));
+    expect(kept.filter((r) => r.verifier === platform.did).length).toBe(100);
   }, 120_000);
 
   it('the page counts every use kept and names every verifier: newer reports from many fresh keys do not hide the platform', async () => {
@@ -506,7 +509,8 @@ describe("access reports: strangers cannot use up a grant's room", () => {
     const results = await Promise.all(batches.map(([s, receipts]) => acceptAs(s, g.id, receipts)));
     const kept = await w.home.store.listAccessReceipts({ grantId: g.id, limit: 5000 });
     expect(kept.length).toBe(MAX_KEPT_PER_GRANT);
-    expect(results.every((r) => r.accepted > 0)).toBe(true);
+    // All fresh did:keys, so one share: the reports first in fill the cap, none is evicted for another.
+    expect(results.reduce((n, r) => n + r.accepted, 0)).toBe(MAX_KEPT_PER_GRANT);
   }, 120_000);
 });
 
