@@ -427,7 +427,11 @@ export async function acceptAccessReport(
   }));
   const outcomes = records.length > 0 ? await store.putAccessReceipts(records, { maxPerGrant: MAX_KEPT_PER_GRANT }) : [];
   outcomes.forEach((o, i) => {
-    if (o === 'full') no(verified[i]!.index, `this home keeps at most ${MAX_KEPT_PER_GRANT} reported uses of one grant, shared fairly between the verifiers that report`);
+    if (o === 'full')
+      no(
+        verified[i]!.index,
+        `this home keeps at most ${MAX_KEPT_PER_GRANT} reported uses of one grant, shared fairly between the verifiers that report (every did:key and did:jwk together as one, did:web per host)`,
+      );
   });
   refused.sort((a, b) => a.index - b.index);
   const accepted = outcomes.filter((o) => o === 'added').length;
