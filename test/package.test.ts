@@ -116,6 +116,7 @@ const DOCUMENTED = [
   'createAccessReport',
   'acceptAccessReport',
   'sendAccessReport',
+  'reportableReceipts',
   'accessReports',
   'checkReceiptEvidence',
   'decisionReceiptEvidence',

@@ -59,16 +59,16 @@ export async function createAccessReport(reporter: Issuer, input: AccessReportIn
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** A grant as issued, vc+jwt or SD-JWT VC, read without verifying it: its id and its (first) status list's URL. */
-function grantPointers(token: string): { id: unknown; statusUrl: unknown } {
+/** A grant as issued, vc+jwt or SD-JWT VC, read without verifying it: its id, issuer and (first) status list's URL. */
+function grantPointers(token: string): { id: unknown; issuer: unknown; statusUrl: unknown } {
   if (typeof token !== 'string') throw new CharterError('INVALID_ARGUMENT', 'the grant is a vc+jwt or an SD-JWT VC, as a string');
   if (token.includes('~')) {
     // An SD-JWT VC (`<jwt>~<disclosure>~…~`): `jti` and the Token Status List's `status.status_list.uri`.
     const p = decodeJwt(token.slice(0, token.indexOf('~'))).payload;
-    return { id: p.jti, statusUrl: isObj(p.status) && isObj(p.status.status_list) ? p.status.status_list.uri : undefined };
+    return { id: p.jti, issuer: p.iss, statusUrl: isObj(p.status) && isObj(p.status.status_list) ? p.status.status_list.uri : undefined };
   }
   const c = decodeCredential(token);
-  return { id: c.id, statusUrl: statusEntriesOf(c)[0]?.statusListCredential };
+  return { id: c.id, issuer: typeof c.issuer === 'string' ? c.issuer : c.issuer?.id, statusUrl: statusEntriesOf(c)[0]?.statusListCredential };
 }
 
 /**
@@ -125,7 +125,11 @@ export async function sendAccessReport(
   const { id } = grantPointers(input?.grant);
   if (typeof id !== 'string') throw new CharterError('INVALID_ARGUMENT', 'the grant has no id');
   const url = accessReportUrl(input.grant);
-  const report = await createAccessReport(reporter, { grant: id, receipts: input.receipts });
+  const receipts = reportableReceipts(input.grant, input.receipts);
+  if (receipts.length === 0 && Array.isArray(input.receipts) && input.receipts.length > 0) {
+    throw new CharterError('INVALID_ARGUMENT', "none of the receipts is a use on the grantor's own resources: nothing to report");
+  }
+  const report = await createAccessReport(reporter, { grant: id, receipts });
   // safeFetch's rules (did/fetch.ts), as for every request Charter makes: the address policy, no
   // redirect, one deadline, the answer capped; whatever status the server answers is its answer.
   const res = await safeFetch(url, {
@@ -149,6 +153,25 @@ export async function sendAccessReport(
     }
   }
   return { status: res.status, accepted };
+}
+
+/**
+ * The receipts a report to the grant's issuer may carry: a decision on a resource the receipt names
+ * another owner of (`policy.owner`, a grantee presenting the grant on a third party's resource, refused
+ * GRANT_NOT_OWNER) names that third party, who is none of the grantor's business. Receipts that do not
+ * decode are passed on as they are (the grantor's home refuses them).
+ */
+export function reportableReceipts(grant: string, receipts: readonly string[]): string[] {
+  const { issuer } = grantPointers(grant);
+  if (!Array.isArray(receipts)) return [];
+  return receipts.filter((jws) => {
+    try {
+      const r = decodeReceipt(jws);
+      return !(r.kind === 'decision' && r.policy?.kind === 'grant' && r.policy.owner !== undefined && r.policy.owner !== issuer);
+    } catch {
+      return true;
+    }
+  });
 }
 
 export interface AccessReportResult {
@@ -259,11 +282,14 @@ interface Candidate {
  * this home issued) and each receipt in it (the verifier's signature, a
  * decision on a presentation of this grant by its grantee, reported by that
  * verifier or by the grantee itself), and records the receipts that hold.
- * Everything that needs no network is checked before any receipt's
- * signature: a receipt about another grant or person, from a verifier the
- * reporter may not speak for, out of scope or misdated costs no DID
- * resolution; one report names at most MAX_REPORT_ISSUERS verifiers, and its
- * receipts are checked within one deadline.
+ * What reads the receipt alone, and who may report it, is checked before any
+ * receipt's signature: a receipt about another grant, from a verifier the
+ * reporter may not speak for, costs no DID resolution (in the grantee's
+ * report, what reads the grant is checked before too); one report names at
+ * most MAX_REPORT_ISSUERS verifiers, and its receipts are checked within one
+ * deadline. A refusal that reads the grant is NOT_ACCEPTED whatever its
+ * reason, and a grant not issued here is answered as one whose receipts all
+ * fail it, so a report tells its sender nothing of a grant it does not hold.
  */
 export async function acceptAccessReport(
   store: CredentialStore & AccessReportStore,
@@ -291,23 +317,33 @@ export async function acceptAccessReport(
   if (typeof p.grant !== 'string' || !Array.isArray(p.receipts) || p.receipts.length === 0 || p.receipts.length > MAX_REPORT_RECEIPTS) {
     return refuse('INVALID_ARGUMENT', `a report names a grant and 1 to ${MAX_REPORT_RECEIPTS} receipts`);
   }
-  const grant = await store.getCredential(p.grant);
-  if (!grant || grant.direction !== 'issued' || !(grant.types.includes(GRANT_TYPE) || grant.types.includes(SD_JWT_GRANT_VCT))) {
-    return refuse('NOT_FOUND', 'no such grant was issued here');
-  }
-  const grantee = grant.subject;
+  const stored = await store.getCredential(p.grant);
+  // A grant this home did not issue is answered as one whose every receipt fails the checks that read it:
+  // whether an id was issued here is not told to whoever asks (anyone may sign a report).
+  const grant = stored && stored.direction === 'issued' && (stored.types.includes(GRANT_TYPE) || stored.types.includes(SD_JWT_GRANT_VCT)) ? stored : undefined;
+  const grantee = grant?.subject;
   // What a reported use must fit: the grant's scope and terms (either format), and a time after it was
   // issued and not in the future.
-  const facts = grantFacts(grant.jwt);
+  const facts = grant ? grantFacts(grant.jwt) : undefined;
   // A vc+jwt grant is cited by its bytes' hash, as every receipt of a decision on it lists it: knowing the grant's
   // id and grantee is not enough to report a use, only holding the grant itself (an SD-JWT grant's presentation
   // carries the holder's own disclosures and key binding, so its receipts name it by id alone).
-  const grantHashes = grant.jwt.includes('~') ? undefined : jwsSpellings(grant.jwt).map((jwt) => sha256Digest(jwt));
-  const from = Date.parse(grant.validFrom ?? grant.createdAt) - SKEW_MS;
+  const grantHashes = grant === undefined || grant.jwt.includes('~') ? undefined : jwsSpellings(grant.jwt).map((jwt) => sha256Digest(jwt));
+  const from = grant ? Date.parse(grant.validFrom ?? grant.createdAt) - SKEW_MS : NaN;
   const refused: Refusal[] = [];
   const no = (index: number, message: string) => void refused.push({ index, code: 'RECEIPT_INVALID', message });
 
-  // 1. What needs no network, for every receipt.
+  const fits = (r: DecisionReceipt) =>
+    grant !== undefined &&
+    grantFits(r, { grantId: grant.id, grantIssuer: grant.issuer, grantHashes, grantee, reporter, facts, from, until: nowMs + SKEW_MS }) &&
+    !(r.decision === 'allow' && outOfScope(r, facts));
+
+  // 1. What needs no network, for every receipt: what reads the receipt alone (told precisely), and who may
+  // report it: the verifier that signed it, or the grantee. What reads the grant is told as NOT_ACCEPTED, one
+  // answer whatever the reason, and is read before the signature only in the grantee's report (the grantee
+  // holds the whole grant): a verifier's own receipts are read against the grant once their signature holds,
+  // so a receipt anyone can write (unsigned, naming a grant id and grantee seen in a presentation) learns
+  // nothing of the grant (an SD-JWT grant's undisclosed scope), nor whether it was issued here.
   const candidates: Candidate[] = [];
   for (const [index, jws] of (p.receipts as unknown[]).entries()) {
     if (typeof jws !== 'string') {
@@ -321,8 +357,10 @@ export async function acceptAccessReport(
       no(index, 'the receipt does not verify (MALFORMED_JWT)');
       continue;
     }
-    const why = cheapCheck(r, { grantId: grant.id, grantHashes, grantee, reporter, facts, from, until: nowMs + SKEW_MS });
+    const why = receiptCheck(r, p.grant);
     if (why !== undefined) no(index, why);
+    else if (reporter !== r.iss && (grantee === undefined || reporter !== grantee)) no(index, NOT_ACCEPTED);
+    else if (reporter === grantee && !fits(r)) no(index, NOT_ACCEPTED);
     else candidates.push({ index, jws, r });
   }
 
@@ -346,7 +384,8 @@ export async function acceptAccessReport(
       if (unresolved === undefined) {
         const v = await checkReceipt(x.jws, options.resolver);
         if (late) return;
-        if (v.ok) verified.push(x);
+        if (v.ok && !fits(x.r)) no(x.index, NOT_ACCEPTED);
+        else if (v.ok) verified.push(x);
         else {
           const code = v.reasons[0]?.code ?? 'RECEIPT_INVALID';
           // `refused` goes back to the reporter: a verifier DID refused for its address reads as unresolved.
@@ -373,8 +412,10 @@ export async function acceptAccessReport(
   // 4. Kept within the per-grant cap, decided in the store's transaction.
   verified.sort((a, b) => a.index - b.index);
   const receivedAt = new Date().toISOString();
+  // Only receipts that fit the grant get here, so it is known.
+  const grantId = grant?.id ?? p.grant;
   const records: AccessReceiptRecord[] = verified.map(({ r, jws }) => ({
-    grantId: grant.id,
+    grantId,
     receiptId: r.jti,
     verifier: r.iss,
     reporter,
@@ -386,18 +427,49 @@ export async function acceptAccessReport(
   }));
   const outcomes = records.length > 0 ? await store.putAccessReceipts(records, { maxPerGrant: MAX_KEPT_PER_GRANT }) : [];
   outcomes.forEach((o, i) => {
-    if (o === 'full') no(verified[i]!.index, `this home keeps at most ${MAX_KEPT_PER_GRANT} reported uses of one grant, shared fairly between the verifiers that report`);
+    if (o === 'full')
+      no(
+        verified[i]!.index,
+        `this home keeps at most ${MAX_KEPT_PER_GRANT} reported uses of one grant, shared fairly between the verifiers that report (every did:key and did:jwk together as one, did:web per host)`,
+      );
   });
   refused.sort((a, b) => a.index - b.index);
   const accepted = outcomes.filter((o) => o === 'added').length;
-  return { ok: refused.length === 0, reasons: [], grant: grant.id, reporter, accepted, refused };
+  return { ok: refused.length === 0, reasons: [], grant: grantId, reporter, accepted, refused };
 }
 
-/** Why a decoded receipt cannot be a reported use of this grant, found without the network; undefined when it may be. */
-function cheapCheck(
+/**
+ * What a receipt refused before its signature held, for a reason that reads the grant, is told: one
+ * answer whatever the reason (and for a grant never issued here), so a report signed by anyone learns
+ * nothing of a grant (an SD-JWT grant's undisclosed resources, actions or terms, its grantee, whether it
+ * exists) from how its receipts are refused.
+ */
+export const NOT_ACCEPTED = 'not accepted as a reported use of this grant';
+
+/** Why a decoded receipt cannot be a reported use of the grant the report names, read from the receipt alone; undefined when it may be. */
+function receiptCheck(r: DecisionReceipt, grantId: string): string | undefined {
+  const shape = receiptShapeReasons(r as unknown as Record<string, unknown>);
+  if (shape.length > 0) return `the receipt does not verify (${shape[0]!.code})`;
+  if (r.kind !== 'decision') return 'not a decision receipt';
+  // The grant's own purposes and types are allowed later (grantFits): here any is.
+  const extra = beyondReceipt(r as unknown as Record<string, unknown>, { grantId, facts: 'unread' });
+  if (extra !== undefined) return `the receipt carries ${extra}, which no Charter receipt does (a report holds nothing beyond what the grant names)`;
+  if (typeof r.iss !== 'string' || !r.iss.startsWith('did:') || typeof r.jti !== 'string') return 'the receipt does not verify (RECEIPT_INVALID)';
+  if (!r.chain.some((l) => l.id === grantId) && !r.credentials.some((x) => x.id === grantId)) return 'the receipt is not about this grant';
+  return undefined;
+}
+
+/**
+ * Whether a receipt may be a reported use of this grant, scope aside (outOfScope): its declared purpose
+ * and credential types, the grant's hash (a vc+jwt), its grantee, a reporter that is the verifier or the
+ * grantee, a resource of the grantor's own (never a third party's, named as the policy's owner) and a
+ * time within the grant.
+ */
+function grantFits(
   r: DecisionReceipt,
   g: {
     grantId: string;
+    grantIssuer: string;
     grantHashes: readonly string[] | undefined;
     grantee: string | undefined;
     reporter: string;
@@ -405,21 +477,14 @@ function cheapCheck(
     from: number;
     until: number;
   },
-): string | undefined {
-  const shape = receiptShapeReasons(r as unknown as Record<string, unknown>);
-  if (shape.length > 0) return `the receipt does not verify (${shape[0]!.code})`;
-  if (r.kind !== 'decision') return 'not a decision receipt';
-  const extra = beyondReceipt(r as unknown as Record<string, unknown>, { grantId: g.grantId, facts: g.facts });
-  if (extra !== undefined) return `the receipt carries ${extra}, which no Charter receipt does (a report holds nothing beyond what the grant names)`;
-  if (typeof r.iss !== 'string' || !r.iss.startsWith('did:') || typeof r.jti !== 'string') return 'the receipt does not verify (RECEIPT_INVALID)';
-  if (!r.chain.some((l) => l.id === g.grantId) && !r.credentials.some((x) => x.id === g.grantId)) return 'the receipt is not about this grant';
-  if (g.grantHashes !== undefined && !r.credentials.some((x) => g.grantHashes!.includes(x.h))) return 'the receipt does not list this grant as presented (by its hash)';
-  if (r.sub !== g.grantee) return 'the receipt is about a presentation by someone other than the grantee';
-  if (g.reporter !== r.iss && g.reporter !== g.grantee) return 'only the verifier that decided, or the grantee, may report a use';
-  if (r.decision === 'allow' && outOfScope(r, g.facts)) return 'the receipt records an allowed use the grant does not cover';
+): boolean {
+  if (beyondReceipt(r as unknown as Record<string, unknown>, { grantId: g.grantId, facts: g.facts }) !== undefined) return false;
+  if (g.grantHashes !== undefined && !r.credentials.some((x) => g.grantHashes!.includes(x.h))) return false;
+  if (r.sub !== g.grantee) return false;
+  if (g.reporter !== r.iss && g.reporter !== g.grantee) return false;
+  if (r.policy.kind === 'grant' && r.policy.owner !== undefined && r.policy.owner !== g.grantIssuer) return false;
   const t = Date.parse(r.time);
-  if (!(t >= g.from && t <= g.until)) return 'the receipt is dated before the grant was issued, or in the future';
-  return undefined;
+  return t >= g.from && t <= g.until;
 }
 
 const RECEIPT_MEMBERS = new Set([
@@ -537,7 +602,7 @@ const everyEntry = (m: unknown, key: (k: string) => boolean, value: (v: unknown)
  * terms. The grant's resource and action are the verifier's words for what was asked: an allow's lie inside
  * the grant (outOfScope), a denial's are shown only as plain paths and action names (server/consent-view).
  */
-function beyondReceipt(r: Record<string, unknown>, g: { grantId: string; facts: GrantFacts | undefined }): string | undefined {
+function beyondReceipt(r: Record<string, unknown>, g: { grantId: string; facts: GrantFacts | undefined | 'unread' }): string | undefined {
   const unknown = Object.keys(r).find((k) => !RECEIPT_MEMBERS.has(k));
   if (unknown !== undefined) return `a member "${unknown.slice(0, 40)}"`;
   if (!isDid(r.iss) || !isUrn(r.jti)) return 'an issuer that is not a DID, or an id that is not a urn:uuid';
@@ -563,7 +628,7 @@ function beyondReceipt(r: Record<string, unknown>, g: { grantId: string; facts: 
   if (policy !== undefined) return policy;
   if (r.vp !== undefined && !isDigest(r.vp)) return 'a presentation that is not named by its digest';
   if (r.principal !== undefined && !isDid(r.principal)) return 'a principal that is not a DID';
-  const types = new Set([...CHARTER_TYPES, ...(g.facts?.types ?? [])]);
+  const types = g.facts === 'unread' ? undefined : new Set([...CHARTER_TYPES, ...(g.facts?.types ?? [])]);
   // A credential's or link's id may be any URL (a VCDM id); the parties are DIDs or origins.
   const isId = (v: unknown) => v === g.grantId || isUrn(v) || isDid(v) || isUrl(v);
   const credentials = r.credentials as unknown[];
@@ -574,7 +639,8 @@ function beyondReceipt(r: Record<string, unknown>, g: { grantId: string; facts: 
       return 'a credential entry that is not a digest, an id and an issuer';
     }
     const t = c.type as unknown[] | undefined;
-    if (t !== undefined && (t.length > 16 || !t.every((x) => typeof x === 'string' && types.has(x)))) return 'a credential type Charter does not issue and the grant does not name';
+    if (t !== undefined && (t.length > 16 || !t.every((x) => typeof x === 'string' && (types === undefined || types.has(x)))))
+      return 'a credential type Charter does not issue and the grant does not name';
   }
   const chain = r.chain as unknown[];
   if (chain.length > 32) return 'a chain longer than any Charter verifies';
@@ -603,7 +669,7 @@ function beyondReceipt(r: Record<string, unknown>, g: { grantId: string; facts: 
 }
 
 /** What a receipt's policy carries beyond what a verifier writes for its kind; undefined when nothing. */
-function policyBeyond(p: Record<string, unknown>, facts: GrantFacts | undefined, deny: boolean): string | undefined {
+function policyBeyond(p: Record<string, unknown>, facts: GrantFacts | undefined | 'unread', deny: boolean): string | undefined {
   const members = typeof p.kind === 'string' && Object.hasOwn(POLICY_MEMBERS, p.kind) ? POLICY_MEMBERS[p.kind] : undefined;
   if (members === undefined || !only(p, members)) return 'a policy member of its own';
   const str = (v: unknown) => typeof v === 'string' && v.length <= MAX_VALUE;
@@ -614,7 +680,7 @@ function policyBeyond(p: Record<string, unknown>, facts: GrantFacts | undefined,
       return 'a refused resource that is no plain resource path, or an action that is no action name';
     if ((p.owner !== undefined && !isDid(p.owner)) || (p.anyOwner !== undefined && p.anyOwner !== true)) return 'a policy owner that is not a DID';
     // A declared purpose is a code of the documented vocabulary, or one the grant's terms name.
-    if (p.purpose !== undefined && !((PURPOSES as readonly unknown[]).includes(p.purpose) || (facts?.purposes ?? []).includes(p.purpose as string))) {
+    if (p.purpose !== undefined && facts !== 'unread' && !((PURPOSES as readonly unknown[]).includes(p.purpose) || (facts?.purposes ?? []).includes(p.purpose as string))) {
       return 'a purpose that is neither a documented one nor one the grant names';
     }
     if (p.processing !== undefined && p.processing !== 'on-device' && p.processing !== 'trusted-execution') return 'a processing that is not on-device or trusted-execution';

@@ -28,6 +28,7 @@ export {
   accessReportUrl,
   accessReports,
   receiptsForGrant,
+  reportableReceipts,
   MAX_REPORT_RECEIPTS,
   MAX_KEPT_PER_GRANT,
   plainResource,

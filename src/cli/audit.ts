@@ -4,7 +4,7 @@ import { writeFileAtomic } from '../store/atomic-file.js';
 import { assertOutsideHome } from '../home/out-path.js';
 import { parseExpiry } from '../encoding/duration.js';
 import type { AuditEntryRecord, AuditStore } from '../store/types.js';
-import { checkpointAudit, decodeReceipt, pruneAuditLog, receiptsForGrant, sendAccessReport, verifyAuditLog, type AuditVerification } from '../audit/index.js';
+import { checkpointAudit, decodeReceipt, pruneAuditLog, receiptsForGrant, reportableReceipts, sendAccessReport, verifyAuditLog, type AuditVerification } from '../audit/index.js';
 import { decodeCredential } from '../credentials/index.js';
 import { homeCommand, leaf, notA, readJwtArg, readTextSource, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 import { shortDid, table } from './format.js';
@@ -252,7 +252,8 @@ export function registerAudit(program: Command, ctx: CliContext): void {
         const id = decodeCredential(grant).id;
         if (typeof id !== 'string') throw new CharterError('INVALID_ARGUMENT', 'the grant has no id');
         return withHome(ctx, opts, async (home) => {
-          const receipts = await receiptsForGrant(home.store, id, opts.since ? { since: parsePast(opts.since) } : {});
+          // A receipt naming another owner of the resource is a third party's, not the grantor's business.
+          const receipts = reportableReceipts(grant, await receiptsForGrant(home.store, id, opts.since ? { since: parsePast(opts.since) } : {}));
           if (receipts.length === 0) return { ok: true, grant: id, sent: 0, accepted: 0, status: null };
           // The grantor's status list URL decides where the report goes: loopback only when this home allows it.
           const r = await sendAccessReport(await home.issuer(opts.as), { grant, receipts }, { allowLoopback: home.allowLoopback, allowHttp: home.allowLoopback });

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { decide } from '../../src/guard/decide.js';
 import { issueGrant } from '../../src/grants/index.js';
 import { acceptAccessReport, accessReports, createAccessReport, decodeReceipt } from '../../src/audit/index.js';
+import { NOT_ACCEPTED } from '../../src/audit/access-report.js';
 import { RECEIPT_TYP, signCanonical } from '../../src/audit/jws.js';
 import type { Issuer } from '../../src/credentials/types.js';
 import type { Verifier } from '../../src/guard/verifier.js';
@@ -111,7 +112,7 @@ describe('access reports of an ES256 grant presented in either signature spellin
     const other = await grantBy(owner256);
     for (const h of [sha256Digest(other.jwt), sha256Digest(twin(other.jwt)), sha256Digest(g.jwt + ' '), sha256Digest(g.id)]) {
       const r = await report(g.id, [await citing(owner256, g, h)]);
-      expect([h, r.accepted, r.refused.map((x) => x.message)]).toEqual([h, 0, [expect.stringMatching(/by its hash/)]]);
+      expect([h, r.accepted, r.refused.map((x) => x.message)]).toEqual([h, 0, [NOT_ACCEPTED]]);
     }
     expect((await report(g.id, [await citing(owner256, g, sha256Digest(twin(g.jwt)))])).accepted).toBe(1);
   });
@@ -122,6 +123,6 @@ describe('access reports of an ES256 grant presented in either signature spellin
     expect((await report(g.id, [(await use(w.alice, g.jwt)).receipt!])).accepted).toBe(1);
     // The P-256 arithmetic applied to an Ed25519 signature names no spelling of this grant.
     const r = await report(g.id, [await citing(w.alice, g, sha256Digest(twin(g.jwt)))]);
-    expect([r.accepted, r.refused.map((x) => x.message)]).toEqual([0, [expect.stringMatching(/by its hash/)]]);
+    expect([r.accepted, r.refused.map((x) => x.message)]).toEqual([0, [NOT_ACCEPTED]]);
   });
 });

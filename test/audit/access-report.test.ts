@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decide } from '../../src/guard/decide.js';
 import { randomUUID } from 'node:crypto';
 import { acceptAccessReport, accessReports, createAccessReport, decodeReceipt, sendAccessReport, accessReportUrl } from '../../src/audit/index.js';
-import { MAX_KEPT_PER_GRANT } from '../../src/audit/access-report.js';
+import { MAX_KEPT_PER_GRANT, NOT_ACCEPTED } from '../../src/audit/access-report.js';
 import { RECEIPT_TYP, signCanonical } from '../../src/audit/jws.js';
 import { createAccessReportHandler } from '../../src/server/access-report.js';
 import type { Issuer } from '../../src/credentials/types.js';
@@ -80,8 +80,13 @@ describe('access reports', () => {
     expect(((await mixed.json()) as { refused: { index: number }[] }).refused.map((x) => x.index)).toEqual([1, 2]);
   });
 
-  it('refused reports: unknown grant (404), a bad signature (401), not a JWT or wrong type (400, 415), GET (405)', async () => {
-    expect((await post(await createAccessReport(api, { grant: 'urn:uuid:nope', receipts: [used] }))).status).toBe(404);
+  it('refused reports: a bad signature (401), not a JWT or wrong type (400, 415), GET (405); an unknown grant is a 202 refusing every receipt', async () => {
+    const unknown = await post(await createAccessReport(api, { grant: 'urn:uuid:nope', receipts: [used] }));
+    // The receipt is about another grant than the one the report names: told from the receipt alone.
+    expect([unknown.status, await unknown.json()]).toEqual([
+      202,
+      { grant: 'urn:uuid:nope', accepted: 0, refused: [{ index: 0, code: 'RECEIPT_INVALID', message: 'the receipt is not about this grant' }] },
+    ]);
     const bad = await createAccessReport(api, { grant: grant.id, receipts: [used] });
     expect((await post(tamper(bad, 1, (p) => (p.grant = grant.id + 'x')))).status).toBe(401);
     expect((await post('hello')).status).toBe(400);
@@ -448,25 +453,28 @@ describe('access reports: a use is reported only by someone who holds the grant 
 });
 
 describe("access reports: strangers cannot use up a grant's room", () => {
-  it(`ten fresh did:keys fill the ${MAX_KEPT_PER_GRANT}-use cap; the real platform's uses are still taken, at its fair share`, async () => {
+  it(`fresh did:keys fill the ${MAX_KEPT_PER_GRANT}-use cap; a did:web platform's uses are still taken, and all the keys together weigh as one`, async () => {
     const g = await w.grant({ resources: ['profile/email'] });
     for (let k = 0; k < 10; k++) {
       const stranger = makeIssuer();
       const receipts = await Promise.all(Array.from({ length: 100 }, () => signedReceipt(stranger, g.id)));
       expect((await acceptAs(stranger, g.id, receipts)).accepted).toBe(100);
     }
-    const platform = makeIssuer();
+    // The platform's did:web costs it a domain: its share is its own, beside the one every did:key shares.
+    const port = new URL(w.server.url).port;
+    await w.home.createIdentity({ alias: 'web-platform', method: 'web', domain: `127.0.0.1%3A${port}:users:platform` } as never);
+    const platform = await w.home.issuer('web-platform');
     const first = await acceptAs(platform, g.id, await Promise.all(Array.from({ length: 100 }, () => signedReceipt(platform, g.id))));
-    expect(first.accepted).toBeGreaterThanOrEqual(Math.floor(MAX_KEPT_PER_GRANT / 11));
-    expect(first.refused.every((x) => /at most 1000/.test(x.message))).toBe(true);
-    // More strangers later take room from the largest holders, never all of the platform's.
-    for (let k = 0; k < 5; k++) {
+    expect([first.accepted, first.refused]).toEqual([100, []]);
+    // Many more fresh keys later (one use each, as many reporters) take nothing from the platform.
+    for (let k = 0; k < 40; k++) {
       const stranger = makeIssuer();
-      await acceptAs(stranger, g.id, await Promise.all(Array.from({ length: 100 }, () => signedReceipt(stranger, g.id))));
+      const r = await acceptAs(stranger, g.id, [await signedReceipt(stranger, g.id)]);
+      expect(r.refused.map((x) => x.message)).toEqual([expect.stringMatching(/at most 1000/)]);
     }
     const kept = await w.home.store.listAccessReceipts({ grantId: g.id, limit: 5000 });
     expect(kept.length).toBe(MAX_KEPT_PER_GRANT);
-    expect(kept.filter((r) => r.verifier === platform.did).length).toBeGreaterThanOrEqual(Math.floor(MAX_KEPT_PER_GRANT / 16));
+    expect(kept.filter((r) => r.verifier === platform.did).length).toBe(100);
   }, 120_000);
 
   it('the page counts every use kept and names every verifier: newer reports from many fresh keys do not hide the platform', async () => {
@@ -501,7 +509,8 @@ describe("access reports: strangers cannot use up a grant's room", () => {
     const results = await Promise.all(batches.map(([s, receipts]) => acceptAs(s, g.id, receipts)));
     const kept = await w.home.store.listAccessReceipts({ grantId: g.id, limit: 5000 });
     expect(kept.length).toBe(MAX_KEPT_PER_GRANT);
-    expect(results.every((r) => r.accepted > 0)).toBe(true);
+    // All fresh did:keys, so one share: the reports first in fill the cap, none is evicted for another.
+    expect(results.reduce((n, r) => n + r.accepted, 0)).toBe(MAX_KEPT_PER_GRANT);
   }, 120_000);
 });
 
@@ -559,7 +568,7 @@ describe('access reports: checks that need no network come first', () => {
       Array.from({ length: 100 }, (_, i) => junk(webDid(i), g.id)),
     );
     expect(r1.refused.length).toBe(100);
-    expect(r1.refused[0]!.message).toMatch(/only the verifier that decided, or the grantee/);
+    expect(r1.refused[0]!.message).toBe(NOT_ACCEPTED);
     const r2 = await acceptAs(w.app, g.id, [
       ...Array.from({ length: 50 }, (_, i) => junk(webDid(i), 'urn:uuid:another-grant')),
       ...Array.from({ length: 50 }, (_, i) => junk(webDid(i), g.id, { sub: stranger.did })),

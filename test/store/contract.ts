@@ -749,36 +749,36 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       ]);
     });
 
-    it('access reports: a full grant makes room from the verifier holding the most, so none crowds out another', async () => {
+    it('access reports: a full grant makes room from the verifier holding the most, so none crowds out another (verifiers on hosts of their own)', async () => {
       const max = { maxPerGrant: 4 };
       // One verifier alone may use the whole cap; beyond it, its own receipts are refused.
       expect(
         await store.putAccessReceipts(
-          [1, 2, 3, 4, 5].map((i) => access(`a${i}`, 'g', i, 'did:key:zA')),
+          [1, 2, 3, 4, 5].map((i) => access(`a${i}`, 'g', i, 'did:web:a.example')),
           max,
         ),
       ).toEqual(['added', 'added', 'added', 'added', 'full']);
       // A second verifier takes room from the first (its oldest use first) until they hold as many.
       const b = await store.putAccessReceipts(
-        [1, 2, 3].map((i) => access(`b${i}`, 'g', 10 + i, 'did:key:zB', 1)),
+        [1, 2, 3].map((i) => access(`b${i}`, 'g', 10 + i, 'did:web:b.example', 1)),
         max,
       );
       expect(b).toEqual(['added', 'added', 'full']);
-      expect(await store.putAccessReceipts([access('a6', 'g', 20, 'did:key:zA')], max)).toEqual(['full']);
+      expect(await store.putAccessReceipts([access('a6', 'g', 20, 'did:web:a.example')], max)).toEqual(['full']);
       const held = (await store.listAccessReceipts({ grantId: 'g' })).map((r) => r.receiptId).sort();
       expect(held).toEqual(['a3', 'a4', 'b1', 'b2']);
       // A newcomer gets a place even when every verifier holds the same: taken from the one that began reporting last.
-      expect(await store.putAccessReceipts([access('c1', 'g', 30, 'did:key:zC', 2)], max)).toEqual(['added']);
+      expect(await store.putAccessReceipts([access('c1', 'g', 30, 'did:web:c.example', 2)], max)).toEqual(['added']);
       expect((await store.listAccessReceipts({ grantId: 'g' })).map((r) => r.receiptId).sort()).toEqual(['a3', 'a4', 'b2', 'c1']);
       // Other grants are untouched, and a duplicate is a duplicate even when full.
-      expect(await store.putAccessReceipts([access('a3', 'g', 3, 'did:key:zA'), access('x', 'h', 1)], max)).toEqual(['duplicate', 'added']);
+      expect(await store.putAccessReceipts([access('a3', 'g', 3, 'did:web:a.example'), access('x', 'h', 1)], max)).toEqual(['duplicate', 'added']);
     });
 
     it('access reports: the cap holds under concurrent writers, and many strangers leave the first verifier its share', async () => {
       const max = { maxPerGrant: 30 };
       expect(
         await store.putAccessReceipts(
-          Array.from({ length: 30 }, (_, i) => access(`real${i}`, 'g', i, 'did:key:zreal')),
+          Array.from({ length: 30 }, (_, i) => access(`real${i}`, 'g', i, 'did:web:real.example')),
           max,
         ),
       ).toEqual(Array(30).fill('added'));
@@ -786,7 +786,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       const outcomes = await Promise.all(
         Array.from({ length: 10 }, (_, k) =>
           store.putAccessReceipts(
-            Array.from({ length: 10 }, (_, i) => access(`s${k}-${i}`, 'g', 100 + i, `did:key:zstranger${k}`, 10 + k)),
+            Array.from({ length: 10 }, (_, i) => access(`s${k}-${i}`, 'g', 100 + i, `did:web:stranger${k}.example`, 10 + k)),
             max,
           ),
         ),
@@ -797,8 +797,68 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       const per = new Map<string, number>();
       for (const r of kept) per.set(r.verifier, (per.get(r.verifier) ?? 0) + 1);
       // Eleven verifiers share 30 places: none holds more than one above another.
-      expect(per.get('did:key:zreal')).toBeGreaterThanOrEqual(2);
+      expect(per.get('did:web:real.example')).toBeGreaterThanOrEqual(2);
       expect(Math.max(...per.values()) - Math.min(...per.values())).toBeLessThanOrEqual(1);
+    });
+
+    it('access reports: every did:key and did:jwk verifier shares one share, so a thousand fresh keys never crowd out a did:web platform', async () => {
+      const max = { maxPerGrant: 30 };
+      const real = 'did:web:platform.example';
+      expect(
+        await store.putAccessReceipts(
+          Array.from({ length: 30 }, (_, i) => access(`real${i}`, 'g', i, real)),
+          max,
+        ),
+      ).toEqual(Array(30).fill('added'));
+      // 100 fresh keys, one receipt each, in ten concurrent reports; then did:jwk keys too.
+      await Promise.all(
+        Array.from({ length: 10 }, (_, k) =>
+          store.putAccessReceipts(
+            Array.from({ length: 10 }, (_, i) => access(`k${k}-${i}`, 'g', 100 + i, `did:key:zsybil${k}x${i}`, 10 + k)),
+            max,
+          ),
+        ),
+      );
+      expect(
+        await store.putAccessReceipts(
+          Array.from({ length: 5 }, (_, i) => access(`j${i}`, 'g', 200 + i, `did:jwk:eyJsybil${i}`, 30)),
+          max,
+        ),
+      ).toEqual(Array(5).fill('full'));
+      const kept = await store.listAccessReceipts({ grantId: 'g', limit: 1000 });
+      expect(kept.length).toBe(30);
+      expect(kept.filter((r) => r.verifier === real).length).toBe(15);
+      // The platform takes its room back from the keys' share when it reports again, never below half.
+      expect(await store.putAccessReceipts([access('real-next', 'g', 300, real)], max)).toEqual(['full']);
+      // A second platform (another host) gets its place, taken from the larger share.
+      expect(await store.putAccessReceipts([access('other', 'g', 301, 'did:ion:EiOther', 40)], max)).toEqual(['added']);
+      const after = await store.listAccessReceipts({ grantId: 'g', limit: 1000 });
+      expect(after.length).toBe(30);
+      expect(after.filter((r) => r.verifier === 'did:ion:EiOther').length).toBe(1);
+    });
+
+    it('access reports: did:web verifiers share per host, whatever their path or the case of their host; another port is another host', async () => {
+      const max = { maxPerGrant: 20 };
+      const real = 'did:web:platform.example';
+      expect(
+        await store.putAccessReceipts(
+          Array.from({ length: 20 }, (_, i) => access(`real${i}`, 'g', i, real)),
+          max,
+        ),
+      ).toEqual(Array(20).fill('added'));
+      const oneHost = Array.from({ length: 40 }, (_, i) => access(`h${i}`, 'g', 100 + i, `did:web:${i % 2 ? 'EVIL.Example' : 'evil.example'}:user:${i}`, 10));
+      await store.putAccessReceipts(oneHost, max);
+      let kept = await store.listAccessReceipts({ grantId: 'g', limit: 1000 });
+      expect(kept.filter((r) => r.verifier === real).length).toBe(10);
+      // The platform's own paths and a mixed-case spelling of its host are the platform's share.
+      expect(await store.putAccessReceipts([access('p1', 'g', 200, 'did:web:PLATFORM.example:api', 20)], max)).toEqual(['full']);
+      // A port (did:web's %3A, either case) is part of the host: another share, which takes its room.
+      expect(await store.putAccessReceipts([access('port', 'g', 201, 'did:web:evil.example%3a8443', 30)], max)).toEqual(['added']);
+      expect(await store.putAccessReceipts([access('port2', 'g', 202, 'did:web:evil.example%3A8443:x', 31)], max)).toEqual(['added']);
+      kept = await store.listAccessReceipts({ grantId: 'g', limit: 1000 });
+      expect(kept.length).toBe(20);
+      expect(kept.filter((r) => r.verifier.includes('%3')).length).toBe(2);
+      expect(kept.filter((r) => r.verifier === real).length).toBe(9);
     });
   });
 }

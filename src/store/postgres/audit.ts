@@ -1,4 +1,5 @@
 import type { PoolClient } from 'pg';
+import { accessRoomFrom } from '../access-share.js';
 import type { AccessReceiptOutcome, AccessReceiptRecord, AccessReportStore, AuditAppend, AuditFilter, AuditStore } from '../types.js';
 import {
   accessReceiptRow,
@@ -83,19 +84,18 @@ export function postgresAudit({ run, read, rows, t }: Access): AuditStore & Acce
       return 'duplicate';
     }
     if ((await count(`SELECT COUNT(*) AS n FROM ${t.accessReceipts} WHERE grant_id = $1`, [r.grantId])) >= max) {
-      // Full: room is made only from a verifier holding more than this one would after (fair shares).
-      const mine = await count(`SELECT COUNT(*) AS n FROM ${t.accessReceipts} WHERE grant_id = $1 AND verifier = $2`, [r.grantId, r.verifier]);
-      // The verifier holding the most uses of the grant; on a tie, the one that began reporting last.
-      const top = (
-        await q.query<{ verifier: string; n: string }>(
-          `SELECT verifier, COUNT(*) AS n FROM ${t.accessReceipts} WHERE grant_id = $1 AND verifier <> $2 GROUP BY verifier ORDER BY n DESC, MIN(received_at) DESC, verifier LIMIT 1`,
-          [r.grantId, r.verifier],
+      // Full: room is made only from a share holding more than this one's would after (fair shares, access-share.ts).
+      const holdings = (
+        await q.query<{ verifier: string; n: string; first: string }>(
+          `SELECT verifier, COUNT(*) AS n, MIN(received_at) AS first FROM ${t.accessReceipts} WHERE grant_id = $1 GROUP BY verifier`,
+          [r.grantId],
         )
-      ).rows[0];
-      if (!top || !(mine === 0 || Number(top.n) > mine + 1)) return 'full';
+      ).rows.map((x) => ({ verifier: x.verifier, n: Number(x.n), first: Number(x.first) }));
+      const from = accessRoomFrom(holdings, r.verifier);
+      if (from === undefined) return 'full';
       await q.query(
-        `DELETE FROM ${t.accessReceipts} WHERE (grant_id, verifier, receipt_id) = (SELECT grant_id, verifier, receipt_id FROM ${t.accessReceipts} WHERE grant_id = $1 AND verifier = $2 ORDER BY at, receipt_id LIMIT 1)`,
-        [r.grantId, top.verifier],
+        `DELETE FROM ${t.accessReceipts} WHERE (grant_id, verifier, receipt_id) = (SELECT grant_id, verifier, receipt_id FROM ${t.accessReceipts} WHERE grant_id = $1 AND verifier = ANY($2::text[]) ORDER BY at, receipt_id LIMIT 1)`,
+        [r.grantId, from],
       );
     }
     await q.query(`INSERT INTO ${t.accessReceipts} (grant_id, receipt_id, verifier, reporter, holder, outcome, at, received_at, jws) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [

@@ -13,6 +13,7 @@ import {
   type Row,
 } from '../rows.js';
 import { wrap } from './wrap.js';
+import { accessRoomFrom, type VerifierHolding } from '../access-share.js';
 
 const DEFAULT_LIMIT = 1000;
 
@@ -25,13 +26,10 @@ export function sqliteAudit(db: Database, commit: <T>(run: () => T) => Promise<T
   const insertCheckpoint = db.prepare('INSERT INTO audit_checkpoints (chain, seq, head, issuer, at, jws) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chain, seq) DO NOTHING');
   const accessHas = db.prepare('SELECT 1 FROM access_receipts WHERE grant_id = ? AND verifier = ? AND receipt_id = ?').pluck();
   const accessCount = db.prepare('SELECT COUNT(*) FROM access_receipts WHERE grant_id = ?').pluck();
-  const accessMine = db.prepare('SELECT COUNT(*) FROM access_receipts WHERE grant_id = ? AND verifier = ?').pluck();
-  // The verifier holding the most uses of the grant; on a tie, the one that began reporting last.
-  const accessTop = db.prepare(
-    'SELECT verifier, COUNT(*) AS n FROM access_receipts WHERE grant_id = ? AND verifier <> ? GROUP BY verifier ORDER BY n DESC, MIN(received_at) DESC, verifier LIMIT 1',
-  );
+  const accessHoldings = db.prepare('SELECT verifier, COUNT(*) AS n, MIN(received_at) AS first FROM access_receipts WHERE grant_id = ? GROUP BY verifier');
+  // The oldest use held by any of the verifiers given (a JSON array): one share's.
   const accessEvict = db.prepare(
-    'DELETE FROM access_receipts WHERE rowid = (SELECT rowid FROM access_receipts WHERE grant_id = ? AND verifier = ? ORDER BY at, receipt_id LIMIT 1)',
+    'DELETE FROM access_receipts WHERE rowid = (SELECT rowid FROM access_receipts WHERE grant_id = ? AND verifier IN (SELECT value FROM json_each(?)) ORDER BY at, receipt_id LIMIT 1)',
   );
   const accessInsert = db.prepare(
     'INSERT INTO access_receipts (grant_id, receipt_id, verifier, reporter, holder, outcome, at, received_at, jws) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -40,11 +38,10 @@ export function sqliteAudit(db: Database, commit: <T>(run: () => T) => Promise<T
     recs.map((r) => {
       if (accessHas.get(r.grantId, r.verifier, r.receiptId) !== undefined) return 'duplicate';
       if ((accessCount.get(r.grantId) as number) >= max) {
-        // Full: room is made only from a verifier holding more than this one would after (fair shares).
-        const mine = accessMine.get(r.grantId, r.verifier) as number;
-        const top = accessTop.get(r.grantId, r.verifier) as { verifier: string; n: number } | undefined;
-        if (!top || !(mine === 0 || top.n > mine + 1)) return 'full';
-        accessEvict.run(r.grantId, top.verifier);
+        // Full: room is made only from a share holding more than this one's would after (fair shares, access-share.ts).
+        const from = accessRoomFrom(accessHoldings.all(r.grantId) as VerifierHolding[], r.verifier);
+        if (from === undefined) return 'full';
+        accessEvict.run(r.grantId, JSON.stringify(from));
       }
       accessInsert.run(r.grantId, r.receiptId, r.verifier, r.reporter, r.holder ?? null, r.outcome, Date.parse(r.at), Date.parse(r.receivedAt), r.jws);
       return 'added';
