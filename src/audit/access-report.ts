@@ -158,8 +158,9 @@ export async function sendAccessReport(
 /**
  * The receipts a report to the grant's issuer may carry: a decision on a resource the receipt names
  * another owner of (`policy.owner`, a grantee presenting the grant on a third party's resource, refused
- * GRANT_NOT_OWNER) names that third party, who is none of the grantor's business. Receipts that do not
- * decode are passed on as they are (the grantor's home refuses them).
+ * GRANT_NOT_OWNER: its receipt withholds that owner, `policy.ownerWithheld`) is about that third party,
+ * who is none of the grantor's business. Receipts that do not decode are passed on as they are (the
+ * grantor's home refuses them).
  */
 export function reportableReceipts(grant: string, receipts: readonly string[]): string[] {
   const { issuer } = grantPointers(grant);
@@ -167,7 +168,9 @@ export function reportableReceipts(grant: string, receipts: readonly string[]): 
   return receipts.filter((jws) => {
     try {
       const r = decodeReceipt(jws);
-      return !(r.kind === 'decision' && r.policy?.kind === 'grant' && r.policy.owner !== undefined && r.policy.owner !== issuer);
+      if (r.kind !== 'decision' || r.policy?.kind !== 'grant') return true;
+      // A refusal withholding its owner (guard/receipt.ts) is one where the grant was not the owner's: a third party's too.
+      return r.policy.ownerWithheld === undefined && (r.policy.owner === undefined || r.policy.owner === issuer);
     } catch {
       return true;
     }
@@ -482,7 +485,8 @@ function grantFits(
   if (g.grantHashes !== undefined && !r.credentials.some((x) => g.grantHashes!.includes(x.h))) return false;
   if (r.sub !== g.grantee) return false;
   if (g.reporter !== r.iss && g.reporter !== g.grantee) return false;
-  if (r.policy.kind === 'grant' && r.policy.owner !== undefined && r.policy.owner !== g.grantIssuer) return false;
+  // Another owner's resource, named or withheld (guard/receipt.ts: a refusal where the grant is not the owner's).
+  if (r.policy.kind === 'grant' && (r.policy.ownerWithheld !== undefined || (r.policy.owner !== undefined && r.policy.owner !== g.grantIssuer))) return false;
   const t = Date.parse(r.time);
   return t >= g.from && t <= g.until;
 }
@@ -514,7 +518,7 @@ const POLICY_MEMBERS: Record<string, readonly string[]> = {
   presentation: ['kind'],
   signature: ['kind'],
   mandate: ['kind', 'profile', 'amount', 'payee'],
-  grant: ['kind', 'resource', 'action', 'owner', 'anyOwner', 'purpose', 'processing'],
+  grant: ['kind', 'resource', 'action', 'owner', 'anyOwner', 'ownerWithheld', 'purpose', 'processing'],
   agent: ['kind', 'action', 'amount', 'counterparty'],
 };
 /**
@@ -678,7 +682,8 @@ function policyBeyond(p: Record<string, unknown>, facts: GrantFacts | undefined 
     // An allow's lie inside the grant (outOfScope); a denial's are what was asked, so they must read as a path and an action name.
     if (deny && (plainResource(p.resource) === undefined || !GRANT_ACTION.test(p.action as string)))
       return 'a refused resource that is no plain resource path, or an action that is no action name';
-    if ((p.owner !== undefined && !isDid(p.owner)) || (p.anyOwner !== undefined && p.anyOwner !== true)) return 'a policy owner that is not a DID';
+    if ((p.owner !== undefined && !isDid(p.owner)) || (p.anyOwner !== undefined && p.anyOwner !== true) || (p.ownerWithheld !== undefined && p.ownerWithheld !== true))
+      return 'a policy owner that is not a DID';
     // A declared purpose is a code of the documented vocabulary, or one the grant's terms name.
     if (p.purpose !== undefined && facts !== 'unread' && !((PURPOSES as readonly unknown[]).includes(p.purpose) || (facts?.purposes ?? []).includes(p.purpose as string))) {
       return 'a purpose that is neither a documented one nor one the grant names';

@@ -42,8 +42,8 @@ const use = async (g: { jwt: string }, owner: string, who: string) =>
       { kind: 'http', method: 'GET', url: url(who) },
     )
   ).receipt!;
-/** A receipt `api` signs about grant `g` (cited by hash when a vc+jwt), on a resource of `owner` (none: no owner named). */
-const signed = async (g: { id: string; jwt?: string }, o: { owner?: string; decision?: 'allow' | 'deny' }) => {
+/** A receipt `api` signs about grant `g` (cited by hash when a vc+jwt), on a resource of `owner` (none: no owner named; withheld: ownerWithheld). */
+const signed = async (g: { id: string; jwt?: string }, o: { owner?: string; withheld?: true; decision?: 'allow' | 'deny' }) => {
   const now = new Date(Date.now() - 1000);
   const deny = o.decision === 'deny';
   return (
@@ -61,7 +61,12 @@ const signed = async (g: { id: string; jwt?: string }, o: { owner?: string; deci
         reasons: deny ? ['GRANT_NOT_OWNER'] : [],
         sub: w.app.did,
         request: { none: true },
-        policy: { kind: 'grant', resource: 'profile/email', action: 'read', ...(o.owner !== undefined ? { owner: o.owner } : { anyOwner: true }) },
+        policy: {
+          kind: 'grant',
+          resource: 'profile/email',
+          action: 'read',
+          ...(o.withheld ? { ownerWithheld: true } : o.owner !== undefined ? { owner: o.owner } : { anyOwner: true }),
+        },
         credentials: [{ h: g.jwt !== undefined ? sha256Digest(g.jwt) : sha256Digest('presented') }],
         chain: [{ id: g.id, iss: w.alice.did }],
         log: { chain: `urn:uuid:${randomUUID()}`, seq: 1, prev: null },
@@ -109,7 +114,8 @@ describe("access reports never carry a third party's DID", () => {
     const any = await signed(g, {});
     const third = await signed(g, { owner: bob.did });
     const thirdDeny = await signed(g, { owner: bob.did, decision: 'deny' });
-    expect(reportableReceipts(g.token, [mine, third, any, thirdDeny, 'junk'])).toEqual([mine, any, 'junk']);
+    const withheld = await signed(g, { withheld: true, decision: 'deny' });
+    expect(reportableReceipts(g.token, [mine, third, any, thirdDeny, withheld, 'junk'])).toEqual([mine, any, 'junk']);
   });
 
   it('the home refuses a receipt naming another owner, allowed or refused, vc+jwt or SD-JWT, with the one NOT_ACCEPTED answer, and keeps none of it', async () => {
@@ -124,12 +130,20 @@ describe("access reports never carry a third party's DID", () => {
       resolver: w.resolver,
     });
     for (const g of [vc, { id: sd.id }]) {
-      const receipts = [await signed(g, { owner: bob.did }), await signed(g, { owner: bob.did, decision: 'deny' }), await signed(g, { owner: w.alice.did }), await signed(g, {})];
+      const receipts = [
+        await signed(g, { owner: bob.did }),
+        await signed(g, { owner: bob.did, decision: 'deny' }),
+        await signed(g, { owner: w.alice.did }),
+        await signed(g, {}),
+        // A refusal whose receipt withholds the owner (guard/receipt.ts): another owner's resource too.
+        await signed(g, { withheld: true, decision: 'deny' }),
+      ];
       for (const reporter of [api, w.app]) {
         const r = await acceptAccessReport(w.home.store, await createAccessReport(reporter, { grant: g.id, receipts }), { resolver: w.home.resolver });
         expect(r.refused).toEqual([
           { index: 0, code: 'RECEIPT_INVALID', message: NOT_ACCEPTED },
           { index: 1, code: 'RECEIPT_INVALID', message: NOT_ACCEPTED },
+          { index: 4, code: 'RECEIPT_INVALID', message: NOT_ACCEPTED },
         ]);
       }
       const kept = await stored(g.id);
