@@ -336,10 +336,16 @@ export async function acceptAccessReport(
   const refused: Refusal[] = [];
   const no = (index: number, message: string) => void refused.push({ index, code: 'RECEIPT_INVALID', message });
 
+  // A verifier's own receipts about an SD-JWT grant are judged blind to what its holder may not have disclosed
+  // (scope, terms, the types it names): whoever signs a receipt is "the verifier that decided", and a refusal
+  // for those would tell anyone who saw a presentation of the grant its withheld claims. Such a receipt is
+  // held to the plain form (a resource path, an action name, a documented purpose) and kept even when its
+  // allow lies outside the grant: the person sees it marked so (AccessUse.outsideGrant).
+  const blind = grant !== undefined && grant.jwt.includes('~') && reporter !== grantee;
   const fits = (r: DecisionReceipt) =>
     grant !== undefined &&
-    grantFits(r, { grantId: grant.id, grantIssuer: grant.issuer, grantHashes, grantee, reporter, facts, from, until: nowMs + SKEW_MS }) &&
-    !(r.decision === 'allow' && outOfScope(r, facts));
+    grantFits(r, { grantId: grant.id, grantIssuer: grant.issuer, grantHashes, grantee, reporter, facts: blind ? 'blind' : facts, from, until: nowMs + SKEW_MS }) &&
+    (blind || !(r.decision === 'allow' && outOfScope(r, facts)));
 
   // 1. What needs no network, for every receipt: what reads the receipt alone (told precisely), and who may
   // report it: the verifier that signed it, or the grantee. What reads the grant is told as NOT_ACCEPTED, one
@@ -476,7 +482,8 @@ function grantFits(
     grantHashes: readonly string[] | undefined;
     grantee: string | undefined;
     reporter: string;
-    facts: GrantFacts | undefined;
+    /** 'blind': judged without the grant's scope and terms (see acceptAccessReport). */
+    facts: GrantFacts | undefined | 'blind';
     from: number;
     until: number;
   },
@@ -606,7 +613,7 @@ const everyEntry = (m: unknown, key: (k: string) => boolean, value: (v: unknown)
  * terms. The grant's resource and action are the verifier's words for what was asked: an allow's lie inside
  * the grant (outOfScope), a denial's are shown only as plain paths and action names (server/consent-view).
  */
-function beyondReceipt(r: Record<string, unknown>, g: { grantId: string; facts: GrantFacts | undefined | 'unread' }): string | undefined {
+function beyondReceipt(r: Record<string, unknown>, g: { grantId: string; facts: GrantFacts | undefined | 'unread' | 'blind' }): string | undefined {
   const unknown = Object.keys(r).find((k) => !RECEIPT_MEMBERS.has(k));
   if (unknown !== undefined) return `a member "${unknown.slice(0, 40)}"`;
   if (!isDid(r.iss) || !isUrn(r.jti)) return 'an issuer that is not a DID, or an id that is not a urn:uuid';
@@ -628,11 +635,12 @@ function beyondReceipt(r: Record<string, unknown>, g: { grantId: string; facts: 
     (only(q, ['mcp']) && only(mcp, ['tool', 'args']) && typeof mcp!.tool === 'string' && TOOL.test(mcp!.tool) && isDigest(mcp!.args)) ||
     (only(q, ['claims']) && (isDigest(q.claims) || q.claims === 'unhashable'));
   if (!request) return 'a request in a form no verifier records (an htu is an origin and a path: no query, fragment or user; an MCP call and other claims are recorded by digest)';
-  const policy = policyBeyond(r.policy as Record<string, unknown>, g.facts, r.decision === 'deny');
+  // Blind, an allow is held to a denial's plain form: nothing of the grant says what it may name.
+  const policy = policyBeyond(r.policy as Record<string, unknown>, g.facts === 'blind' ? undefined : g.facts, r.decision === 'deny' || g.facts === 'blind');
   if (policy !== undefined) return policy;
   if (r.vp !== undefined && !isDigest(r.vp)) return 'a presentation that is not named by its digest';
   if (r.principal !== undefined && !isDid(r.principal)) return 'a principal that is not a DID';
-  const types = g.facts === 'unread' ? undefined : new Set([...CHARTER_TYPES, ...(g.facts?.types ?? [])]);
+  const types = g.facts === 'unread' ? undefined : new Set([...CHARTER_TYPES, ...(g.facts === 'blind' ? [] : (g.facts?.types ?? []))]);
   // A credential's or link's id may be any URL (a VCDM id); the parties are DIDs or origins.
   const isId = (v: unknown) => v === g.grantId || isUrn(v) || isDid(v) || isUrl(v);
   const credentials = r.credentials as unknown[];
@@ -673,14 +681,14 @@ function beyondReceipt(r: Record<string, unknown>, g: { grantId: string; facts: 
 }
 
 /** What a receipt's policy carries beyond what a verifier writes for its kind; undefined when nothing. */
-function policyBeyond(p: Record<string, unknown>, facts: GrantFacts | undefined | 'unread', deny: boolean): string | undefined {
+function policyBeyond(p: Record<string, unknown>, facts: GrantFacts | undefined | 'unread', plainForm: boolean): string | undefined {
   const members = typeof p.kind === 'string' && Object.hasOwn(POLICY_MEMBERS, p.kind) ? POLICY_MEMBERS[p.kind] : undefined;
   if (members === undefined || !only(p, members)) return 'a policy member of its own';
   const str = (v: unknown) => typeof v === 'string' && v.length <= MAX_VALUE;
   if (p.kind === 'grant') {
     if (!str(p.resource) || !str(p.action)) return 'a policy without a resource and an action';
     // An allow's lie inside the grant (outOfScope); a denial's are what was asked, so they must read as a path and an action name.
-    if (deny && (plainResource(p.resource) === undefined || !GRANT_ACTION.test(p.action as string)))
+    if (plainForm && (plainResource(p.resource) === undefined || !GRANT_ACTION.test(p.action as string)))
       return 'a refused resource that is no plain resource path, or an action that is no action name';
     if ((p.owner !== undefined && !isDid(p.owner)) || (p.anyOwner !== undefined && p.anyOwner !== true) || (p.ownerWithheld !== undefined && p.ownerWithheld !== true))
       return 'a policy owner that is not a DID';
@@ -713,17 +721,31 @@ export interface AccessUse {
   /** What was asked for, as the receipt records it (the grant's own resource and action). */
   resource?: string;
   action?: string;
+  /**
+   * An allow its verifier reported for a use the grant does not cover (a resource, action, purpose or
+   * processing outside it): kept for an SD-JWT grant, whose verifier may not see the whole scope, and
+   * shown as such. Read when the store holds the grant (a home's store does).
+   */
+  outsideGrant?: true;
   receivedAt: string;
 }
 
 /** The uses of a grant that platforms reported back, newest first (the consent page and `charter grant list` show them). */
-export async function accessReports(store: AccessReportStore, grantId: string, options: { limit?: number } = {}): Promise<AccessUse[]> {
+export async function accessReports(
+  store: AccessReportStore & { getCredential?: CredentialStore['getCredential'] },
+  grantId: string,
+  options: { limit?: number } = {},
+): Promise<AccessUse[]> {
   const rows = await store.listAccessReceipts({ grantId, ...(options.limit !== undefined ? { limit: options.limit } : {}) });
+  const grant = rows.length > 0 && typeof store.getCredential === 'function' ? await store.getCredential(grantId) : undefined;
+  const facts = grant ? grantFacts(grant.jwt) : undefined;
   return rows.map((row) => {
     let policy: DecisionReceipt['policy'] | undefined;
+    let outside = false;
     try {
-      const c = decodeReceipt(row.jws);
+      const c = decodeReceipt(row.jws) as DecisionReceipt;
       policy = c.kind === 'decision' ? c.policy : undefined;
+      outside = grant !== undefined && c.kind === 'decision' && c.decision === 'allow' && outOfScope(c, facts);
     } catch {
       policy = undefined;
     }
@@ -737,6 +759,7 @@ export async function accessReports(store: AccessReportStore, grantId: string, o
       // As kept since 0.1 too: a resource or action is returned only as a plain path and an action name.
       ...(policy?.kind === 'grant' && plainResource(policy.resource) !== undefined ? { resource: policy.resource } : {}),
       ...(policy?.kind === 'grant' && typeof policy.action === 'string' && GRANT_ACTION.test(policy.action) ? { action: policy.action } : {}),
+      ...(outside ? { outsideGrant: true as const } : {}),
       receivedAt: row.receivedAt,
     };
   });

@@ -26,7 +26,11 @@ interface IssueOptions extends CommonOptions, TermFlags {
 const FORMATS = ['vc+jwt', 'sd-jwt'];
 
 const PAST = { revoke: 'revoked', suspend: 'suspended', resume: 'resumed' } as const;
-const reportedUses = (u: AccessUse[]) => (u.length === 0 ? '-' : `${u.length}, last ${u[0]!.at.slice(0, 16).replace('T', ' ')} by ${shortDid(u[0]!.verifier)}`);
+const reportedUses = (u: AccessUse[]) => {
+  if (u.length === 0) return '-';
+  const outside = u.filter((x) => x.outsideGrant).length;
+  return `${u.length}, last ${u[0]!.at.slice(0, 16).replace('T', ' ')} by ${shortDid(u[0]!.verifier)}${outside > 0 ? `; ${outside} outside the grant` : ''}`;
+};
 
 export function registerGrant(program: Command, ctx: CliContext): void {
   const grant = program.command('grant').description('revocable data grants: scoped, time-boxed access to your data');

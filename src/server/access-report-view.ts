@@ -37,7 +37,8 @@ export function renderAccessReports(uses: readonly AccessUse[], options: AccessR
       u.reporter === u.verifier
         ? 'reported by the verifier itself'
         : `reported by ${party(name(u.reporter))}${options.grantee !== undefined && u.reporter === options.grantee ? ' (the grantee itself)' : ''}`;
-    return `<li data-receipt="${escapeHtml(u.receiptId)}" data-verifier="${escapeHtml(u.verifier)}">${party(name(u.verifier))} ${u.outcome === 'allow' ? 'used it' : 'was refused'}: ${escapeHtml(what)}, <time datetime="${escapeHtml(u.at)}">${escapeHtml(date(u.at))}</time>; <span class="reporter">${by}</span></li>`;
+    const outcome = u.outcome === 'deny' ? 'was refused' : u.outsideGrant ? 'says it used it for something the grant does not cover' : 'used it';
+    return `<li data-receipt="${escapeHtml(u.receiptId)}" data-verifier="${escapeHtml(u.verifier)}"${u.outsideGrant ? ' class="outside-grant"' : ''}>${party(name(u.verifier))} ${outcome}: ${escapeHtml(what)}, <time datetime="${escapeHtml(u.at)}">${escapeHtml(date(u.at))}</time>; <span class="reporter">${by}</span></li>`;
   });
   const rest = new Map<string, number>();
   for (const u of uses.slice(SHOWN_USES)) rest.set(u.verifier, (rest.get(u.verifier) ?? 0) + 1);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { createAccessReport } from '../../src/audit/index.js';
+import { accessReports, createAccessReport } from '../../src/audit/index.js';
 import { NOT_ACCEPTED } from '../../src/audit/access-report.js';
 import { RECEIPT_TYP, signCanonical } from '../../src/audit/jws.js';
 import type { Issuer } from '../../src/credentials/types.js';
@@ -131,12 +131,38 @@ describe('access reports tell a sender nothing of a grant it does not hold', () 
 
     it(`${format}: a receipt its sender signed, refused for anything the grant says, is the one NOT_ACCEPTED answer`, async () => {
       const attacker = makeIssuer();
-      const cases = grantDependent(grantOf());
+      // An SD-JWT grant's verifier is judged blind to its scope (it may not have been shown all of it): an
+      // allow outside is kept and marked for the person, never refused (below), so it tells nothing.
+      const scopeOnly = new Set(['a resource it does not cover', 'an action it does not cover']);
+      const cases = grantDependent(grantOf()).filter(([what]) => format === 'vc+jwt' || !scopeOnly.has(what));
       const answers = await Promise.all(cases.map(async ([what, o]) => [what, await post(attacker, o.grant, await signed(attacker, o))]));
       const expected = `202 application/json ${JSON.stringify({ grant: 'GRANT', accepted: 0, refused: [{ index: 0, code: 'RECEIPT_INVALID', message: NOT_ACCEPTED }] })}`;
       expect(answers).toEqual(cases.map(([what]) => [what, expected]));
     });
   }
+
+  it('SD-JWT: a receipt its sender signed gets the same answer inside the undisclosed scope and outside it (both kept, those outside marked)', async () => {
+    const attacker = makeIssuer();
+    const cases: [string, Probe][] = [
+      ['the undisclosed resource', { grant: sd.id, resource: 'medical/hiv-status' }],
+      ['a resource it does not cover', { grant: sd.id, resource: 'medical/cancer' }],
+      ['an action it does not cover', { grant: sd.id, action: 'delete' }],
+      ['the disclosed resource', { grant: sd.id }],
+    ];
+    const answers = await Promise.all(cases.map(async ([what, o]) => [what, await post(attacker, o.grant, await signed(attacker, o))]));
+    const expected = `202 application/json ${JSON.stringify({ grant: 'GRANT', accepted: 1, refused: [] })}`;
+    expect(answers).toEqual(cases.map(([what]) => [what, expected]));
+    const uses = await accessReports(w.home.store, sd.id);
+    const mine = uses.filter((u) => u.verifier === attacker.did);
+    expect(mine.map((u) => [u.resource, u.action, u.outsideGrant === true]).sort()).toEqual(
+      [
+        ['medical/cancer', 'read', true],
+        ['medical/hiv-status', 'read', false],
+        ['profile/email', 'delete', true],
+        ['profile/email', 'read', false],
+      ].sort(),
+    );
+  });
 
   it("a vc+jwt receipt without the grant's hash is refused like any other misfit, signed or not", async () => {
     const attacker = makeIssuer();

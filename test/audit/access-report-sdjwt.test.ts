@@ -91,23 +91,35 @@ describe('access reports about SD-JWT grants', () => {
     expect([r.status, await r.json()]).toEqual([202, expect.objectContaining({ grant: g.id, accepted: 1 })]);
   });
 
-  it("an allowed use outside the SD-JWT grant's resources or actions is refused; inside (a disclosed wildcard too) taken; a refusal outside kept", async () => {
+  it("an allowed use outside the SD-JWT grant's resources or actions: the grantee's report is refused it; a verifier's own report keeps it, marked outside the grant", async () => {
     const g = await sdGrant(w); // profile/email and photos/*, read; every item a disclosure of its own
     const p = makeIssuer();
-    const cases: [string, { resource?: string; action?: string; decision?: 'allow' | 'deny' }, boolean][] = [
-      ['inside', {}, true],
-      ['inside a wildcard', { resource: 'photos/2024/beach' }, true],
-      ['another resource', { resource: 'medical/records' }, false],
-      ['another action', { action: 'delete' }, false],
-      ['both', { resource: 'medical/records', action: 'delete' }, false],
-      ['escaping by dot segments', { resource: 'photos/../medical/records' }, false],
-      ['a refusal outside', { resource: 'medical/records', action: 'delete', decision: 'deny' }, true],
+    // [case, receipt, kept in the grantee's report, kept in the verifier's own, outside the grant]
+    const cases: [string, { resource?: string; action?: string; decision?: 'allow' | 'deny' }, boolean, boolean, boolean][] = [
+      ['inside', {}, true, true, false],
+      ['inside a wildcard', { resource: 'photos/2024/beach' }, true, true, false],
+      ['another resource', { resource: 'medical/records' }, false, true, true],
+      ['another action', { action: 'delete' }, false, true, true],
+      ['both', { resource: 'medical/records', action: 'delete' }, false, true, true],
+      ['escaping by dot segments (no plain path)', { resource: 'photos/../medical/records' }, false, false, false],
+      ['a refusal outside', { resource: 'medical/records', action: 'delete', decision: 'deny' }, true, true, false],
     ];
-    const r = await acceptAccessReport(w.home.store, await createAccessReport(p, { grant: g.id, receipts: await Promise.all(cases.map(([, o]) => signed(p, g.id, o))) }), {
-      resolver: w.home.resolver,
-    });
-    expect(cases.map(([what], i) => [what, r.refused.some((x) => x.index === i)])).toEqual(cases.map(([what, , ok]) => [what, !ok]));
-    expect(r.accepted).toBe(3);
+    const receipts = await Promise.all(cases.map(([, o]) => signed(p, g.id, o)));
+    // The grantee holds the whole grant: its report is held to the grant's scope.
+    const byGrantee = await acceptAccessReport(w.home.store, await createAccessReport(w.app, { grant: g.id, receipts }), { resolver: w.home.resolver });
+    expect(cases.map(([what], i) => [what, !byGrantee.refused.some((x) => x.index === i)])).toEqual(cases.map(([what, , ok]) => [what, ok]));
+    // The verifier may have been shown a part of it only: judged blind to the rest (else its answers would tell
+    // anyone who signs a receipt the grant's undisclosed scope), and what lies outside is kept and marked.
+    const g2 = await sdGrant(w);
+    const again = await Promise.all(cases.map(([, o]) => signed(p, g2.id, o)));
+    const byVerifier = await acceptAccessReport(w.home.store, await createAccessReport(p, { grant: g2.id, receipts: again }), { resolver: w.home.resolver });
+    expect(cases.map(([what], i) => [what, !byVerifier.refused.some((x) => x.index === i)])).toEqual(cases.map(([what, , , ok]) => [what, ok]));
+    const uses = await accessReports(w.home.store, g2.id);
+    const outside = new Set(uses.filter((u) => u.outsideGrant).map((u) => u.receiptId));
+    const idOf = (jws: string) => (JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString()) as { jti: string }).jti;
+    expect(cases.filter(([, , , kept]) => kept).map(([what]) => [what, outside.has(idOf(again[cases.findIndex(([x]) => x === what)]!))])).toEqual(
+      cases.filter(([, , , kept]) => kept).map(([what, , , , out]) => [what, out]),
+    );
   });
 
   it('only the grant issued here, to its grantee: a receipt about another presenter, or an unknown id, is refused', async () => {
