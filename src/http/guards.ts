@@ -1,7 +1,17 @@
 import type { AgentTrust } from '../agents/types.js';
 import type { AmountInput } from '../agents/limits.js';
 import type { MandateProfile, MandateTrust } from '../mandates/types.js';
-import { AGENT_POLICY_SPEC, checkMandatePolicy, checkOwnerRule, checkTrust, MANDATE_POLICY_SPEC, namedPayee, syncValue, type Policy, type ReputationSource } from '../guard/policy.js';
+import {
+  AGENT_POLICY_SPEC,
+  checkMandatePolicy,
+  checkOwnerRule,
+  checkTrust,
+  MANDATE_POLICY_SPEC,
+  namedPayee,
+  syncValue,
+  type Policy,
+  type ReputationSource,
+} from '../guard/policy.js';
 import { acceptSignature, signatureGuardOptions, type SignatureGuardOptions as VerifyOptions, type VerifyRequestSignatureOptions } from '../httpsig/index.js';
 import { CharterError } from '../errors.js';
 import { checkDeclaredUse, type DeclaredProcessing } from '../grants/index.js';
