@@ -60,7 +60,7 @@ export async function createAccessReport(reporter: Issuer, input: AccessReportIn
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A grant as issued, vc+jwt or SD-JWT VC, read without verifying it: its id, issuer and (first) status list's URL. */
-function grantPointers(token: string): { id: unknown; issuer: unknown; statusUrl: unknown } {
+function grantPointers(token: string): { id: unknown; issuer: unknown; statusUrl: unknown; collective?: true } {
   if (typeof token !== 'string') throw new CharterError('INVALID_ARGUMENT', 'the grant is a vc+jwt or an SD-JWT VC, as a string');
   if (token.includes('~')) {
     // An SD-JWT VC (`<jwt>~<disclosure>~…~`): `jti` and the Token Status List's `status.status_list.uri`.
@@ -68,7 +68,13 @@ function grantPointers(token: string): { id: unknown; issuer: unknown; statusUrl
     return { id: p.jti, issuer: p.iss, statusUrl: isObj(p.status) && isObj(p.status.status_list) ? p.status.status_list.uri : undefined };
   }
   const c = decodeCredential(token);
-  return { id: c.id, issuer: typeof c.issuer === 'string' ? c.issuer : c.issuer?.id, statusUrl: statusEntriesOf(c)[0]?.statusListCredential };
+  return {
+    id: c.id,
+    issuer: typeof c.issuer === 'string' ? c.issuer : c.issuer?.id,
+    statusUrl: statusEntriesOf(c)[0]?.statusListCredential,
+    // A pool's grant (grants/verify.ts): issued by the pool, for its members' data.
+    ...(soleSubject(c)?.pool !== undefined ? { collective: true as const } : {}),
+  };
 }
 
 /**
@@ -163,14 +169,15 @@ export async function sendAccessReport(
  * grantor's home refuses them).
  */
 export function reportableReceipts(grant: string, receipts: readonly string[]): string[] {
-  const { issuer } = grantPointers(grant);
+  const { issuer, collective } = grantPointers(grant);
   if (!Array.isArray(receipts)) return [];
   return receipts.filter((jws) => {
     try {
       const r = decodeReceipt(jws);
       if (r.kind !== 'decision' || r.policy?.kind !== 'grant') return true;
       // A refusal withholding its owner (guard/receipt.ts) is one where the grant was not the owner's: a third party's too.
-      return r.policy.ownerWithheld === undefined && (r.policy.owner === undefined || r.policy.owner === issuer);
+      // A pool's grant covers its members' data: an allow names the member whose data it was, never the pool.
+      return r.policy.ownerWithheld === undefined && (r.policy.owner === undefined || r.policy.owner === issuer || collective === true);
     } catch {
       return true;
     }
@@ -207,6 +214,8 @@ interface GrantFacts {
   processing?: string;
   /** Its VCDM types beside VerifiableCredential (a vc+jwt grant; none for an SD-JWT). */
   types: string[];
+  /** A pool's grant: the data it covers is its members', never the pool's own (grants/verify.ts). */
+  collective?: true;
 }
 
 /**
@@ -229,11 +238,13 @@ function grantFacts(token: string): GrantFacts | undefined {
   try {
     let claims: unknown;
     let types: string[] = [];
+    let collective = false;
     if (token.includes('~')) claims = sdJwtGrantClaims(token);
     else {
       const c = decodeCredential(token);
       claims = soleSubject(c)?.grant;
       types = c.type.filter((t) => t !== 'VerifiableCredential');
+      if (soleSubject(c)?.pool !== undefined) collective = true;
     }
     const g = readGrantClaims(claims).grant;
     if (!g) return undefined;
@@ -243,6 +254,7 @@ function grantFacts(token: string): GrantFacts | undefined {
       ...(g.terms?.purpose !== undefined ? { purposes: g.terms.purpose } : {}),
       ...(g.terms?.processing !== undefined && g.terms.processing !== 'any' ? { processing: g.terms.processing } : {}),
       types,
+      ...(collective ? { collective: true as const } : {}),
     };
   } catch {
     return undefined;
@@ -493,7 +505,9 @@ function grantFits(
   if (r.sub !== g.grantee) return false;
   if (g.reporter !== r.iss && g.reporter !== g.grantee) return false;
   // Another owner's resource, named or withheld (guard/receipt.ts: a refusal where the grant is not the owner's).
-  if (r.policy.kind === 'grant' && (r.policy.ownerWithheld !== undefined || (r.policy.owner !== undefined && r.policy.owner !== g.grantIssuer))) return false;
+  // A pool's grant names a member as the owner of an allowed use; its verifier checked the membership when it decided.
+  const collective = g.facts !== undefined && g.facts !== 'blind' && g.facts.collective === true;
+  if (r.policy.kind === 'grant' && (r.policy.ownerWithheld !== undefined || (r.policy.owner !== undefined && r.policy.owner !== g.grantIssuer && !collective))) return false;
   const t = Date.parse(r.time);
   return t >= g.from && t <= g.until;
 }
@@ -692,6 +706,7 @@ function policyBeyond(p: Record<string, unknown>, facts: GrantFacts | undefined 
       return 'a refused resource that is no plain resource path, or an action that is no action name';
     if ((p.owner !== undefined && !isDid(p.owner)) || (p.anyOwner !== undefined && p.anyOwner !== true) || (p.ownerWithheld !== undefined && p.ownerWithheld !== true))
       return 'a policy owner that is not a DID';
+    if ([p.owner, p.anyOwner, p.ownerWithheld].filter((x) => x !== undefined).length > 1) return 'a policy that both names and withholds (or waives) the owner';
     // A declared purpose is a code of the documented vocabulary, or one the grant's terms name.
     if (p.purpose !== undefined && facts !== 'unread' && !((PURPOSES as readonly unknown[]).includes(p.purpose) || (facts?.purposes ?? []).includes(p.purpose as string))) {
       return 'a purpose that is neither a documented one nor one the grant names';

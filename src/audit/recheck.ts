@@ -257,6 +257,10 @@ export function disagreement(r: DecisionReceipt, c: Recheck): string | undefined
   // REQUEST_MISMATCH, ...) would be reported as a reason "the evidence does not show".
   if (c.recorded !== undefined) return undefined;
   const found = new Set(c.reasons.map((x) => x.code));
+  // A policy withholds its owner, names it, or accepts any: never two of these (which owner was the re-check's?).
+  if (r.policy.kind === 'grant' && [r.policy.owner !== undefined, r.policy.anyOwner !== undefined, r.policy.ownerWithheld !== undefined].filter(Boolean).length > 1) {
+    return 'the receipt both names and withholds (or waives) the owner of the data';
+  }
   if (r.decision === 'allow') {
     // An allow names the owner it was checked against: one withheld would have been re-checked for any owner.
     if (r.policy.kind === 'grant' && r.policy.ownerWithheld !== undefined) return 'the receipt says allow but does not name the owner of the data';

@@ -97,6 +97,22 @@ describe("a refusal's receipt withholds the owner's DID", () => {
     expect((await bundleOk(scoped.receiptId!)).ok).toBe(true);
   });
 
+  it('a receipt both naming (or waiving) and withholding the owner does not re-check, allow or deny', () => {
+    for (const decision of ['allow', 'deny'] as const) {
+      for (const also of [{ owner: w.alice.did }, { anyOwner: true }]) {
+        const r = {
+          decision,
+          reasons: decision === 'deny' ? ['GRANT_NOT_OWNER'] : [],
+          policy: { kind: 'grant', resource: 'profile/email', action: 'read', ownerWithheld: true, ...also },
+          request: { htm: 'GET', htu: URL_ },
+          chain: [],
+        };
+        // The evidence shows no refusal: a verifier's false GRANT_NOT_OWNER must not pass as "withheld".
+        expect(disagreement(r as unknown as DecisionReceipt, { reasons: [], chain: [] })).toMatch(/both names and withholds/);
+      }
+    }
+  });
+
   it('a receipt saying allow with the owner withheld does not re-check', () => {
     const r = {
       decision: 'allow',

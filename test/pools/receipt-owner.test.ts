@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decide } from '../../src/guard/decide.js';
 import { createVerifier, type Verifier } from '../../src/guard/verifier.js';
-import { exportEvidence, verifyEvidence } from '../../src/audit/index.js';
+import { acceptAccessReport, accessReports, createAccessReport, exportEvidence, reportableReceipts, verifyEvidence } from '../../src/audit/index.js';
 import type { DecisionReceipt } from '../../src/audit/receipt.js';
 import type { Issuer } from '../../src/credentials/types.js';
 import { acceptedStatus, leavePool, membershipOf, signLeave } from '../../src/pools/index.js';
@@ -68,6 +68,20 @@ describe("receipts of a pool's grant", () => {
     expect(named(no.receipt!)).not.toContain(owner);
     const e = await evidence(no.receiptId!);
     expect(e.ok).toBe(true);
+  });
+
+  it("a pool grant's allowed use (naming the member, not the pool) is reported and kept; its refusals (owner withheld) are not sent", async () => {
+    const owner = w.members[1]!.did;
+    const g = await w.grant({ terms: { purpose: ['model-training'] } });
+    const ok = await decide(v, await bound(w.platform, [g.jwt], { aud: API, url: URL_ }), policy(owner), binding);
+    const no = await decide(v, await bound(w.platform, [g.jwt], { aud: API, url: URL_ }), policy(owner, 'advertising'), binding);
+    expect([ok.ok, no.ok]).toEqual([true, false]);
+    expect(reportableReceipts(g.jwt, [ok.receipt!, no.receipt!])).toEqual([ok.receipt!]);
+    // The pool's home takes it (the verifier reporting its own receipt), and shows it as a use inside the grant.
+    const r = await acceptAccessReport(w.home.store, await createAccessReport(shop, { grant: g.id, receipts: [ok.receipt!, no.receipt!] }), { resolver: w.resolver });
+    expect([r.accepted, r.refused.map((x) => x.index)]).toEqual([1, [1]]);
+    const uses = await accessReports(w.home.store, g.id);
+    expect(uses.map((u) => [u.outcome, u.outsideGrant === true])).toEqual([['allow', false]]);
   });
 
   it('a member who withdrew: MEMBER_WITHDRAWN, the member withheld, the bundle verifies', async () => {
