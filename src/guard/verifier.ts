@@ -69,6 +69,13 @@ export interface VerifierOptions {
    * transaction's result).
    */
   receipts?: ReceiptOptions;
+  /**
+   * Called with what a route's own function (`owner`, `resource`, `amount`...) threw on a request, and
+   * the framework's request: the caller gets a 400 with a fixed message (the error's text may name a
+   * database, an address or a file), so this is where the server sees it, e.g. to log it. Its own
+   * errors are ignored. Default: none.
+   */
+  onRouteError?: (error: unknown, request: unknown) => void;
 }
 
 /** A verifier built once; options checked here, not on the first request. */
@@ -88,6 +95,7 @@ export interface Verifier {
   readonly holdTimeoutSeconds?: number;
   /** Set when built with `receipts`: the signer, this instance's log chain, checkpoint() and flush(). */
   readonly receipts?: Receipts;
+  readonly onRouteError?: (error: unknown, request: unknown) => void;
   /** A fresh nonce, remembered in the store until used or expired. */
   issueNonce(): Promise<{ nonce: string; expiresAt: Date }>;
 }
@@ -157,6 +165,7 @@ const OPTIONS: OptionSpec<VerifierOptions> = {
   http: 'boolean',
   holdTimeoutSeconds: true,
   receipts: { signer: true, evidence: 'boolean', checkpointEvery: true, checkpointSeconds: true, unauthenticated: true, append: true },
+  onRouteError: true,
 };
 
 export function createVerifier(given: VerifierOptions): Verifier {
@@ -180,6 +189,8 @@ export function createVerifier(given: VerifierOptions): Verifier {
   const realm = options.realm ?? aud;
   if (typeof realm !== 'string' || /["\\\r\n]/.test(realm)) throw new TypeError('createVerifier: realm must be a string without quotes, backslashes or line breaks');
   const http = httpBinding(options);
+  const { onRouteError } = options;
+  if (onRouteError !== undefined && typeof onRouteError !== 'function') throw new TypeError('createVerifier: onRouteError must be a function (error, request) => void');
   const net = { allowLoopback: options.allowLoopback === true, allowHttp: options.allowLoopback === true };
   const resolver = options.resolver ?? createResolver(net);
   const status = options.status ?? createStatusChecker({ resolver, ...net });
@@ -204,6 +215,7 @@ export function createVerifier(given: VerifierOptions): Verifier {
     http,
     ...(holdTimeoutSeconds !== undefined ? { holdTimeoutSeconds } : {}),
     ...(receipts ? { receipts } : {}),
+    ...(onRouteError ? { onRouteError } : {}),
     async issueNonce() {
       const nonce = randomBytes(24).toString('base64url');
       const expiresAt = new Date(Date.now() + nonceTtlSeconds * 1000);

@@ -32,7 +32,8 @@ export interface RequestDecision extends GuardDecision {
   acceptSignature?: string;
   /**
    * What the route's own function (`owner`, `resource`, `amount`...) threw on this request, refused as
-   * INVALID_ARGUMENT (400) with a fixed message: for the server's logs, never sent to the caller.
+   * INVALID_ARGUMENT (400) with a fixed message: for the server's logs, never sent to the caller (the
+   * framework adapters hand it to the verifier's `onRouteError`).
    */
   routeError?: unknown;
 }
@@ -249,6 +250,11 @@ export async function authorize<R>(input: BoundRequest, verifier: Verifier, guar
     // The function's own error stays with the server (routeError): its text may name a database, an address
     // or a file, none of the caller's business.
     if (!isCharterError(e)) {
+      try {
+        verifier.onRouteError?.(e, req);
+      } catch {
+        // the server's hook failing changes nothing for the caller
+      }
       return { ...finish({ ok: false, status: 400, reasons: [{ code: 'INVALID_ARGUMENT', message: 'the route could not read what it needs from this request' }] }), routeError: e };
     }
     throw e;

@@ -14,6 +14,7 @@ import { createVerifier, type Verifier } from '../../src/guard/verifier.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import type { Store } from '../../src/store/types.js';
 import { tempDir } from '../helpers.js';
+import { guardTool, PRESENTATION_META, toolRefusal } from '../../src/integrations/mcp/index.js';
 
 /**
  * A route's own function (owner, resource, amount, counterparty) that throws
@@ -33,9 +34,11 @@ const FIXED = 'the route could not read what it needs from this request';
 
 let store: Store;
 let v: Verifier;
+/** What the verifier's onRouteError saw: the server's side of each refusal. */
+const seen: Array<{ error: unknown; request: unknown }> = [];
 beforeAll(async () => {
   store = await openSqliteStore(`${tempDir()}/v.db`);
-  v = createVerifier({ aud: 'did:web:api.example', store, trustHostHeader: true });
+  v = createVerifier({ aud: 'did:web:api.example', store, trustHostHeader: true, onRouteError: (error, request) => void seen.push({ error, request }) });
 });
 afterAll(async () => store?.close());
 
@@ -51,9 +54,12 @@ describe('a throwing route function is refused with a fixed message', () => {
         throw err;
       },
     });
-    const d = await verifyRequest(new Request('http://127.0.0.1/profile/email', { headers: { authorization: `Bearer ${token}` } }), v, guard as never);
+    const request = new Request('http://127.0.0.1/profile/email', { headers: { authorization: `Bearer ${token}` } });
+    seen.length = 0;
+    const d = await verifyRequest(request, v, guard as never);
     expect([d.ok, d.status, d.reasons]).toEqual([false, 400, [{ code: 'INVALID_ARGUMENT', message: FIXED }]]);
     expect(d.routeError).toBe(err);
+    expect(seen).toEqual([{ error: err, request }]);
     expect(JSON.stringify(d.reasons)).not.toContain('10.20.0.7');
   });
 
@@ -114,8 +120,11 @@ describe('over HTTP, no adapter sends the error text', () => {
     for (const close of servers) await close();
   });
 
-  it.each(['express', 'fastify', 'hono'])('%s: 400 problem details with the fixed message only', async (name) => {
+  it.each(['express', 'fastify', 'hono'])('%s: 400 problem details with the fixed message only; the server sees the error', async (name) => {
+    seen.length = 0;
     const res = await fetch(`${bases[name]}/profile/email`, { headers: { authorization: `Bearer ${token}` } });
+    expect(seen.map((s) => (s.error as Error).message)).toEqual([SECRET]);
+    expect(seen[0]!.request).toBeTruthy();
     const body = await res.text();
     expect(res.status).toBe(400);
     expect(body).toContain(FIXED);
@@ -123,5 +132,50 @@ describe('over HTTP, no adapter sends the error text', () => {
     res.headers.forEach((val, k) => {
       for (const leak of ['10.20.0.7', 'SELECT']) expect(`${k}: ${val}`).not.toContain(leak);
     });
+  });
+});
+
+describe('the server side of a throwing route function', () => {
+  it('an onRouteError that throws changes nothing for the caller; a non-function is a TypeError', async () => {
+    const loud = createVerifier({
+      aud: 'did:web:api.example',
+      store,
+      trustHostHeader: true,
+      onRouteError: () => {
+        throw new Error('the logger is down');
+      },
+    });
+    const guard = ho.requireGrant({
+      resource: () => {
+        throw new Error(SECRET);
+      },
+      action: 'read',
+      anyOwner: true,
+    });
+    const d = await verifyRequest(new Request('http://127.0.0.1/x', { headers: { authorization: `Bearer ${token}` } }), loud, guard as never);
+    expect([d.status, d.reasons[0]?.message]).toEqual([400, FIXED]);
+    expect(() => createVerifier({ aud: 'did:web:api.example', store, trustHostHeader: true, onRouteError: 'console' as never })).toThrow(TypeError);
+  });
+
+  it("MCP: a tool's amount function that throws is the fixed message to the client, its error to onRouteError", async () => {
+    const mcp = createVerifier({ aud: 'did:web:api.example', store, http: false, onRouteError: (error, request) => void seen.push({ error, request }) });
+    const tool = guardTool<Record<string, unknown>>(
+      'purchase',
+      {
+        verifier: mcp,
+        action: 'purchase',
+        amount: () => {
+          throw new Error(SECRET);
+        },
+        trust: { anyPrincipal: true, requireIdentity: false },
+      },
+      () => ({ content: [] }),
+    );
+    seen.length = 0;
+    const args = { item: 'mug' };
+    const r = await tool(args, { _meta: { [PRESENTATION_META]: token } });
+    expect(toolRefusal(r)).toMatchObject({ status: 400, code: 'INVALID_ARGUMENT' });
+    expect(JSON.stringify(r)).not.toContain('10.20.0.7');
+    expect(seen.map((s) => [(s.error as Error).message, s.request])).toEqual([[SECRET, args]]);
   });
 });

@@ -238,6 +238,14 @@ export function guardTool<Args extends Record<string, unknown>, Extra extends To
       }
     } catch (e) {
       malformed = { code: 'INVALID_ARGUMENT', message: isCharterError(e) ? e.message : 'the arguments do not describe a transaction' };
+      // The tool's own function threw: the caller gets the fixed message, the server its error (as on HTTP).
+      if (!isCharterError(e)) {
+        try {
+          verifier.onRouteError?.(e, args);
+        } catch {
+          // the server's hook failing changes nothing for the caller
+        }
+      }
     }
     if (!present) {
       // As over HTTP: the pipeline decides a call without a proof (bound to this tool and its arguments
