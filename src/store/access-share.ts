@@ -3,8 +3,9 @@
  * `maxPerGrant`): fairly between classes of verifier that cost something to create, as reputation weighs
  * all unknown attesters together as one. A did:key or did:jwk is free to mint (a self-certifying key, no
  * one to vouch for it), so every such verifier shares ONE share: a thousand fresh keys weigh as one. A
- * did:web verifier costs a domain: one share per host (lower-cased, its port included, whatever its path).
- * Any other method: one share per DID.
+ * did:web verifier costs a host name: one share per host (lower-cased, its port included, whatever its
+ * path). A host is no registrable domain (no public-suffix list here): wildcard DNS under one domain
+ * makes many hosts, each its own share. Any other method: one share per DID.
  */
 export function accessShareOf(verifier: string): string {
   const method = /^did:([a-z0-9]+):/.exec(verifier)?.[1];
