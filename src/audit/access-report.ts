@@ -77,6 +77,13 @@ function grantPointers(token: string): { id: unknown; issuer: unknown; statusUrl
   };
 }
 
+/** The id of a grant in either format (a vc+jwt's `id`, an SD-JWT VC's `jti`): INVALID_ARGUMENT when it has none. */
+export function grantIdOf(grant: string): string {
+  const { id } = grantPointers(grant);
+  if (typeof id !== 'string' || id.length === 0) throw new CharterError('INVALID_ARGUMENT', 'the grant has no id');
+  return id;
+}
+
 /**
  * Where the grantor's `charter serve` takes access reports: beside the
  * grant's status list (its own server), at `/access-reports`. The grant is

@@ -5,8 +5,8 @@ import { assertOutsideHome } from '../home/out-path.js';
 import { parseExpiry } from '../encoding/duration.js';
 import type { AuditEntryRecord, AuditStore } from '../store/types.js';
 import { checkpointAudit, decodeReceipt, pruneAuditLog, receiptsForGrant, reportableReceipts, sendAccessReport, verifyAuditLog, type AuditVerification } from '../audit/index.js';
-import { decodeCredential } from '../credentials/index.js';
-import { homeCommand, leaf, notA, readJwtArg, readTextSource, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { grantIdOf } from '../audit/access-report.js';
+import { homeCommand, leaf, notA, readGrantArg, readTextSource, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 import { shortDid, table } from './format.js';
 import { collect, MAX_LIST_LIMIT, partyDid, wholeNumberFlag } from './args.js';
 
@@ -239,7 +239,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
     audit
       .command('report')
       .description("send the receipts of uses of a grant back to its grantor's charter serve (an access report; voluntary)")
-      .requiredOption('--grant <jwt|file>', "the grant (its status list names the grantor's server)")
+      .requiredOption('--grant <jwt|file>', "the grant, a vc+jwt or an SD-JWT (its status list names the grantor's server)")
       .requiredOption('--as <alias|did>', 'the reporting identity: the verifier that decided, or the grantee')
       .option('--since <when>', 'receipts from this time (default 30d)'),
     ['charter audit report --grant grant.jwt --as api'],
@@ -248,9 +248,9 @@ export function registerAudit(program: Command, ctx: CliContext): void {
       ctx,
       opts,
       async () => {
-        const grant = await readJwtArg(ctx, opts.grant, 'grant');
-        const id = decodeCredential(grant).id;
-        if (typeof id !== 'string') throw new CharterError('INVALID_ARGUMENT', 'the grant has no id');
+        // Either format: an SD-JWT grant's uses are reported by its id (its jti) as a vc+jwt's are.
+        const grant = await readGrantArg(ctx, opts.grant, 'grant');
+        const id = grantIdOf(grant);
         return withHome(ctx, opts, async (home) => {
           // A receipt naming another owner of the resource is a third party's, not the grantor's business.
           const receipts = reportableReceipts(grant, await receiptsForGrant(home.store, id, opts.since ? { since: parsePast(opts.since) } : {}));

@@ -326,6 +326,23 @@ export async function readJwtArg(ctx: CliContext, arg: string, what = 'JWT'): Pr
   return text;
 }
 
+// The signature part may be empty (an unsecured alg "none" JWT): the verifier refuses it for its alg (exit 1), not the CLI for its shape.
+const SD_JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*~[A-Za-z0-9_.~-]*$/;
+
+/** An SD-JWT given inline, as a file, or `-` for stdin. */
+export async function readSdJwtArg(ctx: CliContext, arg: string, what: string): Promise<string> {
+  const { text, source } = await readTextSource(ctx, arg, what);
+  if (!SD_JWT_SHAPE.test(text)) throw notA(source, arg, what, 'an SD-JWT', 'an SD-JWT (issuer JWT~disclosures~)');
+  return text;
+}
+
+/** A grant in either format (a vc+jwt, or an SD-JWT VC as issued or presented), inline, as a file, or `-`. */
+export async function readGrantArg(ctx: CliContext, arg: string, what = 'grant'): Promise<string> {
+  const { text, source } = await readTextSource(ctx, arg, what);
+  if (!JWT_SHAPE.test(text) && !SD_JWT_SHAPE.test(text)) throw notA(source, arg, what, 'a grant', 'a vc+jwt or an SD-JWT grant');
+  return text;
+}
+
 /**
  * JWTs separated by whitespace (one per line) from a file or `-`, or given
  * inline. An inline argument that is no JWT is a path that does not exist,

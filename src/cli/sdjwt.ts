@@ -4,7 +4,7 @@ import { parseExpiry } from '../encoding/duration.js';
 import type { VerifyTools } from '../home/net.js';
 import { unlessBoundElsewhere } from '../guard/binding.js';
 import { issueStoredSdJwtVc, presentSdJwtVc, revokeSdJwtVc, verifySdJwtVc, type SdJwtVcVerification } from '../sdjwt/index.js';
-import { formatReasons, homeCommand, leaf, notA, readTextSource, runCommand, withHome, withTools, type CliContext, type CommonOptions } from './io.js';
+import { formatReasons, homeCommand, leaf, readSdJwtArg, runCommand, withHome, withTools, type CliContext, type CommonOptions } from './io.js';
 import { DEFAULT_MAX_SD_JWT } from '../sdjwt/verify.js';
 import { actingAs, asOption, claimsArg, credentialIdArg, encodedSize, partyDid, refuseBlank, renderStatusChange, statusChangeView, commaList } from './args.js';
 
@@ -39,16 +39,6 @@ interface VerifyOptions extends CommonOptions {
   vct?: string;
   allowMissingKeyBinding?: boolean;
   requireStatus?: boolean;
-}
-
-// The signature part may be empty (an unsecured alg "none" JWT): the verifier refuses it for its alg (exit 1), not the CLI for its shape.
-const SD_JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*~[A-Za-z0-9_.~-]*$/;
-
-/** An SD-JWT given inline, as a file, or `-` for stdin. */
-async function readSdJwtArg(ctx: CliContext, arg: string, what: string): Promise<string> {
-  const { text, source } = await readTextSource(ctx, arg, what);
-  if (!SD_JWT_SHAPE.test(text)) throw notA(source, arg, what, 'an SD-JWT', 'an SD-JWT (issuer JWT~disclosures~)');
-  return text;
 }
 
 async function verifyWith(tools: VerifyTools, token: string, opts: VerifyOptions): Promise<SdJwtVcVerification> {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openHome, type Home } from '../../src/home/home.js';
 import { serveHome, type RunningServer } from '../../src/server/serve.js';
 import { issueGrant } from '../../src/grants/index.js';
+import { issueSdJwtGrant } from '../../src/sdjwt/grant.js';
 import { createVerifier } from '../../src/guard/verifier.js';
 import { decide } from '../../src/guard/decide.js';
 import { createPresentation } from '../../src/credentials/index.js';
@@ -109,6 +110,24 @@ describe('charter audit and charter evidence', () => {
     const grants = json<{ reported: { outcome: string; verifier: string }[] }[]>(await charter(['grant', 'list', '--json'], env));
     expect(grants[0]!.reported.map((u) => u.outcome).sort()).toEqual(['allow', 'allow', 'deny']);
     expect((await charter(['grant', 'list'], env)).stdout).toMatch(/REPORTED USES[\s\S]*3, last /);
+  });
+
+  it('an SD-JWT grant is taken too (named by its jti); what is neither grant format is refused, exit 2', async () => {
+    const sd = await issueSdJwtGrant(home.store, await home.issuer('alice'), {
+      grantee: (await home.identity('app')).did,
+      resources: ['profile/email'],
+      actions: ['read'],
+      purpose: 'cli test',
+      validUntil: new Date(Date.now() + 86_400_000),
+      baseUrl: server.url,
+      resolver: home.resolver,
+    });
+    const file = join(env.HOME!, 'sd-grant.txt');
+    writeFileSync(file, sd.token);
+    // No decision on it is in this log yet: nothing to send, and no error about its format.
+    expect(json(await charter(['audit', 'report', '--grant', file, '--as', 'api', '--json'], env))).toMatchObject({ ok: true, grant: sd.id, sent: 0 });
+    const junk = await charter(['audit', 'report', '--grant', 'not-a-grant', '--as', 'api'], env);
+    expect([junk.code, junk.stderr]).toEqual([2, expect.stringMatching(/INVALID_ARGUMENT/)]);
   });
 
   it('evidence export, then verify with the server gone and the store deleted; one byte changed is named; a broken log exits 1 naming the entry', async () => {
