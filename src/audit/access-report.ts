@@ -24,7 +24,7 @@ import { htuOf } from '../credentials/binding.js';
 import { jwsSpellings } from '../credentials/twins.js';
 import { parseDisclosure, processDisclosures } from '../sdjwt/disclosures.js';
 import { isSdHashAlg } from '../sdjwt/hash.js';
-import { checkReceipt, decodeReceipt, receiptShapeReasons, type DecisionReceipt } from './receipt.js';
+import { checkReceipt, decodeReceipt, ownerFormsClash, receiptShapeReasons, type DecisionReceipt } from './receipt.js';
 
 /**
  * Access reports: a platform may send the person who granted it access the
@@ -713,7 +713,7 @@ function policyBeyond(p: Record<string, unknown>, facts: GrantFacts | undefined 
       return 'a refused resource that is no plain resource path, or an action that is no action name';
     if ((p.owner !== undefined && !isDid(p.owner)) || (p.anyOwner !== undefined && p.anyOwner !== true) || (p.ownerWithheld !== undefined && p.ownerWithheld !== true))
       return 'a policy owner that is not a DID';
-    if ([p.owner, p.anyOwner, p.ownerWithheld].filter((x) => x !== undefined).length > 1) return 'a policy that both names and withholds (or waives) the owner';
+    if (ownerFormsClash(p)) return 'a policy that both names and withholds (or waives) the owner';
     // A declared purpose is a code of the documented vocabulary, or one the grant's terms name.
     if (p.purpose !== undefined && facts !== 'unread' && !((PURPOSES as readonly unknown[]).includes(p.purpose) || (facts?.purposes ?? []).includes(p.purpose as string))) {
       return 'a purpose that is neither a documented one nor one the grant names';

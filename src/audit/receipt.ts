@@ -37,6 +37,11 @@ export interface LogPosition {
 export type ReceiptRequest = { htm: string; htu: string } | { mcp: { tool: string; args: string } } | { claims: string } | { none: true };
 
 /** What the verifier required, with the values taken from the request. */
+/** A grant policy names its owner, waives it (anyOwner) or withholds it: more than one of these is no receipt a verifier writes. */
+export function ownerFormsClash(p: { owner?: unknown; anyOwner?: unknown; ownerWithheld?: unknown }): boolean {
+  return [p.owner, p.anyOwner, p.ownerWithheld].filter((x) => x !== undefined).length > 1;
+}
+
 export type ReceiptPolicy =
   | { kind: 'presentation' }
   /** requireSignature alone: the request's RFC 9421 signature was the only proof (the holder is its signer). */

@@ -6,7 +6,7 @@ import type { StatusChecker } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
 import { verifyGrant } from '../grants/index.js';
 import { verifyAgent } from '../agents/index.js';
-import type { DecisionReceipt } from './receipt.js';
+import { ownerFormsClash, type DecisionReceipt } from './receipt.js';
 import { bindingReasons, freshnessReasons, isId, nonceProofReasons, type FreshnessContext, type ProofBinding } from '../credentials/binding.js';
 import type { TokenStatusCheck } from './capture.js';
 
@@ -258,7 +258,7 @@ export function disagreement(r: DecisionReceipt, c: Recheck): string | undefined
   if (c.recorded !== undefined) return undefined;
   const found = new Set(c.reasons.map((x) => x.code));
   // A policy withholds its owner, names it, or accepts any: never two of these (which owner was the re-check's?).
-  if (r.policy.kind === 'grant' && [r.policy.owner !== undefined, r.policy.anyOwner !== undefined, r.policy.ownerWithheld !== undefined].filter(Boolean).length > 1) {
+  if (r.policy.kind === 'grant' && ownerFormsClash(r.policy)) {
     return 'the receipt both names and withholds (or waives) the owner of the data';
   }
   if (r.decision === 'allow') {

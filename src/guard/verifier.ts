@@ -100,6 +100,15 @@ export interface Verifier {
   issueNonce(): Promise<{ nonce: string; expiresAt: Date }>;
 }
 
+/** Hands what a route's own function threw to the verifier's onRouteError; the hook failing changes nothing for the caller. */
+export function reportRouteError(verifier: Verifier, error: unknown, request: unknown): void {
+  try {
+    verifier.onRouteError?.(error, request);
+  } catch {
+    // the server's hook failing changes nothing for the caller
+  }
+}
+
 const inRange = (v: unknown, name: string, min: number, max: number): number => {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw new TypeError(`createVerifier: ${name} must be a number in [${min}, ${max}]`);
   return v;

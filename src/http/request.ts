@@ -4,7 +4,7 @@ import type { Binding } from '../guard/binding.js';
 import { decide, type GuardDecision } from '../guard/decide.js';
 import type { Policy } from '../guard/policy.js';
 import type { SignatureBinding } from '../guard/signature.js';
-import type { Verifier } from '../guard/verifier.js';
+import { reportRouteError, type Verifier } from '../guard/verifier.js';
 import { readNodeBody, readWebBody } from './body.js';
 import { guardSet, policyFor, type Guard, type GuardSet, type SignatureGuard } from './guards.js';
 import { wwwAuthenticate } from './refusal.js';
@@ -250,11 +250,7 @@ export async function authorize<R>(input: BoundRequest, verifier: Verifier, guar
     // The function's own error stays with the server (routeError): its text may name a database, an address
     // or a file, none of the caller's business.
     if (!isCharterError(e)) {
-      try {
-        verifier.onRouteError?.(e, req);
-      } catch {
-        // the server's hook failing changes nothing for the caller
-      }
+      reportRouteError(verifier, e, req);
       return { ...finish({ ok: false, status: 400, reasons: [{ code: 'INVALID_ARGUMENT', message: 'the route could not read what it needs from this request' }] }), routeError: e };
     }
     throw e;

@@ -2,7 +2,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { CharterError, HTTP_STATUS, isCharterError, toReason, type Reason } from '../../errors.js';
 import type { AgentDecision, AgentTrust } from '../../agents/types.js';
 import type { AmountInput } from '../../agents/limits.js';
-import type { Verifier } from '../../guard/verifier.js';
+import { reportRouteError, type Verifier } from '../../guard/verifier.js';
 import { AGENT_POLICY_SPEC, checkMandatePolicy, checkTrust, MANDATE_POLICY_SPEC, namedPayee, syncValue, type ReputationSource } from '../../guard/policy.js';
 import {
   authorizeMandatePayment,
@@ -239,13 +239,7 @@ export function guardTool<Args extends Record<string, unknown>, Extra extends To
     } catch (e) {
       malformed = { code: 'INVALID_ARGUMENT', message: isCharterError(e) ? e.message : 'the arguments do not describe a transaction' };
       // The tool's own function threw: the caller gets the fixed message, the server its error (as on HTTP).
-      if (!isCharterError(e)) {
-        try {
-          verifier.onRouteError?.(e, args);
-        } catch {
-          // the server's hook failing changes nothing for the caller
-        }
-      }
+      if (!isCharterError(e)) reportRouteError(verifier, e, args);
     }
     if (!present) {
       // As over HTTP: the pipeline decides a call without a proof (bound to this tool and its arguments
