@@ -8,13 +8,15 @@ import { parseInstant } from '../encoding/duration.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import { assertOutsideHome } from '../home/out-path.js';
 import { exportEvidence, verifyEvidence, type EvidenceVerification } from '../audit/index.js';
-import { leaf, readBounded, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
+import { leaf, readBounded, readStdin, readTextArg, runCommand, withHome, type CliContext, type CommonOptions } from './io.js';
 import { oneLine, shortDid } from './format.js';
 
 /** A bundle holds a log segment and documents: larger than the 1 MiB of other inputs. */
 const MAX_BUNDLE = 32 * 1024 * 1024;
 
-function readBundle(path: string): unknown {
+async function readBundle(ctx: CliContext, path: string): Promise<unknown> {
+  // `-`: standard input (a bundle piped from `charter evidence export --out -` or a download), same cap.
+  if (path === '-') return strictJson(await readStdin(ctx, MAX_BUNDLE), 'standard input', 'is not JSON');
   let text: string;
   try {
     // A regular file's size says at once; a pipe or a device (size 0, possibly endless: /dev/zero) is read
@@ -117,7 +119,7 @@ export function registerEvidence(program: Command, ctx: CliContext): void {
     evidence
       .command('verify')
       .description('re-check a bundle with no network and no store: signatures, every part against the receipt, the decision, its place in the log (exit 1 if any part fails)')
-      .argument('<bundle>', 'the bundle file (or a pipe such as <(…)), at most 32 MiB')
+      .argument('<bundle>', 'the bundle file (a pipe such as <(…), or - for standard input), at most 32 MiB')
       .option('--at <time>', 're-check the decision as of this ISO time (default: the time the receipt records)')
       .option('--issuer <did...>', 'the verifier DIDs whose receipts you accept: a bundle signed by another fails (exit 1)')
       .option('--verifier-key <file...>', "the verifier's public keys you trust (a JWK or JWK Set file): needed with --issuer for a did:web verifier"),
@@ -125,6 +127,7 @@ export function registerEvidence(program: Command, ctx: CliContext): void {
       'charter evidence verify bundle.json',
       'charter evidence verify bundle.json --issuer did:key:z6Mk... --at 2026-03-01T12:00:00Z --json',
       'charter evidence verify bundle.json --issuer did:web:api.example --verifier-key api-keys.jwks',
+      'charter evidence export receipt.jwt --out - | charter evidence verify - --json',
     ],
   ).action((file: string, opts: CommonOptions & { at?: string; issuer?: string[]; verifierKey?: string[] }) =>
     runCommand(
@@ -137,8 +140,10 @@ export function registerEvidence(program: Command, ctx: CliContext): void {
         }
         // No home is opened: the bundle alone is checked, with no network.
         if (opts.issuer?.some((d) => !d.startsWith('did:'))) throw new CharterError('INVALID_ARGUMENT', '--issuer takes the DIDs whose receipts you accept');
+        if ([file, ...(opts.verifierKey ?? [])].filter((f) => f === '-').length > 1)
+          throw new CharterError('INVALID_ARGUMENT', 'standard input ("-") can be read once: give the bundle or one key file as "-", the rest as files');
         const verifierKeys = opts.verifierKey ? await Promise.all(opts.verifierKey.map((f) => readKeys(ctx, f))).then((ks) => ks.flat()) : undefined;
-        return verifyEvidence(readBundle(file), { ...(at ? { at } : {}), ...(opts.issuer ? { issuers: opts.issuer } : {}), ...(verifierKeys ? { verifierKeys } : {}) });
+        return verifyEvidence(await readBundle(ctx, file), { ...(at ? { at } : {}), ...(opts.issuer ? { issuers: opts.issuer } : {}), ...(verifierKeys ? { verifierKeys } : {}) });
       },
       renderVerification,
     ),

@@ -238,13 +238,14 @@ export function homeCommand<T>(ctx: CliContext, opts: CommonOptions, collect: (h
 const MAX_INPUT = 1024 * 1024;
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
 
-async function readStdin(ctx: CliContext): Promise<string> {
+/** At most `limit` bytes (default 1 MiB) of standard input: INPUT_TOO_LARGE past it. */
+export async function readStdin(ctx: CliContext, limit = MAX_INPUT): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of ctx.stdin) {
     const b = typeof c === 'string' ? Buffer.from(c) : (c as Buffer);
     size += b.length;
-    if (size > MAX_INPUT) throw new CharterError('INPUT_TOO_LARGE', 'standard input is larger than 1 MiB');
+    if (size > limit) throw new CharterError('INPUT_TOO_LARGE', `standard input is larger than ${sizeText(limit)}`);
     chunks.push(b);
   }
   return Buffer.concat(chunks).toString('utf8');

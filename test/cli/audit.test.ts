@@ -153,6 +153,13 @@ describe('charter audit and charter evidence', () => {
     expect([v.code, v.stderr]).toEqual([0, '']);
     expect(v.stdout).toMatch(/^✓ allowed at .* re-checked as of .* with no network/);
     expect(v.stdout).toContain('✓ decision');
+    // `-`: the same bundle from standard input (piped from `evidence export --out -` or a download) verifies
+    // the same; a flipped byte piped in is caught the same; `-` cannot be both the bundle and a key.
+    const piped = await charter(['evidence', 'verify', '-', '--json'], env, readFileSync(bundle, 'utf8'));
+    expect([piped.code, piped.stderr]).toEqual([0, '']);
+    expect(json<{ ok: boolean; receipt: { decision: string } }>(piped)).toMatchObject({ ok: true, receipt: { decision: 'allow' } });
+    const twice = await charter(['evidence', 'verify', '-', '--verifier-key', '-'], env, readFileSync(bundle, 'utf8'));
+    expect([twice.code, twice.stderr]).toEqual([2, expect.stringMatching(/standard input.*once.*\[INVALID_ARGUMENT\]/)]);
     // --issuer: the verifier whose receipts you accept; a bundle another key signed fails its receipt part.
     const signer = json<{ receipt: { iss: string } }>(await charter(['evidence', 'verify', bundle, '--json'], env)).receipt.iss;
     const mine = await charter(['evidence', 'verify', bundle, '--issuer', signer], env);
@@ -173,6 +180,8 @@ describe('charter audit and charter evidence', () => {
     writeFileSync(flipped, JSON.stringify(b));
     const bad = await charter(['evidence', 'verify', flipped, '--json'], env);
     expect(bad.code).toBe(1);
+    const badPiped = await charter(['evidence', 'verify', '-', '--json'], env, readFileSync(flipped, 'utf8'));
+    expect([badPiped.code, json<{ ok: boolean }>(badPiped).ok]).toEqual([1, false]);
     expect(json<{ parts: { part: string; ok: boolean; reasons: { code: string }[] }[] }>(bad).parts.find((p) => p.part === 'presentation')).toMatchObject({
       ok: false,
       reasons: [{ code: 'EVIDENCE_MISMATCH' }],

@@ -75,6 +75,33 @@ describe('evidence verify reads at most 32 MiB of a bundle', () => {
     60_000,
   );
 
+  it('`-` reads standard input under the same cap: /dev/zero piped in is INPUT_TOO_LARGE; JSON with two meanings, or none, is refused', async () => {
+    const run = (stdin: string) => {
+      const argv = [process.execPath, BIN, 'evidence', 'verify', '-', '--json'];
+      const [cmd, ...args] = prlimit ? ['prlimit', '--as=1500000000', ...argv] : argv;
+      return new Promise<RunResult>((res, rej) => {
+        const child = spawn('sh', ['-c', `${stdin} | "$@"`, 'sh', cmd!, ...args], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('error', rej);
+        child.on('close', (code) => res({ code: code ?? -1, stdout, stderr }));
+      });
+    };
+    const zero = await run('cat /dev/zero');
+    expect(zero.code, zero.stderr).toBe(2);
+    expect(errorOf(zero)).toMatchObject({ code: 'INPUT_TOO_LARGE', message: expect.stringMatching(/standard input .*32 MiB/) });
+    const over = await run(`head -c ${32 * MiB + 1} /dev/zero`);
+    expect(errorOf(over).code).toBe('INPUT_TOO_LARGE');
+    const notJson = await run("printf 'not json'");
+    expect([notJson.code, errorOf(notJson)]).toEqual([2, expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/standard input is not JSON/) })]);
+    const twoMeanings = await run(`printf '{"receipt":"a","receipt":"b"}'`);
+    expect([twoMeanings.code, errorOf(twoMeanings).code]).toEqual([2, 'INVALID_ARGUMENT']);
+    const empty = await run('true');
+    expect([empty.code, errorOf(empty).code]).toEqual([2, 'INVALID_ARGUMENT']);
+  }, 60_000);
+
   it('a regular file past 32 MiB (sparse, nothing read): INPUT_TOO_LARGE', async () => {
     const path = join(tempDir(), 'big.json');
     const fd = openSync(path, 'w');
