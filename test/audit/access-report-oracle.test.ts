@@ -9,6 +9,7 @@ import { issueSdJwtGrant } from '../../src/sdjwt/index.js';
 import { createAccessReportHandler } from '../../src/server/access-report.js';
 import { openWorld, type World } from '../http/world.js';
 import { makeIssuer, serve } from '../helpers.js';
+import { receiptClaims } from './hand-receipt.js';
 
 /**
  * An access report may be signed by anyone, so how the home refuses its receipts must not tell the sender
@@ -65,26 +66,15 @@ interface Probe {
   purpose?: string;
 }
 const b64 = (x: unknown) => Buffer.from(JSON.stringify(x)).toString('base64url');
-const claimsOf = (by: Issuer, o: Probe) => {
-  const now = o.time ?? new Date(Date.now() - 1000);
-  return {
-    iss: by.did,
-    jti: `urn:uuid:${randomUUID()}`,
-    iat: Math.floor(now.getTime() / 1000),
-    time: now.toISOString(),
-    kind: 'decision',
-    verifier: by.did,
-    decision: 'allow',
-    status: 200,
-    reasons: [],
+const claimsOf = (by: Issuer, o: Probe) =>
+  receiptClaims(by, {
     sub: o.sub ?? w.app.did,
+    grant: { id: o.grant, iss: w.alice.did },
+    credentials: [{ h: o.hash ?? (o.grant === vc.id ? sha256Digest(vc.jwt) : sha256Digest('presented')) }],
     request: { htm: 'GET', htu: 'https://api.example/x' },
     policy: { kind: 'grant', resource: o.resource ?? 'profile/email', action: o.action ?? 'read', owner: o.owner ?? w.alice.did, ...(o.purpose ? { purpose: o.purpose } : {}) },
-    credentials: [{ h: o.hash ?? (o.grant === vc.id ? sha256Digest(vc.jwt) : sha256Digest('presented')) }],
-    chain: [{ id: o.grant, iss: w.alice.did }],
-    log: { chain: `urn:uuid:${randomUUID()}`, seq: 1, prev: null },
-  };
-};
+    ...(o.time ? { time: o.time } : {}),
+  });
 /** A receipt with a signature nobody made: what anyone can write. */
 const unsigned = (by: Issuer, o: Probe) => `${b64({ alg: 'EdDSA', typ: RECEIPT_TYP, kid: `${by.did}#k` })}.${b64(claimsOf(by, o))}.${Buffer.alloc(64).toString('base64url')}`;
 const signed = async (by: Issuer, o: Probe) => (await signCanonical(RECEIPT_TYP, claimsOf(by, o), by)).jws;

@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomUUID } from 'node:crypto';
 import { acceptAccessReport, createAccessReport, decodeReceipt, receiptsForGrant, reportableReceipts, sendAccessReport } from '../../src/audit/index.js';
 import { NOT_ACCEPTED } from '../../src/audit/access-report.js';
-import { RECEIPT_TYP, signCanonical } from '../../src/audit/jws.js';
 import type { Issuer } from '../../src/credentials/types.js';
 import { sha256Digest } from '../../src/encoding/json.js';
 import { decide } from '../../src/guard/decide.js';
@@ -10,6 +8,7 @@ import type { Verifier } from '../../src/guard/verifier.js';
 import { issueSdJwtGrant } from '../../src/sdjwt/index.js';
 import { bound } from '../http/present.js';
 import { openWorld, type World } from '../http/world.js';
+import { handReceipt } from './hand-receipt.js';
 
 /**
  * A grantee may present Alice's grant on Bob's resource (refused, GRANT_NOT_OWNER): the receipt of that
@@ -43,38 +42,19 @@ const use = async (g: { jwt: string }, owner: string, who: string) =>
     )
   ).receipt!;
 /** A receipt `api` signs about grant `g` (cited by hash when a vc+jwt), on a resource of `owner` (none: no owner named; withheld: ownerWithheld). */
-const signed = async (g: { id: string; jwt?: string }, o: { owner?: string; withheld?: true; decision?: 'allow' | 'deny' }) => {
-  const now = new Date(Date.now() - 1000);
-  const deny = o.decision === 'deny';
-  return (
-    await signCanonical(
-      RECEIPT_TYP,
-      {
-        iss: api.did,
-        jti: `urn:uuid:${randomUUID()}`,
-        iat: Math.floor(now.getTime() / 1000),
-        time: now.toISOString(),
-        kind: 'decision',
-        verifier: api.did,
-        decision: deny ? 'deny' : 'allow',
-        status: deny ? 403 : 200,
-        reasons: deny ? ['GRANT_NOT_OWNER'] : [],
-        sub: w.app.did,
-        request: { none: true },
-        policy: {
-          kind: 'grant',
-          resource: 'profile/email',
-          action: 'read',
-          ...(o.withheld ? { ownerWithheld: true } : o.owner !== undefined ? { owner: o.owner } : { anyOwner: true }),
-        },
-        credentials: [{ h: g.jwt !== undefined ? sha256Digest(g.jwt) : sha256Digest('presented') }],
-        chain: [{ id: g.id, iss: w.alice.did }],
-        log: { chain: `urn:uuid:${randomUUID()}`, seq: 1, prev: null },
-      },
-      api,
-    )
-  ).jws;
-};
+const signed = (g: { id: string; jwt?: string }, o: { owner?: string; withheld?: true; decision?: 'allow' | 'deny' }) =>
+  handReceipt(api, {
+    sub: w.app.did,
+    grant: { id: g.id, iss: w.alice.did },
+    credentials: [{ h: g.jwt !== undefined ? sha256Digest(g.jwt) : sha256Digest('presented') }],
+    policy: {
+      kind: 'grant',
+      resource: 'profile/email',
+      action: 'read',
+      ...(o.withheld ? { ownerWithheld: true } : o.owner !== undefined ? { owner: o.owner } : { anyOwner: true }),
+    },
+    ...(o.decision === 'deny' ? { decision: 'deny' as const, reasons: ['GRANT_NOT_OWNER'] } : {}),
+  });
 const stored = async (grantId: string) => (await w.home.store.listAccessReceipts({ grantId, limit: 100 })).map((r) => JSON.stringify(decodeReceipt(r.jws)));
 
 describe("access reports never carry a third party's DID", () => {

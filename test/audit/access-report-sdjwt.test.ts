@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { acceptAccessReport, accessReports, accessReportUrl, createAccessReport, sendAccessReport } from '../../src/audit/index.js';
-import { RECEIPT_TYP, signCanonical } from '../../src/audit/jws.js';
 import { NOT_ACCEPTED } from '../../src/audit/access-report.js';
 import type { Issuer } from '../../src/credentials/types.js';
 import { sha256Digest } from '../../src/encoding/json.js';
@@ -11,6 +10,7 @@ import { issueSdJwtGrant } from '../../src/sdjwt/index.js';
 import { codes, sdGrant, sdPresent, tokenStatusOf } from '../guard/seams-fixtures.js';
 import { openWorld, type World } from '../http/world.js';
 import { makeIssuer } from '../helpers.js';
+import { handReceipt } from './hand-receipt.js';
 
 /**
  * Access reports about SD-JWT grants (README: accepted, named by id): the sender finds the grantor's
@@ -35,33 +35,15 @@ const ask = async (token: string, url = EMAIL, resource = 'profile/email') =>
   decide(v, await sdPresent(token, { url, holder: w.app }), { kind: 'grant', resource, action: 'read', owner: w.alice.did }, { kind: 'http', method: 'GET', url });
 
 /** A receipt by `by` about SD-JWT grant `id` (named by id, as its receipts do), allowing `resource`/`action`. */
-const signed = async (by: Issuer, id: string, o: { resource?: string; action?: string; decision?: 'allow' | 'deny' } = {}) => {
-  const now = new Date(Date.now() - 1000);
-  const deny = o.decision === 'deny';
-  return (
-    await signCanonical(
-      RECEIPT_TYP,
-      {
-        iss: by.did,
-        jti: `urn:uuid:${randomUUID()}`,
-        iat: Math.floor(now.getTime() / 1000),
-        time: now.toISOString(),
-        kind: 'decision',
-        verifier: by.did,
-        decision: deny ? 'deny' : 'allow',
-        status: deny ? 403 : 200,
-        reasons: deny ? ['GRANT_SCOPE'] : [],
-        sub: w.app.did,
-        request: { htm: 'GET', htu: 'https://api.example/x' },
-        policy: { kind: 'grant', resource: o.resource ?? 'profile/email', action: o.action ?? 'read', owner: w.alice.did },
-        credentials: [{ h: sha256Digest('presented') }],
-        chain: [{ id, iss: w.alice.did }],
-        log: { chain: `urn:uuid:${randomUUID()}`, seq: 1, prev: null },
-      },
-      by,
-    )
-  ).jws;
-};
+const signed = (by: Issuer, id: string, o: { resource?: string; action?: string; decision?: 'allow' | 'deny' } = {}) =>
+  handReceipt(by, {
+    sub: w.app.did,
+    grant: { id, iss: w.alice.did },
+    credentials: [{ h: sha256Digest('presented') }],
+    request: { htm: 'GET', htu: 'https://api.example/x' },
+    policy: { kind: 'grant', resource: o.resource ?? 'profile/email', action: o.action ?? 'read', owner: w.alice.did },
+    ...(o.decision ? { decision: o.decision } : {}),
+  });
 
 describe('access reports about SD-JWT grants', () => {
   it("the platform reports a real decision on an SD-JWT grant: found from the grant's Token Status List, accepted, shown to the person", async () => {

@@ -1,15 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomUUID } from 'node:crypto';
 import { decide } from '../../src/guard/decide.js';
 import { issueGrant } from '../../src/grants/index.js';
 import { acceptAccessReport, accessReports, createAccessReport, decodeReceipt } from '../../src/audit/index.js';
 import { NOT_ACCEPTED } from '../../src/audit/access-report.js';
-import { RECEIPT_TYP, signCanonical } from '../../src/audit/jws.js';
 import type { Issuer } from '../../src/credentials/types.js';
 import type { Verifier } from '../../src/guard/verifier.js';
 import { sha256Digest } from '../../src/encoding/json.js';
 import { bound } from '../http/present.js';
 import { openWorld, type World } from '../http/world.js';
+import { handReceipt } from './hand-receipt.js';
 
 /**
  * ES256 signature malleability: (r, s) and (r, n - s) both verify (RFC 7518
@@ -64,30 +63,15 @@ const report = async (grantId: string, receipts: string[]) =>
   acceptAccessReport(w.home.store, await createAccessReport(api, { grant: grantId, receipts }), { resolver: w.home.resolver });
 
 /** A receipt by the verifier about grant `g`, listing the presented credential by hash `h`. */
-const citing = (owner: Issuer, g: { id: string }, h: string) => {
-  const now = new Date();
-  return signCanonical(
-    RECEIPT_TYP,
-    {
-      iss: api.did,
-      jti: `urn:uuid:${randomUUID()}`,
-      iat: Math.floor(now.getTime() / 1000),
-      time: now.toISOString(),
-      kind: 'decision',
-      verifier: api.did,
-      decision: 'allow',
-      status: 200,
-      reasons: [],
-      sub: w.app.did,
-      request: { none: true },
-      policy: { kind: 'grant', resource: 'profile/email', action: 'read', owner: owner.did },
-      credentials: [{ h, id: g.id, iss: owner.did, type: ['DataAccessGrant'] }],
-      chain: [{ id: g.id, iss: owner.did }],
-      log: { chain: 'urn:uuid:c', seq: 1, prev: null },
-    },
-    api,
-  ).then((x) => x.jws);
-};
+const citing = (owner: Issuer, g: { id: string }, h: string) =>
+  handReceipt(api, {
+    sub: w.app.did,
+    grant: { id: g.id, iss: owner.did },
+    credentials: [{ h, id: g.id, iss: owner.did, type: ['DataAccessGrant'] }],
+    policy: { kind: 'grant', resource: 'profile/email', action: 'read', owner: owner.did },
+    time: new Date(),
+    log: { chain: 'urn:uuid:c', seq: 1, prev: null },
+  });
 
 describe('access reports of an ES256 grant presented in either signature spelling', () => {
   it('a use of the original and a use of the twin (r, n - s) are both accepted; each receipt names the bytes presented', async () => {

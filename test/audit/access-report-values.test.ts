@@ -14,6 +14,7 @@ import { toolBinding } from '../../src/integrations/mcp/binding.js';
 import { bound } from '../http/present.js';
 import { API, openWorld, type World } from '../http/world.js';
 import { makeIssuer } from '../helpers.js';
+import { receiptClaims } from './hand-receipt.js';
 
 /**
  * A report stores its receipts as sent, so each receipt's values (not only its member names) must be of
@@ -45,27 +46,18 @@ const grantOf = async (terms?: GrantTerms) =>
 
 /** A receipt by `by` about grant `g` in the form a verifier writes it, then changed by `change`. */
 const receipt = async (by: Issuer, g: { id: string; jwt: string }, change: (c: Record<string, unknown>) => void = () => undefined) => {
-  const now = new Date(Date.now() - 1000);
-  const c: Record<string, unknown> = {
-    iss: by.did,
-    jti: `urn:uuid:${randomUUID()}`,
-    iat: Math.floor(now.getTime() / 1000),
-    time: now.toISOString(),
-    kind: 'decision',
-    verifier: by.did,
-    decision: 'allow',
-    status: 200,
-    reasons: [],
+  const c = receiptClaims(by, {
     sub: w.app.did,
+    grant: { id: g.id, iss: w.alice.did },
+    credentials: [{ h: sha256Digest(g.jwt), id: g.id, iss: w.alice.did, type: ['DataAccessGrant'] }],
     request: { htm: 'GET', htu: 'https://api.example/profile/email' },
     policy: { kind: 'grant', resource: 'profile/email', action: 'read', owner: w.alice.did },
-    vp: sha256Digest('vp'),
-    credentials: [{ h: sha256Digest(g.jwt), id: g.id, iss: w.alice.did, type: ['DataAccessGrant'] }],
-    chain: [{ id: g.id, iss: w.alice.did }],
-    evidence: { did: { [w.alice.did]: sha256Digest('a'), [by.did]: sha256Digest('b') }, status: { [`${w.server.url}/status/1`]: sha256Digest('s') } },
-    window: { skew: 60, maxAge: 300, nonces: 'iat' },
-    log: { chain: `urn:uuid:${randomUUID()}`, seq: 1, prev: null },
-  };
+    extra: {
+      vp: sha256Digest('vp'),
+      evidence: { did: { [w.alice.did]: sha256Digest('a'), [by.did]: sha256Digest('b') }, status: { [`${w.server.url}/status/1`]: sha256Digest('s') } },
+      window: { skew: 60, maxAge: 300, nonces: 'iat' },
+    },
+  });
   change(c);
   return (await signCanonical(RECEIPT_TYP, c, by)).jws;
 };

@@ -11,6 +11,7 @@ import { bound } from '../http/present.js';
 import { openWorld, type World } from '../http/world.js';
 import { makeIssuer, serve, tamper } from '../helpers.js';
 import { sha256Digest } from '../../src/encoding/json.js';
+import { handReceipt } from './hand-receipt.js';
 
 /** The person's side: a platform sends its receipts of uses of a grant back to the grantor's `charter serve`. */
 let w: World;
@@ -118,27 +119,17 @@ describe('access reports', () => {
 describe('access reports cannot be used to write fiction', () => {
   /** A receipt as a verifier signs one: about this grant and its grantee, with what it says was asked and when. */
   const receipt = (by: Issuer, o: { resource?: string; action?: string; decision?: 'allow' | 'deny'; time?: Date; jti?: string } = {}, now: Date = o.time ?? new Date()) =>
-    signCanonical(
-      RECEIPT_TYP,
-      {
-        iss: by.did,
-        jti: o.jti ?? `urn:uuid:${randomUUID()}`,
-        iat: Math.floor(now.getTime() / 1000),
-        time: now.toISOString(),
-        kind: 'decision',
-        verifier: 'did:web:api.example',
-        decision: o.decision ?? 'allow',
-        status: o.decision === 'deny' ? 403 : 200,
-        reasons: o.decision === 'deny' ? ['GRANT_SCOPE'] : [],
-        sub: w.app.did,
-        request: { none: true },
-        policy: { kind: 'grant', resource: o.resource ?? 'profile/email', action: o.action ?? 'read', owner: w.alice.did },
-        credentials: cite(grant.id),
-        chain: [{ id: grant.id, iss: w.alice.did }],
-        log: { chain: 'urn:uuid:c', seq: 1, prev: null },
-      },
-      by,
-    ).then((x) => x.jws);
+    handReceipt(by, {
+      sub: w.app.did,
+      grant: { id: grant.id, iss: w.alice.did },
+      credentials: cite(grant.id),
+      policy: { kind: 'grant', resource: o.resource ?? 'profile/email', action: o.action ?? 'read', owner: w.alice.did },
+      time: now,
+      verifier: 'did:web:api.example',
+      log: { chain: 'urn:uuid:c', seq: 1, prev: null },
+      ...(o.decision ? { decision: o.decision } : {}),
+      ...(o.jti ? { jti: o.jti } : {}),
+    });
   const accept = async (reporter: Issuer, receipts: string[]) =>
     acceptAccessReport(w.home.store, await createAccessReport(reporter, { grant: grant.id, receipts }), { resolver: w.home.resolver });
 
@@ -191,27 +182,16 @@ describe('access reports cannot be used to write fiction', () => {
     const g = await w.grant({ resources: ['profile/email'] });
     const platform = makeIssuer();
     const one = (jti?: string, now = new Date()) =>
-      signCanonical(
-        RECEIPT_TYP,
-        {
-          iss: platform.did,
-          jti: jti ?? `urn:uuid:${randomUUID()}`,
-          iat: Math.floor(now.getTime() / 1000),
-          time: now.toISOString(),
-          kind: 'decision',
-          verifier: 'did:web:api.example',
-          decision: 'allow',
-          status: 200,
-          reasons: [],
-          sub: w.app.did,
-          request: { none: true },
-          policy: { kind: 'grant', resource: 'profile/email', action: 'read', owner: w.alice.did },
-          credentials: cite(g.id),
-          chain: [{ id: g.id, iss: w.alice.did }],
-          log: { chain: 'urn:uuid:c', seq: 1, prev: null },
-        },
-        platform,
-      ).then((x) => x.jws);
+      handReceipt(platform, {
+        sub: w.app.did,
+        grant: { id: g.id, iss: w.alice.did },
+        credentials: cite(g.id),
+        policy: { kind: 'grant', resource: 'profile/email', action: 'read', owner: w.alice.did },
+        time: now,
+        verifier: 'did:web:api.example',
+        log: { chain: 'urn:uuid:c', seq: 1, prev: null },
+        ...(jti ? { jti } : {}),
+      });
     let accepted = 0;
     for (let k = 0; k < MAX_KEPT_PER_GRANT / 100; k++) {
       const receipts = await Promise.all(Array.from({ length: 100 }, () => one()));

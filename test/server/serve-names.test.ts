@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { namer } from '../../src/server/consent-view.js';
@@ -6,13 +5,13 @@ import { renderAccessReports } from '../../src/server/access-report-view.js';
 import { openHome, type Home } from '../../src/home/home.js';
 import { serveHome, type RunningServer } from '../../src/server/serve.js';
 import { issueGrant } from '../../src/grants/index.js';
-import { createAccessReport, RECEIPT_TYP } from '../../src/audit/index.js';
-import { signCanonical } from '../../src/audit/jws.js';
+import { createAccessReport } from '../../src/audit/index.js';
 import { sha256Digest } from '../../src/encoding/json.js';
 import { createDidWeb } from '../../src/did/web.js';
 import { createSigner, generateKeyPair } from '../../src/keys/index.js';
 import type { Issuer } from '../../src/credentials/types.js';
 import { serve, tempDir } from '../helpers.js';
+import { handReceipt } from '../audit/hand-receipt.js';
 
 /** A did:web path segment exactly as an attacker would percent-encode it (every reserved character escaped). */
 const enc = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -125,25 +124,13 @@ describe('consent page: reported uses by a did:web whose path is a sentence', ()
       const web = createDidWeb({ domain: `127.0.0.1%3A${other.port}:${path}`, publicJwk: kp.publicJwk });
       doc = web.document;
       const v = { did: web.did, kid: web.kid, signer: createSigner(kp.privateJwk) } as unknown as Issuer;
-      const ms = Date.now() - 1000;
-      const claims = {
-        iss: v.did,
-        jti: `urn:uuid:${randomUUID()}`,
-        iat: Math.floor(ms / 1000),
-        time: new Date(ms).toISOString(),
-        kind: 'decision',
-        verifier: v.did,
-        decision: 'allow',
-        status: 200,
-        reasons: [],
+      const receipt = await handReceipt(v, {
         sub: app.did,
+        grant: { id: g.id, iss: alice.did },
+        credentials: [{ h: sha256Digest(g.jwt), id: g.id, iss: alice.did, type: ['DataAccessGrant'] }],
         request: { htm: 'GET', htu: 'https://api.example/profile/email' },
         policy: { kind: 'grant', resource: 'profile/email', action: 'read', owner: alice.did },
-        credentials: [{ h: sha256Digest(g.jwt), id: g.id, iss: alice.did, type: ['DataAccessGrant'] }],
-        chain: [{ id: g.id, iss: alice.did }],
-        log: { chain: `urn:uuid:${randomUUID()}`, seq: 1, prev: null },
-      };
-      const receipt = (await signCanonical(RECEIPT_TYP, claims, v)).jws;
+      });
       const report = await createAccessReport(v, { grant: g.id, receipts: [receipt] });
       const r = await fetch(`${server.url}/access-reports`, { method: 'POST', headers: { 'content-type': 'application/jwt' }, body: report });
       expect(r.status).toBe(202);
