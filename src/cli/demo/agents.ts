@@ -42,15 +42,16 @@ export async function agentsWalk({ home, step, publicUrl }: DemoContext): Promis
     detail: `AgentAuthorityCredential (mandate) ${root.id}, max delegation depth 1`,
   });
 
-  try {
-    await delegateMandate(home.store, await home.issuer('shopper'), {
+  // shopper's delegation to courier-bot: 40 EUR in 30 days, 3 purchases a day, at most `perPurchase` EUR each.
+  const delegate = async (perPurchase: string) =>
+    delegateMandate(home.store, await home.issuer('shopper'), {
       parentJwt: root.jwt,
       to: courier.did,
       authority: {
         actions: ['purchase'],
         maxDelegationDepth: 0,
         limits: {
-          perTransaction: { amount: '80', currency: 'EUR' },
+          perTransaction: { amount: perPurchase, currency: 'EUR' },
           budget: { amount: '40', currency: 'EUR', period: 'P30D' },
           counterparties: [shop.did],
           rate: { count: 3, period: 'P1D' },
@@ -59,6 +60,8 @@ export async function agentsWalk({ home, step, publicUrl }: DemoContext): Promis
       validUntil: new Date(Date.now() + 86_400_000),
       baseUrl: publicUrl,
     });
+  try {
+    await delegate('80');
     step({ title: 'shopper tries to let courier-bot spend 80 EUR a purchase, more than shopper itself may', expect: 'refused', ok: false });
   } catch (e) {
     const code = (e as { code?: string }).code;
@@ -70,22 +73,7 @@ export async function agentsWalk({ home, step, publicUrl }: DemoContext): Promis
       detail: 'a delegated mandate may only narrow: refused when it is issued',
     });
   }
-  const sub = await delegateMandate(home.store, await home.issuer('shopper'), {
-    parentJwt: root.jwt,
-    to: courier.did,
-    authority: {
-      actions: ['purchase'],
-      maxDelegationDepth: 0,
-      limits: {
-        perTransaction: { amount: '20', currency: 'EUR' },
-        budget: { amount: '40', currency: 'EUR', period: 'P30D' },
-        counterparties: [shop.did],
-        rate: { count: 3, period: 'P1D' },
-      },
-    },
-    validUntil: new Date(Date.now() + 86_400_000),
-    baseUrl: publicUrl,
-  });
+  const sub = await delegate('20');
   step({
     title: 'shopper lets courier-bot buy for it instead: at most 20 EUR a purchase, 40 EUR in total, 3 a day',
     ok: true,
