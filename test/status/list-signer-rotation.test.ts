@@ -1,12 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStatusChecker, encodeBitstring, MIN_LIST_SIZE } from '../../src/status/index.js';
-import { issueCredential, signJwt, verifyCredential } from '../../src/credentials/index.js';
+import { issueCredential, signJwt, verifyCredential, schemaIdFor } from '../../src/credentials/index.js';
 import type { Issuer } from '../../src/credentials/types.js';
 import { createDidWeb, didKeyRef, documentResolver, resolveDidJwk, resolveDidKey } from '../../src/did/index.js';
 import type { CharterResolver, DIDDocument } from '../../src/did/types.js';
 import { createSigner, generateKeyPair } from '../../src/keys/index.js';
 import type { PublicJwk } from '../../src/keys/types.js';
-import { serve } from '../helpers.js';
+import { createAgentPresentation, issueAgentIdentity } from '../../src/agents/index.js';
+import { createVerifier } from '../../src/guard/verifier.js';
+import { guardTransaction } from '../../src/guard/transaction.js';
+import { openSqliteStore } from '../../src/store/sqlite/index.js';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { serve, tempDir } from '../helpers.js';
 
 /**
  * Who signed a status list is the key its signature verified with, read once. A second lookup of the
@@ -137,5 +143,46 @@ describe("a status list's signer is the key its signature verified with, not a l
     const status = createStatusChecker({ resolver, allowLoopback: true, allowHttp: true });
     const v = await verifyCredential(await credential(victim, url), { resolver, status });
     expect(v.reasons.map((r) => r.code)).toEqual(['STATUS_INVALID']);
+  });
+});
+
+describe('through the guard: a mandate whose status list a stranger signed never pays', () => {
+  it('guardTransaction, ten calls at once under one shifting signer: every one refused, nothing runs', async () => {
+    const principal = keyParty();
+    const agent = keyParty();
+    const operator = keyParty();
+    const attacker = keyParty();
+    const web = shiftingWeb(attacker.kp.publicJwk, principal.kp.publicJwk);
+    const resolver = documentResolver(async (did) => (did === web.did ? web.doc() : pureKeys(did)), { cacheTtlMs: 0 });
+    const url = await validList(web.did, attacker.key.signer);
+    const AUD = 'did:web:shop.example';
+    const mandate = (
+      await issueCredential({
+        issuer: principal.key,
+        id: `urn:uuid:${randomUUID()}`,
+        subject: agent.key.did,
+        type: 'AgentAuthorityCredential',
+        claims: { authority: { actions: ['pay:*'], maxDelegationDepth: 0, limits: { perTransaction: { amount: '50', currency: 'USD' } } } },
+        validUntil: new Date(Date.now() + 86_400_000),
+        credentialSchema: { id: schemaIdFor('AgentAuthorityCredential')!, type: 'JsonSchema' },
+        credentialStatus: { type: 'BitstringStatusListEntry', statusPurpose: 'revocation', statusListIndex: '7', statusListCredential: url },
+      })
+    ).jwt;
+    const identity = (await issueAgentIdentity(null, operator.key, { agent: agent.key.did, name: 'shopper' })).jwt;
+    const store = await openSqliteStore(join(tempDir('charter-rotation-'), 'api.db'));
+    try {
+      const status = createStatusChecker({ resolver, allowLoopback: true, allowHttp: true });
+      const verifier = createVerifier({ aud: AUD, store, resolver, status, http: false });
+      const trust = { principals: [principal.key.did] };
+      let ran = 0;
+      const presentations = await Promise.all(
+        Array.from({ length: 10 }, () => createAgentPresentation({ agent: agent.key, identity, chain: [mandate], aud: AUD, nonce: randomUUID() })),
+      );
+      const outcomes = await Promise.all(presentations.map((vp) => guardTransaction(vp, { verifier, action: 'pay:card', amount: '5 USD', trust }, () => ran++)));
+      expect(ran).toBe(0);
+      for (const o of outcomes) expect(o.ok ? 'allowed' : o.reasons.map((r) => r.code)).toEqual(['STATUS_INVALID']);
+    } finally {
+      await store.close();
+    }
   });
 });
