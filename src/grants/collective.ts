@@ -1,5 +1,6 @@
 import type { Reason } from '../errors.js';
 import { keyString, partyKey } from '../did/parties.js';
+import { notingKeys } from '../did/noting.js';
 import { canonicalJson, isObj, sha256Digest } from '../encoding/json.js';
 import { parseDuration } from '../encoding/duration.js';
 import { parseDateTime } from '../encoding/time.js';
@@ -204,41 +205,19 @@ interface VoteCheck {
 const seenVotes = new Map<string, { issuer: string; subject?: string; credential: Credential; decoded: DecodedJwt; start: number }>();
 const SEEN_VOTES_MAX = 4096;
 
-/**
- * The resolver, noting each key it hands out: the signature check resolves
- * the signer's key once and verifies with that very key, so the key noted is
- * the one the vote verified with (not a second lookup, which a did:web whose
- * document changed in between could answer with another key).
- */
-function noting(resolver: CharterResolver): { resolver: CharterResolver; keys: ResolvedKey[] } {
-  const keys: ResolvedKey[] = [];
-  return {
-    keys,
-    resolver: {
-      resolve: (did) => resolver.resolve(did),
-      clear: (did) => resolver.clear(did),
-      ...(resolver.now !== undefined ? { now: resolver.now } : {}),
-      resolveKey: async (did, kid, relationship) => {
-        const k = await resolver.resolveKey(did, kid, relationship);
-        if (relationship === 'assertionMethod') keys.push(k);
-        return k;
-      },
-    },
-  };
-}
-
 /** The vote's check with the key it verified with; a vote whose key cannot be told does not count. */
-function withKey(v: VoteCheck, issuer: string | undefined, keys: ResolvedKey[]): VoteCheck {
+function withKey(v: VoteCheck, issuer: string | undefined, keys: { key: ResolvedKey }[]): VoteCheck {
   if (!v.ok) return v;
   const used = keys;
   if (used.length !== 1) return { ok: false, reasons: [{ code: 'INVALID_SIGNATURE', message: 'the key the vote verified with cannot be told' }], ...(issuer ? { issuer } : {}) };
-  return { ...v, key: keyString(used[0]!.publicJwk) };
+  return { ...v, key: keyString(used[0]!.key.publicJwk) };
 }
 
 async function verifyVote(jwt: string, o: QuorumOptions): Promise<VoteCheck> {
   const at = (o.now ?? new Date()).getTime();
   const seen = seenVotes.get(jwt);
-  const r = noting(o.resolver);
+  // The key the vote verified with, as its signature check resolved it (did/noting.ts).
+  const r = notingKeys(o.resolver, 'assertionMethod');
   if (seen && at + skewOf(o.skewSeconds) * 1000 >= seen.start) {
     const sig = await checkJwtSignature(seen.decoded, seen.issuer, r.resolver, 'assertionMethod', jwt);
     return sig.length > 0

@@ -24,11 +24,19 @@ class StatusMemo {
     const e = this.#map.get(r.id);
     return e !== undefined && now < e.at + ttl && e.attester === r.attester ? e : undefined;
   }
-  set(r: RatingKey, answer: Reason | null, at: number): void {
-    if (this.max <= 0) return;
+  /**
+   * Remembers the answer to a question asked at `at`, unless the memo holds the answer to one asked later
+   * (or at the same time, and a refusal): answers arrive in any order, and one read from an older list (a
+   * fetch begun before a revocation) must not replace a revocation seen since. Returns the answer that stands.
+   */
+  set(r: RatingKey, answer: Reason | null, at: number): Reason | null {
+    const e = this.#map.get(r.id);
+    if (e !== undefined && e.attester === r.attester && (e.at > at || (e.at === at && e.answer !== null))) return e.answer;
+    if (this.max <= 0) return answer;
     this.#map.delete(r.id);
     if (this.#map.size >= this.max) this.#map.delete(this.#map.keys().next().value as string);
     this.#map.set(r.id, { attester: r.attester, at, answer });
+    return answer;
   }
 }
 
@@ -167,6 +175,8 @@ async function unrevoked(
     await Promise.all(
       ask.map(async (i) => {
         const r = rows[i]!;
+        // When the question was asked: an answer is as old as that, whenever it arrives.
+        const asked = Date.now();
         let reason: Reason | null;
         try {
           const text = statusOf.get(keyOf(r));
@@ -186,10 +196,8 @@ async function unrevoked(
         } catch {
           reason = { code: 'STATUS_INVALID', message: 'the recorded status entry cannot be read' };
         }
-        answers[i] = reason;
-        const at = Date.now();
-        if (ttl > 0 && (reason === null || LASTING.has(reason.code))) memo.set(r, reason, at);
-        if (at < oldest) oldest = at;
+        answers[i] = ttl > 0 && (reason === null || LASTING.has(reason.code)) ? memo.set(r, reason, asked) : reason;
+        if (asked < oldest) oldest = asked;
       }),
     );
     out.length = 0;

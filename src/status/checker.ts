@@ -11,6 +11,7 @@ import { parseDateTime } from '../encoding/time.js';
 import { skewOf } from '../credentials/time.js';
 import { keyString, pureKeyOf, signingKeysOf } from '../did/parties.js';
 import { TtlCache } from '../did/cache.js';
+import { notingKeys } from '../did/noting.js';
 
 export interface StatusCheckerOptions {
   resolver: CharterResolver;
@@ -173,9 +174,11 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
   async function load(url: string): Promise<Cached> {
     const jwt = (await fetchList(url)).trim();
     const fetched = now();
+    // The key the list's signature verifies with, noted as it is resolved: see signedByIssuer.
+    const noted = notingKeys(options.resolver, 'assertionMethod');
     // §2.2: the list is itself a credential and must be valid now, by the same rules as any other.
     const v = await verifyCredential(jwt, {
-      resolver: options.resolver,
+      resolver: noted.resolver,
       requireType: 'BitstringStatusListCredential',
       // The bound the fetch applied: a list of many entries can pass a single credential's 64 KiB.
       maxBytes: options.maxBytes ?? 1024 * 1024,
@@ -196,8 +199,11 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
     const issued = issuedAt(v.credential.validFrom, d.payload);
     const exp = d.payload.exp;
     const expires = Math.min(fetched + Math.min(list.ttl ?? defaultTtlMs, maxStaleMs), list.validUntil ?? Infinity, typeof exp === 'number' ? exp * 1000 : Infinity);
-    // The key that signed it (the one verifyCredential just resolved, from the resolver's cache): see signedByIssuer.
-    const signer = keyString((await options.resolver.resolveKey(v.issuer, d.header.kid, 'assertionMethod')).publicJwk);
+    // The key that signed it: the one its signature verified with, never a second lookup of the DID, which
+    // a document changed (or a cache entry dropped) while the check awaited could answer with another key.
+    const used = noted.keys.filter((k) => k.did === v.issuer);
+    if (used.length !== 1) throw new CharterError('STATUS_INVALID', `the key that signed the status list at ${new URL(url).host} cannot be told`);
+    const signer = keyString(used[0]!.key.publicJwk);
     return { list, expires, jwt, fetchedAt: fetched, signer, ...(issued !== undefined ? { issued } : {}) };
   }
 
