@@ -18,6 +18,9 @@ describe('Token Status List: refresh() and clear() against a fetch already in fl
   let revoked = false;
   /** Requests still to hold back (ms) before answering, in arrival order. */
   const delays: number[] = [];
+  /** Waiters for the next request to reach the server (its state is read on arrival, not after a sleep). */
+  const arrivals: (() => void)[] = [];
+  const arrived = () => new Promise<void>((r) => arrivals.push(r));
   let srv: Awaited<ReturnType<typeof serve>>;
   // Every list is issued in one second: iat is whole seconds, and a list fetched earlier but issued a
   // second before the refreshed one would be refused as a rollback (rollback.ts) whenever the two
@@ -27,6 +30,7 @@ describe('Token Status List: refresh() and clear() against a fetch already in fl
     srv = await serve(async (req, res) => {
       const bytes = new Uint8Array(16);
       if (revoked) writeTokenStatus(bytes, 1, 3, 1); // the state when the request arrived
+      arrivals.splice(0).forEach((r) => r());
       const body = await signJwt(
         { typ: 'statuslist+jwt' },
         { iss: issuer.did, sub: srv.url + req.url, iat, exp: iat + 3600, ttl: 300, status_list: { bits: 1, lst: encodeTokenStatusList(bytes) } },
@@ -50,8 +54,9 @@ describe('Token Status List: refresh() and clear() against a fetch already in fl
   it('refresh() after a revocation fetches anew: the revoked token is refused at once and stays refused', async () => {
     const { tsc, uri, check } = setup('/statuslists/refresh');
     delays.push(300);
+    const reached = arrived();
     const early = check(); // a slow fetch, begun before the revocation
-    await later(50);
+    await reached;
     revoked = true;
     await tsc.refresh(uri);
     expect(codes(await check())).toEqual(['CREDENTIAL_REVOKED']);
@@ -63,8 +68,9 @@ describe('Token Status List: refresh() and clear() against a fetch already in fl
   it('clear() after a revocation: the older fetch in flight does not refill the cache', async () => {
     const { tsc, check } = setup('/statuslists/clear');
     delays.push(200);
+    const reached = arrived();
     const early = check();
-    await later(50);
+    await reached;
     revoked = true;
     tsc.clear();
     expect(codes(await check())).toEqual(['CREDENTIAL_REVOKED']);
@@ -75,8 +81,9 @@ describe('Token Status List: refresh() and clear() against a fetch already in fl
   it('two refreshes at once: the newer list wins, whichever answer arrives last', async () => {
     const { tsc, uri, check } = setup('/statuslists/two');
     delays.push(250, 0);
+    const reached = arrived();
     const first = tsc.refresh(uri); // slow, valid
-    await later(30);
+    await reached;
     revoked = true;
     await tsc.refresh(uri); // fast, revoked
     await first;
@@ -92,8 +99,9 @@ describe('Token Status List: refresh() and clear() against a fetch already in fl
     const used: StatusListSnapshot[] = [];
     const after: StatusListSnapshot[] = [];
     delays.push(300);
+    const reached = arrived();
     const early = tsc(status, { issuer: issuer.did, now: new Date(), usedList: (l) => used.push(l) });
-    await later(50);
+    await reached;
     revoked = true;
     await tsc.refresh(uri);
     expect(codes(await early)).toEqual([]);
