@@ -57,7 +57,7 @@ function scripted(slow: Set<number>) {
 const tick = () => new Promise((r) => setTimeout(r, 5));
 /** Waits until the checker has been asked `n` times. */
 async function asked(s: { calls: () => number }, k: number) {
-  for (let i = 0; i < 200 && s.calls() < k; i++) await tick();
+  for (let i = 0; i < 2000 && s.calls() < k; i++) await tick();
   expect(s.calls()).toBe(k);
 }
 
