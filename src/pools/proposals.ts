@@ -68,13 +68,8 @@ export async function propose(store: Store, pool: Issuer, input: ProposalInput, 
     if (e.members.some((m) => partyKey(m.id) === key)) {
       throw new CharterError('ALREADY_EXISTS', `${input.member.slice(0, 80)} already is a member (under this or another DID of its key)`);
     }
-    // With a resolver, a did:web listing a member's key too (admitMember checks it in any case).
-    if (o.resolver)
-      await checkDistinctKeys(
-        o.resolver,
-        e.members.map((m) => m.id),
-        [input.member],
-      );
+    // With a resolver, a did:web listing a key a member signed with too (admitMember checks it in any case).
+    if (o.resolver) await checkDistinctKeys(o.resolver, e.members, [input.member]);
     proposal.member = input.member;
   } else {
     const target = await store.getCredential(input.target);
