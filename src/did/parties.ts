@@ -114,12 +114,44 @@ export async function signingKeysOf(resolver: CharterResolver, did: string, rela
   return out;
 }
 
-/** The DIDs and signing keys of `dids` (the agent, its operator): who counts as "self". */
-export async function partiesOf(resolver: CharterResolver, dids: readonly (string | undefined)[]): Promise<{ dids: Set<string>; keys: Set<string> }> {
+/**
+ * The DIDs and signing keys of `dids` (the agent, its operator): who counts as "self". `pure` holds the
+ * keys that are one of them (a did:key or did:jwk: the DID is its key); `keys` those and every key their
+ * documents list.
+ */
+export async function partiesOf(resolver: CharterResolver, dids: readonly (string | undefined)[]): Promise<{ dids: Set<string>; keys: Set<string>; pure: Set<string> }> {
   const named = [...new Set(dids.filter((d): d is string => typeof d === 'string' && d.length > 0))];
   const keys = new Set<string>();
   for (const set of await Promise.all(named.map((d) => signingKeysOf(resolver, d)))) for (const k of set) keys.add(k);
-  return { dids: new Set(named), keys };
+  const pure = new Set(named.map(pureKeyOf).filter((k): k is string => k !== undefined));
+  return { dids: new Set(named), keys, pure };
+}
+
+/**
+ * How `did` is tied to `parties`, and by whose word. 'self': by name, by
+ * the key it is, or by a key its own document lists that one of the parties
+ * is (a did:key or did:jwk party): `did`'s own doing. 'listed': only through
+ * a key a party's document lists (a did:key it names, or a key both
+ * documents list): that party may have listed someone else's key (anyone
+ * can; a did:key is its key), so this does not say `did` is that party,
+ * and it does not say it is not. Undefined: no tie. Resolved through
+ * `resolver`; a DID that cannot be resolved throws (signingKeysOf).
+ */
+export async function partyLink(
+  resolver: CharterResolver,
+  parties: { dids: Set<string>; keys: Set<string>; pure: Set<string> },
+  did: string,
+): Promise<'self' | 'listed' | undefined> {
+  if (parties.dids.has(did)) return 'self';
+  const own = pureKeyOf(did);
+  if (own === undefined && parties.keys.size === 0) return undefined;
+  const keys = own !== undefined ? [own] : await signingKeysOf(resolver, did);
+  let listed = false;
+  for (const k of keys) {
+    if (parties.pure.has(k)) return 'self';
+    if (parties.keys.has(k)) listed = true;
+  }
+  return listed ? 'listed' : undefined;
 }
 
 /** Is `did` one of `parties`, by name or (for a did:key or did:jwk) by the key it is? */

@@ -202,13 +202,9 @@ export async function admitMember(
   if (!admitted && !t.ok) return refused(t, 'admit');
   // One key is one member: a newcomer signing with a current member's key (a did:web whose document lists
   // it) would give that member a second vote. countVotes counts such votes once whatever the documents
-  // say later; this keeps the newcomer out in the first place.
-  if (!admitted)
-    await checkDistinctKeys(
-      o.resolver,
-      e.members.map((m) => m.id),
-      [member],
-    );
+  // say later; this keeps the newcomer out in the first place. (A member's document listing the
+  // newcomer's key does not: checkDistinctKeys.)
+  if (!admitted) await checkDistinctKeys(o.resolver, e.members, [member]);
   // A crash after the membership was stored, before the new epoch: that membership is reused.
   const unfinished = admitted ? undefined : await unfinishedAdmission(store, pool.did, member, id);
   if (unfinished && (await withdrawnHere(store, unfinished))) {

@@ -6,7 +6,7 @@ import type { Issuer } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
 import { allocateStatusEntry, getBit, setCredentialStatus } from '../status/index.js';
 import { JOIN_TYP, joinStatusEntry, MAX_POOL_MEMBERS, verifyAcceptance, type PoolEpoch, type PoolMember } from '../grants/index.js';
-import { checkedPartyDid, partyKey, signingKeysOf } from '../did/parties.js';
+import { checkedPartyDid, keyString, partyKey, pureKeyOf, signingKeysOf } from '../did/parties.js';
 import type { Store } from '../store/types.js';
 import { EPOCH_TYPE, MEMBERSHIP_TYPE, epochId, list, putSigned, read, taken } from './records.js';
 
@@ -178,22 +178,59 @@ export function checkFounding(input: { threshold: number; founders: readonly str
 }
 
 /**
- * Refuses (ALREADY_EXISTS) a newcomer that is one party with a member or
- * another newcomer: one signing key, under any DIDs (a did:web whose
- * document lists a member's key is that member's voice: src/did/parties.ts).
- * One key is one vote; countVotes holds to that whatever a document says
- * later, and this keeps such a member out in the first place. Resolved
- * through `resolver`: a DID that cannot be resolved throws, "not the same
- * party" is never said for "could not look".
+ * The key a member has shown it holds: the key of a did:key or did:jwk, or
+ * for any other DID the key its signed acceptance verifies with now (its
+ * document resolved through `resolver`). A document may list anyone's public
+ * key (a did:key is its key), so a listing alone proves nothing about who
+ * holds it. A DID that cannot be resolved throws: "not the same party" is
+ * never said for "could not look". None when the acceptance no longer verifies.
  */
-export async function checkDistinctKeys(resolver: CharterResolver, members: readonly string[], newcomers: readonly string[]): Promise<void> {
-  const all = [...members, ...newcomers];
-  const keys = await Promise.all(all.map((d) => signingKeysOf(resolver, d)));
+async function heldKey(resolver: CharterResolver, member: PoolMember): Promise<string | undefined> {
+  const own = pureKeyOf(member.id);
+  if (own !== undefined) return own;
+  await resolver.resolve(member.id);
+  let used: string | undefined;
+  const noting: CharterResolver = {
+    resolve: (did) => resolver.resolve(did),
+    clear: (did) => resolver.clear(did),
+    ...(resolver.now !== undefined ? { now: resolver.now } : {}),
+    resolveKey: async (did, kid, relationship) => {
+      const k = await resolver.resolveKey(did, kid, relationship);
+      used = keyString(k.publicJwk);
+      return k;
+    },
+  };
+  let d;
+  try {
+    d = decodeJwt(member.accepted, { maxBytes: 4096 });
+  } catch {
+    return undefined;
+  }
+  return (await checkJwtSignature(d, member.id, noting, 'assertionMethod')).length === 0 ? used : undefined;
+}
+
+/**
+ * Refuses (ALREADY_EXISTS) a newcomer that is one party with a member or
+ * another newcomer: one signing key, under any DIDs. A member is the key it
+ * signed its membership with (heldKey); a newcomer is every signing key its
+ * own DID lists (src/did/parties.ts: a did:web listing a member's key is that
+ * member's voice). One key is one vote; countVotes holds to that whatever a
+ * document says later, and this keeps such a newcomer out in the first
+ * place. A member's document listing a newcomer's key does not: that is the
+ * member's word about someone else's key, and would let one member keep out
+ * anyone whose public key it knows. Resolved through `resolver`: a DID that
+ * cannot be resolved throws, "not the same party" is never said for "could
+ * not look".
+ */
+export async function checkDistinctKeys(resolver: CharterResolver, members: readonly PoolMember[], newcomers: readonly string[]): Promise<void> {
   const owner = new Map<string, string>();
-  for (const [i, did] of all.entries()) {
+  const held = await Promise.all(members.map((m) => heldKey(resolver, m)));
+  for (const [i, m] of members.entries()) if (held[i] !== undefined && !owner.has(held[i])) owner.set(held[i], m.id);
+  const keys = await Promise.all(newcomers.map((d) => signingKeysOf(resolver, d)));
+  for (const [i, did] of newcomers.entries()) {
     for (const k of keys[i]!) {
       const other = owner.get(k);
-      if (other !== undefined && other !== did && i >= members.length) {
+      if (other !== undefined && other !== did) {
         throw new CharterError(
           'ALREADY_EXISTS',
           `${did.slice(0, 80)} signs with the key of ${other.slice(0, 80)}: one key is one member (it already is one, under another DID of its key)`,

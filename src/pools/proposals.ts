@@ -59,6 +59,13 @@ export async function propose(store: Store, pool: Issuer, input: ProposalInput, 
     const g = input.grant;
     parseDuration(g.duration);
     const terms = g.terms === undefined ? undefined : checkTermsInput(g.terms, { collective: true });
+    // A payout pays the snapshot's DIDs by these names exactly: a weight under another (another DID of a
+    // member's key, which looks like that member; a stranger) would pay that member nothing.
+    const split = terms?.compensation?.split;
+    const strangers = split === undefined || split === 'equal' ? [] : Object.keys(split.weights).filter((d) => !e.members.some((m) => m.id === d));
+    if (strangers.length > 0) {
+      throw new CharterError('INVALID_ARGUMENT', `the split names ${strangers[0]!.slice(0, 80)}, not a member of the pool as it names its members (charter pool show)`);
+    }
     const checked = readGrantClaims({ resources: g.resources, actions: g.actions, purpose: g.purpose, ...(terms ? { terms } : {}) });
     if (!checked.grant) throw new CharterError('INVALID_ARGUMENT', checked.reasons[0]!.message);
     proposal.grant = { grantee: g.grantee, resources: [...g.resources], actions: [...g.actions], purpose: g.purpose, ...(terms ? { terms } : {}), duration: g.duration };
@@ -68,13 +75,8 @@ export async function propose(store: Store, pool: Issuer, input: ProposalInput, 
     if (e.members.some((m) => partyKey(m.id) === key)) {
       throw new CharterError('ALREADY_EXISTS', `${input.member.slice(0, 80)} already is a member (under this or another DID of its key)`);
     }
-    // With a resolver, a did:web listing a member's key too (admitMember checks it in any case).
-    if (o.resolver)
-      await checkDistinctKeys(
-        o.resolver,
-        e.members.map((m) => m.id),
-        [input.member],
-      );
+    // With a resolver, a did:web listing a key a member signed with too (admitMember checks it in any case).
+    if (o.resolver) await checkDistinctKeys(o.resolver, e.members, [input.member]);
     proposal.member = input.member;
   } else {
     const target = await store.getCredential(input.target);

@@ -2,7 +2,7 @@ import { identifierSet } from '../encoding/lists.js';
 import { verifyCredential } from '../credentials/index.js';
 import { aggregate, checkWeightPolicy, oneRatingPerReceipt, str, type VerifiedRating, type WeightPolicy } from './aggregate.js';
 import type { ReputationScore, ScorePolicy } from './types.js';
-import { isParty, isPartyResolved, partiesOf, partyKey, pureKeyOf, signingKeysOf } from '../did/parties.js';
+import { isParty, partiesOf, partyKey, partyLink, pureKeyOf, signingKeysOf } from '../did/parties.js';
 import type { CharterResolver } from '../did/types.js';
 import { AGENT_IDENTITY_TYPE } from '../agents/types.js';
 import { skewMs, type Ignored } from './verify.js';
@@ -14,6 +14,9 @@ export type SelfParties = Awaited<ReturnType<typeof partiesOf>>;
 export function selfParties(policy: ScorePolicy, agent: string, operators: readonly (string | undefined)[]): Promise<SelfParties> {
   return partiesOf(policy.resolver, [agent, ...operators]);
 }
+
+/** The weights scoring uses, and the attesters whose trust rests on a vouch that cannot be told from the agent's own (weightPolicy). */
+export type ScoringWeights = WeightPolicy & { ambiguous?: ReadonlySet<string> };
 
 /** A verified rating as scoring needs it: with its validity end, when it has one. */
 export type ScoredRating = VerifiedRating & { validUntil?: number };
@@ -89,21 +92,32 @@ async function vouchedAttesters(policy: ScorePolicy): Promise<Map<string, Vouch[
  * group per operator (`groupOf`), which counts and weighs as one attester,
  * so an operator cannot multiply its voice by running more agents.
  */
-export async function weightPolicy(policy: ScorePolicy, now: number, self: SelfParties): Promise<WeightPolicy> {
+export async function weightPolicy(policy: ScorePolicy, now: number, self: SelfParties): Promise<ScoringWeights> {
   const named = new Set(policy.trustedAttesters ?? []);
   const trusted = new Set(named);
   const fleet = new Map<string, string>();
+  const ambiguous = new Set<string>();
+  const explicit = (did: string) => policy.attesterWeight?.(did);
   const vouched = await vouchedAttesters(policy);
-  // Each distinct voucher looked up once (the resolver caches documents).
-  const voucherIsSelf = new Map<string, Promise<boolean>>();
-  const selfVoucher = (i: string) => {
-    let p = voucherIsSelf.get(i);
-    if (p === undefined) voucherIsSelf.set(i, (p = isPartyResolved(policy.resolver, self, i).catch(() => true)));
+  // Each distinct voucher looked up once (the resolver caches documents); one that cannot be looked up is self.
+  const voucherLinks = new Map<string, Promise<'self' | 'listed' | undefined>>();
+  const voucherLink = (i: string) => {
+    let p = voucherLinks.get(i);
+    if (p === undefined) voucherLinks.set(i, (p = partyLink(policy.resolver, self, i).catch(() => 'self' as const)));
     return p;
   };
   for (const [subject, by] of vouched) {
     const valid: Vouch[] = [];
-    for (const v of by) if (!(await selfVoucher(v.issuer))) valid.push(v);
+    let listed = false;
+    for (const v of by) {
+      const link = await voucherLink(v.issuer);
+      if (link === undefined) valid.push(v);
+      else if (link === 'listed') listed = true;
+    }
+    // Vouched for only by an issuer whose key the agent's or operator's document lists: the operator's own
+    // word, or an honest issuer's the operator would silence by listing its key; which cannot be told
+    // (parties.ts partyLink), so a rating from it leaves the agent without a score (scoreRatings).
+    if (valid.length === 0 && listed && !named.has(subject) && explicit(subject) === undefined) ambiguous.add(subject);
     if (valid.length === 0) continue;
     trusted.add(subject);
     // Independent only by a vouch from someone who is not its operator: an operator's second credential type
@@ -113,8 +127,8 @@ export async function weightPolicy(policy: ScorePolicy, now: number, self: SelfP
     // Only its operators vouch for it: one of that operator's agents (the first operator by party, for a fixed choice).
     fleet.set(subject, `operator ${valid.map((v) => partyKey(v.issuer)).sort()[0]!}`);
   }
-  const explicit = (did: string) => policy.attesterWeight?.(did);
   return {
+    ...(ambiguous.size > 0 ? { ambiguous } : {}),
     now,
     ...(policy.halfLifeSeconds !== undefined ? { halfLifeSeconds: policy.halfLifeSeconds } : {}),
     attesterWeight: (did: string) => explicit(did) ?? (trusted.has(did) ? 1 : (policy.unknownAttesterWeight ?? 0)),
@@ -126,32 +140,44 @@ export async function weightPolicy(policy: ScorePolicy, now: number, self: SelfP
 /**
  * Per distinct attester that could move the score (a positive weight), why
  * its ratings do not count, or null: the agent or an operator under another
- * name (a did:web listing one of their keys; SELF_ATTESTATION), or a DID
- * that cannot be resolved to tell (fail closed). Each looked up once per
- * scoring, through the resolver's cache; a did:key or did:jwk needs no
- * lookup, and an attester weighing 0 moves nothing, so it is not looked up.
+ * name (its own DID, or a did:web listing one of their keys; SELF_ATTESTATION),
+ * or a DID that cannot be resolved to tell (fail closed). `listed`: the
+ * attesters tied to them only by a key the agent's or an operator's own
+ * document lists (parties.ts partyLink): that may be them rating under
+ * another name, or them listing a critic's public key to have its ratings
+ * dropped, and which cannot be told. Each looked up once per scoring,
+ * through the resolver's cache; a did:key or did:jwk needs no lookup, and an
+ * attester weighing 0 moves nothing, so it is not looked up.
  */
-async function refusedAttesters(ratings: readonly ScoredRating[], self: SelfParties, policy: ScorePolicy, weights: WeightPolicy): Promise<Map<string, Ignored | null>> {
+async function refusedAttesters(
+  ratings: readonly ScoredRating[],
+  self: SelfParties,
+  policy: ScorePolicy,
+  weights: WeightPolicy,
+): Promise<{ refused: Map<string, Ignored | null>; listed: Set<string> }> {
   const out = new Map<string, Ignored | null>();
+  const listed = new Set<string>();
   const look: Promise<void>[] = [];
   for (const r of ratings) {
     const did = r.attester;
     if (out.has(did)) continue;
-    if (isParty(self, did)) {
+    const weighs = weights.attesterWeight(did) > 0;
+    // One that weighs nothing moves nothing whoever it is: dropped as before when its key is theirs.
+    if (!weighs && isParty(self, did)) {
       out.set(did, SELF);
       continue;
     }
     out.set(did, null);
-    if (!(weights.attesterWeight(did) > 0)) continue;
+    if (!weighs) continue;
     look.push(
-      isPartyResolved(policy.resolver, self, did).then(
-        (same) => void (same && out.set(did, SELF)),
+      partyLink(policy.resolver, self, did).then(
+        (link) => void (link === 'self' ? out.set(did, SELF) : link === 'listed' && listed.add(did)),
         () => void out.set(did, { id: '', code: 'DID_RESOLUTION_FAILED', message: "the attester's DID cannot be resolved to tell it from the agent and its operator" }),
       ),
     );
   }
   await Promise.all(look);
-  return out;
+  return { refused: out, listed };
 }
 
 /**
@@ -242,7 +268,7 @@ export async function scoreRatings(
   count: number,
   opts: {
     policy: ScorePolicy;
-    weights: WeightPolicy;
+    weights: ScoringWeights;
     /** The agent and its operators (selfParties). */
     self: SelfParties;
     detail: boolean;
@@ -253,7 +279,23 @@ export async function scoreRatings(
   const now = opts.weights.now;
   const skew = skewMs(opts.policy.skewSeconds);
   // Per attester, not per rating: most attesters rate many times.
-  const refused = await refusedAttesters(ratings, opts.self, opts.policy, opts.weights);
+  const { refused, listed } = await refusedAttesters(ratings, opts.self, opts.policy, opts.weights);
+  for (const r of ratings) if (opts.weights.ambiguous?.has(r.attester) && !refused.get(r.attester)) listed.add(r.attester);
+  if (listed.size > 0) {
+    // Neither counting nor dropping them is safe (refusedAttesters): no rating counts, and the agent has no
+    // score. Only the agent's or an operator's own document can cause this.
+    for (const r of ratings) {
+      ignored.push({
+        id: r.id,
+        code: 'SELF_ATTESTATION',
+        message: listed.has(r.attester)
+          ? "the agent's or its operator's DID document lists the key of this attester (or of the only issuer vouching for it): its ratings cannot be told from theirs, so no rating of the agent counts"
+          : "the agent's or its operator's DID document lists the key of another attester of it: which ratings are theirs cannot be told, so none counts",
+      });
+    }
+    ignored.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return { score: null, count, counted: 0, attesters: 0, ignored, byDimension: {}, attestations: [] };
+  }
   const live: ScoredRating[] = [];
   for (const r of ratings) {
     const why = refused.get(r.attester);

@@ -1,5 +1,5 @@
 import { toReason, type Reason } from '../errors.js';
-import { sameParty } from '../did/parties.js';
+import { partiesOf, partyLink } from '../did/parties.js';
 import { DEFAULT_SKEW_SECONDS, MAX_SKEW_SECONDS, soleSubject, verifyCredential } from '../credentials/index.js';
 import type { Credential, CredentialVerification, StatusChecker } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
@@ -119,9 +119,11 @@ export async function verifyAttestation(jwt: string, c: AttestationCheck): Promi
   if (c.agent !== undefined && agent !== c.agent) return { id, code: 'INVALID_CREDENTIAL', message: 'the attestation is about another agent' };
   const attester = v.issuer;
   // The same key under another DID (a did:jwk of the agent's did:key, a did:web listing it) is the agent too.
+  // Not when only the agent's own document lists the attester's key (anyone's public key can be listed):
+  // such a rating is kept, and scoring counts no rating of that agent (scoring.ts refusedAttesters).
   let self: boolean;
   try {
-    self = await sameParty(c.resolver, attester, agent);
+    self = (await partyLink(c.resolver, await partiesOf(c.resolver, [agent]), attester)) === 'self';
   } catch (e) {
     return { id, ...pick(toReason(e, 'DID_RESOLUTION_FAILED')) };
   }
