@@ -89,8 +89,8 @@ export async function checkSignature(v: Verifier, method: string, url: string, s
 
 /**
  * With a presentation too, the request must be signed by the presenting
- * holder: the verifying key is one of the holder DID's authentication or
- * assertion methods (compared by RFC 7638 thumbprint), or it came from the
+ * holder: the verifying key is one of the holder DID's authentication
+ * methods (compared by RFC 7638 thumbprint), or it came from the
  * key directory the agent's identity credential names (`agent.directory`).
  * Returns the refusal, or undefined when the key is the holder's.
  */
@@ -98,14 +98,16 @@ export async function signerReason(v: Verifier, d: RequestSignatureDecision, hol
   // A holder named by its key (a payment mandate chain's agent key): the signing key must be that very key.
   if (holder.startsWith(THUMBPRINT_URN)) return holder === THUMBPRINT_URN + d.thumbprint ? undefined : notHolder();
   if (agentInfo?.directory !== undefined && d.signatureAgent !== undefined && sameOrigin(agentInfo.directory, d.signatureAgent)) return undefined;
-  // resolveKey applies Charter's method rules (controller, one key form, curve checks) and caches.
-  if (await listsKey(v.resolver, holder, ['authentication', 'assertionMethod'], (jwk) => jwkThumbprint(jwk) === d.thumbprint)) return undefined;
+  // A key the document lists for `authentication` (DID Core §5.3.1), as the presentation's own signature
+  // needs: one listed only for assertionMethod (issuing claims, maybe a service's key) is not the holder
+  // authenticating. listsKey applies Charter's method rules (controller, one key form, curve checks).
+  if (await listsKey(v.resolver, holder, ['authentication'], (jwk) => jwkThumbprint(jwk) === d.thumbprint)) return undefined;
   return notHolder();
 }
 
 const notHolder = (): Reason => ({
   code: 'SIGNER_NOT_HOLDER',
-  message: "the request is signed with a key that is not the presenting holder's (neither in its DID document nor in the key directory its identity names)",
+  message: "the request is signed with a key that is not the presenting holder's (neither an authentication key of its DID document nor in the key directory its identity names)",
 });
 
 function sameOrigin(a: string, b: string): boolean {
