@@ -7,6 +7,7 @@ import type { CharterResolver } from '../did/types.js';
 import { allocateStatusEntry, getBit, setCredentialStatus } from '../status/index.js';
 import { JOIN_TYP, joinStatusEntry, MAX_POOL_MEMBERS, verifyAcceptance, type PoolEpoch, type PoolMember } from '../grants/index.js';
 import { checkedPartyDid, keyString, partyKey, pureKeyOf, signingKeysOf } from '../did/parties.js';
+import { notingKeys } from '../did/noting.js';
 import type { Store } from '../store/types.js';
 import { EPOCH_TYPE, MEMBERSHIP_TYPE, epochId, list, putSigned, read, taken } from './records.js';
 
@@ -189,24 +190,17 @@ async function heldKey(resolver: CharterResolver, member: PoolMember): Promise<s
   const own = pureKeyOf(member.id);
   if (own !== undefined) return own;
   await resolver.resolve(member.id);
-  let used: string | undefined;
-  const noting: CharterResolver = {
-    resolve: (did) => resolver.resolve(did),
-    clear: (did) => resolver.clear(did),
-    ...(resolver.now !== undefined ? { now: resolver.now } : {}),
-    resolveKey: async (did, kid, relationship) => {
-      const k = await resolver.resolveKey(did, kid, relationship);
-      used = keyString(k.publicJwk);
-      return k;
-    },
-  };
   let d;
   try {
     d = decodeJwt(member.accepted, { maxBytes: 4096 });
   } catch {
     return undefined;
   }
-  return (await checkJwtSignature(d, member.id, noting, 'assertionMethod')).length === 0 ? used : undefined;
+  // The key the acceptance verifies with, as its signature check resolved it (did/noting.ts).
+  const noted = notingKeys(resolver, 'assertionMethod');
+  if ((await checkJwtSignature(d, member.id, noted.resolver, 'assertionMethod')).length > 0) return undefined;
+  const used = noted.keys.filter((k) => k.did === member.id);
+  return used.length === 1 ? keyString(used[0]!.key.publicJwk) : undefined;
 }
 
 /**
