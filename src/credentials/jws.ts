@@ -49,8 +49,24 @@ function base64urlPart(s: string): Buffer | undefined {
   return bytes.toString('base64url') === s ? bytes : undefined;
 }
 
+/**
+ * base64urlPart into a buffer reused by every call, for the header and
+ * payload, whose bytes are only read as text: a token no longer costs a
+ * new buffer for each (Node's 8 KiB pool is used up every few payloads).
+ * The view is valid until the next call (decoding is synchronous).
+ */
+let scratch = Buffer.allocUnsafe(0);
+function base64urlScratch(s: string): Buffer | undefined {
+  const most = Math.ceil((s.length * 3) / 4);
+  // A part larger than a default-sized token (a caller's own maxBytes) gets a buffer of its own: the kept one stays small.
+  if (most > DEFAULT_MAX_JWT) return base64urlPart(s);
+  if (scratch.length < most) scratch = Buffer.allocUnsafe(Math.max(most, 4096));
+  const bytes = scratch.subarray(0, scratch.write(s, 0, 'base64url'));
+  return bytes.toString('base64url') === s ? bytes : undefined;
+}
+
 function part(s: string, what: string): Record<string, unknown> {
-  const bytes = base64urlPart(s);
+  const bytes = base64urlScratch(s);
   if (bytes === undefined) throw new CharterError('MALFORMED_JWT', `JWT ${what} is not base64url (or not in its canonical spelling)`);
   let text: string;
   let v: unknown;

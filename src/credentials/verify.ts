@@ -93,11 +93,12 @@ const parsedCaches = {
   v2only: new TtlCache<string, Parsed>(Infinity, PARSED_MAX, Date.now, PARSED_MAX_BYTES),
 };
 
-function parse(jwt: string, acceptV1: boolean, once: boolean, maxBytes: number | undefined): Parsed {
+function parse(jwt: string, acceptV1: boolean, once: boolean, maxBytes: number | undefined, decoded?: DecodedJwt): Parsed {
   const limit = maxBytes !== undefined ? { maxBytes } : {};
   if (once) {
-    // Not shared with any other call, so nothing to freeze.
-    const d = decodeJwt(jwt, limit);
+    // Not shared with any other call, so nothing to freeze. A token decoded under the default limit
+    // (verifyDecodedCredential) is decoded again only to hold it to a limit of this call's own.
+    const d = decoded !== undefined && maxBytes === undefined ? decoded : decodeJwt(jwt, limit);
     const n = normalizeCredential(d, acceptV1);
     return { d, n, schema: defaultSchemaChecker()(n.credential) };
   }
@@ -149,7 +150,22 @@ export const CREDENTIAL_OPTIONS: OptionSpec<VerifyCredentialOptions> = {
  * a decision with every reason. Fails closed: a credential carrying a status
  * entry is refused unless a status checker is given and passes.
  */
-export async function verifyCredential(jwt: string, given: VerifyCredentialOptions): Promise<CredentialVerification> {
+export function verifyCredential(jwt: string, given: VerifyCredentialOptions): Promise<CredentialVerification> {
+  return verify(jwt, given);
+}
+
+/**
+ * verifyCredential of a token used once (`once: true`) that its caller has
+ * already decoded, as `decodeJwt(jwt)` (the default size limit) returned it:
+ * importAttestations reads the id an attestation claims from it, to skip
+ * what it holds before any crypto, and need not decode it twice. Internal:
+ * `decoded` must be that very result, not a copy or an edit of it.
+ */
+export function verifyDecodedCredential(jwt: string, decoded: DecodedJwt, given: VerifyCredentialOptions & { once: true }): Promise<CredentialVerification> {
+  return verify(jwt, given, decoded);
+}
+
+async function verify(jwt: string, given: VerifyCredentialOptions, decoded?: DecodedJwt): Promise<CredentialVerification> {
   const options = readOptions('verifyCredential', given, CREDENTIAL_OPTIONS);
   if (!options || typeof options.resolver?.resolveKey !== 'function') throw new TypeError('verifyCredential needs options.resolver');
   if (options.aud !== undefined && typeof options.aud !== 'string') throw new TypeError('verifyCredential: aud must be a string');
@@ -159,7 +175,7 @@ export async function verifyCredential(jwt: string, given: VerifyCredentialOptio
   const now = nowOf(options.now, 'verifyCredential');
   let parsed: Parsed;
   try {
-    parsed = parse(jwt, options.acceptV1 ?? true, options.once === true, options.maxBytes);
+    parsed = parse(jwt, options.acceptV1 ?? true, options.once === true, options.maxBytes, decoded);
   } catch (e) {
     return { ok: false, reasons: [toReason(e, 'MALFORMED_JWT')], jwt };
   }

@@ -131,11 +131,18 @@ export function aggregate(ratings: readonly VerifiedRating[], policy: WeightPoli
   const perAttester = new Map<string, { num: number; den: number; trust: number; decayMax: number; who: string }>();
   const groupOf = policy.groupOf;
   const seen = new Map<string, { key: string; trust: number }>();
+  // In time order, ratings of one instant sit side by side: their decay and time text are worked out once.
+  let at = Number.NaN;
+  let decay = 0;
+  let issuedAt = '';
   for (const r of opts.inOrder === true ? ratings : sorted(ratings)) {
     if (!usable(r)) continue;
-    const age = Math.max(0, now - r.issuedAt) / 1000;
-    // 0.5^x underflows to 0 for very old ratings: they weigh nothing, never NaN.
-    const decay = half === undefined ? 1 : Math.pow(0.5, age / half);
+    if (r.issuedAt !== at) {
+      at = r.issuedAt;
+      // 0.5^x underflows to 0 for very old ratings: they weigh nothing, never NaN.
+      decay = half === undefined ? 1 : Math.pow(0.5, Math.max(0, now - at) / 1000 / half);
+      issuedAt = '';
+    }
     if (decay < MIN_DECAY) continue;
     // One party, one voice: a did:key and a did:jwk of one key are one attester (partyKey: "key …"), as
     // are the members of a group. Neither key is a DID ("did:" never starts it), so neither collides
@@ -155,15 +162,12 @@ export function aggregate(ratings: readonly VerifiedRating[], policy: WeightPoli
       a.who = r.attester;
     }
     if (detail) {
-      counted.push({
-        id: r.id,
-        attester: r.attester,
-        receipt: r.receipt,
-        score: r.score,
-        ...(r.dimension ? { dimension: r.dimension } : {}),
-        weight: a.trust * decay,
-        issuedAt: new Date(r.issuedAt).toISOString(),
-      });
+      if (issuedAt === '') issuedAt = new Date(at).toISOString();
+      // Field by field, in this order (no spread): a store scores 100,000 of them at once.
+      const c: CountedAttestation = r.dimension
+        ? { id: r.id, attester: r.attester, receipt: r.receipt, score: r.score, dimension: r.dimension, weight: a.trust * decay, issuedAt }
+        : { id: r.id, attester: r.attester, receipt: r.receipt, score: r.score, weight: a.trust * decay, issuedAt };
+      counted.push(c);
     }
     a.num += decay * r.score;
     a.den += decay;

@@ -1,5 +1,5 @@
 import { isCharterError, type CharterErrorCode } from '../errors.js';
-import { DEFAULT_MAX_JWT } from '../credentials/jws.js';
+import { decodeJwt, type DecodedJwt } from '../credentials/jws.js';
 import { recordCredential } from '../credentials/index.js';
 import { checkRating } from '../store/rows.js';
 import type { StatusChecker } from '../credentials/types.js';
@@ -43,6 +43,8 @@ export interface ImportResult {
 
 /** Attestations verified and written per round: bounds memory and the size of one transaction. */
 const BATCH = 16_384;
+/** Attestations decoded, looked up and verified at once within a round: bounds the decoded tokens held. */
+const PART = 1024;
 
 /** The longest unverified id reported as it is. */
 const MAX_SHOWN_ID = 128;
@@ -57,18 +59,23 @@ function unverifiedId(id: string): string {
   return s.length > MAX_SHOWN_ID ? `${s.slice(0, MAX_SHOWN_ID)}…` : s;
 }
 
-/** The id and issuer an attestation claims (unverified: used only to skip what is already held), or undefined. */
-function claimed(jwt: string): RatingKey | undefined {
-  if (jwt.length > DEFAULT_MAX_JWT) return undefined; // verification refuses it (INPUT_TOO_LARGE) without parsing it
+/**
+ * The attestation decoded (decodeJwt: what verification decodes first, so it is not decoded twice),
+ * with the id and issuer it claims (unverified: used only to skip what is already held); neither when
+ * it does not decode, and verification then says why.
+ */
+function claimed(jwt: string): { key?: RatingKey; decoded?: DecodedJwt } {
+  let decoded: DecodedJwt;
   try {
-    const p = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
-    const vc = (typeof p.vc === 'object' && p.vc !== null ? p.vc : p) as Record<string, unknown>;
-    const id = typeof p.jti === 'string' ? p.jti : vc.id;
-    const iss = typeof vc.issuer === 'string' ? vc.issuer : typeof (vc.issuer as { id?: unknown })?.id === 'string' ? (vc.issuer as { id: string }).id : p.iss;
-    return typeof id === 'string' && typeof iss === 'string' ? { attester: iss, id } : undefined;
+    decoded = decodeJwt(jwt);
   } catch {
-    return undefined;
+    return {};
   }
+  const p = decoded.payload;
+  const vc = (typeof p.vc === 'object' && p.vc !== null ? p.vc : p) as Record<string, unknown>;
+  const id = typeof p.jti === 'string' ? p.jti : vc.id;
+  const iss = typeof vc.issuer === 'string' ? vc.issuer : typeof (vc.issuer as { id?: unknown })?.id === 'string' ? (vc.issuer as { id: string }).id : p.iss;
+  return typeof id === 'string' && typeof iss === 'string' ? { key: { attester: iss, id }, decoded } : { decoded };
 }
 
 const keyOf = (k: RatingKey) => `${k.attester}\n${k.id}`;
@@ -113,39 +120,44 @@ export async function importAttestations(store: ReputationStore, jwts: readonly 
   const result: ImportResult = { imported: [], skipped: [], notKept: [] };
   const given = new Set<string>();
   for (let at = 0; at < jwts.length; at += BATCH) {
-    const batch: { jwt: string; key: RatingKey | undefined }[] = [];
-    for (const jwt of jwts.slice(at, at + BATCH)) {
-      if (typeof jwt !== 'string') {
-        result.skipped.push({ id: '?', code: 'MALFORMED_JWT', message: 'not a JWT string' });
-        continue;
-      }
-      if (given.has(jwt)) {
-        const id = claimed(jwt)?.id;
-        result.skipped.push({ id: id !== undefined ? unverifiedId(id) : `#${jwt.slice(-16)}`, code: 'ALREADY_EXISTS', message: 'given twice in this import' });
-        continue;
-      }
-      given.add(jwt);
-      batch.push({ jwt, key: claimed(jwt) });
-    }
-    const claimedKeys = batch.flatMap((b) => (b.key ? [b.key] : []));
-    const held = new Set((claimedKeys.length ? await store.findRatings(claimedKeys) : []).map(keyOf));
-    const todo = batch.filter((b) => {
-      if (!b.key || !held.has(keyOf(b.key))) return true;
-      result.skipped.push({ id: b.key.id, code: 'ALREADY_EXISTS', message: 'already held' });
-      return false;
-    });
-    const checked = await mapLimit(todo, concurrency, (b) => verifyAttestation(b.jwt, check));
     // Two attestations claiming one attester and id: the one scoreAgent counts is recorded (the earliest,
     // then the smaller JWT), whatever the order they came in, and kept with its own JWT.
     const chosen = new Map<string, { rating: NewRating; jwt: string }>();
-    for (const [i, c] of checked.entries()) {
-      if ('code' in c) result.skipped.push({ ...c, id: unverifiedId(c.id) });
-      else if (!storable(c)) result.skipped.push({ id: c.id, code: 'INVALID_CREDENTIAL', message: 'the rating cannot be recorded (an empty or oversized field)' });
-      else {
-        const jwt = todo[i]!.jwt;
-        const had = chosen.get(keyOf(c));
-        if (had !== undefined) result.skipped.push({ id: c.id, code: 'INVALID_CREDENTIAL', message: 'another attestation by this attester has the same id' });
-        if (had === undefined || c.issuedAt < had.rating.issuedAt || (c.issuedAt === had.rating.issuedAt && jwt < had.jwt)) chosen.set(keyOf(c), { rating: c, jwt });
+    const end = Math.min(at + BATCH, jwts.length);
+    // Decoded a part at a time: a part's decoded tokens are held only until it is verified.
+    for (let from = at; from < end; from += PART) {
+      const part: { jwt: string; key?: RatingKey; decoded?: DecodedJwt }[] = [];
+      for (let i = from; i < Math.min(from + PART, end); i++) {
+        const jwt = jwts[i];
+        if (typeof jwt !== 'string') {
+          result.skipped.push({ id: '?', code: 'MALFORMED_JWT', message: 'not a JWT string' });
+          continue;
+        }
+        if (given.has(jwt)) {
+          const id = claimed(jwt).key?.id;
+          result.skipped.push({ id: id !== undefined ? unverifiedId(id) : `#${jwt.slice(-16)}`, code: 'ALREADY_EXISTS', message: 'given twice in this import' });
+          continue;
+        }
+        given.add(jwt);
+        part.push({ jwt, ...claimed(jwt) });
+      }
+      const claimedKeys = part.flatMap((b) => (b.key ? [b.key] : []));
+      const held = new Set((claimedKeys.length ? await store.findRatings(claimedKeys) : []).map(keyOf));
+      const todo = part.filter((b) => {
+        if (!b.key || !held.has(keyOf(b.key))) return true;
+        result.skipped.push({ id: b.key.id, code: 'ALREADY_EXISTS', message: 'already held' });
+        return false;
+      });
+      const checked = await mapLimit(todo, concurrency, (b) => verifyAttestation(b.jwt, check, b.decoded));
+      for (const [i, c] of checked.entries()) {
+        if ('code' in c) result.skipped.push({ ...c, id: unverifiedId(c.id) });
+        else if (!storable(c)) result.skipped.push({ id: c.id, code: 'INVALID_CREDENTIAL', message: 'the rating cannot be recorded (an empty or oversized field)' });
+        else {
+          const jwt = todo[i]!.jwt;
+          const had = chosen.get(keyOf(c));
+          if (had !== undefined) result.skipped.push({ id: c.id, code: 'INVALID_CREDENTIAL', message: 'another attestation by this attester has the same id' });
+          if (had === undefined || c.issuedAt < had.rating.issuedAt || (c.issuedAt === had.rating.issuedAt && jwt < had.jwt)) chosen.set(keyOf(c), { rating: c, jwt });
+        }
       }
     }
     const rows: NewRating[] = [];

@@ -116,12 +116,27 @@ const keyOf = (k: RatingKey) => `${k.attester}\n${k.id}`;
 const prepared = new WeakMap<readonly RatingRecord[], { rows: readonly RatingRecord[]; distinct: boolean }>();
 function prepare(listing: readonly RatingRecord[]): { rows: readonly RatingRecord[]; distinct: boolean } {
   let p = prepared.get(listing);
-  if (p === undefined) {
-    const receipts = new Set<string>();
-    for (const r of listing) receipts.add(receiptKey(r));
-    prepared.set(listing, (p = { rows: sorted(listing), distinct: receipts.size === listing.length }));
-  }
+  if (p === undefined) prepared.set(listing, (p = { rows: sorted(listing), distinct: distinctReceipts(listing) }));
   return p;
+}
+
+/**
+ * No two ratings share a receipt and attester (receiptKey)? Keyed by the receipt alone, as the store
+ * gave it (no key string built per row); only a receipt cited twice is looked at by receiptKey.
+ */
+function distinctReceipts(listing: readonly RatingRecord[]): boolean {
+  const byReceipt = new Map<string, string>();
+  let shared = false;
+  for (const r of listing) {
+    const had = byReceipt.get(r.receipt);
+    if (had === undefined) byReceipt.set(r.receipt, r.attester);
+    else if (had === r.attester) return false;
+    else shared = true;
+  }
+  if (!shared) return true;
+  const keys = new Set<string>();
+  for (const r of listing) keys.add(receiptKey(r));
+  return keys.size === listing.length;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { toReason, type Reason } from '../errors.js';
 import { partiesOf, partyLink } from '../did/parties.js';
-import { DEFAULT_SKEW_SECONDS, MAX_SKEW_SECONDS, soleSubject, verifyCredential } from '../credentials/index.js';
+import { DEFAULT_SKEW_SECONDS, MAX_SKEW_SECONDS, soleSubject, type DecodedJwt } from '../credentials/index.js';
+import { verifyDecodedCredential, verifyCredential } from '../credentials/verify.js';
 import type { Credential, CredentialVerification, StatusChecker } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
 import { parseDateTime } from '../encoding/time.js';
@@ -47,17 +48,21 @@ export const skewMs = (s: number | undefined) => Math.min(typeof s === 'number' 
  */
 const receiptStatusNotRead: StatusChecker = async () => [];
 
-/** verifyCredential for one type (whose schema holds whether or not the credential names it: schemas.ts). */
-async function verifyAs(jwt: string, type: string, c: AttestationCheck): Promise<CredentialVerification> {
-  return verifyCredential(jwt, {
+/**
+ * verifyCredential for one type (whose schema holds whether or not the credential names it: schemas.ts);
+ * `decoded`, when given, is decodeJwt(jwt), so the token is not decoded again.
+ */
+async function verifyAs(jwt: string, type: string, c: AttestationCheck, decoded?: DecodedJwt): Promise<CredentialVerification> {
+  const options = {
     resolver: c.resolver,
     status: type === RECEIPT_TYPE ? receiptStatusNotRead : c.status,
     now: c.now,
     requireType: type,
     // Each attestation and receipt is verified once, at import: the per-JWS caches would only cost.
-    once: true,
+    once: true as const,
     ...(c.skewSeconds !== undefined ? { skewSeconds: c.skewSeconds } : {}),
-  });
+  };
+  return decoded === undefined ? verifyCredential(jwt, options) : verifyDecodedCredential(jwt, decoded, options);
 }
 
 /** A finite number in the schema's range, or undefined. -0 reads as 0. */
@@ -105,10 +110,11 @@ async function proofOf(c: Credential, interaction: unknown, ctx: EvidenceContext
  * validity, status, type, schema (named or not), one agent as subject, not
  * rated by itself, a score in range, and an interaction proof. Returns the
  * rating to record or why it does not count. The operator rule is not here:
- * who operates an agent is the verifier's view at decision time.
+ * who operates an agent is the verifier's view at decision time. `decoded`,
+ * when the caller has it, is decodeJwt(jwt) (importAttestations).
  */
-export async function verifyAttestation(jwt: string, c: AttestationCheck): Promise<NewRating | Ignored> {
-  const v = await verifyAs(jwt, ATTESTATION_TYPE, c);
+export async function verifyAttestation(jwt: string, c: AttestationCheck, decoded?: DecodedJwt): Promise<NewRating | Ignored> {
+  const v = await verifyAs(jwt, ATTESTATION_TYPE, c, decoded);
   const id = typeof v.id === 'string' ? v.id.slice(0, MAX_ID) : `#${String(jwt).slice(-16)}`;
   if (!v.ok || !v.credential || !v.issuer) return { id, ...pick(firstOf(v)) };
   const cred = v.credential;
