@@ -49,7 +49,7 @@ export const MEANING: Record<CharterErrorCode, string> = {
   SIGNATURE_TAG_MISMATCH: 'the HTTP message signature has another tag than the one required (e.g. web-bot-auth)',
   SIGNATURE_KEY_UNKNOWN: "the signature's keyid is in no key directory or key set this verifier trusts",
   CONTENT_DIGEST_MISMATCH: 'the body does not match the Content-Digest the request signature covers',
-  SIGNER_NOT_HOLDER: "the request's signature key is not one of the presenting agent's keys (nor in the directory its identity names)",
+  SIGNER_NOT_HOLDER: "the request's signature key is not one of the presenting holder's authentication keys (nor in the directory its identity names)",
   DIRECTORY_UNAVAILABLE: 'the key directory could not be fetched (unreachable, redirect, timeout, or a host name refused for the address it resolves to); retry',
   DIRECTORY_INVALID: 'the key directory is malformed, unsigned, too large, or served with the wrong type',
   DISCLOSURE_INVALID: 'an SD-JWT disclosure is malformed, unreferenced, repeated or reserved',
