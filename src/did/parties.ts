@@ -129,13 +129,15 @@ export async function partiesOf(resolver: CharterResolver, dids: readonly (strin
 
 /**
  * How `did` is tied to `parties`, and by whose word. 'self': by name, by
- * the key it is, or by a key its own document lists that one of the parties
- * is (a did:key or did:jwk party): `did`'s own doing. 'listed': only through
- * a key a party's document lists (a did:key it names, or a key both
- * documents list): that party may have listed someone else's key (anyone
- * can; a did:key is its key), so this does not say `did` is that party,
- * and it does not say it is not. Undefined: no tie. Resolved through
- * `resolver`; a DID that cannot be resolved throws (signingKeysOf).
+ * the key it is, or by a key its own document lists that a party's document
+ * lists too: `did`'s own doing (anyone may list anyone's public key, the
+ * agent's too, so counting such a tie as anything but `did`'s own would let
+ * a stranger's document speak for the agent). 'listed': only through a key a
+ * party's document lists that `did` is (a did:key or did:jwk it names): that
+ * party may have listed someone else's key, so this does not say `did` is
+ * that party, and it does not say it is not; only the party's own document
+ * can make it. Undefined: no tie. Resolved through `resolver`; a DID that
+ * cannot be resolved throws (signingKeysOf).
  */
 export async function partyLink(
   resolver: CharterResolver,
@@ -144,14 +146,10 @@ export async function partyLink(
 ): Promise<'self' | 'listed' | undefined> {
   if (parties.dids.has(did)) return 'self';
   const own = pureKeyOf(did);
-  if (own === undefined && parties.keys.size === 0) return undefined;
-  const keys = own !== undefined ? [own] : await signingKeysOf(resolver, did);
-  let listed = false;
-  for (const k of keys) {
-    if (parties.pure.has(k)) return 'self';
-    if (parties.keys.has(k)) listed = true;
-  }
-  return listed ? 'listed' : undefined;
+  if (own !== undefined) return parties.pure.has(own) ? 'self' : parties.keys.has(own) ? 'listed' : undefined;
+  if (parties.keys.size === 0) return undefined;
+  for (const k of await signingKeysOf(resolver, did)) if (parties.keys.has(k)) return 'self';
+  return undefined;
 }
 
 /** Is `did` one of `parties`, by name or (for a did:key or did:jwk) by the key it is? */

@@ -1,0 +1,134 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSigner, generateKeyPair } from '../../src/keys/index.js';
+import { createDidWeb, didKeyRef, documentResolver, resolveDidJwk, resolveDidKey } from '../../src/did/index.js';
+import type { DIDDocument } from '../../src/did/types.js';
+import { issueCredential } from '../../src/credentials/index.js';
+import type { Issuer } from '../../src/credentials/types.js';
+import { checkReputation, importAttestations, issueAttestation, issueReceipt, reputationSource, scoreAgent, scoreFromStore, type ScorePolicy } from '../../src/reputation/index.js';
+import { openSqliteStore } from '../../src/store/sqlite/index.js';
+import type { Store } from '../../src/store/types.js';
+import { createStatusChecker } from '../../src/status/index.js';
+import { tempDir } from '../helpers.js';
+
+/**
+ * The other direction of listed-key-silencing: a stranger's own did:web
+ * document may list the agent's or its operator's public key (anyone can
+ * list anyone's key). That is the stranger's word, not theirs: the stranger's
+ * ratings are dropped as the agent's own (SELF_ATTESTATION), and the agent
+ * keeps the score its other raters give it. A stranger that can rate (any
+ * customer holding a receipt, once it weighs anything) must never be able to
+ * leave an honest agent without a score.
+ */
+
+type Kp = ReturnType<typeof generateKeyPair>;
+const mk = () => {
+  const kp = generateKeyPair('Ed25519');
+  return { kp, key: { ...didKeyRef('key', kp.publicJwk), signer: createSigner(kp.privateJwk) } as Issuer };
+};
+const docs = new Map<string, DIDDocument>();
+const load = async (did: string): Promise<DIDDocument> => {
+  const d = docs.get(did);
+  if (d) return d;
+  if (did.startsWith('did:key:')) return resolveDidKey(did);
+  if (did.startsWith('did:jwk:')) return resolveDidJwk(did);
+  throw Object.assign(new Error(`no document for ${did}`), { code: 'DID_RESOLUTION_FAILED' });
+};
+const resolver = documentResolver(load, { cacheTtlMs: 0 });
+const status = createStatusChecker({ resolver, allowLoopback: true, allowHttp: true });
+
+/** A did:web on `domain` signing with `own`, its document also listing `extra` keys (someone else's). */
+function web(domain: string, own: Kp, extra: Kp[] = [], relationships: ('assertionMethod' | 'authentication')[] = ['assertionMethod', 'authentication']): Issuer {
+  const w = createDidWeb({ domain, publicJwk: own.publicJwk });
+  const doc = structuredClone(w.document) as DIDDocument & Record<string, unknown[]>;
+  extra.forEach((k, i) => {
+    const id = `${w.did}#listed-${i}`;
+    doc.verificationMethod!.push({ id, type: 'JsonWebKey2020', controller: w.did, publicKeyJwk: k.publicJwk });
+    for (const r of relationships) doc[r]!.push(id);
+  });
+  docs.set(w.did, doc);
+  return { did: w.did, kid: w.kid, keyType: 'Ed25519', publicJwk: own.publicJwk, signer: createSigner(own.privateJwk) } as Issuer;
+}
+
+let n = 0;
+const rate = async (agent: Issuer, rater: Issuer, score: number) =>
+  (await issueAttestation(null, rater, { receiptJwt: (await issueReceipt(null, agent, { counterparty: rater.did, interactionId: `s-${++n}` })).jwt, score })).jwt;
+
+let store: Store;
+beforeAll(async () => {
+  store = await openSqliteStore(join(tempDir('charter-rep-stranger-'), 'r.db'));
+});
+afterAll(async () => {
+  await store.close();
+});
+
+/** Every scoring path: the friend's 1 counts, the stranger's two 0s do not, and the agent passes minReputation 0.8. */
+async function expectFriendCounts(agent: string, jwts: string[], policy: ScorePolicy) {
+  await importAttestations(store, jwts, { resolver, status });
+  const a = await scoreAgent(agent, jwts, policy);
+  const f = await scoreFromStore(store, agent, policy);
+  const c = await checkReputation(agent, jwts, { minReputation: 0.8, minAttesters: 1, policy });
+  const { operator, ...noOperator } = policy;
+  const r = await reputationSource(store, noOperator)(agent, operator);
+  for (const s of [a, f]) expect(s).toMatchObject({ score: 1, attesters: 1 });
+  expect(c.ok).toBe(true);
+  expect(r).toEqual({ score: 1, attesters: 1 });
+  return { a, f };
+}
+
+describe("a stranger's document listing the agent's or operator's key leaves the agent its score", () => {
+  it("a trusted did:web customer listing the did:web agent's key", async () => {
+    const agentKp = mk().kp;
+    const agent = web('agent-s1.stranger.example', agentKp);
+    const stranger = web('stranger-s1.stranger.example', mk().kp, [agentKp]);
+    const friend = mk();
+    const jwts = [await rate(agent, stranger, 0), await rate(agent, stranger, 0), await rate(agent, friend.key, 1)];
+    // Refused at import as the agent rating itself (the stranger's own document says so), and when scored.
+    const imported = await importAttestations(store, jwts, { resolver, status });
+    expect(imported.skipped.map((x) => x.code)).toEqual(['SELF_ATTESTATION', 'SELF_ATTESTATION']);
+    const { a } = await expectFriendCounts(agent.did, jwts, { resolver, status, operator: mk().key.did, trustedAttesters: [stranger.did, friend.key.did] });
+    expect(a).toMatchObject({ counted: 1 });
+    expect(a.ignored.map((i) => i.code)).toEqual(['SELF_ATTESTATION', 'SELF_ATTESTATION']);
+  });
+
+  it("a did:web customer listing the did:web operator's key, weighed by unknownAttesterWeight", async () => {
+    const agent = mk();
+    const opKp = mk().kp;
+    const op = web('op-s2.stranger.example', opKp);
+    const stranger = web('stranger-s2.stranger.example', mk().kp, [opKp]);
+    const friend = mk();
+    const jwts = [await rate(agent.key, stranger, 0), await rate(agent.key, stranger, 0), await rate(agent.key, friend.key, 1)];
+    const { a, f } = await expectFriendCounts(agent.key.did, jwts, { resolver, status, operator: op.did, trustedAttesters: [friend.key.did], unknownAttesterWeight: 0.5 });
+    expect(f).toMatchObject({ counted: 1 });
+    expect(a.ignored.map((i) => i.code)).toEqual(['SELF_ATTESTATION', 'SELF_ATTESTATION']);
+  });
+
+  it("a stranger listing the operator's key for authentication only", async () => {
+    const agent = mk();
+    const opKp = mk().kp;
+    const op = web('op-s3.stranger.example', opKp);
+    const stranger = web('stranger-s3.stranger.example', mk().kp, [opKp], ['authentication']);
+    const friend = mk();
+    const jwts = [await rate(agent.key, stranger, 0), await rate(agent.key, stranger, 0), await rate(agent.key, friend.key, 1)];
+    await expectFriendCounts(agent.key.did, jwts, { resolver, status, operator: op.did, trustedAttesters: [stranger.did, friend.key.did] });
+  });
+
+  it("an identity issuer whose document lists the operator's key vouches for a critic: the vouch is void, the agent keeps its score", async () => {
+    const agent = mk();
+    const opKp = mk().kp;
+    const op = web('op-s4.stranger.example', opKp);
+    const registry = web('registry-s4.stranger.example', mk().kp, [opKp]);
+    const critic = mk();
+    const friend = mk();
+    const vouch = (await issueCredential({ issuer: registry, subject: critic.key.did, type: 'OrganizationCredential', claims: { name: 'critic' } })).jwt;
+    const jwts = [await rate(agent.key, critic.key, 0), await rate(agent.key, critic.key, 0), await rate(agent.key, friend.key, 1)];
+    await expectFriendCounts(agent.key.did, jwts, {
+      resolver,
+      status,
+      operator: op.did,
+      trustedAttesters: [friend.key.did],
+      trustedIdentityIssuers: [registry.did],
+      attesterCredentials: [vouch],
+    });
+  });
+});
