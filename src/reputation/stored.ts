@@ -18,6 +18,8 @@ import type { Ignored } from './verify.js';
  */
 class StatusMemo {
   readonly #map = new Map<string, { attester: string; at: number; answer: Reason | null }>();
+  /** Refusals remembered so far: a listing settled before the latest one was stored may hold its rating (settled). */
+  refusals = 0;
   constructor(readonly max: number) {}
   /** An answer given less than `ttl` ms before `now`: each scorer holds the memo to its own statusFreshnessSeconds. */
   get(r: RatingKey, now: number, ttl: number): { at: number; answer: Reason | null } | undefined {
@@ -33,6 +35,7 @@ class StatusMemo {
     const e = this.#map.get(r.id);
     if (e !== undefined && e.attester === r.attester && (e.at > at || (e.at === at && e.answer !== null))) return e.answer;
     if (this.max <= 0) return answer;
+    if (answer !== null) this.refusals++;
     this.#map.delete(r.id);
     if (this.#map.size >= this.max) this.#map.delete(this.#map.keys().next().value as string);
     this.#map.set(r.id, { attester: r.attester, at, answer });
@@ -144,7 +147,7 @@ function distinctReceipts(listing: readonly RatingRecord[]): boolean {
  * so and when the oldest of those answers was given: scored again within a
  * scorer's own freshness of that, they need no status work at all.
  */
-const settled = new WeakMap<readonly RatingRecord[], { memo: StatusMemo; oldest: number }>();
+const settled = new WeakMap<readonly RatingRecord[], { memo: StatusMemo; oldest: number; refusals: number }>();
 
 /** Drops the ratings whose status entries no longer read valid (revoked or suspended by the attester, or the list is unavailable: fail closed). */
 async function unrevoked(
@@ -158,8 +161,10 @@ async function unrevoked(
   const ttl = freshnessMs(policy);
   const memo = memoFor(store, policy.status, policy.statusMemoEntries ?? 250_000);
   const clock = Date.now();
+  // A refusal remembered since this pass began (another pass's, asked later) may be of one of these rows.
+  const refusals = memo.refusals;
   const calm = settled.get(rows);
-  if (calm !== undefined && calm.memo === memo && (calm.oldest === Infinity || clock < calm.oldest + ttl)) return rows;
+  if (calm !== undefined && calm.memo === memo && calm.refusals === memo.refusals && (calm.oldest === Infinity || clock < calm.oldest + ttl)) return rows;
   // The steady case in one pass: every answer remembered. Otherwise the
   // answers of this pass (undefined: to ask) are completed below.
   const answers = new Array<Reason | null | undefined>(rows.length);
@@ -226,7 +231,7 @@ async function unrevoked(
     ignored.push({ id: rows[i]!.id, code: a.code, message: a.message });
   }
   // Nothing revocable (oldest stays Infinity) never needs asking; otherwise only remembered answers settle.
-  if (!refused && (oldest === Infinity || ttl > 0)) settled.set(rows, { memo, oldest });
+  if (!refused && (oldest === Infinity || ttl > 0)) settled.set(rows, { memo, oldest, refusals });
   return out;
 }
 
