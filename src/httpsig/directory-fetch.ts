@@ -128,7 +128,7 @@ export function createDirectoryResolver(options: DirectoryResolverOptions = {}):
       // not yet now (signed or keyed "not before" a time to come), and every other caller of this resolver
       // (the one verifyRequestSignature shares per option set) would take it as valid now.
       const until = Math.min(real + Math.min((cc ?? 300) * 1000, maxCacheMs), dir.expiresAt ?? Infinity);
-      if (until > at && at - real <= REAL_TIME_MS) cache.set(origin, { dir, until }, until - real);
+      if (until > at && at === real) cache.set(origin, { dir, until }, until - real);
       return dir;
     } finally {
       clearTimeout(timer);
@@ -153,7 +153,7 @@ export function createDirectoryResolver(options: DirectoryResolverOptions = {}):
       // in the future share one (the same judgement); a caller with a future now fetches alone, so its
       // verdict (a key valid only then) never answers a real-time caller, nor theirs (a key expired by
       // then) answers it.
-      const future = now - Date.now() > REAL_TIME_MS;
+      const future = now > Date.now();
       const pending = future ? undefined : inflight.get(origin);
       if (pending) return pending;
       if (future) return fetchDirectory(origin, now);
