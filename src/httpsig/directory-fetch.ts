@@ -123,9 +123,12 @@ export function createDirectoryResolver(options: DirectoryResolverOptions = {}):
       );
       const cc = maxAgeOf(res.headers['cache-control'] === undefined ? undefined : combinedFieldValue(fieldGetter(res.headers)('cache-control')!));
       // Its cache life runs on real time (a caller's now in the future does not stretch it past
-      // maxCacheSeconds), and it is kept only if it still holds at the time it was judged by.
+      // maxCacheSeconds), and it is kept only if it still holds at the time it was judged by. Only a
+      // directory judged at the real time is kept: one judged at a caller's future now may hold then and
+      // not yet now (signed or keyed "not before" a time to come), and every other caller of this resolver
+      // (the one verifyRequestSignature shares per option set) would take it as valid now.
       const until = Math.min(real + Math.min((cc ?? 300) * 1000, maxCacheMs), dir.expiresAt ?? Infinity);
-      if (until > at) cache.set(origin, { dir, until }, until - real);
+      if (until > at && at === real) cache.set(origin, { dir, until }, until - real);
       return dir;
     } finally {
       clearTimeout(timer);
@@ -144,9 +147,16 @@ export function createDirectoryResolver(options: DirectoryResolverOptions = {}):
       // An entry lives until `until`, in real time: a caller whose now is in the past never keeps it longer
       // (the later of the two clocks, as fetchDirectory judges a response), one whose now is past it fetches again.
       if (hit && hit.until > Math.max(now, Date.now())) return Promise.resolve(hit.dir);
-      if (hit) cache.delete(origin);
-      const pending = inflight.get(origin);
+      // Dropped once past in real time only: a caller's future now must not evict what holds for the others.
+      if (hit && hit.until <= Date.now()) cache.delete(origin);
+      // A fetch is judged at the later of the caller's now and the real time: callers whose now is not
+      // in the future share one (the same judgement); a caller with a future now fetches alone, so its
+      // verdict (a key valid only then) never answers a real-time caller, nor theirs (a key expired by
+      // then) answers it.
+      const future = now > Date.now();
+      const pending = future ? undefined : inflight.get(origin);
       if (pending) return pending;
+      if (future) return fetchDirectory(origin, now);
       // Failures are remembered, and served, on real time only: a directory judged at a caller's own clock
       // (a re-check, a test) may fail there (not yet valid, expired) and hold at the real time, so that
       // failure must never answer real-time callers (nor one judged now answer a caller's other time).
