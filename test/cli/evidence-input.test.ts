@@ -16,11 +16,13 @@ const MiB = 1024 * 1024;
 const prlimit = spawnSync('prlimit', ['--version'], { stdio: 'ignore' }).status === 0;
 const mkfifo = spawnSync('mkfifo', ['--version'], { stdio: 'ignore' }).status === 0;
 
-function verify(file: string): Promise<RunResult> {
+/** `charter evidence verify FILE --json` under the address-space limit; `feed`: a shell command piped into it. */
+function verify(file: string, feed?: string): Promise<RunResult> {
   const argv = [process.execPath, BIN, 'evidence', 'verify', file, '--json'];
   const [cmd, ...args] = prlimit ? ['prlimit', '--as=1500000000', ...argv] : argv;
+  const [bin, ...rest] = feed === undefined ? [cmd!, ...args] : ['sh', '-c', `${feed} | "$@"`, 'sh', cmd!, ...args];
   return new Promise((res, rej) => {
-    const child = spawn(cmd!, args, { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin!, rest, { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -76,19 +78,7 @@ describe('evidence verify reads at most 32 MiB of a bundle', () => {
   );
 
   it('`-` reads standard input under the same cap: /dev/zero piped in is INPUT_TOO_LARGE; JSON with two meanings, or none, is refused', async () => {
-    const run = (stdin: string) => {
-      const argv = [process.execPath, BIN, 'evidence', 'verify', '-', '--json'];
-      const [cmd, ...args] = prlimit ? ['prlimit', '--as=1500000000', ...argv] : argv;
-      return new Promise<RunResult>((res, rej) => {
-        const child = spawn('sh', ['-c', `${stdin} | "$@"`, 'sh', cmd!, ...args], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-        child.on('error', rej);
-        child.on('close', (code) => res({ code: code ?? -1, stdout, stderr }));
-      });
-    };
+    const run = (feed: string) => verify('-', feed);
     const zero = await run('cat /dev/zero');
     expect(zero.code, zero.stderr).toBe(2);
     expect(errorOf(zero)).toMatchObject({ code: 'INPUT_TOO_LARGE', message: expect.stringMatching(/standard input .*32 MiB/) });

@@ -1,15 +1,11 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSigner, generateKeyPair } from '../../src/keys/index.js';
-import { createDidWeb, didKeyRef, documentResolver, resolveDidJwk, resolveDidKey } from '../../src/did/index.js';
-import type { DIDDocument } from '../../src/did/types.js';
 import { issueCredential } from '../../src/credentials/index.js';
-import type { Issuer } from '../../src/credentials/types.js';
-import { checkReputation, importAttestations, issueAttestation, issueReceipt, reputationSource, scoreAgent, scoreFromStore, type ScorePolicy } from '../../src/reputation/index.js';
+import { checkReputation, importAttestations, reputationSource, scoreAgent, scoreFromStore, type ScorePolicy } from '../../src/reputation/index.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import type { Store } from '../../src/store/types.js';
-import { createStatusChecker } from '../../src/status/index.js';
 import { tempDir } from '../helpers.js';
+import { mk, rate, resolver, status, web } from './listed-keys-world.js';
 
 /**
  * The other direction of listed-key-silencing: a stranger's own did:web
@@ -20,39 +16,6 @@ import { tempDir } from '../helpers.js';
  * customer holding a receipt, once it weighs anything) must never be able to
  * leave an honest agent without a score.
  */
-
-type Kp = ReturnType<typeof generateKeyPair>;
-const mk = () => {
-  const kp = generateKeyPair('Ed25519');
-  return { kp, key: { ...didKeyRef('key', kp.publicJwk), signer: createSigner(kp.privateJwk) } as Issuer };
-};
-const docs = new Map<string, DIDDocument>();
-const load = async (did: string): Promise<DIDDocument> => {
-  const d = docs.get(did);
-  if (d) return d;
-  if (did.startsWith('did:key:')) return resolveDidKey(did);
-  if (did.startsWith('did:jwk:')) return resolveDidJwk(did);
-  throw Object.assign(new Error(`no document for ${did}`), { code: 'DID_RESOLUTION_FAILED' });
-};
-const resolver = documentResolver(load, { cacheTtlMs: 0 });
-const status = createStatusChecker({ resolver, allowLoopback: true, allowHttp: true });
-
-/** A did:web on `domain` signing with `own`, its document also listing `extra` keys (someone else's). */
-function web(domain: string, own: Kp, extra: Kp[] = [], relationships: ('assertionMethod' | 'authentication')[] = ['assertionMethod', 'authentication']): Issuer {
-  const w = createDidWeb({ domain, publicJwk: own.publicJwk });
-  const doc = structuredClone(w.document) as DIDDocument & Record<string, unknown[]>;
-  extra.forEach((k, i) => {
-    const id = `${w.did}#listed-${i}`;
-    doc.verificationMethod!.push({ id, type: 'JsonWebKey2020', controller: w.did, publicKeyJwk: k.publicJwk });
-    for (const r of relationships) doc[r]!.push(id);
-  });
-  docs.set(w.did, doc);
-  return { did: w.did, kid: w.kid, keyType: 'Ed25519', publicJwk: own.publicJwk, signer: createSigner(own.privateJwk) } as Issuer;
-}
-
-let n = 0;
-const rate = async (agent: Issuer, rater: Issuer, score: number) =>
-  (await issueAttestation(null, rater, { receiptJwt: (await issueReceipt(null, agent, { counterparty: rater.did, interactionId: `s-${++n}` })).jwt, score })).jwt;
 
 let store: Store;
 beforeAll(async () => {

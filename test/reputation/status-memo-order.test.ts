@@ -26,15 +26,19 @@ afterAll(async () => {
   await issuerStore.close();
 });
 
-/** A stored, revocable rating of `agent` by a fresh attester, in a fresh verifier store. */
-async function world(score = 0.9) {
-  const attester: Issuer = makeIssuer();
-  const receipt = await issueReceipt(null, agent, { counterparty: attester.did, interactionId: `order-${n++}` });
-  const rating = await issueAttestation(issuerStore, attester, { receiptJwt: receipt.jwt, score, baseUrl: 'https://lists.example' });
+/** `count` revocable ratings of `agent`, each by an attester of its own, in a fresh verifier store. */
+async function world(count = 1) {
+  const attesters: Issuer[] = [];
+  const jwts: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const attester: Issuer = makeIssuer();
+    attesters.push(attester);
+    const receipt = await issueReceipt(null, agent, { counterparty: attester.did, interactionId: `order-${n++}` });
+    jwts.push((await issueAttestation(issuerStore, attester, { receiptJwt: receipt.jwt, score: 0.9, baseUrl: 'https://lists.example' })).jwt);
+  }
   const store = await openSqliteStore(join(tempDir(), 'verifier.db'));
-  const imported = await importAttestations(store, [rating.jwt], { resolver, status: async () => [] });
-  expect(imported.imported.length).toBe(1);
-  return { attester, rating, store };
+  expect((await importAttestations(store, jwts, { resolver, status: async () => [] })).imported.length).toBe(count);
+  return { attester: attesters[0]!, trustedAttesters: attesters.map((a) => a.did), store };
 }
 
 /**
@@ -109,6 +113,82 @@ describe('a late "valid" never replaces a revocation the scorer has seen since',
     await Promise.all(early);
     const later = await Promise.all(Array.from({ length: 8 }, () => scoreFromStore(store, agent.did, policy)));
     expect(later.map((x) => x.counted)).toEqual(Array(8).fill(0));
+    await store.close();
+  });
+});
+
+/** A checker whose calls wait until released, each answering "valid" unless its index is in `revoked`. */
+function gated(revoked: Set<number>) {
+  let calls = 0;
+  const gates = new Map<number, () => void>();
+  const status: StatusChecker = async () => {
+    const i = calls++;
+    await new Promise<void>((r) => gates.set(i, r));
+    return revoked.has(i) ? [{ code: 'CREDENTIAL_REVOKED', message: 'revoked' } satisfies Reason] : [];
+  };
+  return { status, calls: () => calls, release: (i: number) => gates.get(i)?.() };
+}
+
+/*
+ * The other order: the check asked first answers "valid" first, and marks the listing settled; a check
+ * asked later answers "revoked" after it. The revocation is the newer answer: a listing kept in memory
+ * (reputationSource, the guard path) must not go on counting the rating on the strength of the older "valid".
+ */
+describe('a listing settled by an older "valid" does not outlive a revocation answered since', () => {
+  it('reputationSource: valid (asked first) then revoked (asked second); every later call refuses the rating', async () => {
+    const { attester, store } = await world();
+    const s = gated(new Set([1]));
+    const source = reputationSource(store, { resolver, status: s.status, trustedAttesters: [attester.did], statusFreshnessSeconds: 60 });
+    const first = source(agent.did, undefined);
+    await asked(s, 1);
+    await tick();
+    const second = source(agent.did, undefined);
+    await asked(s, 2);
+    s.release(0);
+    expect((await first).attesters).toBe(1);
+    s.release(1);
+    expect((await second).attesters).toBe(0);
+    for (let i = 0; i < 3; i++) expect((await source(agent.did, undefined)).attesters).toBe(0);
+    // Answered from memory: the checker was not asked again.
+    expect(s.calls()).toBe(2);
+    await store.close();
+  });
+
+  it('the revoked answer lands in the same turn as the valid one that settles the listing', async () => {
+    const { attester, store } = await world();
+    const s = gated(new Set([1]));
+    const source = reputationSource(store, { resolver, status: s.status, trustedAttesters: [attester.did], statusFreshnessSeconds: 60 });
+    const first = source(agent.did, undefined);
+    await asked(s, 1);
+    await tick();
+    const second = source(agent.did, undefined);
+    await asked(s, 2);
+    s.release(0);
+    s.release(1);
+    await Promise.all([first, second]);
+    for (let i = 0; i < 3; i++) expect((await source(agent.did, undefined)).attesters).toBe(0);
+    await store.close();
+  });
+
+  it('one of three ratings revoked by a later pass: the earlier all-valid pass does not settle the listing', async () => {
+    const { trustedAttesters, store } = await world(3);
+    // Calls 0-2: the first pass (all valid); calls 3-5: the second, whose first question reads revoked.
+    const s = gated(new Set([3]));
+    const policy = { resolver, status: s.status, trustedAttesters, statusFreshnessSeconds: 60 };
+    const source = reputationSource(store, policy);
+    const first = source(agent.did, undefined);
+    await asked(s, 3);
+    await tick();
+    const second = source(agent.did, undefined);
+    await asked(s, 6);
+    for (const i of [0, 1, 2]) s.release(i);
+    expect((await first).attesters).toBe(3);
+    for (const i of [3, 4, 5]) s.release(i);
+    expect((await second).attesters).toBe(2);
+    for (let i = 0; i < 3; i++) expect((await source(agent.did, undefined)).attesters).toBe(2);
+    // The store's own scorer (its memo) agrees, and nothing was asked again.
+    expect((await scoreFromStore(store, agent.did, policy)).ignored.map((x) => x.code)).toEqual(['CREDENTIAL_REVOKED']);
+    expect(s.calls()).toBe(6);
     await store.close();
   });
 });
