@@ -159,20 +159,6 @@ export function isParty(parties: { dids: Set<string>; keys: Set<string> }, did: 
   return k !== undefined && parties.keys.has(k);
 }
 
-/**
- * Is `did` one of `parties`, by name, by the key it is, or (any other
- * method, e.g. a did:web) by a signing key its document lists? Resolved
- * through `resolver` (its rules and cache). A DID that cannot be resolved
- * throws (signingKeysOf): "not the same party" is never said for "could not
- * look".
- */
-export async function isPartyResolved(resolver: CharterResolver, parties: { dids: Set<string>; keys: Set<string> }, did: string): Promise<boolean> {
-  if (isParty(parties, did)) return true;
-  if (pureKeyOf(did) !== undefined || parties.keys.size === 0) return false;
-  for (const k of await signingKeysOf(resolver, did)) if (parties.keys.has(k)) return true;
-  return false;
-}
-
 /** Do `a` and `b` share a signing key (or a name)? Both resolved through `resolver`. */
 export async function sameParty(resolver: CharterResolver, a: string, b: string): Promise<boolean> {
   if (a === b) return true;

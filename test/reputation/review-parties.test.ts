@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSigner, generateKeyPair } from '../../src/keys/index.js';
 import { createDidWeb, didKeyRef, documentResolver, resolveDidJwk, resolveDidKey } from '../../src/did/index.js';
-import { isPartyResolved, partiesOf } from '../../src/did/parties.js';
+import { partiesOf, partyLink } from '../../src/did/parties.js';
 import type { CharterResolver, DIDDocument } from '../../src/did/types.js';
 import { issueCredential } from '../../src/credentials/index.js';
 import type { Issuer } from '../../src/credentials/types.js';
@@ -202,16 +202,16 @@ describe('a vouch by the operator under a did:web name is its own word', () => {
   });
 });
 
-describe('isPartyResolved', () => {
+describe('partyLink', () => {
   it('matches a did:web by the keys it lists, throws when it cannot look', async () => {
     const op = mk();
     const alias = web('p-10.example', op.kp);
     const parties = await partiesOf(resolver, [mk().key.did, op.key.did]);
-    expect(await isPartyResolved(resolver, parties, alias.did)).toBe(true);
-    expect(await isPartyResolved(resolver, parties, op.jwk.did)).toBe(true);
-    expect(await isPartyResolved(resolver, parties, web('p2-10.example', mk().kp).did)).toBe(false);
-    expect(await isPartyResolved(resolver, parties, mk().key.did)).toBe(false);
-    await expect(isPartyResolved(resolver, parties, 'did:web:nowhere-10.example')).rejects.toThrow();
+    expect(await partyLink(resolver, parties, alias.did)).toBe('self');
+    expect(await partyLink(resolver, parties, op.jwk.did)).toBe('self');
+    expect(await partyLink(resolver, parties, web('p2-10.example', mk().kp).did)).toBeUndefined();
+    expect(await partyLink(resolver, parties, mk().key.did)).toBeUndefined();
+    await expect(partyLink(resolver, parties, 'did:web:nowhere-10.example')).rejects.toThrow();
   });
 });
 
