@@ -1,3 +1,4 @@
+import { keyString } from './parties.js';
 import type { CharterResolver, ResolvedKey, VerificationRelationship } from './types.js';
 
 /**
@@ -24,4 +25,13 @@ export function notingKeys(resolver: CharterResolver, relationship: Verification
       },
     },
   };
+}
+
+/**
+ * The one key noted for `did` (any DID when not given), as keyString; undefined when none or more than
+ * one was, so the key a signature verified with cannot be told.
+ */
+export function soleKey(keys: readonly { did: string; key: ResolvedKey }[], did?: string): string | undefined {
+  const used = did === undefined ? keys : keys.filter((k) => k.did === did);
+  return used.length === 1 ? keyString(used[0]!.key.publicJwk) : undefined;
 }

@@ -1,6 +1,6 @@
 import type { Reason } from '../errors.js';
-import { keyString, partyKey } from '../did/parties.js';
-import { notingKeys } from '../did/noting.js';
+import { partyKey } from '../did/parties.js';
+import { notingKeys, soleKey } from '../did/noting.js';
 import { canonicalJson, isObj, sha256Digest } from '../encoding/json.js';
 import { parseDuration } from '../encoding/duration.js';
 import { parseDateTime } from '../encoding/time.js';
@@ -206,11 +206,11 @@ const seenVotes = new Map<string, { issuer: string; subject?: string; credential
 const SEEN_VOTES_MAX = 4096;
 
 /** The vote's check with the key it verified with; a vote whose key cannot be told does not count. */
-function withKey(v: VoteCheck, issuer: string | undefined, keys: { key: ResolvedKey }[]): VoteCheck {
+function withKey(v: VoteCheck, issuer: string | undefined, keys: { did: string; key: ResolvedKey }[]): VoteCheck {
   if (!v.ok) return v;
-  const used = keys;
-  if (used.length !== 1) return { ok: false, reasons: [{ code: 'INVALID_SIGNATURE', message: 'the key the vote verified with cannot be told' }], ...(issuer ? { issuer } : {}) };
-  return { ...v, key: keyString(used[0]!.key.publicJwk) };
+  const key = soleKey(keys);
+  if (key === undefined) return { ok: false, reasons: [{ code: 'INVALID_SIGNATURE', message: 'the key the vote verified with cannot be told' }], ...(issuer ? { issuer } : {}) };
+  return { ...v, key };
 }
 
 async function verifyVote(jwt: string, o: QuorumOptions): Promise<VoteCheck> {

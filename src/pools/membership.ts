@@ -6,8 +6,8 @@ import type { Issuer } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
 import { allocateStatusEntry, getBit, setCredentialStatus } from '../status/index.js';
 import { JOIN_TYP, joinStatusEntry, MAX_POOL_MEMBERS, verifyAcceptance, type PoolEpoch, type PoolMember } from '../grants/index.js';
-import { checkedPartyDid, keyString, partyKey, pureKeyOf, signingKeysOf } from '../did/parties.js';
-import { notingKeys } from '../did/noting.js';
+import { checkedPartyDid, partyKey, pureKeyOf, signingKeysOf } from '../did/parties.js';
+import { notingKeys, soleKey } from '../did/noting.js';
 import type { Store } from '../store/types.js';
 import { EPOCH_TYPE, MEMBERSHIP_TYPE, epochId, list, putSigned, read, taken } from './records.js';
 
@@ -199,8 +199,7 @@ async function heldKey(resolver: CharterResolver, member: PoolMember): Promise<s
   // The key the acceptance verifies with, as its signature check resolved it (did/noting.ts).
   const noted = notingKeys(resolver, 'assertionMethod');
   if ((await checkJwtSignature(d, member.id, noted.resolver, 'assertionMethod')).length > 0) return undefined;
-  const used = noted.keys.filter((k) => k.did === member.id);
-  return used.length === 1 ? keyString(used[0]!.key.publicJwk) : undefined;
+  return soleKey(noted.keys, member.id);
 }
 
 /**

@@ -9,9 +9,9 @@ import { listKey, readStatusList, type StatusList } from './list.js';
 import { createListWatermark } from './rollback.js';
 import { parseDateTime } from '../encoding/time.js';
 import { skewOf } from '../credentials/time.js';
-import { keyString, pureKeyOf, signingKeysOf } from '../did/parties.js';
+import { pureKeyOf, signingKeysOf } from '../did/parties.js';
 import { TtlCache } from '../did/cache.js';
-import { notingKeys } from '../did/noting.js';
+import { notingKeys, soleKey } from '../did/noting.js';
 
 export interface StatusCheckerOptions {
   resolver: CharterResolver;
@@ -201,9 +201,8 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusListCh
     const expires = Math.min(fetched + Math.min(list.ttl ?? defaultTtlMs, maxStaleMs), list.validUntil ?? Infinity, typeof exp === 'number' ? exp * 1000 : Infinity);
     // The key that signed it: the one its signature verified with, never a second lookup of the DID, which
     // a document changed (or a cache entry dropped) while the check awaited could answer with another key.
-    const used = noted.keys.filter((k) => k.did === v.issuer);
-    if (used.length !== 1) throw new CharterError('STATUS_INVALID', `the key that signed the status list at ${new URL(url).host} cannot be told`);
-    const signer = keyString(used[0]!.key.publicJwk);
+    const signer = soleKey(noted.keys, v.issuer);
+    if (signer === undefined) throw new CharterError('STATUS_INVALID', `the key that signed the status list at ${new URL(url).host} cannot be told`);
     return { list, expires, jwt, fetchedAt: fetched, signer, ...(issued !== undefined ? { issued } : {}) };
   }
 
