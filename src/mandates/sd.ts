@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { splitSdJwt } from '@sd-jwt/decode';
-import { Disclosure } from '@sd-jwt/utils';
 import { CharterError } from '../errors.js';
 import { jsonTextProblem } from '../encoding/json.js';
 import { decodeJwt, type JwtHeader } from '../credentials/jws.js';
@@ -8,9 +7,11 @@ import { verifySignature } from '../keys/verify.js';
 import type { JwsAlg, VerificationKey } from '../keys/types.js';
 
 /**
- * SD-JWT layers of VI and AP2, on the OpenWallet @sd-jwt packages for the
- * mechanics (splitting, disclosure decoding and digests) with Charter's
- * stricter rules on top. The claim resolution is our own, measured against
+ * SD-JWT layers of VI and AP2, split with the OpenWallet @sd-jwt packages,
+ * with disclosures decoded and hashed here, once, by Charter's strict rules
+ * (a second decoder, @sd-jwt/utils' Disclosure, kept a leading byte order mark
+ * this one stripped and threw a plain SyntaxError out of verifyMandateChain
+ * before any signature was checked: one reader, one reading). The claim resolution is our own, measured against
  * @sd-jwt/decode's `getClaims`: VI repeats array-element digests in the
  * top-level `_sd` (credential-format §9, reference vectors), which RFC 9901
  * forbids, and `getClaims` silently overwrites an existing claim, never
@@ -39,9 +40,10 @@ export interface SdLayer {
   disclosures: ParsedDisclosure[];
 }
 
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF stays in the text and is refused below (RFC 8259 §8.1: JSON text has no BOM);
+// the default decoder would strip it and read bytes every other SD-JWT reader refuses.
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const sha256 = (data: string | Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(data).digest());
-const HASH = { hasher: (data: string | ArrayBuffer) => sha256(typeof data === 'string' ? data : new Uint8Array(data)), alg: 'sha-256' };
 
 const canonicalB64u = (s: string): boolean => Buffer.from(s, 'base64url').toString('base64url') === s;
 
@@ -72,6 +74,11 @@ export function parseSdJwt(serialized: string, what: string): SdLayer {
     try {
       // RFC 9901 §4.2.1: UTF-8 JSON; invalid bytes are refused, not replaced by U+FFFD.
       text = UTF8.decode(Buffer.from(encoded, 'base64url'));
+    } catch {
+      throw bad(what, 'a disclosure is not JSON');
+    }
+    if (text.charCodeAt(0) === 0xfeff) throw bad(what, 'a disclosure begins with a byte order mark');
+    try {
       item = JSON.parse(text);
     } catch {
       throw bad(what, 'a disclosure is not JSON');
@@ -87,11 +94,11 @@ export function parseSdJwt(serialized: string, what: string): SdLayer {
       // RFC 9901 §7.1 step 3.c.ii: a disclosed claim name may not be _sd or ...; __proto__ would reach the prototype.
       if (typeof key !== 'string' || key === '' || key === '_sd' || key === '...' || key === '__proto__') throw bad(what, 'a disclosure names a forbidden claim');
     }
-    const disc = Disclosure.fromEncodeSync(encoded, HASH);
-    const digest = disc.digestSync(HASH);
+    // RFC 9901 §4.2.3: the digest is over the disclosure as sent (its base64url ASCII), not over the decoded JSON.
+    const digest = hashAscii(encoded);
     if (seen.has(digest)) throw bad(what, 'a disclosure is repeated');
     seen.add(digest);
-    const out: ParsedDisclosure = { encoded, digest, value: disc.value };
+    const out: ParsedDisclosure = { encoded, digest, value: item.at(-1) };
     if (item.length === 3) out.key = item[1] as string;
     return out;
   });
