@@ -1,8 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as jose from 'jose';
-import { createResolver } from '../../src/did/index.js';
-import { issueCredential, verifyCredential } from '../../src/credentials/index.js';
+import { Resolver } from 'did-resolver';
+import { verifyCredential as didJwtVcVerify } from 'did-jwt-vc';
+import { createResolver, resolveDidKey } from '../../src/did/index.js';
+import { issueCredential, signJwt, verifyCredential } from '../../src/credentials/index.js';
 import { createSigner, generateKeyPair } from '../../src/keys/index.js';
 import type { KeyType } from '../../src/keys/types.js';
 import type { Issuer } from '../../src/credentials/types.js';
@@ -216,5 +218,50 @@ describe.each<KeyType>(['Ed25519', 'P-256'])('%s vc+jwt: Charter never accepts w
     const jwt = `${hb}.${pb}.${Buffer.from(await otherSigner.sign(enc.encode(`${hb}.${pb}`))).toString('base64url')}`;
     expect(await charterOk(jwt)).toBe(false);
     expect(await joseOk(w, jwt)).toBe(false);
+  });
+});
+
+describe('VCDM 1.1 JWT: Charter never accepts what did-jwt-vc refuses', () => {
+  const issuer = makeIssuer('Ed25519');
+  const subject = makeIssuer().did;
+  const peerResolver = new Resolver({ key: async (did) => ({ didDocument: resolveDidKey(did) as never, didDocumentMetadata: {}, didResolutionMetadata: {} }) });
+  const now = Math.floor(Date.now() / 1000);
+  const V1 = 'https://www.w3.org/2018/credentials/v1';
+  type Payload = Record<string, unknown> & { vc: Record<string, unknown> & { credentialSubject?: Record<string, unknown> } };
+  const base = (): Payload => ({ iss: issuer.did, sub: subject, nbf: now - 10, vc: { '@context': [V1], type: ['VerifiableCredential', 'X'], credentialSubject: { a: 1 } } });
+  const change = fc.constantFrom<[string, (p: Payload) => void]>(
+    ['none', () => {}],
+    ['no VerifiableCredential type', (p) => void (p.vc.type = ['X'])],
+    ['type a string', (p) => void (p.vc.type = 'VerifiableCredential')],
+    ['no @context', (p) => delete p.vc['@context']],
+    ['another context first', (p) => void (p.vc['@context'] = ['https://example.com/x', V1])],
+    ['no subject', (p) => delete p.vc.credentialSubject],
+    ['nbf a string', (p) => void (p.nbf = String(p.nbf))],
+    ['nbf in the future', (p) => void (p.nbf = now + 10_000)],
+    ['no nbf', (p) => delete p.nbf],
+    ['expired', (p) => void (p.exp = now - 100)],
+    ['iss not a DID', (p) => void (p.iss = 'https://issuer.example')],
+    ['iss another DID', (p) => void (p.iss = subject)],
+    ['subject id differs from sub', (p) => void (p.vc.credentialSubject = { id: 'did:example:other' })],
+    ['vc.issuer differs from iss', (p) => void (p.vc.issuer = 'did:example:other')],
+    ['aud present', (p) => void (p.aud = 'did:example:verifier')],
+    ['vc null', (p) => void (p.vc = null as never)],
+  );
+
+  it('payload changes, signed by the issuer (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(change, { minLength: 1, maxLength: 2 }), async (changes) => {
+        const p = base();
+        try {
+          for (const [, f] of changes) f(p);
+        } catch {
+          return; // a change to a vc another change removed
+        }
+        const jwt = await signJwt({ typ: 'JWT' }, p, issuer.signer, issuer.kid);
+        if (!(await verifyCredential(jwt, { resolver })).ok) return;
+        await expect(didJwtVcVerify(jwt, peerResolver)).resolves.toBeDefined();
+      }),
+      { seed: 1111, numRuns: 60 },
+    );
   });
 });
