@@ -3,7 +3,9 @@ import { readOptions } from '../encoding/options.js';
 import { CharterError, EXIT, EXIT_CODE, type Reason } from '../errors.js';
 import type { CharterResolver } from '../did/types.js';
 import type { AuditCheckpointRecord, AuditEntryRecord, AuditStore } from '../store/types.js';
-import { CHECKPOINT_TYP, checkAuditJws, RECEIPT_TYP, recordTimeReasons } from './jws.js';
+import { CHECKPOINT_TYP, checkAuditJws, RECEIPT_TYP, recordTimeReasons, type CheckedJws } from './jws.js';
+import { documentResolver } from '../did/document-resolver.js';
+import { parseDateTime } from '../encoding/time.js';
 import { receiptReasons, type ReceiptClaims } from './receipt.js';
 
 /** The first place a chain does not hold, and why. */
@@ -83,8 +85,24 @@ function throwIfFault(reasons: readonly Reason[]): void {
   if (r !== undefined && EXIT_CODE[r.code] === EXIT.FAULT) throw new CharterError(r.code, `the audit log could not be checked: ${r.message}`);
 }
 
+/**
+ * A record of the log, checked with its signer's document as it is now. A verifier retires a key by
+ * marking it `expires` (Controlled Identifiers 1.0), and the log is history: an entry signed before
+ * that date was signed by a key in force, so a key refused only for its `expires` is judged again at the
+ * time the record says it was signed, as an evidence bundle judges it (bundle-verify.ts). A key removed
+ * from the document, or marked `revoked`, still verifies nothing.
+ */
+async function checkRecord(jws: string, typ: string, resolver: CharterResolver): Promise<CheckedJws> {
+  const c = await checkAuditJws(jws, typ, resolver, 'AUDIT_CHAIN_BROKEN');
+  const signed = parseDateTime(c.decoded?.payload.time);
+  if (c.reasons.length !== 1 || c.reasons[0]!.code !== 'VERIFICATION_METHOD_NOT_AUTHORIZED' || signed === undefined) return c;
+  // The document as the caller's resolver has it (its cache, its rules), only the clock moved; nothing cached here.
+  const then = documentResolver((did) => resolver.resolve(did), { cacheTtlMs: 0, now: () => signed });
+  return checkAuditJws(jws, typ, then, 'AUDIT_CHAIN_BROKEN');
+}
+
 async function readCheckpoint(jws: string, resolver: CharterResolver, external: boolean, row?: AuditCheckpointRecord): Promise<CheckedCheckpoint | Reason> {
-  const c = await checkAuditJws(jws, CHECKPOINT_TYP, resolver, 'AUDIT_CHAIN_BROKEN');
+  const c = await checkRecord(jws, CHECKPOINT_TYP, resolver);
   throwIfFault(c.reasons);
   if (c.reasons.length > 0 || !c.decoded) return { code: 'AUDIT_CHAIN_BROKEN', message: `a checkpoint does not verify (${c.reasons[0]?.code ?? 'MALFORMED_JWT'})` };
   const p = c.decoded.payload;
@@ -104,7 +122,7 @@ async function checkEntry(
   resolver: CharterResolver,
 ): Promise<{ claims: ReceiptClaims } | string> {
   if (e.seq !== expect.seq) return `entry ${expect.seq} is missing (the next one stored is ${e.seq})`;
-  const c = await checkAuditJws(e.jws, RECEIPT_TYP, resolver, 'AUDIT_CHAIN_BROKEN');
+  const c = await checkRecord(e.jws, RECEIPT_TYP, resolver);
   throwIfFault(c.reasons);
   if (!c.decoded) return `the receipt cannot be read (${c.reasons[0]?.code ?? 'MALFORMED_JWT'})`;
   if (c.reasons.length > 0) return `the receipt does not verify: ${c.reasons[0]!.message} (${c.reasons[0]!.code})`;
