@@ -1,4 +1,7 @@
 import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { runCli } from '../../src/cli/main.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { issueGrant } from '../../src/grants/index.js';
 import { decide } from '../../src/guard/decide.js';
@@ -170,6 +173,33 @@ describe('a checkpoint signed after the verifier rotated its key', () => {
     expect(failing(await verifyEvidence(b.deny))).toEqual(['checkpoint']);
     const p = await verifyEvidence(b.deny, pinned(k1, k2));
     expect([p.ok, p.receipt?.decision, p.receipt?.reasons]).toEqual([true, 'deny', ['GRANT_SCOPE']]);
+  });
+});
+
+describe('charter evidence verify, the same bundle', () => {
+  it('exit 1 naming --verifier-key without the keys; exit 0 with a JWK Set of the old and the new key', async () => {
+    const dir = tempDir('charter-recheck-keys-cli-');
+    const file = join(dir, 'bundle.json');
+    writeFileSync(file, JSON.stringify(b.allow));
+    writeFileSync(join(dir, 'old.jwk'), JSON.stringify(k1.publicJwk));
+    writeFileSync(join(dir, 'both.jwks'), JSON.stringify({ keys: [k1.publicJwk, k2.publicJwk] }));
+    const run = async (args: string[]) => {
+      let code = 0;
+      let out = '';
+      await runCli(['evidence', 'verify', file, ...args], {
+        stdout: (s) => (out += s + '\n'),
+        stderr: (s) => (out += s + '\n'),
+        env: {},
+        stdin: Readable.from(['']),
+        setExitCode: (c) => (code = c),
+        openHome: () => Promise.reject(new Error('evidence verify opens no home')),
+      });
+      return [code, out] as const;
+    };
+    const bare = await run([]);
+    expect([bare[0], bare[1]]).toEqual([1, expect.stringMatching(/checkpoint[\s\S]*--verifier-key/)]);
+    expect((await run(['--issuer', ROT, '--verifier-key', join(dir, 'old.jwk')]))[0]).toBe(1);
+    expect(await run(['--issuer', ROT, '--verifier-key', join(dir, 'both.jwks')])).toEqual([0, expect.any(String)]);
   });
 });
 
