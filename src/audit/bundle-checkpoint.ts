@@ -35,14 +35,16 @@ function listed(doc: DIDDocument | undefined, did: string, thumbprint: string): 
 export async function checkBundleCheckpoint(
   jws: string,
   resolver: CharterResolver,
-  recorded: DIDDocument | undefined,
+  verifier: { did: string; recorded: DIDDocument | undefined },
   pinned: readonly VerificationKey[] | undefined,
 ): Promise<CheckedJws> {
   const cp = await checkAuditJws(jws, CHECKPOINT_TYP, resolver, 'EVIDENCE_MISMATCH');
   const only = cp.reasons.length === 1 ? cp.reasons[0]! : undefined;
   const iss = cp.decoded?.payload.iss;
   const kid = cp.decoded?.header.kid;
-  if (only === undefined || !OTHER_KEY.has(only.code) || typeof iss !== 'string' || typeof kid !== 'string') return cp;
+  // Only the receipt's own verifier's checkpoint: the keys pinned are that verifier's.
+  if (only === undefined || !OTHER_KEY.has(only.code) || iss !== verifier.did || typeof kid !== 'string') return cp;
+  const recorded = verifier.recorded;
   let id: string;
   try {
     id = absoluteKid(iss, kid);

@@ -249,7 +249,7 @@ export async function verifyEvidence(bundle: unknown, given: VerifyEvidenceOptio
   const cp = await checkBundleCheckpoint(
     bundle.log.checkpoint,
     signedBy(bundle.log.checkpoint),
-    Object.hasOwn(bundle.dids, receipt.iss) ? bundle.dids[receipt.iss] : undefined,
+    { did: receipt.iss, recorded: Object.hasOwn(bundle.dids, receipt.iss) ? bundle.dids[receipt.iss] : undefined },
     issuers?.has(receipt.iss) === true ? trusted?.keys : undefined,
   );
   const cpp = cp.decoded?.payload;
