@@ -358,6 +358,8 @@ async function logReasons(bundle: EvidenceBundle, receipt: ReceiptClaims, receip
     if (!c || v.reasons.length > 0) return mismatch(`the log entry after seq ${seq} does not verify (${v.reasons[0]?.code ?? 'MALFORMED_JWT'})`);
     if (c.iss !== receipt.iss || c.log.chain !== receipt.log.chain || c.log.seq !== seq + 1 || c.log.prev !== prev)
       return mismatch(`the log entry after seq ${seq} does not follow it`);
+    // One writer, one signer (verify-log.ts): the chain goes on with the key the receipt was signed with.
+    if (decodeJwt(jws).header.kid !== decodeJwt(bundle.receipt).header.kid) return mismatch(`the log entry after seq ${seq} is signed with another key than the receipt`);
     prev = v.hash;
     seq++;
   }

@@ -118,9 +118,9 @@ async function readCheckpoint(jws: string, resolver: CharterResolver, external: 
 /** Checks one stored entry against its own receipt and its predecessor; returns why not, or its claims. */
 async function checkEntry(
   e: AuditEntryRecord,
-  expect: { seq: number; prev: string | null; issuer: string | undefined },
+  expect: { seq: number; prev: string | null; issuer: string | undefined; kid: unknown },
   resolver: CharterResolver,
-): Promise<{ claims: ReceiptClaims } | string> {
+): Promise<{ claims: ReceiptClaims; kid: unknown } | string> {
   if (e.seq !== expect.seq) return `entry ${expect.seq} is missing (the next one stored is ${e.seq})`;
   const c = await checkRecord(e.jws, RECEIPT_TYP, resolver);
   throwIfFault(c.reasons);
@@ -134,6 +134,10 @@ async function checkEntry(
   if (claims.log.prev !== expect.prev) return `the receipt does not follow entry ${e.seq - 1} (its prev hash differs)`;
   if (e.prev !== claims.log.prev) return 'the stored prev hash differs from the receipt';
   if (expect.issuer !== undefined && claims.iss !== expect.issuer) return 'the receipt is signed by another verifier than the rest of the chain';
+  // One writer, one signer: every entry of a chain is signed with the key its first one was (a verifier that
+  // changes its key starts a new chain). Entries re-signed with another key of the same DID, spliced in after
+  // the ones the old key signed, are a break, though the document lists both keys.
+  if (expect.kid !== undefined && c.decoded.header.kid !== expect.kid) return "the receipt is signed with another key than the chain's earlier entries";
   const outcome = claims.kind === 'decision' ? claims.decision : claims.spend.state;
   const cols: [string, unknown, unknown][] = [
     ['receipt id', e.receiptId, claims.jti],
@@ -144,7 +148,7 @@ async function checkEntry(
     ['time', Date.parse(e.at), Date.parse(claims.time)],
   ];
   for (const [name, stored, signed] of cols) if (stored !== signed) return `the stored ${name} differs from the signed receipt`;
-  return { claims };
+  return { claims, kid: c.decoded.header.kid };
 }
 
 /**
@@ -235,6 +239,7 @@ export async function verifyAuditLog(store: AuditStore, given: VerifyAuditOption
     }
     // With an anchor, every entry must be signed by the anchor's verifier (checkEntry compares each with this).
     let issuer: string | undefined = anchor !== undefined ? rec.issuer : undefined;
+    let kid: unknown;
     let seq = rec.first;
     let matched = 0;
     const matchCheckpoints = (s: number, hash: string | null): string | undefined => {
@@ -260,9 +265,10 @@ export async function verifyAuditLog(store: AuditStore, given: VerifyAuditOption
       const page = await store.listAudit({ chain: rec.chain, fromSeq: seq, limit });
       if (page.length === 0) break;
       for (const e of page) {
-        const r = await checkEntry(e, { seq, prev, issuer }, options.resolver);
+        const r = await checkEntry(e, { seq, prev, issuer, kid }, options.resolver);
         if (typeof r === 'string') return broken(rec.chain, seq, r, e.seq === seq ? e.receiptId : undefined);
         issuer ??= r.claims.iss;
+        kid ??= r.kid;
         const m = matchCheckpoints(seq, e.hash);
         if (m) return broken(rec.chain, seq, m, e.receiptId);
         prev = e.hash;
