@@ -4,14 +4,15 @@ import { CharterError, type Reason } from '../errors.js';
 import { canonicalJson, sha256Digest } from '../encoding/json.js';
 import { decodeJwt } from '../credentials/index.js';
 import { importVerificationKey } from '../keys/index.js';
-import type { PublicJwk } from '../keys/types.js';
+import type { PublicJwk, VerificationKey } from '../keys/types.js';
 import { jwkThumbprint } from '../httpsig/thumbprint.js';
 import { documentResolver, resolveDidJwk, resolveDidKey } from '../did/index.js';
 import type { CharterResolver, DIDDocument } from '../did/types.js';
 import { createTokenStatusChecker, statusListSignerDid } from '../status/token-checker.js';
 import { createStatusChecker } from '../status/index.js';
 import type { EvidenceBundle } from './bundle.js';
-import { CHECKPOINT_TYP, checkAuditJws, recordTimeReasons } from './jws.js';
+import { recordTimeReasons } from './jws.js';
+import { checkBundleCheckpoint } from './bundle-checkpoint.js';
 import { presentedCredentials } from './presented.js';
 import { checkReceipt, decodeReceipt, type DecisionReceipt, type ReceiptClaims } from './receipt.js';
 import { disagreement, recheckDecision, WIDEST_SKEW } from './recheck.js';
@@ -42,7 +43,12 @@ export interface EvidenceVerification {
 }
 
 export interface VerifyEvidenceOptions {
-  /** Re-check the decision as of this time instead of the one the receipt records. */
+  /**
+   * Re-check the decision as of this time instead of the one the receipt records (every party's keys,
+   * credentials and lists judged then). The verifier's own records (receipt, log, checkpoint, settlements)
+   * are still judged at the times they were signed: `at` asks what would have been decided, not whether
+   * the verifier signed them.
+   */
   at?: Date;
   /**
    * The DIDs whose receipts you accept (the verifier's signing identity): a bundle whose receipt another
@@ -83,11 +89,11 @@ export function bundleResolver(dids: Record<string, DIDDocument>, at?: Date): Ch
   );
 }
 
-/** The time a receipt says it was made, unverified (undefined when it cannot be read). */
-function receiptTime(jws: string): Date | undefined {
+/** The time a signed record (receipt, settlement, checkpoint) says it was made, unverified (undefined when it cannot be read). */
+function signedTime(jws: unknown): Date | undefined {
   try {
-    const t = new Date(decodeReceipt(jws).time);
-    return Number.isFinite(t.getTime()) ? t : undefined;
+    const t = typeof jws === 'string' ? new Date(decodeReceipt(jws).time) : undefined;
+    return t !== undefined && Number.isFinite(t.getTime()) ? t : undefined;
   } catch {
     return undefined;
   }
@@ -129,13 +135,19 @@ export async function verifyEvidence(bundle: unknown, given: VerifyEvidenceOptio
   }
   const issuers = identifierSet('verifyEvidence: issuers', options.issuers);
   if (issuers?.size === 0) throw new TypeError('verifyEvidence: issuers, when given, names at least one DID');
-  const trustedKeys = keyThumbprints(options.verifierKeys);
+  const trusted = pinnedKeys(options.verifierKeys);
   const parts: EvidencePart[] = [];
   const add = (part: string, reasons: Reason[]) => parts.push({ part, ok: reasons.length === 0, reasons });
-  // The decision's time, read before the receipt is verified (its signature is checked with this resolver).
-  const resolver = bundleResolver(bundle.dids, options.at ?? receiptTime(bundle.receipt));
+  // Each record's signature is judged with its signer's document as the bundle recorded it, at the time the
+  // record says it was signed (read before it is verified; an altered time fails the signature): a key that
+  // expired since still signed then, and one that had expired by then signed nothing. Never at `at`, which
+  // asks what the decision would have been then, not whether the verifier signed its records; never at the
+  // wall clock (a record whose time cannot be read fails on its own, so the start of time is as good as any).
+  const decided = signedTime(bundle.receipt) ?? new Date(0);
+  const signedBy = (jws: unknown) => bundleResolver(bundle.dids, signedTime(jws) ?? decided);
+  const receiptResolver = signedBy(bundle.receipt);
 
-  const rv = await checkReceipt(bundle.receipt, resolver);
+  const rv = await checkReceipt(bundle.receipt, receiptResolver);
   const receipt = rv.claims;
   const checkDocuments = (recordedDids: Record<string, unknown>) => {
     for (const did of new Set([...Object.keys(recordedDids), ...Object.keys(bundle.dids)])) {
@@ -167,10 +179,12 @@ export async function verifyEvidence(bundle: unknown, given: VerifyEvidenceOptio
     issuers && !issuers.has(receipt.iss)
       ? [{ code: 'UNTRUSTED_ISSUER', message: `the receipt is signed by ${receipt.iss.slice(0, 200)}, not by an issuer you accept` }]
       : issuers && !derived(receipt.iss)
-        ? await pinnedKeyReasons(bundle.receipt, receipt.iss, resolver, trustedKeys)
+        ? await pinnedKeyReasons(bundle.receipt, receipt.iss, receiptResolver, trusted?.thumbprints)
         : [],
   );
   const at = options.at ?? new Date(receipt.time);
+  // The decision re-run: every party's keys as the bundle recorded them, judged at the time asked.
+  const resolver = bundleResolver(bundle.dids, at);
   const recorded = receipt.evidence ?? { did: {}, status: {} };
 
   // The presentation and the credentials in it.
@@ -231,8 +245,13 @@ export async function verifyEvidence(bundle: unknown, given: VerifyEvidenceOptio
   add('decision', why === undefined ? [] : mismatch(why));
 
   // The receipt's place in the chain, up to a signed checkpoint.
-  add('log', await logReasons(bundle, receipt, rv.hash, resolver));
-  const cp = await checkAuditJws(bundle.log.checkpoint, CHECKPOINT_TYP, resolver, 'EVIDENCE_MISMATCH');
+  add('log', await logReasons(bundle, receipt, rv.hash, signedBy));
+  const cp = await checkBundleCheckpoint(
+    bundle.log.checkpoint,
+    signedBy(bundle.log.checkpoint),
+    { did: receipt.iss, recorded: Object.hasOwn(bundle.dids, receipt.iss) ? bundle.dids[receipt.iss] : undefined },
+    issuers?.has(receipt.iss) === true ? trusted?.keys : undefined,
+  );
   const cpp = cp.decoded?.payload;
   const cpTime = cpp ? recordTimeReasons(cpp, 'EVIDENCE_MISMATCH') : [];
   const cpOther = cpp?.iss !== receipt.iss || cpp?.chain !== receipt.log.chain;
@@ -246,7 +265,7 @@ export async function verifyEvidence(bundle: unknown, given: VerifyEvidenceOptio
   const segment = new Set(bundle.log.entries.filter((e): e is string => typeof e === 'string'));
   const cpSeq = typeof cpp?.seq === 'number' ? cpp.seq : undefined;
   for (const [i, s] of bundle.settlements.entries()) {
-    const v = typeof s === 'string' ? await checkReceipt(s, resolver) : undefined;
+    const v = typeof s === 'string' ? await checkReceipt(s, signedBy(s)) : undefined;
     const c = v?.claims;
     const why = (): string | undefined => {
       if (c?.kind !== 'settlement' || c.receipt !== receipt.jti || c.iss !== receipt.iss) return 'the settlement is of another decision or verifier';
@@ -293,11 +312,12 @@ export async function verifyEvidence(bundle: unknown, given: VerifyEvidenceOptio
   };
 }
 
-/** RFC 7638 thumbprints of the keys a caller trusts for the verifier (TypeError for anything not a public JWK). */
-function keyThumbprints(keys: readonly PublicJwk[] | undefined): Set<string> | undefined {
+/** The keys a caller trusts for the verifier, and their RFC 7638 thumbprints (TypeError for anything not a public JWK). */
+function pinnedKeys(keys: readonly PublicJwk[] | undefined): { keys: VerificationKey[]; thumbprints: Set<string> } | undefined {
   if (keys === undefined) return undefined;
   if (!Array.isArray(keys) || keys.length === 0) throw new TypeError('verifyEvidence: verifierKeys, when given, is a non-empty list of public JWKs');
-  return new Set(keys.map((k) => jwkThumbprint(importVerificationKey(k).publicJwk)));
+  const imported = keys.map((k) => importVerificationKey(k));
+  return { keys: imported, thumbprints: new Set(imported.map((k) => jwkThumbprint(k.publicJwk))) };
 }
 
 /**
@@ -326,18 +346,20 @@ async function pinnedKeyReasons(jws: string, iss: string, resolver: CharterResol
 }
 
 /** The log segment: the receipt first, each entry linked to the previous, the last one the checkpoint's head. */
-async function logReasons(bundle: EvidenceBundle, receipt: ReceiptClaims, receiptHash: string | undefined, resolver: CharterResolver): Promise<Reason[]> {
+async function logReasons(bundle: EvidenceBundle, receipt: ReceiptClaims, receiptHash: string | undefined, signedBy: (jws: string) => CharterResolver): Promise<Reason[]> {
   const [first, ...rest] = bundle.log.entries;
   if (first !== bundle.receipt) return mismatch('the log segment does not start with the receipt');
   let prev = receiptHash;
   let seq = receipt.log.seq;
   for (const jws of rest) {
     if (typeof jws !== 'string') return mismatch('a log entry is not a receipt');
-    const v = await checkReceipt(jws, resolver);
+    const v = await checkReceipt(jws, signedBy(jws));
     const c = v.claims;
     if (!c || v.reasons.length > 0) return mismatch(`the log entry after seq ${seq} does not verify (${v.reasons[0]?.code ?? 'MALFORMED_JWT'})`);
     if (c.iss !== receipt.iss || c.log.chain !== receipt.log.chain || c.log.seq !== seq + 1 || c.log.prev !== prev)
       return mismatch(`the log entry after seq ${seq} does not follow it`);
+    // One writer, one signer (verify-log.ts): the chain goes on with the key the receipt was signed with.
+    if (decodeJwt(jws).header.kid !== decodeJwt(bundle.receipt).header.kid) return mismatch(`the log entry after seq ${seq} is signed with another key than the receipt`);
     prev = v.hash;
     seq++;
   }

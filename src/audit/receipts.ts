@@ -146,9 +146,16 @@ export function createReceipts(store: AuditStore, options: ReceiptOptions, resol
     ...(options.append !== undefined ? { append: options.append } : {}),
   });
   const signerDid = options.signer.did;
-  // The verifier's own document, so a bundle can check the receipt's signature years later.
-  let own: Promise<DIDDocument | undefined> | undefined;
-  const ownDocument = () => (own ??= resolver.resolve(signerDid).catch(() => ((own = undefined), undefined)));
+  // The verifier's own document as it stands at each decision (the resolver's cache makes that a lookup), so a
+  // bundle checks the receipt's signature years later against the document of its time: one read once at
+  // start-up and kept would vouch, months on, for a key its document has since marked revoked or expired.
+  // When it cannot be had, the last one read (a receipt without it could never be re-checked).
+  let lastOwn: DIDDocument | undefined;
+  const ownDocument = () =>
+    resolver.resolve(signerDid).then(
+      (doc) => (lastOwn = doc),
+      () => lastOwn,
+    );
 
   return {
     signer: signerDid,

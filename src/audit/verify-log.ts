@@ -3,7 +3,9 @@ import { readOptions } from '../encoding/options.js';
 import { CharterError, EXIT, EXIT_CODE, type Reason } from '../errors.js';
 import type { CharterResolver } from '../did/types.js';
 import type { AuditCheckpointRecord, AuditEntryRecord, AuditStore } from '../store/types.js';
-import { CHECKPOINT_TYP, checkAuditJws, RECEIPT_TYP, recordTimeReasons } from './jws.js';
+import { CHECKPOINT_TYP, checkAuditJws, RECEIPT_TYP, recordTimeReasons, type CheckedJws } from './jws.js';
+import { documentResolver } from '../did/document-resolver.js';
+import { parseDateTime } from '../encoding/time.js';
 import { receiptReasons, type ReceiptClaims } from './receipt.js';
 
 /** The first place a chain does not hold, and why. */
@@ -83,8 +85,24 @@ function throwIfFault(reasons: readonly Reason[]): void {
   if (r !== undefined && EXIT_CODE[r.code] === EXIT.FAULT) throw new CharterError(r.code, `the audit log could not be checked: ${r.message}`);
 }
 
+/**
+ * A record of the log, checked with its signer's document as it is now. A verifier retires a key by
+ * marking it `expires` (Controlled Identifiers 1.0), and the log is history: an entry signed before
+ * that date was signed by a key in force, so a key refused only for its `expires` is judged again at the
+ * time the record says it was signed, as an evidence bundle judges it (bundle-verify.ts). A key removed
+ * from the document, or marked `revoked`, still verifies nothing.
+ */
+async function checkRecord(jws: string, typ: string, resolver: CharterResolver): Promise<CheckedJws> {
+  const c = await checkAuditJws(jws, typ, resolver, 'AUDIT_CHAIN_BROKEN');
+  const signed = parseDateTime(c.decoded?.payload.time);
+  if (c.reasons.length !== 1 || c.reasons[0]!.code !== 'VERIFICATION_METHOD_NOT_AUTHORIZED' || signed === undefined) return c;
+  // The document as the caller's resolver has it (its cache, its rules), only the clock moved; nothing cached here.
+  const then = documentResolver((did) => resolver.resolve(did), { cacheTtlMs: 0, now: () => signed });
+  return checkAuditJws(jws, typ, then, 'AUDIT_CHAIN_BROKEN');
+}
+
 async function readCheckpoint(jws: string, resolver: CharterResolver, external: boolean, row?: AuditCheckpointRecord): Promise<CheckedCheckpoint | Reason> {
-  const c = await checkAuditJws(jws, CHECKPOINT_TYP, resolver, 'AUDIT_CHAIN_BROKEN');
+  const c = await checkRecord(jws, CHECKPOINT_TYP, resolver);
   throwIfFault(c.reasons);
   if (c.reasons.length > 0 || !c.decoded) return { code: 'AUDIT_CHAIN_BROKEN', message: `a checkpoint does not verify (${c.reasons[0]?.code ?? 'MALFORMED_JWT'})` };
   const p = c.decoded.payload;
@@ -100,11 +118,11 @@ async function readCheckpoint(jws: string, resolver: CharterResolver, external: 
 /** Checks one stored entry against its own receipt and its predecessor; returns why not, or its claims. */
 async function checkEntry(
   e: AuditEntryRecord,
-  expect: { seq: number; prev: string | null; issuer: string | undefined },
+  expect: { seq: number; prev: string | null; issuer: string | undefined; kid: unknown },
   resolver: CharterResolver,
-): Promise<{ claims: ReceiptClaims } | string> {
+): Promise<{ claims: ReceiptClaims; kid: unknown } | string> {
   if (e.seq !== expect.seq) return `entry ${expect.seq} is missing (the next one stored is ${e.seq})`;
-  const c = await checkAuditJws(e.jws, RECEIPT_TYP, resolver, 'AUDIT_CHAIN_BROKEN');
+  const c = await checkRecord(e.jws, RECEIPT_TYP, resolver);
   throwIfFault(c.reasons);
   if (!c.decoded) return `the receipt cannot be read (${c.reasons[0]?.code ?? 'MALFORMED_JWT'})`;
   if (c.reasons.length > 0) return `the receipt does not verify: ${c.reasons[0]!.message} (${c.reasons[0]!.code})`;
@@ -116,6 +134,10 @@ async function checkEntry(
   if (claims.log.prev !== expect.prev) return `the receipt does not follow entry ${e.seq - 1} (its prev hash differs)`;
   if (e.prev !== claims.log.prev) return 'the stored prev hash differs from the receipt';
   if (expect.issuer !== undefined && claims.iss !== expect.issuer) return 'the receipt is signed by another verifier than the rest of the chain';
+  // One writer, one signer: every entry of a chain is signed with the key its first one was (a verifier that
+  // changes its key starts a new chain). Entries re-signed with another key of the same DID, spliced in after
+  // the ones the old key signed, are a break, though the document lists both keys.
+  if (expect.kid !== undefined && c.decoded.header.kid !== expect.kid) return "the receipt is signed with another key than the chain's earlier entries";
   const outcome = claims.kind === 'decision' ? claims.decision : claims.spend.state;
   const cols: [string, unknown, unknown][] = [
     ['receipt id', e.receiptId, claims.jti],
@@ -126,7 +148,7 @@ async function checkEntry(
     ['time', Date.parse(e.at), Date.parse(claims.time)],
   ];
   for (const [name, stored, signed] of cols) if (stored !== signed) return `the stored ${name} differs from the signed receipt`;
-  return { claims };
+  return { claims, kid: c.decoded.header.kid };
 }
 
 /**
@@ -217,6 +239,7 @@ export async function verifyAuditLog(store: AuditStore, given: VerifyAuditOption
     }
     // With an anchor, every entry must be signed by the anchor's verifier (checkEntry compares each with this).
     let issuer: string | undefined = anchor !== undefined ? rec.issuer : undefined;
+    let kid: unknown;
     let seq = rec.first;
     let matched = 0;
     const matchCheckpoints = (s: number, hash: string | null): string | undefined => {
@@ -242,9 +265,10 @@ export async function verifyAuditLog(store: AuditStore, given: VerifyAuditOption
       const page = await store.listAudit({ chain: rec.chain, fromSeq: seq, limit });
       if (page.length === 0) break;
       for (const e of page) {
-        const r = await checkEntry(e, { seq, prev, issuer }, options.resolver);
+        const r = await checkEntry(e, { seq, prev, issuer, kid }, options.resolver);
         if (typeof r === 'string') return broken(rec.chain, seq, r, e.seq === seq ? e.receiptId : undefined);
         issuer ??= r.claims.iss;
+        kid ??= r.kid;
         const m = matchCheckpoints(seq, e.hash);
         if (m) return broken(rec.chain, seq, m, e.receiptId);
         prev = e.hash;
