@@ -550,6 +550,41 @@ if (shared) {
       expect(await store.consumeNonce('s', 'v', new Date(Date.now() + 60_000))).toBe(true);
     });
 
+    it("the server's connection slots used up (a role's CONNECTION LIMIT, 53300): STORE_UNAVAILABLE saying so, nothing taken, fine once slots free", async () => {
+      const role = appName();
+      await a.query(`CREATE ROLE ${role} LOGIN CONNECTION LIMIT 2`);
+      await a.query(`GRANT CREATE ON DATABASE ${a.database} TO ${role}`);
+      try {
+        const limited = new URL(url);
+        limited.username = role;
+        const { store, schema, app } = await open({ url: limited.toString(), poolSize: 4, retry: { attempts: 3 } });
+        await store.reserve({ reservationId: 'r0', at: new Date(), entries: budget('1') });
+        const b = await openBlocker(shared);
+        try {
+          await b.query(`SELECT id FROM "${schema}".mandates FOR UPDATE`);
+          // Two reservations wait for the lock, holding both of the role's connections.
+          const held = [1, 2].map((i) => outcome(store.reserve({ reservationId: `r${i}`, at: new Date(), entries: budget('1') })));
+          // (The second waits behind the first, on the row's tuple lock, not on the blocker itself.)
+          await waitFor(
+            'two reservations waiting for the lock',
+            async () => (await a.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [app])).rowCount === 2,
+          );
+          const refused = await outcome(store.consumeNonce('s', 'v', new Date(Date.now() + 60_000)));
+          expectUnavailable(refused);
+          expect(refused.ok ? '' : refused.message).toMatch(/53300.*max_connections/);
+          await b.release();
+          for (const h of held) expect(await h).toMatchObject({ ok: true, value: { ok: true } });
+        } finally {
+          await b.end();
+        }
+        expect(await store.consumeNonce('s', 'v', new Date(Date.now() + 60_000))).toBe(true);
+        await store.close();
+      } finally {
+        await a.query(`DROP OWNED BY ${role} CASCADE`);
+        await a.query(`DROP ROLE ${role}`);
+      }
+    });
+
     it('a server that stops answering (a partition, a frozen host): STORE_UNAVAILABLE within the timeouts, not a hang; then it recovers', async () => {
       const proxy = await lossyProxy(url);
       try {
