@@ -133,7 +133,7 @@ describe('postgres store fault rules', () => {
       throw new CharterError('NOT_FOUND', 'no such list');
     }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'NOT_FOUND' });
-    expect(refused.log).toEqual(['0:BEGIN', '0:ROLLBACK']);
+    expect(refused.log).toEqual(['0:BEGIN ISOLATION LEVEL READ COMMITTED', '0:ROLLBACK']);
   });
 
   it('unique violations become ALREADY_EXISTS, or are retried where the operation asks', async () => {

@@ -505,6 +505,31 @@ if (shared) {
     }, 120_000);
   });
 
+  describe('a server whose default isolation is not READ COMMITTED (set on the role, the database or PGOPTIONS)', () => {
+    for (const level of ['repeatable read', 'serializable']) {
+      it(`${level}: instances opening at once migrate once; racing reservations stay under the cap; one status index per credential`, async () => {
+        const isolated = withParam(url, 'options', `-c default_transaction_isolation=${level.replace(' ', '\\ ')}`);
+        const schema = freshSchema('iso');
+        // One after another here (opening at once is checked last).
+        const four: Awaited<ReturnType<typeof open>>[] = [];
+        for (let i = 0; i < 4; i++) four.push(await open({ url: isolated, schema, poolSize: 5 }));
+        expect((await sql<{ default_transaction_isolation: string }>(isolated, 'SHOW default_transaction_isolation'))[0]!.default_transaction_isolation).toBe(level);
+        const results = await Promise.all(
+          Array.from({ length: 60 }, (_, i) => outcome(four[i % 4]!.store.reserve({ reservationId: `r${i}`, at: new Date(), entries: budget('1') }))),
+        );
+        expect(results.filter((r) => !r.ok)).toEqual([]);
+        expect(results.filter((r) => r.ok && r.value.ok).length).toBe(10);
+        expect(await count(`SELECT count(*) AS n FROM "${schema}".ledger`)).toBe(10);
+        await four[0]!.store.createStatusList({ id: 'l', issuerDid: 'did:example:i', purpose: 'revocation', size: 1024, ttlSeconds: 60, url: 'https://i.example/l' });
+        const got = await Promise.all(four.map((f) => f.store.allocateStatusIndex('l', 'urn:cred', (n) => Math.floor(Math.random() * n))));
+        expect(new Set(got.map((g) => g.index)).size).toBe(1);
+        expect(await four[0]!.store.findStatusAllocation('urn:cred')).toHaveLength(1);
+        // Opening at once: one migrates, the others wait on its lock, then find the schema made.
+        await Promise.all(Array.from({ length: 4 }, () => open({ url: isolated, schema: `${schema}_m`, poolSize: 1 })));
+      }, 60_000);
+    }
+  });
+
   describe('timeouts, an exhausted pool, dead idle connections', () => {
     it('statement_timeout and lock_timeout while a mandate is locked elsewhere: STORE_UNAVAILABLE saying which, nothing recorded', async () => {
       const first = await open({ statementTimeoutMs: 300 });

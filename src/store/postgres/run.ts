@@ -97,6 +97,8 @@ export function toCharterError(e: unknown): CharterError {
   }
 }
 
+const BEGIN = 'BEGIN ISOLATION LEVEL READ COMMITTED';
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function backoff(policy: RetryPolicy, attempt: number): Promise<void> {
@@ -124,7 +126,10 @@ export function createRunner(pool: Pool, policy: RetryPolicy) {
       let committing = false;
       let value: T;
       try {
-        if (opts.tx) await client.query('BEGIN');
+        // READ COMMITTED whatever the server's default_transaction_isolation (set on a role, a database, PGOPTIONS):
+        // every transaction here locks, then reads in a new statement what the lock's previous holder committed.
+        // Under REPEATABLE READ that read sees the snapshot from before the wait, and parallel verifiers spend past a cap.
+        if (opts.tx) await client.query(BEGIN);
         value = await fn(client);
         if (opts.tx) {
           committing = true;
