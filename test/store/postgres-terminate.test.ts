@@ -414,6 +414,43 @@ if (shared) {
     }
   });
 
+  describe('reported uses of a grant', () => {
+    it('a report whose COMMIT reply is lost says what it added (not duplicates of itself); killed at COMMIT it fails closed and adds nothing', async () => {
+      const proxy = await lossyProxy(url);
+      try {
+        const { store, schema } = await open({ url: proxy.url });
+        const rec = (id: string) => ({
+          grantId: 'urn:grant',
+          receiptId: id,
+          verifier: 'did:example:api',
+          reporter: 'did:example:api',
+          outcome: 'allow' as const,
+          at: new Date().toISOString(),
+          receivedAt: new Date().toISOString(),
+          jws: `h.${id}.s`,
+        });
+        proxy.loseNextReply();
+        expect(await store.putAccessReceipts([rec('r1'), rec('r2')])).toEqual(['added', 'added']);
+        expect(proxy.lost()).toBe(1);
+        const gate = await installCommitGate(a, schema, 'access_receipts');
+        const b = await openBlocker(shared);
+        try {
+          await gate.lock(b);
+          const p = outcome(store.putAccessReceipts([rec('r1'), rec('r3')]));
+          await terminateWaiter(a, b);
+          expectUnavailable(await p);
+        } finally {
+          await b.end();
+        }
+        expect(await store.listAccessReceipts({ grantId: 'urn:grant' })).toHaveLength(2);
+        expect(await store.putAccessReceipts([rec('r1'), rec('r3')])).toEqual(['duplicate', 'added']);
+        expect(await store.listAccessReceipts({ grantId: 'urn:grant' })).toHaveLength(3);
+      } finally {
+        await proxy.close();
+      }
+    });
+  });
+
   describe('two pools (two verifier processes) racing under faults', () => {
     /** Terminates, every few ms until stopped, one backend of the given application names. */
     function killer(apps: string[]): { stop: () => Promise<number> } {
