@@ -3,13 +3,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CharterError } from '../../src/errors.js';
 import { openPostgresStore } from '../../src/store/postgres/store.js';
 import type { LedgerEntry, Store } from '../../src/store/types.js';
-import { tempDir } from '../helpers.js';
 import { createPresentation, decodeCredential } from '../../src/credentials/index.js';
 import { ledgerKey } from '../../src/agents/index.js';
 import { requireAgent } from '../../src/http/guards.js';
 import { verifyRequest } from '../../src/http/request.js';
 import { API, openWorld } from '../http/world.js';
 import { pgScript, pgUrlOrReport, sql } from './fixtures/pg-env.js';
+import { AuditWriter } from '../../src/audit/writer.js';
+import { verifyAuditLog } from '../../src/audit/index.js';
+import { createResolver } from '../../src/did/resolver.js';
+import { makeIssuer, tempDir } from '../helpers.js';
+import { waitFor } from './fixtures/pg-faults.js';
 
 // Restarts a PostgreSQL server under load, so it runs a throwaway cluster of its
 // own (scripts/pg-test.sh with a separate state file), not the shared test server.
@@ -104,6 +108,74 @@ if (shared) {
           `${rows.length - oks.length} committed but reported failed`,
       );
       await Promise.all([patient.close(), hasty.close()]);
+    }, 90_000);
+
+    it('nonces and the audit log across a crash-like restart: a value taken stays taken, each taken once; the chain has no gap or fork', async () => {
+      const stores = await Promise.all([
+        openPostgresStore(url, { schema: 'restart_nonces', poolSize: 4 }),
+        openPostgresStore(url, { schema: 'restart_nonces', poolSize: 4, retry: { attempts: 1 } }),
+      ]);
+      const writer = new AuditWriter(stores[0]!, { signer: makeIssuer(), checkpointEvery: 16, checkpointSeconds: 0 });
+      const exp = new Date(Date.now() + 600_000);
+      const phase = { stop: false };
+      const taken = new Map<string, number>();
+      const codes = new Set<string>();
+      const handed: number[] = [];
+      let n = 0;
+      const note = (e: unknown) => codes.add(e instanceof CharterError ? e.code : `not a CharterError: ${String(e)}`);
+      const consumer = async (s: Store) => {
+        while (!phase.stop) {
+          // Each value offered by both stores at once, as a replay reaching two instances.
+          const v = `v${n++}`;
+          const got = await Promise.all([s, ...stores].map((x) => x.consumeNonce('restart', v, exp).catch((e: unknown) => void note(e))));
+          taken.set(v, got.filter((g) => g === true).length);
+          if (got.every((g) => g === undefined)) await sleep(5);
+        }
+      };
+      const auditor = async () => {
+        for (let i = 0; !phase.stop; i++) {
+          const t = new Date();
+          const claims = {
+            jti: `urn:uuid:00000000-0000-7000-8000-${String(i).padStart(12, '0')}`,
+            iat: Math.floor(t.getTime() / 1000),
+            time: t.toISOString(),
+            kind: 'decision' as const,
+            verifier: 'did:web:api.example',
+            decision: 'allow' as const,
+            status: 200,
+            reasons: [],
+            request: { none: true as const },
+            policy: { kind: 'presentation' as const },
+            credentials: [],
+            chain: [],
+          };
+          await writer.append(claims, []).then(
+            (r) => void handed.push(r.seq),
+            (e: unknown) => (note(e), sleep(5)),
+          );
+        }
+      };
+      const runs = [consumer(stores[0]!), consumer(stores[1]!), auditor()];
+      const takenOnce = () => [...taken.values()].filter((k) => k === 1).length;
+      await waitFor('values taken and entries logged before the restart', () => takenOnce() > 20 && handed.length > 5);
+      await pgScript(state, 'restart', 'immediate');
+      // Recovered by themselves, with no new pool: more taken and logged after the restart.
+      const [before, logged] = [takenOnce(), handed.length];
+      await waitFor('values taken and entries logged after the restart', () => takenOnce() > before + 20 && handed.length > logged + 5);
+      phase.stop = true;
+      await Promise.all(runs);
+      expect([...codes].filter((c) => c !== 'STORE_UNAVAILABLE')).toEqual([]);
+      expect([...taken].filter(([, k]) => k > 1)).toEqual([]);
+      // Durable: every value reported taken is refused after the crash recovery.
+      const once = [...taken].filter(([, k]) => k === 1).map(([v]) => v);
+      expect(once.length).toBeGreaterThan(5);
+      for (const v of once) expect(await stores[0]!.consumeNonce('restart', v, exp)).toBe(false);
+      await writer.flush();
+      const rows = await stores[0]!.listAudit({ chain: writer.chain, limit: 100_000 });
+      expect(rows.map((r) => r.seq)).toEqual(rows.map((_, i) => i + 1));
+      expect(handed.filter((seq) => !rows.some((r) => r.seq === seq))).toEqual([]);
+      expect(await verifyAuditLog(stores[0]!, { resolver: createResolver(), chain: writer.chain })).toMatchObject({ ok: true });
+      await Promise.all(stores.map((s) => s.close()));
     }, 90_000);
 
     it('a guarded request while the database is down is a 503 (fail closed, nothing reserved), and allowed once it is back', async () => {

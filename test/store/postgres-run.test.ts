@@ -55,6 +55,41 @@ describe('postgres store fault rules', () => {
     expect(classify(pgError('42P01'))).toBe('other');
   });
 
+  it('a session the server ended (idle-in-transaction, transaction or idle-session timeout) is a lost connection, destroyed', () => {
+    for (const c of ['25P03', '25P04', '57P05']) expect(classify(pgError(c))).toBe('connection');
+    // The driver's query_timeout: the server silent, the client given up.
+    expect(classify(new Error('Query read timeout'))).toBe('connection');
+  });
+
+  it('lock_timeout and statement_timeout are STORE_UNAVAILABLE, not retried, saying which setting ran out', async () => {
+    for (const [c, setting] of [
+      ['55P03', /lock_timeout/],
+      ['57014', /statement_timeout/],
+    ] as const) {
+      expect(classify(pgError(c))).toBe('refused');
+      const { pool, log } = scriptedPool((sql) => (sql === 'WORK' ? pgError(c) : undefined));
+      const err = await createRunner(pool, fast)({ tx: true }, work).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'STORE_UNAVAILABLE', message: expect.stringMatching(setting) });
+      expect(log.filter((l) => l.endsWith('WORK')).length).toBe(1);
+    }
+  });
+
+  it('a wait for a connection that ran out (pool busy, server silent) is retried, then says what to raise', async () => {
+    for (const message of ['timeout exceeded when trying to connect', 'Connection terminated due to connection timeout']) {
+      expect(classify(new Error(message))).toBe('connection');
+      let connects = 0;
+      const pool = {
+        async connect() {
+          connects++;
+          throw new Error(message);
+        },
+      } as unknown as Pool;
+      const err = await createRunner(pool, fast)({ tx: true }, work).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'STORE_UNAVAILABLE', message: expect.stringMatching(/connectTimeoutMs.*poolSize/) });
+      expect(connects).toBe(4);
+    }
+  });
+
   it('a connection lost before COMMIT is retried: the server rolled the transaction back', async () => {
     const { pool, log } = scriptedPool((sql, a) => (sql === 'WORK' && a < 2 ? lost() : undefined));
     expect(await createRunner(pool, fast)({ tx: true }, work)).toBe('value');
@@ -98,7 +133,7 @@ describe('postgres store fault rules', () => {
       throw new CharterError('NOT_FOUND', 'no such list');
     }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'NOT_FOUND' });
-    expect(refused.log).toEqual(['0:BEGIN', '0:ROLLBACK']);
+    expect(refused.log).toEqual(['0:BEGIN ISOLATION LEVEL READ COMMITTED', '0:ROLLBACK']);
   });
 
   it('unique violations become ALREADY_EXISTS, or are retried where the operation asks', async () => {

@@ -211,7 +211,19 @@ export function postgresAudit({ run, read, rows, t }: Access): AuditStore & Acce
     async putAccessReceipts(recs, options = {}) {
       if (recs.length === 0) return [];
       const max = options.maxPerGrant ?? Infinity;
-      return run({ tx: true, idempotent: true }, async (q) => {
+      // A COMMIT whose reply was lost is confirmed by reading back what was added: run again, the same
+      // call would find its own receipts and report them as duplicates, the reporter told none was accepted.
+      const confirm = async (q: PoolClient, out: AccessReceiptOutcome[]) => {
+        const added = recs.filter((_, i) => out[i] === 'added');
+        if (added.length === 0) return true;
+        const r = await q.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM ${t.accessReceipts} a JOIN unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS k(g, v, r, j)
+           ON a.grant_id = k.g AND a.verifier = k.v AND a.receipt_id = k.r AND a.jws = k.j`,
+          [added.map((x) => x.grantId), added.map((x) => x.verifier), added.map((x) => x.receiptId), added.map((x) => x.jws)],
+        );
+        return r.rows[0]!.n === added.length;
+      };
+      return run({ tx: true, confirm }, async (q) => {
         // One writer per grant at a time (a transaction-scoped lock, in a fixed order): the counts the cap is
         // decided on are the ones the writes land on, however many reports arrive at once.
         for (const g of [...new Set(recs.map((r) => r.grantId))].sort()) await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`charter.access:${g}`]);

@@ -26,10 +26,14 @@ export function postgresRatings({ run, read, rows, t }: Access): ReputationStore
       const all = ratings.map(checkRating);
       if (all.length === 0) return [];
       const confirm = async (q: PoolClient) => (await held(q, all)).size === new Set(all.map(keyOf)).size;
+      // Inserted in one order of keys whatever the input's: two imports of overlapping ratings (verifier instances
+      // importing the same feed) each wait on the other's uncommitted keys, and in opposite orders they deadlock,
+      // a retry after deadlock_timeout at best and STORE_UNAVAILABLE once retries run out.
+      const ordered = [...all].sort((x, y) => (keyOf(x) < keyOf(y) ? -1 : keyOf(x) > keyOf(y) ? 1 : 0));
       return run({ tx: true, confirm }, async (q) => {
         const added: RatingKey[] = [];
-        for (let i = 0; i < all.length; i += CHUNK) {
-          const part = all.slice(i, i + CHUNK);
+        for (let i = 0; i < ordered.length; i += CHUNK) {
+          const part = ordered.slice(i, i + CHUNK);
           const col = <T>(f: (r: NewRating) => T) => part.map(f);
           const r = await q.query<RatingKey>(
             `INSERT INTO ${t.ratings} (attester, id, agent, receipt, score, dimension, issued_at, valid_until, status, imported_at)

@@ -37,26 +37,45 @@ export interface RunOptions<T> {
 
 type Fault = 'connection' | 'busy' | 'refused' | 'conflict' | 'value' | 'other';
 
+const SESSION_ENDED = new Set(['57P01', '57P02', '57P03', '53300', '25P03', '25P04', '57P05']);
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED']);
-const CONNECTION_MESSAGES = /Connection terminated|not queryable|timeout exceeded when trying to connect/;
+// 'Query read timeout': the driver's query_timeout (store.ts) ran out, the server silent; the client is then destroyed.
+const CONNECTION_MESSAGES = /Connection terminated|not queryable|Query read timeout|timeout exceeded when trying to connect/;
+// The pool's connectionTimeoutMillis ran out: no client free in time (a burst: retried), or a new connection not established in time.
+const WAITED_MESSAGES = /timeout exceeded when trying to connect|Connection terminated due to connection timeout/;
 
 /** Sorts a driver error by what the store should do about it. */
 export function classify(e: unknown): Fault {
   const code = typeof (e as { code?: unknown }).code === 'string' ? (e as { code: string }).code : '';
-  // SQLSTATE class 08 (connection exception), 57P01-03 (server shutting down or starting up), 53300 (too many connections).
-  if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300') return 'connection';
+  // SQLSTATE class 08 (connection exception), 57P01-03 (server shutting down or starting up), 53300 (too many connections);
+  // 25P03, 25P04 and 57P05 end the session (idle in transaction, transaction and idle session timeouts): the connection is gone.
+  if (code.startsWith('08') || SESSION_ENDED.has(code)) return 'connection';
   if (CONNECTION_CODES.has(code)) return 'connection';
   if (code === '' && e instanceof Error && CONNECTION_MESSAGES.test(e.message)) return 'connection';
   if (code === '40001' || code === '40P01') return 'busy';
   // 28xxx authentication, 3D000 no such database: the store cannot be used as configured.
   if (code.startsWith('28') || code === '3D000') return 'refused';
   if (code === '23505') return 'conflict';
-  // 57014: statement_timeout (a lock held too long, an overloaded server): reported, not retried.
-  if (code === '57014') return 'refused';
+  // 57014 statement_timeout (or a cancel), 55P03 lock_timeout (a lock held too long, an overloaded server): reported, not retried.
+  if (code === '57014' || code === '55P03') return 'refused';
   // Class 22, data exception: a value the column cannot hold (a NUL in TEXT, 22021; a fraction or an
   // overflow in BIGINT, 22P02 / 22003; a negative LIMIT, 2201W): the caller's value, not the store, is wrong.
   if (code.startsWith('22')) return 'value';
   return 'other';
+}
+
+/** What to do about an unavailable store, by cause: the caller (or its operator) can act on it. */
+function unavailable(e: unknown, code: string): string {
+  const message = e instanceof Error ? e.message : '';
+  if (code === '57014')
+    return 'a PostgreSQL statement ran past statement_timeout (statementTimeoutMs) or was cancelled: a lock held long elsewhere or an overloaded server; try again';
+  if (code === '55P03') return "a PostgreSQL lock was not granted within the server's lock_timeout: another transaction holds it; try again";
+  if (code === '53300') return 'the PostgreSQL server has no connection slot free (53300): lower poolSize across instances or raise max_connections';
+  if (WAITED_MESSAGES.test(message)) {
+    return 'no PostgreSQL connection within connectTimeoutMs: every connection of the pool is busy (poolSize) or the server does not answer; try again';
+  }
+  if (message.includes('Query read timeout')) return 'the PostgreSQL server did not answer within statementTimeoutMs and a margin: it is unreachable or stalled; try again';
+  return `the PostgreSQL store is unavailable (${code}): the server is down, restarting or unreachable; try again`;
 }
 
 /** Maps a driver error to a CharterError; never echoes the URL, values or SQL. */
@@ -66,7 +85,7 @@ export function toCharterError(e: unknown): CharterError {
   switch (classify(e)) {
     case 'connection':
     case 'refused':
-      return new CharterError('STORE_UNAVAILABLE', `the PostgreSQL store is unavailable (${code})`, { cause: e });
+      return new CharterError('STORE_UNAVAILABLE', unavailable(e, code), { cause: e });
     case 'busy':
       return new CharterError('STORE_UNAVAILABLE', 'the store is busy: try again', { cause: e });
     case 'conflict':
@@ -77,6 +96,8 @@ export function toCharterError(e: unknown): CharterError {
       return new CharterError('STORE_ERROR', `store operation failed (${code})`, { cause: e });
   }
 }
+
+const BEGIN = 'BEGIN ISOLATION LEVEL READ COMMITTED';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -105,7 +126,10 @@ export function createRunner(pool: Pool, policy: RetryPolicy) {
       let committing = false;
       let value: T;
       try {
-        if (opts.tx) await client.query('BEGIN');
+        // READ COMMITTED whatever the server's default_transaction_isolation (set on a role, a database, PGOPTIONS):
+        // every transaction here locks, then reads in a new statement what the lock's previous holder committed.
+        // Under REPEATABLE READ that read sees the snapshot from before the wait, and parallel verifiers spend past a cap.
+        if (opts.tx) await client.query(BEGIN);
         value = await fn(client);
         if (opts.tx) {
           committing = true;
@@ -115,6 +139,7 @@ export function createRunner(pool: Pool, policy: RetryPolicy) {
         return value;
       } catch (e) {
         const fault = e instanceof CharterError ? 'charter' : classify(e);
+        // A lost or stalled connection is destroyed, never handed out again (nor sent a ROLLBACK that would queue behind a hung query).
         if (fault === 'connection') client.release(e instanceof Error ? e : true);
         else {
           if (opts.tx) await client.query('ROLLBACK').catch(() => undefined);

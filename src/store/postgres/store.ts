@@ -17,13 +17,14 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** Connections in the pool (default 10). */
   poolSize?: number;
-  /** How long to wait for a connection, in ms (default 5000). */
+  /** How long one attempt waits for a connection, in ms (default 5000): a pool busy or a server silent that long is retried as `retry` says. */
   connectTimeoutMs?: number;
   /** Retries of transient faults (connection lost, server restarting, deadlock). */
   retry?: Partial<RetryPolicy>;
   /**
    * Longest a statement may run, in ms (default 30000), including a wait for a mandate's lock;
-   * beyond it the operation fails with STORE_UNAVAILABLE instead of hanging.
+   * beyond it the operation fails with STORE_UNAVAILABLE instead of hanging. A server that stops
+   * answering altogether is given up 5 s after it.
    */
   statementTimeoutMs?: number;
 }
@@ -31,6 +32,12 @@ export interface PostgresStoreOptions {
 // In any case (RFC 3986 §3.1: schemes are case-insensitive), as CHARTER_STORE is read (home/open-store.ts).
 const URL_SCHEME = /^postgres(?:ql)?:\/\//i;
 const noop = () => undefined;
+/**
+ * How much longer than statementTimeoutMs the driver waits for a reply before giving the connection up:
+ * statement_timeout is enforced by the server, so a server that stops answering (a partition, a frozen
+ * host) would otherwise hold an operation, and its pool connection, until TCP gives up hours later.
+ */
+const REPLY_MARGIN_MS = 5000;
 
 /**
  * The fleet store: PostgreSQL shared by many verifier instances, with the
@@ -43,6 +50,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   if (typeof url !== 'string' || !URL_SCHEME.test(url)) throw new CharterError('INVALID_ARGUMENT', 'a PostgreSQL store needs a postgres:// or postgresql:// URL');
   const schema = options.schema ?? 'public';
   const s = quoteSchema(schema);
+  const statementTimeout = options.statementTimeoutMs ?? 30_000;
   const pool = new Pool({
     connectionString: url,
     max: options.poolSize ?? 10,
@@ -50,7 +58,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     idleTimeoutMillis: 30_000,
     keepAlive: true,
     application_name: 'charter',
-    statement_timeout: options.statementTimeoutMs ?? 30_000,
+    statement_timeout: statementTimeout,
+    query_timeout: statementTimeout + REPLY_MARGIN_MS,
     // A verifier frozen inside a transaction must not hold a mandate's lock for ever.
     idle_in_transaction_session_timeout: 60_000,
   });
