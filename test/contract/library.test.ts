@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as charter from '../../src/index.js';
 import { issueSdJwtVc, presentSdJwtVc, verifySdJwtVc, verifySdJwtGrant, decodeTokenStatusList, readTokenStatus } from '../../src/sdjwt/index.js';
 import { verifyMandateChain, hashAscii, jwkThumbprint as mandateThumbprint } from '../../src/mandates/index.js';
-import { toReason } from '../../src/errors.js';
+import { ERROR_CODES, toReason } from '../../src/errors.js';
 import { makeIssuer } from '../helpers.js';
 import { openWorld, API, type World } from '../http/world.js';
 import { bound } from '../http/present.js';
@@ -299,5 +299,117 @@ describe('what fuzzing found, pinned', () => {
   it('verifyDirectoryResponse names a response that is no response, whatever it is', () => {
     for (const v of [null, undefined, 'https://a.example/', {}, { url: 'not a url', headers: {}, body: '' }, { url: 'https://a.example/', headers: {}, body: 5 }])
       expect(() => charter.verifyDirectoryResponse(v as never)).toThrow(/verifyDirectoryResponse needs the response/);
+  });
+});
+
+/** Whether a promise resolved with `v` would wait on it (a proxy that throws when asked is not: it rejects). */
+function thenable(v: unknown): boolean {
+  try {
+    return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+  } catch {
+    return false;
+  }
+}
+
+describe('the guard, the stores and DID documents under hostile input', () => {
+  const EMAIL = `${API}/profile/email`;
+  const policies = () =>
+    [
+      { kind: 'grant', resource: 'profile/email', action: 'read', owner: w.alice.did },
+      { kind: 'agent', action: 'purchase', amount: '1 USD', counterparty: API, trust: { principals: [w.principal.did] } },
+      { kind: 'presentation' },
+      { kind: 'mandate', profile: 'ap2', trust: { issuers: [alice.publicJwk] }, amount: '1 USD' },
+    ] as const;
+
+  it('decide: any presentation under every policy is a refusal with a listed code, never a throw (property)', async () => {
+    const v = w.verifier();
+    await fc.assert(
+      fc.asyncProperty(hostile, fc.constantFrom(0, 1, 2, 3), async (proof, i) => {
+        const o = await outcome(() => charter.decide(v, proof, policies()[i] as never, { kind: 'http', method: 'GET', url: EMAIL }));
+        if (o.kind !== 'result' && o.kind !== 'own') throw new Error(`decide threw: ${JSON.stringify(o)}`);
+        if (o.kind === 'result') refused(o, `decide ${policies()[i]!.kind}`);
+      }),
+      runs(100),
+    );
+  });
+
+  it('decide: a policy or binding of any shape is refused, or named as misuse, never an engine error (property)', async () => {
+    const v = w.verifier();
+    await fc.assert(
+      fc.asyncProperty(hostile, hostile, async (policy, binding) => {
+        const o = await outcome(() => charter.decide(v, grantVp, policy as never, binding as never));
+        contained(o, 'decide');
+        if (o.kind === 'result') expect((o.value as { ok: boolean }).ok).toBe(false);
+      }),
+      runs(100),
+    );
+  });
+
+  it('a DID document of any shape from a loader is DID_RESOLUTION_FAILED or another listed code, never an engine error (property)', async () => {
+    const did = 'did:web:doc.example';
+    const member = fc.oneof(hostile, fc.jsonValue({ maxDepth: 3 }));
+    const document = fc.oneof(
+      hostile,
+      fc.record(
+        {
+          id: fc.oneof(fc.constant(did), member),
+          verificationMethod: fc.oneof(
+            fc.array(
+              fc.record(
+                { id: fc.oneof(fc.constant(`${did}#k`), member), type: member, controller: fc.oneof(fc.constant(did), member), publicKeyJwk: member, publicKeyMultibase: member },
+                { requiredKeys: [] },
+              ),
+            ),
+            member,
+          ),
+          assertionMethod: fc.oneof(fc.constant([`${did}#k`]), member),
+          authentication: member,
+        },
+        { requiredKeys: [] },
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(document, fc.constantFrom(undefined, `${did}#k`, '#k'), async (doc, kid) => {
+        // A promise of a thenable waits on it (Promises/A+): a loader that never answers is the loader's own hang.
+        fc.pre(!thenable(doc));
+        const r = charter.documentResolver(async () => doc as never);
+        const o = await outcome(() => r.resolveKey(did, kid, 'assertionMethod'));
+        if (o.kind === 'result') return; // a document that names a usable key for the kid is fine
+        if (o.kind !== 'charter' && o.kind !== 'own') throw new Error(JSON.stringify(o));
+      }),
+      runs(150),
+    );
+  });
+
+  it('importAttestations and acceptAccessReport: any token is skipped or refused with a listed code (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(hostile, async (v) => {
+        const imported = await outcome(() => charter.importAttestations(w.home.store, [v as string], { resolver: w.resolver, status: w.status }));
+        if (imported.kind === 'result') {
+          const res = imported.value as { imported: unknown[]; skipped: Array<{ code: string }> };
+          expect(res.imported).toEqual([]);
+          for (const s of res.skipped) expect(ERROR_CODES).toContain(s.code);
+        } else if (imported.kind !== 'charter' && imported.kind !== 'own') throw new Error(`importAttestations: ${JSON.stringify(imported)}`);
+        const report = await outcome(() => charter.acceptAccessReport(w.home.store, v as string, { resolver: w.resolver }));
+        if (report.kind === 'result') refused(report, 'acceptAccessReport');
+        else if (report.kind !== 'charter' && report.kind !== 'own') throw new Error(`acceptAccessReport: ${JSON.stringify(report)}`);
+      }),
+      runs(100),
+    );
+  });
+
+  it('pinned: decide names a policy or binding that is none; a loaded document that is no JSON data is DID_RESOLUTION_FAILED', async () => {
+    const v = w.verifier();
+    const binding = { kind: 'http', method: 'GET', url: EMAIL } as const;
+    for (const policy of [undefined, null, 'grant', {}, { kind: 'grants' }])
+      await expect(charter.decide(v, grantVp, policy as never, binding)).rejects.toThrow(/decide: policy must be/);
+    for (const b of [undefined, null, 'http', {}, { kind: 'HTTP' }])
+      await expect(charter.decide(v, grantVp, policies()[0] as never, b as never)).rejects.toThrow(/decide: binding must be/);
+    const did = 'did:web:doc.example';
+    const cyclic: Record<string, unknown> = { id: did };
+    cyclic.self = cyclic;
+    for (const doc of [{ id: did, service: [{ id: `${did}#s`, f: () => 1 }] }, { id: did, n: 10n }, cyclic]) {
+      await expect(charter.documentResolver(async () => doc as never).resolveKey(did, undefined, 'assertionMethod')).rejects.toMatchObject({ code: 'DID_RESOLUTION_FAILED' });
+    }
   });
 });
