@@ -1,9 +1,19 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as charter from '../../src/index.js';
-import { issueSdJwtVc, presentSdJwtVc, verifySdJwtVc, verifySdJwtGrant, decodeTokenStatusList, readTokenStatus } from '../../src/sdjwt/index.js';
+import {
+  createTokenStatusChecker,
+  decodeTokenStatusList,
+  issueSdJwtGrant,
+  issueSdJwtVc,
+  presentSdJwtVc,
+  readTokenStatus,
+  verifySdJwtGrant,
+  verifySdJwtVc,
+} from '../../src/sdjwt/index.js';
 import { verifyMandateChain, hashAscii, jwkThumbprint as mandateThumbprint } from '../../src/mandates/index.js';
 import { ERROR_CODES, toReason } from '../../src/errors.js';
+import { guardTool, PRESENTATION_META, toolRefusal } from '../../src/integrations/mcp/index.js';
 import { makeIssuer } from '../helpers.js';
 import { openWorld, API, type World } from '../http/world.js';
 import { bound } from '../http/present.js';
@@ -29,6 +39,7 @@ let grantVp: string;
 let agentVp: string;
 let sdjwt: string;
 let receipt: string;
+let sdGrant: string;
 const resolver = charter.createResolver();
 const alice = makeIssuer();
 const bob = makeIssuer('P-256');
@@ -41,6 +52,16 @@ beforeAll(async () => {
   agentVp = await charter.createAgentPresentation({ agent: w.agent, chain: [await w.mandate()], identity: w.agentIdentity, aud: API, nonce: 'n' });
   const issued = await issueSdJwtVc({ issuer: alice, subject: bob.did, vct: 'https://example.com/vct', claims: { email: 'a@example.com' }, disclosable: ['email'] });
   sdjwt = await presentSdJwtVc(issued.token, { holder: bob, disclose: ['email'], aud: API, nonce: 'n' });
+  const g = await issueSdJwtGrant(w.home.store, w.alice, {
+    grantee: w.app.did,
+    resources: ['profile/email'],
+    actions: ['read'],
+    purpose: 'tests',
+    constraints: {},
+    validUntil: new Date(Date.now() + 86_400_000),
+    baseUrl: w.server.url,
+  });
+  sdGrant = await presentSdJwtVc(g.token, { holder: w.app, disclose: g.disclosable, aud: API, nonce: 'n' });
   receipt = await handReceipt(alice, {
     sub: bob.did,
     grant: { id: 'urn:uuid:1', iss: alice.did },
@@ -161,6 +182,20 @@ describe('a token changed after signing never passes', () => {
     ['grant presentation', () => grantVp, (t) => charter.verifyGrant(t, grantOptions())],
     ['agent presentation', () => agentVp, (t) => charter.verifyAgent(t, agentOptions())],
     ['SD-JWT VC', () => sdjwt, (t) => verifySdJwtVc(t, { resolver, aud: API, nonce: 'n' })],
+    [
+      'SD-JWT grant',
+      () => sdGrant,
+      (t) =>
+        verifySdJwtGrant(t, {
+          resolver: w.resolver,
+          status: createTokenStatusChecker({ resolver: w.resolver, allowLoopback: true, allowHttp: true }),
+          resource: 'profile/email',
+          action: 'read',
+          owner: w.alice.did,
+          aud: API,
+          nonce: 'n',
+        }),
+    ],
     ['decision receipt', () => receipt, (t) => charter.verifyReceipt(t, { resolver, issuers: [alice.did] })],
   ];
 
@@ -411,5 +446,38 @@ describe('the guard, the stores and DID documents under hostile input', () => {
     for (const doc of [{ id: did, service: [{ id: `${did}#s`, f: () => 1 }] }, { id: did, n: 10n }, cyclic]) {
       await expect(charter.documentResolver(async () => doc as never).resolveKey(did, undefined, 'assertionMethod')).rejects.toMatchObject({ code: 'DID_RESOLUTION_FAILED' });
     }
+  });
+
+  it('an MCP tool guard given any arguments and any _meta refuses with a listed code and never runs the tool (property)', async () => {
+    let ran = 0;
+    const tool = guardTool('buy', { verifier: w.verifier({ http: false }), action: 'purchase', amount: () => '1 USD', trust: { principals: [w.principal.did] } }, () => {
+      ran++;
+      return { content: [] };
+    });
+    const meta = fc.oneof(
+      hostile,
+      fc.record(
+        {
+          [PRESENTATION_META]: fc.oneof(
+            hostile,
+            fc.constant(agentVp),
+            fc.constant(null).chain(() => mutated(agentVp)),
+          ),
+        },
+        { requiredKeys: [] },
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(hostile, meta, async (args, _meta) => {
+        const o = await outcome(() => tool(args as never, { _meta } as never));
+        if (o.kind === 'own' || o.kind === 'misuse') return;
+        if (o.kind !== 'result') throw new Error(`guardTool: ${JSON.stringify(o)}`);
+        const refusal = toolRefusal(o.value);
+        if (refusal === undefined || !ERROR_CODES.includes(refusal.code as never))
+          throw new Error(`guardTool: no refusal with a listed code: ${JSON.stringify(o.value).slice(0, 300)}`);
+      }),
+      runs(100),
+    );
+    expect(ran).toBe(0);
   });
 });
