@@ -34,6 +34,8 @@ export const DOCUMENT_CACHE_CHARS = 4 * 1024 * 1024;
  * loader can hand back someone else's document.
  */
 export function documentResolver(load: (did: string) => Promise<DIDDocument>, options: DocumentResolverOptions = {}): CharterResolver {
+  if (typeof load !== 'function') throw new TypeError('documentResolver needs a load function: (did) => Promise<DIDDocument>');
+  if (typeof options !== 'object' || options === null) throw new TypeError('documentResolver: options must be an object');
   const ttl = options.cacheTtlMs ?? 300_000;
   const max = options.cacheMaxEntries ?? 10_000;
   // Checked here, once (TypeError): NaN would make every entry live forever.

@@ -68,11 +68,9 @@ export function tokenStatusCount(bytes: Uint8Array, bits: StatusBits): number {
 export function readTokenStatus(bytes: Uint8Array, bits: StatusBits, index: number): number {
   // Past the end, at a fraction or with a width §4.1 does not define, the arithmetic below reads
   // `undefined` as 0, which is VALID: a status that cannot be read is refused instead (fail closed).
-  if (!(bytes instanceof Uint8Array) || !isStatusBits(bits) || !Number.isSafeInteger(index) || index < 0 || index >= tokenStatusCount(bytes, bits)) {
-    throw new CharterError(
-      'STATUS_INVALID',
-      `no status at index ${shown(index, 20)} of a list of ${bytes instanceof Uint8Array ? bytes.length : 0} byte(s) at ${shown(bits, 10)} bit(s) each`,
-    );
+  const length: unknown = typeof bytes === 'object' && bytes !== null ? bytes.length : undefined;
+  if (typeof length !== 'number' || !Number.isSafeInteger(length) || !isStatusBits(bits) || !Number.isSafeInteger(index) || index < 0 || index >= (length * 8) / bits) {
+    throw new CharterError('STATUS_INVALID', `no status at index ${shown(index, 20)} of a list of ${shown(length, 20)} byte(s) at ${shown(bits, 10)} bit(s) each`);
   }
   const bit = index * bits;
   return (bytes[Math.floor(bit / 8)]! >> (bit % 8)) & ((1 << bits) - 1);

@@ -256,6 +256,64 @@ describe('an option of the wrong kind is a TypeError naming it or a CharterError
     ],
     ['readTokenStatus', fc.tuple(hostile, hostile), ([bits, index]: [unknown, unknown]) => readTokenStatus(new Uint8Array(4), bits as never, index as never)],
     ['whole options', hostile, (o) => charter.verifyPresentation(presentation, o)],
+    [
+      'requireGrant',
+      fc.record({ resource: hostile, action: hostile, owner: hostile, anyOwner: hostile, grantee: hostile, purpose: hostile }, { requiredKeys: [] }),
+      (o) => charter.requireGrant(o),
+    ],
+    [
+      'requireAgent',
+      fc.record({ action: hostile, amount: hostile, counterparty: hostile, trust: hostile, reputation: hostile }, { requiredKeys: [] }),
+      (o) => charter.requireAgent(o),
+    ],
+    [
+      'requireSignature',
+      fc.record({ keys: hostile, directories: hostile, cover: hostile, tag: hostile, maxAgeSeconds: hostile }, { requiredKeys: [] }),
+      (o) => charter.requireSignature(o),
+    ],
+    ['requireMandate', fc.record({ profile: hostile, trust: hostile, amount: hostile, payee: hostile }, { requiredKeys: [] }), (o) => charter.requireMandate(o)],
+    [
+      'createStatusChecker',
+      fc.record({ resolver: fc.oneof(fc.constant(resolver), hostile), allowLoopback: hostile, skewSeconds: hostile, maxBytes: hostile, cacheTtlMs: hostile }, { requiredKeys: [] }),
+      (o) => charter.createStatusChecker(o),
+    ],
+    ['createStatusChecker whole', hostile, (o) => charter.createStatusChecker(o)],
+    ['createTokenStatusChecker whole', hostile, (o) => createTokenStatusChecker(o)],
+    [
+      'createTokenStatusChecker',
+      fc.record({ resolver: fc.oneof(fc.constant(resolver), hostile), allowLoopback: hostile, skewSeconds: hostile, maxBytes: hostile }, { requiredKeys: [] }),
+      (o) => createTokenStatusChecker(o),
+    ],
+    [
+      'createDirectoryResolver',
+      fc.record({ allowLoopback: hostile, timeoutMs: hostile, maxBytes: hostile, cacheTtlMs: hostile }, { requiredKeys: [] }),
+      (o) => charter.createDirectoryResolver(o),
+    ],
+    ['documentResolver', hostile, (o) => charter.documentResolver(async () => ({ id: 'did:web:a.example' }) as never, o).resolve('did:web:a.example')],
+    [
+      'verifyMandateChain',
+      fc.record(
+        { profile: hostile, trust: hostile, now: hostile, skewSeconds: hostile, aud: hostile, nonce: hostile, algorithms: hostile, calendarTimeZone: hostile },
+        { requiredKeys: [] },
+      ),
+      (o) => verifyMandateChain('a.b.c', o),
+    ],
+    [
+      'importAttestations',
+      fc.record(
+        { resolver: fc.oneof(fc.constant(resolver), hostile), status: hostile, now: hostile, skewSeconds: hostile, evidence: hostile, concurrency: hostile },
+        { requiredKeys: [] },
+      ),
+      (o) => charter.importAttestations(w.home.store, ['a.b.c'], o),
+    ],
+    [
+      'scoreAgent',
+      fc.record(
+        { resolver: fc.oneof(fc.constant(resolver), hostile), status: hostile, now: hostile, halfLifeDays: hostile, trustedAttesters: hostile, unknownWeight: hostile },
+        { requiredKeys: [] },
+      ),
+      (o) => charter.scoreAgent(bob.did, [], o),
+    ],
   ];
 
   it.each(cases)('%s (property)', async (name, options, call) => {
@@ -329,6 +387,21 @@ describe('what fuzzing found, pinned', () => {
     );
     expect(() => charter.checkNarrowing({ actions: ['a'], maxDelegationDepth: 0 }, { actions: ['a'], maxDelegationDepth: 0 }, null as never)).toThrow(TypeError);
     expect(charter.checkNarrowing({ actions: ['a'], maxDelegationDepth: 1 }, { actions: ['a'], maxDelegationDepth: 0 })).toEqual([]);
+  });
+
+  it('the checkers, documentResolver, scoreAgent and verifyCredential name an option of the wrong kind when built or called', async () => {
+    const odd = [Object.create(null) as object, { valueOf: () => 1, toString: 1 }, '10', -1, 1.5, NaN];
+    for (const v of odd) {
+      for (const k of ['maxBytes', 'maxBitsBytes', 'timeoutMs', 'defaultTtlMs'])
+        expect(() => charter.createStatusChecker({ resolver, [k]: v } as never), k).toThrow(new RegExp(`createStatusChecker: ${k}`));
+      for (const k of ['maxBytes', 'maxListBytes', 'timeoutMs'])
+        expect(() => createTokenStatusChecker({ resolver, [k]: v } as never), k).toThrow(new RegExp(`createTokenStatusChecker: ${k}`));
+      await expect(charter.scoreAgent(bob.did, [], { resolver, status: w.status, now: v } as never)).rejects.toThrow(/now must be a valid Date/);
+      if (typeof v !== 'string') await expect(charter.verifyCredential(credential, { resolver, requireType: v } as never)).rejects.toThrow(/requireType must be a string/);
+    }
+    for (const v of [undefined, {}, null]) expect(() => charter.createStatusChecker(v as never)).toThrow(/createStatusChecker needs options.resolver/);
+    expect(() => charter.documentResolver(async () => ({}) as never, null as never)).toThrow(/options must be an object/);
+    expect(() => charter.documentResolver('load' as never)).toThrow(/needs a load function/);
   });
 
   it('verifyDirectoryResponse names a response that is no response, whatever it is', () => {
