@@ -129,6 +129,8 @@ const builders: Array<[string, (v: unknown) => unknown]> = [
   ['countVotes', (v) => charter.countVotes(v as never, [], { resolver, status: w.status } as never)],
   ['countVotes votes', (v) => charter.countVotes({} as never, [v as string], { resolver, status: w.status } as never)],
   ['proposalHash', (v) => charter.proposalHash(v as never)],
+  ['verifyAuditLog', (v) => charter.verifyAuditLog(v as never, { resolver })],
+  ['receiptOf', (v) => charter.receiptOf(v as never)],
   ['checkNarrowing', (v) => charter.checkNarrowing({ actions: ['buy'] } as never, v as never)],
 ];
 
