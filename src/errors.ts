@@ -178,7 +178,7 @@ export function shown(v: unknown, max: number): string {
 /** Wrap anything thrown into a Reason without leaking bodies. */
 export function toReason(e: unknown, fallback: CharterErrorCode = 'INTERNAL'): Reason {
   if (e instanceof CharterError) return { code: e.code, message: e.message };
-  return { code: fallback, message: e instanceof Error ? e.message : String(e) };
+  return { code: fallback, message: e instanceof Error ? e.message : shown(e, 500) };
 }
 
 // ---- the edge tables ----

@@ -2,6 +2,7 @@ import { compareDecimal } from '../encoding/decimal.js';
 import { parseDuration } from '../encoding/duration.js';
 import { actionCovers } from './actions.js';
 import { canonicalTimeZone, periodText } from './limits.js';
+import { parseAuthority } from './authority.js';
 import type { Authority, CalendarPeriod, CalendarUnit, NarrowingDimension, NarrowingReason, ValidityWindow } from './types.js';
 
 /**
@@ -17,6 +18,18 @@ import type { Authority, CalendarPeriod, CalendarUnit, NarrowingDimension, Narro
  * Calendar budget periods follow the same idea (budgetWindowWidens).
  */
 export function checkNarrowing(parent: Authority, child: Authority, parentWindow: ValidityWindow = {}, childWindow: ValidityWindow = {}): NarrowingReason[] {
+  // A caller's authorities read as a verifier reads a mandate's (INVALID_ARGUMENT, UNKNOWN_CONSTRAINT), not walked as they come.
+  return narrowingReasons(parseAuthority(parent), parseAuthority(child), windowOf(parentWindow), windowOf(childWindow));
+}
+
+function windowOf(w: unknown): ValidityWindow {
+  if (typeof w !== 'object' || w === null) throw new TypeError('a validity window is an object { validFrom?, validUntil? }');
+  const { validFrom, validUntil } = w as ValidityWindow;
+  return { ...(validFrom !== undefined ? { validFrom } : {}), ...(validUntil !== undefined ? { validUntil } : {}) };
+}
+
+/** checkNarrowing of two authorities already read (parseAuthority) by a verifier or an issuer. */
+export function narrowingReasons(parent: Authority, child: Authority, parentWindow: ValidityWindow = {}, childWindow: ValidityWindow = {}): NarrowingReason[] {
   const out: NarrowingReason[] = [];
   const widened = (dimension: NarrowingDimension, message: string) => out.push({ code: 'AUTHORITY_WIDENED', dimension, message: `${dimension}: ${message}` });
 
@@ -132,7 +145,7 @@ function budgetWindowWidens(p: string | CalendarPeriod, c: string | CalendarPeri
 
 function ms(t: Date | string | undefined): number | undefined {
   if (t === undefined) return undefined;
-  const v = t instanceof Date ? t.getTime() : Date.parse(t);
+  const v = t instanceof Date ? t.getTime() : typeof t === 'string' ? Date.parse(t) : NaN;
   if (Number.isNaN(v)) throw new TypeError('a validity window needs valid dates');
   return v;
 }

@@ -4,7 +4,7 @@ import { deepFreeze } from '../encoding/json.js';
 import type { Reason } from '../errors.js';
 import { soleSubject, statusEntriesOf, unreadMembers, unreadTermsOfUse, verifyCredential } from '../credentials/index.js';
 import type { CredentialVerification, VerifyCredentialOptions } from '../credentials/types.js';
-import { checkNarrowing } from './attenuation.js';
+import { narrowingReasons } from './attenuation.js';
 import { MAX_DELEGATION_DEPTH, mandateDigest, readAuthority } from './authority.js';
 import { AGENT_AUTHORITY_TYPE, type AgentTrust, type Authority, type ChainLinkResult, type MandateLink } from './types.js';
 
@@ -58,7 +58,7 @@ function digestOf(v: CredentialVerification): string {
 
 type Window = { validFrom?: string; validUntil?: string };
 function narrowingOf(parentCredential: CredentialVerification['credential'], parent: Authority, child: Authority, pw: Window, cw: Window): readonly Reason[] {
-  const compute = () => Object.freeze(checkNarrowing(parent, child, pw, cw).map((r) => Object.freeze({ code: r.code, message: r.message })));
+  const compute = () => Object.freeze(narrowingReasons(parent, child, pw, cw).map((r) => Object.freeze({ code: r.code, message: r.message })));
   const memo = parentCredential ? derivedOf(parentCredential) : undefined;
   // Memoised only for the authority objects this module keeps (frozen, shared by every call).
   if (memo === undefined || memo.read.authority !== parent || !Object.isFrozen(child)) return compute();

@@ -7,7 +7,7 @@ import type { Credential, IssuedCredential, Issuer } from '../credentials/types.
 import { allocateStatusEntry } from '../status/index.js';
 import { partyKey } from '../did/parties.js';
 import type { CredentialStore, StatusStore } from '../store/types.js';
-import { checkNarrowing } from './attenuation.js';
+import { narrowingReasons } from './attenuation.js';
 import { mandateDigest, parseAuthority } from './authority.js';
 import { AGENT_AUTHORITY_TYPE, AGENT_IDENTITY_TYPE, type AgentInfo, type Authority } from './types.js';
 
@@ -208,7 +208,7 @@ export async function delegateMandate(st: MandateStore, from: Issuer, input: Del
   const now = second(new Date());
   const validUntil = checkExpiry(input.validUntil ?? (parent.validUntil !== undefined ? new Date(parent.validUntil) : undefined), now);
   const child = parseAuthority({ ...input.authority, parent: { id: parent.id, digest: mandateDigest(input.parentJwt) } });
-  const reasons = checkNarrowing(
+  const reasons = narrowingReasons(
     parentAuthority,
     child,
     { ...(parent.validFrom ? { validFrom: parent.validFrom } : {}), ...(parent.validUntil ? { validUntil: parent.validUntil } : {}) },

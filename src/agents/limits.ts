@@ -1,4 +1,4 @@
-import { CharterError, type Reason } from '../errors.js';
+import { CharterError, shown, type Reason } from '../errors.js';
 import { compareDecimal, isDecimal } from '../encoding/decimal.js';
 import { parseDuration } from '../encoding/duration.js';
 import { isCurrency, minorUnits } from '../encoding/currency.js';
@@ -159,7 +159,7 @@ export interface ParseMoneyOptions {
  */
 export function parseMoney(s: string, options: ParseMoneyOptions = {}): Money {
   const m = typeof s === 'string' ? MONEY_TEXT.exec(s) : null;
-  if (!m || !isDecimal(m[1])) throw new CharterError('INVALID_ARGUMENT', `${show(String(s))} is not an amount with a currency such as "50 USD"`);
+  if (!m || !isDecimal(m[1])) throw new CharterError('INVALID_ARGUMENT', `${show(shown(s, 200))} is not an amount with a currency such as "50 USD"`);
   const currency = m[2]!.toUpperCase();
   if (!isCurrency(currency)) throw new CharterError('INVALID_ARGUMENT', `${show(m[2]!)} is not an ISO 4217 currency code such as USD or EUR`);
   const why = options.accrual === true ? undefined : finerThanMinorUnit(m[1], currency);
@@ -186,7 +186,7 @@ function numberAmount(n: number): string | undefined {
 export function parseBudget(s: string): Budget {
   // The first "/" ends the amount: a time zone has slashes of its own.
   const i = typeof s === 'string' ? s.indexOf('/') : -1;
-  if (i < 0) throw new CharterError('INVALID_ARGUMENT', `${show(String(s))} is not a budget such as "500USD/P30D" or "500EUR/month@Europe/Paris"`);
+  if (i < 0) throw new CharterError('INVALID_ARGUMENT', `${show(shown(s, 200))} is not a budget such as "500USD/P30D" or "500EUR/month@Europe/Paris"`);
   const m = parseMoney(s.slice(0, i));
   const rest = s.slice(i + 1).trim();
   const at = rest.indexOf('@');
@@ -200,7 +200,7 @@ export function parseBudget(s: string): Budget {
 /** `"10/PT1H"` -> `{ count: 10, period: "PT1H" }`. */
 export function parseRate(s: string): Rate {
   const m = typeof s === 'string' ? /^\s*(\d{1,10})\s*\/\s*(\S+)\s*$/.exec(s) : null;
-  if (!m) throw new CharterError('INVALID_ARGUMENT', `${show(String(s))} is not a rate such as "10/PT1H"`);
+  if (!m) throw new CharterError('INVALID_ARGUMENT', `${show(shown(s, 200))} is not a rate such as "10/PT1H"`);
   return validateRate({ count: Number(m[1]), period: m[2] }, 'the rate');
 }
 

@@ -167,6 +167,7 @@ export async function verifyAuditLog(store: AuditStore, given: VerifyAuditOption
   // A misspelt `issuers` would accept a chain anyone signed, and acceptPruned: "false" is not off: TypeErrors.
   const options = readOptions('verifyAuditLog', given, { resolver: true, checkpoints: true, chain: true, issuers: true, acceptPruned: 'boolean' });
   if (!options?.resolver) throw new TypeError('verifyAuditLog needs { resolver }');
+  if (typeof (store as Partial<AuditStore> | null)?.listAuditChains !== 'function') throw new TypeError('verifyAuditLog needs the store holding the audit log');
   const issuers = identifierSet('verifyAuditLog: issuers', options.issuers);
   const chains: ChainSummary[] = [];
   const broken = (chain: string, seq: number, message: string, receiptId?: string): AuditVerification => ({

@@ -18,16 +18,18 @@ async function readBundle(ctx: CliContext, path: string): Promise<unknown> {
   // `-`: standard input (a bundle piped from `charter evidence export --out -` or a download), same cap.
   if (path === '-') return strictJson(await readStdin(ctx, MAX_BUNDLE), 'standard input', 'is not JSON');
   let text: string;
+  // The path as written, cut short in messages like every other argument (io.ts): it may be megabytes long.
+  const shown = path.slice(0, 200);
   try {
     // A regular file's size says at once; a pipe or a device (size 0, possibly endless: /dev/zero) is read
     // up to the cap and no further.
-    if (statSync(path).size > MAX_BUNDLE) throw new CharterError('INPUT_TOO_LARGE', `the bundle ${path} is larger than 32 MiB`);
+    if (statSync(path).size > MAX_BUNDLE) throw new CharterError('INPUT_TOO_LARGE', `the bundle ${shown} is larger than 32 MiB`);
     text = readBounded(path, 'the bundle', MAX_BUNDLE);
   } catch (e) {
     if (e instanceof CharterError) throw e;
-    throw new CharterError('INVALID_ARGUMENT', `cannot read the bundle ${path}`);
+    throw new CharterError('INVALID_ARGUMENT', `cannot read the bundle ${shown}`);
   }
-  return strictJson(text, path, 'is not JSON');
+  return strictJson(text, shown, 'is not JSON');
 }
 
 /**

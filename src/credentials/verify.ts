@@ -168,7 +168,10 @@ export function verifyDecodedCredential(jwt: string, decoded: DecodedJwt, given:
 async function verify(jwt: string, given: VerifyCredentialOptions, decoded?: DecodedJwt): Promise<CredentialVerification> {
   const options = readOptions('verifyCredential', given, CREDENTIAL_OPTIONS);
   if (!options || typeof options.resolver?.resolveKey !== 'function') throw new TypeError('verifyCredential needs options.resolver');
-  if (options.aud !== undefined && typeof options.aud !== 'string') throw new TypeError('verifyCredential: aud must be a string');
+  for (const k of ['aud', 'requireType'] as const) if (options[k] !== undefined && typeof options[k] !== 'string') throw new TypeError(`verifyCredential: ${k} must be a string`);
+  // Checked here, not where used: a wrong one would pass any credential that never reaches its use (no status entry).
+  for (const k of ['status', 'schemas'] as const)
+    if (options[k] !== undefined && typeof options[k] !== 'function') throw new TypeError(`verifyCredential: ${k} must be a function`);
   if (options.maxBytes !== undefined && !(Number.isSafeInteger(options.maxBytes) && options.maxBytes > 0))
     throw new TypeError('verifyCredential: maxBytes must be a positive whole number');
   const skewMs = skewOf(options.skewSeconds) * 1000;

@@ -34,6 +34,8 @@ export const DOCUMENT_CACHE_CHARS = 4 * 1024 * 1024;
  * loader can hand back someone else's document.
  */
 export function documentResolver(load: (did: string) => Promise<DIDDocument>, options: DocumentResolverOptions = {}): CharterResolver {
+  if (typeof load !== 'function') throw new TypeError('documentResolver needs a load function: (did) => Promise<DIDDocument>');
+  if (typeof options !== 'object' || options === null) throw new TypeError('documentResolver: options must be an object');
   const ttl = options.cacheTtlMs ?? 300_000;
   const max = options.cacheMaxEntries ?? 10_000;
   // Checked here, once (TypeError): NaN would make every entry live forever.
@@ -72,13 +74,21 @@ export function documentResolver(load: (did: string) => Promise<DIDDocument>, op
         assertDocumentFor(doc, did);
         // The cached document is handed to every caller: a frozen copy, so no caller can add a key
         // another caller's resolveKey would then select (the loader's own object stays its own).
-        const frozen = deepFreeze(structuredClone(doc));
+        let frozen: DIDDocument;
+        let bytes: number;
+        try {
+          frozen = deepFreeze(structuredClone(doc));
+          bytes = JSON.stringify(frozen).length;
+        } catch (e) {
+          // A function, a big int, a cycle, nesting no walk ends: no JSON a DID document is (DID Core §6.2).
+          throw new CharterError('DID_RESOLUTION_FAILED', `the document loaded for ${did.slice(0, 80)} is not JSON data`, { cause: e });
+        }
         // Weighed once loaded (a pending load holds at most one fetch's bytes): kept for the rest of its
         // lifetime, or dropped at once when it alone is over the budget.
         if (docs.get(did) === p) {
           const left = docs.remainingMs(did);
           docs.delete(did);
-          docs.set(did, p, left, JSON.stringify(frozen).length);
+          docs.set(did, p, left, bytes);
         }
         return frozen;
       });

@@ -79,7 +79,7 @@ function ownId(did: string, id: string): string | undefined {
  */
 export function absoluteKid(did: string, kid: unknown): string {
   const absolute = typeof kid === 'string' ? ownId(did, kid) : undefined;
-  if (absolute === undefined) throw new CharterError('KID_MISMATCH', `kid ${short(String(kid))} does not name a key of ${did.slice(0, 80)}`);
+  if (absolute === undefined) throw new CharterError('KID_MISMATCH', `kid ${short(shown(kid, 200))} does not name a key of ${did.slice(0, 80)}`);
   return absolute;
 }
 

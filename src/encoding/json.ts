@@ -1,14 +1,18 @@
 import { createHash } from 'node:crypto';
 
-/** RFC 8785 (JCS) canonical JSON for the values JSON.parse produces. */
-export function canonicalJson(value: unknown): string {
+/**
+ * RFC 8785 (JCS) canonical JSON for the values JSON.parse produces, nested at most MAX_JSON_DEPTH
+ * levels (what every reader of Charter's accepts): deeper, the walk would end in a stack overflow.
+ */
+export function canonicalJson(value: unknown, depth = 0): string {
   if (value === null || typeof value === 'boolean') return JSON.stringify(value);
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new TypeError('non-finite number in canonical JSON');
     return JSON.stringify(value);
   }
   if (typeof value === 'string') return JSON.stringify(value);
-  if (Array.isArray(value)) return '[' + value.map(canonicalJson).join(',') + ']';
+  if (typeof value === 'object' && depth >= MAX_JSON_DEPTH) throw new TypeError(`canonical JSON nests at most ${MAX_JSON_DEPTH} levels`);
+  if (Array.isArray(value)) return '[' + value.map((v) => canonicalJson(v, depth + 1)).join(',') + ']';
   if (typeof value === 'object') {
     // Only what JSON.parse produces: a Date, Map or URL has no own entries and would collapse to {}.
     const proto = Object.getPrototypeOf(value) as unknown;
@@ -17,7 +21,7 @@ export function canonicalJson(value: unknown): string {
       .filter(([, v]) => v !== undefined)
       // RFC 8785 §3.2.3: sort by UTF-16 code units, which is JS's default string order.
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return '{' + entries.map(([k, v]) => JSON.stringify(k) + ':' + canonicalJson(v)).join(',') + '}';
+    return '{' + entries.map(([k, v]) => JSON.stringify(k) + ':' + canonicalJson(v, depth + 1)).join(',') + '}';
   }
   throw new TypeError(`cannot canonicalize ${typeof value}`);
 }

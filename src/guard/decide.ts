@@ -99,6 +99,9 @@ const mandateCode = () => Promise.all([import('../mandates/wire.js'), import('./
  * allowed while the store is down. Throws only for misuse (TypeError).
  */
 export async function decide(verifier: Verifier, presentation: unknown, policy: Policy, binding: Binding, now: number = Date.now()): Promise<GuardDecision> {
+  // What is asked and what the proof is bound to are the caller's own: anything else is misuse, named.
+  if (!kindIn(policy, POLICY_KINDS)) throw new TypeError(`decide: policy must be an object whose kind is ${POLICY_KINDS.join(', ')}`);
+  if (!kindIn(binding, BINDING_KINDS)) throw new TypeError(`decide: binding must be an object whose kind is ${BINDING_KINDS.join(', ')}`);
   if (policy.kind === 'signature' && (binding.kind !== 'http' || !binding.signature)) throw new TypeError('decide: the signature policy needs an http binding with a signature');
   const receipts = verifier.receipts;
   const capture = receipts?.capture(verifier.resolver, verifier.status, verifier.tokenStatus);
@@ -123,6 +126,13 @@ export async function decide(verifier: Verifier, presentation: unknown, policy: 
     now,
     ...(capture ? { capture } : {}),
   });
+}
+
+const POLICY_KINDS: readonly string[] = ['grant', 'agent', 'mandate', 'presentation', 'signature'] satisfies readonly Policy['kind'][];
+const BINDING_KINDS: readonly string[] = ['http', 'claims', 'none'] satisfies readonly Binding['kind'][];
+
+function kindIn(v: unknown, kinds: readonly string[]): boolean {
+  return typeof v === 'object' && v !== null && kinds.includes((v as { kind?: unknown }).kind as string);
 }
 
 async function refuse(v: Verifier, status: HttpStatus, reasons: Reason[], rest: Partial<GuardDecision> = {}): Promise<GuardDecision> {

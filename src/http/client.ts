@@ -163,7 +163,9 @@ export async function charterFetch(url: string | URL, init: RequestInit = {}, op
  * allow or refusal, if it sends one; check it with `verifyReceipt(jws, { resolver, issuers: [the verifier's signing DID] })`.
  */
 export function receiptOf(response: Pick<Response, 'headers'>): string | undefined {
-  return response.headers.get('charter-receipt') ?? undefined;
+  const headers = (response as Partial<Pick<Response, 'headers'>> | null)?.headers;
+  if (typeof headers?.get !== 'function') throw new TypeError('receiptOf needs a fetch Response (its headers)');
+  return headers.get('charter-receipt') ?? undefined;
 }
 
 /**

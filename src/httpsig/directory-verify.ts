@@ -1,4 +1,4 @@
-import { CharterError } from '../errors.js';
+import { CharterError, shown } from '../errors.js';
 import { signatureBase, parseSignatureInput } from './base.js';
 import { componentId, type MessageContext } from './components.js';
 import { contentDigestMismatch } from './digest.js';
@@ -74,15 +74,20 @@ function invalid(message: string): CharterError {
  */
 export function verifyDirectoryResponse(res: DirectoryResponseInput, options: VerifyDirectoryOptions = {}): VerifiedDirectory {
   const { now, skewMs, maxKeys } = directoryOptions(options);
-  const url = new URL(String(res.url));
-  if ((res.status ?? 200) !== 200) throw new CharterError('DIRECTORY_UNAVAILABLE', `the directory at ${url.host} answered HTTP ${res.status}`);
-  const field = fieldGetter(res.headers);
+  // The response as the caller's own fetch gave it: anything else is misuse, named as such (not an engine's TypeError).
+  const given = typeof res === 'object' && res !== null ? res : ({} as Partial<DirectoryResponseInput>);
+  const url = URL.parse(typeof given.url === 'string' ? given.url : given.url instanceof URL ? given.url.href : '');
+  if (url === null || !(typeof given.body === 'string' || given.body instanceof Uint8Array)) {
+    throw new TypeError('verifyDirectoryResponse needs the response fetched: { url (absolute), status, headers, body (a string or bytes) }');
+  }
+  if ((given.status ?? 200) !== 200) throw new CharterError('DIRECTORY_UNAVAILABLE', `the directory at ${url.host} answered HTTP ${shown(given.status, 20)}`);
+  const field = fieldGetter(given.headers!);
   const type = combinedFieldValue(field('content-type') ?? [])
     .split(';')[0]!
     .trim()
     .toLowerCase();
   if (type !== DIRECTORY_MEDIA_TYPE) throw invalid(`the directory at ${url.host} is not served as ${DIRECTORY_MEDIA_TYPE}`);
-  const body = typeof res.body === 'string' ? Buffer.from(res.body, 'utf8') : res.body;
+  const body = typeof given.body === 'string' ? Buffer.from(given.body, 'utf8') : given.body;
 
   let doc: unknown;
   const text = Buffer.from(body).toString('utf8');

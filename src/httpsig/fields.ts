@@ -20,7 +20,7 @@ export function fieldGetter(source: HeaderSource): FieldGetter {
     return (name) => {
       const v = source(name);
       if (v === null || v === undefined) return undefined;
-      return typeof v === 'string' ? [v] : [...v];
+      return fieldLines(v, name);
     };
   }
   if (isHeaders(source)) {
@@ -33,11 +33,23 @@ export function fieldGetter(source: HeaderSource): FieldGetter {
   const lower = new Map<string, string[]>();
   for (const [k, v] of Object.entries(source)) {
     if (v === undefined) continue;
-    const lines = Array.isArray(v) ? v.map(String) : [String(v)];
+    const lines = fieldLines(v, k);
     const key = k.toLowerCase();
     lower.set(key, [...(lower.get(key) ?? []), ...lines]);
   }
   return (name) => lower.get(name);
+}
+
+/**
+ * A field's lines as a header source gave them: a string, or a list of strings (Node's `set-cookie`),
+ * or a number (Node's `content-length` once parsed). Anything else is the caller's mistake, named:
+ * String() of an object reads its own toString, which may throw or recurse without end.
+ */
+function fieldLines(v: unknown, name: string): string[] {
+  if (typeof v === 'string') return [v];
+  if (typeof v === 'number') return [String(v)];
+  if (Array.isArray(v) && v.every((line) => typeof line === 'string')) return [...(v as string[])];
+  throw new TypeError(`the header ${JSON.stringify(name.slice(0, 64))} must be a string or a list of strings`);
 }
 
 /**

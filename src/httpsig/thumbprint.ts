@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
  * lexicographic order, no whitespace (§3.2; OKP members per RFC 8037 §2).
  * Web Bot Auth uses it as `keyid` and as the directory's `kid`.
  */
-export function jwkThumbprint(jwk: { kty?: unknown; crv?: unknown; x?: unknown; y?: unknown; e?: unknown; n?: unknown }): string {
+export function jwkThumbprint(given: { kty?: unknown; crv?: unknown; x?: unknown; y?: unknown; e?: unknown; n?: unknown }): string {
+  const jwk = typeof given === 'object' && given !== null ? given : {};
   const s = (v: unknown, name: string): string => {
     if (typeof v !== 'string' || v.length === 0) throw new TypeError(`a JWK thumbprint needs the member ${name}`);
     return v;

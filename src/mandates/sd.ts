@@ -51,7 +51,8 @@ const bad = (what: string, message: string) => new CharterError('INVALID_CREDENT
 
 /** `B64U(SHA-256(ASCII(s)))`: VI `sd_hash`, `checkout_hash`, disclosure digests (RFC 9901 §4.2.3). */
 export function hashAscii(s: string): string {
-  if (!/^[\x20-\x7e]*$/.test(s)) throw new CharterError('INVALID_ARGUMENT', 'only ASCII input is hashed');
+  // A test of anything but a string would read its String() ("null", "[object Object]") and hash what it is not.
+  if (typeof s !== 'string' || !/^[\x20-\x7e]*$/.test(s)) throw new CharterError('INVALID_ARGUMENT', 'only ASCII input is hashed');
   return Buffer.from(sha256(s)).toString('base64url');
 }
 

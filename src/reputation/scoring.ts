@@ -1,5 +1,6 @@
 import { identifierSet } from '../encoding/lists.js';
 import { verifyCredential } from '../credentials/index.js';
+import { nowOf } from '../credentials/time.js';
 import { aggregate, checkWeightPolicy, oneRatingPerReceipt, str, type VerifiedRating, type WeightPolicy } from './aggregate.js';
 import type { ReputationScore, ScorePolicy } from './types.js';
 import { isParty, partiesOf, partyKey, partyLink, pureKeyOf, signingKeysOf } from '../did/parties.js';
@@ -25,6 +26,7 @@ export type ScoredRating = VerifiedRating & { validUntil?: number };
 export function checkScorePolicy(policy: ScorePolicy): void {
   if (!policy || typeof policy !== 'object') throw new TypeError('a reputation policy is required');
   if (typeof policy.status !== 'function') throw new TypeError('a reputation policy needs status (a status checker): revoked ratings must not count');
+  nowOf(policy.now, 'a reputation policy');
   checkWeightPolicy(policy);
   const u = policy.unknownAttesterWeight;
   if (u !== undefined && !(typeof u === 'number' && u >= 0 && u <= 1)) throw new TypeError('unknownAttesterWeight must be a number from 0 to 1');

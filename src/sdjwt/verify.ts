@@ -106,6 +106,10 @@ export async function verifySdJwtVc(token: string, given: VerifySdJwtVcOptions):
   // encoding/options.ts: unknown keys (a misspelt `vct`) and non-boolean opt-outs are TypeErrors; read once.
   const options = readOptions('verifySdJwtVc', given, OPTIONS);
   if (!options || typeof options.resolver?.resolveKey !== 'function') throw new TypeError('verifySdJwtVc needs options.resolver');
+  if (options.sdAlgs !== undefined && !(Array.isArray(options.sdAlgs) && !options.sdAlgs.some((a) => typeof a !== 'string'))) {
+    throw new TypeError('verifySdJwtVc: sdAlgs must be a list of hash names such as sha-256');
+  }
+  for (const k of ['vct', 'aud', 'nonce'] as const) if (options[k] !== undefined && typeof options[k] !== 'string') throw new TypeError(`verifySdJwtVc: ${k} must be a string`);
   const skewMs = skewOf(options.skewSeconds) * 1000;
   const maxAgeMs = maxKeyBindingAgeOf(options.maxKeyBindingAgeSeconds) * 1000;
   const now = nowOf(options.now, 'verifySdJwtVc').getTime();

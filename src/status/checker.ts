@@ -122,6 +122,17 @@ export function cacheEntries(v: unknown, who: string): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new TypeError(`${who}: cacheMaxEntries must be a whole number >= 0`);
   return v;
 }
+/**
+ * A checker's sizes and times, checked when it is built (a TypeError naming the option): the cache
+ * budget adds them, and an object there would throw from inside a status check instead. And `now`.
+ */
+export function checkerNumbers<O extends { now?: unknown }>(who: string, options: O, keys: ReadonlyArray<keyof O & string>): void {
+  for (const k of keys) {
+    const v = options[k];
+    if (v !== undefined && !(typeof v === 'number' && Number.isSafeInteger(v) && v >= (k === 'defaultTtlMs' ? 0 : 1))) throw new TypeError(`${who}: ${k} must be a whole number`);
+  }
+  if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError(`${who}: now must be a function returning milliseconds`);
+}
 /** Most status entries read per credential: each may cost a fetch. */
 const MAX_ENTRIES = 16;
 /** Failures of the list's signature check that mean "could not reach", not "is wrong" (the Token Status List checker's too). */
@@ -136,7 +147,10 @@ const SELF_STATUS = 'carries a credentialStatus of its own, which Charter does n
  * purpose, malformed statusSize) is STATUS_INVALID. Both fail closed.
  */
 export function createStatusChecker(options: StatusCheckerOptions): StatusListChecker {
+  // A list's signature is always checked, so a resolver is always needed (as createTokenStatusChecker says too).
+  if (!options || typeof options.resolver?.resolveKey !== 'function') throw new TypeError('createStatusChecker needs options.resolver');
   const max = cacheEntries(options.cacheMaxEntries, 'createStatusChecker');
+  checkerNumbers('createStatusChecker', options, ['maxBytes', 'maxBitsBytes', 'timeoutMs', 'defaultTtlMs']);
   // Bounded by what the lists hold too: anyone can issue a credential naming lists of their own (up to 1 MiB
   // signed, 2 MiB of bits each), so a count alone would let a few refused requests fill gigabytes.
   // Freshness is each entry's own `expires`; the cache only evicts, oldest first.

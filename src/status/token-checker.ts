@@ -11,7 +11,7 @@ import { decodeJwt, type DecodedJwt } from '../credentials/index.js';
 import { isMediaType } from '../credentials/media.js';
 import { decodeTokenStatusList, readTokenStatus, isStatusBits, tokenStatusCount, TOKEN_STATUS, type StatusBits } from './token-codec.js';
 import { STATUS_LIST_JWT_TYP, STATUS_LIST_MEDIA_TYPE } from './token-issuer.js';
-import { cacheEntries, DEFAULT_MAX_STALENESS_SECONDS, listCacheBytes, RETRIEVAL, type StatusListSnapshot } from './checker.js';
+import { cacheEntries, checkerNumbers, DEFAULT_MAX_STALENESS_SECONDS, listCacheBytes, RETRIEVAL, type StatusListSnapshot } from './checker.js';
 import { TtlCache } from '../did/cache.js';
 import { isHttpUrl } from './entry.js';
 import { skewOf } from '../credentials/time.js';
@@ -144,6 +144,7 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
   // Parsed once, through the keys layer, so every key rule (curve, small-order points) applies.
   const trustedKeys = (options.trustedListKeys ?? []).map((k) => importVerificationKey(k));
   const max = cacheEntries(options.cacheMaxEntries, 'createTokenStatusChecker');
+  checkerNumbers('createTokenStatusChecker', options, ['maxBytes', 'maxListBytes', 'timeoutMs']);
   // Bounded by bytes as well as by count (as the Bitstring checker's): lists named by tokens anyone can issue.
   const cache = new TtlCache<string, CachedList>(Infinity, max, undefined, listCacheBytes(options.maxBytes, options.maxListBytes));
   const inflight = new Map<string, Promise<CachedList>>();

@@ -1,5 +1,5 @@
 import { deflateSync, inflateSync } from 'node:zlib';
-import { CharterError } from '../errors.js';
+import { CharterError, shown } from '../errors.js';
 
 /**
  * The Status List of the IETF Token Status List (draft-ietf-oauth-status-list
@@ -66,6 +66,12 @@ export function tokenStatusCount(bytes: Uint8Array, bits: StatusBits): number {
  * index 0 is the most significant bit).
  */
 export function readTokenStatus(bytes: Uint8Array, bits: StatusBits, index: number): number {
+  // Past the end, at a fraction or with a width §4.1 does not define, the arithmetic below reads
+  // `undefined` as 0, which is VALID: a status that cannot be read is refused instead (fail closed).
+  const length: unknown = typeof bytes === 'object' && bytes !== null ? bytes.length : undefined;
+  if (typeof length !== 'number' || !Number.isSafeInteger(length) || !isStatusBits(bits) || !Number.isSafeInteger(index) || index < 0 || index >= (length * 8) / bits) {
+    throw new CharterError('STATUS_INVALID', `no status at index ${shown(index, 20)} of a list of ${shown(length, 20)} byte(s) at ${shown(bits, 10)} bit(s) each`);
+  }
   const bit = index * bits;
   return (bytes[Math.floor(bit / 8)]! >> (bit % 8)) & ((1 << bits) - 1);
 }
