@@ -2,7 +2,8 @@ import { identifierSet } from '../encoding/lists.js';
 import { verifyCredential } from '../credentials/index.js';
 import { aggregate, checkWeightPolicy, oneRatingPerReceipt, str, type VerifiedRating, type WeightPolicy } from './aggregate.js';
 import type { ReputationScore, ScorePolicy } from './types.js';
-import { isParty, partiesOf, partyKey, partyLink, pureKeyOf, signerLink, signingKeysOf } from '../did/parties.js';
+import { isParty, partiesOf, partyKey, pureKeyOf, signerLink, signingKeysOf } from '../did/parties.js';
+import { notingKeys, soleKey } from '../did/noting.js';
 import type { CharterResolver } from '../did/types.js';
 import { AGENT_IDENTITY_TYPE } from '../agents/types.js';
 import { skewMs, type Ignored } from './verify.js';
@@ -58,6 +59,8 @@ const NOT_IDENTITY = new Set([
 /** Who vouched for an attester, and whether only as its operator (an AgentIdentityCredential). */
 interface Vouch {
   issuer: string;
+  /** The key the vouch's signature verified with (keyString): what ties the issuer to the parties first (signerLink). */
+  signedWith: string | undefined;
   /** The credential is an AgentIdentityCredential: the issuer operates the attester. */
   operates: boolean;
 }
@@ -70,13 +73,19 @@ async function vouchedAttesters(policy: ScorePolicy): Promise<Map<string, Vouch[
   const out = new Map<string, Vouch[]>();
   const issuers = new Set(policy.trustedIdentityIssuers ?? []);
   if (issuers.size === 0 || !policy.attesterCredentials?.length) return out;
-  const opts = { resolver: policy.resolver, status: policy.status, ...(policy.now ? { now: policy.now } : {}) };
-  const checked = await Promise.all(policy.attesterCredentials.map((j) => verifyCredential(j, opts)));
-  for (const v of checked) {
+  const checked = await Promise.all(
+    policy.attesterCredentials.map(async (j) => {
+      // The key each vouch verifies with, noted as it is resolved (noting.ts): never a second lookup.
+      const noted = notingKeys(policy.resolver, 'assertionMethod');
+      const v = await verifyCredential(j, { resolver: noted.resolver, status: policy.status, ...(policy.now ? { now: policy.now } : {}) });
+      return { v, signedWith: v.issuer === undefined ? undefined : soleKey(noted.keys, v.issuer) };
+    }),
+  );
+  for (const { v, signedWith } of checked) {
     if (!v.ok || v.issuer === undefined || !issuers.has(v.issuer) || v.subject === undefined) continue;
     if (v.credential?.type.some((t) => NOT_IDENTITY.has(t))) continue;
     const list = out.get(v.subject) ?? out.set(v.subject, []).get(v.subject)!;
-    list.push({ issuer: v.issuer, operates: v.credential?.type.includes(AGENT_IDENTITY_TYPE) === true });
+    list.push({ issuer: v.issuer, signedWith, operates: v.credential?.type.includes(AGENT_IDENTITY_TYPE) === true });
   }
   return out;
 }
@@ -102,18 +111,21 @@ export async function weightPolicy(policy: ScorePolicy, now: number, self: SelfP
   const ambiguous = new Set<string>();
   const explicit = (did: string) => policy.attesterWeight?.(did);
   const vouched = await vouchedAttesters(policy);
-  // Each distinct voucher looked up once (the resolver caches documents); one that cannot be looked up is self.
+  // Each distinct voucher and key looked up once (the resolver caches documents); one that cannot be looked up
+  // is self. By the key the vouch was signed with first (signerLink): a party listing a did:web issuer's own
+  // key is the party's doing, and leaves the agent without a score rather than void that issuer's vouches.
   const voucherLinks = new Map<string, Promise<'self' | 'listed' | undefined>>();
-  const voucherLink = (i: string) => {
-    let p = voucherLinks.get(i);
-    if (p === undefined) voucherLinks.set(i, (p = partyLink(policy.resolver, self, i).catch(() => 'self' as const)));
+  const voucherLink = (v: Vouch) => {
+    const k = `${v.issuer}\n${v.signedWith ?? ''}`;
+    let p = voucherLinks.get(k);
+    if (p === undefined) voucherLinks.set(k, (p = signerLink(policy.resolver, self, v.issuer, v.signedWith).catch(() => 'self' as const)));
     return p;
   };
   for (const [subject, by] of vouched) {
     const valid: Vouch[] = [];
     let listed = false;
     for (const v of by) {
-      const link = await voucherLink(v.issuer);
+      const link = await voucherLink(v);
       if (link === undefined) valid.push(v);
       else if (link === 'listed') listed = true;
     }

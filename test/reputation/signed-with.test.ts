@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { issueCredential } from '../../src/credentials/index.js';
 import { importAttestations, scoreAgent, scoreFromStore, type ReputationScore, type ScorePolicy } from '../../src/reputation/index.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import { tempDir } from '../helpers.js';
@@ -116,6 +117,32 @@ describe("a party's document listing a did:web critic's signing key costs the pa
     const jwt = await rate({ ...agent.key, did: spelt, kid: `${spelt}#0` }, alias, 1);
     const { store, result } = await imported([jwt]);
     expect(result.skipped.map((s) => s.code)).toEqual(['SELF_ATTESTATION']);
+    await store.close();
+  });
+});
+
+describe('a vouch is tied to the parties by the key it was signed with', () => {
+  it('an operator listing the own key of the did:web identity issuer vouching for the critic: no score, the vouch not voided', async () => {
+    const registryKp = mk().kp;
+    const registry = web('registry-h.signed.example', registryKp);
+    const critic = mk();
+    const friend = mk();
+    const agent = mk();
+    const op = web('op-h.signed.example', mk().kp, [registryKp]);
+    const vouch = (await issueCredential({ issuer: registry, subject: critic.key.did, type: 'OrganizationCredential', claims: { name: 'critic' } })).jwt;
+    const jwts = [await rate(agent.key, critic.key, 0), await rate(agent.key, critic.key, 0), await rate(agent.key, friend.key, 1)];
+    const { store } = await imported(jwts);
+    const policy = { resolver, status, operator: op.did, trustedAttesters: [friend.key.did], trustedIdentityIssuers: [registry.did], attesterCredentials: [vouch] };
+    // Before: the registry was taken as the operator, its vouch void, and the friend's 1 alone passed.
+    expect(fields(await both(store, agent.key.did, jwts, policy))).toEqual({
+      score: null,
+      attesters: 0,
+      counted: 0,
+      codes: ['SELF_ATTESTATION', 'SELF_ATTESTATION', 'SELF_ATTESTATION'],
+    });
+    // Listing nothing of the registry's, the operator leaves the critic its vouch: two voices.
+    const fair = { ...policy, operator: web('op-h2.signed.example', mk().kp).did };
+    expect(fields(await both(store, agent.key.did, jwts, fair))).toEqual({ score: 0.5, attesters: 2, counted: 3, codes: [] });
     await store.close();
   });
 });
