@@ -152,8 +152,23 @@ export async function weightPolicy(policy: ScorePolicy, now: number, self: SelfP
   };
 }
 
-/** Why an attester's ratings signed with a key (or with a key not noted: undefined) do not count, or null. */
-type Refusals = Map<string, Map<string | undefined, Ignored | null>>;
+/**
+ * Per attester, why its ratings signed with `key` (the first key seen of it; undefined: not noted) do
+ * not count, or null; `more` the same for any other key it signed with. Most attesters sign with one
+ * key: a rating's answer is then one lookup and one comparison (refusalOf).
+ */
+interface Refusal {
+  key: string | undefined;
+  why: Ignored | null;
+  more?: Map<string | undefined, Ignored | null>;
+}
+type Refusals = Map<string, Refusal>;
+
+/** Why `r` does not count (refusedAttesters), or null/undefined when it does. */
+function refusalOf(refused: Refusals, r: ScoredRating): Ignored | null | undefined {
+  const e = refused.get(r.attester);
+  return e === undefined ? undefined : e.key === r.signedWith ? e.why : e.more?.get(r.signedWith);
+}
 
 /**
  * Per distinct attester, and key its ratings were signed with, that could
@@ -183,23 +198,27 @@ async function refusedAttesters(
   for (const r of ratings) {
     const did = r.attester;
     const key = r.signedWith;
-    let byKey = out.get(did);
-    if (byKey === undefined) out.set(did, (byKey = new Map()));
-    else if (byKey.has(key)) continue;
+    const e = out.get(did);
+    if (e !== undefined && (e.key === key || e.more?.has(key) === true)) continue;
     let w = weighs.get(did);
     if (w === undefined) weighs.set(did, (w = weights.attesterWeight(did) > 0));
     // One that weighs nothing moves nothing whoever it is: dropped as before when its key is theirs.
-    if (!w && isParty(self, did)) {
-      byKey.set(key, SELF);
-      continue;
+    const first: Ignored | null = !w && isParty(self, did) ? SELF : null;
+    let set: (why: Ignored | null) => void;
+    if (e === undefined) {
+      const entry: Refusal = { key, why: first };
+      out.set(did, entry);
+      set = (why) => void (entry.why = why);
+    } else {
+      const more = (e.more ??= new Map());
+      more.set(key, first);
+      set = (why) => void more.set(key, why);
     }
-    byKey.set(key, null);
     if (!w) continue;
-    const answer = byKey;
     look.push(
       signerLink(policy.resolver, self, did, key).then(
-        (link) => void (link === 'self' ? answer.set(key, SELF) : link === 'listed' && listed.add(did)),
-        () => void answer.set(key, { id: '', code: 'DID_RESOLUTION_FAILED', message: "the attester's DID cannot be resolved to tell it from the agent and its operator" }),
+        (link) => void (link === 'self' ? set(SELF) : link === 'listed' && listed.add(did)),
+        () => set({ id: '', code: 'DID_RESOLUTION_FAILED', message: "the attester's DID cannot be resolved to tell it from the agent and its operator" }),
       ),
     );
   }
@@ -319,7 +338,7 @@ export async function scoreRatings(
   const skew = skewMs(opts.policy.skewSeconds);
   // Per attester, not per rating: most attesters rate many times.
   const { refused, listed } = await refusedAttesters(ratings, opts.self, opts.policy, opts.weights);
-  for (const r of ratings) if (opts.weights.ambiguous?.has(r.attester) && !refused.get(r.attester)?.get(r.signedWith)) listed.add(r.attester);
+  for (const r of ratings) if (opts.weights.ambiguous?.has(r.attester) && !refusalOf(refused, r)) listed.add(r.attester);
   if (listed.size > 0) {
     // Neither counting nor dropping them is safe (refusedAttesters): no rating counts, and the agent has no
     // score. Only the agent's or an operator's own document can cause this.
@@ -337,7 +356,7 @@ export async function scoreRatings(
   }
   const live: ScoredRating[] = [];
   for (const r of ratings) {
-    const why = refused.get(r.attester)?.get(r.signedWith);
+    const why = refusalOf(refused, r);
     if (why) ignored.push({ ...why, id: r.id });
     else if (r.validUntil !== undefined && r.validUntil <= now - skew)
       ignored.push({ id: r.id, code: 'CREDENTIAL_EXPIRED', message: 'the attestation (or the receipt it rests on) is no longer valid' });
