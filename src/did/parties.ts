@@ -152,6 +152,28 @@ export async function partyLink(
   return undefined;
 }
 
+/**
+ * partyLink for a signature whose key is known: `key` is the one `did`'s signature verified with
+ * (keyString; noting.ts soleKey). That key is whoever signed, whatever any document lists, so it
+ * decides first: a key that is one of `parties` (a did:key or did:jwk of theirs) makes `did` them
+ * ('self'); a key only a party's document lists is 'listed', whoever else's document lists it too (the
+ * party may have listed a critic's own signing key: the tie is the party's doing and must cost it, never
+ * the critic). Otherwise, or when `key` is not known (a rating recorded before keys were), as
+ * partyLink: a key `did`'s own document shares with a party is `did`'s own doing ('self').
+ */
+export async function signerLink(
+  resolver: CharterResolver,
+  parties: { dids: Set<string>; keys: Set<string>; pure: Set<string> },
+  did: string,
+  key: string | undefined,
+): Promise<'self' | 'listed' | undefined> {
+  if (key !== undefined && !parties.dids.has(did)) {
+    if (parties.pure.has(key)) return 'self';
+    if (parties.keys.has(key)) return 'listed';
+  }
+  return partyLink(resolver, parties, did);
+}
+
 /** Is `did` one of `parties`, by name or (for a did:key or did:jwk) by the key it is? */
 export function isParty(parties: { dids: Set<string>; keys: Set<string> }, did: string): boolean {
   if (parties.dids.has(did)) return true;

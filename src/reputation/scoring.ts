@@ -3,7 +3,8 @@ import { verifyCredential } from '../credentials/index.js';
 import { nowOf } from '../credentials/time.js';
 import { aggregate, checkWeightPolicy, oneRatingPerReceipt, str, type VerifiedRating, type WeightPolicy } from './aggregate.js';
 import type { ReputationScore, ScorePolicy } from './types.js';
-import { isParty, partiesOf, partyKey, partyLink, pureKeyOf, signingKeysOf } from '../did/parties.js';
+import { isParty, partiesOf, partyKey, pureKeyOf, signerLink, signingKeysOf } from '../did/parties.js';
+import { notingKeys, soleKey } from '../did/noting.js';
 import type { CharterResolver } from '../did/types.js';
 import { AGENT_IDENTITY_TYPE } from '../agents/types.js';
 import { skewMs, type Ignored } from './verify.js';
@@ -19,8 +20,11 @@ export function selfParties(policy: ScorePolicy, agent: string, operators: reado
 /** The weights scoring uses, and the attesters whose trust rests on a vouch that cannot be told from the agent's own (weightPolicy). */
 export type ScoringWeights = WeightPolicy & { ambiguous?: ReadonlySet<string> };
 
-/** A verified rating as scoring needs it: with its validity end, when it has one. */
-export type ScoredRating = VerifiedRating & { validUntil?: number };
+/**
+ * A verified rating as scoring needs it: with its validity end, when it has one, and the key its
+ * signature verified with (parties.ts keyString), when that was noted (a rating stored before was not).
+ */
+export type ScoredRating = VerifiedRating & { validUntil?: number; signedWith?: string };
 
 /** TypeError for a policy that cannot be meant: checked when a scorer is built or called. */
 export function checkScorePolicy(policy: ScorePolicy): void {
@@ -57,6 +61,8 @@ const NOT_IDENTITY = new Set([
 /** Who vouched for an attester, and whether only as its operator (an AgentIdentityCredential). */
 interface Vouch {
   issuer: string;
+  /** The key the vouch's signature verified with (keyString): what ties the issuer to the parties first (signerLink). */
+  signedWith: string | undefined;
   /** The credential is an AgentIdentityCredential: the issuer operates the attester. */
   operates: boolean;
 }
@@ -69,13 +75,19 @@ async function vouchedAttesters(policy: ScorePolicy): Promise<Map<string, Vouch[
   const out = new Map<string, Vouch[]>();
   const issuers = new Set(policy.trustedIdentityIssuers ?? []);
   if (issuers.size === 0 || !policy.attesterCredentials?.length) return out;
-  const opts = { resolver: policy.resolver, status: policy.status, ...(policy.now ? { now: policy.now } : {}) };
-  const checked = await Promise.all(policy.attesterCredentials.map((j) => verifyCredential(j, opts)));
-  for (const v of checked) {
+  const checked = await Promise.all(
+    policy.attesterCredentials.map(async (j) => {
+      // The key each vouch verifies with, noted as it is resolved (noting.ts): never a second lookup.
+      const noted = notingKeys(policy.resolver, 'assertionMethod');
+      const v = await verifyCredential(j, { resolver: noted.resolver, status: policy.status, ...(policy.now ? { now: policy.now } : {}) });
+      return { v, signedWith: v.issuer === undefined ? undefined : soleKey(noted.keys, v.issuer) };
+    }),
+  );
+  for (const { v, signedWith } of checked) {
     if (!v.ok || v.issuer === undefined || !issuers.has(v.issuer) || v.subject === undefined) continue;
     if (v.credential?.type.some((t) => NOT_IDENTITY.has(t))) continue;
     const list = out.get(v.subject) ?? out.set(v.subject, []).get(v.subject)!;
-    list.push({ issuer: v.issuer, operates: v.credential?.type.includes(AGENT_IDENTITY_TYPE) === true });
+    list.push({ issuer: v.issuer, signedWith, operates: v.credential?.type.includes(AGENT_IDENTITY_TYPE) === true });
   }
   return out;
 }
@@ -101,18 +113,21 @@ export async function weightPolicy(policy: ScorePolicy, now: number, self: SelfP
   const ambiguous = new Set<string>();
   const explicit = (did: string) => policy.attesterWeight?.(did);
   const vouched = await vouchedAttesters(policy);
-  // Each distinct voucher looked up once (the resolver caches documents); one that cannot be looked up is self.
+  // Each distinct voucher and key looked up once (the resolver caches documents); one that cannot be looked up
+  // is self. By the key the vouch was signed with first (signerLink): a party listing a did:web issuer's own
+  // key is the party's doing, and leaves the agent without a score rather than void that issuer's vouches.
   const voucherLinks = new Map<string, Promise<'self' | 'listed' | undefined>>();
-  const voucherLink = (i: string) => {
-    let p = voucherLinks.get(i);
-    if (p === undefined) voucherLinks.set(i, (p = partyLink(policy.resolver, self, i).catch(() => 'self' as const)));
+  const voucherLink = (v: Vouch) => {
+    const k = `${v.issuer}\n${v.signedWith ?? ''}`;
+    let p = voucherLinks.get(k);
+    if (p === undefined) voucherLinks.set(k, (p = signerLink(policy.resolver, self, v.issuer, v.signedWith).catch(() => 'self' as const)));
     return p;
   };
   for (const [subject, by] of vouched) {
     const valid: Vouch[] = [];
     let listed = false;
     for (const v of by) {
-      const link = await voucherLink(v.issuer);
+      const link = await voucherLink(v);
       if (link === undefined) valid.push(v);
       else if (link === 'listed') listed = true;
     }
@@ -140,12 +155,33 @@ export async function weightPolicy(policy: ScorePolicy, now: number, self: SelfP
 }
 
 /**
- * Per distinct attester that could move the score (a positive weight), why
- * its ratings do not count, or null: the agent or an operator under another
- * name (its own DID, or a did:web listing one of their keys; SELF_ATTESTATION),
- * or a DID that cannot be resolved to tell (fail closed). `listed`: the
- * attesters tied to them only by a key the agent's or an operator's own
- * document lists (parties.ts partyLink): that may be them rating under
+ * Per attester, why its ratings signed with `key` (the first key seen of it; undefined: not noted) do
+ * not count, or null; `more` the same for any other key it signed with. Most attesters sign with one
+ * key: a rating's answer is then one lookup and one comparison (refusalOf).
+ */
+interface Refusal {
+  key: string | undefined;
+  why: Ignored | null;
+  more?: Map<string | undefined, Ignored | null>;
+}
+type Refusals = Map<string, Refusal>;
+
+/** Why `r` does not count (refusedAttesters), or null/undefined when it does. */
+function refusalOf(refused: Refusals, r: ScoredRating): Ignored | null | undefined {
+  const e = refused.get(r.attester);
+  return e === undefined ? undefined : e.key === r.signedWith ? e.why : e.more?.get(r.signedWith);
+}
+
+/**
+ * Per distinct attester, and key its ratings were signed with, that could
+ * move the score (a positive weight): why those ratings do not count, or
+ * null: the agent or an operator under another name (its own DID, a key of
+ * theirs it signed with, or a did:web listing one of their keys;
+ * SELF_ATTESTATION), or a DID that cannot be resolved to tell (fail closed).
+ * `listed`: the attesters tied to them only by a key the agent's or an
+ * operator's own document lists (parties.ts signerLink): the key the rating
+ * was signed with, or, for a rating stored before that key was noted, the
+ * key a did:key or did:jwk attester is. That may be them rating under
  * another name, or them listing a critic's public key to have its ratings
  * dropped, and which cannot be told. Each looked up once per scoring,
  * through the resolver's cache; a did:key or did:jwk needs no lookup, and an
@@ -156,25 +192,35 @@ async function refusedAttesters(
   self: SelfParties,
   policy: ScorePolicy,
   weights: WeightPolicy,
-): Promise<{ refused: Map<string, Ignored | null>; listed: Set<string> }> {
-  const out = new Map<string, Ignored | null>();
+): Promise<{ refused: Refusals; listed: Set<string> }> {
+  const out: Refusals = new Map();
   const listed = new Set<string>();
   const look: Promise<void>[] = [];
+  const weighs = new Map<string, boolean>();
   for (const r of ratings) {
     const did = r.attester;
-    if (out.has(did)) continue;
-    const weighs = weights.attesterWeight(did) > 0;
+    const key = r.signedWith;
+    const e = out.get(did);
+    if (e !== undefined && (e.key === key || e.more?.has(key) === true)) continue;
+    let w = weighs.get(did);
+    if (w === undefined) weighs.set(did, (w = weights.attesterWeight(did) > 0));
     // One that weighs nothing moves nothing whoever it is: dropped as before when its key is theirs.
-    if (!weighs && isParty(self, did)) {
-      out.set(did, SELF);
-      continue;
+    const first: Ignored | null = !w && isParty(self, did) ? SELF : null;
+    let set: (why: Ignored | null) => void;
+    if (e === undefined) {
+      const entry: Refusal = { key, why: first };
+      out.set(did, entry);
+      set = (why) => void (entry.why = why);
+    } else {
+      const more = (e.more ??= new Map());
+      more.set(key, first);
+      set = (why) => void more.set(key, why);
     }
-    out.set(did, null);
-    if (!weighs) continue;
+    if (!w) continue;
     look.push(
-      partyLink(policy.resolver, self, did).then(
-        (link) => void (link === 'self' ? out.set(did, SELF) : link === 'listed' && listed.add(did)),
-        () => void out.set(did, { id: '', code: 'DID_RESOLUTION_FAILED', message: "the attester's DID cannot be resolved to tell it from the agent and its operator" }),
+      signerLink(policy.resolver, self, did, key).then(
+        (link) => void (link === 'self' ? set(SELF) : link === 'listed' && listed.add(did)),
+        () => set({ id: '', code: 'DID_RESOLUTION_FAILED', message: "the attester's DID cannot be resolved to tell it from the agent and its operator" }),
       ),
     );
   }
@@ -183,21 +229,33 @@ async function refusedAttesters(
 }
 
 /**
- * Attesters that are one party by a signing key they share: a did:web whose
- * document lists the key of a did:key attester, or two did:web documents
- * listing one key. Each such set is one group ("party <first DID>"), so a key
- * holder counts once toward minAttesters, whatever names it rates under (a
- * did:key and a did:jwk of one key need no lookup: aggregate's partyKey). A
- * document that cannot be resolved shares nothing here (its attester is
- * dropped by refusedAttesters anyway).
+ * Attesters that are one party by a signing key: two DIDs whose ratings
+ * were signed by one key (a did:web and the did:key of the key it signed
+ * with, or two did:web signing with one key). Each such set is one group
+ * ("party <first DID>"), so a key holder counts once toward minAttesters,
+ * whatever names it rates under (a did:key and a did:jwk of one key need no
+ * lookup: aggregate's partyKey). What a document lists without signing with
+ * it ties no one: a trusted attester listing others' keys does not merge
+ * them into its own voice. A rating stored before its key was noted falls
+ * back on its attester's document: every signing key it lists (a document
+ * that cannot be resolved shares nothing here: its attester is dropped by
+ * refusedAttesters anyway).
  */
-async function sharedKeyGroups(resolver: CharterResolver, attesters: readonly string[]): Promise<Map<string, string>> {
+async function sharedKeyGroups(resolver: CharterResolver, attesters: readonly string[], ratings: readonly ScoredRating[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   if (attesters.every((d) => pureKeyOf(d) !== undefined)) return out;
-  const keysOf = new Map<string, Set<string>>();
+  const keysOf = new Map<string, Set<string>>(attesters.map((d) => [d, new Set<string>()]));
+  const unnoted = new Set<string>();
+  for (const r of ratings) {
+    const keys = keysOf.get(r.attester);
+    if (keys === undefined) continue;
+    if (r.signedWith === undefined) unnoted.add(r.attester);
+    else keys.add(r.signedWith);
+  }
   await Promise.all(
-    attesters.map(async (d) => {
-      keysOf.set(d, await signingKeysOf(resolver, d).catch(() => new Set<string>()));
+    [...unnoted].map(async (d) => {
+      const keys = keysOf.get(d)!;
+      for (const k of await signingKeysOf(resolver, d).catch(() => new Set<string>())) keys.add(k);
     }),
   );
   const root = new Map<string, string>(attesters.map((d) => [d, d]));
@@ -282,7 +340,7 @@ export async function scoreRatings(
   const skew = skewMs(opts.policy.skewSeconds);
   // Per attester, not per rating: most attesters rate many times.
   const { refused, listed } = await refusedAttesters(ratings, opts.self, opts.policy, opts.weights);
-  for (const r of ratings) if (opts.weights.ambiguous?.has(r.attester) && !refused.get(r.attester)) listed.add(r.attester);
+  for (const r of ratings) if (opts.weights.ambiguous?.has(r.attester) && !refusalOf(refused, r)) listed.add(r.attester);
   if (listed.size > 0) {
     // Neither counting nor dropping them is safe (refusedAttesters): no rating counts, and the agent has no
     // score. Only the agent's or an operator's own document can cause this.
@@ -300,7 +358,7 @@ export async function scoreRatings(
   }
   const live: ScoredRating[] = [];
   for (const r of ratings) {
-    const why = refused.get(r.attester);
+    const why = refusalOf(refused, r);
     if (why) ignored.push({ ...why, id: r.id });
     else if (r.validUntil !== undefined && r.validUntil <= now - skew)
       ignored.push({ id: r.id, code: 'CREDENTIAL_EXPIRED', message: 'the attestation (or the receipt it rests on) is no longer valid' });
@@ -309,13 +367,13 @@ export async function scoreRatings(
   }
   const { kept, reused } = opts.inOrderDistinct === true ? { kept: live, reused: [] } : oneRatingPerReceipt(live);
   for (const id of reused) ignored.push({ id, code: 'RECEIPT_REUSED', message: 'another attestation already used this receipt' });
-  // One key, one attester: trusted names that share a signing key pool as one (sharedKeyGroups), before any
-  // group of operators. Only trusted names: a document listing a key proves nothing about who holds it, and a
-  // party weighs what its most trusted name does, so a stranger listing a trusted attester's key would rate
-  // with that attester's weight (and, listing two, merge them into one). Strangers pool into one voice anyway.
+  // One key, one attester: trusted names whose ratings one key signed pool as one (sharedKeyGroups), before
+  // any group of operators. Only trusted names: a party weighs what its most trusted name does, so a stranger
+  // tied to a trusted attester (by a document listing its key, for a rating whose key was not noted) would
+  // rate with that attester's weight. Strangers pool into one voice anyway.
   const isTrusted = opts.weights.trusted ?? ((d: string) => opts.weights.attesterWeight(d) > 0);
   const weighing = [...new Set(kept.map((r) => r.attester))].filter((d) => isTrusted(d));
-  const parties = await sharedKeyGroups(opts.policy.resolver, weighing);
+  const parties = await sharedKeyGroups(opts.policy.resolver, weighing, kept);
   const fleet = opts.weights.groupOf;
   const weights: WeightPolicy = parties.size === 0 ? opts.weights : { ...opts.weights, groupOf: joinedGroups(weighing, parties, fleet) };
   // oneRatingPerReceipt returns its ratings in order.

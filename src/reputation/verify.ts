@@ -1,5 +1,6 @@
 import { toReason, type Reason } from '../errors.js';
-import { partiesOf, partyLink } from '../did/parties.js';
+import { partiesOf, signerLink } from '../did/parties.js';
+import { notingKeys, soleKey } from '../did/noting.js';
 import { DEFAULT_SKEW_SECONDS, MAX_SKEW_SECONDS, soleSubject, type DecodedJwt } from '../credentials/index.js';
 import { verifyDecodedCredential, verifyCredential } from '../credentials/verify.js';
 import type { Credential, CredentialVerification, StatusChecker } from '../credentials/types.js';
@@ -114,9 +115,13 @@ async function proofOf(c: Credential, interaction: unknown, ctx: EvidenceContext
  * when the caller has it, is decodeJwt(jwt) (importAttestations).
  */
 export async function verifyAttestation(jwt: string, c: AttestationCheck, decoded?: DecodedJwt): Promise<NewRating | Ignored> {
-  const v = await verifyAs(jwt, ATTESTATION_TYPE, c, decoded);
+  // The key the signature verifies with, noted as it is resolved (noting.ts): never a second lookup.
+  const noted = notingKeys(c.resolver, 'assertionMethod');
+  const v = await verifyAs(jwt, ATTESTATION_TYPE, { ...c, resolver: noted.resolver }, decoded);
   const id = typeof v.id === 'string' ? v.id.slice(0, MAX_ID) : `#${String(jwt).slice(-16)}`;
   if (!v.ok || !v.credential || !v.issuer) return { id, ...pick(firstOf(v)) };
+  const signedWith = soleKey(noted.keys, v.issuer);
+  if (signedWith === undefined) return { id, code: 'INVALID_CREDENTIAL', message: 'the key that signed the attestation cannot be told' };
   const cred = v.credential;
   if (typeof cred.id !== 'string' || cred.id.length === 0 || cred.id.length > MAX_ID)
     return { id, code: 'INVALID_CREDENTIAL', message: `an attestation needs an id (at most ${MAX_ID} characters)` };
@@ -124,12 +129,13 @@ export async function verifyAttestation(jwt: string, c: AttestationCheck, decode
   if (agent === undefined) return { id, code: 'INVALID_CREDENTIAL', message: 'an attestation rates exactly one agent' };
   if (c.agent !== undefined && agent !== c.agent) return { id, code: 'INVALID_CREDENTIAL', message: 'the attestation is about another agent' };
   const attester = v.issuer;
-  // The same key under another DID (a did:jwk of the agent's did:key, a did:web listing it) is the agent too.
-  // Not when only the agent's own document lists the attester's key (anyone's public key can be listed):
-  // such a rating is kept, and scoring counts no rating of that agent (scoring.ts refusedAttesters).
+  // Signed with the agent's own key (its did:key or did:jwk), under any DID, it is the agent: refused. Not
+  // when only the agent's own document lists the signing key (anyone's public key can be listed, a critic's
+  // too): such a rating is kept, and scoring counts no rating of that agent (scoring.ts refusedAttesters).
+  // A did:web attester whose own document lists the agent's key says it is the agent (parties.ts signerLink).
   let self: boolean;
   try {
-    self = (await partyLink(c.resolver, await partiesOf(c.resolver, [agent]), attester)) === 'self';
+    self = (await signerLink(c.resolver, await partiesOf(c.resolver, [agent]), attester, signedWith)) === 'self';
   } catch (e) {
     return { id, ...pick(toReason(e, 'DID_RESOLUTION_FAILED')) };
   }
@@ -163,6 +169,7 @@ export async function verifyAttestation(jwt: string, c: AttestationCheck, decode
     // A proof's status issued by the rated agent itself is never kept (receiptStatusNotRead).
     ...ratingStatus(attester, cred.credentialStatus, proof.status?.issuer === agent ? undefined : proof.status),
     importedAt: Date.now(),
+    signedWith,
   };
 }
 

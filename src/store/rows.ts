@@ -200,13 +200,13 @@ export function checkRating(r: NewRating): NewRating {
     throw new CharterError('INVALID_ARGUMENT', 'a rating score is a finite number in [0, 1]');
   if (!isTime(r.issuedAt) || !isTime(r.importedAt) || (r.validUntil !== undefined && !isTime(r.validUntil)))
     throw new CharterError('INVALID_ARGUMENT', 'rating times are whole milliseconds');
-  if ((r.dimension !== undefined && !text(r.dimension)) || (r.status !== undefined && !storableText(r.status)))
-    throw new CharterError('INVALID_ARGUMENT', 'a rating dimension and status are strings');
+  if ((r.dimension !== undefined && !text(r.dimension)) || (r.status !== undefined && !storableText(r.status)) || (r.signedWith !== undefined && !text(r.signedWith)))
+    throw new CharterError('INVALID_ARGUMENT', 'a rating dimension, status and signing key are strings');
   return r.score === 0 ? { ...r, score: 0 } : r;
 }
 
 /** The columns listRatings selects, in this order (ratingFromArray reads them by position); not the status text. */
-export const RATING_COLUMNS = 'id, attester, receipt, score, dimension, issued_at, valid_until, status IS NOT NULL, imported_at';
+export const RATING_COLUMNS = 'id, attester, receipt, score, dimension, issued_at, valid_until, status IS NOT NULL, imported_at, signed_with';
 
 /**
  * One listRatings row, as an array of RATING_COLUMNS, -> record: built
@@ -226,6 +226,7 @@ export function ratingFromArray(c: readonly unknown[], agent: string): RatingRec
   };
   if (c[4] !== null && c[4] !== undefined) r.dimension = c[4] as string;
   if (c[6] !== null && c[6] !== undefined) r.validUntil = Number(c[6]);
+  if (c[9] !== null && c[9] !== undefined) r.signedWith = c[9] as string;
   return r;
 }
 

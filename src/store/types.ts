@@ -369,6 +369,12 @@ export interface NewRating extends RatingKey {
   status?: string;
   /** When it was imported, in ms since the epoch. */
   importedAt: number;
+  /**
+   * The public key the attestation's signature verified with, as did/parties.ts keyString: who signed,
+   * whatever DID it signed as and whatever any document lists later. Absent for ratings imported before
+   * it was recorded (scoring then reads the attester's document, as it did).
+   */
+  signedWith?: string;
 }
 
 /** A rating as listed for scoring. */

@@ -128,12 +128,16 @@ describe('a did:web listing a trusted attester’s public key gains nothing by i
     expect(after.score).toBeGreaterThan(0.9);
   });
 
-  it('two trusted names sharing a key (a did:web listing a trusted did:key) still count once', async () => {
+  it('two trusted names signing with one key (a did:web signing with a trusted did:key) still count once', async () => {
     const X = mk().id;
     const T = mk();
-    const alias = web('alias.example', mk().kp, [T.kp]);
+    const alias = web('alias.example', T.kp, []);
     const a = await scoreAgent(X.did, [await rate(T.id, X.did, 1), await rate(alias, X.did, 1)], { resolver, status, trustedAttesters: [T.id.did, alias.did] });
     expect(a.attesters).toBe(1);
+    // Listing T's key without signing with it ties nothing: two signers, two voices.
+    const lister = web('lister.example', mk().kp, [T.kp]);
+    const b = await scoreAgent(X.did, [await rate(T.id, X.did, 1), await rate(lister, X.did, 1)], { resolver, status, trustedAttesters: [T.id.did, lister.did] });
+    expect(b.attesters).toBe(2);
   });
 });
 
@@ -173,12 +177,12 @@ describe('an operator’s fleet stays one voice, whatever keys its agents’ doc
     }
   });
 
-  it('a key shared across two operators’ fleets joins them: one voice, never two per pair', async () => {
+  it('a key signing for agents of two operators’ fleets joins them: one voice, never two per pair', async () => {
     const X = mk().id;
     const [O1, O2] = [mk().id, mk().id];
     const k = generateKeyPair('Ed25519');
-    const a = [web('a0.one.example', generateKeyPair('Ed25519'), [k]), web('a1.one.example', generateKeyPair('Ed25519'), [])];
-    const b = [web('b0.two.example', generateKeyPair('Ed25519'), [k]), web('b1.two.example', generateKeyPair('Ed25519'), [])];
+    const a = [web('a0.one.example', k, []), web('a1.one.example', generateKeyPair('Ed25519'), [])];
+    const b = [web('b0.two.example', k, []), web('b1.two.example', generateKeyPair('Ed25519'), [])];
     const ids = await Promise.all([
       ...a.map((x, i) => issueAgentIdentity(null, O1, { agent: x.did, name: `a${i}` }).then((c) => c.jwt)),
       ...b.map((x, i) => issueAgentIdentity(null, O2, { agent: x.did, name: `b${i}` }).then((c) => c.jwt)),

@@ -8,6 +8,7 @@ import { createStatusChecker, currentStatusListJwt, setCredentialStatus } from '
 import { openSqliteStore } from '../../src/store/sqlite/store.js';
 import type { NewRating, Store } from '../../src/store/types.js';
 import { makeIssuer, serve, tempDir } from '../helpers.js';
+import * as world from './listed-keys-world.js';
 
 const DAY = 86_400_000;
 
@@ -175,5 +176,52 @@ describe('a score from the store is the score of the attestations', () => {
       expect(s.score).toBeCloseTo(num / den, 12);
       expect(s.attesters).toBe(3);
     }
+  });
+});
+
+/**
+ * The same, among did:web raters tied to each other and to the operator by the keys they sign with
+ * and the keys their documents list: the store scores by the key each rating was signed with, noted at
+ * import, as scoreAgent does by the key its own verification noted.
+ */
+describe('a score from the store is the score of the attestations, whoever signed them', () => {
+  it('field for field, with documents listing others’ keys, raters sharing a signing key, and operators listing raters’ keys', async () => {
+    const { mk, rate, resolver, status, web } = world;
+    const agent = mk();
+    const [k1, k2, k3, k4] = [mk(), mk(), mk(), mk()];
+    const raters = [
+      web('r0.parity.example', k1.kp, [k2.kp]),
+      web('r1.parity.example', k1.kp),
+      web('r2.parity.example', k2.kp, [k3.kp, k4.kp]),
+      web('r3.parity.example', k3.kp),
+      k4.jwk,
+      k4.key,
+      k3.key,
+    ];
+    const jwts: string[] = [];
+    for (const [i, r] of raters.entries()) for (let j = 0; j <= i % 3; j++) jwts.push(await rate(agent.key, r, ((i * 3 + j * 5) % 11) / 10));
+    const store = await openSqliteStore(join(tempDir(), 'parity.db'));
+    expect((await importAttestations(store, jwts, { resolver, status })).skipped).toEqual([]);
+    const all = raters.map((r) => r.did);
+    const operators = [
+      undefined,
+      web('op0.parity.example', mk().kp).did,
+      web('op1.parity.example', mk().kp, [k2.kp]).did,
+      k3.jwk.did,
+      web('op3.parity.example', mk().kp, [k4.kp]).did,
+    ];
+    const seen = new Set<string>();
+    for (const operator of operators) {
+      for (const o of [{ trustedAttesters: all }, { trustedAttesters: all.slice(0, 3), unknownAttesterWeight: 0.3 }]) {
+        const p: ScorePolicy = { resolver, status, ...o, ...(operator ? { operator } : {}) };
+        const fromJwts = await scoreAgent(agent.key.did, jwts, p);
+        const fromStore = await scoreFromStore(store, agent.key.did, p);
+        expect(fromStore).toEqual(fromJwts);
+        seen.add(`${fromStore.score === null ? 'none' : fromStore.attesters}`);
+      }
+    }
+    // The policies reach different answers: no score, and several counts of voices.
+    expect(seen.size).toBeGreaterThanOrEqual(3);
+    await store.close();
   });
 });

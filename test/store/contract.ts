@@ -367,7 +367,14 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
     });
 
     it('ratings: put reports what it added, keeps what it held, lists one agent in (issuedAt, attester, id) order', async () => {
-      const full = rating({ id: 'b', dimension: 'delivery', validUntil: 1_800_000_000_000, status: '{"type":"BitstringStatusListEntry"}', score: 1 });
+      const full = rating({
+        id: 'b',
+        dimension: 'delivery',
+        validUntil: 1_800_000_000_000,
+        status: '{"type":"BitstringStatusListEntry"}',
+        score: 1,
+        signedWith: 'OKP Ed25519 abc ',
+      });
       const added = await store.putRatings([
         rating({ id: 'c', issuedAt: 5 }),
         full,
@@ -448,6 +455,9 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
         { receipt: '\u0000' },
         { dimension: 'de\u0000livery' },
         { status: '{"type":"\u0000"}' },
+        { signedWith: '' },
+        { signedWith: 7 as unknown as string },
+        { signedWith: 'OKP Ed25519 \u0000 ' },
       ];
       for (const [i, b] of bad.entries()) {
         await expect(store.putRatings([rating({ id: `ok-${i}` }), rating({ id: `bad-${i}`, ...b })])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });

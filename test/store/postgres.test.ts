@@ -79,6 +79,49 @@ if (url) {
       await Promise.all([a!.close(), b!.close()]);
     });
 
+    it('schema 6: ratings of a schema-5 database survive without a signing key (scored as before); new ones keep theirs', async () => {
+      const schema = freshSchema();
+      schemas.add(schema);
+      const c = new Client({ connectionString: url });
+      await c.connect();
+      try {
+        await c.query('BEGIN');
+        await migrate(c as unknown as PoolClient, schema, PG_MIGRATIONS.slice(0, 5));
+        await c.query('COMMIT');
+        await c.query(
+          `INSERT INTO "${schema}".ratings (attester, id, agent, receipt, score, dimension, issued_at, valid_until, status, imported_at) VALUES ('did:web:critic.example', 'urn:uuid:old', 'did:key:zagent', 'urn:uuid:r0', 0.25, NULL, 1000, NULL, NULL, 2000)`,
+        );
+      } finally {
+        await c.end();
+      }
+      const s = await open(schema);
+      const before = {
+        id: 'urn:uuid:old',
+        attester: 'did:web:critic.example',
+        agent: 'did:key:zagent',
+        receipt: 'urn:uuid:r0',
+        score: 0.25,
+        issuedAt: 1000,
+        importedAt: 2000,
+        revocable: false,
+      };
+      expect(await s.listRatings('did:key:zagent')).toEqual([before]);
+      const fresh = {
+        id: 'urn:uuid:new',
+        attester: 'did:web:critic.example',
+        agent: 'did:key:zagent',
+        receipt: 'urn:uuid:r1',
+        score: 1,
+        issuedAt: 3000,
+        importedAt: 4000,
+        signedWith: 'OKP Ed25519 abc ',
+      };
+      expect(await s.putRatings([fresh])).toEqual([{ attester: 'did:web:critic.example', id: 'urn:uuid:new' }]);
+      expect(await s.listRatings('did:key:zagent')).toEqual([before, { ...fresh, revocable: false }]);
+      await s.close();
+      expect(await sql(url, `SELECT version FROM "${schema}".charter_migrations ORDER BY version`)).toEqual(PG_MIGRATIONS.map((_, i) => ({ version: i + 1 })));
+    });
+
     it('refuses a schema newer than it knows (fails closed rather than misread the ledger)', async () => {
       const schema = freshSchema();
       await (await open(schema)).close();

@@ -111,6 +111,59 @@ describe('sqlite access reports (schema 6: keyed by grant, verifier and receipt 
   });
 });
 
+describe('sqlite ratings (schema 7: the key each rating was signed with)', () => {
+  it('a store from schema 6 keeps its ratings through the upgrade, without a key (scored as before); new ones keep theirs', async () => {
+    const path = join(tempDir(), 'v6.db');
+    const Database = (await import('better-sqlite3')).default;
+    const { MIGRATIONS } = await import('../../src/store/sqlite/schema.js');
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    for (const m of MIGRATIONS.slice(0, 6)) old.exec(m);
+    old.pragma('user_version = 6');
+    old
+      .prepare('INSERT INTO ratings (attester, id, agent, receipt, score, dimension, issued_at, valid_until, status, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run('did:web:critic.example', 'urn:uuid:old', 'did:key:zagent', 'urn:uuid:r0', 0.25, null, 1000, null, '{"type":"BitstringStatusListEntry"}', 2000);
+    old.prepare('INSERT INTO rating_versions (agent, version) VALUES (?, ?)').run('did:key:zagent', 1);
+    old.close();
+
+    const s = await openSqliteStore(path);
+    const before = {
+      id: 'urn:uuid:old',
+      attester: 'did:web:critic.example',
+      agent: 'did:key:zagent',
+      receipt: 'urn:uuid:r0',
+      score: 0.25,
+      issuedAt: 1000,
+      importedAt: 2000,
+      revocable: true,
+    };
+    expect(await s.listRatings('did:key:zagent')).toEqual([before]);
+    expect(await s.listRatingStatus('did:key:zagent')).toEqual([{ attester: 'did:web:critic.example', id: 'urn:uuid:old', status: '{"type":"BitstringStatusListEntry"}' }]);
+    const v = await s.ratingsVersion('did:key:zagent');
+    const fresh = {
+      id: 'urn:uuid:new',
+      attester: 'did:web:critic.example',
+      agent: 'did:key:zagent',
+      receipt: 'urn:uuid:r1',
+      score: 1,
+      issuedAt: 3000,
+      importedAt: 4000,
+      signedWith: 'OKP Ed25519 abc ',
+    };
+    expect(await s.putRatings([fresh])).toEqual([{ attester: 'did:web:critic.example', id: 'urn:uuid:new' }]);
+    expect(await s.listRatings('did:key:zagent')).toEqual([before, { ...fresh, revocable: false }]);
+    expect(await s.ratingsVersion('did:key:zagent')).not.toBe(v);
+    await s.close();
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    expect(db.prepare('SELECT id, signed_with FROM ratings ORDER BY id').all()).toEqual([
+      { id: 'urn:uuid:new', signed_with: 'OKP Ed25519 abc ' },
+      { id: 'urn:uuid:old', signed_with: null },
+    ]);
+    db.close();
+  });
+});
+
 describe('sqlite replay cache (schema 5: one b-tree, an expiry index)', () => {
   it('a store from schema 4 keeps its live nonces through the upgrade: a replay after it is still refused', async () => {
     const path = join(tempDir(), 'v4.db');

@@ -36,8 +36,8 @@ export function postgresRatings({ run, read, rows, t }: Access): ReputationStore
           const part = ordered.slice(i, i + CHUNK);
           const col = <T>(f: (r: NewRating) => T) => part.map(f);
           const r = await q.query<RatingKey>(
-            `INSERT INTO ${t.ratings} (attester, id, agent, receipt, score, dimension, issued_at, valid_until, status, imported_at)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::text[], $7::int8[], $8::int8[], $9::text[], $10::int8[])
+            `INSERT INTO ${t.ratings} (attester, id, agent, receipt, score, dimension, issued_at, valid_until, status, imported_at, signed_with)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::text[], $7::int8[], $8::int8[], $9::text[], $10::int8[], $11::text[])
              ON CONFLICT (attester, id) DO NOTHING RETURNING attester, id`,
             [
               col((x) => x.attester),
@@ -50,6 +50,7 @@ export function postgresRatings({ run, read, rows, t }: Access): ReputationStore
               col((x) => x.validUntil ?? null),
               col((x) => x.status ?? null),
               col((x) => x.importedAt),
+              col((x) => x.signedWith ?? null),
             ],
           );
           added.push(...r.rows.map((k) => ({ attester: k.attester, id: k.id })));

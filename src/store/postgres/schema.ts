@@ -101,6 +101,11 @@ export const PG_MIGRATIONS: readonly ((s: string) => string)[] = [
   ALTER TABLE ${s}.access_receipts DROP CONSTRAINT access_receipts_pkey;
   ALTER TABLE ${s}.access_receipts ADD PRIMARY KEY (grant_id, verifier, receipt_id);
   `,
+  // 6: the key each rating's signature verified with (did/parties.ts keyString), so scoring tells raters
+  // apart by who signed rather than by what documents list; NULL for ratings imported before.
+  (s) => `
+  ALTER TABLE ${s}.ratings ADD COLUMN signed_with TEXT;
+  `,
 ];
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;

@@ -6,7 +6,7 @@ import { wrap } from './wrap.js';
 /** Verified reputation ratings: written in one transaction per batch, read with one indexed query per agent. */
 export function sqliteRatings(db: Database): ReputationStore {
   const insert = db.prepare(
-    'INSERT INTO ratings (attester, id, agent, receipt, score, dimension, issued_at, valid_until, status, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    'INSERT INTO ratings (attester, id, agent, receipt, score, dimension, issued_at, valid_until, status, imported_at, signed_with) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
   );
   const held = db.prepare('SELECT 1 FROM ratings WHERE attester = ? AND id = ?').pluck();
   const list = db.prepare(`SELECT ${RATING_COLUMNS} FROM ratings WHERE agent = ? ORDER BY issued_at, attester, id`).raw(true);
@@ -16,7 +16,19 @@ export function sqliteRatings(db: Database): ReputationStore {
     const added: RatingKey[] = [];
     const perAgent = new Map<string, number>();
     for (const r of rows) {
-      const done = insert.run(r.attester, r.id, r.agent, r.receipt, r.score, r.dimension ?? null, r.issuedAt, r.validUntil ?? null, r.status ?? null, r.importedAt);
+      const done = insert.run(
+        r.attester,
+        r.id,
+        r.agent,
+        r.receipt,
+        r.score,
+        r.dimension ?? null,
+        r.issuedAt,
+        r.validUntil ?? null,
+        r.status ?? null,
+        r.importedAt,
+        r.signedWith ?? null,
+      );
       if (done.changes === 1) {
         added.push({ attester: r.attester, id: r.id });
         perAgent.set(r.agent, (perAgent.get(r.agent) ?? 0) + 1);
@@ -50,7 +62,7 @@ export function sqliteRatings(db: Database): ReputationStore {
     },
     async listRatings(agent) {
       return wrap(() => {
-        // One string per attester: the row copies die young instead of surviving the whole score.
+        // One string per attester and per signing key: the row copies die young instead of surviving the whole score.
         const same = new Map<string, string>();
         const out: RatingRecord[] = [];
         for (const c of list.iterate(agent) as IterableIterator<unknown[]>) {
@@ -58,6 +70,12 @@ export function sqliteRatings(db: Database): ReputationStore {
           let k = same.get(a);
           if (k === undefined) same.set(a, (k = a));
           c[1] = k;
+          const signer = c[9] as string | null;
+          if (signer !== null) {
+            let s = same.get(signer);
+            if (s === undefined) same.set(signer, (s = signer));
+            c[9] = s;
+          }
           out.push(ratingFromArray(c, agent));
         }
         return out;

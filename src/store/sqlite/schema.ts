@@ -104,4 +104,9 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE access_receipts_next RENAME TO access_receipts;
   CREATE INDEX access_receipts_at ON access_receipts (grant_id, at);
   `,
+  // 7: the key each rating's signature verified with (did/parties.ts keyString), so scoring tells raters
+  // apart by who signed rather than by what documents list; NULL for ratings imported before.
+  `
+  ALTER TABLE ratings ADD COLUMN signed_with TEXT;
+  `,
 ];
