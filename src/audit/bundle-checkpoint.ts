@@ -8,6 +8,9 @@ import { CHECKPOINT_TYP, checkAuditJws, type CheckedJws } from './jws.js';
 /** The failures of a signature by a key the document does not give under that kid (not one it gives and refuses). */
 const OTHER_KEY = new Set<Reason['code']>(['VERIFICATION_METHOD_NOT_FOUND', 'INVALID_SIGNATURE', 'ALG_KEY_MISMATCH']);
 
+/** A DID whose document is derived from the DID itself: its key is its identifier, it never rotates. */
+export const derived = (did: string): boolean => did.startsWith('did:key:') || did.startsWith('did:jwk:');
+
 /** Does the document list this key anywhere, for any use, at any time (its `expires` set aside)? */
 function listed(doc: DIDDocument | undefined, did: string, thumbprint: string): boolean {
   if (doc === undefined) return false;
@@ -30,7 +33,8 @@ function listed(doc: DIDDocument | undefined, did: string, thumbprint: string): 
  * keys the caller keeps, past and present) that the recorded document does
  * not list. A key that document does list is held to what it says of that
  * key (its `expires` included), pinned or not. Without `pinned`, the
- * refusal says so.
+ * refusal says so. A did:key or did:jwk verifier has no other key to rotate
+ * to: any other key is someone else's, pinned (for another verifier) or not.
  */
 export async function checkBundleCheckpoint(
   jws: string,
@@ -43,7 +47,7 @@ export async function checkBundleCheckpoint(
   const iss = cp.decoded?.payload.iss;
   const kid = cp.decoded?.header.kid;
   // Only the receipt's own verifier's checkpoint: the keys pinned are that verifier's.
-  if (only === undefined || !OTHER_KEY.has(only.code) || iss !== verifier.did || typeof kid !== 'string') return cp;
+  if (only === undefined || !OTHER_KEY.has(only.code) || iss !== verifier.did || derived(iss) || typeof kid !== 'string') return cp;
   const recorded = verifier.recorded;
   let id: string;
   try {
