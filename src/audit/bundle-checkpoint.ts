@@ -1,7 +1,7 @@
 import type { Reason } from '../errors.js';
 import type { VerificationKey } from '../keys/types.js';
 import { jwkThumbprint } from '../httpsig/thumbprint.js';
-import { absoluteKid, RELATIONSHIPS, usableKeys } from '../did/select.js';
+import { absoluteKid, definedKeys } from '../did/select.js';
 import type { CharterResolver, DIDDocument } from '../did/types.js';
 import { CHECKPOINT_TYP, checkAuditJws, type CheckedJws } from './jws.js';
 
@@ -11,16 +11,17 @@ const OTHER_KEY = new Set<Reason['code']>(['VERIFICATION_METHOD_NOT_FOUND', 'INV
 /** A DID whose document is derived from the DID itself: its key is its identifier, it never rotates. */
 export const derived = (did: string): boolean => did.startsWith('did:key:') || did.startsWith('did:jwk:');
 
-/** Does the document list this key anywhere, for any use, at any time (its `expires` set aside)? */
+/**
+ * Does the document say anything of this key: any method it defines, for any use or none, revoked,
+ * expired or another controller's? Such a key is held to what the document says of it, pinned or not.
+ */
 function listed(doc: DIDDocument | undefined, did: string, thumbprint: string): boolean {
   if (doc === undefined) return false;
-  return RELATIONSHIPS.some((r) => {
-    try {
-      return usableKeys(doc, did, r, 0).some((k) => jwkThumbprint(k.publicJwk) === thumbprint);
-    } catch {
-      return false;
-    }
-  });
+  try {
+    return definedKeys(doc, did).some((k) => jwkThumbprint(k) === thumbprint);
+  } catch {
+    return false;
+  }
 }
 
 /**
