@@ -1,23 +1,27 @@
 import type { Reason } from '../errors.js';
 import type { VerificationKey } from '../keys/types.js';
 import { jwkThumbprint } from '../httpsig/thumbprint.js';
-import { absoluteKid, RELATIONSHIPS, usableKeys } from '../did/select.js';
+import { absoluteKid, definedKeys } from '../did/select.js';
 import type { CharterResolver, DIDDocument } from '../did/types.js';
 import { CHECKPOINT_TYP, checkAuditJws, type CheckedJws } from './jws.js';
 
 /** The failures of a signature by a key the document does not give under that kid (not one it gives and refuses). */
 const OTHER_KEY = new Set<Reason['code']>(['VERIFICATION_METHOD_NOT_FOUND', 'INVALID_SIGNATURE', 'ALG_KEY_MISMATCH']);
 
-/** Does the document list this key anywhere, for any use, at any time (its `expires` set aside)? */
+/** A DID whose document is derived from the DID itself: its key is its identifier, it never rotates. */
+export const derived = (did: string): boolean => did.startsWith('did:key:') || did.startsWith('did:jwk:');
+
+/**
+ * Does the document say anything of this key: any method it defines, for any use or none, revoked,
+ * expired or another controller's? Such a key is held to what the document says of it, pinned or not.
+ */
 function listed(doc: DIDDocument | undefined, did: string, thumbprint: string): boolean {
   if (doc === undefined) return false;
-  return RELATIONSHIPS.some((r) => {
-    try {
-      return usableKeys(doc, did, r, 0).some((k) => jwkThumbprint(k.publicJwk) === thumbprint);
-    } catch {
-      return false;
-    }
-  });
+  try {
+    return definedKeys(doc, did).some((k) => jwkThumbprint(k) === thumbprint);
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -30,7 +34,8 @@ function listed(doc: DIDDocument | undefined, did: string, thumbprint: string): 
  * keys the caller keeps, past and present) that the recorded document does
  * not list. A key that document does list is held to what it says of that
  * key (its `expires` included), pinned or not. Without `pinned`, the
- * refusal says so.
+ * refusal says so. A did:key or did:jwk verifier has no other key to rotate
+ * to: any other key is someone else's, pinned (for another verifier) or not.
  */
 export async function checkBundleCheckpoint(
   jws: string,
@@ -43,7 +48,7 @@ export async function checkBundleCheckpoint(
   const iss = cp.decoded?.payload.iss;
   const kid = cp.decoded?.header.kid;
   // Only the receipt's own verifier's checkpoint: the keys pinned are that verifier's.
-  if (only === undefined || !OTHER_KEY.has(only.code) || iss !== verifier.did || typeof kid !== 'string') return cp;
+  if (only === undefined || !OTHER_KEY.has(only.code) || iss !== verifier.did || derived(iss) || typeof kid !== 'string') return cp;
   const recorded = verifier.recorded;
   let id: string;
   try {

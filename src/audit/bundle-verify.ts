@@ -12,7 +12,7 @@ import { createTokenStatusChecker, statusListSignerDid } from '../status/token-c
 import { createStatusChecker } from '../status/index.js';
 import type { EvidenceBundle } from './bundle.js';
 import { recordTimeReasons } from './jws.js';
-import { checkBundleCheckpoint } from './bundle-checkpoint.js';
+import { checkBundleCheckpoint, derived } from './bundle-checkpoint.js';
 import { presentedCredentials } from './presented.js';
 import { checkReceipt, decodeReceipt, type DecisionReceipt, type ReceiptClaims } from './receipt.js';
 import { disagreement, recheckDecision, WIDEST_SKEW } from './recheck.js';
@@ -67,7 +67,6 @@ export interface VerifyEvidenceOptions {
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const derived = (did: string) => did.startsWith('did:key:') || did.startsWith('did:jwk:');
 const mismatch = (message: string): Reason[] => [{ code: 'EVIDENCE_MISMATCH', message }];
 
 /**

@@ -96,9 +96,18 @@ async function checkRecord(jws: string, typ: string, resolver: CharterResolver):
   const c = await checkAuditJws(jws, typ, resolver, 'AUDIT_CHAIN_BROKEN');
   const signed = parseDateTime(c.decoded?.payload.time);
   if (c.reasons.length !== 1 || c.reasons[0]!.code !== 'VERIFICATION_METHOD_NOT_AUTHORIZED' || signed === undefined) return c;
-  // The document as the caller's resolver has it (its cache, its rules), only the clock moved; nothing cached here.
-  const then = documentResolver((did) => resolver.resolve(did), { cacheTtlMs: 0, now: () => signed });
-  return checkAuditJws(jws, typ, then, 'AUDIT_CHAIN_BROKEN');
+  // The document as the caller's resolver has it (its cache), read by Charter's rules; nothing cached here.
+  const check = (now: () => number) =>
+    checkAuditJws(
+      jws,
+      typ,
+      documentResolver((did) => resolver.resolve(did), { cacheTtlMs: 0, now }),
+      'AUDIT_CHAIN_BROKEN',
+    );
+  // Only a refusal those rules make now is the document's clock: one they would not make is the caller's
+  // resolver's own (a key it denies, whatever the document says), and it stands.
+  if ((await check(() => resolver.now?.() ?? Date.now())).reasons.length === 0) return c;
+  return check(() => signed);
 }
 
 async function readCheckpoint(jws: string, resolver: CharterResolver, external: boolean, row?: AuditCheckpointRecord): Promise<CheckedCheckpoint | Reason> {

@@ -338,6 +338,27 @@ export function selectKey(doc: unknown, did: string, kid: string | undefined, re
 }
 
 /**
+ * The public key of every method `did`'s document defines (in
+ * `verificationMethod` or embedded in a relationship), whatever its
+ * relationships, `controller`, `revoked` or `expires`: every key the document
+ * says something about, usable or not. A method whose key Charter cannot read
+ * is left out; a document that cannot be read as a whole throws as selectKey
+ * does.
+ */
+export function definedKeys(doc: unknown, did: string): PublicJwk[] {
+  assertDocumentFor(doc, did);
+  const out: PublicJwk[] = [];
+  for (const [id, m] of methodsOf(doc as unknown as Record<string, unknown>, did).read.methods) {
+    try {
+      out.push(keyOf(m.node, id));
+    } catch {
+      // no key Charter reads
+    }
+  }
+  return out;
+}
+
+/**
  * Every method of `did` that `relationship` lists and selectKey would hand
  * out for its id at `now`, in the order listed, each once: one pass over a
  * document read once, for the callers that look at every listed key

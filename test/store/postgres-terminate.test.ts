@@ -589,6 +589,25 @@ if (shared) {
       expect((await second.store.reserve({ reservationId: 'r3', at: new Date(), entries: budget('1') })).ok).toBe(true);
     });
 
+    it('statementTimeoutMs 0 (no statement_timeout, as in PostgreSQL): a lock waited on past the 5 s reply margin is waited for, not cut off', async () => {
+      // The reply margin guards a silent server beyond statement_timeout; with none set there is nothing to add it to,
+      // and a wait the caller asked to leave unbounded must not end in a client-side 'Query read timeout' at 5 s.
+      const { store, schema } = await open({ statementTimeoutMs: 0, retry: { attempts: 1 } });
+      expect((await store.reserve({ reservationId: 'r0', at: new Date(), entries: budget('1') })).ok).toBe(true);
+      const b = await openBlocker(shared);
+      let held: Promise<Awaited<ReturnType<typeof outcome>>>;
+      try {
+        await b.query(`SELECT id FROM "${schema}".mandates FOR UPDATE`);
+        held = outcome(store.reserve({ reservationId: 'r1', at: new Date(), entries: budget('1') }));
+        await new Promise((r) => setTimeout(r, 6_500));
+      } finally {
+        await b.end();
+      }
+      const o = await held;
+      expect([o.ok, o.ok ? '' : o.message]).toEqual([true, '']);
+      expect(await count(`SELECT count(*) AS n FROM "${schema}".ledger`)).toBe(2);
+    }, 30_000);
+
     it('every connection of the pool busy: STORE_UNAVAILABLE saying the pool is exhausted and what to raise; nothing taken', async () => {
       const { store, schema } = await open({ poolSize: 1, connectTimeoutMs: 500, retry: { attempts: 2 } });
       await store.reserve({ reservationId: 'r0', at: new Date(), entries: budget('1') });

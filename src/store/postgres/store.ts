@@ -24,7 +24,8 @@ export interface PostgresStoreOptions {
   /**
    * Longest a statement may run, in ms (default 30000), including a wait for a mandate's lock;
    * beyond it the operation fails with STORE_UNAVAILABLE instead of hanging. A server that stops
-   * answering altogether is given up 5 s after it.
+   * answering altogether is given up 5 s after it. 0: none of Charter's (the server's own statement_timeout
+   * applies, none by default), and no limit on a reply either.
    */
   statementTimeoutMs?: number;
 }
@@ -59,7 +60,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     keepAlive: true,
     application_name: 'charter',
     statement_timeout: statementTimeout,
-    query_timeout: statementTimeout + REPLY_MARGIN_MS,
+    // statementTimeoutMs 0 sets no statement_timeout (pg sends none): no margin over a limit that is not there.
+    ...(statementTimeout > 0 ? { query_timeout: statementTimeout + REPLY_MARGIN_MS } : {}),
     // A verifier frozen inside a transaction must not hold a mandate's lock for ever.
     idle_in_transaction_session_timeout: 60_000,
   });
