@@ -1,5 +1,6 @@
 import { CharterError, isCharterError, shown } from '../errors.js';
 import { deepFreeze } from '../encoding/json.js';
+import { jsonDataProblem } from '../mandates/json.js';
 import { TtlCache } from './cache.js';
 import { parseDateTime } from '../encoding/time.js';
 import { absoluteKid, assertDidSyntax, assertDocumentFor, RELATIONSHIPS, selectKey } from './select.js';
@@ -74,15 +75,20 @@ export function documentResolver(load: (did: string) => Promise<DIDDocument>, op
         assertDocumentFor(doc, did);
         // The cached document is handed to every caller: a frozen copy, so no caller can add a key
         // another caller's resolveKey would then select (the loader's own object stays its own).
-        let frozen: DIDDocument;
-        let bytes: number;
+        // Only what JSON carries (DID Core §6.2), nested no deeper than did:web's reader takes (MAX_JSON_DEPTH):
+        // a function, a big int, a cycle, a Date, NaN, or deeper nesting is no document, and receipts, which keep
+        // each by its RFC 8785 form, would fail every decision touching it (a 503 for as long as it stays so).
+        // Read on the copy: a class instance the loader's library made is copied as the plain object it holds.
+        let copy: DIDDocument | undefined;
         try {
-          frozen = deepFreeze(structuredClone(doc));
-          bytes = JSON.stringify(frozen).length;
-        } catch (e) {
-          // A function, a big int, a cycle, nesting no walk ends: no JSON a DID document is (DID Core §6.2).
-          throw new CharterError('DID_RESOLUTION_FAILED', `the document loaded for ${did.slice(0, 80)} is not JSON data`, { cause: e });
+          copy = structuredClone(doc);
+        } catch {
+          // a function, or a value no copy can be made of
         }
+        const problem = copy === undefined ? 'a value that cannot be copied' : jsonDataProblem(copy);
+        if (problem !== undefined) throw new CharterError('DID_RESOLUTION_FAILED', `the document loaded for ${did.slice(0, 80)} is not JSON data: it holds ${problem}`);
+        const frozen = deepFreeze(copy!);
+        const bytes = JSON.stringify(frozen).length;
         // Weighed once loaded (a pending load holds at most one fetch's bytes): kept for the rest of its
         // lifetime, or dropped at once when it alone is over the budget.
         if (docs.get(did) === p) {
