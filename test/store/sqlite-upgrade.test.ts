@@ -1,0 +1,284 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decide } from '../../src/guard/decide.js';
+import { createVerifier } from '../../src/guard/verifier.js';
+import { verifyAuditLog } from '../../src/audit/index.js';
+import { MIGRATIONS } from '../../src/store/sqlite/schema.js';
+import { openSqliteStore } from '../../src/store/sqlite/store.js';
+import type { Store } from '../../src/store/types.js';
+import { bound } from '../http/present.js';
+import { API, openWorld, type World } from '../http/world.js';
+import { tempDir } from '../helpers.js';
+
+/**
+ * Upgrades of a store on disk: a file at every schema version this code has
+ * ever written (MIGRATIONS[0..k] replayed by hand, so a migration appended
+ * later is covered without touching this file), holding the rows a real
+ * store held at that version, opened by the current code.
+ */
+let w: World;
+let dir: string;
+let ref: string;
+const N = 6;
+const NONCE_UNTIL = Date.now() + 3_600_000;
+const at = new Date();
+const budget = { amount: '100', currency: 'USD', periodSeconds: 3600 };
+
+/** A file at schema version k, as the Charter of that version left it. */
+function atVersion(path: string, k: number): Database.Database {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  for (const m of MIGRATIONS.slice(0, k)) db.exec(m);
+  db.pragma(`user_version = ${k}`);
+  return db;
+}
+
+const tables = (db: Database.Database, schema = 'main') =>
+  (db.prepare(`SELECT name FROM ${schema}.sqlite_master WHERE type = 'table' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
+const columns = (db: Database.Database, table: string, schema = 'main') =>
+  (db.prepare(`SELECT name FROM pragma_table_info(?, ?)`).all(table, schema) as { name: string }[]).map((r) => r.name);
+
+/** The reference rows copied into an old file: every table that exists at its version, every column it had then. */
+function copyRows(old: Database.Database): void {
+  old.pragma('foreign_keys = OFF');
+  old.prepare('ATTACH DATABASE ? AS ref').run(ref);
+  for (const t of tables(old)) {
+    const cols = columns(old, t).filter((c) => columns(old, t, 'ref').includes(c));
+    const list = cols.map((c) => `"${c}"`).join(', ');
+    old.exec(`INSERT INTO main."${t}" (${list}) SELECT ${list} FROM ref."${t}"`);
+  }
+  old.exec('DETACH DATABASE ref');
+}
+
+/** The rows of each table of `before` (a copy of the old file) all in `after`, column for column, none lost. */
+function expectRowsKept(before: string, after: string): void {
+  const db = new Database(after, { readonly: true });
+  db.prepare('ATTACH DATABASE ? AS old').run(before);
+  try {
+    for (const t of tables(db, 'old')) {
+      const list = columns(db, t, 'old')
+        .map((c) => `"${c}"`)
+        .join(', ');
+      const n = (s: string) => (db.prepare(`SELECT count(*) AS n FROM ${s}."${t}"`).get() as { n: number }).n;
+      expect(n('main'), t).toBe(n('old'));
+      expect(db.prepare(`SELECT ${list} FROM old."${t}" EXCEPT SELECT ${list} FROM main."${t}"`).all(), t).toEqual([]);
+    }
+  } finally {
+    db.close();
+  }
+}
+
+/** The handles this process holds on a file: none once a store that could not open is gone. */
+function handlesOn(path: string): number {
+  const real = realpathSync(path);
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === real;
+    } catch {
+      return false;
+    }
+  }).length;
+}
+
+const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+const version = (path: string) => {
+  const db = new Database(path, { readonly: true });
+  try {
+    return db.pragma('user_version', { simple: true }) as number;
+  } finally {
+    db.close();
+  }
+};
+
+beforeAll(async () => {
+  w = await openWorld();
+  await w.home.createIdentity({ alias: 'api' });
+  const api = await w.home.issuer('api');
+  dir = tempDir('charter-upgrade-');
+  ref = join(dir, 'ref.db');
+  const store = await openSqliteStore(ref);
+  // Audit entries and checkpoints (and the presentations' nonces) written through the pipeline.
+  const v = createVerifier({ aud: API, store, resolver: w.resolver, status: w.status, http: false, receipts: { signer: api, checkpointEvery: 2 } });
+  const g = await w.grant();
+  for (let i = 0; i < N; i++) {
+    await decide(
+      v,
+      await bound(w.app, [g.jwt]),
+      { kind: 'grant', resource: i % 2 === 0 ? 'profile/email' : 'calendar', action: 'read', owner: w.alice.did },
+      { kind: 'claims', claims: { htm: 'GET', htu: 'http://127.0.0.1:9999/profile/email' } },
+    );
+  }
+  await store.consumeNonce('jti', 'did:key:zA used', new Date(NONCE_UNTIL));
+  // Spend: one held, one committed, one released (only the first two count against the cap).
+  const entry = (amount: string) => [{ mandateId: 'm', amount, currency: 'USD', budget }];
+  expect((await store.reserve({ reservationId: 'held', at, entries: entry('30') })).ok).toBe(true);
+  expect((await store.reserve({ reservationId: 'spent', at, entries: entry('20') })).ok).toBe(true);
+  expect((await store.reserve({ reservationId: 'undone', at, entries: entry('40') })).ok).toBe(true);
+  await store.commitReservation('spent');
+  await store.releaseReservation('undone');
+  // A status list with one credential revoked and one not.
+  await store.createStatusList({ id: 'l', issuerDid: w.alice.did, purpose: 'revocation', size: 131072, ttlSeconds: 60, url: 'https://x/status/l' });
+  await store.allocateStatusIndex('l', 'urn:revoked', () => 7);
+  await store.allocateStatusIndex('l', 'urn:live', () => 8);
+  await store.setStatusBit('l', 7, true);
+  await store.putCredential({
+    id: 'urn:revoked',
+    jwt: g.jwt,
+    direction: 'issued',
+    issuer: w.alice.did,
+    subject: w.app.did,
+    types: ['DataAccessGrant'],
+    createdAt: at.toISOString(),
+  });
+  await store.setConfig('publicUrl', 'https://charter.example');
+  await store.putRatings([{ agent: 'did:key:zagent', attester: 'did:key:zshop', id: 'r1', receipt: 'rc1', score: 0.75, issuedAt: 5, importedAt: 6, dimension: 'delivery' }]);
+  await store.putAccessReceipts([
+    {
+      grantId: g.id,
+      receiptId: 'a1',
+      verifier: api.did,
+      reporter: api.did,
+      holder: w.app.did,
+      outcome: 'allow',
+      at: at.toISOString(),
+      receivedAt: at.toISOString(),
+      jws: 'h.a1.s',
+    },
+  ]);
+  await store.close();
+}, 60_000);
+afterAll(async () => w.close());
+
+/** Everything a store at version k could hold, read through the current code. */
+async function meaning(store: Store, k: number, has: (t: string) => boolean) {
+  return {
+    replay: await store.consumeNonce('jti', 'did:key:zA used', new Date(NONCE_UNTIL)),
+    spent: (await store.previewReservation({ reservationId: 'q', at, entries: [{ mandateId: 'm', amount: '0', currency: 'USD', budget }] })).usage[0]!.spent,
+    list: await store.getStatusList('l'),
+    allocated: await store.findStatusAllocation('urn:revoked'),
+    credential: await store.getCredential('urn:revoked'),
+    config: await store.getConfig('publicUrl'),
+    audit: has('audit_entries') ? await verifyAuditLog(store, { resolver: w.resolver }) : undefined,
+    checkpoints: has('audit_checkpoints') ? await store.listAuditCheckpoints() : undefined,
+    ratings: has('ratings') ? await store.listRatings('did:key:zagent') : undefined,
+    access: has('access_receipts')
+      ? (await store.listAccessReceipts()).map(({ grantId, receiptId, verifier, outcome }) => ({ grantId, receiptId, verifier, outcome, k }))
+      : undefined,
+  };
+}
+
+describe('a store written at every earlier schema version, opened by this code', () => {
+  // Versions 1..current-1: every file an earlier Charter left on disk.
+  const versions = MIGRATIONS.slice(1).map((_, i) => i + 1);
+
+  it.each(versions)('version %i: every row kept column for column; a used nonce stays used, spend stays counted, a revoked bit stays set, the audit chain verifies', async (k) => {
+    const path = join(dir, `v${k}.db`);
+    const old = atVersion(path, k);
+    copyRows(old);
+    const present = tables(old);
+    const has = (t: string) => present.includes(t);
+    old.close();
+    const before = join(dir, `v${k}-before.db`);
+    const copy = new Database(path);
+    await copy.backup(before);
+    copy.close();
+
+    const s = await openSqliteStore(path);
+    try {
+      const m = await meaning(s, k, has);
+      expect(m.replay).toBe(false);
+      expect(m.spent).toBe('50');
+      expect(m.list!.bits[7 >> 3]! & (0x80 >> (7 & 7))).not.toBe(0);
+      expect(m.list!.bits[8 >> 3]! & (0x80 >> (8 & 7))).toBe(0);
+      expect(m.allocated).toEqual([{ listId: 'l', index: 7 }]);
+      expect(m.credential?.jwt).toBeTypeOf('string');
+      expect(m.config).toBe('https://charter.example');
+      if (m.audit) expect(m.audit).toMatchObject({ ok: true, chains: [{ entries: N, first: 1, last: N }] });
+      if (m.checkpoints) expect(m.checkpoints.length).toBe(N / 2);
+      if (m.ratings) expect(m.ratings).toMatchObject([{ attester: 'did:key:zshop', id: 'r1', score: 0.75, dimension: 'delivery' }]);
+      if (m.access) expect(m.access.map((a) => a.receiptId)).toEqual(['a1']);
+    } finally {
+      await s.close();
+    }
+    expect(version(path)).toBe(MIGRATIONS.length);
+    expectRowsKept(before, path);
+  });
+});
+
+describe('a store this code cannot upgrade', () => {
+  it.each(['delete', 'wal'])('a file from a newer Charter (journal mode %s): STORE_ERROR saying upgrade Charter, not a byte written, no handle kept', async (mode) => {
+    const path = join(dir, `newer-${mode}.db`);
+    const db = new Database(path);
+    db.pragma(`journal_mode = ${mode}`);
+    for (const m of MIGRATIONS) db.exec(m);
+    db.exec("INSERT INTO nonces (scope, value, expires_at) VALUES ('jti', 'x', 1)");
+    db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    db.close();
+    const before = sha(path);
+    await expect(openSqliteStore(path)).rejects.toMatchObject({ code: 'STORE_ERROR', message: expect.stringMatching(/newer than this Charter knows.*upgrade Charter/) });
+    expect(sha(path)).toBe(before);
+    expect(handlesOn(path)).toBe(0);
+    expect(version(path)).toBe(MIGRATIONS.length + 1);
+  });
+
+  it('a migration refused by old data (a row an older version wrote past a CHECK): STORE_ERROR naming the upgrade, the file still at its version with every row, openable once the row is fixed', async () => {
+    // Migration 6 copies access_receipts into a rebuilt table, through its CHECK on outcome.
+    const k = 5;
+    const path = join(dir, 'bad-row.db');
+    const old = atVersion(path, k);
+    copyRows(old);
+    old.pragma('ignore_check_constraints = ON');
+    old.exec("INSERT INTO access_receipts (grant_id, receipt_id, verifier, reporter, outcome, at, received_at, jws) VALUES ('g', 'bad', 'v', 'v', 'maybe', 1, 2, 'j')");
+    old.close();
+    const before = sha(path);
+    const e = await openSqliteStore(path).catch((x: unknown) => x);
+    expect(e).toMatchObject({ name: 'CharterError', code: 'STORE_ERROR' });
+    expect((e as Error).message).toMatch(new RegExp(`upgrading the store's schema from version ${k} to ${MIGRATIONS.length} failed .*still at version ${k}`));
+    expect((e as Error).message).not.toMatch(/already exists/);
+    expect(handlesOn(path)).toBe(0);
+    expect(version(path)).toBe(k);
+    expect(sha(path)).toBe(before);
+    // The owner fixes the row; the same file then upgrades with everything else in it.
+    const fix = new Database(path);
+    fix.exec("DELETE FROM access_receipts WHERE receipt_id = 'bad'");
+    fix.close();
+    const s = await openSqliteStore(path);
+    expect(await s.consumeNonce('jti', 'did:key:zA used', new Date(NONCE_UNTIL))).toBe(false);
+    await s.close();
+    expect(version(path)).toBe(MIGRATIONS.length);
+  });
+});
+
+function openIn(path: string): Promise<string> {
+  const script = `import { openSqliteStore } from ${JSON.stringify(join(__dirname, '../../src/store/sqlite/store.ts'))};
+    try { const s = await openSqliteStore(process.argv[1]); await s.close(); console.log('ok'); }
+    catch (e) { console.log(e.name + ' ' + e.code + ' ' + e.message); }`;
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d));
+    p.stderr.on('data', (d: Buffer) => (err += d));
+    p.on('close', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`exit ${code}: ${err}`))));
+  });
+}
+
+describe('processes opening one old file at once', () => {
+  it('four processes open a file at the first version: each opens it (one migrates, the others wait), no raw duplicate-column error, every row kept', async () => {
+    const path = join(dir, 'race.db');
+    const old = atVersion(path, 1);
+    copyRows(old);
+    old.close();
+    const before = join(dir, 'race-before.db');
+    const copy = new Database(path);
+    await copy.backup(before);
+    copy.close();
+    expect(await Promise.all([0, 1, 2, 3].map(() => openIn(path)))).toEqual(['ok', 'ok', 'ok', 'ok']);
+    expect(version(path)).toBe(MIGRATIONS.length);
+    expectRowsKept(before, path);
+  }, 60_000);
+});
