@@ -4,15 +4,11 @@ import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decide } from '../../src/guard/decide.js';
-import { createVerifier } from '../../src/guard/verifier.js';
-import { verifyAuditLog } from '../../src/audit/index.js';
 import { MIGRATIONS } from '../../src/store/sqlite/schema.js';
 import { openSqliteStore } from '../../src/store/sqlite/store.js';
-import type { Store } from '../../src/store/types.js';
-import { bound } from '../http/present.js';
-import { API, openWorld, type World } from '../http/world.js';
+import { openWorld, type World } from '../http/world.js';
 import { tempDir } from '../helpers.js';
+import { expectSameMeaning, populate } from './fixtures/upgrade-rows.js';
 
 /**
  * Upgrades of a store on disk: a file at every schema version this code has
@@ -23,10 +19,6 @@ import { tempDir } from '../helpers.js';
 let w: World;
 let dir: string;
 let ref: string;
-const N = 6;
-const NONCE_UNTIL = Date.now() + 3_600_000;
-const at = new Date();
-const budget = { amount: '100', currency: 'USD', periodSeconds: 3600 };
 
 /** A file at schema version k, as the Charter of that version left it. */
 function atVersion(path: string, k: number): Database.Database {
@@ -97,79 +89,13 @@ const version = (path: string) => {
 beforeAll(async () => {
   w = await openWorld();
   await w.home.createIdentity({ alias: 'api' });
-  const api = await w.home.issuer('api');
   dir = tempDir('charter-upgrade-');
   ref = join(dir, 'ref.db');
   const store = await openSqliteStore(ref);
-  // Audit entries and checkpoints (and the presentations' nonces) written through the pipeline.
-  const v = createVerifier({ aud: API, store, resolver: w.resolver, status: w.status, http: false, receipts: { signer: api, checkpointEvery: 2 } });
-  const g = await w.grant();
-  for (let i = 0; i < N; i++) {
-    await decide(
-      v,
-      await bound(w.app, [g.jwt]),
-      { kind: 'grant', resource: i % 2 === 0 ? 'profile/email' : 'calendar', action: 'read', owner: w.alice.did },
-      { kind: 'claims', claims: { htm: 'GET', htu: 'http://127.0.0.1:9999/profile/email' } },
-    );
-  }
-  await store.consumeNonce('jti', 'did:key:zA used', new Date(NONCE_UNTIL));
-  // Spend: one held, one committed, one released (only the first two count against the cap).
-  const entry = (amount: string) => [{ mandateId: 'm', amount, currency: 'USD', budget }];
-  expect((await store.reserve({ reservationId: 'held', at, entries: entry('30') })).ok).toBe(true);
-  expect((await store.reserve({ reservationId: 'spent', at, entries: entry('20') })).ok).toBe(true);
-  expect((await store.reserve({ reservationId: 'undone', at, entries: entry('40') })).ok).toBe(true);
-  await store.commitReservation('spent');
-  await store.releaseReservation('undone');
-  // A status list with one credential revoked and one not.
-  await store.createStatusList({ id: 'l', issuerDid: w.alice.did, purpose: 'revocation', size: 131072, ttlSeconds: 60, url: 'https://x/status/l' });
-  await store.allocateStatusIndex('l', 'urn:revoked', () => 7);
-  await store.allocateStatusIndex('l', 'urn:live', () => 8);
-  await store.setStatusBit('l', 7, true);
-  await store.putCredential({
-    id: 'urn:revoked',
-    jwt: g.jwt,
-    direction: 'issued',
-    issuer: w.alice.did,
-    subject: w.app.did,
-    types: ['DataAccessGrant'],
-    createdAt: at.toISOString(),
-  });
-  await store.setConfig('publicUrl', 'https://charter.example');
-  await store.putRatings([{ agent: 'did:key:zagent', attester: 'did:key:zshop', id: 'r1', receipt: 'rc1', score: 0.75, issuedAt: 5, importedAt: 6, dimension: 'delivery' }]);
-  await store.putAccessReceipts([
-    {
-      grantId: g.id,
-      receiptId: 'a1',
-      verifier: api.did,
-      reporter: api.did,
-      holder: w.app.did,
-      outcome: 'allow',
-      at: at.toISOString(),
-      receivedAt: at.toISOString(),
-      jws: 'h.a1.s',
-    },
-  ]);
+  await populate(w, store);
   await store.close();
 }, 60_000);
 afterAll(async () => w.close());
-
-/** Everything a store at version k could hold, read through the current code. */
-async function meaning(store: Store, k: number, has: (t: string) => boolean) {
-  return {
-    replay: await store.consumeNonce('jti', 'did:key:zA used', new Date(NONCE_UNTIL)),
-    spent: (await store.previewReservation({ reservationId: 'q', at, entries: [{ mandateId: 'm', amount: '0', currency: 'USD', budget }] })).usage[0]!.spent,
-    list: await store.getStatusList('l'),
-    allocated: await store.findStatusAllocation('urn:revoked'),
-    credential: await store.getCredential('urn:revoked'),
-    config: await store.getConfig('publicUrl'),
-    audit: has('audit_entries') ? await verifyAuditLog(store, { resolver: w.resolver }) : undefined,
-    checkpoints: has('audit_checkpoints') ? await store.listAuditCheckpoints() : undefined,
-    ratings: has('ratings') ? await store.listRatings('did:key:zagent') : undefined,
-    access: has('access_receipts')
-      ? (await store.listAccessReceipts()).map(({ grantId, receiptId, verifier, outcome }) => ({ grantId, receiptId, verifier, outcome, k }))
-      : undefined,
-  };
-}
 
 describe('a store written at every earlier schema version, opened by this code', () => {
   // Versions 1..current-1: every file an earlier Charter left on disk.
@@ -189,18 +115,7 @@ describe('a store written at every earlier schema version, opened by this code',
 
     const s = await openSqliteStore(path);
     try {
-      const m = await meaning(s, k, has);
-      expect(m.replay).toBe(false);
-      expect(m.spent).toBe('50');
-      expect(m.list!.bits[7 >> 3]! & (0x80 >> (7 & 7))).not.toBe(0);
-      expect(m.list!.bits[8 >> 3]! & (0x80 >> (8 & 7))).toBe(0);
-      expect(m.allocated).toEqual([{ listId: 'l', index: 7 }]);
-      expect(m.credential?.jwt).toBeTypeOf('string');
-      expect(m.config).toBe('https://charter.example');
-      if (m.audit) expect(m.audit).toMatchObject({ ok: true, chains: [{ entries: N, first: 1, last: N }] });
-      if (m.checkpoints) expect(m.checkpoints.length).toBe(N / 2);
-      if (m.ratings) expect(m.ratings).toMatchObject([{ attester: 'did:key:zshop', id: 'r1', score: 0.75, dimension: 'delivery' }]);
-      if (m.access) expect(m.access.map((a) => a.receiptId)).toEqual(['a1']);
+      await expectSameMeaning(w, s, has);
     } finally {
       await s.close();
     }
@@ -247,7 +162,7 @@ describe('a store this code cannot upgrade', () => {
     fix.exec("DELETE FROM access_receipts WHERE receipt_id = 'bad'");
     fix.close();
     const s = await openSqliteStore(path);
-    expect(await s.consumeNonce('jti', 'did:key:zA used', new Date(NONCE_UNTIL))).toBe(false);
+    await expectSameMeaning(w, s, () => true);
     await s.close();
     expect(version(path)).toBe(MIGRATIONS.length);
   });

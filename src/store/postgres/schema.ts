@@ -1,5 +1,6 @@
 import { escapeIdentifier, type PoolClient } from 'pg';
 import { CharterError } from '../../errors.js';
+import { classify } from './run.js';
 
 /**
  * Schema migrations of the PostgreSQL store, applied in order; the table
@@ -131,7 +132,33 @@ export async function migrate(q: PoolClient, schema: string, migrations: readonl
     throw new CharterError('STORE_ERROR', `the PostgreSQL schema is at version ${current}, newer than this Charter knows (${migrations.length}): upgrade Charter`);
   }
   for (let v = current; v < migrations.length; v++) {
-    await q.query(migrations[v]!(s));
+    try {
+      await q.query(migrations[v]!(s));
+    } catch (e) {
+      throw migrationFailed(e, schema, current, migrations.length);
+    }
     await q.query(`INSERT INTO ${s}.charter_migrations (version) VALUES ($1)`, [v + 1]);
   }
+}
+
+// SQLSTATE 42P07 duplicate_table, 42701 duplicate_column, 42710 duplicate_object, 42P06 duplicate_schema.
+const TAKEN = new Set(['42P07', '42701', '42710', '42P06']);
+
+/**
+ * A migration the server refused, said as such: the caller's transaction rolls
+ * it back, so the schema is still at its version. A lost connection or a
+ * deadlock stays the driver's error, for the runner to retry; anything else
+ * would read "store operation failed" or, for a duplicate key, "that record
+ * already exists".
+ */
+function migrationFailed(e: unknown, schema: string, from: number, to: number): unknown {
+  const fault = classify(e);
+  if (fault === 'connection' || fault === 'busy') return e;
+  const code = typeof (e as { code?: unknown }).code === 'string' ? (e as { code: string }).code : 'unknown';
+  const what = TAKEN.has(code) ? `it holds a table Charter did not create: give Charter a schema of its own (the schema option)` : 'keep a copy of it and report this to Charter';
+  return new CharterError(
+    'STORE_ERROR',
+    `upgrading the PostgreSQL schema ${schema} from version ${from} to ${to} failed (${code}); nothing was changed, it is still at version ${from}: ${what}`,
+    { cause: e },
+  );
 }
