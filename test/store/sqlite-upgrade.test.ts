@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -168,17 +168,20 @@ describe('a store this code cannot upgrade', () => {
   });
 });
 
-function openIn(path: string): Promise<string> {
+/** A process opening the store (under `sh` limits when given): prints ok, or the error's name, code and message. */
+function openIn(path: string, limits = '', started?: (p: ChildProcess) => void): Promise<string> {
   const script = `import { openSqliteStore } from ${JSON.stringify(join(__dirname, '../../src/store/sqlite/store.ts'))};
     try { const s = await openSqliteStore(process.argv[1]); await s.close(); console.log('ok'); }
     catch (e) { console.log(e.name + ' ' + e.code + ' ' + e.message); }`;
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const node = [process.execPath, '--import', 'tsx', '--input-type=module', '-e', script, path].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const p = spawn('sh', ['-c', `${limits} exec ${node}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    started?.(p);
     let out = '';
     let err = '';
     p.stdout.on('data', (d: Buffer) => (out += d));
     p.stderr.on('data', (d: Buffer) => (err += d));
-    p.on('close', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`exit ${code}: ${err}`))));
+    p.on('close', (code, signal) => (code === 0 ? resolve(out.trim()) : signal ? resolve(signal) : reject(new Error(`exit ${code}: ${err}`))));
   });
 }
 
@@ -195,5 +198,64 @@ describe('processes opening one old file at once', () => {
     expect(await Promise.all([0, 1, 2, 3].map(() => openIn(path)))).toEqual(['ok', 'ok', 'ok', 'ok']);
     expect(version(path)).toBe(MIGRATIONS.length);
     expectRowsKept(before, path);
+  }, 60_000);
+});
+
+describe('a migration cut short', () => {
+  /** A file at version 4 with 40000 live nonces: migration 5 copies them all, several MB through the WAL. */
+  function bigOld(name: string): string {
+    const path = join(dir, name);
+    const db = atVersion(path, 4);
+    const ins = db.prepare('INSERT INTO nonces (scope, value, expires_at) VALUES (?, ?, ?)');
+    const until = Date.now() + 3_600_000;
+    db.transaction(() => {
+      for (let i = 0; i < 40_000; i++) ins.run('jti', `did:key:zA nonce-${i}-${'x'.repeat(40)}`, until);
+    })();
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.close();
+    return path;
+  }
+
+  async function expectUpgradedIntact(path: string): Promise<void> {
+    const s = await openSqliteStore(path);
+    try {
+      expect(await s.consumeNonce('jti', `did:key:zA nonce-0-${'x'.repeat(40)}`, new Date(Date.now() + 60_000))).toBe(false);
+      expect(await s.consumeNonce('jti', `did:key:zA nonce-39999-${'x'.repeat(40)}`, new Date(Date.now() + 60_000))).toBe(false);
+    } finally {
+      await s.close();
+    }
+    expect(version(path)).toBe(MIGRATIONS.length);
+    const db = new Database(path, { readonly: true });
+    expect((db.prepare("SELECT count(*) AS n FROM nonces WHERE value LIKE 'did:key:zA nonce-%'").get() as { n: number }).n).toBe(40_000);
+    db.close();
+  }
+
+  it('the disk fills during the upgrade (a 1 MB file size limit): STORE_UNAVAILABLE naming the upgrade, the file untouched at its version, upgraded whole later', async () => {
+    const path = bigOld('full.db');
+    const before = sha(path);
+    const out = await openIn(path, 'ulimit -f 2048;');
+    expect(out).toMatch(
+      /^CharterError STORE_UNAVAILABLE upgrading the store's schema from version 4 to \d+ failed \(SQLITE_(IOERR|FULL)[A-Z_]*\).*still at version 4: free disk space/,
+    );
+    expect(sha(path)).toBe(before);
+    expect(version(path)).toBe(4);
+    await expectUpgradedIntact(path);
+  }, 60_000);
+
+  it('the process killed during the upgrade (SIGKILL once the WAL grows): the file still at its version, upgraded whole later', async () => {
+    const path = bigOld('killed.db');
+    const before = sha(path);
+    let child: ChildProcess | undefined;
+    const watch = setInterval(() => {
+      if (existsSync(`${path}-wal`) && statSync(`${path}-wal`).size > 1_000_000) child?.kill('SIGKILL');
+    }, 2);
+    try {
+      expect(await openIn(path, '', (p) => (child = p))).toBe('SIGKILL');
+    } finally {
+      clearInterval(watch);
+    }
+    expect(sha(path)).toBe(before);
+    expect(version(path)).toBe(4);
+    await expectUpgradedIntact(path);
   }, 60_000);
 });
