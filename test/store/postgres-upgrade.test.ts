@@ -165,4 +165,41 @@ if (url) {
       expect([...(await snapshot(schema, [...tables, 'charter_migrations']))]).toEqual([...before]);
     });
   });
+
+  describe('a role that may only read and write rows', () => {
+    it('opens and uses a schema already up to date; on an older one it is told to upgrade as the owner, and nothing changes', async (ctx) => {
+      const role = freshSchema('dml');
+      try {
+        await sql(url, `CREATE ROLE ${role} LOGIN`);
+      } catch {
+        ctx.skip(); // the test server's user may not create roles
+      }
+      const current = fresh();
+      const older = fresh();
+      try {
+        await (await openPostgresStore(url, { schema: current })).close();
+        await atVersion(older, 1);
+        for (const schema of [current, older]) {
+          await sql(url, `GRANT USAGE ON SCHEMA "${schema}" TO ${role}; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "${schema}" TO ${role}`);
+        }
+        const as = new URL(url);
+        as.username = role;
+        as.password = '';
+        const s = await openPostgresStore(as.toString(), { schema: current });
+        try {
+          expect(await s.consumeNonce('jti', 'did:key:zA once', new Date(Date.now() + 60_000))).toBe(true);
+          expect(await s.consumeNonce('jti', 'did:key:zA once', new Date(Date.now() + 60_000))).toBe(false);
+        } finally {
+          await s.close();
+        }
+        await expect(openPostgresStore(as.toString(), { schema: older })).rejects.toMatchObject({
+          code: 'STORE_ERROR',
+          message: expect.stringMatching(/from version 1 to .*\(42501\).*still at version 1: this role may not change the schema/),
+        });
+        expect(await sql(url, `SELECT version FROM "${older}".charter_migrations ORDER BY version`)).toEqual([{ version: 1 }]);
+      } finally {
+        await sql(url, `DROP OWNED BY ${role}; DROP ROLE ${role}`);
+      }
+    });
+  });
 }

@@ -124,7 +124,10 @@ export async function migrate(q: PoolClient, schema: string, migrations: readonl
   // Create the schema only when missing: CREATE SCHEMA IF NOT EXISTS still needs CREATE on the database.
   const ns = await q.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
   if (ns.rowCount === 0) await q.query(`CREATE SCHEMA ${s}`);
-  await q.query(`CREATE TABLE IF NOT EXISTS ${s}.charter_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
+  // The same for the version table: CREATE TABLE IF NOT EXISTS needs CREATE on the schema even when the
+  // table is there, and an instance running as a role that may only read and write rows must still open it.
+  const known = await q.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [`${s}.charter_migrations`]);
+  if (known.rows[0]!.t === null) await q.query(`CREATE TABLE ${s}.charter_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
   const r = await q.query<{ v: number }>(`SELECT coalesce(max(version), 0)::int AS v FROM ${s}.charter_migrations`);
   const current = r.rows[0]!.v;
   if (current > migrations.length) {
@@ -141,7 +144,7 @@ export async function migrate(q: PoolClient, schema: string, migrations: readonl
   }
 }
 
-// SQLSTATE 42P07 duplicate_table, 42701 duplicate_column, 42710 duplicate_object, 42P06 duplicate_schema.
+// SQLSTATE 42P07 duplicate_table, 42701 duplicate_column, 42710 duplicate_object, 42P06 duplicate_schema (42501: insufficient_privilege).
 const TAKEN = new Set(['42P07', '42701', '42710', '42P06']);
 
 /**
@@ -155,7 +158,11 @@ function migrationFailed(e: unknown, schema: string, from: number, to: number): 
   const fault = classify(e);
   if (fault === 'connection' || fault === 'busy') return e;
   const code = typeof (e as { code?: unknown }).code === 'string' ? (e as { code: string }).code : 'unknown';
-  const what = TAKEN.has(code) ? `it holds a table Charter did not create: give Charter a schema of its own (the schema option)` : 'keep a copy of it and report this to Charter';
+  const what = TAKEN.has(code)
+    ? `it holds a table Charter did not create: give Charter a schema of its own (the schema option)`
+    : code === '42501'
+      ? 'this role may not change the schema: open the store once as a role that may (its owner), then run as this one'
+      : 'keep a copy of it and report this to Charter';
   return new CharterError(
     'STORE_ERROR',
     `upgrading the PostgreSQL schema ${schema} from version ${from} to ${to} failed (${code}); nothing was changed, it is still at version ${from}: ${what}`,
