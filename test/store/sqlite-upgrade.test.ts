@@ -201,6 +201,36 @@ describe('processes opening one old file at once', () => {
   }, 60_000);
 });
 
+describe('an old file whose write lock another process holds', () => {
+  it('past the busy timeout: STORE_UNAVAILABLE saying to try again, nothing changed; once the lock is free, it upgrades', async () => {
+    const path = join(dir, 'locked.db');
+    const old = atVersion(path, 1);
+    copyRows(old);
+    old.close();
+    const holder = new Database(path);
+    holder.exec('BEGIN IMMEDIATE');
+    try {
+      await expect(openSqliteStore(path, { busyTimeoutMs: 50 })).rejects.toMatchObject({
+        name: 'CharterError',
+        code: 'STORE_UNAVAILABLE',
+        message: expect.stringMatching(
+          /^upgrading the store's schema from version 1 to \d+ failed \(SQLITE_BUSY[A-Z_]*\); nothing was changed, the store is still at version 1: .*try again$/,
+        ),
+      });
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
+    }
+    // SQLite defers closing a file while this process holds a lock on it: none is left once the holder is gone.
+    expect(handlesOn(path)).toBe(0);
+    expect(version(path)).toBe(1);
+    const s = await openSqliteStore(path);
+    await expectSameMeaning(w, s, (t) => t !== 'audit_entries' && t !== 'audit_checkpoints' && t !== 'ratings' && t !== 'access_receipts');
+    await s.close();
+    expect(version(path)).toBe(MIGRATIONS.length);
+  });
+});
+
 describe('a migration cut short', () => {
   /** A file at version 4 with 40000 live nonces: migration 5 copies them all, several MB through the WAL. */
   function bigOld(name: string): string {
