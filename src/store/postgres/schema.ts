@@ -1,5 +1,6 @@
 import { escapeIdentifier, type PoolClient } from 'pg';
 import { CharterError } from '../../errors.js';
+import { classify } from './run.js';
 
 /**
  * Schema migrations of the PostgreSQL store, applied in order; the table
@@ -128,7 +129,10 @@ export async function migrate(q: PoolClient, schema: string, migrations: readonl
   // Create the schema only when missing: CREATE SCHEMA IF NOT EXISTS still needs CREATE on the database.
   const ns = await q.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
   if (ns.rowCount === 0) await q.query(`CREATE SCHEMA ${s}`);
-  await q.query(`CREATE TABLE IF NOT EXISTS ${s}.charter_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
+  // The same for the version table: CREATE TABLE IF NOT EXISTS needs CREATE on the schema even when the
+  // table is there, and an instance running as a role that may only read and write rows must still open it.
+  const known = await q.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [`${s}.charter_migrations`]);
+  if (known.rows[0]!.t === null) await q.query(`CREATE TABLE ${s}.charter_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
   const r = await q.query<{ v: number }>(`SELECT coalesce(max(version), 0)::int AS v FROM ${s}.charter_migrations`);
   const current = r.rows[0]!.v;
   if (current > migrations.length) {
@@ -136,7 +140,37 @@ export async function migrate(q: PoolClient, schema: string, migrations: readonl
     throw new CharterError('STORE_ERROR', `the PostgreSQL schema is at version ${current}, newer than this Charter knows (${migrations.length}): upgrade Charter`);
   }
   for (let v = current; v < migrations.length; v++) {
-    await q.query(migrations[v]!(s));
+    try {
+      await q.query(migrations[v]!(s));
+    } catch (e) {
+      throw migrationFailed(e, schema, current, migrations.length);
+    }
     await q.query(`INSERT INTO ${s}.charter_migrations (version) VALUES ($1)`, [v + 1]);
   }
+}
+
+// SQLSTATE 42P07 duplicate_table, 42701 duplicate_column, 42710 duplicate_object, 42P06 duplicate_schema (42501: insufficient_privilege).
+const TAKEN = new Set(['42P07', '42701', '42710', '42P06']);
+
+/**
+ * A migration the server refused, said as such: the caller's transaction rolls
+ * it back, so the schema is still at its version. A lost connection or a
+ * deadlock stays the driver's error, for the runner to retry; anything else
+ * would read "store operation failed" or, for a duplicate key, "that record
+ * already exists".
+ */
+function migrationFailed(e: unknown, schema: string, from: number, to: number): unknown {
+  const fault = classify(e);
+  if (fault === 'connection' || fault === 'busy') return e;
+  const code = typeof (e as { code?: unknown }).code === 'string' ? (e as { code: string }).code : 'unknown';
+  const what = TAKEN.has(code)
+    ? `it holds a table Charter did not create: give Charter a schema of its own (the schema option)`
+    : code === '42501'
+      ? 'this role may not change the schema: open the store once as a role that may (its owner), then run as this one'
+      : 'keep a copy of it and report this to Charter';
+  return new CharterError(
+    'STORE_ERROR',
+    `upgrading the PostgreSQL schema ${schema} from version ${from} to ${to} failed (${code}); nothing was changed, it is still at version ${from}: ${what}`,
+    { cause: e },
+  );
 }

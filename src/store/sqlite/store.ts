@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { CharterError, shown } from '../../errors.js';
 import type { Store } from '../types.js';
 import { MIGRATIONS } from './schema.js';
-import { wrap } from './wrap.js';
+import { storeFault, wrap } from './wrap.js';
 import { sqliteRecords } from './records.js';
 import { sqliteStatus } from './status.js';
 import { sqliteLedger } from './ledger.js';
@@ -104,21 +104,25 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   for (const p of options.pragmas ?? []) if (typeof p !== 'string' || !PRAGMA.test(p)) throw new TypeError(`not a PRAGMA statement: ${shown(p, 40)}`);
   if (path !== ':memory:') prepareSqliteFile(path);
   const db = wrap(() => new Database(path));
-  wrap(() => {
-    db.pragma('journal_mode = WAL');
-    db.pragma(`busy_timeout = ${busy}`);
-    db.pragma('foreign_keys = ON');
-    db.pragma('synchronous = FULL');
-    db.transaction(() => {
-      const v = db.pragma('user_version', { simple: true }) as number;
-      // Fail closed: a newer Charter changed the tables; reading them with older rules could overspend.
-      if (v > MIGRATIONS.length)
-        throw new CharterError('STORE_ERROR', `the store's schema is at version ${v}, newer than this Charter knows (${MIGRATIONS.length}): upgrade Charter`);
-      for (let i = v; i < MIGRATIONS.length; i++) db.exec(MIGRATIONS[i]!);
-      if (v < MIGRATIONS.length) db.pragma(`user_version = ${MIGRATIONS.length}`);
-    }).immediate();
-    for (const p of options.pragmas ?? []) db.pragma(p);
-  });
+  try {
+    const seen = wrap(() => {
+      db.pragma(`busy_timeout = ${busy}`);
+      // A newer schema is refused before anything is written to its file, its journal mode included.
+      const v = refuseNewer(db.pragma('user_version', { simple: true }) as number);
+      db.pragma('journal_mode = WAL');
+      db.pragma('foreign_keys = ON');
+      db.pragma('synchronous = FULL');
+      return v;
+    });
+    migrateSqlite(db, seen);
+    wrap(() => {
+      for (const p of options.pragmas ?? []) db.pragma(p);
+    });
+  } catch (e) {
+    // A store that cannot be opened keeps no handle on its file.
+    db.close();
+    throw e;
+  }
   // One group commit per connection: replay-cache writes and audit appends of one turn share an fsync (run off the event loop).
   const commit = groupCommit(db);
   const store: Store = {
@@ -136,6 +140,44 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   };
   connections.set(store, db);
   return store;
+}
+
+/** Fail closed: a newer Charter changed the tables; reading them with older rules could overspend. */
+function refuseNewer(v: number): number {
+  if (v > MIGRATIONS.length) throw new CharterError('STORE_ERROR', `the store's schema is at version ${v}, newer than this Charter knows (${MIGRATIONS.length}): upgrade Charter`);
+  return v;
+}
+
+/**
+ * Brings the schema up to date in one immediate transaction: of processes
+ * opening an old file at once, one migrates while the others wait for its
+ * lock (busy timeout), then find nothing left to do. A migration that fails
+ * rolls back every statement and the version with it, and says so: a raw
+ * constraint error would read as "that record already exists".
+ */
+function migrateSqlite(db: Database.Database, seen: number): void {
+  let from = seen;
+  try {
+    db.transaction(() => {
+      from = db.pragma('user_version', { simple: true }) as number;
+      refuseNewer(from);
+      for (let i = from; i < MIGRATIONS.length; i++) db.exec(MIGRATIONS[i]!);
+      if (from < MIGRATIONS.length) db.pragma(`user_version = ${MIGRATIONS.length}`);
+    }).immediate();
+  } catch (e) {
+    const fault = storeFault(e) as CharterError;
+    // Nothing to upgrade (the lock was busy, say): the fault as any other.
+    if (e instanceof CharterError || from === MIGRATIONS.length) throw fault;
+    const code = fault.code === 'STORE_UNAVAILABLE' ? 'STORE_UNAVAILABLE' : 'STORE_ERROR';
+    const sqlite = (e as { code?: unknown }).code;
+    throw new CharterError(
+      code,
+      `upgrading the store's schema from version ${from} to ${MIGRATIONS.length} failed (${typeof sqlite === 'string' ? sqlite : 'unknown'}); ` +
+        `nothing was changed, the store is still at version ${from}: ` +
+        (code === 'STORE_UNAVAILABLE' ? 'free disk space or wait for the process holding the store, then try again' : 'keep a copy of the file and report this to Charter'),
+      { cause: e },
+    );
+  }
 }
 
 /** The connection of each store opened here, for claimConfig. */
