@@ -158,18 +158,24 @@ export async function partyLink(
  * decides first: a key that is one of `parties` (a did:key or did:jwk of theirs) makes `did` them
  * ('self'); a key only a party's document lists is 'listed', whoever else's document lists it too (the
  * party may have listed a critic's own signing key: the tie is the party's doing and must cost it, never
- * the critic). Otherwise, or when `key` is not known (a rating recorded before keys were), as
- * partyLink: a key `did`'s own document shares with a party is `did`'s own doing ('self').
+ * the critic). Otherwise a did:web whose document shares some other key with a party's document is
+ * 'shared': who listed that key cannot be told (the party may have listed a critic's second or rotated-in
+ * key, or a stranger the agent's key), so the tie may neither silence `did` nor cost the agent its score
+ * (scoring.ts counts such ratings only against the agent). When `key` is not known (a rating recorded
+ * before keys were), as partyLink: a key `did`'s own document shares with a party is `did`'s own doing ('self').
  */
 export async function signerLink(
   resolver: CharterResolver,
   parties: { dids: Set<string>; keys: Set<string>; pure: Set<string> },
   did: string,
   key: string | undefined,
-): Promise<'self' | 'listed' | undefined> {
+): Promise<'self' | 'listed' | 'shared' | undefined> {
   if (key !== undefined && !parties.dids.has(did)) {
     if (parties.pure.has(key)) return 'self';
     if (parties.keys.has(key)) return 'listed';
+    const link = await partyLink(resolver, parties, did);
+    // A did:key or did:jwk is its one key (handled above); only a document can share another.
+    return link === 'self' && pureKeyOf(did) === undefined ? 'shared' : link;
   }
   return partyLink(resolver, parties, did);
 }

@@ -116,7 +116,8 @@ export async function weightPolicy(policy: ScorePolicy, now: number, self: SelfP
   // Each distinct voucher and key looked up once (the resolver caches documents); one that cannot be looked up
   // is self. By the key the vouch was signed with first (signerLink): a party listing a did:web issuer's own
   // key is the party's doing, and leaves the agent without a score rather than void that issuer's vouches.
-  const voucherLinks = new Map<string, Promise<'self' | 'listed' | undefined>>();
+  // A vouch tied only by a key the voucher's document shares with a party ('shared') vouches for no one, as before.
+  const voucherLinks = new Map<string, Promise<'self' | 'listed' | 'shared' | undefined>>();
   const voucherLink = (v: Vouch) => {
     const k = `${v.issuer}\n${v.signedWith ?? ''}`;
     let p = voucherLinks.get(k);
@@ -183,7 +184,10 @@ function refusalOf(refused: Refusals, r: ScoredRating): Ignored | null | undefin
  * was signed with, or, for a rating stored before that key was noted, the
  * key a did:key or did:jwk attester is. That may be them rating under
  * another name, or them listing a critic's public key to have its ratings
- * dropped, and which cannot be told. Each looked up once per scoring,
+ * dropped, and which cannot be told. AGAINST: ratings signed with a known
+ * key that is not theirs by an attester whose own document shares another
+ * key with theirs (signerLink 'shared'): counted only where they lower the
+ * score (scoreRatings). Each looked up once per scoring,
  * through the resolver's cache; a did:key or did:jwk needs no lookup, and an
  * attester weighing 0 moves nothing, so it is not looked up.
  */
@@ -219,7 +223,7 @@ async function refusedAttesters(
     if (!w) continue;
     look.push(
       signerLink(policy.resolver, self, did, key).then(
-        (link) => void (link === 'self' ? set(SELF) : link === 'listed' && listed.add(did)),
+        (link) => void (link === 'self' ? set(SELF) : link === 'shared' ? set(AGAINST) : link === 'listed' && listed.add(did)),
         () => set({ id: '', code: 'DID_RESOLUTION_FAILED', message: "the attester's DID cannot be resolved to tell it from the agent and its operator" }),
       ),
     );
@@ -314,6 +318,18 @@ function joinedGroups(attesters: readonly string[], parties: Map<string, string>
 }
 
 const SELF: Ignored = { id: '', code: 'SELF_ATTESTATION', message: 'the agent and its operator cannot rate the agent' };
+/**
+ * Tied to the parties only by a key the attester's document shares with theirs, not the key it signed with:
+ * the attester's own listing (a stranger claiming the agent's key) or the party's (an operator listing a
+ * critic's other key) cannot be told apart, so the rating may lower the agent's score, never raise it or
+ * add an attester, and never take the score away.
+ */
+const AGAINST: Ignored = {
+  id: '',
+  code: 'SELF_ATTESTATION',
+  message:
+    "the attester's DID document shares a key (not the one it signed with) with the agent's or its operator's: counted only against the agent, and it would not lower the score",
+};
 
 /**
  * The score of ratings that are already verified (by import, or just now by
@@ -340,7 +356,11 @@ export async function scoreRatings(
   const skew = skewMs(opts.policy.skewSeconds);
   // Per attester, not per rating: most attesters rate many times.
   const { refused, listed } = await refusedAttesters(ratings, opts.self, opts.policy, opts.weights);
-  for (const r of ratings) if (opts.weights.ambiguous?.has(r.attester) && !refusalOf(refused, r)) listed.add(r.attester);
+  for (const r of ratings) {
+    if (!opts.weights.ambiguous?.has(r.attester)) continue;
+    const why = refusalOf(refused, r);
+    if (!why || why === AGAINST) listed.add(r.attester);
+  }
   if (listed.size > 0) {
     // Neither counting nor dropping them is safe (refusedAttesters): no rating counts, and the agent has no
     // score. Only the agent's or an operator's own document can cause this.
@@ -357,21 +377,77 @@ export async function scoreRatings(
     return { score: null, count, counted: 0, attesters: 0, ignored, byDimension: {}, attestations: [] };
   }
   const live: ScoredRating[] = [];
+  // Ratings counted only against the agent (AGAINST), the objects themselves (two attesters may give one id):
+  // most scorings have none.
+  let against: Set<ScoredRating> | undefined;
   for (const r of ratings) {
     const why = refusalOf(refused, r);
-    if (why) ignored.push({ ...why, id: r.id });
+    if (why && why !== AGAINST) ignored.push({ ...why, id: r.id });
     else if (r.validUntil !== undefined && r.validUntil <= now - skew)
       ignored.push({ id: r.id, code: 'CREDENTIAL_EXPIRED', message: 'the attestation (or the receipt it rests on) is no longer valid' });
     else if (r.issuedAt > now + skew) ignored.push({ id: r.id, code: 'CREDENTIAL_NOT_YET_VALID', message: 'the attestation is not valid yet' });
-    else live.push(r);
+    else {
+      if (why === AGAINST) (against ??= new Set()).add(r);
+      live.push(r);
+    }
   }
-  const { kept, reused } = opts.inOrderDistinct === true ? { kept: live, reused: [] } : oneRatingPerReceipt(live);
+  const { kept: all, reused } = opts.inOrderDistinct === true ? { kept: live, reused: [] } : oneRatingPerReceipt(live);
   for (const id of reused) ignored.push({ id, code: 'RECEIPT_REUSED', message: 'another attestation already used this receipt' });
+  const isTrusted = opts.weights.trusted ?? ((d: string) => opts.weights.attesterWeight(d) > 0);
+  const kept = against === undefined ? all : all.filter((r) => !against.has(r));
+  const plain = await scoreOf(kept, isTrusted, opts);
+  let result = plain;
+  if (against !== undefined) {
+    const ids = against;
+    const withThem = await scoreOf(all, isTrusted, opts);
+    // Only where they lower it, overall and per dimension; never where there is no score without them,
+    // and never toward minAttesters (the attesters are those of the score without them).
+    const lower = (a: number | null, b: number | null) => a !== null && b !== null && b < a;
+    const overall = lower(plain.score, withThem.score);
+    const byDimension: ReputationScore['byDimension'] = {};
+    for (const d of Object.keys(plain.byDimension)) {
+      const [p, w] = [plain.byDimension[d]!, withThem.byDimension[d]];
+      byDimension[d] = w !== undefined && lower(p.score, w.score) ? w : p;
+    }
+    // Each named once: as having lowered the score (overall, or in its dimension), or as ignored. Only those
+    // kept (one rating per receipt): a reused receipt is already ignored as RECEIPT_REUSED.
+    const lowered: string[] = [];
+    for (const r of all) {
+      if (!ids.has(r)) continue;
+      const dim = r.dimension === undefined ? undefined : byDimension[r.dimension];
+      if (overall || (dim !== undefined && dim === withThem.byDimension[r.dimension!])) lowered.push(r.id);
+      else ignored.push({ ...AGAINST, id: r.id });
+    }
+    result = {
+      score: overall ? withThem.score : plain.score,
+      counted: overall ? withThem.counted : plain.counted,
+      attesters: plain.attesters,
+      byDimension,
+      attestations: overall ? withThem.attestations : plain.attestations,
+      ...(lowered.length > 0 ? { countedAgainst: lowered.sort(str) } : {}),
+    };
+  }
+  ignored.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return {
+    score: result.score,
+    count,
+    counted: result.counted,
+    attesters: result.attesters,
+    ignored,
+    byDimension: result.byDimension,
+    attestations: result.attestations,
+    ...(result.countedAgainst ? { countedAgainst: result.countedAgainst } : {}),
+  };
+}
+
+type Scored = Pick<ReputationScore, 'score' | 'counted' | 'attesters' | 'byDimension' | 'attestations' | 'countedAgainst'>;
+
+/** The score of `kept` (in byTime order, one rating per receipt), overall and, with detail, per dimension. */
+async function scoreOf(kept: readonly ScoredRating[], isTrusted: (d: string) => boolean, opts: { policy: ScorePolicy; weights: ScoringWeights; detail: boolean }): Promise<Scored> {
   // One key, one attester: trusted names whose ratings one key signed pool as one (sharedKeyGroups), before
   // any group of operators. Only trusted names: a party weighs what its most trusted name does, so a stranger
   // tied to a trusted attester (by a document listing its key, for a rating whose key was not noted) would
   // rate with that attester's weight. Strangers pool into one voice anyway.
-  const isTrusted = opts.weights.trusted ?? ((d: string) => opts.weights.attesterWeight(d) > 0);
   const weighing = [...new Set(kept.map((r) => r.attester))].filter((d) => isTrusted(d));
   const parties = await sharedKeyGroups(opts.policy.resolver, weighing, kept);
   const fleet = opts.weights.groupOf;
@@ -387,6 +463,5 @@ export async function scoreRatings(
       byDimension[d] = { score: aggregate(sub, weights, { detail: false, inOrder: true }).score, counted: sub.length };
     }
   }
-  ignored.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return { score: all.score, count, counted: kept.length, attesters: all.attesters, ignored, byDimension, attestations: all.counted };
+  return { score: all.score, counted: kept.length, attesters: all.attesters, byDimension, attestations: all.counted };
 }

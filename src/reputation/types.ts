@@ -75,4 +75,11 @@ export interface ReputationScore {
   ignored: { id: string; code: Reason['code']; message: string }[];
   byDimension: Record<string, { score: number | null; counted: number }>;
   attestations: CountedAttestation[];
+  /**
+   * Ratings counted only against the agent, and that lowered its score (overall or in their dimension):
+   * their attester's DID document shares a key (not the one it signed with) with the agent's or its
+   * operator's, so who listed it cannot be told. They never raise a score, add an attester, or take the
+   * score away; those that would not lower it are in `ignored` (SELF_ATTESTATION). Absent when none.
+   */
+  countedAgainst?: string[];
 }

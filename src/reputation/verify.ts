@@ -132,7 +132,9 @@ export async function verifyAttestation(jwt: string, c: AttestationCheck, decode
   // Signed with the agent's own key (its did:key or did:jwk), under any DID, it is the agent: refused. Not
   // when only the agent's own document lists the signing key (anyone's public key can be listed, a critic's
   // too): such a rating is kept, and scoring counts no rating of that agent (scoring.ts refusedAttesters).
-  // A did:web attester whose own document lists the agent's key says it is the agent (parties.ts signerLink).
+  // A did:web attester whose own document lists the agent's key beside the one it signed with is kept too:
+  // who listed the shared key cannot be told, so scoring counts its ratings only against the agent
+  // (parties.ts signerLink 'shared', scoring.ts AGAINST).
   let self: boolean;
   try {
     self = (await signerLink(c.resolver, await partiesOf(c.resolver, [agent]), attester, signedWith)) === 'self';

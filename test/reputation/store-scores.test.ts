@@ -224,4 +224,45 @@ describe('a score from the store is the score of the attestations, whoever signe
     expect(seen.size).toBeGreaterThanOrEqual(3);
     await store.close();
   });
+
+  it('field for field, with raters tied to the parties only by a key they did not sign with (counted only against the agent)', async () => {
+    const { mk, resolver, status, web } = world;
+    const agentKp = mk().kp;
+    const agent = web('agent.against-parity.example', agentKp);
+    const [s0, s1, s2, x0, x1] = [mk(), mk(), mk(), mk(), mk()];
+    const raters = [
+      web('r0.against-parity.example', s0.kp, [x0.kp]),
+      web('r1.against-parity.example', s1.kp, [x1.kp]),
+      web('r2.against-parity.example', s2.kp, [agentKp]),
+      web('r3.against-parity.example', mk().kp),
+      mk().key,
+    ];
+    const dims = [undefined, 'delivery', 'accuracy'];
+    const jwts: string[] = [];
+    for (const [i, r] of raters.entries())
+      for (let j = 0; j < 3; j++) {
+        const receipt = await issueReceipt(null, agent, { counterparty: r.did, interactionId: `against-parity-${i}-${j}` });
+        jwts.push((await issueAttestation(null, r, { receiptJwt: receipt.jwt, score: ((i * 7 + j * 3) % 11) / 10, ...(dims[j] ? { dimension: dims[j] } : {}) })).jwt);
+      }
+    const store = await openSqliteStore(join(tempDir(), 'against-parity.db'));
+    expect((await importAttestations(store, jwts, { resolver, status })).skipped).toEqual([]);
+    const all = raters.map((r) => r.did);
+    const operators = [undefined, web('op0.against-parity.example', mk().kp, [x0.kp]).did, web('op1.against-parity.example', mk().kp, [x0.kp, x1.kp]).did, x1.jwk.did];
+    const seen = new Set<string>();
+    for (const operator of operators) {
+      for (const o of [{ trustedAttesters: all }, { trustedAttesters: all.slice(0, 2), unknownAttesterWeight: 0.3 }, { trustedAttesters: all.slice(2) }]) {
+        const p: ScorePolicy = { resolver, status, ...o, ...(operator ? { operator } : {}) };
+        const fromJwts = await scoreAgent(agent.did, jwts, p);
+        const fromStore = await scoreFromStore(store, agent.did, p);
+        expect(fromStore).toEqual(fromJwts);
+        const { operator: op, ...rest } = p;
+        expect(await reputationSource(store, rest)(agent.did, op)).toEqual({ score: fromStore.score, attesters: fromStore.attesters });
+        seen.add(`${fromStore.score} ${fromStore.attesters} ${fromStore.countedAgainst?.length ?? 0}`);
+      }
+    }
+    // Some answers counted such ratings against the agent, some did not, and they differ.
+    expect([...seen].some((x) => !x.endsWith(' 0'))).toBe(true);
+    expect(seen.size).toBeGreaterThanOrEqual(6);
+    await store.close();
+  });
 });
