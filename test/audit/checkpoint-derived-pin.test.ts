@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { issueGrant } from '../../src/grants/index.js';
 import { decide } from '../../src/guard/decide.js';
 import { createVerifier } from '../../src/guard/verifier.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
@@ -40,14 +39,7 @@ beforeAll(async () => {
   w = await openWorld();
   store = await openSqliteStore(join(tempDir('charter-cp-derived-'), 'api.db'));
   const url = 'http://127.0.0.1:9999/profile/email';
-  const grant = await issueGrant(w.home.store, w.alice, {
-    grantee: w.app.did,
-    resources: ['profile/email'],
-    actions: ['read'],
-    purpose: 'x',
-    validUntil: new Date(Date.now() + 86_400_000),
-    baseUrl: w.server.url,
-  });
+  const grant = await w.grant({ resources: ['profile/email'], validMs: 86_400_000 });
   const binding = { kind: 'claims' as const, claims: { htm: 'GET', htu: url } };
   for (const signer of [issuerOf(KEY, didKeyKid(KEY), ka), issuerOf(JWK, `${JWK}#0`, kj)]) {
     const v = createVerifier({ aud: API, store, resolver: w.resolver, status: w.status, http: false, receipts: { signer } });

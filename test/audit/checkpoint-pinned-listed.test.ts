@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { issueGrant } from '../../src/grants/index.js';
 import { decide } from '../../src/guard/decide.js';
 import { createVerifier } from '../../src/guard/verifier.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
@@ -53,14 +52,7 @@ beforeAll(async () => {
   const resolver = documentResolver(async (did) => (did === V ? structuredClone(recorded) : w.resolver.resolve(did)), { cacheTtlMs: 0 });
   store = await openSqliteStore(join(tempDir('charter-cp-listed-'), 'api.db'));
   const url = 'http://127.0.0.1:9999/profile/email';
-  const grant = await issueGrant(w.home.store, w.alice, {
-    grantee: w.app.did,
-    resources: ['profile/email'],
-    actions: ['read'],
-    purpose: 'x',
-    validUntil: new Date(Date.now() + 86_400_000),
-    baseUrl: w.server.url,
-  });
+  const grant = await w.grant({ resources: ['profile/email'], validMs: 86_400_000 });
   const v = createVerifier({ aud: API, store, resolver, status: w.status, http: false, receipts: { signer: issuerOf('k1', k1) } });
   const d = await decide(
     v,

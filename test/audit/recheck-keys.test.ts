@@ -3,7 +3,6 @@ import { writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { runCli } from '../../src/cli/main.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { issueGrant } from '../../src/grants/index.js';
 import { decide } from '../../src/guard/decide.js';
 import { createVerifier, type Verifier } from '../../src/guard/verifier.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
@@ -56,14 +55,7 @@ beforeAll(async () => {
   const resolver = documentResolver(async (did) => (Object.hasOwn(docs, did) ? structuredClone(docs[did]!) : w.resolver.resolve(did)), { cacheTtlMs: 0 });
   store = await openSqliteStore(join(tempDir('charter-recheck-keys-'), 'api.db'));
   const url = 'http://127.0.0.1:9999/profile/email';
-  const grant = await issueGrant(w.home.store, w.alice, {
-    grantee: w.app.did,
-    resources: ['profile/email'],
-    actions: ['read'],
-    purpose: 'x',
-    validUntil: new Date(Date.now() + 86_400_000),
-    baseUrl: w.server.url,
-  });
+  const grant = await w.grant({ resources: ['profile/email'], validMs: 86_400_000 });
   const binding = { kind: 'claims' as const, claims: { htm: 'GET', htu: url } };
   const run = async (v: Verifier, resource: string) =>
     decide(v, await bound(w.app, [grant.jwt], { url }), { kind: 'grant', resource, action: 'read', owner: w.alice.did }, binding);
