@@ -13,7 +13,7 @@ import { AuditWriter } from '../../src/audit/writer.js';
 import { verifyAuditLog } from '../../src/audit/index.js';
 import { createResolver } from '../../src/did/resolver.js';
 import { makeIssuer, tempDir } from '../helpers.js';
-import { waitFor } from './fixtures/pg-faults.js';
+import { decisionClaims, waitFor } from './fixtures/pg-faults.js';
 
 // Restarts a PostgreSQL server under load, so it runs a throwaway cluster of its
 // own (scripts/pg-test.sh with a separate state file), not the shared test server.
@@ -134,22 +134,7 @@ if (shared) {
       };
       const auditor = async () => {
         for (let i = 0; !phase.stop; i++) {
-          const t = new Date();
-          const claims = {
-            jti: `urn:uuid:00000000-0000-7000-8000-${String(i).padStart(12, '0')}`,
-            iat: Math.floor(t.getTime() / 1000),
-            time: t.toISOString(),
-            kind: 'decision' as const,
-            verifier: 'did:web:api.example',
-            decision: 'allow' as const,
-            status: 200,
-            reasons: [],
-            request: { none: true as const },
-            policy: { kind: 'presentation' as const },
-            credentials: [],
-            chain: [],
-          };
-          await writer.append(claims, []).then(
+          await writer.append(decisionClaims(i), []).then(
             (r) => void handed.push(r.seq),
             (e: unknown) => (note(e), sleep(5)),
           );

@@ -8,7 +8,7 @@ import { verifyAuditLog } from '../../src/audit/index.js';
 import { createResolver } from '../../src/did/resolver.js';
 import { makeIssuer } from '../helpers.js';
 import { dropSchemas, freshSchema, pgUrlOrReport, sql } from './fixtures/pg-env.js';
-import { admin, appName, installCommitGate, lossyProxy, openBlocker, terminateWaiter, waitFor, withParam } from './fixtures/pg-faults.js';
+import { admin, appName, decisionClaims as decision, installCommitGate, lossyProxy, openBlocker, terminateWaiter, waitFor, withParam } from './fixtures/pg-faults.js';
 
 // Faults injected into the shared test server in the middle of store operations: the store's
 // backend terminated (pg_terminate_backend) while it waits inside its transaction or while its
@@ -31,25 +31,6 @@ const rating = (i: number, agent = 'did:example:agent'): NewRating => ({
   issuedAt: 1_700_000_000_000 + i,
   importedAt: 1_700_000_000_000,
 });
-
-/** A decision receipt's claims, as the guard hands them to the writer. */
-function decision(n: number) {
-  const t = new Date();
-  return {
-    jti: `urn:uuid:00000000-0000-7000-8000-${String(n).padStart(12, '0')}`,
-    iat: Math.floor(t.getTime() / 1000),
-    time: t.toISOString(),
-    kind: 'decision' as const,
-    verifier: 'did:web:api.example',
-    decision: 'allow' as const,
-    status: 200,
-    reasons: [],
-    request: { none: true as const },
-    policy: { kind: 'presentation' as const },
-    credentials: [],
-    chain: [],
-  };
-}
 
 /** What an operation settled to: its value, or its error's code and message. */
 async function outcome<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; code: string; message: string; stack: string }> {
