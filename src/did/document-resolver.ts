@@ -1,6 +1,5 @@
 import { CharterError, isCharterError, shown } from '../errors.js';
-import { deepFreeze } from '../encoding/json.js';
-import { jsonDataProblem } from '../mandates/json.js';
+import { deepFreeze, jsonDataProblem } from '../encoding/json.js';
 import { TtlCache } from './cache.js';
 import { parseDateTime } from '../encoding/time.js';
 import { absoluteKid, assertDidSyntax, assertDocumentFor, RELATIONSHIPS, selectKey } from './select.js';

@@ -188,3 +188,40 @@ export function deepFreeze<T>(v: T): T {
   }
   return v;
 }
+
+/**
+ * Why a value handed over as JSON data (a programmatic `checkout_object`)
+ * is not what JSON.parse of a text within MAX_JSON_DEPTH could produce, or
+ * undefined: plain objects and arrays, strings, finite numbers, booleans
+ * and null. RFC 8785 (canonicalJson) defines the signed form of JSON data
+ * only: a Date, Map or BigInt has none, and a cycle or a deep nest would
+ * exhaust the stack. Members whose value is undefined are left out, as
+ * JSON.stringify and canonicalJson leave them out; in an array they are not.
+ */
+export function jsonDataProblem(value: unknown, depth = 0): string | undefined {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return undefined;
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : 'a number that is not finite';
+  if (typeof value !== 'object') return `a value of type ${typeof value}`;
+  // The same bound scanJson puts on text: at most MAX_JSON_DEPTH objects and arrays, one inside the other.
+  if (depth >= MAX_JSON_DEPTH) return `objects or arrays nested deeper than ${MAX_JSON_DEPTH} levels`;
+  if (Array.isArray(value)) return firstProblem(Array.from(value), depth);
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return `an object that is not plain JSON (${nameOf(value)})`;
+  return firstProblem(
+    Object.values(value).filter((v) => v !== undefined),
+    depth,
+  );
+}
+
+function firstProblem(values: unknown[], depth: number): string | undefined {
+  for (const v of values) {
+    const p = jsonDataProblem(v, depth + 1);
+    if (p !== undefined) return p;
+  }
+  return undefined;
+}
+
+function nameOf(value: object): string {
+  const c = (value as { constructor?: { name?: unknown } }).constructor;
+  return typeof c?.name === 'string' && c.name !== '' ? c.name.slice(0, 40) : 'no plain prototype';
+}

@@ -1,11 +1,10 @@
 import { decodeJwt } from '../credentials/jws.js';
 import { canonicalJws, jwsSpellings } from '../credentials/twins.js';
-import { canonicalJson } from '../encoding/json.js';
+import { canonicalJson, jsonDataProblem } from '../encoding/json.js';
 import { refuse, checkExp, type Ctx } from './common.js';
 import { anchorFault, trustedKeysFor } from './trust.js';
 import { hashAscii, verifyLayer } from './sd.js';
 import { isInt, isObj } from './constraint-check.js';
-import { jsonDataProblem } from './json.js';
 
 /**
  * The merchant-signed checkout (VI credential-format §6.3, AP2 checkout

@@ -1,7 +1,8 @@
 import { CharterError } from '../errors.js';
 import { makeCtx, Refusal } from './common.js';
 import { readOptions, type OptionSpec } from '../encoding/options.js';
-import { jsonDataProblem, parseJsonText } from './json.js';
+import { jsonDataProblem } from '../encoding/json.js';
+import { parseJsonText } from './json.js';
 import { verifyVi } from './vi.js';
 import { verifyAp2 } from './ap2.js';
 import { CHECKOUT_LEDGER_ISSUER, mandateLimits } from './ledger.js';

@@ -1,7 +1,7 @@
 import { CharterError } from '../errors.js';
 import { decodeJwt } from '../credentials/jws.js';
 import { readAp2Input, readViInput } from './verify.js';
-import { jsonDataProblem } from './json.js';
+import { jsonDataProblem } from '../encoding/json.js';
 import { splitChain } from './ap2.js';
 import type { Ap2ChainInput, MandateProfile, ViChainInput } from './types.js';
 

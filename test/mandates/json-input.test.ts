@@ -1,10 +1,9 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { canonicalJson, MAX_JSON_DEPTH } from '../../src/encoding/json.js';
+import { canonicalJson, MAX_JSON_DEPTH, jsonDataProblem } from '../../src/encoding/json.js';
 import { closeAp2Mandate, hashAscii, issueAp2OpenMandate, verifyMandateChain, type VerifyMandateOptions } from '../../src/mandates/index.js';
 import { readCheckout } from '../../src/mandates/checkout.js';
 import { makeCtx, Refusal } from '../../src/mandates/common.js';
-import { jsonDataProblem } from '../../src/mandates/json.js';
 import { parseTrustAnchor } from '../../src/mandates/trust.js';
 import { readMandateInput } from '../../src/mandates/wire.js';
 import { freshParty, signCompact, type Party } from './helpers.js';
