@@ -684,6 +684,18 @@ if (shared) {
       // no retry allowed, the next operations still succeed, on fresh connections.
       expect(await store.getConfig('x')).toBeUndefined();
       expect(await store.consumeNonce('s', 'after', new Date(Date.now() + 60_000))).toBe(true);
+      // The race the pool cannot win: idle clients handed out while their FATAL is still unread (a restart seen
+      // mid-burst). Terminated and used at once, never waited on: each such client is replaced, no retry used.
+      for (let round = 0; round < 5; round++) {
+        await Promise.all(Array.from({ length: 4 }, (_, i) => store.consumeNonce('s', `warm-${round}-${i}`, new Date(Date.now() + 60_000))));
+        await a.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, [app]);
+        const [config, nonces] = await Promise.all([
+          store.getConfig('x'),
+          Promise.all(Array.from({ length: 4 }, (_, i) => store.consumeNonce('s', `now-${round}-${i}`, new Date(Date.now() + 60_000)))),
+        ]);
+        expect(config).toBeUndefined();
+        expect(nonces).toEqual([true, true, true, true]);
+      }
     });
   });
 }

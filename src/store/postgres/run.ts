@@ -110,7 +110,12 @@ const unknownOutcome = (cause: unknown) =>
   new CharterError('STORE_UNAVAILABLE', 'the PostgreSQL connection failed while committing: the outcome is unknown, nothing was confirmed', { cause });
 
 export function createRunner(pool: Pool, policy: RetryPolicy) {
+  // Idle clients the server ended (a restart, pg_terminate_backend, idle_session_timeout) that the pool has not
+  // yet heard of: their FATAL may still sit unread in the socket when the pool hands one out. Such a client
+  // failing before anything ran on it is replaced at once, without using up a retry: at most one per pooled client.
+  const staleAllowance = Math.max(1, Number((pool as { options?: { max?: unknown } }).options?.max) || 10);
   async function run<T>(opts: RunOptions<T>, fn: (q: PoolClient) => Promise<T>): Promise<T> {
+    let stale = 0;
     for (let attempt = 0; ; attempt++) {
       const last = attempt + 1 >= policy.attempts;
       let client: PoolClient;
@@ -124,12 +129,15 @@ export function createRunner(pool: Pool, policy: RetryPolicy) {
         throw toCharterError(e);
       }
       let committing = false;
+      // Nothing has run on this client yet in this attempt (a transaction's BEGIN not yet answered).
+      let untouched = true;
       let value: T;
       try {
         // READ COMMITTED whatever the server's default_transaction_isolation (set on a role, a database, PGOPTIONS):
         // every transaction here locks, then reads in a new statement what the lock's previous holder committed.
         // Under REPEATABLE READ that read sees the snapshot from before the wait, and parallel verifiers spend past a cap.
         if (opts.tx) await client.query(BEGIN);
+        untouched = false;
         value = await fn(client);
         if (opts.tx) {
           committing = true;
@@ -146,6 +154,12 @@ export function createRunner(pool: Pool, policy: RetryPolicy) {
           client.release();
         }
         if (fault === 'charter') throw e;
+        // A transaction whose BEGIN failed ran nothing; an idempotent read may run again: a stale client is replaced.
+        if (fault === 'connection' && (opts.tx ? untouched : opts.idempotent === true) && stale < staleAllowance) {
+          stale++;
+          attempt--;
+          continue;
+        }
         if (fault === 'connection' && (committing || !opts.tx) && !opts.idempotent) {
           if (opts.confirm && (await confirmed(opts.confirm, value!))) return value!;
           throw unknownOutcome(e);
