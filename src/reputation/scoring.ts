@@ -398,7 +398,6 @@ export async function scoreRatings(
   const plain = await scoreOf(kept, isTrusted, opts);
   let result = plain;
   if (against !== undefined) {
-    const ids = against;
     const withThem = await scoreOf(all, isTrusted, opts);
     // Only where they lower it, overall and per dimension; never where there is no score without them,
     // and never toward minAttesters (the attesters are those of the score without them).
@@ -413,7 +412,7 @@ export async function scoreRatings(
     // kept (one rating per receipt): a reused receipt is already ignored as RECEIPT_REUSED.
     const lowered: string[] = [];
     for (const r of all) {
-      if (!ids.has(r)) continue;
+      if (!against.has(r)) continue;
       const dim = r.dimension === undefined ? undefined : byDimension[r.dimension];
       if (overall || (dim !== undefined && dim === withThem.byDimension[r.dimension!])) lowered.push(r.id);
       else ignored.push({ ...AGAINST, id: r.id });
