@@ -73,8 +73,9 @@ const mandateCode = () => Promise.all([import('../mandates/wire.js'), import('./
  * asks for one (and the body against a covered Content-Digest); verify
  * under the policy (signatures, validity, status, grant scope and owner,
  * agent chain and limits); with both proofs, check that the request was
- * signed by the presenting holder; then, only for an authentic request,
- * use up its jti or nonce and its signature's nonce in the store (a replay
+ * signed by the presenting holder; then, only for an authentic request
+ * that was judged (not a 503: a list out of reach decided nothing), use
+ * up its jti or nonce and its signature's nonce in the store (a replay
  * is refused on every instance sharing it); then, only for an allowed agent
  * call or mandate payment with cumulative limits, reserve the spend on
  * every link of its chain. A refusal never reserves anything; a replay
@@ -238,6 +239,9 @@ async function pipeline(v: Verifier, tools: Tools, proof: unknown, policy: Polic
       return refuse(v, 401, [other], { ...rest, reasons: [other], signature: { ...signature, ok: false, reasons: [other] } });
     }
   }
+  // A decision that judged nothing (a status list out of reach, and nothing else refused: errors.ts
+  // statusOfReasons) uses nothing up: the same request sent again once it is back, as Retry-After invites, is decided then.
+  if (status === 503) return refuse(v, 503, checked.reasons, { ...checked, claims: front.claims, ...(signature ? { signature } : {}) });
   // Authentic: the proof (and the signature) are now used, whatever the outcome. Only then is any
   // spend reserved, so a replayed request never holds budget, not even for a moment.
   const used = await redeem(v, checked.holder, front.once, now);
