@@ -11,6 +11,9 @@ import { CharterError } from '../../src/errors.js';
 import { bound } from '../http/present.js';
 import { API, openWorld, type World } from '../http/world.js';
 import { codes, sdGrant, sdPresent, signed, tokenStatusOf } from './seams-fixtures.js';
+import { openPostgresStore } from '../../src/store/postgres/store.js';
+import type { Store } from '../../src/store/types.js';
+import { dropSchemas, freshSchema, pgUrlOrReport } from '../store/fixtures/pg-env.js';
 
 /**
  * A decision that judged nothing (a status list or an issuer's DID out of
@@ -172,5 +175,87 @@ describe('a 503 judged nothing: the same proof sent again once the list is back 
     expect(first.status).toBe(403);
     expect(codes(first)).toContain('GRANT_SCOPE');
     expect([second.status, codes(second)]).toEqual([401, ['REPLAY_DETECTED']]);
+  });
+});
+
+describe('races: the same proof sent at once during the outage and after it', () => {
+  it('eight copies while the list is out of reach are all 503; eight copies once it is back: exactly one allowed, seven REPLAY_DETECTED', async () => {
+    const v = w.verifier({ status });
+    const grant = await w.grant();
+    const vp = await bound(w.app, [grant.jwt], { url: EMAIL });
+    down = true;
+    let during;
+    try {
+      during = await Promise.all(Array.from({ length: 8 }, () => decide(v, vp, grantPolicy(w), http(EMAIL))));
+    } finally {
+      down = false;
+    }
+    expect(during.map((d) => d.status)).toEqual(Array(8).fill(503));
+    const after = await Promise.all(Array.from({ length: 8 }, () => decide(v, vp, grantPolicy(w), http(EMAIL))));
+    expect(after.map((d) => codes(d).join()).sort()).toEqual(['', ...Array(7).fill('REPLAY_DETECTED')]);
+  });
+
+  it('with receipts: the 503 is not logged; the retry that is allowed is, once', async () => {
+    const v = w.verifier({ status, receipts: { signer: w.operator } });
+    const grant = await w.grant();
+    const vp = await bound(w.app, [grant.jwt], { url: EMAIL });
+    const { first, second, third } = await outageThenBack(
+      v,
+      () => vp,
+      grantPolicy(w),
+      () => http(EMAIL),
+    );
+    expect([first.status, first.receipt]).toEqual([503, undefined]);
+    expect([second.status, typeof second.receipt]).toEqual([200, 'string']);
+    expect([third.status, codes(third), typeof third.receipt]).toEqual([401, ['REPLAY_DETECTED'], 'string']);
+  });
+});
+
+const pgUrl = pgUrlOrReport('a 503 uses nothing up, on postgres');
+describe.runIf(pgUrl)('on PostgreSQL: two verifier instances sharing one store', () => {
+  const schemas = new Set<string>();
+  const stores: Store[] = [];
+  afterAll(async () => {
+    for (const s of stores) await s.close();
+    await dropSchemas(pgUrl!, schemas);
+  });
+
+  it('a 503 on one instance uses nothing up; the retry on the other is allowed once, and its spend held once', async () => {
+    const schema = freshSchema('unjudged');
+    schemas.add(schema);
+    const [a, b] = await Promise.all([openPostgresStore(pgUrl!, { schema }), openPostgresStore(pgUrl!, { schema })]);
+    stores.push(a!, b!);
+    const va = w.verifier({ status, store: a, http: false });
+    const vb = w.verifier({ status, store: b, http: false });
+    const grant = await w.grant();
+    const vp = await bound(w.app, [grant.jwt], { url: EMAIL });
+    down = true;
+    let first;
+    try {
+      first = await decide(va, vp, grantPolicy(w), http(EMAIL));
+    } finally {
+      down = false;
+    }
+    expect([first.status, codes(first)]).toEqual([503, ['STATUS_UNAVAILABLE']]);
+    expect([(await decide(vb, vp, grantPolicy(w), http(EMAIL))).status, codes(await decide(va, vp, grantPolicy(w), http(EMAIL)))]).toEqual([200, ['REPLAY_DETECTED']]);
+
+    const mandate = await w.mandate({
+      limits: { perTransaction: { amount: '50', currency: 'USD' }, budget: { amount: '60', currency: 'USD', period: 'P30D' }, counterparties: [API] },
+    });
+    const order = () => createPresentation({ holder: w.agent, credentials: [w.agentIdentity, ...orderChain([mandate])], aud: API, claims: { htm: 'POST', htu: ORDERS } });
+    const policy: Policy = { kind: 'agent', action: 'purchase', amount: '40 USD', trust: { principals: [w.principal.did] } };
+    const ovp = await order();
+    down = true;
+    try {
+      expect((await decide(va, ovp, policy, http(ORDERS, 'POST'))).status).toBe(503);
+    } finally {
+      down = false;
+    }
+    expect(await a!.listReservations({})).toEqual([]);
+    const allowed = await decide(vb, ovp, policy, http(ORDERS, 'POST'));
+    expect([allowed.status, codes(allowed)]).toEqual([200, []]);
+    expect((await a!.listReservations({})).map((r) => r.state)).toEqual(['reserved']);
+    expect(codes(await decide(va, await order(), policy, http(ORDERS, 'POST')))).toEqual(['BUDGET_EXCEEDED']);
+    await allowed.spend!.release();
   });
 });
