@@ -98,7 +98,8 @@ const mandateCode = () => Promise.all([import('../mandates/wire.js'), import('./
  *
  * Never throws for a refusal or a fault: a store fault (replay cache or
  * ledger unreachable) is a 503 decision with the store's code, so nothing is
- * allowed while the store is down. Throws only for misuse (TypeError).
+ * allowed while the store is down; what the decision had used up before the
+ * fault is given back (NonceStore.releaseNonce), so its retry is decided. Throws only for misuse (TypeError).
  */
 export async function decide(verifier: Verifier, presentation: unknown, policy: Policy, binding: Binding, now: number = Date.now()): Promise<GuardDecision> {
   // What is asked and what the proof is bound to are the caller's own: anything else is misuse, named.
@@ -503,7 +504,11 @@ function tracked(store: NonceStore): NonceStore & { giveBack(): Promise<void> } 
     },
     async giveBack() {
       // Best effort: a store still down keeps them used (a refusal of the retry, never an allow).
-      for (const [scope, value] of taken.splice(0)) await store.releaseNonce?.(scope, value).catch(() => undefined);
+      // A store of the caller's own may answer anything (or throw at once): each is awaited, and ignored, alike.
+      for (const [scope, value] of taken.splice(0))
+        await Promise.resolve()
+          .then(() => store.releaseNonce?.(scope, value))
+          .catch(() => undefined);
     },
   };
 }

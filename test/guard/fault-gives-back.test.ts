@@ -116,6 +116,24 @@ function suite(name: string, storeOf: () => Store) {
       expect(codes(await decide(v, vp, purchase(w), http(ORDERS, 'POST')))).toEqual(['REPLAY_DETECTED']);
     });
 
+    it('a releaseNonce that throws at once, rejects, or answers no promise leaves the 503 a 503 (and the proof used)', async () => {
+      for (const releaseNonce of [
+        () => {
+          throw new Error('boom');
+        },
+        () => Promise.reject(new CharterError('STORE_UNAVAILABLE', 'still down')),
+        () => 'no promise',
+      ]) {
+        const f = faulty(storeOf(), { reserveDown: true });
+        const v = w.verifier({ store: { ...f.store, releaseNonce } as unknown as Store, http: false });
+        const vp = await order(w, await budgetMandate(w));
+        const first = await decide(v, vp, purchase(w), http(ORDERS, 'POST'));
+        expect([first.status, codes(first)]).toEqual([503, ['STORE_UNAVAILABLE']]);
+        f.heal();
+        expect(codes(await decide(v, vp, purchase(w), http(ORDERS, 'POST')))).toEqual(['REPLAY_DETECTED']);
+      }
+    });
+
     it('a refusal on the merits after the keys were used (over budget) keeps them used: only a fault gives back', async () => {
       const v = w.verifier({ store: storeOf(), http: false });
       const mandate = await budgetMandate(w);
