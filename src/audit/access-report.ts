@@ -319,7 +319,7 @@ export async function acceptAccessReport(
   options: {
     resolver: CharterResolver;
     now?: Date;
-    /** Called with the reporter once the report's signature verified: a wait (seconds) refuses it unread (a rate limit). */
+    /** Called with the reporter once the report's signature, freshness and shape hold: a wait (seconds) refuses it unread (a rate limit). */
     admit?: (reporter: string) => { retryAfter: number } | undefined;
     /** How long checking the report's receipts may take in all, in ms from the call (default 15,000): receipts not checked by then are refused. */
     deadlineMs?: number;
@@ -331,14 +331,16 @@ export async function acceptAccessReport(
   if (c.reasons.length > 0) return { ok: false, reasons: c.reasons, accepted: 0, refused: [] };
   const p = c.decoded.payload;
   const reporter = p.iss as string;
-  const wait = options.admit?.(reporter);
-  if (wait !== undefined) return { ...refuse('TOO_MANY_REQUESTS', 'too many access reports from this reporter: try again later'), retryAfter: wait.retryAfter };
   const nowMs = (options.now ?? new Date()).getTime();
   const now = nowMs / 1000;
   if (typeof p.iat !== 'number' || Math.abs(now - p.iat) > MAX_REPORT_AGE_SECONDS) return refuse('PRESENTATION_STALE', 'the report is too old, or from the future');
   if (typeof p.grant !== 'string' || !Array.isArray(p.receipts) || p.receipts.length === 0 || p.receipts.length > MAX_REPORT_RECEIPTS) {
     return refuse('INVALID_ARGUMENT', `a report names a grant and 1 to ${MAX_REPORT_RECEIPTS} receipts`);
   }
+  // Counted only now: a stale or malformed report, refused for what it is, uses up none of its reporter's
+  // allowance (an old report of a platform, replayed by whoever holds it, must not lock that platform out).
+  const wait = options.admit?.(reporter);
+  if (wait !== undefined) return { ...refuse('TOO_MANY_REQUESTS', 'too many access reports from this reporter: try again later'), retryAfter: wait.retryAfter };
   const stored = await store.getCredential(p.grant);
   // A grant this home did not issue is answered as one whose every receipt fails the checks that read it:
   // whether an id was issued here is not told to whoever asks (anyone may sign a report).

@@ -72,8 +72,9 @@ export function createAccessReportHandler(home: Home, limits: AccessReportLimits
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/jwt') return problem(res, 'INVALID_ARGUMENT', 'a report is sent as application/jwt', 415);
     const report = await readBody(req);
-    // Per reporter, counted only once the report's signature verified: a name written into junk
-    // must not use up a real platform's allowance (the per-address limit bounds the junk).
+    // Per reporter, counted only once the report's signature verified and it is fresh and well formed: a name
+    // written into junk, or a platform's old report replayed, must not use up its allowance (the per-address
+    // limit bounds those).
     const r = await acceptAccessReport(home.store, report, {
       resolver: home.resolver,
       admit: (reporter) => {

@@ -178,6 +178,51 @@ describe('access reports cannot be used to write fiction', () => {
     }
   });
 
+  it("a platform's own signed report that is refused (stale, from the future, no receipts, no grant) uses up none of its allowance", async () => {
+    const s = await serve(createAccessReportHandler(w.home, { perAddressPerMinute: 1000, perReporterPerHour: 3 }));
+    try {
+      const send = (body: string) => fetch(`${s.url}/access-reports`, { method: 'POST', headers: { 'content-type': 'application/jwt' }, body });
+      const now = Math.floor(Date.now() / 1000);
+      const signed = async (claims: Record<string, unknown>) =>
+        (await signCanonical('charter-access-report+jwt', { iss: api.did, jti: `urn:uuid:${randomUUID()}`, iat: now, grant: grant.id, receipts: [used], ...claims }, api)).jws;
+      const refusedReports = [
+        await signed({ iat: now - 25 * 3600 }),
+        await signed({ iat: now + 25 * 3600 }),
+        await signed({ iat: String(now) }),
+        await signed({ receipts: [] }),
+        await signed({ receipts: used }),
+        await signed({ grant: undefined }),
+        await signed({ grant: 7 }),
+      ];
+      for (let i = 0; i < 3; i++) {
+        for (const body of refusedReports) {
+          const r = await send(body);
+          expect([r.status, ((await r.json()) as { code: string }).code]).toEqual([expect.any(Number), expect.stringMatching(/PRESENTATION_STALE|INVALID_ARGUMENT/)]);
+          expect(r.status).not.toBe(429);
+        }
+      }
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await send(await createAccessReport(api, { grant: grant.id, receipts: [used] }))).status);
+      expect(statuses).toEqual([202, 202, 202, 429]);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('acceptAccessReport asks admit only for a fresh, well-formed report: never for one it refuses for what it is', async () => {
+    const asked: string[] = [];
+    const admit = (reporter: string) => void asked.push(reporter);
+    const now = Math.floor(Date.now() / 1000);
+    const stale = (await signCanonical('charter-access-report+jwt', { iss: api.did, jti: 'urn:uuid:s', iat: now - 25 * 3600, grant: grant.id, receipts: [used] }, api)).jws;
+    const empty = (await signCanonical('charter-access-report+jwt', { iss: api.did, jti: 'urn:uuid:e', iat: now, grant: grant.id, receipts: [] }, api)).jws;
+    expect((await acceptAccessReport(w.home.store, stale, { resolver: w.home.resolver, admit })).reasons.map((r) => r.code)).toEqual(['PRESENTATION_STALE']);
+    expect((await acceptAccessReport(w.home.store, empty, { resolver: w.home.resolver, admit })).reasons.map((r) => r.code)).toEqual(['INVALID_ARGUMENT']);
+    expect(asked).toEqual([]);
+    const fresh = await createAccessReport(api, { grant: grant.id, receipts: [used] });
+    expect((await acceptAccessReport(w.home.store, fresh, { resolver: w.home.resolver, admit })).reasons).toEqual([]);
+    expect(asked).toEqual([api.did]);
+  });
+
   it(`a home keeps at most ${MAX_KEPT_PER_GRANT} reported uses of one grant`, async () => {
     const g = await w.grant({ resources: ['profile/email'] });
     const platform = makeIssuer();
