@@ -159,7 +159,6 @@ export async function verifySdJwtGrant(token: string, given: VerifySdJwtGrantOpt
       held = args;
       return [];
     },
-    vct: GRANT_VCT,
     ...(options.now ? { now: options.now } : {}),
     ...(options.skewSeconds !== undefined ? { skewSeconds: options.skewSeconds } : {}),
     ...(options.maxKeyBindingAgeSeconds !== undefined ? { maxKeyBindingAgeSeconds: options.maxKeyBindingAgeSeconds } : {}),
@@ -168,6 +167,12 @@ export async function verifySdJwtGrant(token: string, given: VerifySdJwtGrantOpt
     ...(options.allowMissingKeyBinding === true ? { allowMissingKeyBinding: true } : {}),
     ...(options.trustedIssuers ? { trustedIssuers: options.trustedIssuers } : {}),
   });
+  // Another kind of SD-JWT VC (a generic credential, a payment mandate, a card) holds no grant: said as
+  // verifyGrant says it of a presentation without one, and no grant rule is applied to what is not one.
+  if (v.claims && v.claims.vct !== GRANT_VCT) {
+    const notGrant = { code: 'GRANT_MISSING', message: `the SD-JWT VC is a ${JSON.stringify(shown(v.claims.vct, 100))}, not a DataAccessGrant (vct ${GRANT_VCT})` } as const;
+    return { ok: false, reasons: [...v.reasons, notGrant], format: 'dc+sd-jwt', resource };
+  }
   const reasons = [...v.reasons];
   const c = v.claims;
   const g = isObj(c?.grant) ? c.grant : {};
