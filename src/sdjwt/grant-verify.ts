@@ -159,7 +159,6 @@ export async function verifySdJwtGrant(token: string, given: VerifySdJwtGrantOpt
       held = args;
       return [];
     },
-    vct: GRANT_VCT,
     ...(options.now ? { now: options.now } : {}),
     ...(options.skewSeconds !== undefined ? { skewSeconds: options.skewSeconds } : {}),
     ...(options.maxKeyBindingAgeSeconds !== undefined ? { maxKeyBindingAgeSeconds: options.maxKeyBindingAgeSeconds } : {}),
@@ -168,6 +167,12 @@ export async function verifySdJwtGrant(token: string, given: VerifySdJwtGrantOpt
     ...(options.allowMissingKeyBinding === true ? { allowMissingKeyBinding: true } : {}),
     ...(options.trustedIssuers ? { trustedIssuers: options.trustedIssuers } : {}),
   });
+  // Another kind of SD-JWT VC (a generic credential, a payment mandate, a card) holds no grant: said as
+  // verifyGrant says it of a presentation without one, and no grant rule is applied to what is not one.
+  if (v.claims && v.claims.vct !== GRANT_VCT) {
+    const notGrant = { code: 'GRANT_MISSING', message: `the SD-JWT VC is a ${JSON.stringify(shown(v.claims.vct, 100))}, not a DataAccessGrant (vct ${GRANT_VCT})` } as const;
+    return { ok: false, reasons: [...v.reasons, notGrant], format: 'dc+sd-jwt', resource };
+  }
   const reasons = [...v.reasons];
   const c = v.claims;
   const g = isObj(c?.grant) ? c.grant : {};
@@ -215,8 +220,9 @@ export async function verifySdJwtGrant(token: string, given: VerifySdJwtGrantOpt
   // nobody this grant names).
   let holder: string | undefined;
   if (v.keyBinding && v.subject && v.holderKey) {
-    if (await holdsKey(options.resolver, v.subject, v.holderKey)) holder = v.subject;
-    else reasons.push({ code: 'HOLDER_MISMATCH', message: "the key binding is signed with a key that is not an authentication key of the grant's subject" });
+    const refusal = await holderKeyReason(options.resolver, v.subject, v.holderKey);
+    if (refusal === undefined) holder = v.subject;
+    else reasons.push(refusal);
   }
   if (held && reasons.length === 0) {
     try {
@@ -238,14 +244,28 @@ export async function verifySdJwtGrant(token: string, given: VerifySdJwtGrantOpt
   };
 }
 
-/** Is `jwk` one of the authentication keys of `did`'s document? Compared as key bytes (base64url spellings aside); a document that cannot be had holds none. */
-async function holdsKey(resolver: CharterResolver, did: string, jwk: PublicJwk): Promise<boolean> {
+/**
+ * Why the key binding does not prove the grant's subject, or undefined when `jwk` is one of the
+ * authentication keys of `did`'s document (compared as key bytes, base64url spellings aside). As a
+ * vp+jwt signed with a key its holder lists for another purpose (DID Core §5.3): a key the subject
+ * lists only to assert, invoke or delegate is VERIFICATION_METHOD_NOT_AUTHORIZED; a key it does not
+ * list at all is not the subject's (HOLDER_MISMATCH). A document that could not be had is that
+ * failure (DID_RESOLUTION_FAILED, DID_NOT_FOUND...), never "not the subject's key".
+ */
+async function holderKeyReason(resolver: CharterResolver, did: string, jwk: PublicJwk): Promise<Reason | undefined> {
   const bytes = (k: PublicJwk) =>
     [k.kty, k.crv, Buffer.from(String(k.x ?? ''), 'base64url').toString('hex'), Buffer.from(String((k as { y?: unknown }).y ?? ''), 'base64url').toString('hex')].join(' ');
   const want = bytes(jwk);
+  const same = (k: PublicJwk) => bytes(k) === want;
   try {
-    return await listsKey(resolver, did, ['authentication'], (k) => bytes(k) === want);
-  } catch {
-    return false;
+    // The document's own failure first (unreachable, not found, not a DID), as the vp+jwt path names it.
+    await resolver.resolve(did);
+    if (await listsKey(resolver, did, ['authentication'], same)) return undefined;
+    if (await listsKey(resolver, did, ['assertionMethod', 'capabilityInvocation', 'capabilityDelegation'], same)) {
+      return { code: 'VERIFICATION_METHOD_NOT_AUTHORIZED', message: "the key binding is signed with a key the grant's subject lists for another purpose than authentication" };
+    }
+  } catch (e) {
+    return toReason(e, 'DID_RESOLUTION_FAILED');
   }
+  return { code: 'HOLDER_MISMATCH', message: "the key binding is signed with a key that is not an authentication key of the grant's subject" };
 }
