@@ -149,6 +149,28 @@ function suite(name: string, storeOf: () => Store) {
       expect(later.status).toBe(401);
     });
 
+    it("gives back only keys this decision's consumeNonce answered true: the key an 'iat' verifier of the audience used first stays used", async () => {
+      const iat = w.verifier({ store: storeOf() });
+      const { nonce } = await w.verifier({ store: storeOf(), nonces: 'challenge' }).issueNonce();
+      const vp = await vpWith(nonce);
+      expect(codes(await decide(iat, vp, grantPolicy(w), http()))).toEqual([]);
+      // The challenge verifier finds the proof's jti used (a replay): its refusal cannot issue a fresh nonce (503).
+      let phase: 'first' | 'after' = 'first';
+      const released: string[] = [];
+      const v = w.verifier({
+        store: hooked(storeOf(), {
+          down: (scope, value) => phase === 'first' && scope === s.issued && value !== nonce,
+          release: (scope, value, real) => (released.push(scope), real()),
+        }),
+        nonces: 'challenge',
+      });
+      expect((await decide(v, vp, grantPolicy(w), http())).status).toBe(503);
+      phase = 'after';
+      expect(released).toEqual([s.used]);
+      expect(codes(await decide(iat, vp, grantPolicy(w), http()))).toEqual(['REPLAY_DETECTED']);
+      expect(codes(await decide(v, vp, grantPolicy(w), http()))).toEqual(['REPLAY_DETECTED']);
+    });
+
     it('an ISSUED nonce whose issuance read has an unknown outcome: the retry is refused with a fresh nonce, and that one is allowed once', async () => {
       const v0 = w.verifier({ store: storeOf(), nonces: 'challenge' });
       const { nonce } = await v0.issueNonce();
