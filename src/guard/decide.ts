@@ -248,7 +248,7 @@ async function pipeline(v: Verifier, tools: Tools, proof: unknown, policy: Polic
   // Authentic: the proof (and the signature) are now used, whatever the outcome. Only then is any
   // spend reserved, so a replayed request never holds budget, not even for a moment. A store fault on
   // the way (a second key, the reservation) makes no decision: what this one used up is given back.
-  const nonces = tracked(v.store);
+  const nonces = tracked(v.store, scopes(v.aud).issued);
   try {
     return await judged(v, policy, { ...checked, holder: checked.holder }, status, front, signature, signing, now, nonces);
   } catch (e) {
@@ -493,22 +493,43 @@ async function redeem(v: Verifier, store: NonceStore, holder: string, once: Once
   return (await store.consumeNonce(s[once.scope], `${holder} ${once.value}`, stale)) ? undefined : replayed();
 }
 
-/** The store's consumeNonce, noting what it used up, which giveBack() forgets again (where the store can). */
-function tracked(store: NonceStore): NonceStore & { giveBack(): Promise<void> } {
+/**
+ * The store's consumeNonce, noting what it used up, which giveBack() forgets again (where the store can).
+ * consumeNonce on the issued scope RECORDS a value it does not find (the "unknown nonce" answer): that record,
+ * which reads as "issued" from then on, is kept from counting only by the used slot taken before it. So the
+ * used slot is never given back while such a record may stand: not after an issuance read whose outcome is
+ * unknown (a lost COMMIT reply may have stored it), and not before the record itself is forgotten.
+ */
+function tracked(store: NonceStore, issued: string): NonceStore & { giveBack(): Promise<void> } {
   const taken: [string, string][] = [];
+  let keep = false;
   return {
     async consumeNonce(scope, value, expiresAt) {
-      const fresh = await store.consumeNonce(scope, value, expiresAt);
+      let fresh: boolean;
+      try {
+        fresh = await store.consumeNonce(scope, value, expiresAt);
+      } catch (e) {
+        if (scope === issued) keep = true;
+        throw e;
+      }
       if (fresh) taken.push([scope, value]);
       return fresh;
     },
     async giveBack() {
-      // Best effort: a store still down keeps them used (a refusal of the retry, never an allow).
-      // A store of the caller's own may answer anything (or throw at once): each is awaited, and ignored, alike.
-      for (const [scope, value] of taken.splice(0))
-        await Promise.resolve()
+      // Best effort: a store still down keeps them used (a refusal of the retry, never an allow). Last taken
+      // first, stopping at the first not forgotten: a copy of the request decided meanwhile finds the used slot
+      // taken until nothing recorded after it stands. A store of the caller's own may answer anything (or
+      // throw at once): each is awaited alike, and a throw or rejection counts as not forgotten.
+      if (keep) return;
+      for (const [scope, value] of taken.splice(0).reverse()) {
+        const forgotten = await Promise.resolve()
           .then(() => store.releaseNonce?.(scope, value))
-          .catch(() => undefined);
+          .then(
+            () => true,
+            () => false,
+          );
+        if (!forgotten) return;
+      }
     },
   };
 }
