@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { readTokenStatus, writeTokenStatus } from '../../src/status/token-codec.js';
+import { deflateSync } from 'node:zlib';
+import { decodeTokenStatusList, readTokenStatus, writeTokenStatus } from '../../src/status/token-codec.js';
 
 /**
  * Token Status List §4.1: a list of `bytes.length * 8 / bits` statuses. A
@@ -50,5 +51,12 @@ describe('writeTokenStatus writes only a value of the list width', () => {
     }
     expect(readTokenStatus(bytes, bits, 0)).toBe(max);
     expect(readTokenStatus(bytes, bits, 1)).toBe(0);
+  });
+});
+
+describe('decodeTokenStatusList', () => {
+  it('an empty list (ZLIB of nothing) is refused: it holds no status to read', () => {
+    expect(() => decodeTokenStatusList(deflateSync(new Uint8Array(0)).toString('base64url'))).toThrow(invalid);
+    expect(decodeTokenStatusList(deflateSync(new Uint8Array(1)).toString('base64url'))).toEqual(new Uint8Array(1));
   });
 });
