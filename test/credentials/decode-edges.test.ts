@@ -27,3 +27,14 @@ describe('decodeJwt on JSON that is not an object', () => {
     expect(failure(() => decodeJwt(jwt as unknown as string))).toBe('CharterError MALFORMED_JWT');
   });
 });
+
+describe('decodeJwt on header parameters of the wrong type', () => {
+  const token = (h: Record<string, unknown>) => `${b64(JSON.stringify({ alg: 'EdDSA', ...h }))}.${b64('{}')}.AAAA`;
+  it.each([7, null, {}, ['did:key:z6Mk#z6Mk'], true])('a kid of %p is MALFORMED_JWT (a kid is a string, RFC 7515 §4.1.4)', (kid) => {
+    expect(failure(() => decodeJwt(token({ kid })))).toBe('CharterError MALFORMED_JWT');
+  });
+  it('a string kid, and none, decode', () => {
+    expect(decodeJwt(token({ kid: 'did:key:z6Mk#z6Mk' })).header.kid).toBe('did:key:z6Mk#z6Mk');
+    expect(decodeJwt(token({})).header.kid).toBeUndefined();
+  });
+});
