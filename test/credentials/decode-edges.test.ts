@@ -38,3 +38,17 @@ describe('decodeJwt on header parameters of the wrong type', () => {
     expect(decodeJwt(token({})).header.kid).toBeUndefined();
   });
 });
+
+describe('decodeJwt size bound', () => {
+  it('a JWT of exactly maxBytes decodes; one byte less of bound is INPUT_TOO_LARGE (default 64 KiB too)', () => {
+    const jwt = `${b64('{"alg":"EdDSA"}')}.${b64(JSON.stringify({ pad: 'x'.repeat(200) }))}.AAAA`;
+    expect(decodeJwt(jwt, { maxBytes: jwt.length }).payload).toHaveProperty('pad');
+    expect(failure(() => decodeJwt(jwt, { maxBytes: jwt.length - 1 }))).toBe('CharterError INPUT_TOO_LARGE');
+    const head = `${b64('{"alg":"EdDSA"}')}.`;
+    const at = (n: number) => `${head}${b64(JSON.stringify({ pad: 'x'.repeat(n) }))}.AAAA`;
+    // 49,122 characters of padding make the token exactly 64 KiB (65,536) long.
+    expect(at(49_122).length).toBe(65_536);
+    expect(failure(() => decodeJwt(at(49_122)))).toBe('ok');
+    expect(failure(() => decodeJwt(at(49_123)))).toBe('CharterError INPUT_TOO_LARGE');
+  });
+});
