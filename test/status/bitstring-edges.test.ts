@@ -18,7 +18,7 @@ const issuer = makeIssuer();
 const URL_ = 'https://issuer.example/status/1';
 const T = Date.UTC(2031, 0, 1);
 
-async function list(o: { ttl?: unknown; revoked?: number[]; validFrom?: number } = {}): Promise<string> {
+async function list(o: { ttl?: unknown; revoked?: number[]; validFrom?: number; type?: string[] } = {}): Promise<string> {
   const bits = new Uint8Array(MIN_LIST_SIZE / 8);
   for (const i of o.revoked ?? []) setBit(bits, i, true);
   const subject = {
@@ -31,7 +31,7 @@ async function list(o: { ttl?: unknown; revoked?: number[]; validFrom?: number }
   const payload = {
     '@context': ['https://www.w3.org/ns/credentials/v2'],
     id: URL_,
-    type: ['VerifiableCredential', 'BitstringStatusListCredential'],
+    type: o.type ?? ['VerifiableCredential', 'BitstringStatusListCredential'],
     issuer: issuer.did,
     validFrom: new Date(o.validFrom ?? T - 3_600_000).toISOString(),
     credentialSubject: subject,
@@ -89,6 +89,13 @@ describe('Bitstring Status List edges', () => {
     expect(readStatusSize(undefined, 'the entry')).toBeUndefined();
     for (const v of [0, -1, MAX_STATUS_SIZE + 1, 1.5, '1', null, Number.NaN]) {
       expect(() => readStatusSize(v, 'the entry'), String(v)).toThrow(expect.objectContaining({ code: 'STATUS_INVALID' }));
+    }
+  });
+
+  it('a list credential not typed BitstringStatusListCredential is refused, though its subject is a BitstringStatusList', async () => {
+    for (const type of [['VerifiableCredential'], ['VerifiableCredential', 'StatusList2021Credential']]) {
+      const w = world([await list({ type, revoked: [5] })], { now: () => T });
+      expect([type, await w.codes(entry(4))]).toEqual([type, ['STATUS_INVALID']]);
     }
   });
 });
