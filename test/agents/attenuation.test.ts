@@ -69,6 +69,19 @@ describe('checkNarrowing', () => {
     expect(dims(checkNarrowing(parent, child, inside, { validFrom: inside.validFrom }))).toEqual(['validity']);
   });
 
+  it('a validity window it cannot read is a TypeError, never "no widening" (an unreadable date compares false with every bound)', () => {
+    const child = { ...parent, maxDelegationDepth: 1 };
+    for (const bad of ['garbage', '', '2030-13-01T00:00:00Z', new Date(NaN), 1893456000000, null, {}] as unknown as string[]) {
+      expect(() => checkNarrowing(parent, child, inside, { ...inside, validFrom: bad })).toThrow(TypeError);
+      expect(() => checkNarrowing(parent, child, inside, { ...inside, validUntil: bad })).toThrow(TypeError);
+      expect(() => checkNarrowing(parent, child, { ...inside, validFrom: bad }, inside)).toThrow(TypeError);
+      expect(() => checkNarrowing(parent, child, { ...inside, validUntil: bad }, inside)).toThrow(TypeError);
+    }
+    // A Date object is read as the instant it holds.
+    expect(dims(checkNarrowing(parent, child, inside, { ...inside, validUntil: new Date('2030-02-01T00:00:01Z') }))).toEqual(['validity']);
+    expect(checkNarrowing(parent, child, inside, { ...inside, validUntil: new Date('2030-02-01T00:00:00Z') })).toEqual([]);
+  });
+
   it('a parent with depth 0 may not be delegated at all', () => {
     const rs = checkNarrowing({ ...parent, maxDelegationDepth: 0 }, { ...parent, maxDelegationDepth: 0 }, inside, inside);
     expect(rs.map((r) => r.code)).toEqual(['DELEGATION_DEPTH_EXCEEDED']);

@@ -2,7 +2,21 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { isCurrency } from '../../src/encoding/currency.js';
 import { isCharterError } from '../../src/errors.js';
-import { actionCovers, actionMatches, checkRequest, parseAuthority, parseBudget, parseMoney, parseRate, readAuthority, toMoney } from '../../src/agents/index.js';
+import {
+  actionAllowed,
+  actionCovers,
+  actionMatches,
+  checkRequest,
+  isAction,
+  isActionPattern,
+  parseAuthority,
+  parseBudget,
+  parseMoney,
+  parseRate,
+  readAuthority,
+  toMoney,
+} from '../../src/agents/index.js';
+import { assertAction } from '../../src/agents/actions.js';
 import type { Authority } from '../../src/agents/index.js';
 
 const codeOf = (f: () => unknown): string | undefined => {
@@ -117,6 +131,29 @@ describe('actions', () => {
     expect(actionCovers('payments:card', 'payments:*')).toBe(false);
     expect(actionCovers('payments:c*', 'payments:*')).toBe(false);
   });
+
+  it('a prefix pattern matches at the start only: its prefix inside or at the end of an action never matches', () => {
+    for (const action of ['refunds:payments:card', 'xpayments:card', 'admin.payments:', 'a:payments:']) {
+      expect(actionMatches('payments:*', action)).toBe(false);
+      expect(actionAllowed(['payments:*'], action)).toBe(false);
+      expect(actionCovers('payments:*', action)).toBe(false);
+      expect(actionCovers('payments:*', `${action}*`)).toBe(false);
+    }
+    // The parent's prefix ends inside the child's name: still a prefix, so covered.
+    expect(actionCovers('pay*', 'payments:card')).toBe(true);
+    expect(actionMatches('pay*', 'payments:card')).toBe(true);
+  });
+
+  it('a requested action is concrete: a wildcard in it is no action name (isAction), though a mandate may list one (isActionPattern)', () => {
+    for (const wild of ['*', 'payments:*', 'pay*ments', '**', 'payments:card*']) {
+      expect(isAction(wild)).toBe(false);
+      expect(codeOf(() => assertAction(wild))).toBe('INVALID_ARGUMENT');
+    }
+    expect(isAction('payments:card')).toBe(true);
+    expect(isActionPattern('payments:*')).toBe(true);
+    for (const bad of ['', ' payments:card', 'payments card', 'a'.repeat(65), 42, null, ['payments:card']]) expect(isAction(bad)).toBe(false);
+    expect(isAction('a'.repeat(64))).toBe(true);
+  });
 });
 
 describe('parseAuthority', () => {
@@ -154,6 +191,21 @@ describe('parseAuthority', () => {
     expect(readAuthority(a).reasons.map((r) => r.code)).toEqual(['UNKNOWN_CONSTRAINT']);
   });
 
+  it('takes every value up to each bound: a rate of 1 and of 1,000,000,000, 256 counterparties, depth 16', () => {
+    for (const count of [1, 1_000_000_000]) expect(parseAuthority({ ...base, limits: { rate: { count, period: 'P1D' } } }).limits?.rate?.count).toBe(count);
+    const many = Array.from({ length: 256 }, (_, i) => `did:web:s${i}.example`);
+    expect(parseAuthority({ ...base, limits: { counterparties: many } }).limits?.counterparties).toEqual(many);
+    expect(parseAuthority({ ...base, maxDelegationDepth: 16 }).maxDelegationDepth).toBe(16);
+    expect(parseRate('1/PT1H')).toEqual({ count: 1, period: 'PT1H' });
+    const actions = Array.from({ length: 64 }, (_, i) => `a${i}`);
+    expect(parseAuthority({ ...base, actions }).actions).toEqual(actions);
+    expect(codeOf(() => parseAuthority({ ...base, actions: [...actions, 'a64'] }))).toBe('INVALID_ARGUMENT');
+    const digest = 'sha256-' + 'A'.repeat(43);
+    expect(parseAuthority({ ...base, parent: { id: 'x'.repeat(512), digest } }).parent?.id).toHaveLength(512);
+    expect(codeOf(() => parseAuthority({ ...base, parent: { id: 'x'.repeat(513), digest } }))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => parseAuthority({ ...base, parent: { id: '', digest } }))).toBe('INVALID_ARGUMENT');
+  });
+
   it.each([
     [{ actions: [], maxDelegationDepth: 0 }],
     [{ actions: ['pay*ments'], maxDelegationDepth: 0 }],
@@ -166,8 +218,23 @@ describe('parseAuthority', () => {
     [{ ...base, limits: { perTransaction: { amount: '50', currency: 'usd' } } }],
     [{ ...base, limits: { budget: { amount: '50', currency: 'USD', period: '30 days' } } }],
     [{ ...base, limits: { rate: { count: 0, period: 'P1D' } } }],
+    [{ ...base, limits: { rate: { count: 1.5, period: 'P1D' } } }],
+    [{ ...base, limits: { rate: { count: Number.NaN, period: 'P1D' } } }],
+    [{ ...base, limits: { rate: { count: Infinity, period: 'P1D' } } }],
+    [{ ...base, limits: { rate: { count: '10', period: 'P1D' } } }],
+    [{ ...base, limits: { rate: { count: 1_000_000_001, period: 'P1D' } } }],
+    [{ ...base, limits: { counterparties: 'did:web:shop.example' } }],
+    [{ ...base, limits: { counterparties: { length: 1, 0: 'did:web:shop.example' } } }],
+    [{ ...base, limits: { counterparties: ['did:web:shop.example', 'did:web:shop.example'] } }],
+    [{ ...base, limits: { counterparties: Array.from({ length: 257 }, (_, i) => `did:web:s${i}.example`) } }],
     [{ ...base, limits: { counterparties: ['https://shop.example'] } }],
     [{ ...base, parent: { id: 'x', digest: 'md5-abc' } }],
+    [{ ...base, parent: null }],
+    [{ ...base, parent: 'urn:uuid:1' }],
+    [{ ...base, parent: { id: 1, digest: 'sha256-' + 'A'.repeat(43) } }],
+    [{ ...base, limits: null }],
+    [{ ...base, limits: { rate: null } }],
+    [{ ...base, limits: { perTransaction: null } }],
     [null],
   ])('refuses a malformed authority with INVALID_ARGUMENT (%#)', (a) => {
     expect(codeOf(() => parseAuthority(a))).toBe('INVALID_ARGUMENT');
