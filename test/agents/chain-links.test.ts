@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { issueCredential } from '../../src/credentials/index.js';
+import { decodeJwt, issueCredential, signJwt } from '../../src/credentials/index.js';
 import { schemaIdFor } from '../../src/credentials/schemas.js';
 import { allocateStatusEntry } from '../../src/status/index.js';
 import { issueMandate, mandateDigest, verifyChain, type Authority } from '../../src/agents/index.js';
@@ -93,6 +93,55 @@ describe('verifyChain: what may be a link', () => {
     const v2 = await verify([root.jwt, await link(a1, a2.did, { ...child, geofence: 'EU' } as unknown as Authority, {})]);
     expect(v2.ok).toBe(false);
     expect(v2.reasons.map((r) => r.code)).toContain('UNKNOWN_CONSTRAINT');
+  });
+});
+
+describe('verifyChain: a mandate names itself and its agent', () => {
+  /** The link signed again by `issuer` with one change to its payload (issueCredential always gives an id). */
+  async function resigned(jwt: string, issuer: Issuer, change: (p: Record<string, unknown>) => void): Promise<string> {
+    const d = decodeJwt(jwt);
+    const p = structuredClone(d.payload) as Record<string, unknown>;
+    change(p);
+    return signJwt(d.header as Parameters<typeof signJwt>[0], p, issuer.signer, issuer.kid);
+  }
+  const noId = (p: Record<string, unknown>) => {
+    delete p.id;
+    delete p.jti;
+  };
+  const noSubject = (p: Record<string, unknown>) => {
+    delete (p.credentialSubject as Record<string, unknown>).id;
+    delete p.sub;
+  };
+
+  // Without an id a link would take a positional one ("mandate 0"): two id-less mandates of one principal would
+  // share its ledger budget, and a child could name that made-up id as its parent.
+  it('a root or a delegated link without an id, or without a subject, is refused (INVALID_CREDENTIAL) with a reason, never a throw', async () => {
+    const { p, a1, a2, root, child, verify } = await rootAndParties();
+    const below = await link(a1, a2.did, child, {});
+    for (const [name, change] of [
+      ['no id', noId],
+      ['no subject', noSubject],
+    ] as const) {
+      // A chain of its root alone: no parent link to break, only this rule stands.
+      const alone = await verifyChain([await resigned(root.jwt, p, change)], { resolver: w.resolver, status: w.status(), trust: { principals: [p.did] }, agent: a1.did });
+      expect(alone.ok, `root alone, ${name}`).toBe(false);
+      expect(
+        alone.reasons.map((r) => r.code),
+        `root alone, ${name}`,
+      ).toContain('INVALID_CREDENTIAL');
+      const v1 = await verify([await resigned(root.jwt, p, change), below]);
+      expect(v1.ok, `root, ${name}`).toBe(false);
+      expect(
+        v1.reasons.map((r) => [r.code, r.ref]),
+        `root, ${name}`,
+      ).toContainEqual(['INVALID_CREDENTIAL', v1.links[0]!.id]);
+      const v2 = await verify([root.jwt, await resigned(below, a1, change)]);
+      expect(v2.ok, `link, ${name}`).toBe(false);
+      expect(
+        v2.reasons.map((r) => [r.code, r.ref]),
+        `link, ${name}`,
+      ).toContainEqual(['INVALID_CREDENTIAL', v2.links[1]!.id]);
+    }
   });
 });
 
