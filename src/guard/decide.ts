@@ -12,7 +12,6 @@ import { KB_JWT_TYP, type SdJwtStatusChecker } from '../sdjwt/types.js';
 import type { MandateDecision } from '../mandates/types.js';
 import type { RequestSignatureDecision } from '../httpsig/index.js';
 import type { CharterResolver } from '../did/types.js';
-import type { NonceStore } from '../store/types.js';
 import { bindingReasons, freshnessReasons, nonceProofReasons, type Binding, type FreshnessContext } from './binding.js';
 import type { GrantPolicy, MandatePolicy, Policy, SignaturePolicy } from './policy.js';
 import { checkSignature, redeemSignature, signerId, signerReason, type SignatureBinding } from './signature.js';
@@ -98,8 +97,7 @@ const mandateCode = () => Promise.all([import('../mandates/wire.js'), import('./
  *
  * Never throws for a refusal or a fault: a store fault (replay cache or
  * ledger unreachable) is a 503 decision with the store's code, so nothing is
- * allowed while the store is down; what the decision had used up before the
- * fault is given back (NonceStore.releaseNonce), so its retry is decided. Throws only for misuse (TypeError).
+ * allowed while the store is down. Throws only for misuse (TypeError).
  */
 export async function decide(verifier: Verifier, presentation: unknown, policy: Policy, binding: Binding, now: number = Date.now()): Promise<GuardDecision> {
   // What is asked and what the proof is bound to are the caller's own: anything else is misuse, named.
@@ -242,35 +240,12 @@ async function pipeline(v: Verifier, tools: Tools, proof: unknown, policy: Polic
     }
   }
   // A decision that judged nothing (a status list out of reach, and nothing else refused: errors.ts
-  // statusOfReasons) uses nothing up: the same request sent again once it is back, as Retry-After
-  // invites, is decided then.
+  // statusOfReasons) uses nothing up: the same request sent again once it is back, as Retry-After invites, is decided then.
   if (status === 503) return refuse(v, 503, checked.reasons, { ...checked, claims: front.claims, ...(signature ? { signature } : {}) });
   // Authentic: the proof (and the signature) are now used, whatever the outcome. Only then is any
-  // spend reserved, so a replayed request never holds budget, not even for a moment. A store fault on
-  // the way (a second key, the reservation) makes no decision: what this one used up is given back.
-  const nonces = tracked(v.store, scopes(v.aud).issued);
-  try {
-    return await judged(v, policy, { ...checked, holder: checked.holder }, status, front, signature, signing, now, nonces);
-  } catch (e) {
-    await nonces.giveBack();
-    throw e;
-  }
-}
-
-/** The decision on an authentic proof: its keys used up through `nonces`, then (allowed) its spend reserved. */
-async function judged(
-  v: Verifier,
-  policy: Policy,
-  checked: Checked & { holder: string },
-  status: HttpStatus | 200,
-  front: Extract<Front, { once: Once }>,
-  signature: RequestSignatureDecision | undefined,
-  signing: SignatureBinding | undefined,
-  now: number,
-  nonces: NonceStore,
-): Promise<GuardDecision> {
-  const used = await redeem(v, nonces, checked.holder, front.once, now);
-  const replayedSignature = used === undefined && signature ? await redeemSignature(v, signature, signing!.options, nonces) : undefined;
+  // spend reserved, so a replayed request never holds budget, not even for a moment.
+  const used = await redeem(v, checked.holder, front.once, now);
+  const replayedSignature = used === undefined && signature ? await redeemSignature(v, signature, signing!.options) : undefined;
   const base = { ...checked, claims: front.claims, ...(signature ? { signature: replayedSignature ? { ...signature, ok: false, reasons: [replayedSignature] } : signature } : {}) };
   if (used) return refuse(v, 401, [used], { ...base, reasons: [used] });
   if (replayedSignature) return refuse(v, 401, [replayedSignature], { ...base, reasons: [replayedSignature] });
@@ -476,62 +451,21 @@ async function verifyVp(vp: string, d: DecodedJwt, v: Verifier, tools: Tools, po
  * Using first and checking issuance second keeps a made-up nonce from ever
  * passing: the one request that wins the "used" slot finds it not issued.
  */
-async function redeem(v: Verifier, store: NonceStore, holder: string, once: Once, now: number): Promise<Reason | undefined> {
+async function redeem(v: Verifier, holder: string, once: Once, now: number): Promise<Reason | undefined> {
   const s = scopes(v.aud);
   const stale = staleAt(once, now);
   // The used slot outlives both the nonce's issuance here and the proof's freshness anywhere (another
   // verifier of this audience may have issued it, with a longer nonceTtlSeconds).
   const nonceUntil = new Date(Math.max(now + v.nonceTtlSeconds * 1000, stale.getTime()));
   if (v.nonces === 'challenge') {
-    if (!(await store.consumeNonce(s.used, once.value, nonceUntil))) return replayed();
-    if (await store.consumeNonce(s.issued, once.value, nonceUntil)) return unknownNonce();
+    if (!(await v.store.consumeNonce(s.used, once.value, nonceUntil))) return replayed();
+    if (await v.store.consumeNonce(s.issued, once.value, nonceUntil)) return unknownNonce();
     // Also what an 'iat' verifier of this audience would key it by (see Once).
-    return once.iatValue === undefined || (await store.consumeNonce(s[once.scope], `${holder} ${once.iatValue}`, stale)) ? undefined : replayed();
+    return once.iatValue === undefined || (await v.store.consumeNonce(s[once.scope], `${holder} ${once.iatValue}`, stale)) ? undefined : replayed();
   }
   // One key in 'iat' mode: a 'challenge' verifier of this audience uses this key up too, whichever sees the
   // proof first (a nonce in an 'iat' presentation may be one a verifier hands out to many, so it is not used up).
-  return (await store.consumeNonce(s[once.scope], `${holder} ${once.value}`, stale)) ? undefined : replayed();
-}
-
-/**
- * The store's consumeNonce, noting what it used up, which giveBack() forgets again (where the store can).
- * consumeNonce on the issued scope RECORDS a value it does not find (the "unknown nonce" answer): that record,
- * which reads as "issued" from then on, is kept from counting only by the used slot taken before it. So the
- * used slot is never given back while such a record may stand: not after an issuance read whose outcome is
- * unknown (a lost COMMIT reply may have stored it), and not before the record itself is forgotten.
- */
-function tracked(store: NonceStore, issued: string): NonceStore & { giveBack(): Promise<void> } {
-  const taken: [string, string][] = [];
-  let keep = false;
-  return {
-    async consumeNonce(scope, value, expiresAt) {
-      let fresh: boolean;
-      try {
-        fresh = await store.consumeNonce(scope, value, expiresAt);
-      } catch (e) {
-        if (scope === issued) keep = true;
-        throw e;
-      }
-      if (fresh) taken.push([scope, value]);
-      return fresh;
-    },
-    async giveBack() {
-      // Best effort: a store still down keeps them used (a refusal of the retry, never an allow). Last taken
-      // first, stopping at the first not forgotten: a copy of the request decided meanwhile finds the used slot
-      // taken until nothing recorded after it stands. A store of the caller's own may answer anything (or
-      // throw at once): each is awaited alike, and a throw or rejection counts as not forgotten.
-      if (keep) return;
-      for (const [scope, value] of taken.splice(0).reverse()) {
-        const forgotten = await Promise.resolve()
-          .then(() => store.releaseNonce?.(scope, value))
-          .then(
-            () => true,
-            () => false,
-          );
-        if (!forgotten) return;
-      }
-    },
-  };
+  return (await v.store.consumeNonce(s[once.scope], `${holder} ${once.value}`, stale)) ? undefined : replayed();
 }
 
 /**

@@ -9,7 +9,6 @@ import {
   type VerifyRequestSignatureOptions,
 } from '../httpsig/index.js';
 import type { Verifier } from './verifier.js';
-import type { NonceStore } from '../store/types.js';
 import { listsKey } from '../did/methods.js';
 
 /**
@@ -120,8 +119,8 @@ function sameOrigin(a: string, b: string): boolean {
 }
 
 /** Uses the verified signature's nonce up in the verifier's store; a refusal when it was used before. */
-export async function redeemSignature(v: Verifier, d: RequestSignatureDecision, options: VerifyRequestSignatureOptions, store: NonceStore = v.store): Promise<Reason | undefined> {
+export async function redeemSignature(v: Verifier, d: RequestSignatureDecision, options: VerifyRequestSignatureOptions): Promise<Reason | undefined> {
   const use = signatureNonce(d, { ...options, skewSeconds: options.skewSeconds ?? v.skewSeconds });
   if (!use) return undefined;
-  return (await store.consumeNonce(use.scope, use.value, use.expiresAt)) ? undefined : { code: 'SIGNATURE_REPLAYED', message: 'the signature nonce was used before' };
+  return (await v.store.consumeNonce(use.scope, use.value, use.expiresAt)) ? undefined : { code: 'SIGNATURE_REPLAYED', message: 'the signature nonce was used before' };
 }

@@ -110,12 +110,6 @@ export interface NonceStore {
    * false if already seen and not expired. Expired entries may be purged.
    */
   consumeNonce(scope: string, value: string, expiresAt: Date): Promise<boolean>;
-  /**
-   * Forgets a value this caller's consumeNonce just recorded (it returned true): the guard pipeline gives
-   * back what a decision used up when a store fault then stops the decision from being made (a 503), so the
-   * same request sent again is decided. Optional: without it, such a proof stays used up.
-   */
-  releaseNonce?(scope: string, value: string): Promise<void>;
 }
 
 /**

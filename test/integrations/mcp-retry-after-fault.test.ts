@@ -8,10 +8,11 @@ import type { Store } from '../../src/store/types.js';
 import { API, openWorld, type World } from '../http/world.js';
 
 /**
- * Over MCP as over HTTP: a tool call answered 503 (a status list out of reach, or the ledger
- * failing after the presentation was used up) leaves no trace, so the client sending the very
- * same call again (the same `_meta` presentation) once things are back gets it decided: the
- * tool runs once, its spend held once; a third copy is a replay.
+ * Over MCP as over HTTP: a tool call answered 503 because a status list is out of reach decided
+ * nothing and used nothing up, so the client sending the very same call again (the same `_meta`
+ * presentation) once the list is back gets it decided: the tool runs once, its spend held once; a
+ * third copy is a replay. A ledger that fails after the presentation was used up leaves it used
+ * (fail closed): that copy is a replay, and the tool never runs for it.
  */
 let w: World;
 beforeAll(async () => {
@@ -43,7 +44,7 @@ async function call(o: { status?: StatusChecker; store?: Store }) {
   return { runs, send };
 }
 
-describe('MCP: the same tool call after a 503 is decided', () => {
+describe('MCP: the same tool call after a 503', () => {
   it('a status list out of reach: 503, the tool not run; the same call once it is back runs once; a third is REPLAY_DETECTED', async () => {
     let down = true;
     const status: StatusChecker = (c, ctx) => (down ? unreachable() : w.status(c, ctx));
@@ -55,14 +56,13 @@ describe('MCP: the same tool call after a 503 is decided', () => {
     expect(runs).toEqual([1]);
   });
 
-  it('the ledger fails after the presentation was used up: 503, the tool not run; the same call once it answers runs once', async () => {
+  it('the ledger fails after the presentation was used up: 503, the tool not run; the same call again is REPLAY_DETECTED and never runs', async () => {
     let down = true;
     const store: Store = { ...w.apiStore, reserve: (...a) => (down ? storeFault() : w.apiStore.reserve(...a)) };
     const { runs, send } = await call({ store });
     expect(toolRefusal(await send())).toMatchObject({ status: 503, code: 'STORE_UNAVAILABLE' });
     down = false;
-    expect((await send()).isError).not.toBe(true);
     expect(toolRefusal(await send())).toMatchObject({ status: 401, code: 'REPLAY_DETECTED' });
-    expect(runs).toEqual([1]);
+    expect(runs).toEqual([]);
   });
 });

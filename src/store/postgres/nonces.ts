@@ -12,10 +12,6 @@ const SWEEP_ROWS = 2048;
 export function postgresNonces({ run, read, t }: Access): NonceStore {
   let nonceCalls = 0;
   return {
-    async releaseNonce(scope, value) {
-      const k = nonceKeys(scope, value, new Date(0));
-      await run({ tx: true }, (q) => q.query(`DELETE FROM ${t.nonces} WHERE scope = $1 AND value = $2`, [k.scope, k.value]));
-    },
     async consumeNonce(scope, value, expiresAt) {
       const k = nonceKeys(scope, value, expiresAt);
       // "Expired" is judged by the database server's clock, one for every verifier instance sharing it: by each

@@ -18,17 +18,7 @@ export function sqliteNonces(db: Database, commit: <T>(run: () => T) => Promise<
   );
   // The expired range of the expiry index, a bounded slice at a time: the batch it rides in stays short.
   const sweep = db.prepare('DELETE FROM nonces WHERE (scope, value) IN (SELECT scope, value FROM nonces WHERE expires_at <= ? LIMIT 2048)');
-  const forget = db.prepare('DELETE FROM nonces WHERE scope = ? AND value = ?');
   return {
-    releaseNonce(scope, value) {
-      let k: ReturnType<typeof nonceKeys>;
-      try {
-        k = nonceKeys(scope, value, new Date(0));
-      } catch (e) {
-        return Promise.reject(e);
-      }
-      return commit(() => void forget.run(k.scope, k.value));
-    },
     consumeNonce(scope, value, expiresAt) {
       // Checked before queueing: one bad call must not fail the batch it would share.
       let k: ReturnType<typeof nonceKeys>;
