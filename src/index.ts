@@ -167,7 +167,17 @@ export { verifyAuditLog, type AuditVerification, type AuditBreak, type VerifyAud
 export { checkpointAudit, pruneAuditLog, type PruneOptions, type PruneResult } from './audit/admin.js';
 export { exportEvidence, type EvidenceBundle, type ExportEvidenceOptions } from './audit/bundle.js';
 export { verifyEvidence, type EvidenceVerification, type EvidencePart, type VerifyEvidenceOptions } from './audit/bundle-verify.js';
-export { createAccessReport, acceptAccessReport, sendAccessReport, reportableReceipts, accessReports, type AccessReportResult, type AccessUse } from './audit/access-report.js';
+export {
+  createAccessReport,
+  acceptAccessReport,
+  sendAccessReport,
+  accessReportUrl,
+  homeReportUrl,
+  reportableReceipts,
+  accessReports,
+  type AccessReportResult,
+  type AccessUse,
+} from './audit/access-report.js';
 export { checkReceiptEvidence, decisionReceiptEvidence, type ReceiptEvidence } from './reputation/receiptEvidence.js';
 
 // ---- the store port (adapters: charter/sqlite, charter/postgres) ----

@@ -116,6 +116,8 @@ const DOCUMENTED = [
   'createAccessReport',
   'acceptAccessReport',
   'sendAccessReport',
+  'accessReportUrl',
+  'homeReportUrl',
   'reportableReceipts',
   'accessReports',
   'checkReceiptEvidence',

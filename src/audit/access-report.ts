@@ -45,16 +45,36 @@ export interface AccessReportInput {
   grant: string;
   /** Decision receipts of uses of the grant (signed by the verifier that decided). */
   receipts: readonly string[];
+  /**
+   * The home the report is for (RFC 7519 §4.1.3): its report URL, as `accessReportUrl(grant)` gives it
+   * (sendAccessReport passes that itself). A home refuses a report naming another (AUDIENCE_MISMATCH).
+   */
+  aud: string;
 }
 
-/** Signs an access report as `reporter` (the verifier, or the grantee). */
+/** The path of a home's report endpoint, beside its status lists: every grant's issuer is sent its reports there. */
+const REPORT_PATH = '/access-reports';
+
+/**
+ * The report URL of a home whose public URL is `publicUrl` (what its `charter serve` takes as a report's
+ * `aud`): the same URL accessReportUrl finds from a grant issued there, as the WHATWG URL parser writes it.
+ */
+export function homeReportUrl(publicUrl: string): string {
+  return new URL(REPORT_PATH, publicUrl).href;
+}
+
+/** Signs an access report as `reporter` (the verifier, or the grantee), for the home at `input.aud`. */
 export async function createAccessReport(reporter: Issuer, input: AccessReportInput): Promise<string> {
   if (typeof input?.grant !== 'string' || !Array.isArray(input.receipts) || input.receipts.length === 0 || input.receipts.length > MAX_REPORT_RECEIPTS) {
     throw new CharterError('INVALID_ARGUMENT', `an access report names a grant and 1 to ${MAX_REPORT_RECEIPTS} receipts`);
   }
+  // The home compares its own URL, as written, with `aud`: another spelling of it is never this home's.
+  if (!isUrl(input.aud) || new URL(input.aud).href !== input.aud) {
+    throw new CharterError('INVALID_ARGUMENT', "an access report names the home it is for (aud): the grantor's report URL as accessReportUrl(grant) gives it");
+  }
   const now = Math.floor(Date.now() / 1000);
-  return (await signCanonical(ACCESS_REPORT_TYP, { iss: reporter.did, jti: `urn:uuid:${randomUUID()}`, iat: now, grant: input.grant, receipts: [...input.receipts] }, reporter))
-    .jws;
+  const claims = { iss: reporter.did, aud: input.aud, jti: `urn:uuid:${randomUUID()}`, iat: now, grant: input.grant, receipts: [...input.receipts] };
+  return (await signCanonical(ACCESS_REPORT_TYP, claims, reporter)).jws;
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -96,7 +116,7 @@ export function accessReportUrl(grantJwt: string): string {
   if (typeof status !== 'string') throw new CharterError('INVALID_ARGUMENT', 'the grant names no status list, so no server of its grantor to report to');
   let u: URL;
   try {
-    u = new URL('/access-reports', new URL(status));
+    u = new URL(REPORT_PATH, new URL(status));
   } catch {
     throw new CharterError('INVALID_ARGUMENT', "the grant's status list is not a URL, so no server of its grantor to report to");
   }
@@ -142,7 +162,8 @@ export async function sendAccessReport(
   if (receipts.length === 0 && Array.isArray(input.receipts) && input.receipts.length > 0) {
     throw new CharterError('INVALID_ARGUMENT', "none of the receipts is a use on the grantor's own resources: nothing to report");
   }
-  const report = await createAccessReport(reporter, { grant: id, receipts });
+  // Addressed to where it is posted: another home it is replayed to refuses it (acceptAccessReport).
+  const report = await createAccessReport(reporter, { grant: id, receipts, aud: url });
   // safeFetch's rules (did/fetch.ts), as for every request Charter makes: the address policy, no
   // redirect, one deadline, the answer capped; whatever status the server answers is its answer.
   const res = await safeFetch(url, {
@@ -318,13 +339,20 @@ export async function acceptAccessReport(
   report: string,
   options: {
     resolver: CharterResolver;
+    /**
+     * This home's report URL (homeReportUrl of its public URL): a report must name it as its `aud`, a string or
+     * an array of that one string, exactly as written; any other is AUDIENCE_MISMATCH, refused before `admit`.
+     */
+    aud: string;
     now?: Date;
-    /** Called with the reporter once the report's signature, freshness and shape hold: a wait (seconds) refuses it unread (a rate limit). */
+    /** Called with the reporter once the report's signature, freshness, audience and shape hold: a wait (seconds) refuses it unread (a rate limit). */
     admit?: (reporter: string) => { retryAfter: number } | undefined;
     /** How long checking the report's receipts may take in all, in ms from the call (default 15,000): receipts not checked by then are refused. */
     deadlineMs?: number;
   },
 ): Promise<AccessReportResult> {
+  // No home: every report would be refused as meant for another, which reads as the sender's fault.
+  if (typeof options?.aud !== 'string' || options.aud.length === 0) throw new TypeError("acceptAccessReport needs options.aud (this home's report URL)");
   const deadline = Date.now() + (options.deadlineMs ?? REPORT_DEADLINE_MS);
   const c = await checkAuditJws(report, ACCESS_REPORT_TYP, options.resolver, 'INVALID_ARGUMENT', MAX_REPORT_BYTES);
   if (!c.decoded) return { ok: false, reasons: c.reasons, accepted: 0, refused: [] };
@@ -334,6 +362,14 @@ export async function acceptAccessReport(
   const nowMs = (options.now ?? new Date()).getTime();
   const now = nowMs / 1000;
   if (typeof p.iat !== 'number' || Math.abs(now - p.iat) > MAX_REPORT_AGE_SECONDS) return refuse('PRESENTATION_STALE', 'the report is too old, or from the future');
+  // RFC 7519 §4.1.3: a report is for the one home it names, so a fresh report seen on its way (by the
+  // home it was sent to, a proxy, a log) and posted to another home is refused there before it is charged
+  // to its reporter or read against a grant. Compared as written, one audience only (an array of that one,
+  // as RFC 7519 allows): a report naming several homes could be delivered to each, which is what `aud` stops.
+  const aud = p.aud;
+  if (!(aud === options.aud || (Array.isArray(aud) && aud.length === 1 && aud[0] === options.aud))) {
+    return refuse('AUDIENCE_MISMATCH', aud === undefined ? 'the report names no home (aud): it is meant for none in particular' : 'the report is meant for another home');
+  }
   if (typeof p.grant !== 'string' || !Array.isArray(p.receipts) || p.receipts.length === 0 || p.receipts.length > MAX_REPORT_RECEIPTS) {
     return refuse('INVALID_ARGUMENT', `a report names a grant and 1 to ${MAX_REPORT_RECEIPTS} receipts`);
   }

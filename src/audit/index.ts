@@ -26,6 +26,7 @@ export {
   acceptAccessReport,
   sendAccessReport,
   accessReportUrl,
+  homeReportUrl,
   accessReports,
   receiptsForGrant,
   reportableReceipts,

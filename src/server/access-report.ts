@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CharterError, HTTP_STATUS, remoteReason } from '../errors.js';
 import type { Home } from '../home/home.js';
 import { acceptAccessReport } from '../audit/index.js';
-import { MAX_REPORT_BYTES } from '../audit/access-report.js';
+import { homeReportUrl, MAX_REPORT_BYTES } from '../audit/access-report.js';
 import { problem } from './reply.js';
 
 /** Largest report body: 100 receipts of a few KiB each. */
@@ -49,8 +49,9 @@ async function readBody(req: IncomingMessage): Promise<string> {
  * `POST /access-reports` on `charter serve`: a platform sends the receipts
  * of its uses of a grant back to the person who issued it (voluntary; see
  * README "Accountability"). Body: one signed report (application/jwt).
- * Rate-limited per address and per reporter (429 with Retry-After); 202
- * with what was accepted and what was refused.
+ * Rate-limited per address and per reporter (429 with Retry-After); a report
+ * naming another home (`aud`) is 401 AUDIENCE_MISMATCH, charged to no
+ * reporter; 202 with what was accepted and what was refused.
  */
 export function createAccessReportHandler(home: Home, limits: AccessReportLimits = {}) {
   const byAddress = limiter(limits.perAddressPerMinute ?? 30, 60_000);
@@ -72,11 +73,16 @@ export function createAccessReportHandler(home: Home, limits: AccessReportLimits
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/jwt') return problem(res, 'INVALID_ARGUMENT', 'a report is sent as application/jwt', 415);
     const report = await readBody(req);
+    // A report names the home it is for (its `aud`): this one's report URL, from its public URL (read now:
+    // `charter config set public-url` may change it while serving). With none, no report is for this home.
+    const publicUrl = await home.publicUrl();
+    if (publicUrl === undefined) return problem(res, 'AUDIENCE_MISMATCH', 'this home has no public URL, so no report is addressed to it', HTTP_STATUS.AUDIENCE_MISMATCH);
     // Per reporter, counted only once the report's signature verified and it is fresh and well formed: a name
     // written into junk, or a platform's old report replayed, must not use up its allowance (the per-address
     // limit bounds those).
     const r = await acceptAccessReport(home.store, report, {
       resolver: home.resolver,
+      aud: homeReportUrl(publicUrl),
       admit: (reporter) => {
         const wait = byReporter(reporter);
         return wait === undefined ? undefined : { retryAfter: wait };

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { accessReports, createAccessReport } from '../../src/audit/index.js';
+import { accessReports, createAccessReport, homeReportUrl } from '../../src/audit/index.js';
 import { NOT_ACCEPTED } from '../../src/audit/access-report.js';
 import { RECEIPT_TYP, signCanonical } from '../../src/audit/jws.js';
 import type { Issuer } from '../../src/credentials/types.js';
@@ -84,7 +84,7 @@ const post = async (by: Issuer, grant: string, receipt: string) => {
   const r = await fetch(`${home.url}/access-reports`, {
     method: 'POST',
     headers: { 'content-type': 'application/jwt' },
-    body: await createAccessReport(by, { grant, receipts: [receipt] }),
+    body: await createAccessReport(by, { aud: homeReportUrl(w.server.url), grant, receipts: [receipt] }),
   });
   return `${r.status} ${r.headers.get('content-type')} ${(await r.text()).split(grant).join('GRANT')}`;
 };

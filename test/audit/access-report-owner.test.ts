@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acceptAccessReport, createAccessReport, decodeReceipt, receiptsForGrant, reportableReceipts, sendAccessReport } from '../../src/audit/index.js';
+import { acceptAccessReport, createAccessReport, decodeReceipt, receiptsForGrant, reportableReceipts, sendAccessReport, homeReportUrl } from '../../src/audit/index.js';
 import { NOT_ACCEPTED } from '../../src/audit/access-report.js';
 import type { Issuer } from '../../src/credentials/types.js';
 import { sha256Digest } from '../../src/encoding/json.js';
@@ -119,7 +119,10 @@ describe("access reports never carry a third party's DID", () => {
         await signed(g, { withheld: true, decision: 'deny' }),
       ];
       for (const reporter of [api, w.app]) {
-        const r = await acceptAccessReport(w.home.store, await createAccessReport(reporter, { grant: g.id, receipts }), { resolver: w.home.resolver });
+        const r = await acceptAccessReport(w.home.store, await createAccessReport(reporter, { aud: homeReportUrl(w.server.url), grant: g.id, receipts }), {
+          resolver: w.home.resolver,
+          aud: homeReportUrl(w.server.url),
+        });
         expect(r.refused).toEqual([
           { index: 0, code: 'RECEIPT_INVALID', message: NOT_ACCEPTED },
           { index: 1, code: 'RECEIPT_INVALID', message: NOT_ACCEPTED },

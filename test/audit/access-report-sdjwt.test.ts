@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { acceptAccessReport, accessReports, accessReportUrl, createAccessReport, sendAccessReport } from '../../src/audit/index.js';
+import { acceptAccessReport, accessReports, accessReportUrl, createAccessReport, sendAccessReport, homeReportUrl } from '../../src/audit/index.js';
 import { NOT_ACCEPTED } from '../../src/audit/access-report.js';
 import type { Issuer } from '../../src/credentials/types.js';
 import { sha256Digest } from '../../src/encoding/json.js';
@@ -68,7 +68,7 @@ describe('access reports about SD-JWT grants', () => {
     const r = await fetch(`${w.server.url}/access-reports`, {
       method: 'POST',
       headers: { 'content-type': 'application/jwt' },
-      body: await createAccessReport(p, { grant: g.id, receipts: [await signed(p, g.id)] }),
+      body: await createAccessReport(p, { aud: homeReportUrl(w.server.url), grant: g.id, receipts: [await signed(p, g.id)] }),
     });
     expect([r.status, await r.json()]).toEqual([202, expect.objectContaining({ grant: g.id, accepted: 1 })]);
   });
@@ -88,13 +88,19 @@ describe('access reports about SD-JWT grants', () => {
     ];
     const receipts = await Promise.all(cases.map(([, o]) => signed(p, g.id, o)));
     // The grantee holds the whole grant: its report is held to the grant's scope.
-    const byGrantee = await acceptAccessReport(w.home.store, await createAccessReport(w.app, { grant: g.id, receipts }), { resolver: w.home.resolver });
+    const byGrantee = await acceptAccessReport(w.home.store, await createAccessReport(w.app, { aud: homeReportUrl(w.server.url), grant: g.id, receipts }), {
+      resolver: w.home.resolver,
+      aud: homeReportUrl(w.server.url),
+    });
     expect(cases.map(([what], i) => [what, !byGrantee.refused.some((x) => x.index === i)])).toEqual(cases.map(([what, , ok]) => [what, ok]));
     // The verifier may have been shown a part of it only: judged blind to the rest (else its answers would tell
     // anyone who signs a receipt the grant's undisclosed scope), and what lies outside is kept and marked.
     const g2 = await sdGrant(w);
     const again = await Promise.all(cases.map(([, o]) => signed(p, g2.id, o)));
-    const byVerifier = await acceptAccessReport(w.home.store, await createAccessReport(p, { grant: g2.id, receipts: again }), { resolver: w.home.resolver });
+    const byVerifier = await acceptAccessReport(w.home.store, await createAccessReport(p, { aud: homeReportUrl(w.server.url), grant: g2.id, receipts: again }), {
+      resolver: w.home.resolver,
+      aud: homeReportUrl(w.server.url),
+    });
     expect(cases.map(([what], i) => [what, !byVerifier.refused.some((x) => x.index === i)])).toEqual(cases.map(([what, , , ok]) => [what, ok]));
     const uses = await accessReports(w.home.store, g2.id);
     const outside = new Set(uses.filter((u) => u.outsideGrant).map((u) => u.receiptId));
@@ -115,12 +121,16 @@ describe('access reports about SD-JWT grants', () => {
       resolver: w.resolver,
     });
     const p = makeIssuer();
-    const r = await acceptAccessReport(w.home.store, await createAccessReport(p, { grant: other.id, receipts: [await signed(p, other.id)] }), { resolver: w.home.resolver });
+    const r = await acceptAccessReport(w.home.store, await createAccessReport(p, { aud: homeReportUrl(w.server.url), grant: other.id, receipts: [await signed(p, other.id)] }), {
+      resolver: w.home.resolver,
+      aud: homeReportUrl(w.server.url),
+    });
     expect(r.refused.map((x) => x.message)).toEqual([NOT_ACCEPTED]);
     // An unknown id is answered as a grant whose receipts all fail: whether it was issued here is not told.
     const unknown = `urn:uuid:${randomUUID()}`;
-    const none = await acceptAccessReport(w.home.store, await createAccessReport(p, { grant: unknown, receipts: [await signed(p, unknown)] }), {
+    const none = await acceptAccessReport(w.home.store, await createAccessReport(p, { aud: homeReportUrl(w.server.url), grant: unknown, receipts: [await signed(p, unknown)] }), {
       resolver: w.home.resolver,
+      aud: homeReportUrl(w.server.url),
     });
     expect([none.reasons, none.accepted, none.refused]).toEqual([[], 0, [{ index: 0, code: 'RECEIPT_INVALID', message: NOT_ACCEPTED }]]);
   });

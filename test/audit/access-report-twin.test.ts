@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decide } from '../../src/guard/decide.js';
 import { issueGrant } from '../../src/grants/index.js';
-import { acceptAccessReport, accessReports, createAccessReport, decodeReceipt } from '../../src/audit/index.js';
+import { acceptAccessReport, accessReports, createAccessReport, decodeReceipt, homeReportUrl } from '../../src/audit/index.js';
 import { NOT_ACCEPTED } from '../../src/audit/access-report.js';
 import type { Issuer } from '../../src/credentials/types.js';
 import type { Verifier } from '../../src/guard/verifier.js';
@@ -60,7 +60,10 @@ const use = async (owner: Issuer, jwt: string) =>
     { kind: 'claims', claims: { htm: 'GET', htu: url } },
   );
 const report = async (grantId: string, receipts: string[]) =>
-  acceptAccessReport(w.home.store, await createAccessReport(api, { grant: grantId, receipts }), { resolver: w.home.resolver });
+  acceptAccessReport(w.home.store, await createAccessReport(api, { aud: homeReportUrl(w.server.url), grant: grantId, receipts }), {
+    resolver: w.home.resolver,
+    aud: homeReportUrl(w.server.url),
+  });
 
 /** A receipt by the verifier about grant `g`, listing the presented credential by hash `h`. */
 const citing = (owner: Issuer, g: { id: string }, h: string) =>

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { acceptAccessReport, accessReports, createAccessReport, decodeReceipt, type DecisionReceipt } from '../../src/audit/index.js';
+import { acceptAccessReport, accessReports, createAccessReport, decodeReceipt, type DecisionReceipt, homeReportUrl } from '../../src/audit/index.js';
 import { NOT_ACCEPTED } from '../../src/audit/access-report.js';
 import { RECEIPT_TYP, signCanonical } from '../../src/audit/jws.js';
 import { createPresentation } from '../../src/credentials/index.js';
@@ -62,7 +62,10 @@ const receipt = async (by: Issuer, g: { id: string; jwt: string }, change: (c: R
   return (await signCanonical(RECEIPT_TYP, c, by)).jws;
 };
 const report = async (reporter: Issuer, g: { id: string }, receipts: string[]) =>
-  acceptAccessReport(w.home.store, await createAccessReport(reporter, { grant: g.id, receipts }), { resolver: w.home.resolver });
+  acceptAccessReport(w.home.store, await createAccessReport(reporter, { aud: homeReportUrl(w.server.url), grant: g.id, receipts }), {
+    resolver: w.home.resolver,
+    aud: homeReportUrl(w.server.url),
+  });
 const deny = (c: Record<string, unknown>, reasons: unknown[] = ['GRANT_SCOPE']) => Object.assign(c, { decision: 'deny', status: 403, reasons });
 const policy = (c: Record<string, unknown>) => c.policy as Record<string, unknown>;
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decide } from '../../src/guard/decide.js';
 import { randomUUID } from 'node:crypto';
-import { acceptAccessReport, accessReports, createAccessReport, decodeReceipt, sendAccessReport, accessReportUrl } from '../../src/audit/index.js';
+import { acceptAccessReport, accessReports, createAccessReport, decodeReceipt, sendAccessReport, accessReportUrl, homeReportUrl } from '../../src/audit/index.js';
 import { MAX_KEPT_PER_GRANT, NOT_ACCEPTED } from '../../src/audit/access-report.js';
 import { RECEIPT_TYP, signCanonical } from '../../src/audit/jws.js';
 import { createAccessReportHandler } from '../../src/server/access-report.js';
@@ -74,32 +74,34 @@ describe('access reports', () => {
 
   it('the grantee may report its own uses; anyone else, a receipt of another grant, or a forged receipt is refused receipt by receipt', async () => {
     const stranger = makeIssuer();
-    const r = await post(await createAccessReport(stranger, { grant: grant.id, receipts: [used] }));
+    const r = await post(await createAccessReport(stranger, { aud: homeReportUrl(w.server.url), grant: grant.id, receipts: [used] }));
     expect(r.status).toBe(202);
     expect(await r.json()).toMatchObject({ accepted: 0, refused: [{ index: 0, code: 'RECEIPT_INVALID' }] });
-    const mixed = await post(await createAccessReport(w.app, { grant: grant.id, receipts: [used, other, tamper(used, 1, (p) => (p.decision = 'deny'))] }));
+    const mixed = await post(
+      await createAccessReport(w.app, { aud: homeReportUrl(w.server.url), grant: grant.id, receipts: [used, other, tamper(used, 1, (p) => (p.decision = 'deny'))] }),
+    );
     expect(((await mixed.json()) as { refused: { index: number }[] }).refused.map((x) => x.index)).toEqual([1, 2]);
   });
 
   it('refused reports: a bad signature (401), not a JWT or wrong type (400, 415), GET (405); an unknown grant is a 202 refusing every receipt', async () => {
-    const unknown = await post(await createAccessReport(api, { grant: 'urn:uuid:nope', receipts: [used] }));
+    const unknown = await post(await createAccessReport(api, { aud: homeReportUrl(w.server.url), grant: 'urn:uuid:nope', receipts: [used] }));
     // The receipt is about another grant than the one the report names: told from the receipt alone.
     expect([unknown.status, await unknown.json()]).toEqual([
       202,
       { grant: 'urn:uuid:nope', accepted: 0, refused: [{ index: 0, code: 'RECEIPT_INVALID', message: 'the receipt is not about this grant' }] },
     ]);
-    const bad = await createAccessReport(api, { grant: grant.id, receipts: [used] });
+    const bad = await createAccessReport(api, { aud: homeReportUrl(w.server.url), grant: grant.id, receipts: [used] });
     expect((await post(tamper(bad, 1, (p) => (p.grant = grant.id + 'x')))).status).toBe(401);
     expect((await post('hello')).status).toBe(400);
     expect((await post(bad, 'application/json')).status).toBe(415);
     expect((await fetch(`${w.server.url}/access-reports`)).status).toBe(405);
-    await expect(createAccessReport(api, { grant: grant.id, receipts: [] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(createAccessReport(api, { aud: homeReportUrl(w.server.url), grant: grant.id, receipts: [] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
   it('rate-limited per address: beyond the limit, 429 with Retry-After', async () => {
     const s = await serve((req, res) => void createAccessReportHandlerOnce(req, res));
     try {
-      const report = await createAccessReport(api, { grant: grant.id, receipts: [used] });
+      const report = await createAccessReport(api, { aud: homeReportUrl(w.server.url), grant: grant.id, receipts: [used] });
       const statuses: number[] = [];
       let retry: string | null = null;
       for (let i = 0; i < 4; i++) {
@@ -131,7 +133,10 @@ describe('access reports cannot be used to write fiction', () => {
       ...(o.jti ? { jti: o.jti } : {}),
     });
   const accept = async (reporter: Issuer, receipts: string[]) =>
-    acceptAccessReport(w.home.store, await createAccessReport(reporter, { grant: grant.id, receipts }), { resolver: w.home.resolver });
+    acceptAccessReport(w.home.store, await createAccessReport(reporter, { aud: homeReportUrl(w.server.url), grant: grant.id, receipts }), {
+      resolver: w.home.resolver,
+      aud: homeReportUrl(w.server.url),
+    });
 
   it('an allowed use outside the grant, or dated before it was issued or in the future, is refused; an attempt outside it (a denial) is kept', async () => {
     const forger = makeIssuer();
@@ -158,7 +163,7 @@ describe('access reports cannot be used to write fiction', () => {
   it('a report of more than 36 receipts (over 64 KiB) is read: up to 100', async () => {
     const platform = makeIssuer();
     const receipts = await Promise.all(Array.from({ length: 60 }, () => receipt(platform)));
-    const report = await createAccessReport(platform, { grant: grant.id, receipts });
+    const report = await createAccessReport(platform, { aud: homeReportUrl(w.server.url), grant: grant.id, receipts });
     expect(report.length).toBeGreaterThan(64 * 1024);
     const r = await post(report);
     expect([r.status, ((await r.json()) as { accepted: number }).accepted]).toEqual([202, 60]);
@@ -171,7 +176,7 @@ describe('access reports cannot be used to write fiction', () => {
       const junk = `${Buffer.from('{"alg":"EdDSA","typ":"charter-access-report+jwt"}').toString('base64url')}.${Buffer.from(JSON.stringify({ iss: api.did })).toString('base64url')}.AAAA`;
       for (let i = 0; i < 10; i++) expect((await send(junk)).status).not.toBe(429);
       const statuses: number[] = [];
-      for (let i = 0; i < 4; i++) statuses.push((await send(await createAccessReport(api, { grant: grant.id, receipts: [used] }))).status);
+      for (let i = 0; i < 4; i++) statuses.push((await send(await createAccessReport(api, { aud: homeReportUrl(w.server.url), grant: grant.id, receipts: [used] }))).status);
       expect(statuses).toEqual([202, 202, 202, 429]);
     } finally {
       await s.close();
@@ -184,7 +189,13 @@ describe('access reports cannot be used to write fiction', () => {
       const send = (body: string) => fetch(`${s.url}/access-reports`, { method: 'POST', headers: { 'content-type': 'application/jwt' }, body });
       const now = Math.floor(Date.now() / 1000);
       const signed = async (claims: Record<string, unknown>) =>
-        (await signCanonical('charter-access-report+jwt', { iss: api.did, jti: `urn:uuid:${randomUUID()}`, iat: now, grant: grant.id, receipts: [used], ...claims }, api)).jws;
+        (
+          await signCanonical(
+            'charter-access-report+jwt',
+            { iss: api.did, aud: homeReportUrl(w.server.url), jti: `urn:uuid:${randomUUID()}`, iat: now, grant: grant.id, receipts: [used], ...claims },
+            api,
+          )
+        ).jws;
       const refusedReports = [
         await signed({ iat: now - 25 * 3600 }),
         await signed({ iat: now + 25 * 3600 }),
@@ -202,7 +213,7 @@ describe('access reports cannot be used to write fiction', () => {
         }
       }
       const statuses: number[] = [];
-      for (let i = 0; i < 4; i++) statuses.push((await send(await createAccessReport(api, { grant: grant.id, receipts: [used] }))).status);
+      for (let i = 0; i < 4; i++) statuses.push((await send(await createAccessReport(api, { aud: homeReportUrl(w.server.url), grant: grant.id, receipts: [used] }))).status);
       expect(statuses).toEqual([202, 202, 202, 429]);
     } finally {
       await s.close();
@@ -213,13 +224,25 @@ describe('access reports cannot be used to write fiction', () => {
     const asked: string[] = [];
     const admit = (reporter: string) => void asked.push(reporter);
     const now = Math.floor(Date.now() / 1000);
-    const stale = (await signCanonical('charter-access-report+jwt', { iss: api.did, jti: 'urn:uuid:s', iat: now - 25 * 3600, grant: grant.id, receipts: [used] }, api)).jws;
-    const empty = (await signCanonical('charter-access-report+jwt', { iss: api.did, jti: 'urn:uuid:e', iat: now, grant: grant.id, receipts: [] }, api)).jws;
-    expect((await acceptAccessReport(w.home.store, stale, { resolver: w.home.resolver, admit })).reasons.map((r) => r.code)).toEqual(['PRESENTATION_STALE']);
-    expect((await acceptAccessReport(w.home.store, empty, { resolver: w.home.resolver, admit })).reasons.map((r) => r.code)).toEqual(['INVALID_ARGUMENT']);
+    const stale = (
+      await signCanonical(
+        'charter-access-report+jwt',
+        { iss: api.did, aud: homeReportUrl(w.server.url), jti: 'urn:uuid:s', iat: now - 25 * 3600, grant: grant.id, receipts: [used] },
+        api,
+      )
+    ).jws;
+    const empty = (
+      await signCanonical('charter-access-report+jwt', { iss: api.did, aud: homeReportUrl(w.server.url), jti: 'urn:uuid:e', iat: now, grant: grant.id, receipts: [] }, api)
+    ).jws;
+    expect((await acceptAccessReport(w.home.store, stale, { resolver: w.home.resolver, aud: homeReportUrl(w.server.url), admit })).reasons.map((r) => r.code)).toEqual([
+      'PRESENTATION_STALE',
+    ]);
+    expect((await acceptAccessReport(w.home.store, empty, { resolver: w.home.resolver, aud: homeReportUrl(w.server.url), admit })).reasons.map((r) => r.code)).toEqual([
+      'INVALID_ARGUMENT',
+    ]);
     expect(asked).toEqual([]);
-    const fresh = await createAccessReport(api, { grant: grant.id, receipts: [used] });
-    expect((await acceptAccessReport(w.home.store, fresh, { resolver: w.home.resolver, admit })).reasons).toEqual([]);
+    const fresh = await createAccessReport(api, { aud: homeReportUrl(w.server.url), grant: grant.id, receipts: [used] });
+    expect((await acceptAccessReport(w.home.store, fresh, { resolver: w.home.resolver, aud: homeReportUrl(w.server.url), admit })).reasons).toEqual([]);
     expect(asked).toEqual([api.did]);
   });
 
@@ -240,10 +263,18 @@ describe('access reports cannot be used to write fiction', () => {
     let accepted = 0;
     for (let k = 0; k < MAX_KEPT_PER_GRANT / 100; k++) {
       const receipts = await Promise.all(Array.from({ length: 100 }, () => one()));
-      accepted += (await acceptAccessReport(w.home.store, await createAccessReport(platform, { grant: g.id, receipts }), { resolver: w.home.resolver })).accepted;
+      accepted += (
+        await acceptAccessReport(w.home.store, await createAccessReport(platform, { aud: homeReportUrl(w.server.url), grant: g.id, receipts }), {
+          resolver: w.home.resolver,
+          aud: homeReportUrl(w.server.url),
+        })
+      ).accepted;
     }
     expect(accepted).toBe(MAX_KEPT_PER_GRANT);
-    const over = await acceptAccessReport(w.home.store, await createAccessReport(platform, { grant: g.id, receipts: [await one()] }), { resolver: w.home.resolver });
+    const over = await acceptAccessReport(w.home.store, await createAccessReport(platform, { aud: homeReportUrl(w.server.url), grant: g.id, receipts: [await one()] }), {
+      resolver: w.home.resolver,
+      aud: homeReportUrl(w.server.url),
+    });
     expect([over.accepted, over.refused[0]?.message]).toEqual([0, expect.stringMatching(/at most 1000/)]);
   }, 60_000);
 });
@@ -339,7 +370,11 @@ const signedReceipt = (
     by,
   ).then((x) => x.jws);
 const acceptAs = async (reporter: Issuer, g: string, receipts: string[], o: { deadlineMs?: number } = {}) =>
-  acceptAccessReport(w.home.store, await createAccessReport(reporter, { grant: g, receipts }), { resolver: w.home.resolver, ...o });
+  acceptAccessReport(w.home.store, await createAccessReport(reporter, { aud: homeReportUrl(w.server.url), grant: g, receipts }), {
+    resolver: w.home.resolver,
+    aud: homeReportUrl(w.server.url),
+    ...o,
+  });
 
 describe('access reports: a forged receipt of the same id never shadows the real one', () => {
   it('the grantee reports a forgery with the real jti first (or after, or in the same report): the real receipt is still kept and shown', async () => {
@@ -638,7 +673,7 @@ describe('access reports: only from servers, and shown only as paths', () => {
   it('a browser request (an Origin, a cross-site or same-site fetch) or text/plain is refused before anything is read', async () => {
     const g = await w.grant({ resources: ['profile/email'] });
     const f = makeIssuer();
-    const report = await createAccessReport(f, { grant: g.id, receipts: [await signedReceipt(f, g.id, { decision: 'deny' })] });
+    const report = await createAccessReport(f, { aud: homeReportUrl(w.server.url), grant: g.id, receipts: [await signedReceipt(f, g.id, { decision: 'deny' })] });
     const send = (headers: Record<string, string>) => fetch(`${w.server.url}/access-reports`, { method: 'POST', headers, body: report });
     for (const headers of [
       { 'content-type': 'text/plain;charset=UTF-8' },

@@ -104,7 +104,7 @@ beforeAll(async () => {
   // The checkpoint the verifier signed over its log (charter-checkpoint+jwt).
   art.checkpoint = (await apiStore.listAuditCheckpoints()).at(-1)!.jws;
   art.bundle = await charter.exportEvidence(apiStore, allowed.receiptId!);
-  art.accessReport = await charter.createAccessReport(me, { grant: grant.id, receipts: [art.receipt as string] });
+  art.accessReport = await charter.createAccessReport(me, { aud: charter.homeReportUrl(w.server.url), grant: grant.id, receipts: [art.receipt as string] });
 
   // ---- presentations: each credential in a vp+jwt by its own subject ----
   const subjectOf: Record<string, Issuer> = {

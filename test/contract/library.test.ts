@@ -500,7 +500,7 @@ describe('the guard, the stores and DID documents under hostile input', () => {
           expect(res.imported).toEqual([]);
           for (const s of res.skipped) expect(ERROR_CODES).toContain(s.code);
         } else if (imported.kind !== 'charter' && imported.kind !== 'own') throw new Error(`importAttestations: ${JSON.stringify(imported)}`);
-        const report = await outcome(() => charter.acceptAccessReport(w.home.store, v as string, { resolver: w.resolver }));
+        const report = await outcome(() => charter.acceptAccessReport(w.home.store, v as string, { resolver: w.resolver, aud: charter.homeReportUrl(w.server.url) }));
         if (report.kind === 'result') refused(report, 'acceptAccessReport');
         else if (report.kind !== 'charter' && report.kind !== 'own') throw new Error(`acceptAccessReport: ${JSON.stringify(report)}`);
       }),

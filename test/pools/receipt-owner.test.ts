@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decide } from '../../src/guard/decide.js';
 import { createVerifier, type Verifier } from '../../src/guard/verifier.js';
-import { acceptAccessReport, accessReports, createAccessReport, exportEvidence, reportableReceipts, verifyEvidence } from '../../src/audit/index.js';
+import { acceptAccessReport, accessReports, createAccessReport, exportEvidence, reportableReceipts, verifyEvidence, homeReportUrl } from '../../src/audit/index.js';
 import type { DecisionReceipt } from '../../src/audit/receipt.js';
 import type { Issuer } from '../../src/credentials/types.js';
 import { acceptedStatus, leavePool, membershipOf, signLeave } from '../../src/pools/index.js';
@@ -78,7 +78,10 @@ describe("receipts of a pool's grant", () => {
     expect([ok.ok, no.ok]).toEqual([true, false]);
     expect(reportableReceipts(g.jwt, [ok.receipt!, no.receipt!])).toEqual([ok.receipt!]);
     // The pool's home takes it (the verifier reporting its own receipt), and shows it as a use inside the grant.
-    const r = await acceptAccessReport(w.home.store, await createAccessReport(shop, { grant: g.id, receipts: [ok.receipt!, no.receipt!] }), { resolver: w.resolver });
+    const r = await acceptAccessReport(w.home.store, await createAccessReport(shop, { aud: homeReportUrl(w.server.url), grant: g.id, receipts: [ok.receipt!, no.receipt!] }), {
+      resolver: w.resolver,
+      aud: homeReportUrl(w.server.url),
+    });
     expect([r.accepted, r.refused.map((x) => x.index)]).toEqual([1, [1]]);
     const uses = await accessReports(w.home.store, g.id);
     expect(uses.map((u) => [u.outcome, u.outsideGrant === true])).toEqual([['allow', false]]);

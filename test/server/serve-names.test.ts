@@ -5,7 +5,7 @@ import { renderAccessReports } from '../../src/server/access-report-view.js';
 import { openHome, type Home } from '../../src/home/home.js';
 import { serveHome, type RunningServer } from '../../src/server/serve.js';
 import { issueGrant } from '../../src/grants/index.js';
-import { createAccessReport } from '../../src/audit/index.js';
+import { createAccessReport, homeReportUrl } from '../../src/audit/index.js';
 import { sha256Digest } from '../../src/encoding/json.js';
 import { createDidWeb } from '../../src/did/web.js';
 import { createSigner, generateKeyPair } from '../../src/keys/index.js';
@@ -131,7 +131,7 @@ describe('consent page: reported uses by a did:web whose path is a sentence', ()
         request: { htm: 'GET', htu: 'https://api.example/profile/email' },
         policy: { kind: 'grant', resource: 'profile/email', action: 'read', owner: alice.did },
       });
-      const report = await createAccessReport(v, { grant: g.id, receipts: [receipt] });
+      const report = await createAccessReport(v, { aud: homeReportUrl(server.url), grant: g.id, receipts: [receipt] });
       const r = await fetch(`${server.url}/access-reports`, { method: 'POST', headers: { 'content-type': 'application/jwt' }, body: report });
       expect(r.status).toBe(202);
     }
