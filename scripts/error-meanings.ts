@@ -37,7 +37,7 @@ export const MEANING: Record<CharterErrorCode, string> = {
   ISSUED_IN_FUTURE: 'an iat (or a presentation nbf) in the future',
   INVALID_PRESENTATION: 'the presentation is malformed (no iat, no jti, a holder that is not a DID, ...)',
   PRESENTATION_STALE: 'the presentation is older than maxAgeSeconds (300 by default) or past its exp',
-  AUDIENCE_MISMATCH: 'the presentation is meant for another verifier',
+  AUDIENCE_MISMATCH: 'the presentation is meant for another verifier (an access report: for another home)',
   NONCE_MISMATCH: 'the presentation answers another nonce, or one this verifier never issued',
   HOLDER_MISMATCH: 'a credential is about someone other than the presenter',
   REPLAY_DETECTED: 'this presentation (its jti or nonce) was already used, here or on any instance sharing the store',
