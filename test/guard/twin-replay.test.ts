@@ -25,13 +25,14 @@ afterAll(async () => {
 });
 
 const stores: [string, () => Promise<Store>][] = [['SQLite', async () => openSqliteStore(join(tempDir(), 'api.db'))]];
-if (PG_URL) {
+const pgUrl = PG_URL;
+if (pgUrl !== undefined) {
   stores.push([
     'PostgreSQL',
     async () => {
       const schema = freshSchema('twin');
       schemas.push(schema);
-      return openPostgresStore(PG_URL, { schema, poolSize: 2 });
+      return openPostgresStore(pgUrl, { schema, poolSize: 2 });
     },
   ]);
 }
