@@ -3,6 +3,7 @@ import { CharterError } from '../errors.js';
 import { decodeCredential, decodeJwt, soleSubject } from '../credentials/index.js';
 import { getBit, setStatus, statusChange, type IssuerFor, type StatusChange } from '../status/index.js';
 import type { CredentialRecord, CredentialStore, StatusStore } from '../store/types.js';
+import { partyKey, pureKeyOf } from '../did/parties.js';
 import { GRANT_TYPE, SD_JWT_GRANT_VCT } from './issue.js';
 import { readTerms, type GrantTerms } from './terms.js';
 
@@ -76,10 +77,22 @@ function sdJwtGrant(token: string): { resources?: string[]; actions?: string[]; 
 
 const formatOf = (r: CredentialRecord): GrantFormat | undefined => (r.types.includes(GRANT_TYPE) ? 'vc+jwt' : r.types.includes(SD_JWT_GRANT_VCT) ? 'dc+sd-jwt' : undefined);
 
-/** Every grant issued from this store, in either format, with its state as the issuer knows it. */
+/**
+ * Every grant issued from this store, in either format, with its state as the issuer knows it. A
+ * grantee named by a did:key or did:jwk is one party with every other DID of its key (did/parties.ts):
+ * a grant to the did:jwk of a did:key (in any of its spellings) is that grantee's too, and its holder
+ * presents it as readily, so it is listed (and revoked by revokeGrantsTo) with the rest. Any other DID
+ * is matched as written (a did:web listing the key is not looked up: no network here).
+ */
 export async function listGrants(store: GrantStore, filter: { grantor?: string; grantee?: string } = {}, now = new Date()): Promise<GrantSummary[]> {
-  const by = { direction: 'issued' as const, ...(filter.grantor ? { issuer: filter.grantor } : {}), ...(filter.grantee ? { subject: filter.grantee } : {}) };
-  const recs = [...(await store.listCredentials({ ...by, type: GRANT_TYPE })), ...(await store.listCredentials({ ...by, type: SD_JWT_GRANT_VCT }))];
+  const party = filter.grantee !== undefined && pureKeyOf(filter.grantee) !== undefined ? partyKey(filter.grantee) : undefined;
+  const by = {
+    direction: 'issued' as const,
+    ...(filter.grantor ? { issuer: filter.grantor } : {}),
+    ...(filter.grantee && party === undefined ? { subject: filter.grantee } : {}),
+  };
+  const all = [...(await store.listCredentials({ ...by, type: GRANT_TYPE })), ...(await store.listCredentials({ ...by, type: SD_JWT_GRANT_VCT }))];
+  const recs = party === undefined ? all : all.filter((r) => r.subject !== undefined && partyKey(r.subject) === party);
   const out: GrantSummary[] = [];
   for (const r of recs) {
     const format = formatOf(r)!;
@@ -133,7 +146,10 @@ export const revokeGrant = (store: GrantStore, id: string, issuerFor: IssuerFor)
 export const suspendGrant = (store: GrantStore, id: string, issuerFor: IssuerFor) => change(store, id, 'suspension', true, issuerFor);
 export const resumeGrant = (store: GrantStore, id: string, issuerFor: IssuerFor) => change(store, id, 'suspension', false, issuerFor);
 
-/** Revokes every live grant to one grantee; one StatusChange per grant revoked. */
+/**
+ * Revokes every live grant to one grantee (a did:key or did:jwk: to every DID of its key, as listGrants
+ * lists them); one StatusChange per grant revoked.
+ */
 export async function revokeGrantsTo(store: GrantStore, grantee: string, issuerFor: IssuerFor): Promise<StatusChange[]> {
   const changes: StatusChange[] = [];
   for (const g of await listGrants(store, { grantee })) {

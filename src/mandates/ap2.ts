@@ -50,6 +50,10 @@ interface Hop {
   name: string;
   mandate: Record<string, unknown>;
   signer: string;
+  /** The signing key (JWK thumbprint URN), whatever anchor pinned it: who set the hop's limits, to the ledger. */
+  key: string;
+  /** The root's pinned DID method, when a DID anchor verified it: the ledger key 0.1 used for the root. */
+  anchor?: string;
 }
 
 interface VerifiedChain {
@@ -90,6 +94,8 @@ async function verifyChain(ctx: Ctx, chain: string, label: string, expected: { a
     const claims = guard(() => resolveClaims(layer, name), name);
     const mandate = mandateOf(claims, name);
     let signer: string;
+    let key: string;
+    let anchor: string | undefined;
     if (i === 0) {
       if (typeof layer.header.typ === 'string' && (TERMINAL.has(layer.header.typ) || INTERMEDIATE.has(layer.header.typ)))
         refuse('INVALID_TYP', `${name} is a key-binding hop, not a root`, name);
@@ -97,6 +103,10 @@ async function verifyChain(ctx: Ctx, chain: string, label: string, expected: { a
       const trusted = await verifyRoot(ctx, layer, name, [cnf]);
       signer = trusted ? trusted.id : 'unverified';
       d.principal = trusted ? party(trusted.key.publicJwk) : undefined;
+      // The ledger knows the root's signer by its key: pinned as a JWK, a did:jwk, a did:key or a did:web
+      // method (or one whose id changed), it is one user, and its mandate one mandate, paid as often as it says.
+      key = d.principal?.key ?? signer;
+      if (signer !== key) anchor = signer;
       checkIat(ctx, p, name, false);
       checkExp(ctx, p, name, false);
     } else {
@@ -105,9 +115,10 @@ async function verifyChain(ctx: Ctx, chain: string, label: string, expected: { a
       if (typeof typ !== 'string' || (!TERMINAL.has(typ) && !INTERMEDIATE.has(typ))) refuse('INVALID_TYP', `${name} typ must be kb+sd-jwt or kb+sd-jwt+kb`, name);
       const cnf = isObj(prev.mandate.cnf) ? prev.mandate.cnf.jwk : undefined;
       if (!isObj(cnf)) refuse('DELEGATION_BROKEN', `${prev.name} names no cnf.jwk to delegate to`, name);
-      const key = guard(() => keyFromJwk(cnf), name);
-      if (!verifyLayer(layer, key, ctx.algorithms)) refuse('INVALID_SIGNATURE', `${name} is not signed by the key ${prev.name} delegates to`, name);
-      signer = jwkThumbprint(key.publicJwk);
+      const cnfKey = guard(() => keyFromJwk(cnf), name);
+      if (!verifyLayer(layer, cnfKey, ctx.algorithms)) refuse('INVALID_SIGNATURE', `${name} is not signed by the key ${prev.name} delegates to`, name);
+      signer = jwkThumbprint(cnfKey.publicJwk);
+      key = signer;
       // draft-gco-oauth-delegate-sd-jwt §5.1.4: exactly one of sd_hash / issuer_jwt_hash, over the previous token
       const hasSd = Object.hasOwn(p, 'sd_hash');
       if (hasSd === Object.hasOwn(p, 'issuer_jwt_hash')) refuse('DELEGATION_BROKEN', `${name} needs exactly one of sd_hash and issuer_jwt_hash`, name);
@@ -167,7 +178,7 @@ async function verifyChain(ctx: Ctx, chain: string, label: string, expected: { a
       checkAud(p, name, expected.aud);
       checkNonce(p, name, expected.nonce);
     }
-    hops.push({ layer, name, mandate, signer });
+    hops.push({ layer, name, mandate, signer, key, ...(anchor !== undefined ? { anchor } : {}) });
   }
   return { kind: kind!, hops, rootHash: hashAscii(hops[0]!.layer.serialized) };
 }
@@ -331,7 +342,8 @@ function record(ctx: Ctx, chain: VerifiedChain | undefined): void {
     // A human-present chain is one closed mandate signed by the root: it is the link. Otherwise the open mandates are.
     if (!open && chain.hops.length > 1) return;
     const ref = open ? `AP2 open ${chain.kind} mandate #${i}` : `AP2 ${chain.kind} mandate`;
-    const rec: MandateRecord = { ref, id: `urn:ap2:mandate:${hashAscii(canonicalJws(h.layer.issuerJwt))}`, issuer: h.signer, kind: chain.kind, open };
+    const rec: MandateRecord = { ref, id: `urn:ap2:mandate:${hashAscii(canonicalJws(h.layer.issuerJwt))}`, issuer: h.key, kind: chain.kind, open };
+    if (h.anchor !== undefined) rec.anchor = h.anchor;
     const cnf = isObj(h.mandate.cnf) ? h.mandate.cnf.jwk : undefined;
     if (cnf) rec.subject = party(cnf).key;
     if (parent) rec.parent = parent;

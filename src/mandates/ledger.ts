@@ -222,6 +222,13 @@ export function mandateLimits(decision: MandateDecision, opts: MandateLimitsOpti
     for (const extra of budgets.slice(1)) {
       out.push(extraLink(nameFor(typeof extra.period === 'string' ? 'lifetime' : extra.period.calendar), { budget: extra }));
     }
+    // An AP2 root pinned by a DID was keyed by that method's id before its key (0.1): its links are taken
+    // under that issuer too, so a mandate that paid before the upgrade (or at a verifier not yet upgraded,
+    // sharing the store) does not pay again. Same ids and limits; only the issuer differs.
+    if (rec.anchor !== undefined && rec.anchor !== rec.issuer) {
+      const mine = out.slice(out.indexOf(link));
+      for (const l of mine) out.push({ ...l, issuer: rec.anchor, unmapped: [] });
+    }
   });
   // The checkout this payment is for, paid once. Its transaction_id is the hash of the checkout JWT as the agent
   // spelled it, and one merchant signature has several spellings (attached or detached, ES256 twins: checkout.ts

@@ -58,7 +58,11 @@ export interface MandateAuthority {
 export interface MandateLedgerLink {
   /** Stable across presentations: `<profile>:<issuer key thumbprint>:<digest of the mandate>`. */
   id: string;
-  /** Who set these limits (JWK thumbprint URN of the signing key, or the DID anchor). */
+  /**
+   * Who set these limits: the JWK thumbprint URN of the signing key, however the caller pinned it (a JWK,
+   * a did:jwk, a did:key, a did:web method). A link with the DID method's id here is 0.1's key of an AP2
+   * root pinned by a DID, taken beside the key's own so payments made before the upgrade still count.
+   */
   issuer: string;
   /** The key the mandate delegates to (JWK thumbprint URN). */
   subject?: string;
@@ -133,7 +137,13 @@ export interface MandateRecord {
   ref: string;
   /** Stable link id (see `MandateLedgerLink.id`). */
   id: string;
+  /** Who signed it: its key (JWK thumbprint URN), whatever anchor pinned that key. */
   issuer: string;
+  /**
+   * An AP2 root verified under a pinned DID: that method's id, which 0.1 keyed the root's ledger links by
+   * (mandateLimits takes those links too, so a payment made before the upgrade still counts).
+   */
+  anchor?: string;
   subject?: string;
   parent?: string;
   kind: 'payment' | 'checkout';

@@ -7,6 +7,7 @@ import { decodeJwt, issueCredential, schemaIdFor, soleSubject, verifyCredential 
 import type { Issuer } from '../credentials/types.js';
 import type { CharterResolver } from '../did/types.js';
 import { USAGE_TYPE } from './records.js';
+import { normalizeResource } from '../grants/index.js';
 
 /**
  * Usage under a pool grant, as the payouts count it. Today: signed usage
@@ -97,6 +98,15 @@ export function trustedReporterSet(who: string, list: unknown): ReadonlySet<stri
   return identifierSet(`${who}: trustedReporters`, list) ?? new Set();
 }
 
+/** A reported resource as grants compare it (normalizeResource), or as written when it is no path they would take. */
+function resourceKey(resource: unknown): unknown {
+  try {
+    return normalizeResource(resource);
+  } catch {
+    return resource;
+  }
+}
+
 /**
  * Verifies each report and returns its uses; a report counts once (by id),
  * only when signed by the grant's grantee or a trusted reporter, about this
@@ -166,8 +176,10 @@ export async function readUsage(
         skip('ISSUED_IN_FUTURE', `a use at ${u.time.slice(0, 40)} is later than the report`);
         continue;
       }
-      // One use is (grant, member, instant, resource): entries of one report for the same use add up.
-      const key = JSON.stringify([usage.grant, u.member, at, u.resource ?? null]);
+      // One use is (grant, member, instant, resource): entries of one report for the same use add up. The
+      // resource in the form grants compare it in ("/sleep/ana/", "sleep//ana" and "sleep/ana" name one path),
+      // so the same use spelt apart by two reporters is still counted once.
+      const key = JSON.stringify([usage.grant, u.member, at, u.resource === undefined ? null : resourceKey(u.resource)]);
       const same = mine.get(key);
       if (same) same.count += u.count ?? 1;
       else mine.set(key, { report: v.id, reporter: v.issuer, grant: usage.grant, member: u.member, time: u.time, count: u.count ?? 1 });
