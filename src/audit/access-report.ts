@@ -57,11 +57,17 @@ const REPORT_PATH = '/access-reports';
 
 /**
  * The report URL of a home whose public URL is `publicUrl` (what its `charter serve` takes as a report's
- * `aud`): the same URL accessReportUrl finds from a grant issued there, as the WHATWG URL parser writes it.
+ * `aud`): `<publicUrl>/access-reports`, path included, the same URL accessReportUrl finds from a grant
+ * issued there (whose status lists are at `<publicUrl>/status/<id>`), as the WHATWG URL parser writes it.
+ * A home behind a path prefix (`https://host/alice`, a proxy taking `/alice` off) is its own: two homes
+ * sharing a host are two audiences.
  */
 export function homeReportUrl(publicUrl: string): string {
-  return new URL(REPORT_PATH, publicUrl).href;
+  return new URL(`${publicUrl.replace(/\/+$/, '')}${REPORT_PATH}`).href;
 }
+
+/** A Charter status list's path (status/list.ts, status/token-issuer.ts): `<base path>/status/<id>` or `<base path>/statuslists/<id>`. */
+const STATUS_LIST_PATH = /^(.*)\/(?:status|statuslists)\/[^/]+$/;
 
 /** Signs an access report as `reporter` (the verifier, or the grantee), for the home at `input.aud`. */
 export async function createAccessReport(reporter: Issuer, input: AccessReportInput): Promise<string> {
@@ -116,7 +122,13 @@ export function accessReportUrl(grantJwt: string): string {
   if (typeof status !== 'string') throw new CharterError('INVALID_ARGUMENT', 'the grant names no status list, so no server of its grantor to report to');
   let u: URL;
   try {
-    u = new URL(REPORT_PATH, new URL(status));
+    u = new URL(status);
+    // Beside the status list, under the same base path: the home that serves `<base>/status/<id>` takes
+    // reports at `<base>/access-reports` (homeReportUrl of its public URL `<base>`), not at the host's root,
+    // which may be another home's (or nobody's) when homes share a host under path prefixes.
+    u.pathname = `${STATUS_LIST_PATH.exec(u.pathname)?.[1] ?? ''}${REPORT_PATH}`;
+    u.search = '';
+    u.hash = '';
   } catch {
     throw new CharterError('INVALID_ARGUMENT', "the grant's status list is not a URL, so no server of its grantor to report to");
   }
