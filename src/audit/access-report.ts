@@ -357,8 +357,14 @@ export async function acceptAccessReport(
      */
     aud: string;
     now?: Date;
-    /** Called with the reporter once the report's signature, freshness, audience and shape hold: a wait (seconds) refuses it unread (a rate limit). */
-    admit?: (reporter: string) => { retryAfter: number } | undefined;
+    /**
+     * Called with the reporter once the report's signature, freshness, audience and shape hold: a wait (seconds)
+     * refuses it unread (a rate limit). `report` names it: `digest`, the SHA-256 of its signed payload (the same
+     * for every copy of it, and for no other report: the payload is in canonical base64url and the one JSON form
+     * Charter signs, and names its reporter), and `freshUntil`, when it stops being taken (so a limit may charge
+     * a report once however often it is posted, and forget it then).
+     */
+    admit?: (reporter: string, report: { digest: string; freshUntil: Date }) => { retryAfter: number } | undefined;
     /** How long checking the report's receipts may take in all, in ms from the call (default 15,000): receipts not checked by then are refused. */
     deadlineMs?: number;
   },
@@ -387,7 +393,7 @@ export async function acceptAccessReport(
   }
   // Counted only now: a stale or malformed report, refused for what it is, uses up none of its reporter's
   // allowance (an old report of a platform, replayed by whoever holds it, must not lock that platform out).
-  const wait = options.admit?.(reporter);
+  const wait = options.admit?.(reporter, { digest: c.hash!, freshUntil: new Date((p.iat + MAX_REPORT_AGE_SECONDS) * 1000) });
   if (wait !== undefined) return { ...refuse('TOO_MANY_REQUESTS', 'too many access reports from this reporter: try again later'), retryAfter: wait.retryAfter };
   const stored = await store.getCredential(p.grant);
   // A grant this home did not issue is answered as one whose every receipt fails the checks that read it:
