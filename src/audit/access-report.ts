@@ -63,7 +63,13 @@ const REPORT_PATH = '/access-reports';
  * sharing a host are two audiences.
  */
 export function homeReportUrl(publicUrl: string): string {
-  return new URL(`${publicUrl.replace(/\/+$/, '')}${REPORT_PATH}`).href;
+  // Parsed first: a query or fragment (which `charter config set public-url` refuses, a library caller may
+  // pass) is no part of the base, and must not swallow the path appended after it.
+  const u = new URL(publicUrl);
+  u.search = '';
+  u.hash = '';
+  u.pathname = `${u.pathname.replace(/\/+$/, '')}${REPORT_PATH}`;
+  return u.href;
 }
 
 /** A Charter status list's path (status/list.ts, status/token-issuer.ts): `<base path>/status/<id>` or `<base path>/statuslists/<id>`. */

@@ -142,3 +142,50 @@ describe('homes under path prefixes of one host are two homes to access reports'
     expect([atA.status, JSON.parse(atA.body).accepted]).toEqual([202, 1]);
   });
 });
+
+describe("the sender's report URL and the home's agree for every public URL a home takes", () => {
+  it('ports, IPv6, IDN, case, trailing dots, slashes, percent-encoded and Unicode paths: accessReportUrl(grant) is homeReportUrl(publicUrl)', async () => {
+    const s = sides.a;
+    const seen: string[] = [];
+    for (const url of [
+      'HTTPS://Example.COM:443/',
+      'https://example.com:8443',
+      'https://bücher.example/Home',
+      'https://xn--bcher-kva.example./a/b//',
+      'http://[0:0:0:0:0:0:0:1]:8080/x',
+      'http://LOCALHOST:80/',
+      'https://example.com/%7Ealice/caf%C3%A9',
+      'https://example.com/ä b/c',
+      'https://example.com/a/./b/../c',
+      'https://example.com/status',
+      'https://example.com/a/status/x',
+    ]) {
+      await s.home.setPublicUrl(url);
+      const base = (await s.home.publicUrl())!;
+      const g = await issueGrant(s.home.store, s.alice, {
+        grantee: s.app.did,
+        resources: ['profile/email'],
+        actions: ['read'],
+        purpose: 'tests',
+        validUntil: new Date(Date.now() + 86_400_000),
+        baseUrl: base,
+      });
+      const home = homeReportUrl(base);
+      expect([url, accessReportUrl(g.jwt)]).toEqual([url, home]);
+      // The home's report URL from the URL as given (not stored) is the same, and the sender may sign it.
+      expect(homeReportUrl(url)).toBe(home);
+      await expect(createAccessReport(makeIssuer(), { grant: g.id, receipts: ['x'], aud: home })).resolves.toMatch(/\./);
+      seen.push(home);
+    }
+    expect(seen).toContain('https://example.com/access-reports');
+    expect(seen).toContain('https://xn--bcher-kva.example/Home/access-reports');
+    expect(seen).toContain('http://[::1]:8080/x/access-reports');
+    expect(seen).toContain('https://example.com/a/status/x/access-reports');
+    await s.home.setPublicUrl(`${origin}/a`);
+  });
+
+  it('homeReportUrl leaves out a query or fragment of the URL it is given', () => {
+    expect(homeReportUrl('https://H.example:443/a/?x=1#y')).toBe('https://h.example/a/access-reports');
+    expect(homeReportUrl('https://h.example#top')).toBe('https://h.example/access-reports');
+  });
+});
