@@ -57,11 +57,23 @@ const REPORT_PATH = '/access-reports';
 
 /**
  * The report URL of a home whose public URL is `publicUrl` (what its `charter serve` takes as a report's
- * `aud`): the same URL accessReportUrl finds from a grant issued there, as the WHATWG URL parser writes it.
+ * `aud`): `<publicUrl>/access-reports`, path included, the same URL accessReportUrl finds from a grant
+ * issued there (whose status lists are at `<publicUrl>/status/<id>`), as the WHATWG URL parser writes it.
+ * A home behind a path prefix (`https://host/alice`, a proxy taking `/alice` off) is its own: two homes
+ * sharing a host are two audiences.
  */
 export function homeReportUrl(publicUrl: string): string {
-  return new URL(REPORT_PATH, publicUrl).href;
+  // Parsed first: a query or fragment (which `charter config set public-url` refuses, a library caller may
+  // pass) is no part of the base, and must not swallow the path appended after it.
+  const u = new URL(publicUrl);
+  u.search = '';
+  u.hash = '';
+  u.pathname = `${u.pathname.replace(/\/+$/, '')}${REPORT_PATH}`;
+  return u.href;
 }
+
+/** A Charter status list's path (status/list.ts, status/token-issuer.ts): `<base path>/status/<id>` or `<base path>/statuslists/<id>`. */
+const STATUS_LIST_PATH = /^(.*)\/(?:status|statuslists)\/[^/]+$/;
 
 /** Signs an access report as `reporter` (the verifier, or the grantee), for the home at `input.aud`. */
 export async function createAccessReport(reporter: Issuer, input: AccessReportInput): Promise<string> {
@@ -116,7 +128,13 @@ export function accessReportUrl(grantJwt: string): string {
   if (typeof status !== 'string') throw new CharterError('INVALID_ARGUMENT', 'the grant names no status list, so no server of its grantor to report to');
   let u: URL;
   try {
-    u = new URL(REPORT_PATH, new URL(status));
+    u = new URL(status);
+    // Beside the status list, under the same base path: the home that serves `<base>/status/<id>` takes
+    // reports at `<base>/access-reports` (homeReportUrl of its public URL `<base>`), not at the host's root,
+    // which may be another home's (or nobody's) when homes share a host under path prefixes.
+    u.pathname = `${STATUS_LIST_PATH.exec(u.pathname)?.[1] ?? ''}${REPORT_PATH}`;
+    u.search = '';
+    u.hash = '';
   } catch {
     throw new CharterError('INVALID_ARGUMENT', "the grant's status list is not a URL, so no server of its grantor to report to");
   }
@@ -345,8 +363,14 @@ export async function acceptAccessReport(
      */
     aud: string;
     now?: Date;
-    /** Called with the reporter once the report's signature, freshness, audience and shape hold: a wait (seconds) refuses it unread (a rate limit). */
-    admit?: (reporter: string) => { retryAfter: number } | undefined;
+    /**
+     * Called with the reporter once the report's signature, freshness, audience and shape hold: a wait (seconds)
+     * refuses it unread (a rate limit). `report` names it: `digest`, the SHA-256 of its signed payload (the same
+     * for every copy of it, and for no other report: the payload is in canonical base64url and the one JSON form
+     * Charter signs, and names its reporter), and `freshUntil`, when it stops being taken (so a limit may charge
+     * a report once however often it is posted, and forget it then).
+     */
+    admit?: (reporter: string, report: { digest: string; freshUntil: Date }) => { retryAfter: number } | undefined;
     /** How long checking the report's receipts may take in all, in ms from the call (default 15,000): receipts not checked by then are refused. */
     deadlineMs?: number;
   },
@@ -375,7 +399,7 @@ export async function acceptAccessReport(
   }
   // Counted only now: a stale or malformed report, refused for what it is, uses up none of its reporter's
   // allowance (an old report of a platform, replayed by whoever holds it, must not lock that platform out).
-  const wait = options.admit?.(reporter);
+  const wait = options.admit?.(reporter, { digest: c.hash!, freshUntil: new Date((p.iat + MAX_REPORT_AGE_SECONDS) * 1000) });
   if (wait !== undefined) return { ...refuse('TOO_MANY_REQUESTS', 'too many access reports from this reporter: try again later'), retryAfter: wait.retryAfter };
   const stored = await store.getCredential(p.grant);
   // A grant this home did not issue is answered as one whose every receipt fails the checks that read it:

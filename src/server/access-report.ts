@@ -11,8 +11,10 @@ const MAX_BODY = MAX_REPORT_BYTES;
 export interface AccessReportLimits {
   /** Reports per minute from one address. Default 30. */
   perAddressPerMinute?: number;
-  /** Reports per hour from one reporter DID. Default 120. */
+  /** Reports per hour from one reporter DID (each report charged once while it is fresh, however often posted). Default 120. */
   perReporterPerHour?: number;
+  /** Most fresh reports remembered as charged. Default 100,000. */
+  maxChargedReports?: number;
 }
 
 /** A token bucket per key: `capacity` tokens, refilled over `windowMs`; oldest keys dropped beyond `maxKeys`. */
@@ -31,6 +33,52 @@ function limiter(capacity: number, windowMs: number, maxKeys = 10_000) {
     }
     // Seconds until one token is back.
     return Math.ceil(((1 - b.tokens) * windowMs) / capacity / 1000);
+  };
+}
+
+/** Most fresh reports remembered as charged (about 100 bytes each: some 10 MB at most). */
+const MAX_CHARGED_REPORTS = 100_000;
+
+/**
+ * The reports charged to their reporter, by the SHA-256 of their signed payload, until they stop being fresh
+ * (24 h after their iat): a report posted again (a replay by whoever saw it on its way, or a retry) is charged
+ * once, however often and however concurrently it comes (the check and the mark are one synchronous step).
+ * Keyed by the payload's hash, not its `jti`: the reporter chooses its jti, so one jti over many reports
+ * would let a reporter post without limit; two reports with one payload are the same report (another JSON
+ * spelling of it is another payload, and only its reporter can sign that: a cost to itself, not a replay).
+ * Bounded: an entry lives only while its report is fresh (expired ones are dropped from the oldest as new
+ * ones come, and when looked up), and at most `maxEntries` are kept, the oldest dropped first. Pushing out
+ * a platform's entries takes `maxEntries` reports charged since, each signed, fresh, addressed to this home
+ * and let through the per-address limit (30 a minute each): what a replay alone used to do at once.
+ */
+export function chargedReports(maxEntries = MAX_CHARGED_REPORTS) {
+  const until = new Map<string, number>();
+  const sweep = (now: number) => {
+    for (const [k, t] of until) {
+      if (t > now) break;
+      until.delete(k);
+    }
+  };
+  return {
+    /** Whether this report was charged and is still fresh. */
+    has(digest: string, now = Date.now()): boolean {
+      const t = until.get(digest);
+      if (t === undefined) return false;
+      if (t > now) return true;
+      until.delete(digest);
+      return false;
+    },
+    /** Remember a report just charged, until `freshUntil` (ms). */
+    add(digest: string, freshUntil: number, now = Date.now()): void {
+      if (!(freshUntil > now)) return;
+      sweep(now);
+      until.delete(digest);
+      while (until.size >= maxEntries) until.delete(until.keys().next().value as string);
+      until.set(digest, freshUntil);
+    },
+    get size(): number {
+      return until.size;
+    },
   };
 }
 
@@ -56,6 +104,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
 export function createAccessReportHandler(home: Home, limits: AccessReportLimits = {}) {
   const byAddress = limiter(limits.perAddressPerMinute ?? 30, 60_000);
   const byReporter = limiter(limits.perReporterPerHour ?? 120, 3_600_000);
+  const charged = chargedReports(limits.maxChargedReports);
   const tooMany = (res: ServerResponse, after: number) => problem(res, 'TOO_MANY_REQUESTS', 'too many access reports: try again later', 429, { 'retry-after': String(after) });
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -83,9 +132,14 @@ export function createAccessReportHandler(home: Home, limits: AccessReportLimits
     const r = await acceptAccessReport(home.store, report, {
       resolver: home.resolver,
       aud: homeReportUrl(publicUrl),
-      admit: (reporter) => {
+      admit: (reporter, { digest, freshUntil }) => {
+        // A report already charged (posted before, and still fresh) is taken again uncharged: its receipts
+        // are kept once, and whoever replays it cannot use up its reporter's allowance here.
+        if (charged.has(digest)) return undefined;
         const wait = byReporter(reporter);
-        return wait === undefined ? undefined : { retryAfter: wait };
+        if (wait !== undefined) return { retryAfter: wait };
+        charged.add(digest, freshUntil.getTime());
+        return undefined;
       },
     });
     if (r.retryAfter !== undefined) return tooMany(res, r.retryAfter);
