@@ -101,4 +101,26 @@ describe.each(stores)('an AP2 root pinned by a DID, charged under its key and it
     expect(codes(now)).toEqual(['BUDGET_EXCEEDED']);
     expect(now.reasons![0]!.message).toMatch(/50 of 250 left/);
   });
+  it('both rows refuse: one refusal, with the figures of the tighter row, whichever of the two it is', async () => {
+    for (const legacyFirst of [true, false]) {
+      const v = await verifierOn(open);
+      const w = await ap2Open(NOW, budget);
+      const byKey = didKeyRef('key', w.root.publicJwk).did;
+      const byJwk = w.root.publicJwk as TrustAnchor;
+      const probe = await pay(w, v, byKey);
+      await probe.spend!.release();
+      const root = probe.mandate!.mandates[0]!;
+      const legacy = probe.mandate!.links.filter((l) => l.issuer === root.anchor);
+      // Key row: 200 spent on the JWK route (50 left). Method id row (0.1): 250 or 175 spent (0 or 75 left).
+      for (let i = 0; i < 2; i++) await (await pay(w, v, byJwk)).spend!.commit();
+      for (const amount of legacyFirst ? ['125.00', '125.00'] : ['100.00', '75.00']) {
+        const old = await reserveLinks(v.store, legacy, { amount, currency: 'USD' }, { now: NOW });
+        expect(old.ok).toBe(true);
+        await v.store.commitReservation(old.reservationId!);
+      }
+      const now = await pay(w, v, byKey);
+      expect(codes(now)).toEqual(['BUDGET_EXCEEDED']);
+      expect([legacyFirst, now.reasons![0]!.message]).toEqual([legacyFirst, expect.stringMatching(legacyFirst ? / 0 of 250 left/ : /50 of 250 left/)]);
+    }
+  });
 });
