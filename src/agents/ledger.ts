@@ -69,10 +69,30 @@ export function hasCumulativeLimits(links: readonly LedgerLink[]): boolean {
   return links.some((l) => l.authority.limits?.budget !== undefined || l.authority.limits?.rate !== undefined);
 }
 
-/** Ledger failures as reasons, each naming its link (by credential id). */
+/**
+ * Ledger failures as reasons, each naming its link (by credential id), one per link and code. One link
+ * may be charged under two issuers (an AP2 root pinned by a DID: its key, and the method id 0.1 keyed it
+ * by; mandates/ledger.ts): the two rows refuse as one link, said with the figures of the tighter row
+ * (least budget or rate left), not of whichever came first.
+ */
 export function ledgerReasons(result: ReservationResult, links: readonly LedgerLink[]): Reason[] {
   const byKey = new Map(links.map((l) => [ledgerKey(l.issuer, l.id), l.id]));
-  return result.failures.map((f) => ({ code: f.code, message: f.message, ref: byKey.get(f.mandateId) ?? f.mandateId }));
+  const usage = new Map(result.usage.map((u) => [u.mandateId, u]));
+  const left = (mandateId: string, code: string): { budget?: string; rate?: number } => {
+    const u = usage.get(mandateId);
+    return code === 'RATE_EXCEEDED' ? { ...(u?.rateRemaining !== undefined ? { rate: u.rateRemaining } : {}) } : { ...(u?.remaining !== undefined ? { budget: u.remaining } : {}) };
+  };
+  const tighter = (a: { budget?: string; rate?: number }, b: { budget?: string; rate?: number }): boolean =>
+    a.rate !== undefined && b.rate !== undefined ? a.rate < b.rate : a.budget !== undefined && b.budget !== undefined ? compareSigned(a.budget, b.budget) < 0 : false;
+  const out = new Map<string, { reason: Reason; left: { budget?: string; rate?: number } }>();
+  for (const f of result.failures) {
+    const ref = byKey.get(f.mandateId) ?? f.mandateId;
+    const key = `${f.code} ${ref}`;
+    const mine = { reason: { code: f.code, message: f.message, ref }, left: left(f.mandateId, f.code) };
+    const seen = out.get(key);
+    if (seen === undefined || tighter(mine.left, seen.left)) out.set(key, mine);
+  }
+  return [...out.values()].map((x) => x.reason);
 }
 
 /** The tightest budget and rate left over all links after this request. */
