@@ -151,6 +151,13 @@ describe('Verifiable Intent through the guard', () => {
       status: 401,
       reasons: [{ code: 'REQUEST_MISMATCH' }],
     });
+    // Less than the user signed is no match either: the charge is exactly the payment the chain authorizes.
+    expect(await authorizeMandatePayment(await pay(), request(verifier, { amount: '99.49 USD' }))).toMatchObject({
+      ok: false,
+      status: 401,
+      reasons: [{ code: 'REQUEST_MISMATCH' }],
+    });
+    expect(await authorizeMandatePayment(await pay(), request(verifier, { amount: '0.01 USD' }))).toMatchObject({ ok: false, reasons: [{ code: 'REQUEST_MISMATCH' }] });
     expect(await authorizeMandatePayment(await pay(), request(verifier, { amount: '99.5 EUR' }))).toMatchObject({
       ok: false,
       status: 401,
