@@ -151,6 +151,13 @@ describe('Verifiable Intent through the guard', () => {
       status: 401,
       reasons: [{ code: 'REQUEST_MISMATCH' }],
     });
+    // Less than the user signed is no match either: the charge is exactly the payment the chain authorizes.
+    expect(await authorizeMandatePayment(await pay(), request(verifier, { amount: '99.49 USD' }))).toMatchObject({
+      ok: false,
+      status: 401,
+      reasons: [{ code: 'REQUEST_MISMATCH' }],
+    });
+    expect(await authorizeMandatePayment(await pay(), request(verifier, { amount: '0.01 USD' }))).toMatchObject({ ok: false, reasons: [{ code: 'REQUEST_MISMATCH' }] });
     expect(await authorizeMandatePayment(await pay(), request(verifier, { amount: '99.5 EUR' }))).toMatchObject({
       ok: false,
       status: 401,
@@ -214,6 +221,8 @@ describe('Verifiable Intent through the guard', () => {
     const verifier = verifierOn(store);
     const chain = await viPayment(w, await viIntent(w, NOW), { amount: '5', aud: AUD, now: NOW });
     await expect(authorizeMandatePayment(chain, request(verifier, { trust: {} }))).rejects.toThrow(TypeError);
+    // An empty list pins no root: a misconfiguration said when called, not a guard that refuses every payment silently.
+    await expect(authorizeMandatePayment(chain, request(verifier, { trust: { issuers: [] } }))).rejects.toThrow(/trust\.issuers/);
     await expect(authorizeMandatePayment(chain, { ...request(verifier), skipIssuerVerification: true } as never)).rejects.toThrow(TypeError);
     await expect(authorizeMandatePayment(chain, request(verifier, { calendarTimeZone: 'Mars/Olympus' }))).rejects.toThrow(TypeError);
     await expect(authorizeMandatePayment(chain, request(verifier, { profile: 'visa' as never }))).rejects.toThrow(TypeError);

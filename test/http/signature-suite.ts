@@ -279,6 +279,13 @@ export function signatureSuite(name: string, build: BuildSignatureApp): void {
             expect((await order(named.jwt)).status).toBe(201);
             const plain = await order(w.agentIdentity);
             expect([plain.status, await codeOf(plain)]).toEqual([401, 'SIGNER_NOT_HOLDER']);
+            // An identity naming another origin's directory (here the same server under another host name):
+            // a key fetched from the Signature-Agent's directory is not the agent's.
+            const elsewhere = new URL(w.server.url);
+            elsewhere.hostname = elsewhere.hostname === 'localhost' ? '127.0.0.1' : 'localhost';
+            const other = await issueAgentIdentity(w.home.store, w.operator, { agent: w.agent.did, name: 'shopper', directory: elsewhere.origin });
+            const foreign = await order(other.jwt);
+            expect([foreign.status, await codeOf(foreign)]).toEqual([401, 'SIGNER_NOT_HOLDER']);
           }),
         ).toEqual(['order']);
       });

@@ -229,6 +229,29 @@ describe('guardTransaction', () => {
     });
   });
 
+  it('a commit the store failed settled nothing: the spend can still be released (or committed) once the store is back', async () => {
+    const mandate = await w.mandate(); // 50 USD per transaction, 100 USD in all
+    const verifier = w.verifier();
+    const req = { verifier, action: 'purchase', amount: '50 USD', trust: trust() };
+    const d = await authorizeTransaction(await present([mandate]), req);
+    w.storeDown(true);
+    await expect(d.spend!.commit()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    w.storeDown(false);
+    expect(d.spend!.state).toBe('reserved');
+    // Not "already committed": the failed commit recorded nothing, so the caller may still give the budget back.
+    await d.spend!.release();
+    expect(d.spend!.state).toBe('released');
+    // Both 50 USD fit again: the release returned the reservation.
+    for (let i = 0; i < 2; i++) expect((await guardTransaction(await present([mandate]), req, () => 'ok')).ok).toBe(true);
+    // And the other way: a failed release, then a commit that lands and counts.
+    const e = await authorizeTransaction(await present([await w.mandate()]), req);
+    w.storeDown(true);
+    await expect(e.spend!.release()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    w.storeDown(false);
+    await e.spend!.commit();
+    expect(e.spend!.state).toBe('committed');
+  });
+
   it('copies of one presentation never hold budget: one wins, the rest are replays, a fresh request still fits', async () => {
     const mandate = await w.mandate(); // 50 USD per transaction, 100 USD in all
     const verifier = w.verifier();
