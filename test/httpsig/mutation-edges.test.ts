@@ -135,3 +135,43 @@ describe('Signature-Agent: only a directory member is resolved', () => {
     }
   });
 });
+
+describe('Signature-Agent over http: only a loopback host, and only when allowed', () => {
+  it('allowLoopback lets http://127.0.0.1 and http://localhost resolve, never another http host', async () => {
+    const at = async (origin: string, allowLoopback: boolean) => {
+      const d = await verifyRequestSignature(await agentRequest(`sig1="${origin}"`), { directories: { [origin]: { keys: [pub] } }, now: NOW, allowLoopback });
+      return d.ok ? 'ok' : d.reasons.map((r) => r.code).join(',');
+    };
+    expect(await at('http://127.0.0.1:8080', true)).toBe('ok');
+    expect(await at('http://localhost:8080', true)).toBe('ok');
+    expect(await at('http://127.0.0.1:8080', false)).toBe('FORBIDDEN_ADDRESS');
+    // Not an origin: a query, a fragment, user info or a path after it.
+    for (const value of ['https://agent.example/?x=1', 'https://agent.example/#f', 'https://u:p@agent.example', 'https://agent.example/dir']) {
+      const d = await verifyRequestSignature(await agentRequest(`sig1="${value}"`), byDirectory());
+      expect(d.reasons.map((r) => r.code), value).toEqual(['SIGNATURE_INVALID']);
+    }
+    for (const origin of ['http://agent.example', 'http://10.0.0.1', 'http://localhost.example']) expect(await at(origin, true), origin).toBe('FORBIDDEN_ADDRESS');
+  });
+});
+
+describe('a signature without a keyid', () => {
+  it('is SIGNATURE_INVALID before any key is looked for, even with the signing key held', async () => {
+    const url = 'https://shop.example/checkout';
+    const created = Math.floor(NOW_MS / 1000);
+    const msg: MessageContext = { kind: 'request', method: 'GET', url: new URL(url), field: () => undefined };
+    const sign = async (params: Array<[string, BareItem]>) => {
+      const { innerList, signature } = await createSignature(msg, ['@method', '@authority'].map(parseComponentId), params, signer);
+      return { method: 'GET', url, headers: { 'signature-input': `sig1=${serializeInnerList(innerList)}`, signature: `sig1=${serializeItem([signature, new Map()])}` } };
+    };
+    const base: Array<[string, BareItem]> = [
+      ['created', created],
+      ['expires', created + 60],
+    ];
+    const keys = { keys: [{ ...pub, kid }] };
+    expect((await verifyRequestSignature(await sign([...base, ['keyid', kid]]), { keys, now: NOW })).reasons).toEqual([]);
+    const d = await verifyRequestSignature(await sign(base), { keys, now: NOW });
+    expect(d.ok).toBe(false);
+    expect(d.reasons.map((r) => r.code)).toEqual(['SIGNATURE_INVALID']);
+    expect(d.reasons[0]!.message).toMatch(/keyid/);
+  });
+});

@@ -135,11 +135,13 @@ describe('payment.amount_range: a bound that is not a non-negative integer makes
 
 describe('the closed hop as written by hand: its _sd_alg and typ', () => {
   /** The closed payment hop over a fresh open mandate, with `_sd_alg` (undefined: left out) and the header `typ` (null: left out) as given. */
-  const hop = async (alg: string | undefined, typ: string | null = 'kb+sd-jwt') => {
+  const hop = async (alg: string | undefined, typ: string | null = 'kb+sd-jwt', binding?: (op: string, other: string) => Record<string, unknown>) => {
     const op = await open('payment', [REFERENCE]);
     const mandate = { vct: 'mandate.payment.1', transaction_id: TX, payee: MERCHANT, payment_amount: { amount: 1000, currency: 'USD' }, payment_instrument: INSTRUMENT };
     const m = disclose(mandate);
-    const payload = { iat: T0 + 30, aud: 'psp', nonce: 'n-p', sd_hash: hashAscii(op), delegate_payload: [ref(m)], ...(alg !== undefined ? { _sd_alg: alg } : {}) };
+    // `other`: another open mandate of the same root to the same agent, as a second chain would hold it.
+    const bound = binding ? binding(op, await open('payment', [REFERENCE])) : { sd_hash: hashAscii(op) };
+    const payload = { iat: T0 + 30, aud: 'psp', nonce: 'n-p', ...bound, delegate_payload: [ref(m)], ...(alg !== undefined ? { _sd_alg: alg } : {}) };
     return `${op.replace(/~$/, '')}~~${await sdJwt(typ === null ? {} : { typ }, payload, [m], agent.signer, undefined)}`;
   };
 
@@ -176,5 +178,65 @@ describe('the closed hop as written by hand: its _sd_alg and typ', () => {
       ).reasons.map((r) => r.code);
     expect(await verify(await hop('sha-256', 'kb-sd-jwt'))).toEqual([]);
     for (const typ of [null, 'JWT', 'dc+sd-jwt', 'vc+sd-jwt', 'KB+SD-JWT', 'kb+jwt']) expect(await verify(await hop('sha-256', typ)), String(typ)).toEqual(['INVALID_TYP']);
+  });
+  it('a later hop is bound to the token before it: by sd_hash or issuer_jwt_hash of that token, exactly one of them', async () => {
+    const verify = async (chain: string) =>
+      (
+        await verifyMandateChain(chain, {
+          profile: 'ap2',
+          trust: { issuers: [root.publicJwk], merchants: [merchant.publicJwk] },
+          now: NOW,
+          aud: 'psp',
+          nonce: 'n-p',
+          checkoutHash: TX,
+          openCheckoutHash: OPEN_CHECKOUT,
+        })
+      ).reasons.map((r) => r.code);
+    const issuerJwt = (t: string) => t.split('~')[0]!;
+    expect(await verify(await hop('sha-256', 'kb+sd-jwt', (op) => ({ sd_hash: hashAscii(op) })))).toEqual([]);
+    expect(await verify(await hop('sha-256', 'kb+sd-jwt', (op) => ({ issuer_jwt_hash: hashAscii(issuerJwt(op)) })))).toEqual([]);
+    const broken: Array<[string, (op: string, other: string) => Record<string, unknown>]> = [
+      // A closed hop the agent made for another open mandate, spliced onto this one.
+      ['sd_hash of another open mandate', (_op, other) => ({ sd_hash: hashAscii(other) })],
+      ['issuer_jwt_hash of another open mandate', (_op, other) => ({ issuer_jwt_hash: hashAscii(issuerJwt(other)) })],
+      ['sd_hash over the issuer JWT only', (op) => ({ sd_hash: hashAscii(issuerJwt(op)) })],
+      ['issuer_jwt_hash over the whole token', (op) => ({ issuer_jwt_hash: hashAscii(op) })],
+      ['both, each right', (op) => ({ sd_hash: hashAscii(op), issuer_jwt_hash: hashAscii(issuerJwt(op)) })],
+      ['both, the sd_hash right', (op, other) => ({ sd_hash: hashAscii(op), issuer_jwt_hash: hashAscii(issuerJwt(other)) })],
+      ['neither', () => ({})],
+      ['an empty sd_hash', () => ({ sd_hash: '' })],
+    ];
+    for (const [name, b] of broken) expect(await verify(await hop('sha-256', 'kb+sd-jwt', b)), name).toEqual(['DELEGATION_BROKEN']);
+  });
+  it('a closed hop needs iat, and a non-empty aud and nonce even when the verifier does not ask for them', async () => {
+    const verify = async (chain: string, allowMissingNonce: boolean) =>
+      (
+        await verifyMandateChain(chain, {
+          profile: 'ap2',
+          trust: { issuers: [root.publicJwk], merchants: [merchant.publicJwk] },
+          now: NOW,
+          checkoutHash: TX,
+          openCheckoutHash: OPEN_CHECKOUT,
+          ...(allowMissingNonce ? { allowMissingNonce: true } : { aud: 'psp', nonce: 'n-p' }),
+        })
+      ).reasons.map((r) => r.code);
+    const with_ = (more: Record<string, unknown>) => hop('sha-256', 'kb+sd-jwt', (op) => ({ sd_hash: hashAscii(op), ...more }));
+    expect(await verify(await with_({}), true)).toEqual([]);
+    expect(await verify(await with_({ iat: undefined }), false)).not.toEqual([]);
+    for (const more of [{ aud: '' }, { nonce: '' }, { aud: undefined }, { nonce: undefined }]) {
+      expect(await verify(await with_(more), true), JSON.stringify(more)).toEqual(['INVALID_CREDENTIAL']);
+    }
+  });
+});
+
+describe('payment.allowed_payees: one of the payees revealed, matched by id', () => {
+  it('any one of several allowed payees passes; an empty list is a constraint that fails; another payee is not allowed', async () => {
+    const other = { id: 'merchant_2', name: 'Other' };
+    expect(await payCodes([{ type: 'payment.allowed_payees', allowed: [other, MERCHANT] }])).toEqual([]);
+    expect(await payCodes([{ type: 'payment.allowed_payees', allowed: [MERCHANT, other] }])).toEqual([]);
+    expect(await payCodes([{ type: 'payment.allowed_payees', allowed: [] }])).toEqual(['CONSTRAINT_VIOLATED']);
+    expect(await payCodes([{ type: 'payment.allowed_payees', allowed: [other] }])).toEqual(['COUNTERPARTY_NOT_ALLOWED']);
+    // The name is attacker-chosen: the same name under another id is another payee.
+    expect(await payCodes([{ type: 'payment.allowed_payees', allowed: [{ id: 'merchant_9', name: MERCHANT.name }] }])).toEqual(['COUNTERPARTY_NOT_ALLOWED']);
   });
 });
