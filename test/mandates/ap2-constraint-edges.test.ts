@@ -135,9 +135,9 @@ describe('payment.amount_range: a bound that is not a non-negative integer makes
 
 describe('the closed hop as written by hand: its _sd_alg and typ', () => {
   /** The closed payment hop over a fresh open mandate, with `_sd_alg` (undefined: left out) and the header `typ` (null: left out) as given. */
-  const hop = async (alg: string | undefined, typ: string | null = 'kb+sd-jwt', binding?: (op: string, other: string) => Record<string, unknown>) => {
+  const hop = async (alg: string | undefined, typ: string | null = 'kb+sd-jwt', binding?: (op: string, other: string) => Record<string, unknown>, more: Record<string, unknown> = {}) => {
     const op = await open('payment', [REFERENCE]);
-    const mandate = { vct: 'mandate.payment.1', transaction_id: TX, payee: MERCHANT, payment_amount: { amount: 1000, currency: 'USD' }, payment_instrument: INSTRUMENT };
+    const mandate = { vct: 'mandate.payment.1', transaction_id: TX, payee: MERCHANT, payment_amount: { amount: 1000, currency: 'USD' }, payment_instrument: INSTRUMENT, ...more };
     const m = disclose(mandate);
     // `other`: another open mandate of the same root to the same agent, as a second chain would hold it.
     const bound = binding ? binding(op, await open('payment', [REFERENCE])) : { sd_hash: hashAscii(op) };
@@ -226,6 +226,25 @@ describe('the closed hop as written by hand: its _sd_alg and typ', () => {
     for (const more of [{ aud: '' }, { nonce: '' }, { aud: undefined }, { nonce: undefined }]) {
       expect(await verify(await with_(more), true), JSON.stringify(more)).toEqual(['INVALID_CREDENTIAL']);
     }
+  });
+  it('the last hop is terminal: typed kb+sd-jwt and without cnf; typed as intermediate, or carrying cnf, it is refused', async () => {
+    const verify = async (chain: string) =>
+      (
+        await verifyMandateChain(chain, {
+          profile: 'ap2',
+          trust: { issuers: [root.publicJwk], merchants: [merchant.publicJwk] },
+          now: NOW,
+          aud: 'psp',
+          nonce: 'n-p',
+          checkoutHash: TX,
+          openCheckoutHash: OPEN_CHECKOUT,
+        })
+      ).reasons.map((r) => r.code);
+    const cnf = { jwk: freshParty().publicJwk };
+    expect(await verify(await hop('sha-256', 'kb+sd-jwt+kb'))).toEqual(['INVALID_CREDENTIAL']);
+    expect(await verify(await hop('sha-256', 'kb-sd-jwt+kb'))).toEqual(['INVALID_CREDENTIAL']);
+    expect(await verify(await hop('sha-256', 'kb+sd-jwt', undefined, { cnf }))).toEqual(['INVALID_CREDENTIAL']);
+    expect(await verify(await hop('sha-256', 'kb-sd-jwt', undefined, { cnf }))).toEqual(['INVALID_CREDENTIAL']);
   });
 });
 
