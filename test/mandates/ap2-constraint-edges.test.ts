@@ -259,3 +259,25 @@ describe('payment.allowed_payees: one of the payees revealed, matched by id', ()
     expect(await payCodes([{ type: 'payment.allowed_payees', allowed: [{ id: 'merchant_9', name: MERCHANT.name }] }])).toEqual(['COUNTERPARTY_NOT_ALLOWED']);
   });
 });
+
+describe('payment.allowed_pisps: the PISP matches on domain, legal and brand name together', () => {
+  it('all three the same passes; any one different, or no PISP named, fails (CONSTRAINT_VIOLATED)', async () => {
+    const pisp = { domain_name: 'pisp.example', legal_name: 'PISP Ltd', brand_name: 'PayNow' };
+    const allowed = (o: Record<string, unknown>) => [{ type: 'payment.allowed_pisps', allowed: [{ ...pisp, ...o }] }];
+    expect(await payCodes(allowed({}), { pisp })).toEqual([]);
+    expect(await payCodes(allowed({ domain_name: 'other.example' }), { pisp })).toEqual(['CONSTRAINT_VIOLATED']);
+    expect(await payCodes(allowed({ legal_name: 'Other Ltd' }), { pisp })).toEqual(['CONSTRAINT_VIOLATED']);
+    expect(await payCodes(allowed({ brand_name: 'PayLater' }), { pisp })).toEqual(['CONSTRAINT_VIOLATED']);
+    expect(await payCodes(allowed({}))).toEqual(['CONSTRAINT_VIOLATED']);
+  });
+});
+
+describe('one chain, one kind of mandate', () => {
+  it('an open payment mandate closed by a checkout mandate: DELEGATION_BROKEN', async () => {
+    const op = await open('payment', [REFERENCE]);
+    const jwt = await order();
+    const chain = await closeAp2Mandate({ chain: op, signer: agent.signer, mandate: { vct: 'mandate.checkout.1', checkout_jwt: jwt, checkout_hash: hashAscii(jwt) }, aud: 'psp', nonce: 'n-p', now: at });
+    const d = await verifyMandateChain(chain, { profile: 'ap2', trust: { issuers: [root.publicJwk], merchants: [merchant.publicJwk] }, now: NOW, aud: 'psp', nonce: 'n-p' });
+    expect(d.reasons.map((r) => r.code)).toEqual(['DELEGATION_BROKEN']);
+  });
+});
