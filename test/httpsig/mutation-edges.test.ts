@@ -189,3 +189,20 @@ describe('@target-uri: the fragment is not part of it (RFC 9421 §2.2.2)', () =>
     expect((await verifyRequestSignature({ method: 'GET', url: 'https://shop.example/p?q=2', headers: h }, { keys, now: NOW })).reasons.map((r) => r.code)).toEqual(['SIGNATURE_INVALID']);
   });
 });
+
+describe('directory binding alg and the Signature-Agent member a signature vouches for', () => {
+  it('a binding signature whose alg names another algorithm than the key: unbound (DIRECTORY_INVALID)', async () => {
+    expect(directoryOutcome(await directory({ params: { alg: 'ed25519' } }))).toBe('ok');
+    for (const alg of ['ecdsa-p256-sha256', 'rsa-pss-sha512', 'hmac-sha256']) expect(directoryOutcome(await directory({ params: { alg } })), alg).toBe('DIRECTORY_INVALID');
+  });
+
+  it('covering the whole field, the member keyed by the signature label is the one the request is attributed to, wherever it stands', async () => {
+    const other = 'https://other.example';
+    const dirs = { directories: { [`https://${AUTHORITY}`]: { keys: [pub] }, [other]: { keys: [pub] } }, now: NOW };
+    for (const field of [`aa="${other}", sig1="https://${AUTHORITY}"`, `sig1="https://${AUTHORITY}", zz="${other}"`]) {
+      const d = await verifyRequestSignature(await agentRequest(field, { components: ['@method', '@authority', 'signature-agent'] }), dirs);
+      expect(d.reasons, field).toEqual([]);
+      expect(d.signatureAgent, field).toBe(`https://${AUTHORITY}`);
+    }
+  });
+});
