@@ -55,22 +55,26 @@ export function chargedReports(maxEntries = MAX_CHARGED_REPORTS) {
   const until = new Map<string, number>();
   const sweep = (now: number) => {
     for (const [k, t] of until) {
-      if (t > now) break;
+      if (t >= now) break;
       until.delete(k);
     }
   };
   return {
-    /** Whether this report was charged and is still fresh. */
+    /**
+     * Whether this report was charged and is still fresh. Fresh up to and including `freshUntil`, as
+     * acceptAccessReport takes a report while |now - iat| <= 24 h: at exactly iat + 24 h it is still taken,
+     * so it must still be known then, or each copy posted in that instant is charged again.
+     */
     has(digest: string, now = Date.now()): boolean {
       const t = until.get(digest);
       if (t === undefined) return false;
-      if (t > now) return true;
+      if (t >= now) return true;
       until.delete(digest);
       return false;
     },
     /** Remember a report just charged, until `freshUntil` (ms). */
     add(digest: string, freshUntil: number, now = Date.now()): void {
-      if (!(freshUntil > now)) return;
+      if (!(freshUntil >= now)) return;
       sweep(now);
       until.delete(digest);
       while (until.size >= maxEntries) until.delete(until.keys().next().value as string);

@@ -164,10 +164,12 @@ describe('the reports remembered as charged stay bounded', () => {
     for (const d of ['a', 'b', 'c', 'd', 'e']) c.add(d, t0 + 86_400_000, t0);
     expect(c.size).toBe(3);
     expect(['a', 'b', 'c', 'd', 'e'].map((d) => c.has(d, t0))).toEqual([false, false, true, true, true]);
-    // Fresh no longer: looked up, it is gone; a new entry sweeps the expired oldest ones away.
-    expect(c.has('c', t0 + 86_400_000)).toBe(false);
+    // Fresh up to and including its last millisecond (a report is taken then); looked up after, it is gone;
+    // a new entry sweeps the expired oldest ones away.
+    expect(c.has('c', t0 + 86_400_000)).toBe(true);
+    expect(c.has('c', t0 + 86_400_001)).toBe(false);
     expect(c.size).toBe(2);
-    c.add('f', t0 + 2 * 86_400_000 + 1, t0 + 86_400_000);
+    c.add('f', t0 + 2 * 86_400_000 + 1, t0 + 86_400_001);
     expect(c.size).toBe(1);
     expect(c.has('f', t0 + 86_400_000)).toBe(true);
     // A report no longer fresh is not remembered at all.
