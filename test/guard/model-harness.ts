@@ -30,7 +30,9 @@ import { signLink } from '../agents/setup.js';
  */
 
 export const AUD = 'did:web:shop.example';
-const MAX_AGE_S = 60;
+/** Two instances of one audience share the store (a fleet), configured apart: their maxAgeSeconds. */
+const MAX_AGE_S = [60, 300] as const;
+export type Via = 0 | 1;
 const H = 3_600_000;
 
 type LinkName = 'root' | 'sub' | 'wide';
@@ -79,7 +81,7 @@ interface Party {
 export interface Real {
   w: World;
   store: Store;
-  verifier: Verifier;
+  verifiers: [Verifier, Verifier];
   principal: Issuer;
   parties: Record<Who, Party>;
   ids: Record<LinkName, { id: string; issuer: string }>;
@@ -136,22 +138,23 @@ export async function setupRun(w: World, store: Store, tag: string): Promise<{ m
   );
   const identity = async (a: Issuer) => (await issueAgentIdentity(w.store, operator, { agent: a.did, name: 'shopper', software: { name: 'bot', version: '1.0.0' } })).jwt;
   const until = (jwt: string) => Date.parse(decodeCredential(jwt).validUntil as string);
-  const verifier = createVerifier({
-    aud: AUD,
-    store,
-    resolver: w.resolver,
-    // Never cached: a revocation is seen by the next decision.
-    status: createStatusChecker({ resolver: w.resolver, allowLoopback: true, allowHttp: true, maxStalenessSeconds: 0 }),
-    http: false,
-    skewSeconds: 0,
-    maxAgeSeconds: MAX_AGE_S,
-  });
+  const verifier = (maxAgeSeconds: number) =>
+    createVerifier({
+      aud: AUD,
+      store,
+      resolver: w.resolver,
+      // Never cached: a revocation is seen by the next decision.
+      status: createStatusChecker({ resolver: w.resolver, allowLoopback: true, allowHttp: true, maxStalenessSeconds: 0 }),
+      http: false,
+      skewSeconds: 0,
+      maxAgeSeconds,
+    });
   const t0 = Date.now() + 1000;
   const idOf = (jwt: string, by: Issuer) => ({ id: decodeCredential(jwt).id!, issuer: by.did });
   const real: Real = {
     w,
     store,
-    verifier,
+    verifiers: [verifier(MAX_AGE_S[0]), verifier(MAX_AGE_S[1])],
     principal,
     parties: {
       agent: { issuer: agent, identity: await identity(agent), chain: [root.jwt] },
@@ -276,9 +279,12 @@ interface Expected {
 /** What the guard must decide, DESIGN.md and decide.ts's documented order: freshness, request, replay, merits, ledger. */
 const usedKey = (p: { who: Who; jti: string }) => `${p.who} ${p.jti}`;
 
-export function predict(m: Model, who: Who, p: { iatMs: number; jti: string }, amt: Amount): Expected {
+/** What the request asks besides its amount: the mandate's action and counterparty, or another. */
+export type Ask = 'ok' | 'action' | 'counterparty';
+
+export function predict(m: Model, who: Who, p: { iatMs: number; jti: string }, amt: Amount, via: Via = 0, ask: Ask = 'ok'): Expected {
   if (p.iatMs > m.now) return { status: 401, codes: ['ISSUED_IN_FUTURE'], must: [], consume: false };
-  if (m.now - p.iatMs > MAX_AGE_S * 1000) return { status: 401, codes: ['PRESENTATION_STALE'], must: [], consume: false };
+  if (m.now - p.iatMs > MAX_AGE_S[via] * 1000) return { status: 401, codes: ['PRESENTATION_STALE'], must: [], consume: false };
   if (amt.cls === 'invalid') return { status: 400, codes: ['INVALID_ARGUMENT'], must: [], consume: false };
   // The request, not the proof, is wrong (a missing amount under a money limit): nothing used up.
   if (amt.cls === 'missing') return { status: 400, must: ['AMOUNT_REQUIRED'], consume: false };
@@ -290,6 +296,8 @@ export function predict(m: Model, who: Who, p: { iatMs: number; jti: string }, a
       continue;
     }
     const L = m.links[l];
+    if (ask === 'action') codes.add('ACTION_NOT_ALLOWED');
+    if (ask === 'counterparty') codes.add('COUNTERPARTY_NOT_ALLOWED');
     // A credential's status is asked only once everything else about it holds (credentials/verify.ts: no
     // network for what is refused anyway), so an expired link is reported expired, not revoked.
     if (m.now >= L.validUntil) codes.add('CREDENTIAL_EXPIRED');
@@ -357,8 +365,15 @@ interface Outcome {
 }
 
 /** One transaction through the real guard: authorizeTransaction (then settle as asked) or guardTransaction. */
-async function transact(r: Real, m: Model, jwt: string, amount: AmountInput | undefined, settle: Settle): Promise<Outcome> {
-  const request = { verifier: r.verifier, action: 'purchase', ...(amount !== undefined ? { amount } : {}), trust: trust(r), now: new Date(m.now) };
+async function transact(r: Real, m: Model, jwt: string, amount: AmountInput | undefined, settle: Settle, via: Via = 0, ask: Ask = 'ok'): Promise<Outcome> {
+  const request = {
+    verifier: r.verifiers[via],
+    action: ask === 'action' ? 'refund' : 'purchase',
+    ...(ask === 'counterparty' ? { counterparty: 'did:web:elsewhere.example' } : {}),
+    ...(amount !== undefined ? { amount } : {}),
+    trust: trust(r),
+    now: new Date(m.now),
+  };
   if (settle === 'hold' || settle === 'commit' || settle === 'release') {
     const d: GuardDecision = await authorizeTransaction(jwt, request);
     if (!d.ok) {
@@ -480,12 +495,12 @@ function noteAllowed(r: Real, who: Who, jti: string): void {
 type Cmd = fc.AsyncCommand<Model, Real>;
 
 /** Runs one presentation through the real guard and the model; returns nothing, asserts everything. */
-async function decideOne(m: Model, r: Real, pres: Pres, spec: AmountSpec, settle: Settle, label: string): Promise<void> {
+async function decideOne(m: Model, r: Real, pres: Pres, spec: AmountSpec, settle: Settle, label: string, via: Via = 0, ask: Ask = 'ok'): Promise<void> {
   const amt = resolveAmount(m, pres.who, spec);
-  const expected = predict(m, pres.who, pres, amt);
+  const expected = predict(m, pres.who, pres, amt, via, ask);
   const before = [await rowsOf(r, 'root'), await rowsOf(r, 'sub')];
   const rem = expected.status === 200 ? remainingAfter(m, pres.who, expected.ledger!.cents) : undefined;
-  const got = await transact(r, m, pres.jwt, amt.input, settle);
+  const got = await transact(r, m, pres.jwt, amt.input, settle, via, ask);
   checkAgainst(expected, got, `${label} amount=${JSON.stringify(amt.input)}`);
   if (expected.consume) m.used.add(usedKey(pres));
   if (got.ok) {
@@ -504,6 +519,8 @@ class Attempt implements Cmd {
     readonly age: number,
     readonly spec: AmountSpec,
     readonly settle: Settle,
+    readonly via: Via,
+    readonly ask: Ask,
   ) {}
   check = () => true;
   async run(m: Model, r: Real) {
@@ -512,10 +529,10 @@ class Attempt implements Cmd {
     const { jwt, jti } = await present(r, this.who, iatMs);
     const pres: Pres = { jwt, jti, who: this.who, iatMs };
     m.pres.push(pres);
-    await decideOne(m, r, pres, this.spec, this.settle, this.toString());
+    await decideOne(m, r, pres, this.spec, this.settle, this.toString(), this.via, this.ask);
     await checkInvariants(m, r);
   }
-  toString = () => `attempt(${this.who}, age=${this.age}, ${JSON.stringify(this.spec)}, ${this.settle})`;
+  toString = () => `attempt(${this.who}, age=${this.age}, ${JSON.stringify(this.spec)}, ${this.settle}, via=${this.via}, ${this.ask})`;
 }
 
 class Replay implements Cmd {
@@ -523,14 +540,15 @@ class Replay implements Cmd {
     readonly pick: number,
     readonly spec: AmountSpec,
     readonly settle: Settle,
+    readonly via: Via,
   ) {}
   check = (m: Readonly<Model>) => m.pres.length > 0;
   async run(m: Model, r: Real) {
     const pres = m.pres[this.pick % m.pres.length]!;
-    await decideOne(m, r, pres, this.spec, this.settle, this.toString());
+    await decideOne(m, r, pres, this.spec, this.settle, this.toString(), this.via);
     await checkInvariants(m, r);
   }
-  toString = () => `replay(#${this.pick}, ${JSON.stringify(this.spec)}, ${this.settle})`;
+  toString = () => `replay(#${this.pick}, ${JSON.stringify(this.spec)}, ${this.settle}, via=${this.via})`;
 }
 
 class Revoke implements Cmd {
@@ -676,7 +694,8 @@ class ConcurrentReplay implements Cmd {
     m.pres.push(p);
     const amt = resolveAmount(m, this.who, { k: 'cents', cents: this.cents, form: 'str' });
     const expected = predict(m, this.who, p, amt);
-    const got = await Promise.all(Array.from({ length: this.n }, () => transact(r, m, p.jwt, amt.input, 'hold')));
+    // Sent to both instances of the fleet at once: the shared replay cache lets one through at most.
+    const got = await Promise.all(Array.from({ length: this.n }, (_, i) => transact(r, m, p.jwt, amt.input, 'hold', (i % 2) as Via)));
     const replays = got.filter((g) => !g.ok && g.status === 401 && codesOf(g.reasons).join() === 'REPLAY_DETECTED');
     const decided = got.filter((g) => !replays.includes(g));
     expect(decided).toHaveLength(1);
@@ -694,10 +713,15 @@ class ConcurrentReplay implements Cmd {
 
 const who = fc.constantFrom<Who>('agent', 'agent', 'sub', 'sub', 'wide');
 const settleArb = fc.constantFrom<Settle>('hold', 'hold', 'commit', 'release', 'guard-ok', 'guard-throw', 'guard-fail');
-const age = fc.oneof({ weight: 5, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.constantFrom(-1, 1, MAX_AGE_S - 1, MAX_AGE_S, MAX_AGE_S + 1) });
+const age = fc.oneof(
+  { weight: 5, arbitrary: fc.constant(0) },
+  { weight: 2, arbitrary: fc.constantFrom(-1, 1, ...MAX_AGE_S.flatMap((a) => [a - 1, a, a + 1])) },
+);
 
-const attemptArb = fc.tuple(who, age, amountArb, settleArb).map(([w, a, s, st]) => new Attempt(w, a, s, st));
-const replayArb = fc.tuple(fc.nat(), amountArb, settleArb).map(([p, s, st]) => new Replay(p, s, st));
+const via = fc.constantFrom<Via>(0, 0, 1);
+const ask = fc.constantFrom<Ask>('ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'action', 'counterparty');
+const attemptArb = fc.tuple(who, age, amountArb, settleArb, via, ask).map(([w, a, s, st, v, k]) => new Attempt(w, a, s, st, v, k));
+const replayArb = fc.tuple(fc.nat(), amountArb, settleArb, via).map(([p, s, st, v]) => new Replay(p, s, st, v));
 const settleCmdArb = fc.tuple(fc.nat(), fc.constantFrom<'commit' | 'release'>('commit', 'release')).map(([p, h]) => new SettleCmd(p, h));
 
 const tickArb = fc
