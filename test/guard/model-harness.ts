@@ -11,6 +11,7 @@ import type { GuardDecision } from '../../src/guard/decide.js';
 import type { SpendHold } from '../../src/guard/spend.js';
 import type { Issuer } from '../../src/credentials/types.js';
 import type { Store } from '../../src/store/types.js';
+import { CharterError } from '../../src/errors.js';
 import type { World } from '../agents/fixture.js';
 import { signLink } from '../agents/setup.js';
 
@@ -86,6 +87,8 @@ export interface Real {
   parties: Record<Who, Party>;
   ids: Record<LinkName, { id: string; issuer: string }>;
   holds: Map<string, SpendHold>;
+  /** One-shot store faults (STORE_UNAVAILABLE, as an unreachable database answers), set by a command for its one call. */
+  faults: { nonce: boolean; reserve: boolean; settle: boolean };
   /** jtis of presentations ever allowed: each at most once. */
   allowed: Set<string>;
   /** Which links were revoked when (model time), for "nothing after revocation". */
@@ -114,7 +117,16 @@ const SUB = (parent: { id: string; digest: string } | undefined): Authority => (
 });
 
 /** One world (issuer store, status list server) per file; a fresh principal, agents and mandates per run. */
-export async function setupRun(w: World, store: Store, tag: string): Promise<{ model: Model; real: Real }> {
+export async function setupRun(w: World, realStore: Store, tag: string): Promise<{ model: Model; real: Real }> {
+  const faults = { nonce: false, reserve: false, settle: false };
+  const down = () => Promise.reject(new CharterError('STORE_UNAVAILABLE', 'the store is unreachable: try again'));
+  const store: Store = {
+    ...realStore,
+    consumeNonce: (...a) => (faults.nonce ? down() : realStore.consumeNonce(...a)),
+    reserve: (...a) => (faults.reserve ? down() : realStore.reserve(...a)),
+    commitReservation: (...a) => (faults.settle ? down() : realStore.commitReservation(...a)),
+    releaseReservation: (...a) => (faults.settle ? down() : realStore.releaseReservation(...a)),
+  };
   const principal = w.issuer(`principal-${tag}`);
   const operator = w.issuer(`operator-${tag}`);
   const agent = w.issuer(`agent-${tag}`);
@@ -163,6 +175,7 @@ export async function setupRun(w: World, store: Store, tag: string): Promise<{ m
     },
     ids: { root: idOf(root.jwt, principal), sub: idOf(subM.jwt, agent), wide: idOf(wideJwt, agent) },
     holds: new Map(),
+    faults,
     allowed: new Set(),
     revokedAt: {},
   };
@@ -382,9 +395,15 @@ async function transact(r: Real, m: Model, jwt: string, amount: AmountInput | un
     }
     const spend = d.spend!;
     expect(spend.state).toBe('reserved');
-    if (settle === 'commit') await spend.commit();
-    if (settle === 'release') await spend.release();
     r.holds.set(spend.reservationId, spend);
+    if (settle === 'commit' || settle === 'release') {
+      const settling = settle === 'commit' ? spend.commit() : spend.release();
+      if (r.faults.settle) {
+        // The store failed while settling: nothing settled, the spend still held (counting), settleable later either way.
+        await expect(settling).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+        expect(spend.state).toBe('reserved');
+      } else await settling;
+    }
     return { ok: true, status: 200, reasons: [], rid: spend.reservationId, state: spend.state as Entry['state'], remaining: spend.remaining };
   }
   let ran = 0;
@@ -495,18 +514,32 @@ function noteAllowed(r: Real, who: Who, jti: string): void {
 type Cmd = fc.AsyncCommand<Model, Real>;
 
 /** Runs one presentation through the real guard and the model; returns nothing, asserts everything. */
-async function decideOne(m: Model, r: Real, pres: Pres, spec: AmountSpec, settle: Settle, label: string, via: Via = 0, ask: Ask = 'ok'): Promise<void> {
+export type Fault = 'none' | 'nonce' | 'reserve' | 'settle';
+
+async function decideOne(m: Model, r: Real, pres: Pres, spec: AmountSpec, settle: Settle, label: string, via: Via = 0, ask: Ask = 'ok', fault: Fault = 'none'): Promise<void> {
   const amt = resolveAmount(m, pres.who, spec);
-  const expected = predict(m, pres.who, pres, amt, via, ask);
+  let expected = predict(m, pres.who, pres, amt, via, ask);
+  // A store fault decides nothing (503). The replay cache failing uses nothing up; the ledger failing after the
+  // proof was used up leaves it used (the preamble's "known and left alone": fail closed, no give-back).
+  const fault503 = (consume: boolean): Expected => ({ status: 503, codes: ['STORE_UNAVAILABLE'], must: [], consume });
+  if (fault === 'nonce' && expected.consume) expected = fault503(false);
+  if (fault === 'reserve' && expected.ledger) expected = fault503(true);
+  if (fault === 'settle' && settle !== 'commit' && settle !== 'release') fault = 'none';
   const before = [await rowsOf(r, 'root'), await rowsOf(r, 'sub')];
   const rem = expected.status === 200 ? remainingAfter(m, pres.who, expected.ledger!.cents) : undefined;
-  const got = await transact(r, m, pres.jwt, amt.input, settle, via, ask);
+  if (fault !== 'none') r.faults[fault] = true;
+  let got: Outcome;
+  try {
+    got = await transact(r, m, pres.jwt, amt.input, settle, via, ask);
+  } finally {
+    Object.assign(r.faults, { nonce: false, reserve: false, settle: false });
+  }
   checkAgainst(expected, got, `${label} amount=${JSON.stringify(amt.input)}`);
   if (expected.consume) m.used.add(usedKey(pres));
   if (got.ok) {
     noteAllowed(r, pres.who, pres.jti);
     if (got.remaining !== undefined) expect(got.remaining).toEqual(rem);
-    m.entries.push({ rid: got.rid!, links: ledgerLinks(pres.who), cents: expected.ledger!.cents, at: m.now, state: got.state! });
+    m.entries.push({ rid: got.rid!, links: ledgerLinks(pres.who), cents: expected.ledger!.cents, at: m.now, state: fault === 'settle' ? 'reserved' : got.state! });
   } else {
     // A denial changes no row.
     expect([await rowsOf(r, 'root'), await rowsOf(r, 'sub')]).toEqual(before);
@@ -521,6 +554,7 @@ class Attempt implements Cmd {
     readonly settle: Settle,
     readonly via: Via,
     readonly ask: Ask,
+    readonly fault: Fault,
   ) {}
   check = () => true;
   async run(m: Model, r: Real) {
@@ -529,10 +563,10 @@ class Attempt implements Cmd {
     const { jwt, jti } = await present(r, this.who, iatMs);
     const pres: Pres = { jwt, jti, who: this.who, iatMs };
     m.pres.push(pres);
-    await decideOne(m, r, pres, this.spec, this.settle, this.toString(), this.via, this.ask);
+    await decideOne(m, r, pres, this.spec, this.settle, this.toString(), this.via, this.ask, this.fault);
     await checkInvariants(m, r);
   }
-  toString = () => `attempt(${this.who}, age=${this.age}, ${JSON.stringify(this.spec)}, ${this.settle}, via=${this.via}, ${this.ask})`;
+  toString = () => `attempt(${this.who}, age=${this.age}, ${JSON.stringify(this.spec)}, ${this.settle}, via=${this.via}, ${this.ask}, fault=${this.fault})`;
 }
 
 class Replay implements Cmd {
@@ -720,7 +754,8 @@ const age = fc.oneof(
 
 const via = fc.constantFrom<Via>(0, 0, 1);
 const ask = fc.constantFrom<Ask>('ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'action', 'counterparty');
-const attemptArb = fc.tuple(who, age, amountArb, settleArb, via, ask).map(([w, a, s, st, v, k]) => new Attempt(w, a, s, st, v, k));
+const fault = fc.constantFrom<Fault>('none', 'none', 'none', 'none', 'none', 'none', 'nonce', 'reserve', 'settle');
+const attemptArb = fc.tuple(who, age, amountArb, settleArb, via, ask, fault).map(([w, a, s, st, v, k, f]) => new Attempt(w, a, s, st, v, k, f));
 const replayArb = fc.tuple(fc.nat(), amountArb, settleArb, via).map(([p, s, st, v]) => new Replay(p, s, st, v));
 const settleCmdArb = fc.tuple(fc.nat(), fc.constantFrom<'commit' | 'release'>('commit', 'release')).map(([p, h]) => new SettleCmd(p, h));
 

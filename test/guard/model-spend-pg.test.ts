@@ -29,7 +29,7 @@ if (url) {
 
     it('the guard on a PostgreSQL store keeps in step with the model', async () => {
       const seed = process.env.CHARTER_MODEL_SEED !== undefined ? Number(process.env.CHARTER_MODEL_SEED) : undefined;
-      await fc.assert(modelProperty(w, store, 20), { numRuns: 12, ...(seed !== undefined ? { seed } : {}) });
+      await fc.assert(modelProperty(w, store, 20), { numRuns: Number(process.env.CHARTER_MODEL_RUNS ?? 12), ...(seed !== undefined ? { seed } : {}) });
     }, 120_000);
   });
 }

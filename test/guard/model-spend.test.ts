@@ -11,7 +11,7 @@ import { modelProperty, seen } from './model-harness.js';
  * Model-based testing of the KYA guard on a real SQLite store file: see
  * model-harness.ts for the commands, the reference model and the invariants.
  * A failure prints fast-check's seed and path (rerun with them to reproduce);
- * CHARTER_MODEL_SEED pins the seed.
+ * CHARTER_MODEL_SEED pins the seed, CHARTER_MODEL_RUNS sets the number of runs (a longer hunt).
  */
 describe('KYA guard, model-based (SQLite)', () => {
   let w: World;
@@ -27,7 +27,7 @@ describe('KYA guard, model-based (SQLite)', () => {
 
   it('any sequence of transactions, replays, revocations, clock moves, settlements and concurrent spends keeps the guard and the model in step', async () => {
     const seed = process.env.CHARTER_MODEL_SEED !== undefined ? Number(process.env.CHARTER_MODEL_SEED) : undefined;
-    await fc.assert(modelProperty(w, store, 25), { numRuns: 25, ...(seed !== undefined ? { seed } : {}) });
+    await fc.assert(modelProperty(w, store, 25), { numRuns: Number(process.env.CHARTER_MODEL_RUNS ?? 25), ...(seed !== undefined ? { seed } : {}) });
     if (process.env.CHARTER_MODEL_STATS) console.log([...seen].sort().map(([k, n]) => `${n}\t${k}`).join('\n'));
   }, 120_000);
 });
