@@ -36,14 +36,17 @@ const MAX_AGE_S = [60, 300] as const;
 export type Via = 0 | 1;
 const H = 3_600_000;
 
-type LinkName = 'root' | 'sub' | 'wide';
-export type Who = 'agent' | 'sub' | 'wide';
+type LinkName = 'root' | 'sub' | 'late' | 'wide';
+/** The links the ledger may charge. */
+type Charged = 'root' | 'sub' | 'late';
+export type Who = 'agent' | 'sub' | 'late' | 'wide';
 
 interface LinkModel {
   perTx: number; // cents
   budget: number; // cents
   periodMs: number;
   rate?: { count: number; periodMs: number };
+  validFrom?: number;
   validUntil: number;
   revoked: boolean;
 }
@@ -66,7 +69,7 @@ interface Pres {
 export interface Model {
   t0: number;
   now: number;
-  links: Record<'root' | 'sub', LinkModel>;
+  links: Record<Charged, LinkModel>;
   entries: Entry[];
   pres: Pres[];
   /** What the replay cache holds: `holder jti` of every presentation used up ('iat' mode keys a vp+jwt by its holder and jti). */
@@ -95,9 +98,9 @@ export interface Real {
   revokedAt: Partial<Record<'root' | 'sub', number>>;
 }
 
-const chainOf: Record<Who, LinkName[]> = { agent: ['root'], sub: ['root', 'sub'], wide: ['root', 'wide'] };
+const chainOf: Record<Who, LinkName[]> = { agent: ['root'], sub: ['root', 'sub'], late: ['root', 'late'], wide: ['root', 'wide'] };
 /** The links the ledger charges (the widened link is always refused, so it never reaches the ledger). */
-const ledgerLinks = (who: Who): ('root' | 'sub')[] => (who === 'sub' ? ['root', 'sub'] : ['root']);
+const ledgerLinks = (who: Who): Charged[] => (who === 'sub' ? ['root', 'sub'] : who === 'late' ? ['root', 'late'] : ['root']);
 
 const ROOT: Authority = {
   actions: ['purchase'],
@@ -132,6 +135,7 @@ export async function setupRun(w: World, realStore: Store, tag: string): Promise
   const agent = w.issuer(`agent-${tag}`);
   const sub = w.issuer(`sub-${tag}`);
   const wide = w.issuer(`wide-${tag}`);
+  const late = w.issuer(`late-${tag}`);
   const start = Date.now();
   const root = await issueMandate(w.store, principal, { agent: agent.did, authority: ROOT, validUntil: new Date(start + 3 * H), baseUrl: w.baseUrl });
   const subM = await delegateMandate(w.store, agent, { parentJwt: root.jwt, to: sub.did, authority: SUB(undefined), validUntil: new Date(start + 2 * H), baseUrl: w.baseUrl });
@@ -148,6 +152,11 @@ export async function setupRun(w: World, realStore: Store, tag: string): Promise
     },
     { validUntil: new Date(start + H) },
   );
+  // A sub-agent whose mandate (narrowing like SUB) starts half an hour into the run: not valid before then.
+  const lateJwt = await signLink(w, agent, late.did, SUB({ id: decodeCredential(root.jwt).id!, digest: mandateDigest(root.jwt) }), {
+    validFrom: new Date(start + H / 2),
+    validUntil: new Date(start + 2 * H),
+  });
   const identity = async (a: Issuer) => (await issueAgentIdentity(w.store, operator, { agent: a.did, name: 'shopper', software: { name: 'bot', version: '1.0.0' } })).jwt;
   const until = (jwt: string) => Date.parse(decodeCredential(jwt).validUntil as string);
   const verifier = (maxAgeSeconds: number) =>
@@ -171,9 +180,10 @@ export async function setupRun(w: World, realStore: Store, tag: string): Promise
     parties: {
       agent: { issuer: agent, identity: await identity(agent), chain: [root.jwt] },
       sub: { issuer: sub, identity: await identity(sub), chain: [root.jwt, subM.jwt] },
+      late: { issuer: late, identity: await identity(late), chain: [root.jwt, lateJwt] },
       wide: { issuer: wide, identity: await identity(wide), chain: [root.jwt, wideJwt] },
     },
-    ids: { root: idOf(root.jwt, principal), sub: idOf(subM.jwt, agent), wide: idOf(wideJwt, agent) },
+    ids: { root: idOf(root.jwt, principal), sub: idOf(subM.jwt, agent), late: idOf(lateJwt, agent), wide: idOf(wideJwt, agent) },
     holds: new Map(),
     faults,
     allowed: new Set(),
@@ -185,6 +195,15 @@ export async function setupRun(w: World, realStore: Store, tag: string): Promise
     links: {
       root: { perTx: 5000, budget: 10000, periodMs: H, validUntil: until(root.jwt), revoked: false },
       sub: { perTx: 2000, budget: 4000, periodMs: H, rate: { count: 3, periodMs: H / 3 }, validUntil: until(subM.jwt), revoked: false },
+      late: {
+        perTx: 2000,
+        budget: 4000,
+        periodMs: H,
+        rate: { count: 3, periodMs: H / 3 },
+        validFrom: Date.parse(decodeCredential(lateJwt).validFrom as string),
+        validUntil: until(lateJwt),
+        revoked: false,
+      },
     },
     entries: [],
     pres: [],
@@ -269,11 +288,11 @@ function resolveAmount(m: Model, who: Who, s: AmountSpec): Amount {
 
 const live = (e: Entry) => e.state !== 'released';
 /** Live spend charged to `link` in its budget window now: rows with at > now - period count (store/window.ts). */
-export function spent(m: Model, link: 'root' | 'sub'): number {
+export function spent(m: Model, link: Charged): number {
   const since = m.now - m.links[link].periodMs;
   return m.entries.filter((e) => live(e) && e.links.includes(link) && e.at > since).reduce((s, e) => s + e.cents, 0);
 }
-function used(m: Model, link: 'root' | 'sub'): number {
+function used(m: Model, link: Charged): number {
   const r = m.links[link].rate;
   if (!r) return 0;
   return m.entries.filter((e) => live(e) && e.links.includes(link) && e.at > m.now - r.periodMs).length;
@@ -313,8 +332,10 @@ export function predict(m: Model, who: Who, p: { iatMs: number; jti: string }, a
     if (ask === 'counterparty') codes.add('COUNTERPARTY_NOT_ALLOWED');
     // A credential's status is asked only once everything else about it holds (credentials/verify.ts: no
     // network for what is refused anyway), so an expired link is reported expired, not revoked.
+    const early = L.validFrom !== undefined && m.now < L.validFrom;
     if (m.now >= L.validUntil) codes.add('CREDENTIAL_EXPIRED');
-    else if (L.revoked) codes.add('CREDENTIAL_REVOKED');
+    if (early) codes.add('CREDENTIAL_NOT_YET_VALID');
+    if (m.now < L.validUntil && !early && L.revoked) codes.add('CREDENTIAL_REVOKED');
     if (amt.cls === 'currency') codes.add('CURRENCY_MISMATCH');
     else if (amt.cls === 'usd') {
       if (amt.cents > L.perTx) codes.add('AUTHORITY_EXCEEDED');
@@ -447,24 +468,28 @@ async function rowsOf(r: Real, link: LinkName) {
   return r.store.listReservations({ mandateId: ledgerKey(r.ids[link].issuer, r.ids[link].id), limit: 100_000 });
 }
 
+const CHARGED: Charged[] = ['root', 'sub', 'late'];
+
 export async function checkInvariants(m: Model, r: Real): Promise<void> {
   // What the ledger itself counts in each window now (a read-only preview of a zero spend) is the model's count.
   const probe = await r.store.previewReservation({
     reservationId: 'model-probe',
     at: new Date(m.now),
-    entries: [
-      { mandateId: ledgerKey(r.ids.root.issuer, r.ids.root.id), amount: '0', currency: 'USD', budget: { amount: '100', currency: 'USD', periodSeconds: 3600 } },
-      { mandateId: ledgerKey(r.ids.sub.issuer, r.ids.sub.id), amount: '0', currency: 'USD', budget: { amount: '40', currency: 'USD', periodSeconds: 3600 }, rate: { count: 3, periodSeconds: 1200 } },
-    ],
+    entries: CHARGED.map((l) => {
+      const L = m.links[l];
+      return {
+        mandateId: ledgerKey(r.ids[l].issuer, r.ids[l].id),
+        amount: '0',
+        currency: 'USD',
+        budget: { amount: dec(L.budget), currency: 'USD', periodSeconds: L.periodMs / 1000 },
+        ...(L.rate ? { rate: { count: L.rate.count, periodSeconds: L.rate.periodMs / 1000 } } : {}),
+      };
+    }),
   });
-  expect({ now: m.now - m.t0, root: probe.usage[0]!.spent, sub: probe.usage[1]!.spent, count: probe.usage[1]!.count }).toEqual({
+  expect({ now: m.now - m.t0, usage: probe.usage.map((u) => [u.spent, u.count]) }).toEqual({
     now: m.now - m.t0,
-    root: formatDecimal(BigInt(spent(m, 'root')) * 10n ** 16n),
-    sub: formatDecimal(BigInt(spent(m, 'sub')) * 10n ** 16n),
-    count: used(m, 'sub'),
+    usage: CHARGED.map((l) => [formatDecimal(BigInt(spent(m, l)) * 10n ** 16n), used(m, l)]),
   });
-  const root = await rowsOf(r, 'root');
-  const sub = await rowsOf(r, 'sub');
   // The widened link never reaches the ledger: it is refused before anything is reserved.
   expect(await rowsOf(r, 'wide')).toEqual([]);
   // The ledger is exactly the model's: every allowed spend, none of the denied ones, each in its settled state.
@@ -475,21 +500,18 @@ export async function checkInvariants(m: Model, r: Real): Promise<void> {
         return { rid: x.reservationId, state: x.state, cents: Math.round(Number(e.amount) * 100), currency: e.currency, at: Date.parse(x.at) };
       })
       .sort((a, b) => a.rid.localeCompare(b.rid));
-  const modelView = (link: 'root' | 'sub') =>
+  const modelView = (link: Charged) =>
     m.entries
       .filter((e) => e.links.includes(link))
       .map((e) => ({ rid: e.rid, state: e.state, cents: e.cents, currency: 'USD', at: e.at }))
       .sort((a, b) => a.rid.localeCompare(b.rid));
-  expect(view(root, 'root')).toEqual(modelView('root'));
-  expect(view(sub, 'sub')).toEqual(modelView('sub'));
+  const views = Object.fromEntries(await Promise.all(CHARGED.map(async (l) => [l, view(await rowsOf(r, l), l)] as const))) as Record<Charged, ReturnType<typeof view>>;
+  for (const l of CHARGED) expect({ l, rows: views[l] }).toEqual({ l, rows: modelView(l) });
   // A sub-agent's every spend is charged to its parent too, for the same amount.
-  const rootByRid = new Map(view(root, 'root').map((x) => [x.rid, x]));
-  for (const s of view(sub, 'sub')) expect(rootByRid.get(s.rid)).toEqual({ ...s });
+  const rootByRid = new Map(views.root.map((x) => [x.rid, x]));
+  for (const s of [...views.sub, ...views.late]) expect(rootByRid.get(s.rid)).toEqual({ ...s });
   // No window of any link ever holds more than its budget or its rate, whatever the model says.
-  for (const [link, rows] of [
-    ['root', view(root, 'root')],
-    ['sub', view(sub, 'sub')],
-  ] as const) {
+  for (const [link, rows] of Object.entries(views) as [Charged, ReturnType<typeof view>][]) {
     const L = m.links[link];
     const liveRows = rows.filter((x) => x.state !== 'released');
     for (const x of liveRows) {
@@ -598,7 +620,11 @@ class Revoke implements Cmd {
   toString = () => `revoke(${this.link})`;
 }
 
-export type Advance = { k: 'ms'; ms: number } | { k: 'window'; link: 'root' | 'sub'; delta: -1 | 0 | 1 } | { k: 'expiry'; link: 'root' | 'sub'; delta: -1 | 0 | 1 };
+export type Advance =
+  | { k: 'ms'; ms: number }
+  | { k: 'window'; link: Charged; delta: -1 | 0 | 1 }
+  | { k: 'expiry'; link: 'root' | 'sub'; delta: -1 | 0 | 1 }
+  | { k: 'from'; delta: -1 | 0 | 1 };
 
 class Tick implements Cmd {
   constructor(readonly a: Advance) {}
@@ -609,6 +635,7 @@ class Tick implements Cmd {
     const a = this.a;
     if (a.k === 'ms') target = m.now + a.ms;
     else if (a.k === 'expiry') target = m.links[a.link].validUntil + a.delta;
+    else if (a.k === 'from') target = m.links.late.validFrom! + a.delta;
     else {
       // The moment the oldest live spend on the link leaves its budget window (rows with at > now - period count).
       const oldest = m.entries.filter((e) => live(e) && e.links.includes(a.link) && e.at > m.now - m.links[a.link].periodMs).map((e) => e.at);
@@ -666,7 +693,7 @@ class ReuseJti implements Cmd {
 /** Several fresh presentations of one party at once, together often over the budget or rate. */
 class Concurrent implements Cmd {
   constructor(
-    readonly who: 'agent' | 'sub',
+    readonly who: 'agent' | 'sub' | 'late',
     readonly cents: number[],
   ) {}
   check = () => true;
@@ -745,7 +772,7 @@ class ConcurrentReplay implements Cmd {
   toString = () => `concurrentReplay(${this.who}, n=${this.n}, ${this.cents})`;
 }
 
-const who = fc.constantFrom<Who>('agent', 'agent', 'sub', 'sub', 'wide');
+const who = fc.constantFrom<Who>('agent', 'agent', 'sub', 'sub', 'late', 'wide');
 const settleArb = fc.constantFrom<Settle>('hold', 'hold', 'commit', 'release', 'guard-ok', 'guard-throw', 'guard-fail');
 const age = fc.oneof(
   { weight: 5, arbitrary: fc.constant(0) },
@@ -762,7 +789,8 @@ const settleCmdArb = fc.tuple(fc.nat(), fc.constantFrom<'commit' | 'release'>('c
 const tickArb = fc
   .oneof(
     { weight: 4, arbitrary: fc.record({ k: fc.constant('ms' as const), ms: fc.oneof(fc.integer({ min: 1, max: 5_000 }), fc.integer({ min: 1, max: 40 }).map((x) => x * 60_000)) }) },
-    { weight: 3, arbitrary: fc.record({ k: fc.constant('window' as const), link: fc.constantFrom<'root' | 'sub'>('root', 'sub'), delta: fc.constantFrom<-1 | 0 | 1>(-1, 0, 1) }) },
+    { weight: 3, arbitrary: fc.record({ k: fc.constant('window' as const), link: fc.constantFrom<Charged>('root', 'sub', 'late'), delta: fc.constantFrom<-1 | 0 | 1>(-1, 0, 1) }) },
+    { weight: 1, arbitrary: fc.record({ k: fc.constant('from' as const), delta: fc.constantFrom<-1 | 0 | 1>(-1, 0, 1) }) },
     { weight: 1, arbitrary: fc.record({ k: fc.constant('expiry' as const), link: fc.constantFrom<'root' | 'sub'>('root', 'sub'), delta: fc.constantFrom<-1 | 0 | 1>(-1, 0, 1) }) },
   )
   .map((a) => new Tick(a as Advance));
@@ -782,7 +810,7 @@ export const commandArbs: fc.Arbitrary<Cmd>[] = [
   tickArb,
   tickArb,
   fc
-    .tuple(fc.constantFrom<'agent' | 'sub'>('agent', 'sub'), fc.array(fc.oneof(fc.integer({ min: 1, max: 5000 }), fc.constantFrom(1000, 2000, 2500, 5000)), { minLength: 2, maxLength: 6 }))
+    .tuple(fc.constantFrom<'agent' | 'sub' | 'late'>('agent', 'sub', 'late'), fc.array(fc.oneof(fc.integer({ min: 1, max: 5000 }), fc.constantFrom(1000, 2000, 2500, 5000)), { minLength: 2, maxLength: 6 }))
     .map(([w, c]) => new Concurrent(w, c)),
   fc.tuple(who, fc.integer({ min: 2, max: 5 }), fc.integer({ min: 0, max: 2500 })).map(([w, n, c]) => new ConcurrentReplay(w, n, c)),
 ];
