@@ -429,7 +429,6 @@ async function transact(r: Real, m: Model, jwt: string, amount: AmountInput | un
   }
   let ran = 0;
   let rid: string | undefined;
-  let remaining: unknown;
   const boom = new Error('the transaction failed');
   try {
     const out = await guardTransaction(jwt, { ...request, ...(settle === 'guard-fail' ? { succeeded: () => false } : {}) }, () => {
@@ -450,7 +449,7 @@ async function transact(r: Real, m: Model, jwt: string, amount: AmountInput | un
     expect(e).toBe(boom);
     expect(ran).toBe(1);
     rid = await newestReservation(r, m);
-    return { ok: true, status: 200, reasons: [], rid, state: 'released', remaining };
+    return { ok: true, status: 200, reasons: [], rid, state: 'released' };
   }
 }
 

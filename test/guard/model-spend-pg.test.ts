@@ -11,6 +11,7 @@ import { modelProperty } from './model-harness.js';
  * PostgreSQL (the replay cache and ledger a fleet shares): fewer runs, the
  * same commands, model and invariants. The issuer's store (status lists) stays SQLite.
  */
+const RUNS = Number(process.env.CHARTER_MODEL_RUNS ?? 12);
 const url = pgUrlOrReport('KYA guard, model-based (PostgreSQL)');
 if (url) {
   describe('KYA guard, model-based (PostgreSQL)', () => {
@@ -29,7 +30,7 @@ if (url) {
 
     it('the guard on a PostgreSQL store keeps in step with the model', async () => {
       const seed = process.env.CHARTER_MODEL_SEED !== undefined ? Number(process.env.CHARTER_MODEL_SEED) : undefined;
-      await fc.assert(modelProperty(w, store, 20), { numRuns: Number(process.env.CHARTER_MODEL_RUNS ?? 12), ...(seed !== undefined ? { seed } : {}) });
-    }, 120_000);
+      await fc.assert(modelProperty(w, store, 20), { numRuns: RUNS, ...(seed !== undefined ? { seed } : {}) });
+    }, Math.max(120_000, RUNS * 3_000));
   });
 }

@@ -13,6 +13,8 @@ import { modelProperty, seen } from './model-harness.js';
  * A failure prints fast-check's seed and path (rerun with them to reproduce);
  * CHARTER_MODEL_SEED pins the seed, CHARTER_MODEL_RUNS sets the number of runs (a longer hunt).
  */
+const RUNS = Number(process.env.CHARTER_MODEL_RUNS ?? 25);
+
 describe('KYA guard, model-based (SQLite)', () => {
   let w: World;
   let store: Store;
@@ -27,7 +29,7 @@ describe('KYA guard, model-based (SQLite)', () => {
 
   it('any sequence of transactions, replays, revocations, clock moves, settlements and concurrent spends keeps the guard and the model in step', async () => {
     const seed = process.env.CHARTER_MODEL_SEED !== undefined ? Number(process.env.CHARTER_MODEL_SEED) : undefined;
-    await fc.assert(modelProperty(w, store, 25), { numRuns: Number(process.env.CHARTER_MODEL_RUNS ?? 25), ...(seed !== undefined ? { seed } : {}) });
+    await fc.assert(modelProperty(w, store, 25), { numRuns: RUNS, ...(seed !== undefined ? { seed } : {}) });
     if (process.env.CHARTER_MODEL_STATS) console.log([...seen].sort().map(([k, n]) => `${n}\t${k}`).join('\n'));
-  }, 120_000);
+  }, Math.max(120_000, RUNS * 3_000));
 });
