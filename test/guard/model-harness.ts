@@ -31,8 +31,9 @@ import { signLink } from '../agents/setup.js';
  */
 
 export const AUD = 'did:web:shop.example';
-/** Two instances of one audience share the store (a fleet), configured apart: their maxAgeSeconds. */
+/** Two instances of one audience share the store (a fleet), configured apart: maxAgeSeconds and skewSeconds. */
 const MAX_AGE_S = [60, 300] as const;
+const SKEW_S = [0, 60] as const;
 export type Via = 0 | 1;
 const H = 3_600_000;
 
@@ -159,7 +160,7 @@ export async function setupRun(w: World, realStore: Store, tag: string): Promise
   });
   const identity = async (a: Issuer) => (await issueAgentIdentity(w.store, operator, { agent: a.did, name: 'shopper', software: { name: 'bot', version: '1.0.0' } })).jwt;
   const until = (jwt: string) => Date.parse(decodeCredential(jwt).validUntil as string);
-  const verifier = (maxAgeSeconds: number) =>
+  const verifier = (maxAgeSeconds: number, skewSeconds: number) =>
     createVerifier({
       aud: AUD,
       store,
@@ -167,7 +168,7 @@ export async function setupRun(w: World, realStore: Store, tag: string): Promise
       // Never cached: a revocation is seen by the next decision.
       status: createStatusChecker({ resolver: w.resolver, allowLoopback: true, allowHttp: true, maxStalenessSeconds: 0 }),
       http: false,
-      skewSeconds: 0,
+      skewSeconds,
       maxAgeSeconds,
     });
   const t0 = Date.now() + 1000;
@@ -175,7 +176,7 @@ export async function setupRun(w: World, realStore: Store, tag: string): Promise
   const real: Real = {
     w,
     store,
-    verifiers: [verifier(MAX_AGE_S[0]), verifier(MAX_AGE_S[1])],
+    verifiers: [verifier(MAX_AGE_S[0], SKEW_S[0]), verifier(MAX_AGE_S[1], SKEW_S[1])],
     principal,
     parties: {
       agent: { issuer: agent, identity: await identity(agent), chain: [root.jwt] },
@@ -315,8 +316,10 @@ const usedKey = (p: { who: Who; jti: string }) => `${p.who} ${p.jti}`;
 export type Ask = 'ok' | 'action' | 'counterparty';
 
 export function predict(m: Model, who: Who, p: { iatMs: number; jti: string }, amt: Amount, via: Via = 0, ask: Ask = 'ok'): Expected {
-  if (p.iatMs > m.now) return { status: 401, codes: ['ISSUED_IN_FUTURE'], must: [], consume: false };
-  if (m.now - p.iatMs > MAX_AGE_S[via] * 1000) return { status: 401, codes: ['PRESENTATION_STALE'], must: [], consume: false };
+  // credentials/binding.ts and time.ts: skew widens every bound, on both sides.
+  const skew = SKEW_S[via] * 1000;
+  if (p.iatMs > m.now + skew) return { status: 401, codes: ['ISSUED_IN_FUTURE'], must: [], consume: false };
+  if (m.now - p.iatMs > MAX_AGE_S[via] * 1000 + skew) return { status: 401, codes: ['PRESENTATION_STALE'], must: [], consume: false };
   if (amt.cls === 'invalid') return { status: 400, codes: ['INVALID_ARGUMENT'], must: [], consume: false };
   // The request, not the proof, is wrong (a missing amount under a money limit): nothing used up.
   if (amt.cls === 'missing') return { status: 400, must: ['AMOUNT_REQUIRED'], consume: false };
@@ -332,10 +335,11 @@ export function predict(m: Model, who: Who, p: { iatMs: number; jti: string }, a
     if (ask === 'counterparty') codes.add('COUNTERPARTY_NOT_ALLOWED');
     // A credential's status is asked only once everything else about it holds (credentials/verify.ts: no
     // network for what is refused anyway), so an expired link is reported expired, not revoked.
-    const early = L.validFrom !== undefined && m.now < L.validFrom;
-    if (m.now >= L.validUntil) codes.add('CREDENTIAL_EXPIRED');
+    const early = L.validFrom !== undefined && m.now + skew < L.validFrom;
+    const expired = m.now - skew >= L.validUntil;
+    if (expired) codes.add('CREDENTIAL_EXPIRED');
     if (early) codes.add('CREDENTIAL_NOT_YET_VALID');
-    if (m.now < L.validUntil && !early && L.revoked) codes.add('CREDENTIAL_REVOKED');
+    if (!expired && !early && L.revoked) codes.add('CREDENTIAL_REVOKED');
     if (amt.cls === 'currency') codes.add('CURRENCY_MISMATCH');
     else if (amt.cls === 'usd') {
       if (amt.cents > L.perTx) codes.add('AUTHORITY_EXCEEDED');
@@ -622,8 +626,8 @@ class Revoke implements Cmd {
 export type Advance =
   | { k: 'ms'; ms: number }
   | { k: 'window'; link: Charged; delta: -1 | 0 | 1 }
-  | { k: 'expiry'; link: 'root' | 'sub'; delta: -1 | 0 | 1 }
-  | { k: 'from'; delta: -1 | 0 | 1 };
+  | { k: 'expiry'; link: 'root' | 'sub'; delta: number }
+  | { k: 'from'; delta: number };
 
 class Tick implements Cmd {
   constructor(readonly a: Advance) {}
@@ -775,7 +779,7 @@ const who = fc.constantFrom<Who>('agent', 'agent', 'sub', 'sub', 'late', 'wide')
 const settleArb = fc.constantFrom<Settle>('hold', 'hold', 'commit', 'release', 'guard-ok', 'guard-throw', 'guard-fail');
 const age = fc.oneof(
   { weight: 5, arbitrary: fc.constant(0) },
-  { weight: 2, arbitrary: fc.constantFrom(-1, 1, ...MAX_AGE_S.flatMap((a) => [a - 1, a, a + 1])) },
+  { weight: 2, arbitrary: fc.constantFrom(-61, -60, -1, 1, ...MAX_AGE_S.flatMap((a) => [a - 1, a, a + 1, a + 59, a + 60, a + 61])) },
 );
 
 const via = fc.constantFrom<Via>(0, 0, 1);
@@ -785,12 +789,14 @@ const attemptArb = fc.tuple(who, age, amountArb, settleArb, via, ask, fault).map
 const replayArb = fc.tuple(fc.nat(), amountArb, settleArb, via).map(([p, s, st, v]) => new Replay(p, s, st, v));
 const settleCmdArb = fc.tuple(fc.nat(), fc.constantFrom<'commit' | 'release'>('commit', 'release')).map(([p, h]) => new SettleCmd(p, h));
 
+/** Around a validity bound, for each instance: its own (skew 0) and 60 s either side (the other's skew). */
+const edgeDelta = fc.constantFrom(-60_001, -60_000, -59_999, -1, 0, 1, 59_999, 60_000, 60_001);
 const tickArb = fc
   .oneof(
     { weight: 4, arbitrary: fc.record({ k: fc.constant('ms' as const), ms: fc.oneof(fc.integer({ min: 1, max: 5_000 }), fc.integer({ min: 1, max: 40 }).map((x) => x * 60_000)) }) },
     { weight: 3, arbitrary: fc.record({ k: fc.constant('window' as const), link: fc.constantFrom<Charged>('root', 'sub', 'late'), delta: fc.constantFrom<-1 | 0 | 1>(-1, 0, 1) }) },
-    { weight: 1, arbitrary: fc.record({ k: fc.constant('from' as const), delta: fc.constantFrom<-1 | 0 | 1>(-1, 0, 1) }) },
-    { weight: 1, arbitrary: fc.record({ k: fc.constant('expiry' as const), link: fc.constantFrom<'root' | 'sub'>('root', 'sub'), delta: fc.constantFrom<-1 | 0 | 1>(-1, 0, 1) }) },
+    { weight: 1, arbitrary: fc.record({ k: fc.constant('from' as const), delta: edgeDelta }) },
+    { weight: 1, arbitrary: fc.record({ k: fc.constant('expiry' as const), link: fc.constantFrom<'root' | 'sub'>('root', 'sub'), delta: edgeDelta }) },
   )
   .map((a) => new Tick(a as Advance));
 
