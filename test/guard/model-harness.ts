@@ -34,6 +34,8 @@ export const AUD = 'did:web:shop.example';
 /** Two instances of one audience share the store (a fleet), configured apart: maxAgeSeconds and skewSeconds. */
 const MAX_AGE_S = [60, 300] as const;
 const SKEW_S = [0, 60] as const;
+/** The lifetime every presentation here states (exp = iat + this). */
+const PRESENTATION_TTL_S = 300;
 export type Via = 0 | 1;
 const H = 3_600_000;
 
@@ -319,7 +321,9 @@ export function predict(m: Model, who: Who, p: { iatMs: number; jti: string }, a
   // credentials/binding.ts and time.ts: skew widens every bound, on both sides.
   const skew = SKEW_S[via] * 1000;
   if (p.iatMs > m.now + skew) return { status: 401, codes: ['ISSUED_IN_FUTURE'], must: [], consume: false };
-  if (m.now - p.iatMs > MAX_AGE_S[via] * 1000 + skew) return { status: 401, codes: ['PRESENTATION_STALE'], must: [], consume: false };
+  // Stale by age, or past its own exp (iat + 300 s here: createPresentation's default lifetime), an exclusive bound.
+  if (m.now - p.iatMs > MAX_AGE_S[via] * 1000 + skew || m.now - skew >= p.iatMs + PRESENTATION_TTL_S * 1000)
+    return { status: 401, codes: ['PRESENTATION_STALE'], must: [], consume: false };
   if (amt.cls === 'invalid') return { status: 400, codes: ['INVALID_ARGUMENT'], must: [], consume: false };
   // The request, not the proof, is wrong (a missing amount under a money limit): nothing used up.
   if (amt.cls === 'missing') return { status: 400, must: ['AMOUNT_REQUIRED'], consume: false };
@@ -385,7 +389,7 @@ function remainingAfter(m: Model, who: Who, cents: number): { budget: { amount: 
 async function present(r: Real, who: Who, iatMs: number, jti = `urn:uuid:${randomUUID()}`): Promise<{ jwt: string; jti: string }> {
   const p = r.parties[who];
   const iat = Math.floor(iatMs / 1000);
-  const jwt = await createAgentPresentation({ agent: p.issuer, identity: p.identity, chain: p.chain, aud: AUD, nonce: randomUUID(), claims: { iat, exp: iat + 300, jti } });
+  const jwt = await createAgentPresentation({ agent: p.issuer, identity: p.identity, chain: p.chain, aud: AUD, nonce: randomUUID(), claims: { iat, exp: iat + PRESENTATION_TTL_S, jti } });
   return { jwt, jti };
 }
 
