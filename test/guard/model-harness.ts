@@ -28,6 +28,13 @@ import { signLink } from '../agents/setup.js';
  * a link's budget or rate, a used presentation is never allowed again,
  * nothing is allowed after revocation, a denial changes no row, and a
  * sub-agent's spend is always charged to its parent too.
+ *
+ * Where the model had to learn from the code (each checked against the docs, and the code kept):
+ * a credential's status is read only once nothing else refuses it (an expired or not-yet-valid link is
+ * reported so, not as revoked: credentials/verify.ts, no network for what is refused anyway); a
+ * presentation's own `exp` is an exclusive bound that can decide before maxAgeSeconds; a delegated
+ * budget with a shorter period than its parent's is refused at issuance as widening (so the sub-agent
+ * here counts per PT1H like its parent, and its rate per PT20M).
  */
 
 export const AUD = 'did:web:shop.example';
