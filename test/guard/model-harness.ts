@@ -768,14 +768,17 @@ class ConcurrentReplay implements Cmd {
     const p: Pres = { ...(await present(r, this.who, iatMs)), who: this.who, iatMs };
     m.pres.push(p);
     const amt = resolveAmount(m, this.who, { k: 'cents', cents: this.cents, form: 'str' });
-    const expected = predict(m, this.who, p, amt);
-    // Sent to both instances of the fleet at once: the shared replay cache lets one through at most.
+    // Sent to both instances of the fleet at once: the shared replay cache lets one through at most. Which
+    // instance decides is a race, and their skews differ at a validity edge: the decision is one of theirs.
+    const expected = ([0, 1] as const).map((v) => predict(m, this.who, p, amt, v));
     const got = await Promise.all(Array.from({ length: this.n }, (_, i) => transact(r, m, p.jwt, amt.input, 'hold', (i % 2) as Via)));
     const replays = got.filter((g) => !g.ok && g.status === 401 && codesOf(g.reasons).join() === 'REPLAY_DETECTED');
     const decided = got.filter((g) => !replays.includes(g));
     expect(decided).toHaveLength(1);
     expect(replays).toHaveLength(this.n - 1);
-    checkAgainst(expected, decided[0]!, this.toString());
+    const d = decided[0]!;
+    const matches = (e: Expected) => d.status === e.status && (e.codes === undefined || codesOf(d.reasons).join() === e.codes.join()) && e.must.every((c) => codesOf(d.reasons).includes(c));
+    checkAgainst(expected.find(matches) ?? expected[0]!, d, this.toString());
     m.used.add(usedKey(p));
     if (decided[0]!.ok) {
       noteAllowed(r, this.who, p.jti);
