@@ -52,6 +52,8 @@ const MAX_CHARGED_REPORTS = 100_000;
  * and let through the per-address limit (30 a minute each): what a replay alone used to do at once.
  */
 export function chargedReports(maxEntries = MAX_CHARGED_REPORTS) {
+  // Zero or less would never make room (the eviction loop below would not end): a programming error.
+  if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) throw new TypeError('maxChargedReports must be a positive integer');
   const until = new Map<string, number>();
   const sweep = (now: number) => {
     for (const [k, t] of until) {

@@ -123,4 +123,14 @@ describe('chargedReports at its edges', () => {
     expect(c.has('short', 11)).toBe(false);
     expect(c.has('long', 11)).toBe(true);
   });
+
+  it('a bound that could never make room is refused when the set is made, not met as a hang later', () => {
+    for (const bad of [0, -1, 0.5, Number.NaN, Number.POSITIVE_INFINITY, '10' as unknown as number]) {
+      expect(() => chargedReports(bad), String(bad)).toThrow(TypeError);
+    }
+    const one = chargedReports(1);
+    one.add('a', 100, 0);
+    one.add('b', 100, 0);
+    expect([one.has('a', 1), one.has('b', 1)]).toEqual([false, true]);
+  });
 });
