@@ -19,7 +19,7 @@ const grantWith = (statusListCredential: string) =>
     credentialStatus: { type: 'BitstringStatusListEntry', statusPurpose: 'revocation', statusListIndex: '1', statusListCredential },
   })}.c2ln`;
 
-describe("accessReportUrl of a grant whose status list path is odd or chosen by whoever made the grant", () => {
+describe('accessReportUrl of a grant whose status list path is odd or chosen by whoever made the grant', () => {
   it.each([
     // A home at https://host/a/status/x issues lists at .../a/status/x/status/<id>: its base is the whole prefix.
     ['https://host/a/status/x/status/y', 'https://host/a/status/x/access-reports'],
@@ -35,7 +35,7 @@ describe("accessReportUrl of a grant whose status list path is odd or chosen by 
     ['https://host/a/status/x/', 'https://host/access-reports'],
     ['https://host:8443/a/Status/x', 'https://host:8443/access-reports'],
     ['https://other.example/status/x', 'https://other.example/access-reports'],
-  ])('%s -> %s, on the list\'s own origin', (status, expected) => {
+  ])("%s -> %s, on the list's own origin", (status, expected) => {
     const url = accessReportUrl(grantWith(status));
     expect(url).toBe(expected);
     expect(new URL(url).origin).toBe(new URL(status).origin);

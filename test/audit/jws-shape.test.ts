@@ -105,13 +105,19 @@ describe('audit JWS: the compact shape and canonical base64url of each part', ()
     for (const [name, bad] of Object.entries(cases)) {
       expect(bad, name).not.toBe(jws);
       const c = await checkAuditJws(bad, RECEIPT_TYP, resolver, 'RECEIPT_INVALID');
-      expect(c.reasons.map((x) => x.code), name).toEqual(['MALFORMED_JWT']);
+      expect(
+        c.reasons.map((x) => x.code),
+        name,
+      ).toEqual(['MALFORMED_JWT']);
       // Nothing read from it: no claims, no hash to chain by.
       expect(c.decoded, name).toBeUndefined();
       expect(c.hash, name).toBeUndefined();
       const r = await verifyReceipt(bad, { resolver, issuers: [v.did] });
       expect(r.ok, name).toBe(false);
-      expect(r.reasons.map((x) => x.code), name).toEqual(['MALFORMED_JWT']);
+      expect(
+        r.reasons.map((x) => x.code),
+        name,
+      ).toEqual(['MALFORMED_JWT']);
       expect(r.claims, name).toBeUndefined();
     }
   });
@@ -121,7 +127,10 @@ describe('audit JWS: the compact shape and canonical base64url of each part', ()
     expect((await checkAuditJws(cp.jws, CHECKPOINT_TYP, resolver, 'AUDIT_CHAIN_BROKEN')).reasons).toEqual([]);
     for (const [name, bad] of Object.entries(respellings(cp.jws))) {
       const c = await checkAuditJws(bad, CHECKPOINT_TYP, resolver, 'AUDIT_CHAIN_BROKEN');
-      expect(c.reasons.map((x) => x.code), name).toEqual(['MALFORMED_JWT']);
+      expect(
+        c.reasons.map((x) => x.code),
+        name,
+      ).toEqual(['MALFORMED_JWT']);
       expect(c.decoded, name).toBeUndefined();
     }
   });
@@ -129,7 +138,10 @@ describe('audit JWS: the compact shape and canonical base64url of each part', ()
   it('not a string at all: refused as a reason, never thrown', async () => {
     for (const bad of [undefined, null, 42, {}, ['a', 'b', 'c']]) {
       const c = await checkAuditJws(bad as unknown as string, RECEIPT_TYP, resolver, 'RECEIPT_INVALID');
-      expect(c.reasons.map((x) => x.code), String(bad)).toEqual(['MALFORMED_JWT']);
+      expect(
+        c.reasons.map((x) => x.code),
+        String(bad),
+      ).toEqual(['MALFORMED_JWT']);
     }
   });
 });

@@ -23,7 +23,14 @@ describe('revokeGrantsTo / listGrants by key: other keys and odd subjects are le
   });
   const issuerFor = (did: string) => home.issuer(did);
   const grantTo = async (grantee: string) =>
-    issueGrant(home.store, await home.issuer('alice'), { grantee, resources: ['r'], actions: ['read'], purpose: 'p', validUntil: new Date(Date.now() + 86_400_000), baseUrl: 'https://home.example' });
+    issueGrant(home.store, await home.issuer('alice'), {
+      grantee,
+      resources: ['r'],
+      actions: ['read'],
+      purpose: 'p',
+      validUntil: new Date(Date.now() + 86_400_000),
+      baseUrl: 'https://home.example',
+    });
   const tryGrantTo = async (grantee: string) => {
     try {
       return (await grantTo(grantee)).id;

@@ -35,7 +35,14 @@ describe('a grantee is one party under every DID of its key', () => {
 
   const issuerFor = (did: string) => home.issuer(did);
   const grantTo = async (grantee: string, resource = 'r') =>
-    issueGrant(home.store, await home.issuer('alice'), { grantee, resources: [resource], actions: ['read'], purpose: 'p', validUntil: new Date(Date.now() + 86_400_000), baseUrl: server.url });
+    issueGrant(home.store, await home.issuer('alice'), {
+      grantee,
+      resources: [resource],
+      actions: ['read'],
+      purpose: 'p',
+      validUntil: new Date(Date.now() + 86_400_000),
+      baseUrl: server.url,
+    });
   /** The holder presenting `jwt` under `did` (a DID of its own key), as a verifier of the grant sees it. */
   const presentedBy = async (holder: Issuer, did: string, jwt: string) => {
     const ref = did.startsWith('did:jwk:') ? { did, kid: `${did}#0` } : { did, kid: `${did}#${did.slice('did:key:'.length)}` };

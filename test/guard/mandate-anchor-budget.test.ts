@@ -54,7 +54,10 @@ const budget = (r: string) => [
 ];
 async function pay(w: Ap2Open, v: Verifier, anchor: TrustAnchor) {
   const c = await ap2Checkout(w, NOW);
-  return authorizeMandatePayment({ payment: await ap2Pay(w, c.hash, AUD, NOW), checkout: c.checkout }, { verifier: v, profile: 'ap2', trust: { issuers: [anchor], resolver }, now: NOW });
+  return authorizeMandatePayment(
+    { payment: await ap2Pay(w, c.hash, AUD, NOW), checkout: c.checkout },
+    { verifier: v, profile: 'ap2', trust: { issuers: [anchor], resolver }, now: NOW },
+  );
 }
 
 describe.each(stores)('an AP2 root pinned by a DID, charged under its key and its 0.1 method id (%s)', (_name, open) => {

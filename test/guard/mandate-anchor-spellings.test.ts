@@ -65,7 +65,10 @@ const single = (r: string) => [
 ];
 async function pay(w: Ap2Open, v: Verifier, anchor: TrustAnchor) {
   const c = await ap2Checkout(w, NOW);
-  return authorizeMandatePayment({ payment: await ap2Pay(w, c.hash, AUD, NOW), checkout: c.checkout }, { verifier: v, profile: 'ap2', trust: { issuers: [anchor], resolver }, now: NOW });
+  return authorizeMandatePayment(
+    { payment: await ap2Pay(w, c.hash, AUD, NOW), checkout: c.checkout },
+    { verifier: v, profile: 'ap2', trust: { issuers: [anchor], resolver }, now: NOW },
+  );
 }
 
 describe.each(stores)('an AP2 mandate pays as often as it says, however its signer is pinned (%s)', (_name, open) => {
@@ -114,7 +117,8 @@ describe('the ledger key of an AP2 root', () => {
       // A JWK anchor was keyed by the key's thumbprint already: nothing else is taken, its 0.1 links are these.
       if (name === 'JWK') expect(root.anchor).toBeUndefined();
       else expect(root.anchor).toMatch(/^did:(jwk|key):.+#/);
-      if (root.anchor !== undefined) expect(d.mandate!.links.filter((l) => l.issuer === root.anchor).map((l) => l.id)).toEqual(d.mandate!.links.filter((l) => l.issuer === root.issuer).map((l) => l.id));
+      if (root.anchor !== undefined)
+        expect(d.mandate!.links.filter((l) => l.issuer === root.anchor).map((l) => l.id)).toEqual(d.mandate!.links.filter((l) => l.issuer === root.issuer).map((l) => l.id));
     }
     expect([...thumbprints]).toHaveLength(1);
     expect([...thumbprints][0]).toMatch(/^urn:ietf:params:oauth:jwk-thumbprint:sha-256:/);

@@ -86,7 +86,13 @@ describe("a mandate chain's closing layer that carries transport claims is bound
   it("authorizeMandatePayment's binding: the call's own claims are what the closing layer is checked against", async () => {
     const v = verifierOn();
     const mcp = { tool: 'pay', args: '{"cart":"c-3"}' };
-    const req = (binding?: Record<string, unknown>) => ({ verifier: v, profile: 'ap2' as const, trust: { issuers: [w.root.publicJwk] }, now: NOW, ...(binding ? { binding } : {}) });
+    const req = (binding?: Record<string, unknown>) => ({
+      verifier: v,
+      profile: 'ap2' as const,
+      trust: { issuers: [w.root.publicJwk] },
+      now: NOW,
+      ...(binding ? { binding } : {}),
+    });
     const chain = await closedWith({ mcp });
     expect(codes(await authorizeMandatePayment(chain, req({ mcp: { ...mcp, args: '{"cart":"c-4"}' } })))).toEqual(['REQUEST_MISMATCH']);
     const ok = await authorizeMandatePayment(chain, req({ mcp }));

@@ -1,7 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { expect } from 'vitest';
-import { createAgentPresentation, delegateMandate, issueAgentIdentity, issueMandate, ledgerKey, mandateDigest, revokeMandate, type AmountInput, type Authority } from '../../src/agents/index.js';
+import {
+  createAgentPresentation,
+  delegateMandate,
+  issueAgentIdentity,
+  issueMandate,
+  ledgerKey,
+  mandateDigest,
+  revokeMandate,
+  type AmountInput,
+  type Authority,
+} from '../../src/agents/index.js';
 import { decodeCredential } from '../../src/credentials/index.js';
 import { formatDecimal } from '../../src/encoding/decimal.js';
 import { createStatusChecker } from '../../src/status/index.js';
@@ -245,7 +255,14 @@ function usd(cents: number, form: 'str' | 'obj' | 'num' | 'lower' | 'pad'): Amou
 }
 
 export const amountArb: fc.Arbitrary<AmountSpec> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ k: fc.constant('cents' as const), cents: fc.oneof(fc.integer({ min: 0, max: 6000 }), fc.constantFrom(0, 1, 1000, 1999, 2000, 2001, 4000, 4999, 5000, 5001)), form: fc.constantFrom('str', 'obj', 'num', 'lower', 'pad') }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      k: fc.constant('cents' as const),
+      cents: fc.oneof(fc.integer({ min: 0, max: 6000 }), fc.constantFrom(0, 1, 1000, 1999, 2000, 2001, 4000, 4999, 5000, 5001)),
+      form: fc.constantFrom('str', 'obj', 'num', 'lower', 'pad'),
+    }),
+  },
   { weight: 4, arbitrary: fc.record({ k: fc.constant('edge' as const), of: fc.constantFrom('perTx', 'remaining'), delta: fc.constantFrom(-1, 0, 1) as fc.Arbitrary<-1 | 0 | 1> }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('neg' as const), form: fc.nat(3) }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('fine' as const), form: fc.nat(13) }) },
@@ -388,7 +405,15 @@ function remainingAfter(m: Model, who: Who, cents: number): { budget: { amount: 
   const links = ledgerLinks(who);
   const budget = Math.min(...links.map((l) => m.links[l].budget - spent(m, l) - cents));
   const rates = links.flatMap((l) => (m.links[l].rate ? [m.links[l].rate!.count - used(m, l) - 1] : []));
-  return { budget: { amount: dec(budget).replace(/\.00$/, '').replace(/(\.\d)0$/, '$1'), currency: 'USD' }, ...(rates.length ? { rate: Math.min(...rates) } : {}) };
+  return {
+    budget: {
+      amount: dec(budget)
+        .replace(/\.00$/, '')
+        .replace(/(\.\d)0$/, '$1'),
+      currency: 'USD',
+    },
+    ...(rates.length ? { rate: Math.min(...rates) } : {}),
+  };
 }
 
 // ---------------------------------------------------------------- the real side
@@ -396,7 +421,14 @@ function remainingAfter(m: Model, who: Who, cents: number): { budget: { amount: 
 async function present(r: Real, who: Who, iatMs: number, jti = `urn:uuid:${randomUUID()}`): Promise<{ jwt: string; jti: string }> {
   const p = r.parties[who];
   const iat = Math.floor(iatMs / 1000);
-  const jwt = await createAgentPresentation({ agent: p.issuer, identity: p.identity, chain: p.chain, aud: AUD, nonce: randomUUID(), claims: { iat, exp: iat + PRESENTATION_TTL_S, jti } });
+  const jwt = await createAgentPresentation({
+    agent: p.issuer,
+    identity: p.identity,
+    chain: p.chain,
+    aud: AUD,
+    nonce: randomUUID(),
+    claims: { iat, exp: iat + PRESENTATION_TTL_S, jti },
+  });
   return { jwt, jti };
 }
 
@@ -635,10 +667,7 @@ class Revoke implements Cmd {
 }
 
 export type Advance =
-  | { k: 'ms'; ms: number }
-  | { k: 'window'; link: Charged; delta: -1 | 0 | 1 }
-  | { k: 'expiry'; link: 'root' | 'sub'; delta: number }
-  | { k: 'from'; delta: number };
+  { k: 'ms'; ms: number } | { k: 'window'; link: Charged; delta: -1 | 0 | 1 } | { k: 'expiry'; link: 'root' | 'sub'; delta: number } | { k: 'from'; delta: number };
 
 class Tick implements Cmd {
   constructor(readonly a: Advance) {}
@@ -713,7 +742,9 @@ class Concurrent implements Cmd {
   check = () => true;
   async run(m: Model, r: Real) {
     const links = ledgerLinks(this.who);
-    const pres = await Promise.all(this.cents.map(async () => ({ ...(await present(r, this.who, Math.floor(m.now / 1000) * 1000)), who: this.who, iatMs: Math.floor(m.now / 1000) * 1000 })));
+    const pres = await Promise.all(
+      this.cents.map(async () => ({ ...(await present(r, this.who, Math.floor(m.now / 1000) * 1000)), who: this.who, iatMs: Math.floor(m.now / 1000) * 1000 })),
+    );
     m.pres.push(...pres);
     // Stateless parts first (each request alone against an empty ledger), the ledger's part checked afterwards.
     const stateless = this.cents.map((c, i) => predict({ ...m, entries: [] }, this.who, pres[i]!, { input: undefined, cls: 'usd', cents: c }));
@@ -777,7 +808,8 @@ class ConcurrentReplay implements Cmd {
     expect(decided).toHaveLength(1);
     expect(replays).toHaveLength(this.n - 1);
     const d = decided[0]!;
-    const matches = (e: Expected) => d.status === e.status && (e.codes === undefined || codesOf(d.reasons).join() === e.codes.join()) && e.must.every((c) => codesOf(d.reasons).includes(c));
+    const matches = (e: Expected) =>
+      d.status === e.status && (e.codes === undefined || codesOf(d.reasons).join() === e.codes.join()) && e.must.every((c) => codesOf(d.reasons).includes(c));
     checkAgainst(expected.find(matches) ?? expected[0]!, d, this.toString());
     m.used.add(usedKey(p));
     if (decided[0]!.ok) {
@@ -807,7 +839,16 @@ const settleCmdArb = fc.tuple(fc.nat(), fc.constantFrom<'commit' | 'release'>('c
 const edgeDelta = fc.constantFrom(-60_001, -60_000, -59_999, -1, 0, 1, 59_999, 60_000, 60_001);
 const tickArb = fc
   .oneof(
-    { weight: 4, arbitrary: fc.record({ k: fc.constant('ms' as const), ms: fc.oneof(fc.integer({ min: 1, max: 5_000 }), fc.integer({ min: 1, max: 40 }).map((x) => x * 60_000)) }) },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        k: fc.constant('ms' as const),
+        ms: fc.oneof(
+          fc.integer({ min: 1, max: 5_000 }),
+          fc.integer({ min: 1, max: 40 }).map((x) => x * 60_000),
+        ),
+      }),
+    },
     { weight: 3, arbitrary: fc.record({ k: fc.constant('window' as const), link: fc.constantFrom<Charged>('root', 'sub', 'late'), delta: fc.constantFrom<-1 | 0 | 1>(-1, 0, 1) }) },
     { weight: 1, arbitrary: fc.record({ k: fc.constant('from' as const), delta: edgeDelta }) },
     { weight: 1, arbitrary: fc.record({ k: fc.constant('expiry' as const), link: fc.constantFrom<'root' | 'sub'>('root', 'sub'), delta: edgeDelta }) },
@@ -829,7 +870,10 @@ export const commandArbs: fc.Arbitrary<Cmd>[] = [
   tickArb,
   tickArb,
   fc
-    .tuple(fc.constantFrom<'agent' | 'sub' | 'late'>('agent', 'sub', 'late'), fc.array(fc.oneof(fc.integer({ min: 1, max: 5000 }), fc.constantFrom(1000, 2000, 2500, 5000)), { minLength: 2, maxLength: 6 }))
+    .tuple(
+      fc.constantFrom<'agent' | 'sub' | 'late'>('agent', 'sub', 'late'),
+      fc.array(fc.oneof(fc.integer({ min: 1, max: 5000 }), fc.constantFrom(1000, 2000, 2500, 5000)), { minLength: 2, maxLength: 6 }),
+    )
     .map(([w, c]) => new Concurrent(w, c)),
   fc.tuple(who, fc.integer({ min: 2, max: 5 }), fc.integer({ min: 0, max: 2500 })).map(([w, n, c]) => new ConcurrentReplay(w, n, c)),
 ];

@@ -28,9 +28,13 @@ if (url) {
       await dropSchemas(url, [schema]);
     });
 
-    it('the guard on a PostgreSQL store keeps in step with the model', async () => {
-      const seed = process.env.CHARTER_MODEL_SEED !== undefined ? Number(process.env.CHARTER_MODEL_SEED) : undefined;
-      await fc.assert(modelProperty(w, store, 20), { numRuns: RUNS, ...(seed !== undefined ? { seed } : {}) });
-    }, Math.max(120_000, RUNS * 3_000));
+    it(
+      'the guard on a PostgreSQL store keeps in step with the model',
+      async () => {
+        const seed = process.env.CHARTER_MODEL_SEED !== undefined ? Number(process.env.CHARTER_MODEL_SEED) : undefined;
+        await fc.assert(modelProperty(w, store, 20), { numRuns: RUNS, ...(seed !== undefined ? { seed } : {}) });
+      },
+      Math.max(120_000, RUNS * 3_000),
+    );
   });
 }

@@ -27,9 +27,19 @@ describe('KYA guard, model-based (SQLite)', () => {
     await w.close();
   });
 
-  it('any sequence of transactions, replays, revocations, clock moves, settlements and concurrent spends keeps the guard and the model in step', async () => {
-    const seed = process.env.CHARTER_MODEL_SEED !== undefined ? Number(process.env.CHARTER_MODEL_SEED) : undefined;
-    await fc.assert(modelProperty(w, store, 25), { numRuns: RUNS, ...(seed !== undefined ? { seed } : {}) });
-    if (process.env.CHARTER_MODEL_STATS) console.log([...seen].sort().map(([k, n]) => `${n}\t${k}`).join('\n'));
-  }, Math.max(120_000, RUNS * 3_000));
+  it(
+    'any sequence of transactions, replays, revocations, clock moves, settlements and concurrent spends keeps the guard and the model in step',
+    async () => {
+      const seed = process.env.CHARTER_MODEL_SEED !== undefined ? Number(process.env.CHARTER_MODEL_SEED) : undefined;
+      await fc.assert(modelProperty(w, store, 25), { numRuns: RUNS, ...(seed !== undefined ? { seed } : {}) });
+      if (process.env.CHARTER_MODEL_STATS)
+        console.log(
+          [...seen]
+            .sort()
+            .map(([k, n]) => `${n}\t${k}`)
+            .join('\n'),
+        );
+    },
+    Math.max(120_000, RUNS * 3_000),
+  );
 });

@@ -130,7 +130,10 @@ describe('Signature-Agent: only a directory member is resolved', () => {
       const field = `sig1="https://${AUTHORITY}";type=${type}`;
       const d = await verifyRequestSignature(await agentRequest(field), byDirectory());
       expect(d.ok, field).toBe(false);
-      expect(d.reasons.map((r) => r.code), field).toEqual(['SIGNATURE_KEY_UNKNOWN']);
+      expect(
+        d.reasons.map((r) => r.code),
+        field,
+      ).toEqual(['SIGNATURE_KEY_UNKNOWN']);
       expect(d.signatureAgent, field).toBeUndefined();
     }
   });
@@ -148,7 +151,10 @@ describe('Signature-Agent over http: only a loopback host, and only when allowed
     // Not an origin: a query, a fragment, user info or a path after it.
     for (const value of ['https://agent.example/?x=1', 'https://agent.example/#f', 'https://u:p@agent.example', 'https://agent.example/dir']) {
       const d = await verifyRequestSignature(await agentRequest(`sig1="${value}"`), byDirectory());
-      expect(d.reasons.map((r) => r.code), value).toEqual(['SIGNATURE_INVALID']);
+      expect(
+        d.reasons.map((r) => r.code),
+        value,
+      ).toEqual(['SIGNATURE_INVALID']);
     }
     for (const origin of ['http://agent.example', 'http://10.0.0.1', 'http://localhost.example']) expect(await at(origin, true), origin).toBe('FORBIDDEN_ADDRESS');
   });
@@ -178,7 +184,8 @@ describe('a signature without a keyid', () => {
 
 describe('@target-uri: the fragment is not part of it (RFC 9421 §2.2.2)', () => {
   it('a request signed without the fragment verifies with one, and the other way round', async () => {
-    const sign = (url: string) => signatureHeaders({ method: 'GET', url, headers: {} }, { signer, publicJwk: pub, now: NOW, components: ['@method', '@target-uri'], label: 'sig1' });
+    const sign = (url: string) =>
+      signatureHeaders({ method: 'GET', url, headers: {} }, { signer, publicJwk: pub, now: NOW, components: ['@method', '@target-uri'], label: 'sig1' });
     const keys = { keys: [{ ...pub, kid }] };
     const plain = 'https://shop.example/p?q=1';
     const h = { ...(await sign(plain)) } as Record<string, string>;
@@ -186,7 +193,9 @@ describe('@target-uri: the fragment is not part of it (RFC 9421 §2.2.2)', () =>
     const g = { ...(await sign(`${plain}#top`)) } as Record<string, string>;
     expect((await verifyRequestSignature({ method: 'GET', url: plain, headers: g }, { keys, now: NOW })).reasons).toEqual([]);
     // The rest of the URI is covered: another query is refused.
-    expect((await verifyRequestSignature({ method: 'GET', url: 'https://shop.example/p?q=2', headers: h }, { keys, now: NOW })).reasons.map((r) => r.code)).toEqual(['SIGNATURE_INVALID']);
+    expect((await verifyRequestSignature({ method: 'GET', url: 'https://shop.example/p?q=2', headers: h }, { keys, now: NOW })).reasons.map((r) => r.code)).toEqual([
+      'SIGNATURE_INVALID',
+    ]);
   });
 });
 

@@ -47,7 +47,14 @@ const LINE_ITEMS = { type: 'checkout.line_items', items: [{ id: 'line_1', accept
 async function checkoutCodes(constraints: Record<string, unknown>[], o: Parameters<typeof order>[0] = {}): Promise<string[]> {
   const oc = await open('checkout', constraints);
   const jwt = await order(o);
-  const chain = await closeAp2Mandate({ chain: oc, signer: agent.signer, mandate: { vct: 'mandate.checkout.1', checkout_jwt: jwt, checkout_hash: hashAscii(jwt) }, aud: 'merchant', nonce: 'n-m', now: at });
+  const chain = await closeAp2Mandate({
+    chain: oc,
+    signer: agent.signer,
+    mandate: { vct: 'mandate.checkout.1', checkout_jwt: jwt, checkout_hash: hashAscii(jwt) },
+    aud: 'merchant',
+    nonce: 'n-m',
+    now: at,
+  });
   const d = await verifyMandateChain(chain, { profile: 'ap2', trust: { issuers: [root.publicJwk], merchants: [merchant.publicJwk] }, now: NOW, aud: 'merchant', nonce: 'n-m' });
   return d.reasons.map((r) => r.code);
 }
@@ -120,7 +127,8 @@ describe('payment.amount_range: a bound that is not a non-negative integer makes
     for (const max of ['20000', '1e9', 20000.5, null, true, -1]) expect(await payCodes(range({ max })), JSON.stringify(max)).toEqual(['CONSTRAINT_VIOLATED']);
     expect(await payCodes([{ type: 'payment.amount_range', currency: 'USD' }])).toEqual(['CONSTRAINT_VIOLATED']);
     for (const min of ['0', -1, 0.5]) expect(await payCodes(range({ max: 20000, min })), JSON.stringify(min)).toEqual(['CONSTRAINT_VIOLATED']);
-    for (const currency of ['usd', 'US', 'USDT', 840]) expect(await payCodes([{ type: 'payment.amount_range', currency, max: 20000 }]), String(currency)).toEqual(['CONSTRAINT_VIOLATED']);
+    for (const currency of ['usd', 'US', 'USDT', 840])
+      expect(await payCodes([{ type: 'payment.amount_range', currency, max: 20000 }]), String(currency)).toEqual(['CONSTRAINT_VIOLATED']);
   });
 
   it('the bounds are inclusive: min and max themselves are allowed, one minor unit past either is not', async () => {
@@ -135,7 +143,12 @@ describe('payment.amount_range: a bound that is not a non-negative integer makes
 
 describe('the closed hop as written by hand: its _sd_alg and typ', () => {
   /** The closed payment hop over a fresh open mandate, with `_sd_alg` (undefined: left out) and the header `typ` (null: left out) as given. */
-  const hop = async (alg: string | undefined, typ: string | null = 'kb+sd-jwt', binding?: (op: string, other: string) => Record<string, unknown>, more: Record<string, unknown> = {}) => {
+  const hop = async (
+    alg: string | undefined,
+    typ: string | null = 'kb+sd-jwt',
+    binding?: (op: string, other: string) => Record<string, unknown>,
+    more: Record<string, unknown> = {},
+  ) => {
     const op = await open('payment', [REFERENCE]);
     const mandate = { vct: 'mandate.payment.1', transaction_id: TX, payee: MERCHANT, payment_amount: { amount: 1000, currency: 'USD' }, payment_instrument: INSTRUMENT, ...more };
     const m = disclose(mandate);
@@ -276,7 +289,14 @@ describe('one chain, one kind of mandate', () => {
   it('an open payment mandate closed by a checkout mandate: DELEGATION_BROKEN', async () => {
     const op = await open('payment', [REFERENCE]);
     const jwt = await order();
-    const chain = await closeAp2Mandate({ chain: op, signer: agent.signer, mandate: { vct: 'mandate.checkout.1', checkout_jwt: jwt, checkout_hash: hashAscii(jwt) }, aud: 'psp', nonce: 'n-p', now: at });
+    const chain = await closeAp2Mandate({
+      chain: op,
+      signer: agent.signer,
+      mandate: { vct: 'mandate.checkout.1', checkout_jwt: jwt, checkout_hash: hashAscii(jwt) },
+      aud: 'psp',
+      nonce: 'n-p',
+      now: at,
+    });
     const d = await verifyMandateChain(chain, { profile: 'ap2', trust: { issuers: [root.publicJwk], merchants: [merchant.publicJwk] }, now: NOW, aud: 'psp', nonce: 'n-p' });
     expect(d.reasons.map((r) => r.code)).toEqual(['DELEGATION_BROKEN']);
   });

@@ -42,7 +42,10 @@ describe('two resources grants tell apart are two uses, however close their spel
     expect(sameToGrants(a, b)).toBe(false);
     const byLab = await report(lab, [{ member: ana.did, time: T, count: 2, resource: a }]);
     const byApi = await report(api, [{ member: ana.did, time: T, count: 3, resource: b }]);
-    for (const order of [[byLab, byApi], [byApi, byLab]]) {
+    for (const order of [
+      [byLab, byApi],
+      [byApi, byLab],
+    ]) {
       const r = await read(order);
       expect([a, b, total(r.uses), r.ignored.map((i) => i.code)]).toEqual([a, b, 5, []]);
     }

@@ -25,7 +25,10 @@ describe('one use spelt two ways by two reporters is counted once', () => {
   it.each(['/sleep/ana', 'sleep/ana/', 'sleep//ana', './sleep/ana', '//sleep/./ana//'])('"sleep/ana" and "%s"', async (other) => {
     const byLab = await report(lab, [{ member: ana.did, time: T, count: 3, resource: 'sleep/ana' }]);
     const byApi = await report(api, [{ member: ana.did, time: T, count: 3, resource: other }]);
-    for (const order of [[byLab, byApi], [byApi, byLab]]) {
+    for (const order of [
+      [byLab, byApi],
+      [byApi, byLab],
+    ]) {
       const r = await read(order);
       expect([other, total(r.uses), r.ignored.map((i) => i.code)]).toEqual([other, 3, ['RECEIPT_REUSED']]);
     }

@@ -1,17 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { acceptAccessReport, accessReports, accessReportUrl, createAccessReport, homeReportUrl, sendAccessReport } from '../../src/audit/index.js';
 import { ACCESS_REPORT_TYP, signCanonical } from '../../src/audit/jws.js';
-import { openHome, type Home } from '../../src/home/home.js';
-import { serveHome, type RunningServer } from '../../src/server/serve.js';
-import { issueGrant } from '../../src/grants/index.js';
-import { sha256Digest } from '../../src/encoding/json.js';
+import { openHome } from '../../src/home/home.js';
+import { serveHome } from '../../src/server/serve.js';
 import type { Issuer } from '../../src/credentials/types.js';
 import { makeIssuer, tempDir } from '../helpers.js';
+import { openReportHome, postReport, type ReportHome } from './report-home.js';
 import { didJwkFromJwk } from '../../src/did/index.js';
 import { randomUUID } from 'node:crypto';
-import { handReceipt } from '../audit/hand-receipt.js';
 import { dropSchemas, freshSchema, PG_URL } from '../store/fixtures/pg-env.js';
 
 /**
@@ -21,71 +18,9 @@ import { dropSchemas, freshSchema, PG_URL } from '../store/fixtures/pg-env.js';
  * replays an hour locked the platform out of reporting to that home for the whole day the report is fresh.
  * Each side here is a real home served by `serveHome` on 127.0.0.1; the platform is a verifier of its own.
  */
-interface Side {
-  home: Home;
-  server: RunningServer;
-  alice: Issuer;
-  app: Issuer;
-  grant: { id: string; jwt: string };
-  /** A decision receipt `by` signs about a use of this side's grant by its grantee. */
-  receipt(by: Issuer): Promise<string>;
-  close(): Promise<void>;
-}
-
-async function openSide(env?: NodeJS.ProcessEnv): Promise<Side> {
-  const home = await openHome({ home: join(tempDir('charter-aud-'), 'home'), passphrase: async () => 'aud tests passphrase', allowLoopback: true, ...(env ? { env } : {}) });
-  await home.init();
-  const server = await serveHome(home, { port: 0 });
-  await home.setPublicUrl(server.url);
-  await home.createIdentity({ alias: 'alice' });
-  await home.createIdentity({ alias: 'app' });
-  const alice = await home.issuer('alice');
-  const app = await home.issuer('app');
-  const grant = await issueGrant(home.store, alice, {
-    grantee: app.did,
-    resources: ['profile/email'],
-    actions: ['read'],
-    purpose: 'tests',
-    validUntil: new Date(Date.now() + 86_400_000),
-    baseUrl: server.url,
-  });
-  return {
-    home,
-    server,
-    alice,
-    app,
-    grant,
-    receipt: (by) =>
-      handReceipt(by, {
-        sub: app.did,
-        grant: { id: grant.id, iss: alice.did },
-        credentials: [{ h: sha256Digest(grant.jwt), id: grant.id, iss: alice.did, type: ['DataAccessGrant'] }],
-        policy: { kind: 'grant', resource: 'profile/email', action: 'read', owner: alice.did },
-      }),
-    close: async () => {
-      await server.close();
-      await home.close();
-    },
-  };
-}
-
-/** POSTs a report to a home's `/access-reports` from a given loopback address (the per-address limit is keyed by it). */
-function postFrom(url: string, body: string, localAddress = '127.0.0.1'): Promise<{ status: number; body: string }> {
-  const u = new URL('/access-reports', url);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', localAddress, headers: { 'content-type': 'application/jwt', 'content-length': Buffer.byteLength(body) } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+type Side = ReportHome;
+const openSide = (env?: NodeJS.ProcessEnv) => openReportHome(env ? { env } : {});
+const postFrom = postReport;
 
 const local = { allowLoopback: true, allowHttp: true };
 const code = (r: { body: string }) => (JSON.parse(r.body) as { code?: string }).code;

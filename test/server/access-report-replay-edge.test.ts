@@ -1,15 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { request } from 'node:http';
-import { join } from 'node:path';
-import { accessReportUrl, createAccessReport } from '../../src/audit/index.js';
-import { openHome, type Home } from '../../src/home/home.js';
-import { serveHome, type RunningServer } from '../../src/server/serve.js';
+import type { RunningServer } from '../../src/server/serve.js';
 import { chargedReports } from '../../src/server/access-report.js';
-import { issueGrant } from '../../src/grants/index.js';
-import { sha256Digest } from '../../src/encoding/json.js';
 import type { Issuer } from '../../src/credentials/types.js';
-import { makeIssuer, tempDir } from '../helpers.js';
-import { handReceipt } from '../audit/hand-receipt.js';
+import { makeIssuer } from '../helpers.js';
+import { openReportHome, postReport, type ReportHome } from './report-home.js';
 
 /**
  * The last instant a report is fresh. acceptAccessReport takes a report while |now - iat| <= 24 h, so at
@@ -17,64 +11,22 @@ import { handReceipt } from '../audit/hand-receipt.js';
  * in that instant is charged again (a replayer's 120 copies lock the platform out for the hour). A real home
  * served by `serveHome` on 127.0.0.1, real signatures; only the clock (Date) is set.
  */
-let home: Home;
+let s: ReportHome;
 let server: RunningServer;
-let alice: Issuer;
-let app: Issuer;
-let grant: { id: string; jwt: string };
 
 beforeAll(async () => {
-  home = await openHome({ home: join(tempDir('charter-replay-edge-'), 'home'), passphrase: async () => 'replay edge passphrase', allowLoopback: true });
-  await home.init();
-  server = await serveHome(home, { port: 0 });
-  await home.setPublicUrl(server.url);
-  await home.createIdentity({ alias: 'alice' });
-  await home.createIdentity({ alias: 'app' });
-  alice = await home.issuer('alice');
-  app = await home.issuer('app');
-  grant = await issueGrant(home.store, alice, {
-    grantee: app.did,
-    resources: ['profile/email'],
-    actions: ['read'],
-    purpose: 'tests',
-    validUntil: new Date(Date.now() + 3 * 86_400_000),
-    baseUrl: server.url,
-  });
+  s = await openReportHome({ grantMs: 3 * 86_400_000 });
+  ({ server } = s);
 });
-afterAll(async () => {
-  await server.close();
-  await home.close();
-});
+afterAll(() => s.close());
 afterEach(() => {
   vi.useRealTimers();
 });
 
-const receipt = (by: Issuer) =>
-  handReceipt(by, {
-    sub: app.did,
-    grant: { id: grant.id, iss: alice.did },
-    credentials: [{ h: sha256Digest(grant.jwt), id: grant.id, iss: alice.did, type: ['DataAccessGrant'] }],
-    policy: { kind: 'grant', resource: 'profile/email', action: 'read', owner: alice.did },
-  });
-const report = async (by: Issuer) => createAccessReport(by, { grant: grant.id, receipts: [await receipt(by)], aud: accessReportUrl(grant.jwt) });
+const report = (by: Issuer) => s.report(by);
 const iatOf = (jws: string) => (JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString('utf8')) as { iat: number }).iat;
+const postFrom = (body: string, localAddress: string) => postReport(server.url, body, localAddress);
 
-function postFrom(body: string, localAddress: string): Promise<{ status: number; body: string }> {
-  const u = new URL('/access-reports', server.url);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', localAddress, headers: { 'content-type': 'application/jwt', 'content-length': Buffer.byteLength(body) } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 let nextOctet = 2;
 const addresses = (n: number) => Array.from({ length: n }, () => `127.1.${Math.floor(nextOctet / 250)}.${(nextOctet++ % 250) + 2}`);
 const statuses = (rs: { status: number }[]) => [...new Set(rs.map((r) => r.status))];

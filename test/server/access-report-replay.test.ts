@@ -1,15 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { request } from 'node:http';
-import { join } from 'node:path';
-import { accessReports, accessReportUrl, createAccessReport, sendAccessReport } from '../../src/audit/index.js';
-import { openHome, type Home } from '../../src/home/home.js';
-import { serveHome, type RunningServer } from '../../src/server/serve.js';
+import { accessReports, sendAccessReport } from '../../src/audit/index.js';
+import type { Home } from '../../src/home/home.js';
+import type { RunningServer } from '../../src/server/serve.js';
 import { chargedReports } from '../../src/server/access-report.js';
-import { issueGrant } from '../../src/grants/index.js';
-import { sha256Digest } from '../../src/encoding/json.js';
 import type { Issuer } from '../../src/credentials/types.js';
-import { makeIssuer, tempDir } from '../helpers.js';
-import { handReceipt } from '../audit/hand-receipt.js';
+import { makeIssuer } from '../helpers.js';
+import { openReportHome, postReport, type ReportHome } from './report-home.js';
 
 /**
  * A report posted again to the home it is for (by whoever saw it on its way: a proxy, a log, the home's
@@ -18,64 +14,21 @@ import { handReceipt } from '../audit/hand-receipt.js';
  * 120 replays an hour, from four addresses at the per-address limit, made the platform's own next report a
  * 429 for the whole day the report stays fresh. A real home served by `serveHome` on 127.0.0.1.
  */
-let home: Home;
+let s: ReportHome;
 let server: RunningServer;
-let alice: Issuer;
-let app: Issuer;
+let home: Home;
 let grant: { id: string; jwt: string };
 
 beforeAll(async () => {
-  home = await openHome({ home: join(tempDir('charter-replay-'), 'home'), passphrase: async () => 'replay tests passphrase', allowLoopback: true });
-  await home.init();
-  server = await serveHome(home, { port: 0 });
-  await home.setPublicUrl(server.url);
-  await home.createIdentity({ alias: 'alice' });
-  await home.createIdentity({ alias: 'app' });
-  alice = await home.issuer('alice');
-  app = await home.issuer('app');
-  grant = await issueGrant(home.store, alice, {
-    grantee: app.did,
-    resources: ['profile/email'],
-    actions: ['read'],
-    purpose: 'tests',
-    validUntil: new Date(Date.now() + 86_400_000),
-    baseUrl: server.url,
-  });
+  s = await openReportHome();
+  ({ home, server, grant } = s);
 });
-afterAll(async () => {
-  await server.close();
-  await home.close();
-});
+afterAll(() => s.close());
 
-/** A decision receipt `by` (the verifier) signs about a use of the grant by its grantee. */
-const receipt = (by: Issuer) =>
-  handReceipt(by, {
-    sub: app.did,
-    grant: { id: grant.id, iss: alice.did },
-    credentials: [{ h: sha256Digest(grant.jwt), id: grant.id, iss: alice.did, type: ['DataAccessGrant'] }],
-    policy: { kind: 'grant', resource: 'profile/email', action: 'read', owner: alice.did },
-  });
-const report = async (by: Issuer) => createAccessReport(by, { grant: grant.id, receipts: [await receipt(by)], aud: accessReportUrl(grant.jwt) });
+const receipt = (by: Issuer) => s.receipt(by);
+const report = (by: Issuer) => s.report(by);
+const postFrom = (body: string, localAddress: string) => postReport(server.url, body, localAddress);
 
-/** POSTs a body to `/access-reports` from a given loopback address (the per-address limit, 30 a minute, is keyed by it). */
-function postFrom(body: string, localAddress: string): Promise<{ status: number; body: string }> {
-  const u = new URL('/access-reports', server.url);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', localAddress, headers: { 'content-type': 'application/jwt', 'content-length': Buffer.byteLength(body) } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/** A fresh block of loopback addresses for each test: 30 posts a minute from each is the per-address limit. */
 let nextOctet = 2;
 const addresses = (n: number) => Array.from({ length: n }, () => `127.0.${Math.floor(nextOctet / 250)}.${(nextOctet++ % 250) + 2}`);
 const statuses = (rs: { status: number }[]) => [...new Set(rs.map((r) => r.status))];
@@ -144,7 +97,10 @@ describe('a report posted again is charged to its reporter once while it is fres
     for (const x of respelled) {
       const no = await postFrom(x, addresses(1)[0]!);
       // Refused as a malformed JWS (400) or a part not in canonical base64url (401): never read, never charged.
-      expect([[400, 'MALFORMED_JWT'], [401, 'INVALID_ARGUMENT']]).toContainEqual([no.status, JSON.parse(no.body).code]);
+      expect([
+        [400, 'MALFORMED_JWT'],
+        [401, 'INVALID_ARGUMENT'],
+      ]).toContainEqual([no.status, JSON.parse(no.body).code]);
     }
     const spellings = [r, `${r}\n`, `  ${r}\r\n`, `\t${r}`];
     const replies: { status: number; body: string }[] = [];
