@@ -113,21 +113,23 @@ export function renderMandateDecision(d: MandateDecision): string {
     lines.push(
       tree({
         label: 'ledger links',
-        children: d.links.filter((l) => !copy(l)).map((l) => {
-          const anchor = anchored.get(base(l.id));
-          const also = anchor !== undefined && anchor.issuer === l.issuer ? `; counted under ${anchor.anchor} too (0.1's key for it)` : '';
-          const lim = l.authority.limits;
-          const b = lim.budget;
-          const periodOf = (p: string | { calendar: string; timeZone: string }) => (typeof p === 'string' ? p : `${p.calendar} (${p.timeZone})`);
-          const period = b ? (typeof b.period === 'string' ? b.period : `per ${periodOf(b.period)}`) : '';
-          const parts = [
-            money(lim.perTransaction) && `max ${money(lim.perTransaction)} each`,
-            b && `budget ${money(b)} ${period}`,
-            lim.rate && `${lim.rate.count} per ${periodOf(lim.rate.period as string | { calendar: string; timeZone: string })}`,
-            lim.counterparties && `to ${lim.counterparties.join(', ')}`,
-          ].filter(Boolean);
-          return { label: `${l.id}: ${parts.join('; ') || 'no money limits'}${also}` };
-        }),
+        children: d.links
+          .filter((l) => !copy(l))
+          .map((l) => {
+            const anchor = anchored.get(base(l.id));
+            const also = anchor !== undefined && anchor.issuer === l.issuer ? `; counted under ${anchor.anchor} too (0.1's key for it)` : '';
+            const lim = l.authority.limits;
+            const b = lim.budget;
+            const periodOf = (p: string | { calendar: string; timeZone: string }) => (typeof p === 'string' ? p : `${p.calendar} (${p.timeZone})`);
+            const period = b ? (typeof b.period === 'string' ? b.period : `per ${periodOf(b.period)}`) : '';
+            const parts = [
+              money(lim.perTransaction) && `max ${money(lim.perTransaction)} each`,
+              b && `budget ${money(b)} ${period}`,
+              lim.rate && `${lim.rate.count} per ${periodOf(lim.rate.period as string | { calendar: string; timeZone: string })}`,
+              lim.counterparties && `to ${lim.counterparties.join(', ')}`,
+            ].filter(Boolean);
+            return { label: `${l.id}: ${parts.join('; ') || 'no money limits'}${also}` };
+          }),
       }),
     );
   }
