@@ -375,8 +375,12 @@ export async function acceptAccessReport(
     deadlineMs?: number;
   },
 ): Promise<AccessReportResult> {
-  // No home: every report would be refused as meant for another, which reads as the sender's fault.
-  if (typeof options?.aud !== 'string' || options.aud.length === 0) throw new TypeError("acceptAccessReport needs options.aud (this home's report URL)");
+  // No home, or one no report can name (createAccessReport signs only a URL as the parser writes it, so
+  // "https://H.example:443/..." never matches): every report would be refused as meant for another, which
+  // reads as the sender's fault. A programming error: say so.
+  if (typeof options?.aud !== 'string' || !isUrl(options.aud) || new URL(options.aud).href !== options.aud) {
+    throw new TypeError("acceptAccessReport needs options.aud: this home's report URL as homeReportUrl(publicUrl) writes it");
+  }
   const deadline = Date.now() + (options.deadlineMs ?? REPORT_DEADLINE_MS);
   const c = await checkAuditJws(report, ACCESS_REPORT_TYP, options.resolver, 'INVALID_ARGUMENT', MAX_REPORT_BYTES);
   if (!c.decoded) return { ok: false, reasons: c.reasons, accepted: 0, refused: [] };

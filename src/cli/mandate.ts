@@ -104,22 +104,32 @@ export function renderMandateDecision(d: MandateDecision): string {
   }
   if (d.links.length > 0) {
     const money = (m?: { amount: string; currency: string }) => (m ? `${m.amount} ${m.currency}` : undefined);
+    // An AP2 root pinned by a DID is also charged under the method id 0.1 keyed it by (MandateRecord.anchor,
+    // mandates/ledger.ts): the same links, ids and limits under a second issuer. Listed once, saying so, not
+    // as two links of one id that a reader would take for two limits.
+    const anchored = new Map(d.mandates.flatMap((m) => (m.anchor !== undefined && m.anchor !== m.issuer ? [[m.id, m] as const] : [])));
+    const base = (id: string) => id.replace(/#[^#]*$/, '');
+    const copy = (l: (typeof d.links)[number]) => anchored.get(base(l.id))?.anchor === l.issuer;
     lines.push(
       tree({
         label: 'ledger links',
-        children: d.links.map((l) => {
-          const lim = l.authority.limits;
-          const b = lim.budget;
-          const periodOf = (p: string | { calendar: string; timeZone: string }) => (typeof p === 'string' ? p : `${p.calendar} (${p.timeZone})`);
-          const period = b ? (typeof b.period === 'string' ? b.period : `per ${periodOf(b.period)}`) : '';
-          const parts = [
-            money(lim.perTransaction) && `max ${money(lim.perTransaction)} each`,
-            b && `budget ${money(b)} ${period}`,
-            lim.rate && `${lim.rate.count} per ${periodOf(lim.rate.period as string | { calendar: string; timeZone: string })}`,
-            lim.counterparties && `to ${lim.counterparties.join(', ')}`,
-          ].filter(Boolean);
-          return { label: `${l.id}: ${parts.join('; ') || 'no money limits'}` };
-        }),
+        children: d.links
+          .filter((l) => !copy(l))
+          .map((l) => {
+            const anchor = anchored.get(base(l.id));
+            const also = anchor !== undefined && anchor.issuer === l.issuer ? `; counted under ${anchor.anchor} too (0.1's key for it)` : '';
+            const lim = l.authority.limits;
+            const b = lim.budget;
+            const periodOf = (p: string | { calendar: string; timeZone: string }) => (typeof p === 'string' ? p : `${p.calendar} (${p.timeZone})`);
+            const period = b ? (typeof b.period === 'string' ? b.period : `per ${periodOf(b.period)}`) : '';
+            const parts = [
+              money(lim.perTransaction) && `max ${money(lim.perTransaction)} each`,
+              b && `budget ${money(b)} ${period}`,
+              lim.rate && `${lim.rate.count} per ${periodOf(lim.rate.period as string | { calendar: string; timeZone: string })}`,
+              lim.counterparties && `to ${lim.counterparties.join(', ')}`,
+            ].filter(Boolean);
+            return { label: `${l.id}: ${parts.join('; ') || 'no money limits'}${also}` };
+          }),
       }),
     );
   }

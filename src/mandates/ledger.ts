@@ -28,7 +28,9 @@ import type { CalendarPeriod, MandateAuthority, MandateBudget, MandateDecision, 
  *   its own, paid once, whichever mandate pays it
  * A mandate with several budgets (lifetime and calendar) yields a link per
  * further budget, `<id>#lifetime` or `<id>#<calendar period>`, so the ledger
- * enforces each. Every use count lives in the store, so verifier instances
+ * enforces each. An AP2 root pinned by a DID also takes its links again under
+ * that method's id (`MandateRecord.anchor`, the issuer 0.1 keyed them by), so
+ * payments made before the upgrade count. Every use count lives in the store, so verifier instances
  * sharing it agree, and parallel payments race safely.
  */
 const CALENDAR: Record<string, CalendarPeriod['calendar']> = { DAILY: 'day', WEEKLY: 'week', MONTHLY: 'month', YEARLY: 'year' };

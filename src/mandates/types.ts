@@ -56,12 +56,18 @@ export interface MandateAuthority {
 
 /** One link for the ledger: every spend is charged to every link of the chain. */
 export interface MandateLedgerLink {
-  /** Stable across presentations: `<profile>:<issuer key thumbprint>:<digest of the mandate>`. */
+  /**
+   * Stable across presentations: `urn:vi:mandate:<its disclosure's digest>`, `urn:ap2:mandate:<hash of its
+   * issuer JWT>`; a further limit of it `<that id>#uses`, `#frequency`, `#lifetime`, `#<calendar period>`; the
+   * checkout paid, `urn:charter:checkout:<hash>` (and 0.1's `urn:charter:checkout:<profile>:<hash>`).
+   */
   id: string;
   /**
    * Who set these limits: the JWK thumbprint URN of the signing key, however the caller pinned it (a JWK,
    * a did:jwk, a did:key, a did:web method). A link with the DID method's id here is 0.1's key of an AP2
-   * root pinned by a DID, taken beside the key's own so payments made before the upgrade still count.
+   * root pinned by a DID, taken beside the key's own (same id and limits) so payments made before the
+   * upgrade still count. A checkout link's is `urn:charter:checkout`; an AP2 root's is `unverified` under
+   * skipIssuerVerification.
    */
   issuer: string;
   /** The key the mandate delegates to (JWK thumbprint URN). */
@@ -137,7 +143,7 @@ export interface MandateRecord {
   ref: string;
   /** Stable link id (see `MandateLedgerLink.id`). */
   id: string;
-  /** Who signed it: its key (JWK thumbprint URN), whatever anchor pinned that key. */
+  /** Who signed it: its key (JWK thumbprint URN), whatever anchor pinned that key (an AP2 root: `unverified` under skipIssuerVerification). */
   issuer: string;
   /**
    * An AP2 root verified under a pinned DID: that method's id, which 0.1 keyed the root's ledger links by

@@ -207,3 +207,35 @@ describe('the sender and a home without a public URL', () => {
     }
   });
 });
+
+describe("the home's own aud", () => {
+  it('acceptAccessReport with an aud no report can name (another spelling, a query, not a URL) is a TypeError, not a refusal of every report as meant for another home', async () => {
+    const c = await openSide();
+    try {
+      const platform = makeIssuer();
+      const url = homeReportUrl(c.server.url);
+      const report = await createAccessReport(platform, { grant: c.grant.id, receipts: [await c.receipt(platform)], aud: url });
+      const u = new URL(url);
+      for (const aud of [
+        undefined,
+        '',
+        url.toUpperCase().replace('/ACCESS-REPORTS', '/access-reports'),
+        `${u.protocol}//0x7f.0.0.1:${u.port}${u.pathname}`,
+        `${u.origin}/./access-reports`,
+        `${url}?x=1`,
+        `${url}#top`,
+        ` ${url}`,
+        c.alice.did,
+        'access-reports',
+        42,
+      ]) {
+        await expect(acceptAccessReport(c.home.store, report, { resolver: c.home.resolver, aud } as never), String(aud)).rejects.toThrow(TypeError);
+      }
+      // Nothing was stored by those calls: the home's own report URL still takes the report, once.
+      const r = await acceptAccessReport(c.home.store, report, { resolver: c.home.resolver, aud: url });
+      expect([r.ok, r.accepted]).toEqual([true, 1]);
+    } finally {
+      await c.close();
+    }
+  });
+});
