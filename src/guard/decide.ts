@@ -283,10 +283,8 @@ async function reserve(v: Verifier, policy: Policy, checked: Checked, now: numbe
   // DESIGN.md "a newer issuer's tighter rule is never silently ignored": what the ledger cannot hold refuses the payment.
   if (unmapped.length > 0) throw new CharterError('UNKNOWN_CONSTRAINT', `the mandate states ${unmapped.slice(0, 3).join(', ')}, which this verifier does not enforce`);
   const r = await reserveLinks(v.store, m.links, m.payment.amount, options);
-  if (r.ok) return r;
-  // One reason per link and code: an AP2 root pinned by a DID is charged under two issuers (mandates/ledger.ts), one refusal.
-  const told = new Set<string>();
-  return { ...r, reasons: r.reasons.map(useReason).filter((x) => !told.has(`${x.code} ${x.ref ?? ''}`) && told.add(`${x.code} ${x.ref ?? ''}`)) };
+  // One reason per link and code already (agents/ledger.ts ledgerReasons), an AP2 root's two rows included.
+  return r.ok ? r : { ...r, reasons: r.reasons.map(useReason) };
 }
 
 /** A count the ledger refused, said in the mandate's terms (the ledger only knows transactions per window). */
