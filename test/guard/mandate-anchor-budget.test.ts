@@ -1,50 +1,17 @@
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { reserveLinks } from '../../src/agents/index.js';
-import { createResolver, didKeyRef } from '../../src/did/index.js';
-import { authorizeMandatePayment } from '../../src/guard/transaction.js';
-import { createVerifier, type Verifier } from '../../src/guard/verifier.js';
+import { didKeyRef } from '../../src/did/index.js';
 import type { TrustAnchor } from '../../src/mandates/types.js';
-import { openSqliteStore } from '../../src/store/sqlite/index.js';
-import { openPostgresStore } from '../../src/store/postgres/store.js';
-import type { Store } from '../../src/store/types.js';
-import { tempDir } from '../helpers.js';
-import { dropSchemas, freshSchema, PG_URL } from '../store/fixtures/pg-env.js';
-import { ap2Checkout, ap2Open, ap2Pay, type Ap2Open } from './mandate-build.js';
+import { eachStore } from '../store/fixtures/each-store.js';
+import { codes, NOW, pay, verifierOn } from './ap2-anchor-world.js';
+import { ap2Open } from './mandate-build.js';
 
 /*
  * An AP2 root pinned by a DID is charged under two ledger issuers (its key, and the DID method id 0.1
  * keyed it by). Each is its own ledger row, so the user's budget is whole (not halved), a released
  * payment gives both back, and a refusal is said once (with the tighter row's figures when only it refuses).
  */
-const AUD = 'https://psp.example';
-const NOW = new Date(Math.floor(Date.now() / 1000) * 1000);
-const resolver = createResolver();
-const codes = (r: { reasons?: { code: string }[] }) => (r.reasons ?? []).map((x) => x.code);
-
-const schemas: string[] = [];
-const closers: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const c of closers) await c();
-  if (PG_URL) await dropSchemas(PG_URL, schemas);
-});
-const pgUrl = PG_URL;
-const stores: [string, () => Promise<Store>][] = [['SQLite', async () => openSqliteStore(join(tempDir(), 'psp.db'))]];
-if (pgUrl !== undefined) {
-  stores.push([
-    'PostgreSQL',
-    async () => {
-      const schema = freshSchema('anchorbudget');
-      schemas.push(schema);
-      return openPostgresStore(pgUrl, { schema, poolSize: 2 });
-    },
-  ]);
-}
-async function verifierOn(open: () => Promise<Store>): Promise<Verifier> {
-  const store = await open();
-  closers.push(() => store.close());
-  return createVerifier({ aud: AUD, store, resolver, http: false });
-}
+const stores = eachStore('anchorbudget');
 // 250.00 USD over the mandate's life (AP2 budget: major units), payments of 100.00 USD, any number of them.
 const budget = (r: string) => [
   { type: 'payment.reference', conditional_transaction_id: r },
@@ -52,14 +19,6 @@ const budget = (r: string) => [
   { type: 'payment.budget', max: 250, currency: 'USD' },
   { type: 'payment.agent_recurrence', frequency: 'ON_DEMAND', max_occurrences: 10 },
 ];
-async function pay(w: Ap2Open, v: Verifier, anchor: TrustAnchor) {
-  const c = await ap2Checkout(w, NOW);
-  return authorizeMandatePayment(
-    { payment: await ap2Pay(w, c.hash, AUD, NOW), checkout: c.checkout },
-    { verifier: v, profile: 'ap2', trust: { issuers: [anchor], resolver }, now: NOW },
-  );
-}
-
 describe.each(stores)('an AP2 root pinned by a DID, charged under its key and its 0.1 method id (%s)', (_name, open) => {
   it('spends its whole budget, not half: a released payment gives both rows back, committed ones use both', async () => {
     const v = await verifierOn(open);

@@ -1,15 +1,10 @@
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { reserveLinks } from '../../src/agents/index.js';
-import { createResolver, didKeyRef } from '../../src/did/index.js';
+import { didKeyRef } from '../../src/did/index.js';
 import { authorizeMandatePayment } from '../../src/guard/transaction.js';
-import { createVerifier, type Verifier } from '../../src/guard/verifier.js';
 import type { TrustAnchor } from '../../src/mandates/types.js';
-import { openSqliteStore } from '../../src/store/sqlite/index.js';
-import { openPostgresStore } from '../../src/store/postgres/store.js';
-import type { Store } from '../../src/store/types.js';
-import { tempDir } from '../helpers.js';
-import { dropSchemas, freshSchema, PG_URL } from '../store/fixtures/pg-env.js';
+import { eachStore } from '../store/fixtures/each-store.js';
+import { AUD, codes, NOW, pay, resolver, verifierOn } from './ap2-anchor-world.js';
 import { ap2Checkout, ap2Open, ap2Pay, type Ap2Open } from './mandate-build.js';
 
 /*
@@ -19,34 +14,7 @@ import { ap2Checkout, ap2Open, ap2Pay, type Ap2Open } from './mandate-build.js';
  * a trust list rewritten) verified each payment. The ledger knows the root by its key; a root pinned by a
  * DID was keyed by the DID method's id before, and those links still count.
  */
-const AUD = 'https://psp.example';
-const NOW = new Date(Math.floor(Date.now() / 1000) * 1000);
-const resolver = createResolver();
-const codes = (r: { reasons?: { code: string }[] }) => (r.reasons ?? []).map((x) => x.code);
-
-const schemas: string[] = [];
-const closers: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const c of closers) await c();
-  if (PG_URL) await dropSchemas(PG_URL, schemas);
-});
-const pgUrl = PG_URL;
-const stores: [string, () => Promise<Store>][] = [['SQLite', async () => openSqliteStore(join(tempDir(), 'psp.db'))]];
-if (pgUrl !== undefined) {
-  stores.push([
-    'PostgreSQL',
-    async () => {
-      const schema = freshSchema('anchor');
-      schemas.push(schema);
-      return openPostgresStore(pgUrl, { schema, poolSize: 2 });
-    },
-  ]);
-}
-async function verifierOn(open: () => Promise<Store>): Promise<Verifier> {
-  const store = await open();
-  closers.push(() => store.close());
-  return createVerifier({ aud: AUD, store, resolver, http: false });
-}
+const stores = eachStore('anchor');
 
 /** The pinned forms of the root's one key. */
 function anchors(w: Ap2Open): [string, TrustAnchor][] {
@@ -63,14 +31,6 @@ const single = (r: string) => [
   { type: 'payment.reference', conditional_transaction_id: r },
   { type: 'payment.amount_range', currency: 'USD', max: 20000 },
 ];
-async function pay(w: Ap2Open, v: Verifier, anchor: TrustAnchor) {
-  const c = await ap2Checkout(w, NOW);
-  return authorizeMandatePayment(
-    { payment: await ap2Pay(w, c.hash, AUD, NOW), checkout: c.checkout },
-    { verifier: v, profile: 'ap2', trust: { issuers: [anchor], resolver }, now: NOW },
-  );
-}
-
 describe.each(stores)('an AP2 mandate pays as often as it says, however its signer is pinned (%s)', (_name, open) => {
   it('a single-use mandate paid under one pinned form is used up under every other', async () => {
     const v = await verifierOn(open);

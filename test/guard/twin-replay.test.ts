@@ -1,14 +1,10 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { createPresentation, issueCredential, jwsSpellings } from '../../src/credentials/index.js';
 import { createResolver } from '../../src/did/index.js';
 import { decide } from '../../src/guard/decide.js';
 import { createVerifier } from '../../src/guard/verifier.js';
-import { openSqliteStore } from '../../src/store/sqlite/index.js';
-import { openPostgresStore } from '../../src/store/postgres/store.js';
-import type { Store } from '../../src/store/types.js';
-import { makeIssuer, tempDir } from '../helpers.js';
-import { dropSchemas, freshSchema, PG_URL } from '../store/fixtures/pg-env.js';
+import { makeIssuer } from '../helpers.js';
+import { eachStore } from '../store/fixtures/each-store.js';
 
 /*
  * An ES256 signature (r, s) has a twin (r, n - s) that verifies (credentials/twins.ts), so anyone who saw
@@ -17,31 +13,12 @@ import { dropSchemas, freshSchema, PG_URL } from '../store/fixtures/pg-env.js';
  * presentation, used up already, on either store.
  */
 const AUD = 'did:web:api.example';
-const schemas: string[] = [];
-const closers: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const c of closers) await c();
-  if (PG_URL) await dropSchemas(PG_URL, schemas);
-});
-
-const stores: [string, () => Promise<Store>][] = [['SQLite', async () => openSqliteStore(join(tempDir(), 'api.db'))]];
-const pgUrl = PG_URL;
-if (pgUrl !== undefined) {
-  stores.push([
-    'PostgreSQL',
-    async () => {
-      const schema = freshSchema('twin');
-      schemas.push(schema);
-      return openPostgresStore(pgUrl, { schema, poolSize: 2 });
-    },
-  ]);
-}
+const stores = eachStore('twin');
 
 describe.each(stores)('an ES256 presentation and its twin are one presentation (%s)', (_name, open) => {
   for (const nonces of ['iat', 'challenge'] as const) {
     it(`${nonces} mode: whichever spelling comes first, the other is a replay`, async () => {
       const store = await open();
-      closers.push(() => store.close());
       const verifier = createVerifier({ aud: AUD, store, resolver: createResolver(), http: false, nonces });
       const holder = makeIssuer('P-256');
       const issuer = makeIssuer('Ed25519');
