@@ -64,14 +64,17 @@ describe('payouts pay a use reported by the grantee and the data API once', () =
     await w.close();
   });
 
-  it('1 EUR per use, 3 uses reported by both: 3 EUR', async () => {
+  it.each([
+    ['no resource', 'data-api', undefined, undefined],
+    ['"photos/1" and "/photos/1/"', 'data-api-2', 'photos/1', '/photos/1/'],
+  ])('1 EUR per use, 3 uses reported by both (%s): 3 EUR', async (_name, alias, byLabResource, byApiResource) => {
     const g = await w.grant({ terms: { compensation: { amount: '1', currency: 'EUR', per: 'use' } }, approvers: [0] });
-    await w.home.createIdentity({ alias: 'data-api' });
-    const dataApi = await w.home.issuer('data-api');
+    await w.home.createIdentity({ alias });
+    const dataApi = await w.home.issuer(alias);
     const at = new Date(Date.now() + 1000);
-    const uses = [{ member: w.members[0]!.did, time: at, count: 3 }];
-    const byLab = (await issueUsageReport(w.platform, { pool: w.pool.did, grant: g.id, uses })).jwt;
-    const byApi = (await issueUsageReport(dataApi, { pool: w.pool.did, grant: g.id, uses })).jwt;
+    const uses = (resource: string | undefined) => [{ member: w.members[0]!.did, time: at, count: 3, ...(resource !== undefined ? { resource } : {}) }];
+    const byLab = (await issueUsageReport(w.platform, { pool: w.pool.did, grant: g.id, uses: uses(byLabResource) })).jwt;
+    const byApi = (await issueUsageReport(dataApi, { pool: w.pool.did, grant: g.id, uses: uses(byApiResource) })).jwt;
     const { statement } = await poolPayouts(w.home.store, w.pool, {
       resolver: w.resolver,
       period: 'P1D',

@@ -1,15 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createResolver } from '../../src/did/index.js';
-import { issueUsageReport, poolPayouts, readUsage } from '../../src/pools/index.js';
+import { normalizeResource } from '../../src/grants/index.js';
+import { issueUsageReport, readUsage } from '../../src/pools/index.js';
 import { makeIssuer } from '../helpers.js';
-import { openPoolWorld, type PoolWorld } from './world.js';
 
 /*
  * A use is (grant, member, instant, resource): the grantee and the data API reporting one use count it
  * once (usage-dedup.test.ts). Each spells it as it likes: the instant in another offset, the resource
  * with a leading or trailing slash, a doubled one, a "." segment. Those name the same path to every grant
  * check (normalizeResource), so they are the same use, paid once; a path that really differs is not.
+ * The other side: resources a grant tells apart (composed vs decomposed, a percent escape vs what it
+ * decodes to, a fullwidth look-alike, case), or that no grant would take at all (kept as written), are
+ * different uses: each is counted, none hides another (the pool's members are paid for both).
  */
 const resolver = createResolver();
 const [api, pool, ana, lab] = [makeIssuer(), makeIssuer(), makeIssuer(), makeIssuer()];
@@ -57,31 +60,41 @@ describe('one use spelt two ways by two reporters is counted once', () => {
   });
 });
 
-describe('payouts: the same use spelt apart by the grantee and the data API is paid once', () => {
-  let w: PoolWorld;
-  beforeAll(async () => {
-    w = await openPoolWorld({ members: 2, threshold: 1 });
-  });
-  afterAll(async () => {
-    await w.close();
+const sameToGrants = (a: string, b: string) => {
+  try {
+    return normalizeResource(a) === normalizeResource(b);
+  } catch {
+    return a === b;
+  }
+};
+
+describe('two resources grants tell apart are two uses, however close their spelling', () => {
+  it.each([
+    ['caf\u00e9/1', 'cafe\u0301/1'],
+    ['photos/a%2Fb', 'photos/a/b'],
+    ['photos/a%2Fb', 'photos/a%2fb'],
+    ['photos/\uff0e\uff0e/x', 'photos/x'],
+    ['photos/1', 'Photos/1'],
+    ['photos/1', 'photos/1/*'],
+    ['a\\b', 'a/b'],
+    ['/', ''],
+  ])('"%s" and "%s"', async (a, b) => {
+    expect(sameToGrants(a, b)).toBe(false);
+    const byLab = await report(lab, [{ member: ana.did, time: T, count: 2, resource: a }]);
+    const byApi = await report(api, [{ member: ana.did, time: T, count: 3, resource: b }]);
+    for (const order of [
+      [byLab, byApi],
+      [byApi, byLab],
+    ]) {
+      const r = await read(order);
+      expect([a, b, total(r.uses), r.ignored.map((i) => i.code)]).toEqual([a, b, 5, []]);
+    }
   });
 
-  it('1 EUR per use, 3 uses under "photos/1" and "/photos/1/": 3 EUR', async () => {
-    const g = await w.grant({ terms: { compensation: { amount: '1', currency: 'EUR', per: 'use' } }, approvers: [0] });
-    await w.home.createIdentity({ alias: 'data-api' });
-    const dataApi = await w.home.issuer('data-api');
-    const at = new Date(Date.now() + 1000);
-    const member = w.members[0]!.did;
-    const byLab = (await issueUsageReport(w.platform, { pool: w.pool.did, grant: g.id, uses: [{ member, time: at, count: 3, resource: 'photos/1' }] })).jwt;
-    const byApi = (await issueUsageReport(dataApi, { pool: w.pool.did, grant: g.id, uses: [{ member, time: at, count: 3, resource: '/photos/1/' }] })).jwt;
-    const { statement } = await poolPayouts(w.home.store, w.pool, {
-      resolver: w.resolver,
-      period: 'P1D',
-      until: new Date(Date.now() + 60_000),
-      reports: [byLab, byApi],
-      trustedReporters: [dataApi.did],
-    });
-    expect(statement.grants.find((x) => x.id === g.id)!.uses).toBe(3);
-    expect(statement.currencies[0]!.total).toBe('3.00');
+  it('a resource no grant would take is kept as written: the same spelling twice is one use, counted once', async () => {
+    const byLab = await report(lab, [{ member: ana.did, time: T, count: 2, resource: 'photos/a%2Fb' }]);
+    const byApi = await report(api, [{ member: ana.did, time: T, count: 3, resource: 'photos/a%2Fb' }]);
+    const r = await read([byLab, byApi]);
+    expect([total(r.uses), r.ignored.map((i) => i.code)]).toEqual([3, ['RECEIPT_REUSED']]);
   });
 });
