@@ -1,16 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { accessReports, accessReportUrl, createAccessReport, homeReportUrl, sendAccessReport } from '../../src/audit/index.js';
-import { openHome, type Home } from '../../src/home/home.js';
-import { serveHome, type RunningServer } from '../../src/server/serve.js';
 import { issueGrant } from '../../src/grants/index.js';
 import { issueSdJwtGrant } from '../../src/sdjwt/index.js';
-import { sha256Digest } from '../../src/encoding/json.js';
-import type { Issuer } from '../../src/credentials/types.js';
-import { makeIssuer, tempDir } from '../helpers.js';
-import { handReceipt } from '../audit/hand-receipt.js';
+import { makeIssuer } from '../helpers.js';
+import { openReportHome, postJwt, type ReportHome } from './report-home.js';
 
 /**
  * Two homes on one host under path prefixes (`http://host/a`, `http://host/b`: a reverse proxy takes the
@@ -21,36 +16,12 @@ import { handReceipt } from '../audit/hand-receipt.js';
  * charged to its reporter at B) and no report reached either home (the root is the proxy's own, or a
  * third home's). Real homes on 127.0.0.1 behind a real proxy.
  */
-interface Side {
-  home: Home;
-  server: RunningServer;
-  alice: Issuer;
-  app: Issuer;
-  grant: { id: string; jwt: string };
-}
+type Side = ReportHome;
 let proxy: Server;
 let origin: string;
 const sides: Record<'a' | 'b', Side> = {} as never;
 
-async function openSide(prefix: 'a' | 'b'): Promise<Side> {
-  const home = await openHome({ home: join(tempDir('charter-prefix-'), 'home'), passphrase: async () => 'prefix tests passphrase', allowLoopback: true });
-  await home.init();
-  const server = await serveHome(home, { port: 0 });
-  await home.setPublicUrl(`${origin}/${prefix}`);
-  await home.createIdentity({ alias: 'alice' });
-  await home.createIdentity({ alias: 'app' });
-  const alice = await home.issuer('alice');
-  const app = await home.issuer('app');
-  const grant = await issueGrant(home.store, alice, {
-    grantee: app.did,
-    resources: ['profile/email'],
-    actions: ['read'],
-    purpose: 'tests',
-    validUntil: new Date(Date.now() + 86_400_000),
-    baseUrl: (await home.publicUrl())!,
-  });
-  return { home, server, alice, app, grant };
-}
+const openSide = (prefix: 'a' | 'b'): Promise<Side> => openReportHome({ publicUrl: () => `${origin}/${prefix}` });
 
 beforeAll(async () => {
   // The proxy: /a/… to home A's serve, /b/… to home B's, the prefix taken off; anything else 404.
@@ -75,37 +46,10 @@ beforeAll(async () => {
   sides.b = await openSide('b');
 });
 afterAll(async () => {
-  for (const s of Object.values(sides)) {
-    await s.server.close();
-    await s.home.close();
-  }
+  for (const s of Object.values(sides)) await s.close();
   await new Promise((resolve) => proxy.close(resolve));
 });
 
-const receipt = (s: Side, by: Issuer) =>
-  handReceipt(by, {
-    sub: s.app.did,
-    grant: { id: s.grant.id, iss: s.alice.did },
-    credentials: [{ h: sha256Digest(s.grant.jwt), id: s.grant.id, iss: s.alice.did, type: ['DataAccessGrant'] }],
-    policy: { kind: 'grant', resource: 'profile/email', action: 'read', owner: s.alice.did },
-  });
-
-function post(url: string, body: string): Promise<{ status: number; body: string }> {
-  const u = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-type': 'application/jwt', 'content-length': Buffer.byteLength(body) } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 const local = { allowLoopback: true, allowHttp: true };
 
 describe('homes under path prefixes of one host are two homes to access reports', () => {
@@ -131,17 +75,17 @@ describe('homes under path prefixes of one host are two homes to access reports'
   it("sendAccessReport delivers a platform's report to the home under its prefix (202, kept there)", async () => {
     const platform = makeIssuer();
     for (const s of Object.values(sides)) {
-      expect(await sendAccessReport(platform, { grant: s.grant.jwt, receipts: [await receipt(s, platform)] }, local)).toEqual({ status: 202, accepted: 1 });
+      expect(await sendAccessReport(platform, { grant: s.grant.jwt, receipts: [await s.receipt(platform)] }, local)).toEqual({ status: 202, accepted: 1 });
       expect((await accessReports(s.home.store, s.grant.id)).map((u) => u.reporter)).toContain(platform.did);
     }
   });
 
   it("a platform's report for A, posted to B through the proxy, is AUDIENCE_MISMATCH at B, charged to nobody", async () => {
     const platform = makeIssuer();
-    const forA = await createAccessReport(platform, { grant: sides.a.grant.id, receipts: [await receipt(sides.a, platform)], aud: accessReportUrl(sides.a.grant.jwt) });
-    const atB = await post(`${origin}/b/access-reports`, forA);
+    const forA = await createAccessReport(platform, { grant: sides.a.grant.id, receipts: [await sides.a.receipt(platform)], aud: accessReportUrl(sides.a.grant.jwt) });
+    const atB = await postJwt(`${origin}/b/access-reports`, forA);
     expect([atB.status, JSON.parse(atB.body).code]).toEqual([401, 'AUDIENCE_MISMATCH']);
-    const atA = await post(`${origin}/a/access-reports`, forA);
+    const atA = await postJwt(`${origin}/a/access-reports`, forA);
     expect([atA.status, JSON.parse(atA.body).accepted]).toEqual([202, 1]);
   });
 });
