@@ -1,9 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStatusChecker, encodeBitstring, MIN_LIST_SIZE, setBit } from '../../src/status/index.js';
-import { issueCredential, signJwt, verifyCredential } from '../../src/credentials/index.js';
-import type { CredentialStatusEntry } from '../../src/credentials/types.js';
-import { createResolver } from '../../src/did/index.js';
-import { makeIssuer, serve } from '../helpers.js';
+import { describe, expect, it } from 'vitest';
+import { encodeBitstring, MIN_LIST_SIZE, setBit } from '../../src/status/index.js';
+import { signJwt } from '../../src/credentials/index.js';
+import { INDEX, iso, issuer, listServer, T0 } from './rollback-world.js';
 
 /**
  * The rollback watermark (src/status/rollback.ts, checked at
@@ -14,23 +12,7 @@ import { makeIssuer, serve } from '../helpers.js';
  * such a list is ordered by it: an older copy served after a newer one is
  * STATUS_UNAVAILABLE (fail closed), never read as the credential's status.
  */
-const resolver = createResolver();
-const issuer = makeIssuer();
-const holder = makeIssuer();
-const T0 = Date.UTC(2026, 11, 3, 10, 0, 0);
-const iso = (ms: number) => new Date(ms).toISOString();
-const INDEX = 7;
-
-let srv: Awaited<ReturnType<typeof serve>>;
-const serving = new Map<string, string>();
-beforeAll(async () => {
-  srv = await serve((req, res) => {
-    const body = serving.get(req.url ?? '');
-    if (body === undefined) res.writeHead(404).end();
-    else res.writeHead(200, { 'content-type': 'application/vc+jwt' }).end(body);
-  });
-});
-afterAll(() => srv.close());
+const { setup } = listServer();
 
 type Dating = { issuanceDate?: number; iat?: number; nbf?: number; validFrom?: number };
 
@@ -70,28 +52,9 @@ async function v2Copy(url: string, revoked: boolean, validFrom: number): Promise
   return signJwt({ typ: 'vc+jwt', cty: 'vc' }, payload, issuer.signer, issuer.kid);
 }
 
-let n = 0;
-async function setup() {
-  const path = `/vc11-lists/${++n}`;
-  const url = srv.url + path;
-  const entry = { type: 'BitstringStatusListEntry', statusPurpose: 'revocation', statusListIndex: String(INDEX), statusListCredential: url } as unknown as CredentialStatusEntry;
-  const jwt = (await issueCredential({ issuer, subject: holder.did, type: 'TestCredential', claims: {}, credentialStatus: entry, validFrom: new Date(T0 - 86_400_000) })).jwt;
-  let clock = T0 + 60_000;
-  const status = createStatusChecker({ resolver, allowLoopback: true, allowHttp: true, now: () => clock });
-  return {
-    url,
-    codes: async () => (await verifyCredential(jwt, { resolver, status, now: new Date(clock) })).reasons.map((r) => r.code),
-    serve: (body: string) => serving.set(path, body),
-    /** Past the cached copy's ttl (1 s): the next check fetches again. */
-    later: () => {
-      clock += 2_000;
-    },
-  };
-}
-
 describe('a VCDM 1.1 status list dated by issuanceDate: an older copy never undoes a revocation seen', () => {
   it('issuanceDate alone (no iat, no nbf): the list is read, and the older pre-revocation copy is refused after the newer one', async () => {
-    const t = await setup();
+    const t = await setup({ kind: 'vc11-lists' });
     const older = await vc11Copy(t.url, false, { issuanceDate: T0 });
     const newer = await vc11Copy(t.url, true, { issuanceDate: T0 + 10_000 });
     // Not refused outright: a VCDM 1.1 list is a list this checker reads.
@@ -110,7 +73,7 @@ describe('a VCDM 1.1 status list dated by issuanceDate: an older copy never undo
   });
 
   it('one second older is enough, and the same copy again is read as it says', async () => {
-    const t = await setup();
+    const t = await setup({ kind: 'vc11-lists' });
     const newer = await vc11Copy(t.url, true, { issuanceDate: T0 + 10_000 });
     t.serve(newer);
     expect(await t.codes()).toEqual(['CREDENTIAL_REVOKED']);
@@ -123,7 +86,7 @@ describe('a VCDM 1.1 status list dated by issuanceDate: an older copy never undo
   });
 
   it('issuanceDate with an iat of the same second: ordered the same way', async () => {
-    const t = await setup();
+    const t = await setup({ kind: 'vc11-lists' });
     t.serve(await vc11Copy(t.url, true, { issuanceDate: T0 + 10_000, iat: T0 + 10_000 }));
     expect(await t.codes()).toEqual(['CREDENTIAL_REVOKED']);
     t.later();
@@ -132,14 +95,14 @@ describe('a VCDM 1.1 status list dated by issuanceDate: an older copy never undo
   });
 
   it('an older copy dated only by issuanceDate after a newer VCDM 2.0 copy (validFrom), and the other way round: refused', async () => {
-    const a = await setup();
+    const a = await setup({ kind: 'vc11-lists' });
     a.serve(await v2Copy(a.url, true, T0 + 10_000));
     expect(await a.codes()).toEqual(['CREDENTIAL_REVOKED']);
     a.later();
     a.serve(await vc11Copy(a.url, false, { issuanceDate: T0 }));
     expect(await a.codes()).toEqual(['STATUS_UNAVAILABLE']);
 
-    const b = await setup();
+    const b = await setup({ kind: 'vc11-lists' });
     b.serve(await vc11Copy(b.url, true, { issuanceDate: T0 + 10_000 }));
     expect(await b.codes()).toEqual(['CREDENTIAL_REVOKED']);
     b.later();
@@ -149,7 +112,7 @@ describe('a VCDM 1.1 status list dated by issuanceDate: an older copy never undo
 
   it('a newer issuanceDate is read as it says: the mark refuses only older copies', async () => {
     // The mark only refuses older copies: a newer copy (the issuer's own, however it reads) is read.
-    const t = await setup();
+    const t = await setup({ kind: 'vc11-lists' });
     t.serve(await vc11Copy(t.url, false, { issuanceDate: T0 }));
     expect(await t.codes()).toEqual([]);
     t.later();

@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStatusChecker, encodeBitstring, MIN_LIST_SIZE, setBit, type StatusListChecker } from '../../src/status/index.js';
+import { describe, expect, it } from 'vitest';
+import { createStatusChecker, encodeBitstring, MIN_LIST_SIZE, setBit } from '../../src/status/index.js';
 import { createTokenStatusChecker } from '../../src/status/token-checker.js';
 import { encodeTokenStatusList, writeTokenStatus } from '../../src/status/token-codec.js';
-import { issueCredential, signJwt, verifyCredential } from '../../src/credentials/index.js';
-import type { CredentialStatusEntry, Issuer } from '../../src/credentials/types.js';
-import { createResolver } from '../../src/did/index.js';
-import { makeIssuer, serve } from '../helpers.js';
+import { signJwt } from '../../src/credentials/index.js';
+import type { Issuer } from '../../src/credentials/types.js';
+import { makeIssuer } from '../helpers.js';
+import { INDEX, iso, issuer, listServer, resolver, T0 } from './rollback-world.js';
 
 /**
  * A verifier that has seen a credential revoked must not take it back as
@@ -16,26 +16,7 @@ import { makeIssuer, serve } from '../helpers.js';
  * copy is STATUS_UNAVAILABLE (fail closed), a same or newer one is read.
  */
 const V2 = 'https://www.w3.org/ns/credentials/v2';
-const resolver = createResolver();
-const issuer = makeIssuer();
-const holder = makeIssuer();
-const T0 = Date.UTC(2026, 11, 3, 10, 0, 0);
-const iso = (ms: number) => new Date(ms).toISOString();
-
-let srv: Awaited<ReturnType<typeof serve>>;
-/** What each path serves now: a test swaps copies in and out. */
-const serving = new Map<string, string>();
-beforeAll(async () => {
-  srv = await serve((req, res) => {
-    const body = serving.get(req.url ?? '');
-    if (body === undefined) res.writeHead(404).end();
-    else res.writeHead(200, { 'content-type': 'application/vc+jwt' }).end(body);
-  });
-});
-afterAll(() => srv.close());
-
-let n = 0;
-const INDEX = 7;
+const { fresh, setup } = listServer();
 
 /** A Bitstring Status List copy issued at `issued` (validFrom), revoking INDEX when `revoked`. */
 async function bslCopy(url: string, issued: number, revoked: boolean, o: { by?: Issuer; vc11?: boolean; purpose?: string } = {}): Promise<string> {
@@ -65,27 +46,6 @@ async function bslCopy(url: string, issued: number, revoked: boolean, o: { by?: 
     credentialSubject: subject,
   };
   return signJwt({ typ: 'vc+jwt', cty: 'vc' }, payload, by.signer, by.kid);
-}
-
-async function setup(o: { purpose?: string } = {}) {
-  const path = `/lists/${++n}`;
-  const url = srv.url + path;
-  const purpose = o.purpose ?? 'revocation';
-  const entry = { type: 'BitstringStatusListEntry', statusPurpose: purpose, statusListIndex: String(INDEX), statusListCredential: url } as unknown as CredentialStatusEntry;
-  const jwt = (await issueCredential({ issuer, subject: holder.did, type: 'TestCredential', claims: {}, credentialStatus: entry, validFrom: new Date(T0 - 86_400_000) })).jwt;
-  let clock = T0 + 60_000;
-  const status = createStatusChecker({ resolver, allowLoopback: true, allowHttp: true, now: () => clock });
-  const codes = async (checker: StatusListChecker = status) => (await verifyCredential(jwt, { resolver, status: checker, now: new Date(clock) })).reasons.map((r) => r.code);
-  return {
-    url,
-    status,
-    codes,
-    serve: (body: string) => serving.set(path, body),
-    /** Past the cached copy's ttl (1 s), so the next check fetches again. */
-    later: () => {
-      clock += 2_000;
-    },
-  };
 }
 
 describe('Bitstring Status List: an older copy never undoes a revocation seen', () => {
@@ -168,8 +128,7 @@ describe('Bitstring Status List: an older copy never undoes a revocation seen', 
 
 describe('Token Status List: an older token never undoes a revocation seen', () => {
   it('revoked at iat T+10, then the token of iat T: STATUS_UNAVAILABLE; the current one again: revoked', async () => {
-    const path = `/tokens/${++n}`;
-    const url = srv.url + path;
+    const { url, serve: serveToken } = fresh('tokens');
     const token = (iat: number, revoked: boolean) => {
       const bytes = new Uint8Array(16);
       if (revoked) writeTokenStatus(bytes, 1, 3, 1);
@@ -184,12 +143,12 @@ describe('Token Status List: an older token never undoes a revocation seen', () 
     const tsc = createTokenStatusChecker({ resolver, allowLoopback: true, allowHttp: true, now: () => clock });
     const check = async () => (await tsc({ status_list: { idx: 3, uri: url } }, { issuer: issuer.did, now: new Date(clock) })).map((r) => r.code);
     const newer = await token(T0 / 1000 + 10, true);
-    serving.set(path, newer);
+    serveToken(newer);
     expect(await check()).toEqual(['CREDENTIAL_REVOKED']);
-    serving.set(path, await token(T0 / 1000, false));
+    serveToken(await token(T0 / 1000, false));
     clock += 2_000;
     expect(await check()).toEqual(['STATUS_UNAVAILABLE']);
-    serving.set(path, newer);
+    serveToken(newer);
     clock += 2_000;
     expect(await check()).toEqual(['CREDENTIAL_REVOKED']);
   });
