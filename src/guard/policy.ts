@@ -5,7 +5,7 @@ import { checkOperatorsPinned, checkReputationThresholds } from '../agents/thres
 import { checkTrustLists } from '../agents/chain.js';
 import type { DeclaredProcessing } from '../grants/index.js';
 import type { MandateProfile, MandateTrust } from '../mandates/types.js';
-import { checkAnchorLists } from '../mandates/common.js';
+import { AP2_NO_STATUS, checkAnchorLists } from '../mandates/common.js';
 import { TRUST_SPEC } from '../agents/verify.js';
 
 /** Where a decision looks up an agent's reputation (e.g. `reputationSource(store, policy)`). */
@@ -113,6 +113,7 @@ export function checkMandatePolicy(who: string, o: { profile?: unknown; trust?: 
     throw new TypeError(`${who}: a guard never skips issuer verification`);
   }
   if (o.requireStatus !== undefined && typeof o.requireStatus !== 'boolean') throw new TypeError(`${who}: requireStatus must be a boolean`);
+  if (o.requireStatus === true && o.profile === 'ap2') throw new TypeError(AP2_NO_STATUS(who));
   if (o.calendarTimeZone !== undefined) {
     try {
       new Intl.DateTimeFormat('en-US', { timeZone: String(o.calendarTimeZone) });

@@ -51,6 +51,14 @@ export function checkAnchorLists(who: string, t: { issuers?: unknown; merchants?
     throw new TypeError(`${who}: trust.merchants must be a non-empty list of the merchants' keys (JWKs) or DIDs, or absent (checkout signatures then not checked)`);
 }
 
+/**
+ * `requireStatus` asks for a chain its issuer can revoke. AP2 (v0.2) defines no status for a mandate, so no AP2
+ * chain can meet it: refused when the verifier is built, never read as "no status to check" while an
+ * unrevocable chain pays (a revocability requirement met by switching to the profile that has none).
+ */
+export const AP2_NO_STATUS = (who: string): string =>
+  `${who}: requireStatus is for Verifiable Intent (an L1 with a Token Status List status); AP2 defines no status, so no AP2 chain can be revoked and none could meet it`;
+
 export function makeCtx(profile: MandateProfile, opts: VerifyMandateOptions): Ctx {
   const skew = opts.skewSeconds ?? 60;
   if (!Number.isFinite(skew) || skew < 0 || skew > MAX_SKEW) throw new CharterError('INVALID_ARGUMENT', `skewSeconds must be from 0 to ${MAX_SKEW}`);
@@ -60,6 +68,7 @@ export function makeCtx(profile: MandateProfile, opts: VerifyMandateOptions): Ct
   checkAnchorLists('verifyMandateChain', opts.trust);
   if (opts.status !== undefined && typeof opts.status !== 'function') throw new TypeError('verifyMandateChain: status must be a status checker (createTokenStatusChecker)');
   if (opts.requireStatus !== undefined && typeof opts.requireStatus !== 'boolean') throw new TypeError('verifyMandateChain: requireStatus must be a boolean');
+  if (opts.requireStatus === true && profile === 'ap2') throw new TypeError(AP2_NO_STATUS('verifyMandateChain'));
   if (opts.calendarTimeZone !== undefined) {
     try {
       new Intl.DateTimeFormat('en', { timeZone: opts.calendarTimeZone });

@@ -1,0 +1,69 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createResolver } from '../../src/did/index.js';
+import { verifyMandateChain } from '../../src/mandates/index.js';
+import { authorizeMandatePayment, guardMandatePayment } from '../../src/guard/transaction.js';
+import { createVerifier, type Verifier } from '../../src/guard/verifier.js';
+import { requireMandate } from '../../src/http/guards.js';
+import { guardTool } from '../../src/integrations/mcp/server.js';
+import { openSqliteStore } from '../../src/store/sqlite/index.js';
+import type { Store } from '../../src/store/types.js';
+import { tempDir } from '../helpers.js';
+import { ap2Payment, ap2World, viIntent, viPayment, viWorld, type Ap2World, type ViWorld } from './chains.js';
+
+/**
+ * Downgrade: a verifier that demands revocability (`requireStatus: true`) of a
+ * payment mandate chain must never take a chain that cannot be revoked. AP2
+ * defines no status at all, so `requireStatus` with the AP2 profile can never
+ * be met: it is refused when the guard (or the call) is built, never read as
+ * "no status to check" while an unrevocable chain pays.
+ */
+const AUD = 'https://psp.example';
+const NOW = new Date(Math.floor(Date.now() / 1000) * 1000);
+let store: Store;
+let verifier: Verifier;
+let ap2: Ap2World;
+let vi: ViWorld;
+
+beforeAll(async () => {
+  store = await openSqliteStore(join(tempDir('charter-downgrade-mandate-'), 'g.db'));
+  verifier = createVerifier({ aud: AUD, store, resolver: createResolver(), http: false });
+  ap2 = await ap2World(NOW);
+  vi = await viWorld(NOW);
+});
+afterAll(async () => store?.close());
+
+const ap2Trust = () => ({ issuers: [ap2.root.publicJwk], merchants: [ap2.merchant.publicJwk] });
+
+describe('requireStatus cannot be met by an AP2 chain (AP2 defines no status)', () => {
+  it('the control: without requireStatus the AP2 payment pays, and with it a VI chain lacking a status is refused', async () => {
+    const chain = await ap2Payment(ap2, { minor: 100, aud: AUD, now: NOW });
+    expect(await authorizeMandatePayment(chain, { verifier, profile: 'ap2', trust: ap2Trust(), now: NOW })).toMatchObject({ ok: true });
+    const viChain = await viPayment(vi, await viIntent(vi, NOW), { amount: '10', aud: AUD, now: NOW });
+    const d = await authorizeMandatePayment(viChain, { verifier, profile: 'verifiable-intent', trust: { issuers: [vi.issuer.publicJwk] }, now: NOW, requireStatus: true });
+    expect([d.ok, d.reasons.map((r) => r.code)]).toEqual([false, ['STATUS_INVALID']]);
+  });
+
+  it('guardMandatePayment / authorizeMandatePayment: profile ap2 with requireStatus: true is a TypeError, and nothing runs', async () => {
+    let ran = false;
+    const chain = await ap2Payment(ap2, { minor: 100, aud: AUD, now: NOW });
+    const request = { verifier, profile: 'ap2' as const, trust: ap2Trust(), now: NOW, requireStatus: true };
+    await expect(authorizeMandatePayment(chain, request)).rejects.toThrow(/requireStatus/);
+    await expect(guardMandatePayment(chain, request, () => (ran = true))).rejects.toThrow(TypeError);
+    expect(ran).toBe(false);
+  });
+
+  it('verifyMandateChain: profile ap2 with requireStatus: true is a TypeError, not an ok decision', async () => {
+    const chain = await ap2Payment(ap2, { minor: 100, aud: AUD, now: NOW });
+    await expect(verifyMandateChain(chain, { profile: 'ap2', trust: ap2Trust(), now: NOW, allowMissingNonce: true, requireStatus: true })).rejects.toThrow(/requireStatus/);
+    // requireStatus: false says nothing AP2 cannot meet.
+    const d = await verifyMandateChain(chain, { profile: 'ap2', trust: ap2Trust(), now: NOW, allowMissingNonce: true, requireStatus: false });
+    expect(d.ok).toBe(true);
+  });
+
+  it('requireMandate (HTTP) and guardTool (MCP) refuse it when built', () => {
+    expect(() => requireMandate({ profile: 'ap2', trust: ap2Trust(), requireStatus: true })).toThrow(/requireStatus/);
+    expect(() => guardTool('pay', { verifier, mandate: { profile: 'ap2', trust: ap2Trust(), requireStatus: true } }, () => ({ content: [] }))).toThrow(/requireStatus/);
+    expect(() => requireMandate({ profile: 'ap2', trust: ap2Trust(), requireStatus: false })).not.toThrow();
+  });
+});
