@@ -51,6 +51,20 @@ export function checkAnchorLists(who: string, t: { issuers?: unknown; merchants?
     throw new TypeError(`${who}: trust.merchants must be a non-empty list of the merchants' keys (JWKs) or DIDs, or absent (checkout signatures then not checked)`);
 }
 
+const JWS_ALGS: ReadonlySet<string> = new Set<JwsAlg>(['ES256', 'ES256K', 'EdDSA']);
+
+/**
+ * `algorithms` narrows what every layer may be signed with, so it must say exactly which: a non-empty list of
+ * the JWS names Charter verifies (RFC 7518 §3.1, RFC 8037 §3.1, RFC 8812 §3.2). A string would be read with
+ * String.prototype.includes ('ES256K' also taking ES256, a substring of it); a misspelt or unknown name
+ * ('es256', 'Ed25519', 'none') would silently leave the list other than the caller meant.
+ */
+function checkAlgorithms(a: unknown): void {
+  if (a === undefined) return;
+  if (!Array.isArray(a) || a.length === 0 || a.some((x) => typeof x !== 'string' || !JWS_ALGS.has(x)))
+    throw new TypeError(`verifyMandateChain: algorithms must be a non-empty list of ${[...JWS_ALGS].join(', ')}`);
+}
+
 /**
  * `requireStatus` asks for a chain its issuer can revoke. AP2 (v0.2) defines no status for a mandate, so no AP2
  * chain can meet it: refused when the verifier is built, never read as "no status to check" while an
@@ -69,6 +83,7 @@ export function makeCtx(profile: MandateProfile, opts: VerifyMandateOptions): Ct
   if (opts.status !== undefined && typeof opts.status !== 'function') throw new TypeError('verifyMandateChain: status must be a status checker (createTokenStatusChecker)');
   if (opts.requireStatus !== undefined && typeof opts.requireStatus !== 'boolean') throw new TypeError('verifyMandateChain: requireStatus must be a boolean');
   if (opts.requireStatus === true && profile === 'ap2') throw new TypeError(AP2_NO_STATUS('verifyMandateChain'));
+  checkAlgorithms(opts.algorithms);
   if (opts.calendarTimeZone !== undefined) {
     try {
       new Intl.DateTimeFormat('en', { timeZone: opts.calendarTimeZone });

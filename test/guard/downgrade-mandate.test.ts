@@ -67,3 +67,43 @@ describe('requireStatus cannot be met by an AP2 chain (AP2 defines no status)', 
     expect(() => requireMandate({ profile: 'ap2', trust: ap2Trust(), requireStatus: false })).not.toThrow();
   });
 });
+
+/**
+ * Downgrade by configuration: `algorithms` narrows the JWS algorithms every
+ * layer may use. Given as a string instead of a list, it was read with
+ * String.prototype.includes, so `'ES256K'` (meant: only secp256k1) also took
+ * ES256 layers, a substring of it; it is a TypeError now, as is a name
+ * Charter does not verify with (`'es256'`, the fully-specified `'Ed25519'`,
+ * `'none'`) or an empty list.
+ */
+describe('verifyMandateChain algorithms: a list of algorithms Charter verifies, or a TypeError', () => {
+  const verify = async (algorithms: unknown) =>
+    verifyMandateChain(await ap2Payment(ap2, { minor: 100, aud: AUD, now: NOW }), {
+      profile: 'ap2',
+      trust: ap2Trust(),
+      now: NOW,
+      allowMissingNonce: true,
+      algorithms: algorithms as never,
+    });
+
+  it('the control: the ES256 chain verifies under [ES256] and is refused under [ES256K] and [EdDSA] (no key of those takes it)', async () => {
+    expect((await verify(['ES256'])).ok).toBe(true);
+    for (const only of [['ES256K'], ['EdDSA']]) {
+      const d = await verify(only);
+      expect([d.ok, d.reasons[0]?.code]).toEqual([false, 'INVALID_SIGNATURE']);
+    }
+  });
+
+  it.each([
+    ["'ES256K' as a string (ES256 is a substring of it)", 'ES256K'],
+    ["'ES256' as a string", 'ES256'],
+    ["'EdDSA,ES256' as one string", 'EdDSA,ES256'],
+    ['an empty list', []],
+    ['a lower-case name', ['es256']],
+    ["the fully-specified 'Ed25519' (RFC 9864), which Charter's layers never carry", ['Ed25519']],
+    ["'none'", ['ES256', 'none']],
+    ['a non-string member', ['ES256', 1]],
+  ])('%s is a TypeError, never a wider set of algorithms', async (_, algorithms) => {
+    await expect(verify(algorithms)).rejects.toThrow(/algorithms/);
+  });
+});
