@@ -70,8 +70,24 @@ function checkAlgorithms(a: unknown): void {
  * chain can meet it: refused when the verifier is built, never read as "no status to check" while an
  * unrevocable chain pays (a revocability requirement met by switching to the profile that has none).
  */
-export const AP2_NO_STATUS = (who: string): string =>
+const AP2_NO_STATUS = (who: string): string =>
   `${who}: requireStatus is for Verifiable Intent (an L1 with a Token Status List status); AP2 defines no status, so no AP2 chain can be revoked and none could meet it`;
+
+/**
+ * A demand only one profile can carry out, given with the other, is a TypeError where the verifier is built,
+ * never a check silently left undone (the presenter does not pick the profile, but a verifier configured for
+ * both, or switched from one to the other, would think it still holds): `requireStatus` (above) and `l1Vct`
+ * are Verifiable Intent's (AP2 has no status and no L1); `openCheckoutHash` is AP2's `payment.reference`
+ * (a VI payment names its checkout by `transaction_id`, which `checkoutHash` pins for both).
+ */
+export function checkProfileOptions(who: string, profile: unknown, o: { requireStatus?: unknown; l1Vct?: unknown; openCheckoutHash?: unknown }): void {
+  if (profile === 'ap2' && o.requireStatus === true) throw new TypeError(AP2_NO_STATUS(who));
+  if (profile === 'ap2' && o.l1Vct !== undefined) throw new TypeError(`${who}: l1Vct is the Verifiable Intent L1's vct; an AP2 chain has no L1, so it would pin nothing`);
+  if (profile === 'verifiable-intent' && o.openCheckoutHash !== undefined)
+    throw new TypeError(
+      `${who}: openCheckoutHash is AP2's payment.reference; a Verifiable Intent chain has none, so it would bind nothing (checkoutHash pins the checkout for both)`,
+    );
+}
 
 export function makeCtx(profile: MandateProfile, opts: VerifyMandateOptions): Ctx {
   const skew = opts.skewSeconds ?? 60;
@@ -82,7 +98,7 @@ export function makeCtx(profile: MandateProfile, opts: VerifyMandateOptions): Ct
   checkAnchorLists('verifyMandateChain', opts.trust);
   if (opts.status !== undefined && typeof opts.status !== 'function') throw new TypeError('verifyMandateChain: status must be a status checker (createTokenStatusChecker)');
   if (opts.requireStatus !== undefined && typeof opts.requireStatus !== 'boolean') throw new TypeError('verifyMandateChain: requireStatus must be a boolean');
-  if (opts.requireStatus === true && profile === 'ap2') throw new TypeError(AP2_NO_STATUS('verifyMandateChain'));
+  checkProfileOptions('verifyMandateChain', profile, opts);
   checkAlgorithms(opts.algorithms);
   if (opts.calendarTimeZone !== undefined) {
     try {

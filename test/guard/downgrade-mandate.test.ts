@@ -107,3 +107,61 @@ describe('verifyMandateChain algorithms: a list of algorithms Charter verifies, 
     await expect(verify(algorithms)).rejects.toThrow(/algorithms/);
   });
 });
+
+/**
+ * The same class from the other side: a pin only the other profile reads.
+ * `openCheckoutHash` (AP2's payment.reference) given to a Verifiable Intent
+ * verifier, `l1Vct` (VI's card credential type) given to an AP2 one, used
+ * to be ignored while the chain paid.
+ */
+describe('a pin only the other profile carries out is a TypeError, never a check left undone', () => {
+  const viTrust = () => ({ issuers: [vi.issuer.publicJwk] });
+
+  it('the control: each pin is read by its own profile (a wrong openCheckoutHash refuses an AP2 payment, a wrong l1Vct a VI one)', async () => {
+    const chain = await ap2Payment(ap2, { minor: 100, aud: AUD, now: NOW });
+    const d = await verifyMandateChain(
+      { payment: chain.payment },
+      {
+        profile: 'ap2',
+        trust: ap2Trust(),
+        now: NOW,
+        allowMissingNonce: true,
+        checkoutHash: (JSON.parse(Buffer.from(chain.payment.split('~~')[1]!.split('~')[1]!, 'base64url').toString()) as [string, { transaction_id: string }])[1].transaction_id,
+        openCheckoutHash: 'not-the-open-checkout',
+      },
+    );
+    expect([d.ok, d.reasons.map((r) => r.code)]).toEqual([false, ['CHECKOUT_MISMATCH']]);
+    const v = await authorizeMandatePayment(await viPayment(vi, await viIntent(vi, NOW), { amount: '10', aud: AUD, now: NOW }), {
+      verifier,
+      profile: 'verifiable-intent',
+      trust: viTrust(),
+      now: NOW,
+      l1Vct: 'https://other.example/card',
+    });
+    expect(v.ok).toBe(false);
+  });
+
+  it('openCheckoutHash with profile verifiable-intent: verifyMandateChain, the payment guards, requireMandate and guardTool refuse it', async () => {
+    const chain = await viPayment(vi, await viIntent(vi, NOW), { amount: '10', aud: AUD, now: NOW });
+    await expect(verifyMandateChain(chain, { profile: 'verifiable-intent', trust: viTrust(), now: NOW, allowMissingNonce: true, openCheckoutHash: 'x' })).rejects.toThrow(
+      /openCheckoutHash/,
+    );
+    let ran = false;
+    await expect(guardMandatePayment(chain, { verifier, profile: 'verifiable-intent', trust: viTrust(), now: NOW, openCheckoutHash: 'x' }, () => (ran = true))).rejects.toThrow(
+      /openCheckoutHash/,
+    );
+    expect(ran).toBe(false);
+    expect(() => requireMandate({ profile: 'verifiable-intent', trust: viTrust(), openCheckoutHash: () => 'x' })).toThrow(/openCheckoutHash/);
+    expect(() => guardTool('pay', { verifier, mandate: { profile: 'verifiable-intent', trust: viTrust(), openCheckoutHash: () => 'x' } }, () => ({ content: [] }))).toThrow(
+      /openCheckoutHash/,
+    );
+  });
+
+  it('l1Vct with profile ap2: verifyMandateChain, the payment guards, requireMandate and guardTool refuse it', async () => {
+    const chain = await ap2Payment(ap2, { minor: 100, aud: AUD, now: NOW });
+    await expect(verifyMandateChain(chain, { profile: 'ap2', trust: ap2Trust(), now: NOW, allowMissingNonce: true, l1Vct: 'x' })).rejects.toThrow(/l1Vct/);
+    await expect(authorizeMandatePayment(chain, { verifier, profile: 'ap2', trust: ap2Trust(), now: NOW, l1Vct: 'x' })).rejects.toThrow(/l1Vct/);
+    expect(() => requireMandate({ profile: 'ap2', trust: ap2Trust(), l1Vct: 'x' })).toThrow(/l1Vct/);
+    expect(() => guardTool('pay', { verifier, mandate: { profile: 'ap2', trust: ap2Trust(), l1Vct: 'x' } }, () => ({ content: [] }))).toThrow(/l1Vct/);
+  });
+});
