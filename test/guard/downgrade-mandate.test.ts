@@ -165,3 +165,43 @@ describe('a pin only the other profile carries out is a TypeError, never a check
     expect(() => guardTool('pay', { verifier, mandate: { profile: 'ap2', trust: ap2Trust(), l1Vct: 'x' } }, () => ({ content: [] }))).toThrow(/l1Vct/);
   });
 });
+
+/**
+ * A shorter chain: the user's open (autonomous) intent, addressed to this
+ * verifier with a fresh nonce, presented without the agent's L3a. An open
+ * mandate names limits, not a payment: there is nothing to charge, so it is
+ * refused, never read as a payment of its maximum or of the request's amount.
+ */
+describe('an open mandate where a closed payment is needed', () => {
+  it('VI: an autonomous L2 for this verifier without L3 pays nothing (refused, nothing reserved)', async () => {
+    const { issueViIntent } = await import('../../src/mandates/index.js');
+    const { INSTRUMENT, MERCHANTS } = await import('../mandates/helpers.js');
+    const nonce = `n-${Date.now()}`;
+    const open = await issueViIntent({
+      issuer: vi.user.issuer,
+      l1: vi.l1,
+      aud: AUD,
+      nonce,
+      now: NOW,
+      expiresIn: 86400,
+      autonomous: {
+        agent: { jwk: vi.agent.publicJwk, kid: vi.agent.kid },
+        instrument: INSTRUMENT,
+        maxAmount: { amount: '400', currency: 'USD' },
+        payees: [MERCHANTS[0]!],
+        merchants: MERCHANTS,
+        lineItems: [{ id: 'line-1', acceptable: [{ id: 'BAB86345', title: 'Babolat Pure Aero' }], quantity: 1 }],
+      },
+    });
+    let ran = false;
+    const r = await guardMandatePayment(
+      { l1: vi.l1, l2: open.l2 },
+      { verifier, profile: 'verifiable-intent', trust: { issuers: [vi.issuer.publicJwk] }, now: NOW, amount: '10 USD' },
+      () => (ran = true),
+    );
+    expect(r.ok).toBe(false);
+    expect(ran).toBe(false);
+    expect(r.reasons.map((x) => x.code)).toEqual(['INVALID_PRESENTATION']);
+    expect(r.reasons[0]!.message).toMatch(/no final payment/);
+  });
+});
