@@ -5,7 +5,7 @@ import { checkOperatorsPinned, checkReputationThresholds } from '../agents/thres
 import { checkTrustLists } from '../agents/chain.js';
 import type { DeclaredProcessing } from '../grants/index.js';
 import type { MandateProfile, MandateTrust } from '../mandates/types.js';
-import { checkAnchorLists } from '../mandates/common.js';
+import { checkAnchorLists, checkProfileOptions } from '../mandates/common.js';
 import { TRUST_SPEC } from '../agents/verify.js';
 
 /** Where a decision looks up an agent's reputation (e.g. `reputationSource(store, policy)`). */
@@ -102,7 +102,10 @@ export const MANDATE_POLICY_SPEC = {
 } as const;
 
 /** The trust a mandate guard needs, checked when built: a profile and pinned issuers (never skipped in a guard). */
-export function checkMandatePolicy(who: string, o: { profile?: unknown; trust?: unknown; calendarTimeZone?: unknown; requireStatus?: unknown }): void {
+export function checkMandatePolicy(
+  who: string,
+  o: { profile?: unknown; trust?: unknown; calendarTimeZone?: unknown; requireStatus?: unknown; l1Vct?: unknown; openCheckoutHash?: unknown },
+): void {
   if (o.profile !== 'verifiable-intent' && o.profile !== 'ap2') throw new TypeError(`${who}: profile must be 'verifiable-intent' or 'ap2'`);
   const t = o.trust as MandateTrust | undefined;
   if (!t || typeof t !== 'object' || !Array.isArray(t.issuers) || t.issuers.length === 0) {
@@ -113,6 +116,7 @@ export function checkMandatePolicy(who: string, o: { profile?: unknown; trust?: 
     throw new TypeError(`${who}: a guard never skips issuer verification`);
   }
   if (o.requireStatus !== undefined && typeof o.requireStatus !== 'boolean') throw new TypeError(`${who}: requireStatus must be a boolean`);
+  checkProfileOptions(who, o.profile, o);
   if (o.calendarTimeZone !== undefined) {
     try {
       new Intl.DateTimeFormat('en-US', { timeZone: String(o.calendarTimeZone) });

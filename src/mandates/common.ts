@@ -51,6 +51,44 @@ export function checkAnchorLists(who: string, t: { issuers?: unknown; merchants?
     throw new TypeError(`${who}: trust.merchants must be a non-empty list of the merchants' keys (JWKs) or DIDs, or absent (checkout signatures then not checked)`);
 }
 
+const JWS_ALGS: ReadonlySet<string> = new Set<JwsAlg>(['ES256', 'ES256K', 'EdDSA']);
+
+/**
+ * `algorithms` narrows what every layer may be signed with, so it must say exactly which: a non-empty list of
+ * the JWS names Charter verifies (RFC 7518 §3.1, RFC 8037 §3.1, RFC 8812 §3.2). A string would be read with
+ * String.prototype.includes ('ES256K' also taking ES256, a substring of it); a misspelt or unknown name
+ * ('es256', 'Ed25519', 'none') would silently leave the list other than the caller meant.
+ */
+function checkAlgorithms(a: unknown): void {
+  if (a === undefined) return;
+  if (!Array.isArray(a) || a.length === 0 || a.some((x) => typeof x !== 'string' || !JWS_ALGS.has(x)))
+    throw new TypeError(`verifyMandateChain: algorithms must be a non-empty list of ${[...JWS_ALGS].join(', ')}`);
+}
+
+/**
+ * `requireStatus` asks for a chain its issuer can revoke. AP2 (v0.2) defines no status for a mandate, so no AP2
+ * chain can meet it: refused when the verifier is built, never read as "no status to check" while an
+ * unrevocable chain pays (a revocability requirement met by switching to the profile that has none).
+ */
+const AP2_NO_STATUS = (who: string): string =>
+  `${who}: requireStatus is for Verifiable Intent (an L1 with a Token Status List status); AP2 defines no status, so no AP2 chain can be revoked and none could meet it`;
+
+/**
+ * A demand only one profile can carry out, given with the other, is a TypeError where the verifier is built,
+ * never a check silently left undone (the presenter does not pick the profile, but a verifier configured for
+ * both, or switched from one to the other, would think it still holds): `requireStatus` (above) and `l1Vct`
+ * are Verifiable Intent's (AP2 has no status and no L1); `openCheckoutHash` is AP2's `payment.reference`
+ * (a VI payment names its checkout by `transaction_id`, which `checkoutHash` pins for both).
+ */
+export function checkProfileOptions(who: string, profile: unknown, o: { requireStatus?: unknown; l1Vct?: unknown; openCheckoutHash?: unknown }): void {
+  if (profile === 'ap2' && o.requireStatus === true) throw new TypeError(AP2_NO_STATUS(who));
+  if (profile === 'ap2' && o.l1Vct !== undefined) throw new TypeError(`${who}: l1Vct is the Verifiable Intent L1's vct; an AP2 chain has no L1, so it would pin nothing`);
+  if (profile === 'verifiable-intent' && o.openCheckoutHash !== undefined)
+    throw new TypeError(
+      `${who}: openCheckoutHash is AP2's payment.reference; a Verifiable Intent chain has none, so it would bind nothing (checkoutHash pins the checkout for both)`,
+    );
+}
+
 export function makeCtx(profile: MandateProfile, opts: VerifyMandateOptions): Ctx {
   const skew = opts.skewSeconds ?? 60;
   if (!Number.isFinite(skew) || skew < 0 || skew > MAX_SKEW) throw new CharterError('INVALID_ARGUMENT', `skewSeconds must be from 0 to ${MAX_SKEW}`);
@@ -60,6 +98,8 @@ export function makeCtx(profile: MandateProfile, opts: VerifyMandateOptions): Ct
   checkAnchorLists('verifyMandateChain', opts.trust);
   if (opts.status !== undefined && typeof opts.status !== 'function') throw new TypeError('verifyMandateChain: status must be a status checker (createTokenStatusChecker)');
   if (opts.requireStatus !== undefined && typeof opts.requireStatus !== 'boolean') throw new TypeError('verifyMandateChain: requireStatus must be a boolean');
+  checkProfileOptions('verifyMandateChain', profile, opts);
+  checkAlgorithms(opts.algorithms);
   if (opts.calendarTimeZone !== undefined) {
     try {
       new Intl.DateTimeFormat('en', { timeZone: opts.calendarTimeZone });

@@ -100,7 +100,9 @@ export interface VerifySdJwtVcOptions {
    * Accept a token without a key binding: one that has `cnf` but no KB-JWT,
    * or a bearer credential with no plain `cnf` at all. For a holder checking
    * what it was issued, or a verifier that accepts bearer credentials; never
-   * for a presentation that must prove who presents it. Default false.
+   * for a presentation that must prove who presents it. Default false. With
+   * `nonce` a token without a KB-JWT is still refused (KEY_BINDING_INVALID):
+   * only a key binding JWT answers a nonce.
    */
   allowMissingKeyBinding?: boolean;
   /** Most seconds since the KB-JWT's `iat`. Default 300; NaN, Infinity or a negative number is a TypeError. */

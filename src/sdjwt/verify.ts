@@ -186,6 +186,10 @@ export async function verifySdJwtVc(token: string, given: VerifySdJwtVcOptions):
   // disclosures.ts) looks exactly like that once the disclosure is withheld. So the key binding is required
   // of every presentation, not only of those whose issuer left `cnf` in clear.
   const cnf = processed ? processed.claims.cnf : p.cnf;
+  // A nonce asked for is answered only by a key binding JWT (RFC 9901 §4.3): without one, allowMissingKeyBinding
+  // would drop the very check the caller asked for (a token copied from anywhere taken as fresh), so it is refused.
+  if (split.kbJwt === undefined && options.nonce !== undefined && options.allowMissingKeyBinding === true)
+    reasons.push({ code: 'KEY_BINDING_INVALID', message: 'a nonce was asked for and the presentation has no key binding JWT to answer it' });
   if (cnf === undefined) {
     if (split.kbJwt !== undefined) reasons.push({ code: 'KEY_BINDING_INVALID', message: 'a key binding JWT was given for a credential without "cnf"' });
     else if (options.allowMissingKeyBinding !== true)
