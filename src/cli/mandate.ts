@@ -40,6 +40,11 @@ async function anchors(ctx: CliContext, files: string[] | undefined, what: strin
 
 export async function collectMandateVerify(ctx: CliContext, file: string, o: VerifyOpts): Promise<MandateDecision> {
   refuseBlank(o, ['--aud', '--nonce', '--payment-aud', '--payment-nonce', '--checkout-aud', '--checkout-nonce', '--checkout-hash', '--open-checkout-hash']);
+  // A flag only the other profile can carry out is a usage error (exit 2), not a check silently left undone.
+  if (o.profile === 'ap2' && o.requireStatus)
+    throw new CharterError('INVALID_ARGUMENT', '--require-status is for --profile verifiable-intent: AP2 defines no status, so no AP2 chain could meet it');
+  if (o.profile === 'verifiable-intent' && o.openCheckoutHash !== undefined)
+    throw new CharterError('INVALID_ARGUMENT', "--open-checkout-hash is AP2's payment.reference: a Verifiable Intent chain has none (--checkout-hash pins the checkout for both)");
   const text = await readTextArg(ctx, file, 'mandate');
   // Nothing to verify is a usage error (exit 2), as `vc verify -` on empty input is, not a refused chain.
   if (text.trim() === '') throw new CharterError('INVALID_ARGUMENT', `${file === '-' ? 'standard input' : file} holds no mandate chain`);

@@ -108,6 +108,10 @@ describe('charter mandate verify --profile verifiable-intent replays the referen
     expect((await run(['mandate', 'verify', file('x.json', '{"l1": 1}'), '--profile', 'verifiable-intent'])).code).toBe(2);
     expect((await run([...a, '--trust-issuer', file('bad.jwk', 'not a key')])).code).toBe(2);
     expect((await run(['mandate', 'verify', file('y.json', '{}')])).code).toBe(2);
+    // An AP2-only check asked of a Verifiable Intent chain: a usage error, not a chain that passes without it.
+    const open = await run([...a, '--open-checkout-hash', 'abc']);
+    expect([open.code, JSON.parse(open.out).error.code]).toEqual([2, 'INVALID_ARGUMENT']);
+    expect(JSON.parse(open.out).error.message).toMatch(/--open-checkout-hash/);
   });
 });
 
@@ -166,5 +170,9 @@ describe('charter mandate verify --profile ap2', () => {
     const replay = await run(['mandate', 'verify', chainFile, '--profile', 'ap2', '--trust-issuer', pem, '--aud', 'shop', '--nonce', 'n-2', '--json']);
     expect(replay.code).toBe(1);
     expect(JSON.parse(replay.out).reasons.map((x: { code: string }) => x.code)).toEqual(['NONCE_MISMATCH']);
+    // --require-status cannot be met by an AP2 chain (AP2 has no status): a usage error, never a pass without it.
+    const status = await run(['mandate', 'verify', chainFile, '--profile', 'ap2', '--trust-issuer', pem, '--aud', 'shop', '--nonce', 'n-1', '--require-status', '--json']);
+    expect([status.code, JSON.parse(status.out).error.code]).toEqual([2, 'INVALID_ARGUMENT']);
+    expect(JSON.parse(status.out).error.message).toMatch(/--require-status/);
   });
 });
