@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CharterError } from '../../src/errors.js';
-import { signJwt } from '../../src/credentials/index.js';
+import { createPresentation, issueCredential, signJwt, verifyCredential, verifyPresentation } from '../../src/credentials/index.js';
 import type { Credential, Issuer } from '../../src/credentials/types.js';
 import { createResolver, didKeyRef, documentResolver } from '../../src/did/index.js';
 import type { CharterResolver, DIDDocument } from '../../src/did/types.js';
@@ -214,5 +214,40 @@ describe("a status list signed by another DID counts for the issuer only when th
       const signer = { ...didKeyRef('key', pairs[s].publicJwk), signer: createSigner(pairs[s].privateJwk) } as Issuer;
       expect([s, (await bitstring(`https://lists.example/status/other-${++n}`, signer.did, signer)).map((r) => r.code)]).toEqual([s, ['STATUS_INVALID']]);
     }
+  });
+});
+
+describe('did:jwk fixes its relationships from the JWK (did:jwk §2.3): one for encryption signs nothing', () => {
+  const jwkDid = (extra: object) => {
+    const kp = generateKeyPair('Ed25519');
+    const did = `did:jwk:${Buffer.from(JSON.stringify({ ...kp.publicJwk, ...extra })).toString('base64url')}`;
+    return { did, kid: `${did}#0`, keyType: 'Ed25519', publicJwk: kp.publicJwk, signer: createSigner(kp.privateJwk) } as Issuer;
+  };
+  const direct = createResolver();
+  const AUDIENCE = 'https://api.example';
+  const signs = async (who: Issuer) => {
+    const vc = await issueCredential({ issuer: who, subject: 'did:web:subject.example', type: 'Membership', claims: { level: 1 } });
+    const asIssuer = (await verifyCredential(vc.jwt, { resolver: direct })).ok;
+    const vp = await createPresentation({ holder: who, credentials: [vc.jwt], aud: AUDIENCE, nonce: 'n' });
+    const asHolder = (await verifyPresentation(vp, { resolver: direct, aud: AUDIENCE, nonce: 'n' })).reasons.every(
+      (r) => r.code !== 'VERIFICATION_METHOD_NOT_AUTHORIZED' && r.code !== 'INVALID_KEY' && r.code !== 'VERIFICATION_METHOD_NOT_FOUND',
+    );
+    const join = await signJwt({ typ: JOIN_TYP }, { iss: who.did, sub: POOL, status: STATUS }, who.signer, who.kid);
+    const asMember = (await verifyAcceptance(join, who.did, POOL, direct)).entry !== undefined;
+    return [asIssuer, asHolder, asMember];
+  };
+
+  it.each([
+    ['use enc', { use: 'enc' }, false],
+    ['key_ops deriveKey', { key_ops: ['deriveKey'] }, false],
+    ['use enc with key_ops verify', { use: 'enc', key_ops: ['verify'] }, false],
+    ['use sig', { use: 'sig' }, true],
+    ['no use', {}, true],
+  ] as const)('%s: issuer, holder, pool member', async (_name, extra, ok) => {
+    expect(await signs(jwkDid(extra))).toEqual([ok, ok, ok]);
+    // Its document: keyAgreement only for "enc", signing relationships only for "sig" (and both without use).
+    const doc = (await direct.resolve(jwkDid(extra).did)) as unknown as Record<string, unknown>;
+    const use = (extra as { use?: string }).use;
+    expect(['assertionMethod', 'authentication', 'keyAgreement'].map((r) => r in doc)).toEqual([use !== 'enc', use !== 'enc', use !== 'sig']);
   });
 });
