@@ -3,7 +3,7 @@ import { signJwt } from '../../src/credentials/index.js';
 import { createResolver } from '../../src/did/index.js';
 import { generateKeyPair, createSigner } from '../../src/keys/index.js';
 import type { PublicJwk } from '../../src/keys/types.js';
-import { presentSdJwtVc, verifySdJwtVc } from '../../src/sdjwt/index.js';
+import { issueSdJwtVc, presentSdJwtVc, verifySdJwtVc } from '../../src/sdjwt/index.js';
 import { encodeTokenStatusList } from '../../src/status/token-codec.js';
 import { createTokenStatusChecker, type TokenStatusContext } from '../../src/status/token-checker.js';
 import { makeIssuer } from '../helpers.js';
@@ -99,6 +99,19 @@ describe('SD-JWT VC holder key (cnf.jwk)', () => {
         const v = await verifySdJwtVc(await presentSdJwtVc(vc, { holder, aud: AUD, nonce: NONCE }), { resolver, trustedIssuers, aud: AUD, nonce: NONCE });
         expect([type, label(extra), v.reasons]).toEqual([type, label(extra), []]);
       }
+    }
+  });
+});
+
+describe('SD-JWT VC issuance: a holder key given for encryption is not bound', () => {
+  it('issueSdJwtVc refuses holderKey marked for encryption (INVALID_KEY) instead of binding it with the mark dropped', async () => {
+    const issuer = makeIssuer('P-256');
+    const holder = makeIssuer('P-256');
+    const issue = (holderKey: object) => issueSdJwtVc({ issuer, subject: holder.did, vct: VCT, claims: { a: 1 }, holderKey: holderKey as PublicJwk });
+    for (const extra of NOT_FOR_SIGNING) await expect(issue({ ...holder.publicJwk, ...extra }), label(extra)).rejects.toMatchObject({ code: 'INVALID_KEY' });
+    for (const extra of [{}, { use: 'sig' }, { key_ops: ['sign', 'verify'] }]) {
+      const cnf = JSON.parse(Buffer.from((await issue({ ...holder.publicJwk, ...extra })).token.split('.')[1]!, 'base64url').toString()).cnf;
+      expect(cnf, label(extra)).toEqual({ jwk: holder.publicJwk });
     }
   });
 });
