@@ -31,9 +31,9 @@ export async function checkIssuerSignature(d: DecodedJwt, iss: string, options: 
   try {
     keys = [];
     for (const k of trusted.keys) {
-      const kid = typeof k.kid === 'string' ? { kid: k.kid } : {};
+      const kid = typeof k?.kid === 'string' ? { kid: k.kid } : {};
       try {
-        assertVerifyUse(k, `the trusted key${k.kid !== undefined ? ` ${shown(k.kid, 60)}` : ''} of ${iss.slice(0, 80)}`);
+        assertVerifyUse(k, `the trusted key${kid.kid !== undefined ? ` ${shown(kid.kid, 60)}` : ''} of ${iss.slice(0, 80)}`);
       } catch (e) {
         notForSigning.push({ ...kid, reason: toReason(e, 'INVALID_KEY') });
         continue;

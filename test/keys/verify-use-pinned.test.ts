@@ -61,6 +61,12 @@ describe('SD-JWT VC issuer keys (trustedIssuers)', () => {
       expect(codes(await verifySdJwtVc(noKid, opts([{ ...sig.publicJwk }, { ...enc.publicJwk, ...extra }]))), label(extra)).toEqual(['INVALID_SIGNATURE']);
       expect(codes(await verifySdJwtVc(noKid, opts([{ ...enc.publicJwk, ...extra }]))), label(extra)).toEqual(['INVALID_KEY']);
     }
+    // A set holding what is no key at all is refused as before (a reason, never a crash).
+    const byEnc0 = await token(createSigner(enc.privateJwk), 'enc-1', { jwk: holder.publicJwk });
+    for (const junk of [null, 'key', 7, { kty: 'OKP', crv: 'Ed25519' }]) {
+      const v = await verifySdJwtVc(byEnc0, { resolver, trustedIssuers: [{ iss: ISS, keys: [junk as never, { ...enc.publicJwk, kid: 'enc-1' }] }], allowMissingKeyBinding: true });
+      expect([label({ junk }), codes(v)]).toEqual([label({ junk }), ['INVALID_KEY']]);
+    }
     // The control: the same keys without the marks verify (so the refusals above are the marks').
     const byEnc = await token(createSigner(enc.privateJwk), 'enc-1', { jwk: holder.publicJwk });
     const ok = await verifySdJwtVc(byEnc, {
