@@ -3,7 +3,7 @@ import { readOptions } from '../encoding/options.js';
 import { CharterError, type Reason } from '../errors.js';
 import { canonicalJson, sha256Digest } from '../encoding/json.js';
 import { decodeJwt } from '../credentials/index.js';
-import { importVerificationKey } from '../keys/index.js';
+import { assertVerifyUse, importVerificationKey } from '../keys/index.js';
 import type { PublicJwk, VerificationKey } from '../keys/types.js';
 import { jwkThumbprint } from '../httpsig/thumbprint.js';
 import { documentResolver, resolveDidJwk, resolveDidKey } from '../did/index.js';
@@ -315,7 +315,11 @@ export async function verifyEvidence(bundle: unknown, given: VerifyEvidenceOptio
 function pinnedKeys(keys: readonly PublicJwk[] | undefined): { keys: VerificationKey[]; thumbprints: Set<string> } | undefined {
   if (keys === undefined) return undefined;
   if (!Array.isArray(keys) || keys.length === 0) throw new TypeError('verifyEvidence: verifierKeys, when given, is a non-empty list of public JWKs');
-  const imported = keys.map((k) => importVerificationKey(k));
+  // RFC 7517 §4.2-4.3: a key marked for encryption verifies no receipt or checkpoint (keys/jwk.ts assertVerifyUse).
+  const imported = keys.map((k) => {
+    assertVerifyUse(k, 'a key of verifierKeys');
+    return importVerificationKey(k);
+  });
   return { keys: imported, thumbprints: new Set(imported.map((k) => jwkThumbprint(k.publicJwk))) };
 }
 

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CharterError } from '../errors.js';
-import { importVerificationKey } from '../keys/index.js';
+import { assertVerifyUse, importVerificationKey } from '../keys/index.js';
 import type { PublicJwk } from '../keys/types.js';
 import { jsonTextProblem } from '../encoding/json.js';
 import { parseInstant } from '../encoding/duration.js';
@@ -155,9 +155,27 @@ export function registerEvidence(program: Command, ctx: CliContext): void {
 /** A JWK or a JWK Set, from a file (`-` for stdin): the public keys a caller trusts. */
 async function readKeys(ctx: CliContext, file: string): Promise<PublicJwk[]> {
   const v = strictJson(await readTextArg(ctx, file, 'verifier key'), file, 'is not a JWK or a JWK Set (JSON)');
-  const keys = typeof v === 'object' && v !== null && Array.isArray((v as { keys?: unknown }).keys) ? (v as { keys: unknown[] }).keys : [v];
+  const set = typeof v === 'object' && v !== null && Array.isArray((v as { keys?: unknown }).keys);
+  let keys = set ? (v as { keys: unknown[] }).keys : [v];
   try {
-    return keys.map((k) => importVerificationKey(k as PublicJwk).publicJwk);
+    // RFC 7517 §4.2-4.3: a key marked for encryption verifies nothing. A JWK Set (a verifier's published
+    // keys) may hold one beside its signing keys: it is left out, as trust anchors leave it (mandates/trust.ts);
+    // a lone JWK, or a set of nothing else, is refused.
+    if (set && keys.length > 0) {
+      keys = keys.filter((k) => {
+        try {
+          assertVerifyUse(k);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      if (keys.length === 0) throw new CharterError('INVALID_KEY', 'the JWK Set holds no key for verifying signatures (use "sig", key_ops with "verify")');
+    }
+    return keys.map((k) => {
+      assertVerifyUse(k);
+      return importVerificationKey(k as PublicJwk).publicJwk;
+    });
   } catch (e) {
     throw new CharterError('INVALID_ARGUMENT', `${file}: ${(e as Error).message.slice(0, 200)}`);
   }

@@ -2,7 +2,7 @@ import { loadSdJwtVc } from './library.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { CharterError, shown } from '../errors.js';
 import { numericDate, signedDate } from '../encoding/time.js';
-import { validatePublicJwk } from '../keys/index.js';
+import { assertVerifyUse, validatePublicJwk } from '../keys/index.js';
 import type { PublicJwk, Signer } from '../keys/types.js';
 import { createResolver } from '../did/index.js';
 import { sdJwtHasher } from './hash.js';
@@ -68,6 +68,9 @@ export async function issueSdJwtVc(input: IssueSdJwtVcInput): Promise<IssuedSdJw
   let cnf: { jwk: PublicJwk } | undefined;
   if (input.keyBinding !== false) {
     const jwk = input.holderKey !== undefined ? input.holderKey : (await (input.resolver ?? createResolver()).resolveKey(input.subject, undefined, 'authentication')).publicJwk;
+    // RFC 7517 §4.2-4.3: the holder proves possession by signing; a key given for encryption never could
+    // (verifySdJwtVc refuses it, keybinding.ts), and validatePublicJwk would drop the mark that says so.
+    assertVerifyUse(jwk, 'the holder key');
     cnf = { jwk: validatePublicJwk(jwk) };
   }
   const id = input.id ?? `urn:uuid:${randomUUID()}`;

@@ -1,5 +1,5 @@
 import { toReason, type Reason } from '../errors.js';
-import { importVerificationKey, verifySignature } from '../keys/index.js';
+import { assertVerifyUse, importVerificationKey, verifySignature } from '../keys/index.js';
 import type { PublicJwk, VerificationKey } from '../keys/types.js';
 import { decodeJwt, type DecodedJwt } from '../credentials/index.js';
 import { replicatedClaimConflicts } from '../credentials/jws.js';
@@ -13,11 +13,17 @@ const PRESENTATION_CODE = { CREDENTIAL_EXPIRED: 'PRESENTATION_STALE', CREDENTIAL
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** RFC 7800 §3.2 as SD-JWT VC uses it: `cnf: { jwk }`, parsed through the keys layer (every key rule applies). */
+/**
+ * RFC 7800 §3.2 as SD-JWT VC uses it: `cnf: { jwk }`, parsed through the keys layer (every key rule
+ * applies). The holder proves possession by signing (RFC 9901 §4.3), so a key the issuer bound for
+ * encryption (RFC 7517 §4.2 `use: "enc"`, §4.3 key_ops without "verify") proves nothing: INVALID_KEY,
+ * as for a DID method's key agreement key (did/select.ts).
+ */
 export function holderKeyOf(cnf: unknown): { key?: VerificationKey; reason?: Reason } {
   if (!isObj(cnf) || !isObj(cnf.jwk))
     return { reason: { code: 'KEY_BINDING_INVALID', message: 'cnf must carry the holder key as "jwk" (other confirmation methods are not supported)' } };
   try {
+    assertVerifyUse(cnf.jwk, 'the holder key (cnf.jwk)');
     return { key: importVerificationKey(cnf.jwk as unknown as PublicJwk) };
   } catch (e) {
     return { reason: toReason(e, 'INVALID_KEY') };

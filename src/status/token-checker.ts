@@ -3,7 +3,7 @@ import { createListWatermark } from './rollback.js';
 import { listKey } from './list.js';
 import { CharterError, toReason, type Reason, shown } from '../errors.js';
 import { canonicalJson } from '../encoding/json.js';
-import { importVerificationKey, verifySignature } from '../keys/index.js';
+import { assertVerifyUse, importVerificationKey, verifySignature } from '../keys/index.js';
 import type { PublicJwk, VerificationKey } from '../keys/types.js';
 import { safeFetch } from '../did/index.js';
 import type { CharterResolver } from '../did/types.js';
@@ -141,8 +141,13 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
   const { trustedListSigners: signers, trustedListKeys: keys } = options;
   const trustedSigners = identifierSet('createTokenStatusChecker: trustedListSigners', signers, 'DIDs or key ids') ?? new Set<string>();
   if (keys !== undefined && !Array.isArray(keys)) throw new TypeError('createTokenStatusChecker: trustedListKeys must be a list of public JWKs');
-  // Parsed once, through the keys layer, so every key rule (curve, small-order points) applies.
-  const trustedKeys = (options.trustedListKeys ?? []).map((k) => importVerificationKey(k));
+  // Parsed once, through the keys layer, so every key rule (curve, small-order points) applies; and, as for
+  // any key Charter verifies with (keys/jwk.ts assertVerifyUse, RFC 7517 §4.2-4.3), one marked for
+  // encryption is refused here, where it is configured, rather than verifying a list's signature.
+  const trustedKeys = (options.trustedListKeys ?? []).map((k) => {
+    assertVerifyUse(k, 'a key of trustedListKeys');
+    return importVerificationKey(k);
+  });
   const max = cacheEntries(options.cacheMaxEntries, 'createTokenStatusChecker');
   checkerNumbers('createTokenStatusChecker', options, ['maxBytes', 'maxListBytes', 'timeoutMs']);
   // Bounded by bytes as well as by count (as the Bitstring checker's): lists named by tokens anyone can issue.
@@ -288,7 +293,10 @@ export function createTokenStatusChecker(options: TokenStatusCheckerOptions): To
     const d = list.decoded!;
     let issuerKeys: VerificationKey[];
     try {
-      issuerKeys = (ctx.issuerKeys ?? []).map((k) => importVerificationKey(k));
+      issuerKeys = (ctx.issuerKeys ?? []).map((k) => {
+        assertVerifyUse(k, "a key of the credential issuer's");
+        return importVerificationKey(k);
+      });
     } catch (e) {
       return toReason(e, 'INVALID_KEY');
     }

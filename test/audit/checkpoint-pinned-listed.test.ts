@@ -90,6 +90,18 @@ describe('a pinned key the recorded document defines is held to it', () => {
     for (const kid of ['k2', 'k1']) expect(failing(await verifyEvidence(await resigned(fresh, kid), { issuers: [V], verifierKeys: [k1.publicJwk, fresh.publicJwk] }))).toEqual([]);
   });
 
+  it('a pinned key marked for encryption (RFC 7517 use, key_ops) stands for nothing: INVALID_KEY, not a checkpoint that verifies', async () => {
+    const fresh = generateKeyPair('P-256');
+    const byFresh = await resigned(fresh, 'k2');
+    for (const extra of [{ use: 'enc' }, { key_ops: ['deriveKey'] }, { use: 'enc', key_ops: ['verify'] }]) {
+      const pins = [k1.publicJwk, { ...fresh.publicJwk, ...extra }];
+      await expect(verifyEvidence(byFresh, { issuers: [V], verifierKeys: pins }), JSON.stringify(extra)).rejects.toMatchObject({ code: 'INVALID_KEY' });
+      // The decision's own key so marked too: the receipt is no more the verifier's for it.
+      await expect(verifyEvidence(bundle, { issuers: [V], verifierKeys: [{ ...k1.publicJwk, ...extra }] }), JSON.stringify(extra)).rejects.toMatchObject({ code: 'INVALID_KEY' });
+    }
+    expect(failing(await verifyEvidence(byFresh, { issuers: [V], verifierKeys: [k1.publicJwk, { ...fresh.publicJwk, ...{ use: 'sig' } }] }))).toEqual([]);
+  });
+
   for (const [name, key] of [
     ['revoked', revoked],
     ['defined for authentication only', authOnly],
