@@ -1,0 +1,163 @@
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decide } from '../../src/guard/decide.js';
+import { createVerifier } from '../../src/guard/verifier.js';
+import { openSqliteStore } from '../../src/store/sqlite/index.js';
+import { verifyAuditLog, type AuditVerification, type VerifyAuditOptions } from '../../src/audit/index.js';
+import { CHECKPOINT_TYP, RECEIPT_TYP, signCanonical, signPayload } from '../../src/audit/jws.js';
+import { canonicalJson, sha256Digest } from '../../src/encoding/json.js';
+import type { Issuer } from '../../src/credentials/types.js';
+import { bound } from '../http/present.js';
+import { API, openWorld, type World } from '../http/world.js';
+import { tempDir } from '../helpers.js';
+
+/**
+ * `charter audit verify` names the first broken entry and why (issue 17): each check of verifyAuditLog,
+ * one at a time, on a real SQLite log altered behind the store's back. Every case here is one a single
+ * check alone catches; without it the log would read as whole (found by mutation testing of
+ * src/audit/verify-log.ts: each of these checks could be removed with every other test still passing).
+ */
+let w: World;
+let dir: string;
+let base: string;
+let api: Issuer;
+let chain: string;
+const N = 8;
+
+beforeAll(async () => {
+  w = await openWorld();
+  await w.home.createIdentity({ alias: 'api' });
+  api = await w.home.issuer('api');
+  dir = tempDir('charter-log-checks-');
+  base = join(dir, 'base.db');
+  const store = await openSqliteStore(base);
+  const v = createVerifier({ aud: API, store, resolver: w.resolver, status: w.status, http: false, receipts: { signer: api, checkpointEvery: 4 } });
+  const g = await w.grant();
+  for (let i = 0; i < N; i++) {
+    const resource = i % 2 === 0 ? 'profile/email' : 'calendar';
+    await decide(
+      v,
+      await bound(w.app, [g.jwt]),
+      { kind: 'grant', resource, action: 'read', owner: w.alice.did },
+      { kind: 'claims', claims: { htm: 'GET', htu: 'http://127.0.0.1:9999/profile/email' } },
+    );
+  }
+  chain = v.receipts!.chain;
+  await store.close();
+}, 60_000);
+afterAll(async () => w.close());
+
+let copies = 0;
+async function tampered(
+  mutate: (db: Database.Database) => void | Promise<void>,
+  checkpoints: string[] = [],
+  options: Omit<VerifyAuditOptions, 'resolver' | 'checkpoints'> = {},
+): Promise<AuditVerification> {
+  const file = join(dir, `copy-${copies++}.db`);
+  copyFileSync(base, file);
+  const db = new Database(file);
+  await mutate(db);
+  db.close();
+  const store = await openSqliteStore(file);
+  try {
+    return await verifyAuditLog(store, { resolver: w.resolver, checkpoints, ...options });
+  } finally {
+    await store.close();
+  }
+}
+
+type Row = { jws: string; hash: string; prev: string | null; receipt_id: string; at: string };
+const row = (db: Database.Database, seq: number) => db.prepare('SELECT * FROM audit_entries WHERE seq = ?').get(seq) as Row;
+const payloadOf = (jws: string) => JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+const headAt = async (seq: number) => {
+  const db = new Database(base, { readonly: true });
+  try {
+    return row(db, seq).hash;
+  } finally {
+    db.close();
+  }
+};
+/** A checkpoint signed by the verifier's own key with the claims given (time and iat as Charter writes them unless overridden). */
+async function checkpointClaims(claims: Record<string, unknown>): Promise<string> {
+  const at = new Date();
+  return (await signCanonical(CHECKPOINT_TYP, { iss: api.did, iat: Math.floor(at.getTime() / 1000), time: at.toISOString(), ...claims }, api)).jws;
+}
+
+describe('verifyAuditLog: each check, alone', () => {
+  it('the untouched log verifies, and a well-formed checkpoint the verifier signed by hand matches', async () => {
+    const good = await checkpointClaims({ chain, seq: 4, head: await headAt(4) });
+    expect(await tampered(() => undefined, [good])).toMatchObject({ ok: true, chains: [{ chain, entries: N }] });
+  });
+
+  it('a checkpoint whose iat is not the second of its time is malformed, however well it matches the chain', async () => {
+    const at = new Date();
+    const misdated = await checkpointClaims({ chain, seq: 4, head: await headAt(4), time: at.toISOString(), iat: Math.floor(at.getTime() / 1000) - 3600 });
+    const v = await tampered(() => undefined, [misdated]);
+    expect(v.ok).toBe(false);
+    expect(v.broken).toMatchObject({ code: 'AUDIT_CHAIN_BROKEN', message: expect.stringMatching(/checkpoint is malformed/) });
+  });
+
+  it('a stored checkpoint whose seq column is not the seq it signs is named as differing from what it signs', async () => {
+    const v = await tampered((db) => db.prepare('UPDATE audit_checkpoints SET seq = 3 WHERE seq = 4').run());
+    expect(v.ok).toBe(false);
+    expect(v.broken).toMatchObject({ chain, seq: 3, message: expect.stringMatching(/stored checkpoint at seq 3 differs from what it signs/) });
+  });
+
+  it('a stored checkpoint signed for another chain, filed under this one, is named as differing from what it signs', async () => {
+    // The verifier's own signature, the right seq and head: only the chain it names is another.
+    const other = await checkpointClaims({ chain: 'urn:uuid:00000000-0000-4000-8000-000000000000', seq: 4, head: await headAt(4) });
+    const v = await tampered((db) => db.prepare('UPDATE audit_checkpoints SET jws = ? WHERE seq = 4').run(other));
+    expect(v.ok).toBe(false);
+    expect(v.broken).toMatchObject({ chain, seq: 4, message: expect.stringMatching(/stored checkpoint at seq 4 differs from what it signs/) });
+  });
+
+  /** Entry `seq` re-signed by the verifier's own key with `edit` applied to its claims; its hash column follows. */
+  async function resign(db: Database.Database, seq: number, edit: (claims: Record<string, unknown> & { log: Record<string, unknown> }) => void): Promise<void> {
+    const claims = payloadOf(row(db, seq).jws) as Record<string, unknown> & { log: Record<string, unknown> };
+    edit(claims);
+    const payload = canonicalJson(claims);
+    db.prepare('UPDATE audit_entries SET jws = ?, hash = ? WHERE seq = ?').run(await signPayload(RECEIPT_TYP, payload, api), sha256Digest(payload), seq);
+    // The stored checkpoint at the end would name the old head: it goes too, so only the receipt's own claim is left to catch.
+    db.prepare('DELETE FROM audit_checkpoints WHERE seq >= ?').run(seq);
+  }
+
+  it('the last entry re-signed by the verifier to name another chain is a break at that entry', async () => {
+    const v = await tampered((db) => resign(db, N, (c) => void (c.log.chain = 'urn:uuid:00000000-0000-4000-8000-000000000000')));
+    expect(v.broken).toMatchObject({ chain, seq: N, message: expect.stringMatching(/names another place in the log/) });
+  });
+
+  it('the last entry re-signed by the verifier to name another seq is a break at that entry', async () => {
+    const v = await tampered((db) => resign(db, N, (c) => void (c.log.seq = N + 1)));
+    expect(v.broken).toMatchObject({ chain, seq: N, message: expect.stringMatching(/names another place in the log/) });
+  });
+
+  it('the last entry re-signed by the verifier in a form no receipt has (an allow with status 500) is a break at that entry', async () => {
+    const v = await tampered((db) =>
+      resign(db, N, (c) => {
+        c.status = c.decision === 'allow' ? 500 : 200;
+      }),
+    );
+    expect(v.broken).toMatchObject({ chain, seq: N, message: expect.stringMatching(/the receipt is malformed/) });
+  });
+
+  it('the stored prev column altered (the receipts untouched) is a break at that entry', async () => {
+    const v = await tampered((db) => db.prepare("UPDATE audit_entries SET prev = 'sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' WHERE seq = 5").run());
+    expect(v.broken).toMatchObject({ chain, seq: 5, message: expect.stringMatching(/stored prev hash differs/) });
+  });
+
+  const columns: [string, string, (db: Database.Database) => void][] = [
+    ['receipt id', 'receipt_id', (db) => db.prepare("UPDATE audit_entries SET receipt_id = 'urn:uuid:00000000-0000-7000-8000-000000000000' WHERE seq = 3").run()],
+    ['signer', 'issuer', (db) => db.prepare("UPDATE audit_entries SET issuer = 'did:web:someone.example' WHERE seq = 3").run()],
+    ['outcome', 'outcome', (db) => db.prepare("UPDATE audit_entries SET outcome = CASE outcome WHEN 'allow' THEN 'deny' ELSE 'allow' END WHERE seq = 3").run()],
+    ['subject', 'subject', (db) => db.prepare("UPDATE audit_entries SET subject = 'did:key:zsomeoneelse' WHERE seq = 3").run()],
+    ['time', 'at', (db) => db.prepare('UPDATE audit_entries SET at = at - 86400000 WHERE seq = 3').run()],
+  ];
+  for (const [name, column, alter] of columns) {
+    it(`the stored ${column} column altered is a break at that entry, naming the ${name}`, async () => {
+      const v = await tampered(alter);
+      expect(v.broken).toMatchObject({ chain, seq: 3, message: `the stored ${name} differs from the signed receipt` });
+    });
+  }
+});
