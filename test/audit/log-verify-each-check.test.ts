@@ -161,3 +161,44 @@ describe('verifyAuditLog: each check, alone', () => {
     });
   }
 });
+
+describe('verifyAuditLog: a chain whose start is gone', () => {
+  const deleteThrough =
+    (through: number, checkpointsThrough = through) =>
+    (db: Database.Database) => {
+      db.prepare('DELETE FROM audit_entries WHERE seq <= ?').run(through);
+      db.prepare('DELETE FROM audit_checkpoints WHERE seq <= ?').run(checkpointsThrough);
+    };
+  const held = async (seq: number) => checkpointClaims({ chain, seq, head: await headAt(seq) });
+
+  it('a checkpoint only a third party holds does not anchor a pruned chain, even with acceptPruned: the log must hold its own anchor', async () => {
+    const v = await tampered(deleteThrough(4), [await held(4)], { acceptPruned: true });
+    expect(v.ok).toBe(false);
+    expect(v.broken).toMatchObject({ chain, seq: 1, message: 'entries 1 to 4 are missing and no checkpoint anchors the rest' });
+  });
+
+  it('with no anchor, the first entry named is the one after the last stored checkpoint below the gap, not one above it', async () => {
+    // Entries 1..7 deleted, the stored checkpoints at 4 and 8 kept: 5 is the first entry nothing accounts for.
+    const v = await tampered(deleteThrough(7, 0));
+    expect(v.broken).toMatchObject({ chain, seq: 5, message: 'entries 5 to 7 are missing and no checkpoint anchors the rest' });
+  });
+});
+
+describe('verifyAuditLog with issuers: a chain nobody expected', () => {
+  it("is named for its signer before any of it is read: rows a stranger's column claims, holding no receipt at all, are not reported as unreadable receipts", async () => {
+    const stranger = 'did:web:stranger.example';
+    const foreign = 'urn:uuid:00000000-0000-4000-8000-0000000000aa';
+    const v = await tampered(
+      (db) =>
+        void db
+          .prepare(
+            "INSERT INTO audit_entries (chain, seq, hash, prev, receipt_id, kind, outcome, issuer, subject, at, jws, recorded_at) VALUES (?, 1, 'sha256-x', NULL, 'urn:uuid:00000000-0000-7000-8000-0000000000aa', 'decision', 'allow', ?, NULL, ?, 'not.a.receipt', ?)",
+          )
+          .run(foreign, stranger, Date.now(), Date.now()),
+      [],
+      { issuers: [api.did] },
+    );
+    expect(v.ok).toBe(false);
+    expect(v.broken).toMatchObject({ chain: foreign, seq: 1, message: expect.stringMatching(/signed by did:web:stranger\.example, which is not one of the expected verifiers/) });
+  });
+});
