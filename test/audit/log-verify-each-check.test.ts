@@ -11,7 +11,7 @@ import { canonicalJson, sha256Digest } from '../../src/encoding/json.js';
 import type { Issuer } from '../../src/credentials/types.js';
 import { bound } from '../http/present.js';
 import { API, openWorld, type World } from '../http/world.js';
-import { tempDir } from '../helpers.js';
+import { makeIssuer, tempDir } from '../helpers.js';
 
 /**
  * `charter audit verify` names the first broken entry and why (issue 17): each check of verifyAuditLog,
@@ -200,5 +200,39 @@ describe('verifyAuditLog with issuers: a chain nobody expected', () => {
     );
     expect(v.ok).toBe(false);
     expect(v.broken).toMatchObject({ chain: foreign, seq: 1, message: expect.stringMatching(/signed by did:web:stranger\.example, which is not one of the expected verifiers/) });
+  });
+});
+
+describe('verifyAuditLog: who signed what', () => {
+  it('a checkpoint someone else signed, naming the right head, is a break at its seq: stored or given', async () => {
+    const stranger = makeIssuer();
+    const at = new Date();
+    const forged = (
+      await signCanonical(CHECKPOINT_TYP, { iss: stranger.did, iat: Math.floor(at.getTime() / 1000), time: at.toISOString(), chain, seq: 4, head: await headAt(4) }, stranger)
+    ).jws;
+    const stored = await tampered((db) => void db.prepare('UPDATE audit_checkpoints SET jws = ?, issuer = ? WHERE seq = 4').run(forged, stranger.did));
+    expect(stored.broken).toMatchObject({ chain, seq: 4, message: 'the checkpoint at seq 4 is signed by another verifier than the chain' });
+    const given = await tampered(() => undefined, [forged]);
+    expect(given.broken).toMatchObject({ chain, seq: 4, message: 'the checkpoint at seq 4 is signed by another verifier than the chain' });
+  });
+
+  it("a pruned chain's entries after its anchor, re-linked from it and signed by someone else (the signer column left the verifier's), are a break at the first of them", async () => {
+    const stranger = makeIssuer();
+    const v = await tampered(async (db) => {
+      db.prepare('DELETE FROM audit_entries WHERE seq <= 4').run();
+      db.prepare('DELETE FROM audit_checkpoints WHERE seq > 4').run();
+      let prev = (db.prepare('SELECT head FROM audit_checkpoints WHERE seq = 4').get() as { head: string }).head;
+      for (let k = 5; k <= N; k++) {
+        const claims = payloadOf(row(db, k).jws) as Record<string, unknown> & { log: { prev: string } };
+        claims.iss = stranger.did;
+        claims.log.prev = prev;
+        const payload = canonicalJson(claims);
+        const jws = await signPayload(RECEIPT_TYP, payload, stranger);
+        prev = sha256Digest(payload);
+        db.prepare('UPDATE audit_entries SET jws = ?, hash = ?, prev = ? WHERE seq = ?').run(jws, prev, claims.log.prev, k);
+      }
+    });
+    expect(v.ok).toBe(false);
+    expect(v.broken).toMatchObject({ chain, seq: 5, message: 'the receipt is signed by another verifier than the rest of the chain' });
   });
 });
