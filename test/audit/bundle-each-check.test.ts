@@ -7,7 +7,7 @@ import type { Store } from '../../src/store/types.js';
 import { exportEvidence, verifyEvidence, type EvidenceBundle, type EvidenceVerification } from '../../src/audit/index.js';
 import { CHECKPOINT_TYP, payloadHash, RECEIPT_TYP, signCanonical, signPayload } from '../../src/audit/jws.js';
 import { documentResolver } from '../../src/did/document-resolver.js';
-import { canonicalJson } from '../../src/encoding/json.js';
+import { canonicalJson, sha256Digest } from '../../src/encoding/json.js';
 import { createSigner, generateKeyPair } from '../../src/keys/index.js';
 import type { Issuer } from '../../src/credentials/types.js';
 import type { DIDDocument } from '../../src/did/types.js';
@@ -127,5 +127,42 @@ describe("an evidence bundle's log segment and checkpoint: each check, alone", (
     });
     expect(okOf(v)).toEqual({ receipt: true, log: true, checkpoint: false });
     expect(partOf(v, 'checkpoint').reasons[0]!.message).toMatch(/iat is not the second of its time/);
+  });
+});
+
+describe("an evidence bundle's credentials and documents: each check, alone", () => {
+  const failing = (v: EvidenceVerification) => v.parts.filter((p) => !p.ok).map((p) => [p.part, p.reasons[0]?.message]);
+  /** The bundle with its receipt re-signed by the verifier citing `credentials` (its log then no longer follows: not what these cases look at). */
+  async function citing(credentials: { h: string }[]): Promise<EvidenceBundle> {
+    const c = claimsOf(bundle.receipt);
+    c.credentials = credentials;
+    const receipt = await signPayload(RECEIPT_TYP, canonicalJson(c), api);
+    return { ...structuredClone(bundle), receipt, log: { ...bundle.log, entries: [receipt, ...bundle.log.entries.slice(1)] } };
+  }
+
+  it('a credential the receipt does not record, added to the bundle, fails its own part', async () => {
+    const v = await verifyEvidence({ ...structuredClone(bundle), credentials: ['eyJhbGciOiJFZERTQSJ9.e30.c2ln'] });
+    expect(failing(v)).toContainEqual(['credential 0', 'a credential the receipt does not record']);
+  });
+
+  it('a credential the receipt records, left out of the bundle, fails its own part', async () => {
+    const v = await verifyEvidence({ ...(await citing([{ h: sha256Digest('eyJhbGciOiJFZERTQSJ9.e30.c2ln') }])), credentials: [] });
+    expect(failing(v)).toContainEqual(['credential 0', 'a credential the receipt records is missing']);
+  });
+
+  it('a credential whose hash the receipt records, but which the presentation does not carry, fails its own part', async () => {
+    const jwt = 'eyJhbGciOiJFZERTQSJ9.e30.c2ln';
+    const v = await verifyEvidence({ ...(await citing([{ h: sha256Digest(jwt) }])), credentials: [jwt] });
+    expect(v.parts.find((p) => p.part === 'receipt')!.ok).toBe(true);
+    expect(failing(v)).toContainEqual(['credential 0', 'the credential is not the one the presentation carries']);
+  });
+
+  it("the verifier's own document the receipt records, left out of the bundle, fails that document's part (and the receipt's)", async () => {
+    const dids = structuredClone(bundle.dids);
+    expect(Object.keys(dids)).toContain(V);
+    delete dids[V];
+    const v = await verifyEvidence({ ...structuredClone(bundle), dids });
+    expect(failing(v)).toContainEqual([`did ${V}`, 'the DID document the receipt records is missing']);
+    expect(v.parts.find((p) => p.part === 'receipt')!.ok).toBe(false);
   });
 });
