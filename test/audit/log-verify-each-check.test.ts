@@ -51,7 +51,7 @@ afterAll(async () => w.close());
 
 let copies = 0;
 async function tampered(
-  mutate: (db: Database.Database) => void | Promise<void>,
+  mutate: (db: Database.Database) => unknown,
   checkpoints: string[] = [],
   options: Omit<VerifyAuditOptions, 'resolver' | 'checkpoints'> = {},
 ): Promise<AuditVerification> {
