@@ -7,6 +7,7 @@ import type { Store } from '../../src/store/types.js';
 import { exportEvidence, verifyEvidence, type EvidenceBundle, type EvidenceVerification } from '../../src/audit/index.js';
 import { CHECKPOINT_TYP, payloadHash, RECEIPT_TYP, signCanonical, signPayload } from '../../src/audit/jws.js';
 import { documentResolver } from '../../src/did/document-resolver.js';
+import { resolveDidJwk } from '../../src/did/index.js';
 import { canonicalJson, sha256Digest } from '../../src/encoding/json.js';
 import { createSigner, generateKeyPair } from '../../src/keys/index.js';
 import type { Issuer } from '../../src/credentials/types.js';
@@ -164,5 +165,34 @@ describe("an evidence bundle's credentials and documents: each check, alone", ()
     const v = await verifyEvidence({ ...structuredClone(bundle), dids });
     expect(failing(v)).toContainEqual([`did ${V}`, 'the DID document the receipt records is missing']);
     expect(v.parts.find((p) => p.part === 'receipt')!.ok).toBe(false);
+  });
+});
+
+describe('a log segment entry signed by another verifier whose key has the same relative kid', () => {
+  it("fails the log part: the signer is compared, not only the kid (two did:jwk verifiers both sign as '#0')", async () => {
+    // A verifier configured with a relative kid, as an Issuer may be: every did:jwk key is "#0".
+    const own = makeIssuer('Ed25519', 'jwk');
+    const signer: Issuer = { ...own, kid: '#0' };
+    const forger: Issuer = { ...makeIssuer('Ed25519', 'jwk'), kid: '#0' };
+    const store: Store = await openSqliteStore(join(tempDir('charter-bundle-jwk-'), 'api.db'));
+    const jwkResolver = documentResolver(async (did) => resolveDidJwk(did), { cacheTtlMs: 0 });
+    const v = createVerifier({ aud: 'did:web:api.example', store, resolver: jwkResolver, http: false, receipts: { signer } });
+    const first = (await decide(v, 'not a presentation', { kind: 'presentation' }, { kind: 'none' })).receipt!;
+    await decide(v, 'not a presentation', { kind: 'presentation' }, { kind: 'none' });
+    await v.receipts!.checkpoint();
+    const b = await exportEvidence(store, first);
+    await store.close();
+    const ok = (x: EvidenceVerification) => Object.fromEntries(['receipt', 'log', 'checkpoint'].map((p) => [p, x.parts.find((y) => y.part === p)!.ok]));
+    expect(ok(await verifyEvidence(b))).toEqual({ receipt: true, log: true, checkpoint: true });
+    // The second entry re-signed by the forger (its own DID as iss, the same relative kid), the checkpoint by the verifier over it.
+    const c = claimsOf(b.log.entries[1]!);
+    c.iss = forger.did;
+    const entry = await signPayload(RECEIPT_TYP, canonicalJson(c), forger);
+    const t = new Date();
+    const cp = { ...claimsOf(b.log.checkpoint), head: payloadHash(entry), iat: Math.floor(t.getTime() / 1000), time: t.toISOString() };
+    const checkpoint = (await signCanonical(CHECKPOINT_TYP, cp, signer)).jws;
+    const x = await verifyEvidence({ ...structuredClone(b), log: { entries: [b.log.entries[0]!, entry], checkpoint } });
+    expect(ok(x)).toEqual({ receipt: true, log: false, checkpoint: true });
+    expect(x.parts.find((p) => p.part === 'log')!.reasons[0]!.message).toMatch(/does not follow it/);
   });
 });
