@@ -8,6 +8,8 @@ import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import { verifyAuditLog, type AuditVerification, type VerifyAuditOptions } from '../../src/audit/index.js';
 import { CHECKPOINT_TYP, RECEIPT_TYP, signCanonical, signPayload } from '../../src/audit/jws.js';
 import { canonicalJson, sha256Digest } from '../../src/encoding/json.js';
+import { documentResolver } from '../../src/did/document-resolver.js';
+import { resolveDidJwk } from '../../src/did/index.js';
 import type { Issuer } from '../../src/credentials/types.js';
 import { bound } from '../http/present.js';
 import { API, openWorld, type World } from '../http/world.js';
@@ -234,5 +236,33 @@ describe('verifyAuditLog: who signed what', () => {
     });
     expect(v.ok).toBe(false);
     expect(v.broken).toMatchObject({ chain, seq: 5, message: 'the receipt is signed by another verifier than the rest of the chain' });
+  });
+});
+
+describe('verifyAuditLog: an entry signed by another verifier whose key has the same relative kid', () => {
+  it("is a break at that entry: the signer is compared, not only the kid (two did:jwk verifiers both sign as '#0')", async () => {
+    const signer: Issuer = { ...makeIssuer('Ed25519', 'jwk'), kid: '#0' };
+    const forger: Issuer = { ...makeIssuer('Ed25519', 'jwk'), kid: '#0' };
+    const file = join(dir, 'jwk.db');
+    const jwkResolver = documentResolver(async (did) => resolveDidJwk(did), { cacheTtlMs: 0 });
+    const store = await openSqliteStore(file);
+    const v = createVerifier({ aud: API, store, resolver: jwkResolver, http: false, receipts: { signer } });
+    for (let i = 0; i < 2; i++) await decide(v, 'not a presentation', { kind: 'presentation' }, { kind: 'none' });
+    await store.close();
+    const db = new Database(file);
+    const claims = payloadOf(row(db, 2).jws);
+    claims.iss = forger.did;
+    const payload = canonicalJson(claims);
+    // The signer column follows the forged receipt, so only the comparison with the chain's signer is left to catch it.
+    db.prepare('UPDATE audit_entries SET jws = ?, hash = ?, issuer = ? WHERE seq = 2').run(await signPayload(RECEIPT_TYP, payload, forger), sha256Digest(payload), forger.did);
+    db.prepare('DELETE FROM audit_checkpoints').run();
+    db.close();
+    const s = await openSqliteStore(file);
+    try {
+      const r = await verifyAuditLog(s, { resolver: jwkResolver });
+      expect(r.broken).toMatchObject({ seq: 2, message: 'the receipt is signed by another verifier than the rest of the chain' });
+    } finally {
+      await s.close();
+    }
   });
 });
