@@ -65,4 +65,27 @@ describe('the request a decision receipt records', () => {
     expect(both.ok).toBe(true);
     expect(requestOf(both.receipt!)).toEqual({ claims: sha256Digest(claims) });
   });
+
+  it("records the verifier's time window (skew, max age, nonce mode) a re-check needs", async () => {
+    const g = await w.grant();
+    const api = await w.home.issuer('api');
+    for (const [o, window] of [
+      // The test world's verifier: no skew, 30 s.
+      [{}, { skew: 0, maxAge: 30, nonces: 'iat' }],
+      [
+        { skewSeconds: 7, maxAgeSeconds: 90 },
+        { skew: 7, maxAge: 90, nonces: 'iat' },
+      ],
+      [
+        { skewSeconds: 300, maxAgeSeconds: 3600 },
+        { skew: 300, maxAge: 3600, nonces: 'iat' },
+      ],
+    ] as const) {
+      const verifier = w.verifier({ receipts: { signer: api }, ...o });
+      const url = 'http://127.0.0.1:9999/profile/email';
+      const d = await decide(verifier, await bound(w.app, [g.jwt], { url }), { ...grant, owner: w.alice.did }, { kind: 'http', method: 'GET', url });
+      expect(d.ok).toBe(true);
+      expect((decodeReceipt(d.receipt!) as DecisionReceipt).window, JSON.stringify(o)).toEqual(window);
+    }
+  });
 });
