@@ -1,6 +1,9 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authorizeMandatePayment, authorizeTransaction } from '../../src/guard/transaction.js';
+import { orderChain } from '../../src/agents/index.js';
+import { createPresentation } from '../../src/credentials/index.js';
+import { authorizeMandatePayment, authorizeTransaction, guardTransaction } from '../../src/guard/transaction.js';
+import { API, openWorld, type World } from '../http/world.js';
 import { createVerifier, type Verifier } from '../../src/guard/verifier.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import type { Store } from '../../src/store/types.js';
@@ -42,5 +45,34 @@ describe('authorizeMandatePayment: the chain and request', () => {
     expect((await pay({ l1: 'x' })).ok).toBe(false);
     for (const chain of [42, null, true]) await expect(pay(chain), String(chain)).rejects.toThrow(TypeError);
     await expect(pay('x.y.z', { now: new Date(Number.NaN) })).rejects.toThrow(TypeError);
+  });
+});
+
+describe('the request as a transaction is decided', () => {
+  let w: World;
+  beforeAll(async () => {
+    w = await openWorld();
+  }, 60_000);
+  afterAll(async () => w.close());
+  const vp = async () => createPresentation({ holder: w.agent, credentials: [w.agentIdentity, ...orderChain([await w.mandate()])], aud: API });
+
+  it('request.now is the time the transaction is judged at', async () => {
+    const req = { verifier: w.verifier(), action: 'purchase', amount: '5 USD', trust: { principals: [w.principal.did] } };
+    const later = await authorizeTransaction(await vp(), { ...req, now: new Date(Date.now() + 400 * 86_400_000) });
+    expect(later.ok).toBe(false);
+    expect(later.reasons.map((r) => r.code)).toContain('PRESENTATION_STALE');
+    const now = await authorizeTransaction(await vp(), { ...req, now: new Date() });
+    expect(now.reasons).toEqual([]);
+    await now.spend?.release();
+  });
+
+  it('a refusal in challenge mode hands back the nonce to answer', async () => {
+    const verifier = w.verifier({ nonces: 'challenge' });
+    const r = await guardTransaction(await vp(), { verifier, action: 'purchase', amount: '5 USD', trust: { principals: [w.principal.did] } }, () => 'ran');
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.status).toBe(401);
+    expect(typeof r.nonce).toBe('string');
+    expect(r.nonce!.length).toBeGreaterThan(10);
   });
 });
