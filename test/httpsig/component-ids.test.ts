@@ -32,6 +32,9 @@ describe('component identifiers', () => {
       '"X-A"',
       '"x a"',
       '"x-a:"',
+      // §2.1.3: bs takes the raw lines; sf and key the parsed structure.
+      '"x-a";bs;sf',
+      '"x-a";key="k";bs',
       // An unknown component parameter.
       '"x-a";zz',
     ]) {
