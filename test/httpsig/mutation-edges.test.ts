@@ -103,6 +103,9 @@ describe('key directory binding signatures: every condition of a possession proo
     expect(directoryOutcome(await directory({ params: { created: s - 600, expires: s - 59 } }))).toBe('ok');
     expect(directoryOutcome(await directory({ params: { created: s - 600, expires: s - 60 } }))).toBe('DIRECTORY_INVALID');
     expect(directoryOutcome(await directory({ params: { created: s, expires: s - 1 } }))).toBe('DIRECTORY_INVALID');
+    // expires equal to created is a window closed at signing, judged by the skew like the request signature's (V17).
+    expect(directoryOutcome(await directory({ params: { created: s - 59, expires: s - 59 } }))).toBe('ok');
+    expect(directoryOutcome(await directory({ params: { created: s - 60, expires: s - 60 } }))).toBe('DIRECTORY_INVALID');
   });
 });
 
