@@ -25,8 +25,9 @@ describe('requireMandate: the policy is checked when built', () => {
     }
   });
 
-  it('requireStatus is a boolean', () => {
-    expect(mandate({ requireStatus: true })).not.toThrow();
+  it('requireStatus is a boolean (true is for Verifiable Intent: AP2 has no status to require)', () => {
+    expect(mandate({ requireStatus: true, profile: 'verifiable-intent' })).not.toThrow();
+    expect(mandate({ requireStatus: true })).toThrow(/AP2 defines no status/);
     expect(mandate({ requireStatus: false })).not.toThrow();
     for (const bad of ['true', 1, {}]) expect(mandate({ requireStatus: bad }), String(bad)).toThrow(TypeError);
   });
