@@ -158,14 +158,17 @@ export function registerMandate(program: Command, ctx: CliContext): void {
       .option('--payment-nonce <nonce>', 'VI: expected L3a nonce; AP2: of the payment chain')
       .option('--checkout-aud <aud>', 'VI: expected L3b aud; AP2: of the checkout chain')
       .option('--checkout-nonce <nonce>', 'VI: expected L3b nonce; AP2: of the checkout chain')
-      .option('--checkout-hash <hash>', 'AP2 payment chain alone: hash of the checkout JWT being paid for')
-      .option('--open-checkout-hash <hash>', 'AP2 payment chain alone: hash of the open checkout mandate (payment.reference)')
+      .option(
+        '--checkout-hash <hash>',
+        "hash of the checkout JWT being paid for, which the payment's transaction_id must name (AP2: needed for a payment chain sent without its checkout chain)",
+      )
+      .option('--open-checkout-hash <hash>', 'AP2 only, payment chain alone: hash of the open checkout mandate (payment.reference)')
       .option('--now <iso>', 'verification time (RFC 3339), default now')
       .option('--trust-issuer <file>', 'pinned root of trust: a public JWK, a JWKS, a DID, or (AP2) a PEM certificate or public key; repeatable', collect)
       .option('--trust-merchant <file>', 'pinned merchant key for checkout signatures (same forms); repeatable', collect)
       .option('--skip-issuer-verification', 'accept a root whose signature is not checked (tests only; reported)')
       .option('--allow-missing-nonce', 'accept a closing layer (AP2 closed mandate, VI L3a or L2) without checking its aud and nonce')
-      .option('--require-status', 'VI: refuse a card credential (L1) with no status in clear (a status it names is always checked)')
+      .option('--require-status', 'VI only: refuse a card credential (L1) with no status in clear (a status it names is always checked)')
       .option('--time-zone <tz>', 'time zone of calendar budgets (IANA name), default UTC'),
     [
       'charter mandate verify chain.json --profile verifiable-intent --trust-issuer issuer.jwk --aud https://agent.example.com --nonce n-1',

@@ -168,10 +168,10 @@ export function registerSdJwt(program: Command, ctx: CliContext): void {
       .command('verify')
       .description('verify an SD-JWT VC or a presentation: issuer, disclosures, key binding, validity, status')
       .argument('<token|file|->', 'the SD-JWT or presentation, a file holding it, or - for stdin')
-      .option('--aud <aud>', 'this verifier (checked against the key binding)')
+      .option('--aud <aud>', "this verifier (checked against the key binding, and against a credential's own aud)")
       .option('--nonce <nonce>', 'the challenge sent (checked against the key binding)')
       .option('--vct <vct>', 'require this credential type')
-      .option('--allow-missing-key-binding', 'accept a key-bound credential without a KB-JWT (a holder checking what it received)')
+      .option('--allow-missing-key-binding', 'accept a credential without a KB-JWT (a holder checking what it received); never with --nonce: only a KB-JWT answers one')
       .option('--require-status', 'refuse a credential that carries no revocation status'),
     ['charter sd-jwt verify presentation.txt --aud did:web:shop.example --nonce 4f1c', 'charter sd-jwt verify email.sdjwt --allow-missing-key-binding --json'],
   ).action((arg: string, opts: VerifyOptions) =>

@@ -214,7 +214,7 @@ export interface VerifyMandateOptions {
    */
   skipIssuerVerification?: boolean;
   /** JWS algorithms accepted on every layer. Default ['ES256'] (VI v0.1 §12, AP2 v0.2 P-256 keys). */
-  algorithms?: JwsAlg[];
+  algorithms?: readonly JwsAlg[];
   /** VI: the L1 `vct`. Default the Mastercard reference profile's. */
   l1Vct?: string;
   /** Time zone of calendar budget periods when the mandate names none. Default "UTC". */

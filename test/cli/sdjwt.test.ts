@@ -122,6 +122,11 @@ describe('charter sd-jwt issue | present | verify | revoke', () => {
     expect(json<{ reasons: { code: string }[] }>(unbound).reasons.map((r) => r.code)).toEqual(['KEY_BINDING_INVALID']);
     expect((await run(['sd-jwt', 'verify', token, '--allow-missing-key-binding'])).code).toBe(0);
     expect((await run(['sd-jwt', 'verify', token, '--allow-missing-key-binding', '--vct', 'https://example.com/vct/Other'])).code).toBe(1);
+    // A --nonce is answered only by a KB-JWT: the issued token, with none, is refused (exit 1) even so, never taken as fresh.
+    const fresh = await run(['sd-jwt', 'verify', token, '--allow-missing-key-binding', '--aud', 'did:web:shop.example', '--nonce', 'n-1', '--json']);
+    expect([fresh.code, json<{ reasons: { code: string }[] }>(fresh).reasons.map((r) => r.code)]).toEqual([1, ['KEY_BINDING_INVALID']]);
+    // An --aud alone is who this verifier is (checked against a credential's own aud, here none): no KB-JWT is asked for.
+    expect((await run(['sd-jwt', 'verify', token, '--allow-missing-key-binding', '--aud', 'did:web:shop.example'])).code).toBe(0);
   });
 
   it('a credential issued with --no-status verifies, is not revocable, and --require-status refuses it', async () => {
