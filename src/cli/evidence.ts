@@ -160,8 +160,8 @@ async function readKeys(ctx: CliContext, file: string): Promise<PublicJwk[]> {
   try {
     // RFC 7517 §4.2-4.3: a key marked for encryption verifies nothing. A JWK Set (a verifier's published
     // keys) may hold one beside its signing keys: it is left out, as trust anchors leave it (mandates/trust.ts);
-    // a lone JWK, or a set of nothing else, is refused.
-    if (set && keys.length > 0) {
+    // a lone JWK, or a set of nothing else (or of nothing: verifyEvidence's TypeError would be exit 3), is refused.
+    if (set) {
       keys = keys.filter((k) => {
         try {
           assertVerifyUse(k);

@@ -1,5 +1,5 @@
 import { CharterError, shown } from '../errors.js';
-import { validatePublicJwk } from '../keys/index.js';
+import { assertVerifyUse, validatePublicJwk } from '../keys/index.js';
 import type { PublicJwk } from '../keys/types.js';
 import { classifyAddress, isLoopbackHostname } from './address.js';
 import type { DIDDocument } from './types.js';
@@ -89,6 +89,9 @@ export function didWebFromDomain(domain: string): string {
 
 export function createDidWeb(input: { domain: string; publicJwk: PublicJwk }): { did: string; document: DIDDocument; url: string; kid: string } {
   const did = input.domain.startsWith('did:web:') ? input.domain : didWebFromDomain(input.domain);
+  // The document lists the key for assertionMethod and authentication: RFC 7517 §4.2-4.3, one marked for
+  // encryption would lose its mark (validatePublicJwk drops it) and sign as the DID. INVALID_KEY.
+  assertVerifyUse(input.publicJwk, 'the did:web key');
   const jwk = validatePublicJwk(input.publicJwk);
   const kid = `${did}#key-1`;
   const document: DIDDocument = {

@@ -1,6 +1,6 @@
 import { CharterError } from '../errors.js';
 import type { KeyPair, KeyType, PrivateJwk } from '../keys/types.js';
-import { createSigner, generateKeyPair, publicJwkOf, validatePrivateJwk } from '../keys/index.js';
+import { assertSignUse, createSigner, generateKeyPair, publicJwkOf, validatePrivateJwk } from '../keys/index.js';
 import { existsSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { didKeyRef } from '../did/index.js';
@@ -143,6 +143,9 @@ export class Home implements VerifyTools {
 
   /** Like createIdentity, with an existing private key (JWK) instead of a fresh one. */
   async importIdentity(input: Omit<CreateIdentityInput, 'keyType'> & { privateJwk: unknown }): Promise<IdentityRecord> {
+    // RFC 7517 §4.2-4.3: an identity signs (its DID lists the key for assertionMethod and authentication); a key
+    // its owner marked for encryption would lose the mark here (validatePrivateJwk drops it) and sign as the DID.
+    assertSignUse(input.privateJwk, 'the imported key');
     const privateJwk = validatePrivateJwk(input.privateJwk);
     return this.createIdentity({ ...input, keyType: privateJwk.crv }, { type: privateJwk.crv, privateJwk, publicJwk: publicJwkOf(privateJwk) });
   }

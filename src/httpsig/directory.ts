@@ -1,5 +1,5 @@
 import { serializeInnerList, serializeItem } from 'structured-headers';
-import { validatePublicJwk } from '../keys/index.js';
+import { assertVerifyUse, validatePublicJwk } from '../keys/index.js';
 import type { PublicJwk, Signer } from '../keys/types.js';
 import { parseComponentId, type MessageContext } from './components.js';
 import { contentDigest } from './digest.js';
@@ -69,6 +69,9 @@ export async function signDirectory(options: SignDirectoryOptions): Promise<Dire
   const nowMs = nowMsOf(options.now, 'signDirectory');
 
   const entries = options.keys.map(({ jwk, signer }) => {
+    // RFC 7517 §4.2-4.3: a key the caller marked for encryption is no signing key; published below as
+    // `use: "sig"` it would be turned into one (validatePublicJwk drops the mark). INVALID_KEY.
+    assertVerifyUse(jwk, 'a directory key');
     const pub = validatePublicJwk(jwk);
     if (algorithmOfSigner(signer) === 'ed25519' ? pub.crv !== 'Ed25519' : pub.crv !== 'P-256') throw new TypeError('a directory key and its signer are of different types');
     const kid = jwkThumbprint(pub);
@@ -120,7 +123,10 @@ export async function signDirectory(options: SignDirectoryOptions): Promise<Dire
  */
 export function directoryFor(options: Omit<SignDirectoryOptions, 'authority' | 'now'>): (request: { url: string | URL } | string, now?: Date) => Promise<DirectoryResponse> {
   if (!options || !Array.isArray(options.keys) || options.keys.length === 0) throw new TypeError('directoryFor needs at least one { jwk, signer }');
-  for (const k of options.keys) validatePublicJwk(k.jwk);
+  for (const k of options.keys) {
+    assertVerifyUse(k.jwk, 'a directory key');
+    validatePublicJwk(k.jwk);
+  }
   return (request, now) => {
     const authority = typeof request === 'string' ? request : new URL(String(request.url)).host;
     return signDirectory({ ...options, authority, ...(now !== undefined ? { now } : {}) });

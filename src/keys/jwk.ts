@@ -79,18 +79,32 @@ function readPublic(input: unknown): PublicJwk {
 
 /**
  * RFC 7517 §4.2, §4.3: a JWK meant for encryption (`use` other than "sig"),
- * or whose `key_ops` are not a list holding "verify", verifies nothing. For
- * any JWK a signature is checked with (a DID method's, a pinned or delegated
- * key, an HTTP signature directory's): validatePublicJwk drops both members,
- * so this reads the input before it. Throws INVALID_KEY; `what` names the key.
+ * or whose `key_ops` are not a list holding `op`, is not for `op`. The one
+ * rule for both halves of a signature (assertVerifyUse, assertSignUse).
  */
-export function assertVerifyUse(input: unknown, what = 'the key'): void {
+function assertUse(input: unknown, what: string, op: 'verify' | 'sign'): void {
   if (typeof input !== 'object' || input === null) return;
   const j = input as { use?: unknown; key_ops?: unknown };
   if (j.use !== undefined && j.use !== 'sig') throw new CharterError('INVALID_KEY', `${what} is a key for ${shown(j.use, 20)} (use), not for signatures`);
-  if (j.key_ops !== undefined && !(Array.isArray(j.key_ops) && j.key_ops.includes('verify'))) {
-    throw new CharterError('INVALID_KEY', `${what} does not allow verify (key_ops)`);
+  if (j.key_ops !== undefined && !(Array.isArray(j.key_ops) && j.key_ops.includes(op))) {
+    throw new CharterError('INVALID_KEY', `${what} does not allow ${op} (key_ops)`);
   }
+}
+
+/**
+ * A JWK meant for encryption (`use` other than "sig"), or whose `key_ops` are
+ * not a list holding "verify", verifies nothing (assertUse). For any JWK a
+ * signature is checked with (a DID method's, a pinned or delegated key, an
+ * HTTP signature directory's): validatePublicJwk drops both members, so this
+ * reads the input before it. Throws INVALID_KEY; `what` names the key.
+ */
+export function assertVerifyUse(input: unknown, what = 'the key'): void {
+  assertUse(input, what, 'verify');
+}
+
+/** The private half: a JWK marked for encryption, or whose `key_ops` leave out "sign", signs nothing. INVALID_KEY. */
+export function assertSignUse(input: unknown, what = 'the key'): void {
+  assertUse(input, what, 'sign');
 }
 
 /**

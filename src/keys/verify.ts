@@ -1,6 +1,6 @@
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import type { JwsAlg, PublicJwk, VerificationKey } from './types.js';
-import { algForKeyType, validatePublicJwk } from './jwk.js';
+import { algForKeyType, assertVerifyUse, validatePublicJwk } from './jwk.js';
 
 /** secp256k1 group order / 2: a larger S is the malleable twin (BIP 62 low-S rule). */
 const SECP256K1_HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
@@ -14,8 +14,14 @@ const SECP256K1_HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92
 const imported = new WeakMap<object, JwsAlg>();
 const ALGS = new Set<string>(['EdDSA', 'ES256', 'ES256K']);
 
-/** Parses a public JWK once into a native key for the hot verification path. INVALID_KEY unless the key is acceptable. */
+/**
+ * Parses a public JWK once into a native key for the hot verification path. INVALID_KEY unless the key is
+ * acceptable, and (RFC 7517 §4.2-4.3, assertVerifyUse) unless it is for verifying: every key Charter
+ * verifies with passes here, so a JWK marked for encryption verifies nothing even where a caller forgot
+ * the check before (validatePublicJwk, below, drops the mark).
+ */
 export function importVerificationKey(publicJwk: PublicJwk): VerificationKey {
+  assertVerifyUse(publicJwk);
   const jwk = validatePublicJwk(publicJwk);
   const alg = algForKeyType(jwk.crv);
   const keyObject = createPublicKey({ key: { ...jwk }, format: 'jwk' });

@@ -4,7 +4,7 @@ import { CharterError } from '../errors.js';
 import { numericDate, signedDate } from '../encoding/time.js';
 import type { Money } from '../agents/types.js';
 import type { PublicJwk, Signer } from '../keys/types.js';
-import { validatePublicJwk } from '../keys/index.js';
+import { assertVerifyUse, validatePublicJwk } from '../keys/index.js';
 import { toMinorUnits } from './money.js';
 
 /**
@@ -62,4 +62,12 @@ export function minor(m: Money, path: string): { currency: string; amount: numbe
   }
 }
 
-export const jwkOf = (j: PublicJwk, kid?: string) => ({ ...validatePublicJwk(j), ...(kid ? { kid } : {}) });
+/**
+ * The key a mandate binds in `cnf` (the user's in L1, the agent's in an open mandate or L2): a key that signs
+ * the next layer. RFC 7517 §4.2-4.3: one marked for encryption never could (the verifier refuses it,
+ * trust.ts keyFromJwk), and validatePublicJwk would drop the mark that says so: refused here, INVALID_KEY.
+ */
+export const jwkOf = (j: PublicJwk, kid?: string) => {
+  assertVerifyUse(j, 'the key bound in cnf');
+  return { ...validatePublicJwk(j), ...(kid ? { kid } : {}) };
+};

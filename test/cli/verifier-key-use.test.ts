@@ -65,4 +65,27 @@ describe('evidence verify --verifier-key: keys marked for encryption', () => {
       expect(r.code).not.toBe(0);
     }
   });
+
+  it('a JWK Set with no key at all is refused as a usage error naming the file (exit 2), not a fault (exit 3)', async () => {
+    // A bundle of the right shape, so the keys reach the library's check (checkShape runs first).
+    const shaped = file('shaped.json', {
+      type: 'CharterEvidenceBundle',
+      version: 1,
+      receipt: 'x',
+      settlements: [],
+      credentials: [],
+      dids: {},
+      statusLists: {},
+      log: { entries: [], checkpoint: 'x' },
+    });
+    for (const v of [{ keys: [] }, { keys: [{ ...ed, use: 'enc' }] }]) {
+      const f = file(`empty-${Math.random()}.json`, v);
+      const r = await run(['evidence', 'verify', shaped, '--verifier-key', f]);
+      expect([JSON.stringify(v).slice(0, 12), r.code, r.err]).toEqual([
+        JSON.stringify(v).slice(0, 12),
+        2,
+        expect.stringMatching(/holds no key for verifying signatures.*\[INVALID_ARGUMENT\]/s),
+      ]);
+    }
+  });
 });
