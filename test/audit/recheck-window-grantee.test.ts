@@ -5,7 +5,8 @@ import type { GrantPolicy } from '../../src/guard/policy.js';
 import type { Verifier } from '../../src/guard/verifier.js';
 import { exportEvidence, verifyEvidence, type EvidenceBundle, type EvidenceVerification } from '../../src/audit/index.js';
 import { RECEIPT_TYP, signPayload } from '../../src/audit/jws.js';
-import { canonicalJson } from '../../src/encoding/json.js';
+import { canonicalJson, sha256Digest } from '../../src/encoding/json.js';
+import { decodeJwt, signJwt } from '../../src/credentials/jws.js';
 import { bound } from '../http/present.js';
 import { openWorld, type World } from '../http/world.js';
 import { codes } from '../guard/seams-fixtures.js';
@@ -103,5 +104,22 @@ describe('the re-check asks for the presenter as the grantee', () => {
     expect(only.ok).toBe(true);
     const scope = partOf(await verifyEvidence(await resigned(b, (c) => void (c.reasons = ['GRANT_SCOPE']))), 'decision');
     expect(scope.reasons.map((r) => r.message).join(' ')).toMatch(/refuses for GRANT_SCOPE, which the evidence does not show/);
+  });
+});
+
+describe('the receipt cites a credential however its envelope spells the media type', () => {
+  it('DATA:APPLICATION/VC+JWT, (one media type, RFC 2045 §5.1): allowed, the receipt cites the grant, and the bundle re-checks', async () => {
+    const v = w.verifier({ receipts: { signer: shop } });
+    const grant = await w.grant();
+    const { payload } = decodeJwt(await bound(w.app, [grant.jwt], { url: EMAIL }));
+    const creds = payload.verifiableCredential as { id: string }[];
+    payload.verifiableCredential = creds.map((c) => ({ ...c, id: c.id.replace('data:application/vc+jwt,', 'DATA:APPLICATION/VC+JWT,') }));
+    const vp = await signJwt({ typ: 'vp+jwt', cty: 'vp' }, payload, w.app.signer, w.app.kid);
+    const d = await decide(v, vp, policy(), http);
+    expect(codes(d)).toEqual([]);
+    expect((claimsOf(d.receipt!).credentials as { h: string }[]).map((c) => c.h)).toEqual([sha256Digest(grant.jwt)]);
+    const e = await verifyEvidence(await bundleOf(v, d));
+    expect(failing(e)).toEqual([]);
+    expect(e).toMatchObject({ ok: true, decision: 'rechecked' });
   });
 });
