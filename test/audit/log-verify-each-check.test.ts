@@ -1,4 +1,3 @@
-import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,9 +10,9 @@ import { canonicalJson, sha256Digest } from '../../src/encoding/json.js';
 import { documentResolver } from '../../src/did/document-resolver.js';
 import { resolveDidJwk } from '../../src/did/index.js';
 import type { Issuer } from '../../src/credentials/types.js';
-import { bound } from '../http/present.js';
-import { API, openWorld, type World } from '../http/world.js';
-import { makeIssuer, tempDir } from '../helpers.js';
+import { writeAuditLog, tamperedLog, type AuditLogWorld } from './log-world.js';
+import { API, type World } from '../http/world.js';
+import { makeIssuer } from '../helpers.js';
 
 /**
  * `charter audit verify` names the first broken entry and why (issue 17): each check of verifyAuditLog,
@@ -28,47 +27,18 @@ let api: Issuer;
 let chain: string;
 const N = 8;
 
+let log: AuditLogWorld;
 beforeAll(async () => {
-  w = await openWorld();
-  await w.home.createIdentity({ alias: 'api' });
-  api = await w.home.issuer('api');
-  dir = tempDir('charter-log-checks-');
-  base = join(dir, 'base.db');
-  const store = await openSqliteStore(base);
-  const v = createVerifier({ aud: API, store, resolver: w.resolver, status: w.status, http: false, receipts: { signer: api, checkpointEvery: 4 } });
-  const g = await w.grant();
-  for (let i = 0; i < N; i++) {
-    const resource = i % 2 === 0 ? 'profile/email' : 'calendar';
-    await decide(
-      v,
-      await bound(w.app, [g.jwt]),
-      { kind: 'grant', resource, action: 'read', owner: w.alice.did },
-      { kind: 'claims', claims: { htm: 'GET', htu: 'http://127.0.0.1:9999/profile/email' } },
-    );
-  }
-  chain = v.receipts!.chain;
-  await store.close();
+  log = await writeAuditLog(N, 'charter-log-checks-');
+  ({ w, api, chain, dir, base } = log);
 }, 60_000);
 afterAll(async () => w.close());
 
-let copies = 0;
-async function tampered(
+const tampered = (
   mutate: (db: Database.Database) => unknown,
   checkpoints: string[] = [],
   options: Omit<VerifyAuditOptions, 'resolver' | 'checkpoints'> = {},
-): Promise<AuditVerification> {
-  const file = join(dir, `copy-${copies++}.db`);
-  copyFileSync(base, file);
-  const db = new Database(file);
-  await mutate(db);
-  db.close();
-  const store = await openSqliteStore(file);
-  try {
-    return await verifyAuditLog(store, { resolver: w.resolver, checkpoints, ...options });
-  } finally {
-    await store.close();
-  }
-}
+): Promise<AuditVerification> => tamperedLog(log, mutate, checkpoints, options);
 
 type Row = { jws: string; hash: string; prev: string | null; receipt_id: string; at: string };
 const row = (db: Database.Database, seq: number) => db.prepare('SELECT * FROM audit_entries WHERE seq = ?').get(seq) as Row;

@@ -3,17 +3,15 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decide } from '../../src/guard/decide.js';
-import { createVerifier } from '../../src/guard/verifier.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import { checkpointAudit, pruneAuditLog, verifyAuditLog, signCheckpoint, type AuditVerification, type VerifyAuditOptions } from '../../src/audit/index.js';
 import { AuditWriter } from '../../src/audit/writer.js';
 import { signPayload, RECEIPT_TYP } from '../../src/audit/jws.js';
 import { canonicalJson, sha256Digest } from '../../src/encoding/json.js';
 import type { Issuer } from '../../src/credentials/types.js';
-import { bound } from '../http/present.js';
-import { API, openWorld, type World } from '../http/world.js';
-import { makeIssuer, tempDir } from '../helpers.js';
+import { writeAuditLog, tamperedLog, type AuditLogWorld } from './log-world.js';
+import { API, type World } from '../http/world.js';
+import { makeIssuer } from '../helpers.js';
 
 /**
  * The audit log's tamper evidence, on a real SQLite file: a log of allows and
@@ -28,49 +26,19 @@ let api: Issuer;
 let chain: string;
 const N = 12;
 
+let log: AuditLogWorld;
 beforeAll(async () => {
-  w = await openWorld();
-  await w.home.createIdentity({ alias: 'api' });
-  api = await w.home.issuer('api');
-  dir = tempDir('charter-log-');
-  base = join(dir, 'base.db');
-  const store = await openSqliteStore(base);
-  const v = createVerifier({ aud: API, store, resolver: w.resolver, status: w.status, http: false, receipts: { signer: api, checkpointEvery: 4 } });
-  const g = await w.grant();
-  for (let i = 0; i < N; i++) {
-    // Alternating allows and denies (a resource outside the grant), one entry each.
-    const resource = i % 2 === 0 ? 'profile/email' : 'calendar';
-    await decide(
-      v,
-      await bound(w.app, [g.jwt]),
-      { kind: 'grant', resource, action: 'read', owner: w.alice.did },
-      { kind: 'claims', claims: { htm: 'GET', htu: 'http://127.0.0.1:9999/profile/email' } },
-    );
-  }
-  chain = v.receipts!.chain;
-  await store.close();
+  log = await writeAuditLog(N, 'charter-log-');
+  ({ w, api, chain, dir, base } = log);
 }, 60_000);
 afterAll(async () => w.close());
 
 let copies = 0;
-/** A fresh copy of the log, altered with raw SQL, then verified through the store. */
-async function tampered(
-  mutate: (db: Database.Database) => void,
+const tampered = (
+  mutate: (db: Database.Database) => unknown,
   checkpoints: string[] = [],
   options: Omit<VerifyAuditOptions, 'resolver' | 'checkpoints'> = {},
-): Promise<AuditVerification> {
-  const file = join(dir, `copy-${copies++}.db`);
-  copyFileSync(base, file);
-  const db = new Database(file);
-  mutate(db);
-  db.close();
-  const store = await openSqliteStore(file);
-  try {
-    return await verifyAuditLog(store, { resolver: w.resolver, checkpoints, ...options });
-  } finally {
-    await store.close();
-  }
-}
+): Promise<AuditVerification> => tamperedLog(log, mutate, checkpoints, options);
 
 const row = (db: Database.Database, seq: number) => db.prepare('SELECT * FROM audit_entries WHERE seq = ?').get(seq) as { jws: string; hash: string };
 const payloadOf = (jws: string) => JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
