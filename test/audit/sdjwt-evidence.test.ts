@@ -7,7 +7,9 @@ import type { Verifier } from '../../src/guard/verifier.js';
 import { GRANT_VCT, issueSdJwtVc, presentSdJwtVc, revokeSdJwtVc } from '../../src/sdjwt/index.js';
 import { createTokenStatusChecker } from '../../src/status/token-checker.js';
 import { encodeTokenStatusList, writeTokenStatus } from '../../src/status/token-codec.js';
-import { makeIssuer } from '../helpers.js';
+import { makeIssuer, serve } from '../helpers.js';
+import { didKeyRef } from '../../src/did/index.js';
+import { createSigner, generateKeyPair } from '../../src/keys/index.js';
 import { decodeReceipt, exportEvidence, verifyEvidence, type DecisionReceipt, type EvidenceBundle, type EvidenceVerification } from '../../src/audit/index.js';
 import { openWorld, type World } from '../http/world.js';
 import { codes, sdGrant, sdPresent, tokenStatusOf } from '../guard/seams-fixtures.js';
@@ -135,8 +137,7 @@ describe('SD-JWT grants: the Token Status List is evidence', () => {
 
 describe('SD-JWT grants: honest bundles of decisions configured past the defaults', () => {
   /** A grant whose status is a list at `url` that `provider` signs (a status provider, not the grant's issuer). */
-  async function providerWorld(revoked: boolean) {
-    const provider = makeIssuer();
+  async function providerWorld(revoked: boolean, provider: Issuer = makeIssuer()) {
     const url = `https://status.example/lists/${Math.random().toString(36).slice(2)}`;
     const iat = Math.floor(Date.now() / 1000);
     const bytes = new Uint8Array(16);
@@ -181,6 +182,36 @@ describe('SD-JWT grants: honest bundles of decisions configured past the default
     const d = await decideWith(untrusting, grant.token);
     expect(codes(d)).toEqual(['STATUS_INVALID']);
     expect(await verifyEvidence(await bundleFrom(untrusting, d))).toMatchObject({ ok: true, decision: 'rechecked' });
+  });
+
+  it("a list signed by a did:web status provider, resolved by the checker's own resolver: its document is in the bundle, which re-checks with the provider's site gone", async () => {
+    // A did:key provider resolves offline from its name, so only a did:web one shows whether the capture records
+    // the document of a list signer that the decision's own resolver never saw (capture.ts, tokenStatus).
+    const kp = generateKeyPair('Ed25519');
+    const served: { document?: unknown } = {};
+    const site = await serve((req, res) => {
+      if (req.url === '/.well-known/did.json') res.writeHead(200, { 'content-type': 'application/did+json' }).end(JSON.stringify(served.document));
+      else res.writeHead(404).end();
+    });
+    const ref = didKeyRef('web', kp.publicJwk, `127.0.0.1:${site.port}`);
+    served.document = ref.document;
+    const provider: Issuer = { ...ref, signer: createSigner(kp.privateJwk) };
+    try {
+      for (const revoked of [false, true]) {
+        const { grant, checker } = await providerWorld(revoked, provider);
+        const vv = w.verifier({ tokenStatus: checker([provider.did]), receipts: { signer: shop } });
+        const d = await decideWith(vv, grant.token);
+        expect(codes(d)).toEqual(revoked ? ['CREDENTIAL_REVOKED'] : []);
+        const b = await bundleFrom(vv, d);
+        expect(Object.keys(b.dids), `revoked: ${revoked}`).toContain(provider.did);
+        if (revoked) await site.close();
+        const e = await verifyEvidence(b);
+        expect(failing(e), `revoked: ${revoked}`).toEqual([]);
+        expect(e).toMatchObject({ ok: true, decision: 'rechecked' });
+      }
+    } finally {
+      await site.close().catch(() => undefined);
+    }
   });
 
   it('a verifier with a wide clock skew: a key binding JWT signed by a clock 200 s ahead is allowed, and its bundle re-checks', async () => {
