@@ -215,6 +215,33 @@ for (const [name, fresh] of backends) {
       }
     });
 
+    it('entries placed while checkpoint() waits still count toward the next checkpoint (checkpointEvery)', async () => {
+      const { store: real } = await fresh();
+      try {
+        const { store, waiting } = held(real);
+        const w = new AuditWriter(store, { signer, append: 'after-reply', checkpointEvery: 3, checkpointSeconds: 0 });
+        await w.append(claims(), []);
+        await until(() => waiting.length === 1);
+        const asked = w.checkpoint();
+        // Entry 2, placed while the checkpoint waits for entry 1 to be stored: the checkpoint covers 1 only.
+        await w.append(claims(), []);
+        waiting[0]!();
+        expect((await asked)?.seq).toBe(1);
+        // From here on the store answers at once. Entries 2, 3 and 4 follow the checkpoint at 1: 4 is the third.
+        const flow = setInterval(() => waiting.splice(0).forEach((r) => r()), 2);
+        try {
+          await w.append(claims(), []);
+          await w.append(claims(), []);
+          await w.flush();
+        } finally {
+          clearInterval(flow);
+        }
+        expect((await real.listAuditCheckpoints(w.chain)).map((c) => c.seq)).toEqual([1, 4]);
+      } finally {
+        await real.close();
+      }
+    });
+
     it('the idle checkpoint timer, firing while entries are being stored: the same', async () => {
       const { store: real } = await fresh();
       try {
