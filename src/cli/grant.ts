@@ -189,7 +189,10 @@ export function registerGrant(program: Command, ctx: CliContext): void {
           const text = await readTextArg(ctx, arg, 'grant');
           const jwt = text.includes('~') ? text.trim() : await readJwtArg(ctx, text, 'grant');
           // A presentation proves who presents the grant only for an audience and a nonce: say so (exit 2), as vp verify does.
-          if (!jwt.includes('~') && isPresentation(jwt) && (opts.aud === undefined || opts.nonce === undefined)) {
+          // An SD-JWT presentation is one with its key binding JWT after the last "~" (RFC 9901 §4); the issued token
+          // ends with "~" and its holder checks it without either flag.
+          const presentation = jwt.includes('~') ? !jwt.endsWith('~') : isPresentation(jwt);
+          if (presentation && (opts.aud === undefined || opts.nonce === undefined)) {
             throw new CharterError('INVALID_ARGUMENT', 'this is a presentation of a grant: give --aud (who verifies) and --nonce (the challenge it answers)');
           }
           return withTools(ctx, opts, async (tools, home) => {

@@ -174,6 +174,14 @@ describe('pure verify commands: a presentation bound to one HTTP request is for 
         const r = await run(args);
         expect([args[0], r.code, r.out]).toEqual([args[0], 1, expect.stringContaining('REQUEST_MISMATCH')]);
       }
+    } // A presentation without the audience or the challenge it answers is a usage error (exit 2), as for a vc+jwt;
+    // the issued token (no key binding JWT, ending in "~") is its holder's to check without either.
+    const base = ['grant', 'verify', plain, '--resource', 'photos', '--action', 'read', '--json'];
+    for (const flags of [[], ['--aud', aud], ['--nonce', 'n-sd']]) {
+      const r = await run([...base, ...flags]);
+      expect([flags, r.code, JSON.parse(r.out).error?.code]).toEqual([flags, 2, 'INVALID_ARGUMENT']);
     }
+    const issued = await run(['grant', 'verify', sd, '--resource', 'photos', '--action', 'read', '--json']);
+    expect(issued.code).not.toBe(2);
   });
 });
